@@ -1,0 +1,102 @@
+/**
+ * Loading config: YAML → `${ENV}` interpolation (with the `ENV_FILE` variant for secrets kept in
+ * files) → schema validation → frozen config. Every problem names its key, and all problems are
+ * reported at once.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../core/errors/errors.js';
+import { configSchema, type Config } from './schema.js';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Replace `${NAME}` in every string: from `NAME`, else from the file named by `NAME_FILE` (trailing
+ * newline trimmed). A missing variable is an error naming the key, never an empty string.
+ */
+export function interpolateEnv(value: unknown, env: Env, path: string[] = [], problems: { key: string; message: string }[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+      const direct = env[name];
+      if (direct !== undefined) return direct;
+      const file = env[`${name}_FILE`];
+      if (file !== undefined) {
+        try {
+          return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+        } catch (err) {
+          problems.push({ key: keyOf(path), message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}` });
+          return '';
+        }
+      }
+      problems.push({ key: keyOf(path), message: `environment variable ${name} is not set (set ${name} or ${name}_FILE)` });
+      return '';
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], problems));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], problems)]));
+  }
+  return value;
+}
+
+function keyOf(path: readonly (string | number | symbol)[]): string {
+  return path.map(String).join('.') || '(root)';
+}
+
+export function formatIssues(issues: readonly z.core.$ZodIssue[]): { key: string; message: string }[] {
+  return issues.map((i) => ({ key: keyOf(i.path), message: i.message }));
+}
+
+/** Validate an already-parsed config object. Cross-field rules are checked here too. */
+export function compileConfig(input: unknown, env: Env = process.env): Config {
+  const problems: { key: string; message: string }[] = [];
+  const interpolated = interpolateEnv(input ?? {}, env, [], problems);
+  if (problems.length) throw new ConfigError(problems);
+  const parsed = configSchema.safeParse(interpolated);
+  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
+  const config = parsed.data;
+  const names = new Set<string>();
+  config.destinations.forEach((d, i) => {
+    if (names.has(d.name)) problems.push({ key: `destinations.${i}.name`, message: `duplicate destination name "${d.name}"` });
+    names.add(d.name);
+  });
+  if (config.defaultDestination !== undefined && !names.has(config.defaultDestination))
+    problems.push({ key: 'defaultDestination', message: `no destination named "${config.defaultDestination}"; configured: ${[...names].join(', ')}` });
+  config.assets.inline.forEach((a, i) => {
+    if (a.destination !== undefined && !names.has(a.destination))
+      problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"` });
+  });
+  const sourceNames = new Set<string>();
+  config.sources.mqtt.forEach((s, i) => {
+    if (sourceNames.has(s.name)) problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${s.name}"` });
+    sourceNames.add(s.name);
+  });
+  if (problems.length) throw new ConfigError(problems);
+  return deepFreeze(config);
+}
+
+export function loadConfigFile(file: string, env: Env = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ key: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }]);
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
+  }
+  return compileConfig(doc, env);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

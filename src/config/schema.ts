@@ -1,0 +1,214 @@
+/**
+ * The configuration schema (YAML, validated at startup). Every field documents its default; the
+ * reference in docs/configuration.md follows this file. Durations accept `30s`, `5m`, `1h` or ms.
+ * @module
+ */
+import { z } from 'zod';
+import { IDENTIFIER_TYPES } from '../core/model/events.js';
+import { parseDuration } from './duration.js';
+
+/** A duration field; `30s`, `5m`, `1h`, `250ms`, `2d`, or a number of milliseconds. */
+export const duration = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
+
+/** Where in a JSON payload a value lives: a dotted path (`pos.lat`, `sensors.0.value`). */
+const fieldPath = z.string().min(1);
+
+/** How one MQTT topic filter's payloads decode into canonical events. */
+export const jsonDecoderSchema = z.strictObject({
+  /** Asset identifier: a JSON path, or a topic segment index (0-based). */
+  assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })]),
+  /** Which kind of identifier the source sends. @default tag */
+  idType: z.enum(IDENTIFIER_TYPES).default('tag'),
+  /** Event time path and format. Absent: receive time is used (not recommended). */
+  time: z
+    .strictObject({ path: fieldPath, format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso') })
+    .optional(),
+  lat: fieldPath.optional(),
+  lng: fieldPath.optional(),
+  alt: fieldPath.optional(),
+  accuracy: fieldPath.optional(),
+  zone: fieldPath.optional(),
+  /** Sensor name → path and unit. */
+  sensors: z.record(z.string(), z.strictObject({ path: fieldPath, unit: z.string().optional() })).default({}),
+  /** Meter field → path (cumulative values). */
+  meters: z
+    .strictObject({
+      operatingHours: fieldPath.optional(),
+      idleHours: fieldPath.optional(),
+      odometerKm: fieldPath.optional(),
+      fuelUsedL: fieldPath.optional(),
+    })
+    .default({}),
+  /** Alert reason/severity paths; an alert event is produced when the reason is present. */
+  alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional() }).optional(),
+});
+export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
+
+export const mqttSourceSchema = z.strictObject({
+  name,
+  /** `mqtt://host:1883` or `mqtts://host:8883`. */
+  url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// or mqtts://'),
+  /** Stable client id: with `clean: false` the broker keeps our session and queues while we are down. */
+  clientId: z.string().min(1).default('assetbridge'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  /** PEM file paths for mqtts. */
+  caFile: z.string().optional(),
+  certFile: z.string().optional(),
+  keyFile: z.string().optional(),
+  rejectUnauthorized: z.boolean().default(true),
+  /** Use MQTT shared subscriptions (`$share/<group>/<filter>`) to split ingest across processes. */
+  sharedGroup: z.string().optional(),
+  /** How many messages may wait for one commit; MQTT v5 receive maximum. @default 1000 */
+  maxInflight: z.number().int().min(1).max(65535).default(1000),
+  topics: z.array(z.strictObject({ filter: z.string().min(1), decoder: jsonDecoderSchema })).min(1),
+});
+export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
+
+export const httpIntakeSchema = z.strictObject({
+  /** Bearer token for POST /v1/events (use `${ENV}`). */
+  token: z.string().min(8, 'use a token of at least 8 characters'),
+  /** Largest accepted body. @default 1048576 (1 MiB) */
+  bodyLimitBytes: z.number().int().positive().default(1_048_576),
+  /** Largest number of events in one POST. @default 5000 */
+  maxEvents: z.number().int().positive().default(5000),
+});
+
+export const retrySchema = z.strictObject({
+  /** Attempts before a delivery goes to dead letters. @default 12 */
+  maxAttempts: z.number().int().min(1).default(12),
+  /** Age after which a failing delivery goes to dead letters. @default 2d */
+  maxAgeMs: duration('2d'),
+  baseDelayMs: duration('1s'),
+  maxDelayMs: duration('5m'),
+});
+
+export const rateLimitSchema = z.strictObject({
+  /** Requests per minute to this destination, shared by all workers. @default 300 */
+  requestsPerMinute: z.number().positive().default(300),
+  /** Requests in flight at once. @default 4 */
+  maxConcurrency: z.number().int().min(1).default(4),
+});
+
+export const circuitBreakerSchema = z.strictObject({
+  /** Consecutive failed attempts that open the circuit. @default 5 */
+  failureThreshold: z.number().int().min(1).default(5),
+  /** How long the circuit stays open before a half-open probe. @default 30s */
+  openMs: duration('30s'),
+});
+
+export const restDestinationSchema = z.strictObject({
+  name,
+  type: z.literal('rest'),
+  baseUrl: z.url(),
+  /** Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`). */
+  token: z.string().optional(),
+  /** Request paths; `{erpAssetId}` is substituted. */
+  paths: z
+    .strictObject({
+      location: z.string().default('/api/v1/assets/{erpAssetId}/location'),
+      workOrders: z.string().default('/api/v1/work-orders'),
+      workOrder: z.string().default('/api/v1/work-orders/{workOrderId}'),
+      meterReadings: z.string().default('/api/v1/assets/{erpAssetId}/meter-readings'),
+      inventoryCounts: z.string().default('/api/v1/inventory/counts'),
+      usagePostings: z.string().default('/api/v1/assets/{erpAssetId}/usage'),
+    })
+    .default({} as never),
+  /** Extra headers on every request (values may use `${ENV}`). */
+  headers: z.record(z.string(), z.string()).default({}),
+  /** Header carrying the idempotency key. @default X-Idempotency-Key */
+  idempotencyHeader: z.string().default('X-Idempotency-Key'),
+  /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
+  idempotencySupported: z.boolean().default(true),
+  timeoutMs: duration('15s'),
+  rateLimit: rateLimitSchema.default({} as never),
+  retry: retrySchema.default({} as never),
+  circuitBreaker: circuitBreakerSchema.default({} as never),
+  /** Body fields to redact in the audit trail, in addition to the built-in secret names. */
+  redactFields: z.array(z.string()).default([]),
+});
+export type RestDestinationConfig = z.infer<typeof restDestinationSchema>;
+
+export const destinationSchema = z.discriminatedUnion('type', [restDestinationSchema]);
+export type DestinationConfig = z.infer<typeof destinationSchema>;
+
+export const assetSchema = z.strictObject({
+  erpAssetId: z.string().min(1),
+  erpModule: z.string().min(1).default('fixed-assets'),
+  destination: z.string().optional(),
+  identifiers: z.array(z.strictObject({ type: z.enum(IDENTIFIER_TYPES), value: z.string().min(1) })).min(1),
+  attributes: z.record(z.string(), z.string()).default({}),
+});
+
+export const configSchema = z.strictObject({
+  store: z
+    .strictObject({
+      /** SQLite file. @default ./data/assetbridge.db */
+      path: z.string().default('./data/assetbridge.db'),
+    })
+    .default({} as never),
+  ingest: z
+    .strictObject({
+      /** Largest ingest transaction. @default 1000 */
+      maxBatch: z.number().int().min(1).default(1000),
+      /** Longest a message waits for its batch to fill. @default 5ms */
+      maxWaitMs: duration('5ms'),
+      maxFutureSkewMs: duration('5m'),
+      /** Quarantine events older than this as stale; 0 keeps all. @default 0 */
+      maxAgeMs: duration('0ms'),
+    })
+    .default({} as never),
+  sources: z
+    .strictObject({
+      mqtt: z.array(mqttSourceSchema).default([]),
+      http: httpIntakeSchema.optional(),
+    })
+    .default({} as never),
+  destinations: z.array(destinationSchema).min(1, 'configure at least one destination'),
+  /** Destination for assets that do not name one. @default the first destination */
+  defaultDestination: z.string().optional(),
+  assets: z
+    .strictObject({
+      /** CSV files imported at start (identifier,id_type,erp_asset_id,erp_module,...). */
+      files: z.array(z.string()).default([]),
+      inline: z.array(assetSchema).default([]),
+    })
+    .default({} as never),
+  rules: z
+    .strictObject({
+      location: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          minDistanceM: z.number().min(0).default(100),
+          heartbeatMs: duration('1h'),
+        })
+        .default({} as never),
+    })
+    .default({} as never),
+  server: z
+    .strictObject({
+      /** Admin API, health, metrics and HTTP intake. @default 127.0.0.1 */
+      host: z.string().default('127.0.0.1'),
+      /** 0 disables the server. @default 8080 */
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .default({} as never),
+  shutdown: z.strictObject({ graceMs: duration('10s') }).default({} as never),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({} as never),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,37 @@
+/**
+ * Idempotency keys derived from the business fact (invariant 3): the same fact always yields the
+ * same key, on every retry, restart and replay, so the ERP (or our find-before-create) can drop
+ * duplicates. Never random.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type { DeliveryIntent } from '../model/delivery.js';
+
+/** JSON with sorted keys, so equal payloads hash equally whatever their key order. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}
+
+/**
+ * A fact is identified by its business key alone (one work order per asset/rule/occurrence).
+ * A state update is the fact "this value, as of this event time", so time and value are part of it.
+ */
+export function idempotencyKeyFor(intent: DeliveryIntent): string {
+  const material =
+    intent.kind === 'fact'
+      ? [intent.destination, intent.operation, intent.businessKey]
+      : [
+          intent.destination,
+          intent.operation,
+          intent.businessKey,
+          String(intent.eventTime),
+          stableStringify(intent.payload),
+        ];
+  const digest = createHash('sha256').update(material.join('\u001f')).digest('hex').slice(0, 32);
+  return `ab1-${digest}`;
+}

@@ -1,0 +1,85 @@
+/**
+ * The project's error classes. Each has a stable `code`; delivery errors are classified by what
+ * the dispatcher should do with them, so connectors map protocol failures to one of these and the
+ * dispatcher never looks at HTTP status codes itself.
+ * @module
+ */
+
+export abstract class AssetbridgeError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Configuration is wrong; names the key at fault. Thrown at startup, never at runtime. */
+export class ConfigError extends AssetbridgeError {
+  readonly code = 'CONFIG';
+  constructor(
+    readonly problems: readonly { key: string; message: string }[],
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`,
+      options,
+    );
+  }
+}
+
+/** A user-facing error from a command: bad arguments, missing files, unknown ids. */
+export class UsageError extends AssetbridgeError {
+  readonly code = 'USAGE';
+}
+
+/** Base of the delivery taxonomy. `status` and `responseBody` are kept for the audit trail. */
+export abstract class DeliveryError extends AssetbridgeError {
+  abstract readonly retryable: boolean;
+  constructor(
+    message: string,
+    readonly status?: number,
+    readonly responseBody?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Timeouts, resets, 5xx: try again later with backoff. */
+export class RetryableError extends DeliveryError {
+  readonly code = 'RETRYABLE';
+  readonly retryable = true;
+}
+
+/** 429 / 503 (with or without Retry-After): pause the whole destination, then retry. */
+export class RateLimitedError extends DeliveryError {
+  readonly code = 'RATE_LIMITED';
+  readonly retryable = true;
+  constructor(
+    message: string,
+    /** How long the ERP asked us to wait, when it said so. */
+    readonly retryAfterMs: number | undefined,
+    status?: number,
+    responseBody?: string,
+  ) {
+    super(message, status, responseBody);
+  }
+}
+
+/** 400, 404, 409, 422: retrying cannot help; goes to dead letters with the ERP's reason. */
+export class PermanentError extends DeliveryError {
+  readonly code = 'PERMANENT';
+  readonly retryable = false;
+}
+
+/** 401: credentials need refreshing; the dispatcher refreshes once, then retries. */
+export class AuthError extends DeliveryError {
+  readonly code = 'AUTH';
+  readonly retryable = true;
+}
+
+/** Wrap anything thrown into an Error, so logs and audit always have a message. */
+export function coerceError(err: unknown): Error {
+  if (err instanceof Error) return err;
+  return new Error(typeof err === 'string' ? err : JSON.stringify(err));
+}

@@ -1,0 +1,53 @@
+/**
+ * Deliveries: what the rules ask to be written to an ERP, and the outbox's view of them.
+ * @module
+ */
+
+/**
+ * `state` deliveries carry the latest value of something (location, latest meter) and coalesce
+ * while pending: only the newest by event time is sent. `fact` deliveries (work orders, meter
+ * documents, period usage) are each sent exactly once and never coalesce (invariant 8).
+ */
+export type DeliveryKind = 'state' | 'fact';
+
+/** Operations are ERP-neutral; each connector maps them to its own API. */
+export type Operation =
+  | 'location.update'
+  | 'workorder.create'
+  | 'meter.record'
+  | 'inventory.count'
+  | 'usage.post'
+  | (string & {});
+
+/** A delivery a rule wants made. Pure data; the outbox gives it identity and lifecycle. */
+export interface DeliveryIntent {
+  readonly destination: string;
+  readonly operation: Operation;
+  readonly kind: DeliveryKind;
+  /**
+   * The business key that identifies the thing being written, e.g. the ERP asset id for a
+   * location update, or `asset|rule|occurrence` for a work order. With destination and operation
+   * it is the outbox key.
+   */
+  readonly businessKey: string;
+  readonly erpAssetId: string;
+  /** Event time of the fact this delivery carries (epoch ms). */
+  readonly eventTime: number;
+  /** Connector-neutral payload; the connector maps it to the ERP's shape. */
+  readonly payload: Readonly<Record<string, unknown>>;
+}
+
+export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
+
+/** A delivery as stored in the outbox. */
+export interface OutboxItem extends DeliveryIntent {
+  readonly id: number;
+  /** Derived from the business fact; identical on every retry and replay (invariant 3). */
+  readonly idempotencyKey: string;
+  readonly status: DeliveryStatus;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  readonly createdAt: number;
+  readonly nextAttemptAt: number;
+  readonly lastError?: string;
+}

@@ -1,0 +1,85 @@
+/**
+ * The canonical event model: every source (MQTT, HTTP, ISO 15143-3 poller, ...) decodes its input
+ * into these shapes, and everything after normalization works only with them.
+ *
+ * Times are epoch milliseconds (UTC). Units are canonical (hours, kilometres, litres, metres,
+ * degrees); a source that reports other units converts at decode time and may keep the original
+ * in `raw`.
+ * @module
+ */
+
+/** Kinds of tracking-side identifiers the identity registry understands. */
+export const IDENTIFIER_TYPES = [
+  'tag',
+  'tracker',
+  'pin',
+  'vin',
+  'serial',
+  'device-serial',
+  'external-ref',
+  'machine-id',
+  'unit-id',
+] as const;
+export type IdentifierType = (typeof IDENTIFIER_TYPES)[number];
+
+/** One identifier the source gave for the asset. */
+export interface SourceIdentifier {
+  readonly type: IdentifierType;
+  readonly value: string;
+}
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+interface EventBase {
+  /** Source name from config (e.g. `mqtt:fleet`, `http`, `aemp:trackunit`). */
+  readonly source: string;
+  /** Identifiers for the asset as the source gave them; identity resolves any one of them. */
+  readonly ids: readonly SourceIdentifier[];
+  /** When the fact happened at the asset (epoch ms, UTC). */
+  readonly eventTime: number;
+  /** When this service received it (epoch ms, UTC). */
+  readonly receivedAt: number;
+  /** The raw payload (decoded JSON or text) kept for audit and replay. */
+  readonly raw?: unknown;
+}
+
+export interface PositionEvent extends EventBase {
+  readonly kind: 'position';
+  readonly lat: number;
+  readonly lng: number;
+  readonly altM?: number;
+  readonly accuracyM?: number;
+  /** Zone or site name when the source already knows it. */
+  readonly zone?: string;
+}
+
+/** Cumulative meters; every field optional because sources report different subsets. */
+export interface MeterEvent extends EventBase {
+  readonly kind: 'meter';
+  readonly operatingHours?: number;
+  readonly idleHours?: number;
+  readonly odometerKm?: number;
+  readonly fuelUsedL?: number;
+  /** Original unit per field where a conversion happened, e.g. `{ odometerKm: 'mile' }`. */
+  readonly originalUnits?: Readonly<Record<string, string>>;
+}
+
+export interface SensorValue {
+  readonly value: number;
+  readonly unit?: string;
+}
+
+export interface SensorEvent extends EventBase {
+  readonly kind: 'sensor';
+  readonly values: Readonly<Record<string, SensorValue>>;
+}
+
+export interface AlertEvent extends EventBase {
+  readonly kind: 'alert';
+  readonly reason: string;
+  readonly severity: Severity;
+  readonly code?: string;
+}
+
+export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent;
+export type EventKind = CanonicalEvent['kind'];

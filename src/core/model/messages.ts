@@ -1,0 +1,29 @@
+/**
+ * What sources hand to the pipeline before decoding: the bytes exactly as received, so that a
+ * quarantined message can be replayed through the (fixed) decoder later without loss.
+ * @module
+ */
+
+export interface RawMessage {
+  /** Source name from config: `mqtt:<name>`, `http`, `aemp:<name>`, ... */
+  readonly source: string;
+  /** Topic (MQTT), path (HTTP) or endpoint; decoders may read identifiers from it. */
+  readonly channel: string;
+  /** The payload exactly as received. */
+  readonly payload: Uint8Array | string;
+  readonly receivedAt: number;
+}
+
+/** Where and why input was set aside (invariant 6). */
+export interface QuarantineEntry {
+  readonly source: string;
+  readonly channel: string;
+  readonly payload: Uint8Array | string;
+  readonly receivedAt: number;
+  /** Stable machine-readable reason code, e.g. `invalid`, `unknown-asset`, `stale`, `undecodable`. */
+  readonly code: QuarantineCode;
+  /** Human-readable reason that says what was wrong. */
+  readonly reason: string;
+}
+
+export type QuarantineCode = 'undecodable' | 'invalid' | 'unknown-asset' | 'stale' | 'too-large';

@@ -1,0 +1,90 @@
+/**
+ * Validation of canonical events (after decoding, before identity). Anything out of range, not
+ * finite, of the wrong type, far in the future or before 2000 is rejected with a reason that says
+ * what was wrong; the engine sends it to quarantine. Never throws.
+ * @module
+ */
+import { IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
+
+export interface ValidationPolicy {
+  /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
+  readonly maxFutureSkewMs: number;
+  /** Events older than this relative to now are stale, ms; 0 disables. @default 0 */
+  readonly maxAgeMs: number;
+}
+
+export const DEFAULT_VALIDATION: ValidationPolicy = { maxFutureSkewMs: 5 * 60_000, maxAgeMs: 0 };
+
+/** 2000-01-01T00:00:00Z: earlier timestamps are placeholders or unset device clocks. */
+export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
+
+export type Validation = { readonly ok: true } | { readonly ok: false; readonly code: 'invalid' | 'stale'; readonly reason: string };
+
+const fail = (reason: string): Validation => ({ ok: false, code: 'invalid', reason });
+const isNum = (v: unknown): v is number => typeof v === 'number';
+
+function checkNumber(name: string, v: unknown, min: number, max: number, optional: boolean): string | undefined {
+  if (v === undefined && optional) return undefined;
+  if (!isNum(v)) return `${name} must be a number, got ${describe(v)}`;
+  if (!Number.isFinite(v)) return `${name} must be finite, got ${String(v)}`;
+  if (v < min || v > max) return `${name} ${v} is out of range [${min}, ${max}]`;
+  return undefined;
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
+  return typeof v;
+}
+
+export function validateEvent(event: CanonicalEvent, now: number, policy: ValidationPolicy = DEFAULT_VALIDATION): Validation {
+  const e = event as unknown as Record<string, unknown>;
+  if (!Array.isArray(e.ids) || e.ids.length === 0) return fail('no asset identifier');
+  for (const id of e.ids as unknown[]) {
+    const rec = id as Record<string, unknown> | null;
+    if (!rec || typeof rec.value !== 'string' || rec.value.trim() === '') return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
+    if (!IDENTIFIER_TYPES.includes(rec.type as never)) return fail(`unknown identifier type ${describe(rec.type)}; use one of ${IDENTIFIER_TYPES.join(', ')}`);
+  }
+  if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime)) return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}`);
+  if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${new Date(e.eventTime).toISOString()} is before 2000-01-01`);
+  if (e.eventTime > now + policy.maxFutureSkewMs)
+    return fail(`event time ${new Date(e.eventTime).toISOString()} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future`);
+  if (policy.maxAgeMs > 0 && e.eventTime < now - policy.maxAgeMs)
+    return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit` };
+
+  let problem: string | undefined;
+  switch (event.kind) {
+    case 'position':
+      problem =
+        checkNumber('lat', e.lat, -90, 90, false) ??
+        checkNumber('lng', e.lng, -180, 180, false) ??
+        checkNumber('altM', e.altM, -500, 100_000, true) ??
+        checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true) ??
+        (e.zone !== undefined && typeof e.zone !== 'string' ? `zone must be a string, got ${describe(e.zone)}` : undefined);
+      if (!problem && e.lat === 0 && e.lng === 0) problem = 'position 0,0 (null island) is a missing fix, not a location';
+      break;
+    case 'meter': {
+      const fields = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
+      if (!fields.some((f) => e[f] !== undefined)) problem = `meter reading has none of ${fields.join(', ')}`;
+      for (const f of fields) problem ??= checkNumber(f, e[f], 0, 10_000_000, true);
+      break;
+    }
+    case 'sensor': {
+      const values = e.values;
+      if (values === null || typeof values !== 'object' || Object.keys(values).length === 0) problem = 'sensor reading has no values';
+      else
+        for (const [name, v] of Object.entries(values as Record<string, unknown>)) {
+          const val = (v as Record<string, unknown> | null)?.value;
+          problem ??= checkNumber(`sensor ${name}`, val, -1e9, 1e9, false);
+        }
+      break;
+    }
+    case 'alert':
+      if (typeof e.reason !== 'string' || e.reason === '') problem = 'alert needs a reason';
+      else if (!['info', 'warning', 'critical'].includes(e.severity as string)) problem = `alert severity must be info, warning or critical, got ${describe(e.severity)}`;
+      break;
+    default:
+      problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor or alert`;
+  }
+  return problem ? fail(problem) : { ok: true };
+}

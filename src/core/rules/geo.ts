@@ -1,0 +1,12 @@
+/** Small geodesy helpers; haversine is accurate to ~0.5% which is plenty for sync thresholds. */
+
+const EARTH_RADIUS_M = 6_371_008.8;
+const toRad = (deg: number): number => (deg * Math.PI) / 180;
+
+/** Great-circle distance in metres. */
+export function haversineM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
+  const dLat = toRad(b.lat - a.lat);
+  const dLng = toRad(b.lng - a.lng);
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(dLng / 2) ** 2;
+  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+}

@@ -1,0 +1,34 @@
+/**
+ * The rule contract. Rules are pure: from an asset's previous sub-state and one canonical event
+ * they compute the next sub-state and the deliveries to make. The engine persists the sub-state
+ * (per asset, per rule name) in the same transaction as the deliveries, so a crash can never
+ * separate the two, and replays see the state that the first run left.
+ *
+ * Invariant 8 lives here: a rule must ignore (or treat as history) an event older than what its
+ * state already reflects, so a late event never overwrites newer state.
+ * @module
+ */
+import type { AssetRecord } from '../model/assets.js';
+import type { CanonicalEvent } from '../model/events.js';
+import type { DeliveryIntent } from '../model/delivery.js';
+
+export interface RuleContext {
+  readonly asset: AssetRecord;
+  /** Destination for this asset's deliveries (asset override, else the configured default). */
+  readonly destination: string;
+  /** Processing time (epoch ms); rules decide on event time, this is for bookkeeping only. */
+  readonly now: number;
+}
+
+export interface RuleResult<S> {
+  readonly state: S;
+  readonly deliveries: readonly DeliveryIntent[];
+}
+
+export interface Rule<S = unknown> {
+  /** Unique; also the key of this rule's sub-state in the asset state document. */
+  readonly name: string;
+  /** Cheap filter so the engine skips rules that cannot react to this event kind. */
+  readonly kinds: readonly CanonicalEvent['kind'][];
+  apply(state: S | undefined, event: CanonicalEvent, ctx: RuleContext): RuleResult<S>;
+}

@@ -1,0 +1,44 @@
+/**
+ * The ERP connector port. A connector maps ERP-neutral operations to one system's API, classifies
+ * failures into the delivery error taxonomy (core/errors), and reports each exchange for audit.
+ * It never retries, sleeps or rate-limits: the dispatcher owns all of that.
+ * @module
+ */
+import type { DeliveryError } from '../core/errors/errors.js';
+import type { OutboxItem } from '../core/model/delivery.js';
+
+export interface ConnectorCapabilities {
+  /** Largest batch `send` accepts; 1 when the ERP has no batch API. */
+  readonly maxBatchSize: number;
+  /** Operations this connector can deliver. */
+  readonly operations: readonly string[];
+}
+
+/** One request/response as it went over the wire, secrets redacted by the connector's client. */
+export interface Exchange {
+  readonly method: string;
+  readonly url: string;
+  readonly requestBody?: string;
+  readonly status?: number;
+  readonly responseBody?: string;
+  readonly latencyMs: number;
+}
+
+export type ItemResult =
+  | { readonly id: number; readonly ok: true; readonly exchange: Exchange; readonly response?: unknown }
+  | { readonly id: number; readonly ok: false; readonly exchange?: Exchange; readonly error: DeliveryError };
+
+export interface SendContext {
+  /** Aborted when the grace period of a shutdown runs out, or on timeout. */
+  readonly signal: AbortSignal;
+}
+
+export interface ErpConnector {
+  readonly name: string;
+  readonly capabilities: ConnectorCapabilities;
+  /** Deliver up to `maxBatchSize` items; one result per item, in any order. Never throws. */
+  send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]>;
+  /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
+  refreshAuth?(): Promise<void>;
+  close?(): Promise<void>;
+}

@@ -1,0 +1,25 @@
+/**
+ * The source port. A source receives input and hands it to the pipeline's sink; it acknowledges
+ * to its upstream (PUBACK, HTTP 2xx, cursor advance) only after `submit` resolves, which happens
+ * after the batch is committed (invariant 1).
+ * @module
+ */
+import type { RawMessage } from '../core/model/messages.js';
+
+export interface SubmitResult {
+  readonly accepted: number;
+  /** Per-message reasons for messages that went to quarantine, by index in the submitted array. */
+  readonly quarantined: readonly { index: number; reason: string }[];
+}
+
+export interface IngestSink {
+  /** Resolves once every message is durably stored (accepted state/outbox, or quarantine). */
+  submit(messages: readonly RawMessage[]): Promise<SubmitResult>;
+}
+
+export interface Source {
+  readonly name: string;
+  start(sink: IngestSink): Promise<void>;
+  /** Stop taking input. MQTT sources must not unsubscribe, so the broker keeps queuing. */
+  stop(): Promise<void>;
+}

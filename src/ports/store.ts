@@ -1,0 +1,130 @@
+/**
+ * The store port: everything durable (identity, per-asset state, outbox, audit, quarantine, dead
+ * letters, small component state). The embedded SQLite adapter implements it today; a PostgreSQL
+ * adapter implements the same contract for the scaled mode. No driver types cross this interface.
+ * @module
+ */
+import type { AssetRecord, IdentifierRecord } from '../core/model/assets.js';
+import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
+import type { QuarantineCode, QuarantineEntry } from '../core/model/messages.js';
+
+export interface StoreCapabilities {
+  /** Only one process may write (SQLite). The dispatcher then keeps in-flight keys in memory. */
+  readonly singleWriter: boolean;
+}
+
+/** Per-asset state document: one sub-document per rule, opaque to the store. */
+export type AssetStateDoc = Record<string, unknown>;
+
+export interface AssetWithIdentifiers {
+  readonly asset: AssetRecord;
+  readonly identifiers: readonly IdentifierRecord[];
+}
+
+/** Everything one ingest batch changes, committed in a single transaction before any ack. */
+export interface IngestCommit {
+  readonly states: readonly { erpAssetId: string; doc: AssetStateDoc }[];
+  readonly deliveries: readonly DeliveryIntent[];
+  readonly quarantine: readonly QuarantineEntry[];
+  /** Events accepted by the pipeline in this batch (for counters). */
+  readonly accepted: number;
+}
+
+/** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */
+export interface AuditRecord {
+  readonly at: number;
+  readonly deliveryId: number;
+  readonly destination: string;
+  readonly operation: string;
+  readonly erpAssetId: string;
+  readonly idempotencyKey: string;
+  readonly attempt: number;
+  readonly method?: string;
+  readonly url?: string;
+  readonly requestBody?: string;
+  readonly status?: number;
+  readonly responseBody?: string;
+  readonly latencyMs: number;
+  /** `delivered`, `retry`, `rate-limited`, `auth-refresh`, `dead`. */
+  readonly outcome: string;
+  readonly error?: string;
+}
+
+/** What happened to one claimed delivery after an attempt. */
+export type AttemptOutcome =
+  | { readonly id: number; readonly result: 'delivered'; readonly response?: unknown }
+  | { readonly id: number; readonly result: 'retry'; readonly nextAttemptAt: number; readonly error: string }
+  | { readonly id: number; readonly result: 'dead'; readonly error: string }
+  /** Released without counting an attempt (destination paused or shutting down). */
+  | { readonly id: number; readonly result: 'release'; readonly nextAttemptAt: number };
+
+export interface DestinationStats {
+  readonly destination: string;
+  readonly pending: number;
+  readonly inflight: number;
+  readonly delivered: number;
+  readonly dead: number;
+  /** Age of the oldest pending delivery at `now`, ms; 0 when none. */
+  readonly oldestPendingAgeMs: number;
+}
+
+export interface QuarantineRow extends QuarantineEntry {
+  readonly id: number;
+  readonly status: 'open' | 'replayed' | 'discarded';
+  readonly replays: number;
+}
+
+export interface AuditQuery {
+  readonly erpAssetId?: string;
+  readonly destination?: string;
+  readonly since?: number;
+  readonly deliveryId?: number;
+  readonly limit?: number;
+}
+
+export interface Counters {
+  readonly eventsAccepted: number;
+  readonly quarantined: number;
+}
+
+export interface Store {
+  readonly capabilities: StoreCapabilities;
+  /** Apply pending migrations. Safe to call at every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  // identity
+  upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }>;
+  listAssets(): Promise<AssetWithIdentifiers[]>;
+
+  // state and ingest
+  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>>;
+  commitIngest(commit: IngestCommit): Promise<void>;
+  counters(): Promise<Counters>;
+
+  // outbox
+  /** Claim due pending deliveries for a destination, oldest first, skipping busy business keys. */
+  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]>;
+  /** Record attempt outcomes and their audit rows in one transaction. */
+  completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void>;
+  /** On start: deliveries left in flight by a crash go back to pending (same idempotency key). */
+  recoverInflight(): Promise<number>;
+  outboxStats(now: number): Promise<DestinationStats[]>;
+  getDelivery(id: number): Promise<OutboxItem | undefined>;
+  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;
+  /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
+  replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
+  discardDead(ids: readonly number[] | 'all'): Promise<number>;
+
+  // quarantine
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]>;
+  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<void>;
+
+  // audit
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  // small durable component state (poll cursors, request budgets, scheduler marks)
+  kvGet(namespace: string, key: string): Promise<string | undefined>;
+  kvSet(namespace: string, key: string, value: string): Promise<void>;
+  kvList(namespace: string): Promise<{ key: string; value: string }[]>;
+}
