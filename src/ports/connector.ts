@@ -6,6 +6,7 @@
  */
 import type { DeliveryError } from '../core/errors/errors.js';
 import type { OutboxItem } from '../core/model/delivery.js';
+import type { WorkOrderStatus } from '../core/model/events.js';
 
 export interface ConnectorCapabilities {
   /** Largest batch `send` accepts; 1 when the ERP has no batch API. */
@@ -38,7 +39,23 @@ export interface ErpConnector {
   readonly capabilities: ConnectorCapabilities;
   /** Deliver up to `maxBatchSize` items; one result per item, in any order. Never throws. */
   send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]>;
+  /**
+   * Work orders changed in the ERP since `since` (epoch ms), for the maintenance closed loop.
+   * Optional: connectors whose ERP pushes webhooks instead may omit it.
+   */
+  fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]>;
   /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
   refreshAuth?(): Promise<void>;
   close?(): Promise<void>;
+}
+
+/** A work order's state as the ERP reports it. */
+export interface WorkOrderUpdate {
+  readonly businessKey: string;
+  readonly erpAssetId: string;
+  readonly erpWorkOrderId: string;
+  readonly status: WorkOrderStatus;
+  /** When the ERP changed it (epoch ms). */
+  readonly changedAt: number;
+  readonly operatingHoursAtCompletion?: number;
 }

@@ -19,6 +19,8 @@ export const IDENTIFIER_TYPES = [
   'external-ref',
   'machine-id',
   'unit-id',
+  /** The ERP asset id itself, for sources that already know it (ERP feedback, some HTTP senders). */
+  'erp',
 ] as const;
 export type IdentifierType = (typeof IDENTIFIER_TYPES)[number];
 
@@ -81,5 +83,21 @@ export interface AlertEvent extends EventBase {
   readonly code?: string;
 }
 
-export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent;
+export type WorkOrderStatus = 'open' | 'in-progress' | 'completed' | 'cancelled';
+
+/**
+ * Feedback from the ERP about a work order we opened (polled or pushed by webhook). It flows
+ * through the same durable pipeline as telemetry, so the maintenance rule sees it in order.
+ */
+export interface WorkOrderStatusEvent extends EventBase {
+  readonly kind: 'workorder';
+  /** The business key the work order was created with (`asset|rule|occurrence`). */
+  readonly businessKey: string;
+  readonly erpWorkOrderId?: string;
+  readonly status: WorkOrderStatus;
+  /** Operating hours recorded at completion, when the ERP reports them. */
+  readonly operatingHoursAtCompletion?: number;
+}
+
+export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent | WorkOrderStatusEvent;
 export type EventKind = CanonicalEvent['kind'];

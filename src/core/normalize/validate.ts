@@ -83,8 +83,14 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (typeof e.reason !== 'string' || e.reason === '') problem = 'alert needs a reason';
       else if (!['info', 'warning', 'critical'].includes(e.severity as string)) problem = `alert severity must be info, warning or critical, got ${describe(e.severity)}`;
       break;
+    case 'workorder':
+      if (typeof e.businessKey !== 'string' || e.businessKey === '') problem = 'work-order update needs its businessKey';
+      else if (!['open', 'in-progress', 'completed', 'cancelled'].includes(e.status as string))
+        problem = `work-order status must be open, in-progress, completed or cancelled, got ${describe(e.status)}`;
+      else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true);
+      break;
     default:
-      problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor or alert`;
+      problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
   return problem ? fail(problem) : { ok: true };
 }
