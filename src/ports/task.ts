@@ -1,0 +1,29 @@
+/**
+ * Scheduled tasks: periodic work outside the event flow (inventory snapshots, period-end usage
+ * postings, polling an ERP for work-order completions). The engine runs each on its schedule, one
+ * run at a time, and gives it a context whose writes are durable before `run` resolves.
+ * @module
+ */
+import type { DeliveryIntent } from '../core/model/delivery.js';
+import type { ErpConnector } from './connector.js';
+import type { Clock } from './clock.js';
+import type { IngestSink } from './source.js';
+import type { AssetStateDoc, Store } from './store.js';
+
+export interface TaskContext {
+  readonly store: Store;
+  readonly clock: Clock;
+  /** Submit raw messages (e.g. ERP feedback as canonical JSON events) through the normal pipeline. */
+  readonly sink: IngestSink;
+  /** Commit deliveries (and optional per-asset state changes) to the outbox in one transaction. */
+  commit(deliveries: readonly DeliveryIntent[], states?: readonly { erpAssetId: string; doc: AssetStateDoc }[]): Promise<void>;
+  connector(destination: string): ErpConnector | undefined;
+  readonly signal: AbortSignal;
+}
+
+export interface ScheduledTask {
+  readonly name: string;
+  /** A cron expression (5 fields, UTC unless `timeZone`) or a fixed interval in ms. */
+  readonly schedule: { readonly cron: string; readonly timeZone?: string } | { readonly everyMs: number };
+  run(ctx: TaskContext): Promise<void>;
+}
