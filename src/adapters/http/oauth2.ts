@@ -1,0 +1,129 @@
+/**
+ * OAuth 2.0 client-credentials tokens (RFC 6749 §4.4) for headless connectors: one token per
+ * destination, cached until shortly before it expires, minted once even when many requests need
+ * it at the same moment, and re-minted on demand after a 401.
+ * @module
+ */
+import type { Clock } from '../../ports/clock.js';
+import type { Exchange } from '../../ports/connector.js';
+import type { HttpClient, HttpResult } from './http-client.js';
+
+export interface ClientCredentialsConfig {
+  /** Token endpoint, e.g. `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`. */
+  readonly tokenUrl: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Space-separated scopes, e.g. `https://org.crm.dynamics.com/.default`. */
+  readonly scope?: string;
+  /**
+   * How the client authenticates: `body` sends client_id/client_secret as form fields
+   * (client_secret_post), `basic` uses an HTTP Basic header (client_secret_basic). @default body
+   */
+  readonly clientAuth?: 'body' | 'basic';
+  /** Mint a new token this long before the current one expires. @default 60000 */
+  readonly expiryMarginMs?: number;
+}
+
+/** Lifetime assumed when the server omits `expires_in`: short, so a wrong guess costs little. */
+const DEFAULT_TTL_MS = 300_000;
+
+export type TokenOutcome =
+  | { readonly type: 'token'; readonly accessToken: string; readonly tokenType: string; readonly exchange?: Exchange }
+  /** The token endpoint answered with an error status, or could not be reached. */
+  | { readonly type: 'http-error'; readonly result: HttpResult }
+  /** The token endpoint answered 2xx with something that is not a token response. */
+  | { readonly type: 'invalid-response'; readonly message: string; readonly exchange: Exchange };
+
+interface CachedToken {
+  readonly accessToken: string;
+  readonly tokenType: string;
+  /** Clock time after which the token is not used any more (expiry minus margin). */
+  readonly refreshAt: number;
+}
+
+/** Caches and mints client-credentials tokens. One instance per destination. */
+export class ClientCredentialsTokenSource {
+  private cached: CachedToken | undefined;
+  private minting: Promise<TokenOutcome> | undefined;
+
+  constructor(
+    private readonly config: ClientCredentialsConfig,
+    private readonly http: HttpClient,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The token in use, if any; for scrubbing it from recorded text. */
+  currentToken(): string | undefined {
+    return this.cached?.accessToken;
+  }
+
+  /** A valid token: the cached one, or a freshly minted one. Never rejects. */
+  async getToken(signal?: AbortSignal): Promise<TokenOutcome> {
+    const cached = this.cached;
+    if (cached && this.clock.now() < cached.refreshAt)
+      return { type: 'token', accessToken: cached.accessToken, tokenType: cached.tokenType };
+    return this.mint(signal);
+  }
+
+  /** Forget the cached token (after a 401), so the next request mints a new one. */
+  invalidate(): void {
+    this.cached = undefined;
+  }
+
+  /** Forget the cached token and mint a new one now. Never rejects. */
+  async refresh(signal?: AbortSignal): Promise<TokenOutcome> {
+    this.invalidate();
+    return this.mint(signal);
+  }
+
+  private mint(signal?: AbortSignal): Promise<TokenOutcome> {
+    // Single flight: concurrent requests that all found the cache empty share one token request.
+    this.minting ??= this.requestToken(signal).finally(() => {
+      this.minting = undefined;
+    });
+    return this.minting;
+  }
+
+  private async requestToken(signal?: AbortSignal): Promise<TokenOutcome> {
+    const form = new URLSearchParams({ grant_type: 'client_credentials' });
+    if (this.config.scope !== undefined && this.config.scope !== '') form.set('scope', this.config.scope);
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/x-www-form-urlencoded',
+      Accept: 'application/json',
+    };
+    if ((this.config.clientAuth ?? 'body') === 'basic') {
+      // RFC 6749 §2.3.1: id and secret are form-urlencoded before base64.
+      const pair = `${encodeURIComponent(this.config.clientId)}:${encodeURIComponent(this.config.clientSecret)}`;
+      headers.Authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    } else {
+      form.set('client_id', this.config.clientId);
+      form.set('client_secret', this.config.clientSecret);
+    }
+    const requestedAt = this.clock.now();
+    const result = await this.http.request({
+      method: 'POST',
+      url: this.config.tokenUrl,
+      headers,
+      body: form.toString(),
+      ...(signal ? { signal } : {}),
+    });
+    if (result.type === 'failure' || result.status < 200 || result.status >= 300) return { type: 'http-error', result };
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(result.bodyText);
+    } catch {
+      return { type: 'invalid-response', message: `token endpoint ${this.config.tokenUrl} answered ${result.status} without JSON`, exchange: result.exchange };
+    }
+    const body = (parsed ?? {}) as { access_token?: unknown; token_type?: unknown; expires_in?: unknown };
+    if (typeof body.access_token !== 'string' || body.access_token === '') {
+      return { type: 'invalid-response', message: `token endpoint ${this.config.tokenUrl} answered ${result.status} without an access_token`, exchange: result.exchange };
+    }
+    const expiresIn = Number(body.expires_in);
+    const ttlMs = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_TTL_MS;
+    const margin = Math.min(this.config.expiryMarginMs ?? 60_000, ttlMs / 2);
+    const tokenType = typeof body.token_type === 'string' && body.token_type !== '' ? body.token_type : 'Bearer';
+    this.cached = { accessToken: body.access_token, tokenType, refreshAt: requestedAt + ttlMs - margin };
+    return { type: 'token', accessToken: body.access_token, tokenType, exchange: result.exchange };
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Secret redaction for anything that leaves the process as text: audit exchanges, logs, error
+ * messages (invariant 7). Pure: no I/O, so the audit trail and the logger reuse it as is.
+ *
+ * Field names match case-insensitively and ignore `_` and `-`, so `client_secret`,
+ * `clientSecret` and `Client-Secret` are one name. The built-in names also match as a suffix
+ * (`sessionToken`, `dbPassword`, `x-api-key`); configured names match exactly.
+ * @module
+ */
+
+/** What a redacted value is replaced with. */
+export const REDACTED = '[REDACTED]';
+
+/** Field names that are always secret, whatever the configuration says. */
+export const BUILTIN_SECRET_FIELDS: readonly string[] = [
+  'password',
+  'secret',
+  'token',
+  'access_token',
+  'refresh_token',
+  'client_secret',
+  'apiKey',
+  'authorization',
+];
+
+/** Suffixes that make any field name secret (normalized form). */
+const SECRET_SUFFIXES = ['password', 'secret', 'token', 'apikey'];
+
+/** Larger bodies are redacted textually instead of parsed, to bound the cost. */
+const MAX_PARSE_CHARS = 1_048_576;
+
+/** Literal secret values shorter than this are not scrubbed from text (too many false hits). */
+const MIN_LITERAL_SECRET_LENGTH = 4;
+
+export interface RedactorOptions {
+  /** Extra field names to redact (exact, case-insensitive). @default [] */
+  readonly fields?: readonly string[];
+  /**
+   * Current secret values (tokens, client secrets) to scrub wherever they appear in text, e.g. an
+   * ERP that echoes the token in an error message. Called on every use, so rotated tokens count.
+   */
+  readonly secrets?: () => Iterable<string | undefined>;
+}
+
+export interface Redactor {
+  /** True when a field of this name must never be recorded. */
+  isSecretField(name: string): boolean;
+  /** A deep copy of a JSON-like value with secret fields replaced by {@link REDACTED}. */
+  value(input: unknown): unknown;
+  /** A body as text: JSON and form-encoded bodies field by field, anything else by pattern. */
+  text(body: string): string;
+  /** A URL with secret query parameters (and any user:password) replaced. */
+  url(url: string): string;
+  /** Headers with secret ones (Authorization, Cookie, *-Token, *-Key ...) replaced. */
+  headers(headers: Readonly<Record<string, string>>): Record<string, string>;
+}
+
+function normalizeName(name: string): string {
+  return name.toLowerCase().replace(/[-_\s]/g, '');
+}
+
+/** Header names that carry credentials even though their names are not secret-looking. */
+const SECRET_HEADERS = new Set(['authorization', 'proxyauthorization', 'cookie', 'setcookie', 'xcsrftoken']);
+
+/** Build a redactor for the built-in secret names plus `options.fields`. */
+export function createRedactor(options: RedactorOptions = {}): Redactor {
+  const exact = new Set([...BUILTIN_SECRET_FIELDS, ...(options.fields ?? [])].map(normalizeName));
+
+  const isSecretField = (name: string): boolean => {
+    const n = normalizeName(name);
+    return exact.has(n) || SECRET_SUFFIXES.some((s) => n.endsWith(s));
+  };
+
+  const redactValue = (input: unknown): unknown => {
+    if (Array.isArray(input)) return input.map(redactValue);
+    if (input !== null && typeof input === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(input as Record<string, unknown>)) {
+        out[k] = isSecretField(k) ? REDACTED : redactValue(v);
+      }
+      return out;
+    }
+    return input;
+  };
+
+  const scrubLiterals = (text: string): string => {
+    let out = text;
+    for (const secret of options.secrets?.() ?? []) {
+      if (secret !== undefined && secret.length >= MIN_LITERAL_SECRET_LENGTH) out = out.split(secret).join(REDACTED);
+    }
+    return out;
+  };
+
+  const redactText = (body: string): string => {
+    if (body === '') return body;
+    return scrubLiterals(redactStructured(body, isSecretField, redactValue));
+  };
+
+  const redactUrl = (url: string): string => {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return redactText(url);
+    }
+    if (parsed.password !== '') parsed.password = REDACTED;
+    for (const key of [...parsed.searchParams.keys()]) {
+      if (isSecretField(key)) parsed.searchParams.set(key, REDACTED);
+    }
+    return scrubLiterals(parsed.toString());
+  };
+
+  const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(headers)) {
+      const n = normalizeName(k);
+      out[k] = SECRET_HEADERS.has(n) || isSecretField(k) || n.endsWith('key') ? REDACTED : scrubLiterals(v);
+    }
+    return out;
+  };
+
+  return { isSecretField, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+}
+
+function redactStructured(
+  body: string,
+  isSecretField: (name: string) => boolean,
+  redactValue: (v: unknown) => unknown,
+): string {
+  const trimmed = body.trimStart();
+  if (body.length <= MAX_PARSE_CHARS && (trimmed.startsWith('{') || trimmed.startsWith('['))) {
+    try {
+      return JSON.stringify(redactValue(JSON.parse(body)));
+    } catch {
+      // Not valid JSON (truncated, or merely starts with a brace): fall through to patterns.
+    }
+  }
+  if (/^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/.test(body)) {
+    const params = new URLSearchParams(body);
+    for (const key of [...params.keys()]) {
+      if (isSecretField(key)) params.set(key, REDACTED);
+    }
+    return params.toString();
+  }
+  return redactByPattern(body, isSecretField);
+}
+
+/**
+ * Last resort for text we cannot parse: `"name": "value"`, `name=value` and `Bearer <token>`
+ * forms. It over-redacts rather than under-redacts.
+ */
+function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
+  const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
+  // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind.
+  return body
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
+    .replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
+      if (!isSecretField(name)) return match;
+      const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
+      return `${quote}${name}${quote}${sep}${replacement}`;
+    });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Cut `text` to at most `maxBytes` UTF-8 bytes (never splitting a character) and say how much
+ * was cut, so the audit trail stays bounded and honest.
+ */
+export function truncateText(text: string, maxBytes: number): string {
+  const bytes = encoder.encode(text);
+  if (bytes.length <= maxBytes) return text;
+  const kept = decoder.decode(bytes.subarray(0, Math.max(0, maxBytes))).replace(/\uFFFD+$/, '');
+  return `${kept}…[truncated ${bytes.length - encoder.encode(kept).length} bytes]`;
+}
