@@ -37,7 +37,11 @@ export interface DeliveryIntent {
   readonly payload: Readonly<Record<string, unknown>>;
 }
 
-export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead';
+/**
+ * `superseded`: a state delivery replaced by a newer value for the same key before it could be
+ * sent (a retry or replay never sends an older value over a newer one).
+ */
+export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead' | 'superseded';
 
 /** A delivery as stored in the outbox. */
 export interface OutboxItem extends DeliveryIntent {
@@ -50,4 +54,9 @@ export interface OutboxItem extends DeliveryIntent {
   readonly createdAt: number;
   readonly nextAttemptAt: number;
   readonly lastError?: string;
+}
+
+/** Key under which deliveries of one destination must not overlap in flight (per-key ordering). */
+export function outboxKey(d: { readonly operation: string; readonly businessKey: string }): string {
+  return `${d.operation}\u001f${d.businessKey}`;
 }

@@ -1,0 +1,112 @@
+/**
+ * Numbered migrations for the embedded store. Append only: a released migration is never edited.
+ * Each runs in its own transaction and is recorded in `schema_migrations`.
+ * @module
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'core',
+    sql: `
+CREATE TABLE assets (
+  erp_asset_id TEXT PRIMARY KEY,
+  erp_module   TEXT NOT NULL,
+  destination  TEXT,
+  attributes   TEXT NOT NULL DEFAULT '{}',
+  updated_at   INTEGER NOT NULL
+);
+CREATE TABLE asset_identifiers (
+  id_type         TEXT NOT NULL,
+  identifier_norm TEXT NOT NULL,
+  value           TEXT NOT NULL,
+  erp_asset_id    TEXT NOT NULL REFERENCES assets(erp_asset_id) ON DELETE CASCADE,
+  PRIMARY KEY (id_type, identifier_norm)
+);
+CREATE INDEX asset_identifiers_norm ON asset_identifiers(identifier_norm);
+
+CREATE TABLE asset_state (
+  erp_asset_id TEXT PRIMARY KEY,
+  doc          TEXT NOT NULL,
+  updated_at   INTEGER NOT NULL
+);
+
+CREATE TABLE outbox (
+  id              INTEGER PRIMARY KEY,
+  destination     TEXT NOT NULL,
+  operation       TEXT NOT NULL,
+  business_key    TEXT NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('state', 'fact')),
+  erp_asset_id    TEXT NOT NULL,
+  event_time      INTEGER NOT NULL,
+  payload         TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  status          TEXT NOT NULL,
+  attempts        INTEGER NOT NULL DEFAULT 0,
+  created_at      INTEGER NOT NULL,
+  updated_at      INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_error      TEXT,
+  response        TEXT
+);
+-- State updates coalesce: at most one pending row per key, replaced by newer event times.
+CREATE UNIQUE INDEX outbox_state_pending ON outbox(destination, operation, business_key)
+  WHERE kind = 'state' AND status = 'pending';
+-- Facts are exactly-once: one row per key, ever (replays and duplicate events add nothing).
+CREATE UNIQUE INDEX outbox_fact_key ON outbox(destination, operation, business_key) WHERE kind = 'fact';
+CREATE INDEX outbox_due ON outbox(destination, status, next_attempt_at, id);
+CREATE INDEX outbox_status ON outbox(status, destination);
+
+CREATE TABLE audit (
+  id              INTEGER PRIMARY KEY,
+  at              INTEGER NOT NULL,
+  delivery_id     INTEGER NOT NULL,
+  destination     TEXT NOT NULL,
+  operation       TEXT NOT NULL,
+  erp_asset_id    TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  attempt         INTEGER NOT NULL,
+  method          TEXT,
+  url             TEXT,
+  request_body    TEXT,
+  status          INTEGER,
+  response_body   TEXT,
+  latency_ms      INTEGER NOT NULL,
+  outcome         TEXT NOT NULL,
+  error           TEXT
+);
+CREATE INDEX audit_asset ON audit(erp_asset_id, at);
+CREATE INDEX audit_delivery ON audit(delivery_id);
+CREATE INDEX audit_at ON audit(at);
+
+CREATE TABLE quarantine (
+  id          INTEGER PRIMARY KEY,
+  source      TEXT NOT NULL,
+  channel     TEXT NOT NULL,
+  payload     BLOB NOT NULL,
+  is_text     INTEGER NOT NULL,
+  received_at INTEGER NOT NULL,
+  code        TEXT NOT NULL,
+  reason      TEXT NOT NULL,
+  status      TEXT NOT NULL DEFAULT 'open',
+  replays     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX quarantine_status ON quarantine(status, code);
+
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+CREATE TABLE kv (
+  namespace  TEXT NOT NULL,
+  key        TEXT NOT NULL,
+  value      TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, key)
+);
+`,
+  },
+];

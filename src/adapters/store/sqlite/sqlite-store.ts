@@ -1,0 +1,510 @@
+/**
+ * The embedded store: one SQLite file (WAL) holding identity, state, outbox, audit, quarantine and
+ * dead letters. better-sqlite3 is synchronous, so every method runs to completion without
+ * interleaving; methods are async only to share the {@link Store} contract with PostgreSQL.
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
+import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
+import { outboxKey, type DeliveryIntent, type OutboxItem } from '../../../core/model/delivery.js';
+import type { IdentifierType } from '../../../core/model/events.js';
+import type { QuarantineCode } from '../../../core/model/messages.js';
+import type {
+  AssetStateDoc,
+  AssetWithIdentifiers,
+  AttemptOutcome,
+  AuditQuery,
+  AuditRecord,
+  Counters,
+  DestinationStats,
+  IngestCommit,
+  QuarantineRow,
+  Store,
+} from '../../../ports/store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` for tests. */
+  readonly path: string;
+  /**
+   * `full` fsyncs the WAL at every commit (survives power loss); `normal` survives process crashes
+   * (kill -9) but not power loss, and is faster. @default full
+   */
+  readonly synchronous?: 'full' | 'normal';
+}
+
+interface OutboxRow {
+  id: number;
+  destination: string;
+  operation: string;
+  business_key: string;
+  kind: 'state' | 'fact';
+  erp_asset_id: string;
+  event_time: number;
+  payload: string;
+  idempotency_key: string;
+  status: OutboxItem['status'];
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  last_error: string | null;
+}
+
+function toItem(r: OutboxRow): OutboxItem {
+  return {
+    id: r.id,
+    destination: r.destination,
+    operation: r.operation,
+    kind: r.kind,
+    businessKey: r.business_key,
+    erpAssetId: r.erp_asset_id,
+    eventTime: r.event_time,
+    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    idempotencyKey: r.idempotency_key,
+    status: r.status,
+    attempts: r.attempts,
+    createdAt: r.created_at,
+    nextAttemptAt: r.next_attempt_at,
+    ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+  };
+}
+
+export class SqliteStore implements Store {
+  readonly capabilities = { singleWriter: true } as const;
+  /** The connection, for sibling modules of this adapter that add their own tables. */
+  readonly db: Database.Database;
+  private readonly stmts;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.runMigrations();
+    this.stmts = this.prepare();
+  }
+
+  private runMigrations(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    const applied = new Set(
+      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+    );
+    const newest = Math.max(0, ...applied);
+    const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
+    if (newest > known) {
+      throw new Error(`the store at this path has schema version ${newest}, newer than this assetbridge (${known}); upgrade assetbridge`);
+    }
+    for (const m of SQLITE_MIGRATIONS) {
+      if (applied.has(m.version)) continue;
+      this.db.transaction(() => {
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      })();
+    }
+  }
+
+  private prepare() {
+    const db = this.db;
+    return {
+      upsertAsset: db.prepare(
+        `INSERT INTO assets (erp_asset_id, erp_module, destination, attributes, updated_at) VALUES (@erpAssetId, @erpModule, @destination, @attributes, @now)
+         ON CONFLICT(erp_asset_id) DO UPDATE SET erp_module = excluded.erp_module, destination = excluded.destination,
+           attributes = excluded.attributes, updated_at = excluded.updated_at`,
+      ),
+      upsertIdentifier: db.prepare(
+        `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
+         ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
+      ),
+      upsertState: db.prepare(
+        `INSERT INTO asset_state (erp_asset_id, doc, updated_at) VALUES (?, ?, ?)
+         ON CONFLICT(erp_asset_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
+      ),
+      getState: db.prepare('SELECT doc FROM asset_state WHERE erp_asset_id = ?').pluck(),
+      // Coalesce: a newer value replaces the pending one; an older one never does (invariant 8).
+      enqueueState: db.prepare(
+        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
+         VALUES (@destination, @operation, @businessKey, 'state', @erpAssetId, @eventTime, @payload, @idempotencyKey, 'pending', 0, @now, @now, @now)
+         ON CONFLICT (destination, operation, business_key) WHERE kind = 'state' AND status = 'pending'
+         DO UPDATE SET event_time = excluded.event_time, payload = excluded.payload, idempotency_key = excluded.idempotency_key,
+           erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
+         WHERE excluded.event_time > outbox.event_time`,
+      ),
+      // Facts: one row per key, ever.
+      enqueueFact: db.prepare(
+        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
+         VALUES (@destination, @operation, @businessKey, 'fact', @erpAssetId, @eventTime, @payload, @idempotencyKey, 'pending', 0, @now, @now, @now)
+         ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
+      ),
+      quarantine: db.prepare(
+        `INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      bumpCounter: db.prepare(
+        `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`,
+      ),
+      claimCandidates: db.prepare(
+        `SELECT * FROM outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+      ),
+      markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
+      getRow: db.prepare('SELECT * FROM outbox WHERE id = ?'),
+      delivered: db.prepare(
+        `UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_at = @now, last_error = NULL, response = @response WHERE id = @id`,
+      ),
+      dead: db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_at = @now, last_error = @error WHERE id = @id`),
+      newerStateExists: db.prepare(
+        `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'state' AND id != ?
+           AND status IN ('pending', 'inflight', 'delivered') AND event_time >= ? LIMIT 1`,
+      ).pluck(),
+      toPending: db.prepare(
+        `UPDATE outbox SET status = 'pending', attempts = attempts + @bump, updated_at = @now, next_attempt_at = @next, last_error = COALESCE(@error, last_error) WHERE id = @id`,
+      ),
+      supersede: db.prepare(`UPDATE outbox SET status = 'superseded', updated_at = ? WHERE id = ?`),
+      audit: db.prepare(
+        `INSERT INTO audit (at, delivery_id, destination, operation, erp_asset_id, idempotency_key, attempt, method, url, request_body, status, response_body, latency_ms, outcome, error)
+         VALUES (@at, @deliveryId, @destination, @operation, @erpAssetId, @idempotencyKey, @attempt, @method, @url, @requestBody, @status, @responseBody, @latencyMs, @outcome, @error)`,
+      ),
+      kvGet: db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck(),
+      kvSet: db.prepare(
+        `INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+      ),
+      kvList: db.prepare('SELECT key, value FROM kv WHERE namespace = ? ORDER BY key'),
+    };
+  }
+
+  migrate(): Promise<void> {
+    // Migrations run in the constructor so no method can see an old schema; kept for the contract.
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+
+  upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }> {
+    const now = Date.now();
+    let identifiers = 0;
+    this.db.transaction(() => {
+      for (const { asset, identifiers: ids } of rows) {
+        this.stmts.upsertAsset.run({
+          erpAssetId: asset.erpAssetId,
+          erpModule: asset.erpModule,
+          destination: asset.destination ?? null,
+          attributes: JSON.stringify(asset.attributes),
+          now,
+        });
+        for (const id of ids) {
+          this.stmts.upsertIdentifier.run(id.type, normalizeIdentifier(id.value), id.value.trim(), asset.erpAssetId);
+          identifiers++;
+        }
+      }
+    })();
+    return Promise.resolve({ assets: rows.length, identifiers });
+  }
+
+  listAssets(): Promise<AssetWithIdentifiers[]> {
+    const assets = this.db.prepare('SELECT * FROM assets ORDER BY erp_asset_id').all() as {
+      erp_asset_id: string;
+      erp_module: string;
+      destination: string | null;
+      attributes: string;
+    }[];
+    const ids = this.db.prepare('SELECT id_type, value, erp_asset_id FROM asset_identifiers ORDER BY id_type, value').all() as {
+      id_type: IdentifierType;
+      value: string;
+      erp_asset_id: string;
+    }[];
+    const byAsset = new Map<string, IdentifierRecord[]>();
+    for (const i of ids) {
+      const list = byAsset.get(i.erp_asset_id) ?? [];
+      list.push({ type: i.id_type, value: i.value, erpAssetId: i.erp_asset_id });
+      byAsset.set(i.erp_asset_id, list);
+    }
+    return Promise.resolve(
+      assets.map((a) => {
+        const asset: AssetRecord = {
+          erpAssetId: a.erp_asset_id,
+          erpModule: a.erp_module,
+          ...(a.destination !== null ? { destination: a.destination } : {}),
+          attributes: JSON.parse(a.attributes) as Record<string, string>,
+        };
+        return { asset, identifiers: byAsset.get(a.erp_asset_id) ?? [] };
+      }),
+    );
+  }
+
+  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>> {
+    const out = new Map<string, AssetStateDoc>();
+    for (const id of erpAssetIds) {
+      const doc = this.stmts.getState.get(id) as string | undefined;
+      if (doc !== undefined) out.set(id, JSON.parse(doc) as AssetStateDoc);
+    }
+    return Promise.resolve(out);
+  }
+
+  commitIngest(commit: IngestCommit): Promise<void> {
+    const now = Date.now();
+    this.db.transaction(() => {
+      for (const s of commit.states) this.stmts.upsertState.run(s.erpAssetId, JSON.stringify(s.doc), now);
+      for (const d of commit.deliveries) this.enqueue(d, now);
+      for (const q of commit.quarantine) {
+        const isText = typeof q.payload === 'string';
+        this.stmts.quarantine.run(q.source, q.channel, isText ? Buffer.from(q.payload as string) : Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
+      }
+      if (commit.accepted) this.stmts.bumpCounter.run('events_accepted', commit.accepted);
+      if (commit.quarantine.length) this.stmts.bumpCounter.run('quarantined', commit.quarantine.length);
+    })();
+    return Promise.resolve();
+  }
+
+  private enqueue(d: DeliveryIntent, now: number): void {
+    const params = {
+      destination: d.destination,
+      operation: d.operation,
+      businessKey: d.businessKey,
+      erpAssetId: d.erpAssetId,
+      eventTime: d.eventTime,
+      payload: JSON.stringify(d.payload),
+      idempotencyKey: idempotencyKeyFor(d),
+      now,
+    };
+    (d.kind === 'fact' ? this.stmts.enqueueFact : this.stmts.enqueueState).run(params);
+  }
+
+  counters(): Promise<Counters> {
+    const rows = this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[];
+    const get = (n: string) => rows.find((r) => r.name === n)?.value ?? 0;
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined') });
+  }
+
+  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
+    const claimed: OutboxItem[] = [];
+    this.db.transaction(() => {
+      // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
+      const rows = this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size) as OutboxRow[];
+      const seen = new Set<string>();
+      for (const r of rows) {
+        if (claimed.length >= limit) break;
+        const key = outboxKey({ operation: r.operation, businessKey: r.business_key });
+        if (busyKeys.has(key) || seen.has(key)) continue;
+        seen.add(key);
+        this.stmts.markInflight.run(now, r.id);
+        claimed.push(toItem({ ...r, status: 'inflight' }));
+      }
+    })();
+    return Promise.resolve(claimed);
+  }
+
+  completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void> {
+    this.db.transaction(() => {
+      for (const o of outcomes) {
+        switch (o.result) {
+          case 'delivered':
+            this.stmts.delivered.run({ id: o.id, now, response: o.response === undefined ? null : JSON.stringify(o.response).slice(0, 4096) });
+            break;
+          case 'dead':
+            this.stmts.dead.run({ id: o.id, now, error: o.error });
+            break;
+          case 'retry':
+            this.backToPending(o.id, now, o.nextAttemptAt, 1, o.error);
+            break;
+          case 'release':
+            this.backToPending(o.id, now, o.nextAttemptAt, 0, null);
+            break;
+        }
+      }
+      for (const a of audit) {
+        this.stmts.audit.run({
+          ...a,
+          method: a.method ?? null,
+          url: a.url ?? null,
+          requestBody: a.requestBody ?? null,
+          status: a.status ?? null,
+          responseBody: a.responseBody ?? null,
+          error: a.error ?? null,
+        });
+      }
+    })();
+    return Promise.resolve();
+  }
+
+  /**
+   * A state delivery going back to pending is superseded when a newer value for the same key is
+   * pending, in flight or delivered: resending the old value would overwrite newer state.
+   */
+  private backToPending(id: number, now: number, next: number, bump: number, error: string | null): void {
+    const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+    if (!row) return;
+    if (row.kind === 'state' && this.stmts.newerStateExists.get(row.destination, row.operation, row.business_key, row.id, row.event_time)) {
+      this.stmts.supersede.run(now, id);
+      return;
+    }
+    this.stmts.toPending.run({ id, now, next, bump, error });
+  }
+
+  recoverInflight(): Promise<number> {
+    const now = Date.now();
+    let n = 0;
+    this.db.transaction(() => {
+      const ids = this.db.prepare(`SELECT id FROM outbox WHERE status = 'inflight' ORDER BY id`).pluck().all() as number[];
+      for (const id of ids) this.backToPending(id, now, now, 0, null);
+      n = ids.length;
+    })();
+    return Promise.resolve(n);
+  }
+
+  outboxStats(now: number): Promise<DestinationStats[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT destination,
+           SUM(status = 'pending') AS pending, SUM(status = 'inflight') AS inflight,
+           SUM(status = 'delivered') AS delivered, SUM(status = 'dead') AS dead,
+           MIN(CASE WHEN status IN ('pending', 'inflight') THEN created_at END) AS oldest
+         FROM outbox GROUP BY destination ORDER BY destination`,
+      )
+      .all() as { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        destination: r.destination,
+        pending: r.pending,
+        inflight: r.inflight,
+        delivered: r.delivered,
+        dead: r.dead,
+        oldestPendingAgeMs: r.oldest === null ? 0 : Math.max(0, now - r.oldest),
+      })),
+    );
+  }
+
+  getDelivery(id: number): Promise<OutboxItem | undefined> {
+    const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+    return Promise.resolve(row ? toItem(row) : undefined);
+  }
+
+  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    if (filter.destination) (where.push('destination = ?'), args.push(filter.destination));
+    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, filter.limit ?? 100) as OutboxRow[];
+    return Promise.resolve(rows.map(toItem));
+  }
+
+  replayDead(ids: readonly number[] | 'all', now: number): Promise<number> {
+    let moved = 0;
+    this.db.transaction(() => {
+      const list =
+        ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
+      for (const id of list) {
+        const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+        if (row?.status !== 'dead') continue;
+        // Attempts restart from zero; the idempotency key stays, so the ERP sees the same fact.
+        this.db.prepare(`UPDATE outbox SET attempts = 0 WHERE id = ?`).run(id);
+        this.backToPending(id, now, now, 0, null);
+        moved++;
+      }
+    })();
+    return Promise.resolve(moved);
+  }
+
+  discardDead(ids: readonly number[] | 'all'): Promise<number> {
+    const res =
+      ids === 'all'
+        ? this.db.prepare(`DELETE FROM outbox WHERE status = 'dead'`).run()
+        : this.db.transaction(() => {
+            let changes = 0;
+            const del = this.db.prepare(`DELETE FROM outbox WHERE status = 'dead' AND id = ?`);
+            for (const id of ids) changes += del.run(id).changes;
+            return { changes };
+          })();
+    return Promise.resolve(res.changes);
+  }
+
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (filter.status) (where.push('status = ?'), args.push(filter.status));
+    if (filter.code) (where.push('code = ?'), args.push(filter.code));
+    const sql = `SELECT * FROM quarantine ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, filter.limit ?? 1000) as {
+      id: number;
+      source: string;
+      channel: string;
+      payload: Buffer;
+      is_text: number;
+      received_at: number;
+      code: QuarantineCode;
+      reason: string;
+      status: QuarantineRow['status'];
+      replays: number;
+    }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        id: r.id,
+        source: r.source,
+        channel: r.channel,
+        payload: r.is_text ? r.payload.toString('utf8') : new Uint8Array(r.payload),
+        receivedAt: r.received_at,
+        code: r.code,
+        reason: r.reason,
+        status: r.status,
+        replays: r.replays,
+      })),
+    );
+  }
+
+  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<void> {
+    const stmt = this.db.prepare(`UPDATE quarantine SET status = ?, replays = replays + ? WHERE id = ?`);
+    this.db.transaction(() => {
+      for (const id of ids) stmt.run(status, status === 'replayed' ? 1 : 0, id);
+    })();
+    return Promise.resolve();
+  }
+
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const where: string[] = [];
+    const args: (string | number)[] = [];
+    if (query.erpAssetId !== undefined) (where.push('erp_asset_id = ?'), args.push(query.erpAssetId));
+    if (query.destination !== undefined) (where.push('destination = ?'), args.push(query.destination));
+    if (query.since !== undefined) (where.push('at >= ?'), args.push(query.since));
+    if (query.deliveryId !== undefined) (where.push('delivery_id = ?'), args.push(query.deliveryId));
+    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, query.limit ?? 200) as Record<string, unknown>[];
+    return Promise.resolve(
+      rows.reverse().map((r) => ({
+        at: r.at as number,
+        deliveryId: r.delivery_id as number,
+        destination: r.destination as string,
+        operation: r.operation as string,
+        erpAssetId: r.erp_asset_id as string,
+        idempotencyKey: r.idempotency_key as string,
+        attempt: r.attempt as number,
+        latencyMs: r.latency_ms as number,
+        outcome: r.outcome as string,
+        ...(r.method !== null ? { method: r.method as string } : {}),
+        ...(r.url !== null ? { url: r.url as string } : {}),
+        ...(r.request_body !== null ? { requestBody: r.request_body as string } : {}),
+        ...(r.status !== null ? { status: r.status as number } : {}),
+        ...(r.response_body !== null ? { responseBody: r.response_body as string } : {}),
+        ...(r.error !== null ? { error: r.error as string } : {}),
+      })),
+    );
+  }
+
+  kvGet(namespace: string, key: string): Promise<string | undefined> {
+    return Promise.resolve(this.stmts.kvGet.get(namespace, key) as string | undefined);
+  }
+
+  kvSet(namespace: string, key: string, value: string): Promise<void> {
+    this.stmts.kvSet.run(namespace, key, value, Date.now());
+    return Promise.resolve();
+  }
+
+  kvList(namespace: string): Promise<{ key: string; value: string }[]> {
+    return Promise.resolve(this.stmts.kvList.all(namespace) as { key: string; value: string }[]);
+  }
+}

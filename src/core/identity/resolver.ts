@@ -1,0 +1,71 @@
+/**
+ * Identity: tracking-side identifiers → the ERP asset. Pure over an in-memory index that the engine
+ * builds from the store. Identifiers compare trimmed and case-insensitively; a typed match wins,
+ * an untyped match is used only when it is unambiguous.
+ * @module
+ */
+import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../model/assets.js';
+import type { SourceIdentifier } from '../model/events.js';
+
+export type Resolution = { readonly ok: true; readonly asset: AssetRecord } | { readonly ok: false; readonly reason: string };
+
+export class IdentityIndex {
+  private readonly assets = new Map<string, AssetRecord>();
+  private readonly typed = new Map<string, string>();
+  private readonly untyped = new Map<string, Set<string>>();
+  private readonly erpIds = new Map<string, string>();
+
+  constructor(rows: readonly { asset: AssetRecord; identifiers: readonly IdentifierRecord[] }[] = []) {
+    for (const r of rows) this.add(r.asset, r.identifiers);
+  }
+
+  get size(): number {
+    return this.assets.size;
+  }
+
+  add(asset: AssetRecord, identifiers: readonly IdentifierRecord[]): void {
+    this.assets.set(asset.erpAssetId, asset);
+    this.erpIds.set(normalizeIdentifier(asset.erpAssetId), asset.erpAssetId);
+    for (const id of identifiers) {
+      const norm = normalizeIdentifier(id.value);
+      this.typed.set(`${id.type}\u001f${norm}`, asset.erpAssetId);
+      const set = this.untyped.get(norm) ?? new Set<string>();
+      set.add(asset.erpAssetId);
+      this.untyped.set(norm, set);
+    }
+  }
+
+  asset(erpAssetId: string): AssetRecord | undefined {
+    return this.assets.get(erpAssetId);
+  }
+
+  resolve(ids: readonly SourceIdentifier[]): Resolution {
+    const found = new Map<string, string>(); // erpAssetId → identifier that matched
+    for (const id of ids) {
+      const norm = normalizeIdentifier(id.value);
+      let match: string | undefined;
+      if (id.type === 'erp') {
+        match = this.erpIds.get(norm);
+      } else {
+        match = this.typed.get(`${id.type}\u001f${norm}`);
+        if (match === undefined) {
+          const candidates = this.untyped.get(norm);
+          if (candidates?.size === 1) match = [...candidates][0];
+        }
+      }
+      if (match !== undefined && !found.has(match)) found.set(match, id.value);
+    }
+    if (found.size === 1) {
+      const [erpAssetId] = [...found.keys()];
+      const asset = erpAssetId === undefined ? undefined : this.assets.get(erpAssetId);
+      if (asset) return { ok: true, asset };
+    }
+    if (found.size > 1) {
+      const detail = [...found].map(([asset, id]) => `${id} → ${asset}`).join(', ');
+      return { ok: false, reason: `identifiers point at different ERP assets (${detail}); fix the mapping so they agree` };
+    }
+    const shown = ids.map((i) => `${i.type} ${i.value}`).join(', ') || '(none)';
+    return { ok: false, reason: `no ERP mapping for ${shown}; add it with 'assetbridge assets import' then replay the quarantine` };
+  }
+
+}

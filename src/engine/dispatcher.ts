@@ -1,0 +1,332 @@
+/**
+ * The dispatch stage: claims due deliveries from the outbox per destination and sends them through
+ * the destination's connector, within its limiter (rate + concurrency + 429 pause) and circuit
+ * breaker. Every attempt is audited in the same transaction that records its outcome. Retries use
+ * exponential backoff with full jitter; permanent errors and exhausted retries go to dead letters
+ * with the ERP's reason; a 401 refreshes credentials once and resends at once.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { backoffDelay } from '../core/delivery/backoff.js';
+import { CircuitBreaker, type CircuitState } from '../core/delivery/circuit-breaker.js';
+import { AuthError, PermanentError, RateLimitedError, RetryableError, coerceError, type DeliveryError } from '../core/errors/errors.js';
+import { outboxKey, type OutboxItem } from '../core/model/delivery.js';
+import type { Clock } from '../ports/clock.js';
+import type { ErpConnector, ItemResult } from '../ports/connector.js';
+import type { AttemptOutcome, AuditRecord, Store } from '../ports/store.js';
+import { DestinationLimiter } from './limiter.js';
+
+export interface DestinationPolicy {
+  readonly name: string;
+  readonly connector: ErpConnector;
+  readonly requestsPerMinute: number;
+  readonly maxConcurrency: number;
+  readonly maxAttempts: number;
+  readonly maxAgeMs: number;
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly failureThreshold: number;
+  readonly openMs: number;
+  /** Per-request timeout handed to the connector through the abort signal. */
+  readonly timeoutMs: number;
+}
+
+export interface DispatcherOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly destinations: readonly DestinationPolicy[];
+  readonly logger?: Logger;
+  /** How often an idle destination looks for due work (new work also wakes it). @default 250 */
+  readonly idlePollMs?: number;
+  readonly random?: () => number;
+}
+
+export interface DestinationMetrics {
+  attempts: number;
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  rateLimited: number;
+  authRefreshes: number;
+  pauses: number;
+  circuit: CircuitState;
+  circuitOpened: number;
+  inFlight: number;
+  pausedForMs: number;
+}
+
+class DestinationWorker {
+  readonly limiter: DestinationLimiter;
+  readonly breaker: CircuitBreaker;
+  readonly busy = new Set<string>();
+  readonly inflight = new Set<Promise<void>>();
+  readonly metrics = { attempts: 0, delivered: 0, retried: 0, deadLettered: 0, rateLimited: 0, authRefreshes: 0 };
+  consecutive429 = 0;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly policy: DestinationPolicy,
+    now: number,
+  ) {
+    this.limiter = new DestinationLimiter({ requestsPerMinute: policy.requestsPerMinute, maxConcurrency: policy.maxConcurrency }, now);
+    this.breaker = new CircuitBreaker({ failureThreshold: policy.failureThreshold, openMs: policy.openMs });
+  }
+
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+
+  notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+}
+
+export class Dispatcher {
+  private readonly workers = new Map<string, DestinationWorker>();
+  private running = false;
+  private loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+  private readonly idlePollMs: number;
+  private readonly random: () => number;
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.idlePollMs = opts.idlePollMs ?? 250;
+    this.random = opts.random ?? Math.random;
+    for (const d of opts.destinations) this.workers.set(d.name, new DestinationWorker(d, opts.clock.now()));
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const recovered = await this.opts.store.recoverInflight();
+    if (recovered) this.opts.logger?.warn({ recovered }, 'deliveries left in flight by an earlier stop are pending again (same idempotency keys)');
+    this.running = true;
+    this.loops = [...this.workers.values()].map((w) => this.loop(w));
+  }
+
+  /** New work was enqueued: wake idle destinations now instead of at their next poll. */
+  notify(): void {
+    for (const w of this.workers.values()) w.notify();
+  }
+
+  /**
+   * Stop claiming, let in-flight requests finish within `graceMs`, then abort the rest; aborted
+   * deliveries return to pending with their idempotency keys, so a resend is safe.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.notify();
+    await Promise.all(this.loops);
+    const all = [...this.workers.values()].flatMap((w) => [...w.inflight]);
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), graceMs)));
+    const result = await Promise.race([Promise.all(all).then(() => 'done' as const), graceOver]);
+    clearTimeout(timer);
+    if (result === 'timeout') {
+      this.opts.logger?.warn({ graceMs }, 'grace period over: aborting in-flight ERP requests');
+      this.abort.abort(new Error('shutdown'));
+      await Promise.all(all);
+    }
+  }
+
+  metrics(): Record<string, DestinationMetrics> {
+    const now = this.opts.clock.now();
+    const out: Record<string, DestinationMetrics> = {};
+    for (const [name, w] of this.workers) {
+      out[name] = {
+        ...w.metrics,
+        pauses: w.limiter.pauses,
+        circuit: w.breaker.current(now),
+        circuitOpened: w.breaker.opened,
+        inFlight: w.limiter.inFlight,
+        pausedForMs: w.limiter.pausedFor(now),
+      };
+    }
+    return out;
+  }
+
+  private async loop(w: DestinationWorker): Promise<void> {
+    const batchSize = Math.max(1, w.policy.connector.capabilities.maxBatchSize);
+    while (this.running) {
+      try {
+        const now = this.opts.clock.now();
+        const breakerWait = w.breaker.acquire(now);
+        if (breakerWait > 0) {
+          await w.sleep(Math.min(breakerWait, 1000));
+          continue;
+        }
+        const wait = w.limiter.tryAcquire(now);
+        if (wait > 0) {
+          w.breaker.onNeutral();
+          await (wait === Infinity ? Promise.race([...w.inflight, w.sleep(this.idlePollMs)]) : w.sleep(Math.min(wait, 1000)));
+          continue;
+        }
+        const items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy);
+        if (items.length === 0) {
+          // Nothing was sent: hand back the slot, the token and any half-open probe.
+          w.limiter.release();
+          w.limiter.refund();
+          w.breaker.onNeutral();
+          await w.sleep(this.idlePollMs);
+          continue;
+        }
+        for (const i of items) w.busy.add(outboxKey(i));
+        const p = this.send(w, items).finally(() => {
+          w.limiter.release();
+          for (const i of items) w.busy.delete(outboxKey(i));
+          w.inflight.delete(p);
+          w.notify();
+        });
+        w.inflight.add(p);
+      } catch (err) {
+        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'dispatch loop error; retrying shortly');
+        await w.sleep(1000);
+      }
+    }
+  }
+
+  private async send(w: DestinationWorker, items: OutboxItem[]): Promise<void> {
+    const { connector } = w.policy;
+    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]);
+    let results: ItemResult[];
+    try {
+      results = await connector.send(items, { signal });
+    } catch (err) {
+      // Connectors must not throw; treat it as a retryable failure of every item.
+      const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
+      results = items.map((i) => ({ id: i.id, ok: false, error: e }));
+    }
+    // 401: refresh credentials once, resend those items at once with the same keys.
+    const authFailed = results.filter((r) => !r.ok && r.error instanceof AuthError);
+    const audit: AuditRecord[] = [];
+    const now0 = this.opts.clock.now();
+    if (authFailed.length && connector.refreshAuth && !this.abort.signal.aborted) {
+      for (const r of authFailed) audit.push(this.auditOf(items, r, now0, 'auth-refresh'));
+      w.metrics.authRefreshes++;
+      let refreshed = true;
+      try {
+        await connector.refreshAuth();
+      } catch (err) {
+        refreshed = false;
+        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'credential refresh failed');
+      }
+      if (refreshed) {
+        const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
+        let second: ItemResult[];
+        try {
+          second = await connector.send(retryItems, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]) });
+        } catch (err) {
+          const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
+          second = retryItems.map((i) => ({ id: i.id, ok: false, error: e }));
+        }
+        results = results.filter((r) => !authFailed.includes(r)).concat(second);
+      }
+    }
+    await this.record(w, items, results, audit);
+  }
+
+  private async record(w: DestinationWorker, items: OutboxItem[], results: ItemResult[], audit: AuditRecord[]): Promise<void> {
+    const now = this.opts.clock.now();
+    const p = w.policy;
+    const outcomes: AttemptOutcome[] = [];
+    const byId = new Map(items.map((i) => [i.id, i]));
+    let anyFailure = false;
+    let anySuccess = false;
+    let rateLimited: RateLimitedError | undefined;
+    for (const r of results) {
+      const item = byId.get(r.id);
+      if (!item) continue;
+      byId.delete(r.id);
+      w.metrics.attempts++;
+      if (r.ok) {
+        anySuccess = true;
+        w.metrics.delivered++;
+        outcomes.push({ id: r.id, result: 'delivered', ...(r.response !== undefined ? { response: r.response } : {}) });
+        audit.push(this.auditOf(items, r, now, 'delivered'));
+        continue;
+      }
+      const err: DeliveryError = r.error;
+      if (this.abort.signal.aborted) {
+        // Shutdown cut it short: the outcome is unknown; resend later with the same key.
+        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
+        audit.push(this.auditOf(items, r, now, 'aborted'));
+        continue;
+      }
+      if (err instanceof RateLimitedError) {
+        rateLimited = err;
+        w.metrics.rateLimited++;
+        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
+        audit.push(this.auditOf(items, r, now, 'rate-limited'));
+        continue;
+      }
+      const attempt = item.attempts + 1;
+      const tooOld = now - item.createdAt >= p.maxAgeMs;
+      if (err instanceof PermanentError || attempt >= p.maxAttempts || tooOld) {
+        if (!(err instanceof PermanentError)) anyFailure = true;
+        const why =
+          err instanceof PermanentError
+            ? err.message
+            : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`;
+        w.metrics.deadLettered++;
+        outcomes.push({ id: r.id, result: 'dead', error: why });
+        audit.push(this.auditOf(items, r, now, 'dead'));
+        continue;
+      }
+      anyFailure = true;
+      w.metrics.retried++;
+      const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
+      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message });
+      audit.push(this.auditOf(items, r, now, 'retry'));
+    }
+    // Items the connector did not answer for: unknown outcome, resend later.
+    for (const id of byId.keys()) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs });
+
+    if (rateLimited) {
+      // A 429/503 pauses the whole destination, not just this item; growing when no Retry-After is given.
+      w.consecutive429++;
+      const wait = rateLimited.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: p.maxDelayMs }, w.consecutive429, () => 1);
+      w.limiter.pause(now + wait);
+      this.opts.logger?.warn({ destination: p.name, waitMs: wait, status: rateLimited.status }, 'destination is rate limiting us; pausing it');
+    } else if (anySuccess) w.consecutive429 = 0;
+    if (anyFailure && !anySuccess) w.breaker.onFailure(now);
+    else if (anySuccess) w.breaker.onSuccess();
+    else w.breaker.onNeutral();
+    try {
+      await this.opts.store.completeAttempts(outcomes, audit, now);
+    } catch (err) {
+      // The attempt happened but its outcome could not be stored: the rows stay in flight and go
+      // back to pending at the next start; the idempotency key makes the resend harmless.
+      this.opts.logger?.error({ err: coerceError(err), destination: p.name }, 'could not record delivery outcomes');
+    }
+  }
+
+  private auditOf(items: readonly OutboxItem[], r: ItemResult, at: number, outcome: string): AuditRecord {
+    const item = items.find((i) => i.id === r.id) as OutboxItem;
+    const x = r.exchange;
+    return {
+      at,
+      deliveryId: item.id,
+      destination: item.destination,
+      operation: item.operation,
+      erpAssetId: item.erpAssetId,
+      idempotencyKey: item.idempotencyKey,
+      attempt: item.attempts + 1,
+      latencyMs: Math.round(x?.latencyMs ?? 0),
+      outcome,
+      ...(x ? { method: x.method, url: x.url } : {}),
+      ...(x?.requestBody !== undefined ? { requestBody: x.requestBody } : {}),
+      ...(x?.status !== undefined ? { status: x.status } : {}),
+      ...(x?.responseBody !== undefined ? { responseBody: x.responseBody } : {}),
+      ...(r.ok ? {} : { error: `${r.error.code}: ${r.error.message}` }),
+    };
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The ingest stage: decode → validate → identify → rules → one transaction → ack. Messages from all
+ * sources are grouped into batched transactions (group commit), and each `submit` resolves only
+ * after its batch is durable, so sources ack after commit (invariant 1). Bad input is quarantined
+ * with a reason, never thrown (invariant 6). Nothing here waits on an ERP (invariant 5).
+ * @module
+ */
+import type { Logger } from 'pino';
+import type { Decoder } from '../core/normalize/decoder.js';
+import { validateEvent, type ValidationPolicy } from '../core/normalize/validate.js';
+import type { IdentityIndex } from '../core/identity/resolver.js';
+import type { AssetRecord } from '../core/model/assets.js';
+import type { DeliveryIntent } from '../core/model/delivery.js';
+import type { CanonicalEvent } from '../core/model/events.js';
+import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
+import type { Rule } from '../core/rules/rule.js';
+import { coerceError } from '../core/errors/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { IngestSink, SubmitResult } from '../ports/source.js';
+import type { AssetStateDoc, Store } from '../ports/store.js';
+
+/** Finds the decoder for a source: exact name first, then the part before the first `:`. */
+export class DecoderRegistry {
+  private readonly byName = new Map<string, Decoder>();
+  register(sourceOrPrefix: string, decoder: Decoder): this {
+    this.byName.set(sourceOrPrefix, decoder);
+    return this;
+  }
+  get(source: string): Decoder | undefined {
+    return this.byName.get(source) ?? this.byName.get(source.split(':')[0] ?? source);
+  }
+}
+
+export interface IngestorOptions {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly decoders: DecoderRegistry;
+  readonly rules: readonly Rule[];
+  readonly identity: () => IdentityIndex;
+  readonly validation: ValidationPolicy;
+  readonly defaultDestination: string;
+  /** Largest batch per transaction. @default 1000 */
+  readonly maxBatch?: number;
+  /** Longest a message waits for its batch to fill. @default 5 */
+  readonly maxWaitMs?: number;
+  /** Assets whose state is kept in memory between batches. @default 200000 */
+  readonly stateCacheSize?: number;
+  readonly logger?: Logger;
+}
+
+/** What one message turned into; also what `rules test` prints. */
+export interface MessageOutcome {
+  readonly accepted: boolean;
+  readonly reason?: string;
+  readonly events: number;
+  readonly deliveries: readonly DeliveryIntent[];
+}
+
+interface Pending {
+  readonly messages: readonly RawMessage[];
+  readonly resolve: (r: SubmitResult) => void;
+  readonly reject: (e: Error) => void;
+}
+
+export interface IngestStats {
+  received: number;
+  accepted: number;
+  quarantined: number;
+  batches: number;
+  deliveriesEnqueued: number;
+}
+
+export class Ingestor implements IngestSink {
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0 };
+  private queue: Pending[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private readonly cache = new Map<string, AssetStateDoc>();
+  private readonly maxBatch: number;
+  private readonly maxWaitMs: number;
+  private readonly cacheSize: number;
+
+  constructor(private readonly opts: IngestorOptions) {
+    this.maxBatch = opts.maxBatch ?? 1000;
+    this.maxWaitMs = opts.maxWaitMs ?? 5;
+    this.cacheSize = opts.stateCacheSize ?? 200_000;
+  }
+
+  submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
+    if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject });
+      this.queued += messages.length;
+      this.stats.received += messages.length;
+      this.schedule();
+    });
+  }
+
+  /** Commit everything queued so far. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    while (this.flushing || this.queue.length) {
+      if (this.flushing) await this.flushing;
+      else await this.runFlush();
+    }
+  }
+
+  private schedule(): void {
+    if (this.flushing) return; // the running flush picks the queue up when it ends
+    if (this.queued >= this.maxBatch) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      void this.runFlush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.runFlush();
+      }, this.maxWaitMs);
+    }
+  }
+
+  private runFlush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const batch: Pending[] = [];
+    let n = 0;
+    while (this.queue.length && n < this.maxBatch) {
+      const p = this.queue.shift() as Pending;
+      batch.push(p);
+      n += p.messages.length;
+    }
+    this.queued -= n;
+    this.flushing = this.commitBatch(batch).finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length) this.schedule();
+    });
+    return this.flushing;
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    try {
+      const messages = batch.flatMap((p) => p.messages);
+      const { outcomes, states, deliveries, quarantine } = await this.process(messages, true);
+      await this.opts.store.commitIngest({
+        states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })),
+        deliveries,
+        quarantine,
+        accepted: outcomes.filter((o) => o.accepted).reduce((s, o) => s + o.events, 0),
+      });
+      // Only now, after the commit, does the in-memory state move forward.
+      for (const [id, doc] of states) this.remember(id, doc);
+      this.stats.batches++;
+      this.stats.deliveriesEnqueued += deliveries.length;
+      let offset = 0;
+      for (const p of batch) {
+        const mine = outcomes.slice(offset, offset + p.messages.length);
+        offset += p.messages.length;
+        const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
+        this.stats.accepted += mine.length - quarantined.length;
+        this.stats.quarantined += quarantined.length;
+        p.resolve({ accepted: mine.length - quarantined.length, quarantined });
+      }
+    } catch (err) {
+      const error = coerceError(err);
+      this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  /**
+   * The pure-ish heart, shared with `rules test` (commit = false): runs the pipeline over messages
+   * against current state and returns what would be stored, without storing it.
+   */
+  async process(
+    messages: readonly RawMessage[],
+    _commit: boolean,
+  ): Promise<{ outcomes: MessageOutcome[]; states: Map<string, AssetStateDoc>; deliveries: DeliveryIntent[]; quarantine: QuarantineEntry[] }> {
+    const now = this.opts.clock.now();
+    const identity = this.opts.identity();
+    const quarantine: QuarantineEntry[] = [];
+    const decoded: ({ events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] })[] = [];
+
+    for (const m of messages) {
+      decoded.push(this.decodeOne(m, now, identity));
+    }
+    // Load state for assets not in memory, once per batch.
+    const missing = new Set<string>();
+    for (const d of decoded) if ('events' in d) for (const { asset } of d.events) if (!this.cache.has(asset.erpAssetId)) missing.add(asset.erpAssetId);
+    if (missing.size) for (const [id, doc] of await this.opts.store.loadStates([...missing])) this.remember(id, doc);
+
+    const states = new Map<string, AssetStateDoc>();
+    const deliveries: DeliveryIntent[] = [];
+    const outcomes: MessageOutcome[] = [];
+    decoded.forEach((d, i) => {
+      const m = messages[i] as RawMessage;
+      if (!('events' in d)) {
+        quarantine.push({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason });
+        outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
+        return;
+      }
+      const mine: DeliveryIntent[] = [];
+      for (const { event, asset } of d.events) {
+        const id = asset.erpAssetId;
+        let doc = states.get(id) ?? this.cache.get(id) ?? {};
+        const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
+        for (const rule of this.opts.rules) {
+          if (!rule.kinds.includes(event.kind)) continue;
+          const result = rule.apply(doc[rule.name], event, ctx);
+          if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
+          mine.push(...result.deliveries);
+        }
+        states.set(id, doc);
+      }
+      deliveries.push(...mine);
+      outcomes.push({ accepted: true, events: d.events.length, deliveries: mine });
+    });
+    return { outcomes, states, deliveries, quarantine };
+  }
+
+  private decodeOne(
+    m: RawMessage,
+    now: number,
+    identity: IdentityIndex,
+  ): { events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] } {
+    const decoder = this.opts.decoders.get(m.source);
+    if (!decoder) return { code: 'undecodable', reason: `no decoder configured for source "${m.source}"` };
+    let result;
+    try {
+      result = decoder(m);
+    } catch (err) {
+      // Decoders must not throw; if one does, the message is still kept, not lost.
+      return { code: 'undecodable', reason: `decoder failed: ${coerceError(err).message}` };
+    }
+    if (!result.ok) return { code: 'undecodable', reason: result.reason };
+    if (result.events.length === 0) return { code: 'undecodable', reason: 'payload holds no event (no position, meter, sensor or alert values found)' };
+    const out: { event: CanonicalEvent; asset: AssetRecord }[] = [];
+    for (const event of result.events) {
+      const v = validateEvent(event, now, this.opts.validation);
+      if (!v.ok) return { code: v.code, reason: v.reason };
+      const r = identity.resolve(event.ids);
+      if (!r.ok) return { code: 'unknown-asset', reason: r.reason };
+      out.push({ event, asset: r.asset });
+    }
+    return { events: out };
+  }
+
+  private remember(id: string, doc: AssetStateDoc): void {
+    this.cache.delete(id);
+    this.cache.set(id, doc);
+    if (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  /** Forget cached state (after an out-of-band change to asset state). */
+  invalidate(): void {
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Runs {@link ScheduledTask}s on their cron expression or interval, one run of a task at a time.
+ * A failing run is logged and retried at the next tick; it never stops the engine.
+ * @module
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { Logger } from 'pino';
+import { coerceError } from '../core/errors/errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { ScheduledTask, TaskContext } from '../ports/task.js';
+
+export function nextRun(task: ScheduledTask, after: number): number {
+  if ('everyMs' in task.schedule) return after + task.schedule.everyMs;
+  const expr = CronExpressionParser.parse(task.schedule.cron, {
+    currentDate: new Date(after),
+    ...(task.schedule.timeZone ? { tz: task.schedule.timeZone } : {}),
+  });
+  return expr.next().getTime();
+}
+
+export class TaskScheduler {
+  private timers = new Map<string, NodeJS.Timeout>();
+  private running = new Map<string, Promise<void>>();
+  private stopped = false;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly tasks: readonly ScheduledTask[],
+    private readonly makeContext: (signal: AbortSignal) => TaskContext,
+    private readonly clock: Clock,
+    private readonly logger?: Logger,
+  ) {}
+
+  start(): void {
+    for (const t of this.tasks) this.arm(t);
+  }
+
+  /** Run a task now (CLI "on demand"), waiting for it. */
+  async runNow(name: string): Promise<void> {
+    const t = this.tasks.find((x) => x.name === name);
+    if (!t) throw new Error(`no scheduled task named "${name}"; known: ${this.tasks.map((x) => x.name).join(', ') || '(none)'}`);
+    await this.execute(t);
+  }
+
+  private arm(t: ScheduledTask): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    const delay = Math.max(0, Math.min(nextRun(t, now) - now, 2 ** 31 - 1));
+    this.timers.set(
+      t.name,
+      setTimeout(() => {
+        void this.execute(t).finally(() => this.arm(t));
+      }, delay),
+    );
+  }
+
+  private async execute(t: ScheduledTask): Promise<void> {
+    const prior = this.running.get(t.name);
+    if (prior) return prior;
+    const run = (async () => {
+      const started = this.clock.now();
+      try {
+        await t.run(this.makeContext(this.abort.signal));
+        this.logger?.info({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
+      } catch (err) {
+        this.logger?.error({ task: t.name, err: coerceError(err) }, 'scheduled task failed; it runs again at its next time');
+      }
+    })();
+    this.running.set(t.name, run);
+    try {
+      await run;
+    } finally {
+      this.running.delete(t.name);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    this.abort.abort(new Error('shutdown'));
+    await Promise.all(this.running.values());
+  }
+}
