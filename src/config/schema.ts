@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
 import { parseDuration } from './duration.js';
+import { topicFilterProblem } from '../core/normalize/topic-match.js';
 
 /** A duration field; `30s`, `5m`, `1h`, `250ms`, `2d`, or a number of milliseconds. */
 export const duration = (fallback: string) =>
@@ -28,11 +29,14 @@ const fieldPath = z.string().min(1);
 
 /** How one MQTT topic filter's payloads decode into canonical events. */
 export const jsonDecoderSchema = z.strictObject({
-  /** Asset identifier: a JSON path, or a topic segment index (0-based). */
+  /** Asset identifier: a JSON path, or a topic segment index (0-based; `fleet/+/telemetry` → 1). */
   assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })]),
   /** Which kind of identifier the source sends. @default tag */
   idType: z.enum(IDENTIFIER_TYPES).default('tag'),
-  /** Event time path and format. Absent: receive time is used (not recommended). */
+  /**
+   * Event time path and format (`iso` needs a zone: `Z` or `+02:00`). Absent: receive time is used
+   * (not recommended: a backlog delivered after an outage would all carry the same time).
+   */
   time: z
     .strictObject({ path: fieldPath, format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso') })
     .optional(),
@@ -52,7 +56,10 @@ export const jsonDecoderSchema = z.strictObject({
       fuelUsedL: fieldPath.optional(),
     })
     .default({}),
-  /** Alert reason/severity paths; an alert event is produced when the reason is present. */
+  /**
+   * Alert reason/severity paths; an alert event is produced when the reason is present. Severity
+   * values info, warning, critical (any case). @default severity warning
+   */
   alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional() }).optional(),
 });
 export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
@@ -61,7 +68,11 @@ export const mqttSourceSchema = z.strictObject({
   name,
   /** `mqtt://host:1883` or `mqtts://host:8883`. */
   url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// or mqtts://'),
-  /** Stable client id: with `clean: false` the broker keeps our session and queues while we are down. */
+  /**
+   * Stable client id: with a persistent session the broker keeps our subscriptions and queues
+   * messages while we are down. Give each process its own id (share the `sharedGroup` instead).
+   * @default assetbridge
+   */
   clientId: z.string().min(1).default('assetbridge'),
   username: z.string().optional(),
   password: z.string().optional(),
@@ -70,11 +81,37 @@ export const mqttSourceSchema = z.strictObject({
   certFile: z.string().optional(),
   keyFile: z.string().optional(),
   rejectUnauthorized: z.boolean().default(true),
+  /**
+   * MQTT protocol: 5 lets the broker keep `maxInflight` messages un-acknowledged at once (receive
+   * maximum), which ingest throughput depends on; 4 (3.1.1) is for brokers without MQTT 5, such as
+   * aedes. @default 5
+   */
+  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  /**
+   * MQTT 5: how long the broker keeps our session (subscriptions and queued messages) while we are
+   * disconnected. With 3.1.1 the broker's own setting applies. @default 7d
+   */
+  sessionExpiryMs: duration('7d'),
+  /** Wait before reconnecting after a lost connection or a failed commit. @default 5s */
+  reconnectDelayMs: duration('5s'),
   /** Use MQTT shared subscriptions (`$share/<group>/<filter>`) to split ingest across processes. */
-  sharedGroup: z.string().optional(),
+  sharedGroup: z
+    .string()
+    .regex(/^[^/+#]+$/, 'a shared-subscription group name must not contain /, + or #')
+    .optional(),
   /** How many messages may wait for one commit; MQTT v5 receive maximum. @default 1000 */
   maxInflight: z.number().int().min(1).max(65535).default(1000),
-  topics: z.array(z.strictObject({ filter: z.string().min(1), decoder: jsonDecoderSchema })).min(1),
+  topics: z
+    .array(
+      z.strictObject({
+        filter: z.string().superRefine((filter, ctx) => {
+          const problem = topicFilterProblem(filter);
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+        decoder: jsonDecoderSchema,
+      }),
+    )
+    .min(1, 'subscribe to at least one topic filter'),
 });
 export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
 

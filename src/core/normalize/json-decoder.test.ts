@@ -1,0 +1,208 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { jsonDecoderSchema } from '../../config/schema.js';
+import type { CanonicalEvent } from '../model/events.js';
+import type { RawMessage } from '../model/messages.js';
+import type { DecodeResult } from './decoder.js';
+import { createJsonDecoder, type JsonTopicDecoder } from './json-decoder.js';
+import { validateEvent } from './validate.js';
+
+const RECEIVED = Date.parse('2026-03-01T12:00:05Z');
+const TS = '2026-03-01T12:00:00Z';
+
+const fleetTopic: JsonTopicDecoder = {
+  filter: 'fleet/+/telemetry',
+  decoder: jsonDecoderSchema.parse({
+    assetId: { path: 'tagId' },
+    time: { path: 'ts', format: 'iso' },
+    lat: 'pos.lat',
+    lng: 'pos.lng',
+    zone: 'zone',
+    sensors: { engineTempC: { path: 'sensors.engineTempC', unit: 'Cel' }, batteryV: { path: 'sensors.batteryV', unit: 'V' } },
+    meters: { operatingHours: 'hours' },
+    alert: { reason: 'alarm.text', severity: 'alarm.level' },
+  }),
+};
+
+const decode = createJsonDecoder('mqtt:fleet', [fleetTopic]);
+
+function msg(payload: unknown, channel = 'fleet/tag-0001/telemetry'): RawMessage {
+  return { source: 'mqtt:fleet', channel, payload: typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload), receivedAt: RECEIVED };
+}
+
+function events(result: DecodeResult): readonly CanonicalEvent[] {
+  if (!result.ok) throw new Error(`expected ok, got: ${result.reason}`);
+  return result.events;
+}
+
+function reason(result: DecodeResult): string {
+  if (result.ok) throw new Error(`expected a failure, got ${result.events.length} events`);
+  return result.reason;
+}
+
+const fleetPayload = {
+  tagId: 'tag-0001',
+  ts: TS,
+  pos: { lat: 51.95, lng: 4.05 },
+  zone: 'YARD-A',
+  sensors: { engineTempC: 88.5, batteryV: 13.1 },
+  hours: 1234.5,
+};
+
+describe('createJsonDecoder: the fleet payload', () => {
+  it('yields a position, a sensor reading and meters that share ids and event time', () => {
+    const out = events(decode(msg(fleetPayload)));
+    expect(out.map((e) => e.kind)).toEqual(['position', 'sensor', 'meter']);
+    for (const e of out) {
+      expect(e.source).toBe('mqtt:fleet');
+      expect(e.ids).toEqual([{ type: 'tag', value: 'tag-0001' }]);
+      expect(e.eventTime).toBe(Date.parse(TS));
+      expect(e.receivedAt).toBe(RECEIVED);
+      expect(e.raw).toEqual(fleetPayload);
+      expect(validateEvent(e, RECEIVED)).toEqual({ ok: true });
+    }
+    expect(out[0]).toMatchObject({ kind: 'position', lat: 51.95, lng: 4.05, zone: 'YARD-A' });
+    expect(out[1]).toMatchObject({ kind: 'sensor', values: { engineTempC: { value: 88.5, unit: 'Cel' }, batteryV: { value: 13.1, unit: 'V' } } });
+    expect(out[2]).toMatchObject({ kind: 'meter', operatingHours: 1234.5 });
+  });
+
+  it('produces an alert when the reason is present, lower-casing a known severity', () => {
+    const out = events(decode(msg({ ...fleetPayload, alarm: { text: 'tamper switch open', level: 'CRITICAL' } })));
+    expect(out.find((e) => e.kind === 'alert')).toMatchObject({ kind: 'alert', reason: 'tamper switch open', severity: 'critical' });
+  });
+
+  it('defaults the alert severity to warning and passes an unknown one on to validation', () => {
+    const noLevel = events(decode(msg({ ...fleetPayload, alarm: { text: 'door' } }))).find((e) => e.kind === 'alert');
+    expect(noLevel).toMatchObject({ severity: 'warning' });
+    const odd = events(decode(msg({ ...fleetPayload, alarm: { text: 'door', level: 'meh' } }))).find((e) => e.kind === 'alert');
+    expect(odd && validateEvent(odd, RECEIVED)).toMatchObject({ ok: false, reason: expect.stringMatching(/severity must be info, warning or critical, got string "meh"/) });
+  });
+
+  it('emits only the events whose values are present; null counts as absent', () => {
+    const out = events(decode(msg({ tagId: 'tag-0001', ts: TS, sensors: { engineTempC: 90, batteryV: null }, pos: null })));
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ kind: 'sensor', values: { engineTempC: { value: 90, unit: 'Cel' } } });
+    expect(Object.keys((out[0] as { values: object }).values)).toEqual(['engineTempC']);
+  });
+
+  it('turns numeric strings into numbers', () => {
+    const out = events(decode(msg({ ...fleetPayload, pos: { lat: '51.95', lng: ' -4.5e0 ' }, hours: '17' })));
+    expect(out[0]).toMatchObject({ lat: 51.95, lng: -4.5 });
+    expect(out[2]).toMatchObject({ operatingHours: 17 });
+  });
+
+  it('passes other values through unchanged so validation names the exact problem', () => {
+    const wrongType = events(decode(msg({ ...fleetPayload, pos: { lat: 'north', lng: 4.05 } })));
+    expect(validateEvent(wrongType[0] as CanonicalEvent, RECEIVED)).toEqual({ ok: false, code: 'invalid', reason: 'lat must be a number, got string "north"' });
+    const outOfRange = events(decode(msg({ ...fleetPayload, pos: { lat: 123.4, lng: 4.05 } })));
+    expect(validateEvent(outOfRange[0] as CanonicalEvent, RECEIVED)).toMatchObject({ ok: false, reason: 'lat 123.4 is out of range [-90, 90]' });
+    const halfFix = events(decode(msg({ ...fleetPayload, pos: { lat: 51.9 } })));
+    expect(validateEvent(halfFix[0] as CanonicalEvent, RECEIVED)).toMatchObject({ ok: false, reason: 'lng must be a number, got undefined' });
+    const objectSensor = events(decode(msg({ ...fleetPayload, sensors: { engineTempC: { c: 1 } } })));
+    expect(validateEvent(objectSensor[1] as CanonicalEvent, RECEIVED)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be a number, got object' });
+  });
+
+  it('keeps a numeric asset id as a string and lets validation reject other id types', () => {
+    expect(events(decode(msg({ ...fleetPayload, tagId: 4711 })))[0]?.ids).toEqual([{ type: 'tag', value: '4711' }]);
+    const objectId = events(decode(msg({ ...fleetPayload, tagId: { id: 1 } })))[0] as CanonicalEvent;
+    expect(validateEvent(objectId, RECEIVED)).toMatchObject({ ok: false, reason: 'asset identifier must be a non-empty string, got object' });
+  });
+});
+
+describe('createJsonDecoder: input that cannot become events', () => {
+  it.each<[string, RawMessage, RegExp]>([
+    ['invalid JSON', msg('{"tagId": "tag-0001", "engineTempC": NaN}'), /^payload is not JSON: Unexpected token 'N'/],
+    ['truncated JSON', msg('{"tagId": "tag-0'), /^payload is not JSON: /],
+    ['bytes that are not UTF-8', msg(new Uint8Array([0xff, 0xfe, 0x00, 0x41])), /^payload is not UTF-8 text \(4 bytes starting ff fe 00 41\)$/],
+    ['an empty payload', msg(''), /^payload is not JSON: Unexpected end of JSON input$/],
+    ['a JSON array', msg([1, 2]), /^payload must be a JSON object, got an array$/],
+    ['JSON null', msg('null'), /^payload must be a JSON object, got null$/],
+    ['a JSON number', msg('42'), /^payload must be a JSON object, got number$/],
+    ['an unmatched topic', msg(fleetPayload, 'other/tag-0001'), /^no decoder for topic "other\/tag-0001"; configured topic filters: fleet\/\+\/telemetry$/],
+    ['no asset id', msg({ ...fleetPayload, tagId: undefined }), /^no asset id at path tagId$/],
+    ['an empty asset id', msg({ ...fleetPayload, tagId: '' }), /^no asset id at path tagId$/],
+    ['no time', msg({ ...fleetPayload, ts: null }), /^no event time at path ts$/],
+    ['a time without zone', msg({ ...fleetPayload, ts: '2026-03-01T12:00:00' }), /has no time zone: "2026-03-01T12:00:00"; the sender must add Z or an offset/],
+    ['a time that is not ISO', msg({ ...fleetPayload, ts: 'yesterday' }), /^event time at path ts is not an ISO 8601 date-time: "yesterday"$/],
+    ['an impossible date', msg({ ...fleetPayload, ts: '2026-13-45T12:00:00Z' }), /^event time at path ts is not a valid date/],
+    ['a numeric time where ISO is configured', msg({ ...fleetPayload, ts: 1772366400000 }), /must be an ISO 8601 string, got number 1772366400000 \(set time.format to epoch-ms or epoch-s/],
+    ['none of the configured values', msg({ tagId: 'tag-0001', ts: TS, battery: 12 }), /^payload has none of the configured values \(pos.lat, pos.lng, sensors.engineTempC, sensors.batteryV, hours, alarm.text\)$/],
+  ])('%s', (_label, message, expected) => {
+    expect(reason(decode(message))).toMatch(expected);
+  });
+});
+
+describe('createJsonDecoder: configuration options', () => {
+  const base = { receivedAt: RECEIVED, source: 'mqtt:x' };
+
+  it('reads the asset id from a topic segment and time as epoch seconds or ms', () => {
+    const d = createJsonDecoder('mqtt:x', [
+      { filter: 'site/+/dev/+/s', decoder: jsonDecoderSchema.parse({ assetId: { topicSegment: 3 }, idType: 'device-serial', time: { path: 't', format: 'epoch-s' }, meters: { odometerKm: 'odo' } }) },
+      { filter: 'ms/#', decoder: jsonDecoderSchema.parse({ assetId: { topicSegment: 1 }, time: { path: 't', format: 'epoch-ms' }, meters: { idleHours: 'idle' } }) },
+    ]);
+    const s = events(d({ ...base, channel: 'site/s1/dev/SN-77/s', payload: '{"t": 1772366400.25, "odo": 10}' }));
+    expect(s[0]).toMatchObject({ ids: [{ type: 'device-serial', value: 'SN-77' }], eventTime: 1772366400250, odometerKm: 10 });
+    const m = events(d({ ...base, channel: 'ms/unit-9', payload: '{"t": "1772366400000", "idle": 3}' }));
+    expect(m[0]).toMatchObject({ ids: [{ type: 'tag', value: 'unit-9' }], eventTime: 1772366400000, idleHours: 3 });
+    expect(reason(d({ ...base, channel: 'ms', payload: '{"t": 1, "idle": 3}' }))).toBe('no asset id in topic segment 1 of "ms" (segments are counted from 0)');
+    expect(reason(d({ ...base, channel: 'ms/u', payload: '{"t": "2026-01-01T00:00:00Z", "idle": 3}' }))).toBe(
+      'event time at path t must be a number of milliseconds since 1970, got "2026-01-01T00:00:00Z"',
+    );
+  });
+
+  it('reads array indices in both path notations and converts ISO offsets', () => {
+    const d = createJsonDecoder('mqtt:x', [
+      { filter: 'a', decoder: jsonDecoderSchema.parse({ assetId: { path: 'dev.ids[1]' }, time: { path: 'when' }, lat: 'fixes.0.lat', lng: 'fixes[0].lon', alt: 'fixes.0.alt', accuracy: 'fixes.0.hdop' }) },
+    ]);
+    const out = events(d({ ...base, channel: 'a', payload: JSON.stringify({ dev: { ids: ['x', 'T-2'] }, when: '2026-03-01T14:00:00.5+0200', fixes: [{ lat: 1.5, lon: 2.5, alt: 12, hdop: 3 }] }) }));
+    expect(out[0]).toMatchObject({ kind: 'position', ids: [{ type: 'tag', value: 'T-2' }], eventTime: Date.parse('2026-03-01T12:00:00.500Z'), lat: 1.5, lng: 2.5, altM: 12, accuracyM: 3 });
+  });
+
+  it('uses the receive time when no time path is configured', () => {
+    const d = createJsonDecoder('mqtt:x', [{ filter: '#', decoder: jsonDecoderSchema.parse({ assetId: { path: 'id' }, meters: { fuelUsedL: 'fuel' } }) }]);
+    expect(events(d({ ...base, channel: 'x', payload: '{"id":"a","fuel":5}' }))[0]?.eventTime).toBe(RECEIVED);
+  });
+
+  it('picks the first matching filter and ignores $share prefixes', () => {
+    const d = createJsonDecoder('mqtt:x', [
+      { filter: '$share/g/a/special', decoder: jsonDecoderSchema.parse({ assetId: { path: 'id' }, idType: 'vin', meters: { fuelUsedL: 'v' } }) },
+      { filter: 'a/#', decoder: jsonDecoderSchema.parse({ assetId: { path: 'id' }, meters: { idleHours: 'v' } }) },
+    ]);
+    expect(events(d({ ...base, channel: 'a/special', payload: '{"id":"1","v":2}' }))[0]).toMatchObject({ ids: [{ type: 'vin', value: '1' }], fuelUsedL: 2 });
+    expect(events(d({ ...base, channel: 'a/other', payload: '{"id":"1","v":2}' }))[0]).toMatchObject({ ids: [{ type: 'tag', value: '1' }], idleHours: 2 });
+  });
+
+  it('does not read inherited properties through the path', () => {
+    const d = createJsonDecoder('mqtt:x', [{ filter: '#', decoder: jsonDecoderSchema.parse({ assetId: { path: 'constructor.name' }, meters: { idleHours: '__proto__.x' } }) }]);
+    expect(reason(d({ ...base, channel: 'x', payload: '{"a":1}' }))).toBe('no asset id at path constructor.name');
+  });
+});
+
+describe('createJsonDecoder: arbitrary input', () => {
+  it('never throws on arbitrary bytes, strings, JSON values or topics', () => {
+    const payloads = fc.oneof(
+      fc.uint8Array({ maxLength: 200 }),
+      fc.string({ maxLength: 200 }),
+      fc.json(),
+      fc.anything().map((v) => {
+        try {
+          return JSON.stringify(v) ?? 'undefined';
+        } catch {
+          return 'x';
+        }
+      }),
+      // Mutations of a valid payload: right shape, random values.
+      fc.record({ tagId: fc.anything(), ts: fc.anything(), pos: fc.anything(), sensors: fc.anything(), hours: fc.anything(), alarm: fc.anything(), zone: fc.anything() }, { requiredKeys: [] }).map((o) => JSON.stringify(o) ?? '{}'),
+    );
+    fc.assert(
+      fc.property(payloads, fc.oneof(fc.constant('fleet/tag-1/telemetry'), fc.string()), (payload, channel) => {
+        const result = decode({ source: 'mqtt:fleet', channel, payload, receivedAt: RECEIVED });
+        expect(typeof result.ok).toBe('boolean');
+        // "decoder error" is the last-resort catch: reaching it means the decoding code itself threw.
+        if (!result.ok) expect(result.reason).not.toMatch(/^decoder error|^$/);
+        else for (const e of result.events) validateEvent(e, RECEIVED); // validation must cope with whatever passed through
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

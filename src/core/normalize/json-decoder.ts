@@ -1,0 +1,269 @@
+/**
+ * The configurable JSON decoder for MQTT (and other topic/channel based) sources. Each configured
+ * topic filter has a {@link JsonDecoderConfig} that says where the asset id, event time, position,
+ * sensors, meters and alert live in the payload; one message may yield several canonical events
+ * (position + sensor reading + meters + alert) that share the asset ids and event time.
+ *
+ * Values are not type-checked here: numeric strings become numbers, anything else is passed on
+ * unchanged so that `validateEvent` reports the exact problem ("lat must be a number, got string
+ * "north""). What cannot become an event at all (not UTF-8, not JSON, no matching topic, no asset
+ * id, no usable time) is returned as `{ ok: false, reason }`. Pure; never throws.
+ * @module
+ */
+import type { JsonDecoderConfig } from '../../config/schema.js';
+import type { AlertEvent, CanonicalEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../model/events.js';
+import type { RawMessage } from '../model/messages.js';
+import type { DecodeResult, Decoder } from './decoder.js';
+import { compileTopicFilter, type TopicMatcher } from './topic-match.js';
+
+/** One topic filter and how its payloads decode. */
+export interface JsonTopicDecoder {
+  readonly filter: string;
+  readonly decoder: JsonDecoderConfig;
+}
+
+type Path = readonly string[];
+type Json = unknown;
+
+interface CompiledTopic {
+  readonly filter: string;
+  readonly matches: TopicMatcher;
+  readonly decode: (root: Record<string, Json>, message: RawMessage) => DecodeResult;
+}
+
+const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
+const SEVERITIES = new Set(['info', 'warning', 'critical']);
+const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
+/** ISO 8601 date-time with a zone; without a zone JavaScript would read it as local time. */
+const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+
+/**
+ * Builds a decoder for `source` (e.g. `mqtt:fleet`). The first topic filter that matches the
+ * message's channel (its MQTT topic) is used; `$share/<group>/` prefixes are ignored.
+ */
+export function createJsonDecoder(source: string, topics: readonly JsonTopicDecoder[]): Decoder {
+  const compiled: CompiledTopic[] = topics.map((t) => ({
+    filter: t.filter,
+    matches: compileTopicFilter(t.filter),
+    decode: compileDecoder(source, t.decoder),
+  }));
+  const filterList = topics.map((t) => t.filter).join(', ') || '(none)';
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+  return (message: RawMessage): DecodeResult => {
+    try {
+      const topic = compiled.find((t) => t.matches(message.channel));
+      if (!topic) return fail(`no decoder for topic "${message.channel}"; configured topic filters: ${filterList}`);
+
+      let text: string;
+      if (typeof message.payload === 'string') text = message.payload;
+      else {
+        try {
+          text = utf8.decode(message.payload);
+        } catch {
+          return fail(`payload is not UTF-8 text (${message.payload.byteLength} bytes starting ${hexPreview(message.payload)})`);
+        }
+      }
+      let root: Json;
+      try {
+        root = JSON.parse(text);
+      } catch (err) {
+        return fail(`payload is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      if (root === null || typeof root !== 'object' || Array.isArray(root))
+        return fail(`payload must be a JSON object, got ${root === null ? 'null' : Array.isArray(root) ? 'an array' : typeof root}`);
+      return topic.decode(root as Record<string, Json>, message);
+    } catch (err) {
+      // Defensive: the code above is written not to throw, but a decoder must never take the pipeline down.
+      return fail(`decoder error: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+}
+
+function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopic['decode'] {
+  const assetIdLabel = 'path' in config.assetId ? config.assetId.path : undefined;
+  const assetIdPath = assetIdLabel === undefined ? undefined : parsePath(assetIdLabel);
+  const assetIdSegment = 'topicSegment' in config.assetId ? config.assetId.topicSegment : undefined;
+  const time = config.time ? { path: parsePath(config.time.path), label: config.time.path, format: config.time.format } : undefined;
+  const lat = optionalPath(config.lat);
+  const lng = optionalPath(config.lng);
+  const alt = optionalPath(config.alt);
+  const accuracy = optionalPath(config.accuracy);
+  const zone = optionalPath(config.zone);
+  const sensors = Object.entries(config.sensors).map(([name, s]) => ({ name, path: parsePath(s.path), unit: s.unit }));
+  const meters = METER_FIELDS.flatMap((field) => {
+    const p = config.meters[field];
+    return p === undefined ? [] : [{ field, path: parsePath(p) }];
+  });
+  const alert = config.alert ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity) } : undefined;
+
+  return (root, message) => {
+    // Asset id.
+    let assetId: unknown;
+    if (assetIdPath) {
+      assetId = read(root, assetIdPath);
+      if (assetId === undefined || assetId === null || assetId === '')
+        return fail(`no asset id at path ${assetIdLabel}`);
+    } else {
+      const segments = message.channel.split('/');
+      assetId = segments[assetIdSegment ?? 0];
+      if (assetId === undefined || assetId === '')
+        return fail(`no asset id in topic segment ${assetIdSegment ?? 0} of "${message.channel}" (segments are counted from 0)`);
+    }
+    // Numbers are fine as ids (some trackers send numeric serials); other types go on to validation.
+    const ids: readonly SourceIdentifier[] = [{ type: config.idType, value: typeof assetId === 'number' ? String(assetId) : (assetId as string) }];
+
+    // Event time.
+    let eventTime = message.receivedAt;
+    if (time) {
+      const parsed = parseTime(read(root, time.path), time.label, time.format);
+      if (typeof parsed === 'string') return fail(parsed);
+      eventTime = parsed;
+    }
+
+    const base = { source, ids, eventTime, receivedAt: message.receivedAt, raw: root };
+    const events: CanonicalEvent[] = [];
+
+    const latValue = value(root, lat);
+    const lngValue = value(root, lng);
+    if (latValue !== undefined || lngValue !== undefined) {
+      const zoneValue = zone ? nonNull(read(root, zone)) : undefined;
+      const position = {
+        ...base,
+        kind: 'position',
+        lat: latValue as number,
+        lng: lngValue as number,
+        ...defined('altM', value(root, alt)),
+        ...defined('accuracyM', value(root, accuracy)),
+        // Numeric zone ids are fine; other non-strings go on to validation.
+        ...defined('zone', typeof zoneValue === 'number' ? String(zoneValue) : zoneValue),
+      } as PositionEvent;
+      events.push(position);
+    }
+
+    const values: Record<string, SensorValue> = {};
+    let sensorCount = 0;
+    for (const s of sensors) {
+      const v = value(root, s.path);
+      if (v === undefined) continue;
+      values[s.name] = s.unit === undefined ? { value: v as number } : { value: v as number, unit: s.unit };
+      sensorCount++;
+    }
+    if (sensorCount > 0) events.push({ ...base, kind: 'sensor', values } satisfies SensorEvent);
+
+    const meterValues: Record<string, unknown> = {};
+    let meterCount = 0;
+    for (const m of meters) {
+      const v = value(root, m.path);
+      if (v === undefined) continue;
+      meterValues[m.field] = v;
+      meterCount++;
+    }
+    if (meterCount > 0) events.push({ ...base, kind: 'meter', ...meterValues });
+
+    if (alert) {
+      const reason = nonNull(read(root, alert.reason));
+      if (reason !== undefined && reason !== '') {
+        const severity = alert.severity ? nonNull(read(root, alert.severity)) : undefined;
+        events.push({
+          ...base,
+          kind: 'alert',
+          reason: (typeof reason === 'number' ? String(reason) : reason) as string,
+          severity: (typeof severity === 'string' && SEVERITIES.has(severity.toLowerCase()) ? severity.toLowerCase() : (severity ?? 'warning')) as AlertEvent['severity'],
+        });
+      }
+    }
+
+    if (events.length === 0) return fail(`payload has none of the configured values (${configuredPaths(config).join(', ')})`);
+    return { ok: true, events };
+  };
+}
+
+function fail(reason: string): DecodeResult {
+  return { ok: false, reason };
+}
+
+/** `pos.lat`, `sensors.0.value` and `sensors[0].value` all address the same way. */
+function parsePath(path: string): Path {
+  return path
+    .replace(/\[(\d+)\]/g, '.$1')
+    .split('.')
+    .filter((p) => p !== '');
+}
+
+function optionalPath(path: string | undefined): Path | undefined {
+  return path === undefined ? undefined : parsePath(path);
+}
+
+/** Reads a path through objects and arrays; own properties only, so `__proto__` reads nothing. */
+function read(root: Json, path: Path): Json {
+  let current: Json = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object') return undefined;
+    if (Array.isArray(current)) {
+      if (!/^\d+$/.test(key)) return undefined;
+      current = current[Number(key)];
+    } else {
+      if (!Object.hasOwn(current, key)) return undefined;
+      current = (current as Record<string, Json>)[key];
+    }
+  }
+  return current;
+}
+
+/** JSON null means "no reading" in device payloads; treat it as absent. */
+function nonNull(v: Json): Json {
+  return v === null ? undefined : v;
+}
+
+/** A numeric value: numeric strings become numbers, anything else is passed on unchanged. */
+function value(root: Json, path: Path | undefined): Json {
+  if (!path) return undefined;
+  const v = nonNull(read(root, path));
+  return typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v;
+}
+
+function defined<K extends string>(key: K, v: Json): Partial<Record<K, Json>> {
+  return v === undefined ? {} : ({ [key]: v } as Record<K, Json>);
+}
+
+/** Event time in epoch ms, or the reason it cannot be read. */
+function parseTime(raw: Json, label: string, format: 'iso' | 'epoch-ms' | 'epoch-s'): number | string {
+  if (raw === undefined || raw === null || raw === '') return `no event time at path ${label}`;
+  if (format === 'iso') {
+    if (typeof raw !== 'string')
+      return `event time at path ${label} must be an ISO 8601 string, got ${describe(raw)}${typeof raw === 'number' ? ' (set time.format to epoch-ms or epoch-s for numeric times)' : ''}`;
+    const m = ISO_DATE_TIME.exec(raw.trim());
+    if (!m) {
+      const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?$/.test(raw.trim());
+      return zoneless
+        ? `event time at path ${label} has no time zone: ${describe(raw)}; the sender must add Z or an offset such as +02:00`
+        : `event time at path ${label} is not an ISO 8601 date-time: ${describe(raw)}`;
+    }
+    const zoneText = m[3] ?? 'Z';
+    const zone = /^[zZ]$/.test(zoneText) ? 'Z' : zoneText.length === 3 ? `${zoneText}:00` : zoneText.includes(':') ? zoneText : `${zoneText.slice(0, 3)}:${zoneText.slice(3)}`;
+    const ms = Date.parse(`${m[1]}T${(m[2] ?? '').replace(',', '.')}${zone}`);
+    if (!Number.isFinite(ms)) return `event time at path ${label} is not a valid date: ${describe(raw)}`;
+    return ms;
+  }
+  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && NUMERIC.test(raw) ? Number(raw) : NaN;
+  if (!Number.isFinite(n))
+    return `event time at path ${label} must be a number of ${format === 'epoch-ms' ? 'milliseconds' : 'seconds'} since 1970, got ${describe(raw)}`;
+  return format === 'epoch-s' ? Math.round(n * 1000) : Math.round(n);
+}
+
+function describe(v: Json): string {
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v);
+  if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
+  if (v === null) return 'null';
+  return Array.isArray(v) ? 'an array' : typeof v;
+}
+
+function hexPreview(bytes: Uint8Array): string {
+  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+function configuredPaths(config: JsonDecoderConfig): string[] {
+  const paths = [config.lat, config.lng, ...Object.values(config.sensors).map((s) => s.path), ...METER_FIELDS.map((f) => config.meters[f]), config.alert?.reason];
+  return paths.filter((p): p is string => p !== undefined);
+}

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { compileTopicFilter, stripSharePrefix, topicFilterProblem, topicMatches } from './topic-match.js';
+
+describe('topicMatches', () => {
+  it.each([
+    ['fleet/+/telemetry', 'fleet/tag-0001/telemetry', true],
+    ['fleet/+/telemetry', 'fleet/tag-0001/status', false],
+    ['fleet/+/telemetry', 'fleet/a/b/telemetry', false],
+    ['fleet/+/telemetry', 'fleet//telemetry', true], // an empty level is still a level
+    ['fleet/#', 'fleet', true], // # also matches the parent level
+    ['fleet/#', 'fleet/a/b/c', true],
+    ['fleet/#', 'fleets/a', false],
+    ['#', 'anything/at/all', true],
+    ['#', '$SYS/broker/uptime', false], // wildcard-first filters never match $ topics
+    ['+/x', '$SYS/x', false],
+    ['$SYS/#', '$SYS/broker/uptime', true],
+    ['a/b', 'a/b', true],
+    ['a/b', 'a/b/c', false],
+    ['a/b/c', 'a/b', false],
+    ['A/b', 'a/b', false], // topics are case-sensitive
+    ['$share/ingest/fleet/+/telemetry', 'fleet/tag-1/telemetry', true],
+    ['$share/ingest/fleet/+/telemetry', 'ingest/fleet/tag-1/telemetry', false],
+  ])('%s vs %s → %s', (filter, topic, expected) => {
+    expect(topicMatches(filter, topic)).toBe(expected);
+    expect(compileTopicFilter(filter)(topic)).toBe(expected);
+  });
+});
+
+describe('stripSharePrefix', () => {
+  it('removes $share/<group>/ and leaves other filters alone', () => {
+    expect(stripSharePrefix('$share/g1/fleet/#')).toBe('fleet/#');
+    expect(stripSharePrefix('fleet/#')).toBe('fleet/#');
+    expect(stripSharePrefix('$SYS/#')).toBe('$SYS/#');
+  });
+});
+
+describe('topicFilterProblem', () => {
+  it('accepts valid filters', () => {
+    for (const f of ['a', 'a/b', '+', '#', 'a/+/c', 'a/#', '+/+', '$share/g/a/#', '/leading'])
+      expect(topicFilterProblem(f), f).toBeUndefined();
+  });
+  it.each([
+    ['', /empty/],
+    ['a/#/c', /"#" must be a whole level and the last one/],
+    ['a/b#', /"#" must be a whole level/],
+    ['a/b+/c', /"\+" must be a whole level/],
+    ['$share//a', /\$share\/<group>\/<filter>/],
+    ['$share/g', /\$share\/<group>\/<filter>/],
+    ['$share/g/', /empty/],
+  ])('rejects %j', (filter, reason) => {
+    expect(topicFilterProblem(filter)).toMatch(reason);
+  });
+});

@@ -1,0 +1,65 @@
+/**
+ * MQTT topic filters (MQTT 3.1.1 §4.7, MQTT 5 §4.7–4.8): `+` matches exactly one level, `#` matches
+ * the parent level and everything below it, and a filter starting with a wildcard does not match
+ * topics starting with `$` (broker-internal topics such as `$SYS`). Shared-subscription filters
+ * (`$share/<group>/<filter>`) match like `<filter>`. Pure.
+ * @module
+ */
+
+const SHARE_PREFIX = '$share/';
+
+/** `$share/group/fleet/+/x` → `fleet/+/x`; any other filter unchanged. */
+export function stripSharePrefix(filter: string): string {
+  if (!filter.startsWith(SHARE_PREFIX)) return filter;
+  const groupEnd = filter.indexOf('/', SHARE_PREFIX.length);
+  return groupEnd === -1 ? filter : filter.slice(groupEnd + 1);
+}
+
+/**
+ * Why a topic filter is not valid, or undefined when it is. Used by the config schema so a typo
+ * is reported at startup rather than as a broker refusal.
+ */
+export function topicFilterProblem(filter: string): string | undefined {
+  let plain = filter;
+  if (filter.startsWith(SHARE_PREFIX)) {
+    const groupEnd = filter.indexOf('/', SHARE_PREFIX.length);
+    const group = groupEnd === -1 ? '' : filter.slice(SHARE_PREFIX.length, groupEnd);
+    if (group === '' || /[+#]/.test(group)) return `shared subscription "${filter}" needs the form $share/<group>/<filter> with a group name without + or #`;
+    plain = filter.slice(groupEnd + 1);
+  }
+  if (plain === '') return 'topic filter is empty';
+  if (plain.includes('\u0000')) return 'topic filter must not contain a NUL character';
+  const levels = plain.split('/');
+  for (const [i, level] of levels.entries()) {
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1))
+      return `"#" must be a whole level and the last one (e.g. "fleet/#"), got "${filter}"`;
+    if (level.includes('+') && level !== '+') return `"+" must be a whole level (e.g. "fleet/+/telemetry"), got "${filter}"`;
+  }
+  return undefined;
+}
+
+/** A compiled topic filter: returns whether a concrete topic (no wildcards) matches. */
+export type TopicMatcher = (topic: string) => boolean;
+
+/** Compiles a filter once for repeated matching; `$share/<group>/` is stripped first. */
+export function compileTopicFilter(filter: string): TopicMatcher {
+  const levels = stripSharePrefix(filter).split('/');
+  const startsWithWildcard = levels[0] === '+' || levels[0] === '#';
+  return (topic: string): boolean => {
+    if (startsWithWildcard && topic.startsWith('$')) return false;
+    const parts = topic.split('/');
+    for (let i = 0; i < levels.length; i++) {
+      const level = levels[i];
+      if (level === '#') return true; // also matches the parent: "a/#" matches "a"
+      const part = parts[i];
+      if (part === undefined) return false;
+      if (level !== '+' && level !== part) return false;
+    }
+    return parts.length === levels.length;
+  };
+}
+
+/** Whether `topic` matches `filter`. Compile with {@link compileTopicFilter} when matching often. */
+export function topicMatches(filter: string, topic: string): boolean {
+  return compileTopicFilter(filter)(topic);
+}
