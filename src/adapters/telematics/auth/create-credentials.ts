@@ -1,0 +1,81 @@
+/**
+ * Credentials from a telematics config entry: Trackunit's two token flavours map onto the generic
+ * OAuth2 token source with Trackunit's conventions; the vendor profile supplies the token dialect.
+ * @module
+ */
+import type { TelematicsAuthConfig } from '../../../config/telematics-schema.js';
+import type { Clock } from '../../../ports/clock.js';
+import type { TokenEndpointDialect } from '../vendor-profiles.js';
+import type { TelematicsCredentials } from './credentials.js';
+import { OAuth2TokenSource } from './oauth2-token-source.js';
+import { basicCredentials, bearerCredentials } from './static-credentials.js';
+
+export interface CreateCredentialsOptions {
+  /** Provider name, for error messages. */
+  readonly label: string;
+  readonly dialect: TokenEndpointDialect;
+  readonly fetch?: typeof fetch;
+  readonly clock?: Clock;
+  readonly timeoutMs?: number;
+}
+
+/** Build the credentials an auth config describes. */
+export function createCredentials(auth: TelematicsAuthConfig, options: CreateCredentialsOptions): TelematicsCredentials {
+  const common = {
+    label: options.label,
+    dialect: options.dialect,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  };
+  switch (auth.type) {
+    case 'trackunit-password':
+      return new OAuth2TokenSource({
+        ...common,
+        tokenUrl: auth.tokenUrl,
+        grant: { type: 'password', username: auth.username, password: auth.password },
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        clientAuth: 'basic',
+        scope: auth.offlineAccess ? `${auth.scope} offline_access` : auth.scope,
+        useRefreshToken: auth.offlineAccess,
+      });
+    case 'trackunit-token-v2':
+      return new OAuth2TokenSource({
+        ...common,
+        tokenUrl: auth.tokenUrl,
+        grant: { type: 'client_credentials' },
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        clientAuth: 'body',
+        scope: auth.scopes.join(' '),
+        useRefreshToken: false,
+      });
+    case 'oauth2-client-credentials':
+      return new OAuth2TokenSource({
+        ...common,
+        tokenUrl: auth.tokenUrl,
+        grant: { type: 'client_credentials' },
+        clientId: auth.clientId,
+        clientSecret: auth.clientSecret,
+        clientAuth: auth.clientAuth,
+        ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
+        useRefreshToken: false,
+      });
+    case 'oauth2-password':
+      return new OAuth2TokenSource({
+        ...common,
+        tokenUrl: auth.tokenUrl,
+        grant: { type: 'password', username: auth.username, password: auth.password },
+        ...(auth.clientId !== undefined ? { clientId: auth.clientId } : {}),
+        ...(auth.clientSecret !== undefined ? { clientSecret: auth.clientSecret } : {}),
+        clientAuth: auth.clientAuth,
+        ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
+        useRefreshToken: auth.useRefreshToken,
+      });
+    case 'bearer':
+      return bearerCredentials(auth.token);
+    case 'basic':
+      return basicCredentials(auth.username, auth.password);
+  }
+}
