@@ -200,7 +200,7 @@ export const restDestinationSchema = z
         inventoryCounts: z.string().default('/api/v1/inventory/counts'),
         usagePostings: z.string().default('/api/v1/assets/{erpAssetId}/usage'),
       })
-      .default({} as never),
+      .prefault({}),
     /** Extra headers on every request (values may use `${ENV}`). */
     headers: z.record(z.string(), z.string()).default({}),
     /** Header carrying the idempotency key. @default X-Idempotency-Key */
@@ -208,9 +208,9 @@ export const restDestinationSchema = z
     /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
     idempotencySupported: z.boolean().default(true),
     timeoutMs: duration('15s'),
-    rateLimit: rateLimitSchema.default({} as never),
-    retry: retrySchema.default({} as never),
-    circuitBreaker: circuitBreakerSchema.default({} as never),
+    rateLimit: rateLimitSchema.prefault({}),
+    retry: retrySchema.prefault({}),
+    circuitBreaker: circuitBreakerSchema.prefault({}),
     /** Body fields to redact in the audit trail, in addition to the built-in secret names. */
     redactFields: z.array(z.string()).default([]),
   })
@@ -236,8 +236,10 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** SQLite file. @default ./data/assetbridge.db */
       path: z.string().default('./data/assetbridge.db'),
+      /** `full`: every commit survives power loss; `normal`: survives process crashes only, faster. @default full */
+      synchronous: z.enum(['full', 'normal']).default('full'),
     })
-    .default({} as never),
+    .prefault({}),
   ingest: z
     .strictObject({
       /** Largest ingest transaction. @default 1000 */
@@ -248,13 +250,13 @@ export const configSchema = z.strictObject({
       /** Quarantine events older than this as stale; 0 keeps all. @default 0 */
       maxAgeMs: duration('0ms'),
     })
-    .default({} as never),
+    .prefault({}),
   sources: z
     .strictObject({
       mqtt: z.array(mqttSourceSchema).default([]),
       http: httpIntakeSchema.optional(),
     })
-    .default({} as never),
+    .prefault({}),
   destinations: z.array(destinationSchema).min(1, 'configure at least one destination'),
   /** Destination for assets that do not name one. @default the first destination */
   defaultDestination: z.string().optional(),
@@ -264,7 +266,7 @@ export const configSchema = z.strictObject({
       files: z.array(z.string()).default([]),
       inline: z.array(assetSchema).default([]),
     })
-    .default({} as never),
+    .prefault({}),
   rules: z
     .strictObject({
       location: z
@@ -273,9 +275,9 @@ export const configSchema = z.strictObject({
           minDistanceM: z.number().min(0).default(100),
           heartbeatMs: duration('1h'),
         })
-        .default({} as never),
+        .prefault({}),
     })
-    .default({} as never),
+    .prefault({}),
   server: z
     .strictObject({
       /** Admin API, health, metrics and HTTP intake. @default 127.0.0.1 */
@@ -283,9 +285,9 @@ export const configSchema = z.strictObject({
       /** 0 disables the server. @default 8080 */
       port: z.number().int().min(0).max(65535).default(8080),
     })
-    .default({} as never),
-  shutdown: z.strictObject({ graceMs: duration('10s') }).default({} as never),
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).default({} as never),
+    .prefault({}),
+  shutdown: z.strictObject({ graceMs: duration('10s') }).prefault({}),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

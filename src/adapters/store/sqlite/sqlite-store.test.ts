@@ -1,0 +1,116 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryIntent } from '../../../core/model/delivery.js';
+import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const stores: SqliteStore[] = [];
+const open = () => {
+  const s = tempStore();
+  stores.push(s);
+  return s;
+};
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+const loc = (eventTime: number, zone: string, key = 'A1'): DeliveryIntent => ({
+  destination: 'erp',
+  operation: 'location.update',
+  kind: 'state',
+  businessKey: key,
+  erpAssetId: key,
+  eventTime,
+  payload: { warehouseLocation: zone },
+});
+const wo = (key: string): DeliveryIntent => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey: key, erpAssetId: 'A1', eventTime: 1, payload: { title: key } });
+const commit = (s: SqliteStore, deliveries: DeliveryIntent[]) => s.commitIngest({ states: [], deliveries, quarantine: [], accepted: deliveries.length });
+
+describe('SqliteStore outbox', () => {
+  it('coalesces pending state updates to the newest event time, never to an older one', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A'), loc(300, 'C'), loc(200, 'B')]);
+    const pending = await s.listDeliveries({ status: 'pending' });
+    expect(pending).toHaveLength(1);
+    expect(pending[0]).toMatchObject({ eventTime: 300, payload: { warehouseLocation: 'C' } });
+  });
+
+  it('never coalesces or duplicates facts', async () => {
+    const s = open();
+    await commit(s, [wo('A1|temp|1'), wo('A1|temp|2'), wo('A1|temp|1')]);
+    await commit(s, [wo('A1|temp|1')]); // a replay
+    const rows = await s.listDeliveries({});
+    expect(rows.map((r) => r.businessKey).sort()).toEqual(['A1|temp|1', 'A1|temp|2']);
+  });
+
+  it('claims skip busy keys, and a retried state update is superseded by a newer one', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A')]);
+    const [first] = await s.claimDue('erp', Date.now(), 10, new Set());
+    expect(first).toBeDefined();
+    await commit(s, [loc(200, 'B')]); // arrives while the first is in flight
+    expect(await s.claimDue('erp', Date.now(), 10, new Set(['location.update\u001fA1']))).toEqual([]);
+    await s.completeAttempts([{ id: first!.id, result: 'retry', nextAttemptAt: 0, error: 'timeout' }], [], Date.now());
+    const all = await s.listDeliveries({});
+    expect(all.find((r) => r.id === first!.id)?.status).toBe('superseded');
+    expect(all.filter((r) => r.status === 'pending').map((r) => r.eventTime)).toEqual([200]);
+  });
+
+  it('recovers in-flight rows after a crash with the same idempotency key', async () => {
+    const path = tempStorePath();
+    const s1 = new SqliteStore({ path });
+    await commit(s1, [wo('K1')]);
+    const [claimed] = await s1.claimDue('erp', Date.now(), 1, new Set());
+    await s1.close(); // "crash" with the row in flight
+    const s2 = new SqliteStore({ path });
+    stores.push(s2);
+    expect(await s2.recoverInflight()).toBe(1);
+    const [again] = await s2.claimDue('erp', Date.now(), 1, new Set());
+    expect(again?.id).toBe(claimed?.id);
+    expect(again?.idempotencyKey).toBe(claimed?.idempotencyKey);
+  });
+
+  it('dead letters replay with attempts reset and the same key; discard deletes', async () => {
+    const s = open();
+    await commit(s, [wo('K1'), wo('K2')]);
+    const claimed = await s.claimDue('erp', Date.now(), 10, new Set());
+    await s.completeAttempts(claimed.map((c) => ({ id: c.id, result: 'dead' as const, error: '422 invalid plant' })), [], Date.now());
+    const dead = await s.listDeliveries({ status: 'dead' });
+    expect(dead.map((d) => d.lastError)).toEqual(['422 invalid plant', '422 invalid plant']);
+    expect(await s.replayDead([dead[0]!.id], Date.now())).toBe(1);
+    const replayed = await s.getDelivery(dead[0]!.id);
+    expect(replayed).toMatchObject({ status: 'pending', attempts: 0, idempotencyKey: dead[0]!.idempotencyKey });
+    expect(await s.discardDead('all')).toBe(1);
+    expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ pending: 1, dead: 0 });
+  });
+
+  it('keeps quarantined payloads byte for byte, text or binary', async () => {
+    const s = open();
+    const bytes = new Uint8Array([0xff, 0x00, 0xfe, 0x41]);
+    await s.commitIngest({
+      states: [],
+      deliveries: [],
+      accepted: 0,
+      quarantine: [
+        { source: 'mqtt:x', channel: 't/1', payload: bytes, receivedAt: 5, code: 'undecodable', reason: 'payload is not JSON' },
+        { source: 'http', channel: '/v1/events', payload: '{"lat":"x"}', receivedAt: 6, code: 'invalid', reason: 'lat must be a number' },
+      ],
+    });
+    const rows = await s.listQuarantine({ status: 'open' });
+    expect(rows[0]?.payload).toEqual(bytes);
+    expect(rows[1]?.payload).toBe('{"lat":"x"}');
+    expect((await s.counters()).quarantined).toBe(2);
+    await s.markQuarantine([rows[0]!.id], 'replayed');
+    expect(await s.listQuarantine({ status: 'open' })).toHaveLength(1);
+  });
+
+  it('stores identity with identifiers and round-trips state and kv', async () => {
+    const s = open();
+    await s.upsertAssets([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { site: 'P1' } }, identifiers: [{ type: 'tag', value: ' Tag-1 ', erpAssetId: 'A1' }] }]);
+    expect(await s.listAssets()).toEqual([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { site: 'P1' } }, identifiers: [{ type: 'tag', value: 'Tag-1', erpAssetId: 'A1' }] }]);
+    await s.commitIngest({ states: [{ erpAssetId: 'A1', doc: { location: { z: 1 } } }], deliveries: [], quarantine: [], accepted: 1 });
+    expect((await s.loadStates(['A1', 'nope'])).get('A1')).toEqual({ location: { z: 1 } });
+    await s.kvSet('ns', 'k', 'v');
+    expect(await s.kvGet('ns', 'k')).toBe('v');
+    expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
+  });
+});

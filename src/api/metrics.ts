@@ -1,0 +1,36 @@
+/**
+ * Prometheus text exposition of the engine's counters and the outbox's gauges. A handful of
+ * series, so the format is written directly rather than through a metrics registry.
+ * @module
+ */
+import type { Counters, DestinationStats } from '../ports/store.js';
+import type { DestinationMetrics } from '../engine/dispatcher.js';
+
+export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonly DestinationStats[], counters: Counters): string {
+  const lines: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const l = Object.entries(labels)
+        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+        .join(',');
+      lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
+    }
+  };
+  const ingest = (snapshot.ingest ?? {}) as Record<string, number>;
+  metric('assetbridge_messages_received_total', 'counter', 'Messages received by all sources since start.', [[{}, ingest.received ?? 0]]);
+  metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
+  metric('assetbridge_quarantined_total', 'counter', 'Messages quarantined (all time).', [[{}, counters.quarantined]]);
+  metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
+  metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
+  metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest pending delivery.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
+  const dest = (snapshot.destinations ?? {}) as Record<string, DestinationMetrics>;
+  const per = (f: keyof DestinationMetrics) => Object.entries(dest).map(([k, m]): [Record<string, string>, number] => [{ destination: k }, Number(m[f]) || 0]);
+  metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts since start.', per('attempts'));
+  metric('assetbridge_delivered_total', 'counter', 'Deliveries confirmed by the ERP since start.', per('delivered'));
+  metric('assetbridge_rate_limited_total', 'counter', '429/503 answers since start.', per('rateLimited'));
+  metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters since start.', per('deadLettered'));
+  metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
+  metric('assetbridge_circuit_open', 'gauge', '1 when the circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  return `${lines.join('\n')}\n`;
+}

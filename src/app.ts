@@ -1,0 +1,228 @@
+/**
+ * The composition root: the only module that knows which adapters exist. It turns a validated
+ * config into a running engine (store, identity, decoders, rules, connectors, sources, server,
+ * scheduled tasks). Commands that only read the store use {@link openStore} instead.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
+import { IdentityIndex } from './core/identity/resolver.js';
+import { createLocationSyncRule } from './core/rules/location-sync.js';
+import type { Rule } from './core/rules/rule.js';
+import type { Config, DestinationConfig } from './config/schema.js';
+import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+import { parseAssetCsv } from './adapters/identity/asset-csv.js';
+import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
+import { createLogger } from './adapters/log/logger.js';
+import { startHttpServer, type RunningServer } from './api/server.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import type { ErpConnector } from './ports/connector.js';
+import type { Source } from './ports/source.js';
+import type { AssetWithIdentifiers, Store } from './ports/store.js';
+import type { ScheduledTask, TaskContext } from './ports/task.js';
+import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
+import { Engine, CONTROL_NS } from './engine/engine.js';
+import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
+import { TaskScheduler } from './engine/scheduler.js';
+import { renderMetrics } from './api/metrics.js';
+import { ConfigError } from './core/errors/errors.js';
+
+export interface AppOptions {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** Start the HTTP server (intake, health, metrics). @default true when server.port > 0 */
+  readonly http?: boolean;
+  /** Start sources (MQTT etc.). Commands that only replay or dry-run set false. @default true */
+  readonly sources?: boolean;
+  /** Extra sources (the demo's in-process feeds, tests). */
+  readonly extraSources?: readonly Source[];
+  /** Replace connectors (tests). */
+  readonly connectors?: ReadonlyMap<string, ErpConnector>;
+}
+
+export interface App {
+  readonly config: Config;
+  readonly store: Store;
+  readonly engine: Engine;
+  readonly ingestor: Ingestor;
+  readonly dispatcher: Dispatcher;
+  readonly connectors: ReadonlyMap<string, ErpConnector>;
+  readonly logger: Logger;
+  server?: RunningServer;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function openStore(config: Config): SqliteStore {
+  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+}
+
+/** Assets from config (inline and CSV files), merged into the registry at start. */
+export function configuredAssets(config: Config): AssetWithIdentifiers[] {
+  const rows: AssetWithIdentifiers[] = config.assets.inline.map((a) => ({
+    asset: { erpAssetId: a.erpAssetId, erpModule: a.erpModule, ...(a.destination ? { destination: a.destination } : {}), attributes: a.attributes },
+    identifiers: a.identifiers.map((i) => ({ ...i, erpAssetId: a.erpAssetId })),
+  }));
+  config.assets.files.forEach((file, i) => {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([{ key: `assets.files.${i}`, message: `cannot read ${file}: ${(err as Error).message}` }]);
+    }
+    rows.push(...parseAssetCsv(text, file));
+  });
+  return rows;
+}
+
+export function buildRules(config: Config): Rule[] {
+  const rules: Rule[] = [];
+  if (config.rules.location.enabled) {
+    rules.push(createLocationSyncRule({ minDistanceM: config.rules.location.minDistanceM, heartbeatMs: config.rules.location.heartbeatMs }) as Rule);
+  }
+  return rules;
+}
+
+export function buildConnector(d: DestinationConfig, logger: Logger): ErpConnector {
+  switch (d.type) {
+    case 'rest':
+      void logger;
+      return createRestConnector(d);
+  }
+}
+
+function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPolicy {
+  return {
+    name: d.name,
+    connector,
+    requestsPerMinute: d.rateLimit.requestsPerMinute,
+    maxConcurrency: d.rateLimit.maxConcurrency,
+    maxAttempts: d.retry.maxAttempts,
+    maxAgeMs: d.retry.maxAgeMs,
+    baseDelayMs: d.retry.baseDelayMs,
+    maxDelayMs: d.retry.maxDelayMs,
+    failureThreshold: d.circuitBreaker.failureThreshold,
+    openMs: d.circuitBreaker.openMs,
+    timeoutMs: d.timeoutMs,
+  };
+}
+
+export function buildDecoders(config: Config): DecoderRegistry {
+  const decoders = new DecoderRegistry();
+  const canonical = createCanonicalDecoder();
+  decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical);
+  return decoders;
+}
+
+export function buildSources(config: Config, logger: Logger): Source[] {
+  void config;
+  void logger;
+  return [];
+}
+
+export function buildTasks(config: Config): ScheduledTask[] {
+  void config;
+  return [];
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const clock = options.clock ?? systemClock;
+  const store = openStore(config);
+  try {
+    const assets = configuredAssets(config);
+    if (assets.length) {
+      await store.upsertAssets(assets);
+    }
+    const identity = { current: new IdentityIndex(await store.listAssets()) };
+    const defaultDestination = config.defaultDestination ?? (config.destinations[0] as DestinationConfig).name;
+    const connectors = new Map<string, ErpConnector>(
+      config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]),
+    );
+    const dispatcher = new Dispatcher({
+      store,
+      clock,
+      logger,
+      destinations: config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)),
+    });
+    const ingestor = new Ingestor({
+      store,
+      clock,
+      decoders: buildDecoders(config),
+      rules: buildRules(config),
+      identity: () => identity.current,
+      validation: { maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs },
+      defaultDestination,
+      maxBatch: config.ingest.maxBatch,
+      maxWaitMs: config.ingest.maxWaitMs,
+      logger,
+    });
+    const wrappedSink = {
+      submit: async (m: Parameters<Ingestor['submit']>[0]) => {
+        const r = await ingestor.submit(m);
+        dispatcher.notify();
+        return r;
+      },
+    };
+    const scheduler = new TaskScheduler(
+      buildTasks(config),
+      (signal): TaskContext => ({
+        store,
+        clock,
+        sink: wrappedSink,
+        signal,
+        connector: (name) => connectors.get(name),
+        commit: async (deliveries, states = []) => {
+          await store.commitIngest({ deliveries, states, quarantine: [], accepted: 0 });
+          dispatcher.notify();
+        },
+      }),
+      clock,
+      logger,
+    );
+    const sources = [...(options.sources === false ? [] : buildSources(config, logger)), ...(options.extraSources ?? [])];
+    const closers: (() => Promise<void>)[] = [];
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers });
+    const app: App = {
+      config,
+      store,
+      engine,
+      ingestor,
+      dispatcher,
+      connectors,
+      logger,
+      async start() {
+        const wantHttp = options.http ?? config.server.port > 0;
+        if (wantHttp) {
+          app.server = await startHttpServer({
+            host: config.server.host,
+            port: config.server.port,
+            sink: wrappedSink,
+            now: () => clock.now(),
+            ...(config.sources.http ? { intake: config.sources.http } : {}),
+            status: {
+              ready: () => engine.state === 'running',
+              status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
+              metrics: async () => renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters()),
+            },
+          });
+          const server = app.server;
+          closers.push(() => server.close());
+          logger.info({ url: server.url }, 'HTTP server listening');
+        }
+        await engine.start();
+      },
+      stop: () => engine.stop(),
+    };
+    return app;
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** Tell a running service that the identity registry changed. */
+export async function bumpIdentityGeneration(store: Store): Promise<void> {
+  await store.kvSet(CONTROL_NS, 'identity-generation', String(Date.now()));
+}

@@ -1,0 +1,66 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { formatAssetCsv, parseAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { bumpIdentityGeneration } from '../../app.js';
+import { action, addConfigOption, table, withContext } from '../context.js';
+
+export function registerAssetsCommand(program: Command): Command {
+  const assets = program
+    .command('assets')
+    .description('the identity registry: tracking identifiers → ERP assets')
+    .addHelpText(
+      'after',
+      `
+CSV format (one row per identifier; extra columns become asset attributes):
+  identifier,id_type,erp_asset_id,erp_module,destination,site
+  tag-7823,tag,10004711,fixed-assets,,PLANT-1000
+  WNCE0803PAAL00542,pin,10004711,fixed-assets,,PLANT-1000
+id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp`,
+    );
+
+  addConfigOption(assets.command('import <file>').description('import or update mappings from a CSV file')).action(
+    action(async (file: string, opts: { config: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      const rows = parseAssetCsv(text, file);
+      await withContext(opts.config, async ({ store }) => {
+        const r = await store.upsertAssets(rows);
+        await bumpIdentityGeneration(store);
+        process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);
+        const open = await store.listQuarantine({ status: 'open', code: 'unknown-asset', limit: 1_000_000 });
+        if (open.length) process.stdout.write(`${open.length} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
+      });
+    }),
+  );
+
+  addConfigOption(assets.command('export [file]').description('export the registry as CSV (stdout when no file)')).action(
+    action(async (file: string | undefined, opts: { config: string }) => {
+      await withContext(opts.config, async ({ store }) => {
+        const csv = formatAssetCsv(await store.listAssets());
+        if (file) writeFileSync(file, csv);
+        else process.stdout.write(csv);
+      });
+    }),
+  );
+
+  addConfigOption(assets.command('list').description('list mapped assets').option('--json', 'print JSON')).action(
+    action(async (opts: { config: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ store }) => {
+        const rows = await store.listAssets();
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        process.stdout.write(
+          table([
+            ['ERP ASSET', 'MODULE', 'DESTINATION', 'IDENTIFIERS'],
+            ...rows.map((r) => [r.asset.erpAssetId, r.asset.erpModule, r.asset.destination ?? '(default)', r.identifiers.map((i) => `${i.type}:${i.value}`).join(' ')]),
+          ]),
+        );
+      });
+    }),
+  );
+  return assets;
+}

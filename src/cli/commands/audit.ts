@@ -1,0 +1,40 @@
+import type { Command } from 'commander';
+import { action, addConfigOption, parseSince, table, withContext } from '../context.js';
+
+export function registerAuditCommand(program: Command): void {
+  addConfigOption(
+    program
+      .command('audit')
+      .description('the audit trail: every attempt to write to an ERP, with request, response, latency and outcome')
+      .option('--asset <erpAssetId>', 'only this ERP asset')
+      .option('--destination <name>', 'only this destination')
+      .option('--delivery <id>', 'only this delivery')
+      .option('--since <when>', 'from this long ago (1h, 30m, 2d) or this date', '24h')
+      .option('--limit <n>', 'at most this many, newest', '200')
+      .option('--json', 'print JSON lines with request and response bodies')
+      .addHelpText('after', '\nExample:\n  assetbridge audit --asset 10004711 --since 1h --json'),
+  ).action(
+    action(async (opts: { config: string; asset?: string; destination?: string; delivery?: string; since: string; limit: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ store }) => {
+        const rows = await store.queryAudit({
+          since: parseSince(opts.since),
+          limit: Number(opts.limit),
+          ...(opts.asset ? { erpAssetId: opts.asset } : {}),
+          ...(opts.destination ? { destination: opts.destination } : {}),
+          ...(opts.delivery ? { deliveryId: Number(opts.delivery) } : {}),
+        });
+        if (opts.json) {
+          for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+          return;
+        }
+        if (!rows.length) return void process.stdout.write('no attempts in that window\n');
+        process.stdout.write(
+          table([
+            ['TIME', 'DESTINATION', 'OPERATION', 'ASSET', 'TRY', 'STATUS', 'MS', 'OUTCOME', 'REQUEST'],
+            ...rows.map((r) => [new Date(r.at).toISOString(), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim()]),
+          ]),
+        );
+      });
+    }),
+  );
+}

@@ -1,0 +1,112 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { payloadText } from '../../core/normalize/decoder.js';
+import { createApp } from '../../app.js';
+import { CONTROL_NS, RUNTIME_NS } from '../../engine/engine.js';
+import { replayQuarantine, type ReplaySummary } from '../../engine/replay.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, parseIds, resolveConfig, table, withContext } from '../context.js';
+import { createLogger } from '../../adapters/log/logger.js';
+
+const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
+
+function preview(p: Uint8Array | string, max = 60): string {
+  const t = payloadText(p).replace(/\s+/g, ' ');
+  return t.length > max ? `${t.slice(0, max)}…` : t;
+}
+
+/** True when a service is running against this store (its runtime snapshot is fresh). */
+export async function serviceIsRunning(store: Store): Promise<boolean> {
+  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
+  if (!raw) return false;
+  const snap = JSON.parse(raw) as { state: string; at: number };
+  return snap.state === 'running' && Date.now() - snap.at < 5000;
+}
+
+function printSummary(s: ReplaySummary): void {
+  process.stdout.write(`replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`);
+  for (const [reason, n] of Object.entries(s.reasons)) process.stdout.write(`  ${n} × ${reason}\n`);
+}
+
+export function registerQuarantineCommand(program: Command): void {
+  const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale (invariant 6)');
+
+  addConfigOption(
+    q
+      .command('list')
+      .description('list open quarantine entries with their reasons')
+      .option('--code <code>', `only this reason code (${CODES.join(', ')})`)
+      .option('--all', 'include replayed and discarded entries')
+      .option('--limit <n>', 'at most this many', '100')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; code?: string; all?: boolean; limit: string; json?: boolean }) => {
+      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      await withContext(opts.config, async ({ store }) => {
+        const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: Number(opts.limit) });
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })), null, 2)}\n`);
+          return;
+        }
+        if (!rows.length) return void process.stdout.write('quarantine is empty\n');
+        process.stdout.write(
+          table([
+            ['ID', 'RECEIVED', 'SOURCE', 'CODE', 'STATUS', 'REASON', 'PAYLOAD'],
+            ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.status, r.reason, preview(r.payload)]),
+          ]),
+        );
+      });
+    }),
+  );
+
+  addConfigOption(
+    q
+      .command('replay [ids...]')
+      .description('re-process quarantined messages through the pipeline (after adding a mapping or fixing a decoder)')
+      .option('--code <code>', 'replay every open entry with this reason code')
+      .option('--all', 'replay every open entry')
+      .addHelpText('after', '\nExamples:\n  assetbridge quarantine replay --code unknown-asset\n  assetbridge quarantine replay 17 18'),
+  ).action(
+    action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
+      if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
+      const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
+      const running = await withContext(opts.config, async ({ store }) => {
+        if (!(await serviceIsRunning(store))) return false;
+        // The running service owns the pipeline state: ask it to replay, and wait for its answer.
+        const id = `${process.pid}-${Date.now()}`;
+        await store.kvSet(CONTROL_NS, 'quarantine-replay-request', JSON.stringify({ id, filter }));
+        process.stderr.write('asked the running service to replay; waiting…\n');
+        for (let i = 0; i < 600; i++) {
+          await new Promise((r) => setTimeout(r, 200));
+          const res = await store.kvGet(CONTROL_NS, `quarantine-replay-result:${id}`);
+          if (res) {
+            printSummary(JSON.parse(res) as ReplaySummary);
+            return true;
+          }
+        }
+        throw new Error('the running service did not answer within 2 minutes; check its logs');
+      });
+      if (running) return;
+      const { config } = resolveConfig(opts.config);
+      const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn') });
+      try {
+        const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
+          if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
+        });
+        if (process.stderr.isTTY) process.stderr.write('\n');
+        printSummary(summary);
+      } finally {
+        await app.store.close();
+      }
+    }),
+  );
+
+  addConfigOption(q.command('discard <ids...>').description('mark entries as discarded (kept for the record, never replayed)')).action(
+    action(async (ids: string[], opts: { config: string }) => {
+      await withContext(opts.config, async ({ store }) => {
+        await store.markQuarantine(parseIds(ids, 'quarantine'), 'discarded');
+        process.stdout.write(`discarded ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'}\n`);
+      });
+    }),
+  );
+}

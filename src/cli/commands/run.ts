@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { createApp } from '../../app.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import { action, addConfigOption, resolveConfig } from '../context.js';
+
+/** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
+export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.warn({ signal }, 'stopping: finishing in-flight work (send the signal again to force)');
+    stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
+export function registerRunCommand(program: Command): void {
+  addConfigOption(
+    program
+      .command('run')
+      .description('run the service: sources → pipeline → outbox → ERP destinations, until stopped (SIGINT/SIGTERM stop gracefully)')
+      .addHelpText('after', '\nExample:\n  assetbridge run --config assetbridge.yaml'),
+  ).action(
+    action(async (opts: { config: string }) => {
+      const { config } = resolveConfig(opts.config);
+      const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? config.log.level);
+      const app = await createApp(config, { logger });
+      onShutdownSignals(() => app.stop(), logger);
+      await app.start();
+    }),
+  );
+
+  addConfigOption(program.command('config').description('configuration tools').command('check').description('validate the configuration file and print the result')).action(
+    action(async (opts: { config: string }) => {
+      const { config, configPath } = resolveConfig(opts.config);
+      process.stdout.write(
+        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}\n`,
+      );
+    }),
+  );
+}

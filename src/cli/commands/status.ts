@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { RUNTIME_NS } from '../../engine/engine.js';
+import type { DestinationMetrics } from '../../engine/dispatcher.js';
+import { action, addConfigOption, table, withContext } from '../context.js';
+
+function ago(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
+  return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+export function registerStatusCommand(program: Command): void {
+  addConfigOption(
+    program
+      .command('status')
+      .description('queue depth per destination, oldest pending age, quarantine and dead-letter counts, rate-limit pauses')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ store }) => {
+        const now = Date.now();
+        const outbox = await store.outboxStats(now);
+        const counters = await store.counters();
+        const openQuarantine = (await store.listQuarantine({ status: 'open', limit: 1_000_000 })).length;
+        const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
+        const snap = snapRaw ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics> }) : undefined;
+        const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, destinations: snap?.destinations ?? {} };
+        if (opts.json) {
+          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          return;
+        }
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
+        process.stdout.write(`events accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} open)\n\n`);
+        const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429s', 'PAUSED', 'CIRCUIT']];
+        for (const d of outbox) {
+          const m = snap?.destinations[d.destination];
+          rows.push([
+            d.destination,
+            d.pending,
+            d.inflight,
+            d.pending ? ago(d.oldestPendingAgeMs) : '-',
+            d.delivered,
+            d.dead,
+            m?.rateLimited ?? '-',
+            m && live && m.pausedForMs > 0 ? ago(m.pausedForMs) : '-',
+            m?.circuit ?? '-',
+          ]);
+        }
+        process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
+        if (snap && !live) process.stdout.write(`\n(429 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
+      });
+    }),
+  );
+}

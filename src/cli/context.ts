@@ -1,0 +1,98 @@
+/**
+ * Shared plumbing for commands: the `--config` option, loading and validating config, opening the
+ * store, and turning errors into clear messages and exit codes (2 = bad config or usage, 1 = failure).
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { ConfigError, UsageError } from '../core/errors/errors.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { openStore } from '../app.js';
+import { createLogger } from '../adapters/log/logger.js';
+import type { Store } from '../ports/store.js';
+import { CsvError } from '../adapters/identity/asset-csv.js';
+
+export const DEFAULT_CONFIG = 'assetbridge.yaml';
+
+export interface CliContext {
+  readonly config: Config;
+  readonly configPath: string;
+  readonly store: Store;
+  readonly logger: Logger;
+}
+
+/** Adds `-c, --config <file>` (default $ASSETBRIDGE_CONFIG or ./assetbridge.yaml). */
+export function addConfigOption(cmd: Command): Command {
+  return cmd.option('-c, --config <file>', 'configuration file (YAML)', process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG);
+}
+
+export function resolveConfig(configPath: string | undefined): { config: Config; configPath: string } {
+  const path = configPath ?? process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG;
+  if (!existsSync(path)) {
+    throw new UsageError(
+      `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
+    );
+  }
+  return { config: loadConfigFile(path), configPath: path };
+}
+
+/** Load config, open the store, run `fn`, always close the store. */
+export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const { config, configPath: path } = resolveConfig(configPath);
+  const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
+  const store = openStore(config);
+  try {
+    return await fn({ config, configPath: path, store, logger });
+  } finally {
+    await store.close();
+  }
+}
+
+/** Wrap a command action: prints errors for people and sets the exit code. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      process.exitCode = reportError(err);
+    }
+  };
+}
+
+export function reportError(err: unknown): number {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 2;
+  }
+  const e = err instanceof Error ? err : new Error(String(err));
+  process.stderr.write(`error: ${e.message}\n`);
+  if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+  return 1;
+}
+
+/** `1h`, `30m`, `2d` or an ISO date → epoch ms. */
+export function parseSince(input: string, now = Date.now()): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(input.trim());
+  if (m) return now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  const t = Date.parse(input);
+  if (Number.isNaN(t)) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor a date`);
+  return t;
+}
+
+/** Parse a list of numeric ids from arguments. */
+export function parseIds(args: readonly string[], what: string): number[] {
+  return args.map((a) => {
+    const n = Number(a);
+    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${what} id "${a}" is not a positive whole number`);
+    return n;
+  });
+}
+
+/** A plain aligned table for terminals. */
+export function table(rows: readonly (readonly (string | number)[])[]): string {
+  if (rows.length === 0) return '';
+  const widths = (rows[0] as readonly (string | number)[]).map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
+  return `${rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+}

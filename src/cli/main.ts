@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The `assetbridge` command line. Each command lives in ./commands and registers itself here.
+ * @module
+ */
+import { Command } from 'commander';
+import { registerAssetsCommand } from './commands/assets.js';
+import { registerAuditCommand } from './commands/audit.js';
+import { registerDlqCommand } from './commands/dlq.js';
+import { registerQuarantineCommand } from './commands/quarantine.js';
+import { registerRunCommand } from './commands/run.js';
+import { registerStatusCommand } from './commands/status.js';
+
+export function buildProgram(): Command {
+  const program = new Command('assetbridge')
+    .description('Connects asset-tracking and telematics systems with ERPs: durable, exactly-once, rate-limited, audited.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  registerRunCommand(program);
+  registerStatusCommand(program);
+  registerAssetsCommand(program);
+  registerQuarantineCommand(program);
+  registerDlqCommand(program);
+  registerAuditCommand(program);
+  return program;
+}
+
+await buildProgram().parseAsync(process.argv);

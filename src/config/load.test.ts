@@ -1,0 +1,73 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileConfig, loadConfigFile } from './load.js';
+import { ConfigError } from '../core/errors/errors.js';
+
+const minimal = { destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', token: '${ERP_TOKEN}' }] };
+
+function problems(fn: () => unknown): { key: string; message: string }[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('applies defaults and interpolates env', () => {
+    const c = compileConfig(minimal, { ERP_TOKEN: 's3cret' });
+    expect(c.store.path).toBe('./data/assetbridge.db');
+    expect(c.ingest.maxWaitMs).toBe(5);
+    const d = c.destinations[0];
+    expect(d?.rateLimit.requestsPerMinute).toBe(300);
+    expect(d?.retry.maxAgeMs).toBe(2 * 86_400_000);
+    expect(d?.type === 'rest' && d.token).toBe('s3cret');
+    expect(Object.isFrozen(c.destinations)).toBe(true);
+  });
+
+  it('reads secrets from NAME_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'token'), 'from-file\n');
+    const c = compileConfig(minimal, { ERP_TOKEN_FILE: join(dir, 'token') });
+    expect(c.destinations[0]?.type === 'rest' && c.destinations[0].token).toBe('from-file');
+  });
+
+  it('names the key of a missing variable', () => {
+    expect(problems(() => compileConfig(minimal, {}))).toEqual([
+      { key: 'destinations.0.token', message: 'environment variable ERP_TOKEN is not set (set ERP_TOKEN or ERP_TOKEN_FILE)' },
+    ]);
+  });
+
+  it('names every bad key at once', () => {
+    const p = problems(() =>
+      compileConfig(
+        {
+          destinations: [{ name: 'erp', type: 'rest', baseUrl: 'not a url', rateLimit: { requestsPerMinute: -1 }, timeoutMs: 'soon' }],
+          ingest: { maxBatch: 0 },
+          bogus: true,
+        },
+        {},
+      ),
+    );
+    const keys = p.map((x) => x.key);
+    expect(keys).toEqual(expect.arrayContaining(['destinations.0.baseUrl', 'destinations.0.rateLimit.requestsPerMinute', 'destinations.0.timeoutMs', 'ingest.maxBatch']));
+    expect(p.find((x) => x.key === 'destinations.0.timeoutMs')?.message).toContain('is not a duration');
+    expect(p.some((x) => x.message.includes('bogus'))).toBe(true);
+  });
+
+  it('checks cross-field references', () => {
+    const p = problems(() => compileConfig({ ...minimal, defaultDestination: 'nope' }, { ERP_TOKEN: 'x' }));
+    expect(p).toEqual([{ key: 'defaultDestination', message: 'no destination named "nope"; configured: erp' }]);
+  });
+
+  it('reports unreadable files and bad YAML with the file name', () => {
+    expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'bad.yaml'), 'destinations: [\n');
+    expect(problems(() => loadConfigFile(join(dir, 'bad.yaml')))[0]?.key).toBe('(yaml)');
+  });
+});

@@ -1,0 +1,130 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../model/assets.js';
+import type { DeliveryIntent } from '../model/delivery.js';
+import type { PositionEvent } from '../model/events.js';
+import { createLocationSyncRule, type LocationSyncState } from './location-sync.js';
+import { flushRules, simulateRules } from './simulate.js';
+import { ZoneIndex, type Zone } from './zones/index.js';
+
+const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+const ctx = { asset, destination: 'erp', now: 0 };
+const T0 = Date.UTC(2026, 9, 1, 8);
+
+function pos(sec: number, lat: number, lng: number, extra: Partial<PositionEvent> = {}): PositionEvent {
+  return { kind: 'position', source: 'test', ids: [{ type: 'tag', value: 't1' }], eventTime: T0 + sec * 1000, receivedAt: T0 + sec * 1000, lat, lng, ...extra };
+}
+
+/** Longitude `m` metres east of 13.4 at latitude 52.5. */
+const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
+
+describe('location sync without zones', () => {
+  const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 });
+  function run(events: PositionEvent[], start?: LocationSyncState) {
+    let state = start;
+    const out: DeliveryIntent[] = [];
+    for (const e of events) {
+      const r = rule.apply(state, e, ctx);
+      state = r.state;
+      out.push(...r.deliveries);
+    }
+    return { out, state };
+  }
+
+  it('syncs the first fix, then on movement, zone change and heartbeat', () => {
+    const { out } = run([
+      pos(0, 52.5, 13.4, { zone: 'A' }),
+      pos(60, 52.5, eastM(50), { zone: 'A' }), // 50 m: no
+      pos(120, 52.5, eastM(150), { zone: 'A' }), // 150 m from the synced fix: yes
+      pos(180, 52.5, eastM(150), { zone: 'B' }), // zone change: yes
+      pos(3780, 52.5, eastM(150), { zone: 'B' }), // an hour later: heartbeat
+    ]);
+    expect(out.map((d) => [d.eventTime - T0, d.payload.warehouseLocation])).toEqual([
+      [0, 'A'],
+      [120_000, 'A'],
+      [180_000, 'B'],
+      [3_780_000, 'B'],
+    ]);
+    expect(out[0]).toEqual({
+      destination: 'erp',
+      operation: 'location.update',
+      kind: 'state',
+      businessKey: 'EQ-1',
+      erpAssetId: 'EQ-1',
+      eventTime: T0,
+      payload: { erpAssetId: 'EQ-1', erpModule: 'maintenance', warehouseLocation: 'A', coordinates: { lat: 52.5, lng: 13.4 }, lastSeen: new Date(T0).toISOString() },
+    });
+  });
+
+  it('ignores late and duplicate positions', () => {
+    const first = run([pos(100, 52.5, 13.4)]);
+    const late = run([pos(50, 52.5, eastM(5000)), pos(100, 52.5, eastM(5000))], first.state);
+    expect(late.out).toEqual([]);
+    expect(late.state).toBe(first.state);
+  });
+
+  it('reads state stored before reordering existed', () => {
+    const legacy: LocationSyncState = { last: { lat: 52.5, lng: 13.4, eventTime: T0 + 100_000 }, synced: { lat: 52.5, lng: 13.4, eventTime: T0 + 100_000 } };
+    expect(run([pos(50, 52.5, eastM(5000))], legacy).out).toEqual([]);
+    expect(run([pos(150, 52.5, eastM(5000))], legacy).out).toHaveLength(1);
+  });
+});
+
+describe('location sync with zones', () => {
+  const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+  const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };
+
+  it('reports the zone’s ERP location code once the asset has dwelt there', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 10_000, heartbeatMs: 86_400_000, zones });
+    const events = [pos(0, 52.5, eastM(500)), pos(10, 52.5, eastM(150)), pos(20, 52.5, eastM(100)), pos(45, 52.5, eastM(100))];
+    const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+    const ds = r.perStep.flat();
+    expect(ds.map((d) => [d.eventTime - T0, d.payload.warehouseLocation, d.payload.zone])).toEqual([
+      [0, null, undefined],
+      [45_000, '1000/0001', 'yard'],
+    ]);
+  });
+
+  it('border jitter and inaccurate fixes do not flap the location', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 10_000, heartbeatMs: 86_400_000, zones });
+    const events = [pos(0, 52.5, eastM(100)), pos(40, 52.5, eastM(100))];
+    for (let i = 0; i < 50; i++) events.push(pos(50 + i * 10, 52.5, eastM(i % 2 ? 190 : 215)));
+    events.push(pos(600, 52.5, eastM(5000), { accuracyM: 2000 }), pos(700, 52.5, eastM(5000), { accuracyM: 2000 }));
+    const ds = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
+    expect(ds.map((d) => d.payload.warehouseLocation)).toEqual([null, '1000/0001']);
+  });
+
+  it('late positions never produce a false exit', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 10_000, heartbeatMs: 86_400_000, zones });
+    const inYard = [0, 40, 100, 200, 300].map((s) => pos(s, 52.5, 13.4));
+    // Positions from before the asset arrived, delivered late (e.g. a gateway's backlog).
+    const late = [10, 20, 30, 50, 60, 70, 80, 90].map((s) => pos(s, 52.5, eastM(3000)));
+    const ds = simulateRules([rule], [...inYard, ...late].map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
+    expect(ds.map((d) => d.payload.warehouseLocation)).toEqual(['1000/0001'.replace(/.*/, 'x') === 'x' ? null : null, '1000/0001']);
+  });
+
+  it('the same positions in any order within the allowed lateness give the same deliveries', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 150, heartbeatMs: 600_000, zones, allowedLatenessMs: 60_000 });
+    const offsets = fc.array(fc.integer({ min: -400, max: 600 }), { minLength: 1, maxLength: 40 });
+    fc.assert(
+      fc.property(offsets, fc.array(fc.integer({ min: 0, max: 59_999 }), { minLength: 40, maxLength: 40 }), (metres, delays) => {
+        // One fix every 10 s moving along a line through the yard.
+        const events = metres.map((m, i) => pos(i * 10, 52.5, eastM(m)));
+        const inOrder = runAll(rule, events);
+        // Arrival = event time + a delay below the lateness: a bounded shuffle.
+        const shuffled = events
+          .map((e, i) => ({ e, at: e.eventTime + (delays[i] ?? 0), i }))
+          .sort((a, b) => a.at - b.at || a.i - b.i)
+          .map((x) => x.e);
+        expect(runAll(rule, shuffled)).toEqual(inOrder);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+function runAll(rule: ReturnType<typeof createLocationSyncRule>, events: PositionEvent[]): DeliveryIntent[] {
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+  const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);
+  return [...r.perStep.flat(), ...f.deliveries];
+}
