@@ -64,6 +64,12 @@ export interface MeterEvent extends EventBase {
   readonly fuelUsedL?: number;
   /** Original unit per field where a conversion happened, e.g. `{ odometerKm: 'mile' }`. */
   readonly originalUnits?: Readonly<Record<string, string>>;
+  /**
+   * A declared meter replacement or reset: `operatingHours` is the new meter's baseline at
+   * `eventTime`, and later readings continue from it. Sent by an operator, never by a feed; it
+   * travels the durable pipeline like any reading so the meter rule sees it in order.
+   */
+  readonly declaredReset?: boolean;
 }
 
 export interface SensorValue {
