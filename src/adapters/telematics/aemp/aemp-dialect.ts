@@ -1,0 +1,178 @@
+/**
+ * The tolerant reading layer under the AEMP parser: it hides how a vendor spells things. Keys are
+ * looked up case-insensitively with aliases (`PIN|Pin|pin`, `datetime|dateTime|DateTime`), single
+ * objects count as one-element arrays, numeric strings (also `428,7`) are numbers, and placeholder
+ * values (`missing`, `N/A`, empty strings, `0001-01-01…`) count as absent. Nothing here throws.
+ * @module
+ */
+import { EARLIEST_EVENT_TIME } from '../../../core/normalize/validate.js';
+
+/** A JSON object, or an XML element after parsing (attributes become keys, text becomes `#text`). */
+export type AempNode = Record<string, unknown>;
+
+export function isNode(v: unknown): v is AempNode {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Key comparison form: lower-case without `_`, `-`, spaces or dots (`Equipment_Header` = `equipmentheader`). */
+export function normKey(key: string): string {
+  return key.toLowerCase().replace(/[\s_.-]+/g, '');
+}
+
+// One index per node, built on first lookup; nodes are never mutated after parsing.
+const indexCache = new WeakMap<AempNode, Map<string, string>>();
+
+function keyIndex(node: AempNode): Map<string, string> {
+  let index = indexCache.get(node);
+  if (!index) {
+    index = new Map();
+    for (const key of Object.keys(node)) {
+      const k = normKey(key);
+      if (!index.has(k)) index.set(k, key);
+    }
+    indexCache.set(node, index);
+  }
+  return index;
+}
+
+/** A value found under one of the accepted spellings, with the key as the feed wrote it. */
+export interface Found {
+  readonly key: string;
+  readonly value: unknown;
+}
+
+/** First present key among `names` (compared with {@link normKey}); `names` must already be normalised. */
+export function findKey(node: AempNode, names: readonly string[]): Found | undefined {
+  const index = keyIndex(node);
+  for (const name of names) {
+    const key = index.get(name);
+    if (key !== undefined) return { key, value: node[key] };
+  }
+  return undefined;
+}
+
+/** The value under one of `names`, or undefined. */
+export function get(node: AempNode, names: readonly string[]): unknown {
+  return findKey(node, names)?.value;
+}
+
+/** All keys of a node in their normalised form, mapped to the original key. */
+export function normalizedKeys(node: AempNode): ReadonlyMap<string, string> {
+  return keyIndex(node);
+}
+
+/** Normalises the usual alias spellings once, so call sites can list them readably. */
+export function aliases(...names: string[]): readonly string[] {
+  return names.map(normKey);
+}
+
+/** XML→JSON converters return one object where a list has a single entry; always iterate arrays. */
+export function asArray(v: unknown): unknown[] {
+  if (v === undefined || v === null || v === '') return [];
+  return Array.isArray(v) ? v : [v];
+}
+
+/** The scalar inside a value: XML elements with attributes carry their text under `#text`. */
+function scalar(v: unknown): unknown {
+  return isNode(v) && '#text' in v ? v['#text'] : v;
+}
+
+const PLACEHOLDER_TEXT = new Set(['missing', 'n/a', 'na', 'null', 'none', 'unknown', 'undefined', '-', '--', '?']);
+
+/** Text read from a feed: a value, absent, or a placeholder that means absent. */
+export type TextRead = { readonly kind: 'value'; readonly text: string } | { readonly kind: 'absent' } | { readonly kind: 'placeholder'; readonly raw: string };
+
+/** Reads an identifier-like or name-like text field. Numbers become strings (JSON serials are often numbers). */
+export function readText(v: unknown): TextRead {
+  const s = scalar(v);
+  if (s === undefined || s === null) return { kind: 'absent' };
+  if (typeof s === 'number' && Number.isFinite(s)) return { kind: 'value', text: String(s) };
+  if (typeof s !== 'string') return isNode(s) && Object.keys(s).length === 0 ? { kind: 'placeholder', raw: '' } : { kind: 'absent' };
+  const text = s.trim();
+  if (text === '' || PLACEHOLDER_TEXT.has(text.toLowerCase())) return { kind: 'placeholder', raw: s };
+  return { kind: 'value', text };
+}
+
+const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const COMMA_DECIMAL = /^[+-]?\d+,\d+$/;
+
+/** A number read from a feed: a value, absent (missing/empty/placeholder), or not a number at all. */
+export type NumberRead = { readonly kind: 'value'; readonly value: number } | { readonly kind: 'absent' } | { readonly kind: 'invalid'; readonly raw: string };
+
+/** Numbers may be JSON numbers, numeric strings, or comma-decimal strings (`428,7` as in vendor docs). */
+export function readNumber(v: unknown): NumberRead {
+  const s = scalar(v);
+  if (typeof s === 'number') return Number.isFinite(s) ? { kind: 'value', value: s } : { kind: 'invalid', raw: String(s) };
+  const t = readText(s);
+  if (t.kind !== 'value') return { kind: 'absent' };
+  if (NUMERIC.test(t.text)) return { kind: 'value', value: Number(t.text) };
+  if (COMMA_DECIMAL.test(t.text)) return { kind: 'value', value: Number(t.text.replace(',', '.')) };
+  return { kind: 'invalid', raw: t.text };
+}
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 'on', 'running']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', 'stopped']);
+
+/** Booleans as `true`, `"true"`, `1`, `"on"`, ...; anything else is undefined. */
+export function readBoolean(v: unknown): boolean | undefined {
+  const s = scalar(v);
+  if (typeof s === 'boolean') return s;
+  if (typeof s === 'number') return s === 1 ? true : s === 0 ? false : undefined;
+  if (typeof s !== 'string') return undefined;
+  const w = s.trim().toLowerCase();
+  return TRUE_WORDS.has(w) ? true : FALSE_WORDS.has(w) ? false : undefined;
+}
+
+/** A time read from a feed. `placeholder` covers .NET MinValue (`0001-01-01…`) and anything before 2000. */
+export type TimeRead =
+  | { readonly kind: 'value'; readonly time: number }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'placeholder'; readonly raw: string }
+  | { readonly kind: 'invalid'; readonly raw: string };
+
+const ISO_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
+
+/**
+ * ISO-8601 with or without milliseconds and offsets; a missing zone means UTC (as the standard
+ * intends). Calendar-invalid dates (`2025-02-30`) are invalid, not rolled over.
+ */
+export function readTime(v: unknown): TimeRead {
+  const s = scalar(v);
+  if (s === undefined || s === null) return { kind: 'absent' };
+  if (typeof s !== 'string') return { kind: 'invalid', raw: typeof s === 'number' ? String(s) : typeof s };
+  const text = s.trim();
+  if (text === '') return { kind: 'absent' };
+  const m = ISO_TIME.exec(text);
+  if (!m) return { kind: 'invalid', raw: text };
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map((x) => Number(x ?? 0)) as [
+    number, number, number, number, number, number,
+  ];
+  const fraction = m[7] ? Number(`0.${m[7]}`) : 0;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return { kind: 'invalid', raw: text };
+  const base = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC maps years 0-99 to 1900-1999; both are placeholders anyway.
+  const check = new Date(Date.UTC(year, month - 1, day));
+  if (check.getUTCDate() !== day) return { kind: 'invalid', raw: text };
+  const offsetMs = parseOffset(m[8]);
+  const time = base + Math.round(fraction * 1000) - offsetMs;
+  if (year < 2000 || time < EARLIEST_EVENT_TIME) return { kind: 'placeholder', raw: text };
+  return { kind: 'value', time };
+}
+
+function parseOffset(zone: string | undefined): number {
+  if (!zone || zone.toUpperCase() === 'Z') return 0;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const digits = zone.slice(1).replace(':', '');
+  const hours = Number(digits.slice(0, 2));
+  const minutes = Number(digits.slice(2, 4) || '0');
+  return sign * (hours * 60 + minutes) * 60_000;
+}
+
+/** `CumulativeOperatingHours` → `cumulativeOperatingHours`, for sensor names built from element names. */
+export function lowerCamel(name: string): string {
+  const cleaned = name.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''));
+  // Leading acronyms: `DEFRemaining` → `defRemaining`, `EEC1EngSpeed` → `eec1EngSpeed`.
+  const lead = /^[A-Z0-9]+(?=[A-Z][a-z]|$)/.exec(cleaned)?.[0] ?? cleaned.charAt(0);
+  return lead.toLowerCase() + cleaned.slice(lead.length);
+}
