@@ -1,0 +1,279 @@
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from './erp-simulator.js';
+import { RequestRateLimiter } from './rate-limit.js';
+
+let sims: ErpSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+async function start(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
+  const s = await startErpSimulator(options);
+  sims.push(s);
+  return s;
+}
+
+async function call(
+  s: ErpSimulator,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies loosely
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const res = await fetch(`${s.url}${path}`, {
+    method,
+    headers: { Authorization: 'Bearer sim-token', 'Content-Type': 'application/json', ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+const loc = { warehouseLocation: 'Y', coordinates: { lat: 1, lng: 2 }, lastSeen: '2026-03-02T08:00:00Z' };
+
+describe('auth', () => {
+  it('refuses a missing or wrong token with 401 and a challenge; rotation via the control API', async () => {
+    const s = await start();
+    expect((await call(s, 'GET', '/api/v1/work-orders', undefined, { Authorization: '' })).status).toBe(401);
+    const wrong = await call(s, 'GET', '/api/v1/work-orders', undefined, { Authorization: 'Bearer nope' });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toContain('invalid_token');
+    expect((await call(s, 'POST', '/__sim/token', { token: 'new-one' })).status).toBe(204);
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(401);
+    expect((await call(s, 'GET', '/api/v1/work-orders', undefined, { Authorization: 'Bearer new-one' })).status).toBe(200);
+    expect(s.counters().unauthorized).toBe(3);
+  });
+
+  it('issues expiring OAuth2 tokens for known clients only', async () => {
+    let now = Date.parse('2026-03-02T08:00:00Z');
+    const s = await start({ token: null, tokenTtlSeconds: 60, now: () => now });
+    const form = (secret: string) =>
+      fetch(`${s.url}/oauth/token`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'assetbridge', client_secret: secret }).toString(),
+      });
+    expect((await form('wrong')).status).toBe(401);
+    const res = await form('sim-secret');
+    const token = (await res.json()) as { access_token: string; expires_in: number; token_type: string };
+    expect(token).toMatchObject({ token_type: 'Bearer', expires_in: 60 });
+    const bearer = { Authorization: `Bearer ${token.access_token}` };
+    expect((await call(s, 'GET', '/api/v1/work-orders', undefined, bearer)).status).toBe(200);
+    now += 60_000;
+    const expired = await call(s, 'GET', '/api/v1/work-orders', undefined, bearer);
+    expect(expired.status).toBe(401);
+    expect(expired.body.error.message).toContain('expired');
+  });
+});
+
+describe('rate limit', () => {
+  it('fixed window: 429 with Retry-After until the minute turns', async () => {
+    let now = Date.parse('2026-03-02T08:00:50Z');
+    const s = await start({ ratePerMinute: 2, now: () => now });
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+    const limited = await call(s, 'GET', '/api/v1/work-orders');
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('10');
+    now += 10_000;
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+    expect(s.counters().rateLimited).toBe(1);
+  });
+
+  it('sliding window: waits for the oldest request to leave the last 60 s', () => {
+    let now = 0;
+    const limiter = new RequestRateLimiter(2, 'sliding', () => now);
+    expect(limiter.tryAcquire().admitted).toBe(true);
+    now = 30_000;
+    expect(limiter.tryAcquire().admitted).toBe(true);
+    now = 45_000;
+    expect(limiter.tryAcquire()).toEqual({ admitted: false, retryAfterSeconds: 15 });
+    now = 60_000;
+    expect(limiter.tryAcquire().admitted).toBe(true);
+    expect(limiter.tryAcquire()).toEqual({ admitted: false, retryAfterSeconds: 30 });
+  });
+
+  it('can be changed at run time through the control API', async () => {
+    const s = await start();
+    await call(s, 'POST', '/__sim/rate-limit', { perMinute: 1, window: 'sliding' });
+    await call(s, 'GET', '/api/v1/work-orders');
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(429);
+    await call(s, 'POST', '/__sim/rate-limit', { perMinute: null });
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+  });
+});
+
+describe('idempotency', () => {
+  it('replays the first answer for a repeated key with no second effect', async () => {
+    const s = await start();
+    const wo = { erpAssetId: 'A', title: 'T', externalKey: 'k1' };
+    const first = await call(s, 'POST', '/api/v1/work-orders', wo, { 'X-Idempotency-Key': 'key-1' });
+    const again = await call(s, 'POST', '/api/v1/work-orders', { title: 'T', externalKey: 'k1', erpAssetId: 'A' }, { 'X-Idempotency-Key': 'key-1' });
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { workOrders: 1 } });
+  });
+
+  it('refuses a key reused for a different request with 422', async () => {
+    const s = await start();
+    await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'key-2' });
+    const reused = await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'B', title: 'T' }, { 'X-Idempotency-Key': 'key-2' });
+    expect(reused.status).toBe(422);
+    expect(s.counters().idempotencyConflicts).toBe(1);
+  });
+
+  it('does not store failures: a corrected request with the same key is applied', async () => {
+    const s = await start({ knownAssets: [] });
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-3' })).status).toBe(404);
+    await call(s, 'POST', '/__sim/known-assets', { assets: ['A'] });
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-3' })).status).toBe(200);
+  });
+});
+
+describe('validation and routes', () => {
+  it.each([
+    ['PATCH', '/api/v1/assets/A/location', { ...loc, coordinates: { lat: 91, lng: 0 } }, 'coordinates.lat'],
+    ['PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02 08:00' }, 'lastSeen'],
+    ['POST', '/api/v1/work-orders', { erpAssetId: 'A' }, 'title is required'],
+    ['POST', '/api/v1/assets/A/meter-readings', { readingAt: '2026-03-02T08:00:00Z' }, 'at least one reading'],
+    ['POST', '/api/v1/inventory/counts', { location: 'L', sku: 'S', countedQuantity: -1, countedAt: '2026-03-02T08:00:00Z' }, 'countedQuantity'],
+    ['POST', '/api/v1/assets/A/usage', { period: '2026-02', periodUnits: 3 }, 'unit is required'],
+    ['POST', '/api/v1/work-orders', '{"title":', 'not valid JSON'],
+  ])('%s %s → 400 naming the problem (%#)', async (method, path, body, reason) => {
+    const s = await start();
+    const res = await call(s, method, path, body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toContain(reason);
+    expect(s.counters().rejected).toBe(1);
+  });
+
+  it('answers 404 for unknown routes and 405 with Allow for wrong methods', async () => {
+    const s = await start();
+    expect((await call(s, 'GET', '/api/v2/nothing')).status).toBe(404);
+    const wrong = await call(s, 'DELETE', '/api/v1/work-orders');
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('pages work-order lists with a next link', async () => {
+    const s = await start({ pageSize: 2 });
+    for (const n of [1, 2, 3]) await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: `T${n}`, externalKey: `k${n}` });
+    const first = await call(s, 'GET', '/api/v1/work-orders?updatedSince=2000-01-01T00:00:00Z');
+    expect(first.body.items).toHaveLength(2);
+    const second = await call(s, 'GET', first.body.next);
+    expect(second.body.items.map((w: { externalKey: string }) => w.externalKey)).toEqual(['k3']);
+    expect(second.body.next).toBeUndefined();
+    expect((await call(s, 'GET', '/api/v1/work-orders?externalKey=k2')).body.items).toHaveLength(1);
+  });
+
+  it('counts out-of-order location writes (last write still wins, as in a real ERP)', async () => {
+    const s = await start();
+    await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02T09:00:00Z' });
+    await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02T08:00:00Z' });
+    expect(s.counters().outOfOrderStateWrites).toBe(1);
+    expect(s.state().locations.A?.lastSeen).toBe('2026-03-02T08:00:00Z');
+  });
+});
+
+describe('work-order lifecycle and webhooks', () => {
+  it('moves open → in-progress → completed, refuses going back, and pushes signed webhooks', async () => {
+    const received: { body: string; signature: string | undefined }[] = [];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        received.push({ body: Buffer.concat(chunks).toString(), signature: req.headers['x-signature-256'] as string | undefined });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+      const s = await start({ webhookUrl: hook, webhookSecret: 'whsec' });
+      await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'k' });
+      expect((await call(s, 'POST', '/__sim/work-order-status', { externalKey: 'k', status: 'in-progress' })).body.status).toBe('in-progress');
+      const done = await call(s, 'POST', '/__sim/complete-work-order', { externalKey: 'k', operatingHoursAtCompletion: 250.5 });
+      expect(done.body).toMatchObject({ status: 'completed', operatingHoursAtCompletion: 250.5, completedAt: expect.any(String) });
+      expect((await call(s, 'POST', '/__sim/work-order-status', { externalKey: 'k', status: 'in-progress' })).status).toBe(409);
+      expect((await call(s, 'POST', '/__sim/complete-work-order', { id: 'WO-404' })).status).toBe(404);
+
+      await s.close(); // waits for webhooks in flight
+      sims = [];
+      expect(received.map((r) => JSON.parse(r.body).workOrder.status)).toEqual(['in-progress', 'completed']);
+      for (const r of received) expect(r.signature).toBe(`sha256=${createHmac('sha256', 'whsec').update(r.body).digest('hex')}`);
+      expect(s.counters()).toMatchObject({ webhooksSent: 2, webhookFailures: 0 });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
+describe('faults', () => {
+  it('count-limited faults fire exactly that often', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'error', status: 502, count: 2, path: '/work-orders' });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await call(s, 'GET', '/api/v1/work-orders')).status);
+    expect(statuses).toEqual([502, 502, 200]);
+    expect(s.counters().faultsFired.error).toBe(2);
+  });
+
+  it('probabilistic faults repeat the same sequence for the same seed', async () => {
+    const run = async (seed: number) => {
+      const s = await start({ seed });
+      s.faults.add({ kind: 'error', status: 503, probability: 0.5 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await call(s, 'GET', '/api/v1/work-orders')).status);
+      return statuses;
+    };
+    const a = await run(42);
+    expect(await run(42)).toEqual(a);
+    expect(a).toContain(503);
+    expect(a).toContain(200);
+  });
+
+  it('lost-response applies the write but never answers', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'lost-response' });
+    await expect(call(s, 'PATCH', '/api/v1/assets/A/location', loc)).rejects.toThrow();
+    expect(s.state().locations.A).toBeDefined();
+    expect(s.counters().faultsFired['lost-response']).toBe(1);
+  });
+
+  it('reset drops the connection without applying', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'reset' });
+    await expect(call(s, 'PATCH', '/api/v1/assets/A/location', loc)).rejects.toThrow();
+    expect(s.state().locations.A).toBeUndefined();
+  });
+
+  it('faults can be armed, listed and cleared over HTTP; bad specs are refused with a reason', async () => {
+    const s = await start();
+    const armed = await call(s, 'POST', '/__sim/faults', [{ kind: 'latency', latencyMs: 1 }, { kind: 'error', status: 500 }]);
+    expect(armed.body.ids).toHaveLength(2);
+    expect((await call(s, 'GET', '/__sim/faults')).body).toHaveLength(2);
+    const bad = await call(s, 'POST', '/__sim/faults', { kind: 'meteor' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toContain('unknown fault kind');
+    expect((await call(s, 'DELETE', '/__sim/faults')).status).toBe(204);
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+  });
+
+  it('reset clears records, counters and remembered keys', async () => {
+    const s = await start();
+    await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'k' });
+    await call(s, 'POST', '/__sim/reset');
+    const state = (await call(s, 'GET', '/__sim/state')).body;
+    expect(state.workOrders).toEqual([]);
+    expect((await call(s, 'GET', '/__sim/counters')).body).toMatchObject({ requests: 0, applied: { workOrders: 0 } });
+    await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'k' });
+    expect(s.counters().applied.workOrders).toBe(1);
+  });
+});

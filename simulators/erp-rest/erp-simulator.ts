@@ -1,0 +1,592 @@
+/**
+ * A generic REST ERP over real HTTP, for tests and the demo (test tooling, never product code).
+ * It speaks the API the generic REST connector targets (see erp-store.ts) with what real ERPs
+ * put in the way: bearer auth and an OAuth2 client-credentials token endpoint, a request budget
+ * answered with 429 + `Retry-After`, idempotency keys with stored-response replay, body
+ * validation, an optional known-asset list, a `$batch` endpoint, work-order status changes with
+ * optional webhooks, and injected faults. A control API under `/__sim/` lets tests in other
+ * processes drive it.
+ *
+ * Control API (no auth; bind to localhost):
+ * - `GET /__sim/state`, `GET /__sim/counters`, `GET /__sim/faults`
+ * - `POST /__sim/faults` a FaultSpec or an array → `{ids}`; `DELETE /__sim/faults`
+ * - `POST /__sim/reset` clears records, counters, faults and remembered idempotency keys
+ * - `POST /__sim/complete-work-order` `{id | externalKey, operatingHoursAtCompletion?}`
+ * - `POST /__sim/work-order-status` `{id | externalKey, status, operatingHoursAtCompletion?}`
+ * - `POST /__sim/token` `{token}` rotates the static bearer token; `POST /__sim/revoke-tokens`
+ * - `POST /__sim/rate-limit` `{perMinute: number | null, window?: 'fixed' | 'sliding'}`
+ * - `POST /__sim/known-assets` `{assets: string[] | null}`; `POST /__sim/webhook` `{url: string | null}`
+ * @module
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord } from './erp-store.js';
+import { FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
+import { RequestRateLimiter, type RateWindow } from './rate-limit.js';
+
+export interface OAuthClient {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+export interface ErpSimulatorOptions {
+  /** Port to listen on; 0 picks a free one. @default 0 */
+  readonly port?: number;
+  /** @default 127.0.0.1 */
+  readonly host?: string;
+  /** Static bearer token accepted on `/api/*`; `null` accepts only OAuth-issued tokens. @default 'sim-token' */
+  readonly token?: string | null;
+  /** Clients allowed at `POST /oauth/token`. @default [{clientId:'assetbridge', clientSecret:'sim-secret'}] */
+  readonly oauthClients?: readonly OAuthClient[];
+  /** Lifetime of issued OAuth tokens. @default 3600 */
+  readonly tokenTtlSeconds?: number;
+  /** Requests per minute on `/api/*`; undefined = unlimited. @default unlimited */
+  readonly ratePerMinute?: number;
+  /** @default fixed */
+  readonly rateWindow?: RateWindow;
+  /** Honour the idempotency header (false simulates an ERP without idempotency support). @default true */
+  readonly idempotency?: boolean;
+  /** @default X-Idempotency-Key */
+  readonly idempotencyHeader?: string;
+  /** When set, writes naming another asset get 404. @default any asset exists */
+  readonly knownAssets?: readonly string[];
+  /** POSTs work-order status changes here. */
+  readonly webhookUrl?: string;
+  /** Signs webhook bodies: `X-Signature-256: sha256=<hex HMAC>`. */
+  readonly webhookSecret?: string;
+  /** @default /api/v1/$batch */
+  readonly batchPath?: string;
+  /** Largest batch accepted. @default 50 */
+  readonly maxBatchSize?: number;
+  /** Work-order list page size. @default 100 */
+  readonly pageSize?: number;
+  /** Seed for probabilistic faults. @default 1 */
+  readonly seed?: number;
+  /** Clock for timestamps, token expiry and the rate window. @default Date.now */
+  readonly now?: () => number;
+  /** Largest request body. @default 1048576 */
+  readonly bodyLimitBytes?: number;
+}
+
+export interface ErpSimCounters {
+  /** HTTP requests to `/api/*` and `/oauth/*` (control API not counted). */
+  readonly requests: number;
+  readonly batches: number;
+  /** Requests inside batches. */
+  readonly subRequests: number;
+  /** Writes that took effect, per operation. */
+  readonly applied: ErpStore['applied'];
+  /** Writes answered from the idempotency store instead of being applied again. */
+  readonly duplicatesSuppressed: number;
+  /** A known idempotency key sent with a different request (answered 422). */
+  readonly idempotencyConflicts: number;
+  /** 429 responses sent by the rate limit (not by faults). */
+  readonly rateLimited: number;
+  readonly unauthorized: number;
+  /** Other 4xx answers (validation, unknown asset, unknown route). */
+  readonly rejected: number;
+  readonly faultsFired: Readonly<Record<FaultKind, number>>;
+  readonly tokensIssued: number;
+  readonly outOfOrderStateWrites: number;
+  readonly duplicateWorkOrders: number;
+  readonly webhooksSent: number;
+  readonly webhookFailures: number;
+}
+
+/** The running simulator. */
+export interface ErpSimulator {
+  /** Base URL, e.g. `http://127.0.0.1:53211`. */
+  readonly url: string;
+  readonly port: number;
+  /** A deep copy of the ERP's records. */
+  state(): ErpState;
+  counters(): ErpSimCounters;
+  readonly faults: {
+    add(spec: FaultSpec): number;
+    clear(id?: number): void;
+    list(): ActiveFault[];
+    reseed(seed: number): void;
+  };
+  /** Rotate the static bearer token; the old one is refused from now on. */
+  setToken(token: string | null): void;
+  /** Invalidate every OAuth token issued so far (a server-side revocation). */
+  revokeTokens(): void;
+  setRateLimit(perMinute: number | undefined, window?: RateWindow): void;
+  setKnownAssets(assets: readonly string[] | undefined): void;
+  setWebhookUrl(url: string | undefined): void;
+  setWorkOrderStatus(ref: WorkOrderRef, status: SimWorkOrderStatus, details?: { operatingHoursAtCompletion?: number }): WorkOrderRecord;
+  /** Shortcut for {@link setWorkOrderStatus} to `completed`. */
+  completeWorkOrder(ref: WorkOrderRef, details?: { operatingHoursAtCompletion?: number }): WorkOrderRecord;
+  /** Clear records, counters, faults and remembered idempotency keys. */
+  reset(): void;
+  /** Stop listening, drop open (hanging) connections, wait for webhooks in flight. */
+  close(): Promise<void>;
+}
+
+export type WorkOrderRef = { readonly id?: string; readonly externalKey?: string };
+
+interface MutableCounters {
+  requests: number;
+  batches: number;
+  subRequests: number;
+  duplicatesSuppressed: number;
+  idempotencyConflicts: number;
+  rateLimited: number;
+  unauthorized: number;
+  rejected: number;
+  tokensIssued: number;
+  webhooksSent: number;
+  webhookFailures: number;
+}
+
+const zeroCounters = (): MutableCounters => ({
+  requests: 0,
+  batches: 0,
+  subRequests: 0,
+  duplicatesSuppressed: 0,
+  idempotencyConflicts: 0,
+  rateLimited: 0,
+  unauthorized: 0,
+  rejected: 0,
+  tokensIssued: 0,
+  webhooksSent: 0,
+  webhookFailures: 0,
+});
+
+const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
+
+/** Start the simulator; resolves once it listens. */
+export async function startErpSimulator(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
+  const now = options.now ?? Date.now;
+  const idempotencyHeader = (options.idempotencyHeader ?? 'X-Idempotency-Key').toLowerCase();
+  const batchPath = options.batchPath ?? '/api/v1/$batch';
+  const maxBatchSize = options.maxBatchSize ?? 50;
+  const bodyLimit = options.bodyLimitBytes ?? 1_048_576;
+  const oauthClients = options.oauthClients ?? [{ clientId: 'assetbridge', clientSecret: 'sim-secret' }];
+  const tokenTtlSeconds = options.tokenTtlSeconds ?? 3600;
+
+  let staticToken: string | null = options.token === undefined ? 'sim-token' : options.token;
+  let webhookUrl = options.webhookUrl;
+  const issuedTokens = new Map<string, { clientId: string; expiresAt: number }>();
+  const idempotencyStore = new Map<string, { fingerprint: string; response: SimResponse }>();
+  const counters = zeroCounters();
+  const faults = new FaultInjector(options.seed ?? 1);
+  const limiter = new RequestRateLimiter(options.ratePerMinute, options.rateWindow ?? 'fixed', now);
+  const pendingWebhooks = new Set<Promise<void>>();
+
+  const store = new ErpStore({
+    now,
+    ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    onWorkOrderChanged: (wo) => sendWebhook(wo),
+  });
+  if (options.knownAssets) store.knownAssets = new Set(options.knownAssets);
+
+  function sendWebhook(wo: WorkOrderRecord): void {
+    const target = webhookUrl;
+    if (target === undefined) return;
+    const payload = JSON.stringify({ type: 'workorder.status-changed', occurredAt: wo.updatedAt, workOrder: wo });
+    const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Sim-Event-Id': randomBytes(8).toString('hex') };
+    if (options.webhookSecret !== undefined) {
+      headers['X-Signature-256'] = `sha256=${createHmac('sha256', options.webhookSecret).update(payload).digest('hex')}`;
+    }
+    const delivery = fetch(target, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(5000) })
+      .then(async (res) => {
+        await res.arrayBuffer();
+        if (res.ok) counters.webhooksSent++;
+        else counters.webhookFailures++;
+      })
+      .catch(() => {
+        counters.webhookFailures++;
+      })
+      .finally(() => pendingWebhooks.delete(delivery));
+    pendingWebhooks.add(delivery);
+  }
+
+  function authorize(header: string | undefined): SimResponse | undefined {
+    const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    const challenge = { 'WWW-Authenticate': 'Bearer realm="erp-sim"' };
+    if (!match?.[1]) {
+      counters.unauthorized++;
+      return { status: 401, headers: challenge, body: errorBody('Unauthorized', 'missing bearer token: send Authorization: Bearer <token>') };
+    }
+    const token = match[1];
+    if (staticToken !== null && token === staticToken) return undefined;
+    const issued = issuedTokens.get(token);
+    if (issued && issued.expiresAt > now()) return undefined;
+    counters.unauthorized++;
+    return {
+      status: 401,
+      headers: { 'WWW-Authenticate': 'Bearer realm="erp-sim", error="invalid_token"' },
+      body: errorBody('InvalidToken', issued ? 'the access token has expired' : 'the access token is not valid'),
+    };
+  }
+
+  function issueToken(req: IncomingMessage, rawBody: string): SimResponse {
+    const form = new URLSearchParams(rawBody);
+    let clientId = form.get('client_id') ?? undefined;
+    let clientSecret = form.get('client_secret') ?? undefined;
+    const basic = /^Basic\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (basic?.[1]) {
+      const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      clientId = decodeURIComponent(decoded.slice(0, colon));
+      clientSecret = decodeURIComponent(decoded.slice(colon + 1));
+    }
+    if (form.get('grant_type') !== 'client_credentials') {
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'only grant_type=client_credentials is supported' } };
+    }
+    const client = oauthClients.find((c) => c.clientId === clientId && c.clientSecret === clientSecret);
+    if (!client) {
+      counters.unauthorized++;
+      return { status: 401, body: { error: 'invalid_client', error_description: 'unknown client or wrong secret' } };
+    }
+    const accessToken = `sim-at-${randomBytes(16).toString('hex')}`;
+    issuedTokens.set(accessToken, { clientId: client.clientId, expiresAt: now() + tokenTtlSeconds * 1000 });
+    counters.tokensIssued++;
+    const scope = form.get('scope');
+    return {
+      status: 200,
+      headers: { 'Cache-Control': 'no-store' },
+      body: { access_token: accessToken, token_type: 'Bearer', expires_in: tokenTtlSeconds, ...(scope ? { scope } : {}) },
+    };
+  }
+
+  /** Idempotent write: the first 2xx answer for a key is stored and replayed for repeats. */
+  function withIdempotency(method: string, pathWithQuery: string, body: unknown, key: string | undefined, apply: () => SimResponse): SimResponse {
+    if (options.idempotency === false || key === undefined || key === '' || !WRITE_METHODS.has(method)) return apply();
+    const fingerprint = `${method} ${pathWithQuery}\n${stableJson(body)}`;
+    const stored = idempotencyStore.get(key);
+    if (stored) {
+      if (stored.fingerprint !== fingerprint) {
+        counters.idempotencyConflicts++;
+        return { status: 422, body: errorBody('IdempotencyKeyReused', `idempotency key ${key} was first used for a different request`) };
+      }
+      counters.duplicatesSuppressed++;
+      return { ...stored.response, headers: { ...stored.response.headers, 'Idempotent-Replayed': 'true' } };
+    }
+    const response = apply();
+    if (response.status >= 200 && response.status < 300) idempotencyStore.set(key, { fingerprint, response });
+    return response;
+  }
+
+  function routeApi(method: string, target: string, body: unknown, key: string | undefined): SimResponse {
+    const url = new URL(target, 'http://sim');
+    let response: SimResponse;
+    try {
+      response = withIdempotency(method, `${url.pathname}${url.search}`, body, key, () => store.route(method, url.pathname, url.searchParams, body));
+    } catch (err) {
+      response = { status: 400, body: errorBody('BadRequest', (err as Error).message) };
+    }
+    if (response.status >= 400 && response.status < 500) counters.rejected++;
+    return response;
+  }
+
+  function runBatch(body: unknown): SimResponse {
+    counters.batches++;
+    const requests = (body as { requests?: unknown } | null)?.requests;
+    if (!Array.isArray(requests)) return rejectWith(400, 'ValidationError', 'a batch body is {requests:[{id, method, path, headers?, body?}]}');
+    if (requests.length > maxBatchSize) return rejectWith(400, 'BatchTooLarge', `a batch holds at most ${maxBatchSize} requests; got ${requests.length}`);
+    const ids = new Set<string>();
+    const responses: { id: string; status: number; headers?: Readonly<Record<string, string>>; body?: unknown }[] = [];
+    for (const [index, raw] of requests.entries()) {
+      const sub = raw as { id?: unknown; method?: unknown; path?: unknown; headers?: unknown; body?: unknown } | null;
+      const id = typeof sub?.id === 'string' || typeof sub?.id === 'number' ? String(sub.id) : undefined;
+      if (id === undefined || ids.has(id)) return rejectWith(400, 'ValidationError', `requests[${index}].id must be a unique string`);
+      ids.add(id);
+      if (typeof sub?.method !== 'string' || typeof sub.path !== 'string' || !sub.path.startsWith('/api/') || sub.path.startsWith(batchPath)) {
+        return rejectWith(400, 'ValidationError', `requests[${index}] needs a method and a path under /api/ (not the batch path)`);
+      }
+      counters.subRequests++;
+      const method = sub.method.toUpperCase();
+      const fault = faults.take(['error'], method, sub.path, true);
+      if (fault) {
+        responses.push({ id, ...faultResponse(fault) });
+        continue;
+      }
+      const headers = (sub.headers ?? {}) as Record<string, unknown>;
+      const keyEntry = Object.entries(headers).find(([k]) => k.toLowerCase() === idempotencyHeader);
+      const key = typeof keyEntry?.[1] === 'string' ? keyEntry[1] : undefined;
+      const response = routeApi(method, sub.path, sub.body, key);
+      responses.push({ id, status: response.status, ...(response.headers ? { headers: response.headers } : {}), ...(response.body !== undefined ? { body: response.body } : {}) });
+    }
+    return { status: 200, body: { responses } };
+  }
+
+  function rejectWith(status: number, code: string, message: string): SimResponse {
+    counters.rejected++;
+    return { status, body: errorBody(code, message) };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const url = new URL(req.url ?? '/', 'http://sim');
+    let rawBody: string;
+    try {
+      rawBody = await readBody(req, bodyLimit);
+    } catch {
+      write(res, { status: 413, body: errorBody('PayloadTooLarge', `request bodies are limited to ${bodyLimit} bytes`) });
+      return;
+    }
+    if (url.pathname.startsWith('/__sim/')) {
+      write(res, control(method, url.pathname, rawBody));
+      return;
+    }
+    counters.requests++;
+
+    const latency = faults.take(['latency'], method, url.pathname, false);
+    if (latency) await delay(latency.latencyMs ?? 200);
+    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response'], method, url.pathname, false);
+    if (fault?.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'timeout') return; // never answer; close() drops the connection
+    if (fault?.kind === 'error') {
+      write(res, faultResponse(fault));
+      return;
+    }
+
+    const response = answer(req, method, url, rawBody);
+    if (fault?.kind === 'lost-response') {
+      // The write took effect; the client never hears about it.
+      req.socket.destroy();
+      return;
+    }
+    write(res, response);
+  }
+
+  function answer(req: IncomingMessage, method: string, url: URL, rawBody: string): SimResponse {
+    if (url.pathname === '/oauth/token') {
+      return method === 'POST' ? issueToken(req, rawBody) : rejectWith(405, 'MethodNotAllowed', 'use POST /oauth/token');
+    }
+    if (!url.pathname.startsWith('/api/')) return rejectWith(404, 'NotFound', `no route ${method} ${url.pathname}`);
+    const admission = limiter.tryAcquire();
+    if (!admission.admitted) {
+      counters.rateLimited++;
+      return {
+        status: 429,
+        headers: { 'Retry-After': String(admission.retryAfterSeconds) },
+        body: errorBody('TooManyRequests', `rate limit of ${limiter.limit} requests per minute exceeded; retry after ${admission.retryAfterSeconds} s`),
+      };
+    }
+    const denied = authorize(req.headers.authorization);
+    if (denied) return denied;
+
+    let body: unknown;
+    if (rawBody !== '') {
+      try {
+        body = JSON.parse(rawBody);
+      } catch (err) {
+        return rejectWith(400, 'BadRequest', `body is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+    if (url.pathname === batchPath) return method === 'POST' ? runBatch(body) : rejectWith(405, 'MethodNotAllowed', `use POST ${batchPath}`);
+    const keyHeader = req.headers[idempotencyHeader];
+    const key = Array.isArray(keyHeader) ? keyHeader[0] : keyHeader;
+    return routeApi(method, `${url.pathname}${url.search}`, body, key);
+  }
+
+  function control(method: string, path: string, rawBody: string): SimResponse {
+    let body: Record<string, unknown> = {};
+    try {
+      if (rawBody !== '') body = JSON.parse(rawBody) as Record<string, unknown>;
+    } catch (err) {
+      return { status: 400, body: errorBody('BadRequest', `body is not valid JSON: ${(err as Error).message}`) };
+    }
+    try {
+      const route = `${method} ${path.replace(/\/+$/, '')}`;
+      switch (route) {
+        case 'GET /__sim/state':
+          return { status: 200, body: sim.state() };
+        case 'GET /__sim/counters':
+          return { status: 200, body: sim.counters() };
+        case 'GET /__sim/faults':
+          return { status: 200, body: faults.list() };
+        case 'POST /__sim/faults': {
+          const specs = (Array.isArray(body) ? body : [body]) as FaultSpec[];
+          return { status: 201, body: { ids: specs.map((s) => faults.add(s)) } };
+        }
+        case 'DELETE /__sim/faults':
+          faults.clear();
+          return { status: 204 };
+        case 'POST /__sim/reset':
+          sim.reset();
+          return { status: 204 };
+        case 'POST /__sim/complete-work-order':
+          return { status: 200, body: sim.completeWorkOrder(workOrderRef(body), hoursOf(body)) };
+        case 'POST /__sim/work-order-status': {
+          const status = body.status;
+          if (status !== 'in-progress' && status !== 'completed' && status !== 'cancelled') {
+            throw new SimError(400, 'ValidationError', 'status must be in-progress, completed or cancelled');
+          }
+          return { status: 200, body: sim.setWorkOrderStatus(workOrderRef(body), status, hoursOf(body)) };
+        }
+        case 'POST /__sim/token':
+          if (body.token !== null && typeof body.token !== 'string') throw new SimError(400, 'ValidationError', 'token must be a string or null');
+          sim.setToken(body.token);
+          return { status: 204 };
+        case 'POST /__sim/revoke-tokens':
+          sim.revokeTokens();
+          return { status: 204 };
+        case 'POST /__sim/rate-limit': {
+          const perMinute = body.perMinute;
+          if (perMinute !== null && perMinute !== undefined && !(typeof perMinute === 'number' && perMinute > 0))
+            throw new SimError(400, 'ValidationError', 'perMinute must be a positive number or null');
+          const window = body.window === 'sliding' ? 'sliding' : 'fixed';
+          sim.setRateLimit(typeof perMinute === 'number' ? perMinute : undefined, window);
+          return { status: 204 };
+        }
+        case 'POST /__sim/known-assets': {
+          const assets = body.assets;
+          if (assets !== null && !(Array.isArray(assets) && assets.every((a) => typeof a === 'string')))
+            throw new SimError(400, 'ValidationError', 'assets must be an array of strings or null');
+          sim.setKnownAssets(assets ?? undefined);
+          return { status: 204 };
+        }
+        case 'POST /__sim/webhook':
+          if (body.url !== null && typeof body.url !== 'string') throw new SimError(400, 'ValidationError', 'url must be a string or null');
+          sim.setWebhookUrl(body.url ?? undefined);
+          return { status: 204 };
+        default:
+          return { status: 404, body: errorBody('NotFound', `no control route ${method} ${path}`) };
+      }
+    } catch (err) {
+      if (err instanceof SimError) return { status: err.status, body: errorBody(err.code, err.message) };
+      return { status: 400, body: errorBody('BadRequest', (err as Error).message) };
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent && !res.destroyed) write(res, { status: 500, body: errorBody('SimulatorBug', (err as Error).message) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+
+  const sim: ErpSimulator = {
+    url: `http://${host}:${address.port}`,
+    port: address.port,
+    state: () => store.snapshot(),
+    counters: () => ({
+      ...counters,
+      applied: { ...store.applied },
+      faultsFired: faults.firedCounts(),
+      outOfOrderStateWrites: store.outOfOrderStateWrites,
+      duplicateWorkOrders: store.duplicateWorkOrders,
+    }),
+    faults: {
+      add: (spec) => faults.add(spec),
+      clear: (id) => faults.clear(id),
+      list: () => faults.list(),
+      reseed: (seed) => faults.reseed(seed),
+    },
+    setToken(token) {
+      staticToken = token;
+    },
+    revokeTokens() {
+      issuedTokens.clear();
+    },
+    setRateLimit(perMinute, window) {
+      limiter.configure(perMinute, window);
+    },
+    setKnownAssets(assets) {
+      store.knownAssets = assets ? new Set(assets) : undefined;
+    },
+    setWebhookUrl(url) {
+      webhookUrl = url;
+    },
+    setWorkOrderStatus: (ref, status, details) => store.setWorkOrderStatus(ref, status, details),
+    completeWorkOrder: (ref, details) => store.setWorkOrderStatus(ref, 'completed', details),
+    reset() {
+      store.reset();
+      Object.assign(counters, zeroCounters());
+      faults.clear();
+      faults.resetCounts();
+      idempotencyStore.clear();
+      limiter.configure(limiter.limit);
+    },
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await Promise.allSettled([...pendingWebhooks]);
+    },
+  };
+  return sim;
+}
+
+function workOrderRef(body: Record<string, unknown>): WorkOrderRef {
+  if (typeof body.id === 'string') return { id: body.id };
+  if (typeof body.externalKey === 'string') return { externalKey: body.externalKey };
+  throw new SimError(400, 'ValidationError', 'give the work order as {id} or {externalKey}');
+}
+
+function hoursOf(body: Record<string, unknown>): { operatingHoursAtCompletion?: number } {
+  const hours = body.operatingHoursAtCompletion;
+  if (hours === undefined || hours === null) return {};
+  if (typeof hours !== 'number' || !Number.isFinite(hours) || hours < 0)
+    throw new SimError(400, 'ValidationError', 'operatingHoursAtCompletion must be a non-negative number');
+  return { operatingHoursAtCompletion: hours };
+}
+
+function faultResponse(fault: FaultSpec): SimResponse {
+  const status = fault.status ?? 500;
+  return {
+    status,
+    ...(fault.retryAfterSeconds !== undefined ? { headers: { 'Retry-After': String(fault.retryAfterSeconds) } } : {}),
+    body: fault.body ?? errorBody('InjectedFault', `injected ${status} fault`),
+  };
+}
+
+function write(res: ServerResponse, response: SimResponse): void {
+  if (res.destroyed) return;
+  const text = response.body === undefined ? '' : JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    ...(text !== '' ? { 'Content-Type': 'application/json; charset=utf-8' } : {}),
+    'Content-Length': String(Buffer.byteLength(text)),
+    ...response.headers,
+  });
+  res.end(text);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new Error('body too large'));
+        req.pause();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** JSON with sorted keys, so equal requests compare equal whatever their key order. */
+function stableJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+}

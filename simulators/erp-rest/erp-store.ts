@@ -1,0 +1,425 @@
+/**
+ * The simulated ERP's records and its REST API's routes, without sockets: the server (and the
+ * batch endpoint) call {@link ErpStore.route} with a parsed request and write what it returns.
+ *
+ * API (paths are the connector's defaults):
+ * - `PATCH /api/v1/assets/{id}/location` `{warehouseLocation, coordinates:{lat,lng}, lastSeen}` → 200
+ * - `GET /api/v1/assets/{id}/location` → 200
+ * - `POST /api/v1/work-orders` `{externalKey?, erpAssetId, title, ...}` → 201 + `Location`
+ * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&limit=&offset=` → `{items, next?}`
+ * - `GET /api/v1/work-orders/{id}` → 200
+ * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
+ * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, countedAt}` → 201
+ * - `POST /api/v1/assets/{id}/usage` `{period, periodUnits, unit, lifeToDateUnits?, totalExpectedUnits?}` → 201
+ *
+ * Errors are `{error:{code, message}}` with 400 (validation, naming the field), 404 (unknown
+ * asset or route), 405 and 409 (status transition).
+ * @module
+ */
+
+export interface SimResponse {
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+export interface LocationRecord {
+  readonly erpAssetId: string;
+  readonly warehouseLocation: string | null;
+  readonly coordinates: { readonly lat: number; readonly lng: number };
+  readonly lastSeen: string;
+  readonly updatedAt: string;
+}
+
+export type SimWorkOrderStatus = 'open' | 'in-progress' | 'completed' | 'cancelled';
+
+export interface WorkOrderRecord {
+  readonly id: string;
+  readonly externalKey?: string;
+  readonly erpAssetId: string;
+  readonly title: string;
+  readonly status: SimWorkOrderStatus;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly completedAt?: string;
+  readonly operatingHoursAtCompletion?: number;
+  /** Every other field the client sent (description, priority, trigger, sensors, window ...). */
+  readonly [field: string]: unknown;
+}
+
+export interface MeterReadingRecord {
+  readonly id: string;
+  readonly erpAssetId: string;
+  readonly readingAt: string;
+  readonly [field: string]: unknown;
+}
+
+export interface InventoryCountRecord {
+  readonly id: string;
+  readonly location: string;
+  readonly sku: string;
+  readonly countedQuantity: number;
+  readonly delta?: number;
+  readonly countedAt: string;
+  readonly [field: string]: unknown;
+}
+
+export interface UsagePostingRecord {
+  readonly id: string;
+  readonly erpAssetId: string;
+  readonly period: string;
+  readonly periodUnits: number;
+  readonly unit: string;
+  readonly [field: string]: unknown;
+}
+
+/** Everything the simulated ERP holds; tests read it to check the final effect. */
+export interface ErpState {
+  /** Location of record per asset (last write wins, like a real ERP). */
+  readonly locations: Record<string, LocationRecord>;
+  readonly workOrders: WorkOrderRecord[];
+  readonly meterReadings: MeterReadingRecord[];
+  /** On-hand quantity per `location|sku`, from the latest count. */
+  readonly inventory: Record<string, { location: string; sku: string; quantity: number; countedAt: string }>;
+  /** Every count document posted. */
+  readonly inventoryCounts: InventoryCountRecord[];
+  readonly usagePostings: UsagePostingRecord[];
+}
+
+export interface AppliedCounters {
+  location: number;
+  workOrders: number;
+  meterReadings: number;
+  inventoryCounts: number;
+  usagePostings: number;
+}
+
+export interface ErpStoreOptions {
+  readonly now: () => number;
+  /** Page size of work-order lists. @default 100 */
+  readonly pageSize?: number;
+  /** Called after a work order's status changed (for webhooks). */
+  readonly onWorkOrderChanged?: (wo: WorkOrderRecord) => void;
+}
+
+type Body = Record<string, unknown>;
+
+const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL', 'reading', 'value'];
+
+export class ErpStore {
+  private state: ErpState = emptyState();
+  private seq = 0;
+  readonly applied: AppliedCounters = zeroApplied();
+  /** Location or inventory writes older than what was stored (the client broke event-time order). */
+  outOfOrderStateWrites = 0;
+  /** Work orders created with an `externalKey` that already existed (a duplicate effect). */
+  duplicateWorkOrders = 0;
+  knownAssets: ReadonlySet<string> | undefined;
+
+  constructor(private readonly options: ErpStoreOptions) {}
+
+  snapshot(): ErpState {
+    return structuredClone(this.state);
+  }
+
+  reset(): void {
+    this.state = emptyState();
+    this.seq = 0;
+    Object.assign(this.applied, zeroApplied());
+    this.outOfOrderStateWrites = 0;
+    this.duplicateWorkOrders = 0;
+  }
+
+  /** Answer one API request. `path` excludes the query. */
+  route(method: string, path: string, query: URLSearchParams, body: unknown): SimResponse {
+    const segments = path.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    const [api, v1, collection, id, sub] = segments;
+    if (api !== 'api' || v1 !== 'v1') return notFound(`no route ${method} ${path}`);
+
+    if (collection === 'assets' && id !== undefined && segments.length === 5) {
+      if (sub === 'location') {
+        if (method === 'PATCH') return this.updateLocation(id, body);
+        if (method === 'GET') return this.readLocation(id);
+        return methodNotAllowed(method, path, 'GET, PATCH');
+      }
+      if (sub === 'meter-readings') return method === 'POST' ? this.recordMeter(id, body) : methodNotAllowed(method, path, 'POST');
+      if (sub === 'usage') return method === 'POST' ? this.postUsage(id, body) : methodNotAllowed(method, path, 'POST');
+    }
+    if (collection === 'work-orders' && segments.length === 3) {
+      if (method === 'POST') return this.createWorkOrder(body);
+      if (method === 'GET') return this.listWorkOrders(path, query);
+      return methodNotAllowed(method, path, 'GET, POST');
+    }
+    if (collection === 'work-orders' && id !== undefined && segments.length === 4) {
+      if (method !== 'GET') return methodNotAllowed(method, path, 'GET');
+      const wo = this.state.workOrders.find((w) => w.id === id);
+      return wo ? { status: 200, body: wo } : notFound(`work order ${id} does not exist`);
+    }
+    if (collection === 'inventory' && id === 'counts' && segments.length === 4) {
+      return method === 'POST' ? this.countInventory(body) : methodNotAllowed(method, path, 'POST');
+    }
+    return notFound(`no route ${method} ${path}`);
+  }
+
+  /**
+   * Move a work order along open → in-progress → completed (or to cancelled), as a planner
+   * would in the ERP. Throws when the work order is unknown or the transition is not allowed.
+   */
+  setWorkOrderStatus(
+    ref: { id?: string; externalKey?: string },
+    status: SimWorkOrderStatus,
+    details: { operatingHoursAtCompletion?: number } = {},
+  ): WorkOrderRecord {
+    const index = this.state.workOrders.findIndex((w) =>
+      ref.id !== undefined ? w.id === ref.id : ref.externalKey !== undefined && w.externalKey === ref.externalKey,
+    );
+    const current = this.state.workOrders[index];
+    if (!current) throw new SimError(404, 'NotFound', `no work order with ${ref.id !== undefined ? `id ${ref.id}` : `externalKey ${ref.externalKey}`}`);
+    const allowed: Record<SimWorkOrderStatus, SimWorkOrderStatus[]> = {
+      open: ['in-progress', 'completed', 'cancelled'],
+      'in-progress': ['completed', 'cancelled'],
+      completed: [],
+      cancelled: [],
+    };
+    if (!allowed[current.status].includes(status)) {
+      throw new SimError(409, 'InvalidTransition', `work order ${current.id} is ${current.status}; it cannot become ${status}`);
+    }
+    const now = this.isoNow();
+    const next: WorkOrderRecord = {
+      ...current,
+      status,
+      updatedAt: now,
+      ...(status === 'completed' ? { completedAt: now } : {}),
+      ...(status === 'completed' && details.operatingHoursAtCompletion !== undefined
+        ? { operatingHoursAtCompletion: details.operatingHoursAtCompletion }
+        : {}),
+    };
+    this.state.workOrders[index] = next;
+    this.options.onWorkOrderChanged?.(structuredClone(next));
+    return structuredClone(next);
+  }
+
+  private isoNow(): string {
+    return new Date(this.options.now()).toISOString();
+  }
+
+  private nextId(prefix: string): string {
+    this.seq++;
+    return `${prefix}-${String(this.seq).padStart(6, '0')}`;
+  }
+
+  private unknownAsset(erpAssetId: string): SimResponse | undefined {
+    if (this.knownAssets && !this.knownAssets.has(erpAssetId)) return notFound(`asset ${erpAssetId} does not exist`);
+    return undefined;
+  }
+
+  private updateLocation(erpAssetId: string, raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    const coords = asObject(body.coordinates);
+    if (!coords) return invalid('coordinates is required: {lat, lng}');
+    if (!isNumberIn(coords.lat, -90, 90)) return invalid('coordinates.lat must be a number between -90 and 90');
+    if (!isNumberIn(coords.lng, -180, 180)) return invalid('coordinates.lng must be a number between -180 and 180');
+    if (!isIsoTime(body.lastSeen)) return invalid('lastSeen must be an ISO 8601 date-time with zone');
+    const zone = body.warehouseLocation;
+    if (zone !== undefined && zone !== null && typeof zone !== 'string') return invalid('warehouseLocation must be a string or null');
+    const missing = this.unknownAsset(erpAssetId);
+    if (missing) return missing;
+
+    const previous = this.state.locations[erpAssetId];
+    if (previous && Date.parse(body.lastSeen) < Date.parse(previous.lastSeen)) this.outOfOrderStateWrites++;
+    const record: LocationRecord = {
+      erpAssetId,
+      warehouseLocation: typeof zone === 'string' ? zone : null,
+      coordinates: { lat: coords.lat, lng: coords.lng },
+      lastSeen: body.lastSeen,
+      updatedAt: this.isoNow(),
+    };
+    this.state.locations[erpAssetId] = record;
+    this.applied.location++;
+    return { status: 200, body: record };
+  }
+
+  private readLocation(erpAssetId: string): SimResponse {
+    const record = this.state.locations[erpAssetId];
+    return record ? { status: 200, body: record } : notFound(`asset ${erpAssetId} has no location`);
+  }
+
+  private createWorkOrder(raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    if (!isNonEmptyString(body.erpAssetId)) return invalid('erpAssetId is required');
+    if (!isNonEmptyString(body.title)) return invalid('title is required');
+    if (body.title.length > 200) return invalid('title must be at most 200 characters');
+    if (body.externalKey !== undefined && !isNonEmptyString(body.externalKey)) return invalid('externalKey must be a non-empty string');
+    if (body.description !== undefined && typeof body.description !== 'string') return invalid('description must be a string');
+    const missing = this.unknownAsset(body.erpAssetId);
+    if (missing) return missing;
+
+    const externalKey = body.externalKey;
+    if (externalKey !== undefined && this.state.workOrders.some((w) => w.externalKey === externalKey)) this.duplicateWorkOrders++;
+    const now = this.isoNow();
+    const { id: _id, status: _status, createdAt: _c, updatedAt: _u, completedAt: _d, ...fields } = body;
+    const record: WorkOrderRecord = {
+      ...fields,
+      id: this.nextId('WO'),
+      erpAssetId: body.erpAssetId,
+      title: body.title,
+      status: 'open',
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.state.workOrders.push(record);
+    this.applied.workOrders++;
+    return { status: 201, headers: { Location: `/api/v1/work-orders/${record.id}` }, body: record };
+  }
+
+  private listWorkOrders(path: string, query: URLSearchParams): SimResponse {
+    let items = [...this.state.workOrders];
+    const externalKey = query.get('externalKey');
+    if (externalKey !== null) items = items.filter((w) => w.externalKey === externalKey);
+    const erpAssetId = query.get('erpAssetId');
+    if (erpAssetId !== null) items = items.filter((w) => w.erpAssetId === erpAssetId);
+    const status = query.get('status');
+    if (status !== null) items = items.filter((w) => w.status === status);
+    const updatedSince = query.get('updatedSince');
+    if (updatedSince !== null) {
+      if (!isIsoTime(updatedSince)) return invalid('updatedSince must be an ISO 8601 date-time with zone');
+      const since = Date.parse(updatedSince);
+      // At-or-after: a consumer polling with its last seen time gets that change again, never loses one.
+      items = items.filter((w) => Date.parse(w.updatedAt) >= since);
+    }
+    items.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || (a.id < b.id ? -1 : 1));
+    const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? this.options.pageSize ?? 100) || 100));
+    const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
+    const page = items.slice(offset, offset + limit);
+    const nextQuery = new URLSearchParams(query);
+    nextQuery.set('offset', String(offset + limit));
+    nextQuery.set('limit', String(limit));
+    return {
+      status: 200,
+      body: { items: page, ...(offset + limit < items.length ? { next: `${path}?${nextQuery.toString()}` } : {}) },
+    };
+  }
+
+  private recordMeter(erpAssetId: string, raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    if (!isIsoTime(body.readingAt)) return invalid('readingAt must be an ISO 8601 date-time with zone');
+    const values = METER_FIELDS.filter((f) => body[f] !== undefined);
+    if (values.length === 0) return invalid(`give at least one reading: ${METER_FIELDS.join(', ')}`);
+    for (const f of values) if (!isNumberIn(body[f], 0, Number.MAX_SAFE_INTEGER)) return invalid(`${f} must be a non-negative number`);
+    const missing = this.unknownAsset(erpAssetId);
+    if (missing) return missing;
+    const record: MeterReadingRecord = { ...body, id: this.nextId('MR'), erpAssetId, readingAt: body.readingAt };
+    this.state.meterReadings.push(record);
+    this.applied.meterReadings++;
+    return { status: 201, body: record };
+  }
+
+  private countInventory(raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    if (!isNonEmptyString(body.location)) return invalid('location is required');
+    if (!isNonEmptyString(body.sku)) return invalid('sku is required');
+    if (!isNumberIn(body.countedQuantity, 0, Number.MAX_SAFE_INTEGER)) return invalid('countedQuantity must be a non-negative number');
+    if (body.delta !== undefined && body.delta !== null && !isNumberIn(body.delta, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER))
+      return invalid('delta must be a number');
+    if (!isIsoTime(body.countedAt)) return invalid('countedAt must be an ISO 8601 date-time with zone');
+    const key = `${body.location}|${body.sku}`;
+    const previous = this.state.inventory[key];
+    if (previous && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.outOfOrderStateWrites++;
+    const record: InventoryCountRecord = {
+      ...body,
+      id: this.nextId('IC'),
+      location: body.location,
+      sku: body.sku,
+      countedQuantity: body.countedQuantity,
+      countedAt: body.countedAt,
+    };
+    this.state.inventoryCounts.push(record);
+    this.state.inventory[key] = { location: body.location, sku: body.sku, quantity: body.countedQuantity, countedAt: body.countedAt };
+    this.applied.inventoryCounts++;
+    return { status: 201, body: record };
+  }
+
+  private postUsage(erpAssetId: string, raw: unknown): SimResponse {
+    const body = asObject(raw);
+    if (!body) return invalid('body must be a JSON object');
+    if (!isNonEmptyString(body.period)) return invalid('period is required (e.g. 2026-03)');
+    if (!isNumberIn(body.periodUnits, 0, Number.MAX_SAFE_INTEGER)) return invalid('periodUnits must be a non-negative number');
+    if (!isNonEmptyString(body.unit)) return invalid('unit is required (e.g. h)');
+    for (const f of ['lifeToDateUnits', 'totalExpectedUnits']) {
+      if (body[f] !== undefined && body[f] !== null && !isNumberIn(body[f], 0, Number.MAX_SAFE_INTEGER)) return invalid(`${f} must be a non-negative number`);
+    }
+    const missing = this.unknownAsset(erpAssetId);
+    if (missing) return missing;
+    const record: UsagePostingRecord = {
+      ...body,
+      id: this.nextId('UP'),
+      erpAssetId,
+      period: body.period,
+      periodUnits: body.periodUnits,
+      unit: body.unit,
+    };
+    this.state.usagePostings.push(record);
+    this.applied.usagePostings++;
+    return { status: 201, body: record };
+  }
+}
+
+/** A control-API failure with the status to answer. */
+export class SimError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
+  return { error: { code, message } };
+}
+
+function invalid(message: string): SimResponse {
+  return { status: 400, body: errorBody('ValidationError', message) };
+}
+
+function notFound(message: string): SimResponse {
+  return { status: 404, body: errorBody('NotFound', message) };
+}
+
+function methodNotAllowed(method: string, path: string, allow: string): SimResponse {
+  return { status: 405, headers: { Allow: allow }, body: errorBody('MethodNotAllowed', `${method} is not allowed on ${path}; use ${allow}`) };
+}
+
+function emptyState(): ErpState {
+  return { locations: {}, workOrders: [], meterReadings: [], inventory: {}, inventoryCounts: [], usagePostings: [] };
+}
+
+function zeroApplied(): AppliedCounters {
+  return { location: 0, workOrders: 0, meterReadings: 0, inventoryCounts: 0, usagePostings: 0 };
+}
+
+function asObject(value: unknown): Body | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Body) : undefined;
+}
+
+function isNonEmptyString(value: unknown): value is string {
+  return typeof value === 'string' && value.trim() !== '';
+}
+
+function isNumberIn(value: unknown, min: number, max: number): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max;
+}
+
+/** ISO 8601 date-time with an explicit zone (`Z` or `±hh:mm`), as the API documents. */
+function isIsoTime(value: unknown): value is string {
+  return (
+    typeof value === 'string' &&
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) &&
+    !Number.isNaN(Date.parse(value))
+  );
+}

@@ -1,0 +1,144 @@
+/**
+ * Fault injection for the ERP simulator: count-limited or probabilistic (seeded, so a failing
+ * test replays the same faults) latency, error statuses, hangs, connection resets and
+ * "applied, but the response was lost".
+ * @module
+ */
+
+export type FaultKind =
+  /** Delay the response by `latencyMs`, then answer normally. */
+  | 'latency'
+  /** Answer `status` (default 500) without doing anything; with `retryAfterSeconds` for 429/503. */
+  | 'error'
+  /** Never answer: the client's timeout must fire. Nothing is applied. */
+  | 'timeout'
+  /** Destroy the connection before doing anything: nothing is applied. */
+  | 'reset'
+  /** Apply the request, then destroy the connection instead of answering. */
+  | 'lost-response';
+
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response'];
+
+export interface FaultSpec {
+  readonly kind: FaultKind;
+  /**
+   * Fire at most this many times. @default 1 without `probability`, unlimited with it
+   */
+  readonly count?: number;
+  /** Fire with this probability (0..1) per matching request, from the seeded generator. */
+  readonly probability?: number;
+  /** Only requests with this method (case-insensitive). @default any */
+  readonly method?: string;
+  /** Only requests whose path contains this text, e.g. `/work-orders`. @default any */
+  readonly path?: string;
+  /** `error`: the status to answer. @default 500 */
+  readonly status?: number;
+  /** `error`: a `Retry-After` header, in seconds. */
+  readonly retryAfterSeconds?: number;
+  /** `error`: the JSON body to answer. @default `{error:{code,message}}` */
+  readonly body?: unknown;
+  /** `latency`: how long to wait. @default 200 */
+  readonly latencyMs?: number;
+  /**
+   * Match requests inside a `$batch` call instead of HTTP requests; only `error` makes sense
+   * there (the sub-request gets the error status, the batch itself succeeds). @default false
+   */
+  readonly inBatch?: boolean;
+}
+
+export interface ActiveFault extends FaultSpec {
+  readonly id: number;
+  /** Times it fired so far. */
+  readonly fired: number;
+}
+
+/** mulberry32: a tiny deterministic PRNG, enough for reproducible fault sequences. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface FaultEntry {
+  readonly id: number;
+  readonly spec: FaultSpec;
+  readonly limit: number;
+  fired: number;
+}
+
+/** The simulator's list of armed faults. */
+export class FaultInjector {
+  private entries: FaultEntry[] = [];
+  private nextId = 1;
+  private random: () => number;
+  private readonly firedByKind = new Map<FaultKind, number>();
+
+  constructor(seed = 1) {
+    this.random = seededRandom(seed);
+  }
+
+  /** Arm a fault; returns its id. Throws on a spec that cannot work, saying why. */
+  add(spec: FaultSpec): number {
+    validateFault(spec);
+    const limit = spec.count ?? (spec.probability === undefined ? 1 : Number.POSITIVE_INFINITY);
+    const id = this.nextId++;
+    this.entries.push({ id, spec, limit, fired: 0 });
+    return id;
+  }
+
+  /** Disarm one fault, or all when no id is given. */
+  clear(id?: number): void {
+    this.entries = id === undefined ? [] : this.entries.filter((e) => e.id !== id);
+  }
+
+  /** Restart the random sequence (e.g. per test). */
+  reseed(seed: number): void {
+    this.random = seededRandom(seed);
+  }
+
+  /** Armed faults and how often each fired. */
+  list(): ActiveFault[] {
+    return this.entries.map((e) => ({ ...e.spec, id: e.id, fired: e.fired }));
+  }
+
+  /** Times each kind fired since the last reset. */
+  firedCounts(): Record<FaultKind, number> {
+    return Object.fromEntries(FAULT_KINDS.map((k) => [k, this.firedByKind.get(k) ?? 0])) as Record<FaultKind, number>;
+  }
+
+  resetCounts(): void {
+    this.firedByKind.clear();
+  }
+
+  /**
+   * The first armed fault of one of `kinds` that matches and fires for this request, consuming
+   * one of its shots; undefined when none fires.
+   */
+  take(kinds: readonly FaultKind[], method: string, path: string, inBatch: boolean): FaultSpec | undefined {
+    for (const entry of this.entries) {
+      const { spec } = entry;
+      if (!kinds.includes(spec.kind) || (spec.inBatch ?? false) !== inBatch) continue;
+      if (entry.fired >= entry.limit) continue;
+      if (spec.method !== undefined && spec.method.toUpperCase() !== method.toUpperCase()) continue;
+      if (spec.path !== undefined && !path.includes(spec.path)) continue;
+      if (spec.probability !== undefined && this.random() >= spec.probability) continue;
+      entry.fired++;
+      this.firedByKind.set(spec.kind, (this.firedByKind.get(spec.kind) ?? 0) + 1);
+      return spec;
+    }
+    return undefined;
+  }
+}
+
+function validateFault(spec: FaultSpec): void {
+  if (!FAULT_KINDS.includes(spec.kind)) throw new Error(`unknown fault kind "${String(spec.kind)}"; use one of ${FAULT_KINDS.join(', ')}`);
+  if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1)) throw new Error('fault count must be a positive integer');
+  if (spec.probability !== undefined && !(spec.probability >= 0 && spec.probability <= 1)) throw new Error('fault probability must be between 0 and 1');
+  if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status (100-599)');
+  if (spec.inBatch === true && spec.kind !== 'error') throw new Error('only "error" faults can target batch sub-requests (inBatch: true)');
+}

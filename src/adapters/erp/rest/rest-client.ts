@@ -1,0 +1,227 @@
+/**
+ * The generic REST target's transport: base URL, credentials (static bearer or OAuth2 client
+ * credentials), the idempotency header, JSON bodies, and classification of every outcome. One
+ * call is one HTTP request; it never retries and never rejects.
+ * @module
+ */
+import { AuthError, PermanentError, type DeliveryError } from '../../../core/errors/errors.js';
+import type { Clock } from '../../../ports/clock.js';
+import { systemClock } from '../../../ports/clock.js';
+import type { Exchange } from '../../../ports/connector.js';
+import type { RestAuthConfig, RestDestinationConfig } from '../../../config/schema.js';
+import { createHttpClient, type HttpClient, type HttpResult } from '../../http/http-client.js';
+import { ClientCredentialsTokenSource, type TokenOutcome } from '../../http/oauth2.js';
+import { classifyNetworkFailure, classifyResponse } from './rest-errors.js';
+
+export interface RestClientOptions {
+  /** Clock for token expiry and HTTP-date `Retry-After`. @default systemClock */
+  readonly clock?: Clock;
+  /** fetch implementation (tests record with it). @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+}
+
+export interface RestRequest {
+  readonly method: string;
+  /** Relative to `baseUrl` (may carry a query). Exactly one of `path` and `url`. */
+  readonly path?: string;
+  /** Absolute URL; must share the origin of `baseUrl` (credentials never go elsewhere). */
+  readonly url?: string;
+  /** Serialized as JSON. */
+  readonly body?: unknown;
+  /** Sent in the configured idempotency header. */
+  readonly idempotencyKey?: string;
+  readonly signal?: AbortSignal;
+}
+
+export type RestOutcome =
+  | {
+      readonly ok: true;
+      readonly status: number;
+      readonly headers: Headers;
+      /** Parsed JSON; the text when it is not JSON; undefined when empty. */
+      readonly body: unknown;
+      readonly exchange: Exchange;
+    }
+  | { readonly ok: false; readonly error: DeliveryError; readonly exchange?: Exchange };
+
+/** The auth a destination uses, with the `token:` shorthand resolved. */
+export function resolveRestAuth(config: Pick<RestDestinationConfig, 'auth' | 'token'>): RestAuthConfig | undefined {
+  if (config.auth) return config.auth;
+  if (config.token !== undefined && config.token !== '') return { type: 'bearer', token: config.token };
+  return undefined;
+}
+
+const SECRET_HEADER_NAME = /auth|key|token|secret|cookie|session|signature/i;
+
+/** Transport for one REST destination. */
+export class RestClient {
+  readonly http: HttpClient;
+  private readonly base: URL;
+  private readonly baseText: string;
+  private readonly clock: Clock;
+  private readonly auth: RestAuthConfig | undefined;
+  private readonly tokens: ClientCredentialsTokenSource | undefined;
+
+  constructor(
+    private readonly config: RestDestinationConfig,
+    options: RestClientOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    this.base = new URL(config.baseUrl);
+    this.baseText = config.baseUrl.replace(/\/+$/, '');
+    this.auth = resolveRestAuth(config);
+    const auth = this.auth;
+    const configuredSecrets = Object.entries(config.headers)
+      .filter(([name]) => SECRET_HEADER_NAME.test(name))
+      .map(([, value]) => value);
+    this.http = createHttpClient({
+      timeoutMs: config.timeoutMs,
+      redactFields: config.redactFields,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      secrets: () => [
+        ...configuredSecrets,
+        auth?.type === 'bearer' ? auth.token : undefined,
+        auth?.type === 'oauth2-client-credentials' ? auth.clientSecret : undefined,
+        this.tokens?.currentToken(),
+      ],
+    });
+    this.tokens =
+      auth?.type === 'oauth2-client-credentials'
+        ? new ClientCredentialsTokenSource(
+            {
+              tokenUrl: auth.tokenUrl,
+              clientId: auth.clientId,
+              clientSecret: auth.clientSecret,
+              clientAuth: auth.clientAuth,
+              expiryMarginMs: auth.expiryMarginMs,
+              ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
+            },
+            this.http,
+            this.clock,
+          )
+        : undefined;
+  }
+
+  /** Absolute URL for a configured path. */
+  urlFor(path: string): string {
+    return `${this.baseText}${path.startsWith('/') ? '' : '/'}${path}`;
+  }
+
+  /** Send one request. Resolves with a classified outcome for every result; never rejects. */
+  async request(req: RestRequest): Promise<RestOutcome> {
+    const target = this.target(req);
+    if ('error' in target) return { ok: false, error: target.error };
+    const context = `${req.method} ${target.display}`;
+
+    const headers: Record<string, string> = { Accept: 'application/json', ...this.config.headers };
+    if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (req.idempotencyKey !== undefined) headers[this.config.idempotencyHeader] = req.idempotencyKey;
+    const authorization = await this.authorization(req.signal);
+    if (authorization.type === 'error') return { ok: false, error: authorization.error, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
+    if (authorization.value !== undefined) headers.Authorization = authorization.value;
+
+    const result = await this.http.request({
+      method: req.method,
+      url: target.url,
+      headers,
+      ...(req.body !== undefined ? { body: JSON.stringify(req.body) } : {}),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+    if (result.type === 'failure') {
+      return { ok: false, error: classifyNetworkFailure(result.failure, context), exchange: result.exchange };
+    }
+    const error = this.classify(result, context);
+    if (error) {
+      // The token was refused: drop it so the next request (or refreshAuth) mints a new one.
+      if (error instanceof AuthError) this.tokens?.invalidate();
+      return { ok: false, error, exchange: result.exchange };
+    }
+    return { ok: true, status: result.status, headers: result.headers, body: parseBody(result.bodyText), exchange: result.exchange };
+  }
+
+  /** Classify a response that arrived (2xx → undefined). */
+  classify(result: Extract<HttpResult, { type: 'response' }>, context: string): DeliveryError | undefined {
+    return classifyResponse(
+      {
+        status: result.status,
+        retryAfter: result.headers.get('retry-after'),
+        bodyText: result.bodyText,
+        ...(result.exchange.responseBody !== undefined ? { recordedBody: result.exchange.responseBody } : {}),
+      },
+      context,
+      this.clock.now(),
+      (t) => this.http.redactor.text(t),
+    );
+  }
+
+  /**
+   * Re-acquire credentials: mints a new OAuth2 token (static tokens have nothing to refresh).
+   * Rejects with the classified {@link DeliveryError} when the token endpoint refuses.
+   */
+  async refreshAuth(signal?: AbortSignal): Promise<void> {
+    if (!this.tokens) return;
+    const outcome = await this.tokens.refresh(signal);
+    if (outcome.type !== 'token') throw this.tokenError(outcome).error;
+  }
+
+  private target(req: RestRequest): { url: string; display: string } | { error: DeliveryError } {
+    if (req.url !== undefined) {
+      let parsed: URL;
+      try {
+        parsed = new URL(req.url, this.base);
+      } catch {
+        return { error: new PermanentError(`"${req.url}" is not a URL`) };
+      }
+      if (parsed.origin !== this.base.origin) {
+        return { error: new PermanentError(`refusing to send credentials to ${parsed.origin}: it is not the destination's origin ${this.base.origin}`) };
+      }
+      return { url: parsed.toString(), display: parsed.pathname };
+    }
+    const path = req.path ?? '/';
+    return { url: this.urlFor(path), display: path.split('?')[0] ?? path };
+  }
+
+  private async authorization(
+    signal: AbortSignal | undefined,
+  ): Promise<{ type: 'ok'; value?: string } | { type: 'error'; error: DeliveryError; exchange?: Exchange }> {
+    if (this.tokens) {
+      const outcome = await this.tokens.getToken(signal);
+      if (outcome.type === 'token') return { type: 'ok', value: `Bearer ${outcome.accessToken}` };
+      return { type: 'error', ...this.tokenError(outcome) };
+    }
+    return this.auth?.type === 'bearer' ? { type: 'ok', value: `Bearer ${this.auth.token}` } : { type: 'ok' };
+  }
+
+  /**
+   * A token endpoint failure as a delivery error. Refusals (400 invalid_client, 401) are
+   * {@link AuthError}s naming the settings to check; throttling and outages classify as usual.
+   */
+  private tokenError(outcome: Exclude<TokenOutcome, { type: 'token' }>): { error: DeliveryError; exchange?: Exchange } {
+    const tokenUrl = this.auth?.type === 'oauth2-client-credentials' ? this.auth.tokenUrl : 'token endpoint';
+    const context = `POST ${this.http.redactor.url(tokenUrl)} (OAuth2 token)`;
+    if (outcome.type === 'invalid-response') return { error: new AuthError(outcome.message), exchange: outcome.exchange };
+    const result = outcome.result;
+    if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context), exchange: result.exchange };
+    const error = this.classify(result, context);
+    if (result.status === 400 || result.status === 401 || result.status === 403) {
+      return {
+        error: new AuthError(
+          `${error?.message ?? context}; check auth.clientId, auth.clientSecret and auth.scope of destination "${this.config.name}"`,
+          result.status,
+          result.exchange.responseBody,
+        ),
+        exchange: result.exchange,
+      };
+    }
+    return { error: error ?? new AuthError(`${context} → ${result.status} without a token`), exchange: result.exchange };
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,428 @@
+/**
+ * The REST connector against the ERP simulator over real HTTP: every operation, the failure
+ * classes as they arrive on the wire, OAuth2, batches, exactly-once after lost responses, and
+ * redaction of everything recorded.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import type { ItemResult } from '../../../ports/connector.js';
+import { restDestinationSchema } from '../../../config/schema.js';
+import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../../../simulators/erp-rest/erp-simulator.js';
+import { createRestConnector, type RestConnector } from './rest-connector.js';
+
+const T0 = Date.parse('2026-03-02T08:00:00.000Z');
+const ctx = { signal: new AbortController().signal };
+
+let sims: ErpSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+/** A clock shared by simulator and connector, so token expiry can be stepped over. */
+function steppedClock(start = T0): { now: () => number; advance(ms: number): void } {
+  let t = start;
+  return { now: () => t, advance: (ms) => (t += ms) };
+}
+
+async function sim(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
+  const s = await startErpSimulator(options);
+  sims.push(s);
+  return s;
+}
+
+function connectorFor(s: ErpSimulator, overrides: Record<string, unknown> = {}, clock?: { now: () => number }): RestConnector {
+  const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, ...overrides });
+  return createRestConnector(config, clock ? { clock } : {});
+}
+
+let nextId = 1;
+function item(operation: string, erpAssetId: string, payload: Record<string, unknown>, extra: Partial<OutboxItem> = {}): OutboxItem {
+  const id = nextId++;
+  return {
+    id,
+    destination: 'erp-sim',
+    operation,
+    kind: operation === 'location.update' || operation === 'inventory.count' ? 'state' : 'fact',
+    businessKey: `${erpAssetId}|${operation}|${id}`,
+    erpAssetId,
+    eventTime: T0 + id * 1000,
+    payload,
+    idempotencyKey: `ab1-test-${id}`,
+    status: 'inflight',
+    attempts: 0,
+    createdAt: T0,
+    nextAttemptAt: T0,
+    ...extra,
+  };
+}
+
+const location = (asset: string, lat = 59.33, zone: string | null = 'YARD-1') =>
+  item('location.update', asset, { erpAssetId: asset, warehouseLocation: zone, coordinates: { lat, lng: 18.07 }, lastSeen: '2026-03-02T08:10:00.000Z' });
+const workOrder = (asset: string, key?: string) =>
+  item('workorder.create', asset, { erpAssetId: asset, title: 'Oil pressure low', priority: 'high', trigger: { sensor: 'oilPressureKpa', value: 80, threshold: 100 } }, key ? { businessKey: key } : {});
+const meter = (asset: string, hours = 1200) => item('meter.record', asset, { meter: 'operatingHours', operatingHours: hours, unit: 'h' });
+const inventory = (qty = 40) => item('inventory.count', 'SKU-1', { location: 'WH-1/A-01', sku: 'SKU-1', countedQuantity: qty, delta: -2 });
+const usage = (asset: string) => item('usage.post', asset, { period: '2026-02', periodUnits: 160, lifeToDateUnits: 5000, totalExpectedUnits: 20000, unit: 'h' });
+
+function errorOf(result: ItemResult | undefined): Error | undefined {
+  return result && !result.ok ? result.error : undefined;
+}
+
+describe('each operation against the simulator', () => {
+  it('location.update sets the location of record', async () => {
+    const s = await sim();
+    const [result] = await connectorFor(s).send([location('EQ-1', 60.1, 'GATE-3')], ctx);
+    expect(result?.ok).toBe(true);
+    expect(result?.exchange).toMatchObject({ method: 'PATCH', url: `${s.url}/api/v1/assets/EQ-1/location`, status: 200 });
+    expect(s.state().locations['EQ-1']).toMatchObject({ warehouseLocation: 'GATE-3', coordinates: { lat: 60.1, lng: 18.07 }, lastSeen: '2026-03-02T08:10:00.000Z' });
+  });
+
+  it('workorder.create opens a work order carrying the business key as externalKey', async () => {
+    const s = await sim();
+    const wo = workOrder('EQ-2');
+    const [result] = await connectorFor(s).send([wo], ctx);
+    expect(result?.ok).toBe(true);
+    const [created] = s.state().workOrders;
+    expect(created).toMatchObject({ externalKey: wo.businessKey, erpAssetId: 'EQ-2', title: 'Oil pressure low', status: 'open', trigger: { sensor: 'oilPressureKpa' } });
+    expect(result?.ok && (result.response as { id: string }).id).toBe(created?.id);
+  });
+
+  it('meter.record, inventory.count and usage.post land as documents', async () => {
+    const s = await sim();
+    const results = await connectorFor(s).send([meter('EQ-3', 1234.5), inventory(41), usage('EQ-3')], ctx);
+    expect(results.map((r) => r.ok)).toEqual([true, true, true]);
+    const state = s.state();
+    expect(state.meterReadings).toEqual([expect.objectContaining({ erpAssetId: 'EQ-3', operatingHours: 1234.5, readingAt: expect.any(String) })]);
+    expect(state.inventory['WH-1/A-01|SKU-1']).toMatchObject({ quantity: 41 });
+    expect(state.usagePostings).toEqual([expect.objectContaining({ erpAssetId: 'EQ-3', period: '2026-02', periodUnits: 160, unit: 'h' })]);
+    expect(s.counters().applied).toEqual({ location: 0, workOrders: 0, meterReadings: 1, inventoryCounts: 1, usagePostings: 1 });
+  });
+
+  it('sends the idempotency key in the configured header', async () => {
+    const s = await sim({ idempotencyHeader: 'Idempotency-Key' });
+    const c = connectorFor(s, { idempotencyHeader: 'Idempotency-Key' });
+    const wo = workOrder('EQ-4');
+    await c.send([wo], ctx);
+    await c.send([wo], ctx);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters().duplicatesSuppressed).toBe(1);
+  });
+
+  it('fetchWorkOrderUpdates follows status changes made in the ERP, across pages', async () => {
+    const clock = steppedClock();
+    const s = await sim({ now: clock.now, pageSize: 2 });
+    const c = connectorFor(s, {}, clock);
+    const orders = [workOrder('EQ-5'), workOrder('EQ-6'), workOrder('EQ-7')];
+    await c.send(orders, ctx);
+    clock.advance(60_000);
+    const since = clock.now();
+    s.setWorkOrderStatus({ externalKey: orders[0]!.businessKey }, 'in-progress');
+    clock.advance(1000);
+    s.completeWorkOrder({ externalKey: orders[0]!.businessKey }, { operatingHoursAtCompletion: 512.5 });
+    s.setWorkOrderStatus({ externalKey: orders[1]!.businessKey }, 'cancelled');
+    // Through the control API too, as an e2e test in another process would.
+    const res = await fetch(`${s.url}/__sim/complete-work-order`, { method: 'POST', body: JSON.stringify({ externalKey: orders[2]!.businessKey }) });
+    expect(res.status).toBe(200);
+
+    const updates = await c.fetchWorkOrderUpdates(since, ctx);
+    expect(updates.map((u) => [u.businessKey, u.status])).toEqual([
+      [orders[0]!.businessKey, 'completed'],
+      [orders[1]!.businessKey, 'cancelled'],
+      [orders[2]!.businessKey, 'completed'],
+    ]);
+    expect(updates[0]).toMatchObject({ erpAssetId: 'EQ-5', operatingHoursAtCompletion: 512.5, changedAt: since + 1000 });
+    expect(s.counters().requests).toBeGreaterThanOrEqual(3); // 1 send... plus 2 pages at least
+    expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual([]);
+  });
+
+  it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });
+    await expect(connectorFor(s).fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(RateLimitedError);
+  });
+});
+
+describe('failure classes as they arrive over HTTP', () => {
+  it('401 for a wrong token is an AuthError, and a rotated token works', async () => {
+    const s = await sim();
+    s.setToken('rotated-token');
+    const [denied] = await connectorFor(s).send([location('EQ-1')], ctx);
+    expect(errorOf(denied)).toBeInstanceOf(AuthError);
+    const [allowed] = await connectorFor(s, { token: 'rotated-token' }).send([location('EQ-1')], ctx);
+    expect(allowed?.ok).toBe(true);
+  });
+
+  it('validation (400) and unknown asset (404) are permanent, quoting the ERP', async () => {
+    const s = await sim({ knownAssets: ['EQ-1'] });
+    const [badBody, unknown] = await connectorFor(s).send(
+      [item('workorder.create', 'EQ-1', { erpAssetId: 'EQ-1' }), location('EQ-404')],
+      ctx,
+    );
+    expect(errorOf(badBody)).toBeInstanceOf(PermanentError);
+    expect(errorOf(badBody)?.message).toContain('title is required');
+    expect(errorOf(unknown)).toBeInstanceOf(PermanentError);
+    expect(errorOf(unknown)?.message).toContain('asset EQ-404 does not exist');
+    expect(s.state().workOrders).toHaveLength(0);
+  });
+
+  it('the rate limit answers 429 with Retry-After, classified as RateLimitedError', async () => {
+    const clock = steppedClock(Date.parse('2026-03-02T08:00:15.000Z'));
+    const s = await sim({ ratePerMinute: 2, now: clock.now });
+    const results = await connectorFor(s, {}, clock).send([location('EQ-1'), location('EQ-2'), location('EQ-3')], ctx);
+    expect(results.map((r) => r.ok)).toEqual([true, true, false]);
+    const error = errorOf(results[2]) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.retryAfterMs).toBe(45_000); // rest of the fixed minute
+    expect(s.counters().rateLimited).toBe(1);
+  });
+
+  it('injected 503 with Retry-After, 500, reset and a hang classify as the dispatcher needs', async () => {
+    const s = await sim();
+    const c = connectorFor(s, { timeoutMs: 300 });
+    s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 7 });
+    s.faults.add({ kind: 'error', status: 500 });
+    s.faults.add({ kind: 'reset' });
+    s.faults.add({ kind: 'timeout' });
+    const results = await c.send([location('A'), location('B'), location('C'), location('D'), location('E')], ctx);
+    expect(errorOf(results[0])).toBeInstanceOf(RateLimitedError);
+    expect((errorOf(results[0]) as RateLimitedError).retryAfterMs).toBe(7000);
+    expect(errorOf(results[1])).toBeInstanceOf(RetryableError);
+    expect(errorOf(results[1])?.message).toContain('500');
+    expect(errorOf(results[2])).toBeInstanceOf(RetryableError);
+    expect(errorOf(results[2])?.message).toContain('connection-reset');
+    expect(errorOf(results[3])).toBeInstanceOf(RetryableError);
+    expect(errorOf(results[3])?.message).toContain('timeout');
+    expect(results[4]?.ok).toBe(true);
+    expect(s.counters().faultsFired).toMatchObject({ error: 2, reset: 1, timeout: 1 });
+    expect(Object.keys(s.state().locations)).toEqual(['E']);
+  });
+
+  it('an aborted send (shutdown) is retryable and stops waiting', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'timeout' });
+    const controller = new AbortController();
+    const pending = connectorFor(s, { timeoutMs: 10_000 }).send([location('A')], { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    const [result] = await pending;
+    expect(errorOf(result)).toBeInstanceOf(RetryableError);
+    expect(errorOf(result)?.message).toContain('aborted');
+  });
+
+  it('never throws: a refused connection and an unknown operation each give a result per item', async () => {
+    const s = await sim();
+    const url = s.url;
+    await s.close();
+    sims = [];
+    const c = createRestConnector(restDestinationSchema.parse({ name: 'down', type: 'rest', baseUrl: url, timeoutMs: 1000 }));
+    const results = await c.send([location('A'), item('asset.teleport', 'A', {})], ctx);
+    expect(results).toHaveLength(2);
+    expect(errorOf(results[0])).toBeInstanceOf(RetryableError);
+    expect(errorOf(results[0])?.message).toContain('connection-refused');
+    expect(errorOf(results[1])).toBeInstanceOf(PermanentError);
+    expect(errorOf(results[1])?.message).toContain('not supported');
+  });
+});
+
+describe('exactly one effect when a response is lost', () => {
+  it('idempotency key: the retry is answered from the stored response', async () => {
+    const s = await sim();
+    const c = connectorFor(s);
+    const wo = workOrder('EQ-1');
+    s.faults.add({ kind: 'lost-response', path: '/work-orders' });
+    const [first] = await c.send([wo], ctx);
+    expect(errorOf(first)).toBeInstanceOf(RetryableError);
+    expect(s.state().workOrders).toHaveLength(1); // applied although the client never heard
+
+    const [retry] = await c.send([{ ...wo, attempts: 1 }], ctx);
+    expect(retry?.ok).toBe(true);
+    expect(retry?.ok && (retry.response as { id: string }).id).toBe(s.state().workOrders[0]?.id);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, duplicateWorkOrders: 0, applied: { workOrders: 1 } });
+  });
+
+  it('no idempotency support: find-before-create finds the work order the lost attempt made', async () => {
+    const s = await sim({ idempotency: false });
+    const c = connectorFor(s, { idempotencySupported: false });
+    const wo = workOrder('EQ-1');
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    expect((await c.send([wo], ctx))[0]?.ok).toBe(false);
+    const [retry] = await c.send([wo], ctx);
+    expect(retry?.ok).toBe(true);
+    expect(retry?.exchange?.method).toBe('GET');
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters().duplicateWorkOrders).toBe(0);
+  });
+
+  it('(control) without either guard the retry creates a duplicate, and the simulator shows it', async () => {
+    const s = await sim({ idempotency: false });
+    const c = connectorFor(s, { idempotencySupported: true });
+    const wo = workOrder('EQ-1');
+    s.faults.add({ kind: 'lost-response', path: '/work-orders' });
+    await c.send([wo], ctx);
+    await c.send([wo], ctx);
+    expect(s.state().workOrders).toHaveLength(2);
+    expect(s.counters().duplicateWorkOrders).toBe(1);
+  });
+});
+
+describe('OAuth2 client credentials', () => {
+  const oauth = (s: ErpSimulator, extra: Record<string, unknown> = {}) => ({
+    token: undefined,
+    auth: { type: 'oauth2-client-credentials', tokenUrl: `${s.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret', scope: 'erp.write', ...extra },
+  });
+
+  it('caches the token until shortly before expiry, then mints a new one', async () => {
+    const clock = steppedClock();
+    const s = await sim({ token: null, tokenTtlSeconds: 600, now: clock.now });
+    const c = connectorFor(s, oauth(s, { expiryMarginMs: '60s' }), clock);
+    expect((await c.send([location('A')], ctx))[0]?.ok).toBe(true);
+    expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
+    expect(s.counters().tokensIssued).toBe(1);
+    clock.advance(539_000); // 9 min - 1 s: still inside the margin
+    await c.send([location('C')], ctx);
+    expect(s.counters().tokensIssued).toBe(1);
+    clock.advance(2000); // within 60 s of expiry: re-mint
+    expect((await c.send([location('D')], ctx))[0]?.ok).toBe(true);
+    expect(s.counters().tokensIssued).toBe(2);
+  });
+
+  it('mints one token for many concurrent requests', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, oauth(s));
+    const results = await Promise.all([1, 2, 3, 4].map((n) => c.send([location(`A${n}`)], ctx)));
+    expect(results.flat().every((r) => r.ok)).toBe(true);
+    expect(s.counters().tokensIssued).toBe(1);
+  });
+
+  it('a revoked token gives AuthError; refreshAuth re-mints and the retry succeeds', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, oauth(s));
+    await c.send([location('A')], ctx);
+    s.revokeTokens();
+    const [denied] = await c.send([location('B')], ctx);
+    expect(errorOf(denied)).toBeInstanceOf(AuthError);
+    await c.refreshAuth();
+    expect(s.counters().tokensIssued).toBe(2);
+    expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
+    expect(s.counters().tokensIssued).toBe(2);
+  });
+
+  it('client_secret_basic works too', async () => {
+    const s = await sim({ token: null });
+    expect((await connectorFor(s, oauth(s, { clientAuth: 'basic' })).send([location('A')], ctx))[0]?.ok).toBe(true);
+  });
+
+  it('a wrong client secret is an AuthError naming the settings to check; refreshAuth rejects', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, oauth(s, { clientSecret: 'wrong-secret' }));
+    const [result] = await c.send([location('A')], ctx);
+    expect(errorOf(result)).toBeInstanceOf(AuthError);
+    expect(errorOf(result)?.message).toContain('auth.clientSecret');
+    expect(errorOf(result)?.message).toContain('invalid_client');
+    expect(result?.exchange?.url).toBe(`${s.url}/oauth/token`);
+    await expect(c.refreshAuth()).rejects.toBeInstanceOf(AuthError);
+  });
+});
+
+describe('batches', () => {
+  it('maps mixed per-item answers: applied, invalid, unknown asset, throttled sub-request', async () => {
+    const s = await sim({ knownAssets: ['EQ-1', 'EQ-2'] });
+    s.faults.add({ kind: 'error', inBatch: true, path: '/usage', status: 503, retryAfterSeconds: 12 });
+    const c = connectorFor(s, { batch: { maxSize: 10 } });
+    const ok = location('EQ-1');
+    const invalid = item('meter.record', 'EQ-1', { meter: 'operatingHours', operatingHours: -5 });
+    const unknown = location('EQ-999');
+    const throttled = usage('EQ-2');
+    const woOk = workOrder('EQ-2');
+    const results = await c.send([ok, invalid, unknown, throttled, woOk], ctx);
+    const byId = new Map(results.map((r) => [r.id, r]));
+    expect(byId.get(ok.id)?.ok).toBe(true);
+    expect(byId.get(woOk.id)?.ok).toBe(true);
+    expect(errorOf(byId.get(invalid.id))).toBeInstanceOf(PermanentError);
+    expect(errorOf(byId.get(invalid.id))?.message).toContain('operatingHours must be a non-negative number');
+    expect(errorOf(byId.get(unknown.id))).toBeInstanceOf(PermanentError);
+    expect(errorOf(byId.get(unknown.id))?.message).toContain('404');
+    expect((errorOf(byId.get(throttled.id)) as RateLimitedError).retryAfterMs).toBe(12_000);
+    expect(s.counters()).toMatchObject({ requests: 1, batches: 1, subRequests: 5, applied: { location: 1, workOrders: 1, usagePostings: 0 } });
+
+    // The throttled item alone, retried in a later batch with the same key, lands once.
+    const [retried] = await c.send([throttled], ctx);
+    expect(retried?.ok).toBe(true);
+    expect(s.state().usagePostings).toHaveLength(1);
+  });
+
+  it('splits more items than maxSize into several batches', async () => {
+    const s = await sim();
+    const c = connectorFor(s, { batch: { maxSize: 2 } });
+    expect(c.capabilities.maxBatchSize).toBe(2);
+    const results = await c.send([location('A'), location('B'), location('C'), location('D'), location('E')], ctx);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(s.counters().batches).toBe(3);
+  });
+
+  it('a throttled batch call fails every item with the same pause', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 9 });
+    const results = await connectorFor(s, { batch: {} }).send([location('A'), meter('A')], ctx);
+    expect(results.map((r) => (errorOf(r) as RateLimitedError | undefined)?.retryAfterMs)).toEqual([9000, 9000]);
+    expect(s.counters().applied.location).toBe(0);
+  });
+
+  it('a lost batch response is retried as a whole with no second effect', async () => {
+    const s = await sim();
+    const c = connectorFor(s, { batch: {} });
+    const items = [workOrder('A'), meter('A'), usage('A')];
+    s.faults.add({ kind: 'lost-response', path: '/$batch' });
+    expect((await c.send(items, ctx)).every((r) => !r.ok)).toBe(true);
+    expect((await c.send(items, ctx)).every((r) => r.ok)).toBe(true);
+    expect(s.counters()).toMatchObject({ duplicatesSuppressed: 3, applied: { workOrders: 1, meterReadings: 1, usagePostings: 1 } });
+  });
+
+  it('without batch config every item is its own request', async () => {
+    const s = await sim();
+    const c = connectorFor(s);
+    expect(c.capabilities.maxBatchSize).toBe(1);
+    await c.send([location('A'), location('B')], ctx);
+    expect(s.counters()).toMatchObject({ requests: 2, batches: 0 });
+  });
+});
+
+describe('redaction', () => {
+  it('no token, secret or access token appears in any exchange or error, even when the ERP echoes one', async () => {
+    const s = await sim({ token: 'static-sim-token-123' });
+    // What reaches the audit trail and logs: exchanges and errors (message and kept body).
+    const recorded: string[] = [];
+    const keep = (results: ItemResult[]) =>
+      results.forEach((r) => recorded.push(JSON.stringify(r.exchange ?? null), r.ok ? '' : `${r.error.message} ${r.error.responseBody ?? ''}`));
+
+    // Static bearer, with the ERP quoting the token back in an error.
+    s.faults.add({ kind: 'error', status: 400, body: { error: { message: 'token static-sim-token-123 lacks scope', password: 'pw-in-body' } } });
+    const bearer = connectorFor(s, { token: 'static-sim-token-123', headers: { 'X-Api-Key': 'header-key-456' }, redactFields: ['title'] });
+    keep(await bearer.send([location('A'), workOrder('A')], ctx));
+    const bearerText = recorded.join('\n');
+    // The configured extra field is redacted, the rest of the payload kept for audit.
+    expect(bearerText).not.toContain('Oil pressure low');
+    expect(bearerText).toContain('oilPressureKpa');
+
+    // OAuth2: the token response and later calls.
+    const oauth = connectorFor(s, {
+      token: undefined,
+      auth: { type: 'oauth2-client-credentials', tokenUrl: `${s.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret' },
+    });
+    keep(await oauth.send([location('B'), workOrder('B')], ctx));
+    const badSecret = connectorFor(s, {
+      token: undefined,
+      auth: { type: 'oauth2-client-credentials', tokenUrl: `${s.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'very-wrong-secret' },
+    });
+    keep(await badSecret.send([location('C')], ctx));
+
+    const text = recorded.join('\n');
+    expect(text).toContain('[REDACTED]');
+    expect(text).toContain('/oauth/token');
+    for (const secret of ['static-sim-token-123', 'header-key-456', 'pw-in-body', 'sim-secret', 'very-wrong-secret', 'sim-at-']) {
+      expect(text, `"${secret}" leaked`).not.toContain(secret);
+    }
+  });
+});

@@ -1,0 +1,247 @@
+/**
+ * The generic REST/webhook ERP connector: maps the ERP-neutral operations to a configurable REST
+ * API (see rest-mapping.ts for the shapes), one request per delivery or many in one batch call.
+ *
+ * Exactly-once (invariant 3): every request carries the delivery's idempotency key in the
+ * configured header. When the ERP ignores that header (`idempotencySupported: false`), a work
+ * order is looked up by `externalKey` before it is created, and an existing one counts as
+ * delivered. The connector never retries, sleeps or limits: the dispatcher does.
+ * @module
+ */
+import { DeliveryError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import { systemClock, type Clock } from '../../../ports/clock.js';
+import type {
+  ConnectorCapabilities,
+  ErpConnector,
+  Exchange,
+  ItemResult,
+  SendContext,
+  WorkOrderUpdate,
+} from '../../../ports/connector.js';
+import type { RestDestinationConfig } from '../../../config/schema.js';
+import { RestClient } from './rest-client.js';
+import { classifyResponse } from './rest-errors.js';
+import {
+  REST_OPERATIONS,
+  buildBatchRequest,
+  headerValue,
+  parseBatchResponse,
+  parseWorkOrderPage,
+  planRequest,
+  toWorkOrderUpdate,
+  workOrderLookupPath,
+  workOrderUpdatesPath,
+  type BatchSubRequest,
+  type PlannedRequest,
+} from './rest-mapping.js';
+
+export interface RestConnectorOptions {
+  /** Clock for token expiry and `Retry-After` dates. @default systemClock */
+  readonly clock?: Clock;
+  /** fetch implementation; tests inject recorders. @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Most pages `fetchWorkOrderUpdates` follows in one call. @default 100 */
+  readonly maxWorkOrderPages?: number;
+}
+
+/** Build the connector for a `type: rest` destination. */
+export function createRestConnector(config: RestDestinationConfig, options: RestConnectorOptions = {}): RestConnector {
+  return new RestConnector(config, options);
+}
+
+type Planned = { readonly item: OutboxItem; readonly plan: PlannedRequest };
+
+export class RestConnector implements ErpConnector {
+  readonly name: string;
+  readonly capabilities: ConnectorCapabilities;
+  /** The transport, exposed for tests and diagnostics. */
+  readonly client: RestClient;
+
+  constructor(
+    private readonly config: RestDestinationConfig,
+    private readonly options: RestConnectorOptions = {},
+  ) {
+    this.name = config.name;
+    this.capabilities = { maxBatchSize: config.batch?.maxSize ?? 1, operations: REST_OPERATIONS };
+    this.client = new RestClient(config, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  /** Deliver the items; one result per item. Never throws. */
+  async send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]> {
+    const results = new Map<number, ItemResult>();
+    try {
+      const planned: Planned[] = [];
+      for (const item of items) {
+        try {
+          planned.push({ item, plan: planRequest(item, this.config.paths) });
+        } catch (err) {
+          results.set(item.id, failed(item, asDeliveryError(err)));
+        }
+      }
+      const toWrite = await this.skipExistingWorkOrders(planned, ctx, results);
+      const batch = this.config.batch;
+      if (batch && toWrite.length > 0) {
+        for (let i = 0; i < toWrite.length; i += batch.maxSize) {
+          for (const r of await this.sendBatch(batch.path, toWrite.slice(i, i + batch.maxSize), ctx)) results.set(r.id, r);
+        }
+      } else {
+        for (const p of toWrite) results.set(p.item.id, await this.sendOne(p, ctx));
+      }
+    } catch (err) {
+      // A bug, not an ERP answer: report it on every item still without a result, never throw.
+      const error = new RetryableError(`REST connector ${this.name} failed unexpectedly: ${coerceError(err).message}`, undefined, undefined, { cause: err });
+      for (const item of items) if (!results.has(item.id)) results.set(item.id, failed(item, error));
+    }
+    return items.map((item) => results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`)));
+  }
+
+  /**
+   * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
+   * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
+   * `externalKey`) or with unknown statuses are left out.
+   */
+  async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]> {
+    const updates: WorkOrderUpdate[] = [];
+    const maxPages = this.options.maxWorkOrderPages ?? 100;
+    let request: { path: string } | { url: string } = { path: workOrderUpdatesPath(this.config.paths, since) };
+    for (let page = 0; page < maxPages; page++) {
+      const outcome = await this.client.request({ method: 'GET', ...request, signal: ctx.signal });
+      if (!outcome.ok) throw outcome.error;
+      const { items, next } = parseWorkOrderPage(outcome.body);
+      for (const raw of items) {
+        const update = toWorkOrderUpdate(raw);
+        if (update) updates.push(update);
+      }
+      if (next === undefined) break;
+      request = { url: next };
+    }
+    return updates;
+  }
+
+  /** Mint new OAuth2 credentials (no-op for a static token). Rejects when the token endpoint refuses. */
+  async refreshAuth(): Promise<void> {
+    await this.client.refreshAuth();
+  }
+
+  async close(): Promise<void> {
+    // Global fetch's connection pool is shared by the process; nothing of ours to release.
+  }
+
+  private async sendOne({ item, plan }: Planned, ctx: SendContext): Promise<ItemResult> {
+    const outcome = await this.client.request({
+      method: plan.method,
+      path: plan.path,
+      body: plan.body,
+      idempotencyKey: item.idempotencyKey,
+      signal: ctx.signal,
+    });
+    if (!outcome.ok) return failed(item, outcome.error, outcome.exchange);
+    return { id: item.id, ok: true, exchange: outcome.exchange, ...(outcome.body !== undefined ? { response: outcome.body } : {}) };
+  }
+
+  /**
+   * Find-before-create for ERPs that ignore the idempotency header: a work order whose
+   * `externalKey` already exists was created by an earlier attempt whose answer was lost, so it
+   * is reported delivered (with the lookup as its exchange) instead of created again.
+   */
+  private async skipExistingWorkOrders(planned: readonly Planned[], ctx: SendContext, results: Map<number, ItemResult>): Promise<Planned[]> {
+    if (this.config.idempotencySupported) return [...planned];
+    const remaining: Planned[] = [];
+    for (const p of planned) {
+      if (p.item.operation !== 'workorder.create') {
+        remaining.push(p);
+        continue;
+      }
+      const outcome = await this.client.request({
+        method: 'GET',
+        path: workOrderLookupPath(this.config.paths, p.item.businessKey),
+        idempotencyKey: p.item.idempotencyKey,
+        signal: ctx.signal,
+      });
+      if (!outcome.ok) {
+        results.set(p.item.id, failed(p.item, outcome.error, outcome.exchange));
+        continue;
+      }
+      let existing: unknown;
+      try {
+        existing = parseWorkOrderPage(outcome.body).items.find(
+          (wo) => (wo as { externalKey?: unknown } | null)?.externalKey === p.item.businessKey,
+        );
+      } catch (err) {
+        results.set(p.item.id, failed(p.item, asDeliveryError(err), outcome.exchange));
+        continue;
+      }
+      if (existing !== undefined) results.set(p.item.id, { id: p.item.id, ok: true, exchange: outcome.exchange, response: existing });
+      else remaining.push(p);
+    }
+    return remaining;
+  }
+
+  private async sendBatch(batchPath: string, planned: readonly Planned[], ctx: SendContext): Promise<ItemResult[]> {
+    const subRequests: BatchSubRequest[] = planned.map(({ item, plan }) => ({
+      id: String(item.id),
+      method: plan.method,
+      path: plan.path,
+      headers: { [this.config.idempotencyHeader]: item.idempotencyKey },
+      body: plan.body,
+    }));
+    const outcome = await this.client.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), signal: ctx.signal });
+    // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
+    if (!outcome.ok) return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
+
+    let responses: ReturnType<typeof parseBatchResponse>;
+    try {
+      responses = parseBatchResponse(outcome.body);
+    } catch (err) {
+      const error = new RetryableError(`POST ${batchPath} → ${outcome.status} with an unreadable batch response: ${coerceError(err).message}`);
+      return planned.map(({ item }) => failed(item, error, outcome.exchange));
+    }
+
+    const http = this.client.http;
+    return planned.map(({ item, plan }, index): ItemResult => {
+      const sub = responses.get(String(item.id));
+      const requestExchange = {
+        method: plan.method,
+        url: http.redactor.url(this.client.urlFor(plan.path)),
+        requestBody: http.recordRequestBody(JSON.stringify(subRequests[index]?.body ?? plan.body)),
+        latencyMs: outcome.exchange.latencyMs,
+      };
+      if (!sub) {
+        // The ERP may or may not have applied it; the retry carries the same idempotency key.
+        return failed(item, new RetryableError(`POST ${batchPath}: the batch response has no entry for request id ${item.id}`), requestExchange);
+      }
+      const bodyText = sub.body === undefined ? '' : typeof sub.body === 'string' ? sub.body : JSON.stringify(sub.body);
+      const exchange: Exchange = {
+        ...requestExchange,
+        status: sub.status,
+        ...(bodyText !== '' ? { responseBody: http.recordResponseBody(bodyText) } : {}),
+      };
+      const error = classifyResponse(
+        {
+          status: sub.status,
+          retryAfter: headerValue(sub.headers, 'retry-after') ?? null,
+          bodyText,
+          ...(exchange.responseBody !== undefined ? { recordedBody: exchange.responseBody } : {}),
+        },
+        `${plan.method} ${plan.path} (in batch)`,
+        (this.options.clock ?? systemClock).now(),
+        (t) => http.redactor.text(t),
+      );
+      if (error) return failed(item, error, exchange);
+      return { id: item.id, ok: true, exchange, ...(sub.body !== undefined ? { response: sub.body } : {}) };
+    });
+  }
+}
+
+function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
+  return { id: item.id, ok: false, error, ...(exchange ? { exchange } : {}) };
+}
+
+function asDeliveryError(err: unknown): DeliveryError {
+  if (err instanceof DeliveryError) return err;
+  return new RetryableError(coerceError(err).message, undefined, undefined, { cause: err });
+}

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
+import { classifyNetworkFailure, classifyResponse, erpReason } from './rest-errors.js';
+
+const NOW = Date.parse('2026-03-02T10:00:00.000Z');
+const body = JSON.stringify({ error: { code: 'E42', message: 'asset EQ-9 is locked' } });
+
+describe('classifyResponse', () => {
+  const table: [number, (new (...args: never[]) => Error) | undefined][] = [
+    [200, undefined],
+    [201, undefined],
+    [204, undefined],
+    [400, PermanentError],
+    [401, AuthError],
+    [403, PermanentError],
+    [404, PermanentError],
+    [408, RetryableError],
+    [409, PermanentError],
+    [410, PermanentError],
+    [412, PermanentError],
+    [422, PermanentError],
+    [429, RateLimitedError],
+    [500, RetryableError],
+    [502, RetryableError],
+    [503, RateLimitedError],
+    [504, RetryableError],
+    [302, PermanentError],
+  ];
+  it.each(table)('%i → %s', (status, expected) => {
+    const error = classifyResponse({ status, bodyText: body, recordedBody: body }, 'POST /x', NOW);
+    if (expected === undefined) {
+      expect(error).toBeUndefined();
+      return;
+    }
+    expect(error).toBeInstanceOf(expected);
+    expect(error?.status).toBe(status);
+    expect(error?.responseBody).toBe(body);
+    expect(error?.message).toContain('POST /x');
+    expect(error?.message).toContain('E42: asset EQ-9 is locked');
+  });
+
+  it('marks exactly the classes the dispatcher may retry', () => {
+    expect(classifyResponse({ status: 422, bodyText: '' }, 'c', NOW)?.retryable).toBe(false);
+    expect(classifyResponse({ status: 500, bodyText: '' }, 'c', NOW)?.retryable).toBe(true);
+    expect(classifyResponse({ status: 401, bodyText: '' }, 'c', NOW)?.retryable).toBe(true);
+  });
+
+  it('parses Retry-After given in seconds', () => {
+    const error = classifyResponse({ status: 429, retryAfter: '17', bodyText: '' }, 'c', NOW);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBe(17_000);
+    expect(error?.message).toContain('Retry-After 17 s');
+  });
+
+  it('parses Retry-After given as an HTTP date', () => {
+    const date = new Date(NOW + 90_000).toUTCString();
+    const error = classifyResponse({ status: 503, retryAfter: date, bodyText: '' }, 'c', NOW) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.retryAfterMs).toBe(90_000);
+  });
+
+  it('leaves retryAfterMs undefined without a usable header', () => {
+    expect((classifyResponse({ status: 429, bodyText: '' }, 'c', NOW) as RateLimitedError).retryAfterMs).toBeUndefined();
+    expect((classifyResponse({ status: 429, retryAfter: 'soon', bodyText: '' }, 'c', NOW) as RateLimitedError).retryAfterMs).toBeUndefined();
+  });
+
+  it('scrubs secrets out of the quoted ERP reason', () => {
+    const error = classifyResponse({ status: 400, bodyText: '{"message":"bad token tok-123"}' }, 'c', NOW, (t) => t.replace('tok-123', '[REDACTED]'));
+    expect(error?.message).not.toContain('tok-123');
+  });
+});
+
+describe('classifyNetworkFailure', () => {
+  it('makes every network failure retryable and says when the write may have landed', () => {
+    const reset = classifyNetworkFailure({ kind: 'connection-reset', message: 'other side closed' }, 'POST /wo');
+    expect(reset).toBeInstanceOf(RetryableError);
+    expect(reset.message).toContain('may have applied');
+    const refused = classifyNetworkFailure({ kind: 'connection-refused', message: 'ECONNREFUSED' }, 'POST /wo');
+    expect(refused).toBeInstanceOf(RetryableError);
+    expect(refused.message).not.toContain('may have applied');
+    expect(classifyNetworkFailure({ kind: 'timeout', message: 'no response' }, 'c').retryable).toBe(true);
+    expect(classifyNetworkFailure({ kind: 'aborted', message: 'shutdown' }, 'c').retryable).toBe(true);
+  });
+});
+
+describe('erpReason', () => {
+  it.each([
+    ['{"error":{"code":"0x80040237","message":"Duplicate key"}}', '0x80040237: Duplicate key'],
+    ['{"error":{"code":"ZPM/123","message":{"lang":"en","value":"Equipment locked"}}}', 'ZPM/123: Equipment locked'],
+    ['{"message":"title is required"}', 'title is required'],
+    ['{"error":"invalid_client","error_description":"bad secret"}', 'invalid_client (bad secret)'],
+    ['{"errors":[{"message":"a"},{"message":"b"}]}', 'a; b'],
+    ['{"title":"Bad Request","detail":"sku is missing"}', 'sku is missing'],
+    ['{"o:errorDetails":[{"detail":"Invalid field value"}]}', 'Invalid field value'],
+    ['Service   Unavailable\n', 'Service Unavailable'],
+    ['', ''],
+  ])('%s → %s', (text, expected) => {
+    expect(erpReason(text)).toBe(expected);
+  });
+
+  it('shortens long reasons', () => {
+    expect(erpReason('x'.repeat(1000)).length).toBeLessThanOrEqual(301);
+  });
+});

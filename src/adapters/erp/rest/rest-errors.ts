@@ -1,0 +1,167 @@
+/**
+ * Classification of REST outcomes into the delivery taxonomy (core/errors). The dispatcher acts
+ * on the class only, so every HTTP status decision for the generic REST target lives here:
+ *
+ * | Outcome | Class |
+ * |---|---|
+ * | 2xx | ok (no error) |
+ * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
+ * | 401 | {@link AuthError} (refresh credentials, then retry) |
+ * | 400, 404, 409, 410, 412, 422 and any other 4xx | {@link PermanentError} with the ERP's reason |
+ * | 408, other 5xx | {@link RetryableError} |
+ * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
+ * | timeout, reset, refused, DNS, abort | {@link RetryableError} |
+ * @module
+ */
+import { parseRetryAfter } from '../../../core/delivery/backoff.js';
+import {
+  AuthError,
+  PermanentError,
+  RateLimitedError,
+  RetryableError,
+  type DeliveryError,
+} from '../../../core/errors/errors.js';
+import type { NetworkFailure } from '../../http/http-client.js';
+
+/** Longest ERP reason quoted in an error message. */
+const MAX_REASON_CHARS = 300;
+
+/** What the classifier needs from a response; `recordedBody` is the redacted, truncated body. */
+export interface ClassifiableResponse {
+  readonly status: number;
+  /** `Retry-After` header value, when present. */
+  readonly retryAfter?: string | null;
+  /** The full body, for extracting the ERP's reason. */
+  readonly bodyText: string;
+  /** The body as it may be stored (redacted, truncated); kept on the error for audit. */
+  readonly recordedBody?: string;
+}
+
+/**
+ * The error for a response, or undefined for 2xx. `context` names the request (e.g.
+ * `POST /api/v1/work-orders`) and `now` is the clock for HTTP-date `Retry-After` values.
+ * `scrub` removes secrets from the ERP's reason before it goes into the message.
+ */
+export function classifyResponse(
+  response: ClassifiableResponse,
+  context: string,
+  now: number,
+  scrub: (text: string) => string = (t) => t,
+): DeliveryError | undefined {
+  const { status } = response;
+  if (status >= 200 && status < 300) return undefined;
+  const reason = scrub(erpReason(response.bodyText));
+  const said = reason !== '' ? `: ${reason}` : '';
+  const body = response.recordedBody;
+
+  if (status === 429 || status === 503) {
+    const retryAfterMs = parseRetryAfter(response.retryAfter, now);
+    const wait = retryAfterMs !== undefined ? `; Retry-After ${Math.ceil(retryAfterMs / 1000)} s` : '; no Retry-After given';
+    const what = status === 429 ? 'rate limited' : 'unavailable';
+    return new RateLimitedError(`${context} → ${status} ${what}${wait}${said}`, retryAfterMs, status, body);
+  }
+  if (status === 401) {
+    return new AuthError(`${context} → 401 unauthorized${said}; credentials were rejected or have expired`, status, body);
+  }
+  if (status === 408 || status >= 500) {
+    return new RetryableError(`${context} → ${status}${said}`, status, body);
+  }
+  if (status >= 300 && status < 400) {
+    return new PermanentError(
+      `${context} → ${status} redirect (not followed, it would resend credentials); point baseUrl at the final address${said}`,
+      status,
+      body,
+    );
+  }
+  return new PermanentError(`${context} → ${status} ${permanentHint(status)}${said}`, status, body);
+}
+
+function permanentHint(status: number): string {
+  switch (status) {
+    case 400:
+      return 'rejected as invalid';
+    case 403:
+      return 'forbidden (the credentials lack permission)';
+    case 404:
+      return 'not found';
+    case 409:
+      return 'conflict';
+    case 410:
+      return 'gone';
+    case 412:
+      return 'precondition failed';
+    case 422:
+      return 'unprocessable';
+    default:
+      return 'rejected';
+  }
+}
+
+/**
+ * A failure below HTTP. All are retryable: the request carries the same idempotency key next
+ * time, so a write that did land (timeout, reset) is not applied twice.
+ */
+export function classifyNetworkFailure(failure: NetworkFailure, context: string): DeliveryError {
+  const outcome =
+    failure.kind === 'timeout' || failure.kind === 'connection-reset'
+      ? '; the ERP may have applied it, the retry carries the same idempotency key'
+      : '';
+  return new RetryableError(`${context} → ${failure.kind}: ${failure.message}${outcome}`, undefined, undefined, {
+    cause: failure.cause,
+  });
+}
+
+/**
+ * The ERP's own words from an error body, in the shapes ERPs use: `{error:{message}}` (OData,
+ * Dataverse), `{error:{message:{value}}}` (SAP V2), `{message}`, `{error:"..."}` with
+ * `error_description` (OAuth), `{errors:[{message}]}`, `{detail}`/`{title}` (RFC 9457),
+ * `o:errorDetails` (NetSuite); otherwise the text itself. Shortened to a few hundred chars.
+ */
+export function erpReason(bodyText: string): string {
+  const text = bodyText.trim();
+  if (text === '') return '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return shorten(text.replace(/\s+/g, ' '));
+  }
+  const found = reasonFrom(parsed, 0);
+  return shorten(found ?? text.replace(/\s+/g, ' '));
+}
+
+function reasonFrom(value: unknown, depth: number): string | undefined {
+  if (depth > 3 || value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value === '' ? undefined : value;
+  if (Array.isArray(value)) {
+    const parts = value.map((v) => reasonFrom(v, depth + 1)).filter((v): v is string => v !== undefined);
+    return parts.length > 0 ? parts.join('; ') : undefined;
+  }
+  if (typeof value !== 'object') return undefined;
+  const o = value as Record<string, unknown>;
+  const code = typeof o.code === 'string' && o.code !== '' ? o.code : undefined;
+  const withCode = (msg: string | undefined): string | undefined =>
+    msg === undefined ? undefined : code !== undefined && !msg.includes(code) ? `${code}: ${msg}` : msg;
+
+  if (typeof o.error === 'string') {
+    const desc = typeof o.error_description === 'string' ? ` (${o.error_description})` : '';
+    return `${o.error}${desc}`;
+  }
+  for (const key of ['error', 'o:errorDetails', 'errors']) {
+    const nested = reasonFrom(o[key], depth + 1);
+    if (nested !== undefined) return nested;
+  }
+  for (const key of ['message', 'detail', 'title', 'reason', 'description']) {
+    const v = o[key];
+    if (typeof v === 'string' && v !== '') return withCode(v);
+    if (v !== null && typeof v === 'object') {
+      const nested = reasonFrom(v, depth + 1) ?? reasonFrom((v as { value?: unknown }).value, depth + 1);
+      if (nested !== undefined) return withCode(nested);
+    }
+  }
+  return undefined;
+}
+
+function shorten(text: string): string {
+  return text.length <= MAX_REASON_CHARS ? text : `${text.slice(0, MAX_REASON_CHARS)}…`;
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { PermanentError } from '../../../core/errors/errors.js';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import { restDestinationSchema } from '../../../config/schema.js';
+import {
+  expandPath,
+  normalizeWorkOrderStatus,
+  parseBatchResponse,
+  parseWorkOrderPage,
+  planRequest,
+  toWorkOrderUpdate,
+  withQuery,
+} from './rest-mapping.js';
+
+const paths = restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example' }).paths;
+const T = Date.parse('2026-03-02T08:00:00.000Z');
+
+function item(operation: string, payload: Record<string, unknown>, erpAssetId = 'EQ 1/2'): OutboxItem {
+  return {
+    id: 1,
+    destination: 'e',
+    operation,
+    kind: 'fact',
+    businessKey: 'bk',
+    erpAssetId,
+    eventTime: T,
+    payload,
+    idempotencyKey: 'k',
+    status: 'inflight',
+    attempts: 0,
+    createdAt: T,
+    nextAttemptAt: T,
+  };
+}
+
+describe('planRequest', () => {
+  it('URI-encodes the asset id into the path', () => {
+    expect(planRequest(item('location.update', { coordinates: { lat: 1, lng: 2 } }), paths).path).toBe('/api/v1/assets/EQ%201%2F2/location');
+  });
+
+  it('projects location payloads to the documented body, filling lastSeen from event time', () => {
+    const plan = planRequest(item('location.update', { erpModule: 'x', coordinates: { lat: 1, lng: 2 } }), paths);
+    expect(plan).toMatchObject({ method: 'PATCH' });
+    expect(plan.body).toEqual({ warehouseLocation: null, coordinates: { lat: 1, lng: 2 }, lastSeen: '2026-03-02T08:00:00.000Z' });
+  });
+
+  it('rejects a location without numeric coordinates as permanent', () => {
+    expect(() => planRequest(item('location.update', { coordinates: { lat: '1', lng: 2 } }), paths)).toThrow(PermanentError);
+    expect(() => planRequest(item('location.update', {}), paths)).toThrow(/coordinates\.lat\/lng/);
+  });
+
+  it('passes work-order payloads through, adding externalKey and erpAssetId', () => {
+    const plan = planRequest(item('workorder.create', { title: 't', extra: { a: 1 } }), paths);
+    expect(plan).toEqual({ method: 'POST', path: '/api/v1/work-orders', body: { title: 't', extra: { a: 1 }, externalKey: 'bk', erpAssetId: 'EQ 1/2' } });
+  });
+
+  it('fills readingAt and countedAt from event time when the rule left them out', () => {
+    expect(planRequest(item('meter.record', { operatingHours: 5 }), paths).body).toEqual({ operatingHours: 5, readingAt: '2026-03-02T08:00:00.000Z' });
+    expect(planRequest(item('inventory.count', { location: 'L', sku: 'S', countedQuantity: 0 }), paths).body).toMatchObject({ countedAt: '2026-03-02T08:00:00.000Z' });
+  });
+
+  it('names missing required fields and unsupported operations', () => {
+    expect(() => planRequest(item('inventory.count', { location: 'L' }), paths)).toThrow(/missing sku, countedQuantity/);
+    expect(() => planRequest(item('usage.post', { period: '2026-01' }), paths)).toThrow(/missing periodUnits/);
+    expect(() => planRequest(item('asset.retire', {}), paths)).toThrow(/not supported.*location\.update/);
+  });
+});
+
+describe('paths', () => {
+  it('reports a placeholder the operation cannot fill', () => {
+    expect(() => expandPath('/wo/{workOrderId}', { erpAssetId: 'A' })).toThrow(/\{workOrderId\}.*\{erpAssetId\}/);
+  });
+  it('appends queries to paths with or without one', () => {
+    expect(withQuery('/a', { x: 'a|b' })).toBe('/a?x=a%7Cb');
+    expect(withQuery('/a?v=1', { x: '1' })).toBe('/a?v=1&x=1');
+  });
+});
+
+describe('work-order responses', () => {
+  it.each([
+    ['In_Progress', 'in-progress'],
+    ['CLOSED', 'completed'],
+    ['canceled', 'cancelled'],
+    ['open', 'open'],
+    ['on-hold', undefined],
+    [3, undefined],
+  ])('status %s → %s', (raw, expected) => {
+    expect(normalizeWorkOrderStatus(raw)).toBe(expected);
+  });
+
+  it('accepts numeric ids and ignores unusable entries', () => {
+    expect(toWorkOrderUpdate({ id: 7, externalKey: 'k', erpAssetId: 'A', status: 'open', createdAt: '2026-03-02T08:00:00Z' })).toEqual({
+      businessKey: 'k',
+      erpAssetId: 'A',
+      erpWorkOrderId: '7',
+      status: 'open',
+      changedAt: T,
+    });
+    expect(toWorkOrderUpdate({ id: 7, externalKey: 'k', erpAssetId: 'A', status: 'open' })).toBeUndefined();
+    expect(toWorkOrderUpdate(null)).toBeUndefined();
+  });
+
+  it('reads list envelopes and rejects anything else', () => {
+    expect(parseWorkOrderPage([1])).toEqual({ items: [1] });
+    expect(parseWorkOrderPage({ value: [], '@odata.nextLink': '/n' })).toEqual({ items: [], next: '/n' });
+    expect(() => parseWorkOrderPage({ data: [] })).toThrow(PermanentError);
+  });
+});
+
+describe('parseBatchResponse', () => {
+  it('indexes responses by id and skips malformed entries', () => {
+    const map = parseBatchResponse({ responses: [{ id: 1, status: 201 }, { id: '2', status: '400', body: 'x' }, { status: 200 }, null] });
+    expect([...map.keys()]).toEqual(['1', '2']);
+    expect(map.get('2')).toEqual({ id: '2', status: 400, body: 'x' });
+  });
+  it('throws on a body without responses', () => {
+    expect(() => parseBatchResponse({ results: [] })).toThrow(/no responses array/);
+  });
+});

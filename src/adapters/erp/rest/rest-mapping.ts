@@ -1,0 +1,272 @@
+/**
+ * Pure mapping between ERP-neutral deliveries and the generic REST API's requests and responses.
+ * No I/O here, so every shape is unit-testable against the fixtures in `__fixtures__/`.
+ *
+ * | Operation | Request |
+ * |---|---|
+ * | `location.update` | `PATCH {paths.location}` `{warehouseLocation, coordinates:{lat,lng}, lastSeen}` |
+ * | `workorder.create` | `POST {paths.workOrders}` the rule's payload + `externalKey` (= business key) and `erpAssetId` |
+ * | `meter.record` | `POST {paths.meterReadings}` the rule's payload; `readingAt` defaults to the event time |
+ * | `inventory.count` | `POST {paths.inventoryCounts}` `{location, sku, countedQuantity, delta, countedAt}` + rest of payload |
+ * | `usage.post` | `POST {paths.usagePostings}` `{period, periodUnits, lifeToDateUnits, totalExpectedUnits, unit, ...}` |
+ * @module
+ */
+import { PermanentError } from '../../../core/errors/errors.js';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import type { WorkOrderStatus } from '../../../core/model/events.js';
+import type { WorkOrderUpdate } from '../../../ports/connector.js';
+
+/** Operations the generic REST connector delivers. */
+export const REST_OPERATIONS = [
+  'location.update',
+  'workorder.create',
+  'meter.record',
+  'inventory.count',
+  'usage.post',
+] as const;
+export type RestOperation = (typeof REST_OPERATIONS)[number];
+
+/** Path templates (from config); `{erpAssetId}` and `{workOrderId}` are substituted. */
+export interface RestPaths {
+  readonly location: string;
+  readonly workOrders: string;
+  readonly workOrder: string;
+  readonly meterReadings: string;
+  readonly inventoryCounts: string;
+  readonly usagePostings: string;
+}
+
+/** One request to make for a delivery; `path` is relative to the destination's base URL. */
+export interface PlannedRequest {
+  readonly method: 'PATCH' | 'POST';
+  readonly path: string;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+type Payload = Readonly<Record<string, unknown>>;
+
+/**
+ * The request for one outbox item. Throws {@link PermanentError} when the operation is unknown
+ * or the payload lacks what the operation needs: no retry can fix either.
+ */
+export function planRequest(item: OutboxItem, paths: RestPaths): PlannedRequest {
+  const payload = item.payload;
+  const vars = { erpAssetId: item.erpAssetId };
+  switch (item.operation) {
+    case 'location.update':
+      return { method: 'PATCH', path: expandPath(paths.location, vars), body: locationBody(item, payload) };
+    case 'workorder.create':
+      return {
+        method: 'POST',
+        path: expandPath(paths.workOrders, vars),
+        body: { ...payload, externalKey: item.businessKey, erpAssetId: stringOr(payload.erpAssetId, item.erpAssetId) },
+      };
+    case 'meter.record':
+      return {
+        method: 'POST',
+        path: expandPath(paths.meterReadings, vars),
+        body: { ...payload, readingAt: stringOr(payload.readingAt, isoTime(item.eventTime)) },
+      };
+    case 'inventory.count':
+      requireFields(item, ['location', 'sku', 'countedQuantity']);
+      return {
+        method: 'POST',
+        path: expandPath(paths.inventoryCounts, vars),
+        body: { ...payload, countedAt: stringOr(payload.countedAt, isoTime(item.eventTime)) },
+      };
+    case 'usage.post':
+      requireFields(item, ['period', 'periodUnits']);
+      return { method: 'POST', path: expandPath(paths.usagePostings, vars), body: { ...payload } };
+    default:
+      throw new PermanentError(
+        `operation "${item.operation}" is not supported by the REST connector; it supports ${REST_OPERATIONS.join(', ')}`,
+      );
+  }
+}
+
+function locationBody(item: OutboxItem, payload: Payload): Record<string, unknown> {
+  const coords = payload.coordinates as { lat?: unknown; lng?: unknown } | undefined;
+  const lat = coords?.lat;
+  const lng = coords?.lng;
+  if (typeof lat !== 'number' || typeof lng !== 'number' || !Number.isFinite(lat) || !Number.isFinite(lng)) {
+    throw new PermanentError(
+      `location.update for asset ${item.erpAssetId} has no numeric coordinates.lat/lng in its payload (got ${JSON.stringify(payload.coordinates)})`,
+    );
+  }
+  const zone = payload.warehouseLocation;
+  return {
+    warehouseLocation: typeof zone === 'string' ? zone : null,
+    coordinates: { lat, lng },
+    lastSeen: stringOr(payload.lastSeen, isoTime(item.eventTime)),
+  };
+}
+
+function requireFields(item: OutboxItem, fields: readonly string[]): void {
+  const missing = fields.filter((f) => item.payload[f] === undefined || item.payload[f] === null);
+  if (missing.length > 0) {
+    throw new PermanentError(`${item.operation} for asset ${item.erpAssetId} is missing ${missing.join(', ')} in its payload`);
+  }
+}
+
+function stringOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' && value !== '' ? value : fallback;
+}
+
+function isoTime(epochMs: number): string {
+  return new Date(epochMs).toISOString();
+}
+
+/**
+ * Substitute `{name}` placeholders, URI-encoding each value. A placeholder without a value is a
+ * configuration mistake and is reported as such.
+ */
+export function expandPath(template: string, vars: Readonly<Record<string, string>>): string {
+  return template.replace(/\{([A-Za-z]+)\}/g, (_m, name: string) => {
+    const value = vars[name];
+    if (value === undefined) {
+      throw new PermanentError(
+        `path template "${template}" uses {${name}}, which this operation cannot fill; it can use ${Object.keys(vars).map((k) => `{${k}}`).join(', ')}`,
+      );
+    }
+    return encodeURIComponent(value);
+  });
+}
+
+/** Append query parameters to a path that may already have some. */
+export function withQuery(path: string, params: Readonly<Record<string, string>>): string {
+  const query = new URLSearchParams(params).toString();
+  if (query === '') return path;
+  return `${path}${path.includes('?') ? '&' : '?'}${query}`;
+}
+
+/** `GET {workOrders}?externalKey=…`: find a work order we may already have created. */
+export function workOrderLookupPath(paths: RestPaths, externalKey: string): string {
+  return withQuery(paths.workOrders, { externalKey });
+}
+
+/** `GET {workOrders}?updatedSince=ISO`: work orders changed at or after `since`. */
+export function workOrderUpdatesPath(paths: RestPaths, since: number): string {
+  return withQuery(paths.workOrders, { updatedSince: isoTime(since) });
+}
+
+/** A page of a work-order list: `{items:[...], next?}`; a bare array or `{value:[...]}` is accepted too. */
+export interface WorkOrderPage {
+  readonly items: readonly unknown[];
+  /** Path or URL of the next page, when the ERP pages. */
+  readonly next?: string;
+}
+
+/** Read a work-order list response; throws {@link PermanentError} for anything else. */
+export function parseWorkOrderPage(body: unknown): WorkOrderPage {
+  if (Array.isArray(body)) return { items: body };
+  if (body !== null && typeof body === 'object') {
+    const o = body as Record<string, unknown>;
+    const items = o.items ?? o.value ?? o.workOrders;
+    if (Array.isArray(items)) {
+      const next = o.next ?? o.nextLink ?? o['@odata.nextLink'];
+      return { items, ...(typeof next === 'string' && next !== '' ? { next } : {}) };
+    }
+  }
+  throw new PermanentError(`work-order list response is not {items:[...]}: ${JSON.stringify(body)?.slice(0, 200)}`);
+}
+
+const STATUS_ALIASES: Readonly<Record<string, WorkOrderStatus>> = {
+  open: 'open',
+  new: 'open',
+  created: 'open',
+  'in-progress': 'in-progress',
+  inprogress: 'in-progress',
+  started: 'in-progress',
+  completed: 'completed',
+  complete: 'completed',
+  closed: 'completed',
+  done: 'completed',
+  cancelled: 'cancelled',
+  canceled: 'cancelled',
+};
+
+/** The canonical status for an ERP's status text (`In_Progress`, `closed`, `canceled` ...). */
+export function normalizeWorkOrderStatus(status: unknown): WorkOrderStatus | undefined {
+  if (typeof status !== 'string') return undefined;
+  return STATUS_ALIASES[status.trim().toLowerCase().replace(/[_\s]+/g, '-')];
+}
+
+/**
+ * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
+ * that are not ours (no `externalKey`) or that lack an id, asset, known status or time.
+ */
+export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const wo = raw as Record<string, unknown>;
+  const id = typeof wo.id === 'string' || typeof wo.id === 'number' ? String(wo.id) : undefined;
+  const externalKey = typeof wo.externalKey === 'string' && wo.externalKey !== '' ? wo.externalKey : undefined;
+  const erpAssetId = typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined;
+  const status = normalizeWorkOrderStatus(wo.status);
+  const changedAtText = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string');
+  const changedAt = typeof changedAtText === 'string' ? Date.parse(changedAtText) : NaN;
+  if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || Number.isNaN(changedAt))
+    return undefined;
+  const hours = wo.operatingHoursAtCompletion;
+  return {
+    businessKey: externalKey,
+    erpAssetId,
+    erpWorkOrderId: id,
+    status,
+    changedAt,
+    ...(typeof hours === 'number' && Number.isFinite(hours) ? { operatingHoursAtCompletion: hours } : {}),
+  };
+}
+
+/** One request inside a batch. */
+export interface BatchSubRequest {
+  readonly id: string;
+  readonly method: string;
+  /** Relative to the destination's base URL, like every configured path. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+/** One response inside a batch response. */
+export interface BatchSubResponse {
+  readonly id: string;
+  readonly status: number;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+}
+
+/** `POST {batch.path}` body. */
+export function buildBatchRequest(requests: readonly BatchSubRequest[]): { requests: BatchSubRequest[] } {
+  return { requests: [...requests] };
+}
+
+/**
+ * Read `{responses:[{id,status,headers?,body}]}` into a map by id. Throws {@link Error} with a
+ * description when the shape is wrong; entries with a bad shape are skipped (their items are then
+ * reported missing by the caller).
+ */
+export function parseBatchResponse(body: unknown): Map<string, BatchSubResponse> {
+  const responses = (body as { responses?: unknown } | null)?.responses;
+  if (!Array.isArray(responses)) {
+    throw new Error(`batch response has no responses array: ${JSON.stringify(body)?.slice(0, 200)}`);
+  }
+  const byId = new Map<string, BatchSubResponse>();
+  for (const entry of responses) {
+    if (entry === null || typeof entry !== 'object') continue;
+    const r = entry as Record<string, unknown>;
+    const id = typeof r.id === 'string' || typeof r.id === 'number' ? String(r.id) : undefined;
+    const status = typeof r.status === 'number' ? r.status : Number(r.status);
+    if (id === undefined || !Number.isInteger(status)) continue;
+    const headers = r.headers !== null && typeof r.headers === 'object' ? (r.headers as Record<string, string>) : undefined;
+    byId.set(id, { id, status, ...(headers ? { headers } : {}), ...(r.body !== undefined ? { body: r.body } : {}) });
+  }
+  return byId;
+}
+
+/** A header from a plain header record, case-insensitively. */
+export function headerValue(headers: Readonly<Record<string, string>> | undefined, name: string): string | undefined {
+  if (!headers) return undefined;
+  const lower = name.toLowerCase();
+  for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return String(v);
+  return undefined;
+}

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { BUILTIN_SECRET_FIELDS, REDACTED, createRedactor, truncateText } from './redact.js';
+
+describe('createRedactor', () => {
+  const redactor = createRedactor({ fields: ['ssn'] });
+
+  it('redacts every built-in secret name in nested JSON, in any case and spelling', () => {
+    const body = {
+      user: 'alice',
+      Password: 'p1',
+      nested: { client_secret: 'c1', clientSecret: 'c2', 'X-Api-Key': 'k1', list: [{ access_token: 't1' }, { refreshToken: 't2' }] },
+      Authorization: 'Bearer abc',
+      apikey: 'k2',
+      secret: 's',
+      token: 't3',
+      sessionToken: 't4',
+      ssn: '123-45',
+      count: 3,
+    };
+    const out = redactor.text(JSON.stringify(body));
+    for (const value of ['p1', 'c1', 'c2', 'k1', 't1', 't2', 'abc', 'k2', 't3', 't4', '123-45']) expect(out).not.toContain(value);
+    const parsed = JSON.parse(out);
+    expect(parsed.user).toBe('alice');
+    expect(parsed.count).toBe(3);
+    expect(parsed.nested.list[0].access_token).toBe(REDACTED);
+    expect(parsed.ssn).toBe(REDACTED);
+  });
+
+  it('covers each documented built-in name', () => {
+    for (const name of BUILTIN_SECRET_FIELDS) expect(redactor.isSecretField(name.toUpperCase())).toBe(true);
+    expect(redactor.isSecretField('title')).toBe(false);
+    expect(redactor.isSecretField('tokenUrl')).toBe(false);
+  });
+
+  it('redacts form-encoded bodies (OAuth token requests)', () => {
+    const out = redactor.text('grant_type=client_credentials&client_id=app&client_secret=s3cr3t&scope=erp');
+    expect(out).not.toContain('s3cr3t');
+    expect(out).toContain('client_id=app');
+    expect(out).toContain('grant_type=client_credentials');
+  });
+
+  it('redacts unparseable text by pattern, including truncated JSON and bearer credentials', () => {
+    const out = redactor.text('{"token": "abc123", "password": "hunter2", "note": "Authorization: Bearer eyJhbGciOi.x.y" ');
+    expect(out).not.toContain('abc123');
+    expect(out).not.toContain('hunter2');
+    expect(out).not.toContain('eyJhbGciOi');
+  });
+
+  it('scrubs literal secret values wherever they appear, using the current values', () => {
+    let current = 'rotating-token-1';
+    const r = createRedactor({ secrets: () => [current, undefined, 'ab'] });
+    expect(r.text('error: token rotating-token-1 is invalid')).toBe(`error: token ${REDACTED} is invalid`);
+    current = 'rotating-token-2';
+    expect(r.text('rotating-token-2 again')).toBe(`${REDACTED} again`);
+    // Too short to scrub safely: left alone.
+    expect(r.text('ab cd')).toBe('ab cd');
+  });
+
+  it('redacts secret query parameters and URL passwords', () => {
+    const out = redactor.url('https://user:pw@erp.example/api?access_token=abc&page=2');
+    expect(out).not.toContain('abc');
+    expect(out).not.toContain(':pw@');
+    expect(out).toContain('page=2');
+  });
+
+  it('redacts credential headers', () => {
+    const out = redactor.headers({ Authorization: 'Bearer x', 'X-Api-Key': 'k', Cookie: 'sid=1', Accept: 'application/json' });
+    expect(out).toEqual({ Authorization: REDACTED, 'X-Api-Key': REDACTED, Cookie: REDACTED, Accept: 'application/json' });
+  });
+});
+
+describe('truncateText', () => {
+  it('keeps short text and cuts long text on a character boundary, saying how much', () => {
+    expect(truncateText('short', 10)).toBe('short');
+    const long = 'é'.repeat(100); // 200 bytes
+    const cut = truncateText(long, 11);
+    expect(cut.startsWith('é'.repeat(5))).toBe(true);
+    expect(cut).not.toContain('\uFFFD');
+    expect(cut).toContain('[truncated 190 bytes]');
+  });
+});
