@@ -7,6 +7,8 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
+import { createJsonDecoder } from './core/normalize/json-decoder.js';
+import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { createLocationSyncRule } from './core/rules/location-sync.js';
 import type { Rule } from './core/rules/rule.js';
@@ -112,13 +114,12 @@ export function buildDecoders(config: Config): DecoderRegistry {
   const decoders = new DecoderRegistry();
   const canonical = createCanonicalDecoder();
   decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical);
+  for (const m of config.sources.mqtt) decoders.register(`mqtt:${m.name}`, createJsonDecoder(`mqtt:${m.name}`, m.topics));
   return decoders;
 }
 
 export function buildSources(config: Config, logger: Logger): Source[] {
-  void config;
-  void logger;
-  return [];
+  return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }) }));
 }
 
 export function buildTasks(config: Config): ScheduledTask[] {

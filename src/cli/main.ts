@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { registerAssetsCommand } from './commands/assets.js';
 import { registerAuditCommand } from './commands/audit.js';
+import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerQuarantineCommand } from './commands/quarantine.js';
 import { registerRunCommand } from './commands/run.js';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerRunCommand(program);
+  registerDemoCommand(program);
   registerStatusCommand(program);
   registerAssetsCommand(program);
   registerQuarantineCommand(program);

@@ -263,7 +263,6 @@ export class Dispatcher {
       }
       if (err instanceof RateLimitedError) {
         rateLimited = err;
-        w.metrics.rateLimited++;
         outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
         audit.push(this.auditOf(items, r, now, 'rate-limited'));
         continue;
@@ -291,6 +290,7 @@ export class Dispatcher {
     for (const id of byId.keys()) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs });
 
     if (rateLimited) {
+      w.metrics.rateLimited++; // one per response, however many items it carried
       // A 429/503 pauses the whole destination, not just this item; growing when no Retry-After is given.
       w.consecutive429++;
       const wait = rateLimited.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: p.maxDelayMs }, w.consecutive429, () => 1);

@@ -146,7 +146,7 @@ export class Ingestor implements IngestSink {
         states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })),
         deliveries,
         quarantine,
-        accepted: outcomes.filter((o) => o.accepted).reduce((s, o) => s + o.events, 0),
+        accepted: outcomes.filter((o) => o.accepted).length,
       });
       // Only now, after the commit, does the in-memory state move forward.
       for (const [id, doc] of states) this.remember(id, doc);

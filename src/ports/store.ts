@@ -26,7 +26,7 @@ export interface IngestCommit {
   readonly states: readonly { erpAssetId: string; doc: AssetStateDoc }[];
   readonly deliveries: readonly DeliveryIntent[];
   readonly quarantine: readonly QuarantineEntry[];
-  /** Events accepted by the pipeline in this batch (for counters). */
+  /** Messages accepted by the pipeline in this batch (for counters; one message may hold several events). */
   readonly accepted: number;
 }
 
@@ -83,6 +83,7 @@ export interface AuditQuery {
 }
 
 export interface Counters {
+  /** Messages accepted (all time). */
   readonly eventsAccepted: number;
   readonly quarantined: number;
 }

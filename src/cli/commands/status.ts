@@ -32,7 +32,7 @@ export function registerStatusCommand(program: Command): void {
           return;
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
-        process.stdout.write(`events accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} open)\n\n`);
+        process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n\n`);
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429s', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {
           const m = snap?.destinations[d.destination];

@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { parseDuration } from '../../config/duration.js';
+import { runDemo } from '../../demo/demo.js';
+import { action } from '../context.js';
+
+function positive(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
+  return n;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description('run the real pipeline between a simulated fleet (MQTT) and a simulated REST ERP, then check the ERP matches the fleet')
+    .option('--assets <n>', 'simulated assets', '300')
+    .option('--duration <d>', 'how long the fleet reports (e.g. 45s, 2m)', '45s')
+    .option('--rate <n>', 'fleet messages per second', '200')
+    .option('--bad-share <x>', 'share of deliberately bad messages (0..1)', '0.02')
+    .option('--erp-rate <n>', "the ERP simulator's limit, requests per minute", '300')
+    .option('--no-faults', 'a well-behaved ERP (no injected 503s, lost responses or latency)')
+    .option('--mqtt-url <url>', 'use this broker (e.g. mqtt://127.0.0.1:1883) instead of the in-process one')
+    .option('--data-dir <dir>', 'keep the demo store here (default: a new temp directory)')
+    .option('--seed <n>', 'random seed for the fleet and faults', '1')
+    .addHelpText('after', '\nExit code 0 when the ERP ends up matching the fleet and nothing was lost; 1 otherwise.')
+    .action(
+      action(async (o: { assets: string; duration: string; rate: string; badShare: string; erpRate: string; faults: boolean; mqttUrl?: string; dataDir?: string; seed: string }) => {
+        const durationMs = parseDuration(o.duration);
+        if (durationMs === undefined || durationMs <= 0) throw new UsageError(`--duration "${o.duration}" is not a duration like 45s or 2m`);
+        const badShare = Number(o.badShare);
+        if (!(badShare >= 0 && badShare < 1)) throw new UsageError('--bad-share must be between 0 and 1');
+        const result = await runDemo({
+          assets: Math.round(positive('assets', o.assets)),
+          durationMs,
+          ratePerSecond: positive('rate', o.rate),
+          badShare,
+          faults: o.faults,
+          erpRatePerMinute: positive('erp-rate', o.erpRate),
+          seed: Math.round(positive('seed', o.seed)),
+          drainTimeoutMs: 120_000,
+          out: process.stdout,
+          ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
+          ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+        });
+        process.exitCode = result.ok ? 0 : 1;
+      }),
+    );
+}
