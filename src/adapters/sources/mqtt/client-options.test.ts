@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { mqttSourceSchema } from '../../../config/schema.js';
+import { mqttClientOptions, redactedUrl, subscriptions } from './client-options.js';
+
+const base = {
+  name: 'fleet',
+  url: 'mqtts://broker.example:8883',
+  topics: [{ filter: 'fleet/+/telemetry', decoder: { assetId: { path: 'tagId' }, meters: { operatingHours: 'h' } } }],
+};
+const parse = (extra: Record<string, unknown> = {}) => mqttSourceSchema.parse({ ...base, ...extra });
+
+describe('mqttClientOptions', () => {
+  it('asks for a persistent MQTT 5 session with a long expiry and maxInflight as receive maximum', () => {
+    const o = mqttClientOptions(parse({ maxInflight: 2000 }));
+    expect(o).toMatchObject({ clientId: 'assetbridge', clean: false, protocolVersion: 5, resubscribe: false, manualConnect: true, reconnectPeriod: 5000 });
+    expect(o.properties).toEqual({ sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: 2000 });
+  });
+
+  it('caps the session expiry at the protocol maximum and sends no v5 properties for 3.1.1', () => {
+    expect(mqttClientOptions(parse({ sessionExpiryMs: 1e15 })).properties?.sessionExpiryInterval).toBe(0xffffffff);
+    const v4 = mqttClientOptions(parse({ protocolVersion: 4 }));
+    expect(v4.protocolVersion).toBe(4);
+    expect(v4.properties).toBeUndefined();
+    expect(v4.clean).toBe(false);
+  });
+
+  it('reads the TLS files and passes credentials', () => {
+    const read = (p: string) => Buffer.from(`PEM:${p}`);
+    const o = mqttClientOptions(parse({ caFile: '/ca.pem', certFile: '/c.pem', keyFile: '/k.pem', username: 'u', password: 'p', rejectUnauthorized: false }), read);
+    expect(o).toMatchObject({ username: 'u', password: 'p', rejectUnauthorized: false });
+    expect(String(o.ca)).toBe('PEM:/ca.pem');
+    expect(String(o.cert)).toBe('PEM:/c.pem');
+    expect(String(o.key)).toBe('PEM:/k.pem');
+  });
+
+  it('says which file it cannot read, and that cert and key go together', () => {
+    const failing = () => {
+      throw new Error('EACCES: permission denied');
+    };
+    expect(() => mqttClientOptions(parse({ keyFile: '/k.pem', certFile: '/c.pem' }), failing)).toThrow(
+      'MQTT source "fleet": cannot read certFile /c.pem: EACCES: permission denied; check the path and file permissions',
+    );
+    expect(() => mqttClientOptions(parse({ certFile: '/c.pem' }), () => Buffer.from(''))).toThrow(/certFile and keyFile go together/);
+  });
+});
+
+describe('subscriptions', () => {
+  it('subscribes at QoS 1, retained only for new subscriptions on MQTT 5, with the shared group when set', () => {
+    expect(subscriptions(parse())).toEqual({ 'fleet/+/telemetry': { qos: 1, rh: 1 } });
+    expect(subscriptions(parse({ protocolVersion: 4, sharedGroup: 'ingest' }))).toEqual({ '$share/ingest/fleet/+/telemetry': { qos: 1 } });
+    const explicit = parse({ sharedGroup: 'ingest', topics: [{ ...base.topics[0], filter: '$share/other/a/#' }] });
+    expect(Object.keys(subscriptions(explicit))).toEqual(['$share/other/a/#']);
+  });
+});
+
+describe('mqttSourceSchema', () => {
+  it('rejects invalid topic filters and group names with the reason', () => {
+    const bad = mqttSourceSchema.safeParse({ ...base, topics: [{ ...base.topics[0], filter: 'fleet/#/x' }] });
+    expect(bad.success).toBe(false);
+    expect(bad.error?.issues[0]?.message).toMatch(/"#" must be a whole level and the last one/);
+    const group = mqttSourceSchema.safeParse({ ...base, sharedGroup: 'a/b' });
+    expect(group.error?.issues[0]?.message).toMatch(/must not contain \/, \+ or #/);
+  });
+});
+
+describe('redactedUrl', () => {
+  it('hides a password in the URL', () => {
+    expect(redactedUrl('mqtt://user:s3cret@host:1883')).toBe('mqtt://user:***@host:1883');
+    expect(redactedUrl('mqtts://host:8883')).toBe('mqtts://host:8883');
+    expect(redactedUrl('mqtt://user:s3cret@[bad')).not.toContain('s3cret');
+  });
+});

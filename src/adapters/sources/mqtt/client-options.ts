@@ -1,0 +1,85 @@
+/**
+ * Turns an MQTT source's config into mqtt.js client options: persistent session, QoS-1
+ * subscriptions, MQTT 5 receive maximum and session expiry, TLS files. Also the subscription list
+ * and a URL safe to log.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { IClientOptions, IClientSubscribeOptions } from 'mqtt';
+import type { MqttSourceConfig } from '../../../config/schema.js';
+
+/** MQTT 5 session expiry is a 32-bit number of seconds; 0xFFFFFFFF means "never expires". */
+const MAX_SESSION_EXPIRY_S = 0xffff_ffff;
+
+/** Reads a PEM file; injected in tests. */
+export type ReadPem = (path: string) => Buffer;
+
+/** Builds mqtt.js options. Throws an Error naming the field and file when a TLS file cannot be read. */
+export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (p) => readFileSync(p)): IClientOptions {
+  const tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'> = {};
+  for (const [field, option] of [
+    ['caFile', 'ca'],
+    ['certFile', 'cert'],
+    ['keyFile', 'key'],
+  ] as const) {
+    const path = config[field];
+    if (path === undefined) continue;
+    try {
+      tls[option] = readPem(path);
+    } catch (err) {
+      throw new Error(`MQTT source "${config.name}": cannot read ${field} ${path}: ${err instanceof Error ? err.message : String(err)}; check the path and file permissions`);
+    }
+  }
+  if ((config.certFile === undefined) !== (config.keyFile === undefined))
+    throw new Error(`MQTT source "${config.name}": certFile and keyFile go together for client-certificate authentication; set both or neither`);
+
+  return {
+    clientId: config.clientId,
+    // Persistent session: the broker keeps our subscriptions and queues QoS-1 messages while we are down.
+    clean: false,
+    protocolVersion: config.protocolVersion,
+    ...(config.protocolVersion === 5
+      ? {
+          properties: {
+            // Without a session expiry an MQTT 5 session ends at disconnect, whatever `clean` says.
+            sessionExpiryInterval: Math.min(MAX_SESSION_EXPIRY_S, Math.round(config.sessionExpiryMs / 1000)),
+            // How many un-acknowledged messages the broker may send us: our commit batch window.
+            receiveMaximum: config.maxInflight,
+          },
+        }
+      : {}),
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+    ...tls,
+    rejectUnauthorized: config.rejectUnauthorized,
+    reconnectPeriod: Math.max(1, config.reconnectDelayMs),
+    connectTimeout: 30_000,
+    keepalive: 60,
+    // We subscribe on every connect ourselves (see subscriptions()) so a changed config takes effect.
+    resubscribe: false,
+    queueQoSZero: false,
+    manualConnect: true,
+  };
+}
+
+/** Topic filter → subscribe options, with the shared-subscription prefix when configured. */
+export function subscriptions(config: MqttSourceConfig): Record<string, IClientSubscribeOptions> {
+  const result: Record<string, IClientSubscribeOptions> = {};
+  for (const { filter } of config.topics) {
+    const full = config.sharedGroup !== undefined && !filter.startsWith('$share/') ? `$share/${config.sharedGroup}/${filter}` : filter;
+    // rh 1 (MQTT 5): retained messages only when the subscription is new, not on every reconnect.
+    result[full] = config.protocolVersion === 5 ? { qos: 1, rh: 1 } : { qos: 1 };
+  }
+  return result;
+}
+
+/** The broker URL with any password replaced, for logs and errors. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}

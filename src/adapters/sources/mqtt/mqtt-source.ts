@@ -1,0 +1,348 @@
+/**
+ * The MQTT source: subscribes at QoS 1 on a persistent session and hands messages to the ingest
+ * sink, acknowledging each one (PUBACK) only after the sink has committed it (invariant 1).
+ *
+ * Messages are not processed one at a time: mqtt.js is told not to acknowledge (deferred-ack.ts),
+ * every message is submitted at once (grouped per event-loop turn), and its PUBACK goes out when
+ * its submit resolves. The broker bounds how many are un-acknowledged at once (MQTT 5 receive
+ * maximum = `maxInflight`); with MQTT 3.1.1 the source itself stops reading at `maxInflight`.
+ *
+ * A failed submit (store down) acknowledges nothing: the connection is dropped and re-opened after
+ * `reconnectDelayMs`, and the broker redelivers everything not acknowledged. A PUBACK is only sent
+ * on the connection the message arrived on; after a reconnect the broker redelivers instead, so a
+ * message may be submitted twice but is never acknowledged before it is stored.
+ * @module
+ */
+import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { MqttSourceConfig } from '../../../config/schema.js';
+import type { RawMessage } from '../../../core/model/messages.js';
+import type { IngestSink, Source } from '../../../ports/source.js';
+import { mqttClientOptions, redactedUrl, subscriptions, type ReadPem } from './client-options.js';
+import { deferAcks, sendPuback } from './deferred-ack.js';
+
+/** Structured logger; pino's methods have this shape. */
+export interface SourceLogger {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface MqttSourceOptions {
+  /** @default no logging */
+  readonly logger?: SourceLogger;
+  /** How long `start()` waits for the first connection and subscription. @default 30 s */
+  readonly startTimeoutMs?: number;
+  /**
+   * How long `stop()` waits for in-flight commits. After it, the connection is closed anyway and
+   * those messages stay un-acknowledged (the broker redelivers them). @default 30 s
+   */
+  readonly stopTimeoutMs?: number;
+  /** Largest number of messages handed to the sink in one `submit`. @default 500 */
+  readonly maxSubmitBatch?: number;
+  /** Time source for `receivedAt`. @default Date.now */
+  readonly now?: () => number;
+  /** Reads TLS PEM files. @default fs.readFileSync */
+  readonly readPem?: ReadPem;
+}
+
+/** Counters for metrics and health. */
+export interface MqttSourceStats {
+  /** Messages received and handed to the sink. */
+  readonly received: number;
+  /** Messages acknowledged to the broker after their commit. */
+  readonly acked: number;
+  /** Messages submitted and not yet settled. */
+  readonly inflight: number;
+  /** Messages left un-acknowledged for the broker to redeliver (arrived while stopping/recovering, or committed after their connection dropped). */
+  readonly leftForRedelivery: number;
+  /** Submits that rejected (each caused a reconnect). */
+  readonly submitFailures: number;
+  /** Successful connections (1 + reconnects). */
+  readonly connects: number;
+  readonly connected: boolean;
+}
+
+export interface MqttSource extends Source {
+  stats(): MqttSourceStats;
+}
+
+type State = 'idle' | 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped';
+
+interface Received {
+  readonly packet: IPublishPacket;
+  readonly raw: RawMessage;
+  /** The connection it arrived on; its PUBACK is valid only there. */
+  readonly connection: number;
+}
+
+/** CONNACK refusals and TLS failures that retrying will not fix. */
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
+
+/** Creates an MQTT source for one `sources.mqtt[]` entry. Its name is `mqtt:<config.name>`. */
+export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOptions = {}): MqttSource {
+  const name = `mqtt:${config.name}`;
+  const url = redactedUrl(config.url);
+  const log = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const maxSubmitBatch = Math.max(1, options.maxSubmitBatch ?? 500);
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+
+  let state: State = 'idle';
+  let client: MqttClient | undefined;
+  let sink: IngestSink | undefined;
+  /** Increments on every connection and on a commit failure; acks for older numbers are not sent. */
+  let connection = 0;
+  let pending: Received[] = [];
+  let flushScheduled = false;
+  /** Received and not yet settled (pending + submitted). */
+  let inflight = 0;
+  /** mqtt.js continuations held back while `inflight` is at `maxInflight` (MQTT 3.1.1 backpressure). */
+  let held: (() => void)[] = [];
+  const submits = new Set<Promise<void>>();
+  let recoverTimer: NodeJS.Timeout | undefined;
+  let startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
+
+  const accepting = (): boolean => state === 'running' || state === 'starting';
+
+  function onPublish(packet: IPublishPacket, next: () => void): void {
+    if (!accepting()) {
+      // Not acknowledged: the broker redelivers it to our session later.
+      counts.leftForRedelivery++;
+      next();
+      return;
+    }
+    counts.received++;
+    inflight++;
+    pending.push({
+      packet,
+      raw: { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() },
+      connection,
+    });
+    if (pending.length >= maxSubmitBatch) flush();
+    else if (!flushScheduled) {
+      flushScheduled = true;
+      // Packets of one socket read are handled on consecutive ticks; setImmediate runs after them all.
+      setImmediate(flush);
+    }
+    if (inflight >= config.maxInflight) held.push(next);
+    else next();
+  }
+
+  function flush(): void {
+    flushScheduled = false;
+    if (pending.length === 0 || !sink) return;
+    // Messages from a connection that is gone will be redelivered; submitting them too only makes duplicates.
+    const batch = pending.filter((r) => r.connection === connection);
+    const stale = pending.length - batch.length;
+    pending = [];
+    if (stale > 0) {
+      counts.leftForRedelivery += stale;
+      inflight -= stale;
+      releaseHeld();
+    }
+    if (batch.length === 0) return;
+    let submitted: Promise<unknown>;
+    try {
+      submitted = sink.submit(batch.map((r) => r.raw));
+    } catch (err) {
+      submitted = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    const settled = submitted.then(
+      () => acknowledge(batch),
+      (err: unknown) => {
+        counts.leftForRedelivery += batch.length;
+        onCommitFailure(err);
+      },
+    );
+    const tracked = settled.finally(() => {
+      inflight -= batch.length;
+      submits.delete(tracked);
+      releaseHeld();
+    });
+    submits.add(tracked);
+  }
+
+  function acknowledge(batch: readonly Received[]): void {
+    for (const r of batch) {
+      if (r.packet.qos === 0 || r.packet.messageId === undefined) continue; // QoS 0 has no acknowledgement
+      if (client && r.connection === connection && client.connected) {
+        sendPuback(client, r.packet.messageId);
+        counts.acked++;
+      } else counts.leftForRedelivery++;
+    }
+  }
+
+  function releaseHeld(): void {
+    while (held.length > 0 && (inflight < config.maxInflight || !accepting())) held.shift()?.();
+  }
+
+  function onCommitFailure(err: unknown): void {
+    counts.submitFailures++;
+    if (!accepting() || !client) return; // already recovering or stopping
+    const resumeAs = state; // 'starting' until start() has seen its first subscription succeed
+    state = 'recovering';
+    connection++; // nothing more is acknowledged on this connection
+    log.error(
+      { source: name, err: errorMessage(err), retryInMs: config.reconnectDelayMs },
+      'MQTT source: storing messages failed; not acknowledging them, reconnecting so the broker redelivers',
+    );
+    const c = client;
+    c.end(true, () => {
+      releaseHeld();
+      recoverTimer = setTimeout(() => {
+        recoverTimer = undefined;
+        if (state !== 'recovering') return;
+        state = resumeAs;
+        c.reconnect();
+      }, config.reconnectDelayMs);
+    });
+  }
+
+  function onConnect(connack: IConnackPacket): void {
+    connection++;
+    counts.connects++;
+    const c = client;
+    if (!c) return;
+    if (counts.connects > 1 && !connack.sessionPresent)
+      log.warn(
+        { source: name, url, clientId: config.clientId },
+        'MQTT source: the broker had no session for this client id; messages published while it was disconnected may be lost (session expired, or the broker restarted without persistence)',
+      );
+    else log.info({ source: name, url, clientId: config.clientId, sessionPresent: connack.sessionPresent }, 'MQTT source connected');
+    const subs = subscriptions(config);
+    c.subscribe(subs, (err) => {
+      if (err) {
+        const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${config.username ?? '(anonymous)'}`;
+        if (startWaiter) failStart(new Error(`MQTT source "${config.name}": ${message}`));
+        else log.error({ source: name }, `MQTT source: ${message}`);
+        return;
+      }
+      startWaiter?.resolve();
+      startWaiter = undefined;
+    });
+  }
+
+  function onError(err: Error & { code?: string | number }): void {
+    const refused = typeof err.code === 'number';
+    const tls = typeof err.code === 'string' && TLS_ERRORS.test(err.code);
+    if (startWaiter && (refused || tls)) {
+      const hint =
+        err.code === 1 || err.code === 0x84
+          ? '; the broker does not speak this MQTT version: set protocolVersion: 4'
+          : tls
+            ? '; check caFile/certFile/keyFile and that the certificate matches the host name'
+            : err.code === 4 || err.code === 5 || err.code === 0x86 || err.code === 0x87
+              ? '; check username and password'
+              : '';
+      failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message}${hint}`));
+      return;
+    }
+    log[refused || tls ? 'error' : 'warn']({ source: name, url, err: err.message, code: err.code }, 'MQTT source connection problem; retrying');
+  }
+
+  function failStart(err: Error): void {
+    const waiter = startWaiter;
+    startWaiter = undefined;
+    state = 'stopped';
+    client?.end(true);
+    waiter?.reject(err);
+  }
+
+  return {
+    name,
+
+    async start(target: IngestSink): Promise<void> {
+      if (state !== 'idle') throw new Error(`MQTT source "${config.name}" was already started; create a new source to start again`);
+      state = 'starting';
+      sink = target;
+      const c = mqtt.connect(config.url, mqttClientOptions(config, options.readPem));
+      client = c;
+      deferAcks(c, onPublish);
+      c.on('connect', onConnect);
+      c.on('error', onError);
+      c.on('close', () => {
+        if (state === 'running') log.warn({ source: name, url }, 'MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect');
+        // Continuations of a closed connection only let mqtt.js discard its remaining packets.
+        const stale = held;
+        held = [];
+        for (const next of stale) next();
+      });
+      const ready = new Promise<void>((resolve, reject) => (startWaiter = { resolve, reject }));
+      const timer = setTimeout(
+        () => failStart(new Error(`MQTT source "${config.name}": could not connect to ${url} within ${Math.round(startTimeoutMs / 1000)} s; is the broker running and the url right?`)),
+        startTimeoutMs,
+      );
+      c.connect();
+      try {
+        await ready;
+      } finally {
+        clearTimeout(timer);
+      }
+      if (state === 'starting') state = 'running';
+    },
+
+    async stop(): Promise<void> {
+      if (state === 'idle' || state === 'stopped' || state === 'stopping') return;
+      const wasStarting = state === 'starting';
+      state = 'stopping';
+      if (recoverTimer) clearTimeout(recoverTimer);
+      if (wasStarting && startWaiter) {
+        const waiter = startWaiter;
+        startWaiter = undefined;
+        waiter.reject(new Error(`MQTT source "${config.name}" was stopped before it connected`));
+      }
+      // Hand over what has been received, then wait until every submit has settled and its PUBACKs are written.
+      flush();
+      releaseHeld();
+      const drained = await waitUntilSettled(submits, stopTimeoutMs);
+      if (!drained)
+        log.warn(
+          { source: name, inflight, waitedMs: stopTimeoutMs },
+          'MQTT source: commits still pending at stop; closing without acknowledging them (the broker will redeliver)',
+        );
+      const c = client;
+      if (c) await endClient(c);
+      state = 'stopped';
+      log.info({ source: name, ...counts }, 'MQTT source stopped (subscriptions kept: the broker queues messages until we return)');
+    },
+
+    stats(): MqttSourceStats {
+      return { ...counts, inflight, connected: client?.connected ?? false };
+    },
+  };
+}
+
+/** Waits until every tracked submit has settled (new ones may be added meanwhile); false on timeout. */
+async function waitUntilSettled(submits: ReadonlySet<Promise<void>>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    while (submits.size > 0) if ((await Promise.race([Promise.allSettled([...submits]), timeout])) === false) return false;
+    return true;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Ends the connection without unsubscribing, so the broker keeps queuing for our session. A
+ * graceful end writes DISCONNECT after the PUBACKs already queued on the socket.
+ */
+function endClient(client: MqttClient): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const force = setTimeout(() => client.end(true, () => resolve()), 5_000);
+    client.end(!client.connected, () => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+const silentLogger: SourceLogger = { debug() {}, info() {}, warn() {}, error() {} };
