@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { PermanentError } from '../../../core/errors/errors.js';
+import { restDestinationSchema } from '../../../config/schema.js';
+import { RestClient, resolveRestAuth } from './rest-client.js';
+
+const base = { name: 'erp', type: 'rest', baseUrl: 'https://erp.example/tenant' } as const;
+
+describe('REST destination auth config', () => {
+  it('keeps the token shorthand working and resolves it to bearer auth', () => {
+    const config = restDestinationSchema.parse({ ...base, token: 'abc' });
+    expect(resolveRestAuth(config)).toEqual({ type: 'bearer', token: 'abc' });
+    expect(resolveRestAuth(restDestinationSchema.parse(base))).toBeUndefined();
+  });
+
+  it('fills OAuth2 defaults', () => {
+    const config = restDestinationSchema.parse({
+      ...base,
+      auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://idp.example/token', clientId: 'id', clientSecret: 's' },
+    });
+    expect(config.auth).toEqual({
+      type: 'oauth2-client-credentials',
+      tokenUrl: 'https://idp.example/token',
+      clientId: 'id',
+      clientSecret: 's',
+      clientAuth: 'body',
+      expiryMarginMs: 60_000,
+    });
+    expect(config.batch).toBeUndefined();
+  });
+
+  it('refuses token and auth together, naming the key', () => {
+    const parsed = restDestinationSchema.safeParse({ ...base, token: 'a', auth: { type: 'bearer', token: 'b' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]).toMatchObject({ path: ['auth'], message: expect.stringContaining('either `token` or `auth`') });
+  });
+
+  it('defaults the batch endpoint when batching is switched on', () => {
+    expect(restDestinationSchema.parse({ ...base, batch: {} }).batch).toEqual({ path: '/api/v1/$batch', maxSize: 50 });
+    expect(restDestinationSchema.safeParse({ ...base, batch: { maxSize: 0 } }).success).toBe(false);
+  });
+});
+
+describe('RestClient', () => {
+  it('joins paths under the base URL', () => {
+    const client = new RestClient(restDestinationSchema.parse(base));
+    expect(client.urlFor('/api/v1/x')).toBe('https://erp.example/tenant/api/v1/x');
+  });
+
+  it('refuses to send credentials to another origin (e.g. a hostile next link)', async () => {
+    let called = false;
+    const fetch = (() => {
+      called = true;
+      return Promise.resolve(new Response('{}'));
+    }) as typeof globalThis.fetch;
+    const client = new RestClient(restDestinationSchema.parse({ ...base, token: 't' }), { fetch });
+    const outcome = await client.request({ method: 'GET', url: 'https://evil.example/api/v1/work-orders' });
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.error).toBeInstanceOf(PermanentError);
+    expect(called).toBe(false);
+  });
+});
