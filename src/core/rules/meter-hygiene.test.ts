@@ -1,0 +1,170 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_METER_HYGIENE,
+  classifyMeterReading,
+  declareMeterReset,
+  isFlagged,
+  type MeterHygieneState,
+  type MeterReading,
+  type MeterVerdict,
+} from './meter-hygiene.js';
+
+const H = 3_600_000;
+const DAY = 24 * H;
+const T0 = Date.UTC(2025, 2, 1, 8);
+const r = (value: number, hoursAfterT0: number): MeterReading => ({ value, eventTime: T0 + hoursAfterT0 * H });
+
+/** Feeds readings in order and returns every verdict plus the final state. */
+function run(readings: readonly MeterReading[], initial: MeterHygieneState = {}): { verdicts: MeterVerdict[]; state: MeterHygieneState } {
+  let state = initial;
+  const verdicts: MeterVerdict[] = [];
+  for (const reading of readings) {
+    const result = classifyMeterReading(state, reading);
+    state = result.state;
+    verdicts.push(result.verdict);
+  }
+  return { verdicts, state };
+}
+
+describe('classifyMeterReading', () => {
+  it('takes the first reading as the baseline, then counts plausible increases as usage', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1006.5, 8), r(1010, 24)]);
+    expect(verdicts).toEqual([
+      { status: 'accepted', usage: 0, reading: r(1000, 0) },
+      { status: 'accepted', usage: 6.5, previous: r(1000, 0), reading: r(1006.5, 8) },
+      { status: 'accepted', usage: 3.5, previous: r(1006.5, 8), reading: r(1010, 24) },
+    ]);
+    expect(state).toEqual({ last: r(1010, 24), confirmedAt: T0 + 24 * H, stallFlagged: false });
+  });
+
+  it('ignores the same reading again without a flag', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1002, 2), r(1002, 2)]);
+    expect(verdicts[2]).toEqual({ status: 'duplicate', reading: r(1002, 2) });
+    expect(state.last).toEqual(r(1002, 2));
+  });
+
+  it('flags a meter that goes backwards and keeps the base, so no usage is lost', () => {
+    const { verdicts, state } = run([r(1000, 0), r(990, 5), r(1007, 10)]);
+    expect(verdicts[1]).toMatchObject({ status: 'backwards', previous: r(1000, 0), newFlag: true });
+    expect((verdicts[1] as { detail: string }).detail).toMatch(/went backwards from 1000 .* to 990 .*declare a meter reset/);
+    expect(verdicts[2]).toEqual({ status: 'accepted', usage: 7, previous: r(1000, 0), reading: r(1007, 10) });
+    expect(state.last).toEqual(r(1007, 10));
+  });
+
+  it('flags a meter faster than the wall clock; a later plausible reading gets the whole delta', () => {
+    const { verdicts } = run([r(1000, 0), r(1010, 2), r(1010, 12)]);
+    expect(verdicts[1]).toMatchObject({ status: 'too-fast', previous: r(1000, 0) });
+    expect((verdicts[1] as { detail: string }).detail).toBe(
+      'meter advanced 10 in 2 h of wall clock (at most 2.2 possible), from 1000 to 1010',
+    );
+    expect(verdicts[2]).toEqual({ status: 'accepted', usage: 10, previous: r(1000, 0), reading: r(1010, 12) });
+  });
+
+  it('allows one resolution step within a short interval', () => {
+    const { verdicts } = run([r(1000, 0), { value: 1000.1, eventTime: T0 + 60_000 }]);
+    expect(verdicts[1]).toMatchObject({ status: 'accepted', usage: 0.1 });
+  });
+
+  it('an unchanged meter is accepted with zero usage until it has been unchanged too long, then flagged once per stall', () => {
+    const { verdicts, state } = run([r(500, 0), r(500, 3 * 24), r(500, 8 * 24), r(500, 9 * 24), r(504, 9 * 24 + 5)]);
+    expect(verdicts[1]).toEqual({ status: 'accepted', usage: 0, previous: r(500, 0), reading: r(500, 72) });
+    expect(verdicts[2]).toMatchObject({ status: 'stalled', newFlag: true });
+    expect((verdicts[2] as { detail: string }).detail).toMatch(/shown 500 since 2025-03-01T08:00:00.000Z \(8 days\)/);
+    expect(verdicts[3]).toMatchObject({ status: 'stalled', newFlag: false });
+    // The delta is measured from when the meter first showed 500, so catching up is not "too fast".
+    expect(verdicts[4]).toEqual({ status: 'accepted', usage: 4, previous: r(500, 0), reading: r(504, 221) });
+    expect(state.stallFlagged).toBe(false);
+  });
+
+  it('a feed that froze and catches up is not flagged as too fast', () => {
+    const { verdicts } = run([r(100, 0), r(100, 24), r(100, 48), r(160, 72)]);
+    expect(verdicts[3]).toMatchObject({ status: 'accepted', usage: 60 });
+  });
+
+  it('flags readings older than the newest accepted one, and conflicting values at the same time', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1008, 10), r(1004, 5), r(1009, 10), r(1008, 7)]);
+    expect(verdicts[2]).toMatchObject({ status: 'out-of-order', previous: r(1008, 10) });
+    expect((verdicts[2] as { detail: string }).detail).toMatch(/older than the accepted reading at 2025-03-01T18:00:00.000Z/);
+    expect(verdicts[3]).toMatchObject({ status: 'out-of-order' });
+    expect((verdicts[3] as { detail: string }).detail).toMatch(/has the time of the accepted reading 1008 but a different value/);
+    expect(verdicts[4]).toMatchObject({ status: 'out-of-order' });
+    expect(state.last).toEqual(r(1008, 10));
+  });
+
+  it('an older confirmation of the current value is a harmless duplicate', () => {
+    const { verdicts } = run([r(1000, 0), r(1008, 10), r(1008, 20), r(1008, 15)]);
+    expect(verdicts[3]).toEqual({ status: 'duplicate', reading: r(1008, 15) });
+  });
+
+  it('honours the options', () => {
+    const strict = { ...DEFAULT_METER_HYGIENE, stalledAfterMs: DAY, wallClockTolerance: 1, resolutionSlack: 0 };
+    const s0 = classifyMeterReading({}, r(10, 0), strict).state;
+    expect(classifyMeterReading(s0, r(10, 25), strict).verdict.status).toBe('stalled');
+    expect(classifyMeterReading(s0, r(11.01, 1), strict).verdict.status).toBe('too-fast');
+    expect(classifyMeterReading(s0, r(11, 1), strict).verdict.status).toBe('accepted');
+  });
+});
+
+describe('declareMeterReset', () => {
+  it('sets a new baseline that later readings continue from; older readings belong to the old meter', () => {
+    const before = run([r(4000, 0), r(4010, 12)]).state;
+    const reset = declareMeterReset(before, r(0, 20));
+    expect(reset.verdict).toEqual({ status: 'reset', reading: r(0, 20), previous: r(4010, 12) });
+    const after = run([r(3.5, 24), r(4012, 16), r(9, 30)], reset.state);
+    expect(after.verdicts[0]).toEqual({ status: 'accepted', usage: 3.5, previous: r(0, 20), reading: r(3.5, 24) });
+    expect(after.verdicts[1]).toMatchObject({ status: 'out-of-order' });
+    expect((after.verdicts[1] as { detail: string }).detail).toMatch(/predates the meter reset declared at 2025-03-02T04:00:00.000Z/);
+    expect(after.verdicts[2]).toMatchObject({ status: 'accepted', usage: 5.5 });
+  });
+
+  it('declaring the same reset again changes nothing; an older reset is ignored', () => {
+    const once = declareMeterReset({}, r(0, 20)).state;
+    const advanced = run([r(5, 26)], once).state;
+    expect(declareMeterReset(advanced, r(0, 20))).toEqual({ state: advanced, verdict: { status: 'duplicate', reading: r(0, 20) } });
+    const older = declareMeterReset(advanced, r(2, 10));
+    expect(older.state).toBe(advanced);
+    expect(older.verdict).toMatchObject({ status: 'out-of-order', newFlag: true });
+  });
+});
+
+describe('meter hygiene properties', () => {
+  const readings = fc.array(
+    fc.record({ value: fc.double({ min: 0, max: 2000, noNaN: true }), hours: fc.double({ min: 0, max: 500, noNaN: true }) }).map(({ value, hours }) => r(Math.round(value * 10) / 10, Math.round(hours * 60) / 60)),
+    { maxLength: 40 },
+  );
+
+  it('accepted usage is never negative, sums to the meter advance, and respects the wall clock', () => {
+    fc.assert(
+      fc.property(readings, (list) => {
+        const { verdicts, state } = run(list);
+        let sum = 0;
+        let first: number | undefined;
+        for (const v of verdicts) {
+          if (v.status !== 'accepted') continue;
+          first ??= v.reading.value;
+          expect(v.usage).toBeGreaterThanOrEqual(0);
+          if (v.previous) {
+            const elapsedH = (v.reading.eventTime - v.previous.eventTime) / H;
+            expect(v.usage).toBeLessThanOrEqual(elapsedH * 1.05 + 0.1 + 1e-9);
+          }
+          sum += v.usage;
+        }
+        if (first !== undefined && state.last) expect(sum).toBeCloseTo(state.last.value - first, 5);
+      }),
+    );
+  });
+
+  it('a flagged reading never moves the base reading', () => {
+    fc.assert(
+      fc.property(readings, (list) => {
+        let state: MeterHygieneState = {};
+        for (const reading of list) {
+          const result = classifyMeterReading(state, reading);
+          if (isFlagged(result.verdict) || result.verdict.status === 'duplicate') expect(result.state.last).toEqual(state.last);
+          state = result.state;
+        }
+      }),
+    );
+  });
+});

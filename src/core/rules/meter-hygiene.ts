@@ -1,0 +1,183 @@
+/**
+ * Meter hygiene: decides whether a new cumulative reading (hour meter, usually) can be trusted
+ * before anything counts it as usage. Real meters stall, jump, go backwards after an ECU or meter
+ * swap, and arrive out of order (telematics.md §4.8). Only `accepted` readings advance the meter;
+ * every other verdict leaves the state's base reading alone, so a bad reading never loses usage:
+ * the next good reading's delta covers it.
+ *
+ * Usage per period (for units-of-production depreciation) is the sum of accepted `usage` deltas;
+ * each accepted verdict carries the interval it covers (`previous` → `reading`).
+ * @module
+ */
+
+/** One cumulative reading at the time it was taken (epoch ms). */
+export interface MeterReading {
+  readonly value: number;
+  readonly eventTime: number;
+}
+
+export interface MeterHygieneOptions {
+  /** Flag "stalled" when the meter shows the same value for longer than this, ms. @default 7 days */
+  readonly stalledAfterMs: number;
+  /** How fast the meter may advance per hour of wall clock (an hour meter: 1). @default 1 */
+  readonly maxRatePerHour: number;
+  /** Headroom on that rate for clock skew between readings. @default 1.05 */
+  readonly wallClockTolerance: number;
+  /**
+   * Extra allowance in meter units for display resolution: a meter shown in tenths can tick
+   * 0.1 within a minute. @default 0.1
+   */
+  readonly resolutionSlack: number;
+}
+
+export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
+  stalledAfterMs: 7 * 24 * 3_600_000,
+  maxRatePerHour: 1,
+  wallClockTolerance: 1.05,
+  resolutionSlack: 0.1,
+};
+
+/** What hygiene remembers per meter. Plain data, safe to persist as JSON. */
+export interface MeterHygieneState {
+  /** Base for the next delta: the newest accepted value and when the meter first showed it. */
+  readonly last?: MeterReading;
+  /** Newest event time that confirmed `last.value` (equal readings move this, not `last`). */
+  readonly confirmedAt?: number;
+  /** A stall of the current value has already been flagged (flag once per stall). */
+  readonly stallFlagged?: boolean;
+  /** The newest declared reset; readings before it belong to the old meter. */
+  readonly lastReset?: MeterReading;
+}
+
+/** Reading statuses that are flagged for review and never count as usage. */
+export type MeterFlagStatus = 'backwards' | 'too-fast' | 'stalled' | 'out-of-order';
+
+export type MeterVerdict =
+  | {
+      readonly status: 'accepted';
+      /** Meter units added since `previous` (0 for the first reading and for an unchanged meter). */
+      readonly usage: number;
+      /** The base the delta was taken from; absent for the first reading (the baseline). */
+      readonly previous?: MeterReading;
+      readonly reading: MeterReading;
+    }
+  /** The same reading again (re-polled snapshot, replay): nothing to do, nothing to flag. */
+  | { readonly status: 'duplicate'; readonly reading: MeterReading }
+  | { readonly status: 'reset'; readonly reading: MeterReading; readonly previous?: MeterReading }
+  | {
+      readonly status: MeterFlagStatus;
+      readonly reading: MeterReading;
+      readonly previous: MeterReading;
+      /** True for the first reading of a stall; later unchanged readings of the same stall are not new. */
+      readonly newFlag: boolean;
+      /** Says what was wrong, for people. */
+      readonly detail: string;
+    };
+
+export type FlaggedMeterVerdict = Extract<MeterVerdict, { status: MeterFlagStatus }>;
+
+export interface MeterHygieneResult {
+  readonly state: MeterHygieneState;
+  readonly verdict: MeterVerdict;
+}
+
+const HOUR_MS = 3_600_000;
+const iso = (t: number): string => new Date(t).toISOString();
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+export function isFlagged(verdict: MeterVerdict): verdict is FlaggedMeterVerdict {
+  return verdict.status === 'backwards' || verdict.status === 'too-fast' || verdict.status === 'stalled' || verdict.status === 'out-of-order';
+}
+
+/** Classifies `reading` against `state`; pure. */
+export function classifyMeterReading(
+  state: MeterHygieneState,
+  reading: MeterReading,
+  options: MeterHygieneOptions = DEFAULT_METER_HYGIENE,
+): MeterHygieneResult {
+  const last = state.last;
+  if (!last) return { state: { ...state, last: reading, confirmedAt: reading.eventTime, stallFlagged: false }, verdict: { status: 'accepted', usage: 0, reading } };
+  const confirmedAt = state.confirmedAt ?? last.eventTime;
+  const flag = (status: MeterFlagStatus, detail: string, newFlag = true): MeterHygieneResult => ({
+    state,
+    verdict: { status, reading, previous: last, newFlag, detail },
+  });
+
+  if (reading.eventTime < confirmedAt || (reading.eventTime === confirmedAt && reading.value !== last.value)) {
+    if (reading.value === last.value && reading.eventTime >= last.eventTime) return { state, verdict: { status: 'duplicate', reading } };
+    if (state.lastReset && reading.eventTime < state.lastReset.eventTime)
+      return flag('out-of-order', `reading ${reading.value} at ${iso(reading.eventTime)} predates the meter reset declared at ${iso(state.lastReset.eventTime)}`);
+    return flag(
+      'out-of-order',
+      reading.eventTime === confirmedAt
+        ? `reading ${reading.value} at ${iso(reading.eventTime)} has the time of the accepted reading ${last.value} but a different value`
+        : `reading ${reading.value} at ${iso(reading.eventTime)} is older than the accepted reading at ${iso(confirmedAt)}`,
+    );
+  }
+  if (reading.eventTime === confirmedAt) return { state, verdict: { status: 'duplicate', reading } };
+
+  const delta = reading.value - last.value;
+  if (delta < 0)
+    return flag(
+      'backwards',
+      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}); if the meter or ECU was replaced, declare a meter reset`,
+    );
+
+  if (delta === 0) {
+    const unchangedMs = reading.eventTime - last.eventTime;
+    const confirmed: MeterHygieneState = { ...state, confirmedAt: reading.eventTime };
+    if (unchangedMs > options.stalledAfterMs) {
+      const days = round(unchangedMs / (24 * HOUR_MS));
+      return {
+        state: { ...confirmed, stallFlagged: true },
+        verdict: {
+          status: 'stalled',
+          reading,
+          previous: last,
+          newFlag: state.stallFlagged !== true,
+          detail: `meter has shown ${last.value} since ${iso(last.eventTime)} (${days} days); check the sensor if the machine has been working`,
+        },
+      };
+    }
+    return { state: confirmed, verdict: { status: 'accepted', usage: 0, previous: last, reading } };
+  }
+
+  // Measured from when the meter first showed its value, so a feed that froze and then catches up is not flagged.
+  const elapsedH = (reading.eventTime - last.eventTime) / HOUR_MS;
+  const allowed = elapsedH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  if (delta > allowed)
+    return flag(
+      'too-fast',
+      `meter advanced ${round(delta)} in ${round(elapsedH)} h of wall clock (at most ${round(allowed)} possible), from ${last.value} to ${reading.value}`,
+    );
+
+  return {
+    state: { ...state, last: reading, confirmedAt: reading.eventTime, stallFlagged: false },
+    verdict: { status: 'accepted', usage: round(delta), previous: last, reading },
+  };
+}
+
+/**
+ * Applies a declared meter replacement or reset: from `baseline.eventTime` on, readings continue
+ * from `baseline.value`. Declaring the same reset again (a replayed event) changes nothing; an
+ * older reset than the newest one is ignored as out of order.
+ */
+export function declareMeterReset(state: MeterHygieneState, baseline: MeterReading): MeterHygieneResult {
+  const previous = state.lastReset;
+  if (previous && previous.eventTime === baseline.eventTime && previous.value === baseline.value) return { state, verdict: { status: 'duplicate', reading: baseline } };
+  if (previous && baseline.eventTime < previous.eventTime)
+    return {
+      state,
+      verdict: {
+        status: 'out-of-order',
+        reading: baseline,
+        previous,
+        newFlag: true,
+        detail: `meter reset at ${iso(baseline.eventTime)} is older than the reset already declared at ${iso(previous.eventTime)}; ignored`,
+      },
+    };
+  return {
+    state: { last: baseline, confirmedAt: baseline.eventTime, stallFlagged: false, lastReset: baseline },
+    verdict: { status: 'reset', reading: baseline, ...(state.last ? { previous: state.last } : {}) },
+  };
+}

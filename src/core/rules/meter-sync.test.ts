@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../model/assets.js';
+import type { CanonicalEvent, MeterEvent } from '../model/events.js';
+import { createMeterSyncRule, METER_RECORD, type MeterSyncState } from './meter-sync.js';
+import type { RuleContext } from './rule.js';
+
+const H = 3_600_000;
+const T0 = Date.UTC(2025, 2, 1, 8);
+const NOW = Date.UTC(2025, 2, 20);
+const asset: AssetRecord = { erpAssetId: 'EQ-1001', erpModule: 'maintenance', attributes: {} };
+const ctx: RuleContext = { asset, destination: 'erp', now: NOW };
+const at = (hours: number): number => T0 + hours * H;
+const iso = (hours: number): string => new Date(at(hours)).toISOString();
+
+function meter(operatingHours: number | undefined, hours: number, extra: Partial<MeterEvent> = {}): MeterEvent {
+  return {
+    kind: 'meter',
+    source: 'aemp:test',
+    ids: [{ type: 'pin', value: 'P1' }],
+    eventTime: at(hours),
+    receivedAt: NOW,
+    ...(operatingHours !== undefined ? { operatingHours } : {}),
+    ...extra,
+  };
+}
+
+/** Runs events through the rule like the engine does (state persisted as JSON between events). */
+function run(events: readonly CanonicalEvent[], options = {}) {
+  const rule = createMeterSyncRule(options);
+  let state: MeterSyncState | undefined;
+  const deliveries = [];
+  for (const event of events) {
+    const result = rule.apply(state === undefined ? undefined : (JSON.parse(JSON.stringify(state)) as MeterSyncState), event, ctx);
+    state = result.state;
+    deliveries.push(...result.deliveries);
+  }
+  return { state: state as MeterSyncState, deliveries };
+}
+
+const record = (operatingHours: number, hours: number, payload: Record<string, unknown> = {}) => ({
+  destination: 'erp',
+  operation: METER_RECORD,
+  kind: 'state',
+  businessKey: 'EQ-1001',
+  erpAssetId: 'EQ-1001',
+  eventTime: at(hours),
+  payload: { erpAssetId: 'EQ-1001', operatingHours, readingTime: iso(hours), unit: 'h', ...payload },
+});
+
+describe('meter sync rule', () => {
+  it('is the "meter" rule and reacts to meter events only', () => {
+    const rule = createMeterSyncRule();
+    expect(rule.name).toBe('meter');
+    expect(rule.kinds).toEqual(['meter']);
+    const position: CanonicalEvent = { kind: 'position', source: 's', ids: [], eventTime: at(0), receivedAt: NOW, lat: 1, lng: 2 };
+    expect(rule.apply(undefined, position, ctx).deliveries).toEqual([]);
+  });
+
+  it('sends accepted readings as meter.record state deliveries', () => {
+    const { deliveries, state } = run([meter(1000, 0, { idleHours: 300, odometerKm: 52.5 }), meter(1006.5, 8, { idleHours: 301.2 })]);
+    expect(deliveries).toEqual([
+      record(1000, 0, { idleHours: 300, odometerKm: 52.5 }),
+      record(1006.5, 8, { idleHours: 301.2 }),
+    ]);
+    expect(state.acceptedUsageH).toBe(6.5);
+    expect(state.synced).toEqual({ operatingHours: 1006.5, idleHours: 301.2, eventTime: at(8) });
+    expect(state.flags).toEqual([]);
+  });
+
+  it('sends nothing for an unchanged reading or a replayed event', () => {
+    const first = meter(1000, 0);
+    const { deliveries } = run([first, meter(1000, 5), first]);
+    expect(deliveries).toEqual([record(1000, 0)]);
+  });
+
+  it('sends an unchanged hour meter when the odometer moved', () => {
+    const { deliveries } = run([meter(1000, 0, { odometerKm: 10 }), meter(1000, 5, { odometerKm: 12 })]);
+    expect(deliveries).toEqual([record(1000, 0, { odometerKm: 10 }), record(1000, 5, { odometerKm: 12 })]);
+  });
+
+  it('never sends a late reading, and records it as out of order', () => {
+    const { deliveries, state } = run([meter(1000, 0), meter(1010, 20), meter(1005, 10)]);
+    expect(deliveries).toEqual([record(1000, 0), record(1010, 20)]);
+    expect(state.flags).toEqual([
+      {
+        status: 'out-of-order',
+        value: 1005,
+        eventTime: at(10),
+        previousValue: 1010,
+        previousEventTime: at(20),
+        detail: `reading 1005 at ${iso(10)} is older than the accepted reading at ${iso(20)}`,
+        source: 'aemp:test',
+        flaggedAt: NOW,
+      },
+    ]);
+    expect(state.flagCounts).toEqual({ 'out-of-order': 1 });
+    expect(state.acceptedUsageH).toBe(10);
+  });
+
+  it('keeps flagged readings out of usage and out of the ERP', () => {
+    const { deliveries, state } = run([meter(1000, 0), meter(980, 5), meter(1100, 6), meter(1004, 10)]);
+    expect(deliveries).toEqual([record(1000, 0), record(1004, 10)]);
+    expect(state.flags.map((f) => f.status)).toEqual(['backwards', 'too-fast']);
+    expect(state.flagCounts).toEqual({ backwards: 1, 'too-fast': 1 });
+    expect(state.acceptedUsageH).toBe(4);
+  });
+
+  it('flags a stall once, however many unchanged readings follow', () => {
+    const { state } = run([meter(500, 0), meter(500, 8 * 24), meter(500, 9 * 24), meter(500, 10 * 24)]);
+    expect(state.flags.map((f) => f.status)).toEqual(['stalled']);
+    expect(state.flagCounts).toEqual({ stalled: 1 });
+  });
+
+  it('keeps only the newest flags but counts them all', () => {
+    const events = [meter(1000, 100), ...Array.from({ length: 5 }, (_, i) => meter(900 + i, 10 + i))];
+    const { state } = run(events, { maxFlags: 3 });
+    expect(state.flags.map((f) => f.value)).toEqual([902, 903, 904]);
+    expect(state.flagCounts).toEqual({ 'out-of-order': 5 });
+  });
+
+  it('a declared reset sends the new baseline, and later readings continue from it carrying meterResetAt', () => {
+    const reset = meter(0, 20, { declaredReset: true });
+    const { deliveries, state } = run([meter(4000, 0), meter(4010, 12), reset, meter(980, 22), meter(3.5, 24), reset]);
+    expect(deliveries).toEqual([
+      record(4000, 0),
+      record(4010, 12),
+      record(0, 20, { meterResetAt: iso(20) }),
+      record(3.5, 24, { meterResetAt: iso(20) }),
+    ]);
+    expect(state.lastResetAt).toBe(at(20));
+    expect(state.acceptedUsageH).toBe(13.5);
+    // 980 after the reset is "too fast" from the new baseline; the replayed reset changes nothing.
+    expect(state.flags.map((f) => f.status)).toEqual(['too-fast']);
+    expect(state.hygiene.last).toEqual({ value: 3.5, eventTime: at(24) });
+  });
+
+  it('a reset declared back in time is applied but not sent; the next reading carries it', () => {
+    const { deliveries } = run([meter(4000, 0), meter(4010, 12), meter(0, 10, { declaredReset: true }), meter(1, 14)]);
+    expect(deliveries).toEqual([record(4000, 0), record(4010, 12), record(1, 14, { meterResetAt: iso(10) })]);
+  });
+
+  it('ignores meter events without operating hours', () => {
+    const { deliveries, state } = run([meter(undefined, 0, { odometerKm: 100 }), meter(1000, 1), meter(undefined, 2, { fuelUsedL: 5 })]);
+    expect(deliveries).toEqual([record(1000, 1)]);
+    expect(state.hygiene.last).toEqual({ value: 1000, eventTime: at(1) });
+  });
+
+  it('uses the configured hygiene thresholds', () => {
+    const { state } = run([meter(10, 0), meter(10, 30)], { hygiene: { stalledAfterMs: 24 * H } });
+    expect(state.flags.map((f) => f.status)).toEqual(['stalled']);
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * Meter sync: keeps the ERP's latest operating-hours reading current from `meter` events, through
+ * {@link classifyMeterReading}. Only accepted readings are sent, never a late one (invariant 8);
+ * flagged readings (backwards, too fast, stalled, out of order) are kept in the rule state with
+ * their reason so `status` can show them. A declared reset (`MeterEvent.declaredReset`) sets a new
+ * baseline that later readings continue from; it reaches the ERP as a reading carrying
+ * `meterResetAt`, and every later reading carries it too, so a coalesced outbox cannot hide it.
+ * @module
+ */
+import type { MeterEvent } from '../model/events.js';
+import type { DeliveryIntent } from '../model/delivery.js';
+import {
+  DEFAULT_METER_HYGIENE,
+  classifyMeterReading,
+  declareMeterReset,
+  isFlagged,
+  type MeterFlagStatus,
+  type MeterHygieneOptions,
+  type MeterHygieneState,
+  type MeterVerdict,
+} from './meter-hygiene.js';
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+
+export const METER_RECORD = 'meter.record';
+
+export interface MeterSyncOptions {
+  /** Hygiene thresholds; unset fields use {@link DEFAULT_METER_HYGIENE}. @default DEFAULT_METER_HYGIENE */
+  readonly hygiene?: Partial<MeterHygieneOptions>;
+  /** Recent flags kept in the rule state for `status` (older ones only count). @default 20 */
+  readonly maxFlags?: number;
+}
+
+/** A reading hygiene refused, as `status` shows it. */
+export interface MeterFlag {
+  readonly status: MeterFlagStatus;
+  readonly value: number;
+  readonly eventTime: number;
+  readonly previousValue: number;
+  readonly previousEventTime: number;
+  readonly detail: string;
+  readonly source: string;
+  /** Processing time when the flag was raised. */
+  readonly flaggedAt: number;
+}
+
+/** The last reading handed to the outbox. */
+export interface SyncedMeterReading {
+  readonly operatingHours: number;
+  readonly idleHours?: number;
+  readonly odometerKm?: number;
+  readonly eventTime: number;
+}
+
+export interface MeterSyncState {
+  readonly hygiene: MeterHygieneState;
+  readonly synced?: SyncedMeterReading;
+  /** Newest flags last, at most `maxFlags`. */
+  readonly flags: readonly MeterFlag[];
+  /** Every flag ever raised, by status (new stalls only, not each unchanged reading of one). */
+  readonly flagCounts: Readonly<Partial<Record<MeterFlagStatus, number>>>;
+  /** Sum of accepted usage deltas since the first reading, hours (resets add nothing). */
+  readonly acceptedUsageH: number;
+  /** Event time of the newest declared reset. */
+  readonly lastResetAt?: number;
+}
+
+const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, acceptedUsageH: 0 };
+
+/** The meter rule (`name: 'meter'`) for the engine's rule set. */
+export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterSyncState> {
+  const hygiene: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, ...options.hygiene };
+  const maxFlags = options.maxFlags ?? 20;
+  return {
+    name: 'meter',
+    kinds: ['meter'],
+    apply(state, event, ctx) {
+      if (event.kind !== 'meter') return { state: state ?? EMPTY, deliveries: [] };
+      return applyMeter(state ?? EMPTY, event, ctx, hygiene, maxFlags);
+    },
+  };
+}
+
+function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, hygiene: MeterHygieneOptions, maxFlags: number): RuleResult<MeterSyncState> {
+  // Hygiene judges the hour meter; readings without one (odometer or fuel only) do not move it.
+  if (event.operatingHours === undefined) return { state, deliveries: [] };
+  const reading = { value: event.operatingHours, eventTime: event.eventTime };
+  const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading) : classifyMeterReading(state.hygiene, reading, hygiene);
+  const verdict: MeterVerdict = result.verdict;
+  let next: MeterSyncState = { ...state, hygiene: result.state };
+
+  if (isFlagged(verdict)) {
+    if (!verdict.newFlag) return { state: next, deliveries: [] };
+    const flag: MeterFlag = {
+      status: verdict.status,
+      value: verdict.reading.value,
+      eventTime: verdict.reading.eventTime,
+      previousValue: verdict.previous.value,
+      previousEventTime: verdict.previous.eventTime,
+      detail: verdict.detail,
+      source: event.source,
+      flaggedAt: ctx.now,
+    };
+    next = {
+      ...next,
+      flags: [...state.flags, flag].slice(-maxFlags),
+      flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 },
+    };
+    return { state: next, deliveries: [] };
+  }
+  if (verdict.status === 'duplicate') return { state: next, deliveries: [] };
+  if (verdict.status === 'reset') next = { ...next, lastResetAt: reading.eventTime };
+  else next = { ...next, acceptedUsageH: round(state.acceptedUsageH + verdict.usage) };
+
+  const synced = state.synced;
+  // Never from a late reading (invariant 8). Hygiene already refuses late readings; a reset declared
+  // back in time is applied but not sent: the next reading carries its `meterResetAt`.
+  if (synced && event.eventTime <= synced.eventTime) return { state: next, deliveries: [] };
+  const candidate: SyncedMeterReading = {
+    operatingHours: reading.value,
+    eventTime: reading.eventTime,
+    ...(event.idleHours !== undefined ? { idleHours: event.idleHours } : {}),
+    ...(event.odometerKm !== undefined ? { odometerKm: event.odometerKm } : {}),
+  };
+  const changed =
+    verdict.status === 'reset' ||
+    synced === undefined ||
+    candidate.operatingHours !== synced.operatingHours ||
+    (candidate.idleHours !== undefined && candidate.idleHours !== synced.idleHours) ||
+    (candidate.odometerKm !== undefined && candidate.odometerKm !== synced.odometerKm);
+  if (!changed) return { state: next, deliveries: [] };
+  return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, ctx)] };
+}
+
+function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefined, ctx: RuleContext): DeliveryIntent {
+  const erpAssetId = ctx.asset.erpAssetId;
+  return {
+    destination: ctx.destination,
+    operation: METER_RECORD,
+    kind: 'state',
+    businessKey: erpAssetId,
+    erpAssetId,
+    eventTime: reading.eventTime,
+    payload: {
+      erpAssetId,
+      operatingHours: reading.operatingHours,
+      ...(reading.idleHours !== undefined ? { idleHours: reading.idleHours } : {}),
+      ...(reading.odometerKm !== undefined ? { odometerKm: reading.odometerKm } : {}),
+      readingTime: new Date(reading.eventTime).toISOString(),
+      unit: 'h',
+      // Tells the connector the counter was replaced at this time (SAP: counter overflow/replacement).
+      ...(lastResetAt !== undefined ? { meterResetAt: new Date(lastResetAt).toISOString() } : {}),
+    },
+  };
+}
+
+function round(v: number): number {
+  return Math.round(v * 1e6) / 1e6;
+}
