@@ -100,7 +100,7 @@ describe('location sync with zones', () => {
     // Positions from before the asset arrived, delivered late (e.g. a gateway's backlog).
     const late = [10, 20, 30, 50, 60, 70, 80, 90].map((s) => pos(s, 52.5, eastM(3000)));
     const ds = simulateRules([rule], [...inYard, ...late].map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
-    expect(ds.map((d) => d.payload.warehouseLocation)).toEqual(['1000/0001'.replace(/.*/, 'x') === 'x' ? null : null, '1000/0001']);
+    expect(ds.map((d) => d.payload.warehouseLocation)).toEqual([null, '1000/0001']);
   });
 
   it('the same positions in any order within the allowed lateness give the same deliveries', () => {

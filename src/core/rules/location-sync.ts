@@ -2,89 +2,174 @@
  * Location sync (touchpoint 1): keep the ERP's location of record current, without a write per
  * GPS fix. A location update is produced when the zone changes, when the asset has moved more than
  * `minDistanceM` since the last synced position, or when `heartbeatMs` has passed since then.
- * Never from an event older than the newest position already seen (invariant 8).
+ * Never from an event older than the newest position already processed (invariant 8).
+ *
+ * With zones configured, the zone is the one the asset has *entered* (dwell and hysteresis, see
+ * zones/zone-tracker.ts) and `warehouseLocation` carries that zone's ERP location code; without
+ * zones it is the zone the source reported. With `allowedLatenessMs` > 0, positions wait that long
+ * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  * @module
  */
-import type { CanonicalEvent, PositionEvent } from '../model/events.js';
+import type { PositionEvent } from '../model/events.js';
+import type { DeliveryIntent } from '../model/delivery.js';
+import { admit, drain, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
-import type { Rule, RuleContext, RuleResult } from './rule.js';
+import type { RuleContext, RuleResult } from './rule.js';
+import type { ZoneHit } from './zones/zone-index.js';
+import { stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import type { ZoneTracking } from './zones/tracking.js';
 
 export interface LocationSyncOptions {
   /** Movement that triggers a sync, metres. @default 100 */
   readonly minDistanceM: number;
   /** Sync at least this often while an asset reports, ms. @default 1 hour */
   readonly heartbeatMs: number;
-  /**
-   * Resolves the zone of a position when zones are configured (issue 4); returns undefined when
-   * none applies. Defaults to the zone the source reported.
-   */
-  readonly zoneOf?: (event: PositionEvent, previousZone: string | undefined) => string | undefined;
+  /** Configured zones with their dwell settings; absent: the zone the source reported is used. */
+  readonly zones?: ZoneTracking;
+  /** Event-time reorder window, ms; 0 processes each position at once. @default 0 */
+  readonly allowedLatenessMs?: number;
 }
 
 interface Fix {
   readonly lat: number;
   readonly lng: number;
+  /** What goes to the ERP as `warehouseLocation`: the zone's location code (or source zone). */
   readonly zone?: string;
+  /** Name of the configured zone, when zones are configured and the asset is in one. */
+  readonly zoneName?: string;
   readonly eventTime: number;
 }
 
+/** A position waiting in the reorder buffer (plain JSON). */
+interface BufferedFix {
+  readonly t: number;
+  readonly lat: number;
+  readonly lng: number;
+  /** Zone reported by the source. */
+  readonly zone?: string;
+  /** Zone placement computed on arrival (absent when zones are not configured or the fix is too inaccurate). */
+  readonly hit?: ZoneHit;
+}
+
 export interface LocationSyncState {
-  /** Newest position seen (by event time). */
+  /** Newest position processed (by event time). */
   readonly last?: Fix;
   /** Position last handed to the outbox. */
   readonly synced?: Fix;
+  /** Zone membership (zones configured only). */
+  readonly zones?: ZoneTrackState;
+  /** Positions waiting for the allowed lateness (lateness > 0 only). */
+  readonly order?: ReorderState<BufferedFix>;
 }
 
 export const LOCATION_UPDATE = 'location.update';
 
-export function createLocationSyncRule(options: LocationSyncOptions): Rule<LocationSyncState> {
+export function createLocationSyncRule(options: LocationSyncOptions): FlushableRule<LocationSyncState> {
+  const lateness = options.allowedLatenessMs ?? 0;
   return {
     name: 'location',
     kinds: ['position'],
     apply(state, event, ctx) {
-      return applyPosition(options, state ?? {}, event, ctx);
+      if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
+      const s = state ?? {};
+      const item = bufferedFix(event, options.zones);
+      // States written before reordering existed carry only `last`: it is the release mark.
+      const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
+      const a = admit(order, event.eventTime, tiebreakOf(item), item, lateness);
+      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      return processAll(options, { ...s, order: a.state }, a.released, ctx);
+    },
+    flush(state, ctx) {
+      const s = state ?? {};
+      const d = drain(s.order);
+      return processAll(options, { ...s, order: d.state }, d.released, ctx);
     },
   };
 }
 
-function applyPosition(
+function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
+  const usable = zones && (zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM);
+  return {
+    t: event.eventTime,
+    lat: event.lat,
+    lng: event.lng,
+    ...(event.zone !== undefined ? { zone: event.zone } : {}),
+    ...(zones && usable ? { hit: zones.index.locateEvent(event) } : {}),
+  };
+}
+
+const tiebreakOf = (f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`;
+
+function processAll(
   options: LocationSyncOptions,
-  state: LocationSyncState,
-  event: CanonicalEvent,
+  start: LocationSyncState,
+  fixes: readonly BufferedFix[],
   ctx: RuleContext,
 ): RuleResult<LocationSyncState> {
-  if (event.kind !== 'position') return { state, deliveries: [] };
-  // Late or duplicate: the stored state is newer, so this event cannot change the ERP's view.
-  if (state.last && event.eventTime <= state.last.eventTime) return { state, deliveries: [] };
+  let state = start;
+  const deliveries: DeliveryIntent[] = [];
+  for (const f of fixes) {
+    const r = processFix(options, state, f, ctx);
+    state = r.state;
+    if (r.delivery) deliveries.push(r.delivery);
+  }
+  // Keep the state compact: drop an empty reorder buffer when no lateness is configured.
+  if ((options.allowedLatenessMs ?? 0) === 0 && state.order && state.order.pending.length === 0) {
+    const { order: _order, ...rest } = state;
+    state = rest;
+  }
+  return { state, deliveries };
+}
 
-  const zone = options.zoneOf ? options.zoneOf(event, state.last?.zone) : event.zone;
-  const fix: Fix = { lat: event.lat, lng: event.lng, eventTime: event.eventTime, ...(zone !== undefined ? { zone } : {}) };
+function processFix(
+  options: LocationSyncOptions,
+  state: LocationSyncState,
+  f: BufferedFix,
+  ctx: RuleContext,
+): { state: LocationSyncState; delivery?: DeliveryIntent } {
+  let zones = state.zones;
+  let zone = f.zone;
+  let zoneName: string | undefined;
+  if (options.zones) {
+    if (f.hit) zones = stepZones(zones, f.t, f.hit, options.zones.dwell).state;
+    const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
+    if (best) {
+      zone = best.locationCode;
+      zoneName = best.name;
+    }
+  }
+  const fix: Fix = {
+    lat: f.lat,
+    lng: f.lng,
+    eventTime: f.t,
+    ...(zone !== undefined ? { zone } : {}),
+    ...(zoneName !== undefined ? { zoneName } : {}),
+  };
   const synced = state.synced;
   const due =
     synced === undefined ||
     synced.zone !== fix.zone ||
     haversineM(synced, fix) > options.minDistanceM ||
     fix.eventTime - synced.eventTime >= options.heartbeatMs;
-
-  if (!due) return { state: { ...state, last: fix }, deliveries: [] };
+  const base = { ...state, last: fix, ...(zones !== undefined ? { zones } : {}) };
+  if (!due) return { state: base };
   return {
-    state: { last: fix, synced: fix },
-    deliveries: [
-      {
-        destination: ctx.destination,
-        operation: LOCATION_UPDATE,
-        kind: 'state',
-        businessKey: ctx.asset.erpAssetId,
+    state: { ...base, synced: fix },
+    delivery: {
+      destination: ctx.destination,
+      operation: LOCATION_UPDATE,
+      kind: 'state',
+      businessKey: ctx.asset.erpAssetId,
+      erpAssetId: ctx.asset.erpAssetId,
+      eventTime: fix.eventTime,
+      payload: {
         erpAssetId: ctx.asset.erpAssetId,
-        eventTime: fix.eventTime,
-        payload: {
-          erpAssetId: ctx.asset.erpAssetId,
-          erpModule: ctx.asset.erpModule,
-          warehouseLocation: fix.zone ?? null,
-          coordinates: { lat: fix.lat, lng: fix.lng },
-          lastSeen: new Date(fix.eventTime).toISOString(),
-        },
+        erpModule: ctx.asset.erpModule,
+        warehouseLocation: fix.zone ?? null,
+        coordinates: { lat: fix.lat, lng: fix.lng },
+        lastSeen: new Date(fix.eventTime).toISOString(),
+        ...(fix.zoneName !== undefined ? { zone: fix.zoneName } : {}),
       },
-    ],
+    },
   };
 }

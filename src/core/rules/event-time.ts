@@ -1,0 +1,103 @@
+/**
+ * Event-time ordering for rules whose decisions depend on the sequence of events (dwell, "above
+ * 95 °C for 5 minutes", service intervals, usage per period). Events wait in a small reorder
+ * buffer for `allowedLatenessMs` of *event time* and are then released oldest first, so any
+ * arrival order in which no event is later than the allowed lateness yields exactly the same
+ * sequence — and therefore the same decisions and deliveries (invariant 8). An event older than
+ * what was already released is late: it is dropped and counted, never allowed to rewrite history.
+ *
+ * The watermark only moves with event time, never with the wall clock, so a backlog flushed by a
+ * device that was offline for hours is processed like live data. The price: the newest
+ * `allowedLatenessMs` of an asset's events are decided when a newer event arrives (or on
+ * {@link FlushableRule.flush}, which `rules test` uses at the end of its input).
+ *
+ * The state is plain JSON (it is stored in the asset's state document) and never mutated.
+ * @module
+ */
+import type { Rule, RuleContext, RuleResult } from './rule.js';
+
+/** Buffered items as `[eventTime, tiebreak, item]`, sorted by time then tiebreak. */
+export type Pending<T> = readonly (readonly [number, string, T])[];
+
+export interface ReorderState<T> {
+  /** Event time of the newest released item: anything at or before it is late. */
+  readonly released?: number;
+  /** Newest event time seen. */
+  readonly newest?: number;
+  /** Items waiting for the watermark, oldest first. */
+  readonly pending: Pending<T>;
+}
+
+export interface Admission<T> {
+  readonly state: ReorderState<T>;
+  /** Items now final, in event-time order (ties broken by `tiebreak`, then dropped if equal). */
+  readonly released: readonly T[];
+  /** True when the item was dropped as late (older than what is already released). */
+  readonly late: boolean;
+  /** True when an identical item (same time and tiebreak) was already pending. */
+  readonly duplicate: boolean;
+}
+
+export const EMPTY_REORDER: ReorderState<never> = { pending: [] };
+
+/**
+ * Offer one item to the reorder buffer. Released are all pending items with
+ * `time <= newest - allowedLatenessMs`; with a lateness of 0 every item is released at once and
+ * anything not newer than the last released item is dropped (the plain "ignore older" rule).
+ */
+export function admit<T>(state: ReorderState<T> | undefined, time: number, tiebreak: string, item: T, allowedLatenessMs: number): Admission<T> {
+  const s = state ?? (EMPTY_REORDER);
+  if (s.released !== undefined && time <= s.released) {
+    return { state: s, released: [], late: true, duplicate: false };
+  }
+  const pending = s.pending;
+  // Insertion point (pending is short: at most the events of one lateness window).
+  let i = pending.length;
+  while (i > 0) {
+    const prev = pending[i - 1] as readonly [number, string, T];
+    if (prev[0] < time || (prev[0] === time && prev[1] <= tiebreak)) break;
+    i--;
+  }
+  const before = pending[i - 1];
+  if (before !== undefined && before[0] === time && before[1] === tiebreak) {
+    return { state: s, released: [], late: false, duplicate: true };
+  }
+  const newest = s.newest === undefined || time > s.newest ? time : s.newest;
+  const watermark = newest - allowedLatenessMs;
+  // Fast path: in-order arrival with nothing pending and nothing to hold back.
+  if (pending.length === 0 && time <= watermark) {
+    return { state: { ...s, newest, released: time }, released: [item], late: false, duplicate: false };
+  }
+  const merged = [...pending.slice(0, i), [time, tiebreak, item] as const, ...pending.slice(i)];
+  let n = 0;
+  while (n < merged.length && (merged[n] as readonly [number, string, T])[0] <= watermark) n++;
+  if (n === 0) return { state: { ...s, newest, pending: merged }, released: [], late: false, duplicate: false };
+  const out = merged.slice(0, n);
+  const last = out[out.length - 1] as readonly [number, string, T];
+  return {
+    state: { ...s, newest, released: last[0], pending: merged.slice(n) },
+    released: out.map((e) => e[2]),
+    late: false,
+    duplicate: false,
+  };
+}
+
+/** Release everything still pending (end of a `rules test` input, or a test harness). */
+export function drain<T>(state: ReorderState<T> | undefined): { state: ReorderState<T>; released: readonly T[] } {
+  const s = state ?? (EMPTY_REORDER);
+  const last = s.pending[s.pending.length - 1];
+  if (last === undefined) return { state: s, released: [] };
+  return { state: { ...s, released: last[0], pending: [] }, released: s.pending.map((e) => e[2]) };
+}
+
+/**
+ * A rule that holds events for the allowed lateness can be asked to decide on what it holds
+ * (used by `rules test` at the end of its input and by tests; the engine never calls it).
+ */
+export interface FlushableRule<S = unknown> extends Rule<S> {
+  flush(state: S | undefined, ctx: RuleContext): RuleResult<S>;
+}
+
+export function isFlushable(rule: Rule): rule is FlushableRule {
+  return typeof (rule as Partial<FlushableRule>).flush === 'function';
+}

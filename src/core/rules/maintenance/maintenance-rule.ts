@@ -1,0 +1,334 @@
+/**
+ * Maintenance initiation (touchpoint 2): sensor thresholds and operating-hour service intervals
+ * open work orders — exactly one per (asset, rule, occurrence) — and ERP feedback closes the loop.
+ *
+ * One rule object (`maintenance`) evaluates every configured threshold and interval for an asset
+ * from one shared, event-time-ordered stream of samples, so twenty rules per asset cost one
+ * reorder buffer and one state document, not twenty. Sensor and meter samples wait
+ * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
+ * their time was processed are dropped. Work-order feedback (`workorder` events) applies at once:
+ * a completion resets that interval's baseline to the hours at completion, if it is newer than the
+ * baseline in force (event time wins).
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
+import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { stepHours, type HoursState } from '../hours.js';
+import type { RuleContext, RuleResult } from '../rule.js';
+import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
+import { stepThreshold, type ThresholdState } from './threshold.js';
+import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
+import { parseWorkOrderKey, priorityOf, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+
+export const MAINTENANCE_RULE = 'maintenance';
+
+/** A sample waiting in the reorder buffer: sensor values, or an operating-hours reading. */
+export type MaintenanceSample =
+  | { readonly t: number; readonly k: 's'; readonly v: Readonly<Record<string, SensorValue>> }
+  | { readonly t: number; readonly k: 'm'; readonly h: number; readonly reset?: true };
+
+export interface MaintenanceState {
+  readonly order?: ReorderState<MaintenanceSample>;
+  /** Continuous operating-hours counter. */
+  readonly hours?: HoursState;
+  /** Latest accepted hours reading `[eventTime, hours]`. */
+  readonly latest?: readonly [number, number];
+  /** Readings at least {@link HISTORY_SPACING_MS} apart, for the hours at a completion time. */
+  readonly history?: readonly (readonly [number, number])[];
+  readonly thresholds?: Readonly<Record<string, ThresholdState>>;
+  readonly services?: Readonly<Record<string, ServiceState>>;
+  /** Work orders by business key. */
+  readonly workOrders?: Readonly<Record<string, WorkOrderRecord>>;
+  /** Last reading set aside by meter hygiene, for `maintenance status`. */
+  readonly meterIssue?: string;
+}
+
+const HISTORY_SPACING_MS = 15 * 60_000;
+const HISTORY_MAX = 96;
+
+interface Applicable {
+  readonly thresholds: readonly ThresholdRule[];
+  readonly services: readonly ServiceIntervalRule[];
+  readonly sensors: ReadonlySet<string>;
+}
+
+export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
+  const cache = new WeakMap<AssetRecord, Applicable>();
+  const applicable = (asset: AssetRecord): Applicable => {
+    let a = cache.get(asset);
+    if (!a) {
+      const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
+      a = {
+        thresholds,
+        services: options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo)),
+        sensors: new Set(thresholds.map((r) => r.sensor)),
+      };
+      cache.set(asset, a);
+    }
+    return a;
+  };
+  const thresholdByName = new Map(options.thresholds.map((r) => [r.name, r]));
+  const serviceByName = new Map(options.serviceIntervals.map((r) => [r.name, r]));
+  const lateness = options.allowedLatenessMs;
+
+  return {
+    name: MAINTENANCE_RULE,
+    kinds: ['sensor', 'meter', 'workorder'],
+    apply(state, event, ctx) {
+      const s = state ?? {};
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, thresholdByName, options.keepClosed ?? 20), deliveries: [] };
+      const a = applicable(ctx.asset);
+      const sample = sampleOf(event, a);
+      if (!sample) return { state: s, deliveries: [] };
+      const adm = admit(s.order, event.eventTime, JSON.stringify(sample), sample, lateness);
+      if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
+      return processSamples({ ...s, order: adm.state }, adm.released, a, ctx, options);
+    },
+    flush(state, ctx) {
+      const s = state ?? {};
+      const d = drain(s.order);
+      return processSamples({ ...s, order: d.state }, d.released, applicable(ctx.asset), ctx, options);
+    },
+  };
+}
+
+function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | undefined {
+  if (event.kind === 'sensor') {
+    if (a.thresholds.length === 0) return undefined;
+    for (const name of Object.keys(event.values)) if (a.sensors.has(name)) return { t: event.eventTime, k: 's', v: event.values };
+    return undefined;
+  }
+  if (event.kind === 'meter' && event.operatingHours !== undefined && a.services.length > 0) {
+    const t = event.eventTime;
+    return event.declaredReset ? { t, k: 'm', h: event.operatingHours, reset: true } : { t, k: 'm', h: event.operatingHours };
+  }
+  return undefined;
+}
+
+/** Released samples, oldest first. */
+function processSamples(
+  start: MaintenanceState,
+  samples: readonly MaintenanceSample[],
+  a: Applicable,
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+): RuleResult<MaintenanceState> {
+  let s = start;
+  const deliveries: DeliveryIntent[] = [];
+  for (const sample of samples) {
+    if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
+    else s = onHours(s, sample.t, sample, a, ctx, options, deliveries);
+  }
+  return { state: s, deliveries };
+}
+
+function onSensor(
+  s: MaintenanceState,
+  t: number,
+  values: Readonly<Record<string, SensorValue>>,
+  a: Applicable,
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+  out: DeliveryIntent[],
+): MaintenanceState {
+  let thresholds = s.thresholds;
+  let workOrders = s.workOrders;
+  for (const rule of a.thresholds) {
+    const v = values[rule.sensor];
+    if (v === undefined) continue;
+    const before = thresholds?.[rule.name];
+    const step = stepThreshold(rule, before, t, v.value);
+    if (step.state !== before) thresholds = { ...thresholds, [rule.name]: step.state };
+    if (!step.fire) continue;
+    const occurrence = new Date(step.fire.start).toISOString();
+    const unit = v.unit ? ` ${v.unit}` : '';
+    const cmp = rule.direction === 'above' ? 'above' : 'below';
+    const held = Math.round((t - step.fire.start) / 1000);
+    const description =
+      `${rule.sensor} ${cmp} ${rule.threshold}${unit} for ${formatDuration(held * 1000)} ` +
+      `(since ${occurrence}, peak ${step.fire.peak}${unit}, now ${v.value}${unit}; rule ${rule.name}, needs ${formatDuration(rule.durationMs)})`;
+    const d = workOrderDelivery(
+      {
+        rule: rule.name,
+        occurrence,
+        severity: rule.severity,
+        title: `${rule.title ?? rule.name}: ${rule.sensor} ${v.value}${unit}`,
+        description,
+        trigger: {
+          type: 'threshold',
+          sensor: rule.sensor,
+          condition: cmp,
+          threshold: rule.threshold,
+          clearAt: rule.clearAt,
+          durationMs: rule.durationMs,
+          firstBreachAt: occurrence,
+          peak: step.fire.peak,
+          value: v.value,
+          ...(v.unit ? { unit: v.unit } : {}),
+        },
+        detectedAt: t,
+        snapshot: values,
+        ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+      },
+      ctx,
+      options,
+    );
+    out.push(d);
+    workOrders = remember(workOrders, d.businessKey, { rule: rule.name, occurrence, status: 'requested', openedAt: t, priority: priorityOf(rule.severity) }, options.keepClosed ?? 20);
+  }
+  if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
+  return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
+}
+
+function onHours(
+  s: MaintenanceState,
+  t: number,
+  sample: Extract<MaintenanceSample, { k: 'm' }>,
+  a: Applicable,
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+  out: DeliveryIntent[],
+): MaintenanceState {
+  const step = stepHours(s.hours, t, sample.h, sample.reset === true);
+  if (!step.ok) return { ...s, meterIssue: `${new Date(t).toISOString()}: ${step.reason}` };
+  const hours = step.hours;
+  let services = s.services;
+  let workOrders = s.workOrders;
+  for (const rule of a.services) {
+    const current = services?.[rule.name] ?? { base: initialBaseline(rule, ctx.asset.attributes, hours) };
+    const r = stepService(rule, current, hours);
+    if (r.state !== services?.[rule.name]) services = { ...services, [rule.name]: r.state };
+    if (!r.fire) continue;
+    const f = r.fire;
+    const description =
+      `service every ${rule.everyHours} h ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatHours(f.due)} h, ` +
+      `meter at ${formatHours(hours)} h (counted from ${formatHours(f.base)} h; rule ${rule.name})`;
+    const d = workOrderDelivery(
+      {
+        rule: rule.name,
+        occurrence: f.occurrence,
+        severity: rule.severity,
+        title: `${rule.title ?? rule.name}: ${formatHours(f.due)} h service`,
+        description,
+        trigger: {
+          type: 'service-interval',
+          meter: 'operatingHours',
+          everyHours: rule.everyHours,
+          baselineHours: f.base,
+          dueAtHours: f.due,
+          readingHours: hours,
+          dueSoon: f.dueSoon,
+          dueSoonHours: rule.dueSoonHours,
+        },
+        detectedAt: t,
+        snapshot: { operatingHours: { value: hours, unit: 'h' } },
+        ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+      },
+      ctx,
+      options,
+    );
+    out.push(d);
+    workOrders = remember(
+      workOrders,
+      d.businessKey,
+      { rule: rule.name, occurrence: f.occurrence, status: 'requested', openedAt: t, priority: priorityOf(rule.severity), dueHours: f.due },
+      options.keepClosed ?? 20,
+    );
+  }
+  const { meterIssue: _m, ...rest } = s;
+  return {
+    ...rest,
+    hours: step.state,
+    latest: [t, hours],
+    history: addHistory(s.history, t, hours),
+    ...(services ? { services } : {}),
+    ...(workOrders ? { workOrders } : {}),
+  };
+}
+
+function addHistory(history: MaintenanceState['history'], t: number, hours: number): readonly (readonly [number, number])[] {
+  const h = history ?? [];
+  const prev = h[h.length - 2];
+  const next = prev !== undefined && t - prev[0] < HISTORY_SPACING_MS ? [...h.slice(0, -1), [t, hours] as const] : [...h, [t, hours] as const];
+  return next.length > HISTORY_MAX ? next.slice(next.length - HISTORY_MAX) : next;
+}
+
+/** Hours at time `t`: interpolated between the readings around it, else the nearest one. */
+export function hoursAt(state: MaintenanceState, t: number): number | undefined {
+  const h = state.history ?? [];
+  let before: readonly [number, number] | undefined;
+  let after: readonly [number, number] | undefined;
+  for (const p of h) {
+    if (p[0] <= t) before = p;
+    else {
+      after = p;
+      break;
+    }
+  }
+  if (before && after) return before[1] + ((after[1] - before[1]) * (t - before[0])) / (after[0] - before[0]);
+  return (before ?? after)?.[1] ?? state.latest?.[1];
+}
+
+function applyFeedback(
+  s: MaintenanceState,
+  event: WorkOrderStatusEvent,
+  services: ReadonlyMap<string, ServiceIntervalRule>,
+  thresholds: ReadonlyMap<string, ThresholdRule>,
+  keepClosed: number,
+): MaintenanceState {
+  const key = parseWorkOrderKey(event.businessKey);
+  if (!key) return s;
+  const prev = s.workOrders?.[event.businessKey];
+  // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
+  if (prev?.changedAt !== undefined && event.eventTime <= prev.changedAt) return s;
+  const service = services.get(key.rule);
+  const base: WorkOrderRecord = prev ?? {
+    rule: key.rule,
+    occurrence: key.occurrence,
+    status: 'requested',
+    openedAt: event.eventTime,
+    priority: priorityOf(service?.severity ?? thresholds.get(key.rule)?.severity ?? 'warning'),
+  };
+  let completionHours: number | undefined;
+  if (event.status === 'completed' && prev?.status !== 'completed') {
+    const offset = s.hours?.offset ?? 0;
+    completionHours = event.operatingHoursAtCompletion !== undefined ? event.operatingHoursAtCompletion + offset : hoursAt(s, event.eventTime);
+  }
+  const record: WorkOrderRecord = {
+    ...base,
+    status: event.status,
+    changedAt: event.eventTime,
+    ...(event.erpWorkOrderId !== undefined ? { erpWorkOrderId: event.erpWorkOrderId } : {}),
+    ...(completionHours !== undefined ? { hoursAtCompletion: completionHours } : {}),
+  };
+  let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed) };
+  const current = s.services?.[key.rule];
+  if (service && completionHours !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
+    next = { ...next, services: { ...s.services, [key.rule]: { base: completionHours, baseAt: event.eventTime } } };
+  }
+  return next;
+}
+
+/** Add or replace a work-order record; forget the oldest closed ones beyond `keepClosed`. */
+function remember(
+  workOrders: MaintenanceState['workOrders'],
+  key: string,
+  record: WorkOrderRecord,
+  keepClosed: number,
+): Readonly<Record<string, WorkOrderRecord>> {
+  const next: Record<string, WorkOrderRecord> = { ...workOrders, [key]: record };
+  const closed = Object.entries(next).filter(([, r]) => r.status === 'completed' || r.status === 'cancelled');
+  if (closed.length > keepClosed) {
+    closed.sort((x, y) => (x[1].changedAt ?? x[1].openedAt) - (y[1].changedAt ?? y[1].openedAt));
+    for (const [k] of closed.slice(0, closed.length - keepClosed)) delete next[k];
+  }
+  return next;
+}
+
+function formatDuration(ms: number): string {
+  if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000} h`;
+  if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000} min`;
+  return `${Math.round(ms / 1000)} s`;
+}

@@ -1,0 +1,288 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
+import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
+import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
+import { nextWindow } from './windows.js';
+import { parseWorkOrderKey } from './work-order.js';
+
+const T0 = Date.UTC(2026, 9, 1, 8); // Thursday 2026-10-01 08:00Z
+const MIN = 60_000;
+const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attributes: { site: 'BER', lastServiceHours: '100' } };
+
+const overheat: ThresholdRule = {
+  name: 'engine-overheat',
+  sensor: 'coolantTemp',
+  direction: 'above',
+  threshold: 95,
+  clearAt: 90,
+  durationMs: 5 * MIN,
+  maxGapMs: 10 * MIN,
+  cooldownMs: 60 * MIN,
+  severity: 'critical',
+};
+const lowOil: ThresholdRule = { ...overheat, name: 'low-oil', sensor: 'oilPressure', direction: 'below', threshold: 1.5, clearAt: 2, durationMs: 0, cooldownMs: 0, severity: 'warning' };
+const service250: ServiceIntervalRule = { name: 'service-250h', everyHours: 250, dueSoonHours: 0, defaultBaseline: 'zero', severity: 'warning' };
+
+function options(over: Partial<MaintenanceOptions> = {}): MaintenanceOptions {
+  return { thresholds: [overheat, lowOil], serviceIntervals: [service250], allowedLatenessMs: 0, siteAttribute: 'site', windows: {}, ...over };
+}
+
+const sensor = (min: number, values: Record<string, number>): SensorEvent => ({
+  kind: 'sensor',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + min * MIN,
+  receivedAt: T0 + min * MIN,
+  values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, unit: k === 'coolantTemp' ? '°C' : 'bar' }])),
+});
+const HOUR = 60 * MIN;
+/** A meter reading `at` hours after T0. */
+const meter = (at: number, hours: number, declaredReset?: boolean): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  operatingHours: hours,
+  ...(declaredReset ? { declaredReset } : {}),
+});
+/** ERP feedback `at` hours after T0. */
+const feedback = (at: number, businessKey: string, status: WorkOrderStatusEvent['status'], hours?: number): WorkOrderStatusEvent => ({
+  kind: 'workorder',
+  source: 'erp-feedback',
+  ids: [{ type: 'erp', value: asset.erpAssetId }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  businessKey,
+  status,
+  erpWorkOrderId: 'WO-1',
+  ...(hours !== undefined ? { operatingHoursAtCompletion: hours } : {}),
+});
+
+function run(events: readonly CanonicalEvent[], opts = options(), initial?: StateDoc, batchSizes?: number[]) {
+  const rule = createMaintenanceRule(opts);
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })), {
+    ...(initial ? { initial: new Map([[asset.erpAssetId, initial]]) } : {}),
+    ...(batchSizes ? { batchSizes } : {}),
+  });
+  const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);
+  const doc = f.states.get(asset.erpAssetId) ?? {};
+  return { deliveries: [...r.perStep.flat(), ...f.deliveries], doc, state: doc.maintenance as MaintenanceState | undefined };
+}
+
+const temps = (pairs: readonly [number, number][]) => pairs.map(([m, v]) => sensor(m, { coolantTemp: v }));
+const keys = (ds: readonly DeliveryIntent[]) => ds.map((d) => d.businessKey);
+
+describe('threshold rules', () => {
+  it('opens one HIGH-priority work order when the breach holds for the duration', () => {
+    const { deliveries } = run(temps([[0, 90], [1, 96], [2, 97], [4, 99], [6, 98], [7, 97], [8, 99]]));
+    expect(keys(deliveries)).toEqual(['EQ-7|engine-overheat|2026-10-01T08:01:00.000Z']);
+    const d = deliveries[0] as DeliveryIntent;
+    expect(d).toMatchObject({ operation: 'workorder.create', kind: 'fact', destination: 'erp', erpAssetId: 'EQ-7', eventTime: T0 + 6 * MIN });
+    expect(d.payload).toMatchObject({
+      priority: 'HIGH',
+      severity: 'critical',
+      rule: 'engine-overheat',
+      trigger: { type: 'threshold', sensor: 'coolantTemp', condition: 'above', threshold: 95, clearAt: 90, peak: 99, value: 98, firstBreachAt: '2026-10-01T08:01:00.000Z' },
+      sensorSnapshot: { at: '2026-10-01T08:06:00.000Z', values: { coolantTemp: { value: 98, unit: '°C' } } },
+      plannedStart: null,
+    });
+    expect(String(d.payload.title).length).toBeLessThanOrEqual(40);
+    expect(d.payload.description).toMatch(/coolantTemp above 95 °C for 5 min/);
+  });
+
+  it('a breach that does not hold for the duration opens nothing', () => {
+    expect(run(temps([[0, 96], [2, 97], [4, 94], [6, 96], [8, 97], [10, 98]])).deliveries).toEqual([]);
+    // A gap longer than maxGap is not a continuous breach either.
+    expect(run(temps([[0, 96], [2, 97], [20, 97], [24, 97]])).deliveries).toEqual([]);
+  });
+
+  it('hysteresis: hovering around the threshold after triggering opens no second work order', () => {
+    const hover = Array.from({ length: 40 }, (_, i) => [10 + i, i % 2 ? 93 : 97] as [number, number]);
+    expect(keys(run(temps([[0, 96], [5, 97], ...hover])).deliveries)).toHaveLength(1);
+  });
+
+  it('cooldown: a new episode soon after the last work order waits, then opens one', () => {
+    // Episode 1 fires at 5 min; clears at 10; episode 2 from 20 holds; cooldown ends at 65.
+    const pts: [number, number][] = [[0, 96], [5, 97], [10, 80], [20, 96], [25, 96], [30, 97]];
+    for (let m = 35; m <= 70; m += 5) pts.push([m, 97]);
+    const ds = run(temps(pts)).deliveries;
+    expect(ds.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
+      ['EQ-7|engine-overheat|2026-10-01T08:00:00.000Z', 5],
+      ['EQ-7|engine-overheat|2026-10-01T08:20:00.000Z', 65],
+    ]);
+  });
+
+  it('below-threshold rules with zero duration trigger at once, MEDIUM priority', () => {
+    const ds = run([sensor(0, { oilPressure: 3 }), sensor(1, { oilPressure: 1.2 }), sensor(2, { oilPressure: 1.8 }), sensor(3, { oilPressure: 2.5 }), sensor(4, { oilPressure: 1.0 })]).deliveries;
+    expect(ds.map((d) => [parseWorkOrderKey(d.businessKey)?.occurrence, d.payload.priority])).toEqual([
+      ['2026-10-01T08:01:00.000Z', 'MEDIUM'],
+      ['2026-10-01T08:04:00.000Z', 'MEDIUM'],
+    ]);
+  });
+
+  it('rules apply only to the assets their filter selects', () => {
+    const only = { ...overheat, appliesTo: { attributes: { site: ['HAM'] } } };
+    expect(run(temps([[0, 96], [5, 97]]), options({ thresholds: [only] })).deliveries).toEqual([]);
+  });
+
+  it('schedules work into the site’s next maintenance window, in plant time', () => {
+    const windows = {
+      BER: { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 6 * 60, durationMinutes: 8 * 60 }] },
+      '*': { timeZone: 'UTC', windows: [{ days: [0, 1, 2, 3, 4, 5, 6], startMinute: 0, durationMinutes: 60 }] },
+    };
+    const d = run(temps([[0, 96], [5, 97]]), options({ windows })).deliveries[0];
+    // Saturday 2026-10-03 06:00–14:00 CEST = 04:00–12:00Z.
+    expect(d?.payload).toMatchObject({ site: 'BER', plannedStart: '2026-10-03T04:00:00.000Z', plannedEnd: '2026-10-03T12:00:00.000Z' });
+  });
+});
+
+describe('exactly once', () => {
+  const stream = [
+    ...temps([[0, 96], [2, 97], [5, 99], [6, 85], [30, 96], [40, 99], [45, 70]]),
+    sensor(50, { oilPressure: 1.0 }),
+    sensor(51, { oilPressure: 2.5 }),
+    sensor(100, { oilPressure: 1.1 }),
+    ...[0, 20, 40, 60, 80].map((h, i) => meter(h, 200 + i * 20)),
+  ].sort((a, b) => a.eventTime - b.eventTime);
+
+  it('a replay of everything (any order) adds no work order, even with fresh state it repeats the same keys', () => {
+    const first = run(stream);
+    expect(keys(first.deliveries).sort()).toEqual([
+      'EQ-7|engine-overheat|2026-10-01T08:00:00.000Z', // the second breach (08:30) falls in the cooldown
+      'EQ-7|low-oil|2026-10-01T08:50:00.000Z',
+      'EQ-7|low-oil|2026-10-01T09:40:00.000Z',
+      'EQ-7|service-250h|250h@b0',
+    ]);
+    const replay = run([...stream].reverse(), options(), first.doc);
+    expect(replay.deliveries).toEqual([]);
+    const fresh = run(stream);
+    expect(keys(fresh.deliveries)).toEqual(keys(first.deliveries));
+  });
+
+  it('duplicate events add nothing', () => {
+    const doubled = stream.flatMap((e) => [e, { ...e }]);
+    expect(keys(run(doubled).deliveries)).toEqual(keys(run(stream).deliveries));
+  });
+
+  it('property: any batching and any arrival order within the allowed lateness gives the same deliveries', () => {
+    const opts = options({ allowedLatenessMs: 3 * MIN });
+    const event = fc.oneof(
+      fc.record({ kind: fc.constant('t' as const), v: fc.integer({ min: 80, max: 105 }) }),
+      fc.record({ kind: fc.constant('o' as const), v: fc.double({ min: 0.5, max: 3, noNaN: true }) }),
+      fc.record({ kind: fc.constant('h' as const), v: fc.double({ min: 0, max: 0.9, noNaN: true }) }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 80 }),
+        fc.array(fc.integer({ min: 0, max: 3 * MIN - 1 }), { minLength: 80, maxLength: 80 }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }),
+        (specs, delays, batches) => {
+          let hours = 230;
+          const events: CanonicalEvent[] = specs.map((s, i) => {
+            if (s.kind === 't') return sensor(i, { coolantTemp: s.v });
+            if (s.kind === 'o') return sensor(i, { oilPressure: s.v });
+            hours += s.v;
+            return meter(i, hours);
+          });
+          events.sort((a, b) => a.eventTime - b.eventTime);
+          const inOrder = run(events, opts);
+          const arrival = events
+            .map((e, i) => ({ e, at: e.eventTime + (delays[i] ?? 0), i }))
+            .sort((a, b) => a.at - b.at || a.i - b.i)
+            .map((x) => x.e);
+          const shuffled = run(arrival, opts, undefined, batches);
+          expect(shuffled.deliveries).toEqual(inOrder.deliveries);
+          // Replaying the same events again, in yet another order, adds nothing.
+          const replay = run([...arrival].reverse(), opts, shuffled.doc);
+          expect(replay.deliveries).toEqual([]);
+          const unique = new Set(keys(inOrder.deliveries));
+          expect(unique.size).toBe(inOrder.deliveries.length);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('late samples beyond the allowed lateness never duplicate a work order', () => {
+    fc.assert(
+      fc.property(fc.shuffledSubarray(stream, { minLength: stream.length, maxLength: stream.length }), (arrival) => {
+        const ds = run(arrival).deliveries;
+        expect(new Set(keys(ds)).size).toBe(ds.length);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('service intervals', () => {
+  const svc = (over: Partial<ServiceIntervalRule> = {}) => options({ thresholds: [], serviceIntervals: [{ ...service250, ...over }] });
+
+  it('opens one work order per due point from the baseline', () => {
+    const ds = run([meter(0, 240), meter(9, 249), meter(11, 251), meter(20, 260), meter(300, 499), meter(302, 500.2)], svc()).deliveries;
+    expect(keys(ds)).toEqual(['EQ-7|service-250h|250h@b0', 'EQ-7|service-250h|500h@b0']);
+    expect(ds[0]?.payload).toMatchObject({ priority: 'MEDIUM', trigger: { type: 'service-interval', dueAtHours: 250, readingHours: 251, baselineHours: 0, dueSoon: false } });
+  });
+
+  it('opens ahead of time within the due-soon lead, from the asset’s baseline attribute', () => {
+    const ds = run([meter(0, 320), meter(1, 321), meter(6, 326)], svc({ dueSoonHours: 25, baselineAttribute: 'lastServiceHours' })).deliveries;
+    expect(keys(ds)).toEqual(['EQ-7|service-250h|350h@b100']);
+    expect(ds[0]?.payload.trigger).toMatchObject({ dueSoon: true, dueAtHours: 350, readingHours: 326 });
+  });
+
+  it('a jump over several due points opens one work order, for the latest', () => {
+    expect(keys(run([meter(0, 100), meter(24 * 60, 990)], svc()).deliveries)).toEqual(['EQ-7|service-250h|750h@b0']);
+  });
+
+  it('an interval crossed by a late reading opens it once, whatever the arrival order', () => {
+    const inOrder = [meter(0, 240), meter(9, 249), meter(11, 251), meter(12, 252)];
+    const lateCrossing = [meter(0, 240), meter(9, 249), meter(12, 252), meter(11, 251)];
+    expect(keys(run(inOrder, svc()).deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    expect(keys(run(lateCrossing, svc()).deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    // Within the allowed lateness, even the delivery itself is the same.
+    const late = options({ thresholds: [], serviceIntervals: [service250], allowedLatenessMs: 2 * HOUR });
+    expect(run(lateCrossing, late).deliveries).toEqual(run(inOrder, late).deliveries);
+  });
+
+  it('completion in the ERP resets the baseline to the hours at completion', () => {
+    const opened = run([meter(0, 240), meter(11, 251)], svc());
+    const key = 'EQ-7|service-250h|250h@b0';
+    expect(keys(opened.deliveries)).toEqual([key]);
+    const after = run([feedback(11.5, key, 'in-progress'), feedback(12, key, 'completed', 252), meter(13, 253), meter(300, 499), meter(305, 503)], svc(), opened.doc);
+    expect(keys(after.deliveries)).toEqual(['EQ-7|service-250h|502h@b252']);
+    expect(after.state?.workOrders?.[key]).toMatchObject({ status: 'completed', erpWorkOrderId: 'WO-1', hoursAtCompletion: 252 });
+    // The same completion polled again, or an older one, changes nothing.
+    const again = run([feedback(12, key, 'completed', 252), feedback(11.8, key, 'completed', 251)], svc(), after.doc);
+    expect(again.doc).toEqual(after.doc);
+  });
+
+  it('without hours in the completion, uses the meter reading at the completion time', () => {
+    const opened = run([meter(0, 240), meter(11, 251), meter(12, 252), meter(13, 253)], svc());
+    const after = run([feedback(12.5, 'EQ-7|service-250h|250h@b0', 'completed')], svc(), opened.doc);
+    expect(after.state?.services?.['service-250h']).toEqual({ base: 252.5, baseAt: T0 + 12.5 * HOUR });
+  });
+
+  it('a declared meter reset continues the schedule; an undeclared drop is set aside', () => {
+    const withReset = run([meter(0, 240), meter(5, 245), meter(6, 3, true), meter(20, 10)], svc()).deliveries;
+    // 245 + (10 - 3) = 252 continuous hours: the 250 h service is due.
+    expect(keys(withReset)).toEqual(['EQ-7|service-250h|250h@b0']);
+    const dropped = run([meter(0, 240), meter(5, 245), meter(6, 3), meter(20, 10)], svc());
+    expect(dropped.deliveries).toEqual([]);
+    expect(dropped.state?.meterIssue).toMatch(/went back from 245 to 10 without a declared reset/);
+  });
+});
+
+describe('maintenance windows', () => {
+  const sat = { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 22 * 60, durationMinutes: 8 * 60 }] };
+  it('finds the next window, or the one in progress, across midnight and DST', () => {
+    // Saturday 2026-10-24 22:00 CEST → Sunday 06:00 CET (DST ends that night): 20:00Z → 05:00Z.
+    expect(nextWindow(sat, Date.UTC(2026, 9, 20))).toEqual({ start: Date.UTC(2026, 9, 24, 20), end: Date.UTC(2026, 9, 25, 5) });
+    const inside = Date.UTC(2026, 9, 25, 1);
+    expect(nextWindow(sat, inside)).toEqual({ start: inside, end: Date.UTC(2026, 9, 25, 5) });
+    expect(nextWindow({ timeZone: 'UTC', windows: [] }, inside)).toBeUndefined();
+  });
+});

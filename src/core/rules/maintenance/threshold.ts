@@ -1,0 +1,75 @@
+/**
+ * The threshold state machine, one sample at a time in event-time order:
+ *
+ *   normal ──breach──▶ pending ──breach held ≥ duration, cooldown over──▶ active ──clear──▶ normal
+ *                         │ any non-breaching sample, or a gap > maxGap
+ *                         ▼
+ *                       normal (or a new pending episode)
+ *
+ * While pending, every sample must breach (a strict "above 95 °C for 5 minutes"). Once active,
+ * only the clear condition ends the episode (hysteresis), so readings hovering around the
+ * threshold open one work order, not one per crossing. An episode is identified by the time of its
+ * first breaching sample: that is the occurrence in the work order's business key.
+ * @module
+ */
+import type { ThresholdRule } from './types.js';
+
+export interface ThresholdState {
+  readonly phase: 'normal' | 'pending' | 'active';
+  /** First breaching sample of the current episode. */
+  readonly start?: number;
+  /** Latest sample of the current episode. */
+  readonly last?: number;
+  /** Most extreme value of the current episode. */
+  readonly peak?: number;
+  /** When this rule last opened a work order (for the cooldown). */
+  readonly firedAt?: number;
+}
+
+export interface ThresholdFire {
+  /** The episode's first breaching sample: the occurrence. */
+  readonly start: number;
+  readonly peak: number;
+  readonly value: number;
+}
+
+const NORMAL: ThresholdState = { phase: 'normal' };
+
+export function isBreach(rule: ThresholdRule, value: number): boolean {
+  return rule.direction === 'above' ? value > rule.threshold : value < rule.threshold;
+}
+
+export function isClear(rule: ThresholdRule, value: number): boolean {
+  return rule.direction === 'above' ? value < rule.clearAt : value > rule.clearAt;
+}
+
+const more = (rule: ThresholdRule, a: number, b: number) => (rule.direction === 'above' ? Math.max(a, b) : Math.min(a, b));
+
+export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undefined, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
+  const s = state ?? NORMAL;
+  const keep = s.firedAt !== undefined ? { firedAt: s.firedAt } : {};
+  switch (s.phase) {
+    case 'active':
+      if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
+      return { state: { ...s, last: t } };
+    case 'pending': {
+      const gap = s.last !== undefined && t - s.last > rule.maxGapMs;
+      if (!gap && isBreach(rule, value)) {
+        return decide(rule, { ...s, last: t, peak: more(rule, s.peak ?? value, value) }, t, value);
+      }
+      if (gap && isBreach(rule, value)) return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
+      return { state: { phase: 'normal', ...keep } };
+    }
+    case 'normal':
+      if (!isBreach(rule, value)) return { state: s };
+      return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
+  }
+}
+
+function decide(rule: ThresholdRule, s: ThresholdState, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
+  const start = s.start ?? t;
+  const held = t - start >= rule.durationMs;
+  const cooled = s.firedAt === undefined || t - s.firedAt >= rule.cooldownMs;
+  if (!held || !cooled) return { state: s };
+  return { state: { ...s, phase: 'active', firedAt: t }, fire: { start, peak: s.peak ?? value, value } };
+}

@@ -1,0 +1,81 @@
+/**
+ * Compiled maintenance rule settings (what config/rules-schema.ts produces), independent of the
+ * config library so the rules stay pure and testable.
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { Severity } from '../../model/events.js';
+import type { WindowCalendar } from './windows.js';
+
+/** Which assets a rule applies to; every condition given must hold. Absent: all assets. */
+export interface AssetFilter {
+  /** The asset's `erpModule` is one of these. */
+  readonly erpModules?: readonly string[];
+  /** Each named attribute has one of the listed values. */
+  readonly attributes?: Readonly<Record<string, readonly string[]>>;
+}
+
+export function matchesFilter(asset: AssetRecord, filter: AssetFilter | undefined): boolean {
+  if (!filter) return true;
+  if (filter.erpModules && !filter.erpModules.includes(asset.erpModule)) return false;
+  for (const [k, values] of Object.entries(filter.attributes ?? {})) {
+    const v = asset.attributes[k];
+    if (v === undefined || !values.includes(v)) return false;
+  }
+  return true;
+}
+
+/** Extra fields merged into the work-order payload (order type, planner group, work centre, …). */
+export type WorkOrderExtras = Readonly<Record<string, string | number | boolean>>;
+
+/** "Sensor above (or below) a threshold for a duration" → one work order per episode. */
+export interface ThresholdRule {
+  readonly name: string;
+  readonly sensor: string;
+  readonly direction: 'above' | 'below';
+  /** Trigger threshold: strictly above / below it is a breach. */
+  readonly threshold: number;
+  /** Hysteresis: once triggered, the episode ends only past this value (≤ threshold for `above`). */
+  readonly clearAt: number;
+  /** How long the breach must hold, ms; 0 triggers on the first breaching sample. */
+  readonly durationMs: number;
+  /** Samples further apart than this do not show a continuous breach; the episode restarts, ms. */
+  readonly maxGapMs: number;
+  /** Least time between two work orders of this rule for one asset, ms. */
+  readonly cooldownMs: number;
+  /** `critical` → HIGH priority, anything else → MEDIUM. */
+  readonly severity: Severity;
+  /** Work order short text (truncated to 40 characters). @default the rule name */
+  readonly title?: string;
+  readonly workOrder?: WorkOrderExtras;
+  readonly appliesTo?: AssetFilter;
+}
+
+/** "Every N operating hours from a baseline" → one work order per due point. */
+export interface ServiceIntervalRule {
+  readonly name: string;
+  readonly everyHours: number;
+  /** Open the work order this many hours before it is due. @default 0 */
+  readonly dueSoonHours: number;
+  /** Asset attribute holding the hours at the last service (the first baseline). */
+  readonly baselineAttribute?: string;
+  /** Baseline when the attribute is absent: 0 (due at multiples of N) or the first reading seen. */
+  readonly defaultBaseline: 'zero' | 'first-reading';
+  readonly severity: Severity;
+  readonly title?: string;
+  readonly workOrder?: WorkOrderExtras;
+  readonly appliesTo?: AssetFilter;
+}
+
+export interface MaintenanceOptions {
+  readonly thresholds: readonly ThresholdRule[];
+  readonly serviceIntervals: readonly ServiceIntervalRule[];
+  /** Event-time reorder window for sensor and meter samples, ms. @default 0 */
+  readonly allowedLatenessMs: number;
+  /** Asset attribute naming the asset's site (for maintenance windows). @default site */
+  readonly siteAttribute: string;
+  /** Maintenance windows by site; `*` applies to sites without their own. */
+  readonly windows: Readonly<Record<string, WindowCalendar>>;
+  /** Completed or cancelled work orders remembered per asset (for status and duplicate feedback). @default 20 */
+  readonly keepClosed?: number;
+}

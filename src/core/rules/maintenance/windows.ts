@@ -1,0 +1,59 @@
+/**
+ * Maintenance windows: weekly wall-clock slots per site (e.g. Saturdays 06:00–14:00 plant time)
+ * into which new work orders are scheduled. A window may cross midnight (22:00–04:00).
+ * @module
+ */
+import { zonedParts, zonedTimeToUtc } from '../time-zone.js';
+
+export interface WeeklyWindow {
+  /** Days the window starts on, 0 = Sunday … 6 = Saturday. */
+  readonly days: readonly number[];
+  /** Start, minutes after local midnight. */
+  readonly startMinute: number;
+  /** Length in minutes (up to a week). */
+  readonly durationMinutes: number;
+}
+
+export interface WindowCalendar {
+  readonly timeZone: string;
+  readonly windows: readonly WeeklyWindow[];
+}
+
+export interface Slot {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The window to schedule work found at `t` into: the one in progress at `t` (starting at `t`),
+ * else the next one to start. Undefined when the calendar has no windows.
+ */
+export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefined {
+  if (calendar.windows.length === 0) return undefined;
+  const today = zonedParts(t, calendar.timeZone);
+  let best: Slot | undefined;
+  // A window that started up to a week ago may still be open; scan one week back and two ahead.
+  for (let offset = -7; offset <= 14; offset++) {
+    const weekday = (((today.weekday + offset) % 7) + 7) % 7;
+    for (const w of calendar.windows) {
+      if (!w.days.includes(weekday)) continue;
+      const startMin = w.startMinute;
+      const start = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(startMin / 60), startMin % 60, calendar.timeZone);
+      const endMin = startMin + w.durationMinutes;
+      const end = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(endMin / 60), endMin % 60, calendar.timeZone);
+      if (end <= t) continue;
+      const slot = { start: Math.max(start, t), end };
+      if (!best || slot.start < best.start || (slot.start === best.start && slot.end > best.end)) best = slot;
+    }
+    if (best && best.start === t) break;
+  }
+  return best;
+}
+
+/** `HH:MM` → minutes after midnight; undefined when malformed. */
+export function parseClock(text: string): number | undefined {
+  const m = /^([01]?\d|2[0-3]):([0-5]\d)$/.exec(text.trim());
+  return m ? Number(m[1]) * 60 + Number(m[2]) : undefined;
+}
+
+export const WEEKDAY_NAMES = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;

@@ -1,0 +1,116 @@
+/**
+ * Work orders as the maintenance rule asks for them: the business key that makes each one
+ * exactly-once, and the ERP-neutral payload (`workorder.create`).
+ *
+ * Business key: `<erpAssetId>|<rule>|<occurrence>`. The occurrence is derived from the data (the
+ * first breaching sample's time, or the due point and its baseline), never from a counter, so a
+ * replay, a restart with lost state, a duplicate event or a second worker computes the same key;
+ * the outbox keeps one fact per key forever, and connectors send the key as the ERP's external
+ * key (or look it up before creating, where the ERP has no idempotency support).
+ * @module
+ */
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { SensorValue, Severity, WorkOrderStatus } from '../../model/events.js';
+import type { RuleContext } from '../rule.js';
+import { nextWindow, type WindowCalendar } from './windows.js';
+import type { WorkOrderExtras } from './types.js';
+
+export const WORKORDER_CREATE = 'workorder.create';
+
+/** SAP notification/order short texts are 40 characters; the detail goes to `description`. */
+export const TITLE_MAX = 40;
+
+export type Priority = 'HIGH' | 'MEDIUM';
+
+export function priorityOf(severity: Severity): Priority {
+  return severity === 'critical' ? 'HIGH' : 'MEDIUM';
+}
+
+export function workOrderKey(erpAssetId: string, rule: string, occurrence: string): string {
+  return `${erpAssetId}|${rule}|${occurrence}`;
+}
+
+/** Split a business key; rule names and occurrences never contain `|`, asset ids may. */
+export function parseWorkOrderKey(key: string): { erpAssetId: string; rule: string; occurrence: string } | undefined {
+  const parts = key.split('|');
+  if (parts.length < 3) return undefined;
+  const occurrence = parts.pop() as string;
+  const rule = parts.pop() as string;
+  const erpAssetId = parts.join('|');
+  if (erpAssetId === '' || rule === '' || occurrence === '') return undefined;
+  return { erpAssetId, rule, occurrence };
+}
+
+export function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** What our own records say about a work order (status from ERP feedback once it arrives). */
+export interface WorkOrderRecord {
+  readonly rule: string;
+  readonly occurrence: string;
+  /** `requested` until the ERP reports a status. */
+  readonly status: 'requested' | WorkOrderStatus;
+  /** Event time of the reading that opened it. */
+  readonly openedAt: number;
+  readonly priority: Priority;
+  /** Service intervals: the due point, hours. */
+  readonly dueHours?: number;
+  readonly erpWorkOrderId?: string;
+  /** Event time of the latest ERP feedback applied. */
+  readonly changedAt?: number;
+  readonly hoursAtCompletion?: number;
+}
+
+export interface WorkOrderSpec {
+  readonly rule: string;
+  readonly occurrence: string;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly description: string;
+  /** Machine-readable trigger details. */
+  readonly trigger: Readonly<Record<string, unknown>>;
+  /** Event time of the reading that triggered it. */
+  readonly detectedAt: number;
+  readonly snapshot: Readonly<Record<string, SensorValue>>;
+  readonly extras?: WorkOrderExtras;
+}
+
+export interface SchedulingOptions {
+  readonly siteAttribute: string;
+  readonly windows: Readonly<Record<string, WindowCalendar>>;
+}
+
+/** The `workorder.create` fact for a spec, scheduled into the site's next maintenance window. */
+export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, scheduling: SchedulingOptions): DeliveryIntent {
+  const site = ctx.asset.attributes[scheduling.siteAttribute];
+  const calendar = (site !== undefined ? scheduling.windows[site] : undefined) ?? scheduling.windows['*'];
+  const slot = calendar ? nextWindow(calendar, spec.detectedAt) : undefined;
+  const iso = (t: number) => new Date(t).toISOString();
+  return {
+    destination: ctx.destination,
+    operation: WORKORDER_CREATE,
+    kind: 'fact',
+    businessKey: workOrderKey(ctx.asset.erpAssetId, spec.rule, spec.occurrence),
+    erpAssetId: ctx.asset.erpAssetId,
+    eventTime: spec.detectedAt,
+    payload: {
+      ...spec.extras,
+      erpAssetId: ctx.asset.erpAssetId,
+      erpModule: ctx.asset.erpModule,
+      title: truncate(spec.title, TITLE_MAX),
+      description: spec.description,
+      priority: priorityOf(spec.severity),
+      severity: spec.severity,
+      rule: spec.rule,
+      occurrence: spec.occurrence,
+      reason: spec.description,
+      trigger: spec.trigger,
+      sensorSnapshot: { at: iso(spec.detectedAt), values: spec.snapshot },
+      detectedAt: iso(spec.detectedAt),
+      site: site ?? null,
+      plannedStart: slot ? iso(slot.start) : null,
+      plannedEnd: slot ? iso(slot.end) : null,
+    },
+  };
+}

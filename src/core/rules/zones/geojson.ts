@@ -1,0 +1,167 @@
+/**
+ * Zones from GeoJSON (RFC 7946): a FeatureCollection (or a single Feature) whose features are
+ * Polygons, MultiPolygons, or Points with a radius property (GeoJSON has no circle). Every problem
+ * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
+ * @module
+ */
+import type { LngLat, Polygon, Ring, Zone, ZoneShape } from './geometry.js';
+
+/** Which feature properties carry the zone's fields. */
+export interface GeoJsonZoneProperties {
+  /** @default name */
+  readonly name: string;
+  /** @default locationCode */
+  readonly locationCode: string;
+  /** @default site */
+  readonly site: string;
+  /** @default priority */
+  readonly priority: string;
+  /** Radius in metres, for Point features. @default radiusM */
+  readonly radiusM: string;
+}
+
+export const DEFAULT_GEOJSON_PROPERTIES: GeoJsonZoneProperties = {
+  name: 'name',
+  locationCode: 'locationCode',
+  site: 'site',
+  priority: 'priority',
+  radiusM: 'radiusM',
+};
+
+export interface GeoJsonImport {
+  readonly zones: Zone[];
+  /** What is wrong, one line per problem, naming the feature (index and name when known). */
+  readonly problems: string[];
+}
+
+type Json = Record<string, unknown>;
+const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Read zones from a parsed GeoJSON document. */
+export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
+  const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
+  const problems: string[] = [];
+  let features: unknown[];
+  if (isObject(doc) && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
+  else if (isObject(doc) && doc.type === 'Feature') features = [doc];
+  else return { zones: [], problems: ['not a GeoJSON FeatureCollection or Feature (expected {"type":"FeatureCollection","features":[...]})'] };
+
+  const zones: Zone[] = [];
+  features.forEach((f, i) => {
+    const where = (name?: string) => `feature ${i}${name ? ` ("${name}")` : ''}`;
+    if (!isObject(f) || f.type !== 'Feature') {
+      problems.push(`${where()}: not a GeoJSON Feature`);
+      return;
+    }
+    const properties = isObject(f.properties) ? f.properties : {};
+    const name = properties[p.name];
+    const nameText = typeof name === 'string' || typeof name === 'number' ? String(name).trim() : '';
+    if (nameText === '') {
+      problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty`);
+      return;
+    }
+    if (nameText.includes('|')) problems.push(`${where(nameText)}: zone names must not contain "|"`);
+    const code = properties[p.locationCode];
+    const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
+    if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty`);
+    const priority = properties[p.priority] ?? 0;
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number`);
+    const site = properties[p.site];
+    const shape = shapeOf(f.geometry, properties[p.radiusM], (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
+    if (!shape || codeText === '' || typeof priority !== 'number') return;
+    zones.push({
+      name: nameText,
+      locationCode: codeText,
+      priority,
+      shape,
+      ...(typeof site === 'string' && site !== '' ? { site } : {}),
+    });
+  });
+  const seen = new Set<string>();
+  for (const z of zones) {
+    if (seen.has(z.name)) problems.push(`zone name "${z.name}" is used by more than one feature; names must be unique`);
+    seen.add(z.name);
+  }
+  return { zones, problems };
+}
+
+function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {
+  if (!isObject(geometry)) {
+    problem('has no geometry');
+    return undefined;
+  }
+  switch (geometry.type) {
+    case 'Polygon': {
+      const polygon = polygonOf(geometry.coordinates, problem);
+      return polygon ? { type: 'polygon', polygons: [polygon] } : undefined;
+    }
+    case 'MultiPolygon': {
+      if (!Array.isArray(geometry.coordinates) || geometry.coordinates.length === 0) {
+        problem('MultiPolygon has no polygons');
+        return undefined;
+      }
+      const polygons = geometry.coordinates.map((c) => polygonOf(c, problem));
+      return polygons.every((x): x is Polygon => x !== undefined) ? { type: 'polygon', polygons } : undefined;
+    }
+    case 'Point': {
+      const pos = positionOf(geometry.coordinates, problem);
+      if (typeof radius !== 'number' || !Number.isFinite(radius) || radius <= 0) {
+        problem(`a Point zone needs a positive "${radiusProperty}" property (its radius in metres)`);
+        return undefined;
+      }
+      return pos ? { type: 'circle', lng: pos[0], lat: pos[1], radiusM: radius } : undefined;
+    }
+    default:
+      problem(`geometry type ${JSON.stringify(geometry.type)} is not supported; use Polygon, MultiPolygon, or Point with "${radiusProperty}"`);
+      return undefined;
+  }
+}
+
+function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | undefined {
+  if (!Array.isArray(coords) || coords.length === 0) {
+    problem('Polygon has no rings');
+    return undefined;
+  }
+  const rings: Ring[] = [];
+  for (const [i, c] of coords.entries()) {
+    const ring = ringOf(c, i === 0 ? 'outer ring' : `hole ${i}`, problem);
+    if (!ring) return undefined;
+    rings.push(ring);
+  }
+  return rings;
+}
+
+function ringOf(coords: unknown, label: string, problem: (m: string) => void): Ring | undefined {
+  if (!Array.isArray(coords)) {
+    problem(`${label} is not a list of positions`);
+    return undefined;
+  }
+  const points: LngLat[] = [];
+  for (const c of coords) {
+    const pos = positionOf(c, problem);
+    if (!pos) return undefined;
+    points.push(pos);
+  }
+  const first = points[0];
+  const last = points[points.length - 1];
+  // Be lenient about unclosed rings (common in hand-written files): close them.
+  if (first && last && (first[0] !== last[0] || first[1] !== last[1])) points.push(first);
+  if (points.length < 4) {
+    problem(`${label} needs at least 3 distinct positions`);
+    return undefined;
+  }
+  return points;
+}
+
+function positionOf(c: unknown, problem: (m: string) => void): LngLat | undefined {
+  if (!Array.isArray(c) || c.length < 2 || typeof c[0] !== 'number' || typeof c[1] !== 'number') {
+    problem(`position ${JSON.stringify(c)} is not [longitude, latitude]`);
+    return undefined;
+  }
+  const [lng, lat] = c as [number, number];
+  if (!Number.isFinite(lng) || lng < -180 || lng > 180 || !Number.isFinite(lat) || lat < -90 || lat > 90) {
+    problem(`position [${lng}, ${lat}] is out of range (GeoJSON order is [longitude, latitude])`);
+    return undefined;
+  }
+  return [lng, lat];
+}

@@ -1,0 +1,142 @@
+/**
+ * A bounding-box grid over the zones, so locating a position among thousands of zones costs a
+ * hash lookup and a few precise tests instead of a scan. Each zone is registered in every grid
+ * cell its bounding box (grown by the hysteresis margin) touches; zones too large for the grid
+ * are tested on every lookup. Lookups for the same event object are cached, so the location and
+ * inventory rules share one computation per event.
+ * @module
+ */
+import type { PositionEvent } from '../../model/events.js';
+import { areaM2, bboxOf, expandBBox, placement, type BBox, type Zone } from './geometry.js';
+
+/** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
+export interface ZoneHit {
+  /** Zone names, in configuration order. */
+  readonly inside: readonly string[];
+  /** Outside these zones but within the hysteresis margin of their boundary. */
+  readonly band: readonly string[];
+}
+
+export interface ZoneIndexOptions {
+  /** Hysteresis margin: how far outside its boundary a zone still counts as "not left", metres. */
+  readonly hysteresisM: number;
+  /** Grid cell size in degrees. @default derived from the zones' sizes */
+  readonly cellDeg?: number;
+}
+
+const EMPTY_HIT: ZoneHit = { inside: [], band: [] };
+/** A zone spanning more cells than this is kept out of the grid and tested on every lookup. */
+const MAX_CELLS_PER_ZONE = 4096;
+/** Cell coordinates are offset to be non-negative and packed into one safe integer. */
+const CELL_OFFSET = 1 << 22;
+const CELL_SPAN = 2 ** 24;
+
+interface Entry {
+  readonly zone: Zone;
+  readonly order: number;
+  readonly box: BBox;
+}
+
+export class ZoneIndex {
+  readonly zones: readonly Zone[];
+  readonly hysteresisM: number;
+  private readonly entries: Entry[];
+  private readonly cells = new Map<number, Entry[]>();
+  private readonly large: Entry[] = [];
+  private readonly cell: number;
+  private readonly byNameMap = new Map<string, Zone>();
+  /** name → [priority, -area] for choosing among overlapping zones. */
+  private readonly rankOf = new Map<string, readonly [number, number, number]>();
+  private readonly cache = new WeakMap<PositionEvent, ZoneHit>();
+
+  constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
+    this.zones = zones;
+    this.hysteresisM = options.hysteresisM;
+    this.entries = zones.map((zone, order) => ({ zone, order, box: expandBBox(bboxOf(zone.shape), options.hysteresisM) }));
+    this.cell = options.cellDeg ?? pickCellSize(this.entries.map((e) => e.box));
+    for (const e of this.entries) {
+      this.byNameMap.set(e.zone.name, e.zone);
+      this.rankOf.set(e.zone.name, [e.zone.priority, -areaM2(e.zone.shape), -e.order]);
+      const x0 = Math.floor(e.box.minLng / this.cell);
+      const x1 = Math.floor(e.box.maxLng / this.cell);
+      const y0 = Math.floor(e.box.minLat / this.cell);
+      const y1 = Math.floor(e.box.maxLat / this.cell);
+      if ((x1 - x0 + 1) * (y1 - y0 + 1) > MAX_CELLS_PER_ZONE) {
+        this.large.push(e);
+        continue;
+      }
+      for (let x = x0; x <= x1; x++)
+        for (let y = y0; y <= y1; y++) {
+          const key = cellKey(x, y);
+          const list = this.cells.get(key);
+          if (list) list.push(e);
+          else this.cells.set(key, [e]);
+        }
+    }
+  }
+
+  get size(): number {
+    return this.zones.length;
+  }
+
+  zone(name: string): Zone | undefined {
+    return this.byNameMap.get(name);
+  }
+
+  /** Zones containing the point, and zones whose hysteresis band holds it. */
+  locate(lat: number, lng: number): ZoneHit {
+    const list = this.cells.get(cellKey(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));
+    if (!list && this.large.length === 0) return EMPTY_HIT;
+    let inside: { name: string; order: number }[] | undefined;
+    let band: { name: string; order: number }[] | undefined;
+    const test = (e: Entry) => {
+      const b = e.box;
+      if (lng < b.minLng || lng > b.maxLng || lat < b.minLat || lat > b.maxLat) return;
+      const p = placement(e.zone.shape, lat, lng, this.hysteresisM);
+      if (p === 'inside') (inside ??= []).push({ name: e.zone.name, order: e.order });
+      else if (p === 'band') (band ??= []).push({ name: e.zone.name, order: e.order });
+    };
+    if (list) for (const e of list) test(e);
+    for (const e of this.large) test(e);
+    if (!inside && !band) return EMPTY_HIT;
+    const names = (xs: { name: string; order: number }[] | undefined) => (xs ? xs.sort((a, b) => a.order - b.order).map((x) => x.name) : []);
+    return { inside: names(inside), band: names(band) };
+  }
+
+  /** {@link locate} for an event, computed once per event object however many rules ask. */
+  locateEvent(event: PositionEvent): ZoneHit {
+    let hit = this.cache.get(event);
+    if (!hit) {
+      hit = this.locate(event.lat, event.lng);
+      this.cache.set(event, hit);
+    }
+    return hit;
+  }
+
+  /** The zone that represents an asset in all of `names`: highest priority, then the smallest. */
+  best(names: readonly string[]): Zone | undefined {
+    let best: string | undefined;
+    let bestRank: readonly [number, number, number] | undefined;
+    for (const n of names) {
+      const r = this.rankOf.get(n);
+      if (!r) continue;
+      if (!bestRank || r[0] > bestRank[0] || (r[0] === bestRank[0] && (r[1] > bestRank[1] || (r[1] === bestRank[1] && r[2] > bestRank[2])))) {
+        best = n;
+        bestRank = r;
+      }
+    }
+    return best === undefined ? undefined : this.byNameMap.get(best);
+  }
+}
+
+function cellKey(x: number, y: number): number {
+  return (x + CELL_OFFSET) * CELL_SPAN + (y + CELL_OFFSET);
+}
+
+/** About the median zone extent, so a typical zone touches a handful of cells. */
+function pickCellSize(boxes: readonly BBox[]): number {
+  if (boxes.length === 0) return 0.01;
+  const extents = boxes.map((b) => Math.max(b.maxLng - b.minLng, b.maxLat - b.minLat)).sort((a, b) => a - b);
+  const median = extents[Math.floor(extents.length / 2)] ?? 0.01;
+  return Math.min(1, Math.max(0.0005, median));
+}

@@ -1,0 +1,88 @@
+/**
+ * Zone membership with dwell and hysteresis, per asset, over positions in event-time order.
+ *
+ * - Enter: the asset must be *inside* the zone on fixes spanning at least `enterDwellMs`; any fix
+ *   not inside on the way cancels the attempt.
+ * - Exit: the asset must be *beyond* the hysteresis band (further than the margin outside the
+ *   boundary) on fixes spanning at least `exitDwellMs`; any fix inside or in the band cancels it.
+ *
+ * So GPS jitter along a border neither enters nor leaves, and one wild fix does not either. The
+ * caller feeds fixes in event-time order (see event-time.ts): a late fix never reaches the
+ * tracker, so it can never produce a false exit. The state holds only zones not plainly outside.
+ * @module
+ */
+import type { ZoneHit } from './zone-index.js';
+
+export interface DwellOptions {
+  /** Time inside before an entry counts, ms. @default 30 s */
+  readonly enterDwellMs: number;
+  /** Time beyond the hysteresis band before an exit counts, ms. @default 60 s */
+  readonly exitDwellMs: number;
+}
+
+export type ZonePhase = 'entering' | 'inside' | 'leaving';
+
+/** Zone name → phase and since when (event time). Zones plainly outside are absent. */
+export type ZoneTrackState = Readonly<Record<string, { readonly phase: ZonePhase; readonly since: number }>>;
+
+export interface ZoneStep {
+  readonly state: ZoneTrackState;
+  /** Zones entered (confirmed) at this fix, sorted. */
+  readonly entered: readonly string[];
+  /** Zones left (confirmed) at this fix, sorted. */
+  readonly exited: readonly string[];
+  /** Zones the asset is in after this fix (entered and not yet left), sorted. */
+  readonly current: readonly string[];
+}
+
+const EMPTY: ZoneTrackState = {};
+
+export function stepZones(state: ZoneTrackState | undefined, time: number, hit: ZoneHit, options: DwellOptions): ZoneStep {
+  const prev = state ?? EMPTY;
+  const next: Record<string, { phase: ZonePhase; since: number }> = {};
+  const entered: string[] = [];
+  const exited: string[] = [];
+  const inside = new Set(hit.inside);
+  const near = (name: string) => inside.has(name) || hit.band.includes(name);
+
+  for (const [name, z] of Object.entries(prev)) {
+    switch (z.phase) {
+      case 'entering':
+        if (!inside.has(name)) break; // not clearly inside: the attempt is over
+        if (time - z.since >= options.enterDwellMs) {
+          next[name] = { phase: 'inside', since: time };
+          entered.push(name);
+        } else next[name] = z;
+        break;
+      case 'inside':
+        if (near(name)) next[name] = z;
+        else if (options.exitDwellMs <= 0) exited.push(name);
+        else next[name] = { phase: 'leaving', since: time };
+        break;
+      case 'leaving':
+        if (near(name)) next[name] = { phase: 'inside', since: time };
+        else if (time - z.since >= options.exitDwellMs) exited.push(name);
+        else next[name] = z;
+        break;
+    }
+  }
+  for (const name of hit.inside) {
+    if (prev[name] !== undefined) continue;
+    if (options.enterDwellMs <= 0) {
+      next[name] = { phase: 'inside', since: time };
+      entered.push(name);
+    } else next[name] = { phase: 'entering', since: time };
+  }
+  const current = Object.keys(next)
+    .filter((n) => next[n]?.phase !== 'entering')
+    .sort();
+  return { state: next, entered: entered.sort(), exited: exited.sort(), current };
+}
+
+/** Zones the asset is in according to a tracker state (entered and not yet left). */
+export function currentZones(state: ZoneTrackState | undefined): string[] {
+  return Object.entries(state ?? EMPTY)
+    .filter(([, z]) => z.phase !== 'entering')
+    .map(([n]) => n)
+    .sort();
+}

@@ -1,0 +1,210 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { haversineM } from '../geo.js';
+import { zonesFromGeoJson } from './geojson.js';
+import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
+import { ZoneIndex } from './zone-index.js';
+import { stepZones, type ZoneTrackState } from './zone-tracker.js';
+
+/** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
+function square(lat: number, lng: number, sideM: number): Polygon {
+  const dLat = sideM / 2 / 111_320;
+  const dLng = sideM / 2 / (111_320 * Math.cos((lat * Math.PI) / 180));
+  return [
+    [
+      [lng - dLng, lat - dLat],
+      [lng + dLng, lat - dLat],
+      [lng + dLng, lat + dLat],
+      [lng - dLng, lat + dLat],
+      [lng - dLng, lat - dLat],
+    ],
+  ];
+}
+
+const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'polygon', polygons: [square(52.5, 13.4, 200)] } };
+
+/** Shift a point east by `m` metres. */
+const east = (lat: number, lng: number, m: number) => lng + m / (111_320 * Math.cos((lat * Math.PI) / 180));
+
+describe('geometry', () => {
+  it('tests points against polygons with holes', () => {
+    const outer = square(0.5, 0.5, 100_000)[0] ?? [];
+    const hole = square(0.5, 0.5, 20_000)[0] ?? [];
+    const withHole: Polygon = [outer, hole];
+    expect(pointInPolygon(0.2, 0.5, withHole)).toBe(true);
+    expect(pointInPolygon(0.5, 0.5, withHole)).toBe(false);
+    expect(pointInPolygon(2, 2, withHole)).toBe(false);
+  });
+
+  it('places points inside, in the hysteresis band and outside', () => {
+    const edgeLng = east(52.5, 13.4, 100); // the square's east edge
+    expect(placement(yard.shape, 52.5, east(52.5, 13.4, 90), 20)).toBe('inside');
+    expect(placement(yard.shape, 52.5, east(52.5, edgeLng, 10), 20)).toBe('band');
+    expect(placement(yard.shape, 52.5, east(52.5, edgeLng, 30), 20)).toBe('outside');
+    expect(distanceToBoundaryM(east(52.5, edgeLng, 15), 52.5, yard.shape.type === 'polygon' ? yard.shape.polygons : [])).toBeCloseTo(15, 0);
+    const circle = { type: 'circle' as const, lat: 52.5, lng: 13.4, radiusM: 50 };
+    expect(placement(circle, 52.5, east(52.5, 13.4, 45), 10)).toBe('inside');
+    expect(placement(circle, 52.5, east(52.5, 13.4, 55), 10)).toBe('band');
+    expect(placement(circle, 52.5, east(52.5, 13.4, 65), 10)).toBe('outside');
+  });
+
+  it('computes areas close to the true value', () => {
+    expect(areaM2(yard.shape) / 40_000).toBeCloseTo(1, 2);
+    expect(areaM2({ type: 'circle', lat: 0, lng: 0, radiusM: 10 })).toBeCloseTo(Math.PI * 100, 6);
+  });
+});
+
+describe('GeoJSON import', () => {
+  it('reads polygons, multipolygons and circles with their ERP codes', () => {
+    const doc = {
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', properties: { name: 'yard', locationCode: '1000/0001', site: 'BER' }, geometry: { type: 'Polygon', coordinates: square(52.5, 13.4, 200) } },
+        { type: 'Feature', properties: { name: 'docks', locationCode: 'WH1-D', priority: 2 }, geometry: { type: 'MultiPolygon', coordinates: [square(52.6, 13.4, 50), square(52.61, 13.4, 50)] } },
+        { type: 'Feature', properties: { name: 'gate', locationCode: 'G1', radiusM: 25 }, geometry: { type: 'Point', coordinates: [13.41, 52.51] } },
+      ],
+    };
+    const { zones, problems } = zonesFromGeoJson(doc);
+    expect(problems).toEqual([]);
+    expect(zones.map((z) => [z.name, z.locationCode, z.shape.type, z.priority, z.site])).toEqual([
+      ['yard', '1000/0001', 'polygon', 0, 'BER'],
+      ['docks', 'WH1-D', 'polygon', 2, undefined],
+      ['gate', 'G1', 'circle', 0, undefined],
+    ]);
+  });
+
+  it('reports every problem with the feature it concerns', () => {
+    const doc = {
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', properties: { locationCode: 'X' }, geometry: { type: 'Polygon', coordinates: square(1, 1, 10) } },
+        { type: 'Feature', properties: { name: 'a' }, geometry: { type: 'Polygon', coordinates: square(1, 1, 10) } },
+        { type: 'Feature', properties: { name: 'b', locationCode: 'B' }, geometry: { type: 'Point', coordinates: [1, 1] } },
+        { type: 'Feature', properties: { name: 'c', locationCode: 'C' }, geometry: { type: 'Polygon', coordinates: [[[200, 1], [1, 2], [2, 2]]] } },
+        { type: 'Feature', properties: { name: 'd', locationCode: 'D' }, geometry: { type: 'LineString', coordinates: [[1, 1], [2, 2]] } },
+      ],
+    };
+    const { zones, problems } = zonesFromGeoJson(doc);
+    expect(zones).toEqual([]);
+    expect(problems).toEqual([
+      'feature 0: property "name" (the zone name) is missing or empty',
+      'feature 1 ("a"): property "locationCode" (the ERP location code) is missing or empty',
+      'feature 2 ("b"): a Point zone needs a positive "radiusM" property (its radius in metres)',
+      'feature 3 ("c"): position [200, 1] is out of range (GeoJSON order is [longitude, latitude])',
+      'feature 4 ("d"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
+    ]);
+    expect(zonesFromGeoJson({ type: 'Point' }).problems[0]).toMatch(/not a GeoJSON FeatureCollection/);
+  });
+
+  it('closes unclosed rings and honours custom property names', () => {
+    const ring = (square(1, 1, 100)[0] ?? []).slice(0, 4);
+    const { zones, problems } = zonesFromGeoJson(
+      { type: 'Feature', properties: { NAME: 'z', SLOC: '0001' }, geometry: { type: 'Polygon', coordinates: [ring] } },
+      { name: 'NAME', locationCode: 'SLOC' },
+    );
+    expect(problems).toEqual([]);
+    const shape = zones[0]?.shape;
+    expect(shape?.type === 'polygon' ? shape.polygons[0]?.[0]?.length : 0).toBe(5);
+  });
+});
+
+describe('zone index', () => {
+  it('finds exactly what a brute-force scan finds, for 1,000 zones', () => {
+    const rnd = mulberry32(42);
+    const zones: Zone[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const lat = 50 + rnd() * 2;
+      const lng = 10 + rnd() * 2;
+      const shape =
+        i % 3 === 0
+          ? ({ type: 'circle', lat, lng, radiusM: 50 + rnd() * 2000 } as const)
+          : ({ type: 'polygon', polygons: [square(lat, lng, 100 + rnd() * 4000)] } as const);
+      zones.push({ name: `z${i}`, locationCode: `L${i}`, priority: 0, shape });
+    }
+    // One zone much larger than the grid, tested on every lookup.
+    zones.push({ name: 'region', locationCode: 'R', priority: 0, shape: { type: 'polygon', polygons: [square(51, 11, 300_000)] } });
+    const index = new ZoneIndex(zones, { hysteresisM: 30 });
+    fc.assert(
+      fc.property(fc.double({ min: 49.9, max: 52.1, noNaN: true }), fc.double({ min: 9.9, max: 12.1, noNaN: true }), (lat, lng) => {
+        const hit = index.locate(lat, lng);
+        const inside = zones.filter((z) => placement(z.shape, lat, lng, 30) === 'inside').map((z) => z.name);
+        const band = zones.filter((z) => placement(z.shape, lat, lng, 30) === 'band').map((z) => z.name);
+        expect(hit.inside).toEqual(inside);
+        expect(hit.band).toEqual(band);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('prefers the higher priority, then the smaller zone', () => {
+    const big: Zone = { name: 'site', locationCode: 'S', priority: 0, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 1000 } };
+    const small: Zone = { name: 'bay', locationCode: 'B', priority: 0, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 10 } };
+    const vip: Zone = { name: 'vip', locationCode: 'V', priority: 5, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 500 } };
+    expect(new ZoneIndex([big, small], { hysteresisM: 0 }).best(['site', 'bay'])?.name).toBe('bay');
+    expect(new ZoneIndex([big, small, vip], { hysteresisM: 0 }).best(['site', 'bay', 'vip'])?.name).toBe('vip');
+  });
+});
+
+describe('dwell and hysteresis', () => {
+  const index = new ZoneIndex([yard], { hysteresisM: 20 });
+  const dwell = { enterDwellMs: 30_000, exitDwellMs: 60_000 };
+  const edgeLng = east(52.5, 13.4, 100);
+  /** Run fixes `[seconds, metres east of the east edge]` and collect enter/exit events. */
+  function run(fixes: readonly (readonly [number, number])[], start?: ZoneTrackState) {
+    let state = start;
+    const log: string[] = [];
+    for (const [s, m] of fixes) {
+      const step = stepZones(state, s * 1000, index.locate(52.5, east(52.5, edgeLng, m)), dwell);
+      state = step.state;
+      for (const z of step.entered) log.push(`enter ${z} @${s}`);
+      for (const z of step.exited) log.push(`exit ${z} @${s}`);
+    }
+    return { log, state };
+  }
+
+  it('enters only after the dwell time inside', () => {
+    expect(run([[0, -50], [10, -50], [20, -50]]).log).toEqual([]);
+    expect(run([[0, -50], [10, -50], [30, -50]]).log).toEqual(['enter yard @30']);
+  });
+
+  it('a fix outside during the enter dwell cancels the entry', () => {
+    expect(run([[0, -50], [20, 5], [30, -50], [50, -50]]).log).toEqual([]);
+    expect(run([[0, -50], [20, 5], [30, -50], [60, -50]]).log).toEqual(['enter yard @60']);
+  });
+
+  it('GPS jitter across the border does not flap', () => {
+    const inside = run([[0, -50], [40, -50]]);
+    expect(inside.log).toEqual(['enter yard @40']);
+    // Jitter ±15 m around the edge for 10 minutes: always inside or within the 20 m band.
+    const jitter = Array.from({ length: 60 }, (_, i) => [50 + i * 10, i % 2 === 0 ? 15 : -15] as const);
+    expect(run(jitter, inside.state).log).toEqual([]);
+  });
+
+  it('a single wild fix does not exit; staying beyond the band for the exit dwell does', () => {
+    const inside = run([[0, -50], [40, -50]]).state;
+    expect(run([[100, 500], [110, -50], [200, 500], [250, 500]], inside).log).toEqual([]);
+    expect(run([[100, 500], [130, 500], [160, 500]], inside).log).toEqual(['exit yard @160']);
+  });
+
+  it('with zero dwell, enters and leaves on the first fix', () => {
+    const z = stepZones(undefined, 0, index.locate(52.5, 13.4), { enterDwellMs: 0, exitDwellMs: 0 });
+    expect(z.entered).toEqual(['yard']);
+    expect(z.current).toEqual(['yard']);
+    const out = stepZones(z.state, 1, index.locate(52.5, east(52.5, edgeLng, 100)), { enterDwellMs: 0, exitDwellMs: 0 });
+    expect(out.exited).toEqual(['yard']);
+    expect(out.current).toEqual([]);
+    expect(haversineM({ lat: 52.5, lng: 13.4 }, { lat: 52.5, lng: edgeLng })).toBeCloseTo(100, -1);
+  });
+});
+
+/** Small deterministic PRNG for generated fixtures. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
