@@ -157,6 +157,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       defaultDestination,
       maxBatch: config.ingest.maxBatch,
       maxWaitMs: config.ingest.maxWaitMs,
+      maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
     });
     const wrappedSink = {

@@ -247,6 +247,8 @@ export const configSchema = z.strictObject({
       /** Longest a message waits for its batch to fill. @default 5ms */
       maxWaitMs: duration('5ms'),
       maxFutureSkewMs: duration('5m'),
+      /** Payloads larger than this are quarantined as too large, unparsed. @default 1048576 */
+      maxPayloadBytes: z.number().int().positive().default(1_048_576),
       /** Quarantine events older than this as stale; 0 keeps all. @default 0 */
       maxAgeMs: duration('0ms'),
     })

@@ -43,6 +43,8 @@ export interface IngestorOptions {
   readonly maxBatch?: number;
   /** Longest a message waits for its batch to fill. @default 5 */
   readonly maxWaitMs?: number;
+  /** Larger payloads are quarantined as `too-large` without being parsed. @default 1 MiB */
+  readonly maxPayloadBytes?: number;
   /** Assets whose state is kept in memory between batches. @default 200000 */
   readonly stateCacheSize?: number;
   readonly logger?: Logger;
@@ -223,6 +225,9 @@ export class Ingestor implements IngestSink {
     now: number,
     identity: IdentityIndex,
   ): { events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] } {
+    const size = typeof m.payload === 'string' ? Buffer.byteLength(m.payload) : m.payload.byteLength;
+    const limit = this.opts.maxPayloadBytes ?? 1_048_576;
+    if (size > limit) return { code: 'too-large', reason: `payload of ${size} bytes exceeds ingest.maxPayloadBytes (${limit}); raise the limit or fix the sender` };
     const decoder = this.opts.decoders.get(m.source);
     if (!decoder) return { code: 'undecodable', reason: `no decoder configured for source "${m.source}"` };
     let result;

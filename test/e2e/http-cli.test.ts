@@ -1,0 +1,142 @@
+/**
+ * End to end through the CLI: `assetbridge run` as its own process, events in over HTTP, the ERP
+ * simulator's state out; bad input quarantined with reasons and replayed after a mapping import;
+ * a permanent ERP error dead-lettered and replayed; status and audit readable.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+
+const TOKEN = 'intake-token-123';
+let erp: ErpSimulator;
+let svc: ServiceProcess;
+let base: string;
+let cfg: { path: string; dir: string };
+
+const post = (body: unknown, token = TOKEN) =>
+  fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const position = (assetId: string, minute: number, lat: number, zone: string) => ({
+  kind: 'position',
+  assetId,
+  eventTime: new Date(Date.now() - 3_600_000 + minute * 60_000).toISOString(),
+  lat,
+  lng: 8.68,
+  zone,
+});
+
+beforeAll(async () => {
+  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1', 'EQ-2', 'EQ-3'] });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  cfg = writeConfig({
+    store: { path: 'placeholder' },
+    sources: { http: { token: '${INTAKE_TOKEN}' } },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
+    assets: {
+      inline: [
+        { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] },
+        { erpAssetId: 'EQ-404', identifiers: [{ type: 'tag', value: 'tag-404' }] },
+      ],
+    },
+    server: { port },
+  });
+  // The store lives beside the config; rewrite with the real path.
+  writeFileSync(cfg.path, (await import('node:fs')).readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
+  svc = startService(cfg.path, { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' });
+  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+});
+
+afterAll(async () => {
+  const code = await svc?.stop();
+  expect(code).toBe(0); // graceful stop
+  await erp?.close();
+});
+
+const env = { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' };
+
+describe('assetbridge run (HTTP intake → REST ERP)', () => {
+  it('refuses a missing or wrong token', async () => {
+    expect((await post(position('tag-1', 0, 50.1, 'A'), 'wrong-token-x')).status).toBe(401);
+  });
+
+  it('accepts events with 202 after commit, and the ERP ends with the newest location', async () => {
+    const res = await post([position('tag-1', 0, 50.1, 'YARD-A'), position('tag-1', 2, 50.2, 'YARD-B'), position('tag-1', 1, 50.15, 'YARD-C')]);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 3 });
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'YARD-B', 'EQ-1 at YARD-B');
+    // The late event (minute 1) never overwrote the newer state.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(erp.state().locations['EQ-1']).toMatchObject({ warehouseLocation: 'YARD-B', coordinates: { lat: 50.2, lng: 8.68 } });
+  });
+
+  it('answers 400 with a per-item reason and quarantines bad items; good ones are still stored', async () => {
+    const res = await post([position('tag-1', 3, 50.3, 'YARD-A'), { ...position('tag-1', 4, 91, 'X') }, { kind: 'position', assetId: 'tag-1', eventTime: 'not a time', lat: 1, lng: 1 }, position('tag-2', 0, 50.1, 'YARD-A')]);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { accepted: number; rejected: { index: number; reason: string }[] };
+    expect(body.accepted).toBe(1);
+    expect(body.rejected).toEqual([
+      { index: 1, reason: 'lat 91 is out of range [-90, 90]' },
+      { index: 2, reason: 'event time must be a valid timestamp, got string "not a time"' },
+      { index: 3, reason: "no ERP mapping for tag tag-2; add it with 'assetbridge assets import' then replay the quarantine" },
+    ]);
+    const garbage = await post('{"kind": "position", ');
+    expect(garbage.status).toBe(400);
+    const list = await runCli(['quarantine', 'list', '--json', '-c', cfg.path], env);
+    expect(list.code).toBe(0);
+    const rows = JSON.parse(list.stdout) as { code: string; reason: string }[];
+    expect(rows.map((r) => r.code).sort()).toEqual(['invalid', 'invalid', 'undecodable', 'unknown-asset']);
+  });
+
+  it('replays quarantined events once the mapping exists (through the running service)', async () => {
+    const csv = join(cfg.dir, 'more.csv');
+    writeFileSync(csv, 'identifier,id_type,erp_asset_id,erp_module\ntag-2,tag,EQ-2,fixed-assets\n');
+    const imp = await runCli(['assets', 'import', csv, '-c', cfg.path], env);
+    expect(imp.stdout).toContain('imported 1 identifier(s) for 1 asset(s)');
+    expect(imp.stdout).toContain('1 quarantined message(s) had no mapping');
+    await new Promise((r) => setTimeout(r, 1500)); // the service reloads identity within a second
+    const replay = await runCli(['quarantine', 'replay', '--code', 'unknown-asset', '-c', cfg.path], env);
+    expect(replay.stdout).toContain('replayed 1: 1 accepted, 0 quarantined again');
+    await waitFor(() => erp.state().locations['EQ-2']?.warehouseLocation === 'YARD-A', 'EQ-2 delivered after replay');
+  });
+
+  it('dead-letters a permanent ERP error with its reason, and replays it after the fix', async () => {
+    expect((await post(position('tag-404', 0, 50.1, 'YARD-A'))).status).toBe(202);
+    const dead = await waitFor(async () => {
+      const r = await runCli(['dlq', 'list', '--json', '-c', cfg.path], env);
+      const rows = JSON.parse(r.stdout) as { id: number; lastError: string; erpAssetId: string }[];
+      return rows.length ? rows : undefined;
+    }, 'dead letter');
+    expect(dead[0]).toMatchObject({ erpAssetId: 'EQ-404' });
+    expect(dead[0]?.lastError).toMatch(/404/);
+    const show = await runCli(['dlq', 'show', String(dead[0]?.id), '-c', cfg.path], env);
+    expect(JSON.parse(show.stdout).history[0]).toMatchObject({ status: 404, outcome: 'dead', method: 'PATCH' });
+    erp.setKnownAssets(['EQ-1', 'EQ-2', 'EQ-404']);
+    expect((await runCli(['dlq', 'replay', '--all', '-c', cfg.path], env)).stdout).toContain('1 dead letter(s) queued again');
+    await waitFor(() => erp.state().locations['EQ-404'], 'EQ-404 delivered after replay');
+  });
+
+  it('reports status and audit, with no secret in the audit trail', async () => {
+    const status = await runCli(['status', '--json', '-c', cfg.path], env);
+    const s = JSON.parse(status.stdout) as { service: { state: string }; outbox: { destination: string; delivered: number; dead: number }[] };
+    expect(s.service.state).toBe('running');
+    expect(s.outbox[0]).toMatchObject({ destination: 'erp', dead: 0 });
+    const audit = await runCli(['audit', '--asset', 'EQ-1', '--since', '1h', '--json', '-c', cfg.path], env);
+    const lines = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; url: string; idempotencyKey: string });
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => l.idempotencyKey.startsWith('ab1-'))).toBe(true);
+    expect(audit.stdout).not.toContain('erp-token');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/assetbridge_delivered_total\{destination="erp"\} [1-9]/);
+  });
+
+  it('names the config key at fault and exits 2', async () => {
+    const bad = writeConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'nope' }], ingest: { maxBatch: -1 } });
+    const r = await runCli(['run', '-c', bad.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('destinations.0.baseUrl');
+    expect(r.stderr).toContain('ingest.maxBatch');
+  });
+});
