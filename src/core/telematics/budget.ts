@@ -156,7 +156,8 @@ export interface TokenBucketPolicy {
 export function takeToken(state: TokenBucketState | undefined, now: number, policy: TokenBucketPolicy): { state: TokenBucketState; waitMs: number } {
   const rate = policy.ratePerSecond;
   if (!(rate > 0) || !Number.isFinite(rate)) return { state: { nextSlotAt: now }, waitMs: 0 };
-  const spacing = 1000 / rate;
+  // A nanosecond of slack per slot keeps float rounding from ever placing rate+1 slots in 1000 ms.
+  const spacing = 1000 / rate + 1e-6;
   const tolerance = (Math.max(1, Math.floor(policy.burst ?? 1)) - 1) * spacing;
   const tat = state?.nextSlotAt ?? now;
   const sendAt = Math.max(now, tat - tolerance);

@@ -1,0 +1,343 @@
+/**
+ * The ISO 15143-3 (AEMP 2.0) HTTP client: builds the fleet, single-machine and time-series URLs of
+ * a vendor profile, spends the request budget before every request (waiting rather than getting a
+ * 429), adds credentials (one re-mint on 401), parses the answer, and walks linked pages with a hop
+ * cap, href-repeat detection and equipment de-duplication across pages.
+ *
+ * Retries are budget-aware: after a 429 the URL cools down and the request is tried once more only
+ * if the cooldown fits in the caller's wait limit; after a 5xx or network error it is retried only
+ * while the per-URL budget allows it without a long wait (Trackunit: not without the reserve).
+ * @module
+ */
+import { AssetbridgeError } from '../../../core/errors/errors.js';
+import { parseRetryAfter } from '../../../core/delivery/backoff.js';
+import { equipmentKey } from '../../../core/telematics/equipment-match.js';
+import type { SourceIdentifier } from '../../../core/model/events.js';
+import type { Clock } from '../../../ports/clock.js';
+import { systemClock } from '../../../ports/clock.js';
+import { authorizedFetch } from '../auth/authorized-fetch.js';
+import { TelematicsAuthError, type TelematicsCredentials } from '../auth/credentials.js';
+import type { RequestClass, ResolvedProvider } from '../vendor-profiles.js';
+import { canonicalUrl, nextStep, type WalkStop } from './aemp-links.js';
+import { parseAempDocument, type AempDocument, type AempEquipment } from './aemp-parser.js';
+import { BudgetWaitTooLongError, abortableSleep, type AcquireOptions, type RequestBudget } from './request-budget.js';
+
+/** A request failed in a way the caller should report (with the URL and what to do). */
+export class AempRequestError extends AssetbridgeError {
+  readonly code = 'AEMP_REQUEST';
+  constructor(
+    message: string,
+    readonly url: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Counters of one client (all its requests). */
+export interface AempClientStats {
+  /** HTTP requests sent to the ISO API (re-sends after a 401 included). */
+  requests: number;
+  http429: number;
+  http5xx: number;
+  /** Requests re-sent with a new token after a 401. */
+  reminted: number;
+  reserveUsed: number;
+  bytes: number;
+}
+
+export interface FetchOptions extends AcquireOptions {
+  /** Per-URL budget key; default the URL itself. */
+  readonly budgetKey?: string;
+  /** Identifiers for time-series pages (the document does not name its equipment). */
+  readonly ids?: readonly SourceIdentifier[];
+}
+
+export interface FetchedDocument {
+  readonly url: string;
+  readonly receivedAt: number;
+  readonly document: AempDocument;
+  readonly usedReserve: boolean;
+}
+
+export interface WalkOptions extends Omit<FetchOptions, 'budgetKey'> {
+  /** Hop cap; default the profile's `maxPages`. */
+  readonly maxPages?: number;
+  /** Budget key of the n-th page (0-based hop) at `url`; default the URL. */
+  readonly budgetKeyFor?: (url: string, hop: number) => string;
+}
+
+export interface WalkedPage extends FetchedDocument {
+  /** 0-based position in the walk. */
+  readonly hop: number;
+  /** Where the walk goes next, when it goes on. */
+  readonly nextUrl?: string;
+  /** Why the walk ends after this page, when it does. */
+  readonly stop?: WalkStop | 'hop-cap';
+  /** The next page was derived from `last` (no `next` link) or jumped to `last`. */
+  readonly note?: string;
+}
+
+export interface FleetPage extends WalkedPage {
+  /** Equipment of this page not already seen on an earlier page of the walk. */
+  readonly fresh: readonly { readonly key: string; readonly equipment: AempEquipment }[];
+  /** Elements already seen on an earlier page (a snapshot shifting while it is paged). */
+  readonly duplicates: number;
+}
+
+export interface AempClientOptions {
+  readonly provider: ResolvedProvider;
+  readonly credentials: TelematicsCredentials;
+  readonly budget: RequestBudget;
+  readonly fetch?: typeof fetch;
+  readonly clock?: Clock;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Re-sends after a 5xx or network error (each needs budget without a long wait). @default 2 */
+  readonly maxServerErrorRetries?: number;
+}
+
+/** Longest budget wait a 5xx retry accepts. */
+const SERVER_ERROR_RETRY_MAX_WAIT_MS = 30_000;
+
+function isoUtc(t: number): string {
+  return new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** The ISO API client for one provider account; see the module doc. */
+export class AempClient {
+  readonly stats: AempClientStats = { requests: 0, http429: 0, http5xx: 0, reminted: 0, reserveUsed: 0, bytes: 0 };
+  private readonly fetchImpl: typeof fetch;
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  constructor(private readonly options: AempClientOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+    this.clock = options.clock ?? systemClock;
+    this.sleep = options.sleep ?? abortableSleep;
+  }
+
+  get provider(): ResolvedProvider {
+    return this.options.provider;
+  }
+
+  /** URL of fleet page `page` (default the profile's first page), with `addMetadata` when configured. */
+  fleetPageUrl(page = this.provider.profile.firstPage): string {
+    return this.withMetadata(this.url(this.provider.profile.paths.fleet, { page: String(page) }));
+  }
+
+  /** URL of the single-element snapshot of the machine with PIN/VIN `id`. */
+  equipmentUrl(id: string): string {
+    return this.withMetadata(this.url(this.provider.profile.paths.equipment, { id }));
+  }
+
+  /** URL of one time-series page. */
+  timeSeriesUrl(id: string, element: string, from: number, to: number, page = 1): string {
+    return this.url(this.provider.profile.paths.timeSeries, { id, element, from: isoUtc(from), to: isoUtc(to), page: String(page) });
+  }
+
+  /** Budget key of a time-series page: per equipment and element (Trackunit) or per URL. */
+  timeSeriesBudgetKey(url: string, id: string, element: string, hop: number): string {
+    return this.provider.profile.timeSeriesBudgetKey === 'url' ? canonicalUrl(url) : `timeseries:${id.trim().toUpperCase()}/${element}/page-${hop + 1}`;
+  }
+
+  /**
+   * Fetch and parse one document, spending budget first. Throws {@link AempRequestError},
+   * {@link TelematicsAuthError} or the budget's `BudgetWaitTooLongError`.
+   */
+  async fetchDocument(url: string, cls: RequestClass, opts: FetchOptions = {}): Promise<FetchedDocument> {
+    const key = opts.budgetKey ?? canonicalUrl(url);
+    let rateLimitRetries = 1;
+    let serverRetries = this.options.maxServerErrorRetries ?? 2;
+    let acquire: AcquireOptions = opts;
+    let retrying: Error | undefined;
+    for (let attempt = 1; ; attempt++) {
+      let grant;
+      try {
+        grant = await this.options.budget.acquire(key, cls, acquire);
+      } catch (err) {
+        // A retry the budget cannot afford now: report the failure that made us retry.
+        if (retrying && err instanceof BudgetWaitTooLongError) {
+          throw new AempRequestError(`${retrying.message}; not retried now: ${err.message}`, url, true, (retrying as AempRequestError).status, { cause: err });
+        }
+        throw err;
+      }
+      if (grant.usedReserve) this.stats.reserveUsed++;
+      const outcome = await this.send(url, opts.signal);
+      if (outcome.kind === 'ok') {
+        const parsed = parseAempDocument(outcome.body, {
+          source: this.provider.source,
+          receivedAt: outcome.receivedAt,
+          ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}),
+          ...(opts.ids ? { ids: opts.ids } : {}),
+        });
+        if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${url} answered with a document that cannot be read: ${parsed.reason}`, url, false, 200);
+        return { url, receivedAt: outcome.receivedAt, document: parsed.document, usedReserve: grant.usedReserve };
+      }
+      if (outcome.kind === 'rate-limited') {
+        await this.options.budget.rateLimited(key, cls, outcome.retryAfterMs);
+        if (rateLimitRetries-- <= 0) throw new AempRequestError(`${this.provider.name}: ${url} answered 429 twice; stopping so the budget can recover`, url, true, 429);
+        continue;
+      }
+      if (outcome.kind === 'retryable' && serverRetries-- > 0) {
+        retrying = outcome.error;
+        await this.sleep(1000 * attempt, opts.signal);
+        acquire = { ...opts, maxWaitMs: Math.min(opts.maxWaitMs ?? Number.POSITIVE_INFINITY, SERVER_ERROR_RETRY_MAX_WAIT_MS) };
+        continue;
+      }
+      throw outcome.error;
+    }
+  }
+
+  /**
+   * Walk linked pages from `startUrl`: follow `next` (or step towards `last`), stop at the last
+   * page, on a repeated href, or at the hop cap. The next page is fetched while the caller handles
+   * the current one; the caller may stop early by breaking out of the loop.
+   */
+  async *walk(startUrl: string, cls: RequestClass, opts: WalkOptions = {}): AsyncGenerator<WalkedPage> {
+    const maxPages = opts.maxPages ?? this.provider.profile.maxPages;
+    const visited = new Set<string>();
+    const fetchHop = (url: string, hop: number): Promise<FetchedDocument> => {
+      visited.add(canonicalUrl(url));
+      return this.fetchDocument(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? canonicalUrl(url) });
+    };
+    let pending: Promise<FetchedDocument> | undefined = fetchHop(startUrl, 0);
+    try {
+      for (let hop = 0; pending !== undefined; hop++) {
+        const page = await pending;
+        pending = undefined;
+        const step = nextStep(page.document.links, page.url, visited);
+        if (step.kind === 'stop') {
+          yield { ...page, hop, stop: step.reason };
+          return;
+        }
+        if (hop + 1 >= maxPages) {
+          yield { ...page, hop, stop: 'hop-cap', nextUrl: step.url };
+          return;
+        }
+        pending = fetchHop(step.url, hop + 1);
+        // Keep a rejection from being reported as unhandled while the caller still works on this page.
+        pending.catch(() => undefined);
+        yield { ...page, hop, nextUrl: step.url, ...(step.how !== 'next' ? { note: `no next link; ${step.how === 'jump-to-last' ? 'jumped to the last page' : 'next page derived from the last link'}` } : {}) };
+      }
+    } finally {
+      // The caller stopped early: let an in-flight prefetch settle before returning.
+      if (pending) await pending.catch(() => undefined);
+    }
+  }
+
+  /** Walk a fleet snapshot; equipment seen on an earlier page of the same walk counts once. */
+  async *walkFleet(startUrl = this.fleetPageUrl(), opts: WalkOptions = {}): AsyncGenerator<FleetPage> {
+    const seen = new Set<string>();
+    for await (const page of this.walk(startUrl, 'fleet', opts)) {
+      if (page.document.kind !== 'fleet') {
+        throw new AempRequestError(`${this.provider.name}: ${page.url} returned a time-series document where a fleet page was expected`, page.url, false);
+      }
+      const fresh: { key: string; equipment: AempEquipment }[] = [];
+      let duplicates = 0;
+      for (const equipment of page.document.equipment) {
+        const key = equipmentKey(equipment.ids, equipment.header.equipmentId);
+        if (key !== '' && seen.has(key)) {
+          duplicates++;
+          continue;
+        }
+        if (key !== '') seen.add(key);
+        fresh.push({ key, equipment });
+      }
+      yield { ...page, fresh, duplicates };
+    }
+  }
+
+  private url(template: string, values: Record<string, string>): string {
+    const path = template.replace(/\{(\w+)\}/g, (m, name: string) => {
+      const v = values[name];
+      return v === undefined ? m : encodeURIComponent(v);
+    });
+    return `${this.provider.baseUrl}${path}`;
+  }
+
+  private withMetadata(url: string): string {
+    if (!this.provider.addMetadata) return url;
+    const u = new URL(url);
+    u.searchParams.set('addMetadata', 'true');
+    return u.toString();
+  }
+
+  private async send(
+    url: string,
+    signal: AbortSignal | undefined,
+  ): Promise<
+    | { kind: 'ok'; body: string; contentType?: string; receivedAt: number }
+    | { kind: 'rate-limited'; retryAfterMs?: number }
+    | { kind: 'retryable' | 'fatal'; error: Error }
+  > {
+    const cfg = this.provider.config;
+    const timeout = AbortSignal.timeout(cfg.timeout);
+    const headers = { Accept: cfg.format === 'json' ? 'application/json' : 'application/xml', ...cfg.headers };
+    this.stats.requests++;
+    let response: Response;
+    let body: string;
+    try {
+      const r = await authorizedFetch(this.options.credentials, url, { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout }, this.fetchImpl);
+      if (r.reminted) {
+        this.stats.reminted++;
+        this.stats.requests++;
+      }
+      response = r.response;
+      body = await response.text();
+    } catch (err) {
+      if (signal?.aborted || err instanceof TelematicsAuthError) throw err;
+      const reason = timeout.aborted ? `no answer within ${cfg.timeout} ms` : (err as Error).message;
+      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: GET ${url} failed: ${reason}`, url, true, undefined, { cause: err }) };
+    }
+    this.stats.bytes += body.length;
+    const status = response.status;
+    if (status >= 200 && status < 300) {
+      const contentType = response.headers.get('content-type') ?? undefined;
+      return { kind: 'ok', body, receivedAt: this.clock.now(), ...(contentType !== undefined ? { contentType } : {}) };
+    }
+    if (status === 429) {
+      this.stats.http429++;
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
+      return { kind: 'rate-limited', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    }
+    const detail = describeError(body);
+    if (status === 401) {
+      return {
+        kind: 'fatal',
+        error: new TelematicsAuthError(`${this.provider.name}: ${url} refused a freshly minted token (HTTP 401${detail}); check that the credentials may use the ISO export API`, false, 401),
+      };
+    }
+    if (status === 403) {
+      return {
+        kind: 'fatal',
+        error: new AempRequestError(
+          `${this.provider.name}: ${url} is forbidden (HTTP 403${detail}); the account may lack the subscription (Trackunit time series need the Evolve & Expand or Link, Lift & Leap package) or the token lacks a scope`,
+          url,
+          false,
+          403,
+        ),
+      };
+    }
+    if (status >= 500) {
+      this.stats.http5xx++;
+      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: ${url} failed on the server (HTTP ${status}${detail})`, url, true, status) };
+    }
+    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${url} was refused (HTTP ${status}${detail}); check baseUrl and the path templates`, url, false, status) };
+  }
+}
+
+/** `: message` from a Trackunit/OAuth-style error body, or a clipped text body. */
+function describeError(body: string): string {
+  const text = body.trim();
+  if (text === '') return '';
+  try {
+    const doc = JSON.parse(text) as Record<string, unknown>;
+    const message = doc.message ?? doc.error_description ?? doc.description ?? doc.error;
+    if (typeof message === 'string') return `: ${message.slice(0, 200)}`;
+  } catch {
+    // not JSON
+  }
+  return `: ${text.replace(/\s+/g, ' ').slice(0, 200)}`;
+}

@@ -1,0 +1,98 @@
+/**
+ * Composition of one telematics provider from its config entry: vendor profile, credentials,
+ * request budget and client; plus the scheduled task that pulls its fleet on the configured cron
+ * (the engine's task scheduler runs it; the CLI runs the same pull on demand).
+ * @module
+ */
+import type { TelematicsConfig } from '../../../config/telematics-schema.js';
+import type { Clock } from '../../../ports/clock.js';
+import type { Store } from '../../../ports/store.js';
+import type { ScheduledTask } from '../../../ports/task.js';
+import { createCredentials } from '../auth/create-credentials.js';
+import type { TelematicsCredentials } from '../auth/credentials.js';
+import { resolveProvider, type ResolvedProvider } from '../vendor-profiles.js';
+import { AempClient } from './aemp-client.js';
+import { runFleetPull, type PullSummary, type TelematicsLogger } from './fleet-pull.js';
+import { RequestBudget, type ProviderRateLimiter } from './request-budget.js';
+
+export interface AempProviderDeps {
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList'>;
+  readonly fetch?: typeof fetch;
+  readonly clock?: Clock;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Per-second limiter; default the process-wide one of the provider. */
+  readonly limiter?: ProviderRateLimiter;
+  readonly credentials?: TelematicsCredentials;
+}
+
+export interface AempProvider {
+  readonly provider: ResolvedProvider;
+  readonly credentials: TelematicsCredentials;
+  readonly budget: RequestBudget;
+  readonly client: AempClient;
+}
+
+/**
+ * Build a provider from config entry `index` of `telematics:`. Throws `ConfigError` when the
+ * vendor needs a `baseUrl` the entry does not give.
+ */
+export function createAempProvider(config: TelematicsConfig, deps: AempProviderDeps, index = 0): AempProvider {
+  const provider = resolveProvider(config, index);
+  const credentials =
+    deps.credentials ??
+    createCredentials(config.auth, {
+      label: provider.name,
+      dialect: provider.profile.token,
+      timeoutMs: config.timeout,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+  const budget = new RequestBudget({
+    store: deps.store,
+    provider: provider.name,
+    profile: provider.profile,
+    reserveKeep: config.reserve.keep,
+    ...(deps.limiter ? { limiter: deps.limiter } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  const client = new AempClient({
+    provider,
+    credentials,
+    budget,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  return { provider, credentials, budget, client };
+}
+
+/** Name of a provider's scheduled pull task: `aemp-pull:<name>`. */
+export const aempTaskName = (providerName: string): string => `aemp-pull:${providerName}`;
+
+/**
+ * Scheduled fleet pulls for every configured provider whose schedule is enabled. Scheduled pulls
+ * never spend the reserve; one that cannot get budget in time stops with a resumable cursor and
+ * the next run continues.
+ */
+export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: { logger?: TelematicsLogger; fetch?: typeof fetch } = {}): ScheduledTask[] {
+  return configs.flatMap((config, index) => {
+    if (!config.schedule.enabled) return [];
+    // Resolve now so a bad entry fails at startup, not at 03:00.
+    resolveProvider(config, index);
+    let built: AempProvider | undefined;
+    const task: ScheduledTask = {
+      name: aempTaskName(config.name),
+      schedule: { cron: config.schedule.cron, timeZone: config.schedule.timeZone },
+      async run(ctx): Promise<void> {
+        built ??= createAempProvider(config, { store: ctx.store, clock: ctx.clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }, index);
+        const summary: PullSummary = await runFleetPull(
+          { client: built.client, store: ctx.store, sink: ctx.sink, clock: ctx.clock, ...(deps.logger ? { logger: deps.logger } : {}) },
+          { signal: ctx.signal },
+        );
+        if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${summary.error ?? 'unknown error'}`);
+      },
+    };
+    return [task];
+  });
+}

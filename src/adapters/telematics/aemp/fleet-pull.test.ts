@@ -1,0 +1,214 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
+import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
+import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
+import { createAempProvider } from './aemp-provider.js';
+import { loadCursor, loadEquipmentIndex, runFleetPull, type PullProgress } from './fleet-pull.js';
+import { ProviderRateLimiter } from './request-budget.js';
+import { confirmReview, listReview } from './review-list.js';
+
+const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
+const MIN = 60_000;
+const stores: SqliteStore[] = [];
+
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+function openStore(path = tempStorePath()): { store: SqliteStore; path: string } {
+  const store = new SqliteStore({ path, synchronous: 'normal' });
+  stores.push(store);
+  return { store, path };
+}
+
+function setup(simOptions: TrackunitSimulatorOptions = {}, configOverrides: Partial<TelematicsConfigInput> = {}, path?: string) {
+  const clock = new FakeClock(T0);
+  const sim = createTrackunitSimulator({ fleetSize: 250, now: clock.now, ...simOptions });
+  const { store, path: storePath } = openStore(path);
+  const sink = new RecordingSink();
+  const config = simulatorConfig(configOverrides);
+  const make = (s: SqliteStore = store) =>
+    createAempProvider(config, { store: s, fetch: simulatorFetch(sim), clock, sleep: clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+  const built = make();
+  const pull = (opts: Parameters<typeof runFleetPull>[1] = {}, progress?: PullProgress, s: SqliteStore = store, b = built) =>
+    runFleetPull({ client: b.client, store: s, sink, clock, ...(progress ? { progress } : {}) }, opts);
+  return { clock, sim, store, storePath, sink, config, built, make, pull };
+}
+
+const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
+
+describe('fleet pull against the Trackunit simulator', () => {
+  it('pulls every page, submits matched machines per page and puts the rest on the review list', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(200)));
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ complete: true, stop: 'last-page', pages: 3, equipment: 250, duplicates: 0, http429: 0, requests: 3 });
+    // Machines 0..199 with a PIN match; 200..249 and the PIN-less ones among 0..199 do not.
+    const pinless = range(200).filter((i) => machineHeader(i).pin === undefined).length;
+    expect(summary.matched).toBe(200 - pinless);
+    expect(summary.unmatched).toBe(50 + pinless);
+    expect(t.sink.batches).toHaveLength(2); // page 3 (machines 200..249) matched nothing
+    expect(t.sink.messages).toHaveLength(summary.matched);
+    expect(t.sink.messages[0]).toMatchObject({ source: 'aemp:trackunit', channel: expect.stringContaining('/Fleet/1?addMetadata=true') as unknown });
+    expect(t.sink.refused).toEqual([]);
+    // Every matched machine's hour meter came through with its own block time.
+    expect(t.sink.events.filter((e) => e.kind === 'meter')).toHaveLength(summary.matched);
+    const review = await listReview(t.store);
+    expect(review).toHaveLength(summary.unmatched);
+    expect(review.every((e) => e.status === 'unmatched' && e.message.payload.includes('EquipmentHeader'))).toBe(true);
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: true, pages: 3, equipment: 250 });
+    expect((await loadEquipmentIndex(t.store, 'trackunit')).length).toBe(250);
+  });
+
+  it('reads the XML format the same way', async () => {
+    const t = setup({ dialect: 'standard' }, { format: 'xml' });
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ complete: true, pages: 3, equipment: 250, matched: 250, unmatched: 0 });
+    expect(t.sink.refused).toEqual([]);
+    expect(t.sink.events.filter((e) => e.kind === 'position')).toHaveLength(250);
+  });
+
+  it('counts equipment that a shifting snapshot shows on two pages once', async () => {
+    const t = setup({ overlap: 3 });
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ equipment: 250, duplicates: 6, matched: 250 });
+    expect(new Set(t.sink.messages.map((m) => m.payload)).size).toBe(250);
+  });
+
+  it.each([
+    ['missing next links (derived from last)', { links: { omitNext: true } }, {}],
+    ['relative hrefs', { links: { relative: true } }, {}],
+    ['0-based pages', { firstPage: 0 as const }, { profile: { firstPage: 0 } }],
+    ['Samsara-style Fleet wrapper with PascalCase keys', { dialect: 'samsara' as const }, {}],
+  ])('walks every page with %s', async (_name, simOptions: TrackunitSimulatorOptions, configOverrides: Partial<TelematicsConfigInput>) => {
+    const t = setup(simOptions, configOverrides);
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ complete: true, pages: 3, equipment: 250, http429: 0 });
+    expect(summary.stop).toBe('last-page');
+  });
+
+  it('stops at the hop cap and says so', async () => {
+    const t = setup({}, { profile: { maxPages: 2 } });
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ pages: 2, equipment: 200, stop: 'hop-cap', complete: true });
+    expect(summary.notes.join(' ')).toMatch(/hop cap of 2 pages/);
+  });
+
+  it('keeps the per-URL budget across a restart: no second request within 15 minutes unless the reserve is asked for', async () => {
+    const t = setup();
+    expect((await t.pull()).complete).toBe(true);
+    await t.store.close();
+
+    // A new process: fresh store handle, fresh client, same database file.
+    const { store } = openStore(t.storePath);
+    const again = t.make(store);
+    t.clock.advance(5 * MIN);
+    const blocked = await t.pull({ maxWaitMs: MIN }, undefined, store, again);
+    expect(blocked).toMatchObject({ complete: false, stop: 'budget-wait', pages: 0, requests: 0 });
+    expect(blocked.error).toMatch(/may not be requested before 2025-03-04T03:15:00\.000Z.*--use-reserve/);
+    expect(t.sim.stats.http429).toBe(0);
+
+    const reserve = await t.pull({ useReserve: true, maxWaitMs: MIN }, undefined, store, again);
+    expect(reserve).toMatchObject({ complete: true, pages: 3, reserveUsed: 3, http429: 0 });
+    expect(t.sim.stats.reserveUsed).toBe(3);
+    const status = await again.budget.status();
+    expect(status.map((r) => r.reserveLeft)).toEqual([44, 44, 44]); // 50 - 1 used - 5 kept
+
+    t.clock.advance(15 * MIN);
+    const ordinary = await t.pull({ maxWaitMs: MIN }, undefined, store, again);
+    expect(ordinary).toMatchObject({ complete: true, pages: 3, reserveUsed: 0, http429: 0 });
+  });
+
+  it('waits for the budget instead of getting a 429 when the wait is acceptable', async () => {
+    const t = setup();
+    await t.pull();
+    const waits: number[] = [];
+    const summary = await t.pull({}, { wait: (w) => waits.push(w.until) });
+    expect(summary).toMatchObject({ complete: true, http429: 0 });
+    expect(waits[0]).toBe(T0 + 15 * MIN);
+    expect(t.sim.stats.http429).toBe(0);
+  });
+
+  it('survives a token expiring mid-pull with one re-mint', async () => {
+    const t = setup();
+    const summary = await t.pull({}, { page: ({ pages }) => (pages === 1 ? t.sim.expireAllTokens() : undefined) });
+    expect(summary).toMatchObject({ complete: true, pages: 3, http429: 0 });
+    expect(t.built.client.stats.reminted).toBe(1);
+    expect(t.sim.stats.http401).toBe(1);
+    expect(t.sim.stats.tokenRequests).toBe(2);
+    // The re-sent request did not count as a second request to that URL.
+    expect(t.sim.stats.reserveUsed).toBe(0);
+  });
+
+  it('on a 429 cools the URL down, stops with a resumable cursor, and resumes there later', async () => {
+    const t = setup();
+    let failed = false;
+    // Page 2 is already prefetched when page 1 is stored, so the 429 hits page 3.
+    const summary = await t.pull({ maxWaitMs: MIN }, { page: ({ pages }) => (pages === 1 && !failed ? ((failed = true), t.sim.failNext(1, 429)) : undefined) });
+    expect(summary).toMatchObject({ complete: false, stop: 'budget-wait', pages: 2, http429: 1 });
+    expect(summary.nextUrl).toContain('/Fleet/3');
+    expect(summary.error).toMatch(/cooling down/);
+    expect(t.sim.stats.http429).toBe(1);
+    expect(t.sim.stats.isoRequests).toBe(3); // no retry storm
+
+    t.clock.advance(16 * MIN);
+    const resumed = await t.pull();
+    expect(resumed).toMatchObject({ complete: true, pages: 1, resumedFrom: summary.nextUrl, http429: 0 });
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: true, pages: 3, equipment: 250 });
+  });
+
+  it('honours a 429 per-second answer without hammering: the simulator allows fewer requests per second than configured', async () => {
+    const t = setup({ limits: { perSecond: { fleet: 1 } } });
+    t.built = createAempProvider(t.config, { store: t.store, fetch: simulatorFetch(t.sim), clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 1000, equipment: 1000, timeSeries: 1000 }) });
+    const summary = await t.pull({ maxWaitMs: 20 * MIN });
+    expect(summary.http429).toBeGreaterThan(0);
+    for (const count of t.sim.stats.byUrl.values()) expect(count).toBe(1);
+    expect(t.sim.stats.isoRequests).toBeLessThanOrEqual(3 + 2 * summary.http429);
+    expect(summary.complete).toBe(true);
+  });
+
+  it('records a page only after its submit resolved: a failed submit resumes at that page', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    t.sink.failOnBatch = 2;
+    const failed = await t.pull();
+    expect(failed).toMatchObject({ complete: false, stop: 'error', pages: 1 });
+    expect(failed.error).toMatch(/store unavailable/);
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: false, pages: 1, nextUrl: expect.stringContaining('/Fleet/2') as unknown });
+    t.clock.advance(15 * MIN);
+    const resumed = await t.pull();
+    expect(resumed).toMatchObject({ complete: true, pages: 2, equipment: 150 });
+    expect(t.sink.messages).toHaveLength(250);
+  });
+
+  it('puts equipment whose identifiers point at two assets on the review list; a confirmed match links it from then on', async () => {
+    const t = setup({ fleetSize: 20 });
+    const h = machineHeader(1);
+    await t.store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-A', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'pin', value: h.pin!, erpAssetId: 'EQ-A' }] },
+      { asset: { erpAssetId: 'EQ-B', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'external-ref', value: h.externalReferenceNumber!, erpAssetId: 'EQ-B' }] },
+    ]);
+    const first = await t.pull();
+    expect(first).toMatchObject({ ambiguous: 1, matched: 0, unmatched: 19 });
+    const [entry] = (await listReview(t.store)).filter((e) => e.status === 'ambiguous');
+    expect(entry?.candidates.map((c) => c.erpAssetId).sort()).toEqual(['EQ-A', 'EQ-B']);
+
+    const confirmed = await confirmReview({ store: t.store, sink: t.sink, now: t.clock.now() }, h.pin!, 'EQ-A');
+    expect(confirmed.conflicting.map((c) => c.type)).toEqual(['external-ref']);
+    expect(confirmed.addedIdentifiers.map((c) => c.type).sort()).toEqual(['device-serial', 'machine-id', 'unit-id']);
+    // The re-submitted copy no longer names EQ-B's external reference.
+    const resubmitted = t.sink.messages.at(-1)!;
+    expect(String(resubmitted.payload)).not.toContain(h.externalReferenceNumber!);
+    expect(confirmed.submitted?.accepted).toBe(1);
+    expect((await listReview(t.store)).some((e) => e.key === entry!.key)).toBe(false);
+
+    t.clock.advance(15 * MIN);
+    const second = await t.pull();
+    expect(second).toMatchObject({ ambiguous: 0, matched: 1 });
+  });
+});

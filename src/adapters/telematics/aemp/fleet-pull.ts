@@ -1,0 +1,301 @@
+/**
+ * One fleet pull: walk the provider's fleet snapshot page by page, match each machine to an ERP
+ * asset, submit matched machines to the pipeline (one raw message per equipment element, batched
+ * per page) and put unmatched or ambiguous ones on the review list. A page's cursor is recorded only
+ * after its submit resolved (invariant 1), so an interrupted pull resumes at the first page not yet
+ * stored; the request budget was recorded before each request, so resuming never over-spends it.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { coerceError } from '../../../core/errors/errors.js';
+import type { RawMessage } from '../../../core/model/messages.js';
+import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
+import type { Clock } from '../../../ports/clock.js';
+import { systemClock } from '../../../ports/clock.js';
+import type { IngestSink } from '../../../ports/source.js';
+import type { Store } from '../../../ports/store.js';
+import { TelematicsAuthError } from '../auth/credentials.js';
+import type { AempClient } from './aemp-client.js';
+import { AempRequestError } from './aemp-client.js';
+import { rewriteIdentity } from './identity-rewrite.js';
+import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
+import { loadConfirmed, openReviewKeys, recordForReview, resolveMatched, type ReviewEntry } from './review-list.js';
+
+/** Store namespaces of the puller. */
+export const CURSOR_NAMESPACE = 'telematics-cursor';
+export const PULLS_NAMESPACE = 'telematics-pulls';
+export const equipmentIndexNamespace = (provider: string): string => `telematics-equipment:${provider}`;
+
+/** The logging the puller needs (pino's Logger fits). */
+export interface TelematicsLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+/** Progress callbacks (the CLI draws a bar from them; the service logs). */
+export interface PullProgress {
+  start?(info: { provider: string; startUrl: string; resumed: boolean }): void;
+  /** After each stored page; `estimatedPages` comes from the `last` link when it can be read. */
+  page?(info: { pages: number; equipment: number; estimatedPages?: number }): void;
+  wait?(wait: BudgetWait): void;
+}
+
+/** Where an unfinished pull goes on. */
+export interface PullCursor {
+  readonly startedAt: number;
+  /** The first page not yet stored; absent when the pull finished. */
+  readonly nextUrl?: string;
+  readonly pages: number;
+  readonly equipment: number;
+  readonly complete: boolean;
+  readonly updatedAt: number;
+}
+
+export type PullStop = 'last-page' | 'no-next' | 'repeated-href' | 'hop-cap' | 'budget-wait' | 'error' | 'aborted';
+
+export interface PullSummary {
+  readonly provider: string;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+  readonly elapsedMs: number;
+  /** The pull went on from an earlier, interrupted one at this URL. */
+  readonly resumedFrom?: string;
+  /** Pages stored in this run. */
+  readonly pages: number;
+  /** Equipment elements on those pages, duplicates across pages not counted. */
+  readonly equipment: number;
+  readonly duplicates: number;
+  readonly matched: number;
+  readonly unmatched: number;
+  readonly ambiguous: number;
+  /** Equipment that this pull found matching after it waited on the review list. */
+  readonly resolvedFromReview: number;
+  /** Raw messages the pipeline stored as accepted / set aside in quarantine. */
+  readonly accepted: number;
+  readonly quarantined: number;
+  readonly requests: number;
+  readonly http429: number;
+  readonly reserveUsed: number;
+  /** The snapshot was read to its end (not interrupted). */
+  readonly complete: boolean;
+  readonly stop: PullStop;
+  /** Where a rerun continues, when incomplete. */
+  readonly nextUrl?: string;
+  readonly error?: string;
+  readonly notes: readonly string[];
+}
+
+export interface FleetPullDeps {
+  readonly client: AempClient;
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets'>;
+  readonly sink: IngestSink;
+  readonly clock?: Clock;
+  readonly logger?: TelematicsLogger;
+  readonly progress?: PullProgress;
+}
+
+export interface FleetPullOptions {
+  /** Spend per-URL reserve requests when a page's ordinary slot is taken. @default false */
+  readonly useReserve?: boolean;
+  /** Longest wait for one page's budget before stopping with a resumable cursor. @default the config's maxBudgetWait */
+  readonly maxWaitMs?: number;
+  /** Start at the first page even when an interrupted pull could be resumed. @default false */
+  readonly restart?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Compact identity of a pulled machine, kept for backfill. */
+export interface EquipmentIndexEntry {
+  readonly key: string;
+  readonly pin?: string;
+  readonly vin?: string;
+  readonly serial?: string;
+  readonly erpAssetId?: string;
+}
+
+/** Read the saved cursor of a provider. */
+export async function loadCursor(store: Pick<Store, 'kvGet'>, provider: string): Promise<PullCursor | undefined> {
+  const text = await store.kvGet(CURSOR_NAMESPACE, provider);
+  if (text === undefined || text === '') return undefined;
+  try {
+    return JSON.parse(text) as PullCursor;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The last pull's summary of a provider. */
+export async function loadLastPull(store: Pick<Store, 'kvGet'>, provider: string): Promise<PullSummary | undefined> {
+  const text = await store.kvGet(PULLS_NAMESPACE, provider);
+  return text ? (JSON.parse(text) as PullSummary) : undefined;
+}
+
+/** Page number in a fleet URL: its last all-digit path segment. */
+function pageNumberOf(url: string | undefined): number | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const segments = new URL(url).pathname.split('/').filter((s) => /^\d+$/.test(s));
+    const last = segments.at(-1);
+    return last === undefined ? undefined : Number(last);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one fleet pull; never throws for provider trouble (the summary says what stopped it). */
+export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions = {}): Promise<PullSummary> {
+  const { client, store, sink } = deps;
+  const clock = deps.clock ?? systemClock;
+  const provider = client.provider;
+  const name = provider.name;
+  const startedAt = clock.now();
+  const notes: string[] = [];
+  const requestsBefore = { ...client.stats };
+
+  const cursor = await loadCursor(store, name);
+  const resumable =
+    !opts.restart && cursor !== undefined && !cursor.complete && cursor.nextUrl !== undefined && startedAt - cursor.startedAt <= provider.config.resumeWithin;
+  const startUrl = resumable ? cursor.nextUrl : client.fleetPageUrl();
+  const pullStartedAt = resumable ? cursor.startedAt : startedAt;
+  const pagesBefore = resumable ? cursor.pages : 0;
+  const equipmentBefore = resumable ? cursor.equipment : 0;
+  deps.progress?.start?.({ provider: name, startUrl, resumed: resumable });
+  deps.logger?.info({ provider: name, startUrl, resumed: resumable }, resumable ? 'resuming an interrupted fleet pull' : 'fleet pull started');
+
+  const matcher = new EquipmentMatcher(await store.listAssets(), await loadConfirmed(store, name));
+  const underReview = await openReviewKeys(store, name);
+
+  const counts = { pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0, resolvedFromReview: 0, accepted: 0, quarantined: 0 };
+  let stop: PullStop = 'error';
+  let nextUrl: string | undefined = startUrl;
+  let error: string | undefined;
+  let estimatedPages: number | undefined;
+
+  try {
+    const pages = client.walkFleet(startUrl, {
+      ...(opts.useReserve ? { useReserve: true } : {}),
+      maxWaitMs: opts.maxWaitMs ?? provider.config.maxBudgetWait,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      onWait: (wait) => {
+        deps.progress?.wait?.(wait);
+        deps.logger?.info({ provider: name, url: wait.key, until: new Date(wait.until).toISOString(), reason: wait.reason }, 'waiting for request budget');
+      },
+    });
+    for await (const page of pages) {
+      const messages: RawMessage[] = [];
+      const review: Omit<ReviewEntry, 'firstSeenAt' | 'seenCount'>[] = [];
+      const resolved: { provider: string; key: string; erpAssetId: string }[] = [];
+      const index: EquipmentIndexEntry[] = [];
+      for (const { key: rawKey, equipment } of page.fresh) {
+        const payload = JSON.stringify(equipment.raw);
+        const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
+        const message = { source: provider.source, channel: page.url, payload, receivedAt: page.receivedAt };
+        const match = matcher.match(key, equipment.ids);
+        const pin = equipment.ids.find((i) => i.type === 'pin')?.value;
+        const vin = equipment.ids.find((i) => i.type === 'vin')?.value;
+        const serial = equipment.ids.find((i) => i.type === 'serial')?.value;
+        const entry: EquipmentIndexEntry = { key, ...(pin ? { pin } : {}), ...(vin ? { vin } : {}), ...(serial ? { serial } : {}) };
+        if (match.status === 'matched') {
+          counts.matched++;
+          const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
+          messages.push(ids ? { ...message, payload: rewriteIdentity(payload, ids) } : message);
+          index.push({ ...entry, erpAssetId: match.erpAssetId });
+          if (underReview.has(key)) resolved.push({ provider: name, key, erpAssetId: match.erpAssetId });
+          continue;
+        }
+        index.push(entry);
+        if (match.status === 'ambiguous') counts.ambiguous++;
+        else counts.unmatched++;
+        review.push({
+          provider: name,
+          key,
+          status: match.status,
+          header: equipment.header,
+          ids: equipment.ids,
+          candidates: match.status === 'ambiguous' ? match.candidates : [],
+          lastSeenAt: page.receivedAt,
+          message,
+        });
+      }
+      if (messages.length) {
+        const result = await sink.submit(messages);
+        counts.accepted += result.accepted;
+        counts.quarantined += result.quarantined.length;
+      }
+      await recordForReview(store, review);
+      counts.resolvedFromReview += await resolveMatched(store, resolved, clock.now());
+      await store.kvSet(equipmentIndexNamespace(name), page.url, JSON.stringify({ pullStartedAt, items: index }));
+      counts.pages++;
+      counts.equipment += page.fresh.length;
+      counts.duplicates += page.duplicates;
+      if (page.note) notes.push(`${page.url}: ${page.note}`);
+      if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise profile.maxPages if the fleet is really this large`);
+      nextUrl = page.stop === undefined ? page.nextUrl : undefined;
+      const complete = nextUrl === undefined;
+      await store.kvSet(
+        CURSOR_NAMESPACE,
+        name,
+        JSON.stringify({ startedAt: pullStartedAt, ...(nextUrl ? { nextUrl } : {}), pages: pagesBefore + counts.pages, equipment: equipmentBefore + counts.equipment, complete, updatedAt: clock.now() } satisfies PullCursor),
+      );
+      const current = pageNumberOf(page.url);
+      const last = pageNumberOf(page.document.links.find((l) => l.rel === 'last')?.href);
+      if (current !== undefined && last !== undefined && last >= current) estimatedPages = pagesBefore + counts.pages + (last - current);
+      deps.progress?.page?.({ pages: pagesBefore + counts.pages, equipment: equipmentBefore + counts.equipment, ...(estimatedPages !== undefined ? { estimatedPages } : {}) });
+      if (page.stop !== undefined) stop = page.stop;
+    }
+  } catch (err) {
+    const e = coerceError(err);
+    if (opts.signal?.aborted) {
+      stop = 'aborted';
+      error = 'the pull was stopped; it resumes where it left off';
+    } else if (e instanceof BudgetWaitTooLongError) {
+      stop = 'budget-wait';
+      error = e.message;
+    } else {
+      stop = 'error';
+      error = e.message;
+      if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
+    }
+  }
+  const finishedAt = clock.now();
+  const complete = nextUrl === undefined && error === undefined;
+  const summary: PullSummary = {
+    provider: name,
+    startedAt,
+    finishedAt,
+    elapsedMs: finishedAt - startedAt,
+    ...(resumable ? { resumedFrom: startUrl } : {}),
+    ...counts,
+    requests: client.stats.requests - requestsBefore.requests,
+    http429: client.stats.http429 - requestsBefore.http429,
+    reserveUsed: client.stats.reserveUsed - requestsBefore.reserveUsed,
+    complete,
+    stop,
+    ...(nextUrl !== undefined && !complete ? { nextUrl } : {}),
+    ...(error !== undefined ? { error } : {}),
+    notes,
+  };
+  await store.kvSet(PULLS_NAMESPACE, name, JSON.stringify(summary));
+  const level = complete ? 'info' : 'warn';
+  deps.logger?.[level](
+    { provider: name, pages: summary.pages, equipment: summary.equipment, matched: summary.matched, unmatched: summary.unmatched, ambiguous: summary.ambiguous, requests: summary.requests, http429: summary.http429, stop, ...(error ? { error } : {}) },
+    complete ? 'fleet pull finished' : 'fleet pull stopped before the end; the next run resumes',
+  );
+  return summary;
+}
+
+/** Machines seen by earlier pulls (for backfill), de-duplicated by equipment key. */
+export async function loadEquipmentIndex(store: Pick<Store, 'kvList'>, provider: string): Promise<EquipmentIndexEntry[]> {
+  const byKey = new Map<string, EquipmentIndexEntry>();
+  for (const { value } of await store.kvList(equipmentIndexNamespace(provider))) {
+    try {
+      const page = JSON.parse(value) as { items?: EquipmentIndexEntry[] };
+      for (const item of page.items ?? []) byKey.set(item.key, item);
+    } catch {
+      // A damaged page index only narrows the backfill; the next pull rewrites it.
+    }
+  }
+  return [...byKey.values()];
+}

@@ -1,0 +1,277 @@
+/**
+ * The request-budget scheduler: decides when each URL may be fetched, waits instead of getting a
+ * 429, and remembers what was spent in the store so a restart cannot break the budget. Pure
+ * decisions live in `core/telematics/budget.ts`; this adapter persists the per-URL ledger
+ * (`kvSet` before the request goes out, so a crash can only over-count, never under-count), sleeps,
+ * and keeps the per-second token buckets that all pulls of one provider share.
+ *
+ * Reserve requests are spent only when the caller passes `useReserve` (a user asked for it).
+ * @module
+ */
+import { AssetbridgeError } from '../../../core/errors/errors.js';
+import {
+  decideDaily,
+  decideUrl,
+  nextReserveRefill,
+  parseLedgerEntry,
+  recordDaily,
+  recordFetch,
+  recordRateLimited,
+  reserveLeft,
+  serializeLedgerEntry,
+  takeToken,
+  type DailyCount,
+  type TokenBucketState,
+  type UrlBudgetPolicy,
+  type UrlLedgerEntry,
+} from '../../../core/telematics/budget.js';
+import type { Clock } from '../../../ports/clock.js';
+import { systemClock } from '../../../ports/clock.js';
+import type { Store } from '../../../ports/store.js';
+import type { RequestClass, VendorProfile } from '../vendor-profiles.js';
+
+/** The slice of the store the budget needs. */
+export type BudgetStore = Pick<Store, 'kvGet' | 'kvSet' | 'kvList'>;
+
+/** Store namespaces (one per provider account). */
+export const budgetNamespace = (provider: string): string => `telematics-budget:${provider}`;
+const dailyNamespace = (provider: string): string => `telematics-daily:${provider}`;
+
+/** A wait the budget imposes, reported before sleeping (progress bars, logs). */
+export interface BudgetWait {
+  readonly key: string;
+  readonly until: number;
+  readonly reason: 'interval' | 'cooldown' | 'daily-cap';
+  /** Reserve requests that could be spent instead (when the user allows it). */
+  readonly reserveLeft: number;
+}
+
+export interface AcquireOptions {
+  /** Spend a reserve request when the ordinary slot is taken. @default false */
+  readonly useReserve?: boolean;
+  /** Longest acceptable wait for this URL; longer waits throw {@link BudgetWaitTooLongError}. @default Infinity */
+  readonly maxWaitMs?: number;
+  readonly signal?: AbortSignal;
+  /** Called before every wait longer than a second. */
+  readonly onWait?: (wait: BudgetWait) => void;
+}
+
+export interface BudgetGrant {
+  readonly usedReserve: boolean;
+  /** Reserve requests left for this key after this grant. */
+  readonly reserveLeft: number;
+}
+
+/** The budget would make this request wait longer than the caller accepts. */
+export class BudgetWaitTooLongError extends AssetbridgeError {
+  readonly code = 'BUDGET_WAIT';
+  constructor(readonly wait: BudgetWait) {
+    const at = new Date(wait.until).toISOString();
+    const why =
+      wait.reason === 'cooldown'
+        ? 'the provider answered 429 and the URL is cooling down'
+        : wait.reason === 'daily-cap'
+          ? "the provider's daily request cap is used up"
+          : 'it was already requested within the per-URL interval';
+    const reserve = wait.reason === 'interval' && wait.reserveLeft > 0 ? ` or spend one of ${wait.reserveLeft} reserve requests with --use-reserve` : '';
+    super(`${wait.key} may not be requested before ${at}: ${why}; run again after that${reserve}`);
+  }
+}
+
+/** Per-second buckets of one provider account, shared by every pull in the process. */
+export class ProviderRateLimiter {
+  private readonly buckets = new Map<RequestClass, TokenBucketState>();
+  constructor(private readonly perSecond: Readonly<Record<RequestClass, number>>) {}
+
+  /** Reserve the next slot of `cls`; returns how long to wait before sending. */
+  take(cls: RequestClass, now: number): number {
+    const { state, waitMs } = takeToken(this.buckets.get(cls), now, { ratePerSecond: this.perSecond[cls] });
+    this.buckets.set(cls, state);
+    return waitMs;
+  }
+
+  /** After a 429: no slot of `cls` for `pauseMs`. */
+  pause(cls: RequestClass, now: number, pauseMs: number): void {
+    const current = this.buckets.get(cls)?.nextSlotAt ?? now;
+    this.buckets.set(cls, { nextSlotAt: Math.max(current, now + pauseMs) });
+  }
+}
+
+const sharedLimiters = new Map<string, ProviderRateLimiter>();
+
+/**
+ * The process-wide limiter for a provider account, created on first use. Its caps are the profile's
+ * per-second limits times `safety` (a margin for network jitter).
+ */
+export function sharedRateLimiter(provider: string, profile: VendorProfile, safety = DEFAULT_RATE_SAFETY): ProviderRateLimiter {
+  let limiter = sharedLimiters.get(provider);
+  if (!limiter) {
+    const p = profile.perSecond;
+    limiter = new ProviderRateLimiter({ fleet: p.fleet * safety, equipment: p.equipment * safety, timeSeries: p.timeSeries * safety });
+    sharedLimiters.set(provider, limiter);
+  }
+  return limiter;
+}
+
+/** Share of a per-second cap actually used: requests leave 2 % apart further than the cap allows. @default 0.98 */
+export const DEFAULT_RATE_SAFETY = 0.98;
+
+export interface RequestBudgetOptions {
+  readonly store: BudgetStore;
+  readonly provider: string;
+  readonly profile: VendorProfile;
+  /** Reserve requests per URL never spent. @default 0 */
+  readonly reserveKeep?: number;
+  /** Per-second limiter; default the process-wide one for `provider`. */
+  readonly limiter?: ProviderRateLimiter;
+  readonly clock?: Clock;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** One URL's budget as the CLI shows it. */
+export interface BudgetStatusRow {
+  readonly key: string;
+  readonly lastAt?: number;
+  readonly nextOrdinaryAt?: number;
+  readonly reserveLeft: number;
+  readonly nextReserveRefillAt?: number;
+  readonly cooldownUntil?: number;
+}
+
+/** Sleep that an abort signal cuts short (rejecting with the signal's reason). */
+export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason as Error);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The scheduler for one provider account; see the module doc. */
+export class RequestBudget {
+  readonly policy: UrlBudgetPolicy;
+  readonly limiter: ProviderRateLimiter;
+  private readonly clock: Clock;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly options: RequestBudgetOptions) {
+    const p = options.profile;
+    this.policy = { minIntervalMs: p.perUrlIntervalMs, reserveSize: p.reserve.size, reserveRefillMs: p.reserve.refillMs, reserveKeep: options.reserveKeep ?? 0 };
+    this.limiter = options.limiter ?? sharedRateLimiter(options.provider, p);
+    this.clock = options.clock ?? systemClock;
+    this.sleep = options.sleep ?? abortableSleep;
+  }
+
+  /**
+   * Wait until `key` may be requested (per URL, per day, per second), record the request in the
+   * store, and return. The caller must then send exactly one request.
+   */
+  async acquire(key: string, cls: RequestClass, opts: AcquireOptions = {}): Promise<BudgetGrant> {
+    const grant = await this.exclusive(key, () => this.acquireUrl(key, opts));
+    await this.exclusive('\u0000daily', () => this.acquireDaily(key, opts));
+    const wait = this.limiter.take(cls, this.clock.now());
+    if (wait > 0) await this.sleep(wait, opts.signal);
+    return grant;
+  }
+
+  /** The provider answered 429 for `key`: cool the URL down and pause its class for a second. */
+  async rateLimited(key: string, cls: RequestClass, retryAfterMs?: number): Promise<void> {
+    const now = this.clock.now();
+    this.limiter.pause(cls, now, Math.min(retryAfterMs ?? 1000, 60_000));
+    await this.exclusive(key, async () => {
+      const entry = await this.load(key, now);
+      await this.save(key, recordRateLimited(entry, now, retryAfterMs ?? this.options.profile.rateLimitCooldownMs));
+    });
+  }
+
+  /** Every URL the ledger remembers, with its next ordinary slot and reserve. */
+  async status(): Promise<BudgetStatusRow[]> {
+    const now = this.clock.now();
+    const rows = await this.options.store.kvList(budgetNamespace(this.options.provider));
+    return rows.map(({ key, value }) => {
+      const entry = parseLedgerEntry(value, now, this.policy);
+      const next = entry.lastAt === undefined ? undefined : entry.lastAt + this.policy.minIntervalMs;
+      const refill = nextReserveRefill(entry, now, this.policy);
+      return {
+        key,
+        ...(entry.lastAt !== undefined ? { lastAt: entry.lastAt } : {}),
+        ...(next !== undefined && next > now ? { nextOrdinaryAt: next } : {}),
+        reserveLeft: reserveLeft(entry, now, this.policy),
+        ...(refill !== undefined ? { nextReserveRefillAt: refill } : {}),
+        ...(entry.cooldownUntil !== undefined && entry.cooldownUntil > now ? { cooldownUntil: entry.cooldownUntil } : {}),
+      };
+    });
+  }
+
+  private async acquireUrl(key: string, opts: AcquireOptions): Promise<BudgetGrant> {
+    for (;;) {
+      const now = this.clock.now();
+      const entry = await this.load(key, now);
+      const decision = decideUrl(entry, now, this.policy, { useReserve: opts.useReserve === true });
+      if (decision.action === 'fetch') {
+        await this.save(key, recordFetch(entry, now, this.policy, decision.usesReserve));
+        return {
+          usedReserve: decision.usesReserve,
+          reserveLeft: decision.usesReserve ? decision.reserveLeftAfter : reserveLeft(entry, now, this.policy),
+        };
+      }
+      await this.waitFor({ key, until: decision.until, reason: decision.reason, reserveLeft: decision.reserveLeft }, opts);
+    }
+  }
+
+  private async acquireDaily(key: string, opts: AcquireOptions): Promise<void> {
+    const cap = this.options.profile.dailyRequestCap;
+    if (cap <= 0) return;
+    const ns = dailyNamespace(this.options.provider);
+    for (;;) {
+      const now = this.clock.now();
+      const stored = await this.options.store.kvGet(ns, 'count');
+      const count = stored === undefined ? undefined : (JSON.parse(stored) as DailyCount);
+      const decision = decideDaily(count, now, cap);
+      if (decision.ok) {
+        await this.options.store.kvSet(ns, 'count', JSON.stringify(recordDaily(count, now)));
+        return;
+      }
+      await this.waitFor({ key, until: decision.until, reason: 'daily-cap', reserveLeft: 0 }, opts);
+    }
+  }
+
+  private async waitFor(wait: BudgetWait, opts: AcquireOptions): Promise<void> {
+    const ms = wait.until - this.clock.now();
+    if (ms > (opts.maxWaitMs ?? Number.POSITIVE_INFINITY)) throw new BudgetWaitTooLongError(wait);
+    if (ms > 1000) opts.onWait?.(wait);
+    await this.sleep(Math.max(1, ms), opts.signal);
+  }
+
+  private async load(key: string, now: number): Promise<UrlLedgerEntry> {
+    return parseLedgerEntry(await this.options.store.kvGet(budgetNamespace(this.options.provider), key), now, this.policy);
+  }
+
+  private save(key: string, entry: UrlLedgerEntry): Promise<void> {
+    return this.options.store.kvSet(budgetNamespace(this.options.provider), key, serializeLedgerEntry(entry));
+  }
+
+  /** Run `fn` with no other `fn` for the same key in flight (this process). */
+  private async exclusive<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(key) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.locks.set(key, settled);
+    try {
+      return await run;
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key);
+    }
+  }
+}
