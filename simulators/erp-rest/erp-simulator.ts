@@ -89,6 +89,8 @@ export interface ErpSimCounters {
   readonly faultsFired: Readonly<Record<FaultKind, number>>;
   readonly tokensIssued: number;
   readonly outOfOrderStateWrites: number;
+  /** Location writes for an (asset, lastSeen) that had already taken effect: a duplicate effect. */
+  readonly duplicateStateWrites: number;
   readonly duplicateWorkOrders: number;
   readonly webhooksSent: number;
   readonly webhookFailures: number;
@@ -481,6 +483,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       applied: { ...store.applied },
       faultsFired: faults.firedCounts(),
       outOfOrderStateWrites: store.outOfOrderStateWrites,
+      duplicateStateWrites: store.duplicateStateWrites,
       duplicateWorkOrders: store.duplicateWorkOrders,
     }),
     faults: {

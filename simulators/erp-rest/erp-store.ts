@@ -114,6 +114,9 @@ export class ErpStore {
   outOfOrderStateWrites = 0;
   /** Work orders created with an `externalKey` that already existed (a duplicate effect). */
   duplicateWorkOrders = 0;
+  /** Location writes for an (asset, lastSeen) already applied: the same fact taking effect twice. */
+  duplicateStateWrites = 0;
+  private readonly appliedLocationFacts = new Set<string>();
   knownAssets: ReadonlySet<string> | undefined;
 
   constructor(private readonly options: ErpStoreOptions) {}
@@ -128,6 +131,8 @@ export class ErpStore {
     Object.assign(this.applied, zeroApplied());
     this.outOfOrderStateWrites = 0;
     this.duplicateWorkOrders = 0;
+    this.duplicateStateWrites = 0;
+    this.appliedLocationFacts.clear();
   }
 
   /** Answer one API request. `path` excludes the query. */
@@ -228,6 +233,9 @@ export class ErpStore {
 
     const previous = this.state.locations[erpAssetId];
     if (previous && Date.parse(body.lastSeen) < Date.parse(previous.lastSeen)) this.outOfOrderStateWrites++;
+    const fact = `${erpAssetId}|${Date.parse(body.lastSeen)}`;
+    if (this.appliedLocationFacts.has(fact)) this.duplicateStateWrites++;
+    this.appliedLocationFacts.add(fact);
     const record: LocationRecord = {
       erpAssetId,
       warehouseLocation: typeof zone === 'string' ? zone : null,
