@@ -4,12 +4,11 @@
  * service needed.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFleet, fleetDecoderConfig, fleetMqttSourceConfig, FLEET_TOPIC_FILTER, runFleet } from '../../simulators/fleet/index.js';
+import { createFleet, fleetMqttSourceConfig, runFleet } from '../../simulators/fleet/index.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../simulators/mqtt-broker/embedded-broker.js';
-import { createMqttSource, type MqttSource } from '../../src/adapters/sources/mqtt/mqtt-source.js';
+import { createMqttDecoder, createMqttSource, type MqttSource } from '../../src/adapters/sources/mqtt/index.js';
 import { mqttSourceSchema } from '../../src/config/schema.js';
 import type { RawMessage } from '../../src/core/model/messages.js';
-import { createJsonDecoder } from '../../src/core/normalize/json-decoder.js';
 import { validateEvent } from '../../src/core/normalize/validate.js';
 import type { IngestSink } from '../../src/ports/source.js';
 
@@ -40,7 +39,8 @@ describe('MQTT source with the embedded broker and the simulated fleet', () => {
   it('ingests the fleet; good messages decode to valid events, injected bad ones do not', async () => {
     const b = await broker();
     const received: RawMessage[] = [];
-    const source = track(createMqttSource(mqttSourceSchema.parse(fleetMqttSourceConfig(b.url, { reconnectDelayMs: '200ms' }))));
+    const config = mqttSourceSchema.parse(fleetMqttSourceConfig(b.url, { reconnectDelayMs: '200ms' }));
+    const source = track(createMqttSource(config));
     await source.start(collect(received));
 
     const fleet = createFleet({ assets: 20, seed: 4, badShare: 0.1 });
@@ -49,7 +49,7 @@ describe('MQTT source with the embedded broker and the simulated fleet', () => {
     await expect.poll(() => received.length).toBe(1_000);
     await expect.poll(() => source.stats().acked).toBe(1_000);
 
-    const decode = createJsonDecoder(source.name, [{ filter: FLEET_TOPIC_FILTER, decoder: fleetDecoderConfig }]);
+    const decode = createMqttDecoder(config);
     const tags = new Set(fleet.tagIds);
     let good = 0;
     for (const m of received) {

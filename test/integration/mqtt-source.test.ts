@@ -5,7 +5,7 @@
  */
 import mqtt from 'mqtt';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createMqttSource, type MqttSource } from '../../src/adapters/sources/mqtt/mqtt-source.js';
+import { createMqttSource, type MqttSource, type MqttSourceOptions, type SourceLogger } from '../../src/adapters/sources/mqtt/mqtt-source.js';
 import { mqttSourceSchema, type MqttSourceConfig } from '../../src/config/schema.js';
 import type { RawMessage } from '../../src/core/model/messages.js';
 import type { IngestSink, SubmitResult } from '../../src/ports/source.js';
@@ -73,8 +73,8 @@ function config(label: string, overrides: Record<string, unknown> = {}): MqttSou
   });
 }
 
-async function start(cfg: MqttSourceConfig, sink: IngestSink): Promise<MqttSource> {
-  const source = createMqttSource(cfg, { startTimeoutMs: 10_000 });
+async function start(cfg: MqttSourceConfig, sink: IngestSink, options: MqttSourceOptions = {}): Promise<MqttSource> {
+  const source = createMqttSource(cfg, { startTimeoutMs: 10_000, ...options });
   running.push(source);
   await source.start(sink);
   return source;
@@ -144,7 +144,9 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     const cfg = config('held', { maxInflight: 5, reconnectDelayMs: '1m' });
     const sink = new MemorySink();
     sink.hold();
-    const source = await start(cfg, sink);
+    const warnings: string[] = [];
+    const logger: SourceLogger = { debug() {}, info() {}, warn: (_fields, message) => warnings.push(message), error() {} };
+    const source = await start(cfg, sink, { logger });
     await publish('held', numbered('h', 20));
     await expect.poll(() => sink.received).toBe(5);
     expect(source.stats()).toMatchObject({ received: 5, acked: 0 });
@@ -161,6 +163,7 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     taker.on('message', (_topic, payload) => takenOver.push(payload.toString()));
     await expect.poll(() => takenOver.length).toBe(20);
     expect(takenOver).toEqual(numbered('h', 20));
+    await expect.poll(() => warnings.join('\n')).toMatch(/MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect/);
 
     // Commits that resolve after their connection is gone are not acknowledged on another one.
     sink.release();

@@ -103,6 +103,9 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   const submits = new Set<Promise<void>>();
   let recoverTimer: NodeJS.Timeout | undefined;
   let startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
+  /** Whether the connection that just closed had been up (log an outage once, not every retry). */
+  let connectedBefore = false;
+  let outageErrorLogged = false;
   const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
 
   const accepting = (): boolean => state === 'running' || state === 'starting';
@@ -204,6 +207,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   function onConnect(connack: IConnackPacket): void {
     connection++;
     counts.connects++;
+    connectedBefore = true;
+    outageErrorLogged = false;
     const c = client;
     if (!c) return;
     if (counts.connects > 1 && !connack.sessionPresent)
@@ -240,7 +245,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message}${hint}`));
       return;
     }
-    log[refused || tls ? 'error' : 'warn']({ source: name, url, err: err.message, code: err.code }, 'MQTT source connection problem; retrying');
+    // Once per outage at warn/error; the retries that follow at debug.
+    const level = outageErrorLogged ? 'debug' : refused || tls ? 'error' : 'warn';
+    outageErrorLogged = true;
+    log[level]({ source: name, url, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot reach the broker; retrying');
   }
 
   function failStart(err: Error): void {
@@ -263,8 +271,19 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       deferAcks(c, onPublish);
       c.on('connect', onConnect);
       c.on('error', onError);
+      c.on('disconnect', (packet) => {
+        // MQTT 5 brokers say why they close the connection.
+        const takenOver = packet.reasonCode === 0x8e;
+        log.error(
+          { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString },
+          takenOver
+            ? 'MQTT source: another client connected with the same client id and took over the session; give every process its own clientId (use sharedGroup to split ingest)'
+            : 'MQTT source: the broker closed the connection',
+        );
+      });
       c.on('close', () => {
-        if (state === 'running') log.warn({ source: name, url }, 'MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect');
+        if (connectedBefore && accepting()) log.warn({ source: name, url }, 'MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect');
+        connectedBefore = false;
         // Continuations of a closed connection only let mqtt.js discard its remaining packets.
         const stale = held;
         held = [];
