@@ -171,6 +171,7 @@ export class AempClient {
           receivedAt: outcome.receivedAt,
           ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}),
           ...(opts.ids ? { ids: opts.ids } : {}),
+          expect: cls === 'timeSeries' ? 'timeseries' : 'fleet',
         });
         if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${url} answered with a document that cannot be read: ${parsed.reason}`, url, false, 200);
         return { url, receivedAt: outcome.receivedAt, document: parsed.document, usedReserve: grant.usedReserve };

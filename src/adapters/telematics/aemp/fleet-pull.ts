@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { coerceError } from '../../../core/errors/errors.js';
+import type { SourceIdentifier } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
@@ -109,9 +110,8 @@ export interface FleetPullOptions {
 /** Compact identity of a pulled machine, kept for backfill. */
 export interface EquipmentIndexEntry {
   readonly key: string;
-  readonly pin?: string;
-  readonly vin?: string;
-  readonly serial?: string;
+  readonly ids: readonly SourceIdentifier[];
+  /** The ERP asset it matched, when it did. */
   readonly erpAssetId?: string;
 }
 
@@ -193,15 +193,12 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
         const message = { source: provider.source, channel: page.url, payload, receivedAt: page.receivedAt };
         const match = matcher.match(key, equipment.ids);
-        const pin = equipment.ids.find((i) => i.type === 'pin')?.value;
-        const vin = equipment.ids.find((i) => i.type === 'vin')?.value;
-        const serial = equipment.ids.find((i) => i.type === 'serial')?.value;
-        const entry: EquipmentIndexEntry = { key, ...(pin ? { pin } : {}), ...(vin ? { vin } : {}), ...(serial ? { serial } : {}) };
+        const entry: EquipmentIndexEntry = { key, ids: equipment.ids };
         if (match.status === 'matched') {
           counts.matched++;
           const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
           messages.push(ids ? { ...message, payload: rewriteIdentity(payload, ids) } : message);
-          index.push({ ...entry, erpAssetId: match.erpAssetId });
+          index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
           if (underReview.has(key)) resolved.push({ provider: name, key, erpAssetId: match.erpAssetId });
           continue;
         }

@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
+import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
+import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { createAempProvider } from './aemp-provider.js';
+import { dateWindows, fetchEquipmentSnapshot, runBackfill } from './backfill.js';
+import { runFleetPull } from './fleet-pull.js';
+import { ProviderRateLimiter } from './request-budget.js';
+
+const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
+const HOUR = 3_600_000;
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+async function setup(simOptions: TrackunitSimulatorOptions = {}, overrides: Partial<TelematicsConfigInput> = {}) {
+  const clock = new FakeClock(T0);
+  const sim = createTrackunitSimulator({ fleetSize: 30, now: clock.now, dataAgeMs: 0, ...simOptions });
+  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  stores.push(store);
+  const sink = new RecordingSink();
+  const built = createAempProvider(simulatorConfig(overrides), {
+    store,
+    fetch: simulatorFetch(sim),
+    clock,
+    sleep: clock.sleep,
+    limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }),
+  });
+  const deps = { client: built.client, store, sink, clock };
+  return { clock, sim, store, sink, built, deps };
+}
+
+describe('dateWindows', () => {
+  it('covers the range with windows no longer than the cap', () => {
+    expect(dateWindows(0, 10, 0)).toEqual([{ from: 0, to: 10 }]);
+    expect(dateWindows(0, 10, 4)).toEqual([
+      { from: 0, to: 4 },
+      { from: 4, to: 8 },
+      { from: 8, to: 10 },
+    ]);
+    expect(dateWindows(10, 10, 4)).toEqual([]);
+  });
+});
+
+describe('backfill from the time-series endpoints', () => {
+  it('asks for every matched machine with a PIN and element, and submits readings that the engine can decode and resolve', async () => {
+    const t = await setup();
+    const mapped = [0, 1, 2, 3, 4, 5]; // machine 5 has no PIN
+    await t.store.upsertAssets(assetsForMachines(mapped, 'machine-id'));
+    await runFleetPull(t.deps);
+    const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours', 'Locations'] });
+    expect(summary).toMatchObject({ complete: true, equipment: 5, series: 10, seriesDone: 10, pages: 10, notFound: 0, http429: 0 });
+    expect(summary.skipped).toContainEqual({ id: expect.stringMatching(/^machine-id:/) as unknown, reason: 'no PIN or VIN to ask the time-series API by' });
+    expect(summary.skipped.filter((s) => s.reason === 'not matched to an ERP asset')).toHaveLength(24);
+    expect(summary.readings).toBe(10 * 49);
+    expect(t.sink.refused).toEqual([]);
+    const series = t.sink.events.filter((e) => e.source === 'aemp:trackunit' && e.kind === 'meter');
+    // One meter event per mapped machine from the fleet pull, plus 49 hourly readings per backfilled machine.
+    expect(series.length).toBe(6 + 5 * 49);
+    // Each backfilled reading names the machine by its MachineId too, so the engine resolves it like a fleet page.
+    const last = t.sink.messages.at(-1)!;
+    expect(String(last.payload)).toContain('"MachineId"');
+
+    const rerun = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours', 'Locations'] });
+    expect(rerun).toMatchObject({ complete: true, seriesSkipped: 10, requests: 0 });
+  });
+
+  it('follows the pages of a long series, each page with its own budget key', async () => {
+    const t = await setup({ timeSeriesPageSize: 10 });
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeIdleHours'], identifiers: [machineHeader(0).pin!] });
+    expect(summary).toMatchObject({ complete: true, series: 1, pages: 5, readings: 49, http429: 0 });
+    const keys = (await t.built.budget.status()).map((r) => r.key).sort();
+    expect(keys).toEqual([1, 2, 3, 4, 5].map((p) => `timeseries:${machineHeader(0).pin!}/CumulativeIdleHours/page-${p}`));
+  });
+
+  it('does not buy a fresh budget with a new date window (Trackunit keys time series per equipment and element)', async () => {
+    const t = await setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const pin = machineHeader(0).pin!;
+    await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['Distance'], identifiers: [pin] });
+    const other = await runBackfill(t.deps, { from: T0 - 96 * HOUR, to: T0 - 48 * HOUR, elements: ['Distance'], identifiers: [pin], maxWaitMs: 60_000 });
+    expect(other).toMatchObject({ complete: false, http429: 0 });
+    expect(other.error).toMatch(/may not be requested before/);
+    expect(t.sim.stats.http429).toBe(0);
+  });
+
+  it('skips machines that match no asset and counts series the provider does not have', async () => {
+    const t = await setup();
+    await t.store.upsertAssets([{ asset: { erpAssetId: 'GHOST', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'pin', value: 'NOPE0000000000000', erpAssetId: 'GHOST' }] }]);
+    const summary = await runBackfill(t.deps, { from: T0 - HOUR, to: T0, elements: ['Locations'], identifiers: ['NOPE0000000000000', 'UNKNOWN1'] });
+    expect(summary).toMatchObject({ complete: true, series: 1, notFound: 1, seriesDone: 0 });
+    expect(summary.skipped).toEqual([{ id: 'UNKNOWN1', reason: 'it matches no ERP asset; map it first' }]);
+  });
+
+  it('splits the range into windows where the vendor caps them', async () => {
+    const t = await setup({}, { profile: { timeSeriesWindow: '1d', perUrlInterval: 0 } });
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const summary = await runBackfill(t.deps, { from: T0 - 72 * HOUR, to: T0, elements: ['CumulativeOperatingHours'], identifiers: [machineHeader(0).pin!] });
+    // Three one-day windows, each holding both of its hourly ends: 3 × 25 readings.
+    expect(summary).toMatchObject({ complete: true, pages: 3, readings: 75, http429: 0 });
+  });
+});
+
+describe('single-element snapshot', () => {
+  it('fetches one machine by PIN and submits it when it matches', async () => {
+    const t = await setup();
+    await t.store.upsertAssets(assetsForMachines([3]));
+    const pin = machineHeader(3).pin!;
+    const snap = await fetchEquipmentSnapshot(t.deps, pin, { submit: true });
+    expect(snap.url).toContain(`/Fleet/Equipment/ID/${pin}?addMetadata=true`);
+    expect(snap.equipment?.header.pin).toBe(pin);
+    expect(snap.match).toMatchObject({ status: 'matched', erpAssetId: 'EQ-3' });
+    expect(snap.accepted).toBe(1);
+    const unmatched = await fetchEquipmentSnapshot(t.deps, machineHeader(4).pin!, { submit: true });
+    expect(unmatched.match).toEqual({ status: 'unmatched' });
+    expect(unmatched.accepted).toBeUndefined();
+  });
+});

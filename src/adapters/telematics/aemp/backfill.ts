@@ -1,0 +1,284 @@
+/**
+ * History from the time-series endpoints (`Locations`, `CumulativeOperatingHours`,
+ * `CumulativeIdleHours`, `Distance`, …) for a date range, and the single-element snapshot of one
+ * machine. Backfill asks for each matched machine and data element in windows no longer than the
+ * vendor allows (Trackunit documents no cap, so one window spends the least per-URL budget), follows
+ * each window's pages, and submits every page as one equipment element naming the machine, so the
+ * engine decodes it with the same equipment decoder as fleet pages. Finished series are remembered
+ * in the store, so a rerun of the same range skips them.
+ * @module
+ */
+import { coerceError } from '../../../core/errors/errors.js';
+import type { CanonicalEvent, SourceIdentifier } from '../../../core/model/events.js';
+import { EquipmentMatcher, equipmentKey, type EquipmentMatch } from '../../../core/telematics/equipment-match.js';
+import type { Clock } from '../../../ports/clock.js';
+import { systemClock } from '../../../ports/clock.js';
+import type { IngestSink } from '../../../ports/source.js';
+import type { Store } from '../../../ports/store.js';
+import { TelematicsAuthError } from '../auth/credentials.js';
+import { AempRequestError, type AempClient } from './aemp-client.js';
+import type { AempEquipment } from './aemp-parser.js';
+import { loadEquipmentIndex, type TelematicsLogger } from './fleet-pull.js';
+import { rewriteIdentity } from './identity-rewrite.js';
+import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
+import { loadConfirmed } from './review-list.js';
+
+export const backfillNamespace = (provider: string): string => `telematics-backfill:${provider}`;
+
+export interface BackfillOptions {
+  readonly from: number;
+  readonly to: number;
+  /** Data elements (URL segments); default the config's `timeSeries.elements`. */
+  readonly elements?: readonly string[];
+  /** Only these machines (PIN/VIN); default every matched machine seen by earlier fleet pulls. */
+  readonly identifiers?: readonly string[];
+  /** Parallel series; default the config's `timeSeries.concurrency`. */
+  readonly concurrency?: number;
+  readonly useReserve?: boolean;
+  readonly maxWaitMs?: number;
+  /** Fetch series again even when an earlier run of the same range finished them. @default false */
+  readonly restart?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface BackfillProgress {
+  start?(info: { series: number; equipment: number }): void;
+  series?(info: { done: number; total: number; pages: number }): void;
+  wait?(wait: BudgetWait): void;
+}
+
+export interface BackfillSummary {
+  readonly provider: string;
+  readonly from: number;
+  readonly to: number;
+  readonly elements: readonly string[];
+  readonly equipment: number;
+  /** Machines left out: no PIN/VIN to ask by, or not matched to an ERP asset. */
+  readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  readonly series: number;
+  readonly seriesDone: number;
+  /** Series an earlier run of the same range already finished. */
+  readonly seriesSkipped: number;
+  readonly pages: number;
+  readonly readings: number;
+  readonly accepted: number;
+  readonly quarantined: number;
+  /** Series the provider does not have (404): machine gone or element not offered. */
+  readonly notFound: number;
+  readonly requests: number;
+  readonly http429: number;
+  readonly elapsedMs: number;
+  readonly complete: boolean;
+  readonly error?: string;
+}
+
+export interface BackfillDeps {
+  readonly client: AempClient;
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets'>;
+  readonly sink: IngestSink;
+  readonly clock?: Clock;
+  readonly logger?: TelematicsLogger;
+  readonly progress?: BackfillProgress;
+}
+
+interface Target {
+  /** The PIN/VIN the time-series URLs ask by. */
+  readonly id: string;
+  /** Every identifier known for the machine, for the submitted payload. */
+  readonly ids: readonly SourceIdentifier[];
+}
+
+/** Date windows covering [from, to], none longer than `maxMs` (0 = one window). */
+export function dateWindows(from: number, to: number, maxMs: number): { from: number; to: number }[] {
+  if (!(to > from)) return [];
+  if (maxMs <= 0) return [{ from, to }];
+  const windows: { from: number; to: number }[] = [];
+  for (let start = from; start < to; start += maxMs) windows.push({ from: start, to: Math.min(to, start + maxMs) });
+  return windows;
+}
+
+/**
+ * One equipment element (JSON) holding a time-series page's entries, named by `ids`: the shape
+ * the engine's AEMP equipment decoder reads. Entries come from the parsed events' raw blocks.
+ */
+export function seriesPayload(events: readonly CanonicalEvent[], ids: readonly SourceIdentifier[]): string {
+  const blocks = new Map<string, unknown[]>();
+  const seen = new Set<unknown>();
+  for (const event of events) {
+    const raw = event.raw;
+    if (raw === null || typeof raw !== 'object') continue;
+    for (const [key, block] of Object.entries(raw as Record<string, unknown>)) {
+      if (seen.has(block)) continue;
+      seen.add(block);
+      const list = blocks.get(key) ?? [];
+      list.push(block);
+      blocks.set(key, list);
+    }
+  }
+  return rewriteIdentity(JSON.stringify(Object.fromEntries(blocks)), ids);
+}
+
+async function targetsOf(deps: BackfillDeps, opts: BackfillOptions, skipped: { id: string; reason: string }[]): Promise<Target[]> {
+  const name = deps.client.provider.name;
+  if (opts.identifiers?.length) {
+    const matcher = new EquipmentMatcher(await deps.store.listAssets(), await loadConfirmed(deps.store, name));
+    const known = new Map((await loadEquipmentIndex(deps.store, name)).flatMap((e) => e.ids.map((i) => [i.value.trim().toUpperCase(), e] as const)));
+    const targets: Target[] = [];
+    for (const raw of opts.identifiers) {
+      const id = raw.trim();
+      const entry = known.get(id.toUpperCase());
+      const ids = entry?.ids ?? [{ type: 'pin' as const, value: id }];
+      const match: EquipmentMatch = matcher.match(entry?.key ?? equipmentKey(ids), ids);
+      if (match.status !== 'matched') {
+        skipped.push({ id, reason: match.status === 'ambiguous' ? 'its identifiers point at more than one ERP asset; confirm it first' : 'it matches no ERP asset; map it first' });
+        continue;
+      }
+      targets.push({ id, ids: match.conflicting.length ? ids.filter((i) => !match.conflicting.includes(i)) : ids });
+    }
+    return targets;
+  }
+  const index = await loadEquipmentIndex(deps.store, name);
+  if (index.length === 0) return [];
+  const targets: Target[] = [];
+  for (const entry of index) {
+    const pin = entry.ids.find((i) => i.type === 'pin' || i.type === 'vin');
+    if (entry.erpAssetId === undefined) skipped.push({ id: pin?.value ?? entry.key, reason: 'not matched to an ERP asset' });
+    else if (!pin) skipped.push({ id: entry.key, reason: 'no PIN or VIN to ask the time-series API by' });
+    else targets.push({ id: pin.value, ids: entry.ids });
+  }
+  return targets;
+}
+
+/** Run a backfill; never throws for provider trouble (the summary says what stopped it). */
+export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Promise<BackfillSummary> {
+  const { client, store, sink } = deps;
+  const clock = deps.clock ?? systemClock;
+  const provider = client.provider;
+  const started = clock.now();
+  const elements = opts.elements?.length ? [...opts.elements] : [...provider.config.timeSeries.elements];
+  const skipped: { id: string; reason: string }[] = [];
+  const targets = await targetsOf(deps, opts, skipped);
+  const windows = dateWindows(opts.from, opts.to, provider.profile.timeSeriesWindowMs);
+  const statsBefore = { ...client.stats };
+  const counts = { seriesDone: 0, seriesSkipped: 0, pages: 0, readings: 0, accepted: 0, quarantined: 0, notFound: 0 };
+  const queue = targets.flatMap((t) => elements.map((element) => ({ target: t, element })));
+  const total = queue.length;
+  deps.progress?.start?.({ series: total, equipment: targets.length });
+  const rangeKey = `${new Date(opts.from).toISOString()}|${new Date(opts.to).toISOString()}`;
+  let error: string | undefined;
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
+
+  const runSeries = async (target: Target, element: string): Promise<void> => {
+    const doneKey = `${rangeKey}|${target.id.toUpperCase()}|${element}`;
+    if (!opts.restart && (await store.kvGet(backfillNamespace(provider.name), doneKey)) === 'done') {
+      counts.seriesSkipped++;
+      return;
+    }
+    try {
+      for (const window of windows) {
+        for await (const page of client.walk(client.timeSeriesUrl(target.id, element, window.from, window.to), 'timeSeries', {
+          ...(opts.useReserve ? { useReserve: true } : {}),
+          maxWaitMs: opts.maxWaitMs ?? provider.config.maxBudgetWait,
+          signal,
+          ids: target.ids,
+          // Trackunit: keyed per equipment, element and page, so a later window shares the budget.
+          budgetKeyFor: (url, hop) => client.timeSeriesBudgetKey(url, target.id, element, hop),
+          onWait: (wait) => deps.progress?.wait?.(wait),
+        })) {
+          counts.pages++;
+          const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
+          if (events.length === 0) continue;
+          counts.readings += events.length;
+          const result = await sink.submit([{ source: provider.source, channel: page.url, payload: seriesPayload(events, target.ids), receivedAt: page.receivedAt }]);
+          counts.accepted += result.accepted;
+          counts.quarantined += result.quarantined.length;
+        }
+      }
+    } catch (err) {
+      if (err instanceof AempRequestError && err.status === 404) {
+        counts.notFound++;
+        return;
+      }
+      throw err;
+    }
+    await store.kvSet(backfillNamespace(provider.name), doneKey, 'done');
+    counts.seriesDone++;
+  };
+
+  const concurrency = Math.max(1, opts.concurrency ?? provider.config.timeSeries.concurrency);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (error === undefined && next < queue.length && !signal.aborted) {
+      const item = queue[next++];
+      if (!item) break;
+      try {
+        await runSeries(item.target, item.element);
+      } catch (err) {
+        const e = coerceError(err);
+        error ??= opts.signal?.aborted ? 'the backfill was stopped; run it again to continue (finished series are skipped)' : e.message;
+        if (!(e instanceof AempRequestError || e instanceof TelematicsAuthError || e instanceof BudgetWaitTooLongError || opts.signal?.aborted)) {
+          deps.logger?.error({ err: e, provider: provider.name }, 'backfill failed unexpectedly');
+        }
+        stop.abort(e);
+        return;
+      }
+      deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound, total, pages: counts.pages });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, queue.length)) }, worker));
+
+  const summary: BackfillSummary = {
+    provider: provider.name,
+    from: opts.from,
+    to: opts.to,
+    elements,
+    equipment: targets.length,
+    skipped,
+    series: total,
+    ...counts,
+    requests: client.stats.requests - statsBefore.requests,
+    http429: client.stats.http429 - statsBefore.http429,
+    elapsedMs: clock.now() - started,
+    complete: error === undefined,
+    ...(error !== undefined ? { error } : {}),
+  };
+  deps.logger?.[error === undefined ? 'info' : 'warn']({ ...summary, skipped: skipped.length }, error === undefined ? 'backfill finished' : 'backfill stopped');
+  return summary;
+}
+
+export interface EquipmentSnapshot {
+  readonly url: string;
+  readonly equipment: AempEquipment | undefined;
+  readonly match: EquipmentMatch | undefined;
+  /** Set when the snapshot was submitted to the pipeline. */
+  readonly accepted?: number;
+}
+
+/**
+ * Fetch the single-element snapshot of one machine by PIN/VIN; submit it when it matches one ERP
+ * asset and `submit` is set.
+ */
+export async function fetchEquipmentSnapshot(
+  deps: Pick<BackfillDeps, 'client' | 'store' | 'sink'>,
+  id: string,
+  opts: { submit?: boolean; useReserve?: boolean; maxWaitMs?: number; signal?: AbortSignal } = {},
+): Promise<EquipmentSnapshot> {
+  const { client } = deps;
+  const url = client.equipmentUrl(id);
+  const fetched = await client.fetchDocument(url, 'equipment', {
+    ...(opts.useReserve ? { useReserve: true } : {}),
+    ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const equipment = fetched.document.kind === 'fleet' ? fetched.document.equipment[0] : undefined;
+  if (!equipment) return { url, equipment: undefined, match: undefined };
+  const key = equipmentKey(equipment.ids, equipment.header.equipmentId);
+  const matcher = new EquipmentMatcher(await deps.store.listAssets(), await loadConfirmed(deps.store, client.provider.name));
+  const match = matcher.match(key, equipment.ids);
+  if (!opts.submit || match.status !== 'matched') return { url, equipment, match };
+  const payload = JSON.stringify(equipment.raw);
+  const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
+  const result = await deps.sink.submit([{ source: client.provider.source, channel: url, payload: ids ? rewriteIdentity(payload, ids) : payload, receivedAt: fetched.receivedAt }]);
+  return { url, equipment, match, accepted: result.accepted };
+}
