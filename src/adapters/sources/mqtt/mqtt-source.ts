@@ -248,7 +248,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // Once per outage at warn/error; the retries that follow at debug.
     const level = outageErrorLogged ? 'debug' : refused || tls ? 'error' : 'warn';
     outageErrorLogged = true;
-    log[level]({ source: name, url, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot reach the broker; retrying');
+    log[level]({ source: name, url, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot connect to the broker; retrying');
   }
 
   function failStart(err: Error): void {
