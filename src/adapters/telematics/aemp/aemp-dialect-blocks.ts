@@ -14,6 +14,7 @@ import {
   get,
   isNode,
   lowerCamel,
+  normKey,
   normalizedKeys,
   readBoolean,
   readNumber,
@@ -403,7 +404,7 @@ const SPEC_BY_ALIAS = new Map<string, BlockSpec>(BLOCK_SPECS.flatMap((spec) => s
 
 /** The spec for a key as the feed spelled it (`cumulativeOperatingHours`, `Locations`, ...). */
 export function blockSpecFor(key: string): BlockSpec | undefined {
-  return SPEC_BY_ALIAS.get(aliases(key)[0] ?? '');
+  return SPEC_BY_ALIAS.get(normKey(key));
 }
 
 /**

@@ -16,24 +16,16 @@ export function isNode(v: unknown): v is AempNode {
 
 /** Key comparison form: lower-case without `_`, `-`, spaces or dots (`Equipment_Header` = `equipmentheader`). */
 export function normKey(key: string): string {
-  return key.toLowerCase().replace(/[\s_.-]+/g, '');
-}
-
-// One index per node, built on first lookup; nodes are never mutated after parsing.
-const indexCache = new WeakMap<AempNode, Map<string, string>>();
-
-function keyIndex(node: AempNode): Map<string, string> {
-  let index = indexCache.get(node);
-  if (!index) {
-    index = new Map();
-    for (const key of Object.keys(node)) {
-      const k = normKey(key);
-      if (!index.has(k)) index.set(k, key);
-    }
-    indexCache.set(node, index);
+  let k = normalizedCache.get(key);
+  if (k === undefined) {
+    k = key.toLowerCase().replace(/[\s_.-]+/g, '');
+    // Feeds repeat the same few hundred keys; the cap keeps hostile input from growing the cache.
+    if (normalizedCache.size < 10_000) normalizedCache.set(key, k);
   }
-  return index;
+  return k;
 }
+
+const normalizedCache = new Map<string, string>();
 
 /** A value found under one of the accepted spellings, with the key as the feed wrote it. */
 export interface Found {
@@ -41,14 +33,23 @@ export interface Found {
   readonly value: unknown;
 }
 
-/** First present key among `names` (compared with {@link normKey}); `names` must already be normalised. */
+/**
+ * First present key among `names` (in the order of `names`); `names` must already be normalised.
+ * A linear scan: AEMP elements have a dozen keys, so this beats building an index per element.
+ */
 export function findKey(node: AempNode, names: readonly string[]): Found | undefined {
-  const index = keyIndex(node);
-  for (const name of names) {
-    const key = index.get(name);
-    if (key !== undefined) return { key, value: node[key] };
+  let best = -1;
+  let bestKey = '';
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const i = names.indexOf(normKey(key));
+    if (i !== -1 && (best === -1 || i < best)) {
+      best = i;
+      bestKey = key;
+      if (i === 0) break;
+    }
   }
-  return undefined;
+  return best === -1 ? undefined : { key: bestKey, value: node[bestKey] };
 }
 
 /** The value under one of `names`, or undefined. */
@@ -56,9 +57,15 @@ export function get(node: AempNode, names: readonly string[]): unknown {
   return findKey(node, names)?.value;
 }
 
-/** All keys of a node in their normalised form, mapped to the original key. */
-export function normalizedKeys(node: AempNode): ReadonlyMap<string, string> {
-  return keyIndex(node);
+/** The node's keys as `[normalised, original]` pairs; the first spelling wins when two normalise alike. */
+export function normalizedKeys(node: AempNode): [string, string][] {
+  const out: [string, string][] = [];
+  for (const key in node) {
+    if (!Object.hasOwn(node, key)) continue;
+    const k = normKey(key);
+    if (!out.some(([seen]) => seen === k)) out.push([k, key]);
+  }
+  return out;
 }
 
 /** Normalises the usual alias spellings once, so call sites can list them readably. */
@@ -152,12 +159,16 @@ export function readTime(v: unknown): TimeRead {
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return { kind: 'invalid', raw: text };
   const base = Date.UTC(year, month - 1, day, hour, minute, second);
   // Date.UTC maps years 0-99 to 1900-1999; both are placeholders anyway.
-  const check = new Date(Date.UTC(year, month - 1, day));
-  if (check.getUTCDate() !== day) return { kind: 'invalid', raw: text };
+  if (day > daysInMonth(year, month)) return { kind: 'invalid', raw: text };
   const offsetMs = parseOffset(m[8]);
   const time = base + Math.round(fraction * 1000) - offsetMs;
   if (year < 2000 || time < EARLIEST_EVENT_TIME) return { kind: 'placeholder', raw: text };
   return { kind: 'value', time };
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 function parseOffset(zone: string | undefined): number {
