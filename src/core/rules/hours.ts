@@ -1,36 +1,28 @@
 /**
  * Cumulative operating hours as the maintenance and depreciation rules need them: one continuous,
- * never-decreasing counter per asset, in event-time order. This is the narrow interface those
- * rules use; the meter-hygiene module (another change) is the full treatment of meter problems,
- * and this adapter is where it plugs in.
- *
- * Until then the minimal policy here: a declared reset (meter replaced) continues the counter from
- * where it was; a reading lower than the last one by more than the jitter tolerance, or rising
- * faster than `maxRate` hours per hour, is set aside (not used), and a small dip is held at the
- * last value.
+ * never-decreasing counter per asset, fed in event-time order, built on meter hygiene
+ * (meter-hygiene.ts). Only accepted readings advance it; a declared reset (meter replaced)
+ * continues it from where it was, so the new meter's low readings do not look like lost hours.
  * @module
  */
-
-export interface HoursPolicy {
-  /** Largest plausible increase per elapsed hour. @default 1.2 */
-  readonly maxRate: number;
-  /** Dips up to this many hours are meter jitter: the reading is held at the last value. @default 0.5 */
-  readonly jitterHours: number;
-}
-
-export const DEFAULT_HOURS_POLICY: HoursPolicy = { maxRate: 1.2, jitterHours: 0.5 };
+import {
+  DEFAULT_METER_HYGIENE,
+  classifyMeterReading,
+  declareMeterReset,
+  isFlagged,
+  type MeterHygieneOptions,
+  type MeterHygieneState,
+} from './meter-hygiene.js';
 
 export interface HoursState {
-  /** Event time and raw meter value of the last accepted reading. */
-  readonly t: number;
-  readonly raw: number;
-  /** Continuous hours = raw + offset (offset grows at each declared reset). */
-  readonly offset: number;
+  readonly hygiene: MeterHygieneState;
+  /** Continuous hours: the first accepted reading plus every accepted usage delta since. */
+  readonly total?: number;
 }
 
 export type HoursStep =
   | { readonly ok: true; readonly state: HoursState; readonly hours: number }
-  | { readonly ok: false; readonly state: HoursState | undefined; readonly reason: string };
+  | { readonly ok: false; readonly state: HoursState; readonly reason: string };
 
 /** Take one reading (in event-time order) and return the continuous hours it stands for. */
 export function stepHours(
@@ -38,23 +30,30 @@ export function stepHours(
   t: number,
   raw: number,
   declaredReset: boolean,
-  policy: HoursPolicy = DEFAULT_HOURS_POLICY,
+  options: MeterHygieneOptions = DEFAULT_METER_HYGIENE,
 ): HoursStep {
-  if (!state) return { ok: true, state: { t, raw, offset: 0 }, hours: raw };
-  if (declaredReset) {
-    const offset = state.raw + state.offset - raw;
-    return { ok: true, state: { t, raw, offset }, hours: raw + offset };
+  const s: HoursState = state ?? { hygiene: {} };
+  const reading = { value: raw, eventTime: t };
+  const r = declaredReset ? declareMeterReset(s.hygiene, reading) : classifyMeterReading(s.hygiene, reading, options);
+  const v = r.verdict;
+  if (isFlagged(v)) return { ok: false, state: { ...s, hygiene: r.state }, reason: v.detail };
+  const total = s.total;
+  switch (v.status) {
+    case 'reset':
+    case 'duplicate':
+      return { ok: true, state: { hygiene: r.state, total: total ?? raw }, hours: total ?? raw };
+    case 'accepted': {
+      const next = total === undefined ? raw : round(total + v.usage);
+      return { ok: true, state: { hygiene: r.state, total: next }, hours: next };
+    }
   }
-  const delta = raw - state.raw;
-  if (delta < 0) {
-    if (-delta <= policy.jitterHours) return { ok: true, state: { ...state, t }, hours: state.raw + state.offset };
-    return { ok: false, state, reason: `operating hours went back from ${state.raw} to ${raw} without a declared reset` };
-  }
-  const elapsedH = (t - state.t) / 3_600_000;
-  if (delta > policy.jitterHours && delta > elapsedH * policy.maxRate) {
-    return { ok: false, state, reason: `operating hours rose ${round(delta)} h in ${round(elapsedH)} h of time` };
-  }
-  return { ok: true, state: { t, raw, offset: state.offset }, hours: raw + state.offset };
 }
 
-const round = (n: number) => Math.round(n * 100) / 100;
+/** Continuous hours for a raw meter value of the current meter (e.g. the ERP's reading at completion). */
+export function continuousHours(state: HoursState | undefined, raw: number): number {
+  const last = state?.hygiene.last?.value;
+  if (state?.total === undefined || last === undefined) return raw;
+  return round(raw + (state.total - last));
+}
+
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;

@@ -15,7 +15,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
-import { stepHours, type HoursState } from '../hours.js';
+import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
 import { stepThreshold, type ThresholdState } from './threshold.js';
@@ -81,13 +81,15 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, thresholdByName, options.keepClosed ?? 20), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
-      if (!sample) return { state: s, deliveries: [] };
+      // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
+      if (!sample) return { state: state as MaintenanceState, deliveries: [] };
       const adm = admit(s.order, event.eventTime, JSON.stringify(sample), sample, lateness);
       if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
       return processSamples({ ...s, order: adm.state }, adm.released, a, ctx, options);
     },
     flush(state, ctx) {
-      const s = state ?? {};
+      if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
+      const s = state;
       const d = drain(s.order);
       return processSamples({ ...s, order: d.state }, d.released, applicable(ctx.asset), ctx, options);
     },
@@ -192,7 +194,7 @@ function onHours(
   out: DeliveryIntent[],
 ): MaintenanceState {
   const step = stepHours(s.hours, t, sample.h, sample.reset === true);
-  if (!step.ok) return { ...s, meterIssue: `${new Date(t).toISOString()}: ${step.reason}` };
+  if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(t).toISOString()}: ${step.reason}` };
   const hours = step.hours;
   let services = s.services;
   let workOrders = s.workOrders;
@@ -293,8 +295,7 @@ function applyFeedback(
   };
   let completionHours: number | undefined;
   if (event.status === 'completed' && prev?.status !== 'completed') {
-    const offset = s.hours?.offset ?? 0;
-    completionHours = event.operatingHoursAtCompletion !== undefined ? event.operatingHoursAtCompletion + offset : hoursAt(s, event.eventTime);
+    completionHours = event.operatingHoursAtCompletion !== undefined ? continuousHours(s.hours, event.operatingHoursAtCompletion) : hoursAt(s, event.eventTime);
   }
   const record: WorkOrderRecord = {
     ...base,

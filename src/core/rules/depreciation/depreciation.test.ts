@@ -1,0 +1,155 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { MeterEvent } from '../../model/events.js';
+import { flushRules, simulateRules } from '../simulate.js';
+import { customCalendar, monthlyCalendar, type Period } from './calendar.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageCsv, usageFor, usagePostDelivery } from './usage.js';
+import { createUsageRule, type UsageState } from './usage-rule.js';
+
+const iso = (t: number) => new Date(t).toISOString();
+const asset: AssetRecord = {
+  erpAssetId: 'FA-1',
+  erpModule: 'fixed-assets',
+  attributes: { cost: '100000', salvage: '10000', expectedUnits: '10000', usefulLifeMonths: '60' },
+};
+
+const meter = (at: string, hours: number, declaredReset?: boolean): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'erp', value: 'FA-1' }],
+  eventTime: Date.parse(at),
+  receivedAt: Date.parse(at),
+  operatingHours: hours,
+  ...(declaredReset ? { declaredReset } : {}),
+});
+
+function run(timeZone: string, events: MeterEvent[], lateness = 0, batchSizes?: number[]): UsageState {
+  const rule = createUsageRule({ calendar: monthlyCalendar(timeZone), allowedLatenessMs: lateness });
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })), batchSizes ? { batchSizes } : {});
+  const f = flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), 0);
+  return f.states.get('FA-1')?.depreciation as UsageState;
+}
+
+describe('period calendars', () => {
+  it('puts month boundaries at local midnight, across DST and in every zone', () => {
+    const p = (tz: string, id: string) => {
+      const x = monthlyCalendar(tz).period(id) as Period;
+      return [iso(x.start), iso(x.end)];
+    };
+    // Berlin: CEST (+2) at the start of October, CET (+1) at its end.
+    expect(p('Europe/Berlin', '2026-10')).toEqual(['2026-09-30T22:00:00.000Z', '2026-10-31T23:00:00.000Z']);
+    expect(p('America/New_York', '2026-11')).toEqual(['2026-11-01T04:00:00.000Z', '2026-12-01T05:00:00.000Z']);
+    expect(p('Asia/Kolkata', '2026-10')).toEqual(['2026-09-30T18:30:00.000Z', '2026-10-31T18:30:00.000Z']);
+    // Southern hemisphere: NZ summer time (+13) in October and November.
+    expect(p('Pacific/Auckland', '2026-11')).toEqual(['2026-10-31T11:00:00.000Z', '2026-11-30T11:00:00.000Z']);
+    expect(p('UTC', '2026-12')).toEqual(['2026-12-01T00:00:00.000Z', '2027-01-01T00:00:00.000Z']);
+    expect(monthlyCalendar('UTC').period('2026-13')).toBeUndefined();
+  });
+
+  it('finds the period of an instant in local time', () => {
+    const t = Date.parse('2026-10-31T23:30:00Z');
+    expect(monthlyCalendar('Europe/Berlin').periodAt(t)?.id).toBe('2026-11');
+    expect(monthlyCalendar('UTC').periodAt(t)?.id).toBe('2026-10');
+    expect(monthlyCalendar('America/Los_Angeles').periodAt(t)?.id).toBe('2026-10');
+  });
+
+  it('custom calendars list their periods (4-4-5 weeks, fiscal ids)', () => {
+    const cal = customCalendar('Europe/Berlin', [
+      { id: 'FY27-P01', start: '2026-10-01' },
+      { id: 'FY27-P02', start: '2026-10-29' },
+      { id: 'FY27-P03', start: '2026-11-26' },
+    ], '2026-12-31');
+    expect(cal.periodAt(Date.parse('2026-10-28T22:59:00Z'))?.id).toBe('FY27-P01');
+    expect(cal.periodAt(Date.parse('2026-10-28T23:00:00Z'))?.id).toBe('FY27-P02');
+    expect(cal.periodAt(Date.parse('2027-01-01T00:00:00Z'))).toBeUndefined();
+    expect(cal.next(cal.period('FY27-P02') as Period)?.id).toBe('FY27-P03');
+    expect(() => customCalendar('UTC', [{ id: 'a', start: '2026-02-01' }, { id: 'b', start: '2026-01-01' }], '2026-03-01')).toThrow(/does not end after it starts/);
+  });
+});
+
+describe('usage per period', () => {
+  it('splits the hours between two readings at the period boundary, in the calendar’s zone', () => {
+    const events = [meter('2026-10-31T22:00:00Z', 100), meter('2026-11-01T00:00:00Z', 102)];
+    // Berlin: the boundary is 23:00Z, one hour on each side.
+    expect(run('Europe/Berlin', events).periods).toEqual({ '2026-10': { units: 1, meterAtEnd: 101 }, '2026-11': { units: 1, meterAtEnd: 102 } });
+    // UTC: the boundary is at the second reading: both hours are October's.
+    expect(run('UTC', events).periods).toEqual({ '2026-10': { units: 2, meterAtEnd: 102 } });
+  });
+
+  it('a declared meter reset neither loses nor doubles usage; a backwards reading is set aside', () => {
+    const s = run('UTC', [meter('2026-10-01T00:00:00Z', 500), meter('2026-10-10T00:00:00Z', 600), meter('2026-10-10T01:00:00Z', 2, true), meter('2026-10-20T00:00:00Z', 52)]);
+    expect(s.periods?.['2026-10']).toEqual({ units: 150, meterAtEnd: 650 });
+    const bad = run('UTC', [meter('2026-10-01T00:00:00Z', 500), meter('2026-10-10T00:00:00Z', 600), meter('2026-10-11T00:00:00Z', 20), meter('2026-10-20T00:00:00Z', 700)]);
+    expect(bad.periods?.['2026-10']?.units).toBe(200);
+  });
+
+  it('property: any batching and arrival order within the lateness gives the same usage', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 1, max: 30 * 3600 }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 2, maxLength: 60 }),
+        fc.array(fc.integer({ min: 0, max: 3_599_999 }), { minLength: 60, maxLength: 60 }),
+        fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 10 }),
+        (steps, delays, batches) => {
+          let t = Date.parse('2026-10-25T00:00:00Z');
+          let h = 1000;
+          const events = steps.map(([dt, rate]) => {
+            t += dt * 1000;
+            h += (rate * dt) / 3600;
+            return meter(iso(t), Math.round(h * 1000) / 1000);
+          });
+          const inOrder = run('Europe/Berlin', events, 3_600_000);
+          const arrival = events
+            .map((e, i) => ({ e, at: e.eventTime + (delays[i] ?? 0), i }))
+            .sort((a, b) => a.at - b.at || a.i - b.i)
+            .map((x) => x.e);
+          expect(run('Europe/Berlin', arrival, 3_600_000, batches).periods).toEqual(inOrder.periods);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
+
+describe('units-of-production inputs', () => {
+  const cal = monthlyCalendar('Europe/Berlin');
+  const october = cal.period('2026-10') as Period;
+  const state = run('Europe/Berlin', [meter('2026-09-30T22:00:00Z', 1000), meter('2026-10-15T12:00:00Z', 1100), meter('2026-11-02T00:00:00Z', 1160)]);
+
+  it('computes (cost − salvage) × period units ÷ expected units beside straight line', () => {
+    const line = usageFor(asset, state, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
+    // 100 h to 15 Oct; then 60 h over 16.5 days (15 Oct 12:00 → 2 Nov 00:00), 16 days (15.5 h + …) to 31 Oct 23:00Z.
+    const octShare = (60 * (Date.parse('2026-10-31T23:00:00Z') - Date.parse('2026-10-15T12:00:00Z'))) / (Date.parse('2026-11-02T00:00:00Z') - Date.parse('2026-10-15T12:00:00Z'));
+    expect(line.periodUnits).toBeCloseTo(100 + octShare, 3);
+    expect(line.lifeToDateUnits).toBeCloseTo(1100 + octShare, 3);
+    expect(line.unitsOfProduction).toBeCloseTo((90_000 * (100 + octShare)) / 10_000, 2);
+    expect(line.straightLine).toBe(1500);
+    expect(line.notes).toEqual([]);
+    const d = usagePostDelivery(line, 'erp', 'Europe/Berlin');
+    expect(d).toMatchObject({ operation: 'usage.post', kind: 'fact', businessKey: 'FA-1|usage|2026-10', eventTime: october.end });
+    expect(d.payload).toMatchObject({ period: '2026-10', unit: 'h', totalExpectedUnits: 10_000, periodStart: '2026-09-30T22:00:00.000Z' });
+  });
+
+  it('says what is missing or uncertain', () => {
+    const bare: AssetRecord = { erpAssetId: 'FA-2', erpModule: 'fixed-assets', attributes: {} };
+    const line = usageFor(bare, undefined, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-10-20T00:00:00Z'));
+    expect(line).toMatchObject({ periodUnits: 0, lifeToDateUnits: null, unitsOfProduction: null, straightLine: null, tracked: false });
+    expect(line.notes).toEqual([
+      'no meter readings in or before this period',
+      'period still open: usage so far',
+      'attribute "cost" missing',
+      'attribute "expectedUnits" missing',
+      'attribute "usefulLifeMonths" missing',
+    ]);
+    const csv = usageCsv([line]);
+    expect(csv.split('\r\n')[1]).toBe(
+      'FA-2,2026-10,0,,,,,,,,"no meter readings in or before this period; period still open: usage so far; attribute ""cost"" missing; attribute ""expectedUnits"" missing; attribute ""usefulLifeMonths"" missing"',
+    );
+  });
+
+  it('an idle asset posts zero units with its life-to-date', () => {
+    const idle = run('UTC', [meter('2026-08-01T00:00:00Z', 700)]);
+    const line = usageFor(asset, idle, monthlyCalendar('UTC').period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
+    expect(line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 700, unitsOfProduction: 0, tracked: true });
+  });
+});

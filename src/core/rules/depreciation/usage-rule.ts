@@ -1,0 +1,142 @@
+/**
+ * Depreciation and lifecycle (touchpoint 4), per asset: operating hours used in each fiscal
+ * period, from the cumulative hour meter after hygiene (hours.ts → meter-hygiene.ts), in
+ * event-time order. The hours between two readings are spread over the periods they span in
+ * proportion to time, so a reading on 3 November still gives October its share.
+ *
+ * Postings (`usage.post`) are made by the period-end task (engine/tasks/usage-posting.ts) and the
+ * `depreciation post` command from this state with {@link usageFor}; this rule makes no deliveries.
+ * @module
+ */
+import type { MeterEvent } from '../../model/events.js';
+import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { stepHours, type HoursState } from '../hours.js';
+import type { RuleResult } from '../rule.js';
+import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
+import type { PeriodCalendar } from './calendar.js';
+
+export const DEPRECIATION_RULE = 'depreciation';
+
+export interface UsageRuleOptions {
+  readonly calendar: PeriodCalendar;
+  /** Event-time reorder window, ms. @default 0 */
+  readonly allowedLatenessMs: number;
+  /** Periods kept per asset (older ones are dropped from state). @default 36 */
+  readonly keepPeriods?: number;
+  readonly appliesTo?: AssetFilter;
+}
+
+interface Reading {
+  readonly t: number;
+  readonly h: number;
+  readonly reset?: true;
+}
+
+/** Usage in one period. */
+export interface PeriodUsage {
+  /** Hours used in the period. */
+  readonly units: number;
+  /** Continuous meter at the period's end, or at the latest reading while it is open. */
+  readonly meterAtEnd: number;
+}
+
+export interface UsageState {
+  readonly order?: ReorderState<Reading>;
+  readonly hours?: HoursState;
+  /** First accepted reading `[eventTime, hours]`. */
+  readonly first?: readonly [number, number];
+  /** Latest accepted reading `[eventTime, hours]`. */
+  readonly last?: readonly [number, number];
+  readonly periods?: Readonly<Record<string, PeriodUsage>>;
+  /** The last reading hygiene set aside, with its reason. */
+  readonly meterIssue?: string;
+}
+
+export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
+  return {
+    name: DEPRECIATION_RULE,
+    kinds: ['meter'],
+    apply(state, event, ctx) {
+      if (event.kind !== 'meter' || event.operatingHours === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
+      const s = state ?? {};
+      const r = readingOf(event);
+      const a = admit(s.order, r.t, `${r.h}${r.reset ? 'r' : ''}`, r, options.allowedLatenessMs);
+      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      return processAll({ ...s, order: a.state }, a.released, options);
+    },
+    flush(state) {
+      if (!state?.order) return { state: state as UsageState, deliveries: [] };
+      const s = state;
+      const d = drain(s.order);
+      return processAll({ ...s, order: d.state }, d.released, options);
+    },
+  };
+}
+
+function readingOf(event: MeterEvent): Reading {
+  const h = event.operatingHours as number;
+  return event.declaredReset ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
+}
+
+function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {
+  let s = start;
+  for (const r of readings) s = onReading(s, r, options);
+  return { state: s, deliveries: [] };
+}
+
+function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
+  const step = stepHours(s.hours, r.t, r.h, r.reset === true);
+  if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
+  const { meterIssue: _m, ...rest } = s;
+  const hours = step.hours;
+  const prev = s.last;
+  let periods = { ...s.periods };
+  if (!prev) {
+    const p = options.calendar.periodAt(r.t);
+    if (p) periods[p.id] = { units: periods[p.id]?.units ?? 0, meterAtEnd: hours };
+  } else if (r.t > prev[0]) {
+    periods = spread(periods, prev, [r.t, hours], options.calendar);
+  }
+  return { ...rest, hours: step.state, first: s.first ?? [r.t, hours], last: [r.t, hours], periods: prune(periods, options.keepPeriods ?? 36) };
+}
+
+/** Add the hours between readings `a` and `b` to the periods they span, in proportion to time. */
+function spread(
+  periods: Record<string, PeriodUsage>,
+  a: readonly [number, number],
+  b: readonly [number, number],
+  calendar: PeriodCalendar,
+): Record<string, PeriodUsage> {
+  const [t0, h0] = a;
+  const [t1, h1] = b;
+  const delta = h1 - h0;
+  let p = calendar.periodAt(t0);
+  // A reading exactly at a boundary belongs to the period it starts; the interval (t0, t1] is split.
+  let meter = h0;
+  let guard = 0;
+  while (p && p.start < t1 && guard++ < 10_000) {
+    const from = Math.max(t0, p.start);
+    const to = Math.min(t1, p.end);
+    if (to > from) {
+      const share = (delta * (to - from)) / (t1 - t0);
+      meter += share;
+      const prev = periods[p.id];
+      periods[p.id] = { units: round((prev?.units ?? 0) + share), meterAtEnd: round(to === t1 ? h1 : meter) };
+    }
+    if (p.end >= t1) break;
+    p = calendar.next(p);
+  }
+  return periods;
+}
+
+/** Keep the newest `keep` periods (ids sort chronologically for monthly and sensible custom ids). */
+function prune(periods: Record<string, PeriodUsage>, keep: number): Record<string, PeriodUsage> {
+  const ids = Object.keys(periods);
+  if (ids.length <= keep) return periods;
+  const byEnd = ids.sort((x, y) => (periods[x]?.meterAtEnd ?? 0) - (periods[y]?.meterAtEnd ?? 0) || (x < y ? -1 : 1));
+  const out: Record<string, PeriodUsage> = {};
+  for (const id of byEnd.slice(ids.length - keep)) out[id] = periods[id] as PeriodUsage;
+  return out;
+}
+
+const round = (v: number): number => Math.round(v * 1e6) / 1e6;

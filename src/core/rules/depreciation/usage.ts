@@ -1,0 +1,172 @@
+/**
+ * Units-of-production inputs per asset and period, from the usage rule's state and the asset's
+ * financial attributes: what `depreciation preview` shows and what `usage.post` sends.
+ *
+ *   units of production = (cost − salvage) × period units ÷ total expected units
+ *   straight line       = (cost − salvage) ÷ useful life in periods
+ *
+ * The ERP computes the booked depreciation; we send it the inputs (period units, life-to-date
+ * units, total expected units) and show both methods side by side for review.
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { Period } from './calendar.js';
+import type { UsageState } from './usage-rule.js';
+
+export const USAGE_POST = 'usage.post';
+
+/** Asset attribute names holding the financial inputs. */
+export interface DepreciationAttributes {
+  /** @default cost */
+  readonly cost: string;
+  /** @default salvage */
+  readonly salvage: string;
+  /** Total units (hours) the asset is expected to deliver over its life. @default expectedUnits */
+  readonly totalExpectedUnits: string;
+  /** Useful life in periods, for the straight-line comparison. @default usefulLifeMonths */
+  readonly usefulLifePeriods: string;
+  /** Meter hours the asset had when acquired (used equipment). @default unitsAtAcquisition */
+  readonly unitsAtAcquisition: string;
+}
+
+export const DEFAULT_DEPRECIATION_ATTRIBUTES: DepreciationAttributes = {
+  cost: 'cost',
+  salvage: 'salvage',
+  totalExpectedUnits: 'expectedUnits',
+  usefulLifePeriods: 'usefulLifeMonths',
+  unitsAtAcquisition: 'unitsAtAcquisition',
+};
+
+export interface UsageLine {
+  readonly erpAssetId: string;
+  readonly period: string;
+  readonly periodStart: number;
+  readonly periodEnd: number;
+  /** Hours used in the period. */
+  readonly periodUnits: number;
+  /** Hours used since acquisition, at the period's end; null when the asset was not tracked by then. */
+  readonly lifeToDateUnits: number | null;
+  readonly totalExpectedUnits: number | null;
+  readonly cost: number | null;
+  readonly salvage: number | null;
+  readonly usefulLifePeriods: number | null;
+  /** (cost − salvage) × period units ÷ total expected units, 2 decimals; null when an input is missing. */
+  readonly unitsOfProduction: number | null;
+  /** (cost − salvage) ÷ useful life, 2 decimals; null when an input is missing. */
+  readonly straightLine: number | null;
+  /** The asset had meter readings in or before the period. */
+  readonly tracked: boolean;
+  /** What the reader should know (missing inputs, incomplete data). */
+  readonly notes: readonly string[];
+}
+
+function num(asset: AssetRecord, name: string): number | null {
+  const v = asset.attributes[name];
+  if (v === undefined || v.trim() === '') return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : null;
+}
+
+const money = (v: number): number => Math.round(v * 100) / 100;
+const units = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** The usage line for one asset and period, at time `now` (to tell open periods from closed). */
+export function usageFor(asset: AssetRecord, state: UsageState | undefined, period: Period, attributes: DepreciationAttributes, now: number): UsageLine {
+  const notes: string[] = [];
+  const first = state?.first;
+  const last = state?.last;
+  const tracked = first !== undefined && first[0] < period.end;
+  const record = state?.periods?.[period.id];
+  const periodUnits = units(record?.units ?? 0);
+  let meterAtEnd: number | null = null;
+  if (tracked && last) {
+    if (record) meterAtEnd = record.meterAtEnd;
+    else if (last[0] < period.start) meterAtEnd = last[1];
+    else notes.push('no usage recorded for this period in the kept history');
+  }
+  const acquired = num(asset, attributes.unitsAtAcquisition) ?? 0;
+  const lifeToDateUnits = meterAtEnd === null ? null : units(Math.max(0, meterAtEnd - acquired));
+  const cost = num(asset, attributes.cost);
+  const salvage = num(asset, attributes.salvage) ?? (cost !== null ? 0 : null);
+  const total = num(asset, attributes.totalExpectedUnits);
+  const life = num(asset, attributes.usefulLifePeriods);
+  const base = cost !== null && salvage !== null ? cost - salvage : null;
+
+  if (!tracked) notes.push('no meter readings in or before this period');
+  if (now < period.end) notes.push('period still open: usage so far');
+  else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later hours are not yet known`);
+  if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
+  if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
+  if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
+  if (total !== null && lifeToDateUnits !== null && lifeToDateUnits > total) notes.push('life-to-date units exceed the expected total');
+  if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
+
+  return {
+    erpAssetId: asset.erpAssetId,
+    period: period.id,
+    periodStart: period.start,
+    periodEnd: period.end,
+    periodUnits,
+    lifeToDateUnits,
+    totalExpectedUnits: total,
+    cost,
+    salvage,
+    usefulLifePeriods: life,
+    unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * periodUnits) / total) : null,
+    straightLine: base !== null && life !== null && life > 0 ? money(base / life) : null,
+    tracked,
+    notes,
+  };
+}
+
+/** The `usage.post` fact for a line: one per asset and period, ever (`<asset>|usage|<period>`). */
+export function usagePostDelivery(line: UsageLine, destination: string, timeZone: string, unit = 'h'): DeliveryIntent {
+  return {
+    destination,
+    operation: USAGE_POST,
+    kind: 'fact',
+    businessKey: `${line.erpAssetId}|usage|${line.period}`,
+    erpAssetId: line.erpAssetId,
+    eventTime: line.periodEnd,
+    payload: {
+      erpAssetId: line.erpAssetId,
+      period: line.period,
+      periodStart: new Date(line.periodStart).toISOString(),
+      periodEnd: new Date(line.periodEnd).toISOString(),
+      timeZone,
+      periodUnits: line.periodUnits,
+      lifeToDateUnits: line.lifeToDateUnits,
+      totalExpectedUnits: line.totalExpectedUnits,
+      unit,
+      method: 'units-of-production',
+    },
+  };
+}
+
+/** CSV (RFC 4180) of usage lines, for spreadsheets. */
+export function usageCsv(lines: readonly UsageLine[]): string {
+  const header = [
+    'erpAssetId',
+    'period',
+    'periodUnits',
+    'lifeToDateUnits',
+    'totalExpectedUnits',
+    'cost',
+    'salvage',
+    'usefulLifePeriods',
+    'unitsOfProduction',
+    'straightLine',
+    'notes',
+  ];
+  const cell = (v: string | number | null): string => {
+    const s = v === null ? '' : String(v);
+    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  const rows = lines.map((l) =>
+    [l.erpAssetId, l.period, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]
+      .map(cell)
+      .join(','),
+  );
+  return `${[header.join(','), ...rows].join('\r\n')}\r\n`;
+}

@@ -1,0 +1,128 @@
+/**
+ * Inventory counts per (location, SKU) from every item's state, and the `inventory.count`
+ * deliveries that bring an ERP from what it was last sent to what is counted now.
+ *
+ * Each delivery carries both the counted total (`countedQuantity`: SAP physical inventory, Odoo
+ * `inventory_quantity`, ERPNext stock reconciliation) and the signed change since the last one
+ * sent (`delta`: NetSuite `adjustQtyBy`), so the connector picks what its ERP takes. They are
+ * facts, never coalesced (a coalesced delta would be lost), keyed `<location>|<sku>|r<revision>`
+ * with a revision per (destination, location, SKU) that only moves forward; the sent totals and
+ * revisions are kept by the inventory task (see {@link SentCounts}).
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { InventoryItemState } from './inventory-rule.js';
+
+export const INVENTORY_COUNT = 'inventory.count';
+
+export interface InventoryCountOptions {
+  readonly skuAttribute: string;
+  /** Asset attribute with the quantity one tag stands for (a tagged pallet of 40). @default quantity */
+  readonly quantityAttribute: string;
+  /** An item counts where it was last seen only if that was within this window, ms. */
+  readonly freshnessMs: number;
+}
+
+export interface InventoryItem {
+  readonly asset: AssetRecord;
+  readonly destination: string;
+  readonly state: InventoryItemState | undefined;
+}
+
+export interface CountCell {
+  readonly location: string;
+  readonly sku: string;
+  readonly quantity: number;
+  /** Tagged items behind the quantity. */
+  readonly items: number;
+}
+
+/** Separator inside map keys; never in a location code or SKU that survives the key check. */
+const SEP = '\u001f';
+export const cellKey = (location: string, sku: string): string => `${location}${SEP}${sku}`;
+
+/** Counts per destination, then per (location, SKU), of items seen within the freshness window. */
+export function countInventory(items: readonly InventoryItem[], now: number, options: InventoryCountOptions): Map<string, Map<string, CountCell>> {
+  const out = new Map<string, Map<string, CountCell>>();
+  for (const { asset, destination, state } of items) {
+    const sku = asset.attributes[options.skuAttribute]?.trim();
+    if (!sku || !state?.location || state.seenAt === undefined) continue;
+    if (now - state.seenAt > options.freshnessMs) continue;
+    const qtyText = asset.attributes[options.quantityAttribute];
+    const qty = qtyText !== undefined && qtyText.trim() !== '' && Number.isFinite(Number(qtyText)) ? Number(qtyText) : 1;
+    let cells = out.get(destination);
+    if (!cells) out.set(destination, (cells = new Map()));
+    const key = cellKey(state.location, sku);
+    const prev = cells.get(key);
+    cells.set(key, { location: state.location, sku, quantity: (prev?.quantity ?? 0) + qty, items: (prev?.items ?? 0) + 1 });
+  }
+  return out;
+}
+
+/** What one destination was last sent: total and revision per (location, SKU). Plain JSON. */
+export interface SentCounts {
+  readonly cells: Readonly<Record<string, { readonly quantity: number; readonly revision: number }>>;
+  /**
+   * Deliveries planned but maybe not yet committed (write-ahead): a task that finds these commits
+   * them again (the outbox drops the ones already there) before planning anything new.
+   */
+  readonly pending?: readonly DeliveryIntent[];
+}
+
+export const EMPTY_SENT: SentCounts = { cells: {} };
+
+export interface PlannedCounts {
+  readonly deliveries: DeliveryIntent[];
+  /** The record to keep once the deliveries are committed. */
+  readonly next: SentCounts;
+}
+
+/**
+ * Plan the `inventory.count` deliveries for one destination. `changes`: only cells whose count
+ * differs from what was sent. `full`: every cell counted now or sent before with a non-zero
+ * count (a periodic snapshot, so an ERP adjusted by hand is corrected; delta 0 when unchanged).
+ */
+export function planInventoryCounts(
+  destination: string,
+  current: ReadonlyMap<string, CountCell>,
+  sent: SentCounts,
+  mode: 'changes' | 'full',
+  now: number,
+): PlannedCounts {
+  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  const deliveries: DeliveryIntent[] = [];
+  const keys = new Set([...Object.keys(sent.cells), ...current.keys()]);
+  for (const key of [...keys].sort()) {
+    const cell = current.get(key);
+    const before = sent.cells[key];
+    const quantity = cell?.quantity ?? 0;
+    const previous = before?.quantity ?? 0;
+    if (mode === 'changes' && quantity === previous) continue;
+    if (mode === 'full' && quantity === 0 && previous === 0) continue;
+    const [location, sku] = key.split(SEP) as [string, string];
+    const revision = (before?.revision ?? 0) + 1;
+    cells[key] = { quantity, revision };
+    deliveries.push({
+      destination,
+      operation: INVENTORY_COUNT,
+      kind: 'fact',
+      businessKey: `${location}|${sku}|r${revision}`,
+      erpAssetId: sku,
+      eventTime: now,
+      payload: {
+        location,
+        sku,
+        countedQuantity: quantity,
+        delta: quantity - previous,
+        previousQuantity: previous,
+        countedAt: new Date(now).toISOString(),
+        items: cell?.items ?? 0,
+        snapshot: mode === 'full',
+        revision,
+      },
+    });
+  }
+  // Cells stay even at zero: their revision must only move forward, or a key would repeat.
+  return { deliveries, next: { cells } };
+}

@@ -1,0 +1,97 @@
+/**
+ * Inventory sync (touchpoint 3), per item: where each tracked item (an asset with a SKU) was last
+ * seen. Tag sightings are position events; the item's location is the ERP location code of the
+ * zone it has entered (dwell and hysteresis, as for location sync), else the zone the source
+ * reported (an RFID/BLE reader's location), else none.
+ *
+ * Counts per (location, SKU) are an aggregate over many assets, which one asset's rule state cannot
+ * hold: the inventory task (engine/tasks/inventory-sync.ts) computes them from every item's state
+ * with {@link countInventory} and sends the changes. This rule makes no deliveries itself.
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { PositionEvent } from '../../model/events.js';
+import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import type { RuleResult } from '../rule.js';
+import type { ZoneHit } from '../zones/zone-index.js';
+import { stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import type { ZoneTracking } from '../zones/tracking.js';
+
+export const INVENTORY_RULE = 'inventory';
+
+export interface InventoryRuleOptions {
+  /** Asset attribute holding the item's SKU; assets without it are not inventory. @default sku */
+  readonly skuAttribute: string;
+  readonly zones?: ZoneTracking;
+  /** Event-time reorder window, ms. @default 0 */
+  readonly allowedLatenessMs: number;
+}
+
+interface Sighting {
+  readonly t: number;
+  readonly zone?: string;
+  readonly hit?: ZoneHit;
+}
+
+export interface InventoryItemState {
+  readonly order?: ReorderState<Sighting>;
+  readonly zones?: ZoneTrackState;
+  /** ERP location code where the item is; null when it was last seen outside every location. */
+  readonly location?: string | null;
+  /** Event time of the newest sighting processed. */
+  readonly seenAt?: number;
+  /** Since when the item has been at `location` (event time). */
+  readonly since?: number;
+}
+
+export function isInventoryItem(asset: AssetRecord, skuAttribute: string): boolean {
+  const sku = asset.attributes[skuAttribute];
+  return sku !== undefined && sku.trim() !== '';
+}
+
+export function createInventoryRule(options: InventoryRuleOptions): FlushableRule<InventoryItemState> {
+  return {
+    name: INVENTORY_RULE,
+    kinds: ['position'],
+    apply(state, event, ctx) {
+      // Not inventory: leave the sub-state absent rather than store an empty one for every asset.
+      if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
+      const s = state ?? {};
+      const item = sightingOf(event, options.zones);
+      const a = admit(s.order, event.eventTime, `${item.zone ?? ''}|${item.hit ? item.hit.inside.join(',') : ''}`, item, options.allowedLatenessMs);
+      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      return processAll({ ...s, order: a.state }, a.released, options);
+    },
+    flush(state) {
+      if (!state?.order) return { state: state as InventoryItemState, deliveries: [] };
+      const s = state;
+      const d = drain(s.order);
+      return processAll({ ...s, order: d.state }, d.released, options);
+    },
+  };
+}
+
+function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
+  const usable = zones && (zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM);
+  return {
+    t: event.eventTime,
+    ...(event.zone !== undefined ? { zone: event.zone } : {}),
+    ...(zones && usable ? { hit: zones.index.locateEvent(event) } : {}),
+  };
+}
+
+function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
+  let s = start;
+  for (const g of sightings) {
+    let zones = s.zones;
+    let location: string | null = g.zone ?? null;
+    if (options.zones) {
+      if (g.hit) zones = stepZones(zones, g.t, g.hit, options.zones.dwell).state;
+      const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
+      if (best) location = best.locationCode;
+    }
+    const since = s.location === location && s.since !== undefined ? s.since : g.t;
+    s = { ...s, location, seenAt: g.t, since, ...(zones !== undefined ? { zones } : {}) };
+  }
+  return { state: s, deliveries: [] };
+}

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { PositionEvent } from '../../model/events.js';
+import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
+import { ZoneIndex, type Zone } from '../zones/index.js';
+import { EMPTY_SENT, countInventory, planInventoryCounts, type InventoryItem } from './counts.js';
+import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
+
+const T0 = Date.UTC(2026, 9, 1, 8);
+const MIN = 60_000;
+const bay = (name: string, code: string, lat: number): Zone => ({ name, locationCode: code, priority: 0, shape: { type: 'circle', lat, lng: 10, radiusM: 30 } });
+const zones = { index: new ZoneIndex([bay('bay-a', 'WH1-A', 50), bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 }), dwell: { enterDwellMs: MIN, exitDwellMs: MIN }, maxAccuracyM: 0 };
+
+const item = (id: string, sku: string, extra: Record<string, string> = {}): AssetRecord => ({ erpAssetId: id, erpModule: 'inventory', attributes: { sku, ...extra } });
+const seen = (min: number, lat: number, zone?: string): PositionEvent => ({
+  kind: 'position',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + min * MIN,
+  receivedAt: T0 + min * MIN,
+  lat,
+  lng: 10,
+  ...(zone ? { zone } : {}),
+});
+
+function track(asset: AssetRecord, events: PositionEvent[], opts: { withZones?: boolean; lateness?: number } = {}): InventoryItemState | undefined {
+  const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: opts.lateness ?? 0, ...(opts.withZones === false ? {} : { zones }) });
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+  const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);
+  return (f.states.get(asset.erpAssetId))?.inventory as InventoryItemState | undefined;
+}
+
+describe('where items are', () => {
+  it('an item is at the zone it has dwelt in, and stays there through border jitter', () => {
+    const s = track(item('P-1', 'SKU-1'), [seen(0, 50), seen(2, 50), seen(3, 50.00028), seen(4, 50)]);
+    expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 4 * MIN, since: T0 + 2 * MIN });
+  });
+
+  it('a reader-reported zone is used when no configured zone applies', () => {
+    expect(track(item('P-2', 'SKU-1'), [seen(0, 40, 'DOCK-3')], { withZones: false })).toMatchObject({ location: 'DOCK-3' });
+    expect(track(item('P-2', 'SKU-1'), [seen(0, 40)], { withZones: false })).toMatchObject({ location: null });
+  });
+
+  it('assets without a SKU are not tracked as inventory', () => {
+    expect(track({ erpAssetId: 'EQ', erpModule: 'x', attributes: {} }, [seen(0, 50), seen(2, 50)])).toBeUndefined();
+  });
+
+  it('late sightings do not move an item back', () => {
+    const s = track(item('P-3', 'SKU-1'), [seen(10, 50.01), seen(12, 50.01), seen(1, 50), seen(3, 50)]);
+    expect(s).toMatchObject({ location: 'WH1-B', seenAt: T0 + 12 * MIN });
+  });
+});
+
+describe('counts and deliveries', () => {
+  const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 60 * MIN };
+  const at = (loc: string | null, min: number): InventoryItemState => ({ location: loc, seenAt: T0 + min * MIN, since: T0 });
+  const items = (): InventoryItem[] => [
+    { asset: item('P-1', 'SKU-1'), destination: 'erp', state: at('WH1-A', 50) },
+    { asset: item('P-2', 'SKU-1'), destination: 'erp', state: at('WH1-A', 55) },
+    { asset: item('P-3', 'SKU-1', { quantity: '40' }), destination: 'erp', state: at('WH1-B', 55) },
+    { asset: item('P-4', 'SKU-2'), destination: 'erp', state: at('WH1-B', -30) }, // stale at now = 60 min
+    { asset: item('P-5', 'SKU-2'), destination: 'other', state: at('WH1-B', 59) },
+    { asset: item('P-6', 'SKU-2'), destination: 'erp', state: at(null, 59) },
+  ];
+  const now = T0 + 60 * MIN;
+
+  it('counts fresh items per destination, location and SKU', () => {
+    const counts = countInventory(items(), now, opts);
+    expect([...(counts.get('erp')?.values() ?? [])]).toEqual([
+      { location: 'WH1-A', sku: 'SKU-1', quantity: 2, items: 2 },
+      { location: 'WH1-B', sku: 'SKU-1', quantity: 40, items: 1 },
+    ]);
+    expect([...(counts.get('other')?.values() ?? [])]).toEqual([{ location: 'WH1-B', sku: 'SKU-2', quantity: 1, items: 1 }]);
+  });
+
+  it('sends changes as counted totals with signed deltas, each exactly once', () => {
+    const first = planInventoryCounts('erp', countInventory(items(), now, opts).get('erp') ?? new Map(), EMPTY_SENT, 'changes', now);
+    expect(first.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.kind, d.operation])).toEqual([
+      ['WH1-A|SKU-1|r1', 2, 2, 'fact', 'inventory.count'],
+      ['WH1-B|SKU-1|r1', 40, 40, 'fact', 'inventory.count'],
+    ]);
+    expect(first.deliveries[0]?.payload).toMatchObject({ location: 'WH1-A', sku: 'SKU-1', countedAt: new Date(now).toISOString(), previousQuantity: 0 });
+    // Nothing changed: nothing to send.
+    const same = planInventoryCounts('erp', countInventory(items(), now, opts).get('erp') ?? new Map(), first.next, 'changes', now);
+    expect(same.deliveries).toEqual([]);
+    // P-2 moves to WH1-B: A goes 2 → 1, B goes 40 → 41.
+    const moved = items().map((i) => (i.asset.erpAssetId === 'P-2' ? { ...i, state: at('WH1-B', 58) } : i));
+    const later = now + 5 * MIN;
+    const second = planInventoryCounts('erp', countInventory(moved, later, opts).get('erp') ?? new Map(), first.next, 'changes', later);
+    expect(second.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH1-A|SKU-1|r2', 1, -1],
+      ['WH1-B|SKU-1|r2', 41, 1],
+    ]);
+    // Everything goes stale: counts drop to zero, then an item comes back: revisions keep rising.
+    const gone = planInventoryCounts('erp', new Map(), second.next, 'changes', later);
+    expect(gone.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH1-A|SKU-1|r3', 0, -1],
+      ['WH1-B|SKU-1|r3', 0, -41],
+    ]);
+    const back = planInventoryCounts('erp', countInventory(items().slice(0, 1), now, opts).get('erp') ?? new Map(), gone.next, 'changes', now);
+    expect(back.deliveries.map((d) => d.businessKey)).toEqual(['WH1-A|SKU-1|r4']);
+  });
+
+  it('a full snapshot sends every non-zero cell, unchanged ones with delta 0', () => {
+    const cells = countInventory(items(), now, opts).get('erp') ?? new Map();
+    const first = planInventoryCounts('erp', cells, EMPTY_SENT, 'changes', now);
+    const full = planInventoryCounts('erp', cells, first.next, 'full', now + MIN);
+    expect(full.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.payload.snapshot])).toEqual([
+      ['WH1-A|SKU-1|r2', 2, 0, true],
+      ['WH1-B|SKU-1|r2', 40, 0, true],
+    ]);
+  });
+
+  it('is order-independent within the lateness for item locations', () => {
+    const events = [seen(0, 50), seen(1, 50), seen(2, 50), seen(3, 50.01), seen(4, 50.01), seen(5, 50.01), seen(6, 50.01)];
+    const shuffled = [events[1], events[0], events[3], events[2], events[5], events[4], events[6]] as PositionEvent[];
+    expect(track(item('P-9', 'S'), shuffled, { lateness: 2 * MIN })).toEqual(track(item('P-9', 'S'), events, { lateness: 2 * MIN }));
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * What `assetbridge maintenance status` shows per asset, read from the maintenance rule's state:
+ * what is due (service intervals and threshold phases), which work orders are open, and which
+ * were completed.
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { MaintenanceState } from './maintenance-rule.js';
+import { nextDue } from './service-interval.js';
+import { matchesFilter, type MaintenanceOptions } from './types.js';
+import type { WorkOrderRecord } from './work-order.js';
+
+export interface DueRow {
+  readonly erpAssetId: string;
+  readonly rule: string;
+  readonly type: 'service' | 'threshold';
+  /**
+   * Service: `ok`, `due soon`, `due`, or `no readings`. Threshold: `normal`, `pending` (breach
+   * not yet held long enough) or `active` (work order opened, not yet cleared).
+   */
+  readonly state: string;
+  readonly hours?: number;
+  readonly baselineHours?: number;
+  readonly nextDueHours?: number;
+  readonly remainingHours?: number;
+}
+
+export interface WorkOrderRow extends WorkOrderRecord {
+  readonly erpAssetId: string;
+  readonly businessKey: string;
+}
+
+export interface MaintenanceStatus {
+  readonly due: DueRow[];
+  readonly open: WorkOrderRow[];
+  readonly closed: WorkOrderRow[];
+}
+
+const r2 = (v: number) => Math.round(v * 100) / 100;
+
+export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions): MaintenanceStatus {
+  const due: DueRow[] = [];
+  const hours = state?.latest?.[1];
+  for (const rule of options.serviceIntervals) {
+    if (!matchesFilter(asset, rule.appliesTo)) continue;
+    const s = state?.services?.[rule.name];
+    if (!s || hours === undefined) {
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: 'no readings' });
+      continue;
+    }
+    const next = nextDue(rule, s);
+    const remaining = next - hours;
+    due.push({
+      erpAssetId: asset.erpAssetId,
+      rule: rule.name,
+      type: 'service',
+      state: remaining <= 0 ? 'due' : remaining <= rule.dueSoonHours ? 'due soon' : 'ok',
+      hours: r2(hours),
+      baselineHours: r2(s.base),
+      nextDueHours: r2(next),
+      remainingHours: r2(remaining),
+    });
+  }
+  for (const rule of options.thresholds) {
+    if (!matchesFilter(asset, rule.appliesTo)) continue;
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: state?.thresholds?.[rule.name]?.phase ?? 'normal' });
+  }
+  const rows = Object.entries(state?.workOrders ?? {})
+    .map(([businessKey, r]): WorkOrderRow => ({ ...r, erpAssetId: asset.erpAssetId, businessKey }))
+    .sort((a, b) => a.openedAt - b.openedAt);
+  const isClosed = (r: WorkOrderRow) => r.status === 'completed' || r.status === 'cancelled';
+  return { due, open: rows.filter((r) => !isClosed(r)), closed: rows.filter(isClosed) };
+}
