@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
-import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
+import { flushRules, simulateRules } from '../simulate.js';
 import { ZoneIndex, type Zone } from '../zones/index.js';
 import { EMPTY_SENT, countInventory, planInventoryCounts, type InventoryItem } from './counts.js';
 import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
@@ -27,7 +27,7 @@ function track(asset: AssetRecord, events: PositionEvent[], opts: { withZones?: 
   const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: opts.lateness ?? 0, ...(opts.withZones === false ? {} : { zones }) });
   const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
   const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);
-  return (f.states.get(asset.erpAssetId))?.inventory as InventoryItemState | undefined;
+  return f.states.get(asset.erpAssetId)?.inventory as InventoryItemState | undefined;
 }
 
 describe('where items are', () => {
