@@ -176,10 +176,11 @@ const MINUTES: QuantitySpec = { valueKeys: aliases('Minute', 'Minutes'), unitKey
 
 type Target = { readonly meter: MeterField } | { readonly sensor: string; readonly unit: string };
 
-function emit(target: Target, eventTime: number, q: Quantity, rawKey: string, raw: unknown): Fragment {
+function emit(target: Target, eventTime: number, q: Quantity, rawKey: string, raw: unknown, scale = 1): Fragment {
   if ('meter' in target)
     return { kind: 'meter', eventTime, field: target.meter, value: q.value, rawKey, raw, ...(q.originalUnit ? { originalUnit: q.originalUnit } : {}) };
-  return { kind: 'sensor', eventTime, name: target.sensor, value: { value: q.value, unit: target.unit }, rawKey, raw };
+  const value = scale === 1 ? q.value : Math.round(q.value * scale * 1e9) / 1e9;
+  return { kind: 'sensor', eventTime, name: target.sensor, value: { value, unit: target.unit }, rawKey, raw };
 }
 
 /** A cumulative-hours block (`<Hour>`; Develon's minutes variant as `<Minute>`). */
@@ -200,8 +201,8 @@ function hoursBlock(name: string, names: readonly string[], target: Target): Blo
   };
 }
 
-/** A block holding one quantity with a unit (FuelUsed, Distance, payload, speed). */
-function quantityBlock(name: string, names: readonly string[], spec: QuantitySpec, target: Target): BlockSpec {
+/** A block holding one quantity with a unit (FuelUsed, Distance, payload, speed); `scale` from canonical to the sensor's unit. */
+function quantityBlock(name: string, names: readonly string[], spec: QuantitySpec, target: Target, scale = 1): BlockSpec {
   return {
     name,
     aliases: aliases(name, ...names),
@@ -213,7 +214,7 @@ function quantityBlock(name: string, names: readonly string[], spec: QuantitySpe
         if (!findKey(block, spec.valueKeys) && !findUnitSuffixedKey(block, spec)) warn(`${key}: no value; reading skipped`);
         return [];
       }
-      return [emit(target, eventTime, q, key, block)];
+      return [emit(target, eventTime, q, key, block, scale)];
     },
   };
 }
@@ -384,11 +385,13 @@ export const BLOCK_SPECS: readonly BlockSpec[] = [
   ),
   ENGINE_STATUS,
   COUNT_BLOCK,
+  // In tonnes: a hauler's lifetime payload in kg can exceed the validator's sensor range (1e9).
   quantityBlock(
     'CumulativePayloadTotals',
     [],
     { valueKeys: aliases('Payload', 'Value'), unitKeys: aliases('PayloadUnits', 'WeightUnit', 'WeightUnits'), dimension: 'mass' },
-    { sensor: 'payloadTotalKg', unit: 'kg' },
+    { sensor: 'payloadTotalT', unit: 't' },
+    1 / 1000,
   ),
   LOAD_FACTOR,
   quantityBlock(

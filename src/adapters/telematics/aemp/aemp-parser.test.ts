@@ -210,7 +210,7 @@ describe('parseAempDocument: placeholders, identity and units', () => {
         fuelUsedL: 30283.294272,
         originalUnits: { idleHours: 'minute', odometerKm: 'mile', fuelUsedL: 'gallon' },
       },
-      { kind: 'sensor', ...base(ids, T('2025-03-04T01:30:00Z')), values: { payloadTotalKg: { value: 1520500, unit: 'kg' } } },
+      { kind: 'sensor', ...base(ids, T('2025-03-04T01:30:00Z')), values: { payloadTotalT: { value: 1520.5, unit: 't' } } },
       { kind: 'position', ...base(ids, T('2025-03-04T02:00:00Z')), lat: 41.5868, lng: -93.625, altM: 259.08 },
     ]);
     expect(eq.warnings).toEqual([
@@ -298,7 +298,7 @@ describe('parseAempDocument: placeholders, identity and units', () => {
           activeRegenerationHours: { value: 41.9, unit: 'h' },
           powerTakeOffHours: { value: 0, unit: 'h' },
           loadCount: { value: 9418, unit: 'count' },
-          payloadTotalKg: { value: 255301870, unit: 'kg' },
+          payloadTotalT: { value: 255301.87, unit: 't' },
         },
       },
       { kind: 'sensor', ...base(ids, T('2025-03-03T17:21:15Z')), values: { engineRunning: { value: 0, unit: 'bool' } } },
@@ -586,6 +586,22 @@ describe('createAempEquipmentDecoder', () => {
   it('passes parser rejections through as the reason', () => {
     expect(decode(message('{"EquipmentHeader": {'))).toEqual({ ok: false, reason: expect.stringMatching(/invalid JSON/) as unknown });
     expect(decode(message('{"Links": []}'))).toEqual({ ok: false, reason: 'payload holds no Equipment element' });
+  });
+
+  it('decodes an element whose blocks are lists (a time-series page re-submitted with its identity)', () => {
+    const payload = JSON.stringify({
+      EquipmentHeader: { PIN: 'P1' },
+      CumulativeOperatingHours: [
+        { datetime: '2025-03-02T00:00:00Z', Hour: 11 },
+        { datetime: '2025-03-01T00:00:00Z', Hour: 10 },
+      ],
+    });
+    const ids: SourceIdentifier[] = [{ type: 'pin', value: 'P1' }];
+    const result = decode(message(payload));
+    expect(result.ok && canonical(result.events)).toEqual([
+      { kind: 'meter', ...base(ids, T('2025-03-01T00:00:00Z')), operatingHours: 10 },
+      { kind: 'meter', ...base(ids, T('2025-03-02T00:00:00Z')), operatingHours: 11 },
+    ]);
   });
 
   it('a header-only element decodes to no events', () => {
