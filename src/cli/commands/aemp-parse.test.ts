@@ -142,6 +142,21 @@ describe('registerAempParseCommand', () => {
     expect(lines(io.out).map((l) => (JSON.parse(l) as { source: string }).source)).toEqual(['aemp:x', 'aemp:x', 'aemp:x', 'aemp:x']);
   });
 
+  it('takes --id before the file names, repeatedly', async () => {
+    const program = new Command('assetbridge').exitOverride();
+    const io = memoryIo();
+    registerAempParseCommand(program, io);
+    const file = fixturePath('ts-trackunit-distance.json');
+    await program.parseAsync(['node', 'assetbridge', 'aemp', 'parse', '--id', 'device-serial:2409317', '--id', 'unit-id:988120', file]);
+    expect(process.exitCode).toBeUndefined();
+    const events = lines(io.out).map((l) => JSON.parse(l) as { ids: unknown });
+    expect(events).toHaveLength(2);
+    expect(events[0]?.ids).toEqual([
+      { type: 'device-serial', value: '2409317' },
+      { type: 'unit-id', value: '988120' },
+    ]);
+  });
+
   it('turns a usage error into exit code 2', async () => {
     const program = new Command('assetbridge').exitOverride();
     registerAempParseCommand(program, memoryIo());

@@ -140,6 +140,10 @@ function parsePositive(input: string, flag: string): number {
   return n;
 }
 
+function collect(value: string, previous: readonly string[]): string[] {
+  return [...previous, value];
+}
+
 const HELP_AFTER = `
 Prints one canonical event per line (JSON) on stdout; warnings, per-file summaries and
 rejections go to stderr, each prefixed with the file name. Exits 1 when any file was rejected.
@@ -162,7 +166,8 @@ export function registerAempParseCommand(program: Command, io: AempParseIo = pro
     .argument('<files...>', 'AEMP documents (JSON or XML)')
     .option('--source <name>', 'source name stamped on the events', 'aemp:file')
     .option('--received-at <time>', 'receive time for the events and for validation (ISO 8601; default: now)')
-    .option('--id <type:value...>', 'identifier(s) for time-series pages that do not name their equipment, e.g. pin:VCEC220EP00312874')
+    // Repeatable rather than variadic: a variadic option would swallow the file names after it.
+    .option('--id <type:value>', 'identifier for time-series pages that do not name their equipment, e.g. pin:VCEC220EP00312874 (repeatable)', collect, [])
     .option('--expect <kind>', 'what the documents are, when a page is ambiguous: fleet or timeseries')
     .option('--raw', 'include each event\'s raw source block')
     .option('--no-validate', 'do not report events that validation would quarantine')

@@ -12,7 +12,7 @@ import { normalizeIdentifier } from '../../../core/model/assets.js';
 import type { CanonicalEvent, IdentifierType, MeterEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../../../core/model/events.js';
 import type { Decoder } from '../../../core/normalize/decoder.js';
 import { payloadText } from '../../../core/normalize/decoder.js';
-import { BLOCK_SPECS, blockEntries, blockSpecFor, readExtensionBlock, type BlockSpec, type Fragment, type MeterField, type Warn } from './aemp-dialect-blocks.js';
+import { blockEntries, blockSpecFor, readExtensionBlock, type BlockSpec, type Fragment, type MeterField, type Warn } from './aemp-dialect-blocks.js';
 import { aliases, asArray, findKey, get, isNode, normKey, normalizedKeys, readText, readTime, type AempNode } from './aemp-dialect.js';
 
 /** A pagination link as the document gave it; `rel` is lower-cased, `href` may be relative. */
@@ -610,6 +610,3 @@ function assemble(fragments: readonly Fragment[], ids: readonly SourceIdentifier
   // Stable: equal times keep kind order, then document order.
   return events.sort((a, b) => a.eventTime - b.eventTime || KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
 }
-
-/** Canonical names of the data blocks the parser reads (for docs and `--help`). */
-export const AEMP_DATA_ELEMENTS: readonly string[] = BLOCK_SPECS.map((s) => s.name);
