@@ -140,8 +140,8 @@ function parsePositive(input: string, flag: string): number {
   return n;
 }
 
-function collect(value: string, previous: readonly string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const HELP_AFTER = `
@@ -167,7 +167,7 @@ export function registerAempParseCommand(program: Command, io: AempParseIo = pro
     .option('--source <name>', 'source name stamped on the events', 'aemp:file')
     .option('--received-at <time>', 'receive time for the events and for validation (ISO 8601; default: now)')
     // Repeatable rather than variadic: a variadic option would swallow the file names after it.
-    .option('--id <type:value>', 'identifier for time-series pages that do not name their equipment, e.g. pin:VCEC220EP00312874 (repeatable)', collect, [])
+    .option('--id <type:value>', 'identifier for time-series pages that do not name their equipment, e.g. pin:VCEC220EP00312874 (repeatable)', collect)
     .option('--expect <kind>', 'what the documents are, when a page is ambiguous: fleet or timeseries')
     .option('--raw', 'include each event\'s raw source block')
     .option('--no-validate', 'do not report events that validation would quarantine')

@@ -355,7 +355,7 @@ describe('parseAempDocument: time series', () => {
   it('warns when neither the document nor the caller names the equipment', () => {
     const doc = series('ts-trackunit-operating-hours.json');
     expect(doc.ids).toEqual([]);
-    expect(doc.warnings).toEqual(['time-series document names no equipment; pass the identifier it was requested with as opts.ids']);
+    expect(doc.warnings).toEqual(['time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)']);
   });
 
   it('Takeuchi FuelUsedMessages root with child datetimes', () => {

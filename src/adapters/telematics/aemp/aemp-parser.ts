@@ -529,7 +529,7 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
   }
   dataElement ??= c.hintName ?? 'unknown';
   const events = assemble(fragments, ids, opts, warn);
-  if (ids.length === 0) warn('time-series document names no equipment; pass the identifier it was requested with as opts.ids');
+  if (ids.length === 0) warn('time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)');
   return { kind: 'timeseries', dataElement, links, ids, events, warnings };
 }
 
