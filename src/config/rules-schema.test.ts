@@ -1,0 +1,175 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createRules } from '../core/rules/index.js';
+import { simulateRules } from '../core/rules/simulate.js';
+import type { CanonicalEvent } from '../core/model/events.js';
+import { formatIssues } from './load.js';
+import { rulesSchema, type RulesConfig } from './rules-schema.js';
+
+function parse(input: unknown): RulesConfig {
+  const r = rulesSchema.safeParse(input);
+  if (!r.success) throw new Error(JSON.stringify(formatIssues(r.error.issues)));
+  return r.data;
+}
+
+function problems(input: unknown): { key: string; message: string }[] {
+  const r = rulesSchema.safeParse(input);
+  if (r.success) throw new Error('expected problems');
+  return formatIssues(r.error.issues);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ab-rules-'));
+const goodFile = join(dir, 'sites.geojson');
+writeFileSync(
+  goodFile,
+  JSON.stringify({
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', properties: { NAME: 'yard', SLOC: '1000/0001', site: 'BER' }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } },
+      { type: 'Feature', properties: { NAME: 'hall', SLOC: '1000/0002' }, geometry: { type: 'Polygon', coordinates: [[[13, 52], [13.1, 52], [13.1, 52.1], [13, 52]]] } },
+    ].map((f) => ({ ...f, properties: { ...f.properties, radiusM: 150 } })),
+  }),
+);
+const zonesFile = join(dir, 'zones.geojson');
+writeFileSync(
+  zonesFile,
+  JSON.stringify({
+    type: 'FeatureCollection',
+    features: [
+      { type: 'Feature', properties: { name: 'yard', locationCode: '1000/0001', site: 'BER' }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } },
+      { type: 'Feature', properties: { name: 'gate', code: 'G' }, geometry: { type: 'Point', coordinates: [13.5, 52.5] } },
+    ],
+  }),
+);
+
+describe('rules config', () => {
+  it('has working defaults: location sync only, 30 s lateness', () => {
+    const c = parse({});
+    expect(c.allowedLateness).toBe(30_000);
+    expect(c.location).toEqual({ enabled: true, minDistanceM: 100, heartbeatMs: 3_600_000 });
+    expect(createRules(c).map((r) => r.name)).toEqual(['location']);
+  });
+
+  it('compiles maintenance rules, windows and every section', () => {
+    const c = parse({
+      allowedLateness: '1m',
+      zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } }, { name: 'dock', locationCode: 'D', polygon: [[13, 52], [13.1, 52], [13.1, 52.1]] }] },
+      maintenance: {
+        thresholds: [{ name: 'overheat', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '5m', severity: 'critical', cooldown: '12h', workOrder: { orderType: 'PM02' }, appliesTo: { attributes: { type: 'excavator' } } }],
+        serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 25 }],
+        windows: { timeZone: 'Europe/Berlin', default: [{ days: ['sat'], from: '06:00', to: '14:00' }], sites: { HAM: [{ days: ['sun'], from: '22:00', to: '04:00' }], NYC: { timeZone: 'America/New_York', slots: [{ days: ['mon', 'fri'], from: '05:00', to: '07:30' }] } } },
+      },
+      inventory: { freshness: '12h' },
+      depreciation: { timeZone: 'Europe/Berlin' },
+    });
+    expect(c.maintenance?.thresholds[0]).toEqual({
+      name: 'overheat',
+      sensor: 'coolantTemp',
+      direction: 'above',
+      threshold: 95,
+      clearAt: 90,
+      durationMs: 300_000,
+      maxGapMs: 600_000,
+      cooldownMs: 43_200_000,
+      severity: 'critical',
+      workOrder: { orderType: 'PM02' },
+      appliesTo: { attributes: { type: ['excavator'] } },
+    });
+    expect(c.maintenance?.serviceIntervals[0]).toMatchObject({ everyHours: 250, dueSoonHours: 25, baselineAttribute: 'lastServiceHours', defaultBaseline: 'zero', severity: 'warning' });
+    expect(c.maintenance?.windows).toEqual({
+      '*': { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 360, durationMinutes: 480 }] },
+      HAM: { timeZone: 'Europe/Berlin', windows: [{ days: [0], startMinute: 1320, durationMinutes: 360 }] },
+      NYC: { timeZone: 'America/New_York', windows: [{ days: [1, 5], startMinute: 300, durationMinutes: 150 }] },
+    });
+    expect(c.zones?.zones.map((z) => [z.name, z.shape.type])).toEqual([
+      ['yard', 'circle'],
+      ['dock', 'polygon'],
+    ]);
+    expect(c.inventory).toMatchObject({ skuAttribute: 'sku', freshness: 43_200_000, changesEvery: 60_000, fullSnapshotCron: '0 2 * * *' });
+    expect(createRules(c).map((r) => r.name)).toEqual(['location', 'maintenance', 'inventory', 'depreciation']);
+  });
+
+  it('reads zone GeoJSON files with configured property names, beside inline zones', () => {
+    const c = parse({ zones: { files: [goodFile], properties: { name: 'NAME', locationCode: 'SLOC' }, inline: [{ name: 'gate', locationCode: 'G', circle: { lat: 1, lng: 1, radiusM: 5 } }] } });
+    expect(c.zones?.zones.map((z) => [z.name, z.locationCode, z.shape.type, z.site])).toEqual([
+      ['gate', 'G', 'circle', undefined],
+      ['yard', '1000/0001', 'circle', 'BER'],
+      ['hall', '1000/0002', 'polygon', undefined],
+    ]);
+    expect(problems({ zones: { files: [goodFile, goodFile], properties: { name: 'NAME', locationCode: 'SLOC' } } }).map((p) => p.message)).toEqual([
+      'zone "yard" is defined more than once (inline or in files); names must be unique',
+      'zone "hall" is defined more than once (inline or in files); names must be unique',
+    ]);
+  });
+
+  it('names every problem with its key', () => {
+    expect(
+      problems({
+        allowedLateness: 'soon',
+        zones: { files: [zonesFile, join(dir, 'missing.geojson')], inline: [{ name: 'x', locationCode: 'X' }] },
+        maintenance: {
+          thresholds: [
+            { name: 'a|b', sensor: 't', above: 1 },
+            { name: 'both', sensor: 't', above: 1, below: 0 },
+            { name: 'hyst', sensor: 't', above: 90, clearBelow: 95 },
+            { name: 'dup', sensor: 't', below: 5, clearBelow: 3 },
+          ],
+          serviceIntervals: [{ name: 'dup', everyHours: 10, dueSoonHours: 10 }],
+          windows: { timeZone: 'Mars/Olympus', default: [{ days: ['fun'], from: '25:00', to: '06:00' }] },
+        },
+        inventory: { fullSnapshotCron: 'every day' },
+        depreciation: { periods: [{ id: 'P1', start: '2026-01-01' }] },
+      }),
+    ).toEqual([
+      { key: 'allowedLateness', message: '"soon" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' },
+      { key: 'zones.inline.0', message: 'give exactly one of `polygon` or `circle`' },
+      { key: 'maintenance.thresholds.0.name', message: 'use letters, digits, _ . - only (the name is part of the work-order key)' },
+      { key: 'maintenance.thresholds.1', message: 'give exactly one of `above` or `below`' },
+      { key: 'maintenance.thresholds.2.clearBelow', message: 'clearBelow (95) must not be above the trigger (90)' },
+      { key: 'maintenance.thresholds.3.clearBelow', message: 'a `below` rule clears above a value: use `clearAbove`' },
+      { key: 'maintenance.serviceIntervals.0.dueSoonHours', message: 'must be less than everyHours (10)' },
+      { key: 'maintenance.windows.timeZone', message: 'not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
+      { key: 'maintenance.windows.default.0.days.0', message: expect.stringMatching(/sun.*sat/) as unknown as string },
+      { key: 'maintenance.windows.default.0.from', message: 'use HH:MM (24-hour), e.g. 06:00' },
+      { key: 'inventory.fullSnapshotCron', message: 'not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
+      { key: 'depreciation.periodsEnd', message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' },
+    ]);
+  });
+
+  it('reports zone file problems with the file and feature', () => {
+    const p = problems({ zones: { files: [zonesFile, join(dir, 'missing.geojson')] } });
+    expect(p.map((x) => x.key)).toEqual(['zones.files.0', 'zones.files.0', 'zones.files.0', 'zones.files.1']);
+    expect(p[0]?.message).toBe(`${zonesFile}: feature 0 ("yard"): a Point zone needs a positive "radiusM" property (its radius in metres)`);
+    expect(p[1]?.message).toBe(`${zonesFile}: feature 1 ("gate"): property "locationCode" (the ERP location code) is missing or empty`);
+    expect(p[3]?.message).toMatch(/^cannot read GeoJSON .*missing\.geojson: ENOENT/);
+  });
+
+  it('rejects duplicate rule names across thresholds and intervals', () => {
+    expect(problems({ maintenance: { thresholds: [{ name: 'x', sensor: 's', above: 1 }], serviceIntervals: [{ name: 'x', everyHours: 10 }] } })).toEqual([
+      { key: 'maintenance.serviceIntervals.0.name', message: 'rule name "x" is used twice; names identify work orders and must be unique' },
+    ]);
+  });
+
+  it('end to end: configured rules turn events into a zone location and one work order', () => {
+    const c = parse({
+      allowedLateness: 0,
+      location: { minDistanceM: 1000 },
+      zones: { enterDwellMs: 0, inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } }] },
+      maintenance: { thresholds: [{ name: 'overheat', sensor: 'temp', above: 95, for: '1m', severity: 'critical' }] },
+    });
+    const asset = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+    const base = { source: 't', ids: [{ type: 'tag' as const, value: 'x' }], receivedAt: 0 };
+    const events: CanonicalEvent[] = [
+      { ...base, kind: 'position', eventTime: 1_800_000_000_000, lat: 52.5, lng: 13.4 },
+      { ...base, kind: 'sensor', eventTime: 1_800_000_000_000, values: { temp: { value: 99 } } },
+      { ...base, kind: 'sensor', eventTime: 1_800_000_060_000, values: { temp: { value: 99 } } },
+    ];
+    const out = simulateRules(createRules(c), events.map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
+    expect(out.map((d) => [d.operation, d.businessKey, d.payload.warehouseLocation ?? d.payload.priority])).toEqual([
+      ['location.update', 'EQ-1', '1000/0001'],
+      ['workorder.create', 'EQ-1|overheat|2027-01-15T08:00:00.000Z', 'HIGH'],
+    ]);
+  });
+});

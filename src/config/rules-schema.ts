@@ -1,0 +1,396 @@
+/**
+ * The `rules` section of the configuration: location sync, zones, maintenance (thresholds,
+ * service intervals, windows, ERP feedback), inventory and depreciation. Validated at startup with
+ * every problem named by its key; zone GeoJSON files are read and checked here too, so a bad file
+ * stops the start with the feature at fault. The output is the compiled rules config that
+ * `createRules` (core/rules/index.ts) and `createRuleTasks` (engine/tasks) consume.
+ *
+ * Durations accept `30s`, `5m`, `1h`, `2d` or a number of milliseconds. File paths are relative to
+ * the working directory.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import { CronExpressionParser } from 'cron-parser';
+import { z } from 'zod';
+import { customCalendar } from '../core/rules/depreciation/calendar.js';
+import type { AssetFilter, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
+import { parseClock, WEEKDAY_NAMES, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
+import { isValidTimeZone } from '../core/rules/time-zone.js';
+import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
+import type { Zone } from '../core/rules/zones/geometry.js';
+import { parseDuration } from './duration.js';
+
+/** A duration with a default (kept local: importing schema.ts from here would be circular). */
+const dur = (fallback: string) =>
+  z
+    .union([z.string(), z.number()])
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const timeZone = z
+  .string()
+  .default('UTC')
+  .refine(isValidTimeZone, { message: 'not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' });
+
+/** Rule names end up in work-order business keys (`asset|rule|occurrence`). */
+const ruleName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only (the name is part of the work-order key)');
+
+const assetFilterSchema = z
+  .strictObject({
+    /** The asset's `erpModule` is one of these. */
+    erpModules: z.array(z.string().min(1)).min(1).optional(),
+    /** Attribute → allowed value(s); every listed attribute must match. */
+    attributes: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+  })
+  .transform(
+    (f): AssetFilter => ({
+      ...(f.erpModules ? { erpModules: f.erpModules } : {}),
+      ...(f.attributes ? { attributes: Object.fromEntries(Object.entries(f.attributes).map(([k, v]) => [k, Array.isArray(v) ? v : [v]])) } : {}),
+    }),
+  );
+
+const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+
+// ---------------------------------------------------------------------------------------------
+// Zones
+
+const lngLat = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]);
+
+const inlineZoneSchema = z
+  .strictObject({
+    name: z.string().min(1).regex(/^[^|]+$/, 'must not contain "|"'),
+    /** The ERP location code the zone stands for (plant/storage location, warehouse zone, site). */
+    locationCode: z.string().min(1),
+    site: z.string().min(1).optional(),
+    /** Higher wins where zones overlap; equal: the smaller zone. @default 0 */
+    priority: z.number().default(0),
+    /** Outer ring as `[longitude, latitude]` pairs (GeoJSON order). */
+    polygon: z.array(lngLat).min(3).optional(),
+    circle: z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusM: z.number().positive() }).optional(),
+  })
+  .superRefine((z_, ctx) => {
+    if ((z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
+  })
+  .transform((z_): Zone => {
+    const common = { name: z_.name, locationCode: z_.locationCode, priority: z_.priority, ...(z_.site ? { site: z_.site } : {}) };
+    if (z_.circle) return { ...common, shape: { type: 'circle', ...z_.circle } };
+    const ring = [...(z_.polygon ?? [])] as [number, number][];
+    const first = ring[0] as [number, number];
+    const last = ring[ring.length - 1] as [number, number];
+    if (first[0] !== last[0] || first[1] !== last[1]) ring.push(first);
+    return { ...common, shape: { type: 'polygon', polygons: [[ring]] } };
+  });
+
+export const zonesSchema = z
+  .strictObject({
+    /** GeoJSON files (FeatureCollection of Polygon, MultiPolygon, or Point with a radius property). */
+    files: z.array(z.string().min(1)).default([]),
+    /** Feature property names for the zone fields. */
+    properties: z
+      .strictObject({
+        name: z.string().default(DEFAULT_GEOJSON_PROPERTIES.name),
+        locationCode: z.string().default(DEFAULT_GEOJSON_PROPERTIES.locationCode),
+        site: z.string().default(DEFAULT_GEOJSON_PROPERTIES.site),
+        priority: z.string().default(DEFAULT_GEOJSON_PROPERTIES.priority),
+        radiusM: z.string().default(DEFAULT_GEOJSON_PROPERTIES.radiusM),
+      })
+      .prefault({}),
+    inline: z.array(inlineZoneSchema).default([]),
+    /** Time inside a zone before the asset counts as entered. @default 30s */
+    enterDwellMs: dur('30s'),
+    /** Time beyond the hysteresis band before the asset counts as left. @default 60s */
+    exitDwellMs: dur('60s'),
+    /** Hysteresis: an entered zone is not left while within this distance outside it, metres. @default 25 */
+    hysteresisM: z.number().min(0).default(25),
+    /** Ignore fixes reporting worse accuracy than this for zone changes, metres; 0 = use all. @default 0 */
+    maxAccuracyM: z.number().min(0).default(0),
+  })
+  .transform((cfg, ctx) => {
+    const zones: Zone[] = [...cfg.inline];
+    cfg.files.forEach((file, i) => {
+      let doc: unknown;
+      try {
+        doc = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['files', i], message: `cannot read GeoJSON ${file}: ${(err as Error).message}` });
+        return;
+      }
+      const result = zonesFromGeoJson(doc, cfg.properties);
+      for (const p of result.problems) ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${p}` });
+      zones.push(...result.zones);
+    });
+    const seen = new Set<string>();
+    for (const z_ of zones) {
+      if (seen.has(z_.name)) ctx.addIssue({ code: 'custom', message: `zone "${z_.name}" is defined more than once (inline or in files); names must be unique` });
+      seen.add(z_.name);
+    }
+    return { ...cfg, zones };
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance
+
+const severity = z.enum(['info', 'warning', 'critical']);
+
+export const thresholdSchema = z
+  .strictObject({
+    name: ruleName,
+    /** Sensor name as the decoder reports it (`values.<sensor>`). */
+    sensor: z.string().min(1),
+    /** Breach when the value is strictly above this. Give `above` or `below`. */
+    above: z.number().optional(),
+    below: z.number().optional(),
+    /** Hysteresis for `above` rules: the episode ends only below this. @default the `above` value */
+    clearBelow: z.number().optional(),
+    /** Hysteresis for `below` rules: the episode ends only above this. @default the `below` value */
+    clearAbove: z.number().optional(),
+    /** How long the breach must hold. @default 0s (the first breaching sample) */
+    for: dur('0s'),
+    /** Samples further apart than this break a breach. @default 10m */
+    maxGap: dur('10m'),
+    /** Least time between two work orders of this rule for one asset. @default 1h */
+    cooldown: dur('1h'),
+    /** `critical` → HIGH priority, otherwise MEDIUM. @default warning */
+    severity: severity.default('warning'),
+    /** Work-order short text (40 characters). @default the rule name */
+    title: z.string().min(1).optional(),
+    /** Extra fields for the work order (order type, planner group, work centre, …). */
+    workOrder: workOrderExtras.optional(),
+    appliesTo: assetFilterSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if ((r.above === undefined) === (r.below === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `above` or `below`' });
+    if (r.above !== undefined && r.clearAbove !== undefined) ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: 'an `above` rule clears below a value: use `clearBelow`' });
+    if (r.below !== undefined && r.clearBelow !== undefined) ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: 'a `below` rule clears above a value: use `clearAbove`' });
+    if (r.above !== undefined && r.clearBelow !== undefined && r.clearBelow > r.above)
+      ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: `clearBelow (${r.clearBelow}) must not be above the trigger (${r.above})` });
+    if (r.below !== undefined && r.clearAbove !== undefined && r.clearAbove < r.below)
+      ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: `clearAbove (${r.clearAbove}) must not be below the trigger (${r.below})` });
+  })
+  .transform((r): ThresholdRule => {
+    const above = r.above !== undefined;
+    const threshold = (above ? r.above : r.below) as number;
+    return {
+      name: r.name,
+      sensor: r.sensor,
+      direction: above ? 'above' : 'below',
+      threshold,
+      clearAt: (above ? r.clearBelow : r.clearAbove) ?? threshold,
+      durationMs: r.for,
+      maxGapMs: r.maxGap,
+      cooldownMs: r.cooldown,
+      severity: r.severity,
+      ...(r.title ? { title: r.title } : {}),
+      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
+      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+    };
+  });
+
+export const serviceIntervalSchema = z
+  .strictObject({
+    name: ruleName,
+    /** Service every N operating hours. */
+    everyHours: z.number().positive(),
+    /** Open the work order this many hours before it is due. @default 0 */
+    dueSoonHours: z.number().min(0).default(0),
+    /** Asset attribute with the hours at the last service (the first baseline). @default lastServiceHours */
+    baselineAttribute: z.string().min(1).default('lastServiceHours'),
+    /** Without that attribute: count from 0 (due at multiples of N) or from the first reading seen. @default zero */
+    defaultBaseline: z.enum(['zero', 'first-reading']).default('zero'),
+    severity: severity.default('warning'),
+    title: z.string().min(1).optional(),
+    workOrder: workOrderExtras.optional(),
+    appliesTo: assetFilterSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.dueSoonHours >= r.everyHours) ctx.addIssue({ code: 'custom', path: ['dueSoonHours'], message: `must be less than everyHours (${r.everyHours})` });
+  })
+  .transform(
+    (r): ServiceIntervalRule => ({
+      name: r.name,
+      everyHours: r.everyHours,
+      dueSoonHours: r.dueSoonHours,
+      baselineAttribute: r.baselineAttribute,
+      defaultBaseline: r.defaultBaseline,
+      severity: r.severity,
+      ...(r.title ? { title: r.title } : {}),
+      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
+      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+    }),
+  );
+
+const weekday = z.enum(WEEKDAY_NAMES);
+const clock = z.string().refine((s) => parseClock(s) !== undefined, { message: 'use HH:MM (24-hour), e.g. 06:00' });
+
+/** One weekly slot: `{days: [sat, sun], from: "06:00", to: "14:00"}`; `to` ≤ `from` crosses midnight. */
+const slotSchema = z.strictObject({ days: z.array(weekday).min(1), from: clock, to: clock }).transform(
+  (s): WeeklyWindow => {
+    const from = parseClock(s.from) as number;
+    const to = parseClock(s.to) as number;
+    return { days: s.days.map((d) => WEEKDAY_NAMES.indexOf(d)), startMinute: from, durationMinutes: to > from ? to - from : to + 1440 - from };
+  },
+);
+
+const windowsSchema = z
+  .strictObject({
+    /** Time zone of the slots. @default UTC */
+    timeZone,
+    /** Slots for sites without their own. */
+    default: z.array(slotSchema).default([]),
+    /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots}`. */
+    sites: z.record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema) })])).default({}),
+  })
+  .transform((w): Record<string, WindowCalendar> => {
+    const out: Record<string, WindowCalendar> = {};
+    if (w.default.length) out['*'] = { timeZone: w.timeZone, windows: w.default };
+    for (const [site, v] of Object.entries(w.sites)) out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v } : { timeZone: v.timeZone, windows: v.slots };
+    return out;
+  });
+
+export const maintenanceSchema = z
+  .strictObject({
+    thresholds: z.array(thresholdSchema).default([]),
+    serviceIntervals: z.array(serviceIntervalSchema).default([]),
+    /** Asset attribute naming the asset's site (for maintenance windows). @default site */
+    siteAttribute: z.string().min(1).default('site'),
+    /** Maintenance windows work orders are scheduled into. @default none (no planned dates) */
+    windows: windowsSchema.prefault({}),
+    /** Closed loop: poll destinations that can list work orders. */
+    feedback: z
+      .strictObject({
+        /** How often to ask the ERP for changed work orders; 0 disables polling (webhooks only). @default 5m */
+        pollEvery: dur('5m'),
+        /** Look back this far on the first poll. @default 1d */
+        initialLookback: dur('1d'),
+      })
+      .prefault({}),
+    /** Closed work orders remembered per asset for status. @default 20 */
+    keepClosed: z.number().int().min(1).default(20),
+  })
+  .superRefine((m, ctx) => {
+    const names = new Set<string>();
+    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals]] as const)
+      items.forEach((r, i) => {
+        if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
+        names.add(r.name);
+      });
+  });
+
+// ---------------------------------------------------------------------------------------------
+// Inventory
+
+export const inventorySchema = z.strictObject({
+  /** Asset attribute with the item's SKU; assets without it are not inventory. @default sku */
+  skuAttribute: z.string().min(1).default('sku'),
+  /** Asset attribute with how many units one tag stands for. @default quantity (1 when absent) */
+  quantityAttribute: z.string().min(1).default('quantity'),
+  /** An item counts where it was last seen only if seen within this window. @default 24h */
+  freshness: dur('24h'),
+  /** How often changed counts are sent. @default 1m */
+  changesEvery: dur('1m'),
+  /** When a full snapshot of every count is sent (cron, 5 fields). @default 0 2 * * * (02:00 daily) */
+  fullSnapshotCron: z
+    .string()
+    .default('0 2 * * *')
+    .refine(
+      (c) => {
+        try {
+          CronExpressionParser.parse(c);
+          return c.trim().split(/\s+/).length === 5;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
+    ),
+  /** Time zone of the cron expression. @default UTC */
+  timeZone,
+});
+
+// ---------------------------------------------------------------------------------------------
+// Depreciation
+
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
+
+export const depreciationSchema = z
+  .strictObject({
+    /** Time zone of period boundaries. @default UTC */
+    timeZone,
+    /** `monthly` (ids YYYY-MM) or a list of `{id, start: YYYY-MM-DD}` (4-4-5, fiscal ids). @default monthly */
+    periods: z.union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, 'must not contain "|"'), start: date })).min(1)]).default('monthly'),
+    /** End (exclusive) of the last listed period; needed with a period list. */
+    periodsEnd: date.optional(),
+    /** Asset attribute names for the financial inputs. */
+    attributes: z
+      .strictObject({
+        cost: z.string().default('cost'),
+        salvage: z.string().default('salvage'),
+        totalExpectedUnits: z.string().default('expectedUnits'),
+        usefulLifePeriods: z.string().default('usefulLifeMonths'),
+        unitsAtAcquisition: z.string().default('unitsAtAcquisition'),
+      })
+      .prefault({}),
+    /** Unit sent with usage. @default h */
+    unit: z.string().min(1).default('h'),
+    /** Post a period's usage this long after it ends (late readings still count). @default 2d */
+    postAfter: dur('2d'),
+    /** How often the period-end task looks for periods to post. @default 1h */
+    checkEvery: dur('1h'),
+    /** Periods of usage kept per asset. @default 36 */
+    keepPeriods: z.number().int().min(2).default(36),
+    appliesTo: assetFilterSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.periods === 'monthly') return;
+    if (d.periodsEnd === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['periodsEnd'], message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' });
+      return;
+    }
+    try {
+      customCalendar(d.timeZone, d.periods, d.periodsEnd);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['periods'], message: (err as Error).message });
+    }
+  });
+
+// ---------------------------------------------------------------------------------------------
+// The section
+
+export const locationRuleSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Movement that triggers a sync, metres. @default 100 */
+  minDistanceM: z.number().min(0).default(100),
+  /** Sync at least this often while an asset reports. @default 1h */
+  heartbeatMs: dur('1h'),
+});
+
+export const rulesSchema = z.strictObject({
+  /**
+   * Event-time reorder window for zones, maintenance, inventory and depreciation: events wait this
+   * long (in event time) so that out-of-order arrival changes nothing; older ones are dropped as
+   * late. Location sync without zones always decides at once. @default 30s
+   */
+  allowedLateness: dur('30s'),
+  location: locationRuleSchema.prefault({}),
+  /** Named zones mapped to ERP location codes; location sync and inventory use them when present. */
+  zones: zonesSchema.optional(),
+  maintenance: maintenanceSchema.optional(),
+  inventory: inventorySchema.optional(),
+  depreciation: depreciationSchema.optional(),
+});
+
+/** The compiled `rules` section. */
+export type RulesConfig = z.output<typeof rulesSchema>;
+/** The `rules` section as written in YAML. */
+export type RulesConfigInput = z.input<typeof rulesSchema>;
+export type ZonesConfig = z.output<typeof zonesSchema>;
+export type MaintenanceConfig = z.output<typeof maintenanceSchema>;
+export type InventoryConfig = z.output<typeof inventorySchema>;
+export type DepreciationConfig = z.output<typeof depreciationSchema>;

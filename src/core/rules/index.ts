@@ -1,0 +1,82 @@
+/**
+ * Builds the configured rules from the compiled `rules` config section, so the engine only calls
+ * {@link createRules}. Order matters only for reading the state document; each rule keeps its own
+ * sub-state (`location`, `maintenance`, `inventory`, `depreciation`).
+ * @module
+ */
+import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { customCalendar, monthlyCalendar, type PeriodCalendar } from './depreciation/calendar.js';
+import { createUsageRule } from './depreciation/usage-rule.js';
+import { createInventoryRule } from './inventory/inventory-rule.js';
+import { createLocationSyncRule } from './location-sync.js';
+import { createMaintenanceRule } from './maintenance/maintenance-rule.js';
+import type { MaintenanceOptions } from './maintenance/types.js';
+import type { Rule } from './rule.js';
+import { ZoneIndex } from './zones/zone-index.js';
+import type { ZoneTracking } from './zones/tracking.js';
+
+/** Zone tracking from the `zones` block; undefined when no zones are configured. */
+export function zoneTrackingOf(config: RulesConfig): ZoneTracking | undefined {
+  const z = config.zones;
+  if (!z || z.zones.length === 0) return undefined;
+  return {
+    index: new ZoneIndex(z.zones, { hysteresisM: z.hysteresisM }),
+    dwell: { enterDwellMs: z.enterDwellMs, exitDwellMs: z.exitDwellMs },
+    maxAccuracyM: z.maxAccuracyM,
+  };
+}
+
+/** The maintenance rule's options from the `maintenance` block (undefined when absent). */
+export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | undefined {
+  const m = config.maintenance;
+  if (!m) return undefined;
+  return {
+    thresholds: m.thresholds,
+    serviceIntervals: m.serviceIntervals,
+    allowedLatenessMs: config.allowedLateness,
+    siteAttribute: m.siteAttribute,
+    windows: m.windows,
+    keepClosed: m.keepClosed,
+  };
+}
+
+/** The fiscal period calendar of the `depreciation` block. */
+export function calendarOf(d: DepreciationConfig): PeriodCalendar {
+  return d.periods === 'monthly' ? monthlyCalendar(d.timeZone) : customCalendar(d.timeZone, d.periods, d.periodsEnd as string);
+}
+
+/**
+ * Every configured rule: location sync (zone-aware when zones are configured), maintenance
+ * (thresholds and service intervals), inventory item locations, and usage per period. Pass the
+ * zone tracking to share one zone index with other users (e.g. the `zones` command).
+ */
+export function createRules(config: RulesConfig, zones: ZoneTracking | undefined = zoneTrackingOf(config)): Rule[] {
+  const rules: Rule[] = [];
+  if (config.location.enabled) {
+    rules.push(
+      createLocationSyncRule({
+        minDistanceM: config.location.minDistanceM,
+        heartbeatMs: config.location.heartbeatMs,
+        ...(zones ? { zones, allowedLatenessMs: config.allowedLateness } : {}),
+      }),
+    );
+  }
+  const maintenance = maintenanceOptionsOf(config);
+  if (maintenance && (maintenance.thresholds.length > 0 || maintenance.serviceIntervals.length > 0)) {
+    rules.push(createMaintenanceRule(maintenance));
+  }
+  if (config.inventory) {
+    rules.push(createInventoryRule({ skuAttribute: config.inventory.skuAttribute, allowedLatenessMs: config.allowedLateness, ...(zones ? { zones } : {}) }));
+  }
+  if (config.depreciation) {
+    const d = config.depreciation;
+    rules.push(
+      createUsageRule({ calendar: calendarOf(d), allowedLatenessMs: config.allowedLateness, keepPeriods: d.keepPeriods, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }),
+    );
+  }
+  return rules;
+}
+
+export type { Rule, RuleContext, RuleResult } from './rule.js';
+export { isFlushable, type FlushableRule } from './event-time.js';
+export { simulateRules, flushRules, type SimulationStep, type StateDoc } from './simulate.js';
