@@ -131,7 +131,7 @@ describe('rules config', () => {
       { key: 'maintenance.thresholds.3.clearBelow', message: 'a `below` rule clears above a value: use `clearAbove`' },
       { key: 'maintenance.serviceIntervals.0.dueSoonHours', message: 'must be less than everyHours (10)' },
       { key: 'maintenance.windows.timeZone', message: 'not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
-      { key: 'maintenance.windows.default.0.days.0', message: expect.stringMatching(/sun.*sat/) as unknown as string },
+      { key: 'maintenance.windows.default.0.days.0', message: expect.stringMatching(/sun.*sat/) },
       { key: 'maintenance.windows.default.0.from', message: 'use HH:MM (24-hour), e.g. 06:00' },
       { key: 'inventory.fullSnapshotCron', message: 'not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
       { key: 'depreciation.periodsEnd', message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' },
