@@ -1,0 +1,59 @@
+/**
+ * The scheduled tasks the rules need, built from the compiled `rules` config: ERP work-order
+ * feedback polling (maintenance closed loop), inventory count sync, and period-end usage posting.
+ * @module
+ */
+import type { RulesConfig } from '../../config/rules-schema.js';
+import { calendarOf } from '../../core/rules/index.js';
+import type { ScheduledTask } from '../../ports/task.js';
+import { createInventorySyncTask } from './inventory-sync.js';
+import { createUsagePostingTask } from './usage-posting.js';
+import { createWorkOrderFeedbackTask } from './work-order-feedback.js';
+
+export interface RuleTaskOptions {
+  /** Destination for assets that do not name one. */
+  readonly defaultDestination: string;
+  /** All configured destinations (feedback polls those whose connector can list work orders). */
+  readonly destinations: readonly string[];
+}
+
+export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
+  const tasks: ScheduledTask[] = [];
+  const m = config.maintenance;
+  if (m && m.feedback.pollEvery > 0 && (m.thresholds.length > 0 || m.serviceIntervals.length > 0)) {
+    tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
+  }
+  const inv = config.inventory;
+  if (inv) {
+    tasks.push(
+      createInventorySyncTask({
+        skuAttribute: inv.skuAttribute,
+        quantityAttribute: inv.quantityAttribute,
+        freshnessMs: inv.freshness,
+        changesEveryMs: inv.changesEvery,
+        fullSnapshotCron: inv.fullSnapshotCron,
+        timeZone: inv.timeZone,
+        defaultDestination: options.defaultDestination,
+      }),
+    );
+  }
+  const d = config.depreciation;
+  if (d) {
+    tasks.push(
+      createUsagePostingTask({
+        calendar: calendarOf(d),
+        attributes: d.attributes,
+        unit: d.unit,
+        postAfterMs: d.postAfter,
+        checkEveryMs: d.checkEvery,
+        defaultDestination: options.defaultDestination,
+        ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
+      }),
+    );
+  }
+  return tasks;
+}
+
+export * from './inventory-sync.js';
+export * from './usage-posting.js';
+export * from './work-order-feedback.js';

@@ -1,0 +1,104 @@
+/**
+ * Inventory sync to the ERP: every `changesEvery` the task recounts items per (location, SKU) from
+ * all item states and sends the counts that changed since last sent; when the snapshot cron comes
+ * due it sends every count (a full snapshot corrects an ERP someone adjusted by hand).
+ *
+ * Exactly once without a shared transaction between the kv store and the outbox: what was last
+ * sent (total and revision per cell) lives in one kv record per destination, written ahead with
+ * the planned deliveries, then the deliveries are committed, then the record is finalised. A crash
+ * in between leaves the planned deliveries in the record; the next run commits exactly those again
+ * (the outbox drops the ones already committed, their business keys being facts) and finalises.
+ * @module
+ */
+import { CronExpressionParser } from 'cron-parser';
+import type { AssetRecord } from '../../core/model/assets.js';
+import { EMPTY_SENT, countInventory, planInventoryCounts, type InventoryCountOptions, type InventoryItem, type SentCounts } from '../../core/rules/inventory/counts.js';
+import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import type { ScheduledTask, TaskContext } from '../../ports/task.js';
+import type { Store } from '../../ports/store.js';
+
+export const INVENTORY_TASK = 'inventory-sync';
+/** kv namespace: `sent:<destination>` records and `lastFullAt`. */
+export const INVENTORY_NS = 'inventory';
+
+export interface InventorySyncOptions extends InventoryCountOptions {
+  readonly changesEveryMs: number;
+  /** Full snapshot schedule (5-field cron) and its time zone. */
+  readonly fullSnapshotCron: string;
+  readonly timeZone: string;
+  readonly defaultDestination: string;
+}
+
+export interface InventoryRunSummary {
+  readonly mode: 'changes' | 'full';
+  readonly items: number;
+  /** Deliveries committed in this run, per destination (including recovered write-ahead ones). */
+  readonly deliveries: Readonly<Record<string, number>>;
+}
+
+export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
+  return {
+    name: INVENTORY_TASK,
+    schedule: { everyMs: options.changesEveryMs },
+    async run(ctx) {
+      await runInventorySync(ctx, options);
+    },
+  };
+}
+
+/** Is a full snapshot due at `now`, given when the last one was made? */
+export function fullSnapshotDue(lastFullAt: number | undefined, now: number, cron: string, timeZone: string): boolean {
+  if (lastFullAt === undefined) return true;
+  const next = CronExpressionParser.parse(cron, { currentDate: new Date(lastFullAt), tz: timeZone }).next().getTime();
+  return next <= now;
+}
+
+/** All inventory items with their state and destination. */
+export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string): Promise<InventoryItem[]> {
+  const assets: AssetRecord[] = (await store.listAssets()).map((a) => a.asset).filter((a) => isInventoryItem(a, skuAttribute));
+  const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  return assets.map((asset) => ({
+    asset,
+    destination: asset.destination ?? defaultDestination,
+    state: states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined,
+  }));
+}
+
+export async function runInventorySync(ctx: TaskContext, options: InventorySyncOptions): Promise<InventoryRunSummary> {
+  const now = ctx.clock.now();
+  const lastFullText = await ctx.store.kvGet(INVENTORY_NS, 'lastFullAt');
+  const mode = fullSnapshotDue(lastFullText === undefined ? undefined : Number(lastFullText), now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
+  const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination);
+  const counts = countInventory(items, now, options);
+  const destinations = new Set<string>([...counts.keys(), ...(await sentDestinations(ctx.store))]);
+  const committed: Record<string, number> = {};
+  for (const destination of [...destinations].sort()) {
+    const key = `sent:${destination}`;
+    const raw = await ctx.store.kvGet(INVENTORY_NS, key);
+    let sent: SentCounts = raw ? (JSON.parse(raw) as SentCounts) : EMPTY_SENT;
+    let n = 0;
+    if (sent.pending?.length) {
+      // A previous run planned these (its `cells` already count them) and may have stopped before
+      // committing them: commit them again; those already in the outbox are dropped as duplicates.
+      await ctx.commit(sent.pending);
+      n += sent.pending.length;
+      sent = { cells: sent.cells };
+      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(sent));
+    }
+    const plan = planInventoryCounts(destination, counts.get(destination) ?? new Map(), sent, mode, now);
+    if (plan.deliveries.length > 0) {
+      // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
+      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ cells: plan.next.cells, pending: plan.deliveries } satisfies SentCounts));
+      await ctx.commit(plan.deliveries);
+      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(plan.next));
+      n += plan.deliveries.length;
+    }
+    committed[destination] = n;
+  }
+  if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
+  return { mode, items: items.length, deliveries: committed };
+}
+
+async function sentDestinations(store: Store): Promise<string[]> {
+  return (await store.kvList(INVENTORY_NS)).filter((r) => r.key.startsWith('sent:')).map((r) => r.key.slice('sent:'.length));
+}

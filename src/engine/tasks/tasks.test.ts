@@ -1,0 +1,216 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempStore } from '../../../test/helpers/temp-store.js';
+import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import type { RawMessage } from '../../core/model/messages.js';
+import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
+import { validateEvent } from '../../core/normalize/validate.js';
+import { monthlyCalendar } from '../../core/rules/depreciation/calendar.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES } from '../../core/rules/depreciation/usage.js';
+import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
+import type { AssetStateDoc } from '../../ports/store.js';
+import type { TaskContext } from '../../ports/task.js';
+import { INVENTORY_NS, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { createUsagePostingTask, USAGE_NS } from './usage-posting.js';
+import { FEEDBACK_NS, pollOne } from './work-order-feedback.js';
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+const T0 = Date.UTC(2026, 9, 1, 8);
+const MIN = 60_000;
+
+function context(store: SqliteStore, clock: { t: number }, extra: Partial<TaskContext> = {}): TaskContext & { submitted: RawMessage[] } {
+  const submitted: RawMessage[] = [];
+  return {
+    store,
+    clock: { now: () => clock.t },
+    sink: {
+      submit: (m) => {
+        submitted.push(...m);
+        return Promise.resolve({ accepted: m.length, quarantined: [] });
+      },
+    },
+    commit: (deliveries, states = []) => store.commitIngest({ deliveries, states, quarantine: [], accepted: 0 }),
+    connector: () => undefined,
+    signal: new AbortController().signal,
+    submitted,
+    ...extra,
+  };
+}
+
+async function withAssets(rows: { id: string; attributes: Record<string, string>; destination?: string; state?: AssetStateDoc }[]): Promise<SqliteStore> {
+  const store = tempStore();
+  stores.push(store);
+  await store.upsertAssets(
+    rows.map((r) => ({
+      asset: { erpAssetId: r.id, erpModule: 'inventory', attributes: r.attributes, ...(r.destination ? { destination: r.destination } : {}) },
+      identifiers: [{ type: 'tag' as const, value: `tag-${r.id}`, erpAssetId: r.id }],
+    })),
+  );
+  const states = rows.filter((r) => r.state).map((r) => ({ erpAssetId: r.id, doc: r.state as AssetStateDoc }));
+  await store.commitIngest({ states, deliveries: [], quarantine: [], accepted: 0 });
+  return store;
+}
+
+const pending = async (store: SqliteStore, operation: string) =>
+  (await store.listDeliveries({ status: 'pending', limit: 1000 })).filter((d) => d.operation === operation).sort((a, b) => (a.businessKey < b.businessKey ? -1 : 1));
+
+describe('work-order feedback polling', () => {
+  const update = (key: string, status: WorkOrderUpdate['status'], at: number): WorkOrderUpdate => ({ businessKey: key, erpAssetId: 'EQ-1', erpWorkOrderId: 'WO-9', status, changedAt: at, ...(status === 'completed' ? { operatingHoursAtCompletion: 512.5 } : {}) });
+
+  it('submits canonical workorder events for our work orders and advances the cursor after', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const asked: number[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: (since) => {
+        asked.push(since);
+        return Promise.resolve([update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN), update('manual-order-17', 'open', T0 + 7 * MIN)]);
+      },
+    };
+    const clock = { t: T0 + 10 * MIN };
+    const ctx = context(store, clock, { connector: (n) => (n === 'erp' ? connector : undefined) });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 86_400_000 })).toBe(1);
+    expect(asked).toEqual([clock.t - 86_400_000]);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 7 * MIN));
+    // What was submitted decodes and validates as a workorder event.
+    const decoded = createCanonicalDecoder()(ctx.submitted[0] as RawMessage);
+    expect(decoded.ok && decoded.events[0]).toMatchObject({
+      kind: 'workorder',
+      ids: [{ type: 'erp', value: 'EQ-1' }],
+      eventTime: T0 + 5 * MIN,
+      businessKey: 'EQ-1|service-250h|500h@b0',
+      status: 'completed',
+      erpWorkOrderId: 'WO-9',
+      operatingHoursAtCompletion: 512.5,
+    });
+    expect(decoded.ok && validateEvent(decoded.events[0] as never, clock.t)).toEqual({ ok: true });
+    await pollOne(ctx, 'erp', { initialLookbackMs: 86_400_000 });
+    expect(asked[1]).toBe(T0 + 7 * MIN);
+    expect(await pollOne(ctx, 'other', { initialLookbackMs: 1 })).toBe(0);
+  });
+
+  it('does not advance the cursor when the commit fails', async () => {
+    const store = await withAssets([]);
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: () => Promise.resolve([update('EQ-1|r|x', 'open', T0)]),
+    };
+    const ctx = context(store, { t: T0 }, { connector: () => connector, sink: { submit: () => Promise.reject(new Error('disk full')) } });
+    await expect(pollOne(ctx, 'erp', { initialLookbackMs: 0 })).rejects.toThrow('disk full');
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
+  });
+});
+
+describe('inventory sync task', () => {
+  const options: InventorySyncOptions = {
+    skuAttribute: 'sku',
+    quantityAttribute: 'quantity',
+    freshnessMs: 60 * MIN,
+    changesEveryMs: MIN,
+    fullSnapshotCron: '0 2 * * *',
+    timeZone: 'UTC',
+    defaultDestination: 'erp',
+  };
+  const at = (location: string, min: number): AssetStateDoc => ({ inventory: { location, seenAt: T0 + min * MIN, since: T0 } satisfies InventoryItemState });
+
+  it('sends counts once, then only changes, and a full snapshot when the cron comes due', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'SKU-1' }, state: at('WH-A', 1) },
+      { id: 'P-3', attributes: { sku: 'SKU-2', quantity: '10' }, destination: 'wms', state: at('WH-B', 1) },
+      { id: 'EQ', attributes: {} },
+    ]);
+    const clock = { t: T0 + 5 * MIN };
+    const first = await runInventorySync(context(store, clock), options);
+    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 } });
+    const sent = await pending(store, 'inventory.count');
+    expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['erp', 'WH-A|SKU-1|r1', 2, 2],
+      ['wms', 'WH-B|SKU-2|r1', 10, 10],
+    ]);
+    clock.t += MIN;
+    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 } });
+    // P-2 moves; P-1 goes stale.
+    await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
+    clock.t = T0 + 65 * MIN;
+    await runInventorySync(context(store, clock), options);
+    const after = (await pending(store, 'inventory.count')).filter((d) => d.destination === 'erp');
+    expect(after.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
+      ['WH-A|SKU-1|r1', 2, 2],
+      ['WH-A|SKU-1|r2', 0, -2],
+      ['WH-B|SKU-1|r1', 1, 1],
+    ]);
+    // 02:00 next day: the snapshot is due.
+    clock.t = Date.UTC(2026, 9, 2, 2, 0, 30);
+    expect((await runInventorySync(context(store, clock), options)).mode).toBe('full');
+  });
+
+  it('a crash between planning and committing is finished by the next run, exactly once', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    await store.kvSet(INVENTORY_NS, 'lastFullAt', String(T0)); // no snapshot due today: changes only
+    const clock = { t: T0 + MIN };
+    const crashing = context(store, clock, { commit: () => Promise.reject(new Error('killed')) });
+    await expect(runInventorySync(crashing, options)).rejects.toThrow('killed');
+    expect(await pending(store, 'inventory.count')).toEqual([]);
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}').pending).toHaveLength(1);
+    clock.t += MIN;
+    const r = await runInventorySync(context(store, clock), options);
+    expect(r.deliveries).toEqual({ erp: 1 });
+    const sent = await pending(store, 'inventory.count');
+    expect(sent.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.countedAt])).toEqual([['WH-A|S|r1', 1, new Date(T0 + MIN).toISOString()]]);
+    // Recovered once; the next run sends nothing more.
+    await runInventorySync(context(store, clock), options);
+    expect(await pending(store, 'inventory.count')).toHaveLength(1);
+    expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}')).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 1 } } });
+  });
+});
+
+describe('period-end usage posting', () => {
+  const usage = (units: number, meterAtEnd: number): AssetStateDoc => ({
+    depreciation: { first: [Date.UTC(2026, 8, 1), 900], last: [Date.UTC(2026, 10, 2), meterAtEnd + 5], periods: { '2026-10': { units, meterAtEnd } } } satisfies UsageState,
+  });
+  const task = () =>
+    createUsagePostingTask({
+      calendar: monthlyCalendar('Europe/Berlin'),
+      attributes: DEFAULT_DEPRECIATION_ATTRIBUTES,
+      unit: 'h',
+      postAfterMs: 2 * 86_400_000,
+      checkEveryMs: 3_600_000,
+      defaultDestination: 'erp',
+    });
+
+  it('posts each tracked asset’s usage once the period and its grace have passed, exactly once', async () => {
+    const store = await withAssets([
+      { id: 'FA-1', attributes: { expectedUnits: '10000' }, state: usage(120, 1100) },
+      { id: 'FA-2', attributes: {}, state: usage(0, 900) },
+      { id: 'FA-3', attributes: {} }, // never reported: not posted
+    ]);
+    // 2 Nov 12:00Z: October's grace (2 days after 31 Oct 23:00Z) has not passed; the first run
+    // posts the latest closed period, September, and no older one.
+    const clock = { t: Date.UTC(2026, 10, 2, 12) };
+    await task().run(context(store, clock));
+    expect((await pending(store, 'usage.post')).map((d) => d.businessKey)).toEqual(['FA-1|usage|2026-09', 'FA-2|usage|2026-09']);
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBe('2026-09');
+    clock.t = Date.UTC(2026, 10, 3, 0);
+    await task().run(context(store, clock));
+    const october = (await pending(store, 'usage.post')).filter((d) => d.payload.period === '2026-10');
+    expect(october.map((d) => [d.businessKey, d.payload.periodUnits, d.payload.lifeToDateUnits, d.payload.totalExpectedUnits, d.payload.periodEnd])).toEqual([
+      ['FA-1|usage|2026-10', 120, 1100, 10000, '2026-10-31T23:00:00.000Z'],
+      ['FA-2|usage|2026-10', 0, 900, null, '2026-10-31T23:00:00.000Z'],
+    ]);
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBe('2026-10');
+    await store.kvSet(USAGE_NS, 'lastPosted', '2026-08'); // as if the mark were lost: re-posting adds nothing
+    await task().run(context(store, clock));
+    expect(await pending(store, 'usage.post')).toHaveLength(4);
+  });
+});
+

@@ -1,0 +1,79 @@
+/**
+ * The maintenance closed loop, polled: asks each destination whose connector can list work orders
+ * for those changed since the last poll, and feeds them into the normal durable pipeline as
+ * canonical `workorder` events (source `erp-feedback`), so the maintenance rule sees completions in
+ * order with everything else. The poll cursor (the ERP's own change time) advances only after the
+ * events are committed (invariant 1); re-fetching an update is harmless, the rule ignores feedback
+ * it has already applied. ERPs that push webhooks post the same events to the HTTP intake instead.
+ * @module
+ */
+import type { WorkOrderUpdate } from '../../ports/connector.js';
+import type { RawMessage } from '../../core/model/messages.js';
+import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import type { ScheduledTask, TaskContext } from '../../ports/task.js';
+
+export const FEEDBACK_TASK = 'maintenance-feedback';
+/** kv namespace of the poll cursors, one per destination. */
+export const FEEDBACK_NS = 'maintenance.feedback';
+/** Source name of the submitted events; the canonical decoder is registered for it. */
+export const FEEDBACK_SOURCE = 'erp-feedback';
+
+export interface WorkOrderFeedbackOptions {
+  /** Destinations to poll (those whose connector has `fetchWorkOrderUpdates`). */
+  readonly destinations: readonly string[];
+  readonly pollEveryMs: number;
+  /** How far back the first poll looks. */
+  readonly initialLookbackMs: number;
+}
+
+/** The canonical JSON event for one update (what the `erp-feedback` decoder reads). */
+export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
+  return {
+    kind: 'workorder',
+    erpAssetId: u.erpAssetId,
+    eventTime: new Date(u.changedAt).toISOString(),
+    businessKey: u.businessKey,
+    erpWorkOrderId: u.erpWorkOrderId,
+    status: u.status,
+    ...(u.operatingHoursAtCompletion !== undefined ? { operatingHoursAtCompletion: u.operatingHoursAtCompletion } : {}),
+  };
+}
+
+export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): ScheduledTask {
+  return {
+    name: FEEDBACK_TASK,
+    schedule: { everyMs: options.pollEveryMs },
+    async run(ctx) {
+      for (const destination of options.destinations) {
+        if (ctx.signal.aborted) return;
+        await pollOne(ctx, destination, options);
+      }
+    },
+  };
+}
+
+/** Poll one destination; returns how many updates were submitted. */
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>): Promise<number> {
+  const connector = ctx.connector(destination);
+  if (!connector?.fetchWorkOrderUpdates) return 0;
+  const stored = await ctx.store.kvGet(FEEDBACK_NS, destination);
+  const since = stored !== undefined ? Number(stored) : ctx.clock.now() - options.initialLookbackMs;
+  const updates = await connector.fetchWorkOrderUpdates(since, { signal: ctx.signal });
+  // Only work orders we opened carry our business key (`asset|rule|occurrence`).
+  const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined);
+  if (updates.length === 0) return 0;
+  if (ours.length > 0) {
+    const receivedAt = ctx.clock.now();
+    // One message per update: an update for an unknown asset is quarantined alone.
+    const messages: RawMessage[] = ours.map((u) => ({
+      source: FEEDBACK_SOURCE,
+      channel: `workorders/${destination}`,
+      payload: JSON.stringify(feedbackEvent(u)),
+      receivedAt,
+    }));
+    await ctx.sink.submit(messages);
+  }
+  const newest = Math.max(since, ...updates.map((u) => u.changedAt));
+  await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
+  return ours.length;
+}
