@@ -1,0 +1,117 @@
+/**
+ * `assetbridge depreciation`: units-of-production inputs per asset and fiscal period.
+ *
+ * - `preview --period 2026-10` shows, per asset, period units, life-to-date units, expected units,
+ *   (cost − salvage) × period units ÷ total expected units, and straight line beside it; as a
+ *   table, or as CSV with `--csv` (to a file with `--out`).
+ * - `post --period 2026-10` posts the period's `usage.post` facts now instead of waiting for the
+ *   period-end task (same business keys: posting twice, or after the task, adds nothing).
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { calendarOf } from '../../core/rules/index.js';
+import type { Period } from '../../core/rules/depreciation/calendar.js';
+import { usageCsv } from '../../core/rules/depreciation/usage.js';
+import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { loadUsageLines, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, table, withContext } from '../context.js';
+import { rulesConfigOf } from './rules.js';
+
+function depreciationOf(rules: RulesConfig): DepreciationConfig {
+  if (!rules.depreciation) throw new UsageError('depreciation is not configured (add a rules.depreciation section to the config)');
+  return rules.depreciation;
+}
+
+export function resolvePeriod(d: DepreciationConfig, id: string): Period {
+  const period = calendarOf(d).period(id);
+  if (!period)
+    throw new UsageError(
+      d.periods === 'monthly' ? `--period "${id}" is not a month; write YYYY-MM, e.g. 2026-10` : `--period "${id}" is not in the configured calendar; periods: ${d.periods.map((p) => p.id).join(', ')}`,
+    );
+  return period;
+}
+
+export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string): Promise<AssetUsageLine[]> {
+  const d = depreciationOf(rules);
+  const period = resolvePeriod(d, periodId);
+  const lines = await loadUsageLines(store, { attributes: d.attributes, defaultDestination, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }, period, now, asset ? (a) => a.erpAssetId === asset : undefined);
+  if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
+  return lines;
+}
+
+const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits }));
+
+export function formatPreview(lines: readonly AssetUsageLine[], unit: string): string {
+  if (lines.length === 0) return 'no assets\n';
+  const rows: (string | number)[][] = [['ASSET', 'PERIOD', `UNITS (${unit})`, 'LIFE TO DATE', 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
+  let uop = 0;
+  let sl = 0;
+  for (const { line: l } of lines) {
+    uop += l.unitsOfProduction ?? 0;
+    sl += l.straightLine ?? 0;
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3), fmt(l.lifeToDateUnits, 3), fmt(l.totalExpectedUnits, 0), fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
+  }
+  rows.push(['TOTAL', '', '', '', '', '', '', fmt(Math.round(uop * 100) / 100), fmt(Math.round(sl * 100) / 100), '']);
+  return table(rows);
+}
+
+export function registerDepreciationCommand(program: Command): Command {
+  const dep = program.command('depreciation').description('usage-based depreciation: units per fiscal period for the ERP asset register');
+  addConfigOption(
+    dep
+      .command('preview')
+      .description('per asset: (cost − salvage) × period units ÷ total expected units, beside straight line')
+      .requiredOption('--period <id>', 'fiscal period, e.g. 2026-10')
+      .option('--asset <erpAssetId>', 'one asset only')
+      .option('--csv', 'print CSV instead of a table')
+      .option('--out <file>', 'write the CSV to a file')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; period: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const rules = rulesConfigOf(config);
+        const defaultDestination = config.defaultDestination ?? config.destinations[0]?.name ?? 'erp';
+        const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(lines.map((l) => l.line), null, 2)}\n`);
+        if (opts.csv || opts.out) {
+          const csv = usageCsv(lines.map((l) => l.line));
+          if (opts.out) {
+            writeFileSync(opts.out, csv);
+            process.stdout.write(`wrote ${lines.length} row(s) to ${opts.out}\n`);
+          } else process.stdout.write(csv);
+          return;
+        }
+        process.stdout.write(formatPreview(lines, depreciationOf(rules).unit));
+      });
+    }),
+  );
+  addConfigOption(
+    dep
+      .command('post')
+      .description('post the period’s usage to the ERP now (exactly once per asset and period, whoever posts first)')
+      .requiredOption('--period <id>', 'a fiscal period that has ended, e.g. 2026-10')
+      .option('--dry-run', 'show what would be posted'),
+  ).action(
+    action(async (opts: { config: string; period: string; dryRun?: boolean }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const rules = rulesConfigOf(config);
+        const d = depreciationOf(rules);
+        const period = resolvePeriod(d, opts.period);
+        const now = Date.now();
+        if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
+        const defaultDestination = config.defaultDestination ?? config.destinations[0]?.name ?? 'erp';
+        const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
+        const deliveries = usageDeliveries(lines, d.timeZone, d.unit);
+        if (!opts.dryRun && deliveries.length) await store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
+        process.stdout.write(
+          `${opts.dryRun ? 'would post' : 'queued'} usage for ${deliveries.length} asset(s) for ${period.id}` +
+            `${opts.dryRun ? '' : ' (already posted ones are not sent again); a running service delivers them'}\n`,
+        );
+      });
+    }),
+  );
+  return dep;
+}

@@ -1,0 +1,160 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempStore } from '../../../test/helpers/temp-store.js';
+import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
+import type { CanonicalEvent } from '../../core/model/events.js';
+import { createRules } from '../../core/rules/index.js';
+import { simulateRules } from '../../core/rules/simulate.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
+import { formatPreview, previewDepreciation } from './depreciation.js';
+import { formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
+import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
+import { checkZonesFile, locate } from './zones.js';
+
+const rules: RulesConfig = rulesSchema.parse({
+  allowedLateness: '1m',
+  zones: { enterDwellMs: '30s', inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] },
+  maintenance: {
+    thresholds: [{ name: 'overheat', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '2m', severity: 'critical' }],
+    serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 20 }],
+  },
+  depreciation: { timeZone: 'Europe/Berlin' },
+});
+
+const assets: AssetWithIdentifiers[] = [
+  {
+    asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' } },
+    identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }],
+  },
+  { asset: { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-2', erpAssetId: 'EQ-2' }] },
+];
+
+const jsonl = [
+  '# a dry run',
+  '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
+  '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97,"unit":"°C"}}}',
+  '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:01:00Z","values":{"coolantTemp":{"value":98,"unit":"°C"}}}',
+  '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:01:00Z","lat":52.5,"lng":13.4}',
+  '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:02:00Z","values":{"coolantTemp":{"value":99,"unit":"°C"}}}',
+  '{"kind":"sensor","assetId":"tag-9","eventTime":"2026-10-01T08:02:00Z","values":{"coolantTemp":{"value":99}}}',
+  '{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:02:00Z"}',
+  'not json',
+  '',
+].join('\n');
+
+describe('rules test', () => {
+  it('shows the deliveries each event would produce, and what the lateness window held back', () => {
+    const report = runRulesTest({ text: jsonl, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.lines.map((l) => [l.line, l.accepted, l.deliveries.map((d) => d.operation)])).toEqual([
+      [2, true, []],
+      [3, true, []],
+      [4, true, []],
+      [5, true, ['location.update']], // 08:00 released once 08:01 arrived (1 min lateness)
+      [6, true, []],
+      [7, false, []],
+      [8, false, []],
+      [9, false, []],
+    ]);
+    expect(report.lines[5]?.reason).toMatch(/tag-9/);
+    expect(report.lines[6]?.reason).toBe('sensor reading has no values');
+    expect(report.lines[7]?.reason).toMatch(/payload is not JSON/);
+    // Held back at the end: the 08:01 and 08:02 samples: the breach held 2 minutes; the 08:01 fix dwelt 60 s.
+    expect(report.flushed.map((d) => [d.operation, d.businessKey])).toEqual([
+      ['location.update', 'EQ-1'],
+      ['workorder.create', 'EQ-1|overheat|2026-10-01T08:00:00.000Z'],
+    ]);
+    expect(report.totals).toEqual({ 'location.update (state)': 2, 'workorder.create (fact)': 1 });
+    const text = formatRulesTest(report);
+    expect(text).toContain('line 5: position EQ-1 @ 2026-10-01T08:01:00.000Z');
+    expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C"');
+    expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
+    expect(text).toContain('line 9: rejected: payload is not JSON');
+    expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
+  });
+
+  it('without flushing, shows only what was decided by the end of the input', () => {
+    const report = runRulesTest({ text: jsonl, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), flush: false });
+    expect(report.flushed).toEqual([]);
+    expect(report.totals).toEqual({ 'location.update (state)': 1 });
+  });
+
+  it('lists the compiled rules', () => {
+    expect(describeRules(rules).map((r) => r[0])).toEqual(['RULE', 'location', 'zones', 'overheat', 'service-250h', 'depreciation']);
+  });
+});
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+/** A store holding the assets and the state these events leave. */
+async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
+  const store = tempStore();
+  stores.push(store);
+  await store.upsertAssets(assets);
+  const byId = new Map(assets.map((a) => [a.asset.erpAssetId, a.asset]));
+  const r = simulateRules(
+    createRules({ ...rules, allowedLateness: 0 }),
+    events.map((event) => ({ event, asset: byId.get(event.ids[0]?.value ?? '') ?? assets[0]!.asset, destination: 'erp' })),
+  );
+  await store.commitIngest({ states: [...r.states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })), deliveries: r.perStep.flat(), quarantine: [], accepted: events.length });
+  return store;
+}
+
+const meter = (iso: string, hours: number, id = 'EQ-1'): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: id }], eventTime: Date.parse(iso), receivedAt: 0, operatingHours: hours });
+
+describe('maintenance status', () => {
+  it('shows due intervals, open and completed work orders per asset', async () => {
+    const store = await storeAfter([
+      meter('2026-10-01T00:00:00Z', 200),
+      meter('2026-10-03T00:00:00Z', 240),
+      { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse('2026-10-03T06:00:00Z'), receivedAt: 0, businessKey: 'EQ-1|service-250h|250h@b0', status: 'in-progress', erpWorkOrderId: 'WO-7' },
+      meter('2026-10-01T00:00:00Z', 10, 'EQ-2'),
+    ]);
+    const rows = await loadMaintenanceStatus(store, rules);
+    expect(rows.map((r) => [r.erpAssetId, r.due.map((d) => [d.rule, d.state, d.nextDueHours, d.remainingHours]), r.open.map((w) => [w.businessKey, w.status, w.erpWorkOrderId])])).toEqual([
+      ['EQ-1', [['service-250h', 'ok', 500, 260], ['overheat', 'normal', undefined, undefined]], [['EQ-1|service-250h|250h@b0', 'in-progress', 'WO-7']]],
+      ['EQ-2', [['service-250h', 'ok', 250, 240], ['overheat', 'normal', undefined, undefined]], []],
+    ]);
+    const text = formatMaintenanceStatus(rows, 5);
+    expect(text).toContain('OPEN WORK ORDERS');
+    expect(text).toMatch(/EQ-1\s+EQ-1\|service-250h\|250h@b0\s+in-progress\s+MEDIUM/);
+    await expect(loadMaintenanceStatus(store, rules, 'NOPE')).rejects.toThrow(/no asset "NOPE"/);
+  });
+});
+
+describe('depreciation preview', () => {
+  it('computes units of production beside straight line per asset, as a table', async () => {
+    // Berlin: October runs 2026-09-30T22:00Z → 2026-10-31T23:00Z.
+    const store = await storeAfter([meter('2026-09-30T22:00:00Z', 1000), meter('2026-10-31T23:00:00Z', 1150), meter('2026-11-02T00:00:00Z', 1160)]);
+    const lines = await previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'));
+    expect(lines.map((l) => [l.line.erpAssetId, l.line.periodUnits, l.line.lifeToDateUnits, l.line.unitsOfProduction, l.line.straightLine])).toEqual([
+      ['EQ-1', 150, 1150, 1500, 1666.67],
+      ['EQ-2', 0, null, null, null],
+    ]);
+    const text = formatPreview(lines, 'h');
+    expect(text).toMatch(/EQ-1\s+2026-10\s+150\s+1,150\s+10,000\s+120,000\s+20,000\s+1,500\s+1,666.67/);
+    expect(text).toMatch(/TOTAL\s+1,500\s+1,666.67/);
+    await expect(previewDepreciation(store, rules, 'October', 'erp', 0)).rejects.toThrow(/not a month; write YYYY-MM/);
+  });
+});
+
+describe('zones commands', () => {
+  it('checks a GeoJSON file and locates positions in the configured zones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-zones-'));
+    const file = join(dir, 'z.geojson');
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a' }, geometry: { type: 'Point', coordinates: [1, 1] } }] }));
+    expect(checkZonesFile(file).problems).toEqual([
+      'feature 0 ("a"): property "locationCode" (the ERP location code) is missing or empty',
+      'feature 0 ("a"): a Point zone needs a positive "radiusM" property (its radius in metres)',
+    ]);
+    expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(/cannot read/);
+    expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });
+    expect(locate(rules, 52.5, 13.5)).toEqual({ inside: [], band: [] });
+    expect(() => locate(rulesSchema.parse({}), 0, 0)).toThrow(/no zones are configured/);
+  });
+});

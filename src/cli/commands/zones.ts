@@ -1,0 +1,105 @@
+/**
+ * `assetbridge zones`: check a GeoJSON zones file before putting it in the config, list the
+ * configured zones, and find which zone a position is in.
+ * @module
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { zoneTrackingOf } from '../../core/rules/index.js';
+import { zonesFromGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
+import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
+import type { RulesConfig } from '../../config/rules-schema.js';
+import { action, addConfigOption, resolveConfig, table } from '../context.js';
+import { rulesConfigOf } from './rules.js';
+
+/** Read and check a GeoJSON zones file. */
+export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
+  }
+  return zonesFromGeoJson(doc, properties);
+}
+
+export function zoneRows(zones: readonly Zone[]): (string | number)[][] {
+  return [
+    ['ZONE', 'LOCATION CODE', 'SITE', 'SHAPE', 'AREA (m²)', 'PRIORITY'],
+    ...zones.map((z) => [
+      z.name,
+      z.locationCode,
+      z.site ?? '-',
+      z.shape.type === 'circle' ? `circle r=${z.shape.radiusM} m` : `polygon ×${z.shape.polygons.length}`,
+      Math.round(areaM2(z.shape)).toLocaleString('en-US'),
+      z.priority,
+    ]),
+  ];
+}
+
+export interface LocateResult {
+  readonly inside: readonly string[];
+  readonly band: readonly string[];
+  /** The zone an asset standing here (after dwell) would be reported in, with its location code. */
+  readonly zone?: { readonly name: string; readonly locationCode: string };
+}
+
+export function locate(rules: RulesConfig, lat: number, lng: number): LocateResult {
+  const tracking = zoneTrackingOf(rules);
+  if (!tracking) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
+  const hit = tracking.index.locate(lat, lng);
+  const best = tracking.index.best(hit.inside);
+  return { ...hit, ...(best ? { zone: { name: best.name, locationCode: best.locationCode } } : {}) };
+}
+
+function coordinate(text: string, what: 'latitude' | 'longitude'): number {
+  const n = Number(text);
+  const max = what === 'latitude' ? 90 : 180;
+  if (!Number.isFinite(n) || Math.abs(n) > max) throw new UsageError(`${what} "${text}" is not a number between -${max} and ${max}`);
+  return n;
+}
+
+export function registerZonesCommand(program: Command): Command {
+  const zones = program.command('zones').description('zones: named polygons and circles mapped to ERP location codes');
+  zones
+    .command('check <file>')
+    .description('check a GeoJSON zones file (FeatureCollection of Polygon, MultiPolygon, or Point with a radius)')
+    .option('--name-property <p>', 'feature property with the zone name', 'name')
+    .option('--code-property <p>', 'feature property with the ERP location code', 'locationCode')
+    .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres', 'radiusM')
+    .option('--json', 'print JSON')
+    .action(
+      action((file: string, opts: { nameProperty: string; codeProperty: string; radiusProperty: string; json?: boolean }) => {
+        const result = checkZonesFile(file, { name: opts.nameProperty, locationCode: opts.codeProperty, radiusM: opts.radiusProperty });
+        if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        else {
+          if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
+          for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
+          process.stdout.write(`${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
+        }
+        if (result.problems.length) process.exitCode = 2;
+        return Promise.resolve();
+      }),
+    );
+  addConfigOption(zones.command('list').description('list the configured zones').option('--json', 'print JSON')).action(
+    action((opts: { config: string; json?: boolean }) => {
+      const list = rulesConfigOf(resolveConfig(opts.config).config).zones?.zones ?? [];
+      process.stdout.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : list.length ? table(zoneRows(list)) : 'no zones configured\n');
+      return Promise.resolve();
+    }),
+  );
+  addConfigOption(zones.command('locate <lat> <lng>').description('which configured zone a position is in').option('--json', 'print JSON')).action(
+    action((latText: string, lngText: string, opts: { config: string; json?: boolean }) => {
+      const r = locate(rulesConfigOf(resolveConfig(opts.config).config), coordinate(latText, 'latitude'), coordinate(lngText, 'longitude'));
+      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      else {
+        process.stdout.write(r.zone ? `in zone ${r.zone.name} (location code ${r.zone.locationCode})\n` : 'in no zone\n');
+        if (r.inside.length > 1) process.stdout.write(`inside: ${r.inside.join(', ')}\n`);
+        if (r.band.length) process.stdout.write(`within the hysteresis margin of: ${r.band.join(', ')}\n`);
+      }
+      return Promise.resolve();
+    }),
+  );
+  return zones;
+}
