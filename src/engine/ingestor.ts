@@ -146,7 +146,7 @@ export class Ingestor implements IngestSink {
       const { outcomes, states, deliveries, quarantine } = await this.process(messages, true);
       await this.opts.store.commitIngest({
         states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })),
-        deliveries,
+        deliveries: coalesceStates(deliveries),
         quarantine,
         accepted: outcomes.filter((o) => o.accepted).length,
       });
@@ -204,17 +204,21 @@ export class Ingestor implements IngestSink {
       const mine: DeliveryIntent[] = [];
       for (const { event, asset } of d.events) {
         const id = asset.erpAssetId;
-        let doc = states.get(id) ?? this.cache.get(id) ?? {};
+        // Copy the cached document once per batch; the cache moves forward only after the commit.
+        let doc = states.get(id);
+        if (!doc) {
+          doc = { ...this.cache.get(id) };
+          states.set(id, doc);
+        }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         for (const rule of this.opts.rules) {
           if (!rule.kinds.includes(event.kind)) continue;
           const result = rule.apply(doc[rule.name], event, ctx);
-          if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
-          mine.push(...result.deliveries);
+          doc[rule.name] = result.state;
+          for (const dl of result.deliveries) mine.push(dl);
         }
-        states.set(id, doc);
       }
-      deliveries.push(...mine);
+      for (const dl of mine) deliveries.push(dl);
       outcomes.push({ accepted: true, events: d.events.length, deliveries: mine });
     });
     return { outcomes, states, deliveries, quarantine };
@@ -263,4 +267,21 @@ export class Ingestor implements IngestSink {
   invalidate(): void {
     this.cache.clear();
   }
+}
+
+/**
+ * Within one batch, only the newest value of each state key can matter (the store would coalesce
+ * them anyway); dropping the rest here saves their hashing and SQL. Facts are all kept, in order.
+ */
+export function coalesceStates(deliveries: readonly DeliveryIntent[]): DeliveryIntent[] {
+  const newest = new Map<string, number>();
+  deliveries.forEach((d, i) => {
+    if (d.kind !== 'state') return;
+    const key = `${d.destination}\u001f${d.operation}\u001f${d.businessKey}`;
+    const prev = newest.get(key);
+    if (prev === undefined || (deliveries[prev] as DeliveryIntent).eventTime <= d.eventTime) newest.set(key, i);
+  });
+  if (newest.size === deliveries.filter((d) => d.kind === 'state').length) return [...deliveries];
+  const keep = new Set(newest.values());
+  return deliveries.filter((d, i) => d.kind === 'fact' || keep.has(i));
 }

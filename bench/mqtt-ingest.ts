@@ -1,0 +1,102 @@
+/**
+ * Ingest benchmark: messages through real Mosquitto at QoS 1 into committed state and outbox
+ * (ack after commit), against a bare mqtt.js subscriber that only parses JSON, in the same run.
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import mqtt from 'mqtt';
+import { createMqttSource } from '../src/adapters/sources/mqtt/mqtt-source.js';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import { mqttSourceSchema } from '../src/config/schema.js';
+import { IdentityIndex } from '../src/core/identity/resolver.js';
+import { createJsonDecoder } from '../src/core/normalize/json-decoder.js';
+import { createLocationSyncRule } from '../src/core/rules/location-sync.js';
+import type { Rule } from '../src/core/rules/rule.js';
+import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
+import { systemClock } from '../src/ports/clock.js';
+import { fleetDecoderConfig } from '../simulators/fleet/fleet-config.js';
+import { tempStorePath } from '../test/helpers/temp-store.js';
+
+let URL = 'mqtt://127.0.0.1:18831';
+/** The broker the ingest benchmarks use (see bench/broker.ts). */
+export function useBroker(url: string): void {
+  URL = url;
+}
+const PUBLISHER = resolve(import.meta.dirname, 'mqtt-publisher.js');
+
+function publish(prefix: string, count: number, assets: number): Promise<void> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, [PUBLISHER, URL, prefix, String(count), String(assets)], { stdio: ['ignore', 'ignore', 'inherit'] });
+    p.on('exit', (code) => (code === 0 ? res() : rej(new Error(`publisher exited ${code}`))));
+  });
+}
+
+/** A bare subscriber: QoS 1, parse JSON, nothing else. Messages per second. */
+export async function benchBareSubscriber(count: number, assets: number): Promise<number> {
+  const prefix = `bench-bare-${process.pid}-${Date.now()}`;
+  const client = await mqtt.connectAsync(URL, { clientId: `bench-bare-${process.pid}`, clean: true, protocolVersion: 5, properties: { receiveMaximum: 1000 } });
+  let received = 0;
+  let first = 0;
+  const done = new Promise<number>((res) => {
+    client.on('message', (_topic, payload) => {
+      JSON.parse(payload.toString());
+      if (received++ === 0) first = performance.now();
+      if (received === count) res(performance.now());
+    });
+  });
+  await client.subscribeAsync(`${prefix}/+/telemetry`, { qos: 1 });
+  await publish(prefix, count, assets);
+  const end = await done;
+  await client.endAsync();
+  return (count - 1) / ((end - first) / 1000);
+}
+
+export interface IngestBenchResult {
+  readonly eventsPerSecond: number;
+  readonly batches: number;
+  readonly deliveriesEnqueued: number;
+}
+
+/** The product path: MQTT source (ack after commit) → decode → validate → identify → rules → SQLite. */
+export async function benchPipelineIngest(count: number, assets: number, synchronous: 'full' | 'normal', rules: readonly Rule[] = [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 }) as Rule]): Promise<IngestBenchResult> {
+  const prefix = `bench-ab-${process.pid}-${Date.now()}`;
+  const store = new SqliteStore({ path: tempStorePath(), synchronous });
+  const rows = Array.from({ length: assets }, (_, a) => ({
+    asset: { erpAssetId: `EQ-${a}`, erpModule: 'fixed-assets', attributes: {} },
+    identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
+  }));
+  await store.upsertAssets(rows);
+  const identity = new IdentityIndex(await store.listAssets());
+  const cfg = mqttSourceSchema.parse({ name: 'bench', url: URL, clientId: `bench-ab-${process.pid}-${Date.now()}`, topics: [{ filter: `${prefix}/+/telemetry`, decoder: fleetDecoderConfig }] });
+  const ingestor = new Ingestor({
+    store,
+    clock: systemClock,
+    decoders: new DecoderRegistry().register('mqtt:bench', createJsonDecoder('mqtt:bench', cfg.topics)),
+    rules,
+    identity: () => identity,
+    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
+    defaultDestination: 'erp',
+    maxBatch: 1000,
+    maxWaitMs: 5,
+  });
+  const source = createMqttSource(cfg);
+  let first = 0;
+  let end = 0;
+  const sink = {
+    submit: async (m: Parameters<Ingestor['submit']>[0]) => {
+      if (first === 0) first = performance.now();
+      const r = await ingestor.submit(m);
+      if (ingestor.stats.accepted + ingestor.stats.quarantined >= count && end === 0) end = performance.now();
+      return r;
+    },
+  };
+  await source.start(sink);
+  await publish(prefix, count, assets);
+  while (end === 0) await new Promise((r) => setTimeout(r, 20));
+  await source.stop();
+  await ingestor.flush();
+  if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} messages quarantined in the benchmark`);
+  await store.close();
+  return { eventsPerSecond: (count - 1) / ((end - first) / 1000), batches: ingestor.stats.batches, deliveriesEnqueued: ingestor.stats.deliveriesEnqueued };
+}

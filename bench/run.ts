@@ -1,0 +1,98 @@
+/**
+ * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same
+ * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules`.
+ * Results go to stdout and to bench-results.json; BENCHMARKS.md records them with the machine.
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { XMLParser } from 'fast-xml-parser';
+import { benchBareSubscriber, benchPipelineIngest, useBroker } from './mqtt-ingest.js';
+import { startBenchBroker } from './broker.js';
+import { benchBacklogMemory } from './backlog-memory.js';
+import { benchAempPull } from './aemp-pull.js';
+import { benchRules } from './rules.js';
+import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
+
+const all = ['ingest', 'memory', 'aemp', 'parser', 'rules'] as const;
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const unknown = wanted.filter((w) => !(all as readonly string[]).includes(w));
+if (unknown.length) {
+  process.stderr.write(`unknown benchmark(s): ${unknown.join(', ')}; choose from ${all.join(', ')}\n`);
+  process.exit(2);
+}
+const run = (name: (typeof all)[number]) => wanted.length === 0 || wanted.includes(name);
+const results: Record<string, unknown> = {
+  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  at: new Date().toISOString(),
+};
+const line = (s: string) => process.stdout.write(`${s}\n`);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+if (run('ingest')) {
+  line('== ingest: MQTT QoS 1 (real Mosquitto) → committed state + outbox, ack after commit');
+  const broker = await startBenchBroker();
+  useBroker(broker.url);
+  try {
+    const count = Number(process.env.BENCH_INGEST_EVENTS ?? 200_000);
+    const bare = await benchBareSubscriber(count, 10_000);
+    const full = await benchPipelineIngest(count, 10_000, 'full');
+    const normal = await benchPipelineIngest(count, 10_000, 'normal');
+    const bare2 = await benchBareSubscriber(count, 10_000);
+    const baseline = (bare + bare2) / 2;
+    line(`  bare mqtt.js subscriber (parse only)      ${fmt(baseline)} msg/s (runs: ${fmt(bare)}, ${fmt(bare2)})`);
+    line(`  assetbridge, store.synchronous=full       ${fmt(full.eventsPerSecond)} events/s  ratio ${(full.eventsPerSecond / baseline).toFixed(2)}  (${full.batches} transactions)`);
+    line(`  assetbridge, store.synchronous=normal     ${fmt(normal.eventsPerSecond)} events/s  ratio ${(normal.eventsPerSecond / baseline).toFixed(2)}`);
+    results.ingest = { count, bareMsgPerSecond: baseline, full, normal, ratioFull: full.eventsPerSecond / baseline, ratioNormal: normal.eventsPerSecond / baseline };
+  } finally {
+    await broker.stop();
+  }
+}
+
+if (run('memory')) {
+  line('== memory: 1,000,000 events of deliveries pending (facts, none coalesced) while dispatching');
+  const r = await benchBacklogMemory(Number(process.env.BENCH_BACKLOG_EVENTS ?? 1_000_000), (d) => {
+    if (d % 200_000 === 0) process.stderr.write(`  ingested ${fmt(d)}\n`);
+  });
+  line(`  pending ${fmt(r.pending)}; RSS idle ${r.baselineRssMb.toFixed(0)} MB → peak ${r.peakRssMb.toFixed(0)} MB  ratio ${(r.peakRssMb / r.baselineRssMb).toFixed(2)}  (ingest ${r.ingestSeconds.toFixed(1)} s)`);
+  results.memory = { ...r, ratio: r.peakRssMb / r.baselineRssMb };
+}
+
+if (run('aemp')) {
+  line('== telematics pull: 100,000 machines (1,000 pages) from the Trackunit simulator at 50 requests/s');
+  const r = await benchAempPull(Number(process.env.BENCH_AEMP_FLEET ?? 100_000), 50);
+  line(`  elapsed ${(r.elapsedMs / 1000).toFixed(1)} s vs bound ${(r.boundMs / 1000).toFixed(1)} s  ratio ${r.ratio.toFixed(3)}  requests ${r.requests}  429s ${r.http429}`);
+  results.aemp = r;
+}
+
+if (run('parser')) {
+  line('== AEMP parser: equipment elements per second, as a ratio to the bare JSON.parse / XMLParser of the same document');
+  const parsed: Record<string, unknown> = {};
+  for (const format of ['json', 'xml'] as const) {
+    const n = 1000;
+    const doc = buildSyntheticFleet(n, format);
+    const ours = benchParser({ equipmentCount: n, format, minDurationMs: 1500 });
+    const xml = new XMLParser({ ignoreAttributes: false });
+    let iterations = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < 1500) {
+      if (format === 'json') JSON.parse(doc);
+      else xml.parse(doc);
+      iterations++;
+    }
+    const baseline = (iterations * n) / ((performance.now() - t0) / 1000);
+    line(`  ${format.toUpperCase().padEnd(4)} ${fmt(ours.elementsPerSecond)} elements/s (${fmt(ours.eventsPerSecond)} events/s); bare parse ${fmt(baseline)}/s  ratio ${(ours.elementsPerSecond / baseline).toFixed(2)}`);
+    parsed[format] = { ...ours, baselineElementsPerSecond: baseline, ratio: ours.elementsPerSecond / baseline };
+  }
+  results.parser = parsed;
+}
+
+if (run('rules')) {
+  line('== rules: ingest with 1,000 zones and 20 rules per asset vs without rules');
+  const r = await benchRules();
+  line(`  without ${fmt(r.withoutRulesEventsPerSecond)} events/s, with ${fmt(r.withRulesEventsPerSecond)} events/s  ratio ${r.ratio.toFixed(2)}  (${r.workOrders} work orders, ${r.locationUpdates} location updates)`);
+  results.rules = r;
+}
+
+writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
+line('results written to bench-results.json');
