@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
 import { createJsonDecoder } from './core/normalize/json-decoder.js';
+import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { createLocationSyncRule } from './core/rules/location-sync.js';
@@ -115,11 +116,12 @@ export function buildDecoders(config: Config): DecoderRegistry {
   const canonical = createCanonicalDecoder();
   decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical);
   for (const m of config.sources.mqtt) decoders.register(`mqtt:${m.name}`, createJsonDecoder(`mqtt:${m.name}`, m.topics));
+  decoders.register('aemp', createAempEquipmentDecoder());
   return decoders;
 }
 
 export function buildSources(config: Config, logger: Logger): Source[] {
-  return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }) }));
+  return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }), stopTimeoutMs: config.shutdown.graceMs }));
 }
 
 export function buildTasks(config: Config): ScheduledTask[] {

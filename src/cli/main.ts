@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { registerAssetsCommand } from './commands/assets.js';
+import { registerAempParseCommand } from './commands/aemp-parse.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerQuarantineCommand(program);
   registerDlqCommand(program);
   registerAuditCommand(program);
+  registerAempParseCommand(program);
   return program;
 }
 

@@ -66,7 +66,8 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     case 'meter': {
       const fields = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
       if (!fields.some((f) => e[f] !== undefined)) problem = `meter reading has none of ${fields.join(', ')}`;
-      for (const f of fields) problem ??= checkNumber(f, e[f], 0, 10_000_000, true);
+      // Lifetime fuel of a large mining truck passes ten million litres; hours and km do not.
+      for (const f of fields) problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
       break;
     }
     case 'sensor': {
