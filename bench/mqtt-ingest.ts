@@ -59,7 +59,7 @@ export interface IngestBenchResult {
 }
 
 /** The product path: MQTT source (ack after commit) → decode → validate → identify → rules → SQLite. */
-export async function benchPipelineIngest(count: number, assets: number, synchronous: 'full' | 'normal', rules: readonly Rule[] = [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 }) as Rule]): Promise<IngestBenchResult> {
+export async function benchPipelineIngest(count: number, assets: number, synchronous: 'full' | 'normal', rules: readonly Rule[] = [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })]): Promise<IngestBenchResult> {
   const prefix = `bench-ab-${process.pid}-${Date.now()}`;
   const store = new SqliteStore({ path: tempStorePath(), synchronous });
   const rows = Array.from({ length: assets }, (_, a) => ({

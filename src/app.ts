@@ -82,7 +82,7 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
 export function buildRules(config: Config): Rule[] {
   const rules: Rule[] = [];
   if (config.rules.location.enabled) {
-    rules.push(createLocationSyncRule({ minDistanceM: config.rules.location.minDistanceM, heartbeatMs: config.rules.location.heartbeatMs }) as Rule);
+    rules.push(createLocationSyncRule({ minDistanceM: config.rules.location.minDistanceM, heartbeatMs: config.rules.location.heartbeatMs }));
   }
   return rules;
 }

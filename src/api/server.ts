@@ -132,7 +132,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       });
       server.on('error', reject);
     } catch (err) {
-      reject(err as Error);
+      reject(err instanceof Error ? err : new Error(String(err)));
     }
   });
 }

@@ -94,16 +94,16 @@ export class Engine {
     }
   }
 
-  async snapshot(): Promise<Record<string, unknown>> {
+  snapshot(): Promise<Record<string, unknown>> {
     const p = this.parts;
-    return {
+    return Promise.resolve({
       pid: process.pid,
       state: this.state,
       startedAt: this.startedAt,
       at: p.clock.now(),
       ingest: { ...p.ingestor.stats },
       destinations: p.dispatcher.metrics(),
-    };
+    });
   }
 
   stop(): Promise<void> {

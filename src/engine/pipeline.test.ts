@@ -3,7 +3,6 @@ import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../
 import { IdentityIndex } from '../core/identity/resolver.js';
 import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
 import { createLocationSyncRule } from '../core/rules/location-sync.js';
-import type { Rule } from '../core/rules/rule.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { systemClock } from '../ports/clock.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
@@ -29,7 +28,7 @@ async function setup(opts: { policy?: Partial<DestinationPolicy>; connector?: Sc
     store,
     clock: systemClock,
     decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
-    rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 }) as Rule],
+    rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })],
     identity: () => identity,
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',

@@ -8,7 +8,7 @@ import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
 import { payloadText, type DecodeResult, type Decoder } from './decoder.js';
 
-function toTime(v: unknown): number | unknown {
+function toTime(v: unknown): unknown {
   if (typeof v === 'string') {
     const t = Date.parse(v);
     return Number.isNaN(t) ? v : t;

@@ -253,7 +253,7 @@ export class SqliteStore implements Store {
       for (const d of commit.deliveries) this.enqueue(d, now);
       for (const q of commit.quarantine) {
         const isText = typeof q.payload === 'string';
-        this.stmts.quarantine.run(q.source, q.channel, isText ? Buffer.from(q.payload as string) : Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
+        this.stmts.quarantine.run(q.source, q.channel, isText ? Buffer.from(q.payload) : Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
       }
       if (commit.accepted) this.stmts.bumpCounter.run('events_accepted', commit.accepted);
       if (commit.quarantine.length) this.stmts.bumpCounter.run('quarantined', commit.quarantine.length);
@@ -387,8 +387,14 @@ export class SqliteStore implements Store {
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (filter.status) (where.push('status = ?'), args.push(filter.status));
-    if (filter.destination) (where.push('destination = ?'), args.push(filter.destination));
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.destination) {
+      where.push('destination = ?');
+      args.push(filter.destination);
+    }
     const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 100) as OutboxRow[];
     return Promise.resolve(rows.map(toItem));
@@ -427,8 +433,14 @@ export class SqliteStore implements Store {
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (filter.status) (where.push('status = ?'), args.push(filter.status));
-    if (filter.code) (where.push('code = ?'), args.push(filter.code));
+    if (filter.status) {
+      where.push('status = ?');
+      args.push(filter.status);
+    }
+    if (filter.code) {
+      where.push('code = ?');
+      args.push(filter.code);
+    }
     const sql = `SELECT * FROM quarantine ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 1000) as {
       id: number;
@@ -468,10 +480,22 @@ export class SqliteStore implements Store {
   queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
     const where: string[] = [];
     const args: (string | number)[] = [];
-    if (query.erpAssetId !== undefined) (where.push('erp_asset_id = ?'), args.push(query.erpAssetId));
-    if (query.destination !== undefined) (where.push('destination = ?'), args.push(query.destination));
-    if (query.since !== undefined) (where.push('at >= ?'), args.push(query.since));
-    if (query.deliveryId !== undefined) (where.push('delivery_id = ?'), args.push(query.deliveryId));
+    if (query.erpAssetId !== undefined) {
+      where.push('erp_asset_id = ?');
+      args.push(query.erpAssetId);
+    }
+    if (query.destination !== undefined) {
+      where.push('destination = ?');
+      args.push(query.destination);
+    }
+    if (query.since !== undefined) {
+      where.push('at >= ?');
+      args.push(query.since);
+    }
+    if (query.deliveryId !== undefined) {
+      where.push('delivery_id = ?');
+      args.push(query.deliveryId);
+    }
     const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 200) as Record<string, unknown>[];
     return Promise.resolve(
