@@ -12,7 +12,9 @@ import {
   recordRateLimited,
   reserveLeft,
   serializeLedgerEntry,
-  takeToken,
+  rateWindow,
+  takeRateSlot,
+  type RateWindowState,
   type UrlBudgetPolicy,
   type UrlLedgerEntry,
 } from './budget.js';
@@ -115,50 +117,63 @@ describe('per-URL budget', () => {
   });
 });
 
-describe('token bucket', () => {
-  it('spaces requests evenly at the rate, handing out future slots in order', () => {
-    const policy = { ratePerSecond: 50 };
-    let state = takeToken(undefined, 0, policy);
-    expect(state.waitMs).toBe(0);
-    const waits: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      state = takeToken(state.state, 0, policy);
-      waits.push(state.waitMs);
-    }
-    expect(waits.map((w) => Math.round(w * 1000) / 1000)).toEqual([20, 40, 60, 80, 100]);
-  });
-
-  it('lets a burst through after an idle period, then spaces again', () => {
-    const policy = { ratePerSecond: 1, burst: 3 };
-    let state = takeToken(undefined, 0, policy).state;
-    const waits: number[] = [];
-    for (let i = 0; i < 4; i++) {
-      const r = takeToken(state, 0, policy);
+describe('per-second rate window', () => {
+  it('lets the first `limit` requests go at twice the sustained pace, then waits for the oldest to leave the window', () => {
+    const policy = { ratePerSecond: 4, guardMs: 0 };
+    let state: RateWindowState | undefined;
+    const sendAts: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = takeRateSlot(state, 0, policy);
       state = r.state;
-      waits.push(Math.round(r.waitMs * 1000) / 1000);
+      sendAts.push(r.waitMs);
     }
-    expect(waits).toEqual([0, 0, 1000, 2000]);
-    expect(takeToken(state, 60_000, policy).waitMs).toBe(0);
+    expect(sendAts).toEqual([0, 125, 250, 375, 1000, 1125]);
   });
 
-  it('property: a bucket with burst 1 never admits more than rate requests in any one-second window', () => {
+  it('makes up for a late request instead of losing its time', () => {
+    const policy = { ratePerSecond: 10, guardMs: 0 };
+    let state: RateWindowState | undefined;
+    let t = 0;
+    const sent: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const r = takeRateSlot(state, t, policy);
+      state = r.state;
+      t += r.waitMs;
+      if (i === 5) t += 300; // the caller was busy and sent late
+      sent.push(t);
+    }
+    // An evenly spaced schedule would end at 29 × 100 + 300 = 3200 ms; the window recovers most of the delay.
+    expect(sent.at(-1)).toBe(2700);
+  });
+
+  it('spreads a fractional rate over a longer window', () => {
+    expect(rateWindow({ ratePerSecond: 0.5, guardMs: 0 })).toMatchObject({ limit: 1, windowMs: 2000 });
+    expect(rateWindow({ ratePerSecond: 50 })).toMatchObject({ limit: 50, windowMs: 1050 });
+  });
+
+  it('property: never more than `limit` requests in any window, however callers arrive or send late', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 200 }), fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 400 }), (rate, gaps) => {
-        let state = undefined as ReturnType<typeof takeToken>['state'] | undefined;
-        let now = 0;
-        const sent: number[] = [];
-        for (const gap of gaps) {
-          now += gap;
-          const r = takeToken(state, now, { ratePerSecond: rate });
-          state = r.state;
-          sent.push(now + r.waitMs);
-        }
-        sent.sort((a, b) => a - b);
-        for (let i = 0; i < sent.length; i++) {
-          const inWindow = sent.filter((t) => t > sent[i]! - 1000 && t <= sent[i]!).length;
-          expect(inWindow).toBeLessThanOrEqual(rate);
-        }
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 60 }),
+        fc.array(fc.record({ gap: fc.integer({ min: 0, max: 80 }), late: fc.integer({ min: 0, max: 40 }) }), { minLength: 1, maxLength: 300 }),
+        (rate, steps) => {
+          const policy = { ratePerSecond: rate, guardMs: 0 };
+          let state: RateWindowState | undefined;
+          let now = 0;
+          const sent: number[] = [];
+          for (const step of steps) {
+            now += step.gap;
+            const r = takeRateSlot(state, now, policy);
+            state = { sent: r.state.sent.map((t, i, all) => (i === all.length - 1 ? t + step.late : t)) };
+            sent.push(now + r.waitMs + step.late);
+          }
+          sent.sort((a, b) => a - b);
+          for (let i = 0; i < sent.length; i++) {
+            const inWindow = sent.filter((t) => t > sent[i]! - 1000 && t <= sent[i]!).length;
+            expect(inWindow).toBeLessThanOrEqual(rate);
+          }
+        },
+      ),
     );
   });
 });

@@ -7,7 +7,8 @@
  * - per URL: one ordinary request per `minIntervalMs`, plus a reserve pool of extra requests that
  *   each come back `reserveRefillMs` after use, spent only when the caller asks for it; a 429
  *   cools the URL down;
- * - per second: a token bucket per request class, shared by every pull of one provider;
+ * - per second: a token bucket per request class (tokens return one window after use), shared by
+ *   every pull of one provider;
  * - per day: an optional cap on all requests of the account (Cat).
  * @module
  */
@@ -129,39 +130,51 @@ export function parseLedgerEntry(text: string | undefined, now: number, policy: 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Per-second caps: a token bucket in its GCRA form (one "theoretical arrival time"), which hands
-// out future slots in order, so concurrent callers queue up instead of all retrying at once. Slots
-// are exact multiples of 1000/rate, so rounding can never squeeze rate+1 requests into a second.
+// Per-second caps: a token bucket whose tokens come back one window after they were spent (a
+// sliding-window log). Over any window at most `limit` requests go out, which is exactly what a
+// server counting requests in any sliding second checks; a request that went out late (a busy
+// event loop, a GC pause) is made up for by the next ones instead of being lost, as it would be
+// with an evenly spaced schedule. Slots are handed out in the future, so concurrent callers queue.
 
-export interface TokenBucketState {
-  /** Theoretical arrival time of the next request at the sustained rate (epoch ms, fractional). */
-  readonly nextSlotAt: number;
+export interface RateWindowState {
+  /** Send times of the last `limit` requests, oldest first (epoch ms). */
+  readonly sent: readonly number[];
 }
 
-export interface TokenBucketPolicy {
-  /** Sustained rate, requests per second. */
+export interface RateWindowPolicy {
+  /** Requests per second the provider allows. */
   readonly ratePerSecond: number;
   /**
-   * Requests that may go out back to back after an idle period. 1 spaces requests evenly, which a
-   * server counting requests in any sliding second always accepts. @default 1
+   * Added to the window, so requests that a network delay moves closer together still fit the
+   * provider's second. @default 50
    */
-  readonly burst?: number;
+  readonly guardMs?: number;
+}
+
+/** The window and count a rate becomes: `limit` requests per `windowMs` (windows of at least 1 s). */
+export function rateWindow(policy: RateWindowPolicy): { limit: number; windowMs: number; minSpacingMs: number } {
+  const rate = policy.ratePerSecond;
+  const limit = Math.max(1, Math.floor(rate));
+  const windowMs = (limit / rate) * 1000 + (policy.guardMs ?? 50);
+  // Catching up may go at most twice the sustained pace, never in one burst.
+  return { limit, windowMs, minSpacingMs: windowMs / limit / 2 };
 }
 
 /**
- * Take one slot at `now`. Returns the new state and how long the caller must wait before sending
- * (0 = now; may be fractional). The slot is promised either way, so the caller must send after
- * waiting.
+ * Take the next slot at `now`. Returns the new state and how long the caller must wait before
+ * sending (0 = now). The slot is promised either way, so the caller must send after waiting.
  */
-export function takeToken(state: TokenBucketState | undefined, now: number, policy: TokenBucketPolicy): { state: TokenBucketState; waitMs: number } {
-  const rate = policy.ratePerSecond;
-  if (!(rate > 0) || !Number.isFinite(rate)) return { state: { nextSlotAt: now }, waitMs: 0 };
-  // A nanosecond of slack per slot keeps float rounding from ever placing rate+1 slots in 1000 ms.
-  const spacing = 1000 / rate + 1e-6;
-  const tolerance = (Math.max(1, Math.floor(policy.burst ?? 1)) - 1) * spacing;
-  const tat = state?.nextSlotAt ?? now;
-  const sendAt = Math.max(now, tat - tolerance);
-  return { state: { nextSlotAt: Math.max(tat, sendAt) + spacing }, waitMs: sendAt - now };
+export function takeRateSlot(state: RateWindowState | undefined, now: number, policy: RateWindowPolicy): { state: RateWindowState; waitMs: number } {
+  if (!(policy.ratePerSecond > 0) || !Number.isFinite(policy.ratePerSecond)) return { state: { sent: [] }, waitMs: 0 };
+  const { limit, windowMs, minSpacingMs } = rateWindow(policy);
+  const sent = state?.sent ?? [];
+  const last = sent.at(-1);
+  let sendAt = now;
+  if (last !== undefined) sendAt = Math.max(sendAt, last + minSpacingMs);
+  // The request `limit` places back must have left the window.
+  if (sent.length >= limit) sendAt = Math.max(sendAt, (sent[sent.length - limit] as number) + windowMs);
+  const next = sent.length >= limit ? [...sent.slice(sent.length - limit + 1), sendAt] : [...sent, sendAt];
+  return { state: { sent: next }, waitMs: sendAt - now };
 }
 
 // ---------------------------------------------------------------------------------------------

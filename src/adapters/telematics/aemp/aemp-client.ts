@@ -18,7 +18,7 @@ import { systemClock } from '../../../ports/clock.js';
 import { authorizedFetch } from '../auth/authorized-fetch.js';
 import { TelematicsAuthError, type TelematicsCredentials } from '../auth/credentials.js';
 import type { RequestClass, ResolvedProvider } from '../vendor-profiles.js';
-import { canonicalUrl, nextStep, type WalkStop } from './aemp-links.js';
+import { canonicalUrl, nextStep, peekJsonLinks, type WalkStop } from './aemp-links.js';
 import { parseAempDocument, type AempDocument, type AempEquipment } from './aemp-parser.js';
 import { BudgetWaitTooLongError, abortableSleep, type AcquireOptions, type RequestBudget } from './request-budget.js';
 
@@ -53,6 +53,14 @@ export interface FetchOptions extends AcquireOptions {
   readonly budgetKey?: string;
   /** Identifiers for time-series pages (the document does not name its equipment). */
   readonly ids?: readonly SourceIdentifier[];
+}
+
+interface FetchedBody {
+  readonly url: string;
+  readonly body: string;
+  readonly contentType?: string;
+  readonly receivedAt: number;
+  readonly usedReserve: boolean;
 }
 
 export interface FetchedDocument {
@@ -147,12 +155,19 @@ export class AempClient {
    * {@link TelematicsAuthError} or the budget's `BudgetWaitTooLongError`.
    */
   async fetchDocument(url: string, cls: RequestClass, opts: FetchOptions = {}): Promise<FetchedDocument> {
+    return this.parse(await this.fetchBody(url, cls, opts), cls, opts.ids);
+  }
+
+  /** Fetch one body, spending budget first; retries as the module doc says. */
+  private async fetchBody(url: string, cls: RequestClass, opts: FetchOptions): Promise<FetchedBody> {
     const key = opts.budgetKey ?? canonicalUrl(url);
     let rateLimitRetries = 1;
     let serverRetries = this.options.maxServerErrorRetries ?? 2;
     let acquire: AcquireOptions = opts;
     let retrying: Error | undefined;
     for (let attempt = 1; ; attempt++) {
+      // Have a token before taking a rate slot, so minting it cannot delay the request past its slot.
+      await this.options.credentials.authorization(opts.signal);
       let grant;
       try {
         grant = await this.options.budget.acquire(key, cls, acquire);
@@ -166,15 +181,7 @@ export class AempClient {
       if (grant.usedReserve) this.stats.reserveUsed++;
       const outcome = await this.send(url, opts.signal);
       if (outcome.kind === 'ok') {
-        const parsed = parseAempDocument(outcome.body, {
-          source: this.provider.source,
-          receivedAt: outcome.receivedAt,
-          ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}),
-          ...(opts.ids ? { ids: opts.ids } : {}),
-          expect: cls === 'timeSeries' ? 'timeseries' : 'fleet',
-        });
-        if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${url} answered with a document that cannot be read: ${parsed.reason}`, url, false, 200);
-        return { url, receivedAt: outcome.receivedAt, document: parsed.document, usedReserve: grant.usedReserve };
+        return { url, body: outcome.body, receivedAt: outcome.receivedAt, usedReserve: grant.usedReserve, ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}) };
       }
       if (outcome.kind === 'rate-limited') {
         await this.options.budget.rateLimited(key, cls, outcome.retryAfterMs);
@@ -191,6 +198,18 @@ export class AempClient {
     }
   }
 
+  private parse(fetched: FetchedBody, cls: RequestClass, ids: readonly SourceIdentifier[] | undefined): FetchedDocument {
+    const parsed = parseAempDocument(fetched.body, {
+      source: this.provider.source,
+      receivedAt: fetched.receivedAt,
+      ...(fetched.contentType !== undefined ? { contentType: fetched.contentType } : {}),
+      ...(ids ? { ids } : {}),
+      expect: cls === 'timeSeries' ? 'timeseries' : 'fleet',
+    });
+    if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${fetched.url} answered with a document that cannot be read: ${parsed.reason}`, fetched.url, false, 200);
+    return { url: fetched.url, receivedAt: fetched.receivedAt, document: parsed.document, usedReserve: fetched.usedReserve };
+  }
+
   /**
    * Walk linked pages from `startUrl`: follow `next` (or step towards `last`), stop at the last
    * page, on a repeated href, or at the hop cap. The next page is fetched while the caller handles
@@ -199,31 +218,38 @@ export class AempClient {
   async *walk(startUrl: string, cls: RequestClass, opts: WalkOptions = {}): AsyncGenerator<WalkedPage> {
     const maxPages = opts.maxPages ?? this.provider.profile.maxPages;
     const visited = new Set<string>();
-    const fetchHop = (url: string, hop: number): Promise<FetchedDocument> => {
+    const fetchHop = (url: string, hop: number): Promise<FetchedBody> => {
       visited.add(canonicalUrl(url));
-      return this.fetchDocument(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? canonicalUrl(url) });
+      const pending = this.fetchBody(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? canonicalUrl(url) });
+      // Keep a rejection from being reported as unhandled while the caller still works on a page.
+      pending.catch(() => undefined);
+      return pending;
     };
-    let pending: Promise<FetchedDocument> | undefined = fetchHop(startUrl, 0);
+    let pending: Promise<FetchedBody> | undefined = fetchHop(startUrl, 0);
     try {
       for (let hop = 0; pending !== undefined; hop++) {
-        const page = await pending;
+        const fetched: FetchedBody = await pending;
         pending = undefined;
-        const step = nextStep(page.document.links, page.url, visited);
+        // Read the links first (cheaply for JSON) and ask for the next page before parsing this one.
+        const peeked = peekJsonLinks(fetched.body);
+        let page: FetchedDocument | undefined = peeked === undefined ? this.parse(fetched, cls, opts.ids) : undefined;
+        const links = peeked ?? page?.document.links ?? [];
+        const step = nextStep(links, fetched.url, visited);
+        const atCap = step.kind === 'next' && hop + 1 >= maxPages;
+        if (step.kind === 'next' && !atCap) pending = fetchHop(step.url, hop + 1);
+        page ??= this.parse(fetched, cls, opts.ids);
         if (step.kind === 'stop') {
           yield { ...page, hop, stop: step.reason };
           return;
         }
-        if (hop + 1 >= maxPages) {
+        if (atCap) {
           yield { ...page, hop, stop: 'hop-cap', nextUrl: step.url };
           return;
         }
-        pending = fetchHop(step.url, hop + 1);
-        // Keep a rejection from being reported as unhandled while the caller still works on this page.
-        pending.catch(() => undefined);
         yield { ...page, hop, nextUrl: step.url, ...(step.how !== 'next' ? { note: `no next link; ${step.how === 'jump-to-last' ? 'jumped to the last page' : 'next page derived from the last link'}` } : {}) };
       }
     } finally {
-      // The caller stopped early: let an in-flight prefetch settle before returning.
+      // The caller stopped early (or parsing failed): let an in-flight prefetch settle first.
       if (pending) await pending.catch(() => undefined);
     }
   }

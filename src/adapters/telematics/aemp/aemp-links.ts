@@ -81,3 +81,34 @@ export function nextStep(links: readonly AempLink[], pageUrl: string, visited: R
   if (seen(last)) return { kind: 'stop', reason: 'repeated-href' };
   return { kind: 'next', url: last, how: 'jump-to-last' };
 }
+
+/**
+ * The links of a JSON page read without the full AEMP parse (a `JSON.parse` and a key lookup), so
+ * the next page can be requested while this one is still being parsed. Undefined when the body is
+ * not JSON or its links are not plain `{rel, href}` entries (then the full parse decides).
+ */
+export function peekJsonLinks(body: string): AempLink[] | undefined {
+  const start = body.trimStart();
+  if (!start.startsWith('{')) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(start);
+  } catch {
+    return undefined;
+  }
+  const field = (node: unknown, name: string): unknown => {
+    if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+    const key = Object.keys(node).find((k) => k.toLowerCase() === name);
+    return key === undefined ? undefined : (node as Record<string, unknown>)[key];
+  };
+  const raw = field(doc, 'links') ?? field(field(doc, 'fleet'), 'links');
+  if (raw === undefined) return undefined;
+  const links: AempLink[] = [];
+  for (const entry of Array.isArray(raw) ? raw : [raw]) {
+    const rel = field(entry, 'rel');
+    const href = field(entry, 'href');
+    if (typeof rel !== 'string' || typeof href !== 'string') return undefined;
+    links.push({ rel: rel.trim().toLowerCase(), href: href.trim() });
+  }
+  return links;
+}

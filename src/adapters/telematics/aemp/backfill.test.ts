@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const s of stores.splice(0)) await s.close();
 });
 
-async function setup(simOptions: TrackunitSimulatorOptions = {}, overrides: Partial<TelematicsConfigInput> = {}) {
+function setup(simOptions: TrackunitSimulatorOptions = {}, overrides: Partial<TelematicsConfigInput> = {}) {
   const clock = new FakeClock(T0);
   const sim = createTrackunitSimulator({ fleetSize: 30, now: clock.now, dataAgeMs: 0, ...simOptions });
   const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
@@ -48,7 +48,7 @@ describe('dateWindows', () => {
 
 describe('backfill from the time-series endpoints', () => {
   it('asks for every matched machine with a PIN and element, and submits readings that the engine can decode and resolve', async () => {
-    const t = await setup();
+    const t = setup();
     const mapped = [0, 1, 2, 3, 4, 5]; // machine 5 has no PIN
     await t.store.upsertAssets(assetsForMachines(mapped, 'machine-id'));
     await runFleetPull(t.deps);
@@ -70,7 +70,7 @@ describe('backfill from the time-series endpoints', () => {
   });
 
   it('follows the pages of a long series, each page with its own budget key', async () => {
-    const t = await setup({ timeSeriesPageSize: 10 });
+    const t = setup({ timeSeriesPageSize: 10 });
     await t.store.upsertAssets(assetsForMachines([0]));
     const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeIdleHours'], identifiers: [machineHeader(0).pin!] });
     expect(summary).toMatchObject({ complete: true, series: 1, pages: 5, readings: 49, http429: 0 });
@@ -79,7 +79,7 @@ describe('backfill from the time-series endpoints', () => {
   });
 
   it('does not buy a fresh budget with a new date window (Trackunit keys time series per equipment and element)', async () => {
-    const t = await setup();
+    const t = setup();
     await t.store.upsertAssets(assetsForMachines([0]));
     const pin = machineHeader(0).pin!;
     await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['Distance'], identifiers: [pin] });
@@ -90,7 +90,7 @@ describe('backfill from the time-series endpoints', () => {
   });
 
   it('skips machines that match no asset and counts series the provider does not have', async () => {
-    const t = await setup();
+    const t = setup();
     await t.store.upsertAssets([{ asset: { erpAssetId: 'GHOST', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'pin', value: 'NOPE0000000000000', erpAssetId: 'GHOST' }] }]);
     const summary = await runBackfill(t.deps, { from: T0 - HOUR, to: T0, elements: ['Locations'], identifiers: ['NOPE0000000000000', 'UNKNOWN1'] });
     expect(summary).toMatchObject({ complete: true, series: 1, notFound: 1, seriesDone: 0 });
@@ -98,7 +98,7 @@ describe('backfill from the time-series endpoints', () => {
   });
 
   it('splits the range into windows where the vendor caps them', async () => {
-    const t = await setup({}, { profile: { timeSeriesWindow: '1d', perUrlInterval: 0 } });
+    const t = setup({}, { profile: { timeSeriesWindow: '1d', perUrlInterval: 0 } });
     await t.store.upsertAssets(assetsForMachines([0]));
     const summary = await runBackfill(t.deps, { from: T0 - 72 * HOUR, to: T0, elements: ['CumulativeOperatingHours'], identifiers: [machineHeader(0).pin!] });
     // Three one-day windows, each holding both of its hourly ends: 3 × 25 readings.
@@ -108,7 +108,7 @@ describe('backfill from the time-series endpoints', () => {
 
 describe('single-element snapshot', () => {
   it('fetches one machine by PIN and submits it when it matches', async () => {
-    const t = await setup();
+    const t = setup();
     await t.store.upsertAssets(assetsForMachines([3]));
     const pin = machineHeader(3).pin!;
     const snap = await fetchEquipmentSnapshot(t.deps, pin, { submit: true });

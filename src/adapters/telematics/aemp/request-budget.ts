@@ -19,9 +19,9 @@ import {
   recordRateLimited,
   reserveLeft,
   serializeLedgerEntry,
-  takeToken,
+  takeRateSlot,
   type DailyCount,
-  type TokenBucketState,
+  type RateWindowState,
   type UrlBudgetPolicy,
   type UrlLedgerEntry,
 } from '../../../core/telematics/budget.js';
@@ -78,43 +78,59 @@ export class BudgetWaitTooLongError extends AssetbridgeError {
   }
 }
 
-/** Per-second buckets of one provider account, shared by every pull in the process. */
+/**
+ * Per-second caps of one provider account, shared by every pull in the process: per request class,
+ * at most `rate` requests in any second (plus a guard), see `takeRateSlot`.
+ */
 export class ProviderRateLimiter {
-  private readonly buckets = new Map<RequestClass, TokenBucketState>();
-  constructor(private readonly perSecond: Readonly<Record<RequestClass, number>>) {}
+  private readonly windows = new Map<RequestClass, RateWindowState>();
 
-  /** Reserve the next slot of `cls`; returns how long to wait before sending. */
-  take(cls: RequestClass, now: number): number {
-    const { state, waitMs } = takeToken(this.buckets.get(cls), now, { ratePerSecond: this.perSecond[cls] });
-    this.buckets.set(cls, state);
-    return waitMs;
+  /**
+   * @param perSecond requests per second per class
+   * @param guardMs added to each one-second window against network jitter @default 50
+   */
+  constructor(
+    private readonly perSecond: Readonly<Record<RequestClass, number>>,
+    private readonly guardMs = 50,
+  ) {}
+
+  /** Promise the next slot of `cls`; returns how long to wait before sending. */
+  take(cls: RequestClass, now: number): { waitMs: number; slot: number } {
+    const { state, waitMs } = takeRateSlot(this.windows.get(cls), now, { ratePerSecond: this.perSecond[cls], guardMs: this.guardMs });
+    this.windows.set(cls, state);
+    return { waitMs, slot: now + waitMs };
+  }
+
+  /** The request of `slot` actually left at `at` (a busy event loop sends late): count it then. */
+  sentAt(cls: RequestClass, slot: number, at: number): void {
+    const state = this.windows.get(cls);
+    if (!state || at <= slot) return;
+    const i = state.sent.lastIndexOf(slot);
+    if (i >= 0) this.windows.set(cls, { sent: state.sent.map((t, j) => (j === i ? at : t)) });
   }
 
   /** After a 429: no slot of `cls` for `pauseMs`. */
   pause(cls: RequestClass, now: number, pauseMs: number): void {
-    const current = this.buckets.get(cls)?.nextSlotAt ?? now;
-    this.buckets.set(cls, { nextSlotAt: Math.max(current, now + pauseMs) });
+    const sent = this.windows.get(cls)?.sent ?? [];
+    // A slot far enough ahead blocks the class until then (it ages out like any other).
+    this.windows.set(cls, { sent: [...sent, now + pauseMs].sort((a, b) => a - b) });
   }
 }
 
 const sharedLimiters = new Map<string, ProviderRateLimiter>();
 
 /**
- * The process-wide limiter for a provider account, created on first use. Its caps are the profile's
- * per-second limits times `safety` (a margin for network jitter).
+ * The process-wide limiter for a provider account, created on first use with the profile's
+ * per-second caps.
  */
-export function sharedRateLimiter(provider: string, profile: VendorProfile, safety = DEFAULT_RATE_SAFETY): ProviderRateLimiter {
+export function sharedRateLimiter(provider: string, profile: VendorProfile, guardMs?: number): ProviderRateLimiter {
   let limiter = sharedLimiters.get(provider);
   if (!limiter) {
-    const p = profile.perSecond;
-    limiter = new ProviderRateLimiter({ fleet: p.fleet * safety, equipment: p.equipment * safety, timeSeries: p.timeSeries * safety });
+    limiter = new ProviderRateLimiter(profile.perSecond, guardMs);
     sharedLimiters.set(provider, limiter);
   }
   return limiter;
 }
-
-/** Share of a per-second cap actually used: requests leave 2 % apart further than the cap allows. @default 0.98 */
-export const DEFAULT_RATE_SAFETY = 0.98;
 
 export interface RequestBudgetOptions {
   readonly store: BudgetStore;
@@ -177,8 +193,9 @@ export class RequestBudget {
   async acquire(key: string, cls: RequestClass, opts: AcquireOptions = {}): Promise<BudgetGrant> {
     const grant = await this.exclusive(key, () => this.acquireUrl(key, opts));
     await this.exclusive('\u0000daily', () => this.acquireDaily(key, opts));
-    const wait = this.limiter.take(cls, this.clock.now());
-    if (wait > 0) await this.sleep(wait, opts.signal);
+    const { waitMs, slot } = this.limiter.take(cls, this.clock.now());
+    if (waitMs > 0) await this.sleep(waitMs, opts.signal);
+    this.limiter.sentAt(cls, slot, this.clock.now());
     return grant;
   }
 
