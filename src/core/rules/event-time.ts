@@ -16,23 +16,25 @@
  */
 import type { Rule, RuleContext, RuleResult } from './rule.js';
 
-/** Buffered items as `[eventTime, tiebreak, item]`, sorted by time then tiebreak. */
-export type Pending<T> = readonly (readonly [number, string, T])[];
+/** Items carry their event time as `t`. */
+export interface Timed {
+  readonly t: number;
+}
 
-export interface ReorderState<T> {
+export interface ReorderState<T extends Timed> {
   /** Event time of the newest released item: anything at or before it is late. */
   readonly released?: number;
   /** Newest event time seen. */
   readonly newest?: number;
-  /** Items waiting for the watermark, oldest first. */
-  readonly pending: Pending<T>;
+  /** Items waiting for the watermark, oldest first (ties in `tiebreak` order). */
+  readonly pending: readonly T[];
 }
 
-export interface Admission<T> {
+export interface Admission<T extends Timed> {
   readonly state: ReorderState<T>;
-  /** Items now final, in event-time order (ties broken by `tiebreak`, then dropped if equal). */
+  /** Items now final, in event-time order. */
   readonly released: readonly T[];
-  /** True when the item was dropped as late (older than what is already released). */
+  /** True when the item was dropped as late (not newer than what is already released). */
   readonly late: boolean;
   /** True when an identical item (same time and tiebreak) was already pending. */
   readonly duplicate: boolean;
@@ -42,52 +44,47 @@ export const EMPTY_REORDER: ReorderState<never> = { pending: [] };
 
 /**
  * Offer one item to the reorder buffer. Released are all pending items with
- * `time <= newest - allowedLatenessMs`; with a lateness of 0 every item is released at once and
+ * `t <= newest - allowedLatenessMs`; with a lateness of 0 every item is released at once and
  * anything not newer than the last released item is dropped (the plain "ignore older" rule).
+ * `tiebreak` orders items with equal times (and identifies duplicates); it is only called then.
  */
-export function admit<T>(state: ReorderState<T> | undefined, time: number, tiebreak: string, item: T, allowedLatenessMs: number): Admission<T> {
+export function admit<T extends Timed>(state: ReorderState<T> | undefined, item: T, allowedLatenessMs: number, tiebreak: (x: T) => string): Admission<T> {
   const s = state ?? (EMPTY_REORDER);
-  if (s.released !== undefined && time <= s.released) {
-    return { state: s, released: [], late: true, duplicate: false };
-  }
+  const time = item.t;
+  if (s.released !== undefined && time <= s.released) return { state: s, released: [], late: true, duplicate: false };
   const pending = s.pending;
   // Insertion point (pending is short: at most the events of one lateness window).
   let i = pending.length;
+  let key: string | undefined;
   while (i > 0) {
-    const prev = pending[i - 1] as readonly [number, string, T];
-    if (prev[0] < time || (prev[0] === time && prev[1] <= tiebreak)) break;
+    const prev = pending[i - 1] as T;
+    if (prev.t < time) break;
+    if (prev.t === time) {
+      key ??= tiebreak(item);
+      const other = tiebreak(prev);
+      if (other === key) return { state: s, released: [], late: false, duplicate: true };
+      if (other < key) break;
+    }
     i--;
-  }
-  const before = pending[i - 1];
-  if (before !== undefined && before[0] === time && before[1] === tiebreak) {
-    return { state: s, released: [], late: false, duplicate: true };
   }
   const newest = s.newest === undefined || time > s.newest ? time : s.newest;
   const watermark = newest - allowedLatenessMs;
   // Fast path: in-order arrival with nothing pending and nothing to hold back.
-  if (pending.length === 0 && time <= watermark) {
-    return { state: { ...s, newest, released: time }, released: [item], late: false, duplicate: false };
-  }
-  const merged = [...pending.slice(0, i), [time, tiebreak, item] as const, ...pending.slice(i)];
+  if (pending.length === 0 && time <= watermark) return { state: { released: time, newest, pending }, released: [item], late: false, duplicate: false };
+  const merged = i === pending.length ? [...pending, item] : [...pending.slice(0, i), item, ...pending.slice(i)];
   let n = 0;
-  while (n < merged.length && (merged[n] as readonly [number, string, T])[0] <= watermark) n++;
+  while (n < merged.length && (merged[n] as T).t <= watermark) n++;
   if (n === 0) return { state: { ...s, newest, pending: merged }, released: [], late: false, duplicate: false };
   const out = merged.slice(0, n);
-  const last = out[out.length - 1] as readonly [number, string, T];
-  return {
-    state: { ...s, newest, released: last[0], pending: merged.slice(n) },
-    released: out.map((e) => e[2]),
-    late: false,
-    duplicate: false,
-  };
+  return { state: { newest, released: (out[n - 1] as T).t, pending: merged.slice(n) }, released: out, late: false, duplicate: false };
 }
 
 /** Release everything still pending (end of a `rules test` input, or a test harness). */
-export function drain<T>(state: ReorderState<T> | undefined): { state: ReorderState<T>; released: readonly T[] } {
+export function drain<T extends Timed>(state: ReorderState<T> | undefined): { state: ReorderState<T>; released: readonly T[] } {
   const s = state ?? (EMPTY_REORDER);
   const last = s.pending[s.pending.length - 1];
   if (last === undefined) return { state: s, released: [] };
-  return { state: { ...s, released: last[0], pending: [] }, released: s.pending.map((e) => e[2]) };
+  return { state: { ...s, released: last.t, pending: [] }, released: s.pending };
 }
 
 /**

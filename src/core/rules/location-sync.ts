@@ -47,8 +47,12 @@ interface BufferedFix {
   readonly lng: number;
   /** Zone reported by the source. */
   readonly zone?: string;
-  /** Zone placement computed on arrival (absent when zones are not configured or the fix is too inaccurate). */
-  readonly hit?: ZoneHit;
+  /** Zones the fix is inside, computed on arrival (absent: none). */
+  readonly in?: readonly string[];
+  /** Zones whose hysteresis band holds the fix (absent: none). */
+  readonly near?: readonly string[];
+  /** Too inaccurate to change zone membership. */
+  readonly inaccurate?: true;
 }
 
 export interface LocationSyncState {
@@ -63,6 +67,7 @@ export interface LocationSyncState {
 }
 
 export const LOCATION_UPDATE = 'location.update';
+const NO_ZONE: ZoneHit = { inside: [], band: [] };
 
 export function createLocationSyncRule(options: LocationSyncOptions): FlushableRule<LocationSyncState> {
   const lateness = options.allowedLatenessMs ?? 0;
@@ -75,7 +80,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       const item = bufferedFix(event, options.zones);
       // States written before reordering existed carry only `last`: it is the release mark.
       const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
-      const a = admit(order, event.eventTime, tiebreakOf(item), item, lateness);
+      const a = admit(order, item, lateness, tiebreakOf);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
       return processAll(options, { ...s, order: a.state }, a.released, ctx);
     },
@@ -88,15 +93,24 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
 }
 
 function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
-  const usable = zones && (zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM);
+  const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
+  const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
   return {
     t: event.eventTime,
-    lat: event.lat,
-    lng: event.lng,
+    lat: roundCoordinate(event.lat),
+    lng: roundCoordinate(event.lng),
     ...(event.zone !== undefined ? { zone: event.zone } : {}),
-    ...(zones && usable ? { hit: zones.index.locateEvent(event) } : {}),
+    ...(hit && hit.inside.length > 0 ? { in: hit.inside } : {}),
+    ...(hit && hit.band.length > 0 ? { near: hit.band } : {}),
+    ...(usable ? {} : { inaccurate: true as const }),
   };
 }
+
+/**
+ * Coordinates are kept to 7 decimals (about 1 cm), far below GPS accuracy: the state document is
+ * serialised at every commit, and a full-precision double costs several times more to print.
+ */
+export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
 
 const tiebreakOf = (f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`;
 
@@ -131,7 +145,7 @@ function processFix(
   let zone = f.zone;
   let zoneName: string | undefined;
   if (options.zones) {
-    if (f.hit) zones = stepZones(zones, f.t, f.hit, options.zones.dwell).state;
+    if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? [], band: f.near ?? [] } : NO_ZONE, options.zones.dwell).state;
     const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
     if (best) {
       zone = best.locationCode;

@@ -28,16 +28,31 @@ const MONTH_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
 
 /** Calendar months in `timeZone`, ids `YYYY-MM`. */
 export function monthlyCalendar(timeZone: string): PeriodCalendar {
-  const make = (year: number, month: number): Period => ({
-    id: `${year}-${String(month).padStart(2, '0')}`,
-    start: zonedTimeToUtc(year, month, 1, 0, 0, timeZone),
-    end: zonedTimeToUtc(month === 12 ? year + 1 : year, month === 12 ? 1 : month + 1, 1, 0, 0, timeZone),
-  });
+  // Boundaries cost several Intl calls each: compute each month once, and answer lookups that
+  // fall in the month asked for last (the common case: consecutive readings) without Intl at all.
+  const months = new Map<number, Period>();
+  const make = (year: number, month: number): Period => {
+    const key = year * 12 + month;
+    let p = months.get(key);
+    if (!p) {
+      p = {
+        id: `${year}-${String(month).padStart(2, '0')}`,
+        start: zonedTimeToUtc(year, month, 1, 0, 0, timeZone),
+        end: zonedTimeToUtc(month === 12 ? year + 1 : year, month === 12 ? 1 : month + 1, 1, 0, 0, timeZone),
+      };
+      if (months.size > 1000) months.clear();
+      months.set(key, p);
+    }
+    return p;
+  };
+  let recent: Period | undefined;
   return {
     timeZone,
     periodAt(t) {
+      if (recent && t >= recent.start && t < recent.end) return recent;
       const p = zonedParts(t, timeZone);
-      return make(p.year, p.month);
+      recent = make(p.year, p.month);
+      return recent;
     },
     period(id) {
       const m = MONTH_ID.exec(id);

@@ -60,7 +60,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (event.kind !== 'meter' || event.operatingHours === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
       const s = state ?? {};
       const r = readingOf(event);
-      const a = admit(s.order, r.t, `${r.h}${r.reset ? 'r' : ''}`, r, options.allowedLatenessMs);
+      const a = admit(s.order, r, options.allowedLatenessMs, (x) => `${x.h}${x.reset ? 'r' : ''}`);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },

@@ -30,8 +30,15 @@ export interface InventoryRuleOptions {
 interface Sighting {
   readonly t: number;
   readonly zone?: string;
-  readonly hit?: ZoneHit;
+  /** Zones the sighting is inside, computed on arrival (absent: none). */
+  readonly in?: readonly string[];
+  /** Zones whose hysteresis band holds it (absent: none). */
+  readonly near?: readonly string[];
+  /** Too inaccurate to change zone membership. */
+  readonly inaccurate?: true;
 }
+
+const NO_ZONE: ZoneHit = { inside: [], band: [] };
 
 export interface InventoryItemState {
   readonly order?: ReorderState<Sighting>;
@@ -58,7 +65,7 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
       const s = state ?? {};
       const item = sightingOf(event, options.zones);
-      const a = admit(s.order, event.eventTime, `${item.zone ?? ''}|${item.hit ? item.hit.inside.join(',') : ''}`, item, options.allowedLatenessMs);
+      const a = admit(s.order, item, options.allowedLatenessMs, (x) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}`);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },
@@ -72,11 +79,14 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
 }
 
 function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
-  const usable = zones && (zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM);
+  const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
+  const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
   return {
     t: event.eventTime,
     ...(event.zone !== undefined ? { zone: event.zone } : {}),
-    ...(zones && usable ? { hit: zones.index.locateEvent(event) } : {}),
+    ...(hit && hit.inside.length > 0 ? { in: hit.inside } : {}),
+    ...(hit && hit.band.length > 0 ? { near: hit.band } : {}),
+    ...(usable ? {} : { inaccurate: true as const }),
   };
 }
 
@@ -86,7 +96,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     let zones = s.zones;
     let location: string | null = g.zone ?? null;
     if (options.zones) {
-      if (g.hit) zones = stepZones(zones, g.t, g.hit, options.zones.dwell).state;
+      if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
       const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
       if (best) location = best.locationCode;
     }

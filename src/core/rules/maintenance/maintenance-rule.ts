@@ -20,22 +20,26 @@ import type { RuleContext, RuleResult } from '../rule.js';
 import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
 import { stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
-import { parseWorkOrderKey, priorityOf, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
 
+/** Sensor values as buffered: the value, or `[value, unit]` when there is a unit (compact JSON). */
+export type CompactValues = Readonly<Record<string, number | readonly [number, string]>>;
+
 /** A sample waiting in the reorder buffer: sensor values, or an operating-hours reading. */
 export type MaintenanceSample =
-  | { readonly t: number; readonly k: 's'; readonly v: Readonly<Record<string, SensorValue>> }
+  | { readonly t: number; readonly k: 's'; readonly v: CompactValues }
   | { readonly t: number; readonly k: 'm'; readonly h: number; readonly reset?: true };
 
 export interface MaintenanceState {
   readonly order?: ReorderState<MaintenanceSample>;
   /** Continuous operating-hours counter. */
   readonly hours?: HoursState;
-  /** Latest accepted hours reading `[eventTime, hours]`. */
-  readonly latest?: readonly [number, number];
-  /** Readings at least {@link HISTORY_SPACING_MS} apart, for the hours at a completion time. */
+  /**
+   * Accepted readings `[eventTime, hours]` at least {@link HISTORY_SPACING_MS} apart, and always
+   * the latest one last: for the hours at a completion time, and for status.
+   */
   readonly history?: readonly (readonly [number, number])[];
   readonly thresholds?: Readonly<Record<string, ThresholdState>>;
   readonly services?: Readonly<Record<string, ServiceState>>;
@@ -45,8 +49,11 @@ export interface MaintenanceState {
   readonly meterIssue?: string;
 }
 
-const HISTORY_SPACING_MS = 15 * 60_000;
-const HISTORY_MAX = 96;
+/** Open work orders remembered per asset (for status; the outbox holds them all). */
+const MAX_OPEN_REMEMBERED = 50;
+/** The history covers about four hours: ERP feedback on a completion arrives well within that. */
+const HISTORY_SPACING_MS = 20 * 60_000;
+const HISTORY_MAX = 12;
 
 interface Applicable {
   readonly thresholds: readonly ThresholdRule[];
@@ -83,7 +90,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
-      const adm = admit(s.order, event.eventTime, JSON.stringify(sample), sample, lateness);
+      const adm = admit(s.order, sample, lateness, sampleKey);
       if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
       return processSamples({ ...s, order: adm.state }, adm.released, a, ctx, options);
     },
@@ -96,10 +103,13 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
   };
 }
 
+/** Orders samples with equal times and recognises duplicates. */
+const sampleKey = (x: MaintenanceSample): string => JSON.stringify(x);
+
 function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | undefined {
   if (event.kind === 'sensor') {
     if (a.thresholds.length === 0) return undefined;
-    for (const name of Object.keys(event.values)) if (a.sensors.has(name)) return { t: event.eventTime, k: 's', v: event.values };
+    for (const name of Object.keys(event.values)) if (a.sensors.has(name)) return { t: event.eventTime, k: 's', v: compact(event.values) };
     return undefined;
   }
   if (event.kind === 'meter' && event.operatingHours !== undefined && a.services.length > 0) {
@@ -107,6 +117,18 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     return event.declaredReset ? { t, k: 'm', h: event.operatingHours, reset: true } : { t, k: 'm', h: event.operatingHours };
   }
   return undefined;
+}
+
+function compact(values: Readonly<Record<string, SensorValue>>): CompactValues {
+  const out: Record<string, number | readonly [number, string]> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = v.unit !== undefined ? [v.value, v.unit] : v.value;
+  return out;
+}
+
+function expand(values: CompactValues): Record<string, SensorValue> {
+  const out: Record<string, SensorValue> = {};
+  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'number' ? { value: v } : { value: v[0], unit: v[1] };
+  return out;
 }
 
 /** Released samples, oldest first. */
@@ -120,7 +142,7 @@ function processSamples(
   let s = start;
   const deliveries: DeliveryIntent[] = [];
   for (const sample of samples) {
-    if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
+    if (sample.k === 's') s = onSensor(s, sample.t, expand(sample.v), a, ctx, options, deliveries);
     else s = onHours(s, sample.t, sample, a, ctx, options, deliveries);
   }
   return { state: s, deliveries };
@@ -142,7 +164,15 @@ function onSensor(
     if (v === undefined) continue;
     const before = thresholds?.[rule.name];
     const step = stepThreshold(rule, before, t, v.value);
-    if (step.state !== before) thresholds = { ...thresholds, [rule.name]: step.state };
+    if (step.state !== before) {
+      // A quiet rule that never fired needs no state: keep the document small.
+      if (step.state.phase === 'normal' && step.state.firedAt === undefined) {
+        if (before !== undefined) {
+          const { [rule.name]: _gone, ...rest } = thresholds ?? {};
+          thresholds = rest;
+        }
+      } else thresholds = { ...thresholds, [rule.name]: step.state };
+    }
     if (!step.fire) continue;
     const occurrence = new Date(step.fire.start).toISOString();
     const unit = v.unit ? ` ${v.unit}` : '';
@@ -178,7 +208,7 @@ function onSensor(
       options,
     );
     out.push(d);
-    workOrders = remember(workOrders, d.businessKey, { rule: rule.name, occurrence, status: 'requested', openedAt: t, priority: priorityOf(rule.severity) }, options.keepClosed ?? 20);
+    workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20);
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
@@ -235,7 +265,7 @@ function onHours(
     workOrders = remember(
       workOrders,
       d.businessKey,
-      { rule: rule.name, occurrence: f.occurrence, status: 'requested', openedAt: t, priority: priorityOf(rule.severity), dueHours: f.due },
+      { status: 'requested', openedAt: t, dueHours: f.due },
       options.keepClosed ?? 20,
     );
   }
@@ -243,7 +273,6 @@ function onHours(
   return {
     ...rest,
     hours: step.state,
-    latest: [t, hours],
     history: addHistory(s.history, t, hours),
     ...(services ? { services } : {}),
     ...(workOrders ? { workOrders } : {}),
@@ -255,6 +284,12 @@ function addHistory(history: MaintenanceState['history'], t: number, hours: numb
   const prev = h[h.length - 2];
   const next = prev !== undefined && t - prev[0] < HISTORY_SPACING_MS ? [...h.slice(0, -1), [t, hours] as const] : [...h, [t, hours] as const];
   return next.length > HISTORY_MAX ? next.slice(next.length - HISTORY_MAX) : next;
+}
+
+/** The latest accepted reading `[eventTime, hours]`. */
+export function latestHours(state: MaintenanceState | undefined): readonly [number, number] | undefined {
+  const h = state?.history;
+  return h?.[h.length - 1];
 }
 
 /** Hours at time `t`: interpolated between the readings around it, else the nearest one. */
@@ -270,7 +305,7 @@ export function hoursAt(state: MaintenanceState, t: number): number | undefined 
     }
   }
   if (before && after) return before[1] + ((after[1] - before[1]) * (t - before[0])) / (after[0] - before[0]);
-  return (before ?? after)?.[1] ?? state.latest?.[1];
+  return (before ?? after)?.[1];
 }
 
 function applyFeedback(
@@ -286,13 +321,7 @@ function applyFeedback(
   // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
   if (prev?.changedAt !== undefined && event.eventTime <= prev.changedAt) return s;
   const service = services.get(key.rule);
-  const base: WorkOrderRecord = prev ?? {
-    rule: key.rule,
-    occurrence: key.occurrence,
-    status: 'requested',
-    openedAt: event.eventTime,
-    priority: priorityOf(service?.severity ?? thresholds.get(key.rule)?.severity ?? 'warning'),
-  };
+  const base: WorkOrderRecord = prev ?? { status: 'requested', openedAt: event.eventTime };
   let completionHours: number | undefined;
   if (event.status === 'completed' && prev?.status !== 'completed') {
     completionHours = event.operatingHoursAtCompletion !== undefined ? continuousHours(s.hours, event.operatingHoursAtCompletion) : hoursAt(s, event.eventTime);
@@ -320,10 +349,16 @@ function remember(
   keepClosed: number,
 ): Readonly<Record<string, WorkOrderRecord>> {
   const next: Record<string, WorkOrderRecord> = { ...workOrders, [key]: record };
-  const closed = Object.entries(next).filter(([, r]) => r.status === 'completed' || r.status === 'cancelled');
-  if (closed.length > keepClosed) {
-    closed.sort((x, y) => (x[1].changedAt ?? x[1].openedAt) - (y[1].changedAt ?? y[1].openedAt));
-    for (const [k] of closed.slice(0, closed.length - keepClosed)) delete next[k];
+  const isClosed = (r: WorkOrderRecord) => r.status === 'completed' || r.status === 'cancelled';
+  const entries = Object.entries(next);
+  const closed = entries.filter(([, r]) => isClosed(r));
+  const open = entries.filter(([, r]) => !isClosed(r));
+  const byAge = (x: [string, WorkOrderRecord], y: [string, WorkOrderRecord]) => (x[1].changedAt ?? x[1].openedAt) - (y[1].changedAt ?? y[1].openedAt);
+  // Bounded either way; a forgotten open work order is re-learnt from its ERP feedback (by key).
+  for (const [list, keep] of [[closed, keepClosed], [open, MAX_OPEN_REMEMBERED]] as const) {
+    if (list.length <= keep) continue;
+    list.sort(byAge);
+    for (const [k] of list.slice(0, list.length - keep)) delete next[k];
   }
   return next;
 }

@@ -5,10 +5,10 @@
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
-import type { MaintenanceState } from './maintenance-rule.js';
+import { latestHours, type MaintenanceState } from './maintenance-rule.js';
 import { nextDue } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions } from './types.js';
-import type { WorkOrderRecord } from './work-order.js';
+import { parseWorkOrderKey, priorityOf, type Priority, type WorkOrderRecord } from './work-order.js';
 
 export interface DueRow {
   readonly erpAssetId: string;
@@ -28,6 +28,10 @@ export interface DueRow {
 export interface WorkOrderRow extends WorkOrderRecord {
   readonly erpAssetId: string;
   readonly businessKey: string;
+  readonly rule: string;
+  readonly occurrence: string;
+  /** From the rule's severity (MEDIUM when the rule is no longer configured). */
+  readonly priority: Priority;
 }
 
 export interface MaintenanceStatus {
@@ -40,7 +44,7 @@ const r2 = (v: number) => Math.round(v * 100) / 100;
 
 export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions): MaintenanceStatus {
   const due: DueRow[] = [];
-  const hours = state?.latest?.[1];
+  const hours = latestHours(state)?.[1];
   for (const rule of options.serviceIntervals) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
     const s = state?.services?.[rule.name];
@@ -65,8 +69,13 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     if (!matchesFilter(asset, rule.appliesTo)) continue;
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: state?.thresholds?.[rule.name]?.phase ?? 'normal' });
   }
+  const severity = new Map([...options.thresholds, ...options.serviceIntervals].map((r) => [r.name, r.severity]));
   const rows = Object.entries(state?.workOrders ?? {})
-    .map(([businessKey, r]): WorkOrderRow => ({ ...r, erpAssetId: asset.erpAssetId, businessKey }))
+    .map(([businessKey, r]): WorkOrderRow => {
+      const key = parseWorkOrderKey(businessKey);
+      const rule = key?.rule ?? '';
+      return { ...r, erpAssetId: asset.erpAssetId, businessKey, rule, occurrence: key?.occurrence ?? '', priority: priorityOf(severity.get(rule) ?? 'warning') };
+    })
     .sort((a, b) => a.openedAt - b.openedAt);
   const isClosed = (r: WorkOrderRow) => r.status === 'completed' || r.status === 'cancelled';
   return { due, open: rows.filter((r) => !isClosed(r)), closed: rows.filter(isClosed) };

@@ -45,15 +45,15 @@ export function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
-/** What our own records say about a work order (status from ERP feedback once it arrives). */
+/**
+ * What our own records say about a work order, kept by business key (which holds the rule and
+ * occurrence); the status comes from ERP feedback once it arrives.
+ */
 export interface WorkOrderRecord {
-  readonly rule: string;
-  readonly occurrence: string;
   /** `requested` until the ERP reports a status. */
   readonly status: 'requested' | WorkOrderStatus;
-  /** Event time of the reading that opened it. */
+  /** Event time of the reading that opened it (of the first feedback, for one we did not see opened). */
   readonly openedAt: number;
-  readonly priority: Priority;
   /** Service intervals: the due point, hours. */
   readonly dueHours?: number;
   readonly erpWorkOrderId?: string;

@@ -39,6 +39,8 @@ const EMPTY: ZoneTrackState = {};
 
 export function stepZones(state: ZoneTrackState | undefined, time: number, hit: ZoneHit, options: DwellOptions): ZoneStep {
   const prev = state ?? EMPTY;
+  // Nowhere near a zone and not tracking any: nothing to do (the common case between sites).
+  if (hit.inside.length === 0 && hit.band.length === 0 && Object.keys(prev).length === 0) return { state: prev, entered: [], exited: [], current: [] };
   const next: Record<string, { phase: ZonePhase; since: number }> = {};
   const entered: string[] = [];
   const exited: string[] = [];

@@ -1,0 +1,234 @@
+/**
+ * Rules benchmark: the ingest path (canonical decode → validate → identify → rules → one SQLite
+ * transaction per batch) with the business rules on — 1,000 zones, 20 rules per asset (location
+ * sync with zones, 16 threshold rules, 2 service intervals, usage per period) — as a ratio to the
+ * same ingest with no rules, measured in the same run (target ≥ 0.8).
+ *
+ * The store runs with `synchronous: normal`, so commits are cheap and the rules' share of the cost
+ * shows; runs alternate (without, with, …) and the medians are compared.
+ * @module
+ */
+import { resolve } from 'node:path';
+import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import { rulesSchema, type RulesConfigInput } from '../src/config/rules-schema.js';
+import { IdentityIndex } from '../src/core/identity/resolver.js';
+import type { RawMessage } from '../src/core/model/messages.js';
+import { createCanonicalDecoder } from '../src/core/normalize/canonical-decoder.js';
+import { createRules } from '../src/core/rules/index.js';
+import type { Rule } from '../src/core/rules/rule.js';
+import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
+import { systemClock } from '../src/ports/clock.js';
+import { tempStorePath } from '../test/helpers/temp-store.js';
+import { startBenchBroker } from './broker.js';
+import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
+
+export interface RulesBenchOptions {
+  /** Events per run. @default 100000 */
+  readonly events?: number;
+  /** Assets sending them. @default 1000 */
+  readonly assets?: number;
+  /** Runs per variant (medians are compared). @default 3 */
+  readonly runs?: number;
+}
+
+export interface RulesBenchResult {
+  readonly events: number;
+  readonly zones: number;
+  readonly rulesPerAsset: number;
+  readonly withoutRulesEventsPerSecond: number;
+  readonly withRulesEventsPerSecond: number;
+  /** with / without (target ≥ 0.8). */
+  readonly ratio: number;
+  readonly workOrders: number;
+  readonly locationUpdates: number;
+}
+
+const SENSORS = ['coolantTemp', 'oilPressure', 'hydraulicTemp', 'vibration'] as const;
+const ZONES = 1000;
+const ORIGIN = { lat: 50, lng: 10 };
+
+/** 1,000 zones over an area: circles and squares of 50–400 m. */
+function zones(lat0 = ORIGIN.lat, lng0 = ORIGIN.lng, dLat = 0.5, dLng = 0.5): NonNullable<RulesConfigInput['zones']> {
+  let seed = 7;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const inline = Array.from({ length: ZONES }, (_, i) => {
+    const lat = lat0 + rnd() * dLat;
+    const lng = lng0 + rnd() * dLng;
+    const size = 50 + rnd() * 350;
+    if (i % 2) return { name: `z${i}`, locationCode: `L${i}`, circle: { lat, lng, radiusM: size } };
+    const d = size / 111_320;
+    return { name: `z${i}`, locationCode: `L${i}`, polygon: [[lng - d, lat - d], [lng + d, lat - d], [lng + d, lat + d], [lng - d, lat + d]] as [number, number][] };
+  });
+  return { inline, enterDwellMs: '30s', exitDwellMs: '60s', hysteresisM: 20 };
+}
+
+export function rulesConfig(): RulesConfigInput {
+  const thresholds = Array.from({ length: 16 }, (_, i) => {
+    const sensor = SENSORS[i % SENSORS.length] as string;
+    return i % 2
+      ? { name: `t${i}-high`, sensor, above: 90 + i, clearBelow: 85 + i, for: '5m', severity: i % 3 ? 'warning' : 'critical', cooldown: '1h' }
+      : { name: `t${i}-low`, sensor, below: 5 + i / 10, clearAbove: 6 + i / 10, for: '2m', cooldown: '1h' };
+  });
+  return {
+    allowedLateness: process.env.BENCH_RULES_LATENESS ?? '30s',
+    location: { minDistanceM: 100, heartbeatMs: '1h' },
+    zones: zones(),
+    maintenance: { thresholds, serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 10 }, { name: 'service-1000h', everyHours: 1000 }] },
+    depreciation: { timeZone: 'Europe/Berlin' },
+  } as RulesConfigInput;
+}
+
+/** The same stream for every run: per asset, events 10 s apart (positions, sensors, meters). */
+export function messages(count: number, assets: number, start: number): RawMessage[] {
+  let seed = 11;
+  const rnd = () => ((seed = (seed * 48271) % 2147483647) / 2147483647);
+  const pos = Array.from({ length: assets }, () => ({ lat: ORIGIN.lat + rnd() * 0.5, lng: ORIGIN.lng + rnd() * 0.5, hours: 200 + rnd() * 5000 }));
+  const out: RawMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = i % assets;
+    const p = pos[a] as { lat: number; lng: number; hours: number };
+    const round = Math.floor(i / assets);
+    const eventTime = start + round * 10_000;
+    const mix = (a + round) % 10;
+    const kind = mix < 3 ? 'position' : mix < 8 ? 'sensor' : 'meter';
+    let body: Record<string, unknown>;
+    if (kind === 'position') {
+      p.lat += (rnd() - 0.5) * 0.0005;
+      p.lng += (rnd() - 0.5) * 0.0005;
+      body = { lat: p.lat, lng: p.lng };
+    } else if (kind === 'sensor') {
+      // Normal operation between 20 and 85, with a rare excursion that trips a rule.
+      body = { values: Object.fromEntries(SENSORS.map((s) => [s, { value: rnd() < 0.002 ? Math.round(rnd() * 1000) / 10 : 20 + Math.round(rnd() * 650) / 10 }])) };
+    } else {
+      p.hours += 10 / 3600;
+      body = { operatingHours: Math.round(p.hours * 1000) / 1000 };
+    }
+    out.push({ source: 'bench', channel: 'bench', payload: JSON.stringify({ kind, assetId: `tag-${a}`, eventTime: new Date(eventTime).toISOString(), ...body }), receivedAt: eventTime });
+  }
+  return out;
+}
+
+async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number> }> {
+  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  try {
+    await store.upsertAssets(
+      Array.from({ length: assets }, (_, a) => ({
+        asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: { site: 'S1', cost: '100000', expectedUnits: '10000' } },
+        identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
+      })),
+    );
+    const identity = new IdentityIndex(await store.listAssets());
+    const ingestor = new Ingestor({
+      store,
+      clock: systemClock,
+      decoders: new DecoderRegistry().register('bench', createCanonicalDecoder()),
+      rules,
+      identity: () => identity,
+      validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
+      defaultDestination: 'erp',
+      maxBatch: 1000,
+      maxWaitMs: 5,
+    });
+    const started = performance.now();
+    const pending: Promise<unknown>[] = [];
+    for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
+    await Promise.all(pending);
+    await ingestor.flush();
+    const elapsed = performance.now() - started;
+    if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} benchmark events were quarantined`);
+    const deliveries = new Map<string, number>();
+    for (const d of await store.listDeliveries({ limit: 10_000_000 })) deliveries.set(d.operation, (deliveries.get(d.operation) ?? 0) + 1);
+    return { eps: msgs.length / (elapsed / 1000), deliveries };
+  } finally {
+    await store.close();
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+export async function benchRules(options: RulesBenchOptions = {}): Promise<RulesBenchResult> {
+  const count = options.events ?? 100_000;
+  const assets = options.assets ?? 1000;
+  const runs = options.runs ?? 3;
+  const config = rulesSchema.parse(rulesConfig());
+  const withRules = createRules(config);
+  const msgs = messages(count, assets, Date.now() - 2 * 86_400_000);
+  // Warm up both paths (JIT, page cache) on a slice.
+  await ingestRun(msgs.slice(0, 10_000), assets, []);
+  await ingestRun(msgs.slice(0, 10_000), assets, withRules);
+  const without: number[] = [];
+  const withR: number[] = [];
+  let last: Map<string, number> = new Map();
+  for (let r = 0; r < runs; r++) {
+    without.push((await ingestRun(msgs, assets, [])).eps);
+    const w = await ingestRun(msgs, assets, createRules(config));
+    withR.push(w.eps);
+    last = w.deliveries;
+  }
+  const a = median(without);
+  const b = median(withR);
+  const m = config.maintenance;
+  return {
+    events: count,
+    zones: config.zones?.zones.length ?? 0,
+    rulesPerAsset: (m?.thresholds.length ?? 0) + (m?.serviceIntervals.length ?? 0) + 2,
+    withoutRulesEventsPerSecond: Math.round(a),
+    withRulesEventsPerSecond: Math.round(b),
+    ratio: Math.round((b / a) * 1000) / 1000,
+    workOrders: last.get('workorder.create') ?? 0,
+    locationUpdates: last.get('location.update') ?? 0,
+  };
+}
+
+/**
+ * The same comparison on the product's full ingest path — a private Mosquitto (bench/broker.ts) at
+ * QoS 1, ack after commit, `synchronous: full` — with the fleet payload (position + zone, two
+ * sensors, hour meter per message): 1,000 zones over the fleet's area and 20 rules per asset on
+ * its two sensors. Returns undefined when mosquitto cannot be started.
+ */
+export async function benchRulesMqtt(count = 50_000, assets = 1000): Promise<{ withoutRulesPerSecond: number; withRulesPerSecond: number; ratio: number } | undefined> {
+  let broker;
+  try {
+    broker = await startBenchBroker(18_832);
+  } catch {
+    return undefined;
+  }
+  useBroker(broker.url);
+  try {
+    return await mqttComparison(count, assets);
+  } finally {
+    await broker.stop();
+  }
+}
+
+async function mqttComparison(count: number, assets: number): Promise<{ withoutRulesPerSecond: number; withRulesPerSecond: number; ratio: number }> {
+  const sensors = ['engineTempC', 'batteryV'];
+  const config = rulesSchema.parse({
+    ...rulesConfig(),
+    zones: { ...zones(48, 11, 0.6, 0.2), enterDwellMs: '30s', exitDwellMs: '60s', hysteresisM: 20 },
+    maintenance: {
+      thresholds: Array.from({ length: 16 }, (_, i) =>
+        i % 2 ? { name: `t${i}`, sensor: sensors[i % 2], above: 95 + i, clearBelow: 90 + i, for: '5m', cooldown: '1h' } : { name: `t${i}`, sensor: sensors[i % 2], below: 2 + i / 10, for: '2m' },
+      ),
+      serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 10 }, { name: 'service-1000h', everyHours: 1000 }],
+    },
+  });
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    a.push((await benchPipelineIngest(count, assets, 'full', [])).eventsPerSecond);
+    b.push((await benchPipelineIngest(count, assets, 'full', createRules(config))).eventsPerSecond);
+  }
+  const without = median(a);
+  const withR = median(b);
+  return { withoutRulesPerSecond: Math.round(without), withRulesPerSecond: Math.round(withR), ratio: Math.round((withR / without) * 1000) / 1000 };
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  const result = await benchRules({ events: Number(process.env.BENCH_RULES_EVENTS ?? 100_000) });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  process.stdout.write(`in-process ingest, rules on / off: ${result.ratio} (target >= 0.8)\n`);
+  const mqtt = await benchRulesMqtt(Number(process.env.BENCH_RULES_MQTT_MESSAGES ?? 50_000));
+  if (mqtt) process.stdout.write(`MQTT ingest (QoS 1, synchronous full), rules on / off: ${mqtt.ratio} (${JSON.stringify(mqtt)})\n`);
+  else process.stdout.write('MQTT ingest comparison skipped: mosquitto could not be started\n');
+}
