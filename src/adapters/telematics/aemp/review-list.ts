@@ -76,7 +76,7 @@ export async function resolveMatched(store: ReviewStore, resolved: readonly { pr
 }
 
 /** Review entries, open ones only unless `all`, most recently seen first. */
-export async function listReview(store: ReviewStore, opts: { all?: boolean; provider?: string } = {}): Promise<ReviewEntry[]> {
+export async function listReview(store: Pick<Store, 'kvList'>, opts: { all?: boolean; provider?: string } = {}): Promise<ReviewEntry[]> {
   const rows = await store.kvList(REVIEW_NAMESPACE);
   return rows
     .map((r) => parseEntry(r.value))
@@ -86,12 +86,12 @@ export async function listReview(store: ReviewStore, opts: { all?: boolean; prov
 }
 
 /** Keys of open entries of one provider (to resolve those that match on a later pull). */
-export async function openReviewKeys(store: ReviewStore, provider: string): Promise<Set<string>> {
+export async function openReviewKeys(store: Pick<Store, 'kvList'>, provider: string): Promise<Set<string>> {
   return new Set((await listReview(store, { provider })).map((e) => e.key));
 }
 
 /** Confirmed matches of one provider: equipment key → ERP asset id. */
-export async function loadConfirmed(store: ReviewStore, provider: string): Promise<Map<string, string>> {
+export async function loadConfirmed(store: Pick<Store, 'kvList'>, provider: string): Promise<Map<string, string>> {
   const prefix = `${provider}|`;
   const map = new Map<string, string>();
   for (const { key, value } of await store.kvList(CONFIRMED_NAMESPACE)) if (key.startsWith(prefix) && value !== '') map.set(key.slice(prefix.length), value);

@@ -1,0 +1,149 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Command } from 'commander';
+import { machineHeader } from '../../../simulators/trackunit/fleet.js';
+import { createTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
+import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../simulators/trackunit/test-support.js';
+import { tempStorePath } from '../../../test/helpers/temp-store.js';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { UsageError } from '../../core/errors/errors.js';
+import { EXIT_TRY_LATER, aempBackfillCommand, aempBudgetCommand, aempEquipmentCommand, aempPullCommand, pullProgress, registerAempCommands, type AempCommandDeps } from './aemp.js';
+import { confirmCommand, registerAssetReviewCommands, unmatchedCommand } from './assets-review.js';
+
+const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+function setup(configs = [simulatorConfig()]) {
+  const clock = new FakeClock(T0);
+  const sim = createTrackunitSimulator({ fleetSize: 150, now: clock.now });
+  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  stores.push(store);
+  const out: string[] = [];
+  const err: string[] = [];
+  const sink = new RecordingSink();
+  const deps: AempCommandDeps = {
+    configs,
+    store,
+    sink,
+    out: (t) => void out.push(t),
+    err: (t) => void err.push(t),
+    isTTY: false,
+    fetch: simulatorFetch(sim),
+    clock,
+    sleep: clock.sleep,
+  };
+  return { clock, sim, store, sink, deps, out, err, text: () => out.join(''), errors: () => err.join('') };
+}
+
+describe('aemp pull', () => {
+  it('pulls, prints a summary, and exits 75 with a hint when the budget says wait', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1, 2]));
+    expect(await aempPullCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/trackunit: 2 page\(s\), 150 machine\(s\)/);
+    expect(t.text()).toMatch(/matched 3, unmatched 147, ambiguous 0/);
+    expect(t.text()).toMatch(/assetbridge assets unmatched/);
+    expect(t.text()).toMatch(/complete/);
+
+    t.out.length = 0;
+    expect(await aempPullCommand(t.deps, { wait: false })).toBe(EXIT_TRY_LATER);
+    expect(t.text()).toMatch(/stopped \(budget-wait\): .*--use-reserve/);
+
+    t.out.length = 0;
+    expect(await aempPullCommand(t.deps, { useReserve: true, json: true })).toBe(0);
+    const [summary] = JSON.parse(t.text()) as { reserveUsed: number; complete: boolean }[];
+    expect(summary).toMatchObject({ reserveUsed: 2, complete: true });
+    expect(t.sim.stats.http429).toBe(0);
+  });
+
+  it('refuses --use-reserve when the config forbids the reserve, and unknown providers', async () => {
+    const t = setup([simulatorConfig({ reserve: { policy: 'never' } })]);
+    await expect(aempPullCommand(t.deps, { useReserve: true })).rejects.toThrow(/reserve.policy: never/);
+    await expect(aempPullCommand(t.deps, { provider: 'nope' })).rejects.toThrow(/no telematics provider named "nope"; configured: trackunit/);
+    await expect(aempPullCommand({ ...t.deps, configs: [] }, {})).rejects.toThrow(UsageError);
+  });
+
+  it('reports progress as log lines when stderr is not a terminal', () => {
+    const lines: string[] = [];
+    const progress = pullProgress({ err: (t) => void lines.push(t), isTTY: false }, 'tu', 0);
+    progress.start?.({ provider: 'tu', startUrl: 'http://x/Fleet/3', resumed: true });
+    progress.page?.({ pages: 1, equipment: 100, estimatedPages: 10 });
+    progress.wait?.({ key: 'http://x/Fleet/2', until: T0, reason: 'interval', reserveLeft: 45 });
+    progress.stop();
+    expect(lines.join('')).toBe(
+      'tu: resuming an interrupted pull at http://x/Fleet/3\n' +
+        'tu: 1/10 pages, 100 machines\n' +
+        'tu: waiting until 2025-03-04T03:00:00Z for the per-URL budget of http://x/Fleet/2 (or stop and rerun with --use-reserve; 45 reserve requests left)\n',
+    );
+  });
+});
+
+describe('aemp backfill, equipment and budget', () => {
+  it('backfills a range for the matched machines of the last pull', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    const code = await aempBackfillCommand(t.deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] });
+    expect(code).toBe(0);
+    expect(t.text()).toMatch(/backfill 2025-03-03T00:00:00Z → 2025-03-04T00:00:00Z of CumulativeOperatingHours for 2 machine\(s\)/);
+    expect(t.text()).toMatch(/series 2\/2 done/);
+    expect(t.text()).toMatch(/50 reading\(s\): 2 accepted, 0 quarantined/);
+  });
+
+  it('explains bad dates', async () => {
+    const t = setup();
+    await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);
+    await expect(aempBackfillCommand(t.deps, {})).rejects.toThrow(/--from is required/);
+    await expect(aempBackfillCommand(t.deps, { from: '2025-03-05', to: '2025-03-04' })).rejects.toThrow(/must be after --from/);
+  });
+
+  it('shows one machine and how it matches', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([4]));
+    expect(await aempEquipmentCommand(t.deps, machineHeader(4).pin!, { submit: true })).toBe(0);
+    expect(t.text()).toMatch(/matches: ERP asset EQ-4/);
+    expect(t.text()).toMatch(/meter operatingHours=/);
+    expect(t.text()).toMatch(/submitted: 1 accepted/);
+  });
+
+  it('lists the per-URL budget after a pull', async () => {
+    const t = setup();
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    expect(await aempBudgetCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00Z, complete/);
+    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00Z\s+2025-03-04T03:15:00Z\s+45/);
+  });
+});
+
+describe('assets unmatched / confirm', () => {
+  it('lists equipment waiting for review and confirms a match by PIN', async () => {
+    const t = setup();
+    await t.store.upsertAssets([{ asset: { erpAssetId: '10004711', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'yard-7', erpAssetId: '10004711' }] }]);
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    await unmatchedCommand({ store: t.store, out: t.deps.out }, {});
+    const pin = machineHeader(8).pin!;
+    expect(t.text()).toMatch(new RegExp(`trackunit\\|machine-id:\\S+\\s+unmatched\\s+.*pin=${pin}`));
+    t.out.length = 0;
+    const result = await confirmCommand({ store: t.store, sink: t.sink, out: t.deps.out, now: T0 }, pin, '10004711');
+    expect(result.addedIdentifiers.map((i) => i.type)).toContain('pin');
+    expect(t.text()).toMatch(/is now ERP asset 10004711/);
+    expect(t.text()).toMatch(/1 accepted, 0 quarantined/);
+    await expect(confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, 'NOPE')).rejects.toThrow(/no ERP asset "NOPE"/);
+  });
+
+  it('registers under existing command groups without duplicating them', () => {
+    const program = new Command();
+    program.command('assets').command('import');
+    program.command('aemp').command('parse');
+    registerAssetReviewCommands(program);
+    registerAempCommands(program);
+    expect(program.commands.map((c) => c.name())).toEqual(['assets', 'aemp']);
+    expect(program.commands[0]!.commands.map((c) => c.name())).toEqual(['import', 'unmatched', 'confirm']);
+    expect(program.commands[1]!.commands.map((c) => c.name())).toEqual(['parse', 'pull', 'backfill', 'equipment', 'budget']);
+  });
+});

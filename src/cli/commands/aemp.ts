@@ -1,0 +1,476 @@
+/**
+ * `assetbridge aemp pull | backfill | equipment | budget`: on-demand telematics pulls through the
+ * ISO 15143-3 export API, with the same budget, matching and cursor as the scheduled pulls. Pulls
+ * show a progress bar on a terminal (periodic log lines otherwise) and end with a summary.
+ *
+ * The command logic lives in plain functions (`aempPullCommand`, ...) that take their
+ * dependencies, so tests drive them without a process; `registerAempCommands` wires them to
+ * commander, the config file and the store.
+ * @module
+ */
+import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
+import { createAempProvider, type AempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
+import { fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
+import { loadCursor, loadLastPull, runFleetPull, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
+import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
+import { createApp } from '../../app.js';
+import { parseDuration } from '../../config/duration.js';
+import type { Config } from '../../config/schema.js';
+import type { TelematicsConfig } from '../../config/telematics-schema.js';
+import { UsageError } from '../../core/errors/errors.js';
+import type { CanonicalEvent } from '../../core/model/events.js';
+import type { Clock } from '../../ports/clock.js';
+import type { IngestSink } from '../../ports/source.js';
+import type { Store } from '../../ports/store.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { serviceIsRunning } from './quarantine.js';
+
+/** Exit code of a pull that stopped to respect the budget: run again later (EX_TEMPFAIL). */
+export const EXIT_TRY_LATER = 75;
+
+/** What the command functions need; the CLI builds it from the config, tests build it by hand. */
+export interface AempCommandDeps {
+  readonly configs: readonly TelematicsConfig[];
+  readonly store: Store;
+  readonly sink: IngestSink;
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  /** Draw a progress bar (stderr is a terminal). */
+  readonly isTTY: boolean;
+  readonly logger?: TelematicsLogger;
+  readonly fetch?: typeof fetch;
+  readonly clock?: Clock;
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  readonly signal?: AbortSignal;
+}
+
+/** The `telematics:` entries of a config (empty when the section is absent). */
+export function telematicsConfigs(config: Config): readonly TelematicsConfig[] {
+  return (config as Config & { telematics?: readonly TelematicsConfig[] }).telematics ?? [];
+}
+
+function pickProviders(configs: readonly TelematicsConfig[], name: string | undefined, all: boolean): { config: TelematicsConfig; index: number }[] {
+  if (configs.length === 0) {
+    throw new UsageError('no telematics provider is configured; add an entry under "telematics:" in the config (vendor, baseUrl, auth)');
+  }
+  const indexed = configs.map((config, index) => ({ config, index }));
+  if (name !== undefined) {
+    const hit = indexed.filter((p) => p.config.name === name);
+    if (!hit.length) throw new UsageError(`no telematics provider named "${name}"; configured: ${configs.map((c) => c.name).join(', ')}`);
+    return hit;
+  }
+  if (!all && indexed.length > 1) throw new UsageError(`several telematics providers are configured (${configs.map((c) => c.name).join(', ')}); choose one with --provider`);
+  return indexed;
+}
+
+function build(deps: AempCommandDeps, config: TelematicsConfig, index: number): AempProvider {
+  return createAempProvider(
+    config,
+    {
+      store: deps.store,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    },
+    index,
+  );
+}
+
+function checkReserve(config: TelematicsConfig, useReserve: boolean | undefined): void {
+  if (useReserve && config.reserve.policy === 'never') {
+    throw new UsageError(`${config.name}: the config forbids spending reserve requests (reserve.policy: never); change it to on-request to use --use-reserve`);
+  }
+}
+
+function maxWaitOf(opts: { wait?: boolean; maxWait?: string }, config: TelematicsConfig): number {
+  if (opts.wait === false) return 0;
+  if (opts.maxWait === undefined) return config.maxBudgetWait;
+  const ms = parseDuration(opts.maxWait);
+  if (ms === undefined) throw new UsageError(`--max-wait "${opts.maxWait}" is not a duration; write e.g. 30s, 5m or 20m`);
+  return ms;
+}
+
+const fmt = (n: number): string => n.toLocaleString('en-US');
+const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Progress for one pull: a bar on a terminal, a log line every `everyMs` otherwise. Call `stop`
+ * when the pull ends.
+ */
+export function pullProgress(deps: Pick<AempCommandDeps, 'err' | 'isTTY'>, label: string, everyMs = 10_000): PullProgress & { stop(): void } {
+  let bar: cliProgress.SingleBar | undefined;
+  let lastLog = 0;
+  let total = 0;
+  const note = (wait: BudgetWait): string =>
+    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${wait.key}` +
+    (wait.reason === 'interval' && wait.reserveLeft > 0 ? ` (or stop and rerun with --use-reserve; ${wait.reserveLeft} reserve requests left)` : '') +
+    '\n';
+  return {
+    start: ({ resumed, startUrl }) => {
+      if (resumed) deps.err(`${label}: resuming an interrupted pull at ${startUrl}\n`);
+      if (deps.isTTY) {
+        bar = new cliProgress.SingleBar(
+          { format: `${label} [{bar}] {value}/{total} pages | {equipment} machines | {duration_formatted}`, stream: process.stderr, hideCursor: true, etaBuffer: 50 },
+          cliProgress.Presets.shades_classic,
+        );
+        bar.start(1, 0, { equipment: 0 });
+      }
+    },
+    page: ({ pages, equipment, estimatedPages }) => {
+      if (estimatedPages !== undefined && estimatedPages !== total) {
+        total = estimatedPages;
+        bar?.setTotal(total);
+      }
+      if (bar) return bar.update(pages, { equipment: fmt(equipment) });
+      const now = Date.now();
+      if (now - lastLog >= everyMs) {
+        lastLog = now;
+        deps.err(`${label}: ${fmt(pages)}${total ? `/${fmt(total)}` : ''} pages, ${fmt(equipment)} machines\n`);
+      }
+    },
+    wait: (wait) => {
+      if (bar) {
+        bar.stop();
+        bar = undefined;
+      }
+      deps.err(note(wait));
+    },
+    stop: () => bar?.stop(),
+  };
+}
+
+/** The end-of-pull summary for people. */
+export function formatPullSummary(s: PullSummary): string {
+  const lines = [
+    `${s.provider}: ${fmt(s.pages)} page(s), ${fmt(s.equipment)} machine(s)${s.duplicates ? ` (${fmt(s.duplicates)} seen on two pages, counted once)` : ''} in ${secs(s.elapsedMs)}${s.resumedFrom ? ` (resumed at ${s.resumedFrom})` : ''}`,
+    `  matched ${fmt(s.matched)}, unmatched ${fmt(s.unmatched)}, ambiguous ${fmt(s.ambiguous)}${s.resolvedFromReview ? `, ${fmt(s.resolvedFromReview)} resolved from the review list` : ''}`,
+    `  pipeline: ${fmt(s.accepted)} accepted, ${fmt(s.quarantined)} quarantined`,
+    `  requests ${fmt(s.requests)}, 429 answers ${fmt(s.http429)}, reserve requests spent ${fmt(s.reserveUsed)}`,
+  ];
+  if (s.unmatched + s.ambiguous > 0) lines.push(`  review them with 'assetbridge assets unmatched' and confirm with 'assetbridge assets confirm <id> <erp-asset-id>'`);
+  for (const note of s.notes) lines.push(`  note: ${note}`);
+  if (s.complete) lines.push('  complete');
+  else lines.push(`  stopped (${s.stop}): ${s.error ?? 'incomplete'}`, ...(s.nextUrl ? [`  the next pull resumes at ${s.nextUrl}`] : []));
+  return `${lines.join('\n')}\n`;
+}
+
+/** `aemp pull`: one fleet pull per chosen provider. Returns the exit code. */
+export async function aempPullCommand(
+  deps: AempCommandDeps,
+  opts: { provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean },
+): Promise<number> {
+  const chosen = pickProviders(deps.configs, opts.provider, true);
+  for (const { config } of chosen) checkReserve(config, opts.useReserve);
+  const summaries: PullSummary[] = [];
+  for (const { config, index } of chosen) {
+    const { client } = build(deps, config, index);
+    const progress = pullProgress(deps, config.name);
+    try {
+      summaries.push(
+        await runFleetPull(
+          { client, store: deps.store, sink: deps.sink, progress, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.logger ? { logger: deps.logger } : {}) },
+          {
+            ...(opts.useReserve ? { useReserve: true } : {}),
+            ...(opts.restart ? { restart: true } : {}),
+            maxWaitMs: maxWaitOf(opts, config),
+            ...(deps.signal ? { signal: deps.signal } : {}),
+          },
+        ),
+      );
+    } finally {
+      progress.stop();
+    }
+  }
+  deps.out(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : summaries.map(formatPullSummary).join(''));
+  if (summaries.some((s) => s.stop === 'error' || s.stop === 'aborted')) return 1;
+  if (summaries.some((s) => s.stop === 'budget-wait')) return EXIT_TRY_LATER;
+  return 0;
+}
+
+function parseDate(input: string | undefined, flag: string): number {
+  if (input === undefined) throw new UsageError(`${flag} is required, e.g. ${flag} 2025-03-01`);
+  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(input.trim()) ? `${input.trim()}T00:00:00Z` : input);
+  if (Number.isNaN(t)) throw new UsageError(`${flag} "${input}" is not a date; write 2025-03-01 or 2025-03-01T12:00:00Z (UTC)`);
+  return t;
+}
+
+/** The end-of-backfill summary for people. */
+export function formatBackfillSummary(s: BackfillSummary): string {
+  const lines = [
+    `${s.provider}: backfill ${at(s.from)} → ${at(s.to)} of ${s.elements.join(', ')} for ${fmt(s.equipment)} machine(s) in ${secs(s.elapsedMs)}`,
+    `  series ${fmt(s.seriesDone)}/${fmt(s.series)} done${s.seriesSkipped ? `, ${fmt(s.seriesSkipped)} already done earlier` : ''}${s.notFound ? `, ${fmt(s.notFound)} not offered by the provider (404)` : ''}`,
+    `  ${fmt(s.pages)} page(s), ${fmt(s.readings)} reading(s): ${fmt(s.accepted)} accepted, ${fmt(s.quarantined)} quarantined`,
+    `  requests ${fmt(s.requests)}, 429 answers ${fmt(s.http429)}`,
+  ];
+  if (s.skipped.length) {
+    lines.push(`  skipped ${fmt(s.skipped.length)} machine(s):`);
+    for (const k of s.skipped.slice(0, 10)) lines.push(`    ${k.id}: ${k.reason}`);
+    if (s.skipped.length > 10) lines.push(`    … and ${fmt(s.skipped.length - 10)} more`);
+  }
+  lines.push(s.complete ? '  complete' : `  stopped: ${s.error ?? 'incomplete'}; run the same command again to continue (finished series are skipped)`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** `aemp backfill --from --to`. Returns the exit code. */
+export async function aempBackfillCommand(
+  deps: AempCommandDeps,
+  opts: { provider?: string; from?: string; to?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean },
+): Promise<number> {
+  const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
+  checkReserve(config, opts.useReserve);
+  const from = parseDate(opts.from, '--from');
+  const to = opts.to === undefined ? (deps.clock?.now() ?? Date.now()) : parseDate(opts.to, '--to');
+  if (!(to > from)) throw new UsageError(`--to (${at(to)}) must be after --from (${at(from)})`);
+  const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a whole number of at least 1');
+  const { client } = build(deps, config, index);
+  let bar: cliProgress.SingleBar | undefined;
+  let lastLog = 0;
+  try {
+    const summary = await runBackfill(
+      {
+        client,
+        store: deps.store,
+        sink: deps.sink,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+        progress: {
+          start: ({ series, equipment }) => {
+            if (series === 0) deps.err(`${config.name}: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n`);
+            else if (deps.isTTY) {
+              bar = new cliProgress.SingleBar({ format: `${config.name} [{bar}] {value}/{total} series | ${equipment} machines | {duration_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+              bar.start(series, 0);
+            }
+          },
+          series: ({ done, total }) => {
+            if (bar) return bar.update(done);
+            if (Date.now() - lastLog >= 10_000) {
+              lastLog = Date.now();
+              deps.err(`${config.name}: ${fmt(done)}/${fmt(total)} series\n`);
+            }
+          },
+          wait: (wait) => deps.err(`${config.name}: waiting until ${at(wait.until)} for the budget of ${wait.key}\n`),
+        },
+      },
+      {
+        from,
+        to,
+        ...(opts.element?.length ? { elements: opts.element } : {}),
+        ...(opts.pin?.length ? { identifiers: opts.pin } : {}),
+        ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(opts.useReserve ? { useReserve: true } : {}),
+        ...(opts.restart ? { restart: true } : {}),
+        maxWaitMs: maxWaitOf(opts, config),
+        ...(deps.signal ? { signal: deps.signal } : {}),
+      },
+    );
+    bar?.stop();
+    deps.out(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatBackfillSummary(summary));
+    if (summary.complete) return 0;
+    return /may not be requested before/.test(summary.error ?? '') ? EXIT_TRY_LATER : 1;
+  } finally {
+    bar?.stop();
+  }
+}
+
+/** `aemp equipment <pin>`: the single-element snapshot of one machine. */
+export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, opts: { provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }): Promise<number> {
+  const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
+  checkReserve(config, opts.useReserve);
+  const { client } = build(deps, config, index);
+  const snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink }, pin, {
+    ...(opts.submit ? { submit: true } : {}),
+    ...(opts.useReserve ? { useReserve: true } : {}),
+    maxWaitMs: 0,
+  });
+  if (opts.json) {
+    deps.out(`${JSON.stringify({ url: snap.url, header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted }, null, 2)}\n`);
+    return snap.equipment ? 0 : 1;
+  }
+  if (!snap.equipment) {
+    deps.err(`${config.name}: ${snap.url} returned no equipment\n`);
+    return 1;
+  }
+  const h = snap.equipment.header;
+  const m = snap.match;
+  const matchText =
+    m?.status === 'matched' ? `ERP asset ${m.erpAssetId}${m.confirmed ? ' (confirmed)' : ''}` : m?.status === 'ambiguous' ? `ambiguous: ${m.candidates.map((c) => c.erpAssetId).join(', ')}` : 'no ERP asset';
+  deps.out(
+    [
+      `${h.oemName ?? '?'} ${h.model ?? ''} ${h.equipmentId ? `"${h.equipmentId}"` : ''}`.replace(/\s+/g, ' ').trim(),
+      `  identifiers: ${snap.equipment.ids.map((i) => `${i.type} ${i.value}`).join(', ') || '(none)'}`,
+      `  matches: ${matchText}`,
+      ...snap.equipment.events.map((e) => `  ${at(e.eventTime)} ${e.kind} ${describeEvent(e)}`),
+      ...(snap.accepted !== undefined ? [`  submitted: ${snap.accepted} accepted`] : opts.submit ? ['  not submitted: it does not match exactly one ERP asset'] : []),
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
+
+function describeEvent(e: CanonicalEvent): string {
+  switch (e.kind) {
+    case 'position':
+      return `${e.lat}, ${e.lng}`;
+    case 'meter':
+      return Object.entries({ operatingHours: e.operatingHours, idleHours: e.idleHours, odometerKm: e.odometerKm, fuelUsedL: e.fuelUsedL })
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
+    case 'sensor':
+      return Object.entries(e.values)
+        .map(([k, v]) => `${k}=${v.value}${v.unit ? ` ${v.unit}` : ''}`)
+        .join(' ');
+    case 'alert':
+      return `${e.severity} ${e.reason}`;
+    default:
+      return '';
+  }
+}
+
+/** `aemp budget`: per-URL budget, last pull and cursor of each provider. */
+export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?: string; json?: boolean }): Promise<number> {
+  const chosen = pickProviders(deps.configs, opts.provider, true);
+  const report = [];
+  for (const { config, index } of chosen) {
+    const { budget } = build(deps, config, index);
+    report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
+  }
+  if (opts.json) {
+    deps.out(`${JSON.stringify(report, null, 2)}\n`);
+    return 0;
+  }
+  for (const r of report) {
+    const last = r.lastPull;
+    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${r.cursor && !r.cursor.complete && r.cursor.nextUrl ? `; resumes at ${r.cursor.nextUrl}` : ''}\n`);
+    if (!r.urls.length) continue;
+    deps.out(
+      table([
+        ['URL', 'LAST REQUEST', 'NEXT ORDINARY', 'RESERVE LEFT', 'COOLDOWN UNTIL'],
+        ...r.urls.map((u) => [u.key, u.lastAt !== undefined ? at(u.lastAt) : '-', u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
+      ]),
+    );
+  }
+  return 0;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Run `fn` against the configured app (its store and ingest sink), refusing while a service runs. */
+async function withPipeline(configPath: string | undefined, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
+  const { config } = resolveConfig(configPath);
+  const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
+  const app = await createApp(config, { sources: false, http: false, logger });
+  const abort = new AbortController();
+  const onSignal = (): void => abort.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  try {
+    if (await serviceIsRunning(app.store)) {
+      throw new UsageError(
+        'a running assetbridge service owns this store and pulls on its schedule; stop it before pulling by hand (two writers would each keep their own pipeline state)',
+      );
+    }
+    process.exitCode = await fn({
+      configs: telematicsConfigs(config),
+      store: app.store,
+      sink: app.ingestor,
+      out: (t) => void process.stdout.write(t),
+      err: (t) => void process.stderr.write(t),
+      isTTY: process.stderr.isTTY === true,
+      logger,
+      signal: abort.signal,
+    });
+    await app.ingestor.flush();
+  } finally {
+    process.off('SIGINT', onSignal);
+    await app.store.close();
+  }
+}
+
+/** Register `aemp pull`, `aemp backfill`, `aemp equipment` and `aemp budget` under `aemp`. */
+export function registerAempCommands(program: Command): Command {
+  const aemp = program.commands.find((c) => c.name() === 'aemp') ?? program.command('aemp').description('ISO 15143-3 (AEMP 2.0) telematics feeds');
+
+  addConfigOption(
+    aemp
+      .command('pull')
+      .description('pull the fleet snapshot now (all providers, or one with --provider), within the request budget')
+      .option('--provider <name>', 'only this telematics provider')
+      .option('--use-reserve', "spend per-URL reserve requests when a page's ordinary slot is taken (Trackunit: 50 per URL, each back after 30 days)")
+      .option('--restart', 'start at the first page even when an interrupted pull could be resumed')
+      .option('--no-wait', 'stop at once instead of waiting for budget (exit code 75: try later)')
+      .option('--max-wait <duration>', 'longest wait for one page\'s budget, e.g. 5m (default: the config\'s maxBudgetWait)')
+      .option('--json', 'print the summary as JSON')
+      .addHelpText(
+        'after',
+        `
+Exit codes: 0 complete, 1 failed, 2 bad usage or config, 75 stopped to respect the request budget
+(the next run resumes where this one stopped).
+
+Examples:
+  assetbridge aemp pull
+  assetbridge aemp pull --provider trackunit --use-reserve`,
+      ),
+  ).action(
+    action(async (opts: { config: string; provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
+      await withPipeline(opts.config, (deps) => aempPullCommand(deps, opts));
+    }),
+  );
+
+  addConfigOption(
+    aemp
+      .command('backfill')
+      .description('fetch history from the time-series endpoints for a date range and feed it through the pipeline')
+      .option('--from <date>', 'start, e.g. 2025-03-01 or 2025-03-01T06:00:00Z (UTC)')
+      .option('--to <date>', 'end (default: now)')
+      .option('--provider <name>', 'the telematics provider (needed when several are configured)')
+      .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config)', collect)
+      .option('--pin <pin>', 'only this machine, by PIN/VIN (repeatable; default: every matched machine of the last pulls)', collect)
+      .option('--concurrency <n>', 'series fetched in parallel (the per-second cap still applies)')
+      .option('--use-reserve', 'spend reserve requests where the ordinary slot is taken')
+      .option('--restart', 'fetch series again that an earlier run of the same range finished')
+      .option('--no-wait', 'stop at once instead of waiting for budget')
+      .option('--max-wait <duration>', 'longest wait for one request\'s budget')
+      .option('--json', 'print the summary as JSON')
+      .addHelpText('after', '\nExample:\n  assetbridge aemp backfill --from 2025-02-01 --to 2025-03-01 --element CumulativeOperatingHours --element Locations'),
+  ).action(
+    action(async (opts: { config: string; from?: string; to?: string; provider?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
+      await withPipeline(opts.config, (deps) => aempBackfillCommand(deps, opts));
+    }),
+  );
+
+  addConfigOption(
+    aemp
+      .command('equipment <pin>')
+      .description('fetch the single-element snapshot of one machine by PIN/VIN and show how it matches')
+      .option('--provider <name>', 'the telematics provider (needed when several are configured)')
+      .option('--submit', 'also feed it through the pipeline when it matches one ERP asset')
+      .option('--use-reserve', 'spend a reserve request if the URL was requested recently')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
+      await withPipeline(opts.config, (deps) => aempEquipmentCommand(deps, pin, opts));
+    }),
+  );
+
+  addConfigOption(
+    aemp
+      .command('budget')
+      .description('show the request budget per URL (last request, next ordinary slot, reserve left, cooldowns) and the last pull')
+      .option('--provider <name>', 'only this telematics provider')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; provider?: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const noSink: IngestSink = { submit: () => Promise.reject(new Error('aemp budget does not submit')) };
+        process.exitCode = await aempBudgetCommand(
+          { configs: telematicsConfigs(config), store, sink: noSink, out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: false },
+          opts,
+        );
+      });
+    }),
+  );
+  return aemp;
+}

@@ -1,0 +1,125 @@
+/**
+ * `assetbridge assets unmatched` and `assetbridge assets confirm`: the review list of telematics
+ * equipment that matched no ERP asset, or whose identifiers point at two different assets. Such
+ * equipment is never linked silently; a person confirms the match here, which adds the machine's
+ * free identifiers to the asset, remembers the match for later pulls, and (when no service is
+ * running) feeds the machine's last pulled data through the pipeline.
+ * @module
+ */
+import type { Command } from 'commander';
+import { confirmReview, listReview, reviewId, type ConfirmResult, type ReviewEntry } from '../../adapters/telematics/aemp/review-list.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import { bumpIdentityGeneration, createApp, type App } from '../../app.js';
+import type { IngestSink } from '../../ports/source.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { serviceIsRunning } from './quarantine.js';
+
+const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+function describeMachine(e: ReviewEntry): string {
+  const h = e.header;
+  return [h.oemName, h.model, h.equipmentId ? `"${h.equipmentId}"` : undefined].filter((x) => x !== undefined && x !== '').join(' ') || '(no name)';
+}
+
+/** The review list as a table (or JSON). */
+export async function unmatchedCommand(deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void }, opts: { all?: boolean; provider?: string; json?: boolean }): Promise<number> {
+  const entries = await listReview(deps.store, { ...(opts.all ? { all: true } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}) });
+  if (opts.json) {
+    deps.out(`${JSON.stringify(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, message: { ...e.message, payload: undefined } })), null, 2)}\n`);
+    return 0;
+  }
+  if (!entries.length) {
+    deps.out(opts.all ? 'the review list is empty\n' : 'no equipment waits for review: every pulled machine matched one ERP asset\n');
+    return 0;
+  }
+  deps.out(
+    table([
+      ['ID', 'STATUS', 'MACHINE', 'IDENTIFIERS', 'CANDIDATES', 'LAST SEEN', 'SEEN'],
+      ...entries.map((e) => [
+        reviewId(e.provider, e.key),
+        e.status === 'resolved' ? `resolved → ${e.resolution?.erpAssetId ?? '?'}` : e.status,
+        describeMachine(e),
+        e.ids.map((i) => `${i.type}=${i.value}`).join(' ') || '(none)',
+        e.candidates.map((c) => `${c.erpAssetId} (${c.via.map((v) => v.type).join('+')})`).join(', ') || '-',
+        at(e.lastSeenAt),
+        e.seenCount,
+      ]),
+    ]),
+  );
+  const open = entries.filter((e) => e.status !== 'resolved').length;
+  if (open) deps.out(`\nconfirm a match with: assetbridge assets confirm <ID> <erp-asset-id>  (the ID may also be the machine's PIN or serial)\n`);
+  return 0;
+}
+
+/** Confirm one match; returns what changed. */
+export async function confirmCommand(
+  deps: { store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets' | 'upsertAssets'>; sink?: IngestSink; out: (t: string) => void; now: number },
+  id: string,
+  erpAssetId: string,
+): Promise<ConfirmResult> {
+  const result = await confirmReview({ store: deps.store, ...(deps.sink ? { sink: deps.sink } : {}), now: deps.now }, id, erpAssetId);
+  const lines = [`${reviewId(result.entry.provider, result.entry.key)} is now ERP asset ${erpAssetId}`];
+  if (result.addedIdentifiers.length) lines.push(`  added to the asset: ${result.addedIdentifiers.map((i) => `${i.type}=${i.value}`).join(', ')}`);
+  if (result.conflicting.length) lines.push(`  left out (they belong to other assets): ${result.conflicting.map((i) => `${i.type}=${i.value}`).join(', ')}`);
+  if (result.submitted) lines.push(`  its last pulled data went through the pipeline: ${result.submitted.accepted} accepted, ${result.submitted.quarantined.length} quarantined`);
+  else lines.push('  its data arrives with the next pull');
+  deps.out(`${lines.join('\n')}\n`);
+  return result;
+}
+
+/** Register `assets unmatched` and `assets confirm` under `assets` (created when absent). */
+export function registerAssetReviewCommands(program: Command): Command {
+  const assets = program.commands.find((c) => c.name() === 'assets') ?? program.command('assets').description('the identity registry: tracking identifiers → ERP assets');
+
+  addConfigOption(
+    assets
+      .command('unmatched')
+      .description('telematics equipment waiting for review: no ERP asset matched, or its identifiers point at two assets')
+      .option('--all', 'include resolved entries')
+      .option('--provider <name>', 'only this telematics provider')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; all?: boolean; provider?: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ store }) => {
+        process.exitCode = await unmatchedCommand({ store, out: (t) => void process.stdout.write(t) }, opts);
+      });
+    }),
+  );
+
+  addConfigOption(
+    assets
+      .command('confirm <id> <erp-asset-id>')
+      .description('confirm that a reviewed machine is this ERP asset (ID from "assets unmatched", or the machine\'s PIN/serial)')
+      .addHelpText('after', '\nExample:\n  assetbridge assets confirm trackunit|machine-id:7F3C2A90-1B5E-4D2A-9C61-0E8D4B7A5F12 10004711'),
+  ).action(
+    action(async (id: string, erpAssetId: string, opts: { config: string }) => {
+      const { config } = resolveConfig(opts.config);
+      const out = (t: string): void => void process.stdout.write(t);
+      let app: App | undefined;
+      try {
+        await withContext(opts.config, async ({ store }) => {
+          // A running service owns the pipeline: confirm, let it reload identity; its next pull brings the data.
+          const running = await serviceIsRunning(store);
+          // Otherwise feed the machine's last data through a pipeline opened after the registry
+          // changed, so its identity index already knows the confirmed identifiers.
+          const sink: IngestSink | undefined = running
+            ? undefined
+            : {
+                submit: async (messages) => {
+                  app ??= await createApp(config, { sources: false, http: false, logger: createLogger('warn') });
+                  const result = await app.ingestor.submit(messages);
+                  await app.ingestor.flush();
+                  return result;
+                },
+              };
+          await confirmCommand({ store, ...(sink ? { sink } : {}), out, now: Date.now() }, id, erpAssetId);
+          await bumpIdentityGeneration(store);
+        });
+      } finally {
+        await app?.store.close();
+      }
+    }),
+  );
+  return assets;
+}
