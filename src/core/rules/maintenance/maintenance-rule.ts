@@ -18,7 +18,7 @@ import { admit, drain, type FlushableRule, type ReorderState } from '../event-ti
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
-import { stepThreshold, type ThresholdState } from './threshold.js';
+import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
@@ -109,7 +109,7 @@ const sampleKey = (x: MaintenanceSample): string => JSON.stringify(x);
 function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | undefined {
   if (event.kind === 'sensor') {
     if (a.thresholds.length === 0) return undefined;
-    for (const name of Object.keys(event.values)) if (a.sensors.has(name)) return { t: event.eventTime, k: 's', v: compact(event.values) };
+    for (const name of a.sensors) if (event.values[name] !== undefined) return { t: event.eventTime, k: 's', v: compact(event.values) };
     return undefined;
   }
   if (event.kind === 'meter' && event.operatingHours !== undefined && a.services.length > 0) {
@@ -163,6 +163,8 @@ function onSensor(
     const v = values[rule.sensor];
     if (v === undefined) continue;
     const before = thresholds?.[rule.name];
+    // The common case, a quiet rule and a normal value, allocates nothing.
+    if (before === undefined && !isBreach(rule, v.value)) continue;
     const step = stepThreshold(rule, before, t, v.value);
     if (step.state !== before) {
       // A quiet rule that never fired needs no state: keep the document small.

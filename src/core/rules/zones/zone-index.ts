@@ -2,8 +2,8 @@
  * A bounding-box grid over the zones, so locating a position among thousands of zones costs a
  * hash lookup and a few precise tests instead of a scan. Each zone is registered in every grid
  * cell its bounding box (grown by the hysteresis margin) touches; zones too large for the grid
- * are tested on every lookup. Lookups for the same event object are cached, so the location and
- * inventory rules share one computation per event.
+ * are tested on every lookup. The last event's result is kept, so the location and inventory
+ * rules share one computation per event.
  * @module
  */
 import type { PositionEvent } from '../../model/events.js';
@@ -47,7 +47,9 @@ export class ZoneIndex {
   private readonly byNameMap = new Map<string, Zone>();
   /** name → [priority, -area] for choosing among overlapping zones. */
   private readonly rankOf = new Map<string, readonly [number, number, number]>();
-  private readonly cache = new WeakMap<PositionEvent, ZoneHit>();
+  /** The last event located: the location and inventory rules ask about the same event in turn. */
+  private lastEvent: PositionEvent | undefined;
+  private lastHit: ZoneHit = EMPTY_HIT;
 
   constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
     this.zones = zones;
@@ -105,12 +107,11 @@ export class ZoneIndex {
 
   /** {@link locate} for an event, computed once per event object however many rules ask. */
   locateEvent(event: PositionEvent): ZoneHit {
-    let hit = this.cache.get(event);
-    if (!hit) {
-      hit = this.locate(event.lat, event.lng);
-      this.cache.set(event, hit);
+    if (event !== this.lastEvent) {
+      this.lastHit = this.locate(event.lat, event.lng);
+      this.lastEvent = event;
     }
-    return hit;
+    return this.lastHit;
   }
 
   /** The zone that represents an asset in all of `names`: highest priority, then the smallest. */
