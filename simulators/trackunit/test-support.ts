@@ -93,3 +93,20 @@ export class RecordingSink implements IngestSink {
     return this.batches.flat();
   }
 }
+
+/** The store's key-value part in memory, for budget and client tests that need nothing else. */
+export class MemoryKv {
+  private readonly data = new Map<string, Map<string, string>>();
+  kvGet(namespace: string, key: string): Promise<string | undefined> {
+    return Promise.resolve(this.data.get(namespace)?.get(key));
+  }
+  kvSet(namespace: string, key: string, value: string): Promise<void> {
+    const ns = this.data.get(namespace) ?? new Map<string, string>();
+    ns.set(key, value);
+    this.data.set(namespace, ns);
+    return Promise.resolve();
+  }
+  kvList(namespace: string): Promise<{ key: string; value: string }[]> {
+    return Promise.resolve([...(this.data.get(namespace) ?? new Map<string, string>())].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => ({ key, value })));
+  }
+}

@@ -182,6 +182,12 @@ export const telematicsSchema = z
       .default({ policy: 'on-request', keep: 5 }),
     /** Longest a pull waits for a URL's budget before it stops with a resumable cursor. @default 20m */
     maxBudgetWait: durationField().default(20 * 60_000),
+    /**
+     * Fleet pages requested ahead of the confirmed next one, guessed from the page numbers in the
+     * `next` and `last` links and checked against each page's links, so a pull keeps pace with the
+     * per-second cap instead of waiting for every page to be parsed. 0 turns guessing off. @default 2
+     */
+    pageLookahead: z.number().int().min(0).max(8).default(2),
     /** An interrupted pull resumes at its saved page when restarted within this time. @default 12h */
     resumeWithin: durationField().default(12 * 3_600_000),
     timeSeries: z

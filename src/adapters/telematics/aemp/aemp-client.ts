@@ -18,7 +18,7 @@ import { systemClock } from '../../../ports/clock.js';
 import { authorizedFetch } from '../auth/authorized-fetch.js';
 import { TelematicsAuthError, type TelematicsCredentials } from '../auth/credentials.js';
 import type { RequestClass, ResolvedProvider } from '../vendor-profiles.js';
-import { canonicalUrl, nextStep, peekJsonLinks, type WalkStop } from './aemp-links.js';
+import { canonicalUrl, nextStep, peekJsonLinks, resolveHref, stepTowardsLast, type WalkStop } from './aemp-links.js';
 import { parseAempDocument, type AempDocument, type AempEquipment } from './aemp-parser.js';
 import { BudgetWaitTooLongError, abortableSleep, type AcquireOptions, type RequestBudget } from './request-budget.js';
 
@@ -75,6 +75,12 @@ export interface WalkOptions extends Omit<FetchOptions, 'budgetKey'> {
   readonly maxPages?: number;
   /** Budget key of the n-th page (0-based hop) at `url`; default the URL. */
   readonly budgetKeyFor?: (url: string, hop: number) => string;
+  /**
+   * Pages requested ahead of the confirmed next one, guessed from the page numbers in `next` and
+   * `last`, so requests need not wait for each page to be parsed. A guess the links do not confirm
+   * costs one request. @default 0
+   */
+  readonly lookahead?: number;
 }
 
 export interface WalkedPage extends FetchedDocument {
@@ -217,26 +223,48 @@ export class AempClient {
    */
   async *walk(startUrl: string, cls: RequestClass, opts: WalkOptions = {}): AsyncGenerator<WalkedPage> {
     const maxPages = opts.maxPages ?? this.provider.profile.maxPages;
+    const lookahead = Math.max(0, opts.lookahead ?? 0);
     const visited = new Set<string>();
-    const fetchHop = (url: string, hop: number): Promise<FetchedBody> => {
-      visited.add(canonicalUrl(url));
-      const pending = this.fetchBody(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? canonicalUrl(url) });
-      // Keep a rejection from being reported as unhandled while the caller still works on a page.
-      pending.catch(() => undefined);
+    // Requests under way, by canonical URL: the confirmed next page and any speculative ones.
+    const inflight = new Map<string, Promise<FetchedBody>>();
+    const start = (url: string, hop: number): Promise<FetchedBody> => {
+      const key = canonicalUrl(url);
+      let pending = inflight.get(key);
+      if (!pending) {
+        pending = this.fetchBody(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? key });
+        // Keep a rejection from being reported as unhandled while the caller still works on a page.
+        pending.catch(() => undefined);
+        inflight.set(key, pending);
+      }
       return pending;
     };
-    let pending: Promise<FetchedBody> | undefined = fetchHop(startUrl, 0);
+    let current: { url: string; pending: Promise<FetchedBody> } | undefined = { url: startUrl, pending: start(startUrl, 0) };
+    visited.add(canonicalUrl(startUrl));
     try {
-      for (let hop = 0; pending !== undefined; hop++) {
-        const fetched: FetchedBody = await pending;
-        pending = undefined;
+      for (let hop = 0; current !== undefined; hop++) {
+        const fetched: FetchedBody = await current.pending;
+        inflight.delete(canonicalUrl(current.url));
+        current = undefined;
         // Read the links first (cheaply for JSON) and ask for the next page before parsing this one.
         const peeked = peekJsonLinks(fetched.body);
         let page: FetchedDocument | undefined = peeked === undefined ? this.parse(fetched, cls, opts.ids) : undefined;
         const links = peeked ?? page?.document.links ?? [];
         const step = nextStep(links, fetched.url, visited);
         const atCap = step.kind === 'next' && hop + 1 >= maxPages;
-        if (step.kind === 'next' && !atCap) pending = fetchHop(step.url, hop + 1);
+        if (step.kind === 'next' && !atCap) {
+          visited.add(canonicalUrl(step.url));
+          current = { url: step.url, pending: start(step.url, hop + 1) };
+          // Speculate along the page numbers the links show, so requests do not wait for parsing;
+          // a guess the next page's links do not confirm is dropped (its request was spent).
+          const last = links.find((l) => l.rel === 'last');
+          let guess = step.url;
+          for (let k = 2; k <= lookahead + 1 && step.how === 'next' && last !== undefined && hop + k < maxPages; k++) {
+            const following = stepTowardsLast(guess, resolveHref(last.href, fetched.url) ?? '');
+            if (following === undefined || visited.has(canonicalUrl(following))) break;
+            start(following, hop + k);
+            guess = following;
+          }
+        }
         page ??= this.parse(fetched, cls, opts.ids);
         if (step.kind === 'stop') {
           yield { ...page, hop, stop: step.reason };
@@ -249,8 +277,8 @@ export class AempClient {
         yield { ...page, hop, nextUrl: step.url, ...(step.how !== 'next' ? { note: `no next link; ${step.how === 'jump-to-last' ? 'jumped to the last page' : 'next page derived from the last link'}` } : {}) };
       }
     } finally {
-      // The caller stopped early (or parsing failed): let an in-flight prefetch settle first.
-      if (pending) await pending.catch(() => undefined);
+      // The caller stopped early (or a page failed): let requests under way settle first.
+      await Promise.all([...inflight.values()].map((p) => p.catch(() => undefined)));
     }
   }
 

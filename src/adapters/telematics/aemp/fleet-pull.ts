@@ -177,6 +177,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
     const pages = client.walkFleet(startUrl, {
       ...(opts.useReserve ? { useReserve: true } : {}),
       maxWaitMs: opts.maxWaitMs ?? provider.config.maxBudgetWait,
+      lookahead: provider.config.pageLookahead,
       ...(opts.signal ? { signal: opts.signal } : {}),
       onWait: (wait) => {
         deps.progress?.wait?.(wait);
