@@ -12,7 +12,7 @@ const BASE = 'https://feed.example/aemp';
 function fakeFeed(links: Record<number, { rel: string; href: string }[]>) {
   const hits = new Map<string, number>();
   const fetchImpl = ((input: string | URL | Request) => {
-    const url = new URL(String(input));
+    const url = new URL(input instanceof Request ? input.url : input);
     hits.set(url.pathname, (hits.get(url.pathname) ?? 0) + 1);
     const n = Number(url.pathname.split('/').pop());
     const pageLinks = links[n];

@@ -261,7 +261,7 @@ export class AempClient {
           for (let k = 2; k <= lookahead + 1 && step.how === 'next' && last !== undefined && hop + k < maxPages; k++) {
             const following = stepTowardsLast(guess, resolveHref(last.href, fetched.url) ?? '');
             if (following === undefined || visited.has(canonicalUrl(following))) break;
-            start(following, hop + k);
+            void start(following, hop + k);
             guess = following;
           }
         }
