@@ -117,7 +117,8 @@ describe('maintenance status', () => {
     ]);
     const rows = await loadMaintenanceStatus(store, rules);
     expect(rows.map((r) => [r.erpAssetId, r.due.map((d) => [d.rule, d.state, d.nextDueHours, d.remainingHours]), r.open.map((w) => [w.businessKey, w.status, w.erpWorkOrderId])])).toEqual([
-      ['EQ-1', [['service-250h', 'ok', 500, 260], ['overheat', 'normal', undefined, undefined]], [['EQ-1|service-250h|250h@b0', 'in-progress', 'WO-7']]],
+      // The 250 h work order opened 20 h ahead (due soon) and is in progress: 250 h is what is due.
+      ['EQ-1', [['service-250h', 'due soon, work order in-progress', 250, 10], ['overheat', 'normal', undefined, undefined]], [['EQ-1|service-250h|250h@b0', 'in-progress', 'WO-7']]],
       ['EQ-2', [['service-250h', 'ok', 250, 240], ['overheat', 'normal', undefined, undefined]], []],
     ]);
     const text = formatMaintenanceStatus(rows, 5);

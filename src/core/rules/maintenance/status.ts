@@ -6,17 +6,18 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import { latestHours, type MaintenanceState } from './maintenance-rule.js';
-import { nextDue } from './service-interval.js';
+import { nextDue, occurrenceOf } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions } from './types.js';
-import { parseWorkOrderKey, priorityOf, type Priority, type WorkOrderRecord } from './work-order.js';
+import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
 
 export interface DueRow {
   readonly erpAssetId: string;
   readonly rule: string;
   readonly type: 'service' | 'threshold';
   /**
-   * Service: `ok`, `due soon`, `due`, or `no readings`. Threshold: `normal`, `pending` (breach
-   * not yet held long enough) or `active` (work order opened, not yet cleared).
+   * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
+   * work order for the due point is open. Threshold: `normal`, `pending` (breach not yet held
+   * long enough) or `active` (work order opened, not yet cleared).
    */
   readonly state: string;
   readonly hours?: number;
@@ -52,13 +53,18 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: 'no readings' });
       continue;
     }
-    const next = nextDue(rule, s);
+    // While the work order for the last due point is open, that due point is what is due.
+    const openKey = s.firedDue !== undefined ? workOrderKey(asset.erpAssetId, rule.name, occurrenceOf(s.firedDue, s.base)) : undefined;
+    const openRecord = openKey !== undefined ? state?.workOrders?.[openKey] : undefined;
+    const pendingWork = openRecord !== undefined && openRecord.status !== 'completed' && openRecord.status !== 'cancelled';
+    const next = pendingWork && s.firedDue !== undefined ? s.firedDue : nextDue(rule, s);
     const remaining = next - hours;
+    const when = remaining <= 0 ? 'due' : remaining <= rule.dueSoonHours ? 'due soon' : 'ok';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: remaining <= 0 ? 'due' : remaining <= rule.dueSoonHours ? 'due soon' : 'ok',
+      state: pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when,
       hours: r2(hours),
       baselineHours: r2(s.base),
       nextDueHours: r2(next),
