@@ -11,8 +11,11 @@ import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
-import { createLocationSyncRule } from './core/rules/location-sync.js';
+import { createRules } from './core/rules/index.js';
+import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
+import { createRuleTasks } from './engine/tasks/index.js';
+import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import type { Config, DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { parseAssetCsv } from './adapters/identity/asset-csv.js';
@@ -80,11 +83,8 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
 }
 
 export function buildRules(config: Config): Rule[] {
-  const rules: Rule[] = [];
-  if (config.rules.location.enabled) {
-    rules.push(createLocationSyncRule({ minDistanceM: config.rules.location.minDistanceM, heartbeatMs: config.rules.location.heartbeatMs }));
-  }
-  return rules;
+  // Meter sync (cumulative hours to the ERP, after meter hygiene) runs whenever meters arrive.
+  return [...createRules(config.rules), createMeterSyncRule() as Rule];
 }
 
 export function buildConnector(d: DestinationConfig, logger: Logger): ErpConnector {
@@ -124,9 +124,12 @@ export function buildSources(config: Config, logger: Logger): Source[] {
   return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }), stopTimeoutMs: config.shutdown.graceMs }));
 }
 
-export function buildTasks(config: Config): ScheduledTask[] {
-  void config;
-  return [];
+export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
+  const defaultDestination = config.defaultDestination ?? (config.destinations[0] as DestinationConfig).name;
+  return [
+    ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name) }),
+    ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }) }),
+  ];
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -170,7 +173,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
     };
     const scheduler = new TaskScheduler(
-      buildTasks(config),
+      buildTasks(config, logger),
       (signal): TaskContext => ({
         store,
         clock,

@@ -6,6 +6,12 @@
 import { Command } from 'commander';
 import { registerAssetsCommand } from './commands/assets.js';
 import { registerAempParseCommand } from './commands/aemp-parse.js';
+import { registerAempCommands } from './commands/aemp.js';
+import { registerAssetReviewCommands } from './commands/assets-review.js';
+import { registerDepreciationCommand } from './commands/depreciation.js';
+import { registerMaintenanceCommand } from './commands/maintenance.js';
+import { registerRulesCommand } from './commands/rules.js';
+import { registerZonesCommand } from './commands/zones.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
@@ -26,6 +32,12 @@ export function buildProgram(): Command {
   registerDlqCommand(program);
   registerAuditCommand(program);
   registerAempParseCommand(program);
+  registerAempCommands(program);
+  registerAssetReviewCommands(program);
+  registerRulesCommand(program);
+  registerMaintenanceCommand(program);
+  registerDepreciationCommand(program);
+  registerZonesCommand(program);
   return program;
 }
 

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
 import { parseDuration } from './duration.js';
+import { rulesSchema } from './rules-schema.js';
+import { telematicsSchema } from './telematics-schema.js';
 import { topicFilterProblem } from '../core/normalize/topic-match.js';
 
 /** A duration field; `30s`, `5m`, `1h`, `250ms`, `2d`, or a number of milliseconds. */
@@ -269,17 +271,10 @@ export const configSchema = z.strictObject({
       inline: z.array(assetSchema).default([]),
     })
     .prefault({}),
-  rules: z
-    .strictObject({
-      location: z
-        .strictObject({
-          enabled: z.boolean().default(true),
-          minDistanceM: z.number().min(0).default(100),
-          heartbeatMs: duration('1h'),
-        })
-        .prefault({}),
-    })
-    .prefault({}),
+  /** Business rules: location sync, zones, maintenance, inventory, depreciation (src/config/rules-schema.ts). */
+  rules: rulesSchema.prefault({}),
+  /** Telematics providers pulled over ISO 15143-3 (src/config/telematics-schema.ts). */
+  telematics: z.array(telematicsSchema).default([]),
   server: z
     .strictObject({
       /** Admin API, health, metrics and HTTP intake. @default 127.0.0.1 */
