@@ -77,7 +77,6 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
     identity: () => identity,
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',
-    maxBatch: 1000,
     maxWaitMs: 5,
   });
   const source = createMqttSource(cfg);

@@ -101,8 +101,8 @@ export const mqttSourceSchema = z.strictObject({
     .string()
     .regex(/^[^/+#]+$/, 'a shared-subscription group name must not contain /, + or #')
     .optional(),
-  /** How many messages may wait for one commit; MQTT v5 receive maximum. @default 1000 */
-  maxInflight: z.number().int().min(1).max(65535).default(1000),
+  /** How many messages may wait for a commit at once (MQTT 5 receive maximum); batches never exceed it. @default 5000 */
+  maxInflight: z.number().int().min(1).max(65535).default(5000),
   topics: z
     .array(
       z.strictObject({
@@ -244,8 +244,11 @@ export const configSchema = z.strictObject({
     .prefault({}),
   ingest: z
     .strictObject({
-      /** Largest ingest transaction. @default 1000 */
-      maxBatch: z.number().int().min(1).default(1000),
+      /**
+       * Largest ingest transaction. Under load, larger batches write each busy asset's rule state
+       * once for many events. @default 5000
+       */
+      maxBatch: z.number().int().min(1).default(5000),
       /** Longest a message waits for its batch to fill. @default 5ms */
       maxWaitMs: duration('5ms'),
       maxFutureSkewMs: duration('5m'),

@@ -39,7 +39,7 @@ export interface IngestorOptions {
   readonly identity: () => IdentityIndex;
   readonly validation: ValidationPolicy;
   readonly defaultDestination: string;
-  /** Largest batch per transaction. @default 1000 */
+  /** Largest batch per transaction. @default 5000 */
   readonly maxBatch?: number;
   /** Longest a message waits for its batch to fill. @default 5 */
   readonly maxWaitMs?: number;
@@ -84,7 +84,7 @@ export class Ingestor implements IngestSink {
   private readonly cacheSize: number;
 
   constructor(private readonly opts: IngestorOptions) {
-    this.maxBatch = opts.maxBatch ?? 1000;
+    this.maxBatch = opts.maxBatch ?? 5000;
     this.maxWaitMs = opts.maxWaitMs ?? 5;
     this.cacheSize = opts.stateCacheSize ?? 200_000;
   }
@@ -143,9 +143,9 @@ export class Ingestor implements IngestSink {
   private async commitBatch(batch: Pending[]): Promise<void> {
     try {
       const messages = batch.flatMap((p) => p.messages);
-      const { outcomes, states, deliveries, quarantine } = await this.process(messages, true);
+      const { outcomes, states, changed, deliveries, quarantine } = await this.process(messages, true);
       await this.opts.store.commitIngest({
-        states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })),
+        states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc, changed: [...(changed.get(erpAssetId) ?? [])] })),
         deliveries: coalesceStates(deliveries),
         quarantine,
         accepted: outcomes.filter((o) => o.accepted).length,
@@ -177,7 +177,14 @@ export class Ingestor implements IngestSink {
   async process(
     messages: readonly RawMessage[],
     _commit: boolean,
-  ): Promise<{ outcomes: MessageOutcome[]; states: Map<string, AssetStateDoc>; deliveries: DeliveryIntent[]; quarantine: QuarantineEntry[] }> {
+  ): Promise<{
+    outcomes: MessageOutcome[];
+    states: Map<string, AssetStateDoc>;
+    /** Per asset, the rules whose sub-state changed in this batch. */
+    changed: Map<string, Set<string>>;
+    deliveries: DeliveryIntent[];
+    quarantine: QuarantineEntry[];
+  }> {
     const now = this.opts.clock.now();
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
@@ -192,6 +199,7 @@ export class Ingestor implements IngestSink {
     if (missing.size) for (const [id, doc] of await this.opts.store.loadStates([...missing])) this.remember(id, doc);
 
     const states = new Map<string, AssetStateDoc>();
+    const changed = new Map<string, Set<string>>();
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
     decoded.forEach((d, i) => {
@@ -206,22 +214,28 @@ export class Ingestor implements IngestSink {
         const id = asset.erpAssetId;
         // Copy the cached document once per batch; the cache moves forward only after the commit.
         let doc = states.get(id);
-        if (!doc) {
+        let dirty = changed.get(id);
+        if (!doc || !dirty) {
           doc = { ...this.cache.get(id) };
+          dirty = new Set<string>();
           states.set(id, doc);
+          changed.set(id, dirty);
         }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         for (const rule of this.opts.rules) {
           if (!rule.kinds.includes(event.kind)) continue;
           const result = rule.apply(doc[rule.name], event, ctx);
-          doc[rule.name] = result.state;
+          if (result.state !== doc[rule.name]) {
+            doc[rule.name] = result.state;
+            dirty.add(rule.name);
+          }
           for (const dl of result.deliveries) mine.push(dl);
         }
       }
       for (const dl of mine) deliveries.push(dl);
       outcomes.push({ accepted: true, events: d.events.length, deliveries: mine });
     });
-    return { outcomes, states, deliveries, quarantine };
+    return { outcomes, states, changed, deliveries, quarantine };
   }
 
   private decodeOne(

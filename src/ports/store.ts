@@ -23,7 +23,11 @@ export interface AssetWithIdentifiers {
 
 /** Everything one ingest batch changes, committed in a single transaction before any ack. */
 export interface IngestCommit {
-  readonly states: readonly { erpAssetId: string; doc: AssetStateDoc }[];
+  /**
+   * New per-asset state. With `changed`, only those rules' sub-states are written (an undefined
+   * sub-state is removed); without it the whole document replaces the stored one.
+   */
+  readonly states: readonly { erpAssetId: string; doc: AssetStateDoc; changed?: readonly string[] }[];
   readonly deliveries: readonly DeliveryIntent[];
   readonly quarantine: readonly QuarantineEntry[];
   /** Messages accepted by the pipeline in this batch (for counters; one message may hold several events). */

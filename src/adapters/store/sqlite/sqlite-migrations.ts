@@ -109,4 +109,21 @@ CREATE TABLE kv (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'rule-state-rows',
+    // One row per (asset, rule), so a batch writes only the rule states that changed.
+    sql: `
+CREATE TABLE asset_rule_state (
+  erp_asset_id TEXT NOT NULL,
+  rule         TEXT NOT NULL,
+  doc          TEXT NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  PRIMARY KEY (erp_asset_id, rule)
+) WITHOUT ROWID;
+INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at)
+  SELECT s.erp_asset_id, j.key, j.value, s.updated_at FROM asset_state s, json_each(s.doc) j WHERE j.type != 'null';
+DROP TABLE asset_state;
+`,
+  },
 ];

@@ -120,11 +120,13 @@ export class SqliteStore implements Store {
         `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
       ),
-      upsertState: db.prepare(
-        `INSERT INTO asset_state (erp_asset_id, doc, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT(erp_asset_id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
+      upsertRuleState: db.prepare(
+        `INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(erp_asset_id, rule) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
       ),
-      getState: db.prepare('SELECT doc FROM asset_state WHERE erp_asset_id = ?').pluck(),
+      deleteRuleState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ? AND rule = ?'),
+      deleteAssetState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ?'),
+      getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
       // Coalesce: a newer value replaces the pending one; an older one never does (invariant 8).
       enqueueState: db.prepare(
         `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
@@ -240,8 +242,11 @@ export class SqliteStore implements Store {
   loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>> {
     const out = new Map<string, AssetStateDoc>();
     for (const id of erpAssetIds) {
-      const doc = this.stmts.getState.get(id) as string | undefined;
-      if (doc !== undefined) out.set(id, JSON.parse(doc) as AssetStateDoc);
+      const rows = this.stmts.getState.all(id) as { rule: string; doc: string }[];
+      if (rows.length === 0) continue;
+      const doc: AssetStateDoc = {};
+      for (const r of rows) doc[r.rule] = JSON.parse(r.doc);
+      out.set(id, doc);
     }
     return Promise.resolve(out);
   }
@@ -249,7 +254,14 @@ export class SqliteStore implements Store {
   commitIngest(commit: IngestCommit): Promise<void> {
     const now = Date.now();
     this.db.transaction(() => {
-      for (const s of commit.states) this.stmts.upsertState.run(s.erpAssetId, JSON.stringify(s.doc), now);
+      for (const s of commit.states) {
+        if (!s.changed) this.stmts.deleteAssetState.run(s.erpAssetId);
+        for (const rule of s.changed ?? Object.keys(s.doc)) {
+          const sub = s.doc[rule];
+          if (sub === undefined) this.stmts.deleteRuleState.run(s.erpAssetId, rule);
+          else this.stmts.upsertRuleState.run(s.erpAssetId, rule, JSON.stringify(sub), now);
+        }
+      }
       for (const d of commit.deliveries) this.enqueue(d, now);
       for (const q of commit.quarantine) {
         const isText = typeof q.payload === 'string';
