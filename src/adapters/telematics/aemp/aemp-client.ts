@@ -185,7 +185,12 @@ export class AempClient {
         throw err;
       }
       if (grant.usedReserve) this.stats.reserveUsed++;
-      const outcome = await this.send(url, opts.signal);
+      let outcome;
+      try {
+        outcome = await this.send(url, opts.signal);
+      } finally {
+        this.options.budget.completed(grant);
+      }
       if (outcome.kind === 'ok') {
         return { url, body: outcome.body, receivedAt: outcome.receivedAt, usedReserve: grant.usedReserve, ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}) };
       }

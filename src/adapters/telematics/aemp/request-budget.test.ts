@@ -18,7 +18,7 @@ describe('RequestBudget', () => {
     const { budget: restarted } = budget(store, clock);
     await expect(restarted.acquire('u1', 'fleet', { maxWaitMs: MIN })).rejects.toThrow(BudgetWaitTooLongError);
     const grant = await restarted.acquire('u1', 'fleet', { useReserve: true, maxWaitMs: 0 });
-    expect(grant).toEqual({ usedReserve: true, reserveLeft: 49 });
+    expect(grant).toMatchObject({ usedReserve: true, reserveLeft: 49 });
   });
 
   it('waits out the interval when allowed to, and says when it waits', async () => {
@@ -57,12 +57,26 @@ describe('RequestBudget', () => {
     expect(clock.now()).toBeGreaterThanOrEqual(Date.UTC(2025, 2, 5));
   });
 
-  it('spaces requests of one class to the per-second cap (shared limiter)', async () => {
+  it('spaces requests of one class to the per-second cap, counting each from when its answer arrived', async () => {
     const profile = resolveVendorProfile('samsara');
     const { clock, budget: b } = budget(new MemoryKv(), new FakeClock(T0), profile);
-    for (let i = 0; i < 11; i++) await b.acquire(`u${i}`, 'fleet');
-    // 5 per second (+50 ms guard): the 11th request leaves two windows after the first.
-    expect(clock.now() - T0).toBeGreaterThanOrEqual(2 * 1050);
-    expect(clock.now() - T0).toBeLessThan(2 * 1050 + 300);
+    for (let i = 0; i < 11; i++) {
+      const grant = await b.acquire(`u${i}`, 'fleet');
+      clock.advance(5); // the answer takes 5 ms
+      b.completed(grant);
+    }
+    // 5 per second (+10 ms guard), each counted from its answer: the 11th leaves two windows after the first answer.
+    expect(clock.now() - T0).toBeGreaterThanOrEqual(2 * 1010 + 5);
+    expect(clock.now() - T0).toBeLessThan(2 * 1010 + 300);
+  });
+
+  it('counts a request that is still under way as sent now, so a slow answer holds the window', async () => {
+    const profile = resolveVendorProfile('generic', { perSecond: { fleet: 1 } });
+    const { clock, budget: b } = budget(new MemoryKv(), new FakeClock(T0), profile);
+    const first = await b.acquire('a', 'fleet');
+    clock.advance(3000); // no answer yet
+    await b.acquire('b', 'fleet');
+    expect(clock.now()).toBeGreaterThanOrEqual(T0 + 3000 + 1010);
+    b.completed(first);
   });
 });

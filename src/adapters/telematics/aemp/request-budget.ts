@@ -21,7 +21,6 @@ import {
   serializeLedgerEntry,
   takeRateSlot,
   type DailyCount,
-  type RateWindowState,
   type UrlBudgetPolicy,
   type UrlLedgerEntry,
 } from '../../../core/telematics/budget.js';
@@ -60,6 +59,8 @@ export interface BudgetGrant {
   readonly usedReserve: boolean;
   /** Reserve requests left for this key after this grant. */
   readonly reserveLeft: number;
+  /** The per-second slot; pass the grant to {@link RequestBudget.completed} when the answer arrived. */
+  readonly ticket?: RateTicket;
 }
 
 /** The budget would make this request wait longer than the caller accepts. */
@@ -78,42 +79,57 @@ export class BudgetWaitTooLongError extends AssetbridgeError {
   }
 }
 
+/** One request's place in its class's window; see {@link ProviderRateLimiter.done}. */
+export interface RateTicket {
+  readonly cls: RequestClass;
+  /** When the request may be counted as sent: its slot, then its answer's arrival. */
+  at: number;
+  done: boolean;
+}
+
 /**
  * Per-second caps of one provider account, shared by every pull in the process: per request class,
- * at most `rate` requests in any second (plus a guard), see `takeRateSlot`.
+ * at most `rate` requests in any second plus a guard (see `takeRateSlot`). A request counts from
+ * the moment its answer arrived, the latest the server can have counted it, so server-side delays
+ * (a cold start, a pause) can never squeeze one request too many into the server's second. While
+ * a request is still under way it counts as "now".
  */
 export class ProviderRateLimiter {
-  private readonly windows = new Map<RequestClass, RateWindowState>();
+  private readonly windows = new Map<RequestClass, RateTicket[]>();
 
   /**
    * @param perSecond requests per second per class
-   * @param guardMs added to each one-second window against network jitter @default 50
+   * @param guardMs added to each one-second window (timer granularity) @default 10
    */
   constructor(
     private readonly perSecond: Readonly<Record<RequestClass, number>>,
-    private readonly guardMs = 50,
+    private readonly guardMs = 10,
   ) {}
 
-  /** Promise the next slot of `cls`; returns how long to wait before sending. */
-  take(cls: RequestClass, now: number): { waitMs: number; slot: number } {
-    const { state, waitMs } = takeRateSlot(this.windows.get(cls), now, { ratePerSecond: this.perSecond[cls], guardMs: this.guardMs });
-    this.windows.set(cls, state);
-    return { waitMs, slot: now + waitMs };
+  /** Promise the next slot of `cls`; wait `waitMs`, send, then call {@link done} with the ticket. */
+  take(cls: RequestClass, now: number): { waitMs: number; ticket: RateTicket } {
+    const counted = (t: RateTicket): number => (t.done ? t.at : Math.max(t.at, now));
+    // Answers arrive out of order: the window needs the times sorted.
+    const tickets = [...(this.windows.get(cls) ?? [])].sort((a, b) => counted(a) - counted(b));
+    const sent = tickets.map(counted);
+    const { state, waitMs } = takeRateSlot({ sent }, now, { ratePerSecond: this.perSecond[cls], guardMs: this.guardMs });
+    const ticket: RateTicket = { cls, at: now + waitMs, done: false };
+    // Keep as many tickets as the pure window kept (the newest), plus the new one.
+    this.windows.set(cls, [...tickets.slice(tickets.length - (state.sent.length - 1)), ticket].slice(-Math.max(1, state.sent.length)));
+    return { waitMs, ticket };
   }
 
-  /** The request of `slot` actually left at `at` (a busy event loop sends late): count it then. */
-  sentAt(cls: RequestClass, slot: number, at: number): void {
-    const state = this.windows.get(cls);
-    if (!state || at <= slot) return;
-    const i = state.sent.lastIndexOf(slot);
-    if (i >= 0) this.windows.set(cls, { sent: state.sent.map((t, j) => (j === i ? at : t)) });
+  /** The request's answer (or failure) arrived at `at`. */
+  done(ticket: RateTicket, at: number): void {
+    ticket.at = Math.max(ticket.at, at);
+    ticket.done = true;
   }
 
   /** After a 429: no slot of `cls` for `pauseMs`. */
   pause(cls: RequestClass, now: number, pauseMs: number): void {
-    const sent = this.windows.get(cls)?.sent ?? [];
-    // A slot far enough ahead blocks the class until then (it ages out like any other).
-    this.windows.set(cls, { sent: [...sent, now + pauseMs].sort((a, b) => a - b) });
+    const tickets = this.windows.get(cls) ?? [];
+    // A ticket far enough ahead blocks the class until then (it ages out like any other).
+    this.windows.set(cls, [...tickets, { cls, at: now + pauseMs, done: true }]);
   }
 }
 
@@ -193,10 +209,19 @@ export class RequestBudget {
   async acquire(key: string, cls: RequestClass, opts: AcquireOptions = {}): Promise<BudgetGrant> {
     const grant = await this.exclusive(key, () => this.acquireUrl(key, opts));
     await this.exclusive('\u0000daily', () => this.acquireDaily(key, opts));
-    const { waitMs, slot } = this.limiter.take(cls, this.clock.now());
-    if (waitMs > 0) await this.sleep(waitMs, opts.signal);
-    this.limiter.sentAt(cls, slot, this.clock.now());
-    return grant;
+    const { waitMs, ticket } = this.limiter.take(cls, this.clock.now());
+    try {
+      if (waitMs > 0) await this.sleep(waitMs, opts.signal);
+    } catch (err) {
+      this.limiter.done(ticket, this.clock.now());
+      throw err;
+    }
+    return { ...grant, ticket };
+  }
+
+  /** The request of `grant` got its answer (or failed): count it from now in the per-second window. */
+  completed(grant: BudgetGrant): void {
+    if (grant.ticket) this.limiter.done(grant.ticket, this.clock.now());
   }
 
   /** The provider answered 429 for `key`: cool the URL down and pause its class for a second. */
