@@ -202,3 +202,22 @@ export const telematicsSchema = z
   });
 export type TelematicsConfig = z.infer<typeof telematicsSchema>;
 export type TelematicsConfigInput = z.input<typeof telematicsSchema>;
+
+/**
+ * Cross-entry checks for `telematics:` (call from config compilation): names must be unique, since
+ * they key the request budget, cursor and review list in the store.
+ */
+export function telematicsConfigProblems(entries: readonly TelematicsConfig[]): { key: string; message: string }[] {
+  const problems: { key: string; message: string }[] = [];
+  const seen = new Set<string>();
+  entries.forEach((entry, i) => {
+    if (seen.has(entry.name)) problems.push({ key: `telematics.${i}.name`, message: `duplicate telematics provider name "${entry.name}"` });
+    seen.add(entry.name);
+    try {
+      Intl.DateTimeFormat(undefined, { timeZone: entry.schedule.timeZone });
+    } catch {
+      problems.push({ key: `telematics.${i}.schedule.timeZone`, message: `"${entry.schedule.timeZone}" is not an IANA time zone; write e.g. UTC or Europe/Copenhagen` });
+    }
+  });
+  return problems;
+}
