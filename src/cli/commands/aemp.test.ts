@@ -6,6 +6,9 @@ import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulator
 import { tempStorePath } from '../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
+import { createApp } from '../../app.js';
+import { compileConfig } from '../../config/load.js';
+import { startTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
 import { EXIT_TRY_LATER, aempBackfillCommand, aempBudgetCommand, aempEquipmentCommand, aempPullCommand, pullProgress, registerAempCommands, type AempCommandDeps } from './aemp.js';
 import { confirmCommand, registerAssetReviewCommands, unmatchedCommand } from './assets-review.js';
 
@@ -145,5 +148,61 @@ describe('assets unmatched / confirm', () => {
     expect(program.commands.map((c) => c.name())).toEqual(['assets', 'aemp']);
     expect(program.commands[0]!.commands.map((c) => c.name())).toEqual(['import', 'unmatched', 'confirm']);
     expect(program.commands[1]!.commands.map((c) => c.name())).toEqual(['parse', 'pull', 'backfill', 'equipment', 'budget']);
+  });
+});
+
+describe('through the real pipeline', () => {
+  it('pulled machines are decoded, resolved to their ERP assets and produce deliveries; nothing is quarantined', async () => {
+    const sim = await startTrackunitSimulator({ fleetSize: 120 });
+    const dir = tempStorePath();
+    const h = (i: number) => machineHeader(i);
+    const config = compileConfig({
+      store: { path: dir },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9/erp' }],
+      assets: {
+        inline: [
+          { erpAssetId: 'EQ-0', identifiers: [{ type: 'pin', value: h(0).pin }] },
+          { erpAssetId: 'EQ-1', identifiers: [{ type: 'machine-id', value: h(1).machineId }] },
+          { erpAssetId: 'EQ-2', identifiers: [{ type: 'external-ref', value: h(2).externalReferenceNumber }] },
+          { erpAssetId: 'EQ-5', identifiers: [{ type: 'device-serial', value: h(5).telematicSerialNumber }] },
+          // An ERP asset whose id equals a machine's ExternalReferenceNumber, without that identifier
+          // registered, is not linked: the machine waits for review instead of being quarantined.
+          { erpAssetId: h(4).externalReferenceNumber, identifiers: [{ type: 'tag', value: 'yard-4' }] },
+        ],
+      },
+      telematics: [simulatorConfig({}, sim.origin)],
+    });
+    const app = await createApp(config, { sources: false, http: false });
+    try {
+      const out: string[] = [];
+      const code = await aempPullCommand({ configs: config.telematics, store: app.store, sink: app.ingestor, out: (t) => void out.push(t), err: () => undefined, isTTY: false }, {});
+      await app.ingestor.flush();
+      expect(code).toBe(0);
+      expect(out.join('')).toMatch(/matched 4, unmatched 116, ambiguous 0/);
+      expect(await app.store.listQuarantine({ status: 'open' })).toEqual([]);
+      const counters = await app.store.counters();
+      expect(counters.eventsAccepted).toBeGreaterThanOrEqual(4);
+      const pending = await app.store.listDeliveries({ status: 'pending' });
+      expect(new Set(pending.map((d) => d.erpAssetId))).toEqual(new Set(['EQ-0', 'EQ-1', 'EQ-2', 'EQ-5']));
+
+      // Confirming machine 4 registers its identifiers; a pipeline opened afterwards resolves its data.
+      let later: Awaited<ReturnType<typeof createApp>> | undefined;
+      const lazySink = {
+        submit: async (m: Parameters<typeof app.ingestor.submit>[0]) => {
+          later ??= await createApp(config, { sources: false, http: false });
+          const r = await later.ingestor.submit(m);
+          await later.ingestor.flush();
+          return r;
+        },
+      };
+      const confirmed = await confirmCommand({ store: app.store, sink: lazySink, out: () => undefined, now: Date.now() }, h(4).pin!, h(4).externalReferenceNumber!);
+      expect(confirmed.submitted).toEqual({ accepted: 1, quarantined: [] });
+      await later?.store.close();
+      expect(await app.store.listQuarantine({ status: 'open' })).toEqual([]);
+      expect((await app.store.listDeliveries({ status: 'pending' })).some((d) => d.erpAssetId === h(4).externalReferenceNumber)).toBe(true);
+    } finally {
+      await app.store.close();
+      await sim.close();
+    }
   });
 });

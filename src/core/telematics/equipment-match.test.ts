@@ -34,8 +34,10 @@ describe('EquipmentMatcher', () => {
     expect(matcher.match('k', [id('pin', 'AEBB830EJ04471203')])).toMatchObject({ status: 'matched', erpAssetId: 'EQ-2' });
   });
 
-  it('matches an external reference equal to the ERP asset id', () => {
-    expect(matcher.match('k', [id('external-ref', 'erp-eq-007733')])).toMatchObject({ status: 'matched', erpAssetId: 'ERP-EQ-007733' });
+  it('matches an external reference only through a registered identifier, as the engine resolves it', () => {
+    expect(matcher.match('k', [id('external-ref', 'erp-eq-007733')])).toEqual({ status: 'unmatched' });
+    const registered = new EquipmentMatcher([asset('ERP-EQ-007733', ['external-ref', 'ERP-EQ-007733'])]);
+    expect(registered.match('k', [id('external-ref', 'erp-eq-007733')])).toMatchObject({ status: 'matched', erpAssetId: 'ERP-EQ-007733' });
   });
 
   it('matches by MachineId and device serial together', () => {

@@ -6,8 +6,7 @@
  *
  * Identifiers compare like the engine's identity index (trimmed, case-insensitive), so what matches
  * here resolves there. A typed match wins (PIN ↔ PIN); otherwise an identifier may match a related
- * type when exactly one asset has it (a PIN stored in the ERP as a serial number; Trackunit's
- * external reference equal to the ERP asset id). Pure: no I/O.
+ * type when exactly one asset has it (a PIN stored in the ERP as a serial number). Pure: no I/O.
  * @module
  */
 import { normalizeIdentifier } from '../model/assets.js';
@@ -25,7 +24,9 @@ const RELATED: Readonly<Partial<Record<IdentifierType, readonly IdentifierType[]
   vin: ['pin', 'serial'],
   serial: ['pin', 'vin'],
   'device-serial': ['tracker'],
-  'external-ref': ['erp'],
+  // Not 'external-ref' → the ERP asset id itself: the engine's identity index resolves an
+  // external-ref only through a registered identifier, and both must agree on every match.
+  'external-ref': [],
   'unit-id': [],
   'machine-id': [],
 };
