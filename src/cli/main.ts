@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env -S node --max-semi-space-size=32
 /**
  * The `assetbridge` command line. Each command lives in ./commands and registers itself here.
  * @module
