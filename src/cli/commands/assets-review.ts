@@ -22,6 +22,13 @@ function describeMachine(e: ReviewEntry): string {
   return [h.oemName, h.model, h.equipmentId ? `"${h.equipmentId}"` : undefined].filter((x) => x !== undefined && x !== '').join(' ') || '(no name)';
 }
 
+/** The identifiers people match by (the ID column already shows the key). */
+function shownIdentifiers(e: ReviewEntry): string {
+  const pin = e.ids.find((i) => i.type === 'pin' || i.type === 'vin');
+  const shown = e.ids.filter((i) => ['pin', 'vin', 'serial', 'external-ref', 'device-serial'].includes(i.type) && !(i.type === 'serial' && i.value === pin?.value));
+  return shown.map((i) => `${i.type}=${i.value}`).join(' ') || '(none)';
+}
+
 /** The review list as a table (or JSON). */
 export async function unmatchedCommand(deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void }, opts: { all?: boolean; provider?: string; json?: boolean }): Promise<number> {
   const entries = await listReview(deps.store, { ...(opts.all ? { all: true } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}) });
@@ -40,7 +47,7 @@ export async function unmatchedCommand(deps: { store: Pick<Store, 'kvList'>; out
         reviewId(e.provider, e.key),
         e.status === 'resolved' ? `resolved → ${e.resolution?.erpAssetId ?? '?'}` : e.status,
         describeMachine(e),
-        e.ids.map((i) => `${i.type}=${i.value}`).join(' ') || '(none)',
+        shownIdentifiers(e),
         e.candidates.map((c) => `${c.erpAssetId} (${c.via.map((v) => v.type).join('+')})`).join(', ') || '-',
         at(e.lastSeenAt),
         e.seenCount,

@@ -18,10 +18,10 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient } from './aemp-client.js';
 import type { AempEquipment } from './aemp-parser.js';
-import { loadEquipmentIndex, type TelematicsLogger } from './fleet-pull.js';
+import type { TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
-import { loadConfirmed } from './review-list.js';
+import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
 
 export const backfillNamespace = (provider: string): string => `telematics-backfill:${provider}`;
 

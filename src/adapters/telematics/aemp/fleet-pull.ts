@@ -8,7 +8,6 @@
  */
 import { createHash } from 'node:crypto';
 import { coerceError } from '../../../core/errors/errors.js';
-import type { SourceIdentifier } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
@@ -20,12 +19,11 @@ import type { AempClient } from './aemp-client.js';
 import { AempRequestError } from './aemp-client.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
-import { loadConfirmed, openReviewKeys, recordForReview, resolveMatched, type ReviewEntry } from './review-list.js';
+import { loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
 
 /** Store namespaces of the puller. */
 export const CURSOR_NAMESPACE = 'telematics-cursor';
 export const PULLS_NAMESPACE = 'telematics-pulls';
-export const equipmentIndexNamespace = (provider: string): string => `telematics-equipment:${provider}`;
 
 /** The logging the puller needs (pino's Logger fits). */
 export interface TelematicsLogger {
@@ -107,14 +105,6 @@ export interface FleetPullOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Compact identity of a pulled machine, kept for backfill. */
-export interface EquipmentIndexEntry {
-  readonly key: string;
-  readonly ids: readonly SourceIdentifier[];
-  /** The ERP asset it matched, when it did. */
-  readonly erpAssetId?: string;
-}
-
 /** Read the saved cursor of a provider. */
 export async function loadCursor(store: Pick<Store, 'kvGet'>, provider: string): Promise<PullCursor | undefined> {
   const text = await store.kvGet(CURSOR_NAMESPACE, provider);
@@ -165,7 +155,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
   deps.logger?.info({ provider: name, startUrl, resumed: resumable }, resumable ? 'resuming an interrupted fleet pull' : 'fleet pull started');
 
   const matcher = new EquipmentMatcher(await store.listAssets(), await loadConfirmed(store, name));
-  const underReview = await openReviewKeys(store, name);
+  const underReview = await openReviewMap(store, name);
 
   const counts = { pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0, resolvedFromReview: 0, accepted: 0, quarantined: 0 };
   let stop: PullStop = 'error';
@@ -186,26 +176,25 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
     });
     for await (const page of pages) {
       const messages: RawMessage[] = [];
-      const review: Omit<ReviewEntry, 'firstSeenAt' | 'seenCount'>[] = [];
-      const resolved: { provider: string; key: string; erpAssetId: string }[] = [];
+      const review: ReviewEntry[] = [];
       const index: EquipmentIndexEntry[] = [];
       for (const { key: rawKey, equipment } of page.fresh) {
         const payload = JSON.stringify(equipment.raw);
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
         const message = { source: provider.source, channel: page.url, payload, receivedAt: page.receivedAt };
         const match = matcher.match(key, equipment.ids);
-        const entry: EquipmentIndexEntry = { key, ids: equipment.ids };
         if (match.status === 'matched') {
           counts.matched++;
           const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
           messages.push(ids ? { ...message, payload: rewriteIdentity(payload, ids) } : message);
           index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
-          if (underReview.has(key)) resolved.push({ provider: name, key, erpAssetId: match.erpAssetId });
+          if (underReview.has(key)) counts.resolvedFromReview++;
           continue;
         }
-        index.push(entry);
+        index.push({ key, ids: equipment.ids });
         if (match.status === 'ambiguous') counts.ambiguous++;
         else counts.unmatched++;
+        const before = underReview.get(key);
         review.push({
           provider: name,
           key,
@@ -213,7 +202,9 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
           header: equipment.header,
           ids: equipment.ids,
           candidates: match.status === 'ambiguous' ? match.candidates : [],
+          firstSeenAt: before?.firstSeenAt ?? page.receivedAt,
           lastSeenAt: page.receivedAt,
+          seenCount: (before?.seenCount ?? 0) + 1,
           message,
         });
       }
@@ -222,9 +213,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
         counts.accepted += result.accepted;
         counts.quarantined += result.quarantined.length;
       }
-      await recordForReview(store, review);
-      counts.resolvedFromReview += await resolveMatched(store, resolved, clock.now());
-      await store.kvSet(equipmentIndexNamespace(name), page.url, JSON.stringify({ pullStartedAt, items: index }));
+      await savePageRecord(store, name, page.url, { pullStartedAt, storedAt: clock.now(), equipment: index, review });
       counts.pages++;
       counts.equipment += page.fresh.length;
       counts.duplicates += page.duplicates;
@@ -284,16 +273,3 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
   return summary;
 }
 
-/** Machines seen by earlier pulls (for backfill), de-duplicated by equipment key. */
-export async function loadEquipmentIndex(store: Pick<Store, 'kvList'>, provider: string): Promise<EquipmentIndexEntry[]> {
-  const byKey = new Map<string, EquipmentIndexEntry>();
-  for (const { value } of await store.kvList(equipmentIndexNamespace(provider))) {
-    try {
-      const page = JSON.parse(value) as { items?: EquipmentIndexEntry[] };
-      for (const item of page.items ?? []) byKey.set(item.key, item);
-    } catch {
-      // A damaged page index only narrows the backfill; the next pull rewrites it.
-    }
-  }
-  return [...byKey.values()];
-}

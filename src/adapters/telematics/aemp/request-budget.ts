@@ -238,7 +238,8 @@ export class RequestBudget {
   async status(): Promise<BudgetStatusRow[]> {
     const now = this.clock.now();
     const rows = await this.options.store.kvList(budgetNamespace(this.options.provider));
-    return rows.map(({ key, value }) => {
+    const byKey = (a: { key: string }, b: { key: string }): number => a.key.localeCompare(b.key, 'en', { numeric: true });
+    return [...rows].sort(byKey).map(({ key, value }) => {
       const entry = parseLedgerEntry(value, now, this.policy);
       const next = entry.lastAt === undefined ? undefined : entry.lastAt + this.policy.minIntervalMs;
       const refill = nextReserveRefill(entry, now, this.policy);

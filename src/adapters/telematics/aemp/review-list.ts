@@ -1,11 +1,16 @@
 /**
- * The equipment review list: telematics equipment that matched no ERP asset, or whose identifiers
- * point at two different assets, waits here instead of being linked silently. Each entry keeps the
- * latest payload, so a confirmed match re-submits it and nothing pulled is lost (invariant 2).
+ * What a fleet pull remembers per page, and the equipment review list built from it.
  *
- * Durable state lives in the store's small key-value space: `asset-review` (one entry per
- * provider and equipment key) and `telematics-confirmed` (equipment key → ERP asset id, matches a
- * person confirmed; they win over identifier matching on later pulls).
+ * Every stored page writes one record (one store write per page, however many machines it holds):
+ * the compact identity of each machine (for backfill) and the machines waiting for review, those
+ * that matched no ERP asset or whose identifiers point at two different assets. Review entries keep
+ * the machine's latest payload, so a confirmed match re-submits it and nothing pulled is lost
+ * (invariant 2). Records are rewritten by every pull of their page, so the list always shows the
+ * latest state: a machine that matches since (an asset import, a confirmation) leaves it.
+ *
+ * Store namespaces: `telematics-pages` (`<provider>|<page URL>` → page record) and
+ * `telematics-confirmed` (`<provider>|<equipment key>` → ERP asset id: matches a person confirmed,
+ * which win over identifier matching on later pulls).
  * @module
  */
 import { UsageError } from '../../../core/errors/errors.js';
@@ -17,7 +22,7 @@ import type { Store } from '../../../ports/store.js';
 import type { AempEquipmentHeader } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 
-export const REVIEW_NAMESPACE = 'asset-review';
+export const PAGES_NAMESPACE = 'telematics-pages';
 export const CONFIRMED_NAMESPACE = 'telematics-confirmed';
 
 export type ReviewStatus = 'unmatched' | 'ambiguous' | 'resolved';
@@ -34,60 +39,88 @@ export interface ReviewEntry {
   readonly candidates: readonly MatchCandidate[];
   readonly firstSeenAt: number;
   readonly lastSeenAt: number;
+  /** Pulls that found it unmatched in a row. */
   readonly seenCount: number;
   /** The latest pull's raw message for this equipment, re-submitted on confirmation. */
   readonly message: { readonly source: string; readonly channel: string; readonly payload: string; readonly receivedAt: number };
-  readonly resolution?: { readonly erpAssetId: string; readonly at: number; readonly how: 'confirmed' | 'matched' };
+  readonly resolution?: { readonly erpAssetId: string; readonly at: number };
 }
 
-/** The store key of an entry: `<provider>|<equipment key>`; what `assets confirm` takes. */
+/** Compact identity of a pulled machine, kept for backfill. */
+export interface EquipmentIndexEntry {
+  readonly key: string;
+  readonly ids: readonly SourceIdentifier[];
+  /** The ERP asset it matched, when it did. */
+  readonly erpAssetId?: string;
+}
+
+/** What one stored page leaves behind. */
+export interface PageRecord {
+  /** Start of the pull (the first run of a resumed one) that stored the page. */
+  readonly pullStartedAt: number;
+  readonly storedAt: number;
+  readonly equipment: readonly EquipmentIndexEntry[];
+  readonly review: readonly ReviewEntry[];
+}
+
+/** The id `assets confirm` takes: `<provider>|<equipment key>`. */
 export function reviewId(provider: string, key: string): string {
   return `${provider}|${key}`;
 }
 
-type ReviewStore = Pick<Store, 'kvGet' | 'kvSet' | 'kvList'>;
+type KvStore = Pick<Store, 'kvGet' | 'kvSet' | 'kvList'>;
 
-/** Record equipment for review, keeping when it was first seen and how often. */
-export async function recordForReview(store: ReviewStore, entries: readonly Omit<ReviewEntry, 'firstSeenAt' | 'seenCount'>[]): Promise<void> {
-  for (const entry of entries) {
-    const id = reviewId(entry.provider, entry.key);
-    const previous = parseEntry(await store.kvGet(REVIEW_NAMESPACE, id));
-    const open = previous !== undefined && previous.status !== 'resolved';
-    const merged: ReviewEntry = {
-      ...entry,
-      firstSeenAt: open ? previous.firstSeenAt : entry.lastSeenAt,
-      seenCount: open ? previous.seenCount + 1 : 1,
-    };
-    await store.kvSet(REVIEW_NAMESPACE, id, JSON.stringify(merged));
-  }
+/** Store the record of one page (one write). */
+export function savePageRecord(store: Pick<Store, 'kvSet'>, provider: string, pageUrl: string, record: PageRecord): Promise<void> {
+  return store.kvSet(PAGES_NAMESPACE, `${provider}|${pageUrl}`, JSON.stringify(record));
 }
 
-/** Mark open entries as resolved because they now match (e.g. after an asset import). */
-export async function resolveMatched(store: ReviewStore, resolved: readonly { provider: string; key: string; erpAssetId: string }[], now: number): Promise<number> {
-  let count = 0;
-  for (const r of resolved) {
-    const id = reviewId(r.provider, r.key);
-    const entry = parseEntry(await store.kvGet(REVIEW_NAMESPACE, id));
-    if (!entry || entry.status === 'resolved') continue;
-    await store.kvSet(REVIEW_NAMESPACE, id, JSON.stringify({ ...entry, status: 'resolved', resolution: { erpAssetId: r.erpAssetId, at: now, how: 'matched' } } satisfies ReviewEntry));
-    count++;
+/** Every page record of one provider (or of all, without `provider`). */
+export async function loadPageRecords(store: Pick<Store, 'kvList'>, provider?: string): Promise<{ key: string; record: PageRecord }[]> {
+  const prefix = provider === undefined ? '' : `${provider}|`;
+  const out: { key: string; record: PageRecord }[] = [];
+  for (const { key, value } of await store.kvList(PAGES_NAMESPACE)) {
+    if (!key.startsWith(prefix)) continue;
+    try {
+      const record = JSON.parse(value) as PageRecord;
+      if (Array.isArray(record.equipment) && Array.isArray(record.review)) out.push({ key, record });
+    } catch {
+      // A damaged record only narrows the list until the next pull rewrites it.
+    }
   }
-  return count;
+  return out;
 }
 
-/** Review entries, open ones only unless `all`, most recently seen first. */
+/** Machines seen by earlier pulls (for backfill), one per equipment key, the latest wins. */
+export async function loadEquipmentIndex(store: Pick<Store, 'kvList'>, provider: string): Promise<EquipmentIndexEntry[]> {
+  const byKey = new Map<string, { entry: EquipmentIndexEntry; at: number }>();
+  for (const { record } of await loadPageRecords(store, provider)) {
+    for (const entry of record.equipment) {
+      const seen = byKey.get(entry.key);
+      if (!seen || seen.at <= record.storedAt) byKey.set(entry.key, { entry, at: record.storedAt });
+    }
+  }
+  return [...byKey.values()].map((v) => v.entry);
+}
+
+/** Review entries (open ones unless `all`), one per machine, most recently seen first. */
 export async function listReview(store: Pick<Store, 'kvList'>, opts: { all?: boolean; provider?: string } = {}): Promise<ReviewEntry[]> {
-  const rows = await store.kvList(REVIEW_NAMESPACE);
-  return rows
-    .map((r) => parseEntry(r.value))
-    .filter((e): e is ReviewEntry => e !== undefined)
-    .filter((e) => (opts.all || e.status !== 'resolved') && (opts.provider === undefined || e.provider === opts.provider))
+  const byId = new Map<string, ReviewEntry>();
+  for (const { record } of await loadPageRecords(store, opts.provider)) {
+    for (const entry of record.review) {
+      const id = reviewId(entry.provider, entry.key);
+      const seen = byId.get(id);
+      if (!seen || seen.lastSeenAt <= entry.lastSeenAt) byId.set(id, entry);
+    }
+  }
+  return [...byId.values()]
+    .filter((e) => opts.all || e.status !== 'resolved')
     .sort((a, b) => b.lastSeenAt - a.lastSeenAt || a.key.localeCompare(b.key));
 }
 
-/** Keys of open entries of one provider (to resolve those that match on a later pull). */
-export async function openReviewKeys(store: Pick<Store, 'kvList'>, provider: string): Promise<Set<string>> {
-  return new Set((await listReview(store, { provider })).map((e) => e.key));
+/** Open entries of one provider by equipment key (a pull merges its findings into them). */
+export async function openReviewMap(store: Pick<Store, 'kvList'>, provider: string): Promise<Map<string, ReviewEntry>> {
+  return new Map((await listReview(store, { provider })).map((e) => [e.key, e]));
 }
 
 /** Confirmed matches of one provider: equipment key → ERP asset id. */
@@ -110,15 +143,14 @@ export interface ConfirmResult {
 }
 
 /**
- * Confirm that review entry `id` (`<provider>|<key>`, its key, or one of its identifiers such as the
- * PIN, when that names one entry) is ERP
- * asset `erpAssetId`: remember the match, add the equipment's free identifiers to the asset, mark
- * the entry resolved, and re-submit its payload through `sink` (identifiers that point at other
- * assets are left out of the re-submitted copy, so the engine resolves it to this asset).
- * The caller tells a running service to reload identity afterwards.
+ * Confirm that review entry `id` (`<provider>|<key>`, its key, or one of its identifiers such as
+ * the PIN, when that names one entry) is ERP asset `erpAssetId`: remember the match, add the
+ * machine's free identifiers to the asset, mark the entry resolved, and re-submit its payload
+ * through `sink` (identifiers that point at other assets are left out of the re-submitted copy, so
+ * the engine resolves it to this asset). The caller tells a running service to reload identity.
  */
 export async function confirmReview(
-  deps: { store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets' | 'upsertAssets'>; sink?: IngestSink; now: number },
+  deps: { store: KvStore & Pick<Store, 'listAssets' | 'upsertAssets'>; sink?: IngestSink; now: number },
   id: string,
   erpAssetId: string,
 ): Promise<ConfirmResult> {
@@ -137,45 +169,42 @@ export async function confirmReview(
   for (const sid of entry.ids) {
     const m = matcher.match('', [sid]);
     if (m.status === 'unmatched') added.push(sid);
-    else if (m.status === 'matched' && m.erpAssetId !== erpAssetId) conflicting.push(sid);
-    else if (m.status === 'ambiguous') conflicting.push(sid);
+    else if (m.status === 'ambiguous' || (m.status === 'matched' && m.erpAssetId !== erpAssetId)) conflicting.push(sid);
   }
   if (added.length) {
     await store.upsertAssets([{ asset: target.asset, identifiers: [...target.identifiers, ...added.map((a) => ({ ...a, erpAssetId }))] }]);
   }
   await store.kvSet(CONFIRMED_NAMESPACE, reviewId(entry.provider, entry.key), erpAssetId);
-  const resolvedEntry: ReviewEntry = { ...entry, status: 'resolved', resolution: { erpAssetId, at: deps.now, how: 'confirmed' } };
   let submitted: SubmitResult | undefined;
   if (deps.sink) {
     const payload = conflicting.length ? rewriteIdentity(entry.message.payload, entry.ids.filter((i) => !conflicting.includes(i))) : entry.message.payload;
     const message: RawMessage = { ...entry.message, payload };
     submitted = await deps.sink.submit([message]);
   }
-  await store.kvSet(REVIEW_NAMESPACE, reviewId(entry.provider, entry.key), JSON.stringify(resolvedEntry));
-  return { entry: resolvedEntry, erpAssetId, addedIdentifiers: added, conflicting, ...(submitted ? { submitted } : {}) };
+  const resolved: ReviewEntry = { ...entry, status: 'resolved', resolution: { erpAssetId, at: deps.now } };
+  await markResolved(store, resolved);
+  return { entry: resolved, erpAssetId, addedIdentifiers: added, conflicting, ...(submitted ? { submitted } : {}) };
 }
 
-async function findEntry(store: ReviewStore, id: string): Promise<ReviewEntry> {
-  const direct = parseEntry(await store.kvGet(REVIEW_NAMESPACE, id));
-  if (direct) return direct;
-  const wanted = id.trim().toUpperCase();
+/** Replace the entry in every page record that holds it (normally one). */
+async function markResolved(store: KvStore, resolved: ReviewEntry): Promise<void> {
+  for (const { key, record } of await loadPageRecords(store, resolved.provider)) {
+    if (!record.review.some((e) => e.key === resolved.key)) continue;
+    const review = record.review.map((e) => (e.key === resolved.key ? resolved : e));
+    await store.kvSet(PAGES_NAMESPACE, key, JSON.stringify({ ...record, review } satisfies PageRecord));
+  }
+}
+
+async function findEntry(store: KvStore, id: string): Promise<ReviewEntry> {
   const all = await listReview(store, { all: true });
-  const hits = all.filter(
-    (e) => e.key.toUpperCase() === wanted || e.key.toUpperCase().endsWith(`:${wanted}`) || e.ids.some((i) => i.value.trim().toUpperCase() === wanted),
-  );
+  const exact = all.filter((e) => reviewId(e.provider, e.key) === id);
+  const wanted = id.trim().toUpperCase();
+  const hits = exact.length
+    ? exact
+    : all.filter((e) => e.key.toUpperCase() === wanted || e.key.toUpperCase().endsWith(`:${wanted}`) || e.ids.some((i) => i.value.trim().toUpperCase() === wanted));
   const open = hits.filter((e) => e.status !== 'resolved');
   const pick = open.length ? open : hits;
   if (pick.length === 1) return pick[0] as ReviewEntry;
   if (pick.length > 1) throw new UsageError(`"${id}" names ${pick.length} review entries (${pick.map((e) => reviewId(e.provider, e.key)).join(', ')}); use the full id`);
   throw new UsageError(`no review entry "${id}"; list them with "assetbridge assets unmatched"`);
-}
-
-function parseEntry(text: string | undefined): ReviewEntry | undefined {
-  if (text === undefined || text === '') return undefined;
-  try {
-    const e = JSON.parse(text) as ReviewEntry;
-    return typeof e.key === 'string' && typeof e.provider === 'string' ? e : undefined;
-  } catch {
-    return undefined;
-  }
 }
