@@ -18,6 +18,8 @@ import { createLogger } from '../adapters/log/logger.js';
 import { startEmbeddedBroker } from '../../simulators/mqtt-broker/embedded-broker.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createFleet, fleetAssets, fleetMqttSourceConfig, runFleet, type Fleet } from '../../simulators/fleet/index.js';
+import { DEFAULT_SIM_CREDENTIALS, startTrackunitSimulator, type RunningTrackunitSimulator } from '../../simulators/trackunit/simulator.js';
+import { machineHeader } from '../../simulators/trackunit/fleet.js';
 
 export interface DemoOptions {
   readonly assets: number;
@@ -29,6 +31,8 @@ export interface DemoOptions {
   readonly dataDir?: string;
   readonly erpRatePerMinute: number;
   readonly seed: number;
+  /** Also pull this many machines from the Trackunit ISO 15143-3 simulator (0 = off). */
+  readonly trackunitMachines: number;
   /** How long to wait for the outbox to drain after the fleet stops. */
   readonly drainTimeoutMs: number;
   readonly out: NodeJS.WritableStream;
@@ -49,6 +53,8 @@ export interface DemoResult {
   readonly pendingLeft: number;
   readonly assetsChecked: number;
   readonly mismatches: readonly string[];
+  /** With --with-trackunit: machines pulled, matched to ERP assets, and synced (location + hours). */
+  readonly telematics?: { readonly machines: number; readonly matched: number; readonly synced: number };
 }
 
 const MIN_DISTANCE_M = 100;
@@ -66,6 +72,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     erp.faults.add({ kind: 'latency', latencyMs: 300, probability: 0.05 });
   }
   const fleet: Fleet = createFleet({ assets: opts.assets, seed: opts.seed, badShare: opts.badShare });
+  // Optional telematics feed: the Trackunit simulator, matched to ERP assets by external reference
+  // (machines without one wait in the review list: `assetbridge assets unmatched`).
+  const trackunit: RunningTrackunitSimulator | undefined = opts.trackunitMachines > 0 ? await startTrackunitSimulator({ fleetSize: opts.trackunitMachines }) : undefined;
+  const tuAssets = trackunit
+    ? Array.from({ length: opts.trackunitMachines }, (_, i) => machineHeader(i)).flatMap((h, i) =>
+        h.externalReferenceNumber ? [{ erpAssetId: `TU-${String(i).padStart(6, '0')}`, identifiers: [{ type: 'external-ref' as const, value: h.externalReferenceNumber }] }] : [],
+      )
+    : [];
   const input = {
     store: { path: join(dataDir, 'assetbridge.db'), synchronous: 'normal' },
     sources: { mqtt: [fleetMqttSourceConfig(mqttUrl, { clientId: `assetbridge-demo-${process.pid}`, protocolVersion: broker ? 4 : 5, reconnectDelayMs: '1s' })] },
@@ -84,7 +98,21 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         timeoutMs: '5s',
       },
     ],
-    assets: { inline: fleetAssets(fleet) },
+    assets: { inline: [...fleetAssets(fleet), ...tuAssets] },
+    ...(trackunit
+      ? {
+          telematics: [
+            {
+              name: 'trackunit',
+              vendor: 'trackunit' as const,
+              baseUrl: trackunit.isoBaseUrl,
+              auth: { type: 'trackunit-token-v2' as const, clientId: DEFAULT_SIM_CREDENTIALS.v2.clientId, clientSecret: DEFAULT_SIM_CREDENTIALS.v2.clientSecret, tokenUrl: trackunit.tokenV2Url },
+              // Pulled once, on demand, below; a real service pulls daily.
+              schedule: { cron: '0 3 1 1 *' },
+            },
+          ],
+        }
+      : {}),
     rules: { location: { minDistanceM: MIN_DISTANCE_M, heartbeatMs: '10m' } },
     server: { port: 0 },
     log: { level: 'warn' as const },
@@ -101,6 +129,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     app = await createApp(config, { logger: createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'error'), http: false });
     await app.start();
     const live = app;
+    if (trackunit) {
+      say(`pulling ${opts.trackunitMachines} machines from the Trackunit ISO 15143-3 simulator ${trackunit.isoBaseUrl} …`);
+      await live.engine.parts.scheduler.runNow('aemp-pull:trackunit');
+      await live.ingestor.flush();
+    }
+    // The fleet's own counts start here (the telematics pull above went through the same ingestor).
+    const before = { ...live.ingestor.stats };
     const tty = (opts.out as NodeJS.WriteStream).isTTY === true;
     let lastLine = 0;
     const progress = async (phase: string, published: number) => {
@@ -125,7 +160,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
     // Everything the broker took must reach the pipeline: wait for ingest to catch up.
     const ingestDeadline = Date.now() + 30_000;
-    while (live.ingestor.stats.received < run.published && Date.now() < ingestDeadline) await sleep(100);
+    while (live.ingestor.stats.received - before.received < run.published && Date.now() < ingestDeadline) await sleep(100);
     await live.ingestor.flush();
     const drainDeadline = Date.now() + opts.drainTimeoutMs;
     let queue = await progress('[drain]', published);
@@ -136,7 +171,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (tty) opts.out.write('\n');
     const outbox = await live.store.outboxStats(Date.now());
     const dead = outbox.reduce((s, d) => s + d.dead, 0);
-    const stats = { ...live.ingestor.stats };
+    const after = live.ingestor.stats;
+    const stats = { received: after.received - before.received, accepted: after.accepted - before.accepted, quarantined: after.quarantined - before.quarantined };
     await live.stop();
     app = undefined;
 
@@ -159,6 +195,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         mismatches.push(`${a.erpAssetId}: ERP has ${rec.warehouseLocation ?? 'no zone'} ${d.toFixed(0)} m away, fleet last reported ${truth.zone ?? 'in transit'}`);
       }
     }
+    let telematics: DemoResult['telematics'];
+    if (trackunit) {
+      const synced = tuAssets.filter((a) => state.locations[a.erpAssetId] && state.meterReadings.some((m) => m.erpAssetId === a.erpAssetId)).length;
+      telematics = { machines: opts.trackunitMachines, matched: tuAssets.length, synced };
+      if (synced !== tuAssets.length) mismatches.push(`telematics: only ${synced} of ${tuAssets.length} matched machines reached the ERP with location and hours`);
+    }
     const counts = run.counts;
     const badSent = Object.values(counts.bad).reduce((s, n) => s + n, 0);
     const c = erp.counters();
@@ -177,6 +219,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       pendingLeft: queue,
       assetsChecked: last.size,
       mismatches,
+      ...(telematics ? { telematics } : {}),
     };
     say('');
     say('summary');
@@ -187,6 +230,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say(`  faults injected / duplicates suppressed by idempotency keys  ${result.faultsFired} / ${result.duplicatesSuppressed}`);
     say(`  dead letters / still queued   ${result.deadLetters} / ${result.pendingLeft}`);
     say(`  ERP state vs fleet            ${result.assetsChecked - mismatches.length}/${result.assetsChecked} assets match`);
+    if (telematics)
+      say(`  Trackunit machines            ${telematics.machines} pulled, ${telematics.matched} matched by external reference, ${telematics.synced} with location and hours at the ERP, ${telematics.machines - telematics.matched} awaiting review`);
     for (const m of mismatches.slice(0, 10)) say(`    ${m}`);
     say(result.ok ? 'demo OK: the ERP matches the fleet, nothing was lost or duplicated' : 'demo FAILED: see above');
     say(`inspect the run: assetbridge status --config ${configFile}   (also: audit, quarantine list, dlq list)`);
@@ -195,6 +240,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (app) await app.stop().catch(() => undefined);
     await erp.close();
     if (broker) await broker.close();
+    if (trackunit) await trackunit.close();
   }
 }
 

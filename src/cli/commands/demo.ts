@@ -23,9 +23,10 @@ export function registerDemoCommand(program: Command): void {
     .option('--mqtt-url <url>', 'use this broker (e.g. mqtt://127.0.0.1:1883) instead of the in-process one')
     .option('--data-dir <dir>', 'keep the demo store here (default: a new temp directory)')
     .option('--seed <n>', 'random seed for the fleet and faults', '1')
+    .option('--with-trackunit [machines]', 'also pull machines from the Trackunit ISO 15143-3 simulator (default 250)')
     .addHelpText('after', '\nExit code 0 when the ERP ends up matching the fleet and nothing was lost; 1 otherwise.')
     .action(
-      action(async (o: { assets: string; duration: string; rate: string; badShare: string; erpRate: string; faults: boolean; mqttUrl?: string; dataDir?: string; seed: string }) => {
+      action(async (o: { assets: string; duration: string; rate: string; badShare: string; erpRate: string; faults: boolean; mqttUrl?: string; dataDir?: string; seed: string; withTrackunit?: string | boolean }) => {
         const durationMs = parseDuration(o.duration);
         if (durationMs === undefined || durationMs <= 0) throw new UsageError(`--duration "${o.duration}" is not a duration like 45s or 2m`);
         const badShare = Number(o.badShare);
@@ -39,6 +40,7 @@ export function registerDemoCommand(program: Command): void {
           erpRatePerMinute: positive('erp-rate', o.erpRate),
           seed: Math.round(positive('seed', o.seed)),
           drainTimeoutMs: 120_000,
+          trackunitMachines: o.withTrackunit === undefined || o.withTrackunit === false ? 0 : o.withTrackunit === true ? 250 : Math.round(positive('with-trackunit', o.withTrackunit)),
           out: process.stdout,
           ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),
