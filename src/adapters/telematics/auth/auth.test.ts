@@ -51,6 +51,23 @@ describe('Trackunit legacy password grant', () => {
     expect(creds.stats).toMatchObject({ requests: 2, refreshes: 0 });
   });
 
+  it('falls back to the password grant once when the refresh token is refused', async () => {
+    const clock = { t: T0, now: () => clock.t };
+    const grants: string[] = [];
+    const fetchImpl = ((_url: string, init: RequestInit) => {
+      const grant = new URLSearchParams(init.body as string).get('grant_type') ?? '';
+      grants.push(grant);
+      if (grant === 'refresh_token') return Promise.resolve(Response.json({ error: 'invalid_grant', error_description: 'Refresh token expired' }, { status: 400 }));
+      return Promise.resolve(Response.json({ access_token: `t${grants.length}`, token_type: 'Bearer', expires_in: 3600, refresh_token: 'r1' }));
+    }) as unknown as typeof fetch;
+    const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', ...legacy, tokenUrl: `${ORIGIN}/token` });
+    const creds = createCredentials(auth, { label: 'tu', dialect: VENDOR_PROFILES.trackunit.token, fetch: fetchImpl, clock });
+    expect(await creds.authorization()).toBe('Bearer t1');
+    clock.t += 3_600_000;
+    expect(await creds.authorization()).toBe('Bearer t3');
+    expect(grants).toEqual(['password', 'refresh_token', 'password']);
+  });
+
   it('reports wrong credentials with the server reason and without any secret', async () => {
     const { fetchImpl } = simWithClock();
     const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', ...legacy, password: 'wrong-password-123', tokenUrl: `${ORIGIN}/token` });

@@ -1,0 +1,44 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTrackunitSimulator } from '../../../../simulators/trackunit/simulator.js';
+import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import type { TaskContext } from '../../../ports/task.js';
+import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { aempTaskName, createAempPullTasks } from './aemp-provider.js';
+import { loadLastPull } from './fleet-pull.js';
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+describe('scheduled AEMP pulls', () => {
+  it('makes one task per enabled provider, on its cron schedule', () => {
+    const tasks = createAempPullTasks([
+      simulatorConfig({ name: 'a' }),
+      simulatorConfig({ name: 'b', schedule: { cron: '*/15 * * * *', timeZone: 'Europe/Copenhagen' } }),
+      simulatorConfig({ name: 'c', schedule: { enabled: false } }),
+    ]);
+    expect(tasks.map((t) => [t.name, t.schedule])).toEqual([
+      [aempTaskName('a'), { cron: '0 3 * * *', timeZone: 'UTC' }],
+      [aempTaskName('b'), { cron: '*/15 * * * *', timeZone: 'Europe/Copenhagen' }],
+    ]);
+  });
+
+  it('a run pulls through the task context and never spends the reserve', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
+    const sim = createTrackunitSimulator({ fleetSize: 150, now: clock.now });
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    stores.push(store);
+    await store.upsertAssets(assetsForMachines([0, 1]));
+    const sink = new RecordingSink();
+    const [task] = createAempPullTasks([simulatorConfig({ maxBudgetWait: '1s' })], { fetch: simulatorFetch(sim) });
+    const ctx = { store, clock, sink, signal: new AbortController().signal } as unknown as TaskContext;
+    await task!.run(ctx);
+    expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: true, pages: 2, matched: 2 });
+    // A second run right away must wait for the per-URL budget; it stops (resumable) instead of using the reserve.
+    await task!.run(ctx);
+    expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: false, stop: 'budget-wait', reserveUsed: 0 });
+    expect(sim.stats.http429).toBe(0);
+  });
+});
