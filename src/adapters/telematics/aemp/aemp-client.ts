@@ -2,7 +2,9 @@
  * The ISO 15143-3 (AEMP 2.0) HTTP client: builds the fleet, single-machine and time-series URLs of
  * a vendor profile, spends the request budget before every request (waiting rather than getting a
  * 429), adds credentials (one re-mint on 401), parses the answer, and walks linked pages with a hop
- * cap, href-repeat detection and equipment de-duplication across pages.
+ * cap, href-repeat detection and equipment de-duplication across pages. While a page is parsed the
+ * next one is already requested (its link read cheaply first), and optionally a few more guessed
+ * from the page numbers in `next`/`last`, each confirmed by the links before it is used.
  *
  * Retries are budget-aware: after a 429 the URL cools down and the request is tried once more only
  * if the cooldown fits in the caller's wait limit; after a 5xx or network error it is retried only

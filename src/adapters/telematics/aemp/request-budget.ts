@@ -3,7 +3,8 @@
  * 429, and remembers what was spent in the store so a restart cannot break the budget. Pure
  * decisions live in `core/telematics/budget.ts`; this adapter persists the per-URL ledger
  * (`kvSet` before the request goes out, so a crash can only over-count, never under-count), sleeps,
- * and keeps the per-second token buckets that all pulls of one provider share.
+ * and keeps the per-second windows that all pulls of one provider share (each request counted from
+ * its answer's arrival, the latest moment the provider can have counted it).
  *
  * Reserve requests are spent only when the caller passes `useReserve` (a user asked for it).
  * @module
