@@ -47,17 +47,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     ] as const;
 
     app.post('/v1/events', ...guard, async (c) => {
-      const text = await c.req.text();
-      const receivedAt = opts.now();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
+      const { text, items, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
+      if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]);
-        return c.json({ error: `body is not JSON: ${(err as Error).message}`, accepted: 0, rejected: r.quarantined }, 400);
+        return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
-      const items = Array.isArray(parsed) ? parsed : [parsed];
       if (items.length > intake.maxEvents) {
         return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
       }
@@ -72,15 +67,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     // ERP work-order status pushes: each update becomes a canonical `workorder` event.
     app.post('/v1/webhooks/:destination/work-orders', ...guard, async (c) => {
       const destination = c.req.param('destination');
-      const text = await c.req.text();
-      const receivedAt = opts.now();
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (err) {
-        return c.json({ error: `body is not JSON: ${(err as Error).message}` }, 400);
-      }
-      const updates = Array.isArray(parsed) ? parsed : [parsed];
+      const { items: updates, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
+      if (error) return c.json({ error }, 400);
       const messages: RawMessage[] = updates.map((u) => ({
         source: `erp-feedback:${destination}`,
         channel: c.req.path,
@@ -93,6 +81,18 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   }
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   return app;
+}
+
+/** A JSON body as a list of items (a single object counts as a list of one), or why it is not JSON. */
+async function readJsonItems(body: Promise<string>, now: () => number): Promise<{ text: string; items: unknown[]; error?: string; receivedAt: number }> {
+  const text = await body;
+  const receivedAt = now();
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return { text, items: Array.isArray(parsed) ? parsed : [parsed], receivedAt };
+  } catch (err) {
+    return { text, items: [], error: `body is not JSON: ${(err as Error).message}`, receivedAt };
+  }
 }
 
 /** Map an ERP work-order update (WorkOrderUpdate shape) to a canonical `workorder` event JSON. */

@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /** Durations in config: a number of milliseconds, or a string like `250ms`, `30s`, `5m`, `1h`, `2d`. */
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -7,3 +9,17 @@ export function parseDuration(input: string | number): number | undefined {
   if (!m || m[1] === undefined || m[2] === undefined) return undefined;
   return Math.round(Number(m[1]) * (UNITS[m[2]] ?? NaN));
 }
+
+/** A duration config field without a default (the parsed value is milliseconds). */
+export const durationField = () =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+/** A duration config field with a default, e.g. `duration('30s')`. */
+export const duration = (fallback: string) => z.union([z.string(), z.number()]).default(fallback).pipe(durationField());

@@ -18,21 +18,9 @@ import { parseClock, WEEKDAY_NAMES, type WeeklyWindow, type WindowCalendar } fro
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import type { Zone } from '../core/rules/zones/geometry.js';
-import { parseDuration } from './duration.js';
+import { duration } from './duration.js';
 
-/** A duration with a default (kept local: importing schema.ts from here would be circular). */
-const dur = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const dur = duration;
 
 const timeZone = z
   .string()

@@ -5,24 +5,12 @@
  */
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
-import { parseDuration } from './duration.js';
+import { duration } from './duration.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { topicFilterProblem } from '../core/normalize/topic-match.js';
 
-/** A duration field; `30s`, `5m`, `1h`, `250ms`, `2d`, or a number of milliseconds. */
-export const duration = (fallback: string) =>
-  z
-    .union([z.string(), z.number()])
-    .default(fallback)
-    .transform((v, ctx) => {
-      const ms = parseDuration(v);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+export { duration } from './duration.js';
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
 

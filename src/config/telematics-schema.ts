@@ -7,7 +7,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { durationField } from './duration.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
 export const TELEMATICS_VENDORS = ['trackunit', 'cat', 'deere', 'samsara', 'develon', 'proemion', 'generic'] as const;
@@ -16,16 +16,6 @@ export type TelematicsVendor = (typeof TELEMATICS_VENDORS)[number];
 /** Time-series data elements (URL segments) that backfill asks for by default. */
 export const DEFAULT_TIME_SERIES_ELEMENTS = ['Locations', 'CumulativeOperatingHours', 'CumulativeIdleHours', 'Distance'] as const;
 
-/** Kept local (not imported from schema.ts) so the root schema can import this file without a cycle. */
-const durationField = () =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 15m, 1h, 30d or a number of milliseconds` });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
 const secret = z.string().min(1, 'must not be empty (use ${ENV} to keep it out of the file)');
