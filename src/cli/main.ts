@@ -41,4 +41,10 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `assetbridge audit --json | head` closes the pipe early: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 await buildProgram().parseAsync(process.argv);

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { configSchema, type Config } from './schema.js';
+import { telematicsConfigProblems } from './telematics-schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -73,6 +74,7 @@ export function compileConfig(input: unknown, env: Env = process.env): Config {
     if (sourceNames.has(s.name)) problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${s.name}"` });
     sourceNames.add(s.name);
   });
+  problems.push(...telematicsConfigProblems(config.telematics));
   if (problems.length) throw new ConfigError(problems);
   return deepFreeze(config);
 }
