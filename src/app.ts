@@ -84,7 +84,7 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
 
 export function buildRules(config: Config): Rule[] {
   // Meter sync (cumulative hours to the ERP, after meter hygiene) runs whenever meters arrive.
-  return [...createRules(config.rules), createMeterSyncRule() as Rule];
+  return [...createRules(config.rules), createMeterSyncRule()];
 }
 
 export function buildConnector(d: DestinationConfig, logger: Logger): ErpConnector {
