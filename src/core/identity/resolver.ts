@@ -14,6 +14,8 @@ export class IdentityIndex {
   private readonly typed = new Map<string, string>();
   private readonly untyped = new Map<string, Set<string>>();
   private readonly erpIds = new Map<string, string>();
+  /** Memo of successful single-identifier resolutions by exact value (the index never shrinks). */
+  private readonly resolved = new Map<string, Map<string, Resolution>>();
 
   constructor(rows: readonly { asset: AssetRecord; identifiers: readonly IdentifierRecord[] }[] = []) {
     for (const r of rows) this.add(r.asset, r.identifiers);
@@ -24,6 +26,7 @@ export class IdentityIndex {
   }
 
   add(asset: AssetRecord, identifiers: readonly IdentifierRecord[]): void {
+    this.resolved.clear(); // a new identifier can make an earlier untyped match ambiguous
     this.assets.set(asset.erpAssetId, asset);
     this.erpIds.set(normalizeIdentifier(asset.erpAssetId), asset.erpAssetId);
     for (const id of identifiers) {
@@ -40,6 +43,12 @@ export class IdentityIndex {
   }
 
   resolve(ids: readonly SourceIdentifier[]): Resolution {
+    // Fast path: one typed identifier that maps directly (the common case on the ingest hot path).
+    const only = ids.length === 1 ? ids[0] : undefined;
+    if (only && only.type !== 'erp') {
+      const hit = this.resolved.get(only.type)?.get(only.value);
+      if (hit) return hit;
+    }
     const found = new Map<string, string>(); // erpAssetId → identifier that matched
     for (const id of ids) {
       const norm = normalizeIdentifier(id.value);
@@ -58,7 +67,15 @@ export class IdentityIndex {
     if (found.size === 1) {
       const [erpAssetId] = [...found.keys()];
       const asset = erpAssetId === undefined ? undefined : this.assets.get(erpAssetId);
-      if (asset) return { ok: true, asset };
+      if (asset) {
+        const hit: Resolution = { ok: true, asset };
+        if (only && only.type !== 'erp') {
+          const byValue = this.resolved.get(only.type) ?? new Map<string, Resolution>();
+          byValue.set(only.value, hit);
+          this.resolved.set(only.type, byValue);
+        }
+        return hit;
+      }
     }
     if (found.size > 1) {
       const detail = [...found].map(([asset, id]) => `${id} → ${asset}`).join(', ');

@@ -121,46 +121,43 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       eventTime = parsed;
     }
 
-    const base = { source, ids, eventTime, receivedAt: message.receivedAt, raw: root };
+    // Built field by field (no spreads): this runs for every message on the ingest hot path.
+    const receivedAt = message.receivedAt;
     const events: CanonicalEvent[] = [];
 
     const latValue = value(root, lat);
     const lngValue = value(root, lng);
     if (latValue !== undefined || lngValue !== undefined) {
+      const position: Record<string, unknown> = { kind: 'position', source, ids, eventTime, receivedAt, raw: root, lat: latValue, lng: lngValue };
+      const altValue = value(root, alt);
+      if (altValue !== undefined) position.altM = altValue;
+      const accuracyValue = value(root, accuracy);
+      if (accuracyValue !== undefined) position.accuracyM = accuracyValue;
       const zoneValue = zone ? nonNull(read(root, zone)) : undefined;
-      const position = {
-        ...base,
-        kind: 'position',
-        lat: latValue as number,
-        lng: lngValue as number,
-        ...defined('altM', value(root, alt)),
-        ...defined('accuracyM', value(root, accuracy)),
-        // Numeric zone ids are fine; other non-strings go on to validation.
-        ...defined('zone', typeof zoneValue === 'number' ? String(zoneValue) : zoneValue),
-      } as PositionEvent;
-      events.push(position);
+      // Numeric zone ids are fine; other non-strings go on to validation.
+      if (zoneValue !== undefined) position.zone = typeof zoneValue === 'number' ? String(zoneValue) : zoneValue;
+      events.push(position as unknown as PositionEvent);
     }
 
-    const values: Record<string, SensorValue> = {};
-    let sensorCount = 0;
+    let values: Record<string, SensorValue> | undefined;
     for (const s of sensors) {
       const v = value(root, s.path);
       if (v === undefined) continue;
+      values ??= {};
       values[s.name] = s.unit === undefined ? { value: v as number } : { value: v as number, unit: s.unit };
-      sensorCount++;
     }
-    if (sensorCount > 0) events.push({ ...base, kind: 'sensor', values } satisfies SensorEvent);
+    if (values) events.push({ kind: 'sensor', source, ids, eventTime, receivedAt, raw: root, values } satisfies SensorEvent);
 
-    const meterValues: Record<string, unknown> = {};
-    let meterCount = 0;
+    let meter: Record<string, unknown> | undefined;
     for (const m of meters) {
       const v = value(root, m.path);
       if (v === undefined) continue;
-      meterValues[m.field] = v;
-      meterCount++;
+      meter ??= { kind: 'meter', source, ids, eventTime, receivedAt, raw: root };
+      meter[m.field] = v;
     }
-    if (meterCount > 0) events.push({ ...base, kind: 'meter', ...meterValues });
+    if (meter) events.push(meter as unknown as CanonicalEvent);
 
+    const base = { source, ids, eventTime, receivedAt, raw: root };
     if (alert) {
       const reason = nonNull(read(root, alert.reason));
       if (reason !== undefined && reason !== '') {
@@ -221,10 +218,6 @@ function value(root: Json, path: Path | undefined): Json {
   if (!path) return undefined;
   const v = nonNull(read(root, path));
   return typeof v === 'string' && NUMERIC.test(v) ? Number(v) : v;
-}
-
-function defined<K extends string>(key: K, v: Json): Partial<Record<K, Json>> {
-  return v === undefined ? {} : ({ [key]: v } as Record<K, Json>);
 }
 
 /** Event time in epoch ms, or the reason it cannot be read. */

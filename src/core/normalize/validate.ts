@@ -21,6 +21,8 @@ export const EARLIEST_EVENT_TIME = Date.UTC(2000, 0, 1);
 export type Validation = { readonly ok: true } | { readonly ok: false; readonly code: 'invalid' | 'stale'; readonly reason: string };
 
 const fail = (reason: string): Validation => ({ ok: false, code: 'invalid', reason });
+/** Shared: a valid event allocates nothing. */
+const VALID: Validation = Object.freeze({ ok: true });
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
 function checkNumber(name: string, v: unknown, min: number, max: number, optional: boolean): string | undefined {
@@ -93,5 +95,5 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     default:
       problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
-  return problem ? fail(problem) : { ok: true };
+  return problem ? fail(problem) : VALID;
 }

@@ -152,6 +152,7 @@ export class SqliteStore implements Store {
         `SELECT * FROM outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
       ),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
+      setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
       getRow: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       delivered: db.prepare(
         `UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_at = @now, last_error = NULL, response = @response WHERE id = @id`,
@@ -281,7 +282,9 @@ export class SqliteStore implements Store {
       erpAssetId: d.erpAssetId,
       eventTime: d.eventTime,
       payload: JSON.stringify(d.payload),
-      idempotencyKey: idempotencyKeyFor(d),
+      // State updates are often replaced before they are sent: their key is derived when claimed
+      // (deterministically, from the same fields), so coalesced-away values cost no hashing.
+      idempotencyKey: d.kind === 'fact' ? idempotencyKeyFor(d) : '',
       now,
     };
     (d.kind === 'fact' ? this.stmts.enqueueFact : this.stmts.enqueueState).run(params);
@@ -305,7 +308,12 @@ export class SqliteStore implements Store {
         if (busyKeys.has(key) || seen.has(key)) continue;
         seen.add(key);
         this.stmts.markInflight.run(now, r.id);
-        claimed.push(toItem({ ...r, status: 'inflight' }));
+        const item = toItem({ ...r, status: 'inflight' });
+        if (r.idempotency_key === '') {
+          const idempotencyKey = idempotencyKeyFor(item);
+          this.stmts.setKey.run(idempotencyKey, r.id);
+          claimed.push({ ...item, idempotencyKey });
+        } else claimed.push(item);
       }
     })();
     return Promise.resolve(claimed);
