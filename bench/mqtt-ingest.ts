@@ -76,7 +76,7 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
   }));
   await store.upsertAssets(rows);
   const identity = new IdentityIndex(await store.listAssets());
-  const cfg = mqttSourceSchema.parse({ name: 'bench', url: URL, clientId: `bench-ab-${process.pid}-${Date.now()}`, topics: [{ filter: `${prefix}/+/telemetry`, decoder: fleetDecoderConfig }] });
+  const cfg = mqttSourceSchema.parse({ name: 'bench', url: URL, clientId: `bench-ab-${process.pid}-${Date.now()}`, ...(process.env.BENCH_INFLIGHT ? { maxInflight: Number(process.env.BENCH_INFLIGHT) } : {}), topics: [{ filter: `${prefix}/+/telemetry`, decoder: fleetDecoderConfig }] });
   const ingestor = new Ingestor({
     store,
     clock: systemClock,
@@ -85,6 +85,7 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
     identity: () => identity,
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',
+    ...(process.env.BENCH_MAX_BATCH ? { maxBatch: Number(process.env.BENCH_MAX_BATCH) } : {}),
     maxWaitMs: 5,
   });
   // Create the persistent session, queue the backlog while we are away, then time the drain.

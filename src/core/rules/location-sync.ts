@@ -95,15 +95,13 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
 function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
-  return {
-    t: event.eventTime,
-    lat: roundCoordinate(event.lat),
-    lng: roundCoordinate(event.lng),
-    ...(event.zone !== undefined ? { zone: event.zone } : {}),
-    ...(hit && hit.inside.length > 0 ? { in: hit.inside } : {}),
-    ...(hit && hit.band.length > 0 ? { near: hit.band } : {}),
-    ...(usable ? {} : { inaccurate: true as const }),
-  };
+  // Field by field rather than spreads: this runs for every position on the ingest hot path.
+  const fix: { -readonly [K in keyof BufferedFix]: BufferedFix[K] } = { t: event.eventTime, lat: roundCoordinate(event.lat), lng: roundCoordinate(event.lng) };
+  if (event.zone !== undefined) fix.zone = event.zone;
+  if (hit && hit.inside.length > 0) fix.in = hit.inside;
+  if (hit && hit.band.length > 0) fix.near = hit.band;
+  if (!usable) fix.inaccurate = true;
+  return fix;
 }
 
 /**
@@ -152,23 +150,21 @@ function processFix(
       zoneName = best.name;
     }
   }
-  const fix: Fix = {
-    lat: f.lat,
-    lng: f.lng,
-    eventTime: f.t,
-    ...(zone !== undefined ? { zone } : {}),
-    ...(zoneName !== undefined ? { zoneName } : {}),
-  };
+  const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: f.lat, lng: f.lng, eventTime: f.t };
+  if (zone !== undefined) fix.zone = zone;
+  if (zoneName !== undefined) fix.zoneName = zoneName;
   const synced = state.synced;
   const due =
     synced === undefined ||
     synced.zone !== fix.zone ||
     haversineM(synced, fix) > options.minDistanceM ||
     fix.eventTime - synced.eventTime >= options.heartbeatMs;
-  const base = { ...state, last: fix, ...(zones !== undefined ? { zones } : {}) };
+  const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...state, last: fix };
+  if (zones !== undefined) base.zones = zones;
   if (!due) return { state: base };
+  base.synced = fix;
   return {
-    state: { ...base, synced: fix },
+    state: base,
     delivery: {
       destination: ctx.destination,
       operation: LOCATION_UPDATE,
@@ -182,7 +178,7 @@ function processFix(
         warehouseLocation: fix.zone ?? null,
         coordinates: { lat: fix.lat, lng: fix.lng },
         lastSeen: new Date(fix.eventTime).toISOString(),
-        ...(fix.zoneName !== undefined ? { zone: fix.zoneName } : {}),
+        ...(zoneName !== undefined ? { zone: zoneName } : {}),
       },
     },
   };
