@@ -4,6 +4,7 @@
  * "applied, but the response was lost".
  * @module
  */
+import { mulberry32 } from '../random.js';
 
 export type FaultKind =
   /** Delay the response by `latencyMs`, then answer normally. */
@@ -52,17 +53,8 @@ export interface ActiveFault extends FaultSpec {
   readonly fired: number;
 }
 
-/** mulberry32: a tiny deterministic PRNG, enough for reproducible fault sequences. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded fault decisions (mulberry32), so a failing test replays the same faults. */
+export const seededRandom = mulberry32;
 
 interface FaultEntry {
   readonly id: number;

@@ -5,6 +5,7 @@ import { zonesFromGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
 import { stepZones, type ZoneTrackState } from './zone-tracker.js';
+import { mulberry32 } from '../../../../simulators/random.js';
 
 /** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
 function square(lat: number, lng: number, sideM: number): Polygon {
@@ -196,15 +197,3 @@ describe('dwell and hysteresis', () => {
     expect(haversineM({ lat: 52.5, lng: 13.4 }, { lat: 52.5, lng: edgeLng })).toBeCloseTo(100, -1);
   });
 });
-
-/** Small deterministic PRNG for generated fixtures. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
