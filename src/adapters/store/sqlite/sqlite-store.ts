@@ -53,6 +53,12 @@ interface OutboxRow {
   last_error: string | null;
 }
 
+/** `WHERE a = ? AND b = ?` from the conditions whose value is given (empty when none is). */
+function whereOf(conditions: readonly (readonly [string, string | number | undefined])[]): { where: string; args: (string | number)[] } {
+  const given = conditions.filter((c): c is readonly [string, string | number] => c[1] !== undefined && c[1] !== '');
+  return { where: given.length ? `WHERE ${given.map((c) => c[0]).join(' AND ')}` : '', args: given.map((c) => c[1]) };
+}
+
 function toItem(r: OutboxRow): OutboxItem {
   return {
     id: r.id,
@@ -405,17 +411,11 @@ export class SqliteStore implements Store {
   }
 
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.status) {
-      where.push('status = ?');
-      args.push(filter.status);
-    }
-    if (filter.destination) {
-      where.push('destination = ?');
-      args.push(filter.destination);
-    }
-    const sql = `SELECT * FROM outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const { where, args } = whereOf([
+      ['status = ?', filter.status],
+      ['destination = ?', filter.destination],
+    ]);
+    const sql = `SELECT * FROM outbox ${where} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 100) as OutboxRow[];
     return Promise.resolve(rows.map(toItem));
   }
@@ -451,17 +451,11 @@ export class SqliteStore implements Store {
   }
 
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (filter.status) {
-      where.push('status = ?');
-      args.push(filter.status);
-    }
-    if (filter.code) {
-      where.push('code = ?');
-      args.push(filter.code);
-    }
-    const sql = `SELECT * FROM quarantine ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
+    const { where, args } = whereOf([
+      ['status = ?', filter.status],
+      ['code = ?', filter.code],
+    ]);
+    const sql = `SELECT * FROM quarantine ${where} ORDER BY id LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 1000) as {
       id: number;
       source: string;
@@ -498,25 +492,13 @@ export class SqliteStore implements Store {
   }
 
   queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    if (query.erpAssetId !== undefined) {
-      where.push('erp_asset_id = ?');
-      args.push(query.erpAssetId);
-    }
-    if (query.destination !== undefined) {
-      where.push('destination = ?');
-      args.push(query.destination);
-    }
-    if (query.since !== undefined) {
-      where.push('at >= ?');
-      args.push(query.since);
-    }
-    if (query.deliveryId !== undefined) {
-      where.push('delivery_id = ?');
-      args.push(query.deliveryId);
-    }
-    const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+    const { where, args } = whereOf([
+      ['erp_asset_id = ?', query.erpAssetId],
+      ['destination = ?', query.destination],
+      ['at >= ?', query.since],
+      ['delivery_id = ?', query.deliveryId],
+    ]);
+    const sql = `SELECT * FROM audit ${where} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 200) as Record<string, unknown>[];
     return Promise.resolve(
       rows.reverse().map((r) => ({
