@@ -17,7 +17,7 @@ import type { Rule } from '../core/rules/rule.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
-import type { AssetStateDoc, Store } from '../ports/store.js';
+import type { AssetStateDoc, IngestCommit, Store } from '../ports/store.js';
 
 /** Finds the decoder for a source: exact name first, then the part before the first `:`. */
 export class DecoderRegistry {
@@ -79,6 +79,13 @@ export class Ingestor implements IngestSink {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly cache = new Map<string, AssetStateDoc>();
+  /** State of batches prepared but not yet committed, newest per asset; read before the cache. */
+  private readonly overlay = new Map<string, AssetStateDoc>();
+  /** Commits in progress (at most `maxPipeline`). */
+  private readonly committing = new Set<Promise<void>>();
+  private readonly maxPipeline = Number(process.env.AB_PIPE ?? 2);
+  /** Bumped on a failed commit: states computed before it are not remembered. */
+  private epoch = 0;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
   private readonly cacheSize: number;
@@ -103,14 +110,16 @@ export class Ingestor implements IngestSink {
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.flushing || this.queue.length) {
+    while (this.flushing || this.queue.length || this.committing.size) {
       if (this.flushing) await this.flushing;
-      else await this.runFlush();
+      else if (this.queue.length && this.committing.size < this.maxPipeline) await this.runFlush();
+      else await Promise.race(this.committing);
     }
   }
 
   private schedule(): void {
-    if (this.flushing) return; // the running flush picks the queue up when it ends
+    // The running flush, or the commit that frees a pipeline slot, picks the queue up when it ends.
+    if (this.flushing || this.committing.size >= this.maxPipeline) return;
     if (this.queued >= this.maxBatch) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -125,6 +134,7 @@ export class Ingestor implements IngestSink {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
+    if (this.committing.size >= this.maxPipeline) return Promise.resolve();
     const batch: Pending[] = [];
     let n = 0;
     while (this.queue.length && n < this.maxBatch) {
@@ -133,41 +143,79 @@ export class Ingestor implements IngestSink {
       n += p.messages.length;
     }
     this.queued -= n;
-    this.flushing = this.commitBatch(batch).finally(() => {
+    this.flushing = this.prepareBatch(batch).finally(() => {
       this.flushing = undefined;
       if (this.queue.length) this.schedule();
     });
     return this.flushing;
   }
 
-  private async commitBatch(batch: Pending[]): Promise<void> {
+  /**
+   * Runs the pipeline over a batch and hands it to the store. The next batch may be prepared while
+   * this one commits (the store's commit worker does the SQLite work on its own thread): it sees
+   * this batch's state through the overlay. Messages are settled only after their commit.
+   */
+  private async prepareBatch(batch: Pending[]): Promise<void> {
+    const epoch = this.epoch;
+    let commit: Promise<void>;
+    let result: Awaited<ReturnType<Ingestor['process']>>;
     try {
       const messages = batch.flatMap((p) => p.messages);
-      const { outcomes, states, changed, deliveries, quarantine } = await this.process(messages, true);
-      await this.opts.store.commitIngest({
-        states: [...states].map(([erpAssetId, doc]) => ({ erpAssetId, doc, changed: [...(changed.get(erpAssetId) ?? [])] })),
+      result = await this.process(messages, true);
+      const { outcomes, states, changed, deliveries, quarantine } = result;
+      commit = this.opts.store.commitIngest({
+        states: changedStates(states, changed),
         deliveries: coalesceStates(deliveries),
         quarantine,
         accepted: outcomes.filter((o) => o.accepted).length,
       });
-      // Only now, after the commit, does the in-memory state move forward.
-      for (const [id, doc] of states) this.remember(id, doc);
-      this.stats.batches++;
-      this.stats.deliveriesEnqueued += deliveries.length;
-      let offset = 0;
-      for (const p of batch) {
-        const mine = outcomes.slice(offset, offset + p.messages.length);
-        offset += p.messages.length;
-        const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
-        this.stats.accepted += mine.length - quarantined.length;
-        this.stats.quarantined += quarantined.length;
-        p.resolve({ accepted: mine.length - quarantined.length, quarantined });
-      }
     } catch (err) {
-      const error = coerceError(err);
-      this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
-      for (const p of batch) p.reject(error);
+      this.fail(batch, err, epoch);
+      return;
     }
+    const { outcomes, states, deliveries } = result;
+    for (const [id, doc] of states) this.overlay.set(id, doc);
+    const settled: Promise<void> = commit.then(
+      () => {
+        // Committed: the state moves from the overlay into the cache.
+        for (const [id, doc] of states) {
+          if (this.overlay.get(id) === doc) this.overlay.delete(id);
+          if (epoch === this.epoch) this.remember(id, doc);
+        }
+        this.stats.batches++;
+        this.stats.deliveriesEnqueued += deliveries.length;
+        let offset = 0;
+        for (const p of batch) {
+          const mine = outcomes.slice(offset, offset + p.messages.length);
+          offset += p.messages.length;
+          const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
+          this.stats.accepted += mine.length - quarantined.length;
+          this.stats.quarantined += quarantined.length;
+          p.resolve({ accepted: mine.length - quarantined.length, quarantined });
+        }
+      },
+      (err: unknown) => this.fail(batch, err, epoch),
+    );
+    const tracked: Promise<void> = settled.finally(() => {
+      this.committing.delete(tracked);
+      if (this.queue.length) this.schedule();
+    });
+    this.committing.add(tracked);
+  }
+
+  /**
+   * A batch did not commit: its messages are rejected (sources do not ack; upstream redelivers),
+   * and every state computed on top of it is dropped, so later batches start again from the store.
+   */
+  private fail(batch: Pending[], err: unknown, epoch: number): void {
+    const error = coerceError(err);
+    if (epoch === this.epoch) {
+      this.epoch++;
+      this.overlay.clear();
+      this.cache.clear();
+      this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
+    }
+    for (const p of batch) p.reject(error);
   }
 
   /**
@@ -195,7 +243,7 @@ export class Ingestor implements IngestSink {
     }
     // Load state for assets not in memory, once per batch.
     const missing = new Set<string>();
-    for (const d of decoded) if ('events' in d) for (const { asset } of d.events) if (!this.cache.has(asset.erpAssetId)) missing.add(asset.erpAssetId);
+    for (const d of decoded) if ('events' in d) for (const { asset } of d.events) if (!this.overlay.has(asset.erpAssetId) && !this.cache.has(asset.erpAssetId)) missing.add(asset.erpAssetId);
     if (missing.size) for (const [id, doc] of await this.opts.store.loadStates([...missing])) this.remember(id, doc);
 
     const states = new Map<string, AssetStateDoc>();
@@ -216,7 +264,7 @@ export class Ingestor implements IngestSink {
         let doc = states.get(id);
         let dirty = changed.get(id);
         if (!doc || !dirty) {
-          doc = { ...this.cache.get(id) };
+          doc = { ...(this.overlay.get(id) ?? this.cache.get(id)) };
           dirty = new Set<string>();
           states.set(id, doc);
           changed.set(id, dirty);
@@ -281,6 +329,22 @@ export class Ingestor implements IngestSink {
   invalidate(): void {
     this.cache.clear();
   }
+}
+
+/**
+ * What a batch changed, per asset: only the rule sub-states that changed travel to the store
+ * (unchanged ones, often the larger part, are neither copied to the commit worker nor rewritten).
+ */
+function changedStates(states: ReadonlyMap<string, AssetStateDoc>, changed: ReadonlyMap<string, ReadonlySet<string>>): IngestCommit['states'] {
+  const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
+  for (const [erpAssetId, doc] of states) {
+    const rules = changed.get(erpAssetId);
+    if (!rules || rules.size === 0) continue;
+    const part: AssetStateDoc = {};
+    for (const rule of rules) part[rule] = doc[rule];
+    out.push({ erpAssetId, doc: part, changed: [...rules] });
+  }
+  return out;
 }
 
 /**

@@ -16,6 +16,9 @@ function toTime(v: unknown): unknown {
   return v;
 }
 
+/** Fields the decoder sets itself (or that must never become own keys by assignment). */
+const OWN_FIELDS = new Set(['ids', 'assetId', 'erpAssetId', 'idType', 'eventTime', 'source', 'receivedAt', 'raw', '__proto__']);
+
 /** Convert one parsed JSON object into a canonical event candidate (validation happens later). */
 export function canonicalFromJson(obj: unknown, source: string, receivedAt: number): CanonicalEvent | string {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return 'event must be a JSON object';
@@ -26,8 +29,18 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
     else if (typeof o.assetId === 'string') ids = [{ type: (o.idType as SourceIdentifier['type'] | undefined) ?? 'tag', value: o.assetId }];
     else return 'event needs "ids" (a list of {type, value}), "assetId" or "erpAssetId"';
   }
-  const { ids: _i, assetId: _a, erpAssetId: _e, idType: _t, eventTime, ...rest } = o;
-  return { ...rest, ids, source, receivedAt, eventTime: toTime(eventTime), raw: obj } as unknown as CanonicalEvent;
+  // A loop rather than rest/spread: this runs for every event on the ingest hot path.
+  const out: Record<string, unknown> = {};
+  for (const k in o) {
+    if (OWN_FIELDS.has(k) || !Object.hasOwn(o, k)) continue;
+    out[k] = o[k];
+  }
+  out.ids = ids;
+  out.source = source;
+  out.receivedAt = receivedAt;
+  out.eventTime = toTime(o.eventTime);
+  out.raw = obj;
+  return out as unknown as CanonicalEvent;
 }
 
 export function createCanonicalDecoder(): Decoder {

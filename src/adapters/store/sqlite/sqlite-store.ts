@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import { outboxKey, type DeliveryIntent, type OutboxItem } from '../../../core/model/delivery.js';
+import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
 import type { QuarantineCode } from '../../../core/model/messages.js';
 import type {
@@ -25,6 +25,8 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { applyIngestCommit, configureConnection, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
+import { CommitWorker } from './commit-worker-client.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
@@ -34,6 +36,11 @@ export interface SqliteStoreOptions {
    * (kill -9) but not power loss, and is faster. @default full
    */
   readonly synchronous?: 'full' | 'normal';
+  /**
+   * Run ingest commits on a worker thread with its own connection, so the SQLite work of one
+   * batch overlaps the decoding and rules of the next. Ignored for `:memory:`. @default true
+   */
+  readonly commitInWorker?: boolean;
 }
 
 interface OutboxRow {
@@ -83,16 +90,27 @@ export class SqliteStore implements Store {
   /** The connection, for sibling modules of this adapter that add their own tables. */
   readonly db: Database.Database;
   private readonly stmts;
+  private readonly ingest: IngestStatements;
+  /** Ingest commits on their own thread and connection (file stores); undefined: on this one. */
+  private readonly committer: CommitWorker | undefined;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    configureConnection(this.db, options.synchronous);
     this.runMigrations();
     this.stmts = this.prepare();
+    this.ingest = prepareIngestStatements(this.db);
+    const inWorker = options.commitInWorker ?? true;
+    if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous);
+  }
+
+  /**
+   * A write transaction that takes the write lock at BEGIN (waiting up to busy_timeout), so it
+   * cannot fail half-way because the commit worker's connection wrote since it began reading.
+   */
+  private tx<T>(fn: () => T): () => T {
+    return () => this.db.transaction(fn).immediate();
   }
 
   private runMigrations(): void {
@@ -107,7 +125,7 @@ export class SqliteStore implements Store {
     }
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
-      this.db.transaction(() => {
+      this.tx(() => {
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       })();
@@ -126,34 +144,7 @@ export class SqliteStore implements Store {
         `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
       ),
-      upsertRuleState: db.prepare(
-        `INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT(erp_asset_id, rule) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
-      ),
-      deleteRuleState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ? AND rule = ?'),
-      deleteAssetState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ?'),
       getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
-      // Coalesce: a newer value replaces the pending one; an older one never does (invariant 8).
-      enqueueState: db.prepare(
-        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
-         VALUES (@destination, @operation, @businessKey, 'state', @erpAssetId, @eventTime, @payload, @idempotencyKey, 'pending', 0, @now, @now, @now)
-         ON CONFLICT (destination, operation, business_key) WHERE kind = 'state' AND status = 'pending'
-         DO UPDATE SET event_time = excluded.event_time, payload = excluded.payload, idempotency_key = excluded.idempotency_key,
-           erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
-         WHERE excluded.event_time > outbox.event_time`,
-      ),
-      // Facts: one row per key, ever.
-      enqueueFact: db.prepare(
-        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
-         VALUES (@destination, @operation, @businessKey, 'fact', @erpAssetId, @eventTime, @payload, @idempotencyKey, 'pending', 0, @now, @now, @now)
-         ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
-      ),
-      quarantine: db.prepare(
-        `INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      bumpCounter: db.prepare(
-        `INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`,
-      ),
       claimCandidates: db.prepare(
         `SELECT * FROM outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
       ),
@@ -189,15 +180,15 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.committer?.close();
     if (this.db.open) this.db.close();
-    return Promise.resolve();
   }
 
   upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }> {
     const now = Date.now();
     let identifiers = 0;
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const { asset, identifiers: ids } of rows) {
         this.stmts.upsertAsset.run({
           erpAssetId: asset.erpAssetId,
@@ -259,41 +250,9 @@ export class SqliteStore implements Store {
   }
 
   commitIngest(commit: IngestCommit): Promise<void> {
-    const now = Date.now();
-    this.db.transaction(() => {
-      for (const s of commit.states) {
-        if (!s.changed) this.stmts.deleteAssetState.run(s.erpAssetId);
-        for (const rule of s.changed ?? Object.keys(s.doc)) {
-          const sub = s.doc[rule];
-          if (sub === undefined) this.stmts.deleteRuleState.run(s.erpAssetId, rule);
-          else this.stmts.upsertRuleState.run(s.erpAssetId, rule, JSON.stringify(sub), now);
-        }
-      }
-      for (const d of commit.deliveries) this.enqueue(d, now);
-      for (const q of commit.quarantine) {
-        const isText = typeof q.payload === 'string';
-        this.stmts.quarantine.run(q.source, q.channel, isText ? Buffer.from(q.payload) : Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
-      }
-      if (commit.accepted) this.stmts.bumpCounter.run('events_accepted', commit.accepted);
-      if (commit.quarantine.length) this.stmts.bumpCounter.run('quarantined', commit.quarantine.length);
-    })();
+    if (this.committer) return this.committer.commit(commit);
+    applyIngestCommit(this.db, this.ingest, commit, Date.now());
     return Promise.resolve();
-  }
-
-  private enqueue(d: DeliveryIntent, now: number): void {
-    const params = {
-      destination: d.destination,
-      operation: d.operation,
-      businessKey: d.businessKey,
-      erpAssetId: d.erpAssetId,
-      eventTime: d.eventTime,
-      payload: JSON.stringify(d.payload),
-      // State updates are often replaced before they are sent: their key is derived when claimed
-      // (deterministically, from the same fields), so coalesced-away values cost no hashing.
-      idempotencyKey: d.kind === 'fact' ? idempotencyKeyFor(d) : '',
-      now,
-    };
-    (d.kind === 'fact' ? this.stmts.enqueueFact : this.stmts.enqueueState).run(params);
   }
 
   counters(): Promise<Counters> {
@@ -304,7 +263,7 @@ export class SqliteStore implements Store {
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
     const claimed: OutboxItem[] = [];
-    this.db.transaction(() => {
+    this.tx(() => {
       // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
       const rows = this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size) as OutboxRow[];
       const seen = new Set<string>();
@@ -326,7 +285,7 @@ export class SqliteStore implements Store {
   }
 
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void> {
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const o of outcomes) {
         switch (o.result) {
           case 'delivered':
@@ -375,7 +334,7 @@ export class SqliteStore implements Store {
   recoverInflight(): Promise<number> {
     const now = Date.now();
     let n = 0;
-    this.db.transaction(() => {
+    this.tx(() => {
       const ids = this.db.prepare(`SELECT id FROM outbox WHERE status = 'inflight' ORDER BY id`).pluck().all() as number[];
       for (const id of ids) this.backToPending(id, now, now, 0, null);
       n = ids.length;
@@ -422,7 +381,7 @@ export class SqliteStore implements Store {
 
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number> {
     let moved = 0;
-    this.db.transaction(() => {
+    this.tx(() => {
       const list =
         ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
       for (const id of list) {
@@ -441,7 +400,7 @@ export class SqliteStore implements Store {
     const res =
       ids === 'all'
         ? this.db.prepare(`DELETE FROM outbox WHERE status = 'dead'`).run()
-        : this.db.transaction(() => {
+        : this.tx(() => {
             let changes = 0;
             const del = this.db.prepare(`DELETE FROM outbox WHERE status = 'dead' AND id = ?`);
             for (const id of ids) changes += del.run(id).changes;
@@ -485,7 +444,7 @@ export class SqliteStore implements Store {
 
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<void> {
     const stmt = this.db.prepare(`UPDATE quarantine SET status = ?, replays = replays + ? WHERE id = ?`);
-    this.db.transaction(() => {
+    this.tx(() => {
       for (const id of ids) stmt.run(status, status === 'replayed' ? 1 : 0, id);
     })();
     return Promise.resolve();

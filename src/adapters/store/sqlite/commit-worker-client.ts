@@ -1,0 +1,100 @@
+/**
+ * The store's side of the commit worker: posts ingest batches to a worker thread that owns its own
+ * connection, and settles each batch's promise when the worker has committed it (or not). Batches
+ * commit in the order they were posted. The thread starts on the first commit, so commands that
+ * never ingest never start it, and it does not keep the process alive while idle.
+ * @module
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { IngestCommit } from '../../../ports/store.js';
+import type { CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+
+/** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
+function workerFile(): string {
+  const sibling = fileURLToPath(new URL('./commit-worker.js', import.meta.url));
+  if (existsSync(sibling)) return sibling;
+  const built = sibling.replace(/([\\/])src([\\/]adapters[\\/]store[\\/]sqlite[\\/]commit-worker\.js)$/, '$1dist$1src$2');
+  if (existsSync(built)) return built;
+  throw new Error(`the SQLite commit worker is not built (looked for ${sibling} and ${built}); run 'npm run build', or set store.commitInWorker: false`);
+}
+
+export class CommitWorker {
+  private worker: Worker | undefined;
+  private exited: Promise<void> | undefined;
+  private seq = 0;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+
+  constructor(
+    private readonly path: string,
+    private readonly synchronous: 'full' | 'normal' | undefined,
+  ) {}
+
+  commit(commit: IngestCommit): Promise<void> {
+    const worker = this.worker ?? this.start();
+    const seq = ++this.seq;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(seq, { resolve, reject });
+      if (this.pending.size === 1) worker.ref();
+      try {
+        worker.postMessage({ type: 'commit', seq, commit, now: Date.now() } satisfies CommitRequest);
+      } catch (err) {
+        this.settle(seq, err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Waits for queued commits, then closes the worker's connection and ends its thread. */
+  async close(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    if (this.pending.size) await new Promise<void>((r) => this.idle.push(r));
+    worker.ref(); // keep the process alive until the thread has closed its connection
+    worker.postMessage({ type: 'close' } satisfies CommitRequest);
+    await this.exited;
+    this.worker = undefined;
+  }
+
+  /** Called once no commit is pending. */
+  private idle: (() => void)[] = [];
+
+  private settle(seq: number, error?: Error): void {
+    const p = this.pending.get(seq);
+    if (!p) return;
+    this.pending.delete(seq);
+    if (error) p.reject(error);
+    else p.resolve();
+    if (this.pending.size === 0) {
+      this.worker?.unref();
+      const idle = this.idle;
+      this.idle = [];
+      for (const f of idle) f();
+    }
+  }
+
+  private start(): Worker {
+    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous } satisfies CommitWorkerData });
+    worker.unref();
+    worker.on('message', (r: CommitReply) => {
+      if (r.ok) return this.settle(r.seq);
+      // Batches already queued behind a failed one are refused by the worker; new ones, computed
+      // after the owner has seen this failure, may commit again. Refusals do not reset.
+      if (!r.refused) worker.postMessage({ type: 'reset' } satisfies CommitRequest);
+      this.settle(r.seq, new Error(r.error));
+    });
+    const gone = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const seq of [...this.pending.keys()]) this.settle(seq, err);
+    };
+    worker.on('error', (err) => gone(new Error(`SQLite commit worker failed: ${err.message}`)));
+    this.exited = new Promise<void>((r) =>
+      worker.once('exit', (code) => {
+        gone(new Error(`SQLite commit worker exited (code ${code})`));
+        r();
+      }),
+    );
+    this.worker = worker;
+    return worker;
+  }
+}
