@@ -86,6 +86,7 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',
     ...(process.env.BENCH_MAX_BATCH ? { maxBatch: Number(process.env.BENCH_MAX_BATCH) } : {}),
+    ...(process.env.BENCH_PIPELINE ? { pipelineDepth: Number(process.env.BENCH_PIPELINE) } : {}),
     maxWaitMs: 5,
   });
   // Create the persistent session, queue the backlog while we are away, then time the drain.

@@ -61,7 +61,7 @@ export interface App {
 }
 
 export function openStore(config: Config): SqliteStore {
-  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous });
+  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous, commitInWorker: config.store.commitInWorker });
 }
 
 /** Assets from config (inline and CSV files), merged into the registry at start. */
@@ -162,6 +162,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       defaultDestination,
       maxBatch: config.ingest.maxBatch,
       maxWaitMs: config.ingest.maxWaitMs,
+      pipelineDepth: config.ingest.pipelineDepth,
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
     });

@@ -228,6 +228,11 @@ export const configSchema = z.strictObject({
       path: z.string().default('./data/assetbridge.db'),
       /** `full`: every commit survives power loss; `normal`: survives process crashes only, faster. @default full */
       synchronous: z.enum(['full', 'normal']).default('full'),
+      /**
+       * Commit ingest batches on a worker thread with its own connection, overlapping the SQLite
+       * work of one batch with the decoding and rules of the next. @default true
+       */
+      commitInWorker: z.boolean().default(true),
     })
     .prefault({}),
   ingest: z
@@ -239,6 +244,8 @@ export const configSchema = z.strictObject({
       maxBatch: z.number().int().min(1).default(5000),
       /** Longest a message waits for its batch to fill. @default 5ms */
       maxWaitMs: duration('5ms'),
+      /** Batches that may be committing while the next one is prepared; 1 turns pipelining off. @default 4 */
+      pipelineDepth: z.number().int().min(1).max(64).default(4),
       maxFutureSkewMs: duration('5m'),
       /** Payloads larger than this are quarantined as too large, unparsed. @default 1048576 */
       maxPayloadBytes: z.number().int().positive().default(1_048_576),

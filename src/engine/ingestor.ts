@@ -43,6 +43,11 @@ export interface IngestorOptions {
   readonly maxBatch?: number;
   /** Longest a message waits for its batch to fill. @default 5 */
   readonly maxWaitMs?: number;
+  /**
+   * Batches that may be committing at once while the next is prepared (the store commits them in
+   * order). 1 prepares a batch only after the previous one has committed. @default 4
+   */
+  readonly pipelineDepth?: number;
   /** Larger payloads are quarantined as `too-large` without being parsed. @default 1 MiB */
   readonly maxPayloadBytes?: number;
   /** Assets whose state is kept in memory between batches. @default 200000 */
@@ -81,9 +86,9 @@ export class Ingestor implements IngestSink {
   private readonly cache = new Map<string, AssetStateDoc>();
   /** State of batches prepared but not yet committed, newest per asset; read before the cache. */
   private readonly overlay = new Map<string, AssetStateDoc>();
-  /** Commits in progress (at most `maxPipeline`). */
+  /** Commits in progress (at most `pipelineDepth`). */
   private readonly committing = new Set<Promise<void>>();
-  private readonly maxPipeline = Number(process.env.AB_PIPE ?? 2);
+  private readonly maxPipeline: number;
   /** Bumped on a failed commit: states computed before it are not remembered. */
   private epoch = 0;
   private readonly maxBatch: number;
@@ -93,6 +98,7 @@ export class Ingestor implements IngestSink {
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 5000;
     this.maxWaitMs = opts.maxWaitMs ?? 5;
+    this.maxPipeline = Math.max(1, opts.pipelineDepth ?? 4);
     this.cacheSize = opts.stateCacheSize ?? 200_000;
   }
 

@@ -1,0 +1,97 @@
+/**
+ * The commit worker: ingest batches commit on their own thread and connection, in order; after a
+ * failed batch, the ones queued behind it are refused (they were computed on top of it) and later
+ * ones commit again; the store's other writes wait for the worker instead of failing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeliveryIntent } from '../../../core/model/delivery.js';
+import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const stores: SqliteStore[] = [];
+const open = (path = tempStorePath(), commitInWorker = true) => {
+  const s = new SqliteStore({ path, synchronous: 'normal', commitInWorker });
+  stores.push(s);
+  return s;
+};
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+const fact = (key: string, destination = 'erp'): DeliveryIntent => ({
+  destination,
+  operation: 'workorder.create',
+  kind: 'fact',
+  businessKey: key,
+  erpAssetId: 'A1',
+  eventTime: 1,
+  payload: { title: key },
+});
+const batch = (deliveries: DeliveryIntent[]) => ({ states: [], deliveries, quarantine: [], accepted: deliveries.length });
+const keys = async (s: SqliteStore) => (await s.listDeliveries({ limit: 100_000 })).map((d) => d.businessKey).sort();
+
+describe('SQLite commit worker', () => {
+  it('commits batches in the order they were posted, visible to the store right after', async () => {
+    const s = open();
+    const posted = Array.from({ length: 20 }, (_, i) => s.commitIngest(batch([fact(`k${i}`)])));
+    await posted[19];
+    // The last one settled, so all before it have committed too.
+    expect(await keys(s)).toHaveLength(20);
+    await Promise.all(posted);
+    expect((await s.counters()).eventsAccepted).toBe(20);
+  });
+
+  it('refuses the batches queued behind a failed one, then commits new ones again', async () => {
+    const s = open();
+    const good = s.commitIngest(batch([fact('before')]));
+    // A NOT NULL column left null: SQLite refuses the whole batch.
+    const bad = s.commitIngest(batch([fact('bad-1'), fact('bad-2', null as unknown as string)]));
+    const behind = s.commitIngest(batch([fact('behind')]));
+    await expect(good).resolves.toBeUndefined();
+    await expect(bad).rejects.toThrow(/NOT NULL/);
+    await expect(behind).rejects.toThrow(/earlier batch failed/);
+    await s.commitIngest(batch([fact('after')]));
+    // Nothing of the failed batch (it was one transaction) and nothing computed on top of it.
+    expect(await keys(s)).toEqual(['after', 'before']);
+  });
+
+  it('close() waits for queued batches, so nothing posted before it is lost', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, synchronous: 'normal' });
+    const posted = Array.from({ length: 5 }, (_, i) => s.commitIngest(batch(Array.from({ length: 500 }, (_, j) => fact(`k${i}-${j}`)))));
+    await s.close();
+    await Promise.all(posted);
+    const again = open(path);
+    expect(await keys(again)).toHaveLength(2500);
+  });
+
+  it("does not let the store's own writes fail while the worker holds the write lock", async () => {
+    const s = open();
+    const big = (n: number) => batch(Array.from({ length: 3000 }, (_, j) => fact(`b${n}-${j}`)));
+    const commits = Array.from({ length: 10 }, (_, n) => s.commitIngest(big(n)));
+    // Meanwhile, on the store's connection: claims and dead-letter edits (immediate transactions).
+    let done = false;
+    const all = Promise.all(commits).finally(() => (done = true));
+    let claimed = 0;
+    let writes = 0;
+    while (!done) {
+      claimed += (await s.claimDue('erp', Date.now(), 100, new Set())).length;
+      await s.kvSet('test', `k${writes++}`, 'v');
+      await new Promise((r) => setImmediate(r));
+    }
+    await all;
+    expect(writes).toBeGreaterThan(1);
+    expect(claimed).toBeGreaterThan(0);
+    expect(await keys(s)).toHaveLength(30_000);
+  });
+
+  it('gives the same result on the store connection (commitInWorker: false)', async () => {
+    const a = open(tempStorePath(), false);
+    const b = open(tempStorePath(), true);
+    for (const s of [a, b]) {
+      await s.commitIngest({ ...batch([fact('x')]), states: [{ erpAssetId: 'A1', doc: { location: { z: 1 }, other: { y: 2 } }, changed: ['location'] }] });
+    }
+    expect(await a.loadStates(['A1'])).toEqual(await b.loadStates(['A1']));
+    expect(await keys(a)).toEqual(await keys(b));
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * The ingestor's pipeline: the next batch is prepared while one commits, seeing its state; a failed
+ * commit rejects its messages and everything computed on top of it, and later batches start again
+ * from what the store holds.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { IdentityIndex } from '../core/identity/resolver.js';
+import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
+import { createLocationSyncRule } from '../core/rules/location-sync.js';
+import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import type { IngestCommit, Store } from '../ports/store.js';
+import { systemClock } from '../ports/clock.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { DecoderRegistry, Ingestor } from './ingestor.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+/** A store whose commits wait until the test lets each one through or fails it. */
+function gated(real: SqliteStore) {
+  const held: { commit: IngestCommit; pass: () => void; fail: (e: Error) => void }[] = [];
+  const store = new Proxy(real, {
+    get(target, prop, receiver) {
+      if (prop !== 'commitIngest') return Reflect.get(target, prop, receiver) as unknown;
+      return (commit: IngestCommit) =>
+        new Promise<void>((resolve, reject) => {
+          held.push({
+            commit,
+            pass: () => void target.commitIngest(commit).then(resolve, reject),
+            fail: (e) => reject(e),
+          });
+        });
+    },
+  }) as Store;
+  return {
+    store,
+    held,
+    /** Fails the oldest held commit and, as the commit worker does, every one queued behind it. */
+    failOldest(): void {
+      for (const h of held.splice(0)) h.fail(new Error('disk I/O error'));
+    },
+    passOldest(): void {
+      held.shift()?.pass();
+    },
+  };
+}
+
+async function setup() {
+  const real = tempStore();
+  cleanup.push(() => real.close());
+  await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+  const g = gated(real);
+  const identity = new IdentityIndex(await real.listAssets());
+  const ingestor = new Ingestor({
+    store: g.store,
+    clock: systemClock,
+    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
+    rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })],
+    identity: () => identity,
+    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
+    defaultDestination: 'erp',
+    maxBatch: 1,
+    maxWaitMs: 1,
+    pipelineDepth: 2,
+  });
+  return { real, g, ingestor };
+}
+
+const at = (minute: number, lat: number) => ({
+  source: 'http',
+  channel: '/v1/events',
+  payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60_000).toISOString(), lat, lng: 4.3 }),
+  receivedAt: Date.now(),
+});
+
+describe('ingest pipeline', () => {
+  it('prepares the next batch while one commits, on top of its uncommitted state', async () => {
+    const { real, g, ingestor } = await setup();
+    const first = ingestor.submit([at(0, 52)]);
+    const second = ingestor.submit([at(1, 52)]); // same place: no new location update
+    await waitFor(() => g.held.length === 2, 'both batches handed to the store before either committed');
+    expect(g.held[0]?.commit.deliveries).toHaveLength(1);
+    expect(g.held[1]?.commit.deliveries).toHaveLength(0);
+    // A third waits: the pipeline is two deep.
+    const third = ingestor.submit([at(2, 53)]);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(g.held).toHaveLength(2);
+    g.passOldest();
+    await first;
+    await waitFor(() => g.held.length === 2, 'the third batch prepared once a slot freed');
+    g.passOldest();
+    g.passOldest();
+    await Promise.all([second, third]);
+    expect((await real.listDeliveries({})).map((d) => d.eventTime)).toEqual([Date.parse('2026-11-20T08:02:00Z')]);
+  });
+
+  it('after a failed commit rejects what was built on it, and starts again from the store', async () => {
+    const { real, g, ingestor } = await setup();
+    const first = ingestor.submit([at(0, 52)]);
+    const second = ingestor.submit([at(1, 52)]);
+    await waitFor(() => g.held.length === 2, 'both batches held');
+    g.failOldest();
+    await expect(first).rejects.toThrow(/disk I\/O/);
+    await expect(second).rejects.toThrow(/disk I\/O/);
+    // Redelivered by the source: computed from the store (which has nothing), so the update is produced again.
+    const again = ingestor.submit([at(0, 52)]);
+    await waitFor(() => g.held.length === 1, 'the redelivered batch handed to the store');
+    expect(g.held[0]?.commit.deliveries).toHaveLength(1);
+    g.passOldest();
+    await again;
+    expect(await real.listDeliveries({})).toHaveLength(1);
+    expect(ingestor.stats.accepted).toBe(1);
+  });
+});
