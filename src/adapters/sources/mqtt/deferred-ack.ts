@@ -7,7 +7,7 @@
  * next incoming packet only after that (the `work()` loop in client.js). Waiting in handleMessage
  * would therefore commit one message at a time. Instead we call back at once with a marker error,
  * which mqtt.js (handlers/publish.js, QoS 1 branch) treats as "done, send no PUBACK", and send the
- * PUBACK ourselves through the private `_sendPacket` once the commit has resolved. Many messages
+ * PUBACKs ourselves, a batch at a time, on mqtt.js's private `stream` once the commit has resolved. Many messages
  * are then un-acknowledged at once (bounded by the broker's inflight window, MQTT 5 receive
  * maximum), so the sink can commit them in batches.
  * @module
@@ -31,13 +31,31 @@ export function deferAcks(client: MqttClient, onPublish: DeferredAckHandler): vo
 }
 
 interface MqttClientInternals {
-  _sendPacket(packet: { cmd: 'puback'; messageId: number }, cb?: (err?: Error) => void): void;
+  readonly stream?: { write(chunk: Buffer): boolean; readonly destroyed?: boolean; readonly writable?: boolean };
 }
 
 /**
- * Sends the PUBACK for `messageId`. Only call it while the connection the message arrived on is
- * still up: mqtt.js would otherwise queue it for the next connection.
+ * Sends the PUBACKs for `messageIds` in one socket write. Only call it while the connection the
+ * messages arrived on is still up (`client.connected`): the acks are valid only there.
+ *
+ * A PUBACK with reason Success and no properties is the same four bytes in MQTT 3.1.1 and 5
+ * (0x40, remaining length 2, packet id; MQTT 5 §3.4.2.1 lets the reason code be omitted), so the
+ * acks of a committed batch are written as one buffer straight to mqtt.js's stream, between its
+ * own whole-packet writes, instead of one mqtt.js packet write per message. mqtt.js keeps no
+ * state for received QoS 1 messages, so it needs no word of these acks.
  */
-export function sendPuback(client: MqttClient, messageId: number): void {
-  (client as unknown as MqttClientInternals)._sendPacket({ cmd: 'puback', messageId });
+export function sendPubacks(client: MqttClient, messageIds: readonly number[]): boolean {
+  const stream = (client as unknown as MqttClientInternals).stream;
+  if (messageIds.length === 0) return true;
+  if (!stream || stream.destroyed || stream.writable === false) return false;
+  const buf = Buffer.allocUnsafe(4 * messageIds.length);
+  let o = 0;
+  for (const id of messageIds) {
+    buf[o] = 0x40;
+    buf[o + 1] = 0x02;
+    buf.writeUInt16BE(id, o + 2);
+    o += 4;
+  }
+  stream.write(buf);
+  return true;
 }

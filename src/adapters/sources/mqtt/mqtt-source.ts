@@ -18,7 +18,7 @@ import type { MqttSourceConfig } from '../../../config/schema.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import type { IngestSink, Source } from '../../../ports/source.js';
 import { mqttClientOptions, redactedUrl, subscriptions, type ReadPem } from './client-options.js';
-import { deferAcks, sendPuback } from './deferred-ack.js';
+import { deferAcks, sendPubacks } from './deferred-ack.js';
 
 /** Structured logger; pino's methods have this shape. */
 export interface SourceLogger {
@@ -169,13 +169,17 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   }
 
   function acknowledge(batch: readonly Received[]): void {
+    const ids: number[] = [];
+    let stale = 0;
     for (const r of batch) {
       if (r.packet.qos === 0 || r.packet.messageId === undefined) continue; // QoS 0 has no acknowledgement
-      if (client && r.connection === connection && client.connected) {
-        sendPuback(client, r.packet.messageId);
-        counts.acked++;
-      } else counts.leftForRedelivery++;
+      if (r.connection === connection) ids.push(r.packet.messageId);
+      else stale++;
     }
+    // One write for the batch's PUBACKs, on the connection the messages arrived on, if still up.
+    if (ids.length > 0 && client?.connected && sendPubacks(client, ids)) counts.acked += ids.length;
+    else stale += ids.length;
+    counts.leftForRedelivery += stale;
   }
 
   function releaseHeld(): void {

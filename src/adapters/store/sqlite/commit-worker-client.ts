@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { IngestCommit } from '../../../ports/store.js';
 import type { CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+import { prepareCommit } from './sqlite-ingest.js';
 
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
 function workerFile(): string {
@@ -32,13 +33,19 @@ export class CommitWorker {
   ) {}
 
   commit(commit: IngestCommit): Promise<void> {
+    let prepared;
+    try {
+      prepared = prepareCommit(commit);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
     const worker = this.worker ?? this.start();
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
       try {
-        worker.postMessage({ type: 'commit', seq, commit, now: Date.now() } satisfies CommitRequest);
+        worker.postMessage({ type: 'commit', seq, commit: prepared, now: Date.now() } satisfies CommitRequest);
       } catch (err) {
         this.settle(seq, err instanceof Error ? err : new Error(String(err)));
       }

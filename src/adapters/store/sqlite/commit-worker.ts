@@ -6,14 +6,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { IngestCommit } from '../../../ports/store.js';
-import { applyIngestCommit, configureConnection, prepareIngestStatements } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, prepareIngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
   readonly path: string;
   readonly synchronous: 'full' | 'normal' | undefined;
 }
-export type CommitRequest = { type: 'commit'; seq: number; commit: IngestCommit; now: number } | { type: 'reset' } | { type: 'close' };
+export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'reset' } | { type: 'close' };
 export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string; refused: boolean };
 
 const port = parentPort;

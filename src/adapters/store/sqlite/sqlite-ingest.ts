@@ -6,7 +6,6 @@
  */
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import type { IngestCommit } from '../../../ports/store.js';
 
 export type IngestStatements = ReturnType<typeof prepareIngestStatements>;
@@ -39,33 +38,63 @@ export function prepareIngestStatements(db: Database.Database) {
   };
 }
 
-/** Writes one delivery intent to the outbox (within the caller's transaction). */
-export function enqueueDelivery(stmts: IngestStatements, d: DeliveryIntent, now: number): void {
-  const payload = JSON.stringify(d.payload);
-  if (d.kind === 'fact') stmts.enqueueFact.run(d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, payload, idempotencyKeyFor(d), now, now, now);
-  // State updates are often replaced before they are sent: their idempotency key is derived when
-  // claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
-  else stmts.enqueueState.run(d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, payload, now, now, now);
+/**
+ * An ingest batch flattened to strings and numbers: JSON documents already serialised, so handing
+ * it to the commit worker copies flat arrays rather than cloning object graphs, and the worker
+ * (the busier thread when rule state is large) does not serialise anything.
+ */
+export interface PreparedCommit {
+  /** Assets whose whole stored state is replaced (deleted first). */
+  readonly replaceState: readonly string[];
+  /** Triples: erpAssetId, rule, JSON document (null: remove that rule's state). */
+  readonly stateRows: readonly (string | null)[];
+  /** Groups of DELIVERY_FIELDS: kind, destination, operation, businessKey, erpAssetId, eventTime, payload JSON, idempotency key. */
+  readonly deliveries: readonly (string | number)[];
+  readonly quarantine: IngestCommit['quarantine'];
+  readonly accepted: number;
+}
+const DELIVERY_FIELDS = 8;
+
+export function prepareCommit(commit: IngestCommit): PreparedCommit {
+  const replaceState: string[] = [];
+  const stateRows: (string | null)[] = [];
+  for (const s of commit.states) {
+    if (!s.changed) replaceState.push(s.erpAssetId);
+    for (const rule of s.changed ?? Object.keys(s.doc)) {
+      const sub = s.doc[rule];
+      stateRows.push(s.erpAssetId, rule, sub === undefined ? null : JSON.stringify(sub));
+    }
+  }
+  const deliveries: (string | number)[] = [];
+  for (const d of commit.deliveries) {
+    // State updates are often replaced before they are sent: their idempotency key is derived
+    // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
+    deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '');
+  }
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted };
 }
 
-/** Applies one ingest batch in one immediate transaction. */
-export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, commit: IngestCommit, now: number): void {
+/** Applies one prepared ingest batch in one immediate transaction. */
+export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number): void {
   db.transaction(() => {
-    for (const s of commit.states) {
-      if (!s.changed) stmts.deleteAssetState.run(s.erpAssetId);
-      for (const rule of s.changed ?? Object.keys(s.doc)) {
-        const sub = s.doc[rule];
-        if (sub === undefined) stmts.deleteRuleState.run(s.erpAssetId, rule);
-        else stmts.upsertRuleState.run(s.erpAssetId, rule, JSON.stringify(sub), now);
-      }
+    for (const id of c.replaceState) stmts.deleteAssetState.run(id);
+    const rows = c.stateRows;
+    for (let i = 0; i + 2 < rows.length; i += 3) {
+      const doc = rows[i + 2];
+      if (doc === null || doc === undefined) stmts.deleteRuleState.run(rows[i], rows[i + 1]);
+      else stmts.upsertRuleState.run(rows[i], rows[i + 1], doc, now);
     }
-    for (const d of commit.deliveries) enqueueDelivery(stmts, d, now);
-    for (const q of commit.quarantine) {
+    const d = c.deliveries;
+    for (let i = 0; i + DELIVERY_FIELDS - 1 < d.length; i += DELIVERY_FIELDS) {
+      if (d[i] === 'fact') stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], now, now, now);
+      else stmts.enqueueState.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], now, now, now);
+    }
+    for (const q of c.quarantine) {
       const isText = typeof q.payload === 'string';
       stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
     }
-    if (commit.accepted) stmts.bumpCounter.run('events_accepted', commit.accepted);
-    if (commit.quarantine.length) stmts.bumpCounter.run('quarantined', commit.quarantine.length);
+    if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
+    if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
   }).immediate();
 }
 

@@ -25,7 +25,7 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 
 export interface SqliteStoreOptions {
@@ -251,7 +251,7 @@ export class SqliteStore implements Store {
 
   commitIngest(commit: IngestCommit): Promise<void> {
     if (this.committer) return this.committer.commit(commit);
-    applyIngestCommit(this.db, this.ingest, commit, Date.now());
+    applyIngestCommit(this.db, this.ingest, prepareCommit(commit), Date.now());
     return Promise.resolve();
   }
 
