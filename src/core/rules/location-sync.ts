@@ -78,6 +78,14 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
       const s = state ?? {};
       const item = bufferedFix(event, options.zones);
+      if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
+        // Nothing to reorder (the common case, and the ingest hot path): a position at or before
+        // the newest one processed is late; any other is processed at once.
+        const released = s.order?.released ?? s.last?.eventTime;
+        if (released !== undefined && item.t <= released) return { state: s, deliveries: [] };
+        const r = processFix(options, s.order === undefined ? s : withoutOrder(s), item, ctx);
+        return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
+      }
       // States written before reordering existed carry only `last`: it is the release mark.
       const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
       const a = admit(order, item, lateness, tiebreakOf);
@@ -126,11 +134,16 @@ function processAll(
     if (r.delivery) deliveries.push(r.delivery);
   }
   // Keep the state compact: drop an empty reorder buffer when no lateness is configured.
-  if ((options.allowedLatenessMs ?? 0) === 0 && state.order && state.order.pending.length === 0) {
-    const { order: _order, ...rest } = state;
-    state = rest;
-  }
+  if ((options.allowedLatenessMs ?? 0) === 0 && state.order && state.order.pending.length === 0) state = withoutOrder(state);
   return { state, deliveries };
+}
+
+function withoutOrder(s: LocationSyncState): LocationSyncState {
+  const out: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = {};
+  if (s.last !== undefined) out.last = s.last;
+  if (s.synced !== undefined) out.synced = s.synced;
+  if (s.zones !== undefined) out.zones = s.zones;
+  return out;
 }
 
 function processFix(
@@ -159,8 +172,10 @@ function processFix(
     synced.zone !== fix.zone ||
     haversineM(synced, fix) > options.minDistanceM ||
     fix.eventTime - synced.eventTime >= options.heartbeatMs;
-  const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...state, last: fix };
+  const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { last: fix };
+  if (state.synced !== undefined) base.synced = state.synced;
   if (zones !== undefined) base.zones = zones;
+  if (state.order !== undefined) base.order = state.order;
   if (!due) return { state: base };
   base.synced = fix;
   return {
