@@ -164,22 +164,34 @@ export class Ingestor implements IngestSink {
   private async prepareBatch(batch: Pending[]): Promise<void> {
     const epoch = this.epoch;
     let commit: Promise<void>;
-    let result: Awaited<ReturnType<Ingestor['process']>>;
+    let states: Map<string, AssetStateDoc>;
+    let results: SubmitResult[];
+    let deliveryCount: number;
     try {
       const messages = batch.flatMap((p) => p.messages);
-      result = await this.process(messages, true);
-      const { outcomes, states, changed, deliveries, quarantine } = result;
+      const result = await this.process(messages, true);
+      const { outcomes, changed, deliveries, quarantine } = result;
+      states = result.states;
       commit = this.opts.store.commitIngest({
         states: changedStates(states, changed),
         deliveries: coalesceStates(deliveries),
         quarantine,
         accepted: outcomes.filter((o) => o.accepted).length,
       });
+      // What each submitter gets once committed; nothing else of the batch is kept while it commits.
+      deliveryCount = deliveries.length;
+      results = [];
+      let offset = 0;
+      for (const p of batch) {
+        const mine = outcomes.slice(offset, offset + p.messages.length);
+        offset += p.messages.length;
+        const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
+        results.push({ accepted: mine.length - quarantined.length, quarantined });
+      }
     } catch (err) {
       this.fail(batch, err, epoch);
       return;
     }
-    const { outcomes, states, deliveries } = result;
     for (const [id, doc] of states) this.overlay.set(id, doc);
     const settled: Promise<void> = commit.then(
       () => {
@@ -189,16 +201,13 @@ export class Ingestor implements IngestSink {
           if (epoch === this.epoch) this.remember(id, doc);
         }
         this.stats.batches++;
-        this.stats.deliveriesEnqueued += deliveries.length;
-        let offset = 0;
-        for (const p of batch) {
-          const mine = outcomes.slice(offset, offset + p.messages.length);
-          offset += p.messages.length;
-          const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
-          this.stats.accepted += mine.length - quarantined.length;
-          this.stats.quarantined += quarantined.length;
-          p.resolve({ accepted: mine.length - quarantined.length, quarantined });
-        }
+        this.stats.deliveriesEnqueued += deliveryCount;
+        batch.forEach((p, i) => {
+          const r = results[i] as SubmitResult;
+          this.stats.accepted += r.accepted;
+          this.stats.quarantined += r.quarantined.length;
+          p.resolve(r);
+        });
       },
       (err: unknown) => this.fail(batch, err, epoch),
     );
