@@ -61,7 +61,7 @@ export interface App {
 }
 
 export function openStore(config: Config): SqliteStore {
-  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous, commitInWorker: config.store.commitInWorker });
+  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous, commitInWorker: config.store.commitInWorker, cacheMiB: config.store.cacheMiB });
 }
 
 /** Assets from config (inline and CSV files), merged into the registry at start. */

@@ -233,6 +233,8 @@ export const configSchema = z.strictObject({
        * work of one batch with the decoding and rules of the next. @default true
        */
       commitInWorker: z.boolean().default(true),
+      /** SQLite page cache per connection (two with commitInWorker), MiB. @default 8 */
+      cacheMiB: z.number().positive().max(4096).default(8),
     })
     .prefault({}),
   ingest: z

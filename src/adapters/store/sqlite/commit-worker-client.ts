@@ -30,6 +30,7 @@ export class CommitWorker {
   constructor(
     private readonly path: string,
     private readonly synchronous: 'full' | 'normal' | undefined,
+    private readonly cacheMiB?: number,
   ) {}
 
   commit(commit: IngestCommit): Promise<void> {
@@ -81,7 +82,7 @@ export class CommitWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous } satisfies CommitWorkerData });
+    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB } satisfies CommitWorkerData });
     worker.unref();
     worker.on('message', (r: CommitReply) => {
       if (r.ok) return this.settle(r.seq);

@@ -11,6 +11,7 @@ import { applyIngestCommit, configureConnection, prepareIngestStatements, type P
 export interface CommitWorkerData {
   readonly path: string;
   readonly synchronous: 'full' | 'normal' | undefined;
+  readonly cacheMiB: number | undefined;
 }
 export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'reset' } | { type: 'close' };
 export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string; refused: boolean };
@@ -19,7 +20,7 @@ const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
 const data = workerData as CommitWorkerData;
 const db = new Database(data.path);
-configureConnection(db, data.synchronous);
+configureConnection(db, data.synchronous, data.cacheMiB);
 const stmts = prepareIngestStatements(db);
 let failed: string | undefined;
 

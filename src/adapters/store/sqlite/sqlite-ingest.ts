@@ -98,10 +98,15 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
   }).immediate();
 }
 
+/** Page cache per connection, MiB (the store has two: its own and the commit worker's). */
+export const DEFAULT_CACHE_MIB = 8;
+
 /** Pragmas every connection to the store file uses. */
-export function configureConnection(db: Database.Database, synchronous: 'full' | 'normal' | undefined): void {
+export function configureConnection(db: Database.Database, synchronous: 'full' | 'normal' | undefined, cacheMiB = DEFAULT_CACHE_MIB): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Negative: KiB. better-sqlite3's build default is 16 MiB per connection.
+  db.pragma(`cache_size = ${-Math.round(cacheMiB * 1024)}`);
 }

@@ -41,6 +41,8 @@ export interface SqliteStoreOptions {
    * batch overlaps the decoding and rules of the next. Ignored for `:memory:`. @default true
    */
   readonly commitInWorker?: boolean;
+  /** SQLite page cache per connection, MiB. @default 8 */
+  readonly cacheMiB?: number;
 }
 
 interface OutboxRow {
@@ -97,12 +99,12 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    configureConnection(this.db, options.synchronous);
+    configureConnection(this.db, options.synchronous, options.cacheMiB);
     this.runMigrations();
     this.stmts = this.prepare();
     this.ingest = prepareIngestStatements(this.db);
     const inWorker = options.commitInWorker ?? true;
-    if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous);
+    if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous, options.cacheMiB);
   }
 
   /**
