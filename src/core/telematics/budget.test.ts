@@ -151,6 +151,18 @@ describe('per-second rate window', () => {
     expect(rateWindow({ ratePerSecond: 50 })).toMatchObject({ limit: 50, windowMs: 1050 });
   });
 
+  it('never lets a fractional spacing put one request too many in a window (rate 6, a burst of 8)', () => {
+    const policy = { ratePerSecond: 6, guardMs: 0 };
+    let state: RateWindowState | undefined;
+    const sent: number[] = [];
+    for (let i = 0; i < 8; i++) {
+      const r = takeRateSlot(state, 0, policy);
+      state = r.state;
+      sent.push(r.waitMs);
+    }
+    for (const t of sent) expect(sent.filter((u) => u > t - 1000 && u <= t).length).toBeLessThanOrEqual(6);
+  });
+
   it('property: never more than `limit` requests in any window, however callers arrive or send late', () => {
     fc.assert(
       fc.property(

@@ -173,6 +173,9 @@ export function takeRateSlot(state: RateWindowState | undefined, now: number, po
   if (last !== undefined) sendAt = Math.max(sendAt, last + minSpacingMs);
   // The request `limit` places back must have left the window.
   if (sent.length >= limit) sendAt = Math.max(sendAt, (sent[sent.length - limit] as number) + windowMs);
+  // Whole milliseconds, rounded up: a fractional spacing (1000 / 6 / 2 ms) must not land a
+  // request a rounding error inside the window it has to wait out.
+  sendAt = Math.ceil(sendAt);
   const next = sent.length >= limit ? [...sent.slice(sent.length - limit + 1), sendAt] : [...sent, sendAt];
   return { state: { sent: next }, waitMs: sendAt - now };
 }
