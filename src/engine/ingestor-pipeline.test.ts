@@ -22,8 +22,13 @@ afterEach(async () => {
 /** A store whose commits wait until the test lets each one through or fails it. */
 function gated(real: SqliteStore) {
   const held: { commit: IngestCommit; pass: () => void; fail: (e: Error) => void }[] = [];
+  const faults = { failNextLoad: false };
   const store = new Proxy(real, {
     get(target, prop, receiver) {
+      if (prop === 'loadStates' && faults.failNextLoad) {
+        faults.failNextLoad = false;
+        return () => Promise.reject(new Error('SQLITE_IOERR: disk I/O error while reading'));
+      }
       if (prop !== 'commitIngest') return Reflect.get(target, prop, receiver) as unknown;
       return (commit: IngestCommit) =>
         new Promise<void>((resolve, reject) => {
@@ -38,6 +43,7 @@ function gated(real: SqliteStore) {
   return {
     store,
     held,
+    faults,
     /** Fails the oldest held commit and, as the commit worker does, every one queued behind it. */
     failOldest(): void {
       for (const h of held.splice(0)) h.fail(new Error('disk I/O error'));
@@ -51,7 +57,9 @@ function gated(real: SqliteStore) {
 async function setup() {
   const real = tempStore();
   cleanup.push(() => real.close());
-  await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+  await real.upsertAssets(
+    ['1', '2'].map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })),
+  );
   const g = gated(real);
   const identity = new IdentityIndex(await real.listAssets());
   const ingestor = new Ingestor({
@@ -69,10 +77,10 @@ async function setup() {
   return { real, g, ingestor };
 }
 
-const at = (minute: number, lat: number) => ({
+const at = (minute: number, lat: number, tag = 'tag-1') => ({
   source: 'http',
   channel: '/v1/events',
-  payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60_000).toISOString(), lat, lng: 4.3 }),
+  payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60_000).toISOString(), lat, lng: 4.3 }),
   receivedAt: Date.now(),
 });
 
@@ -113,5 +121,21 @@ describe('ingest pipeline', () => {
     await again;
     expect(await real.listDeliveries({})).toHaveLength(1);
     expect(ingestor.stats.accepted).toBe(1);
+  });
+
+  it('a batch that fails before reaching the store leaves the batches still committing alone', async () => {
+    const { real, g, ingestor } = await setup();
+    const first = ingestor.submit([at(0, 52)]);
+    await waitFor(() => g.held.length === 1, 'the first batch handed to the store');
+    g.faults.failNextLoad = true;
+    await expect(ingestor.submit([at(0, 40, 'tag-2')])).rejects.toThrow(/disk I\/O/);
+    // Built on the first batch's uncommitted state, which is still valid: no second update.
+    const third = ingestor.submit([at(1, 52)]);
+    await waitFor(() => g.held.length === 2, 'the third batch handed to the store');
+    expect(g.held[1]?.commit.deliveries).toHaveLength(0);
+    g.passOldest();
+    g.passOldest();
+    await Promise.all([first, third]);
+    expect(await real.listDeliveries({})).toHaveLength(1);
   });
 });

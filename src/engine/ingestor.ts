@@ -189,7 +189,8 @@ export class Ingestor implements IngestSink {
         results.push({ accepted: mine.length - quarantined.length, quarantined });
       }
     } catch (err) {
-      this.fail(batch, err, epoch);
+      // Nothing of this batch reached the store or the overlay: batches before it stay valid.
+      this.fail(batch, err, epoch, false);
       return;
     }
     for (const [id, doc] of states) this.overlay.set(id, doc);
@@ -209,7 +210,7 @@ export class Ingestor implements IngestSink {
           p.resolve(r);
         });
       },
-      (err: unknown) => this.fail(batch, err, epoch),
+      (err: unknown) => this.fail(batch, err, epoch, true),
     );
     const tracked: Promise<void> = settled.finally(() => {
       this.committing.delete(tracked);
@@ -219,17 +220,21 @@ export class Ingestor implements IngestSink {
   }
 
   /**
-   * A batch did not commit: its messages are rejected (sources do not ack; upstream redelivers),
-   * and every state computed on top of it is dropped, so later batches start again from the store.
+   * A batch did not commit: its messages are rejected (sources do not ack; upstream redelivers).
+   * When its state had been handed on (`dropState`), every state computed on top of it is dropped
+   * too, so later batches start again from the store (the batches before it have committed: the
+   * store commits in order).
    */
-  private fail(batch: Pending[], err: unknown, epoch: number): void {
+  private fail(batch: Pending[], err: unknown, epoch: number, dropState: boolean): void {
     const error = coerceError(err);
-    if (epoch === this.epoch) {
+    // Batches refused because an earlier one failed were built on it: that failure was logged.
+    const first = !dropState || epoch === this.epoch;
+    if (dropState && first) {
       this.epoch++;
       this.overlay.clear();
       this.cache.clear();
-      this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
     }
+    if (first) this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
     for (const p of batch) p.reject(error);
   }
 
