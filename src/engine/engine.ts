@@ -1,7 +1,7 @@
 /**
  * The engine's lifecycle: start the stages in order, keep a runtime snapshot in the store for
  * `assetbridge status`, pick up control requests from the CLI (identity reloads, quarantine
- * replays), and stop gracefully: intake first, then the ingest queue, scheduled tasks, dispatch
+ * replays, jobs such as an on-demand telematics pull), and stop gracefully: intake first, then the ingest queue, scheduled tasks, dispatch
  * (within the grace period) and finally the store. `stop()` is idempotent.
  * @module
  */
@@ -20,6 +20,34 @@ export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stoppe
 
 export const CONTROL_NS = 'control';
 export const RUNTIME_NS = 'runtime';
+
+/** What a job run for the CLI through the service returns: its exit code and what it printed. */
+export interface JobResult {
+  readonly exitCode: number;
+  readonly output: string;
+}
+/** A job the CLI may ask the running service to run (it owns the store and the pipeline state). */
+export type Job = (args: unknown, signal: AbortSignal) => Promise<JobResult>;
+
+/** The CLI's side: ask the running service to run `name`, and wait for its result. */
+export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number; onWait?: () => void }): Promise<JobResult> {
+  const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+  await store.kvSet(CONTROL_NS, `job-request:${id}`, JSON.stringify({ name, args }));
+  const deadline = Date.now() + opts.timeoutMs;
+  for (;;) {
+    const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
+    if (res) {
+      await store.kvSet(CONTROL_NS, `job-result:${id}`, '');
+      return JSON.parse(res) as JobResult;
+    }
+    if (Date.now() > deadline) {
+      await store.kvSet(CONTROL_NS, `job-request:${id}`, '');
+      throw new Error(`the running service did not finish "${name}" within ${Math.round(opts.timeoutMs / 1000)} s; it may still be running: check its logs and \`assetbridge status\``);
+    }
+    opts.onWait?.();
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
+  }
+}
 
 export interface EngineParts {
   readonly store: Store;
@@ -42,9 +70,17 @@ export class Engine {
   private ticker: NodeJS.Timeout | undefined;
   private identityGeneration = '';
   private ticking = false;
+  private readonly jobs = new Map<string, Job>();
+  private readonly runningJobs = new Set<Promise<void>>();
+  private readonly jobAbort = new AbortController();
 
   constructor(readonly parts: EngineParts) {
     this.startedAt = parts.clock.now();
+  }
+
+  /** Lets the CLI run `name` through this service (`requestJob`). Register before `start()`. */
+  registerJob(name: string, job: Job): void {
+    this.jobs.set(name, job);
   }
 
   async start(): Promise<void> {
@@ -87,10 +123,37 @@ export class Engine {
         await p.store.kvSet(CONTROL_NS, `quarantine-replay-result:${id}`, JSON.stringify(summary satisfies ReplaySummary));
         p.dispatcher.notify();
       }
+      await this.pickUpJobs();
     } catch (err) {
       p.logger.error({ err: coerceError(err) }, 'engine housekeeping failed');
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Starts each job the CLI asked for; it runs apart from the tick, and its result goes to the store. */
+  private async pickUpJobs(): Promise<void> {
+    const p = this.parts;
+    for (const { key, value } of await p.store.kvList(CONTROL_NS)) {
+      if (!key.startsWith('job-request:') || !value) continue;
+      const id = key.slice('job-request:'.length);
+      await p.store.kvSet(CONTROL_NS, key, '');
+      const { name, args } = JSON.parse(value) as { name: string; args: unknown };
+      const job = this.jobs.get(name);
+      const run = (async (): Promise<JobResult> => {
+        if (!job) return { exitCode: 2, output: `this service has no job "${name}"; known: ${[...this.jobs.keys()].join(', ') || '(none)'}\n` };
+        p.logger.info({ job: name }, 'running a job for the CLI');
+        try {
+          return await job(args, this.jobAbort.signal);
+        } catch (err) {
+          return { exitCode: 1, output: `${coerceError(err).message}\n` };
+        }
+      })().then(async (result) => {
+        await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify(result));
+        p.dispatcher.notify();
+      });
+      const tracked = run.catch((err: unknown) => p.logger.error({ err: coerceError(err), job: name }, 'could not store a job result')).finally(() => this.runningJobs.delete(tracked));
+      this.runningJobs.add(tracked);
     }
   }
 
@@ -127,6 +190,9 @@ export class Engine {
     // Intake first (sources stop taking input; MQTT keeps its subscription), then the ingest queue.
     for (const s of p.sources) await step(`source ${s.name}`, () => s.stop());
     for (const c of p.closers ?? []) await step('server', c);
+    // Jobs feed the pipeline too: stop them (a pull resumes where it stopped) before the flush.
+    this.jobAbort.abort(new Error('the service is stopping'));
+    await step('jobs', async () => void (await Promise.allSettled([...this.runningJobs])));
     await step('ingest flush', () => p.ingestor.flush());
     await step('tasks', () => p.scheduler.stop());
     await step('dispatch', () => p.dispatcher.stop(p.graceMs));

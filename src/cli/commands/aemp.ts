@@ -23,6 +23,7 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
+import { requestJob, type Job } from '../../engine/engine.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
@@ -358,6 +359,42 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+type PullOptions = Parameters<typeof aempPullCommand>[1];
+
+/** The job the running service registers, so `aemp pull` works while it runs (see run.ts). */
+export const AEMP_PULL_JOB = 'aemp-pull';
+
+/** `aempPullCommand` as a job of the running service: same work, output collected for the CLI. */
+export function aempPullJob(deps: Omit<AempCommandDeps, 'out' | 'err' | 'isTTY' | 'signal'>): Job {
+  return async (args, signal) => {
+    let output = '';
+    const collect = (t: string): void => void (output += t);
+    try {
+      const exitCode = await aempPullCommand({ ...deps, out: collect, err: collect, isTTY: false, signal }, args as PullOptions);
+      return { exitCode, output };
+    } catch (err) {
+      if (err instanceof UsageError) return { exitCode: 2, output: `${output}${err.message}\n` };
+      throw err;
+    }
+  };
+}
+
+/**
+ * When a service owns the store, hand the pull to it and print its result (no live progress bar:
+ * the service's log shows the pages as they come). Returns false when no service runs.
+ */
+async function pullThroughService(configPath: string | undefined, opts: PullOptions): Promise<boolean> {
+  return withContext(configPath, async ({ store }) => {
+    if (!(await serviceIsRunning(store))) return false;
+    process.stderr.write('a running assetbridge service owns this store: asked it to pull; waiting for its summary…\n');
+    const { json, ...rest } = opts;
+    const result = await requestJob(store, AEMP_PULL_JOB, { ...rest, ...(json ? { json } : {}) }, { timeoutMs: 6 * 3_600_000 });
+    process.stdout.write(result.output);
+    process.exitCode = result.exitCode;
+    return true;
+  });
+}
+
 /** Run `fn` against the configured app (its store and ingest sink), refusing while a service runs. */
 async function withPipeline(configPath: string | undefined, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
@@ -369,7 +406,7 @@ async function withPipeline(configPath: string | undefined, fn: (deps: AempComma
   try {
     if (await serviceIsRunning(app.store)) {
       throw new UsageError(
-        'a running assetbridge service owns this store and pulls on its schedule; stop it before pulling by hand (two writers would each keep their own pipeline state)',
+        'a running assetbridge service owns this store; stop it first (two writers would each keep their own pipeline state), or use `assetbridge aemp pull`, which the service runs for you',
       );
     }
     process.exitCode = await fn({
@@ -415,7 +452,9 @@ Examples:
       ),
   ).action(
     action(async (opts: { config: string; provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
-      await withPipeline(opts.config, (deps) => aempPullCommand(deps, opts));
+      const { config: configPath, ...pull } = opts;
+      if (await pullThroughService(configPath, pull)) return;
+      await withPipeline(configPath, (deps) => aempPullCommand(deps, pull));
     }),
   );
 
