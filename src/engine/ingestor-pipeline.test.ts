@@ -5,14 +5,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createLocationSyncRule } from '../core/rules/location-sync.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { IngestCommit, Store } from '../ports/store.js';
-import { systemClock } from '../ports/clock.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { DecoderRegistry, Ingestor } from './ingestor.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -62,18 +59,7 @@ async function setup() {
   );
   const g = gated(real);
   const identity = new IdentityIndex(await real.listAssets());
-  const ingestor = new Ingestor({
-    store: g.store,
-    clock: systemClock,
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
-    rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })],
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxBatch: 1,
-    maxWaitMs: 1,
-    pipelineDepth: 2,
-  });
+  const ingestor = locationIngestor(g.store, identity, { maxBatch: 1, maxWaitMs: 1, pipelineDepth: 2 });
   return { real, g, ingestor };
 }
 

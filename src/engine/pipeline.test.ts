@@ -1,15 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
 import { IdentityIndex } from '../core/identity/resolver.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createLocationSyncRule } from '../core/rules/location-sync.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { systemClock } from '../ports/clock.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
 import { Dispatcher, type DestinationPolicy } from './dispatcher.js';
-import { DecoderRegistry, Ingestor } from './ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,16 +22,7 @@ async function setup(opts: { policy?: Partial<DestinationPolicy>; connector?: Sc
     { asset: { erpAssetId: 'EQ-2', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-2', erpAssetId: 'EQ-2' }] },
   ]);
   const identity = new IdentityIndex(await store.listAssets());
-  const ingestor = new Ingestor({
-    store,
-    clock: systemClock,
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
-    rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })],
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxWaitMs: 2,
-  });
+  const ingestor = locationIngestor(store, identity, { maxWaitMs: 2 });
   const connector = opts.connector ?? new ScriptedConnector();
   const dispatcher = new Dispatcher({
     store,
