@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileTopicFilter, stripSharePrefix, topicFilterProblem, topicMatches } from './topic-match.js';
 
@@ -49,5 +50,36 @@ describe('topicFilterProblem', () => {
     ['$share/g/', /empty/],
   ])('rejects %j', (filter, reason) => {
     expect(topicFilterProblem(filter)).toMatch(reason);
+  });
+});
+
+describe('compileTopicFilter: against the MQTT matching rules, spelled out', () => {
+  /** MQTT 3.1.1 §4.7 by the letter: level by level on the split topic. */
+  const reference = (filter: string, topic: string): boolean => {
+    const levels = filter.split('/');
+    if ((levels[0] === '+' || levels[0] === '#') && topic.startsWith('$')) return false;
+    const parts = topic.split('/');
+    for (let i = 0; i < levels.length; i++) {
+      if (levels[i] === '#') return true;
+      if (i >= parts.length) return false;
+      if (levels[i] !== '+' && levels[i] !== parts[i]) return false;
+    }
+    return parts.length === levels.length;
+  };
+  const level = fc.constantFrom('a', 'b', 'ab', '', '$sys');
+  it('matches exactly when the reference does, for any topic and valid filter', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(level, fc.constant('+')), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        fc.array(level, { minLength: 1, maxLength: 5 }),
+        (filterLevels, hash, topicLevels) => {
+          const filter = [...filterLevels, ...(hash ? ['#'] : [])].join('/');
+          const topic = topicLevels.join('/');
+          expect(compileTopicFilter(filter)(topic)).toBe(reference(filter, topic));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -45,17 +45,19 @@ export type TopicMatcher = (topic: string) => boolean;
 export function compileTopicFilter(filter: string): TopicMatcher {
   const levels = stripSharePrefix(filter).split('/');
   const startsWithWildcard = levels[0] === '+' || levels[0] === '#';
+  // Walks the topic level by level without splitting it: this runs for every message.
   return (topic: string): boolean => {
     if (startsWithWildcard && topic.startsWith('$')) return false;
-    const parts = topic.split('/');
-    for (let i = 0; i < levels.length; i++) {
-      const level = levels[i];
+    let pos = 0; // start of the next level; past the end when the topic has no more levels
+    for (const level of levels) {
       if (level === '#') return true; // also matches the parent: "a/#" matches "a"
-      const part = parts[i];
-      if (part === undefined) return false;
-      if (level !== '+' && level !== part) return false;
+      if (pos > topic.length) return false;
+      let end = topic.indexOf('/', pos);
+      if (end === -1) end = topic.length;
+      if (level !== '+' && (end - pos !== level.length || !topic.startsWith(level, pos))) return false;
+      pos = end + 1;
     }
-    return parts.length === levels.length;
+    return pos > topic.length;
   };
 }
 
