@@ -35,6 +35,7 @@ const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] 
 const SEVERITIES = new Set(['info', 'warning', 'critical']);
 const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 /** ISO 8601 date-time with a zone; without a zone JavaScript would read it as local time. */
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
 const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
 
 /**
@@ -157,8 +158,8 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     }
     if (meter) events.push(meter as unknown as CanonicalEvent);
 
-    const base = { source, ids, eventTime, receivedAt, raw: root };
     if (alert) {
+      const base = { source, ids, eventTime, receivedAt, raw: root };
       const reason = nonNull(read(root, alert.reason));
       if (reason !== undefined && reason !== '') {
         const severity = alert.severity ? nonNull(read(root, alert.severity)) : undefined;
@@ -226,6 +227,11 @@ function parseTime(raw: Json, label: string, format: 'iso' | 'epoch-ms' | 'epoch
   if (format === 'iso') {
     if (typeof raw !== 'string')
       return `event time at path ${label} must be an ISO 8601 string, got ${describe(raw)}${typeof raw === 'number' ? ' (set time.format to epoch-ms or epoch-s for numeric times)' : ''}`;
+    // The common shape (UTC, "Z", up to milliseconds) is read as it is.
+    if (ISO_UTC.test(raw)) {
+      const ms = Date.parse(raw);
+      if (Number.isFinite(ms)) return ms;
+    }
     const m = ISO_DATE_TIME.exec(raw.trim());
     if (!m) {
       const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?$/.test(raw.trim());
