@@ -94,12 +94,21 @@ export class Ingestor implements IngestSink {
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
   private readonly cacheSize: number;
+  /** The rules that look at each kind of event, in configured order. */
+  private readonly rulesByKind = new Map<CanonicalEvent['kind'], Rule[]>();
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 5000;
     this.maxWaitMs = opts.maxWaitMs ?? 5;
     this.maxPipeline = Math.max(1, opts.pipelineDepth ?? 4);
     this.cacheSize = opts.stateCacheSize ?? 200_000;
+    for (const rule of opts.rules) {
+      for (const kind of rule.kinds) {
+        const list = this.rulesByKind.get(kind) ?? [];
+        if (!list.includes(rule)) list.push(rule);
+        this.rulesByKind.set(kind, list);
+      }
+    }
   }
 
   submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
@@ -279,6 +288,8 @@ export class Ingestor implements IngestSink {
       }
       const mine: DeliveryIntent[] = [];
       for (const { event, asset } of d.events) {
+        const rules = this.rulesByKind.get(event.kind);
+        if (!rules) continue; // accepted; no rule looks at this kind of event
         const id = asset.erpAssetId;
         // Copy the cached document once per batch; the cache moves forward only after the commit.
         let doc = states.get(id);
@@ -290,8 +301,7 @@ export class Ingestor implements IngestSink {
           changed.set(id, dirty);
         }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
-        for (const rule of this.opts.rules) {
-          if (!rule.kinds.includes(event.kind)) continue;
+        for (const rule of rules) {
           const result = rule.apply(doc[rule.name], event, ctx);
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
