@@ -1,8 +1,9 @@
 /**
  * The engine's lifecycle: start the stages in order, keep a runtime snapshot in the store for
- * `assetbridge status`, pick up control requests from the CLI (identity reloads, quarantine
- * replays, jobs such as an on-demand telematics pull), and stop gracefully: intake first, then the ingest queue, scheduled tasks, dispatch
- * (within the grace period) and finally the store. `stop()` is idempotent.
+ * `assetbridge status`, pick up control requests from the CLI (identity reloads, and jobs such as
+ * a quarantine replay or an on-demand telematics pull), and stop gracefully: intake first, then
+ * the ingest queue, scheduled tasks, dispatch (within the grace period) and finally the store.
+ * `stop()` is idempotent.
  * @module
  */
 import type { Logger } from 'pino';
@@ -14,12 +15,14 @@ import type { Store } from '../ports/store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Ingestor } from './ingestor.js';
 import type { TaskScheduler } from './scheduler.js';
-import { replayQuarantine, type ReplaySummary } from './replay.js';
+import { formatReplaySummary, replayQuarantine } from './replay.js';
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
 export const CONTROL_NS = 'control';
 export const RUNTIME_NS = 'runtime';
+/** The job every service runs for `assetbridge quarantine replay`; its args are the replay filter. */
+export const QUARANTINE_REPLAY_JOB = 'quarantine-replay';
 
 /** What a job run for the CLI through the service returns: its exit code and what it printed. */
 export interface JobResult {
@@ -30,7 +33,7 @@ export interface JobResult {
 export type Job = (args: unknown, signal: AbortSignal) => Promise<JobResult>;
 
 /** The CLI's side: ask the running service to run `name`, and wait for its result. */
-export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number; onWait?: () => void }): Promise<JobResult> {
+export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number }): Promise<JobResult> {
   const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   await store.kvSet(CONTROL_NS, `job-request:${id}`, JSON.stringify({ name, args }));
   const deadline = Date.now() + opts.timeoutMs;
@@ -44,7 +47,6 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
       await store.kvSet(CONTROL_NS, `job-request:${id}`, '');
       throw new Error(`the running service did not finish "${name}" within ${Math.round(opts.timeoutMs / 1000)} s; it may still be running: check its logs and \`assetbridge status\``);
     }
-    opts.onWait?.();
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
 }
@@ -76,6 +78,10 @@ export class Engine {
 
   constructor(readonly parts: EngineParts) {
     this.startedAt = parts.clock.now();
+    this.registerJob(QUARANTINE_REPLAY_JOB, async (filter) => {
+      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string });
+      return { exitCode: 0, output: formatReplaySummary(summary) };
+    });
   }
 
   /** Lets the CLI run `name` through this service (`requestJob`). Register before `start()`. */
@@ -114,14 +120,6 @@ export class Engine {
         this.identityGeneration = gen;
         p.identity.current = new IdentityIndex(await p.store.listAssets());
         p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
-      }
-      const request = await p.store.kvGet(CONTROL_NS, 'quarantine-replay-request');
-      if (request) {
-        const { id, filter } = JSON.parse(request) as { id: string; filter: { ids?: number[]; code?: string } };
-        const summary = await replayQuarantine(p.store, p.ingestor, filter);
-        await p.store.kvSet(CONTROL_NS, 'quarantine-replay-request', '');
-        await p.store.kvSet(CONTROL_NS, `quarantine-replay-result:${id}`, JSON.stringify(summary satisfies ReplaySummary));
-        p.dispatcher.notify();
       }
       await this.pickUpJobs();
     } catch (err) {

@@ -15,6 +15,13 @@ export interface ReplaySummary {
   readonly reasons: Readonly<Record<string, number>>;
 }
 
+/** The end-of-replay summary for people. */
+export function formatReplaySummary(s: ReplaySummary): string {
+  let out = `replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`;
+  for (const [reason, n] of Object.entries(s.reasons)) out += `  ${n} × ${reason}\n`;
+  return out;
+}
+
 export async function replayQuarantine(
   store: Store,
   sink: IngestSink,

@@ -387,8 +387,7 @@ async function pullThroughService(configPath: string | undefined, opts: PullOpti
   return withContext(configPath, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return false;
     process.stderr.write('a running assetbridge service owns this store: asked it to pull; waiting for its summary…\n');
-    const { json, ...rest } = opts;
-    const result = await requestJob(store, AEMP_PULL_JOB, { ...rest, ...(json ? { json } : {}) }, { timeoutMs: 6 * 3_600_000 });
+    const result = await requestJob(store, AEMP_PULL_JOB, opts, { timeoutMs: 6 * 3_600_000 });
     process.stdout.write(result.output);
     process.exitCode = result.exitCode;
     return true;

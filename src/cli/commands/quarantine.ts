@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { payloadText } from '../../core/normalize/decoder.js';
 import { createApp } from '../../app.js';
-import { CONTROL_NS, RUNTIME_NS } from '../../engine/engine.js';
-import { replayQuarantine, type ReplaySummary } from '../../engine/replay.js';
+import { QUARANTINE_REPLAY_JOB, RUNTIME_NS, requestJob } from '../../engine/engine.js';
+import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, resolveConfig, table, withContext } from '../context.js';
 import { createLogger } from '../../adapters/log/logger.js';
@@ -21,11 +21,6 @@ export async function serviceIsRunning(store: Store): Promise<boolean> {
   if (!raw) return false;
   const snap = JSON.parse(raw) as { state: string; at: number };
   return snap.state === 'running' && Date.now() - snap.at < 5000;
-}
-
-function printSummary(s: ReplaySummary): void {
-  process.stdout.write(`replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`);
-  for (const [reason, n] of Object.entries(s.reasons)) process.stdout.write(`  ${n} × ${reason}\n`);
 }
 
 export function registerQuarantineCommand(program: Command): void {
@@ -73,18 +68,11 @@ export function registerQuarantineCommand(program: Command): void {
       const running = await withContext(opts.config, async ({ store }) => {
         if (!(await serviceIsRunning(store))) return false;
         // The running service owns the pipeline state: ask it to replay, and wait for its answer.
-        const id = `${process.pid}-${Date.now()}`;
-        await store.kvSet(CONTROL_NS, 'quarantine-replay-request', JSON.stringify({ id, filter }));
         process.stderr.write('asked the running service to replay; waiting…\n');
-        for (let i = 0; i < 600; i++) {
-          await new Promise((r) => setTimeout(r, 200));
-          const res = await store.kvGet(CONTROL_NS, `quarantine-replay-result:${id}`);
-          if (res) {
-            printSummary(JSON.parse(res) as ReplaySummary);
-            return true;
-          }
-        }
-        throw new Error('the running service did not answer within 2 minutes; check its logs');
+        const result = await requestJob(store, QUARANTINE_REPLAY_JOB, filter, { timeoutMs: 120_000 });
+        process.stdout.write(result.output);
+        process.exitCode = result.exitCode;
+        return true;
       });
       if (running) return;
       const { config } = resolveConfig(opts.config);
@@ -94,7 +82,7 @@ export function registerQuarantineCommand(program: Command): void {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
         });
         if (process.stderr.isTTY) process.stderr.write('\n');
-        printSummary(summary);
+        process.stdout.write(formatReplaySummary(summary));
       } finally {
         await app.store.close();
       }
