@@ -163,6 +163,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxBatch: config.ingest.maxBatch,
       maxWaitMs: config.ingest.maxWaitMs,
       pipelineDepth: config.ingest.pipelineDepth,
+      checkpointMs: config.ingest.checkpointMs,
+      checkpointMessages: config.ingest.checkpointMessages,
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
     });
@@ -181,10 +183,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         sink: wrappedSink,
         signal,
         connector: (name) => connectors.get(name),
-        commit: async (deliveries, states = []) => {
-          await store.commitIngest({ deliveries, states, quarantine: [], accepted: 0 });
+        commit: async (deliveries) => {
+          await store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
           dispatcher.notify();
         },
+        checkpoint: () => ingestor.flush(),
       }),
       clock,
       logger,

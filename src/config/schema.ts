@@ -248,6 +248,13 @@ export const configSchema = z.strictObject({
       maxWaitMs: duration('5ms'),
       /** Batches that may be committing while the next one is prepared; 1 turns pipelining off. @default 4 */
       pipelineDepth: z.number().int().min(1).max(64).default(4),
+      /**
+       * Longest a rule-state change is held in memory (its message in the store's ingest log) before
+       * a checkpoint stores it; 0 stores rule state with every batch. @default 5s
+       */
+      checkpointMs: duration('5s'),
+      /** Logged messages that force a checkpoint; bounds the replay after a crash. @default 50000 */
+      checkpointMessages: z.number().int().positive().default(50_000),
       maxFutureSkewMs: duration('5m'),
       /** Payloads larger than this are quarantined as too large, unparsed. @default 1048576 */
       maxPayloadBytes: z.number().int().positive().default(1_048_576),

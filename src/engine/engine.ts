@@ -94,6 +94,8 @@ export class Engine {
     this.state = 'starting';
     try {
       this.identityGeneration = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
+      // Rule state a crash left only in the ingest log is rebuilt and stored before intake starts.
+      await p.ingestor.flush();
       await p.dispatcher.start();
       for (const s of p.sources) await s.start(p.ingestor);
       p.scheduler.start();

@@ -3,6 +3,14 @@
  * sources are grouped into batched transactions (group commit), and each `submit` resolves only
  * after its batch is durable, so sources ack after commit (invariant 1). Bad input is quarantined
  * with a reason, never thrown (invariant 6). Nothing here waits on an ERP (invariant 5).
+ *
+ * Rule state is written at checkpoints, not with every batch: a batch commits its deliveries and
+ * appends the messages that changed rule state to the store's ingest log, while the state itself
+ * stays in memory. A checkpoint (every `checkpointMs`, every `checkpointMessages` logged messages,
+ * on `flush` and at stop) writes the changed states and empties the log in one transaction. After a
+ * crash or a failed commit, the stored state plus the log, replayed through the same rules with
+ * the same processing times, is exactly the state that was lost — and the deliveries it made are
+ * already in the outbox, so the replay discards them.
  * @module
  */
 import type { Logger } from 'pino';
@@ -17,7 +25,7 @@ import type { Rule } from '../core/rules/rule.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
-import type { AssetStateDoc, IngestCommit, Store } from '../ports/store.js';
+import type { AssetStateDoc, IngestCommit, LoggedMessage, Store } from '../ports/store.js';
 
 /** Finds the decoder for a source: exact name first, then the part before the first `:`. */
 export class DecoderRegistry {
@@ -52,6 +60,13 @@ export interface IngestorOptions {
   readonly maxPayloadBytes?: number;
   /** Assets whose state is kept in memory between batches. @default 200000 */
   readonly stateCacheSize?: number;
+  /**
+   * Longest a rule-state change is held in memory (its message in the ingest log) before a
+   * checkpoint writes it; 0 writes rule state with every batch and keeps no log. @default 5000
+   */
+  readonly checkpointMs?: number;
+  /** Messages in the ingest log that trigger a checkpoint (bounds the replay after a crash). @default 50000 */
+  readonly checkpointMessages?: number;
   readonly logger?: Logger;
 }
 
@@ -75,10 +90,14 @@ export interface IngestStats {
   quarantined: number;
   batches: number;
   deliveriesEnqueued: number;
+  /** Checkpoints written (rule state stored, ingest log emptied). */
+  checkpoints: number;
+  /** Messages in the ingest log: their rule-state changes are held in memory until the next checkpoint. */
+  logged: number;
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -96,12 +115,28 @@ export class Ingestor implements IngestSink {
   private readonly cacheSize: number;
   /** The rules that look at each kind of event, in configured order. */
   private readonly rulesByKind = new Map<CanonicalEvent['kind'], Rule[]>();
+  private readonly checkpointMs: number;
+  private readonly checkpointMessages: number;
+  /** Rule sub-states changed since the last checkpoint (including batches still committing), per asset. */
+  private dirty = new Map<string, Set<string>>();
+  /** Assets in checkpoints still committing (count per asset): their stored state is not yet current. */
+  private readonly storing = new Map<string, number>();
+  /** When the oldest change in `dirty` was made (clock time). */
+  private dirtySince = 0;
+  /** The next batch is a checkpoint (even an empty one). */
+  private checkpointWanted = false;
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  /** In-memory state must be rebuilt from the store (stored state + ingest log): at start and after a failed commit. */
+  private needsRecovery = true;
+  private recovering: Promise<void> | undefined;
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 5000;
     this.maxWaitMs = opts.maxWaitMs ?? 5;
     this.maxPipeline = Math.max(1, opts.pipelineDepth ?? 4);
     this.cacheSize = opts.stateCacheSize ?? 200_000;
+    this.checkpointMs = Math.max(0, opts.checkpointMs ?? 5000);
+    this.checkpointMessages = Math.max(1, opts.checkpointMessages ?? 50_000);
     for (const rule of opts.rules) {
       for (const kind of rule.kinds) {
         const list = this.rulesByKind.get(kind) ?? [];
@@ -121,21 +156,36 @@ export class Ingestor implements IngestSink {
     });
   }
 
-  /** Commit everything queued so far. */
+  /**
+   * Commit everything queued so far, then write the rule state held in memory (a checkpoint), so
+   * the stored state is current. At start it first replays an ingest log left by a crash.
+   */
   async flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.flushing || this.queue.length || this.committing.size) {
+    let checkpointAsked = false;
+    for (;;) {
       if (this.flushing) await this.flushing;
-      else if (this.queue.length && this.committing.size < this.maxPipeline) await this.runFlush();
-      else await Promise.race(this.committing);
+      else if ((this.queue.length || this.checkpointWanted) && this.canPrepare()) await this.runFlush();
+      else if (this.committing.size) await Promise.race(this.committing);
+      else if (this.needsRecovery) await this.recover();
+      else if ((this.dirty.size || this.stats.logged) && !checkpointAsked) {
+        // Everything is committed; once (a failed checkpoint is not retried here: the log keeps it).
+        checkpointAsked = true;
+        this.checkpointWanted = true;
+      } else return;
     }
+  }
+
+  /** A batch may be prepared now: a pipeline slot is free, and a recovery does not wait for commits to settle. */
+  private canPrepare(): boolean {
+    return this.committing.size < this.maxPipeline && !(this.needsRecovery && this.committing.size > 0);
   }
 
   private schedule(): void {
     // The running flush, or the commit that frees a pipeline slot, picks the queue up when it ends.
-    if (this.flushing || this.committing.size >= this.maxPipeline) return;
-    if (this.queued >= this.maxBatch) {
+    if (this.flushing || !this.canPrepare()) return;
+    if (this.queued >= this.maxBatch || (this.checkpointWanted && this.queue.length === 0)) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
       void this.runFlush();
@@ -149,7 +199,7 @@ export class Ingestor implements IngestSink {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (this.committing.size >= this.maxPipeline) return Promise.resolve();
+    if (!this.canPrepare() || (this.queue.length === 0 && !this.checkpointWanted)) return Promise.resolve();
     const batch: Pending[] = [];
     let n = 0;
     while (this.queue.length && n < this.maxBatch) {
@@ -160,7 +210,7 @@ export class Ingestor implements IngestSink {
     this.queued -= n;
     this.flushing = this.prepareBatch(batch).finally(() => {
       this.flushing = undefined;
-      if (this.queue.length) this.schedule();
+      if (this.queue.length || this.checkpointWanted) this.schedule();
     });
     return this.flushing;
   }
@@ -176,17 +226,39 @@ export class Ingestor implements IngestSink {
     let states: Map<string, AssetStateDoc>;
     let results: SubmitResult[];
     let deliveryCount: number;
+    let checkpointed: string[] = [];
     try {
+      if (this.needsRecovery) await this.recover();
       const messages = batch.flatMap((p) => p.messages);
-      const result = await this.process(messages, true);
-      const { outcomes, changed, deliveries, quarantine } = result;
+      const now = this.opts.clock.now();
+      const result = await this.process(messages, now);
+      const { outcomes, changed, deliveries, quarantine, stateful } = result;
       states = result.states;
-      commit = this.opts.store.commitIngest({
-        states: changedStates(states, changed),
-        deliveries: coalesceStates(deliveries),
-        quarantine,
-        accepted: outcomes.filter((o) => o.accepted).length,
-      });
+      this.markDirty(changed, now);
+      const checkpoint =
+        this.checkpointWanted ||
+        this.checkpointMs === 0 ||
+        this.stats.logged + stateful.length > this.checkpointMessages ||
+        (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs);
+      const accepted = outcomes.filter((o) => o.accepted).length;
+      commit = this.opts.store.commitIngest(
+        checkpoint
+          ? { states: this.checkpointStates(states), deliveries: coalesceStates(deliveries), quarantine, accepted, checkpoint: true }
+          : { states: [], deliveries: coalesceStates(deliveries), quarantine, accepted, log: { now, messages: stateful } },
+      );
+      if (checkpoint) {
+        checkpointed = [...this.dirty.keys()];
+        for (const id of checkpointed) this.storing.set(id, (this.storing.get(id) ?? 0) + 1);
+        this.dirty = new Map();
+        this.stats.logged = 0;
+        this.checkpointWanted = false;
+        this.stats.checkpoints++;
+        if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+        this.checkpointTimer = undefined;
+      } else {
+        this.stats.logged += stateful.length;
+        this.armCheckpoint();
+      }
       // What each submitter gets once committed; nothing else of the batch is kept while it commits.
       deliveryCount = deliveries.length;
       results = [];
@@ -223,7 +295,12 @@ export class Ingestor implements IngestSink {
     );
     const tracked: Promise<void> = settled.finally(() => {
       this.committing.delete(tracked);
-      if (this.queue.length) this.schedule();
+      for (const id of checkpointed) {
+        const n = (this.storing.get(id) ?? 1) - 1;
+        if (n > 0) this.storing.set(id, n);
+        else this.storing.delete(id);
+      }
+      if (this.queue.length || this.checkpointWanted) this.schedule();
     });
     this.committing.add(tracked);
   }
@@ -239,21 +316,97 @@ export class Ingestor implements IngestSink {
     // Batches refused because an earlier one failed were built on it: that failure was logged.
     const first = !dropState || epoch === this.epoch;
     if (dropState && first) {
+      // State held in memory may include the failed batch: rebuild it from the store (stored
+      // state + ingest log) once the batches queued behind it have settled.
       this.epoch++;
       this.overlay.clear();
       this.cache.clear();
+      this.dirty = new Map();
+      this.stats.logged = 0;
+      this.checkpointWanted = false;
+      this.needsRecovery = true;
     }
     if (first) this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
     for (const p of batch) p.reject(error);
   }
 
+  /** Adds a batch's changed rule sub-states to those the next checkpoint writes. */
+  private markDirty(changed: ReadonlyMap<string, ReadonlySet<string>>, now: number): void {
+    for (const [id, rules] of changed) {
+      if (rules.size === 0) continue;
+      if (this.dirty.size === 0) this.dirtySince = now;
+      let d = this.dirty.get(id);
+      if (!d) this.dirty.set(id, (d = new Set()));
+      for (const r of rules) d.add(r);
+    }
+  }
+
+  /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else prepared, else committed). */
+  private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
+    const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
+    for (const [erpAssetId, rules] of this.dirty) {
+      const doc = batch.get(erpAssetId) ?? this.overlay.get(erpAssetId) ?? this.cache.get(erpAssetId);
+      if (!doc) continue; // not reachable: a changed asset stays in memory until its checkpoint
+      const part: AssetStateDoc = {};
+      for (const rule of rules) part[rule] = doc[rule];
+      out.push({ erpAssetId, doc: part, changed: [...rules] });
+    }
+    return out;
+  }
+
+  /** An idle service still writes held state within `checkpointMs`. */
+  private armCheckpoint(): void {
+    if (this.checkpointTimer || this.checkpointMs === 0 || this.dirty.size === 0) return;
+    this.checkpointTimer = setTimeout(() => {
+      this.checkpointTimer = undefined;
+      if (this.dirty.size === 0 && this.stats.logged === 0) return;
+      this.checkpointWanted = true;
+      this.schedule();
+    }, this.checkpointMs);
+    this.checkpointTimer.unref();
+  }
+
   /**
-   * The pure-ish heart, shared with `rules test` (commit = false): runs the pipeline over messages
-   * against current state and returns what would be stored, without storing it.
+   * Rebuilds in-memory state from the store: stored state plus the ingest log, replayed through
+   * the same pipeline with each message's original processing time. Its deliveries and quarantine
+   * were committed with the log rows, so they are discarded here; the next checkpoint stores the
+   * rebuilt state. Runs only while no batch is committing.
+   */
+  private recover(): Promise<void> {
+    this.recovering ??= (async () => {
+      this.overlay.clear();
+      this.cache.clear();
+      this.dirty = new Map();
+      const log = await this.opts.store.readIngestLog();
+      for (let i = 0; i < log.length; ) {
+        const now = (log[i] as LoggedMessage).now;
+        let j = i + 1;
+        while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
+        const { states, changed } = await this.process(log.slice(i, j), now);
+        this.markDirty(changed, now);
+        for (const [id, doc] of states) this.remember(id, doc);
+        i = j;
+      }
+      this.stats.logged = log.length;
+      this.needsRecovery = false;
+      if (log.length) {
+        this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
+        this.armCheckpoint();
+      }
+    })().finally(() => {
+      this.recovering = undefined;
+    });
+    return this.recovering;
+  }
+
+  /**
+   * The pure-ish heart (also used to replay the ingest log): runs the pipeline over messages
+   * against current state at processing time `now` and returns what would be stored, without
+   * storing it or changing the state in memory.
    */
   async process(
     messages: readonly RawMessage[],
-    _commit: boolean,
+    now: number,
   ): Promise<{
     outcomes: MessageOutcome[];
     states: Map<string, AssetStateDoc>;
@@ -261,8 +414,9 @@ export class Ingestor implements IngestSink {
     changed: Map<string, Set<string>>;
     deliveries: DeliveryIntent[];
     quarantine: QuarantineEntry[];
+    /** The accepted messages that changed some rule state, in order (what the ingest log keeps). */
+    stateful: RawMessage[];
   }> {
-    const now = this.opts.clock.now();
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
     const decoded: ({ events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] })[] = [];
@@ -279,6 +433,7 @@ export class Ingestor implements IngestSink {
     const changed = new Map<string, Set<string>>();
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
+    const stateful: RawMessage[] = [];
     decoded.forEach((d, i) => {
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
@@ -287,6 +442,7 @@ export class Ingestor implements IngestSink {
         return;
       }
       const mine: DeliveryIntent[] = [];
+      let touched = false;
       for (const { event, asset } of d.events) {
         const rules = this.rulesByKind.get(event.kind);
         if (!rules) continue; // accepted; no rule looks at this kind of event
@@ -306,14 +462,16 @@ export class Ingestor implements IngestSink {
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
             dirty.add(rule.name);
+            touched = true;
           }
           for (const dl of result.deliveries) mine.push(dl);
         }
       }
       for (const dl of mine) deliveries.push(dl);
+      if (touched) stateful.push(m);
       outcomes.push({ accepted: true, events: d.events.length, deliveries: mine });
     });
-    return { outcomes, states, changed, deliveries, quarantine };
+    return { outcomes, states, changed, deliveries, quarantine, stateful };
   }
 
   private decodeOne(
@@ -349,32 +507,20 @@ export class Ingestor implements IngestSink {
   private remember(id: string, doc: AssetStateDoc): void {
     this.cache.delete(id);
     this.cache.set(id, doc);
-    if (this.cache.size > this.cacheSize) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
+    if (this.cache.size <= this.cacheSize) return;
+    // Evict the least recently used asset whose state is stored; one whose change is held only in
+    // memory (or in a checkpoint still committing) stays, and a checkpoint is asked for when those
+    // crowd the cache.
+    let scanned = 0;
+    for (const key of this.cache.keys()) {
+      if (!this.dirty.has(key) && !this.storing.has(key)) {
+        this.cache.delete(key);
+        return;
+      }
+      if (++scanned === 64) break;
     }
+    this.checkpointWanted = true;
   }
-
-  /** Forget cached state (after an out-of-band change to asset state). */
-  invalidate(): void {
-    this.cache.clear();
-  }
-}
-
-/**
- * What a batch changed, per asset: only the rule sub-states that changed travel to the store
- * (unchanged ones, often the larger part, are neither copied to the commit worker nor rewritten).
- */
-function changedStates(states: ReadonlyMap<string, AssetStateDoc>, changed: ReadonlyMap<string, ReadonlySet<string>>): IngestCommit['states'] {
-  const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
-  for (const [erpAssetId, doc] of states) {
-    const rules = changed.get(erpAssetId);
-    if (!rules || rules.size === 0) continue;
-    const part: AssetStateDoc = {};
-    for (const rule of rules) part[rule] = doc[rule];
-    out.push({ erpAssetId, doc: part, changed: [...rules] });
-  }
-  return out;
 }
 
 /**

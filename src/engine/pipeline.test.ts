@@ -69,7 +69,13 @@ describe('ingest', () => {
     // Durable at this point: the store already holds everything.
     expect((await store.listDeliveries({ status: 'pending' })).map((d) => d.erpAssetId)).toEqual(['EQ-1']);
     expect((await store.listQuarantine({ status: 'open' })).map((q) => q.code)).toEqual(['undecodable', 'unknown-asset', 'invalid']);
+    // Its rule state is held in memory; the message that changed it is in the ingest log…
+    expect((await store.readIngestLog()).map((m) => m.payload)).toEqual([ev('tag-1', 0, 52.1, 'A')]);
+    expect(await store.loadStates(['EQ-1'])).toEqual(new Map());
+    // …until a checkpoint stores the state and empties the log.
+    await ingestor.flush();
     expect((await store.loadStates(['EQ-1'])).get('EQ-1')).toHaveProperty('location');
+    expect(await store.readIngestLog()).toEqual([]);
   });
 
   it('gives the same deliveries whatever the batching (state survives across batches)', async () => {

@@ -6,7 +6,7 @@
  */
 import type { AssetRecord, IdentifierRecord } from '../core/model/assets.js';
 import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
-import type { QuarantineCode, QuarantineEntry } from '../core/model/messages.js';
+import type { QuarantineCode, QuarantineEntry, RawMessage } from '../core/model/messages.js';
 
 export interface StoreCapabilities {
   /** Only one process may write (SQLite). The dispatcher then keeps in-flight keys in memory. */
@@ -21,6 +21,15 @@ export interface AssetWithIdentifiers {
   readonly identifiers: readonly IdentifierRecord[];
 }
 
+/**
+ * A message in the ingest log: accepted, its deliveries committed, but its effect on rule state
+ * held in memory until the next checkpoint. `now` is the processing time it was decided at, so
+ * replaying it after a crash decides exactly as the first time.
+ */
+export interface LoggedMessage extends RawMessage {
+  readonly now: number;
+}
+
 /** Everything one ingest batch changes, committed in a single transaction before any ack. */
 export interface IngestCommit {
   /**
@@ -32,6 +41,14 @@ export interface IngestCommit {
   readonly quarantine: readonly QuarantineEntry[];
   /** Messages accepted by the pipeline in this batch (for counters; one message may hold several events). */
   readonly accepted: number;
+  /**
+   * Messages to append to the ingest log, in order, decided at processing time `now`: their
+   * rule-state changes are not in `states` (the ingestor keeps them in memory and writes them at a
+   * checkpoint). Stored state plus the log, replayed in order, is the current state.
+   */
+  readonly log?: { readonly now: number; readonly messages: readonly RawMessage[] };
+  /** A checkpoint: `states` bring the stored state up to date, so the ingest log is emptied first. */
+  readonly checkpoint?: boolean;
 }
 
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */
@@ -105,6 +122,8 @@ export interface Store {
   // state and ingest
   loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>>;
   commitIngest(commit: IngestCommit): Promise<void>;
+  /** The ingest log (messages since the last checkpoint whose state changes are not stored), oldest first. */
+  readIngestLog(): Promise<LoggedMessage[]>;
   counters(): Promise<Counters>;
 
   // outbox

@@ -8,15 +8,20 @@ import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { ErpConnector } from './connector.js';
 import type { Clock } from './clock.js';
 import type { IngestSink } from './source.js';
-import type { AssetStateDoc, Store } from './store.js';
+import type { Store } from './store.js';
 
 export interface TaskContext {
   readonly store: Store;
   readonly clock: Clock;
   /** Submit raw messages (e.g. ERP feedback as canonical JSON events) through the normal pipeline. */
   readonly sink: IngestSink;
-  /** Commit deliveries (and optional per-asset state changes) to the outbox in one transaction. */
-  commit(deliveries: readonly DeliveryIntent[], states?: readonly { erpAssetId: string; doc: AssetStateDoc }[]): Promise<void>;
+  /** Commit deliveries to the outbox in one transaction. */
+  commit(deliveries: readonly DeliveryIntent[]): Promise<void>;
+  /**
+   * Make the stored per-asset rule state current before reading it (`store.loadStates`): the
+   * ingestor holds recent changes in memory until its next checkpoint.
+   */
+  checkpoint(): Promise<void>;
   connector(destination: string): ErpConnector | undefined;
   readonly signal: AbortSignal;
 }

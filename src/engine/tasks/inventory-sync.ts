@@ -68,6 +68,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const now = ctx.clock.now();
   const lastFullText = await ctx.store.kvGet(INVENTORY_NS, 'lastFullAt');
   const mode = fullSnapshotDue(lastFullText === undefined ? undefined : Number(lastFullText), now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
+  await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
   const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination);
   const counts = countInventory(items, now, options);
   const destinations = new Set<string>([...counts.keys(), ...(await sentDestinations(ctx.store))]);

@@ -34,7 +34,8 @@ function context(store: SqliteStore, clock: { t: number }, extra: Partial<TaskCo
         return Promise.resolve({ accepted: m.length, quarantined: [] });
       },
     },
-    commit: (deliveries, states = []) => store.commitIngest({ deliveries, states, quarantine: [], accepted: 0 }),
+    commit: (deliveries) => store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 }),
+    checkpoint: () => Promise.resolve(),
     connector: () => undefined,
     signal: new AbortController().signal,
     submitted,

@@ -79,6 +79,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       let period = lastPeriod ? options.calendar.next(lastPeriod) : latestPostable(options.calendar, now, options.postAfterMs);
       for (let i = 0; period && period.end + options.postAfterMs <= now && i < MAX_PERIODS_PER_RUN; i++) {
         if (ctx.signal.aborted) return;
+        if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
         const deliveries = usageDeliveries(lines, options.calendar.timeZone, options.unit);
         if (deliveries.length) await ctx.commit(deliveries);

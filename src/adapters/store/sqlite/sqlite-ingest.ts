@@ -1,7 +1,8 @@
 /**
  * The ingest commit, shared by the store's own connection and its commit worker: one transaction
- * that writes rule state, enqueues deliveries (state updates coalesce, facts are kept once) and
- * quarantines bad input, so a batch is all stored or not at all (invariant 1).
+ * that writes rule state (or appends to the ingest log), enqueues deliveries (state updates
+ * coalesce, facts are kept once) and quarantines bad input, so a batch is all stored or not at all
+ * (invariant 1).
  * @module
  */
 import type Database from 'better-sqlite3';
@@ -28,8 +29,14 @@ const stateEnqueue = (rows: number): string =>
      erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
    WHERE excluded.event_time > outbox.event_time`;
 
+const logAppend = (rows: number): string =>
+  `INSERT INTO ingest_log (now, source, channel, payload, is_text, received_at) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`;
+
 export function prepareIngestStatements(db: Database.Database) {
   return {
+    appendLog: db.prepare(logAppend(1)),
+    appendLogs: db.prepare(logAppend(CHUNK)),
+    clearLog: db.prepare('DELETE FROM ingest_log'),
     upsertRuleState: db.prepare(ruleStateUpsert(1)),
     upsertRuleStates: db.prepare(ruleStateUpsert(CHUNK)),
     deleteRuleState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ? AND rule = ?'),
@@ -61,8 +68,12 @@ export interface PreparedCommit {
   readonly deliveries: readonly (string | number)[];
   readonly quarantine: IngestCommit['quarantine'];
   readonly accepted: number;
+  /** Groups of LOG_FIELDS: now, source, channel, payload, receivedAt. */
+  readonly log: readonly (string | number | Uint8Array)[];
+  readonly checkpoint: boolean;
 }
 const DELIVERY_FIELDS = 8;
+const LOG_FIELDS = 5;
 
 export function prepareCommit(commit: IngestCommit): PreparedCommit {
   const replaceState: string[] = [];
@@ -80,12 +91,16 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '');
   }
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted };
+  const log: (string | number | Uint8Array)[] = [];
+  if (commit.log) for (const m of commit.log.messages) log.push(commit.log.now, m.source, m.channel, m.payload, m.receivedAt);
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
 }
 
 /** Applies one prepared ingest batch in one immediate transaction. */
 export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number): void {
   db.transaction(() => {
+    // The checkpoint's states include every change the log held.
+    if (c.checkpoint) stmts.clearLog.run();
     for (const id of c.replaceState) stmts.deleteAssetState.run(id);
     // Rows keep their order: a chunk's rows apply in order, and pending rows are written before a fact.
     const states = new Chunked(stmts.upsertRuleStates, stmts.upsertRuleState, 4);
@@ -109,9 +124,22 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       const isText = typeof q.payload === 'string';
       stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
     }
+    const log = new Chunked(stmts.appendLogs, stmts.appendLog, 6);
+    const l = c.log;
+    for (let i = 0; i + LOG_FIELDS - 1 < l.length; i += LOG_FIELDS) {
+      const payload = l[i + 3] as string | Uint8Array;
+      const text = typeof payload === 'string';
+      log.add(l[i] as number, l[i + 1] as string, l[i + 2] as string, text ? payload : blob(payload), text ? 1 : 0, l[i + 4] as number);
+    }
+    log.finish();
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
     if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
   }).immediate();
+}
+
+/** A Buffer view of bytes (what the driver binds as a BLOB); no copy. */
+function blob(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Page cache per connection, MiB (the store has two: its own and the commit worker's). */
@@ -119,13 +147,13 @@ export const DEFAULT_CACHE_MIB = 8;
 
 /** Collects rows for a CHUNK-row statement; the rest go one by one. */
 class Chunked {
-  private params: (string | number)[] = [];
+  private params: (string | number | Buffer)[] = [];
   constructor(
     private readonly many: Database.Statement,
     private readonly one: Database.Statement,
     private readonly width: number,
   ) {}
-  add(...row: (string | number)[]): void {
+  add(...row: (string | number | Buffer)[]): void {
     for (const v of row) this.params.push(v);
     if (this.params.length === CHUNK * this.width) {
       this.many.run(this.params);

@@ -126,4 +126,21 @@ INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at)
 DROP TABLE asset_state;
 `,
   },
+  {
+    version: 3,
+    name: 'ingest-log',
+    // Messages whose rule-state changes are held in memory until the next checkpoint (replayed
+    // over the stored state after a crash); emptied by every checkpoint, so it stays short.
+    sql: `
+CREATE TABLE ingest_log (
+  seq         INTEGER PRIMARY KEY,
+  now         INTEGER NOT NULL,
+  source      TEXT NOT NULL,
+  channel     TEXT NOT NULL,
+  payload     BLOB NOT NULL,
+  is_text     INTEGER NOT NULL,
+  received_at INTEGER NOT NULL
+);
+`,
+  },
 ];

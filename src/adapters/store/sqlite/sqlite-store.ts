@@ -21,6 +21,7 @@ import type {
   Counters,
   DestinationStats,
   IngestCommit,
+  LoggedMessage,
   QuarantineRow,
   Store,
 } from '../../../ports/store.js';
@@ -255,6 +256,26 @@ export class SqliteStore implements Store {
     if (this.committer) return this.committer.commit(commit);
     applyIngestCommit(this.db, this.ingest, prepareCommit(commit), Date.now());
     return Promise.resolve();
+  }
+
+  readIngestLog(): Promise<LoggedMessage[]> {
+    const rows = this.db.prepare('SELECT now, source, channel, payload, is_text, received_at FROM ingest_log ORDER BY seq').all() as {
+      now: number;
+      source: string;
+      channel: string;
+      payload: Buffer | string;
+      is_text: number;
+      received_at: number;
+    }[];
+    return Promise.resolve(
+      rows.map((r) => ({
+        now: r.now,
+        source: r.source,
+        channel: r.channel,
+        payload: r.is_text ? r.payload.toString() : new Uint8Array(r.payload as Buffer),
+        receivedAt: r.received_at,
+      })),
+    );
   }
 
   counters(): Promise<Counters> {

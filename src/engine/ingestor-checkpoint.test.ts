@@ -1,0 +1,216 @@
+/**
+ * Rule state between checkpoints: batches log the messages that changed rule state and keep the
+ * state in memory; a checkpoint stores it and empties the log. A crash (or a failed commit) loses
+ * only memory: stored state plus the log, replayed, is the same state, so the rest of the stream
+ * makes the same deliveries as a run that never crashed.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { rulesSchema } from '../config/rules-schema.js';
+import { IdentityIndex } from '../core/identity/resolver.js';
+import type { RawMessage } from '../core/model/messages.js';
+import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
+import { createRules } from '../core/rules/index.js';
+import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import type { IngestCommit, Store } from '../ports/store.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { DecoderRegistry, Ingestor, type IngestorOptions } from './ingestor.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+const T0 = Date.parse('2026-11-20T08:00:00Z');
+const ASSETS = 6;
+
+async function storeWithAssets(): Promise<SqliteStore> {
+  const store = tempStore();
+  cleanup.push(() => store.close());
+  await store.upsertAssets(
+    Array.from({ length: ASSETS }, (_, a) => ({
+      asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: { site: 'S1', cost: '100000', expectedUnits: '10000' } },
+      identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
+    })),
+  );
+  return store;
+}
+
+/** Zones with dwell, thresholds with durations, a service interval and usage per period: state that depends on history. */
+const config = rulesSchema.parse({
+  allowedLateness: '30s',
+  location: { minDistanceM: 50, heartbeatMs: '1h' },
+  zones: {
+    inline: [
+      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
+      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
+    ],
+    enterDwellMs: '30s',
+    exitDwellMs: '60s',
+    hysteresisM: 20,
+  },
+  maintenance: {
+    thresholds: [
+      { name: 'hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '1m', severity: 'critical', cooldown: '10m' },
+      { name: 'low-oil', sensor: 'oilPressure', below: 10, for: '30s' },
+    ],
+    serviceIntervals: [{ name: 'service-1h', everyHours: 1, dueSoonHours: 0.1 }],
+  },
+  depreciation: { timeZone: 'Europe/Berlin' },
+});
+
+/** Per asset, events 10 s apart: moving between the two zones, running hot now and then, hours adding up. */
+function stream(rounds: number): RawMessage[] {
+  const out: RawMessage[] = [];
+  for (let r = 0; r < rounds; r++) {
+    for (let a = 0; a < ASSETS; a++) {
+      const eventTime = new Date(T0 + r * 10_000 + a).toISOString();
+      const phase = (r + a * 7) % 40;
+      const body =
+        r % 3 === 0
+          ? { kind: 'position', lat: phase < 20 ? 50 : 50.01, lng: 10 + a * 1e-5 }
+          : r % 3 === 1
+            ? { kind: 'sensor', values: { coolantTemp: { value: phase > 30 ? 99 : 70 }, oilPressure: { value: phase === 5 ? 5 : 40 } } }
+            : { kind: 'meter', operatingHours: 1000 + a + r * 0.02 };
+      out.push({ source: 'http', channel: '/v1/events', payload: JSON.stringify({ assetId: `tag-${a}`, eventTime, ...body }), receivedAt: T0 });
+    }
+  }
+  return out;
+}
+
+function rulesIngestor(store: Store, identity: IdentityIndex, extra: Partial<IngestorOptions> = {}): Ingestor {
+  let t = T0;
+  return new Ingestor({
+    store,
+    clock: { now: () => (t += 1000) }, // processing time moves on; replays must reuse the logged one
+    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
+    rules: createRules(config),
+    identity: () => identity,
+    validation: { maxFutureSkewMs: 365 * 86_400_000, maxAgeMs: 0 },
+    defaultDestination: 'erp',
+    maxWaitMs: 1,
+    checkpointMs: 3_600_000,
+    ...extra,
+  });
+}
+
+async function submitAll(ingestor: Ingestor, msgs: readonly RawMessage[], chunk: number): Promise<void> {
+  for (let i = 0; i < msgs.length; i += chunk) await ingestor.submit(msgs.slice(i, i + chunk));
+}
+
+async function outcome(store: Store) {
+  const deliveries = (await store.listDeliveries({ limit: 100_000 })).map((d) => `${d.operation} ${d.businessKey} ${JSON.stringify(d.payload)}`).sort();
+  const states = await store.loadStates(Array.from({ length: ASSETS }, (_, a) => `EQ-${a}`));
+  return { deliveries, states };
+}
+
+describe('rule state checkpoints', () => {
+  it('logs the messages that changed rule state and stores the state at a checkpoint', async () => {
+    const store = await storeWithAssets();
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()));
+    const msgs = stream(3);
+    const unknown = { ...(msgs[0] as RawMessage), payload: JSON.stringify({ kind: 'position', assetId: 'tag-404', eventTime: new Date(T0).toISOString(), lat: 50, lng: 10 }) };
+    await ingestor.submit([...msgs, unknown]);
+    // Every accepted message here changed some rule state (the reorder buffers hold them); the quarantined one is not logged.
+    expect((await store.readIngestLog()).map((m) => m.payload)).toEqual(msgs.map((m) => m.payload));
+    expect(await store.loadStates(['EQ-0'])).toEqual(new Map());
+    expect(ingestor.stats.logged).toBe(msgs.length);
+    await ingestor.flush();
+    expect(await store.readIngestLog()).toEqual([]);
+    expect(Object.keys((await store.loadStates(['EQ-0'])).get('EQ-0') ?? {}).sort()).toEqual(['depreciation', 'location', 'maintenance']);
+    expect(ingestor.stats).toMatchObject({ logged: 0, checkpoints: 1 });
+  });
+
+  it('with checkpointMs 0 stores rule state with every batch and keeps no log', async () => {
+    const store = await storeWithAssets();
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMs: 0 });
+    await ingestor.submit(stream(2));
+    expect(await store.readIngestLog()).toEqual([]);
+    expect((await store.loadStates(['EQ-1'])).get('EQ-1')).toHaveProperty('maintenance');
+  });
+
+  it('checkpoints when the log reaches checkpointMessages', async () => {
+    const store = await storeWithAssets();
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 10 });
+    const msgs = stream(10);
+    let longest = 0;
+    for (let i = 0; i < msgs.length; i += 4) {
+      await ingestor.submit(msgs.slice(i, i + 4));
+      longest = Math.max(longest, (await store.readIngestLog()).length);
+    }
+    expect(longest).toBeLessThanOrEqual(10);
+    expect(ingestor.stats.checkpoints).toBeGreaterThanOrEqual(5);
+  });
+
+  it('an idle ingestor writes held state within checkpointMs', async () => {
+    const store = await storeWithAssets();
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMs: 50 });
+    await ingestor.submit(stream(1));
+    await waitFor(async () => (await store.readIngestLog()).length === 0, 'the timer checkpoint');
+    expect((await store.loadStates(['EQ-0'])).get('EQ-0')).toHaveProperty('location');
+  });
+
+  it.each([7, 20, 33])('after a crash at round %i, the rebuilt state makes the same deliveries and state as a run without the crash', async (crashRound) => {
+    const msgs = stream(45);
+    const reference = await storeWithAssets();
+    const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
+    await submitAll(ref, msgs, 5);
+    await ref.flush();
+    const expected = await outcome(reference);
+    expect(expected.deliveries.some((d) => d.startsWith('workorder.create'))).toBe(true);
+    expect(expected.deliveries.some((d) => d.startsWith('location.update'))).toBe(true);
+
+    const store = await storeWithAssets();
+    const identity = new IdentityIndex(await store.listAssets());
+    const first = rulesIngestor(store, identity);
+    const cut = crashRound * ASSETS;
+    await submitAll(first, msgs.slice(0, Math.floor(cut / 2)), 5);
+    await first.flush(); // a checkpoint halfway: the rest of the state is only in the log
+    await submitAll(first, msgs.slice(Math.floor(cut / 2), cut), 5);
+    expect((await store.readIngestLog()).length).toBeGreaterThan(0);
+    // kill -9: `first` is dropped with its memory. A new ingestor takes over the same store.
+    const second = rulesIngestor(store, identity);
+    await submitAll(second, msgs.slice(cut), 3);
+    await second.flush();
+    expect(await outcome(store)).toEqual(expected);
+  });
+
+  it('after a failed commit, state is rebuilt from the stored state and the log', async () => {
+    const real = await storeWithAssets();
+    const held: { commit: IngestCommit; pass: () => void; fail: (e: Error) => void }[] = [];
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'commitIngest') return Reflect.get(target, prop, receiver) as unknown;
+        return (commit: IngestCommit) =>
+          new Promise<void>((resolve, reject) => {
+            held.push({ commit, pass: () => void target.commitIngest(commit).then(resolve, reject), fail: reject });
+          });
+      },
+    }) as Store;
+    const identity = new IdentityIndex(await real.listAssets());
+    const ingestor = locationIngestor(store, identity, { maxBatch: 1, maxWaitMs: 1, checkpointMs: 3_600_000 });
+    const at = (minute: number, lat: number) => ({
+      source: 'http',
+      channel: '/v1/events',
+      payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date(T0 + minute * 60_000).toISOString(), lat, lng: 4.3 }),
+      receivedAt: Date.now(),
+    });
+    const a = ingestor.submit([at(0, 52)]);
+    await waitFor(() => held.length === 1, 'first batch');
+    held.shift()?.pass();
+    await a; // committed: its delivery, and its message in the log (the state is not stored)
+    const b = ingestor.submit([at(1, 53)]); // 111 km away: an update, but its commit fails
+    await waitFor(() => held.length === 1, 'second batch');
+    held.shift()?.fail(new Error('disk I/O error'));
+    await expect(b).rejects.toThrow(/disk I\/O/);
+    // 11 m from the first fix: no update, if (and only if) the state is the first batch's — a
+    // lost state would make this a first sighting, a kept failed batch would make it 111 km.
+    const c = ingestor.submit([at(2, 52.0001)]);
+    await waitFor(() => held.length === 1, 'third batch');
+    expect(held[0]?.commit.deliveries).toEqual([]);
+    held.shift()?.pass();
+    await c;
+    expect(await real.readIngestLog()).toHaveLength(2);
+  });
+});
