@@ -24,15 +24,28 @@ export function registerStatusCommand(program: Command): void {
         const counters = await store.counters();
         const openQuarantine = (await store.listQuarantine({ status: 'open', limit: 1_000_000 })).length;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
-        const snap = snapRaw ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics> }) : undefined;
+        const snap = snapRaw
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics> })
+          : undefined;
         const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, destinations: snap?.destinations ?? {} };
+        // Rule-state changes not yet in the stored state: held by the running service, or left in
+        // the ingest log by a run that did not stop cleanly (the next start replays them).
+        const heldMessages = (await store.readIngestLog()).length;
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
           return;
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
-        process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n\n`);
+        process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
+        if (heldMessages > 0) {
+          process.stdout.write(
+            live
+              ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
+              : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
+          );
+        }
+        process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429s', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {
           const m = snap?.destinations[d.destination];
