@@ -63,7 +63,6 @@ export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done:
     identity: () => identity,
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',
-    maxBatch: 5000,
   });
   const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'bench' }));
   const dispatcher = new Dispatcher({

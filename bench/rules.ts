@@ -126,7 +126,7 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
       identity: () => identity,
       validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
       defaultDestination: 'erp',
-      maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 5000), // the config default
+      maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 1000), // the config default
       maxWaitMs: 5,
     });
     const started = performance.now();

@@ -41,6 +41,10 @@ if (run('ingest')) {
     // Runs alternate (bare, assetbridge, …) and medians are compared: single drains on this shared
     // machine swing by ±35 %.
     const runs = Math.max(1, Number(process.env.BENCH_INGEST_RUNS ?? 3));
+    // One shorter round of each first, untimed: sustained rates, not the JIT's warm-up.
+    const warmup = Math.min(count, 50_000);
+    await benchBareSubscriber(warmup, 10_000);
+    await benchPipelineIngest(warmup, 10_000, 'full');
     const bares: number[] = [];
     const fulls: Awaited<ReturnType<typeof benchPipelineIngest>>[] = [];
     for (let r = 0; r < runs; r++) {

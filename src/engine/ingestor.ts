@@ -47,7 +47,7 @@ export interface IngestorOptions {
   readonly identity: () => IdentityIndex;
   readonly validation: ValidationPolicy;
   readonly defaultDestination: string;
-  /** Largest batch per transaction. @default 5000 */
+  /** Largest batch per transaction. @default 1000 */
   readonly maxBatch?: number;
   /** Longest a message waits for its batch to fill. @default 5 */
   readonly maxWaitMs?: number;
@@ -131,7 +131,7 @@ export class Ingestor implements IngestSink {
   private recovering: Promise<void> | undefined;
 
   constructor(private readonly opts: IngestorOptions) {
-    this.maxBatch = opts.maxBatch ?? 5000;
+    this.maxBatch = opts.maxBatch ?? 1000;
     this.maxWaitMs = opts.maxWaitMs ?? 5;
     this.maxPipeline = Math.max(1, opts.pipelineDepth ?? 4);
     this.cacheSize = opts.stateCacheSize ?? 200_000;
@@ -335,9 +335,10 @@ export class Ingestor implements IngestSink {
     for (const [id, rules] of changed) {
       if (rules.size === 0) continue;
       if (this.dirty.size === 0) this.dirtySince = now;
-      let d = this.dirty.get(id);
-      if (!d) this.dirty.set(id, (d = new Set()));
-      for (const r of rules) d.add(r);
+      const d = this.dirty.get(id);
+      // The batch's own set is not used after this: keep it rather than copy it.
+      if (!d) this.dirty.set(id, rules as Set<string>);
+      else for (const r of rules) d.add(r);
     }
   }
 

@@ -68,12 +68,17 @@ export interface PreparedCommit {
   readonly deliveries: readonly (string | number)[];
   readonly quarantine: IngestCommit['quarantine'];
   readonly accepted: number;
-  /** Groups of LOG_FIELDS: now, source, channel, payload, receivedAt. */
-  readonly log: readonly (string | number | Uint8Array)[];
+  /**
+   * Groups of LOG_FIELDS: now, source, channel, receivedAt, then a text payload, or `null` and the
+   * byte payload's start and end in `logBytes` (all byte payloads in one buffer, so handing a batch
+   * to the commit worker moves one buffer instead of cloning one per message).
+   */
+  readonly log: readonly (string | number | null)[];
+  readonly logBytes: Uint8Array | undefined;
   readonly checkpoint: boolean;
 }
 const DELIVERY_FIELDS = 8;
-const LOG_FIELDS = 5;
+const LOG_FIELDS = 7;
 
 export function prepareCommit(commit: IngestCommit): PreparedCommit {
   const replaceState: string[] = [];
@@ -91,9 +96,26 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '');
   }
-  const log: (string | number | Uint8Array)[] = [];
-  if (commit.log) for (const m of commit.log.messages) log.push(commit.log.now, m.source, m.channel, m.payload, m.receivedAt);
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
+  const log: (string | number | null)[] = [];
+  let logBytes: Uint8Array | undefined;
+  if (commit.log) {
+    const { now, messages } = commit.log;
+    let bytes = 0;
+    for (const m of messages) if (typeof m.payload !== 'string') bytes += m.payload.byteLength;
+    // Its own ArrayBuffer (not the pool's), so it can be transferred to the worker.
+    if (bytes > 0) logBytes = new Uint8Array(new ArrayBuffer(bytes));
+    let at = 0;
+    for (const m of messages) {
+      const p = m.payload;
+      if (typeof p === 'string') log.push(now, m.source, m.channel, m.receivedAt, p, 0, 0);
+      else {
+        (logBytes as Uint8Array).set(p, at);
+        log.push(now, m.source, m.channel, m.receivedAt, null, at, at + p.byteLength);
+        at += p.byteLength;
+      }
+    }
+  }
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, logBytes, checkpoint: commit.checkpoint === true };
 }
 
 /** Applies one prepared ingest batch in one immediate transaction. */
@@ -127,9 +149,9 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     const log = new Chunked(stmts.appendLogs, stmts.appendLog, 6);
     const l = c.log;
     for (let i = 0; i + LOG_FIELDS - 1 < l.length; i += LOG_FIELDS) {
-      const payload = l[i + 3] as string | Uint8Array;
-      const text = typeof payload === 'string';
-      log.add(l[i] as number, l[i + 1] as string, l[i + 2] as string, text ? payload : blob(payload), text ? 1 : 0, l[i + 4] as number);
+      const text = l[i + 4];
+      const payload = typeof text === 'string' ? text : blob(c.logBytes as Uint8Array, l[i + 5] as number, l[i + 6] as number);
+      log.add(l[i] as number, l[i + 1] as string, l[i + 2] as string, payload, typeof text === 'string' ? 1 : 0, l[i + 3] as number);
     }
     log.finish();
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
@@ -137,9 +159,9 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
   }).immediate();
 }
 
-/** A Buffer view of bytes (what the driver binds as a BLOB); no copy. */
-function blob(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** A Buffer view of bytes[start, end) (what the driver binds as a BLOB); no copy. */
+function blob(bytes: Uint8Array, start: number, end: number): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
 }
 
 /** Page cache per connection, MiB (the store has two: its own and the commit worker's). */
