@@ -427,7 +427,16 @@ export class Ingestor implements IngestSink {
     }
     // Load state for assets not in memory, once per batch.
     const missing = new Set<string>();
-    for (const d of decoded) if ('events' in d) for (const { asset } of d.events) if (!this.overlay.has(asset.erpAssetId) && !this.cache.has(asset.erpAssetId)) missing.add(asset.erpAssetId);
+    let checked: AssetRecord | undefined;
+    for (const d of decoded) {
+      if (!('events' in d)) continue;
+      for (const { asset } of d.events) {
+        if (asset === checked) continue; // a message's events share their asset
+        checked = asset;
+        const id = asset.erpAssetId;
+        if (!this.overlay.has(id) && !this.cache.has(id)) missing.add(id);
+      }
+    }
     if (missing.size) for (const [id, doc] of await this.opts.store.loadStates([...missing])) this.remember(id, doc);
 
     const states = new Map<string, AssetStateDoc>();
@@ -495,12 +504,19 @@ export class Ingestor implements IngestSink {
     if (!result.ok) return { code: 'undecodable', reason: result.reason };
     if (result.events.length === 0) return { code: 'undecodable', reason: 'payload holds no event (no position, meter, sensor or alert values found)' };
     const out: { event: CanonicalEvent; asset: AssetRecord }[] = [];
+    // The events of one message usually share their identifiers (the same array): resolved once.
+    let ids: CanonicalEvent['ids'] | undefined;
+    let asset: AssetRecord | undefined;
     for (const event of result.events) {
       const v = validateEvent(event, now, this.opts.validation);
       if (!v.ok) return { code: v.code, reason: v.reason };
-      const r = identity.resolve(event.ids);
-      if (!r.ok) return { code: 'unknown-asset', reason: r.reason };
-      out.push({ event, asset: r.asset });
+      if (event.ids !== ids || asset === undefined) {
+        const r = identity.resolve(event.ids);
+        if (!r.ok) return { code: 'unknown-asset', reason: r.reason };
+        ids = event.ids;
+        asset = r.asset;
+      }
+      out.push({ event, asset });
     }
     return { events: out };
   }
