@@ -379,19 +379,25 @@ export class Ingestor implements IngestSink {
       this.cache.clear();
       this.dirty = new Map();
       const log = await this.opts.store.readIngestLog();
+      const refused: string[] = [];
       for (let i = 0; i < log.length; ) {
         const now = (log[i] as LoggedMessage).now;
         let j = i + 1;
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
-        const { states, changed } = await this.process(log.slice(i, j), now);
+        const { states, changed, outcomes } = await this.process(log.slice(i, j), now);
         this.markDirty(changed, now);
         for (const [id, doc] of states) this.remember(id, doc);
+        for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
         i = j;
       }
       this.stats.logged = log.length;
       this.needsRecovery = false;
       if (log.length) {
         this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
+        // Accepted when logged, refused now: the configuration changed (a decoder or a mapping
+        // removed) between the crash and this start; their state changes are not rebuilt.
+        if (refused.length)
+          this.opts.logger?.warn({ examples: refused }, 'some logged messages were not accepted on replay (configuration changed since they were ingested); their rule-state changes are lost');
         this.armCheckpoint();
       }
     })().finally(() => {
