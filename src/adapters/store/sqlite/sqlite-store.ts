@@ -11,7 +11,7 @@ import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '..
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
-import type { QuarantineCode } from '../../../core/model/messages.js';
+import type { QuarantineCode, RawMessage } from '../../../core/model/messages.js';
 import type {
   AssetStateDoc,
   AssetWithIdentifiers,
@@ -267,15 +267,7 @@ export class SqliteStore implements Store {
       is_text: number;
       received_at: number;
     }[];
-    return Promise.resolve(
-      rows.map((r) => ({
-        now: r.now,
-        source: r.source,
-        channel: r.channel,
-        payload: r.is_text ? r.payload.toString() : new Uint8Array(r.payload as Buffer),
-        receivedAt: r.received_at,
-      })),
-    );
+    return Promise.resolve(rows.map((r) => ({ now: r.now, ...rawMessageOf(r) })));
   }
 
   counters(): Promise<Counters> {
@@ -453,10 +445,7 @@ export class SqliteStore implements Store {
     return Promise.resolve(
       rows.map((r) => ({
         id: r.id,
-        source: r.source,
-        channel: r.channel,
-        payload: r.is_text ? r.payload.toString('utf8') : new Uint8Array(r.payload),
-        receivedAt: r.received_at,
+        ...rawMessageOf(r),
         code: r.code,
         reason: r.reason,
         status: r.status,
@@ -515,4 +504,13 @@ export class SqliteStore implements Store {
   kvList(namespace: string): Promise<{ key: string; value: string }[]> {
     return Promise.resolve(this.stmts.kvList.all(namespace) as { key: string; value: string }[]);
   }
+}
+
+/**
+ * A stored message (quarantine, ingest log) as it was received: text stays text, bytes stay bytes.
+ * (The ingest log stores text as TEXT, which reads back as a string; quarantine stores a BLOB.)
+ */
+function rawMessageOf(r: { source: string; channel: string; payload: Buffer | string; is_text: number; received_at: number }): RawMessage {
+  const p = r.payload;
+  return { source: r.source, channel: r.channel, payload: typeof p === 'string' ? p : r.is_text ? p.toString('utf8') : new Uint8Array(p), receivedAt: r.received_at };
 }
