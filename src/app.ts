@@ -187,7 +187,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           await store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
           dispatcher.notify();
         },
-        checkpoint: () => ingestor.flush(),
+        checkpoint: () => ingestor.checkpoint(),
       }),
       clock,
       logger,

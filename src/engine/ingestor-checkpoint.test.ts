@@ -143,6 +143,25 @@ describe('rule state checkpoints', () => {
     expect(ingestor.stats.checkpoints).toBeGreaterThanOrEqual(5);
   });
 
+  it('checkpoint() stores what was committed before it without waiting for the queue to drain', async () => {
+    const store = await storeWithAssets();
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { maxBatch: 6 });
+    const msgs = stream(60);
+    await ingestor.submit(msgs.slice(0, 60)); // committed: held in memory, logged
+    // Sources keep feeding the queue while the checkpoint is asked for.
+    const rest = Array.from({ length: 50 }, (_, i) => ingestor.submit(msgs.slice(60 + i * 6, 66 + i * 6)));
+    await ingestor.checkpoint();
+    expect(ingestor.stats.accepted).toBeLessThan(msgs.length); // resolved before the queue drained
+    const stored = (await store.loadStates(['EQ-0'])).get('EQ-0') as { maintenance?: unknown } | undefined;
+    expect(stored?.maintenance).toBeDefined();
+    await Promise.all(rest);
+    await ingestor.flush();
+    expect(await store.readIngestLog()).toEqual([]);
+    // Nothing held: resolves at once.
+    await ingestor.checkpoint();
+    expect(ingestor.stats.checkpoints).toBeGreaterThanOrEqual(2);
+  });
+
   it('an idle ingestor writes held state within checkpointMs', async () => {
     const store = await storeWithAssets();
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMs: 50 });

@@ -129,6 +129,8 @@ export class Ingestor implements IngestSink {
   /** In-memory state must be rebuilt from the store (stored state + ingest log): at start and after a failed commit. */
   private needsRecovery = true;
   private recovering: Promise<void> | undefined;
+  /** Callers of `checkpoint()` waiting for the next checkpoint to commit. */
+  private checkpointWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 1000;
@@ -175,6 +177,21 @@ export class Ingestor implements IngestSink {
         this.checkpointWanted = true;
       } else return;
     }
+  }
+
+  /**
+   * Stores the rule state held in memory now, without waiting for the queue to drain (sources keep
+   * feeding it): resolves once a checkpoint asked for after this call has committed, so the stored
+   * state then includes every batch committed before the call.
+   */
+  checkpoint(): Promise<void> {
+    if (this.needsRecovery) return this.flush();
+    if (this.dirty.size === 0 && this.stats.logged === 0 && this.storing.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.checkpointWaiters.push({ resolve, reject });
+      this.checkpointWanted = true;
+      this.schedule();
+    });
   }
 
   /** A batch may be prepared now: a pipeline slot is free, and a recovery does not wait for commits to settle. */
@@ -227,6 +244,7 @@ export class Ingestor implements IngestSink {
     let results: SubmitResult[];
     let deliveryCount: number;
     let checkpointed: string[] = [];
+    let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
     try {
       if (this.needsRecovery) await this.recover();
       const messages = batch.flatMap((p) => p.messages);
@@ -247,6 +265,7 @@ export class Ingestor implements IngestSink {
           : { states: [], deliveries: coalesceStates(deliveries), quarantine, accepted, log: { now, messages: stateful } },
       );
       if (checkpoint) {
+        waiters = this.checkpointWaiters.splice(0);
         checkpointed = [...this.dirty.keys()];
         for (const id of checkpointed) this.storing.set(id, (this.storing.get(id) ?? 0) + 1);
         this.dirty = new Map();
@@ -270,7 +289,10 @@ export class Ingestor implements IngestSink {
         results.push({ accepted: mine.length - quarantined.length, quarantined });
       }
     } catch (err) {
-      // Nothing of this batch reached the store or the overlay: batches before it stay valid.
+      // Nothing of this batch reached the store or the overlay: batches before it stay valid. A
+      // checkpoint asked for is not retried in a loop: its callers hear of the failure.
+      for (const w of waiters.length ? waiters : this.checkpointWaiters.splice(0)) w.reject(coerceError(err));
+      this.checkpointWanted = false;
       this.fail(batch, err, epoch, false);
       return;
     }
@@ -284,6 +306,7 @@ export class Ingestor implements IngestSink {
         }
         this.stats.batches++;
         this.stats.deliveriesEnqueued += deliveryCount;
+        for (const w of waiters) w.resolve();
         batch.forEach((p, i) => {
           const r = results[i] as SubmitResult;
           this.stats.accepted += r.accepted;
@@ -291,7 +314,10 @@ export class Ingestor implements IngestSink {
           p.resolve(r);
         });
       },
-      (err: unknown) => this.fail(batch, err, epoch, true),
+      (err: unknown) => {
+        for (const w of waiters) w.reject(coerceError(err));
+        this.fail(batch, err, epoch, true);
+      },
     );
     const tracked: Promise<void> = settled.finally(() => {
       this.committing.delete(tracked);
@@ -323,8 +349,9 @@ export class Ingestor implements IngestSink {
       this.cache.clear();
       this.dirty = new Map();
       this.stats.logged = 0;
-      this.checkpointWanted = false;
       this.needsRecovery = true;
+      // Still asked for: it is written once the state is rebuilt.
+      this.checkpointWanted = this.checkpointWaiters.length > 0;
     }
     if (first) this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
     for (const p of batch) p.reject(error);
