@@ -82,6 +82,7 @@ export function registerQuarantineCommand(program: Command): void {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
         });
         if (process.stderr.isTTY) process.stderr.write('\n');
+        await app.ingestor.flush(); // store the rule state the replay changed (a checkpoint)
         process.stdout.write(formatReplaySummary(summary));
       } finally {
         await app.store.close();
