@@ -144,7 +144,8 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
   }
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+/** The middle value (the upper one of an even count): what the benchmarks compare across alternating runs. */
+export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 export async function benchRules(options: RulesBenchOptions = {}): Promise<RulesBenchResult> {
   const count = options.events ?? 100_000;

@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { BacklogResult } from './backlog-memory.js';
 import { benchAempPull } from './aemp-pull.js';
-import { benchRules } from './rules.js';
+import { benchRules, median } from './rules.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
 
 const all = ['ingest', 'memory', 'aemp', 'parser', 'rules'] as const;
@@ -30,7 +30,6 @@ const results: Record<string, unknown> = {
 };
 const line = (s: string) => process.stdout.write(`${s}\n`);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-const medianOf = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 if (run('ingest')) {
   line('== ingest: MQTT QoS 1 (real Mosquitto) → committed state + outbox, ack after commit');
@@ -52,7 +51,7 @@ if (run('ingest')) {
       fulls.push(await benchPipelineIngest(count, 10_000, 'full'));
     }
     const normal = await benchPipelineIngest(count, 10_000, 'normal');
-    const baseline = medianOf(bares);
+    const baseline = median(bares);
     const full = [...fulls].sort((a, b) => a.eventsPerSecond - b.eventsPerSecond)[Math.floor(fulls.length / 2)] as (typeof fulls)[number];
     const list = (xs: number[]) => xs.map(fmt).join(', ');
     // Each fleet message carries a position, sensor values and an hour meter: three canonical events.

@@ -107,6 +107,8 @@ export interface Counters {
   /** Messages accepted (all time). */
   readonly eventsAccepted: number;
   readonly quarantined: number;
+  /** Messages in the ingest log: their rule-state changes are not in the stored state yet (next checkpoint, or replay at start). */
+  readonly ingestLog: number;
 }
 
 export interface Store {

@@ -30,7 +30,7 @@ export function registerStatusCommand(program: Command): void {
         const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
-        const heldMessages = (await store.readIngestLog()).length;
+        const heldMessages = counters.ingestLog;
         const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

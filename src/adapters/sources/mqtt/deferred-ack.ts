@@ -8,8 +8,8 @@
  * would therefore commit one message at a time. Instead we call back at once with a marker error,
  * which mqtt.js (handlers/publish.js, QoS 1 branch) treats as "done, send no PUBACK", and send the
  * PUBACKs ourselves, a batch at a time, on mqtt.js's private `stream` once the commit has
- * resolved. Many messages are then un-acknowledged at once (bounded by the broker's inflight window, MQTT 5 receive
- * maximum), so the sink can commit them in batches.
+ * resolved. Many messages are then un-acknowledged at once (bounded by the broker's inflight
+ * window, MQTT 5 receive maximum), so the sink can commit them in batches.
  * @module
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';

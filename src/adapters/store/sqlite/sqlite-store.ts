@@ -273,7 +273,8 @@ export class SqliteStore implements Store {
   counters(): Promise<Counters> {
     const rows = this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[];
     const get = (n: string) => rows.find((r) => r.name === n)?.value ?? 0;
-    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined') });
+    const ingestLog = this.db.prepare('SELECT count(*) FROM ingest_log').pluck().get() as number;
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), ingestLog });
   }
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
