@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import type { Rule } from '../core/rules/rule.js';
 import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
@@ -124,4 +125,32 @@ describe('ingest pipeline', () => {
     await Promise.all([first, third]);
     expect(await real.listDeliveries({})).toHaveLength(1);
   });
+
+  it('looks up an asset with no stored state once, not every batch, and never for events no rule reads', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const looked: string[][] = [];
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop !== 'loadStates') return Reflect.get(target, prop, receiver) as unknown;
+        return (ids: readonly string[]) => {
+          looked.push([...ids]);
+          return target.loadStates(ids);
+        };
+      },
+    }) as Store;
+    // A rule that reads positions and never keeps state: the asset stays without stored state.
+    const quiet: Rule = { name: 'quiet', kinds: ['position'], apply: (state) => ({ state, deliveries: [] }) };
+    const ingestor = locationIngestor(store, new IdentityIndex(await real.listAssets()), { maxBatch: 1, maxWaitMs: 1, rules: [quiet] });
+    const sensor = (minute: number) => ({ ...at(minute, 0), payload: JSON.stringify({ kind: 'sensor', assetId: 'tag-1', eventTime: new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60_000).toISOString(), values: { t: { value: 1 } } }) });
+    await ingestor.submit([sensor(0)]);
+    await ingestor.submit([sensor(1)]);
+    expect(looked).toEqual([]); // no rule reads sensor events
+    await ingestor.submit([at(2, 52)]);
+    await ingestor.submit([at(3, 52)]);
+    expect(looked).toEqual([['EQ-1']]);
+    expect(ingestor.stats.accepted).toBe(4);
+  });
 });
+

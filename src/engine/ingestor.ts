@@ -458,19 +458,23 @@ export class Ingestor implements IngestSink {
     for (const m of messages) {
       decoded.push(this.decodeOne(m, now, identity));
     }
-    // Load state for assets not in memory, once per batch.
+    // Load state for assets not in memory, once per batch (only where a rule will read it). An
+    // asset with no stored state is remembered as such, so it is not looked up again next batch.
     const missing = new Set<string>();
     let checked: AssetRecord | undefined;
     for (const d of decoded) {
       if (!('events' in d)) continue;
-      for (const { asset } of d.events) {
-        if (asset === checked) continue; // a message's events share their asset
+      for (const { event, asset } of d.events) {
+        if (asset === checked || !this.rulesByKind.has(event.kind)) continue; // a message's events share their asset
         checked = asset;
         const id = asset.erpAssetId;
         if (!this.overlay.has(id) && !this.cache.has(id)) missing.add(id);
       }
     }
-    if (missing.size) for (const [id, doc] of await this.opts.store.loadStates([...missing])) this.remember(id, doc);
+    if (missing.size) {
+      const loaded = await this.opts.store.loadStates([...missing]);
+      for (const id of missing) this.remember(id, loaded.get(id) ?? {});
+    }
 
     const states = new Map<string, AssetStateDoc>();
     const changed = new Map<string, Set<string>>();
