@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mqttSourceSchema } from '../../../config/schema.js';
-import { mqttClientOptions, redactedUrl, subscriptions } from './client-options.js';
+import { mqttClientOptions, mqttTracing, redactedUrl, subscriptions } from './client-options.js';
 
 const base = {
   name: 'fleet',
@@ -10,6 +10,16 @@ const base = {
 const parse = (extra: Record<string, unknown> = {}) => mqttSourceSchema.parse({ ...base, ...extra });
 
 describe('mqttClientOptions', () => {
+  it("silences mqtt.js's per-packet tracing unless DEBUG asks for it", () => {
+    expect(mqttTracing(undefined)).toBe(false);
+    expect(mqttTracing('assetbridge:*')).toBe(false);
+    expect(mqttTracing('mqttjs*')).toBe(true);
+    expect(mqttTracing('*')).toBe(true);
+    expect(mqttTracing('express,*')).toBe(true);
+    const o = mqttClientOptions(parse());
+    expect(typeof o.log).toBe(mqttTracing() ? 'undefined' : 'function');
+  });
+
   it('asks for a persistent MQTT 5 session with a long expiry and maxInflight as receive maximum', () => {
     const o = mqttClientOptions(parse({ maxInflight: 2000 }));
     expect(o).toMatchObject({ clientId: 'assetbridge', clean: false, protocolVersion: 5, resubscribe: false, manualConnect: true, reconnectPeriod: 5000 });
