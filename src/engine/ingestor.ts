@@ -102,13 +102,16 @@ export class Ingestor implements IngestSink {
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  /**
+   * Rule state per asset as of the newest batch handed to the store (committed or still
+   * committing): the next batch is prepared on top of it. A failed commit clears it all and it is
+   * rebuilt from the store (stored state + ingest log), so it never keeps a state the store lost.
+   */
   private readonly cache = new Map<string, AssetStateDoc>();
-  /** State of batches prepared but not yet committed, newest per asset; read before the cache. */
-  private readonly overlay = new Map<string, AssetStateDoc>();
   /** Commits in progress (at most `pipelineDepth`). */
   private readonly committing = new Set<Promise<void>>();
   private readonly maxPipeline: number;
-  /** Bumped on a failed commit: states computed before it are not remembered. */
+  /** Bumped on a failed commit: the batches built on it fail too, and only the first failure is logged. */
   private epoch = 0;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
@@ -235,7 +238,7 @@ export class Ingestor implements IngestSink {
   /**
    * Runs the pipeline over a batch and hands it to the store. The next batch may be prepared while
    * this one commits (the store's commit worker does the SQLite work on its own thread): it sees
-   * this batch's state through the overlay. Messages are settled only after their commit.
+   * this batch's state in the cache. Messages are settled only after their commit.
    */
   private async prepareBatch(batch: Pending[]): Promise<void> {
     const epoch = this.epoch;
@@ -289,21 +292,16 @@ export class Ingestor implements IngestSink {
         results.push({ accepted: mine.length - quarantined.length, quarantined });
       }
     } catch (err) {
-      // Nothing of this batch reached the store or the overlay: batches before it stay valid. A
+      // Nothing of this batch reached the store or the cache: batches before it stay valid. A
       // checkpoint asked for is not retried in a loop: its callers hear of the failure.
       for (const w of waiters.length ? waiters : this.checkpointWaiters.splice(0)) w.reject(coerceError(err));
       this.checkpointWanted = false;
       this.fail(batch, err, epoch, false);
       return;
     }
-    for (const [id, doc] of states) this.overlay.set(id, doc);
+    for (const [id, doc] of states) this.remember(id, doc);
     const settled: Promise<void> = commit.then(
       () => {
-        // Committed: the state moves from the overlay into the cache.
-        for (const [id, doc] of states) {
-          if (this.overlay.get(id) === doc) this.overlay.delete(id);
-          if (epoch === this.epoch) this.remember(id, doc);
-        }
         this.stats.batches++;
         this.stats.deliveriesEnqueued += deliveryCount;
         for (const w of waiters) w.resolve();
@@ -345,7 +343,6 @@ export class Ingestor implements IngestSink {
       // State held in memory may include the failed batch: rebuild it from the store (stored
       // state + ingest log) once the batches queued behind it have settled.
       this.epoch++;
-      this.overlay.clear();
       this.cache.clear();
       this.dirty = new Map();
       this.stats.logged = 0;
@@ -373,7 +370,7 @@ export class Ingestor implements IngestSink {
   private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
     const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
     for (const [erpAssetId, rules] of this.dirty) {
-      const doc = batch.get(erpAssetId) ?? this.overlay.get(erpAssetId) ?? this.cache.get(erpAssetId);
+      const doc = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
       if (!doc) continue; // not reachable: a changed asset stays in memory until its checkpoint
       const part: AssetStateDoc = {};
       for (const rule of rules) part[rule] = doc[rule];
@@ -402,7 +399,6 @@ export class Ingestor implements IngestSink {
    */
   private recover(): Promise<void> {
     this.recovering ??= (async () => {
-      this.overlay.clear();
       this.cache.clear();
       this.dirty = new Map();
       const log = await this.opts.store.readIngestLog();
@@ -468,7 +464,7 @@ export class Ingestor implements IngestSink {
         if (asset === checked || !this.rulesByKind.has(event.kind)) continue; // a message's events share their asset
         checked = asset;
         const id = asset.erpAssetId;
-        if (!this.overlay.has(id) && !this.cache.has(id)) missing.add(id);
+        if (!this.cache.has(id)) missing.add(id);
       }
     }
     if (missing.size) {
@@ -494,11 +490,11 @@ export class Ingestor implements IngestSink {
         const rules = this.rulesByKind.get(event.kind);
         if (!rules) continue; // accepted; no rule looks at this kind of event
         const id = asset.erpAssetId;
-        // Copy the cached document once per batch; the cache moves forward only after the commit.
+        // Copy the cached document once per batch; the cache moves forward when the batch goes to the store.
         let doc = states.get(id);
         let dirty = changed.get(id);
         if (!doc || !dirty) {
-          doc = { ...(this.overlay.get(id) ?? this.cache.get(id)) };
+          doc = { ...this.cache.get(id) };
           dirty = new Set<string>();
           states.set(id, doc);
           changed.set(id, dirty);
@@ -581,15 +577,25 @@ export class Ingestor implements IngestSink {
  * Within one batch, only the newest value of each state key can matter (the store would coalesce
  * them anyway); dropping the rest here saves their hashing and SQL. Facts are all kept, in order.
  */
-export function coalesceStates(deliveries: readonly DeliveryIntent[]): DeliveryIntent[] {
-  const newest = new Map<string, number>();
+export function coalesceStates(deliveries: readonly DeliveryIntent[]): readonly DeliveryIntent[] {
+  // destination → operation → business key → index of the newest (no key strings built per delivery).
+  const newest = new Map<string, Map<string, Map<string, number>>>();
+  let replaced = false;
   deliveries.forEach((d, i) => {
     if (d.kind !== 'state') return;
-    const key = `${d.destination}\u001f${d.operation}\u001f${d.businessKey}`;
-    const prev = newest.get(key);
-    if (prev === undefined || (deliveries[prev] as DeliveryIntent).eventTime <= d.eventTime) newest.set(key, i);
+    let byOperation = newest.get(d.destination);
+    if (!byOperation) newest.set(d.destination, (byOperation = new Map()));
+    let byKey = byOperation.get(d.operation);
+    if (!byKey) byOperation.set(d.operation, (byKey = new Map()));
+    const prev = byKey.get(d.businessKey);
+    if (prev === undefined) byKey.set(d.businessKey, i);
+    else {
+      replaced = true;
+      if ((deliveries[prev] as DeliveryIntent).eventTime <= d.eventTime) byKey.set(d.businessKey, i);
+    }
   });
-  if (newest.size === deliveries.filter((d) => d.kind === 'state').length) return [...deliveries];
-  const keep = new Set(newest.values());
+  if (!replaced) return deliveries;
+  const keep = new Set<number>();
+  for (const byOperation of newest.values()) for (const byKey of byOperation.values()) for (const i of byKey.values()) keep.add(i);
   return deliveries.filter((d, i) => d.kind === 'fact' || keep.has(i));
 }
