@@ -70,6 +70,14 @@ export interface IngestorOptions {
   readonly logger?: Logger;
 }
 
+/** A message's events, and the asset of each (in the same order). */
+interface Decoded {
+  readonly events: readonly CanonicalEvent[];
+  readonly assets: readonly AssetRecord[];
+}
+
+const NO_DELIVERIES: readonly DeliveryIntent[] = Object.freeze([]);
+
 /** What one message turned into; also what `rules test` prints. */
 export interface MessageOutcome {
   readonly accepted: boolean;
@@ -117,11 +125,13 @@ export class Ingestor implements IngestSink {
   private readonly maxWaitMs: number;
   private readonly cacheSize: number;
   /** The rules that look at each kind of event, in configured order. */
-  private readonly rulesByKind = new Map<CanonicalEvent['kind'], Rule[]>();
+  private readonly rulesByKind = new Map<CanonicalEvent['kind'], { readonly rule: Rule; readonly bit: number }[]>();
+  /** Rule names by bit: changed sub-states are kept as a bit mask per asset (no set per asset and batch). */
+  private readonly ruleNames: string[] = [];
   private readonly checkpointMs: number;
   private readonly checkpointMessages: number;
-  /** Rule sub-states changed since the last checkpoint (including batches still committing), per asset. */
-  private dirty = new Map<string, Set<string>>();
+  /** Rule sub-states changed since the last checkpoint (including batches still committing), per asset: a mask of rule bits. */
+  private dirty = new Map<string, number>();
   /** Assets in checkpoints still committing (count per asset): their stored state is not yet current. */
   private readonly storing = new Map<string, number>();
   /** When the oldest change in `dirty` was made (clock time). */
@@ -142,13 +152,15 @@ export class Ingestor implements IngestSink {
     this.cacheSize = opts.stateCacheSize ?? 200_000;
     this.checkpointMs = Math.max(0, opts.checkpointMs ?? 5000);
     this.checkpointMessages = Math.max(1, opts.checkpointMessages ?? 50_000);
-    for (const rule of opts.rules) {
+    if (opts.rules.length > 31) throw new Error(`the ingestor takes at most 31 rules, got ${opts.rules.length}`);
+    opts.rules.forEach((rule, i) => {
+      this.ruleNames.push(rule.name);
       for (const kind of rule.kinds) {
         const list = this.rulesByKind.get(kind) ?? [];
-        if (!list.includes(rule)) list.push(rule);
+        if (!list.some((r) => r.rule === rule)) list.push({ rule, bit: 1 << i });
         this.rulesByKind.set(kind, list);
       }
-    }
+    });
   }
 
   submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
@@ -355,26 +367,27 @@ export class Ingestor implements IngestSink {
   }
 
   /** Adds a batch's changed rule sub-states to those the next checkpoint writes. */
-  private markDirty(changed: ReadonlyMap<string, ReadonlySet<string>>, now: number): void {
-    for (const [id, rules] of changed) {
-      if (rules.size === 0) continue;
+  private markDirty(changed: ReadonlyMap<string, number>, now: number): void {
+    for (const [id, mask] of changed) {
       if (this.dirty.size === 0) this.dirtySince = now;
-      const d = this.dirty.get(id);
-      // The batch's own set is not used after this: keep it rather than copy it.
-      if (!d) this.dirty.set(id, rules as Set<string>);
-      else for (const r of rules) d.add(r);
+      this.dirty.set(id, (this.dirty.get(id) ?? 0) | mask);
     }
   }
 
   /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else prepared, else committed). */
   private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
     const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
-    for (const [erpAssetId, rules] of this.dirty) {
+    for (const [erpAssetId, mask] of this.dirty) {
       const doc = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
       if (!doc) continue; // not reachable: a changed asset stays in memory until its checkpoint
       const part: AssetStateDoc = {};
-      for (const rule of rules) part[rule] = doc[rule];
-      out.push({ erpAssetId, doc: part, changed: [...rules] });
+      const changed: string[] = [];
+      this.ruleNames.forEach((rule, i) => {
+        if ((mask & (1 << i)) === 0) return;
+        part[rule] = doc[rule];
+        changed.push(rule);
+      });
+      out.push({ erpAssetId, doc: part, changed });
     }
     return out;
   }
@@ -440,8 +453,8 @@ export class Ingestor implements IngestSink {
   ): Promise<{
     outcomes: MessageOutcome[];
     states: Map<string, AssetStateDoc>;
-    /** Per asset, the rules whose sub-state changed in this batch. */
-    changed: Map<string, Set<string>>;
+    /** Per asset, the rules whose sub-state changed in this batch (a mask of rule bits; absent: none). */
+    changed: Map<string, number>;
     deliveries: DeliveryIntent[];
     quarantine: QuarantineEntry[];
     /** The accepted messages that changed some rule state, in order (what the ingest log keeps). */
@@ -449,7 +462,7 @@ export class Ingestor implements IngestSink {
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
-    const decoded: ({ events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] })[] = [];
+    const decoded: (Decoded | { reason: string; code: QuarantineEntry['code'] })[] = [];
 
     for (const m of messages) {
       decoded.push(this.decodeOne(m, now, identity));
@@ -460,8 +473,9 @@ export class Ingestor implements IngestSink {
     let checked: AssetRecord | undefined;
     for (const d of decoded) {
       if (!('events' in d)) continue;
-      for (const { event, asset } of d.events) {
-        if (asset === checked || !this.rulesByKind.has(event.kind)) continue; // a message's events share their asset
+      for (let e = 0; e < d.events.length; e++) {
+        const asset = d.assets[e] as AssetRecord;
+        if (asset === checked || !this.rulesByKind.has((d.events[e] as CanonicalEvent).kind)) continue; // a message's events share their asset
         checked = asset;
         const id = asset.erpAssetId;
         if (!this.cache.has(id)) missing.add(id);
@@ -473,7 +487,7 @@ export class Ingestor implements IngestSink {
     }
 
     const states = new Map<string, AssetStateDoc>();
-    const changed = new Map<string, Set<string>>();
+    const changed = new Map<string, number>();
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
     const stateful: RawMessage[] = [];
@@ -484,35 +498,39 @@ export class Ingestor implements IngestSink {
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
         return;
       }
-      const mine: DeliveryIntent[] = [];
+      let mine: DeliveryIntent[] | undefined;
       let touched = false;
-      for (const { event, asset } of d.events) {
+      const { events, assets } = d;
+      for (let e = 0; e < events.length; e++) {
+        const event = events[e] as CanonicalEvent;
         const rules = this.rulesByKind.get(event.kind);
         if (!rules) continue; // accepted; no rule looks at this kind of event
+        const asset = assets[e] as AssetRecord;
         const id = asset.erpAssetId;
         // Copy the cached document once per batch; the cache moves forward when the batch goes to the store.
         let doc = states.get(id);
-        let dirty = changed.get(id);
-        if (!doc || !dirty) {
+        if (!doc) {
           doc = { ...this.cache.get(id) };
-          dirty = new Set<string>();
           states.set(id, doc);
-          changed.set(id, dirty);
         }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
-        for (const rule of rules) {
+        let mask = 0;
+        for (const { rule, bit } of rules) {
           const result = rule.apply(doc[rule.name], event, ctx);
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
-            dirty.add(rule.name);
-            touched = true;
+            mask |= bit;
           }
-          for (const dl of result.deliveries) mine.push(dl);
+          for (const dl of result.deliveries) (mine ??= []).push(dl);
+        }
+        if (mask !== 0) {
+          changed.set(id, (changed.get(id) ?? 0) | mask);
+          touched = true;
         }
       }
-      for (const dl of mine) deliveries.push(dl);
+      if (mine) for (const dl of mine) deliveries.push(dl);
       if (touched) stateful.push(m);
-      outcomes.push({ accepted: true, events: d.events.length, deliveries: mine });
+      outcomes.push({ accepted: true, events: events.length, deliveries: mine ?? NO_DELIVERIES });
     });
     return { outcomes, states, changed, deliveries, quarantine, stateful };
   }
@@ -521,7 +539,7 @@ export class Ingestor implements IngestSink {
     m: RawMessage,
     now: number,
     identity: IdentityIndex,
-  ): { events: { event: CanonicalEvent; asset: AssetRecord }[] } | { reason: string; code: QuarantineEntry['code'] } {
+  ): Decoded | { reason: string; code: QuarantineEntry['code'] } {
     const size = typeof m.payload === 'string' ? Buffer.byteLength(m.payload) : m.payload.byteLength;
     const limit = this.opts.maxPayloadBytes ?? 1_048_576;
     if (size > limit) return { code: 'too-large', reason: `payload of ${size} bytes exceeds ingest.maxPayloadBytes (${limit}); raise the limit or fix the sender` };
@@ -536,7 +554,7 @@ export class Ingestor implements IngestSink {
     }
     if (!result.ok) return { code: 'undecodable', reason: result.reason };
     if (result.events.length === 0) return { code: 'undecodable', reason: 'payload holds no event (no position, meter, sensor or alert values found)' };
-    const out: { event: CanonicalEvent; asset: AssetRecord }[] = [];
+    const assets: AssetRecord[] = [];
     // The events of one message usually share their identifiers (the same array): resolved once.
     let ids: CanonicalEvent['ids'] | undefined;
     let asset: AssetRecord | undefined;
@@ -549,9 +567,9 @@ export class Ingestor implements IngestSink {
         ids = event.ids;
         asset = r.asset;
       }
-      out.push({ event, asset });
+      assets.push(asset);
     }
-    return { events: out };
+    return { events: result.events, assets };
   }
 
   private remember(id: string, doc: AssetStateDoc): void {

@@ -24,6 +24,8 @@ const fail = (reason: string): Validation => ({ ok: false, code: 'invalid', reas
 /** Shared: a valid event allocates nothing. */
 const VALID: Validation = Object.freeze({ ok: true });
 const isNum = (v: unknown): v is number => typeof v === 'number';
+const BLANK = /^\s*$/;
+const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
 
 function checkNumber(name: string, v: unknown, min: number, max: number, optional: boolean): string | undefined {
   if (v === undefined && optional) return undefined;
@@ -44,7 +46,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
   if (!Array.isArray(e.ids) || e.ids.length === 0) return fail('no asset identifier');
   for (const id of e.ids as unknown[]) {
     const rec = id as Record<string, unknown> | null;
-    if (!rec || typeof rec.value !== 'string' || rec.value.trim() === '') return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
+    if (!rec || typeof rec.value !== 'string' || BLANK.test(rec.value)) return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
     if (!IDENTIFIER_TYPES.includes(rec.type as never)) return fail(`unknown identifier type ${describe(rec.type)}; use one of ${IDENTIFIER_TYPES.join(', ')}`);
   }
   if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime)) return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}`);
@@ -66,20 +68,26 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (!problem && e.lat === 0 && e.lng === 0) problem = 'position 0,0 (null island) is a missing fix, not a location';
       break;
     case 'meter': {
-      const fields = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
-      if (!fields.some((f) => e[f] !== undefined)) problem = `meter reading has none of ${fields.join(', ')}`;
+      let any = false;
       // Lifetime fuel of a large mining truck passes ten million litres; hours and km do not.
-      for (const f of fields) problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
+      for (const f of METER_FIELDS) {
+        if (e[f] !== undefined) any = true;
+        problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
+      }
+      if (!any) problem = `meter reading has none of ${METER_FIELDS.join(', ')}`;
       break;
     }
     case 'sensor': {
-      const values = e.values;
-      if (values === null || typeof values !== 'object' || Object.keys(values).length === 0) problem = 'sensor reading has no values';
-      else
-        for (const [name, v] of Object.entries(values as Record<string, unknown>)) {
-          const val = (v as Record<string, unknown> | null)?.value;
+      const values = e.values as Record<string, unknown> | null | undefined;
+      let count = 0;
+      if (values !== null && typeof values === 'object')
+        for (const name in values) {
+          if (!Object.hasOwn(values, name)) continue;
+          count++;
+          const val = (values[name] as Record<string, unknown> | null)?.value;
           problem ??= checkNumber(`sensor ${name}`, val, -1e9, 1e9, false);
         }
+      if (count === 0) problem = 'sensor reading has no values';
       break;
     }
     case 'alert':
