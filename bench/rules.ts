@@ -18,6 +18,7 @@ import { createRules } from '../src/core/rules/index.js';
 import type { Rule } from '../src/core/rules/rule.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
+import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { startBenchBroker } from './broker.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
@@ -226,6 +227,7 @@ async function mqttComparison(count: number, assets: number): Promise<{ withoutR
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {
+  tuneV8(); // as the service process does (src/cli/main.ts)
   const result = await benchRules({ events: Number(process.env.BENCH_RULES_EVENTS ?? 100_000) });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   process.stdout.write(`in-process ingest, rules on / off: ${result.ratio} (target >= 0.8)\n`);

@@ -15,6 +15,10 @@ import type { BacklogResult } from './backlog-memory.js';
 import { benchAempPull } from './aemp-pull.js';
 import { benchRules, median } from './rules.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
+import { tuneV8 } from '../src/runtime/v8-tuning.js';
+
+// The service process's V8 tuning (src/cli/main.ts applies the same).
+tuneV8();
 
 const all = ['ingest', 'memory', 'aemp', 'parser', 'rules'] as const;
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

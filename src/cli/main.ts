@@ -18,6 +18,7 @@ import { registerDlqCommand } from './commands/dlq.js';
 import { registerQuarantineCommand } from './commands/quarantine.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
+import { tuneV8 } from '../runtime/v8-tuning.js';
 
 export function buildProgram(): Command {
   const program = new Command('assetbridge')
@@ -40,6 +41,8 @@ export function buildProgram(): Command {
   registerZonesCommand(program);
   return program;
 }
+
+tuneV8();
 
 // `assetbridge audit --json | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
