@@ -152,5 +152,26 @@ describe('ingest pipeline', () => {
     expect(looked).toEqual([['EQ-1']]);
     expect(ingestor.stats.accepted).toBe(4);
   });
+
+  it('uses state it just loaded even when a tiny cache evicted it within the batch', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets(
+      ['1', '2'].map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })),
+    );
+    const identity = new IdentityIndex(await real.listAssets());
+    const first = locationIngestor(real, identity);
+    await first.submit([at(0, 52, 'tag-1'), at(0, 40, 'tag-2')]);
+    await first.flush(); // state stored
+    expect(await real.listDeliveries({})).toHaveLength(2);
+    // A new process with room for one asset: both are loaded in one batch, the first is evicted
+    // again at once, and must still be processed from its stored state (no movement: no update).
+    const second = locationIngestor(real, identity, { stateCacheSize: 1 });
+    await second.submit([at(1, 52, 'tag-1'), at(1, 40, 'tag-2')]);
+    await second.flush();
+    // A second update would have replaced the pending one with the newer fix (minute 1).
+    const times = (await real.listDeliveries({})).map((d) => d.eventTime);
+    expect(times).toEqual([Date.parse('2026-11-20T08:00:00Z'), Date.parse('2026-11-20T08:00:00Z')]);
+  });
 });
 

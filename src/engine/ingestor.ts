@@ -374,7 +374,7 @@ export class Ingestor implements IngestSink {
     }
   }
 
-  /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else prepared, else committed). */
+  /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else the cache's). */
   private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
     const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
     for (const [erpAssetId, mask] of this.dirty) {
@@ -481,10 +481,9 @@ export class Ingestor implements IngestSink {
         if (!this.cache.has(id)) missing.add(id);
       }
     }
-    if (missing.size) {
-      const loaded = await this.opts.store.loadStates([...missing]);
-      for (const id of missing) this.remember(id, loaded.get(id) ?? {});
-    }
+    // Kept for this batch too: a cache full of unstored changes may evict what was just loaded.
+    const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
+    if (loaded) for (const id of missing) this.remember(id, loaded.get(id) ?? {});
 
     const states = new Map<string, AssetStateDoc>();
     const changed = new Map<string, number>();
@@ -510,7 +509,7 @@ export class Ingestor implements IngestSink {
         // Copy the cached document once per batch; the cache moves forward when the batch goes to the store.
         let doc = states.get(id);
         if (!doc) {
-          doc = { ...this.cache.get(id) };
+          doc = { ...(this.cache.get(id) ?? loaded?.get(id)) };
           states.set(id, doc);
         }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
