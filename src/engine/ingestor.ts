@@ -481,7 +481,7 @@ export class Ingestor implements IngestSink {
         if (!this.cache.has(id)) missing.add(id);
       }
     }
-    // Kept for this batch too: a cache full of unstored changes may evict what was just loaded.
+    // Kept for this batch too: with a full cache, remembering one loaded state may evict another.
     const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
     if (loaded) for (const id of missing) this.remember(id, loaded.get(id) ?? {});
 
