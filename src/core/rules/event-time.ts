@@ -71,12 +71,29 @@ export function admit<T extends Timed>(state: ReorderState<T> | undefined, item:
   const watermark = newest - allowedLatenessMs;
   // Fast path: in-order arrival with nothing pending and nothing to hold back.
   if (pending.length === 0 && time <= watermark) return { state: { released: time, newest, pending }, released: [item], late: false, duplicate: false };
+  if (time > watermark) {
+    // The new item waits; released are the pending items at or before the watermark, all of them
+    // before the insertion point (one pass, no merged copy).
+    let n = 0;
+    while (n < i && (pending[n] as T).t <= watermark) n++;
+    const rest = n === 0 && i === pending.length ? [...pending, item] : insertAfterRelease(pending, n, i, item);
+    if (n === 0) return { state: s.released === undefined ? { newest, pending: rest } : { released: s.released, newest, pending: rest }, released: [], late: false, duplicate: false };
+    return { state: { newest, released: (pending[n - 1] as T).t, pending: rest }, released: pending.slice(0, n), late: false, duplicate: false };
+  }
+  // The new item is released too (a lateness of 0, or an item behind the watermark), with everything before it.
   const merged = i === pending.length ? [...pending, item] : [...pending.slice(0, i), item, ...pending.slice(i)];
-  let n = 0;
-  while (n < merged.length && (merged[n] as T).t <= watermark) n++;
-  if (n === 0) return { state: { ...s, newest, pending: merged }, released: [], late: false, duplicate: false };
-  const out = merged.slice(0, n);
-  return { state: { newest, released: (out[n - 1] as T).t, pending: merged.slice(n) }, released: out, late: false, duplicate: false };
+  let m = 0;
+  while (m < merged.length && (merged[m] as T).t <= watermark) m++;
+  return { state: { newest, released: (merged[m - 1] as T).t, pending: merged.slice(m) }, released: merged.slice(0, m), late: false, duplicate: false };
+}
+
+/** `pending` without its first `n` items and with `item` inserted at index `i` (i ≥ n). */
+function insertAfterRelease<T>(pending: readonly T[], n: number, i: number, item: T): T[] {
+  const out: T[] = [];
+  for (let k = n; k < i; k++) out.push(pending[k] as T);
+  out.push(item);
+  for (let k = i; k < pending.length; k++) out.push(pending[k] as T);
+  return out;
 }
 
 /** Release everything still pending (end of a `rules test` input, or a test harness). */

@@ -16,7 +16,7 @@ import { admit, drain, type FlushableRule, type ReorderState } from './event-tim
 import { haversineM } from './geo.js';
 import type { RuleContext, RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
-import { stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import { enteredZones, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
 
 export interface LocationSyncOptions {
@@ -157,7 +157,8 @@ function processFix(
   let zoneName: string | undefined;
   if (options.zones) {
     if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? [], band: f.near ?? [] } : NO_ZONE, options.zones.dwell).state;
-    const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
+    const entered = enteredZones(zones);
+    const best = entered.length > 0 ? options.zones.index.best(entered) : undefined;
     if (best) {
       zone = best.locationCode;
       zoneName = best.name;

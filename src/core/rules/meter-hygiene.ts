@@ -98,16 +98,15 @@ export function classifyMeterReading(
   const last = state.last;
   if (!last) return { state: { ...state, last: reading, confirmedAt: reading.eventTime, stallFlagged: false }, verdict: { status: 'accepted', usage: 0, reading } };
   const confirmedAt = state.confirmedAt ?? last.eventTime;
-  const flag = (status: MeterFlagStatus, detail: string, newFlag = true): MeterHygieneResult => ({
-    state,
-    verdict: { status, reading, previous: last, newFlag, detail },
-  });
 
   if (reading.eventTime < confirmedAt || (reading.eventTime === confirmedAt && reading.value !== last.value)) {
     if (reading.value === last.value && reading.eventTime >= last.eventTime) return { state, verdict: { status: 'duplicate', reading } };
     if (state.lastReset && reading.eventTime < state.lastReset.eventTime)
-      return flag('out-of-order', `reading ${reading.value} at ${iso(reading.eventTime)} predates the meter reset declared at ${iso(state.lastReset.eventTime)}`);
+      return flag(state, reading, last, 'out-of-order', `reading ${reading.value} at ${iso(reading.eventTime)} predates the meter reset declared at ${iso(state.lastReset.eventTime)}`);
     return flag(
+      state,
+      reading,
+      last,
       'out-of-order',
       reading.eventTime === confirmedAt
         ? `reading ${reading.value} at ${iso(reading.eventTime)} has the time of the accepted reading ${last.value} but a different value`
@@ -119,6 +118,9 @@ export function classifyMeterReading(
   const delta = reading.value - last.value;
   if (delta < 0)
     return flag(
+      state,
+      reading,
+      last,
       'backwards',
       `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}); if the meter or ECU was replaced, declare a meter reset`,
     );
@@ -147,6 +149,9 @@ export function classifyMeterReading(
   const allowed = elapsedH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
   if (delta > allowed)
     return flag(
+      state,
+      reading,
+      last,
       'too-fast',
       `meter advanced ${round(delta)} in ${round(elapsedH)} h of wall clock (at most ${round(allowed)} possible), from ${last.value} to ${reading.value}`,
     );
@@ -155,6 +160,10 @@ export function classifyMeterReading(
     state: { ...state, last: reading, confirmedAt: reading.eventTime, stallFlagged: false },
     verdict: { status: 'accepted', usage: round(delta), previous: last, reading },
   };
+}
+
+function flag(state: MeterHygieneState, reading: MeterReading, last: MeterReading, status: MeterFlagStatus, detail: string): MeterHygieneResult {
+  return { state, verdict: { status, reading, previous: last, newFlag: true, detail } };
 }
 
 /**

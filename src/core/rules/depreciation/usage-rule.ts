@@ -87,7 +87,6 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true);
   if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
-  const { meterIssue: _m, ...rest } = s;
   const hours = step.hours;
   const prev = s.last;
   let periods = { ...s.periods };
@@ -97,7 +96,14 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   } else if (r.t > prev[0]) {
     periods = spread(periods, prev, [r.t, hours], options.calendar);
   }
-  return { ...rest, hours: step.state, first: s.first ?? [r.t, hours], last: [r.t, hours], periods: prune(periods, options.keepPeriods ?? 36) };
+  // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
+  const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
+  if (s.order !== undefined) next.order = s.order;
+  next.hours = step.state;
+  next.first = s.first ?? [r.t, hours];
+  next.last = [r.t, hours];
+  next.periods = prune(periods, options.keepPeriods ?? 36);
+  return next;
 }
 
 /** Add the hours between readings `a` and `b` to the periods they span, in proportion to time. */
@@ -131,8 +137,10 @@ function spread(
 
 /** Keep the newest `keep` periods (ids sort chronologically for monthly and sensible custom ids). */
 function prune(periods: Record<string, PeriodUsage>, keep: number): Record<string, PeriodUsage> {
+  let count = 0;
+  for (const _ in periods) count++;
+  if (count <= keep) return periods;
   const ids = Object.keys(periods);
-  if (ids.length <= keep) return periods;
   const byEnd = ids.sort((x, y) => (periods[x]?.meterAtEnd ?? 0) - (periods[y]?.meterAtEnd ?? 0) || (x < y ? -1 : 1));
   const out: Record<string, PeriodUsage> = {};
   for (const id of byEnd.slice(ids.length - keep)) out[id] = periods[id] as PeriodUsage;

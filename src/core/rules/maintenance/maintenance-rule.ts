@@ -58,7 +58,8 @@ const HISTORY_MAX = 12;
 interface Applicable {
   readonly thresholds: readonly ThresholdRule[];
   readonly services: readonly ServiceIntervalRule[];
-  readonly sensors: ReadonlySet<string>;
+  /** The sensors the thresholds read, once each. */
+  readonly sensors: readonly string[];
 }
 
 export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
@@ -70,7 +71,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       a = {
         thresholds,
         services: options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo)),
-        sensors: new Set(thresholds.map((r) => r.sensor)),
+        sensors: [...new Set(thresholds.map((r) => r.sensor))],
       };
       cache.set(asset, a);
     }
@@ -92,7 +93,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
       const adm = admit(s.order, sample, lateness, sampleKey);
       if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
-      return processSamples({ ...s, order: adm.state }, adm.released, a, ctx, options);
+      return processSamples(withOrder(s, adm.state), adm.released, a, ctx, options);
     },
     flush(state, ctx) {
       if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
@@ -101,6 +102,18 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       return processSamples({ ...s, order: d.state }, d.released, applicable(ctx.asset), ctx, options);
     },
   };
+}
+
+/** The state with another reorder buffer (field by field, no spread: this runs per sample). */
+function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>): MaintenanceState {
+  const next: { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] } = { order };
+  if (s.hours !== undefined) next.hours = s.hours;
+  if (s.history !== undefined) next.history = s.history;
+  if (s.thresholds !== undefined) next.thresholds = s.thresholds;
+  if (s.services !== undefined) next.services = s.services;
+  if (s.workOrders !== undefined) next.workOrders = s.workOrders;
+  if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
+  return next;
 }
 
 /** Orders samples with equal times and recognises duplicates. */
@@ -121,13 +134,20 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
 
 function compact(values: Readonly<Record<string, SensorValue>>): CompactValues {
   const out: Record<string, number | readonly [number, string]> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = v.unit !== undefined ? [v.value, v.unit] : v.value;
+  for (const k in values) {
+    const v = values[k] as SensorValue;
+    out[k] = v.unit !== undefined ? [v.value, v.unit] : v.value;
+  }
   return out;
 }
 
+/** The full sensor values of a buffered sample (a work order's snapshot). */
 function expand(values: CompactValues): Record<string, SensorValue> {
   const out: Record<string, SensorValue> = {};
-  for (const [k, v] of Object.entries(values)) out[k] = typeof v === 'number' ? { value: v } : { value: v[0], unit: v[1] };
+  for (const k in values) {
+    const v = values[k] as number | readonly [number, string];
+    out[k] = typeof v === 'number' ? { value: v } : { value: v[0], unit: v[1] };
+  }
   return out;
 }
 
@@ -142,7 +162,7 @@ function processSamples(
   let s = start;
   const deliveries: DeliveryIntent[] = [];
   for (const sample of samples) {
-    if (sample.k === 's') s = onSensor(s, sample.t, expand(sample.v), a, ctx, options, deliveries);
+    if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
     else s = onHours(s, sample.t, sample, a, ctx, options, deliveries);
   }
   return { state: s, deliveries };
@@ -151,7 +171,7 @@ function processSamples(
 function onSensor(
   s: MaintenanceState,
   t: number,
-  values: Readonly<Record<string, SensorValue>>,
+  values: CompactValues,
   a: Applicable,
   ctx: RuleContext,
   options: MaintenanceOptions,
@@ -160,12 +180,13 @@ function onSensor(
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
   for (const rule of a.thresholds) {
-    const v = values[rule.sensor];
-    if (v === undefined) continue;
+    const cv = values[rule.sensor];
+    if (cv === undefined) continue;
+    const value = typeof cv === 'number' ? cv : cv[0];
     const before = thresholds?.[rule.name];
     // The common case, a quiet rule and a normal value, allocates nothing.
-    if (before === undefined && !isBreach(rule, v.value)) continue;
-    const step = stepThreshold(rule, before, t, v.value);
+    if (before === undefined && !isBreach(rule, value)) continue;
+    const step = stepThreshold(rule, before, t, value);
     if (step.state !== before) {
       // A quiet rule that never fired needs no state: keep the document small.
       if (step.state.phase === 'normal' && step.state.firedAt === undefined) {
@@ -176,6 +197,7 @@ function onSensor(
       } else thresholds = { ...thresholds, [rule.name]: step.state };
     }
     if (!step.fire) continue;
+    const v: SensorValue = typeof cv === 'number' ? { value: cv } : { value: cv[0], unit: cv[1] };
     const occurrence = new Date(step.fire.start).toISOString();
     const unit = v.unit ? ` ${v.unit}` : '';
     const cmp = rule.direction === 'above' ? 'above' : 'below';
@@ -203,7 +225,7 @@ function onSensor(
           ...(v.unit ? { unit: v.unit } : {}),
         },
         detectedAt: t,
-        snapshot: values,
+        snapshot: expand(values),
         ...(rule.workOrder ? { extras: rule.workOrder } : {}),
       },
       ctx,
@@ -271,14 +293,15 @@ function onHours(
       options.keepClosed ?? 20,
     );
   }
-  const { meterIssue: _m, ...rest } = s;
-  return {
-    ...rest,
-    hours: step.state,
-    history: addHistory(s.history, t, hours),
-    ...(services ? { services } : {}),
-    ...(workOrders ? { workOrders } : {}),
-  };
+  // Field by field (no rest or conditional spreads): this runs for every meter reading.
+  const next: { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] } = {};
+  if (s.order !== undefined) next.order = s.order;
+  next.hours = step.state;
+  next.history = addHistory(s.history, t, hours);
+  if (s.thresholds !== undefined) next.thresholds = s.thresholds;
+  if (services !== undefined) next.services = services;
+  if (workOrders !== undefined) next.workOrders = workOrders;
+  return next;
 }
 
 function addHistory(history: MaintenanceState['history'], t: number, hours: number): readonly (readonly [number, number])[] {

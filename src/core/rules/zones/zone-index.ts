@@ -89,20 +89,20 @@ export class ZoneIndex {
   locate(lat: number, lng: number): ZoneHit {
     const list = this.cells.get(cellKey(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));
     if (!list && this.large.length === 0) return EMPTY_HIT;
-    let inside: { name: string; order: number }[] | undefined;
-    let band: { name: string; order: number }[] | undefined;
-    const test = (e: Entry) => {
+    let inside: Entry[] | undefined;
+    let band: Entry[] | undefined;
+    // Grid cell first, then the zones too large for the grid (no closure: this runs per position).
+    const n = list ? list.length : 0;
+    for (let k = 0; k < n + this.large.length; k++) {
+      const e = (k < n ? (list as Entry[])[k] : this.large[k - n]) as Entry;
       const b = e.box;
-      if (lng < b.minLng || lng > b.maxLng || lat < b.minLat || lat > b.maxLat) return;
+      if (lng < b.minLng || lng > b.maxLng || lat < b.minLat || lat > b.maxLat) continue;
       const p = placement(e.zone.shape, lat, lng, this.hysteresisM);
-      if (p === 'inside') (inside ??= []).push({ name: e.zone.name, order: e.order });
-      else if (p === 'band') (band ??= []).push({ name: e.zone.name, order: e.order });
-    };
-    if (list) for (const e of list) test(e);
-    for (const e of this.large) test(e);
+      if (p === 'inside') (inside ??= []).push(e);
+      else if (p === 'band') (band ??= []).push(e);
+    }
     if (!inside && !band) return EMPTY_HIT;
-    const names = (xs: { name: string; order: number }[] | undefined) => (xs ? xs.sort((a, b) => a.order - b.order).map((x) => x.name) : []);
-    return { inside: names(inside), band: names(band) };
+    return { inside: namesInOrder(inside), band: namesInOrder(band) };
   }
 
   /** {@link locate} for an event, computed once per event object however many rules ask. */
@@ -128,6 +128,13 @@ export class ZoneIndex {
     }
     return best === undefined ? undefined : this.byNameMap.get(best);
   }
+}
+
+/** Zone names in configuration order. */
+function namesInOrder(entries: Entry[] | undefined): readonly string[] {
+  if (!entries) return [];
+  if (entries.length > 1) entries.sort((a, b) => a.order - b.order);
+  return entries.map((e) => e.zone.name);
 }
 
 function cellKey(x: number, y: number): number {

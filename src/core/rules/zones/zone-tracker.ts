@@ -31,8 +31,6 @@ export interface ZoneStep {
   readonly entered: readonly string[];
   /** Zones left (confirmed) at this fix, sorted. */
   readonly exited: readonly string[];
-  /** Zones the asset is in after this fix (entered and not yet left), sorted. */
-  readonly current: readonly string[];
 }
 
 const EMPTY: ZoneTrackState = {};
@@ -40,30 +38,32 @@ const EMPTY: ZoneTrackState = {};
 export function stepZones(state: ZoneTrackState | undefined, time: number, hit: ZoneHit, options: DwellOptions): ZoneStep {
   const prev = state ?? EMPTY;
   // Nowhere near a zone and not tracking any: nothing to do (the common case between sites).
-  if (hit.inside.length === 0 && hit.band.length === 0 && Object.keys(prev).length === 0) return { state: prev, entered: [], exited: [], current: [] };
+  if (hit.inside.length === 0 && hit.band.length === 0 && isEmpty(prev)) return { state: prev, entered: NONE, exited: NONE };
   const next: Record<string, { phase: ZonePhase; since: number }> = {};
-  const entered: string[] = [];
-  const exited: string[] = [];
-  const inside = new Set(hit.inside);
-  const near = (name: string) => inside.has(name) || hit.band.includes(name);
+  let entered: string[] | undefined;
+  let exited: string[] | undefined;
+  // A position is in a handful of zones at most: arrays, not sets.
+  const inside = hit.inside;
+  const near = (name: string) => inside.includes(name) || hit.band.includes(name);
 
-  for (const [name, z] of Object.entries(prev)) {
+  for (const name in prev) {
+    const z = prev[name] as ZoneTrackState[string];
     switch (z.phase) {
       case 'entering':
-        if (!inside.has(name)) break; // not clearly inside: the attempt is over
+        if (!inside.includes(name)) break; // not clearly inside: the attempt is over
         if (time - z.since >= options.enterDwellMs) {
           next[name] = { phase: 'inside', since: time };
-          entered.push(name);
+          (entered ??= []).push(name);
         } else next[name] = z;
         break;
       case 'inside':
         if (near(name)) next[name] = z;
-        else if (options.exitDwellMs <= 0) exited.push(name);
+        else if (options.exitDwellMs <= 0) (exited ??= []).push(name);
         else next[name] = { phase: 'leaving', since: time };
         break;
       case 'leaving':
         if (near(name)) next[name] = { phase: 'inside', since: time };
-        else if (time - z.since >= options.exitDwellMs) exited.push(name);
+        else if (time - z.since >= options.exitDwellMs) (exited ??= []).push(name);
         else next[name] = z;
         break;
     }
@@ -72,13 +72,24 @@ export function stepZones(state: ZoneTrackState | undefined, time: number, hit: 
     if (prev[name] !== undefined) continue;
     if (options.enterDwellMs <= 0) {
       next[name] = { phase: 'inside', since: time };
-      entered.push(name);
+      (entered ??= []).push(name);
     } else next[name] = { phase: 'entering', since: time };
   }
-  const current = Object.keys(next)
-    .filter((n) => next[n]?.phase !== 'entering')
-    .sort();
-  return { state: next, entered: entered.sort(), exited: exited.sort(), current };
+  return { state: next, entered: entered ? entered.sort() : NONE, exited: exited ? exited.sort() : NONE };
+}
+
+const NONE: readonly string[] = [];
+
+function isEmpty(state: ZoneTrackState): boolean {
+  for (const _ in state) return false;
+  return true;
+}
+
+/** The zones of a tracker state the asset has entered (and not yet left), or none. */
+export function enteredZones(state: ZoneTrackState | undefined): readonly string[] {
+  let out: string[] | undefined;
+  for (const name in state) if ((state[name] as ZoneTrackState[string]).phase !== 'entering') (out ??= []).push(name);
+  return out ?? NONE;
 }
 
 /** Zones the asset is in according to a tracker state (entered and not yet left). */

@@ -4,7 +4,7 @@ import { haversineM } from '../geo.js';
 import { zonesFromGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
-import { stepZones, type ZoneTrackState } from './zone-tracker.js';
+import { currentZones, stepZones, type ZoneTrackState } from './zone-tracker.js';
 import { mulberry32 } from '../../../../simulators/random.js';
 
 /** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
@@ -190,10 +190,10 @@ describe('dwell and hysteresis', () => {
   it('with zero dwell, enters and leaves on the first fix', () => {
     const z = stepZones(undefined, 0, index.locate(52.5, 13.4), { enterDwellMs: 0, exitDwellMs: 0 });
     expect(z.entered).toEqual(['yard']);
-    expect(z.current).toEqual(['yard']);
+    expect(currentZones(z.state)).toEqual(['yard']);
     const out = stepZones(z.state, 1, index.locate(52.5, east(52.5, edgeLng, 100)), { enterDwellMs: 0, exitDwellMs: 0 });
     expect(out.exited).toEqual(['yard']);
-    expect(out.current).toEqual([]);
+    expect(currentZones(out.state)).toEqual([]);
     expect(haversineM({ lat: 52.5, lng: 13.4 }, { lat: 52.5, lng: edgeLng })).toBeCloseTo(100, -1);
   });
 });
