@@ -90,7 +90,9 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
       const a = admit(order, item, lateness, tiebreakOf);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
-      return processAll(options, { ...s, order: a.state }, a.released, ctx);
+      const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = withoutOrder(s);
+      next.order = a.state;
+      return processAll(options, next, a.released, ctx);
     },
     flush(state, ctx) {
       const s = state ?? {};
@@ -127,16 +129,18 @@ function processAll(
   ctx: RuleContext,
 ): RuleResult<LocationSyncState> {
   let state = start;
-  const deliveries: DeliveryIntent[] = [];
+  let deliveries: DeliveryIntent[] | undefined;
   for (const f of fixes) {
     const r = processFix(options, state, f, ctx);
     state = r.state;
-    if (r.delivery) deliveries.push(r.delivery);
+    if (r.delivery) (deliveries ??= []).push(r.delivery);
   }
   // Keep the state compact: drop an empty reorder buffer when no lateness is configured.
   if ((options.allowedLatenessMs ?? 0) === 0 && state.order && state.order.pending.length === 0) state = withoutOrder(state);
-  return { state, deliveries };
+  return { state, deliveries: deliveries ?? NO_DELIVERIES };
 }
+
+const NO_DELIVERIES: readonly DeliveryIntent[] = [];
 
 function withoutOrder(s: LocationSyncState): LocationSyncState {
   const out: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = {};

@@ -62,7 +62,14 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       const r = readingOf(event);
       const a = admit(s.order, r, options.allowedLatenessMs, (x) => `${x.h}${x.reset ? 'r' : ''}`);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
-      return processAll({ ...s, order: a.state }, a.released, options);
+      // Field by field (no spread): this runs for every meter reading.
+      const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
+      if (s.hours !== undefined) next.hours = s.hours;
+      if (s.first !== undefined) next.first = s.first;
+      if (s.last !== undefined) next.last = s.last;
+      if (s.periods !== undefined) next.periods = s.periods;
+      if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
+      return processAll(next, a.released, options);
     },
     flush(state) {
       if (!state?.order) return { state: state as UsageState, deliveries: [] };
@@ -79,6 +86,7 @@ function readingOf(event: MeterEvent): Reading {
 }
 
 function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {
+  if (readings.length === 0) return { state: start, deliveries: NONE };
   let s = start;
   for (const r of readings) s = onReading(s, r, options);
   return { state: s, deliveries: [] };
@@ -148,3 +156,4 @@ function prune(periods: Record<string, PeriodUsage>, keep: number): Record<strin
 }
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+const NONE: readonly never[] = [];

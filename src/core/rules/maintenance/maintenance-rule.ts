@@ -60,6 +60,8 @@ interface Applicable {
   readonly services: readonly ServiceIntervalRule[];
   /** The sensors the thresholds read, once each. */
   readonly sensors: readonly string[];
+  /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
+  readonly sensorOf: readonly number[];
 }
 
 export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
@@ -68,10 +70,12 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     let a = cache.get(asset);
     if (!a) {
       const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
+      const sensors = [...new Set(thresholds.map((r) => r.sensor))];
       a = {
         thresholds,
         services: options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo)),
-        sensors: [...new Set(thresholds.map((r) => r.sensor))],
+        sensors,
+        sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
       };
       cache.set(asset, a);
     }
@@ -179,8 +183,10 @@ function onSensor(
 ): MaintenanceState {
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
-  for (const rule of a.thresholds) {
-    const cv = values[rule.sensor];
+  const read = a.sensors.map((name) => values[name]);
+  for (let r = 0; r < a.thresholds.length; r++) {
+    const rule = a.thresholds[r] as ThresholdRule;
+    const cv = read[a.sensorOf[r] as number];
     if (cv === undefined) continue;
     const value = typeof cv === 'number' ? cv : cv[0];
     const before = thresholds?.[rule.name];
