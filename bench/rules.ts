@@ -12,6 +12,7 @@ import { resolve } from 'node:path';
 import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfigInput } from '../src/config/rules-schema.js';
 import { IdentityIndex } from '../src/core/identity/resolver.js';
+import type { CanonicalEvent } from '../src/core/model/events.js';
 import type { RawMessage } from '../src/core/model/messages.js';
 import { createCanonicalDecoder } from '../src/core/normalize/canonical-decoder.js';
 import { createRules } from '../src/core/rules/index.js';
@@ -40,6 +41,17 @@ export interface RulesBenchResult {
   readonly withRulesEventsPerSecond: number;
   /** with / without (target ≥ 0.8). */
   readonly ratio: number;
+  /** The default configuration: location sync on, no zones, no maintenance or depreciation rules. */
+  readonly defaultConfigEventsPerSecond: number;
+  /** with / default configuration. */
+  readonly ratioToDefault: number;
+  /**
+   * Rules that do no work but change their state on every event, like the real ones (their
+   * reorder buffers change with every sample): what holding, logging and checkpointing rule
+   * state costs by itself. with-no-op / without is the ratio the real rules could reach at best.
+   */
+  readonly noopStatefulEventsPerSecond: number;
+  readonly noopRatio: number;
   readonly workOrders: number;
   readonly locationUpdates: number;
 }
@@ -145,6 +157,14 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
   }
 }
 
+/**
+ * Stand-ins for the configured rules (same names and event kinds) that do no work but return a new
+ * state for every event, so every message is logged and every asset checkpointed as with the real rules.
+ */
+export function noopStatefulRules(real: readonly Rule[]): Rule[] {
+  return real.map((r) => ({ name: r.name, kinds: r.kinds, apply: (_s: unknown, e: CanonicalEvent) => ({ state: { t: e.eventTime }, deliveries: [] }) }));
+}
+
 /** The middle value (the upper one of an even count): what the benchmarks compare across alternating runs. */
 export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -158,17 +178,26 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
   // Warm up both paths (JIT, page cache) on a slice.
   await ingestRun(msgs.slice(0, 10_000), assets, []);
   await ingestRun(msgs.slice(0, 10_000), assets, withRules);
+  const defaults = rulesSchema.parse({});
+  await ingestRun(msgs.slice(0, 10_000), assets, createRules(defaults));
+  await ingestRun(msgs.slice(0, 10_000), assets, noopStatefulRules(withRules));
   const without: number[] = [];
   const withR: number[] = [];
+  const byDefault: number[] = [];
+  const noop: number[] = [];
   let last: Map<string, number> = new Map();
   for (let r = 0; r < runs; r++) {
     without.push((await ingestRun(msgs, assets, [])).eps);
+    byDefault.push((await ingestRun(msgs, assets, createRules(defaults))).eps);
+    noop.push((await ingestRun(msgs, assets, noopStatefulRules(withRules))).eps);
     const w = await ingestRun(msgs, assets, createRules(config));
     withR.push(w.eps);
     last = w.deliveries;
   }
   const a = median(without);
   const b = median(withR);
+  const c = median(byDefault);
+  const n = median(noop);
   const m = config.maintenance;
   return {
     events: count,
@@ -177,6 +206,10 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     withoutRulesEventsPerSecond: Math.round(a),
     withRulesEventsPerSecond: Math.round(b),
     ratio: Math.round((b / a) * 1000) / 1000,
+    defaultConfigEventsPerSecond: Math.round(c),
+    ratioToDefault: Math.round((b / c) * 1000) / 1000,
+    noopStatefulEventsPerSecond: Math.round(n),
+    noopRatio: Math.round((n / a) * 1000) / 1000,
     workOrders: last.get('workorder.create') ?? 0,
     locationUpdates: last.get('location.update') ?? 0,
   };
@@ -230,7 +263,7 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import
   tuneV8(); // as the service process does (src/cli/main.ts)
   const result = await benchRules({ events: Number(process.env.BENCH_RULES_EVENTS ?? 100_000) });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  process.stdout.write(`in-process ingest, rules on / off: ${result.ratio} (target >= 0.8)\n`);
+  process.stdout.write(`in-process ingest, rules on / off: ${result.ratio} (target >= 0.8); on / default config: ${result.ratioToDefault}; no-op stateful rules / off: ${result.noopRatio}\n`);
   const mqtt = await benchRulesMqtt(Number(process.env.BENCH_RULES_MQTT_MESSAGES ?? 50_000));
   if (mqtt) process.stdout.write(`MQTT ingest (QoS 1, synchronous full), rules on / off: ${mqtt.ratio} (${JSON.stringify(mqtt)})\n`);
   else process.stdout.write('MQTT ingest comparison skipped: mosquitto could not be started\n');

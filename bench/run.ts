@@ -117,6 +117,8 @@ if (run('rules')) {
   line('== rules: ingest with 1,000 zones and 20 rules per asset vs without rules');
   const r = await benchRules();
   line(`  without ${fmt(r.withoutRulesEventsPerSecond)} events/s, with ${fmt(r.withRulesEventsPerSecond)} events/s  ratio ${r.ratio.toFixed(2)}  (${r.workOrders} work orders, ${r.locationUpdates} location updates)`);
+  line(`  default config (location sync only) ${fmt(r.defaultConfigEventsPerSecond)} events/s: with / default ${r.ratioToDefault.toFixed(2)}`);
+  line(`  no-op rules that change state on every event ${fmt(r.noopStatefulEventsPerSecond)} events/s: ratio ${r.noopRatio.toFixed(2)} (the most the rules could reach; the rest of the gap is holding, logging and checkpointing rule state)`);
   results.rules = r;
 }
 

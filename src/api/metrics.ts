@@ -23,6 +23,7 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
   metric('assetbridge_quarantined_total', 'counter', 'Messages quarantined (all time).', [[{}, counters.quarantined]]);
+  metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
   metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
   metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest pending delivery.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));

@@ -107,6 +107,8 @@ export interface Counters {
   /** Messages accepted (all time). */
   readonly eventsAccepted: number;
   readonly quarantined: number;
+  /** Quarantine entries still open (not replayed or discarded). */
+  readonly quarantineOpen: number;
   /** Messages in the ingest log: their rule-state changes are not in the stored state yet (next checkpoint, or replay at start). */
   readonly ingestLog: number;
 }

@@ -120,8 +120,11 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
 
   it('reports status and audit, with no secret in the audit trail', async () => {
     const status = await runCli(['status', '--json', '-c', cfg.path], env);
-    const s = JSON.parse(status.stdout) as { service: { state: string }; outbox: { destination: string; delivered: number; dead: number }[] };
+    const s = JSON.parse(status.stdout) as { service: { state: string }; outbox: { destination: string; delivered: number; dead: number }[]; openQuarantine: number; counters: { quarantined: number } };
     expect(s.service.state).toBe('running');
+    // Quarantined earlier: the bad items and the garbage body; one was replayed since, the rest are open.
+    expect(s.openQuarantine).toBeGreaterThan(0);
+    expect(s.openQuarantine).toBe(s.counters.quarantined - 1);
     expect(s.outbox[0]).toMatchObject({ destination: 'erp', dead: 0 });
     const audit = await runCli(['audit', '--asset', 'EQ-1', '--since', '1h', '--json', '-c', cfg.path], env);
     const lines = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; url: string; idempotencyKey: string });
@@ -130,6 +133,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(audit.stdout).not.toContain('erp-token');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/assetbridge_delivered_total\{destination="erp"\} [1-9]/);
+    expect(metrics).toContain(`assetbridge_quarantine_open ${s.openQuarantine}\n`);
   });
 
   it('names the config key at fault and exits 2', async () => {

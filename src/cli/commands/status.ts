@@ -22,7 +22,7 @@ export function registerStatusCommand(program: Command): void {
         const now = Date.now();
         const outbox = await store.outboxStats(now);
         const counters = await store.counters();
-        const openQuarantine = (await store.listQuarantine({ status: 'open', limit: 1_000_000 })).length;
+        const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
           ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics> })

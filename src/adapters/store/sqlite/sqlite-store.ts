@@ -274,7 +274,9 @@ export class SqliteStore implements Store {
     const rows = this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[];
     const get = (n: string) => rows.find((r) => r.name === n)?.value ?? 0;
     const ingestLog = this.db.prepare('SELECT count(*) FROM ingest_log').pluck().get() as number;
-    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), ingestLog });
+    // Counted on the (status, code) index, not by reading the entries.
+    const quarantineOpen = this.db.prepare("SELECT count(*) FROM quarantine WHERE status = 'open'").pluck().get() as number;
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, ingestLog });
   }
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
