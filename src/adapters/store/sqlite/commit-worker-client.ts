@@ -46,7 +46,7 @@ export class CommitWorker {
       this.pending.set(seq, { resolve, reject });
       if (this.pending.size === 1) worker.ref();
       try {
-        const transfer = prepared.logBytes ? [prepared.logBytes.buffer as ArrayBuffer] : [];
+        const transfer = prepared.log ? [prepared.log.data.buffer as ArrayBuffer] : [];
         worker.postMessage({ type: 'commit', seq, commit: prepared, now: Date.now() } satisfies CommitRequest, transfer);
       } catch (err) {
         this.settle(seq, err instanceof Error ? err : new Error(String(err)));

@@ -34,14 +34,15 @@ describe('SQLite commit worker', () => {
   it.each([true, false])('keeps the ingest log in order, text and bytes as they came, until a checkpoint empties it (worker: %s)', async (worker) => {
     const s = open(tempStorePath(), worker);
     const bytes = new Uint8Array([0, 255, 1, 128, 10]);
-    // More rows than one multi-row statement holds, so both statement sizes run.
-    const text = Array.from({ length: 70 }, (_, i) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${i}}`, receivedAt: i }));
+    // Two batches, one row each in the log; unicode text and bytes round-trip as they came.
+    const text = Array.from({ length: 70 }, (_, i) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${i},"site":"Köln-Süd ✓"}`, receivedAt: i }));
     await s.commitIngest({ ...batch([]), log: { now: 5, messages: text.slice(0, 40) } });
     await s.commitIngest({ ...batch([]), log: { now: 6, messages: [...text.slice(40), { source: 'mqtt:a', channel: 'x/y', payload: bytes, receivedAt: 99 }] } });
     const log = await s.readIngestLog();
     expect(log.map((m) => m.payload)).toEqual([...text.map((m) => m.payload), bytes]);
     expect(log.map((m) => m.now)).toEqual([...Array(40).fill(5), ...Array(31).fill(6)]);
     expect(log.at(-1)).toEqual({ now: 6, source: 'mqtt:a', channel: 'x/y', payload: bytes, receivedAt: 99 });
+    expect((await s.counters()).ingestLog).toBe(71);
     await s.commitIngest({ states: [{ erpAssetId: 'A1', doc: { location: { at: 1 } }, changed: ['location'] }], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });
     expect(await s.readIngestLog()).toEqual([]);
     expect((await s.loadStates(['A1'])).get('A1')).toEqual({ location: { at: 1 } });

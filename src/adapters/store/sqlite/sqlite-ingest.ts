@@ -9,6 +9,7 @@ import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import { stringifyRuleState } from '../../../core/rules/state-json.js';
 import type { IngestCommit } from '../../../ports/store.js';
+import { encodeLogBatch } from './log-frame.js';
 
 export type IngestStatements = ReturnType<typeof prepareIngestStatements>;
 
@@ -29,14 +30,12 @@ const stateEnqueue = (rows: number): string =>
      erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
    WHERE excluded.event_time > outbox.event_time`;
 
-const logAppend = (rows: number): string =>
-  `INSERT INTO ingest_log (now, source, channel, payload, is_text, received_at) VALUES ${Array(rows).fill('(?, ?, ?, ?, ?, ?)').join(', ')}`;
-
 export function prepareIngestStatements(db: Database.Database) {
   return {
-    appendLog: db.prepare(logAppend(1)),
-    appendLogs: db.prepare(logAppend(CHUNK)),
-    clearLog: db.prepare('DELETE FROM ingest_log'),
+    // One row per batch (log-frame.ts); `ingest_log` holds rows a version before 0.2 wrote, one per message.
+    appendLog: db.prepare('INSERT INTO ingest_log_batch (now, messages, data) VALUES (?, ?, ?)'),
+    clearLog: db.prepare('DELETE FROM ingest_log_batch'),
+    clearLegacyLog: db.prepare('DELETE FROM ingest_log'),
     upsertRuleState: db.prepare(ruleStateUpsert(1)),
     upsertRuleStates: db.prepare(ruleStateUpsert(CHUNK)),
     deleteRuleState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ? AND rule = ?'),
@@ -69,16 +68,14 @@ export interface PreparedCommit {
   readonly quarantine: IngestCommit['quarantine'];
   readonly accepted: number;
   /**
-   * Groups of LOG_FIELDS: now, source, channel, receivedAt, then a text payload, or `null` and the
-   * byte payload's start and end in `logBytes` (all byte payloads in one buffer, so handing a batch
-   * to the commit worker moves one buffer instead of cloning one per message).
+   * The batch's logged messages framed in one buffer (log-frame.ts), so handing a batch to the
+   * commit worker moves one buffer instead of cloning fields per message; with their processing
+   * time and count.
    */
-  readonly log: readonly (string | number | null)[];
-  readonly logBytes: Uint8Array | undefined;
+  readonly log: { readonly now: number; readonly messages: number; readonly data: Uint8Array } | undefined;
   readonly checkpoint: boolean;
 }
 const DELIVERY_FIELDS = 8;
-const LOG_FIELDS = 7;
 
 export function prepareCommit(commit: IngestCommit): PreparedCommit {
   const replaceState: string[] = [];
@@ -96,33 +93,18 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '');
   }
-  const log: (string | number | null)[] = [];
-  let logBytes: Uint8Array | undefined;
-  if (commit.log) {
-    const { now, messages } = commit.log;
-    let bytes = 0;
-    for (const m of messages) if (typeof m.payload !== 'string') bytes += m.payload.byteLength;
-    // Its own ArrayBuffer (not the pool's), so it can be transferred to the worker.
-    if (bytes > 0) logBytes = new Uint8Array(new ArrayBuffer(bytes));
-    let at = 0;
-    for (const m of messages) {
-      const p = m.payload;
-      if (typeof p === 'string') log.push(now, m.source, m.channel, m.receivedAt, p, 0, 0);
-      else {
-        (logBytes as Uint8Array).set(p, at);
-        log.push(now, m.source, m.channel, m.receivedAt, null, at, at + p.byteLength);
-        at += p.byteLength;
-      }
-    }
-  }
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, logBytes, checkpoint: commit.checkpoint === true };
+  const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
 }
 
 /** Applies one prepared ingest batch in one immediate transaction. */
 export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number): void {
   db.transaction(() => {
     // The checkpoint's states include every change the log held.
-    if (c.checkpoint) stmts.clearLog.run();
+    if (c.checkpoint) {
+      stmts.clearLog.run();
+      stmts.clearLegacyLog.run();
+    }
     for (const id of c.replaceState) stmts.deleteAssetState.run(id);
     // Rows keep their order: a chunk's rows apply in order, and pending rows are written before a fact.
     const states = new Chunked(stmts.upsertRuleStates, stmts.upsertRuleState, 4);
@@ -146,22 +128,15 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       const isText = typeof q.payload === 'string';
       stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
     }
-    const log = new Chunked(stmts.appendLogs, stmts.appendLog, 6);
-    const l = c.log;
-    for (let i = 0; i + LOG_FIELDS - 1 < l.length; i += LOG_FIELDS) {
-      const text = l[i + 4];
-      const payload = typeof text === 'string' ? text : blob(c.logBytes as Uint8Array, l[i + 5] as number, l[i + 6] as number);
-      log.add(l[i] as number, l[i + 1] as string, l[i + 2] as string, payload, typeof text === 'string' ? 1 : 0, l[i + 3] as number);
-    }
-    log.finish();
+    if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
     if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
   }).immediate();
 }
 
-/** A Buffer view of bytes[start, end) (what the driver binds as a BLOB); no copy. */
-function blob(bytes: Uint8Array, start: number, end: number): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start);
+/** A Buffer view of the bytes (what the driver binds as a BLOB); no copy. */
+function blob(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Page cache per connection, MiB (the store has two: its own and the commit worker's). */

@@ -143,4 +143,18 @@ CREATE TABLE ingest_log (
 );
 `,
   },
+  {
+    version: 4,
+    name: 'ingest-log-batches',
+    // The ingest log as one row per batch (log-frame.ts). Rows left in `ingest_log` by an older
+    // version are replayed first and cleared by the next checkpoint.
+    sql: `
+CREATE TABLE ingest_log_batch (
+  seq      INTEGER PRIMARY KEY,
+  now      INTEGER NOT NULL,
+  messages INTEGER NOT NULL,
+  data     BLOB NOT NULL
+);
+`,
+  },
 ];

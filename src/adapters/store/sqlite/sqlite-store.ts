@@ -28,6 +28,7 @@ import type {
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { applyIngestCommit, configureConnection, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
+import { decodeLogBatch } from './log-frame.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
@@ -259,7 +260,8 @@ export class SqliteStore implements Store {
   }
 
   readIngestLog(): Promise<LoggedMessage[]> {
-    const rows = this.db.prepare('SELECT now, source, channel, payload, is_text, received_at FROM ingest_log ORDER BY seq').all() as {
+    // Rows an older version wrote (one per message) come first: they are older than any batch row.
+    const legacy = this.db.prepare('SELECT now, source, channel, payload, is_text, received_at FROM ingest_log ORDER BY seq').all() as {
       now: number;
       source: string;
       channel: string;
@@ -267,13 +269,26 @@ export class SqliteStore implements Store {
       is_text: number;
       received_at: number;
     }[];
-    return Promise.resolve(rows.map((r) => ({ now: r.now, ...rawMessageOf(r) })));
+    const out: LoggedMessage[] = legacy.map((r) => ({ now: r.now, ...rawMessageOf(r) }));
+    const batches = this.db.prepare('SELECT seq, now, messages, data FROM ingest_log_batch ORDER BY seq').all() as { seq: number; now: number; messages: number; data: Buffer }[];
+    for (const b of batches) {
+      let messages;
+      try {
+        messages = decodeLogBatch(b.data, b.messages);
+      } catch (err) {
+        return Promise.reject(
+          new Error(`the ingest log in ${this.db.name} is damaged (ingest_log_batch row ${b.seq}: ${(err as Error).message}); restore the store from a backup`, { cause: err }),
+        );
+      }
+      for (const m of messages) out.push({ now: b.now, ...m });
+    }
+    return Promise.resolve(out);
   }
 
   counters(): Promise<Counters> {
     const rows = this.db.prepare('SELECT name, value FROM counters').all() as { name: string; value: number }[];
     const get = (n: string) => rows.find((r) => r.name === n)?.value ?? 0;
-    const ingestLog = this.db.prepare('SELECT count(*) FROM ingest_log').pluck().get() as number;
+    const ingestLog = this.db.prepare('SELECT (SELECT count(*) FROM ingest_log) + (SELECT coalesce(sum(messages), 0) FROM ingest_log_batch)').pluck().get() as number;
     // Counted on the (status, code) index, not by reading the entries.
     const quarantineOpen = this.db.prepare("SELECT count(*) FROM quarantine WHERE status = 'open'").pluck().get() as number;
     return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, ingestLog });

@@ -1,0 +1,70 @@
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RawMessage } from '../../../core/model/messages.js';
+import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { decodeLogBatch, encodeLogBatch } from './log-frame.js';
+import { SqliteStore } from './sqlite-store.js';
+
+const messages: RawMessage[] = [
+  { source: 'http', channel: '/v1/events', payload: '{"site":"Köln-Süd","ok":"✓"}', receivedAt: 1_764_547_200_123 },
+  { source: 'mqtt:fleet', channel: 'fleet/ä/1', payload: new Uint8Array([0, 255, 10, 13, 128]), receivedAt: 2.5 },
+  { source: '', channel: '', payload: '', receivedAt: 0 },
+  { source: 'mqtt:fleet', channel: 't', payload: new Uint8Array(0), receivedAt: -1 },
+];
+
+describe('ingest log batch framing', () => {
+  it('round-trips text as text and bytes as bytes, empty ones included', () => {
+    const data = encodeLogBatch(messages);
+    // Its own buffer, exactly as long as the frame: it is transferred to the commit worker whole.
+    expect(data.byteOffset).toBe(0);
+    expect(data.buffer.byteLength).toBe(data.byteLength);
+    expect(decodeLogBatch(data, messages.length)).toEqual(messages);
+    expect(encodeLogBatch([]).byteLength).toBe(0);
+  });
+
+  it('refuses a truncated buffer or a count that does not match, rather than replaying part of a batch', () => {
+    const data = encodeLogBatch(messages);
+    expect(() => decodeLogBatch(data.subarray(0, data.byteLength - 1), messages.length)).toThrow(/truncated/);
+    expect(() => decodeLogBatch(data, messages.length + 1)).toThrow(/holds 4 messages, its row says 5/);
+  });
+});
+
+describe('ingest log rows written by an older version (one row per message)', () => {
+  const stores: SqliteStore[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+
+  it('are replayed first, counted, and cleared by the next checkpoint with the batches', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    // What a version with migration 3 only left behind after a crash.
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO ingest_log (now, source, channel, payload, is_text, received_at) VALUES (?, ?, ?, ?, ?, ?)').run(3, 'http', '/v1/events', '{"old":1}', 1, 10);
+    raw.prepare('INSERT INTO ingest_log (now, source, channel, payload, is_text, received_at) VALUES (?, ?, ?, ?, ?, ?)').run(3, 'mqtt:a', 'x', Buffer.from([1, 2]), 0, 11);
+    raw.close();
+    await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1, log: { now: 4, messages: [messages[0] as RawMessage] } });
+    const log = await s.readIngestLog();
+    expect(log).toEqual([
+      { now: 3, source: 'http', channel: '/v1/events', payload: '{"old":1}', receivedAt: 10 },
+      { now: 3, source: 'mqtt:a', channel: 'x', payload: new Uint8Array([1, 2]), receivedAt: 11 },
+      { now: 4, ...messages[0] },
+    ]);
+    expect((await s.counters()).ingestLog).toBe(3);
+    await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });
+    expect(await s.readIngestLog()).toEqual([]);
+    expect((await s.counters()).ingestLog).toBe(0);
+  });
+
+  it('a damaged batch row stops the replay with an error naming the store and the row', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1, log: { now: 4, messages } });
+    const raw = new Database(path);
+    raw.prepare('UPDATE ingest_log_batch SET data = substr(data, 1, 10)').run();
+    raw.close();
+    await expect(s.readIngestLog()).rejects.toThrow(/ingest log in .* is damaged \(ingest_log_batch row 1: ingest log batch is truncated\)/);
+  });
+});
