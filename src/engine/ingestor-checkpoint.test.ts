@@ -4,15 +4,16 @@
  * only memory: stored state plus the log, replayed, is the same state, so the rest of the stream
  * makes the same deliveries as a run that never crashed.
  */
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rulesSchema } from '../config/rules-schema.js';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { RawMessage } from '../core/model/messages.js';
 import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
 import { createRules } from '../core/rules/index.js';
-import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { IngestCommit, Store } from '../ports/store.js';
-import { tempStore } from '../../test/helpers/temp-store.js';
+import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { DecoderRegistry, Ingestor, type IngestorOptions } from './ingestor.js';
@@ -25,8 +26,8 @@ afterEach(async () => {
 const T0 = Date.parse('2026-11-20T08:00:00Z');
 const ASSETS = 6;
 
-async function storeWithAssets(): Promise<SqliteStore> {
-  const store = tempStore();
+async function storeWithAssets(path = tempStorePath()): Promise<SqliteStore> {
+  const store = new SqliteStore({ path, synchronous: 'normal' });
   cleanup.push(() => store.close());
   await store.upsertAssets(
     Array.from({ length: ASSETS }, (_, a) => ({
@@ -120,6 +121,19 @@ describe('rule state checkpoints', () => {
     expect(await store.readIngestLog()).toEqual([]);
     expect(Object.keys((await store.loadStates(['EQ-0'])).get('EQ-0') ?? {}).sort()).toEqual(['depreciation', 'location', 'maintenance']);
     expect(ingestor.stats).toMatchObject({ logged: 0, checkpoints: 1 });
+  });
+
+  it('a damaged ingest log stops the start (flush) with an error naming the store row, and keeps the log', async () => {
+    const path = tempStorePath();
+    const store = await storeWithAssets(path);
+    const identity = new IdentityIndex(await store.listAssets());
+    await rulesIngestor(store, identity).submit(stream(2)); // logged, never checkpointed: a crash
+    const raw = new Database(path);
+    raw.prepare('UPDATE ingest_log_batch SET data = substr(data, 1, 20)').run();
+    raw.close();
+    const next = rulesIngestor(store, identity);
+    await expect(next.flush()).rejects.toThrow(/ingest log in .* is damaged \(ingest_log_batch row \d+: ingest log batch is truncated\); restore the store from a backup/);
+    expect((await store.counters()).ingestLog).toBe(stream(2).length);
   });
 
   it('with checkpointMs 0 stores rule state with every batch and keeps no log', async () => {
