@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admit, drain, type ReorderState } from './event-time.js';
+import { admit, byKey, drain, type ReorderState } from './event-time.js';
 
 interface Item {
   readonly t: number;
@@ -34,7 +34,7 @@ describe('event-time reorder buffer', () => {
           let fast: ReorderState<Item> | undefined;
           let ref: ReorderState<Item> | undefined;
           for (const item of items) {
-            const a = admit(fast, item, lateness, key);
+            const a = admit(fast, item, lateness, byKey(key));
             const b = reference(ref, item, lateness);
             expect({ released: a.released, late: a.late, duplicate: a.duplicate }).toEqual({ released: b.released, late: b.late, duplicate: b.duplicate });
             expect(a.state.pending).toEqual(b.state.pending);
@@ -54,7 +54,7 @@ describe('event-time reorder buffer', () => {
     let s: ReorderState<Item> | undefined;
     for (const t of [10, 30, 20, 50, 5, 45]) {
       const before = s ? JSON.stringify(s) : undefined;
-      const next = admit(s, { t, v: 'x' }, 20, key).state;
+      const next = admit(s, { t, v: 'x' }, 20, byKey(key)).state;
       if (s) expect(JSON.stringify(s)).toBe(before);
       s = next;
     }

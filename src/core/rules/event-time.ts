@@ -46,24 +46,22 @@ export const EMPTY_REORDER: ReorderState<never> = { pending: [] };
  * Offer one item to the reorder buffer. Released are all pending items with
  * `t <= newest - allowedLatenessMs`; with a lateness of 0 every item is released at once and
  * anything not newer than the last released item is dropped (the plain "ignore older" rule).
- * `tiebreak` orders items with equal times (and identifies duplicates); it is only called then.
+ * `tiebreak` orders items with equal times (0: the same item, a duplicate); it is only called then.
  */
-export function admit<T extends Timed>(state: ReorderState<T> | undefined, item: T, allowedLatenessMs: number, tiebreak: (x: T) => string): Admission<T> {
+export function admit<T extends Timed>(state: ReorderState<T> | undefined, item: T, allowedLatenessMs: number, tiebreak: (a: T, b: T) => number): Admission<T> {
   const s = state ?? (EMPTY_REORDER);
   const time = item.t;
   if (s.released !== undefined && time <= s.released) return { state: s, released: [], late: true, duplicate: false };
   const pending = s.pending;
   // Insertion point (pending is short: at most the events of one lateness window).
   let i = pending.length;
-  let key: string | undefined;
   while (i > 0) {
     const prev = pending[i - 1] as T;
     if (prev.t < time) break;
     if (prev.t === time) {
-      key ??= tiebreak(item);
-      const other = tiebreak(prev);
-      if (other === key) return { state: s, released: [], late: false, duplicate: true };
-      if (other < key) break;
+      const c = tiebreak(prev, item);
+      if (c === 0) return { state: s, released: [], late: false, duplicate: true };
+      if (c < 0) break;
     }
     i--;
   }
@@ -94,6 +92,15 @@ function insertAfterRelease<T>(pending: readonly T[], n: number, i: number, item
   out.push(item);
   for (let k = i; k < pending.length; k++) out.push(pending[k] as T);
   return out;
+}
+
+/** A tiebreak that orders items by a string key (equal keys: duplicates). */
+export function byKey<T>(key: (x: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const ka = key(a);
+    const kb = key(b);
+    return ka === kb ? 0 : ka < kb ? -1 : 1;
+  };
 }
 
 /** Release everything still pending (end of a `rules test` input, or a test harness). */

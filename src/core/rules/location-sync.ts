@@ -12,7 +12,7 @@
  */
 import type { PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
-import { admit, drain, type FlushableRule, type ReorderState } from './event-time.js';
+import { admit, byKey, drain, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
 import type { RuleContext, RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
@@ -120,7 +120,7 @@ function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): Buf
  */
 export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
 
-const tiebreakOf = (f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`;
+const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`);
 
 function processAll(
   options: LocationSyncOptions,

@@ -7,7 +7,6 @@
  */
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import { stringifyRuleState } from '../../../core/rules/state-json.js';
 import type { IngestCommit } from '../../../ports/store.js';
 import { encodeLogBatch } from './log-frame.js';
 
@@ -84,7 +83,7 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     if (!s.changed) replaceState.push(s.erpAssetId);
     for (const rule of s.changed ?? Object.keys(s.doc)) {
       const sub = s.doc[rule];
-      stateRows.push(s.erpAssetId, rule, sub === undefined ? null : (stringifyRuleState(sub) ?? null));
+      stateRows.push(s.erpAssetId, rule, sub === undefined ? null : (JSON.stringify(sub) ?? null));
     }
   }
   const deliveries: (string | number)[] = [];

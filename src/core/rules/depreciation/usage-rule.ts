@@ -9,7 +9,7 @@
  * @module
  */
 import type { MeterEvent } from '../../model/events.js';
-import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
 import type { RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
@@ -60,7 +60,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (event.kind !== 'meter' || event.operatingHours === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
       const s = state ?? {};
       const r = readingOf(event);
-      const a = admit(s.order, r, options.allowedLatenessMs, (x) => `${x.h}${x.reset ? 'r' : ''}`);
+      const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
@@ -79,6 +79,9 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
     },
   };
 }
+
+/** Readings with equal times: by value (then a reset after a plain reading); equal ones are duplicates. */
+const readingOrder = byKey((x: Reading) => `${x.h}${x.reset ? 'r' : ''}`);
 
 function readingOf(event: MeterEvent): Reading {
   const h = event.operatingHours as number;

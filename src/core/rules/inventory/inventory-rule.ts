@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
-import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import type { RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
@@ -65,7 +65,7 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
       const s = state ?? {};
       const item = sightingOf(event, options.zones);
-      const a = admit(s.order, item, options.allowedLatenessMs, (x) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}`);
+      const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder);
       if (a.late || a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },
@@ -77,6 +77,9 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
     },
   };
 }
+
+/** Sightings with equal times: by reported zone, then zones inside and near; equal ones are duplicates. */
+const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}`);
 
 function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;

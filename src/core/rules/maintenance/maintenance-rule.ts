@@ -95,7 +95,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
-      const adm = admit(s.order, sample, lateness, sampleKey);
+      const adm = admit(s.order, sample, lateness, sampleOrder);
       if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
       return processSamples(withOrder(s, adm.state), adm.released, a, ctx, options);
     },
@@ -120,8 +120,17 @@ function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>):
   return next;
 }
 
-/** Orders samples with equal times and recognises duplicates. */
-const sampleKey = (x: MaintenanceSample): string => JSON.stringify(x);
+/**
+ * Orders samples with equal times and recognises duplicates: by their JSON, as always. A meter and
+ * a sensor sample of one message share their time, and their JSON differs first at the kind
+ * (`{"t":…,"k":"m"` < `{"t":…,"k":"s"`), so that case is decided without serialising.
+ */
+function sampleOrder(a: MaintenanceSample, b: MaintenanceSample): number {
+  if (a.k !== b.k) return a.k < b.k ? -1 : 1;
+  const ka = JSON.stringify(a);
+  const kb = JSON.stringify(b);
+  return ka === kb ? 0 : ka < kb ? -1 : 1;
+}
 
 function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | undefined {
   if (event.kind === 'sensor') {
