@@ -22,6 +22,19 @@ describe('ingest log batch framing', () => {
     expect(encodeLogBatch([]).byteLength).toBe(0);
   });
 
+  it('frames a batch too large for the reused buffer exactly (multi-byte text, large bytes)', () => {
+    const big: RawMessage[] = [
+      { source: 'http', channel: '/v1/events', payload: `{"note":"${'ü✓'.repeat(1_500_000)}"}`, receivedAt: 1 },
+      { source: 'mqtt:a', channel: 'x', payload: new Uint8Array(1000).fill(7), receivedAt: 2 },
+    ];
+    const data = encodeLogBatch(big);
+    expect(data.buffer.byteLength).toBe(data.byteLength);
+    expect(data.byteLength).toBe(21 * 2 + 4 + 10 + 6 + 1 + Buffer.byteLength(big[0]!.payload as string) + 1000);
+    expect(decodeLogBatch(data, 2)).toEqual(big);
+    // The reused buffer still frames small batches afterwards.
+    expect(decodeLogBatch(encodeLogBatch(messages), messages.length)).toEqual(messages);
+  });
+
   it('refuses a truncated buffer or a count that does not match, rather than replaying part of a batch', () => {
     const data = encodeLogBatch(messages);
     expect(() => decodeLogBatch(data.subarray(0, data.byteLength - 1), messages.length)).toThrow(/truncated/);

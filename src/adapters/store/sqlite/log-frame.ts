@@ -15,7 +15,8 @@ const HEADER = 1 + 8 + 4 * 3;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
 const MAX_UTF8_PER_UNIT = 3;
 
-/** Reused between batches: messages are framed here, then copied out at their exact size. */
+/** Batches up to this bound are framed in a reused buffer; larger ones get a buffer of their own. */
+const SCRATCH_MAX = 8 << 20;
 let scratch = Buffer.alloc(1 << 20);
 
 /** The messages framed in one buffer with its own ArrayBuffer (transferable to a worker). */
@@ -26,8 +27,24 @@ export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
     const p = m.payload;
     bound += HEADER + (m.source.length + m.channel.length + (typeof p === 'string' ? p.length : 0)) * MAX_UTF8_PER_UNIT + (typeof p === 'string' ? 0 : p.byteLength);
   }
-  if (scratch.length < bound) scratch = Buffer.alloc(Math.max(bound, scratch.length * 2));
-  const buf = scratch;
+  if (bound <= SCRATCH_MAX) {
+    if (scratch.length < bound) scratch = Buffer.alloc(Math.min(SCRATCH_MAX, Math.max(bound, scratch.length * 2)));
+    const used = frameInto(scratch, messages);
+    return new Uint8Array(scratch.buffer.slice(scratch.byteOffset, scratch.byteOffset + used));
+  }
+  // Large payloads: measure exactly rather than reserve three bytes per character, and keep nothing.
+  let size = 0;
+  for (const m of messages) {
+    const p = m.payload;
+    size += HEADER + Buffer.byteLength(m.source) + Buffer.byteLength(m.channel) + (typeof p === 'string' ? Buffer.byteLength(p) : p.byteLength);
+  }
+  const buf = Buffer.from(new ArrayBuffer(size));
+  frameInto(buf, messages);
+  return new Uint8Array(buf.buffer, 0, size);
+}
+
+/** Frames the messages at the start of `buf` (large enough); returns the bytes used. */
+function frameInto(buf: Buffer, messages: readonly RawMessage[]): number {
   let at = 0;
   // Consecutive messages mostly share source and channel: their bytes are copied, not re-encoded.
   let prevSource: string | undefined;
@@ -68,7 +85,7 @@ export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
       at += 4 + p.byteLength;
     }
   }
-  return new Uint8Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + at));
+  return at;
 }
 
 /** The messages of one framed batch, in order; throws on a truncated or malformed buffer. */
