@@ -31,7 +31,7 @@ const stateEnqueue = (rows: number): string =>
 
 export function prepareIngestStatements(db: Database.Database) {
   return {
-    // One row per batch (log-frame.ts); `ingest_log` holds rows a version before 0.2 wrote, one per message.
+    // One row per batch (log-frame.ts); `ingest_log` holds rows written before migration 4, one per message.
     appendLog: db.prepare('INSERT INTO ingest_log_batch (now, messages, data) VALUES (?, ?, ?)'),
     clearLog: db.prepare('DELETE FROM ingest_log_batch'),
     clearLegacyLog: db.prepare('DELETE FROM ingest_log'),
