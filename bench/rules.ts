@@ -29,7 +29,7 @@ export interface RulesBenchOptions {
   readonly events?: number;
   /** Assets sending them. @default 1000 */
   readonly assets?: number;
-  /** Runs per variant (medians are compared). @default 3 */
+  /** Runs per variant (medians are compared; the machine is noisy). @default 5 */
   readonly runs?: number;
 }
 
@@ -171,7 +171,7 @@ export const median = (xs: readonly number[]): number => [...xs].sort((a, b) => 
 export async function benchRules(options: RulesBenchOptions = {}): Promise<RulesBenchResult> {
   const count = options.events ?? 100_000;
   const assets = options.assets ?? 1000;
-  const runs = options.runs ?? 3;
+  const runs = options.runs ?? 5;
   const config = rulesSchema.parse(rulesConfig());
   const withRules = createRules(config);
   const msgs = messages(count, assets, Date.now() - 2 * 86_400_000);
