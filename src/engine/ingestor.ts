@@ -21,7 +21,7 @@ import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
-import type { Rule } from '../core/rules/rule.js';
+import { NO_DELIVERIES, type Rule } from '../core/rules/rule.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
@@ -76,7 +76,6 @@ interface Decoded {
   readonly assets: readonly AssetRecord[];
 }
 
-const NO_DELIVERIES: readonly DeliveryIntent[] = Object.freeze([]);
 
 /** What one message turned into; also what `rules test` prints. */
 export interface MessageOutcome {

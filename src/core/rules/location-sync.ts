@@ -14,7 +14,7 @@ import type { PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
-import type { RuleContext, RuleResult } from './rule.js';
+import { NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { enteredZones, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
@@ -139,8 +139,6 @@ function processAll(
   if ((options.allowedLatenessMs ?? 0) === 0 && state.order && state.order.pending.length === 0) state = withoutOrder(state);
   return { state, deliveries: deliveries ?? NO_DELIVERIES };
 }
-
-const NO_DELIVERIES: readonly DeliveryIntent[] = [];
 
 function withoutOrder(s: LocationSyncState): LocationSyncState {
   const out: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = {};

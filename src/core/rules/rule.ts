@@ -20,6 +20,9 @@ export interface RuleContext {
   readonly now: number;
 }
 
+/** Shared "no deliveries" (frozen): results without deliveries allocate no array. */
+export const NO_DELIVERIES: readonly DeliveryIntent[] = Object.freeze([]);
+
 export interface RuleResult<S> {
   readonly state: S;
   readonly deliveries: readonly DeliveryIntent[];

@@ -11,7 +11,7 @@
 import type { MeterEvent } from '../../model/events.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import type { RuleResult } from '../rule.js';
+import { NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import type { PeriodCalendar } from './calendar.js';
 
@@ -89,10 +89,10 @@ function readingOf(event: MeterEvent): Reading {
 }
 
 function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {
-  if (readings.length === 0) return { state: start, deliveries: NONE };
+  if (readings.length === 0) return { state: start, deliveries: NO_DELIVERIES };
   let s = start;
   for (const r of readings) s = onReading(s, r, options);
-  return { state: s, deliveries: [] };
+  return { state: s, deliveries: NO_DELIVERIES };
 }
 
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
@@ -159,4 +159,3 @@ function prune(periods: Record<string, PeriodUsage>, keep: number): Record<strin
 }
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
-const NONE: readonly never[] = [];
