@@ -74,7 +74,7 @@ export function admit<T extends Timed>(state: ReorderState<T> | undefined, item:
     // before the insertion point (one pass, no merged copy).
     let n = 0;
     while (n < i && (pending[n] as T).t <= watermark) n++;
-    const rest = n === 0 && i === pending.length ? [...pending, item] : insertAfterRelease(pending, n, i, item);
+    const rest = insertAfterRelease(pending, n, i, item);
     if (n === 0) return { state: s.released === undefined ? { newest, pending: rest } : { released: s.released, newest, pending: rest }, released: [], late: false, duplicate: false };
     return { state: { newest, released: (pending[n - 1] as T).t, pending: rest }, released: pending.slice(0, n), late: false, duplicate: false };
   }
@@ -87,10 +87,12 @@ export function admit<T extends Timed>(state: ReorderState<T> | undefined, item:
 
 /** `pending` without its first `n` items and with `item` inserted at index `i` (i ≥ n). */
 function insertAfterRelease<T>(pending: readonly T[], n: number, i: number, item: T): T[] {
-  const out: T[] = [];
-  for (let k = n; k < i; k++) out.push(pending[k] as T);
-  out.push(item);
-  for (let k = i; k < pending.length; k++) out.push(pending[k] as T);
+  // Sized up front: a buffer is rebuilt per admitted item, and `push` from empty reserves spare room.
+  const out = new Array<T>(pending.length - n + 1);
+  let j = 0;
+  for (let k = n; k < i; k++) out[j++] = pending[k] as T;
+  out[j++] = item;
+  for (let k = i; k < pending.length; k++) out[j++] = pending[k] as T;
   return out;
 }
 

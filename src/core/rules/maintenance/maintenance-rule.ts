@@ -62,6 +62,8 @@ interface Applicable {
   readonly sensors: readonly string[];
   /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
   readonly sensorOf: readonly number[];
+  /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state). */
+  readonly read: (CompactValues[string] | undefined)[];
 }
 
 export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
@@ -76,6 +78,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
         services: options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo)),
         sensors,
         sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
+        read: sensors.map(() => undefined),
       };
       cache.set(asset, a);
     }
@@ -192,7 +195,8 @@ function onSensor(
 ): MaintenanceState {
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
-  const read = a.sensors.map((name) => values[name]);
+  const read = a.read;
+  for (let k = 0; k < a.sensors.length; k++) read[k] = values[a.sensors[k] as string];
   for (let r = 0; r < a.thresholds.length; r++) {
     const rule = a.thresholds[r] as ThresholdRule;
     const cv = read[a.sensorOf[r] as number];
