@@ -16,7 +16,7 @@ import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
 import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
-import type { Config, DestinationConfig } from './config/schema.js';
+import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { parseAssetCsv } from './adapters/identity/asset-csv.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
@@ -125,7 +125,7 @@ export function buildSources(config: Config, logger: Logger): Source[] {
 }
 
 export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
-  const defaultDestination = config.defaultDestination ?? (config.destinations[0] as DestinationConfig).name;
+  const defaultDestination = defaultDestinationOf(config);
   return [
     ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name) }),
     ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }) }),
@@ -142,7 +142,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await store.upsertAssets(assets);
     }
     const identity = { current: new IdentityIndex(await store.listAssets()) };
-    const defaultDestination = config.defaultDestination ?? (config.destinations[0] as DestinationConfig).name;
+    const defaultDestination = defaultDestinationOf(config);
     const connectors = new Map<string, ErpConnector>(
       config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]),
     );

@@ -297,3 +297,8 @@ export const configSchema = z.strictObject({
 
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
+
+/** The destination of assets that do not name one: `defaultDestination`, else the first destination. */
+export function defaultDestinationOf(config: Pick<Config, 'defaultDestination' | 'destinations'>): string {
+  return config.defaultDestination ?? (config.destinations[0] as Config['destinations'][number]).name;
+}

@@ -8,6 +8,7 @@ import { parse } from 'csv-parse/sync';
 import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import type { IdentifierRecord } from '../../core/model/assets.js';
+import { csvField } from '../../core/csv.js';
 
 const CORE_COLUMNS = ['identifier', 'id_type', 'erp_asset_id', 'erp_module', 'destination'] as const;
 
@@ -48,10 +49,6 @@ export function parseAssetCsv(text: string, fileName = 'CSV'): AssetWithIdentifi
     asset: { erpAssetId, erpModule: e.erpModule, ...(e.destination ? { destination: e.destination } : {}), attributes: e.attributes },
     identifiers: e.ids,
   }));
-}
-
-function csvField(v: string): string {
-  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
 }
 
 export function formatAssetCsv(rows: readonly AssetWithIdentifiers[]): string {

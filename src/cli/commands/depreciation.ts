@@ -15,6 +15,7 @@ import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { usageCsv } from '../../core/rules/depreciation/usage.js';
 import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { defaultDestinationOf } from '../../config/schema.js';
 import { loadUsageLines, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext } from '../context.js';
@@ -73,7 +74,7 @@ export function registerDepreciationCommand(program: Command): Command {
     action(async (opts: { config: string; period: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
-        const defaultDestination = config.defaultDestination ?? config.destinations[0]?.name ?? 'erp';
+        const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
         if (opts.json) return void process.stdout.write(`${JSON.stringify(lines.map((l) => l.line), null, 2)}\n`);
         if (opts.csv || opts.out) {
@@ -102,7 +103,7 @@ export function registerDepreciationCommand(program: Command): Command {
         const period = resolvePeriod(d, opts.period);
         const now = Date.now();
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
-        const defaultDestination = config.defaultDestination ?? config.destinations[0]?.name ?? 'erp';
+        const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
         const deliveries = usageDeliveries(lines, d.timeZone, d.unit);
         if (!opts.dryRun && deliveries.length) await store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
-import type { Config } from '../../config/schema.js';
+import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
@@ -184,7 +184,7 @@ export function registerRulesCommand(program: Command): Command {
       await withContext(opts.config, async ({ config, store }) => {
         const assets = await allAssets(config, store);
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
-        const defaultDestination = config.defaultDestination ?? config.destinations[0]?.name ?? 'erp';
+        const defaultDestination = defaultDestinationOf(config);
         const report = runRulesTest({ text, rules: buildRules(config), assets, defaultDestination, states, flush: opts.flush });
         process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRulesTest(report));
       });

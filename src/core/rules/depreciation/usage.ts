@@ -13,6 +13,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { Period } from './calendar.js';
 import type { UsageState } from './usage-rule.js';
+import { toCsv } from '../../csv.js';
 
 export const USAGE_POST = 'usage.post';
 
@@ -159,14 +160,8 @@ export function usageCsv(lines: readonly UsageLine[]): string {
     'straightLine',
     'notes',
   ];
-  const cell = (v: string | number | null): string => {
-    const s = v === null ? '' : String(v);
-    return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  const rows = lines.map((l) =>
-    [l.erpAssetId, l.period, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]
-      .map(cell)
-      .join(','),
-  );
-  return `${[header.join(','), ...rows].join('\r\n')}\r\n`;
+  return toCsv([
+    header,
+    ...lines.map((l) => [l.erpAssetId, l.period, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]),
+  ]);
 }
