@@ -12,6 +12,7 @@ import { registerDepreciationCommand } from './commands/depreciation.js';
 import { registerMaintenanceCommand } from './commands/maintenance.js';
 import { registerRulesCommand } from './commands/rules.js';
 import { registerZonesCommand } from './commands/zones.js';
+import { registerInventoryCommand } from './commands/inventory.js';
 import { registerAuditCommand } from './commands/audit.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerRulesCommand(program);
   registerMaintenanceCommand(program);
   registerDepreciationCommand(program);
+  registerInventoryCommand(program);
   registerZonesCommand(program);
   return program;
 }

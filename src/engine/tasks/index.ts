@@ -6,7 +6,7 @@
 import type { RulesConfig } from '../../config/rules-schema.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { ScheduledTask } from '../../ports/task.js';
-import { createInventorySyncTask } from './inventory-sync.js';
+import { createInventorySyncTask, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask } from './usage-posting.js';
 import { createWorkOrderFeedbackTask } from './work-order-feedback.js';
 
@@ -23,20 +23,8 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
   if (m && m.feedback.pollEvery > 0 && (m.thresholds.length > 0 || m.serviceIntervals.length > 0)) {
     tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
   }
-  const inv = config.inventory;
-  if (inv) {
-    tasks.push(
-      createInventorySyncTask({
-        skuAttribute: inv.skuAttribute,
-        quantityAttribute: inv.quantityAttribute,
-        freshnessMs: inv.freshness,
-        changesEveryMs: inv.changesEvery,
-        fullSnapshotCron: inv.fullSnapshotCron,
-        timeZone: inv.timeZone,
-        defaultDestination: options.defaultDestination,
-      }),
-    );
-  }
+  const inv = inventorySyncOptionsOf(config, options.defaultDestination);
+  if (inv) tasks.push(createInventorySyncTask(inv));
   const d = config.depreciation;
   if (d) {
     tasks.push(
@@ -52,6 +40,21 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
     );
   }
   return tasks;
+}
+
+/** The inventory task's options from the compiled rules config (undefined: inventory is not configured). */
+export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: string): InventorySyncOptions | undefined {
+  const inv = config.inventory;
+  if (!inv) return undefined;
+  return {
+    skuAttribute: inv.skuAttribute,
+    quantityAttribute: inv.quantityAttribute,
+    freshnessMs: inv.freshness,
+    changesEveryMs: inv.changesEvery,
+    fullSnapshotCron: inv.fullSnapshotCron,
+    timeZone: inv.timeZone,
+    defaultDestination,
+  };
 }
 
 export * from './inventory-sync.js';

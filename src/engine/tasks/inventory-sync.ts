@@ -12,14 +12,27 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
-import { EMPTY_SENT, countInventory, planInventoryCounts, type InventoryCountOptions, type InventoryItem, type SentCounts } from '../../core/rules/inventory/counts.js';
+import {
+  EMPTY_SENT,
+  compareCounts,
+  countInventory,
+  planInventoryCounts,
+  standingOf,
+  type CountComparison,
+  type InventoryCountOptions,
+  type InventoryItem,
+  type ItemStanding,
+  type SentCounts,
+} from '../../core/rules/inventory/counts.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { ScheduledTask, TaskContext } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
-/** kv namespace: `sent:<destination>` records and `lastFullAt`. */
+/** kv namespace: `sent:<destination>` records, `lastFullAt` and `snapshotRequestedAt`. */
 export const INVENTORY_NS = 'inventory';
+/** kv key: when a full snapshot was asked for on demand (`assetbridge inventory snapshot`). */
+const SNAPSHOT_REQUESTED = 'snapshotRequestedAt';
 
 export interface InventorySyncOptions extends InventoryCountOptions {
   readonly changesEveryMs: number;
@@ -64,10 +77,27 @@ export async function loadInventoryItems(store: Store, skuAttribute: string, def
   }));
 }
 
+/** When the last full snapshot was sent, and whether one was asked for since. */
+async function snapshotState(store: Store): Promise<{ lastFullAt: number | undefined; requestedAt: number | undefined }> {
+  const num = (text: string | undefined) => (text === undefined ? undefined : Number(text));
+  const lastFullAt = num(await store.kvGet(INVENTORY_NS, 'lastFullAt'));
+  const requestedAt = num(await store.kvGet(INVENTORY_NS, SNAPSHOT_REQUESTED));
+  return { lastFullAt, requestedAt: requestedAt !== undefined && (lastFullAt === undefined || requestedAt >= lastFullAt) ? requestedAt : undefined };
+}
+
+/**
+ * Ask for a full snapshot at the next inventory run (every `changesEvery` in a running service),
+ * instead of waiting for the cron. Only a mark in the store: the run itself stays the service's,
+ * so the revisions of the counts never race between two processes.
+ */
+export async function requestFullSnapshot(store: Store, now: number): Promise<void> {
+  await store.kvSet(INVENTORY_NS, SNAPSHOT_REQUESTED, String(now));
+}
+
 export async function runInventorySync(ctx: TaskContext, options: InventorySyncOptions): Promise<InventoryRunSummary> {
   const now = ctx.clock.now();
-  const lastFullText = await ctx.store.kvGet(INVENTORY_NS, 'lastFullAt');
-  const mode = fullSnapshotDue(lastFullText === undefined ? undefined : Number(lastFullText), now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
+  const snap = await snapshotState(ctx.store);
+  const mode = snap.requestedAt !== undefined || fullSnapshotDue(snap.lastFullAt, now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
   const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination);
   const counts = countInventory(items, now, options);
@@ -102,4 +132,44 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
 
 async function sentDestinations(store: Store): Promise<string[]> {
   return (await store.kvList(INVENTORY_NS)).filter((r) => r.key.startsWith('sent:')).map((r) => r.key.slice('sent:'.length));
+}
+
+export interface InventoryReport {
+  readonly now: number;
+  /** Per destination (sorted): each (location, SKU) counted now or sent before with a non-zero total. */
+  readonly destinations: readonly { readonly destination: string; readonly cells: readonly CountComparison[] }[];
+  /** Inventory items (assets with a SKU) by standing; `no-sku` is always 0 here. */
+  readonly items: Readonly<Record<ItemStanding, number>> & { readonly total: number };
+  readonly lastFullAt?: number;
+  /** When the cron makes the next full snapshot due. */
+  readonly nextFullAt: number;
+  /** A full snapshot was asked for on demand and has not been sent yet. */
+  readonly snapshotRequestedAt?: number;
+}
+
+/**
+ * What `assetbridge inventory counts` shows, from the stored item states and the records of what
+ * was sent: counted now, last sent, and the change the next run will send. Reads only.
+ */
+export async function inventoryReport(store: Store, options: Omit<InventorySyncOptions, 'changesEveryMs'>, now: number): Promise<InventoryReport> {
+  const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination);
+  const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'no-sku': 0 };
+  for (const item of items) standing[standingOf(item, now, options)]++;
+  const counts = countInventory(items, now, options);
+  const destinations = [...new Set<string>([...counts.keys(), ...(await sentDestinations(store))])].sort();
+  const out: { destination: string; cells: CountComparison[] }[] = [];
+  for (const destination of destinations) {
+    const raw = await store.kvGet(INVENTORY_NS, `sent:${destination}`);
+    out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), raw ? (JSON.parse(raw) as SentCounts) : EMPTY_SENT) });
+  }
+  const snap = await snapshotState(store);
+  const from = snap.lastFullAt ?? now;
+  return {
+    now,
+    destinations: out,
+    items: { ...standing, total: items.length },
+    ...(snap.lastFullAt !== undefined ? { lastFullAt: snap.lastFullAt } : {}),
+    nextFullAt: snap.lastFullAt === undefined ? now : CronExpressionParser.parse(options.fullSnapshotCron, { currentDate: new Date(from), tz: options.timeZone }).next().getTime(),
+    ...(snap.requestedAt !== undefined ? { snapshotRequestedAt: snap.requestedAt } : {}),
+  };
 }

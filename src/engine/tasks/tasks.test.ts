@@ -11,7 +11,7 @@ import type { InventoryItemState } from '../../core/rules/inventory/inventory-ru
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
-import { INVENTORY_NS, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, USAGE_NS } from './usage-posting.js';
 import { FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
@@ -172,6 +172,63 @@ describe('inventory sync task', () => {
     await runInventorySync(context(store, clock), options);
     expect(await pending(store, 'inventory.count')).toHaveLength(1);
     expect(JSON.parse((await store.kvGet(INVENTORY_NS, 'sent:erp')) ?? '{}')).toEqual({ cells: { 'WH-A\u001fS': { quantity: 1, revision: 1 } } });
+  });
+  it('a snapshot asked for on demand goes with the next run, once, though the cron is not due', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    const clock = { t: T0 + MIN };
+    expect((await runInventorySync(context(store, clock), options)).mode).toBe('full'); // the first run ever
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock), options)).mode).toBe('changes');
+    await requestFullSnapshot(store, clock.t);
+    expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBe(clock.t);
+    clock.t += MIN;
+    const snap = await runInventorySync(context(store, clock), options);
+    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 } });
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
+      ['WH-A|S|r1', 1, true],
+      ['WH-A|S|r2', 0, true],
+    ]);
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock), options)).mode).toBe('changes');
+    expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBeUndefined();
+  });
+
+  it('reports counted and last-sent totals per cell, the pending change, and why items do not count', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'SKU-1' }, state: at('WH-A', 1) },
+      { id: 'P-3', attributes: { sku: 'SKU-2', quantity: '10' }, destination: 'wms', state: at('WH-B', 1) },
+      { id: 'P-4', attributes: { sku: 'SKU-1' }, state: { inventory: { location: null, seenAt: T0, since: T0 } satisfies InventoryItemState } },
+      { id: 'P-5', attributes: { sku: 'SKU-1' } },
+      { id: 'EQ', attributes: {} },
+    ]);
+    const clock = { t: T0 + 5 * MIN };
+    const before = await inventoryReport(store, options, clock.t);
+    expect(before.destinations).toEqual([
+      { destination: 'erp', cells: [{ location: 'WH-A', sku: 'SKU-1', quantity: 2, items: 2, sentQuantity: 0, revision: 0, change: 2 }] },
+      { destination: 'wms', cells: [{ location: 'WH-B', sku: 'SKU-2', quantity: 10, items: 1, sentQuantity: 0, revision: 0, change: 10 }] },
+    ]);
+    expect(before.lastFullAt).toBeUndefined();
+    expect(before.nextFullAt).toBe(clock.t); // never sent: the next run is a full one
+    await runInventorySync(context(store, clock), options);
+    // P-2 moves to WH-B; at T0 + 61 min P-1 (seen at T0) is stale.
+    await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
+    const after = await inventoryReport(store, options, T0 + 61 * MIN);
+    expect(after.destinations[0]).toEqual({
+      destination: 'erp',
+      cells: [
+        { location: 'WH-A', sku: 'SKU-1', quantity: 0, items: 0, sentQuantity: 2, revision: 1, change: -2 },
+        { location: 'WH-B', sku: 'SKU-1', quantity: 1, items: 1, sentQuantity: 0, revision: 0, change: 1 },
+      ],
+    });
+    expect(after.items).toEqual({ total: 5, counted: 2, stale: 1, unplaced: 1, unseen: 1, 'no-sku': 0 });
+    expect(after.lastFullAt).toBe(clock.t);
+    expect(after.nextFullAt).toBe(Date.UTC(2026, 9, 2, 2));
+    // The report is what the next run sends.
+    clock.t = T0 + 61 * MIN;
+    await runInventorySync(context(store, clock), options);
+    const sent = (await pending(store, 'inventory.count')).filter((d) => d.destination === 'erp' && d.businessKey !== 'WH-A|SKU-1|r1');
+    expect(sent.map((d) => [d.payload.location, d.payload.countedQuantity, d.payload.delta])).toEqual(after.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.change]));
   });
 });
 

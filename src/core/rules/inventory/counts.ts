@@ -42,13 +42,29 @@ export interface CountCell {
 const SEP = '\u001f';
 export const cellKey = (location: string, sku: string): string => `${location}${SEP}${sku}`;
 
+/**
+ * Whether an item counts now: `counted` (seen at a location within the freshness window),
+ * `stale` (last seen at a location before it), `unplaced` (last seen outside every location),
+ * `unseen` (never seen), or `no-sku`.
+ */
+export type ItemStanding = 'counted' | 'stale' | 'unplaced' | 'unseen' | 'no-sku';
+
+export function standingOf(item: InventoryItem, now: number, options: InventoryCountOptions): ItemStanding {
+  const { asset, state } = item;
+  if (!asset.attributes[options.skuAttribute]?.trim()) return 'no-sku';
+  if (state?.seenAt === undefined) return 'unseen';
+  if (!state.location) return 'unplaced';
+  return now - state.seenAt > options.freshnessMs ? 'stale' : 'counted';
+}
+
 /** Counts per destination, then per (location, SKU), of items seen within the freshness window. */
 export function countInventory(items: readonly InventoryItem[], now: number, options: InventoryCountOptions): Map<string, Map<string, CountCell>> {
   const out = new Map<string, Map<string, CountCell>>();
-  for (const { asset, destination, state } of items) {
-    const sku = asset.attributes[options.skuAttribute]?.trim();
-    if (!sku || !state?.location || state.seenAt === undefined) continue;
-    if (now - state.seenAt > options.freshnessMs) continue;
+  for (const item of items) {
+    if (standingOf(item, now, options) !== 'counted') continue;
+    const { asset, destination, state } = item;
+    if (!state?.location) continue; // counted items have one
+    const sku = (asset.attributes[options.skuAttribute] as string).trim();
     const qtyText = asset.attributes[options.quantityAttribute];
     const qty = qtyText !== undefined && qtyText.trim() !== '' && Number.isFinite(Number(qtyText)) ? Number(qtyText) : 1;
     let cells = out.get(destination);
@@ -125,4 +141,38 @@ export function planInventoryCounts(
   }
   // Cells stay even at zero: their revision must only move forward, or a key would repeat.
   return { deliveries, next: { cells } };
+}
+
+/** One (location, SKU) as counted now, beside what its destination was last sent. */
+export interface CountComparison {
+  readonly location: string;
+  readonly sku: string;
+  /** Counted now (0: nothing fresh is there any more). */
+  readonly quantity: number;
+  /** Tagged items behind `quantity`. */
+  readonly items: number;
+  /** The total last sent (0 when never sent). */
+  readonly sentQuantity: number;
+  /** Revision of the last count sent (0: never sent). */
+  readonly revision: number;
+  /** What the next run sends as the delta: `quantity − sentQuantity`. */
+  readonly change: number;
+}
+
+/**
+ * Every (location, SKU) counted now or sent before with a non-zero total, by location then SKU:
+ * what `inventory counts` shows, and exactly the cells a full snapshot would send.
+ */
+export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: SentCounts): CountComparison[] {
+  const out: CountComparison[] = [];
+  for (const key of [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort()) {
+    const cell = current.get(key);
+    const before = sent.cells[key];
+    const quantity = cell?.quantity ?? 0;
+    const sentQuantity = before?.quantity ?? 0;
+    if (quantity === 0 && sentQuantity === 0) continue;
+    const [location, sku] = key.split(SEP) as [string, string];
+    out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? 0, change: quantity - sentQuantity });
+  }
+  return out;
 }

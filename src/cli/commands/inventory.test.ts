@@ -1,0 +1,55 @@
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import type { InventoryReport } from '../../engine/tasks/index.js';
+import { countsCsv, filterReport, formatCounts } from './inventory.js';
+
+const T = Date.UTC(2026, 10, 23, 9);
+const report: InventoryReport = {
+  now: T,
+  destinations: [
+    {
+      destination: 'erp',
+      cells: [
+        { location: '1000/0001', sku: 'PAL-40', quantity: 80, items: 2, sentQuantity: 40, revision: 3, change: 40 },
+        { location: '1000/0002', sku: 'PAL-40', quantity: 0, items: 0, sentQuantity: 40, revision: 1, change: -40 },
+        { location: '1000/0002', sku: 'DRUM, "blue"', quantity: 1, items: 1, sentQuantity: 1, revision: 1, change: 0 },
+      ],
+    },
+    { destination: 'wms', cells: [{ location: 'B-7', sku: 'PAL-40', quantity: 40, items: 1, sentQuantity: 0, revision: 0, change: 40 }] },
+  ],
+  items: { total: 7, counted: 4, stale: 1, unplaced: 1, unseen: 1, 'no-sku': 0 },
+  lastFullAt: Date.UTC(2026, 10, 23, 2),
+  nextFullAt: Date.UTC(2026, 10, 24, 2),
+};
+const options = { freshnessMs: 86_400_000, changesEveryMs: 60_000 };
+
+describe('inventory counts output', () => {
+  it('shows counted beside last sent, the signed change, and why items do not count', () => {
+    const text = formatCounts(report, options);
+    const lines = text.split('\n');
+    expect(lines[0]?.split(/\s{2,}/)).toEqual(['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']);
+    expect(lines[1]?.split(/\s{2,}/)).toEqual(['erp', '1000/0001', 'PAL-40', '80', '2', '40', '3', '+40']);
+    expect(lines[2]?.split(/\s{2,}/)).toEqual(['erp', '1000/0002', 'PAL-40', '0', '0', '40', '1', '-40']);
+    expect(lines[3]?.split(/\s{2,}/)).toEqual(['erp', '1000/0002', 'DRUM, "blue"', '1', '1', '1', '1']); // unchanged: no change shown
+    expect(lines[4]?.split(/\s{2,}/)).toEqual(['wms', 'B-7', 'PAL-40', '40', '1', '0', '-', '+40']); // never sent
+    expect(text).toContain('items: 7 with a SKU; 4 counted, 1 last seen over 24 h ago, 1 last seen outside every location, 1 never seen');
+    expect(text).toContain('last full snapshot 2026-11-23T02:00:00Z, next 2026-11-24T02:00:00Z');
+    expect(formatCounts({ ...report, snapshotRequestedAt: T }, options)).toContain('a full snapshot was asked for at 2026-11-23T09:00:00Z');
+    expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
+  });
+
+  it('CSV round-trips through a CSV parser, quoting included', () => {
+    const rows = parse<Record<string, string>>(countsCsv(report), { columns: true });
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toEqual({ destination: 'erp', location: '1000/0002', sku: 'DRUM, "blue"', countedQuantity: '1', items: '1', lastSentQuantity: '1', revision: '1', change: '0' });
+  });
+
+  it('filters by destination, location and SKU', () => {
+    const only = filterReport(report, { location: '1000/0002', sku: 'PAL-40' });
+    expect(only.destinations.map((d) => [d.destination, d.cells.map((c) => c.quantity)])).toEqual([
+      ['erp', [0]],
+      ['wms', []],
+    ]);
+    expect(filterReport(report, { destination: 'wms' }).destinations.map((d) => d.destination)).toEqual(['wms']);
+  });
+});

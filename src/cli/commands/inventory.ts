@@ -1,0 +1,123 @@
+/**
+ * `assetbridge inventory`: the inventory counts per (location, SKU).
+ *
+ * - `counts` shows, per destination, what is counted now from the stored item states beside what
+ *   was last sent and the change the next run will send; with how many items count and why the
+ *   others do not. As a table, CSV (`--csv`, `--out`) or JSON.
+ * - `snapshot` asks the running service for a full snapshot at its next inventory run instead of
+ *   at the next cron time. The run stays the service's, so two processes never hand out the same
+ *   count revision.
+ * @module
+ */
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import { toCsv } from '../../core/csv.js';
+import { defaultDestinationOf, type Config } from '../../config/schema.js';
+import { inventoryReport, inventorySyncOptionsOf, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { action, addConfigOption, table, withContext } from '../context.js';
+import { rulesConfigOf } from './rules.js';
+
+function inventoryOf(config: Config): InventorySyncOptions {
+  const options = inventorySyncOptionsOf(rulesConfigOf(config), defaultDestinationOf(config));
+  if (!options) throw new UsageError('inventory is not configured (add a rules.inventory section to the config, e.g. "inventory: { skuAttribute: sku }")');
+  return options;
+}
+
+export interface CountFilter {
+  readonly destination?: string;
+  readonly location?: string;
+  readonly sku?: string;
+}
+
+/** The report with only the destinations and cells the filter names. */
+export function filterReport(report: InventoryReport, filter: CountFilter): InventoryReport {
+  return {
+    ...report,
+    destinations: report.destinations
+      .filter((d) => filter.destination === undefined || d.destination === filter.destination)
+      .map((d) => ({ destination: d.destination, cells: d.cells.filter((c) => (filter.location === undefined || c.location === filter.location) && (filter.sku === undefined || c.sku === filter.sku)) })),
+  };
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
+
+export function countsCsv(report: InventoryReport): string {
+  const rows: (string | number)[][] = [['destination', 'location', 'sku', 'countedQuantity', 'items', 'lastSentQuantity', 'revision', 'change']];
+  for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision, c.change]);
+  return toCsv(rows);
+}
+
+export function formatCounts(report: InventoryReport, options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'>): string {
+  const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']];
+  for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision || '-', c.change ? signed(c.change) : '']);
+  const i = report.items;
+  const hours = Math.round((options.freshnessMs / 3_600_000) * 100) / 100;
+  const lines = [
+    rows.length > 1 ? table(rows).trimEnd() : 'no counts: no item has been seen at a location within the freshness window, and none was sent',
+    '',
+    `items: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} never seen`,
+    `changes go out every ${Math.round(options.changesEveryMs / 1000)} s in a running service; ` +
+      (report.snapshotRequestedAt !== undefined
+        ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
+        : `last full snapshot ${report.lastFullAt === undefined ? 'never' : iso(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : iso(report.nextFullAt)}`),
+    'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerInventoryCommand(program: Command): Command {
+  const inventory = program.command('inventory').description('inventory sync: counts of tagged items per (location, SKU) and what the ERP was sent');
+  addConfigOption(
+    inventory
+      .command('counts')
+      .description('per destination, location and SKU: counted now, last sent, and the change the next run sends')
+      .option('--destination <name>', 'one destination only')
+      .option('--location <code>', 'one ERP location code only')
+      .option('--sku <sku>', 'one SKU only')
+      .option('--csv', 'print CSV instead of a table')
+      .option('--out <file>', 'write the CSV to a file')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; destination?: string; location?: string; sku?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const options = inventoryOf(config);
+        const filter: CountFilter = {
+          ...(opts.destination !== undefined ? { destination: opts.destination } : {}),
+          ...(opts.location !== undefined ? { location: opts.location } : {}),
+          ...(opts.sku !== undefined ? { sku: opts.sku } : {}),
+        };
+        const names = config.destinations.map((d) => d.name);
+        if (opts.destination !== undefined && !names.includes(opts.destination)) {
+          throw new UsageError(`--destination "${opts.destination}" is not configured; destinations: ${names.join(', ')}`);
+        }
+        const report = filterReport(await inventoryReport(store, options, Date.now()), filter);
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (opts.csv || opts.out) {
+          const csv = countsCsv(report);
+          if (opts.out) {
+            writeFileSync(opts.out, csv);
+            process.stdout.write(`wrote ${report.destinations.reduce((n, d) => n + d.cells.length, 0)} row(s) to ${opts.out}\n`);
+          } else process.stdout.write(csv);
+          return;
+        }
+        process.stdout.write(formatCounts(report, options));
+      });
+    }),
+  );
+  addConfigOption(
+    inventory
+      .command('snapshot')
+      .description('ask the service for a full snapshot of every count at its next inventory run, instead of at the next cron time'),
+  ).action(
+    action(async (opts: { config: string }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const options = inventoryOf(config);
+        await requestFullSnapshot(store, Date.now());
+        process.stdout.write(`full snapshot requested: a running service sends every count with its next inventory run (within ${Math.round(options.changesEveryMs / 1000)} s)\n`);
+      });
+    }),
+  );
+  return inventory;
+}

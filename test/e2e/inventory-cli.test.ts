@@ -1,0 +1,91 @@
+/**
+ * End to end: inventory sync through `assetbridge run` (HTTP intake → zones → inventory task →
+ * REST ERP simulator), read with `assetbridge inventory counts`, and a full snapshot asked for
+ * with `assetbridge inventory snapshot` while the service runs.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { InventoryReport } from '../../src/engine/tasks/index.js';
+import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+
+const TOKEN = 'intake-token-inv';
+const env = { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' };
+let erp: ErpSimulator;
+let svc: ServiceProcess;
+let base: string;
+let cfg: { path: string; dir: string };
+
+beforeAll(async () => {
+  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['P-1', 'P-2', 'P-3'] });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  cfg = writeConfig({
+    store: { path: 'placeholder' },
+    sources: { http: { token: '${INTAKE_TOKEN}' } },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
+    assets: {
+      inline: [
+        { erpAssetId: 'P-1', erpModule: 'inventory', attributes: { sku: 'PAL-40', quantity: '40' }, identifiers: [{ type: 'tag', value: 'tag-p1' }] },
+        { erpAssetId: 'P-2', erpModule: 'inventory', attributes: { sku: 'PAL-40' }, identifiers: [{ type: 'tag', value: 'tag-p2' }] },
+        { erpAssetId: 'P-3', erpModule: 'inventory', attributes: { sku: 'DRUM' }, identifiers: [{ type: 'tag', value: 'tag-p3' }] },
+      ],
+    },
+    ingest: { checkpointMs: '200ms' },
+    rules: {
+      zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 50.1, lng: 8.68, radiusM: 300 } }] },
+      inventory: { changesEvery: '500ms' },
+    },
+    server: { port },
+  });
+  writeFileSync(cfg.path, readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
+  svc = startService(cfg.path, env);
+  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+});
+
+afterAll(async () => {
+  expect(await svc?.stop()).toBe(0);
+  await erp?.close();
+});
+
+const counts = () => erp.state().inventoryCounts.filter((c) => c.location === '1000/0001' && c.sku === 'PAL-40');
+
+describe('inventory sync through the service and the CLI', () => {
+  it('counts items seen in a zone, shows them with inventory counts, and sends a snapshot on demand', async () => {
+    // Two pallets seen in the yard for two minutes (enter dwell 30 s, lateness 30 s); P-3 never seen.
+    const start = Date.now() - 600_000;
+    const events = ['tag-p1', 'tag-p2'].flatMap((assetId) =>
+      [0, 40, 80, 120].map((s) => ({ kind: 'position', assetId, eventTime: new Date(start + s * 1000).toISOString(), lat: 50.1, lng: 8.68 })),
+    );
+    const res = await fetch(`${base}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify(events) });
+    expect(res.status).toBe(202);
+    await waitFor(() => counts().length > 0, `a count reaches the ERP (output: ${svc.output()})`);
+    expect(counts().map((c) => [c.countedQuantity, c.delta])).toEqual([[41, 41]]);
+
+    const r = await runCli(['inventory', 'counts', '--json', '-c', cfg.path], env);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as InventoryReport;
+    expect(report.destinations).toEqual([{ destination: 'erp', cells: [{ location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2, sentQuantity: 41, revision: 1, change: 0 }] }]);
+    expect(report.items).toMatchObject({ total: 3, counted: 2, unseen: 1 });
+    const table = await runCli(['inventory', 'counts', '-c', cfg.path], env);
+    expect(table.stdout).toMatch(/erp\s+1000\/0001\s+PAL-40\s+41\s+2\s+41\s+1\n/);
+
+    const snap = await runCli(['inventory', 'snapshot', '-c', cfg.path], env);
+    expect(snap.code).toBe(0);
+    expect(snap.stdout).toContain('full snapshot requested');
+    await waitFor(() => counts().length > 1, `the snapshot reaches the ERP (output: ${svc.output()})`);
+    expect(counts().map((c) => [c.countedQuantity, c.delta])).toEqual([
+      [41, 41],
+      [41, 0],
+    ]);
+    await waitFor(async () => !(await runCli(['inventory', 'counts', '-c', cfg.path], env)).stdout.includes('asked for'), 'the request is marked done');
+  });
+
+  it('says what to do when asked for a destination that is not configured', async () => {
+    const r = await runCli(['inventory', 'counts', '--destination', 'nope', '-c', cfg.path], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--destination "nope" is not configured; destinations: erp');
+  });
+});
