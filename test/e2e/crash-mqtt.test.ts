@@ -4,10 +4,17 @@
  * session), committed ones are not lost, and the ERP simulator sees every idempotency key applied
  * once: nothing lost, no duplicate effect, no older value over a newer one. Rule state is only in
  * the ingest log at each kill (no checkpoint in between), so each restart rebuilds it by replay.
+ * Maintenance rules run on the same stream: the ERP ends with exactly the work orders the rule
+ * engine opens for the stream processed once, in order, without crashes (invariant 3).
  */
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { rulesSchema, type RulesConfigInput } from '../../src/config/rules-schema.js';
+import type { RawMessage } from '../../src/core/model/messages.js';
+import { createJsonDecoder } from '../../src/core/normalize/json-decoder.js';
+import { createRules } from '../../src/core/rules/index.js';
+import { simulateRules, type SimulationStep } from '../../src/core/rules/simulate.js';
 import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { MOSQUITTO_URL, requireService } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
@@ -28,6 +35,37 @@ afterAll(async () => {
   await erp?.close();
 });
 
+/** Location sync, a threshold held for 10 s and a service every operating hour. */
+const rules: RulesConfigInput = {
+  location: { minDistanceM: 10 },
+  maintenance: {
+    thresholds: [{ name: 'hot', sensor: 'temp', above: 95, clearBelow: 90, for: '10s', cooldown: '1s', severity: 'critical' }],
+    serviceIntervals: [{ name: 'svc-1h', everyHours: 1 }],
+  },
+};
+const topics = [
+  {
+    filter: `${run}/+/telemetry`,
+    decoder: { assetId: { topicSegment: 1 }, idType: 'tag' as const, time: { path: 't', format: 'epoch-ms' as const }, lat: 'lat', lng: 'lng', zone: 'zone', sensors: { temp: { path: 'temp' } }, meters: { operatingHours: 'hours' } },
+  },
+];
+
+/** The work-order keys the rules open for these messages processed once, in order (no crash, no redelivery). */
+function expectedWorkOrders(messages: readonly RawMessage[]): string[] {
+  const decode = createJsonDecoder('mqtt:crash', topics);
+  const steps: SimulationStep[] = [];
+  for (const m of messages) {
+    const r = decode(m);
+    if (!r.ok) throw new Error(r.reason);
+    for (const event of r.events) {
+      const id = `EQ-${(event.ids[0]?.value ?? '').slice(1)}`;
+      steps.push({ event, asset: { erpAssetId: id, erpModule: 'fixed-assets', attributes: {} }, destination: 'erp' });
+    }
+  }
+  const sim = simulateRules(createRules(rulesSchema.parse(rules)), steps);
+  return sim.perStep.flat().filter((d) => d.operation === 'workorder.create').map((d) => d.businessKey).sort();
+}
+
 describe.runIf(mosquitto)('kill -9 mid-stream', () => {
   it('loses nothing and duplicates no effect', async () => {
     const port = await freePort();
@@ -40,13 +78,13 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
             url: MOSQUITTO_URL,
             clientId: `assetbridge-${run}`,
             reconnectDelayMs: '300ms',
-            topics: [{ filter: `${run}/+/telemetry`, decoder: { assetId: { topicSegment: 1 }, time: { path: 't', format: 'epoch-ms' }, lat: 'lat', lng: 'lng', zone: 'zone' } }],
+            topics,
           },
         ],
       },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', rateLimit: { requestsPerMinute: 60000, maxConcurrency: 8 }, retry: { baseDelayMs: '50ms', maxDelayMs: '500ms' } }],
       assets: { inline: Array.from({ length: ASSETS }, (_, i) => ({ erpAssetId: `EQ-${i}`, identifiers: [{ type: 'tag', value: `t${i}` }] })) },
-      rules: { location: { minDistanceM: 10 } },
+      rules,
       // No checkpoint between the kills: the rule state each restart needs is in the ingest log.
       ingest: { checkpointMs: '1h' },
       server: { port },
@@ -68,6 +106,7 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     const pub = await mqtt.connectAsync(MOSQUITTO_URL, { clientId: `pub-${run}`, clean: true });
     const t0 = Date.now() - 3_600_000;
     const last = new Map<string, number>();
+    const published: RawMessage[] = [];
     let sent = 0;
     // Each message moves its asset 50 m north: every one is a new location fact.
     const publish = async (n: number) => {
@@ -77,7 +116,13 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
         const step = Math.floor(sent / ASSETS);
         const lat = 48 + step * 0.00045;
         last.set(`EQ-${asset}`, lat);
-        batch.push(pub.publishAsync(`${run}/t${asset}/telemetry`, JSON.stringify({ t: t0 + step * 1000, lat, lng: 11, zone: `Z${step % 3}` }), { qos: 1 }));
+        // Hot for 25 s of every 40 (a work order each time); 0.02 h per step (a service every 50 steps).
+        const temp = step % 40 >= 5 && step % 40 < 30 ? 97 + (asset % 3) : 60;
+        const hours = Math.round((0.5 + asset * 0.01 + step * 0.02) * 1000) / 1000;
+        const topic = `${run}/t${asset}/telemetry`;
+        const payload = JSON.stringify({ t: t0 + step * 1000, lat, lng: 11, zone: `Z${step % 3}`, temp, hours });
+        published.push({ source: 'mqtt:crash', channel: topic, payload, receivedAt: t0 + step * 1000 });
+        batch.push(pub.publishAsync(topic, payload, { qos: 1 }));
       }
       await Promise.all(batch);
     };
@@ -130,9 +175,17 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     // No location fact took effect twice (a resend after the crash kept its idempotency key), and
     // every delivery we recorded as delivered did take effect.
     expect(c.duplicateStateWrites).toBe(0);
-    expect(c.applied.location).toBeGreaterThanOrEqual(final.outbox[0]?.delivered ?? Infinity);
+    const applied = Object.values(c.applied).reduce((a, b) => a + b, 0);
+    expect(applied).toBeGreaterThanOrEqual(final.outbox[0]?.delivered ?? Infinity);
     expect(c.outOfOrderStateWrites).toBe(0);
     expect(final.outbox[0]?.dead).toBe(0);
+    // Work orders: exactly those the rules open for the stream processed once, none twice.
+    const expected = expectedWorkOrders(published);
+    expect(new Set(expected.map((k) => k.split('|')[1])).size).toBe(2); // both rules fired
+    const keys = () => erp.state().workOrders.map((w) => w.externalKey ?? `(no key: ${w.id})`).sort();
+    await waitFor(() => keys().length >= expected.length, `the ERP gets ${expected.length} work orders (has ${keys().length})`, 30_000);
+    expect(keys()).toEqual(expected);
+    expect(c.duplicateWorkOrders).toBe(0);
     // A clean stop writes a checkpoint: nothing is left for the next start to replay.
     expect((final as unknown as { heldMessages: number }).heldMessages).toBeGreaterThan(0);
     expect(await svc?.stop()).toBe(0);
