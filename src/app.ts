@@ -21,7 +21,7 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { parseAssetCsv } from './adapters/identity/asset-csv.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
 import { createLogger } from './adapters/log/logger.js';
-import { startHttpServer, type RunningServer } from './api/server.js';
+import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import type { ErpConnector } from './ports/connector.js';
 import type { Source } from './ports/source.js';
@@ -124,6 +124,18 @@ export function buildSources(config: Config, logger: Logger): Source[] {
   return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }), stopTimeoutMs: config.shutdown.graceMs }));
 }
 
+/** The work-order webhook of each destination whose connector reads its ERP's pushes. */
+export function webhookEndpoints(destinations: readonly DestinationConfig[], connectors: ReadonlyMap<string, ErpConnector>): Map<string, WebhookEndpoint> {
+  const out = new Map<string, WebhookEndpoint>();
+  for (const d of destinations) {
+    const connector = connectors.get(d.name);
+    if (!connector?.parseWorkOrderWebhook) continue;
+    const parse = connector.parseWorkOrderWebhook.bind(connector);
+    out.set(d.name, { ...(d.webhook?.secret !== undefined ? { secret: d.webhook.secret } : {}), signatureHeader: d.webhook?.signatureHeader ?? 'X-Signature-256', parse });
+  }
+  return out;
+}
+
 export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
   const defaultDestination = defaultDestinationOf(config);
   return [
@@ -212,6 +224,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             sink: wrappedSink,
             now: () => clock.now(),
             ...(config.sources.http ? { intake: config.sources.http } : {}),
+            webhooks: webhookEndpoints(config.destinations, connectors),
             status: {
               ready: () => engine.state === 'running',
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),

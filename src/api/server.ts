@@ -4,11 +4,14 @@
  * (invariant 1); bad items get a 400 with a per-item reason and are quarantined, not lost.
  * @module
  */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import type { RawMessage } from '../core/model/messages.js';
+import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
+import type { WorkOrderUpdate } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
 
 export interface StatusProvider {
@@ -24,9 +27,47 @@ export interface HttpServerOptions {
   readonly port: number;
   readonly sink: IngestSink;
   readonly status: StatusProvider;
-  /** Intake; absent = `POST /v1/events` and webhooks are disabled (404). */
+  /** Intake; absent = `POST /v1/events` is disabled (404). */
   readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number };
+  /** Work-order webhooks by destination name (those whose connector reads pushes). */
+  readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
   readonly now: () => number;
+}
+
+export interface WebhookEndpoint {
+  /** HMAC-SHA256 key: bodies must be signed `sha256=<hex>` in `signatureHeader`. Absent: the intake bearer token is required. */
+  readonly secret?: string;
+  readonly signatureHeader: string;
+  /** The destination connector's reading of its ERP's push format. */
+  parse(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[];
+}
+
+/** Why a webhook call is refused (status and message), or undefined when it may proceed. */
+export function authorizeWebhook(
+  destination: string,
+  hook: Pick<WebhookEndpoint, 'secret' | 'signatureHeader'>,
+  intakeToken: string | undefined,
+  body: string,
+  signature: string | undefined,
+  authorization: string | undefined,
+): { status: 401 | 403; error: string } | undefined {
+  if (hook.secret !== undefined) {
+    const expected = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
+    if (signature !== undefined && sameSecret(signature.trim(), expected)) return undefined;
+    return { status: 401, error: `missing or wrong ${hook.signatureHeader} header: expected sha256=<hex HMAC-SHA256 of the body, keyed with the webhook.secret of destination "${destination}">` };
+  }
+  if (intakeToken !== undefined) {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (match?.[1] !== undefined && sameSecret(match[1], intakeToken)) return undefined;
+    return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)' };
+  }
+  return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)` };
+}
+
+/** Constant-time comparison of two secrets of any length. */
+function sameSecret(a: string, b: string): boolean {
+  const digest = (x: string) => createHash('sha256').update(x).digest();
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 export function createHttpApp(opts: HttpServerOptions): Hono {
@@ -64,21 +105,42 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       return c.json({ accepted: result.accepted }, 202);
     });
 
-    // ERP work-order status pushes: each update becomes a canonical `workorder` event.
-    app.post('/v1/webhooks/:destination/work-orders', ...guard, async (c) => {
-      const destination = c.req.param('destination');
-      const { items: updates, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
-      if (error) return c.json({ error }, 400);
-      const messages: RawMessage[] = updates.map((u) => ({
-        source: `erp-feedback:${destination}`,
-        channel: c.req.path,
-        payload: JSON.stringify(workOrderEventJson(u)),
-        receivedAt,
-      }));
-      const result = await opts.sink.submit(messages);
-      return c.json({ accepted: result.accepted, rejected: result.quarantined }, result.quarantined.length ? 400 : 202);
-    });
   }
+
+  // ERP work-order status pushes: the destination's connector reads its ERP's format; each update
+  // becomes a canonical `workorder` event through the normal pipeline (as polled feedback does).
+  const hooks = opts.webhooks ?? new Map<string, WebhookEndpoint>();
+  app.post(
+    '/v1/webhooks/:destination/work-orders',
+    bodyLimit({ maxSize: intake?.bodyLimitBytes ?? 1_048_576, onError: (c) => c.json({ error: 'body too large; send fewer updates per POST' }, 413) }),
+    async (c) => {
+      const destination = c.req.param('destination');
+      const hook = hooks.get(destination);
+      if (!hook) {
+        const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
+        return c.json({ error: `no work-order webhook for destination "${destination}"; ${known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them'}` }, 404);
+      }
+      const text = await c.req.text();
+      const denied = authorizeWebhook(destination, hook, intake?.token, text, c.req.header(hook.signatureHeader), c.req.header('authorization'));
+      if (denied) return c.json({ error: denied.error }, denied.status);
+      const receivedAt = opts.now();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch (err) {
+        return c.json({ error: `body is not JSON: ${(err as Error).message}` }, 400);
+      }
+      const messages: RawMessage[] = [];
+      const ignored: { index: number; reason: string }[] = [];
+      hook.parse(body).forEach((u, index) => {
+        if ('ignored' in u) ignored.push({ index, reason: u.ignored });
+        else messages.push({ source: `${FEEDBACK_SOURCE}:${destination}`, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+      });
+      const result = messages.length ? await opts.sink.submit(messages) : { accepted: 0, quarantined: [] };
+      const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(result.quarantined.length ? { rejected: result.quarantined } : {}) };
+      return c.json(answer, result.quarantined.length ? 400 : 202);
+    },
+  );
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   return app;
 }
@@ -95,20 +157,6 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
   }
 }
 
-/** Map an ERP work-order update (WorkOrderUpdate shape) to a canonical `workorder` event JSON. */
-export function workOrderEventJson(u: unknown): unknown {
-  if (u === null || typeof u !== 'object') return u;
-  const o = u as Record<string, unknown>;
-  return {
-    kind: 'workorder',
-    erpAssetId: o.erpAssetId,
-    businessKey: o.businessKey ?? o.externalKey,
-    erpWorkOrderId: o.erpWorkOrderId ?? o.id,
-    status: o.status,
-    eventTime: o.changedAt ?? o.completedAt ?? o.updatedAt,
-    ...(o.operatingHoursAtCompletion !== undefined ? { operatingHoursAtCompletion: o.operatingHoursAtCompletion } : {}),
-  };
-}
 
 export interface RunningServer {
   readonly url: string;

@@ -203,6 +203,19 @@ export const restDestinationSchema = z
     circuitBreaker: circuitBreakerSchema.prefault({}),
     /** Body fields to redact in the audit trail, in addition to the built-in secret names. */
     redactFields: z.array(z.string()).default([]),
+    /**
+     * Work-order pushes from this ERP to `POST /v1/webhooks/{name}/work-orders`. With a `secret`,
+     * each body must carry `sha256=<hex HMAC-SHA256 of the body>` in `signatureHeader`; without
+     * one, pushes need the intake token (`sources.http.token`) as a bearer token.
+     */
+    webhook: z
+      .strictObject({
+        /** HMAC key shared with the ERP (use `${ENV}`). */
+        secret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
+        /** @default X-Signature-256 */
+        signatureHeader: z.string().min(1).default('X-Signature-256'),
+      })
+      .optional(),
   })
   .superRefine((dest, ctx) => {
     if (dest.token !== undefined && dest.auth !== undefined)

@@ -44,6 +44,13 @@ export interface ErpConnector {
    * Optional: connectors whose ERP pushes webhooks instead may omit it.
    */
   fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]>;
+  /**
+   * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
+   * ERP's own format: one update per item, or why an item is not one (a work order assetbridge did
+   * not open, an unknown status); those are acknowledged and ignored. Optional: without it the
+   * destination's webhook answers 404.
+   */
+  parseWorkOrderWebhook?(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[];
   /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
   refreshAuth?(): Promise<void>;
   close?(): Promise<void>;

@@ -28,6 +28,7 @@ import {
   headerValue,
   parseBatchResponse,
   parseWorkOrderPage,
+  parseWorkOrderWebhook,
   planRequest,
   toWorkOrderUpdate,
   workOrderLookupPath,
@@ -120,6 +121,10 @@ export class RestConnector implements ErpConnector {
       request = { url: next };
     }
     return updates;
+  }
+
+  parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[] {
+    return parseWorkOrderWebhook(body);
   }
 
   /** Mint new OAuth2 credentials (no-op for a static token). Rejects when the token endpoint refuses. */

@@ -7,6 +7,7 @@ import {
   normalizeWorkOrderStatus,
   parseBatchResponse,
   parseWorkOrderPage,
+  parseWorkOrderWebhook,
   planRequest,
   toWorkOrderUpdate,
   withQuery,
@@ -115,5 +116,32 @@ describe('parseBatchResponse', () => {
   });
   it('throws on a body without responses', () => {
     expect(() => parseBatchResponse({ results: [] })).toThrow(/no responses array/);
+  });
+});
+
+describe('parseWorkOrderWebhook', () => {
+  const record = { id: 'WO-7', externalKey: 'EQ-1|svc-10h|10h@b0', erpAssetId: 'EQ-1', title: 't', status: 'completed', updatedAt: '2026-11-01T10:00:00Z', operatingHoursAtCompletion: 11 };
+  const update = { businessKey: 'EQ-1|svc-10h|10h@b0', erpAssetId: 'EQ-1', erpWorkOrderId: 'WO-7', status: 'completed', changedAt: Date.parse('2026-11-01T10:00:00Z'), operatingHoursAtCompletion: 11 };
+
+  it('reads envelopes, bare records and lists of either', () => {
+    expect(parseWorkOrderWebhook({ type: 'workorder.status-changed', occurredAt: '2026-11-01T10:00:00Z', workOrder: record })).toEqual([update]);
+    expect(parseWorkOrderWebhook(record)).toEqual([update]);
+    expect(parseWorkOrderWebhook([record, { workOrder: { ...record, id: 'WO-8', status: 'in_progress' } }])).toEqual([update, { ...update, erpWorkOrderId: 'WO-8', status: 'in-progress', operatingHoursAtCompletion: 11 }]);
+  });
+
+  it('takes businessKey, erpWorkOrderId and changedAt for externalKey, id and updatedAt; the envelope time when the record has none', () => {
+    const { id: _id, externalKey: _k, updatedAt: _u, ...rest } = record;
+    expect(parseWorkOrderWebhook({ ...rest, erpWorkOrderId: 'WO-7', businessKey: update.businessKey, changedAt: '2026-11-01T10:00:00Z' })).toEqual([update]);
+    expect(parseWorkOrderWebhook({ occurredAt: '2026-11-01T10:00:00Z', workOrder: { ...rest, id: 'WO-7', externalKey: update.businessKey } })).toEqual([update]);
+  });
+
+  it('says why an item is ignored: not ours, an unknown status, a missing field, not an object', () => {
+    const { externalKey: _k, ...notOurs } = record;
+    expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, { ...record, erpAssetId: undefined }, 'x'])).toEqual([
+      { ignored: 'no externalKey: not a work order assetbridge opened' },
+      { ignored: 'unknown status "parked"' },
+      { ignored: 'needs id, erpAssetId, status and a time (updatedAt, completedAt or createdAt)' },
+      { ignored: 'not a JSON object' },
+    ]);
   });
 });

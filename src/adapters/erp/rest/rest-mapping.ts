@@ -217,6 +217,32 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
   };
 }
 
+/**
+ * A webhook body → updates: one work-order record, a list of them, or envelopes
+ * `{type, occurredAt, workOrder: {...}}` (one or a list). Records use the same fields as listed
+ * work orders; `businessKey`, `erpWorkOrderId` and `changedAt` are accepted for `externalKey`,
+ * `id` and `updatedAt`.
+ */
+export function parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[] {
+  const items = Array.isArray(body) ? (body as unknown[]) : [body];
+  return items.map((item) => {
+    if (item === null || typeof item !== 'object') return { ignored: 'not a JSON object' };
+    const o = item as Record<string, unknown>;
+    const wo = o.workOrder !== null && typeof o.workOrder === 'object' ? (o.workOrder as Record<string, unknown>) : o;
+    const record = {
+      ...wo,
+      id: wo.id ?? wo.erpWorkOrderId,
+      externalKey: wo.externalKey ?? wo.businessKey,
+      updatedAt: wo.updatedAt ?? wo.changedAt ?? (typeof o.occurredAt === 'string' ? o.occurredAt : undefined),
+    };
+    const update = toWorkOrderUpdate(record);
+    if (update) return update;
+    if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
+    if (normalizeWorkOrderStatus(wo.status) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)}` };
+    return { ignored: 'needs id, erpAssetId, status and a time (updatedAt, completedAt or createdAt)' };
+  });
+}
+
 /** One request inside a batch. */
 export interface BatchSubRequest {
   readonly id: string;

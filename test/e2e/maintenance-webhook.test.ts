@@ -1,0 +1,97 @@
+/**
+ * The maintenance closed loop pushed by webhook, end to end: `assetbridge run` opens a service
+ * work order from meter readings (HTTP intake), the ERP simulator completes it and pushes the
+ * change to `POST /v1/webhooks/erp/work-orders` signed with the shared secret, the service
+ * baseline resets to the hours at completion (`assetbridge maintenance status`), and the next
+ * work order comes due from there. Polling is off, so the push is the only way back.
+ */
+import { createHmac } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
+import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
+
+const SECRET = 'whsec-0123456789abcdef';
+const env = { INTAKE_TOKEN: 'intake-token-wh', ERP_TOKEN: 'erp-token', ERP_WEBHOOK_SECRET: SECRET };
+let erp: ErpSimulator;
+let svc: ServiceProcess;
+let base: string;
+let cfg: { path: string; dir: string };
+
+beforeAll(async () => {
+  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1'], webhookSecret: SECRET });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  erp.setWebhookUrl(`${base}/v1/webhooks/erp/work-orders`);
+  cfg = writeConfig({
+    store: { path: 'placeholder' },
+    sources: { http: { token: '${INTAKE_TOKEN}' } },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', webhook: { secret: '${ERP_WEBHOOK_SECRET}' }, retry: { baseDelayMs: '100ms' } }],
+    assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    ingest: { checkpointMs: '200ms' },
+    rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+    server: { port },
+  });
+  writeFileSync(cfg.path, readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
+  svc = startService(cfg.path, env);
+  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+});
+
+afterAll(async () => {
+  expect(await svc?.stop()).toBe(0);
+  await erp?.close();
+});
+
+const t0 = Date.now() - 24 * 3_600_000;
+/** A reading `at` hours after t0 (meter hygiene refuses meters that run faster than time). */
+const hours = (at: number, operatingHours: number) =>
+  fetch(`${base}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(t0 + at * 3_600_000).toISOString(), operatingHours }),
+  });
+const status = async (): Promise<AssetMaintenance | undefined> => {
+  const r = await runCli(['maintenance', 'status', '--json', '-c', cfg.path], env);
+  return (JSON.parse(r.stdout) as AssetMaintenance[])[0];
+};
+const push = (body: string, headers: Record<string, string>) => fetch(`${base}/v1/webhooks/erp/work-orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+
+describe('maintenance closed loop by webhook', () => {
+  it('a signed completion push resets the service baseline; the next work order counts from there', async () => {
+    for (const [at, h] of [[0, 5], [4.5, 9], [6, 10.5]] as const) expect((await hours(at, h)).status).toBe(202);
+    await waitFor(() => erp.state().workOrders.length === 1, `the first work order (output: ${svc.output()})`);
+    const first = erp.state().workOrders[0];
+    expect(first?.externalKey).toBe('EQ-1|svc-10h|10h@b0');
+
+    erp.completeWorkOrder({ externalKey: first?.externalKey }, { operatingHoursAtCompletion: 11 });
+    await waitFor(async () => (await status())?.closed.some((w) => w.status === 'completed'), `the completion to arrive (webhooks sent ${erp.counters().webhooksSent}, failed ${erp.counters().webhookFailures})`);
+    expect(erp.counters().webhookFailures).toBe(0);
+    const s = await status();
+    expect(s?.closed.map((w) => [w.businessKey, w.status, w.hoursAtCompletion])).toEqual([['EQ-1|svc-10h|10h@b0', 'completed', 11]]);
+    expect(s?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11, nextDueHours: 21 });
+
+    // 20.5 h was due under the old baseline (20 h); from 11 h it is not.
+    expect((await hours(16, 20.5)).status).toBe(202);
+    expect((await hours(17, 21.2)).status).toBe(202);
+    await waitFor(() => erp.state().workOrders.length === 2, 'the next work order');
+    expect(erp.state().workOrders[1]?.externalKey).toBe('EQ-1|svc-10h|21h@b11');
+  });
+
+  it('refuses unsigned or wrongly signed pushes and names what to send; ignores work orders it did not open', async () => {
+    const body = JSON.stringify({ workOrder: { id: 'X-1', erpAssetId: 'EQ-1', status: 'completed', updatedAt: new Date().toISOString() } });
+    const unsigned = await push(body, {});
+    expect(unsigned.status).toBe(401);
+    expect(((await unsigned.json()) as { error: string }).error).toContain('X-Signature-256');
+    const wrong = await push(body, { 'X-Signature-256': `sha256=${createHmac('sha256', 'not-the-secret-at-all').update(body).digest('hex')}` });
+    expect(wrong.status).toBe(401);
+    const signed = await push(body, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` });
+    expect(signed.status).toBe(202);
+    expect(await signed.json()).toEqual({ accepted: 0, ignored: [{ index: 0, reason: 'no externalKey: not a work order assetbridge opened' }] });
+    const unknown = await fetch(`${base}/v1/webhooks/sap/work-orders`, { method: 'POST', body });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toContain('configured: /v1/webhooks/erp/work-orders');
+  });
+});
