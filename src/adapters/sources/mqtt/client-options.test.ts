@@ -16,6 +16,10 @@ describe('mqttClientOptions', () => {
     expect(mqttTracing('mqttjs*')).toBe(true);
     expect(mqttTracing('*')).toBe(true);
     expect(mqttTracing('express,*')).toBe(true);
+    expect(mqttTracing('mqttjs:client')).toBe(true);
+    expect(mqttTracing('*,-mqttjs*')).toBe(false); // excluded
+    expect(mqttTracing('-mqttjs*')).toBe(false);
+    expect(mqttTracing('mqttjs-other')).toBe(false);
     const o = mqttClientOptions(parse());
     expect(typeof o.log).toBe(mqttTracing() ? 'undefined' : 'function');
   });

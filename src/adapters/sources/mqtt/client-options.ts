@@ -16,7 +16,10 @@ const MAX_SESSION_EXPIRY_S = 0xffff_ffff;
  * even when nothing is printed; its tracing is kept only when `DEBUG` asks for it.
  */
 export function mqttTracing(debug: string | undefined = process.env.DEBUG): boolean {
-  return debug !== undefined && /mqttjs|(^|[\s,])\*/.test(debug);
+  // The `debug` package's rules: names split on commas or spaces, `*` a wildcard, `-name` excludes.
+  const matches = (pattern: string) => new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`).test('mqttjs:client');
+  const patterns = (debug ?? '').split(/[\s,]+/).filter((p) => p !== '');
+  return patterns.some((p) => !p.startsWith('-') && matches(p)) && !patterns.some((p) => p.startsWith('-') && matches(p.slice(1)));
 }
 
 /** Reads a PEM file; injected in tests. */
