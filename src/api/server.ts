@@ -104,7 +104,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }
       return c.json({ accepted: result.accepted }, 202);
     });
-
   }
 
   // ERP work-order status pushes: the destination's connector reads its ERP's format; each update
@@ -123,18 +122,19 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const text = await c.req.text();
       const denied = authorizeWebhook(destination, hook, intake?.token, text, c.req.header(hook.signatureHeader), c.req.header('authorization'));
       if (denied) return c.json({ error: denied.error }, denied.status);
-      const receivedAt = opts.now();
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch (err) {
-        return c.json({ error: `body is not JSON: ${(err as Error).message}` }, 400);
+      const source = `${FEEDBACK_SOURCE}:${destination}`;
+      const { items, error, receivedAt } = await readJsonItems(Promise.resolve(text), opts.now);
+      if (error) {
+        // Kept: quarantined with the reason, like bad intake.
+        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]);
+        return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
+      const body = items.length === 1 ? items[0] : items;
       const messages: RawMessage[] = [];
       const ignored: { index: number; reason: string }[] = [];
       hook.parse(body).forEach((u, index) => {
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
-        else messages.push({ source: `${FEEDBACK_SOURCE}:${destination}`, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+        else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
       });
       const result = messages.length ? await opts.sink.submit(messages) : { accepted: 0, quarantined: [] };
       const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(result.quarantined.length ? { rejected: result.quarantined } : {}) };
@@ -156,7 +156,6 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     return { text, items: [], error: `body is not JSON: ${(err as Error).message}`, receivedAt };
   }
 }
-
 
 export interface RunningServer {
   readonly url: string;

@@ -90,6 +90,13 @@ describe('maintenance closed loop by webhook', () => {
     const signed = await push(body, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` });
     expect(signed.status).toBe(202);
     expect(await signed.json()).toEqual({ accepted: 0, ignored: [{ index: 0, reason: 'no externalKey: not a work order assetbridge opened' }] });
+    // A signed body that is not JSON: 400 with the reason, and kept in quarantine.
+    const garbled = '{"workOrder": ';
+    const bad = await push(garbled, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(garbled).digest('hex')}` });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('body is not JSON');
+    const q = await runCli(['quarantine', 'list', '--json', '-c', cfg.path], env);
+    expect(q.stdout).toContain('erp-feedback:erp');
     const unknown = await fetch(`${base}/v1/webhooks/sap/work-orders`, { method: 'POST', body });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toContain('configured: /v1/webhooks/erp/work-orders');
