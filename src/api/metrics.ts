@@ -17,9 +17,15 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
       lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
     }
   };
-  const ingest = (snapshot.ingest ?? {}) as Record<string, number>;
+  const ingest = (snapshot.ingest ?? {}) as Record<string, number> & { lateEvents?: Record<string, number> };
   metric('assetbridge_messages_received_total', 'counter', 'Messages received by all sources since start.', [[{}, ingest.received ?? 0]]);
   metric('assetbridge_rule_state_checkpoints_total', 'counter', 'Checkpoints that stored rule state since start.', [[{}, ingest.checkpoints ?? 0]]);
+  metric(
+    'assetbridge_rule_late_events_total',
+    'counter',
+    'Events a rule dropped as later than rules.allowedLateness, since start.',
+    Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
+  );
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
   metric('assetbridge_quarantined_total', 'counter', 'Messages quarantined (all time).', [[{}, counters.quarantined]]);

@@ -92,6 +92,17 @@ describe('ingest pipeline', () => {
     expect((await real.listDeliveries({})).map((d) => d.eventTime)).toEqual([Date.parse('2026-11-20T08:02:00Z')]);
   });
 
+  it('counts the events each rule drops as late, not duplicates, and still accepts them', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const ingestor = locationIngestor(real, new IdentityIndex(await real.listAssets()));
+    await ingestor.submit([at(5, 52)]);
+    const r = await ingestor.submit([at(3, 53), at(5, 52), at(4, 54)]); // two older than 08:05, one the same
+    expect(r).toEqual({ accepted: 3, quarantined: [] });
+    expect(ingestor.stats.lateEvents).toEqual({ location: 2 });
+  });
+
   it('after a failed commit rejects what was built on it, and starts again from the store', async () => {
     const { real, g, ingestor } = await setup();
     const first = ingestor.submit([at(0, 52)]);

@@ -101,10 +101,12 @@ export interface IngestStats {
   checkpoints: number;
   /** Messages in the ingest log: their rule-state changes are held in memory until the next checkpoint. */
   logged: number;
+  /** Events each rule dropped as later than its allowed lateness, since start (by rule name). */
+  lateEvents: Record<string, number>;
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {} };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -515,6 +517,7 @@ export class Ingestor implements IngestSink {
         let mask = 0;
         for (const { rule, bit } of rules) {
           const result = rule.apply(doc[rule.name], event, ctx);
+          if (result.late === true) this.stats.lateEvents[rule.name] = (this.stats.lateEvents[rule.name] ?? 0) + 1;
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
             mask |= bit;

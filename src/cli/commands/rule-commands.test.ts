@@ -75,6 +75,17 @@ describe('rules test', () => {
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
   });
 
+  it('says which rules dropped an event as late', () => {
+    const late = [
+      '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
+      '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:05:00Z","lat":52.5,"lng":13.4}',
+      '{"kind":"position","assetId":"tag-1","eventTime":"2026-09-30T08:00:00Z","lat":52.5,"lng":13.4}',
+    ].join('\n');
+    const report = runRulesTest({ text: late, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.lines.map((l) => l.late)).toEqual([undefined, undefined, ['location']]);
+    expect(formatRulesTest(report)).toContain('line 3: position EQ-1 @ 2026-09-30T08:00:00.000Z (no deliveries)\n  late: dropped by location');
+  });
+
   it('without flushing, shows only what was decided by the end of the input', () => {
     const report = runRulesTest({ text: jsonl, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), flush: false });
     expect(report.flushed).toEqual([]);

@@ -51,6 +51,8 @@ export interface RulesTestLine {
   readonly reason?: string;
   readonly events: readonly { kind: string; erpAssetId: string; eventTime: string }[];
   readonly deliveries: readonly DeliveryIntent[];
+  /** Rules that dropped an event of this line as late (older than `rules.allowedLateness` allows). */
+  readonly late?: readonly string[];
 }
 
 export interface RulesTestReport {
@@ -93,6 +95,7 @@ export function runRulesTest(input: RulesTestInput): RulesTestReport {
       accepted: true,
       events: steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
       deliveries: result.perStep.flat(),
+      ...(result.lateByStep.some((l) => l.length > 0) ? { late: [...new Set(result.lateByStep.flat())] } : {}),
     });
   });
   const flushed = input.flush === false ? [] : flushRules(input.rules, new Map([...states].filter(([id]) => seen.has(id))), seen, now).deliveries;
@@ -129,6 +132,7 @@ export function formatRulesTest(report: RulesTestReport): string {
     }
     const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
     out.push(`line ${l.line}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
+    if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
     for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
   }
   if (report.flushed.length) {

@@ -25,13 +25,15 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics> })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number> } })
           : undefined;
         const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, destinations: snap?.destinations ?? {} };
+        // Since the (last) run started.
+        const lateEvents = snap?.ingest?.lateEvents ?? {};
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
           return;
@@ -43,6 +45,13 @@ export function registerStatusCommand(program: Command): void {
             live
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
+          );
+        }
+        const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
+        if (late.length > 0) {
+          process.stdout.write(
+            `late events dropped by rules${live ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
+              'they arrived later than rules.allowedLateness: raise it if senders buffer that long\n',
           );
         }
         process.stdout.write('\n');

@@ -14,7 +14,7 @@ import type { PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
-import { NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
+import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { enteredZones, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
@@ -82,14 +82,15 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
         // Nothing to reorder (the common case, and the ingest hot path): a position at or before
         // the newest one processed is late; any other is processed at once.
         const released = s.order?.released ?? s.last?.eventTime;
-        if (released !== undefined && item.t <= released) return { state: s, deliveries: [] };
+        if (released !== undefined && item.t <= released) return item.t < released ? lateResult(s) : { state: s, deliveries: [] }; // equal: a duplicate
         const r = processFix(options, s.order === undefined ? s : withoutOrder(s), item, ctx);
         return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
       }
       // States written before reordering existed carry only `last`: it is the release mark.
       const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
       const a = admit(order, item, lateness, tiebreakOf);
-      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      if (a.late) return lateResult(s);
+      if (a.duplicate) return { state: s, deliveries: [] };
       const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = withoutOrder(s);
       next.order = a.state;
       return processAll(options, next, a.released, ctx);

@@ -26,6 +26,17 @@ export const NO_DELIVERIES: readonly DeliveryIntent[] = Object.freeze([]);
 export interface RuleResult<S> {
   readonly state: S;
   readonly deliveries: readonly DeliveryIntent[];
+  /**
+   * The event came later than the rule's allowed lateness (older than what it already decided on)
+   * and was dropped, never rewriting history (invariant 8). The engine counts these per rule
+   * (`assetbridge_rule_late_events_total`, `status`), so a lateness set too tight shows.
+   */
+  readonly late?: true;
+}
+
+/** The result for an event dropped as late: state unchanged, nothing delivered, counted. */
+export function lateResult<S>(state: S): RuleResult<S> {
+  return { state, deliveries: NO_DELIVERIES, late: true };
 }
 
 export interface Rule<S = unknown> {

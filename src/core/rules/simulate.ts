@@ -32,12 +32,15 @@ export interface SimulationOptions {
 export interface SimulationResult {
   /** Deliveries produced by each input step, in input order. */
   readonly perStep: readonly (readonly DeliveryIntent[])[];
+  /** Per input step, the rules that dropped its event as late (older than their allowed lateness). */
+  readonly lateByStep: readonly (readonly string[])[];
   readonly states: Map<string, StateDoc>;
 }
 
 export function simulateRules(rules: readonly Rule[], steps: readonly SimulationStep[], options: SimulationOptions = {}): SimulationResult {
   let states = new Map<string, StateDoc>(options.initial ?? []);
   const perStep: DeliveryIntent[][] = [];
+  const lateByStep: string[][] = [];
   const sizes = options.batchSizes ?? [];
   let batchIndex = 0;
   let inBatch = 0;
@@ -46,14 +49,17 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     let doc = states.get(id) ?? {};
     const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt };
     const out: DeliveryIntent[] = [];
+    const late: string[] = [];
     for (const rule of rules) {
       if (!rule.kinds.includes(step.event.kind)) continue;
       const result = rule.apply(doc[rule.name], step.event, ctx);
+      if (result.late === true) late.push(rule.name);
       if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
       out.push(...result.deliveries);
     }
     states.set(id, doc);
     perStep.push(out);
+    lateByStep.push(late);
     inBatch++;
     const size = sizes[batchIndex];
     if (size !== undefined && inBatch >= size) {
@@ -62,7 +68,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       inBatch = 0;
     }
   }
-  return { perStep, states };
+  return { perStep, lateByStep, states };
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { MeterEvent } from '../../model/events.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import { NO_DELIVERIES, type RuleResult } from '../rule.js';
+import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import type { PeriodCalendar } from './calendar.js';
 
@@ -61,7 +61,8 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       const s = state ?? {};
       const r = readingOf(event);
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
-      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      if (a.late) return lateResult(s);
+      if (a.duplicate) return { state: s, deliveries: [] };
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
       if (s.hours !== undefined) next.hours = s.hours;

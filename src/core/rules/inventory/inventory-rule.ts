@@ -12,7 +12,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
-import type { RuleResult } from '../rule.js';
+import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import type { ZoneTracking } from '../zones/tracking.js';
@@ -66,7 +66,8 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       const s = state ?? {};
       const item = sightingOf(event, options.zones);
       const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder);
-      if (a.late || a.duplicate) return { state: s, deliveries: [] };
+      if (a.late) return lateResult(s);
+      if (a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },
     flush(state) {

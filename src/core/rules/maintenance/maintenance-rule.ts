@@ -16,7 +16,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import type { RuleContext, RuleResult } from '../rule.js';
+import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
 import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
@@ -99,7 +99,8 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
       const adm = admit(s.order, sample, lateness, sampleOrder);
-      if (adm.late || adm.duplicate) return { state: s, deliveries: [] };
+      if (adm.late) return lateResult(s);
+      if (adm.duplicate) return { state: s, deliveries: [] };
       return processSamples(withOrder(s, adm.state), adm.released, a, ctx, options);
     },
     flush(state, ctx) {

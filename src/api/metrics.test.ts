@@ -1,0 +1,15 @@
+import { describe, expect, it } from 'vitest';
+import type { Counters } from '../ports/store.js';
+import { renderMetrics } from './metrics.js';
+
+const counters: Counters = { eventsAccepted: 10, quarantined: 1, quarantineOpen: 1, ingestLog: 0 };
+
+describe('metrics', () => {
+  it('exposes late events per rule as a labelled counter', () => {
+    const text = renderMetrics({ ingest: { received: 10, checkpoints: 1, lateEvents: { location: 2, maintenance: 5 } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_rule_late_events_total counter\n');
+    expect(text).toContain('assetbridge_rule_late_events_total{rule="location"} 2\n');
+    expect(text).toContain('assetbridge_rule_late_events_total{rule="maintenance"} 5\n');
+    expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_late_events_total\{/);
+  });
+});
