@@ -1,7 +1,8 @@
 /**
  * The store port: everything durable (identity, per-asset state, outbox, audit, quarantine, dead
- * letters, small component state). The embedded SQLite adapter implements it today; a PostgreSQL
- * adapter implements the same contract for the scaled mode. No driver types cross this interface.
+ * letters, small component state). The embedded SQLite adapter implements it; the scaled mode's
+ * PostgreSQL adapter, not built yet, is to implement the same contract. No driver types cross
+ * this interface.
  * @module
  */
 import type { AssetRecord, IdentifierRecord } from '../core/model/assets.js';
