@@ -148,6 +148,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
+  const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
+  if (split.length && store.capabilities.singleWriter) {
+    logger.warn(
+      { sources: split },
+      'sources.mqtt[].sharedGroup is set, but this store serves one process: with several processes in the group, each would see only part of an asset\'s events (run one service per store)',
+    );
+  }
   try {
     const assets = configuredAssets(config);
     if (assets.length) {
