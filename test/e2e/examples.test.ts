@@ -1,0 +1,40 @@
+/**
+ * The rules example in `examples/rules/` stays true: `rules test` over its events prints the story
+ * its comments tell (zone entry after dwell, one overheating work order planned into the
+ * maintenance window, a due-soon service, a late event dropped, an unknown tag rejected).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const dir = resolve(import.meta.dirname, '../../examples/rules');
+
+/** The example config with its store in a temp dir and the zones file by absolute path. */
+function exampleConfig(): string {
+  const tmp = mkdtempSync(join(tmpdir(), 'ab-example-'));
+  const text = readFileSync(join(dir, 'assetbridge.yaml'), 'utf8')
+    .replace('./data/rules-example.db', join(tmp, 'rules-example.db'))
+    .replace('examples/rules/zones.geojson', join(dir, 'zones.geojson'));
+  const path = join(tmp, 'assetbridge.yaml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('examples/rules', () => {
+  it('rules test tells the story of events.jsonl', async () => {
+    const config = exampleConfig();
+    expect((await runCli(['config', 'check', '-c', config])).code).toBe(0);
+    const r = await runCli(['rules', 'test', '-c', config, '--events', join(dir, 'events.jsonl'), '--fresh']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = r.stdout;
+    expect(out).toContain('location.update → erp [state] EX-100: location 1000/0001');
+    expect(out).toContain('workorder.create → erp [fact] EX-100|engine-hot|2026-10-01T09:00:00.000Z: HIGH "Engine overheating: engineTempC 97.4 Cel" planned 2026-10-03T04:00:00.000Z');
+    expect(out).toContain('workorder.create → erp [fact] EX-100|service-250h|250h@b0: MEDIUM');
+    expect(out).toContain('line 19: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
+    expect(out).toContain('line 23: rejected: no ERP mapping for tag tag-999');
+    expect(out).toContain('would deliver: 4 × location.update (state), 2 × workorder.create (fact), 3 × meter.record (state)');
+  });
+});
