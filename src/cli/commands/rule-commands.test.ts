@@ -12,7 +12,7 @@ import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
 import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
-import { checkZonesFile, locate } from './zones.js';
+import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
   allowedLateness: '1m',
@@ -168,5 +168,19 @@ describe('zones commands', () => {
     expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });
     expect(locate(rules, 52.5, 13.5)).toEqual({ inside: [], band: [] });
     expect(() => locate(rulesSchema.parse({}), 0, 0)).toThrow(/no zones are configured/);
+  });
+
+  it('shows which assets are in each zone now: entered after the dwell, arriving before it', async () => {
+    const at = (iso: string, id: string): CanonicalEvent => ({ kind: 'position', source: 't', ids: [{ type: 'erp', value: id }], eventTime: Date.parse(iso), receivedAt: 0, lat: 52.5, lng: 13.4 });
+    const store = await storeAfter([at('2026-10-01T08:00:00Z', 'EQ-1'), at('2026-10-01T08:00:40Z', 'EQ-1'), at('2026-10-01T08:00:00Z', 'EQ-2')]);
+    const occupancy = await loadOccupancy(store, rules);
+    expect(occupancy.map((o) => [o.zone, o.inside, o.entering])).toEqual([['yard', 1, 1]]);
+    expect(formatOccupancy(occupancy)).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nyard\s+1000\/0001\s+1\s+1\s+0\n$/);
+    const one = formatOccupancy(occupancy, 'yard');
+    expect(one).toContain('yard (1000/0001): 1 inside, 1 arriving');
+    expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:40Z/); // entry confirmed once the 30 s dwell had passed
+    expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00Z/);
+    expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
+    await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * `assetbridge zones`: check a GeoJSON zones file before putting it in the config, list the
- * configured zones, and find which zone a position is in.
+ * configured zones, find which zone a position is in, and show which assets are in each zone now.
  * @module
  */
 import { readFileSync } from 'node:fs';
@@ -9,8 +9,13 @@ import { UsageError } from '../../core/errors/errors.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { zonesFromGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
+import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import type { LocationSyncState } from '../../core/rules/location-sync.js';
+import { zoneOccupancy, type ZoneOccupancy } from '../../core/rules/zones/occupancy.js';
+import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
-import { action, addConfigOption, resolveConfig, table } from '../context.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. */
@@ -51,6 +56,33 @@ export function locate(rules: RulesConfig, lat: number, lng: number): LocateResu
   const hit = tracking.index.locate(lat, lng);
   const best = tracking.index.best(hit.inside);
   return { ...hit, ...(best ? { zone: { name: best.name, locationCode: best.locationCode } } : {}) };
+}
+
+/** Occupancy of the configured zones from the stored rule state (location sync's tracking, else inventory's). */
+export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<ZoneOccupancy[]> {
+  const zones = rules.zones?.zones ?? [];
+  if (zones.length === 0) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
+  const ids = (await store.listAssets()).map((a) => a.asset.erpAssetId);
+  const states = await store.loadStates(ids);
+  const tracking = new Map<string, ZoneTrackState | undefined>();
+  for (const id of ids) {
+    const doc = states.get(id);
+    tracking.set(id, (doc?.location as LocationSyncState | undefined)?.zones ?? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined)?.zones);
+  }
+  return zoneOccupancy(zones, tracking);
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering: 'arriving (enter dwell)' } as const;
+
+export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string): string {
+  if (zone === undefined) {
+    return table([['ZONE', 'LOCATION CODE', 'INSIDE', 'ARRIVING', 'LEAVING'], ...occupancy.map((o) => [o.zone, o.locationCode, o.inside, o.entering, o.leaving])]);
+  }
+  const o = occupancy.find((x) => x.zone === zone);
+  if (!o) throw new UsageError(`no zone "${zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
+  if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n`;
+  return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${table([['ASSET', 'STATE', 'SINCE'], ...o.assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])])}`;
 }
 
 function coordinate(text: string, what: 'latitude' | 'longitude'): number {
@@ -99,6 +131,22 @@ export function registerZonesCommand(program: Command): Command {
         if (r.band.length) process.stdout.write(`within the hysteresis margin of: ${r.band.join(', ')}\n`);
       }
       return Promise.resolve();
+    }),
+  );
+  addConfigOption(
+    zones
+      .command('occupancy')
+      .description('which assets are in each zone now (entries and exits after dwell), from the stored rule state')
+      .option('--zone <name>', 'list the assets in one zone')
+      .option('--json', 'print JSON'),
+  ).action(
+    action(async (opts: { config: string; zone?: string; json?: boolean }) => {
+      await withContext(opts.config, async ({ config, store }) => {
+        const occupancy = await loadOccupancy(store, rulesConfigOf(config));
+        if (opts.json) return void process.stdout.write(`${JSON.stringify(opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone), null, 2)}\n`);
+        process.stdout.write(formatOccupancy(occupancy, opts.zone));
+        process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
+      });
     }),
   );
   return zones;
