@@ -51,7 +51,7 @@ export function registerStatusCommand(program: Command): void {
         if (late.length > 0) {
           process.stdout.write(
             `late events dropped by rules${live ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
-              'they arrived later than rules.allowedLateness: raise it if senders buffer that long\n',
+              'older than what the rule had decided on: resent after it was decided (e.g. redelivered after a restart), or held by a sender longer than rules.allowedLateness (then raise it)\n',
           );
         }
         process.stdout.write('\n');
