@@ -57,7 +57,7 @@ export function formatCounts(report: InventoryReport, options: Pick<InventorySyn
   const lines = [
     rows.length > 1 ? table(rows).trimEnd() : 'no counts: no item has been seen at a location within the freshness window, and none was sent',
     '',
-    `items: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} never seen`,
+    `items: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
     `changes go out every ${Math.round(options.changesEveryMs / 1000)} s in a running service; ` +
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
