@@ -357,6 +357,8 @@ export const locationRuleSchema = z.strictObject({
   minDistanceM: z.number().min(0).default(100),
   /** Sync at least this often while an asset reports. @default 1h */
   heartbeatMs: dur('1h'),
+  /** Only these assets (e.g. not the tagged pallets counted by `inventory`). @default all assets */
+  appliesTo: assetFilterSchema.optional(),
 });
 
 export const rulesSchema = z.strictObject({

@@ -22,6 +22,7 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { flushRules, simulateRules, type StateDoc } from '../../core/rules/simulate.js';
+import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext } from '../context.js';
@@ -104,6 +105,12 @@ export function runRulesTest(input: RulesTestInput): RulesTestReport {
   return { lines, flushed, totals };
 }
 
+/** An asset filter in words, for `rules list`. */
+function describeFilter(f: AssetFilter): string {
+  const parts = [...(f.erpModules ? [`erpModule ${f.erpModules.join(' or ')}`] : []), ...Object.entries(f.attributes ?? {}).map(([k, v]) => `${k} ${v.join(' or ')}`)];
+  return `only ${parts.join(', ') || 'all assets'}`;
+}
+
 /** A payload value as text: strings and numbers as they are, anything else as JSON. */
 const txt = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v) ?? '');
 
@@ -154,7 +161,7 @@ async function allAssets(config: Config, store: Store): Promise<AssetWithIdentif
 /** The compiled rules, as rows for `rules list`. */
 export function describeRules(rules: RulesConfig): (string | number)[][] {
   const rows: (string | number)[][] = [['RULE', 'TYPE', 'CONDITION', 'ACTION']];
-  if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${rules.location.heartbeatMs / 1000} s`, 'location.update']);
+  if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${rules.location.heartbeatMs / 1000} s${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
   if (rules.zones) rows.push(['zones', 'zones', `${rules.zones.zones.length} zone(s), enter after ${rules.zones.enterDwellMs / 1000} s, leave after ${rules.zones.exitDwellMs / 1000} s beyond ${rules.zones.hysteresisM} m`, 'location code']);
   for (const t of rules.maintenance?.thresholds ?? []) {
     const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';

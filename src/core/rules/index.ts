@@ -58,6 +58,7 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
         minDistanceM: config.location.minDistanceM,
         heartbeatMs: config.location.heartbeatMs,
         ...(zones ? { zones, allowedLatenessMs: config.allowedLateness } : {}),
+        ...(config.location.appliesTo ? { appliesTo: config.location.appliesTo } : {}),
       }),
     );
   }

@@ -70,6 +70,15 @@ describe('location sync without zones', () => {
   });
 });
 
+describe('location sync for some assets only', () => {
+  it('leaves assets outside appliesTo alone: no state, no deliveries', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, appliesTo: { erpModules: ['maintenance'] } });
+    const pallet = { asset: { erpAssetId: 'PAL-1', erpModule: 'inventory', attributes: {} }, destination: 'erp', now: 0 };
+    expect(rule.apply(undefined, pos(0, 52.5, 13.4), pallet)).toEqual({ state: undefined, deliveries: [] });
+    expect(rule.apply(undefined, pos(0, 52.5, 13.4), ctx).deliveries).toHaveLength(1);
+  });
+});
+
 describe('location sync with zones', () => {
   const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
   const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };

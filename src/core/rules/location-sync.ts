@@ -18,6 +18,7 @@ import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './
 import type { ZoneHit } from './zones/zone-index.js';
 import { enteredZones, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
+import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 
 export interface LocationSyncOptions {
   /** Movement that triggers a sync, metres. @default 100 */
@@ -28,6 +29,8 @@ export interface LocationSyncOptions {
   readonly zones?: ZoneTracking;
   /** Event-time reorder window, ms; 0 processes each position at once. @default 0 */
   readonly allowedLatenessMs?: number;
+  /** Only assets matching this filter are synced; others keep no location state. @default all */
+  readonly appliesTo?: AssetFilter;
 }
 
 interface Fix {
@@ -76,6 +79,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
     kinds: ['position'],
     apply(state, event, ctx) {
       if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
+      if (options.appliesTo !== undefined && !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state ?? {};
       const item = bufferedFix(event, options.zones);
       if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
