@@ -178,7 +178,7 @@ describe('zones commands', () => {
     expect(formatOccupancy(occupancy)).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nyard\s+1000\/0001\s+1\s+1\s+0\n$/);
     const one = formatOccupancy(occupancy, 'yard');
     expect(one).toContain('yard (1000/0001): 1 inside, 1 arriving');
-    expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:40Z/); // entry confirmed once the 30 s dwell had passed
+    expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00Z/); // since its arrival; confirmed once the 30 s dwell had passed
     expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00Z/);
     expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
     await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);

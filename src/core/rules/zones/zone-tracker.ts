@@ -22,7 +22,12 @@ export interface DwellOptions {
 
 export type ZonePhase = 'entering' | 'inside' | 'leaving';
 
-/** Zone name → phase and since when (event time). Zones plainly outside are absent. */
+/**
+ * Zone name → phase and since when (event time): `entering` and `inside` since the first fix inside
+ * (an entry is dated to the arrival, not to when the dwell confirmed it), `leaving` since the first
+ * fix beyond the band, and `inside` again after a return since that fix. Zones plainly outside are
+ * absent.
+ */
 export type ZoneTrackState = Readonly<Record<string, { readonly phase: ZonePhase; readonly since: number }>>;
 
 export interface ZoneStep {
@@ -52,7 +57,7 @@ export function stepZones(state: ZoneTrackState | undefined, time: number, hit: 
       case 'entering':
         if (!inside.includes(name)) break; // not clearly inside: the attempt is over
         if (time - z.since >= options.enterDwellMs) {
-          next[name] = { phase: 'inside', since: time };
+          next[name] = { phase: 'inside', since: z.since }; // inside since the first fix of the dwell
           (entered ??= []).push(name);
         } else next[name] = z;
         break;
