@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { Source } from '../ports/source.js';
+import type { IngestSink, Source, SubmitResult } from '../ports/source.js';
 import type { Store } from '../ports/store.js';
 import type { Dispatcher } from './dispatcher.js';
 import type { Ingestor } from './ingestor.js';
@@ -23,6 +23,8 @@ export const CONTROL_NS = 'control';
 export const RUNTIME_NS = 'runtime';
 /** The job every service runs for `assetbridge quarantine replay`; its args are the replay filter. */
 export const QUARANTINE_REPLAY_JOB = 'quarantine-replay';
+/** Submits canonical JSON events (args: `{ events: unknown[] }`) through the service's pipeline, as source `cli`. */
+export const SUBMIT_EVENTS_JOB = 'submit-events';
 
 /** What a job run for the CLI through the service returns: its exit code and what it printed. */
 export interface JobResult {
@@ -49,6 +51,11 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
   }
+}
+
+/** Canonical JSON events through the pipeline (source `cli`): what the CLI submits itself or asks a running service to. */
+export function submitEvents(sink: IngestSink, events: readonly unknown[], now: number): Promise<SubmitResult> {
+  return sink.submit(events.map((e) => ({ source: 'cli', channel: 'cli', payload: JSON.stringify(e), receivedAt: now })));
 }
 
 export interface EngineParts {
@@ -81,6 +88,10 @@ export class Engine {
     this.registerJob(QUARANTINE_REPLAY_JOB, async (filter) => {
       const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string });
       return { exitCode: 0, output: formatReplaySummary(summary) };
+    });
+    this.registerJob(SUBMIT_EVENTS_JOB, async (args) => {
+      const result = await submitEvents(parts.ingestor, (args as { events: unknown[] }).events, parts.clock.now());
+      return { exitCode: result.quarantined.length ? 1 : 0, output: JSON.stringify(result) };
     });
   }
 

@@ -78,6 +78,15 @@ describe('maintenance closed loop by webhook', () => {
     expect((await hours(17, 21.2)).status).toBe(202);
     await waitFor(() => erp.state().workOrders.length === 2, 'the next work order');
     expect(erp.state().workOrders[1]?.externalKey).toBe('EQ-1|svc-10h|21h@b11');
+
+    // An ERP that reports nothing: the planner records the completion by hand, through the service.
+    const done = await runCli(['maintenance', 'complete', 'EQ-1|svc-10h|21h@b11', '--hours', '22', '-c', cfg.path], env);
+    expect(done.stdout).toContain('recorded EQ-1|svc-10h|21h@b11 as completed through the running service');
+    await waitFor(async () => (await status())?.closed.length === 2, 'the completion recorded by hand');
+    expect((await status())?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 22, nextDueHours: 32 });
+    const bad = await runCli(['maintenance', 'complete', 'not-a-key', '-c', cfg.path], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"not-a-key" is not a work-order business key');
   });
 
   it('refuses unsigned or wrongly signed pushes and names what to send; ignores work orders it did not open', async () => {

@@ -2,16 +2,27 @@
  * `assetbridge maintenance status`: per asset, what is due (service intervals with hours to go,
  * threshold rules mid-episode), which work orders are open and which were completed — read from
  * the maintenance rule's state, which ERP feedback keeps current.
+ *
+ * `assetbridge maintenance complete KEY --hours H`: record a completion (or cancellation) by hand,
+ * for an ERP that neither lists work orders nor pushes webhooks: the same `workorder` event ERP
+ * feedback would bring, through the running service's pipeline (or, with none running, this
+ * process's), so the service baseline resets the same way.
  * @module
  */
 import type { Command } from 'commander';
+import { createApp } from '../../app.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
+import type { SubmitResult } from '../../ports/source.js';
+import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { serviceIsRunning } from './quarantine.js';
 import { rulesConfigOf } from './rules.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
@@ -55,6 +66,32 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   return parts.join('\n');
 }
 
+export interface CompletionInput {
+  readonly businessKey: string;
+  readonly status: 'completed' | 'cancelled';
+  /** Operating hours at completion; absent: taken from the readings around `at`. */
+  readonly hours?: number;
+  readonly at: number;
+  readonly erpWorkOrderId?: string;
+}
+
+/** The canonical `workorder` event for a completion recorded by hand. */
+export function completionEvent(input: CompletionInput): Record<string, unknown> {
+  const key = parseWorkOrderKey(input.businessKey);
+  if (!key) throw new UsageError(`"${input.businessKey}" is not a work-order business key (asset|rule|occurrence); 'assetbridge maintenance status' lists them`);
+  if (input.hours !== undefined && !(Number.isFinite(input.hours) && input.hours >= 0)) throw new UsageError('--hours must be a number of operating hours, 0 or more');
+  if (!Number.isFinite(input.at)) throw new UsageError('--at must be an ISO date-time, e.g. 2026-11-30T14:00:00Z');
+  return {
+    kind: 'workorder',
+    erpAssetId: key.erpAssetId,
+    businessKey: input.businessKey,
+    status: input.status,
+    eventTime: new Date(input.at).toISOString(),
+    ...(input.erpWorkOrderId !== undefined ? { erpWorkOrderId: input.erpWorkOrderId } : {}),
+    ...(input.hours !== undefined ? { operatingHoursAtCompletion: input.hours } : {}),
+  };
+}
+
 export function registerMaintenanceCommand(program: Command): Command {
   const maintenance = program.command('maintenance').description('maintenance initiation: what is due, open and completed per asset');
   addConfigOption(
@@ -72,6 +109,49 @@ export function registerMaintenanceCommand(program: Command): Command {
         const rows = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
         process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMaintenanceStatus(rows, closedLimit));
       });
+    }),
+  );
+  addConfigOption(
+    maintenance
+      .command('complete <businessKey>')
+      .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours at completion')
+      .option('--hours <h>', 'operating hours at completion (default: from the readings around --at)')
+      .option('--at <iso>', 'when it was completed (default: now)')
+      .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
+      .option('--erp-id <id>', "the ERP's work-order number, for the record")
+      .addHelpText('after', "\nExample:\n  assetbridge maintenance complete 'EQ-1|service-250h|250h@b0' --hours 251.5"),
+  ).action(
+    action(async (businessKey: string, opts: { config: string; hours?: string; at?: string; cancelled?: boolean; erpId?: string }) => {
+      const event = completionEvent({
+        businessKey,
+        status: opts.cancelled ? 'cancelled' : 'completed',
+        at: opts.at !== undefined ? Date.parse(opts.at) : Date.now(),
+        ...(opts.hours !== undefined ? { hours: Number(opts.hours) } : {}),
+        ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
+      });
+      // The running service owns the rule state: hand it the event; else run the pipeline here.
+      const viaService = await withContext(opts.config, async ({ store }) => {
+        if (!(await serviceIsRunning(store))) return undefined;
+        const r = await requestJob(store, SUBMIT_EVENTS_JOB, { events: [event] }, { timeoutMs: 60_000 });
+        return JSON.parse(r.output) as SubmitResult;
+      });
+      let result = viaService;
+      if (!result) {
+        const app = await createApp(resolveConfig(opts.config).config, { sources: false, http: false, logger: createLogger('warn') });
+        try {
+          result = await submitEvents(app.ingestor, [event], Date.now());
+          await app.ingestor.flush(); // a checkpoint: the stored state has the completion
+        } finally {
+          await app.store.close();
+        }
+      }
+      const rejected = result.quarantined[0];
+      if (rejected) {
+        process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      process.stdout.write(`recorded ${businessKey} as ${String(event.status)}${viaService ? ' through the running service' : ''}; 'assetbridge maintenance status' shows the result\n`);
     }),
   );
   return maintenance;

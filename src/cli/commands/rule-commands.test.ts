@@ -10,7 +10,7 @@ import { createRules } from '../../core/rules/index.js';
 import { simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
-import { formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
+import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
 import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
@@ -117,6 +117,23 @@ async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
 }
 
 const meter = (iso: string, hours: number, id = 'EQ-1'): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: id }], eventTime: Date.parse(iso), receivedAt: 0, operatingHours: hours });
+
+describe('maintenance complete', () => {
+  it('builds the workorder event ERP feedback would bring, and refuses what cannot be one', () => {
+    const at = Date.parse('2026-11-01T08:00:00Z');
+    expect(completionEvent({ businessKey: 'EQ-1|svc|250h@b0', status: 'completed', hours: 251.5, at })).toEqual({
+      kind: 'workorder',
+      erpAssetId: 'EQ-1',
+      businessKey: 'EQ-1|svc|250h@b0',
+      status: 'completed',
+      eventTime: '2026-11-01T08:00:00.000Z',
+      operatingHoursAtCompletion: 251.5,
+    });
+    expect(() => completionEvent({ businessKey: 'EQ-1', status: 'completed', at })).toThrow(/not a work-order business key/);
+    expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', hours: -1, at })).toThrow(/--hours/);
+    expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', at: Date.parse('yesterday') })).toThrow(/--at/);
+  });
+});
 
 describe('maintenance status', () => {
   it('shows due intervals, open and completed work orders per asset', async () => {
