@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { machineHeader } from '../../simulators/trackunit/fleet.js';
 import { DEFAULT_SIM_CREDENTIALS, startTrackunitSimulator, type RunningTrackunitSimulator } from '../../simulators/trackunit/simulator.js';
-import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -42,8 +42,7 @@ describe('aemp pull through the running service', () => {
       ],
       server: { port },
     });
-    svc = startService(cfg.path);
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, 'service ready');
+    svc = await startReadyService(cfg.path, port);
 
     const pull = await runCli(['aemp', 'pull', '-c', cfg.path]);
     expect(pull.stderr).toMatch(/asked it to pull/);

@@ -15,7 +15,7 @@ import type { RawMessage } from '../../src/core/model/messages.js';
 import { createJsonDecoder } from '../../src/core/normalize/json-decoder.js';
 import { createRules } from '../../src/core/rules/index.js';
 import { simulateRules, type SimulationStep } from '../../src/core/rules/simulate.js';
-import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { MOSQUITTO_URL, requireService } from '../helpers/services.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -90,8 +90,7 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
       server: { port },
     });
     const start = async () => {
-      svc = startService(cfg.path);
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, 'service ready');
+      svc = await startReadyService(cfg.path, port);
     };
 
     // Mosquitto keeps at most 1000 messages queued per client (max_queued_messages) and drops the

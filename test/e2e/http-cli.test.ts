@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
-import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'intake-token-123';
@@ -31,8 +31,8 @@ beforeAll(async () => {
   erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1', 'EQ-2', 'EQ-3'] });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  cfg = writeConfig({
-    store: { path: 'placeholder' },
+  cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
     sources: { http: { token: '${INTAKE_TOKEN}' } },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
     assets: {
@@ -42,11 +42,8 @@ beforeAll(async () => {
       ],
     },
     server: { port },
-  });
-  // The store lives beside the config; rewrite with the real path.
-  writeFileSync(cfg.path, (await import('node:fs')).readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
-  svc = startService(cfg.path, { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' });
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+  }));
+  svc = await startReadyService(cfg.path, port, { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' });
 });
 
 afterAll(async () => {

@@ -3,12 +3,11 @@
  * REST ERP simulator), read with `assetbridge inventory counts`, and a full snapshot asked for
  * with `assetbridge inventory snapshot` while the service runs.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import type { InventoryReport } from '../../src/engine/tasks/index.js';
-import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'intake-token-inv';
@@ -22,8 +21,8 @@ beforeAll(async () => {
   erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['P-1', 'P-2', 'P-3'] });
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  cfg = writeConfig({
-    store: { path: 'placeholder' },
+  cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
     sources: { http: { token: '${INTAKE_TOKEN}' } },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
     assets: {
@@ -39,10 +38,8 @@ beforeAll(async () => {
       inventory: { changesEvery: '500ms' },
     },
     server: { port },
-  });
-  writeFileSync(cfg.path, readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
-  svc = startService(cfg.path, env);
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+  }));
+  svc = await startReadyService(cfg.path, port, env);
 });
 
 afterAll(async () => {

@@ -2,7 +2,6 @@
  * `assetbridge maintenance complete` with no service running: the CLI runs the pipeline itself,
  * stores the resulting rule state, and `maintenance status` shows the reset baseline.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -17,15 +16,14 @@ const rules = { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name:
 
 describe('maintenance complete without a running service', () => {
   it('records the completion through its own pipeline and stores the state', async () => {
-    const cfg = writeConfig({
-      store: { path: 'placeholder' },
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
       assets: { inline: [{ erpAssetId: 'EQ-9', identifiers: [{ type: 'tag', value: 'tag-9' }] }] },
       rules,
       server: { port: 0 },
-    });
+    }));
     const dbPath = join(cfg.dir, 'ab.db');
-    writeFileSync(cfg.path, readFileSync(cfg.path, 'utf8').replace('placeholder', dbPath));
     // The state a run left: readings up to 10.5 h and the work order they opened.
     const store = new SqliteStore({ path: dbPath });
     const asset = { erpAssetId: 'EQ-9', erpModule: 'fixed-assets', attributes: {} };

@@ -6,12 +6,11 @@
  * work order comes due from there. Polling is off, so the push is the only way back.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
-import { freePort, runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'whsec-0123456789abcdef';
@@ -26,18 +25,16 @@ beforeAll(async () => {
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
   erp.setWebhookUrl(`${base}/v1/webhooks/erp/work-orders`);
-  cfg = writeConfig({
-    store: { path: 'placeholder' },
+  cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
     sources: { http: { token: '${INTAKE_TOKEN}' } },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', webhook: { secret: '${ERP_WEBHOOK_SECRET}' }, retry: { baseDelayMs: '100ms' } }],
     assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
     ingest: { checkpointMs: '200ms' },
     rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
     server: { port },
-  });
-  writeFileSync(cfg.path, readFileSync(cfg.path, 'utf8').replace('placeholder', join(cfg.dir, 'ab.db')));
-  svc = startService(cfg.path, env);
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+  }));
+  svc = await startReadyService(cfg.path, port, env);
 });
 
 afterAll(async () => {

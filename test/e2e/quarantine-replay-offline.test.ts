@@ -16,13 +16,12 @@ afterAll(async () => {
 
 describe('quarantine replay without a running service', () => {
   it('replays once the mapping exists, and stores the rule state it changed', async () => {
-    const cfg = writeConfig({
-      store: { path: 'placeholder' },
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token' }],
       assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
-    });
+    }));
     const dbPath = join(cfg.dir, 'ab.db');
-    writeFileSync(cfg.path, (await import('node:fs')).readFileSync(cfg.path, 'utf8').replace('placeholder', dbPath));
     const payload = JSON.stringify({ kind: 'position', assetId: 'tag-2', eventTime: new Date(Date.now() - 60_000).toISOString(), lat: 50.1, lng: 8.68, zone: 'YARD-A' });
     const seed = new SqliteStore({ path: dbPath });
     await seed.commitIngest({

@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
+import { waitFor } from './wait.js';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 
@@ -78,10 +79,20 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Write a config object as YAML into a fresh temp dir; returns the file path. */
-export function writeConfig(config: unknown): { path: string; dir: string } {
+/**
+ * Write a config object as YAML into a fresh temp dir; returns the file path. Pass a function of
+ * the dir to put files beside the config (the store: `(dir) => ({ store: { path: join(dir, 'ab.db') }, … })`).
+ */
+export function writeConfig(config: object | ((dir: string) => object)): { path: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'ab-e2e-'));
   const path = join(dir, 'assetbridge.yaml');
-  writeFileSync(path, stringify(config));
+  writeFileSync(path, stringify(typeof config === 'function' ? config(dir) : config));
   return { path, dir };
+}
+
+/** `assetbridge run` on `configPath`, once its HTTP server on `port` answers /readyz. */
+export async function startReadyService(configPath: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<ServiceProcess> {
+  const svc = startService(configPath, env);
+  await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok, `service ready (output: ${svc.output()})`);
+  return svc;
 }
