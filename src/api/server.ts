@@ -129,10 +129,9 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
-      const body = items.length === 1 ? items[0] : items;
       const messages: RawMessage[] = [];
       const ignored: { index: number; reason: string }[] = [];
-      hook.parse(body).forEach((u, index) => {
+      hook.parse(items).forEach((u, index) => {
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
         else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
       });
