@@ -101,12 +101,11 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
   const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination);
   const counts = countInventory(items, now, options);
-  const destinations = new Set<string>([...counts.keys(), ...(await sentDestinations(ctx.store))]);
+  const records = await sentRecords(ctx.store);
   const committed: Record<string, number> = {};
-  for (const destination of [...destinations].sort()) {
+  for (const destination of destinationsOf(counts, records)) {
     const key = `sent:${destination}`;
-    const raw = await ctx.store.kvGet(INVENTORY_NS, key);
-    let sent: SentCounts = raw ? (JSON.parse(raw) as SentCounts) : EMPTY_SENT;
+    let sent = records.get(destination) ?? EMPTY_SENT;
     let n = 0;
     if (sent.pending?.length) {
       // A previous run planned these (its `cells` already count them) and may have stopped before
@@ -130,8 +129,16 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   return { mode, items: items.length, deliveries: committed };
 }
 
-async function sentDestinations(store: Store): Promise<string[]> {
-  return (await store.kvList(INVENTORY_NS)).filter((r) => r.key.startsWith('sent:')).map((r) => r.key.slice('sent:'.length));
+/** What each destination was last sent (the `sent:<destination>` records). */
+async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
+  const out = new Map<string, SentCounts>();
+  for (const r of await store.kvList(INVENTORY_NS)) if (r.key.startsWith('sent:') && r.value !== '') out.set(r.key.slice('sent:'.length), JSON.parse(r.value) as SentCounts);
+  return out;
+}
+
+/** Destinations with counts now or sent before, sorted. */
+function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<string, SentCounts>): string[] {
+  return [...new Set<string>([...counts.keys(), ...sent.keys()])].sort();
 }
 
 export interface InventoryReport {
@@ -156,12 +163,8 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'no-sku': 0 };
   for (const item of items) standing[standingOf(item, now, options)]++;
   const counts = countInventory(items, now, options);
-  const destinations = [...new Set<string>([...counts.keys(), ...(await sentDestinations(store))])].sort();
-  const out: { destination: string; cells: CountComparison[] }[] = [];
-  for (const destination of destinations) {
-    const raw = await store.kvGet(INVENTORY_NS, `sent:${destination}`);
-    out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), raw ? (JSON.parse(raw) as SentCounts) : EMPTY_SENT) });
-  }
+  const records = await sentRecords(store);
+  const out = destinationsOf(counts, records).map((destination) => ({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), records.get(destination) ?? EMPTY_SENT) }));
   const snap = await snapshotState(store);
   const from = snap.lastFullAt ?? now;
   return {
