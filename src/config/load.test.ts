@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -69,5 +69,31 @@ describe('config', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'bad.yaml'), 'destinations: [\n');
     expect(problems(() => loadConfigFile(join(dir, 'bad.yaml')))[0]?.key).toBe('(yaml)');
+  });
+
+  it('resolves the file paths a config file names against its directory, after ${ENV}', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    mkdirSync(join(dir, 'zones'));
+    writeFileSync(join(dir, 'zones', 'site.geojson'), JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'yard', locationCode: 'Y1' }, geometry: { type: 'Point', coordinates: [4, 52] } }] }).replace('"name"', '"radiusM":50,"name"'));
+    const yaml = [
+      'store: { path: "${DATA}/ab.db" }',
+      'destinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]',
+      'assets: { files: [mapping.csv, /abs/other.csv] }',
+      'sources: { mqtt: [{ name: tags, url: "mqtts://127.0.0.1:8883", topics: [{ filter: "t/#", decoder: { assetId: { path: tagId } } }], caFile: certs/ca.pem }] }',
+      'rules: { zones: { files: [zones/site.geojson] } }',
+    ].join('\n');
+    writeFileSync(join(dir, 'assetbridge.yaml'), yaml);
+    // The zones file is read while the config is checked: it is found beside the config, not in the working directory.
+    const c = loadConfigFile(join(dir, 'assetbridge.yaml'), { DATA: 'state' });
+    expect(c.store.path).toBe(join(dir, 'state', 'ab.db'));
+    expect(c.assets.files).toEqual([join(dir, 'mapping.csv'), '/abs/other.csv']);
+    expect(c.sources.mqtt[0]?.caFile).toBe(join(dir, 'certs', 'ca.pem'));
+    expect(c.rules.zones?.zones.map((z) => z.name)).toEqual(['yard']);
+    // The default store is beside the config too; an absolute path and `:memory:` stay as they are.
+    writeFileSync(join(dir, 'default.yaml'), 'destinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
+    expect(loadConfigFile(join(dir, 'default.yaml')).store.path).toBe(join(dir, 'data', 'assetbridge.db'));
+    expect(loadConfigFile(join(dir, 'assetbridge.yaml'), { DATA: '/var/lib/ab' }).store.path).toBe('/var/lib/ab/ab.db');
+    writeFileSync(join(dir, 'memory.yaml'), 'store: { path: ":memory:" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
+    expect(loadConfigFile(join(dir, 'memory.yaml')).store.path).toBe(':memory:');
   });
 });

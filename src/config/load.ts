@@ -5,10 +5,11 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -50,12 +51,46 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[]): { key: string
   return issues.map((i) => ({ key: keyOf(i.path), message: i.message }));
 }
 
-/** Validate an already-parsed config object. Cross-field rules are checked here too. */
-export function compileConfig(input: unknown, env: Env = process.env): Config {
+type Doc = Record<string, unknown>;
+const isDoc = (v: unknown): v is Doc => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * Resolves the file paths a config file names against its directory, so a config means the same
+ * files whichever directory a command runs in (the service and `assetbridge status -c /srv/ab/…`
+ * open the same store): `store.path` (and its default), `assets.files`, `rules.zones.files` and
+ * the MQTT sources' `caFile`, `certFile`, `keyFile`. Absolute paths stay as they are; anything of
+ * the wrong type is left for the schema to report. Runs after `${ENV}` interpolation.
+ */
+export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
+  if (!isDoc(input)) return input;
+  const doc = structuredClone(input);
+  const at = (p: unknown): unknown => (typeof p === 'string' && p !== '' && p !== ':memory:' && !isAbsolute(p) ? resolve(baseDir, p) : p);
+  const resolveKey = (obj: unknown, key: string): void => {
+    if (!isDoc(obj) || !(key in obj)) return;
+    const p = obj[key];
+    obj[key] = Array.isArray(p) ? p.map(at) : at(p);
+  };
+  doc.store ??= {};
+  if (isDoc(doc.store)) {
+    doc.store.path ??= DEFAULT_STORE_PATH;
+    resolveKey(doc.store, 'path');
+  }
+  resolveKey(doc.assets, 'files');
+  if (isDoc(doc.rules)) resolveKey(doc.rules.zones, 'files');
+  if (isDoc(doc.sources) && Array.isArray(doc.sources.mqtt)) for (const s of doc.sources.mqtt) for (const k of ['caFile', 'certFile', 'keyFile']) resolveKey(s, k);
+  return doc;
+}
+
+/**
+ * Validate an already-parsed config object. Cross-field rules are checked here too. With
+ * `baseDir` (the config file's directory), relative file paths are resolved against it
+ * ({@link resolveConfigPaths}); without, against the working directory.
+ */
+export function compileConfig(input: unknown, env: Env = process.env, baseDir?: string): Config {
   const problems: { key: string; message: string }[] = [];
   const interpolated = interpolateEnv(input ?? {}, env, [], problems);
   if (problems.length) throw new ConfigError(problems);
-  const parsed = configSchema.safeParse(interpolated);
+  const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir));
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
   const config = parsed.data;
   const names = new Set<string>();
@@ -92,7 +127,7 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   } catch (err) {
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
   }
-  return compileConfig(doc, env);
+  return compileConfig(doc, env, dirname(resolve(file)));
 }
 
 function deepFreeze<T>(value: T): T {

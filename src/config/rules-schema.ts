@@ -5,8 +5,8 @@
  * stops the start with the feature at fault. The output is the compiled rules config that
  * `createRules` (core/rules/index.ts) and `createRuleTasks` (engine/tasks) consume.
  *
- * Durations accept `30s`, `5m`, `1h`, `2d` or a number of milliseconds. File paths are relative to
- * the working directory.
+ * Durations accept `30s`, `5m`, `1h`, `2d` or a number of milliseconds. Zone files named in a
+ * config file are relative to its directory (config/load.ts resolves them before this schema reads them).
  * @module
  */
 import { readFileSync } from 'node:fs';

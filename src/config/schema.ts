@@ -234,11 +234,14 @@ export const assetSchema = z.strictObject({
   attributes: z.record(z.string(), z.string()).default({}),
 });
 
+/** The default store file: relative to the config file's directory (or, with no file, the working directory). */
+export const DEFAULT_STORE_PATH = './data/assetbridge.db';
+
 export const configSchema = z.strictObject({
   store: z
     .strictObject({
-      /** SQLite file. @default ./data/assetbridge.db */
-      path: z.string().default('./data/assetbridge.db'),
+      /** SQLite file; in a config file, relative to the file's directory. @default ./data/assetbridge.db */
+      path: z.string().default(DEFAULT_STORE_PATH),
       /** `full`: every commit survives power loss; `normal`: survives process crashes only, faster. @default full */
       synchronous: z.enum(['full', 'normal']).default('full'),
       /**

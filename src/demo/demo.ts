@@ -10,7 +10,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createApp, type App } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { haversineM } from '../core/rules/geo.js';
@@ -61,7 +61,7 @@ const MIN_DISTANCE_M = 100;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const say = (line: string) => opts.out.write(`${line}\n`);
-  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'assetbridge-demo-'));
+  const dataDir = resolve(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'assetbridge-demo-')));
   const broker = opts.mqttUrl ? undefined : await startEmbeddedBroker();
   const mqttUrl = opts.mqttUrl ?? (broker as { url: string }).url;
   const erp: ErpSimulator = await startErpSimulator({ ratePerMinute: opts.erpRatePerMinute, token: 'demo-token', seed: opts.seed });

@@ -3,7 +3,7 @@
  * its comments tell (zone entry after dwell, one overheating work order planned into the
  * maintenance window, a due-soon service, a late event dropped, an unknown tag rejected).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,15 +11,15 @@ import { runCli } from '../helpers/cli.js';
 
 const dir = resolve(import.meta.dirname, '../../examples/rules');
 
-/** The example config with its store in a temp dir and the zones file by absolute path. */
+/**
+ * The example, copied as it is to a temp dir (its store lands there, not in the repository). The
+ * CLI runs in another directory: the config's relative paths (zones file, store) resolve against
+ * the config's own directory.
+ */
 function exampleConfig(): string {
   const tmp = mkdtempSync(join(tmpdir(), 'ab-example-'));
-  const text = readFileSync(join(dir, 'assetbridge.yaml'), 'utf8')
-    .replace('./data/rules-example.db', join(tmp, 'rules-example.db'))
-    .replace('examples/rules/zones.geojson', join(dir, 'zones.geojson'));
-  const path = join(tmp, 'assetbridge.yaml');
-  writeFileSync(path, text);
-  return path;
+  cpSync(dir, tmp, { recursive: true });
+  return join(tmp, 'assetbridge.yaml');
 }
 
 describe('examples/rules', () => {
