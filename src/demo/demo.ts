@@ -7,7 +7,7 @@
  * product.
  * @module
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -62,6 +62,7 @@ const MIN_DISTANCE_M = 100;
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const say = (line: string) => opts.out.write(`${line}\n`);
   const dataDir = resolve(opts.dataDir ?? mkdtempSync(join(tmpdir(), 'assetbridge-demo-')));
+  mkdirSync(dataDir, { recursive: true }); // --data-dir may name a directory that does not exist yet
   const broker = opts.mqttUrl ? undefined : await startEmbeddedBroker();
   const mqttUrl = opts.mqttUrl ?? (broker as { url: string }).url;
   const erp: ErpSimulator = await startErpSimulator({ ratePerMinute: opts.erpRatePerMinute, token: 'demo-token', seed: opts.seed });

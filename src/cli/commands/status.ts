@@ -55,7 +55,7 @@ export function registerStatusCommand(program: Command): void {
           );
         }
         process.stdout.write('\n');
-        const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429s', 'PAUSED', 'CIRCUIT']];
+        const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {
           const m = snap?.destinations[d.destination];
           rows.push([
@@ -71,7 +71,7 @@ export function registerStatusCommand(program: Command): void {
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
-        if (snap && !live) process.stdout.write(`\n(429 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
+        if (snap && !live) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
       });
     }),
   );
