@@ -7,7 +7,7 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules } from '../../core/rules/index.js';
-import { simulateRules } from '../../core/rules/simulate.js';
+import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
@@ -46,8 +46,8 @@ const jsonl = [
 ].join('\n');
 
 describe('rules test', () => {
-  it('shows the deliveries each event would produce, and what the lateness window held back', () => {
-    const report = runRulesTest({ text: jsonl, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+  it('shows the deliveries each event would produce, and what the lateness window held back', async () => {
+    const report = await runRulesTest({ lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.lines.map((l) => [l.line, l.accepted, l.deliveries.map((d) => d.operation)])).toEqual([
       [2, true, []],
       [3, true, []],
@@ -72,22 +72,73 @@ describe('rules test', () => {
     expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C"');
     expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
     expect(text).toContain('line 9: rejected: payload is not JSON');
+    expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
   });
 
-  it('says which rules dropped an event as late', () => {
+  it('decides a long input in chunks exactly as one run over it would, and --brief keeps only the lines that matter', async () => {
+    // 2,500 lines (chunks of 1,000): two assets, a fix and a sensor sample a minute, engine heat
+    // crossing the threshold now and then, one late fix after the first chunk, a bad line in the third.
+    const start = Date.parse('2026-10-01T00:00:00Z');
+    const lines: string[] = [];
+    for (let i = 0; i < 1250; i++) {
+      const tag = `tag-${1 + (i % 2)}`;
+      const t = new Date(start + Math.floor(i / 2) * 60_000).toISOString();
+      if (i % 2 === 0) lines.push(JSON.stringify({ kind: 'position', assetId: tag, eventTime: t, lat: 52.5 + (i % 50 < 25 ? 0 : 0.01), lng: 13.4 }));
+      else lines.push(JSON.stringify({ kind: 'sensor', assetId: tag, eventTime: t, values: { coolantTemp: { value: i % 300 < 20 ? 99 : 80 } } }));
+      lines.push(JSON.stringify({ kind: 'meter', assetId: tag, eventTime: t, operatingHours: 200 + i / 10 }));
+    }
+    lines.splice(1200, 0, JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: '2026-09-30T00:00:00Z', lat: 52.5, lng: 13.4 }));
+    lines.splice(2100, 0, '{"kind":');
+    const now = Date.parse('2026-10-03T00:00:00Z');
+    const report = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now });
+    expect(report.counts).toEqual({ lines: 2502, accepted: 2501, rejected: 1 });
+    expect(report.lines).toHaveLength(2502);
+
+    // The same events through the rules in one run, and the same flush at the end.
+    const identity = assets.map((a) => a.asset);
+    const steps = lines.flatMap((l) => {
+      let o: { assetId: string } & Record<string, unknown>;
+      try {
+        o = JSON.parse(l) as typeof o;
+      } catch {
+        return [];
+      }
+      const asset = identity[Number(o.assetId.slice(4)) - 1] as (typeof identity)[number];
+      const { assetId, ...rest } = o;
+      const event = { ...rest, ids: { tag: assetId }, source: 'cli', receivedAt: now, eventTime: Date.parse(o.eventTime as string), raw: o } as unknown as CanonicalEvent;
+      return [{ event, asset, destination: 'erp' }];
+    });
+    const once = simulateRules(createRules(rules), steps, { now });
+    const seen = new Map(identity.map((a) => [a.erpAssetId, { asset: a, destination: 'erp' }]));
+    const flushed = flushRules(createRules(rules), once.states, seen, now).deliveries;
+    const keys = (ds: readonly { operation: string; businessKey: string }[]) => ds.map((d) => `${d.operation} ${d.businessKey}`);
+    expect(keys(report.lines.flatMap((l) => l.deliveries))).toEqual(keys(once.perStep.flat()));
+    expect(keys(report.flushed)).toEqual(keys(flushed));
+    expect(once.perStep.flat().filter((d) => d.operation === 'workorder.create').length).toBeGreaterThan(1);
+    expect(report.lines.find((l) => l.line === 1201)?.late).toEqual(['location']);
+
+    const brief = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now, brief: true });
+    expect(brief.counts).toEqual(report.counts);
+    expect(brief.totals).toEqual(report.totals);
+    expect(brief.lines).toEqual(report.lines.filter((l) => !l.accepted || l.deliveries.length > 0 || l.late));
+    expect(brief.lines.length).toBeLessThan(report.lines.length / 2);
+    expect(formatRulesTest(brief)).toContain(`2502 event line(s): 2501 accepted, 1 rejected (${2502 - brief.lines.length} line(s) without deliveries not shown)`);
+  });
+
+  it('says which rules dropped an event as late', async () => {
     const late = [
       '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
       '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:05:00Z","lat":52.5,"lng":13.4}',
       '{"kind":"position","assetId":"tag-1","eventTime":"2026-09-30T08:00:00Z","lat":52.5,"lng":13.4}',
     ].join('\n');
-    const report = runRulesTest({ text: late, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    const report = await runRulesTest({ lines: late.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.lines.map((l) => l.late)).toEqual([undefined, undefined, ['location']]);
     expect(formatRulesTest(report)).toContain('line 3: position EQ-1 @ 2026-09-30T08:00:00.000Z (no deliveries)\n  late: dropped by location');
   });
 
-  it('without flushing, shows only what was decided by the end of the input', () => {
-    const report = runRulesTest({ text: jsonl, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), flush: false });
+  it('without flushing, shows only what was decided by the end of the input', async () => {
+    const report = await runRulesTest({ lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), flush: false });
     expect(report.flushed).toEqual([]);
     expect(report.totals).toEqual({ 'location.update (state)': 1 });
   });

@@ -5,11 +5,14 @@
  *   HTTP intake's format) through validation, identity and the rules, starting from the stored
  *   state (or empty with `--fresh`), and prints the deliveries each event would produce. Nothing is
  *   stored or sent. Events still held for the allowed lateness at the end of the input are decided
- *   then (`--no-flush` shows only what the engine would have decided by that point).
+ *   then (`--no-flush` shows only what the engine would have decided by that point). The file is
+ *   read as a stream, with progress on stderr; `--brief` keeps only the lines that matter.
  * - `rules list` prints the compiled rules.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
@@ -18,10 +21,9 @@ import { UsageError } from '../../core/errors/errors.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import type { CanonicalEvent } from '../../core/model/events.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
-import { flushRules, simulateRules, type StateDoc } from '../../core/rules/simulate.js';
+import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
@@ -33,8 +35,8 @@ export function rulesConfigOf(config: Config): RulesConfig {
 }
 
 export interface RulesTestInput {
-  /** JSONL text: one canonical event (or an array of them) per line; blank lines and `#` comments skipped. */
-  readonly text: string;
+  /** JSONL lines: one canonical event (or an array of them) per line; blank lines and `#` comments skipped. */
+  readonly lines: Iterable<string> | AsyncIterable<string>;
   readonly rules: readonly Rule[];
   readonly assets: readonly AssetWithIdentifiers[];
   readonly defaultDestination: string;
@@ -44,6 +46,13 @@ export interface RulesTestInput {
   readonly flush?: boolean;
   /** Processing time for validation and rules. @default now */
   readonly now?: number;
+  /**
+   * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
+   * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
+   */
+  readonly brief?: boolean;
+  /** Called after each chunk of lines is decided, with the number of input lines read so far. */
+  readonly onProgress?: (linesRead: number) => void;
 }
 
 export interface RulesTestLine {
@@ -57,52 +66,104 @@ export interface RulesTestLine {
 }
 
 export interface RulesTestReport {
+  /** Every event line, or with `brief` only those that deliver, were rejected or were late. */
   readonly lines: readonly RulesTestLine[];
   /** Deliveries decided at the end of the input (events that were held for the allowed lateness). */
   readonly flushed: readonly DeliveryIntent[];
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
+  /** Event lines read (not blank, not comments), accepted and rejected. */
+  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number };
 }
 
+/** Lines decided together: the rules run once per chunk, not once per line (state is copied per run). */
+const CHUNK_LINES = 1000;
+
 /** Run a JSONL event stream through the rules without storing or sending anything. */
-export function runRulesTest(input: RulesTestInput): RulesTestReport {
+export async function runRulesTest(input: RulesTestInput): Promise<RulesTestReport> {
   const now = input.now ?? Date.now();
   const identity = new IdentityIndex(input.assets);
   const decode = createCanonicalDecoder();
   const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0 };
   const lines: RulesTestLine[] = [];
+  const totals: Record<string, number> = {};
+  const counts = { lines: 0, accepted: 0, rejected: 0 };
+  const count = (ds: readonly DeliveryIntent[]) => {
+    for (const d of ds) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
+  };
+  const keep = (l: RulesTestLine) => {
+    count(l.deliveries);
+    if (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late) lines.push(l);
+  };
   let states = new Map(input.states);
   const seen = new Map<string, { asset: AssetRecord; destination: string }>();
 
-  input.text.split(/\r?\n/).forEach((raw, i) => {
-    const text = raw.trim();
-    if (text === '' || text.startsWith('#')) return;
-    const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
-    if (!decoded.ok) return void lines.push({ line: i + 1, accepted: false, reason: decoded.reason, events: [], deliveries: [] });
-    const steps: { event: CanonicalEvent; asset: AssetRecord; destination: string }[] = [];
-    for (const event of decoded.events) {
-      const v = validateEvent(event, now, policy);
-      if (!v.ok) return void lines.push({ line: i + 1, accepted: false, reason: v.reason, events: [], deliveries: [] });
-      const r = identity.resolve(event.ids);
-      if (!r.ok) return void lines.push({ line: i + 1, accepted: false, reason: r.reason, events: [], deliveries: [] });
-      const destination = r.asset.destination ?? input.defaultDestination;
-      steps.push({ event, asset: r.asset, destination });
-      seen.set(r.asset.erpAssetId, { asset: r.asset, destination });
-    }
+  // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
+  type Pending = { readonly line: number; readonly reason: string } | { readonly line: number; readonly steps: SimulationStep[] };
+  let chunk: Pending[] = [];
+  const decide = () => {
+    const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
     const result = simulateRules(input.rules, steps, { initial: states, now });
     states = result.states;
-    lines.push({
-      line: i + 1,
-      accepted: true,
-      events: steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
-      deliveries: result.perStep.flat(),
-      ...(result.lateByStep.some((l) => l.length > 0) ? { late: [...new Set(result.lateByStep.flat())] } : {}),
-    });
-  });
+    let k = 0;
+    for (const p of chunk) {
+      if (!('steps' in p)) {
+        keep({ line: p.line, accepted: false, reason: p.reason, events: [], deliveries: [] });
+        continue;
+      }
+      const n = p.steps.length;
+      const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
+      keep({
+        line: p.line,
+        accepted: true,
+        events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
+        deliveries: result.perStep.slice(k, k + n).flat(),
+        ...(late.length ? { late } : {}),
+      });
+      k += n;
+    }
+    chunk = [];
+  };
+
+  let lineNo = 0;
+  for await (const raw of input.lines) {
+    lineNo++;
+    const text = raw.trim();
+    if (text === '' || text.startsWith('#')) continue;
+    counts.lines++;
+    chunk.push(parseLine(text, lineNo));
+    if (chunk.length >= CHUNK_LINES) {
+      decide();
+      input.onProgress?.(lineNo);
+    }
+  }
+  decide();
+  input.onProgress?.(lineNo);
+
+  function parseLine(text: string, line: number): Pending {
+    const rejected = (reason: string): Pending => {
+      counts.rejected++;
+      return { line, reason };
+    };
+    const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
+    if (!decoded.ok) return rejected(decoded.reason);
+    const steps: SimulationStep[] = [];
+    for (const event of decoded.events) {
+      const v = validateEvent(event, now, policy);
+      if (!v.ok) return rejected(v.reason);
+      const r = identity.resolve(event.ids);
+      if (!r.ok) return rejected(r.reason);
+      const destination = r.asset.destination ?? input.defaultDestination;
+      steps.push({ event, asset: r.asset, destination });
+    }
+    for (const s of steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
+    counts.accepted++;
+    return { line, steps };
+  }
+
   const flushed = input.flush === false ? [] : flushRules(input.rules, new Map([...states].filter(([id]) => seen.has(id))), seen, now).deliveries;
-  const totals: Record<string, number> = {};
-  for (const d of [...lines.flatMap((l) => l.deliveries), ...flushed]) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
-  return { lines, flushed, totals };
+  count(flushed);
+  return { lines, flushed, totals, counts };
 }
 
 /** An asset filter in words, for `rules list`. */
@@ -147,7 +208,14 @@ export function formatRulesTest(report: RulesTestReport): string {
     for (const d of report.flushed) out.push(`  ${describeDelivery(d)}`);
   }
   const totals = Object.entries(report.totals);
-  out.push('', totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing', 'nothing was stored or sent');
+  const c = report.counts;
+  const quiet = c.lines - report.lines.length;
+  out.push(
+    '',
+    `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
+    totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
+    'nothing was stored or sent',
+  );
   return `${out.join('\n')}\n`;
 }
 
@@ -173,6 +241,36 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   return rows;
 }
 
+/**
+ * Progress through an input file on stderr: a bar on a terminal, else a line every `everyMs`
+ * (nothing for a file read faster than that).
+ */
+function fileProgress(name: string, size: number, bytesRead: () => number, everyMs = 10_000): { update: (lines: number) => void; stop: () => void } {
+  const started = Date.now();
+  let last = started;
+  let bar: cliProgress.SingleBar | undefined;
+  const mib = (b: number) => (b / 1_048_576).toFixed(1);
+  return {
+    update: (lines) => {
+      const now = Date.now();
+      if (process.stderr.isTTY) {
+        if (!bar && now - started >= 1000) {
+          bar = new cliProgress.SingleBar({ format: `${name} [{bar}] {percentage}% | {lines} lines | {duration_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+          bar.start(size, 0, { lines: 0 });
+        }
+        bar?.update(bytesRead(), { lines });
+      } else if (now - last >= everyMs) {
+        last = now;
+        process.stderr.write(`${name}: ${lines} lines, ${mib(bytesRead())} of ${mib(size)} MiB\n`);
+      }
+    },
+    stop: () => {
+      bar?.stop();
+      bar = undefined;
+    },
+  };
+}
+
 export function registerRulesCommand(program: Command): Command {
   const rules = program.command('rules').description('see what the configured rules would do: dry runs and the compiled rule list');
 
@@ -183,12 +281,14 @@ export function registerRulesCommand(program: Command): Command {
       .requiredOption('--events <file>', 'JSONL file: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}')
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
-      .option('--json', 'print JSON'),
+      .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExample:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief'),
   ).action(
-    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; json?: boolean }) => {
-      let text: string;
+    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; json?: boolean }) => {
+      let size: number;
       try {
-        text = readFileSync(opts.events, 'utf8');
+        size = statSync(opts.events).size;
       } catch (err) {
         throw new UsageError(`cannot read ${opts.events}: ${(err as Error).message}`);
       }
@@ -196,8 +296,25 @@ export function registerRulesCommand(program: Command): Command {
         const assets = await allAssets(config, store);
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
-        const report = runRulesTest({ text, rules: buildRules(config), assets, defaultDestination, states, flush: opts.flush });
-        process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRulesTest(report));
+        const file = createReadStream(opts.events, 'utf8');
+        const progress = fileProgress(opts.events, size, () => file.bytesRead);
+        try {
+          const report = await runRulesTest({
+            lines: createInterface({ input: file, crlfDelay: Infinity }),
+            rules: buildRules(config),
+            assets,
+            defaultDestination,
+            states,
+            flush: opts.flush,
+            ...(opts.brief ? { brief: true } : {}),
+            onProgress: progress.update,
+          });
+          progress.stop();
+          process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRulesTest(report));
+        } finally {
+          progress.stop();
+          file.destroy();
+        }
       });
     }),
   );
