@@ -14,6 +14,7 @@ import { IdentityIndex } from './core/identity/resolver.js';
 import { createRules } from './core/rules/index.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
+import { createRetentionTask } from './engine/retention.js';
 import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
@@ -141,6 +142,7 @@ export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
   return [
     ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name) }),
     ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }) }),
+    createRetentionTask(config.store.retention, logger.child({ component: 'retention' })),
   ];
 }
 

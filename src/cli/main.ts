@@ -19,6 +19,7 @@ import { registerDlqCommand } from './commands/dlq.js';
 import { registerQuarantineCommand } from './commands/quarantine.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerStatusCommand } from './commands/status.js';
+import { registerStoreCommand } from './commands/store.js';
 import { tuneV8 } from '../runtime/v8-tuning.js';
 
 export function buildProgram(): Command {
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerDepreciationCommand(program);
   registerInventoryCommand(program);
   registerZonesCommand(program);
+  registerStoreCommand(program);
   return program;
 }
 

@@ -251,6 +251,28 @@ export const configSchema = z.strictObject({
       commitInWorker: z.boolean().default(true),
       /** SQLite page cache per connection (two with commitInWorker), MiB. @default 8 */
       cacheMiB: z.number().positive().max(4096).default(8),
+      /**
+       * How long finished records are kept; the running service deletes older ones every `every`
+       * (`assetbridge store prune` on demand). 0 keeps them for good.
+       */
+      retention: z
+        .strictObject({
+          /** Delivered state updates (locations, meter readings), after delivery. @default 7d */
+          delivered: duration('7d'),
+          /**
+           * Delivered facts (work orders, inventory counts, usage postings), after delivery. Their
+           * rows are what makes a replay or a second `depreciation post` add nothing, so they are
+           * kept unless this is set. @default 0 (kept)
+           */
+          deliveredFacts: duration('0ms'),
+          /** Audit records, except those of deliveries still pending or dead. @default 90d */
+          audit: duration('90d'),
+          /** Quarantine entries already replayed or discarded, after they were received. @default 30d */
+          quarantine: duration('30d'),
+          /** How often the service prunes. @default 1h */
+          every: duration('1h').pipe(z.number().min(60_000, 'prune at most once a minute (e.g. 1h)')),
+        })
+        .prefault({}),
     })
     .prefault({}),
   ingest: z
@@ -311,6 +333,7 @@ export const configSchema = z.strictObject({
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 
+export type RetentionConfig = z.infer<typeof configSchema>['store']['retention'];
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 

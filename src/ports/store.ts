@@ -114,6 +114,26 @@ export interface Counters {
   readonly ingestLog: number;
 }
 
+/** What {@link Store.prune} deletes: records finished before each cutoff (epoch ms); absent: kept. */
+export interface PruneCutoffs {
+  /** Delivered (or superseded) state updates, by when they finished. */
+  readonly deliveredBefore?: number;
+  /** Delivered facts, by delivery time (their rows keep replays from sending them again). */
+  readonly deliveredFactsBefore?: number;
+  /** Audit records, except those of deliveries still pending, in flight or dead. */
+  readonly auditBefore?: number;
+  /** Replayed or discarded quarantine entries, by receive time. */
+  readonly quarantineBefore?: number;
+}
+
+/** Rows deleted by one {@link Store.prune} call, per kind. */
+export interface PruneResult {
+  readonly delivered: number;
+  readonly deliveredFacts: number;
+  readonly audit: number;
+  readonly quarantine: number;
+}
+
 export interface Store {
   readonly capabilities: StoreCapabilities;
   /** Apply pending migrations. Safe to call at every start. */
@@ -144,6 +164,13 @@ export interface Store {
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
   discardDead(ids: readonly number[] | 'all'): Promise<number>;
+
+  /**
+   * Retention: deletes at most `limit` rows of each kind past its cutoff, oldest first, so a caller
+   * prunes a large backlog in short transactions. Delivered counts in {@link outboxStats} stay
+   * all-time. Pending, in-flight and dead deliveries and open quarantine entries are never deleted.
+   */
+  prune(cutoffs: PruneCutoffs, limit: number): Promise<PruneResult>;
 
   // quarantine
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]>;

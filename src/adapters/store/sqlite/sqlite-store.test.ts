@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import type { AuditRecord } from '../../../ports/store.js';
+import { pruneAll } from '../../../engine/retention.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const stores: SqliteStore[] = [];
@@ -116,3 +118,57 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
   });
 });
+
+describe('SqliteStore retention', () => {
+  const DAY = 86_400_000;
+  const now = Date.now() + DAY; // claims need the rows due (committed at the real time)
+  const auditOf = (id: number, at: number): AuditRecord => ({ at, deliveryId: id, destination: 'erp', operation: 'x', erpAssetId: 'A1', idempotencyKey: `k${id}`, attempt: 1, latencyMs: 1, outcome: 'delivered' });
+
+  it('deletes finished records past their retention and nothing unfinished; delivered counts stay all-time', async () => {
+    const s = open();
+    // Delivered 10 days ago: two location updates (assets A1, A2), a work order; one superseded update.
+    await commit(s, [loc(1, 'old', 'A1'), loc(1, 'old', 'A2'), wo('A1|hot|1')]);
+    const old = await s.claimDue('erp', now, 10, new Set());
+    await s.completeAttempts(old.map((d) => ({ id: d.id, result: 'delivered' as const })), old.map((d) => auditOf(d.id, now - 10 * DAY)), now - 10 * DAY);
+    await commit(s, [loc(2, 'retried', 'A3')]);
+    const [retried] = await s.claimDue('erp', now, 10, new Set());
+    await commit(s, [loc(3, 'newer', 'A3')]);
+    await s.completeAttempts([{ id: retried!.id, result: 'retry', nextAttemptAt: 0, error: 'timeout' }], [auditOf(retried!.id, now - 10 * DAY)], now - 10 * DAY);
+    // Unfinished, however old: the newer A3 value (claimed below, in flight); a dead work order with an old audit row.
+    await commit(s, [wo('A1|hot|2')]);
+    const [deadOne] = (await s.claimDue('erp', now, 10, new Set())).filter((d) => d.operation === 'workorder.create');
+    await s.completeAttempts([{ id: deadOne!.id, result: 'dead', error: '422' }], [auditOf(deadOne!.id, now - 100 * DAY)], now - 10 * DAY);
+    // Delivered yesterday: kept.
+    await commit(s, [loc(4, 'fresh', 'A4')]);
+    const fresh = (await s.claimDue('erp', now, 10, new Set())).filter((d) => d.businessKey === 'A4');
+    await s.completeAttempts(fresh.map((d) => ({ id: d.id, result: 'delivered' as const })), [auditOf(fresh[0]!.id, now - DAY)], now - DAY);
+    // Quarantine: one replayed and one open entry, both received 40 days ago.
+    await s.commitIngest({
+      states: [],
+      deliveries: [],
+      accepted: 0,
+      quarantine: ['a', 'b'].map((p) => ({ source: 'http', channel: '/v1/events', payload: p, receivedAt: now - 40 * DAY, code: 'invalid' as const, reason: 'bad' })),
+    });
+    const [q1] = await s.listQuarantine({});
+    await s.markQuarantine([q1!.id], 'replayed');
+
+    const before = (await s.outboxStats(now))[0];
+    expect(before).toMatchObject({ delivered: 4, dead: 1 });
+    const total = await pruneAll(s, { deliveredBefore: now - 7 * DAY, auditBefore: now - 30 * DAY, quarantineBefore: now - 30 * DAY }, { batch: 1 });
+    expect(total).toEqual({ delivered: 3, deliveredFacts: 0, audit: 0, quarantine: 1 }); // the dead delivery's audit row stays
+    const left = await s.listDeliveries({});
+    expect(left.map((d) => `${d.businessKey} ${d.status}`).sort()).toEqual(['A1|hot|1 delivered', 'A1|hot|2 dead', 'A3 inflight', 'A4 delivered']);
+    expect((await s.outboxStats(now))[0]).toEqual(before); // delivered stays 4
+    expect((await s.queryAudit({ deliveryId: deadOne!.id })).length).toBe(1);
+    expect((await s.listQuarantine({})).map((q) => q.status)).toEqual(['open']);
+    // The kept work-order row still makes a replay add nothing.
+    await commit(s, [wo('A1|hot|1')]);
+    expect((await s.listDeliveries({})).filter((d) => d.businessKey === 'A1|hot|1')).toHaveLength(1);
+
+    // Audit past 7 days, and delivered facts when asked for.
+    const more = await pruneAll(s, { auditBefore: now - 7 * DAY, deliveredFactsBefore: now - 7 * DAY });
+    expect(more).toEqual({ delivered: 0, deliveredFacts: 1, audit: 4, quarantine: 0 });
+    expect((await s.outboxStats(now))[0]).toMatchObject({ delivered: 4, dead: 1, inflight: 1 });
+  });
+});
+

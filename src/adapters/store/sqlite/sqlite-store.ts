@@ -22,6 +22,8 @@ import type {
   DestinationStats,
   IngestCommit,
   LoggedMessage,
+  PruneCutoffs,
+  PruneResult,
   QuarantineRow,
   Store,
 } from '../../../ports/store.js';
@@ -29,6 +31,9 @@ import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { applyIngestCommit, configureConnection, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { decodeLogBatch } from './log-frame.js';
+
+/** Counter name prefix (then the destination) for delivered deliveries deleted by retention. */
+const PRUNED_PREFIX = 'delivered_pruned:';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
@@ -385,16 +390,64 @@ export class SqliteStore implements Store {
          FROM outbox GROUP BY destination ORDER BY destination`,
       )
       .all() as { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }[];
+    const pruned = new Map(
+      (this.db.prepare(`SELECT substr(name, ${PRUNED_PREFIX.length + 1}) AS destination, value FROM counters WHERE name LIKE '${PRUNED_PREFIX}%'`).all() as { destination: string; value: number }[]).map(
+        (r) => [r.destination, r.value],
+      ),
+    );
     return Promise.resolve(
       rows.map((r) => ({
         destination: r.destination,
         pending: r.pending,
         inflight: r.inflight,
-        delivered: r.delivered,
+        delivered: r.delivered + (pruned.get(r.destination) ?? 0),
         dead: r.dead,
         oldestPendingAgeMs: r.oldest === null ? 0 : Math.max(0, now - r.oldest),
       })),
     );
+  }
+
+  prune(cutoffs: PruneCutoffs, limit: number): Promise<PruneResult> {
+    const deliveries = (kind: 'state' | 'fact', before: number | undefined): number => {
+      if (before === undefined) return 0;
+      return this.tx(() => {
+        // No ORDER BY: the (status, destination) index yields each destination's rows oldest first.
+        // Superseded state updates (a newer value replaced them before they went out) are finished too.
+        const rows = this.db
+          .prepare(`SELECT id, destination, status FROM outbox WHERE status IN ('delivered', 'superseded') AND kind = ? AND updated_at < ? LIMIT ?`)
+          .all(kind, before, limit) as { id: number; destination: string; status: string }[];
+        const del = this.db.prepare('DELETE FROM outbox WHERE id = ?');
+        const byDestination = new Map<string, number>();
+        for (const r of rows) {
+          del.run(r.id);
+          if (r.status === 'delivered') byDestination.set(r.destination, (byDestination.get(r.destination) ?? 0) + 1);
+        }
+        // The delivered count stays all-time (outboxStats adds these back).
+        const bump = this.db.prepare('INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value');
+        for (const [destination, n] of byDestination) bump.run(`${PRUNED_PREFIX}${destination}`, n);
+        return rows.length;
+      })();
+    };
+    const delivered = deliveries('state', cutoffs.deliveredBefore);
+    const deliveredFacts = deliveries('fact', cutoffs.deliveredFactsBefore);
+    const audit =
+      cutoffs.auditBefore === undefined
+        ? 0
+        : this.db
+            .prepare(
+              `DELETE FROM audit WHERE id IN (
+                 SELECT id FROM audit WHERE at < ?
+                   AND delivery_id NOT IN (SELECT id FROM outbox WHERE status IN ('pending', 'inflight', 'dead'))
+                 ORDER BY at LIMIT ?)`,
+            )
+            .run(cutoffs.auditBefore, limit).changes;
+    const quarantine =
+      cutoffs.quarantineBefore === undefined
+        ? 0
+        : this.db
+            .prepare(`DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ? LIMIT ?)`)
+            .run(cutoffs.quarantineBefore, limit).changes;
+    return Promise.resolve({ delivered, deliveredFacts, audit, quarantine });
   }
 
   getDelivery(id: number): Promise<OutboxItem | undefined> {
