@@ -1,0 +1,44 @@
+/**
+ * `assetbridge store prune` through the CLI: it opens the store the config names (a path relative
+ * to the config file, while the CLI runs elsewhere), deletes what the retention says, keeps what
+ * is unfinished, and `status` still counts the deleted deliveries as delivered.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+
+const DAY = 86_400_000;
+
+describe('assetbridge store prune', () => {
+  it('deletes delivered updates past store.retention.delivered and keeps the rest', async () => {
+    const { path, dir } = writeConfig({
+      store: { path: 'data/ab.db', retention: { delivered: '7d' } },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    });
+    const store = new SqliteStore({ path: join(dir, 'data', 'ab.db') });
+    const loc = (asset: string) => ({ destination: 'erp', operation: 'location.update', kind: 'state' as const, businessKey: asset, erpAssetId: asset, eventTime: 1, payload: { warehouseLocation: 'Y' } });
+    try {
+      await store.commitIngest({ states: [], deliveries: [loc('A1'), loc('A2'), loc('A3')], quarantine: [], accepted: 3 });
+      const claimed = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+      const [recent, ...old] = claimed;
+      await store.completeAttempts(old.map((d) => ({ id: d.id, result: 'delivered' as const })), [], Date.now() - 10 * DAY);
+      await store.completeAttempts([{ id: recent!.id, result: 'delivered' }], [], Date.now() - DAY);
+      await store.commitIngest({ states: [], deliveries: [loc('A4')], quarantine: [], accepted: 1 });
+    } finally {
+      await store.close();
+    }
+
+    const r = await runCli(['store', 'prune', '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('retention: delivered 7 d, delivered facts kept, audit 90 d, closed quarantine 30 d');
+    expect(r.stdout).toContain('deleted 2 delivered state update(s), 0 delivered fact(s), 0 audit record(s), 0 closed quarantine entries');
+
+    const status = await runCli(['status', '--json', '-c', path]);
+    expect(status.code).toBe(0);
+    expect((JSON.parse(status.stdout) as { outbox: unknown[] }).outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 3, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
+    // Nothing left to delete.
+    expect((await runCli(['store', 'prune', '-c', path])).stdout).toContain('deleted 0 delivered state update(s)');
+  });
+});
