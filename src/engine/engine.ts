@@ -42,11 +42,11 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
   for (;;) {
     const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
     if (res) {
-      await store.kvSet(CONTROL_NS, `job-result:${id}`, '');
+      await store.kvDelete(CONTROL_NS, `job-result:${id}`);
       return JSON.parse(res) as JobResult;
     }
     if (Date.now() > deadline) {
-      await store.kvSet(CONTROL_NS, `job-request:${id}`, '');
+      await store.kvDelete(CONTROL_NS, `job-request:${id}`);
       throw new Error(`the running service did not finish "${name}" within ${Math.round(opts.timeoutMs / 1000)} s; it may still be running: check its logs and \`assetbridge status\``);
     }
     await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
@@ -148,7 +148,8 @@ export class Engine {
     for (const { key, value } of await p.store.kvList(CONTROL_NS)) {
       if (!key.startsWith('job-request:') || !value) continue;
       const id = key.slice('job-request:'.length);
-      await p.store.kvSet(CONTROL_NS, key, '');
+      // Taken by whoever deletes it (a CLI that gave up deletes it too); handshake rows do not pile up.
+      if (!(await p.store.kvDelete(CONTROL_NS, key))) continue;
       const { name, args } = JSON.parse(value) as { name: string; args: unknown };
       const job = this.jobs.get(name);
       const run = (async (): Promise<JobResult> => {

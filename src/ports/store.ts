@@ -183,4 +183,6 @@ export interface Store {
   kvGet(namespace: string, key: string): Promise<string | undefined>;
   kvSet(namespace: string, key: string, value: string): Promise<void>;
   kvList(namespace: string): Promise<{ key: string; value: string }[]>;
+  /** Removes a key; true when it was there (so of two callers, exactly one sees true). */
+  kvDelete(namespace: string, key: string): Promise<boolean>;
 }

@@ -7,6 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { CONTROL_NS } from '../../src/engine/engine.js';
 import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -96,6 +98,13 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     await new Promise((r) => setTimeout(r, 1500)); // the service reloads identity within a second
     const replay = await runCli(['quarantine', 'replay', '--code', 'unknown-asset', '-c', cfg.path], env);
     expect(replay.stdout).toContain('replayed 1: 1 accepted, 0 quarantined again');
+    // The replay ran through the service (a job request and its result in the store); neither row is left behind.
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect((await store.kvList(CONTROL_NS)).filter((r) => r.key.startsWith('job-'))).toEqual([]);
+    } finally {
+      await store.close();
+    }
     await waitFor(() => erp.state().locations['EQ-2']?.warehouseLocation === 'YARD-A', 'EQ-2 delivered after replay');
   });
 

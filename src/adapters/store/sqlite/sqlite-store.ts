@@ -181,6 +181,7 @@ export class SqliteStore implements Store {
         `INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
       ),
       kvList: db.prepare('SELECT key, value FROM kv WHERE namespace = ? ORDER BY key'),
+      kvDelete: db.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?'),
     };
   }
 
@@ -574,6 +575,10 @@ export class SqliteStore implements Store {
 
   kvList(namespace: string): Promise<{ key: string; value: string }[]> {
     return Promise.resolve(this.stmts.kvList.all(namespace) as { key: string; value: string }[]);
+  }
+
+  kvDelete(namespace: string, key: string): Promise<boolean> {
+    return Promise.resolve(this.stmts.kvDelete.run(namespace, key).changes > 0);
   }
 }
 
