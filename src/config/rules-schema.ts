@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
-import type { AssetFilter, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
+import type { AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { parseClock, WEEKDAY_NAMES, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
@@ -214,6 +214,36 @@ export const serviceIntervalSchema = z
     }),
   );
 
+export const calendarIntervalSchema = z
+  .strictObject({
+    name: ruleName,
+    /** Service every N days from the last one, used or idle (inspections, certifications). */
+    everyDays: z.number().int().positive(),
+    /** Open the work order this many days before the due date. @default 0 */
+    dueSoonDays: z.number().int().min(0).default(0),
+    /** Asset attribute with the date of the last service (YYYY-MM-DD). @default lastServiceDate */
+    baselineAttribute: z.string().min(1).default('lastServiceDate'),
+    severity: severity.default('warning'),
+    title: z.string().min(1).optional(),
+    workOrder: workOrderExtras.optional(),
+    appliesTo: assetFilterSchema.optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `must be less than everyDays (${r.everyDays})` });
+  })
+  .transform(
+    (r): CalendarIntervalRule => ({
+      name: r.name,
+      everyDays: r.everyDays,
+      dueSoonDays: r.dueSoonDays,
+      baselineAttribute: r.baselineAttribute,
+      severity: r.severity,
+      ...(r.title ? { title: r.title } : {}),
+      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
+      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+    }),
+  );
+
 const weekday = z.enum(WEEKDAY_NAMES);
 const clock = z.string().refine((s) => parseClock(s) !== undefined, { message: 'use HH:MM (24-hour), e.g. 06:00' });
 
@@ -246,6 +276,9 @@ export const maintenanceSchema = z
   .strictObject({
     thresholds: z.array(thresholdSchema).default([]),
     serviceIntervals: z.array(serviceIntervalSchema).default([]),
+    calendarIntervals: z.array(calendarIntervalSchema).default([]),
+    /** How often the service checks calendar intervals for work orders coming due. @default 1h */
+    calendarCheckEvery: dur('1h'),
     /** Asset attribute naming the asset's site (for maintenance windows). @default site */
     siteAttribute: z.string().min(1).default('site'),
     /** Maintenance windows work orders are scheduled into. @default none (no planned dates) */
@@ -264,7 +297,7 @@ export const maintenanceSchema = z
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();
-    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals]] as const)
+    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals], ['calendarIntervals', m.calendarIntervals]] as const)
       items.forEach((r, i) => {
         if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
         names.add(r.name);

@@ -22,6 +22,7 @@ import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/main
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { serviceIsRunning } from './quarantine.js';
 import { rulesConfigOf } from './rules.js';
 
@@ -30,19 +31,20 @@ export interface AssetMaintenance extends MaintenanceStatus {
 }
 
 /** Status for every asset with maintenance rules or state (or just `asset`). */
-export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, asset?: string): Promise<AssetMaintenance[]> {
+export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, asset?: string, now = Date.now()): Promise<AssetMaintenance[]> {
   const options = maintenanceOptionsOf(rules);
-  if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds or serviceIntervals to the config)');
+  if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds, serviceIntervals or calendarIntervals to the config)');
   let assets = (await store.listAssets()).map((a) => a.asset);
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
     if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry; see 'assetbridge assets list'`);
   }
   const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const marks = await loadCalendarMarks(store);
   const out: AssetMaintenance[] = [];
   for (const a of assets.sort((x, y) => (x.erpAssetId < y.erpAssetId ? -1 : 1))) {
     const state = states.get(a.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
-    const s = maintenanceStatus(a, state, options);
+    const s = maintenanceStatus(a, state, options, { now, marks: (rule) => calendarMarksOf(marks, a.erpAssetId, rule) });
     // Assets no rule applies to and with no history are noise.
     if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0) continue;
     out.push({ erpAssetId: a.erpAssetId, ...s });
@@ -55,10 +57,13 @@ const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toIS
 export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
   if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
   const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'HOURS', 'NEXT DUE', 'TO GO']];
+  // Service intervals count hours, calendar intervals days.
+  const nextDue = (d: AssetMaintenance['due'][number]) => (d.nextDueDate ?? d.nextDueHours ?? '-');
+  const toGo = (d: AssetMaintenance['due'][number]) => (d.remainingDays !== undefined ? `${d.remainingDays} d` : d.remainingHours ?? '-');
   const open: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
   const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'HOURS AT COMPLETION']];
   for (const r of rows) {
-    for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, d.hours ?? '-', d.nextDueHours ?? '-', d.remainingHours ?? '-']);
+    for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, d.hours ?? '-', nextDue(d), toGo(d)]);
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
     for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), w.hoursAtCompletion ?? '-']);
   }

@@ -231,11 +231,15 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   const rows: (string | number)[][] = [['RULE', 'TYPE', 'CONDITION', 'ACTION']];
   if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${rules.location.heartbeatMs / 1000} s${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
   if (rules.zones) rows.push(['zones', 'zones', `${rules.zones.zones.length} zone(s), enter after ${rules.zones.enterDwellMs / 1000} s, leave after ${rules.zones.exitDwellMs / 1000} s beyond ${rules.zones.hysteresisM} m`, 'location code']);
+  const only = (f: AssetFilter | undefined) => (f ? ` (${describeFilter(f)})` : '');
+  const action = (severity: string) => `workorder.create ${severity === 'critical' ? 'HIGH' : 'MEDIUM'}`;
   for (const t of rules.maintenance?.thresholds ?? []) {
     const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';
-    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${clear}, cooldown ${t.cooldownMs / 1000} s`, `workorder.create ${t.severity === 'critical' ? 'HIGH' : 'MEDIUM'}`]);
+    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${clear}, cooldown ${t.cooldownMs / 1000} s${only(t.appliesTo)}`, action(t.severity)]);
   }
-  for (const s of rules.maintenance?.serviceIntervals ?? []) rows.push([s.name, 'service interval', `every ${s.everyHours} h${s.dueSoonHours ? `, ${s.dueSoonHours} h ahead` : ''}`, `workorder.create ${s.severity === 'critical' ? 'HIGH' : 'MEDIUM'}`]);
+  for (const s of rules.maintenance?.serviceIntervals ?? []) rows.push([s.name, 'service interval', `every ${s.everyHours} h${s.dueSoonHours ? `, ${s.dueSoonHours} h ahead` : ''}${only(s.appliesTo)}`, action(s.severity)]);
+  for (const c of rules.maintenance?.calendarIntervals ?? [])
+    rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${only(c.appliesTo)}`, action(c.severity)]);
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;

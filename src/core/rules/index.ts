@@ -33,11 +33,17 @@ export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | 
   return {
     thresholds: m.thresholds,
     serviceIntervals: m.serviceIntervals,
+    calendarIntervals: m.calendarIntervals,
     allowedLatenessMs: config.allowedLateness,
     siteAttribute: m.siteAttribute,
     windows: m.windows,
     keepClosed: m.keepClosed,
   };
+}
+
+/** Any threshold, service interval or calendar interval configured (the maintenance rule then runs). */
+export function hasMaintenanceRules(m: Pick<MaintenanceOptions, 'thresholds' | 'serviceIntervals' | 'calendarIntervals'>): boolean {
+  return m.thresholds.length > 0 || m.serviceIntervals.length > 0 || (m.calendarIntervals?.length ?? 0) > 0;
 }
 
 /** The fiscal period calendar of the `depreciation` block. */
@@ -63,7 +69,7 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
     );
   }
   const maintenance = maintenanceOptionsOf(config);
-  if (maintenance && (maintenance.thresholds.length > 0 || maintenance.serviceIntervals.length > 0)) {
+  if (maintenance && hasMaintenanceRules(maintenance)) {
     rules.push(createMaintenanceRule(maintenance));
   }
   if (config.inventory) {

@@ -4,7 +4,8 @@
  * @module
  */
 import type { RulesConfig } from '../../config/rules-schema.js';
-import { calendarOf } from '../../core/rules/index.js';
+import { calendarOf, hasMaintenanceRules } from '../../core/rules/index.js';
+import { createCalendarIntervalTask } from './calendar-intervals.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import { createInventorySyncTask, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask } from './usage-posting.js';
@@ -20,8 +21,19 @@ export interface RuleTaskOptions {
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
   const tasks: ScheduledTask[] = [];
   const m = config.maintenance;
-  if (m && m.feedback.pollEvery > 0 && (m.thresholds.length > 0 || m.serviceIntervals.length > 0)) {
+  if (m && m.feedback.pollEvery > 0 && hasMaintenanceRules(m)) {
     tasks.push(createWorkOrderFeedbackTask({ destinations: options.destinations, pollEveryMs: m.feedback.pollEvery, initialLookbackMs: m.feedback.initialLookback }));
+  }
+  if (m && m.calendarIntervals.length > 0) {
+    tasks.push(
+      createCalendarIntervalTask({
+        rules: m.calendarIntervals,
+        checkEveryMs: m.calendarCheckEvery,
+        defaultDestination: options.defaultDestination,
+        siteAttribute: m.siteAttribute,
+        windows: m.windows,
+      }),
+    );
   }
   const inv = inventorySyncOptionsOf(config, options.defaultDestination);
   if (inv) tasks.push(createInventorySyncTask(inv));
@@ -57,6 +69,7 @@ export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: 
   };
 }
 
+export * from './calendar-intervals.js';
 export * from './inventory-sync.js';
 export * from './usage-posting.js';
 export * from './work-order-feedback.js';

@@ -17,6 +17,7 @@ import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../mo
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
+import { dayOf, type CalendarState } from './calendar-interval.js';
 import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
 import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
@@ -47,6 +48,8 @@ export interface MaintenanceState {
   readonly workOrders?: Readonly<Record<string, WorkOrderRecord>>;
   /** Last reading set aside by meter hygiene, for `maintenance status`. */
   readonly meterIssue?: string;
+  /** Calendar intervals: the latest completion the ERP reported, per rule (their baseline). */
+  readonly calendars?: Readonly<Record<string, CalendarState>>;
 }
 
 /** Open work orders remembered per asset (for status; the outbox holds them all). */
@@ -84,8 +87,8 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     }
     return a;
   };
-  const thresholdByName = new Map(options.thresholds.map((r) => [r.name, r]));
   const serviceByName = new Map(options.serviceIntervals.map((r) => [r.name, r]));
+  const calendarNames = new Set((options.calendarIntervals ?? []).map((r) => r.name));
   const lateness = options.allowedLatenessMs;
 
   return {
@@ -93,7 +96,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     kinds: ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, thresholdByName, options.keepClosed ?? 20), deliveries: [] };
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, calendarNames, options.keepClosed ?? 20), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -121,6 +124,7 @@ function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>):
   if (s.services !== undefined) next.services = s.services;
   if (s.workOrders !== undefined) next.workOrders = s.workOrders;
   if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
+  if (s.calendars !== undefined) next.calendars = s.calendars;
   return next;
 }
 
@@ -321,6 +325,7 @@ function onHours(
   if (s.thresholds !== undefined) next.thresholds = s.thresholds;
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
+  if (s.calendars !== undefined) next.calendars = s.calendars;
   return next;
 }
 
@@ -357,7 +362,7 @@ function applyFeedback(
   s: MaintenanceState,
   event: WorkOrderStatusEvent,
   services: ReadonlyMap<string, ServiceIntervalRule>,
-  thresholds: ReadonlyMap<string, ThresholdRule>,
+  calendars: ReadonlySet<string>,
   keepClosed: number,
 ): MaintenanceState {
   const key = parseWorkOrderKey(event.businessKey);
@@ -382,6 +387,11 @@ function applyFeedback(
   const current = s.services?.[key.rule];
   if (service && completionHours !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
     next = { ...next, services: { ...s.services, [key.rule]: { base: completionHours, baseAt: event.eventTime } } };
+  }
+  // A calendar interval counts from the day of its latest completion (event time wins here too).
+  const cal = s.calendars?.[key.rule];
+  if (calendars.has(key.rule) && event.status === 'completed' && (cal === undefined || event.eventTime > cal.baseAt)) {
+    next = { ...next, calendars: { ...s.calendars, [key.rule]: { base: dayOf(event.eventTime), baseAt: event.eventTime } } };
   }
   return next;
 }

@@ -6,6 +6,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import { latestHours, type MaintenanceState } from './maintenance-rule.js';
+import { calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
@@ -13,7 +14,7 @@ import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOr
 export interface DueRow {
   readonly erpAssetId: string;
   readonly rule: string;
-  readonly type: 'service' | 'threshold';
+  readonly type: 'service' | 'threshold' | 'calendar';
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open. Threshold: `normal`, `pending` (breach not yet held
@@ -24,6 +25,16 @@ export interface DueRow {
   readonly baselineHours?: number;
   readonly nextDueHours?: number;
   readonly remainingHours?: number;
+  /** Calendar intervals: the last service's day, the next due day (`YYYY-MM-DD`), days to go. */
+  readonly baselineDate?: string;
+  readonly nextDueDate?: string;
+  readonly remainingDays?: number;
+}
+
+/** What the calendar task remembers per rule for this asset, and the time status is taken at. */
+export interface CalendarView {
+  readonly now: number;
+  marks(rule: string): { readonly firstChecked?: number; readonly fired?: { readonly key: string; readonly at: number } };
 }
 
 export interface WorkOrderRow extends WorkOrderRecord {
@@ -43,8 +54,10 @@ export interface MaintenanceStatus {
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
 
-export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions): MaintenanceStatus {
+export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
   const due: DueRow[] = [];
+  /** Work orders the calendar task opened that no ERP feedback has mentioned yet. */
+  const requested: [string, WorkOrderRecord][] = [];
   const hours = latestHours(state)?.[1];
   for (const rule of options.serviceIntervals) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
@@ -71,12 +84,39 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       remainingHours: r2(remaining),
     });
   }
+  for (const rule of calendar ? (options.calendarIntervals ?? []) : []) {
+    if (!calendar || !matchesFilter(asset, rule.appliesTo)) continue;
+    const marks = calendar.marks(rule.name);
+    const base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked);
+    if (base === undefined) {
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)` });
+      continue;
+    }
+    const now = calendar.now;
+    const d = calendarDueAt(rule, base, now);
+    const key = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
+    const record = key !== undefined ? state?.workOrders?.[key] : undefined;
+    const fired = key !== undefined && marks.fired?.key === key ? marks.fired : undefined;
+    if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
+    const next = d ? d.due : nextCalendarDue(rule, base, now);
+    const when = !d ? 'ok' : d.dueSoon ? 'due soon' : 'due';
+    const work = record ? `, work order ${record.status}` : fired ? ', work order requested' : d ? ', work order at the next check' : '';
+    due.push({
+      erpAssetId: asset.erpAssetId,
+      rule: rule.name,
+      type: 'calendar',
+      state: `${when}${work}`,
+      baselineDate: isoDay(base),
+      nextDueDate: isoDay(next),
+      remainingDays: Math.round(((next - now) / DAY_MS) * 10) / 10,
+    });
+  }
   for (const rule of options.thresholds) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: state?.thresholds?.[rule.name]?.phase ?? 'normal' });
   }
-  const severity = new Map([...options.thresholds, ...options.serviceIntervals].map((r) => [r.name, r.severity]));
-  const rows = Object.entries(state?.workOrders ?? {})
+  const severity = new Map([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
+  const rows = [...Object.entries(state?.workOrders ?? {}), ...requested]
     .map(([businessKey, r]): WorkOrderRow => {
       const key = parseWorkOrderKey(businessKey);
       const rule = key?.rule ?? '';

@@ -67,9 +67,29 @@ export interface ServiceIntervalRule {
   readonly appliesTo?: AssetFilter;
 }
 
+/**
+ * "Every N days from the last service" (inspections, certifications, calendar services) → one
+ * work order per due date, whether the asset is used or parked: checked on the wall clock by a
+ * scheduled task, not on the asset's events.
+ */
+export interface CalendarIntervalRule {
+  readonly name: string;
+  readonly everyDays: number;
+  /** Open the work order this many days before the due date. @default 0 */
+  readonly dueSoonDays: number;
+  /** Asset attribute with the date of the last service (`YYYY-MM-DD` or an ISO time). */
+  readonly baselineAttribute: string;
+  readonly severity: Severity;
+  readonly title?: string;
+  readonly workOrder?: WorkOrderExtras;
+  readonly appliesTo?: AssetFilter;
+}
+
 export interface MaintenanceOptions {
   readonly thresholds: readonly ThresholdRule[];
   readonly serviceIntervals: readonly ServiceIntervalRule[];
+  /** Calendar intervals (the task opens their work orders; the rule takes their completions). @default none */
+  readonly calendarIntervals?: readonly CalendarIntervalRule[];
   /** Event-time reorder window for sensor and meter samples, ms. @default 0 */
   readonly allowedLatenessMs: number;
   /** Asset attribute naming the asset's site (for maintenance windows). @default site */

@@ -1,0 +1,124 @@
+/**
+ * Calendar service intervals (`maintenance.calendarIntervals`): every `calendarCheckEvery` the
+ * service looks at each asset a calendar rule applies to and opens the work order for the latest
+ * due date whose lead has begun — parked machines included, since this runs on the wall clock,
+ * not on the asset's events. Exactly once per (asset, rule, due date and baseline): the business
+ * key says which, the outbox keeps one fact per key, and the key last opened per asset and rule
+ * is remembered here so a later run does not even offer it again. A completion the ERP reports
+ * moves the baseline (the maintenance rule keeps it), which starts the next series of keys.
+ * @module
+ */
+import type { AssetRecord } from '../../core/model/assets.js';
+import type { DeliveryIntent } from '../../core/model/delivery.js';
+import type { SensorValue } from '../../core/model/events.js';
+import { calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { latestHours, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
+import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
+import type { ScheduledTask } from '../../ports/task.js';
+import type { Store } from '../../ports/store.js';
+
+export const CALENDAR_TASK = 'maintenance-calendar';
+/** kv namespace: `first:<asset>|<rule>` (the first check, a baseline of last resort) and `fired:<asset>|<rule>` (the key last opened, and when). */
+export const CALENDAR_NS = 'maintenance-calendar';
+
+export interface CalendarTaskOptions extends SchedulingOptions {
+  readonly rules: readonly CalendarIntervalRule[];
+  readonly checkEveryMs: number;
+  readonly defaultDestination: string;
+}
+
+/** What the task remembers per asset and rule, read back for `maintenance status`. */
+export interface CalendarMarks {
+  readonly firstChecked?: number;
+  readonly fired?: { readonly key: string; readonly at: number };
+}
+
+const pair = (asset: string, rule: string) => `${asset}|${rule}`;
+
+/** The task's marks, by `<asset>|<rule>`. */
+export async function loadCalendarMarks(store: Store): Promise<Map<string, CalendarMarks>> {
+  const out = new Map<string, { firstChecked?: number; fired?: { key: string; at: number } }>();
+  for (const { key, value } of await store.kvList(CALENDAR_NS)) {
+    const [kind, ...rest] = key.split(':');
+    const id = rest.join(':');
+    const m = out.get(id) ?? {};
+    if (kind === 'first') m.firstChecked = Number(value);
+    else if (kind === 'fired') m.fired = JSON.parse(value) as { key: string; at: number };
+    out.set(id, m);
+  }
+  return out;
+}
+
+export const calendarMarksOf = (marks: ReadonlyMap<string, CalendarMarks>, asset: string, rule: string): CalendarMarks => marks.get(pair(asset, rule)) ?? {};
+
+/** The work order for a due date: trigger details, the latest operating hours when known. */
+function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, destination: string, base: number, d: CalendarDue, state: MaintenanceState | undefined, now: number, scheduling: SchedulingOptions): DeliveryIntent {
+  const hours = latestHours(state);
+  const snapshot: Record<string, SensorValue> = hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {};
+  return workOrderDelivery(
+    {
+      rule: rule.name,
+      occurrence: d.occurrence,
+      severity: rule.severity,
+      title: `${rule.title ?? rule.name}: due ${isoDay(d.due)}`,
+      description: `service every ${rule.everyDays} days ${d.dueSoon ? 'due soon' : 'due'}: due on ${isoDay(d.due)} (counted from ${isoDay(base)}; rule ${rule.name})`,
+      trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays },
+      detectedAt: now,
+      snapshot,
+      ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+    },
+    { asset, destination, now },
+    scheduling,
+  );
+}
+
+/** One check at `now`: commits the work orders coming due and returns them. */
+export async function checkCalendarIntervals(
+  store: Store,
+  options: CalendarTaskOptions,
+  now: number,
+  commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>,
+): Promise<DeliveryIntent[]> {
+  const assets = (await store.listAssets()).map((a) => a.asset).filter((a) => options.rules.some((r) => matchesFilter(a, r.appliesTo)));
+  if (assets.length === 0) return [];
+  const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const marks = await loadCalendarMarks(store);
+  const out: DeliveryIntent[] = [];
+  const fired: [string, string][] = [];
+  for (const asset of assets) {
+    const state = states.get(asset.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
+    for (const rule of options.rules) {
+      if (!matchesFilter(asset, rule.appliesTo)) continue;
+      const id = pair(asset.erpAssetId, rule.name);
+      const m = marks.get(id) ?? {};
+      let base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], m.firstChecked);
+      if (base === undefined) {
+        // Nothing says when it was last serviced: count from today (status says so; set the attribute to change it).
+        await store.kvSet(CALENDAR_NS, `first:${id}`, String(now));
+        base = dayOf(now);
+      }
+      const due = calendarDueAt(rule, base, now);
+      if (!due) continue;
+      const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
+      if (m.fired?.key === key) continue;
+      out.push(calendarWorkOrder(rule, asset, asset.destination ?? options.defaultDestination, base, due, state, now, options));
+      fired.push([id, JSON.stringify({ key, at: now })]);
+    }
+  }
+  if (out.length) await commit(out);
+  // After the commit: a crash in between offers the same keys again, and the outbox adds nothing.
+  for (const [id, value] of fired) await store.kvSet(CALENDAR_NS, `fired:${id}`, value);
+  return out;
+}
+
+export function createCalendarIntervalTask(options: CalendarTaskOptions): ScheduledTask {
+  return {
+    name: CALENDAR_TASK,
+    schedule: { everyMs: options.checkEveryMs },
+    async run(ctx) {
+      await ctx.checkpoint(); // completions the ingestor still holds in memory move baselines too
+      await checkCalendarIntervals(ctx.store, options, ctx.clock.now(), (d) => ctx.commit(d));
+    },
+  };
+}
