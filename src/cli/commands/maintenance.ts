@@ -119,7 +119,7 @@ export function registerMaintenanceCommand(program: Command): Command {
   addConfigOption(
     maintenance
       .command('complete <businessKey>')
-      .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours at completion')
+      .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours at completion (calendar intervals: to the day of --at)')
       .option('--hours <h>', 'operating hours at completion (default: from the readings around --at)')
       .option('--at <iso>', 'when it was completed (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
