@@ -46,6 +46,15 @@ const assetFilterSchema = z
 
 const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
 
+/** The optional work-order fields every maintenance rule takes, only where given (exact optional types). */
+function workOrderOptions(r: { title?: string | undefined; workOrder?: Record<string, string | number | boolean> | undefined; appliesTo?: AssetFilter | undefined }): {
+  title?: string;
+  workOrder?: Record<string, string | number | boolean>;
+  appliesTo?: AssetFilter;
+} {
+  return { ...(r.title ? { title: r.title } : {}), ...(r.workOrder ? { workOrder: r.workOrder } : {}), ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}) };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Zones
 
@@ -175,9 +184,7 @@ export const thresholdSchema = z
       maxGapMs: r.maxGap,
       cooldownMs: r.cooldown,
       severity: r.severity,
-      ...(r.title ? { title: r.title } : {}),
-      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
-      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+      ...workOrderOptions(r),
     };
   });
 
@@ -208,9 +215,7 @@ export const serviceIntervalSchema = z
       baselineAttribute: r.baselineAttribute,
       defaultBaseline: r.defaultBaseline,
       severity: r.severity,
-      ...(r.title ? { title: r.title } : {}),
-      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
-      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+      ...workOrderOptions(r),
     }),
   );
 
@@ -238,9 +243,7 @@ export const calendarIntervalSchema = z
       dueSoonDays: r.dueSoonDays,
       baselineAttribute: r.baselineAttribute,
       severity: r.severity,
-      ...(r.title ? { title: r.title } : {}),
-      ...(r.workOrder ? { workOrder: r.workOrder } : {}),
-      ...(r.appliesTo ? { appliesTo: r.appliesTo } : {}),
+      ...workOrderOptions(r),
     }),
   );
 
