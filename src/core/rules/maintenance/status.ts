@@ -18,7 +18,9 @@ export interface DueRow {
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open. Threshold: `normal`, `pending` (breach not yet held
-   * long enough) or `active` (work order opened, not yet cleared).
+   * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
+   * `due`, with the work order's status (`requested` once the service opened it, `at the next
+   * check` before), or `not checked yet` (no service date and the service has not checked it).
    */
   readonly state: string;
   readonly hours?: number;
