@@ -3,7 +3,7 @@
  * its comments tell (zone entry after dwell, one overheating work order planned into the
  * maintenance window, a due-soon service, a late event dropped, an unknown tag rejected).
  */
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -36,5 +36,18 @@ describe('examples/rules', () => {
     expect(out).toContain('line 19: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
     expect(out).toContain('line 23: rejected: no ERP mapping for tag tag-999');
     expect(out).toContain('would deliver: 3 × location.update (state), 2 × workorder.create (fact), 3 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
+    expect(out).toContain("(calendar intervals — annual-inspection — come due on the wall clock, not on events: the running service checks them; see 'assetbridge maintenance status')");
+
+    // The same events piped in (`--events -`), briefly: only the lines that deliver, were rejected or late.
+    const piped = await runCli(['rules', 'test', '-c', config, '--events', '-', '--fresh', '--brief'], {}, readFileSync(join(dir, 'events.jsonl'), 'utf8'));
+    expect(piped.code).toBe(0);
+    expect(piped.stdout).toContain('would deliver: 3 × location.update (state), 2 × workorder.create (fact), 3 × meter.record (state)');
+    expect(piped.stdout).toMatch(/15 event line\(s\): 14 accepted, 1 rejected \(\d+ line\(s\) without deliveries not shown\)/);
+    // Late lines are kept; every other line kept delivers or was rejected.
+    expect(piped.stdout).toContain('late: dropped by location');
+    expect(piped.stdout).not.toMatch(/\(no deliveries\)\n(?! {2}late)/);
+    const notAFile = await runCli(['rules', 'test', '-c', config, '--events', dir]);
+    expect(notAFile.code).toBe(2);
+    expect(notAFile.stderr).toContain('is not a file; give a JSONL file, or - for standard input');
   });
 });

@@ -10,7 +10,7 @@
  * - `rules list` prints the compiled rules.
  * @module
  */
-import { createReadStream, statSync } from 'node:fs';
+import { createReadStream, ReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -246,10 +246,10 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
 }
 
 /**
- * Progress through an input file on stderr: a bar on a terminal, else a line every `everyMs`
- * (nothing for a file read faster than that).
+ * Progress through the input on stderr: a bar on a terminal, else (or for standard input) a line
+ * every `everyMs` (nothing for input read faster than that).
  */
-function fileProgress(name: string, size: number, bytesRead: () => number, everyMs = 10_000): { update: (lines: number) => void; stop: () => void } {
+function fileProgress(name: string, size: number | undefined, bytesRead: () => number, everyMs = 10_000): { update: (lines: number) => void; stop: () => void } {
   const started = Date.now();
   let last = started;
   let bar: cliProgress.SingleBar | undefined;
@@ -257,15 +257,16 @@ function fileProgress(name: string, size: number, bytesRead: () => number, every
   return {
     update: (lines) => {
       const now = Date.now();
-      if (process.stderr.isTTY) {
+      if (process.stderr.isTTY && size !== undefined) {
         if (!bar && now - started >= 1000) {
           bar = new cliProgress.SingleBar({ format: `${name} [{bar}] {percentage}% | {lines} lines | {duration_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
           bar.start(size, 0, { lines: 0 });
         }
         bar?.update(bytesRead(), { lines });
       } else if (now - last >= everyMs) {
+        // Not a terminal, or no size to show a share of (standard input): a line now and then.
         last = now;
-        process.stderr.write(`${name}: ${lines} lines, ${mib(bytesRead())} of ${mib(size)} MiB\n`);
+        process.stderr.write(`${name}: ${lines} lines${size !== undefined ? `, ${mib(bytesRead())} of ${mib(size)} MiB` : ''}\n`);
       }
     },
     stop: () => {
@@ -282,29 +283,35 @@ export function registerRulesCommand(program: Command): Command {
     rules
       .command('test')
       .description('run events through the rules and show the deliveries they would produce; stores and sends nothing')
-      .requiredOption('--events <file>', 'JSONL file: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}')
+      .requiredOption('--events <file>', 'JSONL file (- for standard input): one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}')
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--json', 'print JSON')
-      .addHelpText('after', '\nExample:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief'),
+      .addHelpText('after', '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief'),
   ).action(
     action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; json?: boolean }) => {
-      let size: number;
-      try {
-        size = statSync(opts.events).size;
-      } catch (err) {
-        throw new UsageError(`cannot read ${opts.events}: ${(err as Error).message}`);
+      const stdin = opts.events === '-';
+      let size: number | undefined;
+      if (!stdin) {
+        let stat;
+        try {
+          stat = statSync(opts.events);
+        } catch (err) {
+          throw new UsageError(`cannot read ${opts.events}: ${(err as Error).message}`);
+        }
+        if (!stat.isFile()) throw new UsageError(`${opts.events} is not a file; give a JSONL file, or - for standard input`);
+        size = stat.size;
       }
       await withContext(opts.config, async ({ config, store }) => {
         const assets = await allAssets(config, store);
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
-        const file = createReadStream(opts.events, 'utf8');
-        const progress = fileProgress(opts.events, size, () => file.bytesRead);
+        const input = stdin ? process.stdin.setEncoding('utf8') : createReadStream(opts.events, 'utf8');
+        const progress = fileProgress(stdin ? 'standard input' : opts.events, size, () => (input instanceof ReadStream ? input.bytesRead : 0));
         try {
           const report = await runRulesTest({
-            lines: createInterface({ input: file, crlfDelay: Infinity }),
+            lines: createInterface({ input, crlfDelay: Infinity }),
             rules: buildRules(config),
             assets,
             defaultDestination,
@@ -315,9 +322,13 @@ export function registerRulesCommand(program: Command): Command {
           });
           progress.stop();
           process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRulesTest(report));
+          const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
+          if (calendars.length && !opts.json) {
+            process.stdout.write(`(calendar intervals — ${calendars.map((c) => c.name).join(', ')} — come due on the wall clock, not on events: the running service checks them; see 'assetbridge maintenance status')\n`);
+          }
         } finally {
           progress.stop();
-          file.destroy();
+          if (input instanceof ReadStream) input.destroy();
         }
       });
     }),
