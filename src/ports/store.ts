@@ -116,7 +116,10 @@ export interface Counters {
 
 /** What {@link Store.prune} deletes: records finished before each cutoff (epoch ms); absent: kept. */
 export interface PruneCutoffs {
-  /** Delivered (or superseded) state updates, by when they finished. */
+  /**
+   * Delivered (or superseded) state updates, by when they finished; the newest delivered value of
+   * each key is kept, so an older one can still never overwrite it.
+   */
   readonly deliveredBefore?: number;
   /** Delivered facts, by delivery time (their rows keep replays from sending them again). */
   readonly deliveredFactsBefore?: number;

@@ -11,20 +11,25 @@ import { runCli, writeConfig } from '../helpers/cli.js';
 const DAY = 86_400_000;
 
 describe('assetbridge store prune', () => {
-  it('deletes delivered updates past store.retention.delivered and keeps the rest', async () => {
+  it('deletes delivered updates past store.retention.delivered, except the newest of each asset, and keeps the rest', async () => {
     const { path, dir } = writeConfig({
       store: { path: 'data/ab.db', retention: { delivered: '7d' } },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
     });
     const store = new SqliteStore({ path: join(dir, 'data', 'ab.db') });
-    const loc = (asset: string) => ({ destination: 'erp', operation: 'location.update', kind: 'state' as const, businessKey: asset, erpAssetId: asset, eventTime: 1, payload: { warehouseLocation: 'Y' } });
-    try {
-      await store.commitIngest({ states: [], deliveries: [loc('A1'), loc('A2'), loc('A3')], quarantine: [], accepted: 3 });
+    const loc = (asset: string, eventTime: number) => ({ destination: 'erp', operation: 'location.update', kind: 'state' as const, businessKey: asset, erpAssetId: asset, eventTime, payload: { warehouseLocation: `Y${eventTime}` } });
+    const deliver = async (asset: string, eventTime: number, at: number) => {
+      await store.commitIngest({ states: [], deliveries: [loc(asset, eventTime)], quarantine: [], accepted: 1 });
       const claimed = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
-      const [recent, ...old] = claimed;
-      await store.completeAttempts(old.map((d) => ({ id: d.id, result: 'delivered' as const })), [], Date.now() - 10 * DAY);
-      await store.completeAttempts([{ id: recent!.id, result: 'delivered' }], [], Date.now() - DAY);
-      await store.commitIngest({ states: [], deliveries: [loc('A4')], quarantine: [], accepted: 1 });
+      await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], at);
+    };
+    try {
+      // A1 moved three times (two of them ten days ago), A2 once ten days ago (its newest value: kept), A3 waits.
+      await deliver('A1', 1, Date.now() - 10 * DAY);
+      await deliver('A1', 2, Date.now() - 10 * DAY);
+      await deliver('A1', 3, Date.now() - DAY);
+      await deliver('A2', 1, Date.now() - 10 * DAY);
+      await store.commitIngest({ states: [], deliveries: [loc('A3', 1)], quarantine: [], accepted: 1 });
     } finally {
       await store.close();
     }
@@ -37,7 +42,7 @@ describe('assetbridge store prune', () => {
 
     const status = await runCli(['status', '--json', '-c', path]);
     expect(status.code).toBe(0);
-    expect((JSON.parse(status.stdout) as { outbox: unknown[] }).outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 3, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
+    expect((JSON.parse(status.stdout) as { outbox: unknown[] }).outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 4, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
     // Nothing left to delete.
     expect((await runCli(['store', 'prune', '-c', path])).stdout).toContain('deleted 0 delivered state update(s)');
   });

@@ -157,4 +157,14 @@ CREATE TABLE ingest_log_batch (
 );
 `,
   },
+  {
+    version: 5,
+    name: 'outbox-state-key',
+    // State deliveries by key and event time: whether a newer value for the key exists (a retry or
+    // a replayed dead letter is superseded by it), and which delivered values retention may delete
+    // (all but the newest per key, which keeps stopping older ones).
+    sql: `
+CREATE INDEX outbox_state_key ON outbox(destination, operation, business_key, event_time) WHERE kind = 'state';
+`,
+  },
 ];

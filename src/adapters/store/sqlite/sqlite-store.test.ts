@@ -123,25 +123,31 @@ describe('SqliteStore retention', () => {
   const DAY = 86_400_000;
   const now = Date.now() + DAY; // claims need the rows due (committed at the real time)
   const auditOf = (id: number, at: number): AuditRecord => ({ at, deliveryId: id, destination: 'erp', operation: 'x', erpAssetId: 'A1', idempotencyKey: `k${id}`, attempt: 1, latencyMs: 1, outcome: 'delivered' });
+  const deliverAll = async (s: SqliteStore, when: number) => {
+    const claimed = await s.claimDue('erp', now, 100, new Set());
+    await s.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), claimed.map((d) => auditOf(d.id, when)), when);
+    return claimed;
+  };
 
-  it('deletes finished records past their retention and nothing unfinished; delivered counts stay all-time', async () => {
+  it('deletes finished records past their retention, keeps the newest value of each key and everything unfinished; delivered counts stay all-time', async () => {
     const s = open();
-    // Delivered 10 days ago: two location updates (assets A1, A2), a work order; one superseded update.
-    await commit(s, [loc(1, 'old', 'A1'), loc(1, 'old', 'A2'), wo('A1|hot|1')]);
-    const old = await s.claimDue('erp', now, 10, new Set());
-    await s.completeAttempts(old.map((d) => ({ id: d.id, result: 'delivered' as const })), old.map((d) => auditOf(d.id, now - 10 * DAY)), now - 10 * DAY);
-    await commit(s, [loc(2, 'retried', 'A3')]);
+    // Ten days ago: A1 delivered twice (zones X then Y), A2 once, a work order; and one A3 value dead-lettered.
+    await commit(s, [loc(1, 'X', 'A1'), loc(1, 'X', 'A2'), wo('A1|hot|1'), loc(1, 'old', 'A3')]);
+    const first = await s.claimDue('erp', now, 100, new Set());
+    const deadA3 = first.find((d) => d.businessKey === 'A3');
+    await s.completeAttempts(
+      first.map((d) => (d === deadA3 ? { id: d.id, result: 'dead' as const, error: '503 for two days' } : { id: d.id, result: 'delivered' as const })),
+      first.map((d) => auditOf(d.id, d === deadA3 ? now - 100 * DAY : now - 10 * DAY)),
+      now - 10 * DAY,
+    );
+    await commit(s, [loc(2, 'Y', 'A1')]);
+    await deliverAll(s, now - 10 * DAY);
+    // A4: a value superseded by a newer one ten days ago; the newer one still in flight.
+    await commit(s, [loc(1, 'retried', 'A4')]);
     const [retried] = await s.claimDue('erp', now, 10, new Set());
-    await commit(s, [loc(3, 'newer', 'A3')]);
+    await commit(s, [loc(3, 'newer', 'A4')]);
     await s.completeAttempts([{ id: retried!.id, result: 'retry', nextAttemptAt: 0, error: 'timeout' }], [auditOf(retried!.id, now - 10 * DAY)], now - 10 * DAY);
-    // Unfinished, however old: the newer A3 value (claimed below, in flight); a dead work order with an old audit row.
-    await commit(s, [wo('A1|hot|2')]);
-    const [deadOne] = (await s.claimDue('erp', now, 10, new Set())).filter((d) => d.operation === 'workorder.create');
-    await s.completeAttempts([{ id: deadOne!.id, result: 'dead', error: '422' }], [auditOf(deadOne!.id, now - 100 * DAY)], now - 10 * DAY);
-    // Delivered yesterday: kept.
-    await commit(s, [loc(4, 'fresh', 'A4')]);
-    const fresh = (await s.claimDue('erp', now, 10, new Set())).filter((d) => d.businessKey === 'A4');
-    await s.completeAttempts(fresh.map((d) => ({ id: d.id, result: 'delivered' as const })), [auditOf(fresh[0]!.id, now - DAY)], now - DAY);
+    await s.claimDue('erp', now, 10, new Set());
     // Quarantine: one replayed and one open entry, both received 40 days ago.
     await s.commitIngest({
       states: [],
@@ -153,22 +159,27 @@ describe('SqliteStore retention', () => {
     await s.markQuarantine([q1!.id], 'replayed');
 
     const before = (await s.outboxStats(now))[0];
-    expect(before).toMatchObject({ delivered: 4, dead: 1 });
+    expect(before).toMatchObject({ delivered: 4, dead: 1, inflight: 1 });
     const total = await pruneAll(s, { deliveredBefore: now - 7 * DAY, auditBefore: now - 30 * DAY, quarantineBefore: now - 30 * DAY }, { batch: 1 });
-    expect(total).toEqual({ delivered: 3, deliveredFacts: 0, audit: 0, quarantine: 1 }); // the dead delivery's audit row stays
+    // A1's older value and A4's superseded one; the dead delivery's old audit row stays.
+    expect(total).toEqual({ delivered: 2, deliveredFacts: 0, audit: 0, quarantine: 1 });
     const left = await s.listDeliveries({});
-    expect(left.map((d) => `${d.businessKey} ${d.status}`).sort()).toEqual(['A1|hot|1 delivered', 'A1|hot|2 dead', 'A3 inflight', 'A4 delivered']);
+    expect(left.map((d) => `${d.businessKey} ${d.eventTime} ${d.status}`).sort()).toEqual(['A1 2 delivered', 'A1|hot|1 1 delivered', 'A2 1 delivered', 'A3 1 dead', 'A4 3 inflight']);
     expect((await s.outboxStats(now))[0]).toEqual(before); // delivered stays 4
-    expect((await s.queryAudit({ deliveryId: deadOne!.id })).length).toBe(1);
+    expect((await s.queryAudit({ deliveryId: deadA3!.id })).length).toBe(1);
     expect((await s.listQuarantine({})).map((q) => q.status)).toEqual(['open']);
-    // The kept work-order row still makes a replay add nothing.
+    // What was kept still does its work: a replay of the work order adds nothing, and an older
+    // A1 value replayed from the dead letters is superseded by the delivered one, not sent.
     await commit(s, [wo('A1|hot|1')]);
     expect((await s.listDeliveries({})).filter((d) => d.businessKey === 'A1|hot|1')).toHaveLength(1);
+    await commit(s, [loc(1, 'stale', 'A1')]);
+    const [stale] = (await s.claimDue('erp', now, 10, new Set())).filter((d) => d.businessKey === 'A1');
+    await s.completeAttempts([{ id: stale!.id, result: 'dead', error: '503' }], [], now);
+    expect(await s.replayDead([stale!.id], now)).toBe(1);
+    expect((await s.getDelivery(stale!.id))?.status).toBe('superseded');
 
     // Audit past 7 days, and delivered facts when asked for.
     const more = await pruneAll(s, { auditBefore: now - 7 * DAY, deliveredFactsBefore: now - 7 * DAY });
-    expect(more).toEqual({ delivered: 0, deliveredFacts: 1, audit: 4, quarantine: 0 });
-    expect((await s.outboxStats(now))[0]).toMatchObject({ delivered: 4, dead: 1, inflight: 1 });
+    expect(more).toEqual({ delivered: 0, deliveredFacts: 1, audit: 5, quarantine: 0 });
   });
 });
-

@@ -414,8 +414,18 @@ export class SqliteStore implements Store {
       return this.tx(() => {
         // No ORDER BY: the (status, destination) index yields each destination's rows oldest first.
         // Superseded state updates (a newer value replaced them before they went out) are finished too.
+        // The newest delivered value of each state key stays, whatever its age: it is what stops an
+        // older value (a replayed dead letter) from overwriting it at the ERP (backToPending).
         const rows = this.db
-          .prepare(`SELECT id, destination, status FROM outbox WHERE status IN ('delivered', 'superseded') AND kind = ? AND updated_at < ? LIMIT ?`)
+          .prepare(
+            `SELECT o.id, o.destination, o.status FROM outbox o
+             WHERE o.status IN ('delivered', 'superseded') AND o.kind = ? AND o.updated_at < ?
+               AND (o.kind = 'fact' OR o.status = 'superseded' OR EXISTS (
+                 SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
+                   AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
+                   AND (n.event_time > o.event_time OR (n.event_time = o.event_time AND n.id > o.id))))
+             LIMIT ?`,
+          )
           .all(kind, before, limit) as { id: number; destination: string; status: string }[];
         const del = this.db.prepare('DELETE FROM outbox WHERE id = ?');
         const byDestination = new Map<string, number>();
