@@ -34,6 +34,15 @@ export interface JobResult {
 /** A job the CLI may ask the running service to run (it owns the store and the pipeline state). */
 export type Job = (args: unknown, signal: AbortSignal) => Promise<JobResult>;
 
+/** Job results not collected within this are deleted by the service. */
+const ORPHAN_RESULT_MS = 86_400_000;
+
+/** When a job was requested, from its id (`<pid>-<epoch ms>-<random>`); 0 when the id is not ours. */
+function jobRequestedAt(id: string): number {
+  const t = Number(id.split('-')[1]);
+  return Number.isFinite(t) ? t : 0;
+}
+
 /** The CLI's side: ask the running service to run `name`, and wait for its result. */
 export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number }): Promise<JobResult> {
   const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
@@ -146,6 +155,11 @@ export class Engine {
   private async pickUpJobs(): Promise<void> {
     const p = this.parts;
     for (const { key, value } of await p.store.kvList(CONTROL_NS)) {
+      // A result nobody collected (the CLI gave up waiting, after at most hours) goes after a day.
+      if (key.startsWith('job-result:') && p.clock.now() - jobRequestedAt(key.slice('job-result:'.length)) > ORPHAN_RESULT_MS) {
+        await p.store.kvDelete(CONTROL_NS, key);
+        continue;
+      }
       if (!key.startsWith('job-request:') || !value) continue;
       const id = key.slice('job-request:'.length);
       // Taken by whoever deletes it (a CLI that gave up deletes it too); handshake rows do not pile up.

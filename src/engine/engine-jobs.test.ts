@@ -1,0 +1,43 @@
+/**
+ * The CLI-to-service job handshake through the store: a request is taken once, its result comes
+ * back, and neither row is left behind; a result nobody collected goes after a day.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../adapters/log/logger.js';
+import { createApp, type App } from '../app.js';
+import { compileConfig } from '../config/load.js';
+import { tempStorePath } from '../../test/helpers/temp-store.js';
+import { waitFor } from '../../test/helpers/wait.js';
+import { CONTROL_NS, requestJob, SUBMIT_EVENTS_JOB } from './engine.js';
+
+const apps: App[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.stop();
+});
+
+async function running(): Promise<App> {
+  const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], log: { level: 'silent' } });
+  const app = await createApp(config, { sources: false, http: false, logger: createLogger('silent') });
+  apps.push(app);
+  await app.start();
+  return app;
+}
+
+const jobRows = async (app: App) => (await app.store.kvList(CONTROL_NS)).filter((r) => r.key.startsWith('job-')).map((r) => r.key);
+
+describe('jobs for the CLI', () => {
+  it('runs a requested job once and leaves no handshake rows; drops results nobody collected after a day', async () => {
+    const app = await running();
+    const r = await requestJob(app.store, SUBMIT_EVENTS_JOB, { events: [{ kind: 'position', assetId: 'nobody', eventTime: new Date().toISOString(), lat: 1, lng: 2 }] }, { timeoutMs: 10_000, pollMs: 50 });
+    expect(r.exitCode).toBe(1); // the unknown asset was quarantined, and said so
+    expect(JSON.parse(r.output)).toMatchObject({ accepted: 0, quarantined: [{ index: 0 }] });
+    expect(await jobRows(app)).toEqual([]);
+
+    const stale = `job-result:${process.pid}-${Date.now() - 2 * 86_400_000}-old`;
+    const fresh = `job-result:${process.pid}-${Date.now() - 60_000}-new`;
+    await app.store.kvSet(CONTROL_NS, stale, '{"exitCode":0,"output":""}');
+    await app.store.kvSet(CONTROL_NS, fresh, '{"exitCode":0,"output":""}');
+    await waitFor(async () => !(await jobRows(app)).includes(stale), 'the orphaned result to go');
+    expect(await jobRows(app)).toEqual([fresh]);
+  });
+});
