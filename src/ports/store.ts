@@ -186,6 +186,8 @@ export interface Store {
   kvGet(namespace: string, key: string): Promise<string | undefined>;
   kvSet(namespace: string, key: string, value: string): Promise<void>;
   kvList(namespace: string): Promise<{ key: string; value: string }[]>;
+  /** Several keys of one namespace in one transaction. */
+  kvSetMany(namespace: string, entries: readonly (readonly [key: string, value: string])[]): Promise<void>;
   /** Removes a key; true when it was there (so of two callers, exactly one sees true). */
   kvDelete(namespace: string, key: string): Promise<boolean>;
 }

@@ -86,6 +86,7 @@ export async function checkCalendarIntervals(
   const marks = await loadCalendarMarks(store);
   const out: DeliveryIntent[] = [];
   const fired: [string, string][] = [];
+  const firstChecks: [string, string][] = [];
   for (const asset of assets) {
     const state = states.get(asset.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
     for (const rule of options.rules) {
@@ -95,7 +96,7 @@ export async function checkCalendarIntervals(
       let base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], m.firstChecked);
       if (base === undefined) {
         // Nothing says when it was last serviced: count from today (status says so; set the attribute to change it).
-        await store.kvSet(CALENDAR_NS, `first:${id}`, String(now));
+        firstChecks.push([`first:${id}`, String(now)]);
         base = dayOf(now);
       }
       const due = calendarDueAt(rule, base, now);
@@ -106,9 +107,11 @@ export async function checkCalendarIntervals(
       fired.push([id, JSON.stringify({ key, at: now })]);
     }
   }
+  // One transaction for the whole fleet's first checks (a first run over 100,000 assets).
+  await store.kvSetMany(CALENDAR_NS, firstChecks);
   if (out.length) await commit(out);
   // After the commit: a crash in between offers the same keys again, and the outbox adds nothing.
-  for (const [id, value] of fired) await store.kvSet(CALENDAR_NS, `fired:${id}`, value);
+  await store.kvSetMany(CALENDAR_NS, fired.map(([id, value]) => [`fired:${id}`, value] as const));
   return out;
 }
 

@@ -583,6 +583,15 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
+  kvSetMany(namespace: string, entries: readonly (readonly [key: string, value: string])[]): Promise<void> {
+    if (entries.length === 0) return Promise.resolve();
+    const now = Date.now();
+    this.tx(() => {
+      for (const [key, value] of entries) this.stmts.kvSet.run(namespace, key, value, now);
+    })();
+    return Promise.resolve();
+  }
+
   kvList(namespace: string): Promise<{ key: string; value: string }[]> {
     return Promise.resolve(this.stmts.kvList.all(namespace) as { key: string; value: string }[]);
   }
