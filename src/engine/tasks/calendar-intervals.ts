@@ -87,7 +87,10 @@ export async function checkCalendarIntervals(
   const out: DeliveryIntent[] = [];
   const fired: [string, string][] = [];
   const firstChecks: [string, string][] = [];
-  for (const asset of assets) {
+  for (let i = 0; i < assets.length; i++) {
+    // Ingest shares this thread: let it in between slices of a large fleet.
+    if (i > 0 && i % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    const asset = assets[i] as AssetRecord;
     const state = states.get(asset.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
     for (const rule of options.rules) {
       if (!matchesFilter(asset, rule.appliesTo)) continue;
