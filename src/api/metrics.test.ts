@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { Counters } from '../ports/store.js';
 import { renderMetrics } from './metrics.js';
 
-const counters: Counters = { eventsAccepted: 10, quarantined: 1, quarantineOpen: 1, ingestLog: 0 };
+const counters: Counters = { eventsAccepted: 10, quarantined: 1, quarantineOpen: 1, ingestLog: 0, factsEnqueued: { 'workorder.create': 3 } };
 
 describe('metrics', () => {
   it('exposes late events per rule as a labelled counter', () => {
@@ -11,5 +11,9 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_rule_late_events_total{rule="location"} 2\n');
     expect(text).toContain('assetbridge_rule_late_events_total{rule="maintenance"} 5\n');
     expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_late_events_total\{/);
+  });
+
+  it('exposes new facts per operation (work orders opened)', () => {
+    expect(renderMetrics({}, [], counters)).toContain('assetbridge_facts_enqueued_total{operation="workorder.create"} 3\n');
   });
 });

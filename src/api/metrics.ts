@@ -28,6 +28,12 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   );
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
+  metric(
+    'assetbridge_facts_enqueued_total',
+    'counter',
+    'New facts put in the outbox (all time), by operation: work orders opened, inventory counts and usage posted.',
+    Object.entries(counters.factsEnqueued).map(([operation, n]) => [{ operation }, n]),
+  );
   metric('assetbridge_quarantined_total', 'counter', 'Messages quarantined (all time).', [[{}, counters.quarantined]]);
   metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));

@@ -112,6 +112,8 @@ export interface Counters {
   readonly quarantineOpen: number;
   /** Messages in the ingest log: their rule-state changes are not in the stored state yet (next checkpoint, or replay at start). */
   readonly ingestLog: number;
+  /** New facts put in the outbox (all time), by operation: work orders opened, counts and usage posted. Replays add nothing. */
+  readonly factsEnqueued: Readonly<Record<string, number>>;
 }
 
 /** What {@link Store.prune} deletes: records finished before each cutoff (epoch ms); absent: kept. */

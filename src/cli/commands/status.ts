@@ -40,6 +40,8 @@ export function registerStatusCommand(program: Command): void {
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
+        const facts = Object.entries(counters.factsEnqueued);
+        if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) {
           process.stdout.write(
             live

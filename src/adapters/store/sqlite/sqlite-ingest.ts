@@ -96,6 +96,9 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
 }
 
+/** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
+export const FACTS_COUNTER = 'facts_enqueued:';
+
 /** Applies one prepared ingest batch in one immediate transaction. */
 export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number): void {
   db.transaction(() => {
@@ -116,10 +119,15 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     states.finish();
     const updates = new Chunked(stmts.enqueueStates, stmts.enqueueState, 9);
     const d = c.deliveries;
+    let newFacts: Map<string, number> | undefined;
     for (let i = 0; i + DELIVERY_FIELDS - 1 < d.length; i += DELIVERY_FIELDS) {
       if (d[i] === 'fact') {
         updates.finish(); // keep the outbox in delivery order
-        stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], now, now, now);
+        // A fact whose key is already in the outbox adds nothing; new ones are counted per operation.
+        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], now, now, now).changes > 0) {
+          const op = d[i + 2] as string;
+          (newFacts ??= new Map()).set(op, (newFacts.get(op) ?? 0) + 1);
+        }
       } else updates.add(d[i + 1] as string, d[i + 2] as string, d[i + 3] as string, d[i + 4] as string, d[i + 5] as number, d[i + 6] as string, now, now, now);
     }
     updates.finish();
@@ -128,6 +136,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
     }
     if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));
+    if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
     if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
   }).immediate();

@@ -42,6 +42,8 @@ describe('SqliteStore outbox', () => {
     await commit(s, [wo('A1|temp|1')]); // a replay
     const rows = await s.listDeliveries({});
     expect(rows.map((r) => r.businessKey).sort()).toEqual(['A1|temp|1', 'A1|temp|2']);
+    // Counted once each: what went into the outbox, not what was offered.
+    expect((await s.counters()).factsEnqueued).toEqual({ 'workorder.create': 2 });
   });
 
   it('claims skip busy keys, and a retried state update is superseded by a newer one', async () => {

@@ -28,7 +28,7 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { decodeLogBatch } from './log-frame.js';
 
@@ -297,7 +297,9 @@ export class SqliteStore implements Store {
     const ingestLog = this.db.prepare('SELECT (SELECT count(*) FROM ingest_log) + (SELECT coalesce(sum(messages), 0) FROM ingest_log_batch)').pluck().get() as number;
     // Counted on the (status, code) index, not by reading the entries.
     const quarantineOpen = this.db.prepare("SELECT count(*) FROM quarantine WHERE status = 'open'").pluck().get() as number;
-    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, ingestLog });
+    const factsEnqueued: Record<string, number> = {};
+    for (const r of rows) if (r.name.startsWith(FACTS_COUNTER)) factsEnqueued[r.name.slice(FACTS_COUNTER.length)] = r.value;
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, ingestLog, factsEnqueued });
   }
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
