@@ -185,6 +185,9 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     await waitFor(() => keys().length >= expected.length, `the ERP gets ${expected.length} work orders (has ${keys().length})`, 30_000);
     expect(keys()).toEqual(expected);
     expect(c.duplicateWorkOrders).toBe(0);
+    // The store counted each one once, through two kill -9 and the replays after them.
+    const counted = JSON.parse((await runCli(['status', '--json', '-c', cfg.path])).stdout) as { counters: { factsEnqueued: Record<string, number> } };
+    expect(counted.counters.factsEnqueued).toEqual({ 'workorder.create': expected.length });
     // A clean stop writes a checkpoint: nothing is left for the next start to replay.
     expect((final as unknown as { heldMessages: number }).heldMessages).toBeGreaterThan(0);
     expect(await svc?.stop()).toBe(0);
