@@ -140,7 +140,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
 export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
   const defaultDestination = defaultDestinationOf(config);
   return [
-    ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name) }),
+    ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name), logger: logger.child({ component: 'rules' }) }),
     ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }) }),
     createRetentionTask(config.store.retention, logger.child({ component: 'retention' })),
   ];

@@ -94,6 +94,18 @@ describe('calendar service intervals', () => {
     expect(await workOrders(store)).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10']);
   });
 
+  it('does not count from a service date it cannot read, and says why', async () => {
+    const store = await fleet();
+    await store.upsertAssets([{ asset: { erpAssetId: 'CR-3', erpModule: 'maintenance', attributes: { lastServiceDate: '15/03/2026' } }, identifiers: [{ type: 'tag', value: 't4', erpAssetId: 'CR-3' }] }]);
+    const warnings: string[] = [];
+    const logged = { ...options, logger: { warn: (_: object, msg: string) => void warnings.push(msg) } };
+    expect((await checkCalendarIntervals(store, logged, at('2027-12-15T00:00:00Z'), commitTo(store))).map((d) => d.erpAssetId)).not.toContain('CR-3');
+    expect(warnings).toEqual(['calendar interval skipped: lastServiceDate "15/03/2026" is not a date; write YYYY-MM-DD']);
+    const s = await loadMaintenanceStatus(store, rules, 'CR-3', at('2027-12-15T00:00:00Z'));
+    expect(s[0]?.due).toEqual([{ erpAssetId: 'CR-3', rule: 'annual-inspection', type: 'calendar', state: 'not counted: lastServiceDate "15/03/2026" is not a date; write YYYY-MM-DD' }]);
+    expect((await store.kvList('maintenance-calendar')).map((r) => r.key).filter((k) => k.includes('CR-3'))).toEqual([]);
+  });
+
   it('validates its config: the lead shorter than the interval, names unique across all maintenance rules', () => {
     expect(maintenanceOptionsOf(rules)?.calendarIntervals?.map((c) => c.name)).toEqual(['annual-inspection']);
     const bad = rulesSchema.safeParse({

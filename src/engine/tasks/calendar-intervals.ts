@@ -11,7 +11,7 @@
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { SensorValue } from '../../core/model/events.js';
-import { calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { latestHours, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
@@ -26,6 +26,8 @@ export interface CalendarTaskOptions extends SchedulingOptions {
   readonly rules: readonly CalendarIntervalRule[];
   readonly checkEveryMs: number;
   readonly defaultDestination: string;
+  /** Warns about assets whose service-date attribute is not a date. */
+  readonly logger?: { warn(obj: object, msg: string): void };
 }
 
 /** What the task remembers per asset and rule, read back for `maintenance status`. */
@@ -96,7 +98,14 @@ export async function checkCalendarIntervals(
       if (!matchesFilter(asset, rule.appliesTo)) continue;
       const id = pair(asset.erpAssetId, rule.name);
       const m = marks.get(id) ?? {};
-      let base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], m.firstChecked);
+      const completed = state?.calendars?.[rule.name];
+      const problem = baselineProblem(rule, asset);
+      if (problem !== undefined && completed === undefined) {
+        // Not counted from a guess: `maintenance status` shows why, the log says it once per check.
+        options.logger?.warn({ erpAssetId: asset.erpAssetId, rule: rule.name }, `calendar interval skipped: ${problem}`);
+        continue;
+      }
+      let base = calendarBaseline(rule, asset, completed, m.firstChecked);
       if (base === undefined) {
         // Nothing says when it was last serviced: count from today (status says so; set the attribute to change it).
         firstChecks.push([`first:${id}`, String(now)]);

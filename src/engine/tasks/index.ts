@@ -16,6 +16,8 @@ export interface RuleTaskOptions {
   readonly defaultDestination: string;
   /** All configured destinations (feedback polls those whose connector can list work orders). */
   readonly destinations: readonly string[];
+  /** For tasks that warn about bad asset data (calendar intervals). */
+  readonly logger?: { warn(obj: object, msg: string): void };
 }
 
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
@@ -32,6 +34,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         defaultDestination: options.defaultDestination,
         siteAttribute: m.siteAttribute,
         windows: m.windows,
+        ...(options.logger ? { logger: options.logger } : {}),
       }),
     );
   }

@@ -23,19 +23,33 @@ export interface CalendarState {
   readonly baseAt: number;
 }
 
-/** A date attribute (`YYYY-MM-DD` or an ISO time) as the start of its UTC day; undefined when absent or unreadable. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
+
+/**
+ * A date attribute as the start of its UTC day: `YYYY-MM-DD`, or an ISO time with its zone.
+ * Undefined when absent or blank; `NaN` when it is there but not such a date (nothing else is
+ * guessed at: `03/07/2026` means different days in different places).
+ */
 export function parseServiceDate(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const t = Date.parse(text.trim());
-  return Number.isNaN(t) ? undefined : dayOf(t);
+  const t = ISO_DATE.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  return Number.isNaN(t) ? NaN : dayOf(t);
+}
+
+/** Why an asset's service-date attribute cannot be used, or undefined when it can (or is absent). */
+export function baselineProblem(rule: CalendarIntervalRule, asset: AssetRecord): string | undefined {
+  const text = asset.attributes[rule.baselineAttribute];
+  return Number.isNaN(parseServiceDate(text)) ? `${rule.baselineAttribute} "${text ?? ''}" is not a date; write YYYY-MM-DD` : undefined;
 }
 
 /**
  * The baseline (a UTC day) for one asset and rule: the later of the reported completion and the
- * attribute's date; else the first check's day; undefined when there is none of these yet.
+ * attribute's date; else the first check's day; undefined when there is none of these yet (or the
+ * attribute is not a date: see {@link baselineProblem}).
  */
 export function calendarBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined, firstChecked: number | undefined): number | undefined {
   const attr = parseServiceDate(asset.attributes[rule.baselineAttribute]);
+  if (attr !== undefined && Number.isNaN(attr)) return completed?.base;
   if (completed !== undefined || attr !== undefined) return Math.max(completed?.base ?? Number.NEGATIVE_INFINITY, attr ?? Number.NEGATIVE_INFINITY);
   return firstChecked === undefined ? undefined : dayOf(firstChecked);
 }

@@ -6,7 +6,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import { latestHours, type MaintenanceState } from './maintenance-rule.js';
-import { calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
+import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
@@ -89,6 +89,11 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
   for (const rule of calendar ? (options.calendarIntervals ?? []) : []) {
     if (!calendar || !matchesFilter(asset, rule.appliesTo)) continue;
     const marks = calendar.marks(rule.name);
+    const problem = baselineProblem(rule, asset);
+    if (problem !== undefined && state?.calendars?.[rule.name] === undefined) {
+      due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}` });
+      continue;
+    }
     const base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked);
     if (base === undefined) {
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)` });
