@@ -176,6 +176,8 @@ export interface Store {
    * all-time. Pending, in-flight and dead deliveries and open quarantine entries are never deleted.
    */
   prune(cutoffs: PruneCutoffs, limit: number): Promise<PruneResult>;
+  /** How many rows {@link prune} would delete, in all (`store prune --dry-run`). */
+  countPrunable(cutoffs: PruneCutoffs): Promise<PruneResult>;
 
   // quarantine
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]>;

@@ -34,6 +34,8 @@ describe('assetbridge store prune', () => {
       await store.close();
     }
 
+    const dry = await runCli(['store', 'prune', '--dry-run', '-c', path]);
+    expect(dry.stdout).toContain('would delete 2 delivered state update(s), 0 delivered fact(s), 0 audit record(s), 0 closed quarantine entries (dry run: nothing deleted)');
     const r = await runCli(['store', 'prune', '-c', path]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);

@@ -14,13 +14,18 @@ export function registerStoreCommand(program: Command): void {
     store
       .command('prune')
       .description('delete finished records older than store.retention now (delivered state updates, audit records, closed quarantine entries; delivered facts only when set)')
+      .option('--dry-run', 'count what would be deleted, and delete nothing')
       .addHelpText('after', '\nPending, in-flight and dead deliveries and open quarantine entries are never deleted.\n\nExample:\n  assetbridge store prune -c assetbridge.yaml'),
   ).action(
-    action(async (opts: { config: string }) => {
+    action(async (opts: { config: string; dryRun?: boolean }) => {
       await withContext(opts.config, async ({ config, store: s }) => {
         const r = config.store.retention;
         const days = (ms: number) => (ms > 0 ? `${Math.round((ms / 86_400_000) * 10) / 10} d` : 'kept');
         process.stdout.write(`retention: delivered ${days(r.delivered)}, delivered facts ${days(r.deliveredFacts)}, audit ${days(r.audit)}, closed quarantine ${days(r.quarantine)} (store.retention)\n`);
+        if (opts.dryRun) {
+          process.stdout.write(`would delete ${describePrune(await s.countPrunable(cutoffsAt(r, Date.now())))} (dry run: nothing deleted)\n`);
+          return;
+        }
         let last = Date.now();
         const total = await pruneAll(s, cutoffsAt(r, Date.now()), {
           onBatch: (t) => {

@@ -162,7 +162,10 @@ describe('SqliteStore retention', () => {
 
     const before = (await s.outboxStats(now))[0];
     expect(before).toMatchObject({ delivered: 4, dead: 1, inflight: 1 });
-    const total = await pruneAll(s, { deliveredBefore: now - 7 * DAY, auditBefore: now - 30 * DAY, quarantineBefore: now - 30 * DAY }, { batch: 1 });
+    const cutoffs = { deliveredBefore: now - 7 * DAY, auditBefore: now - 30 * DAY, quarantineBefore: now - 30 * DAY };
+    const counted = await s.countPrunable(cutoffs);
+    const total = await pruneAll(s, cutoffs, { batch: 1 });
+    expect(counted).toEqual(total); // the dry run counts what the prune then deletes
     // A1's older value and A4's superseded one; the dead delivery's old audit row stays.
     expect(total).toEqual({ delivered: 2, deliveredFacts: 0, audit: 0, quarantine: 1 });
     const left = await s.listDeliveries({});

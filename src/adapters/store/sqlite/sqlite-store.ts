@@ -35,6 +35,25 @@ import { decodeLogBatch } from './log-frame.js';
 /** Counter name prefix (then the destination) for delivered deliveries deleted by retention. */
 const PRUNED_PREFIX = 'delivered_pruned:';
 
+/**
+ * What retention may delete (`prune`, `countPrunable`), as FROM … WHERE clauses.
+ * Deliveries (params: kind, finished before): delivered or superseded ones. Superseded state
+ * updates were replaced by a newer value before they went out. The newest delivered value of each
+ * state key stays, whatever its age: it is what stops an older value (a replayed dead letter) from
+ * overwriting it at the ERP (`backToPending`). No ORDER BY is needed: the (status, destination)
+ * index yields each destination's rows oldest first.
+ */
+const PRUNABLE_DELIVERIES = `FROM outbox o
+  WHERE o.status IN ('delivered', 'superseded') AND o.kind = ? AND o.updated_at < ?
+    AND (o.kind = 'fact' OR o.status = 'superseded' OR EXISTS (
+      SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
+        AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
+        AND (n.event_time > o.event_time OR (n.event_time = o.event_time AND n.id > o.id))))`;
+/** Audit records (param: before), except those of deliveries still pending, in flight or dead. */
+const PRUNABLE_AUDIT = `FROM audit WHERE at < ? AND delivery_id NOT IN (SELECT id FROM outbox WHERE status IN ('pending', 'inflight', 'dead'))`;
+/** Closed quarantine entries (param: received before). */
+const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ?`;
+
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
   readonly path: string;
@@ -414,21 +433,7 @@ export class SqliteStore implements Store {
     const deliveries = (kind: 'state' | 'fact', before: number | undefined): number => {
       if (before === undefined) return 0;
       return this.tx(() => {
-        // No ORDER BY: the (status, destination) index yields each destination's rows oldest first.
-        // Superseded state updates (a newer value replaced them before they went out) are finished too.
-        // The newest delivered value of each state key stays, whatever its age: it is what stops an
-        // older value (a replayed dead letter) from overwriting it at the ERP (backToPending).
-        const rows = this.db
-          .prepare(
-            `SELECT o.id, o.destination, o.status FROM outbox o
-             WHERE o.status IN ('delivered', 'superseded') AND o.kind = ? AND o.updated_at < ?
-               AND (o.kind = 'fact' OR o.status = 'superseded' OR EXISTS (
-                 SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
-                   AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
-                   AND (n.event_time > o.event_time OR (n.event_time = o.event_time AND n.id > o.id))))
-             LIMIT ?`,
-          )
-          .all(kind, before, limit) as { id: number; destination: string; status: string }[];
+        const rows = this.db.prepare(`SELECT o.id, o.destination, o.status ${PRUNABLE_DELIVERIES} LIMIT ?`).all(kind, before, limit) as { id: number; destination: string; status: string }[];
         const del = this.db.prepare('DELETE FROM outbox WHERE id = ?');
         const byDestination = new Map<string, number>();
         for (const r of rows) {
@@ -443,24 +448,20 @@ export class SqliteStore implements Store {
     };
     const delivered = deliveries('state', cutoffs.deliveredBefore);
     const deliveredFacts = deliveries('fact', cutoffs.deliveredFactsBefore);
-    const audit =
-      cutoffs.auditBefore === undefined
-        ? 0
-        : this.db
-            .prepare(
-              `DELETE FROM audit WHERE id IN (
-                 SELECT id FROM audit WHERE at < ?
-                   AND delivery_id NOT IN (SELECT id FROM outbox WHERE status IN ('pending', 'inflight', 'dead'))
-                 ORDER BY at LIMIT ?)`,
-            )
-            .run(cutoffs.auditBefore, limit).changes;
-    const quarantine =
-      cutoffs.quarantineBefore === undefined
-        ? 0
-        : this.db
-            .prepare(`DELETE FROM quarantine WHERE id IN (SELECT id FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ? LIMIT ?)`)
-            .run(cutoffs.quarantineBefore, limit).changes;
+    const audit = cutoffs.auditBefore === undefined ? 0 : this.db.prepare(`DELETE FROM audit WHERE id IN (SELECT id ${PRUNABLE_AUDIT} ORDER BY at LIMIT ?)`).run(cutoffs.auditBefore, limit).changes;
+    const quarantine = cutoffs.quarantineBefore === undefined ? 0 : this.db.prepare(`DELETE FROM quarantine WHERE id IN (SELECT id ${PRUNABLE_QUARANTINE} LIMIT ?)`).run(cutoffs.quarantineBefore, limit).changes;
     return Promise.resolve({ delivered, deliveredFacts, audit, quarantine });
+  }
+
+  countPrunable(cutoffs: PruneCutoffs): Promise<PruneResult> {
+    const count = (sql: string, ...params: (string | number)[]) => this.db.prepare(`SELECT count(*) ${sql}`).pluck().get(...params) as number;
+    const at = <T,>(before: number | undefined, fn: (b: number) => T, none: T) => (before === undefined ? none : fn(before));
+    return Promise.resolve({
+      delivered: at(cutoffs.deliveredBefore, (b) => count(PRUNABLE_DELIVERIES, 'state', b), 0),
+      deliveredFacts: at(cutoffs.deliveredFactsBefore, (b) => count(PRUNABLE_DELIVERIES, 'fact', b), 0),
+      audit: at(cutoffs.auditBefore, (b) => count(PRUNABLE_AUDIT, b), 0),
+      quarantine: at(cutoffs.quarantineBefore, (b) => count(PRUNABLE_QUARANTINE, b), 0),
+    });
   }
 
   getDelivery(id: number): Promise<OutboxItem | undefined> {
