@@ -38,9 +38,16 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
   return { config: loadConfigFile(path), configPath: path };
 }
 
-/** Load config, open the store, run `fn`, always close the store. */
-export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>): Promise<T> {
+/**
+ * Load config, open the store, run `fn`, always close the store. With `existingStore`, a store
+ * that does not exist yet is an error rather than created empty: commands that only look at what
+ * ran (status, audit, dead letters, …) would otherwise report an empty store for a wrong `--config`.
+ */
+export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>, opts: { existingStore?: boolean } = {}): Promise<T> {
   const { config, configPath: path } = resolveConfig(configPath);
+  if (opts.existingStore && config.store.path !== ':memory:' && !existsSync(config.store.path)) {
+    throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
+  }
   const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
   const store = openStore(config);
   try {

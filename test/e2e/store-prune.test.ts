@@ -3,6 +3,7 @@
  * to the config file, while the CLI runs elsewhere), deletes what the retention says, keeps what
  * is unfinished, and `status` still counts the deleted deliveries as delivered.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -47,5 +48,15 @@ describe('assetbridge store prune', () => {
     expect((JSON.parse(status.stdout) as { outbox: unknown[] }).outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 4, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
     // Nothing left to delete.
     expect((await runCli(['store', 'prune', '-c', path])).stdout).toContain('deleted 0 delivered state update(s)');
+  });
+
+  it('inspection commands refuse a store that does not exist rather than create an empty one', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'nowhere/ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    for (const args of [['status'], ['store', 'prune'], ['dlq', 'list'], ['audit', '--since', '1h']]) {
+      const r = await runCli([...args, '-c', path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`there is no store at ${join(dir, 'nowhere', 'ab.db')} (store.path in ${path}): nothing has run with this config yet`);
+    }
+    expect(existsSync(join(dir, 'nowhere'))).toBe(false);
   });
 });

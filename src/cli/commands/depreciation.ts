@@ -86,7 +86,7 @@ export function registerDepreciationCommand(program: Command): Command {
           return;
         }
         process.stdout.write(formatPreview(lines, depreciationOf(rules).unit));
-      });
+      }, { existingStore: true });
     }),
   );
   addConfigOption(

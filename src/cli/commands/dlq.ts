@@ -17,7 +17,7 @@ export function registerDlqCommand(program: Command): void {
             ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, (r.lastError ?? '').slice(0, 100)]),
           ]),
         );
-      });
+      }, { existingStore: true });
     }),
   );
 
@@ -29,7 +29,7 @@ export function registerDlqCommand(program: Command): void {
         if (!d) throw new UsageError(`no delivery ${id}`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
         process.stdout.write(`${JSON.stringify({ delivery: d, history }, null, 2)}\n`);
-      });
+      }, { existingStore: true });
     }),
   );
 
@@ -39,7 +39,7 @@ export function registerDlqCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const n = await store.replayDead(opts.all ? 'all' : parseIds(ids, 'delivery'), Date.now());
         process.stdout.write(`${n} dead letter(s) queued again; a running service sends them within a second\n`);
-      });
+      }, { existingStore: true });
     }),
   );
 
@@ -49,7 +49,7 @@ export function registerDlqCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const n = await store.discardDead(opts.all ? 'all' : parseIds(ids, 'delivery'));
         process.stdout.write(`discarded ${n} dead letter(s)\n`);
-      });
+      }, { existingStore: true });
     }),
   );
 }

@@ -103,7 +103,7 @@ export function registerInventoryCommand(program: Command): Command {
           return;
         }
         process.stdout.write(formatCounts(report, options));
-      });
+      }, { existingStore: true });
     }),
   );
   addConfigOption(

@@ -113,7 +113,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       await withContext(opts.config, async ({ config, store }) => {
         const rows = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
         process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMaintenanceStatus(rows, closedLimit));
-      });
+      }, { existingStore: true });
     }),
   );
   addConfigOption(

@@ -50,7 +50,7 @@ export function registerQuarantineCommand(program: Command): void {
             ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.status, r.reason, preview(r.payload)]),
           ]),
         );
-      });
+      }, { existingStore: true });
     }),
   );
 
@@ -73,7 +73,7 @@ export function registerQuarantineCommand(program: Command): void {
         process.stdout.write(result.output);
         process.exitCode = result.exitCode;
         return true;
-      });
+      }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
       const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn') });
@@ -95,7 +95,7 @@ export function registerQuarantineCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         await store.markQuarantine(parseIds(ids, 'quarantine'), 'discarded');
         process.stdout.write(`discarded ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'}\n`);
-      });
+      }, { existingStore: true });
     }),
   );
 }

@@ -35,7 +35,7 @@ export function registerStoreCommand(program: Command): void {
           },
         });
         process.stdout.write(`deleted ${describePrune(total)}\n`);
-      });
+      }, { existingStore: true });
     }),
   );
 }

@@ -146,7 +146,7 @@ export function registerZonesCommand(program: Command): Command {
         if (opts.json) return void process.stdout.write(`${JSON.stringify(opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone), null, 2)}\n`);
         process.stdout.write(formatOccupancy(occupancy, opts.zone));
         process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
-      });
+      }, { existingStore: true });
     }),
   );
   return zones;
