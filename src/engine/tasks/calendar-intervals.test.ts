@@ -100,7 +100,7 @@ describe('calendar service intervals', () => {
     const warnings: string[] = [];
     const logged = { ...options, logger: { warn: (_: object, msg: string) => void warnings.push(msg) } };
     expect((await checkCalendarIntervals(store, logged, at('2027-12-15T00:00:00Z'), commitTo(store))).map((d) => d.erpAssetId)).not.toContain('CR-3');
-    expect(warnings).toEqual(['calendar interval skipped: lastServiceDate "15/03/2026" is not a date; write YYYY-MM-DD']);
+    expect(warnings).toEqual(['calendar intervals skipped for 1 asset(s) whose service date is not a date: CR-3 (annual-inspection): lastServiceDate "15/03/2026" is not a date; write YYYY-MM-DD']);
     const s = await loadMaintenanceStatus(store, rules, 'CR-3', at('2027-12-15T00:00:00Z'));
     expect(s[0]?.due).toEqual([{ erpAssetId: 'CR-3', rule: 'annual-inspection', type: 'calendar', state: 'not counted: lastServiceDate "15/03/2026" is not a date; write YYYY-MM-DD' }]);
     expect((await store.kvList('maintenance-calendar')).map((r) => r.key).filter((k) => k.includes('CR-3'))).toEqual([]);

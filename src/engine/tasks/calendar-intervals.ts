@@ -89,6 +89,7 @@ export async function checkCalendarIntervals(
   const out: DeliveryIntent[] = [];
   const fired: [string, string][] = [];
   const firstChecks: [string, string][] = [];
+  const skipped: string[] = [];
   for (let i = 0; i < assets.length; i++) {
     // Ingest shares this thread: let it in between slices of a large fleet.
     if (i > 0 && i % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -101,8 +102,8 @@ export async function checkCalendarIntervals(
       const completed = state?.calendars?.[rule.name];
       const problem = baselineProblem(rule, asset);
       if (problem !== undefined && completed === undefined) {
-        // Not counted from a guess: `maintenance status` shows why, the log says it once per check.
-        options.logger?.warn({ erpAssetId: asset.erpAssetId, rule: rule.name }, `calendar interval skipped: ${problem}`);
+        // Not counted from a guess: `maintenance status` shows why; the log, once per check.
+        skipped.push(`${asset.erpAssetId} (${rule.name}): ${problem}`);
         continue;
       }
       let base = calendarBaseline(rule, asset, completed, m.firstChecked);
@@ -119,6 +120,7 @@ export async function checkCalendarIntervals(
       fired.push([id, JSON.stringify({ key, at: now })]);
     }
   }
+  if (skipped.length) options.logger?.warn({ skipped: skipped.length, examples: skipped.slice(0, 5) }, `calendar intervals skipped for ${skipped.length} asset(s) whose service date is not a date: ${skipped[0] ?? ''}${skipped.length > 1 ? ', …' : ''}`);
   // One transaction for the whole fleet's first checks (a first run over 100,000 assets).
   await store.kvSetMany(CALENDAR_NS, firstChecks);
   if (out.length) await commit(out);
