@@ -146,6 +146,15 @@ describe('rules config', () => {
     expect(p[3]?.message).toMatch(/^cannot read GeoJSON .*missing\.geojson: ENOENT/);
   });
 
+  it('refuses task intervals under 100 ms (0 would run them without pause)', () => {
+    const message = 'must be at least 100ms; 0 would run the task without pause (e.g. 1m)';
+    expect(problems({ inventory: { changesEvery: 0 }, depreciation: { checkEvery: '0s' }, maintenance: { calendarCheckEvery: '50ms' } })).toEqual([
+      { key: 'maintenance.calendarCheckEvery', message },
+      { key: 'inventory.changesEvery', message },
+      { key: 'depreciation.checkEvery', message },
+    ]);
+  });
+
   it('rejects duplicate rule names across thresholds and intervals', () => {
     expect(problems({ maintenance: { thresholds: [{ name: 'x', sensor: 's', above: 1 }], serviceIntervals: [{ name: 'x', everyHours: 10 }] } })).toEqual([
       { key: 'maintenance.serviceIntervals.0.name', message: 'rule name "x" is used twice; names identify work orders and must be unique' },

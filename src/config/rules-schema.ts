@@ -21,6 +21,8 @@ import type { Zone } from '../core/rules/zones/geometry.js';
 import { duration } from './duration.js';
 
 const dur = duration;
+/** How often a scheduled task runs: at least 100 ms (0 would run it without pause). */
+const every = (fallback: string) => duration(fallback).pipe(z.number().min(100, 'must be at least 100ms; 0 would run the task without pause (e.g. 1m)'));
 
 const timeZone = z
   .string()
@@ -281,7 +283,7 @@ export const maintenanceSchema = z
     serviceIntervals: z.array(serviceIntervalSchema).default([]),
     calendarIntervals: z.array(calendarIntervalSchema).default([]),
     /** How often the service checks calendar intervals for work orders coming due. @default 1h */
-    calendarCheckEvery: dur('1h'),
+    calendarCheckEvery: every('1h'),
     /** Asset attribute naming the asset's site (for maintenance windows). @default site */
     siteAttribute: z.string().min(1).default('site'),
     /** Maintenance windows work orders are scheduled into. @default none (no planned dates) */
@@ -318,7 +320,7 @@ export const inventorySchema = z.strictObject({
   /** An item counts where it was last seen only if seen within this window. @default 24h */
   freshness: dur('24h'),
   /** How often changed counts are sent. @default 1m */
-  changesEvery: dur('1m'),
+  changesEvery: every('1m'),
   /** When a full snapshot of every count is sent (cron, 5 fields). @default 0 2 * * * (02:00 daily) */
   fullSnapshotCron: z
     .string()
@@ -366,7 +368,7 @@ export const depreciationSchema = z
     /** Post a period's usage this long after it ends (late readings still count). @default 2d */
     postAfter: dur('2d'),
     /** How often the period-end task looks for periods to post. @default 1h */
-    checkEvery: dur('1h'),
+    checkEvery: every('1h'),
     /** Periods of usage kept per asset. @default 36 */
     keepPeriods: z.number().int().min(2).default(36),
     appliesTo: assetFilterSchema.optional(),
