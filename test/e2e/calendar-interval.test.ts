@@ -4,11 +4,11 @@
  * its lead has begun, once; the ERP simulator completes it and pushes the change by webhook; the
  * next inspection then counts from the completion day (`assetbridge maintenance status`).
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpService, type ErpService } from '../helpers/erp-service.js';
 import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
-import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { runCli, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'whsec-calendar-0123456789';
@@ -19,25 +19,24 @@ const lastService = day(Date.now() - 27 * DAY); // due in 3 days; the lead is 5
 let erp: ErpSimulator;
 let svc: ServiceProcess;
 let cfg: { path: string; dir: string };
+let service: ErpService;
 
 beforeAll(async () => {
-  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1'], webhookSecret: SECRET });
-  const port = await freePort();
-  erp.setWebhookUrl(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`);
-  cfg = writeConfig((dir) => ({
-    store: { path: join(dir, 'ab.db') },
-    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', webhook: { secret: '${ERP_WEBHOOK_SECRET}' }, retry: { baseDelayMs: '100ms' } }],
-    assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', identifiers: [{ type: 'tag', value: 'tag-1' }], attributes: { lastServiceDate: lastService } }] },
-    ingest: { checkpointMs: '200ms' },
-    rules: { maintenance: { calendarIntervals: [{ name: 'inspect-30d', everyDays: 30, dueSoonDays: 5 }], calendarCheckEvery: '1s', feedback: { pollEvery: 0 } } },
-    server: { port },
-  }));
-  svc = await startReadyService(cfg.path, port, env);
+  service = await startErpService({
+    simulator: { knownAssets: ['EQ-1'], webhookSecret: SECRET },
+    env,
+    webhook: true,
+    config: {
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', identifiers: [{ type: 'tag', value: 'tag-1' }], attributes: { lastServiceDate: lastService } }] },
+      ingest: { checkpointMs: '200ms' },
+      rules: { maintenance: { calendarIntervals: [{ name: 'inspect-30d', everyDays: 30, dueSoonDays: 5 }], calendarCheckEvery: '1s', feedback: { pollEvery: 0 } } },
+    },
+  });
+  ({ erp, svc, cfg } = service);
 });
 
 afterAll(async () => {
-  expect(await svc?.stop()).toBe(0);
-  await erp?.close();
+  expect(await service?.stop()).toBe(0); // graceful stop
 });
 
 const status = async (): Promise<AssetMaintenance | undefined> => {

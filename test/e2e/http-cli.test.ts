@@ -6,15 +6,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpService, type ErpService } from '../helpers/erp-service.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { CONTROL_NS } from '../../src/engine/engine.js';
-import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'intake-token-123';
 let erp: ErpSimulator;
-let svc: ServiceProcess;
 let base: string;
 let cfg: { path: string; dir: string };
 
@@ -29,29 +29,27 @@ const position = (assetId: string, minute: number, lat: number, zone: string) =>
   zone,
 });
 
+let service: ErpService;
+
 beforeAll(async () => {
-  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1', 'EQ-2', 'EQ-3'] });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  cfg = writeConfig((dir) => ({
-    store: { path: join(dir, 'ab.db') },
-    sources: { http: { token: '${INTAKE_TOKEN}' } },
-    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
-    assets: {
-      inline: [
-        { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] },
-        { erpAssetId: 'EQ-404', identifiers: [{ type: 'tag', value: 'tag-404' }] },
-      ],
+  service = await startErpService({
+    simulator: { knownAssets: ['EQ-1', 'EQ-2', 'EQ-3'] },
+    env: { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' },
+    config: {
+      sources: { http: { token: '${INTAKE_TOKEN}' } },
+      assets: {
+        inline: [
+          { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] },
+          { erpAssetId: 'EQ-404', identifiers: [{ type: 'tag', value: 'tag-404' }] },
+        ],
+      },
     },
-    server: { port },
-  }));
-  svc = await startReadyService(cfg.path, port, { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' });
+  });
+  ({ erp, base, cfg } = service);
 });
 
 afterAll(async () => {
-  const code = await svc?.stop();
-  expect(code).toBe(0); // graceful stop
-  await erp?.close();
+  expect(await service?.stop()).toBe(0); // graceful stop
 });
 
 const env = { INTAKE_TOKEN: TOKEN, ERP_TOKEN: 'erp-token' };

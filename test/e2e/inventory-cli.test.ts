@@ -3,11 +3,11 @@
  * REST ERP simulator), read with `assetbridge inventory counts`, and a full snapshot asked for
  * with `assetbridge inventory snapshot` while the service runs.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpService, type ErpService } from '../helpers/erp-service.js';
 import type { InventoryReport } from '../../src/engine/tasks/index.js';
-import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { runCli, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TOKEN = 'intake-token-inv';
@@ -16,35 +16,33 @@ let erp: ErpSimulator;
 let svc: ServiceProcess;
 let base: string;
 let cfg: { path: string; dir: string };
+let service: ErpService;
 
 beforeAll(async () => {
-  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['P-1', 'P-2', 'P-3'] });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  cfg = writeConfig((dir) => ({
-    store: { path: join(dir, 'ab.db') },
-    sources: { http: { token: '${INTAKE_TOKEN}' } },
-    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', retry: { baseDelayMs: '100ms', maxDelayMs: '1s' } }],
-    assets: {
-      inline: [
-        { erpAssetId: 'P-1', erpModule: 'inventory', attributes: { sku: 'PAL-40', quantity: '40' }, identifiers: [{ type: 'tag', value: 'tag-p1' }] },
-        { erpAssetId: 'P-2', erpModule: 'inventory', attributes: { sku: 'PAL-40' }, identifiers: [{ type: 'tag', value: 'tag-p2' }] },
-        { erpAssetId: 'P-3', erpModule: 'inventory', attributes: { sku: 'DRUM' }, identifiers: [{ type: 'tag', value: 'tag-p3' }] },
-      ],
+  service = await startErpService({
+    simulator: { knownAssets: ['P-1', 'P-2', 'P-3'] },
+    env,
+    config: {
+      sources: { http: { token: '${INTAKE_TOKEN}' } },
+      assets: {
+        inline: [
+          { erpAssetId: 'P-1', erpModule: 'inventory', attributes: { sku: 'PAL-40', quantity: '40' }, identifiers: [{ type: 'tag', value: 'tag-p1' }] },
+          { erpAssetId: 'P-2', erpModule: 'inventory', attributes: { sku: 'PAL-40' }, identifiers: [{ type: 'tag', value: 'tag-p2' }] },
+          { erpAssetId: 'P-3', erpModule: 'inventory', attributes: { sku: 'DRUM' }, identifiers: [{ type: 'tag', value: 'tag-p3' }] },
+        ],
+      },
+      ingest: { checkpointMs: '200ms' },
+      rules: {
+        zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 50.1, lng: 8.68, radiusM: 300 } }] },
+        inventory: { changesEvery: '500ms' },
+      },
     },
-    ingest: { checkpointMs: '200ms' },
-    rules: {
-      zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 50.1, lng: 8.68, radiusM: 300 } }] },
-      inventory: { changesEvery: '500ms' },
-    },
-    server: { port },
-  }));
-  svc = await startReadyService(cfg.path, port, env);
+  });
+  ({ erp, svc, base, cfg } = service);
 });
 
 afterAll(async () => {
-  expect(await svc?.stop()).toBe(0);
-  await erp?.close();
+  expect(await service?.stop()).toBe(0); // graceful stop
 });
 
 const counts = () => erp.state().inventoryCounts.filter((c) => c.location === '1000/0001' && c.sku === 'PAL-40');

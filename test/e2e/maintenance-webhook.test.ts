@@ -6,11 +6,11 @@
  * work order comes due from there. Polling is off, so the push is the only way back.
  */
 import { createHmac } from 'node:crypto';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import type { ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { startErpService, type ErpService } from '../helpers/erp-service.js';
 import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
-import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
+import { runCli, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
 const SECRET = 'whsec-0123456789abcdef';
@@ -19,27 +19,25 @@ let erp: ErpSimulator;
 let svc: ServiceProcess;
 let base: string;
 let cfg: { path: string; dir: string };
+let service: ErpService;
 
 beforeAll(async () => {
-  erp = await startErpSimulator({ token: 'erp-token', knownAssets: ['EQ-1'], webhookSecret: SECRET });
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  erp.setWebhookUrl(`${base}/v1/webhooks/erp/work-orders`);
-  cfg = writeConfig((dir) => ({
-    store: { path: join(dir, 'ab.db') },
-    sources: { http: { token: '${INTAKE_TOKEN}' } },
-    destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: '${ERP_TOKEN}', webhook: { secret: '${ERP_WEBHOOK_SECRET}' }, retry: { baseDelayMs: '100ms' } }],
-    assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
-    ingest: { checkpointMs: '200ms' },
-    rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
-    server: { port },
-  }));
-  svc = await startReadyService(cfg.path, port, env);
+  service = await startErpService({
+    simulator: { knownAssets: ['EQ-1'], webhookSecret: SECRET },
+    env,
+    webhook: true,
+    config: {
+      sources: { http: { token: '${INTAKE_TOKEN}' } },
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      ingest: { checkpointMs: '200ms' },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+    },
+  });
+  ({ erp, svc, base, cfg } = service);
 });
 
 afterAll(async () => {
-  expect(await svc?.stop()).toBe(0);
-  await erp?.close();
+  expect(await service?.stop()).toBe(0); // graceful stop
 });
 
 const t0 = Date.now() - 24 * 3_600_000;
