@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
+import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStore } from '../app.js';
@@ -79,10 +80,11 @@ export function reportError(err: unknown): number {
   return 1;
 }
 
-/** `1h`, `30m`, `2d` or an ISO date → epoch ms. */
+/** `1h`, `30m`, `2d` (a duration back from now) or an ISO date → epoch ms. */
 export function parseSince(input: string, now = Date.now()): number {
-  const m = /^(\d+)(s|m|h|d)$/.exec(input.trim());
-  if (m) return now - Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's' | 'm' | 'h' | 'd'];
+  // A bare number would be a duration in ms to the config, but here it is more likely a year.
+  const ms = /[a-z]\s*$/i.test(input) ? parseDuration(input) : undefined;
+  if (ms !== undefined) return now - ms;
   const t = Date.parse(input);
   if (Number.isNaN(t)) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor a date`);
   return t;
@@ -102,4 +104,22 @@ export function table(rows: readonly (readonly (string | number)[])[]): string {
   if (rows.length === 0) return '';
   const widths = (rows[0] as readonly (string | number)[]).map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));
   return `${rows.map((r) => r.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')}\n`;
+}
+
+/** The largest epoch-ms value a Date can hold (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * JSON for `--json` output. Times are stored and passed around as epoch milliseconds; in output
+ * they are ISO 8601 (UTC) strings, like the times in the tables, so `jq` users need no conversion.
+ * A time is a number in a field named `at`, `eventTime` or ending in `At` (`receivedAt`, `nextFullAt`).
+ * `indent` 0 gives one line (JSON lines).
+ */
+export function toJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, isoTimes, indent || undefined);
+}
+
+function isoTimes(this: unknown, key: string, v: unknown): unknown {
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && (key === 'at' || key === 'eventTime' || key.endsWith('At'))) return new Date(v).toISOString();
+  return v;
 }

@@ -44,8 +44,8 @@ describe('runAempParse', () => {
         { type: 'pin', value: 'VCEC220EP00312874' },
         { type: 'serial', value: 'VCEC220EP00312874' },
       ],
-      eventTime: Date.parse('2025-03-03T16:42:05Z'),
-      receivedAt: NOW,
+      eventTime: '2025-03-03T16:42:05.000Z',
+      receivedAt: new Date(NOW).toISOString(),
       operatingHours: 4871.35,
       idleHours: 1322.8,
       fuelUsedL: 61240.5,
@@ -103,7 +103,7 @@ describe('runAempParse', () => {
     await runAempParse([fixturePath('ts-trackunit-distance.json')], { source: 's', id: ['device-serial:2409317'], receivedAt: '2025-03-05T00:00:00Z' }, io);
     const events = lines(io.out).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e.ids)).toEqual([[{ type: 'device-serial', value: '2409317' }], [{ type: 'device-serial', value: '2409317' }]]);
-    expect(events.every((e) => e.receivedAt === Date.parse('2025-03-05T00:00:00Z'))).toBe(true);
+    expect(events.every((e) => e.receivedAt === '2025-03-05T00:00:00.000Z')).toBe(true);
     expect(lines(io.err).at(-1)).toMatch(/time series Distance, 2 events, 1 links$/);
   });
 

@@ -11,7 +11,7 @@ import { parseAempDocument, type AempDocument, type AempEquipment, type AempPars
 import { UsageError } from '../../core/errors/errors.js';
 import { IDENTIFIER_TYPES, type CanonicalEvent, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
 import { validateEvent } from '../../core/normalize/validate.js';
-import { action } from '../context.js';
+import { action, toJson } from '../context.js';
 
 /** Where the command reads and writes; injectable for tests. */
 export interface AempParseIo {
@@ -81,7 +81,7 @@ function report(file: string, doc: AempDocument, opts: AempParseCommandOptions, 
   for (const w of doc.warnings) io.stderr(`${file}: warning: ${w}\n`);
   const print = (events: readonly CanonicalEvent[], where: string): number => {
     for (const event of events) {
-      io.stdout(`${JSON.stringify(opts.raw ? event : withoutRaw(event))}\n`);
+      io.stdout(`${toJson(opts.raw ? event : withoutRaw(event), 0)}\n`);
       if (opts.validate !== false) {
         const v = validateEvent(event, now);
         if (!v.ok) io.stderr(`${file}: ${where}would be quarantined (${v.code}): ${event.kind} at ${new Date(event.eventTime).toISOString()}: ${v.reason}\n`);

@@ -25,7 +25,7 @@ import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { requestJob, type Job } from '../../engine/engine.js';
 import { createLogger } from '../../adapters/log/logger.js';
-import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 
 /** Exit code of a pull that stopped to respect the budget: run again later (EX_TEMPFAIL). */
@@ -185,7 +185,7 @@ export async function aempPullCommand(
       progress.stop();
     }
   }
-  deps.out(opts.json ? `${JSON.stringify(summaries, null, 2)}\n` : summaries.map(formatPullSummary).join(''));
+  deps.out(opts.json ? `${toJson(summaries)}\n` : summaries.map(formatPullSummary).join(''));
   if (summaries.some((s) => s.stop === 'error' || s.stop === 'aborted')) return 1;
   if (summaries.some((s) => s.stop === 'budget-wait')) return EXIT_TRY_LATER;
   return 0;
@@ -269,7 +269,7 @@ export async function aempBackfillCommand(
       },
     );
     bar?.stop();
-    deps.out(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatBackfillSummary(summary));
+    deps.out(opts.json ? `${toJson(summary)}\n` : formatBackfillSummary(summary));
     if (summary.complete) return 0;
     return /may not be requested before/.test(summary.error ?? '') ? EXIT_TRY_LATER : 1;
   } finally {
@@ -288,7 +288,7 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
     maxWaitMs: 0,
   });
   if (opts.json) {
-    deps.out(`${JSON.stringify({ url: snap.url, header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted }, null, 2)}\n`);
+    deps.out(`${toJson({ url: snap.url, header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted })}\n`);
     return snap.equipment ? 0 : 1;
   }
   if (!snap.equipment) {
@@ -340,7 +340,7 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
     report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
   }
   if (opts.json) {
-    deps.out(`${JSON.stringify(report, null, 2)}\n`);
+    deps.out(`${toJson(report)}\n`);
     return 0;
   }
   for (const r of report) {

@@ -12,7 +12,7 @@ import { createLogger } from '../../adapters/log/logger.js';
 import { bumpIdentityGeneration, createApp, type App } from '../../app.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -33,7 +33,7 @@ function shownIdentifiers(e: ReviewEntry): string {
 export async function unmatchedCommand(deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void }, opts: { all?: boolean; provider?: string; json?: boolean }): Promise<number> {
   const entries = await listReview(deps.store, { ...(opts.all ? { all: true } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}) });
   if (opts.json) {
-    deps.out(`${JSON.stringify(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, message: { ...e.message, payload: undefined } })), null, 2)}\n`);
+    deps.out(`${toJson(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, message: { ...e.message, payload: undefined } })))}\n`);
     return 0;
   }
   if (!entries.length) {

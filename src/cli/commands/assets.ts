@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { formatAssetCsv, parseAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { bumpIdentityGeneration } from '../../app.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
@@ -52,7 +52,7 @@ id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.listAssets();
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         process.stdout.write(
           table([
             ['ERP ASSET', 'MODULE', 'DESTINATION', 'IDENTIFIERS'],

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { action, addConfigOption, parseSince, table, withContext } from '../context.js';
+import { action, addConfigOption, parseSince, table, withContext, toJson } from '../context.js';
 
 export function registerAuditCommand(program: Command): void {
   addConfigOption(
@@ -24,7 +24,7 @@ export function registerAuditCommand(program: Command): void {
           ...(opts.delivery ? { deliveryId: Number(opts.delivery) } : {}),
         });
         if (opts.json) {
-          for (const r of rows) process.stdout.write(`${JSON.stringify(r)}\n`);
+          for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);
           return;
         }
         if (!rows.length) return void process.stdout.write('no attempts in that window\n');

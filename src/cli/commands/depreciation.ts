@@ -18,7 +18,7 @@ import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.
 import { defaultDestinationOf } from '../../config/schema.js';
 import { loadUsageLines, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 function depreciationOf(rules: RulesConfig): DepreciationConfig {
@@ -76,7 +76,7 @@ export function registerDepreciationCommand(program: Command): Command {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(lines.map((l) => l.line), null, 2)}\n`);
+        if (opts.json) return void process.stdout.write(`${toJson(lines.map((l) => l.line))}\n`);
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
           if (opts.out) {

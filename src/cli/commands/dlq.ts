@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { action, addConfigOption, parseIds, table, withContext } from '../context.js';
+import { action, addConfigOption, parseIds, table, withContext, toJson } from '../context.js';
 
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: deliveries that failed permanently or ran out of attempts');
@@ -9,7 +9,7 @@ export function registerDlqCommand(program: Command): void {
     action(async (opts: { config: string; destination?: string; limit: string; json?: boolean }) => {
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit: Number(opts.limit) });
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(
           table([
@@ -28,7 +28,7 @@ export function registerDlqCommand(program: Command): void {
         const d = await store.getDelivery(n as number);
         if (!d) throw new UsageError(`no delivery ${id}`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
-        process.stdout.write(`${JSON.stringify({ delivery: d, history }, null, 2)}\n`);
+        process.stdout.write(`${toJson({ delivery: d, history })}\n`);
       }, { existingStore: true });
     }),
   );

@@ -15,7 +15,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 function inventoryOf(config: Config): InventorySyncOptions {
@@ -93,7 +93,7 @@ export function registerInventoryCommand(program: Command): Command {
           throw new UsageError(`--destination "${opts.destination}" is not configured; destinations: ${names.join(', ')}`);
         }
         const report = filterReport(await inventoryReport(store, options, Date.now()), filter);
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+        if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {
           const csv = countsCsv(report);
           if (opts.out) {

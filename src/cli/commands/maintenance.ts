@@ -21,7 +21,7 @@ import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/mainte
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { serviceIsRunning } from './quarantine.js';
 import { rulesConfigOf } from './rules.js';
@@ -112,7 +112,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       if (!Number.isInteger(closedLimit) || closedLimit < 0) throw new UsageError(`--closed "${opts.closed}" is not a whole number`);
       await withContext(opts.config, async ({ config, store }) => {
         const rows = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
-        process.stdout.write(opts.json ? `${JSON.stringify(rows, null, 2)}\n` : formatMaintenanceStatus(rows, closedLimit));
+        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMaintenanceStatus(rows, closedLimit));
       }, { existingStore: true });
     }),
   );

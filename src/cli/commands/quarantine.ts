@@ -5,7 +5,7 @@ import { createApp } from '../../app.js';
 import { QUARANTINE_REPLAY_JOB, RUNTIME_NS, requestJob } from '../../engine/engine.js';
 import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, parseIds, resolveConfig, table, withContext } from '../context.js';
+import { action, addConfigOption, parseIds, resolveConfig, table, withContext, toJson } from '../context.js';
 import { createLogger } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
@@ -40,7 +40,7 @@ export function registerQuarantineCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: Number(opts.limit) });
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })), null, 2)}\n`);
+          process.stdout.write(`${toJson(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })))}\n`);
           return;
         }
         if (!rows.length) return void process.stdout.write('quarantine is empty\n');

@@ -27,7 +27,7 @@ import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '.
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -321,7 +321,7 @@ export function registerRulesCommand(program: Command): Command {
             onProgress: progress.update,
           });
           progress.stop();
-          process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatRulesTest(report));
+          process.stdout.write(opts.json ? `${toJson(report)}\n` : formatRulesTest(report));
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
             process.stdout.write(`(calendar intervals — ${calendars.map((c) => c.name).join(', ')} — come due on the wall clock, not on events: the running service checks them; see 'assetbridge maintenance status')\n`);
@@ -338,7 +338,7 @@ export function registerRulesCommand(program: Command): Command {
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, ({ config }) => {
         const r = rulesConfigOf(config);
-        process.stdout.write(opts.json ? `${JSON.stringify(r, null, 2)}\n` : table(describeRules(r)));
+        process.stdout.write(opts.json ? `${toJson(r)}\n` : table(describeRules(r)));
         return Promise.resolve();
       });
     }),

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { RUNTIME_NS } from '../../engine/engine.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
-import { action, addConfigOption, table, withContext } from '../context.js';
+import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 function ago(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -35,7 +35,7 @@ export function registerStatusCommand(program: Command): void {
         const lateEvents = snap?.ingest?.lateEvents ?? {};
         const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
         if (opts.json) {
-          process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+          process.stdout.write(`${toJson(result)}\n`);
           return;
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);

@@ -15,7 +15,7 @@ import { zoneOccupancy, type ZoneOccupancy } from '../../core/rules/zones/occupa
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. */
@@ -104,7 +104,7 @@ export function registerZonesCommand(program: Command): Command {
     .action(
       action((file: string, opts: { nameProperty: string; codeProperty: string; radiusProperty: string; json?: boolean }) => {
         const result = checkZonesFile(file, { name: opts.nameProperty, locationCode: opts.codeProperty, radiusM: opts.radiusProperty });
-        if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        if (opts.json) process.stdout.write(`${toJson(result)}\n`);
         else {
           if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
           for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
@@ -117,14 +117,14 @@ export function registerZonesCommand(program: Command): Command {
   addConfigOption(zones.command('list').description('list the configured zones').option('--json', 'print JSON')).action(
     action((opts: { config: string; json?: boolean }) => {
       const list = rulesConfigOf(resolveConfig(opts.config).config).zones?.zones ?? [];
-      process.stdout.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : list.length ? table(zoneRows(list)) : 'no zones configured\n');
+      process.stdout.write(opts.json ? `${toJson(list)}\n` : list.length ? table(zoneRows(list)) : 'no zones configured\n');
       return Promise.resolve();
     }),
   );
   addConfigOption(zones.command('locate <lat> <lng>').description('which configured zone a position is in').option('--json', 'print JSON')).action(
     action((latText: string, lngText: string, opts: { config: string; json?: boolean }) => {
       const r = locate(rulesConfigOf(resolveConfig(opts.config).config), coordinate(latText, 'latitude'), coordinate(lngText, 'longitude'));
-      if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      if (opts.json) process.stdout.write(`${toJson(r)}\n`);
       else {
         process.stdout.write(r.zone ? `in zone ${r.zone.name} (location code ${r.zone.locationCode})\n` : 'in no zone\n');
         if (r.inside.length > 1) process.stdout.write(`inside: ${r.inside.join(', ')}\n`);
@@ -143,7 +143,7 @@ export function registerZonesCommand(program: Command): Command {
     action(async (opts: { config: string; zone?: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const occupancy = await loadOccupancy(store, rulesConfigOf(config));
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone), null, 2)}\n`);
+        if (opts.json) return void process.stdout.write(`${toJson(opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone))}\n`);
         process.stdout.write(formatOccupancy(occupancy, opts.zone));
         process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
       }, { existingStore: true });

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseSince, toJson } from './context.js';
+
+describe('toJson (--json output)', () => {
+  it('writes times (fields named at, eventTime or ending in At) as ISO strings, at any depth', () => {
+    const t = Date.UTC(2026, 10, 30, 12, 0, 0);
+    const out = JSON.parse(toJson({ at: t, eventTime: t, rows: [{ receivedAt: t + 1000, nextFullAt: t }], nested: { openedAt: t } })) as unknown;
+    expect(out).toEqual({
+      at: '2026-11-30T12:00:00.000Z',
+      eventTime: '2026-11-30T12:00:00.000Z',
+      rows: [{ receivedAt: '2026-11-30T12:00:01.000Z', nextFullAt: '2026-11-30T12:00:00.000Z' }],
+      nested: { openedAt: '2026-11-30T12:00:00.000Z' },
+    });
+  });
+
+  it('leaves other numbers, time strings and out-of-range values alone', () => {
+    const out = JSON.parse(toJson({ latencyMs: 1796104072833, dueAtHours: 250, hoursAtCompletion: 12.5, countedAt: '2026-01-01T00:00:00.000Z', lastAt: Number.MAX_VALUE, at: null })) as unknown;
+    expect(out).toEqual({ latencyMs: 1796104072833, dueAtHours: 250, hoursAtCompletion: 12.5, countedAt: '2026-01-01T00:00:00.000Z', lastAt: Number.MAX_VALUE, at: null });
+  });
+
+  it('writes one line with indent 0 (JSON lines) and indented JSON by default', () => {
+    expect(toJson({ a: 1 }, 0)).toBe('{"a":1}');
+    expect(toJson({ a: 1 })).toBe('{\n  "a": 1\n}');
+  });
+});
+
+describe('parseSince', () => {
+  it('reads a duration back from now, or a date', () => {
+    const now = Date.UTC(2026, 0, 2);
+    expect(parseSince('1h', now)).toBe(now - 3_600_000);
+    expect(parseSince('2026-01-01', now)).toBe(Date.UTC(2026, 0, 1));
+  });
+});
