@@ -30,6 +30,7 @@ import type { AssetWithIdentifiers, Store } from './ports/store.js';
 import type { ScheduledTask, TaskContext } from './ports/task.js';
 import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
 import { Engine, CONTROL_NS } from './engine/engine.js';
+import { StoreLease } from './engine/store-lease.js';
 import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { renderMetrics } from './api/metrics.js';
@@ -46,6 +47,8 @@ export interface AppOptions {
   readonly extraSources?: readonly Source[];
   /** Replace connectors (tests). */
   readonly connectors?: ReadonlyMap<string, ErpConnector>;
+  /** What runs the pipeline, as the store lease names it to a process that is refused. @default 'assetbridge run' */
+  readonly command?: string;
 }
 
 export interface App {
@@ -59,6 +62,8 @@ export interface App {
   server?: RunningServer;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** For a command that used the pipeline without starting the service: lets go of the store lease and closes the store. */
+  close(): Promise<void>;
 }
 
 export function openStore(config: Config): SqliteStore {
@@ -150,6 +155,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
+  let lease: StoreLease | undefined;
+  try {
+    lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
   if (split.length && store.capabilities.singleWriter) {
     logger.warn(
@@ -215,7 +227,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     const sources = [...(options.sources === false ? [] : buildSources(config, logger)), ...(options.extraSources ?? [])];
     const closers: (() => Promise<void>)[] = [];
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers });
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers, lease });
     const app: App = {
       config,
       store,
@@ -247,9 +259,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         await engine.start();
       },
       stop: () => engine.stop(),
+      async close() {
+        try {
+          await lease.release();
+        } finally {
+          await store.close();
+        }
+      },
     };
     return app;
   } catch (err) {
+    await lease.release();
     await store.close();
     throw err;
   }

@@ -14,6 +14,7 @@ import { openStore } from '../app.js';
 import { createLogger } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
+import { StoreBusyError } from '../engine/store-lease.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
 
@@ -70,7 +71,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
 }
 
 export function reportError(err: unknown): number {
-  if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError) {
     process.stderr.write(`error: ${err.message}\n`);
     return 2;
   }

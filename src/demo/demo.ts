@@ -127,7 +127,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   let app: App | undefined;
   try {
-    app = await createApp(config, { logger: createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'error'), http: false });
+    app = await createApp(config, { logger: createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'error'), http: false, command: 'assetbridge demo' });
     await app.start();
     const live = app;
     if (trackunit) {

@@ -79,6 +79,8 @@ export interface EngineParts {
   readonly graceMs: number;
   /** Extra edge components (HTTP server) closed after sources. */
   readonly closers?: (() => Promise<void>)[];
+  /** The store lease (one pipeline per embedded store), let go just before the store closes. */
+  readonly lease?: { release(): Promise<void> };
 }
 
 export class Engine {
@@ -226,6 +228,8 @@ export class Engine {
       const snap = await this.snapshot();
       await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ ...snap, state: 'stopped' }));
     });
+    const lease = p.lease;
+    if (lease) await step('store lease', () => lease.release());
     await step('store', () => p.store.close());
     this.state = errors.length ? 'failed' : 'stopped';
     if (errors.length) throw new AggregateError(errors, 'shutdown finished with errors');

@@ -194,4 +194,9 @@ export interface Store {
   kvSetMany(namespace: string, entries: readonly (readonly [key: string, value: string])[]): Promise<void>;
   /** Removes a key; true when it was there (so of two callers, exactly one sees true). */
   kvDelete(namespace: string, key: string): Promise<boolean>;
+  /**
+   * Sets (or with `next` undefined, removes) a key only if it still holds `expected` (undefined:
+   * absent), atomically, across processes; true when it did. Leases are built on this.
+   */
+  kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean>;
 }

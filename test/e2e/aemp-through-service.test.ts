@@ -59,6 +59,6 @@ describe('aemp pull through the running service', () => {
 
     const backfill = await runCli(['aemp', 'backfill', '--from', '2025-03-01', '-c', cfg.path]);
     expect(backfill.code).toBe(2);
-    expect(backfill.stderr).toMatch(/running assetbridge service owns this store; stop it first/);
+    expect(backfill.stderr).toMatch(/is in use by assetbridge run \(pid \d+ on .*stop that one first.*aemp pull go through a running service/);
   });
 });

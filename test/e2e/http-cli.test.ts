@@ -131,13 +131,23 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(s.openQuarantine).toBe(s.counters.quarantined - 1);
     expect(s.outbox[0]).toMatchObject({ destination: 'erp', dead: 0 });
     const audit = await runCli(['audit', '--asset', 'EQ-1', '--since', '1h', '--json', '-c', cfg.path], env);
-    const lines = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { outcome: string; url: string; idempotencyKey: string });
+    const lines = audit.stdout.trim().split('\n').map((l) => JSON.parse(l) as { at: string; outcome: string; url: string; idempotencyKey: string });
     expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((l) => Date.now() - Date.parse(l.at) < 3_600_000 && l.at.endsWith('Z'))).toBe(true); // ISO times in --json
     expect(lines.every((l) => l.idempotencyKey.startsWith('ab1-'))).toBe(true);
     expect(audit.stdout).not.toContain('erp-token');
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/assetbridge_delivered_total\{destination="erp"\} [1-9]/);
     expect(metrics).toContain(`assetbridge_quarantine_open ${s.openQuarantine}\n`);
+  });
+
+  it('refuses a second service on the same store, naming the first, which keeps serving', async () => {
+    const second = await runCli(['run', '-c', cfg.path], env);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`is in use by assetbridge run (pid ${service.svc.child.pid} on `);
+    expect(second.stderr).toContain('One process at a time runs the pipeline on an embedded store');
+    expect((await post(position('tag-1', 5, 50.3, 'YARD-D'))).status).toBe(202);
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'YARD-D', 'EQ-1 at YARD-D after the refusal');
   });
 
   it('names the config key at fault and exits 2', async () => {

@@ -197,11 +197,11 @@ describe('through the real pipeline', () => {
       };
       const confirmed = await confirmCommand({ store: app.store, sink: lazySink, out: () => undefined, now: Date.now() }, h(4).pin!, h(4).externalReferenceNumber!);
       expect(confirmed.submitted).toEqual({ accepted: 1, quarantined: [] });
-      await later?.store.close();
+      await later?.close();
       expect(await app.store.listQuarantine({ status: 'open' })).toEqual([]);
       expect((await app.store.listDeliveries({ status: 'pending' })).some((d) => d.erpAssetId === h(4).externalReferenceNumber)).toBe(true);
     } finally {
-      await app.store.close();
+      await app.close();
       await sim.close();
     }
   });

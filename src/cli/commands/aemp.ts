@@ -394,20 +394,15 @@ async function pullThroughService(configPath: string | undefined, opts: PullOpti
   });
 }
 
-/** Run `fn` against the configured app (its store and ingest sink), refusing while a service runs. */
-async function withPipeline(configPath: string | undefined, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
+/** Run `fn` against the configured app (its store and ingest sink); refused while a service runs (the store lease). */
+async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
   const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
-  const app = await createApp(config, { sources: false, http: false, logger });
+  const app = await createApp(config, { sources: false, http: false, logger, command });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   try {
-    if (await serviceIsRunning(app.store)) {
-      throw new UsageError(
-        'a running assetbridge service owns this store; stop it first (two writers would each keep their own pipeline state), or use `assetbridge aemp pull`, which the service runs for you',
-      );
-    }
     process.exitCode = await fn({
       configs: telematicsConfigs(config),
       store: app.store,
@@ -421,7 +416,7 @@ async function withPipeline(configPath: string | undefined, fn: (deps: AempComma
     await app.ingestor.flush();
   } finally {
     process.off('SIGINT', onSignal);
-    await app.store.close();
+    await app.close();
   }
 }
 
@@ -453,7 +448,7 @@ Examples:
     action(async (opts: { config: string; provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
       const { config: configPath, ...pull } = opts;
       if (await pullThroughService(configPath, pull)) return;
-      await withPipeline(configPath, (deps) => aempPullCommand(deps, pull));
+      await withPipeline(configPath, 'assetbridge aemp pull', (deps) => aempPullCommand(deps, pull));
     }),
   );
 
@@ -475,7 +470,7 @@ Examples:
       .addHelpText('after', '\nExample:\n  assetbridge aemp backfill --from 2025-02-01 --to 2025-03-01 --element CumulativeOperatingHours --element Locations'),
   ).action(
     action(async (opts: { config: string; from?: string; to?: string; provider?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
-      await withPipeline(opts.config, (deps) => aempBackfillCommand(deps, opts));
+      await withPipeline(opts.config, 'assetbridge aemp backfill', (deps) => aempBackfillCommand(deps, opts));
     }),
   );
 
@@ -489,7 +484,7 @@ Examples:
       .option('--json', 'print JSON'),
   ).action(
     action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
-      await withPipeline(opts.config, (deps) => aempEquipmentCommand(deps, pin, opts));
+      await withPipeline(opts.config, 'assetbridge aemp equipment', (deps) => aempEquipmentCommand(deps, pin, opts));
     }),
   );
 

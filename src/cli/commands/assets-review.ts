@@ -114,7 +114,7 @@ export function registerAssetReviewCommands(program: Command): Command {
             ? undefined
             : {
                 submit: async (messages) => {
-                  app ??= await createApp(config, { sources: false, http: false, logger: createLogger('warn') });
+                  app ??= await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge assets confirm' });
                   const result = await app.ingestor.submit(messages);
                   await app.ingestor.flush();
                   return result;
@@ -124,7 +124,7 @@ export function registerAssetReviewCommands(program: Command): Command {
           await bumpIdentityGeneration(store);
         });
       } finally {
-        await app?.store.close();
+        await app?.close();
       }
     }),
   );

@@ -142,12 +142,12 @@ export function registerMaintenanceCommand(program: Command): Command {
       });
       let result = viaService;
       if (!result) {
-        const app = await createApp(resolveConfig(opts.config).config, { sources: false, http: false, logger: createLogger('warn') });
+        const app = await createApp(resolveConfig(opts.config).config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge maintenance complete' });
         try {
           result = await submitEvents(app.ingestor, [event], Date.now());
           await app.ingestor.flush(); // a checkpoint: the stored state has the completion
         } finally {
-          await app.store.close();
+          await app.close();
         }
       }
       const rejected = result.quarantined[0];

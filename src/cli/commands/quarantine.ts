@@ -76,7 +76,7 @@ export function registerQuarantineCommand(program: Command): void {
       }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
-      const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn') });
+      const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge quarantine replay' });
       try {
         const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
@@ -85,7 +85,7 @@ export function registerQuarantineCommand(program: Command): void {
         await app.ingestor.flush(); // store the rule state the replay changed (a checkpoint)
         process.stdout.write(formatReplaySummary(summary));
       } finally {
-        await app.store.close();
+        await app.close();
       }
     }),
   );

@@ -201,6 +201,9 @@ export class SqliteStore implements Store {
       ),
       kvList: db.prepare('SELECT key, value FROM kv WHERE namespace = ? ORDER BY key'),
       kvDelete: db.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?'),
+      kvInsertNew: db.prepare('INSERT INTO kv (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(namespace, key) DO NOTHING'),
+      kvReplaceIf: db.prepare('UPDATE kv SET value = ?, updated_at = ? WHERE namespace = ? AND key = ? AND value = ?'),
+      kvDeleteIf: db.prepare('DELETE FROM kv WHERE namespace = ? AND key = ? AND value = ?'),
     };
   }
 
@@ -601,6 +604,15 @@ export class SqliteStore implements Store {
 
   kvDelete(namespace: string, key: string): Promise<boolean> {
     return Promise.resolve(this.stmts.kvDelete.run(namespace, key).changes > 0);
+  }
+
+  kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean> {
+    // One statement each, so SQLite's write lock makes them atomic between processes.
+    const s = this.stmts;
+    let changes: number;
+    if (expected === undefined) changes = next === undefined ? Number(s.kvGet.get(namespace, key) === undefined) : s.kvInsertNew.run(namespace, key, next, Date.now()).changes;
+    else changes = next === undefined ? s.kvDeleteIf.run(namespace, key, expected).changes : s.kvReplaceIf.run(next, Date.now(), namespace, key, expected).changes;
+    return Promise.resolve(changes > 0);
   }
 }
 

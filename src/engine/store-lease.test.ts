@@ -1,0 +1,131 @@
+/**
+ * One pipeline per embedded store: the lease between processes. Two SqliteStore objects on one
+ * file stand in for two processes (pid, host and instance are injected).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../adapters/log/logger.js';
+import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import { createApp } from '../app.js';
+import { compileConfig } from '../config/load.js';
+import { tempStorePath } from '../../test/helpers/temp-store.js';
+import { LEASE_KEY, LEASE_NS, leaseVerdict, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
+
+const logger = createLogger('silent');
+const NOW = Date.UTC(2026, 11, 1, 8);
+const holder = (over: Partial<LeaseHolder> = {}): LeaseHolder => ({ pid: 100, host: 'h1', instance: 'i1', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1000, ...over });
+
+describe('leaseVerdict', () => {
+  const me = { pid: 200, host: 'h1', instance: 'i2' };
+  const alive = () => true;
+  const dead = () => false;
+
+  it('is free when nobody holds it, when this process does, or when the holder is gone', () => {
+    expect(leaseVerdict(undefined, me, NOW, alive)).toEqual({ free: true, why: 'absent' });
+    expect(leaseVerdict(holder({ pid: 200, instance: 'i2' }), me, NOW, alive)).toEqual({ free: true, why: 'ours' });
+    expect(leaseVerdict(holder(), me, NOW, dead)).toEqual({ free: true, why: 'holder-gone' });
+    // Our pid, another instance: an earlier process with this pid (a restarted container's pid 1).
+    expect(leaseVerdict(holder({ pid: 200 }), me, NOW, alive)).toEqual({ free: true, why: 'holder-gone' });
+    expect(leaseVerdict(holder({ heartbeat: NOW - STALE_MS - 1 }), me, NOW, alive)).toEqual({ free: true, why: 'stale' });
+  });
+
+  it('keeps others out while the holder lives; a holder on another host is waited for, not probed', () => {
+    expect(leaseVerdict(holder(), me, NOW, alive)).toEqual({ free: false, wait: false });
+    expect(leaseVerdict(holder({ host: 'h2' }), me, NOW, dead)).toEqual({ free: false, wait: true });
+    expect(leaseVerdict(holder({ host: 'h2', heartbeat: NOW - STALE_MS - 1 }), me, NOW, alive)).toEqual({ free: true, why: 'stale' });
+  });
+});
+
+describe('StoreLease on a real store', () => {
+  const stores: SqliteStore[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.close();
+  });
+  const open = (path: string) => {
+    const s = new SqliteStore({ path, synchronous: 'normal' });
+    stores.push(s);
+    return s;
+  };
+  const opts = (path: string, over: Partial<LeaseOptions> = {}): LeaseOptions => ({ command: 'assetbridge run', path, logger, heartbeatMs: 60_000, ...over });
+  const stored = async (s: SqliteStore) => {
+    const raw = await s.kvGet(LEASE_NS, LEASE_KEY);
+    return raw === undefined ? undefined : (JSON.parse(raw) as LeaseHolder);
+  };
+
+  it('refuses a second process while the first lives, naming it and what to do; free again after release', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    const b = open(path);
+    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x' }));
+    expect(await stored(a)).toMatchObject({ pid: 1, host: 'h', command: 'assetbridge run' });
+    const second = StoreLease.acquire(b, opts(path, { pid: 2, host: 'h', instance: 'y', command: 'assetbridge quarantine replay', isAlive: (pid) => pid === 1 }));
+    await expect(second).rejects.toThrow(StoreBusyError);
+    await expect(second).rejects.toThrow(/in use by assetbridge run \(pid 1 on h, since .*\)\. One process at a time .* stop that one first, or give this one its own store\.path/);
+    await first.release();
+    expect(await stored(a)).toBeUndefined();
+    const again = await StoreLease.acquire(b, opts(path, { pid: 2, host: 'h', instance: 'y' }));
+    expect(await stored(a)).toMatchObject({ pid: 2, instance: 'y' });
+    await again.release();
+  });
+
+  it('takes over from a holder that died without letting go (its pid is gone on this host)', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x' })); // never released: a kill -9
+    const next = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: () => false }));
+    expect(await stored(a)).toMatchObject({ pid: 2 });
+    await next.release();
+  });
+
+  it('waits for a holder on another host to stop renewing, then takes over; refuses one that keeps renewing', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    let clock = NOW;
+    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'other', instance: 'x', now: () => clock }));
+    // Nobody renews it: the waiting process sees it lapse.
+    const sleeps: number[] = [];
+    const sleep = (ms: number) => {
+      sleeps.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    };
+    const taken = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', now: () => clock, heartbeatMs: 2000, sleep }));
+    expect(sleeps.length).toBeGreaterThan(STALE_MS / 2000 - 1);
+    expect(await stored(a)).toMatchObject({ pid: 2, host: 'h' });
+    await taken.release();
+
+    // A live holder elsewhere renews while we wait: refused once the wait is over.
+    await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify(holder({ host: 'other', heartbeat: clock })));
+    const renewing = async (ms: number) => {
+      clock += ms;
+      await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify(holder({ host: 'other', heartbeat: clock })));
+    };
+    await expect(StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', now: () => clock, heartbeatMs: 2000, sleep: renewing }))).rejects.toThrow(/in use by assetbridge run \(pid 100 on other/);
+  });
+
+  it('renews its heartbeat; notices when another process took the lease over', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    let clock = NOW;
+    const lease = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock, heartbeatMs: 20 }));
+    clock += 5000;
+    await expect.poll(async () => (await stored(a))?.heartbeat).toBe(clock);
+    expect(lease.isLost).toBe(false);
+    await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify(holder({ pid: 9, heartbeat: clock })));
+    await expect.poll(() => lease.isLost).toBe(true);
+    await lease.release();
+    expect(await stored(a)).toMatchObject({ pid: 9 }); // not ours to remove
+  });
+
+  it('lets several apps in one process share it; the last to close removes it', async () => {
+    const path = tempStorePath();
+    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], log: { level: 'silent' } });
+    const one = await createApp(config, { sources: false, http: false, logger, command: 'assetbridge quarantine replay' });
+    const two = await createApp(config, { sources: false, http: false, logger });
+    const peek = open(path);
+    expect(await stored(peek)).toMatchObject({ pid: process.pid, command: 'assetbridge quarantine replay' });
+    await one.close();
+    expect(await stored(peek)).toMatchObject({ pid: process.pid });
+    await two.close();
+    expect(await stored(peek)).toBeUndefined();
+  });
+});

@@ -1,0 +1,201 @@
+/**
+ * One process at a time runs the pipeline on an embedded store. The service and the commands that
+ * run the pipeline themselves (`quarantine replay`, `maintenance complete` and `aemp backfill` with
+ * no service up, the demo) keep rule state in memory and an ingest log beside it; two of them on
+ * one SQLite file would each replay and clear the other's log and overwrite each other's state.
+ *
+ * So the first one takes a lease: a row naming its process, host and command, renewed every
+ * {@link HEARTBEAT_MS}. Another process is refused while the holder lives. A holder that died
+ * without letting go (kill -9, power loss) is recognised at once on the same host (its pid is
+ * gone) and otherwise when its renewals stop ({@link STALE_MS}).
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Logger } from 'pino';
+import { AssetbridgeError } from '../core/errors/errors.js';
+import type { Store } from '../ports/store.js';
+
+export const LEASE_NS = 'runtime';
+export const LEASE_KEY = 'pipeline-lease';
+export const HEARTBEAT_MS = 2000;
+/** Renewals missed for this long free the lease (a holder on another host, or a reused pid). */
+export const STALE_MS = 30_000;
+
+/** This process, told apart from an earlier one that had the same pid (a restarted container's pid 1). */
+const INSTANCE = randomUUID();
+/** Leases this process holds per store path (several apps in one process, as in tests, share one). */
+const localHolds = new Map<string, number>();
+
+export interface LeaseHolder {
+  readonly pid: number;
+  readonly host: string;
+  readonly instance: string;
+  /** What holds it, for the message: `assetbridge run`, `assetbridge quarantine replay`. */
+  readonly command: string;
+  readonly since: number;
+  readonly heartbeat: number;
+}
+
+/** The store is in use by another live process. */
+export class StoreBusyError extends AssetbridgeError {
+  readonly code = 'STORE_BUSY';
+  constructor(
+    readonly holder: LeaseHolder,
+    path: string,
+    now: number,
+  ) {
+    super(
+      `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, ` +
+        `last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago). One process at a time runs the pipeline on an embedded store: ` +
+        'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and aemp pull go through a running service by themselves',
+    );
+  }
+}
+
+export type LeaseVerdict = { readonly free: true; readonly why: 'absent' | 'ours' | 'holder-gone' | 'stale' } | { readonly free: false; readonly wait: boolean };
+
+type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'>;
+const same = (a: Identity, b: Identity): boolean => a.pid === b.pid && a.host === b.host && a.instance === b.instance;
+
+/**
+ * Whether `current` (the lease as stored) keeps `me` out. `wait`: the holder cannot be checked
+ * from here (another host) and may be dead; its renewals will tell within {@link STALE_MS}.
+ */
+export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number) => boolean): LeaseVerdict {
+  if (!current) return { free: true, why: 'absent' };
+  if (same(current, me)) return { free: true, why: 'ours' };
+  if (now - current.heartbeat > STALE_MS) return { free: true, why: 'stale' };
+  // Our own pid with another instance: an earlier process that had this pid, so gone.
+  if (current.host === me.host) return current.pid !== me.pid && isAlive(current.pid) ? { free: false, wait: false } : { free: true, why: 'holder-gone' };
+  return { free: false, wait: true };
+}
+
+/** True when a process with this pid exists on this host (EPERM: it exists, as another user). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface LeaseOptions {
+  readonly command: string;
+  /** The store's file, for the message. */
+  readonly path: string;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly pid?: number;
+  readonly host?: string;
+  readonly instance?: string;
+  readonly isAlive?: (pid: number) => boolean;
+  readonly heartbeatMs?: number;
+  /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
+  readonly maxWaitMs?: number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+export class StoreLease {
+  private timer: NodeJS.Timeout | undefined;
+  private holding = false;
+  private lost = false;
+
+  private constructor(
+    private readonly store: Pick<Store, 'kvGet' | 'kvCompareAndSet'>,
+    private readonly me: LeaseHolder,
+    private readonly opts: LeaseOptions,
+  ) {}
+
+  /** Takes the lease, waiting for a holder on another host to lapse; throws {@link StoreBusyError} while a holder lives. */
+  static async acquire(store: Pick<Store, 'kvGet' | 'kvCompareAndSet'>, opts: LeaseOptions): Promise<StoreLease> {
+    const now = opts.now ?? Date.now;
+    const me: LeaseHolder = { pid: opts.pid ?? process.pid, host: opts.host ?? hostname(), instance: opts.instance ?? INSTANCE, command: opts.command, since: now(), heartbeat: now() };
+    const lease = new StoreLease(store, me, opts);
+    const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
+    const deadline = now() + (opts.maxWaitMs ?? STALE_MS + 2 * heartbeatMs);
+    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    let told = false;
+    for (;;) {
+      const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
+      const current = raw === undefined ? undefined : parseHolder(raw);
+      const verdict = leaseVerdict(current, me, now(), opts.isAlive ?? pidAlive);
+      if (verdict.free) {
+        const value = JSON.stringify(verdict.why === 'ours' && current ? { ...current, heartbeat: now() } : { ...me, heartbeat: now() });
+        if (await store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, value)) {
+          if (current && verdict.why !== 'ours') opts.logger.warn({ previous: current, why: verdict.why }, 'took over the store lease from a process that is gone');
+          lease.holding = true;
+          localHolds.set(opts.path, (localHolds.get(opts.path) ?? 0) + 1);
+          lease.timer = setInterval(() => void lease.renew(), heartbeatMs);
+          lease.timer.unref();
+          return lease;
+        }
+        continue; // someone else changed it in between: look again
+      }
+      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now());
+      if (!told) {
+        told = true;
+        opts.logger.warn({ holder: current }, `the store lease is held by ${current?.command ?? '?'} on another host; waiting up to ${Math.round((deadline - now()) / 1000)} s to see whether it is still alive`);
+      }
+      await sleep(heartbeatMs);
+    }
+  }
+
+  /** Whether another process took the lease over (this one stopped renewing for longer than {@link STALE_MS}). */
+  get isLost(): boolean {
+    return this.lost;
+  }
+
+  private async renew(): Promise<void> {
+    if (!this.holding || this.lost) return;
+    try {
+      const raw = await this.store.kvGet(LEASE_NS, LEASE_KEY);
+      const current = raw === undefined ? undefined : parseHolder(raw);
+      if (current && same(current, this.me)) {
+        await this.store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, JSON.stringify({ ...current, heartbeat: (this.opts.now ?? Date.now)() }));
+        return; // a failed compare-and-set: a sibling in this process renewed it at the same moment
+      }
+      this.lost = true;
+      this.opts.logger.error(
+        { holder: current },
+        'another process took over the store lease (this one did not renew it in time): stop this process; two pipelines on one store overwrite each other',
+      );
+    } catch (err) {
+      // The store was closed without release() (a crashed command): nothing left to renew.
+      if (/not open/i.test((err as Error).message)) return void this.stopTimer();
+      this.opts.logger.warn({ err }, 'could not renew the store lease; trying again');
+    }
+  }
+
+  /** Lets go: the last holder in this process removes the lease (if it is still this process's). */
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  async release(): Promise<void> {
+    this.stopTimer();
+    if (!this.holding) return;
+    this.holding = false;
+    const left = (localHolds.get(this.opts.path) ?? 1) - 1;
+    if (left > 0) return void localHolds.set(this.opts.path, left);
+    localHolds.delete(this.opts.path);
+    if (this.lost) return;
+    const raw = await this.store.kvGet(LEASE_NS, LEASE_KEY);
+    const current = raw === undefined ? undefined : parseHolder(raw);
+    if (current && same(current, this.me)) await this.store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, undefined);
+  }
+}
+
+function parseHolder(raw: string): LeaseHolder | undefined {
+  try {
+    const v = JSON.parse(raw) as Partial<LeaseHolder>;
+    if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.heartbeat === 'number') {
+      return { pid: v.pid, host: v.host, instance: typeof v.instance === 'string' ? v.instance : '', command: typeof v.command === 'string' ? v.command : 'assetbridge', since: typeof v.since === 'number' ? v.since : v.heartbeat, heartbeat: v.heartbeat };
+    }
+  } catch {
+    // unreadable: treated as no lease (it is replaced through compare-and-set)
+  }
+  return undefined;
+}
