@@ -124,8 +124,9 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
 
   it('reports status and audit, with no secret in the audit trail', async () => {
     const status = await runCli(['status', '--json', '-c', cfg.path], env);
-    const s = JSON.parse(status.stdout) as { service: { state: string }; outbox: { destination: string; delivered: number; dead: number }[]; openQuarantine: number; counters: { quarantined: number } };
+    const s = JSON.parse(status.stdout) as { service: { state: string }; storeInUseBy?: { command: string; pid: number; since: string }; outbox: { destination: string; delivered: number; dead: number }[]; openQuarantine: number; counters: { quarantined: number } };
     expect(s.service.state).toBe('running');
+    expect(s.storeInUseBy).toMatchObject({ command: 'assetbridge run', pid: service.svc.child.pid });
     // Quarantined earlier: the bad items and the garbage body; one was replayed since, the rest are open.
     expect(s.openQuarantine).toBeGreaterThan(0);
     expect(s.openQuarantine).toBe(s.counters.quarantined - 1);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { RUNTIME_NS } from '../../engine/engine.js';
+import { LEASE_KEY, LEASE_NS, STALE_MS, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
@@ -33,12 +34,17 @@ export function registerStatusCommand(program: Command): void {
         const heldMessages = counters.ingestLog;
         // Since the (last) run started.
         const lateEvents = snap?.ingest?.lateEvents ?? {};
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
+        // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
+        const leaseRaw = await store.kvGet(LEASE_NS, LEASE_KEY);
+        const leaseHolder = leaseRaw ? (JSON.parse(leaseRaw) as LeaseHolder) : undefined;
+        const holder = leaseHolder && now - leaseHolder.heartbeat <= STALE_MS ? { command: leaseHolder.command, pid: leaseHolder.pid, host: leaseHolder.host, since: leaseHolder.since } : undefined;
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
+        if (holder && !(live && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
