@@ -11,8 +11,8 @@
  * - `GET /__sim/state`, `GET /__sim/counters`, `GET /__sim/faults`
  * - `POST /__sim/faults` a FaultSpec or an array → `{ids}`; `DELETE /__sim/faults`
  * - `POST /__sim/reset` clears records, counters, faults and remembered idempotency keys
- * - `POST /__sim/complete-work-order` `{id | externalKey, operatingHoursAtCompletion?}`
- * - `POST /__sim/work-order-status` `{id | externalKey, status, operatingHoursAtCompletion?}`
+ * - `POST /__sim/complete-work-order` `{id | externalKey, operatingHoursAtCompletion?, odometerKmAtCompletion?}`
+ * - `POST /__sim/work-order-status` `{id | externalKey, status, operatingHoursAtCompletion?, odometerKmAtCompletion?}`
  * - `POST /__sim/token` `{token}` rotates the static bearer token; `POST /__sim/revoke-tokens`
  * - `POST /__sim/rate-limit` `{perMinute: number | null, window?: 'fixed' | 'sliding'}`
  * - `POST /__sim/known-assets` `{assets: string[] | null}`; `POST /__sim/webhook` `{url: string | null}`
@@ -21,7 +21,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord } from './erp-store.js';
+import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord, type CompletionReadings } from './erp-store.js';
 import { FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
 import { RequestRateLimiter, type RateWindow } from './rate-limit.js';
 
@@ -117,9 +117,9 @@ export interface ErpSimulator {
   setRateLimit(perMinute: number | undefined, window?: RateWindow): void;
   setKnownAssets(assets: readonly string[] | undefined): void;
   setWebhookUrl(url: string | undefined): void;
-  setWorkOrderStatus(ref: WorkOrderRef, status: SimWorkOrderStatus, details?: { operatingHoursAtCompletion?: number }): WorkOrderRecord;
+  setWorkOrderStatus(ref: WorkOrderRef, status: SimWorkOrderStatus, details?: CompletionReadings): WorkOrderRecord;
   /** Shortcut for {@link setWorkOrderStatus} to `completed`. */
-  completeWorkOrder(ref: WorkOrderRef, details?: { operatingHoursAtCompletion?: number }): WorkOrderRecord;
+  completeWorkOrder(ref: WorkOrderRef, details?: CompletionReadings): WorkOrderRecord;
   /** Clear records, counters, faults and remembered idempotency keys. */
   reset(): void;
   /** Stop listening, drop open (hanging) connections, wait for webhooks in flight. */
@@ -416,13 +416,13 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
           sim.reset();
           return { status: 204 };
         case 'POST /__sim/complete-work-order':
-          return { status: 200, body: sim.completeWorkOrder(workOrderRef(body), hoursOf(body)) };
+          return { status: 200, body: sim.completeWorkOrder(workOrderRef(body), readingsOf(body)) };
         case 'POST /__sim/work-order-status': {
           const status = body.status;
           if (status !== 'in-progress' && status !== 'completed' && status !== 'cancelled') {
             throw new SimError(400, 'ValidationError', 'status must be in-progress, completed or cancelled');
           }
-          return { status: 200, body: sim.setWorkOrderStatus(workOrderRef(body), status, hoursOf(body)) };
+          return { status: 200, body: sim.setWorkOrderStatus(workOrderRef(body), status, readingsOf(body)) };
         }
         case 'POST /__sim/token':
           if (body.token !== null && typeof body.token !== 'string') throw new SimError(400, 'ValidationError', 'token must be a string or null');
@@ -534,12 +534,16 @@ function workOrderRef(body: Record<string, unknown>): WorkOrderRef {
   throw new SimError(400, 'ValidationError', 'give the work order as {id} or {externalKey}');
 }
 
-function hoursOf(body: Record<string, unknown>): { operatingHoursAtCompletion?: number } {
-  const hours = body.operatingHoursAtCompletion;
-  if (hours === undefined || hours === null) return {};
-  if (typeof hours !== 'number' || !Number.isFinite(hours) || hours < 0)
-    throw new SimError(400, 'ValidationError', 'operatingHoursAtCompletion must be a non-negative number');
-  return { operatingHoursAtCompletion: hours };
+/** The meter readings a completion may carry. */
+function readingsOf(body: Record<string, unknown>): CompletionReadings {
+  const out: { operatingHoursAtCompletion?: number; odometerKmAtCompletion?: number } = {};
+  for (const field of ['operatingHoursAtCompletion', 'odometerKmAtCompletion'] as const) {
+    const v = body[field];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new SimError(400, 'ValidationError', `${field} must be a non-negative number`);
+    out[field] = v;
+  }
+  return out;
 }
 
 function faultResponse(fault: FaultSpec): SimResponse {

@@ -43,8 +43,15 @@ export interface WorkOrderRecord {
   readonly updatedAt: string;
   readonly completedAt?: string;
   readonly operatingHoursAtCompletion?: number;
+  readonly odometerKmAtCompletion?: number;
   /** Every other field the client sent (description, priority, trigger, sensors, window ...). */
   readonly [field: string]: unknown;
+}
+
+/** Meter readings a planner records with a completion. */
+export interface CompletionReadings {
+  readonly operatingHoursAtCompletion?: number;
+  readonly odometerKmAtCompletion?: number;
 }
 
 export interface MeterReadingRecord {
@@ -173,7 +180,7 @@ export class ErpStore {
   setWorkOrderStatus(
     ref: { id?: string; externalKey?: string },
     status: SimWorkOrderStatus,
-    details: { operatingHoursAtCompletion?: number } = {},
+    details: CompletionReadings = {},
   ): WorkOrderRecord {
     const index = this.state.workOrders.findIndex((w) =>
       ref.id !== undefined ? w.id === ref.id : ref.externalKey !== undefined && w.externalKey === ref.externalKey,
@@ -198,6 +205,7 @@ export class ErpStore {
       ...(status === 'completed' && details.operatingHoursAtCompletion !== undefined
         ? { operatingHoursAtCompletion: details.operatingHoursAtCompletion }
         : {}),
+      ...(status === 'completed' && details.odometerKmAtCompletion !== undefined ? { odometerKmAtCompletion: details.odometerKmAtCompletion } : {}),
     };
     this.state.workOrders[index] = next;
     this.options.onWorkOrderChanged?.(structuredClone(next));

@@ -58,7 +58,7 @@ describe('rules config', () => {
       zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } }, { name: 'dock', locationCode: 'D', polygon: [[13, 52], [13.1, 52], [13.1, 52.1]] }] },
       maintenance: {
         thresholds: [{ name: 'overheat', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '5m', severity: 'critical', cooldown: '12h', workOrder: { orderType: 'PM02' }, appliesTo: { attributes: { type: 'excavator' } } }],
-        serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 25 }],
+        serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 25 }, { name: 'oil-15000km', everyKm: 15_000, dueSoonKm: 500 }],
         windows: { timeZone: 'Europe/Berlin', default: [{ days: ['sat'], from: '06:00', to: '14:00' }], sites: { HAM: [{ days: ['sun'], from: '22:00', to: '04:00' }], NYC: { timeZone: 'America/New_York', slots: [{ days: ['mon', 'fri'], from: '05:00', to: '07:30' }] } } },
       },
       inventory: { freshness: '12h' },
@@ -77,7 +77,8 @@ describe('rules config', () => {
       workOrder: { orderType: 'PM02' },
       appliesTo: { attributes: { type: ['excavator'] } },
     });
-    expect(c.maintenance?.serviceIntervals[0]).toMatchObject({ everyHours: 250, dueSoonHours: 25, baselineAttribute: 'lastServiceHours', defaultBaseline: 'zero', severity: 'warning' });
+    expect(c.maintenance?.serviceIntervals[0]).toMatchObject({ meter: 'hours', every: 250, dueSoon: 25, baselineAttribute: 'lastServiceHours', defaultBaseline: 'zero', severity: 'warning' });
+    expect(c.maintenance?.serviceIntervals[1]).toMatchObject({ meter: 'km', every: 15_000, dueSoon: 500, baselineAttribute: 'lastServiceKm' });
     expect(c.maintenance?.windows).toEqual({
       '*': { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 360, durationMinutes: 480 }] },
       HAM: { timeZone: 'Europe/Berlin', windows: [{ days: [0], startMinute: 1320, durationMinutes: 360 }] },
@@ -152,6 +153,26 @@ describe('rules config', () => {
       { key: 'maintenance.calendarCheckEvery', message },
       { key: 'inventory.changesEvery', message },
       { key: 'depreciation.checkEvery', message },
+    ]);
+  });
+
+  it('a service interval counts operating hours or km, and says how often', () => {
+    expect(
+      problems({
+        maintenance: {
+          serviceIntervals: [
+            { name: 'both', everyHours: 250, everyKm: 15_000 },
+            { name: 'none', dueSoonHours: 10 },
+            { name: 'lead', everyKm: 1000, dueSoonKm: 1000 },
+            { name: 'mixed', everyKm: 1000, dueSoonHours: 10 },
+          ],
+        },
+      }),
+    ).toEqual([
+      { key: 'maintenance.serviceIntervals.0.everyKm', message: 'an interval counts one meter: give everyHours (operating hours) or everyKm (odometer), not both; make two intervals for both' },
+      { key: 'maintenance.serviceIntervals.1.everyHours', message: 'say how often: everyHours: N (every N hours, or everyKm for the odometer)' },
+      { key: 'maintenance.serviceIntervals.2.dueSoonKm', message: 'must be less than everyKm (1000)' },
+      { key: 'maintenance.serviceIntervals.3.everyKm', message: 'an interval counts one meter: give everyHours (operating hours) or everyKm (odometer), not both; make two intervals for both' },
     ]);
   });
 

@@ -193,12 +193,16 @@ export const thresholdSchema = z
 export const serviceIntervalSchema = z
   .strictObject({
     name: ruleName,
-    /** Service every N operating hours. */
-    everyHours: z.number().positive(),
+    /** Service every N operating hours (or give everyKm). */
+    everyHours: z.number().positive().optional(),
     /** Open the work order this many hours before it is due. @default 0 */
-    dueSoonHours: z.number().min(0).default(0),
-    /** Asset attribute with the hours at the last service (the first baseline). @default lastServiceHours */
-    baselineAttribute: z.string().min(1).default('lastServiceHours'),
+    dueSoonHours: z.number().min(0).optional(),
+    /** Service every N km on the odometer (trucks, vans; instead of everyHours). */
+    everyKm: z.number().positive().optional(),
+    /** Open the work order this many km before it is due. @default 0 */
+    dueSoonKm: z.number().min(0).optional(),
+    /** Asset attribute with the meter at the last service (the first baseline). @default lastServiceHours, or lastServiceKm */
+    baselineAttribute: z.string().min(1).optional(),
     /** Without that attribute: count from 0 (due at multiples of N) or from the first reading seen. @default zero */
     defaultBaseline: z.enum(['zero', 'first-reading']).default('zero'),
     severity: severity.default('warning'),
@@ -207,19 +211,33 @@ export const serviceIntervalSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.dueSoonHours >= r.everyHours) ctx.addIssue({ code: 'custom', path: ['dueSoonHours'], message: `must be less than everyHours (${r.everyHours})` });
+    const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
+    const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
+    if (hours && km) {
+      ctx.addIssue({ code: 'custom', path: [r.everyKm !== undefined ? 'everyKm' : 'dueSoonKm'], message: 'an interval counts one meter: give everyHours (operating hours) or everyKm (odometer), not both; make two intervals for both' });
+      return;
+    }
+    const [every, dueSoon, unit] = km ? (['everyKm', 'dueSoonKm', 'km'] as const) : (['everyHours', 'dueSoonHours', 'hours'] as const);
+    const n = r[every];
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', path: [every], message: `say how often: ${every}: N (every N ${unit}${km ? '' : ', or everyKm for the odometer'})` });
+      return;
+    }
+    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `must be less than ${every} (${n})` });
   })
-  .transform(
-    (r): ServiceIntervalRule => ({
+  .transform((r): ServiceIntervalRule => {
+    const km = r.everyKm !== undefined;
+    return {
       name: r.name,
-      everyHours: r.everyHours,
-      dueSoonHours: r.dueSoonHours,
-      baselineAttribute: r.baselineAttribute,
+      meter: km ? 'km' : 'hours',
+      every: (km ? r.everyKm : r.everyHours) as number,
+      dueSoon: (km ? r.dueSoonKm : r.dueSoonHours) ?? 0,
+      baselineAttribute: r.baselineAttribute ?? (km ? 'lastServiceKm' : 'lastServiceHours'),
       defaultBaseline: r.defaultBaseline,
       severity: r.severity,
       ...workOrderOptions(r),
-    }),
-  );
+    };
+  });
 
 export const calendarIntervalSchema = z
   .strictObject({

@@ -65,4 +65,5 @@ export interface WorkOrderUpdate {
   /** When the ERP changed it (epoch ms). */
   readonly changedAt: number;
   readonly operatingHoursAtCompletion?: number;
+  readonly odometerKmAtCompletion?: number;
 }

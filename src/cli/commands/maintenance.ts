@@ -56,16 +56,21 @@ const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toIS
 
 export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
   if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
-  const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'HOURS', 'NEXT DUE', 'TO GO']];
-  // Service intervals count hours, calendar intervals days.
-  const nextDue = (d: AssetMaintenance['due'][number]) => (d.nextDueDate ?? d.nextDueHours ?? '-');
-  const toGo = (d: AssetMaintenance['due'][number]) => (d.remainingDays !== undefined ? `${d.remainingDays} d` : d.remainingHours ?? '-');
+  const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'METER', 'NEXT DUE', 'TO GO']];
+  // Service intervals count hours or km, calendar intervals days.
+  type Due = AssetMaintenance['due'][number];
+  const withUnit = (h: number | undefined, km: number | undefined) => (h !== undefined ? `${h} h` : km !== undefined ? `${km} km` : '-');
+  const meter = (d: Due) => withUnit(d.hours, d.km);
+  const nextDue = (d: Due) => d.nextDueDate ?? withUnit(d.nextDueHours, d.nextDueKm);
+  const toGo = (d: Due) => (d.remainingDays !== undefined ? `${d.remainingDays} d` : withUnit(d.remainingHours, d.remainingKm));
   const open: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
-  const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'HOURS AT COMPLETION']];
+  const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
+  const atCompletion = (w: AssetMaintenance['closed'][number]) =>
+    [w.hoursAtCompletion !== undefined ? `${w.hoursAtCompletion} h` : '', w.kmAtCompletion !== undefined ? `${w.kmAtCompletion} km` : ''].filter(Boolean).join(', ') || '-';
   for (const r of rows) {
-    for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, d.hours ?? '-', nextDue(d), toGo(d)]);
+    for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, meter(d), nextDue(d), toGo(d)]);
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
-    for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), w.hoursAtCompletion ?? '-']);
+    for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
   const parts = [`DUE\n${table(due)}`, open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n', closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n'];
   return parts.join('\n');
@@ -76,6 +81,8 @@ export interface CompletionInput {
   readonly status: 'completed' | 'cancelled';
   /** Operating hours at completion; absent: taken from the readings around `at`. */
   readonly hours?: number;
+  /** Odometer (km) at completion; absent: taken from the readings around `at`. */
+  readonly km?: number;
   readonly at: number;
   readonly erpWorkOrderId?: string;
 }
@@ -85,6 +92,7 @@ export function completionEvent(input: CompletionInput): Record<string, unknown>
   const key = parseWorkOrderKey(input.businessKey);
   if (!key) throw new UsageError(`"${input.businessKey}" is not a work-order business key (asset|rule|occurrence); 'assetbridge maintenance status' lists them`);
   if (input.hours !== undefined && !(Number.isFinite(input.hours) && input.hours >= 0)) throw new UsageError('--hours must be a number of operating hours, 0 or more');
+  if (input.km !== undefined && !(Number.isFinite(input.km) && input.km >= 0)) throw new UsageError('--km must be an odometer reading in km, 0 or more');
   if (!Number.isFinite(input.at)) throw new UsageError('--at must be an ISO date-time, e.g. 2026-11-30T14:00:00Z');
   return {
     kind: 'workorder',
@@ -94,6 +102,7 @@ export function completionEvent(input: CompletionInput): Record<string, unknown>
     eventTime: new Date(input.at).toISOString(),
     ...(input.erpWorkOrderId !== undefined ? { erpWorkOrderId: input.erpWorkOrderId } : {}),
     ...(input.hours !== undefined ? { operatingHoursAtCompletion: input.hours } : {}),
+    ...(input.km !== undefined ? { odometerKmAtCompletion: input.km } : {}),
   };
 }
 
@@ -119,19 +128,21 @@ export function registerMaintenanceCommand(program: Command): Command {
   addConfigOption(
     maintenance
       .command('complete <businessKey>')
-      .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours at completion (calendar intervals: to the day of --at)')
+      .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours (or km) at completion (calendar intervals: to the day of --at)')
       .option('--hours <h>', 'operating hours at completion (default: from the readings around --at)')
+      .option('--km <km>', 'odometer at completion, for an interval in km (default: from the readings around --at)')
       .option('--at <iso>', 'when it was completed (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
       .option('--erp-id <id>', "the ERP's work-order number, for the record")
-      .addHelpText('after', "\nExample:\n  assetbridge maintenance complete 'EQ-1|service-250h|250h@b0' --hours 251.5"),
+      .addHelpText('after', "\nExamples:\n  assetbridge maintenance complete 'EQ-1|service-250h|250h@b0' --hours 251.5\n  assetbridge maintenance complete 'TRUCK-7|oil-15000km|30000km@b15000' --km 30120"),
   ).action(
-    action(async (businessKey: string, opts: { config: string; hours?: string; at?: string; cancelled?: boolean; erpId?: string }) => {
+    action(async (businessKey: string, opts: { config: string; hours?: string; km?: string; at?: string; cancelled?: boolean; erpId?: string }) => {
       const event = completionEvent({
         businessKey,
         status: opts.cancelled ? 'cancelled' : 'completed',
         at: opts.at !== undefined ? Date.parse(opts.at) : Date.now(),
         ...(opts.hours !== undefined ? { hours: Number(opts.hours) } : {}),
+        ...(opts.km !== undefined ? { km: Number(opts.km) } : {}),
         ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
       });
       // The running service owns the rule state: hand it the event; else run the pipeline here.

@@ -154,13 +154,13 @@ afterEach(async () => {
 });
 
 /** A store holding the assets and the state these events leave. */
-async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
+async function storeAfter(events: CanonicalEvent[], config: RulesConfig = rules): Promise<SqliteStore> {
   const store = tempStore();
   stores.push(store);
   await store.upsertAssets(assets);
   const byId = new Map(assets.map((a) => [a.asset.erpAssetId, a.asset]));
   const r = simulateRules(
-    createRules({ ...rules, allowedLateness: 0 }),
+    createRules({ ...config, allowedLateness: 0 }),
     events.map((event) => ({ event, asset: byId.get(event.ids[0]?.value ?? '') ?? assets[0]!.asset, destination: 'erp' })),
   );
   await store.commitIngest({ states: [...r.states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })), deliveries: r.perStep.flat(), quarantine: [], accepted: events.length });
@@ -182,6 +182,8 @@ describe('maintenance complete', () => {
     });
     expect(() => completionEvent({ businessKey: 'EQ-1', status: 'completed', at })).toThrow(/not a work-order business key/);
     expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', hours: -1, at })).toThrow(/--hours/);
+    expect(completionEvent({ businessKey: 'T-7|oil|30000km@b15000', status: 'completed', km: 30_120, at })).toMatchObject({ erpAssetId: 'T-7', odometerKmAtCompletion: 30_120 });
+    expect(() => completionEvent({ businessKey: 'T-7|oil|x', status: 'completed', km: Number('lots'), at })).toThrow(/--km must be an odometer reading/);
     expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', at: Date.parse('yesterday') })).toThrow(/--at/);
   });
 });
@@ -204,6 +206,31 @@ describe('maintenance status', () => {
     expect(text).toContain('OPEN WORK ORDERS');
     expect(text).toMatch(/EQ-1\s+EQ-1\|service-250h\|250h@b0\s+in-progress\s+MEDIUM/);
     await expect(loadMaintenanceStatus(store, rules, 'NOPE')).rejects.toThrow(/no asset "NOPE"/);
+  });
+
+  it('shows odometer intervals in km beside hour intervals, and the meter at completion', async () => {
+    const both = rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'service-250h', everyHours: 250 }, { name: 'oil-15000km', everyKm: 15_000, dueSoonKm: 500 }] } });
+    const odo = (iso: string, km: number, hours: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse(iso), receivedAt: 0, odometerKm: km, operatingHours: hours });
+    const store = await storeAfter(
+      [
+        odo('2026-10-01T00:00:00Z', 14_400, 100),
+        odo('2026-10-01T10:00:00Z', 14_600, 102),
+        { kind: 'workorder', source: 'cli', ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: Date.parse('2026-10-01T11:00:00Z'), receivedAt: 0, businessKey: 'EQ-1|oil-15000km|15000km@b0', status: 'completed', odometerKmAtCompletion: 14_650 },
+        odo('2026-10-02T00:00:00Z', 15_400, 110),
+        odo('2026-10-02T01:00:00Z', 19_400, 110.5), // 4,000 km in an hour: set aside
+      ],
+      both,
+    );
+    const [eq1] = await loadMaintenanceStatus(store, both, 'EQ-1');
+    expect(eq1?.due.map((d) => [d.rule, d.state, d.hours ?? d.km, d.nextDueHours ?? d.nextDueKm, d.remainingHours ?? d.remainingKm])).toEqual([
+      ['service-250h', 'ok', 110.5, 250, 139.5],
+      ['oil-15000km', expect.stringMatching(/^ok; latest reading set aside: 2026-10-02T01:00:00.000Z: .*19400/), 15_400, 29_650, 14_250],
+    ]);
+    expect(eq1?.closed.map((w) => [w.businessKey, w.kmAtCompletion])).toEqual([['EQ-1|oil-15000km|15000km@b0', 14_650]]);
+    const text = formatMaintenanceStatus(eq1 ? [eq1] : [], 5);
+    expect(text).toMatch(/oil-15000km\s+service\s+ok; latest reading set aside: .*\s+15400 km\s+29650 km\s+14250 km/);
+    expect(text).toMatch(/EQ-1\|oil-15000km\|15000km@b0\s+completed\s+\S+\s+102 h, 14650 km/);
+    expect(describeRules(both).map((r) => r.slice(0, 3))).toContainEqual(['oil-15000km', 'service interval', 'every 15000 km (odometer), 500 km ahead']);
   });
 });
 

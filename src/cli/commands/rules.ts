@@ -237,7 +237,10 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';
     rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${clear}, cooldown ${t.cooldownMs / 1000} s${only(t.appliesTo)}`, action(t.severity)]);
   }
-  for (const s of rules.maintenance?.serviceIntervals ?? []) rows.push([s.name, 'service interval', `every ${s.everyHours} h${s.dueSoonHours ? `, ${s.dueSoonHours} h ahead` : ''}${only(s.appliesTo)}`, action(s.severity)]);
+  for (const s of rules.maintenance?.serviceIntervals ?? []) {
+    const unit = s.meter === 'km' ? 'km' : 'h';
+    rows.push([s.name, 'service interval', `every ${s.every} ${unit}${s.meter === 'km' ? ' (odometer)' : ''}${s.dueSoon ? `, ${s.dueSoon} ${unit} ahead` : ''}${only(s.appliesTo)}`, action(s.severity)]);
+  }
   for (const c of rules.maintenance?.calendarIntervals ?? [])
     rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${only(c.appliesTo)}`, action(c.severity)]);
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);

@@ -103,6 +103,8 @@ export interface WorkOrderStatusEvent extends EventBase {
   readonly status: WorkOrderStatus;
   /** Operating hours recorded at completion, when the ERP reports them. */
   readonly operatingHoursAtCompletion?: number;
+  /** Odometer (km) recorded at completion, when the ERP reports it. */
+  readonly odometerKmAtCompletion?: number;
 }
 
 export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent | WorkOrderStatusEvent;

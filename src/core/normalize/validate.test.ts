@@ -42,6 +42,11 @@ describe('validateEvent', () => {
     expect(validateEvent({ ...base, kind: 'sensor', values: {} } as CanonicalEvent, now)).toMatchObject({ ok: false });
     expect(validateEvent({ ...base, kind: 'alert', reason: 'x', severity: 'bad' } as unknown as CanonicalEvent, now)).toMatchObject({ ok: false });
     expect(validateEvent({ ...base, kind: 'workorder', businessKey: 'k', status: 'completed' } as CanonicalEvent, now)).toEqual({ ok: true });
+    expect(validateEvent({ ...base, kind: 'workorder', businessKey: 'k', status: 'completed', odometerKmAtCompletion: 30_120 } as CanonicalEvent, now)).toEqual({ ok: true });
+    expect(validateEvent({ ...base, kind: 'workorder', businessKey: 'k', status: 'completed', odometerKmAtCompletion: '30k' } as unknown as CanonicalEvent, now)).toMatchObject({
+      ok: false,
+      reason: 'odometerKmAtCompletion must be a number, got string "30k"',
+    });
   });
 
   it('marks events older than maxAge as stale', () => {

@@ -98,7 +98,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (typeof e.businessKey !== 'string' || e.businessKey === '') problem = 'work-order update needs its businessKey';
       else if (!['open', 'in-progress', 'completed', 'cancelled'].includes(e.status as string))
         problem = `work-order status must be open, in-progress, completed or cancelled, got ${describe(e.status)}`;
-      else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true);
+      else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true) ?? checkNumber('odometerKmAtCompletion', e.odometerKmAtCompletion, 0, 100_000_000, true);
       break;
     default:
       problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;

@@ -36,6 +36,7 @@ export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
     erpWorkOrderId: u.erpWorkOrderId,
     status: u.status,
     ...(u.operatingHoursAtCompletion !== undefined ? { operatingHoursAtCompletion: u.operatingHoursAtCompletion } : {}),
+    ...(u.odometerKmAtCompletion !== undefined ? { odometerKmAtCompletion: u.odometerKmAtCompletion } : {}),
   };
 }
 

@@ -123,7 +123,7 @@ describe('each operation against the simulator', () => {
     s.completeWorkOrder({ externalKey: orders[0]!.businessKey }, { operatingHoursAtCompletion: 512.5 });
     s.setWorkOrderStatus({ externalKey: orders[1]!.businessKey }, 'cancelled');
     // Through the control API too, as an e2e test in another process would.
-    const res = await fetch(`${s.url}/__sim/complete-work-order`, { method: 'POST', body: JSON.stringify({ externalKey: orders[2]!.businessKey }) });
+    const res = await fetch(`${s.url}/__sim/complete-work-order`, { method: 'POST', body: JSON.stringify({ externalKey: orders[2]!.businessKey, odometerKmAtCompletion: 30_120 }) });
     expect(res.status).toBe(200);
 
     const updates = await c.fetchWorkOrderUpdates(since, ctx);
@@ -133,6 +133,8 @@ describe('each operation against the simulator', () => {
       [orders[2]!.businessKey, 'completed'],
     ]);
     expect(updates[0]).toMatchObject({ erpAssetId: 'EQ-5', operatingHoursAtCompletion: 512.5, changedAt: since + 1000 });
+    expect(updates[2]).toMatchObject({ erpAssetId: 'EQ-7', odometerKmAtCompletion: 30_120 });
+    expect(updates[2]?.operatingHoursAtCompletion).toBeUndefined();
     expect(s.counters().requests).toBeGreaterThanOrEqual(3); // 1 send... plus 2 pages at least
     expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual([]);
   });

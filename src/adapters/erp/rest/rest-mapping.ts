@@ -207,6 +207,7 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
   if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || Number.isNaN(changedAt))
     return undefined;
   const hours = wo.operatingHoursAtCompletion;
+  const km = wo.odometerKmAtCompletion;
   return {
     businessKey: externalKey,
     erpAssetId,
@@ -214,6 +215,7 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
     status,
     changedAt,
     ...(typeof hours === 'number' && Number.isFinite(hours) ? { operatingHoursAtCompletion: hours } : {}),
+    ...(typeof km === 'number' && Number.isFinite(km) ? { odometerKmAtCompletion: km } : {}),
   };
 }
 

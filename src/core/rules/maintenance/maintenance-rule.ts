@@ -1,13 +1,13 @@
 /**
- * Maintenance initiation (touchpoint 2): sensor thresholds and operating-hour service intervals
- * open work orders — exactly one per (asset, rule, occurrence) — and ERP feedback closes the loop.
+ * Maintenance initiation (touchpoint 2): sensor thresholds and service intervals on operating
+ * hours or the odometer open work orders — exactly one per (asset, rule, occurrence) — and ERP feedback closes the loop.
  *
  * One rule object (`maintenance`) evaluates every configured threshold and interval for an asset
  * from one shared, event-time-ordered stream of samples, so twenty rules per asset cost one
  * reorder buffer and one state document, not twenty. Sensor and meter samples wait
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped. Work-order feedback (`workorder` events) applies at once:
- * a completion resets that interval's baseline to the hours at completion, if it is newer than the
+ * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins).
  * @module
  */
@@ -16,11 +16,12 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
+import type { MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { dayOf, type CalendarState } from './calendar-interval.js';
-import { formatHours, initialBaseline, stepService, type ServiceState } from './service-interval.js';
+import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
 import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
-import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ThresholdRule } from './types.js';
+import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -28,10 +29,10 @@ export const MAINTENANCE_RULE = 'maintenance';
 /** Sensor values as buffered: the value, or `[value, unit]` when there is a unit (compact JSON). */
 export type CompactValues = Readonly<Record<string, number | readonly [number, string]>>;
 
-/** A sample waiting in the reorder buffer: sensor values, or an operating-hours reading. */
+/** A sample waiting in the reorder buffer: sensor values, or meter readings (operating hours, odometer km). */
 export type MaintenanceSample =
   | { readonly t: number; readonly k: 's'; readonly v: CompactValues }
-  | { readonly t: number; readonly k: 'm'; readonly h: number; readonly reset?: true };
+  | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true };
 
 export interface MaintenanceState {
   readonly order?: ReorderState<MaintenanceSample>;
@@ -42,12 +43,18 @@ export interface MaintenanceState {
    * the latest one last: for the hours at a completion time, and for status.
    */
   readonly history?: readonly (readonly [number, number])[];
+  /** Continuous odometer, km (kept only when an interval counts km). */
+  readonly km?: HoursState;
+  /** Accepted odometer readings `[eventTime, km]`, spaced like `history`. */
+  readonly kmHistory?: readonly (readonly [number, number])[];
   readonly thresholds?: Readonly<Record<string, ThresholdState>>;
   readonly services?: Readonly<Record<string, ServiceState>>;
   /** Work orders by business key. */
   readonly workOrders?: Readonly<Record<string, WorkOrderRecord>>;
-  /** Last reading set aside by meter hygiene, for `maintenance status`. */
+  /** Last hour-meter reading set aside by meter hygiene, for `maintenance status` (cleared by the next good one). */
   readonly meterIssue?: string;
+  /** The same for the odometer. */
+  readonly odometerIssue?: string;
   /** Calendar intervals: the latest completion the ERP reported, per rule (their baseline). */
   readonly calendars?: Readonly<Record<string, CalendarState>>;
 }
@@ -58,9 +65,18 @@ const MAX_OPEN_REMEMBERED = 50;
 const HISTORY_SPACING_MS = 20 * 60_000;
 const HISTORY_MAX = 12;
 
+/**
+ * Odometer hygiene: a vehicle covers at most ~200 km per hour of wall clock, and odometers show
+ * whole km or tenths; otherwise as for hour meters.
+ */
+export const ODOMETER_HYGIENE: MeterHygieneOptions = { stalledAfterMs: 7 * 24 * 3_600_000, maxRatePerHour: 200, wallClockTolerance: 1.05, resolutionSlack: 1 };
+
 interface Applicable {
   readonly thresholds: readonly ThresholdRule[];
+  /** Service intervals on operating hours. */
   readonly services: readonly ServiceIntervalRule[];
+  /** Service intervals on the odometer. */
+  readonly kmServices: readonly ServiceIntervalRule[];
   /** The sensors the thresholds read, once each. */
   readonly sensors: readonly string[];
   /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
@@ -76,9 +92,11 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     if (!a) {
       const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
       const sensors = [...new Set(thresholds.map((r) => r.sensor))];
+      const services = options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo));
       a = {
         thresholds,
-        services: options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo)),
+        services: services.filter((r) => r.meter === 'hours'),
+        kmServices: services.filter((r) => r.meter === 'km'),
         sensors,
         sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
         read: sensors.map(() => undefined),
@@ -115,16 +133,29 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
   };
 }
 
-/** The state with another reorder buffer (field by field, no spread: this runs per sample). */
-function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>): MaintenanceState {
-  const next: { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] } = { order };
+type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
+
+/** A copy to change, without `drop` (field by field, no spread or delete: this runs per sample). */
+function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutable {
+  const next: Mutable = {};
+  if (s.order !== undefined) next.order = s.order;
   if (s.hours !== undefined) next.hours = s.hours;
   if (s.history !== undefined) next.history = s.history;
+  if (s.km !== undefined) next.km = s.km;
+  if (s.kmHistory !== undefined) next.kmHistory = s.kmHistory;
   if (s.thresholds !== undefined) next.thresholds = s.thresholds;
   if (s.services !== undefined) next.services = s.services;
   if (s.workOrders !== undefined) next.workOrders = s.workOrders;
-  if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
+  if (s.meterIssue !== undefined && drop !== 'meterIssue') next.meterIssue = s.meterIssue;
+  if (s.odometerIssue !== undefined && drop !== 'odometerIssue') next.odometerIssue = s.odometerIssue;
   if (s.calendars !== undefined) next.calendars = s.calendars;
+  return next;
+}
+
+/** The state with another reorder buffer. */
+function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>): MaintenanceState {
+  const next = copy(s);
+  next.order = order;
   return next;
 }
 
@@ -146,9 +177,16 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     for (const name of a.sensors) if (event.values[name] !== undefined) return { t: event.eventTime, k: 's', v: compact(event.values) };
     return undefined;
   }
-  if (event.kind === 'meter' && event.operatingHours !== undefined && a.services.length > 0) {
+  if (event.kind === 'meter') {
+    const h = a.services.length > 0 ? event.operatingHours : undefined;
+    const km = a.kmServices.length > 0 ? event.odometerKm : undefined;
     const t = event.eventTime;
-    return event.declaredReset ? { t, k: 'm', h: event.operatingHours, reset: true } : { t, k: 'm', h: event.operatingHours };
+    if (km === undefined) {
+      if (h === undefined) return undefined;
+      return event.declaredReset ? { t, k: 'm', h, reset: true } : { t, k: 'm', h };
+    }
+    if (h === undefined) return { t, k: 'm', km };
+    return event.declaredReset ? { t, k: 'm', h, km, reset: true } : { t, k: 'm', h, km };
   }
   return undefined;
 }
@@ -184,7 +222,10 @@ function processSamples(
   const deliveries: DeliveryIntent[] = [];
   for (const sample of samples) {
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
-    else s = onHours(s, sample.t, sample, a, ctx, options, deliveries);
+    else {
+      if (sample.h !== undefined) s = onReading(s, 'hours', sample.t, sample.h, sample.reset === true, a.services, ctx, options, deliveries);
+      if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, false, a.kmServices, ctx, options, deliveries);
+    }
   }
   return { state: s, deliveries };
 }
@@ -262,70 +303,76 @@ function onSensor(
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
 }
 
-function onHours(
+/** One reading of a meter (operating hours or odometer) for the intervals that count it. */
+function onReading(
   s: MaintenanceState,
+  meter: ServiceMeter,
   t: number,
-  sample: Extract<MaintenanceSample, { k: 'm' }>,
-  a: Applicable,
+  raw: number,
+  declaredReset: boolean,
+  rules: readonly ServiceIntervalRule[],
   ctx: RuleContext,
   options: MaintenanceOptions,
   out: DeliveryIntent[],
 ): MaintenanceState {
-  const step = stepHours(s.hours, t, sample.h, sample.reset === true);
-  if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(t).toISOString()}: ${step.reason}` };
-  const hours = step.hours;
+  const km = meter === 'km';
+  const step = km ? stepHours(s.km, t, raw, false, ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset);
+  if (!step.ok) {
+    const next = copy(s);
+    const issue = `${new Date(t).toISOString()}: ${step.reason}`;
+    if (km) {
+      next.km = step.state;
+      next.odometerIssue = issue;
+    } else {
+      next.hours = step.state;
+      next.meterIssue = issue;
+    }
+    return next;
+  }
+  const reading = step.hours;
+  const unit = UNIT[meter];
   let services = s.services;
   let workOrders = s.workOrders;
-  for (const rule of a.services) {
-    const current = services?.[rule.name] ?? { base: initialBaseline(rule, ctx.asset.attributes, hours) };
-    const r = stepService(rule, current, hours);
+  for (const rule of rules) {
+    const current = services?.[rule.name] ?? { base: initialBaseline(rule, ctx.asset.attributes, reading) };
+    const r = stepService(rule, current, reading);
     if (r.state !== services?.[rule.name]) services = { ...services, [rule.name]: r.state };
     if (!r.fire) continue;
     const f = r.fire;
     const description =
-      `service every ${rule.everyHours} h ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatHours(f.due)} h, ` +
-      `meter at ${formatHours(hours)} h (counted from ${formatHours(f.base)} h; rule ${rule.name})`;
+      `service every ${rule.every} ${unit} ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatReading(f.due)} ${unit}, ` +
+      `${km ? 'odometer' : 'meter'} at ${formatReading(reading)} ${unit} (counted from ${formatReading(f.base)} ${unit}; rule ${rule.name})`;
+    const trigger = km
+      ? { type: 'service-interval', meter: 'odometerKm', everyKm: rule.every, baselineKm: f.base, dueAtKm: f.due, readingKm: reading, dueSoon: f.dueSoon, dueSoonKm: rule.dueSoon }
+      : { type: 'service-interval', meter: 'operatingHours', everyHours: rule.every, baselineHours: f.base, dueAtHours: f.due, readingHours: reading, dueSoon: f.dueSoon, dueSoonHours: rule.dueSoon };
     const d = workOrderDelivery(
       {
         rule: rule.name,
         occurrence: f.occurrence,
         severity: rule.severity,
-        title: `${rule.title ?? rule.name}: ${formatHours(f.due)} h service`,
+        title: `${rule.title ?? rule.name}: ${formatReading(f.due)} ${unit} service`,
         description,
-        trigger: {
-          type: 'service-interval',
-          meter: 'operatingHours',
-          everyHours: rule.everyHours,
-          baselineHours: f.base,
-          dueAtHours: f.due,
-          readingHours: hours,
-          dueSoon: f.dueSoon,
-          dueSoonHours: rule.dueSoonHours,
-        },
+        trigger,
         detectedAt: t,
-        snapshot: { operatingHours: { value: hours, unit: 'h' } },
+        snapshot: km ? { odometerKm: { value: reading, unit: 'km' } } : { operatingHours: { value: reading, unit: 'h' } },
         ...(rule.workOrder ? { extras: rule.workOrder } : {}),
       },
       ctx,
       options,
     );
     out.push(d);
-    workOrders = remember(
-      workOrders,
-      d.businessKey,
-      { status: 'requested', openedAt: t, dueHours: f.due },
-      options.keepClosed ?? 20,
-    );
+    workOrders = remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
   }
-  // Field by field (no rest or conditional spreads): this runs for every meter reading.
-  const next: { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] } = {};
-  if (s.order !== undefined) next.order = s.order;
-  next.hours = step.state;
-  next.history = addHistory(s.history, t, hours);
-  if (s.thresholds !== undefined) next.thresholds = s.thresholds;
+  const next = copy(s, km ? 'odometerIssue' : 'meterIssue'); // a good reading ends the issue
+  if (km) {
+    next.km = step.state;
+    next.kmHistory = addHistory(s.kmHistory, t, reading);
+  } else {
+    next.hours = step.state;
+    next.history = addHistory(s.history, t, reading);
+  }
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
-  if (s.calendars !== undefined) next.calendars = s.calendars;
   return next;
 }
 
@@ -342,9 +389,15 @@ export function latestHours(state: MaintenanceState | undefined): readonly [numb
   return h?.[h.length - 1];
 }
 
-/** Hours at time `t`: interpolated between the readings around it, else the nearest one. */
-export function hoursAt(state: MaintenanceState, t: number): number | undefined {
-  const h = state.history ?? [];
+/** The latest accepted odometer reading `[eventTime, km]`. */
+export function latestKm(state: MaintenanceState | undefined): readonly [number, number] | undefined {
+  const h = state?.kmHistory;
+  return h?.[h.length - 1];
+}
+
+/** The meter (hours, or km with `kmHistory`) at time `t`: interpolated between the readings around it, else the nearest one. */
+export function readingAt(history: MaintenanceState['history'], t: number): number | undefined {
+  const h = history ?? [];
   let before: readonly [number, number] | undefined;
   let after: readonly [number, number] | undefined;
   for (const p of h) {
@@ -373,8 +426,10 @@ function applyFeedback(
   const service = services.get(key.rule);
   const base: WorkOrderRecord = prev ?? { status: 'requested', openedAt: event.eventTime };
   let completionHours: number | undefined;
+  let completionKm: number | undefined;
   if (event.status === 'completed' && prev?.status !== 'completed') {
-    completionHours = event.operatingHoursAtCompletion !== undefined ? continuousHours(s.hours, event.operatingHoursAtCompletion) : hoursAt(s, event.eventTime);
+    completionHours = event.operatingHoursAtCompletion !== undefined ? continuousHours(s.hours, event.operatingHoursAtCompletion) : readingAt(s.history, event.eventTime);
+    completionKm = event.odometerKmAtCompletion !== undefined ? continuousHours(s.km, event.odometerKmAtCompletion) : readingAt(s.kmHistory, event.eventTime);
   }
   const record: WorkOrderRecord = {
     ...base,
@@ -382,11 +437,13 @@ function applyFeedback(
     changedAt: event.eventTime,
     ...(event.erpWorkOrderId !== undefined ? { erpWorkOrderId: event.erpWorkOrderId } : {}),
     ...(completionHours !== undefined ? { hoursAtCompletion: completionHours } : {}),
+    ...(completionKm !== undefined ? { kmAtCompletion: completionKm } : {}),
   };
   let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed) };
   const current = s.services?.[key.rule];
-  if (service && completionHours !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
-    next = { ...next, services: { ...s.services, [key.rule]: { base: completionHours, baseAt: event.eventTime } } };
+  const completion = service?.meter === 'km' ? completionKm : completionHours;
+  if (service && completion !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
+    next = { ...next, services: { ...s.services, [key.rule]: { base: completion, baseAt: event.eventTime } } };
   }
   // A calendar interval counts from the day of its latest completion (event time wins here too).
   const cal = s.calendars?.[key.rule];

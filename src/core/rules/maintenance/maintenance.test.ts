@@ -4,7 +4,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
-import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { createMaintenanceRule, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 import { nextWindow } from './windows.js';
 import { parseWorkOrderKey } from './work-order.js';
@@ -25,7 +25,8 @@ const overheat: ThresholdRule = {
   severity: 'critical',
 };
 const lowOil: ThresholdRule = { ...overheat, name: 'low-oil', sensor: 'oilPressure', direction: 'below', threshold: 1.5, clearAt: 2, durationMs: 0, cooldownMs: 0, severity: 'warning' };
-const service250: ServiceIntervalRule = { name: 'service-250h', everyHours: 250, dueSoonHours: 0, defaultBaseline: 'zero', severity: 'warning' };
+const service250: ServiceIntervalRule = { name: 'service-250h', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
+const oil15k: ServiceIntervalRule = { name: 'oil-15000km', meter: 'km', every: 15_000, dueSoon: 0, baselineAttribute: 'lastServiceKm', defaultBaseline: 'zero', severity: 'warning' };
 
 function options(over: Partial<MaintenanceOptions> = {}): MaintenanceOptions {
   return { thresholds: [overheat, lowOil], serviceIntervals: [service250], allowedLatenessMs: 0, siteAttribute: 'site', windows: {}, ...over };
@@ -49,6 +50,16 @@ const meter = (at: number, hours: number, declaredReset?: boolean): MeterEvent =
   receivedAt: T0 + at * HOUR,
   operatingHours: hours,
   ...(declaredReset ? { declaredReset } : {}),
+});
+/** Odometer (and optionally hour meter) readings `at` hours after T0. */
+const odometer = (at: number, km: number, hours?: number): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  odometerKm: km,
+  ...(hours !== undefined ? { operatingHours: hours } : {}),
 });
 /** ERP feedback `at` hours after T0. */
 const feedback = (at: number, businessKey: string, status: WorkOrderStatusEvent['status'], hours?: number): WorkOrderStatusEvent => ({
@@ -229,7 +240,7 @@ describe('service intervals', () => {
   });
 
   it('opens ahead of time within the due-soon lead, from the asset’s baseline attribute', () => {
-    const ds = run([meter(0, 320), meter(1, 321), meter(6, 326)], svc({ dueSoonHours: 25, baselineAttribute: 'lastServiceHours' })).deliveries;
+    const ds = run([meter(0, 320), meter(1, 321), meter(6, 326)], svc({ dueSoon: 25, baselineAttribute: 'lastServiceHours' })).deliveries;
     expect(keys(ds)).toEqual(['EQ-7|service-250h|350h@b100']);
     expect(ds[0]?.payload.trigger).toMatchObject({ dueSoon: true, dueAtHours: 350, readingHours: 326 });
   });
@@ -273,6 +284,74 @@ describe('service intervals', () => {
     const dropped = run([meter(0, 240), meter(5, 245), meter(6, 3), meter(20, 10)], svc());
     expect(dropped.deliveries).toEqual([]);
     expect(dropped.state?.meterIssue).toMatch(/went backwards from 245 .* to 10 /);
+  });
+});
+
+describe('service intervals on the odometer', () => {
+  const truck: AssetRecord = { ...asset, erpAssetId: 'TRUCK-7', attributes: { site: 'BER', lastServiceKm: '15000' } };
+  const km = (over: Partial<MaintenanceOptions> = {}) => options({ thresholds: [], serviceIntervals: [oil15k], ...over });
+  function drive(events: readonly CanonicalEvent[], opts = km(), initial?: StateDoc) {
+    const rule = createMaintenanceRule(opts);
+    const r = simulateRules([rule], events.map((event) => ({ event, asset: truck, destination: 'erp' })), initial ? { initial: new Map([[truck.erpAssetId, initial]]) } : {});
+    const doc = r.states.get(truck.erpAssetId) ?? {};
+    return { deliveries: r.perStep.flat(), doc, state: doc.maintenance as MaintenanceState | undefined };
+  }
+
+  it('opens one work order per due point in km, from the asset’s last service km', () => {
+    // 80 km/h on the road: 29,900 km at hour 0, 30,060 two hours later.
+    const r = drive([odometer(0, 29_900), odometer(1, 29_980), odometer(2, 30_060), odometer(3, 30_140)]);
+    expect(keys(r.deliveries)).toEqual(['TRUCK-7|oil-15000km|30000km@b15000']);
+    expect(r.deliveries[0]?.payload).toMatchObject({
+      title: 'oil-15000km: 30000 km service',
+      trigger: { type: 'service-interval', meter: 'odometerKm', everyKm: 15_000, baselineKm: 15_000, dueAtKm: 30_000, readingKm: 30_060, dueSoon: false },
+      sensorSnapshot: { values: { odometerKm: { value: 30_060, unit: 'km' } } },
+    });
+    expect(r.deliveries[0]?.payload.description).toMatch(/^service every 15000 km due: due at 30000 km, odometer at 30060 km/);
+  });
+
+  it('counts hours and km side by side from one meter event; a bad odometer reading does not hold up the hours', () => {
+    const both = km({ serviceIntervals: [oil15k, service250] });
+    // The odometer jumps 5,000 km in an hour (a swapped unit, a glitch): set aside, flagged.
+    const r = drive([odometer(0, 29_900, 240), odometer(1, 34_900, 241), odometer(10, 29_990, 250.2), odometer(11, 30_070, 251)], both);
+    expect(keys(r.deliveries)).toEqual(['TRUCK-7|service-250h|250h@b0', 'TRUCK-7|oil-15000km|30000km@b15000']);
+    expect(r.deliveries[1]?.payload.trigger).toMatchObject({ readingKm: 30_070 });
+    const flagged = drive([odometer(0, 29_900, 240), odometer(1, 34_900, 241)], both);
+    expect(flagged.state?.odometerIssue).toMatch(/34900/);
+    expect(flagged.state?.meterIssue).toBeUndefined();
+    expect(latestHours(flagged.state)).toEqual([T0 + HOUR, 241]);
+    expect(latestKm(flagged.state)).toEqual([T0, 29_900]);
+  });
+
+  it('completion resets the km baseline (reported km, else the odometer at that time) and leaves the hours alone', () => {
+    const both = km({ serviceIntervals: [oil15k, service250] });
+    const opened = drive([odometer(0, 29_900, 240), odometer(2, 30_060, 242), odometer(4, 30_220, 244)], both);
+    const key = 'TRUCK-7|oil-15000km|30000km@b15000';
+    expect(keys(opened.deliveries)).toEqual([key]);
+    const reported = drive([{ ...feedback(5, key, 'completed'), odometerKmAtCompletion: 30_250 }], both, opened.doc);
+    expect(reported.state?.services?.['oil-15000km']).toEqual({ base: 30_250, baseAt: T0 + 5 * HOUR });
+    expect(reported.state?.services?.['service-250h']).toEqual(opened.state?.services?.['service-250h']);
+    expect(reported.state?.workOrders?.[key]).toMatchObject({ status: 'completed', kmAtCompletion: 30_250, hoursAtCompletion: 244 });
+    const interpolated = drive([feedback(3, key, 'completed')], both, opened.doc);
+    expect(interpolated.state?.services?.['oil-15000km']).toEqual({ base: 30_140, baseAt: T0 + 3 * HOUR });
+    // The next one counts from the completion.
+    const next = drive([odometer(200, 45_100, 400), odometer(202, 45_260, 402)], both, reported.doc);
+    expect(keys(next.deliveries)).toEqual(['TRUCK-7|service-250h|250h@b0', 'TRUCK-7|oil-15000km|45250km@b30250']);
+  });
+
+  it('the same readings in any arrival order within the allowed lateness give the same work orders', () => {
+    const late = km({ allowedLatenessMs: 3 * HOUR });
+    const events = [odometer(0, 29_900), odometer(1, 29_980), odometer(2, 30_060), odometer(3, 30_140), odometer(4, 30_220)];
+    const inOrder = drive(events, late);
+    fc.assert(
+      fc.property(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), (shuffled) => {
+        const r = drive(shuffled, late);
+        const rule = createMaintenanceRule(late);
+        const f = flushRules([rule], new Map([[truck.erpAssetId, r.doc]]), new Map([[truck.erpAssetId, { asset: truck, destination: 'erp' }]]), 0);
+        const g = flushRules([rule], new Map([[truck.erpAssetId, inOrder.doc]]), new Map([[truck.erpAssetId, { asset: truck, destination: 'erp' }]]), 0);
+        expect(keys([...r.deliveries, ...f.deliveries]).sort()).toEqual(keys([...inOrder.deliveries, ...g.deliveries]).sort());
+      }),
+      { numRuns: 50 },
+    );
   });
 });
 

@@ -1,17 +1,18 @@
 /**
- * Service intervals on cumulative operating hours: due at baseline + k·N. A work order opens when
- * the hours reach the due point minus the "due soon" lead; a jump over several due points opens
- * one, for the latest. When the ERP reports the work order completed, the baseline moves to the
- * hours at completion and the schedule restarts from there.
+ * Service intervals on a cumulative meter (operating hours, or the odometer in km): due at
+ * baseline + k·N. A work order opens when the meter reaches the due point minus the "due soon"
+ * lead; a jump over several due points opens one, for the latest. When the ERP reports the work
+ * order completed, the baseline moves to the meter at completion and the schedule restarts there.
  *
- * The occurrence is the due point *and* the baseline it was computed from (`500h@b0`), so a
- * schedule restarted by a completion never collides with a work order opened before it.
+ * The occurrence is the due point *and* the baseline it was computed from (`500h@b0`,
+ * `15000km@b0`), so a schedule restarted by a completion never collides with a work order opened
+ * before it.
  * @module
  */
-import type { ServiceIntervalRule } from './types.js';
+import type { ServiceIntervalRule, ServiceMeter } from './types.js';
 
 export interface ServiceState {
-  /** Hours the schedule counts from. */
+  /** Meter reading (hours or km) the schedule counts from. */
   readonly base: number;
   /** Event time of the completion that set the baseline (absent for the initial one). */
   readonly baseAt?: number;
@@ -35,28 +36,32 @@ export function initialBaseline(rule: ServiceIntervalRule, attributes: Readonly<
   return rule.defaultBaseline === 'first-reading' ? firstReading : 0;
 }
 
-/** Hours rounded to 2 decimals, as text without trailing zeros (stable in business keys). */
-export function formatHours(h: number): string {
-  return String(Math.round(h * 100) / 100);
+/** A meter reading rounded to 2 decimals, as text without trailing zeros (stable in business keys). */
+export function formatReading(v: number): string {
+  return String(Math.round(v * 100) / 100);
 }
 
-export function occurrenceOf(due: number, base: number): string {
-  return `${formatHours(due)}h@b${formatHours(base)}`;
+/** The unit as written in occurrences and texts. */
+export const UNIT: Readonly<Record<ServiceMeter, string>> = { hours: 'h', km: 'km' };
+
+export function occurrenceOf(due: number, base: number, meter: ServiceMeter = 'hours'): string {
+  return `${formatReading(due)}${UNIT[meter]}@b${formatReading(base)}`;
 }
 
 /** The next due point after the current baseline's last opened one. */
 export function nextDue(rule: ServiceIntervalRule, s: ServiceState): number {
-  const k = s.firedDue === undefined ? 1 : Math.round((s.firedDue - s.base) / rule.everyHours) + 1;
-  return s.base + k * rule.everyHours;
+  const k = s.firedDue === undefined ? 1 : Math.round((s.firedDue - s.base) / rule.every) + 1;
+  return s.base + k * rule.every;
 }
 
-export function stepService(rule: ServiceIntervalRule, s: ServiceState, hours: number): { state: ServiceState; fire?: ServiceFire } {
-  const k = Math.floor((hours + rule.dueSoonHours - s.base) / rule.everyHours + 1e-9);
+/** One reading of the rule's meter (continuous, after hygiene). */
+export function stepService(rule: ServiceIntervalRule, s: ServiceState, reading: number): { state: ServiceState; fire?: ServiceFire } {
+  const k = Math.floor((reading + rule.dueSoon - s.base) / rule.every + 1e-9);
   if (k < 1) return { state: s };
-  const due = s.base + k * rule.everyHours;
+  const due = s.base + k * rule.every;
   if (s.firedDue !== undefined && due <= s.firedDue + 1e-9) return { state: s };
   return {
     state: { ...s, firedDue: due },
-    fire: { due, base: s.base, occurrence: occurrenceOf(due, s.base), dueSoon: hours < due },
+    fire: { due, base: s.base, occurrence: occurrenceOf(due, s.base, rule.meter), dueSoon: reading < due },
   };
 }

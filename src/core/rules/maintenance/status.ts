@@ -5,7 +5,7 @@
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
-import { latestHours, type MaintenanceState } from './maintenance-rule.js';
+import { latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions } from './types.js';
@@ -17,16 +17,23 @@ export interface DueRow {
   readonly type: 'service' | 'threshold' | 'calendar';
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
-   * work order for the due point is open. Threshold: `normal`, `pending` (breach not yet held
+   * work order for the due point is open, and `; latest reading set aside: <why>` when meter
+   * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
    * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
    * `due`, with the work order's status (`requested` once the service opened it, `at the next
    * check` before), or `not checked yet` (no service date and the service has not checked it).
    */
   readonly state: string;
+  /** Service intervals on operating hours: the meter now, the baseline, the next due point, hours to go. */
   readonly hours?: number;
   readonly baselineHours?: number;
   readonly nextDueHours?: number;
   readonly remainingHours?: number;
+  /** Service intervals on the odometer: the same in km. */
+  readonly km?: number;
+  readonly baselineKm?: number;
+  readonly nextDueKm?: number;
+  readonly remainingKm?: number;
   /** Calendar intervals: the last service's day, the next due day (`YYYY-MM-DD`), days to go. */
   readonly baselineDate?: string;
   readonly nextDueDate?: string;
@@ -60,30 +67,33 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
   const due: DueRow[] = [];
   /** Work orders the calendar task opened that no ERP feedback has mentioned yet. */
   const requested: [string, WorkOrderRecord][] = [];
-  const hours = latestHours(state)?.[1];
+  const latest = { hours: latestHours(state)?.[1], km: latestKm(state)?.[1] };
   for (const rule of options.serviceIntervals) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
     const s = state?.services?.[rule.name];
-    if (!s || hours === undefined) {
+    const reading = latest[rule.meter];
+    if (!s || reading === undefined) {
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: 'no readings' });
       continue;
     }
     // While the work order for the last due point is open, that due point is what is due.
-    const openKey = s.firedDue !== undefined ? workOrderKey(asset.erpAssetId, rule.name, occurrenceOf(s.firedDue, s.base)) : undefined;
+    const openKey = s.firedDue !== undefined ? workOrderKey(asset.erpAssetId, rule.name, occurrenceOf(s.firedDue, s.base, rule.meter)) : undefined;
     const openRecord = openKey !== undefined ? state?.workOrders?.[openKey] : undefined;
     const pendingWork = openRecord !== undefined && openRecord.status !== 'completed' && openRecord.status !== 'cancelled';
     const next = pendingWork && s.firedDue !== undefined ? s.firedDue : nextDue(rule, s);
-    const remaining = next - hours;
-    const when = remaining <= 0 ? 'due' : remaining <= rule.dueSoonHours ? 'due soon' : 'ok';
+    const remaining = next - reading;
+    const when = remaining <= 0 ? 'due' : remaining <= rule.dueSoon ? 'due soon' : 'ok';
+    // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
+    const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
+    const setAside = issue !== undefined ? `; latest reading set aside: ${issue}` : '';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when,
-      hours: r2(hours),
-      baselineHours: r2(s.base),
-      nextDueHours: r2(next),
-      remainingHours: r2(remaining),
+      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}`,
+      ...(rule.meter === 'km'
+        ? { km: r2(reading), baselineKm: r2(s.base), nextDueKm: r2(next), remainingKm: r2(remaining) }
+        : { hours: r2(reading), baselineHours: r2(s.base), nextDueHours: r2(next), remainingHours: r2(remaining) }),
     });
   }
   for (const rule of calendar ? (options.calendarIntervals ?? []) : []) {

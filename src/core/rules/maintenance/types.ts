@@ -51,13 +51,18 @@ export interface ThresholdRule {
   readonly appliesTo?: AssetFilter;
 }
 
-/** "Every N operating hours from a baseline" → one work order per due point. */
+/** The cumulative meter a service interval counts: operating hours, or the odometer in km. */
+export type ServiceMeter = 'hours' | 'km';
+
+/** "Every N operating hours (or N km) from a baseline" → one work order per due point. */
 export interface ServiceIntervalRule {
   readonly name: string;
-  readonly everyHours: number;
-  /** Open the work order this many hours before it is due. @default 0 */
-  readonly dueSoonHours: number;
-  /** Asset attribute holding the hours at the last service (the first baseline). */
+  readonly meter: ServiceMeter;
+  /** N, in the meter's unit. */
+  readonly every: number;
+  /** Open the work order this much (meter units) before it is due. @default 0 */
+  readonly dueSoon: number;
+  /** Asset attribute holding the meter at the last service (the first baseline). */
   readonly baselineAttribute?: string;
   /** Baseline when the attribute is absent: 0 (due at multiples of N) or the first reading seen. */
   readonly defaultBaseline: 'zero' | 'first-reading';

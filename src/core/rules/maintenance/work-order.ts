@@ -54,12 +54,14 @@ export interface WorkOrderRecord {
   readonly status: 'requested' | WorkOrderStatus;
   /** Event time of the reading that opened it (of the first feedback, for one we did not see opened). */
   readonly openedAt: number;
-  /** Service intervals: the due point, hours. */
+  /** Service intervals: the due point, hours (or km, for an odometer interval). */
   readonly dueHours?: number;
+  readonly dueKm?: number;
   readonly erpWorkOrderId?: string;
   /** Event time of the latest ERP feedback applied. */
   readonly changedAt?: number;
   readonly hoursAtCompletion?: number;
+  readonly kmAtCompletion?: number;
 }
 
 export interface WorkOrderSpec {
