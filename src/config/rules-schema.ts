@@ -381,8 +381,10 @@ export const depreciationSchema = z
         unitsAtAcquisition: z.string().default('unitsAtAcquisition'),
       })
       .prefault({}),
-    /** Unit sent with usage. @default h */
-    unit: z.string().min(1).default('h'),
+    /** The meter usage is counted on: operating hours, or the odometer for vehicles depreciated by distance. @default operatingHours */
+    meter: z.enum(['operatingHours', 'odometerKm']).default('operatingHours'),
+    /** Unit sent with usage. @default h, or km with meter odometerKm */
+    unit: z.string().min(1).optional(),
     /** Post a period's usage this long after it ends (late readings still count). @default 2d */
     postAfter: dur('2d'),
     /** How often the period-end task looks for periods to post. @default 1h */
@@ -402,7 +404,8 @@ export const depreciationSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['periods'], message: (err as Error).message });
     }
-  });
+  })
+  .transform((d) => ({ ...d, unit: d.unit ?? (d.meter === 'odometerKm' ? 'km' : 'h') }));
 
 // ---------------------------------------------------------------------------------------------
 // The section

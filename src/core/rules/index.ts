@@ -78,7 +78,7 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
   if (config.depreciation) {
     const d = config.depreciation;
     rules.push(
-      createUsageRule({ calendar: calendarOf(d), allowedLatenessMs: config.allowedLateness, keepPeriods: d.keepPeriods, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }),
+      createUsageRule({ calendar: calendarOf(d), allowedLatenessMs: config.allowedLateness, keepPeriods: d.keepPeriods, meter: d.meter, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }),
     );
   }
   return rules;

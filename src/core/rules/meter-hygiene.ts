@@ -37,6 +37,12 @@ export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
   resolutionSlack: 0.1,
 };
 
+/**
+ * For odometers (km): a vehicle covers at most ~200 km per hour of wall clock, and odometers show
+ * whole km or tenths; otherwise as for hour meters.
+ */
+export const ODOMETER_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, maxRatePerHour: 200, resolutionSlack: 1 };
+
 /** What hygiene remembers per meter. Plain data, safe to persist as JSON. */
 export interface MeterHygieneState {
   /** Base for the next delta: the newest accepted value and when the meter first showed it. */

@@ -84,6 +84,24 @@ describe('usage per period', () => {
     expect(bad.periods?.['2026-10']?.units).toBe(200);
   });
 
+  it('counts km on the odometer for vehicles depreciated by distance, with odometer hygiene', () => {
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, meter: 'odometerKm' });
+    const odo = (at: string, km: number, hours?: number): MeterEvent => ({ ...meter(at, hours ?? 0), odometerKm: km, ...(hours === undefined ? { operatingHours: undefined } : {}) });
+    const events = [
+      odo('2026-10-31T20:00:00Z', 50_000, 900),
+      odo('2026-10-31T22:00:00Z', 50_160), // 80 km/h
+      odo('2026-10-31T23:00:00Z', 58_000), // 7,840 km in an hour: set aside
+      odo('2026-11-01T02:00:00Z', 50_400, 905), // across the month end, split in proportion to time
+    ];
+    const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+    const s = r.states.get('FA-1')?.depreciation as UsageState;
+    expect(s.periods).toEqual({ '2026-10': { units: 280, meterAtEnd: 50_280 }, '2026-11': { units: 120, meterAtEnd: 50_400 } });
+    // The hour meter in the same events does not count.
+    expect(s.last).toEqual([Date.parse('2026-11-01T02:00:00Z'), 50_400]);
+    // A meter event without an odometer reading leaves the state alone.
+    expect(rule.apply(s, meter('2026-11-02T00:00:00Z', 910), { asset, destination: 'erp', now: 0 }).state).toBe(s);
+  });
+
   it('property: any batching and arrival order within the lateness gives the same usage', () => {
     fc.assert(
       fc.property(

@@ -1,7 +1,7 @@
 /**
- * Depreciation and lifecycle (touchpoint 4), per asset: operating hours used in each fiscal
- * period, from the cumulative hour meter after hygiene (hours.ts → meter-hygiene.ts), in
- * event-time order. The hours between two readings are spread over the periods they span in
+ * Depreciation and lifecycle (touchpoint 4), per asset: operating hours (or km, for vehicles
+ * depreciated by distance) used in each fiscal period, from the cumulative meter after hygiene
+ * (hours.ts → meter-hygiene.ts), in event-time order. The hours between two readings are spread over the periods they span in
  * proportion to time, so a reading on 3 November still gives October its share.
  *
  * Postings (`usage.post`) are made by the period-end task (engine/tasks/usage-posting.ts) and the
@@ -11,6 +11,7 @@
 import type { MeterEvent } from '../../model/events.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
+import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import type { PeriodCalendar } from './calendar.js';
@@ -24,7 +25,11 @@ export interface UsageRuleOptions {
   /** Periods kept per asset (older ones are dropped from state). @default 36 */
   readonly keepPeriods?: number;
   readonly appliesTo?: AssetFilter;
+  /** The meter that measures usage. @default operatingHours */
+  readonly meter?: UsageMeter;
 }
+
+export type UsageMeter = 'operatingHours' | 'odometerKm';
 
 interface Reading {
   readonly t: number;
@@ -42,6 +47,7 @@ export interface PeriodUsage {
 
 export interface UsageState {
   readonly order?: ReorderState<Reading>;
+  /** The continuous meter (hours, or km with `meter: odometerKm`). */
   readonly hours?: HoursState;
   /** First accepted reading `[eventTime, hours]`. */
   readonly first?: readonly [number, number];
@@ -53,13 +59,14 @@ export interface UsageState {
 }
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
+  const meter = options.meter ?? 'operatingHours';
   return {
     name: DEPRECIATION_RULE,
     kinds: ['meter'],
     apply(state, event, ctx) {
-      if (event.kind !== 'meter' || event.operatingHours === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
+      if (event.kind !== 'meter' || event[meter] === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
       const s = state ?? {};
-      const r = readingOf(event);
+      const r = readingOf(event, meter);
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
       if (a.late) return lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
@@ -84,9 +91,10 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
 /** Readings with equal times: by value (then a reset after a plain reading); equal ones are duplicates. */
 const readingOrder = byKey((x: Reading) => `${x.h}${x.reset ? 'r' : ''}`);
 
-function readingOf(event: MeterEvent): Reading {
-  const h = event.operatingHours as number;
-  return event.declaredReset ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
+function readingOf(event: MeterEvent, meter: UsageMeter): Reading {
+  const h = event[meter] as number;
+  // A declared reset is about the hour meter.
+  return event.declaredReset && meter === 'operatingHours' ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
 }
 
 function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {
@@ -97,7 +105,7 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
 }
 
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
-  const step = stepHours(s.hours, r.t, r.h, r.reset === true);
+  const step = stepHours(s.hours, r.t, r.h, r.reset === true, options.meter === 'odometerKm' ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
   if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
   const hours = step.hours;
   const prev = s.last;

@@ -23,11 +23,11 @@ export interface DepreciationAttributes {
   readonly cost: string;
   /** @default salvage */
   readonly salvage: string;
-  /** Total units (hours) the asset is expected to deliver over its life. @default expectedUnits */
+  /** Total units (hours, or km) the asset is expected to deliver over its life. @default expectedUnits */
   readonly totalExpectedUnits: string;
   /** Useful life in periods, for the straight-line comparison. @default usefulLifeMonths */
   readonly usefulLifePeriods: string;
-  /** Meter hours the asset had when acquired (used equipment). @default unitsAtAcquisition */
+  /** Meter units (hours, or km) the asset had when acquired (used equipment). @default unitsAtAcquisition */
   readonly unitsAtAcquisition: string;
 }
 
@@ -44,9 +44,9 @@ export interface UsageLine {
   readonly period: string;
   readonly periodStart: number;
   readonly periodEnd: number;
-  /** Hours used in the period. */
+  /** Units (hours, or km) used in the period. */
   readonly periodUnits: number;
-  /** Hours used since acquisition, at the period's end; null when the asset was not tracked by then. */
+  /** Units used since acquisition, at the period's end; null when the asset was not tracked by then. */
   readonly lifeToDateUnits: number | null;
   readonly totalExpectedUnits: number | null;
   readonly cost: number | null;
@@ -96,7 +96,7 @@ export function usageFor(asset: AssetRecord, state: UsageState | undefined, peri
 
   if (!tracked) notes.push('no meter readings in or before this period');
   if (now < period.end) notes.push('period still open: usage so far');
-  else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later hours are not yet known`);
+  else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
   if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
   if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
   if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);

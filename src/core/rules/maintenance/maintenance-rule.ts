@@ -16,7 +16,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import type { MeterHygieneOptions } from '../meter-hygiene.js';
+import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { dayOf, type CalendarState } from './calendar-interval.js';
 import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
@@ -64,12 +64,6 @@ const MAX_OPEN_REMEMBERED = 50;
 /** The history covers about four hours: ERP feedback on a completion arrives well within that. */
 const HISTORY_SPACING_MS = 20 * 60_000;
 const HISTORY_MAX = 12;
-
-/**
- * Odometer hygiene: a vehicle covers at most ~200 km per hour of wall clock, and odometers show
- * whole km or tenths; otherwise as for hour meters.
- */
-export const ODOMETER_HYGIENE: MeterHygieneOptions = { stalledAfterMs: 7 * 24 * 3_600_000, maxRatePerHour: 200, wallClockTolerance: 1.05, resolutionSlack: 1 };
 
 interface Applicable {
   readonly thresholds: readonly ThresholdRule[];
