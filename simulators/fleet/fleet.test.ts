@@ -3,7 +3,7 @@ import { jsonDecoderSchema, mqttSourceSchema } from '../../src/config/schema.js'
 import { parseAssetCsv } from '../../src/adapters/identity/asset-csv.js';
 import { createJsonDecoder } from '../../src/core/normalize/json-decoder.js';
 import { validateEvent } from '../../src/core/normalize/validate.js';
-import { BAD_MESSAGE_KINDS, createFleet, type FleetMessage } from './fleet.js';
+import { BAD_MESSAGE_KINDS, createFleet, OVERHEAT_ABOVE_C, type FleetMessage } from './fleet.js';
 import { FLEET_TOPIC_FILTER, fleetAssets, fleetAssetsCsv, fleetDecoderConfig, fleetMqttSourceConfig } from './fleet-config.js';
 import { distanceM } from './zones.js';
 
@@ -88,15 +88,25 @@ describe('createFleet', () => {
     expect(fleet.lastReported().size).toBe(0);
   });
 
-  it('lastReported is each asset\'s last good report', () => {
-    const fleet = createFleet({ assets: 3, seed: 5, badShare: 0.3 });
+  it('lastReported is each asset\'s last good report, with the hottest engine of all its good reports', () => {
+    const fleet = createFleet({ assets: 3, seed: 5, badShare: 0.3, overheatShare: 0.05 });
     const messages = run(fleet, 900);
     const last = fleet.lastReported();
+    let overheated = 0;
     for (const tag of fleet.tagIds) {
-      const good = messages.filter((m) => m.tagId === tag && !m.bad).at(-1);
-      const p = JSON.parse(good?.payload.toString() ?? '{}');
-      expect(last.get(tag)).toEqual({ tagId: tag, lat: p.pos.lat, lng: p.pos.lng, ...(p.zone ? { zone: p.zone } : {}), hours: p.hours, eventTime: Date.parse(p.ts) });
+      const goods = messages.filter((m) => m.tagId === tag && !m.bad).map((m) => JSON.parse(m.payload.toString()) as { ts: string; pos: { lat: number; lng: number }; zone?: string; hours: number; sensors: { engineTempC: number } });
+      const p = goods.at(-1);
+      if (!p) throw new Error(`no good report for ${tag}`);
+      const peak = Math.max(...goods.map((g) => g.sensors.engineTempC));
+      expect(last.get(tag)).toEqual({ tagId: tag, lat: p.pos.lat, lng: p.pos.lng, ...(p.zone ? { zone: p.zone } : {}), hours: p.hours, eventTime: Date.parse(p.ts), peakEngineTempC: peak });
+      // Hotter than OVERHEAT_ABOVE_C only when overheating, and then 97 or more.
+      const hot = goods.filter((g) => g.sensors.engineTempC > OVERHEAT_ABOVE_C);
+      expect(hot.every((g) => g.sensors.engineTempC >= 97 && g.zone === undefined)).toBe(true);
+      overheated += hot.length;
     }
+    expect(overheated).toBeGreaterThan(0);
+    const normal = createFleet({ assets: 3, seed: 5, overheatShare: 0 });
+    expect(run(normal, 900).every((m) => (JSON.parse(m.payload.toString()) as { sensors: { engineTempC: number } }).sensors.engineTempC <= 96)).toBe(true);
   });
 
   it('keeps event times strictly increasing per asset even when called faster than 1 ms', () => {

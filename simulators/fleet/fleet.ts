@@ -8,7 +8,8 @@
  * ```
  *
  * Each asset dwells in a zone (small moves inside it, `zone` reported), then drives to another
- * zone (no `zone` while in transit) and dwells there. Engine hours only grow. A configurable share
+ * zone (no `zone` while in transit) and dwells there. Engine hours only grow. Now and then a
+ * driving engine runs hot (97–105 °C; {@link FleetOptions.overheatShare}). A configurable share
  * of messages is bad the way real devices are bad: garbage bytes, wrong types, a literal NaN,
  * out-of-range latitude, or a tag nobody registered. A bad message is sent instead of a report,
  * so the asset does not move and {@link Fleet.lastReported} stays what a correct pipeline must end
@@ -35,7 +36,12 @@ export interface FleetOptions {
   readonly badKinds?: readonly BadMessageKind[];
   /** First topic level. @default fleet */
   readonly topicPrefix?: string;
+  /** Share of driving reports with an overheating engine (97–105 °C; otherwise at most 96), 0..1. @default 0.004 */
+  readonly overheatShare?: number;
 }
+
+/** Engine temperatures above this come only from overheating (normal driving stays below 96.1 °C). */
+export const OVERHEAT_ABOVE_C = 96.5;
 
 export interface FleetMessage {
   readonly topic: string;
@@ -56,6 +62,8 @@ export interface ReportedState {
   readonly hours: number;
   /** Event time of that report (epoch ms). */
   readonly eventTime: number;
+  /** The hottest engine temperature of all its good reports. */
+  readonly peakEngineTempC: number;
 }
 
 export interface FleetCounts {
@@ -103,6 +111,8 @@ export function createFleet(options: FleetOptions): Fleet {
   const badKinds = options.badKinds ?? BAD_MESSAGE_KINDS;
   if (badShare > 0 && badKinds.length === 0) throw new Error('badKinds is empty but badShare > 0');
   const prefix = options.topicPrefix ?? 'fleet';
+  const overheatShare = options.overheatShare ?? 0.004;
+  if (!(overheatShare >= 0 && overheatShare <= 1)) throw new Error(`overheatShare must be between 0 and 1, got ${overheatShare}`);
   const rng = seededRandom(options.seed ?? 1);
 
   const assets: AssetState[] = Array.from({ length: options.assets }, (_, i) => {
@@ -151,7 +161,7 @@ export function createFleet(options: FleetOptions): Fleet {
       ts: new Date(ts).toISOString(),
       pos: { lat: round(a.lat, 6), lng: round(a.lng, 6) },
       ...(driving ? {} : { zone: (zones[a.zoneIndex] as Zone).name }),
-      sensors: { engineTempC: round(driving ? rng.between(82, 96) : rng.between(55, 80), 1), batteryV: round(rng.between(12.3, 14.3), 2) },
+      sensors: { engineTempC: round(!driving ? rng.between(55, 80) : rng.next() < overheatShare ? rng.between(97, 105) : rng.between(82, 96), 1), batteryV: round(rng.between(12.3, 14.3), 2) },
       hours: a.hours,
     };
   }
@@ -171,7 +181,9 @@ export function createFleet(options: FleetOptions): Fleet {
         a.lastTs = ts;
         advance(a);
         const body = payloadOf(a, ts, a.tagId);
-        reported.set(a.tagId, { tagId: a.tagId, lat: round(a.lat, 6), lng: round(a.lng, 6), ...(typeof body.zone === 'string' ? { zone: body.zone } : {}), hours: a.hours, eventTime: ts });
+        const temp = (body.sensors as { engineTempC: number }).engineTempC;
+        const peakEngineTempC = Math.max(temp, reported.get(a.tagId)?.peakEngineTempC ?? -Infinity);
+        reported.set(a.tagId, { tagId: a.tagId, lat: round(a.lat, 6), lng: round(a.lng, 6), ...(typeof body.zone === 'string' ? { zone: body.zone } : {}), hours: a.hours, eventTime: ts, peakEngineTempC });
         return { topic: `${prefix}/${a.tagId}/telemetry`, payload: Buffer.from(JSON.stringify(body)), tagId: a.tagId };
       }
 

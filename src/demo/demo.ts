@@ -17,7 +17,7 @@ import { haversineM } from '../core/rules/geo.js';
 import { createLogger } from '../adapters/log/logger.js';
 import { startEmbeddedBroker } from '../../simulators/mqtt-broker/embedded-broker.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
-import { createFleet, fleetAssets, fleetMqttSourceConfig, runFleet, type Fleet } from '../../simulators/fleet/index.js';
+import { createFleet, fleetAssets, fleetMqttSourceConfig, OVERHEAT_ABOVE_C, runFleet, type Fleet } from '../../simulators/fleet/index.js';
 import { DEFAULT_SIM_CREDENTIALS, startTrackunitSimulator, type RunningTrackunitSimulator } from '../../simulators/trackunit/simulator.js';
 import { machineHeader } from '../../simulators/trackunit/fleet.js';
 
@@ -35,6 +35,8 @@ export interface DemoOptions {
   readonly trackunitMachines: number;
   /** How long to wait for the outbox to drain after the fleet stops. */
   readonly drainTimeoutMs: number;
+  /** Share of driving reports with an overheating engine (tests raise it). @default the fleet's */
+  readonly overheatShare?: number;
   readonly out: NodeJS.WritableStream;
 }
 
@@ -53,6 +55,10 @@ export interface DemoResult {
   readonly pendingLeft: number;
   readonly assetsChecked: number;
   readonly mismatches: readonly string[];
+  /** Work orders at the ERP (one per overheating asset: the rule's cooldown outlasts the demo). */
+  readonly workOrders: number;
+  /** Assets whose engine ran hotter than the threshold in a good report. */
+  readonly overheatedAssets: number;
   /** With --with-trackunit: machines pulled, matched to ERP assets, and synced (location + hours). */
   readonly telematics?: { readonly machines: number; readonly matched: number; readonly synced: number };
 }
@@ -72,7 +78,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     erp.faults.add({ kind: 'lost-response', probability: 0.01 });
     erp.faults.add({ kind: 'latency', latencyMs: 300, probability: 0.05 });
   }
-  const fleet: Fleet = createFleet({ assets: opts.assets, seed: opts.seed, badShare: opts.badShare });
+  const fleet: Fleet = createFleet({ assets: opts.assets, seed: opts.seed, badShare: opts.badShare, ...(opts.overheatShare !== undefined ? { overheatShare: opts.overheatShare } : {}) });
   // Optional telematics feed: the Trackunit simulator, matched to ERP assets by external reference
   // (machines without one wait in the review list: `assetbridge assets unmatched`).
   const trackunit: RunningTrackunitSimulator | undefined = opts.trackunitMachines > 0 ? await startTrackunitSimulator({ fleetSize: opts.trackunitMachines }) : undefined;
@@ -114,7 +120,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           ],
         }
       : {}),
-    rules: { location: { minDistanceM: MIN_DISTANCE_M, heartbeatMs: '10m' } },
+    rules: {
+      // The fleet reports in order per asset; nothing waits for late events, so the check below sees every decision.
+      allowedLateness: 0,
+      location: { minDistanceM: MIN_DISTANCE_M, heartbeatMs: '10m' },
+      // A work order when an engine runs hot: exactly one per asset and episode, through lost
+      // responses and retries; the cooldown outlasts the demo, so one per asset here.
+      maintenance: {
+        thresholds: [{ name: 'engine-overheat', sensor: 'engineTempC', above: OVERHEAT_ABOVE_C, clearBelow: 85, for: '0s', cooldown: '1h', severity: 'critical' as const, title: 'Engine overheating' }],
+      },
+    },
     server: { port: 0 },
     log: { level: 'warn' as const },
   };
@@ -196,6 +211,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         mismatches.push(`${a.erpAssetId}: ERP has ${rec.warehouseLocation ?? 'no zone'} ${d.toFixed(0)} m away, fleet last reported ${truth.zone ?? 'in transit'}`);
       }
     }
+    const locationMismatches = mismatches.length;
+    // Work orders: one per asset that overheated in a good report, none twice (same external key).
+    const tagToAsset = new Map(fleetAssets(fleet).map((a) => [a.identifiers[0]?.value as string, a.erpAssetId]));
+    const overheated = new Set([...last.values()].filter((r) => r.peakEngineTempC > OVERHEAT_ABOVE_C).map((r) => tagToAsset.get(r.tagId) as string));
+    const perKey = new Map<string, number>();
+    for (const w of state.workOrders) perKey.set(String(w.externalKey), (perKey.get(String(w.externalKey)) ?? 0) + 1);
+    for (const [key, n] of perKey) if (n > 1) mismatches.push(`work order ${key}: ${n} in the ERP`);
+    const withWorkOrder = new Set(state.workOrders.map((w) => w.erpAssetId));
+    for (const id of overheated) if (!withWorkOrder.has(id)) mismatches.push(`${id}: its engine overheated, but the ERP has no work order`);
+    for (const id of withWorkOrder) if (!overheated.has(id)) mismatches.push(`${id}: a work order, but its engine never overheated`);
     let telematics: DemoResult['telematics'];
     if (trackunit) {
       const synced = tuAssets.filter((a) => state.locations[a.erpAssetId] && state.meterReadings.some((m) => m.erpAssetId === a.erpAssetId)).length;
@@ -219,6 +244,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       deadLetters: dead,
       pendingLeft: queue,
       assetsChecked: last.size,
+      workOrders: state.workOrders.length,
+      overheatedAssets: overheated.size,
       mismatches,
       ...(telematics ? { telematics } : {}),
     };
@@ -230,12 +257,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say(`  429s from the ERP             ${result.erp429} (the destination paused each time; nothing lost)`);
     say(`  faults injected / duplicates suppressed by idempotency keys  ${result.faultsFired} / ${result.duplicatesSuppressed}`);
     say(`  dead letters / still queued   ${result.deadLetters} / ${result.pendingLeft}`);
-    say(`  ERP state vs fleet            ${result.assetsChecked - mismatches.length}/${result.assetsChecked} assets match`);
+    say(`  work orders (engine > ${OVERHEAT_ABOVE_C} °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets${perKey.size === result.workOrders ? ', none duplicated' : ' (DUPLICATES)'}`);
+    say(`  ERP state vs fleet            ${result.assetsChecked - locationMismatches}/${result.assetsChecked} assets match (location)`);
     if (telematics)
       say(`  Trackunit machines            ${telematics.machines} pulled, ${telematics.matched} matched by external reference, ${telematics.synced} with location and hours at the ERP, ${telematics.machines - telematics.matched} awaiting review`);
     for (const m of mismatches.slice(0, 10)) say(`    ${m}`);
     say(result.ok ? 'demo OK: the ERP matches the fleet, nothing was lost or duplicated' : 'demo FAILED: see above');
-    say(`inspect the run: assetbridge status --config ${configFile}   (also: audit, quarantine list, dlq list)`);
+    say(`inspect the run: assetbridge status --config ${configFile}   (also: audit, quarantine list, dlq list, maintenance status)`);
     return result;
   } finally {
     if (app) await app.stop().catch(() => undefined);

@@ -1,0 +1,37 @@
+/**
+ * The demo (the README's first command) end to end, shortened: the simulated fleet over the
+ * in-process broker, the real pipeline, a flaky ERP simulator; it must end with the ERP matching
+ * the fleet, every bad message quarantined, and one work order per overheating engine.
+ */
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { runDemo } from '../../src/demo/demo.js';
+
+describe('assetbridge demo', () => {
+  it('ends with the ERP matching the fleet, bad input quarantined and one work order per overheating asset', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (d: Buffer) => (text += d.toString()));
+    const result = await runDemo({
+      assets: 60,
+      durationMs: 6000,
+      ratePerSecond: 150,
+      badShare: 0.03,
+      faults: true,
+      erpRatePerMinute: 1200,
+      seed: 3,
+      trackunitMachines: 0,
+      drainTimeoutMs: 60_000,
+      overheatShare: 0.05,
+      out,
+    });
+    expect(result.mismatches).toEqual([]);
+    expect(result.ok).toBe(true);
+    expect(result.quarantined).toBe(result.badSent);
+    expect(result.badSent).toBeGreaterThan(0);
+    expect(result.overheatedAssets).toBeGreaterThan(0);
+    expect(result.workOrders).toBe(result.overheatedAssets);
+    expect(text).toContain(`work orders (engine > 96.5 °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets, none duplicated`);
+    expect(text).toContain('demo OK');
+  }, 120_000);
+});
