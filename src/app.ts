@@ -155,13 +155,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
-  let lease: StoreLease | undefined;
-  try {
-    lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger });
-  } catch (err) {
+  // One pipeline per store: refused here, before anything reads the ingest log, while another runs.
+  const lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger }).catch(async (err: unknown) => {
     await store.close();
     throw err;
-  }
+  });
   const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
   if (split.length && store.capabilities.singleWriter) {
     logger.warn(
