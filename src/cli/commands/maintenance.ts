@@ -52,6 +52,16 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
   return out;
 }
 
+/**
+ * What needs attention (`--due`): intervals due or due soon, thresholds breached (pending) or
+ * active, and open work orders; completed ones and quiet rules are left out, and assets with
+ * nothing left.
+ */
+export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
+  const attention = (d: AssetMaintenance['due'][number]) => (d.type === 'threshold' ? d.state !== 'normal' : /^due\b/.test(d.state));
+  return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0);
+}
+
 const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000Z', 'Z'));
 
 export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
@@ -114,13 +124,16 @@ export function registerMaintenanceCommand(program: Command): Command {
       .description('per asset: service intervals and threshold rules (due), open work orders, completed ones')
       .option('--asset <erpAssetId>', 'one asset only')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset', '5')
+      .option('--due', 'only what needs attention: due or due soon, thresholds breached, open work orders')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (opts: { config: string; asset?: string; closed: string; json?: boolean }) => {
+    action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; json?: boolean }) => {
       const closedLimit = Number(opts.closed);
       if (!Number.isInteger(closedLimit) || closedLimit < 0) throw new UsageError(`--closed "${opts.closed}" is not a whole number`);
       await withContext(opts.config, async ({ config, store }) => {
-        const rows = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
+        const all = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
+        const rows = opts.due ? onlyDue(all) : all;
+        if (opts.due && rows.length === 0 && !opts.json) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
         process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMaintenanceStatus(rows, closedLimit));
       }, { existingStore: true });
     }),

@@ -10,7 +10,7 @@ import { createRules } from '../../core/rules/index.js';
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
-import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
+import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, onlyDue } from './maintenance.js';
 import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
@@ -206,6 +206,19 @@ describe('maintenance status', () => {
     expect(text).toContain('OPEN WORK ORDERS');
     expect(text).toMatch(/EQ-1\s+EQ-1\|service-250h\|250h@b0\s+in-progress\s+MEDIUM/);
     await expect(loadMaintenanceStatus(store, rules, 'NOPE')).rejects.toThrow(/no asset "NOPE"/);
+    // --due: only what needs attention (EQ-1's due-soon interval and open work order; EQ-2 is fine).
+    expect(onlyDue(rows).map((r) => [r.erpAssetId, r.due.map((d) => d.rule), r.open.length])).toEqual([['EQ-1', ['service-250h'], 1]]);
+    const row = (erpAssetId: string, states: [string, 'service' | 'threshold' | 'calendar', string][]) => ({ erpAssetId, due: states.map(([rule, type, state]) => ({ erpAssetId, rule, type, state })), open: [], closed: [] });
+    expect(
+      onlyDue([
+        row('A', [['hot', 'threshold', 'pending'], ['cold', 'threshold', 'normal'], ['svc', 'service', 'ok; latest reading set aside: x']]),
+        row('B', [['insp', 'calendar', 'due, work order requested'], ['svc', 'service', 'scheduled, work order open']]),
+        row('C', [['svc', 'service', 'no readings']]),
+      ]).map((r) => [r.erpAssetId, r.due.map((d) => d.rule)]),
+    ).toEqual([
+      ['A', ['hot']],
+      ['B', ['insp']],
+    ]);
   });
 
   it('shows odometer intervals in km beside hour intervals, and the meter at completion', async () => {
