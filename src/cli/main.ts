@@ -18,6 +18,7 @@ import { registerDemoCommand } from './commands/demo.js';
 import { registerDlqCommand } from './commands/dlq.js';
 import { registerQuarantineCommand } from './commands/quarantine.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerConfigCommand } from './commands/config-check.js';
 import { registerStatusCommand } from './commands/status.js';
 import { registerStoreCommand } from './commands/store.js';
 import { tuneV8 } from '../runtime/v8-tuning.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   registerRunCommand(program);
+  registerConfigCommand(program);
   registerDemoCommand(program);
   registerStatusCommand(program);
   registerAssetsCommand(program);

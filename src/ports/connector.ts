@@ -53,7 +53,21 @@ export interface ErpConnector {
   parseWorkOrderWebhook?(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[];
   /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
   refreshAuth?(): Promise<void>;
+  /**
+   * A harmless read that shows the ERP is reachable and takes our credentials (`config check
+   * --connect`). Never writes; never throws.
+   */
+  probe?(ctx: SendContext): Promise<ProbeResult>;
   close?(): Promise<void>;
+}
+
+/** What a connectivity check found: what was tried and how it went. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  /** e.g. `GET /api/v1/work-orders?externalKey=… → 200 in 12 ms`, or why it failed. */
+  readonly detail: string;
+  /** When it failed, what to look at: the address, the credentials, or the path. */
+  readonly problem?: 'unreachable' | 'credentials' | 'path' | 'other';
 }
 
 /** A work order's state as the ERP reports it. */

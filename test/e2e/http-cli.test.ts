@@ -151,6 +151,16 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'YARD-D', 'EQ-1 at YARD-D after the refusal');
   });
 
+  it('config check --connect reaches the ERP with the configured token while the service runs', async () => {
+    const r = await runCli(['config', 'check', '--connect', '-c', cfg.path], env);
+    expect(r.stdout).toMatch(/^ {2}ok {6}destination erp: GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/work-orders\?externalKey=assetbridge-connectivity-check → 200 in \d+ ms$/m);
+    expect(r.code).toBe(0);
+    const wrong = await runCli(['config', 'check', '--connect', '-c', cfg.path], { ...env, ERP_TOKEN: 'not-the-token' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stdout).toMatch(/FAILED {2}destination erp: .*→ 401 .*\(check destinations\.0\.token \/ auth\)/);
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-token');
+  });
+
   it('names the config key at fault and exits 2', async () => {
     const bad = writeConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'nope' }], ingest: { maxBatch: -1 } });
     const r = await runCli(['run', '-c', bad.path]);

@@ -40,14 +40,4 @@ export function registerRunCommand(program: Command): void {
       await app.start();
     }),
   );
-
-  addConfigOption(program.command('config').description('configuration tools').command('check').description('validate the configuration file and print the result')).action(
-    action((opts: { config: string }) => {
-      const { config, configPath } = resolveConfig(opts.config);
-      process.stdout.write(
-        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}\n`,
-      );
-      return Promise.resolve();
-    }),
-  );
 }

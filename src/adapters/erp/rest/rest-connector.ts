@@ -16,6 +16,7 @@ import type {
   ErpConnector,
   Exchange,
   ItemResult,
+  ProbeResult,
   SendContext,
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
@@ -105,6 +106,18 @@ export class RestConnector implements ErpConnector {
    * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
    * `externalKey`) or with unknown statuses are left out.
    */
+  /** Looks up a work order that cannot exist: the read the connector itself makes before creating one. */
+  async probe(ctx: SendContext): Promise<ProbeResult> {
+    const path = workOrderLookupPath(this.config.paths, 'assetbridge-connectivity-check');
+    const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
+    const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
+    if (outcome.ok) return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
+    const status = outcome.exchange?.status;
+    const problem = status === undefined ? 'unreachable' : status === 401 || status === 403 ? 'credentials' : status === 404 || status === 405 ? 'path' : 'other';
+    // The error names the request (`GET /path → 401 …`); the base URL makes it whole.
+    return { ok: false, detail: `${this.config.baseUrl.replace(/\/$/, '')}: ${outcome.error.message}`, problem };
+  }
+
   async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]> {
     const updates: WorkOrderUpdate[] = [];
     const maxPages = this.options.maxWorkOrderPages ?? 100;

@@ -1,0 +1,61 @@
+/**
+ * `config check --connect` against the ERP simulator and an in-process MQTT broker: what works is
+ * reported with what was tried, what fails names the config key to fix, and nothing is written.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startErpSimulator, type ErpSimulator } from '../../../simulators/erp-rest/erp-simulator.js';
+import { startEmbeddedBroker, type EmbeddedBroker } from '../../../simulators/mqtt-broker/embedded-broker.js';
+import { fleetMqttSourceConfig } from '../../../simulators/fleet/index.js';
+import { compileConfig } from '../../config/load.js';
+import { checkConnections } from './config-check.js';
+
+let erp: ErpSimulator;
+let broker: EmbeddedBroker;
+beforeAll(async () => {
+  erp = await startErpSimulator({ token: 'right-token' });
+  broker = await startEmbeddedBroker();
+});
+afterAll(async () => {
+  await erp.close();
+  await broker.close();
+});
+
+const mqttSource = (name: string, url: string) => fleetMqttSourceConfig(url, { name, clientId: `ab-${name}` });
+
+describe('config check --connect', () => {
+  it('tries every destination and broker, and names the key to fix for each failure', async () => {
+    const config = compileConfig({
+      destinations: [
+        { name: 'good', type: 'rest', baseUrl: erp.url, token: 'right-token' },
+        { name: 'badtoken', type: 'rest', baseUrl: erp.url, token: 'wrong-token' },
+        { name: 'badpath', type: 'rest', baseUrl: erp.url, token: 'right-token', paths: { workOrders: '/api/v1/nowhere' } },
+        { name: 'down', type: 'rest', baseUrl: 'http://127.0.0.1:65533', token: 'x', timeoutMs: '2s' }, // nothing listens there
+      ],
+      sources: { mqtt: [mqttSource('up', broker.url), mqttSource('gone', 'mqtt://127.0.0.1:9')] },
+      telematics: [],
+      log: { level: 'silent' },
+    });
+    const before = erp.counters();
+    const check = await checkConnections(config);
+    expect(check.ok).toBe(false);
+    const [good, badtoken, badpath, down, up, gone] = check.lines;
+    if (process.env.SHOW) process.stdout.write(`${check.lines.join('\n')}\n`);
+    expect(good).toMatch(new RegExp(`^  ok      destination good: GET ${erp.url}/api/v1/work-orders\\?externalKey=assetbridge-connectivity-check → 200 in \\d+ ms$`));
+    expect(badtoken).toMatch(/^ {2}FAILED {2}destination badtoken: http:\/\/127\.0\.0\.1:\d+: GET \/api\/v1\/work-orders → 401 .*\(check destinations\.1\.token \/ auth\)$/);
+    expect(badtoken).not.toContain('wrong-token');
+    expect(badpath).toMatch(/^ {2}FAILED {2}destination badpath: http:\/\/127\.0\.0\.1:\d+: GET \/api\/v1\/nowhere → 404 .*\(check destinations\.2\.paths\.workOrders\)$/);
+    expect(down).toMatch(/^ {2}FAILED {2}destination down: http:\/\/127\.0\.0\.1:65533: GET \/api\/v1\/work-orders → connection-refused: .*ECONNREFUSED.*\(check destinations\.3\.baseUrl\)$/);
+    expect(up).toMatch(new RegExp(`^  ok      mqtt source up: connect to ${broker.url.replace(/[.]/g, '\\.')} \\(MQTT 3\\.1\\.1\\) in \\d+ ms$`));
+    expect(gone).toMatch(/^ {2}FAILED {2}mqtt source gone: connect to mqtt:\/\/127\.0\.0\.1:9: .*ECONNREFUSED.*\(check sources\.mqtt\.1\.url, username, password and TLS files\)$/);
+    // Reads only: nothing was created at the ERP.
+    expect(erp.state().workOrders).toEqual([]);
+    expect(erp.counters().applied).toEqual(before.applied);
+  });
+
+  it('is all ok when everything answers', async () => {
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }], sources: { mqtt: [mqttSource('up', broker.url)] }, log: { level: 'silent' } });
+    const check = await checkConnections(config);
+    expect(check).toMatchObject({ ok: true });
+    expect(check.lines).toHaveLength(2);
+  });
+});
