@@ -139,10 +139,24 @@ describe('meter sync rule', () => {
     expect(deliveries).toEqual([record(4000, 0), record(4010, 12), record(1, 14, { meterResetAt: iso(10) })]);
   });
 
-  it('ignores meter events without operating hours', () => {
-    const { deliveries, state } = run([meter(undefined, 0, { odometerKm: 100 }), meter(1000, 1), meter(undefined, 2, { fuelUsedL: 5 })]);
+  it('leaves the hour meter alone for events without operating hours; fuel alone sends nothing', () => {
+    const { deliveries, state } = run([meter(1000, 1), meter(undefined, 2, { fuelUsedL: 5 })]);
     expect(deliveries).toEqual([record(1000, 1)]);
     expect(state.hygiene.last).toEqual({ value: 1000, eventTime: at(1) });
+  });
+
+  it('syncs an odometer-only vehicle in km under a key of its own, with odometer hygiene', () => {
+    const km = (value: number, hours: number) => meter(undefined, hours, { odometerKm: value });
+    const { deliveries, state } = run([km(30_000, 0), km(30_080, 1), km(30_080, 2), km(39_000, 3), km(30_150, 4), km(30_100, 3.5), meter(1000, 5)]);
+    const odo = (value: number, hours: number) => ({ ...record(0, hours), businessKey: 'EQ-1001|km', payload: { erpAssetId: 'EQ-1001', odometerKm: value, readingTime: iso(hours), unit: 'km' } });
+    // Unchanged (2 h) sends nothing; 8,920 km in an hour (3 h) is set aside and flagged; a late reading (3.5 h) is not sent.
+    expect(deliveries).toEqual([odo(30_000, 0), odo(30_080, 1), odo(30_150, 4), record(1000, 5)]);
+    expect(state.flags.map((f) => [f.status, f.detail.startsWith('odometer: ')])).toEqual([
+      ['too-fast', true],
+      ['out-of-order', true],
+    ]);
+    // The hour meter's hygiene never saw the km.
+    expect(state.hygiene.last).toEqual({ value: 1000, eventTime: at(5) });
   });
 
   it('uses the configured hygiene thresholds', () => {

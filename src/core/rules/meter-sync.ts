@@ -1,6 +1,8 @@
 /**
  * Meter sync: keeps the ERP's latest operating-hours reading current from `meter` events, through
- * {@link classifyMeterReading}. Only accepted readings are sent, never a late one (invariant 8);
+ * {@link classifyMeterReading}. Vehicles that report an odometer but no hour meter get their
+ * odometer synced the same way (odometer hygiene, `unit: km`, a key of its own:
+ * `<asset>|km`). Only accepted readings are sent, never a late one (invariant 8);
  * flagged readings (backwards, too fast, stalled, out of order) are kept in the rule state with
  * their reason so `status` can show them. A declared reset (`MeterEvent.declaredReset`) sets a new
  * baseline that later readings continue from; it reaches the ERP as a reading carrying
@@ -11,6 +13,7 @@ import type { MeterEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import {
   DEFAULT_METER_HYGIENE,
+  ODOMETER_HYGIENE,
   classifyMeterReading,
   declareMeterReset,
   isFlagged,
@@ -62,6 +65,13 @@ export interface MeterSyncState {
   readonly acceptedUsageH: number;
   /** Event time of the newest declared reset. */
   readonly lastResetAt?: number;
+  /** Odometer-only readings (no hour meter in the event). */
+  readonly odometer?: OdometerSyncState;
+}
+
+export interface OdometerSyncState {
+  readonly hygiene: MeterHygieneState;
+  readonly synced?: { readonly odometerKm: number; readonly eventTime: number };
 }
 
 const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, acceptedUsageH: 0 };
@@ -81,8 +91,8 @@ export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterS
 }
 
 function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, hygiene: MeterHygieneOptions, maxFlags: number): RuleResult<MeterSyncState> {
-  // Hygiene judges the hour meter; readings without one (odometer or fuel only) do not move it.
-  if (event.operatingHours === undefined) return { state, deliveries: [] };
+  // Hygiene judges the hour meter; readings without one do not move it (an odometer has its own).
+  if (event.operatingHours === undefined) return event.odometerKm === undefined ? { state, deliveries: [] } : applyOdometer(state, event, event.odometerKm, ctx, maxFlags);
   const reading = { value: event.operatingHours, eventTime: event.eventTime };
   const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading) : classifyMeterReading(state.hygiene, reading, hygiene);
   const verdict: MeterVerdict = result.verdict;
@@ -129,6 +139,50 @@ function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
     (candidate.odometerKm !== undefined && candidate.odometerKm !== synced.odometerKm);
   if (!changed) return { state: next, deliveries: [] };
   return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, ctx)] };
+}
+
+/** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
+function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
+  const od = state.odometer ?? { hygiene: {} };
+  const reading = { value: km, eventTime: event.eventTime };
+  const result = classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
+  const verdict = result.verdict;
+  const odometer: OdometerSyncState = { ...od, hygiene: result.state };
+  if (isFlagged(verdict)) {
+    if (!verdict.newFlag) return { state: { ...state, odometer }, deliveries: [] };
+    const flag: MeterFlag = {
+      status: verdict.status,
+      value: km,
+      eventTime: event.eventTime,
+      previousValue: verdict.previous.value,
+      previousEventTime: verdict.previous.eventTime,
+      detail: `odometer: ${verdict.detail}`,
+      source: event.source,
+      flaggedAt: ctx.now,
+    };
+    return {
+      state: { ...state, odometer, flags: [...state.flags, flag].slice(-maxFlags), flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 } },
+      deliveries: [],
+    };
+  }
+  const synced = od.synced;
+  // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
+  if (verdict.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || km === synced.odometerKm))) return { state: { ...state, odometer }, deliveries: [] };
+  const erpAssetId = ctx.asset.erpAssetId;
+  return {
+    state: { ...state, odometer: { ...odometer, synced: { odometerKm: km, eventTime: event.eventTime } } },
+    deliveries: [
+      {
+        destination: ctx.destination,
+        operation: METER_RECORD,
+        kind: 'state',
+        businessKey: `${erpAssetId}|km`,
+        erpAssetId,
+        eventTime: event.eventTime,
+        payload: { erpAssetId, odometerKm: km, readingTime: new Date(event.eventTime).toISOString(), unit: 'km' },
+      },
+    ],
+  };
 }
 
 function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefined, ctx: RuleContext): DeliveryIntent {
