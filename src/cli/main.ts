@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { registerAssetsCommand } from './commands/assets.js';
+import { registerMetersCommand } from './commands/meters.js';
 import { registerAempParseCommand } from './commands/aemp-parse.js';
 import { registerAempCommands } from './commands/aemp.js';
 import { registerAssetReviewCommands } from './commands/assets-review.js';
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
   registerAempParseCommand(program);
   registerAempCommands(program);
   registerAssetReviewCommands(program);
+  registerMetersCommand(program);
   registerRulesCommand(program);
   registerMaintenanceCommand(program);
   registerDepreciationCommand(program);

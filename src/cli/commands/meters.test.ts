@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import type { CanonicalEvent } from '../../core/model/events.js';
+import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
+import { simulateRules } from '../../core/rules/simulate.js';
+import { tempStore } from '../../../test/helpers/temp-store.js';
+import { formatMeterReport, loadMeterReport } from './meters.js';
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+const H = 3_600_000;
+const T0 = Date.parse('2026-10-01T00:00:00Z');
+const meter = (id: string, h: number, fields: { operatingHours?: number; odometerKm?: number }): CanonicalEvent => ({ kind: 'meter', source: 'aemp:trackunit', ids: [{ type: 'erp', value: id }], eventTime: T0 + h * H, receivedAt: 0, ...fields });
+
+async function storeAfter(events: CanonicalEvent[]): Promise<SqliteStore> {
+  const store = tempStore();
+  stores.push(store);
+  await store.upsertAssets(['EQ-1', 'TR-5', 'EQ-9'].map((id) => ({ asset: { erpAssetId: id, erpModule: 'fleet', attributes: {} }, identifiers: [{ type: 'erp' as const, value: id, erpAssetId: id }] })));
+  const assets = new Map((await store.listAssets()).map((a) => [a.asset.erpAssetId, a.asset]));
+  const r = simulateRules([createMeterSyncRule()], events.map((event) => ({ event, asset: assets.get(event.ids[0]?.value ?? '')!, destination: 'erp' })));
+  await store.commitIngest({ states: [...r.states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })), deliveries: r.perStep.flat(), quarantine: [], accepted: events.length });
+  return store;
+}
+
+describe('assets meters', () => {
+  it('shows the readings last sent and the ones set aside, with why', async () => {
+    const store = await storeAfter([
+      meter('EQ-1', 0, { operatingHours: 1000, odometerKm: 500 }),
+      meter('EQ-1', 1, { operatingHours: 1001 }),
+      meter('EQ-1', 2, { operatingHours: 900 }), // went backwards: set aside
+      meter('TR-5', 0, { odometerKm: 30_000 }),
+      meter('TR-5', 1, { odometerKm: 30_080 }),
+    ]);
+    const rows = await loadMeterReport(store);
+    expect(rows.map((r) => [r.erpAssetId, r.hours?.value, r.odometer?.value, r.setAside])).toEqual([
+      ['EQ-1', 1001, undefined, { backwards: 1 }],
+      ['TR-5', undefined, 30_080, {}],
+    ]);
+    expect(rows[0]?.recent).toEqual([{ status: 'backwards', detail: expect.stringMatching(/went backwards from 1001/), at: T0 + 2 * H, source: 'aemp:trackunit' }]);
+    const text = formatMeterReport(rows);
+    expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00Z .*went backwards from 1001/);
+    expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00Z\s+0\s+-/);
+    expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
+    expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
+    await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * `assetbridge assets meters`: per asset, the meter readings the ERP was last sent (hours, idle
+ * hours, odometer) and the readings meter hygiene set aside (went backwards, ran too fast,
+ * stalled, came out of order) with the reason, so "why does the ERP not show the new hours?"
+ * has an answer.
+ * @module
+ */
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors/errors.js';
+import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, table, toJson, withContext } from '../context.js';
+
+export interface MeterRow {
+  readonly erpAssetId: string;
+  /** The last hour-meter reading sent (with what came with it). */
+  readonly hours?: { readonly value: number; readonly idleHours?: number; readonly odometerKm?: number; readonly at: number };
+  /** The last odometer-only reading sent (vehicles without an hour meter). */
+  readonly odometer?: { readonly value: number; readonly at: number };
+  /** Readings set aside, all time, by reason. */
+  readonly setAside: Readonly<Record<string, number>>;
+  /** The newest ones, newest last. */
+  readonly recent: readonly { readonly status: string; readonly detail: string; readonly at: number; readonly source: string }[];
+}
+
+/** The meter report from the `meter` rule's state of each asset (or one). */
+export async function loadMeterReport(store: Pick<Store, 'listAssets' | 'loadStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
+  let ids = (await store.listAssets()).map((a) => a.asset.erpAssetId);
+  if (opts.asset !== undefined) {
+    if (!ids.includes(opts.asset)) throw new UsageError(`no asset "${opts.asset}" in the registry; see 'assetbridge assets list'`);
+    ids = [opts.asset];
+  }
+  const states = await store.loadStates(ids);
+  const rows: MeterRow[] = [];
+  for (const id of [...ids].sort()) {
+    const m = states.get(id)?.meter as MeterSyncState | undefined;
+    if (!m) continue;
+    const s = m.synced;
+    const od = m.odometer?.synced;
+    const row: MeterRow = {
+      erpAssetId: id,
+      ...(s ? { hours: { value: s.operatingHours, ...(s.idleHours !== undefined ? { idleHours: s.idleHours } : {}), ...(s.odometerKm !== undefined ? { odometerKm: s.odometerKm } : {}), at: s.eventTime } } : {}),
+      ...(od ? { odometer: { value: od.odometerKm, at: od.eventTime } } : {}),
+      setAside: { ...m.flagCounts },
+      recent: m.flags.map((f: MeterFlag) => ({ status: f.status, detail: f.detail, at: f.eventTime, source: f.source })),
+    };
+    if (opts.flagged && Object.keys(row.setAside).length === 0) continue;
+    rows.push(row);
+  }
+  return rows;
+}
+
+const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+
+export function formatMeterReport(rows: readonly MeterRow[]): string {
+  if (rows.length === 0) return 'no meter readings yet\n';
+  const lines: (string | number)[][] = [['ASSET', 'HOURS', 'ODOMETER', 'LAST READING', 'SET ASIDE', 'LATEST SET ASIDE']];
+  for (const r of rows) {
+    const km = r.odometer?.value ?? r.hours?.odometerKm;
+    const last = Math.max(r.hours?.at ?? -Infinity, r.odometer?.at ?? -Infinity);
+    const counts = Object.entries(r.setAside);
+    const total = counts.reduce((n, [, c]) => n + c, 0);
+    const latest = r.recent.at(-1);
+    lines.push([
+      r.erpAssetId,
+      r.hours ? `${r.hours.value} h` : '-',
+      km !== undefined ? `${km} km` : '-',
+      Number.isFinite(last) ? iso(last) : '-',
+      total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0',
+      latest ? `${iso(latest.at)} ${latest.detail}` : '-',
+    ]);
+  }
+  return table(lines);
+}
+
+export function registerMetersCommand(program: Command): void {
+  const assets = program.commands.find((c) => c.name() === 'assets') ?? program.command('assets').description('the identity registry: tracking identifiers → ERP assets');
+  addConfigOption(
+    assets
+      .command('meters')
+      .description('per asset: the meter readings last sent to the ERP (hours, odometer) and the readings meter hygiene set aside, with why')
+      .option('--asset <erpAssetId>', 'one asset only')
+      .option('--flagged', 'only assets with readings set aside')
+      .option('--json', 'print JSON (with the newest readings set aside, up to 20 per asset)'),
+  ).action(
+    action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {
+      await withContext(opts.config, async ({ store }) => {
+        const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}) });
+        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows));
+      }, { existingStore: true });
+    }),
+  );
+}
