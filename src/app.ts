@@ -49,6 +49,8 @@ export interface AppOptions {
   readonly connectors?: ReadonlyMap<string, ErpConnector>;
   /** What runs the pipeline, as the store lease names it to a process that is refused. @default 'assetbridge run' */
   readonly command?: string;
+  /** When another process took the store lease over. @default exit with code 1 (as a crash would) */
+  readonly onLeaseLost?: () => void;
 }
 
 export interface App {
@@ -156,7 +158,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
   // One pipeline per store: refused here, before anything reads the ingest log, while another runs.
-  const lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger }).catch(async (err: unknown) => {
+  // Losing it (this process stalled for half a minute and another took over) ends this one at once,
+  // like a crash: what it committed is durable, and the new holder carries on from the store.
+  const onLost = options.onLeaseLost ?? (() => process.exit(1));
+  const lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger, onLost }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

@@ -106,12 +106,15 @@ describe('StoreLease on a real store', () => {
     const path = tempStorePath();
     const a = open(path);
     let clock = NOW;
-    const lease = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock, heartbeatMs: 20 }));
+    let lostCalls = 0;
+    const lease = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock, heartbeatMs: 20, onLost: () => lostCalls++ }));
     clock += 5000;
     await expect.poll(async () => (await stored(a))?.heartbeat).toBe(clock);
     expect(lease.isLost).toBe(false);
     await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify(holder({ pid: 9, heartbeat: clock })));
     await expect.poll(() => lease.isLost).toBe(true);
+    await new Promise((r) => setTimeout(r, 60)); // later renewals do not report it again
+    expect(lostCalls).toBe(1);
     await lease.release();
     expect(await stored(a)).toMatchObject({ pid: 9 }); // not ours to remove
   });

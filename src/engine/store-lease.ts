@@ -95,6 +95,8 @@ export interface LeaseOptions {
   /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
   readonly maxWaitMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Called once when another process has taken the lease over (this one stalled past {@link STALE_MS}). */
+  readonly onLost?: () => void;
 }
 
 export class StoreLease {
@@ -157,10 +159,12 @@ export class StoreLease {
         return; // a failed compare-and-set: a sibling in this process renewed it at the same moment
       }
       this.lost = true;
+      this.stopTimer();
       this.opts.logger.error(
         { holder: current },
-        'another process took over the store lease (this one did not renew it in time): stop this process; two pipelines on one store overwrite each other',
+        'another process took over the store lease (this one did not renew it in time); two pipelines on one store would overwrite each other',
       );
+      this.opts.onLost?.();
     } catch (err) {
       // The store was closed without release() (a crashed command): nothing left to renew.
       if (/not open/i.test((err as Error).message)) return void this.stopTimer();
