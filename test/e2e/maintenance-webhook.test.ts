@@ -3,7 +3,8 @@
  * work order from meter readings (HTTP intake), the ERP simulator completes it and pushes the
  * change to `POST /v1/webhooks/erp/work-orders` signed with the shared secret, the service
  * baseline resets to the hours at completion (`assetbridge maintenance status`), and the next
- * work order comes due from there. Polling is off, so the push is the only way back.
+ * work order comes due from there. The same for a truck's odometer interval, with the odometer
+ * reading itself synced. Polling is off, so the push is the only way back.
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,14 +24,28 @@ let service: ErpService;
 
 beforeAll(async () => {
   service = await startErpService({
-    simulator: { knownAssets: ['EQ-1'], webhookSecret: SECRET },
+    simulator: { knownAssets: ['EQ-1', 'TR-5'], webhookSecret: SECRET },
     env,
     webhook: true,
     config: {
       sources: { http: { token: '${INTAKE_TOKEN}' } },
-      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      assets: {
+        inline: [
+          { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] },
+          { erpAssetId: 'TR-5', erpModule: 'fleet', identifiers: [{ type: 'tag', value: 'tag-t5' }], attributes: { lastServiceKm: '0' } },
+        ],
+      },
       ingest: { checkpointMs: '200ms' },
-      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+      rules: {
+        allowedLateness: '0s',
+        maintenance: {
+          serviceIntervals: [
+            { name: 'svc-10h', everyHours: 10, appliesTo: { erpModules: ['fixed-assets'] } },
+            { name: 'oil-15000km', everyKm: 15_000, appliesTo: { erpModules: ['fleet'] } },
+          ],
+          feedback: { pollEvery: 0 },
+        },
+      },
     },
   });
   ({ erp, svc, base, cfg } = service);
@@ -48,10 +63,17 @@ const hours = (at: number, operatingHours: number) =>
     headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
     body: JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(t0 + at * 3_600_000).toISOString(), operatingHours }),
   });
-const status = async (): Promise<AssetMaintenance | undefined> => {
-  const r = await runCli(['maintenance', 'status', '--json', '-c', cfg.path], env);
+const status = async (asset = 'EQ-1'): Promise<AssetMaintenance | undefined> => {
+  const r = await runCli(['maintenance', 'status', '--asset', asset, '--json', '-c', cfg.path], env);
   return (JSON.parse(r.stdout) as AssetMaintenance[])[0];
 };
+/** An odometer-only reading from the truck `at` hours after t0. */
+const odometer = (at: number, odometerKm: number) =>
+  fetch(`${base}/v1/events`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'meter', assetId: 'tag-t5', eventTime: new Date(t0 + at * 3_600_000).toISOString(), odometerKm }),
+  });
 const push = (body: string, headers: Record<string, string>) => fetch(`${base}/v1/webhooks/erp/work-orders`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
 
 describe('maintenance closed loop by webhook', () => {
@@ -82,6 +104,21 @@ describe('maintenance closed loop by webhook', () => {
     const bad = await runCli(['maintenance', 'complete', 'not-a-key', '-c', cfg.path], env);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('"not-a-key" is not a work-order business key');
+  });
+
+  it('the same loop by the odometer: a truck\'s km interval opens its work order; the completion km moves the baseline', async () => {
+    for (const [at, km] of [[0, 14_900], [2, 15_050]] as const) expect((await odometer(at, km)).status).toBe(202);
+    await waitFor(() => erp.state().workOrders.some((w) => w.erpAssetId === 'TR-5'), `the truck's work order (output: ${svc.output()})`);
+    const wo = erp.state().workOrders.find((w) => w.erpAssetId === 'TR-5');
+    expect(wo?.externalKey).toBe('TR-5|oil-15000km|15000km@b0');
+    // The odometer itself reaches the ERP (the truck has no hour meter).
+    await waitFor(() => erp.state().meterReadings.some((m) => m.erpAssetId === 'TR-5' && m.odometerKm === 15_050), 'the odometer reading at the ERP');
+
+    erp.completeWorkOrder({ externalKey: wo?.externalKey }, { odometerKmAtCompletion: 15_100 });
+    await waitFor(async () => (await status('TR-5'))?.closed.some((w) => w.status === 'completed'), 'the truck\'s completion to arrive');
+    const s = await status('TR-5');
+    expect(s?.closed.map((w) => [w.businessKey, w.kmAtCompletion])).toEqual([['TR-5|oil-15000km|15000km@b0', 15_100]]);
+    expect(s?.due.find((d) => d.rule === 'oil-15000km')).toMatchObject({ km: 15_050, baselineKm: 15_100, nextDueKm: 30_100 });
   });
 
   it('refuses unsigned or wrongly signed pushes and names what to send; ignores work orders it did not open', async () => {
