@@ -100,6 +100,11 @@ describe('usage per period', () => {
     expect(s.last).toEqual([Date.parse('2026-11-01T02:00:00Z'), 50_400]);
     // A meter event without an odometer reading leaves the state alone.
     expect(rule.apply(s, meter('2026-11-02T00:00:00Z', 910), { asset, destination: 'erp', now: 0 }).state).toBe(s);
+    // Usage counted on hours (before the config changed to the odometer) is not km: it starts afresh.
+    const hoursState = run('UTC', [meter('2026-10-01T00:00:00Z', 100), meter('2026-10-02T00:00:00Z', 110)]);
+    const fresh = rule.apply(hoursState, odo('2026-10-03T00:00:00Z', 50_000), { asset, destination: 'erp', now: 0 }).state;
+    expect(fresh).toMatchObject({ km: true, last: [Date.parse('2026-10-03T00:00:00Z'), 50_000] });
+    expect(fresh.periods).toEqual({ '2026-10': { units: 0, meterAtEnd: 50_000 } });
   });
 
   it('property: any batching and arrival order within the lateness gives the same usage', () => {

@@ -1,8 +1,9 @@
 /**
  * Depreciation and lifecycle (touchpoint 4), per asset: operating hours (or km, for vehicles
  * depreciated by distance) used in each fiscal period, from the cumulative meter after hygiene
- * (hours.ts → meter-hygiene.ts), in event-time order. The hours between two readings are spread over the periods they span in
- * proportion to time, so a reading on 3 November still gives October its share.
+ * (hours.ts → meter-hygiene.ts), in event-time order. The usage between two readings is spread
+ * over the periods they span in proportion to time, so a reading on 3 November still gives
+ * October its share. A state counted on the other meter (the config changed) starts afresh.
  *
  * Postings (`usage.post`) are made by the period-end task (engine/tasks/usage-posting.ts) and the
  * `depreciation post` command from this state with {@link usageFor}; this rule makes no deliveries.
@@ -56,22 +57,29 @@ export interface UsageState {
   readonly periods?: Readonly<Record<string, PeriodUsage>>;
   /** The last reading hygiene set aside, with its reason. */
   readonly meterIssue?: string;
+  /** Counted on the odometer (`meter: odometerKm`); absent: operating hours. */
+  readonly km?: true;
 }
+
+const KM_START: UsageState = { km: true };
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
   const meter = options.meter ?? 'operatingHours';
+  const km = meter === 'odometerKm';
   return {
     name: DEPRECIATION_RULE,
     kinds: ['meter'],
     apply(state, event, ctx) {
       if (event.kind !== 'meter' || event[meter] === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
-      const s = state ?? {};
+      // Usage counted on the other meter is not this one's history: start afresh.
+      const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
       const r = readingOf(event, meter);
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
       if (a.late) return lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
+      if (s.km) next.km = true;
       if (s.hours !== undefined) next.hours = s.hours;
       if (s.first !== undefined) next.first = s.first;
       if (s.last !== undefined) next.last = s.last;
@@ -118,6 +126,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   }
   // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
+  if (s.km) next.km = true;
   if (s.order !== undefined) next.order = s.order;
   next.hours = step.state;
   next.first = s.first ?? [r.t, hours];
