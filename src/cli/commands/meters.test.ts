@@ -44,6 +44,7 @@ describe('assets meters', () => {
     expect(text).toMatch(/EQ-1\s+1001 h\s+-\s+2026-10-01T01:00:00Z\s+1 \(backwards 1\)\s+2026-10-01T02:00:00Z .*went backwards from 1001/);
     expect(text).toMatch(/TR-5\s+-\s+30080 km\s+2026-10-01T01:00:00Z\s+0\s+-/);
     expect((await loadMeterReport(store, { flagged: true })).map((r) => r.erpAssetId)).toEqual(['EQ-1']);
+    expect(formatMeterReport([], true)).toBe('no meter reading was set aside\n');
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
   });

@@ -52,8 +52,8 @@ export async function loadMeterReport(store: Pick<Store, 'listAssets' | 'loadSta
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
-export function formatMeterReport(rows: readonly MeterRow[]): string {
-  if (rows.length === 0) return 'no meter readings yet\n';
+export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
+  if (rows.length === 0) return flagged ? 'no meter reading was set aside\n' : 'no meter readings yet\n';
   const lines: (string | number)[][] = [['ASSET', 'HOURS', 'ODOMETER', 'LAST READING', 'SET ASIDE', 'LATEST SET ASIDE']];
   for (const r of rows) {
     const km = r.odometer?.value ?? r.hours?.odometerKm;
@@ -86,7 +86,7 @@ export function registerMetersCommand(program: Command): void {
     action(async (opts: { config: string; asset?: string; flagged?: boolean; json?: boolean }) => {
       await withContext(opts.config, async ({ store }) => {
         const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}) });
-        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows));
+        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows, opts.flagged === true));
       }, { existingStore: true });
     }),
   );
