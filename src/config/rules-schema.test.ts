@@ -90,9 +90,8 @@ describe('rules config', () => {
     ]);
     expect(c.inventory).toMatchObject({ skuAttribute: 'sku', freshness: 43_200_000, changesEvery: 60_000, fullSnapshotCron: '0 2 * * *' });
     expect(createRules(c).map((r) => r.name)).toEqual(['location', 'maintenance', 'inventory', 'depreciation']);
-    expect(c.depreciation).toMatchObject({ meter: 'operatingHours', unit: 'h' });
-    expect(parse({ depreciation: { meter: 'odometerKm' } }).depreciation).toMatchObject({ meter: 'odometerKm', unit: 'km' });
-    expect(parse({ depreciation: { meter: 'odometerKm', unit: 'mi' } }).depreciation?.unit).toBe('mi');
+    expect(c.depreciation).toMatchObject({ meter: 'operatingHours', meterAttribute: 'depreciationMeter', unit: 'h', kmUnit: 'km' });
+    expect(parse({ depreciation: { meter: 'odometerKm', kmUnit: 'KMT' } }).depreciation).toMatchObject({ meter: 'odometerKm', unit: 'h', kmUnit: 'KMT' });
   });
 
   it('reads zone GeoJSON files with configured property names, beside inline zones', () => {

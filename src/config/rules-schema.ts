@@ -12,7 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
+import type { AssetRecord } from '../core/model/assets.js';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
+import { meterFor, type UsageMeterKind } from '../core/rules/depreciation/usage.js';
 import type { AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { parseClock, WEEKDAY_NAMES, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
@@ -383,8 +385,12 @@ export const depreciationSchema = z
       .prefault({}),
     /** The meter usage is counted on: operating hours, or the odometer for vehicles depreciated by distance. @default operatingHours */
     meter: z.enum(['operatingHours', 'odometerKm']).default('operatingHours'),
-    /** Unit sent with usage. @default h, or km with meter odometerKm */
-    unit: z.string().min(1).optional(),
+    /** Asset attribute that picks the meter per asset (`hours` or `km`), for mixed fleets. @default depreciationMeter */
+    meterAttribute: z.string().min(1).default('depreciationMeter'),
+    /** Unit sent with usage counted in hours. @default h */
+    unit: z.string().min(1).default('h'),
+    /** Unit sent with usage counted in km. @default km */
+    kmUnit: z.string().min(1).default('km'),
     /** Post a period's usage this long after it ends (late readings still count). @default 2d */
     postAfter: dur('2d'),
     /** How often the period-end task looks for periods to post. @default 1h */
@@ -404,8 +410,7 @@ export const depreciationSchema = z
     } catch (err) {
       ctx.addIssue({ code: 'custom', path: ['periods'], message: (err as Error).message });
     }
-  })
-  .transform((d) => ({ ...d, unit: d.unit ?? (d.meter === 'odometerKm' ? 'km' : 'h') }));
+  });
 
 // ---------------------------------------------------------------------------------------------
 // The section
@@ -434,6 +439,12 @@ export const rulesSchema = z.strictObject({
   inventory: inventorySchema.optional(),
   depreciation: depreciationSchema.optional(),
 });
+
+/** How the depreciation block picks each asset's meter (its attribute, else `meter`). */
+export function depreciationMeterOf(d: Pick<DepreciationConfig, 'meter' | 'meterAttribute'>): (asset: AssetRecord) => { meter: UsageMeterKind; problem?: string } {
+  const fallback: UsageMeterKind = d.meter === 'odometerKm' ? 'km' : 'hours';
+  return (asset) => meterFor(asset, d.meterAttribute, fallback);
+}
 
 /** The compiled `rules` section. */
 export type RulesConfig = z.output<typeof rulesSchema>;

@@ -13,8 +13,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
-import { usageCsv } from '../../core/rules/depreciation/usage.js';
-import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
 import { loadUsageLines, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
@@ -38,22 +38,29 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
 export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string): Promise<AssetUsageLine[]> {
   const d = depreciationOf(rules);
   const period = resolvePeriod(d, periodId);
-  const lines = await loadUsageLines(store, { attributes: d.attributes, defaultDestination, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }, period, now, asset ? (a) => a.erpAssetId === asset : undefined);
+  const lines = await loadUsageLines(
+    store,
+    { attributes: d.attributes, defaultDestination, meterOf: depreciationMeterOf(d), ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) },
+    period,
+    now,
+    asset ? (a) => a.erpAssetId === asset : undefined,
+  );
   if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
   return lines;
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits }));
 
-export function formatPreview(lines: readonly AssetUsageLine[], unit: string): string {
+export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';
-  const rows: (string | number)[][] = [['ASSET', 'PERIOD', `UNITS (${unit})`, 'LIFE TO DATE', 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
+  const rows: (string | number)[][] = [['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', 'EXPECTED', 'COST', 'SALVAGE', 'UNITS OF PRODUCTION', 'STRAIGHT LINE', 'NOTES']];
   let uop = 0;
   let sl = 0;
   for (const { line: l } of lines) {
     uop += l.unitsOfProduction ?? 0;
     sl += l.straightLine ?? 0;
-    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3), fmt(l.lifeToDateUnits, 3), fmt(l.totalExpectedUnits, 0), fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
+    const u = ` ${units[l.meter]}`;
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 0) + u, fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
   }
   rows.push(['TOTAL', '', '', '', '', '', '', fmt(Math.round(uop * 100) / 100), fmt(Math.round(sl * 100) / 100), '']);
   return table(rows);
@@ -85,7 +92,8 @@ export function registerDepreciationCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        process.stdout.write(formatPreview(lines, depreciationOf(rules).unit));
+        const dep = depreciationOf(rules);
+        process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
       }, { existingStore: true });
     }),
   );
@@ -105,7 +113,7 @@ export function registerDepreciationCommand(program: Command): Command {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
-        const deliveries = usageDeliveries(lines, d.timeZone, d.unit);
+        const deliveries = usageDeliveries(lines, d.timeZone, { hours: d.unit, km: d.kmUnit });
         if (!opts.dryRun && deliveries.length) await store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
         process.stdout.write(
           `${opts.dryRun ? 'would post' : 'queued'} usage for ${deliveries.length} asset(s) for ${period.id}` +

@@ -4,7 +4,7 @@
  * sub-state (`location`, `maintenance`, `inventory`, `depreciation`).
  * @module
  */
-import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { customCalendar, monthlyCalendar, type PeriodCalendar } from './depreciation/calendar.js';
 import { createUsageRule } from './depreciation/usage-rule.js';
 import { createInventoryRule } from './inventory/inventory-rule.js';
@@ -77,8 +77,9 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
   }
   if (config.depreciation) {
     const d = config.depreciation;
+    const meterOfAsset = depreciationMeterOf(d);
     rules.push(
-      createUsageRule({ calendar: calendarOf(d), allowedLatenessMs: config.allowedLateness, keepPeriods: d.keepPeriods, meter: d.meter, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }),
+      createUsageRule({ calendar: calendarOf(d), allowedLatenessMs: config.allowedLateness, keepPeriods: d.keepPeriods, meterOf: (asset) => meterOfAsset(asset).meter, ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) }),
     );
   }
   return rules;

@@ -3,7 +3,7 @@
  * feedback polling (maintenance closed loop), inventory count sync, and period-end usage posting.
  * @module
  */
-import type { RulesConfig } from '../../config/rules-schema.js';
+import { depreciationMeterOf, type RulesConfig } from '../../config/rules-schema.js';
 import { calendarOf, hasMaintenanceRules } from '../../core/rules/index.js';
 import { createCalendarIntervalTask } from './calendar-intervals.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -46,7 +46,8 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
       createUsagePostingTask({
         calendar: calendarOf(d),
         attributes: d.attributes,
-        unit: d.unit,
+        units: { hours: d.unit, km: d.kmUnit },
+        meterOf: depreciationMeterOf(d),
         postAfterMs: d.postAfter,
         checkEveryMs: d.checkEvery,
         defaultDestination: options.defaultDestination,

@@ -240,7 +240,7 @@ describe('period-end usage posting', () => {
     createUsagePostingTask({
       calendar: monthlyCalendar('Europe/Berlin'),
       attributes: DEFAULT_DEPRECIATION_ATTRIBUTES,
-      unit: 'h',
+      units: { hours: 'h', km: 'km' },
       postAfterMs: 2 * 86_400_000,
       checkEveryMs: 3_600_000,
       defaultDestination: 'erp',

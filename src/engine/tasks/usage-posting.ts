@@ -9,7 +9,7 @@
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
-import { usageFor, usagePostDelivery, type DepreciationAttributes, type UsageLine } from '../../core/rules/depreciation/usage.js';
+import { usageFor, usagePostDelivery, type DepreciationAttributes, type UsageLine, type UsageMeterKind, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -24,7 +24,10 @@ const MAX_PERIODS_PER_RUN = 12;
 export interface UsagePostingOptions {
   readonly calendar: PeriodCalendar;
   readonly attributes: DepreciationAttributes;
-  readonly unit: string;
+  /** The `unit` sent for usage counted in hours and in km. */
+  readonly units: UsageUnits;
+  /** Each asset's meter (for assets with no usage counted yet). @default hours */
+  readonly meterOf?: (asset: AssetRecord) => { readonly meter: UsageMeterKind; readonly problem?: string };
   readonly postAfterMs: number;
   readonly checkEveryMs: number;
   readonly appliesTo?: AssetFilter;
@@ -40,7 +43,7 @@ export interface AssetUsageLine {
 /** Usage lines for every asset the depreciation rule applies to, for one period. */
 export async function loadUsageLines(
   store: Store,
-  options: Pick<UsagePostingOptions, 'attributes' | 'appliesTo' | 'defaultDestination'>,
+  options: Pick<UsagePostingOptions, 'attributes' | 'appliesTo' | 'defaultDestination' | 'meterOf'>,
   period: Period,
   now: number,
   filter?: (asset: AssetRecord) => boolean,
@@ -52,13 +55,13 @@ export async function loadUsageLines(
     .map((asset) => ({
       asset,
       destination: asset.destination ?? options.defaultDestination,
-      line: usageFor(asset, states.get(asset.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined, period, options.attributes, now),
+      line: usageFor(asset, states.get(asset.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined, period, options.attributes, now, options.meterOf?.(asset)),
     }));
 }
 
 /** The `usage.post` deliveries for the tracked assets among `lines`. */
-export function usageDeliveries(lines: readonly AssetUsageLine[], timeZone: string, unit: string): DeliveryIntent[] {
-  return lines.filter((l) => l.line.tracked).map((l) => usagePostDelivery(l.line, l.destination, timeZone, unit));
+export function usageDeliveries(lines: readonly AssetUsageLine[], timeZone: string, units: UsageUnits): DeliveryIntent[] {
+  return lines.filter((l) => l.line.tracked).map((l) => usagePostDelivery(l.line, l.destination, timeZone, units));
 }
 
 /** The latest period whose posting time (end + grace) has come at `now`. */
@@ -81,7 +84,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
-        const deliveries = usageDeliveries(lines, options.calendar.timeZone, options.unit);
+        const deliveries = usageDeliveries(lines, options.calendar.timeZone, options.units);
         if (deliveries.length) await ctx.commit(deliveries);
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
         period = options.calendar.next(period);

@@ -4,7 +4,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { customCalendar, monthlyCalendar, type Period } from './calendar.js';
-import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageCsv, usageFor, usagePostDelivery } from './usage.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, meterFor, usageCsv, usageFor, usagePostDelivery } from './usage.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
 
 const iso = (t: number) => new Date(t).toISOString();
@@ -85,7 +85,7 @@ describe('usage per period', () => {
   });
 
   it('counts km on the odometer for vehicles depreciated by distance, with odometer hygiene', () => {
-    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, meter: 'odometerKm' });
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, meterOf: () => 'km' });
     const odo = (at: string, km: number, hours?: number): MeterEvent => ({ ...meter(at, hours ?? 0), odometerKm: km, ...(hours === undefined ? { operatingHours: undefined } : {}) });
     const events = [
       odo('2026-10-31T20:00:00Z', 50_000, 900),
@@ -105,6 +105,28 @@ describe('usage per period', () => {
     const fresh = rule.apply(hoursState, odo('2026-10-03T00:00:00Z', 50_000), { asset, destination: 'erp', now: 0 }).state;
     expect(fresh).toMatchObject({ km: true, last: [Date.parse('2026-10-03T00:00:00Z'), 50_000] });
     expect(fresh.periods).toEqual({ '2026-10': { units: 0, meterAtEnd: 50_000 } });
+  });
+
+  it('a mixed fleet: each asset counted on the meter its attribute names, else the default', () => {
+    const truck: AssetRecord = { ...asset, erpAssetId: 'TR-1', attributes: { ...asset.attributes, depreciationMeter: 'km' } };
+    const odd: AssetRecord = { ...asset, erpAssetId: 'X-1', attributes: { depreciationMeter: 'miles' } };
+    expect(meterFor(truck, 'depreciationMeter', 'hours')).toEqual({ meter: 'km' });
+    expect(meterFor(asset, 'depreciationMeter', 'hours')).toEqual({ meter: 'hours' });
+    expect(meterFor({ ...asset, attributes: { depreciationMeter: 'operatingHours' } }, 'depreciationMeter', 'km')).toEqual({ meter: 'hours' });
+    expect(meterFor(odd, 'depreciationMeter', 'hours')).toEqual({ meter: 'hours', problem: 'attribute "depreciationMeter" is "miles", not hours or km: counted on hours' });
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, meterOf: (a) => meterFor(a, 'depreciationMeter', 'hours').meter });
+    const both = (at: string, hours: number, km: number): MeterEvent => ({ ...meter(at, hours), odometerKm: km });
+    const events = [both('2026-10-01T00:00:00Z', 100, 20_000), both('2026-10-01T10:00:00Z', 108, 20_700)];
+    const r = simulateRules([rule], [...events.map((event) => ({ event, asset, destination: 'erp' })), ...events.map((event) => ({ event, asset: truck, destination: 'erp' }))]);
+    const october = monthlyCalendar('UTC').period('2026-10') as Period;
+    const now = Date.parse('2026-11-05T00:00:00Z');
+    const machine = usageFor(asset, r.states.get('FA-1')?.depreciation as UsageState, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now);
+    const vehicle = usageFor(truck, r.states.get('TR-1')?.depreciation as UsageState, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now);
+    expect([machine.meter, machine.periodUnits, vehicle.meter, vehicle.periodUnits]).toEqual(['hours', 8, 'km', 700]);
+    expect(usagePostDelivery(vehicle, 'erp', 'UTC', { hours: 'H', km: 'KM' }).payload).toMatchObject({ unit: 'KM', periodUnits: 700 });
+    expect(usagePostDelivery(machine, 'erp', 'UTC', { hours: 'H', km: 'KM' }).payload).toMatchObject({ unit: 'H', periodUnits: 8 });
+    // An asset without readings yet reports the meter it will be counted on, and an attribute it could not read.
+    expect(usageFor(odd, undefined, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now, meterFor(odd, 'depreciationMeter', 'km'))).toMatchObject({ meter: 'km', notes: expect.arrayContaining([expect.stringMatching(/"miles", not hours or km/)]) });
   });
 
   it('property: any batching and arrival order within the lateness gives the same usage', () => {
@@ -166,7 +188,7 @@ describe('units-of-production inputs', () => {
     ]);
     const csv = usageCsv([line]);
     expect(csv.split('\r\n')[1]).toBe(
-      'FA-2,2026-10,0,,,,,,,,"no meter readings in or before this period; period still open: usage so far; attribute ""cost"" missing; attribute ""expectedUnits"" missing; attribute ""usefulLifeMonths"" missing"',
+      'FA-2,2026-10,hours,0,,,,,,,,"no meter readings in or before this period; period still open: usage so far; attribute ""cost"" missing; attribute ""expectedUnits"" missing; attribute ""usefulLifeMonths"" missing"',
     );
   });
 

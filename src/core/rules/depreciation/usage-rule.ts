@@ -9,6 +9,7 @@
  * `depreciation post` command from this state with {@link usageFor}; this rule makes no deliveries.
  * @module
  */
+import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
@@ -16,6 +17,7 @@ import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import type { PeriodCalendar } from './calendar.js';
+import type { UsageMeterKind } from './usage.js';
 
 export const DEPRECIATION_RULE = 'depreciation';
 
@@ -26,11 +28,9 @@ export interface UsageRuleOptions {
   /** Periods kept per asset (older ones are dropped from state). @default 36 */
   readonly keepPeriods?: number;
   readonly appliesTo?: AssetFilter;
-  /** The meter that measures usage. @default operatingHours */
-  readonly meter?: UsageMeter;
+  /** The meter that measures an asset's usage. @default every asset on operating hours */
+  readonly meterOf?: (asset: AssetRecord) => UsageMeterKind;
 }
-
-export type UsageMeter = 'operatingHours' | 'odometerKm';
 
 interface Reading {
   readonly t: number;
@@ -64,13 +64,22 @@ export interface UsageState {
 const KM_START: UsageState = { km: true };
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
-  const meter = options.meter ?? 'operatingHours';
-  const km = meter === 'odometerKm';
+  const meterOf = options.meterOf;
+  const cache = new WeakMap<AssetRecord, UsageMeterKind>();
+  const kmFor = (asset: AssetRecord): boolean => {
+    if (!meterOf) return false;
+    let m = cache.get(asset);
+    if (m === undefined) cache.set(asset, (m = meterOf(asset)));
+    return m === 'km';
+  };
   return {
     name: DEPRECIATION_RULE,
     kinds: ['meter'],
     apply(state, event, ctx) {
-      if (event.kind !== 'meter' || event[meter] === undefined || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
+      if (event.kind !== 'meter' || !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as UsageState, deliveries: [] };
+      const km = kmFor(ctx.asset);
+      const meter = km ? 'odometerKm' : 'operatingHours';
+      if (event[meter] === undefined) return { state: state as UsageState, deliveries: [] };
       // Usage counted on the other meter is not this one's history: start afresh.
       const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
       const r = readingOf(event, meter);
@@ -99,7 +108,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
 /** Readings with equal times: by value (then a reset after a plain reading); equal ones are duplicates. */
 const readingOrder = byKey((x: Reading) => `${x.h}${x.reset ? 'r' : ''}`);
 
-function readingOf(event: MeterEvent, meter: UsageMeter): Reading {
+function readingOf(event: MeterEvent, meter: 'operatingHours' | 'odometerKm'): Reading {
   const h = event[meter] as number;
   // A declared reset is about the hour meter.
   return event.declaredReset && meter === 'operatingHours' ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
@@ -113,7 +122,7 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
 }
 
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
-  const step = stepHours(s.hours, r.t, r.h, r.reset === true, options.meter === 'odometerKm' ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
+  const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
   if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
   const hours = step.hours;
   const prev = s.last;

@@ -39,9 +39,35 @@ export const DEFAULT_DEPRECIATION_ATTRIBUTES: DepreciationAttributes = {
   unitsAtAcquisition: 'unitsAtAcquisition',
 };
 
+/** The meter an asset's usage is counted on. */
+export type UsageMeterKind = 'hours' | 'km';
+
+/** Labels sent as `unit` with usage counted in hours and in km. */
+export interface UsageUnits {
+  readonly hours: string;
+  readonly km: string;
+}
+
+export const DEFAULT_USAGE_UNITS: UsageUnits = { hours: 'h', km: 'km' };
+
+const METER_WORDS: Readonly<Record<string, UsageMeterKind>> = { hours: 'hours', h: 'hours', operatinghours: 'hours', km: 'km', odometer: 'km', odometerkm: 'km' };
+
+/**
+ * The meter for an asset: its attribute (`hours` or `km`; `operatingHours`, `odometerKm` too) when
+ * it has one, else the configured default; an attribute value that is neither is reported, not guessed.
+ */
+export function meterFor(asset: AssetRecord, attribute: string, fallback: UsageMeterKind): { readonly meter: UsageMeterKind; readonly problem?: string } {
+  const raw = asset.attributes[attribute];
+  if (raw === undefined || raw.trim() === '') return { meter: fallback };
+  const meter = METER_WORDS[raw.trim().toLowerCase()];
+  return meter ? { meter } : { meter: fallback, problem: `attribute "${attribute}" is "${raw}", not hours or km: counted on ${fallback}` };
+}
+
 export interface UsageLine {
   readonly erpAssetId: string;
   readonly period: string;
+  /** The meter the units are counted on. */
+  readonly meter: UsageMeterKind;
   readonly periodStart: number;
   readonly periodEnd: number;
   /** Units (hours, or km) used in the period. */
@@ -73,8 +99,18 @@ const money = (v: number): number => Math.round(v * 100) / 100;
 const units = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** The usage line for one asset and period, at time `now` (to tell open periods from closed). */
-export function usageFor(asset: AssetRecord, state: UsageState | undefined, period: Period, attributes: DepreciationAttributes, now: number): UsageLine {
+export function usageFor(
+  asset: AssetRecord,
+  state: UsageState | undefined,
+  period: Period,
+  attributes: DepreciationAttributes,
+  now: number,
+  configured: { readonly meter: UsageMeterKind; readonly problem?: string } = { meter: 'hours' },
+): UsageLine {
   const notes: string[] = [];
+  if (configured.problem !== undefined) notes.push(configured.problem);
+  // What the state was counted on; without state, what it will be.
+  const meter: UsageMeterKind = state ? (state.km === true ? 'km' : 'hours') : configured.meter;
   const first = state?.first;
   const last = state?.last;
   const tracked = first !== undefined && first[0] < period.end;
@@ -106,6 +142,7 @@ export function usageFor(asset: AssetRecord, state: UsageState | undefined, peri
   return {
     erpAssetId: asset.erpAssetId,
     period: period.id,
+    meter,
     periodStart: period.start,
     periodEnd: period.end,
     periodUnits,
@@ -122,7 +159,7 @@ export function usageFor(asset: AssetRecord, state: UsageState | undefined, peri
 }
 
 /** The `usage.post` fact for a line: one per asset and period, ever (`<asset>|usage|<period>`). */
-export function usagePostDelivery(line: UsageLine, destination: string, timeZone: string, unit = 'h'): DeliveryIntent {
+export function usagePostDelivery(line: UsageLine, destination: string, timeZone: string, units: UsageUnits = DEFAULT_USAGE_UNITS): DeliveryIntent {
   return {
     destination,
     operation: USAGE_POST,
@@ -139,7 +176,7 @@ export function usagePostDelivery(line: UsageLine, destination: string, timeZone
       periodUnits: line.periodUnits,
       lifeToDateUnits: line.lifeToDateUnits,
       totalExpectedUnits: line.totalExpectedUnits,
-      unit,
+      unit: units[line.meter],
       method: 'units-of-production',
     },
   };
@@ -150,6 +187,7 @@ export function usageCsv(lines: readonly UsageLine[]): string {
   const header = [
     'erpAssetId',
     'period',
+    'meter',
     'periodUnits',
     'lifeToDateUnits',
     'totalExpectedUnits',
@@ -162,6 +200,6 @@ export function usageCsv(lines: readonly UsageLine[]): string {
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]),
   ]);
 }
