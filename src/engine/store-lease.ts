@@ -192,6 +192,13 @@ export class StoreLease {
   }
 }
 
+/** Who holds the store's lease now (a live holder: renewed within {@link STALE_MS}), for `status`. */
+export async function currentHolder(store: Pick<Store, 'kvGet'>, now: number): Promise<LeaseHolder | undefined> {
+  const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
+  const holder = raw === undefined ? undefined : parseHolder(raw);
+  return holder && now - holder.heartbeat <= STALE_MS ? holder : undefined;
+}
+
 function parseHolder(raw: string): LeaseHolder | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LeaseHolder>;

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { RUNTIME_NS } from '../../engine/engine.js';
-import { LEASE_KEY, LEASE_NS, STALE_MS, type LeaseHolder } from '../../engine/store-lease.js';
+import { currentHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
@@ -35,9 +35,8 @@ export function registerStatusCommand(program: Command): void {
         // Since the (last) run started.
         const lateEvents = snap?.ingest?.lateEvents ?? {};
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
-        const leaseRaw = await store.kvGet(LEASE_NS, LEASE_KEY);
-        const leaseHolder = leaseRaw ? (JSON.parse(leaseRaw) as LeaseHolder) : undefined;
-        const holder = leaseHolder && now - leaseHolder.heartbeat <= STALE_MS ? { command: leaseHolder.command, pid: leaseHolder.pid, host: leaseHolder.host, since: leaseHolder.since } : undefined;
+        const lease = await currentHolder(store, now);
+        const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);

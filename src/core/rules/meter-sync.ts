@@ -100,22 +100,7 @@ function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
 
   if (isFlagged(verdict)) {
     if (!verdict.newFlag) return { state: next, deliveries: [] };
-    const flag: MeterFlag = {
-      status: verdict.status,
-      value: verdict.reading.value,
-      eventTime: verdict.reading.eventTime,
-      previousValue: verdict.previous.value,
-      previousEventTime: verdict.previous.eventTime,
-      detail: verdict.detail,
-      source: event.source,
-      flaggedAt: ctx.now,
-    };
-    next = {
-      ...next,
-      flags: [...state.flags, flag].slice(-maxFlags),
-      flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 },
-    };
-    return { state: next, deliveries: [] };
+    return { state: withFlag(next, verdict, '', event, ctx, maxFlags), deliveries: [] };
   }
   if (verdict.status === 'duplicate') return { state: next, deliveries: [] };
   if (verdict.status === 'reset') next = { ...next, lastResetAt: reading.eventTime };
@@ -141,6 +126,21 @@ function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
   return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, ctx)] };
 }
 
+/** `state` with a new flag for a reading hygiene refused (newest last, at most `maxFlags`), counted by status. */
+function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status: MeterFlagStatus }>, prefix: string, event: MeterEvent, ctx: RuleContext, maxFlags: number): MeterSyncState {
+  const flag: MeterFlag = {
+    status: verdict.status,
+    value: verdict.reading.value,
+    eventTime: verdict.reading.eventTime,
+    previousValue: verdict.previous.value,
+    previousEventTime: verdict.previous.eventTime,
+    detail: `${prefix}${verdict.detail}`,
+    source: event.source,
+    flaggedAt: ctx.now,
+  };
+  return { ...state, flags: [...state.flags, flag].slice(-maxFlags), flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 } };
+}
+
 /** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
 function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
   const od = state.odometer ?? { hygiene: {} };
@@ -150,20 +150,7 @@ function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   const odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (isFlagged(verdict)) {
     if (!verdict.newFlag) return { state: { ...state, odometer }, deliveries: [] };
-    const flag: MeterFlag = {
-      status: verdict.status,
-      value: km,
-      eventTime: event.eventTime,
-      previousValue: verdict.previous.value,
-      previousEventTime: verdict.previous.eventTime,
-      detail: `odometer: ${verdict.detail}`,
-      source: event.source,
-      flaggedAt: ctx.now,
-    };
-    return {
-      state: { ...state, odometer, flags: [...state.flags, flag].slice(-maxFlags), flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 } },
-      deliveries: [],
-    };
+    return { state: withFlag({ ...state, odometer }, verdict, 'odometer: ', event, ctx, maxFlags), deliveries: [] };
   }
   const synced = od.synced;
   // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
