@@ -12,7 +12,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { SensorValue } from '../../core/model/events.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
-import { latestHours, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { latestHours, latestKm, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -54,10 +54,14 @@ export async function loadCalendarMarks(store: Store): Promise<Map<string, Calen
 
 export const calendarMarksOf = (marks: ReadonlyMap<string, CalendarMarks>, asset: string, rule: string): CalendarMarks => marks.get(pair(asset, rule)) ?? {};
 
-/** The work order for a due date: trigger details, the latest operating hours when known. */
+/** The work order for a due date: trigger details, the latest operating hours and odometer when known. */
 function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, destination: string, base: number, d: CalendarDue, state: MaintenanceState | undefined, now: number, scheduling: SchedulingOptions): DeliveryIntent {
   const hours = latestHours(state);
-  const snapshot: Record<string, SensorValue> = hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {};
+  const km = latestKm(state);
+  const snapshot: Record<string, SensorValue> = {
+    ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
+    ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
+  };
   return workOrderDelivery(
     {
       rule: rule.name,
