@@ -207,12 +207,22 @@ export const serviceIntervalSchema = z
     baselineAttribute: z.string().min(1).optional(),
     /** Without that attribute: count from 0 (due at multiples of N) or from the first reading seen. @default zero */
     defaultBaseline: z.enum(['zero', 'first-reading']).default('zero'),
+    /** Not taken here: "N hours or N days, whichever comes first" is a calendar interval (see the error). */
+    everyDays: z.unknown().optional(),
     severity: severity.default('warning'),
     title: z.string().min(1).optional(),
     workOrder: workOrderExtras.optional(),
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
+    if (r.everyDays !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['everyDays'],
+        message: `a service interval counts a meter; for "every N hours or N days, whichever comes first" move "${r.name}" to maintenance.calendarIntervals with everyDays and everyHours (or everyKm)`,
+      });
+      return;
+    }
     const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
     const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
     if (hours && km) {
@@ -250,6 +260,16 @@ export const calendarIntervalSchema = z
     dueSoonDays: z.number().int().min(0).default(0),
     /** Asset attribute with the date of the last service (YYYY-MM-DD). @default lastServiceDate */
     baselineAttribute: z.string().min(1).default('lastServiceDate'),
+    /** Also due every N operating hours, whichever comes first (PM schedules: "250 h or 6 months"). */
+    everyHours: z.number().positive().optional(),
+    /** Open the work order this many hours before the hours are due. @default 0 */
+    dueSoonHours: z.number().min(0).optional(),
+    /** Also due every N km on the odometer, whichever comes first (instead of everyHours). */
+    everyKm: z.number().positive().optional(),
+    /** Open the work order this many km before the km are due. @default 0 */
+    dueSoonKm: z.number().min(0).optional(),
+    /** Asset attribute with the meter at the last service, until the ERP reports a completion. @default lastServiceHours, or lastServiceKm */
+    meterBaselineAttribute: z.string().min(1).optional(),
     severity: severity.default('warning'),
     title: z.string().min(1).optional(),
     workOrder: workOrderExtras.optional(),
@@ -257,17 +277,43 @@ export const calendarIntervalSchema = z
   })
   .superRefine((r, ctx) => {
     if (r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `must be less than everyDays (${r.everyDays})` });
+    const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
+    const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
+    if (hours && km) {
+      ctx.addIssue({ code: 'custom', path: [r.everyKm !== undefined ? 'everyKm' : 'dueSoonKm'], message: 'a calendar interval counts days and at most one meter: give everyHours or everyKm, not both; make two rules for both' });
+      return;
+    }
+    const [every, dueSoon] = km ? (['everyKm', 'dueSoonKm'] as const) : (['everyHours', 'dueSoonHours'] as const);
+    const n = r[every];
+    if (n === undefined) {
+      if (r[dueSoon] !== undefined) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${dueSoon} needs ${every}: the meter side of "every ${r.everyDays} days or N ${km ? 'km' : 'hours'}, whichever comes first"` });
+      else if (r.meterBaselineAttribute !== undefined) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
+      return;
+    }
+    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `must be less than ${every} (${n})` });
   })
-  .transform(
-    (r): CalendarIntervalRule => ({
+  .transform((r): CalendarIntervalRule => {
+    const km = r.everyKm !== undefined;
+    const every = km ? r.everyKm : r.everyHours;
+    return {
       name: r.name,
       everyDays: r.everyDays,
       dueSoonDays: r.dueSoonDays,
       baselineAttribute: r.baselineAttribute,
+      ...(every !== undefined
+        ? {
+            orMeter: {
+              meter: km ? 'km' : 'hours',
+              every,
+              dueSoon: (km ? r.dueSoonKm : r.dueSoonHours) ?? 0,
+              baselineAttribute: r.meterBaselineAttribute ?? (km ? 'lastServiceKm' : 'lastServiceHours'),
+            },
+          }
+        : {}),
       severity: r.severity,
       ...workOrderOptions(r),
-    }),
-  );
+    };
+  });
 
 const weekday = z.enum(WEEKDAY_NAMES);
 const clock = z.string().refine((s) => parseClock(s) !== undefined, { message: 'use HH:MM (24-hour), e.g. 06:00' });

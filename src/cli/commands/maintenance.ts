@@ -67,12 +67,13 @@ const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toIS
 export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
   if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
   const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'METER', 'NEXT DUE', 'TO GO']];
-  // Service intervals count hours or km, calendar intervals days.
+  // Service intervals count hours or km, calendar intervals days, whichever-first ones both.
   type Due = AssetMaintenance['due'][number];
   const withUnit = (h: number | undefined, km: number | undefined) => (h !== undefined ? `${h} h` : km !== undefined ? `${km} km` : '-');
+  const either = (days: string | undefined, m: string) => (days === undefined ? m : m === '-' ? days : `${days} or ${m}`);
   const meter = (d: Due) => withUnit(d.hours, d.km);
-  const nextDue = (d: Due) => d.nextDueDate ?? withUnit(d.nextDueHours, d.nextDueKm);
-  const toGo = (d: Due) => (d.remainingDays !== undefined ? `${d.remainingDays} d` : withUnit(d.remainingHours, d.remainingKm));
+  const nextDue = (d: Due) => either(d.nextDueDate, withUnit(d.nextDueHours, d.nextDueKm));
+  const toGo = (d: Due) => either(d.remainingDays !== undefined ? `${d.remainingDays} d` : undefined, withUnit(d.remainingHours, d.remainingKm));
   const open: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
   const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
   const atCompletion = (w: AssetMaintenance['closed'][number]) =>

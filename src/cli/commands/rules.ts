@@ -241,8 +241,12 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     const unit = s.meter === 'km' ? 'km' : 'h';
     rows.push([s.name, 'service interval', `every ${s.every} ${unit}${s.meter === 'km' ? ' (odometer)' : ''}${s.dueSoon ? `, ${s.dueSoon} ${unit} ahead` : ''}${only(s.appliesTo)}`, action(s.severity)]);
   }
-  for (const c of rules.maintenance?.calendarIntervals ?? [])
-    rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${only(c.appliesTo)}`, action(c.severity)]);
+  for (const c of rules.maintenance?.calendarIntervals ?? []) {
+    const m = c.orMeter;
+    const unit = m?.meter === 'km' ? 'km' : 'h';
+    const orMeter = m ? ` or every ${m.every} ${unit} from ${m.baselineAttribute}${m.dueSoon ? ` (${m.dueSoon} ${unit} ahead)` : ''}, whichever comes first` : '';
+    rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${orMeter}${only(c.appliesTo)}`, action(c.severity)]);
+  }
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;
@@ -327,7 +331,8 @@ export function registerRulesCommand(program: Command): Command {
           process.stdout.write(opts.json ? `${toJson(report)}\n` : formatRulesTest(report));
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
-            process.stdout.write(`(calendar intervals — ${calendars.map((c) => c.name).join(', ')} — come due on the wall clock, not on events: the running service checks them; see 'assetbridge maintenance status')\n`);
+            const meters = calendars.some((c) => c.orMeter) ? ' (and the meter side of those that count hours or km too)' : '';
+            process.stdout.write(`(calendar intervals — ${calendars.map((c) => c.name).join(', ')} — come due on the wall clock, not on events: the running service checks them${meters}; see 'assetbridge maintenance status')\n`);
           }
         } finally {
           progress.stop();

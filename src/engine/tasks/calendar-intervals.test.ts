@@ -3,7 +3,7 @@ import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import type { WorkOrderStatusEvent } from '../../core/model/events.js';
+import type { MeterEvent, WorkOrderStatusEvent } from '../../core/model/events.js';
 import { createRules, maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
@@ -121,5 +121,99 @@ describe('calendar service intervals', () => {
       'maintenance.calendarIntervals.1.dueSoonDays: must be less than everyDays (30)',
       'maintenance.calendarIntervals.0.name: rule name "svc" is used twice; names identify work orders and must be unique',
     ]);
+  });
+});
+
+describe('calendar intervals with a meter: whichever comes first', () => {
+  // "Every 180 days or 250 h, whichever comes first", 14 days or 10 h ahead.
+  const pmRules = rulesSchema.parse({
+    allowedLateness: 0, // each reading decided on arrival (the ingestor holds them for the lateness otherwise)
+    maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10, severity: 'warning' }] },
+  });
+  const pm = pmRules.maintenance!;
+  const pmOptions: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows };
+
+  /** One excavator serviced on 1 Jan 2026 at 1,000 h; its rule state as the ingestor would keep it. */
+  async function excavator() {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
+    const asset = (await store.listAssets())[0]!.asset;
+    const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+    let state: unknown;
+    const feed = async (...events: (MeterEvent | WorkOrderStatusEvent)[]) => {
+      for (const e of events) state = rule.apply(state, e, { asset, destination: 'erp', now: 0 }).state;
+      await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: events.length });
+    };
+    const hours = (iso: string, operatingHours: number): MeterEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'tag', value: 'x1' }], eventTime: at(iso), receivedAt: 0, operatingHours });
+    const completed = (iso: string, businessKey: string, operatingHoursAtCompletion: number): WorkOrderStatusEvent => ({ kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EX-1' }], eventTime: at(iso), receivedAt: 0, businessKey, status: 'completed', operatingHoursAtCompletion });
+    const check = async (iso: string) => (await checkCalendarIntervals(store, pmOptions, at(iso), commitTo(store))).map((d) => d.businessKey);
+    const status = async (iso: string) => (await loadMaintenanceStatus(store, pmRules, 'EX-1', at(iso)))[0];
+    return { store, feed, hours, completed, check, status };
+  }
+
+  it('opens one work order per due point, by hours or by date, whichever gets there first; a completion resets both', async () => {
+    const x = await excavator();
+    // Hard use: 241 h in two months. With the 10 h lead, the 1,250 h point has begun; the date (30 Jun) is far.
+    await x.feed(x.hours('2026-02-01T08:00:00Z', 1100), x.hours('2026-03-01T08:00:00Z', 1241));
+    const first = await checkCalendarIntervals(x.store, pmOptions, at('2026-03-01T12:00:00Z'), commitTo(x.store));
+    expect(first.map((d) => d.businessKey)).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    expect(first[0]?.payload).toMatchObject({
+      title: 'pm-a: due 2026-06-30 or at 1250 h',
+      trigger: { type: 'calendar-interval', everyDays: 180, dueDate: '2026-06-30', everyHours: 250, baselineHours: 1000, dueAtHours: 1250, readingHours: 1241, dueBy: 'hours', dueSoon: true },
+    });
+    expect((first[0]?.payload as { description: string }).description).toContain('by meter, at 1250 h (now 1241 h)');
+    expect((await x.status('2026-03-01T12:00:00Z'))?.due[0]).toMatchObject({ state: 'due soon by hours, work order requested', hours: 1241, baselineHours: 1000, nextDueHours: 1250, remainingHours: 9, nextDueDate: '2026-06-30' });
+
+    // The date's lead begins and the hours pass the due point: the same due point, nothing new.
+    await x.feed(x.hours('2026-06-01T08:00:00Z', 1262));
+    expect(await x.check('2026-06-20T00:00:00Z')).toEqual([]);
+    expect(await x.check('2026-07-05T00:00:00Z')).toEqual([]);
+
+    // Serviced on 10 Jul at 1,265 h: both sides count from there (next: 6 Jan 2027 or 1,515 h).
+    await x.feed(x.completed('2026-07-10T15:00:00Z', 'EX-1|pm-a|1@b2026-01-01+1000h', 1265));
+    expect((await x.status('2026-07-11T00:00:00Z'))?.due[0]).toMatchObject({ state: 'ok', baselineDate: '2026-07-10', baselineHours: 1265, nextDueDate: '2027-01-06', nextDueHours: 1515 });
+    expect(await x.check('2026-07-11T00:00:00Z')).toEqual([]);
+
+    // Light use now: the date comes first (its lead begins 23 Dec).
+    await x.feed(x.hours('2026-12-01T08:00:00Z', 1300));
+    expect(await x.check('2026-12-22T00:00:00Z')).toEqual([]);
+    const byDate = await checkCalendarIntervals(x.store, pmOptions, at('2026-12-24T00:00:00Z'), commitTo(x.store));
+    expect(byDate.map((d) => d.businessKey)).toEqual(['EX-1|pm-a|1@b2026-07-10+1265h']);
+    expect(byDate[0]?.payload).toMatchObject({ trigger: { dueBy: 'date', dueDate: '2027-01-06', dueAtHours: 1515 } });
+    // Not serviced; the hours then reach the same point (nothing new), and the next one (a second work order).
+    await x.feed(x.hours('2027-02-01T08:00:00Z', 1520));
+    expect(await x.check('2027-02-01T12:00:00Z')).toEqual([]);
+    await x.feed(x.hours('2027-03-01T08:00:00Z', 1760));
+    expect(await x.check('2027-03-01T12:00:00Z')).toEqual(['EX-1|pm-a|2@b2026-07-10+1265h']);
+    expect((await workOrders(x.store)).sort()).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h', 'EX-1|pm-a|1@b2026-07-10+1265h', 'EX-1|pm-a|2@b2026-07-10+1265h']);
+  });
+
+  it('keeps hours for it when no service interval counts them, and goes by the date alone before any reading', async () => {
+    const x = await excavator();
+    expect((await x.status('2026-03-01T00:00:00Z'))?.due[0]).toMatchObject({ state: 'ok', baselineHours: 1000, nextDueHours: 1250, nextDueDate: '2026-06-30' });
+    expect((await x.status('2026-03-01T00:00:00Z'))?.due[0]).not.toHaveProperty('hours');
+    expect(await x.check('2026-06-17T00:00:00Z')).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    await x.feed(x.hours('2026-06-18T08:00:00Z', 1100));
+    expect((await x.status('2026-06-18T09:00:00Z'))?.due[0]).toMatchObject({ state: 'due soon by date, work order requested', hours: 1100, remainingHours: 150 });
+  });
+
+  it('says where a meter side belongs in the config', () => {
+    const issues = (input: unknown) => {
+      const r = rulesSchema.safeParse(input);
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(issues({ maintenance: { serviceIntervals: [{ name: 'pm', everyHours: 250, everyDays: 180 }] } })).toEqual([
+      'maintenance.serviceIntervals.0.everyDays: a service interval counts a meter; for "every N hours or N days, whichever comes first" move "pm" to maintenance.calendarIntervals with everyDays and everyHours (or everyKm)',
+    ]);
+    expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, everyHours: 250, everyKm: 10000 }] } })).toEqual([
+      'maintenance.calendarIntervals.0.everyKm: a calendar interval counts days and at most one meter: give everyHours or everyKm, not both; make two rules for both',
+    ]);
+    expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, dueSoonHours: 10 }] } })).toEqual([
+      'maintenance.calendarIntervals.0.dueSoonHours: dueSoonHours needs everyHours: the meter side of "every 180 days or N hours, whichever comes first"',
+    ]);
+    expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, everyKm: 15000, dueSoonKm: 15000 }] } })).toEqual(['maintenance.calendarIntervals.0.dueSoonKm: must be less than everyKm (15000)']);
+    const ok = rulesSchema.parse({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 365, everyKm: 15000 }] } });
+    expect(ok.maintenance?.calendarIntervals[0]?.orMeter).toEqual({ meter: 'km', every: 15000, dueSoon: 0, baselineAttribute: 'lastServiceKm' });
   });
 });

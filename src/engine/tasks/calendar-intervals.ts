@@ -6,13 +6,17 @@
  * key says which, the outbox keeps one fact per key, and the key last opened per asset and rule
  * is remembered here so a later run does not even offer it again. A completion the ERP reports
  * moves the baseline (the maintenance rule keeps it), which starts the next series of keys.
+ * A whichever-first rule ("every 180 days or 250 h") has its meter side checked here too, against
+ * the latest reading in the maintenance rule's state: so at most one check interval after the
+ * meter gets there.
  * @module
  */
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { SensorValue } from '../../core/model/events.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
-import { latestHours, latestKm, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
+import { calendarMeterOf, latestHours, latestKm, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -62,14 +66,29 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
     ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
     ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
   };
+  const when = d.dueSoon ? 'due soon' : 'due';
+  const m = d.meter;
+  const unit = m ? UNIT[m.meter] : '';
+  const meterText = m ? `${formatReading(m.due)} ${unit}` : '';
+  // A whichever-first rule names both sides and says which one got there.
+  const what = m
+    ? `service every ${rule.everyDays} days or ${formatReading(rule.orMeter?.every ?? 0)} ${unit}, whichever comes first, ${when}: ` +
+      `${d.by === 'date' ? `by date, on ${isoDay(d.due)}` : `by ${m.meter === 'km' ? 'odometer' : 'meter'}, at ${meterText} (now ${formatReading(m.reading ?? 0)} ${unit})`} ` +
+      `(counted from ${isoDay(base)} and ${formatReading(m.base)} ${unit}; rule ${rule.name})`
+    : `service every ${rule.everyDays} days ${when}: due on ${isoDay(d.due)} (counted from ${isoDay(base)}; rule ${rule.name})`;
+  const meterTrigger = m
+    ? m.meter === 'km'
+      ? { everyKm: rule.orMeter?.every, baselineKm: m.base, dueAtKm: m.due, ...(m.reading !== undefined ? { readingKm: m.reading } : {}), dueSoonKm: rule.orMeter?.dueSoon, dueBy: d.by }
+      : { everyHours: rule.orMeter?.every, baselineHours: m.base, dueAtHours: m.due, ...(m.reading !== undefined ? { readingHours: m.reading } : {}), dueSoonHours: rule.orMeter?.dueSoon, dueBy: d.by }
+    : {};
   return workOrderDelivery(
     {
       rule: rule.name,
       occurrence: d.occurrence,
       severity: rule.severity,
-      title: `${rule.title ?? rule.name}: due ${isoDay(d.due)}`,
-      description: `service every ${rule.everyDays} days ${d.dueSoon ? 'due soon' : 'due'}: due on ${isoDay(d.due)} (counted from ${isoDay(base)}; rule ${rule.name})`,
-      trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays },
+      title: `${rule.title ?? rule.name}: due ${isoDay(d.due)}${m ? ` or at ${meterText}` : ''}`,
+      description: what,
+      trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
       snapshot,
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
@@ -116,7 +135,7 @@ export async function checkCalendarIntervals(
         firstChecks.push([`first:${id}`, String(now)]);
         base = dayOf(now);
       }
-      const due = calendarDueAt(rule, base, now);
+      const due = calendarDueAt(rule, base, now, calendarMeterOf(rule, asset, state));
       if (!due) continue;
       const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
       if (m.fired?.key === key) continue;

@@ -18,10 +18,10 @@ import { admit, drain, type FlushableRule, type ReorderState } from '../event-ti
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
-import { dayOf, type CalendarState } from './calendar-interval.js';
+import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
 import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
-import { matchesFilter, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
+import { matchesFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -71,6 +71,9 @@ interface Applicable {
   readonly services: readonly ServiceIntervalRule[];
   /** Service intervals on the odometer. */
   readonly kmServices: readonly ServiceIntervalRule[];
+  /** Hour meter and odometer kept: an interval counts them (a service interval, or a calendar interval's whichever-first meter). */
+  readonly trackHours: boolean;
+  readonly trackKm: boolean;
   /** The sensors the thresholds read, once each. */
   readonly sensors: readonly string[];
   /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
@@ -87,10 +90,15 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
       const sensors = [...new Set(thresholds.map((r) => r.sensor))];
       const services = options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo));
+      const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
+      const hoursServices = services.filter((r) => r.meter === 'hours');
+      const kmServices = services.filter((r) => r.meter === 'km');
       a = {
         thresholds,
-        services: services.filter((r) => r.meter === 'hours'),
-        kmServices: services.filter((r) => r.meter === 'km'),
+        services: hoursServices,
+        kmServices,
+        trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
+        trackKm: kmServices.length > 0 || calendarMeters.includes('km'),
         sensors,
         sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
         read: sensors.map(() => undefined),
@@ -172,8 +180,8 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     return undefined;
   }
   if (event.kind === 'meter') {
-    const h = a.services.length > 0 ? event.operatingHours : undefined;
-    const km = a.kmServices.length > 0 ? event.odometerKm : undefined;
+    const h = a.trackHours ? event.operatingHours : undefined;
+    const km = a.trackKm ? event.odometerKm : undefined;
     const t = event.eventTime;
     if (km === undefined) {
       if (h === undefined) return undefined;
@@ -389,6 +397,13 @@ export function latestKm(state: MaintenanceState | undefined): readonly [number,
   return h?.[h.length - 1];
 }
 
+/** A whichever-first rule's meter for one asset: where it counts from, and the latest reading. */
+export function calendarMeterOf(rule: CalendarIntervalRule, asset: AssetRecord, state: MaintenanceState | undefined): { base: number; reading: number | undefined } | undefined {
+  if (!rule.orMeter) return undefined;
+  const latest = rule.orMeter.meter === 'km' ? latestKm(state) : latestHours(state);
+  return { base: calendarMeterBaseline(rule, asset, state?.calendars?.[rule.name]), reading: latest?.[1] };
+}
+
 /** The meter (hours, or km with `kmHistory`) at time `t`: interpolated between the readings around it, else the nearest one. */
 export function readingAt(history: MaintenanceState['history'], t: number): number | undefined {
   const h = history ?? [];
@@ -441,8 +456,15 @@ function applyFeedback(
   }
   // A calendar interval counts from the day of its latest completion (event time wins here too).
   const cal = s.calendars?.[key.rule];
-  if (calendars.has(key.rule) && event.status === 'completed' && (cal === undefined || event.eventTime > cal.baseAt)) {
-    next = { ...next, calendars: { ...s.calendars, [key.rule]: { base: dayOf(event.eventTime), baseAt: event.eventTime } } };
+  if (calendars.has(key.rule) && event.status === 'completed' && prev?.status !== 'completed' && (cal === undefined || event.eventTime > cal.baseAt)) {
+    // With the meters then: a whichever-first rule counts its meter from there.
+    const at: CalendarState = {
+      base: dayOf(event.eventTime),
+      baseAt: event.eventTime,
+      ...(completionHours !== undefined ? { hours: completionHours } : {}),
+      ...(completionKm !== undefined ? { km: completionKm } : {}),
+    };
+    next = { ...next, calendars: { ...s.calendars, [key.rule]: at } };
   }
   return next;
 }

@@ -5,10 +5,10 @@
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
-import { latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf } from './service-interval.js';
-import { matchesFilter, type MaintenanceOptions } from './types.js';
+import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
 
 export interface DueRow {
@@ -20,7 +20,7 @@ export interface DueRow {
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
    * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
-   * `due`, with the work order's status (`requested` once the service opened it, `at the next
+   * `due` (whichever-first rules: `by date`, `by hours` or `by km`), with the work order's status (`requested` once the service opened it, `at the next
    * check` before), or `not checked yet` (no service date and the service has not checked it).
    */
   readonly state: string;
@@ -34,7 +34,7 @@ export interface DueRow {
   readonly baselineKm?: number;
   readonly nextDueKm?: number;
   readonly remainingKm?: number;
-  /** Calendar intervals: the last service's day, the next due day (`YYYY-MM-DD`), days to go. */
+  /** Calendar intervals: the last service's day, the next due day (`YYYY-MM-DD`), days to go (whichever-first rules also fill the meter columns above). */
   readonly baselineDate?: string;
   readonly nextDueDate?: string;
   readonly remainingDays?: number;
@@ -62,6 +62,14 @@ export interface MaintenanceStatus {
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
+
+/** The meter columns of a row: the reading (when there is one), the baseline, the next due point, what is left. */
+function meterColumns(meter: ServiceMeter, reading: number | undefined, base: number, next: number): Partial<DueRow> {
+  const left = reading === undefined ? undefined : r2(next - reading);
+  return meter === 'km'
+    ? { ...(reading !== undefined ? { km: r2(reading) } : {}), baselineKm: r2(base), nextDueKm: r2(next), ...(left !== undefined ? { remainingKm: left } : {}) }
+    : { ...(reading !== undefined ? { hours: r2(reading) } : {}), baselineHours: r2(base), nextDueHours: r2(next), ...(left !== undefined ? { remainingHours: left } : {}) };
+}
 
 export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
   const due: DueRow[] = [];
@@ -110,22 +118,26 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       continue;
     }
     const now = calendar.now;
-    const d = calendarDueAt(rule, base, now);
+    const meter = calendarMeterOf(rule, asset, state);
+    const d = calendarDueAt(rule, base, now, meter);
     const key = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
     const record = key !== undefined ? state?.workOrders?.[key] : undefined;
     const fired = key !== undefined && marks.fired?.key === key ? marks.fired : undefined;
     if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
     const next = d ? d.due : nextCalendarDue(rule, base, now);
     const when = !d ? 'ok' : d.dueSoon ? 'due soon' : 'due';
+    // A whichever-first rule says which side got there.
+    const by = d?.by === undefined ? '' : d.by === 'date' ? ' by date' : d.by === 'km' ? ' by km' : ' by hours';
     const work = record ? `, work order ${record.status}` : fired ? ', work order requested' : d ? ', work order at the next check' : '';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'calendar',
-      state: `${when}${work}`,
+      state: `${when}${by}${work}`,
       baselineDate: isoDay(base),
       nextDueDate: isoDay(next),
       remainingDays: Math.round(((next - now) / DAY_MS) * 10) / 10,
+      ...(meter && rule.orMeter ? meterColumns(rule.orMeter.meter, meter.reading, meter.base, d?.meter?.due ?? meter.base + rule.orMeter.every) : {}),
     });
   }
   for (const rule of options.thresholds) {

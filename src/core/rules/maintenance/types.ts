@@ -84,10 +84,26 @@ export interface CalendarIntervalRule {
   readonly dueSoonDays: number;
   /** Asset attribute with the date of the last service (`YYYY-MM-DD` or an ISO time). */
   readonly baselineAttribute: string;
+  /**
+   * "Every 180 days or 250 h, whichever comes first": a meter the interval also counts. One work
+   * order per due point, whichever reaches it first; a completion resets both.
+   */
+  readonly orMeter?: CalendarMeter;
   readonly severity: Severity;
   readonly title?: string;
   readonly workOrder?: WorkOrderExtras;
   readonly appliesTo?: AssetFilter;
+}
+
+/** The meter side of a calendar interval that is due by date or by meter, whichever comes first. */
+export interface CalendarMeter {
+  readonly meter: ServiceMeter;
+  /** N, in the meter's unit. */
+  readonly every: number;
+  /** Open the work order this much (meter units) before it is due. @default 0 */
+  readonly dueSoon: number;
+  /** Asset attribute holding the meter at the last service (before the ERP reports a completion). */
+  readonly baselineAttribute: string;
 }
 
 export interface MaintenanceOptions {
