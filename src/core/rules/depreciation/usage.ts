@@ -78,7 +78,10 @@ export interface UsageLine {
   readonly cost: number | null;
   readonly salvage: number | null;
   readonly usefulLifePeriods: number | null;
-  /** (cost − salvage) × period units ÷ total expected units, 2 decimals; null when an input is missing. */
+  /**
+   * (cost − salvage) × period units ÷ total expected units, 2 decimals; null when an input is missing.
+   * Only the units up to the expected total count: a fully depreciated asset is charged nothing more.
+   */
   readonly unitsOfProduction: number | null;
   /** (cost − salvage) ÷ useful life, 2 decimals; null when an input is missing. */
   readonly straightLine: number | null;
@@ -136,7 +139,17 @@ export function usageFor(
   if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
   if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
   if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
-  if (total !== null && lifeToDateUnits !== null && lifeToDateUnits > total) notes.push('life-to-date units exceed the expected total');
+  // Units-of-production stops at the expected total: the asset is then fully depreciated (cost − salvage).
+  let depreciableUnits = periodUnits;
+  if (total !== null && total > 0 && lifeToDateUnits !== null && lifeToDateUnits > total) {
+    const left = units(Math.max(0, total - (lifeToDateUnits - periodUnits)));
+    depreciableUnits = Math.min(periodUnits, left);
+    notes.push(
+      left <= 0
+        ? `fully depreciated: life-to-date units passed the expected total (${total}) before this period, so no units-of-production charge`
+        : `units-of-production charge for the ${left} units left before the expected total (${total}); the asset is now fully depreciated`,
+    );
+  }
   if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
 
   return {
@@ -151,7 +164,7 @@ export function usageFor(
     cost,
     salvage,
     usefulLifePeriods: life,
-    unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * periodUnits) / total) : null,
+    unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null,
     straightLine: base !== null && life !== null && life > 0 ? money(base / life) : null,
     tracked,
     notes,
