@@ -16,7 +16,7 @@ import type { AssetRecord } from '../core/model/assets.js';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
 import { meterFor, type UsageMeterKind } from '../core/rules/depreciation/usage.js';
 import type { AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
-import { parseClock, WEEKDAY_NAMES, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
+import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import type { Zone } from '../core/rules/zones/geometry.js';
@@ -327,19 +327,57 @@ const slotSchema = z.strictObject({ days: z.array(weekday).min(1), from: clock, 
   },
 );
 
+/** A local calendar day, `YYYY-MM-DD`, that exists. */
+const isLocalDay = (d: unknown): boolean => {
+  if (typeof d !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;
+  const t = Date.parse(`${d}T00:00:00Z`);
+  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d; // 2026-02-30 parses, as 2 March
+};
+
+/**
+ * Closed days: `2026-12-25`, or `{from: 2026-12-24, to: 2027-01-01}` (both ends included). One
+ * check with its own messages: a union would only say that neither form matched.
+ */
+const closedSchema = z
+  .array(
+    z.unknown().transform((v, ctx): ClosedDays => {
+      const fail = (message: string, path: string[] = []): never => {
+        ctx.addIssue({ code: 'custom', message, path });
+        return z.NEVER;
+      };
+      if (typeof v === 'string') return isLocalDay(v) ? { from: v, to: v } : fail(`"${v}" is not a day; write YYYY-MM-DD, e.g. 2026-12-25`);
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail('give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})');
+      const { from, to, ...rest } = v as Record<string, unknown>;
+      const extra = Object.keys(rest);
+      if (extra.length) return fail(`unknown key(s) ${extra.join(', ')}: a range has only from and to`);
+      if (!isLocalDay(from)) return fail('write the first closed day as YYYY-MM-DD', ['from']);
+      if (!isLocalDay(to)) return fail('write the last closed day as YYYY-MM-DD', ['to']);
+      const [first, last] = [from as string, to as string];
+      return first <= last ? { from: first, to: last } : fail(`${first} is after ${last}: from is the first closed day, to the last`, ['to']);
+    }),
+  )
+  .default([]);
+
 const windowsSchema = z
   .strictObject({
     /** Time zone of the slots. @default UTC */
     timeZone,
     /** Slots for sites without their own. */
     default: z.array(slotSchema).default([]),
-    /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots}`. */
-    sites: z.record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema) })])).default({}),
+    /** Days no window starts on, at every site (public holidays, a shutdown). @default none */
+    closed: closedSchema,
+    /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots, closed}` (closed days added to the common ones). */
+    sites: z.record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })])).default({}),
   })
   .transform((w): Record<string, WindowCalendar> => {
     const out: Record<string, WindowCalendar> = {};
-    if (w.default.length) out['*'] = { timeZone: w.timeZone, windows: w.default };
-    for (const [site, v] of Object.entries(w.sites)) out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v } : { timeZone: v.timeZone, windows: v.slots };
+    const closed = (own: readonly ClosedDays[] = []) => {
+      const all = [...w.closed, ...own];
+      return all.length ? { closed: all } : {};
+    };
+    if (w.default.length) out['*'] = { timeZone: w.timeZone, windows: w.default, ...closed() };
+    for (const [site, v] of Object.entries(w.sites))
+      out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v, ...closed() } : { timeZone: v.timeZone, windows: v.slots, ...closed(v.closed) };
     return out;
   });
 

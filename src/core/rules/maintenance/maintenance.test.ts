@@ -7,6 +7,7 @@ import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { createMaintenanceRule, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 import { nextWindow } from './windows.js';
+import { rulesSchema } from '../../../config/rules-schema.js';
 import { parseWorkOrderKey } from './work-order.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8); // Thursday 2026-10-01 08:00Z
@@ -363,5 +364,44 @@ describe('maintenance windows', () => {
     const inside = Date.UTC(2026, 9, 25, 1);
     expect(nextWindow(sat, inside)).toEqual({ start: inside, end: Date.UTC(2026, 9, 25, 5) });
     expect(nextWindow({ timeZone: 'UTC', windows: [] }, inside)).toBeUndefined();
+  });
+
+  it('skips windows that start on closed days, in the calendar’s time zone, through a long shutdown', () => {
+    // Saturday 2026-12-26 is closed: the next window is Saturday 2027-01-02 (CET: 22:00 = 21:00Z).
+    const holidays = { ...sat, closed: [{ from: '2026-12-24', to: '2026-12-26' }] };
+    expect(nextWindow(holidays, Date.UTC(2026, 11, 21))).toEqual({ start: Date.UTC(2027, 0, 2, 21), end: Date.UTC(2027, 0, 3, 5) });
+    // A closed day is local: Friday 23:30Z is already Saturday in Berlin, and that Saturday is closed.
+    const fridayNight = { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 30, durationMinutes: 60 }], closed: [{ from: '2026-12-26', to: '2026-12-26' }] };
+    expect(nextWindow(fridayNight, Date.UTC(2026, 11, 25, 12))).toEqual({ start: Date.UTC(2027, 0, 1, 23, 30), end: Date.UTC(2027, 0, 2, 0, 30) });
+    // A six-week shutdown, further than the usual two-week look-ahead.
+    const shutdown = { ...sat, closed: [{ from: '2026-07-01', to: '2026-08-12' }] };
+    expect(nextWindow(shutdown, Date.UTC(2026, 6, 1))).toEqual({ start: Date.UTC(2026, 7, 15, 20), end: Date.UTC(2026, 7, 16, 4) });
+    // Everything closed: no planned date rather than a wrong one.
+    expect(nextWindow({ ...sat, closed: [{ from: '2026-01-01', to: '2028-12-31' }] }, Date.UTC(2026, 6, 1))).toBeUndefined();
+  });
+
+  it('takes closed days from the config, for all sites and per site, and says what is wrong with one', () => {
+    const parsed = rulesSchema.parse({
+      maintenance: {
+        windows: {
+          timeZone: 'Europe/Berlin',
+          default: [{ days: ['sat'], from: '22:00', to: '06:00' }],
+          closed: ['2026-12-25', { from: '2026-12-31', to: '2027-01-01' }],
+          sites: { ROT: { timeZone: 'Europe/Amsterdam', slots: [{ days: ['sat'], from: '06:00', to: '14:00' }], closed: ['2026-12-05'] }, HAM: [{ days: ['sun'], from: '06:00', to: '10:00' }] },
+        },
+      },
+    });
+    const w = parsed.maintenance?.windows ?? {};
+    expect(w['*']?.closed).toEqual([{ from: '2026-12-25', to: '2026-12-25' }, { from: '2026-12-31', to: '2027-01-01' }]);
+    expect(w.ROT?.closed).toEqual([{ from: '2026-12-25', to: '2026-12-25' }, { from: '2026-12-31', to: '2027-01-01' }, { from: '2026-12-05', to: '2026-12-05' }]);
+    expect(w.HAM?.closed).toEqual(w['*']?.closed);
+    const bad = rulesSchema.safeParse({ maintenance: { windows: { closed: ['2026-02-30', { from: '2027-01-02', to: '2027-01-01' }, { from: '2027-01-01', until: '2027-01-02' }, 5, '2026-13-03'] } } });
+    expect(bad.success ? [] : bad.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+      'maintenance.windows.closed.0: "2026-02-30" is not a day; write YYYY-MM-DD, e.g. 2026-12-25',
+      'maintenance.windows.closed.1.to: 2027-01-02 is after 2027-01-01: from is the first closed day, to the last',
+      'maintenance.windows.closed.2: unknown key(s) until: a range has only from and to',
+      'maintenance.windows.closed.3: give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})',
+      'maintenance.windows.closed.4: "2026-13-03" is not a day; write YYYY-MM-DD, e.g. 2026-12-25',
+    ]);
   });
 });

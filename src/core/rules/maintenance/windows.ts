@@ -1,6 +1,7 @@
 /**
  * Maintenance windows: weekly wall-clock slots per site (e.g. Saturdays 06:00–14:00 plant time)
- * into which new work orders are scheduled. A window may cross midnight (22:00–04:00).
+ * into which new work orders are scheduled. A window may cross midnight (22:00–04:00). Closed
+ * days (public holidays, a shutdown) take out the windows that start on them.
  * @module
  */
 import { zonedParts, zonedTimeToUtc } from '../time-zone.js';
@@ -14,10 +15,21 @@ export interface WeeklyWindow {
   readonly durationMinutes: number;
 }
 
+/** Closed local days, `YYYY-MM-DD` in the calendar's time zone, both ends included. */
+export interface ClosedDays {
+  readonly from: string;
+  readonly to: string;
+}
+
 export interface WindowCalendar {
   readonly timeZone: string;
   readonly windows: readonly WeeklyWindow[];
+  /** No window starts on these days. @default none */
+  readonly closed?: readonly ClosedDays[];
 }
+
+/** How far ahead a window is looked for when closures take out the next ones (a long shutdown). */
+const MAX_DAYS_AHEAD = 400;
 
 export interface Slot {
   readonly start: number;
@@ -31,10 +43,16 @@ export interface Slot {
 export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefined {
   if (calendar.windows.length === 0) return undefined;
   const today = zonedParts(t, calendar.timeZone);
+  const closed = calendar.closed ?? [];
   let best: Slot | undefined;
-  // A window that started up to a week ago may still be open; scan one week back and two ahead.
-  for (let offset = -7; offset <= 14; offset++) {
+  // A window that started up to a week ago may still be open; scan one week back and two ahead
+  // (every weekly window occurs in that span), further only while closures leave none.
+  for (let offset = -7; offset <= 14 || (best === undefined && offset <= MAX_DAYS_AHEAD); offset++) {
     const weekday = (((today.weekday + offset) % 7) + 7) % 7;
+    if (closed.length > 0) {
+      const day = new Date(Date.UTC(today.year, today.month - 1, today.day + offset)).toISOString().slice(0, 10);
+      if (closed.some((c) => c.from <= day && day <= c.to)) continue;
+    }
     for (const w of calendar.windows) {
       if (!w.days.includes(weekday)) continue;
       const startMin = w.startMinute;
