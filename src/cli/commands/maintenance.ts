@@ -9,12 +9,14 @@
  * process's), so the service baseline resets the same way.
  * @module
  */
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
 import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
@@ -87,6 +89,21 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   return parts.join('\n');
 }
 
+/**
+ * The due rows as CSV, one per asset and rule (for planners' spreadsheets), with the open work
+ * order for the rule beside it when there is one.
+ */
+export function maintenanceCsv(rows: readonly AssetMaintenance[]): string {
+  const header = ['erpAssetId', 'rule', 'type', 'state', 'hours', 'baselineHours', 'nextDueHours', 'remainingHours', 'km', 'baselineKm', 'nextDueKm', 'remainingKm', 'baselineDate', 'nextDueDate', 'remainingDays', 'openWorkOrders'];
+  const lines: (string | number | undefined)[][] = [header];
+  for (const r of rows)
+    for (const d of r.due) {
+      const open = r.open.filter((w) => w.rule === d.rule).map((w) => `${w.businessKey} (${w.status})`);
+      lines.push([d.erpAssetId, d.rule, d.type, d.state, d.hours, d.baselineHours, d.nextDueHours, d.remainingHours, d.km, d.baselineKm, d.nextDueKm, d.remainingKm, d.baselineDate, d.nextDueDate, d.remainingDays, open.join('; ')]);
+    }
+  return toCsv(lines);
+}
+
 export interface CompletionInput {
   readonly businessKey: string;
   readonly status: 'completed' | 'cancelled';
@@ -126,16 +143,26 @@ export function registerMaintenanceCommand(program: Command): Command {
       .option('--asset <erpAssetId>', 'one asset only')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, open work orders')
-      .option('--json', 'print JSON'),
+      .option('--csv', 'print the due rows as CSV (one per asset and rule, with its open work orders) instead of tables')
+      .option('--out <file>', 'write that CSV to a file')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --csv --out due.csv'),
   ).action(
-    action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; json?: boolean }) => {
+    action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; csv?: boolean; out?: string; json?: boolean }) => {
       const closedLimit = Number(opts.closed);
       if (!Number.isInteger(closedLimit) || closedLimit < 0) throw new UsageError(`--closed "${opts.closed}" is not a whole number`);
       await withContext(opts.config, async ({ config, store }) => {
         const all = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
         const rows = opts.due ? onlyDue(all) : all;
-        if (opts.due && rows.length === 0 && !opts.json) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
-        process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMaintenanceStatus(rows, closedLimit));
+        if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
+        if (opts.csv || opts.out) {
+          const csv = maintenanceCsv(rows);
+          if (opts.out === undefined) return void process.stdout.write(csv);
+          writeFileSync(opts.out, csv);
+          return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
+        }
+        if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
+        process.stdout.write(formatMaintenanceStatus(rows, closedLimit));
       }, { existingStore: true });
     }),
   );

@@ -10,7 +10,7 @@ import { createRules } from '../../core/rules/index.js';
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
-import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, onlyDue } from './maintenance.js';
+import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
 import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
@@ -205,6 +205,15 @@ describe('maintenance status', () => {
     const text = formatMaintenanceStatus(rows, 5);
     expect(text).toContain('OPEN WORK ORDERS');
     expect(text).toMatch(/EQ-1\s+EQ-1\|service-250h\|250h@b0\s+in-progress\s+MEDIUM/);
+    // --csv: one line per asset and rule, the open work order beside its rule.
+    const csv = maintenanceCsv(rows).split('\r\n');
+    expect(csv[0]).toBe('erpAssetId,rule,type,state,hours,baselineHours,nextDueHours,remainingHours,km,baselineKm,nextDueKm,remainingKm,baselineDate,nextDueDate,remainingDays,openWorkOrders');
+    expect(csv.slice(1, -1)).toEqual([
+      'EQ-1,service-250h,service,"due soon, work order in-progress",240,0,250,10,,,,,,,,EQ-1|service-250h|250h@b0 (in-progress)',
+      'EQ-1,overheat,threshold,normal,,,,,,,,,,,,',
+      'EQ-2,service-250h,service,ok,10,0,250,240,,,,,,,,',
+      'EQ-2,overheat,threshold,normal,,,,,,,,,,,,',
+    ]);
     await expect(loadMaintenanceStatus(store, rules, 'NOPE')).rejects.toThrow(/no asset "NOPE"/);
     // --due: only what needs attention (EQ-1's due-soon interval and open work order; EQ-2 is fine).
     expect(onlyDue(rows).map((r) => [r.erpAssetId, r.due.map((d) => d.rule), r.open.length])).toEqual([['EQ-1', ['service-250h'], 1]]);
