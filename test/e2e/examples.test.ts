@@ -6,7 +6,7 @@
  */
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -52,5 +52,22 @@ describe('examples/rules', () => {
     const notAFile = await runCli(['rules', 'test', '-c', config, '--events', dir]);
     expect(notAFile.code).toBe(2);
     expect(notAFile.stderr).toContain('is not a file; give a JSONL file, or - for standard input');
+  });
+
+  it('zones list --geojson writes the configured zones as a file that reads back the same', async () => {
+    const config = exampleConfig();
+    const out = join(dirname(config), 'all-zones.geojson');
+    const written = await runCli(['zones', 'list', '-c', config, '--out', out]);
+    expect(written.stdout).toBe(`wrote 2 zone(s) to ${out}\n`);
+    const doc = JSON.parse(readFileSync(out, 'utf8')) as { features: { properties: Record<string, unknown> }[] };
+    expect(doc.features.map((f) => f.properties)).toEqual([
+      { name: 'YARD-A', locationCode: '1000/0001', site: 'ROT' },
+      { name: 'WORKSHOP', locationCode: '1000/0009', site: 'ROT', radiusM: 150 },
+    ]);
+    const check = await runCli(['zones', 'check', out]);
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('2 zone(s) OK, 0 problem(s)');
+    const [listed, reread] = await Promise.all([runCli(['zones', 'list', '-c', config, '--json']), runCli(['zones', 'check', out, '--json'])]);
+    expect(JSON.parse(reread.stdout)).toMatchObject({ zones: JSON.parse(listed.stdout) });
   });
 });

@@ -3,11 +3,11 @@
  * configured zones, find which zone a position is in, and show which assets are in each zone now.
  * @module
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
-import { zonesFromGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
+import { zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
@@ -114,9 +114,29 @@ export function registerZonesCommand(program: Command): Command {
         return Promise.resolve();
       }),
     );
-  addConfigOption(zones.command('list').description('list the configured zones').option('--json', 'print JSON')).action(
-    action((opts: { config: string; json?: boolean }) => {
-      const list = rulesConfigOf(resolveConfig(opts.config).config).zones?.zones ?? [];
+  addConfigOption(
+    zones
+      .command('list')
+      .description('list the configured zones (inline and from files)')
+      .option('--geojson', 'print them as one GeoJSON FeatureCollection (to see them on a map, or to move inline zones into a file)')
+      .option('--out <file>', 'write that GeoJSON to a file')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge zones list\n  assetbridge zones list --geojson --out all-zones.geojson'),
+  ).action(
+    action((opts: { config: string; geojson?: boolean; out?: string; json?: boolean }) => {
+      const configured = rulesConfigOf(resolveConfig(opts.config).config).zones;
+      const list = configured?.zones ?? [];
+      if (opts.geojson || opts.out !== undefined) {
+        // With the configured property names, so the file reads back into this config as it is.
+        const doc = zonesToGeoJson(list, configured?.properties);
+        const text = `{"type":"FeatureCollection","features":[\n${doc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`; // a feature per line
+        if (opts.out === undefined) process.stdout.write(text);
+        else {
+          writeFileSync(opts.out, text);
+          process.stdout.write(`wrote ${list.length} zone(s) to ${opts.out}\n`);
+        }
+        return Promise.resolve();
+      }
       process.stdout.write(opts.json ? `${toJson(list)}\n` : list.length ? table(zoneRows(list)) : 'no zones configured\n');
       return Promise.resolve();
     }),

@@ -165,3 +165,27 @@ function positionOf(c: unknown, problem: (m: string) => void): LngLat | undefine
   }
   return [lng, lat];
 }
+
+/**
+ * Zones as a GeoJSON FeatureCollection that {@link zonesFromGeoJson} reads back to the same zones
+ * (with the same property names): to see them on a map, or to move inline zones into a file.
+ * Circles become Points with a radius property, as GeoJSON has no circle.
+ */
+export function zonesToGeoJson(zones: readonly Zone[], props: Partial<GeoJsonZoneProperties> = {}): { type: 'FeatureCollection'; features: Json[] } {
+  const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
+  return {
+    type: 'FeatureCollection',
+    features: zones.map((z) => {
+      const properties: Json = { [p.name]: z.name, [p.locationCode]: z.locationCode };
+      if (z.site !== undefined) properties[p.site] = z.site;
+      if (z.priority !== 0) properties[p.priority] = z.priority;
+      const s = z.shape;
+      let geometry: Json;
+      if (s.type === 'circle') {
+        properties[p.radiusM] = s.radiusM;
+        geometry = { type: 'Point', coordinates: [s.lng, s.lat] };
+      } else geometry = s.polygons.length === 1 ? { type: 'Polygon', coordinates: s.polygons[0] } : { type: 'MultiPolygon', coordinates: s.polygons };
+      return { type: 'Feature', properties, geometry };
+    }),
+  };
+}

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { haversineM } from '../geo.js';
-import { zonesFromGeoJson } from './geojson.js';
+import { zonesFromGeoJson, zonesToGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
 import { currentZones, stepZones, type ZoneTrackState } from './zone-tracker.js';
@@ -106,6 +106,30 @@ describe('GeoJSON import', () => {
     expect(problems).toEqual([]);
     const shape = zones[0]?.shape;
     expect(shape?.type === 'polygon' ? shape.polygons[0]?.[0]?.length : 0).toBe(5);
+  });
+});
+
+describe('GeoJSON export', () => {
+  it('writes zones that read back the same, with the configured property names', () => {
+    const doc = {
+      type: 'FeatureCollection',
+      features: [
+        { type: 'Feature', properties: { NAME: 'yard', SLOC: '1000/0001', site: 'BER' }, geometry: { type: 'Polygon', coordinates: square(52.5, 13.4, 200) } },
+        { type: 'Feature', properties: { NAME: 'docks', SLOC: 'WH1-D', priority: 2 }, geometry: { type: 'MultiPolygon', coordinates: [square(52.6, 13.4, 50), square(52.61, 13.4, 50)] } },
+        { type: 'Feature', properties: { NAME: 'gate', SLOC: 'G1', radiusM: 25 }, geometry: { type: 'Point', coordinates: [13.41, 52.51] } },
+      ],
+    };
+    const props = { name: 'NAME', locationCode: 'SLOC' };
+    const zones = zonesFromGeoJson(doc, props).zones;
+    const written = zonesToGeoJson(zones, props);
+    expect(written.features.map((f) => [f.properties, (f.geometry as { type: string }).type])).toEqual([
+      [{ NAME: 'yard', SLOC: '1000/0001', site: 'BER' }, 'Polygon'],
+      [{ NAME: 'docks', SLOC: 'WH1-D', priority: 2 }, 'MultiPolygon'],
+      [{ NAME: 'gate', SLOC: 'G1', radiusM: 25 }, 'Point'],
+    ]);
+    const back = zonesFromGeoJson(JSON.parse(JSON.stringify(written)), props);
+    expect(back.problems).toEqual([]);
+    expect(back.zones).toEqual(zones);
   });
 });
 
