@@ -48,7 +48,7 @@ export class StoreBusyError extends AssetbridgeError {
     super(
       `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, ` +
         `last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago). One process at a time runs the pipeline on an embedded store: ` +
-        'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and aemp pull go through a running service by themselves',
+        'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and the aemp commands go through a running service by themselves',
     );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `assetbridge aemp pull` while `assetbridge run` owns the store: the CLI hands the pull to the
  * service (one writer, one pipeline state), waits, and prints the service's summary with its exit
- * code. Commands the service cannot run for the CLI still refuse, saying what to do.
+ * code; `aemp backfill` and `aemp equipment` likewise, so history can be fetched without stopping ingest.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
@@ -25,8 +25,8 @@ afterAll(async () => {
   await tu?.close();
 });
 
-describe('aemp pull through the running service', () => {
-  it('runs the pull in the service and prints its summary; backfill still asks to stop the service', async () => {
+describe('aemp commands through the running service', () => {
+  it('runs the pull, a backfill and a single-machine fetch in the service and prints their results', async () => {
     const port = await freePort();
     const cfg = writeConfig({
       store: { path: tempStorePath() },
@@ -57,8 +57,19 @@ describe('aemp pull through the running service', () => {
     expect(bad.code).toBe(2);
     expect(bad.stdout).toMatch(/nope/);
 
-    const backfill = await runCli(['aemp', 'backfill', '--from', '2025-03-01', '-c', cfg.path]);
-    expect(backfill.code).toBe(2);
-    expect(backfill.stderr).toMatch(/is in use by assetbridge run \(pid \d+ on .*stop that one first.*aemp pull go through a running service/);
+    // History for the matched machines, without stopping ingest: the service runs the backfill too.
+    const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const backfill = await runCli(['aemp', 'backfill', '--from', from, '--element', 'CumulativeOperatingHours', '-c', cfg.path]);
+    expect(backfill.stderr).toMatch(/asked it to backfill/);
+    expect(backfill.stdout).toMatch(/trackunit: backfill .* of CumulativeOperatingHours for 3 machine\(s\)/);
+    expect(backfill.code).toBe(0);
+    const bad2 = await runCli(['aemp', 'backfill', '--from', 'yesterday', '-c', cfg.path]);
+    expect([bad2.code, bad2.stdout]).toEqual([2, expect.stringMatching(/--from "yesterday" is not a date/)]);
+
+    // One machine's snapshot, through the service's request budget.
+    const one = await runCli(['aemp', 'equipment', machineHeader(1).pin!, '-c', cfg.path]);
+    expect(one.stderr).toMatch(/asked it to fetch/);
+    expect(one.stdout).toMatch(/matches: ERP asset EQ-1/);
+    expect(one.code).toBe(0);
   });
 });

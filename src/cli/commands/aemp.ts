@@ -360,17 +360,23 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 type PullOptions = Parameters<typeof aempPullCommand>[1];
+type BackfillOptions = Parameters<typeof aempBackfillCommand>[1];
+type EquipmentOptions = Parameters<typeof aempEquipmentCommand>[2] & { readonly pin: string };
 
-/** The job the running service registers, so `aemp pull` works while it runs (see run.ts). */
+/** The jobs the running service registers, so the aemp commands work while it runs (see run.ts). */
 export const AEMP_PULL_JOB = 'aemp-pull';
+export const AEMP_BACKFILL_JOB = 'aemp-backfill';
+export const AEMP_EQUIPMENT_JOB = 'aemp-equipment';
 
-/** `aempPullCommand` as a job of the running service: same work, output collected for the CLI. */
-export function aempPullJob(deps: Omit<AempCommandDeps, 'out' | 'err' | 'isTTY' | 'signal'>): Job {
+type JobDeps = Omit<AempCommandDeps, 'out' | 'err' | 'isTTY' | 'signal'>;
+
+/** A command as a job of the running service: same work, output collected for the CLI. */
+function commandJob<A>(deps: JobDeps, run: (deps: AempCommandDeps, args: A) => Promise<number>): Job {
   return async (args, signal) => {
     let output = '';
     const collect = (t: string): void => void (output += t);
     try {
-      const exitCode = await aempPullCommand({ ...deps, out: collect, err: collect, isTTY: false, signal }, args as PullOptions);
+      const exitCode = await run({ ...deps, out: collect, err: collect, isTTY: false, signal }, args as A);
       return { exitCode, output };
     } catch (err) {
       if (err instanceof UsageError) return { exitCode: 2, output: `${output}${err.message}\n` };
@@ -380,19 +386,33 @@ export function aempPullJob(deps: Omit<AempCommandDeps, 'out' | 'err' | 'isTTY' 
 }
 
 /**
- * When a service owns the store, hand the pull to it and print its result (no live progress bar:
- * the service's log shows the pages as they come). Returns false when no service runs.
+ * The aemp jobs by name. Run in the service, they share its request budget (one process guards
+ * each provider's per-URL slots) and its pipeline, instead of being refused while it runs.
  */
-async function pullThroughService(configPath: string | undefined, opts: PullOptions): Promise<boolean> {
+export function aempJobs(deps: JobDeps): [string, Job][] {
+  return [
+    [AEMP_PULL_JOB, commandJob(deps, aempPullCommand)],
+    [AEMP_BACKFILL_JOB, commandJob(deps, aempBackfillCommand)],
+    [AEMP_EQUIPMENT_JOB, commandJob(deps, (d, { pin, ...opts }: EquipmentOptions) => aempEquipmentCommand(d, pin, opts))],
+  ];
+}
+
+/**
+ * When a service owns the store, hand the command to it and print its result (no live progress
+ * bar: the service's log shows the work as it goes). Returns false when no service runs.
+ */
+async function throughService(configPath: string | undefined, job: string, args: unknown, what: string, timeoutMs: number): Promise<boolean> {
   return withContext(configPath, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return false;
-    process.stderr.write('a running assetbridge service owns this store: asked it to pull; waiting for its summary…\n');
-    const result = await requestJob(store, AEMP_PULL_JOB, opts, { timeoutMs: 6 * 3_600_000 });
+    process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result…\n`);
+    const result = await requestJob(store, job, args, { timeoutMs });
     process.stdout.write(result.output);
     process.exitCode = result.exitCode;
     return true;
   });
 }
+
+const HOUR_MS = 3_600_000;
 
 /** Run `fn` against the configured app (its store and ingest sink); refused while a service runs (the store lease). */
 async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
@@ -447,7 +467,7 @@ Examples:
   ).action(
     action(async (opts: { config: string; provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
       const { config: configPath, ...pull } = opts;
-      if (await pullThroughService(configPath, pull)) return;
+      if (await throughService(configPath, AEMP_PULL_JOB, pull satisfies PullOptions, 'pull', 6 * HOUR_MS)) return;
       await withPipeline(configPath, 'assetbridge aemp pull', (deps) => aempPullCommand(deps, pull));
     }),
   );
@@ -470,7 +490,9 @@ Examples:
       .addHelpText('after', '\nExample:\n  assetbridge aemp backfill --from 2025-02-01 --to 2025-03-01 --element CumulativeOperatingHours --element Locations'),
   ).action(
     action(async (opts: { config: string; from?: string; to?: string; provider?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
-      await withPipeline(opts.config, 'assetbridge aemp backfill', (deps) => aempBackfillCommand(deps, opts));
+      const { config: configPath, ...backfill } = opts;
+      if (await throughService(configPath, AEMP_BACKFILL_JOB, backfill satisfies BackfillOptions, 'backfill', 48 * HOUR_MS)) return;
+      await withPipeline(configPath, 'assetbridge aemp backfill', (deps) => aempBackfillCommand(deps, backfill));
     }),
   );
 
@@ -484,7 +506,9 @@ Examples:
       .option('--json', 'print JSON'),
   ).action(
     action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
-      await withPipeline(opts.config, 'assetbridge aemp equipment', (deps) => aempEquipmentCommand(deps, pin, opts));
+      const { config: configPath, ...equipment } = opts;
+      if (await throughService(configPath, AEMP_EQUIPMENT_JOB, { pin, ...equipment } satisfies EquipmentOptions, `fetch ${pin}`, HOUR_MS)) return;
+      await withPipeline(configPath, 'assetbridge aemp equipment', (deps) => aempEquipmentCommand(deps, pin, equipment));
     }),
   );
 

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
-import { AEMP_PULL_JOB, aempPullJob, telematicsConfigs } from './aemp.js';
+import { aempJobs, telematicsConfigs } from './aemp.js';
 
 /** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
 export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
@@ -34,8 +34,8 @@ export function registerRunCommand(program: Command): void {
       const { config } = resolveConfig(opts.config);
       const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? config.log.level);
       const app = await createApp(config, { logger });
-      // `assetbridge aemp pull` while this service runs: the service does the pull for the CLI.
-      app.engine.registerJob(AEMP_PULL_JOB, aempPullJob({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) }));
+      // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
+      for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       onShutdownSignals(() => app.stop(), logger);
       await app.start();
     }),
