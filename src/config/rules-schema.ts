@@ -15,7 +15,7 @@ import { z } from 'zod';
 import type { AssetRecord } from '../core/model/assets.js';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
 import { meterFor, type UsageMeterKind } from '../core/rules/depreciation/usage.js';
-import type { AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
+import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
@@ -191,6 +191,32 @@ export const thresholdSchema = z
       ...workOrderOptions(r),
     };
   });
+
+export const alertRuleSchema = z
+  .strictObject({
+    name: ruleName,
+    /** Alerts at least this severe open work orders. @default critical */
+    minSeverity: severity.default('critical'),
+    /** Only these fault codes; a trailing `*` matches a prefix (`SPN 100*`). @default every code */
+    codes: z.array(z.string().min(1)).min(1).optional(),
+    /** The same code reported again within this time of its previous report is the same fault (no new work order). @default 24h */
+    cooldown: dur('24h'),
+    /** The work order's severity. @default the alert's own */
+    severity: severity.optional(),
+    title: z.string().min(1).optional(),
+    workOrder: workOrderExtras.optional(),
+    appliesTo: assetFilterSchema.optional(),
+  })
+  .transform(
+    (r): AlertRule => ({
+      name: r.name,
+      minSeverity: r.minSeverity,
+      ...(r.codes ? { codes: r.codes } : {}),
+      cooldownMs: r.cooldown,
+      ...(r.severity ? { severity: r.severity } : {}),
+      ...workOrderOptions(r),
+    }),
+  );
 
 export const serviceIntervalSchema = z
   .strictObject({
@@ -386,6 +412,8 @@ export const maintenanceSchema = z
     thresholds: z.array(thresholdSchema).default([]),
     serviceIntervals: z.array(serviceIntervalSchema).default([]),
     calendarIntervals: z.array(calendarIntervalSchema).default([]),
+    /** Fault codes and other alerts the machines report → work orders. */
+    alerts: z.array(alertRuleSchema).default([]),
     /** How often the service checks calendar intervals for work orders coming due. @default 1h */
     calendarCheckEvery: every('1h'),
     /** Asset attribute naming the asset's site (for maintenance windows). @default site */
@@ -406,7 +434,7 @@ export const maintenanceSchema = z
   })
   .superRefine((m, ctx) => {
     const names = new Set<string>();
-    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals], ['calendarIntervals', m.calendarIntervals]] as const)
+    for (const [list, items] of [['thresholds', m.thresholds], ['serviceIntervals', m.serviceIntervals], ['calendarIntervals', m.calendarIntervals], ['alerts', m.alerts]] as const)
       items.forEach((r, i) => {
         if (names.has(r.name)) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `rule name "${r.name}" is used twice; names identify work orders and must be unique` });
         names.add(r.name);

@@ -47,10 +47,11 @@ export const jsonDecoderSchema = z.strictObject({
     })
     .default({}),
   /**
-   * Alert reason/severity paths; an alert event is produced when the reason is present. Severity
-   * values info, warning, critical (any case). @default severity warning
+   * Alert reason/severity/code paths; an alert event is produced when the reason is present. Severity
+   * values info, warning, critical (any case). The code (a fault code) is what alert rules
+   * match and key work orders by. @default severity warning
    */
-  alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional() }).optional(),
+  alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional(), code: fieldPath.optional() }).optional(),
 });
 export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
 

@@ -2,7 +2,7 @@
  * The rules example in `examples/rules/` stays true: `rules test` over its events prints the story
  * its comments tell (zone entry after dwell, one overheating work order planned into the
  * maintenance window, a due-soon service, a truck's oil change by the odometer, a late event
- * dropped, an unknown tag rejected).
+ * dropped, an unknown tag rejected, a fault code reported twice opening one work order).
  */
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,16 +36,18 @@ describe('examples/rules', () => {
     expect(out).toContain('workorder.create → erp [fact] EX-100|service-250h|250h@b0: MEDIUM');
     expect(out).toContain('line 22: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
     expect(out).toContain('line 26: rejected: no ERP mapping for tag tag-999');
+    // A fault code reported twice: one work order (the second report releases the first, held for the lateness).
+    expect(out).toContain('workorder.create → erp [fact] EX-100|fault-codes|SPN_110_FMI_0@2026-10-01T16:00:00.000Z: HIGH "SPN 110 FMI 0: Engine coolant temperatu…"');
     expect(out).toContain('meter.record → erp [state] TR-5|km: {"erpAssetId":"TR-5","odometerKm":30040,"readingTime":"2026-10-01T13:00:00.000Z","unit":"km"}');
     expect(out).toContain('decided at the end of the input (events held for the allowed lateness):\n  workorder.create → erp [fact] TR-5|oil-15000km|30000km@b15000: MEDIUM "oil-15000km: 30000 km service"');
-    expect(out).toContain('would deliver: 3 × location.update (state), 3 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
+    expect(out).toContain('would deliver: 3 × location.update (state), 4 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
     expect(out).toContain("(calendar intervals — annual-inspection, brake-check — come due on the wall clock, not on events: the running service checks them (and the meter side of those that count hours or km too); see 'assetbridge maintenance status')");
 
     // The same events piped in (`--events -`), briefly: only the lines that deliver, were rejected or late.
     const piped = await runCli(['rules', 'test', '-c', config, '--events', '-', '--fresh', '--brief'], {}, readFileSync(join(dir, 'events.jsonl'), 'utf8'));
     expect(piped.code).toBe(0);
-    expect(piped.stdout).toContain('would deliver: 3 × location.update (state), 3 × workorder.create (fact), 5 × meter.record (state)');
-    expect(piped.stdout).toMatch(/17 event line\(s\): 16 accepted, 1 rejected \(\d+ line\(s\) without deliveries not shown\)/);
+    expect(piped.stdout).toContain('would deliver: 3 × location.update (state), 4 × workorder.create (fact), 5 × meter.record (state)');
+    expect(piped.stdout).toMatch(/19 event line\(s\): 18 accepted, 1 rejected \(\d+ line\(s\) without deliveries not shown\)/);
     // Late lines are kept; every other line kept delivers or was rejected.
     expect(piped.stdout).toContain('late: dropped by location');
     expect(piped.stdout).not.toMatch(/\(no deliveries\)\n(?! {2}late)/);

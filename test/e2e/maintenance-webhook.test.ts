@@ -4,7 +4,8 @@
  * change to `POST /v1/webhooks/erp/work-orders` signed with the shared secret, the service
  * baseline resets to the hours at completion (`assetbridge maintenance status`), and the next
  * work order comes due from there. The same for a truck's odometer interval, with the odometer
- * reading itself synced. Polling is off, so the push is the only way back.
+ * reading itself synced; and a fault code reported many times opens one work order per episode.
+ * Polling is off, so the push is the only way back.
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,7 @@ beforeAll(async () => {
             { name: 'svc-10h', everyHours: 10, appliesTo: { erpModules: ['fixed-assets'] } },
             { name: 'oil-15000km', everyKm: 15_000, appliesTo: { erpModules: ['fleet'] } },
           ],
+          alerts: [{ name: 'faults', cooldown: '1h' }],
           feedback: { pollEvery: 0 },
         },
       },
@@ -119,6 +121,29 @@ describe('maintenance closed loop by webhook', () => {
     const s = await status('TR-5');
     expect(s?.closed.map((w) => [w.businessKey, w.kmAtCompletion])).toEqual([['TR-5|oil-15000km|15000km@b0', 15_100]]);
     expect(s?.due.find((d) => d.rule === 'oil-15000km')).toMatchObject({ km: 15_050, baselineKm: 15_100, nextDueKm: 30_100 });
+  });
+
+  it('a fault code reported again and again opens one work order; reported after a quiet hour, another', async () => {
+    // After the first test's readings (17 h after t0): with no allowed lateness, anything older would be late.
+    const fault = (at: number) =>
+      fetch(`${base}/v1/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${env.INTAKE_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ kind: 'alert', assetId: 'tag-1', eventTime: new Date(t0 + at * 3_600_000).toISOString(), severity: 'critical', code: 'SPN 110 FMI 0', reason: 'Engine coolant temperature high' }),
+      });
+    const faultOrders = () => erp.state().workOrders.filter((w) => w.externalKey?.startsWith('EQ-1|faults|')).map((w) => w.externalKey);
+    for (const at of [18, 18.25, 18.5, 19.25]) expect((await fault(at)).status).toBe(202);
+    await waitFor(() => faultOrders().length === 1, `the fault's work order (output: ${svc.output()})`);
+    expect((await fault(20.5)).status).toBe(202); // 1 h 15 min after the last report: a new episode
+    await waitFor(() => faultOrders().length === 2, 'the second episode\'s work order');
+    const iso = (at: number) => new Date(t0 + at * 3_600_000).toISOString();
+    expect(faultOrders()).toEqual([`EQ-1|faults|SPN_110_FMI_0@${iso(18)}`, `EQ-1|faults|SPN_110_FMI_0@${iso(20.5)}`]);
+    const s = await status();
+    expect(s?.open.filter((w) => w.rule === 'faults').map((w) => [w.businessKey, w.priority])).toEqual([
+      [`EQ-1|faults|SPN_110_FMI_0@${iso(18)}`, 'HIGH'],
+      [`EQ-1|faults|SPN_110_FMI_0@${iso(20.5)}`, 'HIGH'],
+    ]);
+    expect(s?.due.find((d) => d.rule === 'faults')).toMatchObject({ type: 'alert', state: 'quiet' }); // hours ago, by the wall clock
   });
 
   it('refuses unsigned or wrongly signed pushes and names what to send; ignores work orders it did not open', async () => {

@@ -60,7 +60,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
  * nothing left.
  */
 export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
-  const attention = (d: AssetMaintenance['due'][number]) => (d.type === 'threshold' ? d.state !== 'normal' : /^due\b/.test(d.state));
+  const attention = (d: AssetMaintenance['due'][number]) => (d.type === 'threshold' ? d.state !== 'normal' : d.type === 'alert' ? d.state !== 'quiet' : /^due\b/.test(d.state));
   return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0);
 }
 
@@ -142,7 +142,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .description('per asset: service intervals and threshold rules (due), open work orders, completed ones')
       .option('--asset <erpAssetId>', 'one asset only')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset', '5')
-      .option('--due', 'only what needs attention: due or due soon, thresholds breached, open work orders')
+      .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
       .option('--csv', 'print the due rows as CSV (one per asset and rule, with its open work orders) instead of tables')
       .option('--out <file>', 'write that CSV to a file')
       .option('--json', 'print JSON')

@@ -247,6 +247,10 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     const orMeter = m ? ` or every ${m.every} ${unit} from ${m.baselineAttribute}${m.dueSoon ? ` (${m.dueSoon} ${unit} ahead)` : ''}, whichever comes first` : '';
     rows.push([c.name, 'calendar interval', `every ${c.everyDays} days from ${c.baselineAttribute}${c.dueSoonDays ? `, ${c.dueSoonDays} days ahead` : ''}${orMeter}${only(c.appliesTo)}`, action(c.severity)]);
   }
+  for (const r of rules.maintenance?.alerts ?? []) {
+    const codes = r.codes ? `codes ${r.codes.join(', ')}` : 'any code';
+    rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${r.cooldownMs / 1000} s quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
+  }
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;

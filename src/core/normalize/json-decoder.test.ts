@@ -20,7 +20,7 @@ const fleetTopic: JsonTopicDecoder = {
     zone: 'zone',
     sensors: { engineTempC: { path: 'sensors.engineTempC', unit: 'Cel' }, batteryV: { path: 'sensors.batteryV', unit: 'V' } },
     meters: { operatingHours: 'hours' },
-    alert: { reason: 'alarm.text', severity: 'alarm.level' },
+    alert: { reason: 'alarm.text', severity: 'alarm.level', code: 'alarm.dtc' },
   }),
 };
 
@@ -69,6 +69,10 @@ describe('createJsonDecoder: the fleet payload', () => {
   it('produces an alert when the reason is present, lower-casing a known severity', () => {
     const out = events(decode(msg({ ...fleetPayload, alarm: { text: 'tamper switch open', level: 'CRITICAL' } })));
     expect(out.find((e) => e.kind === 'alert')).toMatchObject({ kind: 'alert', reason: 'tamper switch open', severity: 'critical' });
+    expect(out.find((e) => e.kind === 'alert')).not.toHaveProperty('code');
+    // With its fault code (what alert rules match), a number read as text.
+    const dtc = events(decode(msg({ ...fleetPayload, alarm: { text: 'coolant temperature high', level: 'critical', dtc: 110 } }))).find((e) => e.kind === 'alert');
+    expect(dtc).toMatchObject({ kind: 'alert', code: '110', severity: 'critical' });
   });
 
   it('defaults the alert severity to warning and passes an unknown one on to validation', () => {

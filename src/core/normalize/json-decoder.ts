@@ -96,7 +96,7 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     const p = config.meters[field];
     return p === undefined ? [] : [{ field, path: parsePath(p) }];
   });
-  const alert = config.alert ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity) } : undefined;
+  const alert = config.alert ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity), code: optionalPath(config.alert.code) } : undefined;
 
   return (root, message) => {
     // Asset id.
@@ -163,11 +163,13 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       const reason = nonNull(read(root, alert.reason));
       if (reason !== undefined && reason !== '') {
         const severity = alert.severity ? nonNull(read(root, alert.severity)) : undefined;
+        const code = alert.code ? nonNull(read(root, alert.code)) : undefined;
         events.push({
           ...base,
           kind: 'alert',
           reason: (typeof reason === 'number' ? String(reason) : reason) as string,
           severity: (typeof severity === 'string' && SEVERITIES.has(severity.toLowerCase()) ? severity.toLowerCase() : (severity ?? 'warning')) as AlertEvent['severity'],
+          ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
         });
       }
     }

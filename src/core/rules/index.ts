@@ -34,6 +34,7 @@ export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | 
     thresholds: m.thresholds,
     serviceIntervals: m.serviceIntervals,
     calendarIntervals: m.calendarIntervals,
+    alerts: m.alerts,
     allowedLatenessMs: config.allowedLateness,
     siteAttribute: m.siteAttribute,
     windows: m.windows,
@@ -41,9 +42,9 @@ export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | 
   };
 }
 
-/** Any threshold, service interval or calendar interval configured (the maintenance rule then runs). */
-export function hasMaintenanceRules(m: Pick<MaintenanceOptions, 'thresholds' | 'serviceIntervals' | 'calendarIntervals'>): boolean {
-  return m.thresholds.length > 0 || m.serviceIntervals.length > 0 || (m.calendarIntervals?.length ?? 0) > 0;
+/** Any threshold, service interval, calendar interval or alert rule configured (the maintenance rule then runs). */
+export function hasMaintenanceRules(m: Pick<MaintenanceOptions, 'thresholds' | 'serviceIntervals' | 'calendarIntervals' | 'alerts'>): boolean {
+  return m.thresholds.length > 0 || m.serviceIntervals.length > 0 || (m.calendarIntervals?.length ?? 0) > 0 || (m.alerts?.length ?? 0) > 0;
 }
 
 /** The fiscal period calendar of the `depreciation` block. */

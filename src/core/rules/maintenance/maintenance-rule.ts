@@ -1,6 +1,7 @@
 /**
- * Maintenance initiation (touchpoint 2): sensor thresholds and service intervals on operating
- * hours or the odometer open work orders — exactly one per (asset, rule, occurrence) — and ERP feedback closes the loop.
+ * Maintenance initiation (touchpoint 2): sensor thresholds, fault codes (alerts) and service
+ * intervals on operating hours or the odometer open work orders — exactly one per (asset, rule,
+ * occurrence) — and ERP feedback closes the loop.
  *
  * One rule object (`maintenance`) evaluates every configured threshold and interval for an asset
  * from one shared, event-time-ordered stream of samples, so twenty rules per asset cost one
@@ -13,7 +14,8 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { CanonicalEvent, SensorValue, WorkOrderStatusEvent } from '../../model/events.js';
+import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
+import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.js';
 import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
@@ -21,7 +23,7 @@ import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
 import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
-import { matchesFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
+import { matchesFilter, type AlertRule, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -32,6 +34,7 @@ export type CompactValues = Readonly<Record<string, number | readonly [number, s
 /** A sample waiting in the reorder buffer: sensor values, or meter readings (operating hours, odometer km). */
 export type MaintenanceSample =
   | { readonly t: number; readonly k: 's'; readonly v: CompactValues }
+  | { readonly t: number; readonly k: 'a'; readonly s: Severity; readonly r: string; readonly c?: string }
   | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true };
 
 export interface MaintenanceState {
@@ -57,6 +60,8 @@ export interface MaintenanceState {
   readonly odometerIssue?: string;
   /** Calendar intervals: the latest completion the ERP reported, per rule (their baseline). */
   readonly calendars?: Readonly<Record<string, CalendarState>>;
+  /** Alert rules: the fault episodes still within their cooldown, per rule and code. */
+  readonly alerts?: Readonly<Record<string, AlertEpisodes>>;
 }
 
 /** Open work orders remembered per asset (for status; the outbox holds them all). */
@@ -67,6 +72,7 @@ const HISTORY_MAX = 12;
 
 interface Applicable {
   readonly thresholds: readonly ThresholdRule[];
+  readonly alerts: readonly AlertRule[];
   /** Service intervals on operating hours. */
   readonly services: readonly ServiceIntervalRule[];
   /** Service intervals on the odometer. */
@@ -95,6 +101,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const kmServices = services.filter((r) => r.meter === 'km');
       a = {
         thresholds,
+        alerts: (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo)),
         services: hoursServices,
         kmServices,
         trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
@@ -113,7 +120,8 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
 
   return {
     name: MAINTENANCE_RULE,
-    kinds: ['sensor', 'meter', 'workorder'],
+    // Alerts only when alert rules are configured: the ingestor then skips them for this rule.
+    kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
       if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, calendarNames, options.keepClosed ?? 20), deliveries: [] };
@@ -151,6 +159,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
   if (s.meterIssue !== undefined && drop !== 'meterIssue') next.meterIssue = s.meterIssue;
   if (s.odometerIssue !== undefined && drop !== 'odometerIssue') next.odometerIssue = s.odometerIssue;
   if (s.calendars !== undefined) next.calendars = s.calendars;
+  if (s.alerts !== undefined) next.alerts = s.alerts;
   return next;
 }
 
@@ -174,6 +183,11 @@ function sampleOrder(a: MaintenanceSample, b: MaintenanceSample): number {
 }
 
 function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | undefined {
+  if (event.kind === 'alert') {
+    // Only alerts some rule takes enter the buffer and the state.
+    if (!a.alerts.some((r) => alertMatches(r, event.severity, event.code))) return undefined;
+    return event.code !== undefined ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
+  }
   if (event.kind === 'sensor') {
     if (a.thresholds.length === 0) return undefined;
     for (const name of a.sensors) if (event.values[name] !== undefined) return { t: event.eventTime, k: 's', v: compact(event.values) };
@@ -224,6 +238,7 @@ function processSamples(
   const deliveries: DeliveryIntent[] = [];
   for (const sample of samples) {
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
+    else if (sample.k === 'a') s = onAlert(s, sample, a, ctx, options, deliveries);
     else {
       if (sample.h !== undefined) s = onReading(s, 'hours', sample.t, sample.h, sample.reset === true, a.services, ctx, options, deliveries);
       if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, false, a.kmServices, ctx, options, deliveries);
@@ -303,6 +318,55 @@ function onSensor(
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
+}
+
+/** A fault report: a work order for each rule that takes it and for which it starts an episode. */
+function onAlert(
+  s: MaintenanceState,
+  sample: Extract<MaintenanceSample, { k: 'a' }>,
+  a: Applicable,
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+  out: DeliveryIntent[],
+): MaintenanceState {
+  let alerts = s.alerts;
+  let workOrders = s.workOrders;
+  const key = alertKey(sample.c, sample.r);
+  for (const rule of a.alerts) {
+    if (!alertMatches(rule, sample.s, sample.c)) continue;
+    const step = stepAlert(alerts?.[rule.name], key, sample.t, rule.cooldownMs);
+    if (step.episodes !== alerts?.[rule.name]) alerts = { ...alerts, [rule.name]: step.episodes };
+    if (!step.opens) continue;
+    const occurrence = `${key}@${new Date(sample.t).toISOString()}`;
+    const hours = latestHours(s);
+    const km = latestKm(s);
+    const d = workOrderDelivery(
+      {
+        rule: rule.name,
+        occurrence,
+        severity: rule.severity ?? sample.s,
+        // The short text has 40 characters: the fault itself, after the rule's own title if it has one.
+        title: rule.title !== undefined ? `${rule.title}: ${sample.c ?? sample.r}` : `${sample.c !== undefined ? `${sample.c}: ` : ''}${sample.r}`,
+        description: `${sample.s} fault${sample.c !== undefined ? ` ${sample.c}` : ''} reported at ${new Date(sample.t).toISOString()}: ${sample.r} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
+        trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: new Date(sample.t).toISOString() },
+        detectedAt: sample.t,
+        snapshot: {
+          ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
+          ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
+        },
+        ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+      },
+      ctx,
+      options,
+    );
+    out.push(d);
+    workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20);
+  }
+  if (alerts === s.alerts && workOrders === s.workOrders) return s;
+  const next = copy(s);
+  if (alerts !== undefined) next.alerts = alerts;
+  if (workOrders !== undefined) next.workOrders = workOrders;
+  return next;
 }
 
 /** One reading of a meter (operating hours or odometer) for the intervals that count it. */

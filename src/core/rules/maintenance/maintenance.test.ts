@@ -2,10 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
+import type { AlertEvent, CanonicalEvent, MeterEvent, SensorEvent, Severity, WorkOrderStatusEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { createMaintenanceRule, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
-import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
+import { maintenanceStatus } from './status.js';
+import type { AlertRule, MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 import { nextWindow } from './windows.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import { parseWorkOrderKey } from './work-order.js';
@@ -403,5 +404,99 @@ describe('maintenance windows', () => {
       'maintenance.windows.closed.3: give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})',
       'maintenance.windows.closed.4: "2026-13-03" is not a day; write YYYY-MM-DD, e.g. 2026-12-25',
     ]);
+  });
+});
+
+describe('alert rules (fault codes)', () => {
+  const faults: AlertRule = { name: 'faults', minSeverity: 'critical', cooldownMs: 6 * HOUR };
+  const hydraulic: AlertRule = { name: 'hydraulics', minSeverity: 'warning', codes: ['HYD-*', 'SPN 1638'], cooldownMs: 6 * HOUR, severity: 'critical', title: 'Hydraulic fault' };
+  const alerts = (over: Partial<MaintenanceOptions> = {}) => options({ thresholds: [], serviceIntervals: [], alerts: [faults, hydraulic], ...over });
+  /** A fault reported `min` minutes after T0. */
+  const fault = (min: number, severity: Severity, code?: string, reason = 'fault'): AlertEvent => ({
+    kind: 'alert',
+    source: 'test',
+    ids: [{ type: 'tag', value: 'x' }],
+    eventTime: T0 + min * MIN,
+    receivedAt: T0 + min * MIN,
+    severity,
+    reason,
+    ...(code !== undefined ? { code } : {}),
+  });
+
+  it('opens one work order per fault episode: repeats within the cooldown of the last report add none', () => {
+    // E-17 reported every 15 minutes for 10 hours (one episode), quiet, then back after 7 hours (a second).
+    const reports = [...Array.from({ length: 40 }, (_, i) => fault(i * 15, 'critical', 'E-17', 'Engine ECU fault')), fault(585 + 7 * 60, 'critical', 'E-17', 'Engine ECU fault')];
+    const { deliveries, state } = run(reports, alerts());
+    expect(keys(deliveries)).toEqual(['EQ-7|faults|E-17@2026-10-01T08:00:00.000Z', 'EQ-7|faults|E-17@2026-10-02T00:45:00.000Z']);
+    expect(deliveries[0]?.payload).toMatchObject({
+      priority: 'HIGH',
+      title: 'E-17: Engine ECU fault',
+      trigger: { type: 'alert', code: 'E-17', reason: 'Engine ECU fault', severity: 'critical', firstReportedAt: '2026-10-01T08:00:00.000Z' },
+    });
+    // Only the current episode is kept.
+    expect(state?.alerts?.faults).toEqual({ 'E-17': { start: T0 + 1005 * MIN, last: T0 + 1005 * MIN } });
+  });
+
+  it('takes only what a rule asks for: severity, codes by prefix, and sets the priority when told', () => {
+    const { deliveries, state } = run(
+      [fault(0, 'warning', 'E-3'), fault(1, 'info'), fault(2, 'warning', 'HYD-22', 'Hydraulic oil temperature'), fault(3, 'warning', 'SPN 1638'), fault(4, 'critical', 'HYD-22'), fault(5, 'critical', undefined, 'Engine | stop now')],
+      alerts(),
+    );
+    expect(deliveries.map((d) => [d.businessKey, (d.payload as { priority: string }).priority])).toEqual([
+      ['EQ-7|hydraulics|HYD-22@2026-10-01T08:02:00.000Z', 'HIGH'], // a warning, raised by the rule's severity
+      ['EQ-7|hydraulics|SPN_1638@2026-10-01T08:03:00.000Z', 'HIGH'],
+      ['EQ-7|faults|HYD-22@2026-10-01T08:04:00.000Z', 'HIGH'], // critical: the general rule takes it too, once
+      ['EQ-7|faults|Engine___stop_now@2026-10-01T08:05:00.000Z', 'HIGH'], // no code: its text, made safe for keys
+    ]);
+    expect(deliveries.every((d) => parseWorkOrderKey(d.businessKey) !== undefined)).toBe(true);
+    expect((deliveries[0]?.payload as { title: string }).title).toBe('Hydraulic fault: HYD-22');
+    // An asset with no alert rule for it keeps no alert state; other kinds of rules keep theirs.
+    expect(run([fault(0, 'warning', 'E-3')], alerts()).state).toBeUndefined();
+    expect(state?.alerts?.hydraulics && Object.keys(state.alerts.hydraulics).sort()).toEqual(['HYD-22', 'SPN_1638']);
+    expect(createMaintenanceRule(options()).kinds).not.toContain('alert');
+    expect(createMaintenanceRule(alerts()).kinds).toContain('alert');
+  });
+
+  it('any arrival order and batching within the allowed lateness gives the same work orders; a replay adds none', () => {
+    const late = alerts({ allowedLatenessMs: 30 * MIN });
+    const events = [0, 10, 20, 30, 400, 410, 1000].map((m) => fault(m, 'critical', 'E-17'));
+    const inOrder = run(events, late);
+    expect(keys(inOrder.deliveries)).toEqual(['EQ-7|faults|E-17@2026-10-01T08:00:00.000Z', 'EQ-7|faults|E-17@2026-10-01T14:40:00.000Z', 'EQ-7|faults|E-17@2026-10-02T00:40:00.000Z']);
+    fc.assert(
+      fc.property(fc.shuffledSubarray(events, { minLength: events.length, maxLength: events.length }), fc.array(fc.integer({ min: 1, max: 4 }), { maxLength: 7 }), (shuffled, batches) => {
+        // Shuffled only within the lateness: sort, then swap neighbours less than 30 min apart.
+        const arrival = [...shuffled].sort((x, y) => x.eventTime - y.eventTime);
+        for (let i = 1; i < arrival.length; i++) {
+          const [x, y] = [arrival[i - 1] as AlertEvent, arrival[i] as AlertEvent];
+          if (y.eventTime - x.eventTime < 30 * MIN && shuffled.indexOf(y) < shuffled.indexOf(x)) [arrival[i - 1], arrival[i]] = [y, x];
+        }
+        expect(keys(run(arrival, late, undefined, batches).deliveries)).toEqual(keys(inOrder.deliveries));
+      }),
+      { numRuns: 100 },
+    );
+    // The same reports again over the state they left: nothing new.
+    expect(run(events, late, inOrder.doc).deliveries).toEqual([]);
+  });
+
+  it('validates its config and lists in status what is active', () => {
+    const parsed = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults' }, { name: 'hyd', minSeverity: 'warning', codes: ['HYD-*'], cooldown: '2h', severity: 'critical' }] } });
+    expect(parsed.maintenance?.alerts).toEqual([
+      { name: 'faults', minSeverity: 'critical', cooldownMs: 24 * HOUR },
+      { name: 'hyd', minSeverity: 'warning', codes: ['HYD-*'], cooldownMs: 2 * HOUR, severity: 'critical' },
+    ]);
+    const bad = rulesSchema.safeParse({ maintenance: { thresholds: [{ name: 'x', sensor: 's', above: 1 }], alerts: [{ name: 'x', minSeverity: 'fatal', codes: [] }] } });
+    expect(bad.success ? [] : bad.error.issues.map((i) => i.path.join('.'))).toEqual(['maintenance.alerts.0.minSeverity', 'maintenance.alerts.0.codes']);
+    const { state } = run([fault(0, 'critical', 'E-17'), fault(60, 'critical', 'E-9')], alerts());
+    const status = (now: number) => maintenanceStatus(asset, state, alerts(), { now, marks: () => ({}) }).due.map((d) => [d.rule, d.type, d.state]);
+    expect(status(T0 + 2 * HOUR)).toEqual([
+      ['faults', 'alert', 'active: E-17 since 2026-10-01T08:00:00.000Z, E-9 since 2026-10-01T09:00:00.000Z'],
+      ['hydraulics', 'alert', 'quiet'],
+    ]);
+    expect(status(T0 + 6.5 * HOUR)[0]).toEqual(['faults', 'alert', 'active: E-9 since 2026-10-01T09:00:00.000Z']);
+    expect(status(T0 + 8 * HOUR)[0]).toEqual(['faults', 'alert', 'quiet']);
+    // The priority the work order went out with: the alert's own, as the rule sets none.
+    const warned = run([fault(0, 'warning', 'E-1')], alerts({ alerts: [{ ...faults, minSeverity: 'warning' }] })).state;
+    expect(maintenanceStatus(asset, warned, alerts(), { now: T0, marks: () => ({}) }).open.map((w) => [w.businessKey, w.priority])).toEqual([['EQ-7|faults|E-1@2026-10-01T08:00:00.000Z', 'MEDIUM']]);
+    expect(maintenanceStatus(asset, state, alerts(), { now: T0, marks: () => ({}) }).open.map((w) => w.priority)).toEqual(['HIGH', 'HIGH']);
   });
 });

@@ -5,6 +5,7 @@
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
+import type { Severity } from '../../model/events.js';
 import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf } from './service-interval.js';
@@ -14,7 +15,7 @@ import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOr
 export interface DueRow {
   readonly erpAssetId: string;
   readonly rule: string;
-  readonly type: 'service' | 'threshold' | 'calendar';
+  readonly type: 'service' | 'threshold' | 'calendar' | 'alert';
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
@@ -22,6 +23,7 @@ export interface DueRow {
    * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
    * `due` (whichever-first rules: `by date`, `by hours` or `by km`), with the work order's status (`requested` once the service opened it, `at the next
    * check` before), or `not checked yet` (no service date and the service has not checked it).
+   * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown).
    */
   readonly state: string;
   /** Service intervals on operating hours: the meter now, the baseline, the next due point, hours to go. */
@@ -144,12 +146,22 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     if (!matchesFilter(asset, rule.appliesTo)) continue;
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: state?.thresholds?.[rule.name]?.phase ?? 'normal' });
   }
-  const severity = new Map([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
+  for (const rule of options.alerts ?? []) {
+    if (!matchesFilter(asset, rule.appliesTo)) continue;
+    // Faults still within their cooldown at the time status is taken (all that are stored, without one).
+    const active = Object.entries(state?.alerts?.[rule.name] ?? {})
+      .filter(([, e]) => calendar === undefined || calendar.now - e.last < rule.cooldownMs)
+      .sort((x, y) => x[1].start - y[1].start)
+      .map(([code, e]) => `${code} since ${new Date(e.start).toISOString()}`);
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: active.length ? `active: ${active.join(', ')}` : 'quiet' });
+  }
+  const severity = new Map<string, Severity>([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
+  for (const r of options.alerts ?? []) if (r.severity) severity.set(r.name, r.severity);
   const rows = [...Object.entries(state?.workOrders ?? {}), ...requested]
     .map(([businessKey, r]): WorkOrderRow => {
       const key = parseWorkOrderKey(businessKey);
       const rule = key?.rule ?? '';
-      return { ...r, erpAssetId: asset.erpAssetId, businessKey, rule, occurrence: key?.occurrence ?? '', priority: priorityOf(severity.get(rule) ?? 'warning') };
+      return { ...r, erpAssetId: asset.erpAssetId, businessKey, rule, occurrence: key?.occurrence ?? '', priority: priorityOf(r.severity ?? severity.get(rule) ?? 'warning') };
     })
     .sort((a, b) => a.openedAt - b.openedAt);
   const isClosed = (r: WorkOrderRow) => r.status === 'completed' || r.status === 'cancelled';

@@ -51,6 +51,25 @@ export interface ThresholdRule {
   readonly appliesTo?: AssetFilter;
 }
 
+/**
+ * "A fault code (an alert) reported by the machine" → one work order per fault episode: the same
+ * code reported again within `cooldownMs` of its previous report belongs to the same episode.
+ */
+export interface AlertRule {
+  readonly name: string;
+  /** Alerts at least this severe count (info < warning < critical). */
+  readonly minSeverity: Severity;
+  /** Only these codes (`SPN 100*` matches by prefix); absent: every code, and alerts without one. */
+  readonly codes?: readonly string[];
+  /** A report this long after the previous report of the code starts a new episode, ms. */
+  readonly cooldownMs: number;
+  /** The work order's severity; absent: the alert's own (`critical` → HIGH, else MEDIUM). */
+  readonly severity?: Severity;
+  readonly title?: string;
+  readonly workOrder?: WorkOrderExtras;
+  readonly appliesTo?: AssetFilter;
+}
+
 /** The cumulative meter a service interval counts: operating hours, or the odometer in km. */
 export type ServiceMeter = 'hours' | 'km';
 
@@ -111,6 +130,8 @@ export interface MaintenanceOptions {
   readonly serviceIntervals: readonly ServiceIntervalRule[];
   /** Calendar intervals (the task opens their work orders; the rule takes their completions). @default none */
   readonly calendarIntervals?: readonly CalendarIntervalRule[];
+  /** Fault codes and other alerts the machine reports. @default none */
+  readonly alerts?: readonly AlertRule[];
   /** Event-time reorder window for sensor and meter samples, ms. @default 0 */
   readonly allowedLatenessMs: number;
   /** Asset attribute naming the asset's site (for maintenance windows). @default site */

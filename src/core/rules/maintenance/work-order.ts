@@ -57,6 +57,8 @@ export interface WorkOrderRecord {
   /** Service intervals: the due point, hours (or km, for an odometer interval). */
   readonly dueHours?: number;
   readonly dueKm?: number;
+  /** Alert rules without a severity of their own: the alert's, which set the priority. */
+  readonly severity?: Severity;
   readonly erpWorkOrderId?: string;
   /** Event time of the latest ERP feedback applied. */
   readonly changedAt?: number;
