@@ -13,10 +13,9 @@
  */
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import type { SensorValue } from '../../core/model/events.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
-import { calendarMeterOf, latestHours, latestKm, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { calendarMeterOf, MAINTENANCE_RULE, meterSnapshot, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -60,12 +59,6 @@ export const calendarMarksOf = (marks: ReadonlyMap<string, CalendarMarks>, asset
 
 /** The work order for a due date: trigger details, the latest operating hours and odometer when known. */
 function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, destination: string, base: number, d: CalendarDue, state: MaintenanceState | undefined, now: number, scheduling: SchedulingOptions): DeliveryIntent {
-  const hours = latestHours(state);
-  const km = latestKm(state);
-  const snapshot: Record<string, SensorValue> = {
-    ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
-    ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
-  };
   const when = d.dueSoon ? 'due soon' : 'due';
   const m = d.meter;
   const unit = m ? UNIT[m.meter] : '';
@@ -90,7 +83,7 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
       description: what,
       trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
-      snapshot,
+      snapshot: meterSnapshot(state),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     { asset, destination, now },

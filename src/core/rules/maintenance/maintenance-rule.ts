@@ -338,8 +338,6 @@ function onAlert(
     if (step.episodes !== alerts?.[rule.name]) alerts = { ...alerts, [rule.name]: step.episodes };
     if (!step.opens) continue;
     const occurrence = `${key}@${new Date(sample.t).toISOString()}`;
-    const hours = latestHours(s);
-    const km = latestKm(s);
     const d = workOrderDelivery(
       {
         rule: rule.name,
@@ -350,10 +348,7 @@ function onAlert(
         description: `${sample.s} fault${sample.c !== undefined ? ` ${sample.c}` : ''} reported at ${new Date(sample.t).toISOString()}: ${sample.r} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
         trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: new Date(sample.t).toISOString() },
         detectedAt: sample.t,
-        snapshot: {
-          ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
-          ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
-        },
+        snapshot: meterSnapshot(s),
         ...(rule.workOrder ? { extras: rule.workOrder } : {}),
       },
       ctx,
@@ -453,6 +448,16 @@ function addHistory(history: MaintenanceState['history'], t: number, hours: numb
 export function latestHours(state: MaintenanceState | undefined): readonly [number, number] | undefined {
   const h = state?.history;
   return h?.[h.length - 1];
+}
+
+/** The latest hour meter and odometer as a work order's snapshot (work orders not opened by a reading). */
+export function meterSnapshot(state: MaintenanceState | undefined): Record<string, SensorValue> {
+  const hours = latestHours(state);
+  const km = latestKm(state);
+  return {
+    ...(hours ? { operatingHours: { value: hours[1], unit: 'h' } } : {}),
+    ...(km ? { odometerKm: { value: km[1], unit: 'km' } } : {}),
+  };
 }
 
 /** The latest accepted odometer reading `[eventTime, km]`. */
