@@ -32,6 +32,7 @@ import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
 import { Engine, CONTROL_NS } from './engine/engine.js';
 import { StoreLease } from './engine/store-lease.js';
 import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
+import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { renderMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
@@ -122,7 +123,7 @@ function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPol
 export function buildDecoders(config: Config): DecoderRegistry {
   const decoders = new DecoderRegistry();
   const canonical = createCanonicalDecoder();
-  decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical);
+  decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical).register(ENGINE_SOURCE, canonical);
   for (const m of config.sources.mqtt) decoders.register(`mqtt:${m.name}`, createJsonDecoder(`mqtt:${m.name}`, m.topics));
   decoders.register('aemp', createAempEquipmentDecoder());
   return decoders;
@@ -224,6 +225,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           dispatcher.notify();
         },
         checkpoint: () => ingestor.checkpoint(),
+        idleHolding: (idleMs) => ingestor.idleHolding(clock.now(), idleMs),
+        submitInternal: (messages) => ingestor.submitInternal(messages),
       }),
       clock,
       logger,

@@ -544,6 +544,12 @@ export const rulesSchema = z.strictObject({
    * late. Location sync without zones always decides at once. @default 30s
    */
   allowedLateness: dur('30s'),
+  /**
+   * An asset silent this long (wall clock; at least `allowedLateness`) has the events its rules
+   * still hold decided, so the last reading before it goes quiet (parked, switched off, broken
+   * down) is not kept back until it reports again. 0: only its next event decides them. @default 2m
+   */
+  idleAfter: dur('2m'),
   location: locationRuleSchema.prefault({}),
   /** Named zones mapped to ERP location codes; location sync and inventory use them when present. */
   zones: zonesSchema.optional(),

@@ -21,7 +21,8 @@ import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
-import { NO_DELIVERIES, type Rule } from '../core/rules/rule.js';
+import { NO_DELIVERIES, type Rule, type RuleContext } from '../core/rules/rule.js';
+import { isFlushable, type FlushableRule } from '../core/rules/event-time.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
@@ -89,6 +90,8 @@ interface Pending {
   readonly messages: readonly RawMessage[];
   readonly resolve: (r: SubmitResult) => void;
   readonly reject: (e: Error) => void;
+  /** The engine's own messages (idle watermarks): not counted as received or accepted input. */
+  readonly internal?: boolean;
 }
 
 export interface IngestStats {
@@ -145,6 +148,10 @@ export class Ingestor implements IngestSink {
   private recovering: Promise<void> | undefined;
   /** Callers of `checkpoint()` waiting for the next checkpoint to commit. */
   private checkpointWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  /** When a batch last brought events for an asset (clock time): what {@link idleHolding} reads. */
+  private readonly lastSeen = new Map<string, number>();
+  /** Rules that hold events for the allowed lateness (they take idle watermarks). */
+  private readonly holding: FlushableRule[];
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 1000;
@@ -161,6 +168,38 @@ export class Ingestor implements IngestSink {
         if (!list.some((r) => r.rule === rule)) list.push({ rule, bit: 1 << i });
         this.rulesByKind.set(kind, list);
       }
+    });
+    // An idle asset's watermark asks each rule that holds events to decide what is final by then.
+    this.holding = opts.rules.filter(isFlushable);
+    const watermark = opts.rules.flatMap((rule, i) =>
+      isFlushable(rule) ? [{ rule: { name: rule.name, kinds: ['watermark'] as const, apply: (state: unknown, event: CanonicalEvent, ctx: RuleContext) => rule.flush(state, ctx, event.eventTime) }, bit: 1 << i }] : [],
+    );
+    if (watermark.length) this.rulesByKind.set('watermark', watermark);
+  }
+
+  /**
+   * Assets whose rules hold events and that no batch has brought events for since `idleMs` ago:
+   * each is returned once per quiet spell (a new event makes it eligible again). Only assets with
+   * their state in memory are looked at; one the cache let go of keeps what it holds until it reports.
+   */
+  idleHolding(now: number, idleMs: number): string[] {
+    const out: string[] = [];
+    for (const [id, seen] of this.lastSeen) {
+      if (now - seen < idleMs) continue;
+      this.lastSeen.delete(id);
+      const doc = this.cache.get(id);
+      if (doc && this.holding.some((r) => r.holds(doc[r.name]))) out.push(id);
+    }
+    return out;
+  }
+
+  /** Submit the engine's own messages (idle watermarks): through the pipeline and its log, outside the input counts. */
+  submitInternal(messages: readonly RawMessage[]): Promise<SubmitResult> {
+    if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
+    return new Promise<SubmitResult>((resolve, reject) => {
+      this.queue.push({ messages, resolve, reject, internal: true });
+      this.queued += messages.length;
+      this.schedule();
     });
   }
 
@@ -274,7 +313,12 @@ export class Ingestor implements IngestSink {
         this.checkpointMs === 0 ||
         this.stats.logged + stateful.length > this.checkpointMessages ||
         (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs);
-      const accepted = outcomes.filter((o) => o.accepted).length;
+      let accepted = 0;
+      let at = 0;
+      for (const p of batch) {
+        if (!p.internal) for (let i = at; i < at + p.messages.length; i++) if ((outcomes[i] as MessageOutcome).accepted) accepted++;
+        at += p.messages.length;
+      }
       commit = this.opts.store.commitIngest(
         checkpoint
           ? { states: this.checkpointStates(states), deliveries: coalesceStates(deliveries), quarantine, accepted, checkpoint: true }
@@ -320,8 +364,10 @@ export class Ingestor implements IngestSink {
         for (const w of waiters) w.resolve();
         batch.forEach((p, i) => {
           const r = results[i] as SubmitResult;
-          this.stats.accepted += r.accepted;
-          this.stats.quarantined += r.quarantined.length;
+          if (!p.internal) {
+            this.stats.accepted += r.accepted;
+            this.stats.quarantined += r.quarantined.length;
+          }
           p.resolve(r);
         });
       },
@@ -512,6 +558,7 @@ export class Ingestor implements IngestSink {
         if (!doc) {
           doc = { ...(this.cache.get(id) ?? loaded?.get(id)) };
           states.set(id, doc);
+          if (event.kind !== 'watermark') this.lastSeen.set(id, now);
         }
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;

@@ -7,7 +7,8 @@
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { ErpConnector } from './connector.js';
 import type { Clock } from './clock.js';
-import type { IngestSink } from './source.js';
+import type { RawMessage } from '../core/model/messages.js';
+import type { IngestSink, SubmitResult } from './source.js';
 import type { Store } from './store.js';
 
 export interface TaskContext {
@@ -22,6 +23,10 @@ export interface TaskContext {
    * ingestor holds recent changes in memory until its next checkpoint.
    */
   checkpoint(): Promise<void>;
+  /** Assets silent for `idleMs` whose rules hold events (each named once per quiet spell). */
+  idleHolding(idleMs: number): readonly string[];
+  /** Submit the engine's own messages (idle watermarks) through the pipeline, outside the input counts. */
+  submitInternal(messages: readonly RawMessage[]): Promise<SubmitResult>;
   connector(destination: string): ErpConnector | undefined;
   readonly signal: AbortSignal;
 }

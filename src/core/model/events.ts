@@ -107,5 +107,18 @@ export interface WorkOrderStatusEvent extends EventBase {
   readonly odometerKmAtCompletion?: number;
 }
 
-export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent | WorkOrderStatusEvent;
+/** Source of the messages assetbridge writes to its own pipeline (never an input). */
+export const ENGINE_SOURCE = 'engine';
+
+/**
+ * Internal, never an input: the engine's note that an asset has been silent for
+ * `rules.idleAfter`. Rules that hold the asset's events for the allowed lateness decide what is
+ * final at `eventTime` (the wall clock then), so the last reading before an asset goes quiet is not
+ * held until it reports again. It travels the ingest log like any message, so a replay repeats it.
+ */
+export interface WatermarkEvent extends EventBase {
+  readonly kind: 'watermark';
+}
+
+export type CanonicalEvent = PositionEvent | MeterEvent | SensorEvent | AlertEvent | WorkOrderStatusEvent | WatermarkEvent;
 export type EventKind = CanonicalEvent['kind'];

@@ -4,7 +4,7 @@
  * what was wrong; the engine sends it to quarantine. Never throws.
  * @module
  */
-import { IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
+import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
 
 export interface ValidationPolicy {
   /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
@@ -99,6 +99,10 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       else if (!['open', 'in-progress', 'completed', 'cancelled'].includes(e.status as string))
         problem = `work-order status must be open, in-progress, completed or cancelled, got ${describe(e.status)}`;
       else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true) ?? checkNumber('odometerKmAtCompletion', e.odometerKmAtCompletion, 0, 100_000_000, true);
+      break;
+    case 'watermark':
+      // The engine's own note about an idle asset: from anywhere else it could close what rules hold early.
+      if (event.source !== ENGINE_SOURCE) problem = 'event kind "watermark" is assetbridge\'s own; use position, meter, sensor, alert or workorder';
       break;
     default:
       problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { admit, byKey, drain, type ReorderState } from './event-time.js';
+import { admit, advance, byKey, drain, holdsAny, type ReorderState } from './event-time.js';
 
 interface Item {
   readonly t: number;
@@ -60,5 +60,36 @@ describe('event-time reorder buffer', () => {
     }
     expect(s?.pending.map((x) => x.t)).toEqual([45, 50]);
     expect(s?.released).toBe(30);
+  });
+
+  it('advance (an idle watermark) releases what is final at its time, and the buffer then goes on as if an item that late had come', () => {
+    let s: ReorderState<Item> | undefined;
+    for (const t of [10, 30, 20, 50, 45]) s = admit(s, { t, v: 'x' }, 20, byKey(key)).state;
+    expect(holdsAny(s)).toBe(true);
+    // Not past the lateness of anything pending: the same state back.
+    const none = advance(s, 60, 20);
+    expect(none.released).toEqual([]);
+    expect(none.state).toBe(s);
+    const a = advance(s, 68, 20);
+    expect(a.released.map((x) => x.t)).toEqual([45]);
+    expect(a.state).toEqual({ newest: 68, released: 45, pending: [{ t: 50, v: 'x' }] });
+    // Later items: decided against the watermark's time; one older than what it released is late.
+    expect(admit(a.state, { t: 44, v: 'y' }, 20, byKey(key)).late).toBe(true);
+    expect(admit(a.state, { t: 47, v: 'y' }, 20, byKey(key)).released.map((x) => x.t)).toEqual([47]);
+    expect(holdsAny(advance(a.state, 1000, 20).state)).toBe(false);
+    expect(holdsAny(undefined)).toBe(false);
+  });
+
+  it('property: an advance past every pending item releases what drain releases', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 500 }), { minLength: 1, maxLength: 30 }), fc.integer({ min: 0, max: 100 }), (times, lateness) => {
+        let s: ReorderState<Item> | undefined;
+        for (const [i, t] of times.entries()) s = admit(s, { t, v: String(i % 3) }, lateness, byKey(key)).state;
+        const d = drain(s);
+        const a = advance(s, Math.max(...times) + lateness, lateness);
+        expect(a.released).toEqual(d.released);
+        expect(a.state.pending).toEqual([]);
+      }),
+    );
   });
 });

@@ -114,11 +114,31 @@ export function drain<T extends Timed>(state: ReorderState<T> | undefined): { st
 }
 
 /**
- * A rule that holds events for the allowed lateness can be asked to decide on what it holds
- * (used by `rules test` at the end of its input and by tests; the engine never calls it).
+ * Move event time to `time` without an item (an idle asset's watermark) and release what is then
+ * final: the pending items at or before `time - allowedLatenessMs`. Nothing pending, or nothing
+ * that old: the same state back.
+ */
+export function advance<T extends Timed>(state: ReorderState<T> | undefined, time: number, allowedLatenessMs: number): { state: ReorderState<T>; released: readonly T[] } {
+  const s = state ?? (EMPTY_REORDER);
+  const watermark = Math.max(s.newest ?? time, time) - allowedLatenessMs;
+  let n = 0;
+  while (n < s.pending.length && (s.pending[n] as T).t <= watermark) n++;
+  if (n === 0) return { state: s, released: [] };
+  return { state: { newest: Math.max(s.newest ?? time, time), released: (s.pending[n - 1] as T).t, pending: s.pending.slice(n) }, released: s.pending.slice(0, n) };
+}
+
+/** Whether a reorder buffer holds anything (what an idle asset's watermark may release). */
+export const holdsAny = (order: ReorderState<Timed> | undefined): boolean => (order?.pending.length ?? 0) > 0;
+
+/**
+ * A rule that holds events for the allowed lateness can be asked to decide on what it holds: all
+ * of it (`rules test` at the end of its input, tests), or what is final at event time `upTo` (an
+ * idle asset's watermark, through the engine). Nothing to decide: the same state back.
  */
 export interface FlushableRule<S = unknown> extends Rule<S> {
-  flush(state: S | undefined, ctx: RuleContext): RuleResult<S>;
+  flush(state: S | undefined, ctx: RuleContext, upTo?: number): RuleResult<S>;
+  /** Whether the state holds events not yet decided. */
+  holds(state: S | undefined): boolean;
 }
 
 export function isFlushable(rule: Rule): rule is FlushableRule {

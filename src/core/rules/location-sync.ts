@@ -12,7 +12,7 @@
  */
 import type { PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
-import { admit, byKey, drain, type FlushableRule, type ReorderState } from './event-time.js';
+import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
@@ -99,11 +99,13 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       next.order = a.state;
       return processAll(options, next, a.released, ctx);
     },
-    flush(state, ctx) {
+    flush(state, ctx, upTo) {
       const s = state ?? {};
-      const d = drain(s.order);
+      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
+      if (d.released.length === 0) return { state: s, deliveries: NO_DELIVERIES };
       return processAll(options, { ...s, order: d.state }, d.released, ctx);
     },
+    holds: (state) => holdsAny(state?.order),
   };
 }
 

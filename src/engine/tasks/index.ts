@@ -1,11 +1,13 @@
 /**
  * The scheduled tasks the rules need, built from the compiled `rules` config: ERP work-order
- * feedback polling (maintenance closed loop), inventory count sync, and period-end usage posting.
+ * feedback polling (maintenance closed loop), calendar intervals, idle watermarks (held events of
+ * quiet assets), inventory count sync, and period-end usage posting.
  * @module
  */
 import { depreciationMeterOf, type RulesConfig } from '../../config/rules-schema.js';
 import { calendarOf, hasMaintenanceRules } from '../../core/rules/index.js';
 import { createCalendarIntervalTask } from './calendar-intervals.js';
+import { createIdleWatermarkTask } from './idle-watermark.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import { createInventorySyncTask, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask } from './usage-posting.js';
@@ -16,8 +18,8 @@ export interface RuleTaskOptions {
   readonly defaultDestination: string;
   /** All configured destinations (feedback polls those whose connector can list work orders). */
   readonly destinations: readonly string[];
-  /** For tasks that warn about bad asset data (calendar intervals). */
-  readonly logger?: { warn(obj: object, msg: string): void };
+  /** For tasks that warn about bad asset data (calendar intervals) or say what they did. */
+  readonly logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
@@ -37,6 +39,11 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         ...(options.logger ? { logger: options.logger } : {}),
       }),
     );
+  }
+  // Idle watermarks matter only where rules hold events for a lateness.
+  if (config.allowedLateness > 0 && config.idleAfter > 0) {
+    const idleMs = Math.max(config.idleAfter, config.allowedLateness);
+    tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }
   const inv = inventorySyncOptionsOf(config, options.defaultDestination);
   if (inv) tasks.push(createInventorySyncTask(inv));

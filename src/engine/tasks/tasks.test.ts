@@ -36,6 +36,8 @@ function context(store: SqliteStore, clock: { t: number }, extra: Partial<TaskCo
     },
     commit: (deliveries) => store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 }),
     checkpoint: () => Promise.resolve(),
+    idleHolding: () => [],
+    submitInternal: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }),
     connector: () => undefined,
     signal: new AbortController().signal,
     submitted,

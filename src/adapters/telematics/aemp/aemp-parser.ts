@@ -536,7 +536,7 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
 // ---------------------------------------------------------------------------------------------
 // Fragments → canonical events
 
-const KIND_ORDER: Readonly<Record<CanonicalEvent['kind'], number>> = { position: 0, meter: 1, sensor: 2, alert: 3, workorder: 4 };
+const KIND_ORDER: Readonly<Record<CanonicalEvent['kind'], number>> = { position: 0, meter: 1, sensor: 2, alert: 3, workorder: 4, watermark: 5 };
 
 type Mutable<T> = { -readonly [P in keyof T]: T[P] };
 

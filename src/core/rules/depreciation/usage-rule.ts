@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
-import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
@@ -96,12 +96,14 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
       return processAll(next, a.released, options);
     },
-    flush(state) {
+    flush(state, _ctx, upTo) {
       if (!state?.order) return { state: state as UsageState, deliveries: [] };
       const s = state;
-      const d = drain(s.order);
+      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, options.allowedLatenessMs);
+      if (d.released.length === 0) return { state: s, deliveries: [] };
       return processAll({ ...s, order: d.state }, d.released, options);
     },
+    holds: (state) => holdsAny(state?.order),
   };
 }
 

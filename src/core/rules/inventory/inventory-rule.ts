@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
-import { admit, byKey, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
@@ -70,12 +70,14 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       if (a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
     },
-    flush(state) {
+    flush(state, _ctx, upTo) {
       if (!state?.order) return { state: state as InventoryItemState, deliveries: [] };
       const s = state;
-      const d = drain(s.order);
+      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, options.allowedLatenessMs);
+      if (d.released.length === 0) return { state: s, deliveries: [] };
       return processAll({ ...s, order: d.state }, d.released, options);
     },
+    holds: (state) => holdsAny(state?.order),
   };
 }
 

@@ -16,7 +16,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
 import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.js';
-import { admit, drain, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
@@ -134,12 +134,14 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       if (adm.duplicate) return { state: s, deliveries: [] };
       return processSamples(withOrder(s, adm.state), adm.released, a, ctx, options);
     },
-    flush(state, ctx) {
+    flush(state, ctx, upTo) {
       if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
       const s = state;
-      const d = drain(s.order);
-      return processSamples({ ...s, order: d.state }, d.released, applicable(ctx.asset), ctx, options);
+      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
+      if (d.released.length === 0) return { state: s, deliveries: [] };
+      return processSamples(withOrder(s, d.state), d.released, applicable(ctx.asset), ctx, options);
     },
+    holds: (state) => holdsAny(state?.order),
   };
 }
 
