@@ -150,6 +150,8 @@ export class Ingestor implements IngestSink {
   private checkpointWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** When a batch last brought events for an asset (clock time): what {@link idleHolding} reads. */
   private readonly lastSeen = new Map<string, number>();
+  /** When {@link idleHolding} last named an asset (clock time). */
+  private readonly lastNamed = new Map<string, number>();
   /** Rules that hold events for the allowed lateness (they take idle watermarks). */
   private readonly holding: FlushableRule[];
 
@@ -178,17 +180,25 @@ export class Ingestor implements IngestSink {
   }
 
   /**
-   * Assets whose rules hold events and that no batch has brought events for since `idleMs` ago:
-   * each is returned once per quiet spell (a new event makes it eligible again). Only assets with
-   * their state in memory are looked at; one the cache let go of keeps what it holds until it reports.
+   * Assets whose rules hold events and that no batch has brought events for since `idleMs` ago;
+   * one still holding after that (a dwell longer than `idleMs`) is named again `idleMs` later.
+   * Only assets with their state in memory are looked at; one the cache let go of keeps what it
+   * holds until it reports.
    */
   idleHolding(now: number, idleMs: number): string[] {
     const out: string[] = [];
     for (const [id, seen] of this.lastSeen) {
       if (now - seen < idleMs) continue;
-      this.lastSeen.delete(id);
+      const named = this.lastNamed.get(id);
+      if (named !== undefined && named > seen && now - named < idleMs) continue;
       const doc = this.cache.get(id);
-      if (doc && this.holding.some((r) => r.holds(doc[r.name]))) out.push(id);
+      if (doc && this.holding.some((r) => r.holds(doc[r.name]))) {
+        out.push(id);
+        this.lastNamed.set(id, now);
+      } else {
+        this.lastSeen.delete(id);
+        this.lastNamed.delete(id);
+      }
     }
     return out;
   }

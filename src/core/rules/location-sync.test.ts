@@ -132,6 +132,46 @@ describe('location sync with zones', () => {
   });
 });
 
+describe('location sync of an asset that falls silent (idle watermarks)', () => {
+  const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+  const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 300_000, exitDwellMs: 300_000 }, maxAccuracyM: 100 };
+  const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs: 30_000 });
+  const sent = (ds: readonly DeliveryIntent[]) => ds.map((d) => [d.payload.warehouseLocation, (d.payload.lastSeen as string).slice(11, 19)]);
+
+  it('confirms an entry or exit whose dwell has run its course by the watermark, as if the asset were seen where it parked', () => {
+    let state: LocationSyncState | undefined;
+    const feed = (e: PositionEvent) => (state = rule.apply(state, e, ctx).state);
+    feed(pos(0, 52.5, eastM(2000)));
+    feed(pos(600, 52.5, eastM(50))); // drives into the yard at 08:10 and parks: no more fixes
+    expect(rule.holds(state)).toBe(true);
+
+    // A minute later: the fix is released (it moved: its coordinates go), but five minutes inside have not passed.
+    let r = rule.flush(state, ctx, T0 + 660_000);
+    expect(sent(r.deliveries)).toEqual([[null, '08:10:00']]);
+    state = r.state;
+    expect(rule.holds(state)).toBe(true); // the entry still waits for its dwell
+    // Ten minutes later: the entry counts, dated to the real sighting.
+    r = rule.flush(state, ctx, T0 + 1_260_000);
+    expect(sent(r.deliveries)).toEqual([['1000/0001', '08:10:00']]);
+    state = r.state;
+    expect(rule.holds(state)).toBe(false);
+    expect(rule.flush(state, ctx, T0 + 2_000_000)).toEqual({ state, deliveries: [] });
+
+    // It leaves and parks beyond the band: the exit counts after its dwell, without a further fix.
+    feed(pos(3000, 52.5, eastM(1000)));
+    r = rule.flush(state, ctx, T0 + 3_600_000);
+    expect(sent(r.deliveries)).toEqual([[null, '08:50:00']]);
+    expect(rule.holds(r.state)).toBe(false);
+  });
+
+  it('a fix inside for less than the dwell, then away, never counts as an entry', () => {
+    let state: LocationSyncState | undefined;
+    for (const e of [pos(0, 52.5, eastM(2000)), pos(600, 52.5, eastM(50)), pos(660, 52.5, eastM(2000))]) state = rule.apply(state, e, ctx).state;
+    const r = rule.flush(state, ctx, T0 + 3_600_000);
+    expect(sent(r.deliveries).map(([code]) => code)).not.toContain('1000/0001');
+  });
+});
+
 function runAll(rule: ReturnType<typeof createLocationSyncRule>, events: PositionEvent[]): DeliveryIntent[] {
   const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
   const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);

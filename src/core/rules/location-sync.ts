@@ -16,7 +16,7 @@ import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type Reorde
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
-import { enteredZones, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import { enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
 import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 
@@ -41,6 +41,8 @@ interface Fix {
   /** Name of the configured zone, when zones are configured and the asset is in one. */
   readonly zoneName?: string;
   readonly eventTime: number;
+  /** Too inaccurate to change zone membership (so an idle watermark does not settle dwell on it). */
+  readonly inaccurate?: true;
 }
 
 /** A position waiting in the reorder buffer (plain JSON). */
@@ -102,10 +104,12 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
     flush(state, ctx, upTo) {
       const s = state ?? {};
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
-      if (d.released.length === 0) return { state: s, deliveries: NO_DELIVERIES };
-      return processAll(options, { ...s, order: d.state }, d.released, ctx);
+      const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, { ...s, order: d.state }, d.released, ctx);
+      // A watermark also says the asset stayed where it was last seen until then (trackers go
+      // quiet when parked): an entry or exit whose dwell has run its course by then counts.
+      return upTo === undefined ? r : settleDwell(options, r, upTo - lateness, ctx);
     },
-    holds: (state) => holdsAny(state?.order),
+    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
   };
 }
 
@@ -176,6 +180,7 @@ function processFix(
   const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: f.lat, lng: f.lng, eventTime: f.t };
   if (zone !== undefined) fix.zone = zone;
   if (zoneName !== undefined) fix.zoneName = zoneName;
+  if (f.inaccurate) fix.inaccurate = true;
   const synced = state.synced;
   const due =
     synced === undefined ||
@@ -188,23 +193,49 @@ function processFix(
   if (state.order !== undefined) base.order = state.order;
   if (!due) return { state: base };
   base.synced = fix;
+  return { state: base, delivery: locationUpdate(fix, ctx) };
+}
+
+function locationUpdate(fix: Fix, ctx: RuleContext): DeliveryIntent {
   return {
-    state: base,
-    delivery: {
-      destination: ctx.destination,
-      operation: LOCATION_UPDATE,
-      kind: 'state',
-      businessKey: ctx.asset.erpAssetId,
+    destination: ctx.destination,
+    operation: LOCATION_UPDATE,
+    kind: 'state',
+    businessKey: ctx.asset.erpAssetId,
+    erpAssetId: ctx.asset.erpAssetId,
+    eventTime: fix.eventTime,
+    payload: {
       erpAssetId: ctx.asset.erpAssetId,
-      eventTime: fix.eventTime,
-      payload: {
-        erpAssetId: ctx.asset.erpAssetId,
-        erpModule: ctx.asset.erpModule,
-        warehouseLocation: fix.zone ?? null,
-        coordinates: { lat: fix.lat, lng: fix.lng },
-        lastSeen: new Date(fix.eventTime).toISOString(),
-        ...(zoneName !== undefined ? { zone: zoneName } : {}),
-      },
+      erpModule: ctx.asset.erpModule,
+      warehouseLocation: fix.zone ?? null,
+      coordinates: { lat: fix.lat, lng: fix.lng },
+      lastSeen: new Date(fix.eventTime).toISOString(),
+      ...(fix.zoneName !== undefined ? { zone: fix.zoneName } : {}),
     },
   };
+}
+
+/**
+ * An idle asset at event time `at`: as if it were seen again where it was last seen (and only the
+ * zone can change: no heartbeat, `lastSeen` stays the real sighting). An entry or exit whose dwell
+ * is over by then is confirmed, and a changed zone goes to the ERP.
+ */
+function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, at: number, ctx: RuleContext): RuleResult<LocationSyncState> {
+  const z = options.zones;
+  const s = r.state;
+  const last = s.last;
+  if (!z || !last || last.inaccurate || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
+  const zones = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell).state;
+  const entered = enteredZones(zones);
+  const best = entered.length > 0 ? z.index.best(entered) : undefined;
+  const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: last.lat, lng: last.lng, eventTime: last.eventTime };
+  if (best) {
+    fix.zone = best.locationCode;
+    fix.zoneName = best.name;
+  } else if (last.zoneName === undefined && last.zone !== undefined) fix.zone = last.zone; // the zone the source reported
+  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...s, last: fix, zones };
+  if (s.synced !== undefined && s.synced.zone === fix.zone) return { state: next, deliveries: r.deliveries };
+  next.synced = fix;
+  // It supersedes an update the released fixes made (the outbox would coalesce them anyway).
+  return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx)] };
 }

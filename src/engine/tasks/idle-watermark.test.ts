@@ -69,7 +69,7 @@ describe('idle watermarks', () => {
     clock.t = T0 + 110 * MIN;
     const received = ingestor.stats.received;
     expect(ingestor.idleHolding(clock.t, 60 * MIN)).toEqual(['EQ-0']); // EQ-1 was heard from 20 min ago
-    expect(ingestor.idleHolding(clock.t, 60 * MIN)).toEqual([]); // once per quiet spell
+    expect(ingestor.idleHolding(clock.t, 60 * MIN)).toEqual([]); // not again within the hour
     const r = await ingestor.submitInternal([watermarkMessage('EQ-0', clock.t)]);
     expect(r).toEqual({ accepted: 1, quarantined: [] });
     expect(await keys()).toEqual(['location.update EQ-0', 'workorder.create EQ-0|service-250h|250h@b0']);

@@ -40,8 +40,8 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
       }),
     );
   }
-  // Idle watermarks matter only where rules hold events for a lateness.
-  if (config.allowedLateness > 0 && config.idleAfter > 0) {
+  // Idle watermarks matter only where rules hold events for a lateness, or zone dwell waits for a next fix.
+  if (config.idleAfter > 0 && (config.allowedLateness > 0 || (config.zones?.zones.length ?? 0) > 0)) {
     const idleMs = Math.max(config.idleAfter, config.allowedLateness);
     tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }

@@ -90,6 +90,12 @@ function isEmpty(state: ZoneTrackState): boolean {
   return true;
 }
 
+/** Whether an entry or an exit is waiting for its dwell (what an idle watermark may settle). */
+export function hasPendingDwell(state: ZoneTrackState | undefined): boolean {
+  for (const name in state) if ((state[name] as ZoneTrackState[string]).phase !== 'inside') return true;
+  return false;
+}
+
 /** The zones of a tracker state the asset has entered (and not yet left), or none. */
 export function enteredZones(state: ZoneTrackState | undefined): readonly string[] {
   let out: string[] | undefined;
