@@ -26,6 +26,7 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
     'Events a rule dropped as later than rules.allowedLateness, since start.',
     Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
+  metric('assetbridge_idle_watermarks_total', 'counter', 'Silent assets whose held events were decided (rules.idleAfter), since start.', [[{}, ingest.watermarks ?? 0]]);
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
   metric(

@@ -106,10 +106,12 @@ export interface IngestStats {
   logged: number;
   /** Events each rule dropped as later than its allowed lateness, since start (by rule name). */
   lateEvents: Record<string, number>;
+  /** Idle watermarks processed since start (the engine's own messages for silent assets). */
+  watermarks: number;
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {} };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, watermarks: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -377,7 +379,7 @@ export class Ingestor implements IngestSink {
           if (!p.internal) {
             this.stats.accepted += r.accepted;
             this.stats.quarantined += r.quarantined.length;
-          }
+          } else this.stats.watermarks += r.accepted;
           p.resolve(r);
         });
       },

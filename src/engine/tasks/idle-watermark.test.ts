@@ -75,6 +75,7 @@ describe('idle watermarks', () => {
     expect(await keys()).toEqual(['location.update EQ-0', 'workorder.create EQ-0|service-250h|250h@b0']);
     // The engine's own message is not input: the counts operators compare with their sources do not move.
     expect(ingestor.stats.received).toBe(received);
+    expect(ingestor.stats.watermarks).toBe(1);
     await ingestor.flush();
     expect((await store.counters()).eventsAccepted).toBe(5);
     // Nothing held any more: a later check names nobody.
