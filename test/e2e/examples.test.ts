@@ -39,7 +39,7 @@ describe('examples/rules', () => {
     // A fault code reported twice: one work order (the second report releases the first, held for the lateness).
     expect(out).toContain('workorder.create → erp [fact] EX-100|fault-codes|SPN_110_FMI_0@2026-10-01T16:00:00.000Z: HIGH "SPN 110 FMI 0: Engine coolant temperatu…"');
     expect(out).toContain('meter.record → erp [state] TR-5|km: {"erpAssetId":"TR-5","odometerKm":30040,"readingTime":"2026-10-01T13:00:00.000Z","unit":"km"}');
-    expect(out).toContain('decided at the end of the input (events held for the allowed lateness):\n  workorder.create → erp [fact] TR-5|oil-15000km|30000km@b15000: MEDIUM "oil-15000km: 30000 km service"');
+    expect(out).toContain('decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):\n  workorder.create → erp [fact] TR-5|oil-15000km|30000km@b15000: MEDIUM "oil-15000km: 30000 km service"');
     expect(out).toContain('would deliver: 3 × location.update (state), 4 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
     expect(out).toContain("(calendar intervals — annual-inspection, brake-check — come due on the wall clock, not on events: the running service checks them (and the meter side of those that count hours or km too); see 'assetbridge maintenance status')");
 

@@ -76,6 +76,17 @@ describe('rules test', () => {
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
   });
 
+  it('at the end of the input, treats each asset as the service treats one that falls silent: a zone entry under way completes', async () => {
+    const parked = [
+      '{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:00:00Z","lat":52.6,"lng":13.4}',
+      '{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:05:00Z","lat":52.5,"lng":13.4}', // into the yard, then nothing
+    ];
+    const report = await runRulesTest({ lines: parked, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.flushed.map((d) => [d.operation, d.payload.warehouseLocation, d.payload.lastSeen])).toEqual([['location.update', '1000/0001', '2026-10-01T08:05:00.000Z']]);
+    const kept = await runRulesTest({ lines: parked, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), flush: false });
+    expect(kept.flushed).toEqual([]);
+  });
+
   it('decides a long input in chunks exactly as one run over it would, and --brief keeps only the lines that matter', async () => {
     // 2,500 lines (chunks of 1,000): two assets, a fix and a sensor sample a minute, engine heat
     // crossing the threshold now and then, one late fix after the first chunk, a bad line in the third.

@@ -80,6 +80,8 @@ export function flushRules(
   states: ReadonlyMap<string, StateDoc>,
   assets: ReadonlyMap<string, { asset: AssetRecord; destination: string }>,
   now: number,
+  /** As an idle watermark at this event time (zone dwell settles too); absent: release all held, nothing more. */
+  upTo?: number,
 ): { deliveries: DeliveryIntent[]; states: Map<string, StateDoc> } {
   const out = new Map(states);
   const deliveries: DeliveryIntent[] = [];
@@ -89,7 +91,7 @@ export function flushRules(
     let doc = start;
     for (const rule of rules) {
       if (!isFlushable(rule) || doc[rule.name] === undefined) continue;
-      const r = rule.flush(doc[rule.name], { asset: a.asset, destination: a.destination, now });
+      const r = rule.flush(doc[rule.name], { asset: a.asset, destination: a.destination, now }, upTo);
       doc = { ...doc, [rule.name]: r.state };
       deliveries.push(...r.deliveries);
     }
