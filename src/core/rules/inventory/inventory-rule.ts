@@ -14,7 +14,7 @@ import type { PositionEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
-import { stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import { hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import type { ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
@@ -71,13 +71,14 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       return processAll({ ...s, order: a.state }, a.released, options);
     },
     flush(state, _ctx, upTo) {
-      if (!state?.order) return { state: state as InventoryItemState, deliveries: [] };
+      if (!state?.order && !state?.zones) return { state: state as InventoryItemState, deliveries: [] }; // nothing held, no dwell
       const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, options.allowedLatenessMs);
-      if (d.released.length === 0) return { state: s, deliveries: [] };
-      return processAll({ ...s, order: d.state }, d.released, options);
+      const r = d.released.length === 0 ? { state: s, deliveries: [] } : processAll({ ...s, order: d.state }, d.released, options);
+      // A watermark: the item stayed where it was last seen (a pallet put down), so dwell under way completes.
+      return upTo === undefined ? r : { state: settleDwell(r.state, upTo - options.allowedLatenessMs, options), deliveries: r.deliveries };
     },
-    holds: (state) => holdsAny(state?.order),
+    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
   };
 }
 
@@ -94,6 +95,24 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sigh
     ...(hit && hit.band.length > 0 ? { near: hit.band } : {}),
     ...(usable ? {} : { inaccurate: true as const }),
   };
+}
+
+/**
+ * An idle item at event time `at`: as if seen again where it was last seen. Zones it was inside
+ * stay (an entry whose dwell is over counts), zones it was leaving are left once their dwell is
+ * over; `seenAt` stays the real sighting.
+ */
+function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOptions): InventoryItemState {
+  const z = options.zones;
+  if (!z || s.seenAt === undefined || at <= s.seenAt || !hasPendingDwell(s.zones)) return s;
+  const inside = Object.keys(s.zones ?? {}).filter((n) => s.zones?.[n]?.phase !== 'leaving');
+  const zones = stepZones(s.zones, at, { inside, band: [] }, z.dwell).state;
+  const entered = (t: ZoneTrackState | undefined) => Object.keys(t ?? {}).filter((n) => t?.[n]?.phase !== 'entering');
+  const best = z.index.best(entered(zones));
+  // Without a zone now: the code of the zone it left goes with it; a reader-reported zone stays.
+  const before = z.index.best(entered(s.zones));
+  const location = best ? best.locationCode : before !== undefined && before.locationCode === s.location ? null : (s.location ?? null);
+  return { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : s.seenAt };
 }
 
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {

@@ -45,6 +45,24 @@ describe('where items are', () => {
     expect(track({ erpAssetId: 'EQ', erpModule: 'x', attributes: {} }, [seen(0, 50), seen(2, 50)])).toBeUndefined();
   });
 
+  it('an item put down and not seen again counts where it was put once the dwell is over (idle watermark)', () => {
+    const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones });
+    const asset = item('P-9', 'SKU-1');
+    const ctx = { asset, destination: 'erp', now: 0 };
+    let s = rule.apply(undefined, seen(0, 40), ctx).state;
+    s = rule.apply(s, seen(10, 50), ctx).state; // one sighting in bay A, then quiet
+    expect(s).toMatchObject({ location: null });
+    expect(rule.holds(s)).toBe(true);
+    expect(rule.flush(s, ctx, T0 + 10.5 * MIN).state).toMatchObject({ location: null }); // not a minute yet
+    const settled = rule.flush(s, ctx, T0 + 30 * MIN).state;
+    expect(settled).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 10 * MIN });
+    expect(rule.holds(settled)).toBe(false);
+    // Taken away and not seen again: it leaves bay A once the exit dwell is over.
+    const away = rule.apply(settled, seen(40, 40), ctx).state;
+    expect(away).toMatchObject({ location: 'WH1-A' }); // leaving, not yet left
+    expect(rule.flush(away, ctx, T0 + 60 * MIN).state).toMatchObject({ location: null, seenAt: T0 + 40 * MIN });
+  });
+
   it('late sightings do not move an item back', () => {
     const s = track(item('P-3', 'SKU-1'), [seen(10, 50.01), seen(12, 50.01), seen(1, 50), seen(3, 50)]);
     expect(s).toMatchObject({ location: 'WH1-B', seenAt: T0 + 12 * MIN });
