@@ -164,6 +164,10 @@ describe('location sync of an asset that falls silent (idle watermarks)', () => 
     expect(rule.holds(r.state)).toBe(false);
   });
 
+  it('leaves an asset without location state without one (a watermark for another rule\'s sake)', () => {
+    expect(rule.flush(undefined, ctx, T0)).toEqual({ state: undefined, deliveries: [] });
+  });
+
   it('a fix inside for less than the dwell, then away, never counts as an entry', () => {
     let state: LocationSyncState | undefined;
     for (const e of [pos(0, 52.5, eastM(2000)), pos(600, 52.5, eastM(50)), pos(660, 52.5, eastM(2000))]) state = rule.apply(state, e, ctx).state;

@@ -102,7 +102,9 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       return processAll(options, next, a.released, ctx);
     },
     flush(state, ctx, upTo) {
-      const s = state ?? {};
+      // Nothing held and no zone dwell: nothing to decide (and no state made for an asset without one).
+      if (state?.order === undefined && state?.zones === undefined) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
+      const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
       const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, { ...s, order: d.state }, d.released, ctx);
       // A watermark also says the asset stayed where it was last seen until then (trackers go
