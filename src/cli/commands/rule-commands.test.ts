@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
-import { describeRules, formatRulesTest, runRulesTest } from './rules.js';
+import { describeRules, describeTiming, formatRulesTest, runRulesTest } from './rules.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -74,6 +74,12 @@ describe('rules test', () => {
     expect(text).toContain('line 9: rejected: payload is not JSON');
     expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
+  });
+
+  it('rules list says how the rules treat time', () => {
+    expect(describeTiming(rules)).toBe('events wait 60 s of event time for late ones (rules.allowedLateness); an asset silent for 120 s has what they hold decided, zone dwell included (rules.idleAfter)');
+    expect(describeTiming(rulesSchema.parse({ allowedLateness: 0 }))).toBe('events are decided as they arrive (rules.allowedLateness 0)');
+    expect(describeTiming(rulesSchema.parse({ allowedLateness: '10m', idleAfter: 0 }))).toBe("events wait 600 s of event time for late ones (rules.allowedLateness); a silent asset's held events wait for its next one (rules.idleAfter 0)");
   });
 
   it('at the end of the input, treats each asset as the service treats one that falls silent: a zone entry under way completes', async () => {

@@ -168,6 +168,15 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   return { lines, flushed, totals, counts };
 }
 
+/** How the rules treat time, for `rules list`: the reorder window and when a silent asset's held events are decided. */
+export function describeTiming(r: RulesConfig): string {
+  const secs = (ms: number) => `${ms / 1000} s`;
+  if (r.allowedLateness === 0 && (r.zones?.zones.length ?? 0) === 0) return 'events are decided as they arrive (rules.allowedLateness 0)';
+  const held = r.allowedLateness > 0 ? `events wait ${secs(r.allowedLateness)} of event time for late ones (rules.allowedLateness)` : 'events are decided as they arrive';
+  const idle = r.idleAfter > 0 ? `; an asset silent for ${secs(Math.max(r.idleAfter, r.allowedLateness))} has what they hold decided, zone dwell included (rules.idleAfter)` : '; a silent asset\'s held events wait for its next one (rules.idleAfter 0)';
+  return `${held}${idle}`;
+}
+
 /** An asset filter in words, for `rules list`. */
 function describeFilter(f: AssetFilter): string {
   const parts = [...(f.erpModules ? [`erpModule ${f.erpModules.join(' or ')}`] : []), ...Object.entries(f.attributes ?? {}).map(([k, v]) => `${k} ${v.join(' or ')}`)];
@@ -352,7 +361,7 @@ export function registerRulesCommand(program: Command): Command {
     action(async (opts: { config: string; json?: boolean }) => {
       await withContext(opts.config, ({ config }) => {
         const r = rulesConfigOf(config);
-        process.stdout.write(opts.json ? `${toJson(r)}\n` : table(describeRules(r)));
+        process.stdout.write(opts.json ? `${toJson(r)}\n` : `${table(describeRules(r))}${describeTiming(r)}\n`);
         return Promise.resolve();
       });
     }),
