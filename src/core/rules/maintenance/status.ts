@@ -21,8 +21,9 @@ export interface DueRow {
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
    * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
-   * `due` (whichever-first rules: `by date`, `by hours` or `by km`), with the work order's status (`requested` once the service opened it, `at the next
-   * check` before), or `not checked yet` (no service date and the service has not checked it).
+   * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
+   * status (`requested` once the service opened it, `at the next check` before), or `not checked
+   * yet` (no service date and the service has not checked it).
    * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown).
    */
   readonly state: string;
