@@ -35,8 +35,13 @@ afterAll(async () => {
   await erp?.close();
 });
 
-/** Location sync, a threshold held for 10 s and a service every operating hour. */
+/**
+ * Location sync, a threshold held for 10 s and a service every operating hour. No idle
+ * watermarks: the expectation is the stream decided in order without them (the stream's event
+ * times are an hour old, so one would decide everything held at once).
+ */
 const rules: RulesConfigInput = {
+  idleAfter: 0,
   location: { minDistanceM: 10 },
   maintenance: {
     thresholds: [{ name: 'hot', sensor: 'temp', above: 95, clearBelow: 90, for: '10s', cooldown: '1s', severity: 'critical' }],
