@@ -487,6 +487,9 @@ export class Ingestor implements IngestSink {
       }
       this.stats.logged = log.length;
       this.needsRecovery = false;
+      // Silence counts from this start: sources get `idleAfter` to deliver what queued while it was down.
+      const started = this.opts.clock.now();
+      for (const id of this.lastSeen.keys()) this.lastSeen.set(id, started);
       if (log.length) {
         this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
         // Accepted when logged, refused now: the configuration changed (a decoder or a mapping

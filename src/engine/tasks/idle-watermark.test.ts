@@ -102,6 +102,19 @@ describe('idle watermarks', () => {
     expect(state.maintenance?.services?.['service-250h']?.firedDue).toBe(250);
   });
 
+  it('after a restart, counts silence from the start, so sources first deliver what queued while it was down', async () => {
+    const path = tempStorePath();
+    const first = await setup(path);
+    first.clock.t = T0 + 46 * MIN;
+    await first.ingestor.submit([first.event(0, 0, { kind: 'meter', operatingHours: 249.5 }), first.event(0, 45, { kind: 'meter', operatingHours: 250.2 })]);
+    // Down for hours; the replay of the log knows when each message came in (08:46).
+    const second = await setup(path);
+    second.clock.t = T0 + 300 * MIN;
+    await second.ingestor.flush();
+    expect(second.ingestor.idleHolding(T0 + 330 * MIN, 60 * MIN)).toEqual([]);
+    expect(second.ingestor.idleHolding(T0 + 361 * MIN, 60 * MIN)).toEqual(['EQ-0']);
+  });
+
   it('comes from the engine only, and runs as a task when rules hold events for a lateness', async () => {
     const { ingestor, keys } = await setup();
     const forged: RawMessage = { source: 'http', channel: '/v1/events', payload: JSON.stringify({ kind: 'watermark', erpAssetId: 'EQ-0', eventTime: T0 }), receivedAt: T0 };
