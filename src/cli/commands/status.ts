@@ -26,7 +26,7 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number> } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number } })
           : undefined;
         const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
         // Rule-state changes not yet in the stored state: held by the running service, or left in
@@ -34,10 +34,12 @@ export function registerStatusCommand(program: Command): void {
         const heldMessages = counters.ingestLog;
         // Since the (last) run started.
         const lateEvents = snap?.ingest?.lateEvents ?? {};
+        // Silent assets whose held events the service decided (rules.idleAfter), since the run started.
+        const idleWatermarks = snap?.ingest?.watermarks ?? 0;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const lease = await currentHolder(store, now);
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, destinations: snap?.destinations ?? {} };
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -58,9 +60,11 @@ export function registerStatusCommand(program: Command): void {
         if (late.length > 0) {
           process.stdout.write(
             `late events dropped by rules${live ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
-              'older than what the rule had decided on: resent after it was decided (e.g. redelivered after a restart), or held by a sender longer than rules.allowedLateness (then raise it)\n',
+              'older than what the rule had decided on: resent after it was decided (e.g. redelivered after a restart), or held by a sender longer than rules.allowedLateness (then raise it)' +
+              `${idleWatermarks > 0 ? ' or than rules.idleAfter' : ''}\n`,
           );
         }
+        if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${live ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
         process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {
