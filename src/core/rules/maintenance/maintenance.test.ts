@@ -43,26 +43,19 @@ const sensor = (min: number, values: Record<string, number>): SensorEvent => ({
   values: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, unit: k === 'coolantTemp' ? '°C' : 'bar' }])),
 });
 const HOUR = 60 * MIN;
+/** Meter values read `at` hours after T0. */
+const reading = (at: number, values: Pick<MeterEvent, 'operatingHours' | 'odometerKm' | 'declaredReset'>): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  ...values,
+});
 /** A meter reading `at` hours after T0. */
-const meter = (at: number, hours: number, declaredReset?: boolean): MeterEvent => ({
-  kind: 'meter',
-  source: 'test',
-  ids: [{ type: 'tag', value: 'x' }],
-  eventTime: T0 + at * HOUR,
-  receivedAt: T0 + at * HOUR,
-  operatingHours: hours,
-  ...(declaredReset ? { declaredReset } : {}),
-});
+const meter = (at: number, hours: number, declaredReset?: boolean): MeterEvent => reading(at, { operatingHours: hours, ...(declaredReset ? { declaredReset } : {}) });
 /** Odometer (and optionally hour meter) readings `at` hours after T0. */
-const odometer = (at: number, km: number, hours?: number): MeterEvent => ({
-  kind: 'meter',
-  source: 'test',
-  ids: [{ type: 'tag', value: 'x' }],
-  eventTime: T0 + at * HOUR,
-  receivedAt: T0 + at * HOUR,
-  odometerKm: km,
-  ...(hours !== undefined ? { operatingHours: hours } : {}),
-});
+const odometer = (at: number, km: number, hours?: number): MeterEvent => reading(at, { odometerKm: km, ...(hours !== undefined ? { operatingHours: hours } : {}) });
 /** ERP feedback `at` hours after T0. */
 const feedback = (at: number, businessKey: string, status: WorkOrderStatusEvent['status'], hours?: number): WorkOrderStatusEvent => ({
   kind: 'workorder',
