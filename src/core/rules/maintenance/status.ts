@@ -102,9 +102,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       rule: rule.name,
       type: 'service',
       state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}`,
-      ...(rule.meter === 'km'
-        ? { km: r2(reading), baselineKm: r2(s.base), nextDueKm: r2(next), remainingKm: r2(remaining) }
-        : { hours: r2(reading), baselineHours: r2(s.base), nextDueHours: r2(next), remainingHours: r2(remaining) }),
+      ...meterColumns(rule.meter, reading, s.base, next),
     });
   }
   for (const rule of calendar ? (options.calendarIntervals ?? []) : []) {
