@@ -32,6 +32,7 @@ import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
 import { Engine, CONTROL_NS } from './engine/engine.js';
 import { StoreLease } from './engine/store-lease.js';
 import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
+import { JsonlCapture } from './adapters/capture/jsonl-capture.js';
 import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { renderMetrics } from './api/metrics.js';
@@ -180,6 +181,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     }
     const identity = { current: new IdentityIndex(await store.listAssets()) };
     const defaultDestination = defaultDestinationOf(config);
+    const capture = config.capture
+      ? new JsonlCapture({ dir: config.capture.dir, keepDays: config.capture.keepDays, maxFileBytes: Math.round(config.capture.maxFileMiB * 1_048_576), logger: logger.child({ component: 'capture' }) })
+      : undefined;
     const connectors = new Map<string, ErpConnector>(
       config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]),
     );
@@ -204,6 +208,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       checkpointMessages: config.ingest.checkpointMessages,
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
+      ...(capture ? { capture } : {}),
     });
     const wrappedSink = {
       submit: async (m: Parameters<Ingestor['submit']>[0]) => {
@@ -264,9 +269,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         }
         await engine.start();
       },
-      stop: () => engine.stop(),
+      async stop() {
+        try {
+          await engine.stop();
+        } finally {
+          // After the ingest flush, so the last batches are in the file.
+          await capture?.close();
+        }
+      },
       async close() {
         try {
+          await capture?.close();
           await lease.release();
         } finally {
           await store.close();

@@ -27,6 +27,8 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
     Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
   metric('assetbridge_idle_watermarks_total', 'counter', 'Silent assets whose held events were decided (rules.idleAfter), since start.', [[{}, ingest.watermarks ?? 0]]);
+  metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since start.', [[{}, ingest.captured ?? 0]]);
+  metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since start.', [[{}, ingest.captureDropped ?? 0]]);
   metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
   metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
   metric(

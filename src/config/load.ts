@@ -57,7 +57,7 @@ const isDoc = (v: unknown): v is Doc => v !== null && typeof v === 'object' && !
 /**
  * Resolves the file paths a config file names against its directory, so a config means the same
  * files whichever directory a command runs in (the service and `assetbridge status -c /srv/ab/…`
- * open the same store): `store.path` (and its default), `assets.files`, `rules.zones.files` and
+ * open the same store): `store.path` (and its default), `assets.files`, `rules.zones.files`, `capture.dir` and
  * the MQTT sources' `caFile`, `certFile`, `keyFile`. Absolute paths stay as they are; anything of
  * the wrong type is left for the schema to report. Runs after `${ENV}` interpolation.
  */
@@ -76,6 +76,7 @@ export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
     resolveKey(doc.store, 'path');
   }
   resolveKey(doc.assets, 'files');
+  resolveKey(doc.capture, 'dir');
   if (isDoc(doc.rules)) resolveKey(doc.rules.zones, 'files');
   if (isDoc(doc.sources) && Array.isArray(doc.sources.mqtt)) for (const s of doc.sources.mqtt) for (const k of ['caFile', 'certFile', 'keyFile']) resolveKey(s, k);
   return doc;

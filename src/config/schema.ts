@@ -302,6 +302,20 @@ export const configSchema = z.strictObject({
       maxAgeMs: duration('0ms'),
     })
     .prefault({}),
+  /**
+   * A copy of every accepted event in daily JSONL files, the input `rules test --events` reads, so
+   * changed rules can be tried on real input. Absent: nothing is captured.
+   */
+  capture: z
+    .strictObject({
+      /** Directory for `events-YYYY-MM-DD.jsonl` (UTC days); in a config file, relative to the file's directory. */
+      dir: z.string().min(1, 'name a directory, e.g. ./capture'),
+      /** Days of files kept besides today's; 0 keeps every file. @default 7 */
+      keepDays: z.number().int().min(0).default(7),
+      /** Largest size of one day's file, MiB; beyond it that day's events are not captured. @default 1024 */
+      maxFileMiB: z.number().positive().default(1024),
+    })
+    .optional(),
   sources: z
     .strictObject({
       mqtt: z.array(mqttSourceSchema).default([]),

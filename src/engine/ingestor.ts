@@ -26,6 +26,7 @@ import { isFlushable, type FlushableRule } from '../core/rules/event-time.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
+import type { CapturedEvent, EventCapture } from '../ports/capture.js';
 import type { AssetStateDoc, IngestCommit, LoggedMessage, Store } from '../ports/store.js';
 
 /** Finds the decoder for a source: exact name first, then the part before the first `:`. */
@@ -69,6 +70,8 @@ export interface IngestorOptions {
   /** Messages in the ingest log that trigger a checkpoint (bounds the replay after a crash). @default 50000 */
   readonly checkpointMessages?: number;
   readonly logger?: Logger;
+  /** A copy of every accepted event, after its commit (`capture` in the config; best effort). */
+  readonly capture?: EventCapture;
 }
 
 /** A message's events, and the asset of each (in the same order). */
@@ -108,10 +111,14 @@ export interface IngestStats {
   lateEvents: Record<string, number>;
   /** Idle watermarks processed since start (the engine's own messages for silent assets). */
   watermarks: number;
+  /** Events written to the event capture since start (`capture`; 0 without). */
+  captured: number;
+  /** Accepted events the capture did not keep (size limit, disk behind, write error), since start. */
+  captureDropped: number;
 }
 
 export class Ingestor implements IngestSink {
-  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, watermarks: 0 };
+  readonly stats: IngestStats = { received: 0, accepted: 0, quarantined: 0, batches: 0, deliveriesEnqueued: 0, checkpoints: 0, logged: 0, lateEvents: {}, watermarks: 0, captured: 0, captureDropped: 0 };
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -312,12 +319,15 @@ export class Ingestor implements IngestSink {
     let deliveryCount: number;
     let checkpointed: string[] = [];
     let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+    let captured: CapturedEvent[];
+    let now: number;
     try {
       if (this.needsRecovery) await this.recover();
       const messages = batch.flatMap((p) => p.messages);
-      const now = this.opts.clock.now();
+      now = this.opts.clock.now();
       const result = await this.process(messages, now);
       const { outcomes, changed, deliveries, quarantine, stateful } = result;
+      captured = result.captured;
       states = result.states;
       this.markDirty(changed, now);
       const checkpoint =
@@ -373,6 +383,12 @@ export class Ingestor implements IngestSink {
       () => {
         this.stats.batches++;
         this.stats.deliveriesEnqueued += deliveryCount;
+        if (captured.length && this.opts.capture) {
+          // After the commit, so what is captured was accepted; a capture problem never fails the batch.
+          const dropped = this.opts.capture.write(captured, now);
+          this.stats.captured += captured.length - dropped;
+          this.stats.captureDropped += dropped;
+        }
         for (const w of waiters) w.resolve();
         batch.forEach((p, i) => {
           const r = results[i] as SubmitResult;
@@ -521,6 +537,8 @@ export class Ingestor implements IngestSink {
     quarantine: QuarantineEntry[];
     /** The accepted messages that changed some rule state, in order (what the ingest log keeps). */
     stateful: RawMessage[];
+    /** The accepted events, for the event capture (none without one). */
+    captured: CapturedEvent[];
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
@@ -552,6 +570,8 @@ export class Ingestor implements IngestSink {
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
     const stateful: RawMessage[] = [];
+    const captured: CapturedEvent[] = [];
+    const capture = this.opts.capture !== undefined;
     decoded.forEach((d, i) => {
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
@@ -564,6 +584,7 @@ export class Ingestor implements IngestSink {
       const { events, assets } = d;
       for (let e = 0; e < events.length; e++) {
         const event = events[e] as CanonicalEvent;
+        if (capture && event.kind !== 'watermark') captured.push({ event, erpAssetId: (assets[e] as AssetRecord).erpAssetId });
         const rules = this.rulesByKind.get(event.kind);
         if (!rules) continue; // accepted; no rule looks at this kind of event
         const asset = assets[e] as AssetRecord;
@@ -595,7 +616,7 @@ export class Ingestor implements IngestSink {
       if (touched) stateful.push(m);
       outcomes.push({ accepted: true, events: events.length, deliveries: mine ?? NO_DELIVERIES });
     });
-    return { outcomes, states, changed, deliveries, quarantine, stateful };
+    return { outcomes, states, changed, deliveries, quarantine, stateful, captured };
   }
 
   private decodeOne(

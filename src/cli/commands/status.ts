@@ -19,14 +19,14 @@ export function registerStatusCommand(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; json?: boolean }) => {
-      await withContext(opts.config, async ({ store }) => {
+      await withContext(opts.config, async ({ config, store }) => {
         const now = Date.now();
         const outbox = await store.outboxStats(now);
         const counters = await store.counters();
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number } })
           : undefined;
         const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
         // Rule-state changes not yet in the stored state: held by the running service, or left in
@@ -36,10 +36,12 @@ export function registerStatusCommand(program: Command): void {
         const lateEvents = snap?.ingest?.lateEvents ?? {};
         // Silent assets whose held events the service decided (rules.idleAfter), since the run started.
         const idleWatermarks = snap?.ingest?.watermarks ?? 0;
+        // Event capture (capture.dir), since the run started.
+        const capture = { captured: snap?.ingest?.captured ?? 0, dropped: snap?.ingest?.captureDropped ?? 0 };
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const lease = await currentHolder(store, now);
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, destinations: snap?.destinations ?? {} };
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -65,6 +67,10 @@ export function registerStatusCommand(program: Command): void {
           );
         }
         if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${live ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
+        if (capture.captured + capture.dropped > 0) {
+          const dir = config.capture ? ` to ${config.capture.dir}` : '';
+          process.stdout.write(`events captured${dir}${live ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);
+        }
         process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {

@@ -1,0 +1,87 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CanonicalEvent } from '../../core/model/events.js';
+import { canonicalFromJson } from '../../core/normalize/canonical-decoder.js';
+import { captureFileName, expiredCaptureFiles, JsonlCapture } from './jsonl-capture.js';
+
+const DAY = Date.UTC(2026, 10, 30, 12);
+const meter = (i: number, t = DAY): CanonicalEvent => ({ kind: 'meter', source: 'http', ids: [{ type: 'tag', value: `tag-${i}` }], eventTime: t - 60_000, receivedAt: t, operatingHours: 100 + i });
+const dir = () => mkdtempSync(join(tmpdir(), 'ab-capture-'));
+const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+describe('event capture to daily JSONL files', () => {
+  it('appends canonical lines to the UTC day of processing and starts a new file at midnight', async () => {
+    const d = dir();
+    const c = new JsonlCapture({ dir: d, keepDays: 7, maxFileBytes: 1_000_000 });
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }, { event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(0);
+    const late = Date.UTC(2026, 10, 30, 23, 59, 59);
+    expect(c.write([{ event: meter(3, late), erpAssetId: 'EQ-3' }], late)).toBe(0);
+    const next = Date.UTC(2026, 11, 1, 0, 0, 1);
+    expect(c.write([{ event: meter(4, next), erpAssetId: 'EQ-4' }], next)).toBe(0);
+    await c.close();
+    expect(readdirSync(d).sort()).toEqual(['events-2026-11-30.jsonl', 'events-2026-12-01.jsonl']);
+    const first = lines(join(d, 'events-2026-11-30.jsonl'));
+    expect(first.map((l) => l.erpAssetId)).toEqual(['EQ-1', 'EQ-2', 'EQ-3']);
+    expect(lines(join(d, 'events-2026-12-01.jsonl')).map((l) => l.erpAssetId)).toEqual(['EQ-4']);
+    // What rules test reads back.
+    const back = canonicalFromJson(first[0], 'cli', DAY);
+    expect(back).toMatchObject({ kind: 'meter', operatingHours: 101, ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: DAY - 60_000 });
+  });
+
+  it('appends to the day file a restart finds, and counts its size against the limit', async () => {
+    const d = dir();
+    writeFileSync(join(d, captureFileName(DAY)), `${'x'.repeat(900)}\n`);
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 1000 });
+    // A line is ~150 bytes: the file already holds 901.
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY)).toBe(1);
+    await c.close();
+    expect(readFileSync(join(d, captureFileName(DAY)), 'utf8')).toBe(`${'x'.repeat(900)}\n`);
+  });
+
+  it('stops at capture.maxFileBytes for the rest of the day, saying so once, and counts what it did not keep', async () => {
+    const d = dir();
+    const warnings: string[] = [];
+    const logger = { warn: (m: unknown) => warnings.push(String(m)), error: (m: unknown) => warnings.push(String(m)) } as never;
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 400, logger });
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY)).toBe(0);
+    expect(c.write([{ event: meter(2), erpAssetId: 'EQ-2' }, { event: meter(3), erpAssetId: 'EQ-3' }, { event: meter(4), erpAssetId: 'EQ-4' }], DAY)).toBe(3);
+    expect(c.write([{ event: meter(5), erpAssetId: 'EQ-5' }], DAY)).toBe(1); // paused, even though this one would fit
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/capture\.maxFileBytes/);
+    const next = DAY + 86_400_000;
+    expect(c.write([{ event: meter(6, next), erpAssetId: 'EQ-6' }], next)).toBe(0); // a new day, a new file
+    await c.close();
+    expect(lines(join(d, captureFileName(DAY))).map((l) => l.erpAssetId)).toEqual(['EQ-1']);
+  });
+
+  it('deletes files older than capture.keepDays when a day starts, and no other files', async () => {
+    const d = dir();
+    for (const n of ['events-2026-11-20.jsonl', 'events-2026-11-22.jsonl', 'events-2026-11-23.jsonl', 'events-2026-11-29.jsonl', 'notes.txt']) writeFileSync(join(d, n), '');
+    const c = new JsonlCapture({ dir: d, keepDays: 7, maxFileBytes: 1_000_000 });
+    c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY);
+    await c.close();
+    expect(readdirSync(d).sort()).toEqual(['events-2026-11-23.jsonl', 'events-2026-11-29.jsonl', 'events-2026-11-30.jsonl', 'notes.txt']);
+    expect(expiredCaptureFiles(['events-2026-11-22.jsonl', 'events-2026-11-23.jsonl'], DAY, 0)).toEqual([]);
+  });
+
+  it('refuses a directory it cannot create, naming capture.dir', () => {
+    const d = dir();
+    writeFileSync(join(d, 'file'), '');
+    expect(() => new JsonlCapture({ dir: join(d, 'file', 'sub'), keepDays: 0, maxFileBytes: 1000 })).toThrow(/capture\.dir: cannot create .*file\/sub/);
+  });
+
+  it('a file it cannot write pauses capture for the day and logs it, without throwing', async () => {
+    const d = dir();
+    mkdirSync(join(d, captureFileName(DAY))); // the day's file name taken by a directory: the open fails (even as root)
+    const errors: string[] = [];
+    const logger = { warn: (m: unknown) => errors.push(String(m)), error: (m: unknown) => errors.push(String(m)) } as never;
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 1_000_000, logger });
+    c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.write([{ event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(1);
+    await c.close();
+    expect(errors.join('\n')).toMatch(/capture\.dir/);
+  });
+});

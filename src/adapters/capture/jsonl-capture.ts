@@ -1,0 +1,136 @@
+/**
+ * Event capture to daily JSONL files: `<dir>/events-YYYY-MM-DD.jsonl` (UTC day of processing),
+ * one canonical event per line (core/normalize/canonical-encoder.ts), the input `rules test
+ * --events` reads. Files older than `keepDays` are deleted when a new day starts and at start.
+ *
+ * Best effort, never in ingest's way: a day's file stops growing at `maxFileBytes`, events are
+ * not captured while the writer is more than `maxBacklogBytes` behind the disk, and after a write
+ * error capture pauses until the next day. Each of these is logged once and counted.
+ * @module
+ */
+import { createWriteStream, mkdirSync, readdirSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { canonicalLine } from '../../core/normalize/canonical-encoder.js';
+import type { CapturedEvent, EventCapture } from '../../ports/capture.js';
+
+export interface JsonlCaptureOptions {
+  /** Directory for the daily files; created when missing. */
+  readonly dir: string;
+  /** Days of files kept besides today's; 0 keeps every file. */
+  readonly keepDays: number;
+  /** Largest size of one day's file, bytes. */
+  readonly maxFileBytes: number;
+  /** Most bytes waiting for the disk before events are no longer captured. @default 32 MiB */
+  readonly maxBacklogBytes?: number;
+  readonly logger?: Logger;
+}
+
+const FILE = /^events-(\d{4}-\d{2}-\d{2})\.jsonl$/;
+const DAY_MS = 86_400_000;
+
+/** The file name for the UTC day of `now`. */
+export const captureFileName = (now: number): string => `events-${new Date(now).toISOString().slice(0, 10)}.jsonl`;
+
+/** Capture files in `names` older than `keepDays` before the day of `now` (0: none). */
+export function expiredCaptureFiles(names: readonly string[], now: number, keepDays: number): string[] {
+  if (keepDays <= 0) return [];
+  const oldest = new Date(Math.floor(now / DAY_MS) * DAY_MS - keepDays * DAY_MS).toISOString().slice(0, 10);
+  return names.filter((n) => {
+    const day = FILE.exec(n)?.[1];
+    return day !== undefined && day < oldest;
+  });
+}
+
+export class JsonlCapture implements EventCapture {
+  private day: string | undefined;
+  private stream: WriteStream | undefined;
+  private bytes = 0;
+  /** Why capture is paused until the next day (logged once), if it is. */
+  private paused: string | undefined;
+  private behind = false;
+  private readonly maxBacklog: number;
+
+  constructor(private readonly opts: JsonlCaptureOptions) {
+    try {
+      mkdirSync(opts.dir, { recursive: true });
+    } catch (err) {
+      throw new Error(`capture.dir: cannot create ${opts.dir}: ${(err as Error).message}; set capture.dir to a writable directory`);
+    }
+    this.maxBacklog = opts.maxBacklogBytes ?? 32 * 1_048_576;
+  }
+
+  write(events: readonly CapturedEvent[], now: number): number {
+    if (events.length === 0) return 0;
+    const name = captureFileName(now);
+    if (name !== this.day) this.open(name, now);
+    if (this.paused !== undefined || !this.stream) return events.length;
+    if (this.stream.writableLength > this.maxBacklog) {
+      if (!this.behind) this.opts.logger?.warn({ backlogBytes: this.stream.writableLength }, 'event capture is behind the disk: events are not captured until it catches up');
+      this.behind = true;
+      return events.length;
+    }
+    this.behind = false;
+    let text = '';
+    for (const { event, erpAssetId } of events) text += canonicalLine(event, erpAssetId);
+    const size = Buffer.byteLength(text);
+    if (this.bytes + size > this.opts.maxFileBytes) {
+      this.pause(`${join(this.opts.dir, name)} reached capture.maxFileBytes (${this.opts.maxFileBytes} bytes): no more events are captured today; raise the limit to keep more`, 'warn');
+      return events.length;
+    }
+    this.bytes += size;
+    this.stream.write(text);
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    this.day = undefined;
+    if (s) await endStream(s);
+  }
+
+  private open(name: string, now: number): void {
+    const old = this.stream;
+    if (old) void endStream(old);
+    this.day = name;
+    this.paused = undefined;
+    this.behind = false;
+    this.prune(now);
+    const path = join(this.opts.dir, name);
+    try {
+      this.bytes = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+      const stream = createWriteStream(path, { flags: 'a' });
+      // A failed write pauses capture for the day; ingest goes on.
+      stream.on('error', (err) => {
+        if (this.stream === stream) this.pause(`event capture to ${path} failed: ${err.message}; capture resumes with the next day's file (check capture.dir)`, 'error');
+      });
+      this.stream = stream;
+    } catch (err) {
+      this.stream = undefined;
+      this.pause(`event capture cannot open ${path}: ${(err as Error).message}; check capture.dir`, 'error');
+    }
+  }
+
+  private pause(message: string, level: 'warn' | 'error'): void {
+    if (this.paused !== undefined) return;
+    this.paused = message;
+    this.opts.logger?.[level](message);
+  }
+
+  private prune(now: number): void {
+    try {
+      for (const n of expiredCaptureFiles(readdirSync(this.opts.dir), now, this.opts.keepDays)) unlinkSync(join(this.opts.dir, n));
+    } catch (err) {
+      this.opts.logger?.warn({ err }, `event capture could not delete old files in ${this.opts.dir} (capture.keepDays)`);
+    }
+  }
+}
+
+function endStream(s: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (s.destroyed || s.closed) return resolve();
+    s.once('error', () => resolve());
+    s.end(() => resolve());
+  });
+}
