@@ -309,7 +309,7 @@ export const configSchema = z.strictObject({
   capture: z
     .strictObject({
       /** Directory for `events-YYYY-MM-DD.jsonl` (UTC days); in a config file, relative to the file's directory. */
-      dir: z.string().min(1, 'name a directory, e.g. ./capture'),
+      dir: z.string({ error: 'name the directory for the daily event files, e.g. ./capture' }).min(1, 'name the directory for the daily event files, e.g. ./capture'),
       /** Days of files kept besides today's; 0 keeps every file. @default 7 */
       keepDays: z.number().int().min(0).default(7),
       /** Largest size of one day's file, MiB; beyond it that day's events are not captured. @default 1024 */

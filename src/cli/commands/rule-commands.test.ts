@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
-import { describeRules, describeTiming, formatRulesTest, runRulesTest } from './rules.js';
+import { describeRules, describeTiming, formatComparison, formatRulesTest, runRulesTest } from './rules.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -74,6 +74,37 @@ describe('rules test', () => {
     expect(text).toContain('line 9: rejected: payload is not JSON');
     expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);
+  });
+
+  it('--compare runs the same events through a second rule set and says what the change would change', async () => {
+    const proposed = rulesSchema.parse({
+      allowedLateness: '1m',
+      zones: { enterDwellMs: '30s', inline: [{ name: 'yard', locationCode: '1000/0002', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] },
+      maintenance: {
+        thresholds: [{ name: 'overheat', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '3m', severity: 'critical' }], // 3 min: the 2-min breach no longer counts
+        serviceIntervals: [{ name: 'service-250h', everyHours: 250, dueSoonHours: 20 }],
+      },
+      depreciation: { timeZone: 'Europe/Berlin' },
+    });
+    const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
+    const report = await runRulesTest({ ...input, compare: createRules(proposed) });
+    const c = report.comparison;
+    expect(c?.onlyCurrent.map((d) => d.businessKey)).toEqual(['EQ-1|overheat|2026-10-01T08:00:00.000Z']);
+    expect(c?.onlyProposed).toEqual([]);
+    expect(c?.states.map((st) => [st.businessKey, st.current?.warehouseLocation, st.proposed?.warehouseLocation])).toEqual([['EQ-1', '1000/0001', '1000/0002']]);
+    expect(c?.totals['workorder.create (fact)']).toEqual({ current: 1, proposed: 0 });
+    // The report of the current rules is the one a run without --compare gives.
+    const alone = await runRulesTest(input);
+    expect(report.totals).toEqual(alone.totals);
+    expect(report.flushed).toEqual(alone.flushed);
+    const text = formatComparison(report, { current: 'assetbridge.yaml', proposed: 'proposed.yaml' });
+    expect(text).toContain('facts only with assetbridge.yaml (1):\n  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH');
+    expect(text).toContain('state updates that would end on another value (1):\n  location.update → erp EQ-1: warehouseLocation "1000/0001" → "1000/0002"');
+    expect(text).toMatch(/workorder\.create \(fact\) +1 +0 +-1/);
+
+    // The same rules on both sides: nothing to report.
+    const same = await runRulesTest({ ...input, compare: createRules(rules) });
+    expect(formatComparison(same, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('no difference: both would deliver the same (1 fact(s) alike)');
   });
 
   it('rules list says how the rules treat time', () => {

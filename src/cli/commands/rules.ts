@@ -10,24 +10,25 @@
  * - `rules list` prints the compiled rules.
  * @module
  */
-import { createReadStream, ReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, ReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { buildRules, configuredAssets } from '../../app.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
+import { compareDeliveries, stableJson, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
-import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -53,6 +54,11 @@ export interface RulesTestInput {
   readonly brief?: boolean;
   /** Called after each chunk of lines is decided, with the number of input lines read so far. */
   readonly onProgress?: (linesRead: number) => void;
+  /**
+   * A second rule set (`--compare`): the same events, assets and starting state run through it as
+   * well, and the report says how its deliveries differ from those of `rules`.
+   */
+  readonly compare?: readonly Rule[];
 }
 
 export interface RulesTestLine {
@@ -74,6 +80,8 @@ export interface RulesTestReport {
   readonly totals: Readonly<Record<string, number>>;
   /** Event lines read (not blank, not comments), accepted and rejected. */
   readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number };
+  /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
+  readonly comparison?: DeliveryComparison;
 }
 
 /** Lines decided together: the rules run once per chunk, not once per line (state is copied per run). */
@@ -97,6 +105,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   let states = new Map(input.states);
   const seen = new Map<string, { asset: AssetRecord; destination: string }>();
+  // With --compare: the second rule set's state, and every delivery of both (the comparison needs them all, brief or not).
+  const other = input.compare;
+  let otherStates = new Map(input.states);
+  const all: { current: DeliveryIntent[]; proposed: DeliveryIntent[] } = { current: [], proposed: [] };
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
   type Pending = { readonly line: number; readonly reason: string } | { readonly line: number; readonly steps: SimulationStep[] };
@@ -105,6 +117,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
     const result = simulateRules(input.rules, steps, { initial: states, now });
     states = result.states;
+    if (other) {
+      const o = simulateRules(other, steps, { initial: otherStates, now });
+      otherStates = o.states;
+      for (const ds of result.perStep) all.current.push(...ds);
+      for (const ds of o.perStep) all.proposed.push(...ds);
+    }
     let k = 0;
     for (const p of chunk) {
       if (!('steps' in p)) {
@@ -163,9 +181,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
   // each asset counts as staying where it was last seen, so a zone dwell under way completes.
-  const flushed = input.flush === false ? [] : flushRules(input.rules, new Map([...states].filter(([id]) => seen.has(id))), seen, now, Number.MAX_SAFE_INTEGER).deliveries;
+  const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>) =>
+    input.flush === false ? [] : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, now, Number.MAX_SAFE_INTEGER).deliveries;
+  const flushed = flushAll(input.rules, states);
   count(flushed);
-  return { lines, flushed, totals, counts };
+  if (!other) return { lines, flushed, totals, counts };
+  all.current.push(...flushed);
+  all.proposed.push(...flushAll(other, otherStates));
+  return { lines, flushed, totals, counts, comparison: compareDeliveries(all.current, all.proposed) };
 }
 
 /** How the rules treat time, for `rules list`: the reorder window and when a silent asset's held events are decided. */
@@ -225,6 +248,49 @@ export function formatRulesTest(report: RulesTestReport): string {
     '',
     `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
+    'nothing was stored or sent',
+  );
+  return `${out.join('\n')}\n`;
+}
+
+/** A payload field's value for a one-line comparison: short, `(none)` when absent. */
+const shortValue = (v: unknown): string => {
+  const t = v === undefined || v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : txt(v);
+  return t.length > 60 ? `${t.slice(0, 59)}…` : t;
+};
+
+/** `field a → b; …` for the fields that differ between two payloads. */
+function fieldChanges(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): string {
+  const x = a ?? {};
+  const y = b ?? {};
+  const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => stableJson(x[k]) !== stableJson(y[k])).sort();
+  return fields.map((k) => `${k} ${shortValue(x[k])} → ${shortValue(y[k])}`).join('; ');
+}
+
+/** `rules test --compare`: the deliveries of two rule sets over the same events, side by side. */
+export function formatComparison(report: RulesTestReport, names: { readonly current: string; readonly proposed: string }): string {
+  const c = report.comparison;
+  if (!c) return formatRulesTest(report);
+  const out: string[] = [
+    `the same ${report.counts.accepted} accepted event line(s), assets and starting state, through the rules of ${names.current} (current) and of ${names.proposed} (proposed):`,
+    '',
+  ];
+  const rows: (string | number)[][] = [['DELIVERIES', 'CURRENT', 'PROPOSED', 'CHANGE']];
+  for (const [op, t] of Object.entries(c.totals).sort(([a], [b]) => a.localeCompare(b))) rows.push([op, t.current, t.proposed, t.proposed === t.current ? '' : `${t.proposed > t.current ? '+' : ''}${t.proposed - t.current}`]);
+  out.push(rows.length > 1 ? table(rows).trimEnd() : 'neither would deliver anything');
+  const section = (title: string, items: readonly string[]) => {
+    if (items.length === 0) return;
+    out.push('', `${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
+  };
+  section(`facts only with ${names.proposed}`, c.onlyProposed.map(describeDelivery));
+  section(`facts only with ${names.current}`, c.onlyCurrent.map(describeDelivery));
+  section('facts both would send, with another payload', c.changed.map((f) => `${f.current.operation} → ${f.current.destination} ${f.current.businessKey}: ${fieldChanges(f.current.payload, f.proposed.payload)}`));
+  section('state updates that would end on another value', c.states.map((st) => `${st.operation} → ${st.destination} ${st.businessKey}: ${fieldChanges(st.current, st.proposed)}`));
+  const same = c.onlyCurrent.length + c.onlyProposed.length + c.changed.length + c.states.length === 0;
+  out.push(
+    '',
+    same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,
+    `${report.counts.lines} event line(s): ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
@@ -298,6 +364,17 @@ function fileProgress(name: string, size: number | undefined, bytesRead: () => n
   };
 }
 
+/** The rules of the config file given to `--compare`; its problems are reported as that file's. */
+function comparedRules(path: string): Rule[] {
+  if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
+  try {
+    return buildRules(resolveConfig(path).config);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
+    throw err;
+  }
+}
+
 export function registerRulesCommand(program: Command): Command {
   const rules = program.command('rules').description('see what the configured rules would do: dry runs and the compiled rule list');
 
@@ -309,10 +386,14 @@ export function registerRulesCommand(program: Command): Command {
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
+      .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
       .option('--json', 'print JSON')
-      .addHelpText('after', '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief'),
+      .addHelpText(
+        'after',
+        '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.',
+      ),
   ).action(
-    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; json?: boolean }) => {
+    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; json?: boolean }) => {
       const stdin = opts.events === '-';
       let size: number | undefined;
       if (!stdin) {
@@ -325,7 +406,8 @@ export function registerRulesCommand(program: Command): Command {
         if (!stat.isFile()) throw new UsageError(`${opts.events} is not a file; give a JSONL file, or - for standard input`);
         size = stat.size;
       }
-      await withContext(opts.config, async ({ config, store }) => {
+      const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
+      await withContext(opts.config, async ({ config, configPath, store }) => {
         const assets = await allAssets(config, store);
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
@@ -339,10 +421,15 @@ export function registerRulesCommand(program: Command): Command {
             defaultDestination,
             states,
             flush: opts.flush,
-            ...(opts.brief ? { brief: true } : {}),
+            ...(opts.brief || compare ? { brief: true } : {}),
+            ...(compare ? { compare } : {}),
             onProgress: progress.update,
           });
           progress.stop();
+          if (compare) {
+            process.stdout.write(opts.json ? `${toJson({ counts: report.counts, comparison: report.comparison })}\n` : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }));
+            return;
+          }
           process.stdout.write(opts.json ? `${toJson(report)}\n` : formatRulesTest(report));
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
