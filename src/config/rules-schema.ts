@@ -158,6 +158,11 @@ export const thresholdSchema = z
     maxGap: dur('10m'),
     /** Least time between two work orders of this rule for one asset. @default 1h */
     cooldown: dur('1h'),
+    /**
+     * "3 times within 1 h": breaches (each holding `for`) that must start within `within` before
+     * one work order opens. Absent: every breach opens one.
+     */
+    repeat: z.strictObject({ count: z.number().int().min(2, 'count at least 2 breaches (1 is the rule without repeat)'), within: duration('0ms').pipe(z.number().positive('give the window the breaches must fall in, e.g. 1h')) }).optional(),
     /** `critical` → HIGH priority, otherwise MEDIUM. @default warning */
     severity: severity.default('warning'),
     /** Work-order short text (40 characters). @default the rule name */
@@ -167,6 +172,8 @@ export const thresholdSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
+    if (r.repeat && r.repeat.within <= r.for)
+      ctx.addIssue({ code: 'custom', path: ['repeat', 'within'], message: `the window (${r.repeat.within / 1000} s) must be longer than \`for\` (${r.for / 1000} s), or no second breach could start within it` });
     if ((r.above === undefined) === (r.below === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `above` or `below`' });
     if (r.above !== undefined && r.clearAbove !== undefined) ctx.addIssue({ code: 'custom', path: ['clearAbove'], message: 'an `above` rule clears below a value: use `clearBelow`' });
     if (r.below !== undefined && r.clearBelow !== undefined) ctx.addIssue({ code: 'custom', path: ['clearBelow'], message: 'a `below` rule clears above a value: use `clearAbove`' });
@@ -187,6 +194,7 @@ export const thresholdSchema = z
       durationMs: r.for,
       maxGapMs: r.maxGap,
       cooldownMs: r.cooldown,
+      ...(r.repeat ? { repeat: { count: r.repeat.count, withinMs: r.repeat.within } } : {}),
       severity: r.severity,
       ...workOrderOptions(r),
     };

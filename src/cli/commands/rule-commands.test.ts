@@ -193,6 +193,8 @@ describe('rules test', () => {
 
   it('lists the compiled rules', () => {
     expect(describeRules(rules).map((r) => r[0])).toEqual(['RULE', 'location', 'zones', 'overheat', 'service-250h', 'depreciation']);
+    const spikes = rulesSchema.parse({ maintenance: { thresholds: [{ name: 'spikes', sensor: 'hydPressure', above: 250, clearBelow: 240, repeat: { count: 3, within: '1h' } }] } });
+    expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 3600 s, clears below 240, cooldown 3600 s');
   });
 });
 

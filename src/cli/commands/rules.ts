@@ -312,7 +312,8 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   const action = (severity: string) => `workorder.create ${severity === 'critical' ? 'HIGH' : 'MEDIUM'}`;
   for (const t of rules.maintenance?.thresholds ?? []) {
     const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';
-    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${clear}, cooldown ${t.cooldownMs / 1000} s${only(t.appliesTo)}`, action(t.severity)]);
+    const repeat = t.repeat ? `, ${t.repeat.count} times within ${t.repeat.withinMs / 1000} s` : '';
+    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${repeat}${clear}, cooldown ${t.cooldownMs / 1000} s${only(t.appliesTo)}`, action(t.severity)]);
   }
   for (const s of rules.maintenance?.serviceIntervals ?? []) {
     const unit = s.meter === 'km' ? 'km' : 'h';

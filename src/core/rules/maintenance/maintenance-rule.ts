@@ -273,7 +273,7 @@ function onSensor(
     const step = stepThreshold(rule, before, t, value);
     if (step.state !== before) {
       // A quiet rule that never fired needs no state: keep the document small.
-      if (step.state.phase === 'normal' && step.state.firedAt === undefined) {
+      if (step.state.phase === 'normal' && step.state.firedAt === undefined && step.state.hits === undefined) {
         if (before !== undefined) {
           const { [rule.name]: _gone, ...rest } = thresholds ?? {};
           thresholds = rest;
@@ -286,9 +286,15 @@ function onSensor(
     const unit = v.unit ? ` ${v.unit}` : '';
     const cmp = rule.direction === 'above' ? 'above' : 'below';
     const held = Math.round((t - step.fire.start) / 1000);
-    const description =
-      `${rule.sensor} ${cmp} ${rule.threshold}${unit} for ${formatDuration(held * 1000)} ` +
-      `(since ${occurrence}, peak ${step.fire.peak}${unit}, now ${v.value}${unit}; rule ${rule.name}, needs ${formatDuration(rule.durationMs)})`;
+    // A repeating rule: the episodes it counted, and the window they fell in.
+    const episodes = step.fire.episodes;
+    const within = rule.repeat?.withinMs ?? 0;
+    const description = episodes
+      ? `${rule.sensor} ${cmp} ${rule.threshold}${unit} ${episodes.length} times within ${formatDuration(within)}` +
+        `${rule.durationMs > 0 ? `, each for ${formatDuration(rule.durationMs)}` : ''} (starting ${episodes.map((e) => new Date(e).toISOString()).join(', ')}; ` +
+        `peak of the last ${step.fire.peak}${unit}, now ${v.value}${unit}; rule ${rule.name})`
+      : `${rule.sensor} ${cmp} ${rule.threshold}${unit} for ${formatDuration(held * 1000)} ` +
+        `(since ${occurrence}, peak ${step.fire.peak}${unit}, now ${v.value}${unit}; rule ${rule.name}, needs ${formatDuration(rule.durationMs)})`;
     const d = workOrderDelivery(
       {
         rule: rule.name,
@@ -304,6 +310,7 @@ function onSensor(
           clearAt: rule.clearAt,
           durationMs: rule.durationMs,
           firstBreachAt: occurrence,
+          ...(episodes ? { repeat: { count: episodes.length, withinMs: within, breachesAt: episodes.map((e) => new Date(e).toISOString()) } } : {}),
           peak: step.fire.peak,
           value: v.value,
           ...(v.unit ? { unit: v.unit } : {}),

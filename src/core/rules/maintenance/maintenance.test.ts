@@ -176,7 +176,9 @@ describe('exactly once', () => {
   });
 
   it('property: any batching and any arrival order within the allowed lateness gives the same deliveries', () => {
-    const opts = options({ allowedLatenessMs: 3 * MIN });
+    // With a repeating rule beside the duration rules: its count must not depend on arrival order either.
+    const hotSpikes: ThresholdRule = { ...overheat, name: 'hot-spikes', threshold: 100, clearAt: 98, durationMs: 0, cooldownMs: 0, repeat: { count: 2, withinMs: 20 * MIN } };
+    const opts = options({ allowedLatenessMs: 3 * MIN, thresholds: [overheat, lowOil, hotSpikes] });
     const event = fc.oneof(
       fc.record({ kind: fc.constant('t' as const), v: fc.integer({ min: 80, max: 105 }) }),
       fc.record({ kind: fc.constant('o' as const), v: fc.double({ min: 0.5, max: 3, noNaN: true }) }),
@@ -222,6 +224,96 @@ describe('exactly once', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('repeating threshold rules ("3 times within an hour")', () => {
+  const spikes: ThresholdRule = { ...overheat, name: 'pressure-spikes', sensor: 'hydPressure', threshold: 110, clearAt: 105, durationMs: 0, cooldownMs: 0, severity: 'warning', repeat: { count: 3, withinMs: 60 * MIN } };
+  const pressure = (pairs: readonly [number, number][]) => pairs.map(([m, v]) => sensor(m, { hydPressure: v }));
+  const opts = (rule: ThresholdRule = spikes) => options({ thresholds: [rule], serviceIntervals: [] });
+
+  it('opens one work order when the count of breaches falls within the window, keyed by the first of them', () => {
+    const { deliveries, state } = run(pressure([[0, 100], [1, 112], [2, 100], [10, 115], [11, 100], [30, 100], [50, 113], [51, 100]]), opts());
+    expect(keys(deliveries)).toEqual(['EQ-7|pressure-spikes|2026-10-01T08:01:00.000Z']);
+    expect(deliveries[0]?.payload).toMatchObject({
+      priority: 'MEDIUM',
+      trigger: { type: 'threshold', sensor: 'hydPressure', firstBreachAt: '2026-10-01T08:01:00.000Z', peak: 113, repeat: { count: 3, withinMs: 60 * MIN, breachesAt: ['2026-10-01T08:01:00.000Z', '2026-10-01T08:10:00.000Z', '2026-10-01T08:50:00.000Z'] } },
+    });
+    expect(deliveries[0]?.payload.description).toMatch(/^hydPressure above 110 bar 3 times within 1 h \(starting 2026-10-01T08:01:00.000Z, 2026-10-01T08:10:00.000Z, 2026-10-01T08:50:00.000Z/);
+    expect(state?.thresholds?.['pressure-spikes']?.hits).toBeUndefined(); // the count starts again
+  });
+
+  it('breaches further apart than the window do not add up; the window slides', () => {
+    const spread = pressure([[1, 112], [2, 100], [40, 112], [41, 100], [70, 112], [71, 100]]);
+    expect(run(spread, opts()).deliveries).toEqual([]); // 08:01 fell out of the window by 09:10
+    const more = [...spread, ...pressure([[90, 111], [91, 100]])];
+    expect(keys(run(more, opts()).deliveries)).toEqual(['EQ-7|pressure-spikes|2026-10-01T08:40:00.000Z']);
+  });
+
+  it('one long breach hovering inside the hysteresis band counts once', () => {
+    expect(run(pressure([[0, 112], [1, 108], [2, 112], [3, 107], [4, 113], [5, 108], [6, 112]]), opts()).deliveries).toEqual([]);
+  });
+
+  it('each breach must hold for `for`; after a work order the count starts again, and the cooldown holds the next one back', () => {
+    const held = { ...spikes, durationMs: 2 * MIN, maxGapMs: 5 * MIN };
+    // Three spikes, one of them too short to count.
+    expect(run(pressure([[0, 112], [2, 112], [3, 100], [10, 112], [11, 100], [20, 112], [22, 112], [23, 100]]), opts(held)).deliveries).toEqual([]);
+    const cooling = { ...spikes, cooldownMs: 120 * MIN };
+    const first = pressure([[0, 112], [1, 100], [5, 112], [6, 100], [9, 112], [10, 100]]);
+    const again = pressure([[30, 112], [31, 100], [35, 112], [36, 100], [40, 112], [41, 100]]); // within the cooldown
+    const later = pressure([[130, 112], [131, 100]]); // past the cooldown, but the three held back have left the window: one is not three
+    const r = run([...first, ...again, ...later], opts(cooling));
+    expect(keys(r.deliveries)).toEqual(['EQ-7|pressure-spikes|2026-10-01T08:00:00.000Z']);
+    const afterCooldown = pressure([[130, 112], [131, 100], [140, 112], [141, 100], [150, 112], [151, 100]]);
+    expect(keys(run([...first, ...again, ...afterCooldown], opts(cooling)).deliveries)).toEqual(['EQ-7|pressure-spikes|2026-10-01T08:00:00.000Z', 'EQ-7|pressure-spikes|2026-10-01T10:10:00.000Z']);
+  });
+
+  it('property: the count does not depend on arrival order or batching within the allowed lateness; a replay adds nothing', () => {
+    const rule = { ...spikes, cooldownMs: 15 * MIN, repeat: { count: 3, withinMs: 30 * MIN } };
+    const o = options({ thresholds: [rule], serviceIntervals: [], allowedLatenessMs: 3 * MIN });
+    let fired = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 95, max: 120 }), { minLength: 20, maxLength: 80, size: 'max' }),
+        fc.array(fc.integer({ min: 0, max: 3 * MIN - 1 }), { minLength: 80, maxLength: 80 }),
+        fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 1, maxLength: 20 }),
+        (values, delays, batches) => {
+          const events = values.map((v, i) => sensor(i, { hydPressure: v }));
+          const inOrder = run(events, o);
+          fired += inOrder.deliveries.length;
+          const arrival = events
+            .map((e, i) => ({ e, at: e.eventTime + (delays[i] ?? 0), i }))
+            .sort((a, b) => a.at - b.at || a.i - b.i)
+            .map((x) => x.e);
+          const shuffled = run(arrival, o, undefined, batches);
+          expect(keys(shuffled.deliveries)).toEqual(keys(inOrder.deliveries));
+          expect(run([...arrival].reverse(), o, shuffled.doc).deliveries).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+    expect(fired).toBeGreaterThan(100); // the runs did exercise the count
+  });
+
+  it('status says how many breaches are counted towards the next work order', () => {
+    const { state } = run(pressure([[0, 112], [1, 100], [20, 114], [21, 100]]), opts());
+    const row = (now: number) => maintenanceStatus(asset, state, opts(), { now, marks: () => ({}) }).due.find((d) => d.rule === 'pressure-spikes')?.state;
+    expect(row(T0 + 30 * MIN)).toBe('normal, 2 of 3 breaches counted since 2026-10-01T08:00:00.000Z');
+    expect(row(T0 + 70 * MIN)).toBe('normal, 1 of 3 breaches counted since 2026-10-01T08:20:00.000Z'); // the first left the window
+    expect(row(T0 + 200 * MIN)).toBe('normal');
+  });
+
+  it('the config takes `repeat: { count, within }` and says what is wrong with it', () => {
+    const base = { name: 'spikes', sensor: 'hydPressure', above: 110 };
+    const parsed = rulesSchema.parse({ maintenance: { thresholds: [{ ...base, repeat: { count: 3, within: '1h' } }] } });
+    expect(parsed.maintenance?.thresholds[0]?.repeat).toEqual({ count: 3, withinMs: 3_600_000 });
+    const problems = (repeat: unknown, extra: object = {}) => {
+      const r = rulesSchema.safeParse({ maintenance: { thresholds: [{ ...base, ...extra, repeat }] } });
+      return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    };
+    expect(problems({ count: 1, within: '1h' })).toEqual(['maintenance.thresholds.0.repeat.count: count at least 2 breaches (1 is the rule without repeat)']);
+    expect(problems({ count: 3 })[0]).toMatch(/^maintenance\.thresholds\.0\.repeat\.within: give the window/);
+    expect(problems({ count: 3, within: '5m' }, { for: '5m' })[0]).toMatch(/^maintenance\.thresholds\.0\.repeat\.within: the window \(300 s\) must be longer than `for` \(300 s\)/);
   });
 });
 

@@ -20,7 +20,8 @@ export interface DueRow {
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
-   * long enough) or `active` (work order opened, not yet cleared). Calendar: `ok`, `due soon` or
+   * long enough) or `active` (work order opened, or for a repeating rule breach counted, not yet
+   * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule. Calendar: `ok`, `due soon` or
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
    * status (`requested` once the service opened it, `at the next check` before), or `not checked
    * yet` (no service date and the service has not checked it).
@@ -143,7 +144,12 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
   }
   for (const rule of options.thresholds) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: state?.thresholds?.[rule.name]?.phase ?? 'normal' });
+    const th = state?.thresholds?.[rule.name];
+    // A repeating rule: the breaches counted towards its next work order (those still in the window when status is taken).
+    const repeat = rule.repeat;
+    const hits = repeat && th?.hits ? th.hits.filter((h) => calendar === undefined || calendar.now - h < repeat.withinMs) : [];
+    const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}` : '';
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${counted}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;

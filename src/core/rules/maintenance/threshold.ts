@@ -10,6 +10,12 @@
  * only the clear condition ends the episode (hysteresis), so readings hovering around the
  * threshold open one work order, not one per crossing. An episode is identified by the time of its
  * first breaching sample: that is the occurrence in the work order's business key.
+ *
+ * A repeating rule (`repeat: { count, within }`) counts episodes instead: each one that holds for
+ * the duration becomes `active` (counted once, however long it lasts) and is remembered by its
+ * start; when `count` of them started within `within`, one work order opens, keyed by the first of
+ * them, and the count starts again. Intermittent faults (pressure spikes, a slipping clutch) that
+ * never hold long enough for a duration rule are caught this way.
  * @module
  */
 import type { ThresholdRule } from './types.js';
@@ -24,13 +30,17 @@ export interface ThresholdState {
   readonly peak?: number;
   /** When this rule last opened a work order (for the cooldown). */
   readonly firedAt?: number;
+  /** Repeating rules: starts of the episodes counted towards the next work order, oldest first. */
+  readonly hits?: readonly number[];
 }
 
 export interface ThresholdFire {
-  /** The episode's first breaching sample: the occurrence. */
+  /** The episode's first breaching sample (repeating rules: of the first episode counted): the occurrence. */
   readonly start: number;
   readonly peak: number;
   readonly value: number;
+  /** Repeating rules: the starts of the episodes counted, the last one being the current episode's. */
+  readonly episodes?: readonly number[];
 }
 
 const NORMAL: ThresholdState = { phase: 'normal' };
@@ -47,7 +57,7 @@ const more = (rule: ThresholdRule, a: number, b: number) => (rule.direction === 
 
 export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undefined, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
   const s = state ?? NORMAL;
-  const keep = s.firedAt !== undefined ? { firedAt: s.firedAt } : {};
+  const keep = kept(s);
   switch (s.phase) {
     case 'active':
       if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
@@ -66,10 +76,27 @@ export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undef
   }
 }
 
+/** What outlives an episode: when the rule last fired, and a repeating rule's count. */
+function kept(s: ThresholdState): { firedAt?: number; hits?: readonly number[] } {
+  if (s.hits === undefined) return s.firedAt !== undefined ? { firedAt: s.firedAt } : {};
+  return s.firedAt !== undefined ? { firedAt: s.firedAt, hits: s.hits } : { hits: s.hits };
+}
+
 function decide(rule: ThresholdRule, s: ThresholdState, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
   const start = s.start ?? t;
   const held = t - start >= rule.durationMs;
   const cooled = s.firedAt === undefined || t - s.firedAt >= rule.cooldownMs;
+  if (rule.repeat) return held ? count(rule.repeat, s, start, t, value, cooled) : { state: s };
   if (!held || !cooled) return { state: s };
   return { state: { ...s, phase: 'active', firedAt: t }, fire: { start, peak: s.peak ?? value, value } };
+}
+
+/** A repeating rule's episode has held: it counts (once), and may complete the count. */
+function count(repeat: NonNullable<ThresholdRule['repeat']>, s: ThresholdState, start: number, t: number, value: number, cooled: boolean): { state: ThresholdState; fire?: ThresholdFire } {
+  const hits = (s.hits ?? []).filter((h) => start - h < repeat.withinMs);
+  hits.push(start);
+  const { hits: _old, ...episode } = s;
+  // Counted but not enough yet, or too soon after the last work order: remembered for the next episodes.
+  if (hits.length < repeat.count || !cooled) return { state: { ...episode, phase: 'active', hits } };
+  return { state: { ...episode, phase: 'active', firedAt: t }, fire: { start: hits[0] as number, peak: s.peak ?? value, value, episodes: hits } };
 }

@@ -43,6 +43,11 @@ export interface ThresholdRule {
   readonly maxGapMs: number;
   /** Least time between two work orders of this rule for one asset, ms. */
   readonly cooldownMs: number;
+  /**
+   * "Above 110 bar 3 times within an hour": breaches (each holding `durationMs`) that must start
+   * within `withinMs` of each other before one work order opens. Absent: every breach opens one.
+   */
+  readonly repeat?: { readonly count: number; readonly withinMs: number };
   /** `critical` → HIGH priority, anything else → MEDIUM. */
   readonly severity: Severity;
   /** Work order short text (truncated to 40 characters). @default the rule name */
