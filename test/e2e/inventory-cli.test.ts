@@ -1,7 +1,7 @@
 /**
  * End to end: inventory sync through `assetbridge run` (HTTP intake → zones → inventory task →
- * REST ERP simulator), read with `assetbridge inventory counts`, and a full snapshot asked for
- * with `assetbridge inventory snapshot` while the service runs.
+ * REST ERP simulator), read with `assetbridge inventory counts` and `inventory items`, and a full
+ * snapshot asked for with `assetbridge inventory snapshot` while the service runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
@@ -76,6 +76,26 @@ describe('inventory sync through the service and the CLI', () => {
       [41, 0],
     ]);
     await waitFor(async () => !(await runCli(['inventory', 'counts', '-c', cfg.path], env)).stdout.includes('asked for'), 'the request is marked done');
+  });
+
+  it('inventory items lists the tags behind a count, and those left out with why', async () => {
+    await waitFor(async () => (await runCli(['inventory', 'items', '--json', '-c', cfg.path], env)).stdout.includes('"counted"'), 'the sightings are checkpointed');
+    const r = await runCli(['inventory', 'items', '-c', cfg.path], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^DESTINATION +ITEM +TAG +SKU +QUANTITY +LOCATION +STANDING +LAST SEEN +THERE SINCE\n/);
+    expect(r.stdout).toMatch(/\nerp +P-1 +tag-p1 +PAL-40 +40 +1000\/0001 +counted +\S+Z +\S+Z\n/);
+    expect(r.stdout).toMatch(/\nerp +P-3 +tag-p3 +DRUM +1 +unseen *\n/);
+    expect(r.stdout).toContain('3 item(s): 2 counted (quantity 41), 0 stale (last seen over 24 h ago: rules.inventory.freshness), 0 last seen outside every location, 1 not seen yet');
+    const unseen = await runCli(['inventory', 'items', '--standing', 'unseen', '--csv', '-c', cfg.path], env);
+    expect(unseen.stdout).toBe('destination,item,tag,sku,quantity,location,standing,lastSeen,thereSince\r\nerp,P-3,tag-p3,DRUM,1,,unseen,,\r\n'); // RFC 4180 line ends
+    const shelf = await runCli(['inventory', 'items', '--location', '1000/0001', '--sku', 'PAL-40', '--json', '-c', cfg.path], env);
+    expect((JSON.parse(shelf.stdout) as { erpAssetId: string; tag: string; quantity: number }[]).map((i) => [i.erpAssetId, i.tag, i.quantity])).toEqual([
+      ['P-1', 'tag-p1', 40],
+      ['P-2', 'tag-p2', 1],
+    ]);
+    const bad = await runCli(['inventory', 'items', '--standing', 'lost', '-c', cfg.path], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--standing "lost": use one of counted, stale, unplaced, unseen');
   });
 
   it('says what to do when asked for a destination that is not configured', async () => {

@@ -4,6 +4,8 @@
  * - `counts` shows, per destination, what is counted now from the stored item states beside what
  *   was last sent and the change the next run will send; with how many items count and why the
  *   others do not. As a table, CSV (`--csv`, `--out`) or JSON.
+ * - `items` lists every tagged item with its standing: the tags behind a count, and those left out
+ *   (stale, seen outside every location, not seen yet), to reconcile a count with the shelf.
  * - `snapshot` asks the running service for a full snapshot at its next inventory run instead of
  *   at the next cron time. The run stays the service's, so two processes never hand out the same
  *   count revision.
@@ -14,8 +16,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { inventoryReport, inventorySyncOptionsOf, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
 
 function inventoryOf(config: Config): InventorySyncOptions {
@@ -47,6 +51,40 @@ export function countsCsv(report: InventoryReport): string {
   const rows: (string | number)[][] = [['destination', 'location', 'sku', 'countedQuantity', 'items', 'lastSentQuantity', 'revision', 'change']];
   for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision, c.change]);
   return toCsv(rows);
+}
+
+const STANDINGS: readonly ItemRow['standing'][] = ['counted', 'stale', 'unplaced', 'unseen'];
+
+/** Per ERP asset, the identifier to look for on the item: its tag, else its first identifier. */
+export function tagsOf(assets: readonly AssetWithIdentifiers[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { asset, identifiers } of assets) {
+    const id = identifiers.find((i) => i.type === 'tag') ?? identifiers[0];
+    if (id) out.set(asset.erpAssetId, id.value);
+  }
+  return out;
+}
+
+const ITEM_COLUMNS = ['destination', 'item', 'tag', 'sku', 'quantity', 'location', 'standing', 'lastSeen', 'thereSince'] as const;
+
+function itemCells(r: ItemRow, tags: ReadonlyMap<string, string>): (string | number)[] {
+  return [r.destination, r.erpAssetId, tags.get(r.erpAssetId) ?? '', r.sku, r.quantity, r.location ?? '', r.standing, r.seenAt !== undefined ? iso(r.seenAt) : '', r.since !== undefined ? iso(r.since) : ''];
+}
+
+export function itemsCsv(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>): string {
+  return toCsv([[...ITEM_COLUMNS], ...rows.map((r) => itemCells(r, tags))]);
+}
+
+export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>, freshnessMs: number): string {
+  if (rows.length === 0) return 'no inventory items match\n';
+  const table_ = table([ITEM_COLUMNS.map((c) => c.replace(/([A-Z])/g, ' $1').toUpperCase()), ...rows.map((r) => itemCells(r, tags))]);
+  const by = (standing: ItemRow['standing']) => rows.filter((r) => r.standing === standing);
+  const counted = by('counted');
+  const hours = Math.round((freshnessMs / 3_600_000) * 100) / 100;
+  const summary =
+    `${rows.length} item(s): ${counted.length} counted (quantity ${counted.reduce((n, r) => n + r.quantity, 0)}), ` +
+    `${by('stale').length} stale (last seen over ${hours} h ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet`;
+  return `${table_.trimEnd()}\n\n${summary}\n`;
 }
 
 export function formatCounts(report: InventoryReport, options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'>): string {
@@ -103,6 +141,49 @@ export function registerInventoryCommand(program: Command): Command {
           return;
         }
         process.stdout.write(formatCounts(report, options));
+      }, { existingStore: true });
+    }),
+  );
+  addConfigOption(
+    inventory
+      .command('items')
+      .description('every tagged item: where it counts, or why it does not (stale, seen outside every location, not seen yet); to reconcile a count with the shelf')
+      .option('--destination <name>', 'one destination only')
+      .option('--location <code>', 'items last seen at this ERP location code')
+      .option('--sku <sku>', 'one SKU only')
+      .option('--standing <standing>', `only items that are ${STANDINGS.join(', ')}`)
+      .option('--csv', 'print CSV instead of a table')
+      .option('--out <file>', 'write the CSV to a file')
+      .option('--json', 'print JSON')
+      .addHelpText('after', '\nExamples:\n  assetbridge inventory items --location 1000/0001 --sku PAL-40\n  assetbridge inventory items --standing stale --csv --out stale.csv'),
+  ).action(
+    action(async (opts: { config: string; destination?: string; location?: string; sku?: string; standing?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      if (opts.standing !== undefined && !STANDINGS.includes(opts.standing as ItemRow['standing'])) throw new UsageError(`--standing "${opts.standing}": use one of ${STANDINGS.join(', ')}`);
+      await withContext(opts.config, async ({ config, store }) => {
+        const options = inventoryOf(config);
+        const names = config.destinations.map((d) => d.name);
+        if (opts.destination !== undefined && !names.includes(opts.destination)) {
+          throw new UsageError(`--destination "${opts.destination}" is not configured; destinations: ${names.join(', ')}`);
+        }
+        const filter: ItemFilter = {
+          ...(opts.destination !== undefined ? { destination: opts.destination } : {}),
+          ...(opts.location !== undefined ? { location: opts.location } : {}),
+          ...(opts.sku !== undefined ? { sku: opts.sku } : {}),
+          ...(opts.standing !== undefined ? { standing: opts.standing as ItemRow['standing'] } : {}),
+        };
+        const now = Date.now();
+        const rows = inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination), now, options, filter);
+        const tags = tagsOf(await store.listAssets());
+        if (opts.json) return void process.stdout.write(`${toJson(rows.map((r) => ({ ...r, tag: tags.get(r.erpAssetId) })))}\n`);
+        if (opts.csv || opts.out) {
+          const csv = itemsCsv(rows, tags);
+          if (opts.out) {
+            writeFileSync(opts.out, csv);
+            process.stdout.write(`wrote ${rows.length} item(s) to ${opts.out}\n`);
+          } else process.stdout.write(csv);
+          return;
+        }
+        process.stdout.write(formatItems(rows, tags, options.freshnessMs));
       }, { existingStore: true });
     }),
   );

@@ -57,6 +57,12 @@ export function standingOf(item: InventoryItem, now: number, options: InventoryC
   return now - state.seenAt > options.freshnessMs ? 'stale' : 'counted';
 }
 
+/** What one tag stands for: the asset's quantity attribute when it is a number, else 1. */
+function quantityOf(asset: AssetRecord, attribute: string): number {
+  const text = asset.attributes[attribute];
+  return text !== undefined && text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : 1;
+}
+
 /** Counts per destination, then per (location, SKU), of items seen within the freshness window. */
 export function countInventory(items: readonly InventoryItem[], now: number, options: InventoryCountOptions): Map<string, Map<string, CountCell>> {
   const out = new Map<string, Map<string, CountCell>>();
@@ -65,8 +71,7 @@ export function countInventory(items: readonly InventoryItem[], now: number, opt
     const { asset, destination, state } = item;
     if (!state?.location) continue; // counted items have one
     const sku = (asset.attributes[options.skuAttribute] as string).trim();
-    const qtyText = asset.attributes[options.quantityAttribute];
-    const qty = qtyText !== undefined && qtyText.trim() !== '' && Number.isFinite(Number(qtyText)) ? Number(qtyText) : 1;
+    const qty = quantityOf(asset, options.quantityAttribute);
     let cells = out.get(destination);
     if (!cells) out.set(destination, (cells = new Map()));
     const key = cellKey(state.location, sku);
@@ -175,4 +180,59 @@ export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: Sen
     out.push({ location, sku, quantity, items: cell?.items ?? 0, sentQuantity, revision: before?.revision ?? 0, change: quantity - sentQuantity });
   }
   return out;
+}
+
+/** One item as `inventory items` shows it: where it counts (or why it does not). */
+export interface ItemRow {
+  readonly erpAssetId: string;
+  readonly destination: string;
+  readonly sku: string;
+  /** What the tag stands for (`quantityAttribute`, else 1). */
+  readonly quantity: number;
+  readonly standing: Exclude<ItemStanding, 'no-sku'>;
+  /** Where it was last seen: an ERP location code (for `stale`, where it would count if seen again). */
+  readonly location?: string;
+  /** Event time of its newest sighting. */
+  readonly seenAt?: number;
+  /** Since when it has been at `location`. */
+  readonly since?: number;
+}
+
+export interface ItemFilter {
+  readonly destination?: string;
+  readonly location?: string;
+  readonly sku?: string;
+  readonly standing?: ItemRow['standing'];
+}
+
+/**
+ * Every inventory item with its standing, for reconciling a count with the shelf: which tags make
+ * up a (location, SKU) count, and which were left out as stale, seen outside every location or
+ * never seen. Sorted by destination, location, SKU and item.
+ */
+export function inventoryItemRows(items: readonly InventoryItem[], now: number, options: InventoryCountOptions, filter: ItemFilter = {}): ItemRow[] {
+  const rows: ItemRow[] = [];
+  for (const item of items) {
+    const standing = standingOf(item, now, options);
+    if (standing === 'no-sku') continue;
+    const { asset, destination, state } = item;
+    const sku = (asset.attributes[options.skuAttribute] as string).trim();
+    const location = state?.location ?? undefined;
+    if (filter.destination !== undefined && destination !== filter.destination) continue;
+    if (filter.location !== undefined && location !== filter.location) continue;
+    if (filter.sku !== undefined && sku !== filter.sku) continue;
+    if (filter.standing !== undefined && standing !== filter.standing) continue;
+    rows.push({
+      erpAssetId: asset.erpAssetId,
+      destination,
+      sku,
+      quantity: quantityOf(asset, options.quantityAttribute),
+      standing,
+      ...(location !== undefined ? { location } : {}),
+      ...(state?.seenAt !== undefined ? { seenAt: state.seenAt } : {}),
+      ...(location !== undefined && state?.since !== undefined ? { since: state.since } : {}),
+    });
+  }
+  const text = (v: string | undefined) => v ?? '\uffff'; // rows without a location last
+  return rows.sort((a, b) => a.destination.localeCompare(b.destination) || text(a.location).localeCompare(text(b.location)) || a.sku.localeCompare(b.sku) || a.erpAssetId.localeCompare(b.erpAssetId));
 }

@@ -3,7 +3,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { ZoneIndex, type Zone } from '../zones/index.js';
-import { EMPTY_SENT, countInventory, planInventoryCounts, type InventoryItem } from './counts.js';
+import { EMPTY_SENT, countInventory, inventoryItemRows, planInventoryCounts, type InventoryItem } from './counts.js';
 import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -89,6 +89,28 @@ describe('counts and deliveries', () => {
       { location: 'WH1-B', sku: 'SKU-1', quantity: 40, items: 1 },
     ]);
     expect([...(counts.get('other')?.values() ?? [])]).toEqual([{ location: 'WH1-B', sku: 'SKU-2', quantity: 1, items: 1 }]);
+  });
+
+  it('lists every item with its standing, the counted ones adding up to the counts', () => {
+    const all = [...items(), { asset: item('P-7', 'SKU-2'), destination: 'erp', state: undefined }, { asset: item('X-1', ''), destination: 'erp', state: at('WH1-A', 59) }];
+    const rows = inventoryItemRows(all, now, opts);
+    expect(rows.map((r) => [r.destination, r.erpAssetId, r.location ?? '-', r.standing, r.quantity])).toEqual([
+      ['erp', 'P-1', 'WH1-A', 'counted', 1],
+      ['erp', 'P-2', 'WH1-A', 'counted', 1],
+      ['erp', 'P-3', 'WH1-B', 'counted', 40],
+      ['erp', 'P-4', 'WH1-B', 'stale', 1], // where it would count if seen again
+      ['erp', 'P-6', '-', 'unplaced', 1],
+      ['erp', 'P-7', '-', 'unseen', 1],
+      ['other', 'P-5', 'WH1-B', 'counted', 1],
+    ]); // X-1 has no SKU: not an inventory item
+    const counts = countInventory(all, now, opts);
+    for (const [destination, cells] of counts)
+      for (const c of cells.values()) {
+        const behind = inventoryItemRows(all, now, opts, { destination, location: c.location, sku: c.sku, standing: 'counted' });
+        expect([behind.length, behind.reduce((n, r) => n + r.quantity, 0)]).toEqual([c.items, c.quantity]);
+      }
+    expect(inventoryItemRows(all, now, opts, { standing: 'stale' }).map((r) => [r.erpAssetId, r.seenAt, r.since])).toEqual([['P-4', T0 - 30 * MIN, T0]]);
+    expect(inventoryItemRows(all, now, opts, { location: 'WH1-B', sku: 'SKU-2' }).map((r) => r.erpAssetId)).toEqual(['P-4', 'P-5']);
   });
 
   it('sends changes as counted totals with signed deltas, each exactly once', () => {
