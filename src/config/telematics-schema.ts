@@ -184,7 +184,7 @@ export const telematicsSchema = z
       .strictObject({
         /** Data elements backfill asks for. @default Locations, CumulativeOperatingHours, CumulativeIdleHours, Distance */
         elements: z.array(z.string().regex(/^[A-Za-z]+$/, 'use the element URL segment, e.g. CumulativeOperatingHours')).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
-        /** Parallel time-series requests during backfill (the per-second cap still applies). @default 4 */
+        /** Machines backfilled at once, each one's series a request at a time (the per-second cap still applies). @default 4 */
         concurrency: z.number().int().min(1).max(64).default(4),
       })
       .default({ elements: [...DEFAULT_TIME_SERIES_ELEMENTS], concurrency: 4 }),

@@ -119,6 +119,16 @@ export function parseAempDocument(body: string | Uint8Array, opts: AempParseOpti
  * submits each equipment element this way so a quarantined one can be replayed). Also accepts a
  * whole snapshot or XML. Refuses an element that has readings but no usable identifier.
  */
+/**
+ * A machine's readings in event-time order (ties as parsed). An element lists its blocks one data
+ * element after another (all hours, then all distances); the engine gets them as they happened,
+ * so rules that read several of them see none as late.
+ */
+function oldestFirst(events: readonly CanonicalEvent[]): readonly CanonicalEvent[] {
+  for (let i = 1; i < events.length; i++) if ((events[i] as CanonicalEvent).eventTime < (events[i - 1] as CanonicalEvent).eventTime) return [...events].sort((a, b) => a.eventTime - b.eventTime);
+  return events;
+}
+
 export function createAempEquipmentDecoder(limits: Pick<AempParseOptions, 'maxBytes' | 'maxDepth'> = {}): Decoder {
   return (message) => {
     const parsed = parseAempDocument(message.payload, { source: message.source, receivedAt: message.receivedAt, ...limits });
@@ -126,14 +136,14 @@ export function createAempEquipmentDecoder(limits: Pick<AempParseOptions, 'maxBy
     const doc = parsed.document;
     if (doc.kind === 'timeseries') {
       if (doc.events.length > 0 && doc.ids.length === 0) return { ok: false, reason: `time-series payload names no equipment; ${doc.warnings.join('; ')}` };
-      return { ok: true, events: doc.events };
+      return { ok: true, events: oldestFirst(doc.events) };
     }
     if (doc.equipment.length === 0) return { ok: false, reason: 'payload holds no Equipment element' };
     const events: CanonicalEvent[] = [];
     for (const eq of doc.equipment) {
       if (eq.events.length > 0 && eq.ids.length === 0)
         return { ok: false, reason: `equipment has readings but no usable identifier (no PIN, SerialNumber, EquipmentID or Metadata id); ${eq.warnings.join('; ')}` };
-      events.push(...eq.events);
+      events.push(...oldestFirst(eq.events));
     }
     return { ok: true, events };
   };

@@ -9,6 +9,9 @@ import { createAempProvider } from './aemp-provider.js';
 import { dateWindows, fetchEquipmentSnapshot, runBackfill } from './backfill.js';
 import { runFleetPull } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
+import { rulesSchema } from '../../../config/rules-schema.js';
+import { createRules } from '../../../core/rules/index.js';
+import { simulateRules } from '../../../core/rules/simulate.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const HOUR = 3_600_000;
@@ -95,6 +98,29 @@ describe('backfill from the time-series endpoints', () => {
     const summary = await runBackfill(t.deps, { from: T0 - HOUR, to: T0, elements: ['Locations'], identifiers: ['NOPE0000000000000', 'UNKNOWN1'] });
     expect(summary).toMatchObject({ complete: true, series: 1, notFound: 1, seriesDone: 0 });
     expect(summary.skipped).toEqual([{ id: 'UNKNOWN1', reason: 'it matches no ERP asset; map it first' }]);
+  });
+
+  it("merges a machine's elements into event-time order, so a rule reading hours and km drops none of them as late", async () => {
+    const t = setup({ timeSeriesPageSize: 7 });
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const pin = machineHeader(0).pin!;
+    const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours', 'Distance', 'Locations'], identifiers: [pin] });
+    expect(summary).toMatchObject({ complete: true, series: 3, seriesDone: 3, readings: 3 * 49, http429: 0 });
+    const times = t.sink.events.map((e) => e.eventTime);
+    expect(times).toEqual([...times].sort((a, b) => a - b)); // across messages and within each
+    // Interleaved, not one element's history after another's.
+    const hours = t.sink.events.flatMap((e, i) => (e.kind === 'meter' && e.operatingHours !== undefined ? [i] : []));
+    const km = t.sink.events.flatMap((e, i) => (e.kind === 'meter' && e.odometerKm !== undefined ? [i] : []));
+    expect([hours.length, km.length]).toEqual([49, 49]);
+    expect(km[0]).toBeLessThan(hours.at(-1) as number);
+
+    // Through the rules: a truck on an hours and a km service plan keeps every reading of both.
+    const asset = { erpAssetId: 'EQ-0', erpModule: 'fleet', attributes: {} };
+    const rules = createRules(rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'h', everyHours: 250 }, { name: 'k', everyKm: 15_000 }] } }));
+    const run = simulateRules(rules, t.sink.events.map((event) => ({ event, asset, destination: 'erp' })));
+    expect(run.lateByStep.flat()).toEqual([]);
+    expect(t.sink.batches.length).toBeGreaterThan(0);
+    expect(t.sink.batches[0]?.[0]?.channel).toBe(`backfill ${pin} CumulativeOperatingHours+Distance+Locations ${new Date(T0 - 48 * HOUR).toISOString()}/${new Date(T0).toISOString()}`);
   });
 
   it('splits the range into windows where the vendor caps them', async () => {

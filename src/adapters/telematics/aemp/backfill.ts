@@ -2,8 +2,10 @@
  * History from the time-series endpoints (`Locations`, `CumulativeOperatingHours`,
  * `CumulativeIdleHours`, `Distance`, …) for a date range, and the single-element snapshot of one
  * machine. Backfill asks for each matched machine and data element in windows no longer than the
- * vendor allows (Trackunit documents no cap, so one window spends the least per-URL budget), follows
- * each window's pages, and submits every page as one equipment element naming the machine, so the
+ * vendor allows (Trackunit documents no cap, so one window spends the least per-URL budget) and
+ * follows each window's pages. A machine's elements are merged into one stream in event-time order
+ * (the rules hold a machine's readings in one reorder buffer: hours first and km after would drop
+ * the km as late) and submitted in chunks, each as one equipment element naming the machine, so the
  * engine decodes it with the same equipment decoder as fleet pages. Finished series are remembered
  * in the store, so a rerun of the same range skips them.
  * @module
@@ -16,7 +18,7 @@ import { systemClock } from '../../../ports/clock.js';
 import type { IngestSink } from '../../../ports/source.js';
 import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
-import { AempRequestError, type AempClient } from './aemp-client.js';
+import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
 import type { AempEquipment } from './aemp-parser.js';
 import type { TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
@@ -25,6 +27,9 @@ import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
 
 export const backfillNamespace = (provider: string): string => `telematics-backfill:${provider}`;
 
+/** Readings per submitted message: a machine's merged series go to the engine in chunks this size. */
+const SUBMIT_READINGS = 500;
+
 export interface BackfillOptions {
   readonly from: number;
   readonly to: number;
@@ -32,7 +37,7 @@ export interface BackfillOptions {
   readonly elements?: readonly string[];
   /** Only these machines (PIN/VIN); default every matched machine seen by earlier fleet pulls. */
   readonly identifiers?: readonly string[];
-  /** Parallel series; default the config's `timeSeries.concurrency`. */
+  /** Machines fetched at once (each one's series one request at a time); default the config's `timeSeries.concurrency`. */
   readonly concurrency?: number;
   readonly useReserve?: boolean;
   readonly maxWaitMs?: number;
@@ -161,59 +166,117 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
   const windows = dateWindows(opts.from, opts.to, provider.profile.timeSeriesWindowMs);
   const statsBefore = { ...client.stats };
   const counts = { seriesDone: 0, seriesSkipped: 0, pages: 0, readings: 0, accepted: 0, quarantined: 0, notFound: 0 };
-  const queue = targets.flatMap((t) => elements.map((element) => ({ target: t, element })));
-  const total = queue.length;
+  const total = targets.length * elements.length;
   deps.progress?.start?.({ series: total, equipment: targets.length });
   const rangeKey = `${new Date(opts.from).toISOString()}|${new Date(opts.to).toISOString()}`;
   let error: string | undefined;
   const stop = new AbortController();
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
 
-  const runSeries = async (target: Target, element: string): Promise<void> => {
-    const doneKey = `${rangeKey}|${target.id.toUpperCase()}|${element}`;
-    if (!opts.restart && (await store.kvGet(backfillNamespace(provider.name), doneKey)) === 'done') {
-      counts.seriesSkipped++;
-      return;
-    }
-    try {
-      for (const window of windows) {
-        for await (const page of client.walk(client.timeSeriesUrl(target.id, element, window.from, window.to), 'timeSeries', {
-          ...(opts.useReserve ? { useReserve: true } : {}),
-          maxWaitMs: opts.maxWaitMs ?? provider.config.maxBudgetWait,
-          signal,
-          ids: target.ids,
-          // Trackunit: keyed per equipment, element and page, so a later window shares the budget.
-          budgetKeyFor: (url, hop) => client.timeSeriesBudgetKey(url, target.id, element, hop),
-          onWait: (wait) => deps.progress?.wait?.(wait),
-        })) {
-          counts.pages++;
-          const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
-          if (events.length === 0) continue;
-          counts.readings += events.length;
-          const result = await sink.submit([{ source: provider.source, channel: page.url, payload: seriesPayload(events, target.ids), receivedAt: page.receivedAt }]);
-          counts.accepted += result.accepted;
-          counts.quarantined += result.quarantined.length;
-        }
-      }
-    } catch (err) {
-      if (err instanceof AempRequestError && err.status === 404) {
-        counts.notFound++;
+  /** One element's series in one window, a page at a time, each page's readings oldest first. */
+  interface Stream {
+    readonly element: string;
+    readonly pages: AsyncIterator<WalkedPage>;
+    readings: CanonicalEvent[];
+    at: number;
+    done: boolean;
+  }
+  const notFound = new Set<string>();
+  const pull = async (target: Target, s: Stream): Promise<void> => {
+    while (!s.done && s.at >= s.readings.length) {
+      let next: IteratorResult<WalkedPage>;
+      try {
+        next = await s.pages.next();
+      } catch (err) {
+        if (!(err instanceof AempRequestError && err.status === 404)) throw err;
+        notFound.add(`${target.id}|${s.element}`);
+        s.done = true;
         return;
       }
-      throw err;
+      if (next.done) {
+        s.done = true;
+        return;
+      }
+      counts.pages++;
+      const page = next.value;
+      const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
+      counts.readings += events.length;
+      s.readings = [...events].sort((a, b) => a.eventTime - b.eventTime);
+      s.at = 0;
     }
-    await store.kvSet(backfillNamespace(provider.name), doneKey, 'done');
-    counts.seriesDone++;
+  };
+  const submit = async (target: Target, readings: CanonicalEvent[], channel: string): Promise<void> => {
+    const result = await sink.submit([{ source: provider.source, channel, payload: seriesPayload(readings, target.ids), receivedAt: clock.now() }]);
+    counts.accepted += result.accepted;
+    counts.quarantined += result.quarantined.length;
+  };
+
+  /**
+   * One machine: per window, its elements' series merged into one stream in event-time order and
+   * submitted in chunks. Series submitted one after another would put all of one element's history
+   * before the next element's, and a rule that reads both (hours and km for one service plan) would
+   * drop the second as late.
+   */
+  const runMachine = async (target: Target): Promise<void> => {
+    const wanted: string[] = [];
+    for (const element of elements) {
+      if (!opts.restart && (await store.kvGet(backfillNamespace(provider.name), `${rangeKey}|${target.id.toUpperCase()}|${element}`)) === 'done') counts.seriesSkipped++;
+      else wanted.push(element);
+    }
+    for (const window of windows) {
+      const streams: Stream[] = wanted
+        .filter((element) => !notFound.has(`${target.id}|${element}`))
+        .map((element) => ({
+          element,
+          pages: client.walk(client.timeSeriesUrl(target.id, element, window.from, window.to), 'timeSeries', {
+            ...(opts.useReserve ? { useReserve: true } : {}),
+            maxWaitMs: opts.maxWaitMs ?? provider.config.maxBudgetWait,
+            signal,
+            ids: target.ids,
+            // Trackunit: keyed per equipment, element and page, so a later window shares the budget.
+            budgetKeyFor: (url, hop) => client.timeSeriesBudgetKey(url, target.id, element, hop),
+            onWait: (wait) => deps.progress?.wait?.(wait),
+          }),
+          readings: [],
+          at: 0,
+          done: false,
+        }));
+      // Where a quarantined chunk came from (`quarantine list` shows it).
+      const channel = `backfill ${target.id} ${streams.map((x) => x.element).join('+')} ${new Date(window.from).toISOString()}/${new Date(window.to).toISOString()}`;
+      for (const x of streams) await pull(target, x);
+      let chunk: CanonicalEvent[] = [];
+      for (;;) {
+        // The stream whose next reading is oldest (ties: in element order).
+        let first: Stream | undefined;
+        for (const x of streams) if (x.at < x.readings.length && (!first || (x.readings[x.at] as CanonicalEvent).eventTime < (first.readings[first.at] as CanonicalEvent).eventTime)) first = x;
+        if (!first) break;
+        chunk.push(first.readings[first.at++] as CanonicalEvent);
+        if (chunk.length >= SUBMIT_READINGS) {
+          await submit(target, chunk, channel);
+          chunk = [];
+        }
+        if (first.at >= first.readings.length) await pull(target, first);
+      }
+      if (chunk.length) await submit(target, chunk, channel);
+    }
+    for (const element of wanted) {
+      if (notFound.has(`${target.id}|${element}`)) {
+        counts.notFound++;
+        continue;
+      }
+      await store.kvSet(backfillNamespace(provider.name), `${rangeKey}|${target.id.toUpperCase()}|${element}`, 'done');
+      counts.seriesDone++;
+    }
   };
 
   const concurrency = Math.max(1, opts.concurrency ?? provider.config.timeSeries.concurrency);
   let next = 0;
   const worker = async (): Promise<void> => {
-    while (error === undefined && next < queue.length && !signal.aborted) {
-      const item = queue[next++];
-      if (!item) break;
+    while (error === undefined && next < targets.length && !signal.aborted) {
+      const target = targets[next++];
+      if (!target) break;
       try {
-        await runSeries(item.target, item.element);
+        await runMachine(target);
       } catch (err) {
         const e = coerceError(err);
         error ??= opts.signal?.aborted ? 'the backfill was stopped; run it again to continue (finished series are skipped)' : e.message;
@@ -226,7 +289,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound, total, pages: counts.pages });
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, queue.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, targets.length)) }, worker));
 
   const summary: BackfillSummary = {
     provider: provider.name,
