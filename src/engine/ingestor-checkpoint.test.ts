@@ -5,6 +5,7 @@
  * makes the same deliveries as a run that never crashed.
  */
 import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { rulesSchema } from '../config/rules-schema.js';
 import { IdentityIndex } from '../core/identity/resolver.js';
@@ -207,6 +208,40 @@ describe('rule state checkpoints', () => {
     await submitAll(second, msgs.slice(cut), 3);
     await second.flush();
     expect(await outcome(store)).toEqual(expected);
+  });
+
+  it('property: a crash anywhere, then redelivery that repeats some acknowledged messages, ends with the same deliveries and state as a run without it', async () => {
+    const msgs = stream(40);
+    const reference = await storeWithAssets();
+    const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
+    await submitAll(ref, msgs, 4);
+    await ref.flush();
+    const expected = await outcome(reference);
+    expect(expected.deliveries.some((d) => d.startsWith('workorder.create'))).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: msgs.length - 1 }), // messages committed (and acknowledged) before the crash
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 30 })), // of those, how many the source redelivers anyway (acks lost with the process)
+        fc.integer({ min: 1, max: 12 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.boolean(), // a checkpoint somewhere before the crash, or only the ingest log
+        async (cut, repeated, before, after, checkpoint) => {
+          const store = await storeWithAssets();
+          const identity = new IdentityIndex(await store.listAssets());
+          const first = rulesIngestor(store, identity);
+          const half = Math.floor(cut / 2);
+          await submitAll(first, msgs.slice(0, half), before);
+          if (checkpoint) await first.checkpoint();
+          await submitAll(first, msgs.slice(half, cut), before);
+          // kill -9: a new ingestor on the same store; the source sends from before where the acks got to.
+          const second = rulesIngestor(store, identity);
+          await submitAll(second, msgs.slice(Math.max(0, cut - repeated)), after);
+          await second.flush();
+          expect(await outcome(store)).toEqual(expected);
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 
   it('after a failed commit, state is rebuilt from the stored state and the log', async () => {
