@@ -28,6 +28,12 @@ function inventoryOf(config: Config): InventorySyncOptions {
   return options;
 }
 
+/** A `--destination` that names no configured destination is a usage error that lists them. */
+function checkDestination(config: Config, name: string | undefined): void {
+  const names = config.destinations.map((d) => d.name);
+  if (name !== undefined && !names.includes(name)) throw new UsageError(`--destination "${name}" is not configured; destinations: ${names.join(', ')}`);
+}
+
 export interface CountFilter {
   readonly destination?: string;
   readonly location?: string;
@@ -126,10 +132,7 @@ export function registerInventoryCommand(program: Command): Command {
           ...(opts.location !== undefined ? { location: opts.location } : {}),
           ...(opts.sku !== undefined ? { sku: opts.sku } : {}),
         };
-        const names = config.destinations.map((d) => d.name);
-        if (opts.destination !== undefined && !names.includes(opts.destination)) {
-          throw new UsageError(`--destination "${opts.destination}" is not configured; destinations: ${names.join(', ')}`);
-        }
+        checkDestination(config, opts.destination);
         const report = filterReport(await inventoryReport(store, options, Date.now()), filter);
         if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {
@@ -161,10 +164,7 @@ export function registerInventoryCommand(program: Command): Command {
       if (opts.standing !== undefined && !STANDINGS.includes(opts.standing as ItemRow['standing'])) throw new UsageError(`--standing "${opts.standing}": use one of ${STANDINGS.join(', ')}`);
       await withContext(opts.config, async ({ config, store }) => {
         const options = inventoryOf(config);
-        const names = config.destinations.map((d) => d.name);
-        if (opts.destination !== undefined && !names.includes(opts.destination)) {
-          throw new UsageError(`--destination "${opts.destination}" is not configured; destinations: ${names.join(', ')}`);
-        }
+        checkDestination(config, opts.destination);
         const filter: ItemFilter = {
           ...(opts.destination !== undefined ? { destination: opts.destination } : {}),
           ...(opts.location !== undefined ? { location: opts.location } : {}),
