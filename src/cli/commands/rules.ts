@@ -24,7 +24,7 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
-import { compareDeliveries, stableJson, type DeliveryComparison } from '../../core/rules/compare.js';
+import { compareTallies, differingFields, emptyTally, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
@@ -105,10 +105,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   let states = new Map(input.states);
   const seen = new Map<string, { asset: AssetRecord; destination: string }>();
-  // With --compare: the second rule set's state, and every delivery of both (the comparison needs them all, brief or not).
+  // With --compare: the second rule set's state, and a tally of both sets' deliveries (kept whether brief or not).
   const other = input.compare;
   let otherStates = new Map(input.states);
-  const all: { current: DeliveryIntent[]; proposed: DeliveryIntent[] } = { current: [], proposed: [] };
+  const tallies = { current: emptyTally(), proposed: emptyTally() };
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
   type Pending = { readonly line: number; readonly reason: string } | { readonly line: number; readonly steps: SimulationStep[] };
@@ -120,8 +120,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     if (other) {
       const o = simulateRules(other, steps, { initial: otherStates, now });
       otherStates = o.states;
-      for (const ds of result.perStep) all.current.push(...ds);
-      for (const ds of o.perStep) all.proposed.push(...ds);
+      for (const ds of result.perStep) tallyDeliveries(tallies.current, ds);
+      for (const ds of o.perStep) tallyDeliveries(tallies.proposed, ds);
     }
     let k = 0;
     for (const p of chunk) {
@@ -186,9 +186,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const flushed = flushAll(input.rules, states);
   count(flushed);
   if (!other) return { lines, flushed, totals, counts };
-  all.current.push(...flushed);
-  all.proposed.push(...flushAll(other, otherStates));
-  return { lines, flushed, totals, counts, comparison: compareDeliveries(all.current, all.proposed) };
+  tallyDeliveries(tallies.current, flushed);
+  tallyDeliveries(tallies.proposed, flushAll(other, otherStates));
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed) };
 }
 
 /** How the rules treat time, for `rules list`: the reorder window and when a silent asset's held events are decided. */
@@ -261,10 +261,9 @@ const shortValue = (v: unknown): string => {
 
 /** `field a → b; …` for the fields that differ between two payloads. */
 function fieldChanges(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): string {
-  const x = a ?? {};
-  const y = b ?? {};
-  const fields = [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => stableJson(x[k]) !== stableJson(y[k])).sort();
-  return fields.map((k) => `${k} ${shortValue(x[k])} → ${shortValue(y[k])}`).join('; ');
+  return differingFields(a, b)
+    .map((k) => `${k} ${shortValue(a?.[k])} → ${shortValue(b?.[k])}`)
+    .join('; ');
 }
 
 /** `rules test --compare`: the deliveries of two rule sets over the same events, side by side. */

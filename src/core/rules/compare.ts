@@ -58,49 +58,65 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-function differingFields(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): string[] {
-  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => stableJson(a[k]) !== stableJson(b[k])).sort();
+/** Top-level fields whose values differ between two payloads (absent: no fields), sorted. */
+export function differingFields(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): string[] {
+  const x = a ?? {};
+  const y = b ?? {};
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => stableJson(x[k]) !== stableJson(y[k])).sort();
+}
+
+/**
+ * What one rule set delivered, kept as the comparison needs it: counts per operation, the first
+ * fact per key (the one the outbox keeps) and the last state update per key. Its size follows the
+ * facts and keys, not the stream, so a long capture can be compared.
+ */
+export interface DeliveryTally {
+  readonly totals: Map<string, number>;
+  readonly facts: Map<string, DeliveryIntent>;
+  readonly states: Map<string, DeliveryIntent>;
+}
+
+export const emptyTally = (): DeliveryTally => ({ totals: new Map(), facts: new Map(), states: new Map() });
+
+export function tallyDeliveries(tally: DeliveryTally, ds: readonly DeliveryIntent[]): void {
+  for (const d of ds) {
+    const op = `${d.operation} (${d.kind})`;
+    tally.totals.set(op, (tally.totals.get(op) ?? 0) + 1);
+    const k = keyOf(d);
+    if (d.kind === 'fact') {
+      if (!tally.facts.has(k)) tally.facts.set(k, d);
+    } else tally.states.set(k, d);
+  }
 }
 
 export function compareDeliveries(current: readonly DeliveryIntent[], proposed: readonly DeliveryIntent[]): DeliveryComparison {
-  const totals: Record<string, { current: number; proposed: number }> = {};
-  const tally = (ds: readonly DeliveryIntent[], side: 'current' | 'proposed') => {
-    for (const d of ds) (totals[`${d.operation} (${d.kind})`] ??= { current: 0, proposed: 0 })[side]++;
-  };
-  tally(current, 'current');
-  tally(proposed, 'proposed');
+  const a = emptyTally();
+  const b = emptyTally();
+  tallyDeliveries(a, current);
+  tallyDeliveries(b, proposed);
+  return compareTallies(a, b);
+}
 
-  // Facts: the first of a key is the one the outbox keeps (a second is a duplicate it ignores).
-  const facts = (ds: readonly DeliveryIntent[]) => {
-    const m = new Map<string, DeliveryIntent>();
-    for (const d of ds) if (d.kind === 'fact' && !m.has(keyOf(d))) m.set(keyOf(d), d);
-    return m;
-  };
-  const a = facts(current);
-  const b = facts(proposed);
+export function compareTallies(current: DeliveryTally, proposed: DeliveryTally): DeliveryComparison {
+  const totals: Record<string, { current: number; proposed: number }> = {};
+  for (const [op, n] of current.totals) (totals[op] ??= { current: 0, proposed: 0 }).current = n;
+  for (const [op, n] of proposed.totals) (totals[op] ??= { current: 0, proposed: 0 }).proposed = n;
+
   const onlyCurrent: DeliveryIntent[] = [];
   const changed: ChangedFact[] = [];
   let sameFacts = 0;
-  for (const [k, d] of a) {
-    const other = b.get(k);
+  for (const [k, d] of current.facts) {
+    const other = proposed.facts.get(k);
     if (!other) onlyCurrent.push(d);
     else if (stableJson(d.payload) === stableJson(other.payload)) sameFacts++;
     else changed.push({ current: d, proposed: other, fields: differingFields(d.payload, other.payload) });
   }
-  const onlyProposed = [...b].filter(([k]) => !a.has(k)).map(([, d]) => d);
+  const onlyProposed = [...proposed.facts].filter(([k]) => !current.facts.has(k)).map(([, d]) => d);
 
-  // State updates: the last value of each key.
-  const lastStates = (ds: readonly DeliveryIntent[]) => {
-    const m = new Map<string, DeliveryIntent>();
-    for (const d of ds) if (d.kind === 'state') m.set(keyOf(d), d);
-    return m;
-  };
-  const sa = lastStates(current);
-  const sb = lastStates(proposed);
   const states: ChangedState[] = [];
-  for (const k of [...new Set([...sa.keys(), ...sb.keys()])].sort()) {
-    const x = sa.get(k);
-    const y = sb.get(k);
+  for (const k of [...new Set([...current.states.keys(), ...proposed.states.keys()])].sort()) {
+    const x = current.states.get(k);
+    const y = proposed.states.get(k);
     if (x && y && stableJson(x.payload) === stableJson(y.payload)) continue;
     const d = (x ?? y) as DeliveryIntent;
     states.push({ operation: d.operation, destination: d.destination, businessKey: d.businessKey, ...(x ? { current: x.payload } : {}), ...(y ? { proposed: y.payload } : {}) });
