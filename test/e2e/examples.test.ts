@@ -2,7 +2,8 @@
  * The rules example in `examples/rules/` stays true: `rules test` over its events prints the story
  * its comments tell (zone entry after dwell, one overheating work order planned into the
  * maintenance window, a due-soon service, a truck's oil change by the odometer, a late event
- * dropped, an unknown tag rejected, a fault code reported twice opening one work order).
+ * dropped, an unknown tag rejected, a fault code reported twice opening one work order, three
+ * pressure spikes within the hour opening one).
  */
 import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,14 +41,15 @@ describe('examples/rules', () => {
     expect(out).toContain('workorder.create → erp [fact] EX-100|fault-codes|SPN_110_FMI_0@2026-10-01T16:00:00.000Z: HIGH "SPN 110 FMI 0: Engine coolant temperatu…"');
     expect(out).toContain('meter.record → erp [state] TR-5|km: {"erpAssetId":"TR-5","odometerKm":30040,"readingTime":"2026-10-01T13:00:00.000Z","unit":"km"}');
     expect(out).toContain('decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):\n  workorder.create → erp [fact] TR-5|oil-15000km|30000km@b15000: MEDIUM "oil-15000km: 30000 km service"');
-    expect(out).toContain('would deliver: 3 × location.update (state), 4 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
+    expect(out).toContain('line 36: sensor EX-100 @ 2026-10-01T17:41:00.000Z\n  workorder.create → erp [fact] EX-100|hyd-spikes|2026-10-01T17:00:00.000Z: MEDIUM "Hydraulic pressure spikes (3× in 1 h)"');
+    expect(out).toContain('would deliver: 3 × location.update (state), 5 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
     expect(out).toContain("(calendar intervals — annual-inspection, brake-check — come due on the wall clock, not on events: the running service checks them (and the meter side of those that count hours or km too); see 'assetbridge maintenance status')");
 
     // The same events piped in (`--events -`), briefly: only the lines that deliver, were rejected or late.
     const piped = await runCli(['rules', 'test', '-c', config, '--events', '-', '--fresh', '--brief'], {}, readFileSync(join(dir, 'events.jsonl'), 'utf8'));
     expect(piped.code).toBe(0);
-    expect(piped.stdout).toContain('would deliver: 3 × location.update (state), 4 × workorder.create (fact), 5 × meter.record (state)');
-    expect(piped.stdout).toMatch(/19 event line\(s\): 18 accepted, 1 rejected \(\d+ line\(s\) without deliveries not shown\)/);
+    expect(piped.stdout).toContain('would deliver: 3 × location.update (state), 5 × workorder.create (fact), 5 × meter.record (state)');
+    expect(piped.stdout).toMatch(/25 event line\(s\): 24 accepted, 1 rejected \(\d+ line\(s\) without deliveries not shown\)/);
     // Late lines are kept; every other line kept delivers or was rejected.
     expect(piped.stdout).toContain('late: dropped by location');
     expect(piped.stdout).not.toMatch(/\(no deliveries\)\n(?! {2}late)/);

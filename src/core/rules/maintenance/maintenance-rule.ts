@@ -300,7 +300,8 @@ function onSensor(
         rule: rule.name,
         occurrence,
         severity: rule.severity,
-        title: `${rule.title ?? rule.name}: ${rule.sensor} ${v.value}${unit}`,
+        // A repeating rule's point is the count, which the 40-character short text keeps.
+        title: episodes ? `${rule.title ?? rule.name} (${episodes.length}× in ${formatDuration(within)})` : `${rule.title ?? rule.name}: ${rule.sensor} ${v.value}${unit}`,
         description,
         trigger: {
           type: 'threshold',

@@ -240,6 +240,7 @@ describe('repeating threshold rules ("3 times within an hour")', () => {
       trigger: { type: 'threshold', sensor: 'hydPressure', firstBreachAt: '2026-10-01T08:01:00.000Z', peak: 113, repeat: { count: 3, withinMs: 60 * MIN, breachesAt: ['2026-10-01T08:01:00.000Z', '2026-10-01T08:10:00.000Z', '2026-10-01T08:50:00.000Z'] } },
     });
     expect(deliveries[0]?.payload.description).toMatch(/^hydPressure above 110 bar 3 times within 1 h \(starting 2026-10-01T08:01:00.000Z, 2026-10-01T08:10:00.000Z, 2026-10-01T08:50:00.000Z/);
+    expect(deliveries[0]?.payload.title).toBe('pressure-spikes (3× in 1 h)'); // the count, not the last value, in the short text
     expect(state?.thresholds?.['pressure-spikes']?.hits).toBeUndefined(); // the count starts again
   });
 
