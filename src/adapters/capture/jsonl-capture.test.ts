@@ -69,7 +69,7 @@ describe('event capture to daily JSONL files', () => {
   it('refuses a directory it cannot create, naming capture.dir', () => {
     const d = dir();
     writeFileSync(join(d, 'file'), '');
-    expect(() => new JsonlCapture({ dir: join(d, 'file', 'sub'), keepDays: 0, maxFileBytes: 1000 })).toThrow(/capture\.dir: cannot create .*file\/sub/);
+    expect(() => new JsonlCapture({ dir: join(d, 'file', 'sub'), keepDays: 0, maxFileBytes: 1000 })).toThrow(/- capture\.dir: cannot create .*file\/sub/);
   });
 
   it('a file it cannot write pauses capture for the day and logs it, without throwing', async () => {

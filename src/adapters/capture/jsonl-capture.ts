@@ -11,6 +11,7 @@
 import { createWriteStream, mkdirSync, readdirSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { ConfigError } from '../../core/errors/errors.js';
 import { canonicalLine } from '../../core/normalize/canonical-encoder.js';
 import type { CapturedEvent, EventCapture } from '../../ports/capture.js';
 
@@ -55,7 +56,7 @@ export class JsonlCapture implements EventCapture {
     try {
       mkdirSync(opts.dir, { recursive: true });
     } catch (err) {
-      throw new Error(`capture.dir: cannot create ${opts.dir}: ${(err as Error).message}; set capture.dir to a writable directory`);
+      throw new ConfigError([{ key: 'capture.dir', message: `cannot create ${opts.dir}: ${(err as Error).message}; set it to a writable directory` }]);
     }
     this.maxBacklog = opts.maxBacklogBytes ?? 32 * 1_048_576;
   }

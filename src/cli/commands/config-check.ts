@@ -66,7 +66,8 @@ export function registerConfigCommand(program: Command): void {
     action(async (opts: { config: string; connect?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
       process.stdout.write(
-        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}\n`,
+        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}` +
+          `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
       if (!opts.connect) return;
       process.stdout.write('connections:\n');
