@@ -5,7 +5,7 @@
  * dropped, an unknown tag rejected, a fault code reported twice opening one work order, three
  * pressure spikes within the hour opening one).
  */
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -53,9 +53,29 @@ describe('examples/rules', () => {
     // Late lines are kept; every other line kept delivers or was rejected.
     expect(piped.stdout).toContain('late: dropped by location');
     expect(piped.stdout).not.toMatch(/\(no deliveries\)\n(?! {2}late)/);
-    const notAFile = await runCli(['rules', 'test', '-c', config, '--events', dir]);
-    expect(notAFile.code).toBe(2);
-    expect(notAFile.stderr).toContain('is not a file; give a JSONL file, or - for standard input');
+    // A directory: its .jsonl files in name order (one here, so the same story).
+    const fromDir = await runCli(['rules', 'test', '-c', config, '--events', dir, '--fresh', '--brief']);
+    expect(fromDir.code).toBe(0);
+    expect(fromDir.stdout).toContain('would deliver: 3 × location.update (state), 5 × workorder.create (fact), 5 × meter.record (state)');
+    expect(fromDir.stdout).toContain('line 26: rejected: no ERP mapping for tag tag-999');
+    // Split in two files (two days of a capture): the same story, each line named by its file.
+    const days = join(dirname(config), 'days');
+    mkdirSync(days);
+    const all = readFileSync(join(dir, 'events.jsonl'), 'utf8').split('\n');
+    writeFileSync(join(days, 'events-2026-10-01.jsonl'), all.slice(0, 20).join('\n'));
+    writeFileSync(join(days, 'events-2026-10-02.jsonl'), all.slice(20).join('\n'));
+    const split = await runCli(['rules', 'test', '-c', config, '--events', days, '--fresh', '--brief']);
+    expect(split.code).toBe(0);
+    expect(split.stdout).toContain('would deliver: 3 × location.update (state), 5 × workorder.create (fact), 5 × meter.record (state)');
+    expect(split.stdout).toContain('events-2026-10-02.jsonl:6: rejected: no ERP mapping for tag tag-999'); // line 26 of the whole
+    expect(split.stdout).toContain('events-2026-10-01.jsonl:11: sensor EX-100 @ 2026-10-01T09:08:00.000Z');
+    const missing = await runCli(['rules', 'test', '-c', config, '--events', join(dirname(config), 'none')]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('cannot read');
+    mkdirSync(join(dirname(config), 'empty'));
+    const empty = await runCli(['rules', 'test', '-c', config, '--events', join(dirname(config), 'empty')]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input');
   });
 
   it('zones list --geojson writes the configured zones as a file that reads back the same', async () => {

@@ -2,7 +2,8 @@
  * `assetbridge rules`: see what the configured rules would do.
  *
  * - `rules test --events events.jsonl` runs a stream of canonical JSON events (one per line, the
- *   HTTP intake's format) through validation, identity and the rules, starting from the stored
+ *   HTTP intake's format; a directory of such files, such as the event capture's, is read in name
+ *   order) through validation, identity and the rules, starting from the stored
  *   state (or empty with `--fresh`), and prints the deliveries each event would produce. Nothing is
  *   stored or sent. Events still held for the allowed lateness at the end of the input are decided
  *   then (`--no-flush` shows only what the engine would have decided by that point). The file is
@@ -10,7 +11,8 @@
  * - `rules list` prints the compiled rules.
  * @module
  */
-import { createReadStream, existsSync, ReadStream, statSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, statSync, type ReadStream } from 'node:fs';
+import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
@@ -35,9 +37,17 @@ export function rulesConfigOf(config: Config): RulesConfig {
   return (config as unknown as { rules: RulesConfig }).rules;
 }
 
+/** In a stream of lines: the lines after it are those of this file (numbered from 1 again). */
+export interface FileStart {
+  readonly file: string;
+}
+
 export interface RulesTestInput {
-  /** JSONL lines: one canonical event (or an array of them) per line; blank lines and `#` comments skipped. */
-  readonly lines: Iterable<string> | AsyncIterable<string>;
+  /**
+   * JSONL lines: one canonical event (or an array of them) per line; blank lines and `#` comments
+   * skipped. Several files in one stream are told apart by a {@link FileStart} before each.
+   */
+  readonly lines: Iterable<string | FileStart> | AsyncIterable<string | FileStart>;
   readonly rules: readonly Rule[];
   readonly assets: readonly AssetWithIdentifiers[];
   readonly defaultDestination: string;
@@ -63,6 +73,8 @@ export interface RulesTestInput {
 
 export interface RulesTestLine {
   readonly line: number;
+  /** The file the line is in, when the input is several files. */
+  readonly file?: string;
   readonly accepted: boolean;
   readonly reason?: string;
   readonly events: readonly { kind: string; erpAssetId: string; eventTime: string }[];
@@ -83,6 +95,12 @@ export interface RulesTestReport {
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
 }
+
+/** Where an input line is: its number, in its file when the input is several. */
+type Where = { readonly line: number; readonly file?: string };
+
+/** `line 12`, or `events-2026-11-30.jsonl:12` for input of several files. */
+const whereOf = (l: Where): string => (l.file !== undefined ? `${l.file}:${l.line}` : `line ${l.line}`);
 
 /** Lines decided together: the rules run once per chunk, not once per line (state is copied per run). */
 const CHUNK_LINES = 1000;
@@ -111,7 +129,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const tallies = { current: emptyTally(), proposed: emptyTally() };
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
-  type Pending = { readonly line: number; readonly reason: string } | { readonly line: number; readonly steps: SimulationStep[] };
+  type Pending = { readonly at: Where; readonly reason: string } | { readonly at: Where; readonly steps: SimulationStep[] };
   let chunk: Pending[] = [];
   const decide = () => {
     const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
@@ -126,13 +144,13 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     let k = 0;
     for (const p of chunk) {
       if (!('steps' in p)) {
-        keep({ line: p.line, accepted: false, reason: p.reason, events: [], deliveries: [] });
+        keep({ ...p.at, accepted: false, reason: p.reason, events: [], deliveries: [] });
         continue;
       }
       const n = p.steps.length;
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       keep({
-        line: p.line,
+        ...p.at,
         accepted: true,
         events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
         deliveries: result.perStep.slice(k, k + n).flat(),
@@ -144,24 +162,32 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
 
   let lineNo = 0;
+  let read = 0;
+  let file: string | undefined;
   for await (const raw of input.lines) {
+    if (typeof raw !== 'string') {
+      file = raw.file;
+      lineNo = 0;
+      continue;
+    }
     lineNo++;
+    read++;
     const text = raw.trim();
     if (text === '' || text.startsWith('#')) continue;
     counts.lines++;
-    chunk.push(parseLine(text, lineNo));
+    chunk.push(parseLine(text, file === undefined ? { line: lineNo } : { line: lineNo, file }));
     if (chunk.length >= CHUNK_LINES) {
       decide();
-      input.onProgress?.(lineNo);
+      input.onProgress?.(read);
     }
   }
   decide();
-  input.onProgress?.(lineNo);
+  input.onProgress?.(read);
 
-  function parseLine(text: string, line: number): Pending {
+  function parseLine(text: string, at: Where): Pending {
     const rejected = (reason: string): Pending => {
       counts.rejected++;
-      return { line, reason };
+      return { at, reason };
     };
     const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
     if (!decoded.ok) return rejected(decoded.reason);
@@ -176,7 +202,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     }
     for (const s of steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
     counts.accepted++;
-    return { line, steps };
+    return { at, steps };
   }
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
@@ -229,11 +255,11 @@ export function formatRulesTest(report: RulesTestReport): string {
   const out: string[] = [];
   for (const l of report.lines) {
     if (!l.accepted) {
-      out.push(`line ${l.line}: rejected: ${l.reason ?? ''}`);
+      out.push(`${whereOf(l)}: rejected: ${l.reason ?? ''}`);
       continue;
     }
     const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
-    out.push(`line ${l.line}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
+    out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
     if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
     for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
   }
@@ -364,6 +390,44 @@ function fileProgress(name: string, size: number | undefined, bytesRead: () => n
   };
 }
 
+/**
+ * The files `--events` names: the file itself, or a directory's `*.jsonl` files in name order (the
+ * event capture's daily files, oldest first).
+ */
+function eventFiles(path: string): { path: string; size: number }[] {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (stat.isFile()) return [{ path, size: stat.size }];
+  if (!stat.isDirectory()) throw new UsageError(`${path} is not a file; give a JSONL file, a directory of them, or - for standard input`);
+  const names = readdirSync(path).filter((n) => n.endsWith('.jsonl')).sort();
+  if (names.length === 0) throw new UsageError(`${path} holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+  return names.map((n) => ({ path: join(path, n), size: statSync(join(path, n)).size }));
+}
+
+/** The lines of several files as one stream, each file's after a {@link FileStart} when there are several. */
+function readFiles(files: readonly { path: string; size: number }[]): { lines: AsyncIterable<string | FileStart>; bytesRead: () => number; close: () => void } {
+  let done = 0;
+  let current: ReadStream | undefined;
+  async function* lines(): AsyncGenerator<string | FileStart> {
+    for (const f of files) {
+      if (files.length > 1) yield { file: basename(f.path) };
+      current = createReadStream(f.path, 'utf8');
+      try {
+        for await (const line of createInterface({ input: current, crlfDelay: Infinity })) yield line;
+      } finally {
+        current.destroy();
+        current = undefined;
+      }
+      done += f.size;
+    }
+  }
+  return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
+}
+
 /** The rules of the config file given to `--compare`; its problems are reported as that file's. */
 function comparedRules(path: string): Rule[] {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
@@ -382,7 +446,7 @@ export function registerRulesCommand(program: Command): Command {
     rules
       .command('test')
       .description('run events through the rules and show the deliveries they would produce; stores and sends nothing')
-      .requiredOption('--events <file>', 'JSONL file (- for standard input): one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}')
+      .requiredOption('--events <file>', 'JSONL file, a directory of them (such as capture.dir: its files in name order), or - for standard input: one canonical event per line, e.g. {"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","values":{"coolantTemp":{"value":97}}}')
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
@@ -395,27 +459,18 @@ export function registerRulesCommand(program: Command): Command {
   ).action(
     action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; json?: boolean }) => {
       const stdin = opts.events === '-';
-      let size: number | undefined;
-      if (!stdin) {
-        let stat;
-        try {
-          stat = statSync(opts.events);
-        } catch (err) {
-          throw new UsageError(`cannot read ${opts.events}: ${(err as Error).message}`);
-        }
-        if (!stat.isFile()) throw new UsageError(`${opts.events} is not a file; give a JSONL file, or - for standard input`);
-        size = stat.size;
-      }
+      const files = stdin ? [] : eventFiles(opts.events);
+      const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
       await withContext(opts.config, async ({ config, configPath, store }) => {
         const assets = await allAssets(config, store);
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
-        const input = stdin ? process.stdin.setEncoding('utf8') : createReadStream(opts.events, 'utf8');
-        const progress = fileProgress(stdin ? 'standard input' : opts.events, size, () => (input instanceof ReadStream ? input.bytesRead : 0));
+        const reading = stdin ? undefined : readFiles(files);
+        const progress = fileProgress(stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
-            lines: createInterface({ input, crlfDelay: Infinity }),
+            lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
             rules: buildRules(config),
             assets,
             defaultDestination,
@@ -438,7 +493,7 @@ export function registerRulesCommand(program: Command): Command {
           }
         } finally {
           progress.stop();
-          if (input instanceof ReadStream) input.destroy();
+          reading?.close();
         }
       });
     }),
