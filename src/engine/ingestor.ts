@@ -191,8 +191,8 @@ export class Ingestor implements IngestSink {
   /**
    * Assets whose rules hold events and that no batch has brought events for since `idleMs` ago;
    * one still holding after that (a dwell longer than `idleMs`) is named again `idleMs` later.
-   * Only assets with their state in memory are looked at; one the cache let go of keeps what it
-   * holds until it reports.
+   * An asset the state cache let go of (its state is stored) is named too: its watermark loads the
+   * state like any event, and one that holds nothing is left as it was.
    */
   idleHolding(now: number, idleMs: number): string[] {
     const out: string[] = [];
@@ -201,7 +201,7 @@ export class Ingestor implements IngestSink {
       const named = this.lastNamed.get(id);
       if (named !== undefined && named > seen && now - named < idleMs) continue;
       const doc = this.cache.get(id);
-      if (doc && this.holding.some((r) => r.holds(doc[r.name]))) {
+      if (doc === undefined || this.holding.some((r) => r.holds(doc[r.name]))) {
         out.push(id);
         this.lastNamed.set(id, now);
       } else {
@@ -610,6 +610,11 @@ export class Ingestor implements IngestSink {
         if (mask !== 0) {
           changed.set(id, (changed.get(id) ?? 0) | mask);
           touched = true;
+        }
+        // A watermark after which nothing is held: the asset is not idle-checked again until it reports.
+        if (event.kind === 'watermark' && !this.holding.some((r) => r.holds(doc[r.name]))) {
+          this.lastSeen.delete(id);
+          this.lastNamed.delete(id);
         }
       }
       if (mine) for (const dl of mine) deliveries.push(dl);

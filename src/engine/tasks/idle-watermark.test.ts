@@ -32,7 +32,7 @@ const config = rulesSchema.parse({
   maintenance: { serviceIntervals: [{ name: 'service-250h', everyHours: 250 }] },
 });
 
-async function setup(path = tempStorePath()) {
+async function setup(path = tempStorePath(), stateCacheSize?: number) {
   const store = new SqliteStore({ path, synchronous: 'normal' });
   cleanup.push(() => store.close());
   await store.upsertAssets([0, 1].map((a) => ({ asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }] })));
@@ -47,6 +47,7 @@ async function setup(path = tempStorePath()) {
     defaultDestination: 'erp',
     maxWaitMs: 1,
     checkpointMs: 86_400_000, // no checkpoint in between: the log holds every batch
+    ...(stateCacheSize !== undefined ? { stateCacheSize } : {}),
   });
   const identity = new IdentityIndex(await store.listAssets());
   const event = (asset: number, min: number, body: object): RawMessage => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify({ assetId: `tag-${asset}`, eventTime: new Date(T0 + min * MIN).toISOString(), ...body }), receivedAt: T0 + min * MIN });
@@ -100,6 +101,25 @@ describe('idle watermarks', () => {
     const state = (await second.store.loadStates(['EQ-0'])).get('EQ-0') as { maintenance?: { order?: { pending: unknown[] }; services?: Record<string, { firedDue?: number }> } };
     expect(state.maintenance?.order?.pending).toEqual([]);
     expect(state.maintenance?.services?.['service-250h']?.firedDue).toBe(250);
+  });
+
+  it('names an asset the state cache let go of too: its watermark loads the stored state and decides what it holds', async () => {
+    const { ingestor, clock, event, keys } = await setup(tempStorePath(), 1);
+    clock.t = T0 + 46 * MIN;
+    await ingestor.submit([event(0, 0, { kind: 'meter', operatingHours: 249.5 }), event(0, 45, { kind: 'meter', operatingHours: 250.2 })]);
+    await ingestor.checkpoint(); // stored, so the cache may let it go
+    clock.t = T0 + 50 * MIN;
+    await ingestor.submit([event(1, 49, { kind: 'meter', operatingHours: 10 })]); // EQ-1 takes the one cache place
+    await ingestor.checkpoint();
+    clock.t = T0 + 110 * MIN;
+    expect(await keys()).toEqual([]);
+    const idle = ingestor.idleHolding(clock.t, 60 * MIN);
+    expect(idle).toContain('EQ-0');
+    await ingestor.submitInternal(idle.map((id) => watermarkMessage(id, clock.t)));
+    expect(await keys()).toEqual(['workorder.create EQ-0|service-250h|250h@b0']);
+    // Decided: neither is named again.
+    clock.t = T0 + 200 * MIN;
+    expect(ingestor.idleHolding(clock.t, 60 * MIN)).toEqual([]);
   });
 
   it('after a restart, counts silence from the start, so sources first deliver what queued while it was down', async () => {
