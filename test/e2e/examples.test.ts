@@ -53,6 +53,13 @@ describe('examples/rules', () => {
     // Late lines are kept; every other line kept delivers or was rejected.
     expect(piped.stdout).toContain('late: dropped by location');
     expect(piped.stdout).not.toMatch(/\(no deliveries\)\n(?! {2}late)/);
+    // Why the overheating work order opened when it did: the excavator's state, line by line.
+    const traced = await runCli(['rules', 'test', '-c', config, '--events', join(dir, 'events.jsonl'), '--fresh', '--brief', '--trace', 'tag-100']);
+    expect(traced.code).toBe(0);
+    expect(traced.stdout).toContain('line 9: sensor EX-100 @ 2026-10-01T09:03:00.000Z (no deliveries)\n  · maintenance.thresholds.engine-hot.last: (none) → 2026-10-01T09:00:00.000Z');
+    expect(traced.stdout).toContain('  · maintenance.thresholds.engine-hot.phase: pending → active');
+    expect(traced.stdout).not.toContain('line 24:'); // other assets' quiet lines stay out (the pallet's)
+
     // A directory: its .jsonl files in name order (one here, so the same story).
     const fromDir = await runCli(['rules', 'test', '-c', config, '--events', dir, '--fresh', '--brief']);
     expect(fromDir.code).toBe(0);

@@ -107,6 +107,23 @@ describe('rules test', () => {
     expect(formatComparison(same, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('no difference: both would deliver the same (1 fact(s) alike)');
   });
 
+  it('--trace shows what each line changed in one asset\'s rule state, and keeps those lines when brief', async () => {
+    const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
+    const report = await runRulesTest({ ...input, trace: 'tag-1' });
+    const line = (n: number) => report.lines.find((l) => l.line === n);
+    expect(line(2)?.trace).toEqual(['held for the lateness: location 1']); // the first fix waits for the lateness
+    expect(line(4)?.trace).toContain('maintenance.thresholds.overheat.phase: (none) → pending');
+    expect(line(4)?.deliveries).toEqual([]); // kept although brief: it shows why nothing fired yet
+    expect(report.traced?.erpAssetId).toBe('EQ-1');
+    expect(report.traced?.atEnd).toContain('maintenance.thresholds.overheat.phase: pending → active');
+    const text = formatRulesTest(report);
+    expect(text).toContain('  · maintenance.thresholds.overheat.phase: (none) → pending');
+    expect(text).toContain('\nEQ-1 at the end of the input:\n');
+    await expect(runRulesTest({ ...input, trace: 'nope' })).rejects.toThrow("--trace nope: no asset has that ERP id or identifier; see 'assetbridge assets list'");
+    // Without --trace, nothing of it.
+    expect((await runRulesTest(input)).lines.some((l) => l.trace)).toBe(false);
+  });
+
   it('rules list says how the rules treat time', () => {
     expect(describeTiming(rules)).toBe('events wait 60 s of event time for late ones (rules.allowedLateness); an asset silent for 120 s has what they hold decided, zone dwell included (rules.idleAfter)');
     expect(describeTiming(rulesSchema.parse({ allowedLateness: 0 }))).toBe('events are decided as they arrive (rules.allowedLateness 0)');

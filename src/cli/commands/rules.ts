@@ -26,7 +26,8 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
-import { compareTallies, differingFields, emptyTally, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
+import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
+import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
@@ -69,6 +70,8 @@ export interface RulesTestInput {
    * well, and the report says how its deliveries differ from those of `rules`.
    */
   readonly compare?: readonly Rule[];
+  /** An asset (ERP id or any of its identifiers) whose rule state changes each line shows (`--trace`). */
+  readonly trace?: string;
 }
 
 export interface RulesTestLine {
@@ -81,6 +84,8 @@ export interface RulesTestLine {
   readonly deliveries: readonly DeliveryIntent[];
   /** Rules that dropped an event of this line as late (older than `rules.allowedLateness` allows). */
   readonly late?: readonly string[];
+  /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
+  readonly trace?: readonly string[];
 }
 
 export interface RulesTestReport {
@@ -94,6 +99,8 @@ export interface RulesTestReport {
   readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
+  /** With `--trace`: the traced asset, and what deciding the end of the input changed in its state. */
+  readonly traced?: { readonly erpAssetId: string; readonly atEnd: readonly string[] };
 }
 
 /** Where an input line is: its number, in its file when the input is several. */
@@ -119,8 +126,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   const keep = (l: RulesTestLine) => {
     count(l.deliveries);
-    if (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late) lines.push(l);
+    if (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late || l.trace) lines.push(l);
   };
+  const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);
   const seen = new Map<string, { asset: AssetRecord; destination: string }>();
   // With --compare: the second rule set's state, and a tally of both sets' deliveries (kept whether brief or not).
@@ -133,7 +141,18 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let chunk: Pending[] = [];
   const decide = () => {
     const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
-    const result = simulateRules(input.rules, steps, { initial: states, now });
+    // The traced asset's changes, by step.
+    const changes = new Map<number, string[]>();
+    const onStep = (i: number, id: string, before: StateDoc, after: StateDoc) => {
+      if (id !== traced) return;
+      const c = stateChanges(before, after);
+      // What the rules hold for the allowed lateness, when that changed.
+      const held = heldEvents(after);
+      const line = Object.keys(held).length ? `held for the lateness: ${Object.entries(held).map(([r, n]) => `${r} ${n}`).join(', ')}` : 'held for the lateness: nothing';
+      const heldBefore = heldEvents(before);
+      changes.set(i, stableJson(held) === stableJson(heldBefore) ? c : [...c, line]);
+    };
+    const result = simulateRules(input.rules, steps, { initial: states, now, ...(traced !== undefined ? { onStep } : {}) });
     states = result.states;
     if (other) {
       const o = simulateRules(other, steps, { initial: otherStates, now });
@@ -149,12 +168,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       }
       const n = p.steps.length;
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
+      const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       keep({
         ...p.at,
         accepted: true,
         events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
         deliveries: result.perStep.slice(k, k + n).flat(),
         ...(late.length ? { late } : {}),
+        ...(trace.length ? { trace } : {}),
       });
       k += n;
     }
@@ -208,13 +229,23 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
   // each asset counts as staying where it was last seen, so a zone dwell under way completes.
   const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>) =>
-    input.flush === false ? [] : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, now, Number.MAX_SAFE_INTEGER).deliveries;
-  const flushed = flushAll(input.rules, states);
+    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, now, Number.MAX_SAFE_INTEGER);
+  const end = flushAll(input.rules, states);
+  const flushed = end.deliveries;
   count(flushed);
-  if (!other) return { lines, flushed, totals, counts };
+  const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
+  if (!other) return { lines, flushed, totals, counts, ...tracedReport };
   tallyDeliveries(tallies.current, flushed);
-  tallyDeliveries(tallies.proposed, flushAll(other, otherStates));
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed) };
+  tallyDeliveries(tallies.proposed, flushAll(other, otherStates).deliveries);
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport };
+}
+
+/** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */
+function tracedAsset(assets: readonly AssetWithIdentifiers[], name: string): string {
+  const key = name.trim().toUpperCase();
+  const found = assets.find((a) => a.asset.erpAssetId.toUpperCase() === key) ?? assets.find((a) => a.identifiers.some((i) => i.value.trim().toUpperCase() === key));
+  if (!found) throw new UsageError(`--trace ${name}: no asset has that ERP id or identifier; see 'assetbridge assets list'`);
+  return found.asset.erpAssetId;
 }
 
 /** How the rules treat time, for `rules list`: the reorder window and when a silent asset's held events are decided. */
@@ -262,11 +293,13 @@ export function formatRulesTest(report: RulesTestReport): string {
     out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
     if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
     for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
+    for (const t of l.trace ?? []) out.push(`  · ${t}`);
   }
   if (report.flushed.length) {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
     for (const d of report.flushed) out.push(`  ${describeDelivery(d)}`);
   }
+  if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   const totals = Object.entries(report.totals);
   const c = report.counts;
   const quiet = c.lines - report.lines.length;
@@ -450,6 +483,7 @@ export function registerRulesCommand(program: Command): Command {
       .option('--fresh', 'start from empty rule state instead of the stored state')
       .option('--no-flush', 'do not decide on events still held for the allowed lateness at the end of the input')
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
+      .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
       .option('--json', 'print JSON')
       .addHelpText(
@@ -457,7 +491,7 @@ export function registerRulesCommand(program: Command): Command {
         '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.',
       ),
   ).action(
-    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; json?: boolean }) => {
+    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; json?: boolean }) => {
       const stdin = opts.events === '-';
       const files = stdin ? [] : eventFiles(opts.events);
       const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
@@ -478,6 +512,7 @@ export function registerRulesCommand(program: Command): Command {
             flush: opts.flush,
             ...(opts.brief || compare ? { brief: true } : {}),
             ...(compare ? { compare } : {}),
+            ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             onProgress: progress.update,
           });
           progress.stop();

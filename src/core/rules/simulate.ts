@@ -27,6 +27,8 @@ export interface SimulationOptions {
   readonly now?: number;
   /** Split the input into batches of these sizes, putting state through JSON between them. */
   readonly batchSizes?: readonly number[];
+  /** Called after each step with the asset's state document before and after it (`rules test --trace`). */
+  readonly onStep?: (index: number, erpAssetId: string, before: StateDoc, after: StateDoc) => void;
 }
 
 export interface SimulationResult {
@@ -44,9 +46,10 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   const sizes = options.batchSizes ?? [];
   let batchIndex = 0;
   let inBatch = 0;
-  for (const step of steps) {
+  for (const [index, step] of steps.entries()) {
     const id = step.asset.erpAssetId;
-    let doc = states.get(id) ?? {};
+    const before = states.get(id) ?? {};
+    let doc = before;
     const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt };
     const out: DeliveryIntent[] = [];
     const late: string[] = [];
@@ -58,6 +61,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       out.push(...result.deliveries);
     }
     states.set(id, doc);
+    options.onStep?.(index, id, before, doc);
     perStep.push(out);
     lateByStep.push(late);
     inBatch++;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { heldEvents, stateChanges } from './trace.js';
+
+const T = Date.UTC(2026, 9, 1, 9);
+
+describe('rule state changes for rules test --trace', () => {
+  it('names each changed value by its path, times as ISO 8601, new and gone sub-states field by field', () => {
+    const before = { maintenance: { thresholds: { hot: { phase: 'pending', start: T, last: T, peak: 96.5 } } } };
+    const after = { maintenance: { thresholds: { hot: { phase: 'active', start: T, last: T + 180_000, peak: 96.5, firedAt: T + 180_000 } }, services: { svc: { base: 0 } } }, location: { synced: { zone: 'Y1' } } };
+    expect(stateChanges(before, after)).toEqual([
+      'location.synced.zone: (none) → Y1',
+      'maintenance.services.svc.base: (none) → 0',
+      'maintenance.thresholds.hot.firedAt: (none) → 2026-10-01T09:03:00.000Z',
+      'maintenance.thresholds.hot.last: 2026-10-01T09:00:00.000Z → 2026-10-01T09:03:00.000Z',
+      'maintenance.thresholds.hot.phase: pending → active',
+    ]);
+    expect(stateChanges(after, before)).toContain('location.synced.zone: Y1 → (none)');
+    expect(stateChanges(after, after)).toEqual([]);
+  });
+
+  it('leaves out reorder buffers and meter histories, shows arrays whole, and cuts long values', () => {
+    const before = { maintenance: { order: { pending: [{ t: T }] }, history: [[T, 1]] }, depreciation: { first: [T, 236.5] } };
+    const after = { maintenance: { order: { pending: [] }, history: [[T, 1], [T + 1, 2]] }, depreciation: { first: [T + 60_000, 237], note: 'x'.repeat(200) } };
+    const lines = stateChanges(before, after);
+    expect(lines[0]).toBe('depreciation.first: ["2026-10-01T09:00:00.000Z",236.5] → ["2026-10-01T09:01:00.000Z",237]');
+    expect(lines[1]?.startsWith('depreciation.note: (none) → xxx')).toBe(true);
+    expect(lines[1]?.endsWith('…')).toBe(true);
+    expect(lines).toHaveLength(2);
+  });
+
+  it('counts what each rule holds for the allowed lateness', () => {
+    expect(heldEvents({ location: { order: { pending: [{}, {}] } }, maintenance: { order: { pending: [] } }, meter: { last: 1 } })).toEqual({ location: 2 });
+  });
+});
