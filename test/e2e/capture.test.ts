@@ -61,8 +61,8 @@ describe('event capture → rules test → rules test --compare', () => {
     const status = await runCli(['status', '-c', service.cfg.path], env);
     expect(status.stdout).toContain(`events captured to ${dir} (last run): 6`);
 
-    // Replayed through the same rules, the captured day predicts what the ERP got.
-    const file = join(dir, files[0] as string);
+    // Replayed through the same rules, the capture (the directory: every day it kept) predicts what the ERP got.
+    const file = dir;
     const replay = await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--fresh', '--json'], env);
     expect(replay.code).toBe(0);
     const report = JSON.parse(replay.stdout) as { lines: { deliveries: { operation: string; businessKey: string }[] }[]; flushed: { operation: string; businessKey: string }[] };
