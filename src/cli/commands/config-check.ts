@@ -12,6 +12,7 @@ import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
+import { ruleInputWarnings } from '../../config/rule-inputs.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -69,6 +70,8 @@ export function registerConfigCommand(program: Command): void {
         `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
+      // Rules nothing configured feeds: said, not refused (a source may come later).
+      for (const w of ruleInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       if (!opts.connect) return;
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);

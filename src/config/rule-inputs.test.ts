@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { compileConfig } from './load.js';
+import { ruleInputWarnings } from './rule-inputs.js';
+
+const mqtt = (decoder: object) => ({ mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tag' }, ...decoder } }] }] });
+const config = (sources: object, extra: object = {}) =>
+  compileConfig({
+    sources,
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    rules: {
+      maintenance: {
+        thresholds: [
+          { name: 'hot', sensor: 'engineTempC', above: 95 },
+          { name: 'ok', sensor: 'engineTemp', above: 95 },
+        ],
+        serviceIntervals: [
+          { name: 'svc', everyHours: 250 },
+          { name: 'oil', everyKm: 15000 },
+        ],
+      },
+    },
+    ...extra,
+  });
+
+describe('rules nothing configured feeds', () => {
+  it('names the threshold on a sensor no MQTT decoder maps, and the interval on a meter none reads', () => {
+    const w = ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' } }, meters: { operatingHours: 'h' } })));
+    expect(w.map((x) => x.key)).toEqual(['rules.maintenance.thresholds.0.sensor', 'rules.maintenance.serviceIntervals.1.everyKm']);
+    expect(w[0]?.message).toBe('no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire; map it in sources.mqtt[].topics[].decoder.sensors or fix the name');
+  });
+
+  it('says nothing when every input is mapped, or when the HTTP intake or a telematics feed may carry anything', () => {
+    expect(ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' }, engineTempC: { path: 'c' } }, meters: { operatingHours: 'h', odometerKm: 'km' } })))).toEqual([]);
+    expect(ruleInputWarnings(config({ ...mqtt({}), http: { token: 'a-long-token' } }))).toEqual([]);
+  });
+});

@@ -1,0 +1,37 @@
+/**
+ * Rules that can never fire because nothing configured sends what they read: a threshold on a
+ * sensor no MQTT decoder maps, a service interval on a meter none reads. Only decidable when the
+ * MQTT decoders are the only inputs: the HTTP intake and telematics feeds can carry any sensor.
+ * `config check` prints these as warnings and the service logs them at start; neither refuses the
+ * config (a decoder may be added later, or events come from a source not configured yet).
+ * @module
+ */
+import type { RulesConfig } from './rules-schema.js';
+import type { Config } from './schema.js';
+
+export interface RuleInputWarning {
+  /** The key of the rule's setting that names what is never sent. */
+  readonly key: string;
+  readonly message: string;
+}
+
+export function ruleInputWarnings(config: Config): RuleInputWarning[] {
+  if (config.sources.http !== undefined || config.telematics.length > 0) return [];
+  const decoders = config.sources.mqtt.flatMap((s) => s.topics.map((t) => t.decoder));
+  const sensors = new Set(decoders.flatMap((d) => Object.keys(d.sensors)));
+  const meters = new Set(decoders.flatMap((d) => Object.entries(d.meters).flatMap(([k, v]) => (v !== undefined ? [k] : []))));
+  const m = (config as unknown as { rules: RulesConfig }).rules.maintenance;
+  const out: RuleInputWarning[] = [];
+  const listed = (names: Set<string>) => (names.size ? [...names].sort().join(', ') : 'none');
+  m?.thresholds.forEach((t, i) => {
+    if (!sensors.has(t.sensor))
+      out.push({ key: `rules.maintenance.thresholds.${i}.sensor`, message: `no MQTT decoder maps a sensor "${t.sensor}" (their sensors: ${listed(sensors)}), so rule ${t.name} can never fire; map it in sources.mqtt[].topics[].decoder.sensors or fix the name` });
+  });
+  const meterOf = { hours: 'operatingHours', km: 'odometerKm' } as const;
+  m?.serviceIntervals.forEach((r, i) => {
+    const field = meterOf[r.meter];
+    if (!meters.has(field))
+      out.push({ key: `rules.maintenance.serviceIntervals.${i}.${r.meter === 'km' ? 'everyKm' : 'everyHours'}`, message: `no MQTT decoder reads meters.${field}, so service interval ${r.name} can never come due; add it to sources.mqtt[].topics[].decoder.meters` });
+  });
+  return out;
+}
