@@ -37,7 +37,6 @@ import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { renderMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
-import { ruleInputWarnings } from './config/rule-inputs.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -175,7 +174,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       'sources.mqtt[].sharedGroup is set, but this store serves one process: with several processes in the group, each would see only part of an asset\'s events (run one service per store)',
     );
   }
-  for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
   try {
     const assets = configuredAssets(config);
     if (assets.length) {

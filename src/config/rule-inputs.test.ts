@@ -29,8 +29,9 @@ describe('rules nothing configured feeds', () => {
     expect(w[0]?.message).toBe('no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire; map it in sources.mqtt[].topics[].decoder.sensors or fix the name');
   });
 
-  it('says nothing when every input is mapped, or when the HTTP intake or a telematics feed may carry anything', () => {
+  it('says nothing when every input is mapped, when the HTTP intake or a telematics feed may carry anything, or with no source at all', () => {
     expect(ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' }, engineTempC: { path: 'c' } }, meters: { operatingHours: 'h', odometerKm: 'km' } })))).toEqual([]);
     expect(ruleInputWarnings(config({ ...mqtt({}), http: { token: 'a-long-token' } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}))).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Rules that can never fire because nothing configured sends what they read: a threshold on a
  * sensor no MQTT decoder maps, a service interval on a meter none reads. Only decidable when the
- * MQTT decoders are the only inputs: the HTTP intake and telematics feeds can carry any sensor.
+ * MQTT decoders are the only inputs: the HTTP intake and telematics feeds can carry any sensor (and
+ * a config with no source at all is one for offline commands).
  * `config check` prints these as warnings and the service logs them at start; neither refuses the
  * config (a decoder may be added later, or events come from a source not configured yet).
  * @module
@@ -16,7 +17,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config): RuleInputWarning[] {
-  if (config.sources.http !== undefined || config.telematics.length > 0) return [];
+  if (config.sources.mqtt.length === 0 || config.sources.http !== undefined || config.telematics.length > 0) return [];
   const decoders = config.sources.mqtt.flatMap((s) => s.topics.map((t) => t.decoder));
   const sensors = new Set(decoders.flatMap((d) => Object.keys(d.sensors)));
   const meters = new Set(decoders.flatMap((d) => Object.entries(d.meters).flatMap(([k, v]) => (v !== undefined ? [k] : []))));

@@ -3,6 +3,7 @@ import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
+import { ruleInputWarnings } from '../../config/rule-inputs.js';
 
 /** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
 export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
@@ -33,6 +34,8 @@ export function registerRunCommand(program: Command): void {
     action(async (opts: { config: string }) => {
       const { config } = resolveConfig(opts.config);
       const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? config.log.level);
+      // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
+      for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       const app = await createApp(config, { logger });
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
       for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
