@@ -12,7 +12,7 @@ import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
 import { describeRules, describeTiming, formatComparison, formatRulesTest, runRulesTest } from './rules.js';
-import { checkZonesFile, formatOccupancy, loadOccupancy, locate } from './zones.js';
+import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
   allowedLateness: '1m',
@@ -365,6 +365,7 @@ describe('zones commands', () => {
     expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00Z/); // since its arrival; confirmed once the 30 s dwell had passed
     expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00Z/);
     expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
+    expect(occupancyCsv(occupancy)).toBe('zone,locationCode,erpAssetId,state,since\r\nyard,1000/0001,EQ-1,inside,2026-10-01T08:00:00Z\r\nyard,1000/0001,EQ-2,entering,2026-10-01T08:00:00Z\r\n');
     await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);
   });
 });

@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import { toCsv } from '../../core/csv.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
@@ -85,6 +86,11 @@ export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: stri
   return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${table([['ASSET', 'STATE', 'SINCE'], ...o.assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])])}`;
 }
 
+/** One row per asset in a zone (arriving and leaving ones too, with their state). */
+export function occupancyCsv(occupancy: readonly ZoneOccupancy[]): string {
+  return toCsv([['zone', 'locationCode', 'erpAssetId', 'state', 'since'], ...occupancy.flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, iso(a.since)]))]);
+}
+
 function coordinate(text: string, what: 'latitude' | 'longitude'): number {
   const n = Number(text);
   const max = what === 'latitude' ? 90 : 180;
@@ -158,12 +164,24 @@ export function registerZonesCommand(program: Command): Command {
       .command('occupancy')
       .description('which assets are in each zone now (entries and exits after dwell), from the stored rule state')
       .option('--zone <name>', 'list the assets in one zone')
+      .option('--csv', 'print one row per asset in a zone (zone, location code, asset, state, since) as CSV')
+      .option('--out <file>', 'write that CSV to a file')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (opts: { config: string; zone?: string; json?: boolean }) => {
+    action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const occupancy = await loadOccupancy(store, rulesConfigOf(config));
-        if (opts.json) return void process.stdout.write(`${toJson(opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone))}\n`);
+        if (opts.zone !== undefined && !occupancy.some((o) => o.zone === opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
+        const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
+        if (opts.json) return void process.stdout.write(`${toJson(shown)}\n`);
+        if (opts.csv || opts.out) {
+          const csv = occupancyCsv(shown);
+          if (opts.out) {
+            writeFileSync(opts.out, csv);
+            process.stdout.write(`wrote ${shown.reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
+          } else process.stdout.write(csv);
+          return;
+        }
         process.stdout.write(formatOccupancy(occupancy, opts.zone));
         process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
       }, { existingStore: true });
