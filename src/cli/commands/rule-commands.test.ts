@@ -11,7 +11,8 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatPreview, previewDepreciation } from './depreciation.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
-import { describeRules, describeTiming, formatComparison, formatRulesTest, runRulesTest } from './rules.js';
+import { describeRules, describeTiming } from './rules.js';
+import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
