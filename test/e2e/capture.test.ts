@@ -76,6 +76,11 @@ describe('event capture → rules test → rules test --compare', () => {
     expect(compared.stdout).toContain(`facts only with ${service.cfg.path} (1):\n  workorder.create → erp [fact] EQ-1|overheat|`);
     expect(compared.stdout).toContain('1 fact(s) alike under both'); // the service work order
     expect(compared.stdout).not.toContain(`facts only with ${proposed.path}`);
+    // As a review check: --exit-code fails on a change, passes on none.
+    expect((await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--fresh', '--compare', proposed.path, '--exit-code'], env)).code).toBe(1);
+    expect((await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--fresh', '--compare', service.cfg.path, '--exit-code'], env)).code).toBe(0);
+    const alone = await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--exit-code'], env);
+    expect([alone.code, alone.stderr]).toEqual([2, 'error: --exit-code goes with --compare: it says whether the two configs deliver the same\n']);
 
     const broken = writeConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], rules: { maintenance: { thresholds: [{ name: 'x', sensor: 's' }] } } });
     const bad = await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--compare', broken.path], env);

@@ -290,6 +290,11 @@ function fieldChanges(a: Readonly<Record<string, unknown>> | undefined, b: Reado
     .join('; ');
 }
 
+/** Whether two rule sets deliver the same: no fact gained, lost or changed, no state ending elsewhere. */
+export function sameDeliveries(c: DeliveryComparison): boolean {
+  return c.onlyCurrent.length + c.onlyProposed.length + c.changed.length + c.states.length === 0;
+}
+
 /** `rules test --compare`: the deliveries of two rule sets over the same events, side by side. */
 export function formatComparison(report: RulesTestReport, names: { readonly current: string; readonly proposed: string }): string {
   const c = report.comparison;
@@ -309,7 +314,7 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
   section(`facts only with ${names.current}`, c.onlyCurrent.map(describeDelivery));
   section('facts both would send, with another payload', c.changed.map((f) => `${f.current.operation} → ${f.current.destination} ${f.current.businessKey}: ${fieldChanges(f.current.payload, f.proposed.payload)}`));
   section('state updates that would end on another value', c.states.map((st) => `${st.operation} → ${st.destination} ${st.businessKey}: ${fieldChanges(st.current, st.proposed)}`));
-  const same = c.onlyCurrent.length + c.onlyProposed.length + c.changed.length + c.states.length === 0;
+  const same = sameDeliveries(c);
   out.push(
     '',
     same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,

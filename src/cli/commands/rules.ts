@@ -26,7 +26,7 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
-import { formatComparison, formatRulesTest, runRulesTest, type FileStart } from './rules-test.js';
+import { formatComparison, formatRulesTest, runRulesTest, sameDeliveries, type FileStart } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -179,16 +179,18 @@ export function registerRulesCommand(program: Command): Command {
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
+      .option('--exit-code', 'with --compare: exit with 1 when the deliveries differ (for a review check of config changes), 0 when they are the same')
       .option('--json', 'print JSON')
       .addHelpText(
         'after',
-        '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.',
+        '\nExamples:\n  assetbridge rules test --events yesterday.jsonl --fresh --brief\n  zcat events.jsonl.gz | assetbridge rules test --events - --brief\n  assetbridge rules test --events capture/events-2026-11-30.jsonl --fresh --compare proposed.yaml\n  assetbridge rules test --events capture/ --fresh --compare proposed.yaml --exit-code   # in CI: fails when the change changes deliveries\n\nWith capture.dir set, the running service writes every accepted event to capture/events-YYYY-MM-DD.jsonl: a day of real input to try changed rules on.',
       ),
   ).action(
-    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; json?: boolean }) => {
+    action(async (opts: { config: string; events: string; fresh?: boolean; flush: boolean; brief?: boolean; compare?: string; trace?: string; exitCode?: boolean; json?: boolean }) => {
       const stdin = opts.events === '-';
       const files = stdin ? [] : eventFiles(opts.events);
       const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
+      if (opts.exitCode && opts.compare === undefined) throw new UsageError('--exit-code goes with --compare: it says whether the two configs deliver the same');
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
       await withContext(opts.config, async ({ config, configPath, store }) => {
         const assets = await allAssets(config, store);
@@ -212,6 +214,7 @@ export function registerRulesCommand(program: Command): Command {
           progress.stop();
           if (compare) {
             process.stdout.write(opts.json ? `${toJson({ counts: report.counts, comparison: report.comparison })}\n` : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }));
+            if (opts.exitCode && report.comparison && !sameDeliveries(report.comparison)) process.exitCode = 1;
             return;
           }
           process.stdout.write(opts.json ? `${toJson(report)}\n` : formatRulesTest(report));
