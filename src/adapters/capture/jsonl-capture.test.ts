@@ -21,6 +21,7 @@ describe('event capture to daily JSONL files', () => {
     const next = Date.UTC(2026, 11, 1, 0, 0, 1);
     expect(c.write([{ event: meter(4, next), erpAssetId: 'EQ-4' }], next)).toBe(0);
     await c.close();
+    expect(c.write([{ event: meter(5, next), erpAssetId: 'EQ-5' }], next)).toBe(1); // closed: counted, not written
     expect(readdirSync(d).sort()).toEqual(['events-2026-11-30.jsonl', 'events-2026-12-01.jsonl']);
     const first = lines(join(d, 'events-2026-11-30.jsonl'));
     expect(first.map((l) => l.erpAssetId)).toEqual(['EQ-1', 'EQ-2', 'EQ-3']);

@@ -50,6 +50,7 @@ export class JsonlCapture implements EventCapture {
   /** Why capture is paused until the next day (logged once), if it is. */
   private paused: string | undefined;
   private behind = false;
+  private closed = false;
   private readonly maxBacklog: number;
 
   constructor(private readonly opts: JsonlCaptureOptions) {
@@ -63,6 +64,7 @@ export class JsonlCapture implements EventCapture {
 
   write(events: readonly CapturedEvent[], now: number): number {
     if (events.length === 0) return 0;
+    if (this.closed) return events.length; // a batch committing after close (a stop that timed out): not reopened
     const name = captureFileName(now);
     if (name !== this.day) this.open(name, now);
     if (this.paused !== undefined || !this.stream) return events.length;
@@ -85,6 +87,7 @@ export class JsonlCapture implements EventCapture {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const s = this.stream;
     this.stream = undefined;
     this.day = undefined;
