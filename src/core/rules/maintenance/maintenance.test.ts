@@ -302,6 +302,11 @@ describe('repeating threshold rules ("3 times within an hour")', () => {
     expect(row(T0 + 30 * MIN)).toBe('normal, 2 of 3 breaches counted since 2026-10-01T08:00:00.000Z');
     expect(row(T0 + 70 * MIN)).toBe('normal, 1 of 3 breaches counted since 2026-10-01T08:20:00.000Z'); // the first left the window
     expect(row(T0 + 200 * MIN)).toBe('normal');
+    // A quiet reading after the window drops the count from the state, and with it the rule's state.
+    const later = run(pressure([[0, 112], [1, 100], [20, 114], [21, 100], [90, 100]]), opts());
+    expect(later.state?.thresholds?.['pressure-spikes']).toBeUndefined();
+    const within = run(pressure([[0, 112], [1, 100], [20, 114], [21, 100], [70, 100]]), opts());
+    expect(within.state?.thresholds?.['pressure-spikes']?.hits).toEqual([T0 + 20 * MIN]);
   });
 
   it('the config takes `repeat: { count, within }` and says what is wrong with it', () => {

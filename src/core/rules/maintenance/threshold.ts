@@ -57,7 +57,7 @@ const more = (rule: ThresholdRule, a: number, b: number) => (rule.direction === 
 
 export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undefined, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
   const s = state ?? NORMAL;
-  const keep = kept(s);
+  const keep = kept(rule, s, t);
   switch (s.phase) {
     case 'active':
       if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
@@ -71,15 +71,21 @@ export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undef
       return { state: { phase: 'normal', ...keep } };
     }
     case 'normal':
-      if (!isBreach(rule, value)) return { state: s };
+      // Quiet: the same state, unless breaches counted by a repeating rule have left its window.
+      if (!isBreach(rule, value)) return keep.hits === s.hits ? { state: s } : { state: { phase: 'normal', ...keep } };
       return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
   }
 }
 
-/** What outlives an episode: when the rule last fired, and a repeating rule's count. */
-function kept(s: ThresholdState): { firedAt?: number; hits?: readonly number[] } {
-  if (s.hits === undefined) return s.firedAt !== undefined ? { firedAt: s.firedAt } : {};
-  return s.firedAt !== undefined ? { firedAt: s.firedAt, hits: s.hits } : { hits: s.hits };
+/**
+ * What outlives an episode: when the rule last fired, and a repeating rule's count without the
+ * breaches that have left its window by `t` (none left: no count, so a quiet rule keeps no state).
+ */
+function kept(rule: ThresholdRule, s: ThresholdState, t: number): { firedAt?: number; hits?: readonly number[] } {
+  const within = rule.repeat?.withinMs ?? 0;
+  const hits = s.hits?.some((h) => t - h >= within) ? s.hits.filter((h) => t - h < within) : s.hits;
+  if (hits === undefined || hits.length === 0) return s.firedAt !== undefined ? { firedAt: s.firedAt } : {};
+  return s.firedAt !== undefined ? { firedAt: s.firedAt, hits } : { hits };
 }
 
 function decide(rule: ThresholdRule, s: ThresholdState, t: number, value: number): { state: ThresholdState; fire?: ThresholdFire } {
