@@ -115,11 +115,6 @@ export function parseAempDocument(body: string | Uint8Array, opts: AempParseOpti
 }
 
 /**
- * Decoder for a RawMessage whose payload is ONE equipment element serialised as JSON (the poller
- * submits each equipment element this way so a quarantined one can be replayed). Also accepts a
- * whole snapshot or XML. Refuses an element that has readings but no usable identifier.
- */
-/**
  * A machine's readings in event-time order (ties as parsed). An element lists its blocks one data
  * element after another (all hours, then all distances); the engine gets them as they happened,
  * so rules that read several of them see none as late.
@@ -129,6 +124,11 @@ function oldestFirst(events: readonly CanonicalEvent[]): readonly CanonicalEvent
   return events;
 }
 
+/**
+ * Decoder for a RawMessage whose payload is ONE equipment element serialised as JSON (the poller
+ * submits each equipment element this way so a quarantined one can be replayed). Also accepts a
+ * whole snapshot or XML. Refuses an element that has readings but no usable identifier.
+ */
 export function createAempEquipmentDecoder(limits: Pick<AempParseOptions, 'maxBytes' | 'maxDepth'> = {}): Decoder {
   return (message) => {
     const parsed = parseAempDocument(message.payload, { source: message.source, receivedAt: message.receivedAt, ...limits });
