@@ -22,7 +22,7 @@ import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
-import { isBreach, stepThreshold, type ThresholdState } from './threshold.js';
+import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type AlertRule, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
@@ -116,6 +116,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
   };
   const serviceByName = new Map(options.serviceIntervals.map((r) => [r.name, r]));
   const calendarNames = new Set((options.calendarIntervals ?? []).map((r) => r.name));
+  const thresholdNames = new Set(options.thresholds.map((r) => r.name));
   const lateness = options.allowedLatenessMs;
 
   return {
@@ -124,7 +125,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, calendarNames, options.keepClosed ?? 20), deliveries: [] };
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -504,6 +505,7 @@ function applyFeedback(
   event: WorkOrderStatusEvent,
   services: ReadonlyMap<string, ServiceIntervalRule>,
   calendars: ReadonlySet<string>,
+  thresholds: ReadonlySet<string>,
   keepClosed: number,
 ): MaintenanceState {
   const key = parseWorkOrderKey(event.businessKey);
@@ -532,6 +534,12 @@ function applyFeedback(
   const completion = service?.meter === 'km' ? completionKm : completionHours;
   if (service && completion !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
     next = { ...next, services: { ...s.services, [key.rule]: { base: completion, baseAt: event.eventTime } } };
+  }
+  // A threshold episode whose work order is completed while it still holds ends there (re-armed).
+  const th = s.thresholds?.[key.rule];
+  if (thresholds.has(key.rule) && event.status === 'completed' && prev?.status !== 'completed' && th !== undefined) {
+    const rearmed = rearmThreshold(th, Date.parse(key.occurrence), event.eventTime);
+    if (rearmed !== th && rearmed !== undefined) next = { ...next, thresholds: { ...s.thresholds, [key.rule]: rearmed } };
   }
   // A calendar interval counts from the day of its latest completion (event time wins here too).
   const cal = s.calendars?.[key.rule];

@@ -123,6 +123,28 @@ describe('threshold rules', () => {
     ]);
   });
 
+  it('closed loop: a condition that outlasts the repair opens a new work order after the ERP reports the first completed', () => {
+    const first = 'EQ-7|engine-overheat|2026-10-01T08:00:00.000Z';
+    const hot = (from: number, to: number) => temps(Array.from({ length: (to - from) / 5 + 1 }, (_, i) => [from + i * 5, 97] as [number, number]));
+    // Hot from 08:00 on, never below the clear value. Without feedback: one work order, however long it stays hot.
+    expect(keys(run(hot(0, 120)).deliveries)).toEqual([first]);
+    // Completed at 08:40 while still hot: a new episode from the next sample (08:45), held 5 min,
+    // opens once the hour of cooldown since 08:05 is over.
+    const repaired = run([...hot(0, 40), feedback(40 / 60, first, 'completed'), ...hot(45, 120)]);
+    expect(repaired.deliveries.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
+      [first, 5],
+      ['EQ-7|engine-overheat|2026-10-01T08:45:00.000Z', 65],
+    ]);
+    // Samples before the completion time (held back, or arriving late) still belong to the old episode.
+    const early = run([...hot(0, 30), feedback(40 / 60, first, 'completed'), ...temps([[35, 97]]), ...hot(45, 120)]);
+    expect(keys(early.deliveries)).toEqual([first, 'EQ-7|engine-overheat|2026-10-01T08:45:00.000Z']);
+    // A cancelled work order, or the completion of an older episode's, re-arms nothing.
+    expect(keys(run([...hot(0, 40), feedback(40 / 60, first, 'cancelled'), ...hot(45, 120)]).deliveries)).toEqual([first]);
+    const twoEpisodes = [...hot(0, 10), ...temps([[15, 80]]), ...hot(20, 70)]; // a second work order (08:20) at 65 min
+    const old = run([...twoEpisodes, feedback(75 / 60, first, 'completed'), ...hot(80, 200)]);
+    expect(keys(old.deliveries)).toEqual([first, 'EQ-7|engine-overheat|2026-10-01T08:20:00.000Z']);
+  });
+
   it('below-threshold rules with zero duration trigger at once, MEDIUM priority', () => {
     const ds = run([sensor(0, { oilPressure: 3 }), sensor(1, { oilPressure: 1.2 }), sensor(2, { oilPressure: 1.8 }), sensor(3, { oilPressure: 2.5 }), sensor(4, { oilPressure: 1.0 })]).deliveries;
     expect(ds.map((d) => [parseWorkOrderKey(d.businessKey)?.occurrence, d.payload.priority])).toEqual([

@@ -11,6 +11,11 @@
  * threshold open one work order, not one per crossing. An episode is identified by the time of its
  * first breaching sample: that is the occurrence in the work order's business key.
  *
+ * When the ERP reports the episode's work order completed while the condition still holds, the
+ * episode ends at the completion: the next breaching sample starts a new one, which opens a new
+ * work order once it has held for the duration and the cooldown since the last one is over. (A
+ * repeating rule's work order stands for several episodes; its completion re-arms nothing.)
+ *
  * A repeating rule (`repeat: { count, within }`) counts episodes instead: each one that holds for
  * the duration becomes `active` (counted once, however long it lasts) and is remembered by its
  * start; when `count` of them started within `within`, one work order opens, keyed by the first of
@@ -32,6 +37,11 @@ export interface ThresholdState {
   readonly firedAt?: number;
   /** Repeating rules: starts of the episodes counted towards the next work order, oldest first. */
   readonly hits?: readonly number[];
+  /**
+   * The ERP completed this episode's work order at this time: a sample from then on ends the
+   * episode, so a condition that outlasts the repair opens a new work order (after the cooldown).
+   */
+  readonly rearmAt?: number;
 }
 
 export interface ThresholdFire {
@@ -61,6 +71,8 @@ export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undef
   switch (s.phase) {
     case 'active':
       if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
+      // Repaired (the ERP completed its work order) but still breaching: a new episode from here.
+      if (s.rearmAt !== undefined && t >= s.rearmAt) return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
       return { state: { ...s, last: t } };
     case 'pending': {
       const gap = s.last !== undefined && t - s.last > rule.maxGapMs;
@@ -105,4 +117,14 @@ function count(repeat: NonNullable<ThresholdRule['repeat']>, s: ThresholdState, 
   // Counted but not enough yet, or too soon after the last work order: remembered for the next episodes.
   if (hits.length < repeat.count || !cooled) return { state: { ...episode, phase: 'active', hits } };
   return { state: { ...episode, phase: 'active', firedAt: t }, fire: { start: hits[0] as number, peak: s.peak ?? value, value, episodes: hits } };
+}
+
+/**
+ * The ERP completed the work order of the episode that started at `start`: re-arm the rule at
+ * `at` if that episode is still the active one (a late completion of an older work order changes
+ * nothing).
+ */
+export function rearmThreshold(state: ThresholdState | undefined, start: number, at: number): ThresholdState | undefined {
+  if (state?.phase !== 'active' || state.start !== start || (state.rearmAt !== undefined && state.rearmAt <= at)) return state;
+  return { ...state, rearmAt: at };
 }
