@@ -130,6 +130,10 @@ describe('threshold rules', () => {
     expect(keys(run(hot(0, 120)).deliveries)).toEqual([first]);
     // Completed at 08:40 while still hot: a new episode from the next sample (08:45), held 5 min,
     // opens once the hour of cooldown since 08:05 is over.
+    const waiting = run([...hot(0, 40), feedback(40 / 60, first, 'completed')]);
+    expect(maintenanceStatus(asset, waiting.state, options(), { now: T0 + 41 * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'engine-overheat')?.state).toBe(
+      'active, work order completed 2026-10-01T08:40:00.000Z: the next breach starts a new episode',
+    );
     const repaired = run([...hot(0, 40), feedback(40 / 60, first, 'completed'), ...hot(45, 120)]);
     expect(repaired.deliveries.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
       [first, 5],

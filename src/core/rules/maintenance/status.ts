@@ -21,7 +21,8 @@ export interface DueRow {
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
    * long enough) or `active` (work order opened, or for a repeating rule breach counted, not yet
-   * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule. Calendar: `ok`, `due soon` or
+   * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
+   * completed <time>: …` once the ERP completed an active episode's work order. Calendar: `ok`, `due soon` or
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
    * status (`requested` once the service opened it, `at the next check` before), or `not checked
    * yet` (no service date and the service has not checked it).
@@ -149,7 +150,9 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const repeat = rule.repeat;
     const hits = repeat && th?.hits ? th.hits.filter((h) => calendar === undefined || calendar.now - h < repeat.withinMs) : [];
     const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}` : '';
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${counted}` });
+    // Completed in the ERP while still breaching: the next breach starts a new episode.
+    const rearmed = th?.rearmAt !== undefined ? `, work order completed ${new Date(th.rearmAt).toISOString()}: the next breach starts a new episode` : '';
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${counted}${rearmed}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
