@@ -154,7 +154,7 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--destination <name>', 'one destination only')
       .option('--location <code>', 'items last seen at this ERP location code')
       .option('--sku <sku>', 'one SKU only')
-      .option('--standing <standing>', `only items that are ${STANDINGS.join(', ')}`)
+      .option('--standing <standing>', 'only items with this standing: counted, stale (last seen before the freshness window), unplaced (last seen outside every location) or unseen')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', 'write the CSV to a file')
       .option('--json', 'print JSON')
