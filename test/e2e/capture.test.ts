@@ -79,6 +79,8 @@ describe('event capture → rules test → rules test --compare', () => {
     // As a review check: --exit-code fails on a change, passes on none.
     expect((await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--fresh', '--compare', proposed.path, '--exit-code'], env)).code).toBe(1);
     expect((await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--fresh', '--compare', service.cfg.path, '--exit-code'], env)).code).toBe(0);
+    const both = await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--compare', proposed.path, '--trace', 'EQ-1'], env);
+    expect([both.code, both.stderr]).toEqual([2, 'error: --trace shows one rule set at work: run it without --compare (and with -c on the other config to trace that one)\n']);
     const alone = await runCli(['rules', 'test', '-c', service.cfg.path, '--events', file, '--exit-code'], env);
     expect([alone.code, alone.stderr]).toEqual([2, 'error: --exit-code goes with --compare: it says whether the two configs deliver the same\n']);
 

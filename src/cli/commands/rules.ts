@@ -191,6 +191,7 @@ export function registerRulesCommand(program: Command): Command {
       const files = stdin ? [] : eventFiles(opts.events);
       const size = stdin ? undefined : files.reduce((n, f) => n + f.size, 0);
       if (opts.exitCode && opts.compare === undefined) throw new UsageError('--exit-code goes with --compare: it says whether the two configs deliver the same');
+      if (opts.trace !== undefined && opts.compare !== undefined) throw new UsageError('--trace shows one rule set at work: run it without --compare (and with -c on the other config to trace that one)');
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
       await withContext(opts.config, async ({ config, configPath, store }) => {
         const assets = await allAssets(config, store);
