@@ -1,9 +1,10 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { canonicalFromJson } from '../../core/normalize/canonical-decoder.js';
+import { waitFor } from '../../../test/helpers/wait.js';
 import { captureFileName, expiredCaptureFiles, JsonlCapture } from './jsonl-capture.js';
 
 const DAY = Date.UTC(2026, 10, 30, 12);
@@ -55,6 +56,22 @@ describe('event capture to daily JSONL files', () => {
     expect(c.write([{ event: meter(6, next), erpAssetId: 'EQ-6' }], next)).toBe(0); // a new day, a new file
     await c.close();
     expect(lines(join(d, captureFileName(DAY))).map((l) => l.erpAssetId)).toEqual(['EQ-1']);
+  });
+
+  it('while the disk is behind, does not capture (saying so once) and counts it; once it caught up, captures again', async () => {
+    const d = dir();
+    const warnings: string[] = [];
+    const logger = { warn: (_o: unknown, m?: unknown) => warnings.push(String(m)), error: () => undefined } as never;
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 1_000_000, maxBacklogBytes: 1, logger });
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY)).toBe(0); // queued for the disk
+    expect(c.write([{ event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(1); // still queued: behind
+    expect(c.write([{ event: meter(3), erpAssetId: 'EQ-3' }], DAY)).toBe(1);
+    expect(warnings).toEqual(['event capture is behind the disk: events are not captured until it catches up']);
+    // Caught up once the first line is on disk.
+    await waitFor(() => existsSync(join(d, captureFileName(DAY))) && readFileSync(join(d, captureFileName(DAY)), 'utf8').includes('"EQ-1"'), 'the first line written');
+    expect(c.write([{ event: meter(4), erpAssetId: 'EQ-4' }], DAY)).toBe(0);
+    await c.close();
+    expect(lines(join(d, captureFileName(DAY))).map((l) => l.erpAssetId)).toEqual(['EQ-1', 'EQ-4']);
   });
 
   it('deletes files older than capture.keepDays when a day starts, and no other files', async () => {
