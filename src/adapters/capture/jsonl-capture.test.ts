@@ -96,7 +96,7 @@ describe('event capture to daily JSONL files', () => {
     const logger = { warn: (m: unknown) => errors.push(String(m)), error: (m: unknown) => errors.push(String(m)) } as never;
     const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 1_000_000, logger });
     c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY);
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => errors.length > 0, 'the failed open reported');
     expect(c.write([{ event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(1);
     await c.close();
     expect(errors.join('\n')).toMatch(/capture\.dir/);
