@@ -89,6 +89,8 @@ describe('rules test', () => {
     });
     const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
     const report = await runRulesTest({ ...input, compare: createRules(proposed) });
+    expect(report.lines).toEqual([]); // only the comparison is shown: lines are counted, not kept
+    expect(report.counts).toEqual({ lines: 8, accepted: 5, rejected: 3 });
     const c = report.comparison;
     expect(c?.onlyCurrent.map((d) => d.businessKey)).toEqual(['EQ-1|overheat|2026-10-01T08:00:00.000Z']);
     expect(c?.onlyProposed).toEqual([]);

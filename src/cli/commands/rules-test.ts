@@ -69,7 +69,7 @@ export interface RulesTestLine {
 }
 
 export interface RulesTestReport {
-  /** Every event line, or with `brief` only those that deliver, were rejected or were late. */
+  /** Every event line, or with `brief` only those that deliver, were rejected or were late (none with `compare`). */
   readonly lines: readonly RulesTestLine[];
   /** Deliveries decided at the end of the input (events held for the allowed lateness; zone dwell under way, as for a silent asset). */
   readonly flushed: readonly DeliveryIntent[];
@@ -104,9 +104,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const count = (ds: readonly DeliveryIntent[]) => {
     for (const d of ds) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
   };
+  // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
+  const keepLines = input.compare === undefined;
   const keep = (l: RulesTestLine) => {
     count(l.deliveries);
-    if (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late || l.trace) lines.push(l);
+    if (keepLines && (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late || l.trace)) lines.push(l);
   };
   const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);

@@ -207,7 +207,7 @@ export function registerRulesCommand(program: Command): Command {
             defaultDestination,
             states,
             flush: opts.flush,
-            ...(opts.brief || compare ? { brief: true } : {}),
+            ...(opts.brief ? { brief: true } : {}),
             ...(compare ? { compare } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             onProgress: progress.update,
