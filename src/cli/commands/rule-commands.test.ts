@@ -90,7 +90,7 @@ describe('rules test', () => {
     const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
     const report = await runRulesTest({ ...input, compare: createRules(proposed) });
     expect(report.lines).toEqual([]); // only the comparison is shown: lines are counted, not kept
-    expect(report.counts).toEqual({ lines: 8, accepted: 5, rejected: 3 });
+    expect(report.counts).toEqual({ lines: 8, accepted: 5, rejected: 3, shown: 0 });
     const c = report.comparison;
     expect(c?.onlyCurrent.map((d) => d.businessKey)).toEqual(['EQ-1|overheat|2026-10-01T08:00:00.000Z']);
     expect(c?.onlyProposed).toEqual([]);
@@ -160,7 +160,7 @@ describe('rules test', () => {
     lines.splice(2100, 0, '{"kind":');
     const now = Date.parse('2026-10-03T00:00:00Z');
     const report = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now });
-    expect(report.counts).toEqual({ lines: 2502, accepted: 2501, rejected: 1 });
+    expect(report.counts).toEqual({ lines: 2502, accepted: 2501, rejected: 1, shown: 2502 });
     expect(report.lines).toHaveLength(2502);
 
     // The same events through the rules in one run, and the same flush at the end.
@@ -187,9 +187,15 @@ describe('rules test', () => {
     expect(report.lines.find((l) => l.line === 1201)?.late).toEqual(['location']);
 
     const brief = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now, brief: true });
-    expect(brief.counts).toEqual(report.counts);
+    expect(brief.counts).toEqual({ ...report.counts, shown: brief.lines.length });
     expect(brief.totals).toEqual(report.totals);
     expect(brief.lines).toEqual(report.lines.filter((l) => !l.accepted || l.deliveries.length > 0 || l.late));
+    // Printed as decided (onLine): the same lines, none kept in the report.
+    const printed: typeof brief.lines[number][] = [];
+    const streamed = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now, brief: true, onLine: (l) => printed.push(l) });
+    expect(printed).toEqual(brief.lines);
+    expect(streamed.lines).toEqual([]);
+    expect(streamed.counts).toEqual(brief.counts);
     expect(brief.lines.length).toBeLessThan(report.lines.length / 2);
     expect(formatRulesTest(brief)).toContain(`2502 event line(s): 2501 accepted, 1 rejected (${2502 - brief.lines.length} line(s) without deliveries not shown)`);
   });

@@ -52,6 +52,11 @@ export interface RulesTestInput {
   readonly compare?: readonly Rule[];
   /** An asset (ERP id or any of its identifiers) whose rule state changes each line shows (`--trace`). */
   readonly trace?: string;
+  /**
+   * Hand each line to be shown here as soon as it is decided, instead of keeping it in the report
+   * (a long input then takes no more memory than its rule state).
+   */
+  readonly onLine?: (line: RulesTestLine) => void;
 }
 
 export interface RulesTestLine {
@@ -75,8 +80,8 @@ export interface RulesTestReport {
   readonly flushed: readonly DeliveryIntent[];
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
-  /** Event lines read (not blank, not comments), accepted and rejected. */
-  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number };
+  /** Event lines read (not blank, not comments), accepted and rejected; and how many of them were shown. */
+  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
   /** With `--trace`: the traced asset, and what deciding the end of the input changed in its state. */
@@ -100,7 +105,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0 };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
-  const counts = { lines: 0, accepted: 0, rejected: 0 };
+  const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0 };
   const count = (ds: readonly DeliveryIntent[]) => {
     for (const d of ds) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
   };
@@ -108,7 +113,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const keepLines = input.compare === undefined;
   const keep = (l: RulesTestLine) => {
     count(l.deliveries);
-    if (keepLines && (!input.brief || !l.accepted || l.deliveries.length > 0 || l.late || l.trace)) lines.push(l);
+    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace)) return;
+    counts.shown++;
+    if (input.onLine) input.onLine(l);
+    else lines.push(l);
   };
   const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);
@@ -249,19 +257,25 @@ export function describeDelivery(d: DeliveryIntent): string {
   return `${d.operation} → ${d.destination} [${d.kind}] ${d.businessKey}: ${detail}`;
 }
 
-export function formatRulesTest(report: RulesTestReport): string {
+/** One input line as `rules test` shows it: what it held, what it would deliver, and why not. */
+export function formatLine(l: RulesTestLine): string {
+  if (!l.accepted) return `${whereOf(l)}: rejected: ${l.reason ?? ''}\n`;
   const out: string[] = [];
-  for (const l of report.lines) {
-    if (!l.accepted) {
-      out.push(`${whereOf(l)}: rejected: ${l.reason ?? ''}`);
-      continue;
-    }
-    const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
-    out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
-    if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
-    for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
-    for (const t of l.trace ?? []) out.push(`  · ${t}`);
-  }
+  const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
+  out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
+  if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
+  for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
+  for (const t of l.trace ?? []) out.push(`  · ${t}`);
+  return `${out.join('\n')}\n`;
+}
+
+export function formatRulesTest(report: RulesTestReport): string {
+  return `${report.lines.map(formatLine).join('')}${formatSummary(report)}`;
+}
+
+/** What follows the lines: what the end of the input decided, and the counts. */
+export function formatSummary(report: RulesTestReport): string {
+  const out: string[] = [];
   if (report.flushed.length) {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
     for (const d of report.flushed) out.push(`  ${describeDelivery(d)}`);
@@ -269,7 +283,7 @@ export function formatRulesTest(report: RulesTestReport): string {
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   const totals = Object.entries(report.totals);
   const c = report.counts;
-  const quiet = c.lines - report.lines.length;
+  const quiet = c.lines - c.shown;
   out.push(
     '',
     `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,

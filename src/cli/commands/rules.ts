@@ -26,7 +26,7 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
-import { formatComparison, formatRulesTest, runRulesTest, sameDeliveries, type FileStart } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, runRulesTest, sameDeliveries, type FileStart, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -198,7 +198,10 @@ export function registerRulesCommand(program: Command): Command {
         const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
         const reading = stdin ? undefined : readFiles(files);
-        const progress = fileProgress(stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
+        // As text, each line is printed once decided, so memory stays flat however long the input;
+        // on a terminal those lines are the progress (a bar on the same screen would tear them).
+        const streaming = !opts.json && !compare;
+        const progress = streaming && process.stdout.isTTY ? { update: () => undefined, stop: () => undefined } : fileProgress(stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
@@ -210,6 +213,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(opts.brief ? { brief: true } : {}),
             ...(compare ? { compare } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
+            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : {}),
             onProgress: progress.update,
           });
           progress.stop();
@@ -218,7 +222,7 @@ export function registerRulesCommand(program: Command): Command {
             if (opts.exitCode && report.comparison && !sameDeliveries(report.comparison)) process.exitCode = 1;
             return;
           }
-          process.stdout.write(opts.json ? `${toJson(report)}\n` : formatRulesTest(report));
+          process.stdout.write(opts.json ? `${toJson(report)}\n` : formatSummary(report));
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
             const meters = calendars.some((c) => c.orMeter) ? ' (and the meter side of those that count hours or km too)' : '';
