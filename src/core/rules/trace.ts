@@ -32,18 +32,16 @@ function show(v: unknown): string {
 }
 
 function diff(path: string, a: unknown, b: unknown, out: string[]): void {
-  if (stableJson(a) === stableJson(b)) return;
   // Objects (one of them maybe new or gone) field by field, so each line names one value.
   if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined)) {
     const x = a ?? {};
     const y = b ?? {};
     for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
-      if (SKIP.has(k)) continue;
-      diff(`${path}.${k}`, x[k], y[k], out);
+      if (!SKIP.has(k)) diff(path === '' ? k : `${path}.${k}`, x[k], y[k], out);
     }
     return;
   }
-  out.push(`${path}: ${show(a)} → ${show(b)}`);
+  if (stableJson(a) !== stableJson(b)) out.push(`${path}: ${show(a)} → ${show(b)}`);
 }
 
 /** How many events each rule holds for the allowed lateness in a state document (rules holding none left out). */
@@ -59,6 +57,6 @@ export function heldEvents(doc: StateDoc): Record<string, number> {
 /** The changes from `before` to `after`, one line each, by rule (sorted). */
 export function stateChanges(before: StateDoc, after: StateDoc): string[] {
   const out: string[] = [];
-  for (const rule of [...new Set([...Object.keys(before), ...Object.keys(after)])].sort()) diff(rule, before[rule], after[rule], out);
+  diff('', before, after, out);
   return out;
 }

@@ -119,7 +119,7 @@ export function parseAempDocument(body: string | Uint8Array, opts: AempParseOpti
  * element after another (all hours, then all distances); the engine gets them as they happened,
  * so rules that read several of them see none as late.
  */
-function oldestFirst(events: readonly CanonicalEvent[]): readonly CanonicalEvent[] {
+export function oldestFirst(events: readonly CanonicalEvent[]): readonly CanonicalEvent[] {
   for (let i = 1; i < events.length; i++) if ((events[i] as CanonicalEvent).eventTime < (events[i - 1] as CanonicalEvent).eventTime) return [...events].sort((a, b) => a.eventTime - b.eventTime);
   return events;
 }

@@ -19,7 +19,7 @@ import type { IngestSink } from '../../../ports/source.js';
 import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
-import type { AempEquipment } from './aemp-parser.js';
+import { oldestFirst, type AempEquipment } from './aemp-parser.js';
 import type { TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
@@ -177,7 +177,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
   interface Stream {
     readonly element: string;
     readonly pages: AsyncIterator<WalkedPage>;
-    readings: CanonicalEvent[];
+    readings: readonly CanonicalEvent[];
     at: number;
     done: boolean;
   }
@@ -201,7 +201,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       const page = next.value;
       const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
       counts.readings += events.length;
-      s.readings = [...events].sort((a, b) => a.eventTime - b.eventTime);
+      s.readings = oldestFirst(events);
       s.at = 0;
     }
   };
