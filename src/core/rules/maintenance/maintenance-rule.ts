@@ -37,8 +37,18 @@ export type MaintenanceSample =
   | { readonly t: number; readonly k: 'a'; readonly s: Severity; readonly r: string; readonly c?: string }
   | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true };
 
+/** The reorder buffer, with the kinds of sample it released at its release time. */
+export type MaintenanceOrder = ReorderState<MaintenanceSample> & {
+  /**
+   * The kinds (`s`, `m`, `a`) of the samples released at `released`. One message's sensor values,
+   * meter reading and fault reach the rule as separate events of one time: a sample of that time
+   * whose kind is not among these is taken, not dropped as late (the same kind again is late).
+   */
+  readonly kinds?: string;
+};
+
 export interface MaintenanceState {
-  readonly order?: ReorderState<MaintenanceSample>;
+  readonly order?: MaintenanceOrder;
   /** Continuous operating-hours counter. */
   readonly hours?: HoursState;
   /**
@@ -131,16 +141,21 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
       const adm = admit(s.order, sample, lateness, sampleOrder);
-      if (adm.late) return lateResult(s);
+      if (adm.late) {
+        // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
+        const order = s.order;
+        if (order?.kinds === undefined || sample.t !== order.released || order.kinds.includes(sample.k)) return lateResult(s);
+        return processSamples(withOrder(s, { ...order, kinds: order.kinds + sample.k }), [sample], a, ctx, options);
+      }
       if (adm.duplicate) return { state: s, deliveries: [] };
-      return processSamples(withOrder(s, adm.state), adm.released, a, ctx, options);
+      return processSamples(withOrder(s, withKinds(adm.state, adm.released, s.order)), adm.released, a, ctx, options);
     },
     flush(state, ctx, upTo) {
       if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
       const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
       if (d.released.length === 0) return { state: s, deliveries: [] };
-      return processSamples(withOrder(s, d.state), d.released, applicable(ctx.asset), ctx, options);
+      return processSamples(withOrder(s, withKinds(d.state, d.released, s.order)), d.released, applicable(ctx.asset), ctx, options);
     },
     holds: (state) => holdsAny(state?.order),
   };
@@ -166,8 +181,20 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
   return next;
 }
 
+/** The buffer after a release: with the kinds released at its release time (the last of `released`, else as before). */
+function withKinds(order: ReorderState<MaintenanceSample>, released: readonly MaintenanceSample[], before: MaintenanceOrder | undefined): MaintenanceOrder {
+  const last = released[released.length - 1];
+  if (last === undefined) return before?.kinds !== undefined && order.released === before.released ? { ...order, kinds: before.kinds } : order;
+  let kinds = '';
+  for (let i = released.length - 1; i >= 0 && (released[i] as MaintenanceSample).t === last.t; i--) {
+    const k = (released[i] as MaintenanceSample).k;
+    if (!kinds.includes(k)) kinds += k;
+  }
+  return { ...order, kinds };
+}
+
 /** The state with another reorder buffer. */
-function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>): MaintenanceState {
+function withOrder(s: MaintenanceState, order: MaintenanceOrder): MaintenanceState {
   const next = copy(s);
   next.order = order;
   return next;
@@ -500,6 +527,9 @@ export function readingAt(history: MaintenanceState['history'], t: number): numb
   return (before ?? after)?.[1];
 }
 
+/** How far along a work order is: at equal change times, feedback of a later stage wins. */
+const STAGE: Readonly<Record<WorkOrderRecord['status'], number>> = { requested: 0, open: 1, 'in-progress': 2, completed: 3, cancelled: 3 };
+
 function applyFeedback(
   s: MaintenanceState,
   event: WorkOrderStatusEvent,
@@ -512,7 +542,10 @@ function applyFeedback(
   if (!key) return s;
   const prev = s.workOrders?.[event.businessKey];
   // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
-  if (prev?.changedAt !== undefined && event.eventTime <= prev.changedAt) return s;
+  // At the same time (ERPs with second-resolution stamps), a later stage wins: "in progress" and
+  // "completed" within one second end completed, in either arrival order.
+  if (prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
+    return s;
   const service = services.get(key.rule);
   const base: WorkOrderRecord = prev ?? { status: 'requested', openedAt: event.eventTime };
   let completionHours: number | undefined;

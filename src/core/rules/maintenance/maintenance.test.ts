@@ -149,6 +149,24 @@ describe('threshold rules', () => {
     expect(keys(old.deliveries)).toEqual([first, 'EQ-7|engine-overheat|2026-10-01T08:20:00.000Z']);
   });
 
+  it('closed loop: after the repair, a value between the clear value and the threshold is no breach and starts no episode', () => {
+    const first = 'EQ-7|engine-overheat|2026-10-01T08:00:00.000Z';
+    const hot = (from: number, to: number) => temps(Array.from({ length: (to - from) / 5 + 1 }, (_, i) => [from + i * 5, 97] as [number, number]));
+    // Completed at 08:40; 08:45 reads 93 (not above 95, not below 90): the new episode starts at 08:50, its first breach.
+    const r = run([...hot(0, 40), feedback(40 / 60, first, 'completed'), ...temps([[45, 93]]), ...hot(50, 120)]);
+    expect(r.deliveries.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
+      [first, 5],
+      ['EQ-7|engine-overheat|2026-10-01T08:50:00.000Z', 65],
+    ]);
+    // A rule without a duration opens nothing for a value in the band: it is no breach.
+    const instant = options({ thresholds: [{ ...overheat, durationMs: 0, cooldownMs: 0 }] });
+    const banded = run([...temps([[0, 97]]), feedback(1 / 60, first, 'completed'), ...temps([[2, 93], [3, 92]])], instant);
+    expect(keys(banded.deliveries)).toEqual([first]);
+    // Still waiting for the next breach; a breach then opens the next work order.
+    const next = run([...temps([[4, 96]])], instant, banded.doc);
+    expect(keys(next.deliveries)).toEqual(['EQ-7|engine-overheat|2026-10-01T08:04:00.000Z']);
+  });
+
   it('below-threshold rules with zero duration trigger at once, MEDIUM priority', () => {
     const ds = run([sensor(0, { oilPressure: 3 }), sensor(1, { oilPressure: 1.2 }), sensor(2, { oilPressure: 1.8 }), sensor(3, { oilPressure: 2.5 }), sensor(4, { oilPressure: 1.0 })]).deliveries;
     expect(ds.map((d) => [parseWorkOrderKey(d.businessKey)?.occurrence, d.payload.priority])).toEqual([
@@ -240,6 +258,23 @@ describe('exactly once', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('one message’s sensor values, meter reading and fault (separate events of one time) all count, also with no allowed lateness', () => {
+    const opts = options({ alerts: [{ name: 'faults', minSeverity: 'critical', cooldownMs: HOUR }] });
+    const fault: CanonicalEvent = { kind: 'alert', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + HOUR, receivedAt: T0 + HOUR, severity: 'critical', code: 'E-1', reason: 'ECU' };
+    // The decoder emits a message's events in this order: sensor, meter, alert.
+    const message = [sensor(60, { coolantTemp: 80 }), meter(1, 250.3), fault];
+    const expected = ['EQ-7|service-250h|250h@b0', 'EQ-7|faults|E-1@2026-10-01T09:00:00.000Z'];
+    for (const order of [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]) {
+      const r = run([meter(0, 249.5), ...order.map((i) => message[i] as CanonicalEvent)], opts);
+      expect(keys(r.deliveries).sort()).toEqual([...expected].sort());
+      // The same message again is late (each kind was taken at that time), and adds nothing.
+      const rule = createMaintenanceRule(opts);
+      const replay = simulateRules([rule], message.map((event) => ({ event, asset, destination: 'erp' })), { initial: new Map([[asset.erpAssetId, r.doc]]) });
+      expect(replay.perStep.flat()).toEqual([]);
+      expect(replay.lateByStep).toEqual([['maintenance'], ['maintenance'], ['maintenance']]);
+    }
   });
 
   it('late samples beyond the allowed lateness never duplicate a work order', () => {
@@ -390,6 +425,19 @@ describe('service intervals', () => {
     expect(again.doc).toEqual(after.doc);
   });
 
+  it('a completion stamped in the same second as "in progress" still completes, in either arrival order', () => {
+    const opened = run([meter(0, 240), meter(11, 251)], svc());
+    const key = 'EQ-7|service-250h|250h@b0';
+    for (const order of [
+      [feedback(12, key, 'in-progress'), feedback(12, key, 'completed', 252)],
+      [feedback(12, key, 'completed', 252), feedback(12, key, 'in-progress')],
+    ]) {
+      const after = run([...order, feedback(12, key, 'completed', 252), meter(13, 253), meter(300, 499), meter(305, 503)], svc(), opened.doc);
+      expect(after.state?.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 252 });
+      expect(keys(after.deliveries)).toEqual(['EQ-7|service-250h|502h@b252']);
+    }
+  });
+
   it('without hours in the completion, uses the meter reading at the completion time', () => {
     const opened = run([meter(0, 240), meter(11, 251), meter(12, 252), meter(13, 253)], svc());
     const after = run([feedback(12.5, 'EQ-7|service-250h|250h@b0', 'completed')], svc(), opened.doc);
@@ -482,6 +530,17 @@ describe('maintenance windows', () => {
     const inside = Date.UTC(2026, 9, 25, 1);
     expect(nextWindow(sat, inside)).toEqual({ start: inside, end: Date.UTC(2026, 9, 25, 5) });
     expect(nextWindow({ timeZone: 'UTC', windows: [] }, inside)).toBeUndefined();
+  });
+
+  it('a window the spring DST change skips entirely is no window that day: never a planned end before its start', () => {
+    // Sundays 02:30–03:00 Berlin: on 2026-03-29 the clocks jump from 02:00 to 03:00, so that window does not happen.
+    const night = { timeZone: 'Europe/Berlin', windows: [{ days: [0], startMinute: 150, durationMinutes: 30 }] };
+    expect(nextWindow(night, Date.UTC(2026, 2, 28))).toEqual({ start: Date.UTC(2026, 3, 5, 0, 30), end: Date.UTC(2026, 3, 5, 1) });
+    // 02:00–03:00 would be empty too; 02:30–04:00 keeps what is left of it, ending at 04:00 CEST.
+    expect(nextWindow({ ...night, windows: [{ days: [0], startMinute: 120, durationMinutes: 60 }] }, Date.UTC(2026, 2, 28))).toEqual({ start: Date.UTC(2026, 3, 5, 0), end: Date.UTC(2026, 3, 5, 1) });
+    const longer = nextWindow({ ...night, windows: [{ days: [0], startMinute: 150, durationMinutes: 90 }] }, Date.UTC(2026, 2, 28));
+    expect(longer?.end).toBe(Date.UTC(2026, 2, 29, 2));
+    expect((longer?.start ?? Infinity) < (longer?.end ?? 0)).toBe(true);
   });
 
   it('skips windows that start on closed days, in the calendar’s time zone, through a long shutdown', () => {

@@ -38,8 +38,9 @@ export interface ThresholdState {
   /** Repeating rules: starts of the episodes counted towards the next work order, oldest first. */
   readonly hits?: readonly number[];
   /**
-   * The ERP completed this episode's work order at this time: a sample from then on ends the
-   * episode, so a condition that outlasts the repair opens a new work order (after the cooldown).
+   * The ERP completed this episode's work order at this time: a breaching sample from then on
+   * starts a new episode, so a condition that outlasts the repair opens a new work order (after
+   * the cooldown).
    */
   readonly rearmAt?: number;
 }
@@ -71,8 +72,9 @@ export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undef
   switch (s.phase) {
     case 'active':
       if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
-      // Repaired (the ERP completed its work order) but still breaching: a new episode from here.
-      if (s.rearmAt !== undefined && t >= s.rearmAt) return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
+      // Repaired (the ERP completed its work order) but still breaching: a new episode from here
+      // (a value between the clear value and the threshold is no breach: it waits for one).
+      if (s.rearmAt !== undefined && t >= s.rearmAt && isBreach(rule, value)) return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
       return { state: { ...s, last: t } };
     case 'pending': {
       const gap = s.last !== undefined && t - s.last > rule.maxGapMs;

@@ -59,7 +59,8 @@ export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefine
       const start = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(startMin / 60), startMin % 60, calendar.timeZone);
       const endMin = startMin + w.durationMinutes;
       const end = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(endMin / 60), endMin % 60, calendar.timeZone);
-      if (end <= t) continue;
+      // A window inside the hour a spring DST change skips does not happen that day (its start moves past its end).
+      if (end <= t || end <= start) continue;
       const slot = { start: Math.max(start, t), end };
       if (!best || slot.start < best.start || (slot.start === best.start && slot.end > best.end)) best = slot;
     }
