@@ -18,6 +18,8 @@ export interface PeriodCalendar {
   readonly timeZone: string;
   /** The period containing instant `t`; undefined outside a custom calendar's range. */
   periodAt(t: number): Period | undefined;
+  /** The period containing `t`, else the first one starting after it; undefined after the last. */
+  periodFrom(t: number): Period | undefined;
   /** The period with this id; undefined when unknown. */
   period(id: string): Period | undefined;
   /** The period after `p`; undefined at the end of a custom calendar. */
@@ -46,14 +48,16 @@ export function monthlyCalendar(timeZone: string): PeriodCalendar {
     return p;
   };
   let recent: Period | undefined;
+  const periodAt = (t: number): Period => {
+    if (recent && t >= recent.start && t < recent.end) return recent;
+    const p = zonedParts(t, timeZone);
+    recent = make(p.year, p.month);
+    return recent;
+  };
   return {
     timeZone,
-    periodAt(t) {
-      if (recent && t >= recent.start && t < recent.end) return recent;
-      const p = zonedParts(t, timeZone);
-      recent = make(p.year, p.month);
-      return recent;
-    },
+    periodAt,
+    periodFrom: periodAt,
     period(id) {
       const m = MONTH_ID.exec(id);
       return m ? make(Number(m[1]), Number(m[2])) : undefined;
@@ -81,7 +85,10 @@ export interface CustomPeriodInput {
 export function customCalendar(timeZone: string, periods: readonly CustomPeriodInput[], end: string): PeriodCalendar {
   const startOf = (date: string) => {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-    if (!m) throw new Error(`"${date}" is not a date (YYYY-MM-DD)`);
+    // A day that does not exist (2026-02-30) would roll into the next month: refuse it.
+    const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
+    if (!m || !day || day.getUTCFullYear() !== Number(m[1]) || day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3]))
+      throw new Error(`"${date}" is not a date (YYYY-MM-DD)`);
     return zonedTimeToUtc(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, timeZone);
   };
   const starts = periods.map((p) => startOf(p.start));
@@ -93,20 +100,22 @@ export function customCalendar(timeZone: string, periods: readonly CustomPeriodI
     ids.add(p.id);
   }
   const byId = new Map(list.map((p, i) => [p.id, i]));
+  const periodAt = (t: number): Period | undefined => {
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const p = list[mid] as Period;
+      if (t < p.start) hi = mid - 1;
+      else if (t >= p.end) lo = mid + 1;
+      else return p;
+    }
+    return undefined;
+  };
   return {
     timeZone,
-    periodAt(t) {
-      let lo = 0;
-      let hi = list.length - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        const p = list[mid] as Period;
-        if (t < p.start) hi = mid - 1;
-        else if (t >= p.end) lo = mid + 1;
-        else return p;
-      }
-      return undefined;
-    },
+    periodAt,
+    periodFrom: (t) => (list[0] !== undefined && t < list[0].start ? list[0] : periodAt(t)),
     period(id) {
       const i = byId.get(id);
       return i === undefined ? undefined : list[i];

@@ -107,8 +107,11 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
   };
 }
 
-/** Readings with equal times: by value (then a reset after a plain reading); equal ones are duplicates. */
-const readingOrder = byKey((x: Reading) => `${x.h}${x.reset ? 'r' : ''}`);
+/**
+ * Readings with equal times: plain readings before a reset (the old meter's final reading, then the
+ * new meter's start), then by value; equal ones are duplicates.
+ */
+const readingOrder = byKey((x: Reading) => `${x.reset ? 'r' : 'p'}${x.h}`);
 
 function readingOf(event: MeterEvent, meter: 'operatingHours' | 'odometerKm'): Reading {
   const h = event[meter] as number;
@@ -156,7 +159,8 @@ function spread(
   const [t0, h0] = a;
   const [t1, h1] = b;
   const delta = h1 - h0;
-  let p = calendar.periodAt(t0);
+  // From before a custom calendar's first period: its share starts at that period.
+  let p = calendar.periodFrom(t0);
   // A reading exactly at a boundary belongs to the period it starts; the interval (t0, t1] is split.
   let meter = h0;
   let guard = 0;

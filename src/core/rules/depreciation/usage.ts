@@ -131,12 +131,14 @@ export function usageFor(
   const salvage = num(asset, attributes.salvage) ?? (cost !== null ? 0 : null);
   const total = num(asset, attributes.totalExpectedUnits);
   const life = num(asset, attributes.usefulLifePeriods);
-  const base = cost !== null && salvage !== null ? cost - salvage : null;
+  // Salvage above cost leaves nothing to depreciate: a charge is never negative.
+  const base = cost !== null && salvage !== null ? Math.max(0, cost - salvage) : null;
 
   if (!tracked) notes.push('no meter readings in or before this period');
   if (now < period.end) notes.push('period still open: usage so far');
   else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
   if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
+  else if (salvage !== null && salvage > cost) notes.push(`salvage (${salvage}) is more than cost (${cost}): nothing to depreciate`);
   if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
   if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
   // Units-of-production stops at the expected total: the asset is then fully depreciated (cost − salvage).

@@ -6,6 +6,7 @@
  * `inventory_quantity`, ERPNext stock reconciliation) and the signed change since the last one
  * sent (`delta`: NetSuite `adjustQtyBy`), so the connector picks what its ERP takes. They are
  * facts, never coalesced (a coalesced delta would be lost), keyed `<location>|<sku>|r<revision>`
+ * (`|` and `%` in a location or SKU escaped as `%7C` and `%25`)
  * with a revision per (destination, location, SKU) that only moves forward; the sent totals and
  * revisions are kept by the inventory task (see {@link SentCounts}).
  * @module
@@ -41,6 +42,9 @@ export interface CountCell {
 /** Separator inside map keys; never in a location code or SKU that survives the key check. */
 const SEP = '\u001f';
 export const cellKey = (location: string, sku: string): string => `${location}${SEP}${sku}`;
+
+/** A location or SKU inside a business key: `|` (the key's separator) and `%` escaped, so two cells never share a key. */
+const keyPart = (text: string): string => text.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 
 /**
  * Whether an item counts now: `counted` (seen at a location within the freshness window),
@@ -128,7 +132,7 @@ export function planInventoryCounts(
       destination,
       operation: INVENTORY_COUNT,
       kind: 'fact',
-      businessKey: `${location}|${sku}|r${revision}`,
+      businessKey: `${keyPart(location)}|${keyPart(sku)}|r${revision}`,
       erpAssetId: sku,
       eventTime: now,
       payload: {

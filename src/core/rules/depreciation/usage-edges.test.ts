@@ -1,0 +1,127 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { MeterEvent } from '../../model/events.js';
+import { flushRules, simulateRules } from '../simulate.js';
+import { customCalendar, monthlyCalendar, type PeriodCalendar } from './calendar.js';
+import { createUsageRule, type UsageState } from './usage-rule.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageFor } from './usage.js';
+
+const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: {} };
+const meter = (t: number, hours: number, declaredReset?: boolean): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'erp', value: 'FA-1' }],
+  eventTime: t,
+  receivedAt: t,
+  operatingHours: hours,
+  ...(declaredReset ? { declaredReset } : {}),
+});
+
+function run(calendar: PeriodCalendar, events: MeterEvent[], lateness = 0): UsageState {
+  const rule = createUsageRule({ calendar, allowedLatenessMs: lateness, keepPeriods: 1000 });
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+  const f = flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), 0);
+  return f.states.get('FA-1')?.depreciation as UsageState;
+}
+const sum = (s: UsageState) => Object.values(s.periods ?? {}).reduce((n, p) => n + p.units, 0);
+
+describe('usage per period: conservation', () => {
+  it('property: the period units add up to the continuous meter’s advance (monthly, Berlin)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: 1, max: 40 * 86400 }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 2, maxLength: 40 }), (steps) => {
+        let t = Date.UTC(2026, 0, 1);
+        let h = 1000;
+        const events = steps.map(([dt, rate]) => {
+          t += dt * 1000;
+          h += (rate * dt) / 3600;
+          return meter(t, Math.round(h * 1000) / 1000);
+        });
+        const s = run(monthlyCalendar('Europe/Berlin'), events);
+        expect(sum(s)).toBeCloseTo((s.last?.[1] ?? 0) - (s.first?.[1] ?? 0), 3);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('usage per period: conservation on a 4-4-5 calendar', () => {
+  // FY27 in Berlin: 4-4-5 weeks from Monday 28 Sep 2026, across the October DST change.
+  const weeks = [4, 4, 5, 4, 4, 5];
+  const starts: string[] = [];
+  let day = Date.UTC(2026, 8, 28);
+  for (const w of [...weeks, 0]) {
+    starts.push(new Date(day).toISOString().slice(0, 10));
+    day += w * 7 * 86_400_000;
+  }
+  const cal = customCalendar('Europe/Berlin', weeks.map((_, i) => ({ id: `FY27-P${String(i + 1).padStart(2, '0')}`, start: starts[i] as string })), starts[weeks.length] as string);
+  const boundaries = weeks.map((_, i) => cal.period(`FY27-P${String(i + 1).padStart(2, '0')}`)?.start as number);
+
+  it('property: readings on and between boundaries: units add up, a boundary reading counts once, and ends its period', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.integer({ min: 1, max: 20 * 86400 }).map((s) => ({ dt: s * 1000 })), fc.constantFrom(...boundaries).map((b) => ({ at: b }))), { minLength: 2, maxLength: 30 }),
+        (steps) => {
+          let t = boundaries[0] as number;
+          const times = [t];
+          for (const st of steps) {
+            const next = 'at' in st ? st.at : t + st.dt;
+            if (next > t && next < (boundaries[boundaries.length - 1] as number) + 20 * 86_400_000) times.push((t = next));
+          }
+          fc.pre(times.length >= 2);
+          const events = times.map((x) => meter(x, 1000 + (x - (times[0] as number)) / 3_600_000 / 2));
+          const s = run(cal, events.map((e) => ({ ...e, operatingHours: Math.round((e.operatingHours as number) * 1000) / 1000 })));
+          expect(sum(s)).toBeCloseTo((s.last?.[1] ?? 0) - (s.first?.[1] ?? 0), 3);
+          for (const x of times) {
+            const p = cal.periodAt(x - 1);
+            if (boundaries.includes(x) && p && x > (times[0] as number)) expect(s.periods?.[p.id]?.meterAtEnd).toBeCloseTo(Math.round((1000 + (x - (times[0] as number)) / 7_200_000) * 1000) / 1000, 3);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('usage per period: edges', () => {
+  const H = 3_600_000;
+
+  it('a custom calendar that starts after the first reading still gets the usage inside its first period', () => {
+    // Fiscal periods from 1 Oct (UTC); the asset already reported on 30 Sep.
+    const cal = customCalendar('UTC', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-10-29' }], '2026-11-26');
+    const s = run(cal, [meter(Date.parse('2026-09-30T12:00:00Z'), 100), meter(Date.parse('2026-10-01T12:00:00Z'), 112)]);
+    // 12 h over 24 h: half on 30 Sep (no period), half on 1 Oct (P01).
+    expect(s.periods).toEqual({ P01: { units: 6, meterAtEnd: 112 } });
+  });
+
+  it('a meter replacement declared at the same instant as the old meter’s final reading keeps the final usage', () => {
+    const t0 = Date.parse('2026-10-01T00:00:00Z');
+    const t1 = t0 + 200 * H;
+    // Final reading of the old meter (600) and the new meter's start (0) share a timestamp.
+    const events = [meter(t0, 500), meter(t1, 600), meter(t1, 0, true), meter(t1 + 10 * H, 10)];
+    for (const order of [events, [events[0], events[2], events[1], events[3]] as MeterEvent[]]) {
+      const s = run(monthlyCalendar('UTC'), order, H);
+      expect(s.periods?.['2026-10']).toEqual({ units: 110, meterAtEnd: 610 });
+    }
+  });
+});
+
+describe('units-of-production preview: salvage', () => {
+  it('a salvage value above cost depreciates nothing (never a negative charge) and says so', () => {
+    const cal = monthlyCalendar('UTC');
+    const october = cal.period('2026-10');
+    if (!october) throw new Error('no October');
+    const s = run(cal, [meter(Date.parse('2026-10-01T00:00:00Z'), 100), meter(Date.parse('2026-10-20T00:00:00Z'), 200)]);
+    const odd: AssetRecord = { ...asset, attributes: { cost: '5000', salvage: '8000', expectedUnits: '1000', usefulLifeMonths: '60' } };
+    const line = usageFor(odd, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
+    expect([line.unitsOfProduction, line.straightLine]).toEqual([0, 0]);
+    expect(line.notes).toContain('salvage (8000) is more than cost (5000): nothing to depreciate');
+  });
+});
+
+describe('custom calendars: start dates', () => {
+  it('a start date that is not a real day is refused, not rolled into the next month', () => {
+    expect(() => customCalendar('UTC', [{ id: 'P01', start: '2026-01-01' }, { id: 'P02', start: '2026-02-30' }], '2026-04-01')).toThrow(/2026-02-30/);
+    expect(() => customCalendar('UTC', [{ id: 'P01', start: '2026-01-01' }], '2026-13-01')).toThrow(/2026-13-01/);
+  });
+});
