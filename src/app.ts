@@ -225,6 +225,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         sink: wrappedSink,
         signal,
         connector: (name) => connectors.get(name),
+        withinLimits: (name, call) => dispatcher.withinLimits(name, signal, call),
         commit: async (deliveries) => {
           await store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
           dispatcher.notify();

@@ -10,7 +10,9 @@
  * - `GET /api/v1/work-orders/{id}` → 200
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, countedAt}` → 201
+ * - `GET /api/v1/inventory/counts?externalKey=&location=&sku=` → `{items}`
  * - `POST /api/v1/assets/{id}/usage` `{period, periodUnits, unit, lifeToDateUnits?, totalExpectedUnits?}` → 201
+ * - `GET /api/v1/assets/{id}/usage?externalKey=&period=` → `{items}`
  *
  * Errors are `{error:{code, message}}` with 400 (validation, naming the field), 404 (unknown
  * asset or route), 405 and 409 (status transition).
@@ -155,7 +157,11 @@ export class ErpStore {
         return methodNotAllowed(method, path, 'GET, PATCH');
       }
       if (sub === 'meter-readings') return method === 'POST' ? this.recordMeter(id, body) : methodNotAllowed(method, path, 'POST');
-      if (sub === 'usage') return method === 'POST' ? this.postUsage(id, body) : methodNotAllowed(method, path, 'POST');
+      if (sub === 'usage') {
+        if (method === 'POST') return this.postUsage(id, body);
+        if (method === 'GET') return listed(this.state.usagePostings.filter((u) => u.erpAssetId === id), query, ['externalKey', 'period']);
+        return methodNotAllowed(method, path, 'GET, POST');
+      }
     }
     if (collection === 'work-orders' && segments.length === 3) {
       if (method === 'POST') return this.createWorkOrder(body);
@@ -168,7 +174,9 @@ export class ErpStore {
       return wo ? { status: 200, body: wo } : notFound(`work order ${id} does not exist`);
     }
     if (collection === 'inventory' && id === 'counts' && segments.length === 4) {
-      return method === 'POST' ? this.countInventory(body) : methodNotAllowed(method, path, 'POST');
+      if (method === 'POST') return this.countInventory(body);
+      if (method === 'GET') return listed(this.state.inventoryCounts, query, ['externalKey', 'location', 'sku']);
+      return methodNotAllowed(method, path, 'GET, POST');
     }
     return notFound(`no route ${method} ${path}`);
   }
@@ -397,6 +405,12 @@ export class SimError extends Error {
 
 export function errorBody(code: string, message: string): { error: { code: string; message: string } } {
   return { error: { code, message } };
+}
+
+/** `{items}` of the records whose `fields` equal the query's values (a lookup by `externalKey` ...). */
+function listed(records: readonly Readonly<Record<string, unknown>>[], query: URLSearchParams, fields: readonly string[]): SimResponse {
+  const items = records.filter((r) => fields.every((f) => query.get(f) === null || r[f] === query.get(f)));
+  return { status: 200, body: { items: structuredClone(items) } };
 }
 
 function invalid(message: string): SimResponse {

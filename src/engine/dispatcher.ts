@@ -12,7 +12,8 @@ import { CircuitBreaker, type CircuitState } from '../core/delivery/circuit-brea
 import { AuthError, PermanentError, RateLimitedError, RetryableError, coerceError, type DeliveryError } from '../core/errors/errors.js';
 import { outboxKey, type OutboxItem } from '../core/model/delivery.js';
 import type { Clock } from '../ports/clock.js';
-import type { ErpConnector, ItemResult } from '../ports/connector.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ErpConnector, ItemResult, RequestBudget, SendContext } from '../ports/connector.js';
 import type { AttemptOutcome, AuditRecord, Store } from '../ports/store.js';
 import { DestinationLimiter } from './limiter.js';
 
@@ -170,12 +171,18 @@ export class Dispatcher {
           await (wait === Infinity ? Promise.race([...w.inflight, w.sleep(this.idlePollMs)]) : w.sleep(Math.min(wait, 1000)));
           continue;
         }
-        const items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy);
+        let items: OutboxItem[];
+        try {
+          items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy);
+        } catch (err) {
+          // A failed claim (store busy) sent nothing either: without this the slot (or the
+          // half-open probe) stays taken for good and the destination stops delivering.
+          this.giveBack(w);
+          throw err;
+        }
         if (items.length === 0) {
           // Nothing was sent: hand back the slot, the token and any half-open probe.
-          w.limiter.release();
-          w.limiter.refund();
-          w.breaker.onNeutral();
+          this.giveBack(w);
           await w.sleep(this.idlePollMs);
           continue;
         }
@@ -194,12 +201,64 @@ export class Dispatcher {
     }
   }
 
+  /** Hand back what a loop turn took for a request it did not send: the slot, the token, any probe. */
+  private giveBack(w: DestinationWorker): void {
+    w.limiter.release();
+    w.limiter.refund();
+    w.breaker.onNeutral();
+  }
+
+  /**
+   * Run a connector call made outside delivery (polling the ERP for work-order changes) within
+   * the destination's limits, as deliveries are (invariant 4): it waits for a concurrency slot and
+   * a rate token and out any 429 pause, further requests of the call take their own tokens, and a
+   * 429 answer pauses the destination. Rejects when `signal` aborts while waiting.
+   */
+  async withinLimits<T>(destination: string, signal: AbortSignal, call: (ctx: SendContext) => Promise<T>): Promise<T> {
+    const w = this.workers.get(destination);
+    if (!w) return call({ signal });
+    await this.waitUntil(signal, (now) => w.limiter.tryAcquire(now));
+    try {
+      return await call({ signal, budget: this.budgetOf(w) });
+    } catch (err) {
+      if (err instanceof RateLimitedError) this.onRateLimited(w, err, this.opts.clock.now());
+      throw err;
+    } finally {
+      w.limiter.release();
+    }
+  }
+
+  /** A connector call's further requests: a rate token each, after any pause. */
+  private budgetOf(w: DestinationWorker): RequestBudget {
+    return { next: (signal) => this.waitUntil(signal, (now) => w.limiter.tryTake(now)) };
+  }
+
+  /** Polls `attempt` (0 = granted, else ms to wait; Infinity = until a slot frees) until granted or aborted. */
+  private async waitUntil(signal: AbortSignal, attempt: (now: number) => number): Promise<void> {
+    for (;;) {
+      signal.throwIfAborted();
+      const wait = attempt(this.opts.clock.now());
+      if (wait === 0) return;
+      await sleep(Math.min(wait === Infinity ? this.idlePollMs : wait, 1000), undefined, { signal });
+    }
+  }
+
+  /** A 429/503 pauses the whole destination, not just one item; growing when no Retry-After is given. */
+  private onRateLimited(w: DestinationWorker, err: RateLimitedError, now: number): void {
+    w.metrics.rateLimited++; // one per response, however many items it carried
+    w.consecutive429++;
+    const wait = err.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
+    w.limiter.pause(now + wait);
+    this.opts.logger?.warn({ destination: w.policy.name, waitMs: wait, status: err.status }, 'destination is rate limiting us; pausing it');
+  }
+
   private async send(w: DestinationWorker, items: OutboxItem[]): Promise<void> {
     const { connector } = w.policy;
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]);
+    const budget = this.budgetOf(w);
     let results: ItemResult[];
     try {
-      results = await connector.send(items, { signal });
+      results = await connector.send(items, { signal, budget });
     } catch (err) {
       // Connectors must not throw; treat it as a retryable failure of every item.
       const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
@@ -223,7 +282,7 @@ export class Dispatcher {
         const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
         let second: ItemResult[];
         try {
-          second = await connector.send(retryItems, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]) });
+          second = await connector.send(retryItems, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]), budget });
         } catch (err) {
           const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
           second = retryItems.map((i) => ({ id: i.id, ok: false, error: e }));
@@ -289,14 +348,8 @@ export class Dispatcher {
     // Items the connector did not answer for: unknown outcome, resend later.
     for (const id of byId.keys()) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs });
 
-    if (rateLimited) {
-      w.metrics.rateLimited++; // one per response, however many items it carried
-      // A 429/503 pauses the whole destination, not just this item; growing when no Retry-After is given.
-      w.consecutive429++;
-      const wait = rateLimited.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: p.maxDelayMs }, w.consecutive429, () => 1);
-      w.limiter.pause(now + wait);
-      this.opts.logger?.warn({ destination: p.name, waitMs: wait, status: rateLimited.status }, 'destination is rate limiting us; pausing it');
-    } else if (anySuccess) w.consecutive429 = 0;
+    if (rateLimited) this.onRateLimited(w, rateLimited, now);
+    else if (anySuccess) w.consecutive429 = 0;
     if (anyFailure && !anySuccess) w.breaker.onFailure(now);
     else if (anySuccess) w.breaker.onSuccess();
     else w.breaker.onNeutral();

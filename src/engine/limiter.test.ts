@@ -39,3 +39,16 @@ describe('DestinationLimiter', () => {
     expect(l.pauses).toBe(1);
   });
 });
+
+describe('DestinationLimiter.tryTake (a call\'s further requests)', () => {
+  it('takes rate tokens and honours a pause, but needs no concurrency slot', () => {
+    const l = new DestinationLimiter({ requestsPerMinute: 60, maxConcurrency: 1, burst: 2 }, 0);
+    expect(l.tryAcquire(0)).toBe(0); // the call's own slot and token
+    expect(l.tryTake(0)).toBe(0); // its second request: the last token, no second slot needed
+    expect(l.tryTake(0)).toBe(1000); // the third waits for the refill
+    expect(l.tryTake(1000)).toBe(0);
+    l.pause(5000);
+    expect(l.tryTake(2000)).toBe(3000);
+    expect(l.inFlight).toBe(1);
+  });
+});

@@ -49,6 +49,18 @@ export class DestinationLimiter {
     return 0;
   }
 
+  /**
+   * 0 if one more request of a call already holding a slot may go now (takes a token, no slot);
+   * else ms to wait (the pause, or the token refill).
+   */
+  tryTake(now: number): number {
+    if (now < this.pausedUntil) return this.pausedUntil - now;
+    this.refill(now);
+    if (this.tokens < 1) return Math.ceil((1 - this.tokens) / this.ratePerMs);
+    this.tokens -= 1;
+    return 0;
+  }
+
   /** Give back a token taken for a request that was not sent after all. */
   refund(): void {
     this.tokens = Math.min(this.capacity, this.tokens + 1);

@@ -32,6 +32,30 @@ export type ItemResult =
 export interface SendContext {
   /** Aborted when the grace period of a shutdown runs out, or on timeout. */
   readonly signal: AbortSignal;
+  /**
+   * The destination's request budget (invariant 4). The caller took one request's worth before the
+   * call; a connector that makes more than one request in a call (a lookup before a create, a
+   * second batch, another page) awaits `next()` before each further one, so the destination's rate
+   * limit and any 429 pause hold for those too. Absent in tests and tools that run unlimited.
+   */
+  readonly budget?: RequestBudget;
+}
+
+/** Further requests within one connector call, paced by the destination's limiter. */
+export interface RequestBudget {
+  /** Resolves when one more request may go (a rate token is taken); rejects when `signal` aborts. */
+  next(signal: AbortSignal): Promise<void>;
+}
+
+/** What one poll for work-order changes read. */
+export interface WorkOrderPoll {
+  /** Changes to work orders assetbridge opened (those carrying its business key). */
+  readonly updates: readonly WorkOrderUpdate[];
+  /**
+   * The newest change time of every record read, the ERP's own work orders included: the next
+   * poll starts there, so a busy ERP's manual work orders are not read again on every poll.
+   */
+  readonly readUpTo?: number;
 }
 
 export interface ErpConnector {
@@ -43,7 +67,7 @@ export interface ErpConnector {
    * Work orders changed in the ERP since `since` (epoch ms), for the maintenance closed loop.
    * Optional: connectors whose ERP pushes webhooks instead may omit it.
    */
-  fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]>;
+  fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderPoll>;
   /**
    * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
    * ERP's own format: one update per item, or why an item is not one (a work order assetbridge did

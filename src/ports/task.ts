@@ -5,7 +5,7 @@
  * @module
  */
 import type { DeliveryIntent } from '../core/model/delivery.js';
-import type { ErpConnector } from './connector.js';
+import type { ErpConnector, SendContext } from './connector.js';
 import type { Clock } from './clock.js';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestSink, SubmitResult } from './source.js';
@@ -28,6 +28,11 @@ export interface TaskContext {
   /** Submit the engine's own messages (idle watermarks) through the pipeline, outside the input counts. */
   submitInternal(messages: readonly RawMessage[]): Promise<SubmitResult>;
   connector(destination: string): ErpConnector | undefined;
+  /**
+   * Run a connector call (a poll of the ERP) within the destination's limits, as deliveries are:
+   * after a concurrency slot, a rate token and any 429 pause; a 429 answer pauses the destination.
+   */
+  withinLimits<T>(destination: string, call: (ctx: SendContext) => Promise<T>): Promise<T>;
   readonly signal: AbortSignal;
 }
 

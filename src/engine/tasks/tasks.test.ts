@@ -39,6 +39,7 @@ function context(store: SqliteStore, clock: { t: number }, extra: Partial<TaskCo
     idleHolding: () => [],
     submitInternal: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }),
     connector: () => undefined,
+    withinLimits: (_destination, call) => call({ signal: new AbortController().signal }),
     signal: new AbortController().signal,
     submitted,
     ...extra,
@@ -74,7 +75,7 @@ describe('work-order feedback polling', () => {
       send: () => Promise.resolve([]),
       fetchWorkOrderUpdates: (since) => {
         asked.push(since);
-        return Promise.resolve([update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN), update('manual-order-17', 'open', T0 + 7 * MIN)]);
+        return Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN), update('manual-order-17', 'open', T0 + 7 * MIN)] });
       },
     };
     const clock = { t: T0 + 10 * MIN };
@@ -99,13 +100,41 @@ describe('work-order feedback polling', () => {
     expect(await pollOne(ctx, 'other', { initialLookbackMs: 1 })).toBe(0);
   });
 
+  it('moves the cursor past work orders the ERP opened itself, and polls within the destination limits', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const asked: number[] = [];
+    const limited: string[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      // Only manual work orders changed: none is ours, but they were read up to T0 + 9 min.
+      fetchWorkOrderUpdates: (since) => {
+        asked.push(since);
+        return Promise.resolve({ updates: [], readUpTo: T0 + 9 * MIN });
+      },
+    };
+    const ctx = context(store, { t: T0 + 10 * MIN }, {
+      connector: () => connector,
+      withinLimits: (destination, call) => {
+        limited.push(destination);
+        return call({ signal: new AbortController().signal });
+      },
+    });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 9 * MIN));
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN });
+    expect(asked).toEqual([T0 - 50 * MIN, T0 + 9 * MIN]);
+    expect(limited).toEqual(['erp', 'erp']);
+  });
+
   it('does not advance the cursor when the commit fails', async () => {
     const store = await withAssets([]);
     const connector: ErpConnector = {
       name: 'erp',
       capabilities: { maxBatchSize: 1, operations: [] },
       send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: () => Promise.resolve([update('EQ-1|r|x', 'open', T0)]),
+      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [update('EQ-1|r|x', 'open', T0)] }),
     };
     const ctx = context(store, { t: T0 }, { connector: () => connector, sink: { submit: () => Promise.reject(new Error('disk full')) } });
     await expect(pollOne(ctx, 'erp', { initialLookbackMs: 0 })).rejects.toThrow('disk full');

@@ -57,12 +57,14 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
 export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
+  const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
   const stored = await ctx.store.kvGet(FEEDBACK_NS, destination);
   const since = stored !== undefined ? Number(stored) : ctx.clock.now() - options.initialLookbackMs;
-  const updates = await connector.fetchWorkOrderUpdates(since, { signal: ctx.signal });
+  // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
+  const poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx));
+  const { updates } = poll;
   // Only work orders we opened carry our business key (`asset|rule|occurrence`).
   const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined);
-  if (updates.length === 0) return 0;
   if (ours.length > 0) {
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone.
@@ -74,7 +76,8 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     }));
     await ctx.sink.submit(messages);
   }
-  const newest = Math.max(since, ...updates.map((u) => u.changedAt));
-  await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
+  // The ERP's own work orders move the cursor too, so they are not read again on every poll.
+  const newest = Math.max(since, poll.readUpTo ?? since, ...updates.map((u) => u.changedAt));
+  if (newest > since) await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
   return ours.length;
 }

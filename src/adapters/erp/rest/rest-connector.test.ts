@@ -126,7 +126,13 @@ describe('each operation against the simulator', () => {
     const res = await fetch(`${s.url}/__sim/complete-work-order`, { method: 'POST', body: JSON.stringify({ externalKey: orders[2]!.businessKey, odometerKmAtCompletion: 30_120 }) });
     expect(res.status).toBe(200);
 
-    const updates = await c.fetchWorkOrderUpdates(since, ctx);
+    // A work order opened in the ERP by hand (no externalKey) is not ours, but it was read.
+    clock.advance(1000);
+    const manual = await c.client.request({ method: 'POST', path: '/api/v1/work-orders', body: { erpAssetId: 'EQ-8', title: 'Replace seat' } });
+    expect(manual.ok).toBe(true);
+
+    const { updates, readUpTo } = await c.fetchWorkOrderUpdates(since, ctx);
+    expect(readUpTo).toBe(since + 2000);
     expect(updates.map((u) => [u.businessKey, u.status])).toEqual([
       [orders[0]!.businessKey, 'completed'],
       [orders[1]!.businessKey, 'cancelled'],
@@ -136,7 +142,7 @@ describe('each operation against the simulator', () => {
     expect(updates[2]).toMatchObject({ erpAssetId: 'EQ-7', odometerKmAtCompletion: 30_120 });
     expect(updates[2]?.operatingHoursAtCompletion).toBeUndefined();
     expect(s.counters().requests).toBeGreaterThanOrEqual(3); // 1 send... plus 2 pages at least
-    expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual([]);
+    expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual({ updates: [] });
   });
 
   it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
@@ -180,25 +186,27 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(s.counters().rateLimited).toBe(1);
   });
 
-  it('injected 503 with Retry-After, 500, reset and a hang classify as the dispatcher needs', async () => {
+  it('injected 500, reset, a hang and 503 with Retry-After classify as the dispatcher needs', async () => {
     const s = await sim();
     const c = connectorFor(s, { timeoutMs: 300 });
-    s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 7 });
     s.faults.add({ kind: 'error', status: 500 });
     s.faults.add({ kind: 'reset' });
     s.faults.add({ kind: 'timeout' });
+    s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 7 });
     const results = await c.send([location('A'), location('B'), location('C'), location('D'), location('E')], ctx);
-    expect(errorOf(results[0])).toBeInstanceOf(RateLimitedError);
-    expect((errorOf(results[0]) as RateLimitedError).retryAfterMs).toBe(7000);
+    expect(errorOf(results[0])).toBeInstanceOf(RetryableError);
+    expect(errorOf(results[0])?.message).toContain('500');
     expect(errorOf(results[1])).toBeInstanceOf(RetryableError);
-    expect(errorOf(results[1])?.message).toContain('500');
+    expect(errorOf(results[1])?.message).toContain('connection-reset');
     expect(errorOf(results[2])).toBeInstanceOf(RetryableError);
-    expect(errorOf(results[2])?.message).toContain('connection-reset');
-    expect(errorOf(results[3])).toBeInstanceOf(RetryableError);
-    expect(errorOf(results[3])?.message).toContain('timeout');
-    expect(results[4]?.ok).toBe(true);
+    expect(errorOf(results[2])?.message).toContain('timeout');
+    expect(errorOf(results[3])).toBeInstanceOf(RateLimitedError);
+    expect((errorOf(results[3]) as RateLimitedError).retryAfterMs).toBe(7000);
+    // After the 503 nothing more goes in this call: E shares its answer (the dispatcher pauses the destination).
+    expect(errorOf(results[4])).toBe(errorOf(results[3]));
     expect(s.counters().faultsFired).toMatchObject({ error: 2, reset: 1, timeout: 1 });
-    expect(Object.keys(s.state().locations)).toEqual(['E']);
+    expect(s.counters().requests).toBe(4);
+    expect(Object.keys(s.state().locations)).toEqual([]);
   });
 
   it('an aborted send (shutdown) is retryable and stops waiting', async () => {

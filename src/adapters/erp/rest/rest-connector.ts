@@ -3,12 +3,13 @@
  * API (see rest-mapping.ts for the shapes), one request per delivery or many in one batch call.
  *
  * Exactly-once (invariant 3): every request carries the delivery's idempotency key in the
- * configured header. When the ERP ignores that header (`idempotencySupported: false`), a work
- * order is looked up by `externalKey` before it is created, and an existing one counts as
- * delivered. The connector never retries, sleeps or limits: the dispatcher does.
+ * configured header. When the ERP ignores that header (`idempotencySupported: false`), a fact
+ * (work order, inventory count, usage posting) carries its business key as `externalKey` and is
+ * looked up by it before it is created, and an existing one counts as delivered. The connector
+ * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
-import { DeliveryError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import { DeliveryError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { systemClock, type Clock } from '../../../ports/clock.js';
 import type {
@@ -18,10 +19,11 @@ import type {
   ItemResult,
   ProbeResult,
   SendContext,
+  WorkOrderPoll,
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
-import { RestClient } from './rest-client.js';
+import { RestClient, type RestOutcome, type RestRequest } from './rest-client.js';
 import { classifyResponse } from './rest-errors.js';
 import {
   REST_OPERATIONS,
@@ -32,6 +34,8 @@ import {
   parseWorkOrderWebhook,
   planRequest,
   toWorkOrderUpdate,
+  withQuery,
+  workOrderChangedAt,
   workOrderLookupPath,
   workOrderUpdatesPath,
   type BatchSubRequest,
@@ -75,6 +79,7 @@ export class RestConnector implements ErpConnector {
   /** Deliver the items; one result per item. Never throws. */
   async send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]> {
     const results = new Map<number, ItemResult>();
+    const call = new PacedCall(this.client, ctx);
     try {
       const planned: Planned[] = [];
       for (const item of items) {
@@ -84,14 +89,14 @@ export class RestConnector implements ErpConnector {
           results.set(item.id, failed(item, asDeliveryError(err)));
         }
       }
-      const toWrite = await this.skipExistingWorkOrders(planned, ctx, results);
+      const toWrite = await this.skipExistingFacts(planned, call, results);
       const batch = this.config.batch;
       if (batch && toWrite.length > 0) {
         for (let i = 0; i < toWrite.length; i += batch.maxSize) {
-          for (const r of await this.sendBatch(batch.path, toWrite.slice(i, i + batch.maxSize), ctx)) results.set(r.id, r);
+          for (const r of await this.sendBatch(batch.path, toWrite.slice(i, i + batch.maxSize), call)) results.set(r.id, r);
         }
       } else {
-        for (const p of toWrite) results.set(p.item.id, await this.sendOne(p, ctx));
+        for (const p of toWrite) results.set(p.item.id, await this.sendOne(p, call));
       }
     } catch (err) {
       // A bug, not an ERP answer: report it on every item still without a result, never throw.
@@ -101,11 +106,6 @@ export class RestConnector implements ErpConnector {
     return items.map((item) => results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`)));
   }
 
-  /**
-   * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
-   * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
-   * `externalKey`) or with unknown statuses are left out.
-   */
   /** Looks up a work order that cannot exist: the read the connector itself makes before creating one. */
   async probe(ctx: SendContext): Promise<ProbeResult> {
     const path = workOrderLookupPath(this.config.paths, 'assetbridge-connectivity-check');
@@ -118,22 +118,32 @@ export class RestConnector implements ErpConnector {
     return { ok: false, detail: `${this.config.baseUrl.replace(/\/$/, '')}: ${outcome.error.message}`, problem };
   }
 
-  async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderUpdate[]> {
+  /**
+   * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
+   * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
+   * `externalKey`) or with unknown statuses are left out of `updates`, but their change times
+   * count in `readUpTo`.
+   */
+  async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
+    let readUpTo: number | undefined;
     const maxPages = this.options.maxWorkOrderPages ?? 100;
+    const call = new PacedCall(this.client, ctx);
     let request: { path: string } | { url: string } = { path: workOrderUpdatesPath(this.config.paths, since) };
     for (let page = 0; page < maxPages; page++) {
-      const outcome = await this.client.request({ method: 'GET', ...request, signal: ctx.signal });
+      const outcome = await call.request({ method: 'GET', ...request });
       if (!outcome.ok) throw outcome.error;
       const { items, next } = parseWorkOrderPage(outcome.body);
       for (const raw of items) {
+        const changedAt = workOrderChangedAt(raw);
+        if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
         const update = toWorkOrderUpdate(raw);
         if (update) updates.push(update);
       }
       if (next === undefined) break;
       request = { url: next };
     }
-    return updates;
+    return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}) };
   }
 
   parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[] {
@@ -149,57 +159,51 @@ export class RestConnector implements ErpConnector {
     // Global fetch's connection pool is shared by the process; nothing of ours to release.
   }
 
-  private async sendOne({ item, plan }: Planned, ctx: SendContext): Promise<ItemResult> {
-    const outcome = await this.client.request({
+  private async sendOne({ item, plan }: Planned, call: PacedCall): Promise<ItemResult> {
+    const outcome = await call.request({
       method: plan.method,
       path: plan.path,
       body: plan.body,
       idempotencyKey: item.idempotencyKey,
-      signal: ctx.signal,
     });
     if (!outcome.ok) return failed(item, outcome.error, outcome.exchange);
     return { id: item.id, ok: true, exchange: outcome.exchange, ...(outcome.body !== undefined ? { response: outcome.body } : {}) };
   }
 
   /**
-   * Find-before-create for ERPs that ignore the idempotency header: a work order whose
-   * `externalKey` already exists was created by an earlier attempt whose answer was lost, so it
-   * is reported delivered (with the lookup as its exchange) instead of created again.
+   * Find-before-create for ERPs that ignore the idempotency header: a fact whose `externalKey`
+   * already exists was created by an earlier attempt whose answer was lost, so it is reported
+   * delivered (with the lookup as its exchange) instead of created again. Facts not found go out
+   * carrying their `externalKey`, so the next lookup finds them.
    */
-  private async skipExistingWorkOrders(planned: readonly Planned[], ctx: SendContext, results: Map<number, ItemResult>): Promise<Planned[]> {
+  private async skipExistingFacts(planned: readonly Planned[], call: PacedCall, results: Map<number, ItemResult>): Promise<Planned[]> {
     if (this.config.idempotencySupported) return [...planned];
     const remaining: Planned[] = [];
     for (const p of planned) {
-      if (p.item.operation !== 'workorder.create') {
+      if (!FACT_CREATES.has(p.item.operation)) {
         remaining.push(p);
         continue;
       }
-      const outcome = await this.client.request({
-        method: 'GET',
-        path: workOrderLookupPath(this.config.paths, p.item.businessKey),
-        idempotencyKey: p.item.idempotencyKey,
-        signal: ctx.signal,
-      });
+      const externalKey = p.item.businessKey;
+      const outcome = await call.request({ method: 'GET', path: withQuery(p.plan.path, { externalKey }), idempotencyKey: p.item.idempotencyKey });
       if (!outcome.ok) {
         results.set(p.item.id, failed(p.item, outcome.error, outcome.exchange));
         continue;
       }
       let existing: unknown;
       try {
-        existing = parseWorkOrderPage(outcome.body).items.find(
-          (wo) => (wo as { externalKey?: unknown } | null)?.externalKey === p.item.businessKey,
-        );
+        existing = parseWorkOrderPage(outcome.body).items.find((record) => (record as { externalKey?: unknown } | null)?.externalKey === externalKey);
       } catch (err) {
         results.set(p.item.id, failed(p.item, asDeliveryError(err), outcome.exchange));
         continue;
       }
       if (existing !== undefined) results.set(p.item.id, { id: p.item.id, ok: true, exchange: outcome.exchange, response: existing });
-      else remaining.push(p);
+      else remaining.push({ item: p.item, plan: { ...p.plan, body: { ...p.plan.body, externalKey } } });
     }
     return remaining;
   }
 
-  private async sendBatch(batchPath: string, planned: readonly Planned[], ctx: SendContext): Promise<ItemResult[]> {
+  private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall): Promise<ItemResult[]> {
     const subRequests: BatchSubRequest[] = planned.map(({ item, plan }) => ({
       id: String(item.id),
       method: plan.method,
@@ -207,7 +211,7 @@ export class RestConnector implements ErpConnector {
       headers: { [this.config.idempotencyHeader]: item.idempotencyKey },
       body: plan.body,
     }));
-    const outcome = await this.client.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests), signal: ctx.signal });
+    const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
     // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
     if (!outcome.ok) return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
 
@@ -254,6 +258,39 @@ export class RestConnector implements ErpConnector {
     });
   }
 }
+
+/**
+ * The requests of one connector call (invariant 4). The first goes on the request the dispatcher
+ * (or task) took from the destination's limiter; each further one (a lookup before a create, the
+ * create after it, another batch or page) waits for the budget first. After a 429 in the call no
+ * further request goes: the rest share that answer, and the caller pauses the destination.
+ */
+class PacedCall {
+  private sent = 0;
+  private throttled: RateLimitedError | undefined;
+
+  constructor(
+    private readonly client: RestClient,
+    private readonly ctx: SendContext,
+  ) {}
+
+  async request(req: Omit<RestRequest, 'signal'>): Promise<RestOutcome> {
+    if (this.throttled) return { ok: false, error: this.throttled };
+    if (this.sent++ > 0 && this.ctx.budget) {
+      try {
+        await this.ctx.budget.next(this.ctx.signal);
+      } catch (err) {
+        return { ok: false, error: new RetryableError(`stopped while waiting for the rate limit: ${coerceError(err).message}`) };
+      }
+    }
+    const outcome = await this.client.request({ ...req, signal: this.ctx.signal });
+    if (!outcome.ok && outcome.error instanceof RateLimitedError) this.throttled = outcome.error;
+    return outcome;
+  }
+}
+
+/** Operations that create a fact in the ERP: looked up by `externalKey` first when it has no idempotency support. */
+const FACT_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post']);
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
   return { id: item.id, ok: false, error, ...(exchange ? { exchange } : {}) };

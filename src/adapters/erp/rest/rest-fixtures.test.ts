@@ -156,7 +156,7 @@ describe('responses the connector parses', () => {
   it('reads work-order updates across pages, skipping foreign and unknown-status work orders', async () => {
     const expected = fixture<RequestFixture>('workorder-updates.request.json');
     const { fetch, recorded } = recordingFetch([fixture('workorder-updates.page1.response.json'), fixture('workorder-updates.page2.response.json')]);
-    const updates = await createRestConnector(config(), { fetch }).fetchWorkOrderUpdates(Date.parse('2026-03-02T00:00:00.000Z'), ctx);
+    const { updates } = await createRestConnector(config(), { fetch }).fetchWorkOrderUpdates(Date.parse('2026-03-02T00:00:00.000Z'), ctx);
     expect(asFixture(recorded[0]!, expected)).toEqual(expected);
     expect(recorded[1]!.path).toBe('/api/v1/work-orders?updatedSince=2026-03-02T00%3A00%3A00.000Z&offset=2&limit=2');
     expect(updates).toEqual([

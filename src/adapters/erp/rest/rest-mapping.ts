@@ -191,6 +191,15 @@ export function normalizeWorkOrderStatus(status: unknown): WorkOrderStatus | und
   return STATUS_ALIASES[status.trim().toLowerCase().replace(/[_\s]+/g, '-')];
 }
 
+/** When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`), whoever opened it. */
+export function workOrderChangedAt(raw: unknown): number | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const wo = raw as Record<string, unknown>;
+  const text = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string');
+  const at = typeof text === 'string' ? Date.parse(text) : NaN;
+  return Number.isNaN(at) ? undefined : at;
+}
+
 /**
  * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
  * that are not ours (no `externalKey`) or that lack an id, asset, known status or time.
@@ -202,10 +211,8 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
   const externalKey = typeof wo.externalKey === 'string' && wo.externalKey !== '' ? wo.externalKey : undefined;
   const erpAssetId = typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined;
   const status = normalizeWorkOrderStatus(wo.status);
-  const changedAtText = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string');
-  const changedAt = typeof changedAtText === 'string' ? Date.parse(changedAtText) : NaN;
-  if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || Number.isNaN(changedAt))
-    return undefined;
+  const changedAt = workOrderChangedAt(raw);
+  if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || changedAt === undefined) return undefined;
   const hours = wo.operatingHoursAtCompletion;
   const km = wo.odometerKmAtCompletion;
   return {

@@ -1,0 +1,113 @@
+/**
+ * Exactly one effect for every fact an ERP without idempotency support is sent (invariant 3):
+ * not only work orders, but inventory counts and usage postings too are looked up before they are
+ * created, so a retry after a lost response adds nothing.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import { restDestinationSchema } from '../../../config/schema.js';
+import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
+import { createRestConnector, type RestConnector } from './rest-connector.js';
+
+const T0 = Date.parse('2026-03-02T08:00:00.000Z');
+const ctx = { signal: new AbortController().signal };
+
+let sims: ErpSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+async function lookupSetup(): Promise<{ s: ErpSimulator; c: RestConnector }> {
+  const s = await startErpSimulator({ idempotency: false });
+  sims.push(s);
+  const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false });
+  return { s, c: createRestConnector(config) };
+}
+
+let nextId = 1;
+function fact(operation: string, erpAssetId: string, businessKey: string, payload: Record<string, unknown>): OutboxItem {
+  const id = nextId++;
+  return {
+    id,
+    destination: 'erp-sim',
+    operation,
+    kind: 'fact',
+    businessKey,
+    erpAssetId,
+    eventTime: T0,
+    payload,
+    idempotencyKey: `ab1-fact-${id}`,
+    status: 'inflight',
+    attempts: 0,
+    createdAt: T0,
+    nextAttemptAt: T0,
+  };
+}
+
+const usage = (asset: string, period: string, units = 160) =>
+  fact('usage.post', asset, `${asset}|usage|${period}`, { period, periodUnits: units, lifeToDateUnits: 5000, totalExpectedUnits: 20000, unit: 'h' });
+const count = (revision: number, qty: number, delta: number) =>
+  fact('inventory.count', 'WH-1/A-01', `WH-1/A-01|SKU-1|r${revision}`, { location: 'WH-1/A-01', sku: 'SKU-1', countedQuantity: qty, delta });
+
+describe('find-before-create for facts other than work orders (ERP without idempotency support)', () => {
+  it('a usage posting whose response was lost is found on the retry, not posted twice', async () => {
+    const { s, c } = await lookupSetup();
+    const posting = usage('FA-1', '2026-02');
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/usage' });
+    expect((await c.send([posting], ctx))[0]?.ok).toBe(false);
+    expect(s.state().usagePostings).toHaveLength(1); // applied although the client never heard
+
+    const [retry] = await c.send([{ ...posting, attempts: 1 }], ctx);
+    expect(retry?.ok).toBe(true);
+    expect(retry?.exchange?.method).toBe('GET');
+    expect(s.state().usagePostings).toHaveLength(1);
+    expect(s.counters().applied.usagePostings).toBe(1);
+  });
+
+  it('an inventory count (with its delta) whose response was lost is found on the retry, not posted twice', async () => {
+    const { s, c } = await lookupSetup();
+    const counted = count(3, 38, -2);
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/inventory/counts' });
+    expect((await c.send([counted], ctx))[0]?.ok).toBe(false);
+    const [retry] = await c.send([{ ...counted, attempts: 1 }], ctx);
+    expect(retry?.ok).toBe(true);
+    expect(s.state().inventoryCounts).toHaveLength(1);
+    expect(s.state().inventoryCounts[0]).toMatchObject({ countedQuantity: 38, delta: -2 });
+  });
+
+  it('other facts of the same asset and cell are still created', async () => {
+    const { s, c } = await lookupSetup();
+    for (const r of await c.send([usage('FA-1', '2026-01'), usage('FA-1', '2026-02'), usage('FA-2', '2026-02')], ctx)) expect(r.ok).toBe(true);
+    for (const r of await c.send([count(1, 40, 40), count(2, 38, -2)], ctx)) expect(r.ok).toBe(true);
+    expect(s.state().usagePostings.map((u) => `${u.erpAssetId} ${u.period}`)).toEqual(['FA-1 2026-01', 'FA-1 2026-02', 'FA-2 2026-02']);
+    expect(s.state().inventoryCounts.map((i) => i.countedQuantity)).toEqual([40, 38]);
+  });
+});
+
+describe('requests within one call are paced by the destination budget (invariant 4)', () => {
+  /** A budget that counts what it granted, as the dispatcher's limiter would hand out tokens. */
+  const budgetCtx = () => {
+    const granted: number[] = [];
+    return { granted, ctx: { signal: new AbortController().signal, budget: { next: () => Promise.resolve(void granted.push(1)) } } };
+  };
+
+  it('the create after its lookup, and each further item, takes a token of its own', async () => {
+    const { s, c } = await lookupSetup();
+    const { granted, ctx: paced } = budgetCtx();
+    for (const r of await c.send([usage('FA-1', '2026-03')], paced)) expect(r.ok).toBe(true);
+    // GET (on the caller's token) then POST (one more from the budget).
+    expect(s.counters().requests).toBe(2);
+    expect(granted).toHaveLength(1);
+  });
+
+  it('after a 429 in the call, no further request goes: every item left shares that answer', async () => {
+    const { s, c } = await lookupSetup();
+    const { ctx: paced } = budgetCtx();
+    s.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 30 });
+    const results = await c.send([usage('FA-1', '2026-04'), usage('FA-2', '2026-04')], paced);
+    expect(results.map((r) => !r.ok && r.error.constructor.name)).toEqual(['RateLimitedError', 'RateLimitedError']);
+    expect(s.counters().requests).toBe(1);
+    expect(s.state().usagePostings).toHaveLength(0);
+  });
+});
