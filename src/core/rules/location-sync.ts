@@ -2,7 +2,8 @@
  * Location sync (touchpoint 1): keep the ERP's location of record current, without a write per
  * GPS fix. A location update is produced when the zone changes, when the asset has moved more than
  * `minDistanceM` since the last synced position, or when `heartbeatMs` has passed since then.
- * Never from an event older than the newest position already processed (invariant 8).
+ * Never from an event older than the newest position already processed, or than an entry or exit
+ * an idle watermark decided (invariant 8).
  *
  * With zones configured, the zone is the one the asset has *entered* (dwell and hysteresis, see
  * zones/zone-tracker.ts) and `warehouseLocation` carries that zone's ERP location code; without
@@ -111,7 +112,9 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       // quiet when parked): an entry or exit whose dwell has run its course by then counts.
       return upTo === undefined ? r : settleDwell(options, r, upTo - lateness, ctx);
     },
-    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
+    // A dwell only a watermark can settle: never on an inaccurate last fix (else the idle asset
+    // would be named again and again for a watermark that changes nothing).
+    holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && state?.last !== undefined && state.last.inaccurate !== true && hasPendingDwell(state.zones)),
   };
 }
 
@@ -133,7 +136,9 @@ function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): Buf
  */
 export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
 
-const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`);
+// Accuracy is part of it: the same fix reported accurate and inaccurate is not a duplicate (which
+// one arrived first must not decide).
+const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''},${f.inaccurate ? 1 : 0}`);
 
 function processAll(
   options: LocationSyncOptions,
@@ -198,14 +203,15 @@ function processFix(
   return { state: base, delivery: locationUpdate(fix, ctx) };
 }
 
-function locationUpdate(fix: Fix, ctx: RuleContext): DeliveryIntent {
+/** `asOf`: the event time the update holds for (a watermark's), when later than the sighting. */
+function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): DeliveryIntent {
   return {
     destination: ctx.destination,
     operation: LOCATION_UPDATE,
     kind: 'state',
     businessKey: ctx.asset.erpAssetId,
     erpAssetId: ctx.asset.erpAssetId,
-    eventTime: fix.eventTime,
+    eventTime: asOf,
     payload: {
       erpAssetId: ctx.asset.erpAssetId,
       erpModule: ctx.asset.erpModule,
@@ -220,14 +226,15 @@ function locationUpdate(fix: Fix, ctx: RuleContext): DeliveryIntent {
 /**
  * An idle asset at event time `at`: as if it were seen again where it was last seen (and only the
  * zone can change: no heartbeat, `lastSeen` stays the real sighting). An entry or exit whose dwell
- * is over by then is confirmed, and a changed zone goes to the ERP.
+ * is over by then is confirmed, and a changed zone goes to the ERP as of `at`.
  */
 function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, at: number, ctx: RuleContext): RuleResult<LocationSyncState> {
   const z = options.zones;
   const s = r.state;
   const last = s.last;
   if (!z || !last || last.inaccurate || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
-  const zones = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell).state;
+  const step = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell);
+  const zones = step.state;
   const entered = enteredZones(zones);
   const best = entered.length > 0 ? z.index.best(entered) : undefined;
   const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: last.lat, lng: last.lng, eventTime: last.eventTime };
@@ -236,8 +243,18 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
     fix.zoneName = best.name;
   } else if (last.zoneName === undefined && last.zone !== undefined) fix.zone = last.zone; // the zone the source reported
   const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...s, last: fix, zones };
+  // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
+  // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
+  if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
   if (s.synced !== undefined && s.synced.zone === fix.zone) return { state: next, deliveries: r.deliveries };
   next.synced = fix;
-  // It supersedes an update the released fixes made (the outbox would coalesce them anyway).
-  return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx)] };
+  // It supersedes an update the released fixes made (the outbox would coalesce them anyway). Dated
+  // to the watermark, not the sighting: the outbox replaces a pending update only with a newer one,
+  // and the sighting's own update may still be waiting for the ERP.
+  return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx, at)] };
+}
+
+/** `order` with everything up to `at` counted as released (what is pending is newer: see `advance`). */
+function releasedUpTo(order: ReorderState<BufferedFix> | undefined, at: number): ReorderState<BufferedFix> {
+  return { released: Math.max(order?.released ?? at, at), newest: Math.max(order?.newest ?? at, at), pending: order?.pending ?? [] };
 }

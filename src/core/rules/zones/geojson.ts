@@ -67,6 +67,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const priority = properties[p.priority] ?? 0;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number`);
     const site = properties[p.site];
+    // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
+    const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
     const shape = shapeOf(f.geometry, properties[p.radiusM], (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
     if (!shape || codeText === '' || typeof priority !== 'number') return;
     zones.push({
@@ -74,7 +76,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
       locationCode: codeText,
       priority,
       shape,
-      ...(typeof site === 'string' && site !== '' ? { site } : {}),
+      ...(siteText !== '' ? { site: siteText } : {}),
     });
   });
   const seen = new Set<string>();
@@ -122,11 +124,23 @@ function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | und
     problem('Polygon has no rings');
     return undefined;
   }
+  // A common slip: the ring itself where the list of rings belongs.
+  if (Array.isArray(coords[0]) && typeof coords[0][0] === 'number') {
+    problem('Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]');
+    return undefined;
+  }
   const rings: Ring[] = [];
   for (const [i, c] of coords.entries()) {
     const ring = ringOf(c, i === 0 ? 'outer ring' : `hole ${i}`, problem);
     if (!ring) return undefined;
     rings.push(ring);
+  }
+  // Edges are straight in [lng, lat], so a ring across 180° would be read as the long way round:
+  // a site-sized zone turned into a strip around the world (RFC 7946 §3.1.9 asks for a split).
+  const lngs = (rings[0] ?? []).map(([lng]) => lng);
+  if (Math.max(...lngs) - Math.min(...lngs) > 180) {
+    problem('spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180 (a MultiPolygon)');
+    return undefined;
   }
   return rings;
 }

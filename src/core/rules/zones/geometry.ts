@@ -54,12 +54,25 @@ export interface BBox {
 export const M_PER_DEG = 111_320;
 const toRad = (deg: number): number => (deg * Math.PI) / 180;
 
+/** Metres per degree of a great circle on the sphere {@link haversineM} measures on (circles are tested with it). */
+const M_PER_DEG_SPHERE = haversineM({ lat: 0, lng: 0 }, { lat: 1, lng: 0 });
+
+/**
+ * The box of a circle: exact for a spherical cap (a flat-earth box misses points near its edge,
+ * far more so near a pole), every longitude when the circle reaches a pole.
+ */
+function circleBBox(lat: number, lng: number, radiusM: number): BBox {
+  // A hair wider, so float rounding never puts a point placement() calls inside outside the box.
+  const d = (radiusM / M_PER_DEG_SPHERE) * (1 + 1e-9);
+  const minLat = lat - d;
+  const maxLat = lat + d;
+  if (minLat <= -90 || maxLat >= 90) return { minLng: -180, minLat: Math.max(-90, minLat), maxLng: 180, maxLat: Math.min(90, maxLat) };
+  const dLng = (Math.asin(Math.min(1, Math.sin(toRad(d)) / Math.cos(toRad(lat)))) * 180) / Math.PI;
+  return { minLng: lng - dLng, minLat, maxLng: lng + dLng, maxLat };
+}
+
 export function bboxOf(shape: ZoneShape): BBox {
-  if (shape.type === 'circle') {
-    const dLat = shape.radiusM / M_PER_DEG;
-    const dLng = shape.radiusM / (M_PER_DEG * Math.max(0.01, Math.cos(toRad(shape.lat))));
-    return { minLng: shape.lng - dLng, minLat: shape.lat - dLat, maxLng: shape.lng + dLng, maxLat: shape.lat + dLat };
-  }
+  if (shape.type === 'circle') return circleBBox(shape.lat, shape.lng, shape.radiusM);
   let minLng = Infinity;
   let minLat = Infinity;
   let maxLng = -Infinity;
@@ -74,6 +87,12 @@ export function bboxOf(shape: ZoneShape): BBox {
     }
   }
   return { minLng, minLat, maxLng, maxLat };
+}
+
+/** The box holding every point `placement` puts inside a shape or in its `marginM` band. */
+export function searchBBox(shape: ZoneShape, marginM: number): BBox {
+  // A circle's band is a larger circle: its box is exact, where growing the box is not.
+  return shape.type === 'circle' ? circleBBox(shape.lat, shape.lng, shape.radiusM + Math.max(0, marginM)) : expandBBox(bboxOf(shape), marginM);
 }
 
 /** Grow a box by `marginM` metres on every side. */

@@ -7,7 +7,7 @@
  * @module
  */
 import type { PositionEvent } from '../../model/events.js';
-import { areaM2, bboxOf, expandBBox, placement, type BBox, type Zone } from './geometry.js';
+import { areaM2, placement, searchBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
 export interface ZoneHit {
@@ -54,7 +54,7 @@ export class ZoneIndex {
   constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
     this.zones = zones;
     this.hysteresisM = options.hysteresisM;
-    this.entries = zones.map((zone, order) => ({ zone, order, box: expandBBox(bboxOf(zone.shape), options.hysteresisM) }));
+    this.entries = zones.map((zone, order) => ({ zone, order, box: searchBBox(zone.shape, options.hysteresisM) }));
     this.cell = options.cellDeg ?? pickCellSize(this.entries.map((e) => e.box));
     for (const e of this.entries) {
       this.byNameMap.set(e.zone.name, e.zone);

@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../model/assets.js';
+import type { DeliveryIntent } from '../model/delivery.js';
+import type { PositionEvent } from '../model/events.js';
+import { createLocationSyncRule, type LocationSyncState } from './location-sync.js';
+import { ZoneIndex, type Zone } from './zones/index.js';
+
+const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+const ctx = { asset, destination: 'erp', now: 0 };
+const T0 = Date.UTC(2026, 9, 1, 8);
+const eastM = (m: number) => 13.4 + m / (111_320 * Math.cos((52.5 * Math.PI) / 180));
+function pos(sec: number, m: number, extra: Partial<PositionEvent> = {}): PositionEvent {
+  return { kind: 'position', source: 'test', ids: [{ type: 'tag', value: 't1' }], eventTime: T0 + sec * 1000, receivedAt: T0 + sec * 1000, lat: 52.5, lng: eastM(m), ...extra };
+}
+
+const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 300_000, exitDwellMs: 300_000 }, maxAccuracyM: 100 };
+
+/**
+ * What a lagging destination ends up with: the outbox keeps one pending state update per key and
+ * replaces it only with a strictly newer event time (sqlite-ingest.ts, invariant 8).
+ */
+function outboxAfter(deliveries: readonly DeliveryIntent[]): DeliveryIntent | undefined {
+  let pending: DeliveryIntent | undefined;
+  for (const d of deliveries) if (pending === undefined || d.eventTime > pending.eventTime) pending = d;
+  return pending;
+}
+
+describe('location sync: zone changes decided by an idle watermark', () => {
+  for (const allowedLatenessMs of [0, 30_000]) {
+    it(`reach a lagging ERP: they are newer than the update the parked fix made (lateness ${allowedLatenessMs} ms)`, () => {
+      const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs });
+      let state: LocationSyncState | undefined;
+      const all: DeliveryIntent[] = [];
+      const take = (r: { state: LocationSyncState; deliveries: readonly DeliveryIntent[] }) => {
+        state = r.state;
+        all.push(...r.deliveries);
+      };
+      take(rule.apply(state, pos(0, 2000), ctx));
+      take(rule.apply(state, pos(600, 50), ctx)); // drives into the yard at 08:10 and parks
+      take(rule.flush(state, ctx, T0 + 660_000)); // idle: the fix is final, the entry not yet
+      take(rule.flush(state, ctx, T0 + 1_260_000)); // the entry's dwell is over
+      expect(all.map((d) => d.payload.warehouseLocation)).toEqual([null, null, '1000/0001']);
+      // The entry still says when the asset was last seen...
+      expect(all[2]?.payload.lastSeen).toBe('2026-10-01T08:10:00.000Z');
+      // ...and is what the ERP gets when the earlier update was still waiting for it.
+      expect(outboxAfter(all)?.payload.warehouseLocation).toBe('1000/0001');
+
+      // Leaving and parking beyond the band: the exit is not lost either.
+      take(rule.apply(state, pos(3000, 1000), ctx));
+      take(rule.apply(state, pos(3040, 1000), ctx));
+      take(rule.flush(state, ctx, T0 + 3_700_000));
+      expect(all.at(-1)?.payload.warehouseLocation).toBeNull();
+      expect(outboxAfter(all)?.payload.warehouseLocation).toBeNull();
+    });
+  }
+
+  it('a fix older than the watermark that decided a zone change is late: the rule never thinks it sent what the outbox keeps out', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs: 30_000 });
+    let state: LocationSyncState | undefined;
+    const all: DeliveryIntent[] = [];
+    for (const e of [pos(0, 2000), pos(600, 50)]) state = rule.apply(state, e, ctx).state;
+    const decided = rule.flush(state, ctx, T0 + 1_260_000); // the entry counts as of 08:20:30
+    state = decided.state;
+    all.push(...decided.deliveries);
+    expect(all.map((d) => d.payload.warehouseLocation)).toEqual(['1000/0001']);
+    // A gateway's backlog, minutes late: older than the decision, it may not rewrite it.
+    for (const e of [pos(650, 2000), pos(760, 2000)]) {
+      const r = rule.apply(state, e, ctx);
+      expect(r.late).toBe(true);
+      expect(r.state).toBe(state);
+    }
+    // Newer fixes decide as usual: it left.
+    for (const e of [pos(1300, 2000), pos(1700, 2000), pos(1740, 2000)]) {
+      const r = rule.apply(state, e, ctx);
+      state = r.state;
+      all.push(...r.deliveries);
+    }
+    all.push(...rule.flush(state, ctx).deliveries);
+    expect(outboxAfter(all)?.payload.warehouseLocation).toBeNull();
+    expect(state?.synced?.zone).toBeUndefined();
+  });
+
+  it('no idle watermark is asked for while the last fix is too inaccurate to settle a dwell on', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones });
+    let state: LocationSyncState | undefined;
+    for (const e of [pos(0, 2000), pos(600, 50), pos(620, 60, { accuracyM: 500 })]) state = rule.apply(state, e, ctx).state;
+    // Every watermark would leave the state as it is (it settles nothing on an inaccurate fix)...
+    expect(rule.flush(state, ctx, T0 + 3_600_000).state).toBe(state);
+    // ...so the asset must not be named idle again and again for ever.
+    expect(rule.holds(state)).toBe(false);
+    // An accurate fix settles it as usual.
+    state = rule.apply(state, pos(900, 50), ctx).state;
+    expect(rule.holds(state)).toBe(false);
+    expect(state.synced?.zone).toBe('1000/0001');
+  });
+});
+
+describe('location sync: fixes with equal event times', () => {
+  it('give the same result in either arrival order when only their accuracy differs', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones: { ...zones, dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 } }, allowedLatenessMs: 60_000 });
+    const run = (events: PositionEvent[]) => {
+      let state: LocationSyncState | undefined;
+      const out: DeliveryIntent[] = [];
+      for (const e of events) {
+        const r = rule.apply(state, e, ctx);
+        state = r.state;
+        out.push(...r.deliveries);
+      }
+      out.push(...rule.flush(state, ctx).deliveries);
+      return out.map((d) => [d.eventTime - T0, d.payload.warehouseLocation]);
+    };
+    // The same fix from the tracker (accurate) and relayed by a second source (reporting it inaccurate).
+    const accurate = pos(10, 50, { accuracyM: 5 });
+    const inaccurate = pos(10, 50, { accuracyM: 500 });
+    const later = [50, 90, 130].map((s) => pos(s, 50, { accuracyM: 5 }));
+    expect(run([pos(0, 2000), inaccurate, accurate, ...later])).toEqual(run([pos(0, 2000), accurate, inaccurate, ...later]));
+  });
+});

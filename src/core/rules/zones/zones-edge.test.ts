@@ -1,0 +1,99 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { zonesFromGeoJson } from './geojson.js';
+import { placement, type Zone } from './geometry.js';
+import { ZoneIndex } from './zone-index.js';
+
+/** The index must agree with a brute-force `placement` for every point (what the grid only speeds up). */
+function agrees(zone: Zone, hysteresisM: number, lat: number, lng: number): void {
+  const hit = new ZoneIndex([zone], { hysteresisM }).locate(lat, lng);
+  const p = placement(zone.shape, lat, lng, hysteresisM);
+  expect(hit).toEqual({ inside: p === 'inside' ? [zone.name] : [], band: p === 'band' ? [zone.name] : [] });
+}
+
+describe('zone index for circles', () => {
+  it('finds points near the north and south edge of a large circle (the band keeps its full width)', () => {
+    const site: Zone = { name: 'quarry', locationCode: 'Q', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 10_000 } };
+    // 1° of latitude is 111.195 km on the sphere haversine measures on.
+    for (const d of [9_995, 10_010, 10_020, 10_024]) {
+      agrees(site, 25, 52.5 + d / 111_195.08, 13.4);
+      agrees(site, 25, 52.5 - d / 111_195.08, 13.4);
+    }
+    agrees(site, 0, 52.5 + 9_995 / 111_195.08, 13.4);
+  });
+
+  it('finds every point of a circle around a pole, at any longitude', () => {
+    const station: Zone = { name: 'station', locationCode: 'S', priority: 0, shape: { type: 'circle', lat: -89.995, lng: 0, radiusM: 1_000 } };
+    const near: Zone = { name: 'camp', locationCode: 'C', priority: 0, shape: { type: 'circle', lat: 89.9, lng: 30, radiusM: 5_000 } };
+    fc.assert(
+      fc.property(fc.double({ min: -90, max: -89.98, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true }), (lat, lng) => agrees(station, 25, lat, lng)),
+      { numRuns: 300 },
+    );
+    fc.assert(
+      fc.property(fc.double({ min: 89.8, max: 90, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true }), (lat, lng) => agrees(near, 25, lat, lng)),
+      { numRuns: 300 },
+    );
+  });
+
+  it('agrees with placement around circles of any size and latitude', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: -85, max: 85, noNaN: true }),
+        fc.integer({ min: 10, max: 50_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 2 * Math.PI, noNaN: true }),
+        fc.double({ min: 0.98, max: 1.02, noNaN: true }),
+        (lat, radiusM, hysteresisM, bearing, f) => {
+          const zone: Zone = { name: 'c', locationCode: 'C', priority: 0, shape: { type: 'circle', lat, lng: 10, radiusM } };
+          // A point about f × (radius + margin) away in direction `bearing`.
+          const d = f * (radiusM + hysteresisM);
+          const pLat = lat + (d * Math.cos(bearing)) / 111_195.08;
+          const pLng = 10 + (d * Math.sin(bearing)) / (111_195.08 * Math.cos((pLat * Math.PI) / 180));
+          agrees(zone, hysteresisM, pLat, pLng);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('GeoJSON import of numeric properties', () => {
+  it('reads a numeric site (SAP plants are numbers like 1000) as it reads a numeric name or location code', () => {
+    const ring = [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.51], [13.4, 52.5]];
+    const { zones, problems } = zonesFromGeoJson({
+      type: 'Feature',
+      properties: { name: 7, locationCode: 1, site: 1000 },
+      geometry: { type: 'Polygon', coordinates: [ring] },
+    });
+    expect(problems).toEqual([]);
+    expect(zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['7', '1', '1000']]);
+  });
+});
+
+describe('GeoJSON import of common mistakes', () => {
+  const ring = [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.51], [13.4, 52.5]];
+  const problems = (geometry: unknown) => zonesFromGeoJson({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry }).problems;
+
+  it('a Polygon given one ring without the list of rings around it says so', () => {
+    expect(problems({ type: 'Polygon', coordinates: ring })).toEqual([
+      'feature 0 ("yard"): Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]',
+    ]);
+    expect(problems({ type: 'MultiPolygon', coordinates: [ring] })).toEqual([
+      'feature 0 ("yard"): Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]',
+    ]);
+  });
+
+  it('a polygon drawn across the antimeridian is rejected, not read as the strip around the rest of the world', () => {
+    // A yard on Taveuni (Fiji) across 180°: read as GeoJSON says, it would cover every longitude but its own.
+    const fiji = [[[179.99, -16.8], [-179.99, -16.8], [-179.99, -16.79], [179.99, -16.79], [179.99, -16.8]]];
+    expect(problems({ type: 'Polygon', coordinates: fiji })).toEqual([
+      'feature 0 ("yard"): spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180 (a MultiPolygon)',
+    ]);
+    // Split, as RFC 7946 asks, it is read fine.
+    const split = [
+      [[[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79], [179.99, -16.8]]],
+      [[[-180, -16.8], [-179.99, -16.8], [-179.99, -16.79], [-180, -16.79], [-180, -16.8]]],
+    ];
+    expect(problems({ type: 'MultiPolygon', coordinates: split })).toEqual([]);
+  });
+});
