@@ -35,6 +35,13 @@ export interface DeliveryIntent {
   readonly eventTime: number;
   /** Connector-neutral payload; the connector maps it to the ERP's shape. */
   readonly payload: Readonly<Record<string, unknown>>;
+  /**
+   * Facts only: facts of one destination and operation with the same sequence reach the ERP in
+   * the order they were enqueued; none is sent while an earlier one is pending or in flight. For
+   * facts that each carry a newer total of one thing (an inventory count's revisions), so a retried
+   * older total never lands after a newer one (invariant 8). A dead one no longer holds the rest.
+   */
+  readonly sequence?: string;
 }
 
 /**

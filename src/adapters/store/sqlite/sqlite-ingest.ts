@@ -43,8 +43,8 @@ export function prepareIngestStatements(db: Database.Database) {
     enqueueStates: db.prepare(stateEnqueue(CHUNK)),
     // Facts: one row per key, ever.
     enqueueFact: db.prepare(
-      `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
-       VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+      `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, sequence, status, attempts, created_at, updated_at, next_attempt_at)
+       VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?)
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -62,7 +62,7 @@ export interface PreparedCommit {
   readonly replaceState: readonly string[];
   /** Triples: erpAssetId, rule, JSON document (null: remove that rule's state). */
   readonly stateRows: readonly (string | null)[];
-  /** Groups of DELIVERY_FIELDS: kind, destination, operation, businessKey, erpAssetId, eventTime, payload JSON, idempotency key. */
+  /** Groups of DELIVERY_FIELDS: kind, destination, operation, businessKey, erpAssetId, eventTime, payload JSON, idempotency key, sequence ('' for none). */
   readonly deliveries: readonly (string | number)[];
   readonly quarantine: IngestCommit['quarantine'];
   readonly accepted: number;
@@ -74,7 +74,7 @@ export interface PreparedCommit {
   readonly log: { readonly now: number; readonly messages: number; readonly data: Uint8Array } | undefined;
   readonly checkpoint: boolean;
 }
-const DELIVERY_FIELDS = 8;
+const DELIVERY_FIELDS = 9;
 
 export function prepareCommit(commit: IngestCommit): PreparedCommit {
   const replaceState: string[] = [];
@@ -90,7 +90,7 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
   for (const d of commit.deliveries) {
     // State updates are often replaced before they are sent: their idempotency key is derived
     // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
-    deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '');
+    deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '', d.sequence ?? '');
   }
   const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
@@ -124,7 +124,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       if (d[i] === 'fact') {
         updates.finish(); // keep the outbox in delivery order
         // A fact whose key is already in the outbox adds nothing; new ones are counted per operation.
-        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], now, now, now).changes > 0) {
+        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now).changes > 0) {
           const op = d[i + 2] as string;
           (newFacts ??= new Map()).set(op, (newFacts.get(op) ?? 0) + 1);
         }

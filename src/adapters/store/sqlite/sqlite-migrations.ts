@@ -167,4 +167,14 @@ CREATE TABLE ingest_log_batch (
 CREATE INDEX outbox_state_key ON outbox(destination, operation, business_key, event_time) WHERE kind = 'state';
 `,
   },
+  {
+    version: 6,
+    name: 'outbox-fact-sequence',
+    // Facts that must reach the ERP in order (DeliveryIntent.sequence): a claim skips one while an
+    // earlier fact of its sequence is still pending or in flight.
+    sql: `
+ALTER TABLE outbox ADD COLUMN sequence TEXT;
+CREATE INDEX outbox_sequence ON outbox(destination, operation, sequence, id) WHERE sequence IS NOT NULL AND status IN ('pending', 'inflight');
+`,
+  },
 ];

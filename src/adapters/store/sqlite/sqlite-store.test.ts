@@ -59,6 +59,39 @@ describe('SqliteStore outbox', () => {
     expect(all.filter((r) => r.status === 'pending').map((r) => r.eventTime)).toEqual([200]);
   });
 
+  it('facts of one sequence are claimed in order: a later one waits while an earlier one is pending or in flight', async () => {
+    const s = open();
+    const count = (r: number, cell = 'WH-1|SKU-1'): DeliveryIntent => ({
+      destination: 'erp',
+      operation: 'inventory.count',
+      kind: 'fact',
+      businessKey: `${cell}|r${r}`,
+      sequence: cell,
+      erpAssetId: 'SKU-1',
+      eventTime: r,
+      payload: { countedQuantity: 40 - r },
+    });
+    await commit(s, [count(1), count(1, 'WH-2|SKU-1'), wo('A1|hot|1')]);
+    const first = await s.claimDue('erp', Date.now(), 10, new Set());
+    expect(first.map((i) => i.businessKey).sort()).toEqual(['A1|hot|1', 'WH-1|SKU-1|r1', 'WH-2|SKU-1|r1']);
+    expect(first.find((i) => i.businessKey === 'WH-1|SKU-1|r1')?.sequence).toBe('WH-1|SKU-1');
+    // r1 of WH-1 fails and waits for its retry; r2 (a newer total) is enqueued and due now.
+    const r1 = first.find((i) => i.businessKey === 'WH-1|SKU-1|r1')!;
+    await s.completeAttempts([{ id: r1.id, result: 'retry', nextAttemptAt: Date.now() + 60_000, error: 'timeout' }], [], Date.now());
+    await commit(s, [count(2), count(2, 'WH-2|SKU-1')]);
+    const now = Date.now();
+    // WH-2's r1 is still in flight, WH-1's r1 is pending: neither r2 may overtake it.
+    expect(await s.claimDue('erp', now, 10, new Set())).toEqual([]);
+    const r1Again = await s.claimDue('erp', now + 61_000, 10, new Set());
+    expect(r1Again.map((i) => i.businessKey)).toEqual(['WH-1|SKU-1|r1']);
+    await s.completeAttempts([{ id: r1Again[0]!.id, result: 'delivered' }], [], now);
+    expect((await s.claimDue('erp', now + 61_000, 10, new Set())).map((i) => i.businessKey)).toEqual(['WH-1|SKU-1|r2']);
+    // A dead one no longer holds the rest of its sequence.
+    const wh2 = first.find((i) => i.businessKey === 'WH-2|SKU-1|r1')!;
+    await s.completeAttempts([{ id: wh2.id, result: 'dead', error: '422 unknown bin' }], [], now);
+    expect((await s.claimDue('erp', now + 61_000, 10, new Set())).map((i) => i.businessKey)).toEqual(['WH-2|SKU-1|r2']);
+  });
+
   it('recovers in-flight rows after a crash with the same idempotency key', async () => {
     const path = tempStorePath();
     const s1 = new SqliteStore({ path });

@@ -86,6 +86,7 @@ interface OutboxRow {
   created_at: number;
   next_attempt_at: number;
   last_error: string | null;
+  sequence: string | null;
 }
 
 /** `WHERE a = ? AND b = ?` from the conditions whose value is given (empty when none is). */
@@ -110,6 +111,7 @@ function toItem(r: OutboxRow): OutboxItem {
     createdAt: r.created_at,
     nextAttemptAt: r.next_attempt_at,
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+    ...(r.sequence !== null ? { sequence: r.sequence } : {}),
   };
 }
 
@@ -175,6 +177,9 @@ export class SqliteStore implements Store {
       getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
       claimCandidates: db.prepare(
         `SELECT * FROM outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+      ),
+      earlierInSequence: db.prepare(
+        `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND sequence = ? AND id < ? AND status IN ('pending', 'inflight') LIMIT 1`,
       ),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
       setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
@@ -334,6 +339,8 @@ export class SqliteStore implements Store {
         if (claimed.length >= limit) break;
         const key = outboxKey({ operation: r.operation, businessKey: r.business_key });
         if (busyKeys.has(key) || seen.has(key)) continue;
+        // An ordered fact waits for the earlier ones of its sequence (retrying, or claimed just before).
+        if (r.sequence !== null && this.stmts.earlierInSequence.get(destination, r.operation, r.sequence, r.id) !== undefined) continue;
         seen.add(key);
         this.stmts.markInflight.run(now, r.id);
         const item = toItem({ ...r, status: 'inflight' });

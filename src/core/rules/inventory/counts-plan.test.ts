@@ -48,4 +48,14 @@ describe('inventory count plans', () => {
     // Plain codes keep the key format they always had.
     expect(planInventoryCounts('erp', cellsOf([['1000/0001', 'PAL-40', 1]]), EMPTY_SENT, 'changes', 0).deliveries[0]?.businessKey).toBe('1000/0001|PAL-40|r1');
   });
+
+  it("a cell's revisions share one delivery sequence (sent in order); other cells have their own", () => {
+    const first = planInventoryCounts('erp', cellsOf([['A|B', 'C', 1], ['A', 'B|C', 2]]), EMPTY_SENT, 'changes', 0);
+    const second = planInventoryCounts('erp', cellsOf([['A|B', 'C', 3], ['A', 'B|C', 2]]), first.next, 'changes', 1);
+    const a1 = first.deliveries.find((d) => d.businessKey === 'A%7CB|C|r1');
+    const b1 = first.deliveries.find((d) => d.businessKey === 'A|B%7CC|r1');
+    expect(a1?.sequence).toBeDefined();
+    expect(a1?.sequence).not.toBe(b1?.sequence);
+    expect(second.deliveries.map((d) => [d.businessKey, d.sequence])).toEqual([['A%7CB|C|r2', a1?.sequence]]);
+  });
 });

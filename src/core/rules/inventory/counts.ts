@@ -133,6 +133,8 @@ export function planInventoryCounts(
       operation: INVENTORY_COUNT,
       kind: 'fact',
       businessKey: `${keyPart(location)}|${keyPart(sku)}|r${revision}`,
+      // A cell's revisions reach the ERP in order: an ERP that takes the total keeps the newest.
+      sequence: `${keyPart(location)}|${keyPart(sku)}`,
       erpAssetId: sku,
       eventTime: now,
       payload: {
