@@ -1,6 +1,8 @@
 /**
- * Dispatcher edge cases on the delivery path of facts: a store that fails to claim for a moment
- * must not leave the destination's concurrency slot (or its half-open probe) taken for good.
+ * Dispatcher edge cases: a store that fails to claim for a moment must not leave the destination's
+ * concurrency slot (or its half-open probe) taken for good, nor one that fails to record an outcome
+ * leave the row in flight until a restart; calls outside delivery (work-order polls) keep to the
+ * destination's limits.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitedError, RetryableError } from '../core/errors/errors.js';
@@ -28,17 +30,17 @@ const workOrder = (n: number): DeliveryIntent => ({
   payload: { title: 'Oil pressure low' },
 });
 
-/** The store, with `claimDue` failing the next `failures` times (SQLITE_BUSY, a full disk ...). */
-function flakyClaims(store: SqliteStore, failures: { left: number }): Store {
+/** The store, with `method` failing the next `failures` times (SQLITE_BUSY, a full disk ...). */
+function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue' | 'completeAttempts' = 'claimDue'): Store {
   return new Proxy(store, {
     get(target, prop, receiver) {
-      if (prop === 'claimDue') {
-        return (...args: Parameters<Store['claimDue']>) => {
+      if (prop === method) {
+        return (...args: unknown[]) => {
           if (failures.left > 0) {
             failures.left--;
             return Promise.reject(new Error('database is locked'));
           }
-          return target.claimDue(...args);
+          return (target[method] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
       }
       const v: unknown = Reflect.get(target, prop, receiver);
@@ -79,7 +81,7 @@ describe('dispatcher when the store cannot claim for a moment', () => {
     cleanup.push(() => store.close());
     await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
     const connector = new ScriptedConnector();
-    const dispatcher = dispatcherFor(flakyClaims(store, { left: 1 }), connector);
+    const dispatcher = dispatcherFor(flaky(store, { left: 1 }), connector);
     await dispatcher.start();
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered after one failed claim', 5000);
     expect(dispatcher.metrics().erp?.inFlight).toBe(0);
@@ -92,13 +94,27 @@ describe('dispatcher when the store cannot claim for a moment', () => {
     const connector = new ScriptedConnector();
     connector.script.push(new RetryableError('502 bad gateway', 502));
     const failures = { left: 0 };
-    const dispatcher = dispatcherFor(flakyClaims(store, failures), connector, { failureThreshold: 1, openMs: 30, maxConcurrency: 4 });
+    const dispatcher = dispatcherFor(flaky(store, failures), connector, { failureThreshold: 1, openMs: 30, maxConcurrency: 4 });
     await dispatcher.start();
     // The first attempt fails and opens the circuit; the probe's claim then fails once.
     await waitFor(() => dispatcher.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
     failures.left = 1;
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered by a later probe', 5000);
     expect(dispatcher.metrics().erp?.circuit).toBe('closed');
+  });
+});
+
+describe('dispatcher when the store cannot record an outcome for a moment', () => {
+  it('records it before the next claim: delivered without a restart, sent once', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
+    const connector = new ScriptedConnector();
+    const dispatcher = dispatcherFor(flaky(store, { left: 2 }, 'completeAttempts'), connector);
+    await dispatcher.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals', 5000);
+    expect(connector.sent).toHaveLength(1);
+    expect(await store.queryAudit({})).toHaveLength(1);
   });
 });
 

@@ -62,6 +62,8 @@ class DestinationWorker {
   readonly busy = new Set<string>();
   readonly inflight = new Set<Promise<void>>();
   readonly metrics = { attempts: 0, delivered: 0, retried: 0, deadLettered: 0, rateLimited: 0, authRefreshes: 0 };
+  /** Outcomes the store could not record yet (busy, disk full): recorded before the next claim. */
+  readonly unrecorded: { outcomes: AttemptOutcome[]; audit: AuditRecord[]; at: number }[] = [];
   consecutive429 = 0;
   private wake: (() => void) | undefined;
 
@@ -137,6 +139,8 @@ export class Dispatcher {
       this.abort.abort(new Error('shutdown'));
       await Promise.all(all);
     }
+    // Outcomes still unrecorded get one more try; else their rows go back to pending at the next start.
+    for (const w of this.workers.values()) await this.recordLater(w);
   }
 
   metrics(): Record<string, DestinationMetrics> {
@@ -159,6 +163,10 @@ export class Dispatcher {
     const batchSize = Math.max(1, w.policy.connector.capabilities.maxBatchSize);
     while (this.running) {
       try {
+        if (w.unrecorded.length > 0 && !(await this.recordLater(w))) {
+          await w.sleep(1000);
+          continue;
+        }
         const now = this.opts.clock.now();
         const breakerWait = w.breaker.acquire(now);
         if (breakerWait > 0) {
@@ -356,10 +364,28 @@ export class Dispatcher {
     try {
       await this.opts.store.completeAttempts(outcomes, audit, now);
     } catch (err) {
-      // The attempt happened but its outcome could not be stored: the rows stay in flight and go
-      // back to pending at the next start; the idempotency key makes the resend harmless.
-      this.opts.logger?.error({ err: coerceError(err), destination: p.name }, 'could not record delivery outcomes');
+      // The attempt happened but its outcome could not be stored: the rows stay in flight (no claim
+      // takes them) and the outcome is recorded again before the destination's next claim. Should
+      // the process stop first, they go back to pending at the next start, and the idempotency key
+      // makes the resend harmless.
+      w.unrecorded.push({ outcomes, audit, at: now });
+      this.opts.logger?.error({ err: coerceError(err), destination: p.name }, 'could not record delivery outcomes; trying again before the next claim');
     }
+  }
+
+  /** Records the outcomes the store refused earlier, oldest first; false while it still refuses. */
+  private async recordLater(w: DestinationWorker): Promise<boolean> {
+    while (w.unrecorded.length > 0) {
+      const next = w.unrecorded[0] as (typeof w.unrecorded)[number];
+      try {
+        await this.opts.store.completeAttempts(next.outcomes, next.audit, next.at);
+      } catch (err) {
+        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'still cannot record delivery outcomes');
+        return false;
+      }
+      w.unrecorded.shift();
+    }
+    return true;
   }
 
   private auditOf(items: readonly OutboxItem[], r: ItemResult, at: number, outcome: string): AuditRecord {
