@@ -258,6 +258,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             now: () => clock.now(),
             ...(config.sources.http ? { intake: config.sources.http } : {}),
             webhooks: webhookEndpoints(config.destinations, connectors),
+            quarantine: async (entries) => {
+              await store.commitIngest({ states: [], deliveries: [], quarantine: entries, accepted: 0 });
+            },
             status: {
               ready: () => engine.state === 'running',
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),

@@ -9,9 +9,9 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
-import type { RawMessage } from '../core/model/messages.js';
+import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
-import type { WorkOrderUpdate } from '../ports/connector.js';
+import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
 
 export interface StatusProvider {
@@ -31,6 +31,8 @@ export interface HttpServerOptions {
   readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number };
   /** Work-order webhooks by destination name (those whose connector reads pushes). */
   readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
+  /** Keeps webhook items that are ours but unreadable (committed before the answer). */
+  readonly quarantine?: (entries: readonly QuarantineEntry[]) => Promise<void>;
   readonly now: () => number;
 }
 
@@ -39,7 +41,7 @@ export interface WebhookEndpoint {
   readonly secret?: string;
   readonly signatureHeader: string;
   /** The destination connector's reading of its ERP's push format. */
-  parse(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[];
+  parse(body: unknown): WebhookItem[];
 }
 
 /** Why a webhook call is refused (status and message), or undefined when it may proceed. */
@@ -130,14 +132,27 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       const messages: RawMessage[] = [];
+      const itemOf: number[] = []; // the body item each message came from
       const ignored: { index: number; reason: string }[] = [];
+      const invalid: { index: number; reason: string }[] = [];
+      const unreadable: QuarantineEntry[] = [];
       hook.parse(items).forEach((u, index) => {
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
-        else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+        else if ('invalid' in u) {
+          invalid.push({ index, reason: u.invalid });
+          unreadable.push({ source, channel: c.req.path, payload: JSON.stringify(items[index]), receivedAt, code: 'invalid', reason: u.invalid });
+        } else {
+          itemOf.push(index);
+          messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+        }
       });
+      // Ours but unreadable: kept with the reason and answered 400, like bad intake items. Without a
+      // quarantine to keep them in, they are at least refused, so the ERP's delivery log shows them.
+      if (unreadable.length && opts.quarantine) await opts.quarantine(unreadable);
       const result = messages.length ? await opts.sink.submit(messages) : { accepted: 0, quarantined: [] };
-      const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(result.quarantined.length ? { rejected: result.quarantined } : {}) };
-      return c.json(answer, result.quarantined.length ? 400 : 202);
+      const rejected = [...invalid, ...result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }))].sort((a, b) => a.index - b.index);
+      const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
+      return c.json(answer, rejected.length ? 400 : 202);
     },
   );
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));

@@ -70,11 +70,13 @@ export interface ErpConnector {
   fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderPoll>;
   /**
    * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
-   * ERP's own format: one update per item, or why an item is not one (a work order assetbridge did
-   * not open, an unknown status); those are acknowledged and ignored. Optional: without it the
-   * destination's webhook answers 404.
+   * ERP's own format: one update per item, or why an item is not one. `ignored`: not a change the
+   * service tracks (a work order assetbridge did not open, a status it does not follow), and
+   * acknowledged. `invalid`: a change to a work order assetbridge opened that cannot be read (no
+   * asset, id or time), quarantined with the reason (invariant 6), since losing a completion would
+   * leave a service baseline unreset. Optional: without it the destination's webhook answers 404.
    */
-  parseWorkOrderWebhook?(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[];
+  parseWorkOrderWebhook?(body: unknown): WebhookItem[];
   /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
   refreshAuth?(): Promise<void>;
   /**
@@ -84,6 +86,9 @@ export interface ErpConnector {
   probe?(ctx: SendContext): Promise<ProbeResult>;
   close?(): Promise<void>;
 }
+
+/** One item of a work-order webhook, as a connector reads it. */
+export type WebhookItem = WorkOrderUpdate | { readonly ignored: string } | { readonly invalid: string };
 
 /** What a connectivity check found: what was tried and how it went. */
 export interface ProbeResult {

@@ -19,6 +19,7 @@ import type {
   ItemResult,
   ProbeResult,
   SendContext,
+  WebhookItem,
   WorkOrderPoll,
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
@@ -146,7 +147,7 @@ export class RestConnector implements ErpConnector {
     return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}) };
   }
 
-  parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[] {
+  parseWorkOrderWebhook(body: unknown): WebhookItem[] {
     return parseWorkOrderWebhook(body);
   }
 

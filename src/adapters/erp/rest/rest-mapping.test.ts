@@ -135,13 +135,17 @@ describe('parseWorkOrderWebhook', () => {
     expect(parseWorkOrderWebhook({ occurredAt: '2026-11-01T10:00:00Z', workOrder: { ...rest, id: 'WO-7', externalKey: update.businessKey } })).toEqual([update]);
   });
 
-  it('says why an item is ignored: not ours, an unknown status, a missing field, not an object', () => {
+  it('says why an item is ignored: not ours, an unknown status, not an object; ours but unreadable is invalid', () => {
     const { externalKey: _k, ...notOurs } = record;
-    expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, { ...record, erpAssetId: undefined }, 'x'])).toEqual([
+    const { updatedAt: _u, ...timeless } = record;
+    expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, { ...record, erpAssetId: undefined }, 'x', timeless, { ...record, externalKey: 'PM-2026-17', erpAssetId: undefined }])).toEqual([
       { ignored: 'no externalKey: not a work order assetbridge opened' },
       { ignored: 'unknown status "parked"' },
-      { ignored: 'needs id, erpAssetId, status and a time (updatedAt, completedAt or createdAt)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs erpAssetId' },
       { ignored: 'not a JSON object' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt)' },
+      // Another system's key in the same field: not ours, so not kept.
+      { ignored: 'work order PM-2026-17 needs erpAssetId' },
     ]);
   });
 });

@@ -14,7 +14,8 @@
 import { PermanentError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import type { WorkOrderStatus } from '../../../core/model/events.js';
-import type { WorkOrderUpdate } from '../../../ports/connector.js';
+import { parseWorkOrderKey } from '../../../core/rules/maintenance/work-order.js';
+import type { WebhookItem, WorkOrderUpdate } from '../../../ports/connector.js';
 
 /** Operations the generic REST connector delivers. */
 export const REST_OPERATIONS = [
@@ -232,7 +233,7 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
  * work orders; `businessKey`, `erpWorkOrderId` and `changedAt` are accepted for `externalKey`,
  * `id` and `updatedAt`.
  */
-export function parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { readonly ignored: string })[] {
+export function parseWorkOrderWebhook(body: unknown): WebhookItem[] {
   const items = Array.isArray(body) ? (body as unknown[]) : [body];
   return items.map((item) => {
     if (item === null || typeof item !== 'object') return { ignored: 'not a JSON object' };
@@ -248,7 +249,10 @@ export function parseWorkOrderWebhook(body: unknown): (WorkOrderUpdate | { reado
     if (update) return update;
     if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
     if (normalizeWorkOrderStatus(wo.status) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)}` };
-    return { ignored: 'needs id, erpAssetId, status and a time (updatedAt, completedAt or createdAt)' };
+    const missing = [record.id === undefined ? 'id' : '', typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt)' : ''].filter(Boolean);
+    const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
+    // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
+    return parseWorkOrderKey(record.externalKey) !== undefined ? { invalid: what } : { ignored: what };
   });
 }
 
