@@ -9,7 +9,9 @@
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped. Work-order feedback (`workorder` events) applies at once:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
- * baseline in force (event time wins).
+ * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
+ * later service (more hours or km) than the baseline in force; it is read as each reading is
+ * counted and each completion applied, so a changed registry counts from the asset's next event.
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
@@ -21,7 +23,7 @@ import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
-import { formatReading, initialBaseline, stepService, UNIT, type ServiceState } from './service-interval.js';
+import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type AlertRule, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
@@ -135,7 +137,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20), deliveries: [] };
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -433,7 +435,9 @@ function onReading(
   let services = s.services;
   let workOrders = s.workOrders;
   for (const rule of rules) {
-    const current = services?.[rule.name] ?? { base: initialBaseline(rule, ctx.asset.attributes, reading) };
+    // The asset's baseline attribute, when it records a later service than the schedule's baseline, restarts it there.
+    const stored = services?.[rule.name];
+    const current = stored !== undefined ? withAttributeBaseline(rule, stored, ctx.asset.attributes) : { base: initialBaseline(rule, ctx.asset.attributes, reading) };
     const r = stepService(rule, current, reading);
     if (r.state !== services?.[rule.name]) services = { ...services, [rule.name]: r.state };
     if (!r.fire) continue;
@@ -533,6 +537,7 @@ const STAGE: Readonly<Record<WorkOrderRecord['status'], number>> = { requested: 
 function applyFeedback(
   s: MaintenanceState,
   event: WorkOrderStatusEvent,
+  asset: AssetRecord,
   services: ReadonlyMap<string, ServiceIntervalRule>,
   calendars: ReadonlySet<string>,
   thresholds: ReadonlySet<string>,
@@ -566,7 +571,8 @@ function applyFeedback(
   const current = s.services?.[key.rule];
   const completion = service?.meter === 'km' ? completionKm : completionHours;
   if (service && completion !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
-    next = { ...next, services: { ...s.services, [key.rule]: { base: completion, baseAt: event.eventTime } } };
+    // Unless the asset's baseline attribute records a later service than this completion.
+    next = { ...next, services: { ...s.services, [key.rule]: completedBaseline(service, current, completion, event.eventTime, asset.attributes) } };
   }
   // A threshold episode whose work order is completed while it still holds ends there (re-armed).
   const th = s.thresholds?.[key.rule];

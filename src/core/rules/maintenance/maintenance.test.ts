@@ -454,6 +454,121 @@ describe('service intervals', () => {
   });
 });
 
+describe('service intervals: a later baseline attribute (a service done outside the ERP loop)', () => {
+  const svc = options({ thresholds: [], serviceIntervals: [{ ...service250, baselineAttribute: 'lastServiceHours' }] });
+  const at = (lastServiceHours: string | undefined): AssetRecord => ({ ...asset, attributes: { site: 'BER', ...(lastServiceHours !== undefined ? { lastServiceHours } : {}) } });
+  /** Each event with the asset as the registry had it then. */
+  function runAs(steps: readonly (readonly [AssetRecord, CanonicalEvent])[], opts = svc, initial?: StateDoc) {
+    const rule = createMaintenanceRule(opts);
+    const r = simulateRules([rule], steps.map(([a, event]) => ({ event, asset: a, destination: 'erp' })), initial ? { initial: new Map([[asset.erpAssetId, initial]]) } : {});
+    const doc = r.states.get(asset.erpAssetId) ?? {};
+    return { deliveries: r.perStep.flat(), doc, state: doc.maintenance as MaintenanceState | undefined };
+  }
+  const serviceRow = (a: AssetRecord, state: MaintenanceState | undefined, opts = svc) => maintenanceStatus(a, state, opts, { now: T0, marks: () => ({}) }).due.find((d) => d.type === 'service');
+
+  it('restarts the schedule from the attribute when it is a later service than the baseline in force', () => {
+    // Serviced at 340 h outside the ERP loop: the 350 h service is not due, the next one is at 590 h.
+    const r = runAs([[at('100'), meter(0, 320)], [at('100'), meter(1, 321)], [at('340'), meter(30, 351)], [at('340'), meter(268, 589)], [at('340'), meter(270, 591)]]);
+    expect(keys(r.deliveries)).toEqual(['EQ-7|service-250h|590h@b340']);
+    expect(r.deliveries[0]?.payload.trigger).toMatchObject({ baselineHours: 340, dueAtHours: 590 });
+  });
+
+  it('status shows the baseline in use as soon as the attribute changes, before the next reading', () => {
+    const r = runAs([[at('100'), meter(0, 320)]]);
+    expect(serviceRow(at('100'), r.state)).toMatchObject({ state: 'ok', hours: 320, baselineHours: 100, nextDueHours: 350, remainingHours: 30 });
+    expect(serviceRow(at('340'), r.state)).toMatchObject({ state: 'ok', hours: 320, baselineHours: 340, nextDueHours: 590, remainingHours: 270 });
+  });
+
+  it('a lower attribute never moves the baseline back, nor does one equal to it as keys show it', () => {
+    const completed = runAs([[at('100'), meter(0, 349)], [at('100'), meter(2, 351)], [at('100'), feedback(3, 'EQ-7|service-250h|350h@b100', 'completed', 352)]]);
+    expect(completed.state?.services?.['service-250h']).toEqual({ base: 352, baseAt: T0 + 3 * HOUR });
+    // The registry still says 100, or was corrected to a service before the last one.
+    const r = runAs([[at('100'), meter(250, 601)], [at('300'), meter(252, 603)], [at('352.001'), meter(253, 604)]], svc, completed.doc);
+    expect(keys(r.deliveries)).toEqual(['EQ-7|service-250h|602h@b352']);
+    expect(serviceRow(at('300'), r.state)).toMatchObject({ baselineHours: 352 });
+    // The default baseline (first reading) is not moved back by an attribute added later either.
+    const first = options({ thresholds: [], serviceIntervals: [{ ...service250, baselineAttribute: 'lastServiceHours', defaultBaseline: 'first-reading' }] });
+    const f = runAs([[at(undefined), meter(0, 120)], [at('50'), meter(250, 369)], [at('50'), meter(252, 371)]], first);
+    expect(keys(f.deliveries)).toEqual(['EQ-7|service-250h|370h@b120']);
+  });
+
+  it('a work order opened for the old schedule is not opened again, by later readings, its completion or a replay', () => {
+    const old = 'EQ-7|service-250h|350h@b100';
+    const steps: [AssetRecord, CanonicalEvent][] = [
+      [at('100'), meter(0, 349)],
+      [at('100'), meter(2, 351)], // opens the 350 h service
+      [at('352'), meter(3, 352.5)], // done outside the loop at 352 h; the ERP's work order stays open
+      [at('352'), meter(250, 600)],
+      [at('352'), meter(252, 602.5)], // the new schedule's first service
+      [at('352'), meter(253, 603)],
+    ];
+    const r = runAs(steps);
+    expect(keys(r.deliveries)).toEqual([old, 'EQ-7|service-250h|602h@b352']);
+    // The old work order is still listed as open (cancel it in the ERP); the due row follows the new schedule.
+    const status = maintenanceStatus(at('352'), r.state, svc, { now: T0 + 253 * HOUR, marks: () => ({}) });
+    expect(status.open.map((w) => w.businessKey)).toEqual([old, 'EQ-7|service-250h|602h@b352']);
+    expect(status.due[0]).toMatchObject({ state: 'due, work order requested', baselineHours: 352, nextDueHours: 602 });
+    // The ERP completes the old work order late, with the hours of that service: the schedule stays.
+    const done = runAs([[at('352'), feedback(254, old, 'completed', 352)], [at('352'), meter(254, 604)]], svc, r.doc);
+    expect(done.deliveries).toEqual([]);
+    expect(done.state?.services?.['service-250h']).toMatchObject({ base: 352, firedDue: 602 });
+    // A replay over the state, in any order, and a replay from scratch with today's registry add no duplicate.
+    expect(runAs([...steps].reverse(), svc, r.doc).deliveries).toEqual([]);
+    const fresh = runAs(steps.map(([, e]) => [at('352'), e] as const));
+    expect(keys(fresh.deliveries)).toEqual(['EQ-7|service-250h|602h@b352']);
+    expect(runAs(steps, svc, fresh.doc).deliveries).toEqual([]);
+  });
+
+  it('a completion reported after the attribute moved the baseline counts when it is the later service', () => {
+    const moved = runAs([[at('100'), meter(0, 320)], [at('340'), meter(1, 321)]]);
+    const key = 'EQ-7|service-250h|590h@b340';
+    const opened = runAs([[at('340'), meter(268, 589)], [at('340'), meter(270, 591)]], svc, moved.doc);
+    expect(keys(opened.deliveries)).toEqual([key]);
+    const done = runAs([[at('340'), feedback(271, key, 'completed', 592)]], svc, opened.doc);
+    expect(done.state?.services?.['service-250h']).toEqual({ base: 592, baseAt: T0 + 271 * HOUR });
+    // Completed with hours below the attribute (a typo in the ERP): the attribute's service is the later one.
+    const typo = runAs([[at('600'), feedback(271, key, 'completed', 59.2)], [at('600'), meter(272, 592)]], svc, opened.doc);
+    expect(typo.state?.services?.['service-250h']).toEqual({ base: 600, baseAt: T0 + 271 * HOUR });
+    expect(serviceRow(at('600'), typo.state)).toMatchObject({ baselineHours: 600, nextDueHours: 850 });
+  });
+
+  it('property: registry changes at any point never ask for a work order twice; a replay adds nothing', () => {
+    const dueSoon = options({ thresholds: [], serviceIntervals: [{ ...service250, baselineAttribute: 'lastServiceHours', dueSoon: 20 }] });
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ dh: fc.double({ min: 0, max: 0.9, noNaN: true }), attr: fc.option(fc.integer({ min: 0, max: 2000 }), { freq: 8 }) }), { minLength: 1, maxLength: 120 }),
+        fc.integer({ min: 0, max: 1500 }),
+        (specs, start) => {
+          let hours = start;
+          let attr: string | undefined;
+          const steps = specs.map((x, i) => {
+            hours += x.dh * 10; // up to 9 h of use in each 10 h
+            if (x.attr !== null) attr = String(x.attr);
+            return [at(attr), meter(i * 10, hours)] as const;
+          });
+          const r = runAs(steps, dueSoon);
+          const ks = keys(r.deliveries);
+          expect(new Set(ks).size).toBe(ks.length);
+          // Every work order counts from a baseline no lower than the one before it.
+          const bases = ks.map((k) => Number(k.split('@b')[1]));
+          expect([...bases].sort((x, y) => x - y)).toEqual(bases);
+          expect(runAs(steps, dueSoon, r.doc).deliveries).toEqual([]);
+          expect(runAs([...steps].reverse(), dueSoon, r.doc).deliveries).toEqual([]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the odometer’s baseline attribute counts the same way', () => {
+    const truck = (lastServiceKm: string): AssetRecord => ({ ...asset, attributes: { site: 'BER', lastServiceKm } });
+    const km = options({ thresholds: [], serviceIntervals: [oil15k] });
+    const r = runAs([[truck('15000'), odometer(0, 29_500)], [truck('29600'), odometer(2, 29_660)], [truck('29600'), odometer(4, 30_050)]], km);
+    expect(r.deliveries).toEqual([]);
+    expect(serviceRow(truck('29600'), r.state, km)).toMatchObject({ km: 30_050, baselineKm: 29_600, nextDueKm: 44_600 });
+  });
+});
+
 describe('service intervals on the odometer', () => {
   const truck: AssetRecord = { ...asset, erpAssetId: 'TRUCK-7', attributes: { site: 'BER', lastServiceKm: '15000' } };
   const km = (over: Partial<MaintenanceOptions> = {}) => options({ thresholds: [], serviceIntervals: [oil15k], ...over });

@@ -3,6 +3,9 @@
  * baseline + k·N. A work order opens when the meter reaches the due point minus the "due soon"
  * lead; a jump over several due points opens one, for the latest. When the ERP reports the work
  * order completed, the baseline moves to the meter at completion and the schedule restarts there.
+ * The asset's baseline attribute (`lastServiceHours`, a service done outside the ERP loop or a
+ * corrected registry) moves it too, when it is the later service: on a cumulative meter that is
+ * the larger value, so an attribute below the baseline in force never moves it back.
  *
  * The occurrence is the due point *and* the baseline it was computed from (`500h@b0`,
  * `15000km@b0`), so a schedule restarted by a completion never collides with a work order opened
@@ -14,7 +17,10 @@ import type { ServiceIntervalRule, ServiceMeter } from './types.js';
 export interface ServiceState {
   /** Meter reading (hours or km) the schedule counts from. */
   readonly base: number;
-  /** Event time of the completion that set the baseline (absent for the initial one). */
+  /**
+   * Event time of the latest completion applied (absent before the first one); kept when the
+   * baseline attribute moves the baseline past it, so an older completion still changes nothing.
+   */
   readonly baseAt?: number;
   /** Latest due point a work order was opened for, under the current baseline. */
   readonly firedDue?: number;
@@ -28,12 +34,43 @@ export interface ServiceFire {
   readonly dueSoon: boolean;
 }
 
-/** The baseline a schedule starts from for an asset: the attribute, else 0 or the first reading. */
-export function initialBaseline(rule: ServiceIntervalRule, attributes: Readonly<Record<string, string>>, firstReading: number): number {
+/** The meter at the last service as the asset's baseline attribute holds it; undefined when absent or not a meter value. */
+export function attributeBaseline(rule: ServiceIntervalRule, attributes: Readonly<Record<string, string>>): number | undefined {
   const attr = rule.baselineAttribute !== undefined ? attributes[rule.baselineAttribute] : undefined;
   const parsed = attr !== undefined && attr.trim() !== '' ? Number(attr) : NaN;
-  if (Number.isFinite(parsed) && parsed >= 0) return parsed;
-  return rule.defaultBaseline === 'first-reading' ? firstReading : 0;
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
+}
+
+/** The baseline a schedule starts from for an asset: the attribute, else 0 or the first reading. */
+export function initialBaseline(rule: ServiceIntervalRule, attributes: Readonly<Record<string, string>>, firstReading: number): number {
+  return attributeBaseline(rule, attributes) ?? (rule.defaultBaseline === 'first-reading' ? firstReading : 0);
+}
+
+/** Whether baseline `a` is a later service than `b`: a larger meter value, as business keys show it (2 decimals). */
+export function isLaterBaseline(a: number, b: number): boolean {
+  return Math.round(a * 100) > Math.round(b * 100);
+}
+
+/**
+ * The schedule in force for an asset: `s`, or a new one from the baseline attribute when that is
+ * the later service. A new baseline has no due point opened yet (its keys are new); the work order
+ * opened under the old one keeps its key and is never asked for again.
+ */
+export function withAttributeBaseline(rule: ServiceIntervalRule, s: ServiceState, attributes: Readonly<Record<string, string>>): ServiceState {
+  const attr = attributeBaseline(rule, attributes);
+  if (attr === undefined || !isLaterBaseline(attr, s.base)) return s;
+  return s.baseAt !== undefined ? { base: attr, baseAt: s.baseAt } : { base: attr };
+}
+
+/**
+ * The schedule after a completion the ERP reported at `completion` (meter) and `at` (event time):
+ * it restarts there, or from the baseline attribute when that is the later service. A baseline
+ * equal to the one in force (as keys show it) is the same schedule: it keeps what it opened.
+ */
+export function completedBaseline(rule: ServiceIntervalRule, current: ServiceState | undefined, completion: number, at: number, attributes: Readonly<Record<string, string>>): ServiceState {
+  const next = withAttributeBaseline(rule, { base: completion, baseAt: at }, attributes);
+  if (current === undefined || isLaterBaseline(next.base, current.base) || isLaterBaseline(current.base, next.base)) return next;
+  return { ...current, baseAt: at };
 }
 
 /** A meter reading rounded to 2 decimals, as text without trailing zeros (stable in business keys). */

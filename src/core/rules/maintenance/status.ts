@@ -8,7 +8,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
-import { nextDue, occurrenceOf } from './service-interval.js';
+import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
 
@@ -29,7 +29,10 @@ export interface DueRow {
    * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown).
    */
   readonly state: string;
-  /** Service intervals on operating hours: the meter now, the baseline, the next due point, hours to go. */
+  /**
+   * Service intervals on operating hours: the meter now, the baseline in force (the later of the
+   * last completion and the asset's baseline attribute), the next due point, hours to go.
+   */
   readonly hours?: number;
   readonly baselineHours?: number;
   readonly nextDueHours?: number;
@@ -83,12 +86,14 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
   const latest = { hours: latestHours(state)?.[1], km: latestKm(state)?.[1] };
   for (const rule of options.serviceIntervals) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
-    const s = state?.services?.[rule.name];
+    const stored = state?.services?.[rule.name];
     const reading = latest[rule.meter];
-    if (!s || reading === undefined) {
+    if (!stored || reading === undefined) {
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'service', state: 'no readings' });
       continue;
     }
+    // The baseline in force: a baseline attribute changed since the last reading counts already.
+    const s = withAttributeBaseline(rule, stored, asset.attributes);
     // While the work order for the last due point is open, that due point is what is due.
     const openKey = s.firedDue !== undefined ? workOrderKey(asset.erpAssetId, rule.name, occurrenceOf(s.firedDue, s.base, rule.meter)) : undefined;
     const openRecord = openKey !== undefined ? state?.workOrders?.[openKey] : undefined;
