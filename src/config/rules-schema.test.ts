@@ -149,6 +149,34 @@ describe('rules config', () => {
     expect(p[3]?.message).toMatch(/^cannot read GeoJSON .*missing\.geojson: ENOENT/);
   });
 
+  it('reports a zone name used twice in one file once, and names where a name defined elsewhere is used again', () => {
+    const twice = join(dir, 'twice.geojson');
+    const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
+    writeFileSync(twice, JSON.stringify({ type: 'FeatureCollection', features: [yard, yard] }));
+    expect(problems({ zones: { files: [twice] } })).toEqual([{ key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` }]);
+    const message = 'zone "yard" is defined more than once (inline or in files); names must be unique';
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }], files: [twice] } })).toEqual([
+      { key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` },
+      { key: 'zones.files.0', message },
+    ]);
+    const inline = { name: 'gate', locationCode: 'G', circle: { lat: 1, lng: 1, radiusM: 5 } };
+    expect(problems({ zones: { inline: [inline, inline] } })).toEqual([{ key: 'zones.inline.1.name', message: message.replace('yard', 'gate') }]);
+  });
+
+  it('refuses an inline polygon across the antimeridian, as in a zone file', () => {
+    // A yard on Taveuni (Fiji) across 180°: drawn with straight [lng, lat] edges it would circle the rest of the world.
+    const taveuni = [[179.99, -16.8], [-179.99, -16.8], [-179.99, -16.79], [179.99, -16.79]];
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: taveuni }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message: 'spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode',
+      },
+    ]);
+    // Up to the antimeridian, one side of it, is fine.
+    const east = [[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79]];
+    expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: east }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);
+  });
+
   it('refuses task intervals under 100 ms (0 would run them without pause)', () => {
     const message = 'must be at least 100ms; 0 would run the task without pause (e.g. 1m)';
     expect(problems({ inventory: { changesEvery: 0 }, depreciation: { checkEvery: '0s' }, maintenance: { calendarCheckEvery: '50ms' } })).toEqual([

@@ -18,7 +18,7 @@ import { meterFor, type UsageMeterKind } from '../core/rules/depreciation/usage.
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
-import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
+import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import type { Zone } from '../core/rules/zones/geometry.js';
 import { duration } from './duration.js';
 
@@ -78,6 +78,9 @@ const inlineZoneSchema = z
   })
   .superRefine((z_, ctx) => {
     if ((z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
+    // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
+    if (z_.polygon !== undefined && spansAntimeridian(z_.polygon))
+      ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
   })
   .transform((z_): Zone => {
     const common = { name: z_.name, locationCode: z_.locationCode, priority: z_.priority, ...(z_.site ? { site: z_.site } : {}) };
@@ -114,7 +117,8 @@ export const zonesSchema = z
     maxAccuracyM: z.number().min(0).default(0),
   })
   .transform((cfg, ctx) => {
-    const zones: Zone[] = [...cfg.inline];
+    // Each zone with the config key it came from, so a repeated name is reported where it is repeated.
+    const found: { zone: Zone; key: (string | number)[] }[] = cfg.inline.map((zone, i) => ({ zone, key: ['inline', i, 'name'] }));
     cfg.files.forEach((file, i) => {
       let doc: unknown;
       try {
@@ -125,14 +129,18 @@ export const zonesSchema = z
       }
       const result = zonesFromGeoJson(doc, cfg.properties);
       for (const p of result.problems) ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${p}` });
-      zones.push(...result.zones);
+      for (const zone of result.zones) found.push({ zone, key: ['files', i] });
     });
-    const seen = new Set<string>();
-    for (const z_ of zones) {
-      if (seen.has(z_.name)) ctx.addIssue({ code: 'custom', message: `zone "${z_.name}" is defined more than once (inline or in files); names must be unique` });
-      seen.add(z_.name);
+    // Zone name → the inline zones and files defining it; each further one is reported once (a name
+    // repeated within one file is reported by zonesFromGeoJson already, with its features).
+    const sources = new Map<string, Set<string>>();
+    for (const { zone, key } of found) {
+      const source = key.slice(0, 2).join('.');
+      const seen = sources.get(zone.name) ?? new Set<string>();
+      if (seen.size > 0 && !seen.has(source)) ctx.addIssue({ code: 'custom', path: key, message: `zone "${zone.name}" is defined more than once (inline or in files); names must be unique` });
+      sources.set(zone.name, seen.add(source));
     }
-    return { ...cfg, zones };
+    return { ...cfg, zones: found.map((f) => f.zone) };
   });
 
 // ---------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import type { PositionEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
-import { hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import { enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import type { ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
@@ -78,12 +78,18 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       // A watermark: the item stayed where it was last seen (a pallet put down), so dwell under way completes.
       return upTo === undefined ? r : { state: settleDwell(r.state, upTo - options.allowedLatenessMs, options), deliveries: r.deliveries };
     },
+    // Settling reads the tracker's phases, not the last sighting, so an inaccurate last sighting
+    // does not stop a watermark from deciding: a pending dwell is always one it can settle.
     holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && hasPendingDwell(state?.zones)),
   };
 }
 
-/** Sightings with equal times: by reported zone, then zones inside and near; equal ones are duplicates. */
-const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}`);
+/**
+ * Sightings with equal times: by reported zone, zones inside and near, then accuracy; equal ones
+ * are duplicates. Every field that changes what a sighting does is in the key: the same sighting
+ * reported accurate and inaccurate is not a duplicate (which one arrived first must not decide).
+ */
+const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}|${x.inaccurate ? 1 : 0}`);
 
 function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
@@ -100,19 +106,29 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sigh
 /**
  * An idle item at event time `at`: as if seen again where it was last seen. Zones it was inside
  * stay (an entry whose dwell is over counts), zones it was leaving are left once their dwell is
- * over; `seenAt` stays the real sighting.
+ * over; `seenAt` stays the real sighting (freshness), and a location change is dated to `at`.
  */
 function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOptions): InventoryItemState {
   const z = options.zones;
   if (!z || s.seenAt === undefined || at <= s.seenAt || !hasPendingDwell(s.zones)) return s;
   const inside = Object.keys(s.zones ?? {}).filter((n) => s.zones?.[n]?.phase !== 'leaving');
-  const zones = stepZones(s.zones, at, { inside, band: [] }, z.dwell).state;
-  const entered = (t: ZoneTrackState | undefined) => Object.keys(t ?? {}).filter((n) => t?.[n]?.phase !== 'entering');
-  const best = z.index.best(entered(zones));
+  const step = stepZones(s.zones, at, { inside, band: [] }, z.dwell);
+  const zones = step.state;
+  const best = z.index.best(enteredZones(zones));
   // Without a zone now: the code of the zone it left goes with it; a reader-reported zone stays.
-  const before = z.index.best(entered(s.zones));
+  const before = z.index.best(enteredZones(s.zones));
   const location = best ? best.locationCode : before !== undefined && before.locationCode === s.location ? null : (s.location ?? null);
-  return { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : s.seenAt };
+  // Decided at `at`, as a sighting then would have (and the counts had it elsewhere until then).
+  const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : at };
+  // An entry or exit decided at `at` is a sighting then: one not newer is late from now on, as
+  // after any released sighting (invariant 8), so a straggler cannot rewrite what was counted.
+  if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
+  return next;
+}
+
+/** `order` with everything up to `at` counted as released (what is pending is newer: see `advance`). */
+function releasedUpTo(order: ReorderState<Sighting> | undefined, at: number): ReorderState<Sighting> {
+  return { released: Math.max(order?.released ?? at, at), newest: Math.max(order?.newest ?? at, at), pending: order?.pending ?? [] };
 }
 
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
@@ -122,7 +138,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     let location: string | null = g.zone ?? null;
     if (options.zones) {
       if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
-      const best = options.zones.index.best(Object.keys(zones ?? {}).filter((n) => zones?.[n]?.phase !== 'entering'));
+      const best = options.zones.index.best(enteredZones(zones));
       if (best) location = best.locationCode;
     }
     const since = s.location === location && s.since !== undefined ? s.since : g.t;

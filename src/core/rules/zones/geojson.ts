@@ -47,6 +47,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   else return { zones: [], problems: ['not a GeoJSON FeatureCollection or Feature (expected {"type":"FeatureCollection","features":[...]})'] };
 
   const zones: Zone[] = [];
+  // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
+  const byName = new Map<string, number[]>();
   features.forEach((f, i) => {
     const where = (name?: string) => `feature ${i}${name ? ` ("${name}")` : ''}`;
     if (!isObject(f) || f.type !== 'Feature') {
@@ -60,6 +62,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
       problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty`);
       return;
     }
+    byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
     if (nameText.includes('|')) problems.push(`${where(nameText)}: zone names must not contain "|"`);
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
@@ -79,11 +82,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
       ...(siteText !== '' ? { site: siteText } : {}),
     });
   });
-  const seen = new Set<string>();
-  for (const z of zones) {
-    if (seen.has(z.name)) problems.push(`zone name "${z.name}" is used by more than one feature; names must be unique`);
-    seen.add(z.name);
-  }
+  // Once per name, not once per repeat.
+  for (const [name, at] of byName) if (at.length > 1) problems.push(`zone name "${name}" is used by features ${at.slice(0, -1).join(', ')} and ${at[at.length - 1]}; names must be unique`);
   return { zones, problems };
 }
 
@@ -135,14 +135,29 @@ function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | und
     if (!ring) return undefined;
     rings.push(ring);
   }
-  // Edges are straight in [lng, lat], so a ring across 180° would be read as the long way round:
-  // a site-sized zone turned into a strip around the world (RFC 7946 §3.1.9 asks for a split).
-  const lngs = (rings[0] ?? []).map(([lng]) => lng);
-  if (Math.max(...lngs) - Math.min(...lngs) > 180) {
-    problem('spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180 (a MultiPolygon)');
+  if (spansAntimeridian(rings[0] ?? [])) {
+    problem(`${ANTIMERIDIAN_PROBLEM} (a MultiPolygon)`);
     return undefined;
   }
   return rings;
+}
+
+/** What is wrong with a ring {@link spansAntimeridian} refuses; callers add how to split it where they are. */
+export const ANTIMERIDIAN_PROBLEM = 'spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180';
+
+/**
+ * Whether an outer ring spans more than 180° of longitude. Edges are straight in [lng, lat], so a
+ * ring across 180° would be read as the long way round: a site-sized zone turned into a strip
+ * around the world (RFC 7946 §3.1.9 asks for a split). Shared by GeoJSON files and inline zones.
+ */
+export function spansAntimeridian(ring: readonly LngLat[]): boolean {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const [lng] of ring) {
+    if (lng < min) min = lng;
+    if (lng > max) max = lng;
+  }
+  return max - min > 180;
 }
 
 function ringOf(coords: unknown, label: string, problem: (m: string) => void): Ring | undefined {

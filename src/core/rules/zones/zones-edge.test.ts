@@ -97,3 +97,20 @@ describe('GeoJSON import of common mistakes', () => {
     expect(problems({ type: 'MultiPolygon', coordinates: split })).toEqual([]);
   });
 });
+
+describe('GeoJSON import of duplicate zone names', () => {
+  const feature = (name: string, lng: number) => ({ type: 'Feature', properties: { name, locationCode: name.toUpperCase(), radiusM: 20 }, geometry: { type: 'Point', coordinates: [lng, 52.5] } });
+
+  it('reports a name used by several features once, naming them all', () => {
+    const { problems } = zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), feature('yard', 13.5), feature('gate', 13.6), feature('yard', 13.7)] });
+    expect(problems).toEqual(['zone name "yard" is used by features 0, 1 and 3; names must be unique']);
+  });
+
+  it('counts a feature whose shape is wrong too, so one pass finds both problems', () => {
+    const bad = { ...feature('yard', 13.5), geometry: { type: 'LineString', coordinates: [[13.5, 52.5], [13.6, 52.5]] } };
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [feature('yard', 13.4), bad] }).problems).toEqual([
+      'feature 1 ("yard"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
+      'zone name "yard" is used by features 0 and 1; names must be unique',
+    ]);
+  });
+});
