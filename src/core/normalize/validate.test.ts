@@ -38,6 +38,12 @@ describe('validateEvent', () => {
     expect(validateEvent({ ...base, kind: 'meter' } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: expect.stringContaining('has none of') });
     expect(validateEvent({ ...base, kind: 'meter', operatingHours: -1 } as CanonicalEvent, now)).toMatchObject({ ok: false });
     expect(validateEvent({ ...base, kind: 'meter', operatingHours: 12.5 } as CanonicalEvent, now)).toEqual({ ok: true });
+    expect(validateEvent({ ...base, kind: 'meter', operatingHours: 0, declaredReset: true } as CanonicalEvent, now)).toEqual({ ok: true });
+    expect(validateEvent({ ...base, kind: 'meter', operatingHours: 0, declaredReset: 'false' } as unknown as CanonicalEvent, now)).toEqual({
+      ok: false,
+      code: 'invalid',
+      reason: 'declaredReset must be true or false, got string "false"',
+    });
     expect(validateEvent({ ...base, kind: 'sensor', values: { t: { value: Number.NaN } } } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: 'sensor t must be finite, got NaN' });
     expect(validateEvent({ ...base, kind: 'sensor', values: {} } as CanonicalEvent, now)).toMatchObject({ ok: false });
     expect(validateEvent({ ...base, kind: 'alert', reason: 'x', severity: 'bad' } as unknown as CanonicalEvent, now)).toMatchObject({ ok: false });

@@ -75,6 +75,8 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
         problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
       }
       if (!any) problem = `meter reading has none of ${METER_FIELDS.join(', ')}`;
+      // Every rule must read it alike: a string "false" would count as a reset for some.
+      else if (e.declaredReset !== undefined && typeof e.declaredReset !== 'boolean') problem ??= `declaredReset must be true or false, got ${describe(e.declaredReset)}`;
       break;
     }
     case 'sensor': {
