@@ -70,6 +70,8 @@ export interface MeterEvent extends EventBase {
    * travels the durable pipeline like any reading so the meter rule sees it in order.
    */
   readonly declaredReset?: boolean;
+  /** The same for the odometer: `odometerKm` is a replaced (or reset) odometer's first reading. */
+  readonly odometerReset?: boolean;
 }
 
 export interface SensorValue {

@@ -44,6 +44,9 @@ describe('validateEvent', () => {
       code: 'invalid',
       reason: 'declaredReset must be true or false, got string "false"',
     });
+    expect(validateEvent({ ...base, kind: 'meter', odometerKm: 0, odometerReset: true } as CanonicalEvent, now)).toEqual({ ok: true });
+    expect(validateEvent({ ...base, kind: 'meter', odometerKm: 0, declaredReset: true } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: expect.stringContaining('odometerReset for an odometer') });
+    expect(validateEvent({ ...base, kind: 'meter', operatingHours: 0, odometerReset: true } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: expect.stringContaining('send its first reading as odometerKm') });
     expect(validateEvent({ ...base, kind: 'sensor', values: { t: { value: Number.NaN } } } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: 'sensor t must be finite, got NaN' });
     expect(validateEvent({ ...base, kind: 'sensor', values: {} } as CanonicalEvent, now)).toMatchObject({ ok: false });
     expect(validateEvent({ ...base, kind: 'alert', reason: 'x', severity: 'bad' } as unknown as CanonicalEvent, now)).toMatchObject({ ok: false });

@@ -77,6 +77,9 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (!any) problem = `meter reading has none of ${METER_FIELDS.join(', ')}`;
       // Every rule must read it alike: a string "false" would count as a reset for some.
       else if (e.declaredReset !== undefined && typeof e.declaredReset !== 'boolean') problem ??= `declaredReset must be true or false, got ${describe(e.declaredReset)}`;
+      else if (e.odometerReset !== undefined && typeof e.odometerReset !== 'boolean') problem ??= `odometerReset must be true or false, got ${describe(e.odometerReset)}`;
+      else if (e.declaredReset === true && e.operatingHours === undefined) problem ??= 'declaredReset declares a new hour meter: send its first reading as operatingHours (odometerReset for an odometer)';
+      else if (e.odometerReset === true && e.odometerKm === undefined) problem ??= 'odometerReset declares a new odometer: send its first reading as odometerKm';
       break;
     }
     case 'sensor': {

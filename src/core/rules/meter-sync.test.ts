@@ -159,6 +159,22 @@ describe('meter sync rule', () => {
     expect(state.hygiene.last).toEqual({ value: 1000, eventTime: at(5) });
   });
 
+  it('a replaced odometer declared with odometerReset: its first reading is sent with meterResetAt, and later ones continue from it', () => {
+    const km = (value: number, hours: number, extra: Partial<MeterEvent> = {}) => meter(undefined, hours, { odometerKm: value, ...extra });
+    const odo = (value: number, hours: number, reset?: number) => ({
+      ...record(0, hours),
+      businessKey: 'EQ-1001|km',
+      payload: { erpAssetId: 'EQ-1001', odometerKm: value, readingTime: iso(hours), unit: 'km', ...(reset !== undefined ? { meterResetAt: iso(reset) } : {}) },
+    });
+    const declared = run([km(182_000, 0), km(182_080, 1), km(12, 2, { odometerReset: true }), km(90, 3)]);
+    expect(declared.deliveries).toEqual([odo(182_000, 0), odo(182_080, 1), odo(12, 2, 2), odo(90, 3, 2)]);
+    expect(declared.state.flags).toEqual([]);
+    // Undeclared, the new odometer's readings are set aside as going backwards, and the hint says what to send.
+    const undeclared = run([km(182_000, 0), km(182_080, 1), km(12, 2), km(90, 3)]);
+    expect(undeclared.deliveries).toEqual([odo(182_000, 0), odo(182_080, 1)]);
+    expect(undeclared.state.flags[0]?.detail).toContain('odometerReset: true');
+  });
+
   it('uses the configured hygiene thresholds', () => {
     const { state } = run([meter(10, 0), meter(10, 30)], { hygiene: { stalledAfterMs: 24 * H } });
     expect(state.flags.map((f) => f.status)).toEqual(['stalled']);

@@ -72,6 +72,8 @@ export interface MeterSyncState {
 export interface OdometerSyncState {
   readonly hygiene: MeterHygieneState;
   readonly synced?: { readonly odometerKm: number; readonly eventTime: number };
+  /** When a replaced odometer was declared (`odometerReset`): every later record carries it. */
+  readonly lastResetAt?: number;
 }
 
 const EMPTY: MeterSyncState = { hygiene: {}, flags: [], flagCounts: {}, acceptedUsageH: 0 };
@@ -145,16 +147,17 @@ function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status
 function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
   const od = state.odometer ?? { hygiene: {} };
   const reading = { value: km, eventTime: event.eventTime };
-  const result = classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
+  const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading) : classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
   const verdict = result.verdict;
-  const odometer: OdometerSyncState = { ...od, hygiene: result.state };
+  let odometer: OdometerSyncState = { ...od, hygiene: result.state };
+  if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
   if (isFlagged(verdict)) {
     if (!verdict.newFlag) return { state: { ...state, odometer }, deliveries: [] };
     return { state: withFlag({ ...state, odometer }, verdict, 'odometer: ', event, ctx, maxFlags), deliveries: [] };
   }
   const synced = od.synced;
   // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
-  if (verdict.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || km === synced.odometerKm))) return { state: { ...state, odometer }, deliveries: [] };
+  if (verdict.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || (km === synced.odometerKm && verdict.status !== 'reset')))) return { state: { ...state, odometer }, deliveries: [] };
   const erpAssetId = ctx.asset.erpAssetId;
   return {
     state: { ...state, odometer: { ...odometer, synced: { odometerKm: km, eventTime: event.eventTime } } },
@@ -166,7 +169,14 @@ function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
         businessKey: `${erpAssetId}|km`,
         erpAssetId,
         eventTime: event.eventTime,
-        payload: { erpAssetId, odometerKm: km, readingTime: new Date(event.eventTime).toISOString(), unit: 'km' },
+        payload: {
+          erpAssetId,
+          odometerKm: km,
+          readingTime: new Date(event.eventTime).toISOString(),
+          unit: 'km',
+          // As `meterResetAt` for hours: the connector records a replaced counter, not a drop.
+          ...(odometer.lastResetAt !== undefined ? { meterResetAt: new Date(odometer.lastResetAt).toISOString() } : {}),
+        },
       },
     ],
   };

@@ -106,6 +106,21 @@ describe('usage per period: edges', () => {
   });
 });
 
+describe('usage by the odometer', () => {
+  it('a replaced odometer (odometerReset) continues the km count; undeclared, its first reading is set aside', () => {
+    const H = 3_600_000;
+    const t0 = Date.parse('2026-10-01T00:00:00Z');
+    const km = (t: number, value: number, odometerReset?: boolean): MeterEvent => ({ ...meter(t, 0), operatingHours: undefined, odometerKm: value, ...(odometerReset ? { odometerReset } : {}) });
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000, meterOf: () => 'km' });
+    const units = (events: MeterEvent[]) => {
+      const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+      return (r.states.get('FA-1')?.depreciation as UsageState).periods?.['2026-10']?.units;
+    };
+    expect(units([km(t0, 182_000), km(t0 + 10 * H, 182_500), km(t0 + 11 * H, 0, true), km(t0 + 20 * H, 300)])).toBe(800);
+    expect(units([km(t0, 182_000), km(t0 + 10 * H, 182_500), km(t0 + 11 * H, 0), km(t0 + 20 * H, 300)])).toBe(500);
+  });
+});
+
 describe('units-of-production preview: salvage', () => {
   it('a salvage value above cost depreciates nothing (never a negative charge) and says so', () => {
     const cal = monthlyCalendar('UTC');

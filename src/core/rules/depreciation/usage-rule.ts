@@ -116,7 +116,8 @@ const readingOrder = byKey((x: Reading) => `${x.reset ? 'r' : 'p'}${x.h}`);
 function readingOf(event: MeterEvent, meter: 'operatingHours' | 'odometerKm'): Reading {
   const h = event[meter] as number;
   // A declared reset is about the hour meter.
-  return event.declaredReset && meter === 'operatingHours' ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
+  const reset = meter === 'operatingHours' ? event.declaredReset === true : event.odometerReset === true;
+  return reset ? { t: event.eventTime, h, reset: true } : { t: event.eventTime, h };
 }
 
 function processAll(start: UsageState, readings: readonly Reading[], options: UsageRuleOptions): RuleResult<UsageState> {

@@ -37,7 +37,7 @@ export type CompactValues = Readonly<Record<string, number | readonly [number, s
 export type MaintenanceSample =
   | { readonly t: number; readonly k: 's'; readonly v: CompactValues }
   | { readonly t: number; readonly k: 'a'; readonly s: Severity; readonly r: string; readonly c?: string }
-  | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true };
+  | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true; readonly kmReset?: true };
 
 /** The reorder buffer, with the kinds of sample it released at its release time. */
 export type MaintenanceOrder = ReorderState<MaintenanceSample> & {
@@ -231,10 +231,12 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
     const t = event.eventTime;
     if (km === undefined) {
       if (h === undefined) return undefined;
-      return event.declaredReset ? { t, k: 'm', h, reset: true } : { t, k: 'm', h };
+      return event.declaredReset === true ? { t, k: 'm', h, reset: true } : { t, k: 'm', h };
     }
-    if (h === undefined) return { t, k: 'm', km };
-    return event.declaredReset ? { t, k: 'm', h, km, reset: true } : { t, k: 'm', h, km };
+    const kmReset = event.odometerReset === true;
+    if (h === undefined) return kmReset ? { t, k: 'm', km, kmReset } : { t, k: 'm', km };
+    if (event.declaredReset === true) return kmReset ? { t, k: 'm', h, km, reset: true, kmReset } : { t, k: 'm', h, km, reset: true };
+    return kmReset ? { t, k: 'm', h, km, kmReset } : { t, k: 'm', h, km };
   }
   return undefined;
 }
@@ -273,7 +275,7 @@ function processSamples(
     else if (sample.k === 'a') s = onAlert(s, sample, a, ctx, options, deliveries);
     else {
       if (sample.h !== undefined) s = onReading(s, 'hours', sample.t, sample.h, sample.reset === true, a.services, ctx, options, deliveries);
-      if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, false, a.kmServices, ctx, options, deliveries);
+      if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, sample.kmReset === true, a.kmServices, ctx, options, deliveries);
     }
   }
   return { state: s, deliveries };
@@ -417,7 +419,7 @@ function onReading(
   out: DeliveryIntent[],
 ): MaintenanceState {
   const km = meter === 'km';
-  const step = km ? stepHours(s.km, t, raw, false, ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset);
+  const step = km ? stepHours(s.km, t, raw, declaredReset, ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset);
   if (!step.ok) {
     const next = copy(s);
     const issue = `${new Date(t).toISOString()}: ${step.reason}`;

@@ -591,6 +591,17 @@ describe('service intervals on the odometer', () => {
     expect(r.deliveries[0]?.payload.description).toMatch(/^service every 15000 km due: due at 30000 km, odometer at 30060 km/);
   });
 
+  it('a replaced odometer (odometerReset) continues the km count; undeclared, its readings are set aside', () => {
+    const replaced = (at: number, km: number): MeterEvent => ({ ...odometer(at, km), odometerReset: true });
+    // 29,900 km on the old odometer, a new one from 0: 100 km more reaches 30,000.
+    const declared = drive([odometer(0, 29_900), replaced(1, 0), odometer(2, 60), odometer(3, 140)]);
+    expect(keys(declared.deliveries)).toEqual(['TRUCK-7|oil-15000km|30000km@b15000']);
+    expect(declared.deliveries[0]?.payload.trigger).toMatchObject({ readingKm: 30_040 });
+    const undeclared = drive([odometer(0, 29_900), odometer(1, 0), odometer(2, 60), odometer(3, 140)]);
+    expect(undeclared.deliveries).toEqual([]);
+    expect(undeclared.state?.odometerIssue).toMatch(/went backwards/);
+  });
+
   it('counts hours and km side by side from one meter event; a bad odometer reading does not hold up the hours', () => {
     const both = km({ serviceIntervals: [oil15k, service250] });
     // The odometer jumps 5,000 km in an hour (a swapped unit, a glitch): set aside, flagged.
