@@ -103,6 +103,18 @@ describe('location sync with zones', () => {
     expect(ds.map((d) => d.payload.warehouseLocation)).toEqual([null, '1000/0001']);
   });
 
+  it('an inaccurate fix does not move the synced position either, nor stand in for the heartbeat', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 600_000, zones });
+    const events = [pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(100, 52.5, eastM(5000), { accuracyM: 2000 }), pos(700, 52.5, eastM(3000), { accuracyM: 900 }), pos(800, 52.5, eastM(400))];
+    const ds = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
+    // In the yard (entered at 40 s), then two fixes kilometres off with accuracy worse than 100 m: nothing sent; the next good fix is.
+    expect(ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation])).toEqual([
+      [0, null],
+      [40, '1000/0001'],
+      [800, '1000/0001'],
+    ]);
+  });
+
   it('late positions never produce a false exit', () => {
     const rule = createLocationSyncRule({ minDistanceM: 10_000, heartbeatMs: 86_400_000, zones });
     const inYard = [0, 40, 100, 200, 300].map((s) => pos(s, 52.5, 13.4));

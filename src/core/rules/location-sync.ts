@@ -189,11 +189,12 @@ function processFix(
   if (zoneName !== undefined) fix.zoneName = zoneName;
   if (f.inaccurate) fix.inaccurate = true;
   const synced = state.synced;
+  // A fix less accurate than `zones.maxAccuracyM` moves neither the zone nor the synced position:
+  // a cell-tower fallback 2 km off would otherwise be sent as where the asset is.
   const due =
     synced === undefined ||
     synced.zone !== fix.zone ||
-    haversineM(synced, fix) > options.minDistanceM ||
-    fix.eventTime - synced.eventTime >= options.heartbeatMs;
+    (f.inaccurate !== true && (haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
   const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { last: fix };
   if (state.synced !== undefined) base.synced = state.synced;
   if (zones !== undefined) base.zones = zones;
