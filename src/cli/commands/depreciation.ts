@@ -5,7 +5,8 @@
  *   (cost − salvage) × period units ÷ total expected units, and straight line beside it; as a
  *   table, or as CSV with `--csv` (to a file with `--out`).
  * - `post --period 2026-10` posts the period's `usage.post` facts now instead of waiting for the
- *   period-end task (same business keys: posting twice, or after the task, adds nothing).
+ *   period-end task (same business keys: posting twice, or after the task, adds nothing). Usage
+ *   found after an earlier period was posted is included as a prior-period adjustment, and said so.
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
-import { loadUsageLines, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -40,7 +41,14 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
   const period = resolvePeriod(d, periodId);
   const lines = await loadUsageLines(
     store,
-    { attributes: d.attributes, defaultDestination, meterOf: depreciationMeterOf(d), ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}) },
+    {
+      calendar: calendarOf(d),
+      attributes: d.attributes,
+      units: { hours: d.unit, km: d.kmUnit },
+      defaultDestination,
+      meterOf: depreciationMeterOf(d),
+      ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
+    },
     period,
     now,
     asset ? (a) => a.erpAssetId === asset : undefined,
@@ -64,6 +72,14 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
   }
   rows.push(['TOTAL', '', '', '', '', '', '', fmt(Math.round(uop * 100) / 100), fmt(Math.round(sl * 100) / 100), '']);
   return table(rows);
+}
+
+/** One line per asset whose posting includes units of earlier, already-posted periods. */
+export function formatAdjustments(lines: readonly AssetUsageLine[], units: UsageUnits): string {
+  return lines
+    .filter((l) => l.plan.kind !== 'covered' && l.line.adjustmentUnits > 0)
+    .map(({ line: l }) => `  ${l.erpAssetId}: ${l.period} includes ${fmt(l.adjustmentUnits, 3)} ${units[l.meter]} found after posting, from ${l.adjustmentPeriods.map((p) => `${p.period} (${fmt(p.units, 3)})`).join(', ')}\n`)
+    .join('');
 }
 
 export function registerDepreciationCommand(program: Command): Command {
@@ -113,11 +129,18 @@ export function registerDepreciationCommand(program: Command): Command {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
-        const deliveries = usageDeliveries(lines, d.timeZone, { hours: d.unit, km: d.kmUnit });
-        if (!opts.dryRun && deliveries.length) await store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
+        const deliveries = opts.dryRun
+          ? usageDeliveries(lines)
+          : await postUsage(store, (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }), lines, period);
+        const assets = new Set(deliveries.filter((x) => x.payload.period === period.id).map((x) => x.erpAssetId)).size;
+        const earlier = deliveries.length - assets;
+        const covered = lines.filter((l) => l.plan.kind === 'covered').length;
         process.stdout.write(
-          `${opts.dryRun ? 'would post' : 'queued'} usage for ${deliveries.length} asset(s) for ${period.id}` +
-            `${opts.dryRun ? '' : ' (already posted ones are not sent again); a running service delivers them'}\n`,
+          `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
+            `${earlier ? `, and ${earlier} posting(s) of earlier periods not posted yet` : ''}` +
+            `${opts.dryRun ? '' : ' (already posted ones are not sent again); a running service delivers them'}\n` +
+            `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
+            formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }),
         );
       });
     }),

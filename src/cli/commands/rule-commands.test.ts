@@ -9,7 +9,8 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules } from '../../core/rules/index.js';
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { formatPreview, previewDepreciation } from './depreciation.js';
+import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
+import { postUsage } from '../../engine/tasks/usage-posting.js';
 import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
 import { describeRules, describeTiming } from './rules.js';
 import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
@@ -345,6 +346,23 @@ describe('depreciation preview', () => {
     expect(text).toMatch(/EQ-1\s+2026-10\s+150 h\s+1,150 h\s+10,000 h\s+120,000\s+20,000\s+1,500\s+1,666.67/);
     expect(text).toMatch(/TOTAL\s+1,500\s+1,666.67/);
     await expect(previewDepreciation(store, rules, 'October', 'erp', 0)).rejects.toThrow(/not a month; write YYYY-MM/);
+  });
+
+  it('shows usage found after a period was posted as a prior-period adjustment of the next', async () => {
+    const store = await storeAfter([meter('2026-10-30T00:00:00Z', 1000)]);
+    const post = async (id: string, now: string) =>
+      postUsage(store, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), await previewDepreciation(store, rules, id, 'erp', Date.parse(now)), resolvePeriod(rules.depreciation!, id));
+    expect((await post('2026-10', '2026-11-02T23:00:00Z')).map((d) => [d.businessKey, d.payload.periodUnits])).toEqual([['EQ-1|usage|2026-10', 0]]);
+    // A reading on 3 Nov: 19.583 of its 40 h were used in October, already posted.
+    const later = await storeAfter([meter('2026-10-30T00:00:00Z', 1000), meter('2026-11-03T00:00:00Z', 1040)]);
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: (await later.loadStates(['EQ-1'])).get('EQ-1') ?? {}, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    const [oct] = await previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'));
+    expect(oct?.line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 1000 });
+    expect(oct?.line.notes).toContain('posted; 19.583 units found since are carried into the next posting');
+    const nov = await previewDepreciation(store, rules, '2026-11', 'erp', Date.parse('2026-12-05T00:00:00Z'));
+    expect(nov[0]?.line).toMatchObject({ periodUnits: 40, lifeToDateUnits: 1040, adjustmentUnits: 19.583, unitsOfProduction: 400 });
+    expect(formatPreview(nov, { hours: 'h', km: 'km' })).toMatch(/EQ-1\s+2026-11\s+40 h\s+1,040 h.*includes 19.583 units found after posting, from 2026-10 \(19.583\)/);
+    expect(formatAdjustments(nov, { hours: 'h', km: 'km' })).toBe('  EQ-1: 2026-11 includes 19.583 h found after posting, from 2026-10 (19.583)\n');
   });
 });
 

@@ -6,13 +6,15 @@ import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.j
 import { validateEvent } from '../../core/normalize/validate.js';
 import { monthlyCalendar } from '../../core/rules/depreciation/calendar.js';
 import { DEFAULT_DEPRECIATION_ATTRIBUTES } from '../../core/rules/depreciation/usage.js';
-import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { createUsageRule, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { flushRules, simulateRules } from '../../core/rules/simulate.js';
+import type { MeterEvent } from '../../core/model/events.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
-import { createUsagePostingTask, USAGE_NS } from './usage-posting.js';
+import { createUsagePostingTask, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
@@ -301,5 +303,69 @@ describe('period-end usage posting', () => {
     await task().run(context(store, clock));
     expect(await pending(store, 'usage.post')).toHaveLength(4);
   });
-});
 
+  /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */
+  const ruleState = (readings: readonly (readonly [string, number])[]): AssetStateDoc => {
+    const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0 });
+    const asset = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: {} };
+    const events = readings.map(([at, h]): MeterEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: Date.parse(at), receivedAt: Date.parse(at), operatingHours: h }));
+    const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+    return { depreciation: flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), 0).states.get('FA-1')?.depreciation };
+  };
+  const setState = (store: SqliteStore, doc: AssetStateDoc) => store.commitIngest({ states: [{ erpAssetId: 'FA-1', doc, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+  const postings = async (store: SqliteStore) => (await pending(store, 'usage.post')).filter((d) => d.erpAssetId === 'FA-1').sort((a, b) => a.eventTime - b.eventTime);
+
+  it('usage found for a period already posted is carried into the next posting, never lost', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: { unitsAtAcquisition: '200' }, state: ruleState([['2026-10-30T00:00:00Z', 1000]]) }]);
+    // October is posted on 2 Nov 23:00Z, when nothing after 30 Oct is known.
+    const clock = { t: Date.UTC(2026, 10, 2, 23) };
+    await task().run(context(store, clock));
+    // The reading of 3 Nov spreads 47 of its 96 hours' usage into October, already posted.
+    await setState(store, ruleState([['2026-10-30T00:00:00Z', 1000], ['2026-11-03T00:00:00Z', 1040]]));
+    clock.t = Date.UTC(2026, 11, 3);
+    await task().run(context(store, clock));
+    const [oct, nov] = await postings(store);
+    expect([oct?.businessKey, oct?.payload.periodUnits, oct?.payload.lifeToDateUnits]).toEqual(['FA-1|usage|2026-10', 0, 800]);
+    expect(oct?.payload).not.toHaveProperty('adjustmentUnits');
+    const late = Math.round(((40 * 47) / 96) * 1000) / 1000;
+    expect(nov?.businessKey).toBe('FA-1|usage|2026-11');
+    expect(nov?.payload).toMatchObject({ periodUnits: 40, lifeToDateUnits: 840, adjustmentUnits: late, adjustmentPeriods: [{ period: '2026-10', units: late }] });
+  });
+
+  it('a crash between deciding and committing commits the decided facts on the next run, not new ones', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
+    const clock = { t: Date.UTC(2026, 10, 3) };
+    const crash = context(store, clock, { commit: () => Promise.reject(new Error('power cut')) });
+    await expect(task().run(crash)).rejects.toThrow('power cut');
+    expect(await postings(store)).toEqual([]);
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBeUndefined();
+    // More usage arrives before the restart: October was decided with what was known, and stays so.
+    await setState(store, ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100], ['2026-11-04T00:00:00Z', 1130]]));
+    await task().run(context(store, clock));
+    expect((await postings(store)).map((d) => [d.businessKey, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([['FA-1|usage|2026-10', 100, 1100]]);
+    // …and what was found since is November's posting's prior-period adjustment.
+    clock.t = Date.UTC(2026, 11, 3);
+    await task().run(context(store, clock));
+    const nov = (await postings(store))[1];
+    expect(nov?.payload).toMatchObject({ periodUnits: 30, lifeToDateUnits: 1130 });
+    expect(nov?.payload.adjustmentUnits).toBeCloseTo((30 * (Date.parse('2026-10-31T23:00:00Z') - Date.parse('2026-10-20T00:00:00Z'))) / (15 * 86_400_000), 3);
+  });
+
+  it('of two posters of one period (the task and `depreciation post`), the first decides and the other commits the same facts', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
+    const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const october = monthlyCalendar('Europe/Berlin').period('2026-10');
+    if (!october) throw new Error('no October');
+    const now = Date.UTC(2026, 10, 3);
+    // The command reads (stale: before the ingestor's checkpoint) …
+    const cli = await loadUsageLines(store, options, october, now);
+    // … while the task, with more usage known, posts first.
+    await setState(store, ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100], ['2026-10-30T00:00:00Z', 1120]]));
+    await task().run(context(store, { t: now }));
+    const commit = (d: readonly unknown[]) => store.commitIngest({ states: [], deliveries: d as never, quarantine: [], accepted: 0 });
+    const sent = await postUsage(store, commit, cli, october);
+    expect(sent.map((d) => [d.businessKey, d.payload.periodUnits])).toEqual([['FA-1|usage|2026-10', 120]]);
+    expect((await postings(store)).map((d) => d.payload.periodUnits)).toEqual([120]);
+    expect(JSON.parse((await store.kvGet(USAGE_NS, ledgerKey('FA-1'))) ?? '{}')).toMatchObject({ period: '2026-10', meterAtEnd: 1120 });
+  });
+});

@@ -4,20 +4,27 @@
  * One fact per asset and period, ever (`<asset>|usage|<period>`), so a crash, a re-run or an
  * on-demand `depreciation post` for the same period adds nothing. The first run posts only the
  * latest closed period (no backfill of history nobody asked for); after that, each period in turn.
+ *
+ * Usage found after a period was posted is carried into the asset's next posting (core
+ * depreciation/posting.ts). Per asset, the kv key `posted:<asset>` records the last decision with
+ * its facts, written (compare-and-set) before they are committed: a crash in between, a re-run or
+ * a concurrent `depreciation post` commits the recorded facts again, never different ones.
  * @module
  */
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
-import { usageFor, usagePostDelivery, type DepreciationAttributes, type UsageLine, type UsageMeterKind, type UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { parseLedger, planUsagePosting, type UsagePlan } from '../../core/rules/depreciation/posting.js';
+import type { DepreciationAttributes, UsageLine, UsageMeterKind, UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
 
 export const USAGE_TASK = 'depreciation-posting';
-/** kv namespace; key `lastPosted` holds the last period posted by the task. */
+/** kv namespace; key `lastPosted` holds the last period posted by the task, `posted:<asset>` each asset's ledger. */
 export const USAGE_NS = 'depreciation';
+export const ledgerKey = (erpAssetId: string): string => `posted:${erpAssetId}`;
 /** At most this many periods are posted in one run (a long outage catches up over several runs). */
 const MAX_PERIODS_PER_RUN = 12;
 
@@ -35,33 +42,69 @@ export interface UsagePostingOptions {
 }
 
 export interface AssetUsageLine {
+  /** The period's line: what is (or was) posted for it. */
   readonly line: UsageLine;
   readonly asset: AssetRecord;
   readonly destination: string;
+  readonly plan: UsagePlan;
+  /** The asset's ledger as read (the compare-and-set's expected value). */
+  readonly ledgerRaw: string | undefined;
 }
 
-/** Usage lines for every asset the depreciation rule applies to, for one period. */
-export async function loadUsageLines(
-  store: Store,
-  options: Pick<UsagePostingOptions, 'attributes' | 'appliesTo' | 'defaultDestination' | 'meterOf'>,
-  period: Period,
-  now: number,
-  filter?: (asset: AssetRecord) => boolean,
-): Promise<AssetUsageLine[]> {
+export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf'>;
+
+/** Usage lines (and what to post) for every asset the depreciation rule applies to, for one period. Reads only. */
+export async function loadUsageLines(store: Store, options: UsageLoadOptions, period: Period, now: number, filter?: (asset: AssetRecord) => boolean): Promise<AssetUsageLine[]> {
   const assets = (await store.listAssets()).map((a) => a.asset).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
   const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   return assets
     .sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))
-    .map((asset) => ({
-      asset,
-      destination: asset.destination ?? options.defaultDestination,
-      line: usageFor(asset, states.get(asset.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined, period, options.attributes, now, options.meterOf?.(asset)),
-    }));
+    .map((asset) => {
+      const destination = asset.destination ?? options.defaultDestination;
+      const ledgerRaw = ledgers.get(ledgerKey(asset.erpAssetId));
+      const configured = options.meterOf?.(asset);
+      const plan = planUsagePosting({
+        asset,
+        state: states.get(asset.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined,
+        ledger: parseLedger(ledgerRaw),
+        period,
+        calendar: options.calendar,
+        attributes: options.attributes,
+        now,
+        ...(configured ? { configured } : {}),
+        destination,
+        units: options.units,
+      });
+      return { asset, destination, plan, ledgerRaw, line: plan.line };
+    });
 }
 
-/** The `usage.post` deliveries for the tracked assets among `lines`. */
-export function usageDeliveries(lines: readonly AssetUsageLine[], timeZone: string, units: UsageUnits): DeliveryIntent[] {
-  return lines.filter((l) => l.line.tracked).map((l) => usagePostDelivery(l.line, l.destination, timeZone, units));
+/** The facts to post for `lines` (none for a covered period or an asset not tracked yet). */
+export function usageDeliveries(lines: readonly AssetUsageLine[]): DeliveryIntent[] {
+  return lines.flatMap((l) => (l.plan.kind === 'covered' ? [] : l.plan.deliveries));
+}
+
+/**
+ * Posts `lines`: records each new decision in the asset's ledger first (compare-and-set: of two
+ * posters, the first decides and the other commits its facts), then commits the facts. Returns them.
+ */
+export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
+  const deliveries: DeliveryIntent[] = [];
+  for (const l of lines) {
+    const plan = l.plan;
+    if (plan.kind === 'decided') deliveries.push(...plan.deliveries);
+    if (plan.kind !== 'new' || !plan.ledger) continue;
+    const key = ledgerKey(l.asset.erpAssetId);
+    if (await store.kvCompareAndSet(USAGE_NS, key, l.ledgerRaw, JSON.stringify(plan.ledger))) deliveries.push(...plan.deliveries);
+    else {
+      // Someone else decided meanwhile: theirs stand (committed again, which adds nothing).
+      const theirs = parseLedger(await store.kvGet(USAGE_NS, key));
+      if (theirs?.period === period.id) deliveries.push(...theirs.deliveries);
+    }
+  }
+  if (deliveries.length) await commit(deliveries);
+  return deliveries;
 }
 
 /** The latest period whose posting time (end + grace) has come at `now`. */
@@ -84,8 +127,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
-        const deliveries = usageDeliveries(lines, options.calendar.timeZone, options.units);
-        if (deliveries.length) await ctx.commit(deliveries);
+        await postUsage(ctx.store, (d) => ctx.commit(d), lines, period);
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
         period = options.calendar.next(period);
       }

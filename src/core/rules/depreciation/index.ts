@@ -6,3 +6,4 @@
 export * from './calendar.js';
 export * from './usage-rule.js';
 export * from './usage.js';
+export * from './posting.js';

@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { Period } from './calendar.js';
+import type { Period, PeriodCalendar } from './calendar.js';
 import type { UsageState } from './usage-rule.js';
 import { toCsv } from '../../csv.js';
 
@@ -63,6 +63,39 @@ export function meterFor(asset: AssetRecord, attribute: string, fallback: UsageM
   return meter ? { meter } : { meter: fallback, problem: `attribute "${attribute}" is "${raw}", not hours or km: counted on ${fallback}` };
 }
 
+/** Units found for an already-posted period after it was posted, carried into a later posting. */
+export interface PriorPeriodUnits {
+  readonly period: string;
+  readonly units: number;
+}
+
+/**
+ * What an asset's last posting covered: the basis of its next one. Kept by the posting side
+ * (engine/tasks/usage-posting.ts), not by the rule: a posting is a fact, decided once.
+ */
+export interface UsagePosted {
+  /** The period last posted. */
+  readonly period: string;
+  readonly meter: UsageMeterKind;
+  /** Continuous meter up to which usage has been posted; null: not known (the next posting is a first one). */
+  readonly meterAtEnd: number | null;
+  /** Event time of the latest reading known then: usage after it that lands in posted periods is found late. */
+  readonly readingAt: number | null;
+}
+
+/** The units a posting carried, as posted (what `depreciation preview` shows for a posted period). */
+export type PostedUnits = Pick<UsageLine, 'periodUnits' | 'meterAtEnd' | 'adjustmentUnits' | 'adjustmentPeriods'>;
+
+/**
+ * How a usage line relates to postings:
+ * - `after`: the asset's last posting was for an earlier period; this period's posting is
+ *   everything used since it (its own units plus any found since for posted periods, a prior-period
+ *   adjustment), so the posted period units always add up to the posted life-to-date;
+ * - `posted`: this period has been posted with these units.
+ * Without a basis the line is the period's own usage (an asset's first posting).
+ */
+export type PostingBasis = { readonly after: UsagePosted; readonly calendar: PeriodCalendar } | { readonly posted: PostedUnits };
+
 export interface UsageLine {
   readonly erpAssetId: string;
   readonly period: string;
@@ -70,10 +103,19 @@ export interface UsageLine {
   readonly meter: UsageMeterKind;
   readonly periodStart: number;
   readonly periodEnd: number;
-  /** Units (hours, or km) used in the period. */
+  /**
+   * Units (hours, or km) to book in the period: those used in it, plus `adjustmentUnits` found after
+   * an earlier period was posted.
+   */
   readonly periodUnits: number;
   /** Units used since acquisition, at the period's end; null when the asset was not tracked by then. */
   readonly lifeToDateUnits: number | null;
+  /** The continuous meter at the period's end (life-to-date before subtracting units at acquisition). */
+  readonly meterAtEnd: number | null;
+  /** Of `periodUnits`, those used in earlier periods that had already been posted (0: none). */
+  readonly adjustmentUnits: number;
+  /** Where `adjustmentUnits` were used, oldest first. */
+  readonly adjustmentPeriods: readonly PriorPeriodUnits[];
   readonly totalExpectedUnits: number | null;
   readonly cost: number | null;
   readonly salvage: number | null;
@@ -109,6 +151,7 @@ export function usageFor(
   attributes: DepreciationAttributes,
   now: number,
   configured: { readonly meter: UsageMeterKind; readonly problem?: string } = { meter: 'hours' },
+  basis?: PostingBasis,
 ): UsageLine {
   const notes: string[] = [];
   if (configured.problem !== undefined) notes.push(configured.problem);
@@ -118,13 +161,29 @@ export function usageFor(
   const last = state?.last;
   const tracked = first !== undefined && first[0] < period.end;
   const record = state?.periods?.[period.id];
-  const periodUnits = units(record?.units ?? 0);
+  let periodUnits = units(record?.units ?? 0);
   let meterAtEnd: number | null = null;
   if (tracked && last) {
-    if (record) meterAtEnd = record.meterAtEnd;
-    else if (last[0] < period.start) meterAtEnd = last[1];
+    if (record) meterAtEnd = units(record.meterAtEnd);
+    else if (last[0] < period.start) meterAtEnd = units(last[1]);
     else notes.push('no usage recorded for this period in the kept history');
   }
+  let adjustmentUnits = 0;
+  let adjustmentPeriods: readonly PriorPeriodUnits[] = [];
+  if (basis && 'posted' in basis) {
+    // What the ERP has for this period; usage found since goes into the next posting.
+    const current = meterAtEnd;
+    ({ periodUnits, meterAtEnd, adjustmentUnits, adjustmentPeriods } = basis.posted);
+    const since = current !== null && meterAtEnd !== null ? units(current - meterAtEnd) : 0;
+    notes.push(since > TOLERANCE ? `posted; ${since} units found since are carried into the next posting` : 'posted');
+  } else if (basis && meterAtEnd !== null) {
+    const carry = carried(state, period, meterAtEnd, periodUnits, basis.after, basis.calendar, meter);
+    if (carry) ({ periodUnits, adjustmentUnits, adjustmentPeriods } = carry);
+    else if (basis.after.meterAtEnd !== null)
+      notes.push(`nothing carried from ${basis.after.period}: ${basis.after.meter !== meter ? 'usage is counted on another meter since' : 'the meter is below what was posted (its count started afresh)'}`);
+  }
+  if (adjustmentUnits > 0)
+    notes.push(`includes ${adjustmentUnits} units found after posting, from ${adjustmentPeriods.map((p) => `${p.period} (${p.units})`).join(', ')}`);
   const acquired = num(asset, attributes.unitsAtAcquisition) ?? 0;
   const lifeToDateUnits = meterAtEnd === null ? null : units(Math.max(0, meterAtEnd - acquired));
   const cost = num(asset, attributes.cost);
@@ -162,6 +221,9 @@ export function usageFor(
     periodEnd: period.end,
     periodUnits,
     lifeToDateUnits,
+    meterAtEnd,
+    adjustmentUnits,
+    adjustmentPeriods,
     totalExpectedUnits: total,
     cost,
     salvage,
@@ -171,6 +233,45 @@ export function usageFor(
     tracked,
     notes,
   };
+}
+
+/** Rounding noise below this is not an adjustment. */
+const TOLERANCE = 0.002;
+
+/**
+ * The posting for `period` after the one `after` records: everything the meter advanced since,
+ * with what belongs to posted periods told apart by where it was used. Undefined when nothing can
+ * be carried (another meter, or a meter below what was posted: the count started afresh).
+ */
+function carried(
+  state: UsageState | undefined,
+  period: Period,
+  meterAtEnd: number,
+  own: number,
+  after: UsagePosted,
+  calendar: PeriodCalendar,
+  meter: UsageMeterKind,
+): Pick<UsageLine, 'periodUnits' | 'adjustmentUnits' | 'adjustmentPeriods'> | undefined {
+  if (after.meterAtEnd === null || after.meter !== meter || meterAtEnd < after.meterAtEnd - TOLERANCE) return undefined;
+  const periodUnits = units(Math.max(0, meterAtEnd - after.meterAtEnd));
+  const adjustment = units(periodUnits - own);
+  if (adjustment <= TOLERANCE) return { periodUnits, adjustmentUnits: 0, adjustmentPeriods: [] };
+  // Readings are taken in event-time order, so usage found late was used after the last reading
+  // known at the posting: all of each later period's, and the rest in the one holding that reading.
+  const from = after.readingAt === null ? undefined : calendar.periodFrom(after.readingAt);
+  const later: PriorPeriodUnits[] = [];
+  let first: Period | undefined;
+  let guard = 0;
+  for (let p = from; p && p.start < period.start && guard++ < 10_000; p = calendar.next(p)) {
+    if (after.readingAt !== null && p.start < after.readingAt) first = p;
+    else later.push({ period: p.id, units: units(state?.periods?.[p.id]?.units ?? 0) });
+  }
+  let rest = adjustment;
+  for (const l of later) rest = units(rest - l.units);
+  // Without a reading inside a posted period to start from, what is left is the last posted one's.
+  const head = first?.id ?? after.period;
+  const parts = later.some((l) => l.period === head) ? later.map((l) => (l.period === head ? { period: head, units: units(l.units + rest) } : l)) : [{ period: head, units: rest }, ...later];
+  return { periodUnits, adjustmentUnits: adjustment, adjustmentPeriods: parts.filter((p) => p.units > 0) };
 }
 
 /** The `usage.post` fact for a line: one per asset and period, ever (`<asset>|usage|<period>`). */
@@ -193,6 +294,8 @@ export function usagePostDelivery(line: UsageLine, destination: string, timeZone
       totalExpectedUnits: line.totalExpectedUnits,
       unit: units[line.meter],
       method: 'units-of-production',
+      // A prior-period adjustment: units of earlier, already-posted periods booked in this one.
+      ...(line.adjustmentUnits > 0 ? { adjustmentUnits: line.adjustmentUnits, adjustmentPeriods: line.adjustmentPeriods } : {}),
     },
   };
 }
@@ -212,9 +315,11 @@ export function usageCsv(lines: readonly UsageLine[]): string {
     'unitsOfProduction',
     'straightLine',
     'notes',
+    'adjustmentUnits',
+    'adjustmentPeriods',
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; ')]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; '), l.adjustmentUnits, l.adjustmentPeriods.map((p) => `${p.period}:${p.units}`).join(' ')]),
   ]);
 }

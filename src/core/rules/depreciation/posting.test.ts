@@ -1,0 +1,179 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { MeterEvent } from '../../model/events.js';
+import { flushRules, simulateRules } from '../simulate.js';
+import { monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
+import { parseLedger, planUsagePosting, type UsageLedger, type UsagePlan } from './posting.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS } from './usage.js';
+import { createUsageRule, type UsageState } from './usage-rule.js';
+
+const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: { unitsAtAcquisition: '200' } };
+const H = 3_600_000;
+const DAY = 24 * H;
+const meter = (t: number, hours: number, receivedAt = t): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: t, receivedAt, operatingHours: hours });
+
+/** The usage rule's state after `events` (in arrival order) as the engine holds it at `now`: what an idle watermark at `now` has released. */
+function stateAt(calendar: PeriodCalendar, events: readonly MeterEvent[], lateness = 0, now?: number): UsageState | undefined {
+  const rule = createUsageRule({ calendar, allowedLatenessMs: lateness, keepPeriods: 1000 });
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+  const f = flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), now ?? 0, now);
+  return f.states.get('FA-1')?.depreciation as UsageState | undefined;
+}
+
+function poster(calendar: PeriodCalendar) {
+  let ledger: UsageLedger | undefined;
+  const facts = new Map<string, DeliveryIntent>();
+  return {
+    facts,
+    get ledger() {
+      return ledger;
+    },
+    /** Decides and "commits" as the task does: the ledger through JSON (the kv store), facts once per key. */
+    post(state: UsageState | undefined, periodId: string, now: number): UsagePlan {
+      const plan = planUsagePosting({ asset, state, ledger, period: calendar.period(periodId) as Period, calendar, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now, destination: 'erp', units: DEFAULT_USAGE_UNITS });
+      if (plan.kind === 'new' && plan.ledger) ledger = parseLedger(JSON.stringify(plan.ledger));
+      for (const d of plan.kind === 'covered' ? [] : plan.deliveries) if (!facts.has(d.businessKey)) facts.set(d.businessKey, d);
+      return plan;
+    },
+  };
+}
+const payloads = (facts: Map<string, DeliveryIntent>) => [...facts.values()].sort((a, b) => a.eventTime - b.eventTime).map((d) => d.payload);
+
+describe('usage postings: usage found for a posted period', () => {
+  const berlin = monthlyCalendar('Europe/Berlin');
+
+  it('is carried into the next posting as a prior-period adjustment (the audit example)', () => {
+    const p = poster(berlin);
+    const r1 = meter(Date.parse('2026-10-30T00:00:00Z'), 1000);
+    const r2 = meter(Date.parse('2026-11-03T00:00:00Z'), 1040);
+    // October, posted on 2 Nov 23:00Z with nothing after 30 Oct.
+    const oct = p.post(stateAt(berlin, [r1]), '2026-10', Date.parse('2026-11-02T23:00:00Z'));
+    expect(oct.line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 800, adjustmentUnits: 0 });
+    // 3 Nov: 47 of the 96 hours since 30 Oct were October's.
+    const late = Math.round(((40 * 47) / 96) * 1000) / 1000;
+    const state = stateAt(berlin, [r1, r2]);
+    expect(state?.periods?.['2026-10']?.units).toBeCloseTo(late, 3);
+    const nov = p.post(state, '2026-11', Date.parse('2026-12-03T00:00:00Z'));
+    expect(nov.line).toMatchObject({ periodUnits: 40, lifeToDateUnits: 840, adjustmentUnits: late, adjustmentPeriods: [{ period: '2026-10', units: late }] });
+    expect(nov.line.notes).toContain(`includes ${late} units found after posting, from 2026-10 (${late})`);
+    const [a, b] = payloads(p.facts);
+    expect(a).not.toHaveProperty('adjustmentUnits');
+    expect(b).toMatchObject({ period: '2026-11', periodUnits: 40, lifeToDateUnits: 840, adjustmentUnits: late, adjustmentPeriods: [{ period: '2026-10', units: late }] });
+    // Posting November again (a re-run, `depreciation post`) gives the same fact, and the preview shows what was posted.
+    const again = p.post(stateAt(berlin, [r1, r2, meter(Date.parse('2026-12-10T00:00:00Z'), 1100)]), '2026-11', Date.parse('2026-12-11T00:00:00Z'));
+    expect(again).toMatchObject({ kind: 'decided', deliveries: [{ businessKey: 'FA-1|usage|2026-11', payload: b }] });
+    expect(again.line).toMatchObject({ periodUnits: 40, lifeToDateUnits: 840, adjustmentUnits: late });
+    expect(again.line.notes.some((n) => /^posted; [\d.]+ units found since are carried into the next posting$/.test(n))).toBe(true);
+    // October now: a later period is posted, so nothing more for it.
+    expect(p.post(stateAt(berlin, [r1, r2]), '2026-10', Date.parse('2026-12-11T00:00:00Z'))).toMatchObject({ kind: 'covered', through: '2026-11' });
+  });
+
+  it('a telematics backfill after a gap: the usage of every posted period in it, each named', () => {
+    const utc = monthlyCalendar('UTC');
+    const p = poster(utc);
+    const r1 = meter(Date.parse('2026-08-15T00:00:00Z'), 1000);
+    for (const id of ['2026-08', '2026-09', '2026-10']) p.post(stateAt(utc, [r1]), id, utc.next(utc.period(id) as Period)?.end ?? 0);
+    // The unit was out of coverage from 15 Aug to 16 Nov: 93 days, 93 h.
+    const nov = p.post(stateAt(utc, [r1, meter(Date.parse('2026-11-16T00:00:00Z'), 1093)]), '2026-11', Date.parse('2026-12-03T00:00:00Z'));
+    expect(nov.line).toMatchObject({
+      periodUnits: 93,
+      adjustmentUnits: 78,
+      adjustmentPeriods: [
+        { period: '2026-08', units: 17 },
+        { period: '2026-09', units: 30 },
+        { period: '2026-10', units: 31 },
+      ],
+    });
+    expect(payloads(p.facts).map((x) => [x.period, x.periodUnits, x.lifeToDateUnits])).toEqual([
+      ['2026-08', 0, 800],
+      ['2026-09', 0, 800],
+      ['2026-10', 0, 800],
+      ['2026-11', 93, 893],
+    ]);
+  });
+
+  it('posting a period after unposted ones posts those first, each in turn', () => {
+    const utc = monthlyCalendar('UTC');
+    const p = poster(utc);
+    const events = [meter(Date.parse('2026-08-01T00:00:00Z'), 1000), meter(Date.parse('2026-09-01T00:00:00Z'), 1031), meter(Date.parse('2026-10-01T00:00:00Z'), 1061), meter(Date.parse('2026-11-01T00:00:00Z'), 1092)];
+    p.post(stateAt(utc, events.slice(0, 2)), '2026-08', Date.parse('2026-09-03T00:00:00Z'));
+    const oct = p.post(stateAt(utc, events), '2026-10', Date.parse('2026-11-03T00:00:00Z'));
+    expect(oct.kind === 'new' && oct.deliveries.map((d) => [d.businessKey, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['FA-1|usage|2026-09', 30, 861],
+      ['FA-1|usage|2026-10', 31, 892],
+    ]);
+    expect(p.ledger).toMatchObject({ period: '2026-10', meterAtEnd: 1092, deliveries: [{ businessKey: 'FA-1|usage|2026-09' }, { businessKey: 'FA-1|usage|2026-10' }] });
+  });
+
+  it('a count started afresh on another meter is a first posting again, with nothing carried', () => {
+    const utc = monthlyCalendar('UTC');
+    const p = poster(utc);
+    p.post(stateAt(utc, [meter(Date.parse('2026-10-01T00:00:00Z'), 1000), meter(Date.parse('2026-10-20T00:00:00Z'), 1100)]), '2026-10', Date.parse('2026-11-03T00:00:00Z'));
+    const km: UsageState = { km: true, first: [Date.parse('2026-11-02T00:00:00Z'), 50_000], last: [Date.parse('2026-11-20T00:00:00Z'), 50_900], periods: { '2026-11': { units: 900, meterAtEnd: 50_900 } } };
+    expect(p.post(km, '2026-11', Date.parse('2026-12-03T00:00:00Z')).line).toMatchObject({ meter: 'km', periodUnits: 900, adjustmentUnits: 0 });
+  });
+
+  it('a ledger that cannot be read is no basis (the next posting is a first one)', () => {
+    expect(parseLedger('{')).toBeUndefined();
+    expect(parseLedger('{"v":2}')).toBeUndefined();
+    expect(parseLedger(undefined)).toBeUndefined();
+  });
+});
+
+describe('usage postings: every unit posted exactly once (property)', () => {
+  it('readings arriving in any order within the lateness, postings at any times: posted units add up to the meter’s advance', () => {
+    const berlin = monthlyCalendar('Europe/Berlin');
+    const lateness = H;
+    fc.assert(
+      fc.property(
+        // Steps between readings: up to 45 days (gaps of telematics coverage), at up to 1 h per hour.
+        fc.array(fc.tuple(fc.integer({ min: 60, max: 45 * 86_400 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.integer({ min: 0, max: lateness })), { minLength: 1, maxLength: 25 }),
+        // When the poster runs, as offsets from the first reading.
+        fc.array(fc.integer({ min: 0, max: 400 * 86_400 }), { minLength: 1, maxLength: 12 }),
+        (steps, runs) => {
+          let t = Date.parse('2026-01-20T00:00:00Z');
+          let h = 1000;
+          const events = [meter(t, h)];
+          for (const [dt, rate, delay] of steps) {
+            t += dt * 1000;
+            h = Math.round((h + (rate * dt) / 3600) * 1000) / 1000;
+            events.push(meter(t, h, t + delay));
+          }
+          const start = events[0]?.eventTime as number;
+          const arrival = [...events].sort((a, b) => a.receivedAt - b.receivedAt || a.eventTime - b.eventTime);
+          const p = poster(berlin);
+          // The task: its first run posts the latest ended period, then each period in turn (postAfter 2 d).
+          const runTask = (now: number) => {
+            const state = stateAt(berlin, arrival.filter((e) => e.receivedAt <= now), lateness, now);
+            const latest = berlin.periodAt(now - 2 * DAY) as Period;
+            const target = latest.end <= now - 2 * DAY ? latest : (berlin.periodAt(latest.start - 1) as Period);
+            const last = p.ledger ? (berlin.period(p.ledger.period) as Period) : undefined;
+            for (let q = last ? berlin.next(last) : target; q && q.end + 2 * DAY <= now; q = berlin.next(q)) p.post(state, q.id, now);
+          };
+          for (const offset of [...runs].sort((a, b) => a - b)) runTask(start + offset * 1000);
+          // Finally everything has arrived, and every period through the last reading's is posted.
+          runTask(t + 60 * DAY);
+          const posted = payloads(p.facts);
+          fc.pre(posted.length > 0 && p.ledger !== undefined);
+          // One fact per period, in order; each says what the meter advanced since the previous one.
+          expect(new Set(posted.map((x) => x.period)).size).toBe(posted.length);
+          for (let i = 1; i < posted.length; i++) {
+            const [a, b] = [posted[i - 1], posted[i]] as Record<string, number>[];
+            expect(b?.periodUnits).toBeGreaterThanOrEqual(0);
+            expect((b?.lifeToDateUnits as number) - (a?.lifeToDateUnits as number)).toBeCloseTo(b?.periodUnits as number, 6);
+            const parts = (b as unknown as { adjustmentPeriods?: { units: number }[] }).adjustmentPeriods ?? [];
+            expect(parts.reduce((n, x) => n + x.units, 0)).toBeCloseTo((b as { adjustmentUnits?: number }).adjustmentUnits ?? 0, 2);
+          }
+          // In all: the meter's whole advance since the start of the first posted period, counted once.
+          const first = posted[0] as Record<string, number>;
+          const total = posted.reduce((n, x) => n + (x.periodUnits as number), 0);
+          const baseline = (first.lifeToDateUnits as number) + 200 - (first.periodUnits as number);
+          expect(total).toBeCloseTo(h - baseline, 3);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

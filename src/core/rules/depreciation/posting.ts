@@ -1,0 +1,103 @@
+/**
+ * Usage postings per asset, each decided once. A posting is a fact with a fixed business key
+ * (`<asset>|usage|<period>`): never changed, never sent twice. Usage found later for a period
+ * already posted (a reading after the posting spreads back into it, a telematics backfill) is
+ * therefore carried into the asset's next posting as a prior-period adjustment, so the posted
+ * period units always add up to the posted life-to-date.
+ *
+ * The posting side keeps one {@link UsageLedger} per asset (what it posted last, and the facts
+ * exactly as decided); this module decides from it, with no I/O.
+ * @module
+ */
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { Period, PeriodCalendar } from './calendar.js';
+import type { UsageState } from './usage-rule.js';
+import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
+
+/** An asset's posting record: the basis of its next posting. */
+export interface UsageLedger extends UsagePosted {
+  readonly v: 1;
+  /** The units the posting for `period` carried. */
+  readonly posted: PostedUnits;
+  /**
+   * The facts of the last decision (the periods it caught up on, then `period`), exactly as
+   * decided: committed again after a crash (the outbox keeps a fact once, so this adds nothing).
+   */
+  readonly deliveries: readonly DeliveryIntent[];
+}
+
+export function parseLedger(raw: string | undefined): UsageLedger | undefined {
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<UsageLedger> | null;
+    return v && v.v === 1 && typeof v.period === 'string' && Array.isArray(v.deliveries) && typeof v.posted === 'object' ? (v as UsageLedger) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export type UsagePlan =
+  /** This period was decided before: the same facts again. */
+  | { readonly kind: 'decided'; readonly line: UsageLine; readonly deliveries: readonly DeliveryIntent[] }
+  /** A later period has been posted: nothing for this one any more. */
+  | { readonly kind: 'covered'; readonly line: UsageLine; readonly through: string }
+  /**
+   * To post: the periods after the last posted one, in order (usually just this one), and the
+   * ledger to record first; no ledger and no deliveries for an asset not tracked yet.
+   */
+  | { readonly kind: 'new'; readonly line: UsageLine; readonly deliveries: readonly DeliveryIntent[]; readonly ledger: UsageLedger | undefined };
+
+export interface UsagePlanInput {
+  readonly asset: AssetRecord;
+  readonly state: UsageState | undefined;
+  readonly ledger: UsageLedger | undefined;
+  readonly period: Period;
+  readonly calendar: PeriodCalendar;
+  readonly attributes: DepreciationAttributes;
+  readonly now: number;
+  readonly configured?: { readonly meter: UsageMeterKind; readonly problem?: string };
+  readonly destination: string;
+  readonly units: UsageUnits;
+}
+
+/** Periods caught up on in one decision at most; beyond that the gap goes into this period's posting. */
+const MAX_CATCH_UP = 120;
+
+/** What to post for `period` (and the unposted periods before it) given the asset's ledger. */
+export function planUsagePosting(input: UsagePlanInput): UsagePlan {
+  const { asset, state, ledger, period, calendar, attributes, now, configured, destination, units } = input;
+  const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : undefined);
+  if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted }), deliveries: ledger.deliveries };
+  const last = ledger ? calendar.period(ledger.period) : undefined;
+  if (ledger && last && last.start > period.start) {
+    const line = lineFor(period);
+    return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made through ${ledger.period}, and usage found later is carried into the next one`] } };
+  }
+  // The periods between the last posting and this one are posted first, each in turn.
+  const periods: Period[] = [];
+  for (let p = last ? calendar.next(last) : undefined; p && p.start < period.start && periods.length <= MAX_CATCH_UP; p = calendar.next(p)) periods.push(p);
+  if (periods.length > MAX_CATCH_UP) periods.length = 0;
+  periods.push(period);
+  let basis: UsageLedger | undefined = ledger;
+  let line: UsageLine | undefined;
+  const deliveries: DeliveryIntent[] = [];
+  for (const p of periods) {
+    line = lineFor(p, basis);
+    if (!line.tracked) continue;
+    const delivery = usagePostDelivery(line, destination, calendar.timeZone, units);
+    deliveries.push(delivery);
+    // Without the meter at this period's end (not in the kept history), the basis stays: the next posting carries it.
+    const keep = line.meterAtEnd === null && basis !== undefined && basis.meter === line.meter;
+    basis = {
+      v: 1,
+      period: p.id,
+      meter: line.meter,
+      meterAtEnd: keep ? (basis?.meterAtEnd ?? null) : line.meterAtEnd,
+      readingAt: keep ? (basis?.readingAt ?? null) : (state?.last?.[0] ?? null),
+      posted: { periodUnits: line.periodUnits, meterAtEnd: line.meterAtEnd, adjustmentUnits: line.adjustmentUnits, adjustmentPeriods: line.adjustmentPeriods },
+      deliveries,
+    };
+  }
+  return { kind: 'new', line: line as UsageLine, deliveries, ledger: deliveries.length ? basis : undefined };
+}
