@@ -84,3 +84,43 @@ describe('AempClient.walk', () => {
     await expect(collect(client(feed.fetchImpl).walk(`${BASE}/Fleet/1`, 'fleet'))).rejects.toThrow(/Fleet\/1 was refused \(HTTP 404: no such page\); check baseUrl/);
   });
 });
+
+describe('AempClient.walk after a failed page', () => {
+  it('stops pages requested ahead that still wait for budget, instead of sending them after the walk failed', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 2, 4));
+    // Sleeps end on a timer tick (a real wait is never instant), advancing the fake clock.
+    const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (signal?.aborted) return reject(signal.reason as Error);
+        const timer = setTimeout(() => {
+          clock.advance(Math.max(0, ms));
+          resolve();
+        }, 1);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason as Error)), { once: true });
+      });
+    const hits = new Map<number, number>();
+    const fetchImpl = ((input: string | URL | Request) => {
+      const n = Number(new URL(input instanceof Request ? input.url : input).pathname.split('/').pop());
+      hits.set(n, (hits.get(n) ?? 0) + 1);
+      if (n === 2) return Promise.resolve(Response.json({ status: 403, message: 'forbidden' }, { status: 403 }));
+      // Page 3, requested ahead, is throttled once: it must wait out the cooldown before a retry.
+      if (n === 3 && hits.get(3) === 1) return Promise.resolve(new Response('', { status: 429 }));
+      const links = [link('self', n), ...(n < 5 ? [link('next', n + 1)] : []), link('last', 5)];
+      return Promise.resolve(Response.json({ Links: links, Equipment: [] }));
+    }) as typeof fetch;
+    const config = telematicsSchema.parse({ name: 'feed', vendor: 'trackunit', baseUrl: BASE, auth: { type: 'bearer', token: 'k-123456' } });
+    const provider = resolveProvider(config);
+    const budget = new RequestBudget({ store: new MemoryKv(), provider: 'feed', profile: provider.profile, clock, sleep, limiter: new ProviderRateLimiter(provider.profile.perSecond) });
+    const c = new AempClient({ provider, credentials: bearerCredentials('k-123456'), budget, fetch: fetchImpl, clock, sleep });
+    const pages: number[] = [];
+    await expect(
+      (async () => {
+        for await (const p of c.walk(`${BASE}/Fleet/1`, 'fleet', { lookahead: 2, maxWaitMs: 20 * 60_000 })) pages.push(p.hop);
+      })(),
+    ).rejects.toThrow(/forbidden/);
+    expect(pages).toEqual([0]);
+    // Page 3 (asked ahead) is not retried after the cooldown: that would spend budget on a page nobody
+    // reads, and hold the failed walk open for the whole cooldown.
+    expect(hits.get(3) ?? 0).toBeLessThanOrEqual(1);
+  });
+});

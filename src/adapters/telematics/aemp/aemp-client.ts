@@ -234,11 +234,15 @@ export class AempClient {
     const visited = new Set<string>();
     // Requests under way, by canonical URL: the confirmed next page and any speculative ones.
     const inflight = new Map<string, Promise<FetchedBody>>();
+    // Ends requests still under way when the walk ends early: a page asked ahead and waiting for
+    // budget (a 429 cooldown) must not be sent once nobody will read it.
+    const ended = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ended.signal]) : ended.signal;
     const start = (url: string, hop: number): Promise<FetchedBody> => {
       const key = canonicalUrl(url);
       let pending = inflight.get(key);
       if (!pending) {
-        pending = this.fetchBody(url, cls, { ...opts, budgetKey: opts.budgetKeyFor?.(url, hop) ?? key });
+        pending = this.fetchBody(url, cls, { ...opts, signal, budgetKey: opts.budgetKeyFor?.(url, hop) ?? key });
         // Keep a rejection from being reported as unhandled while the caller still works on a page.
         pending.catch(() => undefined);
         inflight.set(key, pending);
@@ -284,7 +288,8 @@ export class AempClient {
         yield { ...page, hop, nextUrl: step.url, ...(step.how !== 'next' ? { note: `no next link; ${step.how === 'jump-to-last' ? 'jumped to the last page' : 'next page derived from the last link'}` } : {}) };
       }
     } finally {
-      // The caller stopped early (or a page failed): let requests under way settle first.
+      // The caller stopped early (or a page failed): stop what is under way and let it settle.
+      if (inflight.size > 0) ended.abort(new Error('the walk ended before this page was needed'));
       await Promise.all([...inflight.values()].map((p) => p.catch(() => undefined)));
     }
   }

@@ -52,24 +52,24 @@ describe('dateWindows', () => {
 describe('backfill from the time-series endpoints', () => {
   it('asks for every matched machine with a PIN and element, and submits readings that the engine can decode and resolve', async () => {
     const t = setup();
-    const mapped = [0, 1, 2, 3, 4, 5]; // machine 5 has no PIN
+    const mapped = [0, 1, 2, 3, 4, 5]; // machine 5 has no PIN: asked by the serial it reports (see below)
     await t.store.upsertAssets(assetsForMachines(mapped, 'machine-id'));
     await runFleetPull(t.deps);
     const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours', 'Locations'] });
-    expect(summary).toMatchObject({ complete: true, equipment: 5, series: 10, seriesDone: 10, pages: 10, notFound: 0, http429: 0 });
-    expect(summary.skipped).toContainEqual({ id: expect.stringMatching(/^machine-id:/) as unknown, reason: 'no PIN or VIN to ask the time-series API by' });
+    expect(summary).toMatchObject({ complete: true, equipment: 6, series: 12, seriesDone: 12, pages: 12, notFound: 0, http429: 0 });
+    expect(summary.skipped).toHaveLength(24);
     expect(summary.skipped.filter((s) => s.reason === 'not matched to an ERP asset')).toHaveLength(24);
-    expect(summary.readings).toBe(10 * 49);
+    expect(summary.readings).toBe(12 * 49);
     expect(t.sink.refused).toEqual([]);
     const series = t.sink.events.filter((e) => e.source === 'aemp:trackunit' && e.kind === 'meter');
     // One meter event per mapped machine from the fleet pull, plus 49 hourly readings per backfilled machine.
-    expect(series.length).toBe(6 + 5 * 49);
+    expect(series.length).toBe(6 + 6 * 49);
     // Each backfilled reading names the machine by its MachineId too, so the engine resolves it like a fleet page.
     const last = t.sink.messages.at(-1)!;
     expect(String(last.payload)).toContain('"MachineId"');
 
     const rerun = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours', 'Locations'] });
-    expect(rerun).toMatchObject({ complete: true, seriesSkipped: 10, requests: 0 });
+    expect(rerun).toMatchObject({ complete: true, seriesSkipped: 12, requests: 0 });
   });
 
   it('follows the pages of a long series, each page with its own budget key', async () => {
@@ -145,5 +145,21 @@ describe('single-element snapshot', () => {
     const unmatched = await fetchEquipmentSnapshot(t.deps, machineHeader(4).pin!, { submit: true });
     expect(unmatched.match).toEqual({ status: 'unmatched' });
     expect(unmatched.accepted).toBeUndefined();
+  });
+});
+
+describe('backfill of machines without a PIN', () => {
+  it('asks the time-series API by the SerialNumber Trackunit reports (the device serial when the machine serial is unknown)', async () => {
+    const t = setup();
+    // Machine 5 has no PIN: Trackunit reports its device serial in SerialNumber and asks time series by it
+    // (reference sample page 1, second machine, and its Distance series at .../ID/2409317/...).
+    await t.store.upsertAssets(assetsForMachines([5], 'machine-id'));
+    await runFleetPull(t.deps);
+    const device = machineHeader(5).telematicSerialNumber;
+    const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours'] });
+    expect(summary.skipped.filter((s) => s.reason !== 'not matched to an ERP asset')).toEqual([]);
+    expect(summary).toMatchObject({ complete: true, equipment: 1, seriesDone: 1, notFound: 0, readings: 49 });
+    expect([...t.sim.stats.byUrl.keys()].some((u) => u.includes(`/Fleet/Equipment/ID/${device}/CumulativeOperatingHours/`))).toBe(true);
+    expect(t.sink.refused).toEqual([]);
   });
 });

@@ -123,6 +123,20 @@ export function seriesPayload(events: readonly CanonicalEvent[], ids: readonly S
   return rewriteIdentity(JSON.stringify(Object.fromEntries(blocks)), ids);
 }
 
+/**
+ * The identifier a machine's time series are asked by: its PIN or VIN, else the SerialNumber the
+ * feed reports for it. Trackunit's "Serial Number (VIN)" is the ISO identifier, and when the machine
+ * serial is unknown it reports the device serial there (the parser then keeps it as `device-serial`
+ * only), which is what its time-series URLs take (telematics.md §1.3).
+ */
+function seriesIdentifier(ids: readonly SourceIdentifier[]): SourceIdentifier | undefined {
+  for (const type of ['pin', 'vin', 'serial', 'device-serial'] as const) {
+    const id = ids.find((i) => i.type === type && i.value.trim() !== '');
+    if (id) return id;
+  }
+  return undefined;
+}
+
 async function targetsOf(deps: BackfillDeps, opts: BackfillOptions, skipped: { id: string; reason: string }[]): Promise<Target[]> {
   const name = deps.client.provider.name;
   if (opts.identifiers?.length) {
@@ -146,9 +160,9 @@ async function targetsOf(deps: BackfillDeps, opts: BackfillOptions, skipped: { i
   if (index.length === 0) return [];
   const targets: Target[] = [];
   for (const entry of index) {
-    const pin = entry.ids.find((i) => i.type === 'pin' || i.type === 'vin');
+    const pin = seriesIdentifier(entry.ids);
     if (entry.erpAssetId === undefined) skipped.push({ id: pin?.value ?? entry.key, reason: 'not matched to an ERP asset' });
-    else if (!pin) skipped.push({ id: entry.key, reason: 'no PIN or VIN to ask the time-series API by' });
+    else if (!pin) skipped.push({ id: entry.key, reason: 'no PIN, VIN or serial number to ask the time-series API by' });
     else targets.push({ id: pin.value, ids: entry.ids });
   }
   return targets;

@@ -230,3 +230,39 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(second).toMatchObject({ ambiguous: 0, matched: 1 });
   });
 });
+
+describe('fleet pull: pages that are no longer in the snapshot', () => {
+  it('forgets the review entries and equipment of pages a complete pull no longer reaches', async () => {
+    const t = setup({ fleetSize: 250 });
+    await t.pull();
+    expect((await listReview(t.store)).some((e) => e.ids.some((i) => i.value === machineHeader(220).machineId))).toBe(true);
+
+    // A day later the feed pages differently (machines removed before it): machine 220 is now on page 2
+    // of 2, and it has been mapped to an ERP asset in the meantime. Page 3 is no longer served.
+    t.clock.advance(24 * 60 * MIN);
+    const sim2 = createTrackunitSimulator({ fleetSize: 250, pageSize: 125, now: t.clock.now });
+    const built2 = createAempProvider(t.config, { store: t.store, fetch: simulatorFetch(sim2), clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    await t.store.upsertAssets(assetsForMachines([220], 'machine-id'));
+    const second = await t.pull({}, undefined, t.store, built2);
+    expect(second).toMatchObject({ complete: true, pages: 2, matched: 1, unmatched: 249 });
+
+    const open = await listReview(t.store);
+    // The matched machine left the list; nothing from the page that no longer exists stays behind.
+    expect(open.some((e) => e.ids.some((i) => i.value === machineHeader(220).machineId))).toBe(false);
+    expect(open).toHaveLength(249);
+    const index = await loadEquipmentIndex(t.store, 'trackunit');
+    expect(index).toHaveLength(250);
+    expect(index.find((e) => e.ids.some((i) => i.value === machineHeader(220).machineId))?.erpAssetId).toBe('EQ-220');
+  });
+
+  it('keeps the records of pages beyond the hop cap (the pull did not see the end)', async () => {
+    const t = setup({ fleetSize: 250 });
+    await t.pull();
+    t.clock.advance(24 * 60 * MIN);
+    const config = simulatorConfig({ profile: { maxPages: 2 } });
+    const built = createAempProvider(config, { store: t.store, fetch: simulatorFetch(t.sim), clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const summary = await t.pull({}, undefined, t.store, built);
+    expect(summary).toMatchObject({ stop: 'hop-cap', pages: 2 });
+    expect(await loadEquipmentIndex(t.store, 'trackunit')).toHaveLength(250);
+  });
+});

@@ -19,7 +19,7 @@ import type { AempClient } from './aemp-client.js';
 import { AempRequestError } from './aemp-client.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
-import { loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
+import { dropPageRecordsBefore, loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
 
 /** Store namespaces of the puller. */
 export const CURSOR_NAMESPACE = 'telematics-cursor';
@@ -88,7 +88,7 @@ export interface PullSummary {
 
 export interface FleetPullDeps {
   readonly client: AempClient;
-  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets'>;
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'kvDelete' | 'listAssets'>;
   readonly sink: IngestSink;
   readonly clock?: Clock;
   readonly logger?: TelematicsLogger;
@@ -246,8 +246,17 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
       if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
     }
   }
-  const finishedAt = clock.now();
   const complete = nextUrl === undefined && error === undefined;
+  // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap: unknown).
+  if (complete && stop !== 'hop-cap') {
+    try {
+      const dropped = await dropPageRecordsBefore(store, name, pullStartedAt);
+      if (dropped > 0) notes.push(`forgot ${dropped} page record(s) from earlier pulls that this snapshot no longer has`);
+    } catch (err) {
+      deps.logger?.warn({ err: coerceError(err), provider: name }, 'could not forget page records of earlier pulls; the review list may show machines that left the snapshot');
+    }
+  }
+  const finishedAt = clock.now();
   const summary: PullSummary = {
     provider: name,
     startedAt,

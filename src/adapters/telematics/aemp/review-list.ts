@@ -75,6 +75,20 @@ export function savePageRecord(store: Pick<Store, 'kvSet'>, provider: string, pa
   return store.kvSet(PAGES_NAMESPACE, `${provider}|${pageUrl}`, JSON.stringify(record));
 }
 
+/**
+ * After a pull that read the snapshot to its end: delete the records of pages it did not store
+ * (pages past the new last page, URLs that changed), so machines that left the snapshot or moved
+ * to another page do not linger on the review list or in the backfill index.
+ */
+export async function dropPageRecordsBefore(store: Pick<Store, 'kvList' | 'kvDelete'>, provider: string, pullStartedAt: number): Promise<number> {
+  let dropped = 0;
+  for (const { key, record } of await loadPageRecords(store, provider)) {
+    if (record.pullStartedAt === pullStartedAt) continue;
+    if (await store.kvDelete(PAGES_NAMESPACE, key)) dropped++;
+  }
+  return dropped;
+}
+
 /** Every page record of one provider (or of all, without `provider`). */
 export async function loadPageRecords(store: Pick<Store, 'kvList'>, provider?: string): Promise<{ key: string; record: PageRecord }[]> {
   const prefix = provider === undefined ? '' : `${provider}|`;
