@@ -155,6 +155,8 @@ export class Ingestor implements IngestSink {
   /** In-memory state must be rebuilt from the store (stored state + ingest log): at start and after a failed commit. */
   private needsRecovery = true;
   private recovering: Promise<void> | undefined;
+  /** The assets whose stored state holds events have been named idle candidates (at the first recovery). */
+  private idleSeeded = false;
   /** Callers of `checkpoint()` waiting for the next checkpoint to commit. */
   private checkpointWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** When a batch last brought events for an asset (clock time): what {@link idleHolding} reads. */
@@ -502,10 +504,15 @@ export class Ingestor implements IngestSink {
         i = j;
       }
       this.stats.logged = log.length;
+      // Assets whose stored state holds events (checkpointed before a stop or crash) are idle
+      // candidates too, though no message of theirs is in the log.
+      const holdingStored = this.idleSeeded ? [] : await this.storedHolding();
+      this.idleSeeded = true;
       this.needsRecovery = false;
       // Silence counts from this start: sources get `idleAfter` to deliver what queued while it was down.
       const started = this.opts.clock.now();
       for (const id of this.lastSeen.keys()) this.lastSeen.set(id, started);
+      for (const id of holdingStored) if (!this.lastSeen.has(id)) this.lastSeen.set(id, started);
       if (log.length) {
         this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
         // Accepted when logged, refused now: the configuration changed (a decoder or a mapping
@@ -518,6 +525,17 @@ export class Ingestor implements IngestSink {
       this.recovering = undefined;
     });
     return this.recovering;
+  }
+
+  /** At start: the assets whose stored rule state holds events (read in chunks, not cached). */
+  private async storedHolding(): Promise<string[]> {
+    if (this.holding.length === 0) return [];
+    const ids = (await this.opts.store.listAssets()).map((a) => a.asset.erpAssetId).filter((id) => !this.lastSeen.has(id));
+    const out: string[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holding.some((r) => r.holds(doc[r.name]))) out.push(id);
+    }
+    return out;
   }
 
   /**
@@ -561,9 +579,9 @@ export class Ingestor implements IngestSink {
         if (!this.cache.has(id)) missing.add(id);
       }
     }
-    // Kept for this batch too: with a full cache, remembering one loaded state may evict another.
+    // Not put in the cache here: with a full cache that would evict a state this batch reads from
+    // memory. Every asset looked up is in `states`, which the caller remembers once it is processed.
     const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
-    if (loaded) for (const id of missing) this.remember(id, loaded.get(id) ?? {});
 
     const states = new Map<string, AssetStateDoc>();
     const changed = new Map<string, number>();
@@ -572,6 +590,8 @@ export class Ingestor implements IngestSink {
     const stateful: RawMessage[] = [];
     const captured: CapturedEvent[] = [];
     const capture = this.opts.capture !== undefined;
+    /** A watermark came earlier in this batch: an asset's later events must count as it reporting again. */
+    let watermarked = false;
     decoded.forEach((d, i) => {
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
@@ -595,7 +615,7 @@ export class Ingestor implements IngestSink {
           doc = { ...(this.cache.get(id) ?? loaded?.get(id)) };
           states.set(id, doc);
           if (event.kind !== 'watermark') this.lastSeen.set(id, now);
-        }
+        } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;
         for (const { rule, bit } of rules) {
@@ -612,9 +632,12 @@ export class Ingestor implements IngestSink {
           touched = true;
         }
         // A watermark after which nothing is held: the asset is not idle-checked again until it reports.
-        if (event.kind === 'watermark' && !this.holding.some((r) => r.holds(doc[r.name]))) {
-          this.lastSeen.delete(id);
-          this.lastNamed.delete(id);
+        if (event.kind === 'watermark') {
+          watermarked = true;
+          if (!this.holding.some((r) => r.holds(doc[r.name]))) {
+            this.lastSeen.delete(id);
+            this.lastNamed.delete(id);
+          }
         }
       }
       if (mine) for (const dl of mine) deliveries.push(dl);
