@@ -211,6 +211,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...(capture ? { capture } : {}),
     });
     const wrappedSink = {
+      backlog: () => ingestor.backlog(),
       submit: async (m: Parameters<Ingestor['submit']>[0]) => {
         const r = await ingestor.submit(m);
         dispatcher.notify();

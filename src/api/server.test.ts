@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { authorizeWebhook } from './server.js';
+import { authorizeWebhook, createHttpApp } from './server.js';
 
 describe('work-order webhook authorization', () => {
   const body = '{"workOrder":{}}';
@@ -26,5 +26,35 @@ describe('work-order webhook authorization', () => {
     expect(r?.status).toBe(403);
     expect(r?.error).toContain('webhook.secret');
     expect(r?.error).toContain('sources.http.token');
+  });
+});
+
+describe('HTTP intake under back-pressure', () => {
+  it('refuses a POST with 503 and Retry-After while the backlog is at sources.http.maxBacklog, and takes it once below', async () => {
+    let backlog = 50_000;
+    const submitted: unknown[] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
+      sink: {
+        backlog: () => backlog,
+        submit: (m) => {
+          submitted.push(...m);
+          return Promise.resolve({ accepted: m.length, quarantined: [] });
+        },
+      },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const post = () => app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ kind: 'meter' }]) });
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('Retry-After')).toBe('1');
+    expect(((await refused.json()) as { error: string }).error).toContain('sources.http.maxBacklog');
+    expect(submitted).toEqual([]);
+    backlog = 49_999;
+    expect((await post()).status).toBe(202);
+    expect(submitted).toHaveLength(1);
   });
 });

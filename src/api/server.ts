@@ -28,7 +28,7 @@ export interface HttpServerOptions {
   readonly sink: IngestSink;
   readonly status: StatusProvider;
   /** Intake; absent = `POST /v1/events` is disabled (404). */
-  readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number };
+  readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number; readonly maxBacklog?: number };
   /** Work-order webhooks by destination name (those whose connector reads pushes). */
   readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
   /** Keeps webhook items that are ours but unreadable (committed before the answer). */
@@ -90,6 +90,13 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     ] as const;
 
     app.post('/v1/events', ...guard, async (c) => {
+      // Storing is behind (a slow disk, a flood): refuse rather than queue without bound; nothing
+      // was taken, and the sender retries after a second.
+      const backlog = opts.sink.backlog?.() ?? 0;
+      if (intake.maxBacklog !== undefined && backlog >= intake.maxBacklog) {
+        c.header('Retry-After', '1');
+        return c.json({ error: `ingest is behind: ${backlog} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this POST was taken, retry after a second` }, 503);
+      }
       const { text, items, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.

@@ -113,6 +113,8 @@ export const httpIntakeSchema = z.strictObject({
   bodyLimitBytes: z.number().int().positive().default(1_048_576),
   /** Largest number of events in one POST. @default 5000 */
   maxEvents: z.number().int().positive().default(5000),
+  /** Events waiting to be stored above which a POST is refused with 503 (the sender retries). @default 50000 */
+  maxBacklog: z.number().int().positive().default(50_000),
 });
 
 export const retrySchema = z.strictObject({

@@ -224,6 +224,10 @@ export class Ingestor implements IngestSink {
     });
   }
 
+  backlog(): number {
+    return this.queued;
+  }
+
   submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
     return new Promise<SubmitResult>((resolve, reject) => {

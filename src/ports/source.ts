@@ -15,6 +15,12 @@ export interface SubmitResult {
 export interface IngestSink {
   /** Resolves once every message is durably stored (accepted state/outbox, or quarantine). */
   submit(messages: readonly RawMessage[]): Promise<SubmitResult>;
+  /**
+   * Messages submitted and not yet taken into a batch: how far storing is behind. Sources that
+   * cannot slow their sender otherwise (HTTP) refuse new input above a limit instead of queuing
+   * without bound. Absent: never behind.
+   */
+  backlog?(): number;
 }
 
 export interface Source {
