@@ -27,6 +27,13 @@ function outboxAfter(deliveries: readonly DeliveryIntent[]): DeliveryIntent | un
 }
 
 describe('location sync: zone changes decided by an idle watermark', () => {
+  it('the end of a dry run (a watermark at the end of time) dates the change to its dwell end, a real time', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones });
+    const state = rule.apply(undefined, pos(600, 50), ctx).state;
+    const r = rule.flush(state, ctx, Number.MAX_SAFE_INTEGER);
+    expect(r.deliveries.map((d) => [new Date(d.eventTime).toISOString(), d.payload.warehouseLocation])).toEqual([['2026-10-01T08:15:00.000Z', '1000/0001']]);
+  });
+
   for (const allowedLatenessMs of [0, 30_000]) {
     it(`reach a lagging ERP: they are newer than the update the parked fix made (lateness ${allowedLatenessMs} ms)`, () => {
       const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs });
@@ -45,6 +52,8 @@ describe('location sync: zone changes decided by an idle watermark', () => {
       expect(all[2]?.payload.lastSeen).toBe('2026-10-01T08:10:00.000Z');
       // ...and is what the ERP gets when the earlier update was still waiting for it.
       expect(outboxAfter(all)?.payload.warehouseLocation).toBe('1000/0001');
+      // Dated to when its 5-minute dwell was over (08:15), not to the sighting nor to the watermark.
+      expect(all[2]?.eventTime).toBe(T0 + 900_000);
 
       // Leaving and parking beyond the band: the exit is not lost either.
       take(rule.apply(state, pos(3000, 1000), ctx));

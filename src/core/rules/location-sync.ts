@@ -17,7 +17,7 @@ import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type Reorde
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
-import { enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import { dwellDueAt, enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
 import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 
@@ -227,7 +227,7 @@ function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): Deliv
 /**
  * An idle asset at event time `at`: as if it were seen again where it was last seen (and only the
  * zone can change: no heartbeat, `lastSeen` stays the real sighting). An entry or exit whose dwell
- * is over by then is confirmed, and a changed zone goes to the ERP as of `at`.
+ * is over by then is confirmed, and a changed zone goes to the ERP as of the end of that dwell.
  */
 function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncState>, at: number, ctx: RuleContext): RuleResult<LocationSyncState> {
   const z = options.zones;
@@ -250,9 +250,9 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   if (s.synced !== undefined && s.synced.zone === fix.zone) return { state: next, deliveries: r.deliveries };
   next.synced = fix;
   // It supersedes an update the released fixes made (the outbox would coalesce them anyway). Dated
-  // to the watermark, not the sighting: the outbox replaces a pending update only with a newer one,
-  // and the sighting's own update may still be waiting for the ERP.
-  return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx, at)] };
+  // to when the dwell was over (after the sighting, never later than the watermark): the outbox
+  // replaces a pending update only with a newer one, and the sighting's may still be waiting.
+  return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx, dwellDueAt(s.zones, step, z.dwell) ?? at)] };
 }
 
 /** `order` with everything up to `at` counted as released (what is pending is newer: see `advance`). */

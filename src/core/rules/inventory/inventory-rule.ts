@@ -14,7 +14,7 @@ import type { PositionEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
-import { enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import { dwellDueAt, enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import type { ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
@@ -106,7 +106,7 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sigh
 /**
  * An idle item at event time `at`: as if seen again where it was last seen. Zones it was inside
  * stay (an entry whose dwell is over counts), zones it was leaving are left once their dwell is
- * over; `seenAt` stays the real sighting (freshness), and a location change is dated to `at`.
+ * over; `seenAt` stays the real sighting (freshness), and a location change is dated to the end of its dwell.
  */
 function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOptions): InventoryItemState {
   const z = options.zones;
@@ -118,8 +118,9 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
   // Without a zone now: the code of the zone it left goes with it; a reader-reported zone stays.
   const before = z.index.best(enteredZones(s.zones));
   const location = best ? best.locationCode : before !== undefined && before.locationCode === s.location ? null : (s.location ?? null);
-  // Decided at `at`, as a sighting then would have (and the counts had it elsewhere until then).
-  const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : at };
+  // There since its dwell was over (the counts had it elsewhere until the watermark decided it).
+  const decidedAt = dwellDueAt(s.zones, step, z.dwell) ?? at;
+  const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : decidedAt };
   // An entry or exit decided at `at` is a sighting then: one not newer is late from now on, as
   // after any released sighting (invariant 8), so a straggler cannot rewrite what was counted.
   if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);

@@ -28,8 +28,8 @@ describe('inventory: entries and exits decided by an idle watermark', () => {
       let s: InventoryItemState | undefined;
       for (const e of [seen(0, 40), seen(10, 50)]) s = rule.apply(s, e, ctx).state; // put down in bay A at 08:10, then quiet
       s = rule.flush(s, ctx, T0 + 30 * MIN + lateness).state; // the entry counts as of 08:30
-      // Dated to the watermark that decided it (the counts had it unplaced until then); seenAt stays the sighting.
-      expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 30 * MIN });
+      // There since its 1-minute dwell was over (not since the watermark, nor the sighting); seenAt stays the sighting.
+      expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 11 * MIN });
       expect(rule.holds(s)).toBe(false);
       // A gateway's backlog: a sighting outside at 08:20 arrives now. It may not start an exit dated before the entry.
       const straggler = rule.apply(s, seen(20, 40), ctx);
@@ -39,9 +39,9 @@ describe('inventory: entries and exits decided by an idle watermark', () => {
       for (const e of [seen(35, 40), seen(35.9, 40)]) s = rule.apply(s, e, ctx).state;
       s = rule.flush(s, ctx).state;
       expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 35.9 * MIN });
-      // An exit a watermark decides is dated to it too, and closes the past the same way.
+      // An exit a watermark decides is dated to the end of its dwell too (leaving from 08:35, a minute), and closes the past up to the watermark.
       s = rule.flush(s, ctx, T0 + 50 * MIN + lateness).state;
-      expect(s).toMatchObject({ location: null, seenAt: T0 + 35.9 * MIN, since: T0 + 50 * MIN });
+      expect(s).toMatchObject({ location: null, seenAt: T0 + 35.9 * MIN, since: T0 + 36 * MIN });
       expect(rule.apply(s, seen(45, 50), ctx).late).toBe(true);
     });
   }

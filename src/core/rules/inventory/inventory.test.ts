@@ -55,7 +55,7 @@ describe('where items are', () => {
     expect(rule.holds(s)).toBe(true);
     expect(rule.flush(s, ctx, T0 + 10.5 * MIN).state).toMatchObject({ location: null }); // not a minute yet
     const settled = rule.flush(s, ctx, T0 + 30 * MIN).state;
-    expect(settled).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 30 * MIN }); // at WH1-A as of the watermark that decided it
+    expect(settled).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 11 * MIN }); // at WH1-A since its 1-minute dwell was over
     expect(rule.holds(settled)).toBe(false);
     // Taken away and not seen again: it leaves bay A once the exit dwell is over.
     const away = rule.apply(settled, seen(40, 40), ctx).state;

@@ -90,6 +90,24 @@ function isEmpty(state: ZoneTrackState): boolean {
   return true;
 }
 
+/**
+ * When the entries and exits of `step` (taken from `prev`) became due: the latest of their dwell
+ * ends. A watermark that settles them later dates them to this, not to itself: the time the asset
+ * had been in (or out of) the zone long enough. Undefined when the step decided nothing.
+ */
+export function dwellDueAt(prev: ZoneTrackState | undefined, step: ZoneStep, options: DwellOptions): number | undefined {
+  let at: number | undefined;
+  for (const name of step.entered) {
+    const z = prev?.[name];
+    if (z !== undefined) at = Math.max(at ?? -Infinity, z.since + options.enterDwellMs);
+  }
+  for (const name of step.exited) {
+    const z = prev?.[name];
+    if (z !== undefined) at = Math.max(at ?? -Infinity, z.since + options.exitDwellMs);
+  }
+  return at;
+}
+
 /** Whether an entry or an exit is waiting for its dwell (what an idle watermark may settle). */
 export function hasPendingDwell(state: ZoneTrackState | undefined): boolean {
   for (const name in state) if ((state[name] as ZoneTrackState[string]).phase !== 'inside') return true;
