@@ -29,5 +29,11 @@ describe('parseSince', () => {
     const now = Date.UTC(2026, 0, 2);
     expect(parseSince('1h', now)).toBe(now - 3_600_000);
     expect(parseSince('2026-01-01', now)).toBe(Date.UTC(2026, 0, 1));
+    expect(parseSince('2026-01-01T10:30:00Z', now)).toBe(Date.UTC(2026, 0, 1, 10, 30));
+  });
+
+  it('refuses what is not a duration or an ISO date, rather than guess a date from it', () => {
+    // Date.parse reads '10' as 2001-10-01 and rolls 2026-02-30 over to 2026-03-02.
+    for (const bad of ['abc', '10', '1x', '', '-1h', '2026-02-30', '2026-13-01', 'Dec 1']) expect(() => parseSince(bad, Date.UTC(2026, 0, 2)), bad).toThrow(/--since/);
   });
 });

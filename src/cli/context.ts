@@ -47,7 +47,17 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
  */
 export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>, opts: { existingStore?: boolean } = {}): Promise<T> {
   const { config, configPath: path } = resolveConfig(configPath);
-  if (opts.existingStore && config.store.path !== ':memory:' && !existsSync(config.store.path)) {
+  return withConfigContext(config, path, fn, opts);
+}
+
+/** Whether the store `config` names exists already (an in-memory store always does). */
+export function storeExists(config: Config): boolean {
+  return config.store.path === ':memory:' || existsSync(config.store.path);
+}
+
+/** {@link withContext} for a config already loaded (by {@link resolveConfig}). */
+export async function withConfigContext<T>(config: Config, path: string, fn: (ctx: CliContext) => Promise<T>, opts: { existingStore?: boolean } = {}): Promise<T> {
+  if (opts.existingStore && !storeExists(config)) {
     throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
   }
   const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
@@ -86,8 +96,12 @@ export function parseSince(input: string, now = Date.now()): number {
   // A bare number would be a duration in ms to the config, but here it is more likely a year.
   const ms = /[a-z]\s*$/i.test(input) ? parseDuration(input) : undefined;
   if (ms !== undefined) return now - ms;
-  const t = Date.parse(input);
-  if (Number.isNaN(t)) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor a date`);
+  // An ISO date (time optional): Date.parse alone guesses at anything (`10` is 2001-10-01) and
+  // rolls a day past the month's end over into the next month.
+  const day = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ]|\s*$)/.exec(input);
+  const t = day ? Date.parse(input) : NaN;
+  const real = day !== null && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(`${day[1]}-${day[2]}-${day[3]}`);
+  if (Number.isNaN(t) || !real) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor an ISO date like 2026-11-30 or 2026-11-30T08:00:00Z`);
   return t;
 }
 

@@ -4,9 +4,12 @@
  * disconnect), naming the config key to fix for each one that fails.
  * @module
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { buildConnector } from '../../app.js';
+import { CsvError, parseAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { ConfigError } from '../../core/errors/errors.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
@@ -54,6 +57,23 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
   return { ok: results.every(([ok]) => ok), lines: [...results.map(([, line]) => line), ...telematics] };
 }
 
+/**
+ * The asset CSVs (`assets.files`) the service imports at start, read as it reads them: every
+ * problem of every file, each under its key (the config schema does not open them).
+ */
+export function assetFileProblems(config: Config): { key: string; message: string }[] {
+  return config.assets.files.flatMap((file, i) => {
+    const key = `assets.files.${i}`;
+    try {
+      parseAssetCsv(readFileSync(file, 'utf8'), file);
+      return [];
+    } catch (err) {
+      if (err instanceof CsvError) return err.problems.map((message) => ({ key, message }));
+      return [{ key, message: `cannot read ${file}: ${(err as Error).message}` }];
+    }
+  });
+}
+
 export function registerConfigCommand(program: Command): void {
   addConfigOption(
     program
@@ -66,6 +86,8 @@ export function registerConfigCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string; connect?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
+      const assetProblems = assetFileProblems(config);
+      if (assetProblems.length) throw new ConfigError(assetProblems);
       process.stdout.write(
         `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,

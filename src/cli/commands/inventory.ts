@@ -197,7 +197,7 @@ export function registerInventoryCommand(program: Command): Command {
         const options = inventoryOf(config);
         await requestFullSnapshot(store, Date.now());
         process.stdout.write(`full snapshot requested: a running service sends every count with its next inventory run (within ${Math.round(options.changesEveryMs / 1000)} s)\n`);
-      });
+      }, { existingStore: true }); // no store: a wrong --config (and a service's first run sends a full snapshot anyway)
     }),
   );
   return inventory;

@@ -23,7 +23,7 @@ import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/mainte
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { serviceIsRunning } from './quarantine.js';
 import { rulesConfigOf } from './rules.js';
@@ -134,6 +134,20 @@ export function completionEvent(input: CompletionInput): Record<string, unknown>
   };
 }
 
+/**
+ * A hand completion names a work order of a configured maintenance rule: any other key (a typo in
+ * the rule name) would be recorded as a work order no rule opened, and reset nothing.
+ */
+export function checkWorkOrderRule(businessKey: string, rules: RulesConfig): void {
+  const key = parseWorkOrderKey(businessKey);
+  if (!key) return; // completionEvent says what is wrong with it
+  const m = rules.maintenance;
+  const names = [...(m?.thresholds ?? []), ...(m?.serviceIntervals ?? []), ...(m?.calendarIntervals ?? []), ...(m?.alerts ?? [])].map((r) => r.name);
+  if (names.includes(key.rule)) return;
+  if (names.length === 0) throw new UsageError(`"${businessKey}" names rule "${key.rule}", but no maintenance rules are configured (rules.maintenance)`);
+  throw new UsageError(`"${businessKey}" names rule "${key.rule}", which is not a maintenance rule of this config (rules: ${names.join(', ')}); 'assetbridge maintenance status' lists the work orders`);
+}
+
 export function registerMaintenanceCommand(program: Command): Command {
   const maintenance = program.command('maintenance').description('maintenance initiation: what is due, open and completed per asset');
   addConfigOption(
@@ -186,15 +200,17 @@ export function registerMaintenanceCommand(program: Command): Command {
         ...(opts.km !== undefined ? { km: Number(opts.km) } : {}),
         ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
       });
+      const { config, configPath } = resolveConfig(opts.config);
+      checkWorkOrderRule(businessKey, rulesConfigOf(config));
       // The running service owns the rule state: hand it the event; else run the pipeline here.
-      const viaService = await withContext(opts.config, async ({ store }) => {
+      const viaService = await withConfigContext(config, configPath, async ({ store }) => {
         if (!(await serviceIsRunning(store))) return undefined;
         const r = await requestJob(store, SUBMIT_EVENTS_JOB, { events: [event] }, { timeoutMs: 60_000 });
         return JSON.parse(r.output) as SubmitResult;
       });
       let result = viaService;
       if (!result) {
-        const app = await createApp(resolveConfig(opts.config).config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge maintenance complete' });
+        const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge maintenance complete' });
         try {
           result = await submitEvents(app.ingestor, [event], Date.now());
           await app.ingestor.flush(); // a checkpoint: the stored state has the completion

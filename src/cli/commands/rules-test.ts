@@ -202,6 +202,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     };
     const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
     if (!decoded.ok) return rejected(decoded.reason);
+    if (decoded.events.length === 0) return rejected('an empty list: no event in it');
     const steps: SimulationStep[] = [];
     for (const event of decoded.events) {
       const v = validateEvent(event, now, policy);

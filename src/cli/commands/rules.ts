@@ -25,7 +25,7 @@ import type { StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, withContext, toJson } from '../context.js';
 import { formatComparison, formatLine, formatSummary, runRulesTest, sameDeliveries, type FileStart, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
@@ -48,9 +48,9 @@ function describeFilter(f: AssetFilter): string {
   return `only ${parts.join(', ') || 'all assets'}`;
 }
 
-/** Assets from the store and from the config (which may not have been imported yet). */
-async function allAssets(config: Config, store: Store): Promise<AssetWithIdentifiers[]> {
-  const byId = new Map((await store.listAssets()).map((a) => [a.asset.erpAssetId, a]));
+/** Assets from the store (when there is one) and from the config (which may not have been imported yet). */
+async function allAssets(config: Config, store: Store | undefined): Promise<AssetWithIdentifiers[]> {
+  const byId = new Map((store ? await store.listAssets() : []).map((a) => [a.asset.erpAssetId, a]));
   for (const a of configuredAssets(config)) if (!byId.has(a.asset.erpAssetId)) byId.set(a.asset.erpAssetId, a);
   return [...byId.values()];
 }
@@ -130,9 +130,19 @@ function eventFiles(path: string): { path: string; size: number }[] {
   }
   if (stat.isFile()) return [{ path, size: stat.size }];
   if (!stat.isDirectory()) throw new UsageError(`${path} is not a file; give a JSONL file, a directory of them, or - for standard input`);
-  const names = readdirSync(path).filter((n) => n.endsWith('.jsonl')).sort();
-  if (names.length === 0) throw new UsageError(`${path} holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
-  return names.map((n) => ({ path: join(path, n), size: statSync(join(path, n)).size }));
+  const files: { path: string; size: number }[] = [];
+  for (const name of readdirSync(path).filter((n) => n.endsWith('.jsonl')).sort()) {
+    const file = join(path, name);
+    let s;
+    try {
+      s = statSync(file);
+    } catch (err) {
+      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+    }
+    if (s.isFile()) files.push({ path: file, size: s.size }); // not a directory that happens to be named *.jsonl
+  }
+  if (files.length === 0) throw new UsageError(`${path} holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+  return files;
 }
 
 /** The lines of several files as one stream, each file's after a {@link FileStart} when there are several. */
@@ -193,9 +203,12 @@ export function registerRulesCommand(program: Command): Command {
       if (opts.exitCode && opts.compare === undefined) throw new UsageError('--exit-code goes with --compare: it says whether the two configs deliver the same');
       if (opts.trace !== undefined && opts.compare !== undefined) throw new UsageError('--trace shows one rule set at work: run it without --compare (and with -c on the other config to trace that one)');
       const compare = opts.compare === undefined ? undefined : comparedRules(opts.compare);
-      await withContext(opts.config, async ({ config, configPath, store }) => {
+      const { config, configPath } = resolveConfig(opts.config);
+      // A dry run: a store that does not exist yet is not created (an empty one would then pass for
+      // what ran); the assets come from the config and the state is empty, as with --fresh.
+      const dryRun = async (store: Store | undefined) => {
         const assets = await allAssets(config, store);
-        const states = opts.fresh ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
+        const states = opts.fresh || !store ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
         const reading = stdin ? undefined : readFiles(files);
         // As text, each line is printed once decided, so memory stays flat however long the input;
@@ -232,7 +245,9 @@ export function registerRulesCommand(program: Command): Command {
           progress.stop();
           reading?.close();
         }
-      });
+      };
+      if (storeExists(config)) await withConfigContext(config, configPath, ({ store }) => dryRun(store));
+      else await dryRun(undefined);
     }),
   );
 

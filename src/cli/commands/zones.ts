@@ -91,8 +91,11 @@ export function occupancyCsv(occupancy: readonly ZoneOccupancy[]): string {
   return toCsv([['zone', 'locationCode', 'erpAssetId', 'state', 'since'], ...occupancy.flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, iso(a.since)]))]);
 }
 
-function coordinate(text: string, what: 'latitude' | 'longitude'): number {
-  const n = Number(text);
+/** A decimal number (not `''`, which Number() reads as 0, nor hex). */
+const DECIMAL = /^\s*[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?\s*$/i;
+
+export function coordinate(text: string, what: 'latitude' | 'longitude'): number {
+  const n = DECIMAL.test(text) ? Number(text) : NaN;
   const max = what === 'latitude' ? 90 : 180;
   if (!Number.isFinite(n) || Math.abs(n) > max) throw new UsageError(`${what} "${text}" is not a number between -${max} and ${max}`);
   return n;

@@ -1,0 +1,132 @@
+/**
+ * The rule commands as an integration engineer runs them (the built CLI, a process per command),
+ * with wrong input: what they refuse, with which message and exit code, and what they leave behind.
+ */
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { rulesSchema } from '../../config/rules-schema.js';
+import { createRules } from '../../core/rules/index.js';
+import { formatLine, runRulesTest } from './rules-test.js';
+
+const EVENTS = [
+  '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
+  '{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T09:00:00Z","operatingHours":12}',
+].join('\n');
+
+/** A config beside its (not yet existing) store, with a zone, a service interval and inventory. */
+function config(): { path: string; dir: string; store: string } {
+  const cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'data', 'ab.db') },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    rules: {
+      allowedLateness: '0s',
+      zones: { inline: [{ name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] },
+      maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } },
+      inventory: { skuAttribute: 'sku' },
+    },
+    server: { port: 0 },
+  }));
+  writeFileSync(join(cfg.dir, 'events.jsonl'), `${EVENTS}\n`);
+  return { ...cfg, store: join(cfg.dir, 'data', 'ab.db') };
+}
+
+describe('rules test on a config that has not run yet', () => {
+  it('is a dry run: it creates no store, so the commands that look at what ran still say nothing has', async () => {
+    const cfg = config();
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('workorder.create → erp [fact] EQ-1|svc-10h|10h@b0');
+    expect(r.stdout).toContain('nothing was stored or sent');
+    expect(existsSync(cfg.store)).toBe(false);
+    const occupancy = await runCli(['zones', 'occupancy', '-c', cfg.path]);
+    expect(occupancy.code).toBe(2);
+    expect(occupancy.stderr).toContain('there is no store at');
+  });
+});
+
+describe('rules test lines', () => {
+  it('rejects a line holding an empty list of events, with why (not an accepted line that shows nothing)', async () => {
+    const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+    const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2 });
+    expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+});
+
+describe('rules test --events with a directory', () => {
+  it('skips what is not a file, and names an entry it cannot read', async () => {
+    const cfg = config();
+    const days = join(cfg.dir, 'capture');
+    mkdirSync(days);
+    writeFileSync(join(days, 'events-2026-10-01.jsonl'), EVENTS);
+    mkdirSync(join(days, 'old.jsonl')); // a directory named like a day's file
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', days, '--fresh']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('2 event line(s): 2 accepted, 0 rejected');
+    symlinkSync(join(cfg.dir, 'gone.jsonl'), join(days, 'events-2026-10-02.jsonl')); // dangling
+    const broken = await runCli(['rules', 'test', '-c', cfg.path, '--events', days, '--fresh']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toContain(`cannot read ${join(days, 'events-2026-10-02.jsonl')}`);
+  });
+});
+
+describe('maintenance complete', () => {
+  it('refuses a business key whose rule is not configured, instead of recording a work order no rule opened', async () => {
+    const cfg = config();
+    const r = await runCli(['maintenance', 'complete', 'EQ-1|svc-10hh|10h@b0', '--hours', '11', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('"EQ-1|svc-10hh|10h@b0" names rule "svc-10hh", which is not a maintenance rule of this config (rules: svc-10h)');
+    expect(r.stdout).toBe('');
+    expect(existsSync(cfg.store)).toBe(false);
+  });
+});
+
+describe('inventory snapshot', () => {
+  it('refuses a store that does not exist (a wrong --config) rather than create one', async () => {
+    const cfg = config();
+    const r = await runCli(['inventory', 'snapshot', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('there is no store at');
+    expect(existsSync(cfg.store)).toBe(false);
+  });
+});
+
+describe('zones locate', () => {
+  it('refuses coordinates that are not decimal numbers (an empty one is not 0)', async () => {
+    const cfg = config();
+    for (const [lat, lng] of [['', '13.4'], ['52.5', ' '], ['0x10', '13.4']]) {
+      const r = await runCli(['zones', 'locate', lat ?? '', lng ?? '', '-c', cfg.path]);
+      expect(r.code, `${lat} ${lng}`).toBe(2);
+      expect(r.stderr).toMatch(/is not a number between/);
+    }
+    const ok = await runCli(['zones', 'locate', '52.5', '13.4', '-c', cfg.path]);
+    expect(ok.stdout).toBe('in zone YARD (location code 1000/0001)\n');
+    const south = await runCli(['zones', 'locate', '-33.9', '-70.1', '-c', cfg.path]);
+    expect(south.stdout).toBe('in no zone\n');
+  });
+});
+
+describe('config check', () => {
+  it('reads the asset CSVs the service imports at start: a missing or broken one is an error naming its key, file and line', async () => {
+    const cfg = writeConfig(() => ({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { files: ['./missing.csv', './mapping.csv'] },
+    }));
+    writeFileSync(join(cfg.dir, 'mapping.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tagg,EQ-1\n');
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain(`  - assets.files.0: cannot read ${join(cfg.dir, 'missing.csv')}`);
+    expect(r.stderr).toContain(`  - assets.files.1: ${join(cfg.dir, 'mapping.csv')} line 2: id_type "tagg" is not one of tag,`);
+    writeFileSync(join(cfg.dir, 'missing.csv'), 'identifier,id_type,erp_asset_id\ntag-2,tag,EQ-2\n');
+    writeFileSync(join(cfg.dir, 'mapping.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tag,EQ-1\n');
+    const ok = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+  });
+});
