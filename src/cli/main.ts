@@ -3,7 +3,7 @@
  * The `assetbridge` command line. Each command lives in ./commands and registers itself here.
  * @module
  */
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { registerAssetsCommand } from './commands/assets.js';
 import { registerMetersCommand } from './commands/meters.js';
 import { registerAempParseCommand } from './commands/aemp-parse.js';
@@ -28,7 +28,10 @@ export function buildProgram(): Command {
   const program = new Command('assetbridge')
     .description('Connects asset-tracking and telematics systems with ERPs: durable, exactly-once, rate-limited, audited.')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors (an unknown option, a missing argument) throw instead of exiting 1: main maps
+    // them to the documented exit code 2. Set before the commands, which inherit it.
+    .exitOverride();
   registerRunCommand(program);
   registerConfigCommand(program);
   registerDemoCommand(program);
@@ -58,4 +61,10 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-await buildProgram().parseAsync(process.argv);
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  // Commander has printed what was wrong; --help and --version end with 0, usage errors with 2.
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  throw err;
+}

@@ -130,3 +130,15 @@ describe('config check', () => {
     expect(ok.code).toBe(0);
   });
 });
+
+describe('usage errors', () => {
+  it('exit with 2 (bad configuration or usage), as documented; --help and --version with 0', async () => {
+    for (const args of [['rules', 'test'], ['--bogus'], ['rules', 'frob'], ['zones', 'locate', '1']]) {
+      const r = await runCli(args);
+      expect({ args, code: r.code }).toEqual({ args, code: 2 });
+      expect(r.stderr).toContain('error:');
+    }
+    expect((await runCli(['rules', 'test', '--help'])).code).toBe(0);
+    expect((await runCli(['--version'])).code).toBe(0);
+  });
+});
