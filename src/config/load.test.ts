@@ -42,6 +42,11 @@ describe('config', () => {
     ]);
   });
 
+  it('reports a missing variable together with the other problems, and not again as an empty value', () => {
+    const p = problems(() => compileConfig({ ...minimal, ingest: { maxBatch: 0 } }, {}));
+    expect(p.map((x) => x.key)).toEqual(['destinations.0.token', 'ingest.maxBatch']);
+  });
+
   it('names every bad key at once', () => {
     const p = problems(() =>
       compileConfig(

@@ -90,9 +90,11 @@ export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
 export function compileConfig(input: unknown, env: Env = process.env, baseDir?: string): Config {
   const problems: { key: string; message: string }[] = [];
   const interpolated = interpolateEnv(input ?? {}, env, [], problems);
-  if (problems.length) throw new ConfigError(problems);
+  // A missing secret is reported with everything else (all at once), but not again as the empty
+  // value the schema would then refuse at the same key.
+  const unset = new Set(problems.map((p) => p.key));
   const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir));
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
+  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues).filter((i) => !unset.has(i.key))]);
   const config = parsed.data;
   const names = new Set<string>();
   config.destinations.forEach((d, i) => {
