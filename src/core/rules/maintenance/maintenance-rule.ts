@@ -39,18 +39,15 @@ export type MaintenanceSample =
   | { readonly t: number; readonly k: 'a'; readonly s: Severity; readonly r: string; readonly c?: string }
   | { readonly t: number; readonly k: 'm'; readonly h?: number; readonly km?: number; readonly reset?: true; readonly kmReset?: true };
 
-/** The reorder buffer, with the kinds of sample it released at its release time. */
-export type MaintenanceOrder = ReorderState<MaintenanceSample> & {
-  /**
-   * The kinds (`s`, `m`, `a`) of the samples released at `released`. One message's sensor values,
-   * meter reading and fault reach the rule as separate events of one time: a sample of that time
-   * whose kind is not among these is taken, not dropped as late (the same kind again is late).
-   */
-  readonly kinds?: string;
-};
-
 export interface MaintenanceState {
-  readonly order?: MaintenanceOrder;
+  readonly order?: ReorderState<MaintenanceSample>;
+  /**
+   * The kinds (`s`, `m`, `a`) of the samples released at `order.released`. One message's sensor
+   * values, meter reading and fault reach the rule as separate events of one time: a sample of
+   * that time whose kind is not among these is taken, not dropped as late (the same kind again is
+   * late). Kept beside the buffer, not in it: the buffer's objects keep one shape (hot path).
+   */
+  readonly releasedKinds?: string;
   /** Continuous operating-hours counter. */
   readonly hours?: HoursState;
   /**
@@ -145,19 +142,21 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const adm = admit(s.order, sample, lateness, sampleOrder);
       if (adm.late) {
         // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
-        const order = s.order;
-        if (order?.kinds === undefined || sample.t !== order.released || order.kinds.includes(sample.k)) return lateResult(s);
-        return processSamples(withOrder(s, { ...order, kinds: order.kinds + sample.k }), [sample], a, ctx, options);
+        const kinds = s.releasedKinds;
+        if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) return lateResult(s);
+        const next = copy(s);
+        next.releasedKinds = kinds + sample.k;
+        return processSamples(next, [sample], a, ctx, options);
       }
       if (adm.duplicate) return { state: s, deliveries: [] };
-      return processSamples(withOrder(s, withKinds(adm.state, adm.released, s.order)), adm.released, a, ctx, options);
+      return processSamples(withOrder(s, adm.state, adm.released), adm.released, a, ctx, options);
     },
     flush(state, ctx, upTo) {
       if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
       const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
       if (d.released.length === 0) return { state: s, deliveries: [] };
-      return processSamples(withOrder(s, withKinds(d.state, d.released, s.order)), d.released, applicable(ctx.asset), ctx, options);
+      return processSamples(withOrder(s, d.state, d.released), d.released, applicable(ctx.asset), ctx, options);
     },
     holds: (state) => holdsAny(state?.order),
   };
@@ -169,6 +168,7 @@ type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
 function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutable {
   const next: Mutable = {};
   if (s.order !== undefined) next.order = s.order;
+  if (s.releasedKinds !== undefined) next.releasedKinds = s.releasedKinds;
   if (s.hours !== undefined) next.hours = s.hours;
   if (s.history !== undefined) next.history = s.history;
   if (s.km !== undefined) next.km = s.km;
@@ -183,22 +183,23 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
   return next;
 }
 
-/** The buffer after a release: with the kinds released at its release time (the last of `released`, else as before). */
-function withKinds(order: ReorderState<MaintenanceSample>, released: readonly MaintenanceSample[], before: MaintenanceOrder | undefined): MaintenanceOrder {
-  const last = released[released.length - 1];
-  if (last === undefined) return before?.kinds !== undefined && order.released === before.released ? { ...order, kinds: before.kinds } : order;
-  let kinds = '';
-  for (let i = released.length - 1; i >= 0 && (released[i] as MaintenanceSample).t === last.t; i--) {
-    const k = (released[i] as MaintenanceSample).k;
-    if (!kinds.includes(k)) kinds += k;
-  }
-  return { ...order, kinds };
-}
-
-/** The state with another reorder buffer. */
-function withOrder(s: MaintenanceState, order: MaintenanceOrder): MaintenanceState {
+/**
+ * The state with another reorder buffer, after `released` came out of it: the kinds released at
+ * its release time are those of the last of `released` and the ones of its time before it (one
+ * kind, usually: a one-character string, no allocation); with none released, as before.
+ */
+function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>, released: readonly MaintenanceSample[]): MaintenanceState {
   const next = copy(s);
   next.order = order;
+  const last = released[released.length - 1];
+  if (last !== undefined) {
+    let kinds: string = last.k;
+    for (let i = released.length - 2; i >= 0 && (released[i] as MaintenanceSample).t === last.t; i--) {
+      const k = (released[i] as MaintenanceSample).k;
+      if (!kinds.includes(k)) kinds += k;
+    }
+    next.releasedKinds = kinds;
+  }
   return next;
 }
 
