@@ -21,7 +21,7 @@ import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
-import { NO_DELIVERIES, type Rule, type RuleContext } from '../core/rules/rule.js';
+import { NO_DELIVERIES, type Rule, type RuleContext, type RuleResult } from '../core/rules/rule.js';
 import { isFlushable, type FlushableRule } from '../core/rules/event-time.js';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -331,7 +331,7 @@ export class Ingestor implements IngestSink {
       if (this.needsRecovery) await this.recover();
       const messages = batch.flatMap((p) => p.messages);
       now = this.opts.clock.now();
-      const result = await this.process(messages, now);
+      const result = await this.processIsolated(messages, now);
       const { outcomes, changed, deliveries, quarantine, stateful } = result;
       captured = result.captured;
       states = result.states;
@@ -501,7 +501,7 @@ export class Ingestor implements IngestSink {
         const now = (log[i] as LoggedMessage).now;
         let j = i + 1;
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
-        const { states, changed, outcomes } = await this.process(log.slice(i, j), now);
+        const { states, changed, outcomes } = await this.processIsolated(log.slice(i, j), now);
         this.markDirty(changed, now);
         for (const [id, doc] of states) this.remember(id, doc);
         for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
@@ -547,9 +547,30 @@ export class Ingestor implements IngestSink {
    * against current state at processing time `now` and returns what would be stored, without
    * storing it or changing the state in memory.
    */
+  /**
+   * {@link process}, with a message a rule (or identification) throws on set aside: it is
+   * quarantined with the reason and the batch is run again without it, so one poison message
+   * cannot hold up its source's whole stream (invariant 6). Rules never throw by contract; this
+   * is for a bug, and costs nothing until one happens.
+   */
+  async processIsolated(messages: readonly RawMessage[], now: number): ReturnType<Ingestor['process']> {
+    let refused: Map<number, string> | undefined;
+    for (;;) {
+      try {
+        return await this.process(messages, now, refused);
+      } catch (err) {
+        if (!(err instanceof MessageFailure) || refused?.has(err.index)) throw err;
+        this.opts.logger?.error({ err: err.cause, source: messages[err.index]?.source, channel: messages[err.index]?.channel }, `${err.message}; the message is quarantined and the rest of its batch goes on`);
+        (refused ??= new Map()).set(err.index, err.message);
+      }
+    }
+  }
+
   async process(
     messages: readonly RawMessage[],
     now: number,
+    /** Messages to quarantine with this reason instead of running them (see {@link processIsolated}). */
+    refused?: ReadonlyMap<number, string>,
   ): Promise<{
     outcomes: MessageOutcome[];
     states: Map<string, AssetStateDoc>;
@@ -566,8 +587,18 @@ export class Ingestor implements IngestSink {
     const quarantine: QuarantineEntry[] = [];
     const decoded: (Decoded | { reason: string; code: QuarantineEntry['code'] })[] = [];
 
-    for (const m of messages) {
-      decoded.push(this.decodeOne(m, now, identity));
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i] as RawMessage;
+      const reason = refused?.get(i);
+      if (reason !== undefined) {
+        decoded.push({ code: 'invalid', reason });
+        continue;
+      }
+      try {
+        decoded.push(this.decodeOne(m, now, identity));
+      } catch (err) {
+        throw new MessageFailure(i, `identifying the message failed: ${coerceError(err).message}`, err);
+      }
     }
     // Load state for assets not in memory, once per batch (only where a rule will read it). An
     // asset with no stored state is remembered as such, so it is not looked up again next batch.
@@ -596,6 +627,7 @@ export class Ingestor implements IngestSink {
     const capture = this.opts.capture !== undefined;
     /** A watermark came earlier in this batch: an asset's later events must count as it reporting again. */
     let watermarked = false;
+    let late: Record<string, number> | undefined;
     decoded.forEach((d, i) => {
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
@@ -623,8 +655,14 @@ export class Ingestor implements IngestSink {
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;
         for (const { rule, bit } of rules) {
-          const result = rule.apply(doc[rule.name], event, ctx);
-          if (result.late === true) this.stats.lateEvents[rule.name] = (this.stats.lateEvents[rule.name] ?? 0) + 1;
+          let result: RuleResult<unknown>;
+          try {
+            result = rule.apply(doc[rule.name], event, ctx);
+          } catch (err) {
+            // A bug in a rule: this batch's states are copies, so it is run again without this message.
+            throw new MessageFailure(i, `rule "${rule.name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err);
+          }
+          if (result.late === true) (late ??= {})[rule.name] = (late[rule.name] ?? 0) + 1;
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
             mask |= bit;
@@ -648,6 +686,8 @@ export class Ingestor implements IngestSink {
       if (touched) stateful.push(m);
       outcomes.push({ accepted: true, events: events.length, deliveries: mine ?? NO_DELIVERIES });
     });
+    // Counted once the batch went through (a run repeated without a failed message counts once).
+    if (late) for (const name in late) this.stats.lateEvents[name] = (this.stats.lateEvents[name] ?? 0) + (late[name] ?? 0);
     return { outcomes, states, changed, deliveries, quarantine, stateful, captured };
   }
 
@@ -704,6 +744,17 @@ export class Ingestor implements IngestSink {
       if (++scanned === 64) break;
     }
     this.checkpointWanted = true;
+  }
+}
+
+/** A message of a batch that a rule (or identification) threw on: set aside by {@link Ingestor.processIsolated}. */
+class MessageFailure extends Error {
+  constructor(
+    readonly index: number,
+    message: string,
+    cause: unknown,
+  ) {
+    super(message, { cause });
   }
 }
 

@@ -1,0 +1,51 @@
+/**
+ * Invariant 6 against a bug: a message a rule throws on is quarantined with the reason, and the
+ * rest of its batch is stored as if it had not been there — one poison message never holds up its
+ * source's stream (MQTT would otherwise redeliver it, and the batch with it, for ever).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { IdentityIndex } from '../core/identity/resolver.js';
+import type { CanonicalEvent } from '../core/model/events.js';
+import type { Rule } from '../core/rules/rule.js';
+import { createLocationSyncRule } from '../core/rules/location-sync.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+/** Throws on a position at latitude 13.13 (a stand-in for any rule bug); else counts positions. */
+const fragile: Rule<{ n: number }> = {
+  name: 'fragile',
+  kinds: ['position'],
+  apply(state, event: CanonicalEvent) {
+    if (event.kind === 'position' && event.lat === 13.13) throw new TypeError("Cannot read properties of undefined (reading 'since')");
+    return { state: { n: (state?.n ?? 0) + 1 }, deliveries: [] };
+  },
+};
+
+describe('a rule that throws on one message', () => {
+  it('quarantines that message with the rule and error named, and stores the rest of the batch', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets(['1', '2'].map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })));
+    const identity = new IdentityIndex(await store.listAssets());
+    const ingestor = locationIngestor(store, identity, { rules: [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 }), fragile] });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const pos = (tag: string, lat: number) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: at, lat, lng: 10 }), receivedAt: Date.now() });
+    const result = await ingestor.submit([pos('tag-1', 50), pos('tag-2', 13.13), pos('tag-2', 51)]);
+    expect(result.accepted).toBe(2);
+    expect(result.quarantined).toEqual([{ index: 1, reason: expect.stringContaining('rule "fragile" failed on this position event of EQ-2: Cannot read properties of undefined') as unknown }]);
+    await ingestor.flush();
+    // The others went through every rule: a location update each, and the fragile rule's state counts only them.
+    const updates = (await store.listDeliveries({})).filter((d) => d.operation === 'location.update');
+    expect(updates.map((d) => [d.erpAssetId, (d.payload.coordinates as { lat: number }).lat]).sort()).toEqual([['EQ-1', 50], ['EQ-2', 51]]);
+    const states = await store.loadStates(['EQ-1', 'EQ-2']);
+    expect([states.get('EQ-1')?.fragile, states.get('EQ-2')?.fragile]).toEqual([{ n: 1 }, { n: 1 }]);
+    const q = await store.listQuarantine({});
+    expect(q.map((r) => [r.code, JSON.parse(String(r.payload)).lat])).toEqual([['invalid', 13.13]]);
+    expect(ingestor.stats).toMatchObject({ accepted: 2, quarantined: 1 });
+  });
+});
