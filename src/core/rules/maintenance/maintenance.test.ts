@@ -117,6 +117,10 @@ describe('threshold rules', () => {
     const pts: [number, number][] = [[0, 96], [5, 97], [10, 80], [20, 96], [25, 96], [30, 97]];
     for (let m = 35; m <= 70; m += 5) pts.push([m, 97]);
     const ds = run(temps(pts)).deliveries;
+    // Status says why episode 2 waits: held, but in the cooldown; before that, how long it has held.
+    const row = (upTo: number) => maintenanceStatus(asset, run(temps(pts.filter(([m]) => m <= upTo))).state, options(), { now: T0 + upTo * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'engine-overheat')?.state;
+    expect(row(22)).toBe('pending since 2026-10-01T08:20:00.000Z, held 0 s of 5 min');
+    expect(row(40)).toBe('pending since 2026-10-01T08:20:00.000Z, held long enough: waits for the cooldown after the last work order (2026-10-01T08:05:00.000Z) to end 2026-10-01T09:05:00.000Z');
     expect(ds.map((d) => [d.businessKey, (d.eventTime - T0) / MIN])).toEqual([
       ['EQ-7|engine-overheat|2026-10-01T08:00:00.000Z', 5],
       ['EQ-7|engine-overheat|2026-10-01T08:20:00.000Z', 65],

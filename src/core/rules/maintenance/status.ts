@@ -19,8 +19,8 @@ export interface DueRow {
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
-   * hygiene did not count the newest reading. Threshold: `normal`, `pending` (breach not yet held
-   * long enough) or `active` (work order opened, or for a repeating rule breach counted, not yet
+   * hygiene did not count the newest reading. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
+   * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
    * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
    * completed <time>: …` once the ERP completed an active episode's work order. Calendar: `ok`, `due soon` or
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
@@ -78,6 +78,10 @@ function meterColumns(meter: ServiceMeter, reading: number | undefined, base: nu
     ? { ...(reading !== undefined ? { km: r2(reading) } : {}), baselineKm: r2(base), nextDueKm: r2(next), ...(left !== undefined ? { remainingKm: left } : {}) }
     : { ...(reading !== undefined ? { hours: r2(reading) } : {}), baselineHours: r2(base), nextDueHours: r2(next), ...(left !== undefined ? { remainingHours: left } : {}) };
 }
+
+const iso = (t: number): string => new Date(t).toISOString();
+/** A span for status text: whole minutes, seconds below one. */
+const minutes = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
 export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
   const due: DueRow[] = [];
@@ -157,7 +161,17 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}` : '';
     // Completed in the ERP while still breaching: the next breach starts a new episode.
     const rearmed = th?.rearmAt !== undefined ? `, work order completed ${new Date(th.rearmAt).toISOString()}: the next breach starts a new episode` : '';
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${counted}${rearmed}` });
+    // A pending breach: how long it has held, or, held long enough, until when the cooldown keeps it waiting.
+    let pending = '';
+    if (th?.phase === 'pending' && th.start !== undefined) {
+      const heldFor = (th.last ?? th.start) - th.start;
+      const cooldownEnds = th.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
+      pending =
+        heldFor >= rule.durationMs && cooldownEnds !== undefined
+          ? ` since ${iso(th.start)}, held long enough: waits for the cooldown after the last work order (${iso(th.firedAt as number)}) to end ${iso(cooldownEnds)}`
+          : ` since ${iso(th.start)}, held ${minutes(heldFor)} of ${minutes(rule.durationMs)}`;
+    }
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
