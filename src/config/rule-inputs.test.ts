@@ -35,3 +35,25 @@ describe('rules nothing configured feeds', () => {
     expect(ruleInputWarnings(config({}))).toEqual([]);
   });
 });
+
+describe('a listed fiscal calendar that ends', () => {
+  const withCalendar = () =>
+    compileConfig({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { depreciation: { periods: [{ id: 'FY26-P01', start: '2026-01-01' }, { id: 'FY26-P02', start: '2026-07-01' }], periodsEnd: '2027-01-01' } },
+    });
+  const at = (day: string) => Date.parse(`${day}T12:00:00Z`);
+
+  it('is said within 45 days of its end, and once it has ended, naming periodsEnd', () => {
+    expect(ruleInputWarnings(withCalendar(), at('2026-11-01'))).toEqual([]);
+    expect(ruleInputWarnings(withCalendar(), at('2026-12-01'))).toEqual([
+      { key: 'rules.depreciation.periodsEnd', message: expect.stringMatching(/^the fiscal calendar ends on 2027-01-01, in 31 day\(s\): usage after it falls in no period/) as unknown },
+    ]);
+    expect(ruleInputWarnings(withCalendar(), at('2027-02-01'))[0]?.message).toMatch(/^the fiscal calendar ended on 2027-01-01: .*rules\.depreciation\.periods/);
+  });
+
+  it('a monthly calendar never ends', () => {
+    const monthly = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], rules: { depreciation: { periods: 'monthly' } } });
+    expect(ruleInputWarnings(monthly, at('2040-01-01'))).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 /**
  * Rules that can never fire because nothing configured sends what they read: a threshold on a
- * sensor no MQTT decoder maps, a service interval on a meter none reads. Only decidable when the
+ * sensor no MQTT decoder maps, a service interval on a meter none reads; and a listed fiscal
+ * calendar that has ended or is about to. Only decidable when the
  * MQTT decoders are the only inputs: the HTTP intake and telematics feeds can carry any sensor (and
  * a config with no source at all is one for offline commands).
  * `config check` prints these as warnings and the service logs them at start; neither refuses the
@@ -16,7 +17,30 @@ export interface RuleInputWarning {
   readonly message: string;
 }
 
-export function ruleInputWarnings(config: Config): RuleInputWarning[] {
+export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
+  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config)];
+}
+
+const DAY_MS = 86_400_000;
+/** How long before a listed fiscal calendar ends that `config check` and the service start say so. */
+export const CALENDAR_END_WARNING_DAYS = 45;
+
+/**
+ * A listed fiscal calendar (`depreciation.periods` as a list) that has ended or soon will: usage
+ * after its last period falls in no period, so nothing is posted for it until the next year's
+ * periods are listed. (Monthly calendars never end.)
+ */
+function calendarEndWarnings(config: Config, now: number): RuleInputWarning[] {
+  const d = (config as unknown as { rules: RulesConfig }).rules.depreciation;
+  if (!d || !Array.isArray(d.periods) || d.periodsEnd === undefined) return [];
+  const end = Date.parse(`${d.periodsEnd}T00:00:00Z`);
+  const days = Math.ceil((end - now) / DAY_MS);
+  if (Number.isNaN(end) || days > CALENDAR_END_WARNING_DAYS) return [];
+  const what = 'usage after it falls in no period and is not posted until the next periods are listed in rules.depreciation.periods (and periodsEnd moved)';
+  return [{ key: 'rules.depreciation.periodsEnd', message: days <= 0 ? `the fiscal calendar ended on ${d.periodsEnd}: ${what}` : `the fiscal calendar ends on ${d.periodsEnd}, in ${days} day(s): ${what}` }];
+}
+
+function unfedRuleWarnings(config: Config): RuleInputWarning[] {
   if (config.sources.mqtt.length === 0 || config.sources.http !== undefined || config.telematics.length > 0) return [];
   const decoders = config.sources.mqtt.flatMap((s) => s.topics.map((t) => t.decoder));
   const sensors = new Set(decoders.flatMap((d) => Object.keys(d.sensors)));
