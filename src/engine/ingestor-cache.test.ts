@@ -4,23 +4,21 @@
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
-import { rulesSchema } from '../config/rules-schema.js';
+import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { RawMessage } from '../core/model/messages.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createRules } from '../core/rules/index.js';
 import type { IngestCommit, Store } from '../ports/store.js';
-import { tempStore, tempStorePath } from '../../test/helpers/temp-store.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
-import { DecoderRegistry, Ingestor, type IngestorOptions } from './ingestor.js';
+import { T0, outcome, rulesIngestor, storeWithAssets, stream } from '../../test/helpers/rules-stream.js';
+import type { Ingestor } from './ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
+const register = (close: () => Promise<void>): void => void cleanup.push(close);
 
-const T0 = Date.parse('2026-11-20T08:00:00Z');
 const at = (minute: number, lat: number, tag: string) => ({
   source: 'http',
   channel: '/v1/events',
@@ -48,75 +46,9 @@ describe('state cache', () => {
   });
 });
 
-/** Zones with dwell, thresholds with durations, a service interval and usage per period: state that depends on history. */
-const rulesConfig = rulesSchema.parse({
-  allowedLateness: '30s',
-  location: { minDistanceM: 50, heartbeatMs: '1h' },
-  zones: {
-    inline: [
-      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
-      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
-    ],
-    enterDwellMs: '30s',
-    exitDwellMs: '60s',
-    hysteresisM: 20,
-  },
-  maintenance: {
-    thresholds: [
-      { name: 'hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '1m', severity: 'critical', cooldown: '10m' },
-      { name: 'low-oil', sensor: 'oilPressure', below: 10, for: '30s' },
-    ],
-    serviceIntervals: [{ name: 'service-1h', everyHours: 1, dueSoonHours: 0.1 }],
-  },
-  depreciation: { timeZone: 'Europe/Berlin' },
-});
-const ASSETS = 6;
 
-function stream(rounds: number): RawMessage[] {
-  const out: RawMessage[] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (let a = 0; a < ASSETS; a++) {
-      const eventTime = new Date(T0 + r * 10_000 + a).toISOString();
-      const phase = (r + a * 7) % 40;
-      const body =
-        r % 3 === 0
-          ? { kind: 'position', lat: phase < 20 ? 50 : 50.01, lng: 10 + a * 1e-5 }
-          : r % 3 === 1
-            ? { kind: 'sensor', values: { coolantTemp: { value: phase > 30 ? 99 : 70 }, oilPressure: { value: phase === 5 ? 5 : 40 } } }
-            : { kind: 'meter', operatingHours: 1000 + a + r * 0.02 };
-      out.push({ source: 'http', channel: '/v1/events', payload: JSON.stringify({ assetId: `tag-${a}`, eventTime, ...body }), receivedAt: T0 });
-    }
-  }
-  return out;
-}
 
-async function storeWithAssets(path: string): Promise<SqliteStore> {
-  const store = new SqliteStore({ path, synchronous: 'normal' });
-  cleanup.push(() => store.close());
-  await store.upsertAssets(
-    Array.from({ length: ASSETS }, (_, a) => ({
-      asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: { site: 'S1', cost: '100000', expectedUnits: '10000' } },
-      identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
-    })),
-  );
-  return store;
-}
 
-function rulesIngestor(store: Store, identity: IdentityIndex, extra: Partial<IngestorOptions> = {}): Ingestor {
-  let t = T0;
-  return new Ingestor({
-    store,
-    clock: { now: () => (t += 1000) },
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
-    rules: createRules(rulesConfig),
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 365 * 86_400_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxWaitMs: 1,
-    checkpointMs: 3_600_000,
-    ...extra,
-  });
-}
 
 /**
  * The store as the commit worker behaves: the `failAt`-th commit fails, and every commit handed
@@ -154,16 +86,11 @@ async function deliver(ingestor: Ingestor, msgs: readonly RawMessage[], chunk: n
   }
 }
 
-async function outcome(store: Store) {
-  const deliveries = (await store.listDeliveries({ limit: 100_000 })).map((d) => `${d.operation} ${d.businessKey} ${JSON.stringify(d.payload)}`).sort();
-  const states = await store.loadStates(Array.from({ length: ASSETS }, (_, a) => `EQ-${a}`));
-  return { deliveries, states };
-}
 
 describe('state cache, pipelining, failed commits and crashes together', () => {
   it('property: any cache size, pipeline depth, checkpoint rate, one failed commit and a crash end like a run without them', async () => {
     const msgs = stream(40);
-    const reference = await storeWithAssets(tempStorePath());
+    const reference = await storeWithAssets(register);
     const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
     for (let i = 0; i < msgs.length; i += 4) await ref.submit(msgs.slice(i, i + 4));
     await ref.flush();
@@ -179,7 +106,7 @@ describe('state cache, pipelining, failed commits and crashes together', () => {
         fc.integer({ min: 0, max: 20 }), // acknowledged ones redelivered after it
         fc.integer({ min: 1, max: 8 }), // chunk size
         async (cacheSize, depth, checkpointMessages, failAt, cut, repeated, chunk) => {
-          const real = await storeWithAssets(tempStorePath());
+          const real = await storeWithAssets(register);
           const identity = new IdentityIndex(await real.listAssets());
           const opts = { stateCacheSize: cacheSize, pipelineDepth: depth, checkpointMessages, maxBatch: chunk };
           const first = rulesIngestor(failingOnce(real, failAt), identity, opts);

@@ -7,109 +7,34 @@
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { rulesSchema } from '../config/rules-schema.js';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { RawMessage } from '../core/model/messages.js';
-import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { createRules } from '../core/rules/index.js';
-import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { ASSETS, T0, outcome, rulesIngestor, storeWithAssets, stream } from '../../test/helpers/rules-stream.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { DecoderRegistry, Ingestor, type IngestorOptions } from './ingestor.js';
+import type { Ingestor } from './ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
+const register = (close: () => Promise<void>): void => void cleanup.push(close);
 
-const T0 = Date.parse('2026-11-20T08:00:00Z');
-const ASSETS = 6;
 
-async function storeWithAssets(path = tempStorePath()): Promise<SqliteStore> {
-  const store = new SqliteStore({ path, synchronous: 'normal' });
-  cleanup.push(() => store.close());
-  await store.upsertAssets(
-    Array.from({ length: ASSETS }, (_, a) => ({
-      asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: { site: 'S1', cost: '100000', expectedUnits: '10000' } },
-      identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
-    })),
-  );
-  return store;
-}
 
-/** Zones with dwell, thresholds with durations, a service interval and usage per period: state that depends on history. */
-const config = rulesSchema.parse({
-  allowedLateness: '30s',
-  location: { minDistanceM: 50, heartbeatMs: '1h' },
-  zones: {
-    inline: [
-      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
-      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
-    ],
-    enterDwellMs: '30s',
-    exitDwellMs: '60s',
-    hysteresisM: 20,
-  },
-  maintenance: {
-    thresholds: [
-      { name: 'hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '1m', severity: 'critical', cooldown: '10m' },
-      { name: 'low-oil', sensor: 'oilPressure', below: 10, for: '30s' },
-    ],
-    serviceIntervals: [{ name: 'service-1h', everyHours: 1, dueSoonHours: 0.1 }],
-  },
-  depreciation: { timeZone: 'Europe/Berlin' },
-});
 
-/** Per asset, events 10 s apart: moving between the two zones, running hot now and then, hours adding up. */
-function stream(rounds: number): RawMessage[] {
-  const out: RawMessage[] = [];
-  for (let r = 0; r < rounds; r++) {
-    for (let a = 0; a < ASSETS; a++) {
-      const eventTime = new Date(T0 + r * 10_000 + a).toISOString();
-      const phase = (r + a * 7) % 40;
-      const body =
-        r % 3 === 0
-          ? { kind: 'position', lat: phase < 20 ? 50 : 50.01, lng: 10 + a * 1e-5 }
-          : r % 3 === 1
-            ? { kind: 'sensor', values: { coolantTemp: { value: phase > 30 ? 99 : 70 }, oilPressure: { value: phase === 5 ? 5 : 40 } } }
-            : { kind: 'meter', operatingHours: 1000 + a + r * 0.02 };
-      out.push({ source: 'http', channel: '/v1/events', payload: JSON.stringify({ assetId: `tag-${a}`, eventTime, ...body }), receivedAt: T0 });
-    }
-  }
-  return out;
-}
 
-function rulesIngestor(store: Store, identity: IdentityIndex, extra: Partial<IngestorOptions> = {}): Ingestor {
-  let t = T0;
-  return new Ingestor({
-    store,
-    clock: { now: () => (t += 1000) }, // processing time moves on; replays must reuse the logged one
-    decoders: new DecoderRegistry().register('http', createCanonicalDecoder()),
-    rules: createRules(config),
-    identity: () => identity,
-    validation: { maxFutureSkewMs: 365 * 86_400_000, maxAgeMs: 0 },
-    defaultDestination: 'erp',
-    maxWaitMs: 1,
-    checkpointMs: 3_600_000,
-    ...extra,
-  });
-}
 
 async function submitAll(ingestor: Ingestor, msgs: readonly RawMessage[], chunk: number): Promise<void> {
   for (let i = 0; i < msgs.length; i += chunk) await ingestor.submit(msgs.slice(i, i + chunk));
 }
 
-async function outcome(store: Store) {
-  const deliveries = (await store.listDeliveries({ limit: 100_000 })).map((d) => `${d.operation} ${d.businessKey} ${JSON.stringify(d.payload)}`).sort();
-  const states = await store.loadStates(Array.from({ length: ASSETS }, (_, a) => `EQ-${a}`));
-  return { deliveries, states };
-}
 
 describe('rule state checkpoints', () => {
   it('logs the messages that changed rule state and stores the state at a checkpoint', async () => {
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()));
     const msgs = stream(3);
     const unknown = { ...(msgs[0] as RawMessage), payload: JSON.stringify({ kind: 'position', assetId: 'tag-404', eventTime: new Date(T0).toISOString(), lat: 50, lng: 10 }) };
@@ -126,7 +51,7 @@ describe('rule state checkpoints', () => {
 
   it('a damaged ingest log stops the start (flush) with an error naming the store row, and keeps the log', async () => {
     const path = tempStorePath();
-    const store = await storeWithAssets(path);
+    const store = await storeWithAssets(register, path);
     const identity = new IdentityIndex(await store.listAssets());
     await rulesIngestor(store, identity).submit(stream(2)); // logged, never checkpointed: a crash
     const raw = new Database(path);
@@ -138,7 +63,7 @@ describe('rule state checkpoints', () => {
   });
 
   it('with checkpointMs 0 stores rule state with every batch and keeps no log', async () => {
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMs: 0 });
     await ingestor.submit(stream(2));
     expect(await store.readIngestLog()).toEqual([]);
@@ -146,7 +71,7 @@ describe('rule state checkpoints', () => {
   });
 
   it('checkpoints when the log reaches checkpointMessages', async () => {
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 10 });
     const msgs = stream(10);
     let longest = 0;
@@ -159,7 +84,7 @@ describe('rule state checkpoints', () => {
   });
 
   it('checkpoint() stores what was committed before it without waiting for the queue to drain', async () => {
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { maxBatch: 6 });
     const msgs = stream(60);
     await ingestor.submit(msgs.slice(0, 60)); // committed: held in memory, logged
@@ -178,7 +103,7 @@ describe('rule state checkpoints', () => {
   });
 
   it('an idle ingestor writes held state within checkpointMs', async () => {
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMs: 50 });
     await ingestor.submit(stream(1));
     await waitFor(async () => (await store.readIngestLog()).length === 0, 'the timer checkpoint');
@@ -187,7 +112,7 @@ describe('rule state checkpoints', () => {
 
   it.each([7, 20, 33])('after a crash at round %i, the rebuilt state makes the same deliveries and state as a run without the crash', async (crashRound) => {
     const msgs = stream(45);
-    const reference = await storeWithAssets();
+    const reference = await storeWithAssets(register);
     const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
     await submitAll(ref, msgs, 5);
     await ref.flush();
@@ -195,7 +120,7 @@ describe('rule state checkpoints', () => {
     expect(expected.deliveries.some((d) => d.startsWith('workorder.create'))).toBe(true);
     expect(expected.deliveries.some((d) => d.startsWith('location.update'))).toBe(true);
 
-    const store = await storeWithAssets();
+    const store = await storeWithAssets(register);
     const identity = new IdentityIndex(await store.listAssets());
     const first = rulesIngestor(store, identity);
     const cut = crashRound * ASSETS;
@@ -212,7 +137,7 @@ describe('rule state checkpoints', () => {
 
   it('property: a crash anywhere, then redelivery that repeats some acknowledged messages, ends with the same deliveries and state as a run without it', async () => {
     const msgs = stream(40);
-    const reference = await storeWithAssets();
+    const reference = await storeWithAssets(register);
     const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
     await submitAll(ref, msgs, 4);
     await ref.flush();
@@ -226,7 +151,7 @@ describe('rule state checkpoints', () => {
         fc.integer({ min: 1, max: 12 }),
         fc.boolean(), // a checkpoint somewhere before the crash, or only the ingest log
         async (cut, repeated, before, after, checkpoint) => {
-          const store = await storeWithAssets();
+          const store = await storeWithAssets(register);
           const identity = new IdentityIndex(await store.listAssets());
           const first = rulesIngestor(store, identity);
           const half = Math.floor(cut / 2);
@@ -245,7 +170,7 @@ describe('rule state checkpoints', () => {
   });
 
   it('after a failed commit, state is rebuilt from the stored state and the log', async () => {
-    const real = await storeWithAssets();
+    const real = await storeWithAssets(register);
     const held: { commit: IngestCommit; pass: () => void; fail: (e: Error) => void }[] = [];
     const store = new Proxy(real, {
       get(target, prop, receiver) {
