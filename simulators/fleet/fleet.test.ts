@@ -63,6 +63,19 @@ describe('createFleet', () => {
     }
   });
 
+  it('makes out-of-range positions out of range wherever the zones are, also near the equator', () => {
+    const zones = [
+      { name: 'SG-JURONG', lat: 1.3294, lng: 103.7014, radiusM: 400 },
+      { name: 'SG-TUAS', lat: 1.2966, lng: 103.6362, radiusM: 400 },
+      { name: 'QUITO', lat: -0.1807, lng: -78.4678, radiusM: 300 },
+    ];
+    const fleet = createFleet({ assets: 4, seed: 3, zones, badShare: 0.5, badKinds: ['out-of-range'] });
+    const messages = run(fleet, 400);
+    const tags = new Set(fleet.tagIds);
+    expect(messages.some((m) => m.bad)).toBe(true);
+    for (const m of messages) expect(accepted(m, tags), `${m.bad ?? 'good'}: ${m.payload.toString()}`).toBe(!m.bad);
+  });
+
   it('injects the configured share of bad messages, each of which the pipeline would reject', () => {
     const fleet = createFleet({ assets: 10, seed: 11, badShare: 0.25 });
     const messages = run(fleet, 4000);

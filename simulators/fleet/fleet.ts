@@ -216,7 +216,8 @@ export function createFleet(options: FleetOptions): Fleet {
         // JavaScript-style NaN is not JSON; some device SDKs emit it anyway.
         return { topic, payload: Buffer.from(JSON.stringify(body).replace(/"engineTempC":[^,}]+/, '"engineTempC":NaN')), tagId: a.tagId, bad: kind };
       case 'out-of-range':
-        body.pos = { lat: round(a.lat * 3, 6), lng: round(a.lng, 6) };
+        // Past a pole wherever the zones are (tripling a latitude stays in range within 30° of the equator).
+        body.pos = { lat: round(a.lat + (a.lat < 0 ? -100 : 100), 6), lng: round(a.lng, 6) };
         return { topic, payload: Buffer.from(JSON.stringify(body)), tagId: a.tagId, bad: kind };
       case 'unknown-tag': {
         const stranger = tagId(assets.length + 1 + rng.int(1000)); // beyond the fleet: never registered

@@ -8,7 +8,7 @@
  * error capture pauses until the next day. Each of these is logged once and counted.
  * @module
  */
-import { createWriteStream, mkdirSync, readdirSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from '../../core/errors/errors.js';
@@ -104,12 +104,18 @@ export class JsonlCapture implements EventCapture {
     const path = join(this.opts.dir, name);
     try {
       this.bytes = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+      const torn = this.bytes > 0 && !endsWithNewline(path, this.bytes);
       const stream = createWriteStream(path, { flags: 'a' });
       // A failed write pauses capture for the day; ingest goes on.
       stream.on('error', (err) => {
         if (this.stream === stream) this.pause(`event capture to ${path} failed: ${err.message}; capture resumes with the next day's file (check capture.dir)`, 'error');
       });
       this.stream = stream;
+      // A crash mid-write left half a line: end it, or the next event would be glued onto it and lost too.
+      if (torn) {
+        stream.write('\n');
+        this.bytes += 1;
+      }
     } catch (err) {
       this.stream = undefined;
       this.pause(`event capture cannot open ${path}: ${(err as Error).message}; check capture.dir`, 'error');
@@ -128,6 +134,18 @@ export class JsonlCapture implements EventCapture {
     } catch (err) {
       this.opts.logger?.warn({ err }, `event capture could not delete old files in ${this.opts.dir} (capture.keepDays)`);
     }
+  }
+}
+
+/** Whether the file of `size` bytes at `path` ends with a newline. */
+function endsWithNewline(path: string, size: number): boolean {
+  const fd = openSync(path, 'r');
+  try {
+    const last = Buffer.alloc(1);
+    readSync(fd, last, 0, 1, size - 1);
+    return last[0] === 0x0a;
+  } finally {
+    closeSync(fd);
   }
 }
 

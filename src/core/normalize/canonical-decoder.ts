@@ -7,13 +7,18 @@
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
 import { payloadText, type DecodeResult, type Decoder } from './decoder.js';
+import { parseIsoTime } from './iso-time.js';
 
+/**
+ * Epoch ms from an ISO 8601 date-time with a zone (strictly: no local-time guessing) or a number
+ * (whole ms, as the event capture writes them back); anything else is left for validation to name.
+ */
 function toTime(v: unknown): unknown {
   if (typeof v === 'string') {
-    const t = Date.parse(v);
-    return Number.isNaN(t) ? v : t;
+    const t = parseIsoTime(v);
+    return typeof t === 'number' ? t : v;
   }
-  return v;
+  return typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : v;
 }
 
 /** Fields the decoder sets itself (or that must never become own keys by assignment). */

@@ -58,4 +58,58 @@ describe('canonical encoder (event capture lines)', () => {
       ),
     );
   });
+
+  it('round-trips any valid event of every kind, every field included (property)', () => {
+    const time = fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2026, 9, 1) });
+    const num = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+    const text = fc.string({ minLength: 1, maxLength: 20 }).filter((s) => s.trim() !== '');
+    const fields = fc.oneof(
+      fc.record(
+        { kind: fc.constant('position' as const), lat: num(-90, 90), lng: num(-180, 180), altM: num(-500, 100_000), accuracyM: num(0, 1e6), zone: text },
+        { requiredKeys: ['kind', 'lat', 'lng'] },
+      ),
+      fc.record(
+        {
+          kind: fc.constant('meter' as const),
+          operatingHours: num(0, 1e7),
+          idleHours: num(0, 1e7),
+          odometerKm: num(0, 1e7),
+          fuelUsedL: num(0, 1e10),
+          originalUnits: fc.dictionary(fc.constantFrom('operatingHours', 'odometerKm', 'fuelUsedL', 'idleHours'), fc.constantFrom('mile', 'min', 's', 'gal')),
+          declaredReset: fc.boolean(),
+          odometerReset: fc.boolean(),
+        },
+        { requiredKeys: ['kind', 'operatingHours', 'odometerKm'] },
+      ),
+      fc.record({
+        kind: fc.constant('sensor' as const),
+        values: fc.dictionary(text, fc.record({ value: num(-1e9, 1e9), unit: text }, { requiredKeys: ['value'] }), { minKeys: 1 }),
+      }),
+      fc.record({ kind: fc.constant('alert' as const), reason: text, severity: fc.constantFrom('info' as const, 'warning' as const, 'critical' as const), code: text }, { requiredKeys: ['kind', 'reason', 'severity'] }),
+      fc.record(
+        {
+          kind: fc.constant('workorder' as const),
+          businessKey: text,
+          status: fc.constantFrom('open' as const, 'in-progress' as const, 'completed' as const, 'cancelled' as const),
+          erpWorkOrderId: text,
+          operatingHoursAtCompletion: num(0, 1e7),
+          odometerKmAtCompletion: num(0, 1e8),
+        },
+        { requiredKeys: ['kind', 'businessKey', 'status'] },
+      ),
+    );
+    const json = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
+    fc.assert(
+      fc.property(fields, time, text, (f, eventTime, erpAssetId) => {
+        const event = { ...base, eventTime, ...f } as unknown as CanonicalEvent;
+        fc.pre(validateEvent(event, Date.UTC(2026, 10, 1)).ok);
+        const back = canonicalFromJson(JSON.parse(canonicalLine(event, erpAssetId)), 'cli', 0);
+        if (typeof back === 'string') throw new Error(back);
+        expect(json(seen(back))).toEqual(json(seen(event)));
+        expect(back.ids).toEqual([{ type: 'erp', value: erpAssetId }]);
+        expect(validateEvent(back, Date.UTC(2026, 10, 1))).toEqual({ ok: true });
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });

@@ -210,3 +210,36 @@ describe('createJsonDecoder: arbitrary input', () => {
     );
   });
 });
+
+describe('createJsonDecoder: times and values that were misread', () => {
+  it('rejects a calendar date that does not exist instead of rolling it over to the next month', () => {
+    // Date.parse reads "2026-02-30" as 2 March: the event would carry a time two days off.
+    for (const ts of ['2026-02-30T12:00:00Z', '2026-02-29T12:00:00.000Z', '2026-04-31T08:00:00+02:00', '2026-06-31 08:00:00Z']) {
+      expect(reason(decode(msg({ ...fleetPayload, ts })))).toMatch(/^event time at path ts is not a valid date: /);
+    }
+    // Leap days and month ends that do exist still read.
+    expect(events(decode(msg({ ...fleetPayload, ts: '2028-02-29T12:00:00Z' })))[0]?.eventTime).toBe(Date.UTC(2028, 1, 29, 12));
+    expect(events(decode(msg({ ...fleetPayload, ts: '2026-01-31T23:30:00-01:00' })))[0]?.eventTime).toBe(Date.UTC(2026, 1, 1, 0, 30));
+  });
+
+  it('says which epoch format to set when seconds and milliseconds are mixed up', () => {
+    const d = (format: string) =>
+      createJsonDecoder('mqtt:x', [{ filter: '#', decoder: jsonDecoderSchema.parse({ assetId: { path: 'id' }, time: { path: 't', format }, meters: { idleHours: 'v' } }) }]);
+    const at = (format: string, t: unknown) => d(format)({ source: 'mqtt:x', channel: 'x', payload: JSON.stringify({ id: 'a', t, v: 1 }), receivedAt: RECEIVED });
+    expect(reason(at('epoch-ms', 1772366400))).toBe('event time at path t is 1772366400, which is seconds since 1970, not milliseconds: set time.format to epoch-s');
+    expect(reason(at('epoch-s', 1772366400000))).toBe('event time at path t is 1772366400000, which is not seconds since 1970 (milliseconds or finer?): set time.format to epoch-ms');
+    expect(reason(at('epoch-s', 1772366400000000))).toMatch(/not seconds since 1970/);
+    // The right format still reads.
+    expect(events(at('epoch-s', 1772366400))[0]?.eventTime).toBe(1772366400000);
+    expect(events(at('epoch-ms', 1772366400000))[0]?.eventTime).toBe(1772366400000);
+  });
+
+  it('treats a blank zone like a missing one (outside every zone), not as a location named ""', () => {
+    for (const zone of ['', '   ']) {
+      const out = events(decode(msg({ ...fleetPayload, zone })));
+      expect(out[0]).toMatchObject({ kind: 'position', lat: 51.95 });
+      expect(out[0]).not.toHaveProperty('zone');
+      expect(validateEvent(out[0] as CanonicalEvent, RECEIVED)).toEqual({ ok: true });
+    }
+  });
+});

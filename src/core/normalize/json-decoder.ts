@@ -14,6 +14,7 @@ import type { JsonDecoderConfig } from '../../config/schema.js';
 import type { AlertEvent, CanonicalEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
 import type { DecodeResult, Decoder } from './decoder.js';
+import { parseIsoTime } from './iso-time.js';
 import { compileTopicFilter, type TopicMatcher } from './topic-match.js';
 
 /** One topic filter and how its payloads decode. */
@@ -34,9 +35,13 @@ interface CompiledTopic {
 const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
 const SEVERITIES = new Set(['info', 'warning', 'critical']);
 const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
-/** ISO 8601 date-time with a zone; without a zone JavaScript would read it as local time. */
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/;
-const ISO_DATE_TIME = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)(Z|z|[+-]\d{2}(?::?\d{2})?)$/;
+/**
+ * Epoch times at or above this many seconds (year 5138) are milliseconds or finer read as seconds;
+ * epoch milliseconds from 2000 to below it (1973 as ms) are seconds read as milliseconds.
+ */
+const EPOCH_UNIT_SPLIT = 1e11;
+const EPOCH_2000_S = Date.UTC(2000, 0, 1) / 1000;
+const BLANK = /^\s*$/;
 
 /**
  * Builds a decoder for `source` (e.g. `mqtt:fleet`). The first topic filter that matches the
@@ -135,8 +140,8 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       const accuracyValue = value(root, accuracy);
       if (accuracyValue !== undefined) position.accuracyM = accuracyValue;
       const zoneValue = zone ? nonNull(read(root, zone)) : undefined;
-      // Numeric zone ids are fine; other non-strings go on to validation.
-      if (zoneValue !== undefined) position.zone = typeof zoneValue === 'number' ? String(zoneValue) : zoneValue;
+      // Numeric zone ids are fine; a blank zone is "in no zone", like a missing one; other non-strings go on to validation.
+      if (zoneValue !== undefined && !(typeof zoneValue === 'string' && BLANK.test(zoneValue))) position.zone = typeof zoneValue === 'number' ? String(zoneValue) : zoneValue;
       events.push(position as unknown as PositionEvent);
     }
 
@@ -229,27 +234,19 @@ function parseTime(raw: Json, label: string, format: 'iso' | 'epoch-ms' | 'epoch
   if (format === 'iso') {
     if (typeof raw !== 'string')
       return `event time at path ${label} must be an ISO 8601 string, got ${describe(raw)}${typeof raw === 'number' ? ' (set time.format to epoch-ms or epoch-s for numeric times)' : ''}`;
-    // The common shape (UTC, "Z", up to milliseconds) is read as it is.
-    if (ISO_UTC.test(raw)) {
-      const ms = Date.parse(raw);
-      if (Number.isFinite(ms)) return ms;
-    }
-    const m = ISO_DATE_TIME.exec(raw.trim());
-    if (!m) {
-      const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?$/.test(raw.trim());
-      return zoneless
-        ? `event time at path ${label} has no time zone: ${describe(raw)}; the sender must add Z or an offset such as +02:00`
-        : `event time at path ${label} is not an ISO 8601 date-time: ${describe(raw)}`;
-    }
-    const zoneText = m[3] ?? 'Z';
-    const zone = /^[zZ]$/.test(zoneText) ? 'Z' : zoneText.length === 3 ? `${zoneText}:00` : zoneText.includes(':') ? zoneText : `${zoneText.slice(0, 3)}:${zoneText.slice(3)}`;
-    const ms = Date.parse(`${m[1]}T${(m[2] ?? '').replace(',', '.')}${zone}`);
-    if (!Number.isFinite(ms)) return `event time at path ${label} is not a valid date: ${describe(raw)}`;
-    return ms;
+    const ms = parseIsoTime(raw);
+    if (typeof ms === 'number') return ms;
+    if (ms === 'zoneless') return `event time at path ${label} has no time zone: ${describe(raw)}; the sender must add Z or an offset such as +02:00`;
+    return ms === 'invalid' ? `event time at path ${label} is not a valid date: ${describe(raw)}` : `event time at path ${label} is not an ISO 8601 date-time: ${describe(raw)}`;
   }
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && NUMERIC.test(raw) ? Number(raw) : NaN;
   if (!Number.isFinite(n))
     return `event time at path ${label} must be a number of ${format === 'epoch-ms' ? 'milliseconds' : 'seconds'} since 1970, got ${describe(raw)}`;
+  // The two epoch units a thousandfold apart: a mix-up is told apart by size, and said plainly.
+  if (format === 'epoch-s' && n >= EPOCH_UNIT_SPLIT)
+    return `event time at path ${label} is ${String(n)}, which is not seconds since 1970 (milliseconds or finer?): set time.format to epoch-ms`;
+  if (format === 'epoch-ms' && n >= EPOCH_2000_S && n < EPOCH_UNIT_SPLIT)
+    return `event time at path ${label} is ${String(n)}, which is seconds since 1970, not milliseconds: set time.format to epoch-s`;
   return format === 'epoch-s' ? Math.round(n * 1000) : Math.round(n);
 }
 

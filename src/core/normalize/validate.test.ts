@@ -71,3 +71,37 @@ describe('validateEvent', () => {
     );
   });
 });
+
+describe('validateEvent: values that must not get through (or throw)', () => {
+  const now = Date.UTC(2026, 2, 1, 12);
+  const ev = (over: Record<string, unknown>) => ({ kind: 'position', source: 'http', ids: [{ type: 'tag', value: 't-1' }], eventTime: now - 1000, receivedAt: now, lat: 51, lng: 4, ...over }) as unknown as CanonicalEvent;
+
+  it('rejects event times beyond what a Date can hold with a reason instead of throwing', () => {
+    // E.g. epoch-s configured for a sender of microseconds: 1.77e15 s is 1.77e18 ms.
+    for (const eventTime of [1.772366400e18, 1e20, -1e20, Number.MAX_VALUE]) {
+      let v;
+      expect(() => (v = validateEvent(ev({ eventTime }), now))).not.toThrow();
+      expect(v).toMatchObject({ ok: false, code: 'invalid', reason: expect.stringMatching(/event time .* (in the future|before 2000-01-01)/) });
+    }
+  });
+
+  it('rejects an alert code that is not text, which the alert rules read as a string', () => {
+    const alert = (code: unknown) => ({ kind: 'alert', source: 'http', ids: [{ type: 'tag', value: 't-1' }], eventTime: now - 1000, receivedAt: now, reason: 'coolant high', severity: 'critical', code }) as unknown as CanonicalEvent;
+    expect(validateEvent(alert('SPN110'), now)).toEqual({ ok: true });
+    expect(validateEvent(alert(undefined), now)).toEqual({ ok: true });
+    expect(validateEvent(alert(110), now)).toMatchObject({ ok: false, reason: 'alert code must be text such as "SPN110-FMI0", got number' });
+    expect(validateEvent(alert(null), now)).toMatchObject({ ok: false, reason: expect.stringContaining('alert code must be text') });
+  });
+
+  it('rejects a blank zone: it would be sent to the ERP as a location named ""', () => {
+    expect(validateEvent(ev({ zone: '' }), now)).toMatchObject({ ok: false, reason: 'zone must not be blank; leave zone out when the asset is in no zone' });
+    expect(validateEvent(ev({ zone: 'YARD-A' }), now)).toEqual({ ok: true });
+  });
+
+  it('says an ISO event time without a zone needs one', () => {
+    expect(validateEvent(ev({ eventTime: '2026-03-01T10:00:00' }), now)).toMatchObject({
+      ok: false,
+      reason: 'event time must be a valid timestamp, got string "2026-03-01T10:00:00"; it has no time zone: add Z or an offset such as +02:00',
+    });
+  });
+});

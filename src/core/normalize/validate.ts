@@ -5,6 +5,7 @@
  * @module
  */
 import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
+import { ZONELESS_ISO } from './iso-time.js';
 
 export interface ValidationPolicy {
   /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
@@ -35,6 +36,14 @@ function checkNumber(name: string, v: unknown, min: number, max: number, optiona
   return undefined;
 }
 
+/** Largest magnitude a Date holds (ms); beyond it toISOString throws. */
+const MAX_DATE_MS = 8.64e15;
+
+/** An epoch-ms time for a reason: ISO when a Date can hold it, else the number. */
+function timeText(t: number): string {
+  return Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : `${t} ms`;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
@@ -49,10 +58,11 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     if (!rec || typeof rec.value !== 'string' || BLANK.test(rec.value)) return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
     if (!IDENTIFIER_TYPES.includes(rec.type as never)) return fail(`unknown identifier type ${describe(rec.type)}; use one of ${IDENTIFIER_TYPES.join(', ')}`);
   }
-  if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime)) return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}`);
-  if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${new Date(e.eventTime).toISOString()} is before 2000-01-01`);
+  if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime))
+    return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : ''}`);
+  if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01`);
   if (e.eventTime > now + policy.maxFutureSkewMs)
-    return fail(`event time ${new Date(e.eventTime).toISOString()} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future`);
+    return fail(`event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future`);
   if (policy.maxAgeMs > 0 && e.eventTime < now - policy.maxAgeMs)
     return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit` };
 
@@ -64,7 +74,11 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
         checkNumber('lng', e.lng, -180, 180, false) ??
         checkNumber('altM', e.altM, -500, 100_000, true) ??
         checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true) ??
-        (e.zone !== undefined && typeof e.zone !== 'string' ? `zone must be a string, got ${describe(e.zone)}` : undefined);
+        (e.zone !== undefined && typeof e.zone !== 'string'
+          ? `zone must be a string, got ${describe(e.zone)}`
+          : typeof e.zone === 'string' && BLANK.test(e.zone)
+            ? 'zone must not be blank; leave zone out when the asset is in no zone'
+            : undefined);
       if (!problem && e.lat === 0 && e.lng === 0) problem = 'position 0,0 (null island) is a missing fix, not a location';
       break;
     case 'meter': {
@@ -98,6 +112,8 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     case 'alert':
       if (typeof e.reason !== 'string' || e.reason === '') problem = 'alert needs a reason';
       else if (!['info', 'warning', 'critical'].includes(e.severity as string)) problem = `alert severity must be info, warning or critical, got ${describe(e.severity)}`;
+      // Alert rules match codes as text (prefixes, work-order keys).
+      else if (e.code !== undefined && typeof e.code !== 'string') problem = `alert code must be text such as "SPN110-FMI0", got ${describe(e.code)}`;
       break;
     case 'workorder':
       if (typeof e.businessKey !== 'string' || e.businessKey === '') problem = 'work-order update needs its businessKey';

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { canonicalFromJson } from './canonical-decoder.js';
+import { validateEvent } from './validate.js';
+
+const NOW = Date.UTC(2026, 2, 1, 12);
+const position = (eventTime: unknown) => ({ kind: 'position', assetId: 'tag-1', eventTime, lat: 51.9, lng: 4.1 });
+
+function decoded(obj: unknown) {
+  const e = canonicalFromJson(obj, 'http', NOW);
+  if (typeof e === 'string') throw new Error(e);
+  return e;
+}
+
+describe('canonicalFromJson: event time', () => {
+  it('reads ISO times with a zone and epoch milliseconds', () => {
+    expect(decoded(position('2026-03-01T10:00:00Z')).eventTime).toBe(Date.UTC(2026, 2, 1, 10));
+    expect(decoded(position('2026-03-01T10:00:00.250+02:00')).eventTime).toBe(Date.UTC(2026, 2, 1, 8, 0, 0, 250));
+    expect(decoded(position(Date.UTC(2026, 2, 1, 10))).eventTime).toBe(Date.UTC(2026, 2, 1, 10));
+  });
+
+  it('does not read a time without a zone as the server\'s local time, nor guess at other text', () => {
+    // Date.parse reads these as local time, 1 Jan 2001, 1 Jan 2026 and 1 Mar 2026 (local).
+    for (const t of ['2026-03-01T10:00:00', '1', '2026', 'March 1 2026', '2026-02-30T10:00:00Z']) {
+      const e = decoded(position(t));
+      expect(e.eventTime).toBe(t);
+      expect(validateEvent(e, NOW)).toMatchObject({ ok: false, reason: expect.stringContaining(`event time must be a valid timestamp, got string ${JSON.stringify(t)}`) });
+    }
+  });
+
+  it('keeps whole milliseconds, as the event capture writes them', () => {
+    expect(decoded(position(1772359200000.6)).eventTime).toBe(1772359200001);
+  });
+});
