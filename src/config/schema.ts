@@ -3,6 +3,7 @@
  * reference in docs/configuration.md follows this file. Durations accept `30s`, `5m`, `1h` or ms.
  * @module
  */
+import { CANONICAL_UNIT, unitFactor, type UnitDimension } from '../core/normalize/units.js';
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
 import { duration } from './duration.js';
@@ -16,6 +17,17 @@ const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - o
 
 /** Where in a JSON payload a value lives: a dotted path (`pos.lat`, `sensors.0.value`). */
 const fieldPath = z.string().min(1);
+
+/** A meter's path, with the unit the device counts in when it is not the canonical one of `dimension`. */
+function meterPath(dimension: UnitDimension) {
+  return z.union([
+    fieldPath,
+    z.strictObject({
+      path: fieldPath,
+      unit: z.string().refine((u) => unitFactor(u, dimension) !== undefined, { message: `not a ${dimension} unit: use ${CANONICAL_UNIT[dimension]} or one such as ${dimension === 'duration' ? 'min, s' : dimension === 'distance' ? 'mi, m' : 'gal, impgal'}` }),
+    }),
+  ]);
+}
 
 /** How one MQTT topic filter's payloads decode into canonical events. */
 export const jsonDecoderSchema = z.strictObject({
@@ -37,13 +49,16 @@ export const jsonDecoderSchema = z.strictObject({
   zone: fieldPath.optional(),
   /** Sensor name → path and unit. */
   sensors: z.record(z.string(), z.strictObject({ path: fieldPath, unit: z.string().optional() })).default({}),
-  /** Meter field → path (cumulative values). */
+  /**
+   * Meter field → path of a cumulative value, or `{ path, unit }` when the device counts in another
+   * unit (`mi`, `min`, `s`, `gal`, ...): converted to the canonical one (h, km, L) as it is decoded.
+   */
   meters: z
     .strictObject({
-      operatingHours: fieldPath.optional(),
-      idleHours: fieldPath.optional(),
-      odometerKm: fieldPath.optional(),
-      fuelUsedL: fieldPath.optional(),
+      operatingHours: meterPath('duration').optional(),
+      idleHours: meterPath('duration').optional(),
+      odometerKm: meterPath('distance').optional(),
+      fuelUsedL: meterPath('volume').optional(),
     })
     .default({}),
   /**

@@ -136,6 +136,37 @@ describe('createJsonDecoder: input that cannot become events', () => {
   });
 });
 
+describe('createJsonDecoder: meters counted in other units', () => {
+  const topic = (meters: object): JsonTopicDecoder => ({ filter: 'fleet/+/telemetry', decoder: jsonDecoderSchema.parse({ assetId: { path: 'tagId' }, time: { path: 'ts' }, meters }) });
+
+  it('converts miles, minutes, seconds and gallons to km, h and L as decoded, and says what the device sent', () => {
+    const d = createJsonDecoder('mqtt:fleet', [topic({ odometerKm: { path: 'odo', unit: 'mi' }, operatingHours: { path: 'engSec', unit: 's' }, idleHours: { path: 'idleMin', unit: 'min' }, fuelUsedL: { path: 'fuel', unit: 'gal' } })]);
+    const r = d(msg({ tagId: 't1', ts: TS, odo: 100, engSec: 9000, idleMin: 90, fuel: '10' }));
+    expect(r.ok && r.events[0]).toMatchObject({
+      kind: 'meter',
+      odometerKm: 160.9344,
+      operatingHours: 2.5,
+      idleHours: 1.5,
+      fuelUsedL: 37.85411784,
+      originalUnits: { odometerKm: 'mi', operatingHours: 's', idleHours: 'min', fuelUsedL: 'gal' },
+    });
+    expect(r.ok && validateEvent(r.events[0] as CanonicalEvent, RECEIVED)).toEqual({ ok: true });
+  });
+
+  it('leaves canonical units and plain paths as they were', () => {
+    const d = createJsonDecoder('mqtt:fleet', [topic({ odometerKm: { path: 'odo', unit: 'km' }, operatingHours: 'h' })]);
+    const r = d(msg({ tagId: 't1', ts: TS, odo: 100, h: 7 }));
+    expect(r.ok && r.events[0]).toMatchObject({ odometerKm: 100, operatingHours: 7 });
+    expect(r.ok && 'originalUnits' in (r.events[0] as object)).toBe(false);
+  });
+
+  it('refuses a unit of the wrong kind in the config, naming the meter', () => {
+    const parsed = jsonDecoderSchema.safeParse({ assetId: { path: 'tagId' }, meters: { odometerKm: { path: 'odo', unit: 'gal' } } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toContainEqual(['meters.odometerKm.unit', 'not a distance unit: use km or one such as mi, m']);
+  });
+});
+
 describe('createJsonDecoder: configuration options', () => {
   const base = { receivedAt: RECEIVED, source: 'mqtt:x' };
 

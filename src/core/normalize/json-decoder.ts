@@ -10,6 +10,7 @@
  * id, no usable time) is returned as `{ ok: false, reason }`. Pure; never throws.
  * @module
  */
+import { unitFactor, type UnitDimension } from './units.js';
 import type { JsonDecoderConfig } from '../../config/schema.js';
 import type { AlertEvent, CanonicalEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
@@ -99,7 +100,11 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
   const sensors = Object.entries(config.sensors).map(([name, s]) => ({ name, path: parsePath(s.path), unit: s.unit }));
   const meters = METER_FIELDS.flatMap((field) => {
     const p = config.meters[field];
-    return p === undefined ? [] : [{ field, path: parsePath(p) }];
+    if (p === undefined) return [];
+    // A device counting in another unit: its factor to the canonical one (validated with the config).
+    const unit = typeof p === 'string' ? undefined : p.unit;
+    const factor = unit === undefined ? 1 : (unitFactor(unit, METER_DIMENSION[field]) ?? 1);
+    return [{ field, path: parsePath(typeof p === 'string' ? p : p.path), unit, factor }];
   });
   const alert = config.alert ? { reason: parsePath(config.alert.reason), severity: optionalPath(config.alert.severity), code: optionalPath(config.alert.code) } : undefined;
 
@@ -159,7 +164,10 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       const v = value(root, m.path);
       if (v === undefined) continue;
       meter ??= { kind: 'meter', source, ids, eventTime, receivedAt, raw: root };
-      meter[m.field] = v;
+      if (m.factor !== 1 && typeof v === 'number') {
+        meter[m.field] = Math.round(v * m.factor * 1e9) / 1e9;
+        ((meter.originalUnits ??= {}) as Record<string, string>)[m.field] = m.unit as string;
+      } else meter[m.field] = v;
     }
     if (meter) events.push(meter as unknown as CanonicalEvent);
 
@@ -187,6 +195,9 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
 function fail(reason: string): DecodeResult {
   return { ok: false, reason };
 }
+
+/** The dimension of each meter field (its canonical unit: h, km, L). */
+const METER_DIMENSION: Readonly<Record<(typeof METER_FIELDS)[number], UnitDimension>> = { operatingHours: 'duration', idleHours: 'duration', odometerKm: 'distance', fuelUsedL: 'volume' };
 
 /** `pos.lat`, `sensors.0.value` and `sensors[0].value` all address the same way. */
 function parsePath(path: string): Path {
@@ -262,6 +273,7 @@ function hexPreview(bytes: Uint8Array): string {
 }
 
 function configuredPaths(config: JsonDecoderConfig): string[] {
-  const paths = [config.lat, config.lng, ...Object.values(config.sensors).map((s) => s.path), ...METER_FIELDS.map((f) => config.meters[f]), config.alert?.reason];
+  const meterPaths = METER_FIELDS.map((f) => config.meters[f]).map((m) => (typeof m === 'object' ? m.path : m));
+  const paths = [config.lat, config.lng, ...Object.values(config.sensors).map((s) => s.path), ...meterPaths, config.alert?.reason];
   return paths.filter((p): p is string => p !== undefined);
 }

@@ -22,7 +22,7 @@ import {
   readTime,
   type AempNode,
 } from './aemp-dialect.js';
-import { CANONICAL_UNIT, isUnitName, toCanonical, type UnitDimension } from './aemp-units.js';
+import { CANONICAL_UNIT, isUnitName, toCanonical, type UnitDimension } from '../../../core/normalize/units.js';
 
 /** Cumulative meter fields of {@link MeterEvent} the parser fills. */
 export type MeterField = keyof Pick<MeterEvent, 'operatingHours' | 'idleHours' | 'odometerKm' | 'fuelUsedL'>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toCanonical } from './aemp-units.js';
+import { toCanonical } from './units.js';
 
 describe('toCanonical', () => {
   it.each([

@@ -1,7 +1,8 @@
 /**
- * Unit normalisation for ISO 15143-3 (AEMP 2.0) feeds. The standard is metric, but feeds spell
- * units many ways (`litre`, `liter`, `l`, `KILOMETRE`, `kilometres per hour`, ...) and a few send
- * imperial units or minutes. Every quantity is converted to the canonical unit of its dimension
+ * Unit normalisation, for ISO 15143-3 (AEMP 2.0) feeds and the MQTT decoders' `meters.*.unit`.
+ * AEMP is metric, but feeds spell units many ways (`litre`, `liter`, `l`, `KILOMETRE`, `kilometres
+ * per hour`, ...) and a few send imperial units or minutes; devices on MQTT send miles, minutes or
+ * seconds just as often. Every quantity is converted to the canonical unit of its dimension
  * (hours, kilometres, litres, metres, kilograms, km/h); the caller keeps the original string when a
  * conversion actually changed the number.
  * @module
