@@ -13,16 +13,34 @@ export interface ReplaySummary {
   readonly accepted: number;
   readonly stillQuarantined: number;
   readonly reasons: Readonly<Record<string, number>>;
+  /** Entries named by id that were not replayed: not open (or not of the code asked). */
+  readonly skipped?: readonly number[];
 }
 
 /** The end-of-replay summary for people. */
 export function formatReplaySummary(s: ReplaySummary): string {
   let out = `replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`;
   for (const [reason, n] of Object.entries(s.reasons)) out += `  ${n} × ${reason}\n`;
+  if (s.skipped?.length) out += `not replayed (not open: already replayed or discarded, or no such entry): ${s.skipped.join(', ')}\n`;
   return out;
 }
 
-export async function replayQuarantine(
+/** The replay running on each store: replays run one after another, so no entry is submitted twice. */
+const running = new WeakMap<Store, Promise<unknown>>();
+
+export function replayQuarantine(
+  store: Store,
+  sink: IngestSink,
+  filter: { ids?: readonly number[]; code?: string },
+  onProgress?: (done: number, total: number) => void,
+): Promise<ReplaySummary> {
+  // Two replays at once (two CLI requests to one service) would both read the same open entries.
+  const next = (running.get(store) ?? Promise.resolve()).catch(() => undefined).then(() => replayOpen(store, sink, filter, onProgress));
+  running.set(store, next);
+  return next;
+}
+
+async function replayOpen(
   store: Store,
   sink: IngestSink,
   filter: { ids?: readonly number[]; code?: string },
@@ -31,6 +49,7 @@ export async function replayQuarantine(
   const rows = (await store.listQuarantine({ status: 'open', ...(filter.code ? { code: filter.code as QuarantineCode } : {}), limit: 1_000_000 })).filter(
     (r) => !filter.ids || filter.ids.includes(r.id),
   );
+  const skipped = filter.ids ? [...new Set(filter.ids)].filter((id) => !rows.some((r) => r.id === id)) : [];
   let accepted = 0;
   let still = 0;
   const reasons: Record<string, number> = {};
@@ -48,5 +67,5 @@ export async function replayQuarantine(
     );
     onProgress?.(Math.min(i + chunk, rows.length), rows.length);
   }
-  return { replayed: rows.length, accepted, stillQuarantined: still, reasons };
+  return { replayed: rows.length, accepted, stillQuarantined: still, reasons, ...(skipped.length ? { skipped } : {}) };
 }

@@ -20,3 +20,60 @@ describe('asset CSV', () => {
     }
   });
 });
+
+describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
+  const fail = (text: string): readonly string[] => {
+    try {
+      parseAssetCsv(text, 'f.csv');
+    } catch (err) {
+      if (err instanceof CsvError) return err.problems;
+      throw err;
+    }
+    throw new Error('expected a CsvError');
+  };
+
+  it('keeps attribute column names as written: rules read lastServiceHours, expectedUnits', () => {
+    const rows = parseAssetCsv('Identifier,ID_Type,ERP_Asset_ID,erp_module,destination,lastServiceHours,expectedUnits\ntag-1,tag,A1,fixed-assets,,250,10000\n');
+    expect(rows[0]?.asset.attributes).toEqual({ lastServiceHours: '250', expectedUnits: '10000' });
+    expect(parseAssetCsv(formatAssetCsv(rows))).toEqual(rows);
+  });
+
+  it('reads a BOM, CRLF line ends and quoted commas and line breaks', () => {
+    const rows = parseAssetCsv('\uFEFFidentifier,id_type,erp_asset_id,erp_module,destination,note\r\n"PIN,1",pin,A1,fixed-assets,,"two\r\nlines"\r\n');
+    expect(rows).toEqual([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { note: 'two\r\nlines' } }, identifiers: [{ type: 'pin', value: 'PIN,1', erpAssetId: 'A1' }] }]);
+  });
+
+  it('names the real line after blank lines and quoted line breaks', () => {
+    expect(fail('identifier,id_type,erp_asset_id\n\ntag-1,tag,A1\n\n,tag,A2\n')).toEqual(['f.csv line 5: column identifier is empty']);
+    expect(fail('identifier,id_type,erp_asset_id,note\r\ntag-1,tag,A1,"a\r\nb"\r\n,tag,A2,\r\n')).toEqual(['f.csv line 4: column identifier is empty']);
+  });
+
+  it('says what is wrong with a header it cannot use', () => {
+    expect(fail('identifier;id_type;erp_asset_id\ntag-1;tag;A1\n')).toEqual([
+      'f.csv line 1: the header has no column identifier, erp_asset_id (found "identifier;id_type;erp_asset_id"); columns are separated by commas: identifier,id_type,erp_asset_id,erp_module,destination,<attributes...>',
+    ]);
+    expect(fail('identifier,id_type,erp_asset_id,Identifier\ntag-1,tag,A1,x\n')).toEqual(['f.csv line 1: column identifier appears twice in the header']);
+  });
+
+  it('refuses one identifier given to two assets, naming both lines', () => {
+    expect(fail('identifier,id_type,erp_asset_id\ntag-1,tag,A1\n TAG-1 ,tag,A2\n')).toEqual(['f.csv line 3: tag "TAG-1" is already given to asset A1 on line 2; an identifier can name only one asset']);
+    // The same identifier of another type, or twice for the same asset, is fine.
+    expect(parseAssetCsv('identifier,id_type,erp_asset_id\ntag-1,tag,A1\ntag-1,serial,A2\nTAG-1,tag,A1\n').map((r) => r.identifiers)).toEqual([
+      [{ type: 'tag', value: 'tag-1', erpAssetId: 'A1' }],
+      [{ type: 'serial', value: 'tag-1', erpAssetId: 'A2' }],
+    ]);
+  });
+
+  it('refuses rows of one asset that disagree about its module, destination or attributes', () => {
+    expect(fail('identifier,id_type,erp_asset_id,erp_module,destination,site\ntag-1,tag,A1,inventory,erp1,P1\ntag-2,tag,A1,fixed-assets,erp2,P2\ntag-3,tag,A1,,,\n')).toEqual([
+      'f.csv line 3: asset A1 has erp_module "fixed-assets" here but "inventory" on line 2',
+      'f.csv line 3: asset A1 has destination "erp2" here but "erp1" on line 2',
+      'f.csv line 3: asset A1 has site "P2" here but "P1" on line 2',
+    ]);
+  });
+
+  it('exports an asset that has no tracking identifiers, and reads it back', () => {
+    const rows = [{ asset: { erpAssetId: 'TRUCK-7', erpModule: 'fleet', attributes: { lastServiceKm: '15000' } }, identifiers: [] }];
+    expect(parseAssetCsv(formatAssetCsv(rows))).toEqual(rows);
+  });
+});

@@ -2,15 +2,19 @@
  * The identity registry as CSV, for spreadsheets and ERP exports:
  * `identifier,id_type,erp_asset_id,erp_module,destination,<any attribute columns...>`.
  * One row per identifier; rows for the same asset are merged. Errors name the line and column.
+ * The core column names match in any case; attribute columns keep theirs (rules read `expectedUnits`).
  * @module
  */
 import { parse } from 'csv-parse/sync';
 import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import type { IdentifierRecord } from '../../core/model/assets.js';
+import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
 import { csvField } from '../../core/csv.js';
 
 const CORE_COLUMNS = ['identifier', 'id_type', 'erp_asset_id', 'erp_module', 'destination'] as const;
+const REQUIRED_COLUMNS = ['identifier', 'erp_asset_id'] as const;
+/** `id_type` of the row that stands for an asset with no tracking identifier (`<erp id>,erp,<erp id>`). */
+const ASSET_ONLY_TYPE: IdentifierType = 'erp';
 
 export class CsvError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -19,43 +23,160 @@ export class CsvError extends Error {
   }
 }
 
-export function parseAssetCsv(text: string, fileName = 'CSV'): AssetWithIdentifiers[] {
-  let records: Record<string, string>[];
+/**
+ * What a CSV says about one asset. A column the file lacks says nothing (an import leaves that
+ * field as it is); an empty cell in a column the file has clears it.
+ */
+export interface AssetUpdate {
+  readonly erpAssetId: string;
+  /** Absent when no row gives one. */
+  readonly erpModule?: string;
+  /** Present when the file has a destination column: the destination, or '' for the default. */
+  readonly destination?: string;
+  /** Every attribute column of the file: the value, or '' to remove the attribute. */
+  readonly attributes: Readonly<Record<string, string>>;
+  readonly identifiers: readonly IdentifierRecord[];
+}
+
+/** The rows as records (fields trimmed) with the line each starts on; the header is the first. */
+function readRecords(text: string, fileName: string): { fields: string[]; line: number }[] {
+  let parsed: { record: string[]; info: { bytes: number } }[];
   try {
-    records = parse(text, { columns: (h: string[]) => h.map((c) => c.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true }) as unknown as typeof parsed;
   } catch (err) {
     throw new CsvError([`${fileName}: not valid CSV: ${(err as Error).message}`]);
   }
-  const problems: string[] = [];
-  const byAsset = new Map<string, { erpModule: string; destination?: string; attributes: Record<string, string>; ids: IdentifierRecord[] }>();
-  records.forEach((r, i) => {
-    const line = i + 2; // header is line 1
-    const identifier = r.identifier ?? '';
-    const erpAssetId = r.erp_asset_id ?? '';
-    const idType = (r.id_type || 'tag') as IdentifierType;
-    if (!identifier) problems.push(`${fileName} line ${line}: column identifier is empty`);
-    if (!erpAssetId) problems.push(`${fileName} line ${line}: column erp_asset_id is empty`);
-    if (!IDENTIFIER_TYPES.includes(idType)) problems.push(`${fileName} line ${line}: id_type "${idType}" is not one of ${IDENTIFIER_TYPES.join(', ')}`);
-    if (!identifier || !erpAssetId) return;
-    const entry = byAsset.get(erpAssetId) ?? { erpModule: r.erp_module || 'fixed-assets', attributes: {}, ids: [] };
-    if (r.destination) entry.destination = r.destination;
-    for (const [k, v] of Object.entries(r)) if (!(CORE_COLUMNS as readonly string[]).includes(k) && v !== '') entry.attributes[k] = v;
-    entry.ids.push({ type: idType, value: identifier, erpAssetId });
-    byAsset.set(erpAssetId, entry);
+  // csv-parse counts a CRLF inside a quoted field as two lines; count from the byte offsets instead.
+  const bytes = Buffer.from(text, 'utf8');
+  const lineStarts = [0];
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0a || (b === 0x0d && bytes[i + 1] !== 0x0a)) lineStarts.push(i + 1);
+  }
+  let previousEnd = 0;
+  let line = 0;
+  return parsed.map(({ record, info }) => {
+    let start = previousEnd;
+    while (start < info.bytes && (bytes[start] === 0x0a || bytes[start] === 0x0d)) start++; // skipped empty lines
+    while (line < lineStarts.length && (lineStarts[line] as number) <= start) line++;
+    previousEnd = info.bytes;
+    return { fields: record, line };
   });
-  if (records.length === 0) problems.push(`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`);
+}
+
+/**
+ * The CSV as updates to the registry, one per asset; throws a {@link CsvError} naming every problem.
+ * With `destinations`, a destination that is not one of them is a problem (its deliveries would
+ * wait for a destination that never sends them).
+ */
+export function readAssetCsv(text: string, fileName = 'CSV', opts: { destinations?: readonly string[] } = {}): AssetUpdate[] {
+  const [header, ...records] = readRecords(text, fileName);
+  if (!header || records.length === 0) {
+    throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
+  }
+  const problems: string[] = [];
+  const names = header.fields.map((h) => ((CORE_COLUMNS as readonly string[]).includes(h.toLowerCase()) ? h.toLowerCase() : h));
+  names.forEach((n, i) => {
+    if (n !== '' && names.indexOf(n) !== i) problems.push(`${fileName} line ${header.line}: column ${n} appears twice in the header`);
+  });
+  const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
+  if (missing.length) {
+    problems.unshift(
+      `${fileName} line ${header.line}: the header has no column ${missing.join(', ')} (found "${header.fields.join(',')}"); columns are separated by commas: ${CORE_COLUMNS.join(',')},<attributes...>`,
+    );
+  }
   if (problems.length) throw new CsvError(problems);
-  return [...byAsset].map(([erpAssetId, e]) => ({
-    asset: { erpAssetId, erpModule: e.erpModule, ...(e.destination ? { destination: e.destination } : {}), attributes: e.attributes },
-    identifiers: e.ids,
-  }));
+  const attributeColumns = names.filter((n) => n !== '' && !(CORE_COLUMNS as readonly string[]).includes(n));
+  const hasDestination = names.includes('destination');
+
+  const byAsset = new Map<string, { given: Map<string, { value: string; line: number }>; ids: IdentifierRecord[] }>();
+  const seenIds = new Map<string, { erpAssetId: string; line: number }>();
+  for (const { fields, line } of records) {
+    const cell = (column: string): string => fields[names.indexOf(column)] ?? '';
+    const where = `${fileName} line ${line}`;
+    names.forEach((n, i) => {
+      if (n === '' && fields[i]) problems.push(`${where}: column ${i + 1} has a value but no name in the header`);
+    });
+    const identifier = cell('identifier');
+    const erpAssetId = cell('erp_asset_id');
+    const idType = (cell('id_type') || 'tag') as IdentifierType;
+    if (!identifier) problems.push(`${where}: column identifier is empty`);
+    if (!erpAssetId) problems.push(`${where}: column erp_asset_id is empty`);
+    if (!IDENTIFIER_TYPES.includes(idType)) problems.push(`${where}: id_type "${idType}" is not one of ${IDENTIFIER_TYPES.join(', ')}`);
+    const destination = cell('destination');
+    if (destination && opts.destinations && !opts.destinations.includes(destination)) {
+      problems.push(`${where}: destination "${destination}" is not configured (destinations: ${opts.destinations.join(', ')})`);
+    }
+    if (!identifier || !erpAssetId) continue;
+    const entry = byAsset.get(erpAssetId) ?? { given: new Map<string, { value: string; line: number }>(), ids: [] };
+    byAsset.set(erpAssetId, entry);
+    // Rows of one asset must agree; an empty cell leaves the value another row gives.
+    for (const column of ['erp_module', 'destination', ...attributeColumns]) {
+      const value = cell(column);
+      const earlier = entry.given.get(column);
+      if (value === '') continue;
+      if (!earlier) entry.given.set(column, { value, line });
+      else if (earlier.value !== value) problems.push(`${where}: asset ${erpAssetId} has ${column} "${value}" here but "${earlier.value}" on line ${earlier.line}`);
+    }
+    if (idType === ASSET_ONLY_TYPE && normalizeIdentifier(identifier) === normalizeIdentifier(erpAssetId)) continue; // the asset itself
+    // One identifier names one asset: two rows giving it to two assets would leave the last one silently.
+    const key = `${idType}\u001f${normalizeIdentifier(identifier)}`;
+    const seen = seenIds.get(key);
+    if (seen && seen.erpAssetId !== erpAssetId) {
+      problems.push(`${where}: ${idType} "${identifier}" is already given to asset ${seen.erpAssetId} on line ${seen.line}; an identifier can name only one asset`);
+      continue;
+    }
+    if (seen) continue; // listed twice for the same asset
+    seenIds.set(key, { erpAssetId, line });
+    entry.ids.push({ type: idType, value: identifier, erpAssetId });
+  }
+  if (problems.length) throw new CsvError(problems);
+  return [...byAsset].map(([erpAssetId, e]) => {
+    const module = e.given.get('erp_module')?.value;
+    return {
+      erpAssetId,
+      ...(module !== undefined ? { erpModule: module } : {}),
+      ...(hasDestination ? { destination: e.given.get('destination')?.value ?? '' } : {}),
+      attributes: Object.fromEntries(attributeColumns.map((c) => [c, e.given.get(c)?.value ?? ''])),
+      identifiers: e.ids,
+    };
+  });
+}
+
+/**
+ * The registry rows to store for `updates`, over the assets already there: what the CSV leaves
+ * out (module, destination, attribute columns it lacks) stays as it was; new assets default to
+ * `fixed-assets` and the default destination. Identifiers are added (or moved to this asset).
+ */
+export function applyAssetUpdates(existing: readonly AssetWithIdentifiers[], updates: readonly AssetUpdate[]): AssetWithIdentifiers[] {
+  const known = new Map(existing.map((r) => [r.asset.erpAssetId, r.asset]));
+  return updates.map((u) => {
+    const old = known.get(u.erpAssetId);
+    const attributes: Record<string, string> = { ...old?.attributes };
+    for (const [k, v] of Object.entries(u.attributes)) {
+      if (v === '') delete attributes[k];
+      else attributes[k] = v;
+    }
+    const destination = u.destination === undefined ? old?.destination : u.destination || undefined;
+    return {
+      asset: { erpAssetId: u.erpAssetId, erpModule: u.erpModule ?? old?.erpModule ?? 'fixed-assets', ...(destination ? { destination } : {}), attributes },
+      identifiers: u.identifiers,
+    };
+  });
+}
+
+/** The CSV as complete registry rows (as for an empty registry). */
+export function parseAssetCsv(text: string, fileName = 'CSV'): AssetWithIdentifiers[] {
+  return applyAssetUpdates([], readAssetCsv(text, fileName));
 }
 
 export function formatAssetCsv(rows: readonly AssetWithIdentifiers[]): string {
   const attrCols = [...new Set(rows.flatMap((r) => Object.keys(r.asset.attributes)))].sort();
-  const lines = [[...CORE_COLUMNS, ...attrCols].join(',')];
+  const lines = [[...CORE_COLUMNS, ...attrCols].map(csvField).join(',')];
   for (const { asset, identifiers } of rows) {
-    for (const id of identifiers) {
+    // An asset without tracking identifiers (events name its ERP id) still gets a row, or a re-import would lose it.
+    const ids = identifiers.length ? identifiers : [{ type: ASSET_ONLY_TYPE, value: asset.erpAssetId }];
+    for (const id of ids) {
       lines.push(
         [id.value, id.type, asset.erpAssetId, asset.erpModule, asset.destination ?? '', ...attrCols.map((c) => asset.attributes[c] ?? '')].map(csvField).join(','),
       );

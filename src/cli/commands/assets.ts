@@ -1,9 +1,22 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { formatAssetCsv, parseAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { applyAssetUpdates, formatAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { normalizeIdentifier } from '../../core/model/assets.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { bumpIdentityGeneration } from '../../app.js';
-import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+
+/** Identifiers that `rows` give to another asset than the registry did. */
+function movedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: readonly AssetWithIdentifiers[]): { type: string; value: string; from: string; to: string }[] {
+  const owner = new Map(existing.flatMap((a) => a.identifiers.map((i) => [`${i.type}\u001f${normalizeIdentifier(i.value)}`, a.asset.erpAssetId] as const)));
+  return rows.flatMap((r) =>
+    r.identifiers.flatMap((i) => {
+      const from = owner.get(`${i.type}\u001f${normalizeIdentifier(i.value)}`);
+      return from !== undefined && from !== r.asset.erpAssetId ? [{ type: i.type, value: i.value, from, to: r.asset.erpAssetId }] : [];
+    }),
+  );
+}
 
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
@@ -16,7 +29,10 @@ CSV format (one row per identifier; extra columns become asset attributes):
   identifier,id_type,erp_asset_id,erp_module,destination,site
   tag-7823,tag,10004711,fixed-assets,,PLANT-1000
   WNCE0803PAAL00542,pin,10004711,fixed-assets,,PLANT-1000
-id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp`,
+id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp
+Columns a file leaves out (erp_module, destination, attributes) keep their stored values; an
+empty destination or attribute cell clears it. An identifier named for another asset moves to it.
+A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
     );
 
   addConfigOption(assets.command('import <file>').description('import or update mappings from a CSV file')).action(
@@ -27,11 +43,16 @@ id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id
       } catch (err) {
         throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
       }
-      const rows = parseAssetCsv(text, file);
-      await withContext(opts.config, async ({ store }) => {
+      const { config, configPath } = resolveConfig(opts.config);
+      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name) });
+      await withConfigContext(config, configPath, async ({ store }) => {
+        // Columns the file lacks leave the stored module, destination and attributes as they are.
+        const existing = await store.listAssets();
+        const rows = applyAssetUpdates(existing, updates);
         const r = await store.upsertAssets(rows);
         await bumpIdentityGeneration(store);
         process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);
+        for (const m of movedIdentifiers(existing, rows)) process.stdout.write(`  ${m.type} ${m.value} moved from asset ${m.from} to ${m.to}\n`);
         const open = await store.listQuarantine({ status: 'open', code: 'unknown-asset', limit: 1_000_000 });
         if (open.length) process.stdout.write(`${open.length} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
       });

@@ -1,14 +1,29 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, table, withContext, toJson } from '../context.js';
+
+/** Every dead letter's id, oldest first. */
+async function deadIds(store: Store): Promise<number[]> {
+  return (await store.listDeliveries({ status: 'dead', limit: Number.MAX_SAFE_INTEGER })).map((d) => d.id).reverse();
+}
+
+/** Ids named that were not dead letters: reported, and the command fails. */
+function notDead(ids: readonly number[]): void {
+  if (!ids.length) return;
+  process.stderr.write(`not dead letters: ${ids.join(', ')} (no such delivery, or not dead: see 'assetbridge dlq list')\n`);
+  process.exitCode = 1;
+}
 
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: deliveries that failed permanently or ran out of attempts');
 
   addConfigOption(dlq.command('list').description('list dead letters').option('--destination <name>').option('--limit <n>', 'at most this many', '100').option('--json', 'print JSON')).action(
     action(async (opts: { config: string; destination?: string; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       await withContext(opts.config, async ({ store }) => {
-        const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit: Number(opts.limit) });
+        const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit });
         if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(
@@ -37,8 +52,18 @@ export function registerDlqCommand(program: Command): void {
     action(async (ids: string[], opts: { config: string; all?: boolean }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       await withContext(opts.config, async ({ store }) => {
-        const n = await store.replayDead(opts.all ? 'all' : parseIds(ids, 'delivery'), Date.now());
-        process.stdout.write(`${n} dead letter(s) queued again; a running service sends them within a second\n`);
+        const asked = opts.all ? await deadIds(store) : [...new Set(parseIds(ids, 'delivery'))];
+        const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
+        const dead = asked.filter((_, i) => before[i]?.status === 'dead');
+        await store.replayDead(dead, Date.now());
+        // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
+        const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
+        const superseded = dead.filter((_, i) => after[i]?.status === 'superseded');
+        process.stdout.write(`${dead.length - superseded.length} dead letter(s) queued again; a running service sends them within a second\n`);
+        if (superseded.length) {
+          process.stdout.write(`${superseded.length} not sent: a newer value for the same record was already sent or is queued (superseded): ${superseded.join(', ')}\n`);
+        }
+        notDead(asked.filter((id) => !dead.includes(id)));
       }, { existingStore: true });
     }),
   );
@@ -47,8 +72,12 @@ export function registerDlqCommand(program: Command): void {
     action(async (ids: string[], opts: { config: string; all?: boolean }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       await withContext(opts.config, async ({ store }) => {
-        const n = await store.discardDead(opts.all ? 'all' : parseIds(ids, 'delivery'));
+        if (opts.all) return void process.stdout.write(`discarded ${await store.discardDead('all')} dead letter(s)\n`);
+        const asked = [...new Set(parseIds(ids, 'delivery'))];
+        const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
+        const n = await store.discardDead(asked);
         process.stdout.write(`discarded ${n} dead letter(s)\n`);
+        notDead(asked.filter((_, i) => before[i]?.status !== 'dead'));
       }, { existingStore: true });
     }),
   );

@@ -37,8 +37,10 @@ export function registerQuarantineCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string; code?: string; all?: boolean; limit: string; json?: boolean }) => {
       if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       await withContext(opts.config, async ({ store }) => {
-        const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: Number(opts.limit) });
+        const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit });
         if (opts.json) {
           process.stdout.write(`${toJson(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })))}\n`);
           return;
@@ -64,6 +66,7 @@ export function registerQuarantineCommand(program: Command): void {
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
       if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
+      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
       const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
       const running = await withContext(opts.config, async ({ store }) => {
         if (!(await serviceIsRunning(store))) return false;
@@ -93,8 +96,14 @@ export function registerQuarantineCommand(program: Command): void {
   addConfigOption(q.command('discard <ids...>').description('mark entries as discarded (kept for the record, never replayed)')).action(
     action(async (ids: string[], opts: { config: string }) => {
       await withContext(opts.config, async ({ store }) => {
-        await store.markQuarantine(parseIds(ids, 'quarantine'), 'discarded');
-        process.stdout.write(`discarded ${ids.length} entr${ids.length === 1 ? 'y' : 'ies'}\n`);
+        const asked = [...new Set(parseIds(ids, 'quarantine'))];
+        const closed = await store.markQuarantine(asked, 'discarded');
+        process.stdout.write(`discarded ${closed.length} entr${closed.length === 1 ? 'y' : 'ies'}\n`);
+        const notOpen = asked.filter((id) => !closed.includes(id));
+        if (notOpen.length) {
+          process.stderr.write(`not open (already replayed or discarded, or no such entry): ${notOpen.join(', ')}\n`);
+          process.exitCode = 1;
+        }
       }, { existingStore: true });
     }),
   );

@@ -29,4 +29,8 @@ describe('IdentityIndex', () => {
     const r = index.resolve([{ type: 'tag', value: 'tag-9999' }]);
     expect(r).toEqual({ ok: false, reason: expect.stringContaining('no ERP mapping for tag tag-9999') });
   });
+  it('says when an untyped identifier is ambiguous rather than unmapped', () => {
+    const r = index.resolve([{ type: 'device-serial', value: 'sn-1' }]);
+    expect(r).toEqual({ ok: false, reason: expect.stringContaining('device-serial sn-1 is no device-serial of any asset, and as another type it names several (10004712, 10004713)') });
+  });
 });

@@ -50,6 +50,7 @@ export class IdentityIndex {
       if (hit) return hit;
     }
     const found = new Map<string, string>(); // erpAssetId → identifier that matched
+    const ambiguous: string[] = [];
     for (const id of ids) {
       const norm = normalizeIdentifier(id.value);
       let match: string | undefined;
@@ -60,6 +61,9 @@ export class IdentityIndex {
         if (match === undefined) {
           const candidates = this.untyped.get(norm);
           if (candidates?.size === 1) match = [...candidates][0];
+          else if (candidates && candidates.size > 1) {
+            ambiguous.push(`${id.type} ${id.value} is no ${id.type} of any asset, and as another type it names several (${[...candidates].sort().join(', ')})`);
+          }
         }
       }
       if (match !== undefined && !found.has(match)) found.set(match, id.value);
@@ -81,6 +85,7 @@ export class IdentityIndex {
       const detail = [...found].map(([asset, id]) => `${id} → ${asset}`).join(', ');
       return { ok: false, reason: `identifiers point at different ERP assets (${detail}); fix the mapping so they agree` };
     }
+    if (ambiguous.length) return { ok: false, reason: `${ambiguous.join('; ')}; give the identifier its type in the mapping ('assetbridge assets import') then replay the quarantine` };
     const shown = ids.map((i) => `${i.type} ${i.value}`).join(', ') || '(none)';
     return { ok: false, reason: `no ERP mapping for ${shown}; add it with 'assetbridge assets import' then replay the quarantine` };
   }

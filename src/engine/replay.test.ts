@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RawMessage } from '../core/model/messages.js';
+import type { IngestSink, SubmitResult } from '../ports/source.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
+import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import { formatReplaySummary, replayQuarantine } from './replay.js';
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+async function storeWith(n: number): Promise<SqliteStore> {
+  const store = tempStore();
+  stores.push(store);
+  await store.commitIngest({
+    states: [],
+    deliveries: [],
+    accepted: 0,
+    quarantine: Array.from({ length: n }, (_, i) => ({ source: 'mqtt', channel: 't', payload: `m${i}`, receivedAt: 1_700_000_000_000 + i, code: 'unknown-asset' as const, reason: 'no mapping' })),
+  });
+  return store;
+}
+
+/** Accepts everything, after a pause (an ingest batch takes a while). */
+function slowSink(): IngestSink & { seen: string[] } {
+  const seen: string[] = [];
+  return {
+    seen,
+    submit: async (messages: readonly RawMessage[]): Promise<SubmitResult> => {
+      await new Promise((r) => setTimeout(r, 20));
+      seen.push(...messages.map((m) => String(m.payload)));
+      return { accepted: messages.length, quarantined: [] };
+    },
+  };
+}
+
+describe('replayQuarantine', () => {
+  it('two replays at once submit each entry once', async () => {
+    const store = await storeWith(3);
+    const sink = slowSink();
+    const [a, b] = await Promise.all([replayQuarantine(store, sink, {}), replayQuarantine(store, sink, { code: 'unknown-asset' })]);
+    expect(sink.seen.sort()).toEqual(['m0', 'm1', 'm2']);
+    expect([a.replayed, b.replayed]).toEqual([3, 0]);
+    expect((await store.listQuarantine({ status: 'open' })).length).toBe(0);
+  });
+
+  it('replays only the entries named, and says which named ones were not open', async () => {
+    const store = await storeWith(3);
+    const [first, second] = (await store.listQuarantine({})).map((r) => r.id);
+    await store.markQuarantine([first as number], 'discarded');
+    const sink = slowSink();
+    const s = await replayQuarantine(store, sink, { ids: [first as number, second as number, 999] });
+    expect(sink.seen).toEqual(['m1']);
+    expect(s).toMatchObject({ replayed: 1, accepted: 1, skipped: [first, 999] });
+    expect(formatReplaySummary(s)).toContain(`not replayed (not open: already replayed or discarded, or no such entry): ${first}, 999`);
+    expect((await store.listQuarantine({})).map((r) => r.status)).toEqual(['discarded', 'replayed', 'open']);
+  });
+});

@@ -1,0 +1,195 @@
+/**
+ * The operator's recovery tools through the CLI: `assets import/export` over a registry that
+ * already holds data, and `quarantine discard/replay` on entries that are not all open.
+ */
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+
+function setup(): { cfg: { path: string; dir: string }; db: string; csv: (name: string, text: string) => string } {
+  const cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
+    destinations: [
+      { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token' },
+      { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token' },
+    ],
+  }));
+  return {
+    cfg,
+    db: join(cfg.dir, 'ab.db'),
+    csv: (name, text) => {
+      const p = join(cfg.dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+  };
+}
+
+async function listAssets(config: string): Promise<unknown> {
+  const r = await runCli(['assets', 'list', '--json', '-c', config]);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe('assets import and export', () => {
+  it('a file with fewer columns adds identifiers without wiping module, destination or attributes', async () => {
+    const { cfg, csv } = setup();
+    const full = csv('full.csv', 'identifier,id_type,erp_asset_id,erp_module,destination,site,lastServiceHours\ntag-1,tag,A1,inventory,erp2,P1,250\ntag-9,tag,A9,fixed-assets,,P9,\n');
+    expect((await runCli(['assets', 'import', full, '-c', cfg.path])).code).toBe(0);
+    const small = csv('small.csv', 'identifier,id_type,erp_asset_id\nSN-1,serial,A1\ntag-9,tag,A1\n');
+    const r = await runCli(['assets', 'import', small, '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('imported 2 identifier(s) for 1 asset(s)');
+    expect(r.stdout).toContain('tag tag-9 moved from asset A9 to A1');
+    expect(await listAssets(cfg.path)).toEqual([
+      {
+        asset: { erpAssetId: 'A1', erpModule: 'inventory', destination: 'erp2', attributes: { site: 'P1', lastServiceHours: '250' } },
+        identifiers: [
+          { type: 'serial', value: 'SN-1', erpAssetId: 'A1' },
+          { type: 'tag', value: 'tag-1', erpAssetId: 'A1' },
+          { type: 'tag', value: 'tag-9', erpAssetId: 'A1' },
+        ],
+      },
+      { asset: { erpAssetId: 'A9', erpModule: 'fixed-assets', attributes: { site: 'P9' } }, identifiers: [] },
+    ]);
+  });
+
+  it('export then import into an empty store gives the same registry', async () => {
+    const a = setup();
+    const src = a.csv('a.csv', 'identifier,id_type,erp_asset_id,erp_module,destination,expectedUnits,note\n"PIN,1",pin,A1,fixed-assets,erp2,10000,"say ""hi"""\nTRUCK-7,erp,TRUCK-7,fleet,,,\n');
+    expect((await runCli(['assets', 'import', src, '-c', a.cfg.path])).code).toBe(0);
+    const exported = a.csv('export.csv', '');
+    expect((await runCli(['assets', 'export', exported, '-c', a.cfg.path])).code).toBe(0);
+    const b = setup();
+    expect((await runCli(['assets', 'import', exported, '-c', b.cfg.path])).code).toBe(0);
+    const before = await listAssets(a.cfg.path);
+    expect(before).toEqual([
+      { asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', destination: 'erp2', attributes: { expectedUnits: '10000', note: 'say "hi"' } }, identifiers: [{ type: 'pin', value: 'PIN,1', erpAssetId: 'A1' }] },
+      { asset: { erpAssetId: 'TRUCK-7', erpModule: 'fleet', attributes: {} }, identifiers: [] },
+    ]);
+    expect(await listAssets(b.cfg.path)).toEqual(before);
+  });
+
+  it('refuses a destination the config does not have, naming the line (exit 2)', async () => {
+    const { cfg, csv } = setup();
+    const bad = csv('bad.csv', 'identifier,id_type,erp_asset_id,destination\ntag-1,tag,A1,erp\ntag-2,tag,A2,erp3\n');
+    const r = await runCli(['assets', 'import', bad, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('bad.csv line 3: destination "erp3" is not configured (destinations: erp, erp2)');
+  });
+});
+
+async function seedQuarantine(db: string, n: number): Promise<number[]> {
+  const store = new SqliteStore({ path: db });
+  try {
+    const at = Date.now() - 60_000;
+    await store.commitIngest({
+      states: [],
+      deliveries: [],
+      accepted: 0,
+      quarantine: Array.from({ length: n }, (_, i) => ({
+        source: 'http',
+        channel: '/v1/events',
+        payload: JSON.stringify({ kind: 'position', assetId: `tag-${i}`, eventTime: new Date(at).toISOString(), lat: 50, lng: 8 }),
+        receivedAt: at,
+        code: 'unknown-asset' as const,
+        reason: `no ERP mapping for tag tag-${i}`,
+      })),
+    });
+    return (await store.listQuarantine({ limit: 100 })).map((r) => r.id);
+  } finally {
+    await store.close();
+  }
+}
+
+async function statuses(db: string): Promise<string[]> {
+  const store = new SqliteStore({ path: db });
+  try {
+    return (await store.listQuarantine({ limit: 100 })).map((r) => `${r.id}:${r.status}`);
+  } finally {
+    await store.close();
+  }
+}
+
+describe('quarantine discard and replay by id', () => {
+  it('discard changes only open entries, counts what it changed and names the rest (exit 1)', async () => {
+    const { cfg, db } = setup();
+    const [a, b] = await seedQuarantine(db, 2);
+    const s = new SqliteStore({ path: db });
+    await s.markQuarantine([b as number], 'replayed');
+    await s.close();
+    const r = await runCli(['quarantine', 'discard', String(a), String(b), '999', '-c', cfg.path]);
+    expect(r.stdout).toBe('discarded 1 entry\n');
+    expect(r.stderr).toContain(`not open (already replayed or discarded, or no such entry): ${b}, 999`);
+    expect(r.code).toBe(1);
+    expect(await statuses(db)).toEqual([`${a}:discarded`, `${b}:replayed`]);
+  });
+
+  it('replay refuses an unknown --code (exit 2) and says which named entries it did not replay', async () => {
+    const { cfg, db } = setup();
+    const [a] = await seedQuarantine(db, 1);
+    for (const args of [['quarantine', 'list', '--limit', 'abc'], ['dlq', 'list', '--limit', '-5']]) {
+      const r = await runCli([...args, '-c', cfg.path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('is not a positive whole number');
+    }
+    const bad = await runCli(['quarantine', 'replay', '--code', 'unknown_asset', '-c', cfg.path]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--code must be one of');
+    const r = await runCli(['quarantine', 'replay', String(a), '999', '-c', cfg.path]);
+    expect(r.stdout).toContain('replayed 1: 0 accepted, 1 quarantined again');
+    expect(r.stdout).toContain('not replayed (not open: already replayed or discarded, or no such entry): 999');
+  });
+});
+
+describe('dlq replay and discard', () => {
+  const loc = (eventTime: number, zone: string) => ({ destination: 'erp', operation: 'location.update', kind: 'state' as const, businessKey: 'A1', erpAssetId: 'A1', eventTime, payload: { warehouseLocation: zone } });
+  const wo = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'A1|hot|1', erpAssetId: 'A1', eventTime: 1, payload: { title: 'hot' } };
+
+  /** A dead older location, a delivered newer one, and a dead work order; returns [old location, work order] ids. */
+  async function seedDead(db: string): Promise<{ oldLoc: number; workOrder: number }> {
+    const s = new SqliteStore({ path: db });
+    try {
+      const now = Date.now() + 1000; // due by then
+      await s.commitIngest({ states: [], deliveries: [loc(1, 'old'), wo], quarantine: [], accepted: 2 });
+      const first = await s.claimDue('erp', now, 10, new Set());
+      await s.completeAttempts(first.map((c) => ({ id: c.id, result: 'dead' as const, error: '422 invalid plant' })), [], now);
+      await s.commitIngest({ states: [], deliveries: [loc(2, 'new')], quarantine: [], accepted: 1 });
+      const second = await s.claimDue('erp', now, 10, new Set());
+      await s.completeAttempts(second.map((c) => ({ id: c.id, result: 'delivered' as const, response: {} })), [], now);
+      const oldLoc = first.find((d) => d.kind === 'state')?.id as number;
+      const workOrder = first.find((d) => d.kind === 'fact')?.id as number;
+      return { oldLoc, workOrder };
+    } finally {
+      await s.close();
+    }
+  }
+
+  it('replay says which dead letters a newer value superseded instead of claiming it sends them', async () => {
+    const { cfg, db } = setup();
+    const { oldLoc, workOrder } = await seedDead(db);
+    const r = await runCli(['dlq', 'replay', '--all', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    expect(r.stdout).toContain(`1 not sent: a newer value for the same record was already sent or is queued (superseded): ${oldLoc}`);
+    const s = new SqliteStore({ path: db });
+    expect((await s.getDelivery(workOrder))?.status).toBe('pending');
+    expect((await s.getDelivery(oldLoc))?.status).toBe('superseded');
+    await s.close();
+  });
+
+  it('replay and discard name the ids that are not dead letters (exit 1)', async () => {
+    const { cfg, db } = setup();
+    const { oldLoc, workOrder } = await seedDead(db);
+    const r = await runCli(['dlq', 'replay', String(workOrder), '999', '-c', cfg.path]);
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    expect(r.stderr).toContain('not dead letters: 999');
+    expect(r.code).toBe(1);
+    const d = await runCli(['dlq', 'discard', String(oldLoc), String(workOrder), '-c', cfg.path]);
+    expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
+    expect(d.stderr).toContain(`not dead letters: ${workOrder}`);
+    expect(d.code).toBe(1);
+  });
+});
