@@ -17,4 +17,37 @@ describe('metrics', () => {
   it('exposes new facts per operation (work orders opened)', () => {
     expect(renderMetrics({}, [], counters)).toContain('assetbridge_facts_enqueued_total{operation="workorder.create"} 3\n');
   });
+
+  it('escapes label values as the text format says, so two values never collapse into one series', () => {
+    const text = renderMetrics({ ingest: { lateEvents: { 'a"b': 1, a_b: 2, 'c\\d\ne': 3 } } }, [], counters);
+    expect(text).toContain('assetbridge_rule_late_events_total{rule="a\\"b"} 1\n');
+    expect(text).toContain('assetbridge_rule_late_events_total{rule="a_b"} 2\n');
+    expect(text).toContain('assetbridge_rule_late_events_total{rule="c\\\\d\\ne"} 3\n');
+  });
+
+  it('declares each family once, counters ending in _total, every sample under its declaration', () => {
+    const text = renderMetrics(
+      { ingest: { received: 5, lateEvents: { location: 1 } }, destinations: { erp: { attempts: 3, delivered: 2, retried: 1, deadLettered: 0, rateLimited: 1, authRefreshes: 0, pauses: 0, circuit: 'open', circuitOpened: 1, inFlight: 0, pausedForMs: 1500 } } },
+      [{ destination: 'erp', pending: 2, inflight: 1, delivered: 5, dead: 1, oldestPendingAgeMs: 2500 }],
+      counters,
+    );
+    const types = new Map<string, string>();
+    for (const line of text.trimEnd().split('\n')) {
+      const decl = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+      if (decl) {
+        if (decl[1] === 'TYPE') {
+          expect(types.has(decl[2]!)).toBe(false);
+          types.set(decl[2]!, decl[3]!);
+          expect(decl[2]!.endsWith('_total')).toBe(decl[3] === 'counter');
+        }
+        continue;
+      }
+      const sample = /^([a-z_]+)(\{[^}]*\})? (-?[0-9.e+]+)$/.exec(line);
+      expect(sample, line).not.toBeNull();
+      expect(types.has(sample![1]!), line).toBe(true);
+    }
+    expect(text).toContain('assetbridge_destination_paused_seconds{destination="erp"} 1.5\n');
+    expect(text).toContain('assetbridge_circuit_open{destination="erp"} 1\n');
+  });
 });
+

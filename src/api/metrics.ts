@@ -6,13 +6,18 @@
 import type { Counters, DestinationStats } from '../ports/store.js';
 import type { DestinationMetrics } from '../engine/dispatcher.js';
 
+/** A label value as the text format writes it: backslash, double quote and newline escaped. */
+function escapeLabel(v: string): string {
+  return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
+}
+
 export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonly DestinationStats[], counters: Counters): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) {
       const l = Object.entries(labels)
-        .map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, '_')}"`)
+        .map(([k, v]) => `${k}="${escapeLabel(v)}"`)
         .join(',');
       lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
     }

@@ -180,7 +180,30 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
 
 export interface RunningServer {
   readonly url: string;
-  close(): Promise<void>;
+  /**
+   * Stops taking requests and answers those already taken (an intake POST gets its 2xx once its
+   * events are committed); connections still busy after `graceMs` are cut. @default 10 s
+   */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** How long {@link RunningServer.close} waits for requests already taken. */
+const CLOSE_GRACE_MS = 10_000;
+
+type ClosableServer = ServerType & { closeIdleConnections?(): void; closeAllConnections?(): void };
+
+/** Closes `server`: idle keep-alive connections at once and as requests finish, busy ones after `graceMs`. */
+function closeGracefully(server: ClosableServer, graceMs: number): Promise<void> {
+  return new Promise<void>((res) => {
+    const idle = setInterval(() => server.closeIdleConnections?.(), 50);
+    const force = setTimeout(() => server.closeAllConnections?.(), graceMs);
+    server.close(() => {
+      clearInterval(idle);
+      clearTimeout(force);
+      res();
+    });
+    server.closeIdleConnections?.();
+  });
 }
 
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
@@ -191,11 +214,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
       server = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, (info) => {
         resolve({
           url: `http://${opts.host}:${info.port}`,
-          close: () =>
-            new Promise<void>((res) => {
-              (server as ServerType).close(() => res());
-              if ('closeAllConnections' in (server as object)) (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-            }),
+          close: (graceMs = CLOSE_GRACE_MS) => closeGracefully(server as ClosableServer, graceMs),
         });
       });
       server.on('error', reject);

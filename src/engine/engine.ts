@@ -2,7 +2,7 @@
  * The engine's lifecycle: start the stages in order, keep a runtime snapshot in the store for
  * `assetbridge status`, pick up control requests from the CLI (identity reloads, and jobs such as
  * a quarantine replay or an on-demand telematics pull), and stop gracefully: intake first, then
- * the ingest queue, scheduled tasks, dispatch (within the grace period) and finally the store.
+ * jobs and scheduled tasks, the ingest queue, dispatch (within the grace period) and finally the store.
  * `stop()` is idempotent.
  * @module
  */
@@ -114,12 +114,21 @@ export class Engine {
   async start(): Promise<void> {
     const p = this.parts;
     this.state = 'starting';
+    // A stop() while starting (a signal during a long ingest-log replay or a slow connect) wins:
+    // nothing starts after it, and a source that was starting is stopped again once it has.
+    const stopped = () => this.stopping !== undefined;
     try {
       this.identityGeneration = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       // Rule state a crash left only in the ingest log is rebuilt and stored before intake starts.
       await p.ingestor.flush();
+      if (stopped()) return;
       await p.dispatcher.start();
-      for (const s of p.sources) await s.start(p.ingestor);
+      for (const s of p.sources) {
+        if (stopped()) return;
+        await s.start(p.ingestor);
+        if (stopped()) return await s.stop();
+      }
+      if (stopped()) return;
       p.scheduler.start();
       this.ticker = setInterval(() => void this.tick(), 1000);
       this.state = 'running';
@@ -218,11 +227,12 @@ export class Engine {
     // Intake first (sources stop taking input; MQTT keeps its subscription), then the ingest queue.
     for (const s of p.sources) await step(`source ${s.name}`, () => s.stop());
     for (const c of p.closers ?? []) await step('server', c);
-    // Jobs feed the pipeline too: stop them (a pull resumes where it stopped) before the flush.
+    // Jobs and scheduled tasks feed the pipeline too (pulls, ERP feedback, idle watermarks): stop
+    // them (a pull resumes where it stopped) before the flush, so what they submit is checkpointed.
     this.jobAbort.abort(new Error('the service is stopping'));
     await step('jobs', async () => void (await Promise.allSettled([...this.runningJobs])));
-    await step('ingest flush', () => p.ingestor.flush());
     await step('tasks', () => p.scheduler.stop());
+    await step('ingest flush', () => p.ingestor.flush());
     await step('dispatch', () => p.dispatcher.stop(p.graceMs));
     await step('runtime snapshot', async () => {
       const snap = await this.snapshot();

@@ -181,7 +181,8 @@ export interface Store {
 
   // quarantine
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]>;
-  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<void>;
+  /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
+  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;
 
   // audit
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;

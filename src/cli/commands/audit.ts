@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { action, addConfigOption, parseSince, table, withContext, toJson } from '../context.js';
+import { UsageError } from '../../core/errors/errors.js';
+import { action, addConfigOption, parseIds, parseSince, table, withContext, toJson } from '../context.js';
 
 export function registerAuditCommand(program: Command): void {
   addConfigOption(
@@ -15,13 +16,17 @@ export function registerAuditCommand(program: Command): void {
       .addHelpText('after', '\nExample:\n  assetbridge audit --asset 10004711 --since 1h --json'),
   ).action(
     action(async (opts: { config: string; asset?: string; destination?: string; delivery?: string; since: string; limit: string; json?: boolean }) => {
+      const since = parseSince(opts.since);
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
+      const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.queryAudit({
-          since: parseSince(opts.since),
-          limit: Number(opts.limit),
+          since,
+          limit,
           ...(opts.asset ? { erpAssetId: opts.asset } : {}),
           ...(opts.destination ? { destination: opts.destination } : {}),
-          ...(opts.delivery ? { deliveryId: Number(opts.delivery) } : {}),
+          ...(deliveryId !== undefined ? { deliveryId } : {}),
         });
         if (opts.json) {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);

@@ -41,7 +41,8 @@ export function registerStatusCommand(program: Command): void {
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const lease = await currentHolder(store, now);
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: holder } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {} };
+        // `since` is no `…At` field: written as a time here, as toJson writes those.
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {} };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;

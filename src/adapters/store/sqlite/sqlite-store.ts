@@ -40,11 +40,14 @@ const PRUNED_PREFIX = 'delivered_pruned:';
  * Deliveries (params: kind, finished before): delivered or superseded ones. Superseded state
  * updates were replaced by a newer value before they went out. The newest delivered value of each
  * state key stays, whatever its age: it is what stops an older value (a replayed dead letter) from
- * overwriting it at the ERP (`backToPending`). No ORDER BY is needed: the (status, destination)
- * index yields each destination's rows oldest first.
+ * overwriting it at the ERP (`backToPending`). The row with the highest id stays too: SQLite gives
+ * a new row the highest id plus one, so deleting it would hand its id (and its audit trail, kept
+ * longer) to the next delivery. No ORDER BY is needed: the (status, destination) index yields each
+ * destination's rows oldest first.
  */
 const PRUNABLE_DELIVERIES = `FROM outbox o
   WHERE o.status IN ('delivered', 'superseded') AND o.kind = ? AND o.updated_at < ?
+    AND o.id < (SELECT max(id) FROM outbox)
     AND (o.kind = 'fact' OR o.status = 'superseded' OR EXISTS (
       SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
         AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
@@ -427,6 +430,10 @@ export class SqliteStore implements Store {
         (r) => [r.destination, r.value],
       ),
     );
+    // A destination whose rows retention deleted all of still delivered them.
+    const listed = new Set(rows.map((r) => r.destination));
+    for (const destination of pruned.keys()) if (!listed.has(destination)) rows.push({ destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null });
+    rows.sort((a, b) => (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0));
     return Promise.resolve(
       rows.map((r) => ({
         destination: r.destination,
@@ -549,12 +556,14 @@ export class SqliteStore implements Store {
     );
   }
 
-  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<void> {
-    const stmt = this.db.prepare(`UPDATE quarantine SET status = ?, replays = replays + ? WHERE id = ?`);
+  markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]> {
+    // Only open entries close: a replayed entry stays replayed (its history), whatever is asked later.
+    const stmt = this.db.prepare(`UPDATE quarantine SET status = ?, replays = replays + ? WHERE id = ? AND status = 'open'`);
+    const closed: number[] = [];
     this.tx(() => {
-      for (const id of ids) stmt.run(status, status === 'replayed' ? 1 : 0, id);
+      for (const id of new Set(ids)) if (stmt.run(status, status === 'replayed' ? 1 : 0, id).changes) closed.push(id);
     })();
-    return Promise.resolve();
+    return Promise.resolve(closed);
   }
 
   queryAudit(query: AuditQuery): Promise<AuditRecord[]> {

@@ -1,0 +1,53 @@
+/**
+ * `assetbridge audit` through the CLI: filters, the newest `--limit` attempts, JSON lines, and
+ * options it cannot read refused with what to pass instead of an empty answer or a SQLite error.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import type { AuditRecord } from '../../src/ports/store.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+
+describe('assetbridge audit', () => {
+  it('lists the attempts of an asset since a time as JSON lines, and refuses a --limit or --delivery that is not a whole number', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    const now = Date.now();
+    const attempt = (asset: string, at: number, n: number): AuditRecord => ({
+      at,
+      deliveryId: asset === 'A1' ? 1 : 2,
+      destination: 'erp',
+      operation: 'location.update',
+      erpAssetId: asset,
+      idempotencyKey: `k-${asset}`,
+      attempt: n,
+      latencyMs: 5,
+      outcome: 'retry',
+      method: 'POST',
+      url: 'https://erp.example/api',
+      requestBody: '{"note":"line 1\\nline 2"}',
+    });
+    try {
+      await store.completeAttempts([], [attempt('A1', now - 3 * 3_600_000, 1), attempt('A1', now - 30 * 60_000, 2), attempt('A2', now - 20 * 60_000, 1), attempt('A1', now - 10 * 60_000, 3)], now);
+    } finally {
+      await store.close();
+    }
+
+    const r = await runCli(['audit', '--asset', 'A1', '--since', '1h', '--json', '-c', path]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { erpAssetId: string; attempt: number; requestBody: string });
+    expect(lines.map((l) => `${l.erpAssetId} ${l.attempt}`)).toEqual(['A1 2', 'A1 3']);
+    expect(lines[0]?.requestBody).toBe('{"note":"line 1\\nline 2"}');
+    expect((await runCli(['audit', '--asset', 'A1', '--since', '1d', '--limit', '1', '--json', '-c', path])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([3]);
+
+    for (const [args, message] of [
+      [['--limit', 'abc'], '--limit "abc" is not a positive whole number'],
+      [['--limit', '0'], '--limit "0" is not a positive whole number'],
+      [['--delivery', 'abc'], 'delivery id "abc" is not a positive whole number'],
+    ] as const) {
+      const bad = await runCli(['audit', ...args, '-c', path]);
+      expect(bad.stderr).toContain(message);
+      expect(bad.code).toBe(2);
+    }
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * `assetbridge status` through the CLI against a store another process holds: the holder and its
+ * start time as the rest of `--json` writes times (ISO 8601), and the counts as the store has them.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/adapters/log/logger.js';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { StoreLease } from '../../src/engine/store-lease.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+
+describe('assetbridge status', () => {
+  it('names the process holding the store, with its start time in ISO 8601 like every time in --json', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    const lease = await StoreLease.acquire(store, { command: 'assetbridge aemp backfill', path: join(dir, 'ab.db'), logger: createLogger('silent') });
+    try {
+      await store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime: 1, payload: {} }], quarantine: [], accepted: 1 });
+      const r = await runCli(['status', '--json', '-c', path]);
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout) as { service: unknown; storeInUseBy: { command: string; pid: number; since: unknown }; outbox: unknown[] };
+      expect(s.service).toEqual({ state: 'not running' });
+      expect(s.storeInUseBy).toMatchObject({ command: 'assetbridge aemp backfill', pid: process.pid });
+      expect(s.storeInUseBy.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(s.outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
+      const text = await runCli(['status', '-c', path]);
+      expect(text.stdout).toContain(`store in use by: assetbridge aemp backfill (pid ${process.pid} on `);
+    } finally {
+      await lease.release();
+      await store.close();
+    }
+  });
+});
