@@ -168,7 +168,8 @@ export interface Store {
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
-  discardDead(ids: readonly number[] | 'all'): Promise<number>;
+  /** Dead → discarded (the row and its audit stay; see `DeliveryStatus`). Returns how many moved. */
+  discardDead(ids: readonly number[] | 'all', now: number): Promise<number>;
 
   /**
    * Retention: deletes at most `limit` rows of each kind past its cutoff, oldest first, so a caller

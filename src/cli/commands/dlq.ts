@@ -68,14 +68,14 @@ export function registerDlqCommand(program: Command): void {
     }),
   );
 
-  addConfigOption(dlq.command('discard [ids...]').description('delete dead letters for good').option('--all', 'discard every dead letter')).action(
+  addConfigOption(dlq.command('discard [ids...]').description('give up on dead letters: they leave the list and are never sent (the record and its audit stay; a discarded work order or posting cannot be queued again)').option('--all', 'discard every dead letter')).action(
     action(async (ids: string[], opts: { config: string; all?: boolean }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       await withContext(opts.config, async ({ store }) => {
-        if (opts.all) return void process.stdout.write(`discarded ${await store.discardDead('all')} dead letter(s)\n`);
+        if (opts.all) return void process.stdout.write(`discarded ${await store.discardDead('all', Date.now())} dead letter(s)\n`);
         const asked = [...new Set(parseIds(ids, 'delivery'))];
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
-        const n = await store.discardDead(asked);
+        const n = await store.discardDead(asked, Date.now());
         process.stdout.write(`discarded ${n} dead letter(s)\n`);
         notDead(asked.filter((_, i) => before[i]?.status !== 'dead'));
       }, { existingStore: true });

@@ -46,9 +46,11 @@ export interface DeliveryIntent {
 
 /**
  * `superseded`: a state delivery replaced by a newer value for the same key before it could be
- * sent (a retry or replay never sends an older value over a newer one).
+ * sent (a retry or replay never sends an older value over a newer one). `discarded`: a dead
+ * letter an operator gave up on; the row stays (a discarded fact still holds its key, so a replay
+ * or a second post cannot queue it again) until retention deletes it like a delivered one.
  */
-export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead' | 'superseded';
+export type DeliveryStatus = 'pending' | 'inflight' | 'delivered' | 'dead' | 'superseded' | 'discarded';
 
 /** A delivery as stored in the outbox. */
 export interface OutboxItem extends DeliveryIntent {

@@ -116,8 +116,23 @@ describe('SqliteStore outbox', () => {
     expect(await s.replayDead([dead[0]!.id], Date.now())).toBe(1);
     const replayed = await s.getDelivery(dead[0]!.id);
     expect(replayed).toMatchObject({ status: 'pending', attempts: 0, idempotencyKey: dead[0]!.idempotencyKey });
-    expect(await s.discardDead('all')).toBe(1);
+    expect(await s.discardDead('all', Date.now())).toBe(1);
     expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ pending: 1, dead: 0 });
+  });
+
+  it('a discarded dead fact keeps its key: the same fact offered again is not queued again; retention deletes it like a delivered one', async () => {
+    const s = open();
+    await commit(s, [wo('A1|hot|1'), wo('A1|hot|2')]);
+    const [first] = await s.claimDue('erp', Date.now(), 1, new Set());
+    await s.completeAttempts([{ id: first!.id, result: 'dead', error: '422 invalid plant' }], [], Date.now());
+    expect(await s.discardDead([first!.id], Date.now())).toBe(1);
+    expect((await s.getDelivery(first!.id))?.status).toBe('discarded');
+    await commit(s, [wo(first!.businessKey)]); // replayed by the rules, or posted again by hand
+    expect((await s.listDeliveries({})).filter((d) => d.businessKey === first!.businessKey).map((d) => d.status)).toEqual(['discarded']);
+    expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ pending: 1, dead: 0, delivered: 0 });
+    // Facts go only with deliveredFacts retention, and are not counted as delivered when they do.
+    expect((await s.prune({ deliveredFactsBefore: Date.now() + 1 }, 100)).deliveredFacts).toBe(1);
+    expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ delivered: 0 });
   });
 
   it('keeps quarantined payloads byte for byte, text or binary', async () => {

@@ -37,8 +37,9 @@ const PRUNED_PREFIX = 'delivered_pruned:';
 
 /**
  * What retention may delete (`prune`, `countPrunable`), as FROM … WHERE clauses.
- * Deliveries (params: kind, finished before): delivered or superseded ones. Superseded state
- * updates were replaced by a newer value before they went out. The newest delivered value of each
+ * Deliveries (params: kind, finished before): delivered, superseded or discarded ones. Superseded
+ * state updates were replaced by a newer value before they went out; discarded ones are dead
+ * letters an operator gave up on (facts among them go only with `deliveredFacts`, as delivered ones). The newest delivered value of each
  * state key stays, whatever its age: it is what stops an older value (a replayed dead letter) from
  * overwriting it at the ERP (`backToPending`). The row with the highest id stays too: SQLite gives
  * a new row the highest id plus one, so deleting it would hand its id (and its audit trail, kept
@@ -46,9 +47,9 @@ const PRUNED_PREFIX = 'delivered_pruned:';
  * destination's rows oldest first.
  */
 const PRUNABLE_DELIVERIES = `FROM outbox o
-  WHERE o.status IN ('delivered', 'superseded') AND o.kind = ? AND o.updated_at < ?
+  WHERE o.status IN ('delivered', 'superseded', 'discarded') AND o.kind = ? AND o.updated_at < ?
     AND o.id < (SELECT max(id) FROM outbox)
-    AND (o.kind = 'fact' OR o.status = 'superseded' OR EXISTS (
+    AND (o.kind = 'fact' OR o.status != 'delivered' OR EXISTS (
       SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
         AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
         AND (n.event_time > o.event_time OR (n.event_time = o.event_time AND n.id > o.id))))`;
@@ -513,14 +514,16 @@ export class SqliteStore implements Store {
     return Promise.resolve(moved);
   }
 
-  discardDead(ids: readonly number[] | 'all'): Promise<number> {
+  discardDead(ids: readonly number[] | 'all', now: number): Promise<number> {
+    // Kept, not deleted: a discarded fact's row is what stops the same fact being queued again (the
+    // outbox keeps one per key), and a deleted newest row would hand its id to the next delivery.
     const res =
       ids === 'all'
-        ? this.db.prepare(`DELETE FROM outbox WHERE status = 'dead'`).run()
+        ? this.db.prepare(`UPDATE outbox SET status = 'discarded', updated_at = ? WHERE status = 'dead'`).run(now)
         : this.tx(() => {
             let changes = 0;
-            const del = this.db.prepare(`DELETE FROM outbox WHERE status = 'dead' AND id = ?`);
-            for (const id of ids) changes += del.run(id).changes;
+            const discard = this.db.prepare(`UPDATE outbox SET status = 'discarded', updated_at = ? WHERE status = 'dead' AND id = ?`);
+            for (const id of ids) changes += discard.run(now, id).changes;
             return { changes };
           })();
     return Promise.resolve(res.changes);
