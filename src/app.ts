@@ -19,7 +19,7 @@ import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
-import { parseAssetCsv } from './adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
 import { createLogger } from './adapters/log/logger.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
@@ -80,15 +80,27 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
     asset: { erpAssetId: a.erpAssetId, erpModule: a.erpModule, ...(a.destination ? { destination: a.destination } : {}), attributes: a.attributes },
     identifiers: a.identifiers.map((i) => ({ ...i, erpAssetId: a.erpAssetId })),
   }));
+  // Read as `assets import` reads them (destinations checked), every problem of every file named
+  // under its key: `config check` reports the same.
+  const destinations = config.destinations.map((d) => d.name);
+  const problems: { key: string; message: string }[] = [];
   config.assets.files.forEach((file, i) => {
+    const key = `assets.files.${i}`;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      throw new ConfigError([{ key: `assets.files.${i}`, message: `cannot read ${file}: ${(err as Error).message}` }]);
+      problems.push({ key, message: `cannot read ${file}: ${(err as Error).message}` });
+      return;
     }
-    rows.push(...parseAssetCsv(text, file));
+    try {
+      rows.push(...applyAssetUpdates([], readAssetCsv(text, file, { destinations })));
+    } catch (err) {
+      if (!(err instanceof CsvError)) throw err;
+      problems.push(...err.problems.map((message) => ({ key, message })));
+    }
   });
+  if (problems.length) throw new ConfigError(problems);
   return rows;
 }
 

@@ -7,7 +7,11 @@ import { startErpSimulator, type ErpSimulator } from '../../../simulators/erp-re
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../simulators/mqtt-broker/embedded-broker.js';
 import { fleetMqttSourceConfig } from '../../../simulators/fleet/index.js';
 import { compileConfig } from '../../config/load.js';
-import { checkConnections } from './config-check.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configuredAssets } from '../../app.js';
+import { assetFileProblems, checkConnections } from './config-check.js';
 
 let erp: ErpSimulator;
 let broker: EmbeddedBroker;
@@ -57,5 +61,20 @@ describe('config check --connect', () => {
     const check = await checkConnections(config);
     expect(check).toMatchObject({ ok: true });
     expect(check.lines).toHaveLength(2);
+  });
+});
+
+describe('asset CSVs named in the config', () => {
+  it('are read as the service reads them at start: a destination that is not configured is named, with its file and line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-assets-'));
+    const file = join(dir, 'mapping.csv');
+    writeFileSync(file, 'identifier,id_type,erp_asset_id,erp_module,destination\ntag-1,tag,EQ-1,maintenance,erp\ntag-2,tag,EQ-2,maintenance,sap\n');
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { files: [file] } });
+    const problems = assetFileProblems(config);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.key).toBe('assets.files.0');
+    expect(problems[0]?.message).toMatch(/line 3: .*sap/);
+    // The service refuses to start on the same file, with the same words.
+    expect(() => configuredAssets(config)).toThrow(/sap/);
   });
 });

@@ -4,11 +4,9 @@
  * disconnect), naming the config key to fix for each one that fails.
  * @module
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { buildConnector } from '../../app.js';
-import { CsvError, parseAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { buildConnector, configuredAssets } from '../../app.js';
 import { ConfigError } from '../../core/errors/errors.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
@@ -62,16 +60,13 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
  * problem of every file, each under its key (the config schema does not open them).
  */
 export function assetFileProblems(config: Config): { key: string; message: string }[] {
-  return config.assets.files.flatMap((file, i) => {
-    const key = `assets.files.${i}`;
-    try {
-      parseAssetCsv(readFileSync(file, 'utf8'), file);
-      return [];
-    } catch (err) {
-      if (err instanceof CsvError) return err.problems.map((message) => ({ key, message }));
-      return [{ key, message: `cannot read ${file}: ${(err as Error).message}` }];
-    }
-  });
+  try {
+    configuredAssets(config);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
 }
 
 export function registerConfigCommand(program: Command): void {
