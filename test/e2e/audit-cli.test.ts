@@ -29,6 +29,8 @@ describe('assetbridge audit', () => {
     });
     try {
       await store.completeAttempts([], [attempt('A1', now - 3 * 3_600_000, 1), attempt('A1', now - 30 * 60_000, 2), attempt('A2', now - 20 * 60_000, 1), attempt('A1', now - 10 * 60_000, 3)], now);
+      // Recorded late (the store was busy): a newer row for an older attempt.
+      await store.completeAttempts([], [attempt('A1', now - 2 * 3_600_000, 0), attempt('A1', now - 40 * 3_600_000, 9)], now);
     } finally {
       await store.close();
     }
@@ -39,6 +41,8 @@ describe('assetbridge audit', () => {
     expect(lines.map((l) => `${l.erpAssetId} ${l.attempt}`)).toEqual(['A1 2', 'A1 3']);
     expect(lines[0]?.requestBody).toBe('{"note":"line 1\\nline 2"}');
     expect((await runCli(['audit', '--asset', 'A1', '--since', '1d', '--limit', '1', '--json', '-c', path])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([3]);
+    // One delivery's whole history, however old, without --since.
+    expect((await runCli(['audit', '--delivery', '1', '--json', '-c', path])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([9, 1, 0, 2, 3]);
 
     for (const [args, message] of [
       [['--limit', 'abc'], '--limit "abc" is not a positive whole number'],

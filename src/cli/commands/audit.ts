@@ -10,13 +10,14 @@ export function registerAuditCommand(program: Command): void {
       .option('--asset <erpAssetId>', 'only this ERP asset')
       .option('--destination <name>', 'only this destination')
       .option('--delivery <id>', 'only this delivery')
-      .option('--since <when>', 'from this long ago (1h, 30m, 2d) or this date', '24h')
+      .option('--since <when>', 'from this long ago (1h, 30m, 2d) or this date (default: 24h; with --delivery: all of its attempts)')
       .option('--limit <n>', 'at most this many, newest', '200')
       .option('--json', 'print JSON lines with request and response bodies')
       .addHelpText('after', '\nExample:\n  assetbridge audit --asset 10004711 --since 1h --json'),
   ).action(
-    action(async (opts: { config: string; asset?: string; destination?: string; delivery?: string; since: string; limit: string; json?: boolean }) => {
-      const since = parseSince(opts.since);
+    action(async (opts: { config: string; asset?: string; destination?: string; delivery?: string; since?: string; limit: string; json?: boolean }) => {
+      // One delivery's history is wanted whole (`dlq show` names the id of one that failed days ago).
+      const since = opts.since !== undefined ? parseSince(opts.since) : opts.delivery !== undefined ? 0 : parseSince('24h');
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');

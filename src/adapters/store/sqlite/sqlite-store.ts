@@ -576,7 +576,8 @@ export class SqliteStore implements Store {
       ['at >= ?', query.since],
       ['delivery_id = ?', query.deliveryId],
     ]);
-    const sql = `SELECT * FROM audit ${where} ORDER BY id DESC LIMIT ?`;
+    // Newest by the attempt's time: an outcome recorded late (the store was busy) has a newer id but an older time.
+    const sql = `SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 200) as Record<string, unknown>[];
     return Promise.resolve(
       rows.reverse().map((r) => ({
