@@ -281,7 +281,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             },
           });
           const server = app.server;
-          closers.push(() => server.close());
+          closers.push(() => server.close(config.shutdown.graceMs)); // requests already received are answered within the grace
           logger.info({ url: server.url }, 'HTTP server listening');
         }
         await engine.start();
