@@ -347,10 +347,12 @@ export class Ingestor implements IngestSink {
         if (!p.internal) for (let i = at; i < at + p.messages.length; i++) if ((outcomes[i] as MessageOutcome).accepted) accepted++;
         at += p.messages.length;
       }
+      // Quarantine entries run again in this batch close with it (none outside a replay).
+      let replayed: number[] | undefined;
+      for (const m of messages) if (m.replayOf !== undefined) (replayed ??= []).push(m.replayOf);
+      const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(replayed ? { replayed } : {}) };
       commit = this.opts.store.commitIngest(
-        checkpoint
-          ? { states: this.checkpointStates(states), deliveries: coalesceStates(deliveries), quarantine, accepted, checkpoint: true }
-          : { states: [], deliveries: coalesceStates(deliveries), quarantine, accepted, log: { now, messages: stateful } },
+        checkpoint ? { ...base, states: this.checkpointStates(states), checkpoint: true } : { ...base, states: [], log: { now, messages: stateful } },
       );
       if (checkpoint) {
         waiters = this.checkpointWaiters.splice(0);

@@ -22,13 +22,16 @@ async function storeWith(n: number): Promise<SqliteStore> {
   return store;
 }
 
-/** Accepts everything, after a pause (an ingest batch takes a while). */
-function slowSink(): IngestSink & { seen: string[] } {
+/** Accepts everything after a pause (an ingest batch takes a while), committing as the ingestor does: the replayed entries close with it. */
+function slowSink(store: SqliteStore, failCommit = false): IngestSink & { seen: string[] } {
   const seen: string[] = [];
   return {
     seen,
     submit: async (messages: readonly RawMessage[]): Promise<SubmitResult> => {
       await new Promise((r) => setTimeout(r, 20));
+      if (failCommit) throw new Error('disk I/O error');
+      const replayed = messages.flatMap((m) => (m.replayOf !== undefined ? [m.replayOf] : []));
+      await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: messages.length, replayed });
       seen.push(...messages.map((m) => String(m.payload)));
       return { accepted: messages.length, quarantined: [] };
     },
@@ -38,18 +41,30 @@ function slowSink(): IngestSink & { seen: string[] } {
 describe('replayQuarantine', () => {
   it('two replays at once submit each entry once', async () => {
     const store = await storeWith(3);
-    const sink = slowSink();
+    const sink = slowSink(store);
     const [a, b] = await Promise.all([replayQuarantine(store, sink, {}), replayQuarantine(store, sink, { code: 'unknown-asset' })]);
     expect(sink.seen.sort()).toEqual(['m0', 'm1', 'm2']);
     expect([a.replayed, b.replayed]).toEqual([3, 0]);
     expect((await store.listQuarantine({ status: 'open' })).length).toBe(0);
   });
 
+  it('an entry closes in the commit that stores its new outcome: a failed commit leaves it open, to replay again', async () => {
+    const store = await storeWith(2);
+    await expect(replayQuarantine(store, slowSink(store, true), {})).rejects.toThrow('disk I/O error');
+    expect((await store.listQuarantine({ status: 'open' })).length).toBe(2);
+    const s = await replayQuarantine(store, slowSink(store), {});
+    expect(s).toMatchObject({ replayed: 2, accepted: 2 });
+    expect((await store.listQuarantine({})).map((r) => [r.status, r.replays])).toEqual([
+      ['replayed', 1],
+      ['replayed', 1],
+    ]);
+  });
+
   it('replays only the entries named, and says which named ones were not open', async () => {
     const store = await storeWith(3);
     const [first, second] = (await store.listQuarantine({})).map((r) => r.id);
     await store.markQuarantine([first as number], 'discarded');
-    const sink = slowSink();
+    const sink = slowSink(store);
     const s = await replayQuarantine(store, sink, { ids: [first as number, second as number, 999] });
     expect(sink.seen).toEqual(['m1']);
     expect(s).toMatchObject({ replayed: 1, accepted: 1, skipped: [first, 999] });

@@ -56,15 +56,13 @@ async function replayOpen(
   const chunk = 500;
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
-    const result = await sink.submit(part.map((r) => ({ source: r.source, channel: r.channel, payload: r.payload, receivedAt: r.receivedAt })));
+    // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
+    // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
+    // cannot leave it open to be replayed a second time.
+    const result = await sink.submit(part.map((r) => ({ source: r.source, channel: r.channel, payload: r.payload, receivedAt: r.receivedAt, replayOf: r.id })));
     accepted += result.accepted;
     still += result.quarantined.length;
     for (const q of result.quarantined) reasons[q.reason] = (reasons[q.reason] ?? 0) + 1;
-    // The old rows are done either way: accepted, or quarantined again as a new row.
-    await store.markQuarantine(
-      part.map((r) => r.id),
-      'replayed',
-    );
     onProgress?.(Math.min(i + chunk, rows.length), rows.length);
   }
   return { replayed: rows.length, accepted, stillQuarantined: still, reasons, ...(skipped.length ? { skipped } : {}) };

@@ -50,6 +50,8 @@ export interface IngestCommit {
   readonly log?: { readonly now: number; readonly messages: readonly RawMessage[] };
   /** A checkpoint: `states` bring the stored state up to date, so the ingest log is emptied first. */
   readonly checkpoint?: boolean;
+  /** Quarantine entries this batch ran again (`RawMessage.replayOf`): closed as replayed with it. */
+  readonly replayed?: readonly number[];
 }
 
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */

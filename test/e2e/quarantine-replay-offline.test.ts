@@ -44,5 +44,7 @@ describe('quarantine replay without a running service', () => {
     const store = new SqliteStore({ path: dbPath });
     stores.push(store);
     expect((await store.loadStates(['EQ-2'])).get('EQ-2')).toHaveProperty('location');
+    // Closed by the ingest commit that stored its outcome (RawMessage.replayOf), once.
+    expect((await store.listQuarantine({})).map((r) => [r.status, r.replays])).toEqual([['replayed', 1]]);
   });
 });

@@ -12,6 +12,12 @@ export interface RawMessage {
   /** The payload exactly as received. */
   readonly payload: Uint8Array | string;
   readonly receivedAt: number;
+  /**
+   * A quarantined message run again (`quarantine replay`): its entry's id, closed as replayed in
+   * the same transaction that stores the message's new outcome, so a crash can neither leave it
+   * open after its effect nor close it without one.
+   */
+  readonly replayOf?: number;
 }
 
 /** Where and why input was set aside (invariant 6). */

@@ -48,6 +48,7 @@ export function prepareIngestStatements(db: Database.Database) {
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
   };
 }
@@ -73,6 +74,7 @@ export interface PreparedCommit {
    */
   readonly log: { readonly now: number; readonly messages: number; readonly data: Uint8Array } | undefined;
   readonly checkpoint: boolean;
+  readonly replayed: readonly number[];
 }
 const DELIVERY_FIELDS = 9;
 
@@ -93,7 +95,7 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '', d.sequence ?? '');
   }
   const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true };
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, replayed: commit.replayed ?? [] };
 }
 
 /** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
@@ -135,6 +137,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       const isText = typeof q.payload === 'string';
       stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
     }
+    for (const id of c.replayed) stmts.closeReplayed.run(id);
     if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));
     if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
