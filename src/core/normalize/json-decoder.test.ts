@@ -82,6 +82,17 @@ describe('createJsonDecoder: the fleet payload', () => {
     expect(odd && validateEvent(odd, RECEIVED)).toMatchObject({ ok: false, reason: expect.stringMatching(/severity must be info, warning or critical, got string "meh"/) });
   });
 
+  it('reads the severity words devices use (HIGH, Minor, low) as the three the rules know', () => {
+    const level = (word: string) => events(decode(msg({ ...fleetPayload, alarm: { text: 'door', level: word } }))).find((e) => e.kind === 'alert');
+    expect(['HIGH', 'Major', ' alarm ', 'Minor', 'medium', 'LOW', 'notice'].map((w) => (level(w) as { severity: string }).severity)).toEqual(['critical', 'critical', 'critical', 'warning', 'warning', 'info', 'info']);
+  });
+
+  it('reads an on/off sensor (true/false) as 1/0, so a rule can compare it', () => {
+    const out = events(decode(msg({ ...fleetPayload, sensors: { engineTempC: true, batteryV: false } })));
+    expect(out.find((e) => e.kind === 'sensor')).toMatchObject({ values: { engineTempC: { value: 1 }, batteryV: { value: 0 } } });
+    expect(validateEvent(out.find((e) => e.kind === 'sensor') as CanonicalEvent, RECEIVED)).toEqual({ ok: true });
+  });
+
   it('emits only the events whose values are present; null counts as absent', () => {
     const out = events(decode(msg({ tagId: 'tag-0001', ts: TS, sensors: { engineTempC: 90, batteryV: null }, pos: null })));
     expect(out).toHaveLength(1);

@@ -34,7 +34,12 @@ interface CompiledTopic {
 }
 
 const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
-const SEVERITIES = new Set(['info', 'warning', 'critical']);
+/** Severity words devices use, to the three the rules know (any case); others go on to validation, which names them. */
+const SEVERITY_WORDS: Readonly<Record<string, AlertEvent['severity']>> = {
+  critical: 'critical', high: 'critical', major: 'critical', severe: 'critical', alarm: 'critical', fatal: 'critical', emergency: 'critical',
+  warning: 'warning', warn: 'warning', medium: 'warning', minor: 'warning', moderate: 'warning',
+  info: 'info', information: 'info', informational: 'info', low: 'info', notice: 'info',
+};
 const NUMERIC = /^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$/;
 /**
  * Epoch times at or above this many seconds (year 5138) are milliseconds or finer read as seconds;
@@ -152,8 +157,10 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
 
     let values: Record<string, SensorValue> | undefined;
     for (const s of sensors) {
-      const v = value(root, s.path);
-      if (v === undefined) continue;
+      const raw = value(root, s.path);
+      if (raw === undefined) continue;
+      // On/off signals (ignition, PTO, door) are as common as numbers: 1 and 0, so rules can compare them.
+      const v = raw === true ? 1 : raw === false ? 0 : raw;
       values ??= {};
       values[s.name] = s.unit === undefined ? { value: v as number } : { value: v as number, unit: s.unit };
     }
@@ -181,7 +188,7 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
           ...base,
           kind: 'alert',
           reason: (typeof reason === 'number' ? String(reason) : reason) as string,
-          severity: (typeof severity === 'string' && SEVERITIES.has(severity.toLowerCase()) ? severity.toLowerCase() : (severity ?? 'warning')) as AlertEvent['severity'],
+          severity: (typeof severity === 'string' ? (SEVERITY_WORDS[severity.trim().toLowerCase()] ?? severity) : (severity ?? 'warning')) as AlertEvent['severity'],
           ...(typeof code === 'string' || typeof code === 'number' ? { code: String(code) } : {}),
         });
       }
