@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { RUNTIME_NS } from '../../engine/engine.js';
-import { currentHolder } from '../../engine/store-lease.js';
+import { hostname } from 'node:os';
+import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
@@ -9,6 +10,23 @@ function ago(ms: number): string {
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
   if (ms < 7_200_000) return `${Math.round(ms / 60_000)} min`;
   return `${(ms / 3_600_000).toFixed(1)} h`;
+}
+
+/**
+ * Whether the service is up (its last snapshot says running and is under 5 s old), and who holds
+ * the store's lease. A holder on this host whose pid is gone was killed (kill -9, OOM): it holds
+ * nothing (the next start takes the lease at once) and its fresh snapshot is no running service.
+ */
+export function serviceState(
+  snap: { readonly pid: number; readonly state: string; readonly at: number } | undefined,
+  lease: LeaseHolder | undefined,
+  now: number,
+  host: string,
+  isAlive: (pid: number) => boolean,
+): { live: boolean; holder: LeaseHolder | undefined } {
+  const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid);
+  const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
+  return { live, holder: gone ? undefined : lease };
 }
 
 export function registerStatusCommand(program: Command): void {
@@ -28,7 +46,9 @@ export function registerStatusCommand(program: Command): void {
         const snap = snapRaw
           ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number } })
           : undefined;
-        const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000;
+        // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
+        const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
+        const live = snap !== undefined && state.live;
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -38,8 +58,7 @@ export function registerStatusCommand(program: Command): void {
         const idleWatermarks = snap?.ingest?.watermarks ?? 0;
         // Event capture (capture.dir), since the run started.
         const capture = { captured: snap?.ingest?.captured ?? 0, dropped: snap?.ingest?.captureDropped ?? 0 };
-        // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
-        const lease = await currentHolder(store, now);
+        const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
         const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {} };

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import type { LeaseHolder } from '../../engine/store-lease.js';
+import { serviceState } from './status.js';
+
+const NOW = Date.parse('2026-12-01T13:00:00Z');
+const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
+const snap = (pid: number) => ({ pid, state: 'running', at: NOW - 1_000 });
+
+describe('status: is the service up, and who holds the store', () => {
+  it('a running service on this host is up and holds the store', () => {
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: true, holder: holder(42, 'vm') });
+  });
+
+  it('a service killed on this host (kill -9: its pid is gone) is neither up nor holding the store, however fresh its last snapshot and lease', () => {
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, holder: undefined });
+  });
+
+  it('a holder on another host cannot be checked from here: it holds the store until its lease goes stale', () => {
+    expect(serviceState(snap(42), holder(42, 'other'), NOW, 'vm', () => false)).toEqual({ live: true, holder: holder(42, 'other') });
+  });
+
+  it('a snapshot older than 5 s is not a running service', () => {
+    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, holder: undefined });
+  });
+});
