@@ -10,10 +10,11 @@ import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
+import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
-import { flushRules, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
+import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table } from '../context.js';
@@ -36,6 +37,14 @@ export interface RulesTestInput {
   readonly states: ReadonlyMap<string, StateDoc>;
   /** Decide on events still held for the allowed lateness at the end. @default true */
   readonly flush?: boolean;
+  /**
+   * Silence after which the service sends an asset an idle watermark (`rules.idleAfter`, at least
+   * the allowed lateness; 0 where it sends none). Lines that say when their event was received
+   * (the capture's `receivedAt`) then get the watermarks the service sent between them.
+   */
+  readonly idleMs?: number;
+  /** The same for the {@link compare} rule set's config. @default idleMs */
+  readonly compareIdleMs?: number;
   /** Processing time for validation and rules. @default now */
   readonly now?: number;
   /**
@@ -71,6 +80,8 @@ export interface RulesTestLine {
   readonly late?: readonly string[];
   /** With `--trace`: what the line's events changed in the traced asset's rule state, and what its rules hold. */
   readonly trace?: readonly string[];
+  /** Idle watermarks the service sent before this line arrived (silent assets), with what they delivered. */
+  readonly idle?: readonly { readonly erpAssetId: string; readonly silentSince: string; readonly at: string; readonly deliveries: readonly DeliveryIntent[] }[];
 }
 
 export interface RulesTestReport {
@@ -112,8 +123,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
   const keepLines = input.compare === undefined;
   const keep = (l: RulesTestLine) => {
+    for (const w of l.idle ?? []) count(w.deliveries);
     count(l.deliveries);
-    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace)) return;
+    if (!keepLines || (input.brief && l.accepted && l.deliveries.length === 0 && !l.late && !l.trace && !l.idle)) return;
     counts.shown++;
     if (input.onLine) input.onLine(l);
     else lines.push(l);
@@ -125,6 +137,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const other = input.compare;
   let otherStates = new Map(input.states);
   const tallies = { current: emptyTally(), proposed: emptyTally() };
+  // The service's idle watermarks, each rule set with those of its config.
+  const idle = input.idleMs ? new IdleWatermarks(input.idleMs) : undefined;
+  const otherIdleMs = input.compareIdleMs ?? input.idleMs;
+  const otherIdle = otherIdleMs ? new IdleWatermarks(otherIdleMs) : undefined;
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
   type Pending = { readonly at: Where; readonly reason: string } | { readonly at: Where; readonly steps: SimulationStep[] };
@@ -133,22 +149,31 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
     // The traced asset's changes, by step.
     const changes = new Map<number, string[]>();
-    const onStep = (i: number, id: string, before: StateDoc, after: StateDoc) => {
+    const onStep = (i: number, id: string, before: StateDoc, after: StateDoc, watermarkAt?: number) => {
       if (id !== traced) return;
       const c = stateChanges(before, after);
       // What the rules hold for the allowed lateness, when that changed.
       const held = heldEvents(after);
       const line = Object.keys(held).length ? `held for the lateness: ${Object.entries(held).map(([r, n]) => `${r} ${n}`).join(', ')}` : 'held for the lateness: nothing';
       const heldBefore = heldEvents(before);
-      changes.set(i, stableJson(held) === stableJson(heldBefore) ? c : [...c, line]);
+      const lines = stableJson(held) === stableJson(heldBefore) ? c : [...c, line];
+      // An idle watermark before the step: its changes first, marked as its own.
+      const shown = watermarkAt === undefined ? lines : lines.map((t) => `idle watermark at ${new Date(watermarkAt).toISOString()}: ${t}`);
+      changes.set(i, [...(changes.get(i) ?? []), ...shown]);
     };
-    const result = simulateRules(input.rules, steps, { initial: states, now, ...(traced !== undefined ? { onStep } : {}) });
+    const result = simulateRules(input.rules, steps, { initial: states, now, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
     if (other) {
-      const o = simulateRules(other, steps, { initial: otherStates, now });
+      const o = simulateRules(other, steps, { initial: otherStates, now, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
-      for (const ds of result.perStep) tallyDeliveries(tallies.current, ds);
-      for (const ds of o.perStep) tallyDeliveries(tallies.proposed, ds);
+      // In the order the service made them: a step's watermarks, then the step's own deliveries.
+      const tally = (t: typeof tallies.current, r: typeof result) =>
+        r.perStep.forEach((ds, i) => {
+          for (const w of r.watermarksByStep[i] ?? []) tallyDeliveries(t, w.deliveries);
+          tallyDeliveries(t, ds);
+        });
+      tally(tallies.current, result);
+      tally(tallies.proposed, o);
     }
     let k = 0;
     for (const p of chunk) {
@@ -158,6 +183,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       }
       const n = p.steps.length;
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
+      const idleHere = result.watermarksByStep.slice(k, k + n).flat();
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       keep({
         ...p.at,
@@ -166,6 +192,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         deliveries: result.perStep.slice(k, k + n).flat(),
         ...(late.length ? { late } : {}),
         ...(trace.length ? { trace } : {}),
+        ...(idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: w.deliveries })) } : {}),
       });
       k += n;
     }
@@ -210,7 +237,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const r = identity.resolve(event.ids);
       if (!r.ok) return rejected(r.reason);
       const destination = r.asset.destination ?? input.defaultDestination;
-      steps.push({ event, asset: r.asset, destination });
+      const receivedAt = receivedAtOf(event.raw);
+      steps.push({ event, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
     }
     for (const s of steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
     counts.accepted++;
@@ -229,6 +257,13 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   tallyDeliveries(tallies.current, flushed);
   tallyDeliveries(tallies.proposed, flushAll(other, otherStates).deliveries);
   return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport };
+}
+
+/** When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if the line has one. */
+function receivedAtOf(raw: unknown): number | undefined {
+  const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).receivedAt : undefined;
+  const t = typeof v === 'string' ? parseIsoTime(v) : v;
+  return typeof t === 'number' && Number.isFinite(t) ? t : undefined;
 }
 
 /** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */
@@ -264,6 +299,10 @@ export function formatLine(l: RulesTestLine): string {
   const out: string[] = [];
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
+  for (const w of l.idle ?? []) {
+    out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
+    for (const d of w.deliveries) out.push(`    ${describeDelivery(d)}`);
+  }
   if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
   for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
   for (const t of l.trace ?? []) out.push(`  · ${t}`);
@@ -294,9 +333,9 @@ export function formatSummary(report: RulesTestReport): string {
   return `${out.join('\n')}\n`;
 }
 
-/** A payload field's value for a one-line comparison: short, `(none)` when absent. */
+/** A payload field's value for a one-line comparison: short, `(none)` when absent (and `null` when null: they differ). */
 const shortValue = (v: unknown): string => {
-  const t = v === undefined || v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : txt(v);
+  const t = v === undefined ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : txt(v);
   return t.length > 60 ? `${t.slice(0, 59)}…` : t;
 };
 

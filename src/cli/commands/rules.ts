@@ -6,12 +6,15 @@
  *   order) through validation, identity and the rules (rules-test.ts), starting from the stored
  *   state (or empty with `--fresh`), and prints the deliveries each event would produce. Nothing is
  *   stored or sent. Events still held for the allowed lateness at the end of the input are decided
- *   then (`--no-flush` shows only what the engine would have decided by that point). The file is
+ *   then (`--no-flush` shows only what the engine would have decided by that point); captured
+ *   lines, which say when the service received them, also get the idle watermarks the service
+ *   sent in the silences between them (`rules.idleAfter`). The file is
  *   read as a stream, with progress on stderr; `--brief` keeps only the lines that matter;
  *   `--compare` and `--trace` say what a changed config would change, and why a rule fired.
  * - `rules list` prints the compiled rules.
  * @module
  */
+import { idleMsOf } from '../../engine/tasks/index.js';
 import { createReadStream, existsSync, readdirSync, statSync, type ReadStream } from 'node:fs';
 import { basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -165,11 +168,12 @@ function readFiles(files: readonly { path: string; size: number }[]): { lines: A
   return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
 }
 
-/** The rules of the config file given to `--compare`; its problems are reported as that file's. */
-function comparedRules(path: string): Rule[] {
+/** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
+function comparedRules(path: string): { rules: Rule[]; idleMs: number } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
-    return buildRules(resolveConfig(path).config);
+    const config = resolveConfig(path).config;
+    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
     throw err;
@@ -223,8 +227,9 @@ export function registerRulesCommand(program: Command): Command {
             defaultDestination,
             states,
             flush: opts.flush,
+            idleMs: idleMsOf(rulesConfigOf(config)),
             ...(opts.brief ? { brief: true } : {}),
-            ...(compare ? { compare } : {}),
+            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : {}),
             onProgress: progress.update,

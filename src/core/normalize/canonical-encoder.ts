@@ -6,7 +6,8 @@
  * The line names the asset by its ERP id (`erpAssetId`), as identity resolved it when the event
  * arrived, so a later change of tag mapping does not move captured events to another asset. Times
  * are ISO 8601. `source` and `receivedAt` are kept for the reader; the decoder ignores them (a
- * replay is its own source, received when it is read). The source's raw payload is not kept.
+ * replay is its own source, received when it is read), and `rules test` reads `receivedAt` to send
+ * the idle watermarks the service sent between lines. The source's raw payload is not kept.
  * @module
  */
 import type { CanonicalEvent } from '../model/events.js';

@@ -51,3 +51,12 @@ describe('comparing the deliveries of two rule sets', () => {
     expect(stableJson([1, 'x'])).not.toBe(stableJson(['x', 1]));
   });
 });
+
+describe('a payload field absent under one rule set and null under the other', () => {
+  it('is named among the fields that differ (the payloads differ as JSON, so a change without fields would be reported)', () => {
+    const c = compareDeliveries([fact('k', { title: 'x', plannedStart: null })], [fact('k', { title: 'x' })]);
+    expect(c.changed.map((f) => f.fields)).toEqual([['plannedStart']]);
+    const s = compareDeliveries([state('EQ-1', { warehouseLocation: null })], [state('EQ-1', {})]);
+    expect(s.states).toHaveLength(1);
+  });
+});

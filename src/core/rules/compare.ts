@@ -58,11 +58,15 @@ export function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
-/** Top-level fields whose values differ between two payloads (absent: no fields), sorted. */
+/**
+ * Top-level fields whose values differ between two payloads (absent: no fields), sorted. A field
+ * left out differs from one that is `null`, as in the payloads' {@link stableJson}.
+ */
 export function differingFields(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>> | undefined): string[] {
   const x = a ?? {};
   const y = b ?? {};
-  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => stableJson(x[k]) !== stableJson(y[k])).sort();
+  const field = (v: unknown): string | undefined => (v === undefined ? undefined : stableJson(v));
+  return [...new Set([...Object.keys(x), ...Object.keys(y)])].filter((k) => field(x[k]) !== field(y[k])).sort();
 }
 
 /**

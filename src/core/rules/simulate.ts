@@ -2,7 +2,9 @@
  * Run rules over events without a store or an outbox: what `rules test` shows, and what the rule
  * property tests drive. It folds events exactly as the ingest engine does — for each event, every
  * rule whose `kinds` include the event's kind, with that asset's sub-state — and can put state
- * through JSON between batches, as the store does.
+ * through JSON between batches, as the store does. Given when each event was received (the event
+ * capture keeps it), it also sends the idle watermarks the service sent in the silences between
+ * them ({@link IdleWatermarks}).
  * @module
  */
 import type { AssetRecord } from '../model/assets.js';
@@ -18,7 +20,83 @@ export interface SimulationStep {
   readonly event: CanonicalEvent;
   readonly asset: AssetRecord;
   readonly destination: string;
+  /** When the service received the event (wall clock, as the capture keeps it): where its idle watermarks fell. */
+  readonly receivedAt?: number;
 }
+
+/** An idle watermark {@link simulateRules} sent before a step: what it decided for a silent asset. */
+export interface SimulatedWatermark {
+  readonly erpAssetId: string;
+  /** When the asset was last heard from (the received time of its last event). */
+  readonly silentSince: number;
+  /** The watermark's time (wall clock): `idleMs` after that, or after the watermark before it. */
+  readonly at: number;
+  readonly deliveries: readonly DeliveryIntent[];
+}
+
+interface Tracked {
+  readonly id: string;
+  readonly asset: AssetRecord;
+  readonly destination: string;
+  readonly since: number;
+  /** When the asset is named idle (next). */
+  readonly due: number;
+}
+
+/**
+ * The service's idle watermarks (engine/tasks/idle-watermark.ts, `Ingestor.idleHolding`) over a
+ * replayed stream, on the received times of its events as the clock: an asset heard from at `t`
+ * whose rules still hold events at `t + idleMs` gets a watermark then; one still holding after it
+ * is named again `idleMs` later; one holding nothing is let go until it reports again. The service
+ * checks every so often, so its watermark comes up to that check interval later than here (a
+ * dwell is dated by itself, not by the watermark). One instance for a whole input (across calls).
+ */
+export class IdleWatermarks {
+  /** The service's clock: the latest received time so far. */
+  private clock = Number.NEGATIVE_INFINITY;
+  /** Assets by the received time of their last event, oldest first (so also by when they are due). */
+  private readonly seen = new Map<string, Tracked>();
+  /** Assets named idle and still holding, by when they are named again, soonest first. */
+  private readonly named = new Map<string, Tracked>();
+
+  constructor(readonly idleMs: number) {}
+
+  /** The clock reaches `receivedAt` (it never goes back). */
+  tick(receivedAt: number): void {
+    if (receivedAt > this.clock) this.clock = receivedAt;
+  }
+
+  /** An event of this asset, received now. */
+  heard(asset: AssetRecord, destination: string): void {
+    const id = asset.erpAssetId;
+    this.named.delete(id);
+    this.seen.delete(id);
+    this.seen.set(id, { id, asset, destination, since: this.clock, due: this.clock + this.idleMs });
+  }
+
+  /** The asset due soonest, if it is due by now (taken out: give it back with {@link again}). */
+  next(): Tracked | undefined {
+    const a = first(this.seen);
+    const b = first(this.named);
+    const t = a === undefined ? b : b === undefined || a.due <= b.due ? a : b;
+    if (t === undefined || t.due > this.clock) return undefined;
+    (t === a ? this.seen : this.named).delete(t.id);
+    return t;
+  }
+
+  /** Still holding after its watermark: named again `idleMs` later. */
+  again(t: Tracked): void {
+    this.named.set(t.id, { ...t, due: t.due + this.idleMs });
+  }
+}
+
+const first = <V>(m: Map<string, V>): V | undefined => {
+  for (const v of m.values()) return v;
+  return undefined;
+};
+
+/** Whether a rule of `rules` holds events (or a dwell) in this state document: what a watermark can decide. */
+const holding = (rules: readonly Rule[], doc: StateDoc): boolean => rules.some((r) => isFlushable(r) && r.holds(doc[r.name]));
 
 export interface SimulationOptions {
   /** State documents to start from (by ERP asset id); absent assets start empty. */
@@ -27,8 +105,13 @@ export interface SimulationOptions {
   readonly now?: number;
   /** Split the input into batches of these sizes, putting state through JSON between them. */
   readonly batchSizes?: readonly number[];
-  /** Called after each step with the asset's state document before and after it (`rules test --trace`). */
-  readonly onStep?: (index: number, erpAssetId: string, before: StateDoc, after: StateDoc) => void;
+  /**
+   * Called after each step with the asset's state document before and after it (`rules test
+   * --trace`), and after each idle watermark sent before step `index` (with its time).
+   */
+  readonly onStep?: (index: number, erpAssetId: string, before: StateDoc, after: StateDoc, watermarkAt?: number) => void;
+  /** Send idle watermarks in the silences between the steps' received times (steps without one move no clock). */
+  readonly idle?: IdleWatermarks;
 }
 
 export interface SimulationResult {
@@ -36,6 +119,8 @@ export interface SimulationResult {
   readonly perStep: readonly (readonly DeliveryIntent[])[];
   /** Per input step, the rules that dropped its event as late (older than their allowed lateness). */
   readonly lateByStep: readonly (readonly string[])[];
+  /** Per input step, the idle watermarks sent before it that delivered something (with {@link SimulationOptions.idle}). */
+  readonly watermarksByStep: readonly (readonly SimulatedWatermark[])[];
   readonly states: Map<string, StateDoc>;
 }
 
@@ -43,10 +128,27 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   let states = new Map<string, StateDoc>(options.initial ?? []);
   const perStep: DeliveryIntent[][] = [];
   const lateByStep: string[][] = [];
+  const watermarksByStep: SimulatedWatermark[][] = [];
+  const idle = options.idle;
   const sizes = options.batchSizes ?? [];
   let batchIndex = 0;
   let inBatch = 0;
   for (const [index, step] of steps.entries()) {
+    const watermarks: SimulatedWatermark[] = [];
+    if (idle && step.receivedAt !== undefined) {
+      idle.tick(step.receivedAt);
+      for (let t = idle.next(); t !== undefined; t = idle.next()) {
+        const doc = states.get(t.id) ?? {};
+        if (!holding(rules, doc)) continue; // let go until it reports again
+        const r = flushRules(rules, new Map([[t.id, doc]]), new Map([[t.id, t]]), t.due, t.due);
+        const after = r.states.get(t.id) ?? doc;
+        states.set(t.id, after);
+        options.onStep?.(index, t.id, doc, after, t.due);
+        if (r.deliveries.length) watermarks.push({ erpAssetId: t.id, silentSince: t.since, at: t.due, deliveries: r.deliveries });
+        if (holding(rules, after)) idle.again(t);
+      }
+    }
+    watermarksByStep.push(watermarks);
     const id = step.asset.erpAssetId;
     const before = states.get(id) ?? {};
     let doc = before;
@@ -62,6 +164,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     }
     states.set(id, doc);
     options.onStep?.(index, id, before, doc);
+    if (idle && step.receivedAt !== undefined && rules.some((r) => r.kinds.includes(step.event.kind))) idle.heard(step.asset, step.destination);
     perStep.push(out);
     lateByStep.push(late);
     inBatch++;
@@ -72,7 +175,7 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       inBatch = 0;
     }
   }
-  return { perStep, lateByStep, states };
+  return { perStep, lateByStep, watermarksByStep, states };
 }
 
 /**

@@ -32,3 +32,15 @@ describe('rule state changes for rules test --trace', () => {
     expect(heldEvents({ location: { order: { pending: [{}, {}] } }, maintenance: { order: { pending: [] } }, meter: { last: 1 } })).toEqual({ location: 2 });
   });
 });
+
+describe('rule state changes under names of the buffers left out', () => {
+  it('shows a threshold, zone or interval named like a reorder buffer or a meter history (only the rule\'s own buffers are left out)', () => {
+    const before = { maintenance: { thresholds: { order: { phase: 'pending' } }, services: { history: { base: 0 } } }, location: { zones: { order: { phase: 'entering', since: T } } } };
+    const after = { maintenance: { thresholds: { order: { phase: 'active' } }, services: { history: { base: 250 } } }, location: { zones: { order: { phase: 'inside', since: T } } } };
+    expect(stateChanges(before, after)).toEqual([
+      'location.zones.order.phase: entering → inside',
+      'maintenance.services.history.base: 0 → 250',
+      'maintenance.thresholds.order.phase: pending → active',
+    ]);
+  });
+});

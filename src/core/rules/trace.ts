@@ -9,7 +9,11 @@
 import { stableJson } from './compare.js';
 import type { StateDoc } from './simulate.js';
 
-/** Sub-state keys left out of the difference: reorder buffers (summarised) and their bookkeeping, and meter histories. */
+/**
+ * A rule sub-state's own keys left out of the difference: reorder buffers (summarised) and their
+ * bookkeeping, and meter histories. Only at that level: deeper down the keys are names (a
+ * threshold, interval or zone may be called `order`).
+ */
 const SKIP = new Set(['order', 'releasedKinds', 'history', 'kmHistory']);
 /** Whole milliseconds between 2000 and 2100 are times. */
 const EARLIEST = Date.UTC(2000, 0, 1);
@@ -31,13 +35,14 @@ function show(v: unknown): string {
   return text.length > 140 ? `${text.slice(0, 139)}…` : text;
 }
 
-function diff(path: string, a: unknown, b: unknown, out: string[]): void {
+function diff(path: string, a: unknown, b: unknown, out: string[], depth = 0): void {
   // Objects (one of them maybe new or gone) field by field, so each line names one value.
   if ((isObject(a) || a === undefined) && (isObject(b) || b === undefined)) {
     const x = a ?? {};
     const y = b ?? {};
     for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) {
-      if (!SKIP.has(k)) diff(path === '' ? k : `${path}.${k}`, x[k], y[k], out);
+      // Depth 1: the keys of a rule's sub-state.
+      if (depth !== 1 || !SKIP.has(k)) diff(path === '' ? k : `${path}.${k}`, x[k], y[k], out, depth + 1);
     }
     return;
   }

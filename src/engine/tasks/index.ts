@@ -22,6 +22,15 @@ export interface RuleTaskOptions {
   readonly logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
 
+/**
+ * After how much silence the service sends an asset an idle watermark: `rules.idleAfter` (at least
+ * the allowed lateness), where rules hold events or zone dwell waits; 0 where it sends none.
+ * (`rules test` sends the same ones between captured lines.)
+ */
+export function idleMsOf(config: RulesConfig): number {
+  return config.idleAfter > 0 && (config.allowedLateness > 0 || (config.zones?.zones.length ?? 0) > 0) ? Math.max(config.idleAfter, config.allowedLateness) : 0;
+}
+
 export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): ScheduledTask[] {
   const tasks: ScheduledTask[] = [];
   const m = config.maintenance;
@@ -41,8 +50,8 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
     );
   }
   // Idle watermarks matter only where rules hold events for a lateness, or zone dwell waits for a next fix.
-  if (config.idleAfter > 0 && (config.allowedLateness > 0 || (config.zones?.zones.length ?? 0) > 0)) {
-    const idleMs = Math.max(config.idleAfter, config.allowedLateness);
+  const idleMs = idleMsOf(config);
+  if (idleMs > 0) {
     tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }
   const inv = inventorySyncOptionsOf(config, options.defaultDestination);
