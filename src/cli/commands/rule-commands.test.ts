@@ -91,7 +91,7 @@ describe('rules test', () => {
     const input = { lines: jsonl.split('\n'), rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), brief: true };
     const report = await runRulesTest({ ...input, compare: createRules(proposed) });
     expect(report.lines).toEqual([]); // only the comparison is shown: lines are counted, not kept
-    expect(report.counts).toEqual({ lines: 8, accepted: 5, rejected: 3, shown: 0 });
+    expect(report.counts).toEqual({ lines: 8, accepted: 5, rejected: 3, shown: 0, late: 0 });
     const c = report.comparison;
     expect(c?.onlyCurrent.map((d) => d.businessKey)).toEqual(['EQ-1|overheat|2026-10-01T08:00:00.000Z']);
     expect(c?.onlyProposed).toEqual([]);
@@ -109,6 +109,13 @@ describe('rules test', () => {
     // The same rules on both sides: nothing to report.
     const same = await runRulesTest({ ...input, compare: createRules(rules) });
     expect(formatComparison(same, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('no difference: both would deliver the same (1 fact(s) alike)');
+
+    // Lines the rules drop as late (a day the stored state already decided) compare alike under any
+    // rules: the summary says how many, and how to start from nothing.
+    const late = jsonl.split('\n').filter((l) => l.includes('"assetId":"tag-1"') && l.includes('coolantTemp'));
+    const behind = await runRulesTest({ ...input, lines: [...late, late[0]!.replace('08:00:00Z', '07:00:00Z')], compare: createRules(proposed) });
+    expect(behind.counts.late).toBe(1);
+    expect(formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 line(s) dropped as late by the rules (older than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)');
   });
 
   it('--trace shows what each line changed in one asset\'s rule state, and keeps those lines when brief', async () => {
@@ -161,7 +168,7 @@ describe('rules test', () => {
     lines.splice(2100, 0, '{"kind":');
     const now = Date.parse('2026-10-03T00:00:00Z');
     const report = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now });
-    expect(report.counts).toEqual({ lines: 2502, accepted: 2501, rejected: 1, shown: 2502 });
+    expect(report.counts).toEqual({ lines: 2502, accepted: 2501, rejected: 1, shown: 2502, late: 1 });
     expect(report.lines).toHaveLength(2502);
 
     // The same events through the rules in one run, and the same flush at the end.

@@ -52,7 +52,7 @@ describe('rules test lines', () => {
   it('rejects a line holding an empty list of events, with why (not an accepted line that shows nothing)', async () => {
     const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
-    expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2 });
+    expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
   });
 });

@@ -92,7 +92,8 @@ export interface RulesTestReport {
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
   /** Event lines read (not blank, not comments), accepted and rejected; and how many of them were shown. */
-  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number };
+  /** `late`: accepted lines a rule dropped as older than what it had decided on (with stored state: what the service decided). */
+  readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
   /** With `--trace`: the traced asset, and what deciding the end of the input changed in its state. */
@@ -116,7 +117,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0 };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
-  const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0 };
+  const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
   const count = (ds: readonly DeliveryIntent[]) => {
     for (const d of ds) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
   };
@@ -183,6 +184,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       }
       const n = p.steps.length;
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
+      if (late.length) counts.late++;
       const idleHere = result.watermarksByStep.slice(k, k + n).flat();
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       keep({
@@ -313,6 +315,15 @@ export function formatRulesTest(report: RulesTestReport): string {
   return `${report.lines.map(formatLine).join('')}${formatSummary(report)}`;
 }
 
+/**
+ * Lines dropped as late: usually events the starting state already decided (the service ran them),
+ * which then compare alike under any rules: say so, and how to start from nothing.
+ */
+function lateNote(late: number): string[] {
+  if (late === 0) return [];
+  return [`${late} line(s) dropped as late by the rules (older than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)`];
+}
+
 /** What follows the lines: what the end of the input decided, and the counts. */
 export function formatSummary(report: RulesTestReport): string {
   const out: string[] = [];
@@ -327,6 +338,7 @@ export function formatSummary(report: RulesTestReport): string {
   out.push(
     '',
     `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
+    ...lateNote(c.late),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     'nothing was stored or sent',
   );
@@ -375,6 +387,7 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     '',
     same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,
     `${report.counts.lines} event line(s): ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
+    ...lateNote(report.counts.late),
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
