@@ -54,6 +54,15 @@ export interface IngestCommit {
   readonly replayed?: readonly number[];
 }
 
+/** Where one fact's delivery stands. */
+export interface FactDelivery {
+  readonly id: number;
+  readonly destination: string;
+  readonly status: OutboxItem['status'];
+  /** The ERP's answer to the delivery, when delivered (parsed JSON, cut at 4 KiB). */
+  readonly response?: unknown;
+}
+
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */
 export interface AuditRecord {
   readonly at: number;
@@ -170,6 +179,12 @@ export interface Store {
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
+  /**
+   * The outbox rows of these facts (one operation), by business key: where each stands and what
+   * the ERP answered when it was delivered (what `maintenance status` shows of a work order the
+   * ERP has not reported on yet).
+   */
+  factDeliveries(operation: string, businessKeys: readonly string[]): Promise<Map<string, FactDelivery>>;
   /** Dead → discarded (the row and its audit stay; see `DeliveryStatus`). Returns how many moved. */
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number>;
 

@@ -15,14 +15,14 @@ import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
-import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import { WORKORDER_CREATE, parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
 import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
-import type { Store } from '../../ports/store.js';
+import type { FactDelivery, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { serviceIsRunning } from './quarantine.js';
@@ -51,7 +51,35 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
     if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0) continue;
     out.push({ erpAssetId: a.erpAssetId, ...s });
   }
-  return out;
+  return withDeliveries(store, out);
+}
+
+/**
+ * Work orders the ERP has not reported on yet (`requested`): where their delivery stands, and the
+ * ERP's id from its answer to the create once delivered, so "requested" does not read as "not sent".
+ */
+async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<AssetMaintenance[]> {
+  const keys = rows.flatMap((r) => r.open.filter((w) => w.status === 'requested').map((w) => w.businessKey));
+  if (keys.length === 0) return rows;
+  const found = await store.factDeliveries(WORKORDER_CREATE, keys);
+  const stand = (d: FactDelivery): string => (d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}` : d.status === 'discarded' ? 'discarded' : 'queued');
+  return rows.map((r) => ({
+    ...r,
+    open: r.open.map((w) => {
+      const d = w.status === 'requested' ? found.get(w.businessKey) : undefined;
+      if (!d) return w;
+      const erpId = w.erpWorkOrderId ?? erpIdOf(d.response);
+      return { ...w, delivery: stand(d), ...(erpId !== undefined ? { erpWorkOrderId: erpId } : {}) };
+    }),
+  }));
+}
+
+/** The work order's id in the ERP's answer to its create, where the answer has one. */
+function erpIdOf(response: unknown): string | undefined {
+  if (response === null || typeof response !== 'object') return undefined;
+  const r = response as Record<string, unknown>;
+  const id = r.id ?? r.erpWorkOrderId ?? r.workOrderId ?? r.number;
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
 }
 
 /**
@@ -82,7 +110,7 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
     [w.hoursAtCompletion !== undefined ? `${w.hoursAtCompletion} h` : '', w.kmAtCompletion !== undefined ? `${w.kmAtCompletion} km` : ''].filter(Boolean).join(', ') || '-';
   for (const r of rows) {
     for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, meter(d), nextDue(d), toGo(d)]);
-    for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
+    for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
     for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
   const parts = [`DUE\n${table(due)}`, open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n', closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n'];

@@ -20,6 +20,7 @@ import type {
   AuditRecord,
   Counters,
   DestinationStats,
+  FactDelivery,
   IngestCommit,
   LoggedMessage,
   PruneCutoffs,
@@ -512,6 +513,27 @@ export class SqliteStore implements Store {
       }
     })();
     return Promise.resolve(moved);
+  }
+
+  factDeliveries(operation: string, businessKeys: readonly string[]): Promise<Map<string, FactDelivery>> {
+    const out = new Map<string, FactDelivery>();
+    const keys = [...new Set(businessKeys)];
+    for (let i = 0; i < keys.length; i += 500) {
+      const part = keys.slice(i, i + 500);
+      const rows = this.db
+        .prepare(`SELECT id, destination, business_key, status, response FROM outbox WHERE kind = 'fact' AND operation = ? AND business_key IN (${part.map(() => '?').join(', ')}) ORDER BY id`)
+        .all(operation, ...part) as { id: number; destination: string; business_key: string; status: OutboxItem['status']; response: string | null }[];
+      for (const r of rows) {
+        let response: unknown;
+        try {
+          response = r.response === null ? undefined : JSON.parse(r.response);
+        } catch {
+          response = undefined; // cut at 4 KiB: not JSON any more
+        }
+        if (!out.has(r.business_key)) out.set(r.business_key, { id: r.id, destination: r.destination, status: r.status, ...(response !== undefined ? { response } : {}) });
+      }
+    }
+    return Promise.resolve(out);
   }
 
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number> {

@@ -61,6 +61,11 @@ export interface WorkOrderRow extends WorkOrderRecord {
   readonly occurrence: string;
   /** From the rule's severity (MEDIUM when the rule is no longer configured). */
   readonly priority: Priority;
+  /**
+   * While the ERP has not reported on it (`requested`): where its delivery stands — `queued`,
+   * `sent`, `dead letter <id>` or `discarded` (filled in from the outbox by the CLI).
+   */
+  readonly delivery?: string;
 }
 
 export interface MaintenanceStatus {
