@@ -29,6 +29,15 @@ describe('work-order webhook authorization', () => {
   });
 });
 
+describe('HTTP intake turned off', () => {
+  it('answers a POST with what to set, not a bare 404', async () => {
+    const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') } });
+    const r = await app.request('/v1/events', { method: 'POST', body: '[]' });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: string }).error).toContain('sources.http.token');
+  });
+});
+
 describe('HTTP intake under back-pressure', () => {
   it('refuses a POST with 503 and Retry-After while the backlog is at sources.http.maxBacklog, and takes it once below', async () => {
     let backlog = 50_000;

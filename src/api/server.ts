@@ -80,6 +80,9 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   app.get('/v1/status', async (c) => c.json(await opts.status.status()));
 
   const intake = opts.intake;
+  if (!intake) {
+    app.post('/v1/events', (c) => c.json({ error: 'event intake is off: set sources.http.token in the config (then send Authorization: Bearer <token>)' }, 404));
+  }
   if (intake) {
     const guard = [
       bearerAuth({ token: intake.token, noAuthenticationHeader: { message: { error: 'missing bearer token; send Authorization: Bearer <token>' } } }),

@@ -4,7 +4,7 @@
  * @module
  */
 import { existsSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
 import { parseDuration } from '../config/duration.js';
@@ -27,7 +27,7 @@ export interface CliContext {
 
 /** Adds `-c, --config <file>` (default $ASSETBRIDGE_CONFIG or ./assetbridge.yaml). */
 export function addConfigOption(cmd: Command): Command {
-  return cmd.option('-c, --config <file>', 'configuration file (YAML)', process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG);
+  return cmd.addOption(new Option('-c, --config <file>', 'configuration file (YAML)').default(process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG, `$ASSETBRIDGE_CONFIG, else ${DEFAULT_CONFIG}`));
 }
 
 export function resolveConfig(configPath: string | undefined): { config: Config; configPath: string } {

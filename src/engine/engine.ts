@@ -243,5 +243,7 @@ export class Engine {
     await step('store', () => p.store.close());
     this.state = errors.length ? 'failed' : 'stopped';
     if (errors.length) throw new AggregateError(errors, 'shutdown finished with errors');
+    // The last line of a clean stop: an operator (or a supervisor) can tell it finished.
+    p.logger.info('assetbridge stopped');
   }
 }

@@ -61,7 +61,8 @@ export class TaskScheduler {
       const started = this.clock.now();
       try {
         await t.run(this.makeContext(this.abort.signal));
-        this.logger?.info({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
+        // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
+        this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
       } catch (err) {
         this.logger?.error({ task: t.name, err: coerceError(err) }, 'scheduled task failed; it runs again at its next time');
       }

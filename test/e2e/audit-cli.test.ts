@@ -44,6 +44,9 @@ describe('assetbridge audit', () => {
     // One delivery's whole history, however old, without --since.
     expect((await runCli(['audit', '--delivery', '1', '--json', '-c', path])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([9, 1, 0, 2, 3]);
 
+    const unknown = await runCli(['audit', '--asset', 'NOPE', '-c', path]);
+    expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
+
     for (const [args, message] of [
       [['--limit', 'abc'], '--limit "abc" is not a positive whole number'],
       [['--limit', '0'], '--limit "0" is not a positive whole number'],

@@ -33,7 +33,12 @@ export function registerAuditCommand(program: Command): void {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);
           return;
         }
-        if (!rows.length) return void process.stdout.write('no attempts in that window\n');
+        if (!rows.length) {
+          // A typo in the asset id reads like a quiet asset: say so, as the other commands do.
+          if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))
+            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it; see 'assetbridge assets list'`);
+          return void process.stdout.write('no attempts in that window\n');
+        }
         process.stdout.write(
           table([
             ['TIME', 'DESTINATION', 'OPERATION', 'ASSET', 'TRY', 'STATUS', 'MS', 'OUTCOME', 'REQUEST'],

@@ -24,7 +24,7 @@ export async function serviceIsRunning(store: Store): Promise<boolean> {
 }
 
 export function registerQuarantineCommand(program: Command): void {
-  const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale (invariant 6)');
+  const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale, with the reason; replay it after the fix');
 
   addConfigOption(
     q
