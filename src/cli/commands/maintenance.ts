@@ -11,10 +11,6 @@
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { createApp } from '../../app.js';
-import { createLogger } from '../../adapters/log/logger.js';
-import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
-import type { SubmitResult } from '../../ports/source.js';
 import { WORKORDER_CREATE, parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
 import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
@@ -23,9 +19,9 @@ import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/mainte
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
-import { serviceIsRunning } from './quarantine.js';
+import { submitOperatorEvent } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
@@ -230,22 +226,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       });
       const { config, configPath } = resolveConfig(opts.config);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
-      // The running service owns the rule state: hand it the event; else run the pipeline here.
-      const viaService = await withConfigContext(config, configPath, async ({ store }) => {
-        if (!(await serviceIsRunning(store))) return undefined;
-        const r = await requestJob(store, SUBMIT_EVENTS_JOB, { events: [event] }, { timeoutMs: 60_000 });
-        return JSON.parse(r.output) as SubmitResult;
-      });
-      let result = viaService;
-      if (!result) {
-        const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge maintenance complete' });
-        try {
-          result = await submitEvents(app.ingestor, [event], Date.now());
-          await app.ingestor.flush(); // a checkpoint: the stored state has the completion
-        } finally {
-          await app.close();
-        }
-      }
+      const { result, viaService } = await submitOperatorEvent(config, configPath, event, 'assetbridge maintenance complete');
       const rejected = result.quarantined[0];
       if (rejected) {
         process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);

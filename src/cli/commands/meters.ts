@@ -9,7 +9,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, table, toJson, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
+import { submitOperatorEvent } from './submit-event.js';
+import { parseIsoTime } from '../../core/normalize/iso-time.js';
 
 export interface MeterRow {
   readonly erpAssetId: string;
@@ -90,4 +92,43 @@ export function registerMetersCommand(program: Command): void {
       }, { existingStore: true });
     }),
   );
+
+  addConfigOption(
+    assets
+      .command('reset-meter <erpAssetId>')
+      .description('declare a replaced (or reset) hour meter or odometer: its first reading, from which hours and km count on (service intervals, usage, the ERP\'s meter records); readings that went backwards are no longer set aside')
+      .option('--hours <h>', 'the new hour meter\'s reading')
+      .option('--km <km>', 'the new odometer\'s reading')
+      .option('--at <iso>', 'when it was replaced (default: now)')
+      .addHelpText('after', '\nExamples:\n  assetbridge assets reset-meter EQ-1 --hours 0 --at 2026-11-30T08:00:00Z\n  assetbridge assets reset-meter TRUCK-7 --km 12'),
+  ).action(
+    action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string }) => {
+      const event = meterResetEvent(erpAssetId, opts);
+      const { config, configPath } = resolveConfig(opts.config);
+      const known = await withConfigContext(config, configPath, async ({ store }) => (await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId));
+      if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry; see 'assetbridge assets list'`);
+      const { result, viaService } = await submitOperatorEvent(config, configPath, event, 'assetbridge assets reset-meter');
+      const rejected = result.quarantined[0];
+      if (rejected) {
+        process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);
+        process.exitCode = 1;
+        return;
+      }
+      const what = opts.hours !== undefined ? `hour meter at ${opts.hours} h` : `odometer at ${opts.km ?? ''} km`;
+      process.stdout.write(`recorded a new ${what} for ${erpAssetId} from ${String(event.eventTime)}${viaService ? ' through the running service' : ''}; 'assetbridge assets meters --asset ${erpAssetId}' shows the result\n`);
+    }),
+  );
+}
+
+/** The canonical meter event that declares a replaced meter (`declaredReset`) or odometer (`odometerReset`). */
+export function meterResetEvent(erpAssetId: string, opts: { hours?: string; km?: string; at?: string }): Record<string, unknown> {
+  if ((opts.hours === undefined) === (opts.km === undefined)) throw new UsageError('give the new meter\'s first reading: --hours for an hour meter or --km for an odometer (one of them)');
+  const value = Number(opts.hours ?? opts.km);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${opts.hours !== undefined ? 'hours' : 'km'} "${opts.hours ?? opts.km ?? ''}" is not a reading (a number, 0 or more)`);
+  const at = opts.at === undefined ? Date.now() : parseIsoTime(opts.at);
+  if (typeof at !== 'number') throw new UsageError(`--at "${opts.at ?? ''}" is not a date and time with a zone; give ISO 8601 such as 2026-11-30T08:00:00Z`);
+  const eventTime = new Date(at).toISOString();
+  return opts.hours !== undefined
+    ? { kind: 'meter', erpAssetId, eventTime, operatingHours: value, declaredReset: true }
+    : { kind: 'meter', erpAssetId, eventTime, odometerKm: value, odometerReset: true };
 }

@@ -47,7 +47,7 @@ describe('classifyMeterReading', () => {
   it('flags a meter that goes backwards and keeps the base, so no usage is lost', () => {
     const { verdicts, state } = run([r(1000, 0), r(990, 5), r(1007, 10)]);
     expect(verdicts[1]).toMatchObject({ status: 'backwards', previous: r(1000, 0), newFlag: true });
-    expect((verdicts[1] as { detail: string }).detail).toMatch(/went backwards from 1000 .* to 990 .*declare a meter reset/);
+    expect((verdicts[1] as { detail: string }).detail).toMatch(/went backwards from 1000 .* to 990 .*assetbridge assets reset-meter <asset>/);
     expect(verdicts[2]).toEqual({ status: 'accepted', usage: 7, previous: r(1000, 0), reading: r(1007, 10) });
     expect(state.last).toEqual(r(1007, 10));
   });

@@ -128,7 +128,7 @@ export function classifyMeterReading(
       reading,
       last,
       'backwards',
-      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}); if the meter or ECU was replaced, declare a meter reset (a meter event with declaredReset: true, or odometerReset: true for an odometer)`,
+      `meter went backwards from ${last.value} (${iso(last.eventTime)}) to ${reading.value} (${iso(reading.eventTime)}); if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours or --km <new reading> --at <when>`,
     );
 
   if (delta === 0) {

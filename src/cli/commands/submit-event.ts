@@ -1,0 +1,30 @@
+/**
+ * Events an operator records by hand (a work-order completion, a replaced meter) go through the
+ * pipeline like any other: handed to the running service, which owns the rule state, or, with none
+ * running, through a pipeline of the command's own whose state is checkpointed before it exits.
+ * @module
+ */
+import { createApp } from '../../app.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import type { Config } from '../../config/schema.js';
+import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
+import type { SubmitResult } from '../../ports/source.js';
+import { withConfigContext } from '../context.js';
+import { serviceIsRunning } from './quarantine.js';
+
+export async function submitOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string): Promise<{ result: SubmitResult; viaService: boolean }> {
+  const viaService = await withConfigContext(config, configPath, async ({ store }) => {
+    if (!(await serviceIsRunning(store))) return undefined;
+    const r = await requestJob(store, SUBMIT_EVENTS_JOB, { events: [event] }, { timeoutMs: 60_000 });
+    return JSON.parse(r.output) as SubmitResult;
+  });
+  if (viaService) return { result: viaService, viaService: true };
+  const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command });
+  try {
+    const result = await submitEvents(app.ingestor, [event], Date.now());
+    await app.ingestor.flush(); // a checkpoint: the stored state has it
+    return { result, viaService: false };
+  } finally {
+    await app.close();
+  }
+}
