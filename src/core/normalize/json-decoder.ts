@@ -143,6 +143,9 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
 
     const latValue = value(root, lat);
     const lngValue = value(root, lng);
+    // Half a position: say which path came up empty (validation could only say "got undefined").
+    if ((latValue === undefined) !== (lngValue === undefined))
+      return fail(latValue === undefined ? `no lat at path ${config.lat ?? '(lat not configured)'} (lng is at ${config.lng ?? ''})` : `no lng at path ${config.lng ?? '(lng not configured)'} (lat is at ${config.lat ?? ''})`);
     if (latValue !== undefined || lngValue !== undefined) {
       const position: Record<string, unknown> = { kind: 'position', source, ids, eventTime, receivedAt, raw: root, lat: latValue, lng: lngValue };
       const altValue = value(root, alt);
