@@ -351,6 +351,15 @@ describe('period-end usage posting', () => {
     expect(nov?.payload.adjustmentUnits).toBeCloseTo((30 * (Date.parse('2026-10-31T23:00:00Z') - Date.parse('2026-10-20T00:00:00Z'))) / (15 * 86_400_000), 3);
   });
 
+  it('a vehicle counted on hours that reports only an odometer is told how to count it in km', async () => {
+    const store = await withAssets([{ id: 'TRUCK-7', attributes: {}, state: { meter: { hygiene: {}, flags: [], flagCounts: {}, acceptedUsageH: 0, odometer: { hygiene: {}, synced: { odometerKm: 30_000, eventTime: Date.UTC(2026, 9, 5) } } } } }]);
+    const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const october = monthlyCalendar('Europe/Berlin').period('2026-10');
+    if (!october) throw new Error('no October');
+    const [line] = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 3));
+    expect(line?.line.notes).toContain('it reports an odometer only: count it in km with rules.depreciation.meter: odometerKm, or the asset attribute named by rules.depreciation.meterAttribute set to km');
+  });
+
   it('of two posters of one period (the task and `depreciation post`), the first decides and the other commits the same facts', async () => {
     const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
     const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };

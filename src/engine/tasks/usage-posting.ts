@@ -11,6 +11,7 @@
  * a concurrent `depreciation post` commits the recorded facts again, never different ones.
  * @module
  */
+import type { MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
@@ -76,8 +77,19 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
         destination,
         units: options.units,
       });
-      return { asset, destination, plan, ledgerRaw, line: plan.line };
+      return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, states.get(asset.erpAssetId)) };
     });
+}
+
+/**
+ * An asset counted on operating hours that reports only an odometer (a vehicle) has no usage: the
+ * line says which setting counts it by distance instead of only "no meter readings".
+ */
+function withMeterHint(line: UsageLine, doc: Readonly<Record<string, unknown>> | undefined): UsageLine {
+  if (line.tracked || line.meter !== 'hours') return line;
+  const meter = doc?.meter as MeterSyncState | undefined; // the meter sync rule's state (`name: 'meter'`)
+  if (meter?.odometer?.synced === undefined || meter.synced !== undefined) return line;
+  return { ...line, notes: [...line.notes, `it reports an odometer only: count it in km with rules.depreciation.meter: odometerKm, or the asset attribute named by rules.depreciation.meterAttribute set to km`] };
 }
 
 /** The facts to post for `lines` (none for a covered period or an asset not tracked yet). */
