@@ -29,6 +29,15 @@ describe('work-order webhook authorization', () => {
   });
 });
 
+describe('GET /v1/status', () => {
+  it('gives times as ISO 8601, as status --json does', async () => {
+    const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({ startedAt: Date.UTC(2026, 11, 1, 8), pid: 7 }), metrics: () => Promise.resolve('') } });
+    const r = await app.request('/v1/status');
+    expect(r.headers.get('content-type')).toContain('application/json');
+    expect(await r.json()).toEqual({ startedAt: '2026-12-01T08:00:00.000Z', pid: 7 });
+  });
+});
+
 describe('HTTP intake turned off', () => {
   it('answers a POST with what to set, not a bare 404', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') } });

@@ -4,6 +4,7 @@
  * (invariant 1); bad items get a 400 with a per-item reason and are quarantined, not lost.
  * @module
  */
+import { toJson } from '../core/iso-json.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -77,7 +78,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => (opts.status.ready() ? c.json({ ready: true }) : c.json({ ready: false }, 503)));
   app.get('/metrics', async (c) => c.text(await opts.status.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
-  app.get('/v1/status', async (c) => c.json(await opts.status.status()));
+  // Times as ISO 8601, as in `assetbridge status --json`.
+  app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));
 
   const intake = opts.intake;
   if (!intake) {

@@ -1,0 +1,22 @@
+/**
+ * JSON for people and scripts (`--json`, `GET /v1/status`). Times are stored and passed around as
+ * epoch milliseconds; in output they are ISO 8601 (UTC) strings, like the times in the tables, so
+ * `jq` users need no conversion.
+ * @module
+ */
+
+/** The largest epoch-ms value a Date can hold (±100,000,000 days). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A time is a number in a field named `at`, `eventTime` or ending in `At` (`receivedAt`, `nextFullAt`).
+ * `indent` 0 gives one line (JSON lines).
+ */
+export function toJson(value: unknown, indent = 2): string {
+  return JSON.stringify(value, isoTimes, indent || undefined);
+}
+
+function isoTimes(this: unknown, key: string, v: unknown): unknown {
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && (key === 'at' || key === 'eventTime' || key.endsWith('At'))) return new Date(v).toISOString();
+  return v;
+}
