@@ -103,7 +103,8 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   const open: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'PRIORITY', 'OPENED', 'ERP ID']];
   const closed: (string | number)[][] = [['ASSET', 'BUSINESS KEY', 'STATUS', 'CHANGED', 'METER AT COMPLETION']];
   const atCompletion = (w: AssetMaintenance['closed'][number]) =>
-    [w.hoursAtCompletion !== undefined ? `${w.hoursAtCompletion} h` : '', w.kmAtCompletion !== undefined ? `${w.kmAtCompletion} km` : ''].filter(Boolean).join(', ') || '-';
+    // As the due rows show meters: to 2 decimals (the continuous counter carries float noise).
+    [w.hoursAtCompletion !== undefined ? `${Math.round(w.hoursAtCompletion * 100) / 100} h` : '', w.kmAtCompletion !== undefined ? `${Math.round(w.kmAtCompletion * 100) / 100} km` : ''].filter(Boolean).join(', ') || '-';
   for (const r of rows) {
     for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, meter(d), nextDue(d), toGo(d)]);
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
