@@ -110,7 +110,8 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
     for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
-  const parts = [`DUE\n${table(due)}`, open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n', closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n'];
+  // Every rule of every asset (with --due only those needing attention): what is due, and how each stands.
+  const parts = [due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n', open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n', closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n'];
   return parts.join('\n');
 }
 
