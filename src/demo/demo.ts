@@ -160,7 +160,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const queue = outbox.reduce((s, d) => s + d.pending + d.inflight, 0);
       const c = erp.counters();
       const m = live.dispatcher.metrics().erp;
-      const line = `${phase} published ${published}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes ${c.applied.location}  requests ${c.requests}  429s ${c.rateLimited}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
+      // The publisher reports every 250 ms: what arrived was published, whatever its last report said.
+      const writes = Object.values(c.applied).reduce((n, v) => n + v, 0);
+      const line = `${phase} published ${Math.max(published, stats.received)}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes ${writes}  requests ${c.requests}  429s ${c.rateLimited}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
       if (tty) opts.out.write(`\r${line.padEnd(150)}`);
       else if (Date.now() - lastLine >= 5000) {
         lastLine = Date.now();
