@@ -163,3 +163,45 @@ describe('idle watermarks', () => {
     expect(names({ allowedLateness: 0 })).not.toContain('rule-watermarks');
   });
 });
+
+/**
+ * Which assets the ingestor names for an idle watermark: also when a watermark and the asset's next
+ * event share a batch, and after a clean restart (the held events then sit in the stored state).
+ */
+describe('idle watermark naming', () => {
+  it('an event in the same batch as the watermark, after it, counts as the asset reporting again', async () => {
+    const { ingestor, clock, event, keys } = await setup();
+    clock.t = T0 + 46 * MIN;
+    await ingestor.submit([event(0, 0, { kind: 'meter', operatingHours: 249.5 }), event(0, 45, { kind: 'meter', operatingHours: 250.2 })]);
+    clock.t = T0 + 110 * MIN;
+    expect(ingestor.idleHolding(clock.t, 60 * MIN)).toEqual(['EQ-0']);
+    // The watermark decides everything EQ-0 holds; a fix it sent meanwhile lands in the same batch
+    // and is held for the lateness: EQ-0 holds again, and falls silent again from now.
+    await Promise.all([ingestor.submitInternal([watermarkMessage('EQ-0', clock.t)]), ingestor.submit([event(0, 109, { kind: 'position', lat: 50, lng: 10 })])]);
+    expect(await keys()).toEqual(['workorder.create EQ-0|service-250h|250h@b0']);
+    expect(ingestor.idleHolding(T0 + 150 * MIN, 60 * MIN)).toEqual([]);
+    clock.t = T0 + 171 * MIN;
+    const idle = ingestor.idleHolding(clock.t, 60 * MIN);
+    expect(idle).toEqual(['EQ-0']);
+    await ingestor.submitInternal(idle.map((id) => watermarkMessage(id, clock.t)));
+    expect(await keys()).toEqual(['location.update EQ-0', 'workorder.create EQ-0|service-250h|250h@b0']);
+  });
+
+  it('after a clean stop (state checkpointed, log empty), an asset still holding events is named idleAfter after the start', async () => {
+    const path = tempStorePath();
+    const first = await setup(path);
+    first.clock.t = T0 + 46 * MIN;
+    await first.ingestor.submit([first.event(0, 0, { kind: 'meter', operatingHours: 249.5 }), first.event(0, 45, { kind: 'meter', operatingHours: 250.2 })]);
+    await first.ingestor.flush(); // as at stop: the held reading is in the stored state
+    expect(await first.store.readIngestLog()).toEqual([]);
+    const second = await setup(path);
+    second.clock.t = T0 + 300 * MIN;
+    await second.ingestor.flush();
+    expect(second.ingestor.idleHolding(T0 + 330 * MIN, 60 * MIN)).toEqual([]);
+    const idle = second.ingestor.idleHolding(T0 + 361 * MIN, 60 * MIN);
+    expect(idle).toEqual(['EQ-0']);
+    second.clock.t = T0 + 361 * MIN;
+    await second.ingestor.submitInternal(idle.map((id) => watermarkMessage(id, second.clock.t)));
+    expect(await second.keys()).toEqual(['workorder.create EQ-0|service-250h|250h@b0']);
+  });
+});
