@@ -61,7 +61,23 @@ describe('config', () => {
     const keys = p.map((x) => x.key);
     expect(keys).toEqual(expect.arrayContaining(['destinations.0.baseUrl', 'destinations.0.rateLimit.requestsPerMinute', 'destinations.0.timeoutMs', 'ingest.maxBatch']));
     expect(p.find((x) => x.key === 'destinations.0.timeoutMs')?.message).toContain('is not a duration');
-    expect(p.some((x) => x.message.includes('bogus'))).toBe(true);
+    expect(p.find((x) => x.key === 'bogus')?.message).toMatch(/^unknown key/);
+  });
+
+  it('says what an unknown key was likely meant to be, that a missing one is missing, and why a ${NAME} cannot be a number', () => {
+    const p = problems(() =>
+      compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://x', timeout: '5s' }], stor: {}, server: { port: '${PORT}' }, rules: { maintenance: { thresholds: [{ name: 'a', sensor: 's', above: 1, coolDown: '1h' }] } } }, { PORT: '8080' }),
+    );
+    expect(p).toEqual(
+      expect.arrayContaining([
+        { key: 'stor', message: 'unknown key: did you mean store?' },
+        { key: 'destinations.0.timeout', message: 'unknown key: did you mean timeoutMs?' },
+        { key: 'rules.maintenance.thresholds.0.coolDown', message: 'unknown key: did you mean cooldown?' },
+        { key: 'server.port', message: expect.stringContaining('a ${NAME} reference always gives text') as unknown },
+      ]),
+    );
+    expect(problems(() => compileConfig({}, {}))).toEqual([{ key: 'destinations', message: 'missing: this key is required (array)' }]);
+    expect(problems(() => compileConfig({ ...minimal, store: { zzz: 1 } }, { ERP_TOKEN: 'x' }))[0]?.message).toMatch(/^unknown key; known here: .*path/);
   });
 
   it('checks cross-field references', () => {

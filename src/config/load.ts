@@ -47,8 +47,87 @@ function keyOf(path: readonly (string | number | symbol)[]): string {
   return path.map(String).join('.') || '(root)';
 }
 
-export function formatIssues(issues: readonly z.core.$ZodIssue[]): { key: string; message: string }[] {
-  return issues.map((i) => ({ key: keyOf(i.path), message: i.message }));
+/**
+ * Schema issues as problems a person can act on: an unknown key is named in full with the likely
+ * intended one, a missing key is called missing (not "received undefined"), and a number fed from a
+ * `${NAME}` is told why it is text. `raw` is the config as written (before `${…}`), for that hint;
+ * `root` the schema the issue paths start from.
+ */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], raw?: unknown, root: z.core.$ZodType = configSchema): { key: string; message: string }[] {
+  return issues.flatMap((i) => {
+    if (i.code === 'unrecognized_keys') {
+      const known = knownKeys(root, i.path);
+      return i.keys.map((k) => {
+        const like = known && closest(k, known);
+        return { key: keyOf([...i.path, k]), message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
+      });
+    }
+    if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return [{ key: keyOf(i.path), message: `missing: this key is required (${i.expected})` }];
+    if (i.code === 'invalid_type' && i.expected === 'number' && /\$\{/.test(String(valueAt(raw, i.path)))) {
+      return [{ key: keyOf(i.path), message: `${i.message}: a \${NAME} reference always gives text, so this number must be written in the file` }];
+    }
+    return [{ key: keyOf(i.path), message: i.message }];
+  });
+}
+
+/** The value at `path` in a plain document, if any. */
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let v = doc;
+  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** The keys an object schema at `path` allows (through optional, default, pipe, array and union wrappers), when it can be told. */
+function knownKeys(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let candidates: z.core.$ZodType[] = [schema];
+  const unwrap = (s: z.core.$ZodType): z.core.$ZodType[] => {
+    const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') return unwrap(def.innerType as z.core.$ZodType);
+    if (def.type === 'pipe') return unwrap(def.in as z.core.$ZodType);
+    if (def.type === 'union') return (def.options as z.core.$ZodType[]).flatMap(unwrap);
+    return [s];
+  };
+  for (const p of [...path, undefined]) {
+    candidates = candidates.flatMap(unwrap);
+    if (p === undefined) break;
+    candidates = candidates.flatMap((s) => {
+      const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+      if (def.type === 'object' && typeof p === 'string') {
+        const next = (def.shape as Record<string, z.core.$ZodType>)[p];
+        return next ? [next] : [];
+      }
+      if (def.type === 'array') return [def.element as z.core.$ZodType];
+      if (def.type === 'record') return [def.valueType as z.core.$ZodType];
+      return [];
+    });
+  }
+  const objects = candidates.filter((s) => (s._zod.def as { type: string }).type === 'object');
+  if (objects.length === 0) return undefined;
+  return [...new Set(objects.flatMap((s) => Object.keys((s._zod.def as unknown as { shape: Record<string, unknown> }).shape)))].sort();
+}
+
+/** The known key a typo most likely meant: same letters in another case, or at most two edits away. */
+function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  // Common confusion: a duration key written with or without its Ms suffix.
+  return best?.k ?? known.find((k) => k.toLowerCase() === lower.replace(/ms$/, '') || k.toLowerCase() === `${lower}ms`);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
 }
 
 type Doc = Record<string, unknown>;
@@ -94,7 +173,7 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   // value the schema would then refuse at the same key.
   const unset = new Set(problems.map((p) => p.key));
   const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir));
-  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues, input).filter((i) => !unset.has(i.key))]);
   const config = parsed.data;
   const names = new Set<string>();
   config.destinations.forEach((d, i) => {

@@ -409,7 +409,9 @@ const windowsSchema = z
     /** Days no window starts on, at every site (public holidays, a shutdown). @default none */
     closed: closedSchema,
     /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots, closed}` (closed days added to the common ones). */
-    sites: z.record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })])).default({}),
+    sites: z
+      .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })], { error: 'give the site a list of slots, or { timeZone, slots, closed }' }))
+      .default({}),
   })
   .transform((w): Record<string, WindowCalendar> => {
     const out: Record<string, WindowCalendar> = {};
@@ -498,7 +500,11 @@ export const depreciationSchema = z
     /** Time zone of period boundaries. @default UTC */
     timeZone,
     /** `monthly` (ids YYYY-MM) or a list of `{id, start: YYYY-MM-DD}` (4-4-5, fiscal ids). @default monthly */
-    periods: z.union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, 'must not contain "|"'), start: date })).min(1)]).default('monthly'),
+    periods: z
+      .union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, 'must not contain "|"'), start: date })).min(1)], {
+        error: 'use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd',
+      })
+      .default('monthly'),
     /** End (exclusive) of the last listed period; needed with a period list. */
     periodsEnd: date.optional(),
     /** Asset attribute names for the financial inputs. */

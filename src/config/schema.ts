@@ -32,7 +32,9 @@ function meterPath(dimension: UnitDimension) {
 /** How one MQTT topic filter's payloads decode into canonical events. */
 export const jsonDecoderSchema = z.strictObject({
   /** Asset identifier: a JSON path, or a topic segment index (0-based; `fleet/+/telemetry` → 1). */
-  assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })]),
+  assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })], {
+    error: 'give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)',
+  }),
   /** Which kind of identifier the source sends. @default tag */
   idType: z.enum(IDENTIFIER_TYPES).default('tag'),
   /**
@@ -92,7 +94,7 @@ export const mqttSourceSchema = z.strictObject({
    * maximum), which ingest throughput depends on; 4 (3.1.1) is for brokers without MQTT 5, such as
    * aedes. @default 5
    */
-  protocolVersion: z.union([z.literal(4), z.literal(5)]).default(5),
+  protocolVersion: z.union([z.literal(4), z.literal(5)], { error: 'use 5 (MQTT 5) or 4 (MQTT 3.1.1)' }).default(5),
   /**
    * MQTT 5: how long the broker keeps our session (subscriptions and queued messages) while we are
    * disconnected. With 3.1.1 the broker's own setting applies. @default 7d

@@ -128,7 +128,10 @@ const cronExpression = z.string().superRefine((expr, ctx) => {
     CronExpressionParser.parse(expr, { tz: 'UTC' });
   } catch (err) {
     ctx.addIssue({ code: 'custom', message: `"${expr}" is not a cron expression (${(err as Error).message}); write e.g. "0 3 * * *" for 03:00 daily` });
+    return;
   }
+  // cron-parser also takes a leading seconds field: "0 0 3 * * *" would then run at a time nobody meant.
+  if (expr.trim().split(/\s+/).length !== 5) ctx.addIssue({ code: 'custom', message: `"${expr}" is not a 5-field cron expression (minute hour day month weekday); write e.g. "0 3 * * *" for 03:00 daily` });
 });
 
 /** One telematics provider account pulled through the ISO 15143-3 export API. */

@@ -11,7 +11,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { configuredAssets } from '../../app.js';
-import { assetFileProblems, checkConnections } from './config-check.js';
+import { assetFileProblems, checkConnections, telematicsProblems } from './config-check.js';
 
 let erp: ErpSimulator;
 let broker: EmbeddedBroker;
@@ -76,5 +76,16 @@ describe('asset CSVs named in the config', () => {
     expect(problems[0]?.message).toMatch(/line 3: .*sap/);
     // The service refuses to start on the same file, with the same words.
     expect(() => configuredAssets(config)).toThrow(/sap/);
+  });
+});
+
+describe('telematics feeds named in the config', () => {
+  it('a vendor without a default address needs baseUrl, said by config check rather than at start', () => {
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });
+    expect(telematicsProblems(config)).toEqual([{ key: 'telematics.0.baseUrl', message: expect.stringContaining('set baseUrl') as unknown }]);
+  });
+
+  it('a 6-field cron (with seconds) is refused, not read as a time nobody meant', () => {
+    expect(() => compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { cron: '0 0 3 * * *' } }] })).toThrow(/not a 5-field cron/);
   });
 });

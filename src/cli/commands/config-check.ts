@@ -4,6 +4,7 @@
  * disconnect), naming the config key to fix for each one that fails.
  * @module
  */
+import { resolveProvider } from '../../adapters/telematics/vendor-profiles.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { buildConnector, configuredAssets } from '../../app.js';
@@ -69,6 +70,19 @@ export function assetFileProblems(config: Config): { key: string; message: strin
   }
 }
 
+/** Telematics feeds whose vendor has no default address and that give none (`baseUrl`). */
+export function telematicsProblems(config: Config): { key: string; message: string }[] {
+  return config.telematics.flatMap((t, i) => {
+    try {
+      resolveProvider(t, i);
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return [...err.problems];
+      throw err;
+    }
+  });
+}
+
 export function registerConfigCommand(program: Command): void {
   addConfigOption(
     program
@@ -81,8 +95,9 @@ export function registerConfigCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string; connect?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
-      const assetProblems = assetFileProblems(config);
-      if (assetProblems.length) throw new ConfigError(assetProblems);
+      // What the service checks only as it starts: the asset CSVs, and each feed's address.
+      const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
+      if (startProblems.length) throw new ConfigError(startProblems);
       process.stdout.write(
         `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
