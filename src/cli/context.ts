@@ -105,6 +105,12 @@ export function parseSince(input: string, now = Date.now()): number {
   return t;
 }
 
+/** A `--destination` the config does not name: refused (exit 2) with the names it does. */
+export function checkDestination(config: Config, name: string): void {
+  const names = config.destinations.map((d) => d.name);
+  if (!names.includes(name)) throw new UsageError(`no destination "${name}" in the config (destinations: ${names.join(', ')})`);
+}
+
 /** Parse a list of numeric ids from arguments. */
 export function parseIds(args: readonly string[], what: string): number[] {
   return args.map((a) => {

@@ -55,7 +55,8 @@ describe('aemp commands through the running service', () => {
     // A usage error comes back as one, from the service.
     const bad = await runCli(['aemp', 'pull', '--provider', 'nope', '-c', cfg.path]);
     expect(bad.code).toBe(2);
-    expect(bad.stdout).toMatch(/nope/);
+    expect(bad.stderr).toMatch(/error: no telematics provider named "nope"/);
+    expect(bad.stdout).toBe('');
 
     // History for the matched machines, without stopping ingest: the service runs the backfill too.
     const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
@@ -64,7 +65,7 @@ describe('aemp commands through the running service', () => {
     expect(backfill.stdout).toMatch(/trackunit: backfill .* of CumulativeOperatingHours for 3 machine\(s\)/);
     expect(backfill.code).toBe(0);
     const bad2 = await runCli(['aemp', 'backfill', '--from', 'yesterday', '-c', cfg.path]);
-    expect([bad2.code, bad2.stdout]).toEqual([2, expect.stringMatching(/--from "yesterday" is not a date/)]);
+    expect([bad2.code, bad2.stderr, bad2.stdout]).toEqual([2, expect.stringMatching(/error: --from "yesterday" is not a date/), '']);
 
     // One machine's snapshot, through the service's request budget.
     const one = await runCli(['aemp', 'equipment', machineHeader(1).pin!, '-c', cfg.path]);

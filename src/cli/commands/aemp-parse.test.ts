@@ -112,6 +112,13 @@ describe('runAempParse', () => {
     await expect(runAempParse(['x'], { source: 's', receivedAt: 'soon' }, memoryIo())).rejects.toThrow(/--received-at "soon" is not a date/);
     await expect(runAempParse(['x'], { source: 's', expect: 'snapshot' }, memoryIo())).rejects.toThrow(/--expect must be fleet or timeseries/);
   });
+
+  it('refuses a --received-at that is no real ISO 8601 time instead of guessing one', async () => {
+    // Date.parse reads "10" as 2001-10-01, rolls 30 February over to 2 March and reads a time without a zone as local time.
+    for (const bad of ['10', '2025-02-30T00:00:00Z', '2025-03-05T06:00:00']) {
+      await expect(runAempParse(['x'], { source: 's', receivedAt: bad }, memoryIo())).rejects.toThrow(`--received-at "${bad}"`);
+    }
+  });
 });
 
 describe('registerAempParseCommand', () => {

@@ -11,6 +11,7 @@ import { parseAempDocument, type AempDocument, type AempEquipment, type AempPars
 import { UsageError } from '../../core/errors/errors.js';
 import { IDENTIFIER_TYPES, type CanonicalEvent, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
 import { validateEvent } from '../../core/normalize/validate.js';
+import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { action, toJson } from '../context.js';
 
 /** Where the command reads and writes; injectable for tests. */
@@ -115,8 +116,9 @@ function withoutRaw(event: CanonicalEvent): Omit<CanonicalEvent, 'raw'> {
 
 function parseReceivedAt(input: string | undefined, now: number): number {
   if (input === undefined) return now;
-  const t = Date.parse(input);
-  if (Number.isNaN(t)) throw new UsageError(`--received-at "${input}" is not a date; use ISO 8601, e.g. 2025-03-04T06:00:00Z`);
+  // Strict: Date.parse reads "10" as 2001-10-01, rolls 30 February over and takes a zoneless time as local.
+  const t = parseIsoTime(input);
+  if (typeof t !== 'number') throw new UsageError(`--received-at "${input}" is not a date and time with a zone; use ISO 8601, e.g. 2025-03-04T06:00:00Z`);
   return t;
 }
 

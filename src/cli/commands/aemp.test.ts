@@ -9,7 +9,8 @@ import { UsageError } from '../../core/errors/errors.js';
 import { createApp } from '../../app.js';
 import { compileConfig } from '../../config/load.js';
 import { startTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
-import { EXIT_TRY_LATER, aempBackfillCommand, aempBudgetCommand, aempEquipmentCommand, aempPullCommand, pullProgress, registerAempCommands, type AempCommandDeps } from './aemp.js';
+import { createAempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
+import { AEMP_PULL_JOB, EXIT_TRY_LATER, aempBackfillCommand, aempJobs, aempBudgetCommand, aempEquipmentCommand, aempPullCommand, pullProgress, registerAempCommands, type AempCommandDeps } from './aemp.js';
 import { confirmCommand, registerAssetReviewCommands, unmatchedCommand } from './assets-review.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
@@ -68,6 +69,19 @@ describe('aemp pull', () => {
     await expect(aempPullCommand({ ...t.deps, configs: [] }, {})).rejects.toThrow(UsageError);
   });
 
+  it('run by the service for the CLI, keeps messages apart from the output, so --json stays JSON and errors go to stderr', async () => {
+    const t = setup();
+    const jobs = new Map(aempJobs({ configs: t.deps.configs, store: t.store, sink: t.sink, fetch: t.deps.fetch!, clock: t.clock, sleep: t.clock.sleep }));
+    const pull = jobs.get(AEMP_PULL_JOB)!;
+    const bad = (await pull({ provider: 'nope' }, new AbortController().signal)) as { exitCode: number; output: string; errors?: string };
+    expect(bad).toEqual({ exitCode: 2, output: '', errors: 'error: no telematics provider named "nope"; configured: trackunit\n' });
+    // A pull that stops for the budget says so on stderr; stdout holds only the JSON summary.
+    expect((await pull({}, new AbortController().signal)).exitCode).toBe(0);
+    const stopped = (await pull({ wait: false, restart: true, json: true }, new AbortController().signal)) as { exitCode: number; output: string; errors?: string };
+    expect(stopped.exitCode).toBe(EXIT_TRY_LATER);
+    expect(JSON.parse(stopped.output)).toMatchObject([{ stop: 'budget-wait' }]);
+  });
+
   it('reports progress as log lines when stderr is not a terminal', () => {
     const lines: string[] = [];
     const progress = pullProgress({ err: (t) => void lines.push(t), isTTY: false }, 'tu', 0);
@@ -101,6 +115,19 @@ describe('aemp backfill, equipment and budget', () => {
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);
     await expect(aempBackfillCommand(t.deps, {})).rejects.toThrow(/--from is required/);
     await expect(aempBackfillCommand(t.deps, { from: '2025-03-05', to: '2025-03-04' })).rejects.toThrow(/must be after --from/);
+    // Date.parse rolls 30 February over to 2 March, and reads a time without a zone as local time.
+    await expect(aempBackfillCommand(t.deps, { from: '2025-02-30' })).rejects.toThrow(/--from "2025-02-30" is not a date/);
+    await expect(aempBackfillCommand(t.deps, { from: '2025-02-01T06:00' })).rejects.toThrow(/--from "2025-02-01T06:00" is not a date/);
+    await expect(aempBackfillCommand(t.deps, { from: '2025-02-01', to: '2025-02-31' })).rejects.toThrow(/--to "2025-02-31" is not a date/);
+  });
+
+  it('writes the backfill range as ISO 8601 times with --json', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    await aempBackfillCommand(t.deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'], json: true });
+    expect(JSON.parse(t.text())).toMatchObject({ from: '2025-03-03T00:00:00.000Z', to: '2025-03-04T00:00:00.000Z' });
   });
 
   it('shows one machine and how it matches', async () => {
@@ -119,6 +146,15 @@ describe('aemp backfill, equipment and budget', () => {
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
     expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00Z, complete/);
     expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00Z\s+2025-03-04T03:15:00Z\s+45/);
+  });
+
+  it('writes a 429 cooldown as an ISO 8601 time with --json', async () => {
+    const t = setup();
+    const { budget } = createAempProvider(simulatorConfig(), { store: t.store, fetch: t.deps.fetch!, clock: t.clock, sleep: t.clock.sleep }, 0);
+    await budget.rateLimited('http://x/Fleet/1', 'fleet', 600_000);
+    expect(await aempBudgetCommand(t.deps, { json: true })).toBe(0);
+    const [report] = JSON.parse(t.text()) as { urls: { key: string; cooldownUntil?: unknown }[] }[];
+    expect(report?.urls.find((u) => u.key === 'http://x/Fleet/1')?.cooldownUntil).toBe('2025-03-04T03:10:00.000Z');
   });
 });
 

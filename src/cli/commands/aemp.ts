@@ -23,7 +23,8 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
-import { requestJob, type Job } from '../../engine/engine.js';
+import { requestJob, type Job, type JobResult } from '../../engine/engine.js';
+import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
@@ -193,8 +194,9 @@ export async function aempPullCommand(
 
 function parseDate(input: string | undefined, flag: string): number {
   if (input === undefined) throw new UsageError(`${flag} is required, e.g. ${flag} 2025-03-01`);
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(input.trim()) ? `${input.trim()}T00:00:00Z` : input);
-  if (Number.isNaN(t)) throw new UsageError(`${flag} "${input}" is not a date; write 2025-03-01 or 2025-03-01T12:00:00Z (UTC)`);
+  // Strict: Date.parse rolls 30 February over to 2 March and reads a time without a zone as local time.
+  const t = parseIsoTime(/^\d{4}-\d{2}-\d{2}$/.test(input.trim()) ? `${input.trim()}T00:00:00Z` : input);
+  if (typeof t !== 'number') throw new UsageError(`${flag} "${input}" is not a date; write 2025-03-01 or 2025-03-01T12:00:00Z (UTC)`);
   return t;
 }
 
@@ -269,7 +271,7 @@ export async function aempBackfillCommand(
       },
     );
     bar?.stop();
-    deps.out(opts.json ? `${toJson(summary)}\n` : formatBackfillSummary(summary));
+    deps.out(opts.json ? `${toJson({ ...summary, from: new Date(summary.from).toISOString(), to: new Date(summary.to).toISOString() })}\n` : formatBackfillSummary(summary));
     if (summary.complete) return 0;
     return /may not be requested before/.test(summary.error ?? '') ? EXIT_TRY_LATER : 1;
   } finally {
@@ -340,7 +342,9 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
     report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
   }
   if (opts.json) {
-    deps.out(`${toJson(report)}\n`);
+    // `cooldownUntil` is no `…At` field: written as a time here, as toJson writes those.
+    const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+    deps.out(`${toJson(report.map((r) => ({ ...r, urls: r.urls.map((u) => ({ ...u, cooldownUntil: iso(u.cooldownUntil) })) })))}\n`);
     return 0;
   }
   for (const r of report) {
@@ -370,17 +374,24 @@ export const AEMP_EQUIPMENT_JOB = 'aemp-equipment';
 
 type JobDeps = Omit<AempCommandDeps, 'out' | 'err' | 'isTTY' | 'signal'>;
 
-/** A command as a job of the running service: same work, output collected for the CLI. */
+/**
+ * A command as a job of the running service: same work, output collected for the CLI. What the
+ * command writes to stderr (progress notes, errors) comes back apart as `errors`, so the CLI prints
+ * it to stderr: a `--json` answer stays JSON, and an error reads as one.
+ */
 function commandJob<A>(deps: JobDeps, run: (deps: AempCommandDeps, args: A) => Promise<number>): Job {
   return async (args, signal) => {
     let output = '';
-    const collect = (t: string): void => void (output += t);
+    let errors = '';
+    const out = (t: string): void => void (output += t);
+    const err = (t: string): void => void (errors += t);
+    const result = (exitCode: number): JobResult & { errors?: string } => ({ exitCode, output, ...(errors ? { errors } : {}) });
     try {
-      const exitCode = await run({ ...deps, out: collect, err: collect, isTTY: false, signal }, args as A);
-      return { exitCode, output };
-    } catch (err) {
-      if (err instanceof UsageError) return { exitCode: 2, output: `${output}${err.message}\n` };
-      throw err;
+      return result(await run({ ...deps, out, err, isTTY: false, signal }, args as A));
+    } catch (e) {
+      if (!(e instanceof UsageError)) throw e;
+      err(`error: ${e.message}\n`);
+      return result(2);
     }
   };
 }
@@ -405,8 +416,9 @@ async function throughService(configPath: string | undefined, job: string, args:
   return withContext(configPath, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return false;
     process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result…\n`);
-    const result = await requestJob(store, job, args, { timeoutMs });
+    const result: JobResult & { errors?: string } = await requestJob(store, job, args, { timeoutMs });
     process.stdout.write(result.output);
+    if (result.errors) process.stderr.write(result.errors);
     process.exitCode = result.exitCode;
     return true;
   });
@@ -484,10 +496,18 @@ Examples:
       .option('--concurrency <n>', 'series fetched in parallel (the per-second cap still applies)')
       .option('--use-reserve', 'spend reserve requests where the ordinary slot is taken')
       .option('--restart', 'fetch series again that an earlier run of the same range finished')
-      .option('--no-wait', 'stop at once instead of waiting for budget')
-      .option('--max-wait <duration>', 'longest wait for one request\'s budget')
+      .option('--no-wait', 'stop at once instead of waiting for budget (exit code 75: try later)')
+      .option('--max-wait <duration>', 'longest wait for one request\'s budget, e.g. 5m (default: the config\'s maxBudgetWait)')
       .option('--json', 'print the summary as JSON')
-      .addHelpText('after', '\nExample:\n  assetbridge aemp backfill --from 2025-02-01 --to 2025-03-01 --element CumulativeOperatingHours --element Locations'),
+      .addHelpText(
+        'after',
+        `
+Exit codes: 0 complete, 1 failed, 2 bad usage or config, 75 stopped to respect the request budget
+(run the same command again later: finished series are skipped).
+
+Example:
+  assetbridge aemp backfill --from 2025-02-01 --to 2025-03-01 --element CumulativeOperatingHours --element Locations`,
+      ),
   ).action(
     action(async (opts: { config: string; from?: string; to?: string; provider?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
       const { config: configPath, ...backfill } = opts;
@@ -520,13 +540,17 @@ Examples:
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; provider?: string; json?: boolean }) => {
-      await withContext(opts.config, async ({ config, store }) => {
-        const noSink: IngestSink = { submit: () => Promise.reject(new Error('aemp budget does not submit')) };
-        process.exitCode = await aempBudgetCommand(
-          { configs: telematicsConfigs(config), store, sink: noSink, out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: false },
-          opts,
-        );
-      });
+      await withContext(
+        opts.config,
+        async ({ config, store }) => {
+          const noSink: IngestSink = { submit: () => Promise.reject(new Error('aemp budget does not submit')) };
+          process.exitCode = await aempBudgetCommand(
+            { configs: telematicsConfigs(config), store, sink: noSink, out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: false },
+            opts,
+          );
+        },
+        { existingStore: true },
+      );
     }),
   );
   return aemp;

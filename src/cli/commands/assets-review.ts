@@ -14,6 +14,8 @@ import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
+import { telematicsConfigs } from './aemp.js';
+import { UsageError } from '../../core/errors/errors.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -30,8 +32,15 @@ function shownIdentifiers(e: ReviewEntry): string {
 }
 
 /** The review list as a table (or JSON). */
-export async function unmatchedCommand(deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void }, opts: { all?: boolean; provider?: string; json?: boolean }): Promise<number> {
+export async function unmatchedCommand(
+  deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void; providers?: readonly string[] },
+  opts: { all?: boolean; provider?: string; json?: boolean },
+): Promise<number> {
   const entries = await listReview(deps.store, { ...(opts.all ? { all: true } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}) });
+  // A typo in the name would read as "every machine matched" (a provider removed from the config may still have entries).
+  if (!entries.length && opts.provider !== undefined && deps.providers && !deps.providers.includes(opts.provider)) {
+    throw new UsageError(`no telematics provider named "${opts.provider}"; configured: ${deps.providers.join(', ') || '(none)'}`);
+  }
   if (opts.json) {
     deps.out(`${toJson(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, message: { ...e.message, payload: undefined } })))}\n`);
     return 0;
@@ -88,9 +97,13 @@ export function registerAssetReviewCommands(program: Command): Command {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; all?: boolean; provider?: string; json?: boolean }) => {
-      await withContext(opts.config, async ({ store }) => {
-        process.exitCode = await unmatchedCommand({ store, out: (t) => void process.stdout.write(t) }, opts);
-      });
+      await withContext(
+        opts.config,
+        async ({ config, store }) => {
+          process.exitCode = await unmatchedCommand({ store, out: (t) => void process.stdout.write(t), providers: telematicsConfigs(config).map((t) => t.name) }, opts);
+        },
+        { existingStore: true },
+      );
     }),
   );
 
@@ -98,7 +111,7 @@ export function registerAssetReviewCommands(program: Command): Command {
     assets
       .command('confirm <id> <erp-asset-id>')
       .description('confirm that a reviewed machine is this ERP asset (ID from "assets unmatched", or the machine\'s PIN/serial)')
-      .addHelpText('after', '\nExample:\n  assetbridge assets confirm trackunit|machine-id:7F3C2A90-1B5E-4D2A-9C61-0E8D4B7A5F12 10004711'),
+      .addHelpText('after', "\nExamples (quote an ID with |, or the shell reads a pipe):\n  assetbridge assets confirm 'trackunit|machine-id:7F3C2A90-1B5E-4D2A-9C61-0E8D4B7A5F12' 10004711\n  assetbridge assets confirm VCEC220EP00312874 10004711"),
   ).action(
     action(async (id: string, erpAssetId: string, opts: { config: string }) => {
       const { config } = resolveConfig(opts.config);

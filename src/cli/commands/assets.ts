@@ -63,8 +63,12 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
     action(async (file: string | undefined, opts: { config: string }) => {
       await withContext(opts.config, async ({ store }) => {
         const csv = formatAssetCsv(await store.listAssets());
-        if (file) writeFileSync(file, csv);
-        else process.stdout.write(csv);
+        if (!file) return void process.stdout.write(csv);
+        try {
+          writeFileSync(file, csv);
+        } catch (err) {
+          throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
+        }
       });
     }),
   );

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { action, addConfigOption, parseIds, parseSince, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, parseIds, parseSince, table, withContext, toJson } from '../context.js';
 
 export function registerAuditCommand(program: Command): void {
   addConfigOption(
@@ -21,7 +21,7 @@ export function registerAuditCommand(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');
-      await withContext(opts.config, async ({ store }) => {
+      await withContext(opts.config, async ({ config, store }) => {
         const rows = await store.queryAudit({
           since,
           limit,
@@ -33,6 +33,7 @@ export function registerAuditCommand(program: Command): void {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);
           return;
         }
+        if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (!rows.length) {
           // A typo in the asset id reads like a quiet asset: say so, as the other commands do.
           if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))

@@ -29,6 +29,8 @@ export function registerDemoCommand(program: Command): void {
       action(async (o: { assets: string; duration: string; rate: string; badShare: string; erpRate: string; faults: boolean; mqttUrl?: string; dataDir?: string; seed: string; withTrackunit?: string | boolean }) => {
         const durationMs = parseDuration(o.duration);
         if (durationMs === undefined || durationMs <= 0) throw new UsageError(`--duration "${o.duration}" is not a duration like 45s or 2m`);
+        // Checked here: the demo's own config would name sources.mqtt.0.url, a key the user never wrote.
+        if (o.mqttUrl !== undefined && !/^mqtts?:\/\//.test(o.mqttUrl)) throw new UsageError(`--mqtt-url "${o.mqttUrl}" must start with mqtt:// or mqtts://, e.g. mqtt://127.0.0.1:1883`);
         const badShare = Number(o.badShare);
         if (!(badShare >= 0 && badShare < 1)) throw new UsageError('--bad-share must be between 0 and 1');
         const result = await runDemo({

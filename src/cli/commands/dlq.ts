@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, parseIds, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
 
 /** Every dead letter's id, oldest first. */
 async function deadIds(store: Store): Promise<number[]> {
@@ -18,12 +18,14 @@ function notDead(ids: readonly number[]): void {
 export function registerDlqCommand(program: Command): void {
   const dlq = program.command('dlq').description('dead letters: deliveries that failed permanently or ran out of attempts');
 
-  addConfigOption(dlq.command('list').description('list dead letters').option('--destination <name>').option('--limit <n>', 'at most this many', '100').option('--json', 'print JSON')).action(
+  addConfigOption(dlq.command('list').description('list dead letters').option('--destination <name>', 'only this destination').option('--limit <n>', 'at most this many', '100').option('--json', 'print JSON')).action(
     action(async (opts: { config: string; destination?: string; limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
-      await withContext(opts.config, async ({ store }) => {
+      await withContext(opts.config, async ({ config, store }) => {
         const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit });
+        // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
+        if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
+import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
 import { ruleInputWarnings } from '../../config/rule-inputs.js';
 
@@ -32,7 +33,7 @@ export function registerRunCommand(program: Command): void {
       .addHelpText('after', '\nExample:\n  assetbridge run --config assetbridge.yaml'),
   ).action(
     action(async (opts: { config: string }) => {
-      const { config } = resolveConfig(opts.config);
+      const { config, configPath } = resolveConfig(opts.config);
       const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? config.log.level);
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
@@ -40,7 +41,17 @@ export function registerRunCommand(program: Command): void {
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
       for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       onShutdownSignals(() => app.stop(), logger);
-      await app.start();
+      try {
+        await app.start();
+      } catch (err) {
+        // Another process (often a second service) listens there: name the key, not just the errno.
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new UsageError(
+            `server.port ${config.server.port} on ${config.server.host} is in use by another process (another assetbridge run?): stop it, or set server.port in ${configPath} to a free port (0 turns the HTTP server off)`,
+          );
+        }
+        throw err;
+      }
     }),
   );
 }

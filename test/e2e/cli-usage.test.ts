@@ -1,0 +1,85 @@
+/**
+ * Wrong usage of the operator commands through the CLI: each is refused with exit code 2 and a
+ * message naming the option or config key at fault, rather than an empty answer, a new empty
+ * store, a raw system error or a process that never ends.
+ */
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { freePort, runCli, writeConfig } from '../helpers/cli.js';
+
+const base = { store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] };
+const telematics = [{ name: 'trackunit', vendor: 'trackunit', baseUrl: 'http://127.0.0.1:9/iso', auth: { type: 'bearer', token: 'tu-token-123' } }];
+
+describe('commands that only look at what ran', () => {
+  it('assets unmatched and aemp budget refuse a store that does not exist rather than create an empty one', async () => {
+    const { path, dir } = writeConfig({ ...base, telematics });
+    for (const args of [
+      ['assets', 'unmatched'],
+      ['aemp', 'budget'],
+    ]) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining('there is no store at') as unknown });
+    }
+    expect(existsSync(join(dir, 'ab.db'))).toBe(false);
+  });
+});
+
+describe('names that match nothing', () => {
+  it('dlq list, audit and assets unmatched refuse a destination or provider the config does not name instead of answering "nothing"', async () => {
+    const { path, dir } = writeConfig({ ...base, telematics });
+    await new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false }).close();
+    for (const [args, message] of [
+      [['dlq', 'list', '--destination', 'nope'], 'no destination "nope" in the config (destinations: erp)'],
+      [['audit', '--destination', 'nope'], 'no destination "nope" in the config (destinations: erp)'],
+      [['assets', 'unmatched', '--provider', 'nope'], 'no telematics provider named "nope"; configured: trackunit'],
+    ] as const) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining(message) as unknown });
+    }
+    expect((await runCli(['dlq', 'list', '--destination', 'erp', '-c', path])).stdout).toBe('no dead letters\n');
+  });
+});
+
+describe('files and ports', () => {
+  it('assets export names the file it cannot write', async () => {
+    const { path, dir } = writeConfig(base);
+    const r = await runCli(['assets', 'export', join(dir, 'missing-dir', 'out.csv'), '-c', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`cannot write ${join(dir, 'missing-dir', 'out.csv')}`);
+  });
+
+  it('run names server.port when the port is taken', async () => {
+    const port = await freePort();
+    const blocker = createServer();
+    await new Promise<void>((res) => blocker.listen(port, '127.0.0.1', res));
+    try {
+      const { path } = writeConfig({ ...base, server: { port } });
+      const r = await runCli(['run', '-c', path], { ASSETBRIDGE_LOG_LEVEL: 'error' });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`server.port ${port}`);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it('demo refuses an --mqtt-url that is not mqtt:// or mqtts:// and ends at once', async () => {
+    const r = await runCli(['demo', '--mqtt-url', 'localhost:1883', '--duration', '1s', '--assets', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--mqtt-url "localhost:1883"');
+  }, 15_000);
+});
+
+describe('help', () => {
+  it('describes every option and quotes examples the shell would otherwise split', async () => {
+    const dlq = await runCli(['dlq', 'list', '--help']);
+    expect(dlq.stdout).toMatch(/--destination <name>\s+\S/);
+    const confirm = await runCli(['assets', 'confirm', '--help']);
+    expect(confirm.stdout).toContain("assetbridge assets confirm 'trackunit|machine-id:");
+    const backfill = await runCli(['aemp', 'backfill', '--help']);
+    expect(backfill.stdout).toContain('75');
+  });
+});
