@@ -14,11 +14,14 @@ const base = { store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 're
 const telematics = [{ name: 'trackunit', vendor: 'trackunit', baseUrl: 'http://127.0.0.1:9/iso', auth: { type: 'bearer', token: 'tu-token-123' } }];
 
 describe('commands that only look at what ran', () => {
-  it('assets unmatched and aemp budget refuse a store that does not exist rather than create an empty one', async () => {
+  it('assets list, export, unmatched and reset-meter and aemp budget refuse a store that does not exist rather than create an empty one', async () => {
     const { path, dir } = writeConfig({ ...base, telematics });
     for (const args of [
       ['assets', 'unmatched'],
       ['aemp', 'budget'],
+      ['assets', 'list'],
+      ['assets', 'export'],
+      ['assets', 'reset-meter', 'EQ-1', '--hours', '0'],
     ]) {
       const r = await runCli([...args, '-c', path]);
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining('there is no store at') as unknown });
@@ -46,6 +49,7 @@ describe('names that match nothing', () => {
 describe('files and ports', () => {
   it('assets export names the file it cannot write', async () => {
     const { path, dir } = writeConfig(base);
+    await new SqliteStore({ path: join(dir, 'ab.db') }).close(); // a store that has run
     const r = await runCli(['assets', 'export', join(dir, 'missing-dir', 'out.csv'), '-c', path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`cannot write ${join(dir, 'missing-dir', 'out.csv')}`);

@@ -35,6 +35,7 @@ describe('assets reset-meter', () => {
       [['TRUCK-7', '--hours', '1', '--km', '2'], 'one of them'],
       [['TRUCK-7', '--km', 'x'], 'is not a reading'],
       [['TRUCK-7', '--km', '1', '--at', 'yesterday'], 'is not a date and time with a zone'],
+      [['TRUCK-7', '--km', '1', '--at', '2099-01-01T00:00:00Z'], 'is in the future'],
       [['NOPE', '--km', '1'], 'no asset "NOPE" in the registry'],
     ] as const) {
       const bad = await runCli(['assets', 'reset-meter', ...args, '-c', cfg.path]);

@@ -69,7 +69,7 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
         } catch (err) {
           throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
         }
-      });
+      }, { existingStore: true });
     }),
   );
 
@@ -84,7 +84,7 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
             ...rows.map((r) => [r.asset.erpAssetId, r.asset.erpModule, r.asset.destination ?? '(default)', r.identifiers.map((i) => `${i.type}:${i.value}`).join(' ')]),
           ]),
         );
-      });
+      }, { existingStore: true });
     }),
   );
   return assets;

@@ -105,7 +105,7 @@ export function registerMetersCommand(program: Command): void {
     action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string }) => {
       const event = meterResetEvent(erpAssetId, opts);
       const { config, configPath } = resolveConfig(opts.config);
-      const known = await withConfigContext(config, configPath, async ({ store }) => (await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId));
+      const known = await withConfigContext(config, configPath, async ({ store }) => (await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId), { existingStore: true });
       if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry; see 'assetbridge assets list'`);
       const { result, viaService } = await submitOperatorEvent(config, configPath, event, 'assetbridge assets reset-meter');
       const rejected = result.quarantined[0];
@@ -127,6 +127,7 @@ export function meterResetEvent(erpAssetId: string, opts: { hours?: string; km?:
   if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${opts.hours !== undefined ? 'hours' : 'km'} "${opts.hours ?? opts.km ?? ''}" is not a reading (a number, 0 or more)`);
   const at = opts.at === undefined ? Date.now() : parseIsoTime(opts.at);
   if (typeof at !== 'number') throw new UsageError(`--at "${opts.at ?? ''}" is not a date and time with a zone; give ISO 8601 such as 2026-11-30T08:00:00Z`);
+  if (at > Date.now() + 300_000) throw new UsageError(`--at ${opts.at ?? ''} is in the future; give when the meter was replaced`);
   const eventTime = new Date(at).toISOString();
   return opts.hours !== undefined
     ? { kind: 'meter', erpAssetId, eventTime, operatingHours: value, declaredReset: true }
