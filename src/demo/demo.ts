@@ -133,7 +133,16 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     server: { port: 0 },
     log: { level: 'warn' as const },
   };
-  const config = compileConfig(input);
+  // The simulators are up: a config they cannot run with must not leave them running.
+  let config: ReturnType<typeof compileConfig>;
+  try {
+    config = compileConfig(input);
+  } catch (err) {
+    await erp.close();
+    if (broker) await broker.close();
+    if (trackunit) await trackunit.close();
+    throw err;
+  }
   // A config beside the store, so `assetbridge status|audit|quarantine list -c <it>` can inspect the run.
   const configFile = join(dataDir, 'assetbridge.yaml');
   writeFileSync(configFile, `# Written by 'assetbridge demo' for inspecting its store; the simulators it names are gone.\n${toYaml(input)}`);
