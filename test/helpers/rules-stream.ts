@@ -16,18 +16,20 @@ import { tempStorePath } from './temp-store.js';
 export const T0 = Date.parse('2026-11-20T08:00:00Z');
 export const ASSETS = 6;
 
+/** Two zones 1.1 km apart (a yard and a depot), 30 s in and 60 s out. */
+export const YARD_AND_DEPOT = {
+  inline: [
+    { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
+    { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
+  ],
+  enterDwellMs: '30s',
+  exitDwellMs: '60s',
+};
+
 export const streamRulesConfig = rulesSchema.parse({
   allowedLateness: '30s',
   location: { minDistanceM: 50, heartbeatMs: '1h' },
-  zones: {
-    inline: [
-      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
-      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
-    ],
-    enterDwellMs: '30s',
-    exitDwellMs: '60s',
-    hysteresisM: 20,
-  },
+  zones: { ...YARD_AND_DEPOT, hysteresisM: 20 },
   maintenance: {
     thresholds: [
       { name: 'hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '1m', severity: 'critical', cooldown: '10m' },

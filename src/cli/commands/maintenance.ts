@@ -21,7 +21,7 @@ import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
-import { submitOperatorEvent } from './submit-event.js';
+import { recordOperatorEvent } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
@@ -228,14 +228,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       });
       const { config, configPath } = resolveConfig(opts.config);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
-      const { result, viaService } = await submitOperatorEvent(config, configPath, event, 'assetbridge maintenance complete');
-      const rejected = result.quarantined[0];
-      if (rejected) {
-        process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);
-        process.exitCode = 1;
-        return;
-      }
-      process.stdout.write(`recorded ${businessKey} as ${String(event.status)}${viaService ? ' through the running service' : ''}; 'assetbridge maintenance status' shows the result\n`);
+      await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}; 'assetbridge maintenance status' shows the result`);
     }),
   );
   return maintenance;

@@ -10,7 +10,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
-import { submitOperatorEvent } from './submit-event.js';
+import { recordOperatorEvent } from './submit-event.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 
 export interface MeterRow {
@@ -107,15 +107,8 @@ export function registerMetersCommand(program: Command): void {
       const { config, configPath } = resolveConfig(opts.config);
       const known = await withConfigContext(config, configPath, async ({ store }) => (await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId), { existingStore: true });
       if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry; see 'assetbridge assets list'`);
-      const { result, viaService } = await submitOperatorEvent(config, configPath, event, 'assetbridge assets reset-meter');
-      const rejected = result.quarantined[0];
-      if (rejected) {
-        process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);
-        process.exitCode = 1;
-        return;
-      }
       const what = opts.hours !== undefined ? `hour meter at ${opts.hours} h` : `odometer at ${opts.km ?? ''} km`;
-      process.stdout.write(`recorded a new ${what} for ${erpAssetId} from ${String(event.eventTime)}${viaService ? ' through the running service' : ''}; 'assetbridge assets meters --asset ${erpAssetId}' shows the result\n`);
+      await recordOperatorEvent(config, configPath, event, 'assetbridge assets reset-meter', (via) => `recorded a new ${what} for ${erpAssetId} from ${String(event.eventTime)}${via}; 'assetbridge assets meters --asset ${erpAssetId}' shows the result`);
     }),
   );
 }

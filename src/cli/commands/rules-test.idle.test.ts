@@ -4,6 +4,7 @@
  * `rules.idleAfter` of wall-clock silence, in the middle of the day, not only at its end. The
  * captured lines carry when each event was received, so the replay knows where those silences were.
  */
+import { YARD_AND_DEPOT } from '../../../test/helpers/rules-stream.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempStorePath } from '../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
@@ -32,14 +33,7 @@ const config = rulesSchema.parse({
   allowedLateness: '30s',
   idleAfter: '2m',
   location: { minDistanceM: 50, heartbeatMs: '1h' },
-  zones: {
-    inline: [
-      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
-      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
-    ],
-    enterDwellMs: '30s',
-    exitDwellMs: '60s',
-  },
+  zones: YARD_AND_DEPOT,
 });
 const assets: AssetWithIdentifiers[] = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }];
 

@@ -3,6 +3,7 @@
  * finds nothing, and a stream read as several files (a capture directory) decides and tallies
  * exactly as the same stream read as one file, each line named by its own file and number.
  */
+import { YARD_AND_DEPOT } from '../../../test/helpers/rules-stream.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
@@ -15,14 +16,7 @@ import { formatComparison, runRulesTest, sameDeliveries, type FileStart } from '
 const config = rulesSchema.parse({
   allowedLateness: '30s',
   location: { minDistanceM: 50, heartbeatMs: '10m' },
-  zones: {
-    inline: [
-      { name: 'yard', locationCode: 'Y1', circle: { lat: 50, lng: 10, radiusM: 300 } },
-      { name: 'depot', locationCode: 'D1', circle: { lat: 50.01, lng: 10, radiusM: 300 } },
-    ],
-    enterDwellMs: '30s',
-    exitDwellMs: '60s',
-  },
+  zones: YARD_AND_DEPOT,
   maintenance: {
     thresholds: [{ name: 'hot', sensor: 'coolantTemp', above: 95, clearBelow: 90, for: '1m', severity: 'critical', cooldown: '10m' }],
     serviceIntervals: [{ name: 'svc-1h', everyHours: 1, dueSoonHours: 0.1 }],

@@ -12,6 +12,21 @@ import type { SubmitResult } from '../../ports/source.js';
 import { withConfigContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 
+/**
+ * Records `event` and says how it went: `recorded` (told whether the service did it) once stored,
+ * or why not, with exit code 1 (the event is kept in quarantine).
+ */
+export async function recordOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string, recorded: (via: string) => string): Promise<void> {
+  const { result, viaService } = await submitOperatorEvent(config, configPath, event, command);
+  const rejected = result.quarantined[0];
+  if (rejected) {
+    process.stdout.write(`not recorded: ${rejected.reason} (kept in quarantine)\n`);
+    process.exitCode = 1;
+    return;
+  }
+  process.stdout.write(`${recorded(viaService ? ' through the running service' : '')}\n`);
+}
+
 export async function submitOperatorEvent(config: Config, configPath: string, event: Record<string, unknown>, command: string): Promise<{ result: SubmitResult; viaService: boolean }> {
   const viaService = await withConfigContext(config, configPath, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return undefined;
