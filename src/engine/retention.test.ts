@@ -32,7 +32,7 @@ describe('retention', () => {
       expect(await store.listQuarantine({})).toHaveLength(1);
       await task.run({ ...ctx, clock: { now: () => now } });
       expect(await store.listQuarantine({})).toHaveLength(0);
-      expect(task.schedule).toEqual({ everyMs: 3_600_000 });
+      expect(task.schedule).toEqual({ everyMs: 3_600_000, firstAfterMs: 300_000 }); // soon after a start too
     } finally {
       await store.close();
     }

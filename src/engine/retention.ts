@@ -58,7 +58,8 @@ export function describePrune(r: PruneResult): string {
 export function createRetentionTask(retention: RetentionConfig, logger?: Logger): ScheduledTask {
   return {
     name: RETENTION_TASK,
-    schedule: { everyMs: retention.every },
+    // Soon after the start too: a service restarted more often than `every` would never prune.
+    schedule: { everyMs: retention.every, firstAfterMs: Math.min(retention.every, 5 * 60_000) },
     async run(ctx) {
       const r = await pruneAll(ctx.store, cutoffsAt(retention, ctx.clock.now()), { signal: ctx.signal });
       if (r.delivered + r.deliveredFacts + r.audit + r.quarantine > 0) logger?.info({ pruned: r }, `retention deleted ${describePrune(r)}`);

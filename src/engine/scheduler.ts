@@ -21,6 +21,8 @@ export function nextRun(task: ScheduledTask, after: number): number {
 export class TaskScheduler {
   private timers = new Map<string, NodeJS.Timeout>();
   private running = new Map<string, Promise<void>>();
+  /** Tasks armed once already (an interval's `firstAfterMs` applies to its first run only). */
+  private readonly armed = new Set<string>();
   private stopped = false;
   private readonly abort = new AbortController();
 
@@ -45,7 +47,9 @@ export class TaskScheduler {
   private arm(t: ScheduledTask): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    const delay = Math.max(0, Math.min(nextRun(t, now) - now, 2 ** 31 - 1));
+    const first = !this.armed.has(t.name) && 'everyMs' in t.schedule ? t.schedule.firstAfterMs : undefined;
+    this.armed.add(t.name);
+    const delay = Math.max(0, Math.min(first ?? nextRun(t, now) - now, 2 ** 31 - 1));
     this.timers.set(
       t.name,
       setTimeout(() => {

@@ -38,7 +38,11 @@ export interface TaskContext {
 
 export interface ScheduledTask {
   readonly name: string;
-  /** A cron expression (5 fields, UTC unless `timeZone`) or a fixed interval in ms. */
-  readonly schedule: { readonly cron: string; readonly timeZone?: string } | { readonly everyMs: number };
+  /**
+   * A cron expression (5 fields, UTC unless `timeZone`) or a fixed interval in ms; an interval's
+   * first run may come sooner after the start (`firstAfterMs`), for hourly work that a service
+   * restarted more often than hourly would otherwise never do.
+   */
+  readonly schedule: { readonly cron: string; readonly timeZone?: string } | { readonly everyMs: number; readonly firstAfterMs?: number };
   run(ctx: TaskContext): Promise<void>;
 }
