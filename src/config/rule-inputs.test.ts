@@ -57,3 +57,20 @@ describe('a listed fiscal calendar that ends', () => {
     expect(ruleInputWarnings(monthly, at('2040-01-01'))).toEqual([]);
   });
 });
+
+describe('an asset id from a topic level', () => {
+  const withSegment = (filter: string, topicSegment: number) =>
+    compileConfig({ sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter, decoder: { assetId: { topicSegment } } }] }] }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+  const key = 'sources.mqtt.0.topics.0.decoder.assetId.topicSegment';
+
+  it('is said when the level is a fixed word of the filter, or beyond it', () => {
+    expect(ruleInputWarnings(withSegment('fleet/+/telemetry', 0))).toEqual([{ key, message: 'level 0 of "fleet/+/telemetry" is the fixed word "fleet": every message would be asset "fleet"; the + level is 1' }]);
+    expect(ruleInputWarnings(withSegment('fleet/+/telemetry', 3))[0]?.message).toMatch(/has 3 level\(s\).*level 3 never holds an asset id/);
+  });
+
+  it('is quiet for a + level, or under a #', () => {
+    expect(ruleInputWarnings(withSegment('fleet/+/telemetry', 1))).toEqual([]);
+    expect(ruleInputWarnings(withSegment('$share/g/fleet/+/t', 1))).toEqual([]);
+    expect(ruleInputWarnings(withSegment('fleet/#', 2))).toEqual([]);
+  });
+});

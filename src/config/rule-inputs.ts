@@ -1,11 +1,13 @@
 /**
- * Rules that can never fire because nothing configured sends what they read: a threshold on a
- * sensor no MQTT decoder maps, a service interval on a meter none reads; and a listed fiscal
- * calendar that has ended or is about to. Only decidable when the
- * MQTT decoders are the only inputs: the HTTP intake and telematics feeds can carry any sensor (and
- * a config with no source at all is one for offline commands).
- * `config check` prints these as warnings and the service logs them at start; neither refuses the
- * config (a decoder may be added later, or events come from a source not configured yet).
+ * Config that runs but cannot do what was meant, said as warnings:
+ * - rules nothing configured feeds: a threshold on a sensor no MQTT decoder maps, a service
+ *   interval on a meter none reads (only decidable when the MQTT decoders are the only inputs: the
+ *   HTTP intake and telematics feeds can carry any sensor, and a config with no source at all is
+ *   one for offline commands);
+ * - a listed fiscal calendar that has ended or is about to;
+ * - an asset id read from a topic level the filter fixes, or does not have.
+ * `config check` prints these and the service logs them at start; neither refuses the config (a
+ * decoder may be added later, or events come from a source not configured yet).
  * @module
  */
 import type { RulesConfig } from './rules-schema.js';
@@ -18,7 +20,30 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config)];
+  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config)];
+}
+
+/**
+ * An asset id taken from a topic level that the filter fixes (`fleet/+/telemetry` with
+ * `topicSegment: 0` is "fleet" for every message) or that it does not have: almost surely the
+ * wrong number. Said, not refused (a filter per device is a fixed level on purpose).
+ */
+function topicSegmentWarnings(config: Config): RuleInputWarning[] {
+  const out: RuleInputWarning[] = [];
+  config.sources.mqtt.forEach((s, i) =>
+    s.topics.forEach((t, j) => {
+      const id = t.decoder.assetId;
+      if (!('topicSegment' in id)) return;
+      const levels = t.filter.replace(/^\$share\/[^/]+\//, '').split('/');
+      const level = levels[id.topicSegment];
+      const key = `sources.mqtt.${i}.topics.${j}.decoder.assetId.topicSegment`;
+      const wild = levels.map((l, n) => (l === '+' ? n : -1)).filter((n) => n >= 0);
+      const hint = wild.length ? `; the + level is ${wild.join(' or ')}` : '';
+      if (level === undefined && !levels.includes('#')) out.push({ key, message: `"${t.filter}" has ${levels.length} level(s) (counted from 0), so level ${id.topicSegment} never holds an asset id${hint}` });
+      else if (level !== undefined && level !== '+' && level !== '#') out.push({ key, message: `level ${id.topicSegment} of "${t.filter}" is the fixed word "${level}": every message would be asset "${level}"${hint}` });
+    }),
+  );
+  return out;
 }
 
 const DAY_MS = 86_400_000;
