@@ -45,7 +45,7 @@ export interface RulesTestInput {
   readonly idleMs?: number;
   /** The same for the {@link compare} rule set's config. @default idleMs */
   readonly compareIdleMs?: number;
-  /** Processing time for validation and rules. @default now */
+  /** The time validation judges events against (too far in the future). The rules see each event processed when it was received (captured lines) or happened. @default now */
   readonly now?: number;
   /**
    * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
@@ -112,6 +112,8 @@ const CHUNK_LINES = 1000;
 /** Run a JSONL event stream through the rules without storing or sending anything. */
 export async function runRulesTest(input: RulesTestInput): Promise<RulesTestReport> {
   const now = input.now ?? Date.now();
+  /** The latest processing time of an event so far: what the end of the input is decided at. */
+  let lastProcessed = 0;
   const identity = new IdentityIndex(input.assets);
   const decode = createCanonicalDecoder();
   const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0 };
@@ -162,10 +164,10 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const shown = watermarkAt === undefined ? lines : lines.map((t) => `idle watermark at ${new Date(watermarkAt).toISOString()}: ${t}`);
       changes.set(i, [...(changes.get(i) ?? []), ...shown]);
     };
-    const result = simulateRules(input.rules, steps, { initial: states, now, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
+    const result = simulateRules(input.rules, steps, { initial: states, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
     if (other) {
-      const o = simulateRules(other, steps, { initial: otherStates, now, ...(otherIdle ? { idle: otherIdle } : {}) });
+      const o = simulateRules(other, steps, { initial: otherStates, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
       // In the order the service made them: a step's watermarks, then the step's own deliveries.
       const tally = (t: typeof tallies.current, r: typeof result) =>
@@ -240,7 +242,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (!r.ok) return rejected(r.reason);
       const destination = r.asset.destination ?? input.defaultDestination;
       const receivedAt = receivedAtOf(event.raw);
-      steps.push({ event, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
+      // The rules see each event processed when the service received it (the capture says when),
+      // or, for a line that does not say, as it happened: not at the time this command runs (a
+      // work order's planned window would then follow today, not the event).
+      const processedAt = receivedAt ?? event.eventTime;
+      if (processedAt > lastProcessed) lastProcessed = processedAt;
+      steps.push({ event: { ...event, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
     }
     for (const s of steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
     counts.accepted++;
@@ -250,7 +257,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
   // each asset counts as staying where it was last seen, so a zone dwell under way completes.
   const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>) =>
-    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, now, Number.MAX_SAFE_INTEGER);
+    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER);
   const end = flushAll(input.rules, states);
   const flushed = end.deliveries;
   count(flushed);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
@@ -8,7 +8,9 @@ import { createRules, maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
-import { checkCalendarIntervals, type CalendarTaskOptions } from './calendar-intervals.js';
+import { TaskScheduler } from '../scheduler.js';
+import type { TaskContext } from '../../ports/task.js';
+import { checkCalendarIntervals, createCalendarIntervalTask, type CalendarTaskOptions } from './calendar-intervals.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -215,5 +217,43 @@ describe('calendar intervals with a meter: whichever comes first', () => {
     expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, everyKm: 15000, dueSoonKm: 15000 }] } })).toEqual(['maintenance.calendarIntervals.0.dueSoonKm: must be less than everyKm (15000)']);
     const ok = rulesSchema.parse({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 365, everyKm: 15000 }] } });
     expect(ok.maintenance?.calendarIntervals[0]?.orMeter).toEqual({ meter: 'km', every: 15000, dueSoon: 0, baselineAttribute: 'lastServiceKm' });
+  });
+});
+
+describe('the calendar task on the wall clock', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('checks soon after a start too: a service restarted more often than calendarCheckEvery would otherwise never check', async () => {
+    vi.useFakeTimers();
+    let checks = 0;
+    const ctx = { checkpoint: () => Promise.resolve(void checks++), store: { listAssets: () => Promise.resolve([]) }, clock: { now: () => Date.now() } } as unknown as TaskContext;
+    // Restarted every 50 minutes (a crash loop, a deploy pipeline) with the default hourly check.
+    for (let start = 0; start < 5; start++) {
+      const s = new TaskScheduler([createCalendarIntervalTask(options)], () => ctx, { now: () => Date.now() });
+      s.start();
+      await vi.advanceTimersByTimeAsync(50 * 60_000);
+      await s.stop();
+    }
+    expect(checks).toBe(5);
+  });
+});
+
+describe('the calendar work order payload', () => {
+  it('dates its sensor snapshot by the readings in it, not by the check (a parked machine last read months ago)', async () => {
+    const pmRules = rulesSchema.parse({ allowedLateness: 0, maintenance: { calendarIntervals: [{ name: 'pm-a', everyDays: 180, dueSoonDays: 14, everyHours: 250, dueSoonHours: 10 }] } });
+    const pm = pmRules.maintenance!;
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EX-1', erpModule: 'maintenance', attributes: { lastServiceDate: '2026-01-01', lastServiceHours: '1000' } }, identifiers: [{ type: 'tag', value: 'x1', erpAssetId: 'EX-1' }] }]);
+    const asset = (await store.listAssets())[0]!.asset;
+    const rule = createRules(pmRules).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+    const reading: MeterEvent = { kind: 'meter', source: 't', ids: [{ type: 'tag', value: 'x1' }], eventTime: at('2026-03-01T08:00:00Z'), receivedAt: 0, operatingHours: 1100 };
+    const state = rule.apply(undefined, reading, { asset, destination: 'erp', now: 0 }).state;
+    await store.commitIngest({ states: [{ erpAssetId: 'EX-1', doc: { [MAINTENANCE_RULE]: state } }], deliveries: [], quarantine: [], accepted: 1 });
+    const opts: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows };
+    const [wo] = await checkCalendarIntervals(store, opts, at('2026-06-17T00:00:00Z'), commitTo(store));
+    expect(wo?.payload).toMatchObject({ detectedAt: '2026-06-17T00:00:00.000Z', sensorSnapshot: { at: '2026-03-01T08:00:00.000Z', values: { operatingHours: { value: 1100, unit: 'h' } } } });
   });
 });

@@ -15,7 +15,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
-import { calendarMeterOf, MAINTENANCE_RULE, meterSnapshot, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { calendarMeterOf, latestHours, latestKm, MAINTENANCE_RULE, meterSnapshot, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
 import { workOrderDelivery, workOrderKey, type SchedulingOptions } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -84,11 +84,18 @@ function calendarWorkOrder(rule: CalendarIntervalRule, asset: AssetRecord, desti
       trigger: { type: 'calendar-interval', everyDays: rule.everyDays, baselineDate: isoDay(base), dueDate: isoDay(d.due), dueSoon: d.dueSoon, dueSoonDays: rule.dueSoonDays, ...meterTrigger },
       detectedAt: now,
       snapshot: meterSnapshot(state),
+      ...snapshotTime(state),
       ...(rule.workOrder ? { extras: rule.workOrder } : {}),
     },
     { asset, destination, now },
     scheduling,
   );
+}
+
+/** The latest meter snapshot is as old as its readings, not as the check: a parked machine's may be months old. */
+function snapshotTime(state: MaintenanceState | undefined): { snapshotAt?: number } {
+  const times = [latestHours(state)?.[0], latestKm(state)?.[0]].filter((t): t is number => t !== undefined);
+  return times.length ? { snapshotAt: Math.max(...times) } : {};
 }
 
 /** One check at `now`: commits the work orders coming due and returns them. */
@@ -145,10 +152,15 @@ export async function checkCalendarIntervals(
   return out;
 }
 
+/** The first check after a start, at the latest. */
+const FIRST_CHECK_AFTER_MS = 10 * 60_000;
+
 export function createCalendarIntervalTask(options: CalendarTaskOptions): ScheduledTask {
   return {
     name: CALENDAR_TASK,
-    schedule: { everyMs: options.checkEveryMs },
+    // Soon after the start too: a service restarted more often than `checkEveryMs` would never
+    // check. Not at once: the first feedback poll (every 5 min by default) moves baselines first.
+    schedule: { everyMs: options.checkEveryMs, firstAfterMs: Math.min(options.checkEveryMs, FIRST_CHECK_AFTER_MS) },
     async run(ctx) {
       await ctx.checkpoint(); // completions the ingestor still holds in memory move baselines too
       await checkCalendarIntervals(ctx.store, options, ctx.clock.now(), (d) => ctx.commit(d));

@@ -10,6 +10,9 @@ import type { OutboxItem } from '../../../core/model/delivery.js';
 import { restDestinationSchema, type RestDestinationConfig } from '../../../config/schema.js';
 import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from './rest-connector.js';
+import { rulesSchema } from '../../../config/rules-schema.js';
+import { createRules } from '../../../core/rules/index.js';
+import type { SensorEvent } from '../../../core/model/events.js';
 
 const BASE = 'https://erp.example.test';
 
@@ -77,6 +80,24 @@ function asFixture(rec: Recorded, expected: RequestFixture): RequestFixture {
   else if (rec.bodyText !== undefined) out.body = JSON.parse(rec.bodyText);
   return out;
 }
+
+describe('the outbox items behind the requests', () => {
+  it('hold the work order the maintenance rules produce, not a shape of their own', () => {
+    const rules = rulesSchema.parse({
+      allowedLateness: 0,
+      maintenance: {
+        thresholds: [{ name: 'engine-temp', sensor: 'engineTempC', above: 105, clearBelow: 100, severity: 'critical', title: 'Engine hot' }],
+        windows: { timeZone: 'UTC', default: [{ days: ['mon'], from: '12:00', to: '18:00' }] },
+      },
+    });
+    const maintenance = createRules(rules).find((r) => r.name === 'maintenance')!;
+    const asset = { erpAssetId: 'EQ-1001', erpModule: 'maintenance', attributes: {} };
+    const reading: SensorEvent = { kind: 'sensor', source: 'mqtt', ids: [{ type: 'erp', value: 'EQ-1001' }], eventTime: Date.parse('2026-03-02T08:00:00Z'), receivedAt: 0, values: { engineTempC: { value: 108.5, unit: '°C' }, oilPressureKpa: { value: 210, unit: 'kPa' } } };
+    const [wo] = maintenance.apply(undefined, reading, { asset, destination: 'erp', now: Date.parse('2026-03-02T08:00:01Z') }).deliveries;
+    expect(wo).toMatchObject({ operation: items.workOrder.operation, businessKey: items.workOrder.businessKey, eventTime: items.workOrder.eventTime });
+    expect(items.workOrder.payload).toEqual(wo?.payload);
+  });
+});
 
 describe('requests the connector produces', () => {
   it.each([

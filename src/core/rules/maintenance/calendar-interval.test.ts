@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { rulesSchema } from '../../../config/rules-schema.js';
-import { calendarDueAt, calendarMeterBaseline, DAY_MS } from './calendar-interval.js';
+import { calendarDueAt, calendarMeterBaseline, DAY_MS, parseServiceDate } from './calendar-interval.js';
 import type { CalendarIntervalRule } from './types.js';
 
 const ruleOf = (input: object): CalendarIntervalRule => rulesSchema.parse({ maintenance: { calendarIntervals: [{ name: 'pm', ...input }] } }).maintenance!.calendarIntervals[0]!;
@@ -49,5 +50,53 @@ describe('whichever comes first: the meter baseline', () => {
     // A completion whose meter was not known falls back to the attribute; nothing at all counts from 0.
     expect(calendarMeterBaseline(rule, asset({ lastServiceHours: '1000' }), { base: completed.base, baseAt: completed.baseAt })).toBe(1000);
     expect(calendarMeterBaseline(rule, asset({ lastServiceHours: 'n/a' }), undefined)).toBe(0);
+  });
+});
+
+describe('the service date attribute', () => {
+  it('refuses a day that does not exist instead of rolling it over (2026 has no 29 February)', () => {
+    // Date.parse takes 2026-02-29 as 1 March: a guess the docs promise not to make.
+    expect(parseServiceDate('2026-02-29')).toBeNaN();
+    expect(parseServiceDate('2026-04-31')).toBeNaN();
+    expect(parseServiceDate('2026-02-30T10:00:00Z')).toBeNaN();
+    expect(parseServiceDate('2024-02-29')).toBe(day('2024-02-29'));
+    expect(parseServiceDate('2026-03-15T23:30:00Z')).toBe(day('2026-03-15'));
+    expect(parseServiceDate(' 2026-03-15 ')).toBe(day('2026-03-15'));
+  });
+});
+
+describe('due points (property)', () => {
+  it('move only forward with time and meter, open within the lead, and are past due once the date is', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 400 }),
+        fc.integer({ min: 0, max: 399 }),
+        fc.integer({ min: 0, max: 3000 }).map((d) => day('2024-01-01') + d * DAY_MS),
+        fc.array(fc.integer({ min: 0, max: 5000 * 3_600_000 }), { minLength: 2, maxLength: 8 }),
+        fc.array(fc.double({ min: 0, max: 300, noNaN: true }), { minLength: 2, maxLength: 8 }),
+        (everyDays, lead, base, offsets, steps) => {
+          const dueSoonDays = lead % everyDays;
+          const rule = ruleOf({ everyDays, dueSoonDays, everyHours: 250, dueSoonHours: 10 });
+          const plain = ruleOf({ everyDays, dueSoonDays });
+          const times = [...offsets].sort((a, b) => a - b).map((o) => base + o);
+          let reading = 1000;
+          let lastK = 0;
+          for (const [i, now] of times.entries()) {
+            reading += steps[i % steps.length] ?? 0;
+            const d = calendarDueAt(rule, base, now, { base: 1000, reading });
+            const k = d ? Number(d.occurrence.split('@')[0]) : 0;
+            expect(k).toBeGreaterThanOrEqual(lastK);
+            lastK = k;
+            const p = calendarDueAt(plain, base, now);
+            if (now >= base + everyDays * DAY_MS - dueSoonDays * DAY_MS) expect(p).toBeDefined();
+            if (p) {
+              expect(p.due - dueSoonDays * DAY_MS).toBeLessThanOrEqual(now);
+              expect(p.dueSoon).toBe(now < p.due);
+              expect(p.due % DAY_MS).toBe(0);
+            }
+          }
+        },
+      ),
+    );
   });
 });

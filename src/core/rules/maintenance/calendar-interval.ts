@@ -42,9 +42,16 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
  */
 export function parseServiceDate(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
-  const t = ISO_DATE.test(text.trim()) ? Date.parse(text.trim()) : NaN;
+  const s = text.trim();
+  const t = ISO_DATE.test(s) && isRealDay(s.slice(0, 10)) ? Date.parse(s) : NaN;
   return Number.isNaN(t) ? NaN : dayOf(t);
 }
+
+/** Date.parse rolls days that do not exist over (`2026-02-29` is 1 March): those are typos, not dates. */
+const isRealDay = (ymd: string): boolean => {
+  const t = Date.parse(`${ymd}T00:00:00Z`);
+  return !Number.isNaN(t) && isoDay(t) === ymd;
+};
 
 /** Why an asset's service-date attribute cannot be used, or undefined when it can (or is absent). */
 export function baselineProblem(rule: CalendarIntervalRule, asset: AssetRecord): string | undefined {

@@ -42,7 +42,10 @@ export function parseWorkOrderKey(key: string): { erpAssetId: string; rule: stri
 }
 
 export function truncate(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+  if (text.length <= max) return text;
+  // Not between the halves of a surrogate pair (an emoji): a lone half is not valid UTF-8.
+  const cut = /[\uD800-\uDBFF]/.test(text.charAt(max - 2)) ? max - 2 : max - 1;
+  return `${text.slice(0, cut)}…`;
 }
 
 /**
@@ -77,6 +80,8 @@ export interface WorkOrderSpec {
   /** Event time of the reading that triggered it. */
   readonly detectedAt: number;
   readonly snapshot: Readonly<Record<string, SensorValue>>;
+  /** When the snapshot's readings were taken, where not at `detectedAt` (a task's check on the wall clock). */
+  readonly snapshotAt?: number;
   readonly extras?: WorkOrderExtras;
 }
 
@@ -89,7 +94,9 @@ export interface SchedulingOptions {
 export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, scheduling: SchedulingOptions): DeliveryIntent {
   const site = ctx.asset.attributes[scheduling.siteAttribute];
   const calendar = (site !== undefined ? scheduling.windows[site] : undefined) ?? scheduling.windows['*'];
-  const slot = calendar ? nextWindow(calendar, spec.detectedAt) : undefined;
+  // The next window from when the work is found, or from now when that is later (a reading processed
+  // late, a replay): a window already over when the ERP gets the order plans nothing.
+  const slot = calendar ? nextWindow(calendar, Math.max(spec.detectedAt, ctx.now)) : undefined;
   const iso = (t: number) => new Date(t).toISOString();
   return {
     destination: ctx.destination,
@@ -110,7 +117,7 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
       occurrence: spec.occurrence,
       reason: spec.description,
       trigger: spec.trigger,
-      sensorSnapshot: { at: iso(spec.detectedAt), values: spec.snapshot },
+      sensorSnapshot: { at: iso(spec.snapshotAt ?? spec.detectedAt), values: spec.snapshot },
       detectedAt: iso(spec.detectedAt),
       site: site ?? null,
       plannedStart: slot ? iso(slot.start) : null,
