@@ -92,6 +92,51 @@ describe('SqliteStore outbox', () => {
     expect((await s.claimDue('erp', now + 61_000, 10, new Set())).map((i) => i.businessKey)).toEqual(['WH-2|SKU-1|r2']);
   });
 
+  it('a retried first fact of a sequence is claimed even when its later ones are due before it (claims of one)', async () => {
+    const s = open();
+    const count = (r: number): DeliveryIntent => ({
+      destination: 'erp',
+      operation: 'inventory.count',
+      kind: 'fact',
+      businessKey: `WH-1|SKU-1|r${r}`,
+      sequence: 'WH-1|SKU-1',
+      erpAssetId: 'SKU-1',
+      eventTime: r,
+      payload: { countedQuantity: r },
+    });
+    await commit(s, [count(1)]);
+    const [r1] = await s.claimDue('erp', Date.now(), 1, new Set());
+    const now = Date.now();
+    await s.completeAttempts([{ id: r1!.id, result: 'retry', nextAttemptAt: now + 1000, error: 'timeout' }], [], now);
+    await commit(s, [count(2), count(3), count(4)]); // due at once, before r1's retry
+    // One at a time, as a destination without batching claims: r1 when due, then the rest in order.
+    expect(await s.claimDue('erp', now + 500, 1, new Set())).toEqual([]);
+    const order: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const [next] = await s.claimDue('erp', now + 2000, 1, new Set());
+      if (!next) break;
+      order.push(next.businessKey);
+      await s.completeAttempts([{ id: next.id, result: 'delivered' }], [], now);
+    }
+    expect(order).toEqual(['WH-1|SKU-1|r1', 'WH-1|SKU-1|r2', 'WH-1|SKU-1|r3', 'WH-1|SKU-1|r4']);
+  });
+
+  it('replaying two dead values of one state key leaves the newest pending and supersedes the older', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A')]);
+    const [a] = await s.claimDue('erp', Date.now(), 10, new Set());
+    await s.completeAttempts([{ id: a!.id, result: 'dead', error: '400' }], [], Date.now());
+    await commit(s, [loc(200, 'B')]);
+    const [b] = await s.claimDue('erp', Date.now(), 10, new Set());
+    await s.completeAttempts([{ id: b!.id, result: 'dead', error: '400' }], [], Date.now());
+    expect(await s.replayDead('all', Date.now())).toBe(2);
+    const rows = await s.listDeliveries({});
+    expect(rows.map((r) => [r.eventTime, r.status]).sort()).toEqual([
+      [100, 'superseded'],
+      [200, 'pending'],
+    ]);
+  });
+
   it('recovers in-flight rows after a crash with the same idempotency key', async () => {
     const path = tempStorePath();
     const s1 = new SqliteStore({ path });

@@ -180,8 +180,14 @@ export class SqliteStore implements Store {
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
       ),
       getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
+      // Facts waiting for an earlier one of their sequence are left out here, not after the LIMIT:
+      // later revisions due before their retried first one would otherwise fill every claim.
       claimCandidates: db.prepare(
-        `SELECT * FROM outbox WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?`,
+        `SELECT * FROM outbox o WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ?
+           AND (sequence IS NULL OR NOT EXISTS (
+             SELECT 1 FROM outbox e WHERE e.destination = o.destination AND e.operation = o.operation AND e.sequence = o.sequence
+               AND e.id < o.id AND e.status IN ('pending', 'inflight')))
+         ORDER BY next_attempt_at, id LIMIT ?`,
       ),
       earlierInSequence: db.prepare(
         `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND sequence = ? AND id < ? AND status IN ('pending', 'inflight') LIMIT 1`,
@@ -201,6 +207,11 @@ export class SqliteStore implements Store {
         `UPDATE outbox SET status = 'pending', attempts = attempts + @bump, updated_at = @now, next_attempt_at = @next, last_error = COALESCE(@error, last_error) WHERE id = @id`,
       ),
       supersede: db.prepare(`UPDATE outbox SET status = 'superseded', updated_at = ? WHERE id = ?`),
+      // Only older ones can be left (newerStateExists found none at least as new): a replayed dead
+      // letter going back to pending replaces them, as a newer value replaces a pending one at ingest.
+      supersedeOlderPending: db.prepare(
+        `UPDATE outbox SET status = 'superseded', updated_at = ? WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'state' AND status = 'pending' AND id != ?`,
+      ),
       audit: db.prepare(
         `INSERT INTO audit (at, delivery_id, destination, operation, erp_asset_id, idempotency_key, attempt, method, url, request_body, status, response_body, latency_ms, outcome, error)
          VALUES (@at, @deliveryId, @destination, @operation, @erpAssetId, @idempotencyKey, @attempt, @method, @url, @requestBody, @status, @responseBody, @latencyMs, @outcome, @error)`,
@@ -394,14 +405,19 @@ export class SqliteStore implements Store {
 
   /**
    * A state delivery going back to pending is superseded when a newer value for the same key is
-   * pending, in flight or delivered: resending the old value would overwrite newer state.
+   * pending, in flight or delivered: resending the old value would overwrite newer state. Else it
+   * supersedes an older pending value of its key (a dead letter replayed before it): one pending
+   * value per key.
    */
   private backToPending(id: number, now: number, next: number, bump: number, error: string | null): void {
     const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
     if (!row) return;
-    if (row.kind === 'state' && this.stmts.newerStateExists.get(row.destination, row.operation, row.business_key, row.id, row.event_time)) {
-      this.stmts.supersede.run(now, id);
-      return;
+    if (row.kind === 'state') {
+      if (this.stmts.newerStateExists.get(row.destination, row.operation, row.business_key, row.id, row.event_time)) {
+        this.stmts.supersede.run(now, id);
+        return;
+      }
+      this.stmts.supersedeOlderPending.run(now, row.destination, row.operation, row.business_key, row.id);
     }
     this.stmts.toPending.run({ id, now, next, bump, error });
   }

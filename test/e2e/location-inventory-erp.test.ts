@@ -1,0 +1,216 @@
+/**
+ * What reaches the ERP for location sync, meter readings and inventory counts, through the real
+ * app (HTTP intake shape → rules → outbox → dispatcher → REST connector → ERP simulator) with the
+ * simulator's faults: dead letters and their replay, coalescing while the ERP lags, and count
+ * revisions around failures.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.js';
+import { compileConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/adapters/log/logger.js';
+import type { TaskContext } from '../../src/ports/task.js';
+import { runInventorySync, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
+import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { tempStorePath } from '../helpers/temp-store.js';
+import { waitFor } from '../helpers/wait.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+interface Setup {
+  readonly app: App;
+  readonly erp: ErpSimulator;
+}
+
+async function setup(
+  options: { idempotency?: boolean; rules?: Record<string, unknown>; assets?: unknown[]; timeoutMs?: string; maxAttempts?: number; storePath?: string; erp?: ErpSimulator } = {},
+): Promise<Setup> {
+  const erp = options.erp ?? (await startErpSimulator({ token: 'erp-token', idempotency: options.idempotency ?? true, seed: 3 }));
+  if (!options.erp) cleanup.push(() => erp.close());
+  const config = compileConfig({
+    store: { path: options.storePath ?? tempStorePath(), synchronous: 'normal' },
+    shutdown: { graceMs: '50ms' },
+    destinations: [
+      {
+        name: 'erp',
+        type: 'rest',
+        baseUrl: erp.url,
+        token: 'erp-token',
+        idempotencySupported: options.idempotency ?? true,
+        timeoutMs: options.timeoutMs ?? '2s',
+        rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
+        retry: { baseDelayMs: '10ms', maxDelayMs: '50ms', maxAttempts: options.maxAttempts ?? 20 },
+        circuitBreaker: { failureThreshold: 1000, openMs: '100ms' },
+      },
+    ],
+    assets: {
+      inline: options.assets ?? [
+        { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 't1' }] },
+        { erpAssetId: 'EQ-2', identifiers: [{ type: 'tag', value: 't2' }] },
+      ],
+    },
+    ingest: { checkpointMs: 0 },
+    rules: { allowedLateness: 0, ...(options.rules ?? {}) },
+    server: { port: 0 },
+  });
+  const app = await createApp(config, { logger: createLogger('silent'), http: false });
+  cleanup.push(() => app.stop());
+  await app.start();
+  return { app, erp };
+}
+
+const T0 = Date.now() - 3_600_000;
+
+function position(tag: string, secondsAfterT0: number, lat: number, zone?: string) {
+  return {
+    source: 'http',
+    channel: '/v1/events',
+    receivedAt: Date.now(),
+    payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: T0 + secondsAfterT0 * 1000, lat, lng: 8, ...(zone !== undefined ? { zone } : {}) }),
+  };
+}
+
+async function drained(app: App): Promise<void> {
+  await waitFor(async () => {
+    const [s] = await app.store.outboxStats(Date.now());
+    return s !== undefined && s.pending === 0 && s.inflight === 0;
+  }, 'outbox drained');
+}
+
+describe('location and meter updates at the ERP', () => {
+  it('replaying every dead letter of one asset sends its newest location once (two dead updates of one key)', async () => {
+    const { app, erp } = await setup();
+    // The ERP refuses location writes for a while: both updates of EQ-1 end dead.
+    const refuse = erp.faults.add({ kind: 'error', status: 400, probability: 1, path: '/location' });
+    expect((await app.ingestor.submit([position('t1', 0, 50, 'A')])).accepted).toBe(1);
+    await waitFor(async () => (await app.store.listDeliveries({ status: 'dead' })).length === 1, 'first update dead');
+    expect((await app.ingestor.submit([position('t1', 60, 51, 'B')])).accepted).toBe(1);
+    await waitFor(async () => (await app.store.listDeliveries({ status: 'dead' })).length === 2, 'second update dead');
+    erp.faults.clear(refuse);
+
+    // The operator fixed the ERP and replays every dead letter.
+    await app.store.replayDead('all', Date.now());
+    app.dispatcher.notify();
+    await drained(app);
+    const state = erp.state();
+    expect(state.locations['EQ-1']).toMatchObject({ warehouseLocation: 'B', coordinates: { lat: 51, lng: 8 } });
+    expect(erp.counters().outOfOrderStateWrites).toBe(0);
+    expect(erp.counters().applied.location).toBe(1); // the older replayed value was superseded, not sent
+  });
+
+  it('a lagging, flaky ERP and a restart with updates in flight end at each asset\'s newest location and meter, never going back', async () => {
+    const storePath = tempStorePath();
+    const first = await setup({ storePath, timeoutMs: '250ms' });
+    const erp = first.erp;
+    erp.faults.add({ kind: 'latency', latencyMs: 40, probability: 0.5 });
+    erp.faults.add({ kind: 'lost-response', probability: 0.2 });
+    erp.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 0, probability: 0.1 });
+    erp.faults.add({ kind: 'timeout', probability: 0.05 });
+    const meter = (tag: string, s: number, hours: number) => ({
+      source: 'http',
+      channel: '/v1/events',
+      receivedAt: Date.now(),
+      payload: JSON.stringify({ kind: 'meter', assetId: tag, eventTime: T0 + s * 1000, operatingHours: hours }),
+    });
+    // Each step moves both assets 1 km (a sync each) and adds 0.01 h.
+    const step = (k: number) => ['t1', 't2'].flatMap((tag) => [position(tag, k * 10, 50 + k * 0.01, `Z${k % 3}`), meter(tag, k * 10, 100 + k * 0.01)]);
+    for (let k = 1; k <= 20; k++) expect((await first.app.ingestor.submit(step(k))).accepted).toBe(4);
+    // Stop with deliveries in flight (a hanging request is aborted after the grace), then start again on the same store.
+    await first.app.stop();
+    const second = await setup({ storePath, timeoutMs: '250ms', erp });
+    for (let k = 21; k <= 40; k++) expect((await second.app.ingestor.submit(step(k))).accepted).toBe(4);
+    await drained(second.app);
+    const [stats] = await second.app.store.outboxStats(Date.now());
+    expect(stats?.dead).toBe(0);
+    expect(erp.counters().outOfOrderStateWrites).toBe(0);
+    const state = erp.state();
+    for (const id of ['EQ-1', 'EQ-2']) {
+      expect(state.locations[id]).toMatchObject({ warehouseLocation: 'Z1', coordinates: { lat: 50.4, lng: 8 }, lastSeen: new Date(T0 + 400_000).toISOString() });
+      const readings = state.meterReadings.filter((r) => r.erpAssetId === id);
+      expect(readings.at(-1)).toMatchObject({ operatingHours: 100.4, readingAt: new Date(T0 + 400_000).toISOString() });
+      // Sent oldest first (ERP reference: readings must be sent in time order per meter).
+      const times = readings.map((r) => Date.parse(r.readingAt));
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+    }
+  }, 60_000);
+
+});
+
+const ITEMS = Array.from({ length: 6 }, (_, i) => ({ erpAssetId: `P-${i}`, erpModule: 'inventory', attributes: { sku: i < 4 ? 'PAL' : 'DRUM' }, identifiers: [{ type: 'tag', value: `p${i}` }] }));
+
+function inventoryOptions(app: App): InventorySyncOptions {
+  const inv = app.config.rules.inventory;
+  if (!inv) throw new Error('inventory not configured');
+  return {
+    skuAttribute: inv.skuAttribute,
+    quantityAttribute: inv.quantityAttribute,
+    freshnessMs: inv.freshness,
+    changesEveryMs: inv.changesEvery,
+    fullSnapshotCron: inv.fullSnapshotCron,
+    timeZone: inv.timeZone,
+    defaultDestination: 'erp',
+  };
+}
+
+/** One inventory run, as the scheduled task makes it (the service's own runs are an hour apart here). */
+async function inventoryRun(app: App, full = false): Promise<void> {
+  if (full) await app.store.kvSet('inventory', 'snapshotRequestedAt', String(Date.now()));
+  else await app.store.kvSet('inventory', 'lastFullAt', String(Date.now())); // no cron snapshot in between
+  const ctx = {
+    store: app.store,
+    clock: { now: () => Date.now() },
+    commit: async (deliveries) => {
+      await app.store.commitIngest({ states: [], deliveries, quarantine: [], accepted: 0 });
+      app.dispatcher.notify();
+    },
+    checkpoint: () => Promise.resolve(),
+  } as Pick<TaskContext, 'store' | 'clock' | 'commit' | 'checkpoint'> as TaskContext;
+  await runInventorySync(ctx, inventoryOptions(app));
+}
+
+const inventoryRules = { inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } };
+
+describe('inventory counts through faults', () => {
+  it('every revision of a cell reaches the ERP once and in order; totals and deltas agree with the ERP (flaky ERP, with and without idempotency)', async () => {
+    for (const idempotency of [true, false]) {
+      const { app, erp } = await setup({ idempotency, rules: inventoryRules, assets: ITEMS, timeoutMs: '300ms', maxAttempts: 1000 });
+      erp.faults.add({ kind: 'lost-response', probability: 0.25 });
+      erp.faults.add({ kind: 'error', status: 503, probability: 0.1 });
+      erp.faults.add({ kind: 'reset', probability: 0.05 });
+      erp.faults.add({ kind: 'timeout', probability: 0.05 });
+      let second = 0;
+      const zones = ['WH-1', 'WH-2', 'WH-3'];
+      for (let round = 0; round < 12; round++) {
+        const moves = ITEMS.filter((_, i) => (i + round) % 3 !== 0).map((item, k) => position(item.identifiers[0]!.value, ++second, 50, zones[(round + k) % zones.length]));
+        expect((await app.ingestor.submit(moves)).accepted).toBe(moves.length);
+        await inventoryRun(app, round % 5 === 4);
+        await new Promise((r) => setTimeout(r, 30));
+      }
+      try {
+        await drained(app);
+      } catch (err) {
+        const rows = await app.store.listDeliveries({ limit: 1000 });
+        console.log(JSON.stringify(await app.store.outboxStats(Date.now())), rows.filter((r) => r.status !== 'delivered').map((r) => [r.id, r.status, r.businessKey, r.attempts, r.nextAttemptAt - Date.now(), r.lastError]));
+        console.log(JSON.stringify(app.dispatcher.metrics()), JSON.stringify(erp.counters()));
+        throw err;
+      }
+      const [stats] = await app.store.outboxStats(Date.now());
+      expect(stats?.dead).toBe(0);
+      const state = erp.state();
+      // Each cell: the ERP's total is what was counted last, and its documents' deltas add up to it.
+      const report = await app.store.kvGet('inventory', 'sent:erp');
+      const sent = JSON.parse(report ?? '{}') as { cells: Record<string, { quantity: number; revision: number }> };
+      for (const [key, cell] of Object.entries(sent.cells)) {
+        const [location, sku] = key.split('\u001f') as [string, string];
+        const docs = state.inventoryCounts.filter((c) => c.location === location && c.sku === sku);
+        expect(docs.map((d) => d.revision), `${location}/${sku} revisions (idempotency ${idempotency})`).toEqual(Array.from({ length: cell.revision }, (_, i) => i + 1));
+        expect(docs.reduce((n, d) => n + (d.delta ?? 0), 0)).toBe(cell.quantity);
+        expect(state.inventory[`${location}|${sku}`]?.quantity ?? 0).toBe(cell.quantity);
+      }
+      expect(erp.counters().outOfOrderStateWrites).toBe(0);
+      for (const c of cleanup.splice(0).reverse()) await c();
+    }
+  }, 60_000);
+});
