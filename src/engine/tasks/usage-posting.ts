@@ -129,7 +129,8 @@ export function latestPostable(calendar: PeriodCalendar, now: number, postAfterM
 export function createUsagePostingTask(options: UsagePostingOptions): ScheduledTask {
   return {
     name: USAGE_TASK,
-    schedule: { everyMs: options.checkEveryMs },
+    // Soon after a start too (within 10 minutes): a service restarted more often than checkEvery would never post.
+    schedule: { everyMs: options.checkEveryMs, firstAfterMs: Math.min(options.checkEveryMs, 600_000) },
     async run(ctx) {
       const now = ctx.clock.now();
       const last = await ctx.store.kvGet(USAGE_NS, 'lastPosted');

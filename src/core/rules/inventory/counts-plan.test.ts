@@ -49,6 +49,16 @@ describe('inventory count plans', () => {
     expect(planInventoryCounts('erp', cellsOf([['1000/0001', 'PAL-40', 1]]), EMPTY_SENT, 'changes', 0).deliveries[0]?.businessKey).toBe('1000/0001|PAL-40|r1');
   });
 
+  it('a full snapshot sends every cell ever sent, one emptied since as 0, so an ERP edited by hand is set right', () => {
+    const first = planInventoryCounts('erp', cellsOf([['A', 'S1', 2]]), EMPTY_SENT, 'changes', 0);
+    const emptied = planInventoryCounts('erp', new Map(), first.next, 'changes', 1);
+    expect(emptied.deliveries.map((d) => d.payload.countedQuantity)).toEqual([0]);
+    const snapshot = planInventoryCounts('erp', new Map(), emptied.next, 'full', 2);
+    expect(snapshot.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([['A|S1|r3', 0, 0]]);
+    // A cell never sent and empty now is nothing to send.
+    expect(planInventoryCounts('erp', new Map(), EMPTY_SENT, 'full', 3).deliveries).toEqual([]);
+  });
+
   it("a cell's revisions share one delivery sequence (sent in order); other cells have their own", () => {
     const first = planInventoryCounts('erp', cellsOf([['A|B', 'C', 1], ['A', 'B|C', 2]]), EMPTY_SENT, 'changes', 0);
     const second = planInventoryCounts('erp', cellsOf([['A|B', 'C', 3], ['A', 'B|C', 2]]), first.next, 'changes', 1);

@@ -124,7 +124,9 @@ export function planInventoryCounts(
     const quantity = cell?.quantity ?? 0;
     const previous = before?.quantity ?? 0;
     if (mode === 'changes' && quantity === previous) continue;
-    if (mode === 'full' && quantity === 0 && previous === 0) continue;
+    // A full snapshot sends every cell ever sent, an empty one as 0 too (an ERP edited by hand is set
+    // right); a cell never sent and empty now is nothing to send.
+    if (mode === 'full' && quantity === 0 && before === undefined) continue;
     const [location, sku] = key.split(SEP) as [string, string];
     const revision = (before?.revision ?? 0) + 1;
     cells[key] = { quantity, revision };
