@@ -98,7 +98,8 @@ export class Engine {
     this.startedAt = parts.clock.now();
     this.registerJob(QUARANTINE_REPLAY_JOB, async (filter) => {
       const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string });
-      return { exitCode: 0, output: formatReplaySummary(summary) };
+      // Ids named that were not open: 1, as `dlq replay` and `quarantine discard` do.
+      return { exitCode: summary.skipped?.length ? 1 : 0, output: formatReplaySummary(summary) };
     });
     this.registerJob(SUBMIT_EVENTS_JOB, async (args) => {
       const result = await submitEvents(parts.ingestor, (args as { events: unknown[] }).events, parts.clock.now());

@@ -141,6 +141,7 @@ describe('quarantine discard and replay by id', () => {
     const r = await runCli(['quarantine', 'replay', String(a), '999', '-c', cfg.path]);
     expect(r.stdout).toContain('replayed 1: 0 accepted, 1 quarantined again');
     expect(r.stdout).toContain('not replayed (not open: already replayed or discarded, or no such entry): 999');
+    expect(r.code).toBe(1); // as dlq replay and quarantine discard do for ids they skip
   });
 });
 

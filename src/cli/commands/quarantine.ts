@@ -87,6 +87,7 @@ export function registerQuarantineCommand(program: Command): void {
         if (process.stderr.isTTY) process.stderr.write('\n');
         await app.ingestor.flush(); // store the rule state the replay changed (a checkpoint)
         process.stdout.write(formatReplaySummary(summary));
+        if (summary.skipped?.length) process.exitCode = 1; // ids named that were not open
       } finally {
         await app.close();
       }
