@@ -5,7 +5,7 @@
  * destination's limits.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { RateLimitedError, RetryableError } from '../core/errors/errors.js';
+import { AuthError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { systemClock } from '../ports/clock.js';
@@ -115,6 +115,32 @@ describe('dispatcher when the store cannot record an outcome for a moment', () =
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals', 5000);
     expect(connector.sent).toHaveLength(1);
     expect(await store.queryAudit({})).toHaveLength(1);
+  });
+});
+
+describe('the resend after a credential refresh', () => {
+  it('waits for a rate token like any request', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
+    const clock = { t: Date.now() + 1000, now(): number { return this.t; } }; // the delivery is due
+    const connector = new ScriptedConnector();
+    connector.script.push(new AuthError('401 token expired', 401));
+    // 60 per minute, a burst of 1: the first attempt takes the one token there is.
+    const d = new Dispatcher({
+      store,
+      clock,
+      idlePollMs: 10,
+      destinations: [{ name: 'erp', connector, requestsPerMinute: 60, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 100, openMs: 50, timeoutMs: 2000 }],
+    });
+    cleanup.push(() => d.stop(1000));
+    await d.start();
+    await waitFor(() => connector.refreshes === 1, 'the credentials refreshed', 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(connector.sent).toHaveLength(1); // the resend waits: no token until the clock moves
+    clock.t += 1000;
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the resend delivered', 5000);
+    expect(connector.sent).toHaveLength(2);
   });
 });
 

@@ -290,6 +290,8 @@ export class Dispatcher {
         const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
         let second: ItemResult[];
         try {
+          // The resend is another request: it waits for a rate token like any (invariant 4).
+          await budget.next(this.abort.signal);
           second = await connector.send(retryItems, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]), budget });
         } catch (err) {
           const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
