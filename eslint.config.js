@@ -2,6 +2,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const CORE_FORBIDDEN = ['node:*', '!node:crypto', 'better-sqlite3', 'mqtt', 'pg', 'hono', '../adapters/*', '../../adapters/*', '../../../adapters/*', '../engine/*', '../../engine/*', '../../../engine/*'];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'vitest.config.ts'] },
   js.configs.recommended,
@@ -22,10 +24,22 @@ export default tseslint.config(
     },
   },
   {
-    // The pure core must not reach into I/O: no drivers, no node: modules, no adapters.
+    // The pure core must not reach into I/O: no drivers, no node: modules, no adapters or engine.
+    // Config is zod: the core's code takes its settings' types only (type imports are erased); its
+    // tests may parse a config.
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: ['node:*', '!node:crypto', 'better-sqlite3', 'mqtt', 'pg', 'hono', '../../adapters/*', '../../engine/*'] }],
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: CORE_FORBIDDEN }] }],
+    },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    ignores: ['src/core/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: CORE_FORBIDDEN }, { group: ['../config/*', '../../config/*', '../../../config/*'], allowTypeImports: true, message: 'the core may import only types from config/' }] },
+      ],
     },
   },
   { files: ['eslint.config.js', 'vitest.config.ts'], ...tseslint.configs.disableTypeChecked },

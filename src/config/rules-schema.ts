@@ -12,9 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import type { AssetRecord } from '../core/model/assets.js';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
-import { meterFor, type UsageMeterKind } from '../core/rules/depreciation/usage.js';
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
@@ -580,11 +578,8 @@ export const rulesSchema = z.strictObject({
   depreciation: depreciationSchema.optional(),
 });
 
-/** How the depreciation block picks each asset's meter (its attribute, else `meter`). */
-export function depreciationMeterOf(d: Pick<DepreciationConfig, 'meter' | 'meterAttribute'>): (asset: AssetRecord) => { meter: UsageMeterKind; problem?: string } {
-  const fallback: UsageMeterKind = d.meter === 'odometerKm' ? 'km' : 'hours';
-  return (asset) => meterFor(asset, d.meterAttribute, fallback);
-}
+/** How the depreciation block picks each asset's meter (its attribute, else `meter`); lives in the core, re-exported here. */
+export { depreciationMeterOf } from '../core/rules/depreciation/usage.js';
 
 /** The compiled `rules` section. */
 export type RulesConfig = z.output<typeof rulesSchema>;

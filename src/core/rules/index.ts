@@ -4,7 +4,8 @@
  * sub-state (`location`, `maintenance`, `inventory`, `depreciation`).
  * @module
  */
-import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
+import type { RulesConfig, DepreciationConfig } from '../../config/rules-schema.js';
+import { depreciationMeterOf } from './depreciation/usage.js';
 import { customCalendar, monthlyCalendar, type PeriodCalendar } from './depreciation/calendar.js';
 import { createUsageRule } from './depreciation/usage-rule.js';
 import { createInventoryRule } from './inventory/inventory-rule.js';

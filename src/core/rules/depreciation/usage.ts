@@ -56,6 +56,12 @@ const METER_WORDS: Readonly<Record<string, UsageMeterKind>> = { hours: 'hours', 
  * The meter for an asset: its attribute (`hours` or `km`; `operatingHours`, `odometerKm` too) when
  * it has one, else the configured default; an attribute value that is neither is reported, not guessed.
  */
+/** How a depreciation config picks each asset's meter: its attribute (`meterAttribute`), else `meter`. */
+export function depreciationMeterOf(d: { readonly meter: 'operatingHours' | 'odometerKm'; readonly meterAttribute: string }): (asset: AssetRecord) => { meter: UsageMeterKind; problem?: string } {
+  const fallback: UsageMeterKind = d.meter === 'odometerKm' ? 'km' : 'hours';
+  return (asset) => meterFor(asset, d.meterAttribute, fallback);
+}
+
 export function meterFor(asset: AssetRecord, attribute: string, fallback: UsageMeterKind): { readonly meter: UsageMeterKind; readonly problem?: string } {
   const raw = asset.attributes[attribute];
   if (raw === undefined || raw.trim() === '') return { meter: fallback };
