@@ -120,8 +120,17 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
+  /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
+  const factKeys = new Set<string>();
   const count = (ds: readonly DeliveryIntent[]) => {
-    for (const d of ds) totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
+    for (const d of ds) {
+      if (d.kind === 'fact') {
+        const k = `${d.destination}\u001f${d.operation}\u001f${d.businessKey}`;
+        if (factKeys.has(k)) continue;
+        factKeys.add(k);
+      }
+      totals[`${d.operation} (${d.kind})`] = (totals[`${d.operation} (${d.kind})`] ?? 0) + 1;
+    }
   };
   // With --compare only the comparison is shown: lines are counted, not kept (a long capture would fill memory).
   const keepLines = input.compare === undefined;

@@ -85,11 +85,13 @@ export const emptyTally = (): DeliveryTally => ({ totals: new Map(), facts: new 
 export function tallyDeliveries(tally: DeliveryTally, ds: readonly DeliveryIntent[]): void {
   for (const d of ds) {
     const op = `${d.operation} (${d.kind})`;
-    tally.totals.set(op, (tally.totals.get(op) ?? 0) + 1);
     const k = keyOf(d);
+    // A fact counts once per key, as the outbox keeps it once (a rule may ask twice, e.g. at flush).
     if (d.kind === 'fact') {
-      if (!tally.facts.has(k)) tally.facts.set(k, d);
+      if (tally.facts.has(k)) continue;
+      tally.facts.set(k, d);
     } else tally.states.set(k, d);
+    tally.totals.set(op, (tally.totals.get(op) ?? 0) + 1);
   }
 }
 
