@@ -10,6 +10,7 @@ import { compileConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import type { TaskContext } from '../../src/ports/task.js';
 import { runInventorySync, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
+import { inventorySyncOptionsOf } from '../../src/engine/tasks/index.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
@@ -141,17 +142,9 @@ describe('location and meter updates at the ERP', () => {
 const ITEMS = Array.from({ length: 6 }, (_, i) => ({ erpAssetId: `P-${i}`, erpModule: 'inventory', attributes: { sku: i < 4 ? 'PAL' : 'DRUM' }, identifiers: [{ type: 'tag', value: `p${i}` }] }));
 
 function inventoryOptions(app: App): InventorySyncOptions {
-  const inv = app.config.rules.inventory;
-  if (!inv) throw new Error('inventory not configured');
-  return {
-    skuAttribute: inv.skuAttribute,
-    quantityAttribute: inv.quantityAttribute,
-    freshnessMs: inv.freshness,
-    changesEveryMs: inv.changesEvery,
-    fullSnapshotCron: inv.fullSnapshotCron,
-    timeZone: inv.timeZone,
-    defaultDestination: 'erp',
-  };
+  const options = inventorySyncOptionsOf(app.config.rules, 'erp');
+  if (!options) throw new Error('inventory not configured');
+  return options;
 }
 
 /** One inventory run, as the scheduled task makes it (the service's own runs are an hour apart here). */
