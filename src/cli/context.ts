@@ -3,6 +3,7 @@
  * store, and turning errors into clear messages and exit codes (2 = bad config or usage, 1 = failure).
  * @module
  */
+import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { existsSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
@@ -100,7 +101,7 @@ export function parseSince(input: string, now = Date.now()): number {
   // rolls a day past the month's end over into the next month.
   const day = /^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ]|\s*$)/.exec(input);
   const t = day ? Date.parse(input) : NaN;
-  const real = day !== null && new Date(Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]))).toISOString().startsWith(`${day[1]}-${day[2]}-${day[3]}`);
+  const real = day !== null && isCalendarDay(`${day[1]}-${day[2]}-${day[3]}`);
   if (Number.isNaN(t) || !real) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor an ISO date like 2026-11-30 or 2026-11-30T08:00:00Z`);
   return t;
 }

@@ -9,6 +9,7 @@
  * config file are relative to its directory (config/load.ts resolves them before this schema reads them).
  * @module
  */
+import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
@@ -368,11 +369,7 @@ const slotSchema = z.strictObject({ days: z.array(weekday).min(1), from: clock, 
 );
 
 /** A local calendar day, `YYYY-MM-DD`, that exists. */
-const isLocalDay = (d: unknown): boolean => {
-  if (typeof d !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;
-  const t = Date.parse(`${d}T00:00:00Z`);
-  return !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === d; // 2026-02-30 parses, as 2 March
-};
+const isLocalDay = (d: unknown): boolean => typeof d === 'string' && isCalendarDay(d);
 
 /**
  * Closed days: `2026-12-25`, or `{from: 2026-12-24, to: 2027-01-01}` (both ends included). One

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseIsoTime } from './iso-time.js';
+import { isCalendarDay, parseIsoTime } from './iso-time.js';
 
 describe('parseIsoTime', () => {
   it('reads every instant back from its UTC and offset forms (property)', () => {
@@ -26,5 +26,12 @@ describe('parseIsoTime', () => {
     expect(parseIsoTime('2026-03-01T10:00:00')).toBe('zoneless');
     expect(parseIsoTime('2026-03-01 10:00')).toBe('zoneless');
     for (const t of ['1', '2026', 'March 1 2026', '2026-03-01', '']) expect(parseIsoTime(t)).toBe('not-iso');
+  });
+});
+
+describe('isCalendarDay', () => {
+  it('takes a YYYY-MM-DD day that exists, and nothing else', () => {
+    expect(['2026-02-28', '2024-02-29', '2000-02-29', '2026-12-31'].map(isCalendarDay)).toEqual([true, true, true, true]);
+    expect(['2026-02-29', '1900-02-29', '2026-04-31', '2026-13-01', '2026-00-10', '2026-01-00', '2026-1-01', '2026-01-01T00:00:00Z', ''].map(isCalendarDay)).toEqual(Array(9).fill(false));
   });
 });

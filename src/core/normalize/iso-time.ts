@@ -30,7 +30,17 @@ export function parseIsoTime(text: string): number | IsoTimeProblem {
   return Number.isFinite(ms) && dayExists(date) ? ms : 'invalid';
 }
 
-/** Whether the `YYYY-MM-DD` that `text` starts with is a real day (Date.parse takes 31 for any month). */
+/**
+ * Whether `text` is a `YYYY-MM-DD` day that exists: `Date.parse` takes 31 for any month and rolls
+ * `2026-02-30` over to 2 March, so config dates, CLI dates and meter attributes check with this.
+ */
+export function isCalendarDay(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const month = Number(text.slice(5, 7));
+  return month >= 1 && month <= 12 && Number(text.slice(8, 10)) >= 1 && dayExists(text);
+}
+
+/** Whether the `YYYY-MM-DD` that `text` starts with is a real day (month and day already in range). */
 function dayExists(text: string): boolean {
   const day = Number(text.slice(8, 10));
   if (day <= 28) return true; // every month has these: the hot path's answer

@@ -5,6 +5,7 @@
  * calendar (4-4-5, fiscal years not starting in January, …) lists its periods.
  * @module
  */
+import { isCalendarDay } from '../../normalize/iso-time.js';
 import { zonedParts, zonedTimeToUtc } from '../time-zone.js';
 
 /** A fiscal period: `[start, end)` in epoch ms. */
@@ -86,9 +87,7 @@ export function customCalendar(timeZone: string, periods: readonly CustomPeriodI
   const startOf = (date: string) => {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
     // A day that does not exist (2026-02-30) would roll into the next month: refuse it.
-    const day = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : undefined;
-    if (!m || !day || day.getUTCFullYear() !== Number(m[1]) || day.getUTCMonth() !== Number(m[2]) - 1 || day.getUTCDate() !== Number(m[3]))
-      throw new Error(`"${date}" is not a date (YYYY-MM-DD)`);
+    if (!m || !isCalendarDay(date)) throw new Error(`"${date}" is not a date (YYYY-MM-DD)`);
     return zonedTimeToUtc(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, timeZone);
   };
   const starts = periods.map((p) => startOf(p.start));

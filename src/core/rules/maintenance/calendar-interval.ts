@@ -13,6 +13,7 @@
  * same k adds nothing. A completion resets both.
  * @module
  */
+import { isCalendarDay } from '../../normalize/iso-time.js';
 import type { AssetRecord } from '../../model/assets.js';
 import { formatReading, UNIT } from './service-interval.js';
 import type { CalendarIntervalRule, ServiceMeter } from './types.js';
@@ -43,15 +44,10 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\
 export function parseServiceDate(text: string | undefined): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const s = text.trim();
-  const t = ISO_DATE.test(s) && isRealDay(s.slice(0, 10)) ? Date.parse(s) : NaN;
+  // A day that does not exist (`2026-02-29` would be 1 March) is a typo, not a date.
+  const t = ISO_DATE.test(s) && isCalendarDay(s.slice(0, 10)) ? Date.parse(s) : NaN;
   return Number.isNaN(t) ? NaN : dayOf(t);
 }
-
-/** Date.parse rolls days that do not exist over (`2026-02-29` is 1 March): those are typos, not dates. */
-const isRealDay = (ymd: string): boolean => {
-  const t = Date.parse(`${ymd}T00:00:00Z`);
-  return !Number.isNaN(t) && isoDay(t) === ymd;
-};
 
 /** Why an asset's service-date attribute cannot be used, or undefined when it can (or is absent). */
 export function baselineProblem(rule: CalendarIntervalRule, asset: AssetRecord): string | undefined {
