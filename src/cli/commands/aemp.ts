@@ -342,9 +342,7 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
     report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
   }
   if (opts.json) {
-    // `cooldownUntil` is no `…At` field: written as a time here, as toJson writes those.
-    const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
-    deps.out(`${toJson(report.map((r) => ({ ...r, urls: r.urls.map((u) => ({ ...u, cooldownUntil: iso(u.cooldownUntil) })) })))}\n`);
+    deps.out(`${toJson(report)}\n`);
     return 0;
   }
   for (const r of report) {
