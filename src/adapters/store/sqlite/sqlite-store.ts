@@ -182,15 +182,14 @@ export class SqliteStore implements Store {
       getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
       // Facts waiting for an earlier one of their sequence are left out here, not after the LIMIT:
       // later revisions due before their retried first one would otherwise fill every claim.
+      // An ordered fact waits while an earlier one of its sequence is pending or in flight: left out
+      // here, so the limit counts only rows that can go (two of one sequence are never both candidates).
       claimCandidates: db.prepare(
         `SELECT * FROM outbox o WHERE destination = ? AND status = 'pending' AND next_attempt_at <= ?
            AND (sequence IS NULL OR NOT EXISTS (
              SELECT 1 FROM outbox e WHERE e.destination = o.destination AND e.operation = o.operation AND e.sequence = o.sequence
                AND e.id < o.id AND e.status IN ('pending', 'inflight')))
          ORDER BY next_attempt_at, id LIMIT ?`,
-      ),
-      earlierInSequence: db.prepare(
-        `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND sequence = ? AND id < ? AND status IN ('pending', 'inflight') LIMIT 1`,
       ),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
       setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
@@ -355,8 +354,6 @@ export class SqliteStore implements Store {
         if (claimed.length >= limit) break;
         const key = outboxKey({ operation: r.operation, businessKey: r.business_key });
         if (busyKeys.has(key) || seen.has(key)) continue;
-        // An ordered fact waits for the earlier ones of its sequence (retrying, or claimed just before).
-        if (r.sequence !== null && this.stmts.earlierInSequence.get(destination, r.operation, r.sequence, r.id) !== undefined) continue;
         seen.add(key);
         this.stmts.markInflight.run(now, r.id);
         const item = toItem({ ...r, status: 'inflight' });
