@@ -127,6 +127,15 @@ export function advance<T extends Timed>(state: ReorderState<T> | undefined, tim
   return { state: { newest: Math.max(s.newest ?? time, time), released: (s.pending[n - 1] as T).t, pending: s.pending.slice(n) }, released: s.pending.slice(0, n) };
 }
 
+/**
+ * The buffer with everything up to event time `at` counted as released: a decision an idle
+ * watermark made at `at` is final, so an item not newer is late from then on (what is pending is
+ * newer: see {@link advance}).
+ */
+export function releasedUpTo<T extends Timed>(state: ReorderState<T> | undefined, at: number): ReorderState<T> {
+  return { released: Math.max(state?.released ?? at, at), newest: Math.max(state?.newest ?? at, at), pending: state?.pending ?? [] };
+}
+
 /** Whether a reorder buffer holds anything (what an idle asset's watermark may release). */
 export const holdsAny = (order: ReorderState<Timed> | undefined): boolean => (order?.pending.length ?? 0) > 0;
 

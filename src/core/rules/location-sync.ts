@@ -13,7 +13,7 @@
  */
 import type { PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
-import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from './event-time.js';
+import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
@@ -255,7 +255,3 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   return { state: next, deliveries: [...r.deliveries.filter((d) => d.operation !== LOCATION_UPDATE), locationUpdate(fix, ctx, dwellDueAt(s.zones, step, z.dwell) ?? at)] };
 }
 
-/** `order` with everything up to `at` counted as released (what is pending is newer: see `advance`). */
-function releasedUpTo(order: ReorderState<BufferedFix> | undefined, at: number): ReorderState<BufferedFix> {
-  return { released: Math.max(order?.released ?? at, at), newest: Math.max(order?.newest ?? at, at), pending: order?.pending ?? [] };
-}

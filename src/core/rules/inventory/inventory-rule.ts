@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
-import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
+import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
 import { dwellDueAt, enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
@@ -127,10 +127,6 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
   return next;
 }
 
-/** `order` with everything up to `at` counted as released (what is pending is newer: see `advance`). */
-function releasedUpTo(order: ReorderState<Sighting> | undefined, at: number): ReorderState<Sighting> {
-  return { released: Math.max(order?.released ?? at, at), newest: Math.max(order?.newest ?? at, at), pending: order?.pending ?? [] };
-}
 
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
   let s = start;
