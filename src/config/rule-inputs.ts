@@ -10,6 +10,7 @@
  * decoder may be added later, or events come from a source not configured yet).
  * @module
  */
+import { stripSharePrefix } from '../core/normalize/topic-match.js';
 import type { RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
 
@@ -34,7 +35,7 @@ function topicSegmentWarnings(config: Config): RuleInputWarning[] {
     s.topics.forEach((t, j) => {
       const id = t.decoder.assetId;
       if (!('topicSegment' in id)) return;
-      const levels = t.filter.replace(/^\$share\/[^/]+\//, '').split('/');
+      const levels = stripSharePrefix(t.filter).split('/');
       const level = levels[id.topicSegment];
       const key = `sources.mqtt.${i}.topics.${j}.decoder.assetId.topicSegment`;
       const wild = levels.map((l, n) => (l === '+' ? n : -1)).filter((n) => n >= 0);
