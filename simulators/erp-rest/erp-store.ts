@@ -8,7 +8,8 @@
  * - `POST /api/v1/work-orders` `{externalKey?, erpAssetId, title, ...}` → 201 + `Location`
  * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&limit=&offset=` → `{items, next?}`
  * - `GET /api/v1/work-orders/{id}` → 200
- * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
+ * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
+ * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
  * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, countedAt}` → 201
  * - `GET /api/v1/inventory/counts?externalKey=&location=&sku=` → `{items}`
  * - `POST /api/v1/assets/{id}/usage` `{period, periodUnits, unit, lifeToDateUnits?, totalExpectedUnits?}` → 201
@@ -156,7 +157,11 @@ export class ErpStore {
         if (method === 'GET') return this.readLocation(id);
         return methodNotAllowed(method, path, 'GET, PATCH');
       }
-      if (sub === 'meter-readings') return method === 'POST' ? this.recordMeter(id, body) : methodNotAllowed(method, path, 'POST');
+      if (sub === 'meter-readings') {
+        if (method === 'POST') return this.recordMeter(id, body);
+        if (method === 'GET') return listed(this.state.meterReadings.filter((r) => r.erpAssetId === id), query, ['externalKey', 'readingAt']);
+        return methodNotAllowed(method, path, 'GET, POST');
+      }
       if (sub === 'usage') {
         if (method === 'POST') return this.postUsage(id, body);
         if (method === 'GET') return listed(this.state.usagePostings.filter((u) => u.erpAssetId === id), query, ['externalKey', 'period']);

@@ -3,9 +3,10 @@
  * API (see rest-mapping.ts for the shapes), one request per delivery or many in one batch call.
  *
  * Exactly-once (invariant 3): every request carries the delivery's idempotency key in the
- * configured header. When the ERP ignores that header (`idempotencySupported: false`), a fact
- * (work order, inventory count, usage posting) carries its business key as `externalKey` and is
- * looked up by it before it is created, and an existing one counts as delivered. The connector
+ * configured header. When the ERP ignores that header (`idempotencySupported: false`), every
+ * create carries an `externalKey` and is looked up by it before it is created, and an existing one
+ * counts as delivered: a fact (work order, inventory count, usage posting) by its business key, a
+ * meter reading by its idempotency key. The connector
  * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
@@ -90,7 +91,7 @@ export class RestConnector implements ErpConnector {
           results.set(item.id, failed(item, asDeliveryError(err)));
         }
       }
-      const toWrite = await this.skipExistingFacts(planned, call, results);
+      const toWrite = await this.skipExistingRecords(planned, call, results);
       const batch = this.config.batch;
       if (batch && toWrite.length > 0) {
         for (let i = 0; i < toWrite.length; i += batch.maxSize) {
@@ -172,20 +173,20 @@ export class RestConnector implements ErpConnector {
   }
 
   /**
-   * Find-before-create for ERPs that ignore the idempotency header: a fact whose `externalKey`
+   * Find-before-create for ERPs that ignore the idempotency header: a record whose `externalKey`
    * already exists was created by an earlier attempt whose answer was lost, so it is reported
-   * delivered (with the lookup as its exchange) instead of created again. Facts not found go out
+   * delivered (with the lookup as its exchange) instead of created again. Records not found go out
    * carrying their `externalKey`, so the next lookup finds them.
    */
-  private async skipExistingFacts(planned: readonly Planned[], call: PacedCall, results: Map<number, ItemResult>): Promise<Planned[]> {
+  private async skipExistingRecords(planned: readonly Planned[], call: PacedCall, results: Map<number, ItemResult>): Promise<Planned[]> {
     if (this.config.idempotencySupported) return [...planned];
     const remaining: Planned[] = [];
     for (const p of planned) {
-      if (!FACT_CREATES.has(p.item.operation)) {
+      if (!LOOKED_UP_CREATES.has(p.item.operation)) {
         remaining.push(p);
         continue;
       }
-      const externalKey = p.item.businessKey;
+      const externalKey = externalKeyOf(p.item);
       const outcome = await call.request({ method: 'GET', path: withQuery(p.plan.path, { externalKey }), idempotencyKey: p.item.idempotencyKey });
       if (!outcome.ok) {
         results.set(p.item.id, failed(p.item, outcome.error, outcome.exchange));
@@ -290,8 +291,22 @@ class PacedCall {
   }
 }
 
-/** Operations that create a fact in the ERP: looked up by `externalKey` first when it has no idempotency support. */
-const FACT_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post']);
+/**
+ * Operations that create a record in the ERP: looked up by `externalKey` first when it has no
+ * idempotency support. A meter reading is a state delivery (newer readings replace a pending
+ * one), but each one sent still creates a record, so a retry after a lost response would add a
+ * second reading.
+ */
+const LOOKED_UP_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post', 'meter.record']);
+
+/**
+ * The key a created record carries for the lookup: a fact's business key (one work order per
+ * asset, rule and occurrence); for a state delivery (a meter reading) its idempotency key, which
+ * names this value at this event time, not just the meter.
+ */
+function externalKeyOf(item: OutboxItem): string {
+  return item.kind === 'fact' ? item.businessKey : item.idempotencyKey;
+}
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
   return { id: item.id, ok: false, error, ...(exchange ? { exchange } : {}) };

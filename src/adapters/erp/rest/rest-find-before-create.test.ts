@@ -1,9 +1,10 @@
 /**
- * Exactly one effect for every fact an ERP without idempotency support is sent (invariant 3):
- * not only work orders, but inventory counts and usage postings too are looked up before they are
- * created, so a retry after a lost response adds nothing.
+ * Exactly one effect for every record an ERP without idempotency support is sent (invariant 3):
+ * not only work orders, but inventory counts, usage postings and meter readings too are looked up
+ * before they are created, so a retry after a lost response adds nothing.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { restDestinationSchema } from '../../../config/schema.js';
 import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
@@ -82,6 +83,35 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     for (const r of await c.send([count(1, 40, 40), count(2, 38, -2)], ctx)) expect(r.ok).toBe(true);
     expect(s.state().usagePostings.map((u) => `${u.erpAssetId} ${u.period}`)).toEqual(['FA-1 2026-01', 'FA-1 2026-02', 'FA-2 2026-02']);
     expect(s.state().inventoryCounts.map((i) => i.countedQuantity)).toEqual([40, 38]);
+  });
+});
+
+describe('find-before-create for meter readings (ERP without idempotency support)', () => {
+  /** A meter reading as the meter rule queues it: a state delivery keyed by the asset. */
+  const reading = (erpAssetId: string, hours: number, at: number): OutboxItem => {
+    const intent = { destination: 'erp-sim', operation: 'meter.record', kind: 'state' as const, businessKey: erpAssetId, erpAssetId, eventTime: at, payload: { operatingHours: hours } };
+    return { ...intent, id: nextId++, idempotencyKey: idempotencyKeyFor(intent), status: 'inflight', attempts: 0, createdAt: at, nextAttemptAt: at };
+  };
+
+  it('a reading whose response was lost is found on the retry, not recorded twice', async () => {
+    const { s, c } = await lookupSetup();
+    const r = reading('EQ-1', 1234.5, T0);
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/meter-readings' });
+    expect((await c.send([r], ctx))[0]?.ok).toBe(false);
+    expect(s.state().meterReadings).toHaveLength(1); // applied although the client never heard
+
+    const [retry] = await c.send([{ ...r, attempts: 1 }], ctx);
+    expect(retry?.ok).toBe(true);
+    expect(retry?.exchange?.method).toBe('GET');
+    expect(s.state().meterReadings).toHaveLength(1);
+    expect(s.state().meterReadings[0]).toMatchObject({ erpAssetId: 'EQ-1', operatingHours: 1234.5, externalKey: r.idempotencyKey });
+  });
+
+  it('a newer reading of the same meter, and the same reading of another asset, are still recorded', async () => {
+    const { s, c } = await lookupSetup();
+    for (const r of await c.send([reading('EQ-1', 1234.5, T0)], ctx)) expect(r.ok).toBe(true);
+    for (const r of await c.send([reading('EQ-1', 1235, T0 + 1_800_000), reading('EQ-2', 1234.5, T0)], ctx)) expect(r.ok).toBe(true);
+    expect(s.state().meterReadings.map((m) => `${m.erpAssetId} ${String(m.operatingHours)}`)).toEqual(['EQ-1 1234.5', 'EQ-1 1235', 'EQ-2 1234.5']);
   });
 });
 
