@@ -545,11 +545,6 @@ export class Ingestor implements IngestSink {
   }
 
   /**
-   * The pure-ish heart (also used to replay the ingest log): runs the pipeline over messages
-   * against current state at processing time `now` and returns what would be stored, without
-   * storing it or changing the state in memory.
-   */
-  /**
    * {@link process}, with a message a rule (or identification) throws on set aside: it is
    * quarantined with the reason and the batch is run again without it, so one poison message
    * cannot hold up its source's whole stream (invariant 6). Rules never throw by contract; this
@@ -568,6 +563,11 @@ export class Ingestor implements IngestSink {
     }
   }
 
+  /**
+   * The pure-ish heart (also used to replay the ingest log): runs the pipeline over messages
+   * against current state at processing time `now` and returns what would be stored, without
+   * storing it or changing the state in memory.
+   */
   async process(
     messages: readonly RawMessage[],
     now: number,
