@@ -41,6 +41,8 @@ interface Fix {
   readonly zone?: string;
   /** Name of the configured zone, when zones are configured and the asset is in one. */
   readonly zoneName?: string;
+  /** The zone the source reported, when a configured zone's code stands in `zone` instead. */
+  readonly sourceZone?: string;
   readonly eventTime: number;
   /** Too inaccurate to change zone membership (so an idle watermark does not settle dwell on it). */
   readonly inaccurate?: true;
@@ -187,6 +189,8 @@ function processFix(
   const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: f.lat, lng: f.lng, eventTime: f.t };
   if (zone !== undefined) fix.zone = zone;
   if (zoneName !== undefined) fix.zoneName = zoneName;
+  // Kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
+  if (zoneName !== undefined && f.zone !== undefined) fix.sourceZone = f.zone;
   if (f.inaccurate) fix.inaccurate = true;
   const synced = state.synced;
   // A fix less accurate than `zones.maxAccuracyM` moves neither the zone nor the synced position:
@@ -239,10 +243,13 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   const entered = enteredZones(zones);
   const best = entered.length > 0 ? z.index.best(entered) : undefined;
   const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: last.lat, lng: last.lng, eventTime: last.eventTime };
+  // The zone the source reported with the last fix: what a fix there would send outside configured zones.
+  const reported = last.zoneName === undefined ? last.zone : last.sourceZone;
   if (best) {
     fix.zone = best.locationCode;
     fix.zoneName = best.name;
-  } else if (last.zoneName === undefined && last.zone !== undefined) fix.zone = last.zone; // the zone the source reported
+    if (reported !== undefined) fix.sourceZone = reported;
+  } else if (reported !== undefined) fix.zone = reported;
   const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...s, last: fix, zones };
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
