@@ -73,7 +73,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
     const shape = shapeOf(f.geometry, properties[p.radiusM], (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
-    if (!shape || codeText === '' || typeof priority !== 'number') return;
+    // A refused zone is not returned: `zones check` counts what is returned as good.
+    if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|')) return;
     zones.push({
       name: nameText,
       locationCode: codeText,

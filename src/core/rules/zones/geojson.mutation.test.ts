@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { zonesFromGeoJson } from './geojson.js';
+
+const ring = [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.51], [13.4, 52.5]];
+/** One feature named "yard" with the given extra properties and geometry. */
+const read = (geometry: unknown, properties: Record<string, unknown> = {}) =>
+  zonesFromGeoJson({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y', ...properties }, geometry });
+
+describe('GeoJSON import refuses zones nobody could ever be in', () => {
+  it('a Point with radius 0 is refused (a zone of no area)', () => {
+    // Mutation: `radius <= 0` -> `radius < 0`.
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: 0 })).toEqual({
+      zones: [],
+      problems: ['feature 0 ("yard"): a Point zone needs a positive "radiusM" property (its radius in metres)'],
+    });
+  });
+
+  it('a ring of two distinct positions is refused', () => {
+    // Mutation: `points.length < 4` -> `< 3` (accepts [a, b, a]).
+    const line = [[13.4, 52.5], [13.41, 52.5], [13.4, 52.5]];
+    expect(read({ type: 'Polygon', coordinates: [line] })).toEqual({ zones: [], problems: ['feature 0 ("yard"): outer ring needs at least 3 distinct positions'] });
+    expect(read({ type: 'Polygon', coordinates: [line.slice(0, 2)] }).problems).toEqual(['feature 0 ("yard"): outer ring needs at least 3 distinct positions']);
+  });
+
+  it('a MultiPolygon without polygons is refused', () => {
+    // Mutation: the empty-list check dropped (an empty MultiPolygon read as a zone with no area).
+    expect(read({ type: 'MultiPolygon', coordinates: [] })).toEqual({ zones: [], problems: ['feature 0 ("yard"): MultiPolygon has no polygons'] });
+  });
+});
+
+describe('GeoJSON import catches swapped coordinates', () => {
+  it('a latitude beyond ±90 is out of range (a position written [lat, lng] east of 90° E)', () => {
+    // Mutation: latitude allowed up to 180. Shanghai written [lat, lng]:
+    expect(read({ type: 'Point', coordinates: [31.23, 121.47] }, { radiusM: 50 })).toEqual({
+      zones: [],
+      problems: ['feature 0 ("yard"): position [31.23, 121.47] is out of range (GeoJSON order is [longitude, latitude])'],
+    });
+    expect(read({ type: 'Point', coordinates: [31.23, -90.5] }, { radiusM: 50 }).zones).toEqual([]);
+  });
+});
+
+describe('GeoJSON import of bad properties', () => {
+  it('refuses a zone name with "|" (it is a key separator)', () => {
+    // Mutation: the "|" check weakened.
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { name: 'yard|north' })).toEqual({ zones: [], problems: ['feature 0 ("yard|north"): zone names must not contain "|"'] });
+  });
+
+  it('a feature whose priority is not a number is reported and not read as a zone', () => {
+    // Mutation: the zone pushed although its priority is not a number.
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: 'high' })).toEqual({ zones: [], problems: ['feature 0 ("yard"): property "priority" must be a number'] });
+  });
+});
