@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { placement, type Polygon, type Zone } from './geometry.js';
+import { ZoneIndex } from './zone-index.js';
+
+/** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
+function square(lat: number, lng: number, sideM: number): Polygon {
+  const dLat = sideM / 2 / 111_320;
+  const dLng = sideM / 2 / (111_320 * Math.cos((lat * Math.PI) / 180));
+  return [
+    [
+      [lng - dLng, lat - dLat],
+      [lng + dLng, lat - dLat],
+      [lng + dLng, lat + dLat],
+      [lng - dLng, lat + dLat],
+      [lng - dLng, lat - dLat],
+    ],
+  ];
+}
+const east = (lat: number, lng: number, m: number) => lng + m / (111_320 * Math.cos((lat * Math.PI) / 180));
+
+describe('zone index: MultiPolygon zones', () => {
+  // Two yards of one plant 10 km apart, one zone (a GeoJSON MultiPolygon).
+  const docks: Zone = { name: 'docks', locationCode: 'WH1-D', priority: 0, shape: { type: 'polygon', polygons: [square(52.5, 13.4, 200), square(52.5, east(52.5, 13.4, 10_000), 200)] } };
+
+  it('finds a position inside any of the polygons, not only the first', () => {
+    // Mutations: the bounding box from the first polygon only; placement testing the first polygon only.
+    const index = new ZoneIndex([docks], { hysteresisM: 25 });
+    expect(index.locate(52.5, 13.4)).toEqual({ inside: ['docks'], band: [] });
+    expect(index.locate(52.5, east(52.5, 13.4, 10_000))).toEqual({ inside: ['docks'], band: [] });
+    expect(placement(docks.shape, 52.5, east(52.5, 13.4, 10_000), 25)).toBe('inside');
+    // Between the two: in neither.
+    expect(index.locate(52.5, east(52.5, 13.4, 5_000))).toEqual({ inside: [], band: [] });
+  });
+});
+
+describe('zone index: the hysteresis band of a polygon far from the equator', () => {
+  it('reports a position just east of the edge as in the band, as placement does', () => {
+    // Mutation: the search box grown by the margin in degrees of latitude on both axes (no cos(lat)),
+    // too narrow east-west at 60° N: an asset in the band would be seen as outside and start leaving.
+    const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [square(60, 10, 200)] } };
+    const index = new ZoneIndex([yard], { hysteresisM: 25 });
+    for (const m of [105, 115, 120, 124]) {
+      const lng = east(60, 10, m);
+      expect(placement(yard.shape, 60, lng, 25)).toBe('band');
+      expect(index.locate(60, lng)).toEqual({ inside: [], band: ['yard'] });
+      const west = 10 - (lng - 10);
+      expect(index.locate(60, west)).toEqual({ inside: [], band: ['yard'] });
+    }
+  });
+});
+
+describe('zone index: order and ties', () => {
+  it('lists the zones a position is in in configuration order, a zone too large for the grid included', () => {
+    // Mutation: the names not sorted by configuration order (large zones come after the grid's).
+    const region: Zone = { name: 'region', locationCode: 'R', priority: 0, shape: { type: 'polygon', polygons: [square(52.5, 13.4, 300_000)] } };
+    const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+    const index = new ZoneIndex([region, yard], { hysteresisM: 25, cellDeg: 0.001 });
+    expect(index.locate(52.5, 13.4).inside).toEqual(['region', 'yard']);
+  });
+
+  it('of zones with equal priority and equal area, the one configured first wins', () => {
+    // Mutation: the last tiebreak reversed (the later zone wins).
+    const a: Zone = { name: 'bay-a', locationCode: 'A', priority: 1, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 50 } };
+    const b: Zone = { name: 'bay-b', locationCode: 'B', priority: 1, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 50 } };
+    const index = new ZoneIndex([a, b], { hysteresisM: 0 });
+    expect(index.best(['bay-a', 'bay-b'])?.name).toBe('bay-a');
+    expect(index.best(['bay-b', 'bay-a'])?.name).toBe('bay-a');
+    expect(new ZoneIndex([b, a], { hysteresisM: 0 }).best(['bay-a', 'bay-b'])?.name).toBe('bay-b');
+  });
+});
