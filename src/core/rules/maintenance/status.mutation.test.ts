@@ -1,0 +1,61 @@
+/**
+ * `maintenance status` rows for service intervals at their boundaries, which maintenance.test.ts
+ * leaves open: a reading exactly at the due point or exactly at the start of the due-soon lead,
+ * and a work order the ERP cancelled.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { CanonicalEvent, MeterEvent, WorkOrderStatusEvent } from '../../model/events.js';
+import { simulateRules } from '../simulate.js';
+import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { maintenanceStatus } from './status.js';
+import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
+
+const T0 = Date.UTC(2026, 9, 1, 8);
+const HOUR = 3_600_000;
+const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attributes: {} };
+const service250: ServiceIntervalRule = { name: 'service-250h', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
+const options = (rule: ServiceIntervalRule = service250): MaintenanceOptions => ({ thresholds: [], serviceIntervals: [rule], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} });
+
+const meter = (at: number, operatingHours: number): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + at * HOUR, receivedAt: T0 + at * HOUR, operatingHours });
+const feedback = (at: number, businessKey: string, status: WorkOrderStatusEvent['status']): WorkOrderStatusEvent => ({
+  kind: 'workorder',
+  source: 'erp-feedback',
+  ids: [{ type: 'erp', value: 'EQ-7' }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  businessKey,
+  status,
+});
+
+/** The service row of `maintenance status` after the events. */
+function serviceRow(events: readonly CanonicalEvent[], opts = options()) {
+  const r = simulateRules([createMaintenanceRule(opts)], events.map((event) => ({ event, asset, destination: 'erp' })));
+  const state = r.states.get('EQ-7')?.maintenance as MaintenanceState | undefined;
+  return { opened: r.perStep.flat().map((d) => d.businessKey), row: maintenanceStatus(asset, state, opts, { now: T0 + 400 * HOUR, marks: () => ({}) }).due.find((d) => d.type === 'service') };
+}
+
+describe('maintenance status: service rows', () => {
+  it('a reading exactly at the due point is "due", not "due soon"', () => {
+    // Kills `remaining <= 0` → `< 0`.
+    const { opened, row } = serviceRow([meter(0, 240), meter(10, 250)]);
+    expect(opened).toEqual(['EQ-7|service-250h|250h@b0']);
+    expect(row).toMatchObject({ state: 'due, work order requested', hours: 250, nextDueHours: 250, remainingHours: 0 });
+  });
+
+  it('a reading exactly at the start of the due-soon lead is "due soon"', () => {
+    // Kills `remaining <= dueSoon` → `<` (the row would say "scheduled" while the rule opened the work order as due soon).
+    const lead = options({ ...service250, dueSoon: 25 });
+    const { opened, row } = serviceRow([meter(0, 200), meter(25, 225)], lead);
+    expect(opened).toEqual(['EQ-7|service-250h|250h@b0']);
+    expect(row).toMatchObject({ state: 'due soon, work order requested', hours: 225, nextDueHours: 250, remainingHours: 25 });
+  });
+
+  it('after the ERP cancels the work order for a due point, the row shows the next due point, not the cancelled one', () => {
+    // Kills counting a cancelled work order as pending, and `nextDue` without its `+ 1`.
+    const key = 'EQ-7|service-250h|250h@b0';
+    const { opened, row } = serviceRow([meter(0, 240), meter(11, 251), feedback(12, key, 'cancelled')]);
+    expect(opened).toEqual([key]);
+    expect(row).toMatchObject({ state: 'ok', hours: 251, baselineHours: 0, nextDueHours: 500, remainingHours: 249 });
+  });
+});
