@@ -33,7 +33,9 @@ export class DestinationLimiter {
 
   private refill(now: number): void {
     if (now > this.last) {
-      this.tokens = Math.min(this.capacity, this.tokens + (now - this.last) * this.ratePerMs);
+      // Nothing accrues during a 429 pause: the bucket it left at one token refills from its end.
+      const from = Math.max(this.last, Math.min(this.pausedUntil, now));
+      this.tokens = Math.min(this.capacity, this.tokens + (now - from) * this.ratePerMs);
       this.last = now;
     }
   }
