@@ -97,7 +97,8 @@ describe('dispatcher when the store cannot claim for a moment', () => {
     const dispatcher = dispatcherFor(flaky(store, failures), connector, { failureThreshold: 1, openMs: 30, maxConcurrency: 4 });
     await dispatcher.start();
     // The first attempt fails and opens the circuit; the probe's claim then fails once.
-    await waitFor(() => dispatcher.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    // Counted, not read as `circuit === 'open'`: that state lasts only `openMs` and a poll can miss it.
+    await waitFor(() => (dispatcher.metrics().erp?.circuitOpened ?? 0) >= 1, 'the circuit opened', 5000);
     failures.left = 1;
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered by a later probe', 5000);
     expect(dispatcher.metrics().erp?.circuit).toBe('closed');
