@@ -171,7 +171,8 @@ export function usageFor(
   let meterAtEnd: number | null = null;
   if (tracked && last) {
     if (record) meterAtEnd = units(record.meterAtEnd);
-    else if (last[0] < period.start) meterAtEnd = units(last[1]);
+    // A last reading at the period's first instant (local midnight) belongs to it: nothing used since.
+    else if (last[0] <= period.start) meterAtEnd = units(last[1]);
     else notes.push('no usage recorded for this period in the kept history');
   }
   let adjustmentUnits = 0;
