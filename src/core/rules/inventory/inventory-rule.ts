@@ -49,6 +49,11 @@ export interface InventoryItemState {
   readonly seenAt?: number;
   /** Since when the item has been at `location` (event time). */
   readonly since?: number;
+  /**
+   * The zone the newest sighting's source reported, kept when a configured zone's location was
+   * taken instead: once that zone is left by a watermark, the item is where the reader saw it.
+   */
+  readonly reported?: string;
 }
 
 export function isInventoryItem(asset: AssetRecord, skuAttribute: string): boolean {
@@ -115,9 +120,10 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
   const step = stepZones(s.zones, at, { inside, band: [] }, z.dwell);
   const zones = step.state;
   const best = z.index.best(enteredZones(zones));
-  // Without a zone now: the code of the zone it left goes with it; a reader-reported zone stays.
+  // Without a zone now: the code of the zone it left goes with it; the zone the last sighting's
+  // reader reported stays, as if that sighting came again.
   const before = z.index.best(enteredZones(s.zones));
-  const location = best ? best.locationCode : before !== undefined && before.locationCode === s.location ? null : (s.location ?? null);
+  const location = best ? best.locationCode : before !== undefined ? (s.reported ?? null) : (s.location ?? null);
   // There since its dwell was over (the counts had it elsewhere until the watermark decided it).
   const decidedAt = dwellDueAt(s.zones, step, z.dwell) ?? at;
   const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : decidedAt };
@@ -133,13 +139,20 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
   for (const g of sightings) {
     let zones = s.zones;
     let location: string | null = g.zone ?? null;
+    let reported: string | undefined;
     if (options.zones) {
       if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
       const best = options.zones.index.best(enteredZones(zones));
-      if (best) location = best.locationCode;
+      if (best) {
+        reported = g.zone;
+        location = best.locationCode;
+      }
     }
     const since = s.location === location && s.since !== undefined ? s.since : g.t;
-    s = { ...s, location, seenAt: g.t, since, ...(zones !== undefined ? { zones } : {}) };
+    const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, location, seenAt: g.t, since, ...(zones !== undefined ? { zones } : {}) };
+    if (reported !== undefined) next.reported = reported;
+    else delete next.reported;
+    s = next;
   }
   return { state: s, deliveries: [] };
 }
