@@ -1,0 +1,78 @@
+/**
+ * `assetbridge depreciation` behaviours that mutation testing found unpinned: the precision the
+ * preview table shows, an unknown `--asset`, which adjustments `post` reports, and `post` refusing a
+ * period that has not ended.
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { tempStore } from '../../../test/helpers/temp-store.js';
+import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { rulesSchema } from '../../config/rules-schema.js';
+import type { AssetRecord } from '../../core/model/assets.js';
+import { monthlyCalendar, type Period } from '../../core/rules/depreciation/calendar.js';
+import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageFor } from '../../core/rules/depreciation/usage.js';
+import type { AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { formatAdjustments, formatPreview, previewDepreciation } from './depreciation.js';
+
+const units = { hours: 'h', km: 'km' };
+const cal = monthlyCalendar('UTC');
+const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' } };
+
+/** A preview line as the command gets it, for a plan of the given kind. */
+function lineOf(a: AssetRecord, state: UsageState, period: string, kind: 'new' | 'covered'): AssetUsageLine {
+  const line = usageFor(a, state, cal.period(period) as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-12-05T00:00:00Z'));
+  const plan = kind === 'new' ? { kind, line, deliveries: [], ledger: undefined } : { kind, line, through: '2026-12' };
+  return { line, asset: a, destination: 'erp', plan, ledgerRaw: undefined };
+}
+
+const stores: SqliteStore[] = [];
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
+});
+
+describe('depreciation preview', () => {
+  it('shows units to the thousandth in the table', () => {
+    // Kills: rounding life-to-date to whole units in the table.
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-20T00:00:00Z'), 1234.567], periods: { '2026-10': { units: 234.567, meterAtEnd: 1234.567 } } };
+    expect(formatPreview([lineOf(asset, state, '2026-10', 'new')], units)).toMatch(/EQ-1\s+2026-10\s+234\.567 h\s+1,234\.567 h\s+10,000 h/);
+  });
+
+  it('refuses an --asset it does not know, rather than show an empty preview', async () => {
+    // Kills: dropping the unknown-asset check.
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const rules = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } });
+    await expect(previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'), 'EQ-404')).rejects.toThrow('no asset "EQ-404" (or depreciation does not apply to it)');
+    expect((await previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'), 'EQ-1')).map((l) => l.line.erpAssetId)).toEqual(['EQ-1']);
+  });
+});
+
+describe('depreciation post', () => {
+  it('reports adjustments only for assets it posts, not for those covered by a later posting', () => {
+    // Kills: listing the adjustment of a covered line, which is not posted.
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-11-20T00:00:00Z'), 1100], periods: { '2026-11': { units: 100, meterAtEnd: 1100 } } };
+    const withAdjustment = (l: AssetUsageLine, erpAssetId: string): AssetUsageLine => ({
+      ...l,
+      line: { ...l.line, erpAssetId, adjustmentUnits: 5, adjustmentPeriods: [{ period: '2026-10', units: 5 }] },
+    });
+    const text = formatAdjustments([withAdjustment(lineOf(asset, state, '2026-11', 'new'), 'EQ-1'), withAdjustment(lineOf(asset, state, '2026-11', 'covered'), 'EQ-2')], units);
+    expect(text).toBe('  EQ-1: 2026-11 includes 5 h found after posting, from 2026-10 (5)\n');
+  });
+
+  it('refuses the period that is still running (usage is posted once, after the period ends)', async () => {
+    // Kills: the "has not ended" check comparing against the period's start.
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', attributes: asset.attributes, identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { depreciation: { timeZone: 'UTC' } },
+    }));
+    const current = new Date().toISOString().slice(0, 7); // this month (UTC): started, not ended
+    const r = await runCli(['depreciation', 'post', '--period', current, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`period ${current} has not ended`);
+  });
+});
