@@ -309,10 +309,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
 
     async stop(): Promise<void> {
       if (state === 'idle' || state === 'stopped' || state === 'stopping') return;
-      const wasStarting = state === 'starting';
       state = 'stopping';
       if (recoverTimer) clearTimeout(recoverTimer);
-      if (wasStarting && startWaiter) {
+      // Still starting (also in the reconnect delay after a commit failed during start): end it now.
+      if (startWaiter) {
         const waiter = startWaiter;
         startWaiter = undefined;
         waiter.reject(new Error(`MQTT source "${config.name}" was stopped before it connected`));

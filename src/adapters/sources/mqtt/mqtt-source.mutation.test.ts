@@ -1,0 +1,528 @@
+/**
+ * The MQTT source's bookkeeping, driven step by step through a scripted stand-in for the mqtt.js
+ * client (no broker): which connection a PUBACK may go out on, what happens to messages that
+ * arrive while stopping or after their connection dropped, batch sizes, failed commits, stop
+ * during start and the start-up errors. test/integration/mqtt-source.test.ts covers the same
+ * source against real Mosquitto; the orderings pinned here are hard to produce there.
+ */
+import type { IClientOptions } from 'mqtt';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mqttSourceSchema } from '../../../config/schema.js';
+import type { RawMessage } from '../../../core/model/messages.js';
+import type { IngestSink, SubmitResult } from '../../../ports/source.js';
+import { createMqttSource, type MqttSource, type MqttSourceOptions, type SourceLogger } from './mqtt-source.js';
+
+/** A scripted mqtt.js client: the test says when the broker answers, drops the connection, and so on. */
+const fake = await vi.hoisted(async () => {
+  const { EventEmitter } = await import('node:events');
+
+  /** One socket: records the PUBACK packet ids written to it. */
+  class FakeStream {
+    readonly acks: number[] = [];
+    destroyed = false;
+    readonly writable = true;
+    write(chunk: Buffer): boolean {
+      for (let o = 0; o + 4 <= chunk.length; o += 4) {
+        if (chunk[o] !== 0x40 || chunk[o + 1] !== 0x02) throw new Error(`not a PUBACK at byte ${o}`);
+        this.acks.push(chunk.readUInt16BE(o + 2));
+      }
+      return true;
+    }
+  }
+
+  /** What the next client's broker does, set by a test before `start()`. */
+  const script: { autoConnack: boolean; connectError?: Error & { code?: string | number }; subscribeError?: Error; holdSubscribe: boolean } = {
+    autoConnack: true,
+    holdSubscribe: false,
+  };
+
+  class FakeClient extends EventEmitter {
+    connected = false;
+    stream: FakeStream | undefined;
+    readonly streams: FakeStream[] = [];
+    handleMessage: (packet: unknown, callback: (err?: Error) => void) => void = () => undefined;
+    /** `force` of every end() call. */
+    readonly ends: boolean[] = [];
+    reconnects = 0;
+    /** Hold the callback of the next end() until the test calls it. */
+    holdNextEnd = false;
+    heldEnd: (() => void) | undefined;
+    readonly heldSubscribes: (() => void)[] = [];
+
+    constructor(
+      readonly url: string,
+      readonly options: unknown,
+    ) {
+      super();
+    }
+
+    connect(): this {
+      this.openStream();
+      const failure = script.connectError;
+      if (failure) setImmediate(() => this.emit('error', failure));
+      else if (script.autoConnack) setImmediate(() => this.connack(false));
+      return this;
+    }
+
+    /** mqtt.js opens a new socket (and writes CONNECT); `connected` stays false until the CONNACK. */
+    openStream(): void {
+      this.stream = new FakeStream();
+      this.streams.push(this.stream);
+    }
+
+    connack(sessionPresent: boolean): void {
+      this.connected = true;
+      this.emit('connect', { cmd: 'connack', sessionPresent, returnCode: 0 });
+    }
+
+    subscribe(subs: unknown, callback: (err: Error | null) => void): this {
+      const answer = () => callback(script.subscribeError ?? null);
+      if (script.holdSubscribe) this.heldSubscribes.push(answer);
+      else setImmediate(answer);
+      return this;
+    }
+
+    /** The socket closes (broker gone, session taken over, or end()). */
+    drop(): void {
+      if (!this.stream || this.stream.destroyed) return;
+      this.stream.destroyed = true;
+      this.connected = false;
+      this.emit('close');
+    }
+
+    end(force: boolean, callback?: () => void): this {
+      this.ends.push(force);
+      this.drop();
+      if (this.holdNextEnd) {
+        this.holdNextEnd = false;
+        this.heldEnd = callback;
+      } else if (callback) setImmediate(callback);
+      return this;
+    }
+
+    reconnect(): this {
+      this.reconnects++;
+      this.openStream();
+      setImmediate(() => this.connack(true));
+      return this;
+    }
+
+    /** The broker sends a QoS-1 PUBLISH; returns whether mqtt.js was let go on to the next packet. */
+    deliver(messageId: number, topic = 'fleet/a1/t'): () => boolean {
+      let released = false;
+      this.handleMessage({ cmd: 'publish', qos: 1, dup: false, retain: false, topic, payload: Buffer.from(`m${messageId}`), messageId }, () => (released = true));
+      return () => released;
+    }
+  }
+
+  return { script, clients: [] as FakeClient[], FakeClient };
+});
+
+vi.mock('mqtt', () => ({
+  default: {
+    connect: (url: string, options: IClientOptions) => {
+      const client = new fake.FakeClient(url, options);
+      fake.clients.push(client);
+      return client;
+    },
+  },
+}));
+
+type FakeClient = InstanceType<typeof fake.FakeClient>;
+
+/** A sink whose every submit waits for the test to resolve or reject it. */
+class HeldSink implements IngestSink {
+  constructor() {
+    sinks.push(this);
+  }
+  readonly calls: { messages: RawMessage[]; commit: () => void; fail: (err: Error) => void }[] = [];
+  submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({ messages: [...messages], commit: () => resolve({ accepted: messages.length, quarantined: [] }), fail: reject });
+    });
+  }
+  sizes(): number[] {
+    return this.calls.map((c) => c.messages.length);
+  }
+}
+
+const running: MqttSource[] = [];
+const sinks: HeldSink[] = [];
+afterEach(async () => {
+  fake.script.autoConnack = true;
+  fake.script.holdSubscribe = false;
+  delete fake.script.connectError;
+  delete fake.script.subscribeError;
+  // Commits a test left open settle, so stop() does not wait for its timeout.
+  for (const sink of sinks.splice(0)) for (const call of sink.calls) call.commit();
+  for (const s of running.splice(0)) await s.stop();
+  fake.clients.splice(0);
+});
+
+function config(overrides: Record<string, unknown> = {}) {
+  return mqttSourceSchema.parse({
+    name: 'fake',
+    url: 'mqtt://broker.test:1883',
+    clientId: 'ab-fake',
+    username: 'ingest',
+    reconnectDelayMs: 20,
+    topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } }],
+    ...overrides,
+  });
+}
+
+function create(overrides: Record<string, unknown> = {}, options: MqttSourceOptions = {}): MqttSource {
+  const source = createMqttSource(config(overrides), { startTimeoutMs: 2_000, stopTimeoutMs: 2_000, ...options });
+  running.push(source);
+  return source;
+}
+
+async function started(overrides: Record<string, unknown> = {}, options: MqttSourceOptions = {}): Promise<{ source: MqttSource; sink: HeldSink; client: FakeClient }> {
+  const source = create(overrides, options);
+  const sink = new HeldSink();
+  await source.start(sink);
+  const client = fake.clients.at(-1);
+  if (!client) throw new Error('no client');
+  return { source, sink, client };
+}
+
+/** Lets pending setImmediate flushes and promise continuations run. */
+const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+
+function logger(): SourceLogger & { warns: string[]; errors: string[] } {
+  const warns: string[] = [];
+  const errors: string[] = [];
+  return { warns, errors, debug() {}, info() {}, warn: (_f, m) => warns.push(m), error: (_f, m) => errors.push(m) };
+}
+
+describe('MQTT source: a PUBACK only on the connection the message arrived on', () => {
+  // Mutation: acknowledge() sending the ids of an older connection on the current one.
+  it('a commit that resolves after the connection was replaced sends no PUBACK on the new connection', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(7);
+    await turn();
+    expect(sink.sizes()).toEqual([1]);
+    // The broker drops us and we reconnect before the commit finishes. Packet id 7 on the new
+    // connection may name another message (a broker that lost the session reuses ids).
+    client.drop();
+    client.reconnect();
+    await turn();
+    expect(client.connected).toBe(true);
+    sink.calls[0]?.commit();
+    await turn();
+    expect(client.streams.map((s) => s.acks)).toEqual([[], []]);
+    expect(source.stats()).toMatchObject({ acked: 0, leftForRedelivery: 1, inflight: 0 });
+  });
+
+  // Mutation: acknowledge() without the `client.connected` check.
+  it('a commit that resolves while the client reconnects (new socket, no CONNACK yet) sends no PUBACK', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(7);
+    await turn();
+    client.drop();
+    client.openStream(); // mqtt.js's reconnect: CONNECT written, waiting for the broker's answer
+    sink.calls[0]?.commit();
+    await turn();
+    expect(client.streams.map((s) => s.acks)).toEqual([[], []]);
+    expect(source.stats()).toMatchObject({ acked: 0, leftForRedelivery: 1 });
+  });
+
+  it('acknowledges committed messages in one write on their own connection', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    client.deliver(2);
+    client.deliver(3);
+    await turn();
+    expect(sink.sizes()).toEqual([3]);
+    expect(client.stream?.acks).toEqual([]); // nothing before the commit
+    sink.calls[0]?.commit();
+    await turn();
+    expect(client.stream?.acks).toEqual([1, 2, 3]);
+    expect(source.stats()).toMatchObject({ received: 3, acked: 3, inflight: 0, leftForRedelivery: 0 });
+  });
+});
+
+describe('MQTT source: messages of a connection that is gone', () => {
+  // Mutations: flush() submitting stale messages; not freeing their in-flight count; keeping them pending.
+  it('are not submitted when the connection dropped before they were handed over, and free their in-flight slots', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    client.deliver(2);
+    // Before the next turn hands them to the sink, the connection drops and a new one is up.
+    client.drop();
+    client.openStream();
+    client.connack(true);
+    await turn();
+    expect(sink.calls).toHaveLength(0); // the broker redelivers them on the new connection
+    expect(source.stats()).toMatchObject({ received: 2, inflight: 0, leftForRedelivery: 2 });
+
+    client.deliver(1); // the redelivery
+    await turn();
+    expect(sink.calls.map((c) => c.messages.map((m) => Buffer.from(m.payload).toString()))).toEqual([['m1']]);
+    sink.calls[0]?.commit();
+    await turn();
+    expect(client.stream?.acks).toEqual([1]);
+    expect(source.stats()).toMatchObject({ received: 3, acked: 1, inflight: 0, leftForRedelivery: 2 });
+  });
+
+  // Mutation: onCommitFailure() not retiring the connection.
+  it('after a failed commit, messages already received on that connection are not submitted; they come back after the reconnect', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    await turn();
+    client.deliver(2);
+    client.deliver(3);
+    sink.calls[0]?.fail(new Error('disk I/O error')); // before 2 and 3 are handed over
+    await turn();
+    expect(sink.sizes()).toEqual([1]);
+    expect(client.ends).toEqual([true]); // dropped at once, so the broker redelivers
+    expect(source.stats()).toMatchObject({ submitFailures: 1, acked: 0, inflight: 0, leftForRedelivery: 3 });
+
+    await expect.poll(() => client.reconnects).toBe(1); // after reconnectDelayMs
+    await expect.poll(() => source.stats().connects).toBe(2);
+    for (const id of [1, 2, 3]) client.deliver(id);
+    await turn();
+    expect(sink.sizes()).toEqual([1, 3]);
+    sink.calls[1]?.commit();
+    await turn();
+    expect(client.streams.map((s) => s.acks)).toEqual([[], [1, 2, 3]]);
+  });
+
+  // Mutation: flush() letting a synchronous throw of submit escape (an uncaught exception).
+  it('a sink that throws instead of rejecting counts as a failed commit: nothing acknowledged, the source reconnects', async () => {
+    const source = create();
+    let calls = 0;
+    await source.start({
+      submit() {
+        calls++;
+        throw new Error('store closed');
+      },
+    });
+    const client = fake.clients.at(-1) as FakeClient;
+    client.deliver(1);
+    await turn();
+    expect(calls).toBe(1);
+    expect(client.ends).toEqual([true]);
+    expect(source.stats()).toMatchObject({ submitFailures: 1, acked: 0, inflight: 0 });
+    await expect.poll(() => client.reconnects).toBe(1);
+  });
+
+  // Mutation: the recovery timer not checking that the source is still recovering.
+  it('a stop while the connection is being dropped after a failed commit is final: no reconnect afterwards', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    await turn();
+    client.holdNextEnd = true; // the forced end's callback comes late
+    sink.calls[0]?.fail(new Error('disk I/O error'));
+    await expect.poll(() => client.ends).toEqual([true]);
+    await source.stop();
+    client.heldEnd?.();
+    await new Promise((resolve) => setTimeout(resolve, 100)); // well past reconnectDelayMs
+    expect(client.reconnects).toBe(0);
+    expect(source.stats().connected).toBe(false);
+  });
+});
+
+describe('MQTT source: graceful stop', () => {
+  // Mutation: stop() not flushing what was received.
+  it('hands over what was received in the same turn, and acknowledges it after its commit, before disconnecting', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    client.deliver(2);
+    const stopping = source.stop();
+    expect(sink.sizes()).toEqual([2]); // handed over at once, not left for a later turn
+    await turn();
+    expect(client.ends).toEqual([]); // waits for the commit
+    sink.calls[0]?.commit();
+    await stopping;
+    expect(client.streams[0]?.acks).toEqual([1, 2]);
+    expect(client.ends).toEqual([false]); // a graceful end: the PUBACKs go out before DISCONNECT
+    expect(source.stats()).toMatchObject({ acked: 2, inflight: 0, connected: false });
+  });
+
+  // Mutation: onPublish() accepting while stopping; not counting what it leaves for redelivery.
+  it('a message that arrives while stopping is not submitted or acknowledged, and mqtt.js is let go on', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    await turn();
+    const stopping = source.stop();
+    const released = client.deliver(2);
+    expect(released()).toBe(true);
+    await turn();
+    expect(sink.sizes()).toEqual([1]);
+    expect(source.stats()).toMatchObject({ received: 1, leftForRedelivery: 1 });
+    sink.calls[0]?.commit();
+    await stopping;
+    await turn();
+    expect(sink.sizes()).toEqual([1]);
+    expect(client.streams[0]?.acks).toEqual([1]);
+  });
+
+  // Mutation: a commit failure while stopping dropping the connection as if running.
+  it('a commit that fails while stopping does not cost the other committed messages their PUBACK', async () => {
+    const { source, sink, client } = await started();
+    client.deliver(1);
+    await turn();
+    client.deliver(2);
+    await turn();
+    expect(sink.sizes()).toEqual([1, 1]);
+    const stopping = source.stop();
+    sink.calls[0]?.fail(new Error('disk I/O error'));
+    await turn();
+    sink.calls[1]?.commit();
+    await stopping;
+    expect(client.streams[0]?.acks).toEqual([2]); // 1 comes back from the broker; 2 is not redelivered
+    expect(client.reconnects).toBe(0);
+    expect(source.stats()).toMatchObject({ acked: 1, submitFailures: 1, connected: false });
+  });
+
+  // Mutation: stop() not rejecting a start that is still waiting.
+  it('a stop before the broker answered ends start() at once, saying it was stopped', async () => {
+    fake.script.autoConnack = false;
+    const source = create({}, { startTimeoutMs: 10_000 });
+    const starting = source.start(new HeldSink());
+    starting.catch(() => undefined);
+    await turn();
+    await source.stop();
+    await expect(starting).rejects.toThrow('MQTT source "fake" was stopped before it connected');
+  });
+
+  // Mutation: recovery resuming as 'running' while start() still waits for its subscription.
+  it('a stop after a failed commit during start (messages of the session before the SUBACK) still ends start() at once', async () => {
+    fake.script.holdSubscribe = true;
+    const source = create({}, { startTimeoutMs: 10_000 });
+    const sink = new HeldSink();
+    const starting = source.start(sink);
+    starting.catch(() => undefined);
+    await expect.poll(() => fake.clients.at(-1)?.connected).toBe(true);
+    const client = fake.clients.at(-1) as FakeClient;
+    client.deliver(1); // queued in the persistent session: it arrives before the SUBACK
+    await turn();
+    sink.calls[0]?.fail(new Error('disk I/O error'));
+    await expect.poll(() => source.stats().connects).toBe(2); // reconnected; the SUBACK is still outstanding
+    await source.stop();
+    // Not the start timeout's "could not connect" 10 s later: the stop ended it.
+    await expect(starting).rejects.toThrow(/was stopped before it connected/);
+  });
+
+  it('a stop in the reconnect delay after a failed commit during start ends start() at once', async () => {
+    fake.script.holdSubscribe = true;
+    const source = create({ reconnectDelayMs: 5_000 }, { startTimeoutMs: 10_000 });
+    const sink = new HeldSink();
+    const starting = source.start(sink);
+    starting.catch(() => undefined);
+    await expect.poll(() => fake.clients.at(-1)?.connected).toBe(true);
+    const client = fake.clients.at(-1) as FakeClient;
+    client.deliver(1);
+    await turn();
+    sink.calls[0]?.fail(new Error('disk I/O error'));
+    await turn(); // the connection is dropped; the reconnect waits reconnectDelayMs
+    expect(source.stats().connects).toBe(1);
+    await source.stop();
+    await expect(starting).rejects.toThrow(/was stopped before it connected/);
+  });
+});
+
+describe('MQTT source: what it hands over', () => {
+  // Mutation: receivedAt not taken from the clock at receipt (it is the event time when a decoder has no time path).
+  it('stamps each message with its topic, its bytes and the time it was received', async () => {
+    let clock = Date.UTC(2026, 2, 1, 12);
+    const { sink, client } = await started({}, { now: () => clock });
+    client.deliver(1, 'fleet/tag-1/t');
+    clock += 1_500;
+    client.deliver(2, 'fleet/tag-2/t');
+    await turn();
+    expect(sink.calls[0]?.messages).toEqual([
+      { source: 'mqtt:fake', channel: 'fleet/tag-1/t', payload: Buffer.from('m1'), receivedAt: Date.UTC(2026, 2, 1, 12) },
+      { source: 'mqtt:fake', channel: 'fleet/tag-2/t', payload: Buffer.from('m2'), receivedAt: Date.UTC(2026, 2, 1, 12) + 1_500 },
+    ]);
+  });
+});
+
+describe('MQTT source: batches', () => {
+  // Mutation: flushing at `>` maxSubmitBatch.
+  it('hands a burst to the sink in batches of at most maxSubmitBatch', async () => {
+    const { sink, client } = await started({}, { maxSubmitBatch: 3 });
+    for (let id = 1; id <= 7; id++) client.deliver(id);
+    await turn();
+    expect(sink.sizes()).toEqual([3, 3, 1]);
+  });
+
+  // Mutation: another default batch size.
+  it('uses batches of 500 by default', async () => {
+    const { sink, client } = await started();
+    for (let id = 1; id <= 1_001; id++) client.deliver(id);
+    await turn();
+    expect(sink.sizes()).toEqual([500, 500, 1]);
+  });
+});
+
+describe('MQTT source: connection and subscription', () => {
+  // Mutation: the sessionPresent test inverted.
+  it('warns that messages may be lost when a reconnect finds no session on the broker, and only then', async () => {
+    const log = logger();
+    const { client } = await started({}, { logger: log });
+    client.drop();
+    client.reconnect(); // the broker kept the session
+    await turn();
+    expect(log.warns.filter((w) => w.includes('no session'))).toEqual([]);
+    client.drop();
+    client.openStream();
+    client.connack(false); // the broker lost it (restart without persistence, or expiry)
+    expect(log.warns.filter((w) => w.includes('no session'))).toHaveLength(1);
+    expect(log.warns.at(-1)).toMatch(/messages published while it was disconnected may be lost/);
+  });
+
+  // Mutation: every failed retry logged at warn, not once per outage.
+  it('logs a lost broker once per outage at warn, and the retries that follow at debug', async () => {
+    const log = logger();
+    const debugs: string[] = [];
+    const { client } = await started({}, { logger: { ...log, debug: (_f: object, m: string) => debugs.push(m) } });
+    const refused = () => client.emit('error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' }));
+    client.drop();
+    refused();
+    refused();
+    refused();
+    const cannot = (lines: string[]) => lines.filter((l) => l.includes('cannot connect')).length;
+    expect(cannot(log.warns)).toBe(1);
+    expect(cannot(debugs)).toBe(2);
+    client.openStream();
+    client.connack(true);
+    client.drop();
+    refused(); // a new outage is reported again
+    expect(cannot(log.warns)).toBe(2);
+  });
+
+  // Mutation: the subscription's error ignored.
+  it('fails start with the broker refusing the subscription, naming the filters and the user for the ACL', async () => {
+    fake.script.subscribeError = new Error('Subscribe error: Not authorized');
+    const source = create({}, { startTimeoutMs: 5_000 });
+    // The refusal itself, not the start timeout's "could not connect" later.
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": broker mqtt://broker.test:1883 refused the subscription to fleet/+/t: Subscribe error: Not authorized; check the topic filters and the broker\'s ACL for user ingest',
+    );
+  });
+
+  // Mutations: the refusal codes and TLS errors that end start() at once, and their hints.
+  it.each([
+    [0x84, 'Connection refused: Unsupported Protocol Version', '; the broker does not speak this MQTT version: set protocolVersion: 4'],
+    [1, 'Connection refused: Unacceptable protocol version', '; the broker does not speak this MQTT version: set protocolVersion: 4'],
+    [0x86, 'Connection refused: Bad User Name or Password', '; check username and password'],
+    [0x87, 'Connection refused: Not authorized', '; check username and password'],
+    [4, 'Connection refused: Bad username or password', '; check username and password'],
+    [5, 'Connection refused: Not authorized', '; check username and password'],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', '; check caFile/certFile/keyFile and that the certificate matches the host name'],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", '; check caFile/certFile/keyFile and that the certificate matches the host name'],
+  ])('a connection refused with %s ends start() at once with what to fix', async (code, message, hint) => {
+    fake.script.connectError = Object.assign(new Error(message), { code });
+    const source = create({}, { startTimeoutMs: 5_000 });
+    // The refusal itself, not the start timeout's "could not connect" later.
+    await expect(source.start(new HeldSink())).rejects.toThrow(`MQTT source "fake": mqtt://broker.test:1883: ${message}${hint}`);
+  });
+
+  it('keeps trying through a network error at start (the broker may come up), until its start timeout', async () => {
+    fake.script.connectError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' });
+    const source = create({}, { startTimeoutMs: 600 });
+    await expect(source.start(new HeldSink())).rejects.toThrow('MQTT source "fake": could not connect to mqtt://broker.test:1883 within 1 s');
+  });
+});
