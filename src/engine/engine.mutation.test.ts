@@ -1,0 +1,104 @@
+/**
+ * The engine's handling of its sources: stopped first at shutdown (their in-flight commits finish
+ * before the last flush and the store's close), and stopped even when their start finishes only
+ * after the stop began.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../adapters/log/logger.js';
+import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
+import { IdentityIndex } from '../core/identity/resolver.js';
+import { systemClock } from '../ports/clock.js';
+import type { IngestSink, Source } from '../ports/source.js';
+import type { TaskContext } from '../ports/task.js';
+import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { tempStorePath } from '../../test/helpers/temp-store.js';
+import { Dispatcher } from './dispatcher.js';
+import { Engine } from './engine.js';
+import { TaskScheduler } from './scheduler.js';
+
+const logger = createLogger('silent');
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function parts(sources: Source[]) {
+  const path = tempStorePath();
+  const store = new SqliteStore({ path, synchronous: 'normal' });
+  await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'inventory', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+  const identity = { current: new IdentityIndex(await store.listAssets()) };
+  const ingestor = locationIngestor(store, identity.current, { checkpointMs: 3_600_000 });
+  const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+  const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+  const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: 1000 });
+  return { path, store, ingestor, engine };
+}
+
+const position = (lat: number) => ({ source: 'http', channel: 'feed', payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date().toISOString(), lat, lng: 10 }), receivedAt: Date.now() });
+
+describe('engine: sources at shutdown', () => {
+  // Mutation: the shutdown not stopping the sources.
+  it('stops each source first and lets its in-flight commit finish before the last flush; the source acknowledges it', async () => {
+    const log: string[] = [];
+    let sink: IngestSink | undefined;
+    const inflight: Promise<void>[] = [];
+    const source: Source = {
+      name: 'feed',
+      start: (s) => {
+        sink = s;
+        return Promise.resolve();
+      },
+      async stop() {
+        log.push('source stop');
+        await Promise.all(inflight);
+        log.push('source stopped');
+      },
+    };
+    const { path, store, ingestor, engine } = await parts([source]);
+    const flush = ingestor.flush.bind(ingestor);
+    ingestor.flush = () => (log.push('flush'), flush());
+    const close = store.close.bind(store);
+    store.close = () => (log.push('store close'), close());
+    await engine.start();
+    log.length = 0;
+
+    // A message received just before the stop: acknowledged to its sender once committed.
+    inflight.push(sink?.submit([position(50)]).then((r) => void log.push(`acked ${r.accepted}`)) ?? Promise.resolve());
+    await engine.stop();
+    expect(log).toEqual(['source stop', 'acked 1', 'source stopped', 'flush', 'store close']);
+    expect(engine.state).toBe('stopped');
+
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    cleanup.push(() => reopened.close());
+    const counters = await reopened.counters();
+    expect(counters.eventsAccepted).toBe(1);
+    expect(counters.ingestLog).toBe(0);
+  });
+
+  // Mutation: a source whose start finishes after the stop began is left running.
+  it('stops a source whose start finishes only after the stop began', async () => {
+    const log: string[] = [];
+    let connect: () => void = () => undefined;
+    const connecting = new Promise<void>((r) => (connect = r));
+    const source: Source = {
+      name: 'slow',
+      async start() {
+        log.push('start');
+        await connecting;
+        log.push('started');
+      },
+      stop() {
+        log.push('stop');
+        return Promise.resolve();
+      },
+    };
+    const { engine } = await parts([source]);
+    const starting = engine.start().catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 20));
+    await engine.stop();
+    connect();
+    await starting;
+    expect(log).toEqual(['start', 'stop', 'started', 'stop']); // stopped again once its start finished
+    expect(engine.state).toBe('stopped');
+  });
+});
