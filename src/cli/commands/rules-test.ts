@@ -16,6 +16,7 @@ import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliverie
 import type { Rule } from '../../core/rules/rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
+import { coalesceStates } from '../../engine/ingestor.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table } from '../context.js';
 
@@ -178,12 +179,17 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     if (other) {
       const o = simulateRules(other, steps, { initial: otherStates, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
-      // In the order the service made them: a step's watermarks, then the step's own deliveries.
-      const tally = (t: typeof tallies.current, r: typeof result) =>
-        r.perStep.forEach((ds, i) => {
-          for (const w of r.watermarksByStep[i] ?? []) tallyDeliveries(t, w.deliveries);
-          tallyDeliveries(t, ds);
-        });
+      // In the order the service made them: a line's watermarks, then the line's own deliveries,
+      // each as the service's batch keeps them (the newest value of a state key).
+      const sizes = chunk.flatMap((p) => ('steps' in p ? [p.steps.length] : []));
+      const tally = (t: typeof tallies.current, r: typeof result) => {
+        let k = 0;
+        for (const n of sizes) {
+          for (const w of r.watermarksByStep.slice(k, k + n).flat()) tallyDeliveries(t, coalesceStates(w.deliveries));
+          tallyDeliveries(t, coalesceStates(r.perStep.slice(k, k + n).flat()));
+          k += n;
+        }
+      };
       tally(tallies.current, result);
       tally(tallies.proposed, o);
     }
@@ -202,10 +208,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         ...p.at,
         accepted: true,
         events: p.steps.map((s) => ({ kind: s.event.kind, erpAssetId: s.asset.erpAssetId, eventTime: new Date(s.event.eventTime).toISOString() })),
-        deliveries: result.perStep.slice(k, k + n).flat(),
+        // One message (or watermark) is decided in one batch, which keeps only the newest value of each state key.
+        deliveries: coalesceStates(result.perStep.slice(k, k + n).flat()),
         ...(late.length ? { late } : {}),
         ...(trace.length ? { trace } : {}),
-        ...(idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: w.deliveries })) } : {}),
+        ...(idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: coalesceStates(w.deliveries) })) } : {}),
       });
       k += n;
     }
@@ -268,12 +275,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>) =>
     input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER);
   const end = flushAll(input.rules, states);
-  const flushed = end.deliveries;
+  const flushed = coalesceStates(end.deliveries);
   count(flushed);
   const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
   if (!other) return { lines, flushed, totals, counts, ...tracedReport };
   tallyDeliveries(tallies.current, flushed);
-  tallyDeliveries(tallies.proposed, flushAll(other, otherStates).deliveries);
+  tallyDeliveries(tallies.proposed, coalesceStates(flushAll(other, otherStates).deliveries));
   return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport };
 }
 
