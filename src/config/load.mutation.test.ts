@@ -1,0 +1,155 @@
+/**
+ * Config loading, from a mutation audit: where `${NAME}` takes its value, that every problem names
+ * its key once and leaves secrets out, the cross-field checks, the "did you mean" hints and the
+ * file paths resolved against the config file.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors/errors.js';
+import { compileConfig, loadConfigFile } from './load.js';
+import { defaultDestinationOf } from './schema.js';
+
+const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+const problems = (fn: () => unknown) => [...configError(fn).problems];
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ab-cfg-mut-'));
+}
+
+describe('${NAME} values', () => {
+  it('take the environment variable over NAME_FILE when both are set', () => {
+    // Mutation: NAME_FILE read first.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'token'), 'from-file\n');
+    const c = compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: 'from-env', ERP_TOKEN_FILE: join(dir, 'token') });
+    expect(c.destinations[0]?.token).toBe('from-env');
+  });
+
+  it('take a variable that is set but empty as it is, not as one that is not set', () => {
+    // Mutation: `if (direct)` instead of `direct !== undefined`.
+    const c = compileConfig({ destinations: [{ ...erp, headers: { 'X-Tenant': '${TENANT}' } }] }, { TENANT: '' });
+    expect(c.destinations[0]?.headers).toEqual({ 'X-Tenant': '' });
+  });
+
+  it('report a missing secret once, under its key, not again as the empty value the schema would refuse', () => {
+    // Mutation: the schema's problems no longer filtered by the keys already reported unset.
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { http: { token: '${INTAKE_TOKEN}' } } }, {}))).toEqual([
+      { key: 'sources.http.token', message: 'environment variable INTAKE_TOKEN is not set (set INTAKE_TOKEN or INTAKE_TOKEN_FILE)' },
+    ]);
+  });
+
+  it('never put a secret in a problem: a refused token or webhook secret is named by its key, without its value', () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'hook'), 'hook-Zq81\n');
+    const env = { INTAKE_TOKEN: 'tok-Xk9', ERP_HOOK_FILE: join(dir, 'hook'), CLIENT_SECRET: '' };
+    const err = configError(() =>
+      compileConfig(
+        {
+          destinations: [{ ...erp, webhook: { secret: '${ERP_HOOK}' }, auth: { type: 'oauth2-client-credentials', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'ab', clientSecret: '${CLIENT_SECRET}' } }],
+          sources: { http: { token: '${INTAKE_TOKEN}' } },
+        },
+        env,
+      ),
+    );
+    expect(err.problems.map((p) => p.key).sort()).toEqual(['destinations.0.auth.clientSecret', 'destinations.0.webhook.secret', 'sources.http.token']);
+    for (const secret of ['tok-Xk9', 'hook-Zq81']) expect(err.message).not.toContain(secret);
+  });
+});
+
+describe('problems name their key', () => {
+  it('a config that is not a mapping is named as the root', () => {
+    // Mutation: the empty path named '' instead of '(root)'.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'list.yaml'), '- destinations\n- erp\n');
+    const p = problems(() => loadConfigFile(join(dir, 'list.yaml')));
+    expect(p).toHaveLength(1);
+    expect(p[0]?.key).toBe('(root)');
+  });
+
+  it('a key two edits from a known one (letters swapped) is told the known one', () => {
+    // Mutation: only one edit counted as a likely typo.
+    expect(problems(() => compileConfig({ destinations: [erp], store: { retentoin: { audit: '30d' } } }, {}))).toEqual([{ key: 'store.retentoin', message: 'unknown key: did you mean retention?' }]);
+  });
+
+  it('a misspelt key inside a map of named entries (a decoder\'s sensors) is told the known one', () => {
+    // Mutation: no known keys under a record's values.
+    const source = { name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tag' }, sensors: { temp: { path: 't', units: 'Cel' } } } }] };
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source] } }, {}))).toEqual([
+      { key: 'sources.mqtt.0.topics.0.decoder.sensors.temp.units', message: 'unknown key: did you mean unit?' },
+    ]);
+  });
+
+  it('a destination given both `token` and `auth` is refused at `auth`', () => {
+    // Mutation: the check dropped.
+    expect(problems(() => compileConfig({ destinations: [{ ...erp, token: 'a', auth: { type: 'bearer', token: 'b' } }] }, {}))).toEqual([
+      { key: 'destinations.0.auth', message: 'set either `token` or `auth`, not both (`token: X` is short for `auth: {type: bearer, token: X}`)' },
+    ]);
+  });
+
+  it('pruning more often than once a minute is refused at store.retention.every', () => {
+    expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: 'prune at most once a minute (e.g. 1h)' }]);
+    expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);
+  });
+});
+
+describe('cross-field checks', () => {
+  it('refuse two destinations, two MQTT sources or two telematics providers of one name, at the second', () => {
+    const source = (name: string) => ({ name, url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
+    const feed = { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } };
+    expect(problems(() => compileConfig({ destinations: [erp, { ...erp, baseUrl: 'http://127.0.0.1:4011' }], sources: { mqtt: [source('yard'), source('yard')] }, telematics: [feed, feed] }, {}))).toEqual([
+      { key: 'destinations.1.name', message: 'duplicate destination name "erp"' },
+      { key: 'sources.mqtt.1.name', message: 'duplicate source name "yard"' },
+      { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' },
+    ]);
+  });
+
+  it('refuse an inline asset naming a destination that is not configured', () => {
+    const asset = { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }], destination: 'sap' };
+    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}))).toEqual([{ key: 'assets.inline.0.destination', message: 'no destination named "sap"' }]);
+    expect(compileConfig({ destinations: [erp], assets: { inline: [{ ...asset, destination: 'erp' }] } }, {}).assets.inline[0]?.destination).toBe('erp');
+  });
+
+  it('an unknown time zone of a telematics schedule is found when the config is compiled', () => {
+    const feed = { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { timeZone: 'Mars/Olympus' } };
+    expect(problems(() => compileConfig({ destinations: [erp], telematics: [feed] }, {}))).toEqual([
+      { key: 'telematics.0.schedule.timeZone', message: '"Mars/Olympus" is not an IANA time zone; write e.g. UTC or Europe/Copenhagen' },
+    ]);
+  });
+});
+
+describe('the default destination', () => {
+  it('is defaultDestination when given, else the first destination', () => {
+    const two = [erp, { ...erp, name: 'sap' }];
+    expect(defaultDestinationOf(compileConfig({ destinations: two }, {}))).toBe('erp');
+    expect(defaultDestinationOf(compileConfig({ destinations: two, defaultDestination: 'sap' }, {}))).toBe('sap');
+  });
+});
+
+describe('file paths in a config file', () => {
+  it('capture.dir and the MQTT sources\' certFile and keyFile are beside the config file, as the reference says', () => {
+    // Mutations: capture.dir, certFile and keyFile left relative to the working directory.
+    const dir = tempDir();
+    const yaml = [
+      'destinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]',
+      'capture: { dir: capture }',
+      'sources: { mqtt: [{ name: tags, url: "mqtts://127.0.0.1:8883", topics: [{ filter: "t/#", decoder: { assetId: { path: tagId } } }], certFile: certs/client.pem, keyFile: certs/client.key }] }',
+    ].join('\n');
+    writeFileSync(join(dir, 'assetbridge.yaml'), yaml);
+    const c = loadConfigFile(join(dir, 'assetbridge.yaml'), {});
+    expect(c.capture?.dir).toBe(join(dir, 'capture'));
+    expect(c.sources.mqtt[0]?.certFile).toBe(join(dir, 'certs', 'client.pem'));
+    expect(c.sources.mqtt[0]?.keyFile).toBe(join(dir, 'certs', 'client.key'));
+  });
+});
