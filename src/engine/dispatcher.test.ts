@@ -5,10 +5,11 @@
  * destination's limits.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
-import type { DeliveryIntent } from '../core/model/delivery.js';
+import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
+import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
-import { systemClock } from '../ports/clock.js';
+import type { ItemResult, SendContext } from '../ports/connector.js';
+import { systemClock, type Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
@@ -49,11 +50,12 @@ function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue
   });
 }
 
-function dispatcherFor(store: Store, connector: ScriptedConnector, policy: Partial<DestinationPolicy> = {}): Dispatcher {
+function dispatcherFor(store: Store, connector: ScriptedConnector, policy: Partial<DestinationPolicy> = {}, clock: Clock = systemClock, random?: () => number): Dispatcher {
   const d = new Dispatcher({
     store,
-    clock: systemClock,
+    clock,
     idlePollMs: 10,
+    ...(random ? { random } : {}),
     destinations: [
       {
         name: 'erp',
@@ -189,5 +191,228 @@ describe('calls outside delivery (work-order polls) within the destination limit
     clock.t = 1000;
     await call;
     expect(pages).toEqual([0, 1000]);
+  });
+});
+
+// Found unpinned by mutation testing: giving up at `retry.maxAgeMs`, the growing 429 pause and its
+// reset, what opens the circuit, the half-open probe while the rate limiter makes it wait,
+// exponential retry delays, batching, items a connector did not answer for, the start after a
+// crash and the stop after the grace period.
+/** A clock the test moves by hand; it counts its reads, so a test can tell the loop has turned. */
+class ManualClock implements Clock {
+  reads = 0;
+  constructor(public t: number) {}
+  now(): number {
+    this.reads++;
+    return this.t;
+  }
+}
+
+async function storeWith(deliveries: DeliveryIntent[]): Promise<SqliteStore> {
+  const store = tempStore();
+  cleanup.push(() => store.close());
+  await store.commitIngest({ states: [], deliveries, quarantine: [], accepted: deliveries.length });
+  return store;
+}
+
+
+const delivered = async (store: SqliteStore) => (await store.listDeliveries({ status: 'delivered' })).length;
+
+describe('giving up', () => {
+  // Kills: `|| tooOld` dropped from the dead-letter condition.
+  it('a delivery older than retry.maxAgeMs is dead-lettered at its next failure, before maxAttempts', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const [row] = await store.listDeliveries({});
+    const clock = new ManualClock(row!.createdAt + 2 * 3_600_000); // two hours after it was queued
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('503 service unavailable', 503));
+    const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5 }, clock);
+    await d.start();
+    const [dead] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length ? rows : undefined;
+    }, 'the dead letter', 5000);
+    expect(dead).toMatchObject({ attempts: 1, lastError: '503 service unavailable (gave up after 1 attempt and max age)' });
+    expect(connector.sent).toHaveLength(1);
+  });
+});
+
+describe('429 without Retry-After', () => {
+  // Kills: `consecutive429 = 0` after a success dropped.
+  it('pauses the destination for a growing time while 429s follow each other, and from the start again after a success', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const clock = new ManualClock(Date.now() + 1000); // both due
+    const connector = new ScriptedConnector();
+    const throttled = () => new RateLimitedError('429 Too Many Requests', undefined, 429);
+    connector.script.push(throttled(), throttled(), 'ok', throttled());
+    const d = dispatcherFor(store, connector, { maxDelayMs: 60_000 }, clock);
+    await d.start();
+    const rateLimited = (n: number) => waitFor(() => d.metrics().erp?.rateLimited === n, `429 number ${n}`, 5000);
+
+    await rateLimited(1);
+    expect(d.metrics().erp?.pausedForMs).toBe(1000);
+    clock.t += 1000;
+    await rateLimited(2);
+    expect(d.metrics().erp?.pausedForMs).toBe(2000); // the second in a row waits longer
+    clock.t += 2001; // the pause over, and rate tokens earned since
+    await rateLimited(3);
+    expect(await delivered(store)).toBe(1); // a delivery went through in between
+    expect(d.metrics().erp?.pausedForMs).toBe(1000); // the count started again
+  });
+});
+
+describe('what opens the circuit', () => {
+  // Kills: `if (anyFailure && !anySuccess)` weakened to `if (anyFailure)`.
+  it('a batch the ERP partly accepted does not count as a failure of the destination', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const connector = new ScriptedConnector('erp', 2);
+    connector.script.push('ok', new RetryableError('500 on one item', 500));
+    const d = dispatcherFor(store, connector, { failureThreshold: 1, openMs: 60_000 });
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 2, 'both delivered', 5000);
+    expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0 });
+  });
+
+  // Kills: permanent errors counted as failures of the destination.
+  it('permanent errors (the ERP answering 4xx) dead-letter the items but do not open the circuit', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);
+    const connector = new ScriptedConnector();
+    for (let i = 0; i < 3; i++) connector.script.push(new PermanentError('422: plant 9999 does not exist', 422));
+    const d = dispatcherFor(store, connector, { failureThreshold: 2, openMs: 60_000 });
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'dead' })).length === 3, 'three dead letters', 5000);
+    expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0 });
+  });
+
+  // Kills: the half-open probe not handed back when the rate limiter makes the loop wait.
+  it('a half-open probe that has to wait for a rate token is still sent once the token is there', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('502 bad gateway', 502));
+    // 60 per minute, a burst of 1: the failed attempt took the only token; the retry is due at once.
+    const d = dispatcherFor(store, connector, { requestsPerMinute: 60, failureThreshold: 1, openMs: 100 }, clock, () => 0);
+    await d.start();
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    clock.t += 100; // half-open, but no token yet: the probe waits for the limiter
+    const reads = clock.reads;
+    await waitFor(() => clock.reads > reads, 'the loop to look again', 5000);
+    clock.t += 1000; // a token
+    await waitFor(async () => (await delivered(store)) === 1, 'the probe delivered', 5000);
+    expect(d.metrics().erp?.circuit).toBe('closed');
+  });
+});
+
+describe('retry timing', () => {
+  // Kills: the retry delay computed for the first attempt every time.
+  it('the delay before each retry doubles with the attempts made (exponential backoff)', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    for (let i = 0; i < 3; i++) connector.script.push(new RetryableError('timeout'));
+    // Full jitter drawn at its middle: half of base·2^(attempt-1).
+    const d = dispatcherFor(store, connector, { baseDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: 10 }, clock, () => 0.5);
+    await d.start();
+    const [{ id }] = (await store.listDeliveries({})) as [OutboxItem];
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const row = await waitFor(async () => {
+        const r = await store.getDelivery(id);
+        return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
+      }, `retry ${attempt} scheduled`, 5000);
+      delays.push(row.nextAttemptAt - clock.t);
+      clock.t = row.nextAttemptAt;
+    }
+    expect(delays).toEqual([500, 1000, 2000]);
+  });
+});
+
+describe('batching', () => {
+  // Kills: the claim size fixed at 1 instead of the connector's maxBatchSize.
+  it('a connector that takes batches gets the due items in one call', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);
+    const connector = new ScriptedConnector('erp', 10);
+    const calls: number[] = [];
+    const send = connector.send.bind(connector);
+    connector.send = (items: readonly OutboxItem[]) => {
+      calls.push(items.length);
+      return send(items);
+    };
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 3, 'all delivered', 5000);
+    expect(calls).toEqual([3]);
+  });
+});
+
+describe('nothing left behind', () => {
+  // Kills: items without a result from the connector left in flight.
+  it('an item the connector gave no result for goes back to pending and is delivered later, with the same key', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    const send = connector.send.bind(connector);
+    const keys: string[] = [];
+    let calls = 0;
+    connector.send = (items: readonly OutboxItem[]): Promise<ItemResult[]> => {
+      keys.push(...items.map((i) => i.idempotencyKey));
+      return calls++ === 0 ? Promise.resolve([]) : send(items);
+    };
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'the unanswered item delivered on a later call', 5000);
+    expect(calls).toBe(2);
+    expect(new Set(keys).size).toBe(1);
+    expect((await store.listDeliveries({}))[0]?.attempts).toBe(1); // the unanswered call was no attempt
+  });
+
+  // Kills: start() not recovering rows an earlier process left in flight.
+  it('on start, deliveries a crashed process left in flight are sent again with the same idempotency key', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const [claimed] = await store.claimDue('erp', Date.now() + 1000, 1, new Set()); // the crashed process had claimed it
+    const connector = new ScriptedConnector();
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'the recovered delivery sent', 5000);
+    expect(connector.sent.map((i) => i.idempotencyKey)).toEqual([claimed!.idempotencyKey]);
+  });
+
+  // Kills: the abort after the grace period dropped (stop hangs on the request), and aborted
+  // requests recorded as failed attempts (which dead-letters them at maxAttempts).
+  it('a stop aborts a request still running after the grace period: the delivery goes back to pending, no attempt counted', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    let started = false;
+    connector.send = (items: readonly OutboxItem[], ctx?: SendContext): Promise<ItemResult[]> =>
+      new Promise((resolve) => {
+        started = true;
+        // An ERP that never answers: the request ends only when its signal aborts.
+        ctx?.signal.addEventListener('abort', () => resolve(items.map((i) => ({ id: i.id, ok: false as const, error: new RetryableError('aborted') }))));
+      });
+    const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 30_000 });
+    await d.start();
+    await waitFor(() => started, 'the request sent', 5000);
+    const stopped = await Promise.race([d.stop(50).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
+    expect(stopped).toBe('stopped');
+    const [row] = await store.listDeliveries({});
+    expect(row).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await store.queryAudit({ deliveryId: row!.id })).map((a) => a.outcome)).toEqual(['aborted']);
+  });
+});
+
+describe('rate tokens', () => {
+  // Kills: the token of a loop turn that found nothing to send not given back.
+  it('looking for work while idle takes no rate token from the destination', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    const clock = new ManualClock(Date.now() + 1000); // never moves: no token is refilled
+    const connector = new ScriptedConnector();
+    // 60 per minute, a burst of 1: one token, which the first request must find.
+    const d = dispatcherFor(store, connector, { requestsPerMinute: 60 }, clock);
+    await d.start();
+    const reads = clock.reads;
+    await waitFor(() => clock.reads >= reads + 3, 'a few idle turns of the loop', 5000);
+    await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 1, 'the delivery sent on the token idle turns left alone', 5000);
   });
 });

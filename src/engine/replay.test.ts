@@ -72,3 +72,43 @@ describe('replayQuarantine', () => {
     expect((await store.listQuarantine({})).map((r) => r.status)).toEqual(['discarded', 'replayed', 'open']);
   });
 });
+
+// Found unpinned by mutation testing: a replay larger than one submit chunk leaves no entry
+// behind, and an entry named twice is replayed and reported once.
+/** Accepts everything, committing as the ingestor does: the replayed entries close with it. */
+function acceptingSink(store: SqliteStore): IngestSink & { seen: string[] } {
+  const seen: string[] = [];
+  return {
+    seen,
+    submit: async (messages: readonly RawMessage[]): Promise<SubmitResult> => {
+      const replayed = messages.flatMap((m) => (m.replayOf !== undefined ? [m.replayOf] : []));
+      await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: messages.length, replayed });
+      seen.push(...messages.map((m) => String(m.payload)));
+      return { accepted: messages.length, quarantined: [] };
+    },
+  };
+}
+
+describe('replayQuarantine', () => {
+  // Kills: a chunk boundary that skips an entry.
+  it('replays every open entry when there are more than fit one submit (500)', async () => {
+    const store = await storeWith(1001);
+    const sink = acceptingSink(store);
+    const progress: number[] = [];
+    const s = await replayQuarantine(store, sink, {}, (done) => progress.push(done));
+    expect(s).toMatchObject({ replayed: 1001, accepted: 1001, stillQuarantined: 0 });
+    expect(new Set(sink.seen).size).toBe(1001);
+    expect(progress).toEqual([500, 1000, 1001]);
+    expect(await store.listQuarantine({ status: 'open' })).toEqual([]);
+  });
+
+  // Kills: the ids not replayed reported without removing repeats.
+  it('an id named twice is replayed once, and a missing one named twice is reported once', async () => {
+    const store = await storeWith(1);
+    const [entry] = await store.listQuarantine({});
+    const sink = acceptingSink(store);
+    const s = await replayQuarantine(store, sink, { ids: [entry!.id, entry!.id, 999, 999] });
+    expect(sink.seen).toEqual(['m0']);
+    expect(s).toMatchObject({ replayed: 1, skipped: [999] });
+  });
+});
