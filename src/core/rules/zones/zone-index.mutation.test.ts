@@ -1,21 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { placement, type Polygon, type Zone } from './geometry.js';
+import { placement, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
+import { square } from '../../../../test/helpers/geo.js';
 
-/** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
-function square(lat: number, lng: number, sideM: number): Polygon {
-  const dLat = sideM / 2 / 111_320;
-  const dLng = sideM / 2 / (111_320 * Math.cos((lat * Math.PI) / 180));
-  return [
-    [
-      [lng - dLng, lat - dLat],
-      [lng + dLng, lat - dLat],
-      [lng + dLng, lat + dLat],
-      [lng - dLng, lat + dLat],
-      [lng - dLng, lat - dLat],
-    ],
-  ];
-}
 const east = (lat: number, lng: number, m: number) => lng + m / (111_320 * Math.cos((lat * Math.PI) / 180));
 
 describe('zone index: MultiPolygon zones', () => {

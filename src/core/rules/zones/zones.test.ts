@@ -6,21 +6,8 @@ import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, t
 import { ZoneIndex } from './zone-index.js';
 import { currentZones, stepZones, type ZoneTrackState } from './zone-tracker.js';
 import { mulberry32 } from '../../../../simulators/random.js';
+import { square } from '../../../../test/helpers/geo.js';
 
-/** A square of `sideM` metres centred on (lat, lng), as a closed GeoJSON ring. */
-function square(lat: number, lng: number, sideM: number): Polygon {
-  const dLat = sideM / 2 / 111_320;
-  const dLng = sideM / 2 / (111_320 * Math.cos((lat * Math.PI) / 180));
-  return [
-    [
-      [lng - dLng, lat - dLat],
-      [lng + dLng, lat - dLat],
-      [lng + dLng, lat + dLat],
-      [lng - dLng, lat + dLat],
-      [lng - dLng, lat - dLat],
-    ],
-  ];
-}
 
 const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'polygon', polygons: [square(52.5, 13.4, 200)] } };
 
