@@ -12,6 +12,8 @@ import type { IngestSink, SubmitResult } from '../../src/ports/source.js';
 import type { RawMessage } from '../../src/core/model/messages.js';
 import type { CanonicalEvent } from '../../src/core/model/events.js';
 import { createAempEquipmentDecoder } from '../../src/adapters/telematics/aemp/aemp-parser.js';
+import { createAempProvider, type AempProvider, type AempProviderDeps } from '../../src/adapters/telematics/aemp/aemp-provider.js';
+import { ProviderRateLimiter } from '../../src/adapters/telematics/aemp/request-budget.js';
 
 /** A clock whose sleeps advance time instantly; share it between client and simulator. */
 export class FakeClock {
@@ -109,4 +111,18 @@ export class MemoryKv {
   kvList(namespace: string): Promise<{ key: string; value: string }[]> {
     return Promise.resolve([...(this.data.get(namespace) ?? new Map<string, string>())].sort(([a], [b]) => a.localeCompare(b)).map(([key, value]) => ({ key, value })));
   }
+}
+
+/**
+ * The provider (client, budget) for the simulator behind `fetch`, on `clock`, with rate limits just
+ * under the simulator's (49 fleet pages, 490 equipment and time-series requests per second).
+ */
+export function simulatorProvider(store: AempProviderDeps['store'], clock: FakeClock, fetch: typeof globalThis.fetch, overrides: Partial<TelematicsConfigInput> = {}): AempProvider {
+  return createAempProvider(simulatorConfig(overrides), {
+    store,
+    fetch,
+    clock,
+    sleep: clock.sleep,
+    limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }),
+  });
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator } from '../../../../simulators/trackunit/simulator.js';
-import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { telematicsSchema } from '../../../config/telematics-schema.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
@@ -36,13 +36,7 @@ function setup(wrap: (inner: typeof fetch) => typeof fetch = (f) => f) {
   const sim = createTrackunitSimulator({ fleetSize: 30, now: clock.now, dataAgeMs: 0 });
   const store = openStore();
   const sink = new RecordingSink();
-  const built = createAempProvider(simulatorConfig(), {
-    store,
-    fetch: wrap(simulatorFetch(sim)),
-    clock,
-    sleep: clock.sleep,
-    limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }),
-  });
+  const built = simulatorProvider(store, clock, wrap(simulatorFetch(sim)));
   return { clock, sim, store, sink, built, deps: { client: built.client, store, sink, clock } };
 }
 

@@ -1,14 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
-import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { FakeClock, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { createAempProvider } from './aemp-provider.js';
 import { dateWindows, fetchEquipmentSnapshot, runBackfill } from './backfill.js';
 import { runFleetPull } from './fleet-pull.js';
-import { ProviderRateLimiter } from './request-budget.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import { createRules } from '../../../core/rules/index.js';
 import { simulateRules } from '../../../core/rules/simulate.js';
@@ -26,13 +24,7 @@ function setup(simOptions: TrackunitSimulatorOptions = {}, overrides: Partial<Te
   const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
   stores.push(store);
   const sink = new RecordingSink();
-  const built = createAempProvider(simulatorConfig(overrides), {
-    store,
-    fetch: simulatorFetch(sim),
-    clock,
-    sleep: clock.sleep,
-    limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }),
-  });
+  const built = simulatorProvider(store, clock, simulatorFetch(sim), overrides);
   const deps = { client: built.client, store, sink, clock };
   return { clock, sim, store, sink, built, deps };
 }

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
-import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { FakeClock, MemoryKv, RecordingSink, assetsForMachines, simulatorProvider, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { telematicsSchema } from '../../../config/telematics-schema.js';
@@ -37,13 +37,7 @@ function setup(simOptions: TrackunitSimulatorOptions = {}) {
   const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
   stores.push(store);
   const sink = new RecordingSink();
-  const built = createAempProvider(simulatorConfig(), {
-    store,
-    fetch: abortableFetch(simulatorFetch(sim)),
-    clock,
-    sleep: clock.sleep,
-    limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }),
-  });
+  const built = simulatorProvider(store, clock, abortableFetch(simulatorFetch(sim)));
   const pull = (opts: Parameters<typeof runFleetPull>[1] = {}, progress?: PullProgress, s: FleetPullDeps['store'] = store) =>
     runFleetPull({ client: built.client, store: s, sink, clock, ...(progress ? { progress } : {}) }, opts);
   return { clock, sim, store, sink, built, pull };
