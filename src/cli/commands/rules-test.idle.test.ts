@@ -12,13 +12,12 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { ENGINE_SOURCE } from '../../core/model/events.js';
-import { canonicalLine } from '../../core/normalize/canonical-encoder.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { createRules } from '../../core/rules/index.js';
 import { DecoderRegistry, Ingestor } from '../../engine/ingestor.js';
 import { watermarkMessage } from '../../engine/tasks/idle-watermark.js';
-import type { CapturedEvent, EventCapture } from '../../ports/capture.js';
-import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
+import { captureLines, observeCommits } from '../../../test/helpers/ingestor.js';
 import { formatLine, runRulesTest } from './rules-test.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -43,18 +42,8 @@ async function service() {
   cleanup.push(() => real.close());
   await real.upsertAssets(assets);
   const committed: DeliveryIntent[] = [];
-  const store = new Proxy(real, {
-    get(target, prop, receiver) {
-      if (prop === 'commitIngest') return (c: Parameters<Store['commitIngest']>[0]) => (committed.push(...c.deliveries), target.commitIngest(c));
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-  const lines: string[] = [];
-  const capture: EventCapture = {
-    write: (events: readonly CapturedEvent[]) => (lines.push(...events.map((e) => canonicalLine(e.event, e.erpAssetId).trimEnd())), 0),
-    close: () => Promise.resolve(),
-  };
+  const store = observeCommits(real, (c) => committed.push(...c.deliveries));
+  const { lines, capture } = captureLines();
   const clock = { t: T0 };
   const identity = new IdentityIndex(assets);
   const ingestor = new Ingestor({

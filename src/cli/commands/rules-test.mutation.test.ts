@@ -17,7 +17,6 @@ import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { ENGINE_SOURCE } from '../../core/model/events.js';
-import { canonicalLine } from '../../core/normalize/canonical-encoder.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { createRules } from '../../core/rules/index.js';
 import { simulateRules } from '../../core/rules/simulate.js';
@@ -25,8 +24,8 @@ import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { DecoderRegistry, Ingestor } from '../../engine/ingestor.js';
 import { watermarkMessage } from '../../engine/tasks/idle-watermark.js';
-import type { CapturedEvent, EventCapture } from '../../ports/capture.js';
-import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
+import type { AssetWithIdentifiers } from '../../ports/store.js';
+import { captureLines, observeCommits } from '../../../test/helpers/ingestor.js';
 import { formatRulesTest, runRulesTest } from './rules-test.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -72,22 +71,10 @@ async function service() {
   await real.upsertAssets(assets);
   const decided: Decided[] = [];
   const phase = { how: 'line' as Decided['how'], at: 0 };
-  const store = new Proxy(real, {
-    get(target, prop, receiver) {
-      if (prop === 'commitIngest')
-        return (c: Parameters<Store['commitIngest']>[0]) => {
-          for (const d of c.deliveries) decided.push({ ...phase, d });
-          return target.commitIngest(c);
-        };
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
+  const store = observeCommits(real, (c) => {
+    for (const d of c.deliveries) decided.push({ ...phase, d });
   });
-  const lines: string[] = [];
-  const capture: EventCapture = {
-    write: (events: readonly CapturedEvent[]) => (lines.push(...events.map((e) => canonicalLine(e.event, e.erpAssetId).trimEnd())), 0),
-    close: () => Promise.resolve(),
-  };
+  const { lines, capture } = captureLines();
   const clock = { t: T0 };
   const identity = new IdentityIndex(assets);
   const ingestor = new Ingestor({
