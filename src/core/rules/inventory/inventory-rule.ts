@@ -151,7 +151,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     const since = s.location === location && s.since !== undefined ? s.since : g.t;
     const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, location, seenAt: g.t, since, ...(zones !== undefined ? { zones } : {}) };
     if (reported !== undefined) next.reported = reported;
-    else delete next.reported;
+    else if (next.reported !== undefined) delete next.reported; // only on leaving a configured zone: no delete per sighting
     s = next;
   }
   return { state: s, deliveries: [] };
