@@ -50,6 +50,23 @@ describe('depreciation preview', () => {
   });
 });
 
+describe('depreciation preview: periods no longer in the kept history', () => {
+  it('shows the life-to-date worked back from the kept periods, and says why where it cannot be known', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { ...asset, attributes: { ...asset.attributes, unitsAtAcquisition: '200' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    // As the previous version stored it with keepPeriods 2: January to March dropped, nothing kept of them.
+    const old: UsageState = { first: [Date.parse('2026-01-01T00:00:00Z'), 1000], last: [Date.parse('2026-05-10T00:00:00Z'), 1129], periods: { '2026-04': { units: 30, meterAtEnd: 1120 }, '2026-05': { units: 9, meterAtEnd: 1129 } } };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: old }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    const rules = rulesSchema.parse({ depreciation: { timeZone: 'UTC', keepPeriods: 2 } });
+    const now = Date.parse('2026-05-12T00:00:00Z');
+    const march = await previewDepreciation(store, rules, '2026-03', 'erp', now);
+    expect(formatPreview(march, units)).toMatch(/EQ-1\s+2026-03\s+0 h\s+890 h\s.*units of 2026-03 not known: it is no longer in the kept history \(rules\.depreciation\.keepPeriods\)/);
+    const february = await previewDepreciation(store, rules, '2026-02', 'erp', now);
+    expect(formatPreview(february, units)).toMatch(/EQ-1\s+2026-02\s+0 h\s+-\s.*usage and life-to-date of 2026-02 not known: it is no longer in the kept history/);
+  });
+});
+
 describe('depreciation post', () => {
   it('reports adjustments only for assets it posts, not for those covered by a later posting', () => {
     // Kills: listing the adjustment of a covered line, which is not posted.

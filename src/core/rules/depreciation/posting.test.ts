@@ -15,8 +15,8 @@ const DAY = 24 * H;
 const meter = (t: number, hours: number, receivedAt = t): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: t, receivedAt, operatingHours: hours });
 
 /** The usage rule's state after `events` (in arrival order) as the engine holds it at `now`: what an idle watermark at `now` has released. */
-function stateAt(calendar: PeriodCalendar, events: readonly MeterEvent[], lateness = 0, now?: number): UsageState | undefined {
-  const rule = createUsageRule({ calendar, allowedLatenessMs: lateness, keepPeriods: 1000 });
+function stateAt(calendar: PeriodCalendar, events: readonly MeterEvent[], lateness = 0, now?: number, keepPeriods = 1000): UsageState | undefined {
+  const rule = createUsageRule({ calendar, allowedLatenessMs: lateness, keepPeriods });
   const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
   const f = flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), now ?? 0, now);
   return f.states.get('FA-1')?.depreciation as UsageState | undefined;
@@ -40,6 +40,7 @@ function poster(calendar: PeriodCalendar) {
   };
 }
 const payloads = (facts: Map<string, DeliveryIntent>) => [...facts.values()].sort((a, b) => a.eventTime - b.eventTime).map((d) => d.payload);
+const rows = (facts: Map<string, DeliveryIntent>) => payloads(facts).map((x) => [x.period, x.periodUnits, x.lifeToDateUnits]);
 
 describe('usage postings: usage found for a posted period', () => {
   const berlin = monthlyCalendar('Europe/Berlin');
@@ -119,6 +120,145 @@ describe('usage postings: usage found for a posted period', () => {
     expect(parseLedger('{')).toBeUndefined();
     expect(parseLedger('{"v":2}')).toBeUndefined();
     expect(parseLedger(undefined)).toBeUndefined();
+  });
+});
+
+describe('usage postings: periods no longer in the kept history (depreciation.keepPeriods)', () => {
+  const utc = monthlyCalendar('UTC');
+  const at = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
+  // One hour a day; the meter is replaced on 15 March (the old one's last reading, then the new one from 0 a minute later).
+  const readings = [
+    meter(at('2026-01-01'), 1000),
+    meter(at('2026-02-01'), 1031),
+    meter(at('2026-03-01'), 1059),
+    meter(at('2026-03-15'), 1073),
+    { ...meter(at('2026-03-15') + 60_000, 0), declaredReset: true },
+    meter(at('2026-04-01'), 17),
+    meter(at('2026-05-01'), 47),
+    meter(at('2026-06-01'), 78),
+    meter(at('2026-06-10'), 87),
+  ];
+
+  it('a catch-up posting after an outage posts each period’s own units and life-to-date, across a meter replacement', () => {
+    const p = poster(utc);
+    p.post(stateAt(utc, readings.slice(0, 2), 0, undefined, 2), '2026-01', at('2026-02-03'));
+    // The poster was down from February to June while readings kept coming: only May and June are kept.
+    const state = stateAt(utc, readings, 0, undefined, 2);
+    expect(Object.keys(state?.periods ?? {}).sort()).toEqual(['2026-05', '2026-06']);
+    p.post(state, '2026-05', at('2026-06-12'));
+    expect(rows(p.facts)).toEqual([
+      ['2026-01', 31, 831],
+      ['2026-02', 28, 859],
+      ['2026-03', 31, 890],
+      ['2026-04', 30, 920],
+      ['2026-05', 31, 951],
+    ]);
+    expect(payloads(p.facts).some((x) => 'adjustmentUnits' in x || 'incomplete' in x)).toBe(false);
+  });
+
+  it('an asset’s first posting, on demand, for a period no longer kept', () => {
+    const p = poster(utc);
+    expect(p.post(stateAt(utc, readings, 0, undefined, 2), '2026-03', at('2026-06-12')).line).toMatchObject({ periodUnits: 31, lifeToDateUnits: 890, meterAtEnd: 1090 });
+  });
+
+  it('usage found late for posted periods no longer kept is told apart by period', () => {
+    const p = poster(utc);
+    const r1 = meter(at('2026-08-15'), 1000);
+    for (const id of ['2026-08', '2026-09', '2026-10']) p.post(stateAt(utc, [r1], 0, undefined, 2), id, utc.next(utc.period(id) as Period)?.end ?? 0);
+    // Back in coverage on 16 November; November is posted late, when only November and December are kept.
+    const state = stateAt(utc, [r1, meter(at('2026-11-16'), 1093), meter(at('2026-12-01'), 1108), meter(at('2027-01-01'), 1139)], 0, undefined, 2);
+    expect(Object.keys(state?.periods ?? {}).sort()).toEqual(['2026-11', '2026-12']);
+    const nov = p.post(state, '2026-11', at('2027-01-03'));
+    expect(nov.line).toMatchObject({
+      periodUnits: 108,
+      lifeToDateUnits: 908,
+      adjustmentUnits: 78,
+      adjustmentPeriods: [
+        { period: '2026-08', units: 17 },
+        { period: '2026-09', units: 30 },
+        { period: '2026-10', units: 31 },
+      ],
+    });
+  });
+
+  it('property: with two periods kept, postings at any times still add up and never carry a null life-to-date', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 3600, max: 45 * 86_400 }), fc.double({ min: 0, max: 1, noNaN: true })), { minLength: 1, maxLength: 25 }),
+        fc.array(fc.integer({ min: 0, max: 400 * 86_400 }), { minLength: 1, maxLength: 6 }),
+        (steps, runs) => {
+          let t = Date.parse('2026-01-20T00:00:00Z');
+          let h = 1000;
+          const events = [meter(t, h)];
+          for (const [dt, rate] of steps) {
+            t += dt * 1000;
+            h = Math.round((h + (rate * dt) / 3600) * 1000) / 1000;
+            events.push(meter(t, h));
+          }
+          const p = poster(utc);
+          // Posting on demand at sparse times: the latest ended period, with the unposted ones before it caught up on.
+          const runTask = (now: number) => {
+            const latest = utc.periodAt(now - 2 * DAY) as Period;
+            const target = latest.end <= now - 2 * DAY ? latest : (utc.periodAt(latest.start - 1) as Period);
+            p.post(stateAt(utc, events.filter((e) => e.eventTime <= now), 0, now, 2), target.id, now);
+          };
+          for (const offset of [...runs].sort((a, b) => a - b)) runTask(Date.parse('2026-01-20T00:00:00Z') + offset * 1000);
+          runTask(t + 60 * DAY);
+          const posted = payloads(p.facts);
+          fc.pre(posted.length > 1);
+          for (const x of posted) expect(x.lifeToDateUnits).not.toBeNull();
+          for (let i = 1; i < posted.length; i++) {
+            const [a, b] = [posted[i - 1], posted[i]] as Record<string, number>[];
+            expect((b?.lifeToDateUnits as number) - (a?.lifeToDateUnits as number)).toBeCloseTo(b?.periodUnits as number, 3);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('usage postings: a state written by the previous version', () => {
+  const utc = monthlyCalendar('UTC');
+  const at = (iso: string) => Date.parse(`${iso}T00:00:00Z`);
+  // Readings on the 1st of January to May (one hour a day) and 10 May, with two periods kept: the
+  // previous version dropped January to March and kept nothing of them.
+  const stored =
+    '{"order":{"released":1778371200000,"newest":1778371200000,"pending":[]},"hours":{"hygiene":{"last":{"value":1129,"eventTime":1778371200000},"confirmedAt":1778371200000,"stallFlagged":false},"total":1129},"first":[1767225600000,1000],"last":[1778371200000,1129],"periods":{"2026-04":{"units":30,"meterAtEnd":1120},"2026-05":{"units":9,"meterAtEnd":1129}}}';
+  const old = JSON.parse(stored) as UsageState;
+
+  it('loads, and the rule goes on counting from it', () => {
+    const rule = createUsageRule({ calendar: utc, allowedLatenessMs: 0, keepPeriods: 2 });
+    const next = rule.apply(old, meter(at('2026-06-02'), 1152), { asset, destination: 'erp', now: 0 }).state;
+    expect(next.periods).toEqual({ '2026-05': { units: 31, meterAtEnd: 1151 }, '2026-06': { units: 1, meterAtEnd: 1152 } });
+    expect(next.first).toEqual(old.first);
+    expect(poster(utc).post(next, '2026-04', at('2026-06-05')).line).toMatchObject({ periodUnits: 30, lifeToDateUnits: 920 });
+  });
+
+  it('the period before the oldest kept one gets its life-to-date from the kept units; an older one says why it has none', () => {
+    const p = poster(utc);
+    p.post(stateAt(utc, [meter(at('2026-01-01'), 1000), meter(at('2026-02-01'), 1031)]), '2026-01', at('2026-02-03'));
+    p.post(old, '2026-04', at('2026-05-12'));
+    expect(rows(p.facts)).toEqual([
+      ['2026-01', 31, 831],
+      ['2026-02', 0, null],
+      ['2026-03', 59, 890],
+      ['2026-04', 30, 920],
+    ]);
+    const [, feb, mar] = payloads(p.facts);
+    expect(feb?.incomplete).toMatch(/^usage and life-to-date of 2026-02 not known: it is no longer in the kept history \(rules\.depreciation\.keepPeriods\).*; its units are carried into the next posting$/);
+    expect(mar?.incomplete).toMatch(/^units of 2026-03 not known: .*; all 59 units since the last posted life-to-date are booked in it$/);
+    // The preview says so too.
+    const line = p.post(old, '2026-02', at('2026-05-12')).line;
+    expect(line.lifeToDateUnits).toBeNull();
+    expect(line.notes).toContainEqual(expect.stringMatching(/^usage and life-to-date of 2026-02 not known: it is no longer in the kept history/));
+  });
+
+  it('an asset’s first posting for a period with no units kept says so', () => {
+    const plan = poster(utc).post(old, '2026-03', at('2026-05-12'));
+    expect(plan.line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 890 });
+    expect(plan.kind === 'new' && plan.deliveries[0]?.payload.incomplete).toMatch(/^units of 2026-03 not known: it is no longer in the kept history/);
+    expect(plan.line.notes).toContain(plan.line.incomplete);
   });
 });
 

@@ -67,8 +67,8 @@ const MAX_CATCH_UP = 120;
 /** What to post for `period` (and the unposted periods before it) given the asset's ledger. */
 export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   const { asset, state, ledger, period, calendar, attributes, now, configured, destination, units } = input;
-  const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : undefined);
-  if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted }), deliveries: ledger.deliveries };
+  const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : { calendar });
+  if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted, calendar }), deliveries: ledger.deliveries };
   const last = ledger ? calendar.period(ledger.period) : undefined;
   if (ledger && last && last.start > period.start) {
     const line = lineFor(period);

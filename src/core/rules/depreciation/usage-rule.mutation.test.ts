@@ -31,6 +31,16 @@ describe('usage rule: periods kept', () => {
     expect(ids[0]).toBe('2024-05');
     expect(ids[35]).toBe('2027-04');
   });
+
+  it('keeps the units of the periods it drops, so together they still add up to the meter’s advance', () => {
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 3 });
+    const readings = Array.from({ length: 8 }, (_, i) => meter(Date.UTC(2024, i, 15), 1000 + 10 * i)); // 15 Jan → 15 Aug 2024
+    const s = applyAll(rule, readings);
+    expect(Object.keys(s?.periods ?? {}).sort()).toEqual(['2024-06', '2024-07', '2024-08']);
+    expect(Object.keys(s?.pruned ?? {}).sort()).toEqual(['2024-01', '2024-02', '2024-03', '2024-04', '2024-05']);
+    const all = [...Object.values(s?.pruned ?? {}), ...Object.values(s?.periods ?? {}).map((p) => p.units)];
+    expect(all.reduce((n, u) => n + u, 0)).toBeCloseTo(70, 6);
+  });
 });
 
 describe('usage rule: readings set aside', () => {

@@ -7,6 +7,10 @@
  *
  * Postings (`usage.post`) are made by the period-end task (engine/tasks/usage-posting.ts) and the
  * `depreciation post` command from this state with {@link usageFor}; this rule makes no deliveries.
+ *
+ * Only the newest `keepPeriods` periods are kept in full; of an older one its units stay (one
+ * number), so a posting made late for it still knows its usage and life-to-date (see
+ * `periodUsage` in usage.ts).
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
@@ -25,7 +29,7 @@ export interface UsageRuleOptions {
   readonly calendar: PeriodCalendar;
   /** Event-time reorder window, ms. @default 0 */
   readonly allowedLatenessMs: number;
-  /** Periods kept per asset (older ones are dropped from state). @default 36 */
+  /** Periods kept in full per asset (of older ones only their units are kept). @default 36 */
   readonly keepPeriods?: number;
   readonly appliesTo?: AssetFilter;
   /** The meter that measures an asset's usage. @default every asset on operating hours */
@@ -55,6 +59,11 @@ export interface UsageState {
   /** Latest accepted reading `[eventTime, hours]`. */
   readonly last?: readonly [number, number];
   readonly periods?: Readonly<Record<string, PeriodUsage>>;
+  /**
+   * Units of the periods dropped from `periods` (beyond `keepPeriods`), by period. Absent in states
+   * written before it was kept: those periods' usage is not known.
+   */
+  readonly pruned?: Readonly<Record<string, number>>;
   /** The last reading hygiene set aside, with its reason. */
   readonly meterIssue?: string;
   /** Counted on the odometer (`meter: odometerKm`); absent: operating hours. */
@@ -93,6 +102,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (s.first !== undefined) next.first = s.first;
       if (s.last !== undefined) next.last = s.last;
       if (s.periods !== undefined) next.periods = s.periods;
+      if (s.pruned !== undefined) next.pruned = s.pruned;
       if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
       return processAll(next, a.released, options);
     },
@@ -147,6 +157,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   next.first = s.first ?? [r.t, hours];
   next.last = [r.t, hours];
   next.periods = prune(periods, options.keepPeriods ?? 36);
+  const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
+  if (pruned !== undefined) next.pruned = pruned;
   return next;
 }
 
@@ -189,6 +201,13 @@ function prune(periods: Record<string, PeriodUsage>, keep: number): Record<strin
   const byEnd = ids.sort((x, y) => (periods[x]?.meterAtEnd ?? 0) - (periods[y]?.meterAtEnd ?? 0) || (x < y ? -1 : 1));
   const out: Record<string, PeriodUsage> = {};
   for (const id of byEnd.slice(ids.length - keep)) out[id] = periods[id] as PeriodUsage;
+  return out;
+}
+
+/** `pruned` with the units of the periods in `all` that are not in `kept` (a period dropped again overwrites). */
+function keepUnits(pruned: Readonly<Record<string, number>> | undefined, all: Record<string, PeriodUsage>, kept: Record<string, PeriodUsage>): Record<string, number> {
+  const out: Record<string, number> = { ...pruned };
+  for (const id in all) if (!Object.hasOwn(kept, id)) out[id] = (all[id] as PeriodUsage).units;
   return out;
 }
 

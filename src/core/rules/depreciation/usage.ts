@@ -12,7 +12,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { Period, PeriodCalendar } from './calendar.js';
-import type { UsageState } from './usage-rule.js';
+import type { PeriodUsage, UsageState } from './usage-rule.js';
 import { toCsv } from '../../csv.js';
 
 export const USAGE_POST = 'usage.post';
@@ -98,9 +98,10 @@ export type PostedUnits = Pick<UsageLine, 'periodUnits' | 'meterAtEnd' | 'adjust
  *   everything used since it (its own units plus any found since for posted periods, a prior-period
  *   adjustment), so the posted period units always add up to the posted life-to-date;
  * - `posted`: this period has been posted with these units.
- * Without a basis the line is the period's own usage (an asset's first posting).
+ * Without `after` or `posted` the line is the period's own usage (an asset's first posting). The
+ * calendar reads periods older than those the state keeps in full ({@link periodUsage}).
  */
-export type PostingBasis = { readonly after: UsagePosted; readonly calendar: PeriodCalendar } | { readonly posted: PostedUnits };
+export type PostingBasis = { readonly after?: UsagePosted; readonly calendar: PeriodCalendar } | { readonly posted: PostedUnits; readonly calendar?: PeriodCalendar };
 
 export interface UsageLine {
   readonly erpAssetId: string;
@@ -135,9 +136,39 @@ export interface UsageLine {
   readonly straightLine: number | null;
   /** The asset had meter readings in or before the period. */
   readonly tracked: boolean;
+  /**
+   * What this line's usage cannot tell (a period no longer in the kept history): also in `notes`,
+   * and sent with the posting, which is never sent again.
+   */
+  readonly incomplete?: string;
   /** What the reader should know (missing inputs, incomplete data). */
   readonly notes: readonly string[];
 }
+
+/**
+ * A period's usage as an asset's state knows it: kept in full, or (dropped beyond `keepPeriods`) its
+ * units, with the meter at its end worked back from the newer periods: the next one's at its end
+ * less its units. The meter is continuous (resets and replacements are stitched by hygiene), so this
+ * holds across them. `units` null: dropped before dropped periods' units were kept.
+ */
+export function periodUsage(state: UsageState | undefined, period: Period, calendar: PeriodCalendar | undefined): { readonly units: number | null; readonly meterAtEnd: number | null } | undefined {
+  const kept = state?.periods?.[period.id];
+  if (kept || !state?.periods || !calendar) return kept;
+  const own = state.pruned?.[period.id] ?? null;
+  let after = 0;
+  let guard = 0;
+  for (let q = calendar.next(period); q && guard++ < 10_000; q = calendar.next(q)) {
+    const next: PeriodUsage | undefined = state.periods[q.id];
+    if (next) return { units: own, meterAtEnd: next.meterAtEnd - next.units - after };
+    const u = state.pruned?.[q.id];
+    if (u === undefined) break;
+    after += u;
+  }
+  return own === null ? undefined : { units: own, meterAtEnd: null };
+}
+
+/** Why a period's usage is not known (see {@link periodUsage}). */
+const DROPPED = 'it is no longer in the kept history (rules.depreciation.keepPeriods), and was dropped by a version that kept nothing of dropped periods';
 
 function num(asset: AssetRecord, name: string): number | null {
   const v = asset.attributes[name];
@@ -166,14 +197,18 @@ export function usageFor(
   const first = state?.first;
   const last = state?.last;
   const tracked = first !== undefined && first[0] < period.end;
-  const record = state?.periods?.[period.id];
+  const record = periodUsage(state, period, basis?.calendar);
   let periodUnits = units(record?.units ?? 0);
   let meterAtEnd: number | null = null;
+  // Said in the posting too: it is sent once, and the ERP keeps what it was told.
+  let incomplete: string | undefined;
+  const ownUnknown = record !== undefined && record.units === null;
   if (tracked && last) {
-    if (record) meterAtEnd = units(record.meterAtEnd);
+    if (record?.meterAtEnd != null) meterAtEnd = units(record.meterAtEnd);
     // A last reading at the period's first instant (local midnight) belongs to it: nothing used since.
     else if (last[0] <= period.start) meterAtEnd = units(last[1]);
-    else notes.push('no usage recorded for this period in the kept history');
+    if (meterAtEnd === null) incomplete = `usage and life-to-date of ${period.id} not known: ${DROPPED}`;
+    else if (ownUnknown) incomplete = `units of ${period.id} not known: ${DROPPED}`;
   }
   let adjustmentUnits = 0;
   let adjustmentPeriods: readonly PriorPeriodUnits[] = [];
@@ -183,12 +218,20 @@ export function usageFor(
     ({ periodUnits, meterAtEnd, adjustmentUnits, adjustmentPeriods } = basis.posted);
     const since = current !== null && meterAtEnd !== null ? units(current - meterAtEnd) : 0;
     notes.push(since > TOLERANCE ? `posted; ${since} units found since are carried into the next posting` : 'posted');
-  } else if (basis && meterAtEnd !== null) {
+  } else if (basis?.after && meterAtEnd !== null) {
     const carry = carried(state, period, meterAtEnd, periodUnits, basis.after, basis.calendar, meter);
-    if (carry) ({ periodUnits, adjustmentUnits, adjustmentPeriods } = carry);
+    // Without this period's own units, what is carried cannot be told apart by period: all of it is booked here.
+    if (carry && ownUnknown) {
+      periodUnits = carry.periodUnits;
+      incomplete = `${incomplete}; all ${periodUnits} units since the last posted life-to-date are booked in it`;
+    } else if (carry) ({ periodUnits, adjustmentUnits, adjustmentPeriods } = carry);
     else if (basis.after.meterAtEnd !== null)
       notes.push(`nothing carried from ${basis.after.period}: ${basis.after.meter !== meter ? 'usage is counted on another meter since' : 'the meter is below what was posted (its count started afresh)'}`);
+  } else if (incomplete !== undefined && basis?.after?.meterAtEnd != null && basis.after.meter === meter) {
+    // The posting side keeps its basis (posting.ts): the next posting with a known meter carries these units.
+    incomplete += '; its units are carried into the next posting';
   }
+  if (incomplete !== undefined) notes.push(incomplete);
   if (adjustmentUnits > 0)
     notes.push(`includes ${adjustmentUnits} units found after posting, from ${adjustmentPeriods.map((p) => `${p.period} (${p.units})`).join(', ')}`);
   const acquired = num(asset, attributes.unitsAtAcquisition) ?? 0;
@@ -238,6 +281,7 @@ export function usageFor(
     unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null,
     straightLine: base !== null && life !== null && life > 0 ? money(base / life) : null,
     tracked,
+    ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
   };
 }
@@ -271,7 +315,7 @@ function carried(
   let guard = 0;
   for (let p = from; p && p.start < period.start && guard++ < 10_000; p = calendar.next(p)) {
     if (after.readingAt !== null && p.start < after.readingAt) first = p;
-    else later.push({ period: p.id, units: units(state?.periods?.[p.id]?.units ?? 0) });
+    else later.push({ period: p.id, units: units(periodUsage(state, p, calendar)?.units ?? 0) });
   }
   let rest = adjustment;
   for (const l of later) rest = units(rest - l.units);
@@ -303,6 +347,8 @@ export function usagePostDelivery(line: UsageLine, destination: string, timeZone
       method: 'units-of-production',
       // A prior-period adjustment: units of earlier, already-posted periods booked in this one.
       ...(line.adjustmentUnits > 0 ? { adjustmentUnits: line.adjustmentUnits, adjustmentPeriods: line.adjustmentPeriods } : {}),
+      // What the state could not tell for this period, and why.
+      ...(line.incomplete !== undefined ? { incomplete: line.incomplete } : {}),
     },
   };
 }
