@@ -305,8 +305,8 @@ describe('period-end usage posting', () => {
   });
 
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */
-  const ruleState = (readings: readonly (readonly [string, number])[]): AssetStateDoc => {
-    const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0 });
+  const ruleState = (readings: readonly (readonly [string, number])[], keepPeriods?: number): AssetStateDoc => {
+    const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0, ...(keepPeriods !== undefined ? { keepPeriods } : {}) });
     const asset = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: {} };
     const events = readings.map(([at, h]): MeterEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: Date.parse(at), receivedAt: Date.parse(at), operatingHours: h }));
     const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
@@ -330,6 +330,35 @@ describe('period-end usage posting', () => {
     const late = Math.round(((40 * 47) / 96) * 1000) / 1000;
     expect(nov?.businessKey).toBe('FA-1|usage|2026-11');
     expect(nov?.payload).toMatchObject({ periodUnits: 40, lifeToDateUnits: 840, adjustmentUnits: late, adjustmentPeriods: [{ period: '2026-10', units: late }] });
+  });
+
+  it('after the service was down over several period ends, each missed period is posted with its units and life-to-date, also those no longer kept', async () => {
+    // One hour a day, read at local midnight on the 1st; two periods kept.
+    const readings = [
+      ['2026-09-01T00:00:00+02:00', 1000],
+      ['2026-10-01T00:00:00+02:00', 1030],
+      ['2026-11-01T00:00:00+01:00', 1061],
+      ['2026-12-01T00:00:00+01:00', 1091],
+      ['2027-01-01T00:00:00+01:00', 1122],
+      ['2027-02-01T00:00:00+01:00', 1153],
+      ['2027-03-01T00:00:00+01:00', 1181],
+      ['2027-03-03T00:00:00+01:00', 1183],
+    ] as const;
+    const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState(readings.slice(0, 2), 2) }]);
+    await task().run(context(store, { t: Date.UTC(2026, 9, 3) }));
+    // Back on 3 March, with the readings since (a telematics backfill): only February and March are kept.
+    const doc = ruleState(readings, 2);
+    expect(Object.keys((doc.depreciation as UsageState).periods ?? {}).sort()).toEqual(['2027-02', '2027-03']);
+    await setState(store, doc);
+    await task().run(context(store, { t: Date.UTC(2027, 2, 3, 12) }));
+    expect((await postings(store)).map((d) => [d.payload.period, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['2026-09', 30, 1030],
+      ['2026-10', 31, 1061],
+      ['2026-11', 30, 1091],
+      ['2026-12', 31, 1122],
+      ['2027-01', 31, 1153],
+      ['2027-02', 28, 1181],
+    ]);
   });
 
   it('a crash between deciding and committing commits the decided facts on the next run, not new ones', async () => {
