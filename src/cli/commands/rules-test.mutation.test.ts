@@ -310,6 +310,18 @@ describe('rules test deliveries', () => {
     expect(held.flushed.map((d) => d.payload.coordinates)).toEqual([{ lat: 52.6, lng: 13.4 }]);
   });
 
+  it('of a fix less accurate than zones.maxAccuracyM are none, also when its source reports another zone (shown and counted so)', async () => {
+    const c = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, zones: { maxAccuracyM: 50, inline: [{ name: 'far', locationCode: 'F', circle: { lat: 0, lng: 0, radiusM: 10 } }] } });
+    const lines = [
+      position('tag-1', '2026-10-01T08:00:00Z', 52.5, { zone: 'DEPOT', accuracyM: 5 }),
+      position('tag-1', '2026-10-01T08:01:00Z', 52.53, { zone: 'ROAD', accuracyM: 2000 }), // a cell-tower fix 3 km off, the tracker's geofence says ROAD
+      position('tag-1', '2026-10-01T08:02:00Z', 52.5, { zone: 'DEPOT', accuracyM: 5 }),
+    ];
+    const report = await runRulesTest({ lines, rules: createRules(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() });
+    expect(report.lines.map((l) => l.deliveries.map((d) => d.payload.warehouseLocation))).toEqual([['DEPOT'], [], []]);
+    expect(report.totals).toEqual({ 'location.update (state)': 1 });
+  });
+
   it('count a fact a rule asks for twice once, as the outbox keeps it', async () => {
     // Mutation: every fact counted.
     const twice: Rule = {

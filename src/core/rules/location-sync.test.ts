@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
-import { createLocationSyncRule, type LocationSyncState } from './location-sync.js';
+import { createLocationSyncRule, roundCoordinate, type LocationSyncState } from './location-sync.js';
 import { flushRules, simulateRules } from './simulate.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
@@ -113,6 +113,46 @@ describe('location sync with zones', () => {
       [40, '1000/0001'],
       [800, '1000/0001'],
     ]);
+  });
+
+  it('an inaccurate fix outside every zone does not send the zone its source reported, nor its coordinates', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones });
+    const depot = (sec: number) => pos(sec, 52.5, eastM(2000), { zone: 'DEPOT', accuracyM: 5 });
+    const events = [
+      depot(0),
+      pos(60, 52.5, eastM(5000), { zone: 'ROAD', accuracyM: 2000 }), // the tracker's own geofence, on a cell-tower fix 3 km off
+      pos(90, 52.5, eastM(5000), { accuracyM: 2000 }), // no zone at all: the location is not cleared either
+      depot(120),
+      pos(180, 52.5, eastM(3000), { zone: 'ROAD', accuracyM: 5 }), // an accurate fix on the road does change it
+    ];
+    const ds = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' }))).perStep;
+    expect(ds.map((step) => step.map((d) => [d.payload.warehouseLocation, d.payload.coordinates]))).toEqual([
+      [['DEPOT', { lat: 52.5, lng: roundCoordinate(eastM(2000)) }]],
+      [],
+      [],
+      [],
+      [['ROAD', { lat: 52.5, lng: roundCoordinate(eastM(3000)) }]],
+    ]);
+    // An asset's first fix is sent however inaccurate: there is no location to keep.
+    const first = simulateRules([rule], [{ event: pos(0, 52.5, eastM(5000), { zone: 'ROAD', accuracyM: 2000 }), asset, destination: 'erp' }]).perStep.flat();
+    expect(first.map((d) => d.payload.warehouseLocation)).toEqual(['ROAD']);
+  });
+
+  it('inaccurate fixes change nothing the ERP is sent after the first fix: the same deliveries as without them (property)', () => {
+    const fix = fc.record({
+      metres: fc.constantFrom(-3000, -400, 0, 150, 215, 600, 5000),
+      zone: fc.constantFrom(undefined, 'ROAD', 'DEPOT'),
+      accuracyM: fc.constantFrom(undefined, 5, 500),
+    });
+    fc.assert(
+      fc.property(fc.array(fix, { minLength: 1, maxLength: 30 }), fc.constantFrom(0, 60_000), (fixes, allowedLatenessMs) => {
+        const rule = createLocationSyncRule({ minDistanceM: 150, heartbeatMs: 120_000, zones, allowedLatenessMs });
+        const events = fixes.map((f, i) => pos(i * 10, 52.5, eastM(f.metres), { ...(f.zone ? { zone: f.zone } : {}), ...(f.accuracyM !== undefined ? { accuracyM: i === 0 ? 5 : f.accuracyM } : {}) }));
+        const accurate = events.filter((e) => e.accuracyM === undefined || e.accuracyM <= zones.maxAccuracyM);
+        expect(runAll(rule, events)).toEqual(runAll(rule, accurate));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('late positions never produce a false exit', () => {

@@ -9,6 +9,12 @@
  * zones/zone-tracker.ts) and `warehouseLocation` carries that zone's ERP location code; without
  * zones it is the zone the source reported. With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
+ *
+ * A fix less accurate than `zones.maxAccuracyM` changes nothing the ERP is sent: not zone
+ * membership, not the zone its source reported (outside configured zones that is the zone sent, and
+ * a tracker decides it on the same bad fix), not the position, not the heartbeat; nor does an idle
+ * watermark settle a dwell on it. The ERP keeps the last accurate fix until the next one. Only an
+ * asset's first fix is sent whatever its accuracy, there being nothing to keep.
  * @module
  */
 import type { PositionEvent } from '../model/events.js';
@@ -193,12 +199,12 @@ function processFix(
   if (zoneName !== undefined && f.zone !== undefined) fix.sourceZone = f.zone;
   if (f.inaccurate) fix.inaccurate = true;
   const synced = state.synced;
-  // A fix less accurate than `zones.maxAccuracyM` moves neither the zone nor the synced position:
-  // a cell-tower fallback 2 km off would otherwise be sent as where the asset is.
+  // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
+  // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
+  // of the zone its source reports: a tracker's own geofence is decided on that same fix.
   const due =
     synced === undefined ||
-    synced.zone !== fix.zone ||
-    (f.inaccurate !== true && (haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
+    (f.inaccurate !== true && (synced.zone !== fix.zone || haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
   const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { last: fix };
   if (state.synced !== undefined) base.synced = state.synced;
   if (zones !== undefined) base.zones = zones;
