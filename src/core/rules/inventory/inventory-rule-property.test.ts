@@ -74,6 +74,27 @@ describe('inventory item location (property)', () => {
     );
   });
 
+  it('inaccurate sightings after the first move nothing: the item is where it would be without them, only seen later', () => {
+    const where = (s: InventoryItemState | undefined) => ({ location: s?.location, since: s?.since, reported: s?.reported, zones: s?.zones });
+    fc.assert(
+      fc.property(sightings, fc.constantFrom(0, MIN), (steps, lateness) => {
+        // Distinct times (two sightings of one time are the accuracy tie-break's business, above); the first accurate.
+        const events = eventsOf(steps.map(([dt, lat, zone, accuracyM], i) => [Math.max(1, dt), lat, zone, i === 0 ? 5 : accuracyM]));
+        const accurate = events.filter((e) => e.accuracyM === undefined || e.accuracyM <= withAccuracy.maxAccuracyM);
+        const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: lateness, zones: withAccuracy });
+        const ctx = { asset, destination: 'erp', now: 0 };
+        const run = (list: readonly PositionEvent[]) => {
+          let s: InventoryItemState | undefined;
+          for (const e of list) s = rule.apply(s, e, ctx).state;
+          const drained = rule.flush(s, ctx).state;
+          return [where(drained), where(rule.flush(drained, ctx, T0 + 48 * 60 * MIN).state)];
+        };
+        expect(run(events)).toEqual(run(accurate));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('an item is named idle only while a watermark can decide something, and a late enough one decides all', () => {
     fc.assert(
       fc.property(sightings, fc.constantFrom(0, MIN), (steps, lateness) => {

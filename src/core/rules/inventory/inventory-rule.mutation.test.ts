@@ -62,6 +62,26 @@ describe('inventory rule: sighting accuracy', () => {
   });
 });
 
+describe('inventory rule: inaccurate sightings', () => {
+  it('one outside every bay neither moves the item to the zone its reader reported nor unplaces it; it was seen, though', () => {
+    const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(100) });
+    const atDock = applyAll(rule, [seen(0, 40, { zone: 'DOCK-1', accuracyM: 5 })]);
+    expect(atDock).toMatchObject({ location: 'DOCK-1', since: T0 });
+    const road = applyAll(rule, [seen(5, 40.03, { zone: 'ROAD', accuracyM: 2000 })], atDock); // a gateway's rough fix, 3 km off
+    expect(road).toMatchObject({ location: 'DOCK-1', since: T0, seenAt: T0 + 5 * MIN });
+    expect(applyAll(rule, [seen(6, 40.03, { accuracyM: 2000 })], road)).toMatchObject({ location: 'DOCK-1', since: T0, seenAt: T0 + 6 * MIN });
+    // An accurate sighting moves it as usual.
+    expect(applyAll(rule, [seen(7, 40.03, { zone: 'ROAD', accuracyM: 5 })], road)).toMatchObject({ location: 'ROAD', since: T0 + 7 * MIN });
+  });
+
+  it('the zone its reader reported is not where a watermark puts the item on leaving a bay: the last accurate sighting\'s is', () => {
+    const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(100) });
+    const s = applyAll(rule, [seen(0, 50), seen(2, 50), seen(10, 40, { zone: 'DOCK-1' }), seen(10.5, 40.03, { zone: 'ROAD', accuracyM: 2000 })]);
+    expect(s).toMatchObject({ location: 'WH1-A' }); // leaving bay A, not yet left
+    expect(rule.flush(s, ctx, T0 + 20 * MIN).state).toMatchObject({ location: 'DOCK-1', since: T0 + 11 * MIN });
+  });
+});
+
 describe('inventory rule: which location wins', () => {
   it('an entered configured zone wins over the zone the reader reported; before the dwell the reader’s zone is used', () => {
     // Kills: the reader-reported zone taking precedence over an entered zone.

@@ -2,7 +2,8 @@
  * Inventory sync (touchpoint 3), per item: where each tracked item (an asset with a SKU) was last
  * seen. Tag sightings are position events; the item's location is the ERP location code of the
  * zone it has entered (dwell and hysteresis, as for location sync), else the zone the source
- * reported (an RFID/BLE reader's location), else none.
+ * reported (an RFID/BLE reader's location), else none. A sighting less accurate than
+ * `zones.maxAccuracyM` only says the item was seen: it changes neither of them (after the first).
  *
  * Counts per (location, SKU) are an aggregate over many assets, which one asset's rule state cannot
  * hold: the inventory task (engine/tasks/inventory-sync.ts) computes them from every item's state
@@ -50,8 +51,8 @@ export interface InventoryItemState {
   /** Since when the item has been at `location` (event time). */
   readonly since?: number;
   /**
-   * The zone the newest sighting's source reported, kept when a configured zone's location was
-   * taken instead: once that zone is left by a watermark, the item is where the reader saw it.
+   * The zone the newest accurate sighting's source reported, kept when a configured zone's location
+   * was taken instead: once that zone is left by a watermark, the item is where the reader saw it.
    */
   readonly reported?: string;
 }
@@ -137,6 +138,13 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
   let s = start;
   for (const g of sightings) {
+    // Too inaccurate to place the item (zones.maxAccuracyM): it was seen, but it stays where the
+    // last accurate sighting put it, reader zone included (the one a watermark falls back to).
+    // Only a first sighting places it, having nothing better to keep.
+    if (g.inaccurate && s.seenAt !== undefined) {
+      s = { ...s, seenAt: g.t };
+      continue;
+    }
     let zones = s.zones;
     let location: string | null = g.zone ?? null;
     let reported: string | undefined;
