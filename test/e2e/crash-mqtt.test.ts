@@ -199,5 +199,5 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     svc = undefined;
     const stopped = JSON.parse((await runCli(['status', '--json', '-c', cfg.path])).stdout) as { heldMessages: number };
     expect(stopped.heldMessages).toBe(0);
-  });
+  }, 180_000); // several service starts and kills: ~40 s on a quiet 2-core machine, more under load
 });
