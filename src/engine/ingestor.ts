@@ -762,7 +762,8 @@ class MessageFailure extends Error {
 
 /**
  * Within one batch, only the newest value of each state key can matter (the store would coalesce
- * them anyway); dropping the rest here saves their hashing and SQL. Facts are all kept, in order.
+ * them anyway: at one event time, as here, the later value wins); dropping the rest here saves
+ * their hashing and SQL. Facts are all kept, in order.
  */
 export function coalesceStates(deliveries: readonly DeliveryIntent[]): readonly DeliveryIntent[] {
   // destination → operation → business key → index of the newest (no key strings built per delivery).

@@ -19,15 +19,17 @@ const ruleStateUpsert = (rows: number): string =>
   `INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at) VALUES ${Array(rows).fill('(?, ?, ?, ?)').join(', ')}
    ON CONFLICT(erp_asset_id, rule) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`;
 
-// Coalesce: a newer value replaces the pending one; an older one never does (invariant 8). Rows
-// of one statement are applied in order, as separate statements would be.
+// Coalesce: a newer value replaces the pending one; an older one never does (invariant 8). At one
+// event time the later value wins, as coalesceStates keeps it in a batch, so how values are split
+// into batches does not change what is sent. Rows of one statement are applied in order, as
+// separate statements would be.
 const stateEnqueue = (rows: number): string =>
   `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
    VALUES ${Array(rows).fill(`(?, ?, ?, 'state', ?, ?, ?, '', 'pending', 0, ?, ?, ?)`).join(', ')}
    ON CONFLICT (destination, operation, business_key) WHERE kind = 'state' AND status = 'pending'
    DO UPDATE SET event_time = excluded.event_time, payload = excluded.payload, idempotency_key = excluded.idempotency_key,
      erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
-   WHERE excluded.event_time > outbox.event_time`;
+   WHERE excluded.event_time >= outbox.event_time`;
 
 export function prepareIngestStatements(db: Database.Database) {
   return {

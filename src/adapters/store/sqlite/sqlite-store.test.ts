@@ -1,8 +1,10 @@
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
+import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const stores: SqliteStore[] = [];
@@ -34,6 +36,45 @@ describe('SqliteStore outbox', () => {
     const pending = await s.listDeliveries({ status: 'pending' });
     expect(pending).toHaveLength(1);
     expect(pending[0]).toMatchObject({ eventTime: 300, payload: { warehouseLocation: 'C' } });
+  });
+
+  it('at one event time the value enqueued later wins, as an ingest batch keeps it: one commit, a commit each, or coalesced first', async () => {
+    const zones = async (s: SqliteStore) => (await s.listDeliveries({ status: 'pending' })).filter((d) => d.businessKey === 'A1').map((d) => d.payload.warehouseLocation);
+    const [a, b] = [loc(100, 'A'), loc(100, 'B')];
+    const together = open();
+    await commit(together, [a, b]);
+    // Both in one multi-row statement (64 rows).
+    const chunked = open();
+    await commit(chunked, [a, b, ...Array.from({ length: 62 }, (_, i) => loc(1, 'X', `K${i}`))]);
+    expect(await zones(chunked)).toEqual(['B']);
+    const apart = open();
+    await commit(apart, [a]);
+    await commit(apart, [b]);
+    const coalesced = open();
+    await commit(coalesced, [...coalesceStates([a, b])]);
+    expect(coalesceStates([a, b])).toEqual([b]);
+    expect(await zones(together)).toEqual(['B']);
+    expect(await zones(apart)).toEqual(['B']);
+    expect(await zones(coalesced)).toEqual(['B']);
+  });
+
+  it('any split of the same state values into commits leaves the value the whole batch keeps pending (newest event time, then the later one)', async () => {
+    const value = fc.record({ t: fc.integer({ min: 1, max: 3 }), zone: fc.constantFrom('A', 'B', 'C') });
+    await fc.assert(
+      fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 8 }), fc.array(fc.nat(), { maxLength: 4 }), async (values, cuts) => {
+        const all = values.map((v) => loc(v.t, v.zone));
+        const at = [...new Set([0, ...cuts.map((c) => c % all.length), all.length])].sort((x, y) => x - y);
+        const s = new SqliteStore({ path: ':memory:' });
+        try {
+          for (let i = 0; i + 1 < at.length; i++) await commit(s, all.slice(at[i], at[i + 1]));
+          const pending = (await s.listDeliveries({ status: 'pending' })).map((d) => [d.eventTime, d.payload]);
+          expect(pending).toEqual(coalesceStates(all).map((d) => [d.eventTime, d.payload]));
+        } finally {
+          await s.close();
+        }
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('never coalesces or duplicates facts', async () => {
@@ -135,6 +176,44 @@ describe('SqliteStore outbox', () => {
       [100, 'superseded'],
       [200, 'pending'],
     ]);
+  });
+
+  it('a dead value replayed at the event time of a delivered one is sent when it was enqueued after it (a batch holding both keeps it), else superseded', async () => {
+    const s = open();
+    const deliverThenKill = async (first: DeliveryIntent, second: DeliveryIntent) => {
+      await commit(s, [first]);
+      const [x] = await s.claimDue('erp', later(), 10, new Set());
+      await s.completeAttempts([{ id: x!.id, result: 'delivered' }], [], Date.now());
+      await commit(s, [second]);
+      const [y] = await s.claimDue('erp', later(), 10, new Set());
+      await s.completeAttempts([{ id: y!.id, result: 'dead', error: '400' }], [], Date.now());
+      return y!.id;
+    };
+    const killThenDeliver = async (first: DeliveryIntent, second: DeliveryIntent) => {
+      await commit(s, [first]);
+      const [x] = await s.claimDue('erp', later(), 10, new Set());
+      await s.completeAttempts([{ id: x!.id, result: 'dead', error: '400' }], [], Date.now());
+      await commit(s, [second]);
+      const [y] = await s.claimDue('erp', later(), 10, new Set());
+      await s.completeAttempts([{ id: y!.id, result: 'delivered' }], [], Date.now());
+      return x!.id;
+    };
+    const enqueuedLater = await deliverThenKill(loc(100, 'A', 'A1'), loc(100, 'B', 'A1'));
+    const enqueuedEarlier = await killThenDeliver(loc(100, 'A', 'A2'), loc(100, 'B', 'A2'));
+    await s.replayDead([enqueuedLater, enqueuedEarlier], Date.now());
+    expect((await s.getDelivery(enqueuedLater))?.status).toBe('pending');
+    expect((await s.getDelivery(enqueuedEarlier))?.status).toBe('superseded');
+  });
+
+  it('a dead state value replayed after a newer value of its key was queued is superseded; the newer one stays pending', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A')]);
+    const [old] = await s.claimDue('erp', later(), 10, new Set());
+    await s.completeAttempts([{ id: old!.id, result: 'dead', error: '422 invalid plant' }], [], Date.now());
+    await commit(s, [loc(200, 'B')]); // queued after the older one died: a row of its own
+    await s.replayDead([old!.id], Date.now());
+    expect((await s.getDelivery(old!.id))?.status).toBe('superseded');
+    expect((await s.claimDue('erp', later(), 10, new Set())).map((d) => d.payload.warehouseLocation)).toEqual(['B']);
   });
 
   it('recovers in-flight rows after a crash with the same idempotency key', async () => {

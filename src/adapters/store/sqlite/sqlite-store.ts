@@ -198,16 +198,19 @@ export class SqliteStore implements Store {
         `UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_at = @now, last_error = NULL, response = @response WHERE id = @id`,
       ),
       dead: db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_at = @now, last_error = @error WHERE id = @id`),
+      // Newer: a later event time, or the same one enqueued later (a higher id; the ingest keeps
+      // the later of two values at one time). A value queued again is a row of its own only once
+      // the older one left pending, so its id is higher.
       newerStateExists: db.prepare(
-        `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'state' AND id != ?
-           AND status IN ('pending', 'inflight', 'delivered') AND event_time >= ? LIMIT 1`,
+        `SELECT 1 FROM outbox WHERE destination = @destination AND operation = @operation AND business_key = @key AND kind = 'state' AND id != @id
+           AND status IN ('pending', 'inflight', 'delivered') AND (event_time > @time OR (event_time = @time AND id > @id)) LIMIT 1`,
       ).pluck(),
       toPending: db.prepare(
         `UPDATE outbox SET status = 'pending', attempts = attempts + @bump, updated_at = @now, next_attempt_at = @next, last_error = COALESCE(@error, last_error) WHERE id = @id`,
       ),
       supersede: db.prepare(`UPDATE outbox SET status = 'superseded', updated_at = ? WHERE id = ?`),
-      // Only older ones can be left (newerStateExists found none at least as new): a replayed dead
-      // letter going back to pending replaces them, as a newer value replaces a pending one at ingest.
+      // Only older ones can be left (newerStateExists found no newer one): a replayed dead letter
+      // going back to pending replaces them, as a newer value replaces a pending one at ingest.
       supersedeOlderPending: db.prepare(
         `UPDATE outbox SET status = 'superseded', updated_at = ? WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'state' AND status = 'pending' AND id != ?`,
       ),
@@ -401,16 +404,16 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A state delivery going back to pending is superseded when a newer value for the same key is
-   * pending, in flight or delivered: resending the old value would overwrite newer state. Else it
-   * supersedes an older pending value of its key (a dead letter replayed before it): one pending
-   * value per key.
+   * A state delivery going back to pending is superseded when a newer value for the same key (a
+   * later event time, or the same one enqueued later) is pending, in flight or delivered: resending
+   * the old value would overwrite newer state. Else it supersedes an older pending value of its
+   * key (a dead letter replayed before it): one pending value per key.
    */
   private backToPending(id: number, now: number, next: number, bump: number, error: string | null): void {
     const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
     if (!row) return;
     if (row.kind === 'state') {
-      if (this.stmts.newerStateExists.get(row.destination, row.operation, row.business_key, row.id, row.event_time)) {
+      if (this.stmts.newerStateExists.get({ destination: row.destination, operation: row.operation, key: row.business_key, id: row.id, time: row.event_time })) {
         this.stmts.supersede.run(now, id);
         return;
       }
