@@ -174,7 +174,9 @@ describe('dlq replay and discard', () => {
     const r = await runCli(['dlq', 'replay', '--all', '-c', cfg.path]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('1 dead letter(s) queued again');
-    expect(r.stdout).toContain(`1 not sent: a newer value for the same record was already sent or is queued (superseded): ${oldLoc}`);
+    // Each superseded id on its own line, with what it was and what to do about it.
+    expect(r.stdout).toContain('1 not sent (superseded): a newer value of the same record was already sent or is queued, and the ERP keeps that one; nothing to do, they leave the dead letters:\n');
+    expect(r.stdout).toContain(`\n  ${oldLoc}  location.update A1 as of 1970-01-01T00:00:00.001Z\n`);
     const s = new SqliteStore({ path: db });
     expect((await s.getDelivery(workOrder))?.status).toBe('pending');
     expect((await s.getDelivery(oldLoc))?.status).toBe('superseded');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import type { OutboxItem } from '../../core/model/delivery.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
 
@@ -60,10 +61,13 @@ export function registerDlqCommand(program: Command): void {
         await store.replayDead(dead, Date.now());
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
-        const superseded = dead.filter((_, i) => after[i]?.status === 'superseded');
+        const superseded = after.filter((d): d is OutboxItem => d?.status === 'superseded');
         process.stdout.write(`${dead.length - superseded.length} dead letter(s) queued again; a running service sends them within a second\n`);
         if (superseded.length) {
-          process.stdout.write(`${superseded.length} not sent: a newer value for the same record was already sent or is queued (superseded): ${superseded.join(', ')}\n`);
+          process.stdout.write(
+            `${superseded.length} not sent (superseded): a newer value of the same record was already sent or is queued, and the ERP keeps that one; nothing to do, they leave the dead letters:\n`,
+          );
+          for (const d of superseded) process.stdout.write(`  ${d.id}  ${d.operation} ${d.businessKey} as of ${new Date(d.eventTime).toISOString()}\n`);
         }
         notDead(asked.filter((id) => !dead.includes(id)));
       }, { existingStore: true });
