@@ -198,9 +198,9 @@ export class SqliteStore implements Store {
         `UPDATE outbox SET status = 'delivered', attempts = attempts + 1, updated_at = @now, last_error = NULL, response = @response WHERE id = @id`,
       ),
       dead: db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_at = @now, last_error = @error WHERE id = @id`),
-      // Newer: a later event time, or the same one enqueued later (a higher id; the ingest keeps
-      // the later of two values at one time). A value queued again is a row of its own only once
-      // the older one left pending, so its id is higher.
+      // Newer: a later event time, or the same one enqueued later, as the ingest keeps the later of
+      // two values at one time. Enqueued later is a higher id: a value gets a row of its own only
+      // while the key's earlier row is not pending (else it replaces that row's value).
       newerStateExists: db.prepare(
         `SELECT 1 FROM outbox WHERE destination = @destination AND operation = @operation AND business_key = @key AND kind = 'state' AND id != @id
            AND status IN ('pending', 'inflight', 'delivered') AND (event_time > @time OR (event_time = @time AND id > @id)) LIMIT 1`,
