@@ -28,6 +28,16 @@ describe('commands that only look at what ran', () => {
     }
     expect(existsSync(join(dir, 'ab.db'))).toBe(false);
   });
+
+  it('rules list, zones list and zones locate read the config only: they leave no empty store behind for the commands above to take for one that ran', async () => {
+    const { path, dir } = writeConfig({ ...base, rules: { zones: { inline: [{ name: 'YARD', locationCode: 'L1', circle: { lat: 51.95, lng: 4.05, radiusM: 100 } }] } } });
+    for (const args of [['rules', 'list'], ['zones', 'list'], ['zones', 'locate', '51.95', '4.05']]) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+    expect(existsSync(join(dir, 'ab.db'))).toBe(false);
+    expect((await runCli(['status', '-c', path])).stderr).toContain('there is no store at');
+  });
 });
 
 describe('names that match nothing', () => {

@@ -28,7 +28,7 @@ import type { StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
 import { formatComparison, formatLine, formatSummary, runRulesTest, sameDeliveries, type FileStart, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
@@ -257,12 +257,11 @@ export function registerRulesCommand(program: Command): Command {
   );
 
   addConfigOption(rules.command('list').description('list the configured rules as compiled from the config').option('--json', 'print JSON')).action(
-    action(async (opts: { config: string; json?: boolean }) => {
-      await withContext(opts.config, ({ config }) => {
-        const r = rulesConfigOf(config);
-        process.stdout.write(opts.json ? `${toJson(r)}\n` : `${table(describeRules(r))}${describeTiming(r)}\n`);
-        return Promise.resolve();
-      });
+    // The config alone: opening the store would create an empty one where nothing has run yet.
+    action((opts: { config: string; json?: boolean }) => {
+      const r = rulesConfigOf(resolveConfig(opts.config).config);
+      process.stdout.write(opts.json ? `${toJson(r)}\n` : `${table(describeRules(r))}${describeTiming(r)}\n`);
+      return Promise.resolve();
     }),
   );
   return rules;
