@@ -66,8 +66,8 @@ describe('validateEvent: meters, sensors, alerts, work orders', () => {
     // Mutation: the sensor value made optional.
     const sensor = (values: unknown) => event({ kind: 'sensor', lat: undefined, lng: undefined, values });
     expect(validateEvent(sensor({ t: { value: 1 } }), now)).toEqual(ok);
-    expect(validateEvent(sensor({ t: { unit: 'Cel' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be a number, got undefined' });
-    expect(validateEvent(sensor({ t: null }), now)).toMatchObject({ ok: false, reason: 'sensor t must be a number, got undefined' });
+    expect(validateEvent(sensor({ t: { unit: 'Cel' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be {"value": <number>, "unit": <text, optional>}, got {"unit":"Cel"}' });
+    expect(validateEvent(sensor({ t: null }), now)).toMatchObject({ ok: false, reason: 'sensor t must be {"value": <number>, "unit": <text, optional>}, got null' });
   });
 
   it('refuses an alert with an empty reason', () => {

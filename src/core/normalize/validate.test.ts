@@ -58,6 +58,15 @@ describe('validateEvent', () => {
     });
   });
 
+  it('says what shape a sensor value takes when one is sent bare or without its value', () => {
+    // {"engineTempC": 97} is a number, so "must be a number, got undefined" sent people looking in the wrong place.
+    const sensor = (values: unknown) => pos({ kind: 'sensor', lat: undefined, lng: undefined, values });
+    expect(validateEvent(sensor({ engineTempC: 97 }), now)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be {"value": <number>, "unit": <text, optional>}, got 97' });
+    expect(validateEvent(sensor({ engineTempC: '97' }), now)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be {"value": <number>, "unit": <text, optional>}, got "97"' });
+    expect(validateEvent(sensor({ t: { unit: 'Cel' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be {"value": <number>, "unit": <text, optional>}, got {"unit":"Cel"}' });
+    expect(validateEvent(sensor({ t: { value: '97' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be a number, got string "97"' });
+  });
+
   it('marks events older than maxAge as stale', () => {
     const v = validateEvent(pos({ eventTime: now - 10 * 86_400_000 }), now, { maxFutureSkewMs: 0, maxAgeMs: 86_400_000 });
     expect(v).toMatchObject({ ok: false, code: 'stale' });

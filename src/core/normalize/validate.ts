@@ -50,6 +50,12 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** A value as JSON for a reason, cut short. */
+function shortJson(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 export function validateEvent(event: CanonicalEvent, now: number, policy: ValidationPolicy = DEFAULT_VALIDATION): Validation {
   const e = event as unknown as Record<string, unknown>;
   if (!Array.isArray(e.ids) || e.ids.length === 0) return fail('no asset identifier');
@@ -103,8 +109,10 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
         for (const name in values) {
           if (!Object.hasOwn(values, name)) continue;
           count++;
-          const val = (values[name] as Record<string, unknown> | null)?.value;
-          problem ??= checkNumber(`sensor ${name}`, val, -1e9, 1e9, false);
+          const entry = values[name] as Record<string, unknown> | null;
+          // A bare 97 is a number: name the shape wanted rather than "must be a number, got undefined".
+          if (entry === null || typeof entry !== 'object' || entry.value === undefined) problem ??= `sensor ${name} must be {"value": <number>, "unit": <text, optional>}, got ${shortJson(entry)}`;
+          else problem ??= checkNumber(`sensor ${name}`, entry.value, -1e9, 1e9, false);
         }
       if (count === 0) problem = 'sensor reading has no values';
       break;
