@@ -23,6 +23,7 @@ describe('validateEvent', () => {
     [{ eventTime: Date.parse('1999-12-31T23:59:59Z') }, 'before 2000-01-01'],
     [{ eventTime: now + 3_600_000 }, 'in the future'],
     [{ eventTime: 'yesterday' }, 'event time must be a valid timestamp'],
+    [{ eventTime: undefined }, 'event has no eventTime: give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds'],
     [{ ids: [] }, 'no asset identifier'],
     [{ ids: [{ type: 'tag', value: '  ' }] }, 'non-empty string'],
     [{ ids: [{ type: 'nope', value: 'x' }] }, 'unknown identifier type'],

@@ -64,6 +64,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     if (!rec || typeof rec.value !== 'string' || BLANK.test(rec.value)) return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
     if (!IDENTIFIER_TYPES.includes(rec.type as never)) return fail(`unknown identifier type ${describe(rec.type)}; use one of ${IDENTIFIER_TYPES.join(', ')}`);
   }
+  if (e.eventTime === undefined) return fail('event has no eventTime: give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds');
   if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime))
     return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : ''}`);
   if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01`);
