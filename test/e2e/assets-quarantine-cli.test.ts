@@ -113,6 +113,21 @@ async function statuses(db: string): Promise<string[]> {
   }
 }
 
+describe('quarantine list', () => {
+  it('says what it found nothing for: no open entries, or none with that --code, not an empty quarantine', async () => {
+    const { cfg, db } = setup();
+    const [a, b] = await seedQuarantine(db, 2);
+    const stale = await runCli(['quarantine', 'list', '--code', 'stale', '-c', cfg.path]);
+    expect(stale).toEqual({ code: 0, stdout: 'no open quarantine entries with code stale (--all includes replayed and discarded ones)\n', stderr: '' });
+    const s = new SqliteStore({ path: db });
+    await s.markQuarantine([a as number, b as number], 'replayed');
+    await s.close();
+    expect((await runCli(['quarantine', 'list', '-c', cfg.path])).stdout).toBe('no open quarantine entries (--all includes replayed and discarded ones)\n');
+    expect((await runCli(['quarantine', 'list', '--all', '--code', 'invalid', '-c', cfg.path])).stdout).toBe('no quarantine entries with code invalid\n');
+    expect((await runCli(['quarantine', 'list', '--all', '-c', cfg.path])).stdout).toContain('replayed');
+  });
+});
+
 describe('quarantine discard and replay by id', () => {
   it('discard changes only open entries, counts what it changed and names the rest (exit 1)', async () => {
     const { cfg, db } = setup();

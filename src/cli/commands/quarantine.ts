@@ -23,6 +23,12 @@ export async function serviceIsRunning(store: Store): Promise<boolean> {
   return snap.state === 'running' && Date.now() - snap.at < 5000;
 }
 
+/** What an empty `quarantine list` found nothing of: open entries only, unless --all; one code, with --code. */
+function nothingListed(opts: { code?: string; all?: boolean }): string {
+  const code = opts.code ? ` with code ${opts.code}` : '';
+  return opts.all ? `no quarantine entries${code}` : `no open quarantine entries${code} (--all includes replayed and discarded ones)`;
+}
+
 export function registerQuarantineCommand(program: Command): void {
   const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale, with the reason; replay it after the fix');
 
@@ -45,7 +51,7 @@ export function registerQuarantineCommand(program: Command): void {
           process.stdout.write(`${toJson(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })))}\n`);
           return;
         }
-        if (!rows.length) return void process.stdout.write('quarantine is empty\n');
+        if (!rows.length) return void process.stdout.write(`${nothingListed(opts)}\n`);
         process.stdout.write(
           table([
             ['ID', 'RECEIVED', 'SOURCE', 'CODE', 'STATUS', 'REASON', 'PAYLOAD'],
