@@ -57,4 +57,19 @@ describe('assetbridge audit', () => {
       expect(bad.code).toBe(2);
     }
   });
+
+  it('says of a --delivery without attempts whether it exists, rather than "no attempts in that window"', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    let id: number;
+    try {
+      await store.commitIngest({ states: [], quarantine: [], accepted: 1, deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A3', erpAssetId: 'A3', eventTime: Date.now(), payload: {} }] });
+      id = (await store.listDeliveries({ status: 'pending' }))[0]?.id ?? 0;
+    } finally {
+      await store.close();
+    }
+    expect(await runCli(['audit', '--delivery', String(id), '-c', path])).toEqual({ code: 0, stdout: `no attempts for delivery ${id} yet (pending)\n`, stderr: '' });
+    const none = await runCli(['audit', '--delivery', String(id + 1), '-c', path]);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: `error: no delivery ${id + 1}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids\n` });
+  });
 });

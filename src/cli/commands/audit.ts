@@ -38,6 +38,13 @@ export function registerAuditCommand(program: Command): void {
           // A typo in the asset id reads like a quiet asset: say so, as the other commands do.
           if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))
             throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it; see 'assetbridge assets list'`);
+          // Without --since a delivery has no window: say whether it exists (its audit may outlive it).
+          if (deliveryId !== undefined && opts.since === undefined) {
+            const d = await store.getDelivery(deliveryId);
+            if (!d) throw new UsageError(`no delivery ${deliveryId}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids`);
+            const why = d.status === 'pending' ? 'yet (pending)' : `(${d.status}; audit records older than store.retention.audit are pruned)`;
+            return void process.stdout.write(`no attempts for delivery ${deliveryId} ${why}\n`);
+          }
           return void process.stdout.write('no attempts in that window\n');
         }
         process.stdout.write(
