@@ -175,6 +175,16 @@ describe('assets unmatched / confirm', () => {
     await expect(confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, 'NOPE')).rejects.toThrow(/no ERP asset "NOPE"/);
   });
 
+  it('says that nothing is pulled when no telematics provider is configured, not that every machine matched', async () => {
+    const t = setup();
+    const out: string[] = [];
+    expect(await unmatchedCommand({ store: t.store, out: (x) => void out.push(x), providers: [] }, {})).toBe(0);
+    expect(out.join('')).toBe('no equipment waits for review: no telematics provider is configured (add one under "telematics:" to pull machines)\n');
+    out.length = 0;
+    await unmatchedCommand({ store: t.store, out: (x) => void out.push(x), providers: ['trackunit'] }, {});
+    expect(out.join('')).toBe('no equipment waits for review: every pulled machine matched one ERP asset\n');
+  });
+
   it('registers under existing command groups without duplicating them', () => {
     const program = new Command();
     program.command('assets').command('import');

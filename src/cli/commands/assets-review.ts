@@ -46,7 +46,9 @@ export async function unmatchedCommand(
     return 0;
   }
   if (!entries.length) {
-    deps.out(opts.all ? 'the review list is empty\n' : 'no equipment waits for review: every pulled machine matched one ERP asset\n');
+    // Without a provider nothing was pulled: "every pulled machine matched" would mislead.
+    const why = deps.providers?.length === 0 ? 'no telematics provider is configured (add one under "telematics:" to pull machines)' : 'every pulled machine matched one ERP asset';
+    deps.out(opts.all ? 'the review list is empty\n' : `no equipment waits for review: ${why}\n`);
     return 0;
   }
   deps.out(
