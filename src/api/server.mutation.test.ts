@@ -65,6 +65,15 @@ describe('POST /v1/events: the answer follows the commit', () => {
     expect(sink.submitted).toEqual([[{ source: 'http', channel: '/v1/events', payload: '{"kind": "meter",', receivedAt: 1_000 }]]);
     expect(((await r.json()) as { error: string }).error).toMatch(/^body is not JSON: /);
   });
+
+  it('says how to send JSON lines (a capture file, rules test input) when the body is one event per line', async () => {
+    const lines = `${JSON.stringify(event(1))}\n${JSON.stringify(event(2))}\n`;
+    const r = await post(app(recordingSink()), lines);
+    expect(r.status).toBe(400);
+    expect(((await r.json()) as { error: string }).error).toMatch(/^body is not JSON: .*; it is JSON lines: send the events as one JSON array \(\[\{…\}, \{…\}\]\)$/);
+    const half = await post(app(recordingSink()), '{"kind": "meter",\n{"kind": "meter"}');
+    expect(((await half.json()) as { error: string }).error).not.toContain('JSON lines');
+  });
 });
 
 describe('POST /v1/events: limits', () => {

@@ -179,8 +179,25 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     const parsed: unknown = JSON.parse(text);
     return { text, items: Array.isArray(parsed) ? parsed : [parsed], receivedAt };
   } catch (err) {
-    return { text, items: [], error: `body is not JSON: ${(err as Error).message}`, receivedAt };
+    const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : '';
+    return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
   }
+}
+
+/** Several lines that each parse: a capture file or `rules test` input posted as it is. */
+function isJsonLines(text: string): boolean {
+  const lines = text.split('\n').filter((l) => l.trim() !== '');
+  return (
+    lines.length > 1 &&
+    lines.every((l) => {
+      try {
+        JSON.parse(l);
+        return true;
+      } catch {
+        return false;
+      }
+    })
+  );
 }
 
 export interface RunningServer {
