@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
+import { editDistance } from '../core/edit-distance.js';
 import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
 
@@ -118,16 +119,6 @@ function closest(key: string, known: readonly string[]): string | undefined {
   }
   // Common confusion: a duration key written with or without its Ms suffix.
   return best?.k ?? known.find((k) => k.toLowerCase() === lower.replace(/ms$/, '') || k.toLowerCase() === `${lower}ms`);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }
 
 type Doc = Record<string, unknown>;
