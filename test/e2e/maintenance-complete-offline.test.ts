@@ -1,51 +1,129 @@
 /**
  * `assetbridge maintenance complete` with no service running: the CLI runs the pipeline itself,
- * stores the resulting rule state, and `maintenance status` shows the reset baseline.
+ * stores the resulting rule state, and `maintenance status` shows the reset baseline. A key that
+ * names no work order assetbridge knows (a typo) is refused before anything is recorded.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import type { AssetMaintenance } from '../../src/cli/commands/maintenance.js';
 import { rulesSchema } from '../../src/config/rules-schema.js';
+import type { DeliveryIntent } from '../../src/core/model/delivery.js';
 import type { CanonicalEvent } from '../../src/core/model/events.js';
 import { createRules } from '../../src/core/rules/index.js';
 import { simulateRules } from '../../src/core/rules/simulate.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
 const rules = { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } };
+const KEY = 'EQ-9|svc-10h|10h@b0';
+
+/**
+ * A config and the store a run left: readings up to 10.5 h and the work order they opened. `keep`
+ * chooses where that work order is still known: the rule state, the outbox, or both.
+ */
+async function ranBefore(keep: { state: boolean; outbox: boolean } = { state: true, outbox: true }) {
+  const cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    assets: { inline: [{ erpAssetId: 'EQ-9', identifiers: [{ type: 'tag', value: 'tag-9' }] }] },
+    rules,
+    server: { port: 0 },
+  }));
+  const dbPath = join(cfg.dir, 'ab.db');
+  const store = new SqliteStore({ path: dbPath });
+  const asset = { erpAssetId: 'EQ-9', erpModule: 'fixed-assets', attributes: {} };
+  await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-9', erpAssetId: 'EQ-9' }] }]);
+  const t0 = Date.parse('2026-11-01T00:00:00Z');
+  const meter = (h: number, at: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-9' }], eventTime: t0 + at * 3_600_000, receivedAt: 0, operatingHours: h });
+  const sim = simulateRules(createRules(rulesSchema.parse(rules)), [meter(5, 0), meter(9, 4.5), meter(10.5, 6)].map((event) => ({ event, asset, destination: 'erp' })));
+  const opened: DeliveryIntent[] = sim.perStep.flat().filter((d) => d.operation === 'workorder.create');
+  expect(opened.map((d) => d.businessKey)).toEqual([KEY]);
+  const states = [...sim.states].map(([erpAssetId, doc]) => {
+    if (keep.state) return { erpAssetId, doc };
+    // The state forgot it (more open work orders than it remembers, or lost state).
+    const m = doc.maintenance as Record<string, unknown>;
+    return { erpAssetId, doc: { ...doc, maintenance: { ...m, workOrders: {} } } };
+  });
+  // Without the outbox row: retention.deliveredFacts pruned it.
+  await store.commitIngest({ states, deliveries: keep.outbox ? opened : [], quarantine: [], accepted: 3 });
+  await store.close();
+  const status = async () => JSON.parse((await runCli(['maintenance', 'status', '--json', '-c', cfg.path])).stdout) as AssetMaintenance[];
+  const quarantined = async () => {
+    const s = new SqliteStore({ path: dbPath });
+    try {
+      return await s.listQuarantine({});
+    } finally {
+      await s.close();
+    }
+  };
+  return { cfg, status, quarantined };
+}
 
 describe('maintenance complete without a running service', () => {
   it('records the completion through its own pipeline and stores the state', async () => {
-    const cfg = writeConfig((dir) => ({
-      store: { path: join(dir, 'ab.db') },
-      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      assets: { inline: [{ erpAssetId: 'EQ-9', identifiers: [{ type: 'tag', value: 'tag-9' }] }] },
-      rules,
-      server: { port: 0 },
-    }));
-    const dbPath = join(cfg.dir, 'ab.db');
-    // The state a run left: readings up to 10.5 h and the work order they opened.
-    const store = new SqliteStore({ path: dbPath });
-    const asset = { erpAssetId: 'EQ-9', erpModule: 'fixed-assets', attributes: {} };
-    await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-9', erpAssetId: 'EQ-9' }] }]);
-    const t0 = Date.parse('2026-11-01T00:00:00Z');
-    const meter = (h: number, at: number): CanonicalEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'EQ-9' }], eventTime: t0 + at * 3_600_000, receivedAt: 0, operatingHours: h });
-    const sim = simulateRules(createRules(rulesSchema.parse(rules)), [meter(5, 0), meter(9, 4.5), meter(10.5, 6)].map((event) => ({ event, asset, destination: 'erp' })));
-    const opened = sim.perStep.flat().filter((d) => d.operation === 'workorder.create');
-    expect(opened.map((d) => d.businessKey)).toEqual(['EQ-9|svc-10h|10h@b0']);
-    await store.commitIngest({ states: [...sim.states].map(([erpAssetId, doc]) => ({ erpAssetId, doc })), deliveries: opened, quarantine: [], accepted: 3 });
-    await store.close();
-
-    const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|10h@b0', '--hours', '11', '--at', '2026-11-01T08:00:00Z', '--erp-id', 'WO-1', '-c', cfg.path]);
+    const { cfg, status } = await ranBefore();
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '--at', '2026-11-01T08:00:00Z', '--erp-id', 'WO-1', '-c', cfg.path]);
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe("recorded EQ-9|svc-10h|10h@b0 as completed; 'assetbridge maintenance status' shows the result\n");
-    const s = JSON.parse((await runCli(['maintenance', 'status', '--json', '-c', cfg.path])).stdout) as AssetMaintenance[];
-    expect(s[0]?.closed.map((w) => [w.businessKey, w.status, w.hoursAtCompletion, w.erpWorkOrderId])).toEqual([['EQ-9|svc-10h|10h@b0', 'completed', 11, 'WO-1']]);
+    expect(r.stdout).toBe(`recorded ${KEY} as completed; 'assetbridge maintenance status' shows the result\n`);
+    const s = await status();
+    expect(s[0]?.closed.map((w) => [w.businessKey, w.status, w.hoursAtCompletion, w.erpWorkOrderId])).toEqual([[KEY, 'completed', 11, 'WO-1']]);
     expect(s[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11, nextDueHours: 21 });
+  });
 
-    // A key for an asset nobody registered is kept in quarantine, and says so.
-    const unknown = await runCli(['maintenance', 'complete', 'EQ-404|svc-10h|10h@b0', '--hours', '1', '-c', cfg.path]);
-    expect(unknown.code).toBe(1);
-    expect(unknown.stdout).toMatch(/^not recorded: .*EQ-404.*\(kept in quarantine\)\n$/);
+  it('refuses a key that names no work order it knows (a typo), listing the open ones, and records nothing', async () => {
+    const { cfg, status, quarantined } = await ranBefore();
+    const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|10h@b9', '--hours', '11', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('"EQ-9|svc-10h|10h@b9" names no work order assetbridge knows');
+    expect(r.stderr).toContain(`open work orders of EQ-9: ${KEY}`);
+    expect(r.stderr).toContain("'assetbridge maintenance status --asset EQ-9'");
+    expect(r.stderr).toContain('--force');
+    const s = await status();
+    expect(s[0]?.open.map((w) => [w.businessKey, w.status])).toEqual([[KEY, 'requested']]);
+    expect(s[0]?.closed).toEqual([]);
+    expect(s[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 0 });
+    expect(await quarantined()).toEqual([]);
+  });
+
+  it('refuses an asset id not in the registry before submitting anything: nothing lands in quarantine', async () => {
+    const { cfg, quarantined } = await ranBefore();
+    const r = await runCli(['maintenance', 'complete', 'EQ-99|svc-10h|10h@b0', '--hours', '1', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('no asset "EQ-99" in the registry');
+    expect(r.stderr).toContain('did you mean EQ-9?');
+    // Not even with --force: the pipeline could only quarantine it.
+    const forced = await runCli(['maintenance', 'complete', 'EQ-99|svc-10h|10h@b0', '--hours', '1', '--force', '-c', cfg.path]);
+    expect(forced.code).toBe(2);
+    expect(forced.stderr).toContain('no asset "EQ-99" in the registry');
+    expect(await quarantined()).toEqual([]);
+  });
+
+  it('takes a work order the state forgot but the outbox holds (it opened it)', async () => {
+    const { cfg, status } = await ranBefore({ state: false, outbox: true });
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
+  });
+
+  it('takes a work order whose outbox row retention pruned but the state remembers', async () => {
+    const { cfg, status } = await ranBefore({ state: true, outbox: false });
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
+  });
+
+  it('takes a key known nowhere with --force (a work order assetbridge never opened, or forgot)', async () => {
+    const { cfg, status } = await ranBefore({ state: false, outbox: false });
+    const refused = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('no open work orders of EQ-9');
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '--force', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`recorded ${KEY} as completed; 'assetbridge maintenance status' shows the result\n`);
+    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
   });
 });

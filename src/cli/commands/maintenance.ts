@@ -6,12 +6,16 @@
  * `assetbridge maintenance complete KEY --hours H`: record a completion (or cancellation) by hand,
  * for an ERP that neither lists work orders nor pushes webhooks: the same `workorder` event ERP
  * feedback would bring, through the running service's pipeline (or, with none running, this
- * process's), so the service baseline resets the same way.
+ * process's), so the service baseline resets the same way. Only for a work order assetbridge
+ * knows (or with `--force`): a mistyped key would reset a baseline all the same.
  * @module
  */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { WORKORDER_CREATE, parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import { WORKORDER_CREATE, parseWorkOrderKey, type WorkOrderRecord } from '../../core/rules/maintenance/work-order.js';
+import { configuredAssets } from '../../app.js';
+import type { Config } from '../../config/schema.js';
+import { editDistance } from '../../core/edit-distance.js';
 import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
@@ -19,7 +23,7 @@ import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/mainte
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -174,6 +178,65 @@ export function checkWorkOrderRule(businessKey: string, rules: RulesConfig): voi
   throw new UsageError(`"${businessKey}" names rule "${key.rule}", which is not a maintenance rule of this config (rules: ${names.join(', ')}); 'assetbridge maintenance status' lists the work orders`);
 }
 
+/** What the store knows of the work order a hand completion names. */
+export interface WorkOrderKnowledge {
+  /** The asset ids of the registry and of the config's assets (merged into it at start). */
+  readonly assetIds: readonly string[];
+  /** The named asset's work orders in its maintenance state, by business key. */
+  readonly workOrders: Readonly<Record<string, WorkOrderRecord>>;
+  /** Whether the outbox holds a `workorder.create` fact under the key: assetbridge opened it. */
+  readonly opened: boolean;
+}
+
+export async function loadWorkOrderKnowledge(store: Store, config: Config, businessKey: string): Promise<WorkOrderKnowledge> {
+  const key = parseWorkOrderKey(businessKey);
+  const assetIds = [...new Set([...(await store.listAssets()).map((a) => a.asset.erpAssetId), ...configuredAssets(config).map((a) => a.asset.erpAssetId)])];
+  if (!key || !assetIds.includes(key.erpAssetId)) return { assetIds, workOrders: {}, opened: false };
+  const state = (await store.loadStates([key.erpAssetId])).get(key.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
+  const workOrders = state?.workOrders ?? {};
+  const opened = businessKey in workOrders || (await store.factDeliveries(WORKORDER_CREATE, [businessKey])).has(businessKey);
+  return { assetIds, workOrders, opened };
+}
+
+/** `known`, closest to `typed` first (the likeliest meant by a typo). */
+function closestFirst(typed: string, known: readonly string[]): string[] {
+  const lower = typed.toLowerCase();
+  return known.map((k) => ({ k, d: editDistance(lower, k.toLowerCase()) })).sort((x, y) => x.d - y.d || (x.k < y.k ? -1 : 1)).map((x) => x.k);
+}
+
+const listed = (keys: readonly string[], max: number) => `${keys.slice(0, max).join(', ')}${keys.length > max ? ` (and ${keys.length - max} more)` : ''}`;
+
+/**
+ * A hand completion names a work order assetbridge knows: one it opened (the outbox) or one in the
+ * asset's maintenance state (which ERP feedback also fills). A typo would otherwise reset a
+ * service baseline, and an unknown asset land in quarantine. `force` lets through a key known
+ * nowhere (a work order made in the ERP by hand, or one forgotten after retention pruned it), but
+ * never an unknown asset: the pipeline could only quarantine it.
+ */
+export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowledge, force: boolean): void {
+  const key = parseWorkOrderKey(businessKey);
+  if (!key) return; // completionEvent says what is wrong with it
+  const asset = key.erpAssetId;
+  if (!known.assetIds.includes(asset)) {
+    const lower = asset.toLowerCase();
+    const similar = closestFirst(asset, known.assetIds.filter((id) => editDistance(lower, id.toLowerCase()) <= 2 || id.toLowerCase().includes(lower) || lower.includes(id.toLowerCase())));
+    const hint = similar.length ? `did you mean ${listed(similar, 5)}? ` : '';
+    throw new UsageError(`no asset "${asset}" in the registry (the asset of "${businessKey}"); ${hint}'assetbridge maintenance status' lists the work orders per asset, 'assetbridge assets list' the assets`);
+  }
+  if (known.opened || force) return;
+  const closed = (w: WorkOrderRecord) => w.status === 'completed' || w.status === 'cancelled';
+  const entries = Object.entries(known.workOrders);
+  const open = closestFirst(businessKey, entries.filter(([, w]) => !closed(w)).map(([k]) => k));
+  const done = closestFirst(businessKey, entries.filter(([, w]) => closed(w)).map(([k]) => k));
+  const candidates = open.length
+    ? `open work orders of ${asset}: ${listed(open, 5)}`
+    : `no open work orders of ${asset}${done.length ? `; closest completed or cancelled: ${listed(done, 3)}` : ''}`;
+  throw new UsageError(
+    `"${businessKey}" names no work order assetbridge knows (none was opened under that key, and ${asset}'s maintenance state holds none); ${candidates}. ` +
+      `Check the key with 'assetbridge maintenance status --asset ${asset}'; for a work order assetbridge did not open (made in the ERP by hand) or no longer remembers (its outbox row pruned by store.retention.deliveredFacts), add --force`,
+  );
+}
+
 export function registerMaintenanceCommand(program: Command): Command {
   const maintenance = program.command('maintenance').description('maintenance initiation: what is due, open and completed per asset');
   addConfigOption(
@@ -215,9 +278,14 @@ export function registerMaintenanceCommand(program: Command): Command {
       .option('--at <iso>', 'when it was completed (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
       .option('--erp-id <id>', "the ERP's work-order number, for the record")
-      .addHelpText('after', "\nExamples:\n  assetbridge maintenance complete 'EQ-1|service-250h|250h@b0' --hours 251.5\n  assetbridge maintenance complete 'TRUCK-7|oil-15000km|30000km@b15000' --km 30120"),
+      .option('--force', 'record it even though assetbridge knows no work order under this key (one made in the ERP by hand, or forgotten after retention pruned it)')
+      .addHelpText(
+        'after',
+        "\nThe key must name a work order assetbridge opened or holds in the asset's maintenance state\n('assetbridge maintenance status' lists them); any other is refused unless --force is given.\nAn asset not in the registry is always refused.\n" +
+          "\nExamples:\n  assetbridge maintenance complete 'EQ-1|service-250h|250h@b0' --hours 251.5\n  assetbridge maintenance complete 'TRUCK-7|oil-15000km|30000km@b15000' --km 30120",
+      ),
   ).action(
-    action(async (businessKey: string, opts: { config: string; hours?: string; km?: string; at?: string; cancelled?: boolean; erpId?: string }) => {
+    action(async (businessKey: string, opts: { config: string; hours?: string; km?: string; at?: string; cancelled?: boolean; erpId?: string; force?: boolean }) => {
       const event = completionEvent({
         businessKey,
         status: opts.cancelled ? 'cancelled' : 'completed',
@@ -228,6 +296,8 @@ export function registerMaintenanceCommand(program: Command): Command {
       });
       const { config, configPath } = resolveConfig(opts.config);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
+      // Before anything is submitted: a refused key leaves no event, state or quarantine entry.
+      await withConfigContext(config, configPath, async ({ store }) => checkKnownWorkOrder(businessKey, await loadWorkOrderKnowledge(store, config, businessKey), opts.force === true), { existingStore: true });
       await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}; 'assetbridge maintenance status' shows the result`);
     }),
   );

@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
+import { checkKnownWorkOrder, completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
 import { describeRules, describeTiming } from './rules.js';
 import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
@@ -269,6 +269,20 @@ describe('maintenance complete', () => {
     expect(completionEvent({ businessKey: 'T-7|oil|30000km@b15000', status: 'completed', km: 30_120, at })).toMatchObject({ erpAssetId: 'T-7', odometerKmAtCompletion: 30_120 });
     expect(() => completionEvent({ businessKey: 'T-7|oil|x', status: 'completed', km: Number('lots'), at })).toThrow(/--km must be an odometer reading/);
     expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', at: Date.parse('yesterday') })).toThrow(/--at/);
+  });
+
+  it('takes a key assetbridge knows; for one it does not, lists the open keys closest first (or the closed ones), or refuses the asset', () => {
+    const requested = { status: 'requested', openedAt: 0 } as const;
+    const workOrders = { 'EQ-1|oil|5000km@b0': requested, 'EQ-1|svc|500h@b250': requested, 'EQ-1|svc|250h@b0': { status: 'completed', openedAt: 0 } } as const;
+    const known = { assetIds: ['EQ-1', 'EQ-2'], workOrders, opened: false };
+    expect(() => checkKnownWorkOrder('EQ-1|svc|250h@b0', { ...known, opened: true }, false)).not.toThrow();
+    expect(() => checkKnownWorkOrder('EQ-1|svc|500h@b25', known, false)).toThrow(/names no work order assetbridge knows .*; open work orders of EQ-1: EQ-1\|svc\|500h@b250, EQ-1\|oil\|5000km@b0\. Check the key with 'assetbridge maintenance status --asset EQ-1'.*add --force$/);
+    expect(() => checkKnownWorkOrder('EQ-1|svc|500h@b25', known, true)).not.toThrow();
+    const onlyClosed = { ...known, workOrders: { 'EQ-1|svc|250h@b0': workOrders['EQ-1|svc|250h@b0'] } };
+    expect(() => checkKnownWorkOrder('EQ-1|svc|250h@b9', onlyClosed, false)).toThrow(/no open work orders of EQ-1; closest completed or cancelled: EQ-1\|svc\|250h@b0\./);
+    // An asset not in the registry: refused even with --force (the pipeline could only quarantine it).
+    expect(() => checkKnownWorkOrder('eq-1|svc|250h@b0', known, true)).toThrow(/^no asset "eq-1" in the registry \(the asset of "eq-1\|svc\|250h@b0"\); did you mean EQ-1, EQ-2\? /);
+    expect(() => checkKnownWorkOrder('NOPE|svc|250h@b0', known, false)).toThrow(/^no asset "NOPE" in the registry .*'assetbridge assets list' the assets$/);
   });
 });
 

@@ -84,6 +84,15 @@ describe('maintenance complete', () => {
     expect(r.stdout).toBe('');
     expect(existsSync(cfg.store)).toBe(false);
   });
+
+  it('refuses a store that does not exist (nothing ran, so no work order is known) rather than create one', async () => {
+    const cfg = config();
+    const r = await runCli(['maintenance', 'complete', 'EQ-1|svc-10h|10h@b0', '--hours', '11', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('there is no store at');
+    expect(r.stdout).toBe('');
+    expect(existsSync(cfg.store)).toBe(false);
+  });
 });
 
 describe('inventory snapshot', () => {
