@@ -137,7 +137,10 @@ export const httpIntakeSchema = z.strictObject({
 export const retrySchema = z.strictObject({
   /** Attempts before a delivery goes to dead letters. @default 12 */
   maxAttempts: z.number().int().min(1).default(12),
-  /** Age after which a failing delivery goes to dead letters. @default 2d */
+  /**
+   * Age after which a failing delivery goes to dead letters, counted from when the value it carries
+   * was queued (a state update's newer value replacing the pending one counts afresh). @default 2d
+   */
   maxAgeMs: duration('2d'),
   baseDelayMs: duration('1s'),
   maxDelayMs: duration('5m'),

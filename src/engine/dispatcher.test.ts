@@ -237,6 +237,51 @@ describe('giving up', () => {
   });
 });
 
+describe('max age of a coalesced state update', () => {
+  const loc = (eventTime: number, zone: string): DeliveryIntent => ({
+    destination: 'erp',
+    operation: 'location.update',
+    kind: 'state',
+    businessKey: 'EQ-1',
+    erpAssetId: 'EQ-1',
+    eventTime,
+    payload: { warehouseLocation: zone },
+  });
+
+  it('counts from when the value now in the row was queued, not from the first value that went pending', async () => {
+    const store = await storeWith([loc(1000, 'A')]);
+    // The first value went pending three hours ago (the ERP has been down since) ...
+    store.db.prepare('UPDATE outbox SET created_at = created_at - ?').run(3 * 3_600_000);
+    // ... and a newer value replaced it in the row just now.
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
+    const [row] = await store.listDeliveries({});
+    expect(row).toMatchObject({ status: 'pending', payload: { warehouseLocation: 'B' } });
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('503 service unavailable', 503));
+    const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, clock);
+    await d.start();
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded', 5000);
+    // A value minutes old is retried, not dead-lettered because the value it replaced was old.
+    expect(await store.getDelivery(row!.id)).toMatchObject({ status: 'pending', payload: { warehouseLocation: 'B' } });
+  });
+
+  it('still gives up on a value that has itself been failing for longer than retry.maxAgeMs', async () => {
+    const store = await storeWith([loc(1000, 'A')]);
+    const [row] = await store.listDeliveries({});
+    const clock = new ManualClock(Date.now() + 2 * 3_600_000);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('503 service unavailable', 503));
+    const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5 }, clock);
+    await d.start();
+    const dead = await waitFor(async () => {
+      const r = await store.getDelivery(row!.id);
+      return r?.status === 'dead' ? r : undefined;
+    }, 'the dead letter', 5000);
+    expect(dead.lastError).toContain('max age');
+  });
+});
+
 describe('429 without Retry-After', () => {
   // Kills: `consecutive429 = 0` after a success dropped.
   it('pauses the destination for a growing time while 429s follow each other, and from the start again after a success', async () => {

@@ -337,7 +337,8 @@ export class Dispatcher {
         continue;
       }
       const attempt = item.attempts + 1;
-      const tooOld = now - item.createdAt >= p.maxAgeMs;
+      // From when this value was queued: a key's newer value replacing a failing one starts afresh.
+      const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
       if (err instanceof PermanentError || attempt >= p.maxAttempts || tooOld) {
         if (!(err instanceof PermanentError)) anyFailure = true;
         const why =

@@ -60,7 +60,13 @@ export interface OutboxItem extends DeliveryIntent {
   readonly status: DeliveryStatus;
   /** Attempts made so far. */
   readonly attempts: number;
+  /** When the row was made: for a state update, when its key first went pending (the lag). */
   readonly createdAt: number;
+  /**
+   * When the value now in the row was queued: a state update's newer value replacing the pending
+   * one sets it anew. `retry.maxAgeMs` counts from it.
+   */
+  readonly enqueuedAt: number;
   readonly nextAttemptAt: number;
   readonly lastError?: string;
 }

@@ -49,6 +49,7 @@ function workOrder(id: number, businessKey: string): OutboxItem {
     status: 'inflight',
     attempts: 0,
     createdAt: 0,
+    enqueuedAt: 0,
     nextAttemptAt: 0,
   };
 }

@@ -53,6 +53,7 @@ function item(operation: string, erpAssetId: string, payload: Record<string, unk
     status: 'inflight',
     attempts: 0,
     createdAt: T0,
+    enqueuedAt: T0,
     nextAttemptAt: T0,
     ...extra,
   };

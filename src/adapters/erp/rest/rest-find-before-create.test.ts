@@ -42,6 +42,7 @@ function fact(operation: string, erpAssetId: string, businessKey: string, payloa
     status: 'inflight',
     attempts: 0,
     createdAt: T0,
+    enqueuedAt: T0,
     nextAttemptAt: T0,
   };
 }
@@ -90,7 +91,7 @@ describe('find-before-create for meter readings (ERP without idempotency support
   /** A meter reading as the meter rule queues it: a state delivery keyed by the asset. */
   const reading = (erpAssetId: string, hours: number, at: number): OutboxItem => {
     const intent = { destination: 'erp-sim', operation: 'meter.record', kind: 'state' as const, businessKey: erpAssetId, erpAssetId, eventTime: at, payload: { operatingHours: hours } };
-    return { ...intent, id: nextId++, idempotencyKey: idempotencyKeyFor(intent), status: 'inflight', attempts: 0, createdAt: at, nextAttemptAt: at };
+    return { ...intent, id: nextId++, idempotencyKey: idempotencyKeyFor(intent), status: 'inflight', attempts: 0, createdAt: at, enqueuedAt: at, nextAttemptAt: at };
   };
 
   it('a reading whose response was lost is found on the retry, not recorded twice', async () => {

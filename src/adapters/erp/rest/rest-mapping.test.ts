@@ -30,6 +30,7 @@ function item(operation: string, payload: Record<string, unknown>, erpAssetId = 
     status: 'inflight',
     attempts: 0,
     createdAt: T,
+    enqueuedAt: T,
     nextAttemptAt: T,
   };
 }

@@ -22,13 +22,14 @@ const ruleStateUpsert = (rows: number): string =>
 // Coalesce: a newer value replaces the pending one; an older one never does (invariant 8). At one
 // event time the later value wins, as coalesceStates keeps it in a batch, so how values are split
 // into batches does not change what is sent. Rows of one statement are applied in order, as
-// separate statements would be.
+// separate statements would be. The row keeps when its key went pending (created_at) and its
+// attempts; enqueued_at is the new value's, for max age.
 const stateEnqueue = (rows: number): string =>
-  `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at)
-   VALUES ${Array(rows).fill(`(?, ?, ?, 'state', ?, ?, ?, '', 'pending', 0, ?, ?, ?)`).join(', ')}
+  `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at, enqueued_at)
+   VALUES ${Array(rows).fill(`(?, ?, ?, 'state', ?, ?, ?, '', 'pending', 0, ?, ?, ?, ?)`).join(', ')}
    ON CONFLICT (destination, operation, business_key) WHERE kind = 'state' AND status = 'pending'
    DO UPDATE SET event_time = excluded.event_time, payload = excluded.payload, idempotency_key = excluded.idempotency_key,
-     erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at
+     erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at, enqueued_at = excluded.enqueued_at
    WHERE excluded.event_time >= outbox.event_time`;
 
 export function prepareIngestStatements(db: Database.Database) {
@@ -45,8 +46,8 @@ export function prepareIngestStatements(db: Database.Database) {
     enqueueStates: db.prepare(stateEnqueue(CHUNK)),
     // Facts: one row per key, ever.
     enqueueFact: db.prepare(
-      `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, sequence, status, attempts, created_at, updated_at, next_attempt_at)
-       VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?)
+      `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, sequence, status, attempts, created_at, updated_at, next_attempt_at, enqueued_at)
+       VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?, ?)
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`),
@@ -121,18 +122,18 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       else states.add(rows[i] as string, rows[i + 1] as string, doc, now);
     }
     states.finish();
-    const updates = new Chunked(stmts.enqueueStates, stmts.enqueueState, 9);
+    const updates = new Chunked(stmts.enqueueStates, stmts.enqueueState, 10);
     const d = c.deliveries;
     let newFacts: Map<string, number> | undefined;
     for (let i = 0; i + DELIVERY_FIELDS - 1 < d.length; i += DELIVERY_FIELDS) {
       if (d[i] === 'fact') {
         updates.finish(); // keep the outbox in delivery order
         // A fact whose key is already in the outbox adds nothing; new ones are counted per operation.
-        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now).changes > 0) {
+        if (stmts.enqueueFact.run(d[i + 1], d[i + 2], d[i + 3], d[i + 4], d[i + 5], d[i + 6], d[i + 7], d[i + 8], now, now, now, now).changes > 0) {
           const op = d[i + 2] as string;
           (newFacts ??= new Map()).set(op, (newFacts.get(op) ?? 0) + 1);
         }
-      } else updates.add(d[i + 1] as string, d[i + 2] as string, d[i + 3] as string, d[i + 4] as string, d[i + 5] as number, d[i + 6] as string, now, now, now);
+      } else updates.add(d[i + 1] as string, d[i + 2] as string, d[i + 3] as string, d[i + 4] as string, d[i + 5] as number, d[i + 6] as string, now, now, now, now);
     }
     updates.finish();
     for (const q of c.quarantine) {

@@ -177,4 +177,15 @@ ALTER TABLE outbox ADD COLUMN sequence TEXT;
 CREATE INDEX outbox_sequence ON outbox(destination, operation, sequence, id) WHERE sequence IS NOT NULL AND status IN ('pending', 'inflight');
 `,
   },
+  {
+    version: 7,
+    name: 'outbox-enqueued-at',
+    // When the value now in a row was queued: a newer state value replacing a pending one sets it,
+    // while created_at keeps when the key first went pending. retry.maxAgeMs counts from it.
+    // Rows from before count from created_at, as they did.
+    sql: `
+ALTER TABLE outbox ADD COLUMN enqueued_at INTEGER NOT NULL DEFAULT 0;
+UPDATE outbox SET enqueued_at = created_at;
+`,
+  },
 ];

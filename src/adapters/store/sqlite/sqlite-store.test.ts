@@ -6,6 +6,8 @@ import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 const stores: SqliteStore[] = [];
 const open = () => {
@@ -75,6 +77,21 @@ describe('SqliteStore outbox', () => {
       }),
       { numRuns: 100 },
     );
+  });
+
+  it('a newer value replacing a pending one sets when the row\'s value was queued; the key keeps when it went pending', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A')]);
+    s.db.prepare('UPDATE outbox SET created_at = created_at - 60000, enqueued_at = enqueued_at - 60000').run(); // queued a minute ago
+    const [first] = await s.listDeliveries({});
+    const before = Date.now();
+    await commit(s, [loc(50, 'older')]); // an older value replaces nothing
+    expect(await s.getDelivery(first!.id)).toMatchObject({ payload: { warehouseLocation: 'A' }, enqueuedAt: first!.enqueuedAt });
+    await commit(s, [loc(200, 'B')]);
+    const row = await s.getDelivery(first!.id);
+    expect(row).toMatchObject({ payload: { warehouseLocation: 'B' }, createdAt: first!.createdAt });
+    expect(row!.enqueuedAt).toBeGreaterThanOrEqual(before);
+    expect(first!.enqueuedAt).toBe(first!.createdAt);
   });
 
   it('never coalesces or duplicates facts', async () => {
@@ -475,5 +492,28 @@ describe('SqliteStore retention keeps what is still needed', () => {
     await s.claimDue('erp', now, 1, new Set()); // in flight again
     expect(await pruneAll(s, { auditBefore: now - 30 * DAY })).toMatchObject({ audit: 0 });
     expect((await s.queryAudit({ deliveryId: d!.id })).map((a) => a.outcome)).toEqual(['retry']);
+  });
+});
+
+describe('SqliteStore upgrade to the enqueue time (migration 7)', () => {
+  it('rows of an older store count their age from when they were made, as they did', async () => {
+    const path = tempStorePath();
+    // A store as the version before migration 7 left it, with one pending row.
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 7)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+    }
+    raw
+      .prepare(
+        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, created_at, updated_at, next_attempt_at)
+         VALUES ('erp', 'location.update', 'A1', 'state', 'A1', 100, '{}', '', 'pending', 1234, 5678, 5678)`,
+      )
+      .run();
+    raw.close();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    expect((await s.listDeliveries({}))[0]).toMatchObject({ createdAt: 1234, enqueuedAt: 1234 });
   });
 });

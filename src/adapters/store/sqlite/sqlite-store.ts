@@ -89,6 +89,7 @@ interface OutboxRow {
   status: OutboxItem['status'];
   attempts: number;
   created_at: number;
+  enqueued_at: number;
   next_attempt_at: number;
   last_error: string | null;
   sequence: string | null;
@@ -114,6 +115,7 @@ function toItem(r: OutboxRow): OutboxItem {
     status: r.status,
     attempts: r.attempts,
     createdAt: r.created_at,
+    enqueuedAt: r.enqueued_at,
     nextAttemptAt: r.next_attempt_at,
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
     ...(r.sequence !== null ? { sequence: r.sequence } : {}),
