@@ -130,6 +130,7 @@ function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPol
     failureThreshold: d.circuitBreaker.failureThreshold,
     openMs: d.circuitBreaker.openMs,
     timeoutMs: d.timeoutMs,
+    unknownOutcomeSettleMs: d.retry.unknownOutcomeSettleMs,
   };
 }
 

@@ -63,7 +63,7 @@ describe('defaults as docs/configuration.md states them', () => {
       idempotencySupported: true,
       timeoutMs: 15 * S,
       rateLimit: { requestsPerMinute: 300, maxConcurrency: 4 },
-      retry: { maxAttempts: 12, baseDelayMs: S, maxDelayMs: 5 * MIN, maxAgeMs: 2 * D },
+      retry: { maxAttempts: 12, baseDelayMs: S, maxDelayMs: 5 * MIN, maxAgeMs: 2 * D, unknownOutcomeSettleMs: 2 * MIN },
       circuitBreaker: { failureThreshold: 5, openMs: 30 * S },
       redactFields: [],
     });

@@ -144,6 +144,12 @@ export const retrySchema = z.strictObject({
   maxAgeMs: duration('2d'),
   baseDelayMs: duration('1s'),
   maxDelayMs: duration('5m'),
+  /**
+   * How long a location update whose request had an unknown outcome (timed out, connection dropped)
+   * may still land at the ERP. A newer value of that asset delivered before then is sent once more
+   * then, so a late old request cannot leave the ERP with the older value. `0` turns it off. @default 2m
+   */
+  unknownOutcomeSettleMs: duration('2m'),
 });
 
 export const rateLimitSchema = z.strictObject({

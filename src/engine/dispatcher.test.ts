@@ -2,19 +2,23 @@
  * Dispatcher edge cases: a store that fails to claim for a moment must not leave the destination's
  * concurrency slot (or its half-open probe) taken for good, nor one that fails to record an outcome
  * leave the row in flight until a restart; calls outside delivery (work-order polls) keep to the
- * destination's limits.
+ * destination's limits; max age counts from the value now queued; a state update whose request had an
+ * unknown outcome is followed by its newest value again once the old request can no longer land.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
 import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
-import type { ItemResult, SendContext } from '../ports/connector.js';
+import type { ErpConnector, ItemResult, SendContext } from '../ports/connector.js';
 import { systemClock, type Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { Dispatcher, type DestinationPolicy } from './dispatcher.js';
+import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
+import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
+import { restDestinationSchema } from '../config/schema.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -50,7 +54,7 @@ function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue
   });
 }
 
-function dispatcherFor(store: Store, connector: ScriptedConnector, policy: Partial<DestinationPolicy> = {}, clock: Clock = systemClock, random?: () => number): Dispatcher {
+function dispatcherFor(store: Store, connector: ErpConnector, policy: Partial<DestinationPolicy> = {}, clock: Clock = systemClock, random?: () => number): Dispatcher {
   const d = new Dispatcher({
     store,
     clock,
@@ -459,5 +463,147 @@ describe('rate tokens', () => {
     await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
     d.notify();
     await waitFor(async () => (await delivered(store)) === 1, 'the delivery sent on the token idle turns left alone', 5000);
+  });
+});
+
+describe('a state update whose request had an unknown outcome (invariant 8)', () => {
+  const loc = (eventTime: number, zone: string, operation = 'location.update'): DeliveryIntent => ({
+    destination: 'erp',
+    operation,
+    kind: 'state',
+    businessKey: 'EQ-1',
+    erpAssetId: 'EQ-1',
+    eventTime,
+    payload: { erpAssetId: 'EQ-1', warehouseLocation: zone, coordinates: { lat: 52, lng: 13 }, lastSeen: new Date(eventTime).toISOString() },
+  });
+
+  // The ERP applies the first location request after the connector gave up on it (a slow ERP
+  // finishing a request whose client timed out): it lands after the newer value was delivered.
+  it('against a real ERP protocol: the newest value is sent once more after the settle delay, so the late old request does not stay', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'latency', method: 'PATCH', path: '/location', latencyMs: 1500, count: 1 });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', timeoutMs: '500ms' }));
+    const store = await storeWith([loc(1000, 'A')]);
+    const d = dispatcherFor(store, connector, { timeoutMs: 500, unknownOutcomeSettleMs: 1500 });
+    await d.start();
+    await waitFor(() => erp.counters().faultsFired.latency === 1, 'the first request at the ERP', 5000);
+    // A newer value while the first request is still in flight: it goes once that one times out.
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newer value at the ERP', 5000);
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'A', 'the old request landing late', 5000);
+    // The resend puts the newest value back, and the audit says why it was sent.
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newest value resent', 5000);
+    const audit = await store.queryAudit({ erpAssetId: 'EQ-1' });
+    expect(audit.map((a) => a.outcome)).toEqual(['retry', 'delivered', 'resent']);
+  });
+
+  const unknown = () => new RetryableError('PATCH location → timeout: no response within 15000 ms', undefined, undefined, { outcomeUnknown: true });
+  const zones = (c: ScriptedConnector) => c.sent.map((i) => i.payload.warehouseLocation);
+  const SETTLE = 60_000;
+  // Retries 500 ms after a failure: held while the test's clock stands still.
+  const slowRetry = { baseDelayMs: 1000, maxDelayMs: 1000 };
+
+  it('the resend is due at the settle time with its own key; a newer value meanwhile goes at once and is resent in its place', async () => {
+    const store = await storeWith([loc(1000, 'A')]);
+    const t0 = Date.now() + 1000;
+    const clock = new ManualClock(t0);
+    const connector = new ScriptedConnector();
+    connector.script.push(unknown());
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
+    await d.start();
+    const [row] = await store.listDeliveries({});
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
+    clock.t += 1000; // the retry is due, now carrying B
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    const deliveredB = await store.getDelivery(row!.id);
+    expect(deliveredB).toMatchObject({ status: 'delivered', payload: { warehouseLocation: 'B' } });
+    expect(resend).toMatchObject({ resend: true, nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' }, eventTime: 2000 });
+    expect(resend.idempotencyKey).not.toBe(deliveredB!.idempotencyKey); // an ERP with idempotency must apply it again
+    expect(zones(connector)).toEqual(['A', 'B']);
+
+    // A newer value does not wait for the settle time; it takes the resend's place.
+    await store.commitIngest({ states: [], deliveries: [loc(3000, 'C')], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(() => connector.sent.length === 3, 'C sent at once', 5000);
+    const again = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'C queued to be resent', 5000);
+    expect(again).toMatchObject({ resend: true, nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'C' } });
+
+    clock.t = t0 + SETTLE; // the old request can no longer land
+    await waitFor(async () => (await store.getDelivery(again.id))?.status === 'delivered', 'the resend delivered', 5000);
+    // Settled: the next value is sent once.
+    await store.commitIngest({ states: [], deliveries: [loc(4000, 'D')], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 4, 'D delivered', 5000);
+    expect(zones(connector)).toEqual(['A', 'B', 'C', 'C', 'D']);
+    expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
+    expect((await store.queryAudit({ erpAssetId: 'EQ-1' })).map((a) => a.outcome)).toEqual(['retry', 'delivered', 'delivered', 'resent', 'delivered']);
+  });
+
+  it('no resend when the newer value is sent after the settle time: the old request can no longer land after it', async () => {
+    const store = await storeWith([loc(1000, 'A')]);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    connector.script.push(unknown());
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
+    await d.start();
+    const [row] = await store.listDeliveries({});
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
+    clock.t += SETTLE;
+    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'B delivered', 5000);
+    await store.commitIngest({ states: [], deliveries: [loc(3000, 'C')], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'C delivered', 5000);
+    expect(zones(connector)).toEqual(['A', 'B', 'C']);
+    expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
+  });
+
+  it('no resend after a failure that says the request was not applied, nor for operations that create a record per value, nor when turned off', async () => {
+    const notApplied = new RetryableError('PATCH location → connection-refused: ECONNREFUSED');
+    const meter: DeliveryIntent = { ...loc(1000, 'A'), operation: 'meter.record', businessKey: 'EQ-1|h', payload: { operatingHours: 1 } };
+    const cases: { intents: DeliveryIntent[]; error: RetryableError; settle: number }[] = [
+      { intents: [loc(1000, 'A')], error: notApplied, settle: SETTLE },
+      { intents: [meter], error: unknown(), settle: SETTLE },
+      { intents: [loc(1000, 'A')], error: unknown(), settle: 0 },
+    ];
+    for (const c of cases) {
+      const store = await storeWith(c.intents);
+      const clock = new ManualClock(Date.now() + 1000);
+      const connector = new ScriptedConnector();
+      connector.script.push(c.error);
+      const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: c.settle, ...slowRetry }, clock, () => 0.5);
+      await d.start();
+      const [row] = await store.listDeliveries({});
+      await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded', 5000);
+      clock.t += 1000;
+      await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'the retry delivered', 5000);
+      await d.stop(1000);
+      expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
+      expect(connector.sent).toHaveLength(2);
+    }
+  });
+
+  it('a request cut short by retry.timeoutMs leaves the key unsettled whatever the connector answers', async () => {
+    const store = await storeWith([loc(1000, 'A')]);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    const send = connector.send.bind(connector);
+    let calls = 0;
+    connector.send = (items: readonly OutboxItem[], ctx?: SendContext): Promise<ItemResult[]> =>
+      calls++ > 0
+        ? send(items)
+        : new Promise((resolve) => {
+            // A connector that reports the abort as a plain failure, not as an unknown outcome.
+            ctx?.signal.addEventListener('abort', () => resolve(items.map((i) => ({ id: i.id, ok: false as const, error: new RetryableError('aborted') }))));
+          });
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, timeoutMs: 50, ...slowRetry }, clock, () => 0.5);
+    await d.start();
+    const [row] = await store.listDeliveries({});
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    clock.t += 1000;
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    expect(resend.nextAttemptAt).toBe(clock.t - 1000 + SETTLE);
   });
 });

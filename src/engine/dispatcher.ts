@@ -3,7 +3,9 @@
  * the destination's connector, within its limiter (rate + concurrency + 429 pause) and circuit
  * breaker. Every attempt is audited in the same transaction that records its outcome. Retries use
  * exponential backoff with full jitter; permanent errors and exhausted retries go to dead letters
- * with the ERP's reason; a 401 refreshes credentials once and resends at once.
+ * with the ERP's reason; a 401 refreshes credentials once and resends at once. A state update
+ * whose request had an unknown outcome leaves its key unsettled, so a newer value delivered while
+ * the old request could still land is sent once more afterwards (invariant 8).
  * @module
  */
 import type { Logger } from 'pino';
@@ -30,6 +32,12 @@ export interface DestinationPolicy {
   readonly openMs: number;
   /** Per-request timeout handed to the connector through the abort signal. */
   readonly timeoutMs: number;
+  /**
+   * How long a request of unknown outcome (timed out, connection dropped) may still land at the
+   * ERP. A value of its key delivered before then is sent once more then, for the connector's
+   * last-write-wins operations (`capabilities.lastWriteWins`). @default 0 (off)
+   */
+  readonly unknownOutcomeSettleMs?: number;
 }
 
 export interface DispatcherOptions {
@@ -268,10 +276,12 @@ export class Dispatcher {
     try {
       results = await connector.send(items, { signal, budget });
     } catch (err) {
-      // Connectors must not throw; treat it as a retryable failure of every item.
-      const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
+      // Connectors must not throw; treat it as a retryable failure of every item, sent or not.
+      const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
       results = items.map((i) => ({ id: i.id, ok: false, error: e }));
     }
+    // Cut short by the timeout or a shutdown: whatever the connector says, the requests may land.
+    let cutShort = signal.aborted;
     // 401: refresh credentials once, resend those items at once with the same keys.
     const authFailed = results.filter((r) => !r.ok && r.error instanceof AuthError);
     const audit: AuditRecord[] = [];
@@ -289,21 +299,34 @@ export class Dispatcher {
       if (refreshed) {
         const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
         let second: ItemResult[];
+        const secondSignal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]);
         try {
           // The resend is another request: it waits for a rate token like any (invariant 4).
           await budget.next(this.abort.signal);
-          second = await connector.send(retryItems, { signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]), budget });
+          second = await connector.send(retryItems, { signal: secondSignal, budget });
         } catch (err) {
-          const e = new RetryableError(`connector threw: ${coerceError(err).message}`);
+          const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
           second = retryItems.map((i) => ({ id: i.id, ok: false, error: e }));
         }
+        cutShort ||= secondSignal.aborted;
         results = results.filter((r) => !authFailed.includes(r)).concat(second);
       }
     }
-    await this.record(w, items, results, audit);
+    await this.record(w, items, results, audit, cutShort);
   }
 
-  private async record(w: DestinationWorker, items: OutboxItem[], results: ItemResult[], audit: AuditRecord[]): Promise<void> {
+  /**
+   * For a state update of a last-write-wins operation whose request may still land at the ERP:
+   * until when (its key stays unsettled so a newer value delivered meanwhile is sent again).
+   */
+  private unsettled(w: DestinationWorker, item: OutboxItem, now: number, outcomeUnknown: boolean): { unsettledUntil?: number } {
+    const settleMs = w.policy.unknownOutcomeSettleMs ?? 0;
+    if (!outcomeUnknown || settleMs <= 0 || item.kind !== 'state') return {};
+    if (!(w.policy.connector.capabilities.lastWriteWins ?? []).includes(item.operation)) return {};
+    return { unsettledUntil: now + settleMs };
+  }
+
+  private async record(w: DestinationWorker, items: OutboxItem[], results: ItemResult[], audit: AuditRecord[], cutShort: boolean): Promise<void> {
     const now = this.opts.clock.now();
     const p = w.policy;
     const outcomes: AttemptOutcome[] = [];
@@ -320,13 +343,14 @@ export class Dispatcher {
         anySuccess = true;
         w.metrics.delivered++;
         outcomes.push({ id: r.id, result: 'delivered', ...(r.response !== undefined ? { response: r.response } : {}) });
-        audit.push(this.auditOf(items, r, now, 'delivered'));
+        audit.push(this.auditOf(items, r, now, item.resend ? 'resent' : 'delivered'));
         continue;
       }
       const err: DeliveryError = r.error;
+      const unsettled = this.unsettled(w, item, now, err.outcomeUnknown || cutShort);
       if (this.abort.signal.aborted) {
         // Shutdown cut it short: the outcome is unknown; resend later with the same key.
-        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
+        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now, ...unsettled });
         audit.push(this.auditOf(items, r, now, 'aborted'));
         continue;
       }
@@ -346,18 +370,18 @@ export class Dispatcher {
             ? err.message
             : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`;
         w.metrics.deadLettered++;
-        outcomes.push({ id: r.id, result: 'dead', error: why });
+        outcomes.push({ id: r.id, result: 'dead', error: why, ...unsettled });
         audit.push(this.auditOf(items, r, now, 'dead'));
         continue;
       }
       anyFailure = true;
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
-      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message });
+      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...unsettled });
       audit.push(this.auditOf(items, r, now, 'retry'));
     }
     // Items the connector did not answer for: unknown outcome, resend later.
-    for (const id of byId.keys()) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs });
+    for (const [id, item] of byId) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs, ...this.unsettled(w, item, now, true) });
 
     if (rateLimited) this.onRateLimited(w, rateLimited, now);
     else if (anySuccess) w.consecutive429 = 0;

@@ -13,6 +13,14 @@ export interface ConnectorCapabilities {
   readonly maxBatchSize: number;
   /** Operations this connector can deliver. */
   readonly operations: readonly string[];
+  /**
+   * State operations whose write replaces the ERP's current value (a location PATCH), so whichever
+   * request lands last wins: an older request landing late can undo a newer one. After a request
+   * of one of these had an unknown outcome, the dispatcher sends the key's newest value once more
+   * when the old one can no longer land (`retry.unknownOutcomeSettleMs`). Not operations that
+   * create a record per value (meter readings): a resend would add a second record. @default none
+   */
+  readonly lastWriteWins?: readonly string[];
 }
 
 /** One request/response as it went over the wire, secrets redacted by the connector's client. */

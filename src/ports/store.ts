@@ -78,18 +78,29 @@ export interface AuditRecord {
   readonly status?: number;
   readonly responseBody?: string;
   readonly latencyMs: number;
-  /** `delivered`, `retry`, `rate-limited`, `auth-refresh`, `dead`. */
+  /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`. */
   readonly outcome: string;
   readonly error?: string;
+}
+
+/**
+ * A state delivery of a last-write-wins operation whose request had an unknown outcome: it may
+ * still land at the ERP until `unsettledUntil` (epoch ms). The store remembers this per key; a
+ * value of the key delivered from a claim made before then is sent once more (a `resend` row, due
+ * then, unless a newer value is pending, whose delivery is checked the same way), so the newest
+ * value is what the ERP keeps when a late request lands.
+ */
+interface Unsettled {
+  readonly unsettledUntil?: number;
 }
 
 /** What happened to one claimed delivery after an attempt. */
 export type AttemptOutcome =
   | { readonly id: number; readonly result: 'delivered'; readonly response?: unknown }
-  | { readonly id: number; readonly result: 'retry'; readonly nextAttemptAt: number; readonly error: string }
-  | { readonly id: number; readonly result: 'dead'; readonly error: string }
+  | ({ readonly id: number; readonly result: 'retry'; readonly nextAttemptAt: number; readonly error: string } & Unsettled)
+  | ({ readonly id: number; readonly result: 'dead'; readonly error: string } & Unsettled)
   /** Released without counting an attempt (destination paused or shutting down). */
-  | { readonly id: number; readonly result: 'release'; readonly nextAttemptAt: number };
+  | ({ readonly id: number; readonly result: 'release'; readonly nextAttemptAt: number } & Unsettled);
 
 export interface DestinationStats {
   readonly destination: string;

@@ -35,3 +35,14 @@ export function idempotencyKeyFor(intent: DeliveryIntent): string {
   const digest = createHash('sha256').update(material.join('\u001f')).digest('hex').slice(0, 32);
   return `ab1-${digest}`;
 }
+
+/**
+ * The key of a state value sent once more after an unknown outcome (`OutboxItem.resend`): the ERP
+ * must apply it again, so it cannot reuse the key it was delivered with, which an ERP with
+ * idempotency support answers from its store. Derived from that key and the time the resend is
+ * due, so it stays the same on the resend's own retries.
+ */
+export function resendKeyFor(deliveredKey: string, dueAt: number): string {
+  const digest = createHash('sha256').update(`${deliveredKey}\u001fresend\u001f${dueAt}`).digest('hex').slice(0, 32);
+  return `ab1-${digest}`;
+}

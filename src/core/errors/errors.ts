@@ -35,13 +35,19 @@ export class UsageError extends AssetbridgeError {
 /** Base of the delivery taxonomy. `status` and `responseBody` are kept for the audit trail. */
 export abstract class DeliveryError extends AssetbridgeError {
   abstract readonly retryable: boolean;
+  /**
+   * The request may have reached the ERP and may still take effect there (a timeout, a dropped
+   * connection, a gateway timeout): nothing says it was not applied, or when it will be.
+   */
+  readonly outcomeUnknown: boolean;
   constructor(
     message: string,
     readonly status?: number,
     readonly responseBody?: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; outcomeUnknown?: boolean },
   ) {
     super(message, options);
+    this.outcomeUnknown = options?.outcomeUnknown === true;
   }
 }
 

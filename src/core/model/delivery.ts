@@ -69,6 +69,11 @@ export interface OutboxItem extends DeliveryIntent {
   readonly enqueuedAt: number;
   readonly nextAttemptAt: number;
   readonly lastError?: string;
+  /**
+   * A state value sent once more, with its own idempotency key, because an earlier request of its
+   * key had an unknown outcome and could have landed after it (see {@link AttemptOutcome}).
+   */
+  readonly resend?: true;
 }
 
 /** Key under which deliveries of one destination must not overlap in flight (per-key ordering). */

@@ -71,7 +71,8 @@ export class RestConnector implements ErpConnector {
     private readonly options: RestConnectorOptions = {},
   ) {
     this.name = config.name;
-    this.capabilities = { maxBatchSize: config.batch?.maxSize ?? 1, operations: REST_OPERATIONS };
+    // A location PATCH replaces the record; every other operation creates one.
+    this.capabilities = { maxBatchSize: config.batch?.maxSize ?? 1, operations: REST_OPERATIONS, lastWriteWins: ['location.update'] };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -83,6 +83,32 @@ describe('classifyNetworkFailure', () => {
   });
 });
 
+describe('which failures leave the outcome unknown (the request may still land at the ERP)', () => {
+  it.each([
+    ['timeout', true],
+    ['connection-reset', true],
+    ['aborted', true],
+    ['network', true],
+    ['connection-refused', false],
+    ['dns', false],
+  ] as const)('network failure %s → %s', (kind, unknown) => {
+    expect(classifyNetworkFailure({ kind, message: 'x' }, 'PATCH /loc').outcomeUnknown).toBe(unknown);
+  });
+
+  it.each([
+    [502, true],
+    [504, true],
+    [500, false],
+    [408, false],
+    [503, false],
+    [429, false],
+    [422, false],
+    [401, false],
+  ])('status %i → %s', (status, unknown) => {
+    expect(classifyResponse({ status, bodyText: '' }, 'PATCH /loc', NOW)?.outcomeUnknown).toBe(unknown);
+  });
+});
+
 describe('erpReason', () => {
   it.each([
     ['{"error":{"code":"0x80040237","message":"Duplicate key"}}', '0x80040237: Duplicate key'],

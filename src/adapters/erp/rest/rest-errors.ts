@@ -8,9 +8,9 @@
  * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
  * | 400, 404, 409, 410, 412, 422 and any other 4xx | {@link PermanentError} with the ERP's reason |
- * | 408, other 5xx | {@link RetryableError} |
+ * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
- * | timeout, reset, refused, DNS, abort | {@link RetryableError} |
+ * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors with an unknown outcome |
  * @module
  */
 import { parseRetryAfter } from '../../../core/delivery/backoff.js';
@@ -64,7 +64,8 @@ export function classifyResponse(
     return new AuthError(`${context} → 401 unauthorized${said}; credentials were rejected or have expired`, status, body);
   }
   if (status === 408 || status >= 500) {
-    return new RetryableError(`${context} → ${status}${said}`, status, body);
+    // A gateway that gave up waiting on the ERP behind it: the ERP may still apply the request.
+    return new RetryableError(`${context} → ${status}${said}`, status, body, { outcomeUnknown: status === 502 || status === 504 });
   }
   if (status >= 300 && status < 400) {
     return new PermanentError(
@@ -99,7 +100,9 @@ function permanentHint(status: number): string {
 
 /**
  * A failure below HTTP. All are retryable: the request carries the same idempotency key next
- * time, so a write that did land (timeout, reset) is not applied twice.
+ * time, so a write that did land (timeout, reset) is not applied twice. Only a refused connection
+ * or an unresolved name says the request never reached the ERP; after any other the outcome is
+ * unknown (it may still land later).
  */
 export function classifyNetworkFailure(failure: NetworkFailure, context: string): DeliveryError {
   const outcome =
@@ -108,6 +111,7 @@ export function classifyNetworkFailure(failure: NetworkFailure, context: string)
       : '';
   return new RetryableError(`${context} → ${failure.kind}: ${failure.message}${outcome}`, undefined, undefined, {
     cause: failure.cause,
+    outcomeUnknown: failure.kind !== 'connection-refused' && failure.kind !== 'dns',
   });
 }
 

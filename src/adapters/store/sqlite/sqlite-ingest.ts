@@ -24,12 +24,15 @@ const ruleStateUpsert = (rows: number): string =>
 // into batches does not change what is sent. Rows of one statement are applied in order, as
 // separate statements would be. The row keeps when its key went pending (created_at) and its
 // attempts; enqueued_at is the new value's, for max age.
+// A resend waiting for its settle time (not failed yet) becomes the new value, due at once: its
+// delivery is checked against the settle time as the resend's would have been.
 const stateEnqueue = (rows: number): string =>
   `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at, enqueued_at)
    VALUES ${Array(rows).fill(`(?, ?, ?, 'state', ?, ?, ?, '', 'pending', 0, ?, ?, ?, ?)`).join(', ')}
    ON CONFLICT (destination, operation, business_key) WHERE kind = 'state' AND status = 'pending'
    DO UPDATE SET event_time = excluded.event_time, payload = excluded.payload, idempotency_key = excluded.idempotency_key,
-     erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at, enqueued_at = excluded.enqueued_at
+     erp_asset_id = excluded.erp_asset_id, updated_at = excluded.updated_at, enqueued_at = excluded.enqueued_at,
+     next_attempt_at = CASE WHEN outbox.resend = 1 AND outbox.attempts = 0 THEN excluded.next_attempt_at ELSE outbox.next_attempt_at END, resend = 0
    WHERE excluded.event_time >= outbox.event_time`;
 
 export function prepareIngestStatements(db: Database.Database) {

@@ -188,4 +188,20 @@ ALTER TABLE outbox ADD COLUMN enqueued_at INTEGER NOT NULL DEFAULT 0;
 UPDATE outbox SET enqueued_at = created_at;
 `,
   },
+  {
+    version: 8,
+    name: 'outbox-unknown-outcome',
+    // State keys with a request of unknown outcome that may still land at the ERP until settle_at;
+    // a value delivered from a claim before then is sent once more as a `resend` row.
+    sql: `
+CREATE TABLE outbox_unsettled (
+  destination  TEXT NOT NULL,
+  operation    TEXT NOT NULL,
+  business_key TEXT NOT NULL,
+  settle_at    INTEGER NOT NULL,
+  PRIMARY KEY (destination, operation, business_key)
+) WITHOUT ROWID;
+ALTER TABLE outbox ADD COLUMN resend INTEGER NOT NULL DEFAULT 0;
+`,
+  },
 ];

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
-import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
+import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
 import type { QuarantineCode, RawMessage } from '../../../core/model/messages.js';
@@ -90,9 +90,11 @@ interface OutboxRow {
   attempts: number;
   created_at: number;
   enqueued_at: number;
+  updated_at: number;
   next_attempt_at: number;
   last_error: string | null;
   sequence: string | null;
+  resend: number;
 }
 
 /** `WHERE a = ? AND b = ?` from the conditions whose value is given (empty when none is). */
@@ -119,6 +121,7 @@ function toItem(r: OutboxRow): OutboxItem {
     nextAttemptAt: r.next_attempt_at,
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
     ...(r.sequence !== null ? { sequence: r.sequence } : {}),
+    ...(r.resend ? { resend: true as const } : {}),
   };
 }
 
@@ -202,11 +205,25 @@ export class SqliteStore implements Store {
       dead: db.prepare(`UPDATE outbox SET status = 'dead', attempts = attempts + 1, updated_at = @now, last_error = @error WHERE id = @id`),
       // Newer: a later event time, or the same one enqueued later, as the ingest keeps the later of
       // two values at one time. Enqueued later is a higher id: a value gets a row of its own only
-      // while the key's earlier row is not pending (else it replaces that row's value).
+      // while the key's earlier row is not pending (else it replaces that row's value). A resend (a
+      // delivered value sent once more) is a row made after its original, which never supersedes it.
       newerStateExists: db.prepare(
         `SELECT 1 FROM outbox WHERE destination = @destination AND operation = @operation AND business_key = @key AND kind = 'state' AND id != @id
            AND status IN ('pending', 'inflight', 'delivered') AND (event_time > @time OR (event_time = @time AND id > @id)) LIMIT 1`,
       ).pluck(),
+      getUnsettled: db.prepare('SELECT settle_at FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?').pluck(),
+      markUnsettled: db.prepare(
+        `INSERT INTO outbox_unsettled (destination, operation, business_key, settle_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (destination, operation, business_key) DO UPDATE SET settle_at = max(settle_at, excluded.settle_at)`,
+      ),
+      clearUnsettled: db.prepare('DELETE FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?'),
+      pendingStateExists: db.prepare(
+        `SELECT 1 FROM outbox WHERE destination = ? AND operation = ? AND business_key = ? AND kind = 'state' AND status = 'pending' LIMIT 1`,
+      ).pluck(),
+      insertResend: db.prepare(
+        `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, attempts, created_at, updated_at, next_attempt_at, enqueued_at, resend)
+         VALUES (@destination, @operation, @key, 'state', @erpAssetId, @eventTime, @payload, @idempotencyKey, 'pending', 0, @now, @now, @dueAt, @now, 1)`,
+      ),
       toPending: db.prepare(
         `UPDATE outbox SET status = 'pending', attempts = attempts + @bump, updated_at = @now, next_attempt_at = @next, last_error = COALESCE(@error, last_error) WHERE id = @id`,
       ),
@@ -375,10 +392,14 @@ export class SqliteStore implements Store {
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void> {
     this.tx(() => {
       for (const o of outcomes) {
+        if (o.result !== 'delivered' && o.unsettledUntil !== undefined) this.markUnsettled(o.id, o.unsettledUntil);
         switch (o.result) {
-          case 'delivered':
+          case 'delivered': {
+            const row = this.stmts.getRow.get(o.id) as OutboxRow | undefined;
             this.stmts.delivered.run({ id: o.id, now, response: o.response === undefined ? null : JSON.stringify(o.response).slice(0, 4096) });
+            if (row?.kind === 'state') this.resendIfUnsettled(row, now);
             break;
+          }
           case 'dead':
             this.stmts.dead.run({ id: o.id, now, error: o.error });
             break;
@@ -403,6 +424,41 @@ export class SqliteStore implements Store {
       }
     })();
     return Promise.resolve();
+  }
+
+  /** A request of this state row had an unknown outcome: its key is unsettled until `until`. */
+  private markUnsettled(id: number, until: number): void {
+    const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+    if (row?.kind === 'state') this.stmts.markUnsettled.run(row.destination, row.operation, row.business_key, until);
+  }
+
+  /**
+   * A state value was delivered (`row` as claimed: its updated_at is the claim time). When its key
+   * is unsettled and the claim came before the settle time, a request of unknown outcome could
+   * still land after this value: it is sent once more at the settle time, with its own key. A
+   * pending newer value goes first instead, and its delivery is checked the same way. A claim at or
+   * after the settle time settles the key.
+   */
+  private resendIfUnsettled(row: OutboxRow, now: number): void {
+    const key = [row.destination, row.operation, row.business_key] as const;
+    const settleAt = this.stmts.getUnsettled.get(...key) as number | undefined;
+    if (settleAt === undefined) return;
+    if (row.updated_at >= settleAt) {
+      this.stmts.clearUnsettled.run(...key);
+      return;
+    }
+    if (this.stmts.pendingStateExists.get(...key)) return;
+    this.stmts.insertResend.run({
+      destination: row.destination,
+      operation: row.operation,
+      key: row.business_key,
+      erpAssetId: row.erp_asset_id,
+      eventTime: row.event_time,
+      payload: row.payload,
+      idempotencyKey: resendKeyFor(row.idempotency_key, settleAt),
+      now,
+      dueAt: settleAt,
+    });
   }
 
   /**
