@@ -100,7 +100,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         // Deliberately twice the ERP's real limit (as when another integration shares its quota),
         // so the ERP's 429s and our destination-wide pauses show.
         rateLimit: { requestsPerMinute: opts.erpRatePerMinute * 2, maxConcurrency: 4 },
-        retry: { baseDelayMs: '250ms', maxDelayMs: '5s' },
+        // The ERP is in-process: a request it has not answered cannot land seconds later.
+        retry: { baseDelayMs: '250ms', maxDelayMs: '5s', unknownOutcomeSettleMs: '1s' },
         circuitBreaker: { failureThreshold: 8, openMs: '2s' },
         timeoutMs: '5s',
       },

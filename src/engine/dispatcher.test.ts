@@ -585,7 +585,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     }
   });
 
-  it('a request cut short by retry.timeoutMs leaves the key unsettled whatever the connector answers', async () => {
+  it('a request cut short by retry.timeoutMs leaves the key unsettled whatever the connector answers; only a newer value is resent', async () => {
     const store = await storeWith([loc(1000, 'A')]);
     const clock = new ManualClock(Date.now() + 1000);
     const connector = new ScriptedConnector();
@@ -602,8 +602,15 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     await d.start();
     const [row] = await store.listDeliveries({});
     await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    const t0 = clock.t;
     clock.t += 1000;
+    // The same value retried: should the old request land late, it writes what the ERP has.
+    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'A retried', 5000);
+    expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
+    // A newer value within the settle time is resent.
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
+    d.notify();
     const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
-    expect(resend.nextAttemptAt).toBe(clock.t - 1000 + SETTLE);
+    expect(resend).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
   });
 });

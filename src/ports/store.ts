@@ -86,7 +86,7 @@ export interface AuditRecord {
 /**
  * A state delivery of a last-write-wins operation whose request had an unknown outcome: it may
  * still land at the ERP until `unsettledUntil` (epoch ms). The store remembers this per key; a
- * value of the key delivered from a claim made before then is sent once more (a `resend` row, due
+ * newer value of the key delivered from a claim made before then is sent once more (a `resend` row, due
  * then, unless a newer value is pending, whose delivery is checked the same way), so the newest
  * value is what the ERP keeps when a late request lands.
  */

@@ -37,7 +37,7 @@ async function setup(idempotency: boolean): Promise<{ app: App; erp: ErpSimulato
         idempotencySupported: idempotency,
         timeoutMs: '400ms',
         rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
-        retry: { baseDelayMs: '20ms', maxDelayMs: '200ms', maxAttempts: 50 },
+        retry: { baseDelayMs: '20ms', maxDelayMs: '200ms', maxAttempts: 50, unknownOutcomeSettleMs: '300ms' },
         circuitBreaker: { failureThreshold: 50, openMs: '100ms' },
       },
     ],
@@ -94,7 +94,10 @@ describe.each([true, false])('flaky ERP (idempotency header honoured: %s)', (ide
     expect(c.duplicateWorkOrders).toBe(0);
     if (idempotency) {
       expect(c.duplicatesSuppressed).toBeGreaterThan(0); // lost responses were retried and de-duplicated
-      expect(c.duplicateStateWrites).toBe(0);
+      // Each key applies at most once; a location applies again only as a resend after an unknown
+      // outcome (its own key, so at most once each).
+      const resends = (await app.store.listDeliveries({ limit: 100_000 })).filter((r) => r.resend).length;
+      expect(c.duplicateStateWrites).toBeLessThanOrEqual(resends);
     }
     expect(c.outOfOrderStateWrites).toBe(0);
     // Each asset ends at its newest position.

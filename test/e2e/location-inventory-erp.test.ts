@@ -42,7 +42,8 @@ async function setup(
         idempotencySupported: options.idempotency ?? true,
         timeoutMs: options.timeoutMs ?? '2s',
         rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
-        retry: { baseDelayMs: '10ms', maxDelayMs: '50ms', maxAttempts: options.maxAttempts ?? 20 },
+        // A request the simulator did not answer in time never lands later: resends need not wait long.
+        retry: { baseDelayMs: '10ms', maxDelayMs: '50ms', maxAttempts: options.maxAttempts ?? 20, unknownOutcomeSettleMs: '300ms' },
         circuitBreaker: { failureThreshold: 1000, openMs: '100ms' },
       },
     ],

@@ -191,14 +191,16 @@ UPDATE outbox SET enqueued_at = created_at;
   {
     version: 8,
     name: 'outbox-unknown-outcome',
-    // State keys with a request of unknown outcome that may still land at the ERP until settle_at;
-    // a value delivered from a claim before then is sent once more as a `resend` row.
+    // State keys with a request of unknown outcome that may still land at the ERP until settle_at,
+    // carrying a value as old as event_time at the oldest; a newer value delivered from a claim
+    // before then is sent once more as a `resend` row.
     sql: `
 CREATE TABLE outbox_unsettled (
   destination  TEXT NOT NULL,
   operation    TEXT NOT NULL,
   business_key TEXT NOT NULL,
   settle_at    INTEGER NOT NULL,
+  event_time   INTEGER NOT NULL,
   PRIMARY KEY (destination, operation, business_key)
 ) WITHOUT ROWID;
 ALTER TABLE outbox ADD COLUMN resend INTEGER NOT NULL DEFAULT 0;

@@ -211,10 +211,10 @@ export class SqliteStore implements Store {
         `SELECT 1 FROM outbox WHERE destination = @destination AND operation = @operation AND business_key = @key AND kind = 'state' AND id != @id
            AND status IN ('pending', 'inflight', 'delivered') AND (event_time > @time OR (event_time = @time AND id > @id)) LIMIT 1`,
       ).pluck(),
-      getUnsettled: db.prepare('SELECT settle_at FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?').pluck(),
+      getUnsettled: db.prepare('SELECT settle_at AS settleAt, event_time AS eventTime FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?'),
       markUnsettled: db.prepare(
-        `INSERT INTO outbox_unsettled (destination, operation, business_key, settle_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (destination, operation, business_key) DO UPDATE SET settle_at = max(settle_at, excluded.settle_at)`,
+        `INSERT INTO outbox_unsettled (destination, operation, business_key, settle_at, event_time) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (destination, operation, business_key) DO UPDATE SET settle_at = max(settle_at, excluded.settle_at), event_time = min(event_time, excluded.event_time)`,
       ),
       clearUnsettled: db.prepare('DELETE FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?'),
       pendingStateExists: db.prepare(
@@ -429,25 +429,27 @@ export class SqliteStore implements Store {
   /** A request of this state row had an unknown outcome: its key is unsettled until `until`. */
   private markUnsettled(id: number, until: number): void {
     const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
-    if (row?.kind === 'state') this.stmts.markUnsettled.run(row.destination, row.operation, row.business_key, until);
+    if (row?.kind === 'state') this.stmts.markUnsettled.run(row.destination, row.operation, row.business_key, until, row.event_time);
   }
 
   /**
    * A state value was delivered (`row` as claimed: its updated_at is the claim time). When its key
-   * is unsettled and the claim came before the settle time, a request of unknown outcome could
-   * still land after this value: it is sent once more at the settle time, with its own key. A
+   * is unsettled, the claim came before the settle time and the value is newer than one a request
+   * of unknown outcome carried, that request could still land after it: the value is sent once
+   * more at the settle time, with its own key. (The same value landing late changes nothing.) A
    * pending newer value goes first instead, and its delivery is checked the same way. A claim at or
    * after the settle time settles the key.
    */
   private resendIfUnsettled(row: OutboxRow, now: number): void {
     const key = [row.destination, row.operation, row.business_key] as const;
-    const settleAt = this.stmts.getUnsettled.get(...key) as number | undefined;
-    if (settleAt === undefined) return;
+    const unsettled = this.stmts.getUnsettled.get(...key) as { settleAt: number; eventTime: number } | undefined;
+    if (unsettled === undefined) return;
+    const { settleAt } = unsettled;
     if (row.updated_at >= settleAt) {
       this.stmts.clearUnsettled.run(...key);
       return;
     }
-    if (this.stmts.pendingStateExists.get(...key)) return;
+    if (row.event_time <= unsettled.eventTime || this.stmts.pendingStateExists.get(...key)) return;
     this.stmts.insertResend.run({
       destination: row.destination,
       operation: row.operation,
