@@ -494,7 +494,11 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'A', 'the old request landing late', 5000);
     // The resend puts the newest value back, and the audit says why it was sent.
     await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newest value resent', 5000);
-    const audit = await store.queryAudit({ erpAssetId: 'EQ-1' });
+    // Recorded once the ERP's answer is in: shortly after the ERP applied it.
+    const audit = await waitFor(async () => {
+      const rows = await store.queryAudit({ erpAssetId: 'EQ-1' });
+      return rows.length === 3 ? rows : undefined;
+    }, 'the resend recorded', 5000);
     expect(audit.map((a) => a.outcome)).toEqual(['retry', 'delivered', 'resent']);
   });
 

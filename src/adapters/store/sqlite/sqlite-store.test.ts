@@ -480,26 +480,27 @@ describe('SqliteStore after a state request of unknown outcome', () => {
     await commit(s, [loc(100, 'A')]);
     const a = await claimOne(s, t);
     await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
-    const a2 = await claimOne(s, t + 1);
-    await commit(s, [loc(200, 'B')]); // queued while A's retry is in flight
-    await s.completeAttempts([{ id: a2.id, result: 'delivered' }], [], t + 2);
-    expect(await pending(s)).toEqual([{ zone: 'B', resend: false, due: expect.any(Number) as number }]); // B goes first, no resend of A
-    const b = await claimOne(s, t + 3);
-    await s.completeAttempts([{ id: b.id, result: 'delivered' }], [], t + 4);
-    expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
+    await commit(s, [loc(200, 'B')]); // replaces A in the pending row
+    const b = await claimOne(s, t + 1);
+    await commit(s, [loc(300, 'C')]); // queued while B is in flight
+    await s.completeAttempts([{ id: b.id, result: 'delivered' }], [], t + 2);
+    expect(await pending(s)).toEqual([{ zone: 'C', resend: false, due: expect.any(Number) as number }]); // C goes first, no resend of B
+    const c = await claimOne(s, t + 3);
+    await s.completeAttempts([{ id: c.id, result: 'delivered' }], [], t + 4);
+    expect(await pending(s)).toEqual([{ zone: 'C', resend: true, due: t + 60_000 }]);
 
     const r = await claimOne(s, t + 60_000);
-    expect(r.idempotencyKey).not.toBe(b.idempotencyKey);
+    expect(r.idempotencyKey).not.toBe(c.idempotencyKey);
     await s.completeAttempts([{ id: r.id, result: 'retry', nextAttemptAt: t + 61_000, error: '500' }], [], t + 60_000);
-    expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 61_000 }]);
+    expect(await pending(s)).toEqual([{ zone: 'C', resend: true, due: t + 61_000 }]);
     const r2 = await claimOne(s, t + 61_000);
     expect(r2.idempotencyKey).toBe(r.idempotencyKey); // the same resend, the same key
     await s.completeAttempts([{ id: r2.id, result: 'delivered' }], [], t + 61_000);
 
     // Settled: a later value is not resent.
-    await commit(s, [loc(300, 'C')]);
-    const c = await claimOne(s, t + 62_000);
-    await s.completeAttempts([{ id: c.id, result: 'delivered' }], [], t + 62_000);
+    await commit(s, [loc(400, 'D')]);
+    const d = await claimOne(s, t + 62_000);
+    await s.completeAttempts([{ id: d.id, result: 'delivered' }], [], t + 62_000);
     expect(await pending(s)).toEqual([]);
   });
 });
