@@ -254,9 +254,11 @@ describe('SqliteStore outbox', () => {
     await s.completeAttempts(claimed.map((c) => ({ id: c.id, result: 'dead' as const, error: '422 invalid plant' })), [], Date.now());
     const dead = await s.listDeliveries({ status: 'dead' });
     expect(dead.map((d) => d.lastError)).toEqual(['422 invalid plant', '422 invalid plant']);
-    expect(await s.replayDead([dead[0]!.id], Date.now())).toBe(1);
+    const replayedAt = Date.now() + 3 * 86_400_000; // days later: older than retry.maxAgeMs by then
+    expect(await s.replayDead([dead[0]!.id], replayedAt)).toBe(1);
     const replayed = await s.getDelivery(dead[0]!.id);
-    expect(replayed).toMatchObject({ status: 'pending', attempts: 0, idempotencyKey: dead[0]!.idempotencyKey });
+    // Its max age counts from the replay, so it gets its attempts, not one before giving up again.
+    expect(replayed).toMatchObject({ status: 'pending', attempts: 0, idempotencyKey: dead[0]!.idempotencyKey, enqueuedAt: replayedAt, createdAt: dead[0]!.createdAt });
     expect(await s.discardDead('all', Date.now())).toBe(1);
     expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ pending: 1, dead: 0 });
   });

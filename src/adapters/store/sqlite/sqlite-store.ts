@@ -582,8 +582,9 @@ export class SqliteStore implements Store {
       for (const id of list) {
         const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
         if (row?.status !== 'dead') continue;
-        // Attempts restart from zero; the idempotency key stays, so the ERP sees the same fact.
-        this.db.prepare(`UPDATE outbox SET attempts = 0 WHERE id = ?`).run(id);
+        // Attempts restart from zero, and its max age (retry.maxAgeMs) from now; the idempotency
+        // key stays, so the ERP sees the same fact.
+        this.db.prepare(`UPDATE outbox SET attempts = 0, enqueued_at = ? WHERE id = ?`).run(now, id);
         this.backToPending(id, now, now, 0, null);
         moved++;
       }
