@@ -508,6 +508,21 @@ describe('SqliteStore after a state request of unknown outcome', () => {
 });
 
 describe('SqliteStore retention keeps what is still needed', () => {
+  it('forgets an unsettled key once its settle time is older than the state cutoff, unless a value of it is in flight', async () => {
+    const s = open();
+    const now = later();
+    const unsettled = () => s.db.prepare('SELECT business_key FROM outbox_unsettled ORDER BY business_key').pluck().all();
+    await commit(s, [loc(100, 'A', 'K1'), loc(100, 'A', 'K2')]);
+    const claimed = await s.claimDue('erp', now, 10, new Set());
+    // Both timed out and died, their keys unsettled until 20 days ago (a dead letter's key is never settled by a delivery).
+    await s.completeAttempts(claimed.map((c) => ({ id: c.id, result: 'dead' as const, error: 'timeout', unsettledUntil: now - 20 * DAY })), [], now);
+    expect(unsettled()).toEqual(['K1', 'K2']);
+    await s.replayDead([claimed.find((c) => c.businessKey === 'K2')!.id], now);
+    await s.claimDue('erp', now, 10, new Set()); // K2 in flight again
+    await pruneAll(s, { deliveredBefore: now - 7 * DAY });
+    expect(unsettled()).toEqual(['K2']);
+  });
+
   // Kills: the "newest delivered value" test in PRUNABLE_DELIVERIES weakened to >= on event time.
   it('of two delivered values of one key with the same event time, one stays', async () => {
     const s = open();

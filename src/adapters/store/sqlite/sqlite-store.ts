@@ -541,6 +541,16 @@ export class SqliteStore implements Store {
         return rows.length;
       })();
     };
+    // Keys whose settle time passed with the state retention's cutoff and that have nothing in
+    // flight: no claim from before their settle time can still be delivered (a dead letter's key is
+    // never settled by a delivery). Housekeeping, not counted.
+    if (cutoffs.deliveredBefore !== undefined)
+      this.db
+        .prepare(
+          `DELETE FROM outbox_unsettled WHERE settle_at < ? AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.destination = outbox_unsettled.destination
+             AND o.operation = outbox_unsettled.operation AND o.business_key = outbox_unsettled.business_key AND o.kind = 'state' AND o.status = 'inflight')`,
+        )
+        .run(cutoffs.deliveredBefore);
     const delivered = deliveries('state', cutoffs.deliveredBefore);
     const deliveredFacts = deliveries('fact', cutoffs.deliveredFactsBefore);
     const audit = cutoffs.auditBefore === undefined ? 0 : this.db.prepare(`DELETE FROM audit WHERE id IN (SELECT id ${PRUNABLE_AUDIT} ORDER BY at LIMIT ?)`).run(cutoffs.auditBefore, limit).changes;
