@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { echo } from './issue-messages.js';
 
 /** Durations in config: a number of milliseconds, or a string like `250ms`, `30s`, `5m`, `1h`, `2d`. */
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -10,16 +11,21 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(Number(m[1]) * (UNITS[m[2]] ?? NaN));
 }
 
+const notADuration = (value: string): string => `${value} is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds`;
+
+/** Text or a number: anything else (`true`, a list) is refused with the same words as a bad text. */
+const durationInput = () => z.union([z.string(), z.number()], { error: (iss) => (iss.code === 'invalid_union' ? notADuration(echo(iss.input)) : undefined) });
+
 /** A duration config field without a default (the parsed value is milliseconds). */
 export const durationField = () =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
+  durationInput().transform((v, ctx) => {
     const ms = parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `"${String(v)}" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds` });
+      ctx.addIssue({ code: 'custom', message: notADuration(`"${String(v)}"`) });
       return z.NEVER;
     }
     return ms;
   });
 
 /** A duration config field with a default, e.g. `duration('30s')`. */
-export const duration = (fallback: string) => z.union([z.string(), z.number()]).default(fallback).pipe(durationField());
+export const duration = (fallback: string) => durationInput().default(fallback).pipe(durationField());

@@ -80,6 +80,69 @@ describe('config', () => {
     expect(problems(() => compileConfig({ ...minimal, store: { zzz: 1 } }, { ERP_TOKEN: 'x' }))[0]?.message).toMatch(/^unknown key; known here: .*path/);
   });
 
+  describe('a value the schema refuses is echoed with what is allowed, never in the library\'s default words', () => {
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
+    const one = (config: Record<string, unknown>) => problems(() => compileConfig({ destinations: [erp], ...config }, {}));
+
+    it('an option not in the list: the value given, the allowed ones, and the likely meant one', () => {
+      expect(one({ store: { synchronous: 'ful' } })).toEqual([{ key: 'store.synchronous', message: '"ful" is not allowed here: use full or normal (did you mean full?)' }]);
+      expect(one({ log: { level: 'verbose' } })).toEqual([{ key: 'log.level', message: '"verbose" is not allowed here: use one of fatal, error, warn, info, debug, trace, silent' }]);
+    });
+
+    it('a type no schema branch takes: the type given, the types this version supports, and for an ERP what to use instead', () => {
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, type: 'sap' }] }, {}))).toEqual([
+        {
+          key: 'destinations.0.type',
+          message:
+            '"sap" is not allowed here: use rest. This version has one ERP connector, the generic REST one (type: rest): point baseUrl and paths at the ERP\'s REST API or a middleware in front of it; SAP, Dynamics 365, Oracle and NetSuite connectors are planned (docs/adding-a-connector.md)',
+        },
+      ]);
+      expect(one({ telematics: [{ name: 't', auth: { type: 'apikey', token: 'x' } }] })).toEqual([
+        { key: 'telematics.0.auth.type', message: '"apikey" is not allowed here: use one of trackunit-password, trackunit-token-v2, oauth2-client-credentials, oauth2-password, bearer, basic' },
+      ]);
+      expect(one({ telematics: [{ name: 't', auth: { token: 'x' } }] })).toEqual([
+        { key: 'telematics.0.auth.type', message: 'missing: this key is required (one of trackunit-password, trackunit-token-v2, oauth2-client-credentials, oauth2-password, bearer, basic)' },
+      ]);
+    });
+
+    it('a number out of range: the number given and the whole range allowed', () => {
+      expect(one({ server: { port: 70000 } })).toEqual([{ key: 'server.port', message: '70000 is too large: use a whole number from 0 to 65535' }]);
+      expect(one({ ingest: { maxBatch: 0 } })).toEqual([{ key: 'ingest.maxBatch', message: '0 is too small: use a whole number of at least 1' }]);
+      expect(one({ store: { cacheMiB: -1 } })).toEqual([{ key: 'store.cacheMiB', message: '-1 is too small: use a number above 0 and at most 4096' }]);
+      expect(one({ ingest: { maxBatch: 1.5 } })).toEqual([{ key: 'ingest.maxBatch', message: '1.5 is not a whole number: use a whole number of at least 1' }]);
+    });
+
+    it('a value of the wrong type: what was given and what to write instead', () => {
+      expect(one({ server: { port: 'abc' } })).toEqual([{ key: 'server.port', message: '"abc" is text: use a whole number from 0 to 65535' }]);
+      expect(one({ server: { port: '8080' } })).toEqual([{ key: 'server.port', message: '"8080" is text: use a whole number from 0 to 65535 (write it without quotes)' }]);
+      expect(one({ store: { commitInWorker: 'yes' } })).toEqual([{ key: 'store.commitInWorker', message: '"yes" is text: use true or false' }]);
+      expect(problems(() => compileConfig({ destinations: erp }, {}))).toEqual([{ key: 'destinations', message: 'a mapping was given: use a list (one "- " item per line, or [a, b])' }]);
+      expect(one({ ingest: { maxWaitMs: true } })).toEqual([{ key: 'ingest.maxWaitMs', message: 'true is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' }]);
+    });
+
+    it('a malformed URL and an empty list say so, and a secret is not echoed', () => {
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp local' }] }, {}))).toEqual([
+        { key: 'destinations.0.baseUrl', message: '"erp local" is not a URL: write it in full, e.g. https://erp.example.com' },
+      ]);
+      expect(one({ telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: [] } }] })).toEqual([{ key: 'telematics.0.timeSeries.elements', message: 'the list is empty: give at least 1 item' }]);
+      const secret = one({ telematics: [{ name: 't', auth: { type: 'basic', username: 'u', password: 123456789 } }] });
+      expect(secret).toEqual([{ key: 'telematics.0.auth.password', message: 'the value given is a number: use text (put it in quotes)' }]);
+    });
+
+    it('no problem of a wide sweep of bad values is left in the library\'s default words', () => {
+      const bad = [
+        { store: { synchronous: 1, retention: { audit: [] } } },
+        { destinations: [{ ...erp, batch: { maxSize: 5000 }, rateLimit: { requestsPerMinute: 0 }, headers: { a: 1 }, auth: { type: 'oauth2-client-credentials', tokenUrl: 'x', clientId: '', clientSecret: 's' } }] },
+        { sources: { mqtt: [{ name: 'm', url: 'mqtt://x', protocolVersion: 3, maxInflight: 0, topics: [{ filter: 'a', decoder: { assetId: { path: 'a' }, idType: 'x', meters: { odometerKm: 5 }, time: { path: 't', format: 'unix' } } }] }], http: { token: 12345678 } } },
+        { telematics: [{ name: 't', vendor: 'volvo', auth: { type: 'bearer', token: 'x' }, pageLookahead: 9, reserve: { policy: 'always' } }] },
+        { rules: { maintenance: { thresholds: [{ name: 'a', sensor: 's', above: 'high' }] } }, capture: { dir: 'c', keepDays: -1 } },
+      ];
+      for (const config of bad) {
+        for (const p of one(config)) expect(p.message).not.toMatch(/Invalid (input|option|discriminator|URL|string|element|key)|Too (small|big)|expected .*, received|^Expected|Invalid$/);
+      }
+    });
+  });
+
   it('checks cross-field references', () => {
     const p = problems(() => compileConfig({ ...minimal, defaultDestination: 'nope' }, { ERP_TOKEN: 'x' }));
     expect(p).toEqual([{ key: 'defaultDestination', message: 'no destination named "nope"; configured: erp' }]);

@@ -9,9 +9,9 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
-import { editDistance } from '../core/edit-distance.js';
 import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
+import { closest, configIssueMessage } from './issue-messages.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -49,12 +49,11 @@ function keyOf(path: readonly (string | number | symbol)[]): string {
 }
 
 /**
- * Schema issues as problems a person can act on: an unknown key is named in full with the likely
- * intended one, a missing key is called missing (not "received undefined"), and a number fed from a
- * `${NAME}` is told why it is text. `raw` is the config as written (before `${…}`), for that hint;
- * `root` the schema the issue paths start from.
+ * Schema issues as problems a person can act on, each under its key: an unknown key is named in
+ * full with the likely intended one. Every other message was written when the issue was raised,
+ * by its field or by {@link configIssueMessage}. `root` is the schema the issue paths start from.
  */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], raw?: unknown, root: z.core.$ZodType = configSchema): { key: string; message: string }[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.core.$ZodType = configSchema): { key: string; message: string }[] {
   return issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
       const known = knownKeys(root, i.path);
@@ -63,19 +62,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], raw?: unknown,
         return { key: keyOf([...i.path, k]), message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
       });
     }
-    if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) return [{ key: keyOf(i.path), message: `missing: this key is required (${i.expected})` }];
-    if (i.code === 'invalid_type' && i.expected === 'number' && /\$\{/.test(String(valueAt(raw, i.path)))) {
-      return [{ key: keyOf(i.path), message: `${i.message}: a \${NAME} reference always gives text, so this number must be written in the file` }];
-    }
     return [{ key: keyOf(i.path), message: i.message }];
   });
-}
-
-/** The value at `path` in a plain document, if any. */
-function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
-  let v = doc;
-  for (const p of path) v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v;
 }
 
 /** The keys an object schema at `path` allows (through optional, default, pipe, array and union wrappers), when it can be told. */
@@ -105,20 +93,6 @@ function knownKeys(schema: z.core.$ZodType, path: readonly PropertyKey[]): strin
   const objects = candidates.filter((s) => (s._zod.def as { type: string }).type === 'object');
   if (objects.length === 0) return undefined;
   return [...new Set(objects.flatMap((s) => Object.keys((s._zod.def as unknown as { shape: Record<string, unknown> }).shape)))].sort();
-}
-
-/** The known key a typo most likely meant: same letters in another case, or at most two edits away. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase();
-  const exact = known.find((k) => k.toLowerCase() === lower);
-  if (exact) return exact;
-  let best: { k: string; d: number } | undefined;
-  for (const k of known) {
-    const d = editDistance(lower, k.toLowerCase());
-    if (d <= 2 && (!best || d < best.d)) best = { k, d };
-  }
-  // Common confusion: a duration key written with or without its Ms suffix.
-  return best?.k ?? known.find((k) => k.toLowerCase() === lower.replace(/ms$/, '') || k.toLowerCase() === `${lower}ms`);
 }
 
 type Doc = Record<string, unknown>;
@@ -163,8 +137,8 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   // A missing secret is reported with everything else (all at once), but not again as the empty
   // value the schema would then refuse at the same key.
   const unset = new Set(problems.map((p) => p.key));
-  const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir));
-  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues, input).filter((i) => !unset.has(i.key))]);
+  const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir), { error: configIssueMessage(input) });
+  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues).filter((i) => !unset.has(i.key))]);
   const config = parsed.data;
   const names = new Set<string>();
   config.destinations.forEach((d, i) => {

@@ -10,14 +10,14 @@ import { rulesSchema, type RulesConfig } from './rules-schema.js';
 
 function parse(input: unknown): RulesConfig {
   const r = rulesSchema.safeParse(input);
-  if (!r.success) throw new Error(JSON.stringify(formatIssues(r.error.issues, undefined, rulesSchema)));
+  if (!r.success) throw new Error(JSON.stringify(formatIssues(r.error.issues, rulesSchema)));
   return r.data;
 }
 
 function problems(input: unknown): { key: string; message: string }[] {
   const r = rulesSchema.safeParse(input);
   if (r.success) throw new Error('expected problems');
-  return formatIssues(r.error.issues, undefined, rulesSchema);
+  return formatIssues(r.error.issues, rulesSchema);
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ab-rules-'));

@@ -7,6 +7,7 @@ import { CANONICAL_UNIT, unitFactor, type UnitDimension } from '../core/normaliz
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
 import { duration } from './duration.js';
+import { describeIssue, echo } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { topicFilterProblem } from '../core/normalize/topic-match.js';
@@ -20,13 +21,17 @@ const fieldPath = z.string().min(1);
 
 /** A meter's path, with the unit the device counts in when it is not the canonical one of `dimension`. */
 function meterPath(dimension: UnitDimension) {
-  return z.union([
-    fieldPath,
-    z.strictObject({
-      path: fieldPath,
-      unit: z.string().refine((u) => unitFactor(u, dimension) !== undefined, { message: `not a ${dimension} unit: use ${CANONICAL_UNIT[dimension]} or one such as ${dimension === 'duration' ? 'min, s' : dimension === 'distance' ? 'mi, m' : 'gal, impgal'}` }),
-    }),
-  ]);
+  const example = `{ path: <field>, unit: ${dimension === 'duration' ? 'min' : dimension === 'distance' ? 'mi' : 'gal'} }`;
+  return z.union(
+    [
+      fieldPath,
+      z.strictObject({
+        path: fieldPath,
+        unit: z.string().refine((u) => unitFactor(u, dimension) !== undefined, { message: `not a ${dimension} unit: use ${CANONICAL_UNIT[dimension]} or one such as ${dimension === 'duration' ? 'min, s' : dimension === 'distance' ? 'mi, m' : 'gal, impgal'}` }),
+      }),
+    ],
+    { error: (iss) => (iss.code === 'invalid_union' ? `${echo(iss.input)} is not a meter path: give the payload field's path, or ${example} when the device counts in another unit` : undefined) },
+  );
 }
 
 /** How one MQTT topic filter's payloads decode into canonical events. */
@@ -252,7 +257,13 @@ export const restDestinationSchema = z
   });
 export type RestDestinationConfig = z.infer<typeof restDestinationSchema>;
 
-export const destinationSchema = z.discriminatedUnion('type', [restDestinationSchema]);
+/** What to do with a destination type this version has no connector for (`type: sap`). */
+const ERP_TYPE_HINT =
+  "This version has one ERP connector, the generic REST one (type: rest): point baseUrl and paths at the ERP's REST API or a middleware in front of it; SAP, Dynamics 365, Oracle and NetSuite connectors are planned (docs/adding-a-connector.md)";
+
+export const destinationSchema = z.discriminatedUnion('type', [restDestinationSchema], {
+  error: (iss) => (iss.code === 'invalid_union' && iss.discriminator !== undefined ? `${describeIssue(iss) ?? ''}. ${ERP_TYPE_HINT}` : undefined),
+});
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 
 export const assetSchema = z.strictObject({

@@ -31,6 +31,15 @@ describe('config check', () => {
     expect(r.stderr).toContain('telematics.0.baseUrl');
   });
 
+  it('refuses a value the schema does not take with the value given and what is allowed, not the schema library\'s words', async () => {
+    const cfg = writeConfig({ store: { synchronous: 'ful' }, destinations: [{ ...erp, type: 'sap' }], server: { port: 70000 } });
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect([r.code, r.stdout]).toEqual([2, '']);
+    expect(r.stderr).toContain('store.synchronous: "ful" is not allowed here: use full or normal (did you mean full?)\n');
+    expect(r.stderr).toContain('destinations.0.type: "sap" is not allowed here: use rest. This version has one ERP connector, the generic REST one (type: rest)');
+    expect(r.stderr).toContain('server.port: 70000 is too large: use a whole number from 0 to 65535\n');
+  });
+
   it('--connect exits 1 when a destination cannot be reached, naming the key to check, and prints no secret', async () => {
     // Mutation: the exit code left 0 on a failed connection.
     const port = await freePort(); // nothing listens there
