@@ -97,7 +97,8 @@ function alternatives(errors: readonly (readonly z.core.$ZodIssue[])[], input: u
     if (branch.length !== 1 || first?.code !== 'invalid_type' || first.path.length !== 0) return undefined;
     nouns.push(wanted(first.expected, undefined, input));
   }
-  return nouns.length ? [...new Set(nouns)].join(' or ') : undefined;
+  const unique = [...new Set(nouns)];
+  return unique.length ? (unique.length > 2 ? `${unique.slice(0, -1).join(', ')} or ${unique.at(-1) ?? ''}` : unique.join(' or ')) : undefined;
 }
 
 function sizeMessage(iss: RawIssue & { code: 'too_small' | 'too_big' }, path: Path): string {
