@@ -11,17 +11,34 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
-import { closest, configIssueMessage } from './issue-messages.js';
+import { closest, configIssueMessage, valueAt } from './issue-messages.js';
+import { deferSecret, isSecretKey, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** A secret that could not be resolved at load: where it is, and why. */
+export interface DeferredSecret {
+  readonly path: readonly string[];
+  readonly problems: readonly SecretProblem[];
+}
+
 /**
  * Replace `${NAME}` in every string: from `NAME`, else from the file named by `NAME_FILE` (trailing
- * newline trimmed). A missing variable is an error naming the key, never an empty string.
+ * newline trimmed). A missing variable is an error naming the key, never an empty string. With
+ * `deferred`, one at a secret key ({@link isSecretKey}) is collected there instead and the value
+ * becomes {@link UNRESOLVED_PLACEHOLDER}, for the commands that connect to refuse.
  */
-export function interpolateEnv(value: unknown, env: Env, path: string[] = [], problems: { key: string; message: string }[] = []): unknown {
+export function interpolateEnv(
+  value: unknown,
+  env: Env,
+  path: string[] = [],
+  problems: { key: string; message: string }[] = [],
+  deferred?: DeferredSecret[],
+): unknown {
   if (typeof value === 'string') {
-    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
+    const key = keyOf(path);
+    const own: SecretProblem[] = [];
+    const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const direct = env[name];
       if (direct !== undefined) return direct;
       const file = env[`${name}_FILE`];
@@ -29,17 +46,24 @@ export function interpolateEnv(value: unknown, env: Env, path: string[] = [], pr
         try {
           return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
         } catch (err) {
-          problems.push({ key: keyOf(path), message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}` });
+          own.push({ key, message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}` });
           return '';
         }
       }
-      problems.push({ key: keyOf(path), message: `environment variable ${name} is not set (set ${name} or ${name}_FILE)` });
+      own.push({ key, message: `environment variable ${name} is not set (set ${name} or ${name}_FILE)` });
       return '';
     });
+    if (own.length === 0) return out;
+    if (deferred && isSecretKey(key)) {
+      deferred.push({ path, problems: own });
+      return UNRESOLVED_PLACEHOLDER;
+    }
+    problems.push(...own);
+    return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], problems));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], problems, deferred));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], problems)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], problems, deferred)]));
   }
   return value;
 }
@@ -126,14 +150,24 @@ export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
   return doc;
 }
 
+/** How {@link compileConfig} treats a secret it cannot resolve. */
+export interface CompileOptions {
+  /**
+   * Load without it: the secret throws when read, and the commands that connect refuse to start
+   * ({@link requireSecrets}). Without this, it is refused here with every other problem.
+   */
+  readonly deferSecrets?: boolean;
+}
+
 /**
  * Validate an already-parsed config object. Cross-field rules are checked here too. With
  * `baseDir` (the config file's directory), relative file paths are resolved against it
  * ({@link resolveConfigPaths}); without, against the working directory.
  */
-export function compileConfig(input: unknown, env: Env = process.env, baseDir?: string): Config {
+export function compileConfig(input: unknown, env: Env = process.env, baseDir?: string, options: CompileOptions = {}): Config {
   const problems: { key: string; message: string }[] = [];
-  const interpolated = interpolateEnv(input ?? {}, env, [], problems);
+  const deferred: DeferredSecret[] | undefined = options.deferSecrets ? [] : undefined;
+  const interpolated = interpolateEnv(input ?? {}, env, [], problems, deferred);
   // A missing secret is reported with everything else (all at once), but not again as the empty
   // value the schema would then refuse at the same key.
   const unset = new Set(problems.map((p) => p.key));
@@ -158,10 +192,18 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   });
   problems.push(...telematicsConfigProblems(config.telematics));
   if (problems.length) throw new ConfigError(problems);
+  for (const d of deferred ?? []) deferAt(config, d);
   return deepFreeze(config);
 }
 
-export function loadConfigFile(file: string, env: Env = process.env): Config {
+/** Replaces the placeholder a deferred secret left with a property that throws when read. */
+function deferAt(config: Config, { path, problems }: DeferredSecret): void {
+  const parent = valueAt(config, path.slice(0, -1));
+  const prop = path[path.length - 1];
+  if (isDoc(parent) && prop !== undefined && parent[prop] === UNRESOLVED_PLACEHOLDER) deferSecret(parent, prop, problems);
+}
+
+export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -174,13 +216,14 @@ export function loadConfigFile(file: string, env: Env = process.env): Config {
   } catch (err) {
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
   }
-  return compileConfig(doc, env, dirname(resolve(file)));
+  return compileConfig(doc, env, dirname(resolve(file)), options);
 }
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
     Object.freeze(value);
-    for (const v of Object.values(value)) deepFreeze(v);
+    // Through descriptors: reading a deferred secret's value would throw.
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) deepFreeze(d.value);
   }
   return value;
 }

@@ -1,0 +1,79 @@
+/**
+ * Secrets resolve where they are used: a config loads without them (so commands that only read
+ * the store work where the secrets live in the service's environment alone), and the parts that
+ * connect refuse to start without theirs, naming the key.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../core/errors/errors.js';
+import { compileConfig } from './load.js';
+import { requireSecrets, unresolvedSecrets } from './secrets.js';
+
+const input = {
+  sources: {
+    http: { token: '${AB_T_INTAKE}' },
+    mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', password: '${AB_T_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] }],
+  },
+  destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', token: '${AB_T_ERP}', headers: { 'X-Api-Key': 'key ${AB_T_KEY}' } }],
+  telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'trackunit-token-v2', clientId: 'ab', clientSecret: '${AB_T_TU}' }, headers: { 'X-Feed-Key': '${AB_T_TU}' } }],
+};
+const problems = (fn: () => unknown): { key: string; message: string }[] => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  return [];
+};
+const unset = (name: string) => `environment variable ${name} is not set (set ${name} or ${name}_FILE)`;
+
+describe('secrets resolved where they are used', () => {
+  it('without deferring, a missing secret is refused at load as before, naming the key', () => {
+    expect(problems(() => compileConfig(input, { AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' }))).toEqual([{ key: 'sources.http.token', message: unset('AB_T_INTAKE') }]);
+  });
+
+  it('deferred, a config loads without its secrets and lists each one that is not set', () => {
+    const config = compileConfig(input, {}, undefined, { deferSecrets: true });
+    expect(config.destinations[0]?.baseUrl).toBe('http://127.0.0.1:4010');
+    expect(unresolvedSecrets(config)).toEqual([
+      { key: 'sources.mqtt.0.password', message: unset('AB_T_MQTT') },
+      { key: 'sources.http.token', message: unset('AB_T_INTAKE') },
+      { key: 'destinations.0.token', message: unset('AB_T_ERP') },
+      { key: 'destinations.0.headers.X-Api-Key', message: unset('AB_T_KEY') },
+      { key: 'telematics.0.auth.clientSecret', message: unset('AB_T_TU') },
+      { key: 'telematics.0.headers.X-Feed-Key', message: unset('AB_T_TU') },
+    ]);
+  });
+
+  it('a secret that is not set is never read as a value: reading it throws, naming the key', () => {
+    const config = compileConfig(input, {}, undefined, { deferSecrets: true });
+    expect(problems(() => config.destinations[0]?.token)).toEqual([{ key: 'destinations.0.token', message: unset('AB_T_ERP') }]);
+    expect(problems(() => ({ ...config.sources.http }))).toEqual([{ key: 'sources.http.token', message: unset('AB_T_INTAKE') }]);
+  });
+
+  it('requireSecrets refuses only the parts asked for, with every missing key of them at once', () => {
+    const config = compileConfig(input, { AB_T_INTAKE: 'intake-token-1' }, undefined, { deferSecrets: true });
+    expect(problems(() => requireSecrets(config, ['sources.http']))).toEqual([]);
+    expect(problems(() => requireSecrets(config, ['destinations', 'sources.mqtt']))).toEqual([
+      { key: 'sources.mqtt.0.password', message: unset('AB_T_MQTT') },
+      { key: 'destinations.0.token', message: unset('AB_T_ERP') },
+      { key: 'destinations.0.headers.X-Api-Key', message: unset('AB_T_KEY') },
+    ]);
+    expect(problems(() => requireSecrets(config))).toHaveLength(5);
+  });
+
+  it('secrets that are set are resolved at load as before; a missing variable at a key that is not a secret still fails at load', () => {
+    const env = { AB_T_INTAKE: 'intake-token-1', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' };
+    const config = compileConfig(input, env, undefined, { deferSecrets: true });
+    expect(unresolvedSecrets(config)).toEqual([]);
+    expect([config.sources.http?.token, config.destinations[0]?.headers['X-Api-Key']]).toEqual(['intake-token-1', 'key k']);
+    const withUrl = { ...input, destinations: [{ ...input.destinations[0], baseUrl: '${AB_T_URL}' }] };
+    expect(problems(() => compileConfig(withUrl, env, undefined, { deferSecrets: true }))).toEqual([{ key: 'destinations.0.baseUrl', message: unset('AB_T_URL') }]);
+  });
+
+  it('a secret file that cannot be read (readable by the service user only) is deferred too', () => {
+    const config = compileConfig(input, { AB_T_INTAKE_FILE: '/nonexistent/intake', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' }, undefined, { deferSecrets: true });
+    expect(unresolvedSecrets(config).map((p) => p.key)).toEqual(['sources.http.token']);
+    expect(unresolvedSecrets(config)[0]?.message).toMatch(/^cannot read AB_T_INTAKE_FILE \(\/nonexistent\/intake\)/);
+  });
+});

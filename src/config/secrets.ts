@@ -1,0 +1,68 @@
+/**
+ * Secrets resolve where they are used. A config loads without the secrets whose variable (or
+ * file) it cannot read, so commands that only look at the store or the config work where the
+ * secrets live in the service's environment alone (a systemd unit, a Kubernetes secret). Such a
+ * secret stays in the config as a property that throws when read, naming its key; the parts that
+ * connect call {@link requireSecrets} first, so they refuse to start rather than fail half-way.
+ * @module
+ */
+import { ConfigError } from '../core/errors/errors.js';
+
+export interface SecretProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+/** The keys that hold credentials: only these may load unresolved. */
+const SECRET_KEYS: readonly RegExp[] = [
+  /^sources\.http\.token$/,
+  /^sources\.mqtt\.\d+\.password$/,
+  /^destinations\.\d+\.(token|auth\.token|auth\.clientSecret|webhook\.secret)$/,
+  /^destinations\.\d+\.headers\.[^.]+$/,
+  /^telematics\.\d+\.auth\.(username|password|clientId|clientSecret|token)$/,
+  /^telematics\.\d+\.headers\.[^.]+$/,
+];
+
+export function isSecretKey(key: string): boolean {
+  return SECRET_KEYS.some((re) => re.test(key));
+}
+
+/**
+ * Stands in for an unresolved secret while the schema checks the config; long enough for every
+ * length rule of a secret key. Replaced by {@link deferSecret} before the config is handed out.
+ */
+export const UNRESOLVED_PLACEHOLDER = '<secret not resolved at load>';
+
+const UNRESOLVED = Symbol('unresolved secret');
+type Marked = (() => never) & { [UNRESOLVED]: readonly SecretProblem[] };
+
+/** Makes `obj[prop]` a secret that is not set: reading it throws a ConfigError with `problems`. */
+export function deferSecret(obj: object, prop: string, problems: readonly SecretProblem[]): void {
+  const get = (): never => {
+    throw new ConfigError(problems);
+  };
+  // Enumerable, so a copy (`{...d}`) reads it and fails too, rather than silently dropping it.
+  Object.defineProperty(obj, prop, { get: Object.assign(get, { [UNRESOLVED]: problems }), enumerable: true, configurable: false });
+}
+
+/** The problems of a deferred secret's accessor, else undefined. */
+function deferredProblems(d: PropertyDescriptor): readonly SecretProblem[] | undefined {
+  const get = (d as { get?: unknown }).get;
+  return typeof get === 'function' && UNRESOLVED in get ? (get as Marked)[UNRESOLVED] : undefined;
+}
+
+/** Every secret in `value` (a config or any part of one) that is not set, in config order. */
+export function unresolvedSecrets(value: unknown): SecretProblem[] {
+  if (value === null || typeof value !== 'object') return [];
+  return Object.values(Object.getOwnPropertyDescriptors(value)).flatMap((d) => [...(deferredProblems(d) ?? ('value' in d ? unresolvedSecrets(d.value) : []))]);
+}
+
+/**
+ * Refuses (ConfigError, every missing key at once) when a secret of `value` under one of `parts`
+ * (key prefixes such as `destinations`, `sources.mqtt`; all when absent) is not set. Call it
+ * before connecting, not before reading the store.
+ */
+export function requireSecrets(value: unknown, parts?: readonly string[]): void {
+  const missing = unresolvedSecrets(value).filter((p) => parts === undefined || parts.some((part) => p.key === part || p.key.startsWith(`${part}.`)));
+  if (missing.length) throw new ConfigError(missing);
+}
