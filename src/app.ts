@@ -37,6 +37,7 @@ import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { renderMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
+import { requireSecrets } from './config/secrets.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -169,6 +170,10 @@ export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const wantHttp = options.http ?? config.server.port > 0;
+  // Before anything opens: the secrets of what this app connects to (the ERPs always, as their
+  // connectors are built here; sources and the intake only when they run).
+  requireSecrets(config, ['destinations', ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
@@ -263,7 +268,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       connectors,
       logger,
       async start() {
-        const wantHttp = options.http ?? config.server.port > 0;
         if (wantHttp) {
           app.server = await startHttpServer({
             host: config.server.host,

@@ -31,6 +31,11 @@ export function addConfigOption(cmd: Command): Command {
   return cmd.addOption(new Option('-c, --config <file>', 'configuration file (YAML)').default(process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG, `$ASSETBRIDGE_CONFIG, else ${DEFAULT_CONFIG}`));
 }
 
+/**
+ * Load and validate the config. Secrets that are not set load unresolved (see
+ * config/secrets.ts): commands that read the store work without them, and the ones that connect
+ * refuse to start, naming the key.
+ */
 export function resolveConfig(configPath: string | undefined): { config: Config; configPath: string } {
   const path = configPath ?? process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG;
   if (!existsSync(path)) {
@@ -38,7 +43,7 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
       `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
     );
   }
-  return { config: loadConfigFile(path), configPath: path };
+  return { config: loadConfigFile(path, process.env, { deferSecrets: true }), configPath: path };
 }
 
 /**

@@ -28,6 +28,8 @@ import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
+import { requireSecrets } from '../../config/secrets.js';
+import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
 
 /** Exit code of a pull that stopped to respect the budget: run again later (EX_TEMPFAIL). */
 export const EXIT_TRY_LATER = 75;
@@ -67,11 +69,21 @@ function pickProviders(configs: readonly TelematicsConfig[], name: string | unde
   return indexed;
 }
 
-function build(deps: AempCommandDeps, config: TelematicsConfig, index: number): AempProvider {
+/** For `aemp budget`, which reads the store only: no credentials needed, no request made. */
+const NO_REQUESTS: TelematicsCredentials = {
+  kind: 'none',
+  authorization: () => Promise.reject(new Error('aemp budget makes no requests')),
+  invalidate: () => false,
+  secrets: () => [],
+};
+
+function build(deps: AempCommandDeps, config: TelematicsConfig, index: number, credentials?: TelematicsCredentials): AempProvider {
+  if (!credentials) requireSecrets(config); // the feed's credentials, before its first request
   return createAempProvider(
     config,
     {
       store: deps.store,
+      ...(credentials ? { credentials } : {}),
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.sleep ? { sleep: deps.sleep } : {}),
@@ -338,7 +350,7 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
   const chosen = pickProviders(deps.configs, opts.provider, true);
   const report = [];
   for (const { config, index } of chosen) {
-    const { budget } = build(deps, config, index);
+    const { budget } = build(deps, config, index, NO_REQUESTS);
     report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
   }
   if (opts.json) {

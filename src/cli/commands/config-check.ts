@@ -15,6 +15,7 @@ import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/s
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { ruleInputWarnings } from '../../config/rule-inputs.js';
+import { requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -104,7 +105,14 @@ export function registerConfigCommand(program: Command): void {
       );
       // Rules nothing configured feeds: said, not refused (a source may come later).
       for (const w of ruleInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
-      if (!opts.connect) return;
+      if (!opts.connect) {
+        // Said, not refused: this check may run where the service's secrets are not (a deploy
+        // pipeline, an operator's shell); the service refuses to start without them.
+        for (const s of unresolvedSecrets(config)) process.stdout.write(`warning: ${s.key}: ${s.message}; set it where the service runs: the commands that connect with it ('assetbridge run', 'config check --connect', …) refuse to start without it\n`);
+        return;
+      }
+      // What --connect tries: the destinations and MQTT brokers (telematics feeds are not tried).
+      requireSecrets(config, ['destinations', 'sources.mqtt']);
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);
       process.stdout.write(`${check.lines.join('\n')}\n`);
