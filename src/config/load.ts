@@ -191,16 +191,19 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
     sourceNames.add(s.name);
   });
   problems.push(...telematicsConfigProblems(config.telematics));
+  // A placeholder the schema moved elsewhere would be sent as a credential: refused instead.
+  for (const d of deferred ?? []) if (!deferAt(config, d)) problems.push(...d.problems);
   if (problems.length) throw new ConfigError(problems);
-  for (const d of deferred ?? []) deferAt(config, d);
   return deepFreeze(config);
 }
 
-/** Replaces the placeholder a deferred secret left with a property that throws when read. */
-function deferAt(config: Config, { path, problems }: DeferredSecret): void {
+/** Replaces the placeholder a deferred secret left with a property that throws when read; false when it is not there. */
+function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
   const parent = valueAt(config, path.slice(0, -1));
   const prop = path[path.length - 1];
-  if (isDoc(parent) && prop !== undefined && parent[prop] === UNRESOLVED_PLACEHOLDER) deferSecret(parent, prop, problems);
+  if (!isDoc(parent) || prop === undefined || parent[prop] !== UNRESOLVED_PLACEHOLDER) return false;
+  deferSecret(parent, prop, problems);
+  return true;
 }
 
 export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
