@@ -507,10 +507,9 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
   const SETTLE = 60_000;
   // Retries 500 ms after a failure: held while the test's clock stands still.
   const slowRetry = { baseDelayMs: 1000, maxDelayMs: 1000 };
-
-  it('the resend is due at the settle time with its own key; a newer value meanwhile goes at once and is resent in its place', async () => {
+  /** A's request times out (outcome unknown) at `t0`; the dispatcher runs on a clock standing there. */
+  const afterTimedOutA = async (t0: number) => {
     const store = await storeWith([loc(1000, 'A')]);
-    const t0 = Date.now() + 1000;
     const clock = new ManualClock(t0);
     const connector = new ScriptedConnector();
     connector.script.push(unknown());
@@ -518,10 +517,16 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     await d.start();
     const [row] = await store.listDeliveries({});
     await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    return { store, clock, connector, d, row: row! };
+  };
+
+  it('the resend is due at the settle time with its own key; a newer value meanwhile goes at once and is resent in its place', async () => {
+    const t0 = Date.now() + 1000;
+    const { store, clock, connector, d, row } = await afterTimedOutA(t0);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
     clock.t += 1000; // the retry is due, now carrying B
     const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
-    const deliveredB = await store.getDelivery(row!.id);
+    const deliveredB = await store.getDelivery(row.id);
     expect(deliveredB).toMatchObject({ status: 'delivered', payload: { warehouseLocation: 'B' } });
     expect(resend).toMatchObject({ resend: true, nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' }, eventTime: 2000 });
     expect(resend.idempotencyKey).not.toBe(deliveredB!.idempotencyKey); // an ERP with idempotency must apply it again
@@ -546,17 +551,10 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
   });
 
   it('no resend when the newer value is sent after the settle time: the old request can no longer land after it', async () => {
-    const store = await storeWith([loc(1000, 'A')]);
-    const clock = new ManualClock(Date.now() + 1000);
-    const connector = new ScriptedConnector();
-    connector.script.push(unknown());
-    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
-    await d.start();
-    const [row] = await store.listDeliveries({});
-    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    const { store, clock, connector, d, row } = await afterTimedOutA(Date.now() + 1000);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
     clock.t += SETTLE;
-    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'B delivered', 5000);
+    await waitFor(async () => (await store.getDelivery(row.id))?.status === 'delivered', 'B delivered', 5000);
     await store.commitIngest({ states: [], deliveries: [loc(3000, 'C')], quarantine: [], accepted: 1 });
     d.notify();
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'C delivered', 5000);
