@@ -550,6 +550,17 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     expect((await store.queryAudit({ erpAssetId: 'EQ-1' })).map((a) => a.outcome)).toEqual(['retry', 'delivered', 'delivered', 'resent', 'delivered']);
   });
 
+  it('a value of the same event time queued after the timed-out one is newer, as in the outbox: it is resent too', async () => {
+    const t0 = Date.now() + 1000;
+    const { store, clock, connector, row } = await afterTimedOutA(t0);
+    await store.commitIngest({ states: [], deliveries: [loc(1000, 'A2')], quarantine: [], accepted: 1 }); // replaces A in its row
+    clock.t += 1000;
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    expect(await store.getDelivery(row.id)).toMatchObject({ status: 'delivered', payload: { warehouseLocation: 'A2' } });
+    expect(resend).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'A2' }, eventTime: 1000 });
+    expect(zones(connector)).toEqual(['A', 'A2']);
+  });
+
   it('no resend when the newer value is sent after the settle time: the old request can no longer land after it', async () => {
     const { store, clock, connector, d, row } = await afterTimedOutA(Date.now() + 1000);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });

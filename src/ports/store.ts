@@ -86,7 +86,8 @@ export interface AuditRecord {
 /**
  * A state delivery of a last-write-wins operation whose request had an unknown outcome: it may
  * still land at the ERP until `unsettledUntil` (epoch ms). The store remembers this per key; a
- * newer value of the key delivered from a claim made before then is sent once more (a `resend` row, due
+ * newer value of the key (a later event time, or the same one enqueued later, as the outbox orders
+ * values) delivered from a claim made before then is sent once more (a `resend` row, due
  * then, unless a newer value is pending, whose delivery is checked the same way), so the newest
  * value is what the ERP keeps when a late request lands.
  */

@@ -206,4 +206,15 @@ CREATE TABLE outbox_unsettled (
 ALTER TABLE outbox ADD COLUMN resend INTEGER NOT NULL DEFAULT 0;
 `,
   },
+  {
+    version: 9,
+    name: 'outbox-unsettled-order',
+    // The unknown-outcome value's place in the outbox order at one event time (enqueued later:
+    // a higher id, or a new value in the same row) and the key its request carried. Keys marked
+    // before keep the rule they had (only a later event time is newer).
+    sql: `
+ALTER TABLE outbox_unsettled ADD COLUMN delivery_id INTEGER;
+ALTER TABLE outbox_unsettled ADD COLUMN idempotency_key TEXT;
+`,
+  },
 ];

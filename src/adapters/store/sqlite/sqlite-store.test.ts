@@ -505,6 +505,41 @@ describe('SqliteStore after a state request of unknown outcome', () => {
     await s.completeAttempts([{ id: d.id, result: 'delivered' }], [], t + 62_000);
     expect(await pending(s)).toEqual([]);
   });
+
+  it('of two values of unknown outcome, the older counts: the newer one delivered later is resent, as the older could land after it', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    await commit(s, [loc(100, 'A')]);
+    const a = await claimOne(s, t);
+    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    await commit(s, [loc(200, 'B')]); // replaces A in the pending row
+    const b = await claimOne(s, t + 1);
+    await s.completeAttempts([{ id: b.id, result: 'retry', nextAttemptAt: t + 1, error: 'timeout', unsettledUntil: t + 30_000 }], [], t + 1);
+    const b2 = await claimOne(s, t + 2);
+    await s.completeAttempts([{ id: b2.id, result: 'delivered' }], [], t + 2);
+    expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
+  });
+
+  it('at one event time, orders values as the outbox does: one queued after the unknown-outcome value is resent, one queued before it is not', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    await commit(s, [loc(100, 'C')]);
+    const c = await claimOne(s, t);
+    await commit(s, [loc(100, 'A')]); // queued after C, while C is in flight: a row of its own
+    const a = await claimOne(s, t);
+    await s.completeAttempts([{ id: a.id, result: 'dead', error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    // C, queued before A, is retried and delivered: A (newer) landing late leaves the newer value.
+    await s.completeAttempts([{ id: c.id, result: 'retry', nextAttemptAt: t, error: '500' }], [], t);
+    const c2 = await claimOne(s, t + 1);
+    expect(c2.id).toBe(c.id);
+    await s.completeAttempts([{ id: c2.id, result: 'delivered' }], [], t + 1);
+    expect(await pending(s)).toEqual([]);
+    // B, queued after A at the same event time, is newer: A landing late would undo it.
+    await commit(s, [loc(100, 'B')]);
+    const b = await claimOne(s, t + 2);
+    await s.completeAttempts([{ id: b.id, result: 'delivered' }], [], t + 2);
+    expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
+  });
 });
 
 describe('SqliteStore retention keeps what is still needed', () => {
@@ -548,6 +583,32 @@ describe('SqliteStore retention keeps what is still needed', () => {
     await s.claimDue('erp', now, 1, new Set()); // in flight again
     expect(await pruneAll(s, { auditBefore: now - 30 * DAY })).toMatchObject({ audit: 0 });
     expect((await s.queryAudit({ deliveryId: d!.id })).map((a) => a.outcome)).toEqual(['retry']);
+  });
+});
+
+describe('SqliteStore upgrade to the unsettled value order (migration 9)', () => {
+  it('a key left unsettled by the version before keeps its rule: only a later event time is resent', async () => {
+    const path = tempStorePath();
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 9)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+    }
+    const t = Date.now() + 1000;
+    raw.prepare(`INSERT INTO outbox_unsettled VALUES ('erp', 'location.update', 'A1', ?, 100)`).run(t + 60_000);
+    raw.close();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    const deliver = async (eventTime: number, zone: string) => {
+      await commit(s, [loc(eventTime, zone)]);
+      const [item] = await s.claimDue('erp', t, 1, new Set());
+      await s.completeAttempts([{ id: item!.id, result: 'delivered' }], [], t);
+    };
+    await deliver(100, 'B');
+    expect(await s.listDeliveries({ status: 'pending' })).toEqual([]);
+    await deliver(200, 'C');
+    expect((await s.listDeliveries({ status: 'pending' })).map((r) => [r.payload.warehouseLocation, r.resend])).toEqual([['C', true]]);
   });
 });
 

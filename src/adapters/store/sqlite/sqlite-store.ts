@@ -125,6 +125,25 @@ function toItem(r: OutboxRow): OutboxItem {
   };
 }
 
+/** A key of `outbox_unsettled`: until when, and the value of unknown outcome (see migration 9). */
+interface Unsettled {
+  settleAt: number;
+  eventTime: number;
+  /** Null for keys marked before migration 9: only a later event time counts as newer. */
+  deliveryId: number | null;
+  idempotencyKey: string | null;
+}
+
+/**
+ * Whether a state row's value is newer than the unsettled one, in the outbox's order: a later event
+ * time, or the same one enqueued later (a row made after, or a new value in the same row: the
+ * ingest only replaces a row's value with a later one, and the same value keeps its key).
+ */
+function isNewerThanUnsettled(row: OutboxRow, u: Unsettled): boolean {
+  if (row.event_time !== u.eventTime || u.deliveryId === null) return row.event_time > u.eventTime;
+  return row.id > u.deliveryId || (row.id === u.deliveryId && row.idempotency_key !== u.idempotencyKey);
+}
+
 export class SqliteStore implements Store {
   readonly capabilities = { singleWriter: true } as const;
   /** The connection, for sibling modules of this adapter that add their own tables. */
@@ -211,10 +230,13 @@ export class SqliteStore implements Store {
         `SELECT 1 FROM outbox WHERE destination = @destination AND operation = @operation AND business_key = @key AND kind = 'state' AND id != @id
            AND status IN ('pending', 'inflight', 'delivered') AND (event_time > @time OR (event_time = @time AND id > @id)) LIMIT 1`,
       ).pluck(),
-      getUnsettled: db.prepare('SELECT settle_at AS settleAt, event_time AS eventTime FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?'),
+      getUnsettled: db.prepare(
+        `SELECT settle_at AS settleAt, event_time AS eventTime, delivery_id AS deliveryId, idempotency_key AS idempotencyKey
+         FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?`,
+      ),
       markUnsettled: db.prepare(
-        `INSERT INTO outbox_unsettled (destination, operation, business_key, settle_at, event_time) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (destination, operation, business_key) DO UPDATE SET settle_at = max(settle_at, excluded.settle_at), event_time = min(event_time, excluded.event_time)`,
+        `INSERT OR REPLACE INTO outbox_unsettled (destination, operation, business_key, settle_at, event_time, delivery_id, idempotency_key)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       clearUnsettled: db.prepare('DELETE FROM outbox_unsettled WHERE destination = ? AND operation = ? AND business_key = ?'),
       pendingStateExists: db.prepare(
@@ -426,10 +448,18 @@ export class SqliteStore implements Store {
     return Promise.resolve();
   }
 
-  /** A request of this state row had an unknown outcome: its key is unsettled until `until`. */
+  /**
+   * A request of this state row had an unknown outcome: its key is unsettled until `until` (or a
+   * later settle time it had), for the oldest value of unknown outcome it had (by the outbox order).
+   */
   private markUnsettled(id: number, until: number): void {
     const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
-    if (row?.kind === 'state') this.stmts.markUnsettled.run(row.destination, row.operation, row.business_key, until, row.event_time);
+    if (row?.kind !== 'state') return;
+    const key = [row.destination, row.operation, row.business_key] as const;
+    const had = this.stmts.getUnsettled.get(...key) as Unsettled | undefined;
+    const settleAt = Math.max(until, had?.settleAt ?? until);
+    if (had && isNewerThanUnsettled(row, had)) this.stmts.markUnsettled.run(...key, settleAt, had.eventTime, had.deliveryId, had.idempotencyKey);
+    else this.stmts.markUnsettled.run(...key, settleAt, row.event_time, row.id, row.idempotency_key);
   }
 
   /**
@@ -442,14 +472,14 @@ export class SqliteStore implements Store {
    */
   private resendIfUnsettled(row: OutboxRow, now: number): void {
     const key = [row.destination, row.operation, row.business_key] as const;
-    const unsettled = this.stmts.getUnsettled.get(...key) as { settleAt: number; eventTime: number } | undefined;
+    const unsettled = this.stmts.getUnsettled.get(...key) as Unsettled | undefined;
     if (unsettled === undefined) return;
     const { settleAt } = unsettled;
     if (row.updated_at >= settleAt) {
       this.stmts.clearUnsettled.run(...key);
       return;
     }
-    if (row.event_time <= unsettled.eventTime || this.stmts.pendingStateExists.get(...key)) return;
+    if (!isNewerThanUnsettled(row, unsettled) || this.stmts.pendingStateExists.get(...key)) return;
     this.stmts.insertResend.run({
       destination: row.destination,
       operation: row.operation,
