@@ -561,6 +561,26 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     expect(zones(connector)).toEqual(['A', 'A2']);
   });
 
+  it('a request in flight when the process died counts as of unknown outcome: a newer value delivered after the restart is resent', async () => {
+    const meter = (eventTime: number, hours: number): DeliveryIntent => ({ ...loc(eventTime, ''), operation: 'meter.record', payload: { operatingHours: hours } });
+    const store = await storeWith([loc(1000, 'A'), meter(1000, 1)]);
+    const t0 = Date.now() + 1000;
+    // Both requests were under way when the process died (kill -9) ...
+    expect(await store.claimDue('erp', t0, 10, new Set())).toHaveLength(2);
+    // ... and newer values were queued meanwhile.
+    await store.commitIngest({ states: [], deliveries: [loc(2000, 'B'), meter(2000, 2)], quarantine: [], accepted: 2 });
+    const clock = new ManualClock(t0);
+    const connector = new ScriptedConnector();
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
+    await d.start();
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    expect(resend).toMatchObject({ operation: 'location.update', nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
+    await waitFor(async () => (await delivered(store)) === 2, 'both newer values delivered', 5000);
+    // The old values were superseded at recovery; meter readings are never resent.
+    expect(connector.sent.map((i) => `${i.operation} ${String(i.payload.warehouseLocation ?? i.payload.operatingHours)}`).sort()).toEqual(['location.update B', 'meter.record 2']);
+    expect((await store.listDeliveries({ status: 'pending' })).map((r) => r.id)).toEqual([resend.id]);
+  });
+
   it('no resend when the newer value is sent after the settle time: the old request can no longer land after it', async () => {
     const { store, clock, connector, d, row } = await afterTimedOutA(Date.now() + 1000);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });

@@ -4,8 +4,9 @@
  * breaker. Every attempt is audited in the same transaction that records its outcome. Retries use
  * exponential backoff with full jitter; permanent errors and exhausted retries go to dead letters
  * with the ERP's reason; a 401 refreshes credentials once and resends at once. A state update
- * whose request had an unknown outcome leaves its key unsettled, so a newer value delivered while
- * the old request could still land is sent once more afterwards (invariant 8).
+ * whose request had an unknown outcome (or was in flight when the process died) leaves its key
+ * unsettled, so a newer value delivered while the old request could still land is sent once more
+ * afterwards (invariant 8).
  * @module
  */
 import type { Logger } from 'pino';
@@ -117,7 +118,12 @@ export class Dispatcher {
 
   async start(): Promise<void> {
     if (this.running) return;
-    const recovered = await this.opts.store.recoverInflight();
+    // A request in flight when the process died may still land at the ERP: its outcome is unknown.
+    const now = this.opts.clock.now();
+    const recovered = await this.opts.store.recoverInflight((item) => {
+      const w = this.workers.get(item.destination);
+      return w && this.unsettled(w, item, now, true).unsettledUntil;
+    });
     if (recovered) this.opts.logger?.warn({ recovered }, 'deliveries left in flight by an earlier stop are pending again (same idempotency keys)');
     this.running = true;
     this.loops = [...this.workers.values()].map((w) => this.loop(w));
@@ -319,7 +325,7 @@ export class Dispatcher {
    * For a state update of a last-write-wins operation whose request may still land at the ERP:
    * until when (its key stays unsettled so a newer value delivered meanwhile is sent again).
    */
-  private unsettled(w: DestinationWorker, item: OutboxItem, now: number, outcomeUnknown: boolean): { unsettledUntil?: number } {
+  private unsettled(w: DestinationWorker, item: Pick<OutboxItem, 'kind' | 'operation'>, now: number, outcomeUnknown: boolean): { unsettledUntil?: number } {
     const settleMs = w.policy.unknownOutcomeSettleMs ?? 0;
     if (!outcomeUnknown || settleMs <= 0 || item.kind !== 'state') return {};
     if (!(w.policy.connector.capabilities.lastWriteWins ?? []).includes(item.operation)) return {};

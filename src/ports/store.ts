@@ -184,8 +184,12 @@ export interface Store {
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]>;
   /** Record attempt outcomes and their audit rows in one transaction. */
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void>;
-  /** On start: deliveries left in flight by a crash go back to pending (same idempotency key). */
-  recoverInflight(): Promise<number>;
+  /**
+   * On start: deliveries left in flight by a crash go back to pending (same idempotency key). Their
+   * requests may have reached the ERP: a state delivery for which `unsettledUntil` gives a time
+   * leaves its key unsettled until then, as after a request of unknown outcome (see `Unsettled`).
+   */
+  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number>;
   outboxStats(now: number): Promise<DestinationStats[]>;
   getDelivery(id: number): Promise<OutboxItem | undefined>;
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;

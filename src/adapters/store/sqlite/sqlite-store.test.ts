@@ -540,6 +540,28 @@ describe('SqliteStore after a state request of unknown outcome', () => {
     await s.completeAttempts([{ id: b.id, result: 'delivered' }], [], t + 2);
     expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
   });
+
+  it('a state row in flight at a crash leaves its key unsettled as long as recovery says; a newer value delivered meanwhile is resent', async () => {
+    const path = tempStorePath();
+    const s1 = new SqliteStore({ path });
+    const t = Date.now() + 1000;
+    await commit(s1, [loc(100, 'A', 'K1'), loc(100, 'A', 'K2')]);
+    expect(await s1.claimDue('erp', t, 10, new Set())).toHaveLength(2);
+    await s1.close(); // "crash" with both in flight
+    const s2 = new SqliteStore({ path });
+    stores.push(s2);
+    const asked: string[] = [];
+    const n = await s2.recoverInflight((item) => {
+      asked.push(item.businessKey);
+      return item.businessKey === 'K1' ? t + 60_000 : undefined;
+    });
+    expect(n).toBe(2);
+    expect(asked.sort()).toEqual(['K1', 'K2']);
+    await commit(s2, [loc(200, 'B', 'K1'), loc(200, 'B', 'K2')]); // replace the recovered values
+    const claimed = await s2.claimDue('erp', t + 1, 10, new Set());
+    await s2.completeAttempts(claimed.map((c) => ({ id: c.id, result: 'delivered' as const })), [], t + 1);
+    expect((await s2.listDeliveries({ status: 'pending' })).map((r) => [r.businessKey, r.payload.warehouseLocation, r.resend, r.nextAttemptAt])).toEqual([['K1', 'B', true, t + 60_000]]);
+  });
 });
 
 describe('SqliteStore retention keeps what is still needed', () => {

@@ -512,13 +512,18 @@ export class SqliteStore implements Store {
     this.stmts.toPending.run({ id, now, next, bump, error });
   }
 
-  recoverInflight(): Promise<number> {
+  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number> {
     const now = Date.now();
     let n = 0;
     this.tx(() => {
-      const ids = this.db.prepare(`SELECT id FROM outbox WHERE status = 'inflight' ORDER BY id`).pluck().all() as number[];
-      for (const id of ids) this.backToPending(id, now, now, 0, null);
-      n = ids.length;
+      const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'inflight' ORDER BY id`).all() as OutboxRow[];
+      for (const row of rows) {
+        // Its request may have reached the ERP: of unknown outcome, as a timed-out one.
+        const until = unsettledUntil?.(toItem(row));
+        if (until !== undefined) this.markUnsettled(row.id, until);
+        this.backToPending(row.id, now, now, 0, null);
+      }
+      n = rows.length;
     })();
     return Promise.resolve(n);
   }
