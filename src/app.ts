@@ -50,6 +50,13 @@ export interface AppOptions {
   readonly extraSources?: readonly Source[];
   /** Replace connectors (tests). */
   readonly connectors?: ReadonlyMap<string, ErpConnector>;
+  /**
+   * Build the ERP connectors and the dispatcher that sends to them (which needs the destinations'
+   * secrets). A command that runs the pipeline without starting the service sets false: what it
+   * produces only waits in the outbox for the service's dispatcher, so it runs where the ERP
+   * credentials are not set. Such an app cannot {@link App.start}. @default true
+   */
+  readonly deliver?: boolean;
   /** What runs the pipeline, as the store lease names it to a process that is refused. @default 'assetbridge run' */
   readonly command?: string;
   /** When another process took the store lease over. @default exit with code 1 (as a crash would) */
@@ -171,9 +178,10 @@ export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
   const wantHttp = options.http ?? config.server.port > 0;
-  // Before anything opens: the secrets of what this app connects to (the ERPs always, as their
-  // connectors are built here; sources and the intake only when they run).
-  requireSecrets(config, ['destinations', ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
+  const deliver = options.deliver ?? true;
+  // Before anything opens: the secrets of what this app connects to (the ERPs when it delivers, as
+  // their connectors are built here; sources and the intake only when they run).
+  requireSecrets(config, [...(deliver ? ['destinations'] : []), ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
   const store = openStore(config);
@@ -202,14 +210,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const capture = config.capture
       ? new JsonlCapture({ dir: config.capture.dir, keepDays: config.capture.keepDays, maxFileBytes: Math.round(config.capture.maxFileMiB * 1_048_576), logger: logger.child({ component: 'capture' }) })
       : undefined;
+    // Without delivery: no connector (nothing reads a destination's credentials) and a dispatcher
+    // with no destination, which never runs (start() refuses).
     const connectors = new Map<string, ErpConnector>(
-      config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]),
+      deliver ? config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]) : [],
     );
     const dispatcher = new Dispatcher({
       store,
       clock,
       logger,
-      destinations: config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)),
+      destinations: deliver ? config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)) : [],
     });
     const ingestor = new Ingestor({
       store,
@@ -268,6 +278,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       connectors,
       logger,
       async start() {
+        if (!deliver) throw new Error('createApp: an app made with deliver: false has no connectors and cannot start the service');
         if (wantHttp) {
           app.server = await startHttpServer({
             host: config.server.host,

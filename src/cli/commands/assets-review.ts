@@ -129,7 +129,7 @@ export function registerAssetReviewCommands(program: Command): Command {
             ? undefined
             : {
                 submit: async (messages) => {
-                  app ??= await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge assets confirm' });
+                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('warn'), command: 'assetbridge assets confirm' });
                   const result = await app.ingestor.submit(messages);
                   await app.ingestor.flush();
                   return result;

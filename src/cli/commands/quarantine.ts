@@ -85,7 +85,7 @@ export function registerQuarantineCommand(program: Command): void {
       }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
-      const app = await createApp(config, { sources: false, http: false, logger: createLogger('warn'), command: 'assetbridge quarantine replay' });
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('warn'), command: 'assetbridge quarantine replay' });
       try {
         const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);

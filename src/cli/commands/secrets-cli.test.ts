@@ -1,14 +1,19 @@
 /**
  * Secrets as an operator meets them (the built CLI): commands that only read the store or the
- * config work where the secrets live in the service's environment alone; the ones that connect
+ * config, or only enqueue deliveries for the service to send, work where the secrets live in the
+ * service's environment alone; the ones that connect
  * refuse to start without theirs, naming the key and the variable; no secret is ever printed.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { machineHeader } from '../../../simulators/trackunit/fleet.js';
+import { createTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
+import { RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../simulators/trackunit/test-support.js';
 import { freePort, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { openStore } from '../../app.js';
 import { compileConfig } from '../../config/load.js';
+import { aempPullCommand } from './aemp.js';
 
 const unset = (key: string, name: string) => `${key}: environment variable ${name} is not set (set ${name} or ${name}_FILE)`;
 const SECRETS = { AB_SC_INTAKE: 'intake-Secret-8817', AB_SC_MQTT: 'mqtt-Secret-8817', AB_SC_ERP: 'erp-Secret-8817' };
@@ -70,5 +75,87 @@ describe('secrets resolved where they are used', () => {
     expect(r.stderr).toContain(unset('sources.mqtt.0.password', 'AB_SC_MQTT'));
     expect(`${r.stdout}${r.stderr}`).not.toContain(SECRETS.AB_SC_ERP);
     expect(existsSync(join(cfg.dir, 'ab.db'))).toBe(false);
+  });
+});
+
+/** A config whose every secret is a variable the tests leave unset, with an asset and a service interval. */
+function enqueueConfig() {
+  return writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
+    sources: {
+      http: { token: '${AB_SC_INTAKE}' },
+      mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', password: '${AB_SC_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTempC: { path: 't' } } } }] }],
+    },
+    assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    rules: { maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_SC_ERP}', timeoutMs: '2s' }],
+    server: { port: 0 },
+  }));
+}
+
+/** The store as the service left it: the config's asset registered, then `seed` run on it. */
+async function seedStore(dir: string, seed: (store: ReturnType<typeof openStore>) => Promise<unknown> = () => Promise.resolve()): Promise<void> {
+  const store = openStore(compileConfig({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }, {}));
+  try {
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await seed(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Deliveries waiting in the outbox (for the service's dispatcher), per `status --json`. */
+async function pending(path: string): Promise<number> {
+  const status = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { outbox: { pending: number }[] };
+  return status.outbox.reduce((n, o) => n + o.pending, 0);
+}
+
+describe('commands that run the pipeline with no service running only enqueue: they need no secret', () => {
+  const ok = (r: { code: number | null; stderr: string }) => ({ code: r.code, stderr: r.stderr });
+
+  it('quarantine replay replays, and what it produced waits in the outbox for the service', async () => {
+    const cfg = enqueueConfig();
+    const payload = JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(Date.now() - 60_000).toISOString(), operatingHours: 12 });
+    await seedStore(cfg.dir, (store) =>
+      store.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [{ source: 'http', channel: '/v1/events', payload, receivedAt: Date.now(), code: 'unknown-asset', reason: 'no ERP mapping for tag tag-1' }] }),
+    );
+    const r = await runCli(['quarantine', 'replay', '--code', 'unknown-asset', '-c', cfg.path]);
+    expect(ok(r)).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('replayed 1: 1 accepted, 0 quarantined again');
+    expect(await pending(cfg.path)).toBeGreaterThan(0);
+  });
+
+  it('maintenance complete records the completion', async () => {
+    const cfg = enqueueConfig();
+    await seedStore(cfg.dir);
+    const r = await runCli(['maintenance', 'complete', 'EQ-1|svc-10h|10h@b0', '--hours', '11', '--force', '-c', cfg.path]);
+    expect(ok(r)).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('recorded EQ-1|svc-10h|10h@b0 as completed');
+  });
+
+  it('assets reset-meter records the new meter, its reading waiting in the outbox for the service', async () => {
+    const cfg = enqueueConfig();
+    await seedStore(cfg.dir);
+    const at = new Date(Date.now() - 3_600_000).toISOString();
+    const r = await runCli(['assets', 'reset-meter', 'EQ-1', '--hours', '0', '--at', at, '-c', cfg.path]);
+    expect(ok(r)).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`recorded a new hour meter at 0 h for EQ-1 from ${at}`);
+    expect(await pending(cfg.path)).toBeGreaterThan(0);
+  });
+
+  it('assets confirm registers the machine and feeds its last pulled data through the pipeline', async () => {
+    const cfg = enqueueConfig();
+    const [asset] = assetsForMachines([3]);
+    await seedStore(cfg.dir, async (store) => {
+      if (asset) await store.upsertAssets([{ ...asset, identifiers: [] }]); // in the ERP, not yet linked to the machine
+      const sim = createTrackunitSimulator({ fleetSize: 5 });
+      const code = await aempPullCommand({ configs: [simulatorConfig()], store, sink: new RecordingSink(), out: () => undefined, err: () => undefined, isTTY: false, fetch: simulatorFetch(sim) }, {});
+      expect(code).toBe(0);
+    });
+    const r = await runCli(['assets', 'confirm', machineHeader(3).pin ?? '', 'EQ-3', '-c', cfg.path]);
+    expect(ok(r)).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('is now ERP asset EQ-3');
+    expect(r.stdout).toContain('its last pulled data went through the pipeline: 1 accepted, 0 quarantined');
+    expect(await pending(cfg.path)).toBeGreaterThan(0);
   });
 });
