@@ -122,11 +122,38 @@ describe('config', () => {
 
     it('a malformed URL and an empty list say so, and a secret is not echoed', () => {
       expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp local' }] }, {}))).toEqual([
-        { key: 'destinations.0.baseUrl', message: '"erp local" is not a URL: write it in full, e.g. https://erp.example.com' },
+        { key: 'destinations.0.baseUrl', message: '"erp local" is not an absolute http:// or https:// URL: write it in full, e.g. https://erp.example.com' },
       ]);
       expect(one({ telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: [] } }] })).toEqual([{ key: 'telematics.0.timeSeries.elements', message: 'the list is empty: give at least 1 item' }]);
       const secret = one({ telematics: [{ name: 't', auth: { type: 'basic', username: 'u', password: 123456789 } }] });
       expect(secret).toEqual([{ key: 'telematics.0.auth.password', message: 'the value given is a number: use text (put it in quotes)' }]);
+    });
+
+    it('a URL key takes an absolute URL of the schemes it is used with: the value given, and the form to write', () => {
+      const mqtt = (url: string) => ({ sources: { mqtt: [{ name: 'm', url, topics: [{ filter: 't/#', decoder: { assetId: { path: 'id' } } }] }] } });
+      const tu = (over: Record<string, unknown>) => ({ telematics: [{ name: 't', vendor: 'trackunit', auth: { type: 'trackunit-token-v2', clientId: 'c', clientSecret: 's' }, ...over }] });
+      const http = (value: string, example: string) => `"${value}" is not an absolute http:// or https:// URL: write it in full, e.g. ${example}`;
+      // No scheme: the example is the value with one.
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp.local:4010' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('erp.local:4010', 'https://erp.local:4010') }]);
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'ftp://erp.example.com' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('ftp://erp.example.com', 'https://erp.example.com') }]);
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'http:/erp.example.com' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('http:/erp.example.com', 'https://erp.example.com') }]);
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, auth: { type: 'oauth2-client-credentials', tokenUrl: 'login.example.com/oauth/token', clientId: 'c', clientSecret: 's' } }] }, {}))).toEqual([
+        { key: 'destinations.0.auth.tokenUrl', message: http('login.example.com/oauth/token', 'https://login.example.com/oauth/token') },
+      ]);
+      expect(one(tu({ baseUrl: 'iris.trackunit.com/public/api/aemp/v2/15143/-3' }))).toEqual([
+        { key: 'telematics.0.baseUrl', message: http('iris.trackunit.com/public/api/aemp/v2/15143/-3', 'https://iris.trackunit.com/public/api/aemp/v2/15143/-3') },
+      ]);
+      expect(one(tu({ auth: { type: 'trackunit-token-v2', clientId: 'c', clientSecret: 's', tokenUrl: 'file:///etc/token' } }))).toEqual([
+        { key: 'telematics.0.auth.tokenUrl', message: http('file:///etc/token', 'https://auth.example.com/oauth/token') },
+      ]);
+      expect(one(mqtt('broker.local:1883'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"broker.local:1883" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.local:1883' }]);
+      expect(one(mqtt('http://broker.local'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"http://broker.local" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.example:1883' }]);
+      // A password in the URL is not echoed.
+      const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
+      expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);
+      // What the clients take passes, the scheme in any case.
+      for (const url of ['mqtt://b:1883', 'mqtts://b:8883', 'ws://b:8080/mqtt', 'wss://b/mqtt']) expect(compileConfig({ destinations: [erp], ...mqtt(url) }, {}).sources.mqtt[0]?.url).toBe(url);
+      expect(compileConfig({ destinations: [{ ...erp, baseUrl: 'HTTPS://erp.example.com/api' }] }, {}).destinations[0]?.baseUrl).toBe('HTTPS://erp.example.com/api');
     });
 
     it('no problem of a wide sweep of bad values is left in the library\'s default words', () => {

@@ -10,6 +10,7 @@ import { duration } from './duration.js';
 import { describeIssue, echo } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
+import { httpUrl, mqttUrl } from './url.js';
 import { topicFilterProblem } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
@@ -79,8 +80,8 @@ export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
 
 export const mqttSourceSchema = z.strictObject({
   name,
-  /** `mqtt://host:1883` or `mqtts://host:8883`. */
-  url: z.string().regex(/^mqtts?:\/\//, 'must start with mqtt:// or mqtts://'),
+  /** `mqtt://host:1883`, `mqtts://host:8883`, or over WebSocket `ws://host:8080/mqtt`, `wss://host/mqtt`. */
+  url: mqttUrl(),
   /**
    * Stable client id: with a persistent session the broker keeps our subscriptions and queues
    * messages while we are down. Give each process its own id (share the `sharedGroup` instead).
@@ -181,7 +182,7 @@ export const restAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('oauth2-client-credentials'),
     /** Token endpoint URL. */
-    tokenUrl: z.url(),
+    tokenUrl: httpUrl('https://auth.example.com/oauth/token'),
     clientId: z.string().min(1),
     clientSecret: z.string().min(1, 'give the client secret (use ${ENV})'),
     /** Space-separated scopes. */
@@ -198,7 +199,7 @@ export const restDestinationSchema = z
   .strictObject({
     name,
     type: z.literal('rest'),
-    baseUrl: z.url(),
+    baseUrl: httpUrl('https://erp.example.com'),
     /** Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`. */
     token: z.string().optional(),
     /** Authentication; absent with no `token`: requests carry no credentials. */

@@ -8,6 +8,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationField } from './duration.js';
+import { httpUrl } from './url.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
 export const TELEMATICS_VENDORS = ['trackunit', 'cat', 'deere', 'samsara', 'develon', 'proemion', 'generic'] as const;
@@ -19,6 +20,7 @@ export const DEFAULT_TIME_SERIES_ELEMENTS = ['Locations', 'CumulativeOperatingHo
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
 const secret = z.string().min(1, 'must not be empty (use ${ENV} to keep it out of the file)');
+const tokenUrl = httpUrl('https://auth.example.com/oauth/token');
 
 /**
  * Trackunit's legacy "API user" token: OAuth2 password grant with the client id and secret as
@@ -33,7 +35,7 @@ export const trackunitPasswordAuthSchema = z.strictObject({
   /** Ask for `offline_access` so the token can be refreshed without the password. @default true */
   offlineAccess: z.boolean().default(true),
   /** @default https://auth.trackunit.com/token */
-  tokenUrl: z.url().default('https://auth.trackunit.com/token'),
+  tokenUrl: tokenUrl.default('https://auth.trackunit.com/token'),
   /** @default api */
   scope: z.string().default('api'),
 });
@@ -46,13 +48,13 @@ export const trackunitTokenV2AuthSchema = z.strictObject({
   /** Scopes to ask for; a subset of the key's allowed scopes. Empty: no `scope` parameter. @default [] */
   scopes: z.array(z.string().min(1)).default([]),
   /** @default https://auth.trackunit.com/token/v2 */
-  tokenUrl: z.url().default('https://auth.trackunit.com/token/v2'),
+  tokenUrl: tokenUrl.default('https://auth.trackunit.com/token/v2'),
 });
 
 /** Any OAuth2 client-credentials token endpoint (Cat, Takeuchi, Samsara-style gateways). */
 export const oauth2ClientCredentialsAuthSchema = z.strictObject({
   type: z.literal('oauth2-client-credentials'),
-  tokenUrl: z.url(),
+  tokenUrl,
   clientId: secret,
   clientSecret: secret,
   scope: z.string().optional(),
@@ -63,7 +65,7 @@ export const oauth2ClientCredentialsAuthSchema = z.strictObject({
 /** Any OAuth2 password-grant token endpoint (Proemion, Develon). */
 export const oauth2PasswordAuthSchema = z.strictObject({
   type: z.literal('oauth2-password'),
-  tokenUrl: z.url(),
+  tokenUrl,
   username: secret,
   password: secret,
   clientId: z.string().optional(),
@@ -142,7 +144,7 @@ export const telematicsSchema = z
     /** Vendor profile that supplies defaults. @default generic */
     vendor: z.enum(TELEMATICS_VENDORS).default('generic'),
     /** ISO API base, e.g. `https://iris.trackunit.com/public/api/aemp/v2/15143/-3`. @default the vendor's, when it has one */
-    baseUrl: z.url().optional(),
+    baseUrl: httpUrl('https://iris.trackunit.com/public/api/aemp/v2/15143/-3').optional(),
     auth: telematicsAuthSchema,
     /** Response format to ask for (`Accept`). XML is the ISO default; JSON is smaller. @default json */
     format: z.enum(['json', 'xml']).default('json'),

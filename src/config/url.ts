@@ -1,0 +1,47 @@
+/**
+ * URL-valued config keys: an absolute URL whose scheme is one the key's client speaks (`http://`
+ * or `https://` for what is requested over HTTP, the MQTT client's schemes for a broker). A value
+ * without one (`erp.local:4010`) parses as a URL of scheme `erp.local`, so it is refused here
+ * rather than at the first request; the message echoes the value (any credentials in it hidden)
+ * and shows the form to write.
+ * @module
+ */
+import { z } from 'zod';
+import { echo } from './issue-messages.js';
+
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//;
+
+/** What to write for a value with no scheme that is otherwise a host[:port][/path]: the value with the example's scheme. */
+function withScheme(value: string, example: string): string | undefined {
+  if (!/^[A-Za-z0-9.-]+(:\d+)?([/?#]\S*)?$/.test(value)) return undefined;
+  const scheme = SCHEME.exec(example)?.[1] ?? 'https';
+  const candidate = `${scheme}://${value}`;
+  return URL.canParse(candidate) ? candidate : undefined;
+}
+
+/** The value as a message quotes it, with the user-info part of a URL (`user:password@`) hidden. */
+function echoUrl(value: string): string {
+  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/@\s]*@/, '$1***@'));
+}
+
+/** Why `value` is not an absolute URL of one of `schemes` (lower case, without `://`), else undefined. */
+export function urlProblem(value: string, schemes: readonly string[], example: string): string | undefined {
+  const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+  if (scheme !== undefined && schemes.includes(scheme) && URL.canParse(value) && new URL(value).host !== '') return undefined;
+  const names = schemes.map((s) => `${s}://`);
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` : (names[0] ?? '');
+  return `${echoUrl(value)} is not an absolute ${list} URL: write it in full, e.g. ${(scheme === undefined ? withScheme(value, example) : undefined) ?? example}`;
+}
+
+function urlField(schemes: readonly string[], example: string) {
+  return z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, schemes, example);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
+}
+
+/** A URL requested over HTTP: `http://` or `https://`; `example` is shown when the value is refused. */
+export const httpUrl = (example: string) => urlField(['http', 'https'], example);
+
+/** An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure WebSocket). */
+export const mqttUrl = () => urlField(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883');
