@@ -11,6 +11,12 @@ export function parseDuration(input: string | number): number | undefined {
   return Math.round(Number(m[1]) * (UNITS[m[2]] ?? NaN));
 }
 
+/** Milliseconds as a config would write them, in the largest unit that divides them: `30s`, `2d`, `50ms`. */
+export function durationText(ms: number): string {
+  for (const [unit, size] of [['d', UNITS.d], ['h', UNITS.h], ['m', UNITS.m], ['s', UNITS.s]] as const) if (size !== undefined && ms > 0 && ms % size === 0) return `${ms / size}${unit}`;
+  return `${ms}ms`;
+}
+
 const notADuration = (value: string): string => `${value} is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds`;
 
 /** Text or a number: anything else (`true`, a list) is refused with the same words as a bad text. */

@@ -22,6 +22,14 @@ export function echo(input: unknown, path: Path = []): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/**
+ * A field's own message with the value given in front, as the messages of this map have it (a
+ * secret's is not echoed): `z.string().regex(re, { error: echoed('is not a name: use ...') })`.
+ */
+export function echoed(message: string): (iss: RawIssue) => string {
+  return (iss) => `${echo(iss.input, iss.path ?? [])} ${message}`;
+}
+
 /** What kind of value was given, as a sentence: `"abc" is text`, `a list was given`. */
 function given(input: unknown, path: Path): string {
   if (input === null) return 'the value is empty (null)';

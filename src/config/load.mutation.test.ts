@@ -99,7 +99,7 @@ describe('problems name their key', () => {
   });
 
   it('pruning more often than once a minute is refused at store.retention.every', () => {
-    expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: 'prune at most once a minute (e.g. 1h)' }]);
+    expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: '30s is too often: prune at most once a minute (e.g. 1h)' }]);
     expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);
   });
 });

@@ -156,6 +156,42 @@ describe('config', () => {
       expect(compileConfig({ destinations: [{ ...erp, baseUrl: 'HTTPS://erp.example.com/api' }] }, {}).destinations[0]?.baseUrl).toBe('HTTPS://erp.example.com/api');
     });
 
+    it('a field\'s own message echoes the value given too (a secret\'s never), and says what to write', () => {
+      const topic = (decoder: Record<string, unknown>) => [{ filter: 't/#', decoder: { assetId: { path: 'id' }, ...decoder } }];
+      const mqtt = (source: Record<string, unknown>) => ({ sources: { mqtt: [{ name: 'm', url: 'mqtt://b', topics: topic({}), ...source }] } });
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, name: 'my erp', batch: { path: 'api/v1/$batch' } }] }, {}))).toEqual([
+        { key: 'destinations.0.name', message: '"my erp" is not a name: use letters, digits, _ . - only' },
+        { key: 'destinations.0.batch.path', message: '"api/v1/$batch" does not start with /: write the path under baseUrl, e.g. /api/v1/$batch' },
+      ]);
+      expect(one(mqtt({ protocolVersion: 3, sharedGroup: 'a/b' }))).toEqual([
+        { key: 'sources.mqtt.0.protocolVersion', message: '3 is not an MQTT version: use 5 (MQTT 5) or 4 (MQTT 3.1.1)' },
+        { key: 'sources.mqtt.0.sharedGroup', message: '"a/b" is not a group name: a shared-subscription group name must not contain /, + or #' },
+      ]);
+      expect(one(mqtt({ topics: topic({ assetId: { pth: 'id' }, meters: { operatingHours: { path: 'h', unit: 'km' } } }) }))).toEqual([
+        { key: 'sources.mqtt.0.topics.0.decoder.assetId', message: '{"pth":"id"} is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)' },
+        { key: 'sources.mqtt.0.topics.0.decoder.meters.operatingHours.unit', message: '"km" is not a duration unit: use h or one such as min, s' },
+      ]);
+      expect(one({ telematics: [{ name: 't v', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: ['Operating Hours'] } }] })).toEqual([
+        { key: 'telematics.0.name', message: '"t v" is not a name: use letters, digits, _ . - only' },
+        { key: 'telematics.0.timeSeries.elements.0', message: '"Operating Hours" is not an element URL segment: use letters only, e.g. CumulativeOperatingHours' },
+      ]);
+      expect(one({ rules: { depreciation: { timeZone: 'Europe/Berln', periods: 'quarterly', periodsEnd: '2026/12/31' }, zones: { inline: [{ name: 'A|B', locationCode: 'L', circle: { lat: 1, lng: 1, radiusM: 5 } }] } } })).toEqual([
+        { key: 'rules.zones.inline.0.name', message: '"A|B" must not contain "|"' },
+        { key: 'rules.depreciation.timeZone', message: '"Europe/Berln" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
+        { key: 'rules.depreciation.periods', message: '"quarterly" is neither form: use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd' },
+        { key: 'rules.depreciation.periodsEnd', message: '"2026/12/31" is not a date: use YYYY-MM-DD' },
+      ]);
+      expect(one({ rules: { maintenance: { windows: { sites: { BER: 'weekends' }, closed: [{ from: 'xmas', to: '2026-12-26' }, { from: '2026-12-24', to: 'ny' }] } } } })).toEqual([
+        { key: 'rules.maintenance.windows.closed.0.from', message: '"xmas" is not a day: write the first closed day as YYYY-MM-DD' },
+        { key: 'rules.maintenance.windows.closed.1.to', message: '"ny" is not a day: write the last closed day as YYYY-MM-DD' },
+        { key: 'rules.maintenance.windows.sites.BER', message: '"weekends" is neither form: give the site a list of slots, or { timeZone, slots, closed }' },
+      ]);
+      // Secrets: said what is wrong, never what was written.
+      const secrets = one({ sources: { http: { token: 'short' } }, destinations: [{ ...erp, webhook: { secret: 'short-secret' } }] });
+      expect(secrets.map((p) => p.key)).toEqual(['sources.http.token', 'destinations.0.webhook.secret']);
+      for (const p of secrets) expect(p.message).not.toMatch(/short/);
+    });
+
     it('no problem of a wide sweep of bad values is left in the library\'s default words', () => {
       const bad = [
         { store: { synchronous: 1, retention: { audit: [] } } },

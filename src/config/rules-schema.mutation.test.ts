@@ -125,7 +125,7 @@ describe('calendar interval checks at their boundaries', () => {
   it('dueSoonDays equal to everyDays is refused; one day less is taken', () => {
     // Mutation: `dueSoonDays > everyDays`.
     expect(problems({ maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 30, dueSoonDays: 30 }] } })).toEqual([
-      { key: 'maintenance.calendarIntervals.0.dueSoonDays', message: 'must be less than everyDays (30)' },
+      { key: 'maintenance.calendarIntervals.0.dueSoonDays', message: '30 must be less than everyDays (30)' },
     ]);
     expect(parse({ maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 30, dueSoonDays: 29 }] } }).maintenance?.calendarIntervals[0]?.dueSoonDays).toBe(29);
   });

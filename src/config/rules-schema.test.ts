@@ -128,15 +128,15 @@ describe('rules config', () => {
     ).toEqual([
       { key: 'allowedLateness', message: '"soon" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' },
       { key: 'zones.inline.0', message: 'give exactly one of `polygon` or `circle`' },
-      { key: 'maintenance.thresholds.0.name', message: 'use letters, digits, _ . - only (the name is part of the work-order key)' },
+      { key: 'maintenance.thresholds.0.name', message: '"a|b" is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)' },
       { key: 'maintenance.thresholds.1', message: 'give exactly one of `above` or `below`' },
       { key: 'maintenance.thresholds.2.clearBelow', message: 'clearBelow (95) must not be above the trigger (90)' },
       { key: 'maintenance.thresholds.3.clearBelow', message: 'a `below` rule clears above a value: use `clearAbove`' },
-      { key: 'maintenance.serviceIntervals.0.dueSoonHours', message: 'must be less than everyHours (10)' },
-      { key: 'maintenance.windows.timeZone', message: 'not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
+      { key: 'maintenance.serviceIntervals.0.dueSoonHours', message: '10 must be less than everyHours (10)' },
+      { key: 'maintenance.windows.timeZone', message: '"Mars/Olympus" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
       { key: 'maintenance.windows.default.0.days.0', message: expect.stringMatching(/sun.*sat/) },
-      { key: 'maintenance.windows.default.0.from', message: 'use HH:MM (24-hour), e.g. 06:00' },
-      { key: 'inventory.fullSnapshotCron', message: 'not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
+      { key: 'maintenance.windows.default.0.from', message: '"25:00" is not a time of day: use HH:MM (24-hour), e.g. 06:00' },
+      { key: 'inventory.fullSnapshotCron', message: '"every day" is not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
       { key: 'depreciation.periodsEnd', message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' },
     ]);
   });
@@ -178,11 +178,11 @@ describe('rules config', () => {
   });
 
   it('refuses task intervals under 100 ms (0 would run them without pause)', () => {
-    const message = 'must be at least 100ms; 0 would run the task without pause (e.g. 1m)';
+    const message = (given: string) => `${given} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)`;
     expect(problems({ inventory: { changesEvery: 0 }, depreciation: { checkEvery: '0s' }, maintenance: { calendarCheckEvery: '50ms' } })).toEqual([
-      { key: 'maintenance.calendarCheckEvery', message },
-      { key: 'inventory.changesEvery', message },
-      { key: 'depreciation.checkEvery', message },
+      { key: 'maintenance.calendarCheckEvery', message: message('50ms') },
+      { key: 'inventory.changesEvery', message: message('0ms') },
+      { key: 'depreciation.checkEvery', message: message('0ms') },
     ]);
   });
 
@@ -201,7 +201,7 @@ describe('rules config', () => {
     ).toEqual([
       { key: 'maintenance.serviceIntervals.0.everyKm', message: 'an interval counts one meter: give everyHours (operating hours) or everyKm (odometer), not both; make two intervals for both' },
       { key: 'maintenance.serviceIntervals.1.everyHours', message: 'say how often: everyHours: N (every N hours, or everyKm for the odometer)' },
-      { key: 'maintenance.serviceIntervals.2.dueSoonKm', message: 'must be less than everyKm (1000)' },
+      { key: 'maintenance.serviceIntervals.2.dueSoonKm', message: '1000 must be less than everyKm (1000)' },
       { key: 'maintenance.serviceIntervals.3.everyKm', message: 'an interval counts one meter: give everyHours (operating hours) or everyKm (odometer), not both; make two intervals for both' },
     ]);
   });

@@ -19,19 +19,21 @@ import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type Win
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import type { Zone } from '../core/rules/zones/geometry.js';
-import { duration } from './duration.js';
+import { duration, durationText } from './duration.js';
+import { echo, echoed } from './issue-messages.js';
 
 const dur = duration;
 /** How often a scheduled task runs: at least 100 ms (0 would run it without pause). */
-const every = (fallback: string) => duration(fallback).pipe(z.number().min(100, 'must be at least 100ms; 0 would run the task without pause (e.g. 1m)'));
+const every = (fallback: string) =>
+  duration(fallback).pipe(z.number().min(100, { error: (iss) => `${durationText(Number(iss.input))} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)` }));
 
 const timeZone = z
   .string()
   .default('UTC')
-  .refine(isValidTimeZone, { message: 'not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' });
+  .refine(isValidTimeZone, { error: echoed('is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York') });
 
 /** Rule names end up in work-order business keys (`asset|rule|occurrence`). */
-const ruleName = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only (the name is part of the work-order key)');
+const ruleName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)') });
 
 const assetFilterSchema = z
   .strictObject({
@@ -65,7 +67,7 @@ const lngLat = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(9
 
 const inlineZoneSchema = z
   .strictObject({
-    name: z.string().min(1).regex(/^[^|]+$/, 'must not contain "|"'),
+    name: z.string().min(1).regex(/^[^|]+$/, { error: echoed('must not contain "|"') }),
     /** The ERP location code the zone stands for (plant/storage location, warehouse zone, site). */
     locationCode: z.string().min(1),
     site: z.string().min(1).optional(),
@@ -169,7 +171,7 @@ export const thresholdSchema = z
      * "3 times within 1 h": breaches (each holding `for`) that must start within `within` before
      * one work order opens. Absent: every breach opens one.
      */
-    repeat: z.strictObject({ count: z.number().int().min(2, 'count at least 2 breaches (1 is the rule without repeat)'), within: duration('0ms').pipe(z.number().positive('give the window the breaches must fall in, e.g. 1h')) }).optional(),
+    repeat: z.strictObject({ count: z.number().int().min(2, { error: echoed('is too few: count at least 2 breaches (1 is the rule without repeat)') }), within: duration('0ms').pipe(z.number().positive('give the window the breaches must fall in, e.g. 1h')) }).optional(),
     /** `critical` → HIGH priority, otherwise MEDIUM. @default warning */
     severity: severity.default('warning'),
     /** Work-order short text (40 characters). @default the rule name */
@@ -276,7 +278,7 @@ export const serviceIntervalSchema = z
       ctx.addIssue({ code: 'custom', path: [every], message: `say how often: ${every}: N (every N ${unit}${km ? '' : ', or everyKm for the odometer'})` });
       return;
     }
-    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `must be less than ${every} (${n})` });
+    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
   })
   .transform((r): ServiceIntervalRule => {
     const km = r.everyKm !== undefined;
@@ -317,7 +319,7 @@ export const calendarIntervalSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `must be less than everyDays (${r.everyDays})` });
+    if (r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `${r.dueSoonDays} must be less than everyDays (${r.everyDays})` });
     const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
     const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
     if (hours && km) {
@@ -331,7 +333,7 @@ export const calendarIntervalSchema = z
       else if (r.meterBaselineAttribute !== undefined) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
       return;
     }
-    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `must be less than ${every} (${n})` });
+    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
   })
   .transform((r): CalendarIntervalRule => {
     const km = r.everyKm !== undefined;
@@ -357,7 +359,7 @@ export const calendarIntervalSchema = z
   });
 
 const weekday = z.enum(WEEKDAY_NAMES);
-const clock = z.string().refine((s) => parseClock(s) !== undefined, { message: 'use HH:MM (24-hour), e.g. 06:00' });
+const clock = z.string().refine((s) => parseClock(s) !== undefined, { error: echoed('is not a time of day: use HH:MM (24-hour), e.g. 06:00') });
 
 /** One weekly slot: `{days: [sat, sun], from: "06:00", to: "14:00"}`; `to` ≤ `from` crosses midnight. */
 const slotSchema = z.strictObject({ days: z.array(weekday).min(1), from: clock, to: clock }).transform(
@@ -383,12 +385,12 @@ const closedSchema = z
         return z.NEVER;
       };
       if (typeof v === 'string') return isLocalDay(v) ? { from: v, to: v } : fail(`"${v}" is not a day; write YYYY-MM-DD, e.g. 2026-12-25`);
-      if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail('give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})');
+      if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(`${echo(v)} is neither a day nor a range: give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})`);
       const { from, to, ...rest } = v as Record<string, unknown>;
       const extra = Object.keys(rest);
       if (extra.length) return fail(`unknown key(s) ${extra.join(', ')}: a range has only from and to`);
-      if (!isLocalDay(from)) return fail('write the first closed day as YYYY-MM-DD', ['from']);
-      if (!isLocalDay(to)) return fail('write the last closed day as YYYY-MM-DD', ['to']);
+      if (!isLocalDay(from)) return fail(`${echo(from)} is not a day: write the first closed day as YYYY-MM-DD`, ['from']);
+      if (!isLocalDay(to)) return fail(`${echo(to)} is not a day: write the last closed day as YYYY-MM-DD`, ['to']);
       const [first, last] = [from as string, to as string];
       return first <= last ? { from: first, to: last } : fail(`${first} is after ${last}: from is the first closed day, to the last`, ['to']);
     }),
@@ -405,7 +407,7 @@ const windowsSchema = z
     closed: closedSchema,
     /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots, closed}` (closed days added to the common ones). */
     sites: z
-      .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })], { error: 'give the site a list of slots, or { timeZone, slots, closed }' }))
+      .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })], { error: echoed('is neither form: give the site a list of slots, or { timeZone, slots, closed }') }))
       .default({}),
   })
   .transform((w): Record<string, WindowCalendar> => {
@@ -479,7 +481,7 @@ export const inventorySchema = z.strictObject({
           return false;
         }
       },
-      { message: 'not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)' },
+      { error: echoed('is not a 5-field cron expression (e.g. "0 2 * * *" for 02:00 daily)') },
     ),
   /** Time zone of the cron expression. @default UTC */
   timeZone,
@@ -488,7 +490,7 @@ export const inventorySchema = z.strictObject({
 // ---------------------------------------------------------------------------------------------
 // Depreciation
 
-const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'use YYYY-MM-DD');
+const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: echoed('is not a date: use YYYY-MM-DD') });
 
 export const depreciationSchema = z
   .strictObject({
@@ -496,8 +498,8 @@ export const depreciationSchema = z
     timeZone,
     /** `monthly` (ids YYYY-MM) or a list of `{id, start: YYYY-MM-DD}` (4-4-5, fiscal ids). @default monthly */
     periods: z
-      .union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, 'must not contain "|"'), start: date })).min(1)], {
-        error: 'use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd',
+      .union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, { error: echoed('must not contain "|"') }), start: date })).min(1)], {
+        error: echoed('is neither form: use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd'),
       })
       .default('monthly'),
     /** End (exclusive) of the last listed period; needed with a period list. */

@@ -6,8 +6,8 @@
 import { CANONICAL_UNIT, unitFactor, type UnitDimension } from '../core/normalize/units.js';
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
-import { duration } from './duration.js';
-import { describeIssue, echo } from './issue-messages.js';
+import { duration, durationText } from './duration.js';
+import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { httpUrl, mqttUrl } from './url.js';
@@ -15,7 +15,7 @@ import { topicFilterProblem } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
 
-const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
 
 /** Where in a JSON payload a value lives: a dotted path (`pos.lat`, `sensors.0.value`). */
 const fieldPath = z.string().min(1);
@@ -28,7 +28,9 @@ function meterPath(dimension: UnitDimension) {
       fieldPath,
       z.strictObject({
         path: fieldPath,
-        unit: z.string().refine((u) => unitFactor(u, dimension) !== undefined, { message: `not a ${dimension} unit: use ${CANONICAL_UNIT[dimension]} or one such as ${dimension === 'duration' ? 'min, s' : dimension === 'distance' ? 'mi, m' : 'gal, impgal'}` }),
+        unit: z.string().refine((u) => unitFactor(u, dimension) !== undefined, {
+          error: echoed(`is not a ${dimension} unit: use ${CANONICAL_UNIT[dimension]} or one such as ${dimension === 'duration' ? 'min, s' : dimension === 'distance' ? 'mi, m' : 'gal, impgal'}`),
+        }),
       }),
     ],
     { error: (iss) => (iss.code === 'invalid_union' ? `${echo(iss.input)} is not a meter path: give the payload field's path, or ${example} when the device counts in another unit` : undefined) },
@@ -39,7 +41,7 @@ function meterPath(dimension: UnitDimension) {
 export const jsonDecoderSchema = z.strictObject({
   /** Asset identifier: a JSON path, or a topic segment index (0-based; `fleet/+/telemetry` → 1). */
   assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })], {
-    error: 'give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)',
+    error: (iss) => (iss.code === 'invalid_union' ? echoed('is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)')(iss) : undefined),
   }),
   /** Which kind of identifier the source sends. @default tag */
   idType: z.enum(IDENTIFIER_TYPES).default('tag'),
@@ -100,7 +102,7 @@ export const mqttSourceSchema = z.strictObject({
    * maximum), which ingest throughput depends on; 4 (3.1.1) is for brokers without MQTT 5, such as
    * aedes. @default 5
    */
-  protocolVersion: z.union([z.literal(4), z.literal(5)], { error: 'use 5 (MQTT 5) or 4 (MQTT 3.1.1)' }).default(5),
+  protocolVersion: z.union([z.literal(4), z.literal(5)], { error: echoed('is not an MQTT version: use 5 (MQTT 5) or 4 (MQTT 3.1.1)') }).default(5),
   /**
    * MQTT 5: how long the broker keeps our session (subscriptions and queued messages) while we are
    * disconnected. With 3.1.1 the broker's own setting applies. @default 7d
@@ -111,7 +113,7 @@ export const mqttSourceSchema = z.strictObject({
   /** Use MQTT shared subscriptions (`$share/<group>/<filter>`) to split ingest across processes. */
   sharedGroup: z
     .string()
-    .regex(/^[^/+#]+$/, 'a shared-subscription group name must not contain /, + or #')
+    .regex(/^[^/+#]+$/, { error: echoed('is not a group name: a shared-subscription group name must not contain /, + or #') })
     .optional(),
   /** How many messages may wait for a commit at once (MQTT 5 receive maximum); batches never exceed it. @default 5000 */
   maxInflight: z.number().int().min(1).max(65535).default(5000),
@@ -210,7 +212,7 @@ export const restDestinationSchema = z
      */
     batch: z
       .strictObject({
-        path: z.string().startsWith('/', 'must start with /').default('/api/v1/$batch'),
+        path: z.string().startsWith('/', { error: echoed('does not start with /: write the path under baseUrl, e.g. /api/v1/$batch') }).default('/api/v1/$batch'),
         /** Largest number of requests in one batch. @default 50 */
         maxSize: z.number().int().min(1).max(1000).default(50),
       })
@@ -311,7 +313,7 @@ export const configSchema = z.strictObject({
           /** Quarantine entries already replayed or discarded, after they were received. @default 30d */
           quarantine: duration('30d'),
           /** How often the service prunes. @default 1h */
-          every: duration('1h').pipe(z.number().min(60_000, 'prune at most once a minute (e.g. 1h)')),
+          every: duration('1h').pipe(z.number().min(60_000, { error: (iss) => `${durationText(Number(iss.input))} is too often: prune at most once a minute (e.g. 1h)` })),
         })
         .prefault({}),
     })

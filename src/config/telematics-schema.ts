@@ -8,6 +8,7 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationField } from './duration.js';
+import { echoed } from './issue-messages.js';
 import { httpUrl } from './url.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
@@ -18,7 +19,7 @@ export type TelematicsVendor = (typeof TELEMATICS_VENDORS)[number];
 export const DEFAULT_TIME_SERIES_ELEMENTS = ['Locations', 'CumulativeOperatingHours', 'CumulativeIdleHours', 'Distance'] as const;
 
 
-const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'use letters, digits, _ . - only');
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
 const secret = z.string().min(1, 'must not be empty (use ${ENV} to keep it out of the file)');
 const tokenUrl = httpUrl('https://auth.example.com/oauth/token');
 
@@ -188,7 +189,7 @@ export const telematicsSchema = z
     timeSeries: z
       .strictObject({
         /** Data elements backfill asks for. @default Locations, CumulativeOperatingHours, CumulativeIdleHours, Distance */
-        elements: z.array(z.string().regex(/^[A-Za-z]+$/, 'use the element URL segment, e.g. CumulativeOperatingHours')).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
+        elements: z.array(z.string().regex(/^[A-Za-z]+$/, { error: echoed('is not an element URL segment: use letters only, e.g. CumulativeOperatingHours') })).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
         /** Machines backfilled at once, each one's series a request at a time (the per-second cap still applies). @default 4 */
         concurrency: z.number().int().min(1).max(64).default(4),
       })

@@ -174,7 +174,7 @@ describe('createJsonDecoder: meters counted in other units', () => {
   it('refuses a unit of the wrong kind in the config, naming the meter', () => {
     const parsed = jsonDecoderSchema.safeParse({ assetId: { path: 'tagId' }, meters: { odometerKm: { path: 'odo', unit: 'gal' } } });
     expect(parsed.success).toBe(false);
-    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toContainEqual(['meters.odometerKm.unit', 'not a distance unit: use km or one such as mi, m']);
+    expect(parsed.error?.issues.map((i) => [i.path.join('.'), i.message])).toContainEqual(['meters.odometerKm.unit', '"gal" is not a distance unit: use km or one such as mi, m']);
   });
 });
 

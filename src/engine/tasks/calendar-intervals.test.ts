@@ -120,7 +120,7 @@ describe('calendar service intervals', () => {
       },
     });
     expect(bad.success ? [] : bad.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
-      'maintenance.calendarIntervals.1.dueSoonDays: must be less than everyDays (30)',
+      'maintenance.calendarIntervals.1.dueSoonDays: 30 must be less than everyDays (30)',
       'maintenance.calendarIntervals.0.name: rule name "svc" is used twice; names identify work orders and must be unique',
     ]);
   });
@@ -214,7 +214,7 @@ describe('calendar intervals with a meter: whichever comes first', () => {
     expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, dueSoonHours: 10 }] } })).toEqual([
       'maintenance.calendarIntervals.0.dueSoonHours: dueSoonHours needs everyHours: the meter side of "every 180 days or N hours, whichever comes first"',
     ]);
-    expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, everyKm: 15000, dueSoonKm: 15000 }] } })).toEqual(['maintenance.calendarIntervals.0.dueSoonKm: must be less than everyKm (15000)']);
+    expect(issues({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 180, everyKm: 15000, dueSoonKm: 15000 }] } })).toEqual(['maintenance.calendarIntervals.0.dueSoonKm: 15000 must be less than everyKm (15000)']);
     const ok = rulesSchema.parse({ maintenance: { calendarIntervals: [{ name: 'pm', everyDays: 365, everyKm: 15000 }] } });
     expect(ok.maintenance?.calendarIntervals[0]?.orMeter).toEqual({ meter: 'km', every: 15000, dueSoon: 0, baselineAttribute: 'lastServiceKm' });
   });

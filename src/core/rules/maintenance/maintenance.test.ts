@@ -382,7 +382,7 @@ describe('repeating threshold rules ("3 times within an hour")', () => {
       const r = rulesSchema.safeParse({ maintenance: { thresholds: [{ ...base, ...extra, repeat }] } });
       return r.success ? [] : r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     };
-    expect(problems({ count: 1, within: '1h' })).toEqual(['maintenance.thresholds.0.repeat.count: count at least 2 breaches (1 is the rule without repeat)']);
+    expect(problems({ count: 1, within: '1h' })).toEqual(['maintenance.thresholds.0.repeat.count: 1 is too few: count at least 2 breaches (1 is the rule without repeat)']);
     expect(problems({ count: 3 })[0]).toMatch(/^maintenance\.thresholds\.0\.repeat\.within: give the window/);
     expect(problems({ count: 3, within: '5m' }, { for: '5m' })[0]).toMatch(/^maintenance\.thresholds\.0\.repeat\.within: the window \(300 s\) must be longer than `for` \(300 s\)/);
   });
@@ -707,7 +707,7 @@ describe('maintenance windows', () => {
       'maintenance.windows.closed.0: "2026-02-30" is not a day; write YYYY-MM-DD, e.g. 2026-12-25',
       'maintenance.windows.closed.1.to: 2027-01-02 is after 2027-01-01: from is the first closed day, to the last',
       'maintenance.windows.closed.2: unknown key(s) until: a range has only from and to',
-      'maintenance.windows.closed.3: give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})',
+      'maintenance.windows.closed.3: 5 is neither a day nor a range: give a day (2026-12-25) or a range ({from: 2026-12-24, to: 2027-01-01})',
       'maintenance.windows.closed.4: "2026-13-03" is not a day; write YYYY-MM-DD, e.g. 2026-12-25',
     ]);
   });
