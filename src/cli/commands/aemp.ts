@@ -440,7 +440,8 @@ const HOUR_MS = 3_600_000;
 async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
   const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
-  const app = await createApp(config, { sources: false, http: false, logger, command });
+  // Only enqueues: the running service's dispatcher delivers, so the ERPs' secrets are not needed here.
+  const app = await createApp(config, { sources: false, http: false, deliver: false, logger, command });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);

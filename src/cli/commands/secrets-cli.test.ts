@@ -6,9 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../simulators/trackunit/fleet.js';
-import { createTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
+import { DEFAULT_SIM_CREDENTIALS, createTrackunitSimulator, startTrackunitSimulator, type RunningTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
 import { RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../simulators/trackunit/test-support.js';
 import { freePort, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { openStore } from '../../app.js';
@@ -156,6 +156,37 @@ describe('commands that run the pipeline with no service running only enqueue: t
     expect(ok(r)).toEqual({ code: 0, stderr: '' });
     expect(r.stdout).toContain('is now ERP asset EQ-3');
     expect(r.stdout).toContain('its last pulled data went through the pipeline: 1 accepted, 0 quarantined');
+    expect(await pending(cfg.path)).toBeGreaterThan(0);
+  });
+});
+
+describe('aemp pull with no service running only enqueues too', () => {
+  let tu: RunningTrackunitSimulator | undefined;
+  afterAll(async () => {
+    await tu?.close();
+  });
+
+  it('pulls the feed with its own credentials, not the destinations\' secrets, and its deliveries wait in the outbox', async () => {
+    tu = await startTrackunitSimulator({ fleetSize: 5 });
+    const origin = tu.origin;
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'pin', value: machineHeader(1).pin }] }] },
+      telematics: [
+        {
+          name: 'trackunit',
+          vendor: 'trackunit',
+          baseUrl: `${origin}/public/api/aemp/v2/15143/-3`,
+          auth: { type: 'trackunit-password', ...DEFAULT_SIM_CREDENTIALS.legacy, tokenUrl: `${origin}/token` },
+        },
+      ],
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_SC_ERP}', timeoutMs: '2s' }],
+      server: { port: 0 },
+    }));
+    const r = await runCli(['aemp', 'pull', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/error|AB_SC_ERP/); // only the pull's progress
+    expect(r.stdout).toMatch(/trackunit: 1 page\(s\), 5 machine\(s\)/);
     expect(await pending(cfg.path)).toBeGreaterThan(0);
   });
 });
