@@ -1,12 +1,15 @@
 /**
- * createApp and the destinations' secrets: a pipeline that only enqueues (`deliver: false`) is
- * built without them and cannot start the service; by default they are required, naming the key.
+ * The composition root's wiring that no other test sees: createApp and the destinations' secrets
+ * (a pipeline that only enqueues, `deliver: false`, is built without them and cannot start the
+ * service; by default they are required, naming the key), and what the service's parts log under.
  */
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from './adapters/log/logger.js';
-import { createApp } from './app.js';
-import { compileConfig } from './config/load.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
+import { waitFor } from '../test/helpers/wait.js';
+import { createLogger } from './adapters/log/logger.js';
+import { buildSources, createApp } from './app.js';
+import { compileConfig } from './config/load.js';
 
 const logger = createLogger('silent');
 
@@ -32,5 +35,25 @@ describe('createApp without the destinations\' secrets', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('buildSources', () => {
+  it('logs each MQTT source line with its source once (a JSON line with a repeated key breaks log shippers)', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const config = compileConfig({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com' }],
+      // Nothing listens on port 1: the source logs that it cannot connect, and retries.
+      sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1', reconnectDelayMs: '1h', topics: [{ filter: 'fleet/+/telemetry', decoder: { assetId: { topicSegment: 1 } } }] }] },
+    });
+    const [source] = buildSources(config, logger);
+    if (!source) throw new Error('no source built');
+    const started = source.start({ submit: () => Promise.resolve({ accepted: 0, quarantined: [] }) }).catch(() => undefined);
+    const line = await waitFor(() => lines.find((l) => l.includes('cannot connect')), 'the source to log that it cannot connect', 10_000);
+    await source.stop();
+    await started;
+    expect(JSON.parse(line)).toMatchObject({ source: 'mqtt:yard' });
+    expect(line.match(/"source":/g)).toHaveLength(1);
   });
 });

@@ -152,7 +152,8 @@ export function buildDecoders(config: Config): DecoderRegistry {
 }
 
 export function buildSources(config: Config, logger: Logger): Source[] {
-  return config.sources.mqtt.map((m) => createMqttSource(m, { logger: logger.child({ source: `mqtt:${m.name}` }), stopTimeoutMs: config.shutdown.graceMs }));
+  // Each source names itself (`source`) in every line it logs: a child binding would repeat the key.
+  return config.sources.mqtt.map((m) => createMqttSource(m, { logger, stopTimeoutMs: config.shutdown.graceMs }));
 }
 
 /** The work-order webhook of each destination whose connector reads its ERP's pushes. */
