@@ -1,0 +1,65 @@
+/**
+ * The configurations the README, docs/configuration.md and examples/ show are valid as written:
+ * a reader who copies one gets a config that loads (secrets left to the environment, as
+ * `config check` without `--connect` leaves them), with no warning that a rule could never fire.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { configuredAssets } from '../app.js';
+import { loadConfigFile } from './load.js';
+import { ruleInputWarnings } from './rule-inputs.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const DEST = "destinations:\n  - { name: erp, type: rest, baseUrl: 'https://erp.example.com' }\n";
+
+/** The ```yaml blocks of a Markdown file, in order. */
+function yamlBlocks(file: string): string[] {
+  return [...readFileSync(join(root, file), 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+}
+
+/** Writes `yaml` as assetbridge.yaml into a fresh directory holding the example asset CSV as mapping.csv. */
+function configDir(yaml: string, files: Record<string, string> = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ab-doc-config-'));
+  copyFileSync(join(root, 'examples/mapping.csv'), join(dir, 'mapping.csv'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  writeFileSync(join(dir, 'assetbridge.yaml'), yaml);
+  return join(dir, 'assetbridge.yaml');
+}
+
+function load(file: string) {
+  const config = loadConfigFile(file, {}, { deferSecrets: true });
+  configuredAssets(config); // the asset CSVs, as `config check` reads them
+  return config;
+}
+
+describe('configurations shown in the docs', () => {
+  it('examples/assetbridge.yaml and examples/rules/assetbridge.yaml', () => {
+    const full = load(join(root, 'examples/assetbridge.yaml'));
+    expect(full.capture?.dir).toBe(join(root, 'examples/capture'));
+    expect(ruleInputWarnings(full)).toEqual([]);
+    expect(ruleInputWarnings(load(join(root, 'examples/rules/assetbridge.yaml')))).toEqual([]);
+  });
+
+  it("the README's configuration", () => {
+    const [block] = yamlBlocks('README.md');
+    expect(block).toContain('sources:');
+    const config = load(configDir(block ?? ''));
+    expect(config.destinations.map((d) => d.name)).toEqual(['erp']);
+    expect(ruleInputWarnings(config)).toEqual([]);
+  });
+
+  it("docs/configuration.md's rules and telematics sections, with a zones file of the properties it names", () => {
+    const blocks = yamlBlocks('docs/configuration.md');
+    const rules = blocks.find((b) => b.startsWith('rules:'));
+    const telematics = blocks.find((b) => b.startsWith('telematics:'));
+    expect(rules).toBeDefined();
+    expect(telematics).toBeDefined();
+    const zones = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'QUAY', erpLocation: '1000/0002', site: 'ROT', radiusM: 50 }, geometry: { type: 'Point', coordinates: [4.06, 51.95] } }] };
+    const withRules = load(configDir(`${DEST}${rules ?? ''}`, { 'zones.geojson': JSON.stringify(zones) }));
+    expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['QUAY', 'YARD-A']);
+    expect(withRules.rules.maintenance?.thresholds.map((t) => t.name)).toEqual(['engine-temp', 'pressure-spikes']);
+    expect(load(configDir(`${DEST}${telematics ?? ''}`)).telematics.map((t) => t.vendor)).toEqual(['trackunit']);
+  });
+});
