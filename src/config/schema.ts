@@ -86,7 +86,7 @@ export const mqttSourceSchema = z.strictObject({
   url: mqttUrl(),
   /**
    * Stable client id: with a persistent session the broker keeps our subscriptions and queues
-   * messages while we are down. Give each process its own id (share the `sharedGroup` instead).
+   * messages while we are down. Give each service its own id.
    * @default assetbridge
    */
   clientId: z.string().min(1).default('assetbridge'),
@@ -110,7 +110,10 @@ export const mqttSourceSchema = z.strictObject({
   sessionExpiryMs: duration('7d'),
   /** Wait before reconnecting after a lost connection or a failed commit. @default 5s */
   reconnectDelayMs: duration('5s'),
-  /** Use MQTT shared subscriptions (`$share/<group>/<filter>`) to split ingest across processes. */
+  /**
+   * Subscribe as MQTT shared subscriptions (`$share/<group>/<filter>`), for a scaled mode not built
+   * yet: with the SQLite store run one process per store (the service warns when this is set).
+   */
   sharedGroup: z
     .string()
     .regex(/^[^/+#]+$/, { error: echoed('is not a group name: a shared-subscription group name must not contain /, + or #') })

@@ -473,6 +473,14 @@ describe('MQTT source: connection and subscription', () => {
     expect(log.warns.at(-1)).toMatch(/messages published while it was disconnected may be lost/);
   });
 
+  it('a session taken over by another client names clientId to fix, not sharedGroup (one process per store)', async () => {
+    const log = logger();
+    const { client } = await started({}, { logger: log });
+    client.emit('disconnect', { cmd: 'disconnect', reasonCode: 0x8e });
+    expect(log.errors.at(-1)).toMatch(/same client id .*sources\.mqtt\[\]\.clientId/);
+    expect(log.errors.at(-1)).not.toContain('sharedGroup');
+  });
+
   // Mutation: every failed retry logged at warn, not once per outage.
   it('logs a lost broker once per outage at warn, and the retries that follow at debug', async () => {
     const log = logger();

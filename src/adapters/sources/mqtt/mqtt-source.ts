@@ -281,7 +281,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         log.error(
           { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString },
           takenOver
-            ? 'MQTT source: another client connected with the same client id and took over the session; give every process its own clientId (use sharedGroup to split ingest)'
+            ? 'MQTT source: another client connected with the same client id and took over the session; give every service (and any other client of this broker) its own sources.mqtt[].clientId'
             : 'MQTT source: the broker closed the connection',
         );
       });
