@@ -12,7 +12,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStore } from '../app.js';
-import { createLogger } from '../adapters/log/logger.js';
+import { createLogger, logLevel } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError } from '../engine/store-lease.js';
@@ -66,7 +66,7 @@ export async function withConfigContext<T>(config: Config, path: string, fn: (ct
   if (opts.existingStore && !storeExists(config)) {
     throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
   }
-  const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
+  const logger = createLogger(logLevel('warn'));
   const store = openStore(config);
   try {
     return await fn({ config, configPath: path, store, logger });

@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { createApp, type App } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { haversineM } from '../core/rules/geo.js';
-import { createLogger } from '../adapters/log/logger.js';
+import { createLogger, logLevel } from '../adapters/log/logger.js';
 import { startEmbeddedBroker } from '../../simulators/mqtt-broker/embedded-broker.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createFleet, fleetAssets, fleetMqttSourceConfig, OVERHEAT_ABOVE_C, runFleet, type Fleet } from '../../simulators/fleet/index.js';
@@ -152,7 +152,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
   let app: App | undefined;
   try {
-    app = await createApp(config, { logger: createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'error'), http: false, command: 'assetbridge demo' });
+    app = await createApp(config, { logger: createLogger(logLevel('error')), http: false, command: 'assetbridge demo' });
     await app.start();
     const live = app;
     if (trackunit) {

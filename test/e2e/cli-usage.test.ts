@@ -80,6 +80,19 @@ describe('files and ports', () => {
     }
   });
 
+  it('an ASSETBRIDGE_LOG_LEVEL that is no level is refused naming the variable and the levels, by run and by the other commands', async () => {
+    const { path, dir } = writeConfig({ ...base, server: { port: 0 } });
+    await new SqliteStore({ path: join(dir, 'ab.db') }).close(); // a store that has run
+    for (const args of [['run'], ['dlq', 'list'], ['audit']]) {
+      const r = await runCli([...args, '-c', path], { ASSETBRIDGE_LOG_LEVEL: 'verbose' });
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({
+        args,
+        code: 2,
+        stderr: 'error: ASSETBRIDGE_LOG_LEVEL "verbose" is not a log level; use one of fatal, error, warn, info, debug, trace, silent (or unset it)\n',
+      });
+    }
+  });
+
   it('demo refuses an --mqtt-url that is not mqtt:// or mqtts:// and ends at once', async () => {
     const r = await runCli(['demo', '--mqtt-url', 'localhost:1883', '--duration', '1s', '--assets', '2']);
     expect(r.code).toBe(2);

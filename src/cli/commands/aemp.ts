@@ -25,7 +25,7 @@ import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { requestJob, type Job, type JobResult } from '../../engine/engine.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 import { requireSecrets } from '../../config/secrets.js';
@@ -439,7 +439,7 @@ const HOUR_MS = 3_600_000;
 /** Run `fn` against the configured app (its store and ingest sink); refused while a service runs (the store lease). */
 async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
-  const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? 'warn');
+  const logger = createLogger(logLevel('warn'));
   // Only enqueues: the running service's dispatcher delivers, so the ERPs' secrets are not needed here.
   const app = await createApp(config, { sources: false, http: false, deliver: false, logger, command });
   const abort = new AbortController();

@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { confirmReview, listReview, reviewId, type ConfirmResult, type ReviewEntry } from '../../adapters/telematics/aemp/review-list.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { bumpIdentityGeneration, createApp, type App } from '../../app.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
@@ -129,7 +129,7 @@ export function registerAssetReviewCommands(program: Command): Command {
             ? undefined
             : {
                 submit: async (messages) => {
-                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('warn'), command: 'assetbridge assets confirm' });
+                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge assets confirm' });
                   const result = await app.ingestor.submit(messages);
                   await app.ingestor.flush();
                   return result;

@@ -6,7 +6,7 @@ import { QUARANTINE_REPLAY_JOB, RUNTIME_NS, requestJob } from '../../engine/engi
 import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, resolveConfig, table, withContext, toJson } from '../context.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
 
@@ -85,7 +85,7 @@ export function registerQuarantineCommand(program: Command): void {
       }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
-      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('warn'), command: 'assetbridge quarantine replay' });
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge quarantine replay' });
       try {
         const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createApp } from '../../app.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
@@ -34,7 +34,7 @@ export function registerRunCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string }) => {
       const { config, configPath } = resolveConfig(opts.config);
-      const logger = createLogger(process.env.ASSETBRIDGE_LOG_LEVEL ?? config.log.level);
+      const logger = createLogger(logLevel(config.log.level));
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       const app = await createApp(config, { logger });

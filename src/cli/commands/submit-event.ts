@@ -5,7 +5,7 @@
  * @module
  */
 import { createApp } from '../../app.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import type { Config } from '../../config/schema.js';
 import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
@@ -34,7 +34,7 @@ export async function submitOperatorEvent(config: Config, configPath: string, ev
     return JSON.parse(r.output) as SubmitResult;
   });
   if (viaService) return { result: viaService, viaService: true };
-  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('warn'), command });
+  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command });
   try {
     const result = await submitEvents(app.ingestor, [event], Date.now());
     await app.ingestor.flush(); // a checkpoint: the stored state has it
