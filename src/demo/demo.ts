@@ -48,7 +48,10 @@ export interface DemoResult {
   readonly badSent: number;
   readonly erpRequests: number;
   readonly erpLocationWrites: number;
+  /** 429s the ERP simulator answered. */
   readonly erp429: number;
+  /** 429 and 503 answers, each of which paused the destination: what `status` counts as 429/503. */
+  readonly erpPausingAnswers: number;
   readonly duplicatesSuppressed: number;
   readonly faultsFired: number;
   readonly deadLetters: number;
@@ -172,7 +175,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const m = live.dispatcher.metrics().erp;
       // The publisher reports every 250 ms: what arrived was published, whatever its last report said.
       const writes = Object.values(c.applied).reduce((n, v) => n + v, 0);
-      const line = `${phase} published ${Math.max(published, stats.received)}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes ${writes}  requests ${c.requests}  429s ${c.rateLimited}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
+      const line = `${phase} published ${Math.max(published, stats.received)}  in ${stats.received}  accepted ${stats.accepted}  quarantined ${stats.quarantined}  ERP writes ${writes}  requests ${c.requests}  429/503 ${m?.rateLimited ?? 0}  queue ${queue}${m && m.pausedForMs > 0 ? '  (paused)' : ''}`;
       if (tty) opts.out.write(`\r${line.padEnd(150)}`);
       else if (Date.now() - lastLine >= 5000) {
         lastLine = Date.now();
@@ -251,6 +254,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       erpRequests: c.requests,
       erpLocationWrites: c.applied.location,
       erp429: c.rateLimited,
+      erpPausingAnswers: live.dispatcher.metrics().erp?.rateLimited ?? 0,
       duplicatesSuppressed: c.duplicatesSuppressed,
       faultsFired: Object.values(c.faultsFired).reduce((s, n) => s + n, 0),
       deadLetters: dead,
@@ -266,7 +270,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     say(`  messages published            ${result.published} (${badSent} deliberately bad)`);
     say(`  accepted / quarantined        ${result.accepted} / ${result.quarantined}${stats.quarantined === badSent ? ' (every bad message quarantined with its reason)' : ' (MISMATCH with bad messages sent)'}`);
     say(`  ERP requests / location writes ${result.erpRequests} / ${result.erpLocationWrites} (batched, coalesced per asset)`);
-    say(`  429s from the ERP             ${result.erp429} (the destination paused each time; nothing lost)`);
+    say(`  429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
     say(`  faults injected / duplicates suppressed by idempotency keys  ${result.faultsFired} / ${result.duplicatesSuppressed}`);
     say(`  dead letters / still queued   ${result.deadLetters} / ${result.pendingLeft}`);
     say(`  work orders (engine > ${OVERHEAT_ABOVE_C} °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets${perKey.size === result.workOrders ? ', none duplicated' : ' (DUPLICATES)'}`);

@@ -33,5 +33,10 @@ describe('assetbridge demo', () => {
     expect(result.workOrders).toBe(result.overheatedAssets);
     expect(text).toContain(`work orders (engine > 96.5 °C)  ${result.workOrders} for ${result.overheatedAssets} overheating assets, none duplicated`);
     expect(text).toContain('demo OK');
+    // What paused the destination, counted as `status` counts it (its 429/503 column): the ERP's
+    // 429s and its injected 503s, so a "(paused)" line never stands beside "0".
+    expect(result.erpPausingAnswers).toBeGreaterThanOrEqual(result.erp429);
+    expect(text).toContain(`429/503 answers from the ERP  ${result.erpPausingAnswers} (each paused the destination; nothing lost)`);
+    expect(text).not.toMatch(/ 429s \d/);
   }, 120_000);
 });
