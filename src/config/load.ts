@@ -22,6 +22,12 @@ export interface DeferredSecret {
   readonly problems: readonly SecretProblem[];
 }
 
+/** A secret key whose value came from variables: where it is, and their names (for messages). */
+interface SecretFromEnv {
+  readonly path: readonly string[];
+  readonly variables: readonly string[];
+}
+
 /**
  * Replace `${NAME}` in every string: from `NAME`, else from the file named by `NAME_FILE` (trailing
  * newline trimmed). A missing variable is an error naming the key, never an empty string. With
@@ -34,17 +40,25 @@ export function interpolateEnv(
   path: string[] = [],
   problems: { key: string; message: string }[] = [],
   deferred?: DeferredSecret[],
+  /** Collects the secret keys resolved from variables, so a value the schema refuses names its variable. */
+  fromEnv?: Map<string, SecretFromEnv>,
 ): unknown {
   if (typeof value === 'string') {
     const key = keyOf(path);
     const own: SecretProblem[] = [];
+    const variables: string[] = [];
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const direct = env[name];
-      if (direct !== undefined) return direct;
+      if (direct !== undefined) {
+        variables.push(name);
+        return direct;
+      }
       const file = env[`${name}_FILE`];
       if (file !== undefined) {
         try {
-          return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+          const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+          variables.push(`${name}_FILE`);
+          return text;
         } catch (err) {
           own.push({ key, message: `cannot read ${name}_FILE (${file}): ${(err as Error).message}` });
           return '';
@@ -53,7 +67,10 @@ export function interpolateEnv(
       own.push({ key, message: `environment variable ${name} is not set (set ${name} or ${name}_FILE)` });
       return '';
     });
-    if (own.length === 0) return out;
+    if (own.length === 0) {
+      if (variables.length && fromEnv && isSecretKey(key)) fromEnv.set(key, { path, variables });
+      return out;
+    }
     if (deferred && isSecretKey(key)) {
       deferred.push({ path, problems: own });
       return UNRESOLVED_PLACEHOLDER;
@@ -61,9 +78,9 @@ export function interpolateEnv(
     problems.push(...own);
     return out;
   }
-  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], problems, deferred));
+  if (Array.isArray(value)) return value.map((v, i) => interpolateEnv(v, env, [...path, String(i)], problems, deferred, fromEnv));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], problems, deferred)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, interpolateEnv(v, env, [...path, k], problems, deferred, fromEnv)]));
   }
   return value;
 }
@@ -167,12 +184,33 @@ export interface CompileOptions {
 export function compileConfig(input: unknown, env: Env = process.env, baseDir?: string, options: CompileOptions = {}): Config {
   const problems: { key: string; message: string }[] = [];
   const deferred: DeferredSecret[] | undefined = options.deferSecrets ? [] : undefined;
-  const interpolated = interpolateEnv(input ?? {}, env, [], problems, deferred);
+  const fromEnv = new Map<string, SecretFromEnv>();
+  const interpolated = interpolateEnv(input ?? {}, env, [], problems, deferred, fromEnv);
   // A missing secret is reported with everything else (all at once), but not again as the empty
   // value the schema would then refuse at the same key.
   const unset = new Set(problems.map((p) => p.key));
-  const parsed = configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir), { error: configIssueMessage(input) });
-  if (!parsed.success) throw new ConfigError([...problems, ...formatIssues(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+  const parse = () => configSchema.safeParse(baseDir === undefined ? interpolated : resolveConfigPaths(interpolated, baseDir), { error: configIssueMessage(input) });
+  let parsed = parse();
+  if (!parsed.success) {
+    // A secret variable's value the schema refuses (too short, say): the message names the variable,
+    // and when deferring it loads like a secret that is not set, for the parts that connect to refuse.
+    const naming = (issues: readonly z.core.$ZodIssue[]) =>
+      formatIssues(issues).map((i) => {
+        const source = fromEnv.get(i.key);
+        return source ? { ...i, message: `${i.message} (the value of ${source.variables.join(', ')})` } : i;
+      });
+    const issues = naming(parsed.error.issues);
+    if (deferred && issues.every((i) => fromEnv.has(i.key))) {
+      for (const key of new Set(issues.map((i) => i.key))) {
+        const path = (fromEnv.get(key) as SecretFromEnv).path;
+        const parent = valueAt(interpolated, path.slice(0, -1));
+        if (isDoc(parent)) parent[path[path.length - 1] as string] = UNRESOLVED_PLACEHOLDER;
+        deferred.push({ path, problems: issues.filter((i) => i.key === key) });
+      }
+      parsed = parse();
+    }
+    if (!parsed.success) throw new ConfigError([...problems, ...naming(parsed.error.issues).filter((i) => !unset.has(i.key))]);
+  }
   const config = parsed.data;
   const names = new Set<string>();
   config.destinations.forEach((d, i) => {

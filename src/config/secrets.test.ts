@@ -77,3 +77,25 @@ describe('secrets resolved where they are used', () => {
     expect(unresolvedSecrets(config)[0]?.message).toMatch(/^cannot read AB_T_INTAKE_FILE \(\/nonexistent\/intake\)/);
   });
 });
+
+describe('a secret whose variable holds a value its key refuses', () => {
+  const all = { AB_T_INTAKE: 'intake-token', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' };
+  const tooShort = 'use a token of at least 8 characters';
+
+  it('is refused at load naming the key and the variable it came from', () => {
+    expect(problems(() => compileConfig(input, { ...all, AB_T_INTAKE: 'abc' }))).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` }]);
+  });
+
+  it('deferred, loads like one that is not set: read-only commands work, and the parts that connect refuse with the same message', () => {
+    const config = compileConfig(input, { ...all, AB_T_INTAKE: 'abc' }, undefined, { deferSecrets: true });
+    expect(config.destinations[0]?.token).toBe('e');
+    expect(unresolvedSecrets(config)).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` }]);
+    expect(problems(() => requireSecrets(config, ['sources.http']))).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` }]);
+    expect(problems(() => requireSecrets(config, ['destinations']))).toEqual([]);
+  });
+
+  it('a value written in the file itself is still refused at load, deferred or not (it is no variable of the service\'s environment)', () => {
+    const literal = { ...input, sources: { ...input.sources, http: { token: 'abc' } } };
+    expect(problems(() => compileConfig(literal, all, undefined, { deferSecrets: true }))).toEqual([{ key: 'sources.http.token', message: tooShort }]);
+  });
+});
