@@ -233,3 +233,37 @@ function runAll(rule: ReturnType<typeof createLocationSyncRule>, events: Positio
   const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);
   return [...r.perStep.flat(), ...f.deliveries];
 }
+
+describe('location sync: a resent fix (MQTT redelivery) is a duplicate, not late', () => {
+  const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+  const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 300_000, exitDwellMs: 300_000 }, maxAccuracyM: 100 };
+
+  for (const allowedLatenessMs of [0, 30_000]) {
+    it(`the newest released fix sent again counts as nothing; a different fix at or before it is late (lateness ${allowedLatenessMs} ms)`, () => {
+      const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, allowedLatenessMs });
+      let state = rule.apply(undefined, pos(0, 52.5, eastM(0), { zone: 'A' }), ctx).state;
+      state = rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'B' }), ctx).state;
+      if (allowedLatenessMs > 0) state = rule.apply(state, pos(120, 52.5, eastM(900), { zone: 'B' }), ctx).state; // releases 60
+      const redelivered = rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'B' }), ctx);
+      expect(redelivered).toEqual({ state, deliveries: [] });
+      // Not the same fix: at the same time elsewhere, or in another reported zone, or older.
+      expect(rule.apply(state, pos(60, 52.5, eastM(800), { zone: 'B' }), ctx).late).toBe(true);
+      expect(rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'C' }), ctx).late).toBe(true);
+      expect(rule.apply(state, pos(0, 52.5, eastM(0), { zone: 'A' }), ctx).late).toBe(true);
+    });
+  }
+
+  it('after an idle watermark decided it (a broker down longer than rules.idleAfter), zones configured', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones, allowedLatenessMs: 30_000 });
+    let state = rule.apply(undefined, pos(0, 52.5, eastM(2000)), ctx).state;
+    state = rule.apply(state, pos(600, 52.5, eastM(50), { zone: 'GATE' }), ctx).state; // parks in the yard
+    state = rule.flush(state, ctx, T0 + 1_260_000).state; // the fix is final and the entry counts
+    expect(state.zones?.yard?.phase).toBe('inside');
+    const again = rule.apply(state, pos(600, 52.5, eastM(50), { zone: 'GATE' }), ctx);
+    expect(again.late).toBeUndefined();
+    expect(again.deliveries).toEqual([]);
+    expect(again.state).toBe(state);
+    expect(rule.apply(state, pos(600, 52.5, eastM(60), { zone: 'GATE' }), ctx).late).toBe(true);
+    expect(rule.apply(state, pos(600, 52.5, eastM(50), { zone: 'GATE', accuracyM: 500 }), ctx).late).toBe(true); // reported inaccurate this time
+  });
+});

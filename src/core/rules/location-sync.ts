@@ -93,11 +93,15 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       if (options.appliesTo !== undefined && !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state ?? {};
       const item = bufferedFix(event, options.zones);
+      // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
+      // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
+      // an older released fix sent again cannot be told from a late one, and counts as late.
+      if (s.last !== undefined && isSameFix(s.last, item)) return { state: s, deliveries: NO_DELIVERIES };
       if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
         // Nothing to reorder (the common case, and the ingest hot path): a position at or before
         // the newest one processed is late; any other is processed at once.
         const released = s.order?.released ?? s.last?.eventTime;
-        if (released !== undefined && item.t <= released) return item.t < released ? lateResult(s) : { state: s, deliveries: [] }; // equal: a duplicate
+        if (released !== undefined && item.t <= released) return lateResult(s);
         const r = processFix(options, s.order === undefined ? s : withoutOrder(s), item, ctx);
         return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
       }
@@ -147,6 +151,14 @@ export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
 // Accuracy is part of it: the same fix reported accurate and inaccurate is not a duplicate (which
 // one arrived first must not decide).
 const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''},${f.inaccurate ? 1 : 0}`);
+
+/** The zone the source reported with a processed fix (a configured zone's code may stand in `zone`). */
+const reportedZone = (fix: Fix): string | undefined => (fix.zoneName === undefined ? fix.zone : fix.sourceZone);
+
+/** Whether `f` is the processed fix `last` again: equal by {@link tiebreakOf}'s key and time. */
+function isSameFix(last: Fix, f: BufferedFix): boolean {
+  return f.t === last.eventTime && f.lat === last.lat && f.lng === last.lng && f.zone === reportedZone(last) && (f.inaccurate === true) === (last.inaccurate === true);
+}
 
 function processAll(
   options: LocationSyncOptions,
@@ -250,7 +262,7 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   const best = entered.length > 0 ? z.index.best(entered) : undefined;
   const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: last.lat, lng: last.lng, eventTime: last.eventTime };
   // The zone the source reported with the last fix: what a fix there would send outside configured zones.
-  const reported = last.zoneName === undefined ? last.zone : last.sourceZone;
+  const reported = reportedZone(last);
   if (best) {
     fix.zone = best.locationCode;
     fix.zoneName = best.name;
