@@ -49,5 +49,25 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_destination_paused_seconds{destination="erp"} 1.5\n');
     expect(text).toContain('assetbridge_circuit_open{destination="erp"} 1\n');
   });
+
+  it("says in each counter's HELP what it counts from: the process's start, or the store's life (kept across restarts)", () => {
+    // Values from the store (kept across restarts) are 1000 and up; those the process counts are below.
+    const stored: Counters = { eventsAccepted: 1001, quarantined: 1002, quarantineOpen: 1003, ingestLog: 1004, factsEnqueued: { 'workorder.create': 1005 } };
+    const m = { attempts: 1, delivered: 2, retried: 3, deadLettered: 4, rateLimited: 5, authRefreshes: 6, pauses: 7, circuit: 'closed' as const, circuitOpened: 8, inFlight: 9, pausedForMs: 0 };
+    const snapshot = { ingest: { received: 11, checkpoints: 12, watermarks: 13, captured: 14, captureDropped: 15, lateEvents: { location: 16 } }, destinations: { erp: m } };
+    const text = renderMetrics(snapshot, [{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: 0 }], stored);
+    const help = new Map<string, string>();
+    const fromStore = new Map<string, boolean>();
+    for (const line of text.trimEnd().split('\n')) {
+      const h = /^# HELP (\S+) (.*)$/.exec(line);
+      if (h) help.set(h[1]!, h[2]!);
+      const sample = /^(\w+_total)(?:\{[^}]*\})? (\d+)$/.exec(line);
+      if (sample) fromStore.set(sample[1]!, Number(sample[2]) >= 1000);
+    }
+    expect(fromStore.size).toBe(13);
+    for (const [name, stored] of fromStore) {
+      expect(help.get(name), name).toMatch(stored ? /, over the store's life \(kept across restarts\)\.$/ : /, since the process started\.$/);
+    }
+  });
 });
 

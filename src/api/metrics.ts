@@ -23,37 +23,37 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
     }
   };
   const ingest = (snapshot.ingest ?? {}) as Record<string, number> & { lateEvents?: Record<string, number> };
-  metric('assetbridge_messages_received_total', 'counter', 'Messages received by all sources since start.', [[{}, ingest.received ?? 0]]);
-  metric('assetbridge_rule_state_checkpoints_total', 'counter', 'Checkpoints that stored rule state since start.', [[{}, ingest.checkpoints ?? 0]]);
+  metric('assetbridge_messages_received_total', 'counter', 'Messages handed to the pipeline (MQTT, HTTP, telematics pulls, ERP feedback, quarantine replays), since the process started.', [[{}, ingest.received ?? 0]]);
+  metric('assetbridge_rule_state_checkpoints_total', 'counter', 'Checkpoints that stored rule state, since the process started.', [[{}, ingest.checkpoints ?? 0]]);
   metric(
     'assetbridge_rule_late_events_total',
     'counter',
-    'Events a rule dropped as later than rules.allowedLateness, since start.',
+    'Events a rule dropped as late, by rule: older than what it had decided on (held longer than rules.allowedLateness, or resent after it was decided), since the process started.',
     Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
-  metric('assetbridge_idle_watermarks_total', 'counter', 'Silent assets whose held events were decided (rules.idleAfter), since start.', [[{}, ingest.watermarks ?? 0]]);
-  metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since start.', [[{}, ingest.captured ?? 0]]);
-  metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since start.', [[{}, ingest.captureDropped ?? 0]]);
-  metric('assetbridge_ingest_log_messages', 'gauge', 'Messages whose rule-state changes are held in memory until the next checkpoint.', [[{}, counters.ingestLog]]);
-  metric('assetbridge_events_accepted_total', 'counter', 'Events accepted (all time).', [[{}, counters.eventsAccepted]]);
+  metric('assetbridge_idle_watermarks_total', 'counter', 'Idle watermarks: silent assets whose held events were decided (rules.idleAfter), since the process started.', [[{}, ingest.watermarks ?? 0]]);
+  metric('assetbridge_captured_events_total', 'counter', 'Accepted events written to the event capture files (capture.dir), since the process started.', [[{}, ingest.captured ?? 0]]);
+  metric('assetbridge_capture_dropped_total', 'counter', 'Accepted events the event capture did not keep (capture.maxFileMiB reached, disk behind, write error), since the process started.', [[{}, ingest.captureDropped ?? 0]]);
+  metric('assetbridge_ingest_log_messages', 'gauge', 'Messages in the ingest log: their rule-state changes are not in the stored rule state until the next checkpoint.', [[{}, counters.ingestLog]]);
+  metric('assetbridge_events_accepted_total', 'counter', "Messages accepted (stored and run through the rules), over the store's life (kept across restarts).", [[{}, counters.eventsAccepted]]);
   metric(
     'assetbridge_facts_enqueued_total',
     'counter',
-    'New facts put in the outbox (all time), by operation: work orders opened, inventory counts and usage posted.',
+    "New facts put in the outbox, by operation (work orders opened, inventory counts and usage posted; a replay adds none), over the store's life (kept across restarts).",
     Object.entries(counters.factsEnqueued).map(([operation, n]) => [{ operation }, n]),
   );
-  metric('assetbridge_quarantined_total', 'counter', 'Messages quarantined (all time).', [[{}, counters.quarantined]]);
+  metric('assetbridge_quarantined_total', 'counter', "Messages quarantined (a replay quarantined again counts again), over the store's life (kept across restarts).", [[{}, counters.quarantined]]);
   metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
   metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
-  metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest pending delivery.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
+  metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest delivery pending or in flight per destination.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
   const dest = (snapshot.destinations ?? {}) as Record<string, DestinationMetrics>;
   const per = (f: keyof DestinationMetrics) => Object.entries(dest).map(([k, m]): [Record<string, string>, number] => [{ destination: k }, Number(m[f]) || 0]);
-  metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts since start.', per('attempts'));
-  metric('assetbridge_delivered_total', 'counter', 'Deliveries confirmed by the ERP since start.', per('delivered'));
-  metric('assetbridge_rate_limited_total', 'counter', '429/503 answers since start.', per('rateLimited'));
-  metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters since start.', per('deadLettered'));
-  metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
-  metric('assetbridge_circuit_open', 'gauge', '1 when the circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts (one per item sent), since the process started.', per('attempts'));
+  metric('assetbridge_delivered_total', 'counter', 'Deliveries confirmed by the ERP, since the process started.', per('delivered'));
+  metric('assetbridge_rate_limited_total', 'counter', '429/503 answers from the destination (each pauses it), since the process started.', per('rateLimited'));
+  metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters, since the process started.', per('deadLettered'));
+  metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause per destination.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
+  metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
   return `${lines.join('\n')}\n`;
 }
