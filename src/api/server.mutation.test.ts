@@ -119,4 +119,15 @@ describe('POST /v1/events: the bearer token', () => {
     expect(r.status).toBe(expected);
     expect(sink.submitted).toEqual([]);
   });
+
+  it.each([
+    ['no Authorization header', null],
+    ['another token', 'Bearer intake-token-2'],
+    ['the token without the Bearer scheme', TOKEN],
+  ])('says what to send when refusing %s (JSON, as every other answer)', async (_what, authorization) => {
+    const r = await post(app(recordingSink()), JSON.stringify([event(1)]), authorization);
+    const body = (await r.json()) as { error: string };
+    expect(body.error).toContain('Authorization: Bearer <sources.http.token>');
+    expect(body.error).not.toContain(TOKEN);
+  });
 });

@@ -87,7 +87,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   }
   if (intake) {
     const guard = [
-      bearerAuth({ token: intake.token, noAuthenticationHeader: { message: { error: 'missing bearer token; send Authorization: Bearer <token>' } } }),
+      bearerAuth({
+        token: intake.token,
+        noAuthenticationHeader: { message: { error: 'missing bearer token; send Authorization: Bearer <sources.http.token>' } },
+        invalidAuthenticationHeader: { message: { error: 'malformed Authorization header; send Authorization: Bearer <sources.http.token>' } },
+        invalidToken: { message: { error: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' } },
+      }),
       bodyLimit({
         maxSize: intake.bodyLimitBytes,
         onError: (c) => c.json({ error: `body exceeds ${intake.bodyLimitBytes} bytes; split it into smaller POSTs` }, 413),
