@@ -103,6 +103,21 @@ describe('ingest pipeline', () => {
     expect(ingestor.stats.lateEvents).toEqual({ location: 2 });
   });
 
+  it('does not count a redelivered message (MQTT DUP) a rule drops as late: it was most likely taken before', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const ingestor = locationIngestor(real, new IdentityIndex(await real.listAssets()));
+    await ingestor.submit([at(3, 53), at(4, 54), at(5, 52)]);
+    // The ack of that batch was lost with its connection: the broker sends it all again, marked DUP.
+    const r = await ingestor.submit([at(3, 53), at(4, 54), at(5, 52)].map((m) => ({ ...m, redelivered: true as const })));
+    expect(r).toEqual({ accepted: 3, quarantined: [] });
+    expect(ingestor.stats.lateEvents).toEqual({});
+    // A late message that is not a redelivery still counts.
+    await ingestor.submit([at(4, 54)]);
+    expect(ingestor.stats.lateEvents).toEqual({ location: 1 });
+  });
+
   it('after a failed commit rejects what was built on it, and starts again from the store', async () => {
     const { real, g, ingestor } = await setup();
     const first = ingestor.submit([at(0, 52)]);

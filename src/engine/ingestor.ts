@@ -664,7 +664,7 @@ export class Ingestor implements IngestSink {
             // A bug in a rule: this batch's states are copies, so it is run again without this message.
             throw new MessageFailure(i, `rule "${rule.name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err);
           }
-          if (result.late === true) (late ??= {})[rule.name] = (late[rule.name] ?? 0) + 1;
+          if (result.late === true && m.redelivered !== true) (late ??= {})[rule.name] = (late[rule.name] ?? 0) + 1;
           if (result.state !== doc[rule.name]) {
             doc[rule.name] = result.state;
             mask |= bit;

@@ -18,6 +18,12 @@ export interface RawMessage {
    * open after its effect nor close it without one.
    */
   readonly replayOf?: number;
+  /**
+   * The source may have handed this message over before: an MQTT redelivery (DUP), sent again by
+   * the broker because no acknowledgement reached it (often one lost with its connection after the
+   * commit). A rule that drops it as late has most likely taken it already: not counted as late.
+   */
+  readonly redelivered?: true;
 }
 
 /** Where and why input was set aside (invariant 6). */

@@ -119,11 +119,11 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     }
     counts.received++;
     inflight++;
-    pending.push({
-      packet,
-      raw: { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() },
-      connection,
-    });
+    // DUP: the broker sent it on an earlier connection and no acknowledgement reached it.
+    const raw: RawMessage = packet.dup
+      ? { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), redelivered: true }
+      : { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() };
+    pending.push({ packet, raw, connection });
     if (pending.length >= maxSubmitBatch) flush();
     else if (!flushScheduled) {
       flushScheduled = true;
