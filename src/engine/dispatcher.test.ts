@@ -15,7 +15,7 @@ import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { Dispatcher, type DestinationPolicy } from './dispatcher.js';
+import { Dispatcher, type DestinationPolicy, type DispatcherOptions } from './dispatcher.js';
 import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../config/schema.js';
@@ -645,5 +645,34 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     d.notify();
     const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
     expect(resend).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
+  });
+});
+
+describe('the log says what needs an operator', () => {
+  it('a dead letter (error, with its id, operation, key and the reason) and the circuit opening (warn, once)', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);
+    const connector = new ScriptedConnector();
+    connector.script.push(new PermanentError('422: plant 9999 does not exist', 422));
+    for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('502 bad gateway', 502));
+    const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
+    const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
+    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
+    const d = new Dispatcher({
+      store,
+      clock: systemClock,
+      idlePollMs: 10,
+      logger,
+      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 2, openMs: 60_000, timeoutMs: 2000 }],
+    });
+    cleanup.push(() => d.stop(1000));
+    await d.start();
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    const [dead] = await store.listDeliveries({ status: 'dead' });
+    expect(lines.filter((l) => l.level === 'error')).toEqual([
+      { level: 'error', fields: { destination: 'erp', id: dead!.id, operation: 'workorder.create', businessKey: dead!.businessKey, error: '422: plant 9999 does not exist' }, msg: expect.stringContaining('dead letter') as unknown },
+    ]);
+    expect(lines.filter((l) => l.level === 'warn' && l.msg.includes('circuit'))).toEqual([
+      { level: 'warn', fields: { destination: 'erp', openMs: 60_000 }, msg: expect.stringContaining('circuit open') as unknown },
+    ]);
   });
 });

@@ -376,6 +376,10 @@ export class Dispatcher {
             ? err.message
             : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`;
         w.metrics.deadLettered++;
+        this.opts.logger?.error(
+          { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
+          "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
+        );
         outcomes.push({ id: r.id, result: 'dead', error: why, ...unsettled });
         audit.push(this.auditOf(items, r, now, 'dead'));
         continue;
@@ -391,8 +395,11 @@ export class Dispatcher {
 
     if (rateLimited) this.onRateLimited(w, rateLimited, now);
     else if (anySuccess) w.consecutive429 = 0;
-    if (anyFailure && !anySuccess) w.breaker.onFailure(now);
-    else if (anySuccess) w.breaker.onSuccess();
+    if (anyFailure && !anySuccess) {
+      const opened = w.breaker.opened;
+      w.breaker.onFailure(now);
+      if (w.breaker.opened !== opened) this.opts.logger?.warn({ destination: p.name, openMs: p.openMs }, 'circuit open: the destination keeps failing; no requests for openMs, then one probe');
+    } else if (anySuccess) w.breaker.onSuccess();
     else w.breaker.onNeutral();
     try {
       await this.opts.store.completeAttempts(outcomes, audit, now);
