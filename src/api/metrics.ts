@@ -23,7 +23,7 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
     }
   };
   const ingest = (snapshot.ingest ?? {}) as Record<string, number> & { lateEvents?: Record<string, number> };
-  metric('assetbridge_messages_received_total', 'counter', 'Messages handed to the pipeline (MQTT, HTTP, telematics pulls, ERP feedback, quarantine replays), since the process started.', [[{}, ingest.received ?? 0]]);
+  metric('assetbridge_messages_received_total', 'counter', 'Messages handed to the pipeline (MQTT, HTTP, telematics pulls, ERP feedback, and CLI requests such as quarantine replays), since the process started.', [[{}, ingest.received ?? 0]]);
   metric('assetbridge_rule_state_checkpoints_total', 'counter', 'Checkpoints that stored rule state, since the process started.', [[{}, ingest.checkpoints ?? 0]]);
   metric(
     'assetbridge_rule_late_events_total',
