@@ -217,4 +217,34 @@ ALTER TABLE outbox_unsettled ADD COLUMN delivery_id INTEGER;
 ALTER TABLE outbox_unsettled ADD COLUMN idempotency_key TEXT;
 `,
   },
+  {
+    version: 10,
+    name: 'outbox-counts',
+    // Rows per destination and status, kept by triggers in the same transaction as every outbox
+    // write: \`status\` and each /metrics scrape read them at once instead of counting the outbox
+    // (a full scan that held the main thread ~0.3 s at a million rows). A coalesced state value
+    // (an upsert that sets no status) and a fact enqueued twice (DO NOTHING) fire none.
+    sql: `
+CREATE TABLE outbox_counts (
+  destination TEXT NOT NULL,
+  status      TEXT NOT NULL,
+  n           INTEGER NOT NULL,
+  PRIMARY KEY (destination, status)
+) WITHOUT ROWID;
+INSERT INTO outbox_counts (destination, status, n) SELECT destination, status, COUNT(*) FROM outbox GROUP BY destination, status;
+CREATE TRIGGER outbox_counts_insert AFTER INSERT ON outbox BEGIN
+  INSERT INTO outbox_counts (destination, status, n) VALUES (NEW.destination, NEW.status, 1)
+    ON CONFLICT (destination, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER outbox_counts_update AFTER UPDATE OF status, destination ON outbox
+  WHEN OLD.status IS NOT NEW.status OR OLD.destination IS NOT NEW.destination BEGIN
+  UPDATE outbox_counts SET n = n - 1 WHERE destination = OLD.destination AND status = OLD.status;
+  INSERT INTO outbox_counts (destination, status, n) VALUES (NEW.destination, NEW.status, 1)
+    ON CONFLICT (destination, status) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
+  UPDATE outbox_counts SET n = n - 1 WHERE destination = OLD.destination AND status = OLD.status;
+END;
+`,
+  },
 ];

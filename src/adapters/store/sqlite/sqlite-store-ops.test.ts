@@ -2,12 +2,15 @@
  * The store methods the operations surface reads and prunes with: retention (`prune`), the
  * delivered counts `status` shows (`outboxStats`) and the audit trail (`queryAudit`).
  */
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
-import { tempStore } from '../../../../test/helpers/temp-store.js';
-import type { AuditRecord } from '../../../ports/store.js';
+import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import type { AttemptOutcome, AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
-import type { SqliteStore } from './sqlite-store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { SqliteStore } from './sqlite-store.js';
 
 const DAY = 86_400_000;
 const stores: SqliteStore[] = [];
@@ -53,5 +56,86 @@ describe('SqliteStore operations surface', () => {
     const [fresh] = await s.listDeliveries({});
     expect(fresh!.id).not.toBe(old!.id);
     expect(await s.queryAudit({ deliveryId: fresh!.id })).toEqual([]);
+  });
+});
+
+/** What `outboxStats` means, counted over the whole outbox (as it was before migration 10 kept counts). */
+function countedStats(s: SqliteStore, now: number) {
+  const rows = s.db
+    .prepare(
+      `SELECT destination, SUM(status = 'pending') AS pending, SUM(status = 'inflight') AS inflight, SUM(status = 'delivered') AS delivered, SUM(status = 'dead') AS dead,
+         MIN(CASE WHEN status IN ('pending', 'inflight') THEN created_at END) AS oldest
+       FROM outbox GROUP BY destination ORDER BY destination`,
+    )
+    .all() as { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }[];
+  return rows.map(({ oldest, ...r }) => ({ ...r, oldestPendingAgeMs: oldest === null ? 0 : Math.max(0, now - oldest) }));
+}
+
+describe('SqliteStore outbox counts (migration 10)', () => {
+  const step = fc.oneof(
+    fc.record({ op: fc.constant('state' as const), dest: fc.constantFrom('erp', 'other'), key: fc.integer({ min: 0, max: 3 }), time: fc.integer({ min: 1, max: 50 }) }),
+    fc.record({ op: fc.constant('fact' as const), dest: fc.constantFrom('erp', 'other'), key: fc.integer({ min: 0, max: 6 }) }),
+    fc.record({ op: fc.constant('claim' as const), dest: fc.constantFrom('erp', 'other'), limit: fc.integer({ min: 1, max: 4 }), results: fc.array(fc.constantFrom('delivered', 'dead', 'retry', 'release', 'keep'), { minLength: 4, maxLength: 4 }) }),
+    fc.record({ op: fc.constantFrom('replay' as const, 'discard' as const, 'recover' as const, 'prune' as const) }),
+  );
+
+  it('status reads the same counts and oldest waiting age as counting the outbox, through any sequence of writes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 30 }), async (steps) => {
+        const s = open();
+        let now = Date.now();
+        for (const st of steps) {
+          now += 1000;
+          if (st.op === 'state') await commit(s, [{ destination: st.dest, operation: 'location.update', kind: 'state', businessKey: `A${st.key}`, erpAssetId: `A${st.key}`, eventTime: st.time, payload: { at: st.time } }]);
+          else if (st.op === 'fact') await commit(s, [{ ...wo(`A1|hot|${st.key}`), destination: st.dest }]);
+          else if (st.op === 'claim') {
+            const claimed = await s.claimDue(st.dest, now + 10 * DAY, st.limit, new Set());
+            const outcomes = claimed.flatMap((d, i): AttemptOutcome[] => {
+              const r = st.results[i % st.results.length];
+              if (r === 'delivered') return [{ id: d.id, result: r }];
+              if (r === 'dead') return [{ id: d.id, result: r, error: 'refused' }];
+              if (r === 'retry') return [{ id: d.id, result: r, nextAttemptAt: now, error: 'timeout' }];
+              if (r === 'release') return [{ id: d.id, result: r, nextAttemptAt: now }];
+              return []; // left in flight
+            });
+            await s.completeAttempts(outcomes, [], now);
+          } else if (st.op === 'replay') await s.replayDead('all', now);
+          else if (st.op === 'discard') await s.discardDead('all', now);
+          else if (st.op === 'recover') await s.recoverInflight();
+          else await pruneAll(s, { deliveredBefore: now + DAY, deliveredFactsBefore: now + DAY });
+          // Retention's deleted rows stay counted as delivered (a counter of their own).
+          const pruned = (destination: string) => (s.db.prepare(`SELECT value FROM counters WHERE name = ?`).pluck().get(`delivered_pruned:${destination}`) as number | undefined) ?? 0;
+          const expected = countedStats(s, now).map((d) => ({ ...d, delivered: d.delivered + pruned(d.destination) }));
+          const listed = await s.outboxStats(now);
+          expect(listed.filter((d) => expected.some((e) => e.destination === d.destination))).toEqual(expected);
+          // A destination whose every row retention deleted is still listed, with what it delivered.
+          for (const d of listed.filter((x) => !expected.some((e) => e.destination === x.destination))) expect(d).toEqual({ destination: d.destination, pending: 0, inflight: 0, delivered: pruned(d.destination), dead: 0, oldestPendingAgeMs: 0 });
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('a store upgraded from the version before starts from the rows it holds', async () => {
+    const path = tempStorePath();
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 10)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+    }
+    const row = raw.prepare(
+      `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, created_at, updated_at, next_attempt_at)
+       VALUES ('erp', 'workorder.create', ?, 'fact', 'A1', 1, '{}', ?, ?, ?, 0, 0)`,
+    );
+    row.run('k1', 'i1', 'delivered', 100);
+    row.run('k2', 'i2', 'pending', 200);
+    row.run('k3', 'i3', 'dead', 300);
+    raw.close();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    expect(await s.outboxStats(1200)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: 1000 }]);
+    await commit(s, [wo('A1|hot|9')]);
+    expect(await s.outboxStats(1200)).toMatchObject([{ destination: 'erp', pending: 2 }]);
   });
 });

@@ -529,15 +529,22 @@ export class SqliteStore implements Store {
   }
 
   outboxStats(now: number): Promise<DestinationStats[]> {
-    const rows = this.db
-      .prepare(
-        `SELECT destination,
-           SUM(status = 'pending') AS pending, SUM(status = 'inflight') AS inflight,
-           SUM(status = 'delivered') AS delivered, SUM(status = 'dead') AS dead,
-           MIN(CASE WHEN status IN ('pending', 'inflight') THEN created_at END) AS oldest
-         FROM outbox GROUP BY destination ORDER BY destination`,
-      )
-      .all() as { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }[];
+    // The counts the triggers of migration 10 keep; the oldest waiting row is the one of the lowest
+    // id (ids and created_at grow together; a row keeps both through retries and replays), found
+    // through the status index, so nothing here grows with the outbox.
+    const counts = this.db.prepare(`SELECT destination, status, n FROM outbox_counts WHERE n != 0 ORDER BY destination`).all() as { destination: string; status: string; n: number }[];
+    const oldestOf = this.db.prepare(`SELECT created_at FROM outbox WHERE id = (SELECT MIN(id) FROM outbox WHERE status = ? AND destination = ?)`).pluck();
+    const byDestination = new Map<string, { destination: string; pending: number; inflight: number; delivered: number; dead: number; oldest: number | null }>();
+    for (const { destination, status, n } of counts) {
+      let r = byDestination.get(destination);
+      if (!r) byDestination.set(destination, (r = { destination, pending: 0, inflight: 0, delivered: 0, dead: 0, oldest: null }));
+      if (status === 'pending' || status === 'inflight' || status === 'delivered' || status === 'dead') r[status] = n;
+      if (status === 'pending' || status === 'inflight') {
+        const at = oldestOf.get(status, destination) as number | undefined;
+        if (at !== undefined && (r.oldest === null || at < r.oldest)) r.oldest = at;
+      }
+    }
+    const rows = [...byDestination.values()];
     const pruned = new Map(
       (this.db.prepare(`SELECT substr(name, ${PRUNED_PREFIX.length + 1}) AS destination, value FROM counters WHERE name LIKE '${PRUNED_PREFIX}%'`).all() as { destination: string; value: number }[]).map(
         (r) => [r.destination, r.value],
