@@ -201,6 +201,11 @@ export interface Store {
    * ERP has not reported on yet).
    */
   factDeliveries(operation: string, businessKeys: readonly string[]): Promise<Map<string, FactDelivery>>;
+  /**
+   * The business keys of one asset's facts of one operation in the outbox, newest first, at most
+   * `limit` (the work orders `maintenance complete` suggests for a key it does not know).
+   */
+  factKeysOfAsset(operation: string, erpAssetId: string, limit: number): Promise<string[]>;
   /** Dead → discarded (the row and its audit stay; see `DeliveryStatus`). Returns how many moved. */
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number>;
 

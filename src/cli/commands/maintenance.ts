@@ -186,7 +186,15 @@ export interface WorkOrderKnowledge {
   readonly workOrders: Readonly<Record<string, WorkOrderRecord>>;
   /** Whether the outbox holds a `workorder.create` fact under the key: assetbridge opened it. */
   readonly opened: boolean;
+  /**
+   * The asset's work orders the outbox holds, newest first (at most {@link OUTBOX_SUGGESTIONS}):
+   * also those its maintenance state no longer keeps (at most 50 open, `keepClosed` closed).
+   */
+  readonly outbox?: readonly string[];
 }
+
+/** How many of an asset's work orders from the outbox a refused key is compared with. */
+const OUTBOX_SUGGESTIONS = 500;
 
 export async function loadWorkOrderKnowledge(store: Store, config: Config, businessKey: string): Promise<WorkOrderKnowledge> {
   const key = parseWorkOrderKey(businessKey);
@@ -195,7 +203,9 @@ export async function loadWorkOrderKnowledge(store: Store, config: Config, busin
   const state = (await store.loadStates([key.erpAssetId])).get(key.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
   const workOrders = state?.workOrders ?? {};
   const opened = businessKey in workOrders || (await store.factDeliveries(WORKORDER_CREATE, [businessKey])).has(businessKey);
-  return { assetIds, workOrders, opened };
+  if (opened) return { assetIds, workOrders, opened };
+  // Refused: what to suggest instead, from the outbox too (the state keeps only the newest).
+  return { assetIds, workOrders, opened, outbox: await store.factKeysOfAsset(WORKORDER_CREATE, key.erpAssetId, OUTBOX_SUGGESTIONS) };
 }
 
 /** `known`, closest to `typed` first (the likeliest meant by a typo). */
@@ -228,9 +238,11 @@ export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowled
   const entries = Object.entries(known.workOrders);
   const open = closestFirst(businessKey, entries.filter(([, w]) => !closed(w)).map(([k]) => k));
   const done = closestFirst(businessKey, entries.filter(([, w]) => closed(w)).map(([k]) => k));
-  const candidates = open.length
-    ? `open work orders of ${asset}: ${listed(open, 5)}`
-    : `no open work orders of ${asset}${done.length ? `; closest completed or cancelled: ${listed(done, 3)}` : ''}`;
+  // Opened by assetbridge but no longer in the state: open or closed, the state cannot say.
+  const older = closestFirst(businessKey, (known.outbox ?? []).filter((k) => !(k in known.workOrders)));
+  const candidates =
+    (open.length ? `open work orders of ${asset}: ${listed(open, 5)}` : `no open work orders of ${asset}${done.length ? `; closest completed or cancelled: ${listed(done, 3)}` : ''}`) +
+    (older.length ? `; other work orders assetbridge opened for ${asset} (beyond what its maintenance state keeps): ${listed(older, 5)}` : '');
   throw new UsageError(
     `"${businessKey}" names no work order assetbridge knows (none was opened under that key, and ${asset}'s maintenance state holds none); ${candidates}. ` +
       `Check the key with 'assetbridge maintenance status --asset ${asset}'; for a work order assetbridge did not open (made in the ERP by hand) or no longer remembers (its outbox row pruned by store.retention.deliveredFacts), add --force`,

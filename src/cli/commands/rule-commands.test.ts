@@ -11,7 +11,8 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkKnownWorkOrder, completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, maintenanceCsv, onlyDue } from './maintenance.js';
+import { checkKnownWorkOrder, completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
+import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
@@ -283,6 +284,26 @@ describe('maintenance complete', () => {
     // An asset not in the registry: refused even with --force (the pipeline could only quarantine it).
     expect(() => checkKnownWorkOrder('eq-1|svc|250h@b0', known, true)).toThrow(/^no asset "eq-1" in the registry \(the asset of "eq-1\|svc\|250h@b0"\); did you mean EQ-1, EQ-2\? /);
     expect(() => checkKnownWorkOrder('NOPE|svc|250h@b0', known, false)).toThrow(/^no asset "NOPE" in the registry .*'assetbridge assets list' the assets$/);
+  });
+
+  it('also suggests the work orders the outbox holds for the asset beyond those its state keeps (at most 50 open)', async () => {
+    const requested = { status: 'requested', openedAt: 0 } as const;
+    // The state keeps one open work order; the outbox also holds an older one the state let go of.
+    const known = { assetIds: ['EQ-1'], workOrders: { 'EQ-1|oil|5000km@b0': requested }, opened: false, outbox: ['EQ-1|oil|5000km@b0', 'EQ-1|svc|500h@b250', 'EQ-1|svc|250h@b0'] };
+    expect(() => checkKnownWorkOrder('EQ-1|svc|500h@b25', known, false)).toThrow(
+      /; open work orders of EQ-1: EQ-1\|oil\|5000km@b0; other work orders assetbridge opened for EQ-1 \(beyond what its maintenance state keeps\): EQ-1\|svc\|500h@b250, EQ-1\|svc\|250h@b0\. Check the key/,
+    );
+    expect(() => checkKnownWorkOrder('EQ-1|svc|500h@b25', { ...known, workOrders: {} }, false)).toThrow(/; no open work orders of EQ-1; other work orders assetbridge opened for EQ-1 \(beyond what its maintenance state keeps\): EQ-1\|svc\|500h@b250, /);
+
+    // From the store: the outbox's work orders of that asset, not of another, newest first.
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets(assets);
+    const wo = (erpAssetId: string, businessKey: string, t: number) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey, erpAssetId, eventTime: t, payload: {} }) as const;
+    await store.commitIngest({ states: [], deliveries: [wo('EQ-1', 'EQ-1|svc|250h@b0', 1), wo('EQ-2', 'EQ-2|svc|250h@b0', 2), wo('EQ-1', 'EQ-1|svc|500h@b250', 3)], quarantine: [], accepted: 1 });
+    const config = { assets: { inline: [], files: [] }, destinations: [] } as unknown as Config;
+    expect(await loadWorkOrderKnowledge(store, config, 'EQ-1|svc|500h@b25')).toEqual({ assetIds: ['EQ-1', 'EQ-2'], workOrders: {}, opened: false, outbox: ['EQ-1|svc|500h@b250', 'EQ-1|svc|250h@b0'] });
+    expect((await loadWorkOrderKnowledge(store, config, 'EQ-1|svc|500h@b250')).opened).toBe(true);
   });
 });
 

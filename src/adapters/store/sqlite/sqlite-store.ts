@@ -665,6 +665,14 @@ export class SqliteStore implements Store {
     return Promise.resolve(out);
   }
 
+  factKeysOfAsset(operation: string, erpAssetId: string, limit: number): Promise<string[]> {
+    // No index on the asset: a scan, for a refused hand completion only (never on the hot path).
+    const rows = this.db
+      .prepare(`SELECT business_key FROM outbox WHERE kind = 'fact' AND operation = ? AND erp_asset_id = ? GROUP BY business_key ORDER BY MAX(id) DESC LIMIT ?`)
+      .all(operation, erpAssetId, limit) as { business_key: string }[];
+    return Promise.resolve(rows.map((r) => r.business_key));
+  }
+
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number> {
     // Kept, not deleted: a discarded fact's row is what stops the same fact being queued again (the
     // outbox keeps one per key), and a deleted newest row would hand its id to the next delivery.
