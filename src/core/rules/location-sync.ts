@@ -14,7 +14,9 @@
  * membership, not the zone its source reported (outside configured zones that is the zone sent, and
  * a tracker decides it on the same bad fix), not the position, not the heartbeat; nor does an idle
  * watermark settle a dwell on it. The ERP keeps the last accurate fix until the next one. Only an
- * asset's first fix is sent whatever its accuracy, there being nothing to keep.
+ * asset's first fix is sent whatever its accuracy, there being nothing to keep (the first accurate
+ * one replaces it). Of fixes with the same event time, the accurate one counts, in whatever order
+ * they arrive and with any lateness (two sources reporting one asset).
  * @module
  */
 import type { PositionEvent } from '../model/events.js';
@@ -97,6 +99,11 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
       // an older released fix sent again cannot be told from a late one, and counts as late.
       if (s.last !== undefined && isSameFix(s.last, item)) return { state: s, deliveries: NO_DELIVERIES };
+      if (replacesInaccurate(s, item)) {
+        // Decided on an inaccurate fix, and nothing newer since: the accurate one of that time counts instead.
+        const r = processFix(options, lateness === 0 && s.order !== undefined && s.order.pending.length === 0 ? withoutOrder(s) : s, item, ctx);
+        return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
+      }
       if (lateness === 0 && (s.order === undefined || s.order.pending.length === 0)) {
         // Nothing to reorder (the common case, and the ingest hot path): a position at or before
         // the newest one processed is late; any other is processed at once.
@@ -106,7 +113,11 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
         return { state: r.state, deliveries: r.delivery ? [r.delivery] : [] };
       }
       // States written before reordering existed carry only `last`: it is the release mark.
-      const order = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
+      const stored = s.order ?? (s.last ? { released: s.last.eventTime, newest: s.last.eventTime, pending: [] } : undefined);
+      const twin = stored?.pending.find((p) => p.t === item.t && p.inaccurate !== item.inaccurate);
+      // An accurate fix waiting with this one's time counts instead of it; this one, accurate, instead of those waiting.
+      if (twin !== undefined && item.inaccurate) return { state: s, deliveries: NO_DELIVERIES };
+      const order = twin !== undefined && stored ? { ...stored, pending: stored.pending.filter((p) => p.t !== item.t || p.inaccurate !== true) } : stored;
       const a = admit(order, item, lateness, tiebreakOf);
       if (a.late) return lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
@@ -148,14 +159,25 @@ function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): Buf
  */
 export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
 
-// Accuracy is part of it: the same fix reported accurate and inaccurate is not a duplicate (which
-// one arrived first must not decide).
-const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''},${f.inaccurate ? 1 : 0}`);
+// Fixes of one time waiting together are all accurate or all inaccurate (an accurate one replaces
+// inaccurate ones of its time: see replacesInaccurate), so accuracy is no part of it.
+const tiebreakOf = byKey((f: BufferedFix): string => `${f.lat},${f.lng},${f.zone ?? ''}`);
+
+/**
+ * Of fixes with the same event time, an inaccurate one never counts beside an accurate one, in
+ * whatever order they arrive and with any lateness (two sources reporting one asset): an accurate
+ * fix of the time of the inaccurate one last decided on, with nothing newer decided since, is
+ * decided on as well (an inaccurate fix changed nothing it would have to undo, but `last`, and an
+ * asset's first fix, which the accurate one then replaces at the ERP: see processFix).
+ */
+function replacesInaccurate(s: LocationSyncState, item: BufferedFix): boolean {
+  return item.inaccurate !== true && s.last?.inaccurate === true && s.last.eventTime === item.t && (s.order?.released === undefined || s.order.released === item.t);
+}
 
 /** The zone the source reported with a processed fix (a configured zone's code may stand in `zone`). */
 const reportedZone = (fix: Fix): string | undefined => (fix.zoneName === undefined ? fix.zone : fix.sourceZone);
 
-/** Whether `f` is the processed fix `last` again: equal by {@link tiebreakOf}'s key and time. */
+/** Whether `f` is the processed fix `last` again: the same time, coordinates, reported zone and accuracy. */
 function isSameFix(last: Fix, f: BufferedFix): boolean {
   return f.t === last.eventTime && f.lat === last.lat && f.lng === last.lng && f.zone === reportedZone(last) && (f.inaccurate === true) === (last.inaccurate === true);
 }
@@ -214,9 +236,11 @@ function processFix(
   // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
   // of the zone its source reports: a tracker's own geofence is decided on that same fix.
+  // An inaccurate first fix (sent, there being nothing to keep) is replaced by the first accurate one.
   const due =
     synced === undefined ||
-    (f.inaccurate !== true && (synced.zone !== fix.zone || haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
+    (f.inaccurate !== true &&
+      (synced.inaccurate === true || synced.zone !== fix.zone || haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
   const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { last: fix };
   if (state.synced !== undefined) base.synced = state.synced;
   if (zones !== undefined) base.zones = zones;
