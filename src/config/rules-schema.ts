@@ -27,10 +27,8 @@ const dur = duration;
 const every = (fallback: string) =>
   duration(fallback).pipe(z.number().min(100, { error: (iss) => `${durationText(Number(iss.input))} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)` }));
 
-const timeZone = z
-  .string()
-  .default('UTC')
-  .refine(isValidTimeZone, { error: echoed('is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York') });
+const timeZoneName = z.string().refine(isValidTimeZone, { error: echoed('is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York') });
+const timeZone = timeZoneName.default('UTC');
 
 /** Rule names end up in work-order business keys (`asset|rule|occurrence`). */
 const ruleName = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a rule name: use letters, digits, _ . - only (the name is part of the work-order key)') });
@@ -405,9 +403,9 @@ const windowsSchema = z
     default: z.array(slotSchema).default([]),
     /** Days no window starts on, at every site (public holidays, a shutdown). @default none */
     closed: closedSchema,
-    /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots, closed}` (closed days added to the common ones). */
+    /** Per site (the asset attribute named by `siteAttribute`): slots, or `{timeZone, slots, closed}` (time zone by default the common one; closed days added to the common ones). */
     sites: z
-      .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone, slots: z.array(slotSchema), closed: closedSchema })], { error: echoed('is neither form: give the site a list of slots, or { timeZone, slots, closed }') }))
+      .record(z.string(), z.union([z.array(slotSchema), z.strictObject({ timeZone: timeZoneName.optional(), slots: z.array(slotSchema), closed: closedSchema })], { error: echoed('is neither form: give the site a list of slots, or { timeZone, slots, closed }') }))
       .default({}),
   })
   .transform((w): Record<string, WindowCalendar> => {
@@ -418,7 +416,7 @@ const windowsSchema = z
     };
     if (w.default.length) out['*'] = { timeZone: w.timeZone, windows: w.default, ...closed() };
     for (const [site, v] of Object.entries(w.sites))
-      out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v, ...closed() } : { timeZone: v.timeZone, windows: v.slots, ...closed(v.closed) };
+      out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v, ...closed() } : { timeZone: v.timeZone ?? w.timeZone, windows: v.slots, ...closed(v.closed) };
     return out;
   });
 

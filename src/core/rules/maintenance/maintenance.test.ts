@@ -687,6 +687,16 @@ describe('maintenance windows', () => {
     expect(nextWindow({ ...sat, closed: [{ from: '2026-01-01', to: '2028-12-31' }] }, Date.UTC(2026, 6, 1))).toBeUndefined();
   });
 
+  it('a site written as {slots, closed} without its own timeZone keeps the windows\' timeZone (not UTC)', () => {
+    const w =
+      rulesSchema.parse({
+        maintenance: { windows: { timeZone: 'Europe/Berlin', default: [{ days: ['sat'], from: '06:00', to: '14:00' }], sites: { MUC: { slots: [{ days: ['wed'], from: '06:00', to: '10:00' }], closed: ['2026-11-04'] } } } },
+      }).maintenance?.windows ?? {};
+    expect(w.MUC?.timeZone).toBe('Europe/Berlin');
+    // Wednesday 2026-11-04 is closed: the next Wednesday, 06:00 in Berlin (05:00 UTC).
+    expect(nextWindow(w.MUC!, Date.parse('2026-11-02T12:00:00Z'))?.start).toBe(Date.parse('2026-11-11T05:00:00Z'));
+  });
+
   it('takes closed days from the config, for all sites and per site, and says what is wrong with one', () => {
     const parsed = rulesSchema.parse({
       maintenance: {
