@@ -140,3 +140,16 @@ describe('custom calendars: start dates', () => {
     expect(() => customCalendar('UTC', [{ id: 'P01', start: '2026-01-01' }], '2026-13-01')).toThrow(/2026-13-01/);
   });
 });
+
+describe('usage per period: a meter reset declared after the readings that showed it', () => {
+  for (const lateness of [0, 120_000]) {
+    it(`is applied, not dropped as late: the new meter's usage counts (lateness ${lateness} ms)`, () => {
+      const h = 3_600_000;
+      const t0 = Date.UTC(2026, 9, 5);
+      const s = run(monthlyCalendar('UTC'), [meter(t0, 240), meter(t0 + 11 * h, 251), meter(t0 + 30 * h, 3), meter(t0 + 34 * h, 6), meter(t0 + 30 * h, 3, true), meter(t0 + 40 * h, 12)], lateness);
+      expect(s.last?.[1]).toBe(260);
+      expect(sum(s)).toBe(20);
+      expect(s.meterIssue).toBeUndefined();
+    });
+  }
+});

@@ -93,7 +93,9 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
       const r = readingOf(event, meter);
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
-      if (a.late) return lateResult(s);
+      // A declared reset comes after the readings that showed the new meter (set aside as
+      // backwards): taken now, never dropped as late, so the readings after it count again.
+      if (a.late) return r.reset === true ? processAll(s, [r], options) : lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };

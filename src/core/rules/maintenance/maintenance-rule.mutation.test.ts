@@ -190,3 +190,16 @@ describe('sensor events', () => {
     expect(keys(r)).toEqual(['EQ-7|low-oil|2026-10-01T08:01:00.000Z']);
   });
 });
+
+describe('a meter reset declared after the readings that showed it (assets reset-meter --at, in the past)', () => {
+  // 240 h, 251 h; the meter is swapped at 30 h: it reads 3 h, then 6 h (both set aside as backwards
+  // until the reset is declared); the reset is declared at 35 h for 30 h, then the next reading comes.
+  for (const allowedLatenessMs of [0, 2 * MIN]) {
+    it(`is applied, not dropped as late: later readings count from it (lateness ${allowedLatenessMs} ms)`, () => {
+      const r = run([meter(0, 240), meter(11, 251), meter(30, 3), meter(34, 6), meter(30, 3, true), meter(40, 12)], options({ allowedLatenessMs }));
+      // 251 h on the old meter, then 9 h on the new one (3 → 12).
+      expect(r.state?.hours?.total).toBe(260);
+      expect(r.state?.meterIssue).toBeUndefined();
+    });
+  }
+});

@@ -141,6 +141,10 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
       const adm = admit(s.order, sample, lateness, sampleOrder);
       if (adm.late) {
+        // A declared meter reset comes after the readings that showed the new meter (set aside as
+        // backwards): taken now, never dropped as late, so the readings after it count again.
+        const reset = declaredResetOf(sample);
+        if (reset) return processSamples(copy(s), [reset], a, ctx, options);
         // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
         const kinds = s.releasedKinds;
         if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) return lateResult(s);
@@ -163,6 +167,13 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
 }
 
 type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
+
+/** Only the declared resets a meter sample carries (not its other meter's plain reading), if any. */
+function declaredResetOf(sample: MaintenanceSample): MaintenanceSample | undefined {
+  if (sample.k !== 'm' || (sample.reset !== true && sample.kmReset !== true)) return undefined;
+  const { t, h, km, reset, kmReset } = sample;
+  return { t, k: 'm', ...(reset === true && h !== undefined ? { h, reset } : {}), ...(kmReset === true && km !== undefined ? { km, kmReset } : {}) };
+}
 
 /** A copy to change, without `drop` (field by field, no spread or delete: this runs per sample). */
 function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutable {
