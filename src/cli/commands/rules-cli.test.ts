@@ -151,3 +151,16 @@ describe('usage errors', () => {
     expect((await runCli(['--version'])).code).toBe(0);
   });
 });
+
+describe('zones check', () => {
+  it('reads the site and priority from the properties it is told, as zones.properties does', async () => {
+    const cfg = config();
+    const file = join(cfg.dir, 'sites.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'DEPOT', code: 'D1', plant: 'HAM', rank: 3 }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const r = await runCli(['zones', 'check', file, '--code-property', 'code', '--site-property', 'plant', '--priority-property', 'rank', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { zones: { name: string; site?: string; priority: number }[] }).zones.map((z) => [z.name, z.site, z.priority])).toEqual([['DEPOT', 'HAM', 3]]);
+  });
+});

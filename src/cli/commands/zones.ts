@@ -109,10 +109,13 @@ export function registerZonesCommand(program: Command): Command {
     .option('--name-property <p>', 'feature property with the zone name', 'name')
     .option('--code-property <p>', 'feature property with the ERP location code', 'locationCode')
     .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres', 'radiusM')
+    .option('--site-property <p>', 'feature property with the zone’s site (maintenance windows per site)', 'site')
+    .option('--priority-property <p>', 'feature property with the zone’s priority (the higher wins where zones overlap)', 'priority')
     .option('--json', 'print JSON')
+    .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
     .action(
-      action((file: string, opts: { nameProperty: string; codeProperty: string; radiusProperty: string; json?: boolean }) => {
-        const result = checkZonesFile(file, { name: opts.nameProperty, locationCode: opts.codeProperty, radiusM: opts.radiusProperty });
+      action((file: string, opts: { nameProperty: string; codeProperty: string; radiusProperty: string; siteProperty: string; priorityProperty: string; json?: boolean }) => {
+        const result = checkZonesFile(file, { name: opts.nameProperty, locationCode: opts.codeProperty, radiusM: opts.radiusProperty, site: opts.siteProperty, priority: opts.priorityProperty });
         if (opts.json) process.stdout.write(`${toJson(result)}\n`);
         else {
           if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
