@@ -231,6 +231,25 @@ describe('rules test', () => {
     const spikes = rulesSchema.parse({ maintenance: { thresholds: [{ name: 'spikes', sensor: 'hydPressure', above: 250, clearBelow: 240, repeat: { count: 3, within: '1h' } }] } });
     expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 3600 s, clears below 240, cooldown 3600 s');
   });
+
+  it('lists the maintenance windows work orders are planned into, per site', () => {
+    const windows = rulesSchema.parse({
+      maintenance: {
+        serviceIntervals: [{ name: 'svc', everyHours: 250 }],
+        windows: {
+          timeZone: 'Europe/Berlin',
+          default: [{ days: ['sat'], from: '07:00', to: '13:00' }],
+          closed: ['2026-12-24', { from: '2026-12-28', to: '2026-12-31' }],
+          sites: { HAM: [{ days: ['tue', 'thu'], from: '18:00', to: '22:00' }], NYC: { timeZone: 'America/New_York', slots: [{ days: ['sun'], from: '22:00', to: '04:00' }] } },
+        },
+      },
+    });
+    expect(describeRules(windows).filter((r) => r[0] === 'windows')).toEqual([
+      ['windows', 'maintenance windows', 'other sites: sat 07:00–13:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
+      ['windows', 'maintenance windows', 'site HAM: tue, thu 18:00–22:00 (Europe/Berlin); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
+      ['windows', 'maintenance windows', 'site NYC: sun 22:00–04:00 (America/New_York); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
+    ]);
+  });
 });
 
 const stores: SqliteStore[] = [];

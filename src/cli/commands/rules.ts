@@ -26,6 +26,7 @@ import type { RulesConfig } from '../../config/rules-schema.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import type { StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
+import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
@@ -58,6 +59,15 @@ async function allAssets(config: Config, store: Store | undefined): Promise<Asse
   return [...byId.values()];
 }
 
+/** A site's weekly maintenance windows and closed days, for `rules list`. */
+function describeWindows(c: WindowCalendar): string {
+  const clock = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
+  const slots = c.windows.map((w) => `${w.days.map((d) => WEEKDAY_NAMES[d]).join(', ')} ${clock(w.startMinute)}–${clock(w.startMinute + w.durationMinutes)}`);
+  const closed = (c.closed ?? []).map((d) => (d.from === d.to ? d.from : `${d.from} to ${d.to}`));
+  const shown = closed.length > 5 ? [...closed.slice(0, 5), `and ${closed.length - 5} more`] : closed;
+  return `${slots.join('; ')} (${c.timeZone})${shown.length ? `; closed ${shown.join(', ')}` : ''}`;
+}
+
 /** The compiled rules, as rows for `rules list`. */
 export function describeRules(rules: RulesConfig): (string | number)[][] {
   const rows: (string | number)[][] = [['RULE', 'TYPE', 'CONDITION', 'ACTION']];
@@ -84,6 +94,8 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
     const codes = r.codes ? `codes ${r.codes.join(', ')}` : 'any code';
     rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${r.cooldownMs / 1000} s quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
   }
+  for (const [site, calendar] of Object.entries(rules.maintenance?.windows ?? {}).sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1)))
+    rows.push(['windows', 'maintenance windows', `${site === '*' ? 'other sites' : `site ${site}`}: ${describeWindows(calendar)}`, 'planned dates']);
   if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;
