@@ -232,6 +232,14 @@ describe('rules test', () => {
     expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 3600 s, clears below 240, cooldown 3600 s');
   });
 
+  it('says which fix a location update is of, when the line that decided it is another (the lateness held it)', async () => {
+    const lines = ['{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:00:00Z","lat":52.6,"lng":13.4}', '{"kind":"position","assetId":"tag-2","eventTime":"2026-10-01T08:01:00Z","lat":52.6,"lng":13.4}'];
+    const report = await runRulesTest({ lines, rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    const text = formatRulesTest(report);
+    // Line 2 released line 1's fix (1 min lateness).
+    expect(text).toContain('line 2: position EQ-2 @ 2026-10-01T08:01:00.000Z\n  location.update → erp [state] EQ-2: location (none) at {"lat":52.6,"lng":13.4}, the fix of 2026-10-01T08:00:00.000Z\n');
+  });
+
   it('lists the maintenance windows work orders are planned into, per site', () => {
     const windows = rulesSchema.parse({
       maintenance: {

@@ -302,12 +302,17 @@ function tracedAsset(assets: readonly AssetWithIdentifiers[], name: string): str
 /** A payload value as text: strings and numbers as they are, anything else as JSON. */
 const txt = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v) ?? '');
 
-/** One line per delivery: operation, destination, business key and the essentials of the payload. */
-export function describeDelivery(d: DeliveryIntent): string {
+/**
+ * One line per delivery: operation, destination, business key and the essentials of the payload.
+ * `decidedBy`: the event times of the line it is shown under; a location update of another fix (one
+ * the lateness held, or an idle watermark's) says which.
+ */
+export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[]): string {
   const p = d.payload;
+  const fixOf = decidedBy !== undefined && typeof p.lastSeen === 'string' && !decidedBy.includes(p.lastSeen) ? `, the fix of ${p.lastSeen}` : '';
   const detail =
     d.operation === 'location.update'
-      ? `location ${txt(p.warehouseLocation ?? '(none)')} at ${JSON.stringify(p.coordinates)}`
+      ? `location ${txt(p.warehouseLocation ?? '(none)')} at ${JSON.stringify(p.coordinates)}${fixOf}`
       : d.operation === 'workorder.create'
         ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${txt(p.plannedStart)}` : ''}`
         : d.operation === 'inventory.count'
@@ -326,10 +331,11 @@ export function formatLine(l: RulesTestLine): string {
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   for (const w of l.idle ?? []) {
     out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
-    for (const d of w.deliveries) out.push(`    ${describeDelivery(d)}`);
+    for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
   }
   if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
-  for (const d of l.deliveries) out.push(`  ${describeDelivery(d)}`);
+  const times = l.events.map((x) => x.eventTime);
+  for (const d of l.deliveries) out.push(`  ${describeDelivery(d, times)}`);
   for (const t of l.trace ?? []) out.push(`  · ${t}`);
   return `${out.join('\n')}\n`;
 }
@@ -352,7 +358,7 @@ export function formatSummary(report: RulesTestReport): string {
   const out: string[] = [];
   if (report.flushed.length) {
     out.push('', 'decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):');
-    for (const d of report.flushed) out.push(`  ${describeDelivery(d)}`);
+    for (const d of report.flushed) out.push(`  ${describeDelivery(d, [])}`);
   }
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   const totals = Object.entries(report.totals);
@@ -401,8 +407,8 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     if (items.length === 0) return;
     out.push('', `${title} (${items.length}):`, ...items.map((i) => `  ${i}`));
   };
-  section(`facts only with ${names.proposed}`, c.onlyProposed.map(describeDelivery));
-  section(`facts only with ${names.current}`, c.onlyCurrent.map(describeDelivery));
+  section(`facts only with ${names.proposed}`, c.onlyProposed.map((d) => describeDelivery(d)));
+  section(`facts only with ${names.current}`, c.onlyCurrent.map((d) => describeDelivery(d)));
   section('facts both would send, with another payload', c.changed.map((f) => `${f.current.operation} → ${f.current.destination} ${f.current.businessKey}: ${fieldChanges(f.current.payload, f.proposed.payload)}`));
   section('state updates that would end on another value', c.states.map((st) => `${st.operation} → ${st.destination} ${st.businessKey}: ${fieldChanges(st.current, st.proposed)}`));
   const same = sameDeliveries(c);
