@@ -137,9 +137,9 @@ describe('rules test', () => {
   });
 
   it('rules list says how the rules treat time', () => {
-    expect(describeTiming(rules)).toBe('events wait 60 s of event time for late ones (rules.allowedLateness); an asset silent for 120 s has what they hold decided, zone dwell included (rules.idleAfter)');
+    expect(describeTiming(rules)).toBe('events wait 1 min of event time for late ones (rules.allowedLateness); an asset silent for 2 min has what they hold decided, zone dwell included (rules.idleAfter)');
     expect(describeTiming(rulesSchema.parse({ allowedLateness: 0 }))).toBe('events are decided as they arrive (rules.allowedLateness 0)');
-    expect(describeTiming(rulesSchema.parse({ allowedLateness: '10m', idleAfter: 0 }))).toBe("events wait 600 s of event time for late ones (rules.allowedLateness); a silent asset's held events wait for its next one (rules.idleAfter 0)");
+    expect(describeTiming(rulesSchema.parse({ allowedLateness: '10m', idleAfter: 0 }))).toBe("events wait 10 min of event time for late ones (rules.allowedLateness); a silent asset's held events wait for its next one (rules.idleAfter 0)");
   });
 
   it('at the end of the input, treats each asset as the service treats one that falls silent: a zone entry under way completes', async () => {
@@ -229,7 +229,7 @@ describe('rules test', () => {
   it('lists the compiled rules', () => {
     expect(describeRules(rules).map((r) => r[0])).toEqual(['RULE', 'location', 'zones', 'overheat', 'service-250h', 'depreciation']);
     const spikes = rulesSchema.parse({ maintenance: { thresholds: [{ name: 'spikes', sensor: 'hydPressure', above: 250, clearBelow: 240, repeat: { count: 3, within: '1h' } }] } });
-    expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 3600 s, clears below 240, cooldown 3600 s');
+    expect(describeRules(spikes).find((r) => r[0] === 'spikes')?.[2]).toBe('hydPressure above 250 for 0 s, 3 times within 1 h, clears below 240, cooldown 1 h');
   });
 
   it('says which fix a location update is of, when the line that decided it is another (the lateness held it)', async () => {
@@ -238,6 +238,14 @@ describe('rules test', () => {
     const text = formatRulesTest(report);
     // Line 2 released line 1's fix (1 min lateness).
     expect(text).toContain('line 2: position EQ-2 @ 2026-10-01T08:01:00.000Z\n  location.update → erp [state] EQ-2: location (none) at {"lat":52.6,"lng":13.4}, the fix of 2026-10-01T08:00:00.000Z\n');
+  });
+
+  it('says durations in the units they are written in (h, min, s), not thousands of seconds', () => {
+    const c = rulesSchema.parse({ location: { heartbeatMs: '1h' }, zones: { enterDwellMs: '30s', exitDwellMs: '2m', inline: [{ name: 'y', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }] }, maintenance: { alerts: [{ name: 'faults', cooldown: '24h' }] } });
+    const rows = describeRules(c);
+    expect(rows.find((r) => r[0] === 'location')?.[2]).toBe('moved > 100 m, zone change, or every 1 h');
+    expect(rows.find((r) => r[0] === 'zones')?.[2]).toBe('1 zone(s), enter after 30 s, leave after 2 min beyond 25 m');
+    expect(rows.find((r) => r[0] === 'faults')?.[2]).toBe('critical alert, any code; again after 24 h quiet');
   });
 
   it('lists the maintenance windows work orders are planned into, per site', () => {

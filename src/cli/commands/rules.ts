@@ -27,6 +27,7 @@ import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import type { StateDoc } from '../../core/rules/simulate.js';
 import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
+import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
@@ -39,10 +40,9 @@ export function rulesConfigOf(config: Config): RulesConfig {
 
 /** How the rules treat time, for `rules list`: the reorder window and when a silent asset's held events are decided. */
 export function describeTiming(r: RulesConfig): string {
-  const secs = (ms: number) => `${ms / 1000} s`;
   if (r.allowedLateness === 0 && (r.zones?.zones.length ?? 0) === 0) return 'events are decided as they arrive (rules.allowedLateness 0)';
-  const held = r.allowedLateness > 0 ? `events wait ${secs(r.allowedLateness)} of event time for late ones (rules.allowedLateness)` : 'events are decided as they arrive';
-  const idle = r.idleAfter > 0 ? `; an asset silent for ${secs(Math.max(r.idleAfter, r.allowedLateness))} has what they hold decided, zone dwell included (rules.idleAfter)` : '; a silent asset\'s held events wait for its next one (rules.idleAfter 0)';
+  const held = r.allowedLateness > 0 ? `events wait ${formatDuration(r.allowedLateness)} of event time for late ones (rules.allowedLateness)` : 'events are decided as they arrive';
+  const idle = r.idleAfter > 0 ? `; an asset silent for ${formatDuration(Math.max(r.idleAfter, r.allowedLateness))} has what they hold decided, zone dwell included (rules.idleAfter)` : '; a silent asset\'s held events wait for its next one (rules.idleAfter 0)';
   return `${held}${idle}`;
 }
 
@@ -71,14 +71,14 @@ function describeWindows(c: WindowCalendar): string {
 /** The compiled rules, as rows for `rules list`. */
 export function describeRules(rules: RulesConfig): (string | number)[][] {
   const rows: (string | number)[][] = [['RULE', 'TYPE', 'CONDITION', 'ACTION']];
-  if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${rules.location.heartbeatMs / 1000} s${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
-  if (rules.zones) rows.push(['zones', 'zones', `${rules.zones.zones.length} zone(s), enter after ${rules.zones.enterDwellMs / 1000} s, leave after ${rules.zones.exitDwellMs / 1000} s beyond ${rules.zones.hysteresisM} m`, 'location code']);
+  if (rules.location.enabled) rows.push(['location', 'location sync', `moved > ${rules.location.minDistanceM} m, zone change, or every ${formatDuration(rules.location.heartbeatMs)}${rules.location.appliesTo ? ` (${describeFilter(rules.location.appliesTo)})` : ''}`, 'location.update']);
+  if (rules.zones) rows.push(['zones', 'zones', `${rules.zones.zones.length} zone(s), enter after ${formatDuration(rules.zones.enterDwellMs)}, leave after ${formatDuration(rules.zones.exitDwellMs)} beyond ${rules.zones.hysteresisM} m`, 'location code']);
   const only = (f: AssetFilter | undefined) => (f ? ` (${describeFilter(f)})` : '');
   const action = (severity: string) => `workorder.create ${severity === 'critical' ? 'HIGH' : 'MEDIUM'}`;
   for (const t of rules.maintenance?.thresholds ?? []) {
     const clear = t.clearAt !== t.threshold ? `, clears ${t.direction === 'above' ? 'below' : 'above'} ${t.clearAt}` : '';
-    const repeat = t.repeat ? `, ${t.repeat.count} times within ${t.repeat.withinMs / 1000} s` : '';
-    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${t.durationMs / 1000} s${repeat}${clear}, cooldown ${t.cooldownMs / 1000} s${only(t.appliesTo)}`, action(t.severity)]);
+    const repeat = t.repeat ? `, ${t.repeat.count} times within ${formatDuration(t.repeat.withinMs)}` : '';
+    rows.push([t.name, 'threshold', `${t.sensor} ${t.direction} ${t.threshold} for ${formatDuration(t.durationMs)}${repeat}${clear}, cooldown ${formatDuration(t.cooldownMs)}${only(t.appliesTo)}`, action(t.severity)]);
   }
   for (const s of rules.maintenance?.serviceIntervals ?? []) {
     const unit = s.meter === 'km' ? 'km' : 'h';
@@ -92,7 +92,7 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   }
   for (const r of rules.maintenance?.alerts ?? []) {
     const codes = r.codes ? `codes ${r.codes.join(', ')}` : 'any code';
-    rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${r.cooldownMs / 1000} s quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
+    rows.push([r.name, 'alert', `${r.minSeverity === 'info' ? 'any' : `${r.minSeverity}${r.minSeverity === 'critical' ? '' : ' or critical'}`} alert, ${codes}; again after ${formatDuration(r.cooldownMs)} quiet${only(r.appliesTo)}`, r.severity ? action(r.severity) : 'workorder.create (priority from the alert)']);
   }
   for (const [site, calendar] of Object.entries(rules.maintenance?.windows ?? {}).sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1)))
     rows.push(['windows', 'maintenance windows', `${site === '*' ? 'other sites' : `site ${site}`}: ${describeWindows(calendar)}`, 'planned dates']);

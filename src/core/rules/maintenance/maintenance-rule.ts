@@ -631,7 +631,8 @@ function remember(
   return next;
 }
 
-function formatDuration(ms: number): string {
+/** A duration in whole hours, minutes or seconds: `12 h`, `5 min`, `30 s`. */
+export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000} min`;
   return `${Math.round(ms / 1000)} s`;
