@@ -22,6 +22,13 @@ describe('config check', () => {
     expect(r.stdout).toContain('warning: rules.maintenance.thresholds.0.sensor: no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire');
   });
 
+  it('says where the HTTP intake listens, or that no server runs for it', async () => {
+    const on = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { host: '0.0.0.0', port: 8090 } });
+    expect((await runCli(['config', 'check', '-c', on.path])).stdout).toContain(`${on.path} is valid: 1 destination(s), 0 MQTT source(s), HTTP intake on at http://0.0.0.0:8090/v1/events\n`);
+    const off = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { port: 0 } });
+    expect((await runCli(['config', 'check', '-c', off.path])).stdout).toContain('HTTP intake configured, but server.port is 0: no server runs to take events (set server.port)\n');
+  });
+
   it('refuses a telematics feed whose vendor has no default address and that gives none, naming telematics.N.baseUrl', async () => {
     // Mutation: the feeds' addresses left for the service's start to find.
     const cfg = writeConfig({ destinations: [erp], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });

@@ -99,8 +99,10 @@ export function registerConfigCommand(program: Command): void {
       // What the service checks only as it starts: the asset CSVs, and each feed's address.
       const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
       if (startProblems.length) throw new ConfigError(startProblems);
+      const { host, port } = config.server;
+      const intake = !config.sources.http ? 'off' : port > 0 ? `on at http://${host}:${port}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
       process.stdout.write(
-        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${config.sources.http ? 'on' : 'off'}` +
+        `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${intake}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
       // Rules nothing configured feeds: said, not refused (a source may come later).
