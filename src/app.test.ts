@@ -57,3 +57,17 @@ describe('buildSources', () => {
     expect(line.match(/"source":/g)).toHaveLength(1);
   });
 });
+
+describe('createApp and an intake with no server', () => {
+  it('warns that sources.http takes no events while server.port is 0', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], sources: { http: { token: 'intake-token-1' } }, server: { port: 0 } });
+    const app = await createApp(config, { logger });
+    try {
+      expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
+    } finally {
+      await app.close();
+    }
+  });
+});

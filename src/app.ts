@@ -194,6 +194,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw err;
   });
+  if (config.sources.http && options.http === undefined && !wantHttp) logger.warn('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
   const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
   if (split.length && store.capabilities.singleWriter) {
     logger.warn(
