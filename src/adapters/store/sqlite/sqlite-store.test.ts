@@ -520,6 +520,34 @@ describe('SqliteStore after a state request of unknown outcome', () => {
     expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
   });
 
+  // Kills: the same row's value counted as newer than itself (id >=, or its key compared the wrong way round).
+  it('the value of unknown outcome retried and delivered is not resent: it is the same value', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    await commit(s, [loc(100, 'A')]);
+    const a = await claimOne(s, t);
+    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    const a2 = await claimOne(s, t + 1);
+    expect([a2.id, a2.idempotencyKey]).toEqual([a.id, a.idempotencyKey]);
+    await s.completeAttempts([{ id: a2.id, result: 'delivered' }], [], t + 1);
+    expect(await pending(s)).toEqual([]);
+  });
+
+  // Kills: only a higher row id counted as enqueued later, not a new value in the same row.
+  it('at one event time, a new value that replaced the one of unknown outcome in its row is resent after delivery', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    await commit(s, [loc(100, 'A')]);
+    const a = await claimOne(s, t);
+    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    await commit(s, [loc(100, 'B')]); // same event time: replaces A in the pending row
+    const b = await claimOne(s, t + 1);
+    expect(b.id).toBe(a.id);
+    expect(b.idempotencyKey).not.toBe(a.idempotencyKey);
+    await s.completeAttempts([{ id: b.id, result: 'delivered' }], [], t + 1);
+    expect(await pending(s)).toEqual([{ zone: 'B', resend: true, due: t + 60_000 }]);
+  });
+
   it('at one event time, orders values as the outbox does: one queued after the unknown-outcome value is resent, one queued before it is not', async () => {
     const s = open();
     const t = Date.now() + 1000;
