@@ -47,6 +47,18 @@ describe('SqliteStore operations surface', () => {
     ]);
   });
 
+  // Kills: outboxStats listing the zero counts the triggers leave behind (a status whose rows all went).
+  it('does not list a destination whose rows retention deleted when none of them was delivered', async () => {
+    const s = open();
+    await commit(s, [{ ...wo('A1|hot|1'), destination: 'other' }]);
+    const [d] = await s.claimDue('other', now, 1, new Set());
+    await s.completeAttempts([{ id: d!.id, result: 'dead', error: '422 invalid plant' }], [], now - 10 * DAY);
+    expect(await s.discardDead('all', now - 10 * DAY)).toBe(1);
+    await commit(s, [wo('A1|hot|2')]); // the newest row is never pruned
+    expect(await pruneAll(s, { deliveredFactsBefore: now - 7 * DAY })).toMatchObject({ deliveredFacts: 1 });
+    expect(await s.outboxStats(now)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
+  });
+
   it('never gives a new delivery the id of one retention deleted, so its audit trail stays its own', async () => {
     const s = open();
     await commit(s, [wo('A1|hot|1')]);
