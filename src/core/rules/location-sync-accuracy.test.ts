@@ -82,6 +82,18 @@ describe('location sync: an accurate and an inaccurate fix of the same time', ()
     );
   });
 
+  // Kills: replacesInaccurate only without a release mark (the inaccurate fix released by a newer one, then its accurate twin).
+  it('with a reorder window, an accurate fix arriving after its inaccurate twin was released still counts, even beyond the window', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 600_000, zones, allowedLatenessMs: 30_000 });
+    let state: LocationSyncState | undefined;
+    for (const e of [pos(T0, 2000, ACCURATE), pos(T0 + 60_000, 0, INACCURATE), pos(T0 + 100_000, 0, ACCURATE)]) state = rule.apply(state, e, ctx).state;
+    expect(state?.last).toMatchObject({ eventTime: T0 + 60_000, inaccurate: true }); // released by the newer fix
+    const twin = rule.apply(state, pos(T0 + 60_000, 0, ACCURATE), ctx);
+    expect(twin.late).toBeUndefined();
+    expect(twin.state.last?.eventTime).toBe(T0 + 60_000);
+    expect(twin.state.last?.inaccurate).toBeUndefined();
+  });
+
   it('with allowedLateness 0, an accurate fix arriving after an inaccurate one of its time still moves the zone', () => {
     // Parked in the yard long enough to enter; the inaccurate twin (2 km off) is first, then the accurate one.
     const events = [pos(T0, 2000, ACCURATE), pos(T0 + 60_000, 0, INACCURATE), pos(T0 + 60_000, 0, ACCURATE), pos(T0 + 100_000, 0, ACCURATE)];

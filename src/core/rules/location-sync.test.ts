@@ -248,10 +248,20 @@ describe('location sync: a resent fix (MQTT redelivery) is a duplicate, not late
       expect(redelivered).toEqual({ state, deliveries: [] });
       // Not the same fix: at the same time elsewhere, or in another reported zone, or older.
       expect(rule.apply(state, pos(60, 52.5, eastM(800), { zone: 'B' }), ctx).late).toBe(true);
+      expect(rule.apply(state, pos(60, 52.501, eastM(500), { zone: 'B' }), ctx).late).toBe(true); // only the latitude differs
       expect(rule.apply(state, pos(60, 52.5, eastM(500), { zone: 'C' }), ctx).late).toBe(true);
       expect(rule.apply(state, pos(0, 52.5, eastM(0), { zone: 'A' }), ctx).late).toBe(true);
     });
   }
+
+  // Kills: replacesInaccurate taking an inaccurate fix too (only an accurate one replaces an inaccurate one of its time).
+  it('an inaccurate fix at the time of the inaccurate one decided on, elsewhere, is late: it replaces nothing', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones });
+    const first = rule.apply(undefined, pos(0, 52.5, eastM(2000), { accuracyM: 500 }), ctx); // sent: nothing to keep
+    expect(first.deliveries).toHaveLength(1);
+    const other = rule.apply(first.state, pos(0, 52.5, eastM(900), { accuracyM: 800 }), ctx);
+    expect(other).toEqual({ state: first.state, deliveries: [], late: true });
+  });
 
   it('after an idle watermark decided it (a broker down longer than rules.idleAfter), zones configured', () => {
     const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones, allowedLatenessMs: 30_000 });
