@@ -203,3 +203,20 @@ describe('a meter reset declared after the readings that showed it (assets reset
     });
   }
 });
+
+describe('a declared reset of one meter after the readings that showed it, with both meters tracked', () => {
+  const oil5k: ServiceIntervalRule = { name: 'oil-5000km', meter: 'km', every: 5000, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
+  const both = options({ serviceIntervals: [service250, oil5k] });
+  /** A reading of both meters `at` hours after T0; `kmReset` declares the odometer reset. */
+  const reading = (at: number, operatingHours: number, odometerKm: number, kmReset?: true): MeterEvent => ({ ...meter(at, operatingHours), odometerKm, ...(kmReset ? { odometerReset: true } : {}) });
+
+  // Kills: only a late hours reset applied (not an odometer one).
+  it('a late odometer reset is applied: later readings count from it, and the hours it carries are not taken again', () => {
+    // The odometer is swapped at 30 h: it reads 30 km, then 60 km; the reset is declared afterwards, then 120 km.
+    const r = run([reading(0, 240, 24_000), reading(11, 251, 25_100), reading(30, 270, 30), reading(34, 274, 60), reading(30, 270, 30, true), reading(40, 280, 120)], both);
+    expect(r.state?.km?.total).toBe(25_190);
+    expect(r.state?.odometerIssue).toBeUndefined();
+    expect(r.state?.hours?.total).toBe(280);
+    expect(r.state?.meterIssue).toBeUndefined();
+  });
+});
