@@ -3,6 +3,9 @@
  * the store work where the secrets live in the service's environment alone), and the parts that
  * connect refuse to start without theirs, naming the key.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors/errors.js';
 import { compileConfig } from './load.js';
@@ -92,6 +95,40 @@ describe('a secret whose variable holds a value its key refuses', () => {
     expect(unresolvedSecrets(config)).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` }]);
     expect(problems(() => requireSecrets(config, ['sources.http']))).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` }]);
     expect(problems(() => requireSecrets(config, ['destinations']))).toEqual([]);
+  });
+
+  // Kills: the variable's name not recorded when the value came from NAME_FILE.
+  it('read from NAME_FILE, names that variable', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secret-'));
+    writeFileSync(join(dir, 'intake'), 'abc\n');
+    const { AB_T_INTAKE: _unused, ...rest } = all;
+    expect(problems(() => compileConfig(input, { ...rest, AB_T_INTAKE_FILE: join(dir, 'intake') }))).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE_FILE)` }]);
+  });
+
+  // Kills: deferring keys in lists not recorded, and each deferred key given every key's problems.
+  it('two refused at once, one in a list, deferred: each key refuses with its own message', () => {
+    const withHook = { ...input, destinations: [{ ...input.destinations[0], webhook: { secret: '${AB_T_HOOK}' } }] };
+    const config = compileConfig(withHook, { ...all, AB_T_INTAKE: 'abc', AB_T_HOOK: 'short' }, undefined, { deferSecrets: true });
+    const erp = { key: 'destinations.0.webhook.secret', message: 'use a secret of at least 16 characters (the value of AB_T_HOOK)' };
+    const intake = { key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE)` };
+    expect([...unresolvedSecrets(config)].sort((a, b) => a.key.localeCompare(b.key))).toEqual([erp, intake]);
+    expect(problems(() => requireSecrets(config, ['destinations']))).toEqual([erp]);
+    expect(problems(() => requireSecrets(config, ['sources.http']))).toEqual([intake]);
+  });
+
+  // Kills: deferring when only some of the refused values are secrets from variables.
+  it('deferred, beside another refused value it is refused at load with it', () => {
+    const withUrl = { ...input, destinations: [{ ...input.destinations[0], baseUrl: 'erp local' }] };
+    const found = problems(() => compileConfig(withUrl, { ...all, AB_T_INTAKE: 'abc' }, undefined, { deferSecrets: true }));
+    expect(found.map((p) => p.key).sort()).toEqual(['destinations.0.baseUrl', 'sources.http.token']);
+  });
+
+  // Kills: any key's variables recorded, not only a secret's (a bad URL would load as an unresolved secret).
+  it('a value from a variable at a key that is no secret is refused at load even when deferring, without naming the variable', () => {
+    const withUrl = { ...input, destinations: [{ ...input.destinations[0], baseUrl: '${AB_T_URL}' }] };
+    expect(problems(() => compileConfig(withUrl, { ...all, AB_T_URL: 'erp local' }, undefined, { deferSecrets: true }))).toEqual([
+      { key: 'destinations.0.baseUrl', message: '"erp local" is not an absolute http:// or https:// URL: write it in full, e.g. https://erp.example.com' },
+    ]);
   });
 
   it('a value written in the file itself is still refused at load, deferred or not (it is no variable of the service\'s environment)', () => {
