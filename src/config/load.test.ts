@@ -148,6 +148,10 @@ describe('config', () => {
       ]);
       expect(one(mqtt('broker.local:1883'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"broker.local:1883" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.local:1883' }]);
       expect(one(mqtt('http://broker.local'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"http://broker.local" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.example:1883' }]);
+      // Unparsable or without a host, scheme or not: refused, and the example is not built from the value.
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'https://erp local' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('https://erp local', 'https://erp.example.com') }]);
+      expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp.local:99999' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: http('erp.local:99999', 'https://erp.example.com') }]);
+      expect(one(mqtt('mqtt:///broker.local'))).toEqual([{ key: 'sources.mqtt.0.url', message: '"mqtt:///broker.local" is not an absolute mqtt://, mqtts://, ws:// or wss:// URL: write it in full, e.g. mqtt://broker.example:1883' }]);
       // A password in the URL is not echoed.
       const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
       expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);
