@@ -107,10 +107,10 @@ const fake = await vi.hoisted(async () => {
       return this;
     }
 
-    /** The broker sends a QoS-1 PUBLISH; returns whether mqtt.js was let go on to the next packet. */
-    deliver(messageId: number, topic = 'fleet/a1/t'): () => boolean {
+    /** The broker sends a QoS-1 PUBLISH (`dup`: sent again); returns whether mqtt.js was let go on to the next packet. */
+    deliver(messageId: number, topic = 'fleet/a1/t', dup = false): () => boolean {
       let released = false;
-      this.handleMessage({ cmd: 'publish', qos: 1, dup: false, retain: false, topic, payload: Buffer.from(`m${messageId}`), messageId }, () => (released = true));
+      this.handleMessage({ cmd: 'publish', qos: 1, dup, retain: false, topic, payload: Buffer.from(`m${messageId}`), messageId }, () => (released = true));
       return () => released;
     }
   }
@@ -225,6 +225,15 @@ describe('MQTT source: a PUBACK only on the connection the message arrived on', 
     await turn();
     expect(client.streams.map((s) => s.acks)).toEqual([[], []]);
     expect(source.stats()).toMatchObject({ acked: 0, leftForRedelivery: 1 });
+  });
+
+  // Mutation: the DUP flag not passed on (a redelivered message a rule drops would count as late).
+  it('marks a message the broker sent again (DUP) as redelivered, and only that one', async () => {
+    const { sink, client } = await started();
+    client.deliver(1);
+    client.deliver(2, 'fleet/a1/t', true);
+    await turn();
+    expect(sink.calls[0]?.messages.map((m) => 'redelivered' in m && m.redelivered)).toEqual([false, true]);
   });
 
   it('acknowledges committed messages in one write on their own connection', async () => {
