@@ -94,6 +94,17 @@ describe('location sync: an accurate and an inaccurate fix of the same time', ()
     expect(twin.state.last?.inaccurate).toBeUndefined();
   });
 
+  // Kills: replacesInaccurate taking a later accurate fix too (it would skip the reorder window).
+  it('a later accurate fix after an inaccurate one is held in the reorder window like any other, from a state written before reordering', () => {
+    const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 600_000, zones, allowedLatenessMs: 30_000 });
+    const inaccurate = { lat: 52.5, lng: eastM(2000), eventTime: T0, inaccurate: true as const };
+    const legacy: LocationSyncState = { last: inaccurate, synced: inaccurate };
+    const r = rule.apply(legacy, pos(T0 + 10_000, 0, ACCURATE), ctx);
+    expect(r.deliveries).toEqual([]);
+    expect(r.state.last).toBe(inaccurate);
+    expect(r.state.order?.pending).toHaveLength(1);
+  });
+
   it('with allowedLateness 0, an accurate fix arriving after an inaccurate one of its time still moves the zone', () => {
     // Parked in the yard long enough to enter; the inaccurate twin (2 km off) is first, then the accurate one.
     const events = [pos(T0, 2000, ACCURATE), pos(T0 + 60_000, 0, INACCURATE), pos(T0 + 60_000, 0, ACCURATE), pos(T0 + 100_000, 0, ACCURATE)];
