@@ -649,6 +649,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
 });
 
 describe('the log says what needs an operator', () => {
+  // Kills (threshold 3, so failures that do not open it come first): a warning on every failure rather than on the opening.
   it('a dead letter (error, with its id, operation, key and the reason) and the circuit opening (warn, once)', async () => {
     const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);
     const connector = new ScriptedConnector();
@@ -662,7 +663,7 @@ describe('the log says what needs an operator', () => {
       clock: systemClock,
       idlePollMs: 10,
       logger,
-      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 2, openMs: 60_000, timeoutMs: 2000 }],
+      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 3, openMs: 60_000, timeoutMs: 2000 }],
     });
     cleanup.push(() => d.stop(1000));
     await d.start();
