@@ -59,6 +59,17 @@ describe('SqliteStore operations surface', () => {
     expect(await s.outboxStats(now)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
   });
 
+  it('factKeysOfAsset: the keys of one asset\'s facts of one operation, newest first, at most the limit', async () => {
+    const s = open();
+    const of = (key: string, erpAssetId: string, operation = 'workorder.create'): DeliveryIntent => ({ ...wo(key), erpAssetId, operation });
+    await commit(s, [of('A1|oil|1', 'A1'), of('A2|oil|1', 'A2'), of('A1|oil|2', 'A1'), of('A1|note|1', 'A1', 'workorder.note')]);
+    await commit(s, [{ ...of('A1|oil|9', 'A1'), kind: 'state' }]); // a state row of the operation: not a fact
+    await commit(s, [of('A1|oil|3', 'A1')]);
+    expect(await s.factKeysOfAsset('workorder.create', 'A1', 10)).toEqual(['A1|oil|3', 'A1|oil|2', 'A1|oil|1']);
+    expect(await s.factKeysOfAsset('workorder.create', 'A1', 2)).toEqual(['A1|oil|3', 'A1|oil|2']);
+    expect(await s.factKeysOfAsset('workorder.create', 'A9', 10)).toEqual([]);
+  });
+
   it('never gives a new delivery the id of one retention deleted, so its audit trail stays its own', async () => {
     const s = open();
     await commit(s, [wo('A1|hot|1')]);
