@@ -266,6 +266,15 @@ describe('rules test', () => {
       ['windows', 'maintenance windows', 'site NYC: sun 22:00–04:00 (America/New_York); closed 2026-12-24, 2026-12-28 to 2026-12-31', 'planned dates'],
     ]);
   });
+
+  // Kills: the cut-off of the closed days shown moved (five are shown, then how many more).
+  it('shows five closed days of a site, then how many more', () => {
+    const days = (n: number) => Array.from({ length: n }, (_, i) => `2026-12-${String(20 + i).padStart(2, '0')}`);
+    const row = (n: number) =>
+      describeRules(rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], windows: { timeZone: 'UTC', default: [{ days: ['sat'], from: '07:00', to: '13:00' }], closed: days(n) } } })).find((r) => r[0] === 'windows')?.[2];
+    expect(row(5)).toBe('other sites: sat 07:00–13:00 (UTC); closed 2026-12-20, 2026-12-21, 2026-12-22, 2026-12-23, 2026-12-24');
+    expect(row(6)).toBe('other sites: sat 07:00–13:00 (UTC); closed 2026-12-20, 2026-12-21, 2026-12-22, 2026-12-23, 2026-12-24, and 1 more');
+  });
 });
 
 const stores: SqliteStore[] = [];
