@@ -76,3 +76,26 @@ describe('HTTP intake under back-pressure', () => {
     expect(submitted).toHaveLength(1);
   });
 });
+
+describe('HTTP intake authentication', () => {
+  it('says what was wrong with the Authorization header and which key holds the token, never echoing it', async () => {
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const post = async (headers: Record<string, string>) => {
+      const r = await app.request('/v1/events', { method: 'POST', headers, body: '[]' });
+      return { status: r.status, body: await r.text() };
+    };
+    expect(await post({})).toEqual({ status: 401, body: JSON.stringify({ error: 'missing bearer token; send Authorization: Bearer <sources.http.token>' }) });
+    expect(await post({ Authorization: 'Basic dXNlcjpwYXNz' })).toEqual({ status: 400, body: JSON.stringify({ error: 'malformed Authorization header; send Authorization: Bearer <sources.http.token>' }) });
+    expect(await post({ Authorization: 'Bearer intake-token-2' })).toEqual({
+      status: 401,
+      body: JSON.stringify({ error: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' }),
+    });
+  });
+});
