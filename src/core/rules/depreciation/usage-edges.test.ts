@@ -153,3 +153,17 @@ describe('usage per period: a meter reset declared after the readings that showe
     });
   }
 });
+
+describe('usage per period: a late reading that declares no reset', () => {
+  // Kills: every late reading taken (the declared-reset exception applied to all).
+  it('is dropped as late, the state left as it was', () => {
+    const h = 3_600_000;
+    const t0 = Date.UTC(2026, 9, 5);
+    const rule = createUsageRule({ calendar: monthlyCalendar('UTC'), allowedLatenessMs: 0, keepPeriods: 1000 });
+    const ctx = { asset, destination: 'erp', now: 0 };
+    let state = rule.apply(undefined, meter(t0, 240), ctx).state;
+    state = rule.apply(state, meter(t0 + 2 * h, 242), ctx).state;
+    expect(rule.apply(state, meter(t0 + h, 241), ctx)).toEqual({ state, deliveries: [], late: true });
+    expect(rule.apply(state, meter(t0 + h, 3), ctx).late).toBe(true); // backwards too: only a declared reset is taken
+  });
+});
