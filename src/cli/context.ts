@@ -16,6 +16,7 @@ import { createLogger, logLevel } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError } from '../engine/store-lease.js';
+import { storeErrorAdvice } from '../adapters/store/sqlite/sqlite-store.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
 
@@ -92,7 +93,10 @@ export function reportError(err: unknown): number {
     return 2;
   }
   const e = err instanceof Error ? err : new Error(String(err));
-  process.stderr.write(`error: ${e.message}\n`);
+  // SQLite's own words ("database is locked") name neither the file nor what to do.
+  const code = (err as { code?: unknown } | undefined)?.code;
+  const advice = typeof code === 'string' && code.startsWith('SQLITE_') ? storeErrorAdvice(code) : undefined;
+  process.stderr.write(advice === undefined ? `error: ${e.message}\n` : `error: the store (store.path): ${e.message}; ${advice}\n`);
   if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
   return 1;
 }

@@ -7,6 +7,8 @@ import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
 import Database from 'better-sqlite3';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 const stores: SqliteStore[] = [];
@@ -682,5 +684,32 @@ describe('SqliteStore upgrade to the enqueue time (migration 7)', () => {
     const s = new SqliteStore({ path, commitInWorker: false });
     stores.push(s);
     expect((await s.listDeliveries({}))[0]).toMatchObject({ createdAt: 1234, enqueuedAt: 1234 });
+  });
+});
+
+describe('SqliteStore: a store that cannot be opened', () => {
+  const openError = (path: string): Error => {
+    try {
+      stores.push(new SqliteStore({ path, synchronous: 'normal', commitInWorker: false }));
+    } catch (err) {
+      return err as Error;
+    }
+    throw new Error(`opened ${path}`);
+  };
+
+  it('names the path and store.path, and what to check, when the path is a directory', () => {
+    const dir = dirname(tempStorePath());
+    const err = openError(dir);
+    expect(err.message).toContain(`cannot open the store ${dir} (store.path)`);
+    expect(err.message).toMatch(/names a file .*directory this user can write to/);
+  });
+
+  it('names the path when its directory cannot be made (a file stands in the way)', () => {
+    const dir = dirname(tempStorePath());
+    writeFileSync(join(dir, 'file'), '');
+    const path = join(dir, 'file', 'ab.db');
+    const err = openError(path);
+    expect(err.message).toContain(`cannot open the store ${path} (store.path)`);
+    expect(err.message).toMatch(/directory this user can write to/);
   });
 });

@@ -7,6 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { AssetbridgeError } from '../../../core/errors/errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
 import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
@@ -144,6 +145,45 @@ function isNewerThanUnsettled(row: OutboxRow, u: Unsettled): boolean {
   return row.id > u.deliveryId || (row.id === u.deliveryId && row.idempotency_key !== u.idempotencyKey);
 }
 
+/** What to do about a file-system or SQLite error on the store, by its code; undefined: no advice. */
+export function storeErrorAdvice(code: unknown): string | undefined {
+  switch (code) {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'the store is locked by another process that has held a write transaction on it for over 5 s (a sqlite3 shell, a backup or copy tool): end that transaction or stop that process, then try again';
+    case 'SQLITE_CANTOPEN':
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+    case 'EEXIST':
+    case 'ENOTDIR':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_READONLY_DIRECTORY':
+    case 'SQLITE_PERM':
+      return 'check that store.path names a file (not a directory) in a directory this user can write to: SQLite also creates its -wal and -shm files beside it';
+    case 'SQLITE_FULL':
+    case 'ENOSPC':
+      return 'the disk holding the store is full: free space there (store prune, or a bigger volume), then try again';
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return 'the file is not an assetbridge store or is damaged: check store.path, or restore the store from a backup';
+    default:
+      return undefined;
+  }
+}
+
+/** The store could not be opened; names the path, the store.path key and what to do. */
+export class StoreOpenError extends AssetbridgeError {
+  readonly code = 'STORE_OPEN';
+}
+
+/** `err` from opening the store at `path`, as a {@link StoreOpenError} when there is advice for it. */
+function storeError(err: unknown, path: string): unknown {
+  const advice = storeErrorAdvice((err as { code?: unknown } | undefined)?.code);
+  if (advice === undefined || !(err instanceof Error)) return err;
+  return new StoreOpenError(`cannot open the store ${path} (store.path): ${err.message}; ${advice}`, { cause: err });
+}
+
 export class SqliteStore implements Store {
   readonly capabilities = { singleWriter: true } as const;
   /** The connection, for sibling modules of this adapter that add their own tables. */
@@ -154,10 +194,17 @@ export class SqliteStore implements Store {
   private readonly committer: CommitWorker | undefined;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    configureConnection(this.db, options.synchronous, options.cacheMiB);
-    this.runMigrations();
+    let db: Database.Database | undefined;
+    try {
+      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path);
+      this.db = db;
+      configureConnection(db, options.synchronous, options.cacheMiB);
+      this.runMigrations();
+    } catch (err) {
+      if (db?.open) db.close();
+      throw storeError(err, options.path);
+    }
     this.stmts = this.prepare();
     this.ingest = prepareIngestStatements(this.db);
     const inWorker = options.commitInWorker ?? true;
