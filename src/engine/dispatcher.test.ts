@@ -673,7 +673,35 @@ describe('the log says what needs an operator', () => {
       { level: 'error', fields: { destination: 'erp', id: dead!.id, operation: 'workorder.create', businessKey: dead!.businessKey, error: '422: plant 9999 does not exist' }, msg: expect.stringContaining('dead letter') as unknown },
     ]);
     expect(lines.filter((l) => l.level === 'warn' && l.msg.includes('circuit'))).toEqual([
-      { level: 'warn', fields: { destination: 'erp', openMs: 60_000 }, msg: expect.stringContaining('circuit open') as unknown },
+      { level: 'warn', fields: { destination: 'erp', openMs: 60_000, error: '502 bad gateway' }, msg: expect.stringContaining('circuit open') as unknown },
+    ]);
+  });
+
+  it('an outage: the circuit opening is warned once, with the error that opened it; failed probes are not; recovery is logged', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('500 internal server error', 500));
+    // The probes fail with another error: the warning names the one that opened the circuit.
+    for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('503 service unavailable', 503));
+    const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
+    const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
+    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
+    const d = new Dispatcher({
+      store,
+      clock: systemClock,
+      idlePollMs: 10,
+      logger,
+      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 50, maxAgeMs: 3_600_000, baseDelayMs: 1, maxDelayMs: 2, failureThreshold: 1, openMs: 5, timeoutMs: 2000 }],
+    });
+    cleanup.push(() => d.stop(1000));
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the outage', 5000);
+    expect(connector.sent).toHaveLength(6);
+    expect(d.metrics().erp?.circuitOpened).toBe(5); // opened, then four failed probes
+    const circuit = lines.filter((l) => l.msg.includes('circuit') && l.level !== 'debug');
+    expect(circuit).toEqual([
+      { level: 'warn', fields: { destination: 'erp', openMs: 5, error: '500 internal server error' }, msg: expect.stringContaining('circuit open') as unknown },
+      { level: 'info', fields: { destination: 'erp', openForMs: expect.any(Number) as unknown }, msg: expect.stringContaining('circuit closed') as unknown },
     ]);
   });
 });

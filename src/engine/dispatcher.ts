@@ -74,6 +74,8 @@ class DestinationWorker {
   /** Outcomes the store could not record yet (busy, disk full): recorded before the next claim. */
   readonly unrecorded: { outcomes: AttemptOutcome[]; audit: AuditRecord[]; at: number }[] = [];
   consecutive429 = 0;
+  /** When the circuit opened after working (undefined while closed): failed probes keep it. */
+  circuitOpenSince: number | undefined;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -339,6 +341,8 @@ export class Dispatcher {
     const byId = new Map(items.map((i) => [i.id, i]));
     let anyFailure = false;
     let anySuccess = false;
+    /** The last failure that counts against the destination: what the circuit warning names. */
+    let failure: string | undefined;
     let rateLimited: RateLimitedError | undefined;
     for (const r of results) {
       const item = byId.get(r.id);
@@ -370,7 +374,10 @@ export class Dispatcher {
       // From when this value was queued: a key's newer value replacing a failing one starts afresh.
       const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
       if (err instanceof PermanentError || attempt >= p.maxAttempts || tooOld) {
-        if (!(err instanceof PermanentError)) anyFailure = true;
+        if (!(err instanceof PermanentError)) {
+          anyFailure = true;
+          failure = err.message;
+        }
         const why =
           err instanceof PermanentError
             ? err.message
@@ -385,6 +392,7 @@ export class Dispatcher {
         continue;
       }
       anyFailure = true;
+      failure = err.message;
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
       outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...unsettled });
@@ -398,9 +406,21 @@ export class Dispatcher {
     if (anyFailure && !anySuccess) {
       const opened = w.breaker.opened;
       w.breaker.onFailure(now);
-      if (w.breaker.opened !== opened) this.opts.logger?.warn({ destination: p.name, openMs: p.openMs }, 'circuit open: the destination keeps failing; no requests for openMs, then one probe');
-    } else if (anySuccess) w.breaker.onSuccess();
-    else w.breaker.onNeutral();
+      // Warned once per outage, naming the failure; each failed probe opens it again, quietly.
+      if (w.breaker.opened !== opened && w.circuitOpenSince === undefined) {
+        w.circuitOpenSince = now;
+        this.opts.logger?.warn(
+          { destination: p.name, openMs: p.openMs, error: failure },
+          "circuit open: the destination keeps failing (error: the last failure; 'assetbridge audit' has every attempt); no requests for openMs, then one probe at a time until one succeeds",
+        );
+      } else if (w.breaker.opened !== opened) this.opts.logger?.debug({ destination: p.name, openMs: p.openMs, error: failure }, 'circuit probe failed; open again for openMs');
+    } else if (anySuccess) {
+      w.breaker.onSuccess();
+      if (w.circuitOpenSince !== undefined) {
+        this.opts.logger?.info({ destination: p.name, openForMs: now - w.circuitOpenSince }, 'circuit closed: the destination answers again');
+        w.circuitOpenSince = undefined;
+      }
+    } else w.breaker.onNeutral();
     try {
       await this.opts.store.completeAttempts(outcomes, audit, now);
     } catch (err) {
