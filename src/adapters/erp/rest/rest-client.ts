@@ -154,6 +154,11 @@ export class RestClient {
     );
   }
 
+  /** OAuth2 client credentials: tokens are minted, and {@link refreshAuth} mints a new one. */
+  get mintsTokens(): boolean {
+    return this.tokens !== undefined;
+  }
+
   /**
    * Re-acquire credentials: mints a new OAuth2 token (static tokens have nothing to refresh).
    * Rejects with the classified {@link DeliveryError} when the token endpoint refuses.

@@ -314,10 +314,16 @@ describe('OAuth2 client credentials', () => {
     s.revokeTokens();
     const [denied] = await c.send([location('B')], ctx);
     expect(errorOf(denied)).toBeInstanceOf(AuthError);
-    await c.refreshAuth();
+    await c.refreshAuth?.();
     expect(s.counters().tokensIssued).toBe(2);
     expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
     expect(s.counters().tokensIssued).toBe(2);
+  });
+
+  it('a static token has nothing to refresh: no refreshAuth, so a 401 is not sent again at once with the same token', async () => {
+    const s = await sim({ token: null });
+    expect(connectorFor(s).refreshAuth).toBeUndefined();
+    expect(connectorFor(s, oauth(s)).refreshAuth).toBeTypeOf('function');
   });
 
   it('client_secret_basic works too', async () => {
@@ -333,7 +339,7 @@ describe('OAuth2 client credentials', () => {
     expect(errorOf(result)?.message).toContain('auth.clientSecret');
     expect(errorOf(result)?.message).toContain('invalid_client');
     expect(result?.exchange?.url).toBe(`${s.url}/oauth/token`);
-    await expect(c.refreshAuth()).rejects.toBeInstanceOf(AuthError);
+    await expect(c.refreshAuth?.()).rejects.toBeInstanceOf(AuthError);
   });
 });
 

@@ -65,6 +65,11 @@ export class RestConnector implements ErpConnector {
   readonly capabilities: ConnectorCapabilities;
   /** The transport, exposed for tests and diagnostics. */
   readonly client: RestClient;
+  /**
+   * Mint new OAuth2 credentials; rejects when the token endpoint refuses. Absent for a static
+   * token: there is nothing to refresh, and a 401 resent at once with it would only fail again.
+   */
+  readonly refreshAuth?: () => Promise<void>;
 
   constructor(
     private readonly config: RestDestinationConfig,
@@ -77,6 +82,7 @@ export class RestConnector implements ErpConnector {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
+    if (this.client.mintsTokens) this.refreshAuth = () => this.client.refreshAuth();
   }
 
   /** Deliver the items; one result per item. Never throws. */
@@ -153,10 +159,6 @@ export class RestConnector implements ErpConnector {
     return parseWorkOrderWebhook(body);
   }
 
-  /** Mint new OAuth2 credentials (no-op for a static token). Rejects when the token endpoint refuses. */
-  async refreshAuth(): Promise<void> {
-    await this.client.refreshAuth();
-  }
 
   async close(): Promise<void> {
     // Global fetch's connection pool is shared by the process; nothing of ours to release.
