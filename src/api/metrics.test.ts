@@ -18,6 +18,13 @@ describe('metrics', () => {
     expect(renderMetrics({}, [], counters)).toContain('assetbridge_facts_enqueued_total{operation="workorder.create"} 3\n');
   });
 
+  it('exposes whether each source is connected (1/0), so an alert can say the MQTT broker is gone', () => {
+    const text = renderMetrics({ sources: { 'mqtt:yard': { connected: true }, 'mqtt:gate': { connected: false } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_source_connected gauge\n');
+    expect(text).toContain('assetbridge_source_connected{source="mqtt:yard"} 1\n');
+    expect(text).toContain('assetbridge_source_connected{source="mqtt:gate"} 0\n');
+  });
+
   it('escapes label values as the text format says, so two values never collapse into one series', () => {
     const text = renderMetrics({ ingest: { lateEvents: { 'a"b': 1, a_b: 2, 'c\\d\ne': 3 } } }, [], counters);
     expect(text).toContain('assetbridge_rule_late_events_total{rule="a\\"b"} 1\n');

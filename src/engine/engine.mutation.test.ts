@@ -102,3 +102,17 @@ describe('engine: sources at shutdown', () => {
     expect(engine.state).toBe('stopped');
   });
 });
+
+describe('engine: the runtime snapshot', () => {
+  it('says per source whether it is connected now (sources that cannot tell are left out)', async () => {
+    let up = true;
+    const mqtt: Source = { name: 'mqtt:yard', start: () => Promise.resolve(), stop: () => Promise.resolve(), connected: () => up };
+    const other: Source = { name: 'feed', start: () => Promise.resolve(), stop: () => Promise.resolve() };
+    const { engine } = await parts([mqtt, other]);
+    cleanup.push(() => engine.stop());
+    await engine.start();
+    expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: true } });
+    up = false;
+    expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: false } });
+  });
+});

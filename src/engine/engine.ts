@@ -204,6 +204,7 @@ export class Engine {
       at: p.clock.now(),
       ingest: { ...p.ingestor.stats },
       destinations: p.dispatcher.metrics(),
+      sources: Object.fromEntries(p.sources.flatMap((s) => (s.connected ? [[s.name, { connected: s.connected() }]] : []))),
     });
   }
 

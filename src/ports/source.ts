@@ -28,4 +28,6 @@ export interface Source {
   start(sink: IngestSink): Promise<void>;
   /** Stop taking input. MQTT sources must not unsubscribe, so the broker keeps queuing. */
   stop(): Promise<void>;
+  /** Whether it is connected to what feeds it now (an MQTT broker). Absent: a source without a connection. */
+  connected?(): boolean;
 }

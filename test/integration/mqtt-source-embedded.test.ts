@@ -60,6 +60,16 @@ describe('MQTT source with the embedded broker and the simulated fleet', () => {
     expect(run.counts.good).toBeLessThan(1_000);
   });
 
+  it('says whether it is connected: false once the broker is gone (what /metrics and status show)', async () => {
+    const b = await startEmbeddedBroker();
+    const config = mqttSourceSchema.parse(fleetMqttSourceConfig(b.url, { reconnectDelayMs: '200ms' }));
+    const source = track(createMqttSource(config));
+    await source.start(collect([]));
+    expect(source.connected()).toBe(true);
+    await b.close();
+    await expect.poll(() => source.connected()).toBe(false);
+  });
+
   it('explains that aedes needs MQTT 3.1.1 when started with protocolVersion 5', async () => {
     const b = await broker();
     const source = track(createMqttSource(mqttSourceSchema.parse(fleetMqttSourceConfig(b.url, { protocolVersion: 5 }))));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { serviceState } from './status.js';
+import { serviceState, sourcesLine } from './status.js';
 
 const NOW = Date.parse('2026-12-01T13:00:00Z');
 const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
@@ -21,5 +21,18 @@ describe('status: is the service up, and who holds the store', () => {
 
   it('a snapshot older than 5 s is not a running service', () => {
     expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, holder: undefined });
+  });
+});
+
+describe('status: the sources of a running service', () => {
+  it('names each source and whether it is connected; one that is not is in capitals with what happens next', () => {
+    expect(sourcesLine({ 'mqtt:yard': { connected: true }, 'mqtt:gate': { connected: false } })).toBe(
+      'sources: mqtt:yard connected, mqtt:gate NOT CONNECTED (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)\n',
+    );
+    expect(sourcesLine({ 'mqtt:yard': { connected: true } })).toBe('sources: mqtt:yard connected\n');
+  });
+
+  it('says nothing without sources that can tell (HTTP intake only)', () => {
+    expect(sourcesLine({})).toBe('');
   });
 });

@@ -29,6 +29,15 @@ export function serviceState(
   return { live, holder: gone ? undefined : lease };
 }
 
+/** The running service's sources and whether each is connected (MQTT); '' when none can tell. */
+export function sourcesLine(sources: Readonly<Record<string, { readonly connected?: boolean }>>): string {
+  const entries = Object.entries(sources);
+  if (entries.length === 0) return '';
+  const down = entries.some(([, s]) => !s.connected);
+  const each = entries.map(([name, s]) => `${name} ${s.connected ? 'connected' : 'NOT CONNECTED'}`).join(', ');
+  return `sources: ${each}${down ? ' (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)' : ''}\n`;
+}
+
 export function registerStatusCommand(program: Command): void {
   addConfigOption(
     program
@@ -44,7 +53,7 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number } })
           : undefined;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
@@ -61,13 +70,14 @@ export function registerStatusCommand(program: Command): void {
         const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {} };
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
         }
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
         if (holder && !(live && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
+        if (live) process.stdout.write(sourcesLine(snap.sources ?? {}));
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);

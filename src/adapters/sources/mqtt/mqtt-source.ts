@@ -65,6 +65,7 @@ export interface MqttSourceStats {
 
 export interface MqttSource extends Source {
   stats(): MqttSourceStats;
+  connected(): boolean;
 }
 
 type State = 'idle' | 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped';
@@ -334,6 +335,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
 
     stats(): MqttSourceStats {
       return { ...counts, inflight, connected: client?.connected ?? false };
+    },
+
+    connected(): boolean {
+      return client?.connected ?? false;
     },
   };
 }
