@@ -99,3 +99,22 @@ describe('HTTP intake authentication', () => {
     });
   });
 });
+
+describe('HTTP intake when the events cannot be stored', () => {
+  it('answers 503 with Retry-After and the reason (nothing of the POST was taken), not a bare 500', async () => {
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
+      sink: { submit: () => Promise.reject(new Error('database or disk is full')) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ kind: 'meter' }]) });
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('5');
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toContain('database or disk is full');
+    expect(error).toContain('nothing of this POST was taken');
+  });
+});

@@ -108,16 +108,23 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         return c.json({ error: `ingest is behind: ${backlog} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this POST was taken, retry after a second` }, 503);
       }
       const { text, items, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
+      // The store refused the commit (disk full, locked): nothing was taken; the sender retries.
+      const notStored = (err: unknown) => {
+        c.header('Retry-After', '5');
+        return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}); nothing of this POST was taken, retry later` }, 503);
+      };
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
-        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]);
+        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+        if (r instanceof Error) return notStored(r);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       if (items.length > intake.maxEvents) {
         return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
       }
       const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify(item), receivedAt }));
-      const result = await opts.sink.submit(messages);
+      const result = await opts.sink.submit(messages).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (result instanceof Error) return notStored(result);
       if (result.quarantined.length) {
         return c.json({ accepted: result.accepted, rejected: result.quarantined, note: 'accepted items are stored; rejected ones are quarantined with the reason' }, 400);
       }
