@@ -677,6 +677,16 @@ describe('the log says what needs an operator', () => {
     ]);
   });
 
+  it('while the circuit is not closed, the metrics (and so status) carry the latest failure', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('PATCH /x → 401 unauthorized; credentials were rejected or have expired', 401));
+    const d = dispatcherFor(store, connector, { failureThreshold: 1, openMs: 60_000 });
+    await d.start();
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    expect(d.metrics().erp?.circuitError).toBe('PATCH /x → 401 unauthorized; credentials were rejected or have expired');
+  });
+
   it('an outage: the circuit opening is warned once, with the error that opened it; failed probes are not; recovery is logged', async () => {
     const store = await storeWith([workOrder(1)]);
     const connector = new ScriptedConnector();
@@ -698,6 +708,7 @@ describe('the log says what needs an operator', () => {
     await waitFor(async () => (await delivered(store)) === 1, 'delivered after the outage', 5000);
     expect(connector.sent).toHaveLength(6);
     expect(d.metrics().erp?.circuitOpened).toBe(5); // opened, then four failed probes
+    expect(d.metrics().erp).not.toHaveProperty('circuitError'); // closed again
     const circuit = lines.filter((l) => l.msg.includes('circuit') && l.level !== 'debug');
     expect(circuit).toEqual([
       { level: 'warn', fields: { destination: 'erp', openMs: 5, error: '500 internal server error' }, msg: expect.stringContaining('circuit open') as unknown },

@@ -61,6 +61,8 @@ export interface DestinationMetrics {
   pauses: number;
   circuit: CircuitState;
   circuitOpened: number;
+  /** While the circuit is not closed: the latest failure that opened it or failed its probe. */
+  circuitError?: string;
   inFlight: number;
   pausedForMs: number;
 }
@@ -76,6 +78,8 @@ class DestinationWorker {
   consecutive429 = 0;
   /** When the circuit opened after working (undefined while closed): failed probes keep it. */
   circuitOpenSince: number | undefined;
+  /** While the circuit is not closed: the latest failure that opened it or failed its probe. */
+  circuitError: string | undefined;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -168,6 +172,7 @@ export class Dispatcher {
         pauses: w.limiter.pauses,
         circuit: w.breaker.current(now),
         circuitOpened: w.breaker.opened,
+        ...(w.circuitError !== undefined ? { circuitError: w.circuitError } : {}),
         inFlight: w.limiter.inFlight,
         pausedForMs: w.limiter.pausedFor(now),
       };
@@ -406,6 +411,7 @@ export class Dispatcher {
     if (anyFailure && !anySuccess) {
       const opened = w.breaker.opened;
       w.breaker.onFailure(now);
+      if (w.breaker.opened !== opened) w.circuitError = failure;
       // Warned once per outage, naming the failure; each failed probe opens it again, quietly.
       if (w.breaker.opened !== opened && w.circuitOpenSince === undefined) {
         w.circuitOpenSince = now;
@@ -420,6 +426,7 @@ export class Dispatcher {
         this.opts.logger?.info({ destination: p.name, openForMs: now - w.circuitOpenSince }, 'circuit closed: the destination answers again');
         w.circuitOpenSince = undefined;
       }
+      w.circuitError = undefined;
     } else w.breaker.onNeutral();
     try {
       await this.opts.store.completeAttempts(outcomes, audit, now);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { serviceState, sourcesLine } from './status.js';
+import { circuitLines, serviceState, sourcesLine } from './status.js';
 
 const NOW = Date.parse('2026-12-01T13:00:00Z');
 const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
@@ -34,5 +34,15 @@ describe('status: the sources of a running service', () => {
 
   it('says nothing without sources that can tell (HTTP intake only)', () => {
     expect(sourcesLine({})).toBe('');
+  });
+});
+
+describe('status: why a circuit is open', () => {
+  it('names, per destination whose circuit is not closed, the failure that keeps it so', () => {
+    const m = (circuit: 'open' | 'half-open' | 'closed', circuitError?: string) => ({ circuit, ...(circuitError ? { circuitError } : {}) });
+    expect(circuitLines({ erp: m('open', 'PATCH /x → 401 unauthorized'), wms: m('closed'), sap: m('half-open', 'connection-refused') })).toBe(
+      "circuit erp open: PATCH /x → 401 unauthorized\ncircuit sap half-open: connection-refused\n(the latest failure; 'assetbridge audit' lists every attempt)\n",
+    );
+    expect(circuitLines({ wms: m('closed') })).toBe('');
   });
 });

@@ -38,6 +38,14 @@ export function sourcesLine(sources: Readonly<Record<string, { readonly connecte
   return `sources: ${each}${down ? ' (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)' : ''}\n`;
 }
 
+/** Per destination whose circuit is not closed, the latest failure that keeps it so; '' when none. */
+export function circuitLines(destinations: Readonly<Record<string, Pick<DestinationMetrics, 'circuit' | 'circuitError'>>>): string {
+  const lines = Object.entries(destinations)
+    .filter(([, m]) => m.circuit !== 'closed' && m.circuitError !== undefined)
+    .map(([name, m]) => `circuit ${name} ${m.circuit}: ${m.circuitError}\n`);
+  return lines.length ? `${lines.join('')}(the latest failure; 'assetbridge audit' lists every attempt)\n` : '';
+}
+
 export function registerStatusCommand(program: Command): void {
   addConfigOption(
     program
@@ -118,6 +126,7 @@ export function registerStatusCommand(program: Command): void {
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
+        process.stdout.write(circuitLines(snap?.destinations ?? {}));
         if (snap && !live) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
       }, { existingStore: true });
     }),
