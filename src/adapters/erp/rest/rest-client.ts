@@ -154,6 +154,11 @@ export class RestClient {
     );
   }
 
+  /** The config keys that hold this destination's credentials, for messages. */
+  get credentialKeys(): string {
+    return this.auth?.type === 'bearer' ? 'token' : this.auth ? 'auth' : 'headers (API key) or auth';
+  }
+
   /** OAuth2 client credentials: tokens are minted, and {@link refreshAuth} mints a new one. */
   get mintsTokens(): boolean {
     return this.tokens !== undefined;

@@ -159,6 +159,8 @@ describe('failure classes as they arrive over HTTP', () => {
     s.setToken('rotated-token');
     const [denied] = await connectorFor(s).send([location('EQ-1')], ctx);
     expect(errorOf(denied)).toBeInstanceOf(AuthError);
+    // What to do, naming the key: a static token is fixed in the config, not refreshed.
+    expect(errorOf(denied)?.message).toMatch(/check the token of destination "erp-sim", then restart the service/);
     const [allowed] = await connectorFor(s, { token: 'rotated-token' }).send([location('EQ-1')], ctx);
     expect(allowed?.ok).toBe(true);
   });

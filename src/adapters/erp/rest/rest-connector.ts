@@ -10,7 +10,7 @@
  * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
-import { DeliveryError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import { AuthError, DeliveryError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { systemClock, type Clock } from '../../../ports/clock.js';
 import type {
@@ -112,7 +112,14 @@ export class RestConnector implements ErpConnector {
       const error = new RetryableError(`REST connector ${this.name} failed unexpectedly: ${coerceError(err).message}`, undefined, undefined, { cause: err });
       for (const item of items) if (!results.has(item.id)) results.set(item.id, failed(item, error));
     }
-    return items.map((item) => results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`)));
+    return items.map((item) => this.withAuthHint(results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`))));
+  }
+
+  /** A 401 with static credentials: nothing to refresh, so say which key to fix and what then. */
+  private withAuthHint(r: ItemResult): ItemResult {
+    if (r.ok || !(r.error instanceof AuthError) || this.client.mintsTokens) return r;
+    const hint = `; check the ${this.client.credentialKeys} of destination "${this.name}", then restart the service (deliveries wait and are retried until then; 'assetbridge config check --connect' tries it)`;
+    return { ...r, error: new AuthError(`${r.error.message}${hint}`, r.error.status, r.error.responseBody) };
   }
 
   /** Looks up a work order that cannot exist: the read the connector itself makes before creating one. */
