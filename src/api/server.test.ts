@@ -77,16 +77,20 @@ describe('HTTP intake under back-pressure', () => {
   });
 });
 
+/** An intake (token `intake-token-1`) whose sink refuses every submit with `error`. */
+const intakeApp = (error: string) =>
+  createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
+    sink: { submit: () => Promise.reject(new Error(error)) },
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+
 describe('HTTP intake authentication', () => {
   it('says what was wrong with the Authorization header and which key holds the token, never echoing it', async () => {
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
-      sink: { submit: () => Promise.reject(new Error('not called')) },
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = intakeApp('not called');
     const post = async (headers: Record<string, string>) => {
       const r = await app.request('/v1/events', { method: 'POST', headers, body: '[]' });
       return { status: r.status, body: await r.text() };
@@ -102,14 +106,7 @@ describe('HTTP intake authentication', () => {
 
 describe('HTTP intake when the events cannot be stored', () => {
   it('answers 503 with Retry-After and the reason (nothing of the POST was taken), not a bare 500', async () => {
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
-      sink: { submit: () => Promise.reject(new Error('database or disk is full')) },
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = intakeApp('database or disk is full');
     const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ kind: 'meter' }]) });
     expect(r.status).toBe(503);
     expect(r.headers.get('Retry-After')).toBe('5');

@@ -54,12 +54,20 @@ function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue
   });
 }
 
-function dispatcherFor(store: Store, connector: ErpConnector, policy: Partial<DestinationPolicy> = {}, clock: Clock = systemClock, random?: () => number): Dispatcher {
+function dispatcherFor(
+  store: Store,
+  connector: ErpConnector,
+  policy: Partial<DestinationPolicy> = {},
+  clock: Clock = systemClock,
+  random?: () => number,
+  logger?: DispatcherOptions['logger'],
+): Dispatcher {
   const d = new Dispatcher({
     store,
     clock,
     idlePollMs: 10,
     ...(random ? { random } : {}),
+    ...(logger ? { logger } : {}),
     destinations: [
       {
         name: 'erp',
@@ -649,23 +657,22 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
 });
 
 describe('the log says what needs an operator', () => {
+  type LogLine = { level: string; fields: Record<string, unknown>; msg: string };
+  /** {@link dispatcherFor}, with the lines it logs kept. */
+  const loggedDispatcher = (store: Store, connector: ErpConnector, policy: Partial<DestinationPolicy>) => {
+    const lines: LogLine[] = [];
+    const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
+    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
+    return { d: dispatcherFor(store, connector, policy, systemClock, undefined, logger), lines };
+  };
+
   // Kills (threshold 3, so failures that do not open it come first): a warning on every failure rather than on the opening.
   it('a dead letter (error, with its id, operation, key and the reason) and the circuit opening (warn, once)', async () => {
     const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);
     const connector = new ScriptedConnector();
     connector.script.push(new PermanentError('422: plant 9999 does not exist', 422));
     for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('502 bad gateway', 502));
-    const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
-    const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
-    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
-    const d = new Dispatcher({
-      store,
-      clock: systemClock,
-      idlePollMs: 10,
-      logger,
-      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 3, openMs: 60_000, timeoutMs: 2000 }],
-    });
-    cleanup.push(() => d.stop(1000));
+    const { d, lines } = loggedDispatcher(store, connector, { failureThreshold: 3, openMs: 60_000 });
     await d.start();
     await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
     const [dead] = await store.listDeliveries({ status: 'dead' });
@@ -693,17 +700,7 @@ describe('the log says what needs an operator', () => {
     connector.script.push(new RetryableError('500 internal server error', 500));
     // The probes fail with another error: the warning names the one that opened the circuit.
     for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('503 service unavailable', 503));
-    const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
-    const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
-    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
-    const d = new Dispatcher({
-      store,
-      clock: systemClock,
-      idlePollMs: 10,
-      logger,
-      destinations: [{ name: 'erp', connector, requestsPerMinute: 600_000, maxConcurrency: 1, maxAttempts: 50, maxAgeMs: 3_600_000, baseDelayMs: 1, maxDelayMs: 2, failureThreshold: 1, openMs: 5, timeoutMs: 2000 }],
-    });
-    cleanup.push(() => d.stop(1000));
+    const { d, lines } = loggedDispatcher(store, connector, { maxAttempts: 50, baseDelayMs: 1, maxDelayMs: 2, failureThreshold: 1, openMs: 5 });
     await d.start();
     await waitFor(async () => (await delivered(store)) === 1, 'delivered after the outage', 5000);
     expect(connector.sent).toHaveLength(6);
