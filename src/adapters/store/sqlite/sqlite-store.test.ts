@@ -477,13 +477,18 @@ describe('SqliteStore after a state request of unknown outcome', () => {
     expect(item).toBeDefined();
     return item!;
   };
+  /** Location A at event time 100, queued, claimed at `t` and timed out: its key unsettled for a minute. */
+  const timedOutA = async (s: SqliteStore, t: number) => {
+    await commit(s, [loc(100, 'A')]);
+    const a = await claimOne(s, t);
+    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    return a;
+  };
 
   it('resends the newest value delivered before the settle time, once the newer pending one has gone; a failing resend is retried, not superseded by what it resends', async () => {
     const s = open();
     const t = Date.now() + 1000;
-    await commit(s, [loc(100, 'A')]);
-    const a = await claimOne(s, t);
-    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    await timedOutA(s, t);
     await commit(s, [loc(200, 'B')]); // replaces A in the pending row
     const b = await claimOne(s, t + 1);
     await commit(s, [loc(300, 'C')]); // queued while B is in flight
@@ -511,9 +516,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   it('of two values of unknown outcome, the older counts: the newer one delivered later is resent, as the older could land after it', async () => {
     const s = open();
     const t = Date.now() + 1000;
-    await commit(s, [loc(100, 'A')]);
-    const a = await claimOne(s, t);
-    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    await timedOutA(s, t);
     await commit(s, [loc(200, 'B')]); // replaces A in the pending row
     const b = await claimOne(s, t + 1);
     await s.completeAttempts([{ id: b.id, result: 'retry', nextAttemptAt: t + 1, error: 'timeout', unsettledUntil: t + 30_000 }], [], t + 1);
@@ -526,9 +529,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   it('the value of unknown outcome retried and delivered is not resent: it is the same value', async () => {
     const s = open();
     const t = Date.now() + 1000;
-    await commit(s, [loc(100, 'A')]);
-    const a = await claimOne(s, t);
-    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    const a = await timedOutA(s, t);
     const a2 = await claimOne(s, t + 1);
     expect([a2.id, a2.idempotencyKey]).toEqual([a.id, a.idempotencyKey]);
     await s.completeAttempts([{ id: a2.id, result: 'delivered' }], [], t + 1);
@@ -539,9 +540,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   it('at one event time, a new value that replaced the one of unknown outcome in its row is resent after delivery', async () => {
     const s = open();
     const t = Date.now() + 1000;
-    await commit(s, [loc(100, 'A')]);
-    const a = await claimOne(s, t);
-    await s.completeAttempts([{ id: a.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    const a = await timedOutA(s, t);
     await commit(s, [loc(100, 'B')]); // same event time: replaces A in the pending row
     const b = await claimOne(s, t + 1);
     expect(b.id).toBe(a.id);
