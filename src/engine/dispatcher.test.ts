@@ -684,6 +684,19 @@ describe('the log says what needs an operator', () => {
     ]);
   });
 
+  it('a pause for 429/503 is warned once per streak, saying which it was; the pauses after it in the streak are debug', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RateLimitedError('503 service unavailable', 5, 503), new RateLimitedError('503 service unavailable', 5, 503), new RateLimitedError('429 too many requests', 5, 429));
+    const { d, lines } = loggedDispatcher(store, connector, {});
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the pauses', 5000);
+    expect(lines.filter((l) => l.level === 'warn')).toEqual([
+      { level: 'warn', fields: { destination: 'erp', waitMs: 5, status: 503 }, msg: 'destination is unavailable (503); pausing it: further pauses until a request succeeds are logged at debug, and status shows them' },
+    ]);
+    expect(lines.filter((l) => l.level === 'debug' && l.msg.startsWith('destination'))).toHaveLength(2);
+  });
+
   it('while the circuit is not closed, the metrics (and so status) carry the latest failure', async () => {
     const store = await storeWith([workOrder(1)]);
     const connector = new ScriptedConnector();

@@ -278,7 +278,11 @@ export class Dispatcher {
     w.consecutive429++;
     const wait = err.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
     w.limiter.pause(now + wait);
-    this.opts.logger?.warn({ destination: w.policy.name, waitMs: wait, status: err.status }, 'destination is rate limiting us; pausing it');
+    // Warned once per streak (a long 503 maintenance window would warn at every Retry-After).
+    const what = err.status === 503 ? 'destination is unavailable (503)' : `destination is rate limiting us (${err.status ?? 429})`;
+    if (w.consecutive429 === 1)
+      this.opts.logger?.warn({ destination: w.policy.name, waitMs: wait, status: err.status }, `${what}; pausing it: further pauses until a request succeeds are logged at debug, and status shows them`);
+    else this.opts.logger?.debug({ destination: w.policy.name, waitMs: wait, status: err.status, pauses: w.consecutive429 }, `${what}; pausing it again`);
   }
 
   private async send(w: DestinationWorker, items: OutboxItem[]): Promise<void> {
