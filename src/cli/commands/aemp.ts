@@ -25,6 +25,7 @@ import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { requestJob, type Job, type JobResult } from '../../engine/engine.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
+import { createRedactor } from '../../adapters/http/redact.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
@@ -68,6 +69,10 @@ function pickProviders(configs: readonly TelematicsConfig[], name: string | unde
   if (!all && indexed.length > 1) throw new UsageError(`several telematics providers are configured (${configs.map((c) => c.name).join(', ')}); choose one with --provider`);
   return indexed;
 }
+
+/** A provider URL as printed: a key a signed link carries in its query is redacted. */
+const redactor = createRedactor();
+const shownUrl = (url: string): string => redactor.url(url);
 
 /** For `aemp budget`, which reads the store only: no credentials needed, no request made. */
 const NO_REQUESTS: TelematicsCredentials = {
@@ -119,7 +124,7 @@ export function pullProgress(deps: Pick<AempCommandDeps, 'err' | 'isTTY'>, label
   let lastLog = 0;
   let total = 0;
   const note = (wait: BudgetWait): string =>
-    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${wait.key}` +
+    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${shownUrl(wait.key)}` +
     (wait.reason === 'interval' && wait.reserveLeft > 0 ? ` (or stop and rerun with --use-reserve; ${wait.reserveLeft} reserve requests left)` : '') +
     '\n';
   return {
@@ -267,7 +272,7 @@ export async function aempBackfillCommand(
               deps.err(`${config.name}: ${fmt(done)}/${fmt(total)} series\n`);
             }
           },
-          wait: (wait) => deps.err(`${config.name}: waiting until ${at(wait.until)} for the budget of ${wait.key}\n`),
+          wait: (wait) => deps.err(`${config.name}: waiting until ${at(wait.until)} for the budget of ${shownUrl(wait.key)}\n`),
         },
       },
       {
@@ -359,12 +364,12 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
   }
   for (const r of report) {
     const last = r.lastPull;
-    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${r.cursor && !r.cursor.complete && r.cursor.nextUrl ? `; resumes at ${r.cursor.nextUrl}` : ''}\n`);
+    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${r.cursor && !r.cursor.complete && r.cursor.nextUrl ? `; resumes at ${shownUrl(r.cursor.nextUrl)}` : ''}\n`);
     if (!r.urls.length) continue;
     deps.out(
       table([
         ['URL', 'LAST REQUEST', 'NEXT ORDINARY', 'RESERVE LEFT', 'COOLDOWN UNTIL'],
-        ...r.urls.map((u) => [u.key, u.lastAt !== undefined ? at(u.lastAt) : '-', u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
+        ...r.urls.map((u) => [shownUrl(u.key), u.lastAt !== undefined ? at(u.lastAt) : '-', u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
       ]),
     );
   }

@@ -6,7 +6,7 @@ import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
-import { loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
+import { CURSOR_NAMESPACE, loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
 import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js';
 
@@ -172,6 +172,24 @@ describe('fleet pull against the Trackunit simulator', () => {
     for (const count of t.sim.stats.byUrl.values()) expect(count).toBeLessThanOrEqual(1);
     expect(t.sim.stats.isoRequests).toBeLessThanOrEqual(3 * 2);
     expect(summary.complete || /429/.test(summary.error ?? '')).toBe(true);
+  });
+
+  it('never logs or shows a secret a resume link carries in its query (a provider\'s signed next link)', async () => {
+    const t = setup({ fleetSize: 1000 });
+    let failed = false;
+    const first = await t.pull({ maxWaitMs: MIN }, { page: ({ pages }) => (pages === 1 && !failed ? ((failed = true), t.sim.failNext(1, 429)) : undefined) });
+    const cursor = await loadCursor(t.store, 'trackunit');
+    await t.store.kvSet(CURSOR_NAMESPACE, 'trackunit', JSON.stringify({ ...cursor, nextUrl: `${first.nextUrl ?? ''}&token=s3cret-Link-Token-77` }));
+    t.clock.advance(16 * MIN);
+    const logged: unknown[] = [];
+    const shown: string[] = [];
+    const logger = { info: (o: unknown) => void logged.push(o), warn: (o: unknown) => void logged.push(o), error: (o: unknown) => void logged.push(o) } as unknown as Parameters<typeof runFleetPull>[0]['logger'];
+    const summary = await runFleetPull(
+      { client: t.built.client, store: t.store, sink: t.sink, clock: t.clock, logger, progress: { start: ({ startUrl }) => void shown.push(startUrl) } },
+      {},
+    );
+    expect(summary.resumedFrom).toContain('token=');
+    for (const text of [JSON.stringify(logged), ...shown, JSON.stringify(summary)]) expect(text).not.toContain('s3cret-Link-Token-77');
   });
 
   it('records a page only after its submit resolved: a failed submit resumes at that page', async () => {

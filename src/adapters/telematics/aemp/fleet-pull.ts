@@ -7,6 +7,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { createRedactor } from '../../http/redact.js';
 import { coerceError } from '../../../core/errors/errors.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
@@ -134,6 +135,10 @@ function pageNumberOf(url: string | undefined): number | undefined {
   }
 }
 
+/** Links as logged and shown: a provider's signed next link may carry a key in its query. */
+const redactor = createRedactor();
+const shown = (url: string): string => redactor.url(url);
+
 /** Run one fleet pull; never throws for provider trouble (the summary says what stopped it). */
 export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions = {}): Promise<PullSummary> {
   const { client, store, sink } = deps;
@@ -151,8 +156,8 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
   const pullStartedAt = resumable ? cursor.startedAt : startedAt;
   const pagesBefore = resumable ? cursor.pages : 0;
   const equipmentBefore = resumable ? cursor.equipment : 0;
-  deps.progress?.start?.({ provider: name, startUrl, resumed: resumable });
-  deps.logger?.info({ provider: name, startUrl, resumed: resumable }, resumable ? 'resuming an interrupted fleet pull' : 'fleet pull started');
+  deps.progress?.start?.({ provider: name, startUrl: shown(startUrl), resumed: resumable });
+  deps.logger?.info({ provider: name, startUrl: shown(startUrl), resumed: resumable }, resumable ? 'resuming an interrupted fleet pull' : 'fleet pull started');
 
   const matcher = new EquipmentMatcher(await store.listAssets(), await loadConfirmed(store, name));
   const underReview = await openReviewMap(store, name);
@@ -171,7 +176,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
       ...(opts.signal ? { signal: opts.signal } : {}),
       onWait: (wait) => {
         deps.progress?.wait?.(wait);
-        deps.logger?.info({ provider: name, url: wait.key, until: new Date(wait.until).toISOString(), reason: wait.reason }, 'waiting for request budget');
+        deps.logger?.info({ provider: name, url: shown(wait.key), until: new Date(wait.until).toISOString(), reason: wait.reason }, 'waiting for request budget');
       },
     });
     for await (const page of pages) {
@@ -262,14 +267,14 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
     startedAt,
     finishedAt,
     elapsedMs: finishedAt - startedAt,
-    ...(resumable ? { resumedFrom: startUrl } : {}),
+    ...(resumable ? { resumedFrom: shown(startUrl) } : {}),
     ...counts,
     requests: client.stats.requests - requestsBefore.requests,
     http429: client.stats.http429 - requestsBefore.http429,
     reserveUsed: client.stats.reserveUsed - requestsBefore.reserveUsed,
     complete,
     stop,
-    ...(nextUrl !== undefined && !complete ? { nextUrl } : {}),
+    ...(nextUrl !== undefined && !complete ? { nextUrl: shown(nextUrl) } : {}),
     ...(error !== undefined ? { error } : {}),
     notes,
   };

@@ -10,6 +10,7 @@
  * @module
  */
 import { AssetbridgeError } from '../../../core/errors/errors.js';
+import { createRedactor } from '../../http/redact.js';
 import {
   decideDaily,
   decideUrl,
@@ -76,7 +77,7 @@ export class BudgetWaitTooLongError extends AssetbridgeError {
           ? "the provider's daily request cap is used up"
           : 'it was already requested within the per-URL interval';
     const reserve = wait.reason === 'interval' && wait.reserveLeft > 0 ? ` or spend one of ${wait.reserveLeft} reserve requests with --use-reserve` : '';
-    super(`${wait.key} may not be requested before ${at}: ${why}; run again after that${reserve}`);
+    super(`${createRedactor().url(wait.key)} may not be requested before ${at}: ${why}; run again after that${reserve}`);
   }
 }
 
