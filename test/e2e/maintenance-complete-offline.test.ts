@@ -100,21 +100,18 @@ describe('maintenance complete without a running service', () => {
     expect(await quarantined()).toEqual([]);
   });
 
-  it('takes a work order the state forgot but the outbox holds (it opened it)', async () => {
-    const { cfg, status } = await ranBefore({ state: false, outbox: true });
-    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
-  });
-
-  it('takes a work order whose outbox row retention pruned but the state remembers', async () => {
-    const { cfg, status } = await ranBefore({ state: true, outbox: false });
-    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
-  });
+  for (const [known, held] of [
+    ['the state forgot but the outbox holds (it opened it)', { state: false, outbox: true }],
+    ['whose outbox row retention pruned but the state remembers', { state: true, outbox: false }],
+  ] as const) {
+    it(`takes a work order ${known}`, async () => {
+      const { cfg, status } = await ranBefore(held);
+      const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect((await status())[0]?.due.find((d) => d.rule === 'svc-10h')).toMatchObject({ baselineHours: 11 });
+    });
+  }
 
   it('takes a key known nowhere with --force (a work order assetbridge never opened, or forgot)', async () => {
     const { cfg, status } = await ranBefore({ state: false, outbox: false });

@@ -1,6 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 
 /** A fresh store in its own temp directory (one file per test, cheap isolation). */
@@ -10,4 +12,20 @@ export function tempStorePath(): string {
 
 export function tempStore(): SqliteStore {
   return new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+}
+
+/**
+ * A store file as the version before migration `version` left it (its migrations applied and
+ * recorded), open as a raw connection to add rows to; close it, then open a SqliteStore on `path`
+ * to run the upgrade.
+ */
+export function storeBefore(version: number): { path: string; raw: Database.Database } {
+  const path = tempStorePath();
+  const raw = new Database(path);
+  raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < version)) {
+    raw.exec(m.sql);
+    raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+  }
+  return { path, raw };
 }

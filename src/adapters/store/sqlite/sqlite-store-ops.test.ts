@@ -2,14 +2,12 @@
  * The store methods the operations surface reads and prunes with: retention (`prune`), the
  * delivered counts `status` shows (`outboxStats`) and the audit trail (`queryAudit`).
  */
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
-import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { storeBefore, tempStore } from '../../../../test/helpers/temp-store.js';
 import type { AttemptOutcome, AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const DAY = 86_400_000;
@@ -140,13 +138,7 @@ describe('SqliteStore outbox counts (migration 10)', () => {
   });
 
   it('a store upgraded from the version before starts from the rows it holds', async () => {
-    const path = tempStorePath();
-    const raw = new Database(path);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 10)) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
-    }
+    const { path, raw } = storeBefore(10);
     const row = raw.prepare(
       `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, created_at, updated_at, next_attempt_at)
        VALUES ('erp', 'workorder.create', ?, 'fact', 'A1', 1, '{}', ?, ?, ?, 0, 0)`,

@@ -1,15 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
-import { tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
-import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 const stores: SqliteStore[] = [];
 const open = () => {
@@ -639,13 +637,7 @@ describe('SqliteStore retention keeps what is still needed', () => {
 
 describe('SqliteStore upgrade to the unsettled value order (migration 9)', () => {
   it('a key left unsettled by the version before keeps its rule: only a later event time is resent', async () => {
-    const path = tempStorePath();
-    const raw = new Database(path);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 9)) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
-    }
+    const { path, raw } = storeBefore(9);
     const t = Date.now() + 1000;
     raw.prepare(`INSERT INTO outbox_unsettled VALUES ('erp', 'location.update', 'A1', ?, 100)`).run(t + 60_000);
     raw.close();
@@ -665,14 +657,8 @@ describe('SqliteStore upgrade to the unsettled value order (migration 9)', () =>
 
 describe('SqliteStore upgrade to the enqueue time (migration 7)', () => {
   it('rows of an older store count their age from when they were made, as they did', async () => {
-    const path = tempStorePath();
     // A store as the version before migration 7 left it, with one pending row.
-    const raw = new Database(path);
-    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
-    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < 7)) {
-      raw.exec(m.sql);
-      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
-    }
+    const { path, raw } = storeBefore(7);
     raw
       .prepare(
         `INSERT INTO outbox (destination, operation, business_key, kind, erp_asset_id, event_time, payload, idempotency_key, status, created_at, updated_at, next_attempt_at)
