@@ -166,7 +166,6 @@ export class RestConnector implements ErpConnector {
     return parseWorkOrderWebhook(body);
   }
 
-
   async close(): Promise<void> {
     // Global fetch's connection pool is shared by the process; nothing of ours to release.
   }
