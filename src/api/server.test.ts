@@ -78,13 +78,13 @@ describe('HTTP intake under back-pressure', () => {
 });
 
 /** An intake (token `intake-token-1`) whose sink refuses every submit with `error`. */
-const intakeApp = (error: string) =>
+const intakeApp = (error: string | Error) =>
   createHttpApp({
     host: '127.0.0.1',
     port: 0,
     now: () => 0,
     intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
-    sink: { submit: () => Promise.reject(new Error(error)) },
+    sink: { submit: () => Promise.reject(typeof error === 'string' ? new Error(error) : error) },
     status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
   });
 
@@ -112,6 +112,21 @@ describe('HTTP intake when the events cannot be stored', () => {
     expect(r.headers.get('Retry-After')).toBe('5');
     const { error } = (await r.json()) as { error: string };
     expect(error).toContain('database or disk is full');
+    expect(error).toContain('nothing of this POST was taken');
+  });
+
+  it.each([
+    ['SQLITE_FULL', 'database or disk is full', 'the disk holding the store is full'],
+    ['SQLITE_READONLY', 'attempt to write a readonly database', 'a directory this user can write to'],
+    ['SQLITE_BUSY', 'database is locked', 'the store is locked by another process'],
+  ])('gives the advice for the store error it carries (%s), as the CLI and the log do', async (code, message, advice) => {
+    const app = intakeApp(Object.assign(new Error(message), { code }));
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ kind: 'meter' }]) });
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('5');
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toContain(`could not store the events (${message}; `);
+    expect(error).toContain(advice);
     expect(error).toContain('nothing of this POST was taken');
   });
 });

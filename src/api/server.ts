@@ -10,6 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
 import type { WebhookItem } from '../ports/connector.js';
@@ -109,9 +110,11 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }
       const { text, items, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
       // The store refused the commit (disk full, locked): nothing was taken; the sender retries.
+      // The store error's code says what the operator can do, as in the log and the CLI.
       const notStored = (err: unknown) => {
+        const advice = storeErrorAdvice(storeErrorCode(err));
         c.header('Retry-After', '5');
-        return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}); nothing of this POST was taken, retry later` }, 503);
+        return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
       };
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.

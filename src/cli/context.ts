@@ -16,7 +16,7 @@ import { createLogger, logLevel } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError } from '../engine/store-lease.js';
-import { storeErrorAdvice } from '../adapters/store/sqlite/sqlite-store.js';
+import { storeErrorAdvice } from '../core/errors/store-errors.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
 

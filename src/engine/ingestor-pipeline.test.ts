@@ -11,6 +11,7 @@ import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
+import type { IngestorOptions } from './ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -43,8 +44,8 @@ function gated(real: SqliteStore) {
     held,
     faults,
     /** Fails the oldest held commit and, as the commit worker does, every one queued behind it. */
-    failOldest(): void {
-      for (const h of held.splice(0)) h.fail(new Error('disk I/O error'));
+    failOldest(error = new Error('disk I/O error')): void {
+      for (const h of held.splice(0)) h.fail(error);
     },
     passOldest(): void {
       held.shift()?.pass();
@@ -52,7 +53,7 @@ function gated(real: SqliteStore) {
   };
 }
 
-async function setup() {
+async function setup(extra: Partial<IngestorOptions> = {}) {
   const real = tempStore();
   cleanup.push(() => real.close());
   await real.upsertAssets(
@@ -60,7 +61,7 @@ async function setup() {
   );
   const g = gated(real);
   const identity = new IdentityIndex(await real.listAssets());
-  const ingestor = locationIngestor(g.store, identity, { maxBatch: 1, maxWaitMs: 1, pipelineDepth: 2 });
+  const ingestor = locationIngestor(g.store, identity, { maxBatch: 1, maxWaitMs: 1, pipelineDepth: 2, ...extra });
   return { real, g, ingestor };
 }
 
@@ -134,6 +135,26 @@ describe('ingest pipeline', () => {
     await again;
     expect(await real.listDeliveries({})).toHaveLength(1);
     expect(ingestor.stats.accepted).toBe(1);
+  });
+
+  it("logs a failed commit once, with what to do about the store's error (a full disk)", async () => {
+    const lines: { fields: Record<string, unknown>; msg: string }[] = [];
+    const error = (fields: object, msg: string) => void lines.push({ fields: fields as Record<string, unknown>, msg });
+    const noop = () => undefined;
+    const { g, ingestor } = await setup({ logger: { error, warn: noop, info: noop, debug: noop } as unknown as IngestorOptions['logger'] });
+    const first = ingestor.submit([at(0, 52)]);
+    const second = ingestor.submit([at(1, 52)]);
+    await waitFor(() => g.held.length === 2, 'both batches held');
+    // As the commit worker hands it on: SQLite's message, and its code.
+    g.failOldest(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    await expect(first).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+    await expect(second).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+    expect(lines).toEqual([
+      {
+        fields: { err: expect.objectContaining({ code: 'SQLITE_FULL', message: 'database or disk is full' }) as unknown },
+        msg: expect.stringMatching(/^ingest commit failed; .*the disk holding the store is full: free space there/) as unknown,
+      },
+    ]);
   });
 
   it('a batch that fails before reaching the store leaves the batches still committing alone', async () => {

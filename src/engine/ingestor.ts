@@ -24,6 +24,7 @@ import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { NO_DELIVERIES, type Rule, type RuleContext, type RuleResult } from '../core/rules/rule.js';
 import { isFlushable, type FlushableRule } from '../core/rules/event-time.js';
 import { coerceError } from '../core/errors/errors.js';
+import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
 import type { CapturedEvent, EventCapture } from '../ports/capture.js';
@@ -445,7 +446,11 @@ export class Ingestor implements IngestSink {
       // Still asked for: it is written once the state is rebuilt.
       this.checkpointWanted = this.checkpointWaiters.length > 0;
     }
-    if (first) this.opts.logger?.error({ err: error }, 'ingest commit failed; sources will not ack and upstream will redeliver');
+    if (first) {
+      // SQLite's code (carried across the commit worker) says what the operator can do: a full disk, a lock.
+      const advice = storeErrorAdvice(storeErrorCode(error));
+      this.opts.logger?.error({ err: error }, `ingest commit failed; sources will not ack and upstream will redeliver${advice === undefined ? '' : `; ${advice}`}`);
+    }
     for (const p of batch) p.reject(error);
   }
 

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { IngestCommit } from '../../../ports/store.js';
-import type { CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
 import { prepareCommit } from './sqlite-ingest.js';
 
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
@@ -19,6 +19,15 @@ function workerFile(): string {
   const built = sibling.replace(/([\\/])src([\\/]adapters[\\/]store[\\/]sqlite[\\/]commit-worker\.js)$/, '$1dist$1src$2');
   if (existsSync(built)) return built;
   throw new Error(`the SQLite commit worker is not built (looked for ${sibling} and ${built}); run 'npm run build', or set store.commitInWorker: false`);
+}
+
+/** The worker's error as the owner's: its message, name, stack and SQLite code as they were. */
+function commitError(f: CommitFailure): Error & { code?: string } {
+  const err: Error & { code?: string } = new Error(f.message);
+  err.name = f.name;
+  if (f.code !== undefined) err.code = f.code;
+  if (f.stack !== undefined) err.stack = f.stack;
+  return err;
 }
 
 export class CommitWorker {
@@ -90,7 +99,7 @@ export class CommitWorker {
       // Batches already queued behind a failed one are refused by the worker; new ones, computed
       // after the owner has seen this failure, may commit again. Refusals do not reset.
       if (!r.refused) worker.postMessage({ type: 'reset' } satisfies CommitRequest);
-      this.settle(r.seq, new Error(r.error));
+      this.settle(r.seq, commitError(r.error));
     });
     const gone = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;

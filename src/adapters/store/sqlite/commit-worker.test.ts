@@ -72,6 +72,27 @@ describe('SQLite commit worker', () => {
     expect(await keys(s)).toEqual(['after', 'before']);
   });
 
+  it.each([true, false])("a failed commit keeps SQLite's code, message and stack, so its advice can be given (worker: %s)", async (worker) => {
+    const s = open(tempStorePath(), worker);
+    // On the store's connection, the commit throws at once; through the worker, it rejects.
+    const error = await (async () => s.commitIngest(batch([fact('bad', null as unknown as string)])))().then(
+      () => undefined,
+      (e: unknown) => e as Error & { code?: unknown },
+    );
+    expect(error?.code).toBe('SQLITE_CONSTRAINT_NOTNULL');
+    expect(error?.message).toMatch(/NOT NULL constraint failed: outbox\.destination/);
+    expect(error?.stack).toMatch(/NOT NULL[\s\S]*\bat /);
+  });
+
+  it('gives the batches refused behind a failed one its code too', async () => {
+    const s = open();
+    const bad = s.commitIngest(batch([fact('bad', null as unknown as string)]));
+    const behind = s.commitIngest(batch([fact('behind')]));
+    await Promise.allSettled([bad, behind]);
+    await expect(bad).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    await expect(behind).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL', message: expect.stringMatching(/earlier batch failed/) as unknown });
+  });
+
   it('close() waits for queued batches, so nothing posted before it is lost', async () => {
     const path = tempStorePath();
     const s = new SqliteStore({ path, synchronous: 'normal' });

@@ -14,7 +14,17 @@ export interface CommitWorkerData {
   readonly cacheMiB: number | undefined;
 }
 export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'reset' } | { type: 'close' };
-export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: string; refused: boolean };
+/**
+ * A failed commit's error as it crosses to the owner: an Error's own `code` (SQLite's
+ * `SQLITE_FULL`, `SQLITE_BUSY`, …, which says what to do) does not survive a structured clone.
+ */
+export interface CommitFailure {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+  readonly stack?: string;
+}
+export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: CommitFailure; refused: boolean };
 
 const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
@@ -22,7 +32,13 @@ const data = workerData as CommitWorkerData;
 const db = new Database(data.path);
 configureConnection(db, data.synchronous, data.cacheMiB);
 const stmts = prepareIngestStatements(db);
-let failed: string | undefined;
+let failed: CommitFailure | undefined;
+
+function failure(err: unknown): CommitFailure {
+  if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}), ...(err.stack !== undefined ? { stack: err.stack } : {}) };
+}
 
 port.on('message', (msg: CommitRequest) => {
   if (msg.type === 'reset') {
@@ -35,14 +51,16 @@ port.on('message', (msg: CommitRequest) => {
     return;
   }
   if (failed !== undefined) {
-    port.postMessage({ seq: msg.seq, ok: false, error: `not committed: an earlier batch failed (${failed})`, refused: true } satisfies CommitReply);
+    // Refused for the failed batch's reason: its code, so the same advice is given.
+    const error = { name: 'Error', message: `not committed: an earlier batch failed (${failed.message})`, ...(failed.code !== undefined ? { code: failed.code } : {}) };
+    port.postMessage({ seq: msg.seq, ok: false, error, refused: true } satisfies CommitReply);
     return;
   }
   try {
     applyIngestCommit(db, stmts, msg.commit, msg.now);
     port.postMessage({ seq: msg.seq, ok: true } satisfies CommitReply);
   } catch (err) {
-    failed = err instanceof Error ? err.message : String(err);
+    failed = failure(err);
     port.postMessage({ seq: msg.seq, ok: false, error: failed, refused: false } satisfies CommitReply);
   }
 });

@@ -8,6 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { AssetbridgeError } from '../../../core/errors/errors.js';
+import { storeErrorAdvice } from '../../../core/errors/store-errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
 import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
@@ -143,33 +144,6 @@ interface Unsettled {
 function isNewerThanUnsettled(row: OutboxRow, u: Unsettled): boolean {
   if (row.event_time !== u.eventTime || u.deliveryId === null) return row.event_time > u.eventTime;
   return row.id > u.deliveryId || (row.id === u.deliveryId && row.idempotency_key !== u.idempotencyKey);
-}
-
-/** What to do about a file-system or SQLite error on the store, by its code; undefined: no advice. */
-export function storeErrorAdvice(code: unknown): string | undefined {
-  switch (code) {
-    case 'SQLITE_BUSY':
-    case 'SQLITE_LOCKED':
-      return 'the store is locked by another process that has held a write transaction on it for over 5 s (a sqlite3 shell, a backup or copy tool): end that transaction or stop that process, then try again';
-    case 'SQLITE_CANTOPEN':
-    case 'EACCES':
-    case 'EPERM':
-    case 'EROFS':
-    case 'EEXIST':
-    case 'ENOTDIR':
-    case 'SQLITE_READONLY':
-    case 'SQLITE_READONLY_DIRECTORY':
-    case 'SQLITE_PERM':
-      return 'check that store.path names a file (not a directory) in a directory this user can write to: SQLite also creates its -wal and -shm files beside it';
-    case 'SQLITE_FULL':
-    case 'ENOSPC':
-      return 'the disk holding the store is full: free space there (store prune, or a bigger volume), then try again';
-    case 'SQLITE_NOTADB':
-    case 'SQLITE_CORRUPT':
-      return 'the file is not an assetbridge store or is damaged: check store.path, or restore the store from a backup';
-    default:
-      return undefined;
-  }
 }
 
 /** The store could not be opened; names the path, the store.path key and what to do. */

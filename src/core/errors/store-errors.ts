@@ -1,0 +1,38 @@
+/**
+ * What to tell an operator about an error the store gave, by its code (SQLite's `SQLITE_*`, or the
+ * file system's `E*`): the CLI, the ingestor's log and the HTTP intake's 503 give the same advice.
+ * @module
+ */
+
+/** What to do about a file-system or SQLite error on the store, by its code; undefined: no advice. */
+export function storeErrorAdvice(code: unknown): string | undefined {
+  switch (code) {
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'the store is locked by another process that has held a write transaction on it for over 5 s (a sqlite3 shell, a backup or copy tool): end that transaction or stop that process, then try again';
+    case 'SQLITE_CANTOPEN':
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+    case 'EEXIST':
+    case 'ENOTDIR':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_READONLY_DIRECTORY':
+    case 'SQLITE_PERM':
+      return 'check that store.path names a file (not a directory) in a directory this user can write to: SQLite also creates its -wal and -shm files beside it';
+    case 'SQLITE_FULL':
+    case 'ENOSPC':
+      return 'the disk holding the store is full: free space there (store prune, or a bigger volume), then try again';
+    case 'SQLITE_NOTADB':
+    case 'SQLITE_CORRUPT':
+      return 'the file is not an assetbridge store or is damaged: check store.path, or restore the store from a backup';
+    default:
+      return undefined;
+  }
+}
+
+/** The code an error from the store carries (`SQLITE_FULL`, `ENOSPC`, …), if any. */
+export function storeErrorCode(err: unknown): string | undefined {
+  const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
