@@ -1,6 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { authorizeWebhook, createHttpApp } from './server.js';
+import { request as httpRequest } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/wait.js';
+import { authorizeWebhook, createHttpApp, startHttpServer, type RunningServer } from './server.js';
 
 describe('work-order webhook authorization', () => {
   const body = '{"workOrder":{}}';
@@ -74,6 +76,75 @@ describe('HTTP intake under back-pressure', () => {
     backlog = 49_999;
     expect((await post()).status).toBe(202);
     expect(submitted).toHaveLength(1);
+  });
+});
+
+describe('HTTP intake under concurrent back-pressure', () => {
+  /** A served intake (maxBacklog 10) whose store has stopped: what is submitted stays in the backlog. */
+  const stalled = async () => {
+    const sink = { backlog: 0, checks: 0 };
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
+      sink: {
+        backlog: () => (sink.checks++, sink.backlog),
+        submit: (m) => {
+          sink.backlog += m.length;
+          return Promise.resolve({ accepted: m.length, quarantined: [] });
+        },
+      },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    servers.push(server);
+    return { server, sink };
+  };
+  const body = JSON.stringify([{ kind: 'meter' }]);
+  /** A POST whose headers are sent now and body when the test says: its status, or the error that cut it. */
+  const slowPost = (url: string, length = body.length) => {
+    const req = httpRequest(`${url}/v1/events`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Length': String(length) } });
+    const answer = new Promise<number | string>((resolve) => {
+      req.on('response', (r) => {
+        r.resume();
+        resolve(r.statusCode ?? 0);
+      });
+      req.on('error', (err) => resolve(err.message));
+    });
+    req.flushHeaders();
+    return { req, answer };
+  };
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close(0);
+  });
+
+  it('takes no more than sources.http.maxBacklog from POSTs whose bodies are read together: the rest get 503 and Retry-After', async () => {
+    const { server, sink } = await stalled();
+    const posts = Array.from({ length: 25 }, () => slowPost(server.url));
+    // Every POST has been looked at before any body arrives.
+    await waitFor(() => sink.checks >= 25, 'all 25 POSTs checked against the backlog');
+    for (const p of posts) p.req.end(body);
+    const statuses = await Promise.all(posts.map((p) => p.answer));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(15);
+    expect(sink.backlog).toBe(10);
+    const refused = await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body });
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('Retry-After')).toBe('1');
+  });
+
+  it('gives back the place of a POST whose body never came whole (the sender went away)', async () => {
+    const { server, sink } = await stalled();
+    const cut = Array.from({ length: 10 }, () => slowPost(server.url, 1000));
+    await waitFor(() => sink.checks >= 10, 'the 10 POSTs checked against the backlog');
+    for (const p of cut) {
+      p.req.write(body);
+      p.req.destroy();
+    }
+    await Promise.all(cut.map((p) => p.answer));
+    await waitFor(async () => (await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body })).status === 202, 'a whole POST taken again');
+    expect(sink.backlog).toBe(1);
   });
 });
 

@@ -100,15 +100,33 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }),
     ] as const;
 
+    // POSTs whose bodies are being read: each counts as one event against maxBacklog until it is
+    // submitted (when the sink counts its events), so POSTs read at once cannot all pass the check.
+    let reading = 0;
     app.post('/v1/events', ...guard, async (c) => {
       // Storing is behind (a slow disk, a flood): refuse rather than queue without bound; nothing
       // was taken, and the sender retries after a second.
-      const backlog = opts.sink.backlog?.() ?? 0;
-      if (intake.maxBacklog !== undefined && backlog >= intake.maxBacklog) {
+      const behind = (waiting: number) => {
         c.header('Retry-After', '1');
-        return c.json({ error: `ingest is behind: ${backlog} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this POST was taken, retry after a second` }, 503);
+        return c.json({ error: `ingest is behind: ${waiting} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this POST was taken, retry after a second` }, 503);
+      };
+      const max = intake.maxBacklog ?? Infinity;
+      const waiting = (opts.sink.backlog?.() ?? 0) + reading;
+      if (waiting >= max) return behind(waiting);
+      reading++;
+      let body;
+      try {
+        body = await readJsonItems(c.req.text(), opts.now);
+      } finally {
+        reading--;
       }
-      const { text, items, error, receivedAt } = await readJsonItems(c.req.text(), opts.now);
+      const { text, items, error, receivedAt } = body;
+      if (items.length > intake.maxEvents) {
+        return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
+      }
+      // Again now that the body is here, with nothing awaited between this check and the submit.
+      const backlog = opts.sink.backlog?.() ?? 0;
+      if (backlog >= max) return behind(backlog);
       // The store refused the commit (disk full, locked): nothing was taken; the sender retries.
       // The store error's code says what the operator can do, as in the log and the CLI.
       const notStored = (err: unknown) => {
@@ -121,9 +139,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
         if (r instanceof Error) return notStored(r);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
-      }
-      if (items.length > intake.maxEvents) {
-        return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
       }
       const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify(item), receivedAt }));
       const result = await opts.sink.submit(messages).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));

@@ -18,7 +18,9 @@ export interface IngestSink {
   /**
    * Messages submitted and not yet taken into a batch: how far storing is behind. Sources that
    * cannot slow their sender otherwise (HTTP) refuse new input above a limit instead of queuing
-   * without bound. Absent: never behind.
+   * without bound. A submit's messages count here from the moment it is called (not after an
+   * await), so a source can check the backlog and submit without another taking the same room.
+   * Absent: never behind.
    */
   backlog?(): number;
 }
