@@ -46,6 +46,34 @@ describe('createRedactor', () => {
     expect(out).not.toContain('eyJhbGciOi');
   });
 
+  it('leaves the words of an error message after a secret-like name: "InvalidToken: the access token has expired"', () => {
+    for (const message of [
+      'InvalidToken: the access token has expired',
+      'invalid_token: The access token expired',
+      'ExpiredToken: a new token is required',
+      'Error 401 InvalidToken: token expired.',
+      'password: not set for user alice',
+      'refresh_token: missing from the request',
+      'InvalidToken: access token has expired',
+    ])
+      expect(redactor.text(message)).toBe(message);
+  });
+
+  it('still redacts a value after a secret-like name that is no ordinary word, quoted, or given with =', () => {
+    const cases: [string, string][] = [
+      ['token: abc123def rejected', `token: ${REDACTED} rejected`],
+      ['InvalidToken: eyJhbGciOi.x.y has expired', `InvalidToken: ${REDACTED} has expired`],
+      ['password: hunter2', `password: ${REDACTED}`],
+      ['password: letmein was refused', `password: ${REDACTED} was refused`],
+      ['api_key: Q7xv9Lmz', `api_key: ${REDACTED}`],
+      // Only prose (a colon and a space before a bare word) can hold an English word.
+      ['login failed, token=the', `login failed, token=${REDACTED}`],
+      ['token:the', `token:${REDACTED}`],
+      ['"token": "the" (truncated', `"token": "${REDACTED}" (truncated`],
+    ];
+    for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
+  });
+
   it('scrubs literal secret values wherever they appear, using the current values', () => {
     let current = 'rotating-token-1';
     const r = createRedactor({ secrets: () => [current, undefined, 'ab'] });

@@ -146,8 +146,24 @@ function redactStructured(
 }
 
 /**
+ * Words that begin the prose after an error code (`InvalidToken: the access token has expired`),
+ * not credentials: no generated token is one, and the configured secrets' values are scrubbed
+ * wherever they appear anyway (`RedactorOptions.secrets`).
+ */
+const PROSE_WORDS = new Set(
+  (
+    'a an the this that these those your my our its their his her no any some each every it they you we i ' +
+    'is are was were be been being has have had do does did not must may can cannot could should will would ' +
+    'of for to in on at by with from and or but if when as please ' +
+    'invalid expired expires missing required revoked malformed unknown incorrect wrong denied rejected empty ' +
+    'too none token tokens password secret key credentials access refresh session'
+  ).split(' '),
+);
+
+/**
  * Last resort for text we cannot parse: `"name": "value"`, `name=value` and `Bearer <token>`
- * forms. It over-redacts rather than under-redacts.
+ * forms. It over-redacts rather than under-redacts, but for an ordinary word after `name: ` (an
+ * error message: `InvalidToken: the access token has expired`).
  */
 function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
   const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
@@ -155,10 +171,15 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
   return body
     .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
     .replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
-      if (!isSecretField(name)) return match;
+      if (!isSecretField(name) || isProse(quote, sep, value)) return match;
       const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
       return `${quote}${name}${quote}${sep}${replacement}`;
     });
+}
+
+/** `name: word` with a bare, ordinary word: the start of a sentence, not a value. */
+function isProse(quote: string, sep: string, value: string): boolean {
+  return quote === '' && sep.includes(':') && /\s$/.test(sep) && PROSE_WORDS.has(value.replace(/[.!?:]+$/, '').toLowerCase());
 }
 
 const encoder = new TextEncoder();
