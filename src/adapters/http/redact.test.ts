@@ -65,6 +65,9 @@ describe('createRedactor', () => {
       ['InvalidToken: eyJhbGciOi.x.y has expired', `InvalidToken: ${REDACTED} has expired`],
       ['password: hunter2', `password: ${REDACTED}`],
       ['password: letmein was refused', `password: ${REDACTED} was refused`],
+      // Nouns that are also weak passwords are never taken for prose.
+      ['password: secret', `password: ${REDACTED}`],
+      ['secret: password', `secret: ${REDACTED}`],
       ['api_key: Q7xv9Lmz', `api_key: ${REDACTED}`],
       // Only prose (a colon and a space before a bare word) can hold an English word.
       ['login failed, token=the', `login failed, token=${REDACTED}`],

@@ -147,7 +147,8 @@ function redactStructured(
 
 /**
  * Words that begin the prose after an error code (`InvalidToken: the access token has expired`),
- * not credentials: no generated token is one, and the configured secrets' values are scrubbed
+ * not credentials: no generated token is one ("password", "secret" and "key" are left out: weak
+ * passwords people use), and the configured secrets' values are scrubbed
  * wherever they appear anyway (`RedactorOptions.secrets`).
  */
 const PROSE_WORDS = new Set(
@@ -155,8 +156,8 @@ const PROSE_WORDS = new Set(
     'a an the this that these those your my our its their his her no any some each every it they you we i ' +
     'is are was were be been being has have had do does did not must may can cannot could should will would ' +
     'of for to in on at by with from and or but if when as please ' +
-    'invalid expired expires missing required revoked malformed unknown incorrect wrong denied rejected empty ' +
-    'too none token tokens password secret key credentials access refresh session'
+    'invalid expired expires missing required revoked malformed unknown incorrect wrong denied rejected empty too none ' +
+    'token tokens credentials access refresh session'
   ).split(' '),
 );
 
