@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
+import type { RawMessage } from '../core/model/messages.js';
+import type { IngestSink } from '../ports/source.js';
 import { authorizeWebhook, createHttpApp, startHttpServer, type RunningServer } from './server.js';
 
 describe('work-order webhook authorization', () => {
@@ -199,5 +201,44 @@ describe('HTTP intake when the events cannot be stored', () => {
     expect(error).toContain(`could not store the events (${message}; `);
     expect(error).toContain(advice);
     expect(error).toContain('nothing of this POST was taken');
+  });
+});
+
+describe('ERP work-order webhooks when the updates cannot be stored', () => {
+  /** A webhook for destination `erp` (bearer `intake-token-1`) reading every item as one completion. */
+  const hookApp = (sink: IngestSink) =>
+    createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
+      sink,
+      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'wo-1', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+  const push = (app: ReturnType<typeof hookApp>, body: string) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body });
+
+  it.each([
+    ['an update', JSON.stringify([{ id: 1 }])],
+    ['a body that is no JSON (kept in quarantine)', '{not json'],
+  ])('answers 503 with Retry-After and the store advice when %s cannot be stored, so the ERP pushes it again', async (_what, body) => {
+    const r = await push(hookApp({ submit: () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' })) }), body);
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('5');
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toContain('could not store the events (database or disk is full; ');
+    expect(error).toContain('the disk holding the store is full');
+  });
+
+  it('refuses a push with 503 and Retry-After while the backlog is at sources.http.maxBacklog, taking nothing', async () => {
+    const submitted: RawMessage[][] = [];
+    const sink: IngestSink = { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })), backlog: () => 10 };
+    const r = await push(hookApp(sink), JSON.stringify([{ id: 1 }]));
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('1');
+    expect(((await r.json()) as { error: string }).error).toContain('sources.http.maxBacklog is 10');
+    expect(submitted).toEqual([]);
+    const below = await push(hookApp({ ...sink, backlog: () => 9 }), JSON.stringify([{ id: 1 }]));
+    expect(below.status).toBe(202);
   });
 });

@@ -7,7 +7,7 @@
 import { toJson } from '../core/iso-json.js';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
@@ -127,21 +127,15 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Again now that the body is here, with nothing awaited between this check and the submit.
       const backlog = opts.sink.backlog?.() ?? 0;
       if (backlog >= max) return behind(backlog);
-      // The store refused the commit (disk full, locked): nothing was taken; the sender retries.
-      // The store error's code says what the operator can do, as in the log and the CLI.
-      const notStored = (err: unknown) => {
-        const advice = storeErrorAdvice(storeErrorCode(err));
-        c.header('Retry-After', '5');
-        return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
-      };
+      const notStored = (err: unknown) => notStoredAnswer(c, err);
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
-        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
         if (r instanceof Error) return notStored(r);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify(item), receivedAt }));
-      const result = await opts.sink.submit(messages).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      const result = await opts.sink.submit(messages).catch(asError);
       if (result instanceof Error) return notStored(result);
       if (result.quarantined.length) {
         return c.json({ accepted: result.accepted, rejected: result.quarantined, note: 'accepted items are stored; rejected ones are quarantined with the reason' }, 400);
@@ -167,10 +161,18 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const denied = authorizeWebhook(destination, hook, intake?.token, text, c.req.header(hook.signatureHeader), c.req.header('authorization'));
       if (denied) return c.json({ error: denied.error }, denied.status);
       const source = `${FEEDBACK_SOURCE}:${destination}`;
+      // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
+      // ERP pushes the update again; nothing of it was taken.
+      const backlog = opts.sink.backlog?.() ?? 0;
+      if (intake?.maxBacklog !== undefined && backlog >= intake.maxBacklog) {
+        c.header('Retry-After', '1');
+        return c.json({ error: `ingest is behind: ${backlog} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this push was taken, retry after a second` }, 503);
+      }
       const { items, error, receivedAt } = await readJsonItems(Promise.resolve(text), opts.now);
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
-        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]);
+        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
+        if (r instanceof Error) return notStoredAnswer(c, r);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       const messages: RawMessage[] = [];
@@ -190,8 +192,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       });
       // Ours but unreadable: kept with the reason and answered 400, like bad intake items. Without a
       // quarantine to keep them in, they are at least refused, so the ERP's delivery log shows them.
-      if (unreadable.length && opts.quarantine) await opts.quarantine(unreadable);
-      const result = messages.length ? await opts.sink.submit(messages) : { accepted: 0, quarantined: [] };
+      if (unreadable.length && opts.quarantine) {
+        const kept = await opts.quarantine(unreadable).catch(asError);
+        if (kept instanceof Error) return notStoredAnswer(c, kept);
+      }
+      const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
+      if (result instanceof Error) return notStoredAnswer(c, result);
       const rejected = [...invalid, ...result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }))].sort((a, b) => a.index - b.index);
       const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
       return c.json(answer, rejected.length ? 400 : 202);
@@ -215,6 +221,18 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
 }
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
+const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/**
+ * The store refused the commit (disk full, locked): nothing was taken and the sender retries. The
+ * store error's code says what the operator can do, as in the log and the CLI.
+ */
+function notStoredAnswer(c: Context, err: unknown): Response {
+  const advice = storeErrorAdvice(storeErrorCode(err));
+  c.header('Retry-After', '5');
+  return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
+}
+
 function isJsonLines(text: string): boolean {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   return (
