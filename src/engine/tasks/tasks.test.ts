@@ -15,7 +15,7 @@ import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
-import { FEEDBACK_NS, pollOne } from './work-order-feedback.js';
+import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -141,6 +141,28 @@ describe('work-order feedback polling', () => {
     const ctx = context(store, { t: T0 }, { connector: () => connector, sink: { submit: () => Promise.reject(new Error('disk full')) } });
     await expect(pollOne(ctx, 'erp', { initialLookbackMs: 0 })).rejects.toThrow('disk full');
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
+  });
+
+  it('polls every destination when one of them fails, then reports the failure naming it', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const down: ErpConnector = {
+      name: 'erp-down',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: () => Promise.reject(new Error('connect ECONNREFUSED')),
+    };
+    const up: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)] }),
+    };
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: (n) => (n === 'erp' ? up : down) });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp-down', 'erp'], pollEveryMs: MIN, initialLookbackMs: 60 * MIN });
+    await expect(task.run(ctx)).rejects.toThrow(/erp-down: connect ECONNREFUSED/);
+    // The destination listed after the failing one was still polled.
+    expect(ctx.submitted).toHaveLength(1);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 5 * MIN));
   });
 });
 

@@ -7,6 +7,7 @@
  * it has already applied. ERPs that push webhooks post the same events to the HTTP intake instead.
  * @module
  */
+import { coerceError } from '../../core/errors/errors.js';
 import type { WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
@@ -45,10 +46,17 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
     name: FEEDBACK_TASK,
     schedule: { everyMs: options.pollEveryMs },
     async run(ctx) {
+      // One destination down must not stop the others' feedback: each is polled, then failures reported.
+      const failed: string[] = [];
       for (const destination of options.destinations) {
         if (ctx.signal.aborted) return;
-        await pollOne(ctx, destination, options);
+        try {
+          await pollOne(ctx, destination, options);
+        } catch (err) {
+          failed.push(`${destination}: ${coerceError(err).message}`);
+        }
       }
+      if (failed.length) throw new Error(`work-order poll failed for ${failed.join('; ')}`);
     },
   };
 }
