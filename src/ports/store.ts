@@ -78,7 +78,7 @@ export interface AuditRecord {
   readonly status?: number;
   readonly responseBody?: string;
   readonly latencyMs: number;
-  /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`. */
+  /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`; `edited` (a dead letter's payload replaced by hand, no request). */
   readonly outcome: string;
   readonly error?: string;
 }
@@ -195,6 +195,11 @@ export interface Store {
   listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
+  /**
+   * Replace a dead letter's payload (edit before a replay), with an `edited` audit row holding the
+   * new payload (the earlier attempts hold what was sent before). False when `id` is not dead.
+   */
+  editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean>;
   /**
    * The outbox rows of these facts (one operation), by business key: where each stands and what
    * the ERP answered when it was delivered (what `maintenance status` shows of a work order the

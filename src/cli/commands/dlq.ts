@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors/errors.js';
+import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
@@ -14,6 +15,24 @@ function notDead(ids: readonly number[]): void {
   if (!ids.length) return;
   process.stderr.write(`not dead letters: ${ids.join(', ')} (no such delivery, or not dead: see 'assetbridge dlq list')\n`);
   process.exitCode = 1;
+}
+
+/** The edited payload of `dlq replay ID --payload FILE`: a JSON object, from a file or `-` (stdin). */
+function readPayload(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--payload ${file} cannot be read: ${coerceError(err).message}`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--payload ${file} is not a JSON object: ${coerceError(err).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`--payload ${file} is not a JSON object: write the payload as 'dlq show ID --payload' prints it`);
+  return value as Record<string, unknown>;
 }
 
 export function registerDlqCommand(program: Command): void {
@@ -39,23 +58,42 @@ export function registerDlqCommand(program: Command): void {
     }),
   );
 
-  addConfigOption(dlq.command('show <id>').description('one dead letter with its payload and full attempt history')).action(
-    action(async (id: string, opts: { config: string }) => {
+  addConfigOption(
+    dlq
+      .command('show <id>')
+      .description('one dead letter with its payload and full attempt history')
+      .option('--payload', "only the payload, as JSON: the file to edit for 'dlq replay ID --payload FILE'"),
+  ).action(
+    action(async (id: string, opts: { config: string; payload?: boolean }) => {
       const [n] = parseIds([id], 'delivery');
       await withContext(opts.config, async ({ store }) => {
         const d = await store.getDelivery(n as number);
         if (!d) throw new UsageError(`no delivery ${id}`);
+        if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
         process.stdout.write(`${toJson({ delivery: d, history })}\n`);
       }, { existingStore: true });
     }),
   );
 
-  addConfigOption(dlq.command('replay [ids...]').description('send dead letters again (same idempotency keys, attempts reset)').option('--all', 'replay every dead letter')).action(
-    action(async (ids: string[], opts: { config: string; all?: boolean }) => {
+  addConfigOption(
+    dlq
+      .command('replay [ids...]')
+      .description('send dead letters again (same idempotency keys, attempts reset)')
+      .option('--all', 'replay every dead letter')
+      .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')"),
+  ).action(
+    action(async (ids: string[], opts: { config: string; all?: boolean; payload?: string }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
+      if (opts.payload !== undefined && (opts.all || new Set(ids).size !== 1)) throw new UsageError('--payload edits one dead letter: name one id (not --all)');
+      const edited = opts.payload === undefined ? undefined : readPayload(opts.payload);
       await withContext(opts.config, async ({ store }) => {
         const asked = opts.all ? await deadIds(store) : [...new Set(parseIds(ids, 'delivery'))];
+        if (edited) {
+          const id = asked[0] as number;
+          if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead([id]);
+          process.stdout.write(`payload of ${id} replaced (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
+        }
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
         const dead = asked.filter((_, i) => before[i]?.status === 'dead');
         await store.replayDead(dead, Date.now());

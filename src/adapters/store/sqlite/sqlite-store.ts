@@ -665,6 +665,34 @@ export class SqliteStore implements Store {
     return Promise.resolve(moved);
   }
 
+  editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean> {
+    const json = JSON.stringify(payload);
+    const edited = this.tx(() => {
+      const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+      if (row?.status !== 'dead') return false;
+      this.db.prepare(`UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ?`).run(json, now, id);
+      this.stmts.audit.run({
+        at: now,
+        deliveryId: id,
+        destination: row.destination,
+        operation: row.operation,
+        erpAssetId: row.erp_asset_id,
+        idempotencyKey: row.idempotency_key,
+        attempt: row.attempts,
+        method: null,
+        url: null,
+        requestBody: json.slice(0, 4096),
+        status: null,
+        responseBody: null,
+        latencyMs: 0,
+        outcome: 'edited',
+        error: 'payload edited by hand for a replay (the earlier attempts show what was sent before)',
+      });
+      return true;
+    })();
+    return Promise.resolve(edited);
+  }
+
   factDeliveries(operation: string, businessKeys: readonly string[]): Promise<Map<string, FactDelivery>> {
     const out = new Map<string, FactDelivery>();
     const keys = [...new Set(businessKeys)];

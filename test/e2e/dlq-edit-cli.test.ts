@@ -1,0 +1,71 @@
+/**
+ * `assetbridge dlq` edit & replay through the CLI: a dead letter the ERP refused for its content
+ * (a 400 on a field) is printed (`show --payload`), edited in a file and queued again with the
+ * edited payload (`replay ID --payload FILE`), its idempotency key kept and the edit in its audit.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+
+async function storeWithDeadLetter(): Promise<{ path: string; dir: string; id: number; key: string }> {
+  const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+  const store = new SqliteStore({ path: join(dir, 'ab.db') });
+  try {
+    const fact = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|engine-temp|t1', erpAssetId: 'EQ-1', eventTime: 1, payload: { erpAssetId: 'EQ-1', title: 'x'.repeat(300), priority: 'HIGH' } };
+    await store.commitIngest({ states: [], deliveries: [fact], quarantine: [], accepted: 1 });
+    const [d] = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+    if (!d) throw new Error('nothing claimed');
+    await store.completeAttempts([{ id: d.id, result: 'dead', error: 'POST /api/v1/work-orders → 400: title longer than 255' }], [], Date.now());
+    return { path, dir, id: d.id, key: d.idempotencyKey };
+  } finally {
+    await store.close();
+  }
+}
+
+describe('assetbridge dlq replay --payload (edit & replay)', () => {
+  it('prints the payload, queues the dead letter again with the edited one, keeps its key and audits the edit', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const show = await runCli(['dlq', 'show', String(id), '--payload', '-c', path]);
+    expect(show.code).toBe(0);
+    const payload = JSON.parse(show.stdout) as Record<string, unknown>;
+    expect(payload).toEqual({ erpAssetId: 'EQ-1', title: 'x'.repeat(300), priority: 'HIGH' });
+
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, JSON.stringify({ ...payload, title: 'engine hot' }));
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`payload of ${id} replaced`);
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: key, payload: { erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' } });
+      const [edit] = await store.queryAudit({ deliveryId: id, limit: 10 });
+      expect(edit).toMatchObject({ outcome: 'edited', idempotencyKey: key });
+      expect(JSON.parse(edit?.requestBody ?? '')).toMatchObject({ title: 'engine hot' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses a payload that is not a JSON object, or more than one id, and changes nothing', async () => {
+    const { path, dir, id } = await storeWithDeadLetter();
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '[1, 2');
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', bad, '-c', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--payload ${bad} is not a JSON object`);
+    const two = await runCli(['dlq', 'replay', String(id), '7', '--payload', bad, '-c', path]);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toContain('--payload edits one dead letter: name one id');
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', payload: { title: 'x'.repeat(300) } });
+    } finally {
+      await store.close();
+    }
+  });
+});
