@@ -449,7 +449,9 @@ async function withPipeline(configPath: string | undefined, command: string, fn:
   const app = await createApp(config, { sources: false, http: false, deliver: false, logger, command });
   const abort = new AbortController();
   const onSignal = (): void => abort.abort(new Error('interrupted'));
+  // SIGTERM too (a scheduler's or container's stop): the pull ends as with Ctrl-C, its summary printed and the store let go.
   process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     process.exitCode = await fn({
       configs: telematicsConfigs(config),
@@ -464,6 +466,7 @@ async function withPipeline(configPath: string | undefined, command: string, fn:
     await app.ingestor.flush();
   } finally {
     process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await app.close();
   }
 }
