@@ -10,6 +10,7 @@ import { createUsageRule, type UsageState } from '../../core/rules/depreciation/
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { MeterEvent } from '../../core/model/events.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import { RateLimitedError } from '../../core/errors/errors.js';
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
@@ -163,6 +164,26 @@ describe('work-order feedback polling', () => {
     // The destination listed after the failing one was still polled.
     expect(ctx.submitted).toHaveLength(1);
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 5 * MIN));
+  });
+
+  it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {
+    const store = await withAssets([]);
+    const asked: number[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: (since) => {
+        asked.push(since);
+        return Promise.reject(new RateLimitedError('GET /api/v1/work-orders → 429 rate limited', 5000, 429));
+      },
+    };
+    const ctx = context(store, { t: T0 }, { connector: () => connector });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 0 });
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    expect(asked).toEqual([T0, T0]);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
   });
 });
 

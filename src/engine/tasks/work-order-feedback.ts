@@ -7,7 +7,7 @@
  * it has already applied. ERPs that push webhooks post the same events to the HTTP intake instead.
  * @module
  */
-import { coerceError } from '../../core/errors/errors.js';
+import { coerceError, RateLimitedError } from '../../core/errors/errors.js';
 import type { WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
@@ -53,6 +53,8 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
         try {
           await pollOne(ctx, destination, options);
         } catch (err) {
+          // A 429 paused the destination (logged as such, once per streak); the next poll asks again from the same cursor.
+          if (err instanceof RateLimitedError) continue;
           failed.push(`${destination}: ${coerceError(err).message}`);
         }
       }
