@@ -166,6 +166,25 @@ describe('work-order feedback polling', () => {
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 5 * MIN));
   });
 
+  it('does not submit again the updates at the cursor that the previous poll submitted (the ERP lists changes at or after it)', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    let updates = [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: (since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }),
+    };
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
+    // Another work order changed in the same millisecond, listed only now: it is new, so it goes in.
+    updates = [...updates, update('EQ-1|engine-temp|t1', 'completed', T0 + 5 * MIN)];
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|500h@b0', 'EQ-1|engine-temp|t1']);
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
+  });
+
   it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {
     const store = await withAssets([]);
     const asked: number[] = [];

@@ -70,11 +70,14 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
   const stored = await ctx.store.kvGet(FEEDBACK_NS, destination);
   const since = stored !== undefined ? Number(stored) : ctx.clock.now() - options.initialLookbackMs;
+  // The ERP lists changes at or after the cursor, so the last poll's newest come again: those it
+  // submitted are skipped (they would only be counted as input again), others of that instant are new.
+  const seenAtCursor = new Set<string>(stored !== undefined ? (JSON.parse((await ctx.store.kvGet(FEEDBACK_NS, seenKey(destination))) ?? '[]') as string[]) : []);
   // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
   const poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx));
   const { updates } = poll;
   // Only work orders we opened carry our business key (`asset|rule|occurrence`).
-  const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined);
+  const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined && !(u.changedAt === since && seenAtCursor.has(updateId(u))));
   if (ours.length > 0) {
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone.
@@ -88,6 +91,16 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   }
   // The ERP's own work orders move the cursor too, so they are not read again on every poll.
   const newest = Math.max(since, poll.readUpTo ?? since, ...updates.map((u) => u.changedAt));
-  if (newest > since) await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
+  const atNewest = ours.filter((u) => u.changedAt === newest).map(updateId);
+  if (newest > since) {
+    await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(atNewest));
+    await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
+  } else if (atNewest.length) await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify([...seenAtCursor, ...atNewest]));
   return ours.length;
 }
+
+/** kv key of the updates a destination's last poll submitted at its cursor. */
+const seenKey = (destination: string): string => `seen-at-cursor:${destination}`;
+
+/** One update of one work order: its key, status and change time. */
+const updateId = (u: WorkOrderUpdate): string => `${u.businessKey}|${u.status}|${u.changedAt}`;
