@@ -69,3 +69,40 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     }
   });
 });
+
+describe('assetbridge dlq replay|discard --all --destination', () => {
+  it('touches only the dead letters of that destination, after its fix', async () => {
+    const { path, dir } = writeConfig({
+      store: { path: 'ab.db' },
+      destinations: [
+        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+        { name: 'crm', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+      ],
+    });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const ids: Record<string, number> = {};
+    try {
+      for (const destination of ['erp', 'crm']) {
+        const fact = { destination, operation: 'workorder.create', kind: 'fact' as const, businessKey: `EQ-1|r|${destination}`, erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 't' } };
+        await store.commitIngest({ states: [], deliveries: [fact], quarantine: [], accepted: 1 });
+        const [d] = await store.claimDue(destination, Date.now() + 1000, 10, new Set());
+        if (!d) throw new Error('nothing claimed');
+        await store.completeAttempts([{ id: d.id, result: 'dead', error: 'connection refused' }], [], Date.now());
+        ids[destination] = d.id;
+      }
+    } finally {
+      await store.close();
+    }
+    const r = await runCli(['dlq', 'replay', '--all', '--destination', 'crm', '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
+    expect((JSON.parse(list.stdout) as { id: number }[]).map((d) => d.id)).toEqual([ids.erp]);
+    const typo = await runCli(['dlq', 'discard', '--all', '--destination', 'ERP2', '-c', path]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('no destination "ERP2" in the config (destinations: erp, crm)');
+    const d = await runCli(['dlq', 'discard', '--all', '--destination', 'erp', '-c', path]);
+    expect(d.stdout).toContain('discarded 1 dead letter(s)');
+    expect((await runCli(['dlq', 'list', '-c', path])).stdout).toContain('no dead letters');
+  });
+});

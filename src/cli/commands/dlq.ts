@@ -5,9 +5,14 @@ import type { OutboxItem } from '../../core/model/delivery.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
 
-/** Every dead letter's id, oldest first. */
-async function deadIds(store: Store): Promise<number[]> {
-  return (await store.listDeliveries({ status: 'dead', limit: Number.MAX_SAFE_INTEGER })).map((d) => d.id).reverse();
+/** Every dead letter's id (of one destination, when named), oldest first. */
+async function deadIds(store: Store, destination?: string): Promise<number[]> {
+  return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).map((d) => d.id).reverse();
+}
+
+/** `--destination` narrows `--all` (the cause fixed for one ERP). */
+function checkAllOf(opts: { all?: boolean; destination?: string }): void {
+  if (opts.destination !== undefined && !opts.all) throw new UsageError('--destination goes with --all: every dead letter of that destination');
 }
 
 /** Ids named that were not dead letters: reported, and the command fails. */
@@ -81,14 +86,18 @@ export function registerDlqCommand(program: Command): void {
       .command('replay [ids...]')
       .description('send dead letters again (same idempotency keys, attempts reset)')
       .option('--all', 'replay every dead letter')
+      .option('--destination <name>', 'with --all: only the dead letters of this destination')
       .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')"),
   ).action(
-    action(async (ids: string[], opts: { config: string; all?: boolean; payload?: string }) => {
+    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; payload?: string }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       if (opts.payload !== undefined && (opts.all || new Set(ids).size !== 1)) throw new UsageError('--payload edits one dead letter: name one id (not --all)');
+      checkAllOf(opts);
       const edited = opts.payload === undefined ? undefined : readPayload(opts.payload);
-      await withContext(opts.config, async ({ store }) => {
-        const asked = opts.all ? await deadIds(store) : [...new Set(parseIds(ids, 'delivery'))];
+      await withContext(opts.config, async ({ config, store }) => {
+        const asked = opts.all ? await deadIds(store, opts.destination) : [...new Set(parseIds(ids, 'delivery'))];
+        // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
+        if (!asked.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (edited) {
           const id = asked[0] as number;
           if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead([id]);
@@ -112,10 +121,22 @@ export function registerDlqCommand(program: Command): void {
     }),
   );
 
-  addConfigOption(dlq.command('discard [ids...]').description('give up on dead letters: they leave the list and are never sent (the record and its audit stay; a discarded work order or posting cannot be queued again)').option('--all', 'discard every dead letter')).action(
-    action(async (ids: string[], opts: { config: string; all?: boolean }) => {
+  addConfigOption(
+    dlq
+      .command('discard [ids...]')
+      .description('give up on dead letters: they leave the list and are never sent (the record and its audit stay; a discarded work order or posting cannot be queued again)')
+      .option('--all', 'discard every dead letter')
+      .option('--destination <name>', 'with --all: only the dead letters of this destination'),
+  ).action(
+    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
-      await withContext(opts.config, async ({ store }) => {
+      checkAllOf(opts);
+      await withContext(opts.config, async ({ config, store }) => {
+        if (opts.destination !== undefined) {
+          const dead = await deadIds(store, opts.destination);
+          if (!dead.length) checkDestination(config, opts.destination);
+          return void process.stdout.write(`discarded ${await store.discardDead(dead, Date.now())} dead letter(s)\n`);
+        }
         if (opts.all) return void process.stdout.write(`discarded ${await store.discardDead('all', Date.now())} dead letter(s)\n`);
         const asked = [...new Set(parseIds(ids, 'delivery'))];
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
