@@ -294,6 +294,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             },
             status: {
               ready: () => engine.state === 'running',
+              notReadyBecause: () => engine.notReadyReason(),
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
               metrics: async () => renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters()),
             },

@@ -42,6 +42,18 @@ describe('GET /v1/status', () => {
   });
 });
 
+describe('GET /readyz', () => {
+  it('says why it is not ready, so a 503 from a probe can be read without the log', async () => {
+    let ready = false;
+    const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => ready, notReadyBecause: () => 'starting: connecting source mqtt:yard to its broker', status: () => Promise.resolve({}), metrics: () => Promise.resolve('') } });
+    const r = await app.request('/readyz');
+    expect(r.status).toBe(503);
+    expect(await r.json()).toEqual({ ready: false, reason: 'starting: connecting source mqtt:yard to its broker' });
+    ready = true;
+    expect(await (await app.request('/readyz')).json()).toEqual({ ready: true });
+  });
+});
+
 describe('HTTP intake turned off', () => {
   it('answers a POST with what to set, not a bare 404', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') } });

@@ -19,6 +19,8 @@ import type { IngestSink } from '../ports/source.js';
 export interface StatusProvider {
   /** Liveness: the process is up. Readiness: the engine is running. */
   ready(): boolean;
+  /** Why it is not ready (starting and what it waits for, stopping), for the 503's body. */
+  notReadyBecause?(): string | undefined;
   status(): Promise<Record<string, unknown>>;
   /** Prometheus text exposition. */
   metrics(): Promise<string>;
@@ -77,7 +79,11 @@ function sameSecret(a: string, b: string): boolean {
 export function createHttpApp(opts: HttpServerOptions): Hono {
   const app = new Hono();
   app.get('/healthz', (c) => c.json({ ok: true }));
-  app.get('/readyz', (c) => (opts.status.ready() ? c.json({ ready: true }) : c.json({ ready: false }, 503)));
+  app.get('/readyz', (c) => {
+    if (opts.status.ready()) return c.json({ ready: true });
+    const reason = opts.status.notReadyBecause?.();
+    return c.json({ ready: false, ...(reason !== undefined ? { reason } : {}) }, 503);
+  });
   app.get('/metrics', async (c) => c.text(await opts.status.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
   // Times as ISO 8601, as in `assetbridge status --json`.
   app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));

@@ -79,5 +79,26 @@ describe('engine shutdown', () => {
     expect(started).toEqual(['slow']); // the one already connecting; the next was never started
     expect(engine.state).toBe('stopped');
   });
+
+  it('names what the start waits for while it is not ready (a source that cannot reach its broker)', async () => {
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    const identity = { current: new IdentityIndex([]) };
+    const ingestor = locationIngestor(store, identity.current);
+    let connect: () => void = () => undefined;
+    const connecting = new Promise<void>((r) => (connect = r));
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const source = { name: 'mqtt:yard', start: () => connecting, stop: () => Promise.resolve() };
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source], identity, logger, graceMs: 1000 });
+    expect(engine.notReadyReason()).toBe('not started yet');
+    const starting = engine.start();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(engine.notReadyReason()).toBe('starting: connecting source mqtt:yard (the log says why, if it cannot)');
+    connect();
+    await starting;
+    expect(engine.notReadyReason()).toBeUndefined();
+    await engine.stop();
+    expect(engine.notReadyReason()).toBe('stopped');
+  });
 });
 

@@ -85,6 +85,8 @@ export interface EngineParts {
 
 export class Engine {
   state: EngineState = 'idle';
+  /** What `start()` is doing now (what `/readyz` names while it is not ready). */
+  private startStep = '';
   readonly startedAt: number;
   private stopping: Promise<void> | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -121,11 +123,14 @@ export class Engine {
     try {
       this.identityGeneration = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       // Rule state a crash left only in the ingest log is rebuilt and stored before intake starts.
+      this.startStep = 'replaying the ingest log (rule state after a crash)';
       await p.ingestor.flush();
       if (stopped()) return;
+      this.startStep = 'starting delivery';
       await p.dispatcher.start();
       for (const s of p.sources) {
         if (stopped()) return;
+        this.startStep = `connecting source ${s.name} (the log says why, if it cannot)`;
         await s.start(p.ingestor);
         if (stopped()) return await s.stop();
       }
@@ -139,6 +144,24 @@ export class Engine {
       this.state = 'failed';
       await this.stop().catch(() => undefined);
       throw err;
+    }
+  }
+
+  /** Why the engine is not ready (`/readyz` answers 503 with it); undefined while it runs. */
+  notReadyReason(): string | undefined {
+    switch (this.state) {
+      case 'idle':
+        return 'not started yet';
+      case 'starting':
+        return `starting: ${this.startStep}`;
+      case 'running':
+        return undefined;
+      case 'draining':
+        return 'stopping';
+      case 'stopped':
+        return 'stopped';
+      case 'failed':
+        return 'failed: the log says why';
     }
   }
 
