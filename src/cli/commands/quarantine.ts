@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { payloadText } from '../../core/normalize/decoder.js';
@@ -21,6 +22,24 @@ export async function serviceIsRunning(store: Store): Promise<boolean> {
   if (!raw) return false;
   const snap = JSON.parse(raw) as { state: string; at: number };
   return snap.state === 'running' && Date.now() - snap.at < 5000;
+}
+
+/**
+ * When the config file was changed after the running service started: a note that the service
+ * replays with the configuration it started with (a fixed decoder takes effect after a restart).
+ */
+async function configChangedNote(store: Store, configPath: string): Promise<string | undefined> {
+  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
+  if (!raw) return undefined;
+  const snap = JSON.parse(raw) as { startedAt?: number; pid?: number };
+  let modified: number;
+  try {
+    modified = statSync(configPath).mtimeMs;
+  } catch {
+    return undefined;
+  }
+  if (snap.startedAt === undefined || modified <= snap.startedAt) return undefined;
+  return `note: ${configPath} changed since the running service started (pid ${snap.pid ?? '?'}); it replays with the configuration it started with: restart it to apply the change, then replay again\n`;
 }
 
 /** What an empty `quarantine list` found nothing of: open entries only, unless --all; one code, with --code. */
@@ -74,12 +93,14 @@ export function registerQuarantineCommand(program: Command): void {
       if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
       if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
       const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
-      const running = await withContext(opts.config, async ({ store }) => {
+      const running = await withContext(opts.config, async ({ store, configPath }) => {
         if (!(await serviceIsRunning(store))) return false;
         // The running service owns the pipeline state: ask it to replay, and wait for its answer.
         process.stderr.write('asked the running service to replay; waiting…\n');
         const result = await requestJob(store, QUARANTINE_REPLAY_JOB, filter, { timeoutMs: 120_000 });
         process.stdout.write(result.output);
+        const note = await configChangedNote(store, configPath);
+        if (note) process.stderr.write(note);
         process.exitCode = result.exitCode;
         return true;
       }, { existingStore: true });
