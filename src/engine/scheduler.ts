@@ -1,6 +1,8 @@
 /**
  * Runs {@link ScheduledTask}s on their cron expression or interval, one run of a task at a time.
- * A failing run is logged and retried at the next tick; it never stops the engine.
+ * A failing run is logged and retried at the next tick; it never stops the engine. A task failing
+ * the same way run after run (a poll of an ERP that is down, every few seconds) is logged once at
+ * error, its repeats at debug, and its recovery at info, so the log does not fill with one cause.
  * @module
  */
 import { CronExpressionParser } from 'cron-parser';
@@ -25,6 +27,8 @@ export class TaskScheduler {
   private readonly armed = new Set<string>();
   private stopped = false;
   private readonly abort = new AbortController();
+  /** Per failing task: the message of its failure and how many runs in a row failed. */
+  private readonly failing = new Map<string, { message: string; runs: number }>();
 
   constructor(
     private readonly tasks: readonly ScheduledTask[],
@@ -67,8 +71,21 @@ export class TaskScheduler {
         await t.run(this.makeContext(this.abort.signal));
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
         this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
+        const streak = this.failing.get(t.name);
+        if (streak) {
+          this.failing.delete(t.name);
+          this.logger?.info({ task: t.name, failedRuns: streak.runs }, 'scheduled task recovered: it ran again without failing');
+        }
       } catch (err) {
-        this.logger?.error({ task: t.name, err: coerceError(err) }, 'scheduled task failed; it runs again at its next time');
+        const e = coerceError(err);
+        const streak = this.failing.get(t.name);
+        if (streak?.message === e.message) {
+          streak.runs++;
+          this.logger?.debug({ task: t.name, err: e, failedRuns: streak.runs }, 'scheduled task failed again the same way');
+        } else {
+          this.failing.set(t.name, { message: e.message, runs: (streak?.runs ?? 0) + 1 });
+          this.logger?.error({ task: t.name, err: e }, 'scheduled task failed; it runs again at its next time (repeats of this failure are logged at debug until it succeeds)');
+        }
       }
     })();
     this.running.set(t.name, run);
