@@ -374,10 +374,14 @@ export class Ingestor implements IngestSink {
       results = [];
       let offset = 0;
       for (const p of batch) {
-        const mine = outcomes.slice(offset, offset + p.messages.length);
+        // A loop, not a slice and a flatMap per submitter: this runs for every message.
+        const quarantined: { index: number; reason: string }[] = [];
+        for (let index = 0; index < p.messages.length; index++) {
+          const o = outcomes[offset + index] as MessageOutcome;
+          if (!o.accepted) quarantined.push({ index, reason: o.reason ?? 'rejected' });
+        }
         offset += p.messages.length;
-        const quarantined = mine.flatMap((o, index) => (o.accepted ? [] : [{ index, reason: o.reason ?? 'rejected' }]));
-        results.push({ accepted: mine.length - quarantined.length, quarantined });
+        results.push({ accepted: p.messages.length - quarantined.length, quarantined });
       }
     } catch (err) {
       // Nothing of this batch reached the store or the cache: batches before it stay valid. A
@@ -387,7 +391,8 @@ export class Ingestor implements IngestSink {
       this.fail(batch, err, epoch, false);
       return;
     }
-    for (const [id, doc] of states) this.remember(id, doc);
+    // forEach, not for…of: no entry array per asset.
+    states.forEach((doc, id) => this.remember(id, doc));
     const settled: Promise<void> = commit.then(
       () => {
         this.stats.batches++;
@@ -456,27 +461,29 @@ export class Ingestor implements IngestSink {
 
   /** Adds a batch's changed rule sub-states to those the next checkpoint writes. */
   private markDirty(changed: ReadonlyMap<string, number>, now: number): void {
-    for (const [id, mask] of changed) {
+    changed.forEach((mask, id) => {
       if (this.dirty.size === 0) this.dirtySince = now;
       this.dirty.set(id, (this.dirty.get(id) ?? 0) | mask);
-    }
+    });
   }
 
   /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else the cache's). */
   private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
     const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
-    for (const [erpAssetId, mask] of this.dirty) {
+    const names = this.ruleNames;
+    this.dirty.forEach((mask, erpAssetId) => {
       const doc = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
-      if (!doc) continue; // not reachable: a changed asset stays in memory until its checkpoint
+      if (!doc) return; // not reachable: a changed asset stays in memory until its checkpoint
       const part: AssetStateDoc = {};
       const changed: string[] = [];
-      this.ruleNames.forEach((rule, i) => {
-        if ((mask & (1 << i)) === 0) return;
+      for (let i = 0; i < names.length; i++) {
+        if ((mask & (1 << i)) === 0) continue;
+        const rule = names[i] as string;
         part[rule] = doc[rule];
         changed.push(rule);
-      });
+      }
       out.push({ erpAssetId, doc: part, changed });
-    }
+    });
     return out;
   }
 
@@ -661,7 +668,9 @@ export class Ingestor implements IngestSink {
         } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;
-        for (const { rule, bit } of rules) {
+        // Index loops in this fold: it runs for every event, and an iterator here showed in allocation profiles.
+        for (let r = 0; r < rules.length; r++) {
+          const { rule, bit } = rules[r] as { readonly rule: Rule; readonly bit: number };
           let result: RuleResult<unknown>;
           try {
             result = rule.apply(doc[rule.name], event, ctx);
@@ -674,7 +683,8 @@ export class Ingestor implements IngestSink {
             doc[rule.name] = result.state;
             mask |= bit;
           }
-          for (const dl of result.deliveries) (mine ??= []).push(dl);
+          const made = result.deliveries;
+          for (let k = 0; k < made.length; k++) (mine ??= []).push(made[k] as DeliveryIntent);
         }
         if (mask !== 0) {
           changed.set(id, (changed.get(id) ?? 0) | mask);

@@ -58,8 +58,9 @@ export function createCanonicalDecoder(): Decoder {
     }
     const items = Array.isArray(parsed) ? parsed : [parsed];
     const events: CanonicalEvent[] = [];
-    for (const [i, item] of items.entries()) {
-      const e = canonicalFromJson(item, message.source, message.receivedAt);
+    // An index loop: `entries()` would allocate an iterator and an entry per item.
+    for (let i = 0; i < items.length; i++) {
+      const e = canonicalFromJson(items[i], message.source, message.receivedAt);
       if (typeof e === 'string') return { ok: false, reason: items.length > 1 ? `item ${i}: ${e}` : e };
       events.push(e);
     }
