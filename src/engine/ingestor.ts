@@ -330,7 +330,16 @@ export class Ingestor implements IngestSink {
     let now: number;
     try {
       if (this.needsRecovery) await this.recover();
-      const messages = batch.flatMap((p) => p.messages);
+      let messages: readonly RawMessage[];
+      if (batch.length === 1) messages = (batch[0] as Pending).messages;
+      else {
+        let total = 0;
+        for (const p of batch) total += p.messages.length;
+        const all = new Array<RawMessage>(total);
+        let at = 0;
+        for (const p of batch) for (let k = 0; k < p.messages.length; k++) all[at++] = p.messages[k] as RawMessage;
+        messages = all;
+      }
       now = this.opts.clock.now();
       const result = await this.processIsolated(messages, now);
       const { outcomes, changed, deliveries, quarantine, stateful } = result;
@@ -727,11 +736,13 @@ export class Ingestor implements IngestSink {
     }
     if (!result.ok) return { code: 'undecodable', reason: result.reason };
     if (result.events.length === 0) return { code: 'undecodable', reason: 'payload holds no event (no position, meter, sensor or alert values found)' };
-    const assets: AssetRecord[] = [];
+    // Sized up front: an empty array pushed to reserves room for 17, and this is one per message.
+    const assets = new Array<AssetRecord>(result.events.length);
     // The events of one message usually share their identifiers (the same array): resolved once.
     let ids: CanonicalEvent['ids'] | undefined;
     let asset: AssetRecord | undefined;
-    for (const event of result.events) {
+    for (let e = 0; e < result.events.length; e++) {
+      const event = result.events[e] as CanonicalEvent;
       const v = validateEvent(event, now, this.opts.validation);
       if (!v.ok) return { code: v.code, reason: v.reason };
       if (event.ids !== ids || asset === undefined) {
@@ -740,7 +751,7 @@ export class Ingestor implements IngestSink {
         ids = event.ids;
         asset = r.asset;
       }
-      assets.push(asset);
+      assets[e] = asset;
     }
     return { events: result.events, assets };
   }

@@ -56,7 +56,12 @@ export function createCanonicalDecoder(): Decoder {
     } catch (err) {
       return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
     }
-    const items = Array.isArray(parsed) ? parsed : [parsed];
+    if (!Array.isArray(parsed)) {
+      // One event (the usual payload): an array of exactly one, not an empty one pushed to, which reserves room for 17.
+      const e = canonicalFromJson(parsed, message.source, message.receivedAt);
+      return typeof e === 'string' ? { ok: false, reason: e } : { ok: true, events: [e] };
+    }
+    const items: unknown[] = parsed;
     const events: CanonicalEvent[] = [];
     // An index loop: `entries()` would allocate an iterator and an entry per item.
     for (let i = 0; i < items.length; i++) {
