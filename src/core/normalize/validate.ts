@@ -28,6 +28,9 @@ const isNum = (v: unknown): v is number => typeof v === 'number';
 const BLANK = /^\s*$/;
 const METER_FIELDS = ['operatingHours', 'idleHours', 'odometerKm', 'fuelUsedL'] as const;
 
+/** A finite number within [min, max]: what {@link checkNumber} accepts of a value that is required. */
+const inRange = (v: unknown, min: number, max: number): boolean => isNum(v) && Number.isFinite(v) && v >= min && v <= max;
+
 function checkNumber(name: string, v: unknown, min: number, max: number, optional: boolean): string | undefined {
   if (v === undefined && optional) return undefined;
   if (!isNum(v)) return `${name} must be a number, got ${describe(v)}`;
@@ -59,8 +62,10 @@ function shortJson(v: unknown): string {
 export function validateEvent(event: CanonicalEvent, now: number, policy: ValidationPolicy = DEFAULT_VALIDATION): Validation {
   const e = event as unknown as Record<string, unknown>;
   if (!Array.isArray(e.ids) || e.ids.length === 0) return fail('no asset identifier');
-  for (const id of e.ids as unknown[]) {
-    const rec = id as Record<string, unknown> | null;
+  const ids = e.ids as unknown[];
+  // Index loops in this function: it runs for every event, and iterators allocate.
+  for (let k = 0; k < ids.length; k++) {
+    const rec = ids[k] as Record<string, unknown> | null;
     if (!rec || typeof rec.value !== 'string' || BLANK.test(rec.value)) return fail(`asset identifier must be a non-empty string, got ${describe(rec?.value)}`);
     if (!IDENTIFIER_TYPES.includes(rec.type as never)) return fail(`unknown identifier type ${describe(rec.type)}; use one of ${IDENTIFIER_TYPES.join(', ')}`);
   }
@@ -91,7 +96,8 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     case 'meter': {
       let any = false;
       // Lifetime fuel of a large mining truck passes ten million litres; hours and km do not.
-      for (const f of METER_FIELDS) {
+      for (let k = 0; k < METER_FIELDS.length; k++) {
+        const f = METER_FIELDS[k] as (typeof METER_FIELDS)[number];
         if (e[f] !== undefined) any = true;
         problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
       }
@@ -113,7 +119,8 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
           const entry = values[name] as Record<string, unknown> | null;
           // A bare 97 is a number: name the shape wanted rather than "must be a number, got undefined".
           if (entry === null || typeof entry !== 'object' || entry.value === undefined) problem ??= `sensor ${name} must be {"value": <number>, "unit": <text, optional>}, got ${shortJson(entry)}`;
-          else problem ??= checkNumber(`sensor ${name}`, entry.value, -1e9, 1e9, false);
+          // The label is built only for a value that fails (not for every value of every sample).
+          else if (problem === undefined && !inRange(entry.value, -1e9, 1e9)) problem = checkNumber(`sensor ${name}`, entry.value, -1e9, 1e9, false);
         }
       if (count === 0) problem = 'sensor reading has no values';
       break;
