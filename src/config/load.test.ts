@@ -160,6 +160,18 @@ describe('config', () => {
       expect(compileConfig({ destinations: [{ ...erp, baseUrl: 'HTTPS://erp.example.com/api' }] }, {}).destinations[0]?.baseUrl).toBe('HTTPS://erp.example.com/api');
     });
 
+    it('a REST path naming a placeholder its requests cannot fill is refused at load, not at the first delivery', () => {
+      const paths = (p: Record<string, string>) => problems(() => compileConfig({ destinations: [{ ...erp, paths: p }] }, {}));
+      expect(paths({ meterReadings: '/api/assets/{assetId}/readings', workOrders: '/api/assets/{erpAssetId}/work-orders', workOrder: '/api/wo/{id}' })).toEqual([
+        { key: 'destinations.0.paths.workOrders', message: '"/api/assets/{erpAssetId}/work-orders" uses {erpAssetId}: this path is also read for every asset\'s work orders (GET ?updatedSince=, and by config check --connect), so it takes no placeholder; erpAssetId goes in the body' },
+        { key: 'destinations.0.paths.workOrder', message: '"/api/wo/{id}" uses {id}: this path can use {workOrderId}' },
+        { key: 'destinations.0.paths.meterReadings', message: '"/api/assets/{assetId}/readings" uses {assetId}: this path can use {erpAssetId}' },
+      ]);
+      // What the requests fill passes, with a query too (SAP on-premise: ?sap-client=100).
+      const ok = compileConfig({ destinations: [{ ...erp, paths: { location: '/a/{erpAssetId}/loc?sap-client=100', inventoryCounts: '/inv/{erpAssetId}' } }] }, {});
+      expect(ok.destinations[0]?.paths.location).toBe('/a/{erpAssetId}/loc?sap-client=100');
+    });
+
     it('a field\'s own message echoes the value given too (a secret\'s never), and says what to write', () => {
       const topic = (decoder: Record<string, unknown>) => [{ filter: 't/#', decoder: { assetId: { path: 'id' }, ...decoder } }];
       const mqtt = (source: Record<string, unknown>) => ({ sources: { mqtt: [{ name: 'm', url: 'mqtt://b', topics: topic({}), ...source }] } });

@@ -177,6 +177,24 @@ export const circuitBreakerSchema = z.strictObject({
   openMs: duration('30s'),
 });
 
+/**
+ * A request path template: `{name}` placeholders are filled per request (rest-mapping.ts), so one
+ * the request cannot fill is refused here rather than dead-lettering every delivery later.
+ */
+function pathTemplate(fallback: string, placeholders: readonly string[], noPlaceholders?: string) {
+  return z
+    .string()
+    .default(fallback)
+    .superRefine((template, ctx) => {
+      for (const [, name] of template.matchAll(/\{([A-Za-z]+)\}/g)) {
+        if (name === undefined || placeholders.includes(name)) continue;
+        const can = placeholders.length > 0 ? `this path can use ${placeholders.map((p) => `{${p}}`).join(', ')}` : (noPlaceholders ?? 'this path takes no placeholder');
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(template)} uses {${name}}: ${can}` });
+        return;
+      }
+    });
+}
+
 /** How a REST destination authenticates. Secrets should come from `${ENV}` / `${ENV}_FILE`. */
 export const restAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -220,15 +238,15 @@ export const restDestinationSchema = z
         maxSize: z.number().int().min(1).max(1000).default(50),
       })
       .optional(),
-    /** Request paths; `{erpAssetId}` is substituted. */
+    /** Request paths; `{erpAssetId}` is substituted (for inventory counts: the SKU). */
     paths: z
       .strictObject({
-        location: z.string().default('/api/v1/assets/{erpAssetId}/location'),
-        workOrders: z.string().default('/api/v1/work-orders'),
-        workOrder: z.string().default('/api/v1/work-orders/{workOrderId}'),
-        meterReadings: z.string().default('/api/v1/assets/{erpAssetId}/meter-readings'),
-        inventoryCounts: z.string().default('/api/v1/inventory/counts'),
-        usagePostings: z.string().default('/api/v1/assets/{erpAssetId}/usage'),
+        location: pathTemplate('/api/v1/assets/{erpAssetId}/location', ['erpAssetId']),
+        workOrders: pathTemplate('/api/v1/work-orders', [], "this path is also read for every asset's work orders (GET ?updatedSince=, and by config check --connect), so it takes no placeholder; erpAssetId goes in the body"),
+        workOrder: pathTemplate('/api/v1/work-orders/{workOrderId}', ['workOrderId']),
+        meterReadings: pathTemplate('/api/v1/assets/{erpAssetId}/meter-readings', ['erpAssetId']),
+        inventoryCounts: pathTemplate('/api/v1/inventory/counts', ['erpAssetId']),
+        usagePostings: pathTemplate('/api/v1/assets/{erpAssetId}/usage', ['erpAssetId']),
       })
       .prefault({}),
     /** Extra headers on every request (values may use `${ENV}`). */
