@@ -255,6 +255,12 @@ export const restDestinationSchema = z
     idempotencyHeader: z.string().default('X-Idempotency-Key'),
     /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
     idempotencySupported: z.boolean().default(true),
+    /**
+     * The ERP's own work-order status values → the statuses the service follows (`TECO: completed`,
+     * `"690970004": completed`), read before the built-in words (open, new, in-progress, started,
+     * completed, closed, done, cancelled, ...). Compared trimmed and in any case. @default {}
+     */
+    workOrderStatuses: z.record(z.string().min(1), z.enum(['open', 'in-progress', 'completed', 'cancelled'])).default({}),
     timeoutMs: duration('15s'),
     rateLimit: rateLimitSchema.prefault({}),
     retry: retrySchema.prefault({}),

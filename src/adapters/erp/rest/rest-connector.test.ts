@@ -146,6 +146,17 @@ describe('each operation against the simulator', () => {
     expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual({ updates: [] });
   });
 
+  it('reads an ERP\'s own status values through workOrderStatuses, polled and pushed', async () => {
+    // An S/4HANA facade: TECO (technically complete), the counter reading as decimal text.
+    const record = { id: '4000123', externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', status: 'TECO', updatedAt: '2026-03-02T09:00:00Z', operatingHoursAtCompletion: '251.300' };
+    const fake = (() => Promise.resolve(new Response(JSON.stringify({ value: [record] }), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test', workOrderStatuses: { TECO: 'completed', REL: 'in-progress' } });
+    const c = createRestConnector(config, { fetch: fake });
+    const expected = { businessKey: record.externalKey, erpAssetId: 'EQ-5', erpWorkOrderId: '4000123', status: 'completed', changedAt: Date.parse(record.updatedAt), operatingHoursAtCompletion: 251.3 };
+    expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates).toEqual([expected]);
+    expect(c.parseWorkOrderWebhook({ ...record, status: 'rel' })).toEqual([{ ...expected, status: 'in-progress' }]);
+  });
+
   it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });

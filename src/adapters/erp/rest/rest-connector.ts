@@ -153,7 +153,7 @@ export class RestConnector implements ErpConnector {
       for (const raw of items) {
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
-        const update = toWorkOrderUpdate(raw);
+        const update = toWorkOrderUpdate(raw, this.config.workOrderStatuses);
         if (update) updates.push(update);
       }
       if (next === undefined) break;
@@ -163,7 +163,7 @@ export class RestConnector implements ErpConnector {
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {
-    return parseWorkOrderWebhook(body);
+    return parseWorkOrderWebhook(body, this.config.workOrderStatuses);
   }
 
   async close(): Promise<void> {

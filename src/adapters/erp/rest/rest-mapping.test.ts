@@ -102,6 +102,24 @@ describe('work-order responses', () => {
     expect(toWorkOrderUpdate(null)).toBeUndefined();
   });
 
+  it('reads statuses through the destination\'s workOrderStatuses first (any case; numeric codes too), then the built-in words', () => {
+    const statuses = { TECO: 'completed', rel: 'in-progress', '690970004': 'completed', closed: 'cancelled' } as const;
+    expect(normalizeWorkOrderStatus('teco', statuses)).toBe('completed');
+    expect(normalizeWorkOrderStatus(' REL ', statuses)).toBe('in-progress');
+    expect(normalizeWorkOrderStatus(690970004, statuses)).toBe('completed');
+    // A configured word overrides the built-in one; the others still apply.
+    expect(normalizeWorkOrderStatus('Closed', statuses)).toBe('cancelled');
+    expect(normalizeWorkOrderStatus('in_progress', statuses)).toBe('in-progress');
+    expect(normalizeWorkOrderStatus('CRTD', statuses)).toBeUndefined();
+  });
+
+  it('reads completion readings sent as decimal text (SAP and Dataverse serialise decimals as strings)', () => {
+    const raw = { id: 'WO-1', externalKey: 'k', erpAssetId: 'A', status: 'TECO', updatedAt: '2026-03-02T08:00:00Z', operatingHoursAtCompletion: '1250.500', odometerKmAtCompletion: ' 88000 ' };
+    expect(toWorkOrderUpdate(raw, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 1250.5, odometerKmAtCompletion: 88000 });
+    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: 'n/a', odometerKmAtCompletion: '' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
+    expect(parseWorkOrderWebhook({ ...raw, status: 'TECO' }, { teco: 'completed' })).toEqual([expect.objectContaining({ status: 'completed', operatingHoursAtCompletion: 1250.5 })]);
+  });
+
   it('reads list envelopes and rejects anything else', () => {
     expect(parseWorkOrderPage([1])).toEqual({ items: [1] });
     expect(parseWorkOrderPage({ value: [], '@odata.nextLink': '/n' })).toEqual({ items: [], next: '/n' });
@@ -141,7 +159,7 @@ describe('parseWorkOrderWebhook', () => {
     const { updatedAt: _u, ...timeless } = record;
     expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, { ...record, erpAssetId: undefined }, 'x', timeless, { ...record, externalKey: 'PM-2026-17', erpAssetId: undefined }])).toEqual([
       { ignored: 'no externalKey: not a work order assetbridge opened' },
-      { ignored: 'unknown status "parked"' },
+      { ignored: 'unknown status "parked" (map it in the destination\'s workOrderStatuses)' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs erpAssetId' },
       { ignored: 'not a JSON object' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt)' },

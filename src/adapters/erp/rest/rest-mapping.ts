@@ -186,10 +186,27 @@ const STATUS_ALIASES: Readonly<Record<string, WorkOrderStatus>> = {
   canceled: 'cancelled',
 };
 
-/** The canonical status for an ERP's status text (`In_Progress`, `closed`, `canceled` ...). */
-export function normalizeWorkOrderStatus(status: unknown): WorkOrderStatus | undefined {
-  if (typeof status !== 'string') return undefined;
-  return STATUS_ALIASES[status.trim().toLowerCase().replace(/[_\s]+/g, '-')];
+/** The ERP's own status values (`TECO`, `690970004`) → canonical statuses, from the destination's `workOrderStatuses`. */
+export type WorkOrderStatusMap = Readonly<Record<string, WorkOrderStatus>>;
+
+/**
+ * The canonical status for an ERP's status value: the destination's `workOrderStatuses` first
+ * (trimmed, any case; a numeric code as its digits), then the built-in words (`In_Progress`,
+ * `closed`, `canceled` ...).
+ */
+export function normalizeWorkOrderStatus(status: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderStatus | undefined {
+  const text = typeof status === 'string' ? status.trim() : typeof status === 'number' && Number.isFinite(status) ? String(status) : undefined;
+  if (text === undefined) return undefined;
+  const lower = text.toLowerCase();
+  for (const [value, canonical] of Object.entries(statuses)) if (value.trim().toLowerCase() === lower) return canonical;
+  return STATUS_ALIASES[lower.replace(/[_\s]+/g, '-')];
+}
+
+/** A meter value as a number: JSON numbers, and decimal text (SAP and Dataverse send decimals as strings). */
+function readingOf(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) return Number(value);
+  return undefined;
 }
 
 /** When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`), whoever opened it. */
@@ -205,25 +222,25 @@ export function workOrderChangedAt(raw: unknown): number | undefined {
  * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
  * that are not ours (no `externalKey`) or that lack an id, asset, known status or time.
  */
-export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
+export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderUpdate | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
   const id = typeof wo.id === 'string' || typeof wo.id === 'number' ? String(wo.id) : undefined;
   const externalKey = typeof wo.externalKey === 'string' && wo.externalKey !== '' ? wo.externalKey : undefined;
   const erpAssetId = typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined;
-  const status = normalizeWorkOrderStatus(wo.status);
+  const status = normalizeWorkOrderStatus(wo.status, statuses);
   const changedAt = workOrderChangedAt(raw);
   if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || changedAt === undefined) return undefined;
-  const hours = wo.operatingHoursAtCompletion;
-  const km = wo.odometerKmAtCompletion;
+  const hours = readingOf(wo.operatingHoursAtCompletion);
+  const km = readingOf(wo.odometerKmAtCompletion);
   return {
     businessKey: externalKey,
     erpAssetId,
     erpWorkOrderId: id,
     status,
     changedAt,
-    ...(typeof hours === 'number' && Number.isFinite(hours) ? { operatingHoursAtCompletion: hours } : {}),
-    ...(typeof km === 'number' && Number.isFinite(km) ? { odometerKmAtCompletion: km } : {}),
+    ...(hours !== undefined ? { operatingHoursAtCompletion: hours } : {}),
+    ...(km !== undefined ? { odometerKmAtCompletion: km } : {}),
   };
 }
 
@@ -233,7 +250,7 @@ export function toWorkOrderUpdate(raw: unknown): WorkOrderUpdate | undefined {
  * work orders; `businessKey`, `erpWorkOrderId` and `changedAt` are accepted for `externalKey`,
  * `id` and `updatedAt`.
  */
-export function parseWorkOrderWebhook(body: unknown): WebhookItem[] {
+export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMap = {}): WebhookItem[] {
   const items = Array.isArray(body) ? (body as unknown[]) : [body];
   return items.map((item) => {
     if (item === null || typeof item !== 'object') return { ignored: 'not a JSON object' };
@@ -245,10 +262,10 @@ export function parseWorkOrderWebhook(body: unknown): WebhookItem[] {
       externalKey: wo.externalKey ?? wo.businessKey,
       updatedAt: wo.updatedAt ?? wo.changedAt ?? (typeof o.occurredAt === 'string' ? o.occurredAt : undefined),
     };
-    const update = toWorkOrderUpdate(record);
+    const update = toWorkOrderUpdate(record, statuses);
     if (update) return update;
     if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
-    if (normalizeWorkOrderStatus(wo.status) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)}` };
+    if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
     const missing = [record.id === undefined ? 'id' : '', typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt)' : ''].filter(Boolean);
     const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
