@@ -11,6 +11,7 @@ import {
   planRequest,
   toWorkOrderUpdate,
   withQuery,
+  workOrderChangedAt,
 } from './rest-mapping.js';
 
 const paths = restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example' }).paths;
@@ -118,6 +119,16 @@ describe('work-order responses', () => {
     expect(toWorkOrderUpdate(raw, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 1250.5, odometerKmAtCompletion: 88000 });
     expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: 'n/a', odometerKmAtCompletion: '' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
     expect(parseWorkOrderWebhook({ ...raw, status: 'TECO' }, { teco: 'completed' })).toEqual([expect.objectContaining({ status: 'completed', operatingHoursAtCompletion: 1250.5 })]);
+  });
+
+  it('reads change times as ISO 8601, OData V2 /Date(ms)/ (SAP) or epoch milliseconds', () => {
+    const wo = { id: 1, externalKey: 'k', erpAssetId: 'A', status: 'open' };
+    expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T09:00:00+01:00' })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T})/` })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T}+0000)/` })).toBe(T);
+    expect(workOrderChangedAt({ ...wo, updatedAt: T })).toBe(T);
+    expect(toWorkOrderUpdate({ ...wo, changedAt: undefined, createdAt: `/Date(${T})/` })?.changedAt).toBe(T);
+    expect(workOrderChangedAt({ ...wo, updatedAt: 'yesterday' })).toBeUndefined();
   });
 
   it('reads list envelopes and rejects anything else', () => {

@@ -209,12 +209,19 @@ function readingOf(value: unknown): number | undefined {
   return undefined;
 }
 
-/** When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`), whoever opened it. */
+/**
+ * When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`),
+ * whoever opened it: ISO 8601 text, OData V2's `/Date(ms)/` (SAP), or epoch milliseconds.
+ */
 export function workOrderChangedAt(raw: unknown): number | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
-  const text = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string');
-  const at = typeof text === 'string' ? Date.parse(text) : NaN;
+  const value = [wo.updatedAt, wo.completedAt, wo.createdAt].find((v) => typeof v === 'string' || typeof v === 'number');
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  // `/Date(1700000000000)/` or `/Date(1700000000000+0060)/`: the milliseconds are UTC either way.
+  const odataV2 = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value.trim());
+  const at = odataV2 ? Number(odataV2[1]) : Date.parse(value);
   return Number.isNaN(at) ? undefined : at;
 }
 
