@@ -157,6 +157,18 @@ describe('each operation against the simulator', () => {
     expect(c.parseWorkOrderWebhook({ ...record, status: 'rel' })).toEqual([{ ...expected, status: 'in-progress' }]);
   });
 
+  it('probe reads the answer as a work-order list, so a path that answers 200 with something else fails config check --connect', async () => {
+    const answering = (body: string) => createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test' }), {
+      fetch: (() => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }))),
+    });
+    expect(await answering('{"d":{"results":[]}}').probe(ctx)).toMatchObject({ ok: true });
+    const page = await answering('<html>Sign in</html>').probe(ctx);
+    expect(page).toMatchObject({ ok: false, problem: 'path' });
+    expect(page.detail).toBe(
+      'GET https://erp.example.test/api/v1/work-orders?externalKey=assetbridge-connectivity-check → 200, but the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got "<html>Sign in</html>"',
+    );
+  });
+
   it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });

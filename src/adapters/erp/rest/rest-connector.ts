@@ -10,7 +10,7 @@
  * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
-import { AuthError, DeliveryError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import { AuthError, DeliveryError, PermanentError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { systemClock, type Clock } from '../../../ports/clock.js';
 import type {
@@ -127,7 +127,15 @@ export class RestConnector implements ErpConnector {
     const path = workOrderLookupPath(this.config.paths, 'assetbridge-connectivity-check');
     const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
-    if (outcome.ok) return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
+    if (outcome.ok) {
+      // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
+      try {
+        parseWorkOrderPage(outcome.body);
+      } catch (err) {
+        return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path' };
+      }
+      return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
+    }
     const status = outcome.exchange?.status;
     const problem = status === undefined ? 'unreachable' : status === 401 || status === 403 ? 'credentials' : status === 404 || status === 405 ? 'path' : 'other';
     // The error names the request (`GET /path → 401 …`); the base URL makes it whole.
@@ -205,7 +213,8 @@ export class RestConnector implements ErpConnector {
       try {
         existing = parseWorkOrderPage(outcome.body).items.find((record) => (record as { externalKey?: unknown } | null)?.externalKey === externalKey);
       } catch (err) {
-        results.set(p.item.id, failed(p.item, asDeliveryError(err), outcome.exchange));
+        const error = new PermanentError(`GET ${withQuery(p.plan.path, { externalKey })} (the lookup before a create, as idempotencySupported is false) → ${outcome.status}, but ${coerceError(err).message}`);
+        results.set(p.item.id, failed(p.item, error, outcome.exchange));
         continue;
       }
       if (existing !== undefined) results.set(p.item.id, { id: p.item.id, ok: true, exchange: outcome.exchange, response: existing });

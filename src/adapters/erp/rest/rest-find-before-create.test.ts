@@ -78,6 +78,17 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().inventoryCounts[0]).toMatchObject({ countedQuantity: 38, delta: -2 });
   });
 
+  it('a lookup answered with something other than a list says which request and what it must answer, and creates nothing', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'error', status: 200, method: 'GET', path: '/usage', body: { data: [] } });
+    const [result] = await c.send([usage('FA-1', '2026-02')], ctx);
+    expect(result?.ok).toBe(false);
+    expect(result?.ok === false && result.error.message).toBe(
+      'GET /api/v1/assets/FA-1/usage?externalKey=FA-1%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 200, but the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got {"data":[]}',
+    );
+    expect(s.state().usagePostings).toEqual([]);
+  });
+
   it('other facts of the same asset and cell are still created', async () => {
     const { s, c } = await lookupSetup();
     for (const r of await c.send([usage('FA-1', '2026-01'), usage('FA-1', '2026-02'), usage('FA-2', '2026-02')], ctx)) expect(r.ok).toBe(true);

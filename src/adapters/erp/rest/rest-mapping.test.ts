@@ -135,6 +135,9 @@ describe('work-order responses', () => {
     expect(parseWorkOrderPage([1])).toEqual({ items: [1] });
     expect(parseWorkOrderPage({ value: [], '@odata.nextLink': '/n' })).toEqual({ items: [], next: '/n' });
     expect(() => parseWorkOrderPage({ data: [] })).toThrow(PermanentError);
+    // OData V2 (SAP Gateway): collections in d.results, the next page in d.__next.
+    expect(parseWorkOrderPage({ d: { results: [1], __next: '/n?$skiptoken=2' } })).toEqual({ items: [1], next: '/n?$skiptoken=2' });
+    expect(() => parseWorkOrderPage({ data: [] })).toThrow(/^the answer is not a list: a JSON array, or an object with items, value, workOrders or d\.results \(OData V2\), was expected; got \{"data":\[\]\}$/);
   });
 });
 

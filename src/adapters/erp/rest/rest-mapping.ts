@@ -150,7 +150,10 @@ export function workOrderUpdatesPath(paths: RestPaths, since: number): string {
   return withQuery(paths.workOrders, { updatedSince: isoTime(since) });
 }
 
-/** A page of a work-order list: `{items:[...], next?}`; a bare array or `{value:[...]}` is accepted too. */
+/**
+ * A page of a work-order list: `{items:[...], next?}`; a bare array, `{value:[...]}` (OData V4,
+ * `@odata.nextLink`) and `{d:{results:[...]}}` (OData V2, `d.__next`) are accepted too.
+ */
 export interface WorkOrderPage {
   readonly items: readonly unknown[];
   /** Path or URL of the next page, when the ERP pages. */
@@ -161,14 +164,17 @@ export interface WorkOrderPage {
 export function parseWorkOrderPage(body: unknown): WorkOrderPage {
   if (Array.isArray(body)) return { items: body };
   if (body !== null && typeof body === 'object') {
-    const o = body as Record<string, unknown>;
-    const items = o.items ?? o.value ?? o.workOrders;
+    const top = body as Record<string, unknown>;
+    const o = top.d !== null && typeof top.d === 'object' && !Array.isArray(top.d) ? (top.d as Record<string, unknown>) : top;
+    const items = o.items ?? o.value ?? o.workOrders ?? o.results;
     if (Array.isArray(items)) {
-      const next = o.next ?? o.nextLink ?? o['@odata.nextLink'];
+      const next = o.next ?? o.nextLink ?? o['@odata.nextLink'] ?? o.__next;
       return { items, ...(typeof next === 'string' && next !== '' ? { next } : {}) };
     }
   }
-  throw new PermanentError(`work-order list response is not {items:[...]}: ${JSON.stringify(body)?.slice(0, 200)}`);
+  throw new PermanentError(
+    `the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got ${JSON.stringify(body)?.slice(0, 200)}`,
+  );
 }
 
 const STATUS_ALIASES: Readonly<Record<string, WorkOrderStatus>> = {
