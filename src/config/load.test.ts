@@ -167,8 +167,9 @@ describe('config', () => {
         { key: 'destinations.0.paths.workOrder', message: '"/api/wo/{id}" uses {id}: this path can use {workOrderId}' },
         { key: 'destinations.0.paths.meterReadings', message: '"/api/assets/{assetId}/readings" uses {assetId}: this path can use {erpAssetId}' },
       ]);
+      expect(paths({ inventoryCounts: '/inv/{warehouse}' })).toEqual([{ key: 'destinations.0.paths.inventoryCounts', message: '"/inv/{warehouse}" uses {warehouse}: this path can use {location}, {sku}, {erpAssetId}' }]);
       // What the requests fill passes, with a query too (SAP on-premise: ?sap-client=100).
-      const ok = compileConfig({ destinations: [{ ...erp, paths: { location: '/a/{erpAssetId}/loc?sap-client=100', inventoryCounts: '/inv/{erpAssetId}' } }] }, {});
+      const ok = compileConfig({ destinations: [{ ...erp, paths: { location: '/a/{erpAssetId}/loc?sap-client=100', inventoryCounts: '/inv/{location}/{sku}' } }] }, {});
       expect(ok.destinations[0]?.paths.location).toBe('/a/{erpAssetId}/loc?sap-client=100');
     });
 

@@ -238,14 +238,14 @@ export const restDestinationSchema = z
         maxSize: z.number().int().min(1).max(1000).default(50),
       })
       .optional(),
-    /** Request paths; `{erpAssetId}` is substituted (for inventory counts: the SKU). */
+    /** Request paths; `{erpAssetId}` is substituted (an inventory count's path: `{location}`, `{sku}`, and `{erpAssetId}` for the SKU). */
     paths: z
       .strictObject({
         location: pathTemplate('/api/v1/assets/{erpAssetId}/location', ['erpAssetId']),
         workOrders: pathTemplate('/api/v1/work-orders', [], "this path is also read for every asset's work orders (GET ?updatedSince=, and by config check --connect), so it takes no placeholder; erpAssetId goes in the body"),
         workOrder: pathTemplate('/api/v1/work-orders/{workOrderId}', ['workOrderId']),
         meterReadings: pathTemplate('/api/v1/assets/{erpAssetId}/meter-readings', ['erpAssetId']),
-        inventoryCounts: pathTemplate('/api/v1/inventory/counts', ['erpAssetId']),
+        inventoryCounts: pathTemplate('/api/v1/inventory/counts', ['location', 'sku', 'erpAssetId']),
         usagePostings: pathTemplate('/api/v1/assets/{erpAssetId}/usage', ['erpAssetId']),
       })
       .prefault({}),

@@ -62,6 +62,12 @@ describe('planRequest', () => {
     expect(planRequest(item('inventory.count', { location: 'L', sku: 'S', countedQuantity: 0 }), paths).body).toMatchObject({ countedAt: '2026-03-02T08:00:00.000Z' });
   });
 
+  it('fills an inventory count\'s path with its location and SKU (a count per plant/storage location)', () => {
+    const perLocation = { ...paths, inventoryCounts: '/api/v1/inventory/locations/{location}/items/{sku}/counts' };
+    const counted = item('inventory.count', { location: '1000/0001', sku: 'SKU 7', countedQuantity: 3 }, 'SKU 7');
+    expect(planRequest(counted, perLocation).path).toBe('/api/v1/inventory/locations/1000%2F0001/items/SKU%207/counts');
+  });
+
   it('names missing required fields and unsupported operations', () => {
     expect(() => planRequest(item('inventory.count', { location: 'L' }), paths)).toThrow(/missing sku, countedQuantity/);
     expect(() => planRequest(item('usage.post', { period: '2026-01' }), paths)).toThrow(/missing periodUnits/);

@@ -27,7 +27,7 @@ export const REST_OPERATIONS = [
 ] as const;
 export type RestOperation = (typeof REST_OPERATIONS)[number];
 
-/** Path templates (from config); `{erpAssetId}` and `{workOrderId}` are substituted. */
+/** Path templates (from config); `{erpAssetId}` (an inventory count's: its SKU, with `{location}` and `{sku}`) is substituted. */
 export interface RestPaths {
   readonly location: string;
   readonly workOrders: string;
@@ -72,7 +72,7 @@ export function planRequest(item: OutboxItem, paths: RestPaths): PlannedRequest 
       requireFields(item, ['location', 'sku', 'countedQuantity']);
       return {
         method: 'POST',
-        path: expandPath(paths.inventoryCounts, vars),
+        path: expandPath(paths.inventoryCounts, { location: String(payload.location), sku: String(payload.sku), ...vars }),
         body: { ...payload, countedAt: stringOr(payload.countedAt, isoTime(item.eventTime)) },
       };
     case 'usage.post':
