@@ -64,6 +64,11 @@ export interface WorkOrderPoll {
    * poll starts there, so a busy ERP's manual work orders are not read again on every poll.
    */
   readonly readUpTo?: number;
+  /**
+   * Work orders assetbridge opened that the connector could not read (a status it does not
+   * follow, no asset or time), each with why. The cursor moves past them like past any record.
+   */
+  readonly passedOver?: readonly string[];
 }
 
 export interface ErpConnector {

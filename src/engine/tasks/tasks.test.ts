@@ -185,6 +185,23 @@ describe('work-order feedback polling', () => {
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
   });
 
+  it('a work order of ours the connector could not read fails the run with why (logged), and the cursor still moves past it', async () => {
+    const store = await withAssets([]);
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [], readUpTo: T0 + MIN, passedOver: ['work order EQ-1|svc|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)'] }),
+    };
+    const ctx = context(store, { t: T0 + 2 * MIN }, { connector: () => connector });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
+    await expect(task.run(ctx)).rejects.toThrow(
+      'work-order poll of erp passed over 1 work order assetbridge opened: work order EQ-1|svc|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)',
+    );
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + MIN));
+    expect(ctx.submitted).toEqual([]);
+  });
+
   it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {
     const store = await withAssets([]);
     const asked: number[] = [];

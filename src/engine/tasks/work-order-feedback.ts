@@ -51,20 +51,23 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
       for (const destination of options.destinations) {
         if (ctx.signal.aborted) return;
         try {
-          await pollOne(ctx, destination, options);
+          const passedOver: string[] = [];
+          await pollOne(ctx, destination, options, passedOver);
+          // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
+          if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
           // A 429 paused the destination (logged as such, once per streak); the next poll asks again from the same cursor.
           if (err instanceof RateLimitedError) continue;
-          failed.push(`${destination}: ${coerceError(err).message}`);
+          failed.push(`work-order poll failed for ${destination}: ${coerceError(err).message}`);
         }
       }
-      if (failed.length) throw new Error(`work-order poll failed for ${failed.join('; ')}`);
+      if (failed.length) throw new Error(failed.join('; '));
     },
   };
 }
 
-/** Poll one destination; returns how many updates were submitted. */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>): Promise<number> {
+/** Poll one destination; returns how many updates were submitted, and adds to `passedOver` the connector's reasons for work orders of ours it could not read. */
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = []): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -76,6 +79,7 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
   const poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx));
   const { updates } = poll;
+  passedOver.push(...(poll.passedOver ?? []));
   // Only work orders we opened carry our business key (`asset|rule|occurrence`).
   const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined && !(u.changedAt === since && seenAtCursor.has(updateId(u))));
   if (ours.length > 0) {

@@ -155,6 +155,13 @@ describe('each operation against the simulator', () => {
     const expected = { businessKey: record.externalKey, erpAssetId: 'EQ-5', erpWorkOrderId: '4000123', status: 'completed', changedAt: Date.parse(record.updatedAt), operatingHoursAtCompletion: 251.3 };
     expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates).toEqual([expected]);
     expect(c.parseWorkOrderWebhook({ ...record, status: 'rel' })).toEqual([{ ...expected, status: 'in-progress' }]);
+    // Without the mapping the poll says which of ours it passed over, and why; the ERP's own work orders are no concern.
+    const unmapped = createRestConnector(restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test' }), { fetch: fake });
+    expect(await unmapped.fetchWorkOrderUpdates(T0, ctx)).toEqual({
+      updates: [],
+      readUpTo: Date.parse(record.updatedAt),
+      passedOver: ['work order EQ-5|svc-250h|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)'],
+    });
   });
 
   it('probe reads the answer as a work-order list, so a path that answers 200 with something else fails config check --connect', async () => {

@@ -36,6 +36,7 @@ import {
   parseWorkOrderWebhook,
   planRequest,
   toWorkOrderUpdate,
+  whyPassedOver,
   withQuery,
   workOrderChangedAt,
   workOrderLookupPath,
@@ -146,10 +147,11 @@ export class RestConnector implements ErpConnector {
    * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
    * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
    * `externalKey`) or with unknown statuses are left out of `updates`, but their change times
-   * count in `readUpTo`.
+   * count in `readUpTo`; those of ours are named in `passedOver`, with why.
    */
   async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
+    const passedOver: string[] = [];
     let readUpTo: number | undefined;
     const maxPages = this.options.maxWorkOrderPages ?? 100;
     const call = new PacedCall(this.client, ctx);
@@ -163,11 +165,15 @@ export class RestConnector implements ErpConnector {
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
         const update = toWorkOrderUpdate(raw, this.config.workOrderStatuses);
         if (update) updates.push(update);
+        else {
+          const why = whyPassedOver(raw, this.config.workOrderStatuses);
+          if (why !== undefined) passedOver.push(why);
+        }
       }
       if (next === undefined) break;
       request = { url: next };
     }
-    return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}) };
+    return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}), ...(passedOver.length > 0 ? { passedOver } : {}) };
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {

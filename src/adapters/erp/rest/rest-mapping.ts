@@ -258,6 +258,23 @@ export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {
 }
 
 /**
+ * Why a listed work order that {@link toWorkOrderUpdate} could not read was passed over, when it is
+ * one assetbridge opened (its `externalKey` is one of our work-order keys); undefined otherwise.
+ */
+export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): string | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const wo = raw as Record<string, unknown>;
+  if (typeof wo.externalKey !== 'string' || parseWorkOrderKey(wo.externalKey) === undefined) return undefined;
+  if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return `work order ${wo.externalKey}: unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)`;
+  const missing = [
+    typeof wo.id !== 'string' && typeof wo.id !== 'number' ? 'id' : '',
+    typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '',
+    workOrderChangedAt(raw) === undefined ? 'a time (updatedAt, completedAt or createdAt)' : '',
+  ].filter(Boolean);
+  return missing.length > 0 ? `work order ${wo.externalKey}: needs ${missing.join(', ')}` : undefined;
+}
+
+/**
  * A webhook body → updates: one work-order record, a list of them, or envelopes
  * `{type, occurredAt, workOrder: {...}}` (one or a list). Records use the same fields as listed
  * work orders; `businessKey`, `erpWorkOrderId` and `changedAt` are accepted for `externalKey`,
