@@ -62,6 +62,7 @@ describe('defaults as docs/configuration.md states them', () => {
       idempotencyHeader: 'X-Idempotency-Key',
       idempotencySupported: true,
       workOrderStatuses: {},
+      workOrderFields: {},
       timeoutMs: 15 * S,
       rateLimit: { requestsPerMinute: 300, maxConcurrency: 4 },
       retry: { maxAttempts: 12, baseDelayMs: S, maxDelayMs: 5 * MIN, maxAgeMs: 2 * D, unknownOutcomeSettleMs: 2 * MIN },

@@ -261,6 +261,19 @@ export const restDestinationSchema = z
      * completed, closed, done, cancelled, ...). Compared trimmed and in any case. @default {}
      */
     workOrderStatuses: z.record(z.string().min(1), z.enum(['open', 'in-progress', 'completed', 'cancelled'])).default({}),
+    /**
+     * Where a listed or pushed work order holds what the service reads, as dotted paths
+     * (`WorkOrderId`, `meter.hours`), for those the ERP names otherwise. @default the names themselves
+     */
+    workOrderFields: z
+      .strictObject({
+        id: z.string().min(1).optional(),
+        status: z.string().min(1).optional(),
+        updatedAt: z.string().min(1).optional(),
+        operatingHoursAtCompletion: z.string().min(1).optional(),
+        odometerKmAtCompletion: z.string().min(1).optional(),
+      })
+      .default({}),
     timeoutMs: duration('15s'),
     rateLimit: rateLimitSchema.prefault({}),
     retry: retrySchema.prefault({}),

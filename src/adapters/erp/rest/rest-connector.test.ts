@@ -164,6 +164,23 @@ describe('each operation against the simulator', () => {
     });
   });
 
+  it('reads the id, status, change time and completion readings from the fields workOrderFields names, polled and pushed', async () => {
+    // A middleware that passes the ERP's own names through (Oracle-like), the hour meter nested.
+    const record = { WorkOrderId: 300100, externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', WorkOrderStatusCode: 'ORA_COMPLETED', LastUpdateDate: '2026-03-02T09:00:00Z', meter: { hours: '1200.5', km: 8800 } };
+    const fake = (() => Promise.resolve(new Response(JSON.stringify({ items: [record] }), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const config = restDestinationSchema.parse({
+      name: 'fusion',
+      type: 'rest',
+      baseUrl: 'https://fusion.example.test',
+      workOrderStatuses: { ORA_COMPLETED: 'completed' },
+      workOrderFields: { id: 'WorkOrderId', status: 'WorkOrderStatusCode', updatedAt: 'LastUpdateDate', operatingHoursAtCompletion: 'meter.hours', odometerKmAtCompletion: 'meter.km' },
+    });
+    const c = createRestConnector(config, { fetch: fake });
+    const expected = { businessKey: record.externalKey, erpAssetId: 'EQ-5', erpWorkOrderId: '300100', status: 'completed', changedAt: Date.parse(record.LastUpdateDate), operatingHoursAtCompletion: 1200.5, odometerKmAtCompletion: 8800 };
+    expect(await c.fetchWorkOrderUpdates(T0, ctx)).toEqual({ updates: [expected], readUpTo: expected.changedAt });
+    expect(c.parseWorkOrderWebhook({ type: 'changed', workOrder: record })).toEqual([expected]);
+  });
+
   it('probe reads the answer as a work-order list, so a path that answers 200 with something else fails config check --connect', async () => {
     const answering = (body: string) => createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test' }), {
       fetch: (() => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }))),

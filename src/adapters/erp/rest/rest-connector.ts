@@ -38,6 +38,7 @@ import {
   toWorkOrderUpdate,
   whyPassedOver,
   withQuery,
+  withWorkOrderFields,
   workOrderChangedAt,
   workOrderLookupPath,
   workOrderUpdatesPath,
@@ -160,7 +161,8 @@ export class RestConnector implements ErpConnector {
       const outcome = await call.request({ method: 'GET', ...request });
       if (!outcome.ok) throw outcome.error;
       const { items, next } = parseWorkOrderPage(outcome.body);
-      for (const raw of items) {
+      for (const listed of items) {
+        const raw = withWorkOrderFields(listed, this.config.workOrderFields);
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
         const update = toWorkOrderUpdate(raw, this.config.workOrderStatuses);
@@ -177,7 +179,7 @@ export class RestConnector implements ErpConnector {
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {
-    return parseWorkOrderWebhook(body, this.config.workOrderStatuses);
+    return parseWorkOrderWebhook(body, this.config.workOrderStatuses, this.config.workOrderFields);
   }
 
   async close(): Promise<void> {

@@ -257,6 +257,28 @@ export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {
   };
 }
 
+/** The fields of a work-order record read under other names: dotted paths (`WorkOrderId`, `meter.hours`), from the destination's `workOrderFields`. */
+export type WorkOrderFieldMap = Readonly<Partial<Record<'id' | 'status' | 'updatedAt' | 'operatingHoursAtCompletion' | 'odometerKmAtCompletion', string>>>;
+
+/** The record with each field of `fields` read from where it names (absent there: absent), for {@link toWorkOrderUpdate}. */
+export function withWorkOrderFields(raw: unknown, fields: WorkOrderFieldMap = {}): unknown {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const entries = Object.entries(fields).filter((e): e is [string, string] => e[1] !== undefined);
+  if (entries.length === 0) return raw;
+  const out: Record<string, unknown> = { ...(raw as Record<string, unknown>) };
+  for (const [name, path] of entries) out[name] = valueAt(raw, path);
+  return out;
+}
+
+function valueAt(raw: unknown, path: string): unknown {
+  let at: unknown = raw;
+  for (const part of path.split('.')) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<string, unknown>)[part];
+  }
+  return at;
+}
+
 /**
  * Why a listed work order that {@link toWorkOrderUpdate} could not read was passed over, when it is
  * one assetbridge opened (its `externalKey` is one of our work-order keys); undefined otherwise.
@@ -277,15 +299,15 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): 
 /**
  * A webhook body → updates: one work-order record, a list of them, or envelopes
  * `{type, occurredAt, workOrder: {...}}` (one or a list). Records use the same fields as listed
- * work orders; `businessKey`, `erpWorkOrderId` and `changedAt` are accepted for `externalKey`,
- * `id` and `updatedAt`.
+ * work orders (renamed by `fields` as polled ones are); `businessKey`, `erpWorkOrderId` and
+ * `changedAt` are accepted for `externalKey`, `id` and `updatedAt`.
  */
-export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMap = {}): WebhookItem[] {
+export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMap = {}, fields: WorkOrderFieldMap = {}): WebhookItem[] {
   const items = Array.isArray(body) ? (body as unknown[]) : [body];
   return items.map((item) => {
     if (item === null || typeof item !== 'object') return { ignored: 'not a JSON object' };
     const o = item as Record<string, unknown>;
-    const wo = o.workOrder !== null && typeof o.workOrder === 'object' ? (o.workOrder as Record<string, unknown>) : o;
+    const wo = withWorkOrderFields(o.workOrder !== null && typeof o.workOrder === 'object' ? o.workOrder : o, fields) as Record<string, unknown>;
     const record = {
       ...wo,
       id: wo.id ?? wo.erpWorkOrderId,
