@@ -135,6 +135,9 @@ describe('work-order responses', () => {
     expect(workOrderChangedAt({ ...wo, updatedAt: T })).toBe(T);
     expect(toWorkOrderUpdate({ ...wo, changedAt: undefined, createdAt: `/Date(${T})/` })?.changedAt).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: 'yesterday' })).toBeUndefined();
+    // No zone: not guessed in the host's time zone.
+    expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T09:00:00' })).toBeUndefined();
+    expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T08:00:00.000Z' })).toBe(T);
   });
 
   it('reads list envelopes and rejects anything else', () => {
@@ -182,7 +185,7 @@ describe('parseWorkOrderWebhook', () => {
       { ignored: 'unknown status "parked" (map it in the destination\'s workOrderStatuses)' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs erpAssetId' },
       { ignored: 'not a JSON object' },
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt)' },
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
       // Another system's key in the same field: not ours, so not kept.
       { ignored: 'work order PM-2026-17 needs erpAssetId' },
     ]);

@@ -12,6 +12,7 @@
  * @module
  */
 import { PermanentError } from '../../../core/errors/errors.js';
+import { parseIsoTime } from '../../../core/normalize/iso-time.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import type { WorkOrderStatus } from '../../../core/model/events.js';
 import { parseWorkOrderKey } from '../../../core/rules/maintenance/work-order.js';
@@ -217,7 +218,8 @@ function readingOf(value: unknown): number | undefined {
 
 /**
  * When a work-order record last changed (`updatedAt`, else `completedAt`, else `createdAt`),
- * whoever opened it: ISO 8601 text, OData V2's `/Date(ms)/` (SAP), or epoch milliseconds.
+ * whoever opened it: ISO 8601 text with `Z` or an offset, OData V2's `/Date(ms)/` (SAP), or epoch
+ * milliseconds.
  */
 export function workOrderChangedAt(raw: unknown): number | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
@@ -227,8 +229,10 @@ export function workOrderChangedAt(raw: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   // `/Date(1700000000000)/` or `/Date(1700000000000+0060)/`: the milliseconds are UTC either way.
   const odataV2 = /^\/Date\((-?\d+)(?:[+-]\d{4})?\)\/$/.exec(value.trim());
-  const at = odataV2 ? Number(odataV2[1]) : Date.parse(value);
-  return Number.isNaN(at) ? undefined : at;
+  if (odataV2) return Number(odataV2[1]);
+  // ISO 8601 with its zone: a time without one (`2026-03-02T09:00:00`) is not guessed in this host's zone.
+  const at = parseIsoTime(value);
+  return typeof at === 'number' ? at : undefined;
 }
 
 /**
@@ -291,7 +295,7 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): 
   const missing = [
     typeof wo.id !== 'string' && typeof wo.id !== 'number' ? 'id' : '',
     typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '',
-    workOrderChangedAt(raw) === undefined ? 'a time (updatedAt, completedAt or createdAt)' : '',
+    workOrderChangedAt(raw) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : '',
   ].filter(Boolean);
   return missing.length > 0 ? `work order ${wo.externalKey}: needs ${missing.join(', ')}` : undefined;
 }
@@ -318,7 +322,7 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
     if (update) return update;
     if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
     if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
-    const missing = [record.id === undefined ? 'id' : '', typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt)' : ''].filter(Boolean);
+    const missing = [record.id === undefined ? 'id' : '', typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : ''].filter(Boolean);
     const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
     return parseWorkOrderKey(record.externalKey) !== undefined ? { invalid: what } : { ignored: what };
