@@ -163,4 +163,31 @@ describe('zones check', () => {
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { zones: { name: string; site?: string; priority: number }[] }).zones.map((z) => [z.name, z.site, z.priority])).toEqual([['DEPOT', 'HAM', 3]]);
   });
+
+  it('with --config reads the properties the config names (rules.zones.properties); an option given still wins', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'data', 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { zones: { properties: { name: 'zname', locationCode: 'erp', site: 'depot' } } },
+    }));
+    const file = join(cfg.dir, 'depots.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { zname: 'DEPOT', erp: 'D1', depot: 'HAM', plant: 'BRE' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const r = await runCli(['zones', 'check', file, '-c', cfg.path, '--site-property', 'plant', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { zones: { name: string; locationCode: string; site?: string }[] }).zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['DEPOT', 'D1', 'BRE']]);
+  });
+
+  it('says which option or config key names a property no feature has', async () => {
+    const cfg = config();
+    const file = join(cfg.dir, 'unnamed.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { zname: 'DEPOT', locationCode: 'D1' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const r = await runCli(['zones', 'check', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('property "name" (the zone name) is missing or empty');
+    expect(r.stderr).toContain('--name-property');
+    expect(r.stderr).toContain('-c');
+  });
 });

@@ -8,7 +8,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
-import { zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
@@ -28,6 +29,28 @@ export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProp
     throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
   }
   return zonesFromGeoJson(doc, properties);
+}
+
+/**
+ * The feature property names a config file gives in `rules.zones.properties`, read from its YAML
+ * alone: the file being checked may be one of the config's zone files, which must not stop the check.
+ */
+export function configuredZoneProperties(configPath: string): Partial<GeoJsonZoneProperties> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`cannot read the config ${configPath}: ${(err as Error).message}`);
+  }
+  const props = (doc as { rules?: { zones?: { properties?: unknown } } } | null)?.rules?.zones?.properties;
+  if (props === undefined || props === null) return {};
+  if (typeof props !== 'object') throw new UsageError(`${configPath}: rules.zones.properties is not a mapping`);
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(DEFAULT_GEOJSON_PROPERTIES)) {
+    const v = (props as Record<string, unknown>)[key];
+    if (typeof v === 'string' && v !== '') out[key] = v;
+  }
+  return out;
 }
 
 export function zoneRows(zones: readonly Zone[]): (string | number)[][] {
@@ -106,20 +129,34 @@ export function registerZonesCommand(program: Command): Command {
   zones
     .command('check <file>')
     .description('check a GeoJSON zones file (FeatureCollection of Polygon, MultiPolygon, or Point with a radius)')
-    .option('--name-property <p>', 'feature property with the zone name', 'name')
-    .option('--code-property <p>', 'feature property with the ERP location code', 'locationCode')
-    .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres', 'radiusM')
-    .option('--site-property <p>', 'feature property with the zone’s site (maintenance windows per site)', 'site')
-    .option('--priority-property <p>', 'feature property with the zone’s priority (the higher wins where zones overlap)', 'priority')
+    .option('-c, --config <file>', 'read the property names from this config’s rules.zones.properties (the options below still win)')
+    .option('--name-property <p>', 'feature property with the zone name (default: "name")')
+    .option('--code-property <p>', 'feature property with the ERP location code (default: "locationCode")')
+    .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres (default: "radiusM")')
+    .option('--site-property <p>', 'feature property with the zone’s site (maintenance windows per site) (default: "site")')
+    .option('--priority-property <p>', 'feature property with the zone’s priority (the higher wins where zones overlap) (default: "priority")')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
     .action(
-      action((file: string, opts: { nameProperty: string; codeProperty: string; radiusProperty: string; siteProperty: string; priorityProperty: string; json?: boolean }) => {
-        const result = checkZonesFile(file, { name: opts.nameProperty, locationCode: opts.codeProperty, radiusM: opts.radiusProperty, site: opts.siteProperty, priority: opts.priorityProperty });
+      action((file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
+        const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config) : {};
+        const given: Partial<GeoJsonZoneProperties> = {
+          ...(opts.nameProperty !== undefined ? { name: opts.nameProperty } : {}),
+          ...(opts.codeProperty !== undefined ? { locationCode: opts.codeProperty } : {}),
+          ...(opts.radiusProperty !== undefined ? { radiusM: opts.radiusProperty } : {}),
+          ...(opts.siteProperty !== undefined ? { site: opts.siteProperty } : {}),
+          ...(opts.priorityProperty !== undefined ? { priority: opts.priorityProperty } : {}),
+        };
+        const result = checkZonesFile(file, { ...fromConfig, ...given });
         if (opts.json) process.stdout.write(`${toJson(result)}\n`);
         else {
           if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
           for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
+          if (result.problems.some((p) => p.includes(' is missing or empty'))) {
+            process.stderr.write(
+              'the feature properties read are named by --name-property, --code-property, --radius-property, --site-property and --priority-property, or with -c <config> by its rules.zones.properties\n',
+            );
+          }
           process.stdout.write(`${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
         }
         if (result.problems.length) process.exitCode = 2;
