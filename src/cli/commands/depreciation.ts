@@ -12,6 +12,7 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
@@ -82,6 +83,15 @@ export function formatAdjustments(lines: readonly AssetUsageLine[], units: Usage
     .join('');
 }
 
+/** The usage postings `post` queued (or would queue), one row each. */
+function postingRows(deliveries: readonly DeliveryIntent[]): string {
+  const num = (v: unknown, unit: unknown) => (typeof v === 'number' ? `${fmt(v, 3)} ${String(unit)}` : '-');
+  return table([
+    ['ASSET', 'PERIOD', 'UNITS', 'LIFE TO DATE', 'EXPECTED'],
+    ...deliveries.map((x) => [x.erpAssetId, String(x.payload.period), num(x.payload.periodUnits, x.payload.unit), num(x.payload.lifeToDateUnits, x.payload.unit), num(x.payload.totalExpectedUnits, x.payload.unit)]),
+  ]);
+}
+
 export function registerDepreciationCommand(program: Command): Command {
   const dep = program.command('depreciation').description('usage-based depreciation: units per fiscal period for the ERP asset register');
   addConfigOption(
@@ -129,16 +139,26 @@ export function registerDepreciationCommand(program: Command): Command {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
-        const deliveries = opts.dryRun
-          ? usageDeliveries(lines)
+        // Periods decided before (by the service or an earlier post): their facts are committed again,
+        // which adds nothing, so they are reported as posted already, not as queued.
+        const decided = lines.filter((l) => l.plan.kind === 'decided');
+        const before = new Set(usageDeliveries(decided).map((x) => x.businessKey));
+        const all = opts.dryRun
+          ? usageDeliveries(lines.filter((l) => l.plan.kind === 'new'))
           : await postUsage(store, (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }), lines, period);
+        const deliveries = all.filter((x) => !before.has(x.businessKey));
         const assets = new Set(deliveries.filter((x) => x.payload.period === period.id).map((x) => x.erpAssetId)).size;
         const earlier = deliveries.length - assets;
         const covered = lines.filter((l) => l.plan.kind === 'covered').length;
+        const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` : '';
         process.stdout.write(
-          `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
-            `${earlier ? `, and ${earlier} posting(s) of earlier periods not posted yet` : ''}` +
-            `${opts.dryRun ? '' : ' (already posted ones are not sent again); a running service delivers them'}\n` +
+          (deliveries.length === 0 && decided.length > 0
+            ? `nothing new to post for ${period.id}: ${already}`
+            : `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
+              `${earlier ? `, and ${earlier} posting(s) of earlier periods not posted yet` : ''}` +
+              `${opts.dryRun ? '' : '; a running service delivers them'}\n` +
+              (deliveries.length ? postingRows(deliveries) : '') +
+              already) +
             `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }),
         );

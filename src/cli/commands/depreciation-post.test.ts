@@ -1,0 +1,56 @@
+/**
+ * `assetbridge depreciation post` as an integration engineer runs it (the built CLI): what it says
+ * it would post (`--dry-run`), what it queued, and that a second run says nothing new was queued.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+
+const attributes = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
+
+/** A config with two assets and a store holding October 2026's usage of EQ-1 (EQ-2 never reported). */
+async function setup(): Promise<{ path: string }> {
+  const cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    assets: {
+      inline: [
+        { erpAssetId: 'EQ-1', attributes, identifiers: [{ type: 'tag', value: 'tag-1' }] },
+        { erpAssetId: 'EQ-2', attributes, identifiers: [{ type: 'tag', value: 'tag-2' }] },
+      ],
+    },
+    rules: { depreciation: { timeZone: 'UTC' } },
+  }));
+  const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+  await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+  const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-31T12:00:00Z'), 1062.5], periods: { '2026-10': { units: 62.5, meterAtEnd: 1062.5 } } };
+  await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+  await store.close();
+  return cfg;
+}
+
+describe('depreciation post', () => {
+  it('--dry-run lists what each asset would post, not only how many', async () => {
+    const cfg = await setup();
+    const r = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
+    expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+62\.5 h\s+1,062\.5 h\s+10,000 h/);
+  });
+
+  it('a second post says the period was posted already and queued nothing new', async () => {
+    const cfg = await setup();
+    const first = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('queued usage for 1 asset(s) for 2026-10');
+    expect(first.stdout).toMatch(/EQ-1\s+2026-10\s+62\.5 h/);
+    const again = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(again.stderr).toBe('');
+    expect(again.code).toBe(0);
+    expect(again.stdout).not.toContain('queued usage for 1');
+    expect(again.stdout).toContain('nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)');
+  });
+});
