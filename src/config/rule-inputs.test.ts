@@ -74,3 +74,12 @@ describe('an asset id from a topic level', () => {
     expect(ruleInputWarnings(withSegment('fleet/#', 2))).toEqual([]);
   });
 });
+
+describe('rules.idleAfter below rules.allowedLateness', () => {
+  it('says the service waits the lateness instead, and nothing when idleAfter is at least it or off', () => {
+    const w = ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '10s' } }));
+    expect(w).toEqual([{ key: 'rules.idleAfter', message: '10 s is below rules.allowedLateness (30 s): a silent asset has what its rules hold decided after 30 s; set idleAfter to at least the lateness, or lower the lateness' }]);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '30s' } }))).toEqual([]);
+    expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: 0 } }))).toEqual([]);
+  });
+});

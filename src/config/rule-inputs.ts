@@ -5,12 +5,14 @@
  *   HTTP intake and telematics feeds can carry any sensor, and a config with no source at all is
  *   one for offline commands);
  * - a listed fiscal calendar that has ended or is about to;
- * - an asset id read from a topic level the filter fixes, or does not have.
+ * - an asset id read from a topic level the filter fixes, or does not have;
+ * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness.
  * `config check` prints these and the service logs them at start; neither refuses the config (a
  * decoder may be added later, or events come from a source not configured yet).
  * @module
  */
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
+import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
 
@@ -21,7 +23,20 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config)];
+  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
+}
+
+/** `idleAfter` below `allowedLateness` runs as the lateness (held events are not decided sooner): said, not refused. */
+function idleAfterWarnings(config: Config): RuleInputWarning[] {
+  const r = (config as unknown as { rules: RulesConfig }).rules;
+  if (r.idleAfter <= 0 || r.idleAfter >= r.allowedLateness) return [];
+  const lateness = formatDuration(r.allowedLateness);
+  return [
+    {
+      key: 'rules.idleAfter',
+      message: `${formatDuration(r.idleAfter)} is below rules.allowedLateness (${lateness}): a silent asset has what its rules hold decided after ${lateness}; set idleAfter to at least the lateness, or lower the lateness`,
+    },
+  ];
 }
 
 /**
