@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { InventoryReport } from '../../engine/tasks/index.js';
-import { countsCsv, filterReport, formatCounts } from './inventory.js';
+import type { ItemRow } from '../../core/rules/inventory/counts.js';
+import { countsCsv, filterReport, formatCounts, noItemsText } from './inventory.js';
 
 const T = Date.UTC(2026, 10, 23, 9);
 const report: InventoryReport = {
@@ -51,5 +52,20 @@ describe('inventory counts output', () => {
       ['wms', []],
     ]);
     expect(filterReport(report, { destination: 'wms' }).destinations.map((d) => d.destination)).toEqual(['wms']);
+  });
+});
+
+describe('inventory items that match nothing', () => {
+  const all: ItemRow[] = [
+    { erpAssetId: 'PAL-1', destination: 'erp', sku: 'SKU-A', quantity: 10, standing: 'counted', location: 'ROT/0001' },
+    { erpAssetId: 'PAL-2', destination: 'erp', sku: 'SKU-B', quantity: 1, standing: 'stale', location: '2000' },
+    { erpAssetId: 'PAL-3', destination: 'erp', sku: 'SKU-A', quantity: 1, standing: 'unseen' },
+  ];
+
+  it('names the locations and SKUs there are when the one asked for has no items (a typo, another code)', () => {
+    expect(noItemsText(all, { location: '1000/0001' })).toBe('no inventory items match: no item is at location "1000/0001"; locations with items: 2000, ROT/0001\n');
+    expect(noItemsText(all, { sku: 'sku-a' })).toBe('no inventory items match: no item has SKU "sku-a"; SKUs: SKU-A, SKU-B\n');
+    expect(noItemsText(all, { location: 'ROT/0001', sku: 'SKU-B' })).toBe('no inventory items match\n');
+    expect(noItemsText([], { location: 'X' })).toBe('no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n');
   });
 });

@@ -81,6 +81,20 @@ export function itemsCsv(rows: readonly ItemRow[], tags: ReadonlyMap<string, str
   return toCsv([[...ITEM_COLUMNS], ...rows.map((r) => itemCells(r, tags))]);
 }
 
+/**
+ * What to say when `inventory items` matches nothing: the location or SKU asked for that no item
+ * has, with those there are (a typo, or the ERP's code for another site), from `all` (unfiltered).
+ */
+export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string {
+  if (all.length === 0) return 'no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n';
+  const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
+  if (filter.location !== undefined && !all.some((r) => r.location === filter.location)) {
+    return `no inventory items match: no item is at location "${filter.location}"; locations with items: ${listed(all.flatMap((r) => (r.location !== undefined ? [r.location] : [])))}\n`;
+  }
+  if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no inventory items match: no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}\n`;
+  return 'no inventory items match\n';
+}
+
 export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>, freshnessMs: number): string {
   if (rows.length === 0) return 'no inventory items match\n';
   const table_ = table([ITEM_COLUMNS.map((c) => c.replace(/([A-Z])/g, ' $1').toUpperCase()), ...rows.map((r) => itemCells(r, tags))]);
@@ -172,7 +186,8 @@ export function registerInventoryCommand(program: Command): Command {
           ...(opts.standing !== undefined ? { standing: opts.standing as ItemRow['standing'] } : {}),
         };
         const now = Date.now();
-        const rows = inventoryItemRows(await loadInventoryItems(store, options.skuAttribute, options.defaultDestination), now, options, filter);
+        const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination);
+        const rows = inventoryItemRows(items, now, options, filter);
         const tags = tagsOf(await store.listAssets());
         if (opts.json) return void process.stdout.write(`${toJson(rows.map((r) => ({ ...r, tag: tags.get(r.erpAssetId) })))}\n`);
         if (opts.csv || opts.out) {
@@ -183,6 +198,7 @@ export function registerInventoryCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
+        if (rows.length === 0) return void process.stdout.write(noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter));
         process.stdout.write(formatItems(rows, tags, options.freshnessMs));
       }, { existingStore: true });
     }),
