@@ -68,6 +68,7 @@ const inlineZoneSchema = z
     name: z.string().min(1).regex(/^[^|]+$/, { error: echoed('must not contain "|"') }),
     /** The ERP location code the zone stands for (plant/storage location, warehouse zone, site). */
     locationCode: z.string().min(1),
+    /** Shown by `zones list` and kept in its GeoJSON; maintenance windows follow the asset's site attribute, not its zone. */
     site: z.string().min(1).optional(),
     /** Higher wins where zones overlap; equal: the smaller zone. @default 0 */
     priority: z.number().default(0),

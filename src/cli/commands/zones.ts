@@ -133,7 +133,7 @@ export function registerZonesCommand(program: Command): Command {
     .option('--name-property <p>', 'feature property with the zone name (default: "name")')
     .option('--code-property <p>', 'feature property with the ERP location code (default: "locationCode")')
     .option('--radius-property <p>', 'feature property with a Point zone’s radius in metres (default: "radiusM")')
-    .option('--site-property <p>', 'feature property with the zone’s site (maintenance windows per site) (default: "site")')
+    .option('--site-property <p>', 'feature property with the zone’s site, shown by zones list (maintenance windows follow the asset’s site attribute, not its zone) (default: "site")')
     .option('--priority-property <p>', 'feature property with the zone’s priority (the higher wins where zones overlap) (default: "priority")')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
