@@ -68,9 +68,10 @@ export class TaskScheduler {
     const run = (async () => {
       const started = this.clock.now();
       try {
-        await t.run(this.makeContext(this.abort.signal));
+        const report = await t.run(this.makeContext(this.abort.signal));
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
-        this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
+        if (report) this.logger?.info({ task: t.name, ...report.fields, ms: this.clock.now() - started }, report.msg);
+        else this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
         const streak = this.failing.get(t.name);
         if (streak) {
           this.failing.delete(t.name);

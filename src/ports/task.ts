@@ -44,5 +44,12 @@ export interface ScheduledTask {
    * restarted more often than hourly would otherwise never do.
    */
   readonly schedule: { readonly cron: string; readonly timeZone?: string } | { readonly everyMs: number; readonly firstAfterMs?: number };
-  run(ctx: TaskContext): Promise<void>;
+  /** Resolves with a report when the run did something an operator should see in the log (at info). */
+  run(ctx: TaskContext): Promise<TaskReport | void>;
+}
+
+/** What a task run did, for the log: a message and its fields. */
+export interface TaskReport {
+  readonly msg: string;
+  readonly fields: Readonly<Record<string, unknown>>;
 }

@@ -440,6 +440,33 @@ describe('period-end usage posting', () => {
     ]);
   });
 
+  it('an asset whose readings for the last posted period arrive after it was posted (a new store, a backfill) gets that posting at the next run, once', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: {} }]);
+    // A new store on 3 Nov: October is posted with nothing known of FA-1.
+    const clock = { t: Date.UTC(2026, 10, 3) };
+    // The log says what it did (the scheduler logs a task's report at info).
+    expect(await task().run(context(store, clock))).toEqual({ msg: 'period-end usage posted', fields: { periods: ['2026-10'], postings: 0, withoutReadings: 1 } });
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBe('2026-10');
+    expect(await postings(store)).toEqual([]);
+    // October's readings arrive (a backfill); the next check posts them.
+    await setState(store, ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100], ['2026-10-31T22:00:00Z', 1110]]));
+    clock.t += 3_600_000;
+    let checkpoints = 0;
+    expect(await task().run(context(store, clock, { checkpoint: () => Promise.resolve(void checkpoints++) }))).toMatchObject({ fields: { periods: ['2026-10'], postings: 1 } });
+    expect(checkpoints).toBe(1);
+    expect((await postings(store)).map((d) => [d.businessKey, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([['FA-1|usage|2026-10', 110, 1110]]);
+    // Posted once; November carries on from it.
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toBeUndefined();
+    expect(await postings(store)).toHaveLength(1);
+    clock.t = Date.UTC(2026, 11, 3);
+    await task().run(context(store, clock));
+    expect((await postings(store)).map((d) => [d.payload.period, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['2026-10', 110, 1110],
+      ['2026-11', 0, 1110],
+    ]);
+  });
+
   it('a crash between deciding and committing commits the decided facts on the next run, not new ones', async () => {
     const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
     const clock = { t: Date.UTC(2026, 10, 3) };

@@ -4,6 +4,8 @@
  * One fact per asset and period, ever (`<asset>|usage|<period>`), so a crash, a re-run or an
  * on-demand `depreciation post` for the same period adds nothing. The first run posts only the
  * latest closed period (no backfill of history nobody asked for); after that, each period in turn.
+ * An asset with no posting yet gets its first one for the last posted period as soon as its usage
+ * there is known, at a later run (readings that reached a new store after its first run).
  *
  * Usage found after a period was posted is carried into the asset's next posting (core
  * depreciation/posting.ts). Per asset, the kv key `posted:<asset>` records the last decision with
@@ -136,14 +138,30 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const last = await ctx.store.kvGet(USAGE_NS, 'lastPosted');
       const lastPeriod = last !== undefined ? options.calendar.period(last) : undefined;
       let period = lastPeriod ? options.calendar.next(lastPeriod) : latestPostable(options.calendar, now, options.postAfterMs);
+      const periods: string[] = [];
+      let postings = 0;
+      let untracked = 0;
       for (let i = 0; period && period.end + options.postAfterMs <= now && i < MAX_PERIODS_PER_RUN; i++) {
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
-        await postUsage(ctx.store, (d) => ctx.commit(d), lines, period);
+        postings += (await postUsage(ctx.store, (d) => ctx.commit(d), lines, period)).length;
+        untracked += lines.filter((l) => !l.line.tracked).length;
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
+        periods.push(period.id);
         period = options.calendar.next(period);
       }
+      // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
+      if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked } };
+      if (!lastPeriod || ctx.signal.aborted) return;
+      // Assets with no posting yet whose usage in the last posted period became known after it was
+      // posted (readings that arrived after a first run on a new store, a backfill, an asset
+      // registered later): their first posting is that period, made now, not skipped for good.
+      await ctx.checkpoint();
+      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      if (!first.length) return;
+      const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
+      return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
     },
   };
 }
