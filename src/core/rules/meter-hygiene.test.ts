@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_METER_HYGIENE,
+  ODOMETER_HYGIENE,
   classifyMeterReading,
   declareMeterReset,
   isFlagged,
@@ -56,9 +57,15 @@ describe('classifyMeterReading', () => {
     const { verdicts } = run([r(1000, 0), r(1010, 2), r(1010, 12)]);
     expect(verdicts[1]).toMatchObject({ status: 'too-fast', previous: r(1000, 0) });
     expect((verdicts[1] as { detail: string }).detail).toBe(
-      'meter advanced 10 in 2 h of wall clock (at most 2.2 possible), from 1000 to 1010',
+      'meter advanced 10 h in 2 h of wall clock (at most 2.2 h possible), from 1000 to 1010',
     );
     expect(verdicts[2]).toEqual({ status: 'accepted', usage: 10, previous: r(1000, 0), reading: r(1010, 12) });
+  });
+
+  it('says a too-fast odometer in km, with readable numbers', () => {
+    const first = classifyMeterReading({}, r(88_000, 0), ODOMETER_HYGIENE).state;
+    const { verdict } = classifyMeterReading(first, { value: 88_260, eventTime: T0 + (83.181944 / 200) * H }, ODOMETER_HYGIENE);
+    expect((verdict as { detail: string }).detail).toBe('meter advanced 260 km in 0.42 h of wall clock (at most 88.34 km possible), from 88000 to 88260');
   });
 
   it('allows one resolution step within a short interval', () => {

@@ -28,6 +28,8 @@ export interface MeterHygieneOptions {
    * 0.1 within a minute. @default 0.1
    */
   readonly resolutionSlack: number;
+  /** The meter's unit, for messages. @default h */
+  readonly unit?: string;
 }
 
 export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
@@ -41,7 +43,7 @@ export const DEFAULT_METER_HYGIENE: MeterHygieneOptions = {
  * For odometers (km): a vehicle covers at most ~200 km per hour of wall clock, and odometers show
  * whole km or tenths; otherwise as for hour meters.
  */
-export const ODOMETER_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, maxRatePerHour: 200, resolutionSlack: 1 };
+export const ODOMETER_HYGIENE: MeterHygieneOptions = { ...DEFAULT_METER_HYGIENE, maxRatePerHour: 200, resolutionSlack: 1, unit: 'km' };
 
 /** What hygiene remembers per meter. Plain data, safe to persist as JSON. */
 export interface MeterHygieneState {
@@ -90,6 +92,8 @@ export interface MeterHygieneResult {
 const HOUR_MS = 3_600_000;
 const iso = (t: number): string => new Date(t).toISOString();
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+/** For messages: two decimals are enough to read. */
+const shown = (v: number): number => Math.round(v * 100) / 100;
 
 export function isFlagged(verdict: MeterVerdict): verdict is FlaggedMeterVerdict {
   return verdict.status === 'backwards' || verdict.status === 'too-fast' || verdict.status === 'stalled' || verdict.status === 'out-of-order';
@@ -159,7 +163,7 @@ export function classifyMeterReading(
       reading,
       last,
       'too-fast',
-      `meter advanced ${round(delta)} in ${round(elapsedH)} h of wall clock (at most ${round(allowed)} possible), from ${last.value} to ${reading.value}`,
+      `meter advanced ${shown(delta)} ${options.unit ?? 'h'} in ${shown(elapsedH)} h of wall clock (at most ${shown(allowed)} ${options.unit ?? 'h'} possible), from ${last.value} to ${reading.value}`,
     );
 
   return {
