@@ -10,18 +10,24 @@ const key = (x: Item): string => x.v;
 
 /**
  * The reorder buffer as specified, written the obvious way: insert in (time, tiebreak) order,
- * drop late items and duplicates, release the prefix at or before newest − lateness.
+ * drop late items and duplicates, release the prefix at or before newest − lateness. With
+ * `keepLast`, the items released at the newest released time are kept, and one of them again is a
+ * duplicate, not late.
  */
-function reference(state: ReorderState<Item> | undefined, item: Item, lateness: number) {
+function reference(state: ReorderState<Item> | undefined, item: Item, lateness: number, keepLast = false) {
   const s = state ?? { pending: [] };
-  if (s.released !== undefined && item.t <= s.released) return { state: s, released: [] as Item[], late: true, duplicate: false };
+  if (s.released !== undefined && item.t <= s.released) {
+    const again = keepLast && (s.last ?? []).some((x) => x.t === item.t && key(x) === key(item));
+    return { state: s, released: [] as Item[], late: !again, duplicate: again };
+  }
   if (s.pending.some((p) => p.t === item.t && key(p) === key(item))) return { state: s, released: [] as Item[], late: false, duplicate: true };
   const merged = [...s.pending, item].sort((a, b) => a.t - b.t || (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
   const newest = Math.max(s.newest ?? item.t, item.t);
   const released = merged.filter((x) => x.t <= newest - lateness);
   const pending = merged.filter((x) => x.t > newest - lateness);
   const last = released[released.length - 1];
-  return { state: { released: last ? last.t : s.released, newest, pending }, released, late: false, duplicate: false };
+  const kept = last ? released.filter((x) => x.t === last.t) : s.last;
+  return { state: { released: last ? last.t : s.released, newest, pending, ...(keepLast && kept ? { last: kept } : {}) }, released, late: false, duplicate: false };
 }
 
 describe('event-time reorder buffer', () => {
@@ -30,16 +36,18 @@ describe('event-time reorder buffer', () => {
       fc.property(
         fc.array(fc.record({ t: fc.integer({ min: 0, max: 60 }), v: fc.constantFrom('a', 'b', 'c') }), { maxLength: 40 }),
         fc.constantFrom(0, 5, 20),
-        (items, lateness) => {
+        fc.boolean(),
+        (items, lateness, keepLast) => {
           let fast: ReorderState<Item> | undefined;
           let ref: ReorderState<Item> | undefined;
           for (const item of items) {
-            const a = admit(fast, item, lateness, byKey(key));
-            const b = reference(ref, item, lateness);
+            const a = admit(fast, item, lateness, byKey(key), keepLast);
+            const b = reference(ref, item, lateness, keepLast);
             expect({ released: a.released, late: a.late, duplicate: a.duplicate }).toEqual({ released: b.released, late: b.late, duplicate: b.duplicate });
             expect(a.state.pending).toEqual(b.state.pending);
             expect(a.state.released).toBe(b.state.released);
             expect(a.state.newest).toBe(b.state.newest);
+            expect(a.state.last).toEqual(b.state.last);
             fast = a.state;
             ref = b.state;
           }
@@ -78,6 +86,27 @@ describe('event-time reorder buffer', () => {
     expect(admit(a.state, { t: 47, v: 'y' }, 20, byKey(key)).released.map((x) => x.t)).toEqual([47]);
     expect(holdsAny(advance(a.state, 1000, 20).state)).toBe(false);
     expect(holdsAny(undefined)).toBe(false);
+  });
+
+  it('with keepLast, an item released last and offered again is a duplicate, also after an advance or a drain', () => {
+    const admitted = (s: ReorderState<Item> | undefined, t: number, v = 'x') => admit(s, { t, v }, 20, byKey(key), true);
+    let s: ReorderState<Item> | undefined;
+    for (const t of [10, 30, 20, 50]) s = admitted(s, t).state;
+    // 30 was released last; 20 before it cannot be told from a late item.
+    expect(s?.last).toEqual([{ t: 30, v: 'x' }]);
+    expect(admitted(s, 30)).toMatchObject({ late: false, duplicate: true, released: [] });
+    expect(admitted(s, 30).state).toBe(s);
+    expect(admitted(s, 30, 'y')).toMatchObject({ late: true, duplicate: false });
+    expect(admitted(s, 20)).toMatchObject({ late: true, duplicate: false });
+    const a = advance(s, 70, 20, true);
+    expect(a.state.last).toEqual([{ t: 50, v: 'x' }]);
+    expect(admitted(a.state, 50).duplicate).toBe(true);
+    const d = drain(admitted(admitted(s, 60).state, 60, 'y').state, true);
+    expect(d.state.last).toEqual([{ t: 60, v: 'x' }, { t: 60, v: 'y' }]);
+    expect(admitted(d.state, 60, 'y').duplicate).toBe(true);
+    // Without keepLast, nothing is kept and the same item again is late, as before.
+    expect(admit(s, { t: 60, v: 'x' }, 0, byKey(key)).state.last).toBeUndefined();
+    expect(admit(admit(undefined, { t: 1, v: 'x' }, 0, byKey(key)).state, { t: 1, v: 'x' }, 0, byKey(key)).late).toBe(true);
   });
 
   it('property: an advance past every pending item releases what drain releases', () => {

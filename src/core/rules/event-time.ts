@@ -28,6 +28,12 @@ export interface ReorderState<T extends Timed> {
   readonly newest?: number;
   /** Items waiting for the watermark, oldest first (ties in `tiebreak` order). */
   readonly pending: readonly T[];
+  /**
+   * The items released last (those of one time), for rules that keep them (`keepLast`): one of
+   * them sent again (an HTTP client retrying its POST, a device repeating itself) is a duplicate,
+   * not late. An older released item sent again cannot be told from a late one.
+   */
+  readonly last?: readonly T[];
 }
 
 export interface Admission<T extends Timed> {
@@ -36,7 +42,7 @@ export interface Admission<T extends Timed> {
   readonly released: readonly T[];
   /** True when the item was dropped as late (not newer than what is already released). */
   readonly late: boolean;
-  /** True when an identical item (same time and tiebreak) was already pending. */
+  /** True when an identical item (same time and tiebreak) was already pending, or was released last (`keepLast`). */
   readonly duplicate: boolean;
 }
 
@@ -47,11 +53,16 @@ export const EMPTY_REORDER: ReorderState<never> = { pending: [] };
  * `t <= newest - allowedLatenessMs`; with a lateness of 0 every item is released at once and
  * anything not newer than the last released item is dropped (the plain "ignore older" rule).
  * `tiebreak` orders items with equal times (0: the same item, a duplicate); it is only called then.
+ * With `keepLast`, the state keeps the items released last, so that one of them offered again is
+ * a duplicate rather than late.
  */
-export function admit<T extends Timed>(state: ReorderState<T> | undefined, item: T, allowedLatenessMs: number, tiebreak: (a: T, b: T) => number): Admission<T> {
+export function admit<T extends Timed>(state: ReorderState<T> | undefined, item: T, allowedLatenessMs: number, tiebreak: (a: T, b: T) => number, keepLast = false): Admission<T> {
   const s = state ?? (EMPTY_REORDER);
   const time = item.t;
-  if (s.released !== undefined && time <= s.released) return { state: s, released: [], late: true, duplicate: false };
+  if (s.released !== undefined && time <= s.released) {
+    const again = keepLast && s.last !== undefined && s.last.some((x) => x.t === time && tiebreak(x, item) === 0);
+    return { state: s, released: [], late: !again, duplicate: again };
+  }
   const pending = s.pending;
   // Insertion point (pending is short: at most the events of one lateness window).
   let i = pending.length;
@@ -68,21 +79,41 @@ export function admit<T extends Timed>(state: ReorderState<T> | undefined, item:
   const newest = s.newest === undefined || time > s.newest ? time : s.newest;
   const watermark = newest - allowedLatenessMs;
   // Fast path: in-order arrival with nothing pending and nothing to hold back.
-  if (pending.length === 0 && time <= watermark) return { state: { released: time, newest, pending }, released: [item], late: false, duplicate: false };
+  if (pending.length === 0 && time <= watermark) {
+    const released = [item];
+    return { state: reorderState(time, newest, pending, keepLast ? released : undefined), released, late: false, duplicate: false };
+  }
   if (time > watermark) {
     // The new item waits; released are the pending items at or before the watermark, all of them
     // before the insertion point (one pass, no merged copy).
     let n = 0;
     while (n < i && (pending[n] as T).t <= watermark) n++;
     const rest = insertAfterRelease(pending, n, i, item);
-    if (n === 0) return { state: s.released === undefined ? { newest, pending: rest } : { released: s.released, newest, pending: rest }, released: [], late: false, duplicate: false };
-    return { state: { newest, released: (pending[n - 1] as T).t, pending: rest }, released: pending.slice(0, n), late: false, duplicate: false };
+    if (n === 0) return { state: reorderState(s.released, newest, rest, keepLast ? s.last : undefined), released: [], late: false, duplicate: false };
+    const released = pending.slice(0, n);
+    return { state: reorderState((pending[n - 1] as T).t, newest, rest, keepLast ? newestOf(released) : undefined), released, late: false, duplicate: false };
   }
   // The new item is released too (a lateness of 0, or an item behind the watermark), with everything before it.
   const merged = i === pending.length ? [...pending, item] : [...pending.slice(0, i), item, ...pending.slice(i)];
   let m = 0;
   while (m < merged.length && (merged[m] as T).t <= watermark) m++;
-  return { state: { newest, released: (merged[m - 1] as T).t, pending: merged.slice(m) }, released: merged.slice(0, m), late: false, duplicate: false };
+  const released = merged.slice(0, m);
+  return { state: reorderState((merged[m - 1] as T).t, newest, merged.slice(m), keepLast ? newestOf(released) : undefined), released, late: false, duplicate: false };
+}
+
+/** A buffer's state, with `last` when it is kept (nothing released: no `released`). */
+function reorderState<T extends Timed>(released: number | undefined, newest: number, pending: readonly T[], last: readonly T[] | undefined): ReorderState<T> {
+  if (released === undefined) return { newest, pending };
+  return last === undefined ? { released, newest, pending } : { released, newest, pending, last };
+}
+
+/** The items of `released` (in event-time order, not empty) of its newest time: all of them, as a rule. */
+function newestOf<T extends Timed>(released: readonly T[]): readonly T[] {
+  const t = (released[released.length - 1] as T).t;
+  if ((released[0] as T).t === t) return released;
+  let i = released.length - 1;
+  while ((released[i - 1] as T).t === t) i--;
+  return released.slice(i);
 }
 
 /** `pending` without its first `n` items and with `item` inserted at index `i` (i ≥ n). */
@@ -105,26 +136,28 @@ export function byKey<T>(key: (x: T) => string): (a: T, b: T) => number {
   };
 }
 
-/** Release everything still pending (end of a `rules test` input, or a test harness). */
-export function drain<T extends Timed>(state: ReorderState<T> | undefined): { state: ReorderState<T>; released: readonly T[] } {
+/** Release everything still pending (end of a `rules test` input, or a test harness); `keepLast` as for {@link admit}. */
+export function drain<T extends Timed>(state: ReorderState<T> | undefined, keepLast = false): { state: ReorderState<T>; released: readonly T[] } {
   const s = state ?? (EMPTY_REORDER);
   const last = s.pending[s.pending.length - 1];
   if (last === undefined) return { state: s, released: [] };
-  return { state: { ...s, released: last.t, pending: [] }, released: s.pending };
+  const next = { ...s, released: last.t, pending: [] };
+  return { state: keepLast ? { ...next, last: newestOf(s.pending) } : next, released: s.pending };
 }
 
 /**
  * Move event time to `time` without an item (an idle asset's watermark) and release what is then
  * final: the pending items at or before `time - allowedLatenessMs`. Nothing pending, or nothing
- * that old: the same state back.
+ * that old: the same state back. `keepLast` as for {@link admit}.
  */
-export function advance<T extends Timed>(state: ReorderState<T> | undefined, time: number, allowedLatenessMs: number): { state: ReorderState<T>; released: readonly T[] } {
+export function advance<T extends Timed>(state: ReorderState<T> | undefined, time: number, allowedLatenessMs: number, keepLast = false): { state: ReorderState<T>; released: readonly T[] } {
   const s = state ?? (EMPTY_REORDER);
   const watermark = Math.max(s.newest ?? time, time) - allowedLatenessMs;
   let n = 0;
   while (n < s.pending.length && (s.pending[n] as T).t <= watermark) n++;
   if (n === 0) return { state: s, released: [] };
-  return { state: { newest: Math.max(s.newest ?? time, time), released: (s.pending[n - 1] as T).t, pending: s.pending.slice(n) }, released: s.pending.slice(0, n) };
+  const released = s.pending.slice(0, n);
+  return { state: reorderState((s.pending[n - 1] as T).t, Math.max(s.newest ?? time, time), s.pending.slice(n), keepLast ? newestOf(released) : undefined), released };
 }
 
 /**
@@ -133,7 +166,7 @@ export function advance<T extends Timed>(state: ReorderState<T> | undefined, tim
  * newer: see {@link advance}).
  */
 export function releasedUpTo<T extends Timed>(state: ReorderState<T> | undefined, at: number): ReorderState<T> {
-  return { released: Math.max(state?.released ?? at, at), newest: Math.max(state?.newest ?? at, at), pending: state?.pending ?? [] };
+  return reorderState(Math.max(state?.released ?? at, at), Math.max(state?.newest ?? at, at), state?.pending ?? [], state?.last);
 }
 
 /** Whether a reorder buffer holds anything (what an idle asset's watermark may release). */

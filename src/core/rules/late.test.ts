@@ -35,6 +35,19 @@ describe('late events', () => {
     expect(lateByStep.slice(events.length)).toEqual([['location', 'inventory'], ['maintenance'], ['maintenance', 'depreciation']]);
   });
 
+  it('the newest events each rule decided on, sent again (an HTTP client retrying its POST), are duplicates, not late', () => {
+    // 10 is decided once 20 arrives (1 min lateness); 20 itself still waits.
+    const events = [0, 10, 20].flatMap((m) => [position(m), sensor(m), meter(m, 100 + m / 60)]);
+    const resent = [position(10), sensor(10), meter(10, 100 + 10 / 60)];
+    const { lateByStep, perStep, states } = simulateRules(rules, steps([...events, ...resent]));
+    expect(lateByStep.flat()).toEqual([]);
+    // Nothing delivered or changed again.
+    expect(perStep.slice(events.length).flat()).toEqual([]);
+    expect(states).toEqual(simulateRules(rules, steps(events)).states);
+    // Not quite the same event (another reading of that time) is late; so is an older one sent again, which cannot be told from a late one.
+    expect(simulateRules(rules, steps([...events, meter(10, 100.2), sensor(0)])).lateByStep.slice(events.length)).toEqual([['maintenance', 'depreciation'], ['maintenance']]);
+  });
+
   it('an event within the lateness, or a duplicate, is not late', () => {
     const events = [position(0), position(10), position(9.5), position(10), sensor(10), sensor(10)];
     expect(simulateRules(rules, steps(events)).lateByStep.flat()).toEqual([]);

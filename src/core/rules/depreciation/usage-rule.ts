@@ -92,7 +92,8 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       // Usage counted on the other meter is not this one's history: start afresh.
       const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
       const r = readingOf(event, meter);
-      const a = admit(s.order, r, options.allowedLatenessMs, readingOrder);
+      // The newest readings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
+      const a = admit(s.order, r, options.allowedLatenessMs, readingOrder, true);
       // A declared reset comes after the readings that showed the new meter (set aside as
       // backwards): taken now, never dropped as late, so the readings after it count again.
       if (a.late) return r.reset === true ? processAll(s, [r], options) : lateResult(s);
@@ -111,7 +112,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
     flush(state, _ctx, upTo) {
       if (!state?.order) return { state: state as UsageState, deliveries: [] };
       const s = state;
-      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, options.allowedLatenessMs);
+      const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       if (d.released.length === 0) return { state: s, deliveries: [] };
       return processAll({ ...s, order: d.state }, d.released, options);
     },

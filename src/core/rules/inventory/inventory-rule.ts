@@ -71,7 +71,8 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
       if (event.kind !== 'position' || !isInventoryItem(ctx.asset, options.skuAttribute)) return { state: state as InventoryItemState, deliveries: [] };
       const s = state ?? {};
       const item = sightingOf(event, options.zones);
-      const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder);
+      // The newest sightings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
+      const a = admit(s.order, item, options.allowedLatenessMs, sightingOrder, true);
       if (a.late) return lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
       return processAll({ ...s, order: a.state }, a.released, options);
@@ -79,7 +80,7 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
     flush(state, _ctx, upTo) {
       if (!state?.order && !state?.zones) return { state: state as InventoryItemState, deliveries: [] }; // nothing held, no dwell
       const s = state;
-      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, options.allowedLatenessMs);
+      const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       const r = d.released.length === 0 ? { state: s, deliveries: [] } : processAll({ ...s, order: d.state }, d.released, options);
       // A watermark: the item stayed where it was last seen (a pallet put down), so dwell under way completes.
       return upTo === undefined ? r : { state: settleDwell(r.state, upTo - options.allowedLatenessMs, options), deliveries: r.deliveries };

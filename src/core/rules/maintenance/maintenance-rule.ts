@@ -139,7 +139,8 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
       if (!sample) return { state: state as MaintenanceState, deliveries: [] };
-      const adm = admit(s.order, sample, lateness, sampleOrder);
+      // The newest samples kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
+      const adm = admit(s.order, sample, lateness, sampleOrder, true);
       if (adm.late) {
         // A declared meter reset comes after the readings that showed the new meter (set aside as
         // backwards): taken now, never dropped as late, so the readings after it count again.
@@ -150,6 +151,8 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
         if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) return lateResult(s);
         const next = copy(s);
         next.releasedKinds = kinds + sample.k;
+        // One of the samples released last, too: sent again, a duplicate.
+        if (s.order.last !== undefined) next.order = { ...s.order, last: [...s.order.last, sample] };
         return processSamples(next, [sample], a, ctx, options);
       }
       if (adm.duplicate) return { state: s, deliveries: [] };
@@ -158,7 +161,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
     flush(state, ctx, upTo) {
       if (!state?.order) return { state: state as MaintenanceState, deliveries: [] };
       const s = state;
-      const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
+      const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, lateness, true);
       if (d.released.length === 0) return { state: s, deliveries: [] };
       return processSamples(withOrder(s, d.state, d.released), d.released, applicable(ctx.asset), ctx, options);
     },
