@@ -181,6 +181,25 @@ describe('each operation against the simulator', () => {
     expect(c.parseWorkOrderWebhook({ type: 'changed', workOrder: record })).toEqual([expected]);
   });
 
+  it('names what a passed-over work order of ours lacks (its status mapped), not the ERP\'s own; a nested field that is absent is absent', async () => {
+    const at = '2026-03-02T09:00:00Z';
+    const records = [
+      // Ours, TECO mapped, but no time: it is the time that is missing, not the status that is unknown.
+      { id: '4000124', externalKey: 'EQ-6|svc-250h|250h@b0', erpAssetId: 'EQ-6', status: 'TECO' },
+      // The ERP's own (another system's key, a status not mapped): no concern of the poll.
+      { id: '4000125', externalKey: 'PM-2026-17', erpAssetId: 'EQ-7', status: 'CRTD', updatedAt: '2026-03-02T08:30:00Z' },
+      // Ours and readable, but without the object workOrderFields reads the hour meter from.
+      { id: '4000126', externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', status: 'TECO', updatedAt: at },
+    ];
+    const fake = (() => Promise.resolve(new Response(JSON.stringify({ value: records }), { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test', workOrderStatuses: { TECO: 'completed' }, workOrderFields: { operatingHoursAtCompletion: 'meter.hours' } });
+    expect(await createRestConnector(config, { fetch: fake }).fetchWorkOrderUpdates(T0, ctx)).toEqual({
+      updates: [{ businessKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', erpWorkOrderId: '4000126', status: 'completed', changedAt: Date.parse(at) }],
+      readUpTo: Date.parse(at),
+      passedOver: ['work order EQ-6|svc-250h|250h@b0: needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)'],
+    });
+  });
+
   it('probe reads the answer as a work-order list, so a path that answers 200 with something else fails config check --connect', async () => {
     const answering = (body: string) => createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test' }), {
       fetch: (() => Promise.resolve(new Response(body, { status: 200, headers: { 'content-type': 'application/json' } }))),

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
+import { PermanentError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { restDestinationSchema } from '../../../config/schema.js';
 import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
@@ -83,6 +84,8 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     s.faults.add({ kind: 'error', status: 200, method: 'GET', path: '/usage', body: { data: [] } });
     const [result] = await c.send([usage('FA-1', '2026-02')], ctx);
     expect(result?.ok).toBe(false);
+    // Asking again gets the same answer: permanent, dead-lettered at once rather than retried to its max age.
+    expect(result?.ok === false && result.error).toBeInstanceOf(PermanentError);
     expect(result?.ok === false && result.error.message).toBe(
       'GET /api/v1/assets/FA-1/usage?externalKey=FA-1%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 200, but the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got {"data":[]}',
     );

@@ -124,6 +124,8 @@ describe('work-order responses', () => {
     const raw = { id: 'WO-1', externalKey: 'k', erpAssetId: 'A', status: 'TECO', updatedAt: '2026-03-02T08:00:00Z', operatingHoursAtCompletion: '1250.500', odometerKmAtCompletion: ' 88000 ' };
     expect(toWorkOrderUpdate(raw, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 1250.5, odometerKmAtCompletion: 88000 });
     expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: 'n/a', odometerKmAtCompletion: '' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
+    // Only a whole decimal is a reading: a unit or a second point is not read (nor read as NaN).
+    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: '1250 h', odometerKmAtCompletion: '88.000.5' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
     expect(parseWorkOrderWebhook({ ...raw, status: 'TECO' }, { teco: 'completed' })).toEqual([expect.objectContaining({ status: 'completed', operatingHoursAtCompletion: 1250.5 })]);
   });
 
@@ -188,6 +190,13 @@ describe('parseWorkOrderWebhook', () => {
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
       // Another system's key in the same field: not ours, so not kept.
       { ignored: 'work order PM-2026-17 needs erpAssetId' },
+    ]);
+  });
+
+  it('a status the destination maps is known: ours without a time is invalid (kept), not ignored as an unknown status', () => {
+    const { updatedAt: _u, ...timeless } = record;
+    expect(parseWorkOrderWebhook({ ...timeless, status: 'TECO' }, { TECO: 'completed' })).toEqual([
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
     ]);
   });
 });
