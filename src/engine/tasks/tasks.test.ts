@@ -185,6 +185,24 @@ describe('work-order feedback polling', () => {
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
   });
 
+  it('a work order taken in progress and completed within the cursor\'s instant (an ERP that times to the second) has its completion submitted', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    let updates = [update('EQ-1|service-250h|500h@b0', 'in-progress', T0 + 5 * MIN)];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates: (since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }),
+    };
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    // The ERP lists the work order as it is now: completed, with the same change time.
+    updates = [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)];
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
+    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { status: string }).status)).toEqual(['in-progress', 'completed']);
+    expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
+  });
+
   it('a work order of ours the connector could not read fails the run with why (logged), and the cursor still moves past it', async () => {
     const store = await withAssets([]);
     const connector: ErpConnector = {
