@@ -61,6 +61,15 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     const two = await runCli(['dlq', 'replay', String(id), '7', '--payload', bad, '-c', path]);
     expect(two.code).toBe(2);
     expect(two.stderr).toContain('--payload edits one dead letter: name one id');
+    const all = await runCli(['dlq', 'replay', String(id), '--all', '--payload', bad, '-c', path]);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toContain('--payload edits one dead letter: name one id (not --all)');
+    // JSON, but a list: not a payload.
+    const list = join(dir, 'list.json');
+    writeFileSync(list, '[{"title": "engine hot"}]');
+    const listed = await runCli(['dlq', 'replay', String(id), '--payload', list, '-c', path]);
+    expect(listed.code).toBe(2);
+    expect(listed.stderr).toContain(`--payload ${list} is not a JSON object: write the payload as 'dlq show ID --payload' prints it`);
     const store = new SqliteStore({ path: join(dir, 'ab.db') });
     try {
       expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', payload: { title: 'x'.repeat(300) } });
@@ -68,31 +77,75 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
       await store.close();
     }
   });
-});
 
-describe('assetbridge dlq replay|discard --all --destination', () => {
-  it('touches only the dead letters of that destination, after its fix', async () => {
-    const { path, dir } = writeConfig({
-      store: { path: 'ab.db' },
-      destinations: [
-        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-        { name: 'crm', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
-      ],
-    });
+  it('reads the edited payload from standard input with --payload -', async () => {
+    const { path, dir, id } = await storeWithDeadLetter();
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', '-', '-c', path], {}, JSON.stringify({ erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' }));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`payload of ${id} replaced`);
     const store = new SqliteStore({ path: join(dir, 'ab.db') });
-    const ids: Record<string, number> = {};
     try {
-      for (const destination of ['erp', 'crm']) {
-        const fact = { destination, operation: 'workorder.create', kind: 'fact' as const, businessKey: `EQ-1|r|${destination}`, erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 't' } };
-        await store.commitIngest({ states: [], deliveries: [fact], quarantine: [], accepted: 1 });
-        const [d] = await store.claimDue(destination, Date.now() + 1000, 10, new Set());
-        if (!d) throw new Error('nothing claimed');
-        await store.completeAttempts([{ id: d.id, result: 'dead', error: 'connection refused' }], [], Date.now());
-        ids[destination] = d.id;
-      }
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', payload: { title: 'engine hot' } });
     } finally {
       await store.close();
     }
+  });
+
+  it('edits only a dead letter: a delivery still queued keeps its payload, and the command fails', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    let store = new SqliteStore({ path: join(dir, 'ab.db') });
+    let id: number;
+    try {
+      await store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey: 'EQ-1|engine-temp|t1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 't' } }], quarantine: [], accepted: 1 });
+      const [d] = await store.listDeliveries({ status: 'pending', limit: 10 });
+      if (!d) throw new Error('nothing queued');
+      id = d.id;
+    } finally {
+      await store.close();
+    }
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, '{"title": "engine hot"}');
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 1, stdout: '', stderr: `not dead letters: ${id} (no such delivery, or not dead: see 'assetbridge dlq list')\n` });
+    store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', payload: { title: 't' } });
+      expect((await store.queryAudit({ deliveryId: id, limit: 10 })).filter((a) => a.outcome === 'edited')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+/** Two destinations, erp and crm, each with one dead letter; their ids. */
+async function deadAtTwoDestinations(): Promise<{ path: string; ids: Record<string, number> }> {
+  const { path, dir } = writeConfig({
+    store: { path: 'ab.db' },
+    destinations: [
+      { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+      { name: 'crm', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+    ],
+  });
+  const store = new SqliteStore({ path: join(dir, 'ab.db') });
+  const ids: Record<string, number> = {};
+  try {
+    for (const destination of ['erp', 'crm']) {
+      const fact = { destination, operation: 'workorder.create', kind: 'fact' as const, businessKey: `EQ-1|r|${destination}`, erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 't' } };
+      await store.commitIngest({ states: [], deliveries: [fact], quarantine: [], accepted: 1 });
+      const [d] = await store.claimDue(destination, Date.now() + 1000, 10, new Set());
+      if (!d) throw new Error('nothing claimed');
+      await store.completeAttempts([{ id: d.id, result: 'dead', error: 'connection refused' }], [], Date.now());
+      ids[destination] = d.id;
+    }
+  } finally {
+    await store.close();
+  }
+  return { path, ids };
+}
+
+describe('assetbridge dlq replay|discard --all --destination', () => {
+  it('touches only the dead letters of that destination, after its fix', async () => {
+    const { path, ids } = await deadAtTwoDestinations();
     const r = await runCli(['dlq', 'replay', '--all', '--destination', 'crm', '-c', path]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('1 dead letter(s) queued again');
@@ -104,5 +157,26 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     const d = await runCli(['dlq', 'discard', '--all', '--destination', 'erp', '-c', path]);
     expect(d.stdout).toContain('discarded 1 dead letter(s)');
     expect((await runCli(['dlq', 'list', '-c', path])).stdout).toContain('no dead letters');
+  });
+
+  it('discard --all --destination leaves the other destinations\' dead letters; a name not in the config is refused for replay too', async () => {
+    const { path, ids } = await deadAtTwoDestinations();
+    const d = await runCli(['dlq', 'discard', '--all', '--destination', 'erp', '-c', path]);
+    expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
+    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
+    expect((JSON.parse(list.stdout) as { id: number }[]).map((x) => x.id)).toEqual([ids.crm]);
+    const typo = await runCli(['dlq', 'replay', '--all', '--destination', 'CRM2', '-c', path]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('no destination "CRM2" in the config (destinations: erp, crm)');
+  });
+
+  it('--destination goes with --all: named ids with it are refused, and nothing is touched', async () => {
+    const { path, ids } = await deadAtTwoDestinations();
+    for (const command of ['replay', 'discard']) {
+      const r = await runCli(['dlq', command, String(ids.erp), '--destination', 'crm', '-c', path]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --destination goes with --all: every dead letter of that destination\n' });
+    }
+    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
+    expect(new Set((JSON.parse(list.stdout) as { id: number }[]).map((x) => x.id))).toEqual(new Set([ids.erp, ids.crm]));
   });
 });
