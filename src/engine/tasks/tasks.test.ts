@@ -68,19 +68,21 @@ const pending = async (store: SqliteStore, operation: string) =>
 
 describe('work-order feedback polling', () => {
   const update = (key: string, status: WorkOrderUpdate['status'], at: number): WorkOrderUpdate => ({ businessKey: key, erpAssetId: 'EQ-1', erpWorkOrderId: 'WO-9', status, changedAt: at, ...(status === 'completed' ? { operatingHoursAtCompletion: 512.5 } : {}) });
+  /** A connector that only answers polls, with `fetchWorkOrderUpdates`. */
+  const polled = (fetchWorkOrderUpdates: NonNullable<ErpConnector['fetchWorkOrderUpdates']>, name = 'erp'): ErpConnector => ({
+    name,
+    capabilities: { maxBatchSize: 1, operations: [] },
+    send: () => Promise.resolve([]),
+    fetchWorkOrderUpdates,
+  });
 
   it('submits canonical workorder events for our work orders and advances the cursor after', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     const asked: number[] = [];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: (since) => {
-        asked.push(since);
-        return Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN), update('manual-order-17', 'open', T0 + 7 * MIN)] });
-      },
-    };
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN), update('manual-order-17', 'open', T0 + 7 * MIN)] });
+    });
     const clock = { t: T0 + 10 * MIN };
     const ctx = context(store, clock, { connector: (n) => (n === 'erp' ? connector : undefined) });
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 86_400_000 })).toBe(1);
@@ -107,16 +109,11 @@ describe('work-order feedback polling', () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     const asked: number[] = [];
     const limited: string[] = [];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      // Only manual work orders changed: none is ours, but they were read up to T0 + 9 min.
-      fetchWorkOrderUpdates: (since) => {
-        asked.push(since);
-        return Promise.resolve({ updates: [], readUpTo: T0 + 9 * MIN });
-      },
-    };
+    // Only manual work orders changed: none is ours, but they were read up to T0 + 9 min.
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.resolve({ updates: [], readUpTo: T0 + 9 * MIN });
+    });
     const ctx = context(store, { t: T0 + 10 * MIN }, {
       connector: () => connector,
       withinLimits: (destination, call) => {
@@ -133,12 +130,7 @@ describe('work-order feedback polling', () => {
 
   it('does not advance the cursor when the commit fails', async () => {
     const store = await withAssets([]);
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [update('EQ-1|r|x', 'open', T0)] }),
-    };
+    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|r|x', 'open', T0)] }));
     const ctx = context(store, { t: T0 }, { connector: () => connector, sink: { submit: () => Promise.reject(new Error('disk full')) } });
     await expect(pollOne(ctx, 'erp', { initialLookbackMs: 0 })).rejects.toThrow('disk full');
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
@@ -146,18 +138,8 @@ describe('work-order feedback polling', () => {
 
   it('polls every destination when one of them fails, then reports the failure naming it', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
-    const down: ErpConnector = {
-      name: 'erp-down',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: () => Promise.reject(new Error('connect ECONNREFUSED')),
-    };
-    const up: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)] }),
-    };
+    const down = polled(() => Promise.reject(new Error('connect ECONNREFUSED')), 'erp-down');
+    const up = polled(() => Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)] }));
     const ctx = context(store, { t: T0 + 10 * MIN }, { connector: (n) => (n === 'erp' ? up : down) });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp-down', 'erp'], pollEveryMs: MIN, initialLookbackMs: 60 * MIN });
     await expect(task.run(ctx)).rejects.toThrow(/erp-down: connect ECONNREFUSED/);
@@ -169,12 +151,7 @@ describe('work-order feedback polling', () => {
   it('does not submit again the updates at the cursor that the previous poll submitted (the ERP lists changes at or after it)', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     let updates = [update('EQ-1|service-250h|500h@b0', 'completed', T0 + 5 * MIN)];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: (since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }),
-    };
+    const connector = polled((since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }));
     const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
@@ -188,12 +165,7 @@ describe('work-order feedback polling', () => {
   it('a work order taken in progress and completed within the cursor\'s instant (an ERP that times to the second) has its completion submitted', async () => {
     const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
     let updates = [update('EQ-1|service-250h|500h@b0', 'in-progress', T0 + 5 * MIN)];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: (since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }),
-    };
+    const connector = polled((since) => Promise.resolve({ updates: updates.filter((u) => u.changedAt >= since) }));
     const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
     // The ERP lists the work order as it is now: completed, with the same change time.
@@ -205,12 +177,7 @@ describe('work-order feedback polling', () => {
 
   it('a work order of ours the connector could not read fails the run with why (logged), and the cursor still moves past it', async () => {
     const store = await withAssets([]);
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: () => Promise.resolve({ updates: [], readUpTo: T0 + MIN, passedOver: ['work order EQ-1|svc|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)'] }),
-    };
+    const connector = polled(() => Promise.resolve({ updates: [], readUpTo: T0 + MIN, passedOver: ['work order EQ-1|svc|250h@b0: unknown status "TECO" (map it in the destination\'s workOrderStatuses)'] }));
     const ctx = context(store, { t: T0 + 2 * MIN }, { connector: () => connector });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
     await expect(task.run(ctx)).rejects.toThrow(
@@ -223,15 +190,10 @@ describe('work-order feedback polling', () => {
   it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {
     const store = await withAssets([]);
     const asked: number[] = [];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      fetchWorkOrderUpdates: (since) => {
-        asked.push(since);
-        return Promise.reject(new RateLimitedError('GET /api/v1/work-orders → 429 rate limited', 5000, 429));
-      },
-    };
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.reject(new RateLimitedError('GET /api/v1/work-orders → 429 rate limited', 5000, 429));
+    });
     const ctx = context(store, { t: T0 }, { connector: () => connector });
     const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 0 });
     await expect(task.run(ctx)).resolves.toBeUndefined();
