@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../model/events.js';
 import { createRules } from './index.js';
-import { simulateRules, type SimulationStep } from './simulate.js';
+import { flushRules, simulateRules, type SimulationStep } from './simulate.js';
 
 const T0 = Date.UTC(2026, 10, 1, 8);
 const MIN = 60_000;
@@ -46,6 +46,21 @@ describe('late events', () => {
     expect(states).toEqual(simulateRules(rules, steps(events)).states);
     // Not quite the same event (another reading of that time) is late; so is an older one sent again, which cannot be told from a late one.
     expect(simulateRules(rules, steps([...events, meter(10, 100.2), sensor(0)])).lateByStep.slice(events.length)).toEqual([['maintenance', 'depreciation'], ['maintenance']]);
+  });
+
+  it.each([
+    ['released by an idle watermark', T0 + 30 * MIN],
+    ['released at the end of the input', undefined],
+  ])('the newest events each rule decided on when %s, sent again, are duplicates, not late', (_how, upTo) => {
+    const events = [0, 10, 20].flatMap((m) => [position(m), sensor(m), meter(m, 100 + m / 60)]);
+    const held = simulateRules(rules, steps(events)).states;
+    // 20 is still held; the flush decides on it.
+    const flushed = flushRules(rules, held, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), T0 + 30 * MIN, upTo);
+    const resent = simulateRules(rules, steps([position(20), sensor(20), meter(20, 100 + 20 / 60)]), { initial: flushed.states });
+    expect(resent.lateByStep.flat()).toEqual([]);
+    expect(resent.perStep.flat()).toEqual([]);
+    // An older one sent again is late, as before.
+    expect(simulateRules(rules, steps([meter(10, 100 + 10 / 60)]), { initial: flushed.states }).lateByStep).toEqual([['maintenance', 'depreciation']]);
   });
 
   it('an event within the lateness, or a duplicate, is not late', () => {
