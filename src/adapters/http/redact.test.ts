@@ -55,6 +55,8 @@ describe('createRedactor', () => {
       'password: not set for user alice',
       'refresh_token: missing from the request',
       'InvalidToken: access token has expired',
+      'InvalidToken: expired.',
+      'access_token: invalid or expired',
     ])
       expect(redactor.text(message)).toBe(message);
   });
@@ -73,6 +75,8 @@ describe('createRedactor', () => {
       ['login failed, token=the', `login failed, token=${REDACTED}`],
       ['token:the', `token:${REDACTED}`],
       ['"token": "the" (truncated', `"token": "${REDACTED}" (truncated`],
+      ['"token": the', `"token": ${REDACTED}`],
+      ['token = the', `token = ${REDACTED}`],
     ];
     for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
   });
