@@ -81,7 +81,9 @@ describe('SQLite commit worker', () => {
     );
     expect(error?.code).toBe('SQLITE_CONSTRAINT_NOTNULL');
     expect(error?.message).toMatch(/NOT NULL constraint failed: outbox\.destination/);
-    expect(error?.stack).toMatch(/NOT NULL[\s\S]*\bat /);
+    expect(error?.name).toBe('SqliteError');
+    // Where SQLite threw (in the worker, when there is one), not where the owner was told.
+    expect(error?.stack).toMatch(/NOT NULL[\s\S]*\bat [\s\S]*sqlite-ingest/);
   });
 
   it('gives the batches refused behind a failed one its code too', async () => {
