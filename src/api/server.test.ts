@@ -160,6 +160,33 @@ describe('HTTP intake under concurrent back-pressure', () => {
     await waitFor(async () => (await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body })).status === 202, 'a whole POST taken again');
     expect(sink.backlog).toBe(1);
   });
+
+  it('answers the POSTs beyond sources.http.maxBacklog at once, before their bodies are read', async () => {
+    const { server, sink } = await stalled();
+    const posts = Array.from({ length: 12 }, () => slowPost(server.url));
+    await waitFor(() => sink.checks >= 12, 'all 12 POSTs checked against the backlog');
+    // No body has been sent: 10 POSTs hold a place each, the other 2 are refused now.
+    const answered: (number | string)[] = [];
+    for (const p of posts) void p.answer.then((s) => answered.push(s));
+    await waitFor(() => answered.length >= 2, 'the 2 POSTs beyond the backlog answered');
+    expect(answered).toEqual([503, 503]);
+    for (const p of posts) p.req.end(body);
+    const statuses = await Promise.all(posts.map((p) => p.answer));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(sink.backlog).toBe(10);
+  });
+
+  it('checks the backlog again once the bodies are read: POSTs of several events each take no more than sources.http.maxBacklog', async () => {
+    const { server, sink } = await stalled();
+    const five = JSON.stringify(Array.from({ length: 5 }, () => ({ kind: 'meter' })));
+    const posts = Array.from({ length: 5 }, () => slowPost(server.url, five.length));
+    await waitFor(() => sink.checks >= 5, 'the 5 POSTs checked against the backlog');
+    for (const p of posts) p.req.end(five);
+    const statuses = await Promise.all(posts.map((p) => p.answer));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(2);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(3);
+    expect(sink.backlog).toBe(10);
+  });
 });
 
 /** An intake (token `intake-token-1`) whose sink refuses every submit with `error`. */
@@ -240,6 +267,25 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     const { error } = (await r.json()) as { error: string };
     expect(error).toContain('could not store the events (database or disk is full; ');
     expect(error).toContain('the disk holding the store is full');
+  });
+
+  it('answers 503 with Retry-After and the store advice when an unreadable update cannot be kept in quarantine, and takes nothing', async () => {
+    const submitted: RawMessage[][] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
+      sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      quarantine: () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })),
+      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ invalid: 'no work order id' })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const r = await push(app, JSON.stringify([{ id: 1 }]));
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('5');
+    expect(((await r.json()) as { error: string }).error).toContain('database is locked; the store is locked by another process');
+    expect(submitted).toEqual([]);
   });
 
   it('refuses a push with 503 and Retry-After while the backlog is at sources.http.maxBacklog, taking nothing', async () => {
