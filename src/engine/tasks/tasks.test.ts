@@ -409,7 +409,10 @@ describe('period-end usage posting', () => {
     const doc = ruleState(readings, 2);
     expect(Object.keys((doc.depreciation as UsageState).periods ?? {}).sort()).toEqual(['2027-02', '2027-03']);
     await setState(store, doc);
-    await task().run(context(store, { t: Date.UTC(2027, 2, 3, 12) }));
+    expect(await task().run(context(store, { t: Date.UTC(2027, 2, 3, 12) }))).toEqual({
+      msg: 'period-end usage posted',
+      fields: { periods: ['2026-10', '2026-11', '2026-12', '2027-01', '2027-02'], postings: 5, withoutReadings: 0 },
+    });
     expect((await postings(store)).map((d) => [d.payload.period, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
       ['2026-09', 30, 1030],
       ['2026-10', 31, 1061],
@@ -428,6 +431,9 @@ describe('period-end usage posting', () => {
     expect(await task().run(context(store, clock))).toEqual({ msg: 'period-end usage posted', fields: { periods: ['2026-10'], postings: 0, withoutReadings: 1 } });
     expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBe('2026-10');
     expect(await postings(store)).toEqual([]);
+    // A check that finds nothing new reports nothing (the scheduler logs it at debug only).
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toBeUndefined();
     // October's readings arrive (a backfill); the next check posts them.
     await setState(store, ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100], ['2026-10-31T22:00:00Z', 1110]]));
     clock.t += 3_600_000;
