@@ -10,6 +10,7 @@ import { systemClock } from '../ports/clock.js';
 import type { ScheduledTask, TaskContext } from '../ports/task.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { waitFor } from '../../test/helpers/wait.js';
 import { Dispatcher } from './dispatcher.js';
 import { Engine } from './engine.js';
 import { TaskScheduler } from './scheduler.js';
@@ -100,5 +101,51 @@ describe('engine shutdown', () => {
     await engine.stop();
     expect(engine.notReadyReason()).toBe('stopped');
   });
-});
 
+  it('names each step of the start it waits for: the ingest log replay, then delivery', async () => {
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    cleanup.push(() => store.close());
+    const identity = { current: new IdentityIndex([]) };
+    const ingestor = locationIngestor(store, identity.current);
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    let replayed: () => void = () => undefined;
+    let delivering: () => void = () => undefined;
+    const flush = ingestor.flush.bind(ingestor);
+    // Only the start's calls wait (stop() flushes too).
+    ingestor.flush = () => ((ingestor.flush = flush), new Promise<void>((r) => (replayed = r)).then(flush));
+    const startDelivery = dispatcher.start.bind(dispatcher);
+    dispatcher.start = () => ((dispatcher.start = startDelivery), new Promise<void>((r) => (delivering = r)).then(startDelivery));
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000 });
+    const starting = engine.start();
+    await waitFor(() => engine.notReadyReason() === 'starting: replaying the ingest log (rule state after a crash)', 'the replay named');
+    replayed();
+    await waitFor(() => engine.notReadyReason() === 'starting: starting delivery', 'delivery named');
+    delivering();
+    await starting;
+    expect(engine.notReadyReason()).toBeUndefined();
+    await engine.stop();
+  });
+
+  it.each([
+    ['draining', 'stopping'],
+    ['failed', 'failed: the log says why'],
+  ] as const)('while %s, /readyz says %s', (state, reason) => {
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    cleanup.push(() => store.close());
+    const identity = { current: new IdentityIndex([]) };
+    const engine = new Engine({
+      store,
+      clock: systemClock,
+      ingestor: locationIngestor(store, identity.current),
+      dispatcher: new Dispatcher({ store, clock: systemClock, destinations: [], logger }),
+      scheduler: new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger),
+      sources: [],
+      identity,
+      logger,
+      graceMs: 1000,
+    });
+    engine.state = state;
+    expect(engine.notReadyReason()).toBe(reason);
+  });
+});
