@@ -21,4 +21,10 @@ describe('createCanonicalDecoder: a list of events', () => {
       ['meter', [{ type: 'erp', value: 'EQ-2' }]],
     ]);
   });
+
+  it('decodes one event sent alone (not in a list) as a list of that event, and names no item when it is bad', () => {
+    const r = decode(message({ kind: 'meter', erpAssetId: 'EQ-2', eventTime: at, operatingHours: 3 }));
+    expect(r.ok && r.events.map((e) => [e.kind, e.ids, e.eventTime])).toEqual([['meter', [{ type: 'erp', value: 'EQ-2' }], Date.UTC(2026, 2, 1, 10)]]);
+    expect(decode(message({ kind: 'meter', eventTime: at, operatingHours: 3 }))).toEqual({ ok: false, reason: 'event needs "ids" (a list of {type, value}), "assetId" or "erpAssetId"' });
+  });
 });

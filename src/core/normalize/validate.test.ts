@@ -59,6 +59,13 @@ describe('validateEvent', () => {
     });
   });
 
+  it('names the first problem of an event: the first bad sensor value, every identifier checked', () => {
+    const sensor = (values: unknown) => pos({ kind: 'sensor', lat: undefined, lng: undefined, values });
+    expect(validateEvent(sensor({ a: { value: 2e9 }, b: { value: Number.NaN } }), now)).toMatchObject({ ok: false, reason: 'sensor a 2000000000 is out of range [-1000000000, 1000000000]' });
+    expect(validateEvent(sensor({ a: { value: -1e9 }, b: { value: 1e9 } }), now)).toEqual({ ok: true });
+    expect(validateEvent(pos({ ids: [{ type: 'tag', value: 'tag-1' }, { type: 'vin', value: ' ' }] }), now)).toMatchObject({ ok: false, reason: expect.stringContaining('non-empty string') as unknown });
+  });
+
   it('says what shape a sensor value takes when one is sent bare or without its value', () => {
     // {"engineTempC": 97} is a number, so "must be a number, got undefined" sent people looking in the wrong place.
     const sensor = (values: unknown) => pos({ kind: 'sensor', lat: undefined, lng: undefined, values });
