@@ -27,6 +27,20 @@ const fragile: Rule<{ n: number }> = {
 };
 
 describe('a rule that throws on one message', () => {
+  it('names the message by its place in its own submission when submissions share a batch', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets(['1', '2'].map((n) => ({ asset: { erpAssetId: `EQ-${n}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${n}`, erpAssetId: `EQ-${n}` }] })));
+    // One batch of four messages: it commits once full.
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { rules: [fragile], maxBatch: 4, maxWaitMs: 30_000 });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    const pos = (tag: string, lat: number) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: at, lat, lng: 10 }), receivedAt: Date.now() });
+    const [first, second] = await Promise.all([ingestor.submit([pos('tag-1', 50), pos('tag-1', 51)]), ingestor.submit([pos('tag-2', 50), pos('tag-2', 13.13)])]);
+    expect(first).toEqual({ accepted: 2, quarantined: [] });
+    expect(second).toEqual({ accepted: 1, quarantined: [{ index: 1, reason: expect.stringContaining('rule "fragile" failed') as unknown }] });
+    await ingestor.flush();
+  });
+
   it('quarantines that message with the rule and error named, and stores the rest of the batch', async () => {
     const store = tempStore();
     cleanup.push(() => store.close());
