@@ -31,6 +31,10 @@ describe('inventory: entries and exits decided by an idle watermark', () => {
       // There since its 1-minute dwell was over (not since the watermark, nor the sighting); seenAt stays the sighting.
       expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 11 * MIN });
       expect(rule.holds(s)).toBe(false);
+      // The sighting that decided, sent again (a client's retry), is a duplicate, not late, and changes nothing.
+      const again = rule.apply(s, seen(10, 50), ctx);
+      expect(again.late).toBeUndefined();
+      expect(again.state).toBe(s);
       // A gateway's backlog: a sighting outside at 08:20 arrives now. It may not start an exit dated before the entry.
       const straggler = rule.apply(s, seen(20, 40), ctx);
       expect(straggler.late).toBe(true);
