@@ -110,12 +110,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     // submitted (when the sink counts its events), so POSTs read at once cannot all pass the check.
     let reading = 0;
     app.post('/v1/events', ...guard, async (c) => {
-      // Storing is behind (a slow disk, a flood): refuse rather than queue without bound; nothing
-      // was taken, and the sender retries after a second.
-      const behind = (waiting: number) => {
-        c.header('Retry-After', '1');
-        return c.json({ error: `ingest is behind: ${waiting} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this POST was taken, retry after a second` }, 503);
-      };
+      // Storing is behind (a slow disk, a flood): refuse rather than queue without bound.
+      const behind = (waiting: number) => behindAnswer(c, waiting, max, 'POST');
       const max = intake.maxBacklog ?? Infinity;
       const waiting = (opts.sink.backlog?.() ?? 0) + reading;
       if (waiting >= max) return behind(waiting);
@@ -170,10 +166,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
       // ERP pushes the update again; nothing of it was taken.
       const backlog = opts.sink.backlog?.() ?? 0;
-      if (intake?.maxBacklog !== undefined && backlog >= intake.maxBacklog) {
-        c.header('Retry-After', '1');
-        return c.json({ error: `ingest is behind: ${backlog} events wait to be stored (sources.http.maxBacklog is ${intake.maxBacklog}); nothing of this push was taken, retry after a second` }, 503);
-      }
+      if (intake?.maxBacklog !== undefined && backlog >= intake.maxBacklog) return behindAnswer(c, backlog, intake.maxBacklog, 'push');
       const { items, error, receivedAt } = await readJsonItems(Promise.resolve(text), opts.now);
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
@@ -228,6 +221,12 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** Storing is behind (`sources.http.maxBacklog`): nothing was taken, and the sender retries after a second. */
+function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | 'push'): Response {
+  c.header('Retry-After', '1');
+  return c.json({ error: `ingest is behind: ${waiting} events wait to be stored (sources.http.maxBacklog is ${max}); nothing of this ${what} was taken, retry after a second` }, 503);
+}
 
 /**
  * The store refused the commit (disk full, locked): nothing was taken and the sender retries. The
