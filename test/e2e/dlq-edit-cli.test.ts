@@ -118,6 +118,9 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
 });
 
 /** Two destinations, erp and crm, each with one dead letter; their ids. */
+/** The ids `dlq list --json` shows. */
+const deadListed = async (path: string): Promise<number[]> => (JSON.parse((await runCli(['dlq', 'list', '--json', '-c', path])).stdout) as { id: number }[]).map((d) => d.id);
+
 async function deadAtTwoDestinations(): Promise<{ path: string; ids: Record<string, number> }> {
   const { path, dir } = writeConfig({
     store: { path: 'ab.db' },
@@ -149,8 +152,7 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     const r = await runCli(['dlq', 'replay', '--all', '--destination', 'crm', '-c', path]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toContain('1 dead letter(s) queued again');
-    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
-    expect((JSON.parse(list.stdout) as { id: number }[]).map((d) => d.id)).toEqual([ids.erp]);
+    expect(await deadListed(path)).toEqual([ids.erp]);
     const typo = await runCli(['dlq', 'discard', '--all', '--destination', 'ERP2', '-c', path]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('no destination "ERP2" in the config (destinations: erp, crm)');
@@ -163,8 +165,7 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     const { path, ids } = await deadAtTwoDestinations();
     const d = await runCli(['dlq', 'discard', '--all', '--destination', 'erp', '-c', path]);
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
-    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
-    expect((JSON.parse(list.stdout) as { id: number }[]).map((x) => x.id)).toEqual([ids.crm]);
+    expect(await deadListed(path)).toEqual([ids.crm]);
     const typo = await runCli(['dlq', 'replay', '--all', '--destination', 'CRM2', '-c', path]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('no destination "CRM2" in the config (destinations: erp, crm)');
@@ -176,7 +177,6 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
       const r = await runCli(['dlq', command, String(ids.erp), '--destination', 'crm', '-c', path]);
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --destination goes with --all: every dead letter of that destination\n' });
     }
-    const list = await runCli(['dlq', 'list', '--json', '-c', path]);
-    expect(new Set((JSON.parse(list.stdout) as { id: number }[]).map((x) => x.id))).toEqual(new Set([ids.erp, ids.crm]));
+    expect(new Set(await deadListed(path))).toEqual(new Set([ids.erp, ids.crm]));
   });
 });
