@@ -371,7 +371,7 @@ describe('period-end usage posting', () => {
     const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
     return { depreciation: flushRules([rule], r.states, new Map([['FA-1', { asset, destination: 'erp' }]]), 0).states.get('FA-1')?.depreciation };
   };
-  const setState = (store: SqliteStore, doc: AssetStateDoc) => store.commitIngest({ states: [{ erpAssetId: 'FA-1', doc, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+  const setState = (store: SqliteStore, doc: AssetStateDoc, erpAssetId = 'FA-1') => store.commitIngest({ states: [{ erpAssetId, doc, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
   const postings = async (store: SqliteStore) => (await pending(store, 'usage.post')).filter((d) => d.erpAssetId === 'FA-1').sort((a, b) => a.eventTime - b.eventTime);
 
   it('usage found for a period already posted is carried into the next posting, never lost', async () => {
@@ -451,6 +451,36 @@ describe('period-end usage posting', () => {
       ['2026-10', 110, 1110],
       ['2026-11', 0, 1110],
     ]);
+  });
+
+  it('once every asset has a posting, an hourly check takes no checkpoint and loads no rule state', async () => {
+    const store = await withAssets([
+      { id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) },
+      { id: 'FA-2', attributes: {} },
+    ]);
+    const clock = { t: Date.UTC(2026, 10, 3) };
+    await task().run(context(store, clock));
+    const loaded: string[][] = [];
+    const loadStates = store.loadStates.bind(store);
+    store.loadStates = (ids) => {
+      loaded.push([...ids]);
+      return loadStates(ids);
+    };
+    let checkpoints = 0;
+    const counted = () => context(store, clock, { checkpoint: () => Promise.resolve(void checkpoints++) });
+    // FA-2 has no posting yet: its state (only its) is looked at, after a checkpoint.
+    clock.t += 3_600_000;
+    expect(await task().run(counted())).toBeUndefined();
+    expect([checkpoints, loaded]).toEqual([1, [['FA-2']]]);
+    // FA-2's first posting is made; from then on a check reads neither memory nor states.
+    await setState(store, ruleState([['2026-10-01T00:00:00Z', 50], ['2026-10-31T22:00:00Z', 60]]), 'FA-2');
+    clock.t += 3_600_000;
+    expect(await task().run(counted())).toMatchObject({ fields: { postings: 1 } });
+    checkpoints = 0;
+    loaded.length = 0;
+    clock.t += 3_600_000;
+    expect(await task().run(counted())).toBeUndefined();
+    expect([checkpoints, loaded]).toEqual([0, []]);
   });
 
   it('a crash between deciding and committing commits the decided facts on the next run, not new ones', async () => {

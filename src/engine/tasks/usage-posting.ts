@@ -157,8 +157,12 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       // Assets with no posting yet whose usage in the last posted period became known after it was
       // posted (readings that arrived after a first run on a new store, a backfill, an asset
       // registered later): their first posting is that period, made now, not skipped for good.
+      // Once every asset has a posting, a check reads neither the ingestor's memory nor any state.
+      const posted = new Set((await ctx.store.kvList(USAGE_NS)).map((e) => e.key));
+      const unposted = (asset: AssetRecord): boolean => !posted.has(ledgerKey(asset.erpAssetId));
+      if (!(await ctx.store.listAssets()).some(({ asset }) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
       await ctx.checkpoint();
-      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, unposted)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!first.length) return;
       const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
       return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
