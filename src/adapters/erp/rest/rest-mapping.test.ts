@@ -134,6 +134,9 @@ describe('work-order responses', () => {
     expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T09:00:00+01:00' })).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T})/` })).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T}+0000)/` })).toBe(T);
+    // Before 1970 (a date SAP keeps for "none", say) is negative, with or without an offset.
+    expect(workOrderChangedAt({ ...wo, updatedAt: '/Date(-86400000)/' })).toBe(-86_400_000);
+    expect(workOrderChangedAt({ ...wo, updatedAt: '/Date(-86400000-0500)/' })).toBe(-86_400_000);
     expect(workOrderChangedAt({ ...wo, updatedAt: T })).toBe(T);
     expect(toWorkOrderUpdate({ ...wo, changedAt: undefined, createdAt: `/Date(${T})/` })?.changedAt).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: 'yesterday' })).toBeUndefined();
