@@ -254,6 +254,21 @@ describe('usage postings: a state written by the previous version', () => {
     expect(line.notes).toContainEqual(expect.stringMatching(/^usage and life-to-date of 2026-02 not known: it is no longer in the kept history/));
   });
 
+  it('a period not kept, on a meter other than the last posting’s: that posting’s reading is no basis for later ones', () => {
+    const p = poster(utc);
+    p.post(stateAt(utc, [meter(at('2026-01-01'), 1000), meter(at('2026-02-01'), 1031)]), '2026-01', at('2026-02-03'));
+    // Counted in km since (rules.depreciation.meter changed), with February and March no longer kept.
+    p.post({ ...old, km: true }, '2026-04', at('2026-05-12'));
+    // March's units are not known: none are made up from January's hours reading (1031) taken as km.
+    expect(payloads(p.facts).map((x) => [x.period, x.unit, x.periodUnits, x.lifeToDateUnits])).toEqual([
+      ['2026-01', 'h', 31, 831],
+      ['2026-02', 'km', 0, null],
+      ['2026-03', 'km', 0, 890],
+      ['2026-04', 'km', 30, 920],
+    ]);
+    expect(p.ledger).toMatchObject({ period: '2026-04', meter: 'km', meterAtEnd: 1120 });
+  });
+
   it('an asset’s first posting for a period with no units kept says so', () => {
     const plan = poster(utc).post(old, '2026-03', at('2026-05-12'));
     expect(plan.line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 890 });
