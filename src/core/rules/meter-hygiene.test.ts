@@ -212,3 +212,18 @@ describe('declareMeterReset', () => {
     expect(declareMeterReset(corrected.state, r(0, 19)).verdict).toMatchObject({ status: 'out-of-order' });
   });
 });
+
+describe('meter hygiene: persisted states', () => {
+  it('a state read back from JSON (any key order, stallFlagged absent) keeps its reset and gains exactly the fields it had', () => {
+    const stored: MeterHygieneState = JSON.parse(
+      JSON.stringify({ lastReset: r(10, 0), confirmedAt: T0 + 2 * H, last: r(11, 1) }),
+    ) as MeterHygieneState;
+    // Unchanged value: confirmed later, nothing else added.
+    const same = classifyMeterReading(stored, r(11, 3));
+    expect(same.state).toStrictEqual({ last: r(11, 1), confirmedAt: T0 + 3 * H, lastReset: r(10, 0) });
+    // Advanced: a new base, the stall flag reset, the declared reset kept.
+    const advanced = classifyMeterReading(same.state, r(12, 4));
+    expect(advanced.state).toStrictEqual({ last: r(12, 4), confirmedAt: T0 + 4 * H, stallFlagged: false, lastReset: r(10, 0) });
+    expect(classifyMeterReading(advanced.state, r(9, 5)).verdict).toMatchObject({ status: 'backwards' });
+  });
+});

@@ -70,7 +70,17 @@ export function withAttributeBaseline(rule: ServiceIntervalRule, s: ServiceState
 export function completedBaseline(rule: ServiceIntervalRule, current: ServiceState | undefined, completion: number, at: number, attributes: Readonly<Record<string, string>>): ServiceState {
   const next = withAttributeBaseline(rule, { base: completion, baseAt: at }, attributes);
   if (current === undefined || isLaterBaseline(next.base, current.base) || isLaterBaseline(current.base, next.base)) return next;
-  return { ...current, baseAt: at };
+  return serviceState(current.base, at, current.firedDue);
+}
+
+/**
+ * A schedule built field by field, not as `{ ...s, firedDue }`: reads of `base` and `firedDue` on
+ * schedules made by that spread missed their inline cache on every reading (`--log-ic`, Node 20),
+ * once per interval and meter reading. Absent fields stay absent.
+ */
+function serviceState(base: number, baseAt: number | undefined, firedDue: number | undefined): ServiceState {
+  if (baseAt === undefined) return firedDue === undefined ? { base } : { base, firedDue };
+  return firedDue === undefined ? { base, baseAt } : { base, baseAt, firedDue };
 }
 
 /** A meter reading rounded to 2 decimals, as text without trailing zeros (stable in business keys). */
@@ -98,7 +108,7 @@ export function stepService(rule: ServiceIntervalRule, s: ServiceState, reading:
   const due = s.base + k * rule.every;
   if (s.firedDue !== undefined && due <= s.firedDue + 1e-9) return { state: s };
   return {
-    state: { ...s, firedDue: due },
+    state: serviceState(s.base, s.baseAt, due),
     fire: { due, base: s.base, occurrence: occurrenceOf(due, s.base, rule.meter), dueSoon: reading < due },
   };
 }
