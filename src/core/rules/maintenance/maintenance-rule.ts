@@ -202,7 +202,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
  * its release time are those of the last of `released` and the ones of its time before it (one
  * kind, usually: a one-character string, no allocation); with none released, as before.
  */
-function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>, released: readonly MaintenanceSample[]): MaintenanceState {
+function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>, released: readonly MaintenanceSample[]): Mutable {
   const next = copy(s);
   next.order = order;
   const last = released[released.length - 1];
@@ -275,15 +275,19 @@ function expand(values: CompactValues): Record<string, SensorValue> {
   return out;
 }
 
-/** Released samples, oldest first. */
+/**
+ * Released samples, oldest first. `start` is the caller's fresh copy of the state, made for this
+ * call: it is the draft the samples change (a meter reading sets its fields on it rather than
+ * copying the state once more per reading); nothing else holds it.
+ */
 function processSamples(
-  start: MaintenanceState,
+  start: Mutable,
   samples: readonly MaintenanceSample[],
   a: Applicable,
   ctx: RuleContext,
   options: MaintenanceOptions,
 ): RuleResult<MaintenanceState> {
-  let s = start;
+  let s: Mutable = start;
   const deliveries: DeliveryIntent[] = [];
   for (const sample of samples) {
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
@@ -297,14 +301,14 @@ function processSamples(
 }
 
 function onSensor(
-  s: MaintenanceState,
+  s: Mutable,
   t: number,
   values: CompactValues,
   a: Applicable,
   ctx: RuleContext,
   options: MaintenanceOptions,
   out: DeliveryIntent[],
-): MaintenanceState {
+): Mutable {
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
   const read = a.read;
@@ -379,13 +383,13 @@ function onSensor(
 
 /** A fault report: a work order for each rule that takes it and for which it starts an episode. */
 function onAlert(
-  s: MaintenanceState,
+  s: Mutable,
   sample: Extract<MaintenanceSample, { k: 'a' }>,
   a: Applicable,
   ctx: RuleContext,
   options: MaintenanceOptions,
   out: DeliveryIntent[],
-): MaintenanceState {
+): Mutable {
   let alerts = s.alerts;
   let workOrders = s.workOrders;
   const key = alertKey(sample.c, sample.r);
@@ -423,7 +427,7 @@ function onAlert(
 
 /** One reading of a meter (operating hours or odometer) for the intervals that count it. */
 function onReading(
-  s: MaintenanceState,
+  s: Mutable,
   meter: ServiceMeter,
   t: number,
   raw: number,
@@ -432,20 +436,19 @@ function onReading(
   ctx: RuleContext,
   options: MaintenanceOptions,
   out: DeliveryIntent[],
-): MaintenanceState {
+): Mutable {
   const km = meter === 'km';
   const step = km ? stepHours(s.km, t, raw, declaredReset, ODOMETER_HYGIENE) : stepHours(s.hours, t, raw, declaredReset);
   if (!step.ok) {
-    const next = copy(s);
     const issue = `${new Date(t).toISOString()}: ${step.reason}`;
     if (km) {
-      next.km = step.state;
-      next.odometerIssue = issue;
+      s.km = step.state;
+      s.odometerIssue = issue;
     } else {
-      next.hours = step.state;
-      next.meterIssue = issue;
+      s.hours = step.state;
+      s.meterIssue = issue;
     }
-    return next;
+    return s;
   }
   const reading = step.hours;
   const unit = UNIT[meter];
@@ -483,7 +486,8 @@ function onReading(
     out.push(d);
     workOrders = remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
   }
-  const next = copy(s, km ? 'odometerIssue' : 'meterIssue'); // a good reading ends the issue
+  // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down).
+  const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
   if (km) {
     next.km = step.state;
     next.kmHistory = addHistory(s.kmHistory, t, reading);
@@ -499,8 +503,14 @@ function onReading(
 function addHistory(history: MaintenanceState['history'], t: number, hours: number): readonly (readonly [number, number])[] {
   const h = history ?? [];
   const prev = h[h.length - 2];
-  const next = prev !== undefined && t - prev[0] < HISTORY_SPACING_MS ? [...h.slice(0, -1), [t, hours] as const] : [...h, [t, hours] as const];
-  return next.length > HISTORY_MAX ? next.slice(next.length - HISTORY_MAX) : next;
+  // The latest entry is replaced while it is within the spacing of the one before it.
+  const kept = prev !== undefined && t - prev[0] < HISTORY_SPACING_MS ? h.length - 1 : h.length;
+  // One array of the final size (this runs per meter reading): the newest HISTORY_MAX entries.
+  const from = Math.max(0, kept + 1 - HISTORY_MAX);
+  const next = new Array<readonly [number, number]>(kept - from + 1);
+  for (let i = from; i < kept; i++) next[i - from] = h[i] as readonly [number, number];
+  next[kept - from] = [t, hours];
+  return next;
 }
 
 /** The latest accepted reading `[eventTime, hours]`. */
