@@ -173,10 +173,10 @@ export function classifyMeterReading(
 
 /**
  * A hygiene state built field by field, in one order, not as `{ ...state, last, … }`: such a
- * spread is a clone plus one own-property definition per named field, and those sites, having
- * seen several state shapes, went megamorphic; on Node 20 (V8 11.3) they then ran in the runtime
- * on every accepted reading (`--log-ic`: three misses per reading, about a microsecond). These are
- * all the fields a hygiene state has; absent ones stay absent.
+ * spread is a clone plus one own-property definition per named field, and those definitions,
+ * having seen several state shapes, went megamorphic; on Node 20 (V8 11.3) they then ran in the
+ * runtime on every accepted reading (`--log-ic`: all three missed, per reading and rule). These
+ * are all the fields a hygiene state has; absent ones stay absent.
  */
 function hygieneState(last: MeterReading, confirmedAt: number, stallFlagged: boolean | undefined, lastReset: MeterReading | undefined): MeterHygieneState {
   if (lastReset === undefined) return stallFlagged === undefined ? { last, confirmedAt } : { last, confirmedAt, stallFlagged };
