@@ -228,6 +228,43 @@ describe('location sync of an asset that falls silent (idle watermarks)', () => 
   });
 });
 
+describe('location sync state, as stored', () => {
+  const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+  const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };
+
+  // States in memory carry absent fields as `undefined` (one object shape); stored ones, and those
+  // written before, leave them out. Both must decide alike, and store alike.
+  it('decides the same on a state read back from its JSON before every event, and stores the same JSON (property)', () => {
+    const fix = fc.record({ dt: fc.integer({ min: 0, max: 40 }), m: fc.integer({ min: -400, max: 600 }), bad: fc.boolean(), zone: fc.constantFrom(undefined, 'A', 'B'), idle: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(fix, { minLength: 1, maxLength: 30 }), fc.constantFrom(0, 30_000), (fixes, allowedLatenessMs) => {
+        const rule = createLocationSyncRule({ minDistanceM: 150, heartbeatMs: 600_000, zones, allowedLatenessMs });
+        const run = (reload: boolean) => {
+          let state: LocationSyncState | undefined;
+          const stored: (string | undefined)[] = [];
+          const sent: DeliveryIntent[] = [];
+          let sec = 0;
+          for (const f of fixes) {
+            sec += f.dt * 10 - 100; // mostly forward, sometimes back (late or reordered)
+            const r = rule.apply(reload && state ? (JSON.parse(JSON.stringify(state)) as LocationSyncState) : state, pos(sec, 52.5, eastM(f.m), { accuracyM: f.bad ? 500 : 5, ...(f.zone ? { zone: f.zone } : {}) }), ctx);
+            sent.push(...r.deliveries);
+            state = r.state;
+            if (f.idle) {
+              const w = rule.flush(reload && state ? (JSON.parse(JSON.stringify(state)) as LocationSyncState) : state, ctx, T0 + (sec + 400) * 1000);
+              sent.push(...w.deliveries);
+              state = w.state;
+            }
+            stored.push(JSON.stringify(state));
+          }
+          return { sent, stored };
+        };
+        expect(run(true)).toEqual(run(false));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 function runAll(rule: ReturnType<typeof createLocationSyncRule>, events: PositionEvent[]): DeliveryIntent[] {
   const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
   const f = flushRules([rule], r.states, new Map([[asset.erpAssetId, { asset, destination: 'erp' }]]), 0);

@@ -83,7 +83,8 @@ export interface LocationSyncState {
 }
 
 export const LOCATION_UPDATE = 'location.update';
-const NO_ZONE: ZoneHit = { inside: [], band: [] };
+const NO_NAMES: readonly string[] = [];
+const NO_ZONE: ZoneHit = { inside: NO_NAMES, band: NO_NAMES };
 
 export function createLocationSyncRule(options: LocationSyncOptions): FlushableRule<LocationSyncState> {
   const lateness = options.allowedLatenessMs ?? 0;
@@ -121,16 +122,14 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       const a = admit(order, item, lateness, tiebreakOf);
       if (a.late) return lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
-      const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = withoutOrder(s);
-      next.order = a.state;
-      return processAll(options, next, a.released, ctx);
+      return processAll(options, locationState(s.last, s.synced, s.zones, a.state), a.released, ctx);
     },
     flush(state, ctx, upTo) {
       // Nothing held and no zone dwell: nothing to decide (and no state made for an asset without one).
       if (state?.order === undefined && state?.zones === undefined) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state;
       const d = upTo === undefined ? drain(s.order) : advance(s.order, upTo, lateness);
-      const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, { ...s, order: d.state }, d.released, ctx);
+      const r = d.released.length === 0 ? { state: s, deliveries: NO_DELIVERIES } : processAll(options, locationState(s.last, s.synced, s.zones, d.state), d.released, ctx);
       // A watermark also says the asset stayed where it was last seen until then (trackers go
       // quiet when parked): an entry or exit whose dwell has run its course by then counts.
       return upTo === undefined ? r : settleDwell(options, r, upTo - lateness, ctx);
@@ -144,13 +143,16 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
 function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
-  // Field by field rather than spreads: this runs for every position on the ingest hot path.
-  const fix: { -readonly [K in keyof BufferedFix]: BufferedFix[K] } = { t: event.eventTime, lat: roundCoordinate(event.lat), lng: roundCoordinate(event.lng) };
-  if (event.zone !== undefined) fix.zone = event.zone;
-  if (hit && hit.inside.length > 0) fix.in = hit.inside;
-  if (hit && hit.band.length > 0) fix.near = hit.band;
-  if (!usable) fix.inaccurate = true;
-  return fix;
+  // Every field, undefined when absent (one object shape: see locationState).
+  return {
+    t: event.eventTime,
+    lat: roundCoordinate(event.lat),
+    lng: roundCoordinate(event.lng),
+    zone: event.zone,
+    in: hit && hit.inside.length > 0 ? hit.inside : undefined,
+    near: hit && hit.band.length > 0 ? hit.band : undefined,
+    inaccurate: usable ? undefined : true,
+  };
 }
 
 /**
@@ -200,12 +202,16 @@ function processAll(
   return { state, deliveries: deliveries ?? NO_DELIVERIES };
 }
 
-function withoutOrder(s: LocationSyncState): LocationSyncState {
-  const out: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = {};
-  if (s.last !== undefined) out.last = s.last;
-  if (s.synced !== undefined) out.synced = s.synced;
-  if (s.zones !== undefined) out.zones = s.zones;
-  return out;
+const withoutOrder = (s: LocationSyncState): LocationSyncState => locationState(s.last, s.synced, s.zones, undefined);
+
+/**
+ * Every state this rule makes has all four fields, `undefined` when absent (JSON.stringify drops
+ * them: the stored document is the same). V8 then sees one object shape, where building states
+ * field by field made one per combination and per order of additions, and every access to a state
+ * megamorphic (slow) on the ingest hot path. The same holds for {@link fixOf} and bufferedFix.
+ */
+function locationState(last: Fix | undefined, synced: Fix | undefined, zones: ZoneTrackState | undefined, order: ReorderState<BufferedFix> | undefined): LocationSyncState {
+  return { last, synced, zones, order };
 }
 
 function processFix(
@@ -218,7 +224,7 @@ function processFix(
   let zone = f.zone;
   let zoneName: string | undefined;
   if (options.zones) {
-    if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? [], band: f.near ?? [] } : NO_ZONE, options.zones.dwell).state;
+    if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell).state;
     const entered = enteredZones(zones);
     const best = entered.length > 0 ? options.zones.index.best(entered) : undefined;
     if (best) {
@@ -226,12 +232,8 @@ function processFix(
       zoneName = best.name;
     }
   }
-  const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: f.lat, lng: f.lng, eventTime: f.t };
-  if (zone !== undefined) fix.zone = zone;
-  if (zoneName !== undefined) fix.zoneName = zoneName;
-  // Kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
-  if (zoneName !== undefined && f.zone !== undefined) fix.sourceZone = f.zone;
-  if (f.inaccurate) fix.inaccurate = true;
+  // The source's zone is kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
+  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? f.zone : undefined, f.inaccurate ? true : undefined);
   const synced = state.synced;
   // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
@@ -241,13 +243,13 @@ function processFix(
     synced === undefined ||
     (f.inaccurate !== true &&
       (synced.inaccurate === true || synced.zone !== fix.zone || haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
-  const base: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { last: fix };
-  if (state.synced !== undefined) base.synced = state.synced;
-  if (zones !== undefined) base.zones = zones;
-  if (state.order !== undefined) base.order = state.order;
-  if (!due) return { state: base };
-  base.synced = fix;
-  return { state: base, delivery: locationUpdate(fix, ctx) };
+  if (!due) return { state: locationState(fix, state.synced, zones, state.order) };
+  return { state: locationState(fix, fix, zones, state.order), delivery: locationUpdate(fix, ctx) };
+}
+
+/** A processed fix, every field present (undefined when absent: one object shape, see locationState). */
+function fixOf(lat: number, lng: number, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true): Fix {
+  return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate };
 }
 
 /** `asOf`: the event time the update holds for (a watermark's), when later than the sighting. */
@@ -284,15 +286,10 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   const zones = step.state;
   const entered = enteredZones(zones);
   const best = entered.length > 0 ? z.index.best(entered) : undefined;
-  const fix: { -readonly [K in keyof Fix]: Fix[K] } = { lat: last.lat, lng: last.lng, eventTime: last.eventTime };
   // The zone the source reported with the last fix: what a fix there would send outside configured zones.
   const reported = reportedZone(last);
-  if (best) {
-    fix.zone = best.locationCode;
-    fix.zoneName = best.name;
-    if (reported !== undefined) fix.sourceZone = reported;
-  } else if (reported !== undefined) fix.zone = reported;
-  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = { ...s, last: fix, zones };
+  const fix = best ? fixOf(last.lat, last.lng, last.eventTime, best.locationCode, best.name, reported) : fixOf(last.lat, last.lng, last.eventTime, reported);
+  const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(fix, s.synced, zones, s.order);
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.
   if (step.entered.length > 0 || step.exited.length > 0) next.order = releasedUpTo(s.order, at);
