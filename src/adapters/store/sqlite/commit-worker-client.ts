@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { IngestCommit } from '../../../ports/store.js';
 import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
+import { recycleLogBuffer } from './log-frame.js';
 import { prepareCommit } from './sqlite-ingest.js';
 
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
@@ -95,6 +96,7 @@ export class CommitWorker {
     const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB } satisfies CommitWorkerData });
     worker.unref();
     worker.on('message', (r: CommitReply) => {
+      if (r.spare) recycleLogBuffer(r.spare);
       if (r.ok) return this.settle(r.seq);
       // Batches already queued behind a failed one are refused by the worker; new ones, computed
       // after the owner has seen this failure, may commit again. Refusals do not reset.

@@ -24,7 +24,8 @@ export interface CommitFailure {
   readonly code?: string;
   readonly stack?: string;
 }
-export type CommitReply = { seq: number; ok: true } | { seq: number; ok: false; error: CommitFailure; refused: boolean };
+/** `spare`: the batch's log buffer, handed back (transferred) for the owner to frame later batches in. */
+export type CommitReply = ({ seq: number; ok: true } | { seq: number; ok: false; error: CommitFailure; refused: boolean }) & { spare?: ArrayBuffer };
 
 const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
@@ -50,17 +51,20 @@ port.on('message', (msg: CommitRequest) => {
     port.close();
     return;
   }
+  // Read by SQLite only while the batch is applied (bound blobs are copied): the owner may reuse it after.
+  const spare = msg.commit.log?.data.buffer as ArrayBuffer | undefined;
+  const handBack = spare ? [spare] : [];
   if (failed !== undefined) {
     // Refused for the failed batch's reason: its code, so the same advice is given.
     const error = { name: 'Error', message: `not committed: an earlier batch failed (${failed.message})`, ...(failed.code !== undefined ? { code: failed.code } : {}) };
-    port.postMessage({ seq: msg.seq, ok: false, error, refused: true } satisfies CommitReply);
+    port.postMessage({ seq: msg.seq, ok: false, error, refused: true, spare } satisfies CommitReply, handBack);
     return;
   }
   try {
     applyIngestCommit(db, stmts, msg.commit, msg.now);
-    port.postMessage({ seq: msg.seq, ok: true } satisfies CommitReply);
+    port.postMessage({ seq: msg.seq, ok: true, spare } satisfies CommitReply, handBack);
   } catch (err) {
     failed = failure(err);
-    port.postMessage({ seq: msg.seq, ok: false, error: failed, refused: false } satisfies CommitReply);
+    port.postMessage({ seq: msg.seq, ok: false, error: failed, refused: false, spare } satisfies CommitReply, handBack);
   }
 });

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
-import { decodeLogBatch, encodeLogBatch } from './log-frame.js';
+import { decodeLogBatch, encodeLogBatch, encodeLogBatchReusing, recycleLogBuffer } from './log-frame.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const messages: RawMessage[] = [
@@ -39,6 +39,36 @@ describe('ingest log batch framing', () => {
     const data = encodeLogBatch(messages);
     expect(() => decodeLogBatch(data.subarray(0, data.byteLength - 1), messages.length)).toThrow(/truncated/);
     expect(() => decodeLogBatch(data, messages.length + 1)).toThrow(/holds 4 messages, its row says 5/);
+  });
+});
+
+describe('ingest log frames in buffers given back', () => {
+  it('frames the next batch in a buffer given back, and reads back exactly what that batch holds', () => {
+    const first = encodeLogBatchReusing(messages);
+    expect(decodeLogBatch(first, messages.length)).toEqual(messages);
+    recycleLogBuffer(first.buffer as ArrayBuffer);
+    const later = messages.slice(1, 3);
+    const second = encodeLogBatchReusing(later);
+    // The same memory, overwritten from its start: the view ends where this frame ends.
+    expect(second.buffer).toBe(first.buffer);
+    expect(second.byteOffset).toBe(0);
+    expect(decodeLogBatch(second, later.length)).toEqual(later);
+  });
+
+  it('does not hand out a buffer twice while it is not given back', () => {
+    const a = encodeLogBatchReusing(messages);
+    const b = encodeLogBatchReusing(messages);
+    expect(b.buffer).not.toBe(a.buffer);
+    expect(decodeLogBatch(a, messages.length)).toEqual(messages);
+  });
+
+  it('lets a given-back buffer too small for a batch go, and frames that batch in one large enough', () => {
+    const small = encodeLogBatchReusing(messages);
+    recycleLogBuffer(small.buffer as ArrayBuffer);
+    const big: RawMessage[] = [{ source: 'http', channel: '/v1/events', payload: `{"note":"${'x'.repeat(2_000_000)}"}`, receivedAt: 1 }];
+    const data = encodeLogBatchReusing(big);
+    expect(data.buffer).not.toBe(small.buffer);
+    expect(decodeLogBatch(data, 1)).toEqual(big);
   });
 });
 

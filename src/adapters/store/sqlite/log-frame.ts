@@ -19,20 +19,60 @@ const MAX_UTF8_PER_UNIT = 3;
 const SCRATCH_MAX = 8 << 20;
 let scratch = Buffer.alloc(1 << 20);
 
-/** The messages framed in one buffer with its own ArrayBuffer (transferable to a worker). */
+/** The messages framed in one buffer with its own ArrayBuffer (transferable to a worker), exactly as long as the frame. */
 export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
-  // An upper bound, so nothing is measured twice: each string is encoded once, straight into place.
-  let bound = 0;
-  for (const m of messages) {
-    const p = m.payload;
-    bound += HEADER + (m.source.length + m.channel.length + (typeof p === 'string' ? p.length : 0)) * MAX_UTF8_PER_UNIT + (typeof p === 'string' ? 0 : p.byteLength);
-  }
+  const bound = frameBound(messages);
   if (bound <= SCRATCH_MAX) {
     if (scratch.length < bound) scratch = Buffer.alloc(Math.min(SCRATCH_MAX, Math.max(bound, scratch.length * 2)));
     const used = frameInto(scratch, messages);
     return new Uint8Array(scratch.buffer.slice(scratch.byteOffset, scratch.byteOffset + used));
   }
-  // Large payloads: measure exactly rather than reserve three bytes per character, and keep nothing.
+  return encodeExactly(messages);
+}
+
+/**
+ * Buffers whose frames have been stored, kept for the next batches: each batch framed in fresh
+ * memory cost more than the framing itself (a new ArrayBuffer is zeroed and its pages faulted in,
+ * and one transferred to the commit worker is freed only by that thread's garbage collection).
+ */
+const spare: ArrayBuffer[] = [];
+/** Spare buffers kept: enough for the batches one pipeline has in flight. */
+const MAX_SPARE = 8;
+/** Size of a new spare buffer, unless a batch needs more (its bound is at most SCRATCH_MAX). */
+const SPARE_SIZE = 1 << 20;
+
+/**
+ * The messages framed at the start of a buffer given back earlier with {@link recycleLogBuffer}
+ * (a new one when none is large enough): a view of the frame, whose ArrayBuffer belongs to this
+ * batch alone until it is given back, so it can be transferred to the commit worker.
+ */
+export function encodeLogBatchReusing(messages: readonly RawMessage[]): Uint8Array {
+  const bound = frameBound(messages);
+  if (bound > SCRATCH_MAX) return encodeExactly(messages);
+  let buffer = spare.pop();
+  // One too small for this batch is let go: the spares grow to what batches need.
+  while (buffer !== undefined && buffer.byteLength < bound) buffer = spare.pop();
+  buffer ??= new ArrayBuffer(Math.max(bound, SPARE_SIZE));
+  return new Uint8Array(buffer, 0, frameInto(Buffer.from(buffer), messages));
+}
+
+/** Gives back the buffer of a frame from {@link encodeLogBatchReusing} once it is stored: nothing may read it afterwards. */
+export function recycleLogBuffer(buffer: ArrayBuffer): void {
+  if (buffer.byteLength >= SPARE_SIZE && buffer.byteLength <= SCRATCH_MAX && spare.length < MAX_SPARE) spare.push(buffer);
+}
+
+/** An upper bound of a frame's size, so nothing is measured twice: each string is encoded once, straight into place. */
+function frameBound(messages: readonly RawMessage[]): number {
+  let bound = 0;
+  for (const m of messages) {
+    const p = m.payload;
+    bound += HEADER + (m.source.length + m.channel.length + (typeof p === 'string' ? p.length : 0)) * MAX_UTF8_PER_UNIT + (typeof p === 'string' ? 0 : p.byteLength);
+  }
+  return bound;
+}
+
+/** Large payloads: measured exactly rather than three bytes reserved per character, and nothing kept. */
+function encodeExactly(messages: readonly RawMessage[]): Uint8Array {
   let size = 0;
   for (const m of messages) {
     const p = m.payload;

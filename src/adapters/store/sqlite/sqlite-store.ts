@@ -33,7 +33,7 @@ import type {
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
-import { decodeLogBatch } from './log-frame.js';
+import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
 
 /** Counter name prefix (then the destination) for delivered deliveries deleted by retention. */
 const PRUNED_PREFIX = 'delivered_pruned:';
@@ -368,7 +368,12 @@ export class SqliteStore implements Store {
 
   commitIngest(commit: IngestCommit): Promise<void> {
     if (this.committer) return this.committer.commit(commit);
-    applyIngestCommit(this.db, this.ingest, prepareCommit(commit), Date.now());
+    const prepared = prepareCommit(commit);
+    try {
+      applyIngestCommit(this.db, this.ingest, prepared, Date.now());
+    } finally {
+      if (prepared.log) recycleLogBuffer(prepared.log.data.buffer as ArrayBuffer);
+    }
     return Promise.resolve();
   }
 
