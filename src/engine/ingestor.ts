@@ -75,6 +75,14 @@ export interface IngestorOptions {
   readonly capture?: EventCapture;
 }
 
+/**
+ * An asset's rule state in memory: each configured rule's sub-state at the rule's slot (see
+ * `Ingestor.slotOf`). An array, not a document keyed by rule name: every batch copies the state of
+ * each asset it touches, and copying documents whose keys were added in varying orders (as rules
+ * first change them) was the costliest step of the rule loop.
+ */
+type RuleStates = unknown[];
+
 /** A message's events, and the asset of each (in the same order). */
 interface Decoded {
   readonly events: readonly CanonicalEvent[];
@@ -88,6 +96,13 @@ export interface MessageOutcome {
   readonly reason?: string;
   readonly events: number;
   readonly deliveries: readonly DeliveryIntent[];
+}
+
+/** A rule that looks at a kind of event: its bit in change masks, and the slot of its sub-state. */
+interface RuleEntry {
+  readonly rule: Rule;
+  readonly bit: number;
+  readonly slot: number;
 }
 
 interface Pending {
@@ -129,7 +144,7 @@ export class Ingestor implements IngestSink {
    * committing): the next batch is prepared on top of it. A failed commit clears it all and it is
    * rebuilt from the store (stored state + ingest log), so it never keeps a state the store lost.
    */
-  private readonly cache = new Map<string, AssetStateDoc>();
+  private readonly cache = new Map<string, RuleStates>();
   /** Commits in progress (at most `pipelineDepth`). */
   private readonly committing = new Set<Promise<void>>();
   private readonly maxPipeline: number;
@@ -139,9 +154,11 @@ export class Ingestor implements IngestSink {
   private readonly maxWaitMs: number;
   private readonly cacheSize: number;
   /** The rules that look at each kind of event, in configured order. */
-  private readonly rulesByKind = new Map<CanonicalEvent['kind'], { readonly rule: Rule; readonly bit: number }[]>();
+  private readonly rulesByKind = new Map<CanonicalEvent['kind'], RuleEntry[]>();
   /** Rule names by bit: changed sub-states are kept as a bit mask per asset (no set per asset and batch). */
   private readonly ruleNames: string[] = [];
+  /** The slot of each rule's sub-state in {@link RuleStates}, by bit: rules of one name share it, as they shared a document key. */
+  private readonly slotOf: number[] = [];
   private readonly checkpointMs: number;
   private readonly checkpointMessages: number;
   /** Rule sub-states changed since the last checkpoint (including batches still committing), per asset: a mask of rule bits. */
@@ -164,8 +181,8 @@ export class Ingestor implements IngestSink {
   private readonly lastSeen = new Map<string, number>();
   /** When {@link idleHolding} last named an asset (clock time). */
   private readonly lastNamed = new Map<string, number>();
-  /** Rules that hold events for the allowed lateness (they take idle watermarks). */
-  private readonly holding: FlushableRule[];
+  /** Rules that hold events for the allowed lateness (they take idle watermarks), with their slot. */
+  private readonly holding: { readonly rule: FlushableRule; readonly slot: number }[];
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 1000;
@@ -177,16 +194,19 @@ export class Ingestor implements IngestSink {
     if (opts.rules.length > 31) throw new Error(`the ingestor takes at most 31 rules, got ${opts.rules.length}`);
     opts.rules.forEach((rule, i) => {
       this.ruleNames.push(rule.name);
+      this.slotOf.push(this.ruleNames.indexOf(rule.name));
       for (const kind of rule.kinds) {
         const list = this.rulesByKind.get(kind) ?? [];
-        if (!list.some((r) => r.rule === rule)) list.push({ rule, bit: 1 << i });
+        if (!list.some((r) => r.rule === rule)) list.push({ rule, bit: 1 << i, slot: this.slotOf[i] as number });
         this.rulesByKind.set(kind, list);
       }
     });
     // An idle asset's watermark asks each rule that holds events to decide what is final by then.
-    this.holding = opts.rules.filter(isFlushable);
+    this.holding = opts.rules.flatMap((rule, i) => (isFlushable(rule) ? [{ rule, slot: this.slotOf[i] as number }] : []));
     const watermark = opts.rules.flatMap((rule, i) =>
-      isFlushable(rule) ? [{ rule: { name: rule.name, kinds: ['watermark'] as const, apply: (state: unknown, event: CanonicalEvent, ctx: RuleContext) => rule.flush(state, ctx, event.eventTime) }, bit: 1 << i }] : [],
+      isFlushable(rule)
+        ? [{ rule: { name: rule.name, kinds: ['watermark'] as const, apply: (state: unknown, event: CanonicalEvent, ctx: RuleContext) => rule.flush(state, ctx, event.eventTime) }, bit: 1 << i, slot: this.slotOf[i] as number }]
+        : [],
     );
     if (watermark.length) this.rulesByKind.set('watermark', watermark);
   }
@@ -203,8 +223,8 @@ export class Ingestor implements IngestSink {
       if (now - seen < idleMs) continue;
       const named = this.lastNamed.get(id);
       if (named !== undefined && named > seen && now - named < idleMs) continue;
-      const doc = this.cache.get(id);
-      if (doc === undefined || this.holding.some((r) => r.holds(doc[r.name]))) {
+      const slots = this.cache.get(id);
+      if (slots === undefined || this.holds(slots)) {
         out.push(id);
         this.lastNamed.set(id, now);
       } else {
@@ -321,7 +341,7 @@ export class Ingestor implements IngestSink {
   private async prepareBatch(batch: Pending[]): Promise<void> {
     const epoch = this.epoch;
     let commit: Promise<void>;
-    let states: Map<string, AssetStateDoc>;
+    let states: Map<string, RuleStates>;
     let results: SubmitResult[];
     let deliveryCount: number;
     let checkpointed: string[] = [];
@@ -401,7 +421,7 @@ export class Ingestor implements IngestSink {
       return;
     }
     // forEach, not for…of: no entry array per asset.
-    states.forEach((doc, id) => this.remember(id, doc));
+    states.forEach((slots, id) => this.remember(id, slots));
     const settled: Promise<void> = commit.then(
       () => {
         this.stats.batches++;
@@ -477,18 +497,18 @@ export class Ingestor implements IngestSink {
   }
 
   /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else the cache's). */
-  private checkpointStates(batch: ReadonlyMap<string, AssetStateDoc>): IngestCommit['states'] {
+  private checkpointStates(batch: ReadonlyMap<string, RuleStates>): IngestCommit['states'] {
     const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
     const names = this.ruleNames;
     this.dirty.forEach((mask, erpAssetId) => {
-      const doc = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
-      if (!doc) return; // not reachable: a changed asset stays in memory until its checkpoint
+      const slots = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
+      if (!slots) return; // not reachable: a changed asset stays in memory until its checkpoint
       const part: AssetStateDoc = {};
       const changed: string[] = [];
       for (let i = 0; i < names.length; i++) {
         if ((mask & (1 << i)) === 0) continue;
         const rule = names[i] as string;
-        part[rule] = doc[rule];
+        part[rule] = slots[this.slotOf[i] as number];
         changed.push(rule);
       }
       out.push({ erpAssetId, doc: part, changed });
@@ -526,7 +546,7 @@ export class Ingestor implements IngestSink {
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
         const { states, changed, outcomes } = await this.processIsolated(log.slice(i, j), now);
         this.markDirty(changed, now);
-        for (const [id, doc] of states) this.remember(id, doc);
+        for (const [id, slots] of states) this.remember(id, slots);
         for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
         i = j;
       }
@@ -560,7 +580,7 @@ export class Ingestor implements IngestSink {
     const ids = (await this.opts.store.listAssets()).map((a) => a.asset.erpAssetId).filter((id) => !this.lastSeen.has(id));
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
-      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holding.some((r) => r.holds(doc[r.name]))) out.push(id);
+      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holds(this.slotsOf(doc))) out.push(id);
     }
     return out;
   }
@@ -596,7 +616,8 @@ export class Ingestor implements IngestSink {
     refused?: ReadonlyMap<number, string>,
   ): Promise<{
     outcomes: MessageOutcome[];
-    states: Map<string, AssetStateDoc>;
+    /** The rule state of each asset the batch looked at, as it stands after the batch. */
+    states: Map<string, RuleStates>;
     /** Per asset, the rules whose sub-state changed in this batch (a mask of rule bits; absent: none). */
     changed: Map<string, number>;
     deliveries: DeliveryIntent[];
@@ -641,7 +662,7 @@ export class Ingestor implements IngestSink {
     // memory. Every asset looked up is in `states`, which the caller remembers once it is processed.
     const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
 
-    const states = new Map<string, AssetStateDoc>();
+    const states = new Map<string, RuleStates>();
     const changed = new Map<string, number>();
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
@@ -668,28 +689,28 @@ export class Ingestor implements IngestSink {
         if (!rules) continue; // accepted; no rule looks at this kind of event
         const asset = assets[e] as AssetRecord;
         const id = asset.erpAssetId;
-        // Copy the cached document once per batch; the cache moves forward when the batch goes to the store.
-        let doc = states.get(id);
-        if (!doc) {
-          doc = { ...(this.cache.get(id) ?? loaded?.get(id)) };
-          states.set(id, doc);
+        // Copy the cached state once per batch; the cache moves forward when the batch goes to the store.
+        let slots = states.get(id);
+        if (!slots) {
+          slots = this.cache.get(id)?.slice() ?? this.slotsOf(loaded?.get(id));
+          states.set(id, slots);
           if (event.kind !== 'watermark') this.lastSeen.set(id, now);
         } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
         const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;
         // Index loops in this fold: it runs for every event, and an iterator here showed in allocation profiles.
         for (let r = 0; r < rules.length; r++) {
-          const { rule, bit } = rules[r] as { readonly rule: Rule; readonly bit: number };
+          const { rule, bit, slot } = rules[r] as RuleEntry;
           let result: RuleResult<unknown>;
           try {
-            result = rule.apply(doc[rule.name], event, ctx);
+            result = rule.apply(slots[slot], event, ctx);
           } catch (err) {
             // A bug in a rule: this batch's states are copies, so it is run again without this message.
             throw new MessageFailure(i, `rule "${rule.name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err);
           }
           if (result.late === true && m.redelivered !== true) (late ??= {})[rule.name] = (late[rule.name] ?? 0) + 1;
-          if (result.state !== doc[rule.name]) {
-            doc[rule.name] = result.state;
+          if (result.state !== slots[slot]) {
+            slots[slot] = result.state;
             mask |= bit;
           }
           const made = result.deliveries;
@@ -702,7 +723,7 @@ export class Ingestor implements IngestSink {
         // A watermark after which nothing is held: the asset is not idle-checked again until it reports.
         if (event.kind === 'watermark') {
           watermarked = true;
-          if (!this.holding.some((r) => r.holds(doc[r.name]))) {
+          if (!this.holds(slots)) {
             this.lastSeen.delete(id);
             this.lastNamed.delete(id);
           }
@@ -756,9 +777,22 @@ export class Ingestor implements IngestSink {
     return { events: result.events, assets };
   }
 
-  private remember(id: string, doc: AssetStateDoc): void {
+  /** A stored document's sub-states in their slots (all undefined for an asset with no stored state). */
+  private slotsOf(doc: AssetStateDoc | undefined): RuleStates {
+    // Filled, not sized: an array with holes is slower to read and to copy.
+    const slots = new Array<unknown>(this.ruleNames.length).fill(undefined);
+    if (doc) for (let i = 0; i < slots.length; i++) slots[i] = doc[this.ruleNames[i] as string];
+    return slots;
+  }
+
+  /** Some rule that holds events holds some in this state. */
+  private holds(slots: RuleStates): boolean {
+    return this.holding.some((h) => h.rule.holds(slots[h.slot]));
+  }
+
+  private remember(id: string, slots: RuleStates): void {
     this.cache.delete(id);
-    this.cache.set(id, doc);
+    this.cache.set(id, slots);
     if (this.cache.size <= this.cacheSize) return;
     // Evict the least recently used asset whose state is stored; one whose change is held only in
     // memory (or in a checkpoint still committing) stays, and a checkpoint is asked for when those
