@@ -1,7 +1,8 @@
 /**
  * The ingest log stores one row per batch: the batch's messages framed in one byte buffer. One
  * insert per batch instead of one row per message, and the buffer is transferred to the commit
- * worker rather than cloned field by field. Each message is, little-endian:
+ * worker rather than cloned field by field (and handed back for later batches once stored). Each
+ * message is, little-endian:
  *
  *   u8 kind (1 text, 0 bytes) · f64 receivedAt · u32 n + n bytes source (UTF-8)
  *   · u32 n + n bytes channel (UTF-8) · u32 n + n bytes payload (UTF-8 text, or the bytes)
@@ -36,8 +37,9 @@ export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
  * and one transferred to the commit worker is freed only by that thread's garbage collection).
  */
 const spare: ArrayBuffer[] = [];
-/** Spare buffers kept: enough for the batches one pipeline has in flight. */
-const MAX_SPARE = 8;
+let spareBytes = 0;
+/** Bytes kept in spare buffers at most: a burst of large batches does not stay in memory. */
+const SPARE_MAX_BYTES = 16 << 20;
 /** Size of a new spare buffer, unless a batch needs more (its bound is at most SCRATCH_MAX). */
 const SPARE_SIZE = 1 << 20;
 
@@ -51,14 +53,20 @@ export function encodeLogBatchReusing(messages: readonly RawMessage[]): Uint8Arr
   if (bound > SCRATCH_MAX) return encodeExactly(messages);
   let buffer = spare.pop();
   // One too small for this batch is let go: the spares grow to what batches need.
-  while (buffer !== undefined && buffer.byteLength < bound) buffer = spare.pop();
-  buffer ??= new ArrayBuffer(Math.max(bound, SPARE_SIZE));
+  while (buffer !== undefined && buffer.byteLength < bound) {
+    spareBytes -= buffer.byteLength;
+    buffer = spare.pop();
+  }
+  if (buffer === undefined) buffer = new ArrayBuffer(Math.max(bound, SPARE_SIZE));
+  else spareBytes -= buffer.byteLength;
   return new Uint8Array(buffer, 0, frameInto(Buffer.from(buffer), messages));
 }
 
 /** Gives back the buffer of a frame from {@link encodeLogBatchReusing} once it is stored: nothing may read it afterwards. */
 export function recycleLogBuffer(buffer: ArrayBuffer): void {
-  if (buffer.byteLength >= SPARE_SIZE && buffer.byteLength <= SCRATCH_MAX && spare.length < MAX_SPARE) spare.push(buffer);
+  if (buffer.byteLength < SPARE_SIZE || spareBytes + buffer.byteLength > SPARE_MAX_BYTES) return;
+  spare.push(buffer);
+  spareBytes += buffer.byteLength;
 }
 
 /** An upper bound of a frame's size, so nothing is measured twice: each string is encoded once, straight into place. */
