@@ -178,23 +178,27 @@ function declaredResetOf(sample: MaintenanceSample): MaintenanceSample | undefin
   return { t, k: 'm', ...(reset === true && h !== undefined ? { h, reset } : {}), ...(kmReset === true && km !== undefined ? { km, kmReset } : {}) };
 }
 
-/** A copy to change, without `drop` (field by field, no spread or delete: this runs per sample). */
+/**
+ * A copy to change, without `drop`. Field by field, every field present (`undefined` where
+ * absent; JSON drops those, so the stored document is the same): one object of one shape, with no
+ * spread, `delete` or property added later (this runs per sample).
+ */
 function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutable {
-  const next: Mutable = {};
-  if (s.order !== undefined) next.order = s.order;
-  if (s.releasedKinds !== undefined) next.releasedKinds = s.releasedKinds;
-  if (s.hours !== undefined) next.hours = s.hours;
-  if (s.history !== undefined) next.history = s.history;
-  if (s.km !== undefined) next.km = s.km;
-  if (s.kmHistory !== undefined) next.kmHistory = s.kmHistory;
-  if (s.thresholds !== undefined) next.thresholds = s.thresholds;
-  if (s.services !== undefined) next.services = s.services;
-  if (s.workOrders !== undefined) next.workOrders = s.workOrders;
-  if (s.meterIssue !== undefined && drop !== 'meterIssue') next.meterIssue = s.meterIssue;
-  if (s.odometerIssue !== undefined && drop !== 'odometerIssue') next.odometerIssue = s.odometerIssue;
-  if (s.calendars !== undefined) next.calendars = s.calendars;
-  if (s.alerts !== undefined) next.alerts = s.alerts;
-  return next;
+  return {
+    order: s.order,
+    releasedKinds: s.releasedKinds,
+    hours: s.hours,
+    history: s.history,
+    km: s.km,
+    kmHistory: s.kmHistory,
+    thresholds: s.thresholds,
+    services: s.services,
+    workOrders: s.workOrders,
+    meterIssue: drop === 'meterIssue' ? undefined : s.meterIssue,
+    odometerIssue: drop === 'odometerIssue' ? undefined : s.odometerIssue,
+    calendars: s.calendars,
+    alerts: s.alerts,
+  };
 }
 
 /**
