@@ -21,7 +21,7 @@ import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.j
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
-import { lateResult, type RuleContext, type RuleResult } from '../rule.js';
+import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
@@ -292,7 +292,8 @@ function processSamples(
   options: MaintenanceOptions,
 ): RuleResult<MaintenanceState> {
   let s: Mutable = start;
-  const deliveries: DeliveryIntent[] = [];
+  const deliveries = collected;
+  deliveries.length = 0;
   for (const sample of samples) {
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
     else if (sample.k === 'a') s = onAlert(s, sample, a, ctx, options, deliveries);
@@ -301,8 +302,15 @@ function processSamples(
       if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, sample.kmReset === true, a.kmServices, ctx, options, deliveries);
     }
   }
-  return { state: s, deliveries };
+  // Most samples deliver nothing: then no array at all (a copy only when there are deliveries).
+  return { state: s, deliveries: deliveries.length === 0 ? NO_DELIVERIES : deliveries.splice(0) };
 }
+
+/**
+ * The deliveries of the {@link processSamples} call at hand (it never re-enters, and empties this
+ * at its start and end): one array reused rather than a fresh one per sample.
+ */
+const collected: DeliveryIntent[] = [];
 
 function onSensor(
   s: Mutable,
