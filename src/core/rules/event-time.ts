@@ -97,7 +97,8 @@ export function admit<T extends Timed>(state: ReorderState<T> | undefined, item:
     while (n < i && (pending[n] as T).t <= watermark) n++;
     const rest = insertAfterRelease(pending, n, i, item);
     if (n === 0) return { state: reorderState(s.released, newest, rest, keepLast ? s.last : undefined), released: NOTHING, late: false, duplicate: false };
-    const released = pending.slice(0, n);
+    // All of them (an asset reporting again after a pause): the old buffer itself, never mutated.
+    const released = n === pending.length ? pending : pending.slice(0, n);
     return { state: reorderState((pending[n - 1] as T).t, newest, rest, keepLast ? newestOf(released) : undefined), released, late: false, duplicate: false };
   }
   // The new item is released too (a lateness of 0, or an item behind the watermark), with everything before it.
