@@ -16,20 +16,8 @@ const HEADER = 1 + 8 + 4 * 3;
 /** UTF-8 takes at most 3 bytes per UTF-16 code unit. */
 const MAX_UTF8_PER_UNIT = 3;
 
-/** Batches up to this bound are framed in a reused buffer; larger ones get a buffer of their own. */
-const SCRATCH_MAX = 8 << 20;
-let scratch = Buffer.alloc(1 << 20);
-
-/** The messages framed in one buffer with its own ArrayBuffer (transferable to a worker), exactly as long as the frame. */
-export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
-  const bound = frameBound(messages);
-  if (bound <= SCRATCH_MAX) {
-    if (scratch.length < bound) scratch = Buffer.alloc(Math.min(SCRATCH_MAX, Math.max(bound, scratch.length * 2)));
-    const used = frameInto(scratch, messages);
-    return new Uint8Array(scratch.buffer.slice(scratch.byteOffset, scratch.byteOffset + used));
-  }
-  return encodeExactly(messages);
-}
+/** Batches up to this bound are framed in buffers kept for reuse; larger ones get a buffer of their own, of their exact size. */
+const REUSED_MAX = 8 << 20;
 
 /**
  * Buffers whose frames have been stored, kept for the next batches: each batch framed in fresh
@@ -40,17 +28,18 @@ const spare: ArrayBuffer[] = [];
 let spareBytes = 0;
 /** Bytes kept in spare buffers at most: a burst of large batches does not stay in memory. */
 const SPARE_MAX_BYTES = 16 << 20;
-/** Size of a new spare buffer, unless a batch needs more (its bound is at most SCRATCH_MAX). */
+/** Size of a new spare buffer, unless a batch needs more (its bound is at most REUSED_MAX). */
 const SPARE_SIZE = 1 << 20;
 
 /**
  * The messages framed at the start of a buffer given back earlier with {@link recycleLogBuffer}
- * (a new one when none is large enough): a view of the frame, whose ArrayBuffer belongs to this
- * batch alone until it is given back, so it can be transferred to the commit worker.
+ * (a new one when none is large enough; a batch over `REUSED_MAX` gets one of its exact size): a
+ * view of the frame, whose ArrayBuffer belongs to this batch alone until it is given back, so it
+ * can be transferred to the commit worker.
  */
-export function encodeLogBatchReusing(messages: readonly RawMessage[]): Uint8Array {
+export function encodeLogBatch(messages: readonly RawMessage[]): Uint8Array {
   const bound = frameBound(messages);
-  if (bound > SCRATCH_MAX) return encodeExactly(messages);
+  if (bound > REUSED_MAX) return encodeExactly(messages);
   let buffer = spare.pop();
   // One too small for this batch is let go: the spares grow to what batches need.
   while (buffer !== undefined && buffer.byteLength < bound) {
@@ -62,7 +51,7 @@ export function encodeLogBatchReusing(messages: readonly RawMessage[]): Uint8Arr
   return new Uint8Array(buffer, 0, frameInto(Buffer.from(buffer), messages));
 }
 
-/** Gives back the buffer of a frame from {@link encodeLogBatchReusing} once it is stored: nothing may read it afterwards. */
+/** Gives back the buffer of a frame from {@link encodeLogBatch} once it is stored: nothing may read it afterwards. */
 export function recycleLogBuffer(buffer: ArrayBuffer): void {
   if (buffer.byteLength < SPARE_SIZE || spareBytes + buffer.byteLength > SPARE_MAX_BYTES) return;
   spare.push(buffer);

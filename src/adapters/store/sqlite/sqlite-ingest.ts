@@ -8,7 +8,7 @@
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import type { IngestCommit } from '../../../ports/store.js';
-import { encodeLogBatchReusing } from './log-frame.js';
+import { encodeLogBatch } from './log-frame.js';
 
 export type IngestStatements = ReturnType<typeof prepareIngestStatements>;
 
@@ -100,7 +100,7 @@ export function prepareCommit(commit: IngestCommit): PreparedCommit {
     // when claimed (deterministically, from the same fields), so coalesced-away values cost no hashing.
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '', d.sequence ?? '');
   }
-  const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatchReusing(commit.log.messages) } : undefined;
+  const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, replayed: commit.replayed ?? [] };
 }
 
