@@ -74,13 +74,12 @@ export function completedBaseline(rule: ServiceIntervalRule, current: ServiceSta
 }
 
 /**
- * A schedule built field by field, not as `{ ...s, firedDue }`: reads of `base` and `firedDue` on
- * schedules made by that spread missed their inline cache on every reading (`--log-ic`, Node 20),
- * once per interval and meter reading. Absent fields stay absent.
+ * A schedule of one shape, every field present (`undefined` where absent; JSON drops those), not
+ * `{ ...s, firedDue }`: reads of `base` and `firedDue` on schedules made by that spread missed their
+ * inline cache on every reading (`--log-ic`, Node 20), once per interval and meter reading.
  */
 function serviceState(base: number, baseAt: number | undefined, firedDue: number | undefined): ServiceState {
-  if (baseAt === undefined) return firedDue === undefined ? { base } : { base, firedDue };
-  return firedDue === undefined ? { base, baseAt } : { base, baseAt, firedDue };
+  return { base, baseAt, firedDue };
 }
 
 /** A meter reading rounded to 2 decimals, as text without trailing zeros (stable in business keys). */
