@@ -192,7 +192,7 @@ export interface Store {
   recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number>;
   outboxStats(now: number): Promise<DestinationStats[]>;
   getDelivery(id: number): Promise<OutboxItem | undefined>;
-  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]>;
+  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]>;
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
   /**

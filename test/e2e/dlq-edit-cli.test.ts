@@ -180,3 +180,28 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     expect(new Set(await deadListed(path))).toEqual(new Set([ids.erp, ids.crm]));
   });
 });
+
+describe('assetbridge dlq discard of inventory counts', () => {
+  it('says which discarded dead letters were inventory counts, whose change the next inventory run sends again', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const ids: number[] = [];
+    try {
+      const count = (sku: string) => ({ destination: 'erp', operation: 'inventory.count', kind: 'fact' as const, businessKey: `WH-1|${sku}|r1`, sequence: `WH-1|${sku}`, erpAssetId: sku, eventTime: 1, payload: { location: 'WH-1', sku, countedQuantity: 4, delta: 4 } });
+      const order = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|t|1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 'x' } };
+      await store.commitIngest({ states: [], deliveries: [count('PAL'), count('DRUM'), order], quarantine: [], accepted: 3 });
+      for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
+        await store.completeAttempts([{ id: d.id, result: 'dead', error: '400' }], [], Date.now());
+        ids.push(d.id);
+      }
+    } finally {
+      await store.close();
+    }
+    expect(ids).toHaveLength(3);
+    const one = await runCli(['dlq', 'discard', String(ids[0]), '-c', path]);
+    expect(one.stderr).toBe('');
+    expect(one.stdout).toBe('discarded 1 dead letter(s)\n1 of them inventory count(s): the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n');
+    const rest = await runCli(['dlq', 'discard', '--all', '-c', path]);
+    expect(rest.stdout).toBe('discarded 2 dead letter(s)\n1 of them inventory count(s): the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n');
+  });
+});

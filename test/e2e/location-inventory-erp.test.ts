@@ -9,7 +9,7 @@ import { createApp, type App } from '../../src/app.js';
 import { compileConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import type { TaskContext } from '../../src/ports/task.js';
-import { runInventorySync, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
+import { inventoryReport, runInventorySync, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
 import { inventorySyncOptionsOf } from '../../src/engine/tasks/index.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { tempStorePath } from '../helpers/temp-store.js';
@@ -207,4 +207,35 @@ describe('inventory counts through faults', () => {
       for (const c of cleanup.splice(0).reverse()) await c();
     }
   }, 60_000);
+
+  it('a count given up with dlq discard is sent again by the next run: the deltas the ERP applied add up to the count', async () => {
+    const { app, erp } = await setup({ rules: inventoryRules, assets: ITEMS });
+    const deltas = (location: string, sku: string) => erp.state().inventoryCounts.filter((c) => c.location === location && c.sku === sku).reduce((n, c) => n + (c.delta ?? 0), 0);
+    // Four pallets at WH-1; the ERP refuses the count (a 400: dead at once), and the operator gives up on it.
+    expect((await app.ingestor.submit(ITEMS.slice(0, 4).map((item, k) => position(item.identifiers[0]!.value, k + 1, 50, 'WH-1')))).accepted).toBe(4);
+    const refuse = erp.faults.add({ kind: 'error', status: 400, probability: 1, path: '/inventory/counts' });
+    await inventoryRun(app);
+    await waitFor(async () => (await app.store.listDeliveries({ status: 'dead' })).length === 1, 'count dead');
+    erp.faults.clear(refuse);
+    const [dead] = await app.store.listDeliveries({ status: 'dead' });
+    expect(dead?.payload).toMatchObject({ location: 'WH-1', sku: 'PAL', countedQuantity: 4, delta: 4 });
+    expect(await app.store.discardDead([dead!.id], Date.now())).toBe(1);
+    // One pallet leaves for WH-2 meanwhile; `inventory counts` already shows what the next run sends.
+    expect((await app.ingestor.submit([position('p0', 10, 50, 'WH-2')])).accepted).toBe(1);
+    const report = await inventoryReport(app.store, inventoryOptions(app), Date.now());
+    expect(report.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.sentQuantity, c.change])).toEqual([
+      ['WH-1', 3, 0, 3],
+      ['WH-2', 1, 0, 1],
+    ]);
+    await inventoryRun(app);
+    await drained(app);
+    expect(deltas('WH-1', 'PAL')).toBe(3);
+    expect(deltas('WH-2', 'PAL')).toBe(1);
+    expect(erp.state().inventory['WH-1|PAL']?.quantity).toBe(3);
+    // Given back once: a later run with nothing new sends nothing.
+    const before = erp.state().inventoryCounts.length;
+    await inventoryRun(app);
+    await drained(app);
+    expect(erp.state().inventoryCounts.length).toBe(before);
+  }, 30_000);
 });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
+import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
 
@@ -132,16 +133,19 @@ export function registerDlqCommand(program: Command): void {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       checkAllOf(opts);
       await withContext(opts.config, async ({ config, store }) => {
-        if (opts.destination !== undefined) {
-          const dead = await deadIds(store, opts.destination);
-          if (!dead.length) checkDestination(config, opts.destination);
-          return void process.stdout.write(`discarded ${await store.discardDead(dead, Date.now())} dead letter(s)\n`);
+        // Inventory counts given up are owed again: the inventory run sends their change anew.
+        const counts = (rows: readonly (OutboxItem | undefined)[]) => rows.filter((d) => d?.status === 'dead' && d.operation === INVENTORY_COUNT).length;
+        const discarded = (n: number, inventory: number) =>
+          process.stdout.write(`discarded ${n} dead letter(s)\n${inventory ? `${inventory} of them inventory count(s): the next inventory run sends their change again (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        if (opts.destination !== undefined || opts.all) {
+          const dead = await store.listDeliveries({ status: 'dead', ...(opts.destination !== undefined ? { destination: opts.destination } : {}), limit: Number.MAX_SAFE_INTEGER });
+          if (opts.destination !== undefined && !dead.length) checkDestination(config, opts.destination);
+          const n = await store.discardDead(opts.destination !== undefined ? dead.map((d) => d.id).reverse() : 'all', Date.now());
+          return discarded(n, counts(dead));
         }
-        if (opts.all) return void process.stdout.write(`discarded ${await store.discardDead('all', Date.now())} dead letter(s)\n`);
         const asked = [...new Set(parseIds(ids, 'delivery'))];
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
-        const n = await store.discardDead(asked, Date.now());
-        process.stdout.write(`discarded ${n} dead letter(s)\n`);
+        discarded(await store.discardDead(asked, Date.now()), counts(before));
         notDead(asked.filter((_, i) => before[i]?.status !== 'dead'));
       }, { existingStore: true });
     }),

@@ -14,8 +14,11 @@ import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
 import {
   EMPTY_SENT,
+  INVENTORY_COUNT,
   compareCounts,
   countInventory,
+  discardedCountsOf,
+  giveBackDiscarded,
   planInventoryCounts,
   standingOf,
   type CountComparison,
@@ -47,6 +50,8 @@ export interface InventoryRunSummary {
   readonly items: number;
   /** Deliveries committed in this run, per destination (including recovered write-ahead ones). */
   readonly deliveries: Readonly<Record<string, number>>;
+  /** Counts discarded since the last run whose change this run gave back to be sent again, per destination. */
+  readonly givenBack: Readonly<Record<string, number>>;
 }
 
 export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
@@ -103,6 +108,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const counts = countInventory(items, now, options);
   const records = await sentRecords(ctx.store);
   const committed: Record<string, number> = {};
+  const givenBack: Record<string, number> = {};
   for (const destination of destinationsOf(counts, records)) {
     const key = `sent:${destination}`;
     let sent = records.get(destination) ?? EMPTY_SENT;
@@ -112,21 +118,29 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       // committing them: commit them again; those already in the outbox are dropped as duplicates.
       await ctx.commit(sent.pending);
       n += sent.pending.length;
-      sent = { cells: sent.cells };
+      sent = { cells: sent.cells, ...(sent.repaired ? { repaired: sent.repaired } : {}) };
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(sent));
     }
-    const plan = planInventoryCounts(destination, counts.get(destination) ?? new Map(), sent, mode, now);
+    // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
+    const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination));
+    if (back.given.length) givenBack[destination] = back.given.length;
+    const plan = planInventoryCounts(destination, counts.get(destination) ?? new Map(), back.sent, mode, now);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
-      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ cells: plan.next.cells, pending: plan.deliveries } satisfies SentCounts));
+      await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ ...plan.next, pending: plan.deliveries } satisfies SentCounts));
       await ctx.commit(plan.deliveries);
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(plan.next));
       n += plan.deliveries.length;
-    }
+    } else if (back.sent !== sent) await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(plan.next));
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
-  return { mode, items: items.length, deliveries: committed };
+  return { mode, items: items.length, deliveries: committed, givenBack };
+}
+
+/** Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}). */
+async function discardedCounts(store: Store, destination: string): Promise<ReturnType<typeof discardedCountsOf>> {
+  return discardedCountsOf(await store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
 }
 
 /** What each destination was last sent (the `sent:<destination>` records). */
@@ -164,7 +178,12 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   for (const item of items) standing[standingOf(item, now, options)]++;
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);
-  const out = destinationsOf(counts, records).map((destination) => ({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), records.get(destination) ?? EMPTY_SENT) }));
+  const out: { destination: string; cells: CountComparison[] }[] = [];
+  for (const destination of destinationsOf(counts, records)) {
+    // As the next run will see it: with the change of counts discarded since given back.
+    const sent = giveBackDiscarded(records.get(destination) ?? EMPTY_SENT, await discardedCounts(store, destination)).sent;
+    out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent) });
+  }
   const snap = await snapshotState(store);
   const from = snap.lastFullAt ?? now;
   return {

@@ -224,14 +224,14 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + 5 * MIN };
     const first = await runInventorySync(context(store, clock), options);
-    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 } });
+    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {} });
     const sent = await pending(store, 'inventory.count');
     expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
       ['erp', 'WH-A|SKU-1|r1', 2, 2],
       ['wms', 'WH-B|SKU-2|r1', 10, 10],
     ]);
     clock.t += MIN;
-    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 } });
+    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {} });
     // P-2 moves; P-1 goes stale.
     await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
     clock.t = T0 + 65 * MIN;
@@ -275,7 +275,7 @@ describe('inventory sync task', () => {
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBe(clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock), options);
-    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 } });
+    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {} });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
       ['WH-A|S|r1', 1, true],
       ['WH-A|S|r2', 0, true],

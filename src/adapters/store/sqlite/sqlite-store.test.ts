@@ -40,6 +40,14 @@ describe('SqliteStore outbox', () => {
     expect(pending[0]).toMatchObject({ eventTime: 300, payload: { warehouseLocation: 'C' } });
   });
 
+  it('lists deliveries by operation', async () => {
+    const s = open();
+    await commit(s, [loc(100, 'A'), wo('W1'), wo('W2')]);
+    expect((await s.listDeliveries({ operation: 'workorder.create' })).map((d) => d.businessKey).sort()).toEqual(['W1', 'W2']);
+    expect((await s.listDeliveries({ operation: 'location.update', status: 'pending' })).map((d) => d.businessKey)).toEqual(['A1']);
+    expect(await s.listDeliveries({ operation: 'usage.post' })).toEqual([]);
+  });
+
   it('at one event time the value enqueued later wins, as an ingest batch keeps it: one commit, a commit each, or coalesced first', async () => {
     const zones = async (s: SqliteStore) => (await s.listDeliveries({ status: 'pending' })).filter((d) => d.businessKey === 'A1').map((d) => d.payload.warehouseLocation);
     const [a, b] = [loc(100, 'A'), loc(100, 'B')];

@@ -642,10 +642,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(row ? toItem(row) : undefined);
   }
 
-  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; limit?: number }): Promise<OutboxItem[]> {
+  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]> {
     const { where, args } = whereOf([
       ['status = ?', filter.status],
       ['destination = ?', filter.destination],
+      ['operation = ?', filter.operation],
     ]);
     const sql = `SELECT * FROM outbox ${where} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 100) as OutboxRow[];

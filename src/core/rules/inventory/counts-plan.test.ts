@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EMPTY_SENT, cellKey, planInventoryCounts, type CountCell, type SentCounts } from './counts.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import { EMPTY_SENT, cellKey, discardedCountsOf, giveBackDiscarded, planInventoryCounts, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -67,5 +68,72 @@ describe('inventory count plans', () => {
     expect(a1?.sequence).toBeDefined();
     expect(a1?.sequence).not.toBe(b1?.sequence);
     expect(second.deliveries.map((d) => [d.businessKey, d.sequence])).toEqual([['A%7CB|C|r2', a1?.sequence]]);
+  });
+
+  it('property: counts given up with dlq discard are given back once, so an ERP that takes deltas and one that takes totals both end at the count', () => {
+    const loc = fc.constantFrom('WH-A', 'A|B', 'A%7C');
+    const sku = fc.constantFrom('S1', 'B|S1');
+    const round = fc.tuple(fc.array(fc.tuple(loc, sku, fc.integer({ min: 1, max: 40 })), { maxLength: 6 }), fc.boolean(), fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), fc.boolean());
+    fc.assert(
+      fc.property(fc.array(round, { minLength: 1, maxLength: 10 }), (rounds) => {
+        let sent: SentCounts = EMPTY_SENT;
+        const outbox: { id: number; delivery: DeliveryIntent; discarded: boolean }[] = [];
+        let ids = 0;
+        const deltaErp = new Map<string, number>();
+        const totalErp = new Map<string, number>();
+        const apply = (d: DeliveryIntent) => {
+          const k = cellKey(d.payload.location as string, d.payload.sku as string);
+          deltaErp.set(k, (deltaErp.get(k) ?? 0) + (d.payload.delta as number));
+          totalErp.set(k, d.payload.countedQuantity as number); // revisions of a cell arrive in order
+        };
+        const listed = () => discardedCountsOf(outbox.filter((o) => o.discarded).map((o) => ({ id: o.id, operation: o.delivery.operation, ...(o.delivery.sequence !== undefined ? { sequence: o.delivery.sequence } : {}), payload: o.delivery.payload })));
+        const run = (current: Map<string, CountCell>, full: boolean, discard: readonly boolean[]) => {
+          sent = giveBackDiscarded(sent, listed()).sent;
+          // Given back once: the same listing again changes nothing.
+          expect(giveBackDiscarded(sent, listed()).sent).toBe(sent);
+          const plan = planInventoryCounts('erp', current, sent, full ? 'full' : 'changes', 0);
+          plan.deliveries.forEach((delivery, i) => {
+            const discarded = discard[i % discard.length] === true;
+            outbox.push({ id: ++ids, delivery, discarded });
+            if (!discarded) apply(delivery);
+          });
+          sent = plan.next;
+        };
+        let current = new Map<string, CountCell>();
+        for (const [entries, full, discard, retention] of rounds) {
+          current = cellsOf(entries);
+          run(current, full, discard);
+          // Retention deletes the oldest discarded row once it was given back: nothing is given twice.
+          const oldest = outbox.findIndex((o) => o.discarded && sent.repaired?.includes(o.id));
+          if (retention && oldest >= 0) outbox.splice(oldest, 1);
+        }
+        // A run in which nothing is discarded: every cell is right in both kinds of ERP.
+        run(current, false, [false]);
+        for (const k of new Set([...deltaErp.keys(), ...current.keys()])) {
+          const want = current.get(k)?.quantity ?? 0;
+          expect(deltaErp.get(k) ?? 0, `delta ERP ${k}`).toBe(want);
+          expect(totalErp.get(k) ?? 0, `total ERP ${k}`).toBe(want);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('a discarded count gives its change back to its cell, read from its sequence (an edited payload keeps it), once', () => {
+    const first = planInventoryCounts('erp', cellsOf([['A|B', 'S%1', 5]]), EMPTY_SENT, 'changes', 0);
+    const d = first.deliveries[0] as DeliveryIntent;
+    const row = { id: 7, operation: d.operation, sequence: d.sequence as string, payload: { ...d.payload, location: 'EDITED' } };
+    expect(discardedCountsOf([row, { id: 8, operation: 'location.update', payload: {} }])).toEqual([{ id: 7, location: 'A|B', sku: 'S%1', delta: 5 }]);
+    const back = giveBackDiscarded(first.next, discardedCountsOf([row]));
+    expect(back.given.map((g) => g.id)).toEqual([7]);
+    expect(back.sent.repaired).toEqual([7]);
+    expect(back.sent.cells[cellKey('A|B', 'S%1')]).toEqual({ quantity: 0, revision: 1 });
+    // The next plan sends the change again, as a new revision.
+    const again = planInventoryCounts('erp', cellsOf([['A|B', 'S%1', 5]]), back.sent, 'changes', 1);
+    expect(again.deliveries.map((x) => [x.businessKey, x.payload.delta, x.payload.countedQuantity])).toEqual([['A%7CB|S%251|r2', 5, 5]]);
+    expect(again.next.repaired).toEqual([7]);
+    // Listed once more: nothing; no longer listed (retention): forgotten.
+    expect(giveBackDiscarded(again.next, discardedCountsOf([row])).sent).toBe(again.next);
+    expect(giveBackDiscarded(again.next, []).sent).toEqual({ cells: again.next.cells });
   });
 });

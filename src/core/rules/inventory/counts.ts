@@ -93,9 +93,73 @@ export interface SentCounts {
    * them again (the outbox drops the ones already there) before planning anything new.
    */
   readonly pending?: readonly DeliveryIntent[];
+  /**
+   * Ids of the discarded counts whose change was given back to their cell (see
+   * {@link giveBackDiscarded}), so it is given back once. Ids leave once the outbox no longer
+   * lists them as discarded (retention).
+   */
+  readonly repaired?: readonly number[];
 }
 
 export const EMPTY_SENT: SentCounts = { cells: {} };
+
+/** A count given up with `dlq discard`: it never reached the ERP. */
+export interface DiscardedCount {
+  /** Outbox id. */
+  readonly id: number;
+  /** The count's cell, from its sequence (which a payload edit does not change). */
+  readonly location: string;
+  readonly sku: string;
+  /** The change it carried. */
+  readonly delta: number;
+}
+
+/** A location or SKU back from {@link keyPart}. */
+const unkeyPart = (text: string): string => text.replace(/%7C|%25/g, (c) => (c === '%25' ? '%' : '|'));
+
+/**
+ * The discarded `inventory.count` deliveries among `items` (an outbox listing), with the cell and
+ * change each carried; rows that are not counts, or whose payload holds no numeric delta, are left out.
+ */
+export function discardedCountsOf(items: readonly { readonly id: number; readonly operation: string; readonly sequence?: string; readonly payload: unknown }[]): DiscardedCount[] {
+  const out: DiscardedCount[] = [];
+  for (const item of items) {
+    if (item.operation !== INVENTORY_COUNT || item.sequence === undefined) continue;
+    const parts = item.sequence.split('|');
+    const delta = (item.payload as { delta?: unknown } | null)?.delta;
+    if (parts.length !== 2 || typeof delta !== 'number' || !Number.isFinite(delta)) continue;
+    out.push({ id: item.id, location: unkeyPart(parts[0] as string), sku: unkeyPart(parts[1] as string), delta });
+  }
+  return out;
+}
+
+/**
+ * The sent record with the change of each newly discarded count given back: what a destination
+ * holds is then taken as the total last sent minus that change, so the next run sends it again
+ * (an ERP that takes deltas gets what it missed; one that takes totals gets the current total once
+ * more). `discarded` must list every discarded count of the destination the outbox still holds:
+ * ids remembered as repaired and no longer listed are forgotten. Returns the record unchanged
+ * (the same object) when nothing is new.
+ */
+export function giveBackDiscarded(sent: SentCounts, discarded: readonly DiscardedCount[]): { sent: SentCounts; given: DiscardedCount[] } {
+  const done = new Set(sent.repaired ?? []);
+  const fresh = discarded.filter((d) => !done.has(d.id));
+  const listed = new Set(discarded.map((d) => d.id));
+  const kept = (sent.repaired ?? []).filter((id) => listed.has(id));
+  if (fresh.length === 0 && kept.length === (sent.repaired?.length ?? 0)) return { sent, given: [] };
+  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  const given: DiscardedCount[] = [];
+  for (const d of fresh) {
+    const key = cellKey(d.location, d.sku);
+    const cell = cells[key];
+    // A cell the record no longer has (it was reset) owes nothing; a zero change gives nothing back.
+    if (cell === undefined || d.delta === 0) continue;
+    cells[key] = { quantity: cell.quantity - d.delta, revision: cell.revision };
+    given.push(d);
+  }
+  const repaired = [...kept, ...fresh.map((d) => d.id)].sort((a, b) => a - b);
+  return { sent: { cells, ...(sent.pending ? { pending: sent.pending } : {}), ...(repaired.length ? { repaired } : {}) }, given };
+}
 
 export interface PlannedCounts {
   readonly deliveries: DeliveryIntent[];
@@ -153,7 +217,7 @@ export function planInventoryCounts(
     });
   }
   // Cells stay even at zero: their revision must only move forward, or a key would repeat.
-  return { deliveries, next: { cells } };
+  return { deliveries, next: { cells, ...(sent.repaired?.length ? { repaired: sent.repaired } : {}) } };
 }
 
 /** One (location, SKU) as counted now, beside what its destination was last sent. */
