@@ -67,6 +67,11 @@ export interface ErpSimulatorOptions {
   readonly now?: () => number;
   /** Largest request body. @default 1048576 */
   readonly bodyLimitBytes?: number;
+  /**
+   * `false` answers a work-order create with 201 and its `Location` only, no body, as ERPs do that
+   * return only where the record is (OData's `Prefer: return=minimal`). @default true
+   */
+  readonly createdBody?: boolean;
 }
 
 export interface ErpSimCounters {
@@ -281,6 +286,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       response = { status: 400, body: errorBody('BadRequest', (err as Error).message) };
     }
     if (response.status >= 400 && response.status < 500) counters.rejected++;
+    if (options.createdBody === false && response.status === 201 && response.headers?.Location !== undefined) return { status: 201, headers: response.headers };
     return response;
   }
 

@@ -31,6 +31,7 @@ const program = new Command('erp-rest-sim')
   .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
   .option('--max-batch-size <n>', 'largest $batch accepted', positiveInt('--max-batch-size'), 50)
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
+  .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
   .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/token (see simulators/erp-rest/README.md).');
 
 program.parse();
@@ -49,6 +50,7 @@ const opts = program.opts<{
   webhookSecret?: string;
   maxBatchSize: number;
   seed: number;
+  createdBody: boolean;
 }>();
 
 if (opts.rateWindow !== 'fixed' && opts.rateWindow !== 'sliding') {
@@ -69,6 +71,7 @@ const options: ErpSimulatorOptions = {
   ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
   maxBatchSize: opts.maxBatchSize,
   seed: opts.seed,
+  createdBody: opts.createdBody,
 };
 
 try {

@@ -90,6 +90,16 @@ describe('each operation against the simulator', () => {
     expect(result?.ok && (result.response as { id: string }).id).toBe(created?.id);
   });
 
+  it('workorder.create answered with 201 and only a Location (no body): the id is read from it, one by one and in a batch', async () => {
+    const s = await sim({ createdBody: false });
+    const [one] = await connectorFor(s).send([workOrder('EQ-2')], ctx);
+    const [batched] = await connectorFor(s, { batch: { maxSize: 10 } }).send([workOrder('EQ-3')], ctx);
+    const [a, b] = s.state().workOrders;
+    expect(one?.ok && one.response).toEqual({ id: a?.id, location: `/api/v1/work-orders/${a?.id}` });
+    expect(batched?.ok && batched.response).toEqual({ id: b?.id, location: `/api/v1/work-orders/${b?.id}` });
+    expect(one?.exchange).not.toHaveProperty('responseBody');
+  });
+
   it('meter.record, inventory.count and usage.post land as documents', async () => {
     const s = await sim();
     const results = await connectorFor(s).send([meter('EQ-3', 1234.5), inventory(41), usage('EQ-3')], ctx);

@@ -37,6 +37,7 @@ import {
   planRequest,
   toWorkOrderUpdate,
   whyPassedOver,
+  withCreatedId,
   withQuery,
   withWorkOrderFields,
   workOrderChangedAt,
@@ -194,7 +195,8 @@ export class RestConnector implements ErpConnector {
       idempotencyKey: item.idempotencyKey,
     });
     if (!outcome.ok) return failed(item, outcome.error, outcome.exchange);
-    return { id: item.id, ok: true, exchange: outcome.exchange, ...(outcome.body !== undefined ? { response: outcome.body } : {}) };
+    const response = withCreatedId(outcome.body, outcome.headers.get('location') ?? outcome.headers.get('odata-entityid'));
+    return { id: item.id, ok: true, exchange: outcome.exchange, ...(response !== undefined ? { response } : {}) };
   }
 
   /**
@@ -282,7 +284,8 @@ export class RestConnector implements ErpConnector {
         (t) => http.redactor.text(t),
       );
       if (error) return failed(item, error, exchange);
-      return { id: item.id, ok: true, exchange, ...(sub.body !== undefined ? { response: sub.body } : {}) };
+      const response = withCreatedId(sub.body, headerValue(sub.headers, 'location') ?? headerValue(sub.headers, 'odata-entityid'));
+      return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
     });
   }
 }

@@ -10,6 +10,7 @@ import {
   parseWorkOrderWebhook,
   planRequest,
   toWorkOrderUpdate,
+  withCreatedId,
   withQuery,
   workOrderChangedAt,
 } from './rest-mapping.js';
@@ -82,6 +83,29 @@ describe('paths', () => {
   it('appends queries to paths with or without one', () => {
     expect(withQuery('/a', { x: 'a|b' })).toBe('/a?x=a%7Cb');
     expect(withQuery('/a?v=1', { x: '1' })).toBe('/a?v=1&x=1');
+  });
+});
+
+describe('created ids from Location', () => {
+  it('takes the id from the last path segment or the OData key when the body has none', () => {
+    expect(withCreatedId(undefined, 'https://erp.example/api/v1/work-orders/WO-7')).toEqual({ id: 'WO-7', location: 'https://erp.example/api/v1/work-orders/WO-7' });
+    expect(withCreatedId(undefined, "/sap/opu/odata/MaintenanceOrder('4000123')")).toMatchObject({ id: '4000123' });
+    expect(withCreatedId(undefined, "/odata/Orders('O''Brien')")).toMatchObject({ id: "O'Brien" });
+    expect(withCreatedId(undefined, '/data/msdyn_workorders(6f1b2c3d-0000-0000-0000-000000000001)')).toMatchObject({ id: '6f1b2c3d-0000-0000-0000-000000000001' });
+    expect(withCreatedId(undefined, "/odata/Lines(Order='1',Line='2')")).toMatchObject({ id: "Order='1',Line='2'" });
+    expect(withCreatedId(undefined, '/api/v1/work-orders/WO%2F7/')).toMatchObject({ id: 'WO/7' });
+    // A body without an id keeps its fields; a text body is kept as text.
+    expect(withCreatedId({ status: 'open' }, '/wo/9')).toEqual({ status: 'open', id: '9', location: '/wo/9' });
+    expect(withCreatedId('Created', '/wo/9')).toEqual({ text: 'Created', id: '9', location: '/wo/9' });
+  });
+
+  it('leaves an answer alone that has an id, or comes without a Location', () => {
+    const body = { id: 'WO-1', status: 'open' };
+    expect(withCreatedId(body, '/wo/2')).toBe(body);
+    expect(withCreatedId(body, null)).toBe(body);
+    expect(withCreatedId(undefined, undefined)).toBeUndefined();
+    expect(withCreatedId(undefined, '  ')).toBeUndefined();
+    expect(withCreatedId(undefined, '/')).toEqual({ location: '/' });
   });
 });
 

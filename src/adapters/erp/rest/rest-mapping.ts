@@ -382,3 +382,42 @@ export function headerValue(headers: Readonly<Record<string, string>> | undefine
   for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === lower) return String(v);
   return undefined;
 }
+
+/**
+ * A write's answer with the created record's id taken from its `Location` (or OData's
+ * `OData-EntityId`) header when the body does not carry one: an ERP that answers a create with
+ * 201 or 204 and only where the record is (OData's `Prefer: return=minimal`). The id is the URL's
+ * last path segment, or the key inside it (`MaintenanceOrder('4000123')` → `4000123`); a body that
+ * is not a JSON object is kept as `text`. Anything else is returned as it came.
+ */
+export function withCreatedId(body: unknown, location: string | null | undefined): unknown {
+  if (location === null || location === undefined || location.trim() === '') return body;
+  const object = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : undefined;
+  if (object?.id !== undefined) return body;
+  const id = idFromLocation(location);
+  const rest = object ?? (typeof body === 'string' && body !== '' ? { text: body } : {});
+  return { ...rest, ...(id !== undefined ? { id } : {}), location };
+}
+
+function idFromLocation(location: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(location, 'http://erp.invalid').pathname;
+  } catch {
+    return undefined;
+  }
+  const last = path.split('/').filter((s) => s !== '').pop();
+  if (last === undefined) return undefined;
+  let segment: string;
+  try {
+    segment = decodeURIComponent(last);
+  } catch {
+    segment = last;
+  }
+  // An OData entity key: `Set('key')`, `Set(42)`; a compound key (`A='1',B='2'`) is kept whole.
+  const key = /^[^(]*\((.*)\)$/.exec(segment)?.[1];
+  if (key === undefined) return segment;
+  const quoted = /^'(.*)'$/.exec(key);
+  return quoted ? (quoted[1] as string).replace(/''/g, "'") : key || undefined;
+}
+
