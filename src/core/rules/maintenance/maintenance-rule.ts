@@ -25,7 +25,7 @@ import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '..
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
-import { matchesFilter, type AlertRule, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
+import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -93,32 +93,56 @@ interface Applicable {
   readonly sensors: readonly string[];
   /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
   readonly sensorOf: readonly number[];
-  /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state). */
+  /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state; shared by the assets that share this). */
   readonly read: (CompactValues[string] | undefined)[];
+}
+
+/** The rules of `options` that apply to `asset`, as the sample processing reads them. */
+function applicableOf(options: MaintenanceOptions, asset: AssetRecord): Applicable {
+  const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
+  const sensors = [...new Set(thresholds.map((r) => r.sensor))];
+  const services = options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo));
+  const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
+  const hoursServices = services.filter((r) => r.meter === 'hours');
+  const kmServices = services.filter((r) => r.meter === 'km');
+  return {
+    thresholds,
+    alerts: (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo)),
+    services: hoursServices,
+    kmServices,
+    trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
+    trackKm: kmServices.length > 0 || calendarMeters.includes('km'),
+    sensors,
+    sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
+    read: sensors.map(() => undefined),
+  };
 }
 
 export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
   const cache = new WeakMap<AssetRecord, Applicable>();
+  /**
+   * The rule lists of each combination of matching rules, once: assets the same rules apply to
+   * (with no `appliesTo` filters, all of them) share one, so the lists a sample is checked against
+   * stay in the processor's cache from one asset's event to the next, rather than being a set of
+   * arrays per asset (read once per thousand events, each a cache miss).
+   */
+  const shared = new Map<string, Applicable>();
+  const calendarIntervals = options.calendarIntervals ?? [];
+  const alertRules = options.alerts ?? [];
   const applicable = (asset: AssetRecord): Applicable => {
     let a = cache.get(asset);
     if (!a) {
-      const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
-      const sensors = [...new Set(thresholds.map((r) => r.sensor))];
-      const services = options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo));
-      const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
-      const hoursServices = services.filter((r) => r.meter === 'hours');
-      const kmServices = services.filter((r) => r.meter === 'km');
-      a = {
-        thresholds,
-        alerts: (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo)),
-        services: hoursServices,
-        kmServices,
-        trackHours: hoursServices.length > 0 || calendarMeters.includes('hours'),
-        trackKm: kmServices.length > 0 || calendarMeters.includes('km'),
-        sensors,
-        sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
-        read: sensors.map(() => undefined),
+      const matching = (rules: readonly { readonly appliesTo?: AssetFilter | undefined }[]): string => {
+        let key = '';
+        for (const r of rules) key += matchesFilter(asset, r.appliesTo) ? '1' : '0';
+        return key;
       };
+      const key = `${matching(options.thresholds)}|${matching(options.serviceIntervals)}|${matching(calendarIntervals)}|${matching(alertRules)}`;
+      a = shared.get(key);
+      if (!a) {
+        a = applicableOf(options, asset);
+        shared.set(key, a);
+      }
       cache.set(asset, a);
     }
     return a;

@@ -184,6 +184,25 @@ describe('threshold rules', () => {
     expect(run(temps([[0, 96], [5, 97]]), options({ thresholds: [only] })).deliveries).toEqual([]);
   });
 
+  it('one rule object keeps each asset to the rules its filters select, whichever asset comes first', () => {
+    // Assets the same rules apply to share their rule lists: an asset of another site, seen
+    // before or after them, must still get its own.
+    const hamOnly = { ...overheat, appliesTo: { attributes: { site: ['HAM'] } } };
+    const km = { ...oil15k, appliesTo: { attributes: { site: ['BER'] } } };
+    const rule = createMaintenanceRule(options({ thresholds: [hamOnly, lowOil], serviceIntervals: [service250, km] }));
+    const at = (site: string, id: string): AssetRecord => ({ erpAssetId: id, erpModule: 'maintenance', attributes: { site } });
+    const assets = [at('BER', 'B1'), at('HAM', 'H1'), at('BER', 'B2'), at('HAM', 'H2')];
+    const steps = [
+      ...[0, 5].flatMap((m) => assets.map((a) => ({ event: sensor(m, { coolantTemp: 96 + m, oilPressure: 1 }), asset: a, destination: 'erp' }))),
+      ...assets.map((a) => ({ event: odometer(1, 16_000, 260), asset: a, destination: 'erp' })),
+    ];
+    const r = simulateRules([rule], steps);
+    const opened = r.perStep.flat().map((d) => `${d.erpAssetId} ${parseWorkOrderKey(d.businessKey)?.rule}`);
+    expect(opened.sort()).toEqual(
+      ['B1 low-oil', 'B2 low-oil', 'H1 low-oil', 'H2 low-oil', 'H1 engine-overheat', 'H2 engine-overheat', 'B1 service-250h', 'B2 service-250h', 'H1 service-250h', 'H2 service-250h', 'B1 oil-15000km', 'B2 oil-15000km'].sort(),
+    );
+  });
+
   it('schedules work into the site’s next maintenance window, in plant time', () => {
     const windows = {
       BER: { timeZone: 'Europe/Berlin', windows: [{ days: [6], startMinute: 6 * 60, durationMinutes: 8 * 60 }] },
