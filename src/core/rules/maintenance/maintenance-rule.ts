@@ -129,7 +129,11 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
   const shared = new Map<string, Applicable>();
   const calendarIntervals = options.calendarIntervals ?? [];
   const alertRules = options.alerts ?? [];
+  // No rule has a filter: every asset gets the same lists, found without a lookup per event.
+  const unfiltered = [options.thresholds, options.serviceIntervals, calendarIntervals, alertRules].every((rules) => rules.every((r) => r.appliesTo === undefined));
+  let all: Applicable | undefined;
   const applicable = (asset: AssetRecord): Applicable => {
+    if (unfiltered) return (all ??= applicableOf(options, asset));
     let a = cache.get(asset);
     if (!a) {
       const matching = (rules: readonly { readonly appliesTo?: AssetFilter | undefined }[]): string => {
