@@ -156,7 +156,7 @@ describe('the hours at a completion', () => {
   });
 });
 
-describe('closed work orders remembered', () => {
+describe('work orders remembered', () => {
   it('keeps the newest `keepClosed` of them, forgetting the oldest first', () => {
     // Kills `length <= keep` → `<` (one fewer kept) and sorting newest first (the newest forgotten).
     const opts = options({ serviceIntervals: [], thresholds: [lowOil], keepClosed: 2 });
@@ -164,6 +164,14 @@ describe('closed work orders remembered', () => {
     const r = run([1, 2, 3].map((h) => feedback(h + 0.5, key(h), 'completed')), opts);
     const status = maintenanceStatus(asset, r.state, opts, { now: T0 + 4 * HOUR, marks: () => ({}) });
     expect(status.closed.map((w) => w.businessKey)).toEqual([key(2), key(3)]);
+  });
+
+  it('keeps the newest 50 open ones, forgetting the oldest first', () => {
+    const opts = options({ serviceIntervals: [], thresholds: [lowOil] });
+    const key = (h: number) => `EQ-7|low-oil|${new Date(T0 + h * HOUR).toISOString()}`;
+    const hours = Array.from({ length: 52 }, (_, i) => i + 1);
+    const r = run(hours.map((h) => feedback(h + 0.5, key(h), 'open')), opts);
+    expect(Object.keys(r.state?.workOrders ?? {}).sort()).toEqual(hours.slice(2).map(key).sort());
   });
 });
 

@@ -671,6 +671,14 @@ function remember(
 ): Readonly<Record<string, WorkOrderRecord>> {
   const next: Record<string, WorkOrderRecord> = { ...workOrders, [key]: record };
   const isClosed = (r: WorkOrderRecord) => r.status === 'completed' || r.status === 'cancelled';
+  // Within both bounds (as a rule): nothing to forget, and no entries to list and sort.
+  let closedCount = 0;
+  let openCount = 0;
+  for (const k in next) {
+    if (isClosed(next[k] as WorkOrderRecord)) closedCount++;
+    else openCount++;
+  }
+  if (closedCount <= keepClosed && openCount <= MAX_OPEN_REMEMBERED) return next;
   const entries = Object.entries(next);
   const closed = entries.filter(([, r]) => isClosed(r));
   const open = entries.filter(([, r]) => !isClosed(r));
