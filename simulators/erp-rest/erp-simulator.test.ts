@@ -182,6 +182,39 @@ describe('validation and routes', () => {
   });
 });
 
+describe('inventory on hand', () => {
+  const count = (countedQuantity: number, delta?: number, countedAt = '2026-03-02T08:00:00Z') => ({ location: 'WH 1', sku: 'S&1', countedQuantity, ...(delta !== undefined ? { delta } : {}), countedAt });
+  const onHand = async (s: ErpSimulator) => (await call(s, 'GET', `/api/v1/inventory/on-hand?${new URLSearchParams({ location: 'WH 1', sku: 'S&1' }).toString()}`)).body as unknown;
+
+  it('takes totals by default: on hand is the latest count; a cell never counted has 0; an edit by hand sets it', async () => {
+    const s = await start();
+    expect(await onHand(s)).toEqual({ location: 'WH 1', sku: 'S&1', quantity: 0 });
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', count(5, 5))).status).toBe(201);
+    expect((await call(s, 'POST', '/api/v1/inventory/counts', count(3, 9, '2026-03-02T09:00:00Z'))).status).toBe(201);
+    expect(await onHand(s)).toMatchObject({ quantity: 3 });
+    s.setOnHand('WH 1', 'S&1', 11);
+    expect(await onHand(s)).toMatchObject({ quantity: 11 });
+    expect((await call(s, 'GET', '/api/v1/inventory/on-hand?location=WH')).status).toBe(400);
+    expect((await call(s, 'POST', '/api/v1/inventory/on-hand')).status).toBe(405);
+  });
+
+  it('takes deltas with inventoryTakes: delta (NetSuite adjustQtyBy): a count adds its delta to what is there, edited by hand or not', async () => {
+    const s = await start({ inventoryTakes: 'delta' });
+    await call(s, 'POST', '/api/v1/inventory/counts', count(5, 5));
+    expect(await onHand(s)).toMatchObject({ quantity: 5 });
+    const edit = await fetch(`${s.url}/__sim/on-hand`, { method: 'POST', body: JSON.stringify({ location: 'WH 1', sku: 'S&1', quantity: 2 }) });
+    expect(edit.status).toBe(204);
+    await call(s, 'POST', '/api/v1/inventory/counts', count(4, -1, '2026-03-02T09:00:00Z'));
+    expect(await onHand(s)).toMatchObject({ quantity: 1 });
+    expect(s.state().inventory['WH 1|S&1']).toMatchObject({ quantity: 1, countedAt: '2026-03-02T09:00:00Z' });
+    const noDelta = await call(s, 'POST', '/api/v1/inventory/counts', count(4, undefined, '2026-03-02T10:00:00Z'));
+    expect(noDelta.status).toBe(400);
+    expect(noDelta.body.error.message).toContain('delta is required');
+    expect((await fetch(`${s.url}/__sim/on-hand`, { method: 'POST', body: JSON.stringify({ location: 'WH 1', sku: 'S&1' }) })).status).toBe(400);
+    expect(s.counters().outOfOrderStateWrites).toBe(0);
+  });
+});
+
 describe('work-order lifecycle and webhooks', () => {
   it('moves open → in-progress → completed, refuses going back, and pushes signed webhooks', async () => {
     const received: { body: string; signature: string | undefined }[] = [];

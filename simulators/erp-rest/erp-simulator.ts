@@ -16,6 +16,7 @@
  * - `POST /__sim/token` `{token}` rotates the static bearer token; `POST /__sim/revoke-tokens`
  * - `POST /__sim/rate-limit` `{perMinute: number | null, window?: 'fixed' | 'sliding'}`
  * - `POST /__sim/known-assets` `{assets: string[] | null}`; `POST /__sim/webhook` `{url: string | null}`
+ * - `POST /__sim/on-hand` `{location, sku, quantity}` edits an on-hand quantity by hand
  * @module
  */
 import { createHmac, randomBytes } from 'node:crypto';
@@ -72,6 +73,11 @@ export interface ErpSimulatorOptions {
    * return only where the record is (OData's `Prefer: return=minimal`). @default true
    */
   readonly createdBody?: boolean;
+  /**
+   * What an inventory count changes on hand: `total` sets it to `countedQuantity`; `delta` adds the
+   * count's `delta` (NetSuite's `adjustQtyBy`; a count without one is 400). @default total
+   */
+  readonly inventoryTakes?: 'total' | 'delta';
 }
 
 export interface ErpSimCounters {
@@ -125,6 +131,8 @@ export interface ErpSimulator {
   setWorkOrderStatus(ref: WorkOrderRef, status: SimWorkOrderStatus, details?: CompletionReadings): WorkOrderRecord;
   /** Shortcut for {@link setWorkOrderStatus} to `completed`. */
   completeWorkOrder(ref: WorkOrderRef, details?: CompletionReadings): WorkOrderRecord;
+  /** Set a cell's on-hand quantity as someone editing the ERP by hand would (no count document). */
+  setOnHand(location: string, sku: string, quantity: number): void;
   /** Clear records, counters, faults and remembered idempotency keys. */
   reset(): void;
   /** Stop listening, drop open (hanging) connections, wait for webhooks in flight. */
@@ -185,6 +193,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
   const store = new ErpStore({
     now,
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
+    ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),
   });
   if (options.knownAssets) store.knownAssets = new Set(options.knownAssets);
@@ -430,6 +439,11 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
           }
           return { status: 200, body: sim.setWorkOrderStatus(workOrderRef(body), status, readingsOf(body)) };
         }
+        case 'POST /__sim/on-hand':
+          if (typeof body.location !== 'string' || typeof body.sku !== 'string' || typeof body.quantity !== 'number')
+            throw new SimError(400, 'ValidationError', 'give {location, sku, quantity}');
+          sim.setOnHand(body.location, body.sku, body.quantity);
+          return { status: 204 };
         case 'POST /__sim/token':
           if (body.token !== null && typeof body.token !== 'string') throw new SimError(400, 'ValidationError', 'token must be a string or null');
           sim.setToken(body.token);
@@ -515,6 +529,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     },
     setWorkOrderStatus: (ref, status, details) => store.setWorkOrderStatus(ref, status, details),
     completeWorkOrder: (ref, details) => store.setWorkOrderStatus(ref, 'completed', details),
+    setOnHand: (location, sku, quantity) => store.setOnHand(location, sku, quantity),
     reset() {
       store.reset();
       Object.assign(counters, zeroCounters());

@@ -12,6 +12,7 @@
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
  * - `POST /api/v1/inventory/counts` `{location, sku, countedQuantity, delta?, countedAt}` → 201
  * - `GET /api/v1/inventory/counts?externalKey=&location=&sku=` → `{items}`
+ * - `GET /api/v1/inventory/on-hand?location=&sku=` → `{location, sku, quantity}` (0 for a cell never counted)
  * - `POST /api/v1/assets/{id}/usage` `{period, periodUnits, unit, lifeToDateUnits?, totalExpectedUnits?}` → 201
  * - `GET /api/v1/assets/{id}/usage?externalKey=&period=` → `{items}`
  *
@@ -89,8 +90,11 @@ export interface ErpState {
   readonly locations: Record<string, LocationRecord>;
   readonly workOrders: WorkOrderRecord[];
   readonly meterReadings: MeterReadingRecord[];
-  /** On-hand quantity per `location|sku`, from the latest count. */
-  readonly inventory: Record<string, { location: string; sku: string; quantity: number; countedAt: string }>;
+  /**
+   * On-hand quantity per `location|sku`: the latest count's total, or (`inventoryTakes: delta`)
+   * the sum of the counts' deltas; `editedAt` when someone last set it by hand ({@link ErpStore.setOnHand}).
+   */
+  readonly inventory: Record<string, { location: string; sku: string; quantity: number; countedAt?: string; editedAt?: string }>;
   /** Every count document posted. */
   readonly inventoryCounts: InventoryCountRecord[];
   readonly usagePostings: UsagePostingRecord[];
@@ -110,6 +114,11 @@ export interface ErpStoreOptions {
   readonly pageSize?: number;
   /** Called after a work order's status changed (for webhooks). */
   readonly onWorkOrderChanged?: (wo: WorkOrderRecord) => void;
+  /**
+   * What an inventory count changes: `total` sets on-hand to its `countedQuantity`; `delta` adds its
+   * `delta` (required then), as NetSuite's `adjustQtyBy`. @default total
+   */
+  readonly inventoryTakes?: 'total' | 'delta';
 }
 
 type Body = Record<string, unknown>;
@@ -183,6 +192,13 @@ export class ErpStore {
       if (method === 'GET') return listed(this.state.inventoryCounts, query, ['externalKey', 'location', 'sku']);
       return methodNotAllowed(method, path, 'GET, POST');
     }
+    if (collection === 'inventory' && id === 'on-hand' && segments.length === 4) {
+      if (method !== 'GET') return methodNotAllowed(method, path, 'GET');
+      const location = query.get('location');
+      const sku = query.get('sku');
+      if (!isNonEmptyString(location) || !isNonEmptyString(sku)) return invalid('give ?location= and ?sku=');
+      return { status: 200, body: { location, sku, quantity: this.state.inventory[`${location}|${sku}`]?.quantity ?? 0 } };
+    }
     return notFound(`no route ${method} ${path}`);
   }
 
@@ -223,6 +239,14 @@ export class ErpStore {
     this.state.workOrders[index] = next;
     this.options.onWorkOrderChanged?.(structuredClone(next));
     return structuredClone(next);
+  }
+
+  /** Set a cell's on-hand quantity as someone editing the ERP by hand would (no count document). */
+  setOnHand(location: string, sku: string, quantity: number): void {
+    if (!isNonEmptyString(location) || !isNonEmptyString(sku)) throw new SimError(400, 'ValidationError', 'location and sku are required');
+    if (!isNumberIn(quantity, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)) throw new SimError(400, 'ValidationError', 'quantity must be a number');
+    const key = `${location}|${sku}`;
+    this.state.inventory[key] = { ...this.state.inventory[key], location, sku, quantity, editedAt: this.isoNow() };
   }
 
   private isoNow(): string {
@@ -355,9 +379,11 @@ export class ErpStore {
     if (body.delta !== undefined && body.delta !== null && !isNumberIn(body.delta, -Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER))
       return invalid('delta must be a number');
     if (!isIsoTime(body.countedAt)) return invalid('countedAt must be an ISO 8601 date-time with zone');
+    const byDelta = this.options.inventoryTakes === 'delta';
+    if (byDelta && typeof body.delta !== 'number') return invalid('delta is required: this ERP adjusts on-hand by it');
     const key = `${body.location}|${body.sku}`;
     const previous = this.state.inventory[key];
-    if (previous && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.outOfOrderStateWrites++;
+    if (previous?.countedAt !== undefined && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.outOfOrderStateWrites++;
     const record: InventoryCountRecord = {
       ...body,
       id: this.nextId('IC'),
@@ -367,7 +393,8 @@ export class ErpStore {
       countedAt: body.countedAt,
     };
     this.state.inventoryCounts.push(record);
-    this.state.inventory[key] = { location: body.location, sku: body.sku, quantity: body.countedQuantity, countedAt: body.countedAt };
+    const quantity = byDelta ? (previous?.quantity ?? 0) + (body.delta as number) : body.countedQuantity;
+    this.state.inventory[key] = { location: body.location, sku: body.sku, quantity, countedAt: body.countedAt };
     this.applied.inventoryCounts++;
     return { status: 201, body: record };
   }

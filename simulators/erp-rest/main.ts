@@ -32,7 +32,8 @@ const program = new Command('erp-rest-sim')
   .option('--max-batch-size <n>', 'largest $batch accepted', positiveInt('--max-batch-size'), 50)
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
   .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
-  .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/token (see simulators/erp-rest/README.md).');
+  .option('--inventory-takes <kind>', 'what an inventory count changes on hand: total (countedQuantity) or delta (added, as NetSuite adjustQtyBy)', 'total')
+  .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/on-hand, POST /__sim/token (see simulators/erp-rest/README.md).');
 
 program.parse();
 const opts = program.opts<{
@@ -51,10 +52,15 @@ const opts = program.opts<{
   maxBatchSize: number;
   seed: number;
   createdBody: boolean;
+  inventoryTakes: string;
 }>();
 
 if (opts.rateWindow !== 'fixed' && opts.rateWindow !== 'sliding') {
   program.error(`--rate-window must be fixed or sliding, got "${opts.rateWindow}"`);
+}
+
+if (opts.inventoryTakes !== 'total' && opts.inventoryTakes !== 'delta') {
+  program.error(`--inventory-takes must be total or delta, got "${opts.inventoryTakes}"`);
 }
 
 const options: ErpSimulatorOptions = {
@@ -72,6 +78,7 @@ const options: ErpSimulatorOptions = {
   maxBatchSize: opts.maxBatchSize,
   seed: opts.seed,
   createdBody: opts.createdBody,
+  inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',
 };
 
 try {
