@@ -171,6 +171,14 @@ describe('config', () => {
       // What the requests fill passes, with a query too (SAP on-premise: ?sap-client=100).
       const ok = compileConfig({ destinations: [{ ...erp, paths: { location: '/a/{erpAssetId}/loc?sap-client=100', inventoryCounts: '/inv/{location}/{sku}' } }] }, {});
       expect(ok.destinations[0]?.paths.location).toBe('/a/{erpAssetId}/loc?sap-client=100');
+      // The on-hand read has no default (nothing read), and must name both the location and the SKU.
+      expect(ok.destinations[0]?.paths.inventoryOnHand).toBeUndefined();
+      expect(paths({ inventoryOnHand: '/on-hand?sku={sku}' })).toEqual([
+        { key: 'destinations.0.paths.inventoryOnHand', message: '"/on-hand?sku={sku}" must use {location} and {sku}, e.g. /api/v1/inventory/on-hand?location={location}&sku={sku}: each cell is read on its own' },
+      ]);
+      expect(paths({ inventoryOnHand: '/on-hand/{site}/{sku}' })).toEqual([{ key: 'destinations.0.paths.inventoryOnHand', message: '"/on-hand/{site}/{sku}" uses {site}: this path can use {location}, {sku}, {erpAssetId}' }]);
+      const onHand = compileConfig({ destinations: [{ ...erp, paths: { inventoryOnHand: '/items/{erpAssetId}/on-hand?location={location}' } }] }, {});
+      expect(onHand.destinations[0]?.paths.inventoryOnHand).toBe('/items/{erpAssetId}/on-hand?location={location}');
     });
 
     it('a field\'s own message echoes the value given too (a secret\'s never), and says what to write', () => {

@@ -186,14 +186,34 @@ function pathTemplate(fallback: string, placeholders: readonly string[], noPlace
     .string()
     .default(fallback)
     .superRefine((template, ctx) => {
-      for (const [, name] of template.matchAll(/\{([A-Za-z]+)\}/g)) {
-        if (name === undefined || placeholders.includes(name)) continue;
-        const can = placeholders.length > 0 ? `this path can use ${placeholders.map((p) => `{${p}}`).join(', ')}` : (noPlaceholders ?? 'this path takes no placeholder');
-        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(template)} uses {${name}}: ${can}` });
-        return;
-      }
+      checkPlaceholders(template, ctx, placeholders, noPlaceholders);
     });
 }
+
+/** Refuses a `{name}` in `template` that is not one of `placeholders`; true when there is none. */
+function checkPlaceholders(template: string, ctx: { addIssue(issue: { code: 'custom'; message: string }): void }, placeholders: readonly string[], noPlaceholders?: string): boolean {
+  for (const [, name] of template.matchAll(/\{([A-Za-z]+)\}/g)) {
+    if (name === undefined || placeholders.includes(name)) continue;
+    const can = placeholders.length > 0 ? `this path can use ${placeholders.map((p) => `{${p}}`).join(', ')}` : (noPlaceholders ?? 'this path takes no placeholder');
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(template)} uses {${name}}: ${can}` });
+    return false;
+  }
+  return true;
+}
+
+/**
+ * The on-hand read of one (location, SKU): no default (unset, nothing is read). It must name both,
+ * or every cell would read the same quantity (and a snapshot's deltas would be against it).
+ */
+const onHandPathTemplate = z
+  .string()
+  .optional()
+  .superRefine((template, ctx) => {
+    if (template === undefined || !checkPlaceholders(template, ctx, ['location', 'sku', 'erpAssetId'])) return;
+    const uses = (name: string) => template.includes(`{${name}}`);
+    if (!uses('location') || !(uses('sku') || uses('erpAssetId')))
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(template)} must use {location} and {sku}, e.g. /api/v1/inventory/on-hand?location={location}&sku={sku}: each cell is read on its own` });
+  });
 
 /** How a REST destination authenticates. Secrets should come from `${ENV}` / `${ENV}_FILE`. */
 export const restAuthSchema = z.discriminatedUnion('type', [
@@ -238,7 +258,7 @@ export const restDestinationSchema = z
         maxSize: z.number().int().min(1).max(1000).default(50),
       })
       .optional(),
-    /** Request paths; `{erpAssetId}` is substituted (an inventory count's path: `{location}`, `{sku}`, and `{erpAssetId}` for the SKU). */
+    /** Request paths; `{erpAssetId}` is substituted (an inventory count's and on-hand read's path: `{location}`, `{sku}`, and `{erpAssetId}` for the SKU). */
     paths: z
       .strictObject({
         location: pathTemplate('/api/v1/assets/{erpAssetId}/location', ['erpAssetId']),
@@ -247,6 +267,8 @@ export const restDestinationSchema = z
         meterReadings: pathTemplate('/api/v1/assets/{erpAssetId}/meter-readings', ['erpAssetId']),
         inventoryCounts: pathTemplate('/api/v1/inventory/counts', ['location', 'sku', 'erpAssetId']),
         usagePostings: pathTemplate('/api/v1/assets/{erpAssetId}/usage', ['erpAssetId']),
+        /** GET a cell's on-hand quantity (`{location}`, `{sku}`), read by a full inventory snapshot. @default none (not read) */
+        inventoryOnHand: onHandPathTemplate,
       })
       .prefault({}),
     /** Extra headers on every request (values may use `${ENV}`). */

@@ -90,6 +90,15 @@ export interface ErpConnector {
    * leave a service baseline unreset. Optional: without it the destination's webhook answers 404.
    */
   parseWorkOrderWebhook?(body: unknown): WebhookItem[];
+  /**
+   * The ERP's on-hand quantity of each (location, SKU) cell, one per cell in the order given: a
+   * full inventory snapshot sends its deltas against these instead of what was last sent, so an
+   * ERP that takes deltas and was edited by hand ends at the count. A cell the ERP does not know
+   * has 0 on hand. Rejects with a classified DeliveryError when a cell cannot be read (then no
+   * cell of the call counts). Requests after the first await `ctx.budget`. Never writes.
+   * Optional: a destination whose connector lacks it is not reconciled.
+   */
+  readInventory?(cells: readonly InventoryCellRef[], ctx: SendContext): Promise<OnHandQuantity[]>;
   /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
   refreshAuth?(): Promise<void>;
   /**
@@ -98,6 +107,17 @@ export interface ErpConnector {
    */
   probe?(ctx: SendContext): Promise<ProbeResult>;
   close?(): Promise<void>;
+}
+
+/** One (location, SKU) inventory cell. */
+export interface InventoryCellRef {
+  readonly location: string;
+  readonly sku: string;
+}
+
+/** What an ERP holds on hand in one cell. */
+export interface OnHandQuantity extends InventoryCellRef {
+  readonly quantity: number;
 }
 
 /** One item of a work-order webhook, as a connector reads it. */

@@ -9,7 +9,7 @@ import { createApp, type App } from '../../src/app.js';
 import { compileConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import type { TaskContext } from '../../src/ports/task.js';
-import { inventoryReport, runInventorySync, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
+import { inventoryReport, runInventorySync, type InventoryRunSummary, type InventorySyncOptions } from '../../src/engine/tasks/inventory-sync.js';
 import { inventorySyncOptionsOf } from '../../src/engine/tasks/index.js';
 import { startErpSimulator, type ErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { tempStorePath } from '../helpers/temp-store.js';
@@ -26,7 +26,7 @@ interface Setup {
 }
 
 async function setup(
-  options: { idempotency?: boolean; rules?: Record<string, unknown>; assets?: unknown[]; timeoutMs?: string; maxAttempts?: number; storePath?: string; erp?: ErpSimulator } = {},
+  options: { idempotency?: boolean; rules?: Record<string, unknown>; assets?: unknown[]; timeoutMs?: string; maxAttempts?: number; storePath?: string; erp?: ErpSimulator; paths?: Record<string, string> } = {},
 ): Promise<Setup> {
   const erp = options.erp ?? (await startErpSimulator({ token: 'erp-token', idempotency: options.idempotency ?? true, seed: 3 }));
   if (!options.erp) cleanup.push(() => erp.close());
@@ -40,6 +40,7 @@ async function setup(
         baseUrl: erp.url,
         token: 'erp-token',
         idempotencySupported: options.idempotency ?? true,
+        ...(options.paths ? { paths: options.paths } : {}),
         timeoutMs: options.timeoutMs ?? '2s',
         rateLimit: { requestsPerMinute: 60_000, maxConcurrency: 4 },
         // A request the simulator did not answer in time never lands later: resends need not wait long.
@@ -149,9 +150,10 @@ function inventoryOptions(app: App): InventorySyncOptions {
 }
 
 /** One inventory run, as the scheduled task makes it (the service's own runs are an hour apart here). */
-async function inventoryRun(app: App, full = false): Promise<void> {
+async function inventoryRun(app: App, full = false): Promise<InventoryRunSummary> {
   if (full) await app.store.kvSet('inventory', 'snapshotRequestedAt', String(Date.now()));
   else await app.store.kvSet('inventory', 'lastFullAt', String(Date.now())); // no cron snapshot in between
+  const signal = new AbortController().signal;
   const ctx = {
     store: app.store,
     clock: { now: () => Date.now() },
@@ -160,8 +162,11 @@ async function inventoryRun(app: App, full = false): Promise<void> {
       app.dispatcher.notify();
     },
     checkpoint: () => Promise.resolve(),
-  } as Pick<TaskContext, 'store' | 'clock' | 'commit' | 'checkpoint'> as TaskContext;
-  await runInventorySync(ctx, inventoryOptions(app));
+    connector: (name) => app.connectors.get(name),
+    withinLimits: (name, call) => app.dispatcher.withinLimits(name, signal, call),
+    signal,
+  } as Pick<TaskContext, 'store' | 'clock' | 'commit' | 'checkpoint' | 'connector' | 'withinLimits' | 'signal'> as TaskContext;
+  return runInventorySync(ctx, inventoryOptions(app));
 }
 
 const inventoryRules = { inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } };
@@ -237,5 +242,42 @@ describe('inventory counts through faults', () => {
     await inventoryRun(app);
     await drained(app);
     expect(erp.state().inventoryCounts.length).toBe(before);
+  }, 30_000);
+
+  it('a snapshot corrects an ERP that takes deltas after a quantity was edited there by hand, reading its on-hand first; a cell with a dead count is not read', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', seed: 3, inventoryTakes: 'delta' });
+    cleanup.push(() => erp.close());
+    const { app } = await setup({ erp, rules: inventoryRules, assets: ITEMS, paths: { inventoryOnHand: '/api/v1/inventory/on-hand?location={location}&sku={sku}' } });
+    const onHand = (location: string, sku: string) => erp.state().inventory[`${location}|${sku}`]?.quantity;
+    // Four pallets at WH-1, a drum at WH-2: sent and applied as deltas.
+    expect((await app.ingestor.submit([...ITEMS.slice(0, 5).map((item, k) => position(item.identifiers[0]!.value, k + 1, 50, item.attributes.sku === 'PAL' ? 'WH-1' : 'WH-2'))])).accepted).toBe(5);
+    expect((await inventoryRun(app)).reconciled).toEqual({}); // changes runs read nothing
+    await drained(app);
+    expect([onHand('WH-1', 'PAL'), onHand('WH-2', 'DRUM')]).toEqual([4, 1]);
+    // A second drum arrives at WH-2; the ERP refuses that count (dead: its +1 has not landed).
+    expect((await app.ingestor.submit([position('p5', 10, 50, 'WH-2')])).accepted).toBe(1);
+    const refuse = erp.faults.add({ kind: 'error', status: 400, probability: 1, path: '/inventory/counts' });
+    await inventoryRun(app);
+    await waitFor(async () => (await app.store.listDeliveries({ status: 'dead' })).length === 1, 'count dead');
+    erp.faults.clear(refuse);
+    // Someone edits both cells in the ERP by hand.
+    erp.setOnHand('WH-1', 'PAL', 9);
+    erp.setOnHand('WH-2', 'DRUM', 7);
+    const snapshot = await inventoryRun(app, true);
+    expect(snapshot).toMatchObject({ mode: 'full', reconciled: { erp: 1 }, readFailed: {} });
+    await drained(app);
+    const last = (location: string, sku: string) => erp.state().inventoryCounts.filter((c) => c.location === location && c.sku === sku).at(-1);
+    // WH-1 was read (9 on hand): the snapshot's delta is 4 − 9, and the ERP holds the count again.
+    expect(last('WH-1', 'PAL')).toMatchObject({ countedQuantity: 4, delta: -5, previousQuantity: 9, snapshot: true });
+    expect(onHand('WH-1', 'PAL')).toBe(4);
+    // WH-2 was not read (its dead count's change may still be replayed): its delta is against what was sent.
+    expect(last('WH-2', 'DRUM')).toMatchObject({ countedQuantity: 2, delta: 0, previousQuantity: 2, snapshot: true });
+    expect(onHand('WH-2', 'DRUM')).toBe(7);
+    // Once the dead count is given up, the next snapshot reads WH-2 too and sets it right.
+    const [dead] = await app.store.listDeliveries({ status: 'dead' });
+    expect(await app.store.discardDead([dead!.id], Date.now())).toBe(1);
+    expect(await inventoryRun(app, true)).toMatchObject({ mode: 'full', reconciled: { erp: 2 }, givenBack: { erp: 1 } });
+    await drained(app);
+    expect([onHand('WH-1', 'PAL'), onHand('WH-2', 'DRUM')]).toEqual([4, 2]);
   }, 30_000);
 });

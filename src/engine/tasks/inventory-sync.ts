@@ -1,7 +1,9 @@
 /**
  * Inventory sync to the ERP: every `changesEvery` the task recounts items per (location, SKU) from
  * all item states and sends the counts that changed since last sent; when the snapshot cron comes
- * due it sends every count (a full snapshot corrects an ERP someone adjusted by hand).
+ * due it sends every count (a full snapshot corrects an ERP someone adjusted by hand: one that
+ * takes totals by the totals; one that takes deltas by deltas against the on-hand quantity read
+ * from it first, where its connector can read it, see {@link reconcileWithOnHand}).
  *
  * Exactly once without a shared transaction between the kv store and the outbox: what was last
  * sent (total and revision per cell) lives in one kv record per destination, written ahead with
@@ -12,15 +14,20 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
+import { coerceError } from '../../core/errors/errors.js';
 import {
   EMPTY_SENT,
   INVENTORY_COUNT,
+  cellsOfCounts,
   compareCounts,
   countInventory,
   discardedCountsOf,
   giveBackDiscarded,
   planInventoryCounts,
+  reconcileWithOnHand,
+  snapshotCells,
   standingOf,
+  type CountCell,
   type CountComparison,
   type InventoryCountOptions,
   type InventoryItem,
@@ -28,7 +35,7 @@ import {
   type SentCounts,
 } from '../../core/rules/inventory/counts.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
-import type { ScheduledTask, TaskContext } from '../../ports/task.js';
+import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
@@ -52,14 +59,29 @@ export interface InventoryRunSummary {
   readonly deliveries: Readonly<Record<string, number>>;
   /** Counts discarded since the last run whose change this run gave back to be sent again, per destination. */
   readonly givenBack: Readonly<Record<string, number>>;
+  /**
+   * A full snapshot's cells sent against the ERP's on-hand quantity (read from it) rather than
+   * what was last sent, per destination whose connector reads on-hand quantities.
+   */
+  readonly reconciled: Readonly<Record<string, number>>;
+  /** Destinations whose on-hand read failed: their snapshot went against what was last sent, as without a read. */
+  readonly readFailed: Readonly<Record<string, { readonly cells: number; readonly error: string }>>;
 }
 
 export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
   return {
     name: INVENTORY_TASK,
     schedule: { everyMs: options.changesEveryMs },
-    async run(ctx) {
-      await runInventorySync(ctx, options);
+    async run(ctx): Promise<TaskReport | void> {
+      const r = await runInventorySync(ctx, options);
+      if (r.mode !== 'full') return;
+      // A snapshot is daily: said at info, with how its on-hand reads went.
+      const failed = Object.entries(r.readFailed);
+      const msg =
+        failed.length === 0
+          ? 'inventory snapshot sent'
+          : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${d} (${f.error})`).join(', ')}, so its deltas are against what was last sent`;
+      return { msg, fields: { deliveries: r.deliveries, reconciled: r.reconciled, ...(failed.length ? { readFailed: r.readFailed } : {}) } };
     },
   };
 }
@@ -109,6 +131,8 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const records = await sentRecords(ctx.store);
   const committed: Record<string, number> = {};
   const givenBack: Record<string, number> = {};
+  const reconciled: Record<string, number> = {};
+  const readFailed: Record<string, { cells: number; error: string }> = {};
   for (const destination of destinationsOf(counts, records)) {
     const key = `sent:${destination}`;
     let sent = records.get(destination) ?? EMPTY_SENT;
@@ -124,7 +148,17 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
     const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination));
     if (back.given.length) givenBack[destination] = back.given.length;
-    const plan = planInventoryCounts(destination, counts.get(destination) ?? new Map(), back.sent, mode, now);
+    const current = counts.get(destination) ?? new Map<string, CountCell>();
+    let against = back.sent;
+    if (mode === 'full') {
+      // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
+      const read = await readOnHand(ctx, destination, current, back.sent);
+      if (read?.ok) {
+        against = reconcileWithOnHand(back.sent, read.onHand);
+        reconciled[destination] = read.onHand.length;
+      } else if (read) readFailed[destination] = { cells: read.cells, error: read.error };
+    }
+    const plan = planInventoryCounts(destination, current, against, mode, now);
     if (plan.deliveries.length > 0) {
       // Write ahead: the counts as they will be once these are sent, and the deliveries themselves.
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify({ ...plan.next, pending: plan.deliveries } satisfies SentCounts));
@@ -135,7 +169,43 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
-  return { mode, items: items.length, deliveries: committed, givenBack };
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed };
+}
+
+/** Where counts of a destination have not landed at the ERP, or may still: their change is not (or not surely) in its on-hand. */
+const NOT_LANDED = ['pending', 'inflight', 'dead'] as const;
+
+/**
+ * The on-hand quantity of every cell a full snapshot sends to `destination`, within its limits;
+ * undefined when its connector cannot read them (or there is no cell to read). Cells with a count
+ * pending, in flight or dead there are not read: the ERP may not hold that change yet, and a
+ * delta against its quantity would send the change a second time. A failed read is returned, not
+ * thrown: the snapshot then goes against what was last sent (unless the task is stopping).
+ */
+async function readOnHand(
+  ctx: TaskContext,
+  destination: string,
+  current: ReadonlyMap<string, CountCell>,
+  sent: SentCounts,
+): Promise<{ ok: true; onHand: { location: string; sku: string; quantity: number }[] } | { ok: false; cells: number; error: string } | undefined> {
+  const connector = ctx.connector(destination);
+  if (!connector?.readInventory) return undefined;
+  const read = connector.readInventory.bind(connector);
+  const held: { operation: string; sequence?: string }[] = [];
+  for (const status of NOT_LANDED) held.push(...(await ctx.store.listDeliveries({ status, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER })));
+  const cells = snapshotCells(current, sent, cellsOfCounts(held));
+  if (cells.length === 0) return undefined;
+  try {
+    const onHand = await ctx.withinLimits(destination, (sendCtx) => read(cells, sendCtx));
+    // One answer per cell asked, in order (a connector that answered others would reconcile the wrong cells).
+    if (onHand.length !== cells.length || onHand.some((o, i) => o.location !== cells[i]?.location || o.sku !== cells[i]?.sku || !Number.isFinite(o.quantity)))
+      throw new Error(`the connector's on-hand answer does not match the ${cells.length} cells asked for`);
+    return { ok: true, onHand };
+  } catch (err) {
+    // Shutting down: stop the run, so the snapshot (still due) goes with the next one, reading.
+    if (ctx.signal.aborted) throw err;
+    return { ok: false, cells: cells.length, error: coerceError(err).message };
+  }
 }
 
 /** Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}). */

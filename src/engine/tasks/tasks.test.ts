@@ -14,7 +14,7 @@ import { RateLimitedError } from '../../core/errors/errors.js';
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
-import { INVENTORY_NS, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
@@ -224,14 +224,14 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + 5 * MIN };
     const first = await runInventorySync(context(store, clock), options);
-    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {} });
+    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {} });
     const sent = await pending(store, 'inventory.count');
     expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
       ['erp', 'WH-A|SKU-1|r1', 2, 2],
       ['wms', 'WH-B|SKU-2|r1', 10, 10],
     ]);
     clock.t += MIN;
-    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {} });
+    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {} });
     // P-2 moves; P-1 goes stale.
     await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
     clock.t = T0 + 65 * MIN;
@@ -275,7 +275,7 @@ describe('inventory sync task', () => {
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBe(clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock), options);
-    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {} });
+    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {} });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
       ['WH-A|S|r1', 1, true],
       ['WH-A|S|r2', 0, true],
@@ -283,6 +283,88 @@ describe('inventory sync task', () => {
     clock.t += MIN;
     expect((await runInventorySync(context(store, clock), options)).mode).toBe('changes');
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBeUndefined();
+  });
+
+  it('a full snapshot sends its deltas against the on-hand quantity the connector reads, within limits, except for cells whose counts have not landed', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' }, state: at('WH-B', 0) },
+      { id: 'P-3', attributes: { sku: 'S' }, state: at('WH-C', 0) },
+      { id: 'P-4', attributes: { sku: 'S' }, state: at('WH-D', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    expect((await runInventorySync(context(store, clock), options)).mode).toBe('full'); // first run: no read (nothing can read yet)
+    const byKey = async () => new Map((await store.listDeliveries({ operation: 'inventory.count', limit: 1000 })).map((d) => [d.businessKey, d]));
+    // WH-A's count landed; WH-B's is in flight, WH-C's dead, WH-D's still pending.
+    const first = await byKey();
+    const id = (location: string) => first.get(`${location}|S|r1`)?.id as number;
+    expect((await store.claimDue('erp', Date.now() + MIN, 10, new Set())).map((d) => d.businessKey).sort()).toEqual(['WH-A|S|r1', 'WH-B|S|r1', 'WH-C|S|r1', 'WH-D|S|r1']);
+    await store.completeAttempts(
+      [
+        { id: id('WH-A'), result: 'delivered' },
+        { id: id('WH-C'), result: 'dead', error: '400 refused' },
+        { id: id('WH-D'), result: 'retry', nextAttemptAt: clock.t + MIN, error: '503' },
+      ],
+      [],
+      clock.t,
+    );
+    expect((await store.listDeliveries({ status: 'inflight' })).map((d) => d.businessKey)).toEqual(['WH-B|S|r1']);
+    const asked: string[][] = [];
+    const limited: string[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      // Someone set WH-A to 5 by hand.
+      readInventory: (cells) => {
+        asked.push(cells.map((c) => c.location));
+        return Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-A' ? 5 : 1 })));
+      },
+    };
+    const withinLimits: TaskContext['withinLimits'] = (destination, call) => {
+      limited.push(destination);
+      return call({ signal: new AbortController().signal });
+    };
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const snap = await runInventorySync(context(store, clock, { connector: () => connector, withinLimits }), options);
+    expect(snap).toEqual({ mode: 'full', items: 4, deliveries: { erp: 4 }, givenBack: {}, reconciled: { erp: 1 }, readFailed: {} });
+    expect(asked).toEqual([['WH-A']]);
+    expect(limited).toEqual(['erp']);
+    const second = await byKey();
+    expect(['WH-A|S|r2', 'WH-B|S|r2', 'WH-C|S|r2', 'WH-D|S|r2'].map((k) => [k, second.get(k)?.payload.countedQuantity, second.get(k)?.payload.delta])).toEqual([
+      ['WH-A|S|r2', 1, -4],
+      ['WH-B|S|r2', 1, 0],
+      ['WH-C|S|r2', 1, 0],
+      ['WH-D|S|r2', 1, 0],
+    ]);
+    // The changes runs between snapshots read nothing.
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock, { connector: () => connector, withinLimits }), options)).reconciled).toEqual({});
+    expect(asked).toHaveLength(1);
+  });
+
+  it('a failed on-hand read leaves the snapshot against what was last sent, and says so', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
+    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      readInventory: () => Promise.reject(new RateLimitedError('GET /on-hand → 429', 5000, 429)),
+    };
+    const task = createInventorySyncTask(options);
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const report = await task.run(context(store, clock, { connector: () => connector }));
+    expect(report).toEqual({
+      msg: 'inventory snapshot sent; the on-hand read failed for erp (GET /on-hand → 429), so its deltas are against what was last sent',
+      fields: { deliveries: { erp: 1 }, reconciled: {}, readFailed: { erp: { cells: 1, error: 'GET /on-hand → 429' } } },
+    });
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 0]]);
   });
 
   it('reports counted and last-sent totals per cell, the pending change, and why items do not count', async () => {

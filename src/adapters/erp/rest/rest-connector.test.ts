@@ -229,6 +229,52 @@ describe('each operation against the simulator', () => {
   });
 });
 
+describe('on-hand reads (paths.inventoryOnHand)', () => {
+  const ON_HAND = { paths: { inventoryOnHand: '/api/v1/inventory/on-hand?location={location}&sku={sku}' } };
+  const cells = [
+    { location: 'WH-1/A-01', sku: 'SKU-1' },
+    { location: 'WH-2', sku: 'SKU 2&x' },
+  ];
+
+  it('reads each cell: the quantity counted, or 0 for one never counted; unset, nothing is read', async () => {
+    const s = await sim();
+    const [counted] = await connectorFor(s).send([inventory(40)], ctx);
+    expect(counted?.ok).toBe(true);
+    const c = connectorFor(s, ON_HAND);
+    const before = s.counters().requests;
+    expect(await c.readInventory?.(cells, ctx)).toEqual([
+      { location: 'WH-1/A-01', sku: 'SKU-1', quantity: 40 },
+      { location: 'WH-2', sku: 'SKU 2&x', quantity: 0 },
+    ]);
+    expect(s.counters().requests - before).toBe(2);
+    expect(s.counters().applied.inventoryCounts).toBe(1); // reads write nothing
+    expect(connectorFor(s).readInventory).toBeUndefined();
+  });
+
+  it('a 404 is 0 on hand; another failure rejects classified as deliveries are; an answer without a quantity is permanent', async () => {
+    const s = await sim();
+    const c = connectorFor(s, ON_HAND);
+    s.faults.add({ kind: 'error', status: 404, path: '/inventory/on-hand' });
+    await c.send([inventory(40)], ctx);
+    expect(await c.readInventory?.(cells.slice(0, 1), ctx)).toEqual([{ location: 'WH-1/A-01', sku: 'SKU-1', quantity: 0 }]);
+    s.faults.add({ kind: 'error', status: 500, path: '/inventory/on-hand' });
+    await expect(c.readInventory?.(cells, ctx)).rejects.toBeInstanceOf(RetryableError);
+    s.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 7, path: '/inventory/on-hand' });
+    await expect(c.readInventory?.(cells, ctx)).rejects.toBeInstanceOf(RateLimitedError);
+    s.setToken('rotated');
+    await expect(c.readInventory?.(cells, ctx)).rejects.toBeInstanceOf(AuthError);
+    s.setToken('sim-token');
+    s.faults.add({ kind: 'error', status: 200, body: { sku: 'SKU-1' }, path: '/inventory/on-hand' });
+    const err = await c.readInventory?.(cells, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentError);
+    expect((err as Error).message).toMatch(/on-hand read of WH-1\/A-01 \/ SKU-1\) → 200, but the on-hand answer has no numeric quantity, onHand, quantityOnHand/);
+    // Each request after the first waits for the destination's budget.
+    let asked = 0;
+    await c.readInventory?.(cells, { signal: ctx.signal, budget: { next: () => Promise.resolve(void asked++) } });
+    expect(asked).toBe(1);
+  });
+});
+
 describe('failure classes as they arrive over HTTP', () => {
   it('401 for a wrong token is an AuthError, and a rotated token works', async () => {
     const s = await sim();

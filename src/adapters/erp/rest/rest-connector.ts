@@ -17,7 +17,9 @@ import type {
   ConnectorCapabilities,
   ErpConnector,
   Exchange,
+  InventoryCellRef,
   ItemResult,
+  OnHandQuantity,
   ProbeResult,
   SendContext,
   WebhookItem,
@@ -31,7 +33,9 @@ import {
   REST_OPERATIONS,
   buildBatchRequest,
   headerValue,
+  onHandPath,
   parseBatchResponse,
+  parseOnHand,
   parseWorkOrderPage,
   parseWorkOrderWebhook,
   planRequest,
@@ -73,6 +77,8 @@ export class RestConnector implements ErpConnector {
    * token: there is nothing to refresh, and a 401 resent at once with it would only fail again.
    */
   readonly refreshAuth?: () => Promise<void>;
+  /** On-hand quantities per (location, SKU); only with `paths.inventoryOnHand` set. */
+  readonly readInventory?: (cells: readonly InventoryCellRef[], ctx: SendContext) => Promise<OnHandQuantity[]>;
 
   constructor(
     private readonly config: RestDestinationConfig,
@@ -86,6 +92,36 @@ export class RestConnector implements ErpConnector {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
     if (this.client.mintsTokens) this.refreshAuth = () => this.client.refreshAuth();
+    const onHand = config.paths.inventoryOnHand;
+    if (onHand !== undefined) this.readInventory = (cells, ctx) => this.readOnHand(onHand, cells, ctx);
+  }
+
+  /**
+   * One `GET {paths.inventoryOnHand}` per cell, in order, each after the first within the budget.
+   * A 404 is 0 on hand; any other failure rejects with its classified error (a 429 stops the call).
+   */
+  private async readOnHand(template: string, cells: readonly InventoryCellRef[], ctx: SendContext): Promise<OnHandQuantity[]> {
+    const call = new PacedCall(this.client, ctx);
+    const out: OnHandQuantity[] = [];
+    for (const cell of cells) {
+      const path = onHandPath(template, cell);
+      const outcome = await call.request({ method: 'GET', path });
+      if (!outcome.ok) {
+        if (outcome.exchange?.status === 404) {
+          out.push({ location: cell.location, sku: cell.sku, quantity: 0 });
+          continue;
+        }
+        throw outcome.error;
+      }
+      let quantity: number;
+      try {
+        quantity = parseOnHand(outcome.body);
+      } catch (err) {
+        throw new PermanentError(`GET ${path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${outcome.status}, but ${coerceError(err).message}`);
+      }
+      out.push({ location: cell.location, sku: cell.sku, quantity });
+    }
+    return out;
   }
 
   /** Deliver the items; one result per item. Never throws. */

@@ -5,7 +5,9 @@ import { restDestinationSchema } from '../../../config/schema.js';
 import {
   expandPath,
   normalizeWorkOrderStatus,
+  onHandPath,
   parseBatchResponse,
+  parseOnHand,
   parseWorkOrderPage,
   parseWorkOrderWebhook,
   planRequest,
@@ -225,5 +227,23 @@ describe('parseWorkOrderWebhook', () => {
     expect(parseWorkOrderWebhook({ ...timeless, status: 'TECO' }, { TECO: 'completed' })).toEqual([
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
     ]);
+  });
+});
+
+describe('on-hand reads', () => {
+  it('fill {location} and {sku} (and {erpAssetId}, the SKU), encoded', () => {
+    expect(onHandPath('/inv/on-hand?location={location}&sku={sku}', { location: 'WH 1/A', sku: 'S&1' })).toBe('/inv/on-hand?location=WH%201%2FA&sku=S%261');
+    expect(onHandPath('/items/{erpAssetId}/locations/{location}', { location: 'L', sku: 'S' })).toBe('/items/S/locations/L');
+  });
+
+  it('read the quantity from quantity, onHand or quantityOnHand (a number or numeric string, under OData V2 d too), else say what came', () => {
+    expect(parseOnHand({ location: 'L', sku: 'S', quantity: 4 })).toBe(4);
+    expect(parseOnHand({ onHand: -2 })).toBe(-2);
+    expect(parseOnHand({ quantityOnHand: '12.500' })).toBe(12.5);
+    expect(parseOnHand({ d: { quantityOnHand: '3' } })).toBe(3);
+    expect(parseOnHand({ quantity: null, onHand: 7 })).toBe(7);
+    expect(() => parseOnHand({ quantity: 'many' })).toThrow('the on-hand answer has no numeric quantity, onHand, quantityOnHand (got {"quantity":"many"})');
+    expect(() => parseOnHand([{ quantity: 1 }])).toThrow('is not a JSON object');
+    expect(() => parseOnHand(undefined)).toThrow('is not a JSON object');
   });
 });

@@ -9,6 +9,9 @@
  * | `meter.record` | `POST {paths.meterReadings}` the rule's payload; `readingAt` defaults to the event time |
  * | `inventory.count` | `POST {paths.inventoryCounts}` `{location, sku, countedQuantity, delta, countedAt}` + rest of payload |
  * | `usage.post` | `POST {paths.usagePostings}` `{period, periodUnits, lifeToDateUnits, totalExpectedUnits, unit, ...}` |
+ *
+ * A full inventory snapshot reads each cell's on-hand quantity with `GET {paths.inventoryOnHand}`
+ * (when set), answered `{quantity}` (or `onHand`, `quantityOnHand`); a 404 is 0 on hand.
  * @module
  */
 import { PermanentError } from '../../../core/errors/errors.js';
@@ -36,6 +39,8 @@ export interface RestPaths {
   readonly meterReadings: string;
   readonly inventoryCounts: string;
   readonly usagePostings: string;
+  /** GET one cell's on-hand quantity (`{location}`, `{sku}`, `{erpAssetId}` = the SKU); unset: no reads. */
+  readonly inventoryOnHand?: string;
 }
 
 /** One request to make for a delivery; `path` is relative to the destination's base URL. */
@@ -116,6 +121,33 @@ function stringOr(value: unknown, fallback: string): string {
 
 function isoTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** The on-hand read of one cell, from `paths.inventoryOnHand`. */
+export function onHandPath(template: string, cell: { readonly location: string; readonly sku: string }): string {
+  return expandPath(template, { location: cell.location, sku: cell.sku, erpAssetId: cell.sku });
+}
+
+/** The fields an on-hand answer may hold its quantity in, read in this order. */
+export const ON_HAND_FIELDS = ['quantity', 'onHand', 'quantityOnHand'] as const;
+
+/**
+ * The quantity in an on-hand answer: a JSON object with a number (or a numeric string, as OData V2
+ * writes decimals) in one of {@link ON_HAND_FIELDS}, possibly under OData V2's `d`. Throws an
+ * Error saying what came instead.
+ */
+export function parseOnHand(body: unknown): number {
+  const object = (value: unknown): Readonly<Record<string, unknown>> | undefined =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  const record = object(body);
+  const fields = object(record?.d) ?? record;
+  if (!fields) throw new Error(`the on-hand answer is not a JSON object (got ${JSON.stringify(body)?.slice(0, 200)})`);
+  for (const field of ON_HAND_FIELDS) {
+    const value = fields[field];
+    const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+    if (Number.isFinite(n)) return n;
+  }
+  throw new Error(`the on-hand answer has no numeric ${ON_HAND_FIELDS.join(', ')} (got ${JSON.stringify(body).slice(0, 200)})`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { EMPTY_SENT, cellKey, discardedCountsOf, giveBackDiscarded, planInventoryCounts, type CountCell, type SentCounts } from './counts.js';
+import { EMPTY_SENT, cellKey, cellsOfCounts, discardedCountsOf, giveBackDiscarded, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -135,5 +135,94 @@ describe('inventory count plans', () => {
     // Listed once more: nothing; no longer listed (retention): forgotten.
     expect(giveBackDiscarded(again.next, discardedCountsOf([row])).sent).toBe(again.next);
     expect(giveBackDiscarded(again.next, []).sent).toEqual({ cells: again.next.cells });
+  });
+
+  it('a snapshot against the on-hand read sends counted − on hand as its delta and the count as its total; cells never sent start at revision 1', () => {
+    const first = planInventoryCounts('erp', cellsOf([['WH-A', 'S1', 10], ['WH-B', 'S1', 4]]), EMPTY_SENT, 'changes', 0);
+    // Someone set WH-A to 7 by hand; WH-C holds 3 the service never sent, and 2 are counted there now.
+    const current = cellsOf([['WH-A', 'S1', 10], ['WH-B', 'S1', 4], ['WH-C', 'S1', 2]]);
+    const cells = snapshotCells(current, first.next);
+    expect(cells).toEqual([{ location: 'WH-A', sku: 'S1' }, { location: 'WH-B', sku: 'S1' }, { location: 'WH-C', sku: 'S1' }]);
+    const against = reconcileWithOnHand(first.next, [{ location: 'WH-A', sku: 'S1', quantity: 7 }, { location: 'WH-C', sku: 'S1', quantity: 3 }]);
+    expect(against.cells[cellKey('WH-A', 'S1')]).toEqual({ quantity: 7, revision: 1 });
+    const plan = planInventoryCounts('erp', current, against, 'full', 1);
+    expect(plan.deliveries.map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.delta, d.payload.previousQuantity])).toEqual([
+      ['WH-A|S1|r2', 10, 3, 7],
+      ['WH-B|S1|r2', 4, 0, 4],
+      ['WH-C|S1|r1', 2, -1, 3],
+    ]);
+    expect(plan.next.cells).toEqual({ [cellKey('WH-A', 'S1')]: { quantity: 10, revision: 2 }, [cellKey('WH-B', 'S1')]: { quantity: 4, revision: 2 }, [cellKey('WH-C', 'S1')]: { quantity: 2, revision: 1 } });
+    // Nothing read: the same record; cells with a count not landed are left out of the read.
+    expect(reconcileWithOnHand(first.next, [])).toBe(first.next);
+    const held = cellsOfCounts([{ operation: 'inventory.count', sequence: first.deliveries[0]?.sequence }, { operation: 'location.update', sequence: 'x|y' }]);
+    expect([...held]).toEqual([cellKey('WH-A', 'S1')]);
+    expect(snapshotCells(current, first.next, held).map((c) => c.location)).toEqual(['WH-B', 'WH-C']);
+    // A cell never sent and empty now is not sent, so not read; one sent and empty now is.
+    expect(snapshotCells(cellsOf([['WH-A', 'S1', 1]]), EMPTY_SENT).map((c) => c.location)).toEqual(['WH-A']);
+    expect(snapshotCells(new Map(), first.next).map((c) => c.location)).toEqual(['WH-A', 'WH-B']);
+  });
+
+  it('property: after edits by hand, a snapshot against the on-hand read (counts not landed left out) brings an ERP that takes deltas and one that takes totals to the count', () => {
+    const loc = fc.constantFrom('WH-A', 'A|B');
+    const sku = fc.constantFrom('S1', 'B|S1');
+    const edit = fc.tuple(loc, sku, fc.integer({ min: -5, max: 50 }));
+    // Per round: the counts, a full snapshot or not, edits by hand before it, and which new deliveries stay in the outbox a round longer.
+    const round = fc.tuple(fc.array(fc.tuple(loc, sku, fc.integer({ min: 1, max: 40 })), { maxLength: 6 }), fc.boolean(), fc.array(edit, { maxLength: 3 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }));
+    fc.assert(
+      fc.property(fc.array(round, { minLength: 1, maxLength: 10 }), (rounds) => {
+        for (const takes of ['delta', 'total'] as const) {
+          let sent: SentCounts = EMPTY_SENT;
+          const erp = new Map<string, number>();
+          // What edits by hand left in each cell and no snapshot has read since (an ERP that takes deltas keeps it).
+          const unfixed = new Map<string, number>();
+          let held: DeliveryIntent[] = [];
+          const apply = (d: DeliveryIntent) => {
+            const k = cellKey(d.payload.location as string, d.payload.sku as string);
+            erp.set(k, takes === 'delta' ? (erp.get(k) ?? 0) + (d.payload.delta as number) : (d.payload.countedQuantity as number));
+            if (takes === 'total') unfixed.delete(k);
+          };
+          const run = (current: Map<string, CountCell>, full: boolean, hold: readonly boolean[]) => {
+            let against = sent;
+            if (full) {
+              const cells = snapshotCells(current, sent, cellsOfCounts(held));
+              against = reconcileWithOnHand(sent, cells.map((c) => ({ ...c, quantity: erp.get(cellKey(c.location, c.sku)) ?? 0 })));
+              for (const c of cells) unfixed.delete(cellKey(c.location, c.sku));
+            }
+            const plan = planInventoryCounts('erp', current, against, full ? 'full' : 'changes', 0);
+            sent = plan.next;
+            // The outbox: those held before land now, in order, then the new ones (a cell's later revision waits for its earlier one).
+            const before = held;
+            const waiting = cellsOfCounts(before);
+            held = [];
+            for (const d of before) apply(d);
+            plan.deliveries.forEach((d, i) => {
+              if (hold[i % hold.length] === true && !waiting.has(cellKey(d.payload.location as string, d.payload.sku as string))) held.push(d);
+              else apply(d);
+            });
+          };
+          let current = new Map<string, CountCell>();
+          for (const [entries, full, edits, hold] of rounds) {
+            for (const [l, s, q] of edits) {
+              const k = cellKey(l, s);
+              unfixed.set(k, (unfixed.get(k) ?? 0) + q - (erp.get(k) ?? 0));
+              erp.set(k, q);
+            }
+            current = cellsOf(entries);
+            run(current, full, hold);
+          }
+          run(current, false, [false]); // everything lands
+          // Off by exactly the edits no snapshot read: a count not landed was never read (its change would count twice).
+          for (const k of new Set([...erp.keys(), ...current.keys()])) {
+            if (takes === 'delta') expect(erp.get(k) ?? 0, `${takes} ERP ${k} before`).toBe((current.get(k)?.quantity ?? 0) + (unfixed.get(k) ?? 0));
+          }
+          run(current, true, [false]);
+          for (const k of new Set([...erp.keys(), ...current.keys()])) {
+            // A cell only edited by hand (never counted, never sent) is nothing the service sends.
+            if (current.has(k) || sent.cells[k] !== undefined) expect(erp.get(k) ?? 0, `${takes} ERP ${k}`).toBe(current.get(k)?.quantity ?? 0);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });

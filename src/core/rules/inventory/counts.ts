@@ -124,13 +124,68 @@ const unkeyPart = (text: string): string => text.replace(/%7C|%25/g, (c) => (c =
 export function discardedCountsOf(items: readonly { readonly id: number; readonly operation: string; readonly sequence?: string; readonly payload: unknown }[]): DiscardedCount[] {
   const out: DiscardedCount[] = [];
   for (const item of items) {
-    if (item.operation !== INVENTORY_COUNT || item.sequence === undefined) continue;
-    const parts = item.sequence.split('|');
+    const cell = cellOfCount(item);
     const delta = (item.payload as { delta?: unknown } | null)?.delta;
-    if (parts.length !== 2 || typeof delta !== 'number' || !Number.isFinite(delta)) continue;
-    out.push({ id: item.id, location: unkeyPart(parts[0] as string), sku: unkeyPart(parts[1] as string), delta });
+    if (cell === undefined || typeof delta !== 'number' || !Number.isFinite(delta)) continue;
+    out.push({ id: item.id, ...cell, delta });
   }
   return out;
+}
+
+/** The cell of an `inventory.count` delivery, from its sequence (which a payload edit does not change); undefined for other rows. */
+function cellOfCount(item: { readonly operation: string; readonly sequence?: string }): { location: string; sku: string } | undefined {
+  if (item.operation !== INVENTORY_COUNT || item.sequence === undefined) return undefined;
+  const parts = item.sequence.split('|');
+  if (parts.length !== 2) return undefined;
+  return { location: unkeyPart(parts[0] as string), sku: unkeyPart(parts[1] as string) };
+}
+
+/** The cells (keys as {@link cellKey} makes them) of the `inventory.count` deliveries among `items` (an outbox listing). */
+export function cellsOfCounts(items: readonly { readonly operation: string; readonly sequence?: string }[]): Set<string> {
+  const out = new Set<string>();
+  for (const item of items) {
+    const cell = cellOfCount(item);
+    if (cell) out.add(cellKey(cell.location, cell.sku));
+  }
+  return out;
+}
+
+/** One (location, SKU) with the quantity an ERP holds on hand there. */
+export interface OnHandCell {
+  readonly location: string;
+  readonly sku: string;
+  readonly quantity: number;
+}
+
+/**
+ * The cells a full snapshot sends (see {@link planInventoryCounts}): every one counted now or sent
+ * before, by key, less those in `except` (cells with a count not yet landed at the ERP).
+ */
+export function snapshotCells(current: ReadonlyMap<string, CountCell>, sent: SentCounts, except: ReadonlySet<string> = new Set()): { location: string; sku: string }[] {
+  const out: { location: string; sku: string }[] = [];
+  for (const key of [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort()) {
+    if (except.has(key) || ((current.get(key)?.quantity ?? 0) === 0 && sent.cells[key] === undefined)) continue;
+    const [location, sku] = key.split(SEP) as [string, string];
+    out.push({ location, sku });
+  }
+  return out;
+}
+
+/**
+ * The sent record with each cell read from the ERP taken as last sent at the ERP's on-hand
+ * quantity (its revision kept; 0 for a cell never sent), so a full snapshot planned from it sends
+ * `delta` = counted − on hand: an ERP that takes deltas and was edited by hand ends at the count.
+ * Only for cells whose earlier counts have all landed (none pending, in flight or dead), or a
+ * change would count twice. Returns the record unchanged (the same object) when nothing was read.
+ */
+export function reconcileWithOnHand(sent: SentCounts, onHand: readonly OnHandCell[]): SentCounts {
+  if (onHand.length === 0) return sent;
+  const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
+  for (const read of onHand) {
+    const key = cellKey(read.location, read.sku);
+    cells[key] = { quantity: read.quantity, revision: cells[key]?.revision ?? 0 };
+  }
+  return { ...sent, cells };
 }
 
 /**
