@@ -192,7 +192,8 @@ export interface Store {
   recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number>;
   outboxStats(now: number): Promise<DestinationStats[]>;
   getDelivery(id: number): Promise<OutboxItem | undefined>;
-  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]>;
+  /** Newest first. `status` may name several (one read: a row moving between them is seen once). */
+  listDeliveries(filter: { status?: OutboxItem['status'] | readonly OutboxItem['status'][]; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]>;
   /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
   /**

@@ -18,6 +18,7 @@ import { coerceError } from '../../core/errors/errors.js';
 import {
   EMPTY_SENT,
   INVENTORY_COUNT,
+  cellKey,
   cellsOfCounts,
   compareCounts,
   countInventory,
@@ -191,8 +192,8 @@ async function readOnHand(
   const connector = ctx.connector(destination);
   if (!connector?.readInventory) return undefined;
   const read = connector.readInventory.bind(connector);
-  const held: { operation: string; sequence?: string }[] = [];
-  for (const status of NOT_LANDED) held.push(...(await ctx.store.listDeliveries({ status, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER })));
+  // One read of all three: a count moving between them (claimed, retried) is not missed.
+  const held = await ctx.store.listDeliveries({ status: NOT_LANDED, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
   const cells = snapshotCells(current, sent, cellsOfCounts(held));
   if (cells.length === 0) return undefined;
   try {
@@ -200,6 +201,12 @@ async function readOnHand(
     // One answer per cell asked, in order (a connector that answered others would reconcile the wrong cells).
     if (onHand.length !== cells.length || onHand.some((o, i) => o.location !== cells[i]?.location || o.sku !== cells[i]?.sku || !Number.isFinite(o.quantity)))
       throw new Error(`the connector's on-hand answer does not match the ${cells.length} cells asked for`);
+    // Nothing on hand anywhere, where totals above 0 were sent and landed: far more likely a read
+    // of the wrong place (a path answering 404 for every cell) than an ERP emptied by hand, and
+    // taken as one, since deltas against it would send every count again in full.
+    const sentSome = onHand.filter((o) => (sent.cells[cellKey(o.location, o.sku)]?.quantity ?? 0) > 0).length;
+    if (sentSome > 0 && onHand.every((o) => o.quantity === 0))
+      return { ok: false, cells: cells.length, error: `every cell read 0 on hand, though ${sentSome} of them were sent a total above 0: check where the destination reads on-hand quantities (REST: paths.inventoryOnHand)` };
     return { ok: true, onHand };
   } catch (err) {
     // Shutting down: stop the run, so the snapshot (still due) goes with the next one, reading.

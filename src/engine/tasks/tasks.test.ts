@@ -367,6 +367,39 @@ describe('inventory sync task', () => {
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 0]]);
   });
 
+  it('an on-hand read of 0 for every cell, where totals above 0 landed, is taken as a wrong read, not an emptied ERP', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
+    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    let onHand = 0;
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      readInventory: (cells) => Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-B' ? onHand : 0 }))),
+    };
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const snap = await runInventorySync(context(store, clock, { connector: () => connector }), options);
+    expect(snap.reconciled).toEqual({});
+    expect(snap.readFailed.erp?.error).toContain('every cell read 0 on hand, though 2 of them were sent a total above 0');
+    // Against what was last sent: nothing sent again in full.
+    expect((await pending(store, 'inventory.count')).map((d) => d.payload.delta)).toEqual([0, 0]);
+    // One cell still holding stock: the read is taken (the other cell was emptied by hand).
+    const again = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
+    await store.completeAttempts(again.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    onHand = 3;
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock, { connector: () => connector }), options)).reconciled).toEqual({ erp: 2 });
+    expect((await pending(store, 'inventory.count')).map((d) => [d.payload.location, d.payload.delta]).sort()).toEqual([['WH-A', 1], ['WH-B', -2]]);
+  });
+
   it('reports counted and last-sent totals per cell, the pending change, and why items do not count', async () => {
     const store = await withAssets([
       { id: 'P-1', attributes: { sku: 'SKU-1' }, state: at('WH-A', 0) },

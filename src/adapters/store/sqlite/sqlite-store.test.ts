@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeliveryIntent } from '../../../core/model/delivery.js';
+import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
 import { storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
@@ -46,6 +46,15 @@ describe('SqliteStore outbox', () => {
     expect((await s.listDeliveries({ operation: 'workorder.create' })).map((d) => d.businessKey).sort()).toEqual(['W1', 'W2']);
     expect((await s.listDeliveries({ operation: 'location.update', status: 'pending' })).map((d) => d.businessKey)).toEqual(['A1']);
     expect(await s.listDeliveries({ operation: 'usage.post' })).toEqual([]);
+    // Several statuses in one read.
+    const [claimed] = (await s.claimDue('erp', Date.now() + 1000, 10, new Set())).filter((d) => d.businessKey === 'W1');
+    expect(claimed).toBeDefined();
+    await s.completeAttempts([{ id: claimed?.id ?? 0, result: 'dead', error: '400' }], [], Date.now());
+    const of = async (status: OutboxItem['status'][]) => (await s.listDeliveries({ status, operation: 'workorder.create' })).map((d) => `${d.businessKey}:${d.status}`);
+    expect(await of(['pending', 'inflight', 'dead'])).toEqual(['W2:inflight', 'W1:dead']);
+    expect(await of(['dead'])).toEqual(['W1:dead']);
+    expect(await of(['pending', 'delivered'])).toEqual([]);
+    expect(await s.listDeliveries({ status: [], operation: 'workorder.create' })).toHaveLength(2);
   });
 
   it('at one event time the value enqueued later wins, as an ingest batch keeps it: one commit, a commit each, or coalesced first', async () => {

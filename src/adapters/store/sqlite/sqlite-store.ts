@@ -642,14 +642,16 @@ export class SqliteStore implements Store {
     return Promise.resolve(row ? toItem(row) : undefined);
   }
 
-  listDeliveries(filter: { status?: OutboxItem['status']; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]> {
+  listDeliveries(filter: { status?: OutboxItem['status'] | readonly OutboxItem['status'][]; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]> {
+    const statuses = typeof filter.status === 'string' ? [filter.status] : (filter.status ?? []);
     const { where, args } = whereOf([
-      ['status = ?', filter.status],
       ['destination = ?', filter.destination],
       ['operation = ?', filter.operation],
     ]);
-    const sql = `SELECT * FROM outbox ${where} ORDER BY id DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, filter.limit ?? 100) as OutboxRow[];
+    const inStatus = statuses.length ? `status IN (${statuses.map(() => '?').join(', ')})` : '';
+    const clause = inStatus === '' ? where : where === '' ? `WHERE ${inStatus}` : `${where} AND ${inStatus}`;
+    const sql = `SELECT * FROM outbox ${clause} ORDER BY id DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, ...statuses, filter.limit ?? 100) as OutboxRow[];
     return Promise.resolve(rows.map(toItem));
   }
 
