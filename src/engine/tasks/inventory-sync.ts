@@ -36,6 +36,7 @@ import {
   type SentCounts,
 } from '../../core/rules/inventory/counts.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import type { OnHandQuantity } from '../../ports/connector.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
 
@@ -173,6 +174,9 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed };
 }
 
+/** Cells read per connector call (see {@link readOnHand}). */
+const READ_CHUNK = 20;
+
 /** Where counts of a destination have not landed at the ERP, or may still: their change is not (or not surely) in its on-hand. */
 const NOT_LANDED = ['pending', 'inflight', 'dead'] as const;
 
@@ -197,7 +201,13 @@ async function readOnHand(
   const cells = snapshotCells(current, sent, cellsOfCounts(held));
   if (cells.length === 0) return undefined;
   try {
-    const onHand = await ctx.withinLimits(destination, (sendCtx) => read(cells, sendCtx));
+    // In calls of a few cells each: a call holds one of the destination's concurrency slots
+    // throughout, and deliveries to it take turns with the reads between calls.
+    const onHand: OnHandQuantity[] = [];
+    for (let i = 0; i < cells.length; i += READ_CHUNK) {
+      const chunk = cells.slice(i, i + READ_CHUNK);
+      onHand.push(...(await ctx.withinLimits(destination, (sendCtx) => read(chunk, sendCtx))));
+    }
     // One answer per cell asked, in order (a connector that answered others would reconcile the wrong cells).
     if (onHand.length !== cells.length || onHand.some((o, i) => o.location !== cells[i]?.location || o.sku !== cells[i]?.sku || !Number.isFinite(o.quantity)))
       throw new Error(`the connector's on-hand answer does not match the ${cells.length} cells asked for`);

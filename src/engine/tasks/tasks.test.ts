@@ -344,6 +344,40 @@ describe('inventory sync task', () => {
     expect(asked).toHaveLength(1);
   });
 
+  it('on-hand reads go in calls of a few cells, each within the limits, so deliveries take turns with them', async () => {
+    const locations = Array.from({ length: 45 }, (_, i) => `WH-${String(i).padStart(2, '0')}`);
+    const store = await withAssets(locations.map((l, i) => ({ id: `P-${i}`, attributes: { sku: 'S' }, state: at(l, 0) })));
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    const claimed = await store.claimDue('erp', Date.now() + MIN, 100, new Set());
+    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    const calls: string[][] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      // The ERP holds 2 of each (edited by hand).
+      readInventory: (cells) => {
+        calls.push(cells.map((c) => c.location));
+        return Promise.resolve(cells.map((c) => ({ ...c, quantity: 2 })));
+      },
+    };
+    let slots = 0;
+    const withinLimits: TaskContext['withinLimits'] = (_destination, call) => {
+      slots++;
+      return call({ signal: new AbortController().signal });
+    };
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    expect((await runInventorySync(context(store, clock, { connector: () => connector, withinLimits }), options)).reconciled).toEqual({ erp: 45 });
+    expect(calls.map((c) => c.length)).toEqual([20, 20, 5]);
+    expect(slots).toBe(3);
+    expect(calls.flat()).toEqual(locations);
+    const deltas = (await pending(store, 'inventory.count')).map((d) => d.payload.delta);
+    expect(deltas).toHaveLength(45);
+    expect(new Set(deltas)).toEqual(new Set([-1]));
+  });
+
   it('a failed on-hand read leaves the snapshot against what was last sent, and says so', async () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     const clock = { t: T0 + MIN };
