@@ -66,7 +66,7 @@ export interface InventoryRunSummary {
    * what was last sent, per destination whose connector reads on-hand quantities.
    */
   readonly reconciled: Readonly<Record<string, number>>;
-  /** Destinations whose on-hand read failed: their snapshot went against what was last sent, as without a read. */
+  /** Destinations whose on-hand read failed, with the cells not read (those went against what was last sent, as without a read) and why. */
   readonly readFailed: Readonly<Record<string, { readonly cells: number; readonly error: string }>>;
 }
 
@@ -82,7 +82,7 @@ export function createInventorySyncTask(options: InventorySyncOptions): Schedule
       const msg =
         failed.length === 0
           ? 'inventory snapshot sent'
-          : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${d} (${f.error})`).join(', ')}, so its deltas are against what was last sent`;
+          : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${f.cells} cell(s) of ${d} (${f.error})`).join(', ')}, so their deltas are against what was last sent`;
       return { msg, fields: { deliveries: r.deliveries, reconciled: r.reconciled, ...(failed.length ? { readFailed: r.readFailed } : {}) } };
     },
   };
@@ -155,10 +155,11 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     if (mode === 'full') {
       // An ERP edited by hand: the snapshot's deltas go against what it holds, where it can be read.
       const read = await readOnHand(ctx, destination, current, back.sent);
-      if (read?.ok) {
+      if (read?.onHand.length) {
         against = reconcileWithOnHand(back.sent, read.onHand);
         reconciled[destination] = read.onHand.length;
-      } else if (read) readFailed[destination] = { cells: read.cells, error: read.error };
+      }
+      if (read?.failed) readFailed[destination] = read.failed;
     }
     const plan = planInventoryCounts(destination, current, against, mode, now);
     if (plan.deliveries.length > 0) {
@@ -192,7 +193,7 @@ async function readOnHand(
   destination: string,
   current: ReadonlyMap<string, CountCell>,
   sent: SentCounts,
-): Promise<{ ok: true; onHand: { location: string; sku: string; quantity: number }[] } | { ok: false; cells: number; error: string } | undefined> {
+): Promise<{ onHand: OnHandQuantity[]; failed?: { cells: number; error: string } } | undefined> {
   const connector = ctx.connector(destination);
   if (!connector?.readInventory) return undefined;
   const read = connector.readInventory.bind(connector);
@@ -200,29 +201,32 @@ async function readOnHand(
   const held = await ctx.store.listDeliveries({ status: NOT_LANDED, destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
   const cells = snapshotCells(current, sent, cellsOfCounts(held));
   if (cells.length === 0) return undefined;
-  try {
-    // In calls of a few cells each: a call holds one of the destination's concurrency slots
-    // throughout, and deliveries to it take turns with the reads between calls.
-    const onHand: OnHandQuantity[] = [];
-    for (let i = 0; i < cells.length; i += READ_CHUNK) {
-      const chunk = cells.slice(i, i + READ_CHUNK);
-      onHand.push(...(await ctx.withinLimits(destination, (sendCtx) => read(chunk, sendCtx))));
+  // In calls of a few cells each: a call holds one of the destination's concurrency slots
+  // throughout, and deliveries to it take turns with the reads between calls. The first call that
+  // fails ends the reading (the failure would most likely repeat): the cells read are used.
+  const onHand: OnHandQuantity[] = [];
+  let error: string | undefined;
+  for (let i = 0; i < cells.length && error === undefined; i += READ_CHUNK) {
+    const chunk = cells.slice(i, i + READ_CHUNK);
+    try {
+      const answer = await ctx.withinLimits(destination, (sendCtx) => read(chunk, sendCtx));
+      // One answer per cell asked, in order (a connector that answered others would reconcile the wrong cells).
+      if (answer.length !== chunk.length || answer.some((o, k) => o.location !== chunk[k]?.location || o.sku !== chunk[k]?.sku || !Number.isFinite(o.quantity)))
+        throw new Error(`the connector's on-hand answer does not match the ${chunk.length} cells asked for`);
+      onHand.push(...answer);
+    } catch (err) {
+      // Shutting down: stop the run, so the snapshot (still due) goes with the next one, reading.
+      if (ctx.signal.aborted) throw err;
+      error = coerceError(err).message;
     }
-    // One answer per cell asked, in order (a connector that answered others would reconcile the wrong cells).
-    if (onHand.length !== cells.length || onHand.some((o, i) => o.location !== cells[i]?.location || o.sku !== cells[i]?.sku || !Number.isFinite(o.quantity)))
-      throw new Error(`the connector's on-hand answer does not match the ${cells.length} cells asked for`);
-    // Nothing on hand anywhere, where totals above 0 were sent and landed: far more likely a read
-    // of the wrong place (a path answering 404 for every cell) than an ERP emptied by hand, and
-    // taken as one, since deltas against it would send every count again in full.
-    const sentSome = onHand.filter((o) => (sent.cells[cellKey(o.location, o.sku)]?.quantity ?? 0) > 0).length;
-    if (sentSome > 0 && onHand.every((o) => o.quantity === 0))
-      return { ok: false, cells: cells.length, error: `every cell read 0 on hand, though ${sentSome} of them were sent a total above 0: check where the destination reads on-hand quantities (REST: paths.inventoryOnHand)` };
-    return { ok: true, onHand };
-  } catch (err) {
-    // Shutting down: stop the run, so the snapshot (still due) goes with the next one, reading.
-    if (ctx.signal.aborted) throw err;
-    return { ok: false, cells: cells.length, error: coerceError(err).message };
   }
+  // Nothing on hand anywhere, where totals above 0 were sent and landed: far more likely a read
+  // of the wrong place (a path answering 404 for every cell) than an ERP emptied by hand, and
+  // taken as one, since deltas against it would send every count again in full.
+  const sentSome = onHand.filter((o) => (sent.cells[cellKey(o.location, o.sku)]?.quantity ?? 0) > 0).length;
+  if (sentSome > 0 && onHand.every((o) => o.quantity === 0))
+    return { onHand: [], failed: { cells: cells.length, error: `every cell read 0 on hand, though ${sentSome} of them were sent a total above 0: check where the destination reads on-hand quantities (REST: paths.inventoryOnHand)` } };
+  return { onHand, ...(error !== undefined ? { failed: { cells: cells.length - onHand.length, error } } : {}) };
 }
 
 /** Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}). */

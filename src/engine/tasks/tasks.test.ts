@@ -376,6 +376,23 @@ describe('inventory sync task', () => {
     const deltas = (await pending(store, 'inventory.count')).map((d) => d.payload.delta);
     expect(deltas).toHaveLength(45);
     expect(new Set(deltas)).toEqual(new Set([-1]));
+
+    // The second call fails: the first call's cells are used, the rest go against what was last sent.
+    const delivered = await store.claimDue('erp', Date.now() + MIN, 100, new Set());
+    await store.completeAttempts(delivered.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    let call = 0;
+    const flaky: ErpConnector = {
+      ...connector,
+      readInventory: (cells) => (++call === 2 ? Promise.reject(new Error('GET /on-hand → 503')) : Promise.resolve(cells.map((c) => ({ ...c, quantity: 3 })))),
+    };
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const partial = await runInventorySync(context(store, clock, { connector: () => flaky, withinLimits }), options);
+    expect(call).toBe(2);
+    expect(partial.reconciled).toEqual({ erp: 20 });
+    expect(partial.readFailed).toEqual({ erp: { cells: 25, error: 'GET /on-hand → 503' } });
+    const byLocation = new Map((await pending(store, 'inventory.count')).map((d) => [d.payload.location as string, d.payload.delta]));
+    expect(locations.map((l) => byLocation.get(l))).toEqual(locations.map((_, i) => (i < 20 ? -2 : 0)));
   });
 
   it('a failed on-hand read leaves the snapshot against what was last sent, and says so', async () => {
@@ -395,7 +412,7 @@ describe('inventory sync task', () => {
     clock.t += MIN;
     const report = await task.run(context(store, clock, { connector: () => connector }));
     expect(report).toEqual({
-      msg: 'inventory snapshot sent; the on-hand read failed for erp (GET /on-hand → 429), so its deltas are against what was last sent',
+      msg: 'inventory snapshot sent; the on-hand read failed for 1 cell(s) of erp (GET /on-hand → 429), so their deltas are against what was last sent',
       fields: { deliveries: { erp: 1 }, reconciled: {}, readFailed: { erp: { cells: 1, error: 'GET /on-hand → 429' } } },
     });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 0]]);
