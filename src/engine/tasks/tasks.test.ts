@@ -66,6 +66,20 @@ async function withAssets(rows: { id: string; attributes: Record<string, string>
 const pending = async (store: SqliteStore, operation: string) =>
   (await store.listDeliveries({ status: 'pending', limit: 1000 })).filter((d) => d.operation === operation).sort((a, b) => (a.businessKey < b.businessKey ? -1 : 1));
 
+/** Every delivery due now claimed and delivered, as the dispatcher would. */
+async function deliverAll(store: SqliteStore, now: number): Promise<void> {
+  const claimed = await store.claimDue('erp', Date.now() + 60_000, 1000, new Set());
+  await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], now);
+}
+
+/** A connector that only reads on-hand quantities, with `read`. */
+const readingConnector = (read: NonNullable<ErpConnector['readInventory']>): ErpConnector => ({
+  name: 'erp',
+  capabilities: { maxBatchSize: 1, operations: [] },
+  send: () => Promise.resolve([]),
+  readInventory: read,
+});
+
 describe('work-order feedback polling', () => {
   const update = (key: string, status: WorkOrderUpdate['status'], at: number): WorkOrderUpdate => ({ businessKey: key, erpAssetId: 'EQ-1', erpWorkOrderId: 'WO-9', status, changedAt: at, ...(status === 'completed' ? { operatingHoursAtCompletion: 512.5 } : {}) });
   /** A connector that only answers polls, with `fetchWorkOrderUpdates`. */
@@ -311,16 +325,11 @@ describe('inventory sync task', () => {
     expect((await store.listDeliveries({ status: 'inflight' })).map((d) => d.businessKey)).toEqual(['WH-B|S|r1']);
     const asked: string[][] = [];
     const limited: string[] = [];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      // Someone set WH-A to 5 by hand.
-      readInventory: (cells) => {
-        asked.push(cells.map((c) => c.location));
-        return Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-A' ? 5 : 1 })));
-      },
-    };
+    // Someone set WH-A to 5 by hand.
+    const connector = readingConnector((cells) => {
+      asked.push(cells.map((c) => c.location));
+      return Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-A' ? 5 : 1 })));
+    });
     const withinLimits: TaskContext['withinLimits'] = (destination, call) => {
       limited.push(destination);
       return call({ signal: new AbortController().signal });
@@ -349,19 +358,13 @@ describe('inventory sync task', () => {
     const store = await withAssets(locations.map((l, i) => ({ id: `P-${i}`, attributes: { sku: 'S' }, state: at(l, 0) })));
     const clock = { t: T0 + MIN };
     await runInventorySync(context(store, clock), options);
-    const claimed = await store.claimDue('erp', Date.now() + MIN, 100, new Set());
-    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    await deliverAll(store, clock.t);
     const calls: string[][] = [];
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      // The ERP holds 2 of each (edited by hand).
-      readInventory: (cells) => {
-        calls.push(cells.map((c) => c.location));
-        return Promise.resolve(cells.map((c) => ({ ...c, quantity: 2 })));
-      },
-    };
+    // The ERP holds 2 of each (edited by hand).
+    const connector = readingConnector((cells) => {
+      calls.push(cells.map((c) => c.location));
+      return Promise.resolve(cells.map((c) => ({ ...c, quantity: 2 })));
+    });
     let slots = 0;
     const withinLimits: TaskContext['withinLimits'] = (_destination, call) => {
       slots++;
@@ -378,8 +381,7 @@ describe('inventory sync task', () => {
     expect(new Set(deltas)).toEqual(new Set([-1]));
 
     // The second call fails: the first call's cells are used, the rest go against what was last sent.
-    const delivered = await store.claimDue('erp', Date.now() + MIN, 100, new Set());
-    await store.completeAttempts(delivered.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    await deliverAll(store, clock.t);
     let call = 0;
     const flaky: ErpConnector = {
       ...connector,
@@ -399,14 +401,8 @@ describe('inventory sync task', () => {
     const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
     const clock = { t: T0 + MIN };
     await runInventorySync(context(store, clock), options);
-    const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
-    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      readInventory: () => Promise.reject(new RateLimitedError('GET /on-hand → 429', 5000, 429)),
-    };
+    await deliverAll(store, clock.t);
+    const connector = readingConnector(() => Promise.reject(new RateLimitedError('GET /on-hand → 429', 5000, 429)));
     const task = createInventorySyncTask(options);
     await requestFullSnapshot(store, clock.t);
     clock.t += MIN;
@@ -425,15 +421,9 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + MIN };
     await runInventorySync(context(store, clock), options);
-    const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
-    await store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    await deliverAll(store, clock.t);
     let onHand = 0;
-    const connector: ErpConnector = {
-      name: 'erp',
-      capabilities: { maxBatchSize: 1, operations: [] },
-      send: () => Promise.resolve([]),
-      readInventory: (cells) => Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-B' ? onHand : 0 }))),
-    };
+    const connector = readingConnector((cells) => Promise.resolve(cells.map((c) => ({ ...c, quantity: c.location === 'WH-B' ? onHand : 0 }))));
     await requestFullSnapshot(store, clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock, { connector: () => connector }), options);
@@ -442,8 +432,7 @@ describe('inventory sync task', () => {
     // Against what was last sent: nothing sent again in full.
     expect((await pending(store, 'inventory.count')).map((d) => d.payload.delta)).toEqual([0, 0]);
     // One cell still holding stock: the read is taken (the other cell was emptied by hand).
-    const again = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
-    await store.completeAttempts(again.map((d) => ({ id: d.id, result: 'delivered' as const })), [], clock.t);
+    await deliverAll(store, clock.t);
     onHand = 3;
     await requestFullSnapshot(store, clock.t);
     clock.t += MIN;
