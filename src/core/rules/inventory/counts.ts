@@ -150,6 +150,11 @@ export function cellsOfCounts(items: readonly { readonly operation: string; read
   return out;
 }
 
+/** Every cell counted now or sent before, sorted (the order counts are planned, read and shown in). */
+function cellKeysOf(current: ReadonlyMap<string, CountCell>, sent: SentCounts): string[] {
+  return [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort();
+}
+
 /** One (location, SKU) with the quantity an ERP holds on hand there. */
 export interface OnHandCell {
   readonly location: string;
@@ -163,7 +168,7 @@ export interface OnHandCell {
  */
 export function snapshotCells(current: ReadonlyMap<string, CountCell>, sent: SentCounts, except: ReadonlySet<string> = new Set()): { location: string; sku: string }[] {
   const out: { location: string; sku: string }[] = [];
-  for (const key of [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort()) {
+  for (const key of cellKeysOf(current, sent)) {
     if (except.has(key) || ((current.get(key)?.quantity ?? 0) === 0 && sent.cells[key] === undefined)) continue;
     const [location, sku] = key.split(SEP) as [string, string];
     out.push({ location, sku });
@@ -236,8 +241,7 @@ export function planInventoryCounts(
 ): PlannedCounts {
   const cells: Record<string, { quantity: number; revision: number }> = { ...sent.cells };
   const deliveries: DeliveryIntent[] = [];
-  const keys = new Set([...Object.keys(sent.cells), ...current.keys()]);
-  for (const key of [...keys].sort()) {
+  for (const key of cellKeysOf(current, sent)) {
     const cell = current.get(key);
     const before = sent.cells[key];
     const quantity = cell?.quantity ?? 0;
@@ -297,7 +301,7 @@ export interface CountComparison {
  */
 export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: SentCounts): CountComparison[] {
   const out: CountComparison[] = [];
-  for (const key of [...new Set([...Object.keys(sent.cells), ...current.keys()])].sort()) {
+  for (const key of cellKeysOf(current, sent)) {
     const cell = current.get(key);
     const before = sent.cells[key];
     const quantity = cell?.quantity ?? 0;
