@@ -558,6 +558,23 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     expect((await store.queryAudit({ erpAssetId: 'EQ-1' })).map((a) => a.outcome)).toEqual(['retry', 'delivered', 'delivered', 'resent', 'delivered']);
   });
 
+  it.each([
+    ['a request that got no answer', unknown(), true],
+    ['only answered refusals', new RetryableError('500 internal error', 500), false],
+  ])('a dead letter after %s is marked as one that may have reached the ERP: %s', async (_, first, landed) => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    connector.script.push(first, new PermanentError('422: plant 9999 does not exist', 422));
+    const d = dispatcherFor(store, connector, { baseDelayMs: 1, maxDelayMs: 1 });
+    await d.start();
+    const [dead] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length ? rows : undefined;
+    }, 'the dead letter', 5000);
+    expect(connector.sent).toHaveLength(2);
+    expect(dead!.mayHaveLanded === true).toBe(landed);
+  });
+
   it('a value of the same event time queued after the timed-out one is newer, as in the outbox: it is resent too', async () => {
     const t0 = Date.now() + 1000;
     const { store, clock, connector, row } = await afterTimedOutA(t0);

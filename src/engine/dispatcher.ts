@@ -366,10 +366,12 @@ export class Dispatcher {
         continue;
       }
       const err: DeliveryError = r.error;
-      const unsettled = this.unsettled(w, item, now, err.outcomeUnknown || cutShort);
+      const unknown = err.outcomeUnknown || cutShort;
+      // May have reached the ERP: remembered on the row (`dlq list` shows it) as well as for its key.
+      const uncertain = { ...this.unsettled(w, item, now, unknown), ...(unknown ? { mayHaveLanded: true as const } : {}) };
       if (this.abort.signal.aborted) {
         // Shutdown cut it short: the outcome is unknown; resend later with the same key.
-        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now, ...unsettled });
+        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now, ...uncertain });
         audit.push(this.auditOf(items, r, now, 'aborted'));
         continue;
       }
@@ -396,7 +398,7 @@ export class Dispatcher {
           { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
           "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
         );
-        outcomes.push({ id: r.id, result: 'dead', error: why, ...unsettled });
+        outcomes.push({ id: r.id, result: 'dead', error: why, ...uncertain });
         audit.push(this.auditOf(items, r, now, 'dead'));
         continue;
       }
@@ -404,11 +406,11 @@ export class Dispatcher {
       failure = err.message;
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
-      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...unsettled });
+      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...uncertain });
       audit.push(this.auditOf(items, r, now, 'retry'));
     }
     // Items the connector did not answer for: unknown outcome, resend later.
-    for (const [id, item] of byId) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs, ...this.unsettled(w, item, now, true) });
+    for (const [id, item] of byId) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs, ...this.unsettled(w, item, now, true), mayHaveLanded: true });
 
     if (rateLimited) this.onRateLimited(w, rateLimited, now);
     else if (anySuccess) w.consecutive429 = 0;

@@ -78,7 +78,7 @@ export interface AuditRecord {
   readonly status?: number;
   readonly responseBody?: string;
   readonly latencyMs: number;
-  /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`; `edited` (a dead letter's payload replaced by hand, no request). */
+  /** `delivered`, `resent` (a resend delivered), `retry`, `rate-limited`, `auth-refresh`, `dead`, `aborted`; `edited` (a dead letter's payload replaced by hand, no request); `marked-delivered` (a dead letter recorded as delivered by hand, no request). */
   readonly outcome: string;
   readonly error?: string;
 }
@@ -95,13 +95,18 @@ interface Unsettled {
   readonly unsettledUntil?: number;
 }
 
+/** A failed attempt whose request may have reached the ERP all the same (see `OutboxItem.mayHaveLanded`). */
+interface Unknown {
+  readonly mayHaveLanded?: true;
+}
+
 /** What happened to one claimed delivery after an attempt. */
 export type AttemptOutcome =
   | { readonly id: number; readonly result: 'delivered'; readonly response?: unknown }
-  | ({ readonly id: number; readonly result: 'retry'; readonly nextAttemptAt: number; readonly error: string } & Unsettled)
-  | ({ readonly id: number; readonly result: 'dead'; readonly error: string } & Unsettled)
+  | ({ readonly id: number; readonly result: 'retry'; readonly nextAttemptAt: number; readonly error: string } & Unsettled & Unknown)
+  | ({ readonly id: number; readonly result: 'dead'; readonly error: string } & Unsettled & Unknown)
   /** Released without counting an attempt (destination paused or shutting down). */
-  | ({ readonly id: number; readonly result: 'release'; readonly nextAttemptAt: number } & Unsettled);
+  | ({ readonly id: number; readonly result: 'release'; readonly nextAttemptAt: number } & Unsettled & Unknown);
 
 export interface DestinationStats {
   readonly destination: string;
@@ -214,6 +219,12 @@ export interface Store {
   factKeysOfAsset(operation: string, erpAssetId: string, limit: number): Promise<string[]>;
   /** Dead → discarded (the row and its audit stay; see `DeliveryStatus`). Returns how many moved. */
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number>;
+  /**
+   * Dead → delivered, by hand: the operator found the ERP holds them (a request whose answer was
+   * lost did land, or the record was keyed in). Nothing is sent; each gets a `marked-delivered`
+   * audit row. Returns the ids moved (those named that were dead).
+   */
+  markDelivered(ids: readonly number[], now: number): Promise<number[]>;
 
   /**
    * Retention: deletes at most `limit` rows of each kind past its cutoff, oldest first, so a caller

@@ -204,4 +204,51 @@ describe('assetbridge dlq discard of inventory counts', () => {
     const rest = await runCli(['dlq', 'discard', '--all', '-c', path]);
     expect(rest.stdout).toBe('discarded 2 dead letter(s)\n1 of them inventory count(s): the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n');
   });
+
+  it('keeps a count that may have reached the ERP until the operator says which: mark-delivered, or discard --send-again', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const ids: number[] = [];
+    try {
+      const count = (sku: string) => ({ destination: 'erp', operation: 'inventory.count', kind: 'fact' as const, businessKey: `WH-1|${sku}|r1`, sequence: `WH-1|${sku}`, erpAssetId: sku, eventTime: 1, payload: { location: 'WH-1', sku, countedQuantity: 4, delta: 4 } });
+      const order = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|t|1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 'x' } };
+      await store.commitIngest({ states: [], deliveries: [count('PAL'), count('DRUM'), count('BIN'), order], quarantine: [], accepted: 4 });
+      // Every one timed out at its last attempt but the bin count, refused with a 400.
+      for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
+        const timedOut = d.businessKey !== 'WH-1|BIN|r1';
+        await store.completeAttempts([{ id: d.id, result: 'dead', error: timedOut ? 'timeout' : '400', ...(timedOut ? { mayHaveLanded: true as const } : {}) }], [], Date.now());
+        ids.push(d.id);
+      }
+    } finally {
+      await store.close();
+    }
+    const [pal, drum, bin, order] = ids as [number, number, number, number];
+    const list = await runCli(['dlq', 'list', '-c', path]);
+    expect(list.stdout).toMatch(new RegExp(`^${pal} .*inventory\\.count .* maybe `, 'm'));
+    expect(list.stdout).toMatch(new RegExp(`^${bin} .*inventory\\.count .* no `, 'm'));
+    expect(list.stdout).toContain("'maybe': a request of it got no answer");
+    // --all discards the work order and the refused count; the two counts that may have landed stay.
+    const all = await runCli(['dlq', 'discard', '--all', '-c', path]);
+    expect(all.code).toBe(1);
+    expect(all.stdout).toBe('discarded 2 dead letter(s)\n1 of them inventory count(s): the next inventory run sends their change again (`assetbridge inventory counts` shows it)\n');
+    expect(all.stderr).toContain(`inventory count(s) ${pal} ${drum} may have reached the ERP`);
+    expect(all.stderr).toContain(`'assetbridge dlq mark-delivered ${pal} ${drum}'`);
+    expect(new Set(await deadListed(path))).toEqual(new Set([pal, drum]));
+    // The ERP holds the pallets' count: recorded as delivered, not sent. The drums' is not there: discarded, sent again.
+    const marked = await runCli(['dlq', 'mark-delivered', String(pal), String(order), '-c', path]);
+    expect(marked.code).toBe(1); // the work order is no dead letter any more
+    expect(marked.stdout).toBe("1 dead letter(s) recorded as delivered (not sent; 'assetbridge audit --delivery ID' shows the record)\n1 of them inventory count(s): their change counts as sent\n");
+    expect(marked.stderr).toContain(`not dead letters: ${order}`);
+    const again = await runCli(['dlq', 'discard', '--send-again', String(drum), '-c', path]);
+    expect(again.stderr).toBe('');
+    expect(again.stdout).toContain('discarded 1 dead letter(s)\n1 of them inventory count(s)');
+    expect(await deadListed(path)).toEqual([]);
+    const check = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect([(await check.getDelivery(pal))?.status, (await check.getDelivery(drum))?.status, (await check.getDelivery(bin))?.status]).toEqual(['delivered', 'discarded', 'discarded']);
+      expect((await check.queryAudit({ deliveryId: pal })).map((a) => a.outcome)).toEqual(['marked-delivered']);
+    } finally {
+      await check.close();
+    }
+  });
 });

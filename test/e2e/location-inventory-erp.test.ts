@@ -244,6 +244,37 @@ describe('inventory counts through faults', () => {
     expect(erp.state().inventoryCounts.length).toBe(before);
   }, 30_000);
 
+  it('a count whose answer was lost is a dead letter that may have landed; recorded as delivered, its change is not sent again', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', seed: 3, inventoryTakes: 'delta' });
+    cleanup.push(() => erp.close());
+    const { app } = await setup({ erp, rules: inventoryRules, assets: ITEMS, maxAttempts: 1 });
+    const onHand = () => erp.state().inventory['WH-1|PAL']?.quantity;
+    // Four pallets at WH-1; the ERP applies the count, but its answer never arrives (one attempt: dead at once).
+    expect((await app.ingestor.submit(ITEMS.slice(0, 4).map((item, k) => position(item.identifiers[0]!.value, k + 1, 50, 'WH-1')))).accepted).toBe(4);
+    const lose = erp.faults.add({ kind: 'lost-response', probability: 1, path: '/inventory/counts' });
+    await inventoryRun(app);
+    const [dead] = await waitFor(async () => {
+      const rows = await app.store.listDeliveries({ status: 'dead' });
+      return rows.length ? rows : undefined;
+    }, 'count dead');
+    erp.faults.clear(lose);
+    expect(dead).toMatchObject({ mayHaveLanded: true, payload: { countedQuantity: 4, delta: 4 } });
+    expect(onHand()).toBe(4); // it did land
+    // The operator finds it in the ERP and records it as delivered; one pallet leaves for WH-2.
+    expect(await app.store.markDelivered([dead!.id], Date.now())).toEqual([dead!.id]);
+    expect((await app.ingestor.submit([position('p0', 10, 50, 'WH-2')])).accepted).toBe(1);
+    const report = await inventoryReport(app.store, inventoryOptions(app), Date.now());
+    expect(report.destinations[0]?.cells.map((c) => [c.location, c.quantity, c.sentQuantity, c.change])).toEqual([
+      ['WH-1', 3, 4, -1],
+      ['WH-2', 1, 0, 1],
+    ]);
+    await inventoryRun(app);
+    await drained(app);
+    // Only the change since: a discard would have sent the four again (seven at an ERP that takes deltas).
+    expect(onHand()).toBe(3);
+    expect(erp.state().inventory['WH-2|PAL']?.quantity).toBe(1);
+  }, 30_000);
+
   it('a snapshot corrects an ERP that takes deltas after a quantity was edited there by hand, reading its on-hand first; a cell with a dead count is not read', async () => {
     const erp = await startErpSimulator({ token: 'erp-token', seed: 3, inventoryTakes: 'delta' });
     cleanup.push(() => erp.close());

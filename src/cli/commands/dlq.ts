@@ -56,10 +56,15 @@ export function registerDlqCommand(program: Command): void {
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(
           table([
-            ['ID', 'DESTINATION', 'OPERATION', 'ASSET', 'ATTEMPTS', 'REASON'],
-            ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, (r.lastError ?? '').slice(0, 100)]),
+            ['ID', 'DESTINATION', 'OPERATION', 'ASSET', 'ATTEMPTS', 'REACHED ERP', 'REASON'],
+            ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, r.mayHaveLanded ? 'maybe' : 'no', (r.lastError ?? '').slice(0, 100)]),
           ]),
         );
+        // Replaying one is safe (same idempotency key); giving one up is not, if the ERP holds it.
+        if (rows.some((r) => r.mayHaveLanded))
+          process.stdout.write(
+            "'maybe': a request of it got no answer (timed out, connection dropped, or in flight at a crash), so the ERP may hold it; check the ERP before discarding it, and if it does, 'assetbridge dlq mark-delivered ID'\n",
+          );
       }, { existingStore: true });
     }),
   );
@@ -127,26 +132,61 @@ export function registerDlqCommand(program: Command): void {
       .command('discard [ids...]')
       .description('give up on dead letters: they leave the list and are never sent (the record and its audit stay; a discarded work order or posting cannot be queued again)')
       .option('--all', 'discard every dead letter')
-      .option('--destination <name>', 'with --all: only the dead letters of this destination'),
+      .option('--destination <name>', 'with --all: only the dead letters of this destination')
+      .option('--send-again', "discard inventory counts that may have reached the ERP too (their change is sent again; without this they stay dead letters: check the ERP, then 'dlq mark-delivered' or this)"),
   ).action(
-    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string }) => {
+    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; sendAgain?: boolean }) => {
       if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       checkAllOf(opts);
       await withContext(opts.config, async ({ config, store }) => {
-        // Inventory counts given up are owed again: the inventory run sends their change anew.
-        const counts = (rows: readonly (OutboxItem | undefined)[]) => rows.filter((d) => d?.status === 'dead' && d.operation === INVENTORY_COUNT).length;
-        const discarded = (n: number, inventory: number) =>
-          process.stdout.write(`discarded ${n} dead letter(s)\n${inventory ? `${inventory} of them inventory count(s): the next inventory run sends their change again (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        let dead: OutboxItem[];
+        let asked: number[] = [];
         if (opts.destination !== undefined || opts.all) {
-          const dead = await store.listDeliveries({ status: 'dead', ...(opts.destination !== undefined ? { destination: opts.destination } : {}), limit: Number.MAX_SAFE_INTEGER });
+          dead = await store.listDeliveries({ status: 'dead', ...(opts.destination !== undefined ? { destination: opts.destination } : {}), limit: Number.MAX_SAFE_INTEGER });
           if (opts.destination !== undefined && !dead.length) checkDestination(config, opts.destination);
-          const n = await store.discardDead(opts.destination !== undefined ? dead.map((d) => d.id).reverse() : 'all', Date.now());
-          return discarded(n, counts(dead));
+          dead.reverse();
+        } else {
+          asked = [...new Set(parseIds(ids, 'delivery'))];
+          const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
+          dead = before.filter((d): d is OutboxItem => d?.status === 'dead');
         }
+        // Inventory counts given up are owed again: the next inventory run sends their change anew.
+        // One whose request may have landed would then count twice at an ERP that takes deltas: it
+        // stays, unless asked (the ERP was checked, or it takes totals).
+        const held = opts.sendAgain ? [] : dead.filter((d) => d.operation === INVENTORY_COUNT && d.mayHaveLanded);
+        const go = dead.filter((d) => !held.includes(d));
+        const n = go.length ? await store.discardDead(go.map((d) => d.id), Date.now()) : 0;
+        const inventory = go.filter((d) => d.operation === INVENTORY_COUNT).length;
+        process.stdout.write(`discarded ${n} dead letter(s)\n${inventory ? `${inventory} of them inventory count(s): the next inventory run sends their change again (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        if (held.length) {
+          const list = held.map((d) => d.id).join(' ');
+          process.stderr.write(
+            `kept as dead letters: inventory count(s) ${list} may have reached the ERP (a request got no answer), and a discarded count's change is sent again; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}', else 'assetbridge dlq discard --send-again ${list}'\n`,
+          );
+          process.exitCode = 1;
+        }
+        notDead(asked.filter((id) => !dead.some((d) => d.id === id)));
+      }, { existingStore: true });
+    }),
+  );
+
+  addConfigOption(
+    dlq
+      .command('mark-delivered <ids...>')
+      .description(
+        'record dead letters as delivered, without sending them: the ERP holds them (a request whose answer was lost did land, or the record was keyed in by hand); an inventory count so recorded is not sent again',
+      ),
+  ).action(
+    action(async (ids: string[], opts: { config: string }) => {
+      await withContext(opts.config, async ({ store }) => {
         const asked = [...new Set(parseIds(ids, 'delivery'))];
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
-        discarded(await store.discardDead(asked, Date.now()), counts(before));
-        notDead(asked.filter((_, i) => before[i]?.status !== 'dead'));
+        const moved = await store.markDelivered(asked, Date.now());
+        const inventory = before.filter((d) => d !== undefined && moved.includes(d.id) && d.operation === INVENTORY_COUNT).length;
+        process.stdout.write(
+          `${moved.length} dead letter(s) recorded as delivered (not sent; 'assetbridge audit --delivery ID' shows the record)\n${inventory ? `${inventory} of them inventory count(s): their change counts as sent\n` : ''}`,
+        );
+        notDead(asked.filter((id) => !moved.includes(id)));
       }, { existingStore: true });
     }),
   );

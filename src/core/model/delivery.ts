@@ -74,6 +74,12 @@ export interface OutboxItem extends DeliveryIntent {
    * key had an unknown outcome and could have landed after it (see {@link AttemptOutcome}).
    */
   readonly resend?: true;
+  /**
+   * A request of this delivery had an unknown outcome (timed out, connection dropped, in flight
+   * when the process died): the ERP may have taken it though no attempt succeeded. `dlq list`
+   * shows it; `dlq mark-delivered` records one the ERP is found to hold.
+   */
+  readonly mayHaveLanded?: true;
 }
 
 /** Key under which deliveries of one destination must not overlap in flight (per-key ordering). */

@@ -247,4 +247,12 @@ CREATE TRIGGER outbox_counts_delete AFTER DELETE ON outbox BEGIN
 END;
 `,
   },
+  {
+    version: 11,
+    name: 'outbox-may-have-landed',
+    // Set once a request of the row had an unknown outcome (timed out, connection dropped, in
+    // flight at a crash): it may have reached the ERP. What `dlq list` shows, and what keeps
+    // `dlq discard` from giving such an inventory count back unasked.
+    sql: `ALTER TABLE outbox ADD COLUMN may_have_landed INTEGER NOT NULL DEFAULT 0;`,
+  },
 ];

@@ -57,6 +57,36 @@ describe('SqliteStore operations surface', () => {
     expect(await s.outboxStats(now)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
   });
 
+  it('remembers a dead letter whose request may have landed, and marks dead letters delivered by hand with an audit row, sending nothing', async () => {
+    const s = open();
+    await commit(s, [wo('A1|hot|1'), wo('A1|hot|2'), wo('A1|hot|3')]);
+    const [a, b, c] = await s.claimDue('erp', now, 3, new Set());
+    // a: timed out then refused for good (it may have landed before); b: refused only; c: still pending.
+    await s.completeAttempts([{ id: a!.id, result: 'retry', nextAttemptAt: now, error: 'timeout', mayHaveLanded: true }, { id: b!.id, result: 'dead', error: '422' }, { id: c!.id, result: 'release', nextAttemptAt: now }], [], now);
+    const [again] = await s.claimDue('erp', now, 1, new Set());
+    expect(again!.id).toBe(a!.id);
+    await s.completeAttempts([{ id: a!.id, result: 'dead', error: '422' }], [], now); // a later definite refusal does not clear it
+    expect((await s.getDelivery(a!.id))?.mayHaveLanded).toBe(true);
+    expect((await s.getDelivery(b!.id))?.mayHaveLanded).toBeUndefined();
+    // Only dead letters move; the pending one and an unknown id are left and not returned.
+    expect(await s.markDelivered([a!.id, c!.id, 999], now + 5)).toEqual([a!.id]);
+    expect(await s.getDelivery(a!.id)).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect((await s.getDelivery(a!.id))?.lastError).toBeUndefined();
+    expect((await s.getDelivery(c!.id))?.status).toBe('pending');
+    expect(await s.queryAudit({ deliveryId: a!.id })).toEqual([expect.objectContaining({ at: now + 5, outcome: 'marked-delivered', attempt: 2 })]);
+    expect(await s.queryAudit({ deliveryId: c!.id })).toEqual([]);
+    expect(await s.markDelivered([a!.id], now + 6)).toEqual([]); // once
+    expect(await s.outboxStats(now)).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 1, dead: 1, oldestPendingAgeMs: expect.any(Number) as number }]);
+  });
+
+  it('counts a delivery in flight at a crash as one that may have landed', async () => {
+    const s = open();
+    await commit(s, [wo('A1|hot|1')]);
+    const [d] = await s.claimDue('erp', now, 1, new Set());
+    expect(await s.recoverInflight()).toBe(1);
+    expect(await s.getDelivery(d!.id)).toMatchObject({ status: 'pending', mayHaveLanded: true });
+  });
+
   it('factKeysOfAsset: the keys of one asset\'s facts of one operation, newest first, at most the limit', async () => {
     const s = open();
     const of = (key: string, erpAssetId: string, operation = 'workorder.create'): DeliveryIntent => ({ ...wo(key), erpAssetId, operation });
@@ -97,7 +127,7 @@ describe('SqliteStore outbox counts (migration 10)', () => {
     fc.record({ op: fc.constant('state' as const), dest: fc.constantFrom('erp', 'other'), key: fc.integer({ min: 0, max: 3 }), time: fc.integer({ min: 1, max: 50 }) }),
     fc.record({ op: fc.constant('fact' as const), dest: fc.constantFrom('erp', 'other'), key: fc.integer({ min: 0, max: 6 }) }),
     fc.record({ op: fc.constant('claim' as const), dest: fc.constantFrom('erp', 'other'), limit: fc.integer({ min: 1, max: 4 }), results: fc.array(fc.constantFrom('delivered', 'dead', 'retry', 'release', 'keep'), { minLength: 4, maxLength: 4 }) }),
-    fc.record({ op: fc.constantFrom('replay' as const, 'discard' as const, 'recover' as const, 'prune' as const) }),
+    fc.record({ op: fc.constantFrom('replay' as const, 'discard' as const, 'mark' as const, 'recover' as const, 'prune' as const) }),
   );
 
   it('status reads the same counts and oldest waiting age as counting the outbox, through any sequence of writes', async () => {
@@ -122,6 +152,7 @@ describe('SqliteStore outbox counts (migration 10)', () => {
             await s.completeAttempts(outcomes, [], now);
           } else if (st.op === 'replay') await s.replayDead('all', now);
           else if (st.op === 'discard') await s.discardDead('all', now);
+          else if (st.op === 'mark') await s.markDelivered((await s.listDeliveries({ status: 'dead', limit: 100 })).map((d) => d.id), now);
           else if (st.op === 'recover') await s.recoverInflight();
           else await pruneAll(s, { deliveredBefore: now + DAY, deliveredFactsBefore: now + DAY });
           // Retention's deleted rows stay counted as delivered (a counter of their own).

@@ -97,6 +97,7 @@ interface OutboxRow {
   last_error: string | null;
   sequence: string | null;
   resend: number;
+  may_have_landed: number;
 }
 
 /** `WHERE a = ? AND b = ?` from the conditions whose value is given (empty when none is). */
@@ -124,6 +125,7 @@ function toItem(r: OutboxRow): OutboxItem {
     ...(r.last_error !== null ? { lastError: r.last_error } : {}),
     ...(r.sequence !== null ? { sequence: r.sequence } : {}),
     ...(r.resend ? { resend: true as const } : {}),
+    ...(r.may_have_landed ? { mayHaveLanded: true as const } : {}),
   };
 }
 
@@ -271,6 +273,7 @@ export class SqliteStore implements Store {
         `UPDATE outbox SET status = 'pending', attempts = attempts + @bump, updated_at = @now, next_attempt_at = @next, last_error = COALESCE(@error, last_error) WHERE id = @id`,
       ),
       supersede: db.prepare(`UPDATE outbox SET status = 'superseded', updated_at = ? WHERE id = ?`),
+      mayHaveLanded: db.prepare(`UPDATE outbox SET may_have_landed = 1 WHERE id = ? AND may_have_landed = 0`),
       // Only older ones can be left (newerStateExists found no newer one): a replayed dead letter
       // going back to pending replaces them, as a newer value replaces a pending one at ingest.
       supersedeOlderPending: db.prepare(
@@ -441,6 +444,7 @@ export class SqliteStore implements Store {
     this.tx(() => {
       for (const o of outcomes) {
         if (o.result !== 'delivered' && o.unsettledUntil !== undefined) this.markUnsettled(o.id, o.unsettledUntil);
+        if (o.result !== 'delivered' && o.mayHaveLanded === true) this.stmts.mayHaveLanded.run(o.id);
         switch (o.result) {
           case 'delivered': {
             const row = this.stmts.getRow.get(o.id) as OutboxRow | undefined;
@@ -547,6 +551,7 @@ export class SqliteStore implements Store {
         // Its request may have reached the ERP: of unknown outcome, as a timed-out one.
         const until = unsettledUntil?.(toItem(row));
         if (until !== undefined) this.markUnsettled(row.id, until);
+        this.stmts.mayHaveLanded.run(row.id);
         this.backToPending(row.id, now, now, 0, null);
       }
       n = rows.length;
@@ -679,26 +684,45 @@ export class SqliteStore implements Store {
       const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
       if (row?.status !== 'dead') return false;
       this.db.prepare(`UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ?`).run(json, now, id);
-      this.stmts.audit.run({
-        at: now,
-        deliveryId: id,
-        destination: row.destination,
-        operation: row.operation,
-        erpAssetId: row.erp_asset_id,
-        idempotencyKey: row.idempotency_key,
-        attempt: row.attempts,
-        method: null,
-        url: null,
-        requestBody: json.slice(0, 4096),
-        status: null,
-        responseBody: null,
-        latencyMs: 0,
-        outcome: 'edited',
-        error: 'payload edited by hand for a replay (the earlier attempts show what was sent before)',
-      });
+      this.handAudit(row, now, 'edited', 'payload edited by hand for a replay (the earlier attempts show what was sent before)', json.slice(0, 4096));
       return true;
     })();
     return Promise.resolve(edited);
+  }
+
+  markDelivered(ids: readonly number[], now: number): Promise<number[]> {
+    const moved: number[] = [];
+    this.tx(() => {
+      const mark = this.db.prepare(`UPDATE outbox SET status = 'delivered', updated_at = ?, last_error = NULL WHERE id = ? AND status = 'dead'`);
+      for (const id of ids) {
+        const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+        if (row?.status !== 'dead' || mark.run(now, id).changes === 0) continue;
+        this.handAudit(row, now, 'marked-delivered', 'recorded as delivered by hand: the ERP holds it; no request was sent');
+        moved.push(id);
+      }
+    })();
+    return Promise.resolve(moved);
+  }
+
+  /** The audit row of a change made by hand to a dead letter (no request). */
+  private handAudit(row: OutboxRow, now: number, outcome: string, note: string, requestBody: string | null = null): void {
+    this.stmts.audit.run({
+      at: now,
+      deliveryId: row.id,
+      destination: row.destination,
+      operation: row.operation,
+      erpAssetId: row.erp_asset_id,
+      idempotencyKey: row.idempotency_key,
+      attempt: row.attempts,
+      method: null,
+      url: null,
+      requestBody,
+      status: null,
+      responseBody: null,
+      latencyMs: 0,
+      outcome,
+      error: note,
+    });
   }
 
   factDeliveries(operation: string, businessKeys: readonly string[]): Promise<Map<string, FactDelivery>> {
