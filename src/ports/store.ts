@@ -61,6 +61,8 @@ export interface FactDelivery {
   readonly status: OutboxItem['status'];
   /** The ERP's answer to the delivery, when delivered (parsed JSON, cut at 4 KiB). */
   readonly response?: unknown;
+  /** A request of it got no answer: the ERP may hold it (see `OutboxItem.mayHaveLanded`). */
+  readonly mayHaveLanded?: true;
 }
 
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */

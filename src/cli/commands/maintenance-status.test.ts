@@ -18,18 +18,19 @@ const T = Date.parse('2026-10-01T08:00:00Z');
 const order = (key: string): DeliveryIntent => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey: key, erpAssetId: 'EQ-1', eventTime: T, payload: { title: key } });
 
 describe('maintenance status of requested work orders', () => {
-  it('says whether each was queued, sent (with the ERP id from its answer) or dead-lettered', async () => {
+  it('says whether each was queued, sent (with the ERP id from its answer) or dead-lettered, and whether a dead one may be in the ERP', async () => {
     const store = tempStore();
     stores.push(store);
     await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
-    const keys = ['EQ-1|svc|250h@b0', 'EQ-1|svc|500h@b0', 'EQ-1|svc|750h@b0'];
+    const keys = ['EQ-1|svc|250h@b0', 'EQ-1|svc|500h@b0', 'EQ-1|svc|750h@b0', 'EQ-1|svc|1000h@b0'];
     const workOrders = Object.fromEntries(keys.map((k) => [k, { status: 'requested', openedAt: T }]));
     await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { maintenance: { workOrders } } }], deliveries: keys.map(order), quarantine: [], accepted: 0 });
-    const [first, second] = await store.claimDue('erp', Date.now(), 2, new Set());
+    const [first, second, third] = await store.claimDue('erp', Date.now(), 3, new Set());
     await store.completeAttempts(
       [
         { id: first!.id, result: 'delivered', response: { id: 'WO-000017', status: 'open' } },
         { id: second!.id, result: 'dead', error: '422 unknown plant' },
+        { id: third!.id, result: 'dead', error: 'timeout', mayHaveLanded: true },
       ],
       [],
       Date.now(),
@@ -39,7 +40,8 @@ describe('maintenance status of requested work orders', () => {
     expect(row?.open.map((w) => [w.businessKey, w.status, w.delivery, w.erpWorkOrderId])).toEqual([
       ['EQ-1|svc|250h@b0', 'requested', 'sent', 'WO-000017'],
       ['EQ-1|svc|500h@b0', 'requested', `dead letter ${second!.id}`, undefined],
-      ['EQ-1|svc|750h@b0', 'requested', 'queued', undefined],
+      ['EQ-1|svc|750h@b0', 'requested', `dead letter ${third!.id}, may be in the ERP`, undefined],
+      ['EQ-1|svc|1000h@b0', 'requested', 'queued', undefined],
     ]);
     expect(formatMaintenanceStatus(row ? [row] : [], 5)).toMatch(/EQ-1\|svc\|250h@b0 +requested \(sent\) +MEDIUM +\S+ +WO-000017/);
   });

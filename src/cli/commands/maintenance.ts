@@ -62,7 +62,8 @@ async function withDeliveries(store: Store, rows: AssetMaintenance[]): Promise<A
   const keys = rows.flatMap((r) => r.open.filter((w) => w.status === 'requested').map((w) => w.businessKey));
   if (keys.length === 0) return rows;
   const found = await store.factDeliveries(WORKORDER_CREATE, keys);
-  const stand = (d: FactDelivery): string => (d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}` : d.status === 'discarded' ? 'discarded' : 'queued');
+  const stand = (d: FactDelivery): string =>
+    d.status === 'delivered' ? 'sent' : d.status === 'dead' ? `dead letter ${d.id}${d.mayHaveLanded ? ', may be in the ERP' : ''}` : d.status === 'discarded' ? 'discarded' : 'queued';
   return rows.map((r) => ({
     ...r,
     open: r.open.map((w) => {
