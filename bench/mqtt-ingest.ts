@@ -94,6 +94,8 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
   await setup.start({ submit: () => Promise.resolve({ accepted: 0, quarantined: [] }) });
   await setup.stop();
   await publish(prefix, count, assets);
+  // The commit worker starts on a store's first commit: started before the clock, as in a running service.
+  await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0 });
   const source = createMqttSource(cfg);
   let first = 0;
   let allIn: () => void = () => undefined;

@@ -152,6 +152,9 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
       maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 1000), // the config default
       maxWaitMs: 5,
     });
+    // The commit worker starts on a store's first commit: started before the clock, as a running
+    // service has it (its start, ~50 ms, would otherwise count against the faster variant most).
+    await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0 });
     const started = performance.now();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
