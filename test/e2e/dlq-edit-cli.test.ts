@@ -181,22 +181,32 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
   });
 });
 
+/**
+ * A store with dead letters: an inventory count per SKU and a work order. `landed` names the SKUs
+ * whose count's last request got no answer (it may have reached the ERP); the rest were refused.
+ */
+async function deadCounts(skus: readonly string[], landed: readonly string[] = []): Promise<{ path: string; dir: string; ids: number[] }> {
+  const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+  const store = new SqliteStore({ path: join(dir, 'ab.db') });
+  const ids: number[] = [];
+  try {
+    const count = (sku: string) => ({ destination: 'erp', operation: 'inventory.count', kind: 'fact' as const, businessKey: `WH-1|${sku}|r1`, sequence: `WH-1|${sku}`, erpAssetId: sku, eventTime: 1, payload: { location: 'WH-1', sku, countedQuantity: 4, delta: 4 } });
+    const order = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|t|1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 'x' } };
+    await store.commitIngest({ states: [], deliveries: [...skus.map(count), order], quarantine: [], accepted: skus.length + 1 });
+    for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
+      const timedOut = landed.some((sku) => d.businessKey === `WH-1|${sku}|r1`);
+      await store.completeAttempts([{ id: d.id, result: 'dead', error: timedOut ? 'timeout' : '400', ...(timedOut ? { mayHaveLanded: true as const } : {}) }], [], Date.now());
+      ids.push(d.id);
+    }
+  } finally {
+    await store.close();
+  }
+  return { path, dir, ids };
+}
+
 describe('assetbridge dlq discard of inventory counts', () => {
   it('says which discarded dead letters were inventory counts, whose change the next inventory run sends again', async () => {
-    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
-    const store = new SqliteStore({ path: join(dir, 'ab.db') });
-    const ids: number[] = [];
-    try {
-      const count = (sku: string) => ({ destination: 'erp', operation: 'inventory.count', kind: 'fact' as const, businessKey: `WH-1|${sku}|r1`, sequence: `WH-1|${sku}`, erpAssetId: sku, eventTime: 1, payload: { location: 'WH-1', sku, countedQuantity: 4, delta: 4 } });
-      const order = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|t|1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 'x' } };
-      await store.commitIngest({ states: [], deliveries: [count('PAL'), count('DRUM'), order], quarantine: [], accepted: 3 });
-      for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
-        await store.completeAttempts([{ id: d.id, result: 'dead', error: '400' }], [], Date.now());
-        ids.push(d.id);
-      }
-    } finally {
-      await store.close();
-    }
+    const { path, ids } = await deadCounts(['PAL', 'DRUM']);
     expect(ids).toHaveLength(3);
     const one = await runCli(['dlq', 'discard', String(ids[0]), '-c', path]);
     expect(one.stderr).toBe('');
@@ -206,22 +216,8 @@ describe('assetbridge dlq discard of inventory counts', () => {
   });
 
   it('keeps a count that may have reached the ERP until the operator says which: mark-delivered, or discard --send-again', async () => {
-    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
-    const store = new SqliteStore({ path: join(dir, 'ab.db') });
-    const ids: number[] = [];
-    try {
-      const count = (sku: string) => ({ destination: 'erp', operation: 'inventory.count', kind: 'fact' as const, businessKey: `WH-1|${sku}|r1`, sequence: `WH-1|${sku}`, erpAssetId: sku, eventTime: 1, payload: { location: 'WH-1', sku, countedQuantity: 4, delta: 4 } });
-      const order = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'EQ-1|t|1', erpAssetId: 'EQ-1', eventTime: 1, payload: { title: 'x' } };
-      await store.commitIngest({ states: [], deliveries: [count('PAL'), count('DRUM'), count('BIN'), order], quarantine: [], accepted: 4 });
-      // Every one timed out at its last attempt but the bin count, refused with a 400.
-      for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
-        const timedOut = d.businessKey !== 'WH-1|BIN|r1';
-        await store.completeAttempts([{ id: d.id, result: 'dead', error: timedOut ? 'timeout' : '400', ...(timedOut ? { mayHaveLanded: true as const } : {}) }], [], Date.now());
-        ids.push(d.id);
-      }
-    } finally {
-      await store.close();
-    }
+    // Every one timed out at its last attempt but the bin count, refused with a 400, and the work order.
+    const { path, dir, ids } = await deadCounts(['PAL', 'DRUM', 'BIN'], ['PAL', 'DRUM']);
     const [pal, drum, bin, order] = ids as [number, number, number, number];
     const list = await runCli(['dlq', 'list', '-c', path]);
     expect(list.stdout).toMatch(new RegExp(`^${pal} .*inventory\\.count .* maybe `, 'm'));
