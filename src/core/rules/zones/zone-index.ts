@@ -27,9 +27,15 @@ export interface ZoneIndexOptions {
 const EMPTY_HIT: ZoneHit = { inside: [], band: [] };
 /** A zone spanning more cells than this is kept out of the grid and tested on every lookup. */
 const MAX_CELLS_PER_ZONE = 4096;
-/** Cell coordinates are offset to be non-negative and packed into one safe integer. */
+/** Cell coordinates are offset to be non-negative and packed into one safe integer (a grid too wide for a small key). */
 const CELL_OFFSET = 1 << 22;
 const CELL_SPAN = 2 ** 24;
+/**
+ * The largest cell key kept small: V8 holds integers below 2^30 unboxed (Smis), hashed and
+ * compared without a heap number per lookup. A grid over a region (the usual case) numbers its
+ * cells from its corner and stays below this; a worldwide one packs the coordinates as above.
+ */
+const SMALL_KEYS = 2 ** 30;
 
 interface Entry {
   readonly zone: Zone;
@@ -44,6 +50,15 @@ export class ZoneIndex {
   private readonly cells = new Map<number, Entry[]>();
   private readonly large: Entry[] = [];
   private readonly cell: number;
+  /**
+   * Cell keys: with `span` > 0, `(x - x0) * span + (y - y0)` within the grid's extent (small
+   * integers), and no cell outside it; with `span` 0, the packed key of {@link cellKey}.
+   */
+  private readonly x0: number = 0;
+  private readonly y0: number = 0;
+  private readonly x1: number = -1;
+  private readonly y1: number = -1;
+  private readonly span: number = 0;
   private readonly byNameMap = new Map<string, Zone>();
   /** name → [priority, -area] for choosing among overlapping zones. */
   private readonly rankOf = new Map<string, readonly [number, number, number]>();
@@ -56,6 +71,7 @@ export class ZoneIndex {
     this.hysteresisM = options.hysteresisM;
     this.entries = zones.map((zone, order) => ({ zone, order, box: searchBBox(zone.shape, options.hysteresisM) }));
     this.cell = options.cellDeg ?? pickCellSize(this.entries.map((e) => e.box));
+    const gridded: [Entry, number, number, number, number][] = [];
     for (const e of this.entries) {
       this.byNameMap.set(e.zone.name, e.zone);
       this.rankOf.set(e.zone.name, [e.zone.priority, -areaM2(e.zone.shape), -e.order]);
@@ -67,14 +83,41 @@ export class ZoneIndex {
         this.large.push(e);
         continue;
       }
+      gridded.push([e, x0, x1, y0, y1]);
+    }
+    if (gridded.length > 0) {
+      let gx0 = Infinity;
+      let gx1 = -Infinity;
+      let gy0 = Infinity;
+      let gy1 = -Infinity;
+      for (const [, x0, x1, y0, y1] of gridded) {
+        gx0 = Math.min(gx0, x0);
+        gx1 = Math.max(gx1, x1);
+        gy0 = Math.min(gy0, y0);
+        gy1 = Math.max(gy1, y1);
+      }
+      this.x0 = gx0;
+      this.x1 = gx1;
+      this.y0 = gy0;
+      this.y1 = gy1;
+      const span = gy1 - gy0 + 1;
+      if ((gx1 - gx0 + 1) * span <= SMALL_KEYS) this.span = span;
+    }
+    for (const [e, x0, x1, y0, y1] of gridded)
       for (let x = x0; x <= x1; x++)
         for (let y = y0; y <= y1; y++) {
-          const key = cellKey(x, y);
+          const key = this.keyOf(x, y);
           const list = this.cells.get(key);
           if (list) list.push(e);
           else this.cells.set(key, [e]);
         }
-    }
+  }
+
+  /** The key of cell (x, y), or -1 for a cell outside the grid (no zone there). */
+  private keyOf(x: number, y: number): number {
+    if (this.span === 0) return cellKey(x, y);
+    if (x < this.x0 || x > this.x1 || y < this.y0 || y > this.y1) return -1;
+    return (x - this.x0) * this.span + (y - this.y0);
   }
 
   get size(): number {
@@ -87,7 +130,7 @@ export class ZoneIndex {
 
   /** Zones containing the point, and zones whose hysteresis band holds it. */
   locate(lat: number, lng: number): ZoneHit {
-    const list = this.cells.get(cellKey(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));
+    const list = this.cells.get(this.keyOf(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));
     if (!list && this.large.length === 0) return EMPTY_HIT;
     let inside: Entry[] | undefined;
     let band: Entry[] | undefined;

@@ -148,6 +148,56 @@ describe('zone index', () => {
     );
   });
 
+  it('finds what a brute-force scan finds on a grid spanning the world (cells keyed by packed coordinates) and off a regional one', () => {
+    // Mutations: a packed key that loses a coordinate (the worldwide grid); the regional grid's
+    // extent missing its last row, or its rows counted one short. Positions all over the world
+    // fall outside the regional grid's extent, where no cell may be found.
+    const rnd = mulberry32(7);
+    const sites = [[52.5, 13.4], [-33.9, 18.4], [40.7, -74], [-37.8, 145], [0.1, -0.1], [-0.1, 0.1]] as const;
+    const zones: Zone[] = [];
+    for (let i = 0; i < 300; i++) {
+      const [lat0, lng0] = sites[i % sites.length] as readonly [number, number];
+      const lat = lat0 + (rnd() - 0.5) * 0.02;
+      const lng = lng0 + (rnd() - 0.5) * 0.02;
+      const shape = i % 2 ? ({ type: 'circle', lat, lng, radiusM: 50 + rnd() * 500 } as const) : ({ type: 'polygon', polygons: [square(lat, lng, 100 + rnd() * 1000)] } as const);
+      zones.push({ name: `z${i}`, locationCode: `L${i}`, priority: 0, shape });
+    }
+    const world = new ZoneIndex(zones, { hysteresisM: 30, cellDeg: 0.0005 });
+    const regional = zones.filter((_, i) => i % sites.length === 0); // Berlin's
+    const berlin = new ZoneIndex(regional, { hysteresisM: 30 });
+    const near = fc.tuple(fc.constantFrom(...sites), fc.double({ min: -0.02, max: 0.02, noNaN: true }), fc.double({ min: -0.02, max: 0.02, noNaN: true })).map(([[la, ln], dLat, dLng]) => [la + dLat, ln + dLng] as const);
+    const anywhere = fc.tuple(fc.double({ min: -90, max: 90, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true }));
+    const brute = (list: readonly Zone[], lat: number, lng: number) => ({
+      inside: list.filter((z) => placement(z.shape, lat, lng, 30) === 'inside').map((z) => z.name),
+      band: list.filter((z) => placement(z.shape, lat, lng, 30) === 'band').map((z) => z.name),
+    });
+    let hits = 0;
+    let berlinHits = 0;
+    fc.assert(
+      fc.property(fc.oneof(near, anywhere), ([lat, lng]) => {
+        const hit = world.locate(lat, lng);
+        expect(hit).toEqual(brute(zones, lat, lng));
+        const regionalHit = berlin.locate(lat, lng);
+        expect(regionalHit).toEqual(brute(regional, lat, lng));
+        hits += hit.inside.length + hit.band.length;
+        berlinHits += regionalHit.inside.length + regionalHit.band.length;
+      }),
+      { numRuns: 3000 },
+    );
+    // And the regional grid over a lattice of positions covering it and its edges.
+    for (let i = 0; i <= 120; i++)
+      for (let j = 0; j <= 120; j++) {
+        const lat = 52.5 - 0.015 + (i * 0.03) / 120;
+        const lng = 13.4 - 0.015 + (j * 0.03) / 120;
+        const regionalHit = berlin.locate(lat, lng);
+        expect(regionalHit).toEqual(brute(regional, lat, lng));
+        berlinHits += regionalHit.inside.length + regionalHit.band.length;
+      }
+    // The positions near the sites found zones (the comparison is not only of empty results).
+    expect(hits).toBeGreaterThan(100);
+    expect(berlinHits).toBeGreaterThan(1000);
+  });
+
   it('prefers the higher priority, then the smaller zone', () => {
     const big: Zone = { name: 'site', locationCode: 'S', priority: 0, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 1000 } };
     const small: Zone = { name: 'bay', locationCode: 'B', priority: 0, shape: { type: 'circle', lat: 1, lng: 1, radiusM: 10 } };
