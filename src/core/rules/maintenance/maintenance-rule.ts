@@ -93,18 +93,37 @@ interface Applicable {
   readonly sensors: readonly string[];
   /** Per threshold (same order), the index of its sensor in `sensors`: each value is read once per sample. */
   readonly sensorOf: readonly number[];
+  /**
+   * Per sensor (same order), the values no threshold on it counts as a breach: from `quietFrom` to
+   * `quietTo` (the highest `below` and the lowest `above` threshold; ±Infinity without one).
+   */
+  readonly quietFrom: readonly number[];
+  readonly quietTo: readonly number[];
   /** Scratch for the values of `sensors` in the sample at hand (refilled per sample; not state; shared by the assets that share this). */
   readonly read: (CompactValues[string] | undefined)[];
 }
 
 /** The rules of `options` that apply to `asset`, as the sample processing reads them. */
-function applicableOf(options: MaintenanceOptions, asset: AssetRecord): Applicable {
+function applicableOf(options: MaintenanceOptions, asset: AssetRecord, quietSamples: boolean): Applicable {
   const thresholds = options.thresholds.filter((r) => matchesFilter(asset, r.appliesTo));
   const sensors = [...new Set(thresholds.map((r) => r.sensor))];
   const services = options.serviceIntervals.filter((r) => matchesFilter(asset, r.appliesTo));
   const calendarMeters = (options.calendarIntervals ?? []).filter((r) => r.orMeter !== undefined && matchesFilter(asset, r.appliesTo)).map((r) => r.orMeter?.meter);
   const hoursServices = services.filter((r) => r.meter === 'hours');
   const kmServices = services.filter((r) => r.meter === 'km');
+  const quietFrom = sensors.map(() => -Infinity);
+  const quietTo = sensors.map(() => Infinity);
+  for (const r of thresholds) {
+    const k = sensors.indexOf(r.sensor);
+    // No value is quiet: an empty range (from +Infinity to -Infinity).
+    if (!quietSamples) {
+      quietFrom[k] = Infinity;
+      quietTo[k] = -Infinity;
+      continue;
+    }
+    if (r.direction === 'above') quietTo[k] = Math.min(quietTo[k] as number, r.threshold);
+    else quietFrom[k] = Math.max(quietFrom[k] as number, r.threshold);
+  }
   return {
     thresholds,
     alerts: (options.alerts ?? []).filter((r) => matchesFilter(asset, r.appliesTo)),
@@ -114,11 +133,24 @@ function applicableOf(options: MaintenanceOptions, asset: AssetRecord): Applicab
     trackKm: kmServices.length > 0 || calendarMeters.includes('km'),
     sensors,
     sensorOf: thresholds.map((r) => sensors.indexOf(r.sensor)),
+    quietFrom,
+    quietTo,
     read: sensors.map(() => undefined),
   };
 }
 
-export function createMaintenanceRule(options: MaintenanceOptions): FlushableRule<MaintenanceState> {
+/** How the rule goes about its work, not what it decides. */
+export interface MaintenanceTuning {
+  /**
+   * A sensor sample breaching no threshold, with no threshold in an episode, is known to change
+   * nothing without asking each threshold. Off: every sample is put to every threshold (what the
+   * shortcut must give exactly: for tests). @default true
+   */
+  readonly quietSamples?: boolean;
+}
+
+export function createMaintenanceRule(options: MaintenanceOptions, tuning: MaintenanceTuning = {}): FlushableRule<MaintenanceState> {
+  const quietSamples = tuning.quietSamples ?? true;
   const cache = new WeakMap<AssetRecord, Applicable>();
   /**
    * The rule lists of each combination of matching rules, once: assets the same rules apply to
@@ -133,7 +165,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
   const unfiltered = [options.thresholds, options.serviceIntervals, calendarIntervals, alertRules].every((rules) => rules.every((r) => r.appliesTo === undefined));
   let all: Applicable | undefined;
   const applicable = (asset: AssetRecord): Applicable => {
-    if (unfiltered) return (all ??= applicableOf(options, asset));
+    if (unfiltered) return (all ??= applicableOf(options, asset, quietSamples));
     let a = cache.get(asset);
     if (!a) {
       const matching = (rules: readonly { readonly appliesTo?: AssetFilter | undefined }[]): string => {
@@ -144,7 +176,7 @@ export function createMaintenanceRule(options: MaintenanceOptions): FlushableRul
       const key = `${matching(options.thresholds)}|${matching(options.serviceIntervals)}|${matching(calendarIntervals)}|${matching(alertRules)}`;
       a = shared.get(key);
       if (!a) {
-        a = applicableOf(options, asset);
+        a = applicableOf(options, asset, quietSamples);
         shared.set(key, a);
       }
       cache.set(asset, a);
@@ -352,7 +384,19 @@ function onSensor(
   let thresholds = s.thresholds;
   let workOrders = s.workOrders;
   const read = a.read;
-  for (let k = 0; k < a.sensors.length; k++) read[k] = values[a.sensors[k] as string];
+  let quiet = true;
+  for (let k = 0; k < a.sensors.length; k++) {
+    const cv = values[a.sensors[k] as string];
+    read[k] = cv;
+    if (cv === undefined) continue;
+    const value = typeof cv === 'number' ? cv : cv[0];
+    // Not `value < from || value > to`: NaN is no quiet value here (the rules decide on it one by one).
+    if (!(value >= (a.quietFrom[k] as number) && value <= (a.quietTo[k] as number))) quiet = false;
+  }
+  // No value breaches any threshold, and no threshold is in an episode or counting repeats: then
+  // every rule's step leaves its state as it is and fires nothing (the common case: a normal
+  // sample), so the state is returned without asking each rule.
+  if (quiet && settled(thresholds)) return s;
   for (let r = 0; r < a.thresholds.length; r++) {
     const rule = a.thresholds[r] as ThresholdRule;
     const cv = read[a.sensorOf[r] as number];
@@ -419,6 +463,18 @@ function onSensor(
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
+}
+
+/**
+ * Every threshold state is `normal` and counts no repeats (or there are none): a sample breaching
+ * no threshold changes none of them (see stepThreshold), whatever their cooldowns.
+ */
+function settled(thresholds: MaintenanceState['thresholds']): boolean {
+  for (const name in thresholds) {
+    const th = thresholds[name] as ThresholdState;
+    if (th.phase !== 'normal' || th.hits !== undefined) return false;
+  }
+  return true;
 }
 
 /** A fault report: a work order for each rule that takes it and for which it starts an episode. */
