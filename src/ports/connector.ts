@@ -130,6 +130,8 @@ export interface ProbeResult {
   readonly detail: string;
   /** When it failed, what to look at: the address, the credentials, or the path. */
   readonly problem?: 'unreachable' | 'credentials' | 'path' | 'other';
+  /** The destination's config key at fault when it is not the usual one for `problem` (a second path tried). */
+  readonly key?: string;
 }
 
 /** A work order's state as the ERP reports it. */

@@ -56,6 +56,23 @@ describe('config check --connect', () => {
     expect(erp.counters().applied).toEqual(before.applied);
   });
 
+  it('tries the on-hand read too where a destination has one: a path answering without a quantity names paths.inventoryOnHand', async () => {
+    const onHand = '/api/v1/inventory/on-hand?location={location}&sku={sku}';
+    const config = compileConfig({
+      destinations: [
+        { name: 'reads', type: 'rest', baseUrl: erp.url, token: 'right-token', paths: { inventoryOnHand: onHand } },
+        // The work-order list answers 200 with a list: no quantity in it.
+        { name: 'misread', type: 'rest', baseUrl: erp.url, token: 'right-token', paths: { inventoryOnHand: '/api/v1/work-orders?location={location}&sku={sku}' } },
+      ],
+      log: { level: 'silent' },
+    });
+    const check = await checkConnections(config);
+    const [reads, misread] = check.lines;
+    expect(check.ok).toBe(false);
+    expect(reads).toMatch(/^ {2}ok {6}destination reads: GET .*work-orders\?externalKey=assetbridge-connectivity-check → 200 in \d+ ms; GET .*\/inventory\/on-hand\?location=assetbridge-connectivity-check&sku=assetbridge-connectivity-check → (200 in \d+ ms|404, read as 0 on hand .*)$/);
+    expect(misread).toMatch(/^ {2}FAILED {2}destination misread: GET .*\/work-orders\?location=assetbridge-connectivity-check&sku=assetbridge-connectivity-check → 200, but .*\(check destinations\.1\.paths\.inventoryOnHand\)$/);
+  });
+
   it('is all ok when everything answers', async () => {
     const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }], sources: { mqtt: [mqttSource('up', broker.url)] }, log: { level: 'silent' } });
     const check = await checkConnections(config);

@@ -43,7 +43,7 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
     try {
       if (!connector.probe) return [true, `  -       destination ${d.name}: this connector has no connectivity check`];
       const r = await connector.probe({ signal: AbortSignal.timeout(d.timeoutMs) });
-      return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check destinations.${i}.${HINT[r.problem ?? 'other']})`];
+      return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check destinations.${i}.${r.key ?? HINT[r.problem ?? 'other']})`];
     } finally {
       await connector.close?.().catch(() => undefined);
     }

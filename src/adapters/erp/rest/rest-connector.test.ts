@@ -222,6 +222,22 @@ describe('each operation against the simulator', () => {
     );
   });
 
+  it('probe reads a cell with paths.inventoryOnHand after the work-order lookup: 404 is 0 on hand (said, not failed), a refusal names the credentials', async () => {
+    const byPath = (onHand: Response) =>
+      createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test', paths: { inventoryOnHand: '/stock/{location}/{sku}' } }), {
+        fetch: ((url: string | URL) => Promise.resolve(String(url).includes('/stock/') ? onHand : new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch,
+      });
+    const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const found = await byPath(json({ quantityOnHand: '7' })).probe(ctx);
+    expect(found).toMatchObject({ ok: true });
+    expect(found.detail).toMatch(/work-orders\?externalKey=assetbridge-connectivity-check → 200 in \d+ ms; GET https:\/\/erp\.example\.test\/stock\/assetbridge-connectivity-check\/assetbridge-connectivity-check → 200 in \d+ ms$/);
+    const unknown = await byPath(json({ error: 'no such item' }, 404)).probe(ctx);
+    expect(unknown).toMatchObject({ ok: true });
+    expect(unknown.detail).toContain('→ 404, read as 0 on hand (a wrong path answers so too');
+    expect(await byPath(json({ error: 'no stock role' }, 403)).probe(ctx)).toMatchObject({ ok: false, problem: 'credentials' });
+    expect(await byPath(json({}, 405)).probe(ctx)).toMatchObject({ ok: false, problem: 'path', key: 'paths.inventoryOnHand' });
+  });
+
   it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });

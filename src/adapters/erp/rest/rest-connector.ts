@@ -67,6 +67,9 @@ export function createRestConnector(config: RestDestinationConfig, options: Rest
 
 type Planned = { readonly item: OutboxItem; readonly plan: PlannedRequest };
 
+/** The key of the work order and the inventory cell `probe` reads: none the ERP can hold. */
+const PROBE_KEY = 'assetbridge-connectivity-check';
+
 export class RestConnector implements ErpConnector {
   readonly name: string;
   readonly capabilities: ConnectorCapabilities;
@@ -161,24 +164,55 @@ export class RestConnector implements ErpConnector {
     return { ...r, error: new AuthError(`${r.error.message}${hint}`, r.error.status, r.error.responseBody) };
   }
 
-  /** Looks up a work order that cannot exist: the read the connector itself makes before creating one. */
+  /**
+   * Looks up a work order that cannot exist: the read the connector itself makes before creating
+   * one. With `paths.inventoryOnHand`, then reads a cell that cannot exist the way a snapshot reads one.
+   */
   async probe(ctx: SendContext): Promise<ProbeResult> {
-    const path = workOrderLookupPath(this.config.paths, 'assetbridge-connectivity-check');
+    const path = workOrderLookupPath(this.config.paths, PROBE_KEY);
     const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
-    if (outcome.ok) {
-      // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
-      try {
-        parseWorkOrderPage(outcome.body);
-      } catch (err) {
-        return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path' };
-      }
-      return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
+    if (!outcome.ok) return this.probeFailure(outcome.error, outcome.exchange?.status);
+    // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
+    try {
+      parseWorkOrderPage(outcome.body);
+    } catch (err) {
+      return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path' };
     }
-    const status = outcome.exchange?.status;
+    const detail = `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms`;
+    const template = this.config.paths.inventoryOnHand;
+    if (template === undefined) return { ok: true, detail };
+    const onHand = await this.probeOnHand(template, ctx);
+    return onHand.ok ? { ok: true, detail: `${detail}; ${onHand.detail}` } : onHand;
+  }
+
+  /**
+   * The on-hand read of a cell that cannot exist: 404 (0 on hand) or an answer with a quantity.
+   * A 404 cannot tell a wrong path from an unknown cell: said so, not failed.
+   */
+  private async probeOnHand(template: string, ctx: SendContext): Promise<ProbeResult> {
+    const key = 'paths.inventoryOnHand';
+    const path = onHandPath(template, { location: PROBE_KEY, sku: PROBE_KEY });
+    const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
+    const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
+    if (!outcome.ok) {
+      const status = outcome.exchange?.status;
+      if (status === 404) return { ok: true, detail: `${what} → 404, read as 0 on hand (a wrong path answers so too: try it with a cell the ERP holds)` };
+      return { ...this.probeFailure(outcome.error, status), ...(status === 405 ? { key } : {}) };
+    }
+    try {
+      parseOnHand(outcome.body);
+    } catch (err) {
+      // A snapshot would take every such read as failed and send against what was last sent.
+      return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path', key };
+    }
+    return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
+  }
+
+  private probeFailure(error: Error, status: number | undefined): ProbeResult {
     const problem = status === undefined ? 'unreachable' : status === 401 || status === 403 ? 'credentials' : status === 404 || status === 405 ? 'path' : 'other';
     // The error names the request (`GET /path → 401 …`); the base URL makes it whole.
-    return { ok: false, detail: `${this.config.baseUrl.replace(/\/$/, '')}: ${outcome.error.message}`, problem };
+    return { ok: false, detail: `${this.config.baseUrl.replace(/\/$/, '')}: ${error.message}`, problem };
   }
 
   /**
