@@ -577,7 +577,7 @@ export class Ingestor implements IngestSink {
   /** At start: the assets whose stored rule state holds events (read in chunks, not cached). */
   private async storedHolding(): Promise<string[]> {
     if (this.holding.length === 0) return [];
-    const ids = (await this.opts.store.listAssets()).map((a) => a.asset.erpAssetId).filter((id) => !this.lastSeen.has(id));
+    const ids = (await this.opts.store.listAssetRecords()).map((a) => a.erpAssetId).filter((id) => !this.lastSeen.has(id));
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
       for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holds(this.slotsOf(doc))) out.push(id);

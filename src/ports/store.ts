@@ -178,9 +178,15 @@ export interface Store {
   // identity
   upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }>;
   listAssets(): Promise<AssetWithIdentifiers[]>;
+  /** The assets without their identifiers, by ERP id: what the tasks that read every asset's state need (half the work of {@link listAssets}). */
+  listAssetRecords(): Promise<AssetRecord[]>;
 
   // state and ingest
-  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>>;
+  /**
+   * The stored rule state of these assets (an asset with none is absent); with `rules`, only those
+   * rules' sub-states (a task that reads one rule's state of every asset parses no other).
+   */
+  loadStates(erpAssetIds: readonly string[], rules?: readonly string[]): Promise<Map<string, AssetStateDoc>>;
   commitIngest(commit: IngestCommit): Promise<void>;
   /** The ingest log (messages since the last checkpoint whose state changes are not stored), oldest first. */
   readIngestLog(): Promise<LoggedMessage[]>;

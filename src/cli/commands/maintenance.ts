@@ -36,12 +36,12 @@ export interface AssetMaintenance extends MaintenanceStatus {
 export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, asset?: string, now = Date.now()): Promise<AssetMaintenance[]> {
   const options = maintenanceOptionsOf(rules);
   if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds, serviceIntervals or calendarIntervals to the config)');
-  let assets = (await store.listAssets()).map((a) => a.asset);
+  let assets = await store.listAssetRecords();
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
     if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry; see 'assetbridge assets list'`);
   }
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   const marks = await loadCalendarMarks(store);
   const out: AssetMaintenance[] = [];
   for (const a of assets.sort((x, y) => (x.erpAssetId < y.erpAssetId ? -1 : 1))) {

@@ -86,7 +86,7 @@ export function locate(rules: RulesConfig, lat: number, lng: number): LocateResu
 export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<ZoneOccupancy[]> {
   const zones = rules.zones?.zones ?? [];
   if (zones.length === 0) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
-  const ids = (await store.listAssets()).map((a) => a.asset.erpAssetId);
+  const ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   const states = await store.loadStates(ids);
   const tracking = new Map<string, ZoneTrackState | undefined>();
   for (const id of ids) {

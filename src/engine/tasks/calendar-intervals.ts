@@ -105,9 +105,9 @@ export async function checkCalendarIntervals(
   now: number,
   commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>,
 ): Promise<DeliveryIntent[]> {
-  const assets = (await store.listAssets()).map((a) => a.asset).filter((a) => options.rules.some((r) => matchesFilter(a, r.appliesTo)));
+  const assets = (await store.listAssetRecords()).filter((a) => options.rules.some((r) => matchesFilter(a, r.appliesTo)));
   if (assets.length === 0) return [];
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   const marks = await loadCalendarMarks(store);
   const out: DeliveryIntent[] = [];
   const fired: [string, string][] = [];

@@ -58,8 +58,8 @@ export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attribute
 
 /** Usage lines (and what to post) for every asset the depreciation rule applies to, for one period. Reads only. */
 export async function loadUsageLines(store: Store, options: UsageLoadOptions, period: Period, now: number, filter?: (asset: AssetRecord) => boolean): Promise<AssetUsageLine[]> {
-  const assets = (await store.listAssets()).map((a) => a.asset).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId));
+  const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
+  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   return assets
     .sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))
@@ -160,7 +160,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       // Once every asset has a posting, a check reads neither the ingestor's memory nor any state.
       const posted = new Set((await ctx.store.kvList(USAGE_NS)).map((e) => e.key));
       const unposted = (asset: AssetRecord): boolean => !posted.has(ledgerKey(asset.erpAssetId));
-      if (!(await ctx.store.listAssets()).some(({ asset }) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
+      if (!(await ctx.store.listAssetRecords()).some((asset) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
       await ctx.checkpoint();
       const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, unposted)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!first.length) return;

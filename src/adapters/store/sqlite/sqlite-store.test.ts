@@ -327,6 +327,25 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvGet('ns', 'k')).toBe('v');
     expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
   });
+
+  it('loads the states of more assets than one read takes, each whole or only the rules asked for; lists assets without their identifiers', async () => {
+    const s = open();
+    const n = 1234; // two full reads of 500 and a short one
+    const ids = Array.from({ length: n }, (_, i) => `A${i}`);
+    await s.upsertAssets(ids.map((id, i) => ({ asset: { erpAssetId: id, erpModule: 'm', ...(i % 2 ? { destination: 'crm' } : {}), attributes: { sku: `S${i % 3}` } }, identifiers: [{ type: 'tag' as const, value: `t-${id}`, erpAssetId: id }] })));
+    // Every third asset has no state; the others a location state, and every other one an inventory state too.
+    const states = ids.flatMap((id, i) => (i % 3 === 0 ? [] : [{ erpAssetId: id, doc: { location: { i }, ...(i % 2 ? { inventory: { at: `L${i}` } } : {}) } }]));
+    await s.commitIngest({ states, deliveries: [], quarantine: [], accepted: 0 });
+    const all = await s.loadStates([...ids, 'nope']);
+    expect(all.size).toBe(states.length);
+    for (const st of states) expect(all.get(st.erpAssetId)).toEqual(st.doc);
+    const inventory = await s.loadStates(ids, ['inventory']);
+    expect([...inventory.keys()].sort()).toEqual(states.filter((st) => 'inventory' in st.doc).map((st) => st.erpAssetId).sort());
+    for (const [id, doc] of inventory) expect(doc).toEqual({ inventory: all.get(id)?.inventory });
+    expect((await s.loadStates(ids.slice(0, 10), ['inventory', 'location'])).get('A1')).toEqual({ location: { i: 1 }, inventory: { at: 'L1' } });
+    expect(await s.loadStates([])).toEqual(new Map());
+    expect(await s.listAssetRecords()).toEqual((await s.listAssets()).map((a) => a.asset));
+  });
 });
 
 describe('SqliteStore retention', () => {

@@ -160,12 +160,33 @@ function storeError(err: unknown, path: string): unknown {
   return new StoreOpenError(`cannot open the store ${path} (store.path): ${err.message}; ${advice}`, { cause: err });
 }
 
+interface AssetRow {
+  erp_asset_id: string;
+  erp_module: string;
+  destination: string | null;
+  attributes: string;
+}
+
+function toAsset(a: AssetRow): AssetRecord {
+  return {
+    erpAssetId: a.erp_asset_id,
+    erpModule: a.erp_module,
+    ...(a.destination !== null ? { destination: a.destination } : {}),
+    attributes: JSON.parse(a.attributes) as Record<string, string>,
+  };
+}
+
+/** Assets per state read (SQLite takes up to 32,766 parameters). */
+const STATE_CHUNK = 500;
+
 export class SqliteStore implements Store {
   readonly capabilities = { singleWriter: true } as const;
   /** The connection, for sibling modules of this adapter that add their own tables. */
   readonly db: Database.Database;
   private readonly stmts;
   private readonly ingest: IngestStatements;
+  /** {@link SqliteStore.stateReader}'s statements, by shape. */
+  private readonly stateReaders = new Map<string, Database.Statement>();
   /** Ingest commits on their own thread and connection (file stores); undefined: on this one. */
   private readonly committer: CommitWorker | undefined;
 
@@ -226,7 +247,6 @@ export class SqliteStore implements Store {
         `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
       ),
-      getState: db.prepare('SELECT rule, doc FROM asset_rule_state WHERE erp_asset_id = ?'),
       // Facts waiting for an earlier one of their sequence are left out here, not after the LIMIT:
       // later revisions due before their retried first one would otherwise fill every claim.
       // An ordered fact waits while an earlier one of its sequence is pending or in flight: left out
@@ -327,12 +347,7 @@ export class SqliteStore implements Store {
   }
 
   listAssets(): Promise<AssetWithIdentifiers[]> {
-    const assets = this.db.prepare('SELECT * FROM assets ORDER BY erp_asset_id').all() as {
-      erp_asset_id: string;
-      erp_module: string;
-      destination: string | null;
-      attributes: string;
-    }[];
+    const assets = this.db.prepare('SELECT * FROM assets ORDER BY erp_asset_id').all() as AssetRow[];
     const ids = this.db.prepare('SELECT id_type, value, erp_asset_id FROM asset_identifiers ORDER BY id_type, value').all() as {
       id_type: IdentifierType;
       value: string;
@@ -344,29 +359,41 @@ export class SqliteStore implements Store {
       list.push({ type: i.id_type, value: i.value, erpAssetId: i.erp_asset_id });
       byAsset.set(i.erp_asset_id, list);
     }
-    return Promise.resolve(
-      assets.map((a) => {
-        const asset: AssetRecord = {
-          erpAssetId: a.erp_asset_id,
-          erpModule: a.erp_module,
-          ...(a.destination !== null ? { destination: a.destination } : {}),
-          attributes: JSON.parse(a.attributes) as Record<string, string>,
-        };
-        return { asset, identifiers: byAsset.get(a.erp_asset_id) ?? [] };
-      }),
-    );
+    return Promise.resolve(assets.map((a) => ({ asset: toAsset(a), identifiers: byAsset.get(a.erp_asset_id) ?? [] })));
   }
 
-  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>> {
+  listAssetRecords(): Promise<AssetRecord[]> {
+    return Promise.resolve((this.db.prepare('SELECT erp_asset_id, erp_module, destination, attributes FROM assets ORDER BY erp_asset_id').all() as AssetRow[]).map(toAsset));
+  }
+
+  loadStates(erpAssetIds: readonly string[], rules?: readonly string[]): Promise<Map<string, AssetStateDoc>> {
     const out = new Map<string, AssetStateDoc>();
-    for (const id of erpAssetIds) {
-      const rows = this.stmts.getState.all(id) as { rule: string; doc: string }[];
-      if (rows.length === 0) continue;
-      const doc: AssetStateDoc = {};
-      for (const r of rows) doc[r.rule] = JSON.parse(r.doc);
-      out.set(id, doc);
+    const add = (id: string, rule: string, json: string) => {
+      let doc = out.get(id);
+      if (!doc) out.set(id, (doc = {}));
+      doc[rule] = JSON.parse(json);
+    };
+    // A statement per chunk of ids, not per asset: 100,000 items read ~4× faster.
+    for (let i = 0; i < erpAssetIds.length; i += STATE_CHUNK) {
+      const ids = erpAssetIds.slice(i, i + STATE_CHUNK);
+      // Rows as arrays (id, rule, doc): no object per row.
+      const rows = this.stateReader(ids.length, rules?.length ?? 0).all(...ids, ...(rules ?? [])) as [string, string, string][];
+      for (const [id, rule, json] of rows) add(id, rule, json);
     }
     return Promise.resolve(out);
+  }
+
+  /** `SELECT` of the states of `ids` assets (of `rules` rules when > 0), prepared once per shape. */
+  private stateReader(ids: number, rules: number): Database.Statement {
+    const key = `${ids}/${rules}`;
+    let stmt = this.stateReaders.get(key);
+    if (!stmt) {
+      const list = (n: number) => Array<string>(n).fill('?').join(', ');
+      stmt = this.db.prepare(`SELECT erp_asset_id, rule, doc FROM asset_rule_state WHERE erp_asset_id IN (${list(ids)})${rules > 0 ? ` AND rule IN (${list(rules)})` : ''}`).raw(true);
+      // Full chunks and the few rule lists recur; an odd-sized last chunk is kept too, up to a bound.
+      if (this.stateReaders.size < 256) this.stateReaders.set(key, stmt);
+    }
+    return stmt;
   }
 
   commitIngest(commit: IngestCommit): Promise<void> {
