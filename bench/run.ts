@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same
- * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules`.
+ * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules inventory`.
  * Results go to stdout and to bench-results.json; BENCHMARKS.md records them with the machine.
  * @module
  */
@@ -14,13 +14,14 @@ import { resolve } from 'node:path';
 import type { BacklogResult } from './backlog-memory.js';
 import { benchAempPull } from './aemp-pull.js';
 import { benchRules, median } from './rules.js';
+import { benchInventory } from './inventory.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 
 // The service process's V8 tuning (src/cli/main.ts applies the same).
 tuneV8();
 
-const all = ['ingest', 'memory', 'aemp', 'parser', 'rules'] as const;
+const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'inventory'] as const;
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(all as readonly string[]).includes(w));
 if (unknown.length) {
@@ -125,6 +126,13 @@ if (run('rules')) {
   line(`  per event: ${base.toFixed(2)} µs without rules, ${us(r.withRulesEventsPerSecond).toFixed(2)} µs with; the rules add ${(us(r.withRulesEventsPerSecond) - base).toFixed(2)} µs where a ratio of 0.8 allows ${(base / 0.8 - base).toFixed(2)} µs`);
   line(`  the rules alone (folded over pre-decoded events, no store): ${us(r.rulesAloneEventsPerSecond).toFixed(2)} µs per event; even if the engine around them cost nothing, the ratio could reach ${r.rulesAloneCeiling.toFixed(2)}`);
   results.rules = r;
+}
+
+if (run('inventory')) {
+  line('== inventory: one inventory run over 100,000 tagged items vs reading their states');
+  const r = await benchInventory();
+  line(`  a run with nothing changed ${fmt(r.unchangedRunMs)} ms, after every item moved ${fmt(r.movedRunMs)} ms (${r.countsPerMovedRun} counts sent); reading and parsing every item's state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
+  results.inventory = r;
 }
 
 writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);
