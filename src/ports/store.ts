@@ -178,15 +178,24 @@ export interface Store {
   // identity
   upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }>;
   listAssets(): Promise<AssetWithIdentifiers[]>;
-  /** The assets without their identifiers, by ERP id: what the tasks that read every asset's state need (half the work of {@link listAssets}). */
+  /**
+   * The assets without their identifiers, by ERP id: what the tasks that read every asset's state
+   * need (half the work of {@link listAssets}); read in pages, taking turns with the event loop.
+   */
   listAssetRecords(): Promise<AssetRecord[]>;
 
   // state and ingest
   /**
-   * The stored rule state of these assets (an asset with none is absent); with `rules`, only those
-   * rules' sub-states (a task that reads one rule's state of every asset parses no other).
+   * The stored rule state of these assets (an asset with none is absent), read at once: the
+   * ingestor's read, which nothing may interleave with.
    */
-  loadStates(erpAssetIds: readonly string[], rules?: readonly string[]): Promise<Map<string, AssetStateDoc>>;
+  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>>;
+  /**
+   * Only these rules' sub-states of these assets: the read of a task or command that looks at the
+   * whole fleet. It parses no other rule's state, and takes turns with the event loop between
+   * chunks of assets, so ingest and HTTP are not held for all of it.
+   */
+  loadRuleStates(erpAssetIds: readonly string[], rules: readonly string[]): Promise<Map<string, AssetStateDoc>>;
   commitIngest(commit: IngestCommit): Promise<void>;
   /** The ingest log (messages since the last checkpoint whose state changes are not stored), oldest first. */
   readIngestLog(): Promise<LoggedMessage[]>;

@@ -41,7 +41,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
     assets = assets.filter((a) => a.erpAssetId === asset);
     if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry; see 'assetbridge assets list'`);
   }
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   const marks = await loadCalendarMarks(store);
   const out: AssetMaintenance[] = [];
   for (const a of assets.sort((x, y) => (x.erpAssetId < y.erpAssetId ? -1 : 1))) {

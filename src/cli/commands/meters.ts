@@ -26,13 +26,13 @@ export interface MeterRow {
 }
 
 /** The meter report from the `meter` rule's state of each asset (or one). */
-export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'loadStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
+export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
   let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   if (opts.asset !== undefined) {
     if (!ids.includes(opts.asset)) throw new UsageError(`no asset "${opts.asset}" in the registry; see 'assetbridge assets list'`);
     ids = [opts.asset];
   }
-  const states = await store.loadStates(ids, ['meter']);
+  const states = await store.loadRuleStates(ids, ['meter']);
   const rows: MeterRow[] = [];
   for (const id of [...ids].sort()) {
     const m = states.get(id)?.meter as MeterSyncState | undefined;

@@ -107,7 +107,7 @@ export async function checkCalendarIntervals(
 ): Promise<DeliveryIntent[]> {
   const assets = (await store.listAssetRecords()).filter((a) => options.rules.some((r) => matchesFilter(a, r.appliesTo)));
   if (assets.length === 0) return [];
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   const marks = await loadCalendarMarks(store);
   const out: DeliveryIntent[] = [];
   const fired: [string, string][] = [];

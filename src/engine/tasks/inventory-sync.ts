@@ -98,7 +98,7 @@ export function fullSnapshotDue(lastFullAt: number | undefined, now: number, cro
 /** All inventory items with their state and destination. */
 export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string): Promise<InventoryItem[]> {
   const assets: AssetRecord[] = (await store.listAssetRecords()).filter((a) => isInventoryItem(a, skuAttribute));
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [INVENTORY_RULE]);
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [INVENTORY_RULE]);
   return assets.map((asset) => ({
     asset,
     destination: asset.destination ?? defaultDestination,

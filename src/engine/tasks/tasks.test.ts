@@ -616,10 +616,10 @@ describe('period-end usage posting', () => {
     const clock = { t: Date.UTC(2026, 10, 3) };
     await task().run(context(store, clock));
     const loaded: string[][] = [];
-    const loadStates = store.loadStates.bind(store);
-    store.loadStates = (ids) => {
+    const loadRuleStates = store.loadRuleStates.bind(store);
+    store.loadRuleStates = (ids, rules) => {
       loaded.push([...ids]);
-      return loadStates(ids);
+      return loadRuleStates(ids, rules);
     };
     let checkpoints = 0;
     const counted = () => context(store, clock, { checkpoint: () => Promise.resolve(void checkpoints++) });

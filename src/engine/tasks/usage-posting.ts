@@ -59,7 +59,7 @@ export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attribute
 /** Usage lines (and what to post) for every asset the depreciation rule applies to, for one period. Reads only. */
 export async function loadUsageLines(store: Store, options: UsageLoadOptions, period: Period, now: number, filter?: (asset: AssetRecord) => boolean): Promise<AssetUsageLine[]> {
   const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
-  const states = await store.loadStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   return assets
     .sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))

@@ -328,7 +328,7 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
   });
 
-  it('loads the states of more assets than one read takes, each whole or only the rules asked for; lists assets without their identifiers', async () => {
+  it('loads the states of more assets than one read takes, each whole (loadStates) or only the rules asked for (loadRuleStates); lists assets without their identifiers', async () => {
     const s = open();
     const n = 1234; // two full reads of 500 and a short one
     const ids = Array.from({ length: n }, (_, i) => `A${i}`);
@@ -339,12 +339,27 @@ describe('SqliteStore outbox', () => {
     const all = await s.loadStates([...ids, 'nope']);
     expect(all.size).toBe(states.length);
     for (const st of states) expect(all.get(st.erpAssetId)).toEqual(st.doc);
-    const inventory = await s.loadStates(ids, ['inventory']);
+    const inventory = await s.loadRuleStates(ids, ['inventory']);
     expect([...inventory.keys()].sort()).toEqual(states.filter((st) => 'inventory' in st.doc).map((st) => st.erpAssetId).sort());
     for (const [id, doc] of inventory) expect(doc).toEqual({ inventory: all.get(id)?.inventory });
-    expect((await s.loadStates(ids.slice(0, 10), ['inventory', 'location'])).get('A1')).toEqual({ location: { i: 1 }, inventory: { at: 'L1' } });
+    expect((await s.loadRuleStates(ids.slice(0, 10), ['inventory', 'location'])).get('A1')).toEqual({ location: { i: 1 }, inventory: { at: 'L1' } });
     expect(await s.loadStates([])).toEqual(new Map());
+    expect(await s.loadRuleStates(ids, [])).toEqual(new Map());
     expect(await s.listAssetRecords()).toEqual((await s.listAssets()).map((a) => a.asset));
+    // A fleet-wide read lets the event loop turn between its chunks; the ingestor's read does not.
+    const turned = async (read: () => Promise<unknown>) => {
+      let ticked = false;
+      setImmediate(() => (ticked = true));
+      await read();
+      return ticked;
+    };
+    expect(await turned(() => s.loadRuleStates(ids, ['inventory']))).toBe(true);
+    expect(await turned(() => s.loadStates(ids))).toBe(false);
+    // More assets than a page of the asset list: every one, in order, in pages taking turns.
+    await s.upsertAssets(Array.from({ length: 9000 }, (_, i) => ({ asset: { erpAssetId: `B${String(i).padStart(4, '0')}`, erpModule: 'm', attributes: {} }, identifiers: [] })));
+    const records = await s.listAssetRecords();
+    expect(records.map((a) => a.erpAssetId)).toEqual([...ids, ...Array.from({ length: 9000 }, (_, i) => `B${String(i).padStart(4, '0')}`)].sort());
+    expect(await turned(() => s.listAssetRecords())).toBe(true);
   });
 });
 

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AssetbridgeError } from '../../../core/errors/errors.js';
 import { storeErrorAdvice } from '../../../core/errors/store-errors.js';
@@ -178,6 +179,8 @@ function toAsset(a: AssetRow): AssetRecord {
 
 /** Assets per state read (SQLite takes up to 32,766 parameters). */
 const STATE_CHUNK = 500;
+/** Assets per page of {@link SqliteStore.listAssetRecords}. */
+const ASSET_PAGE = 5000;
 
 export class SqliteStore implements Store {
   readonly capabilities = { singleWriter: true } as const;
@@ -362,25 +365,47 @@ export class SqliteStore implements Store {
     return Promise.resolve(assets.map((a) => ({ asset: toAsset(a), identifiers: byAsset.get(a.erp_asset_id) ?? [] })));
   }
 
-  listAssetRecords(): Promise<AssetRecord[]> {
-    return Promise.resolve((this.db.prepare('SELECT erp_asset_id, erp_module, destination, attributes FROM assets ORDER BY erp_asset_id').all() as AssetRow[]).map(toAsset));
+  async listAssetRecords(): Promise<AssetRecord[]> {
+    const columns = 'SELECT erp_asset_id, erp_module, destination, attributes FROM assets';
+    const first = this.db.prepare(`${columns} ORDER BY erp_asset_id LIMIT ?`);
+    const next = this.db.prepare(`${columns} WHERE erp_asset_id > ? ORDER BY erp_asset_id LIMIT ?`);
+    const out: AssetRecord[] = [];
+    let rows = first.all(ASSET_PAGE) as AssetRow[];
+    for (;;) {
+      for (const r of rows) out.push(toAsset(r));
+      if (rows.length < ASSET_PAGE) return out;
+      // Pages by key, the event loop taking turns between them (~0.3 s for all of 100,000 assets at once).
+      await setImmediate();
+      rows = next.all((rows[rows.length - 1] as AssetRow).erp_asset_id, ASSET_PAGE) as AssetRow[];
+    }
   }
 
-  loadStates(erpAssetIds: readonly string[], rules?: readonly string[]): Promise<Map<string, AssetStateDoc>> {
+  loadStates(erpAssetIds: readonly string[]): Promise<Map<string, AssetStateDoc>> {
     const out = new Map<string, AssetStateDoc>();
-    const add = (id: string, rule: string, json: string) => {
+    // A statement per chunk of ids, not per asset (100,000 assets read ~4× faster).
+    for (let i = 0; i < erpAssetIds.length; i += STATE_CHUNK) this.readStates(out, erpAssetIds.slice(i, i + STATE_CHUNK), []);
+    return Promise.resolve(out);
+  }
+
+  async loadRuleStates(erpAssetIds: readonly string[], rules: readonly string[]): Promise<Map<string, AssetStateDoc>> {
+    const out = new Map<string, AssetStateDoc>();
+    if (rules.length === 0) return out;
+    for (let i = 0; i < erpAssetIds.length; i += STATE_CHUNK) {
+      // Ingest and HTTP take turns between chunks (the whole read is ~0.4 s at 100,000 assets).
+      if (i > 0) await setImmediate();
+      this.readStates(out, erpAssetIds.slice(i, i + STATE_CHUNK), rules);
+    }
+    return out;
+  }
+
+  /** Adds the states of `ids` (of `rules` only, when some are named) to `out`. */
+  private readStates(out: Map<string, AssetStateDoc>, ids: readonly string[], rules: readonly string[]): void {
+    // Rows as arrays (id, rule, doc): no object per row.
+    for (const [id, rule, json] of this.stateReader(ids.length, rules.length).all(...ids, ...rules) as [string, string, string][]) {
       let doc = out.get(id);
       if (!doc) out.set(id, (doc = {}));
       doc[rule] = JSON.parse(json);
-    };
-    // A statement per chunk of ids, not per asset: 100,000 items read ~4× faster.
-    for (let i = 0; i < erpAssetIds.length; i += STATE_CHUNK) {
-      const ids = erpAssetIds.slice(i, i + STATE_CHUNK);
-      // Rows as arrays (id, rule, doc): no object per row.
-      const rows = this.stateReader(ids.length, rules?.length ?? 0).all(...ids, ...(rules ?? [])) as [string, string, string][];
-      for (const [id, rule, json] of rows) add(id, rule, json);
     }
-    return Promise.resolve(out);
   }
 
   /** `SELECT` of the states of `ids` assets (of `rules` rules when > 0), prepared once per shape. */
