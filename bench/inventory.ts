@@ -85,7 +85,7 @@ export async function benchInventory(items = 100_000, runs = 3): Promise<Invento
       t = performance.now();
       await runInventorySync(ctx, OPTIONS);
       unchanged.push(performance.now() - t);
-      await new Promise((r) => setTimeout(r, 5)); // a hold to the very end is counted too
+      await new Promise((done) => setTimeout(done, 5)); // a hold to the very end is counted too
       clearInterval(tick);
       await place(r);
       t = performance.now();
