@@ -87,7 +87,7 @@ export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<Z
   const zones = rules.zones?.zones ?? [];
   if (zones.length === 0) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
   const ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
-  const states = await store.loadStates(ids);
+  const states = await store.loadRuleStates(ids, ['location', INVENTORY_RULE]);
   const tracking = new Map<string, ZoneTrackState | undefined>();
   for (const id of ids) {
     const doc = states.get(id);
