@@ -107,22 +107,10 @@ export class RestConnector implements ErpConnector {
     const call = new PacedCall(this.client, ctx);
     const out: OnHandQuantity[] = [];
     for (const cell of cells) {
-      const path = onHandPath(template, cell);
-      const outcome = await call.request({ method: 'GET', path });
-      if (!outcome.ok) {
-        if (outcome.exchange?.status === 404) {
-          out.push({ location: cell.location, sku: cell.sku, quantity: 0 });
-          continue;
-        }
-        throw outcome.error;
-      }
-      let quantity: number;
-      try {
-        quantity = parseOnHand(outcome.body);
-      } catch (err) {
-        throw new PermanentError(`GET ${path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${outcome.status}, but ${coerceError(err).message}`);
-      }
-      out.push({ location: cell.location, sku: cell.sku, quantity });
+      const read = await readCell(call, template, cell);
+      if (read.kind === 'failed') throw read.error;
+      if (read.kind === 'unreadable') throw new PermanentError(`GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but ${read.why}`);
+      out.push({ location: cell.location, sku: cell.sku, quantity: read.kind === 'absent' ? 0 : read.quantity });
     }
     return out;
   }
@@ -170,7 +158,7 @@ export class RestConnector implements ErpConnector {
    */
   async probe(ctx: SendContext): Promise<ProbeResult> {
     const path = workOrderLookupPath(this.config.paths, PROBE_KEY);
-    const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
+    const what = `GET ${this.base}${path}`;
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
     if (!outcome.ok) return this.probeFailure(outcome.error, outcome.exchange?.status);
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
@@ -192,27 +180,30 @@ export class RestConnector implements ErpConnector {
    */
   private async probeOnHand(template: string, ctx: SendContext): Promise<ProbeResult> {
     const key = 'paths.inventoryOnHand';
-    const path = onHandPath(template, { location: PROBE_KEY, sku: PROBE_KEY });
-    const what = `GET ${this.config.baseUrl.replace(/\/$/, '')}${path}`;
-    const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
-    if (!outcome.ok) {
-      const status = outcome.exchange?.status;
-      if (status === 404) return { ok: true, detail: `${what} → 404, read as 0 on hand (a wrong path answers so too: try it with a cell the ERP holds)` };
-      return { ...this.probeFailure(outcome.error, status), ...(status === 405 ? { key } : {}) };
+    const read = await readCell(new PacedCall(this.client, ctx), template, { location: PROBE_KEY, sku: PROBE_KEY });
+    const what = `GET ${this.base}${read.path}`;
+    switch (read.kind) {
+      case 'absent':
+        return { ok: true, detail: `${what} → 404, read as 0 on hand (a wrong path answers so too: try it with a cell the ERP holds)` };
+      case 'failed':
+        return { ...this.probeFailure(read.error, read.status), ...(read.status === 405 ? { key } : {}) };
+      case 'unreadable':
+        // A snapshot would take every such read as failed and send against what was last sent.
+        return { ok: false, detail: `${what} → ${read.status}, but ${read.why}`, problem: 'path', key };
+      case 'quantity':
+        return { ok: true, detail: `${what} → ${read.status} in ${Math.round(read.latencyMs)} ms` };
     }
-    try {
-      parseOnHand(outcome.body);
-    } catch (err) {
-      // A snapshot would take every such read as failed and send against what was last sent.
-      return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path', key };
-    }
-    return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
   }
 
   private probeFailure(error: Error, status: number | undefined): ProbeResult {
     const problem = status === undefined ? 'unreachable' : status === 401 || status === 403 ? 'credentials' : status === 404 || status === 405 ? 'path' : 'other';
     // The error names the request (`GET /path → 401 …`); the base URL makes it whole.
-    return { ok: false, detail: `${this.config.baseUrl.replace(/\/$/, '')}: ${error.message}`, problem };
+    return { ok: false, detail: `${this.base}: ${error.message}`, problem };
+  }
+
+  /** The base URL without a trailing slash: what a request's path is appended to in messages. */
+  private get base(): string {
+    return this.config.baseUrl.replace(/\/$/, '');
   }
 
   /**
@@ -366,6 +357,28 @@ export class RestConnector implements ErpConnector {
  * create after it, another batch or page) waits for the budget first. After a 429 in the call no
  * further request goes: the rest share that answer, and the caller pauses the destination.
  */
+/** One cell's on-hand read: a quantity, none (404: 0 on hand), a failed request, or an answer without a quantity. */
+type CellRead = { readonly path: string } & (
+  | { readonly kind: 'quantity'; readonly quantity: number; readonly status: number; readonly latencyMs: number }
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'failed'; readonly error: DeliveryError; readonly status: number | undefined }
+  | { readonly kind: 'unreadable'; readonly why: string; readonly status: number }
+);
+
+async function readCell(call: PacedCall, template: string, cell: InventoryCellRef): Promise<CellRead> {
+  const path = onHandPath(template, cell);
+  const outcome = await call.request({ method: 'GET', path });
+  if (!outcome.ok) {
+    const status = outcome.exchange?.status;
+    return status === 404 ? { path, kind: 'absent' } : { path, kind: 'failed', error: outcome.error, status };
+  }
+  try {
+    return { path, kind: 'quantity', quantity: parseOnHand(outcome.body), status: outcome.status, latencyMs: outcome.exchange.latencyMs };
+  } catch (err) {
+    return { path, kind: 'unreadable', why: coerceError(err).message, status: outcome.status };
+  }
+}
+
 class PacedCall {
   private sent = 0;
   private throttled: RateLimitedError | undefined;
