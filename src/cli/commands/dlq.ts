@@ -6,9 +6,9 @@ import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
 
-/** Every dead letter's id (of one destination, when named), oldest first. */
-async function deadIds(store: Store, destination?: string): Promise<number[]> {
-  return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).map((d) => d.id).reverse();
+/** Every dead letter (of one destination, when named), oldest first. */
+async function deadLetters(store: Store, destination?: string): Promise<OutboxItem[]> {
+  return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).reverse();
 }
 
 /** `--destination` narrows `--all` (the cause fixed for one ERP). */
@@ -101,7 +101,7 @@ export function registerDlqCommand(program: Command): void {
       checkAllOf(opts);
       const edited = opts.payload === undefined ? undefined : readPayload(opts.payload);
       await withContext(opts.config, async ({ config, store }) => {
-        const asked = opts.all ? await deadIds(store, opts.destination) : [...new Set(parseIds(ids, 'delivery'))];
+        const asked = opts.all ? (await deadLetters(store, opts.destination)).map((d) => d.id) : [...new Set(parseIds(ids, 'delivery'))];
         // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
         if (!asked.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (edited) {
@@ -142,9 +142,8 @@ export function registerDlqCommand(program: Command): void {
         let dead: OutboxItem[];
         let asked: number[] = [];
         if (opts.destination !== undefined || opts.all) {
-          dead = await store.listDeliveries({ status: 'dead', ...(opts.destination !== undefined ? { destination: opts.destination } : {}), limit: Number.MAX_SAFE_INTEGER });
+          dead = await deadLetters(store, opts.destination);
           if (opts.destination !== undefined && !dead.length) checkDestination(config, opts.destination);
-          dead.reverse();
         } else {
           asked = [...new Set(parseIds(ids, 'delivery'))];
           const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
