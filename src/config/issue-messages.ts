@@ -223,3 +223,18 @@ export function closest(key: string, known: readonly string[]): string | undefin
   // Common confusion: a duration key written with or without its Ms suffix.
   return best?.k ?? known.find((k) => k.toLowerCase() === lower.replace(/ms$/, '') || k.toLowerCase() === `${lower}ms`);
 }
+
+/** The IANA zones the runtime knows, read once (for hints). */
+let knownZones: readonly string[] | undefined;
+
+/**
+ * Why a time zone name is refused, with the one likely meant: a misspelling (`Europe/Berln`), a
+ * city without its region (`Berlin`), or the wrong case of a known one.
+ */
+export function timeZoneProblem(input: unknown, path: Path = []): string {
+  knownZones ??= Intl.supportedValuesOf('timeZone');
+  const text = typeof input === 'string' ? input.trim() : '';
+  const city = text.toLowerCase().replaceAll(' ', '_');
+  const like = text ? (closest(text, knownZones) ?? knownZones.find((z) => z.toLowerCase().endsWith(`/${city}`))) : undefined;
+  return `${echo(input, path)} is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York${like ? ` (did you mean ${like}?)` : ''}`;
+}

@@ -124,7 +124,7 @@ describe('cross-field checks', () => {
   it('an unknown time zone of a telematics schedule is found when the config is compiled', () => {
     const feed = { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { timeZone: 'Mars/Olympus' } };
     expect(problems(() => compileConfig({ destinations: [erp], telematics: [feed] }, {}))).toEqual([
-      { key: 'telematics.0.schedule.timeZone', message: '"Mars/Olympus" is not an IANA time zone; write e.g. UTC or Europe/Copenhagen' },
+      { key: 'telematics.0.schedule.timeZone', message: '"Mars/Olympus" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
     ]);
   });
 });

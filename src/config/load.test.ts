@@ -202,7 +202,7 @@ describe('config', () => {
       ]);
       expect(one({ rules: { depreciation: { timeZone: 'Europe/Berln', periods: 'quarterly', periodsEnd: '2026/12/31' }, zones: { inline: [{ name: 'A|B', locationCode: 'L', circle: { lat: 1, lng: 1, radiusM: 5 } }] } } })).toEqual([
         { key: 'rules.zones.inline.0.name', message: '"A|B" must not contain "|"' },
-        { key: 'rules.depreciation.timeZone', message: '"Europe/Berln" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
+        { key: 'rules.depreciation.timeZone', message: '"Europe/Berln" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York (did you mean Europe/Berlin?)' },
         { key: 'rules.depreciation.periods', message: '"quarterly" is neither form: use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd' },
         { key: 'rules.depreciation.periodsEnd', message: '"2026/12/31" is not a date: use YYYY-MM-DD' },
       ]);

@@ -107,6 +107,21 @@ describe('rules config', () => {
     ]);
   });
 
+  it('names the time zone likely meant: a misspelling, a city alone, the wrong case', () => {
+    const hint = (timeZone: string) => problems({ depreciation: { timeZone } })[0]?.message;
+    expect(hint('Europe/Berln')).toMatch(/\(did you mean Europe\/Berlin\?\)$/);
+    expect(hint('berlin')).toMatch(/\(did you mean Europe\/Berlin\?\)$/);
+    expect(hint('New York')).toMatch(/\(did you mean America\/New_York\?\)$/);
+    expect(hint('Mars/Olympus')).toBe('"Mars/Olympus" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York');
+  });
+
+  it('says nothing of the lead when the interval itself is refused', () => {
+    expect(problems({ maintenance: { serviceIntervals: [{ name: 's', everyHours: -5 }], calendarIntervals: [{ name: 'c', everyDays: 0 }] } }).map((p) => p.key)).toEqual([
+      'maintenance.serviceIntervals.0.everyHours',
+      'maintenance.calendarIntervals.0.everyDays',
+    ]);
+  });
+
   it('names every problem with its key', () => {
     expect(
       problems({

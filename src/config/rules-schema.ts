@@ -20,14 +20,14 @@ import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import type { Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText } from './duration.js';
-import { echo, echoed } from './issue-messages.js';
+import { echo, echoed, timeZoneProblem } from './issue-messages.js';
 
 const dur = duration;
 /** How often a scheduled task runs: at least 100 ms (0 would run it without pause). */
 const every = (fallback: string) =>
   duration(fallback).pipe(z.number().min(100, { error: (iss) => `${durationText(Number(iss.input))} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)` }));
 
-const timeZoneName = z.string().refine(isValidTimeZone, { error: echoed('is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York') });
+const timeZoneName = z.string().refine(isValidTimeZone, { error: (iss) => timeZoneProblem(iss.input, iss.path ?? []) });
 const timeZone = timeZoneName.default('UTC');
 
 /** Rule names end up in work-order business keys (`asset|rule|occurrence`). */
@@ -277,7 +277,7 @@ export const serviceIntervalSchema = z
       ctx.addIssue({ code: 'custom', path: [every], message: `say how often: ${every}: N (every N ${unit}${km ? '' : ', or everyKm for the odometer'})` });
       return;
     }
-    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
+    if (n > 0 && (r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
   })
   .transform((r): ServiceIntervalRule => {
     const km = r.everyKm !== undefined;
@@ -318,7 +318,7 @@ export const calendarIntervalSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `${r.dueSoonDays} must be less than everyDays (${r.everyDays})` });
+    if (r.everyDays > 0 && r.dueSoonDays >= r.everyDays) ctx.addIssue({ code: 'custom', path: ['dueSoonDays'], message: `${r.dueSoonDays} must be less than everyDays (${r.everyDays})` });
     const hours = r.everyHours !== undefined || r.dueSoonHours !== undefined;
     const km = r.everyKm !== undefined || r.dueSoonKm !== undefined;
     if (hours && km) {
@@ -332,7 +332,7 @@ export const calendarIntervalSchema = z
       else if (r.meterBaselineAttribute !== undefined) ctx.addIssue({ code: 'custom', path: ['meterBaselineAttribute'], message: 'meterBaselineAttribute needs everyHours or everyKm' });
       return;
     }
-    if ((r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
+    if (n > 0 && (r[dueSoon] ?? 0) >= n) ctx.addIssue({ code: 'custom', path: [dueSoon], message: `${r[dueSoon] ?? 0} must be less than ${every} (${n})` });
   })
   .transform((r): CalendarIntervalRule => {
     const km = r.everyKm !== undefined;

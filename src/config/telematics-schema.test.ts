@@ -32,7 +32,7 @@ describe('telematicsSchema', () => {
     const b = telematicsSchema.parse({ ...base, schedule: { timeZone: 'Mars/Olympus' } });
     expect(telematicsConfigProblems([a, b])).toEqual([
       { key: 'telematics.1.name', message: 'duplicate telematics provider name "tu"' },
-      { key: 'telematics.1.schedule.timeZone', message: '"Mars/Olympus" is not an IANA time zone; write e.g. UTC or Europe/Copenhagen' },
+      { key: 'telematics.1.schedule.timeZone', message: '"Mars/Olympus" is not a known IANA time zone; use e.g. UTC, Europe/Berlin, America/New_York' },
     ]);
   });
 });

@@ -8,7 +8,8 @@
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationField } from './duration.js';
-import { echoed } from './issue-messages.js';
+import { isValidTimeZone } from '../core/rules/time-zone.js';
+import { echoed, timeZoneProblem } from './issue-messages.js';
 import { httpUrl } from './url.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
@@ -209,11 +210,7 @@ export function telematicsConfigProblems(entries: readonly TelematicsConfig[]): 
   entries.forEach((entry, i) => {
     if (seen.has(entry.name)) problems.push({ key: `telematics.${i}.name`, message: `duplicate telematics provider name "${entry.name}"` });
     seen.add(entry.name);
-    try {
-      Intl.DateTimeFormat(undefined, { timeZone: entry.schedule.timeZone });
-    } catch {
-      problems.push({ key: `telematics.${i}.schedule.timeZone`, message: `"${entry.schedule.timeZone}" is not an IANA time zone; write e.g. UTC or Europe/Copenhagen` });
-    }
+    if (!isValidTimeZone(entry.schedule.timeZone)) problems.push({ key: `telematics.${i}.schedule.timeZone`, message: timeZoneProblem(entry.schedule.timeZone) });
   });
   return problems;
 }
