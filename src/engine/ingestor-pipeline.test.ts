@@ -93,6 +93,35 @@ describe('ingest pipeline', () => {
     expect((await real.listDeliveries({})).map((d) => d.eventTime)).toEqual([Date.parse('2026-11-20T08:02:00Z')]);
   });
 
+  it('gives the event loop a turn between the batches of a backlog, even where commits settle at once', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    // Commits settled as soon as asked (the worst case: no batch ever waits for I/O).
+    const instant = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'commitIngest') return (c: IngestCommit) => target.commitIngest(c).then(() => undefined);
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    }) as Store;
+    const ingestor = locationIngestor(instant, new IdentityIndex(await real.listAssets()), { maxBatch: 10 });
+    const backlog = Array.from({ length: 30 }, (_, b) => ingestor.submit(Array.from({ length: 10 }, (_, i) => at(b * 10 + i, 52 + (b * 10 + i) / 1000))));
+    // What a timer or a socket would see: the batches committed at each turn of the event loop.
+    const seen = new Set<number>();
+    let draining = true;
+    const probe = () => {
+      seen.add(ingestor.stats.batches);
+      if (draining) setImmediate(probe);
+    };
+    setImmediate(probe);
+    await Promise.all(backlog);
+    draining = false;
+    expect(ingestor.stats.batches).toBe(30);
+    // Every batch in a turn of its own, not the backlog in one.
+    expect(seen.size).toBeGreaterThanOrEqual(25);
+  });
+
   it('counts the events each rule drops as late, not duplicates, and still accepts them', async () => {
     const real = tempStore();
     cleanup.push(() => real.close());

@@ -138,6 +138,8 @@ export class Ingestor implements IngestSink {
   private queue: Pending[] = [];
   private queued = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** The next full batch, started in a turn of the event loop of its own (see `schedule`). */
+  private immediate: NodeJS.Immediate | undefined;
   private flushing: Promise<void> | undefined;
   /**
    * Rule state per asset as of the newest batch handed to the store (committed or still
@@ -306,7 +308,14 @@ export class Ingestor implements IngestSink {
     if (this.queued >= this.maxBatch || (this.checkpointWanted && this.queue.length === 0)) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
-      void this.runFlush();
+      // In a turn of the event loop of its own: draining a backlog, each commit that settles
+      // starts the next batch, and the commit worker's replies come in while it is prepared, so
+      // batches started from there would follow one another for the whole backlog without timers,
+      // sockets or HTTP requests getting a turn (measured: 50 batches, 0.7 s at once).
+      this.immediate ??= setImmediate(() => {
+        this.immediate = undefined;
+        void this.runFlush();
+      });
     } else if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { STATES_PER_TURN } from './sqlite-ingest.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const stores: SqliteStore[] = [];
@@ -123,6 +124,61 @@ describe('SQLite commit worker', () => {
     expect(writes).toBeGreaterThan(1);
     expect(claimed).toBeGreaterThan(0);
     expect(await keys(s)).toHaveLength(30_000);
+  });
+
+  /** A checkpoint of `n` assets; each state counts its serialisation in `serialised`. */
+  const checkpointOf = (n: number, serialised: { count: number }, poison?: number) => ({
+    states: Array.from({ length: n }, (_, i) => ({
+      erpAssetId: `A${i}`,
+      doc: { location: i === poison ? { n: BigInt(i) } : { n: i, toJSON: () => (serialised.count++, { n: i }) } },
+      changed: ['location'],
+    })),
+    deliveries: [],
+    quarantine: [],
+    accepted: 0,
+    checkpoint: true,
+  });
+
+  it('serialises a checkpoint of many assets over turns of the event loop, in order with the batches made meanwhile', async () => {
+    const s = open();
+    await s.commitIngest(batch([fact('warm-up')]));
+    const serialised = { count: 0 };
+    const big = s.commitIngest(checkpointOf(3 * STATES_PER_TURN + 100, serialised));
+    // A batch made after it (as the ingestor prepares the next one) changes an asset it holds.
+    const after = s.commitIngest({ states: [{ erpAssetId: 'A0', doc: { location: { n: 'after' } }, changed: ['location'] }], deliveries: [fact('after')], quarantine: [], accepted: 1 });
+    // The next turn of the event loop comes after one chunk, not after the whole checkpoint.
+    const seen = await new Promise<number>((resolve) => setImmediate(() => resolve(serialised.count)));
+    expect(seen).toBe(STATES_PER_TURN);
+    await Promise.all([big, after]);
+    expect(serialised.count).toBe(3 * STATES_PER_TURN + 100);
+    const states = await s.loadStates(['A0', 'A1', `A${3 * STATES_PER_TURN + 99}`]);
+    expect(states.get('A0')).toEqual({ location: { n: 'after' } });
+    expect(states.get('A1')).toEqual({ location: { n: 1 } });
+    expect(states.get(`A${3 * STATES_PER_TURN + 99}`)).toEqual({ location: { n: 3 * STATES_PER_TURN + 99 } });
+    expect(await keys(s)).toEqual(['after', 'warm-up']);
+  });
+
+  it('refuses the batches in line behind a checkpoint that cannot be serialised, and commits later ones', async () => {
+    const s = open();
+    const bad = s.commitIngest(checkpointOf(2 * STATES_PER_TURN + 10, { count: 0 }, STATES_PER_TURN + 3));
+    const behind = s.commitIngest(batch([fact('behind')]));
+    await expect(bad).rejects.toThrow(/BigInt/);
+    await expect(behind).rejects.toThrow(/refused: a batch before it failed/);
+    await s.commitIngest(batch([fact('later')]));
+    expect(await keys(s)).toEqual(['later']);
+    expect(await s.loadStates(['A0'])).toEqual(new Map());
+  });
+
+  it('posts a checkpoint still being serialised before it closes', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, synchronous: 'normal', commitInWorker: true });
+    let committed = false;
+    const big = s.commitIngest(checkpointOf(2 * STATES_PER_TURN + 1, { count: 0 })).then(() => (committed = true));
+    await s.close();
+    expect(committed).toBe(true);
+    await big;
+    const again = open(path);
+    expect((await again.loadStates([`A${2 * STATES_PER_TURN}`])).get(`A${2 * STATES_PER_TURN}`)).toEqual({ location: { n: 2 * STATES_PER_TURN } });
   });
 
   it('gives the same result on the store connection (commitInWorker: false)', async () => {

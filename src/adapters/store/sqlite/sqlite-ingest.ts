@@ -87,13 +87,42 @@ const DELIVERY_FIELDS = 9;
 export function prepareCommit(commit: IngestCommit): PreparedCommit {
   const replaceState: string[] = [];
   const stateRows: (string | null)[] = [];
-  for (const s of commit.states) {
+  addStates(commit.states, 0, commit.states.length, replaceState, stateRows);
+  return finishCommit(commit, replaceState, stateRows);
+}
+
+/** A checkpoint's states serialised per turn of the event loop, at most (assets). */
+export const STATES_PER_TURN = 500;
+
+/**
+ * {@link prepareCommit} for a commit with many states (a checkpoint of a large fleet serialises
+ * one whole state document per asset): `STATES_PER_TURN` assets at a time, with `turn` awaited
+ * between them, so a checkpoint of 50,000 assets does not hold the event loop for a second (acks,
+ * HTTP answers and timers go on between chunks). The result is the same. Rule states are never
+ * changed once made, so batches run in between cannot change what this commit stores.
+ */
+export async function prepareCommitInTurns(commit: IngestCommit, turn: () => Promise<void>, perTurn = STATES_PER_TURN): Promise<PreparedCommit> {
+  const replaceState: string[] = [];
+  const stateRows: (string | null)[] = [];
+  for (let from = 0; from < commit.states.length; from += perTurn) {
+    if (from > 0) await turn();
+    addStates(commit.states, from, Math.min(commit.states.length, from + perTurn), replaceState, stateRows);
+  }
+  return finishCommit(commit, replaceState, stateRows);
+}
+
+function addStates(states: IngestCommit['states'], from: number, to: number, replaceState: string[], stateRows: (string | null)[]): void {
+  for (let i = from; i < to; i++) {
+    const s = states[i] as IngestCommit['states'][number];
     if (!s.changed) replaceState.push(s.erpAssetId);
     for (const rule of s.changed ?? Object.keys(s.doc)) {
       const sub = s.doc[rule];
       stateRows.push(s.erpAssetId, rule, sub === undefined ? null : (JSON.stringify(sub) ?? null));
     }
   }
+}
+
+function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (string | null)[]): PreparedCommit {
   const deliveries: (string | number)[] = [];
   for (const d of commit.deliveries) {
     // State updates are often replaced before they are sent: their idempotency key is derived
