@@ -64,6 +64,9 @@ export interface RulesBenchResult {
   readonly rulesAloneCeiling: number;
   readonly workOrders: number;
   readonly locationUpdates: number;
+  /** The longest the event loop was held at once in a run, ms (median over the runs): without rules, and with them. */
+  readonly longestHoldWithoutMs: number;
+  readonly longestHoldWithMs: number;
 }
 
 const SENSORS = ['coolantTemp', 'oilPressure', 'hydraulicTemp', 'vibration'] as const;
@@ -131,7 +134,7 @@ export function messages(count: number, assets: number, start: number): RawMessa
   return out;
 }
 
-async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number> }> {
+async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number>; holdMs: number }> {
   const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
   try {
     await store.upsertAssets(
@@ -155,16 +158,27 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     // The commit worker starts on a store's first commit: started before the clock, as a running
     // service has it (its start, ~50 ms, would otherwise count against the faster variant most).
     await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0 });
+    // A 1 ms ticker: the longest gap between its ticks is the longest the ingest held the event
+    // loop (MQTT, HTTP and timers wait that long).
+    let holdMs = 0;
+    let last = performance.now();
+    const tick = setInterval(() => {
+      const at = performance.now();
+      holdMs = Math.max(holdMs, at - last);
+      last = at;
+    }, 1);
     const started = performance.now();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
     await Promise.all(pending);
     await ingestor.flush();
     const elapsed = performance.now() - started;
+    holdMs = Math.max(holdMs, performance.now() - last); // a hold to the very end counts too
+    clearInterval(tick);
     if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} benchmark events were quarantined`);
     const deliveries = new Map<string, number>();
     for (const d of await store.listDeliveries({ limit: 10_000_000 })) deliveries.set(d.operation, (deliveries.get(d.operation) ?? 0) + 1);
-    return { eps: msgs.length / (elapsed / 1000), deliveries };
+    return { eps: msgs.length / (elapsed / 1000), deliveries, holdMs };
   } finally {
     await store.close();
   }
@@ -238,15 +252,20 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
   const byDefault: number[] = [];
   const noop: number[] = [];
   const alone: number[] = [];
+  const holdWithout: number[] = [];
+  const holdWith: number[] = [];
   const steps = decodedSteps(msgs, assets);
   rulesAloneRun(steps.slice(0, 10_000), createRules(config)); // warm-up
   let last: Map<string, number> = new Map();
   for (let r = 0; r < runs; r++) {
-    without.push((await ingestRun(msgs, assets, [])).eps);
+    const bare = await ingestRun(msgs, assets, []);
+    without.push(bare.eps);
+    holdWithout.push(bare.holdMs);
     byDefault.push((await ingestRun(msgs, assets, createRules(defaults))).eps);
     noop.push((await ingestRun(msgs, assets, noopStatefulRules(withRules))).eps);
     const w = await ingestRun(msgs, assets, createRules(config));
     withR.push(w.eps);
+    holdWith.push(w.holdMs);
     last = w.deliveries;
     alone.push(rulesAloneRun(steps, createRules(config)));
   }
@@ -271,6 +290,8 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     rulesAloneCeiling: Math.round((1 / a / (1 / a + 1 / r)) * 1000) / 1000,
     workOrders: last.get('workorder.create') ?? 0,
     locationUpdates: last.get('location.update') ?? 0,
+    longestHoldWithoutMs: Math.round(median(holdWithout)),
+    longestHoldWithMs: Math.round(median(holdWith)),
   };
 }
 
