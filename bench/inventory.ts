@@ -13,6 +13,7 @@ import type { TaskContext } from '../src/ports/task.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { median } from './rules.js';
+import { watchHolds } from './event-loop-hold.js';
 
 export interface InventoryBenchResult {
   readonly items: number;
@@ -75,18 +76,11 @@ export async function benchInventory(items = 100_000, runs = 3): Promise<Invento
       for (const doc of read.iterate() as Iterable<string>) if ((JSON.parse(doc) as { location?: string }).location !== undefined) n++;
       if (n !== items) throw new Error(`the bare read found ${n} items of ${items}`);
       bare.push(performance.now() - t);
-      // A 1 ms ticker: the longest gap between its ticks is the longest the run held the event loop.
-      let last = performance.now();
-      const tick = setInterval(() => {
-        const at = performance.now();
-        stall = Math.max(stall, at - last);
-        last = at;
-      }, 1);
+      const holds = watchHolds();
       t = performance.now();
       await runInventorySync(ctx, OPTIONS);
       unchanged.push(performance.now() - t);
-      await new Promise((done) => setTimeout(done, 5)); // a hold to the very end is counted too
-      clearInterval(tick);
+      stall = Math.max(stall, holds.stop());
       await place(r);
       t = performance.now();
       const summary = await runInventorySync(ctx, OPTIONS);

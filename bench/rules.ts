@@ -24,6 +24,7 @@ import { systemClock } from '../src/ports/clock.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { startBenchBroker } from './broker.js';
+import { watchHolds } from './event-loop-hold.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
 
 export interface RulesBenchOptions {
@@ -158,23 +159,14 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     // The commit worker starts on a store's first commit: started before the clock, as a running
     // service has it (its start, ~50 ms, would otherwise count against the faster variant most).
     await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0 });
-    // A 1 ms ticker: the longest gap between its ticks is the longest the ingest held the event
-    // loop (MQTT, HTTP and timers wait that long).
-    let holdMs = 0;
-    let last = performance.now();
-    const tick = setInterval(() => {
-      const at = performance.now();
-      holdMs = Math.max(holdMs, at - last);
-      last = at;
-    }, 1);
+    const holds = watchHolds();
     const started = performance.now();
     const pending: Promise<unknown>[] = [];
     for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
     await Promise.all(pending);
     await ingestor.flush();
     const elapsed = performance.now() - started;
-    holdMs = Math.max(holdMs, performance.now() - last); // a hold to the very end counts too
-    clearInterval(tick);
+    const holdMs = holds.stop();
     if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} benchmark events were quarantined`);
     const deliveries = new Map<string, number>();
     for (const d of await store.listDeliveries({ limit: 10_000_000 })) deliveries.set(d.operation, (deliveries.get(d.operation) ?? 0) + 1);
