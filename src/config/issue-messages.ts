@@ -229,7 +229,7 @@ let knownZones: readonly string[] | undefined;
 
 /**
  * Why a time zone name is refused, with the one likely meant: a misspelling (`Europe/Berln`), a
- * city without its region (`Berlin`), or the wrong case of a known one.
+ * city without its region (`Berlin`, `new york`).
  */
 export function timeZoneProblem(input: unknown, path: Path = []): string {
   knownZones ??= Intl.supportedValuesOf('timeZone');
