@@ -13,9 +13,6 @@ import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from
 import { recycleLogBuffer } from './log-frame.js';
 import { prepareCommit, prepareCommitInTurns, STATES_PER_TURN, type PreparedCommit } from './sqlite-ingest.js';
 
-/** A turn of the event loop: what is waiting for I/O or a timer runs first. */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
 function workerFile(): string {
   const sibling = fileURLToPath(new URL('./commit-worker.js', import.meta.url));
@@ -73,7 +70,7 @@ export class CommitWorker {
     let committed: Promise<void> | undefined;
     const posted = this.tail.then(async () => {
       if (this.chainFailure) throw new Error(`ingest batch refused: a batch before it failed (${this.chainFailure.message})`);
-      const prepared = commit.states.length > STATES_PER_TURN ? await prepareCommitInTurns(commit, nextTurn) : prepareCommit(commit);
+      const prepared = commit.states.length > STATES_PER_TURN ? await prepareCommitInTurns(commit) : prepareCommit(commit);
       committed = this.post(prepared);
     });
     const settled = posted.then(

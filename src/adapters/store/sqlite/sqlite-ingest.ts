@@ -5,6 +5,7 @@
  * (invariant 1).
  * @module
  */
+import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import type { IngestCommit } from '../../../ports/store.js';
@@ -96,17 +97,18 @@ export const STATES_PER_TURN = 500;
 
 /**
  * {@link prepareCommit} for a commit with many states (a checkpoint of a large fleet serialises
- * one whole state document per asset): `STATES_PER_TURN` assets at a time, with `turn` awaited
- * between them, so a checkpoint of 50,000 assets does not hold the event loop for a second (acks,
- * HTTP answers and timers go on between chunks). The result is the same. Rule states are never
- * changed once made, so batches run in between cannot change what this commit stores.
+ * one whole state document per asset): `STATES_PER_TURN` assets at a time, the event loop taking
+ * a turn between them as the store's fleet-wide reads do, so a checkpoint of 50,000 assets does
+ * not hold it for a second (acks, HTTP answers and timers go on between chunks). The result is
+ * the same. Rule states are never changed once made, so batches run in between cannot change
+ * what this commit stores.
  */
-export async function prepareCommitInTurns(commit: IngestCommit, turn: () => Promise<void>, perTurn = STATES_PER_TURN): Promise<PreparedCommit> {
+export async function prepareCommitInTurns(commit: IngestCommit): Promise<PreparedCommit> {
   const replaceState: string[] = [];
   const stateRows: (string | null)[] = [];
-  for (let from = 0; from < commit.states.length; from += perTurn) {
-    if (from > 0) await turn();
-    addStates(commit.states, from, Math.min(commit.states.length, from + perTurn), replaceState, stateRows);
+  for (let from = 0; from < commit.states.length; from += STATES_PER_TURN) {
+    if (from > 0) await setImmediate();
+    addStates(commit.states, from, Math.min(commit.states.length, from + STATES_PER_TURN), replaceState, stateRows);
   }
   return finishCommit(commit, replaceState, stateRows);
 }
