@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts', 'simulators/**/*.test.ts'],
+    // Each test file's temporary files in a directory of its own, removed after it.
+    setupFiles: ['test/setup/temp-root.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // 2-core machines: a few forks keep service-backed tests from starving each other.

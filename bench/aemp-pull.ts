@@ -17,7 +17,7 @@ import { createAempProvider } from '../src/adapters/telematics/aemp/aemp-provide
 import { runFleetPull } from '../src/adapters/telematics/aemp/fleet-pull.js';
 import type { IngestSink } from '../src/ports/source.js';
 import { assetsForMachines, simulatorConfig } from '../simulators/trackunit/test-support.js';
-import { tempStorePath } from '../test/helpers/temp-store.js';
+import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
 
 export interface AempPullBenchResult {
   /** Wall time of the pull, first token request to last page stored. */
@@ -49,7 +49,8 @@ async function startSimulator(fleetSize: number, rps: number): Promise<{ child: 
  */
 export async function benchAempPull(fleetSize = 100_000, rps = 50): Promise<AempPullBenchResult> {
   const { child, origin } = await startSimulator(fleetSize, rps);
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  const storePath = tempStorePath();
+  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
   try {
     await store.upsertAssets(assetsForMachines(Array.from({ length: fleetSize }, (_, i) => i), 'machine-id'));
     const config = simulatorConfig({ name: `bench-${process.pid}-${Date.now()}`, profile: { perSecond: { fleet: rps } } }, origin);
@@ -71,6 +72,7 @@ export async function benchAempPull(fleetSize = 100_000, rps = 50): Promise<Aemp
     return { elapsedMs: Math.round(elapsedMs), boundMs, ratio: Math.round((elapsedMs / boundMs) * 1000) / 1000, requests: summary.requests, http429: summary.http429 };
   } finally {
     await store.close();
+    removeTempStore(storePath);
     child.stdin?.end();
     child.kill('SIGTERM');
   }

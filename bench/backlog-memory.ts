@@ -15,7 +15,7 @@ import { Dispatcher } from '../src/engine/dispatcher.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { startErpSimulator } from '../simulators/erp-rest/erp-simulator.js';
-import { tempStorePath } from '../test/helpers/temp-store.js';
+import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
 
 /** Every position becomes a meter-document-like fact: one delivery per event, never coalesced. */
 const factPerEvent: Rule = {
@@ -49,7 +49,8 @@ export interface BacklogResult {
 
 export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done: number) => void): Promise<BacklogResult> {
   const erp = await startErpSimulator({ token: 'bench', ratePerMinute: 300 });
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  const storePath = tempStorePath();
+  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
   const assets = 10_000;
   await store.upsertAssets(
     Array.from({ length: assets }, (_, a) => ({ asset: { erpAssetId: `EQ-${a}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `t${a}`, erpAssetId: `EQ-${a}` }] })),
@@ -94,6 +95,7 @@ export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done:
   const [stats] = await store.outboxStats(Date.now());
   await dispatcher.stop(1000);
   await store.close();
+  removeTempStore(storePath);
   await erp.close();
   return { events, pending: stats?.pending ?? 0, baselineRssMb, peakRssMb: peak, ingestSeconds };
 }

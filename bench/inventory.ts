@@ -11,7 +11,7 @@ import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { runInventorySync, type InventorySyncOptions } from '../src/engine/tasks/inventory-sync.js';
 import type { TaskContext } from '../src/ports/task.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
-import { tempStorePath } from '../test/helpers/temp-store.js';
+import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
 import { median } from './rules.js';
 import { watchHolds } from './event-loop-hold.js';
 
@@ -33,7 +33,8 @@ export interface InventoryBenchResult {
 const OPTIONS: InventorySyncOptions = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000, changesEveryMs: 60_000, fullSnapshotCron: '0 2 * * *', timeZone: 'UTC', defaultDestination: 'erp' };
 
 export async function benchInventory(items = 100_000, runs = 3): Promise<InventoryBenchResult> {
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  const storePath = tempStorePath();
+  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
   try {
     const now = Date.now();
     await store.upsertAssets(
@@ -93,6 +94,7 @@ export async function benchInventory(items = 100_000, runs = 3): Promise<Invento
     return { items, unchangedRunMs: Math.round(u), longestStallMs: Math.round(stall), movedRunMs: Math.round(median(moved)), bareReadMs: Math.round(b), ratio: Math.round((b / u) * 1000) / 1000, countsPerMovedRun: counts };
   } finally {
     await store.close();
+    removeTempStore(storePath);
   }
 }
 

@@ -16,7 +16,7 @@ import type { Rule } from '../src/core/rules/rule.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { fleetDecoderConfig } from '../simulators/fleet/fleet-config.js';
-import { tempStorePath } from '../test/helpers/temp-store.js';
+import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
 
 let URL = 'mqtt://127.0.0.1:18831';
 /** The broker the ingest benchmarks use (see bench/broker.ts). */
@@ -69,7 +69,8 @@ export interface IngestBenchResult {
 /** The product path: MQTT source (ack after commit) → decode → validate → identify → rules → SQLite. */
 export async function benchPipelineIngest(count: number, assets: number, synchronous: 'full' | 'normal', rules: readonly Rule[] = [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })]): Promise<IngestBenchResult> {
   const prefix = `bench-ab-${process.pid}-${Date.now()}`;
-  const store = new SqliteStore({ path: tempStorePath(), synchronous });
+  const storePath = tempStorePath();
+  const store = new SqliteStore({ path: storePath, synchronous });
   const rows = Array.from({ length: assets }, (_, a) => ({
     asset: { erpAssetId: `EQ-${a}`, erpModule: 'fixed-assets', attributes: {} },
     identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
@@ -117,5 +118,6 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
   await source.stop();
   if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} messages quarantined in the benchmark`);
   await store.close();
+  removeTempStore(storePath);
   return { eventsPerSecond: (count - 1) / ((end - first) / 1000), batches: ingestor.stats.batches, deliveriesEnqueued: ingestor.stats.deliveriesEnqueued };
 }

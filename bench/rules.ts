@@ -22,7 +22,7 @@ import type { AssetRecord } from '../src/core/model/assets.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
-import { tempStorePath } from '../test/helpers/temp-store.js';
+import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
 import { startBenchBroker } from './broker.js';
 import { watchHolds } from './event-loop-hold.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
@@ -136,7 +136,8 @@ export function messages(count: number, assets: number, start: number): RawMessa
 }
 
 async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number>; holdMs: number }> {
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  const storePath = tempStorePath();
+  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
   try {
     await store.upsertAssets(
       Array.from({ length: assets }, (_, a) => ({
@@ -173,6 +174,7 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     return { eps: msgs.length / (elapsed / 1000), deliveries, holdMs };
   } finally {
     await store.close();
+    removeTempStore(storePath);
   }
 }
 

@@ -1,6 +1,6 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -8,6 +8,11 @@ import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 /** A fresh store in its own temp directory (one file per test, cheap isolation). */
 export function tempStorePath(): string {
   return join(mkdtempSync(join(tmpdir(), 'ab-store-')), 'assetbridge.db');
+}
+
+/** Removes a {@link tempStorePath} store's directory (close the store first): for the benchmarks, which make many. */
+export function removeTempStore(path: string): void {
+  rmSync(dirname(path), { recursive: true, force: true });
 }
 
 export function tempStore(): SqliteStore {
