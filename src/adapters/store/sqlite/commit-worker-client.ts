@@ -1,17 +1,16 @@
 /**
- * The store's side of the commit worker: posts ingest batches to a worker thread that owns its own
- * connection, and settles each batch's promise when the worker has committed it (or not). Batches
- * commit in the order they were posted. The thread starts on the first commit, so commands that
- * never ingest never start it, and it does not keep the process alive while idle.
+ * The store's side of the commit worker: posts serialised ingest batches to a worker thread that
+ * owns its own connection, and settles each batch's promise when the worker has committed it (or
+ * not). Batches commit in the order they were posted. The thread starts on the first commit, so
+ * commands that never ingest never start it, and it does not keep the process alive while idle.
  * @module
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { IngestCommit } from '../../../ports/store.js';
 import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
 import { recycleLogBuffer } from './log-frame.js';
-import { prepareCommit, prepareCommitInTurns, STATES_PER_TURN, type PreparedCommit } from './sqlite-ingest.js';
+import type { PreparedCommit } from './sqlite-ingest.js';
 
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
 function workerFile(): string {
@@ -43,50 +42,8 @@ export class CommitWorker {
     private readonly cacheMiB?: number,
   ) {}
 
-  commit(commit: IngestCommit): Promise<void> {
-    // A commit with many states is serialised a chunk per turn of the event loop; the commits
-    // made meanwhile wait behind it, so the worker still gets them in order.
-    if (this.chained === 0 && commit.states.length <= STATES_PER_TURN) {
-      let prepared;
-      try {
-        prepared = prepareCommit(commit);
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-      return this.post(prepared);
-    }
-    return this.chain(commit);
-  }
-
-  /** Commits waiting for a commit before them to be serialised (0: none, the commit is posted at once). */
-  private chained = 0;
-  /** The last commit in line to be posted. */
-  private tail: Promise<void> = Promise.resolve();
-  /** A commit in line failed to serialise: those in line behind it were computed on top of it, and are refused. */
-  private chainFailure: Error | undefined;
-
-  private chain(commit: IngestCommit): Promise<void> {
-    this.chained++;
-    let committed: Promise<void> | undefined;
-    const posted = this.tail.then(async () => {
-      if (this.chainFailure) throw new Error(`ingest batch refused: a batch before it failed (${this.chainFailure.message})`);
-      const prepared = commit.states.length > STATES_PER_TURN ? await prepareCommitInTurns(commit) : prepareCommit(commit);
-      committed = this.post(prepared);
-    });
-    const settled = posted.then(
-      () => undefined,
-      (err: unknown) => {
-        this.chainFailure ??= err instanceof Error ? err : new Error(String(err));
-      },
-    );
-    this.tail = settled.then(() => {
-      // The line is empty: commits computed after a failure was heard may commit again.
-      if (--this.chained === 0) this.chainFailure = undefined;
-    });
-    return posted.then(() => committed);
-  }
-
-  private post(prepared: PreparedCommit): Promise<void> {
+  /** Posts a serialised batch (the store's commit line, commit-line.ts, posts them in order); settles when the worker has committed it. */
+  post(prepared: PreparedCommit): Promise<void> {
     const worker = this.worker ?? this.start();
     const seq = ++this.seq;
     return new Promise<void>((resolve, reject) => {
@@ -101,9 +58,8 @@ export class CommitWorker {
     });
   }
 
-  /** Waits for queued commits, then closes the worker's connection and ends its thread. */
+  /** Waits for posted commits, then closes the worker's connection and ends its thread. */
   async close(): Promise<void> {
-    await this.tail; // commits still being serialised are posted first
     const worker = this.worker;
     if (!worker) return;
     if (this.pending.size) await new Promise<void>((r) => this.idle.push(r));

@@ -1,7 +1,9 @@
 /**
  * The commit worker: ingest batches commit on their own thread and connection, in order; after a
  * failed batch, the ones queued behind it are refused (they were computed on top of it) and later
- * ones commit again; the store's other writes wait for the worker instead of failing.
+ * ones commit again; the store's other writes wait for the worker instead of failing. A large
+ * checkpoint is serialised over turns of the event loop, with or without the worker, and the
+ * batches made meanwhile keep their order behind it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
@@ -75,8 +77,8 @@ describe('SQLite commit worker', () => {
 
   it.each([true, false])("a failed commit keeps SQLite's code, message and stack, so its advice can be given (worker: %s)", async (worker) => {
     const s = open(tempStorePath(), worker);
-    // On the store's connection, the commit throws at once; through the worker, it rejects.
-    const error = await (async () => s.commitIngest(batch([fact('bad', null as unknown as string)])))().then(
+    // Rejected, not thrown, on either connection.
+    const error = await s.commitIngest(batch([fact('bad', null as unknown as string)])).then(
       () => undefined,
       (e: unknown) => e as Error & { code?: unknown },
     );
@@ -139,8 +141,8 @@ describe('SQLite commit worker', () => {
     checkpoint: true,
   });
 
-  it('serialises a checkpoint of many assets over turns of the event loop, in order with the batches made meanwhile', async () => {
-    const s = open();
+  it.each([true, false])('serialises a checkpoint of many assets over turns of the event loop, in order with the batches made meanwhile (worker: %s)', async (worker) => {
+    const s = open(tempStorePath(), worker);
     await s.commitIngest(batch([fact('warm-up')]));
     const serialised = { count: 0 };
     const big = s.commitIngest(checkpointOf(3 * STATES_PER_TURN + 100, serialised));
@@ -158,8 +160,8 @@ describe('SQLite commit worker', () => {
     expect(await keys(s)).toEqual(['after', 'warm-up']);
   });
 
-  it('refuses the batches in line behind a checkpoint that cannot be serialised, and commits later ones', async () => {
-    const s = open();
+  it.each([true, false])('refuses the batches in line behind a checkpoint that cannot be serialised, and commits later ones (worker: %s)', async (worker) => {
+    const s = open(tempStorePath(), worker);
     const bad = s.commitIngest(checkpointOf(2 * STATES_PER_TURN + 10, { count: 0 }, STATES_PER_TURN + 3));
     const behind = s.commitIngest(batch([fact('behind')]));
     await expect(bad).rejects.toThrow(/BigInt/);
@@ -169,9 +171,22 @@ describe('SQLite commit worker', () => {
     expect(await s.loadStates(['A0'])).toEqual(new Map());
   });
 
-  it('posts a checkpoint still being serialised before it closes', async () => {
+  it.each([true, false])('refuses the batches in line behind a checkpoint that SQLite refuses, with its code (worker: %s)', async (worker) => {
+    const s = open(tempStorePath(), worker);
+    // Serialised in turns, then refused whole: a delivery's NOT NULL column left null.
+    const bad = s.commitIngest({ ...checkpointOf(2 * STATES_PER_TURN + 10, { count: 0 }), deliveries: [fact('bad', null as unknown as string)] });
+    const behind = s.commitIngest(batch([fact('behind')]));
+    await Promise.allSettled([bad, behind]);
+    await expect(bad).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
+    await expect(behind).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL', message: expect.stringMatching(/batch( before it)? failed/) as unknown });
+    await s.commitIngest(batch([fact('later')]));
+    expect(await keys(s)).toEqual(['later']);
+    expect(await s.loadStates(['A0'])).toEqual(new Map());
+  });
+
+  it.each([true, false])('commits a checkpoint still being serialised before it closes (worker: %s)', async (worker) => {
     const path = tempStorePath();
-    const s = new SqliteStore({ path, synchronous: 'normal', commitInWorker: true });
+    const s = new SqliteStore({ path, synchronous: 'normal', commitInWorker: worker });
     let committed = false;
     const big = s.commitIngest(checkpointOf(2 * STATES_PER_TURN + 1, { count: 0 })).then(() => (committed = true));
     await s.close();

@@ -32,8 +32,9 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, type IngestStatements } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareIngestStatements, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
+import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
 
 /** Counter name prefix (then the destination) for delivered deliveries deleted by retention. */
@@ -192,6 +193,8 @@ export class SqliteStore implements Store {
   private readonly stateReaders = new Map<string, Database.Statement>();
   /** Ingest commits on their own thread and connection (file stores); undefined: on this one. */
   private readonly committer: CommitWorker | undefined;
+  /** Ingest batches in the order they were made, serialised and handed to the committer or applied here. */
+  private readonly line: CommitLine;
 
   constructor(options: SqliteStoreOptions) {
     let db: Database.Database | undefined;
@@ -209,6 +212,8 @@ export class SqliteStore implements Store {
     this.ingest = prepareIngestStatements(this.db);
     const inWorker = options.commitInWorker ?? true;
     if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous, options.cacheMiB);
+    const committer = this.committer;
+    this.line = new CommitLine(committer ? (prepared) => committer.post(prepared) : (prepared) => this.applyHere(prepared));
   }
 
   /**
@@ -324,6 +329,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.line.handedOn(); // a checkpoint still being serialised is committed first
     await this.committer?.close();
     if (this.db.open) this.db.close();
   }
@@ -422,8 +428,11 @@ export class SqliteStore implements Store {
   }
 
   commitIngest(commit: IngestCommit): Promise<void> {
-    if (this.committer) return this.committer.commit(commit);
-    const prepared = prepareCommit(commit);
+    return this.line.commit(commit);
+  }
+
+  /** Applies a batch on this connection (no commit worker); throws if it fails, which refuses those in line behind it. */
+  private applyHere(prepared: PreparedCommit): Promise<void> {
     try {
       applyIngestCommit(this.db, this.ingest, prepared, Date.now());
     } finally {
