@@ -621,12 +621,15 @@ describe('period-end usage posting', () => {
       loaded.push([...ids]);
       return loadRuleStates(ids, rules);
     };
+    let listings = 0;
+    const listAssetRecords = store.listAssetRecords.bind(store);
+    store.listAssetRecords = () => (listings++, listAssetRecords());
     let checkpoints = 0;
     const counted = () => context(store, clock, { checkpoint: () => Promise.resolve(void checkpoints++) });
-    // FA-2 has no posting yet: its state (only its) is looked at, after a checkpoint.
+    // FA-2 has no posting yet: its state (only its) is looked at, after a checkpoint; the assets are listed once.
     clock.t += 3_600_000;
     expect(await task().run(counted())).toBeUndefined();
-    expect([checkpoints, loaded]).toEqual([1, [['FA-2']]]);
+    expect([checkpoints, loaded, listings]).toEqual([1, [['FA-2']], 1]);
     // FA-2's first posting is made; from then on a check reads neither memory nor states.
     await setState(store, ruleState([['2026-10-01T00:00:00Z', 50], ['2026-10-31T22:00:00Z', 60]]), 'FA-2');
     clock.t += 3_600_000;

@@ -56,9 +56,20 @@ export interface AssetUsageLine {
 
 export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf'>;
 
-/** Usage lines (and what to post) for every asset the depreciation rule applies to, for one period. Reads only. */
-export async function loadUsageLines(store: Store, options: UsageLoadOptions, period: Period, now: number, filter?: (asset: AssetRecord) => boolean): Promise<AssetUsageLine[]> {
-  const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
+/**
+ * Usage lines (and what to post) for every asset the depreciation rule applies to, for one period.
+ * Reads only. `listed`: the store's assets (`listAssetRecords`) when the caller has just read them,
+ * so they are not read again.
+ */
+export async function loadUsageLines(
+  store: Store,
+  options: UsageLoadOptions,
+  period: Period,
+  now: number,
+  filter?: (asset: AssetRecord) => boolean,
+  listed?: readonly AssetRecord[],
+): Promise<AssetUsageLine[]> {
+  const assets = (listed ?? (await store.listAssetRecords())).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   return assets
@@ -160,9 +171,10 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       // Once every asset has a posting, a check reads neither the ingestor's memory nor any state.
       const posted = new Set((await ctx.store.kvList(USAGE_NS)).map((e) => e.key));
       const unposted = (asset: AssetRecord): boolean => !posted.has(ledgerKey(asset.erpAssetId));
-      if (!(await ctx.store.listAssetRecords()).some((asset) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
+      const assets = await ctx.store.listAssetRecords();
+      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
       await ctx.checkpoint();
-      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, unposted)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, unposted, assets)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!first.length) return;
       const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
       return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
