@@ -13,6 +13,8 @@
  * already in the outbox, so the replay discards them.
  * @module
  */
+// Renamed: `schedule` uses the global callback `setImmediate`.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Decoder } from '../core/normalize/decoder.js';
 import { validateEvent, type ValidationPolicy } from '../core/normalize/validate.js';
@@ -220,6 +222,13 @@ export class Ingestor implements IngestSink {
    * state like any event, and one that holds nothing is left as it was.
    */
   idleHolding(now: number, idleMs: number): string[] {
+    // None while the state is cleared or being rebuilt (after a failed commit the replay takes
+    // turns, and the idle task's timer can run in between): `lastSeen` then holds the replayed
+    // messages' old processing times and the cache only part of the state, so a watermark named
+    // now would decide held events before upstream redelivers the batch that failed, which would
+    // then come in late. The recovery counts every asset's silence from its end, so a recovery
+    // that took no turns would not have named anyone here either.
+    if (this.needsRecovery) return [];
     const out: string[] = [];
     for (const [id, seen] of this.lastSeen) {
       if (now - seen < idleMs) continue;
@@ -542,6 +551,18 @@ export class Ingestor implements IngestSink {
    * the same pipeline with each message's original processing time. Its deliveries and quarantine
    * were committed with the log rows, so they are discarded here; the next checkpoint stores the
    * rebuilt state. Runs only while no batch is committing.
+   *
+   * The replay takes a turn of the event loop between chunks (a full log of the rules benchmark's
+   * rules held it ~0.4 s at once), so after a failed commit, with intake open, MQTT keepalives,
+   * `/healthz` and timers go on while it runs. What they can start meanwhile waits for it, since
+   * `needsRecovery` stays set until the state is whole: a batch (a `submit`, an idle watermark, a
+   * checkpoint asked for by `checkpoint()` or its timer) is prepared in `prepareBatch`, which awaits
+   * this same recovery first, and batches are prepared one at a time in queue order, so nothing is
+   * prepared or committed on a half-rebuilt state and the order of messages is kept. `flush()`
+   * awaits it too, and {@link idleHolding} names nobody until it is done. No commit is in flight
+   * meanwhile (it starts once they have settled, and every batch waits for it), so no second
+   * commit failure can land in its middle; a failed read rejects it with `needsRecovery` still
+   * set, and the next attempt starts again from a cleared cache.
    */
   private recover(): Promise<void> {
     this.recovering ??= (async () => {
@@ -550,6 +571,7 @@ export class Ingestor implements IngestSink {
       const log = await this.opts.store.readIngestLog();
       const refused: string[] = [];
       for (let i = 0; i < log.length; ) {
+        if (i > 0) await nextTurn();
         const now = (log[i] as LoggedMessage).now;
         let j = i + 1;
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
@@ -589,6 +611,7 @@ export class Ingestor implements IngestSink {
     const ids = (await this.opts.store.listAssetRecords()).map((a) => a.erpAssetId).filter((id) => !this.lastSeen.has(id));
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
+      if (i > 0) await nextTurn(); // a large fleet's states are read in turns, as the replay's chunks
       for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holds(this.slotsOf(doc))) out.push(id);
     }
     return out;
