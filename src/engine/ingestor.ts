@@ -552,8 +552,8 @@ export class Ingestor implements IngestSink {
    * were committed with the log rows, so they are discarded here; the next checkpoint stores the
    * rebuilt state. Runs only while no batch is committing.
    *
-   * The replay takes a turn of the event loop between chunks (a full log of the rules benchmark's
-   * rules held it ~0.4 s at once), so after a failed commit, with intake open, MQTT keepalives,
+   * The replay takes a turn of the event loop before each chunk (a full log of the rules
+   * benchmark's rules held it for its whole length, 1-2 s on a busy machine), so after a failed commit, with intake open, MQTT keepalives,
    * `/healthz` and timers go on while it runs. What they can start meanwhile waits for it, since
    * `needsRecovery` stays set until the state is whole: a batch (a `submit`, an idle watermark, a
    * checkpoint asked for by `checkpoint()` or its timer) is prepared in `prepareBatch`, which awaits
@@ -571,7 +571,7 @@ export class Ingestor implements IngestSink {
       const log = await this.opts.store.readIngestLog();
       const refused: string[] = [];
       for (let i = 0; i < log.length; ) {
-        if (i > 0) await nextTurn();
+        await nextTurn(); // also after the log read (one synchronous read of the whole log in SQLite)
         const now = (log[i] as LoggedMessage).now;
         let j = i + 1;
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
