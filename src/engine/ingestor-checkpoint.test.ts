@@ -26,15 +26,9 @@ afterEach(async () => {
 });
 const register = (close: () => Promise<void>): void => void cleanup.push(close);
 
-
-
-
-
-
 async function submitAll(ingestor: Ingestor, msgs: readonly RawMessage[], chunk: number): Promise<void> {
   for (let i = 0; i < msgs.length; i += chunk) await ingestor.submit(msgs.slice(i, i + chunk));
 }
-
 
 describe('rule state checkpoints', () => {
   it('logs the messages that changed rule state and stores the state at a checkpoint', async () => {

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { Rule } from '../core/rules/rule.js';
+import type { RawMessage } from '../core/model/messages.js';
 import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
@@ -171,6 +172,28 @@ describe('ingest pipeline', () => {
     await again;
     expect(await real.listDeliveries({})).toHaveLength(1);
     expect(ingestor.stats.accepted).toBe(1);
+  });
+
+  it('does not count late events again when a failed commit has the ingest log replayed', async () => {
+    const { real, g, ingestor } = await setup({ checkpointMs: 3_600_000 });
+    const commit = async (message: RawMessage) => {
+      const done = ingestor.submit([message]);
+      await waitFor(() => g.held.length === 1, 'the batch handed to the store');
+      g.passOldest();
+      await done;
+    };
+    await commit(at(5, 52));
+    // One message, two events: one older than 08:05 (late), one newer, which changes the state, so the message is logged.
+    await commit({ ...at(6, 52.5), payload: JSON.stringify([JSON.parse(at(3, 53).payload) as unknown, JSON.parse(at(6, 52.5).payload) as unknown]) });
+    expect(ingestor.stats.lateEvents).toEqual({ location: 1 });
+    expect(await real.readIngestLog()).toHaveLength(2);
+    const failing = ingestor.submit([at(7, 54)]);
+    await waitFor(() => g.held.length === 1, 'the failing batch handed to the store');
+    g.failOldest();
+    await expect(failing).rejects.toThrow(/disk I\/O/);
+    // The next batch waits for the state to be rebuilt from the store and the log (both messages replayed).
+    await commit(at(7, 54));
+    expect(ingestor.stats.lateEvents).toEqual({ location: 1 });
   });
 
   it("logs a failed commit once, with what to do about the store's error (a full disk)", async () => {

@@ -380,7 +380,11 @@ export class Ingestor implements IngestSink {
       }
       now = this.opts.clock.now();
       const result = await this.processIsolated(messages, now);
-      const { outcomes, changed, deliveries, quarantine, stateful } = result;
+      const { outcomes, changed, deliveries, quarantine, stateful, late } = result;
+      // Counted here, once per batch (a run repeated without a failed message counts once), and
+      // not by the replay of the log after a crash or a failed commit: those were counted when
+      // the messages first came.
+      if (late) for (const name in late) this.stats.lateEvents[name] = (this.stats.lateEvents[name] ?? 0) + (late[name] ?? 0);
       captured = result.captured;
       states = result.states;
       this.markDirty(changed, now);
@@ -658,6 +662,8 @@ export class Ingestor implements IngestSink {
     stateful: RawMessage[];
     /** The accepted events, for the event capture (none without one). */
     captured: CapturedEvent[];
+    /** Events the rules dropped as late, per rule (undefined: none). The caller counts them: a replay of the log does not. */
+    late: Record<string, number> | undefined;
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
@@ -765,9 +771,7 @@ export class Ingestor implements IngestSink {
       if (touched) stateful.push(m);
       outcomes.push({ accepted: true, events: events.length, deliveries: mine ?? NO_DELIVERIES });
     });
-    // Counted once the batch went through (a run repeated without a failed message counts once).
-    if (late) for (const name in late) this.stats.lateEvents[name] = (this.stats.lateEvents[name] ?? 0) + (late[name] ?? 0);
-    return { outcomes, states, changed, deliveries, quarantine, stateful, captured };
+    return { outcomes, states, changed, deliveries, quarantine, stateful, captured, late };
   }
 
   private decodeOne(
