@@ -61,7 +61,7 @@ function failingOnce(real: SqliteStore, failAt: number): Store {
     get(target, prop, receiver) {
       if (prop !== 'commitIngest') return Reflect.get(target, prop, receiver) as unknown;
       return (commit: IngestCommit): Promise<void> => {
-        if (failing) return failing.then(() => Promise.reject(new Error('not committed: an earlier batch failed')));
+        if (failing) return failing.then(() => Promise.reject(new Error('ingest batch refused: a batch before it failed (disk I/O error)')));
         if (++n === failAt) {
           const failed = new Promise<void>((_, reject) => setTimeout(() => reject(new Error('disk I/O error')), 2));
           failing = failed.catch(() => undefined);

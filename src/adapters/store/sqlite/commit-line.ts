@@ -62,9 +62,12 @@ export class CommitLine {
   }
 }
 
+/** Why a batch is refused for the failure of one before it: the same words from the line and from the commit worker. */
+export const refusedBehind = (reason: string): string => `ingest batch refused: a batch before it failed (${reason})`;
+
 /** A batch refused for the failure of one before it, with that one's code (SQLite's), so the same advice is given. */
 function refusal(failure: Error & { code?: unknown }): Error {
-  const err: Error & { code?: unknown } = new Error(`ingest batch refused: a batch before it failed (${failure.message})`);
+  const err: Error & { code?: unknown } = new Error(refusedBehind(failure.message));
   if (typeof failure.code === 'string') err.code = failure.code;
   return err;
 }

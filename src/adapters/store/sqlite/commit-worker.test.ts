@@ -69,7 +69,7 @@ describe('SQLite commit worker', () => {
     const behind = s.commitIngest(batch([fact('behind')]));
     await expect(good).resolves.toBeUndefined();
     await expect(bad).rejects.toThrow(/NOT NULL/);
-    await expect(behind).rejects.toThrow(/earlier batch failed/);
+    await expect(behind).rejects.toThrow(/batch before it failed/);
     await s.commitIngest(batch([fact('after')]));
     // Nothing of the failed batch (it was one transaction) and nothing computed on top of it.
     expect(await keys(s)).toEqual(['after', 'before']);
@@ -95,7 +95,7 @@ describe('SQLite commit worker', () => {
     const behind = s.commitIngest(batch([fact('behind')]));
     await Promise.allSettled([bad, behind]);
     await expect(bad).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL' });
-    await expect(behind).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL', message: expect.stringMatching(/earlier batch failed/) as unknown });
+    await expect(behind).rejects.toMatchObject({ code: 'SQLITE_CONSTRAINT_NOTNULL', message: expect.stringMatching(/batch before it failed/) as unknown });
   });
 
   it('close() waits for queued batches, so nothing posted before it is lost', async () => {

@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { refusedBehind } from './commit-line.js';
 import { applyIngestCommit, configureConnection, prepareIngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
@@ -56,7 +57,7 @@ port.on('message', (msg: CommitRequest) => {
   const handBack = spare ? [spare] : [];
   if (failed !== undefined) {
     // Refused for the failed batch's reason: its code, so the same advice is given.
-    const error = { name: 'Error', message: `not committed: an earlier batch failed (${failed.message})`, ...(failed.code !== undefined ? { code: failed.code } : {}) };
+    const error = { name: 'Error', message: refusedBehind(failed.message), ...(failed.code !== undefined ? { code: failed.code } : {}) };
     port.postMessage({ seq: msg.seq, ok: false, error, refused: true, spare } satisfies CommitReply, handBack);
     return;
   }
