@@ -71,13 +71,13 @@ describe('ingest log frames in buffers given back', () => {
   });
 });
 
-describe('ingest log rows written by an older version (one row per message)', () => {
+describe('reading the ingest log back (batch rows, and rows an older version wrote, one per message)', () => {
   const stores: SqliteStore[] = [];
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.close();
   });
 
-  it('are replayed first, counted, and cleared by the next checkpoint with the batches', async () => {
+  it('rows an older version wrote are replayed first, counted, and cleared by the next checkpoint with the batches', async () => {
     const path = tempStorePath();
     const s = new SqliteStore({ path, commitInWorker: false });
     stores.push(s);
@@ -97,6 +97,26 @@ describe('ingest log rows written by an older version (one row per message)', ()
     await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });
     expect(await s.readIngestLog()).toEqual([]);
     expect((await s.counters()).ingestLog).toBe(0);
+  });
+
+  it('a long log is decoded in turns of the event loop, in order', async () => {
+    const s = new SqliteStore({ path: tempStorePath(), commitInWorker: false });
+    stores.push(s);
+    const batch = (k: number): RawMessage[] => Array.from({ length: 1000 }, (_, i) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${k * 1000 + i}}`, receivedAt: k }));
+    for (let k = 0; k < 12; k++) await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1000, log: { now: k, messages: batch(k) } });
+    let turns = 0;
+    const tick = (): void => {
+      turns++;
+      if (turns < 100) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const log = await s.readIngestLog();
+    const seen = turns;
+    turns = 100; // stop the ticker
+    // 12,000 messages: two turns taken (after 5,000 and 10,000), so the ticker ran at least twice.
+    expect(seen).toBeGreaterThanOrEqual(2);
+    expect(log.map((m) => m.payload)).toEqual(Array.from({ length: 12 }, (_, k) => batch(k).map((m) => m.payload)).flat());
+    expect(log.map((m) => m.now)).toEqual(Array.from({ length: 12_000 }, (_, i) => Math.floor(i / 1000)));
   });
 
   it('a damaged batch row stops the replay with an error naming the store and the row', async () => {
