@@ -30,6 +30,15 @@ async function submitAll(ingestor: Ingestor, msgs: readonly RawMessage[], chunk:
   for (let i = 0; i < msgs.length; i += chunk) await ingestor.submit(msgs.slice(i, i + chunk));
 }
 
+/** What a run that never crashed stores: the deliveries and state the crash runs must end with. */
+async function uncrashed(msgs: readonly RawMessage[], chunk: number): Promise<Awaited<ReturnType<typeof outcome>>> {
+  const reference = await storeWithAssets(register);
+  const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
+  await submitAll(ref, msgs, chunk);
+  await ref.flush();
+  return outcome(reference);
+}
+
 describe('rule state checkpoints', () => {
   it('logs the messages that changed rule state and stores the state at a checkpoint', async () => {
     const store = await storeWithAssets(register);
@@ -110,11 +119,7 @@ describe('rule state checkpoints', () => {
 
   it.each([7, 20, 33])('after a crash at round %i, the rebuilt state makes the same deliveries and state as a run without the crash', async (crashRound) => {
     const msgs = stream(45);
-    const reference = await storeWithAssets(register);
-    const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
-    await submitAll(ref, msgs, 5);
-    await ref.flush();
-    const expected = await outcome(reference);
+    const expected = await uncrashed(msgs, 5);
     expect(expected.deliveries.some((d) => d.startsWith('workorder.create'))).toBe(true);
     expect(expected.deliveries.some((d) => d.startsWith('location.update'))).toBe(true);
 
@@ -135,11 +140,7 @@ describe('rule state checkpoints', () => {
 
   it('property: a crash anywhere, then redelivery that repeats some acknowledged messages, ends with the same deliveries and state as a run without it', async () => {
     const msgs = stream(40);
-    const reference = await storeWithAssets(register);
-    const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
-    await submitAll(ref, msgs, 4);
-    await ref.flush();
-    const expected = await outcome(reference);
+    const expected = await uncrashed(msgs, 4);
     expect(expected.deliveries.some((d) => d.startsWith('workorder.create'))).toBe(true);
     await fc.assert(
       fc.asyncProperty(
@@ -218,11 +219,7 @@ describe('recovery between turns of the event loop', () => {
 
   it('lets the event loop take turns between chunks of the replay, and rebuilds the same state', async () => {
     const msgs = stream(45);
-    const reference = await storeWithAssets(register);
-    const ref = rulesIngestor(reference, new IdentityIndex(await reference.listAssets()));
-    await submitAll(ref, msgs, 5);
-    await ref.flush();
-    const expected = await outcome(reference);
+    const expected = await uncrashed(msgs, 5);
 
     const store = await storeWithAssets(register);
     const identity = new IdentityIndex(await store.listAssets());
