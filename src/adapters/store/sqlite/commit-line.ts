@@ -7,6 +7,7 @@
  * refuses those in line behind it: they were computed on top of it.
  * @module
  */
+import { coerceError } from '../../../core/errors/errors.js';
 import type { IngestCommit } from '../../../ports/store.js';
 import { prepareCommit, prepareCommitInTurns, STATES_PER_TURN, type PreparedCommit } from './sqlite-ingest.js';
 
@@ -33,7 +34,7 @@ export class CommitLine {
       try {
         return this.apply(prepareCommit(commit));
       } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        return Promise.reject(coerceError(err));
       }
     }
     this.waiting++;
@@ -46,7 +47,7 @@ export class CommitLine {
     const settled = applied.then(
       () => undefined,
       (err: unknown) => {
-        this.failure ??= err instanceof Error ? err : new Error(String(err));
+        this.failure ??= coerceError(err);
       },
     );
     this.tail = settled.then(() => {
