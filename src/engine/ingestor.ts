@@ -575,7 +575,7 @@ export class Ingestor implements IngestSink {
       const log = await this.opts.store.readIngestLog();
       const refused: string[] = [];
       for (let i = 0; i < log.length; ) {
-        await nextTurn(); // also after the log read (one synchronous read of the whole log in SQLite)
+        await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
         const now = (log[i] as LoggedMessage).now;
         let j = i + 1;
         while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
