@@ -12,12 +12,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { createAempProvider } from '../src/adapters/telematics/aemp/aemp-provider.js';
 import { runFleetPull } from '../src/adapters/telematics/aemp/fleet-pull.js';
 import type { IngestSink } from '../src/ports/source.js';
 import { assetsForMachines, simulatorConfig } from '../simulators/trackunit/test-support.js';
-import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
+import { withTempStore } from '../test/helpers/temp-store.js';
 
 export interface AempPullBenchResult {
   /** Wall time of the pull, first token request to last page stored. */
@@ -49,33 +49,34 @@ async function startSimulator(fleetSize: number, rps: number): Promise<{ child: 
  */
 export async function benchAempPull(fleetSize = 100_000, rps = 50): Promise<AempPullBenchResult> {
   const { child, origin } = await startSimulator(fleetSize, rps);
-  const storePath = tempStorePath();
-  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
   try {
-    await store.upsertAssets(assetsForMachines(Array.from({ length: fleetSize }, (_, i) => i), 'machine-id'));
-    const config = simulatorConfig({ name: `bench-${process.pid}-${Date.now()}`, profile: { perSecond: { fleet: rps } } }, origin);
-    const { client } = createAempProvider(config, { store });
-    let submitted = 0;
-    const sink: IngestSink = {
-      submit: (messages) => {
-        submitted += messages.length;
-        return Promise.resolve({ accepted: messages.length, quarantined: [] });
-      },
-    };
-    const started = performance.now();
-    const summary = await runFleetPull({ client, store, sink });
-    const elapsedMs = performance.now() - started;
-    if (!summary.complete || submitted !== fleetSize) {
-      throw new Error(`benchmark pull incomplete: ${summary.stop} ${summary.error ?? ''} (${summary.pages} pages, ${submitted}/${fleetSize} machines submitted)`);
-    }
-    const boundMs = (summary.pages / rps) * 1000;
-    return { elapsedMs: Math.round(elapsedMs), boundMs, ratio: Math.round((elapsedMs / boundMs) * 1000) / 1000, requests: summary.requests, http429: summary.http429 };
+    return await withTempStore({ synchronous: 'normal' }, (store) => pullThrough(store, fleetSize, rps, origin));
   } finally {
-    await store.close();
-    removeTempStore(storePath);
     child.stdin?.end();
     child.kill('SIGTERM');
   }
+}
+
+/** {@link benchAempPull} into `store`: the whole fleet pulled through the simulator at `origin`, timed. */
+async function pullThrough(store: SqliteStore, fleetSize: number, rps: number, origin: string): Promise<AempPullBenchResult> {
+  await store.upsertAssets(assetsForMachines(Array.from({ length: fleetSize }, (_, i) => i), 'machine-id'));
+  const config = simulatorConfig({ name: `bench-${process.pid}-${Date.now()}`, profile: { perSecond: { fleet: rps } } }, origin);
+  const { client } = createAempProvider(config, { store });
+  let submitted = 0;
+  const sink: IngestSink = {
+    submit: (messages) => {
+      submitted += messages.length;
+      return Promise.resolve({ accepted: messages.length, quarantined: [] });
+    },
+  };
+  const started = performance.now();
+  const summary = await runFleetPull({ client, store, sink });
+  const elapsedMs = performance.now() - started;
+  if (!summary.complete || submitted !== fleetSize) {
+    throw new Error(`benchmark pull incomplete: ${summary.stop} ${summary.error ?? ''} (${summary.pages} pages, ${submitted}/${fleetSize} machines submitted)`);
+  }
+  const boundMs = (summary.pages / rps) * 1000;
+  return { elapsedMs: Math.round(elapsedMs), boundMs, ratio: Math.round((elapsedMs / boundMs) * 1000) / 1000, requests: summary.requests, http429: summary.http429 };
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {

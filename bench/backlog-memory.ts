@@ -5,7 +5,7 @@
  * the same process's RSS with an empty outbox, measured in the same run.
  * @module
  */
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { createRestConnector } from '../src/adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../src/config/schema.js';
 import { IdentityIndex } from '../src/core/identity/resolver.js';
@@ -15,7 +15,7 @@ import { Dispatcher } from '../src/engine/dispatcher.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { startErpSimulator } from '../simulators/erp-rest/erp-simulator.js';
-import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
+import { withTempStore } from '../test/helpers/temp-store.js';
 
 /** Every position becomes a meter-document-like fact: one delivery per event, never coalesced. */
 const factPerEvent: Rule = {
@@ -49,8 +49,15 @@ export interface BacklogResult {
 
 export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done: number) => void): Promise<BacklogResult> {
   const erp = await startErpSimulator({ token: 'bench', ratePerMinute: 300 });
-  const storePath = tempStorePath();
-  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
+  try {
+    return await withTempStore({ synchronous: 'normal' }, (store) => ingestBacklog(store, erp.url, events, onProgress));
+  } finally {
+    await erp.close();
+  }
+}
+
+/** {@link benchBacklogMemory} on its store, against the simulated ERP at `erpUrl`. */
+async function ingestBacklog(store: SqliteStore, erpUrl: string, events: number, onProgress?: (done: number) => void): Promise<BacklogResult> {
   const assets = 10_000;
   await store.upsertAssets(
     Array.from({ length: assets }, (_, a) => ({ asset: { erpAssetId: `EQ-${a}`, erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `t${a}`, erpAssetId: `EQ-${a}` }] })),
@@ -65,7 +72,7 @@ export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done:
     validation: { maxFutureSkewMs: 300_000, maxAgeMs: 0 },
     defaultDestination: 'erp',
   });
-  const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'bench' }));
+  const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erpUrl, token: 'bench' }));
   const dispatcher = new Dispatcher({
     store,
     clock: systemClock,
@@ -94,8 +101,5 @@ export async function benchBacklogMemory(events = 1_000_000, onProgress?: (done:
   peak = Math.max(peak, rssMb());
   const [stats] = await store.outboxStats(Date.now());
   await dispatcher.stop(1000);
-  await store.close();
-  removeTempStore(storePath);
-  await erp.close();
   return { events, pending: stats?.pending ?? 0, baselineRssMb, peakRssMb: peak, ingestSeconds };
 }

@@ -7,11 +7,10 @@
  * @module
  */
 import { resolve } from 'node:path';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { runInventorySync, type InventorySyncOptions } from '../src/engine/tasks/inventory-sync.js';
 import type { TaskContext } from '../src/ports/task.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
-import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
+import { withTempStore } from '../test/helpers/temp-store.js';
 import { median } from './rules.js';
 import { watchHolds } from './event-loop-hold.js';
 
@@ -33,9 +32,7 @@ export interface InventoryBenchResult {
 const OPTIONS: InventorySyncOptions = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000, changesEveryMs: 60_000, fullSnapshotCron: '0 2 * * *', timeZone: 'UTC', defaultDestination: 'erp' };
 
 export async function benchInventory(items = 100_000, runs = 3): Promise<InventoryBenchResult> {
-  const storePath = tempStorePath();
-  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
-  try {
+  return withTempStore({ synchronous: 'normal' }, async (store) => {
     const now = Date.now();
     await store.upsertAssets(
       Array.from({ length: items }, (_, i) => ({
@@ -92,10 +89,7 @@ export async function benchInventory(items = 100_000, runs = 3): Promise<Invento
     const b = median(bare);
     const u = median(unchanged);
     return { items, unchangedRunMs: Math.round(u), longestStallMs: Math.round(stall), movedRunMs: Math.round(median(moved)), bareReadMs: Math.round(b), ratio: Math.round((b / u) * 1000) / 1000, countsPerMovedRun: counts };
-  } finally {
-    await store.close();
-    removeTempStore(storePath);
-  }
+  });
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename)) {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import mqtt from 'mqtt';
 import { createMqttSource } from '../src/adapters/sources/mqtt/mqtt-source.js';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
+import type { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { mqttSourceSchema } from '../src/config/schema.js';
 import { IdentityIndex } from '../src/core/identity/resolver.js';
 import { createJsonDecoder } from '../src/core/normalize/json-decoder.js';
@@ -16,7 +16,7 @@ import type { Rule } from '../src/core/rules/rule.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { fleetDecoderConfig } from '../simulators/fleet/fleet-config.js';
-import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
+import { withTempStore } from '../test/helpers/temp-store.js';
 
 let URL = 'mqtt://127.0.0.1:18831';
 /** The broker the ingest benchmarks use (see bench/broker.ts). */
@@ -69,8 +69,11 @@ export interface IngestBenchResult {
 /** The product path: MQTT source (ack after commit) → decode → validate → identify → rules → SQLite. */
 export async function benchPipelineIngest(count: number, assets: number, synchronous: 'full' | 'normal', rules: readonly Rule[] = [createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000 })]): Promise<IngestBenchResult> {
   const prefix = `bench-ab-${process.pid}-${Date.now()}`;
-  const storePath = tempStorePath();
-  const store = new SqliteStore({ path: storePath, synchronous });
+  return withTempStore({ synchronous }, (store) => drainBacklog(store, prefix, count, assets, rules));
+}
+
+/** {@link benchPipelineIngest} on its store: the backlog queued while away, then its drain timed. */
+async function drainBacklog(store: SqliteStore, prefix: string, count: number, assets: number, rules: readonly Rule[]): Promise<IngestBenchResult> {
   const rows = Array.from({ length: assets }, (_, a) => ({
     asset: { erpAssetId: `EQ-${a}`, erpModule: 'fixed-assets', attributes: {} },
     identifiers: [{ type: 'tag' as const, value: `tag-${a}`, erpAssetId: `EQ-${a}` }],
@@ -117,7 +120,5 @@ export async function benchPipelineIngest(count: number, assets: number, synchro
   const end = performance.now();
   await source.stop();
   if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} messages quarantined in the benchmark`);
-  await store.close();
-  removeTempStore(storePath);
   return { eventsPerSecond: (count - 1) / ((end - first) / 1000), batches: ingestor.stats.batches, deliveriesEnqueued: ingestor.stats.deliveriesEnqueued };
 }

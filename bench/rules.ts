@@ -9,7 +9,6 @@
  * @module
  */
 import { resolve } from 'node:path';
-import { SqliteStore } from '../src/adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfigInput } from '../src/config/rules-schema.js';
 import { IdentityIndex } from '../src/core/identity/resolver.js';
 import type { CanonicalEvent } from '../src/core/model/events.js';
@@ -22,7 +21,7 @@ import type { AssetRecord } from '../src/core/model/assets.js';
 import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
-import { removeTempStore, tempStorePath } from '../test/helpers/temp-store.js';
+import { withTempStore } from '../test/helpers/temp-store.js';
 import { startBenchBroker } from './broker.js';
 import { watchHolds } from './event-loop-hold.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
@@ -136,9 +135,7 @@ export function messages(count: number, assets: number, start: number): RawMessa
 }
 
 async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number>; holdMs: number }> {
-  const storePath = tempStorePath();
-  const store = new SqliteStore({ path: storePath, synchronous: 'normal' });
-  try {
+  return withTempStore({ synchronous: 'normal' }, async (store) => {
     await store.upsertAssets(
       Array.from({ length: assets }, (_, a) => ({
         asset: { erpAssetId: `EQ-${a}`, erpModule: 'maintenance', attributes: { site: 'S1', cost: '100000', expectedUnits: '10000' } },
@@ -172,10 +169,7 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     const deliveries = new Map<string, number>();
     for (const d of await store.listDeliveries({ limit: 10_000_000 })) deliveries.set(d.operation, (deliveries.get(d.operation) ?? 0) + 1);
     return { eps: msgs.length / (elapsed / 1000), deliveries, holdMs };
-  } finally {
-    await store.close();
-    removeTempStore(storePath);
-  }
+  });
 }
 
 /**

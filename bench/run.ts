@@ -71,10 +71,11 @@ if (run('ingest')) {
 }
 
 if (run('memory')) {
-  line('== memory: 1,000,000 events of deliveries pending (facts, none coalesced) while dispatching');
+  const events = Number(process.env.BENCH_BACKLOG_EVENTS ?? 1_000_000);
+  line(`== memory: ${fmt(events)} events of deliveries pending (facts, none coalesced) while dispatching`);
   // In its own process, so the heap of the benchmarks before it does not count.
   const r = await new Promise<BacklogResult>((res, rej) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=32', resolve(import.meta.dirname, 'backlog-memory-main.js'), String(process.env.BENCH_BACKLOG_EVENTS ?? 1_000_000)], {
+    const child = spawn(process.execPath, ['--expose-gc', '--max-semi-space-size=32', resolve(import.meta.dirname, 'backlog-memory-main.js'), String(events)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -86,8 +87,9 @@ if (run('memory')) {
 }
 
 if (run('aemp')) {
-  line('== telematics pull: 100,000 machines (1,000 pages) from the Trackunit simulator at 50 requests/s');
-  const r = await benchAempPull(Number(process.env.BENCH_AEMP_FLEET ?? 100_000), 50);
+  const fleet = Number(process.env.BENCH_AEMP_FLEET ?? 100_000);
+  line(`== telematics pull: ${fmt(fleet)} machines from the Trackunit simulator at 50 requests/s`);
+  const r = await benchAempPull(fleet, 50);
   line(`  elapsed ${(r.elapsedMs / 1000).toFixed(1)} s vs bound ${(r.boundMs / 1000).toFixed(1)} s  ratio ${r.ratio.toFixed(3)}  requests ${r.requests}  429s ${r.http429}`);
   results.aemp = r;
 }

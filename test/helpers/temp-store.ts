@@ -3,16 +3,27 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
-import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, type SqliteStoreOptions } from '../../src/adapters/store/sqlite/sqlite-store.js';
 
 /** A fresh store in its own temp directory (one file per test, cheap isolation). */
 export function tempStorePath(): string {
   return join(mkdtempSync(join(tmpdir(), 'ab-store-')), 'assetbridge.db');
 }
 
-/** Removes a {@link tempStorePath} store's directory (close the store first): for the benchmarks, which make many. */
-export function removeTempStore(path: string): void {
-  rmSync(dirname(path), { recursive: true, force: true });
+/**
+ * A store in a temp directory of its own for `use`, closed and its directory removed afterwards,
+ * also when `use` throws: for the benchmarks, which make many (tests' temp files go with their
+ * test file's directory, test/setup/temp-root.ts).
+ */
+export async function withTempStore<T>(options: Omit<SqliteStoreOptions, 'path'>, use: (store: SqliteStore) => Promise<T>): Promise<T> {
+  const path = tempStorePath();
+  const store = new SqliteStore({ ...options, path });
+  try {
+    return await use(store);
+  } finally {
+    await store.close();
+    rmSync(dirname(path), { recursive: true, force: true });
+  }
 }
 
 export function tempStore(): SqliteStore {
