@@ -52,7 +52,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     },
     period,
     now,
-    asset ? (a) => a.erpAssetId === asset : undefined,
+    asset ? { only: (a) => a.erpAssetId === asset } : {},
   );
   if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
   return lines;

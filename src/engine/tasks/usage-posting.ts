@@ -56,20 +56,21 @@ export interface AssetUsageLine {
 
 export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf'>;
 
+/** Which assets {@link loadUsageLines} reads. */
+export interface UsageLineSelection {
+  /** Only these (of those the depreciation rule applies to). */
+  readonly only?: (asset: AssetRecord) => boolean;
+  /** The store's assets (`listAssetRecords`) when the caller has just read them, so they are not read again. */
+  readonly listed?: readonly AssetRecord[];
+}
+
 /**
- * Usage lines (and what to post) for every asset the depreciation rule applies to, for one period.
- * Reads only. `listed`: the store's assets (`listAssetRecords`) when the caller has just read them,
- * so they are not read again.
+ * Usage lines (and what to post) for every asset the depreciation rule applies to (or those of
+ * `select`), for one period. Reads only.
  */
-export async function loadUsageLines(
-  store: Store,
-  options: UsageLoadOptions,
-  period: Period,
-  now: number,
-  filter?: (asset: AssetRecord) => boolean,
-  listed?: readonly AssetRecord[],
-): Promise<AssetUsageLine[]> {
-  const assets = (listed ?? (await store.listAssetRecords())).filter((a) => matchesFilter(a, options.appliesTo) && (!filter || filter(a)));
+export async function loadUsageLines(store: Store, options: UsageLoadOptions, period: Period, now: number, select: UsageLineSelection = {}): Promise<AssetUsageLine[]> {
+  const { only, listed } = select;
+  const assets = (listed ?? (await store.listAssetRecords())).filter((a) => matchesFilter(a, options.appliesTo) && (!only || only(a)));
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   return assets
@@ -174,7 +175,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const assets = await ctx.store.listAssetRecords();
       if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
       await ctx.checkpoint();
-      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, unposted, assets)).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, { only: unposted, listed: assets })).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!first.length) return;
       const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
       return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
