@@ -35,7 +35,7 @@ import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
 import { JsonlCapture } from './adapters/capture/jsonl-capture.js';
 import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
-import { renderMetrics } from './api/metrics.js';
+import { processMetrics, renderMetrics, ServiceTimings } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
 import { requireSecrets } from './config/secrets.js';
 
@@ -217,11 +217,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const connectors = new Map<string, ErpConnector>(
       deliver ? config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]) : [],
     );
+    const timings = new ServiceTimings();
     const dispatcher = new Dispatcher({
       store,
       clock,
       logger,
       destinations: deliver ? config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)) : [],
+      onRequest: timings.requested,
     });
     const ingestor = new Ingestor({
       store,
@@ -239,6 +241,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
       ...(capture ? { capture } : {}),
+      onBatch: timings.batch,
     });
     const wrappedSink = {
       backlog: () => ingestor.backlog(),
@@ -296,7 +299,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
               ready: () => engine.state === 'running',
               notReadyBecause: () => engine.notReadyReason(),
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
-              metrics: async () => renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters()),
+              metrics: async () =>
+                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters()) + (await timings.metrics()) + (await processMetrics()),
             },
           });
           const server = app.server;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Counters } from '../ports/store.js';
-import { renderMetrics } from './metrics.js';
+import { processMetrics, renderMetrics, ServiceTimings } from './metrics.js';
 
 const counters: Counters = { eventsAccepted: 10, quarantined: 1, quarantineOpen: 1, ingestLog: 0, factsEnqueued: { 'workorder.create': 3 } };
 
@@ -76,5 +76,37 @@ describe('metrics', () => {
       expect(help.get(name), name).toMatch(stored ? /, over the store's life \(kept across restarts\)\.$/ : /, since the process started\.$/);
     }
   });
-});
 
+  it('exposes the timings as histograms: ack waits, checkpoints (and the assets of the last), requests by destination and status', async () => {
+    const t = new ServiceTimings();
+    t.batch({ messages: 2, waitSeconds: 0.004 });
+    t.batch({ messages: 0, checkpoint: { seconds: 0.3, assets: 1200 } });
+    t.batch({ messages: 5, waitSeconds: 0.2, checkpoint: { seconds: 0.02, assets: 40 } });
+    t.requested({ destination: 'erp', seconds: 0.12, status: 201 });
+    t.requested({ destination: 'erp', seconds: 15 });
+    const text = await t.metrics();
+    expect(text).toContain('# TYPE assetbridge_ingest_ack_wait_seconds histogram\n');
+    expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.0025"} 0\n');
+    expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.005"} 1\n');
+    expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.25"} 2\n');
+    expect(text).toContain('assetbridge_ingest_ack_wait_seconds_count 2\n'); // the checkpoint without messages waited for nobody
+    expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_count 2\n');
+    expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_bucket{le="0.025"} 1\n');
+    expect(text).toContain('assetbridge_rule_state_checkpoint_assets 40\n'); // the last one's
+    expect(text).toContain('assetbridge_erp_request_seconds_count{destination="erp",status="201"} 1\n');
+    expect(text).toContain('assetbridge_erp_request_seconds_bucket{le="10",destination="erp",status="none"} 0\n');
+    expect(text).toContain('assetbridge_erp_request_seconds_bucket{le="30",destination="erp",status="none"} 1\n');
+    // One app's timings are its own.
+    const fresh = await new ServiceTimings().metrics();
+    expect(fresh).toContain('assetbridge_ingest_ack_wait_seconds_count 0\n');
+    expect(fresh).not.toContain('assetbridge_erp_request_seconds_count{');
+  });
+
+  it("exposes the process's own series (CPU, memory, heap, GC, event-loop delay) under their usual names", async () => {
+    const text = await processMetrics();
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds', 'nodejs_gc_duration_seconds']) {
+      expect(text).toContain(`# TYPE ${name} `);
+    }
+    expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
+  });
+});

@@ -1,10 +1,76 @@
 /**
- * Prometheus text exposition of the engine's counters and the outbox's gauges. A handful of
- * series, so the format is written directly rather than through a metrics registry.
+ * Prometheus text exposition. The engine's counters and the outbox's gauges are read from a
+ * snapshot at each scrape and written directly ({@link renderMetrics}); timings are histograms
+ * observed as they happen ({@link ServiceTimings}), and the process's own series (CPU, memory,
+ * heap, garbage-collection pauses, event-loop delay) are prom-client's default Node.js metrics.
  * @module
  */
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Counters, DestinationStats } from '../ports/store.js';
-import type { DestinationMetrics } from '../engine/dispatcher.js';
+import type { DestinationMetrics, RequestTiming } from '../engine/dispatcher.js';
+import type { BatchTiming } from '../engine/ingestor.js';
+
+/**
+ * The service's timings, one set per app: how long sources wait for their ack, checkpoints of rule
+ * state, and requests to each destination.
+ */
+export class ServiceTimings {
+  private readonly registry = new Registry();
+  private readonly ackWait = new Histogram({
+    name: 'assetbridge_ingest_ack_wait_seconds',
+    help: 'Per committed batch, how long its oldest message waited from its arrival to the commit (sources ack after it): batching (ingest.maxWaitMs), queueing behind commits, the rules and the transaction.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  private readonly checkpoint = new Histogram({
+    name: 'assetbridge_rule_state_checkpoint_seconds',
+    help: 'Checkpoints of rule state, from their preparation to their commit (ingest.checkpointMs, ingest.checkpointMessages).',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  private readonly checkpointAssets = new Gauge({
+    name: 'assetbridge_rule_state_checkpoint_assets',
+    help: 'Assets whose rule state the last checkpoint stored (those changed since the one before).',
+    registers: [this.registry],
+  });
+  private readonly request = new Histogram({
+    name: 'assetbridge_erp_request_seconds',
+    help: 'Requests to each destination, by HTTP status ("none": no answer, such as a timeout or a failed connection), as audited.',
+    labelNames: ['destination', 'status'],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  /** For the ingestor's `onBatch`. */
+  readonly batch = (t: BatchTiming): void => {
+    if (t.waitSeconds !== undefined) this.ackWait.observe(t.waitSeconds);
+    if (t.checkpoint) {
+      this.checkpoint.observe(t.checkpoint.seconds);
+      this.checkpointAssets.set(t.checkpoint.assets);
+    }
+  };
+
+  /** For the dispatcher's `onRequest`. */
+  readonly requested = (r: RequestTiming): void => {
+    this.request.observe({ destination: r.destination, status: r.status === undefined ? 'none' : String(r.status) }, r.seconds);
+  };
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** prom-client's default metrics describe the process, so one registry serves every app in it (tests make many). */
+let processRegistry: Registry | undefined;
+
+/** The process's series: CPU, resident memory, heap, garbage-collection pauses, event-loop delay, handles. */
+export function processMetrics(): Promise<string> {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry.metrics();
+}
 
 /** A label value as the text format writes it: backslash, double quote and newline escaped. */
 function escapeLabel(v: string): string {

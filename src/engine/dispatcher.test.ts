@@ -15,7 +15,7 @@ import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { Dispatcher, type DestinationPolicy, type DispatcherOptions } from './dispatcher.js';
+import { Dispatcher, type DestinationPolicy, type DispatcherOptions, type RequestTiming } from './dispatcher.js';
 import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../config/schema.js';
@@ -60,14 +60,14 @@ function dispatcherFor(
   policy: Partial<DestinationPolicy> = {},
   clock: Clock = systemClock,
   random?: () => number,
-  logger?: DispatcherOptions['logger'],
+  extra: Pick<DispatcherOptions, 'logger' | 'onRequest'> = {},
 ): Dispatcher {
   const d = new Dispatcher({
     store,
     clock,
     idlePollMs: 10,
     ...(random ? { random } : {}),
-    ...(logger ? { logger } : {}),
+    ...extra,
     destinations: [
       {
         name: 'erp',
@@ -680,7 +680,7 @@ describe('the log says what needs an operator', () => {
     const lines: LogLine[] = [];
     const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
     const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
-    return { d: dispatcherFor(store, connector, policy, systemClock, undefined, logger), lines };
+    return { d: dispatcherFor(store, connector, policy, systemClock, undefined, { logger }), lines };
   };
 
   // Kills (threshold 3, so failures that do not open it come first): a warning on every failure rather than on the opening.
@@ -741,5 +741,58 @@ describe('the log says what needs an operator', () => {
       { level: 'warn', fields: { destination: 'erp', openMs: 5, error: '500 internal server error' }, msg: expect.stringContaining('circuit open') as unknown },
       { level: 'info', fields: { destination: 'erp', openForMs: expect.any(Number) as unknown }, msg: expect.stringContaining('circuit closed') as unknown },
     ]);
+  });
+});
+
+describe('request timings (onRequest)', () => {
+  it('tells each request to the ERP once, with its destination, time and status', async () => {
+    const erp = await startErpSimulator({ token: 't' });
+    cleanup.push(() => erp.close());
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.commitIngest({ states: [], deliveries: [workOrder(1), workOrder(2)], quarantine: [], accepted: 2 });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 't' }));
+    const told: RequestTiming[] = [];
+    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onRequest: (r) => told.push(r) });
+    await dispatcher.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'both work orders delivered', 5000);
+    const audited = await store.queryAudit({ destination: 'erp' });
+    expect(told).toHaveLength(audited.length);
+    expect(told.length).toBeGreaterThanOrEqual(2);
+    for (const t of told) {
+      expect(t.destination).toBe('erp');
+      expect(t.seconds).toBeGreaterThanOrEqual(0);
+    }
+    expect(told.map((t) => t.status).sort()).toEqual(audited.map((a) => a.status).sort());
+  });
+
+  it('tells a batch request once, however many items it carried, and one without an answer without a status', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.commitIngest({ states: [], deliveries: [workOrder(1), workOrder(2), workOrder(3)], quarantine: [], accepted: 3 });
+    let calls = 0;
+    const sizes: number[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 3, operations: ['workorder.create'] },
+      send: (items) => {
+        calls++;
+        sizes.push(items.length);
+        // The first call: one batch request for all, then no answer (a timeout); later ones: delivered.
+        const exchange = { method: 'POST', url: 'http://erp/batch', latencyMs: calls === 1 ? 2500 : 40, ...(calls === 1 ? {} : { status: 200 }) };
+        return Promise.resolve(
+          items.map((i): ItemResult => (calls === 1 ? { id: i.id, ok: false, exchange, error: new RetryableError('timed out', undefined, undefined, { outcomeUnknown: true }) } : { id: i.id, ok: true, exchange })),
+        );
+      },
+    };
+    const told: RequestTiming[] = [];
+    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onRequest: (r) => told.push(r) });
+    await dispatcher.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 3, 'the batch delivered on its retry', 5000);
+    // One batch request first; the retries may go in one request or several (their backoff differs).
+    expect(sizes[0]).toBe(3);
+    expect(told).toHaveLength(calls);
+    expect(told[0]).toEqual({ destination: 'erp', seconds: 2.5 });
+    expect(told.slice(1)).toEqual(Array.from({ length: calls - 1 }, () => ({ destination: 'erp', seconds: 0.04, status: 200 })));
   });
 });

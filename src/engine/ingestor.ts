@@ -75,6 +75,21 @@ export interface IngestorOptions {
   readonly logger?: Logger;
   /** A copy of every accepted event, after its commit (`capture` in the config; best effort). */
   readonly capture?: EventCapture;
+  /** Told each committed batch's timings (the service's metrics). */
+  readonly onBatch?: (timing: BatchTiming) => void;
+}
+
+/** One committed batch's timings, for metrics. */
+export interface BatchTiming {
+  /**
+   * From the arrival (`submit`) of the batch's oldest message to the commit, seconds: the longest
+   * a source waited to ack. Absent for a checkpoint that carried no message.
+   */
+  readonly waitSeconds?: number;
+  /** Messages in the batch (the engine's idle watermarks included). */
+  readonly messages: number;
+  /** The batch was a checkpoint: from its preparation to its commit, seconds, and the assets whose rule state it stored. */
+  readonly checkpoint?: { readonly seconds: number; readonly assets: number };
 }
 
 /**
@@ -109,6 +124,8 @@ interface RuleEntry {
 
 interface Pending {
   readonly messages: readonly RawMessage[];
+  /** When it was submitted (`performance.now()`): what {@link BatchTiming.waitSeconds} counts from. */
+  readonly at: number;
   readonly resolve: (r: SubmitResult) => void;
   readonly reject: (e: Error) => void;
   /** The engine's own messages (idle watermarks): not counted as received or accepted input. */
@@ -250,7 +267,7 @@ export class Ingestor implements IngestSink {
   submitInternal(messages: readonly RawMessage[]): Promise<SubmitResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ messages, resolve, reject, internal: true });
+      this.queue.push({ messages, at: performance.now(), resolve, reject, internal: true });
       this.queued += messages.length;
       this.schedule();
     });
@@ -263,7 +280,7 @@ export class Ingestor implements IngestSink {
   submit(messages: readonly RawMessage[]): Promise<SubmitResult> {
     if (messages.length === 0) return Promise.resolve({ accepted: 0, quarantined: [] });
     return new Promise<SubmitResult>((resolve, reject) => {
-      this.queue.push({ messages, resolve, reject });
+      this.queue.push({ messages, at: performance.now(), resolve, reject });
       this.queued += messages.length;
       this.stats.received += messages.length;
       this.schedule();
@@ -358,6 +375,9 @@ export class Ingestor implements IngestSink {
    */
   private async prepareBatch(batch: Pending[]): Promise<void> {
     const epoch = this.epoch;
+    const started = performance.now();
+    /** Assets whose state the batch stores, when it is a checkpoint. */
+    let checkpointAssets: number | undefined;
     let commit: Promise<void>;
     let states: Map<string, RuleStates>;
     let results: SubmitResult[];
@@ -403,10 +423,10 @@ export class Ingestor implements IngestSink {
       let replayed: number[] | undefined;
       for (const m of messages) if (m.replayOf !== undefined) (replayed ??= []).push(m.replayOf);
       const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(replayed ? { replayed } : {}) };
-      commit = this.opts.store.commitIngest(
-        checkpoint ? { ...base, states: this.checkpointStates(states), checkpoint: true } : { ...base, states: [], log: { now, messages: stateful } },
-      );
-      if (checkpoint) {
+      const stored = checkpoint ? this.checkpointStates(states) : undefined;
+      commit = this.opts.store.commitIngest(stored ? { ...base, states: stored, checkpoint: true } : { ...base, states: [], log: { now, messages: stateful } });
+      if (stored) {
+        checkpointAssets = stored.length;
         waiters = this.checkpointWaiters.splice(0);
         checkpointed = [...this.dirty.keys()];
         for (const id of checkpointed) this.storing.set(id, (this.storing.get(id) ?? 0) + 1);
@@ -463,6 +483,7 @@ export class Ingestor implements IngestSink {
           } else this.stats.watermarks += r.accepted;
           p.resolve(r);
         });
+        this.observe(batch, started, checkpointAssets);
       },
       (err: unknown) => {
         for (const w of waiters) w.reject(coerceError(err));
@@ -811,6 +832,27 @@ export class Ingestor implements IngestSink {
       assets[e] = asset;
     }
     return { events: result.events, assets };
+  }
+
+  /** Tells `onBatch` a committed batch's timings; a failing observer is logged, never fails the batch (it has committed). */
+  private observe(batch: readonly Pending[], started: number, checkpointAssets: number | undefined): void {
+    if (!this.opts.onBatch) return;
+    const end = performance.now();
+    let messages = 0;
+    let oldest = Infinity;
+    for (const p of batch) {
+      messages += p.messages.length;
+      if (p.at < oldest) oldest = p.at;
+    }
+    try {
+      this.opts.onBatch({
+        messages,
+        ...(batch.length ? { waitSeconds: (end - oldest) / 1000 } : {}),
+        ...(checkpointAssets !== undefined ? { checkpoint: { seconds: (end - started) / 1000, assets: checkpointAssets } } : {}),
+      });
+    } catch (err) {
+      this.opts.logger?.warn({ err: coerceError(err) }, 'recording ingest timings failed; the batch is committed');
+    }
   }
 
   /** A stored document's sub-states in their slots (all undefined for an asset with no stored state). */
