@@ -1,7 +1,7 @@
 /**
  * The ingestor's timings for metrics (`onBatch`): each committed batch once, with how long its
  * oldest message waited for the commit, and for a checkpoint how long it took and how many assets'
- * state it stored. A batch that did not commit is not timed; an observer that throws never fails
+ * state it stored (the last one also in `stats`, for `status`). A batch that did not commit is not timed; an observer that throws never fails
  * a batch that committed.
  */
 import { pino } from 'pino';
@@ -65,6 +65,7 @@ describe('ingest timings (onBatch)', () => {
     expect(batch?.waitSeconds).toBeLessThanOrEqual(waited);
 
     // Both assets' location state changed: the checkpoint stores the two, and carries no message.
+    expect(ingestor.stats.lastCheckpoint).toBeUndefined();
     const flushed = ingestor.flush();
     await waitFor(() => held.length === 1, 'the checkpoint handed to the store');
     expect(held[0]?.commit.checkpoint).toBe(true);
@@ -74,6 +75,9 @@ describe('ingest timings (onBatch)', () => {
     expect(timings[1]).toMatchObject({ messages: 0, checkpoint: { assets: 2 } });
     expect(timings[1]?.checkpoint?.seconds).toBeGreaterThan(0);
     expect(timings[1]).not.toHaveProperty('waitSeconds');
+    // What `status` shows of it.
+    expect(ingestor.stats.lastCheckpoint).toMatchObject({ assets: 2 });
+    expect(ingestor.stats.lastCheckpoint?.storedAt).toBeGreaterThan(Date.now() - 60_000);
   });
 
   it('does not time a batch that did not commit', async () => {

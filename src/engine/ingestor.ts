@@ -150,6 +150,8 @@ export interface IngestStats {
   captured: number;
   /** Accepted events the capture did not keep (size limit, disk behind, write error), since start. */
   captureDropped: number;
+  /** The last checkpoint that committed: when (clock time), how long it took from its preparation, and the assets whose state it stored. */
+  lastCheckpoint?: { storedAt: number; ms: number; assets: number };
 }
 
 export class Ingestor implements IngestSink {
@@ -834,10 +836,14 @@ export class Ingestor implements IngestSink {
     return { events: result.events, assets };
   }
 
-  /** Tells `onBatch` a committed batch's timings; a failing observer is logged, never fails the batch (it has committed). */
+  /**
+   * A committed batch's timings: a checkpoint's in `stats`, and all to `onBatch`. A failing
+   * observer is logged, never fails the batch (it has committed).
+   */
   private observe(batch: readonly Pending[], started: number, checkpointAssets: number | undefined): void {
-    if (!this.opts.onBatch) return;
     const end = performance.now();
+    if (checkpointAssets !== undefined) this.stats.lastCheckpoint = { storedAt: this.opts.clock.now(), ms: Math.round(end - started), assets: checkpointAssets };
+    if (!this.opts.onBatch) return;
     let messages = 0;
     let oldest = Infinity;
     for (const p of batch) {

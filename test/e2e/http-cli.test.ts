@@ -149,6 +149,19 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(new Set(families).size).toBe(families.length);
   });
 
+  it("shows the running service's last checkpoint of rule state: when, how many assets, how long", async () => {
+    const seen = await waitFor(
+      async () => (JSON.parse((await runCli(['status', '--json', '-c', cfg.path], env)).stdout) as { lastCheckpoint?: { storedAt: string; ms: number; assets: number } }).lastCheckpoint,
+      'a checkpoint in status (every ingest.checkpointMs while events flow)',
+      20_000,
+    );
+    expect(seen.assets).toBeGreaterThan(0);
+    expect(seen.ms).toBeGreaterThanOrEqual(0);
+    expect(Date.now() - Date.parse(seen.storedAt)).toBeLessThan(600_000);
+    const text = await runCli(['status', '-c', cfg.path], env);
+    expect(text.stdout).toMatch(/^rule state: last checkpoint .+ ago stored \d+ asset\(s\)' state in \d+ ms \(ingest\.checkpointMs, ingest\.checkpointMessages\)$/m);
+  });
+
   it('refuses a second service on the same store, naming the first, which keeps serving', async () => {
     const second = await runCli(['run', '-c', cfg.path], env);
     expect(second.code).toBe(2);

@@ -3,7 +3,10 @@ import { RUNTIME_NS } from '../../engine/engine.js';
 import { hostname } from 'node:os';
 import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
+import type { IngestStats } from '../../engine/ingestor.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+
+type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
 
 function ago(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
@@ -61,7 +64,7 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
           : undefined;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
@@ -75,10 +78,12 @@ export function registerStatusCommand(program: Command): void {
         const idleWatermarks = snap?.ingest?.watermarks ?? 0;
         // Event capture (capture.dir), since the run started.
         const capture = { captured: snap?.ingest?.captured ?? 0, dropped: snap?.ingest?.captureDropped ?? 0 };
+        // The running service's last checkpoint of rule state (a stopped one's says nothing about now).
+        const lastCheckpoint = live ? snap.ingest?.lastCheckpoint : undefined;
         const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -94,6 +99,11 @@ export function registerStatusCommand(program: Command): void {
             live
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
+          );
+        }
+        if (lastCheckpoint) {
+          process.stdout.write(
+            `rule state: last checkpoint ${ago(now - lastCheckpoint.storedAt)} ago stored ${lastCheckpoint.assets} asset(s)' state in ${lastCheckpoint.ms} ms (ingest.checkpointMs, ingest.checkpointMessages)\n`,
           );
         }
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
