@@ -1,8 +1,12 @@
 /**
  * The ingestor's pipeline: the next batch is prepared while one commits, seeing its state; a failed
  * commit rejects its messages and everything computed on top of it, and later batches start again
- * from what the store holds.
+ * from what the store holds. Each committed batch is timed once for metrics (`onBatch`): how long its
+ * oldest message waited for the commit, and for a checkpoint how long it took and how many assets'
+ * state it stored (the last one also in `stats`, for `status`); a failed one is not, and an observer
+ * that throws never fails a batch that committed.
  */
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
@@ -12,7 +16,7 @@ import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
-import type { IngestorOptions } from './ingestor.js';
+import type { BatchTiming, IngestorOptions } from './ingestor.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -281,3 +285,70 @@ describe('ingest pipeline', () => {
   });
 });
 
+/** {@link setup}, with the timings of the committed batches (`onBatch`) collected. */
+async function timed() {
+  const timings: BatchTiming[] = [];
+  return { ...(await setup({ maxBatch: 10, onBatch: (t) => timings.push(t) })), timings };
+}
+
+describe('ingest timings (onBatch)', () => {
+  it('times each committed batch from its oldest message to the commit, and a checkpoint with the assets it stored', async () => {
+    const { g, ingestor, timings } = await timed();
+    const submitted = performance.now();
+    const first = ingestor.submit([at(0, 52), at(0, 51, 'tag-2')]);
+    await waitFor(() => g.held.length === 1, 'the batch handed to the store');
+    await new Promise((r) => setTimeout(r, 40));
+    expect(timings).toEqual([]); // not before its commit
+    g.passOldest();
+    await first;
+    const waited = (performance.now() - submitted) / 1000;
+    expect(timings).toHaveLength(1);
+    const [batch] = timings;
+    expect(batch?.messages).toBe(2);
+    expect(batch?.checkpoint).toBeUndefined();
+    // It waited for the commit held back above (at least 40 ms), and no longer than the test did.
+    expect(batch?.waitSeconds).toBeGreaterThanOrEqual(0.04);
+    expect(batch?.waitSeconds).toBeLessThanOrEqual(waited);
+
+    // Both assets' location state changed: the checkpoint stores the two, and carries no message.
+    expect(ingestor.stats.lastCheckpoint).toBeUndefined();
+    const flushed = ingestor.flush();
+    await waitFor(() => g.held.length === 1, 'the checkpoint handed to the store');
+    expect(g.held[0]?.commit.checkpoint).toBe(true);
+    g.passOldest();
+    await flushed;
+    expect(timings).toHaveLength(2);
+    expect(timings[1]).toMatchObject({ messages: 0, checkpoint: { assets: 2 } });
+    expect(timings[1]?.checkpoint?.seconds).toBeGreaterThan(0);
+    expect(timings[1]).not.toHaveProperty('waitSeconds');
+    // What `status` shows of it.
+    expect(ingestor.stats.lastCheckpoint).toMatchObject({ assets: 2 });
+    expect(ingestor.stats.lastCheckpoint?.storedAt).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('does not time a batch that did not commit', async () => {
+    const { g, ingestor, timings } = await timed();
+    const failed = ingestor.submit([at(0, 52)]);
+    await waitFor(() => g.held.length === 1, 'the batch handed to the store');
+    g.failOldest(new Error('SQLITE_FULL: database or disk is full'));
+    await expect(failed).rejects.toThrow(/SQLITE_FULL/);
+    expect(timings).toEqual([]);
+  });
+
+  it('an observer that throws does not fail a batch that committed: it is logged', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const { g, ingestor } = await setup({
+      logger,
+      onBatch: () => {
+        throw new Error('metrics registry gone');
+      },
+    });
+    const done = ingestor.submit([at(0, 52)]);
+    await waitFor(() => g.held.length === 1, 'the batch handed to the store');
+    g.passOldest();
+    expect(await done).toEqual({ accepted: 1, quarantined: [] });
+    expect(lines.join('')).toContain('recording ingest timings failed; the batch is committed');
+    expect(lines.join('')).toContain('metrics registry gone');
+  });
+});
