@@ -35,7 +35,7 @@ import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
 import { JsonlCapture } from './adapters/capture/jsonl-capture.js';
 import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
-import { processMetrics, renderMetrics, ServiceTimings } from './api/metrics.js';
+import { processMetrics, renderMetrics, ServiceTimings, startProcessMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
 import { requireSecrets } from './config/secrets.js';
 
@@ -285,6 +285,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       async start() {
         if (!deliver) throw new Error('createApp: an app made with deliver: false has no connectors and cannot start the service');
         if (wantHttp) {
+          startProcessMetrics();
           app.server = await startHttpServer({
             host: config.server.host,
             port: config.server.port,

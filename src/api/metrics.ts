@@ -63,13 +63,22 @@ export class ServiceTimings {
 /** prom-client's default metrics describe the process, so one registry serves every app in it (tests make many). */
 let processRegistry: Registry | undefined;
 
-/** The process's series: CPU, resident memory, heap, garbage-collection pauses, event-loop delay, handles. */
-export function processMetrics(): Promise<string> {
+function processRegistryOf(): Registry {
   if (!processRegistry) {
     processRegistry = new Registry();
     collectDefaultMetrics({ register: processRegistry });
   }
-  return processRegistry.metrics();
+  return processRegistry;
+}
+
+/** Starts observing the process (garbage-collection pauses and event-loop delay are watched from then on, not from the first scrape). */
+export function startProcessMetrics(): void {
+  processRegistryOf();
+}
+
+/** The process's series: CPU, resident memory, heap, garbage-collection pauses, event-loop delay, handles. */
+export function processMetrics(): Promise<string> {
+  return processRegistryOf().metrics();
 }
 
 /** A label value as the text format writes it: backslash, double quote and newline escaped. */
