@@ -223,7 +223,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       clock,
       logger,
       destinations: deliver ? config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)) : [],
-      onRequest: timings.requested,
+      onAttempt: timings.attempted,
     });
     const ingestor = new Ingestor({
       store,

@@ -77,13 +77,13 @@ describe('metrics', () => {
     }
   });
 
-  it('exposes the timings as histograms: ack waits, checkpoints (and the assets of the last), requests by destination and status', async () => {
+  it('exposes the timings as histograms: ack waits, checkpoints (and the assets of the last), delivery attempts by destination and status', async () => {
     const t = new ServiceTimings();
     t.batch({ messages: 2, waitSeconds: 0.004 });
     t.batch({ messages: 0, checkpoint: { seconds: 0.3, assets: 1200 } });
     t.batch({ messages: 5, waitSeconds: 0.2, checkpoint: { seconds: 0.02, assets: 40 } });
-    t.requested({ destination: 'erp', seconds: 0.12, status: 201 });
-    t.requested({ destination: 'erp', seconds: 15 });
+    t.attempted({ destination: 'erp', seconds: 0.12, status: 201 });
+    t.attempted({ destination: 'erp', seconds: 15 });
     const text = await t.metrics();
     expect(text).toContain('# TYPE assetbridge_ingest_ack_wait_seconds histogram\n');
     expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.0025"} 0\n');
@@ -93,13 +93,13 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_count 2\n');
     expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_bucket{le="0.025"} 1\n');
     expect(text).toContain('assetbridge_rule_state_checkpoint_assets 40\n'); // the last one's
-    expect(text).toContain('assetbridge_erp_request_seconds_count{destination="erp",status="201"} 1\n');
-    expect(text).toContain('assetbridge_erp_request_seconds_bucket{le="10",destination="erp",status="none"} 0\n');
-    expect(text).toContain('assetbridge_erp_request_seconds_bucket{le="30",destination="erp",status="none"} 1\n');
+    expect(text).toContain('assetbridge_delivery_attempt_seconds_count{destination="erp",status="201"} 1\n');
+    expect(text).toContain('assetbridge_delivery_attempt_seconds_bucket{le="10",destination="erp",status="none"} 0\n');
+    expect(text).toContain('assetbridge_delivery_attempt_seconds_bucket{le="30",destination="erp",status="none"} 1\n');
     // One app's timings are its own.
     const fresh = await new ServiceTimings().metrics();
     expect(fresh).toContain('assetbridge_ingest_ack_wait_seconds_count 0\n');
-    expect(fresh).not.toContain('assetbridge_erp_request_seconds_count{');
+    expect(fresh).not.toContain('assetbridge_delivery_attempt_seconds_count{');
   });
 
   it("exposes the process's own series (CPU, memory, heap, GC, event-loop delay) under their usual names", async () => {

@@ -7,12 +7,12 @@
  */
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Counters, DestinationStats } from '../ports/store.js';
-import type { DestinationMetrics, RequestTiming } from '../engine/dispatcher.js';
+import type { AttemptTiming, DestinationMetrics } from '../engine/dispatcher.js';
 import type { BatchTiming } from '../engine/ingestor.js';
 
 /**
  * The service's timings, one set per app: how long sources wait for their ack, checkpoints of rule
- * state, and requests to each destination.
+ * state, and delivery attempts per destination.
  */
 export class ServiceTimings {
   private readonly registry = new Registry();
@@ -33,9 +33,9 @@ export class ServiceTimings {
     help: 'Assets whose rule state the last checkpoint stored (those changed since the one before).',
     registers: [this.registry],
   });
-  private readonly request = new Histogram({
-    name: 'assetbridge_erp_request_seconds',
-    help: 'Requests to each destination, by HTTP status ("none": no answer, such as a timeout or a failed connection), as audited.',
+  private readonly attempt = new Histogram({
+    name: 'assetbridge_delivery_attempt_seconds',
+    help: 'Delivery attempts that went out, per destination, by the HTTP status of their answer ("none": no answer, such as a timeout or a failed connection): the time of the request that carried each (a batch request\'s for each of its items), as audited.',
     labelNames: ['destination', 'status'],
     buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
@@ -50,9 +50,9 @@ export class ServiceTimings {
     }
   };
 
-  /** For the dispatcher's `onRequest`. */
-  readonly requested = (r: RequestTiming): void => {
-    this.request.observe({ destination: r.destination, status: r.status === undefined ? 'none' : String(r.status) }, r.seconds);
+  /** For the dispatcher's `onAttempt`. */
+  readonly attempted = (r: AttemptTiming): void => {
+    this.attempt.observe({ destination: r.destination, status: r.status === undefined ? 'none' : String(r.status) }, r.seconds);
   };
 
   metrics(): Promise<string> {

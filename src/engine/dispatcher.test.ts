@@ -15,7 +15,7 @@ import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { Dispatcher, type DestinationPolicy, type DispatcherOptions, type RequestTiming } from './dispatcher.js';
+import { Dispatcher, type AttemptTiming, type DestinationPolicy, type DispatcherOptions } from './dispatcher.js';
 import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../config/schema.js';
@@ -60,7 +60,7 @@ function dispatcherFor(
   policy: Partial<DestinationPolicy> = {},
   clock: Clock = systemClock,
   random?: () => number,
-  extra: Pick<DispatcherOptions, 'logger' | 'onRequest'> = {},
+  extra: Pick<DispatcherOptions, 'logger' | 'onAttempt'> = {},
 ): Dispatcher {
   const d = new Dispatcher({
     store,
@@ -744,21 +744,21 @@ describe('the log says what needs an operator', () => {
   });
 });
 
-describe('request timings (onRequest)', () => {
-  it('tells each request to the ERP once, with its destination, time and status', async () => {
+describe('delivery attempt timings (onAttempt)', () => {
+  it('tells each attempt at the ERP once, with its destination, time and status, as audited', async () => {
     const erp = await startErpSimulator({ token: 't' });
     cleanup.push(() => erp.close());
     const store = tempStore();
     cleanup.push(() => store.close());
     await store.commitIngest({ states: [], deliveries: [workOrder(1), workOrder(2)], quarantine: [], accepted: 2 });
     const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 't' }));
-    const told: RequestTiming[] = [];
-    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onRequest: (r) => told.push(r) });
+    const told: AttemptTiming[] = [];
+    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onAttempt: (a) => told.push(a) });
     await dispatcher.start();
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'both work orders delivered', 5000);
     const audited = await store.queryAudit({ destination: 'erp' });
+    expect(audited.length).toBeGreaterThanOrEqual(2);
     expect(told).toHaveLength(audited.length);
-    expect(told.length).toBeGreaterThanOrEqual(2);
     for (const t of told) {
       expect(t.destination).toBe('erp');
       expect(t.seconds).toBeGreaterThanOrEqual(0);
@@ -766,33 +766,32 @@ describe('request timings (onRequest)', () => {
     expect(told.map((t) => t.status).sort()).toEqual(audited.map((a) => a.status).sort());
   });
 
-  it('tells a batch request once, however many items it carried, and one without an answer without a status', async () => {
+  it("tells each item of a batch request with the batch's time, and an attempt without an answer without a status", async () => {
     const store = tempStore();
     cleanup.push(() => store.close());
     await store.commitIngest({ states: [], deliveries: [workOrder(1), workOrder(2), workOrder(3)], quarantine: [], accepted: 3 });
     let calls = 0;
-    const sizes: number[] = [];
     const connector: ErpConnector = {
       name: 'erp',
       capabilities: { maxBatchSize: 3, operations: ['workorder.create'] },
       send: (items) => {
         calls++;
-        sizes.push(items.length);
         // The first call: one batch request for all, then no answer (a timeout); later ones: delivered.
-        const exchange = { method: 'POST', url: 'http://erp/batch', latencyMs: calls === 1 ? 2500 : 40, ...(calls === 1 ? {} : { status: 200 }) };
+        const latencyMs = calls === 1 ? 2500 : 40;
         return Promise.resolve(
-          items.map((i): ItemResult => (calls === 1 ? { id: i.id, ok: false, exchange, error: new RetryableError('timed out', undefined, undefined, { outcomeUnknown: true }) } : { id: i.id, ok: true, exchange })),
+          items.map((i): ItemResult => {
+            const exchange = { method: 'POST', url: 'http://erp/batch', latencyMs, ...(calls === 1 ? {} : { status: 201 }) };
+            return calls === 1 ? { id: i.id, ok: false, exchange, error: new RetryableError('timed out', undefined, undefined, { outcomeUnknown: true }) } : { id: i.id, ok: true, exchange };
+          }),
         );
       },
     };
-    const told: RequestTiming[] = [];
-    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onRequest: (r) => told.push(r) });
+    const told: AttemptTiming[] = [];
+    const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onAttempt: (a) => told.push(a) });
     await dispatcher.start();
     await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 3, 'the batch delivered on its retry', 5000);
-    // One batch request first; the retries may go in one request or several (their backoff differs).
-    expect(sizes[0]).toBe(3);
-    expect(told).toHaveLength(calls);
-    expect(told[0]).toEqual({ destination: 'erp', seconds: 2.5 });
-    expect(told.slice(1)).toEqual(Array.from({ length: calls - 1 }, () => ({ destination: 'erp', seconds: 0.04, status: 200 })));
+    // Three attempts in the batch that got no answer, then one per item delivered (in one request or several).
+    expect(told.slice(0, 3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 2.5 })));
+    expect(told.slice(3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 0.04, status: 201 })));
   });
 });

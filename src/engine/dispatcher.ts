@@ -49,15 +49,16 @@ export interface DispatcherOptions {
   /** How often an idle destination looks for due work (new work also wakes it). @default 250 */
   readonly idlePollMs?: number;
   readonly random?: () => number;
-  /** Told each request's time and status as it is audited (the service's metrics). */
-  readonly onRequest?: (request: RequestTiming) => void;
+  /** Told each delivery attempt's time and status as it is audited (the service's metrics). */
+  readonly onAttempt?: (attempt: AttemptTiming) => void;
 }
 
-/** One request to a destination (an HTTP exchange), for metrics. */
-export interface RequestTiming {
+/** One delivery attempt that went out (it has an exchange in the audit trail), for metrics. */
+export interface AttemptTiming {
   readonly destination: string;
+  /** The time of the request that carried it (a batch request's, for each of its items). */
   readonly seconds: number;
-  /** The HTTP status; absent when none came (timeout, connection failure). */
+  /** The HTTP status of its answer (its own within a batch); absent when none came (timeout, connection failure). */
   readonly status?: number;
 }
 
@@ -125,8 +126,6 @@ export class Dispatcher {
   private readonly abort = new AbortController();
   private readonly idlePollMs: number;
   private readonly random: () => number;
-  /** Exchanges already told to `onRequest`. */
-  private readonly timed = new WeakSet<object>();
 
   constructor(private readonly opts: DispatcherOptions) {
     this.idlePollMs = opts.idlePollMs ?? 250;
@@ -476,11 +475,7 @@ export class Dispatcher {
   private auditOf(items: readonly OutboxItem[], r: ItemResult, at: number, outcome: string): AuditRecord {
     const item = items.find((i) => i.id === r.id) as OutboxItem;
     const x = r.exchange;
-    // Once per request: the items of one batch request share its exchange.
-    if (x && this.opts.onRequest && !this.timed.has(x)) {
-      this.timed.add(x);
-      this.opts.onRequest({ destination: item.destination, seconds: x.latencyMs / 1000, ...(x.status !== undefined ? { status: x.status } : {}) });
-    }
+    if (x && this.opts.onAttempt) this.opts.onAttempt({ destination: item.destination, seconds: x.latencyMs / 1000, ...(x.status !== undefined ? { status: x.status } : {}) });
     return {
       at,
       deliveryId: item.id,

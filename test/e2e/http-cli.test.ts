@@ -142,7 +142,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(metrics).toContain(`assetbridge_quarantine_open ${s.openQuarantine}\n`);
     // Timings and the process's own series, each family declared once across the exposition.
     expect(Number(/^assetbridge_ingest_ack_wait_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(0);
-    expect(metrics).toMatch(/^assetbridge_erp_request_seconds_count\{destination="erp",status="404"\} [1-9]/m); // the dead letter's
+    expect(metrics).toMatch(/^assetbridge_delivery_attempt_seconds_count\{destination="erp",status="404"\} [1-9]/m); // the dead letter's
     expect(metrics).toMatch(/^process_resident_memory_bytes \d+$/m);
     expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds [\d.e-]+$/m);
     const families = [...metrics.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
