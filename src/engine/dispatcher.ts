@@ -445,6 +445,11 @@ export class Dispatcher {
       }
       w.circuitError = undefined;
     } else w.breaker.onNeutral();
+    // Every attempt that went out (its audit row has an exchange), the credential refresh's too.
+    const onAttempt = this.opts.onAttempt;
+    if (onAttempt) {
+      for (const a of audit) if (a.method !== undefined) onAttempt({ destination: a.destination, seconds: a.latencyMs / 1000, ...(a.status !== undefined ? { status: a.status } : {}) });
+    }
     try {
       await this.opts.store.completeAttempts(outcomes, audit, now);
     } catch (err) {
@@ -475,7 +480,6 @@ export class Dispatcher {
   private auditOf(items: readonly OutboxItem[], r: ItemResult, at: number, outcome: string): AuditRecord {
     const item = items.find((i) => i.id === r.id) as OutboxItem;
     const x = r.exchange;
-    if (x && this.opts.onAttempt) this.opts.onAttempt({ destination: item.destination, seconds: x.latencyMs / 1000, ...(x.status !== undefined ? { status: x.status } : {}) });
     return {
       at,
       deliveryId: item.id,
