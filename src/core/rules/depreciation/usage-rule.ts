@@ -145,7 +145,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
   const hours = step.hours;
   const prev = s.last;
-  // One pair for the new `last` and for spreading: an array per reading fewer.
+  // One pair for the new `last`, for spreading and for a first `first`: an array per reading fewer.
   const last = [r.t, hours] as const;
   // Copied key by key, not as `{ ...s.periods }`: the records that spread makes get several hidden
   // classes in V8 (the first reading's, copies of copies), so the spread goes megamorphic and copies
@@ -163,7 +163,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   if (s.km) next.km = true;
   if (s.order !== undefined) next.order = s.order;
   next.hours = step.state;
-  next.first = s.first ?? [r.t, hours];
+  next.first = s.first ?? last;
   next.last = last;
   next.periods = prune(periods, options.keepPeriods ?? 36);
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
