@@ -55,6 +55,15 @@ export interface RulesBenchResult {
   readonly noopStatefulEventsPerSecond: number;
   readonly noopRatio: number;
   /**
+   * Rules that are called for every event like the real ones but leave their state as it is
+   * (after the first event): what calling the rules and holding their state costs, with nothing
+   * logged or checkpointed. The step from this to the no-op ratio is the cost of recording a
+   * state change per event (the ingest log and the checkpoints), which the real rules' reorder
+   * buffers make on every event.
+   */
+  readonly unchangedEventsPerSecond: number;
+  readonly unchangedRatio: number;
+  /**
    * The same rules folded over the same events, decoded and identified beforehand, as the
    * ingestor folds them but with no ingest around them (no store, log or checkpoints): the rules'
    * own work.
@@ -180,6 +189,15 @@ export function noopStatefulRules(real: readonly Rule[]): Rule[] {
   return real.map((r) => ({ name: r.name, kinds: r.kinds, apply: (_s: unknown, e: CanonicalEvent) => ({ state: { t: e.eventTime }, deliveries: [] }) }));
 }
 
+/**
+ * Stand-ins for the configured rules that are called as they are but change their state only on an
+ * asset's first event (then return the state they were given): nothing is logged or checkpointed
+ * after that.
+ */
+export function unchangedStateRules(real: readonly Rule[]): Rule[] {
+  return real.map((r) => ({ name: r.name, kinds: r.kinds, apply: (s: unknown, e: CanonicalEvent) => ({ state: s ?? { t: e.eventTime }, deliveries: [] }) }));
+}
+
 /** The messages decoded and identified once, as the steps the rules fold over. */
 function decodedSteps(msgs: readonly RawMessage[], assets: number): SimulationStep[] {
   const decode = createCanonicalDecoder();
@@ -235,10 +253,12 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
   const defaults = rulesSchema.parse({});
   await ingestRun(msgs.slice(0, 10_000), assets, createRules(defaults));
   await ingestRun(msgs.slice(0, 10_000), assets, noopStatefulRules(withRules));
+  await ingestRun(msgs.slice(0, 10_000), assets, unchangedStateRules(withRules));
   const without: number[] = [];
   const withR: number[] = [];
   const byDefault: number[] = [];
   const noop: number[] = [];
+  const unchanged: number[] = [];
   const alone: number[] = [];
   const holdWithout: number[] = [];
   const holdWith: number[] = [];
@@ -251,6 +271,7 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     holdWithout.push(bare.holdMs);
     byDefault.push((await ingestRun(msgs, assets, createRules(defaults))).eps);
     noop.push((await ingestRun(msgs, assets, noopStatefulRules(withRules))).eps);
+    unchanged.push((await ingestRun(msgs, assets, unchangedStateRules(withRules))).eps);
     const w = await ingestRun(msgs, assets, createRules(config));
     withR.push(w.eps);
     holdWith.push(w.holdMs);
@@ -262,6 +283,7 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
   const c = median(byDefault);
   const n = median(noop);
   const r = median(alone);
+  const u = median(unchanged);
   const m = config.maintenance;
   return {
     events: count,
@@ -274,6 +296,8 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     ratioToDefault: Math.round((b / c) * 1000) / 1000,
     noopStatefulEventsPerSecond: Math.round(n),
     noopRatio: Math.round((n / a) * 1000) / 1000,
+    unchangedEventsPerSecond: Math.round(u),
+    unchangedRatio: Math.round((u / a) * 1000) / 1000,
     rulesAloneEventsPerSecond: Math.round(r),
     rulesAloneCeiling: Math.round((1 / a / (1 / a + 1 / r)) * 1000) / 1000,
     workOrders: last.get('workorder.create') ?? 0,

@@ -121,6 +121,7 @@ if (run('rules')) {
   const r = await benchRules();
   line(`  without ${fmt(r.withoutRulesEventsPerSecond)} events/s, with ${fmt(r.withRulesEventsPerSecond)} events/s  ratio ${r.ratio.toFixed(2)}  (${r.workOrders} work orders, ${r.locationUpdates} location updates)`);
   line(`  default config (location sync only) ${fmt(r.defaultConfigEventsPerSecond)} events/s: with / default ${r.ratioToDefault.toFixed(2)}`);
+  line(`  rules called for every event that leave their state as it is ${fmt(r.unchangedEventsPerSecond)} events/s: ratio ${r.unchangedRatio.toFixed(2)} (calling the rules and holding their state; nothing to log or checkpoint)`);
   line(`  no-op rules that change state on every event ${fmt(r.noopStatefulEventsPerSecond)} events/s: ratio ${r.noopRatio.toFixed(2)} (holding, logging and checkpointing rule state with no rule work: a ceiling for the real rules)`);
   // The same in time per event: what the rules add, against what the 0.8 target leaves them.
   const us = (eps: number) => 1e6 / eps;
