@@ -7,6 +7,9 @@
  * Maintenance rules run on the same stream: the ERP ends with exactly the work orders the rule
  * engine opens for the stream processed once, in order, without crashes (invariant 3).
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,6 +27,8 @@ const mosquitto = await requireService('mosquitto');
 const ASSETS = 40;
 const TOTAL = 4000;
 const run = `crash${process.pid}${Date.now() % 100000}`;
+/** In the test file's own temp directory (test/setup/temp-root.ts), removed with it. */
+const storePath = join(mkdtempSync(join(tmpdir(), 'ab-crash-')), 'assetbridge.db');
 
 let erp: ErpSimulator;
 let svc: ServiceProcess | undefined;
@@ -76,7 +81,7 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
   it('loses nothing and duplicates no effect', async () => {
     const port = await freePort();
     const cfg = writeConfig({
-      store: { path: `/tmp/${run}.db`, synchronous: 'normal' },
+      store: { path: storePath, synchronous: 'normal' },
       sources: {
         mqtt: [
           {
@@ -183,7 +188,7 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     // by a resend: a newer value delivered while a request in flight at a kill could still land is
     // sent once more, on purpose (each such write is a delivered resend row). Every delivery we
     // recorded as delivered did take effect.
-    const db = new Database(`/tmp/${run}.db`, { readonly: true });
+    const db = new Database(storePath, { readonly: true });
     const resent = db.prepare(`SELECT COUNT(*) FROM outbox WHERE resend = 1 AND status = 'delivered'`).pluck().get() as number;
     db.close();
     expect(c.duplicateStateWrites).toBeLessThanOrEqual(resent);
