@@ -7,9 +7,6 @@
  * Maintenance rules run on the same stream: the ERP ends with exactly the work orders the rule
  * engine opens for the stream processed once, in order, without crashes (invariant 3).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +18,7 @@ import { createRules } from '../../src/core/rules/index.js';
 import { simulateRules, type SimulationStep } from '../../src/core/rules/simulate.js';
 import { freePort, runCli, startReadyService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { MOSQUITTO_URL, requireService } from '../helpers/services.js';
+import { tempStorePath } from '../helpers/temp-store.js';
 import { waitFor } from '../helpers/wait.js';
 
 const mosquitto = await requireService('mosquitto');
@@ -28,7 +26,7 @@ const ASSETS = 40;
 const TOTAL = 4000;
 const run = `crash${process.pid}${Date.now() % 100000}`;
 /** In the test file's own temp directory (test/setup/temp-root.ts), removed with it. */
-const storePath = join(mkdtempSync(join(tmpdir(), 'ab-crash-')), 'assetbridge.db');
+const storePath = tempStorePath();
 
 let erp: ErpSimulator;
 let svc: ServiceProcess | undefined;
