@@ -167,6 +167,8 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
   let nextUrl: string | undefined = startUrl;
   let error: string | undefined;
   let estimatedPages: number | undefined;
+  /** The pages this run stored: the records the end of a complete pull keeps without reading. */
+  const storedNow = new Set<string>();
 
   try {
     const pages = client.walkFleet(startUrl, {
@@ -219,6 +221,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
         counts.quarantined += result.quarantined.length;
       }
       await savePageRecord(store, name, page.url, { pullStartedAt, storedAt: clock.now(), equipment: index, review });
+      storedNow.add(page.url);
       counts.pages++;
       counts.equipment += page.fresh.length;
       counts.duplicates += page.duplicates;
@@ -255,7 +258,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
   // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap: unknown).
   if (complete && stop !== 'hop-cap') {
     try {
-      const dropped = await dropPageRecordsBefore(store, name, pullStartedAt);
+      const dropped = await dropPageRecordsBefore(store, name, pullStartedAt, storedNow);
       if (dropped > 0) notes.push(`forgot ${dropped} page record(s) from earlier pulls that this snapshot no longer has`);
     } catch (err) {
       deps.logger?.warn({ err: coerceError(err), provider: name }, 'could not forget page records of earlier pulls; the review list may show machines that left the snapshot');

@@ -1,13 +1,14 @@
 /**
  * Mutation-audit tests for the review list built from page records: the latest record of a machine
- * wins (in the backfill index and on the list), and a confirmation by PIN picks the open entry.
+ * wins (in the backfill index and on the list), a confirmation by PIN picks the open entry, and a
+ * complete pull forgets the records of pages it no longer reached.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryKv } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { SourceIdentifier } from '../../../core/model/events.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { confirmReview, listReview, loadEquipmentIndex, savePageRecord, type ReviewEntry } from './review-list.js';
+import { confirmReview, dropPageRecordsBefore, listReview, loadEquipmentIndex, PAGES_NAMESPACE, savePageRecord, type ReviewEntry } from './review-list.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const DAY = 24 * 3_600_000;
@@ -71,5 +72,23 @@ describe('review list (mutation audit)', () => {
     const result = await confirmReview({ store, now: T0 + 2 * DAY }, 'PIN7', 'EQ-7');
     expect(result.entry).toMatchObject({ key: 'machine-id:NEW', status: 'resolved', resolution: { erpAssetId: 'EQ-7' } });
     expect(await listReview(store)).toEqual([]);
+  });
+
+  // Kills: the pages this run stored ignored (every record read again), and the pull's start not compared.
+  it("forgets, at the end of a complete pull, the records of earlier pulls' pages, and reads none of the pages this run stored", async () => {
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    stores.push(store);
+    const record = (pullStartedAt: number) => ({ pullStartedAt, storedAt: pullStartedAt, equipment: [], review: [] });
+    const pull = T0 + DAY;
+    await savePageRecord(store, 'tu', page(1), record(pull)); // stored by this run
+    await savePageRecord(store, 'tu', page(2), record(pull)); // stored by the pull's first run (it was resumed)
+    await savePageRecord(store, 'tu', page(3), record(T0)); // an earlier pull's page the snapshot no longer has
+    await savePageRecord(store, 'other', page(3), record(T0)); // another provider's
+    // Stands for "not read": a page this run stored keeps its record, whatever the record says.
+    await savePageRecord(store, 'tu', page(4), record(T0));
+    await store.kvSet(PAGES_NAMESPACE, `tu|${page(5)}`, '{"pullStartedAt":'); // damaged: left for the next pull to rewrite
+    expect(await dropPageRecordsBefore(store, 'tu', pull, new Set([page(1), page(4)]))).toBe(1);
+    const left = (await store.kvList(PAGES_NAMESPACE)).map((r) => r.key);
+    expect(left).toEqual([`other|${page(3)}`, `tu|${page(1)}`, `tu|${page(2)}`, `tu|${page(4)}`, `tu|${page(5)}`]);
   });
 });

@@ -79,11 +79,24 @@ export function savePageRecord(store: Pick<Store, 'kvSet'>, provider: string, pa
  * After a pull that read the snapshot to its end: delete the records of pages it did not store
  * (pages past the new last page, URLs that changed), so machines that left the snapshot or moved
  * to another page do not linger on the review list or in the backfill index.
+ *
+ * `storedNow`: the URLs of the pages this run stored, kept without reading them. A pull of 100,000
+ * machines leaves ~36 MB of page records, and parsing them all only to find their pull's start
+ * took most of a second at the end of every pull; what is read now is the records of earlier runs
+ * (an interrupted pull's first run, which are kept, and pages that left the snapshot).
  */
-export async function dropPageRecordsBefore(store: Pick<Store, 'kvList' | 'kvDelete'>, provider: string, pullStartedAt: number): Promise<number> {
+export async function dropPageRecordsBefore(
+  store: Pick<Store, 'kvList' | 'kvDelete'>,
+  provider: string,
+  pullStartedAt: number,
+  storedNow: ReadonlySet<string> = new Set(),
+): Promise<number> {
+  const prefix = `${provider}|`;
   let dropped = 0;
-  for (const { key, record } of await loadPageRecords(store, provider)) {
-    if (record.pullStartedAt === pullStartedAt) continue;
+  for (const { key, value } of await store.kvList(PAGES_NAMESPACE)) {
+    if (!key.startsWith(prefix) || storedNow.has(key.slice(prefix.length))) continue;
+    const record = parsePageRecord(value);
+    if (record === undefined || record.pullStartedAt === pullStartedAt) continue;
     if (await store.kvDelete(PAGES_NAMESPACE, key)) dropped++;
   }
   return dropped;
@@ -95,14 +108,20 @@ export async function loadPageRecords(store: Pick<Store, 'kvList'>, provider?: s
   const out: { key: string; record: PageRecord }[] = [];
   for (const { key, value } of await store.kvList(PAGES_NAMESPACE)) {
     if (!key.startsWith(prefix)) continue;
-    try {
-      const record = JSON.parse(value) as PageRecord;
-      if (Array.isArray(record.equipment) && Array.isArray(record.review)) out.push({ key, record });
-    } catch {
-      // A damaged record only narrows the list until the next pull rewrites it.
-    }
+    const record = parsePageRecord(value);
+    if (record !== undefined) out.push({ key, record });
   }
   return out;
+}
+
+/** A stored page record; undefined when damaged (it only narrows the list until the next pull rewrites it). */
+function parsePageRecord(value: string): PageRecord | undefined {
+  try {
+    const record = JSON.parse(value) as PageRecord;
+    return Array.isArray(record.equipment) && Array.isArray(record.review) ? record : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Machines seen by earlier pulls (for backfill), one per equipment key, the latest wins. */
