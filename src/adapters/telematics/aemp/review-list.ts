@@ -89,7 +89,7 @@ export async function dropPageRecordsBefore(
   store: Pick<Store, 'kvList' | 'kvDelete'>,
   provider: string,
   pullStartedAt: number,
-  storedNow: ReadonlySet<string> = new Set(),
+  storedNow: ReadonlySet<string>,
 ): Promise<number> {
   const prefix = `${provider}|`;
   let dropped = 0;
