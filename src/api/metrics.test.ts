@@ -77,7 +77,7 @@ describe('metrics', () => {
     }
   });
 
-  it('exposes the timings as histograms: ack waits, checkpoints (and the assets of the last), delivery attempts by destination and status', async () => {
+  it('exposes the timings as histograms: ack waits, messages per batch, checkpoints (and the assets of the last), delivery attempts by destination and status', async () => {
     const t = new ServiceTimings();
     t.batch({ messages: 2, waitSeconds: 0.004 });
     t.batch({ messages: 0, checkpoint: { seconds: 0.3, assets: 1200 } });
@@ -90,6 +90,12 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.005"} 1\n');
     expect(text).toContain('assetbridge_ingest_ack_wait_seconds_bucket{le="0.25"} 2\n');
     expect(text).toContain('assetbridge_ingest_ack_wait_seconds_count 2\n'); // the checkpoint without messages waited for nobody
+    // Messages per batch: the checkpoint that carried none is not a batch of input.
+    expect(text).toContain('assetbridge_ingest_batch_messages_count 2\n');
+    expect(text).toContain('assetbridge_ingest_batch_messages_bucket{le="1"} 0\n');
+    expect(text).toContain('assetbridge_ingest_batch_messages_bucket{le="2"} 1\n');
+    expect(text).toContain('assetbridge_ingest_batch_messages_bucket{le="5"} 2\n');
+    expect(text).toContain('assetbridge_ingest_batch_messages_sum 7\n');
     expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_count 2\n');
     expect(text).toContain('assetbridge_rule_state_checkpoint_seconds_bucket{le="0.025"} 1\n');
     expect(text).toContain('assetbridge_rule_state_checkpoint_assets 40\n'); // the last one's
