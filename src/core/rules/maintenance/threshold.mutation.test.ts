@@ -1,7 +1,7 @@
 /**
  * Boundaries of the threshold state machine that the scenario tests in maintenance.test.ts do not
  * reach: a value exactly at the threshold or the clear value, a gap exactly as long as `maxGap`,
- * a breach after a gap, and a breach stamped exactly at the ERP's completion time.
+ * a breach after a gap (pending or active), and a breach stamped exactly at the ERP's completion time.
  */
 import { describe, expect, it } from 'vitest';
 import { rearmThreshold, stepThreshold, type ThresholdFire, type ThresholdState } from './threshold.js';
@@ -78,12 +78,28 @@ describe('threshold boundaries', () => {
 
   it('after the ERP completes the work order, a breaching sample stamped exactly at the completion starts the new episode', () => {
     // Kills `t >= rearmAt` → `>`: "from then on" includes the completion's own time.
-    const fired = feed(overheat, [[0, 97], [5, 97]]);
+    // Samples every 10 minutes up to 08:35, so nothing is a gap (maxGap 10 min).
+    const fired = feed(overheat, [[0, 97], [5, 97], [15, 97], [25, 97], [35, 97]]);
     expect(starts(fired.fires)).toEqual([0]);
     const rearmed = rearmThreshold(fired.state, T0, T0 + 40 * MIN);
     const after = feed(overheat, [[40, 97], [45, 97]], rearmed);
     expect(after.fires.map((f) => [(f.start - T0) / MIN, f.at])).toEqual([[40, 45]]);
     // Before the completion's time, the old episode goes on.
     expect(feed(overheat, [[39, 97], [44, 97]], rearmed).fires).toEqual([]);
+  });
+
+  it('a gap longer than maxGap ends an active episode: a device that reports only in alarm still opens the next work order', () => {
+    // 97 for 5 minutes fires; 93 (between the clear value 90 and the threshold 95) ends nothing;
+    // then nothing for two weeks, and 98 held for 10 minutes is a new episode.
+    const twoWeeks = 14 * 24 * 60;
+    const r = feed(overheat, [[0, 97], [5, 97], [6, 93], [twoWeeks, 98], [twoWeeks + 10, 98]]);
+    expect(r.fires.map((f) => [(f.start - T0) / MIN, f.at])).toEqual([[0, 5], [twoWeeks, twoWeeks + 10]]);
+    // A quiet value after the gap ends the episode without starting one.
+    const quiet = feed(overheat, [[0, 97], [5, 97], [6, 93], [30, 93]]);
+    expect(quiet.state?.phase).toBe('normal');
+    // Within maxGap the active episode goes on (hysteresis): 93 again, then 98, opens nothing new.
+    const held = feed(overheat, [[0, 97], [5, 97], [6, 93], [16, 98], [26, 98]]);
+    expect(starts(held.fires)).toEqual([0]);
+    expect(held.state?.phase).toBe('active');
   });
 });

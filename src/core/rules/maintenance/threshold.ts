@@ -6,6 +6,8 @@
  *                         ▼
  *                       normal (or a new pending episode)
  *
+ * A gap > maxGap ends an active episode too: after it, a breaching sample starts a new episode.
+ *
  * While pending, every sample must breach (a strict "above 95 °C for 5 minutes"). Once active,
  * only the clear condition ends the episode (hysteresis), so readings hovering around the
  * threshold open one work order, not one per crossing. An episode is identified by the time of its
@@ -72,6 +74,11 @@ export function stepThreshold(rule: ThresholdRule, state: ThresholdState | undef
   switch (s.phase) {
     case 'active':
       if (isClear(rule, value)) return { state: { phase: 'normal', ...keep } };
+      // No sample for longer than maxGap: the episode is over, whatever its last value (a device
+      // that reports only in alarm never sends a clearing one); a breach now starts a new one.
+      if (s.last !== undefined && t - s.last > rule.maxGapMs) {
+        return isBreach(rule, value) ? decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value) : { state: { phase: 'normal', ...keep } };
+      }
       // Repaired (the ERP completed its work order) but still breaching: a new episode from here
       // (a value between the clear value and the threshold is no breach: it waits for one).
       if (s.rearmAt !== undefined && t >= s.rearmAt && isBreach(rule, value)) return decide(rule, { phase: 'pending', start: t, last: t, peak: value, ...keep }, t, value);
