@@ -7,7 +7,8 @@
  * from one shared, event-time-ordered stream of samples, so twenty rules per asset cost one
  * reorder buffer and one state document, not twenty. Sensor and meter samples wait
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
- * their time was processed are dropped. Work-order feedback (`workorder` events) applies at once:
+ * their time was processed are dropped, except a meter reading newer than every reading of its
+ * meters (hours pulled from a telematics feed arrive behind live sensor samples). Work-order feedback (`workorder` events) applies at once:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
  * later service (more hours or km) than the baseline in force; it is read as each reading is
@@ -208,7 +209,12 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         if (reset) return processSamples(copy(s), [reset], a, ctx, options);
         // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
         const kinds = s.releasedKinds;
-        if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) return lateResult(s);
+        if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) {
+          // Behind the sensor samples but newer than every reading of its meters (hours pulled
+          // from a telematics feed every few minutes arrive behind live sensor samples): in order
+          // for the meters, which is all a reading is counted against, so taken now.
+          return sample.k === 'm' && newerThanMeters(s, sample) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
+        }
         const next = copy(s);
         next.releasedKinds = kinds + sample.k;
         // One of the samples released last, too: sent again, a duplicate.
@@ -230,6 +236,11 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
 }
 
 type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
+
+/** Every meter the reading carries was last read before it (or never): it is in order for them. */
+function newerThanMeters(s: MaintenanceState, sample: MaintenanceSample & { k: 'm' }): boolean {
+  return (sample.h === undefined || !(sample.t <= (s.hours?.hygiene.last?.eventTime ?? -Infinity))) && (sample.km === undefined || !(sample.t <= (s.km?.hygiene.last?.eventTime ?? -Infinity)));
+}
 
 /** Only the declared resets a meter sample carries (not its other meter's plain reading), if any. */
 function declaredResetOf(sample: MaintenanceSample): MaintenanceSample | undefined {

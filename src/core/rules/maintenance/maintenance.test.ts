@@ -439,6 +439,20 @@ describe('service intervals', () => {
     expect(run(lateCrossing, late).deliveries).toEqual(run(inOrder, late).deliveries);
   });
 
+  it('an hour reading behind newer sensor samples counts when it is newer than every reading (hours pulled from a feed arrive behind live sensors)', () => {
+    const opts = options({ serviceIntervals: [service250] });
+    // Live temperatures up to 10:10; the pulled reading of 09:55 arrives after them (no allowed lateness).
+    const r = run([meter(-26, 230), sensor(130, { coolantTemp: 70 }), meter(1.9, 251)], opts);
+    expect(keys(r.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    expect(latestHours(r.state)?.[1]).toBe(251);
+    const step = simulateRules([createMaintenanceRule(opts)], [meter(-26, 230), sensor(130, { coolantTemp: 70 }), meter(1.9, 251)].map((event) => ({ event, asset, destination: 'erp' })));
+    expect(step.lateByStep).toEqual([[], [], []]);
+    // A reading older than the newest reading already counted is late, as before (meter order is kept).
+    const older = simulateRules([createMaintenanceRule(opts)], [meter(0, 249), sensor(130, { coolantTemp: 70 }), meter(1.5, 250.5), meter(1, 250)].map((event) => ({ event, asset, destination: 'erp' })));
+    expect(older.lateByStep).toEqual([[], [], [], ['maintenance']]);
+    expect(keys(older.perStep.flat())).toEqual(['EQ-7|service-250h|250h@b0']);
+  });
+
   it('completion in the ERP resets the baseline to the hours at completion', () => {
     const opened = run([meter(0, 240), meter(11, 251)], svc());
     const key = 'EQ-7|service-250h|250h@b0';
