@@ -1,13 +1,15 @@
 /**
  * Decoder for canonical JSON events (HTTP intake, ERP feedback, replays of `rules test` input):
  * the event model as JSON, with `eventTime` as an ISO string or epoch ms and `ids` either a list
- * of `{type, value}` or a shorthand `assetId` (a tag id) / `erpAssetId`.
+ * of `{type, value}` or a shorthand `assetId` (a tag id) / `erpAssetId` (for work-order feedback on
+ * one of our keys, the key's asset when neither is given).
  * @module
  */
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
 import { payloadText, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
+import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
 /**
  * Epoch ms from an ISO 8601 date-time with a zone (strictly: no local-time guessing) or a number
@@ -32,7 +34,12 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
   if (ids === undefined) {
     if (typeof o.erpAssetId === 'string') ids = [{ type: 'erp', value: o.erpAssetId }];
     else if (typeof o.assetId === 'string') ids = [{ type: (o.idType as SourceIdentifier['type'] | undefined) ?? 'tag', value: o.assetId }];
-    else return 'event needs "ids" (a list of {type, value}), "assetId" or "erpAssetId"';
+    else {
+      // Work-order feedback on one of our keys: the key names the asset.
+      const keyAsset = o.kind === 'workorder' && typeof o.businessKey === 'string' ? parseWorkOrderKey(o.businessKey)?.erpAssetId : undefined;
+      if (keyAsset === undefined) return 'event needs "ids" (a list of {type, value}), "assetId" or "erpAssetId"';
+      ids = [{ type: 'erp', value: keyAsset }];
+    }
   }
   // A loop rather than rest/spread: this runs for every event on the ingest hot path.
   const out: Record<string, unknown> = {};

@@ -4,6 +4,7 @@ import type { CanonicalEvent } from '../model/events.js';
 import { canonicalFromJson } from './canonical-decoder.js';
 import { canonicalLine, canonicalToJson } from './canonical-encoder.js';
 import { validateEvent } from './validate.js';
+import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
 const base = { source: 'mqtt:fleet', ids: [{ type: 'tag' as const, value: 'tag-1' }], eventTime: Date.UTC(2026, 9, 1, 8), receivedAt: Date.UTC(2026, 9, 1, 8, 0, 2), raw: { big: 'payload' } };
 const samples: CanonicalEvent[] = [
@@ -100,7 +101,9 @@ describe('canonical encoder (event capture lines)', () => {
     );
     const json = (x: unknown): unknown => JSON.parse(JSON.stringify(x));
     fc.assert(
-      fc.property(fields, time, text, (f, eventTime, erpAssetId) => {
+      fc.property(fields, time, text, (f, eventTime, anyAsset) => {
+        // Feedback on one of our keys is valid only for the asset its key names.
+        const erpAssetId = (f.kind === 'workorder' ? parseWorkOrderKey(f.businessKey)?.erpAssetId : undefined) ?? anyAsset;
         const event = { ...base, eventTime, ...f } as unknown as CanonicalEvent;
         fc.pre(validateEvent(event, Date.UTC(2026, 10, 1)).ok);
         const back = canonicalFromJson(JSON.parse(canonicalLine(event, erpAssetId)), 'cli', 0);

@@ -6,6 +6,7 @@
  */
 import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
 import { ZONELESS_ISO } from './iso-time.js';
+import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
 export interface ValidationPolicy {
   /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
@@ -135,7 +136,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (typeof e.businessKey !== 'string' || e.businessKey === '') problem = 'work-order update needs its businessKey';
       else if (!['open', 'in-progress', 'completed', 'cancelled'].includes(e.status as string))
         problem = `work-order status must be open, in-progress, completed or cancelled, got ${describe(e.status)}`;
-      else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true) ?? checkNumber('odometerKmAtCompletion', e.odometerKmAtCompletion, 0, 100_000_000, true);
+      else problem = checkNumber('operatingHoursAtCompletion', e.operatingHoursAtCompletion, 0, 10_000_000, true) ?? checkNumber('odometerKmAtCompletion', e.odometerKmAtCompletion, 0, 100_000_000, true) ?? keyAssetMismatch(event);
       break;
     case 'watermark':
       // The engine's own note about an idle asset: from anywhere else it could close what rules hold early.
@@ -145,4 +146,16 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
   return problem ? fail(problem) : VALID;
+}
+
+/**
+ * One of our work-order keys names the asset it was opened for: feedback that names another asset
+ * (erpAssetId) would reset that asset's baseline, so it is refused rather than guessed at.
+ */
+function keyAssetMismatch(event: CanonicalEvent): string | undefined {
+  if (event.kind !== 'workorder') return undefined;
+  const keyAsset = parseWorkOrderKey(event.businessKey)?.erpAssetId;
+  const named = event.ids.find((i) => i.type === 'erp')?.value;
+  if (keyAsset === undefined || named === undefined || named === keyAsset) return undefined;
+  return `work-order update for ${event.businessKey} names asset ${named} (erpAssetId), but that work order is asset ${keyAsset}'s: send ${keyAsset}, or leave erpAssetId out (the key names the asset)`;
 }

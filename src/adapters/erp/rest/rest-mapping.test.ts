@@ -211,15 +211,23 @@ describe('parseWorkOrderWebhook', () => {
   it('says why an item is ignored: not ours, an unknown status, not an object; ours but unreadable is invalid', () => {
     const { externalKey: _k, ...notOurs } = record;
     const { updatedAt: _u, ...timeless } = record;
-    expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, { ...record, erpAssetId: undefined }, 'x', timeless, { ...record, externalKey: 'PM-2026-17', erpAssetId: undefined }])).toEqual([
+    expect(parseWorkOrderWebhook([notOurs, { ...record, status: 'parked' }, 'x', timeless, { ...record, externalKey: 'PM-2026-17', erpAssetId: undefined }])).toEqual([
       { ignored: 'no externalKey: not a work order assetbridge opened' },
       { ignored: 'unknown status "parked" (map it in the destination\'s workOrderStatuses)' },
-      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs erpAssetId' },
       { ignored: 'not a JSON object' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
       // Another system's key in the same field: not ours, so not kept.
       { ignored: 'work order PM-2026-17 needs erpAssetId' },
     ]);
+  });
+
+  it('one of ours is the asset its key names: without erpAssetId, with a number, with leading zeros or with another asset there', () => {
+    for (const erpAssetId of [undefined, 10004711, '000000000010004711', 'EQ-2']) {
+      const [item] = parseWorkOrderWebhook({ ...record, erpAssetId });
+      expect(item, String(erpAssetId)).toMatchObject({ businessKey: 'EQ-1|svc-10h|10h@b0', erpAssetId: 'EQ-1', status: record.status });
+    }
+    // Another system's key still needs the record's asset.
+    expect(parseWorkOrderWebhook({ ...record, externalKey: 'PM-2026-17', erpAssetId: 'EQ-2' })).toEqual([expect.objectContaining({ businessKey: 'PM-2026-17', erpAssetId: 'EQ-2' })]);
   });
 
   it('a status the destination maps is known: ours without a time is invalid (kept), not ignored as an unknown status', () => {

@@ -269,14 +269,17 @@ export function workOrderChangedAt(raw: unknown): number | undefined {
 
 /**
  * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
- * that are not ours (no `externalKey`) or that lack an id, asset, known status or time.
+ * that are not ours (no `externalKey`) or that lack an id, asset, known status or time. The asset
+ * of one of our keys is the key's (the record's `erpAssetId` is then not read).
  */
 export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderUpdate | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
   const id = typeof wo.id === 'string' || typeof wo.id === 'number' ? String(wo.id) : undefined;
   const externalKey = typeof wo.externalKey === 'string' && wo.externalKey !== '' ? wo.externalKey : undefined;
-  const erpAssetId = typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined;
+  // The asset of one of our work orders is the one its key names: the ERP's own equipment field may
+  // be formatted otherwise (SAP's leading zeros, a number) or name another asset by mistake.
+  const erpAssetId = (externalKey !== undefined ? parseWorkOrderKey(externalKey)?.erpAssetId : undefined) ?? (typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined);
   const status = normalizeWorkOrderStatus(wo.status, statuses);
   const changedAt = workOrderChangedAt(raw);
   if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || changedAt === undefined) return undefined;
@@ -326,7 +329,6 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): 
   if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return `work order ${wo.externalKey}: unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)`;
   const missing = [
     typeof wo.id !== 'string' && typeof wo.id !== 'number' ? 'id' : '',
-    typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '',
     workOrderChangedAt(raw) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : '',
   ].filter(Boolean);
   return missing.length > 0 ? `work order ${wo.externalKey}: needs ${missing.join(', ')}` : undefined;
@@ -354,10 +356,12 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
     if (update) return update;
     if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
     if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
-    const missing = [record.id === undefined ? 'id' : '', typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : ''].filter(Boolean);
+    const ours = parseWorkOrderKey(record.externalKey) !== undefined;
+    // One of ours names its asset in its key; another's needs erpAssetId.
+    const missing = [record.id === undefined ? 'id' : '', !ours && typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : ''].filter(Boolean);
     const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
-    return parseWorkOrderKey(record.externalKey) !== undefined ? { invalid: what } : { ignored: what };
+    return ours ? { invalid: what } : { ignored: what };
   });
 }
 

@@ -678,7 +678,8 @@ function applyFeedback(
   keepClosed: number,
 ): MaintenanceState {
   const key = parseWorkOrderKey(event.businessKey);
-  if (!key) return s;
+  // Not ours, or another asset's (validation refuses those named by erpAssetId; this catches the rest).
+  if (!key || key.erpAssetId !== asset.erpAssetId) return s;
   const prev = s.workOrders?.[event.businessKey];
   // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
   // At the same time (ERPs with second-resolution stamps), a later stage wins: "in progress" and

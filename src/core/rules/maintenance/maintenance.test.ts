@@ -463,6 +463,9 @@ describe('service intervals', () => {
     // The same completion polled again, or an older one, changes nothing.
     const again = run([feedback(12, key, 'completed', 252), feedback(11.8, key, 'completed', 251)], svc(), after.doc);
     expect(again.doc).toEqual(after.doc);
+    // Feedback on another asset's work order (its key names EQ-8) changes nothing here.
+    const other = run([feedback(14, 'EQ-8|service-250h|250h@b0', 'completed', 260)], svc(), after.doc);
+    expect(other.doc).toEqual(after.doc);
   });
 
   it('a completion stamped in the same second as "in progress" still completes, in either arrival order', () => {
