@@ -468,6 +468,17 @@ describe('service intervals', () => {
     expect(other.doc).toEqual(after.doc);
   });
 
+  it('an earlier service closed late in the ERP (less on the meter than the baseline in force) does not move the schedule back', () => {
+    const opened = run([meter(0, 241), meter(24 * 30, 492)], svc());
+    expect(keys(opened.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    // The 500 h service is completed at 498 h; a day later someone closes the 250 h work order, done at 245 h.
+    const after = run([feedback(24 * 31, 'EQ-7|service-250h|500h@b0', 'completed', 498), feedback(24 * 32, 'EQ-7|service-250h|250h@b0', 'completed', 245), meter(24 * 33, 505)], svc(), opened.doc);
+    expect(after.state?.services?.['service-250h']?.base).toBe(498);
+    expect(keys(after.deliveries)).toEqual([]);
+    // Its work order is still recorded as completed.
+    expect(after.state?.workOrders?.['EQ-7|service-250h|250h@b0']).toMatchObject({ status: 'completed', hoursAtCompletion: 245 });
+  });
+
   it('a completion stamped in the same second as "in progress" still completes, in either arrival order', () => {
     const opened = run([meter(0, 240), meter(11, 251)], svc());
     const key = 'EQ-7|service-250h|250h@b0';

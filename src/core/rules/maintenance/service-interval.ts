@@ -65,11 +65,15 @@ export function withAttributeBaseline(rule: ServiceIntervalRule, s: ServiceState
 /**
  * The schedule after a completion the ERP reported at `completion` (meter) and `at` (event time):
  * it restarts there, or from the baseline attribute when that is the later service. A baseline
- * equal to the one in force (as keys show it) is the same schedule: it keeps what it opened.
+ * equal to the one in force (as keys show it) is the same schedule: it keeps what it opened; one
+ * below it (an earlier service, closed late) leaves the schedule as it is.
  */
 export function completedBaseline(rule: ServiceIntervalRule, current: ServiceState | undefined, completion: number, at: number, attributes: Readonly<Record<string, string>>): ServiceState {
   const next = withAttributeBaseline(rule, { base: completion, baseAt: at }, attributes);
-  if (current === undefined || isLaterBaseline(next.base, current.base) || isLaterBaseline(current.base, next.base)) return next;
+  if (current === undefined || isLaterBaseline(next.base, current.base)) return next;
+  // An earlier service (less on the meter than the baseline in force) closed late in the ERP: the
+  // schedule stays where the later service put it.
+  if (isLaterBaseline(current.base, next.base)) return current;
   return serviceState(current.base, at, current.firedDue);
 }
 
