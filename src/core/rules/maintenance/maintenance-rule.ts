@@ -665,6 +665,12 @@ export function readingAt(history: MaintenanceState['history'], t: number): numb
   return (before ?? after)?.[1];
 }
 
+/** Whether `t` is before the meter's last declared replacement (a reading then is of the old meter). */
+function beforeReset(meter: HoursState | undefined, t: number): boolean {
+  const reset = meter?.hygiene.lastReset?.eventTime;
+  return reset !== undefined && t < reset;
+}
+
 /** How far along a work order is: at equal change times, feedback of a later stage wins. */
 const STAGE: Readonly<Record<WorkOrderRecord['status'], number>> = { requested: 0, open: 1, 'in-progress': 2, completed: 3, cancelled: 3 };
 
@@ -691,8 +697,10 @@ function applyFeedback(
   let completionHours: number | undefined;
   let completionKm: number | undefined;
   if (event.status === 'completed' && prev?.status !== 'completed') {
-    completionHours = event.operatingHoursAtCompletion !== undefined ? continuousHours(s.hours, event.operatingHoursAtCompletion) : readingAt(s.history, event.eventTime);
-    completionKm = event.odometerKmAtCompletion !== undefined ? continuousHours(s.km, event.odometerKmAtCompletion) : readingAt(s.kmHistory, event.eventTime);
+    // A reading dated before the meter's last declared replacement is of the old meter, which the
+    // current one's offset does not convert: the hours our own readings show for that time count.
+    completionHours = event.operatingHoursAtCompletion !== undefined && !beforeReset(s.hours, event.eventTime) ? continuousHours(s.hours, event.operatingHoursAtCompletion) : readingAt(s.history, event.eventTime);
+    completionKm = event.odometerKmAtCompletion !== undefined && !beforeReset(s.km, event.eventTime) ? continuousHours(s.km, event.odometerKmAtCompletion) : readingAt(s.kmHistory, event.eventTime);
   }
   const record: WorkOrderRecord = {
     ...base,

@@ -506,6 +506,18 @@ describe('service intervals', () => {
     expect(dropped.deliveries).toEqual([]);
     expect(dropped.state?.meterIssue).toMatch(/went backwards from 245 .* to 10 /);
   });
+
+  it("a completion dated before a meter replacement counts at the hours of that time, not the old meter's reading shifted by the new meter's offset", () => {
+    // The 250 h service is done at 20:00 (old meter 252); the meter is replaced at 22:00 and reads 0, then 2.
+    const opened = run([meter(0, 240), meter(11, 251), meter(12, 252), meter(14, 0, true), meter(16, 2)], svc());
+    expect(keys(opened.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);
+    const after = run([feedback(12, 'EQ-7|service-250h|250h@b0', 'completed', 252)], svc(), opened.doc);
+    // Continuous hours at 20:00 were 252 (the new meter's offset would have made it 252 + 252 = 504).
+    expect(after.state?.services?.['service-250h']?.base).toBeCloseTo(252, 6);
+    // Dated after the replacement, the reading is the new meter's and is converted.
+    const later = run([feedback(17, 'EQ-7|service-250h|250h@b0', 'completed', 3)], svc(), opened.doc);
+    expect(later.state?.services?.['service-250h']?.base).toBeCloseTo(255, 6);
+  });
 });
 
 describe('service intervals: a later baseline attribute (a service done outside the ERP loop)', () => {
