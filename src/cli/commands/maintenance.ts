@@ -18,6 +18,7 @@ import type { Config } from '../../config/schema.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
+import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
@@ -250,6 +251,34 @@ export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowled
   );
 }
 
+/**
+ * A work order already recorded as completed (or cancelled) is not completed again: the first
+ * completion set its baseline, and a second one changes nothing, so saying "recorded" would mislead
+ * (an operator correcting a mistyped --hours, say).
+ */
+export function checkNotAlreadyClosed(businessKey: string, known: Pick<WorkOrderKnowledge, 'workOrders'>, status: 'completed' | 'cancelled'): void {
+  const record = known.workOrders[businessKey];
+  if (record?.status !== status) return;
+  const when = record.changedAt !== undefined ? ` on ${new Date(record.changedAt).toISOString()}` : '';
+  const meter = [record.hoursAtCompletion !== undefined ? `${formatNumber(record.hoursAtCompletion)} h` : '', record.kmAtCompletion !== undefined ? `${formatNumber(record.kmAtCompletion)} km` : ''].filter(Boolean).join(', ');
+  throw new UsageError(
+    `${businessKey} is already recorded as ${status}${when}${meter ? ` at ${meter}` : ''}; recording it again would change nothing. ` +
+      (status === 'completed'
+        ? "A service baseline moves only to a later service: record a later one through the asset's baseline attribute (lastServiceHours / lastServiceKm, with 'assetbridge assets import')"
+        : "'assetbridge maintenance status' shows it"),
+  );
+}
+
+const formatNumber = (v: number): string => String(Math.round(v * 100) / 100);
+
+/** `--at`: an ISO 8601 date-time with its zone (a zone-less time would be read in this host's zone). */
+export function parseAtOption(text: string): number {
+  const t = parseIsoTime(text);
+  if (t === 'zoneless') throw new UsageError(`--at ${text} has no time zone: add Z for UTC or an offset, e.g. ${text}Z or ${text}+01:00`);
+  if (typeof t !== 'number') throw new UsageError(`--at must be an ISO date-time with its zone, e.g. 2026-11-30T14:00:00Z; got "${text}"`);
+  return t;
+}
+
 export function registerMaintenanceCommand(program: Command): Command {
   const maintenance = program.command('maintenance').description('maintenance initiation: what is due, open and completed per asset');
   addConfigOption(
@@ -288,7 +317,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours (or km) at completion (calendar intervals: to the day of --at)')
       .option('--hours <h>', 'operating hours at completion (default: from the readings around --at)')
       .option('--km <km>', 'odometer at completion, for an interval in km (default: from the readings around --at)')
-      .option('--at <iso>', 'when it was completed (default: now)')
+      .option('--at <iso>', 'when it was completed, ISO 8601 with Z or an offset (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
       .option('--erp-id <id>', "the ERP's work-order number, for the record")
       .option('--force', 'record it even though assetbridge knows no work order under this key (one made in the ERP by hand, or forgotten after retention pruned it)')
@@ -302,7 +331,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       const event = completionEvent({
         businessKey,
         status: opts.cancelled ? 'cancelled' : 'completed',
-        at: opts.at !== undefined ? Date.parse(opts.at) : Date.now(),
+        at: opts.at !== undefined ? parseAtOption(opts.at) : Date.now(),
         ...(opts.hours !== undefined ? { hours: Number(opts.hours) } : {}),
         ...(opts.km !== undefined ? { km: Number(opts.km) } : {}),
         ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
@@ -310,7 +339,16 @@ export function registerMaintenanceCommand(program: Command): Command {
       const { config, configPath } = resolveConfig(opts.config);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
       // Before anything is submitted: a refused key leaves no event, state or quarantine entry.
-      await withConfigContext(config, configPath, async ({ store }) => checkKnownWorkOrder(businessKey, await loadWorkOrderKnowledge(store, config, businessKey), opts.force === true), { existingStore: true });
+      await withConfigContext(
+        config,
+        configPath,
+        async ({ store }) => {
+          const known = await loadWorkOrderKnowledge(store, config, businessKey);
+          checkKnownWorkOrder(businessKey, known, opts.force === true);
+          checkNotAlreadyClosed(businessKey, known, opts.cancelled ? 'cancelled' : 'completed');
+        },
+        { existingStore: true },
+      );
       await recordOperatorEvent(config, configPath, event, 'assetbridge maintenance complete', (via) => `recorded ${businessKey} as ${String(event.status)}${via}; 'assetbridge maintenance status' shows the result`);
     }),
   );

@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkKnownWorkOrder, completionEvent, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
+import { checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
@@ -314,6 +314,24 @@ describe('maintenance complete', () => {
     expect(completionEvent({ businessKey: 'T-7|oil|30000km@b15000', status: 'completed', km: 30_120, at })).toMatchObject({ erpAssetId: 'T-7', odometerKmAtCompletion: 30_120 });
     expect(() => completionEvent({ businessKey: 'T-7|oil|x', status: 'completed', km: Number('lots'), at })).toThrow(/--km must be an odometer reading/);
     expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', at: Date.parse('yesterday') })).toThrow(/--at/);
+  });
+
+  it('--at needs its zone: a zone-less time is refused, not read in this host\'s zone', () => {
+    expect(parseAtOption('2026-12-01T10:00:00Z')).toBe(Date.UTC(2026, 11, 1, 10));
+    expect(parseAtOption('2026-12-01T10:00:00+01:00')).toBe(Date.UTC(2026, 11, 1, 9));
+    expect(() => parseAtOption('2026-12-01T10:00:00')).toThrow('--at 2026-12-01T10:00:00 has no time zone: add Z for UTC or an offset, e.g. 2026-12-01T10:00:00Z or 2026-12-01T10:00:00+01:00');
+    expect(() => parseAtOption('yesterday')).toThrow(/--at must be an ISO date-time with its zone.*got "yesterday"/);
+  });
+
+  it('refuses to record again what is already recorded as completed (or cancelled), saying when and at what meter', () => {
+    const completed = { status: 'completed', openedAt: 0, changedAt: Date.UTC(2026, 10, 2, 9), hoursAtCompletion: 261 } as const;
+    const known = { workOrders: { 'EQ-2|svc-250|250h@b0': completed, 'EQ-2|svc-250|500h@b0': { status: 'requested', openedAt: 0 } as const } };
+    expect(() => checkNotAlreadyClosed('EQ-2|svc-250|250h@b0', known, 'completed')).toThrow(
+      /^EQ-2\|svc-250\|250h@b0 is already recorded as completed on 2026-11-02T09:00:00.000Z at 261 h; recording it again would change nothing\. A service baseline moves only to a later service/,
+    );
+    expect(() => checkNotAlreadyClosed('EQ-2|svc-250|500h@b0', known, 'completed')).not.toThrow();
+    // Cancelling a completed one is a change of status, not a repeat.
+    expect(() => checkNotAlreadyClosed('EQ-2|svc-250|250h@b0', known, 'cancelled')).not.toThrow();
   });
 
   it('takes a key assetbridge knows; for one it does not, lists the open keys closest first (or the closed ones), or refuses the asset', () => {
