@@ -94,6 +94,17 @@ describe('rules config', () => {
     expect(parse({ depreciation: { meter: 'odometerKm', kmUnit: 'KMT' } }).depreciation).toMatchObject({ meter: 'odometerKm', unit: 'h', kmUnit: 'KMT' });
   });
 
+  it('refuses work-order extras named like a field assetbridge writes (the value would be replaced), saying what to use instead', () => {
+    const extras = (workOrder: Record<string, unknown>) => problems({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, workOrder }], alerts: [{ name: 'f', workOrder }] } });
+    expect(extras({ priority: '1', costCenter: 'CC1' })).toEqual([
+      { key: 'maintenance.thresholds.0.workOrder.priority', message: expect.stringMatching(/^"priority" is a field assetbridge writes on every work order, so this value would be replaced: the rule's `severity` decides it/) },
+      { key: 'maintenance.alerts.0.workOrder.priority', message: expect.stringMatching(/^"priority" is a field/) },
+    ]);
+    expect(extras({ title: 'x' })[0]?.message).toMatch(/set the rule's own `title` instead$/);
+    expect(extras({ externalKey: 'x' })[0]?.message).toMatch(/pick another field name$/);
+    expect(parse({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, workOrder: { orderType: 'PM02', costCenter: 'CC1', urgent: true } }] } }).maintenance?.thresholds[0]?.workOrder).toEqual({ orderType: 'PM02', costCenter: 'CC1', urgent: true });
+  });
+
   it('reads zone GeoJSON files with configured property names, beside inline zones', () => {
     const c = parse({ zones: { files: [goodFile], properties: { name: 'NAME', locationCode: 'SLOC' }, inline: [{ name: 'gate', locationCode: 'G', circle: { lat: 1, lng: 1, radiusM: 5 } }] } });
     expect(c.zones?.zones.map((z) => [z.name, z.locationCode, z.shape.type, z.site])).toEqual([

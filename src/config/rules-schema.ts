@@ -15,6 +15,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar } from '../core/rules/depreciation/calendar.js';
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
+import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
@@ -47,7 +48,13 @@ const assetFilterSchema = z
     }),
   );
 
-const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+const workOrderExtras = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).superRefine((extras, ctx) => {
+  for (const name of Object.keys(extras)) {
+    if (!WORK_ORDER_FIELDS.includes(name)) continue;
+    const hint = name === 'title' ? ": set the rule's own `title` instead" : name === 'priority' || name === 'severity' ? ": the rule's `severity` decides it (critical: HIGH, else MEDIUM); a middleware can map it to the ERP's codes" : ': pick another field name';
+    ctx.addIssue({ code: 'custom', path: [name], message: `"${name}" is a field assetbridge writes on every work order, so this value would be replaced${hint}` });
+  }
+});
 
 /** The optional work-order fields every maintenance rule takes, only where given (exact optional types). */
 function workOrderOptions(r: { title?: string | undefined; workOrder?: Record<string, string | number | boolean> | undefined; appliesTo?: AssetFilter | undefined }): {

@@ -90,6 +90,15 @@ export interface SchedulingOptions {
   readonly windows: Readonly<Record<string, WindowCalendar>>;
 }
 
+/**
+ * The fields of a work order assetbridge writes itself (and the key connectors add): a rule's
+ * `workOrder` extras may not use them, as they would be overwritten (or overwrite the key).
+ */
+export const WORK_ORDER_FIELDS: readonly string[] = [
+  'erpAssetId', 'erpModule', 'title', 'description', 'priority', 'severity', 'rule', 'occurrence', 'reason', 'trigger',
+  'sensorSnapshot', 'detectedAt', 'site', 'plannedStart', 'plannedEnd', 'externalKey',
+];
+
 /** The `workorder.create` fact for a spec, scheduled into the site's next maintenance window. */
 export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, scheduling: SchedulingOptions): DeliveryIntent {
   const site = ctx.asset.attributes[scheduling.siteAttribute];
