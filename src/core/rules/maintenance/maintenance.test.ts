@@ -719,8 +719,10 @@ describe('maintenance windows', () => {
   it('finds the next window, or the one in progress, across midnight and DST', () => {
     // Saturday 2026-10-24 22:00 CEST → Sunday 06:00 CET (DST ends that night): 20:00Z → 05:00Z.
     expect(nextWindow(sat, Date.UTC(2026, 9, 20))).toEqual({ start: Date.UTC(2026, 9, 24, 20), end: Date.UTC(2026, 9, 25, 5) });
-    const inside = Date.UTC(2026, 9, 25, 1);
+    const inside = Date.UTC(2026, 9, 24, 23);
     expect(nextWindow(sat, inside)).toEqual({ start: inside, end: Date.UTC(2026, 9, 25, 5) });
+    // With less than half of it left (4 of 9 hours), the next Saturday's (CET: 21:00Z → 05:00Z).
+    expect(nextWindow(sat, Date.UTC(2026, 9, 25, 1))).toEqual({ start: Date.UTC(2026, 9, 31, 21), end: Date.UTC(2026, 10, 1, 5) });
     expect(nextWindow({ timeZone: 'UTC', windows: [] }, inside)).toBeUndefined();
   });
 

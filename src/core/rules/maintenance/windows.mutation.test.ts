@@ -11,8 +11,14 @@ describe('nextWindow', () => {
   it('work found exactly when a window ends goes to the next window, never into an empty slot', () => {
     // Kills `end <= t` → `end < t`: the ended window would give plannedStart = plannedEnd = t.
     expect(nextWindow(saturday, Date.UTC(2026, 9, 3, 14))).toEqual({ start: Date.UTC(2026, 9, 10, 6), end: Date.UTC(2026, 9, 10, 14) });
-    // A minute before its end, the rest of it.
-    expect(nextWindow(saturday, Date.UTC(2026, 9, 3, 13, 59))).toEqual({ start: Date.UTC(2026, 9, 3, 13, 59), end: Date.UTC(2026, 9, 3, 14) });
+    // A minute before its end, no 1-minute slot either: the next window.
+    expect(nextWindow(saturday, Date.UTC(2026, 9, 3, 13, 59))).toEqual({ start: Date.UTC(2026, 9, 10, 6), end: Date.UTC(2026, 9, 10, 14) });
+  });
+
+  it('a window under way is planned into while at least half of it is left', () => {
+    // 06:00–14:00: at 10:00 half is left (the rest of it); a minute later, the next Saturday's.
+    expect(nextWindow(saturday, Date.UTC(2026, 9, 3, 10))).toEqual({ start: Date.UTC(2026, 9, 3, 10), end: Date.UTC(2026, 9, 3, 14) });
+    expect(nextWindow(saturday, Date.UTC(2026, 9, 3, 10, 1))).toEqual({ start: Date.UTC(2026, 9, 10, 6), end: Date.UTC(2026, 9, 10, 14) });
   });
 
   it('of two windows starting at the same time, takes the longer one, in whichever order they are configured', () => {

@@ -37,8 +37,8 @@ export interface Slot {
 }
 
 /**
- * The window to schedule work found at `t` into: the one in progress at `t` (starting at `t`),
- * else the next one to start. Undefined when the calendar has no windows.
+ * The window to schedule work found at `t` into: the one in progress at `t` (starting at `t`) while
+ * at least half of it is left, else the next one to start. Undefined when the calendar has no windows.
  */
 export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefined {
   if (calendar.windows.length === 0) return undefined;
@@ -61,6 +61,8 @@ export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefine
       const end = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(endMin / 60), endMin % 60, calendar.timeZone);
       // A window inside the hour a spring DST change skips does not happen that day (its start moves past its end).
       if (end <= t || end <= start) continue;
+      // One under way with less than half of it left is too little to plan work into: the next one.
+      if (start < t && end - t < (end - start) / 2) continue;
       const slot = { start: Math.max(start, t), end };
       if (!best || slot.start < best.start || (slot.start === best.start && slot.end > best.end)) best = slot;
     }
