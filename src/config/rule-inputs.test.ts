@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from './load.js';
-import { ruleInputWarnings } from './rule-inputs.js';
+import type { AssetRecord } from '../core/model/assets.js';
+import { assetMatchWarnings, ruleInputWarnings } from './rule-inputs.js';
+import { rulesSchema } from './rules-schema.js';
 
 const mqtt = (decoder: object) => ({ mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tag' }, ...decoder } }] }] });
 const config = (sources: object, extra: object = {}) =>
@@ -81,5 +83,37 @@ describe('rules.idleAfter below rules.allowedLateness', () => {
     expect(w).toEqual([{ key: 'rules.idleAfter', message: '10 s is below rules.allowedLateness (30 s): a silent asset has what its rules hold decided after 30 s; set idleAfter to at least the lateness, or lower the lateness' }]);
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '30s' } }))).toEqual([]);
     expect(ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: 0 } }))).toEqual([]);
+  });
+});
+
+describe('settings that select none of the assets known', () => {
+  const rules = (r: object) => rulesSchema.parse(r);
+  const asset = (erpAssetId: string, erpModule: string, attributes: Record<string, string>): AssetRecord => ({ erpAssetId, erpModule, attributes });
+  const fleet = [asset('EX-1', 'maintenance', { site: 'ROT' }), asset('EX-2', 'maintenance', { site: 'HAM' })];
+  const slot = [{ days: ['sat'], from: '06:00', to: '14:00' }];
+
+  it('names a windows site no asset is at, a site attribute none has, and appliesTo filters that select nothing', () => {
+    const r = rules({
+      location: { appliesTo: { erpModules: ['fleet'] } },
+      maintenance: {
+        thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { erpModules: ['maintenence'] } }, { name: 'ok', sensor: 't', above: 99 }],
+        serviceIntervals: [{ name: 'svc', everyHours: 250, appliesTo: { attributes: { site: 'ROT' } } }],
+        windows: { timeZone: 'UTC', sites: { ROTT: slot, ROT: slot } },
+      },
+    });
+    expect(assetMatchWarnings(r, fleet, 'listed in the config')).toEqual([
+      { key: 'rules.maintenance.windows.sites.ROTT', message: 'none of the 2 asset(s) listed in the config is at site "ROTT" (attribute site; sites: ROT, HAM), so these windows plan nothing; check the name' },
+      { key: 'rules.maintenance.thresholds.0.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so rule hot applies to no asset; check the values (erpModules known: maintenance)' },
+      { key: 'rules.location.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so location sync applies to no asset; check the values (erpModules known: maintenance)' },
+    ]);
+    const plant = rules({ maintenance: { siteAttribute: 'plant', thresholds: [{ name: 'ok', sensor: 't', above: 99 }], windows: { timeZone: 'UTC', sites: { ROT: slot } } } });
+    expect(assetMatchWarnings(plant, fleet, 'in the registry').map((w) => w.key)).toEqual(['rules.maintenance.siteAttribute']);
+  });
+
+  it('says nothing with no assets to judge by, or when every setting selects some asset', () => {
+    const r = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { erpModules: ['x'] } }] } });
+    expect(assetMatchWarnings(r, [], 'listed in the config')).toEqual([]);
+    const fine = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { attributes: { site: 'HAM' } } }], windows: { timeZone: 'UTC', default: slot, sites: { ROT: slot } } } });
+    expect(assetMatchWarnings(fine, fleet, 'listed in the config')).toEqual([]);
   });
 });

@@ -6,13 +6,18 @@
  *   one for offline commands);
  * - a listed fiscal calendar that has ended or is about to;
  * - an asset id read from a topic level the filter fixes, or does not have;
- * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness.
+ * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
+ * - settings that select assets by attributes and match none of the assets known (a site
+ *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
+ *   nothing: a typo, most likely).
  * `config check` prints these and the service logs them at start; neither refuses the config (a
  * decoder may be added later, or events come from a source not configured yet).
  * @module
  */
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
+import type { AssetRecord } from '../core/model/assets.js';
+import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
 import type { RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
 
@@ -100,4 +105,44 @@ function unfedRuleWarnings(config: Config): RuleInputWarning[] {
       out.push({ key: `rules.maintenance.serviceIntervals.${i}.${r.meter === 'km' ? 'everyKm' : 'everyHours'}`, message: `no MQTT decoder reads meters.${field}, so service interval ${r.name} can never come due; add it to sources.mqtt[].topics[].decoder.meters` });
   });
   return out;
+}
+
+/**
+ * Settings that select assets and select none of `assets` (the registry, or the assets the config
+ * lists): said, not refused, and only when there are assets to judge by.
+ */
+export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRecord[], where: string): RuleInputWarning[] {
+  if (assets.length === 0) return [];
+  const out: RuleInputWarning[] = [];
+  const of = `none of the ${assets.length} asset(s) ${where}`;
+  const m = rules.maintenance;
+  if (m) {
+    const sites = Object.keys(m.windows).filter((site) => site !== '*');
+    if (Object.keys(m.windows).length > 0 && !assets.some((a) => a.attributes[m.siteAttribute] !== undefined)) {
+      out.push({ key: 'rules.maintenance.siteAttribute', message: `${of} has an attribute "${m.siteAttribute}", so work orders are planned into the default windows only (or none); name the attribute that holds each asset's site` });
+    } else {
+      const present = new Set(assets.map((a) => a.attributes[m.siteAttribute]).filter((v): v is string => v !== undefined));
+      for (const site of sites) {
+        if (present.has(site)) continue;
+        const known = [...present].slice(0, 5).join(', ');
+        out.push({ key: `rules.maintenance.windows.sites.${site}`, message: `${of} is at site "${site}" (attribute ${m.siteAttribute}${known ? `; sites: ${known}${present.size > 5 ? ', …' : ''}` : ''}), so these windows plan nothing; check the name` });
+      }
+    }
+    const lists: [string, readonly { readonly name: string; readonly appliesTo?: AssetFilter | undefined }[]][] = [
+      ['thresholds', m.thresholds],
+      ['serviceIntervals', m.serviceIntervals],
+      ['calendarIntervals', m.calendarIntervals ?? []],
+      ['alerts', m.alerts ?? []],
+    ];
+    for (const [list, rulesOfList] of lists) rulesOfList.forEach((r, i) => filterWarning(out, `rules.maintenance.${list}.${i}.appliesTo`, `rule ${r.name}`, r.appliesTo, assets, of));
+  }
+  filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
+  filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
+  return out;
+}
+
+function filterWarning(out: RuleInputWarning[], key: string, what: string, filter: AssetFilter | undefined, assets: readonly AssetRecord[], of: string): void {
+  if (!filter || assets.some((a) => matchesFilter(a, filter))) return;
+  const modules = [...new Set(assets.map((a) => a.erpModule))].slice(0, 5).join(', ');
+  out.push({ key, message: `${of} matches it, so ${what} applies to no asset; check the values (erpModules known: ${modules})` });
 }

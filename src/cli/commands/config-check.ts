@@ -14,7 +14,8 @@ import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
-import { ruleInputWarnings } from '../../config/rule-inputs.js';
+import { assetMatchWarnings, ruleInputWarnings } from '../../config/rule-inputs.js';
+import { rulesConfigOf } from './rules.js';
 import { requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 
 export interface ConnectionCheckDeps {
@@ -107,6 +108,8 @@ export function registerConfigCommand(program: Command): void {
       );
       // Rules nothing configured feeds: said, not refused (a source may come later).
       for (const w of ruleInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      // Settings that select none of the assets the config lists (assets imported into the store are not read here).
+      for (const w of assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.

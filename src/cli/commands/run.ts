@@ -4,7 +4,8 @@ import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
-import { ruleInputWarnings } from '../../config/rule-inputs.js';
+import { assetMatchWarnings, ruleInputWarnings } from '../../config/rule-inputs.js';
+import { rulesConfigOf } from './rules.js';
 
 /** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
 export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
@@ -38,6 +39,8 @@ export function registerRunCommand(program: Command): void {
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       const app = await createApp(config, { logger });
+      // Settings that select none of the registry's assets (a typo in a site or module name).
+      for (const w of assetMatchWarnings(rulesConfigOf(config), (await app.store.listAssets()).map((a) => a.asset), 'in the registry')) logger.warn({ key: w.key }, w.message);
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
       for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       onShutdownSignals(() => app.stop(), logger);
