@@ -203,6 +203,18 @@ describe('rules config', () => {
     expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: east }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);
   });
 
+  it('refuses an inline polygon that crosses itself or has under 3 distinct positions, naming the zone', () => {
+    const bowtie = [[4, 52], [4.01, 52.01], [4.01, 52], [4, 52.01], [4, 52]];
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: bowtie }, { name: 'dock', locationCode: 'D', polygon: [[4, 52], [4.01, 52], [4, 52]] }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message:
+          'zone "yard": the polygon crosses itself: its edge from [4, 52] to [4.01, 52.01] meets the edge from [4.01, 52] to [4, 52.01]; list the positions in order around the zone (a figure of eight must be two zones, or a MultiPolygon)',
+      },
+      { key: 'zones.inline.1.polygon', message: 'zone "dock": the polygon needs at least 3 distinct positions, in order around the zone (it has 2)' },
+    ]);
+  });
+
   it('refuses task intervals under 100 ms (0 would run them without pause)', () => {
     const message = (given: string) => `${given} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)`;
     expect(problems({ inventory: { changesEvery: 0 }, depreciation: { checkEvery: '0s' }, maintenance: { calendarCheckEvery: '50ms' } })).toEqual([

@@ -19,7 +19,7 @@ import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
-import type { Zone } from '../core/rules/zones/geometry.js';
+import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText } from './duration.js';
 import { echo, echoed, timeZoneProblem } from './issue-messages.js';
 
@@ -88,6 +88,9 @@ const inlineZoneSchema = z
     // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
     if (z_.polygon !== undefined && spansAntimeridian(z_.polygon))
       ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
+    // As in a zone file: a bowtie or a line has (about) no area and would win every overlap.
+    const wrong = z_.polygon !== undefined ? ringProblem(z_.polygon) : undefined;
+    if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `zone "${z_.name}": the polygon ${wrong}` });
   })
   .transform((z_): Zone => {
     const common = { name: z_.name, locationCode: z_.locationCode, priority: z_.priority, ...(z_.site ? { site: z_.site } : {}) };

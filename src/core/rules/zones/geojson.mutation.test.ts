@@ -18,8 +18,9 @@ describe('GeoJSON import refuses zones nobody could ever be in', () => {
   it('a ring of two distinct positions is refused', () => {
     // Mutation: `points.length < 4` -> `< 3` (accepts [a, b, a]).
     const line = [[13.4, 52.5], [13.41, 52.5], [13.4, 52.5]];
-    expect(read({ type: 'Polygon', coordinates: [line] })).toEqual({ zones: [], problems: ['feature 0 ("yard"): outer ring needs at least 3 distinct positions'] });
-    expect(read({ type: 'Polygon', coordinates: [line.slice(0, 2)] }).problems).toEqual(['feature 0 ("yard"): outer ring needs at least 3 distinct positions']);
+    const message = 'feature 0 ("yard"): outer ring needs at least 3 distinct positions, in order around the zone (it has 2)';
+    expect(read({ type: 'Polygon', coordinates: [line] })).toEqual({ zones: [], problems: [message] });
+    expect(read({ type: 'Polygon', coordinates: [line.slice(0, 2)] }).problems).toEqual([message]);
   });
 
   it('a MultiPolygon without polygons is refused', () => {

@@ -4,7 +4,7 @@
  * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
  * @module
  */
-import type { LngLat, Polygon, Ring, Zone, ZoneShape } from './geometry.js';
+import { ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
 
 /** Which feature properties carry the zone's fields. */
 export interface GeoJsonZoneProperties {
@@ -176,8 +176,9 @@ function ringOf(coords: unknown, label: string, problem: (m: string) => void): R
   const last = points[points.length - 1];
   // Be lenient about unclosed rings (common in hand-written files): close them.
   if (first && last && (first[0] !== last[0] || first[1] !== last[1])) points.push(first);
-  if (points.length < 4) {
-    problem(`${label} needs at least 3 distinct positions`);
+  const wrong = ringProblem(points);
+  if (wrong) {
+    problem(`${label} ${wrong}`);
     return undefined;
   }
   return points;

@@ -184,3 +184,143 @@ export function areaM2(shape: ZoneShape): number {
   }
   return Math.max(0, total);
 }
+
+/**
+ * Rings with more vertices than this are checked for crossings by a sweep over their edges'
+ * longitude spans instead of every pair: exact either way, the sweep only skips pairs that cannot meet.
+ */
+const PAIRWISE_MAX = 64;
+/**
+ * Edge pairs a sweep may test before it gives up on a ring: about a second of work. Only a ring of
+ * many long edges stacked on each other gets near it (site outlines have short edges); such a
+ * ring is accepted unchecked rather than stall the start.
+ */
+const SWEEP_BUDGET = 50_000_000;
+
+/**
+ * What makes a ring unusable as a zone boundary, or undefined: fewer than 3 distinct positions, no
+ * area, or edges that cross or touch (other than neighbours at their shared vertex). Such rings
+ * are not zones: a bowtie's shoelace area cancels to about 0, so it would win every overlap as
+ * "the smallest zone". The text says what to do; callers add which zone and ring.
+ */
+export function ringProblem(ring: readonly LngLat[]): string | undefined {
+  // Repeated consecutive positions are harmless (a closing point given twice); drop them so the
+  // edges around them are neighbours.
+  const pts: LngLat[] = [];
+  for (const p of ring) {
+    const last = pts[pts.length - 1];
+    if (!last || last[0] !== p[0] || last[1] !== p[1]) pts.push(p);
+  }
+  const first = pts[0];
+  if (first && pts.length > 1 && samePoint(first, pts[pts.length - 1] as LngLat)) pts.pop();
+  const distinct = new Set(pts.map(([x, y]) => `${x},${y}`)).size;
+  if (distinct < 3) return `needs at least 3 distinct positions, in order around the zone (it has ${distinct})`;
+  // Before the crossing check: positions on one line always fold back over each other, and "on one line" says more.
+  if (onOneLine(pts)) return NO_AREA;
+  const crossing = firstCrossing(pts);
+  if (crossing) {
+    const [i, j] = crossing;
+    return `crosses itself: its edge from ${fmt(pts[i])} to ${fmt(pts[(i + 1) % pts.length])} meets the edge from ${fmt(pts[j])} to ${fmt(pts[(j + 1) % pts.length])}; list the positions in order around the zone (a figure of eight must be two zones, or a MultiPolygon)`;
+  }
+  if (!hasArea(pts)) return NO_AREA;
+  return undefined;
+}
+
+const NO_AREA = 'has no area (its positions lie on one line); give the positions around the zone';
+const samePoint = (a: LngLat, b: LngLat): boolean => a[0] === b[0] && a[1] === b[1];
+const fmt = (p: LngLat | undefined): string => (p ? `[${p[0]}, ${p[1]}]` : '?');
+
+/** Whether every position is on the line through the first one and the one farthest from it (to rounding). */
+function onOneLine(pts: readonly LngLat[]): boolean {
+  const [x0, y0] = pts[0] as LngLat;
+  let far = pts[0] as LngLat;
+  let len2 = 0;
+  for (const p of pts) {
+    const d2 = (p[0] - x0) ** 2 + (p[1] - y0) ** 2;
+    if (d2 > len2) [far, len2] = [p, d2];
+  }
+  const dx = far[0] - x0;
+  const dy = far[1] - y0;
+  // |cross| / length is the distance from the line; compare it with the length.
+  return pts.every(([x, y]) => Math.abs(dx * (y - y0) - dy * (x - x0)) <= 1e-9 * len2);
+}
+
+/** Whether the shoelace area is more than rounding noise against the ring's size. */
+function hasArea(pts: readonly LngLat[]): boolean {
+  const [x0, y0] = pts[0] as LngLat;
+  let s = 0;
+  let size = 0;
+  for (let k = 0; k < pts.length; k++) {
+    // Relative to the first point, so far-from-0 coordinates do not drown the area in rounding.
+    const [ax, ay] = pts[k] as LngLat;
+    const [bx, by] = pts[(k + 1) % pts.length] as LngLat;
+    s += (ax - x0) * (by - y0) - (bx - x0) * (ay - y0);
+    size = Math.max(size, Math.abs(ax - x0), Math.abs(ay - y0));
+  }
+  return Math.abs(s) > 1e-9 * size * size;
+}
+
+/** Sign of the turn a → b → c: 1 left, -1 right, 0 on one line. */
+function orient(a: LngLat, b: LngLat, c: LngLat): number {
+  const v = (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]);
+  return v > 0 ? 1 : v < 0 ? -1 : 0;
+}
+
+/** Whether c (on the line through a and b) lies within their box. */
+const within = (a: LngLat, b: LngLat, c: LngLat): boolean =>
+  Math.min(a[0], b[0]) <= c[0] && c[0] <= Math.max(a[0], b[0]) && Math.min(a[1], b[1]) <= c[1] && c[1] <= Math.max(a[1], b[1]);
+
+/** Whether segments ab and cd share any point (crossing, touching, or overlapping). */
+function segmentsMeet(a: LngLat, b: LngLat, c: LngLat, d: LngLat): boolean {
+  const o1 = orient(a, b, c);
+  const o2 = orient(a, b, d);
+  const o3 = orient(c, d, a);
+  const o4 = orient(c, d, b);
+  if (o1 * o2 < 0 && o3 * o4 < 0) return true;
+  return (o1 === 0 && within(a, b, c)) || (o2 === 0 && within(a, b, d)) || (o3 === 0 && within(c, d, a)) || (o4 === 0 && within(c, d, b));
+}
+
+/**
+ * Edges i and j (edge k runs from pts[k] to pts[k+1], the last back to pts[0]) that meet, i < j,
+ * or undefined. Neighbouring edges share a vertex and meet only if they fold back over each other.
+ */
+function firstCrossing(pts: readonly LngLat[]): [number, number] | undefined {
+  const n = pts.length;
+  const edge = (k: number): [LngLat, LngLat] => [pts[k] as LngLat, pts[(k + 1) % n] as LngLat];
+  const meet = (i: number, j: number): boolean => {
+    const [a, b] = edge(i);
+    const [c, d] = edge(j);
+    if (j === i + 1 || (i === 0 && j === n - 1)) {
+      // Neighbours: they share a vertex; they meet elsewhere only when one folds back along the other.
+      const [shared, p, q] = j === i + 1 ? [b, a, d] : [a, b, c];
+      return orient(p, shared, q) === 0 && (p[0] - shared[0]) * (q[0] - shared[0]) + (p[1] - shared[1]) * (q[1] - shared[1]) > 0;
+    }
+    return segmentsMeet(a, b, c, d);
+  };
+  if (n <= PAIRWISE_MAX) {
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (meet(i, j)) return [i, j];
+    return undefined;
+  }
+  // Sweep west to east: edges sorted by their west end; an edge is tested against those still open
+  // (whose east end is not west of its west end) whose latitude spans overlap too.
+  const lo = (k: number) => Math.min(edge(k)[0][0], edge(k)[1][0]);
+  const hi = (k: number) => Math.max(edge(k)[0][0], edge(k)[1][0]);
+  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => lo(a) - lo(b));
+  let open: number[] = [];
+  let tests = 0;
+  for (const k of order) {
+    const west = lo(k);
+    open = open.filter((o) => hi(o) >= west);
+    const [a, b] = edge(k);
+    const kLo = Math.min(a[1], b[1]);
+    const kHi = Math.max(a[1], b[1]);
+    for (const o of open) {
+      if (++tests > SWEEP_BUDGET) return undefined;
+      const [c, d] = edge(o);
+      if (Math.max(c[1], d[1]) < kLo || Math.min(c[1], d[1]) > kHi) continue;
+      if (meet(Math.min(k, o), Math.max(k, o))) return [Math.min(k, o), Math.max(k, o)];
+    }
+    open.push(k);
+  }
+  return undefined;
+}
