@@ -175,6 +175,18 @@ describe('rules config', () => {
     expect(p[3]?.message).toMatch(/^cannot read GeoJSON .*missing\.geojson: ENOENT/);
   });
 
+  it('reads a zone file with a byte order mark, and says the line and column of a syntax error', () => {
+    const bom = join(dir, 'bom.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(bom, `\uFEFF${JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'hall', locationCode: 'H' }, geometry: { type: 'Polygon', coordinates: square } }] })}`);
+    expect(parse({ zones: { files: [bom] } }).zones?.zones.map((z) => z.name)).toEqual(['hall']);
+    const comma = join(dir, 'comma.geojson');
+    writeFileSync(comma, '{"type": "FeatureCollection",\n "features": [],\n}\n');
+    expect(problems({ zones: { files: [comma] } })).toEqual([
+      { key: 'zones.files.0', message: expect.stringMatching(new RegExp(`^${comma.replace(/[.\\/]/g, '\\$&')} is not valid JSON: line 3, column 1: .*; fix it there \\(a GeoJSON file is JSON: no trailing commas, no comments\\)$`)) },
+    ]);
+  });
+
   it('reports a zone name used twice in one file once, and names where a name defined elsewhere is used again', () => {
     const twice = join(dir, 'twice.geojson');
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };

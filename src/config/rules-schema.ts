@@ -18,6 +18,7 @@ import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule,
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
+import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText } from './duration.js';
@@ -130,11 +131,18 @@ export const zonesSchema = z
     // Each zone with the config key it came from, so a repeated name is reported where it is repeated.
     const found: { zone: Zone; key: (string | number)[] }[] = cfg.inline.map((zone, i) => ({ zone, key: ['inline', i, 'name'] }));
     cfg.files.forEach((file, i) => {
+      let text: string;
       let doc: unknown;
       try {
-        doc = JSON.parse(readFileSync(file, 'utf8'));
+        text = readFileSync(file, 'utf8');
       } catch (err) {
         ctx.addIssue({ code: 'custom', path: ['files', i], message: `cannot read GeoJSON ${file}: ${(err as Error).message}` });
+        return;
+      }
+      try {
+        doc = parseJsonText(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)` });
         return;
       }
       const result = zonesFromGeoJson(doc, cfg.properties);

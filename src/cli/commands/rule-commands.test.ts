@@ -480,6 +480,11 @@ describe('zones commands', () => {
       'feature 0 ("a"): a Point zone needs a positive "radiusM" property (its radius in metres)',
     ]);
     expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(/cannot read/);
+    // A Windows export's byte order mark is read past; a syntax error says where it is.
+    writeFileSync(file, `\uFEFF${JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a', locationCode: 'A', radiusM: 5 }, geometry: { type: 'Point', coordinates: [1, 1] } }] })}`);
+    expect(checkZonesFile(file)).toMatchObject({ zones: [{ name: 'a' }], problems: [] });
+    writeFileSync(file, '{"type": "FeatureCollection", "features": [\n  {"type": "Feature",},\n]}');
+    expect(() => checkZonesFile(file)).toThrow(`${file} is not valid JSON: line 2, column 22: `);
     expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });
     expect(locate(rules, 52.5, 13.5)).toEqual({ inside: [], band: [] });
     expect(() => locate(rulesSchema.parse({}), 0, 0)).toThrow(/no zones are configured/);

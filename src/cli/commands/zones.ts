@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
+import { parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parse as parseYaml } from 'yaml';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
@@ -22,11 +23,17 @@ import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. */
 export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(file, 'utf8'));
+    doc = parseJsonText(text);
   } catch (err) {
-    throw new UsageError(`cannot read ${file} as JSON: ${(err as Error).message}`);
+    throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)`);
   }
   return zonesFromGeoJson(doc, properties);
 }

@@ -1,0 +1,133 @@
+/**
+ * JSON text from files people export and edit: a UTF-8 byte order mark (Windows GIS tools write
+ * one) is skipped, and a syntax error says its line and column, which V8's message does not
+ * always give ("Unexpected token 'x', ... is not valid JSON" has no position at all).
+ * @module
+ */
+
+const BOM = '\uFEFF';
+
+/** JSON.parse after a leading BOM; a syntax error's message starts with `line L, column C:`. */
+export function parseJsonText(text: string): unknown {
+  const body = text.startsWith(BOM) ? text.slice(1) : text;
+  try {
+    return JSON.parse(body) as unknown;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    const at = jsonErrorOffset(body);
+    if (at === undefined) throw err;
+    // Positions count from the file's start, BOM included, as an editor shows them.
+    const { line, column } = lineColumn(text, at + (body === text ? 0 : 1));
+    throw new SyntaxError(`line ${line}, column ${column}: ${err.message}`);
+  }
+}
+
+/** 1-based line and column of an offset (a column counts characters, a line break is \n, \r\n or \r). */
+export function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let start = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '\n' || (ch === '\r' && text[i + 1] !== '\n')) {
+      line++;
+      start = i + 1;
+    }
+  }
+  return { line, column: offset - start + 1 };
+}
+
+/**
+ * Where the first syntax error of a JSON text is, or undefined when there is none: a small
+ * scanner, run only after JSON.parse has refused the text.
+ */
+export function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  // Each returns false at the error, with `i` on the offending character.
+  const value = (): boolean => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') return container('}', true);
+    if (ch === '[') return container(']', false);
+    if (ch === '"') return string();
+    if (ch === '-' || (ch !== undefined && ch >= '0' && ch <= '9')) return number();
+    for (const word of ['true', 'false', 'null']) {
+      if (text.startsWith(word, i)) {
+        i += word.length;
+        return true;
+      }
+    }
+    // A misspelt literal: point at its first wrong character.
+    for (const word of ['true', 'false', 'null'])
+      if (ch === word[0]) {
+        let k = 0;
+        while (text[i + k] === word[k]) k++;
+        i += k;
+        return false;
+      }
+    return false;
+  };
+  const container = (close: string, object: boolean): boolean => {
+    i++;
+    ws();
+    if (text[i] === close) {
+      i++;
+      return true;
+    }
+    for (;;) {
+      if (object) {
+        ws();
+        if (text[i] !== '"' || !string()) return false;
+        ws();
+        if (text[i] !== ':') return false;
+        i++;
+      }
+      if (!value()) return false;
+      ws();
+      if (text[i] === close) {
+        i++;
+        return true;
+      }
+      if (text[i] !== ',') return false;
+      i++;
+      // A trailing comma: the error is the bracket after it.
+      ws();
+      if (text[i] === close) return false;
+    }
+  };
+  const string = (): boolean => {
+    i++;
+    while (i < text.length) {
+      const ch = text.charCodeAt(i);
+      if (ch === 0x22) {
+        i++;
+        return true;
+      }
+      if (ch < 0x20) return false;
+      if (ch === 0x5c) {
+        const e = text[i + 1] ?? '';
+        if ('"\\/bfnrt'.includes(e) && e !== '') i += 2;
+        else if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) i += 6;
+        else {
+          i++;
+          return false;
+        }
+      } else i++;
+    }
+    return false;
+  };
+  const number = (): boolean => {
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?/.exec(text.slice(i, i + 400));
+    if (!m) {
+      if (text[i] === '-') i++;
+      return false;
+    }
+    i += m[0].length;
+    return true;
+  };
+  if (!value()) return Math.min(i, text.length);
+  ws();
+  return i < text.length ? i : undefined;
+}
