@@ -213,7 +213,7 @@ export function ringProblem(ring: readonly LngLat[]): string | undefined {
   }
   const first = pts[0];
   if (first && pts.length > 1 && samePoint(first, pts[pts.length - 1] as LngLat)) pts.pop();
-  const distinct = new Set(pts.map(([x, y]) => `${x},${y}`)).size;
+  const distinct = distinctUpTo3(pts);
   if (distinct < 3) return `needs at least 3 distinct positions, in order around the zone (it has ${distinct})`;
   // Before the crossing check: positions on one line always fold back over each other, and "on one line" says more.
   if (onOneLine(pts)) return NO_AREA;
@@ -224,6 +224,16 @@ export function ringProblem(ring: readonly LngLat[]): string | undefined {
   }
   if (!hasArea(pts)) return NO_AREA;
   return undefined;
+}
+
+/** How many distinct positions, counted up to 3 (all that matters; a string per position was most of a big file's check). */
+function distinctUpTo3(pts: readonly LngLat[]): number {
+  const seen: LngLat[] = [];
+  for (const p of pts) {
+    if (!seen.some((q) => samePoint(p, q))) seen.push(p);
+    if (seen.length === 3) break;
+  }
+  return seen.length;
 }
 
 const NO_AREA = 'has no area (its positions lie on one line); give the positions around the zone';
@@ -283,13 +293,29 @@ function segmentsMeet(a: LngLat, b: LngLat, c: LngLat, d: LngLat): boolean {
 /**
  * Edges i and j (edge k runs from pts[k] to pts[k+1], the last back to pts[0]) that meet, i < j,
  * or undefined. Neighbouring edges share a vertex and meet only if they fold back over each other.
+ * Runs for every ring of every zone file at each start: edges' boxes are compared first, on flat
+ * arrays, so the exact test runs only for edges that come close.
  */
 function firstCrossing(pts: readonly LngLat[]): [number, number] | undefined {
   const n = pts.length;
-  const edge = (k: number): [LngLat, LngLat] => [pts[k] as LngLat, pts[(k + 1) % n] as LngLat];
+  const x0 = new Float64Array(n);
+  const x1 = new Float64Array(n);
+  const y0 = new Float64Array(n);
+  const y1 = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const [ax, ay] = pts[k] as LngLat;
+    const [bx, by] = pts[(k + 1) % n] as LngLat;
+    x0[k] = Math.min(ax, bx);
+    x1[k] = Math.max(ax, bx);
+    y0[k] = Math.min(ay, by);
+    y1[k] = Math.max(ay, by);
+  }
+  const apart = (i: number, j: number): boolean => (x1[i] as number) < (x0[j] as number) || (x1[j] as number) < (x0[i] as number) || (y1[i] as number) < (y0[j] as number) || (y1[j] as number) < (y0[i] as number);
   const meet = (i: number, j: number): boolean => {
-    const [a, b] = edge(i);
-    const [c, d] = edge(j);
+    const a = pts[i] as LngLat;
+    const b = pts[(i + 1) % n] as LngLat;
+    const c = pts[j] as LngLat;
+    const d = pts[(j + 1) % n] as LngLat;
     if (j === i + 1 || (i === 0 && j === n - 1)) {
       // Neighbours: they share a vertex; they meet elsewhere only when one folds back along the other.
       const [shared, p, q] = j === i + 1 ? [b, a, d] : [a, b, c];
@@ -298,27 +324,21 @@ function firstCrossing(pts: readonly LngLat[]): [number, number] | undefined {
     return segmentsMeet(a, b, c, d);
   };
   if (n <= PAIRWISE_MAX) {
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (meet(i, j)) return [i, j];
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (!apart(i, j) && meet(i, j)) return [i, j];
     return undefined;
   }
   // Sweep west to east: edges sorted by their west end; an edge is tested against those still open
-  // (whose east end is not west of its west end) whose latitude spans overlap too.
-  const lo = (k: number) => Math.min(edge(k)[0][0], edge(k)[1][0]);
-  const hi = (k: number) => Math.max(edge(k)[0][0], edge(k)[1][0]);
-  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => lo(a) - lo(b));
+  // (whose east end is not west of its west end).
+  const order = Array.from({ length: n }, (_, k) => k).sort((a, b) => (x0[a] as number) - (x0[b] as number));
   let open: number[] = [];
   let tests = 0;
   for (const k of order) {
-    const west = lo(k);
-    open = open.filter((o) => hi(o) >= west);
-    const [a, b] = edge(k);
-    const kLo = Math.min(a[1], b[1]);
-    const kHi = Math.max(a[1], b[1]);
+    const west = x0[k] as number;
+    open = open.filter((o) => (x1[o] as number) >= west);
     for (const o of open) {
       if (++tests > SWEEP_BUDGET) return undefined;
-      const [c, d] = edge(o);
-      if (Math.max(c[1], d[1]) < kLo || Math.min(c[1], d[1]) > kHi) continue;
-      if (meet(Math.min(k, o), Math.max(k, o))) return [Math.min(k, o), Math.max(k, o)];
+      const [i, j] = o < k ? [o, k] : [k, o];
+      if (!apart(i, j) && meet(i, j)) return [i, j];
     }
     open.push(k);
   }
