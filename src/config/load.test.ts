@@ -29,6 +29,18 @@ describe('config', () => {
     expect(Object.isFrozen(c.destinations)).toBe(true);
   });
 
+  it('freezes zone shapes down to their rings, not each position (a million of them in a large zones file took seconds)', () => {
+    const square = [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.51]];
+    const c = compileConfig({ ...minimal, rules: { zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: square }, { name: 'gate', locationCode: 'G', circle: { lat: 52.5, lng: 13.4, radiusM: 5 } }] } } }, { ERP_TOKEN: 't' });
+    const [yard, gate] = c.rules.zones?.zones ?? [];
+    const ring = yard?.shape.type === 'polygon' ? yard.shape.polygons[0]?.[0] : undefined;
+    expect(Object.isFrozen(ring)).toBe(true);
+    expect(Object.isFrozen(yard?.shape)).toBe(true);
+    expect(Object.isFrozen(gate?.shape)).toBe(true);
+    // Read-only by type; deepFreeze no longer walks into them.
+    expect(Object.isFrozen(ring?.[0])).toBe(false);
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'token'), 'from-file\n');
