@@ -187,16 +187,27 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a zones file with no zones, naming the file', () => {
+    const empty = join(dir, 'empty.geojson');
+    writeFileSync(empty, JSON.stringify({ type: 'FeatureCollection', features: [] }));
+    expect(problems({ zones: { files: [empty] } })).toEqual([
+      { key: 'zones.files.0', message: `${empty}: the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)` },
+    ]);
+  });
+
   it('reports a zone name used twice in one file once, and names where a name defined elsewhere is used again', () => {
     const twice = join(dir, 'twice.geojson');
     const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 50 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
     writeFileSync(twice, JSON.stringify({ type: 'FeatureCollection', features: [yard, yard] }));
     expect(problems({ zones: { files: [twice] } })).toEqual([{ key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` }]);
     const message = 'zone "yard" is defined more than once (inline or in files); names must be unique';
+    // The file's "yard"s are refused (none is good), so the name is not reported again against the inline one.
     expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }], files: [twice] } })).toEqual([
       { key: 'zones.files.0', message: `${twice}: zone name "yard" is used by features 0 and 1; names must be unique` },
-      { key: 'zones.files.0', message },
     ]);
+    const other = join(dir, 'other.geojson');
+    writeFileSync(other, JSON.stringify({ type: 'FeatureCollection', features: [yard] }));
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', circle: { lat: 1, lng: 1, radiusM: 5 } }], files: [other] } })).toEqual([{ key: 'zones.files.0', message }]);
     const inline = { name: 'gate', locationCode: 'G', circle: { lat: 1, lng: 1, radiusM: 5 } };
     expect(problems({ zones: { inline: [inline, inline] } })).toEqual([{ key: 'zones.inline.1.name', message: message.replace('yard', 'gate') }]);
   });

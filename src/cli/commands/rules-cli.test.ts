@@ -179,6 +179,22 @@ describe('zones check', () => {
     expect((JSON.parse(r.stdout) as { zones: { name: string; locationCode: string; site?: string }[] }).zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['DEPOT', 'D1', 'BRE']]);
   });
 
+  it('fails on a file with no zones, naming it, and does not count zones of a repeated name as OK', async () => {
+    const cfg = config();
+    const empty = join(cfg.dir, 'empty.geojson');
+    writeFileSync(empty, '{"type":"FeatureCollection","features":[]}');
+    const r = await runCli(['zones', 'check', empty]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('problem: the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)\n');
+    expect(r.stdout).toBe(`${empty}: 0 zone(s) OK, 1 problem(s)\n`);
+    const twice = join(cfg.dir, 'twice.geojson');
+    const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y', radiusM: 40 }, geometry: { type: 'Point', coordinates: [13.4, 52.5] } };
+    writeFileSync(twice, JSON.stringify({ type: 'FeatureCollection', features: [yard, yard] }));
+    const t = await runCli(['zones', 'check', twice]);
+    expect(t.code).toBe(2);
+    expect(t.stdout).toBe(`${twice}: 0 zone(s) OK, 1 problem(s)\n`);
+  });
+
   it('says which option or config key names a property no feature has', async () => {
     const cfg = config();
     const file = join(cfg.dir, 'unnamed.geojson');

@@ -164,7 +164,7 @@ export function registerZonesCommand(program: Command): Command {
               'the feature properties read are named by --name-property, --code-property, --radius-property, --site-property and --priority-property, or with -c <config> by its rules.zones.properties\n',
             );
           }
-          process.stdout.write(`${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
+          process.stdout.write(`${file}: ${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
         }
         if (result.problems.length) process.exitCode = 2;
         return Promise.resolve();

@@ -48,6 +48,28 @@ describe('GeoJSON import of bad properties', () => {
 
   it('a feature whose priority is not a number is reported and not read as a zone', () => {
     // Mutation: the zone pushed although its priority is not a number.
-    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: 'high' })).toEqual({ zones: [], problems: ['feature 0 ("yard"): property "priority" must be a number'] });
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: 'high' })).toEqual({ zones: [], problems: ['feature 0 ("yard"): property "priority" must be a number: "high" was given'] });
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: '2' }).problems).toEqual(['feature 0 ("yard"): property "priority" must be a number: "2" is text (write 2 without quotes)']);
+  });
+
+  it('a radius given as text is reported as text, with its value (not as a missing radius)', () => {
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: '40' })).toEqual({
+      zones: [],
+      problems: ['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "40" is text (write 40 without quotes)'],
+    });
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: 'wide' }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be a number: "wide" was given']);
+  });
+
+  it('features sharing a name are none of them a good zone; an empty collection is a problem', () => {
+    const yard = { type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry: { type: 'Polygon', coordinates: [ring] } };
+    const hall = { ...yard, properties: { name: 'hall', locationCode: 'H' } };
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [yard, hall, yard] })).toEqual({
+      zones: [expect.objectContaining({ name: 'hall' })],
+      problems: ['zone name "yard" is used by features 0 and 2; names must be unique'],
+    });
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [] })).toEqual({
+      zones: [],
+      problems: ['the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)'],
+    });
   });
 });

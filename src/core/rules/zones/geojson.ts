@@ -35,6 +35,14 @@ export interface GeoJsonImport {
 }
 
 type Json = Record<string, unknown>;
+
+/** `: "40" is text (write 40 without quotes)` and the like, to follow "must be a number". */
+function notANumber(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  const shown = text.length > 40 ? `${text.slice(0, 37)}...` : text;
+  if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return `: ${shown} is text (write ${value.trim()} without quotes)`;
+  return `: ${shown} was given`;
+}
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 /** Read zones from a parsed GeoJSON document. */
@@ -45,6 +53,8 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   if (isObject(doc) && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
   else if (isObject(doc) && doc.type === 'Feature') features = [doc];
   else return { zones: [], problems: ['not a GeoJSON FeatureCollection or Feature (expected {"type":"FeatureCollection","features":[...]})'] };
+  // A zones file without zones is almost certainly a mistake (an empty export, the wrong layer).
+  if (features.length === 0) return { zones: [], problems: ['the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)'] };
 
   const zones: Zone[] = [];
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
@@ -68,7 +78,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
     if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty`);
     const priority = properties[p.priority] ?? 0;
-    if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number`);
+    if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number${notANumber(priority)}`);
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
@@ -85,7 +95,9 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   });
   // Once per name, not once per repeat.
   for (const [name, at] of byName) if (at.length > 1) problems.push(`zone name "${name}" is used by features ${at.slice(0, -1).join(', ')} and ${at[at.length - 1]}; names must be unique`);
-  return { zones, problems };
+  // No zone of a repeated name is good: which one was meant is for the file's owner to say.
+  const good = zones.filter((z) => (byName.get(z.name)?.length ?? 0) < 2);
+  return { zones: good, problems };
 }
 
 function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {
@@ -108,6 +120,10 @@ function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => voi
     }
     case 'Point': {
       const pos = positionOf(geometry.coordinates, problem);
+      if (radius !== undefined && typeof radius !== 'number') {
+        problem(`property "${radiusProperty}" (the radius in metres) must be a number${notANumber(radius)}`);
+        return undefined;
+      }
       if (typeof radius !== 'number' || !Number.isFinite(radius) || radius <= 0) {
         problem(`a Point zone needs a positive "${radiusProperty}" property (its radius in metres)`);
         return undefined;
