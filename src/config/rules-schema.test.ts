@@ -238,6 +238,21 @@ describe('rules config', () => {
     ]);
   });
 
+  it('says once to drop a level of brackets when an inline polygon is pasted as GeoJSON Polygon coordinates', () => {
+    const ring = [[4, 52], [4.01, 52], [4.01, 52.01], [4, 52.01], [4, 52]];
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: [ring] }, { name: 'dock', locationCode: 'D', polygon: [ring, ring] }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message: 'this is a list of one ring (GeoJSON Polygon coordinates, [[[lng, lat], ...]]); an inline polygon is its outer ring alone: drop one level of brackets, [[lng, lat], ...]',
+      },
+      {
+        key: 'zones.inline.1.polygon',
+        message: 'this is a list of 2 rings (GeoJSON Polygon coordinates, [[[lng, lat], ...]]); an inline polygon is its outer ring alone: drop one level of brackets, [[lng, lat], ...] (for holes use a zones file)',
+      },
+    ]);
+    expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: ring }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);
+  });
+
   it('refuses task intervals under 100 ms (0 would run them without pause)', () => {
     const message = (given: string) => `${given} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)`;
     expect(problems({ inventory: { changesEvery: 0 }, depreciation: { checkEvery: '0s' }, maintenance: { calendarCheckEvery: '50ms' } })).toEqual([

@@ -71,6 +71,21 @@ function workOrderOptions(r: { title?: string | undefined; workOrder?: Record<st
 
 const lngLat = z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]);
 
+/**
+ * An inline polygon is one ring. Pasted from GeoJSON it comes as a list of rings, one level too
+ * deep: said once, as a zone file says the opposite slip, not as an error per position.
+ */
+const inlinePolygon = z
+  .unknown()
+  .superRefine((v, ctx) => {
+    if (Array.isArray(v) && Array.isArray(v[0]) && Array.isArray(v[0][0]))
+      ctx.addIssue({
+        code: 'custom',
+        message: `this is a list of ${v.length === 1 ? 'one ring' : `${v.length} rings`} (GeoJSON Polygon coordinates, [[[lng, lat], ...]]); an inline polygon is its outer ring alone: drop one level of brackets, [[lng, lat], ...]${v.length > 1 ? ' (for holes use a zones file)' : ''}`,
+      });
+  })
+  .pipe(z.array(lngLat).min(3));
+
 const inlineZoneSchema = z
   .strictObject({
     name: z.string().min(1).regex(/^[^|]+$/, { error: echoed('must not contain "|"') }),
@@ -81,7 +96,7 @@ const inlineZoneSchema = z
     /** Higher wins where zones overlap; equal: the smaller zone. @default 0 */
     priority: z.number().default(0),
     /** Outer ring as `[longitude, latitude]` pairs (GeoJSON order). */
-    polygon: z.array(lngLat).min(3).optional(),
+    polygon: inlinePolygon.optional(),
     circle: z.strictObject({ lat: z.number().min(-90).max(90), lng: z.number().min(-180).max(180), radiusM: z.number().positive() }).optional(),
   })
   .superRefine((z_, ctx) => {
@@ -89,8 +104,10 @@ const inlineZoneSchema = z
     // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
     if (z_.polygon !== undefined && spansAntimeridian(z_.polygon))
       ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
-    // As in a zone file: a bowtie or a line has (about) no area and would win every overlap.
-    const wrong = z_.polygon !== undefined ? ringProblem(z_.polygon) : undefined;
+    // As in a zone file: a bowtie or a line has (about) no area and would win every overlap. Only
+    // for a list of positions: this refinement runs after the polygon's own problems too.
+    const positions = z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
+    const wrong = z_.polygon !== undefined && positions ? ringProblem(z_.polygon) : undefined;
     if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `zone "${z_.name}": the polygon ${wrong}` });
   })
   .transform((z_): Zone => {
