@@ -2,8 +2,8 @@
  * Zone shapes and the geometry on them: point-in-polygon by ray casting, distance to a boundary
  * for hysteresis, and areas for "most specific zone wins". Coordinates follow GeoJSON: `[lng, lat]`.
  * Zones are site-sized, so a local equirectangular projection around the point is accurate to well
- * under a metre at the scale that matters for hysteresis. Zones crossing the antimeridian are not
- * supported (split them in two).
+ * under a metre at the scale that matters for hysteresis. Polygons crossing the antimeridian are
+ * not supported (split them in two); circles are measured on the sphere, so they may.
  * @module
  */
 import { haversineM } from '../geo.js';
@@ -93,6 +93,17 @@ export function bboxOf(shape: ZoneShape): BBox {
 export function searchBBox(shape: ZoneShape, marginM: number): BBox {
   // A circle's band is a larger circle: its box is exact, where growing the box is not.
   return shape.type === 'circle' ? circleBBox(shape.lat, shape.lng, shape.radiusM + Math.max(0, marginM)) : expandBBox(bboxOf(shape), marginM);
+}
+
+/**
+ * The box as boxes within ±180° of longitude: a circle near the antimeridian reaches past it
+ * (179.999° E, 1 km: to 180.008°), and the part past it is at the other end (-179.992°).
+ */
+export function wrapBBox(b: BBox): BBox[] {
+  if (b.maxLng - b.minLng >= 360) return [{ ...b, minLng: -180, maxLng: 180 }];
+  if (b.minLng < -180) return [{ ...b, minLng: -180 }, { ...b, minLng: b.minLng + 360, maxLng: 180 }];
+  if (b.maxLng > 180) return [{ ...b, maxLng: 180 }, { ...b, minLng: -180, maxLng: b.maxLng - 360 }];
+  return [b];
 }
 
 /** Grow a box by `marginM` metres on every side. */

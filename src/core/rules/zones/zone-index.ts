@@ -7,7 +7,7 @@
  * @module
  */
 import type { PositionEvent } from '../../model/events.js';
-import { areaM2, placement, searchBBox, type BBox, type Zone } from './geometry.js';
+import { areaM2, placement, searchBBox, wrapBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
 export interface ZoneHit {
@@ -69,7 +69,8 @@ export class ZoneIndex {
   constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
     this.zones = zones;
     this.hysteresisM = options.hysteresisM;
-    this.entries = zones.map((zone, order) => ({ zone, order, box: searchBBox(zone.shape, options.hysteresisM) }));
+    // A zone whose box reaches past ±180° (a circle near the antimeridian) has an entry per side of it.
+    this.entries = zones.flatMap((zone, order) => wrapBBox(searchBBox(zone.shape, options.hysteresisM)).map((box) => ({ zone, order, box })));
     this.cell = options.cellDeg ?? pickCellSize(this.entries.map((e) => e.box));
     const gridded: [Entry, number, number, number, number][] = [];
     for (const e of this.entries) {

@@ -35,6 +35,18 @@ describe('zone index for circles', () => {
     );
   });
 
+  it('finds points of a circle across the antimeridian on the other side of it', () => {
+    // Taveuni (Fiji): a 1 km circle 100 m west of 180°; -179.9995 is 160 m from its centre.
+    const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'circle', lat: -16.8, lng: 179.999, radiusM: 1_000 } };
+    expect(new ZoneIndex([yard], { hysteresisM: 25 }).locate(-16.8, -179.9995)).toEqual({ inside: ['yard'], band: [] });
+    const east: Zone = { name: 'east', locationCode: 'E', priority: 0, shape: { type: 'circle', lat: 65, lng: -179.995, radiusM: 2_000 } };
+    expect(new ZoneIndex([east], { hysteresisM: 25 }).locate(65, 179.99)).toEqual({ inside: ['east'], band: [] });
+    fc.assert(
+      fc.property(fc.double({ min: -16.83, max: -16.77, noNaN: true }), fc.oneof(fc.double({ min: 179.95, max: 180, noNaN: true }), fc.double({ min: -180, max: -179.95, noNaN: true })), (lat, lng) => agrees(yard, 25, lat, lng)),
+      { numRuns: 300 },
+    );
+  });
+
   it('agrees with placement around circles of any size and latitude', () => {
     fc.assert(
       fc.property(
