@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { InventoryReport } from '../../engine/tasks/index.js';
 import type { ItemRow } from '../../core/rules/inventory/counts.js';
-import { countsCsv, filterReport, formatCounts, noItemsText } from './inventory.js';
+import { countsCsv, filterReport, formatCounts, formatItems, noItemsText } from './inventory.js';
 
 const T = Date.UTC(2026, 10, 23, 9);
 const report: InventoryReport = {
@@ -18,7 +18,7 @@ const report: InventoryReport = {
     },
     { destination: 'wms', cells: [{ location: 'B-7', sku: 'PAL-40', quantity: 40, items: 1, sentQuantity: 0, revision: 0, change: 40 }] },
   ],
-  items: { total: 7, counted: 4, stale: 1, unplaced: 1, unseen: 1, 'no-sku': 0 },
+  items: { total: 7, counted: 4, stale: 1, unplaced: 1, unseen: 1, 'bad-quantity': 0, 'no-sku': 0 },
   lastFullAt: Date.UTC(2026, 10, 23, 2),
   nextFullAt: Date.UTC(2026, 10, 24, 2),
 };
@@ -39,6 +39,13 @@ describe('inventory counts output', () => {
     expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
   });
 
+  it('warns of items left out for a quantity that is not a whole number, saying what to do', () => {
+    expect(formatCounts(report, options)).not.toContain('warning');
+    const text = formatCounts({ ...report, items: { ...report.items, 'bad-quantity': 2 } }, { ...options, quantityAttribute: 'qty' });
+    expect(text).toContain("warning: 2 item(s) not counted: their qty attribute (rules.inventory.quantityAttribute) is not a whole number");
+    expect(text).toContain("'assetbridge inventory items --standing bad-quantity' lists them");
+  });
+
   it('CSV round-trips through a CSV parser, quoting included', () => {
     const rows = parse<Record<string, string>>(countsCsv(report), { columns: true });
     expect(rows).toHaveLength(4);
@@ -52,6 +59,20 @@ describe('inventory counts output', () => {
       ['wms', []],
     ]);
     expect(filterReport(report, { destination: 'wms' }).destinations.map((d) => d.destination)).toEqual(['wms']);
+  });
+});
+
+describe('inventory items', () => {
+  it('shows a bad quantity as stored, not as a number, with a warning under the table', () => {
+    const rows: ItemRow[] = [
+      { erpAssetId: 'PAL-1', destination: 'erp', sku: 'SKU-A', quantity: 10, standing: 'counted', location: 'ROT/0001' },
+      { erpAssetId: 'PAL-9', destination: 'erp', sku: 'SKU-A', badQuantity: '0x10', standing: 'bad-quantity', location: 'ROT/0001' },
+    ];
+    const text = formatItems(rows, new Map(), 86_400_000);
+    expect(text.split('\n')[2]?.split(/\s{2,}/)).toEqual(['erp', 'PAL-9', 'SKU-A', '0x10', 'ROT/0001', 'bad-quantity']);
+    expect(text).toContain('2 item(s): 1 counted (quantity 10)');
+    expect(text).toContain('warning: 1 item(s) not counted: their quantity attribute');
+    expect(formatItems(rows.slice(0, 1), new Map(), 86_400_000)).not.toContain('warning');
   });
 });
 

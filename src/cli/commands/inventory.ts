@@ -5,7 +5,8 @@
  *   was last sent and the change the next run will send; with how many items count and why the
  *   others do not. As a table, CSV (`--csv`, `--out`) or JSON.
  * - `items` lists every tagged item with its standing: the tags behind a count, and those left out
- *   (stale, seen outside every location, not seen yet), to reconcile a count with the shelf.
+ *   (stale, seen outside every location, not seen yet, a quantity that is not a whole number), to
+ *   reconcile a count with the shelf.
  * - `snapshot` asks the running service for a full snapshot at its next inventory run instead of
  *   at the next cron time. The run stays the service's, so two processes never hand out the same
  *   count revision.
@@ -18,7 +19,7 @@ import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
-import { inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
+import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
 
@@ -59,7 +60,7 @@ export function countsCsv(report: InventoryReport): string {
   return toCsv(rows);
 }
 
-const STANDINGS: readonly ItemRow['standing'][] = ['counted', 'stale', 'unplaced', 'unseen'];
+const STANDINGS: readonly ItemRow['standing'][] = ['counted', 'stale', 'unplaced', 'unseen', 'bad-quantity'];
 
 /** Per ERP asset, the identifier to look for on the item: its tag, else its first identifier. */
 export function tagsOf(assets: readonly AssetWithIdentifiers[]): Map<string, string> {
@@ -74,7 +75,7 @@ export function tagsOf(assets: readonly AssetWithIdentifiers[]): Map<string, str
 const ITEM_COLUMNS = ['destination', 'item', 'tag', 'sku', 'quantity', 'location', 'standing', 'lastSeen', 'thereSince'] as const;
 
 function itemCells(r: ItemRow, tags: ReadonlyMap<string, string>): (string | number)[] {
-  return [r.destination, r.erpAssetId, tags.get(r.erpAssetId) ?? '', r.sku, r.quantity, r.location ?? '', r.standing, r.seenAt !== undefined ? iso(r.seenAt) : '', r.since !== undefined ? iso(r.since) : ''];
+  return [r.destination, r.erpAssetId, tags.get(r.erpAssetId) ?? '', r.sku, r.quantity ?? r.badQuantity ?? '', r.location ?? '', r.standing, r.seenAt !== undefined ? iso(r.seenAt) : '', r.since !== undefined ? iso(r.since) : ''];
 }
 
 export function itemsCsv(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>): string {
@@ -95,19 +96,28 @@ export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string
   return 'no inventory items match\n';
 }
 
-export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>, freshnessMs: number): string {
+/** Items left out of every count for a quantity that is not a whole number: said, with what to do. */
+export function badQuantityWarning(items: number, quantityAttribute: string): string {
+  return (
+    `warning: ${items} item(s) not counted: their ${quantityAttribute} attribute (rules.inventory.quantityAttribute) is not ${QUANTITY_HINT}; ` +
+    `fix it with 'assetbridge assets import' (or in assets.inline) and they count at the next run ('assetbridge inventory items --standing bad-quantity' lists them)`
+  );
+}
+
+export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, string>, freshnessMs: number, quantityAttribute = 'quantity'): string {
   if (rows.length === 0) return 'no inventory items match\n';
   const table_ = table([ITEM_COLUMNS.map((c) => c.replace(/([A-Z])/g, ' $1').toUpperCase()), ...rows.map((r) => itemCells(r, tags))]);
   const by = (standing: ItemRow['standing']) => rows.filter((r) => r.standing === standing);
   const counted = by('counted');
   const hours = Math.round((freshnessMs / 3_600_000) * 100) / 100;
   const summary =
-    `${rows.length} item(s): ${counted.length} counted (quantity ${counted.reduce((n, r) => n + r.quantity, 0)}), ` +
+    `${rows.length} item(s): ${counted.length} counted (quantity ${counted.reduce((n, r) => n + (r.quantity ?? 0), 0)}), ` +
     `${by('stale').length} stale (last seen over ${hours} h ago: rules.inventory.freshness), ${by('unplaced').length} last seen outside every location, ${by('unseen').length} not seen yet`;
-  return `${table_.trimEnd()}\n\n${summary}\n`;
+  const bad = by('bad-quantity').length;
+  return `${table_.trimEnd()}\n\n${summary}\n${bad ? `${badQuantityWarning(bad, quantityAttribute)}\n` : ''}`;
 }
 
-export function formatCounts(report: InventoryReport, options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'>): string {
+export function formatCounts(report: InventoryReport, options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'> & Partial<Pick<InventorySyncOptions, 'quantityAttribute'>>): string {
   const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']];
   for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision || '-', c.change ? signed(c.change) : '']);
   const i = report.items;
@@ -121,6 +131,7 @@ export function formatCounts(report: InventoryReport, options: Pick<InventorySyn
         ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
         : `last full snapshot ${report.lastFullAt === undefined ? 'never' : iso(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : iso(report.nextFullAt)}`),
     'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
+    ...(i['bad-quantity'] ? [badQuantityWarning(i['bad-quantity'], options.quantityAttribute ?? 'quantity')] : []),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -168,7 +179,7 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--destination <name>', 'one destination only')
       .option('--location <code>', 'items last seen at this ERP location code')
       .option('--sku <sku>', 'one SKU only')
-      .option('--standing <standing>', 'only items with this standing: counted, stale (last seen before the freshness window), unplaced (last seen outside every location) or unseen')
+      .option('--standing <standing>', 'only items with this standing: counted, stale (last seen before the freshness window), unplaced (last seen outside every location), unseen, or bad-quantity (quantity attribute not a whole number: not counted)')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', 'write the CSV to a file')
       .option('--json', 'print JSON')
@@ -199,7 +210,7 @@ export function registerInventoryCommand(program: Command): Command {
           return;
         }
         if (rows.length === 0) return void process.stdout.write(noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter));
-        process.stdout.write(formatItems(rows, tags, options.freshnessMs));
+        process.stdout.write(formatItems(rows, tags, options.freshnessMs, options.quantityAttribute));
       }, { existingStore: true });
     }),
   );

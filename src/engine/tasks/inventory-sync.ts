@@ -68,6 +68,8 @@ export interface InventoryRunSummary {
   readonly reconciled: Readonly<Record<string, number>>;
   /** Destinations whose on-hand read failed, with the cells not read (those went against what was last sent, as without a read) and why. */
   readonly readFailed: Readonly<Record<string, { readonly cells: number; readonly error: string }>>;
+  /** Items left out of every count: their quantity attribute is not a whole number. */
+  readonly badQuantity: number;
 }
 
 export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
@@ -80,10 +82,12 @@ export function createInventorySyncTask(options: InventorySyncOptions): Schedule
       // A snapshot is daily: said at info, with how its on-hand reads went.
       const failed = Object.entries(r.readFailed);
       const msg =
-        failed.length === 0
+        (failed.length === 0
           ? 'inventory snapshot sent'
-          : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${f.cells} cell(s) of ${d} (${f.error})`).join(', ')}, so their deltas are against what was last sent`;
-      return { msg, fields: { deliveries: r.deliveries, reconciled: r.reconciled, ...(failed.length ? { readFailed: r.readFailed } : {}) } };
+          : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${f.cells} cell(s) of ${d} (${f.error})`).join(', ')}, so their deltas are against what was last sent`) +
+        // Said daily, not every run: the items stay out of the counts until their attribute is fixed.
+        (r.badQuantity ? `; ${r.badQuantity} item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')` : '');
+      return { msg, fields: { deliveries: r.deliveries, reconciled: r.reconciled, ...(failed.length ? { readFailed: r.readFailed } : {}), ...(r.badQuantity ? { badQuantity: r.badQuantity } : {}) } };
     },
   };
 }
@@ -172,7 +176,8 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
     committed[destination] = n;
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
-  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed };
+  const badQuantity = items.filter((i) => standingOf(i, now, options) === 'bad-quantity').length;
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity };
 }
 
 /** Cells read per connector call (see {@link readOnHand}). */
@@ -265,7 +270,7 @@ export interface InventoryReport {
  */
 export async function inventoryReport(store: Store, options: Omit<InventorySyncOptions, 'changesEveryMs'>, now: number): Promise<InventoryReport> {
   const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination);
-  const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'no-sku': 0 };
+  const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'bad-quantity': 0, 'no-sku': 0 };
   for (const item of items) standing[standingOf(item, now, options)]++;
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);

@@ -238,14 +238,14 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + 5 * MIN };
     const first = await runInventorySync(context(store, clock), options);
-    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {} });
+    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
     const sent = await pending(store, 'inventory.count');
     expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
       ['erp', 'WH-A|SKU-1|r1', 2, 2],
       ['wms', 'WH-B|SKU-2|r1', 10, 10],
     ]);
     clock.t += MIN;
-    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {} });
+    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
     // P-2 moves; P-1 goes stale.
     await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
     clock.t = T0 + 65 * MIN;
@@ -289,7 +289,7 @@ describe('inventory sync task', () => {
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBe(clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock), options);
-    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {} });
+    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
       ['WH-A|S|r1', 1, true],
       ['WH-A|S|r2', 0, true],
@@ -337,7 +337,7 @@ describe('inventory sync task', () => {
     await requestFullSnapshot(store, clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock, { connector: () => connector, withinLimits }), options);
-    expect(snap).toEqual({ mode: 'full', items: 4, deliveries: { erp: 4 }, givenBack: {}, reconciled: { erp: 1 }, readFailed: {} });
+    expect(snap).toEqual({ mode: 'full', items: 4, deliveries: { erp: 4 }, givenBack: {}, reconciled: { erp: 1 }, readFailed: {}, badQuantity: 0 });
     expect(asked).toEqual([['WH-A']]);
     expect(limited).toEqual(['erp']);
     const second = await byKey();
@@ -414,6 +414,19 @@ describe('inventory sync task', () => {
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 0]]);
   });
 
+  it('an item whose quantity is not a whole number is left out of the counts, and the snapshot says so', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S', quantity: '40' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S', quantity: 'ten' }, state: at('WH-A', 0) }, // was counted as 1
+      { id: 'P-3', attributes: { sku: 'S', quantity: '0x10' }, state: at('WH-A', 0) }, // was counted as 16
+    ]);
+    const clock = { t: T0 + MIN };
+    const report = await createInventorySyncTask(options).run(context(store, clock));
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.countedQuantity, d.payload.items])).toEqual([['WH-A|S|r1', 40, 1]]);
+    expect(report).toMatchObject({ msg: expect.stringContaining("; 2 item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')"), fields: { badQuantity: 2 } });
+    expect((await inventoryReport(store, options, clock.t)).items).toMatchObject({ total: 3, counted: 1, 'bad-quantity': 2 });
+  });
+
   it('an on-hand read of 0 for every cell, where totals above 0 landed, is taken as a wrong read, not an emptied ERP', async () => {
     const store = await withAssets([
       { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
@@ -468,7 +481,7 @@ describe('inventory sync task', () => {
         { location: 'WH-B', sku: 'SKU-1', quantity: 1, items: 1, sentQuantity: 0, revision: 0, change: 1 },
       ],
     });
-    expect(after.items).toEqual({ total: 5, counted: 2, stale: 1, unplaced: 1, unseen: 1, 'no-sku': 0 });
+    expect(after.items).toEqual({ total: 5, counted: 2, stale: 1, unplaced: 1, unseen: 1, 'bad-quantity': 0, 'no-sku': 0 });
     expect(after.lastFullAt).toBe(clock.t);
     expect(after.nextFullAt).toBe(Date.UTC(2026, 9, 2, 2));
     // The report is what the next run sends.

@@ -46,25 +46,37 @@ export const cellKey = (location: string, sku: string): string => `${location}${
 /** A location or SKU inside a business key: `|` (the key's separator) and `%` escaped, so two cells never share a key. */
 const keyPart = (text: string): string => text.replace(/[%|]/g, (c) => (c === '%' ? '%25' : '%7C'));
 
+/** What a valid quantity attribute looks like, for the messages that refuse one. */
+export const QUANTITY_HINT = 'a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1';
+
+/**
+ * What one tag stands for, from its quantity attribute: 1 when absent or blank, the number when it
+ * is plain digits, else undefined (`ten`, `-5`, `0x10`, `1e3`, `2.5`: counts are whole units, and a
+ * value read as something else would send the ERP a wrong total).
+ */
+export function parseQuantity(text: string | undefined): number | undefined {
+  const t = text?.trim() ?? '';
+  if (t === '') return 1;
+  if (!/^\d+$/.test(t)) return undefined;
+  const n = Number(t);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 /**
  * Whether an item counts now: `counted` (seen at a location within the freshness window),
  * `stale` (last seen at a location before it), `unplaced` (last seen outside every location),
- * `unseen` (never seen), or `no-sku`.
+ * `unseen` (never seen), `bad-quantity` (its quantity attribute is not a whole number: never
+ * counted, wherever it is, rather than counted as a guess), or `no-sku`.
  */
-export type ItemStanding = 'counted' | 'stale' | 'unplaced' | 'unseen' | 'no-sku';
+export type ItemStanding = 'counted' | 'stale' | 'unplaced' | 'unseen' | 'bad-quantity' | 'no-sku';
 
 export function standingOf(item: InventoryItem, now: number, options: InventoryCountOptions): ItemStanding {
   const { asset, state } = item;
   if (!asset.attributes[options.skuAttribute]?.trim()) return 'no-sku';
+  if (parseQuantity(asset.attributes[options.quantityAttribute]) === undefined) return 'bad-quantity';
   if (state?.seenAt === undefined) return 'unseen';
   if (!state.location) return 'unplaced';
   return now - state.seenAt > options.freshnessMs ? 'stale' : 'counted';
-}
-
-/** What one tag stands for: the asset's quantity attribute when it is a number, else 1. */
-function quantityOf(asset: AssetRecord, attribute: string): number {
-  const text = asset.attributes[attribute];
-  return text !== undefined && text.trim() !== '' && Number.isFinite(Number(text)) ? Number(text) : 1;
 }
 
 /** Counts per destination, then per (location, SKU), of items seen within the freshness window. */
@@ -75,7 +87,7 @@ export function countInventory(items: readonly InventoryItem[], now: number, opt
     const { asset, destination, state } = item;
     if (!state?.location) continue; // counted items have one
     const sku = (asset.attributes[options.skuAttribute] as string).trim();
-    const qty = quantityOf(asset, options.quantityAttribute);
+    const qty = parseQuantity(asset.attributes[options.quantityAttribute]) ?? 0; // counted: valid
     let cells = out.get(destination);
     if (!cells) out.set(destination, (cells = new Map()));
     const key = cellKey(state.location, sku);
@@ -318,8 +330,10 @@ export interface ItemRow {
   readonly erpAssetId: string;
   readonly destination: string;
   readonly sku: string;
-  /** What the tag stands for (`quantityAttribute`, else 1). */
-  readonly quantity: number;
+  /** What the tag stands for (`quantityAttribute`, else 1); absent when that is not a whole number. */
+  readonly quantity?: number;
+  /** The quantity attribute as stored, when it is not a whole number (standing `bad-quantity`). */
+  readonly badQuantity?: string;
   readonly standing: Exclude<ItemStanding, 'no-sku'>;
   /** Where it was last seen: an ERP location code (for `stale`, where it would count if seen again). */
   readonly location?: string;
@@ -338,8 +352,8 @@ export interface ItemFilter {
 
 /**
  * Every inventory item with its standing, for reconciling a count with the shelf: which tags make
- * up a (location, SKU) count, and which were left out as stale, seen outside every location or
- * never seen. Sorted by destination, location, SKU and item.
+ * up a (location, SKU) count, and which were left out as stale, seen outside every location,
+ * never seen or with a quantity that is not a whole number. Sorted by destination, location, SKU and item.
  */
 export function inventoryItemRows(items: readonly InventoryItem[], now: number, options: InventoryCountOptions, filter: ItemFilter = {}): ItemRow[] {
   const rows: ItemRow[] = [];
@@ -349,6 +363,7 @@ export function inventoryItemRows(items: readonly InventoryItem[], now: number, 
     const { asset, destination, state } = item;
     const sku = (asset.attributes[options.skuAttribute] as string).trim();
     const location = state?.location ?? undefined;
+    const quantity = parseQuantity(asset.attributes[options.quantityAttribute]);
     if (filter.destination !== undefined && destination !== filter.destination) continue;
     if (filter.location !== undefined && location !== filter.location) continue;
     if (filter.sku !== undefined && sku !== filter.sku) continue;
@@ -357,7 +372,7 @@ export function inventoryItemRows(items: readonly InventoryItem[], now: number, 
       erpAssetId: asset.erpAssetId,
       destination,
       sku,
-      quantity: quantityOf(asset, options.quantityAttribute),
+      ...(quantity !== undefined ? { quantity } : { badQuantity: asset.attributes[options.quantityAttribute] ?? '' }),
       standing,
       ...(location !== undefined ? { location } : {}),
       ...(state?.seenAt !== undefined ? { seenAt: state.seenAt } : {}),

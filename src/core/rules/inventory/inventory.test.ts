@@ -3,7 +3,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { ZoneIndex, type Zone } from '../zones/index.js';
-import { EMPTY_SENT, countInventory, inventoryItemRows, planInventoryCounts, type InventoryItem } from './counts.js';
+import { EMPTY_SENT, countInventory, inventoryItemRows, parseQuantity, planInventoryCounts, type InventoryItem } from './counts.js';
 import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -107,10 +107,27 @@ describe('counts and deliveries', () => {
     for (const [destination, cells] of counts)
       for (const c of cells.values()) {
         const behind = inventoryItemRows(all, now, opts, { destination, location: c.location, sku: c.sku, standing: 'counted' });
-        expect([behind.length, behind.reduce((n, r) => n + r.quantity, 0)]).toEqual([c.items, c.quantity]);
+        expect([behind.length, behind.reduce((n, r) => n + (r.quantity ?? 0), 0)]).toEqual([c.items, c.quantity]);
       }
     expect(inventoryItemRows(all, now, opts, { standing: 'stale' }).map((r) => [r.erpAssetId, r.seenAt, r.since])).toEqual([['P-4', T0 - 30 * MIN, T0]]);
     expect(inventoryItemRows(all, now, opts, { location: 'WH1-B', sku: 'SKU-2' }).map((r) => r.erpAssetId)).toEqual(['P-4', 'P-5']);
+  });
+
+  it('reads only whole numbers of 0 or more as quantities; anything else is a bad quantity, never counted as a guess', () => {
+    expect(['40', ' 7 ', '0', '007', '', '  ', undefined].map(parseQuantity)).toEqual([40, 7, 0, 7, 1, 1, 1]);
+    expect(['ten', '-5', '0x10', '1e3', '2.5', '+3', '40.0', 'Infinity', '99999999999999999'].map(parseQuantity)).toEqual(Array(9).fill(undefined));
+    const bad = [
+      { asset: item('B-1', 'SKU-1', { quantity: 'ten' }), destination: 'erp', state: at('WH1-A', 59) },
+      { asset: item('B-2', 'SKU-1', { quantity: '-5' }), destination: 'erp', state: at('WH1-A', 59) },
+      { asset: item('B-3', 'SKU-1', { quantity: '0x10' }), destination: 'erp', state: undefined },
+    ];
+    // Left out of the count (before: 1, -5 and 16 were added in), and listed with the value stored.
+    expect([...(countInventory([...items(), ...bad], now, opts).get('erp')?.values() ?? [])]).toEqual([...(countInventory(items(), now, opts).get('erp')?.values() ?? [])]);
+    expect(inventoryItemRows(bad, now, opts).map((r) => [r.erpAssetId, r.standing, r.quantity, r.badQuantity, r.location ?? '-'])).toEqual([
+      ['B-1', 'bad-quantity', undefined, 'ten', 'WH1-A'],
+      ['B-2', 'bad-quantity', undefined, '-5', 'WH1-A'],
+      ['B-3', 'bad-quantity', undefined, '0x10', '-'],
+    ]);
   });
 
   it('sends changes as counted totals with signed deltas, each exactly once', () => {
