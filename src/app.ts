@@ -19,7 +19,8 @@ import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
-import { CsvError, applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, quantityProblem, readAssetCsv } from './adapters/identity/asset-csv.js';
+import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
 import { createLogger } from './adapters/log/logger.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
@@ -92,6 +93,15 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
   // under its key: `config check` reports the same.
   const destinations = config.destinations.map((d) => d.name);
   const problems: { key: string; message: string }[] = [];
+  // With inventory, a quantity that is not a whole number would leave the item out of every count.
+  const quantityAttribute = config.rules.inventory?.quantityAttribute;
+  if (quantityAttribute !== undefined) {
+    config.assets.inline.forEach((a, i) => {
+      const value = a.attributes[quantityAttribute];
+      if (value !== undefined && parseQuantity(value) === undefined)
+        problems.push({ key: `assets.inline.${i}.attributes.${quantityAttribute}`, message: `${quantityProblem(a.erpAssetId, quantityAttribute, value)}; fix it in the config` });
+    });
+  }
   config.assets.files.forEach((file, i) => {
     const key = `assets.files.${i}`;
     let text: string;
@@ -102,7 +112,7 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
       return;
     }
     try {
-      rows.push(...applyAssetUpdates([], readAssetCsv(text, file, { destinations })));
+      rows.push(...applyAssetUpdates([], readAssetCsv(text, file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) })));
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       problems.push(...err.problems.map((message) => ({ key, message })));

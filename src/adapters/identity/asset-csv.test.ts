@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvError, formatAssetCsv, parseAssetCsv } from './asset-csv.js';
+import { CsvError, formatAssetCsv, parseAssetCsv, readAssetCsv } from './asset-csv.js';
 
 describe('asset CSV', () => {
   it('parses rows, merges identifiers per asset and keeps extra columns as attributes', () => {
@@ -70,6 +70,19 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
       'f.csv line 3: asset A1 has destination "erp2" here but "erp1" on line 2',
       'f.csv line 3: asset A1 has site "P2" here but "P1" on line 2',
     ]);
+  });
+
+  it('with inventory, refuses a quantity that is not a whole number, naming the line, asset and value', () => {
+    const csv = 'identifier,id_type,erp_asset_id,sku,qty\nt1,tag,P-1,S,ten\nt2,tag,P-2,S,-5\nt3,tag,P-3,S,0x10\nt4,tag,P-4,S,40\nt5,tag,P-5,S,\nt6,tag,P-6,S,0\n';
+    expect(() => readAssetCsv(csv, 'p.csv', { quantityAttribute: 'qty' })).toThrow(CsvError);
+    try {
+      readAssetCsv(csv, 'p.csv', { quantityAttribute: 'qty' });
+    } catch (err) {
+      const hint = 'the quantity attribute (rules.inventory.quantityAttribute) must be a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1; fix the cell';
+      expect((err as CsvError).problems).toEqual([`p.csv line 2: asset P-1 has qty "ten": ${hint}`, `p.csv line 3: asset P-2 has qty "-5": ${hint}`, `p.csv line 4: asset P-3 has qty "0x10": ${hint}`]);
+    }
+    expect(readAssetCsv(csv.split('\n').filter((l) => !/,(ten|-5|0x10)$/.test(l)).join('\n'), 'p.csv', { quantityAttribute: 'qty' }).map((u) => u.attributes.qty)).toEqual(['40', '', '0']);
+    expect(readAssetCsv(csv, 'p.csv')).toHaveLength(6); // no inventory: the column is an attribute like any other
   });
 
   it('exports an asset that has no tracking identifiers, and reads it back', () => {

@@ -10,6 +10,7 @@ import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.j
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
 import { csvField } from '../../core/csv.js';
+import { QUANTITY_HINT, parseQuantity } from '../../core/rules/inventory/counts.js';
 
 const CORE_COLUMNS = ['identifier', 'id_type', 'erp_asset_id', 'erp_module', 'destination'] as const;
 const REQUIRED_COLUMNS = ['identifier', 'erp_asset_id'] as const;
@@ -67,9 +68,10 @@ function readRecords(text: string, fileName: string): { fields: string[]; line: 
 /**
  * The CSV as updates to the registry, one per asset; throws a {@link CsvError} naming every problem.
  * With `destinations`, a destination that is not one of them is a problem (its deliveries would
- * wait for a destination that never sends them).
+ * wait for a destination that never sends them). With `quantityAttribute` (inventory configured),
+ * a value of that column that is not a whole number is a problem (the item would not be counted).
  */
-export function readAssetCsv(text: string, fileName = 'CSV', opts: { destinations?: readonly string[] } = {}): AssetUpdate[] {
+export function readAssetCsv(text: string, fileName = 'CSV', opts: { destinations?: readonly string[]; quantityAttribute?: string } = {}): AssetUpdate[] {
   const [header, ...records] = readRecords(text, fileName);
   if (!header || records.length === 0) {
     throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
@@ -107,6 +109,8 @@ export function readAssetCsv(text: string, fileName = 'CSV', opts: { destination
     if (destination && opts.destinations && !opts.destinations.includes(destination)) {
       problems.push(`${where}: destination "${destination}" is not configured (destinations: ${opts.destinations.join(', ')})`);
     }
+    const quantity = opts.quantityAttribute !== undefined && attributeColumns.includes(opts.quantityAttribute) ? cell(opts.quantityAttribute) : '';
+    if (quantity !== '' && parseQuantity(quantity) === undefined) problems.push(`${where}: ${quantityProblem(erpAssetId || '(no erp_asset_id)', opts.quantityAttribute as string, quantity)}; fix the cell`);
     if (!identifier || !erpAssetId) continue;
     const entry = byAsset.get(erpAssetId) ?? { given: new Map<string, { value: string; line: number }>(), ids: [] };
     byAsset.set(erpAssetId, entry);
@@ -141,6 +145,11 @@ export function readAssetCsv(text: string, fileName = 'CSV', opts: { destination
       identifiers: e.ids,
     };
   });
+}
+
+/** Why `value` of an asset's quantity attribute is refused, and what it must be. */
+export function quantityProblem(erpAssetId: string, attribute: string, value: string): string {
+  return `asset ${erpAssetId} has ${attribute} "${value}": the quantity attribute (rules.inventory.quantityAttribute) must be ${QUANTITY_HINT}`;
 }
 
 /**

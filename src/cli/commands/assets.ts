@@ -32,7 +32,9 @@ CSV format (one row per identifier; extra columns become asset attributes):
 id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp
 Columns a file leaves out (erp_module, destination, attributes) keep their stored values; an
 empty destination or attribute cell clears it. An identifier named for another asset moves to it.
-A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
+A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
+With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
+number, 0 or more, or empty (1); a file with any other value is refused, naming the line.`,
     );
 
   addConfigOption(assets.command('import <file>').description('import or update mappings from a CSV file')).action(
@@ -44,7 +46,8 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers.`,
         throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
       }
       const { config, configPath } = resolveConfig(opts.config);
-      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name) });
+      const quantityAttribute = config.rules.inventory?.quantityAttribute;
+      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name), ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();

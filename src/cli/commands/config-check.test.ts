@@ -96,6 +96,25 @@ describe('asset CSVs named in the config', () => {
   });
 });
 
+describe('inventory quantities of the configured assets', () => {
+  it('a quantity that is not a whole number is named with its asset and key, inline or in a file; without inventory it is not read', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-assets-'));
+    const file = join(dir, 'pallets.csv');
+    writeFileSync(file, 'identifier,id_type,erp_asset_id,sku,quantity\nt-1,tag,P-1,S,ten\nt-2,tag,P-2,S,40\nt-3,tag,P-3,S,\n');
+    const base = {
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { files: [file], inline: [{ erpAssetId: 'P-9', identifiers: [{ type: 'tag', value: 't-9' }], attributes: { sku: 'S', quantity: '0x10' } }] },
+    };
+    const problems = assetFileProblems(compileConfig({ ...base, rules: { inventory: {} } }));
+    expect(problems.map((p) => [p.key, p.message.replace(/: the quantity attribute.*?;/, ':…;')])).toEqual([
+      ['assets.inline.0.attributes.quantity', 'asset P-9 has quantity "0x10":…; fix it in the config'],
+      ['assets.files.0', `${file} line 2: asset P-1 has quantity "ten":…; fix the cell`],
+    ]);
+    expect(problems[0]?.message).toContain('must be a whole number of units one tag stands for, 0 or more (e.g. 40), or empty for 1');
+    expect(assetFileProblems(compileConfig(base))).toEqual([]);
+  });
+});
+
 describe('telematics feeds named in the config', () => {
   it('a vendor without a default address needs baseUrl, said by config check rather than at start', () => {
     const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });
