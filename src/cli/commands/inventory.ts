@@ -8,8 +8,8 @@
  *   (stale, seen outside every location, not seen yet, a quantity that is not a whole number), to
  *   reconcile a count with the shelf.
  * - `snapshot` asks the running service for a full snapshot at its next inventory run instead of
- *   at the next cron time. The run stays the service's, so two processes never hand out the same
- *   count revision.
+ *   at the next cron time (with none running, the request waits for its start, and says so). The
+ *   run stays the service's, so two processes never hand out the same count revision.
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import { action, addConfigOption, table, withContext, toJson } from '../context.
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
+import { runningService } from './status.js';
 
 function inventoryOf(config: Config): InventorySyncOptions {
   const options = inventorySyncOptionsOf(rulesConfigOf(config), defaultDestinationOf(config));
@@ -136,6 +137,17 @@ export function formatCounts(report: InventoryReport, options: Pick<InventorySyn
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * What `inventory snapshot` says once the request is stored: when the counts go, which depends on
+ * whether a service runs (only the service's inventory task sends them; the request waits for it).
+ */
+export function snapshotRequestedText(service: { readonly pid: number } | undefined, changesEveryMs: number): string {
+  const within = `${Math.round(changesEveryMs / 1000)} s (rules.inventory.changesEvery)`;
+  return service
+    ? `full snapshot requested: the running service (pid ${service.pid}) sends every count with its next inventory run, within ${within}\n`
+    : `full snapshot requested, not sent yet: no service is running on this store. The request is kept: the service sends every count with its first inventory run after it starts ('assetbridge run'), within ${within} of the start\n`;
+}
+
 export function registerInventoryCommand(program: Command): Command {
   const inventory = program.command('inventory').description('inventory sync: counts of tagged items per (location, SKU) and what the ERP was sent');
   addConfigOption(
@@ -222,8 +234,9 @@ export function registerInventoryCommand(program: Command): Command {
     action(async (opts: { config: string }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const options = inventoryOf(config);
-        await requestFullSnapshot(store, Date.now());
-        process.stdout.write(`full snapshot requested: a running service sends every count with its next inventory run (within ${Math.round(options.changesEveryMs / 1000)} s)\n`);
+        const now = Date.now();
+        await requestFullSnapshot(store, now);
+        process.stdout.write(snapshotRequestedText(await runningService(store, now), options.changesEveryMs));
       }, { existingStore: true }); // no store: a wrong --config (and a service's first run sends a full snapshot anyway)
     }),
   );

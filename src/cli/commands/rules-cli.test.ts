@@ -103,6 +103,29 @@ describe('inventory snapshot', () => {
     expect(r.stderr).toContain('there is no store at');
     expect(existsSync(cfg.store)).toBe(false);
   });
+
+  it('with no service running, says the request waits for one rather than that a running service sends it', async () => {
+    const cfg = config();
+    writeFileSync(join(cfg.dir, 'pallets.csv'), 'identifier,id_type,erp_asset_id,sku,quantity\nt-1,tag,P-1,S,40\n');
+    expect((await runCli(['assets', 'import', join(cfg.dir, 'pallets.csv'), '-c', cfg.path])).code).toBe(0); // makes the store
+    const r = await runCli(['inventory', 'snapshot', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('not sent yet: no service is running on this store');
+    expect(r.stdout).not.toContain('the running service');
+    // The request is kept for the service's first run.
+    expect((await runCli(['inventory', 'counts', '-c', cfg.path])).stdout).toContain('a full snapshot was asked for at');
+  });
+});
+
+describe('assets import with inventory', () => {
+  it('refuses a file with a quantity that is not a whole number, naming line, asset and value, and imports nothing of it', async () => {
+    const cfg = config();
+    writeFileSync(join(cfg.dir, 'pallets.csv'), 'identifier,id_type,erp_asset_id,sku,quantity\nt-1,tag,P-1,S,40\nt-2,tag,P-2,S,ten\n');
+    const r = await runCli(['assets', 'import', join(cfg.dir, 'pallets.csv'), '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('pallets.csv line 3: asset P-2 has quantity "ten": the quantity attribute (rules.inventory.quantityAttribute) must be a whole number');
+    expect(existsSync(cfg.store)).toBe(false);
+  });
 });
 
 describe('zones locate', () => {

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, serviceState, sourcesLine } from './status.js';
+import { circuitLines, runningService, serviceState, sourcesLine } from './status.js';
+import { snapshotRequestedText } from './inventory.js';
+import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
+import { RUNTIME_NS } from '../../engine/engine.js';
 
 const NOW = Date.parse('2026-12-01T13:00:00Z');
 const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
@@ -21,6 +24,25 @@ describe('status: is the service up, and who holds the store', () => {
 
   it('a snapshot older than 5 s is not a running service', () => {
     expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, holder: undefined });
+  });
+});
+
+describe('a running service, for commands that hand it work (inventory snapshot)', () => {
+  const kv = (entries: Record<string, unknown>) => ({ kvGet: (ns: string, key: string) => Promise.resolve(entries[`${ns}/${key}`] === undefined ? undefined : JSON.stringify(entries[`${ns}/${key}`])) });
+  const up = { [`${RUNTIME_NS}/snapshot`]: snap(42), [`${LEASE_NS}/${LEASE_KEY}`]: holder(42, 'vm') };
+
+  it('is the service whose snapshot is fresh, and none when it stopped, was killed or never ran', async () => {
+    expect(await runningService(kv(up), NOW, 'vm', () => true)).toEqual({ pid: 42 });
+    expect(await runningService(kv(up), NOW, 'vm', () => false)).toBeUndefined(); // killed: its pid is gone
+    expect(await runningService(kv({ [`${RUNTIME_NS}/snapshot`]: { ...snap(42), state: 'stopped' } }), NOW, 'vm', () => true)).toBeUndefined();
+    expect(await runningService(kv({}), NOW, 'vm', () => true)).toBeUndefined();
+  });
+
+  it('inventory snapshot says who sends the counts: the running service, or the next one to start', () => {
+    expect(snapshotRequestedText({ pid: 42 }, 60_000)).toBe('full snapshot requested: the running service (pid 42) sends every count with its next inventory run, within 60 s (rules.inventory.changesEvery)\n');
+    expect(snapshotRequestedText(undefined, 60_000)).toBe(
+      "full snapshot requested, not sent yet: no service is running on this store. The request is kept: the service sends every count with its first inventory run after it starts ('assetbridge run'), within 60 s (rules.inventory.changesEvery) of the start\n",
+    );
   });
 });
 

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
+import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -30,6 +31,17 @@ export function serviceState(
   const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid);
   const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
   return { live, holder: gone ? undefined : lease };
+}
+
+/**
+ * The service running on this store now, as `status` tells it (a fresh runtime snapshot, from a
+ * process not known to be dead); undefined when none runs. A command holding the lease without
+ * the service (`aemp backfill`) is no running service: it runs no scheduled task.
+ */
+export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: (pid: number) => boolean = pidAlive): Promise<{ pid: number } | undefined> {
+  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
+  const snap = raw === undefined ? undefined : (JSON.parse(raw) as { pid: number; state: string; at: number });
+  return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
 }
 
 /** The running service's sources and whether each is connected (MQTT); '' when none can tell. */
