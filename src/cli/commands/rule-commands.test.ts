@@ -363,7 +363,7 @@ describe('maintenance complete', () => {
     await store.upsertAssets(assets);
     const wo = (erpAssetId: string, businessKey: string, t: number) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey, erpAssetId, eventTime: t, payload: {} }) as const;
     await store.commitIngest({ states: [], deliveries: [wo('EQ-1', 'EQ-1|svc|250h@b0', 1), wo('EQ-2', 'EQ-2|svc|250h@b0', 2), wo('EQ-1', 'EQ-1|svc|500h@b250', 3)], quarantine: [], accepted: 1 });
-    const config = { assets: { inline: [], files: [] }, destinations: [] } as unknown as Config;
+    const config = { assets: { inline: [], files: [] }, destinations: [], rules: {} } as unknown as Config;
     expect(await loadWorkOrderKnowledge(store, config, 'EQ-1|svc|500h@b25')).toEqual({ assetIds: ['EQ-1', 'EQ-2'], workOrders: {}, opened: false, outbox: ['EQ-1|svc|500h@b250', 'EQ-1|svc|250h@b0'] });
     expect((await loadWorkOrderKnowledge(store, config, 'EQ-1|svc|500h@b250')).opened).toBe(true);
   });
