@@ -14,7 +14,7 @@ import { postUsage } from '../../engine/tasks/usage-posting.js';
 import { checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
-import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
+import { formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -134,6 +134,34 @@ describe('rules test', () => {
     await expect(runRulesTest({ ...input, trace: 'nope' })).rejects.toThrow("--trace nope: no asset has that ERP id or identifier; see 'assetbridge assets list'");
     // Without --trace, nothing of it.
     expect((await runRulesTest(input)).lines.some((l) => l.trace)).toBe(false);
+  });
+
+  it('shows the inventory counts the events leave, counted as the inventory task counts, with a note that they are no event delivery; --compare shows those that differ', async () => {
+    const inv = (radiusM: number) =>
+      rulesSchema.parse({ allowedLateness: '0s', zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM } }] }, inventory: { skuAttribute: 'sku' } });
+    const pallet = (id: string, attributes: Record<string, string>): AssetWithIdentifiers => ({ asset: { erpAssetId: id, erpModule: 'inventory', attributes }, identifiers: [{ type: 'tag', value: `t-${id}`, erpAssetId: id }] });
+    const pallets = [pallet('P-1', { sku: 'PAL-40', quantity: '40' }), pallet('P-2', { sku: 'PAL-40' }), pallet('P-3', { sku: 'PAL-40', quantity: 'ten' }), ...assets];
+    const sightings = ['P-1', 'P-2', 'P-3'].map((id, i) => `{"kind":"position","assetId":"t-${id}","eventTime":"2026-10-01T08:0${i}:00Z","lat":${i === 1 ? 52.5005 : 52.5},"lng":13.4}`);
+    const counting = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000 };
+    const input = { lines: sightings, rules: createRules(inv(200)), assets: pallets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), inventory: counting };
+    const report = await runRulesTest(input);
+    // P-3's quantity is no whole number: left out, as the task leaves it out.
+    expect(report.inventory).toEqual({ at: Date.parse('2026-10-01T08:02:00Z'), touched: 3, cells: [{ destination: 'erp', location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2 }] });
+    const text = formatRulesTest(report);
+    expect(text).toContain('inventory counts the events leave, as the inventory task would make them at the end of the input (2026-10-01T08:02:00.000Z;');
+    expect(text).toMatch(/erp +1000\/0001 +PAL-40 +41 +2/);
+    expect(text).toContain("(inventory counts are no delivery of an event: the running service's inventory task sends the counts that changed every rules.inventory.changesEvery");
+    // Without inventory configured, or no item touched: nothing of it.
+    expect((await runRulesTest({ ...input, inventory: undefined })).inventory).toBeUndefined();
+    expect(formatRulesTest(await runRulesTest({ ...input, lines: [jsonl.split('\n')[1] as string] }))).not.toContain('inventory counts');
+    // A zone of 20 m leaves P-2 (55 m away) outside it: one count differs, and --exit-code would say so.
+    const compared = await runRulesTest({ ...input, compare: createRules(inv(20)), compareInventory: counting });
+    expect(compared.inventoryComparison).toEqual({ changed: [{ destination: 'erp', location: '1000/0001', sku: 'PAL-40', current: 41, proposed: 40 }], same: 0 });
+    expect(formatComparison(compared, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('inventory counts the events leave that differ (counted at the end of the input) (1):\n  erp 1000/0001 PAL-40: 41 → 40');
+    expect(sameOutcome(compared)).toBe(false);
+    const alike = await runRulesTest({ ...input, compare: createRules(inv(200)), compareInventory: counting });
+    expect(alike.inventoryComparison).toEqual({ changed: [], same: 1 });
+    expect(sameOutcome(alike)).toBe(true);
   });
 
   it('rules list says how the rules treat time', () => {

@@ -14,6 +14,8 @@ import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { validateEvent } from '../../core/normalize/validate.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
+import { countInventory, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
+import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { coalesceStates } from '../../engine/ingestor.js';
@@ -55,6 +57,13 @@ export interface RulesTestInput {
   readonly brief?: boolean;
   /** Called after each chunk of lines is decided, with the number of input lines read so far. */
   readonly onProgress?: (linesRead: number) => void;
+  /**
+   * The inventory count options (`rules.inventory`), when inventory is configured: the report then
+   * has the counts the inventory task would make from the state the events leave.
+   */
+  readonly inventory?: InventoryCountOptions;
+  /** The same for the {@link compare} rule set's config. */
+  readonly compareInventory?: InventoryCountOptions;
   /**
    * A second rule set (`--compare`): the same events, assets and starting state run through it as
    * well, and the report says how its deliveries differ from those of `rules`.
@@ -99,6 +108,40 @@ export interface RulesTestReport {
   readonly comparison?: DeliveryComparison;
   /** With `--trace`: the traced asset, and what deciding the end of the input changed in its state. */
   readonly traced?: { readonly erpAssetId: string; readonly atEnd: readonly string[] };
+  /**
+   * With {@link RulesTestInput.inventory}, when the events touched an inventory item: the counts
+   * the inventory task would make at the end of the input. Counts are no delivery of an event
+   * (the task makes them every `changesEvery`), so they are not in the lines or totals.
+   */
+  readonly inventory?: InventoryAtEnd;
+  /** With `--compare`, when either config counts inventory and the events touched an item: the cells whose count differs. */
+  readonly inventoryComparison?: InventoryComparison;
+}
+
+/** One (location, SKU) of a destination as counted at the end of the input. */
+export interface InventoryEndCell {
+  readonly destination: string;
+  readonly location: string;
+  readonly sku: string;
+  readonly quantity: number;
+  /** Tagged items behind the quantity. */
+  readonly items: number;
+}
+
+export interface InventoryAtEnd {
+  /** The time counted at (freshness is judged against it): the end of the input. */
+  readonly at: number;
+  /** Inventory items the events touched. */
+  readonly touched: number;
+  /** Every cell with items counted, by destination, location and SKU. */
+  readonly cells: readonly InventoryEndCell[];
+}
+
+export interface InventoryComparison {
+  /** Cells counted differently (0: none counted there), by destination, location and SKU. */
+  readonly changed: readonly { readonly destination: string; readonly location: string; readonly sku: string; readonly current: number; readonly proposed: number }[];
+  /** Cells counted alike. */
+  readonly same: number;
 }
 
 /** Where an input line is: its number, in its file when the input is several. */
@@ -278,10 +321,51 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const flushed = coalesceStates(end.deliveries);
   count(flushed);
   const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
-  if (!other) return { lines, flushed, totals, counts, ...tracedReport };
+  // Counted as the inventory task would count right after the last event, from every item's state then.
+  const countAt = lastProcessed > 0 ? lastProcessed : now;
+  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...states, ...end.states]), seen, countAt);
+  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}) };
   tallyDeliveries(tallies.current, flushed);
-  tallyDeliveries(tallies.proposed, coalesceStates(flushAll(other, otherStates).deliveries));
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport };
+  const otherEnd = flushAll(other, otherStates);
+  tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
+  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...otherStates, ...otherEnd.states]), seen, countAt);
+  const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}) };
+}
+
+/**
+ * The counts the inventory task would make at `at` from `states` (with the task's own counting),
+ * over every inventory item of the registry; undefined when the events touched none (`seen`).
+ */
+function inventoryAtEnd(
+  options: InventoryCountOptions,
+  assets: readonly AssetWithIdentifiers[],
+  defaultDestination: string,
+  states: ReadonlyMap<string, StateDoc>,
+  seen: ReadonlyMap<string, unknown>,
+  at: number,
+): InventoryAtEnd | undefined {
+  const items = assets
+    .filter((a) => isInventoryItem(a.asset, options.skuAttribute))
+    .map(({ asset }) => ({ asset, destination: asset.destination ?? defaultDestination, state: states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined }));
+  const touched = items.filter((i) => seen.has(i.asset.erpAssetId)).length;
+  if (touched === 0) return undefined;
+  const cells: InventoryEndCell[] = [];
+  for (const [destination, byCell] of countInventory(items, at, options)) for (const c of byCell.values()) cells.push({ destination, ...c });
+  return { at, touched, cells: cells.sort(cellOrder) };
+}
+
+type CellKey = Pick<InventoryEndCell, 'destination' | 'location' | 'sku'>;
+const cellOrder = (a: CellKey, b: CellKey): number => a.destination.localeCompare(b.destination) || a.location.localeCompare(b.location) || a.sku.localeCompare(b.sku);
+
+/** The cells two rule sets count differently (a cell one of them does not count is 0 there). */
+export function compareInventoryCells(current: readonly InventoryEndCell[], proposed: readonly InventoryEndCell[]): InventoryComparison {
+  const key = (c: CellKey) => `${c.destination}\u001f${c.location}\u001f${c.sku}`;
+  const cells = new Map<string, CellKey & { current: number; proposed: number }>();
+  for (const c of current) cells.set(key(c), { destination: c.destination, location: c.location, sku: c.sku, current: c.quantity, proposed: 0 });
+  for (const c of proposed) cells.set(key(c), { destination: c.destination, location: c.location, sku: c.sku, current: cells.get(key(c))?.current ?? 0, proposed: c.quantity });
+  const all = [...cells.values()];
+  return { changed: all.filter((c) => c.current !== c.proposed).sort(cellOrder), same: all.filter((c) => c.current === c.proposed).length };
 }
 
 /** When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if the line has one. */
@@ -361,6 +445,7 @@ export function formatSummary(report: RulesTestReport): string {
     for (const d of report.flushed) out.push(`  ${describeDelivery(d, [])}`);
   }
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
+  if (report.inventory) out.push('', ...inventoryLines(report.inventory));
   const totals = Object.entries(report.totals);
   const c = report.counts;
   const quiet = c.lines - c.shown;
@@ -372,6 +457,24 @@ export function formatSummary(report: RulesTestReport): string {
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** Counts are made by a periodic task, not by the events' rules: said wherever counts are shown, so "(no deliveries)" on a sighting is not read as nothing counted. */
+const INVENTORY_NOTE =
+  "(inventory counts are no delivery of an event: the running service's inventory task sends the counts that changed every rules.inventory.changesEvery, " +
+  "and all of them on rules.inventory.fullSnapshotCron, each as the change since what it last sent; 'assetbridge inventory counts' shows what it would send now)";
+
+/** The counts the events leave, as `rules test` shows them. */
+function inventoryLines(inv: InventoryAtEnd): string[] {
+  const head = `inventory counts the events leave, as the inventory task would make them at the end of the input (${new Date(inv.at).toISOString()}; items seen at a location within rules.inventory.freshness of it; ${inv.touched} item(s) touched by the events):`;
+  const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS'], ...inv.cells.map((c) => [c.destination, c.location, c.sku, c.quantity, c.items])];
+  const body = inv.cells.length ? table(rows).trimEnd().split('\n').map((l) => `  ${l}`) : ['  none: no item was seen at a location within rules.inventory.freshness of the end of the input'];
+  return [head, ...body, INVENTORY_NOTE];
+}
+
+/** Whether two rule sets come out the same: the same deliveries and the same inventory counts at the end. */
+export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison'>): boolean {
+  return (report.comparison === undefined || sameDeliveries(report.comparison)) && (report.inventoryComparison?.changed.length ?? 0) === 0;
 }
 
 /** A payload field's value for a one-line comparison: short, `(none)` when absent (and `null` when null: they differ). */
@@ -411,7 +514,12 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
   section(`facts only with ${names.current}`, c.onlyCurrent.map((d) => describeDelivery(d)));
   section('facts both would send, with another payload', c.changed.map((f) => `${f.current.operation} → ${f.current.destination} ${f.current.businessKey}: ${fieldChanges(f.current.payload, f.proposed.payload)}`));
   section('state updates that would end on another value', c.states.map((st) => `${st.operation} → ${st.destination} ${st.businessKey}: ${fieldChanges(st.current, st.proposed)}`));
-  const same = sameDeliveries(c);
+  const inv = report.inventoryComparison;
+  if (inv) {
+    section('inventory counts the events leave that differ (counted at the end of the input)', inv.changed.map((x) => `${x.destination} ${x.location} ${x.sku}: ${x.current} → ${x.proposed}`));
+    out.push('', `${inv.same} inventory count(s) alike under both`, INVENTORY_NOTE);
+  }
+  const same = sameOutcome(report);
   out.push(
     '',
     same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,

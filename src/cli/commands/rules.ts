@@ -29,9 +29,10 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
+import type { InventoryCountOptions } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
-import { formatComparison, formatLine, formatSummary, runRulesTest, sameDeliveries, type FileStart, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, runRulesTest, sameOutcome, type FileStart, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -180,12 +181,18 @@ function readFiles(files: readonly { path: string; size: number }[]): { lines: A
   return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
 }
 
+/** How a config's inventory task counts (undefined: no inventory): `rules test` shows the counts the events leave. */
+function inventoryCountOptionsOf(rules: RulesConfig): InventoryCountOptions | undefined {
+  const inv = rules.inventory;
+  return inv && { skuAttribute: inv.skuAttribute, quantityAttribute: inv.quantityAttribute, freshnessMs: inv.freshness };
+}
+
 /** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
-function comparedRules(path: string): { rules: Rule[]; idleMs: number } {
+function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryCountOptions | undefined } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
     const config = resolveConfig(path).config;
-    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)) };
+    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)) };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
     throw err;
@@ -226,6 +233,7 @@ export function registerRulesCommand(program: Command): Command {
         const assets = await allAssets(config, store);
         const states = opts.fresh || !store ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
+        const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const reading = stdin ? undefined : readFiles(files);
         // As text, each line is printed once decided, so memory stays flat however long the input;
         // on a terminal those lines are the progress (a bar on the same screen would tear them).
@@ -241,15 +249,20 @@ export function registerRulesCommand(program: Command): Command {
             flush: opts.flush,
             idleMs: idleMsOf(rulesConfigOf(config)),
             ...(opts.brief ? { brief: true } : {}),
-            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs } : {}),
+            ...(inventory ? { inventory } : {}),
+            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : {}),
             onProgress: progress.update,
           });
           progress.stop();
           if (compare) {
-            process.stdout.write(opts.json ? `${toJson({ counts: report.counts, comparison: report.comparison })}\n` : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }));
-            if (opts.exitCode && report.comparison && !sameDeliveries(report.comparison)) process.exitCode = 1;
+            process.stdout.write(
+              opts.json
+                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}) })}\n`
+                : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
+            );
+            if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;
             return;
           }
           process.stdout.write(opts.json ? `${toJson(report)}\n` : formatSummary(report));
