@@ -209,7 +209,7 @@ export function registerInventoryCommand(program: Command): Command {
           ...(opts.standing !== undefined ? { standing: opts.standing as ItemRow['standing'] } : {}),
         };
         const now = Date.now();
-        const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination);
+        const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones);
         const rows = inventoryItemRows(items, now, options, filter);
         const tags = tagsOf(await store.listAssets());
         if (opts.json) return void process.stdout.write(`${toJson(rows.map((r) => ({ ...r, tag: tags.get(r.erpAssetId) })))}\n`);

@@ -16,15 +16,22 @@ import type { Rule } from './rule.js';
 import { ZoneIndex } from './zones/zone-index.js';
 import type { ZoneTracking } from './zones/tracking.js';
 
+/** One zone index per compiled config: the rules, the inventory task and the commands share it (a large zones file is built once). */
+const trackings = new WeakMap<RulesConfig, ZoneTracking>();
+
 /** Zone tracking from the `zones` block; undefined when no zones are configured. */
 export function zoneTrackingOf(config: RulesConfig): ZoneTracking | undefined {
   const z = config.zones;
   if (!z || z.zones.length === 0) return undefined;
-  return {
+  const known = trackings.get(config);
+  if (known) return known;
+  const tracking: ZoneTracking = {
     index: new ZoneIndex(z.zones, { hysteresisM: z.hysteresisM }),
     dwell: { enterDwellMs: z.enterDwellMs, exitDwellMs: z.exitDwellMs },
     maxAccuracyM: z.maxAccuracyM,
   };
+  trackings.set(config, tracking);
+  return tracking;
 }
 
 /** The maintenance rule's options from the `maintenance` block (undefined when absent). */

@@ -5,7 +5,8 @@
  * @module
  */
 import { depreciationMeterOf, type RulesConfig } from '../../config/rules-schema.js';
-import { calendarOf, hasMaintenanceRules } from '../../core/rules/index.js';
+import { calendarOf, hasMaintenanceRules, zoneTrackingOf } from '../../core/rules/index.js';
+import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { createCalendarIntervalTask } from './calendar-intervals.js';
 import { createIdleWatermarkTask } from './idle-watermark.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -75,7 +76,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
 }
 
 /** The inventory task's options from the compiled rules config (undefined: inventory is not configured). */
-export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: string): InventorySyncOptions | undefined {
+export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: string, zones: ZoneIndex | undefined = zoneTrackingOf(config)?.index): InventorySyncOptions | undefined {
   const inv = config.inventory;
   if (!inv) return undefined;
   return {
@@ -86,6 +87,7 @@ export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: 
     fullSnapshotCron: inv.fullSnapshotCron,
     timeZone: inv.timeZone,
     defaultDestination,
+    ...(zones ? { zones } : {}),
   };
 }
 

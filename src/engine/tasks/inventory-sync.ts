@@ -28,6 +28,7 @@ import {
   reconcileWithOnHand,
   snapshotCells,
   standingOf,
+  withCurrentZoneCode,
   type CountCell,
   type CountComparison,
   type InventoryCountOptions,
@@ -39,6 +40,7 @@ import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../
 import type { OnHandQuantity } from '../../ports/connector.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
+import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
 /** kv namespace: `sent:<destination>` records, `lastFullAt` and `snapshotRequestedAt`. */
@@ -52,6 +54,8 @@ export interface InventorySyncOptions extends InventoryCountOptions {
   readonly fullSnapshotCron: string;
   readonly timeZone: string;
   readonly defaultDestination: string;
+  /** The zones configured now: items are counted under their current location codes. */
+  readonly zones?: ZoneIndex;
 }
 
 export interface InventoryRunSummary {
@@ -99,14 +103,14 @@ export function fullSnapshotDue(lastFullAt: number | undefined, now: number, cro
   return next <= now;
 }
 
-/** All inventory items with their state and destination. */
-export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string): Promise<InventoryItem[]> {
+/** All inventory items with their state and destination, located by the zones configured now (`zones`). */
+export async function loadInventoryItems(store: Store, skuAttribute: string, defaultDestination: string, zones?: ZoneIndex): Promise<InventoryItem[]> {
   const assets: AssetRecord[] = (await store.listAssetRecords()).filter((a) => isInventoryItem(a, skuAttribute));
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [INVENTORY_RULE]);
   return assets.map((asset) => ({
     asset,
     destination: asset.destination ?? defaultDestination,
-    state: states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined,
+    state: withCurrentZoneCode(states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined, zones),
   }));
 }
 
@@ -132,7 +136,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const snap = await snapshotState(ctx.store);
   const mode = snap.requestedAt !== undefined || fullSnapshotDue(snap.lastFullAt, now, options.fullSnapshotCron, options.timeZone) ? 'full' : 'changes';
   await ctx.checkpoint(); // the sightings the ingestor still holds in memory count too
-  const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination);
+  const items = await loadInventoryItems(ctx.store, options.skuAttribute, options.defaultDestination, options.zones);
   const counts = countInventory(items, now, options);
   const records = await sentRecords(ctx.store);
   const committed: Record<string, number> = {};
@@ -269,7 +273,7 @@ export interface InventoryReport {
  * was sent: counted now, last sent, and the change the next run will send. Reads only.
  */
 export async function inventoryReport(store: Store, options: Omit<InventorySyncOptions, 'changesEveryMs'>, now: number): Promise<InventoryReport> {
-  const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination);
+  const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones);
   const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'bad-quantity': 0, 'no-sku': 0 };
   for (const item of items) standing[standingOf(item, now, options)]++;
   const counts = countInventory(items, now, options);

@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
-import { EMPTY_SENT, cellKey, countInventory, inventoryItemRows, planInventoryCounts, type CountCell, type InventoryItem } from './counts.js';
+import { EMPTY_SENT, cellKey, countInventory, inventoryItemRows, planInventoryCounts, withCurrentZoneCode, type CountCell, type InventoryItem } from './counts.js';
+import { ZoneIndex, type Zone } from '../zones/index.js';
 import type { InventoryItemState } from './inventory-rule.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -63,5 +64,30 @@ describe('inventory count deliveries', () => {
     expect(full.deliveries.map((d) => [d.payload.snapshot, d.payload.items, d.eventTime])).toEqual([[true, 1, now + MIN]]);
     const emptied = planInventoryCounts('erp', new Map(), full.next, 'changes', now + 2 * MIN);
     expect(emptied.deliveries.map((d) => [d.payload.countedQuantity, d.payload.items, d.payload.delta])).toEqual([[0, 0, -40]]);
+  });
+});
+
+describe('items located by the zones configured now', () => {
+  const bay = (name: string, code: string, lat: number): Zone => ({ name, locationCode: code, priority: 0, shape: { type: 'circle', lat, lng: 10, radiusM: 30 } });
+  const inBayA: InventoryItemState = { ...at('WH1-A', 50), zones: { 'bay-a': { phase: 'inside', since: T0 } } };
+
+  it('a zone whose location code changed counts its items under the new code, without a new sighting', () => {
+    const changed = new ZoneIndex([bay('bay-a', 'WH1-A2', 50), bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 });
+    expect(withCurrentZoneCode(inBayA, changed)?.location).toBe('WH1-A2');
+    expect(countInventory([item('P-1', { sku: 'S', quantity: '4' }, withCurrentZoneCode(inBayA, changed))], now, opts).get('erp')).toEqual(cells({ location: 'WH1-A2', sku: 'S', quantity: 4, items: 1 }));
+  });
+
+  it('keeps the stored code for a zone it does not know (renamed or removed), for an item in no zone, and without zones', () => {
+    const renamed = new ZoneIndex([bay('bay-a-new', 'WH1-A2', 50)], { hysteresisM: 5 });
+    expect(withCurrentZoneCode(inBayA, renamed)).toBe(inBayA);
+    const same = new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 });
+    expect(withCurrentZoneCode(inBayA, same)).toBe(inBayA);
+    // Seen by a reader outside every zone: its reported location stays.
+    const reader = at('DOCK-3', 50);
+    expect(withCurrentZoneCode(reader, renamed)).toBe(reader);
+    expect(withCurrentZoneCode(inBayA, undefined)).toBe(inBayA);
+    // Still entering (not yet counted there): the stored location stays.
+    const entering: InventoryItemState = { ...at('WH1-B', 50), zones: { 'bay-a': { phase: 'entering', since: T0 } } };
+    expect(withCurrentZoneCode(entering, same)).toBe(entering);
   });
 });

@@ -14,6 +14,8 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { InventoryItemState } from './inventory-rule.js';
+import type { ZoneIndex } from '../zones/zone-index.js';
+import { enteredZones } from '../zones/zone-tracker.js';
 
 export const INVENTORY_COUNT = 'inventory.count';
 
@@ -29,6 +31,19 @@ export interface InventoryItem {
   readonly asset: AssetRecord;
   readonly destination: string;
   readonly state: InventoryItemState | undefined;
+}
+
+/**
+ * An item's state with its location code as the zones configured now give it: the code is stored
+ * with each sighting, so a zone whose `locationCode` was changed since would otherwise go on
+ * counting its items under the old code until each is seen again. An item in no zone known now (a
+ * zone renamed or removed) keeps what was stored.
+ */
+export function withCurrentZoneCode(state: InventoryItemState | undefined, zones: ZoneIndex | undefined): InventoryItemState | undefined {
+  if (!zones || !state?.zones || state.location === undefined || state.location === null) return state;
+  // `best` passes over names it does not know.
+  const code = zones.best(enteredZones(state.zones))?.locationCode;
+  return code === undefined || code === state.location ? state : { ...state, location: code };
 }
 
 export interface CountCell {
