@@ -161,21 +161,21 @@ describe('maintenance closed loop by webhook', () => {
     const bad = await push(garbled, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(garbled).digest('hex')}` });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toContain('body is not JSON');
-    // One of ours that cannot be read (no asset): kept with the reason, refused with 400; the rest of the push is taken.
+    // One of ours that cannot be read (no work-order id): kept with the reason, refused with 400; the rest of the push is taken.
     const partly = JSON.stringify([
       { workOrder: { id: 'X-1', erpAssetId: 'EQ-1', status: 'completed', updatedAt: new Date().toISOString() } },
-      { workOrder: { id: 'WO-9', externalKey: 'EQ-1|service-250h|250h@b0', status: 'completed', updatedAt: new Date().toISOString() } },
+      { workOrder: { externalKey: 'EQ-1|service-250h|250h@b0', status: 'completed', updatedAt: new Date().toISOString() } },
     ]);
     const unreadable = await push(partly, { 'X-Signature-256': `sha256=${createHmac('sha256', SECRET).update(partly).digest('hex')}` });
     expect(unreadable.status).toBe(400);
     expect(await unreadable.json()).toEqual({
       accepted: 0,
       ignored: [{ index: 0, reason: 'no externalKey: not a work order assetbridge opened' }],
-      rejected: [{ index: 1, reason: 'work order EQ-1|service-250h|250h@b0 needs erpAssetId' }],
+      rejected: [{ index: 1, reason: 'work order EQ-1|service-250h|250h@b0 needs id' }],
     });
     const q = await runCli(['quarantine', 'list', '--json', '-c', cfg.path], env);
     expect(q.stdout).toContain('erp-feedback:erp');
-    expect(q.stdout).toContain('work order EQ-1|service-250h|250h@b0 needs erpAssetId');
+    expect(q.stdout).toContain('work order EQ-1|service-250h|250h@b0 needs id');
     const unknown = await fetch(`${base}/v1/webhooks/sap/work-orders`, { method: 'POST', body });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toContain('configured: /v1/webhooks/erp/work-orders');
