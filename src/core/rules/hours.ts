@@ -57,3 +57,14 @@ export function continuousHours(state: HoursState | undefined, raw: number): num
 }
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/**
+ * How far the continuous count is ahead of what the meter itself shows now (a declared
+ * replacement, or readings hygiene set aside), to 2 decimals; undefined when they agree.
+ */
+export function meterOffset(state: HoursState | undefined): number | undefined {
+  const last = state?.hygiene.last?.value;
+  if (state?.total === undefined || last === undefined) return undefined;
+  const offset = Math.round((state.total - last) * 100) / 100;
+  return offset === 0 ? undefined : offset;
+}

@@ -17,7 +17,15 @@ const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attri
 const service250: ServiceIntervalRule = { name: 'service-250h', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' };
 const options = (rule: ServiceIntervalRule = service250): MaintenanceOptions => ({ thresholds: [], serviceIntervals: [rule], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} });
 
-const meter = (at: number, operatingHours: number): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + at * HOUR, receivedAt: T0 + at * HOUR, operatingHours });
+const meter = (at: number, operatingHours: number, declaredReset?: true): MeterEvent => ({
+  kind: 'meter',
+  source: 'test',
+  ids: [{ type: 'tag', value: 'x' }],
+  eventTime: T0 + at * HOUR,
+  receivedAt: T0 + at * HOUR,
+  operatingHours,
+  ...(declaredReset ? { declaredReset } : {}),
+});
 const feedback = (at: number, businessKey: string, status: WorkOrderStatusEvent['status']): WorkOrderStatusEvent => ({
   kind: 'workorder',
   source: 'erp-feedback',
@@ -57,5 +65,13 @@ describe('maintenance status: service rows', () => {
     const { opened, row } = serviceRow([meter(0, 240), meter(11, 251), feedback(12, key, 'cancelled')]);
     expect(opened).toEqual([key]);
     expect(row).toMatchObject({ state: 'ok', hours: 251, baselineHours: 0, nextDueHours: 500, remainingHours: 249 });
+  });
+
+  it('after a declared meter replacement, the row says how far the hours it counts are from what the meter itself shows', () => {
+    const { row } = serviceRow([meter(0, 200), meter(40, 230), meter(41, 0, true), meter(45, 4)]);
+    // 230 + 4 = 234 continuous hours; the new meter shows 4.
+    expect(row).toMatchObject({ hours: 234, nextDueHours: 250, state: 'ok; the meter itself shows 230 h less (a replaced meter or readings set aside)' });
+    // Without a replacement (or anything set aside) the two agree and nothing is added.
+    expect(serviceRow([meter(0, 200), meter(40, 234)]).row?.state).toBe('ok');
   });
 });

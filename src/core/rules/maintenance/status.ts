@@ -6,6 +6,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
+import { meterOffset } from '../hours.js';
 import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
@@ -19,7 +20,8 @@ export interface DueRow {
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
    * work order for the due point is open, and `; latest reading set aside: <why>` when meter
-   * hygiene did not count the newest reading. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
+   * hygiene did not count the newest reading, and `; the meter itself shows N h less (…)` when the
+   * count runs on across a replaced meter or readings set aside. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
    * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
    * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
    * completed <time>: …` once the ERP completed an active episode's work order. Calendar: `ok`, `due soon` or
@@ -113,11 +115,15 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
     const setAside = issue !== undefined ? `; latest reading set aside: ${issue}` : '';
+    // Hours (km) count on across a replaced meter and readings set aside: say how the meter's own display differs.
+    const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
+    const unit = rule.meter === 'km' ? 'km' : 'h';
+    const display = offset !== undefined ? `; the meter itself shows ${Math.abs(offset)} ${unit} ${offset > 0 ? 'less' : 'more'} (a replaced meter or readings set aside)` : '';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}`,
+      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}${display}`,
       ...meterColumns(rule.meter, reading, s.base, next),
     });
   }
