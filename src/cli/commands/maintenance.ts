@@ -315,8 +315,8 @@ export function registerMaintenanceCommand(program: Command): Command {
     maintenance
       .command('complete <businessKey>')
       .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours (or km) at completion (calendar intervals: to the day of --at)')
-      .option('--hours <h>', 'operating hours at completion (default: from the readings around --at)')
-      .option('--km <km>', 'odometer at completion, for an interval in km (default: from the readings around --at)')
+      .option('--hours <h>', 'the reading of the hour meter at completion, as it shows it (default: from the readings around --at)')
+      .option('--km <km>', 'the reading of the odometer at completion, as it shows it, for an interval in km (default: from the readings around --at)')
       .option('--at <iso>', 'when it was completed, ISO 8601 with Z or an offset (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
       .option('--erp-id <id>', "the ERP's work-order number, for the record")
