@@ -22,7 +22,16 @@ export interface HoursState {
 
 export type HoursStep =
   | { readonly ok: true; readonly state: HoursState; readonly hours: number }
-  | { readonly ok: false; readonly state: HoursState; readonly reason: string };
+  | {
+      readonly ok: false;
+      readonly state: HoursState;
+      readonly reason: string;
+      /**
+       * Set for a stall (the meter still shows its current value, for longer than hygiene trusts):
+       * the continuous hours it stands for. Usage up to it is known to be zero.
+       */
+      readonly unchangedHours?: number;
+    };
 
 /** Take one reading (in event-time order) and return the continuous hours it stands for. */
 export function stepHours(
@@ -36,7 +45,10 @@ export function stepHours(
   const reading = { value: raw, eventTime: t };
   const r = declaredReset ? declareMeterReset(s.hygiene, reading) : classifyMeterReading(s.hygiene, reading, options);
   const v = r.verdict;
-  if (isFlagged(v)) return { ok: false, state: { ...s, hygiene: r.state }, reason: v.detail };
+  if (isFlagged(v)) {
+    const state = { ...s, hygiene: r.state };
+    return v.status === 'stalled' && s.total !== undefined ? { ok: false, state, reason: v.detail, unchangedHours: s.total } : { ok: false, state, reason: v.detail };
+  }
   const total = s.total;
   switch (v.status) {
     case 'reset':

@@ -167,3 +167,27 @@ describe('usage per period: a late reading that declares no reset', () => {
     expect(rule.apply(state, meter(t0 + h, 3), ctx).late).toBe(true); // backwards too: only a declared reset is taken
   });
 });
+
+describe('usage per period: a meter unchanged over a stall longer than hygiene trusts (7 days)', () => {
+  const day = 86_400_000;
+  const t0 = Date.UTC(2026, 0, 20);
+  // 1000 h from 20 January to 10 February, reported daily; then it moves again on 15 February.
+  const stall = Array.from({ length: 22 }, (_, i) => meter(t0 + i * day, 1000));
+
+  it('knows usage was zero up to the latest unchanged reading: a period ending in the stall gets no share of the later advance', () => {
+    const s = run(monthlyCalendar('UTC'), [...stall, meter(Date.UTC(2026, 1, 15), 1050)]);
+    expect(s.periods?.['2026-01']).toEqual({ units: 0, meterAtEnd: 1000 });
+    expect(s.periods?.['2026-02']?.units).toBe(50);
+    expect(sum(s)).toBe(50);
+  });
+
+  it('has the end reading of a period that ended during the stall, while the meter still shows it', () => {
+    const s = run(monthlyCalendar('UTC'), stall);
+    expect(s.last).toEqual([t0 + 21 * day, 1000]);
+    expect(s.meterIssue).toMatch(/meter has shown 1000 since 2026-01-20/);
+    const line = usageFor({ ...asset, attributes: { cost: '1000', expectedUnits: '100', usefulLifeMonths: '10' } }, s, monthlyCalendar('UTC').period('2026-01')!, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.UTC(2026, 1, 11));
+    expect(line.meterAtEnd).toBe(1000);
+    expect(line.periodUnits).toBe(0);
+    expect(line.notes.join('; ')).not.toMatch(/later usage is not yet known/);
+  });
+});

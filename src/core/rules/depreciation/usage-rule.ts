@@ -142,8 +142,11 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
 
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
-  if (!step.ok) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
-  const hours = step.hours;
+  if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
+  // A stall is flagged for review, but the meter still showed its value then: no usage up to this
+  // reading, so a period ending during the stall has its end reading, and the advance the meter
+  // shows later is spread from here, not back across the stall.
+  const hours = step.ok ? step.hours : (step.unchangedHours as number);
   const prev = s.last;
   // One pair for the new `last`, for spreading and for a first `first`: an array per reading fewer.
   const last = [r.t, hours] as const;
@@ -168,6 +171,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   next.periods = prune(periods, options.keepPeriods ?? 36);
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
   if (pruned !== undefined) next.pruned = pruned;
+  if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
   return next;
 }
 
