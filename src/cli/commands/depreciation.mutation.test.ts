@@ -39,6 +39,14 @@ describe('depreciation preview', () => {
     expect(formatPreview([lineOf(asset, state, '2026-10', 'new')], units)).toMatch(/EQ-1\s+2026-10\s+234\.567 h\s+1,234\.567 h\s+10,000 h/);
   });
 
+  it('shows the expected total to the thousandth too, as the other unit columns (and as post does)', () => {
+    // An expected total of 7,500.25 h was shown as 7,500 h; one with more decimals is rounded to three.
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-20T00:00:00Z'), 1100], periods: { '2026-10': { units: 100, meterAtEnd: 1100 } } };
+    const withTotal = (expectedUnits: string) => formatPreview([lineOf({ ...asset, attributes: { ...asset.attributes, expectedUnits } }, state, '2026-10', 'new')], units);
+    expect(withTotal('7500.25')).toMatch(/EQ-1\s+2026-10\s+100 h\s+1,100 h\s+7,500\.25 h\s/);
+    expect(withTotal('7500.123456')).toMatch(/\s1,100 h\s+7,500\.123 h\s/);
+  });
+
   it('refuses an --asset it does not know, rather than show an empty preview', async () => {
     // Kills: dropping the unknown-asset check.
     const store = tempStore();

@@ -69,7 +69,7 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
     uop += l.unitsOfProduction ?? 0;
     sl += l.straightLine ?? 0;
     const u = ` ${units[l.meter]}`;
-    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 0) + u, fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
   }
   rows.push(['TOTAL', '', '', '', '', '', '', fmt(Math.round(uop * 100) / 100), fmt(Math.round(sl * 100) / 100), '']);
   return table(rows);
