@@ -2,6 +2,7 @@
  * `assetbridge depreciation post` as an integration engineer runs it (the built CLI): what it says
  * it would post (`--dry-run`), what it queued, and that a second run says nothing new was queued.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -52,5 +53,21 @@ describe('depreciation post', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('queued usage for 1');
     expect(again.stdout).toContain('nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)');
+  });
+
+  it('refuses a store that does not exist yet (a wrong --config), rather than create it empty and post nothing', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'none.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { depreciation: { timeZone: 'UTC' } },
+    }));
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await runCli(['depreciation', 'post', '--period', '2026-10', ...extra, '-c', cfg.path]);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`error: there is no store at ${join(cfg.dir, 'none.db')} (store.path in ${cfg.path})`);
+      expect(r.stderr).toContain("start the service with 'assetbridge run'");
+    }
+    expect(existsSync(join(cfg.dir, 'none.db'))).toBe(false);
   });
 });

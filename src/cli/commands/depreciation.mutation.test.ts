@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
-import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import { monthlyCalendar, type Period } from '../../core/rules/depreciation/calendar.js';
@@ -95,6 +95,7 @@ describe('depreciation post', () => {
       assets: { inline: [{ erpAssetId: 'EQ-1', attributes: asset.attributes, identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
       rules: { depreciation: { timeZone: 'UTC' } },
     }));
+    await new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' }).close(); // post needs an existing store
     const current = new Date().toISOString().slice(0, 7); // this month (UTC): started, not ended
     const r = await runCli(['depreciation', 'post', '--period', current, '-c', cfg.path]);
     expect(r.code).toBe(2);

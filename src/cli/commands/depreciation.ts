@@ -162,7 +162,9 @@ export function registerDepreciationCommand(program: Command): Command {
             `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }),
         );
-      });
+        // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
+        // would post nothing and say so as if all were well.
+      }, { existingStore: true });
     }),
   );
   return dep;
