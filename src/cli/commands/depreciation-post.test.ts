@@ -71,3 +71,14 @@ describe('depreciation post', () => {
     expect(existsSync(join(cfg.dir, 'none.db'))).toBe(false);
   });
 });
+
+describe('depreciation preview --json', () => {
+  it('writes the period bounds as ISO 8601 strings, as every --json time, and meter values as numbers', async () => {
+    const cfg = await setup();
+    const r = await runCli(['depreciation', 'preview', '--period', '2026-10', '--asset', 'EQ-1', '--json', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [line] = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(line).toMatchObject({ erpAssetId: 'EQ-1', period: '2026-10', periodStart: '2026-10-01T00:00:00.000Z', periodEnd: '2026-11-01T00:00:00.000Z', periodUnits: 62.5, meterAtEnd: 1062.5, lifeToDateUnits: 1062.5 });
+  });
+});

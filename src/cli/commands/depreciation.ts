@@ -58,6 +58,14 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
   return lines;
 }
 
+/**
+ * The preview as JSON. `periodStart` and `periodEnd` are no `…At` fields, so they are written as
+ * times here, as toJson writes those (a blanket `…End` rule would take `meterAtEnd` for a time).
+ */
+export function previewJson(lines: readonly AssetUsageLine[]): string {
+  return toJson(lines.map(({ line }) => ({ ...line, periodStart: new Date(line.periodStart).toISOString(), periodEnd: new Date(line.periodEnd).toISOString() })));
+}
+
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits }));
 
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
@@ -109,7 +117,7 @@ export function registerDepreciationCommand(program: Command): Command {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
-        if (opts.json) return void process.stdout.write(`${toJson(lines.map((l) => l.line))}\n`);
+        if (opts.json) return void process.stdout.write(`${previewJson(lines)}\n`);
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
           if (opts.out) {
