@@ -38,6 +38,26 @@ describe('rules nothing configured feeds', () => {
   });
 });
 
+describe('a fiscal calendar in a legacy fixed-offset zone (EST, MST, HST)', () => {
+  const inZone = (timeZone: string) => compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], rules: { depreciation: { timeZone } } });
+
+  it('is accepted, with a warning naming the key, the fixed offset, and the IANA zone to use', () => {
+    expect(ruleInputWarnings(inZone('EST'))).toEqual([
+      {
+        key: 'rules.depreciation.timeZone',
+        message:
+          '"EST" is accepted but is a fixed offset, UTC-05:00 all year with no daylight saving time, so in summer periods start at 01:00 local time, not at midnight; for the local time of the US East, use America/New_York (or America/Panama to keep the fixed offset)',
+      },
+    ]);
+    expect(ruleInputWarnings(inZone('MST'))[0]?.message).toMatch(/^"MST" is accepted but is a fixed offset, UTC-07:00 .*use America\/Denver \(or America\/Phoenix to keep the fixed offset\)$/);
+    expect(ruleInputWarnings(inZone('HST'))[0]?.message).toBe('"HST" is accepted but is a fixed offset, UTC-10:00 all year with no daylight saving time (as Hawaii keeps none); name it by its IANA zone, Pacific/Honolulu');
+  });
+
+  it('says nothing of IANA zones, UTC, or the legacy zones that do follow daylight saving time', () => {
+    for (const zone of ['America/New_York', 'UTC', 'Europe/Berlin', 'EST5EDT']) expect(ruleInputWarnings(inZone(zone))).toEqual([]);
+  });
+});
+
 describe('a listed fiscal calendar that ends', () => {
   const withCalendar = () =>
     compileConfig({

@@ -5,6 +5,8 @@
  *   HTTP intake and telematics feeds can carry any sensor, and a config with no source at all is
  *   one for offline commands);
  * - a listed fiscal calendar that has ended or is about to;
+ * - a fiscal calendar in a legacy fixed-offset zone (EST, MST, HST): accepted, but it keeps no
+ *   daylight saving time, so it is rarely the local time that was meant;
  * - an asset id read from a topic level the filter fixes, or does not have;
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
  * - settings that select assets by attributes and match none of the assets known (a site
@@ -28,7 +30,33 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
+  return [...calendarZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
+}
+
+/**
+ * The tz database's legacy zones of a fixed offset (no daylight saving time), which `Intl`
+ * accepts: with the IANA zone of the local time most likely meant, and one that keeps the offset.
+ */
+const FIXED_OFFSET_ZONES: Readonly<Record<string, { readonly offset: string; readonly local: string; readonly region?: string; readonly fixed?: string }>> = {
+  EST: { offset: 'UTC-05:00', local: 'America/New_York', region: 'the US East', fixed: 'America/Panama' },
+  MST: { offset: 'UTC-07:00', local: 'America/Denver', region: 'the US Mountain states', fixed: 'America/Phoenix' },
+  HST: { offset: 'UTC-10:00', local: 'Pacific/Honolulu' },
+};
+
+/**
+ * `rules.depreciation.timeZone` naming a fixed-offset legacy zone: period boundaries would be an
+ * hour off local midnight all summer where daylight saving time is kept. Said, not refused.
+ */
+function calendarZoneWarnings(config: Config): RuleInputWarning[] {
+  const zone = (config as unknown as { rules: RulesConfig }).rules.depreciation?.timeZone;
+  const z = zone === undefined ? undefined : FIXED_OFFSET_ZONES[zone.toUpperCase()];
+  if (zone === undefined || !z) return [];
+  const fixed = `"${zone}" is accepted but is a fixed offset, ${z.offset} all year with no daylight saving time`;
+  const message =
+    z.region === undefined
+      ? `${fixed} (as Hawaii keeps none); name it by its IANA zone, ${z.local}`
+      : `${fixed}, so in summer periods start at 01:00 local time, not at midnight; for the local time of ${z.region}, use ${z.local} (or ${z.fixed} to keep the fixed offset)`;
+  return [{ key: 'rules.depreciation.timeZone', message }];
 }
 
 /** `idleAfter` below `allowedLateness` runs as the lateness (held events are not decided sooner): said, not refused. */
