@@ -218,6 +218,24 @@ describe('config', () => {
         { key: 'rules.depreciation.periods', message: '"quarterly" is neither form: use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd' },
         { key: 'rules.depreciation.periodsEnd', message: '"2026/12/31" is not a date: use YYYY-MM-DD' },
       ]);
+      // A listed calendar: each problem under the failing period's key, saying what to do.
+      const periods = (list: unknown[], periodsEnd = '2026-07-01') => one({ rules: { depreciation: { timeZone: 'UTC', periods: list, periodsEnd } } });
+      const p = (id: string, start: string) => ({ id, start });
+      expect(periods([p('P1', '2026-01-01'), p('P2', '2026-02-30'), p('P3', '2026-03-01'), p('P4', '2026-02-01'), p('P2', '2026-05-01')], '2026-04-31')).toEqual([
+        { key: 'rules.depreciation.periods.1.start', message: '"2026-02-30" is not a day of the calendar: write a real date (YYYY-MM-DD)' },
+        { key: 'rules.depreciation.periods.3.start', message: '"2026-02-01" is not after the start of the period before it (P3, 2026-03-01): list the periods in order, each starting after the one before' },
+        { key: 'rules.depreciation.periods.4.id', message: '"P2" is the id of periods.1 too: give each period its own id' },
+        { key: 'rules.depreciation.periodsEnd', message: '"2026-04-31" is not a day of the calendar: write a real date (YYYY-MM-DD)' },
+      ]);
+      expect(periods([p('P1', '2026-01-01'), p('P2', '2026-06-01')], '2026-05-01')).toEqual([
+        { key: 'rules.depreciation.periodsEnd', message: '"2026-05-01" is not after the start of the last period (P2, 2026-06-01): give the day after the last period ends (exclusive)' },
+      ]);
+      // A malformed item is named, not the whole list called "neither form".
+      expect(periods([p('P1', '2026-01-01'), { id: 'P2' }, { id: 'P3', start: '2026-03-01', end: '2026-04-01' }, '2026-05-01'])).toEqual([
+        { key: 'rules.depreciation.periods.1.start', message: 'missing: give the first day of the period, YYYY-MM-DD' },
+        { key: 'rules.depreciation.periods.2.end', message: 'unknown key: a period has only id and start (it ends where the next starts, the last at periodsEnd)' },
+        { key: 'rules.depreciation.periods.3', message: '"2026-05-01" is not a period: write { id, start: YYYY-MM-DD }' },
+      ]);
       expect(one({ rules: { maintenance: { windows: { sites: { BER: 'weekends' }, closed: [{ from: 'xmas', to: '2026-12-26' }, { from: '2026-12-24', to: 'ny' }] } } } })).toEqual([
         { key: 'rules.maintenance.windows.closed.0.from', message: '"xmas" is not a day: write the first closed day as YYYY-MM-DD' },
         { key: 'rules.maintenance.windows.closed.1.to', message: '"ny" is not a day: write the last closed day as YYYY-MM-DD' },

@@ -13,7 +13,7 @@ import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { readFileSync } from 'node:fs';
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { customCalendar } from '../core/rules/depreciation/calendar.js';
+import { customCalendar, customCalendarProblems } from '../core/rules/depreciation/calendar.js';
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
@@ -22,7 +22,7 @@ import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText } from './duration.js';
-import { echo, echoed, timeZoneProblem } from './issue-messages.js';
+import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
 
 const dur = duration;
 /** How often a scheduled task runs: at least 100 ms (0 would run it without pause). */
@@ -526,13 +526,40 @@ export const inventorySchema = z.strictObject({
 
 const date = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: echoed('is not a date: use YYYY-MM-DD') });
 
+const periodItem = z.strictObject({ id: z.string().regex(/^[^|]+$/, { error: echoed('must not contain "|"') }), start: date });
+const PERIOD_KEY_MISSING: Readonly<Record<string, string>> = {
+  id: 'missing: give the period an id, e.g. FY27-P01',
+  start: 'missing: give the first day of the period, YYYY-MM-DD',
+};
+
+/**
+ * A listed calendar, each item checked on its own: a wrong item is reported under its key
+ * (`periods.3.start`), not the whole list as "neither form" (issues of a refinement do not end
+ * the union's branch, as a wrong item's type would; a transform would, so the type is stated).
+ */
+const periodList = z
+  .array(z.unknown())
+  .min(1)
+  .superRefine((items, ctx) => {
+    items.forEach((item, i) => {
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) return ctx.addIssue({ code: 'custom', path: [i], message: `${echo(item)} is not a period: write { id, start: YYYY-MM-DD }` });
+      const r = periodItem.safeParse(item, { error: configIssueMessage() });
+      for (const iss of r.error?.issues ?? []) {
+        const key = String(iss.path[0] ?? '');
+        if (iss.code === 'unrecognized_keys')
+          for (const k of iss.keys) ctx.addIssue({ code: 'custom', path: [i, k], message: 'unknown key: a period has only id and start (it ends where the next starts, the last at periodsEnd)' });
+        else ctx.addIssue({ code: 'custom', path: [i, key], message: (item as Record<string, unknown>)[key] === undefined ? (PERIOD_KEY_MISSING[key] ?? iss.message) : iss.message });
+      }
+    });
+  }) as unknown as z.ZodType<z.output<typeof periodItem>[], unknown[]>;
+
 export const depreciationSchema = z
   .strictObject({
     /** Time zone of period boundaries. @default UTC */
     timeZone,
     /** `monthly` (ids YYYY-MM) or a list of `{id, start: YYYY-MM-DD}` (4-4-5, fiscal ids). @default monthly */
     periods: z
-      .union([z.literal('monthly'), z.array(z.strictObject({ id: z.string().regex(/^[^|]+$/, { error: echoed('must not contain "|"') }), start: date })).min(1)], {
+      .union([z.literal('monthly'), periodList], {
         error: echoed('is neither form: use monthly, or a list of periods [{ id, start: YYYY-MM-DD }] with periodsEnd'),
       })
       .default('monthly'),
@@ -570,6 +597,10 @@ export const depreciationSchema = z
       ctx.addIssue({ code: 'custom', path: ['periodsEnd'], message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' });
       return;
     }
+    const problems = customCalendarProblems(d.periods, d.periodsEnd);
+    for (const p of problems) ctx.addIssue({ code: 'custom', path: [...p.path], message: p.message });
+    // Items or an end the schema refused are named there already.
+    if (problems.length > 0 || !d.periods.every((p) => periodItem.safeParse(p).success) || !date.safeParse(d.periodsEnd).success) return;
     try {
       customCalendar(d.timeZone, d.periods, d.periodsEnd);
     } catch (err) {

@@ -79,25 +79,67 @@ export interface CustomPeriodInput {
   readonly start: string;
 }
 
+/** What is wrong with a listed calendar, under the key of the failing part (`periods.3.start`, `periodsEnd`). */
+export interface CalendarProblem {
+  readonly path: readonly (string | number)[];
+  readonly message: string;
+}
+
+const DAY_FORM = /^\d{4}-\d{2}-\d{2}$/;
+const isPeriodInput = (p: unknown): p is CustomPeriodInput =>
+  p !== null && typeof p === 'object' && typeof (p as CustomPeriodInput).id === 'string' && typeof (p as CustomPeriodInput).start === 'string' && DAY_FORM.test((p as CustomPeriodInput).start);
+const notADay = (date: string) => `"${date}" is not a day of the calendar: write a real date (YYYY-MM-DD)`;
+
+/**
+ * The problems of a period list ending at `end`, each under its key and saying what to do: a start
+ * or end that is no real day (2026-02-30 would roll into March), a start not after the one before,
+ * an id used twice, an end not after the last start. Items not of the form `{id, start: YYYY-MM-DD}`
+ * (and an end not of the form) are left to the config schema, which names them. Empty: a calendar.
+ */
+export function customCalendarProblems(periods: readonly unknown[], end: unknown): CalendarProblem[] {
+  const out: CalendarProblem[] = [];
+  const ids = new Map<string, number>();
+  // The item before, when it is well formed and a real day: the one the next start must follow.
+  let before: CustomPeriodInput | undefined;
+  periods.forEach((p, i) => {
+    const previous = before;
+    before = undefined;
+    if (!isPeriodInput(p)) return;
+    const first = ids.get(p.id);
+    if (first === undefined) ids.set(p.id, i);
+    else out.push({ path: ['periods', i, 'id'], message: `"${p.id}" is the id of periods.${first} too: give each period its own id` });
+    if (!isCalendarDay(p.start)) return void out.push({ path: ['periods', i, 'start'], message: notADay(p.start) });
+    if (previous && p.start <= previous.start)
+      out.push({ path: ['periods', i, 'start'], message: `"${p.start}" is not after the start of the period before it (${previous.id}, ${previous.start}): list the periods in order, each starting after the one before` });
+    before = p;
+  });
+  if (typeof end === 'string' && DAY_FORM.test(end)) {
+    const last = periods.at(-1);
+    if (!isCalendarDay(end)) out.push({ path: ['periodsEnd'], message: notADay(end) });
+    else if (isPeriodInput(last) && isCalendarDay(last.start) && end <= last.start)
+      out.push({ path: ['periodsEnd'], message: `"${end}" is not after the start of the last period (${last.id}, ${last.start}): give the day after the last period ends (exclusive)` });
+  }
+  return out;
+}
+
 /**
  * Periods listed explicitly; each ends where the next starts, the last at `end` (`YYYY-MM-DD`,
- * exclusive). Throws when the list is not strictly increasing or ids repeat.
+ * exclusive). Throws, naming the key, when {@link customCalendarProblems} finds any.
  */
 export function customCalendar(timeZone: string, periods: readonly CustomPeriodInput[], end: string): PeriodCalendar {
-  const startOf = (date: string) => {
+  const problem = customCalendarProblems(periods, end)[0];
+  if (problem) throw new Error(`${problem.path.join('.')}: ${problem.message}`);
+  const startOf = (date: string, key: string) => {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
-    // A day that does not exist (2026-02-30) would roll into the next month: refuse it.
-    if (!m || !isCalendarDay(date)) throw new Error(`"${date}" is not a date (YYYY-MM-DD)`);
+    if (!m) throw new Error(`${key}: "${date}" is not a date: use YYYY-MM-DD`);
     return zonedTimeToUtc(Number(m[1]), Number(m[2]), Number(m[3]), 0, 0, timeZone);
   };
-  const starts = periods.map((p) => startOf(p.start));
-  const list: Period[] = periods.map((p, i) => ({ id: p.id, start: starts[i] as number, end: starts[i + 1] ?? startOf(end) }));
-  const ids = new Set<string>();
-  for (const p of list) {
-    if (p.end <= p.start) throw new Error(`period ${p.id} does not end after it starts; list periods in order, each starting after the previous`);
-    if (ids.has(p.id)) throw new Error(`period id ${p.id} is used twice`);
-    ids.add(p.id);
-  }
+  const starts = periods.map((p, i) => startOf(p.start, `periods.${i}.start`));
+  const list: Period[] = periods.map((p, i) => ({ id: p.id, start: starts[i] as number, end: starts[i + 1] ?? startOf(end, 'periodsEnd') }));
+  list.forEach((p, i) => {
+    // Days in order can still meet at one instant where a zone skipped a whole day (Pacific/Apia, 2011-12-30).
+    if (p.end <= p.start) throw new Error(`periods.${i}: period ${p.id} does not end after it starts in ${timeZone}; list the periods in order, each starting after the one before`);
+  });
   const byId = new Map(list.map((p, i) => [p.id, i]));
   const periodAt = (t: number): Period | undefined => {
     let lo = 0;

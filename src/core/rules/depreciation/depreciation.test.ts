@@ -64,7 +64,7 @@ describe('period calendars', () => {
     expect(cal.periodAt(Date.parse('2026-10-28T23:00:00Z'))?.id).toBe('FY27-P02');
     expect(cal.periodAt(Date.parse('2027-01-01T00:00:00Z'))).toBeUndefined();
     expect(cal.next(cal.period('FY27-P02') as Period)?.id).toBe('FY27-P03');
-    expect(() => customCalendar('UTC', [{ id: 'a', start: '2026-02-01' }, { id: 'b', start: '2026-01-01' }], '2026-03-01')).toThrow(/does not end after it starts/);
+    expect(() => customCalendar('UTC', [{ id: 'a', start: '2026-02-01' }, { id: 'b', start: '2026-01-01' }], '2026-03-01')).toThrow(/^periods\.1\.start: "2026-01-01" is not after the start of the period before it \(a, 2026-02-01\)/);
   });
 });
 
