@@ -141,6 +141,8 @@ describe('validation and routes', () => {
   it.each([
     ['PATCH', '/api/v1/assets/A/location', { ...loc, coordinates: { lat: 91, lng: 0 } }, 'coordinates.lat'],
     ['PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02 08:00' }, 'lastSeen'],
+    ['PATCH', '/api/v1/assets/A/location', { ...loc, warehouseLocation: null, coordinates: null }, 'coordinates may be null only with a warehouseLocation'],
+    ['PATCH', '/api/v1/assets/A/location', { warehouseLocation: 'Y', lastSeen: loc.lastSeen }, 'coordinates is required'],
     ['POST', '/api/v1/work-orders', { erpAssetId: 'A' }, 'title is required'],
     ['POST', '/api/v1/assets/A/meter-readings', { readingAt: '2026-03-02T08:00:00Z' }, 'at least one reading'],
     ['POST', '/api/v1/inventory/counts', { location: 'L', sku: 'S', countedQuantity: -1, countedAt: '2026-03-02T08:00:00Z' }, 'countedQuantity'],
@@ -171,6 +173,12 @@ describe('validation and routes', () => {
     expect(second.body.items.map((w: { externalKey: string }) => w.externalKey)).toEqual(['k3']);
     expect(second.body.next).toBeUndefined();
     expect((await call(s, 'GET', '/api/v1/work-orders?externalKey=k2')).body.items).toHaveLength(1);
+  });
+
+  it('takes a zone sighting\'s location: a warehouseLocation with coordinates null', async () => {
+    const s = await start();
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, warehouseLocation: '1000/0009', coordinates: null })).status).toBe(200);
+    expect(s.state().locations.A).toMatchObject({ warehouseLocation: '1000/0009', coordinates: null });
   });
 
   it('counts out-of-order location writes (last write still wins, as in a real ERP)', async () => {

@@ -3,7 +3,8 @@
  * batch endpoint) call {@link ErpStore.route} with a parsed request and write what it returns.
  *
  * API (paths are the connector's defaults):
- * - `PATCH /api/v1/assets/{id}/location` `{warehouseLocation, coordinates:{lat,lng}, lastSeen}` → 200
+ * - `PATCH /api/v1/assets/{id}/location` `{warehouseLocation, coordinates:{lat,lng} | null, lastSeen}` → 200
+ *   (`coordinates: null` with a `warehouseLocation`: a zone sighting, position unknown)
  * - `GET /api/v1/assets/{id}/location` → 200
  * - `POST /api/v1/work-orders` `{externalKey?, erpAssetId, title, ...}` → 201 + `Location`
  * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&limit=&offset=` → `{items, next?}`
@@ -30,7 +31,8 @@ export interface SimResponse {
 export interface LocationRecord {
   readonly erpAssetId: string;
   readonly warehouseLocation: string | null;
-  readonly coordinates: { readonly lat: number; readonly lng: number };
+  /** Null after a zone sighting (a reader knows the zone, not where in it). */
+  readonly coordinates: { readonly lat: number; readonly lng: number } | null;
   readonly lastSeen: string;
   readonly updatedAt: string;
 }
@@ -266,13 +268,15 @@ export class ErpStore {
   private updateLocation(erpAssetId: string, raw: unknown): SimResponse {
     const body = asObject(raw);
     if (!body) return invalid('body must be a JSON object');
-    const coords = asObject(body.coordinates);
-    if (!coords) return invalid('coordinates is required: {lat, lng}');
-    if (!isNumberIn(coords.lat, -90, 90)) return invalid('coordinates.lat must be a number between -90 and 90');
-    if (!isNumberIn(coords.lng, -180, 180)) return invalid('coordinates.lng must be a number between -180 and 180');
-    if (!isIsoTime(body.lastSeen)) return invalid('lastSeen must be an ISO 8601 date-time with zone');
     const zone = body.warehouseLocation;
     if (zone !== undefined && zone !== null && typeof zone !== 'string') return invalid('warehouseLocation must be a string or null');
+    const coords = asObject(body.coordinates);
+    // A zone sighting: the location, and no position.
+    if (body.coordinates === null && typeof zone !== 'string') return invalid('coordinates may be null only with a warehouseLocation');
+    if (!coords && body.coordinates !== null) return invalid('coordinates is required: {lat, lng}, or null with a warehouseLocation');
+    if (coords && !isNumberIn(coords.lat, -90, 90)) return invalid('coordinates.lat must be a number between -90 and 90');
+    if (coords && !isNumberIn(coords.lng, -180, 180)) return invalid('coordinates.lng must be a number between -180 and 180');
+    if (!isIsoTime(body.lastSeen)) return invalid('lastSeen must be an ISO 8601 date-time with zone');
     const missing = this.unknownAsset(erpAssetId);
     if (missing) return missing;
 
@@ -284,7 +288,7 @@ export class ErpStore {
     const record: LocationRecord = {
       erpAssetId,
       warehouseLocation: typeof zone === 'string' ? zone : null,
-      coordinates: { lat: coords.lat, lng: coords.lng },
+      coordinates: coords ? { lat: coords.lat as number, lng: coords.lng as number } : null,
       lastSeen: body.lastSeen,
       updatedAt: this.isoNow(),
     };

@@ -221,7 +221,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         mismatches.push(`${a.erpAssetId}: no location in the ERP`);
         continue;
       }
-      const d = haversineM(rec.coordinates, truth);
+      // The demo's fleet sends fixes only: a location without coordinates is a mismatch.
+      const d = rec.coordinates ? haversineM(rec.coordinates, truth) : Infinity;
       if ((rec.warehouseLocation ?? undefined) !== truth.zone || d > MIN_DISTANCE_M + 1) {
         mismatches.push(`${a.erpAssetId}: ERP has ${rec.warehouseLocation ?? 'no zone'} ${d.toFixed(0)} m away, fleet last reported ${truth.zone ?? 'in transit'}`);
       }

@@ -162,7 +162,7 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     await pub.endAsync();
 
     // Every asset's ERP location ends at its last published position.
-    await waitFor(() => [...last].every(([id, lat]) => erp.state().locations[id]?.coordinates.lat === lat), 'ERP reaches the final positions', 60_000);
+    await waitFor(() => [...last].every(([id, lat]) => erp.state().locations[id]?.coordinates?.lat === lat), 'ERP reaches the final positions', 60_000);
     const status = JSON.parse((await runCli(['status', '--json', '-c', cfg.path])).stdout) as {
       counters: { eventsAccepted: number; quarantined: number };
       outbox: { pending: number; delivered: number; dead: number }[];

@@ -103,7 +103,7 @@ describe.each([true, false])('flaky ERP (idempotency header honoured: %s)', (ide
     // Each asset ends at its newest position.
     for (let a = 0; a < 20; a++) {
       const newest = 180 + a;
-      expect(state.locations[`EQ-${a}`]?.coordinates.lat).toBeCloseTo(40 + newest * 0.01, 6);
+      expect(state.locations[`EQ-${a}`]?.coordinates?.lat).toBeCloseTo(40 + newest * 0.01, 6);
     }
   });
 });

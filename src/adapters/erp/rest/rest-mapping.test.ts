@@ -55,6 +55,14 @@ describe('planRequest', () => {
     expect(() => planRequest(item('location.update', {}), paths)).toThrow(/coordinates\.lat\/lng/);
   });
 
+  it('sends a zone sighting\'s location code with coordinates null (a reader knows the zone, not where in it)', () => {
+    const plan = planRequest(item('location.update', { warehouseLocation: '1000/0009', coordinates: null, lastSeen: '2026-03-02T07:00:00.000Z', zone: 'dock' }), paths);
+    expect(plan).toEqual({ method: 'PATCH', path: '/api/v1/assets/EQ%201%2F2/location', body: { warehouseLocation: '1000/0009', coordinates: null, lastSeen: '2026-03-02T07:00:00.000Z' } });
+    // Neither a position nor a location: nothing to send, and no retry can change that.
+    expect(() => planRequest(item('location.update', { warehouseLocation: null, coordinates: null }), paths)).toThrow(PermanentError);
+    expect(() => planRequest(item('location.update', { coordinates: null }), paths)).toThrow(/neither coordinates nor a warehouseLocation/);
+  });
+
   it('passes work-order payloads through, adding externalKey and erpAssetId', () => {
     const plan = planRequest(item('workorder.create', { title: 't', extra: { a: 1 } }), paths);
     expect(plan).toEqual({ method: 'POST', path: '/api/v1/work-orders', body: { title: 't', extra: { a: 1 }, externalKey: 'bk', erpAssetId: 'EQ 1/2' } });

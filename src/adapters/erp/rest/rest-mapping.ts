@@ -4,7 +4,7 @@
  *
  * | Operation | Request |
  * |---|---|
- * | `location.update` | `PATCH {paths.location}` `{warehouseLocation, coordinates:{lat,lng}, lastSeen}` |
+ * | `location.update` | `PATCH {paths.location}` `{warehouseLocation, coordinates:{lat,lng} \| null, lastSeen}` (null: a zone sighting) |
  * | `workorder.create` | `POST {paths.workOrders}` the rule's payload + `externalKey` (= business key) and `erpAssetId` |
  * | `meter.record` | `POST {paths.meterReadings}` the rule's payload; `readingAt` defaults to the event time |
  * | `inventory.count` | `POST {paths.inventoryCounts}` `{location, sku, countedQuantity, delta, countedAt}` + rest of payload |
@@ -92,7 +92,14 @@ export function planRequest(item: OutboxItem, paths: RestPaths): PlannedRequest 
 }
 
 function locationBody(item: OutboxItem, payload: Payload): Record<string, unknown> {
-  const coords = payload.coordinates as { lat?: unknown; lng?: unknown } | undefined;
+  const zone = payload.warehouseLocation;
+  const coords = payload.coordinates as { lat?: unknown; lng?: unknown } | null | undefined;
+  // A zone sighting (a fixed reader's): the zone's location code, and no position to send.
+  if (coords === null) {
+    if (typeof zone !== 'string' || zone === '')
+      throw new PermanentError(`location.update for asset ${item.erpAssetId} has neither coordinates nor a warehouseLocation in its payload: nothing to send`);
+    return { warehouseLocation: zone, coordinates: null, lastSeen: stringOr(payload.lastSeen, isoTime(item.eventTime)) };
+  }
   const lat = coords?.lat;
   const lng = coords?.lng;
   if (typeof lat !== 'number' || typeof lng !== 'number' || !Number.isFinite(lat) || !Number.isFinite(lng)) {
@@ -100,7 +107,6 @@ function locationBody(item: OutboxItem, payload: Payload): Record<string, unknow
       `location.update for asset ${item.erpAssetId} has no numeric coordinates.lat/lng in its payload (got ${JSON.stringify(payload.coordinates)})`,
     );
   }
-  const zone = payload.warehouseLocation;
   return {
     warehouseLocation: typeof zone === 'string' ? zone : null,
     coordinates: { lat, lng },
