@@ -11,7 +11,8 @@ import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
-import { createRules } from './core/rules/index.js';
+import { createRules, zoneNamesOf } from './core/rules/index.js';
+import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
 import { createRetentionTask } from './engine/retention.js';
@@ -120,6 +121,12 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
   });
   if (problems.length) throw new ConfigError(problems);
   return rows;
+}
+
+/** How ingest validates events: time bounds, and the zones a reader's zone sighting may name. */
+export function validationPolicyOf(config: Config): ValidationPolicy {
+  const zoneNames = zoneNamesOf(config.rules);
+  return { maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs, ...(zoneNames ? { zoneNames } : {}) };
 }
 
 export function buildRules(config: Config): Rule[] {
@@ -241,7 +248,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       decoders: buildDecoders(config),
       rules: buildRules(config),
       identity: () => identity.current,
-      validation: { maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs },
+      validation: validationPolicyOf(config),
       defaultDestination,
       maxBatch: config.ingest.maxBatch,
       maxWaitMs: config.ingest.maxWaitMs,

@@ -91,7 +91,7 @@ const holder: FlushableRule<{ held: boolean; sticky: boolean; n: number }> = {
   name: 'holder',
   kinds: ['position'],
   apply(state, event: CanonicalEvent) {
-    const lat = event.kind === 'position' ? event.lat : 0;
+    const lat = event.kind === 'position' ? (event.lat ?? 0) : 0;
     return { state: { held: lat >= 10, sticky: lat >= 20, n: (state?.n ?? 0) + 1 }, deliveries: [] };
   },
   flush(state) {

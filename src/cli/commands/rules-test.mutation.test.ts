@@ -18,7 +18,7 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { ENGINE_SOURCE } from '../../core/model/events.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
-import { createRules } from '../../core/rules/index.js';
+import { createRules, zoneNamesOf } from '../../core/rules/index.js';
 import { simulateRules } from '../../core/rules/simulate.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import type { Rule } from '../../core/rules/rule.js';
@@ -320,6 +320,17 @@ describe('rules test deliveries', () => {
     const report = await runRulesTest({ lines, rules: createRules(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() });
     expect(report.lines.map((l) => l.deliveries.map((d) => d.payload.warehouseLocation))).toEqual([['DEPOT'], [], []]);
     expect(report.totals).toEqual({ 'location.update (state)': 1 });
+  });
+
+  it('of a zone sighting (a reader\'s zone, no lat/lng) are its zone\'s code with coordinates null; a zone not configured is rejected, as the service quarantines it', async () => {
+    const c = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, zones: { inline: [{ name: 'DOCK-1', locationCode: 'D1', circle: { lat: 0, lng: 0, radiusM: 10 } }] } });
+    const lines = [
+      JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: '2026-10-01T08:00:00Z', zone: 'DOCK-1' }),
+      JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: '2026-10-01T08:01:00Z', zone: 'DOCK-9' }),
+    ];
+    const report = await runRulesTest({ lines, rules: createRules(c), zoneNames: zoneNamesOf(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() });
+    expect(report.lines[0]?.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.coordinates])).toEqual([['D1', null]]);
+    expect(report.lines[1]).toMatchObject({ accepted: false, reason: expect.stringContaining('unknown zone "DOCK-9"') });
   });
 
   it('count a fact a rule asks for twice once, as the outbox keeps it', async () => {

@@ -48,6 +48,8 @@ export interface RulesTestInput {
   readonly idleMs?: number;
   /** The same for the {@link compare} rule set's config. @default idleMs */
   readonly compareIdleMs?: number;
+  /** Names of the configured zones, which a zone sighting (a zone and no lat/lng) must name; absent: none. */
+  readonly zoneNames?: ReadonlySet<string>;
   /** The time validation judges events against (too far in the future). The rules see each event processed when it was received (captured lines) or happened. @default now */
   readonly now?: number;
   /**
@@ -160,7 +162,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let lastProcessed = 0;
   const identity = new IdentityIndex(input.assets);
   const decode = createCanonicalDecoder();
-  const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0 };
+  const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };

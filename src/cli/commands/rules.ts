@@ -29,6 +29,7 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
+import { zoneNamesOf } from '../../core/rules/index.js';
 import type { InventoryCountOptions } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
@@ -234,6 +235,7 @@ export function registerRulesCommand(program: Command): Command {
         const states = opts.fresh || !store ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
         const defaultDestination = defaultDestinationOf(config);
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
+        const zoneNames = zoneNamesOf(rulesConfigOf(config));
         const reading = stdin ? undefined : readFiles(files);
         // As text, each line is printed once decided, so memory stays flat however long the input;
         // on a terminal those lines are the progress (a bar on the same screen would tear them).
@@ -243,6 +245,7 @@ export function registerRulesCommand(program: Command): Command {
           const report = await runRulesTest({
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
             rules: buildRules(config),
+            ...(zoneNames ? { zoneNames } : {}),
             assets,
             defaultDestination,
             states,

@@ -45,14 +45,31 @@ interface EventBase {
   readonly raw?: unknown;
 }
 
+/**
+ * A sighting: coordinates (a GPS fix), or a configured zone's name alone (a fixed RFID/BLE reader
+ * knows the zone it stands in, not where in it). `lat` and `lng` come together or not at all;
+ * without them `zone` is required and must name a configured zone (see {@link isZoneSighting}).
+ */
 export interface PositionEvent extends EventBase {
   readonly kind: 'position';
-  readonly lat: number;
-  readonly lng: number;
+  /** Absent only in a zone sighting (then `lng` is absent too). */
+  readonly lat?: number;
+  readonly lng?: number;
   readonly altM?: number;
   readonly accuracyM?: number;
-  /** Zone or site name when the source already knows it. */
+  /**
+   * With coordinates: the zone or site the source reports (a tracker's own geofence), any name,
+   * used where no configured zone holds the fix. Without: the configured zone the reader saw it in.
+   */
   readonly zone?: string;
+}
+
+/** A position with coordinates. */
+export type PositionFix = PositionEvent & { readonly lat: number; readonly lng: number };
+
+/** A sighting by a fixed reader: a configured zone's name and no coordinates (validated so). */
+export function isZoneSighting(event: PositionEvent): boolean {
+  return event.lat === undefined && event.lng === undefined && event.zone !== undefined;
 }
 
 /** Cumulative meters; every field optional because sources report different subsets. */

@@ -31,3 +31,13 @@ describe('canonicalFromJson: event time', () => {
     expect(decoded(position(1772359200000.6)).eventTime).toBe(1772359200001);
   });
 });
+
+describe('canonicalFromJson: zone sightings', () => {
+  it('decodes a position with a zone and no coordinates, which validation accepts for a configured zone', () => {
+    const e = decoded({ kind: 'position', assetId: 'tag-1', eventTime: '2026-03-01T10:00:00Z', zone: 'DOCK-1' });
+    expect(e).toMatchObject({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], zone: 'DOCK-1' });
+    expect(e).not.toHaveProperty('lat');
+    expect(validateEvent(e, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0, zoneNames: new Set(['DOCK-1']) })).toEqual({ ok: true });
+    expect(validateEvent(e, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0, zoneNames: new Set(['YARD-A']) })).toMatchObject({ ok: false, reason: expect.stringContaining('unknown zone "DOCK-1"') });
+  });
+});

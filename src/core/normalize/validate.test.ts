@@ -115,6 +115,51 @@ describe('validateEvent: values that must not get through (or throw)', () => {
     expect(validateEvent(ev({ zone: 'YARD-A' }), now)).toEqual({ ok: true });
   });
 
+  describe('zone sightings (a fixed reader: a configured zone, no lat/lng)', () => {
+    const zoneNames = new Set(['DOCK-1', 'YARD-A']);
+    const policy = { maxFutureSkewMs: 300_000, maxAgeMs: 0, zoneNames };
+    const sighting = (over: Record<string, unknown>) => ev({ lat: undefined, lng: undefined, ...over });
+
+    it('accepts a configured zone without coordinates', () => {
+      expect(validateEvent(sighting({ zone: 'DOCK-1' }), now, policy)).toEqual({ ok: true });
+    });
+
+    it('refuses a zone no zone is configured as, naming it and the configured ones (with a hint for a slip)', () => {
+      expect(validateEvent(sighting({ zone: 'GATE-7' }), now, policy)).toEqual({
+        ok: false,
+        code: 'invalid',
+        reason: 'zone sighting in unknown zone "GATE-7": a sighting without lat/lng must name a configured zone (configured zones: "DOCK-1", "YARD-A")',
+      });
+      expect(validateEvent(sighting({ zone: 'dock-1' }), now, policy)).toMatchObject({ ok: false, reason: expect.stringMatching(/unknown zone "dock-1".*; did you mean "DOCK-1"\?$/) });
+    });
+
+    it('refuses every zone sighting when no zones are configured', () => {
+      expect(validateEvent(sighting({ zone: 'DOCK-1' }), now)).toMatchObject({ ok: false, reason: expect.stringContaining('but no zones are configured: add the reader\'s zone to rules.zones, or send lat and lng') });
+      expect(validateEvent(sighting({ zone: 'DOCK-1' }), now, { ...policy, zoneNames: new Set() })).toMatchObject({ ok: false, reason: expect.stringContaining('no zones are configured') });
+    });
+
+    it('lists at most ten configured zones', () => {
+      const many = new Set(Array.from({ length: 12 }, (_, i) => `Z${String(i).padStart(2, '0')}`));
+      expect(validateEvent(sighting({ zone: 'NOPE-NOPE' }), now, { ...policy, zoneNames: many })).toMatchObject({ ok: false, reason: expect.stringContaining('"Z08", "Z09" and 2 more)') });
+    });
+
+    it('needs lat and lng together, or neither with a zone', () => {
+      expect(validateEvent(sighting({}), now, policy)).toMatchObject({ ok: false, reason: 'position needs lat and lng, or a zone (a configured zone name) for a sighting by a fixed reader' });
+      expect(validateEvent(sighting({ lat: 51, zone: 'DOCK-1' }), now, policy)).toMatchObject({ ok: false, reason: 'position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader' });
+      expect(validateEvent(sighting({ lng: 4 }), now, policy)).toMatchObject({ ok: false, reason: 'position has lng but no lat: send both, or neither with a zone for a sighting by a fixed reader' });
+    });
+
+    it('still checks a zone\'s type, blankness and the optional numbers of a sighting', () => {
+      expect(validateEvent(sighting({ zone: 7 }), now, policy)).toMatchObject({ ok: false, reason: 'zone must be a string, got number' });
+      expect(validateEvent(sighting({ zone: ' ' }), now, policy)).toMatchObject({ ok: false, reason: expect.stringContaining('zone must not be blank') });
+      expect(validateEvent(sighting({ zone: 'DOCK-1', accuracyM: -1 }), now, policy)).toMatchObject({ ok: false, reason: 'accuracyM -1 is out of range [0, 1000000]' });
+    });
+
+    it('leaves a zone beside coordinates free (the source\'s own geofence name)', () => {
+      expect(validateEvent(ev({ zone: 'TRACKER-FENCE-3' }), now, policy)).toEqual({ ok: true });
+    });
+  });
+
   it('says an ISO event time without a zone needs one', () => {
     expect(validateEvent(ev({ eventTime: '2026-03-01T10:00:00' }), now)).toMatchObject({
       ok: false,

@@ -7,12 +7,18 @@
 import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/events.js';
 import { ZONELESS_ISO } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
+import { editDistance } from '../edit-distance.js';
 
 export interface ValidationPolicy {
   /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
   readonly maxFutureSkewMs: number;
   /** Events older than this relative to now are stale, ms; 0 disables. @default 0 */
   readonly maxAgeMs: number;
+  /**
+   * Names of the configured zones (`rules.zones`): a zone sighting (a position with a zone and no
+   * coordinates) must name one. Absent: no zones are configured, and every zone sighting is refused.
+   */
+  readonly zoneNames?: ReadonlySet<string>;
 }
 
 export const DEFAULT_VALIDATION: ValidationPolicy = { maxFutureSkewMs: 5 * 60_000, maxAgeMs: 0 };
@@ -83,15 +89,11 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
   switch (event.kind) {
     case 'position':
       problem =
-        checkNumber('lat', e.lat, -90, 90, false) ??
-        checkNumber('lng', e.lng, -180, 180, false) ??
-        checkNumber('altM', e.altM, -500, 100_000, true) ??
-        checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true) ??
         (e.zone !== undefined && typeof e.zone !== 'string'
           ? `zone must be a string, got ${describe(e.zone)}`
           : typeof e.zone === 'string' && BLANK.test(e.zone)
             ? 'zone must not be blank; leave zone out when the asset is in no zone'
-            : undefined);
+            : undefined) ?? coordinatesProblem(e, policy);
       if (!problem && e.lat === 0 && e.lng === 0) problem = 'position 0,0 (null island) is a missing fix, not a location';
       break;
     case 'meter': {
@@ -146,6 +148,53 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
   return problem ? fail(problem) : VALID;
+}
+
+/**
+ * A position's coordinates: both, or neither in a zone sighting, which must name a configured
+ * zone (a fixed reader's: the zone is all it says, so one not configured would place the asset
+ * nowhere). A zone given beside coordinates is the source's own and may be any name.
+ */
+function coordinatesProblem(e: Record<string, unknown>, policy: ValidationPolicy): string | undefined {
+  if (e.lat === undefined && e.lng === undefined) {
+    if (e.zone === undefined) return 'position needs lat and lng, or a zone (a configured zone name) for a sighting by a fixed reader';
+    const zone = e.zone as string;
+    const names = policy.zoneNames;
+    if (names === undefined || names.size === 0)
+      return `zone sighting in "${zone}" (a zone and no lat/lng), but no zones are configured: add the reader's zone to rules.zones, or send lat and lng`;
+    if (!names.has(zone)) return `zone sighting in unknown zone "${zone}": a sighting without lat/lng must name a configured zone (${zoneList(names)})${didYouMean(zone, names)}`;
+    return checkNumber('altM', e.altM, -500, 100_000, true) ?? checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true);
+  }
+  if (e.lng === undefined) return 'position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader';
+  if (e.lat === undefined) return 'position has lng but no lat: send both, or neither with a zone for a sighting by a fixed reader';
+  return (
+    checkNumber('lat', e.lat, -90, 90, false) ??
+    checkNumber('lng', e.lng, -180, 180, false) ??
+    checkNumber('altM', e.altM, -500, 100_000, true) ??
+    checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true)
+  );
+}
+
+/** A configured zone a reader's name is a slip of (case, a character or two), as a hint. */
+function didYouMean(zone: string, names: ReadonlySet<string>): string {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  const lower = zone.toLowerCase();
+  for (const n of names) {
+    const d = n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase());
+    if (d < bestDistance) {
+      best = n;
+      bestDistance = d;
+    }
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(zone.length / 4)) ? `; did you mean "${best}"?` : '';
+}
+
+/** Configured zone names for a reason: the first few, sorted, and how many more. */
+function zoneList(names: ReadonlySet<string>): string {
+  const sorted = [...names].sort();
+  const shown = sorted.slice(0, 10).map((n) => JSON.stringify(n)).join(', ');
+  return `configured zones: ${shown}${sorted.length > 10 ? ` and ${sorted.length - 10} more` : ''}`;
 }
 
 /**

@@ -34,6 +34,12 @@ export function zoneTrackingOf(config: RulesConfig): ZoneTracking | undefined {
   return tracking;
 }
 
+/** Names of the configured zones (what a zone sighting must name), or undefined when there are none. */
+export function zoneNamesOf(config: RulesConfig): ReadonlySet<string> | undefined {
+  const zones = config.zones?.zones;
+  return zones && zones.length > 0 ? new Set(zones.map((z) => z.name)) : undefined;
+}
+
 /** The maintenance rule's options from the `maintenance` block (undefined when absent). */
 export function maintenanceOptionsOf(config: RulesConfig): MaintenanceOptions | undefined {
   const m = config.maintenance;

@@ -17,15 +17,20 @@
  * asset's first fix is sent whatever its accuracy, there being nothing to keep (the first accurate
  * one replaces it). Of fixes with the same event time, the accurate one counts, in whatever order
  * they arrive and with any lateness (two sources reporting one asset).
+ *
+ * A zone sighting (a fixed RFID/BLE reader's: a configured zone's name and no coordinates) puts
+ * the asset in that zone at once, with no dwell or hysteresis (the reader is authoritative), and
+ * its update carries the zone's location code with `coordinates: null`. Event time still rules: a
+ * sighting older than the newest one processed is late, as a GPS fix would be.
  * @module
  */
-import type { PositionEvent } from '../model/events.js';
+import { isZoneSighting, type PositionEvent, type PositionFix } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
-import { dwellDueAt, enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import { dwellDueAt, enteredZones, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
 import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 
@@ -43,8 +48,9 @@ export interface LocationSyncOptions {
 }
 
 interface Fix {
-  readonly lat: number;
-  readonly lng: number;
+  /** Absent (both) for a zone sighting: the reader knows the zone, not where in it. */
+  readonly lat?: number;
+  readonly lng?: number;
   /** What goes to the ERP as `warehouseLocation`: the zone's location code (or source zone). */
   readonly zone?: string;
   /** Name of the configured zone, when zones are configured and the asset is in one. */
@@ -59,8 +65,9 @@ interface Fix {
 /** A position waiting in the reorder buffer (plain JSON). */
 interface BufferedFix {
   readonly t: number;
-  readonly lat: number;
-  readonly lng: number;
+  /** Absent (both) for a zone sighting. */
+  readonly lat?: number;
+  readonly lng?: number;
   /** Zone reported by the source. */
   readonly zone?: string;
   /** Zones the fix is inside, computed on arrival (absent: none). */
@@ -141,13 +148,16 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
 }
 
 function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
+  // A reader's sighting: its zone is all there is to it, and never too inaccurate (no fix to judge).
+  if (isZoneSighting(event)) return { t: event.eventTime, lat: undefined, lng: undefined, zone: event.zone, in: undefined, near: undefined, inaccurate: undefined };
+  const fix = event as PositionFix;
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
-  const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
+  const hit = zones && usable ? zones.index.locateEvent(fix) : undefined;
   // Every field, undefined when absent (one object shape: see locationState).
   return {
     t: event.eventTime,
-    lat: roundCoordinate(event.lat),
-    lng: roundCoordinate(event.lng),
+    lat: roundCoordinate(fix.lat),
+    lng: roundCoordinate(fix.lng),
     zone: event.zone,
     in: hit && hit.inside.length > 0 ? hit.inside : undefined,
     near: hit && hit.band.length > 0 ? hit.band : undefined,
@@ -224,7 +234,9 @@ function processFix(
   let zone = f.zone;
   let zoneName: string | undefined;
   if (options.zones) {
-    if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell).state;
+    // A reader's zone (validated as configured) is entered at once, and every other one left.
+    if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
+    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell).state;
     const entered = enteredZones(zones);
     const best = entered.length > 0 ? options.zones.index.best(entered) : undefined;
     if (best) {
@@ -242,13 +254,25 @@ function processFix(
   const due =
     synced === undefined ||
     (f.inaccurate !== true &&
-      (synced.inaccurate === true || synced.zone !== fix.zone || haversineM(synced, fix) > options.minDistanceM || fix.eventTime - synced.eventTime >= options.heartbeatMs));
+      (synced.inaccurate === true || synced.zone !== fix.zone || movedFar(synced, fix, options.minDistanceM) || fix.eventTime - synced.eventTime >= options.heartbeatMs));
   if (!due) return { state: locationState(fix, state.synced, zones, state.order) };
   return { state: locationState(fix, fix, zones, state.order), delivery: locationUpdate(fix, ctx) };
 }
 
+/**
+ * Moved further than `minDistanceM` since `synced`. A zone sighting has no position to compare: it
+ * moves the asset only by its zone (or the heartbeat); a fix after a sighting sent without
+ * coordinates gives the ERP a position again.
+ */
+function movedFar(synced: Fix, fix: Fix, minDistanceM: number): boolean {
+  if (fix.lat === undefined || fix.lng === undefined) return false;
+  if (synced.lat === undefined || synced.lng === undefined) return true;
+  // Both have coordinates (checked above): no copies of them on the ingest hot path.
+  return haversineM(synced as { lat: number; lng: number }, fix as { lat: number; lng: number }) > minDistanceM;
+}
+
 /** A processed fix, every field present (undefined when absent: one object shape, see locationState). */
-function fixOf(lat: number, lng: number, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true): Fix {
+function fixOf(lat: number | undefined, lng: number | undefined, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true): Fix {
   return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate };
 }
 
@@ -265,7 +289,8 @@ function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): Deliv
       erpAssetId: ctx.asset.erpAssetId,
       erpModule: ctx.asset.erpModule,
       warehouseLocation: fix.zone ?? null,
-      coordinates: { lat: fix.lat, lng: fix.lng },
+      // A zone sighting: the reader says which zone, not where in it.
+      coordinates: fix.lat === undefined || fix.lng === undefined ? null : { lat: fix.lat, lng: fix.lng },
       lastSeen: new Date(fix.eventTime).toISOString(),
       ...(fix.zoneName !== undefined ? { zone: fix.zoneName } : {}),
     },
@@ -281,7 +306,8 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   const z = options.zones;
   const s = r.state;
   const last = s.last;
-  if (!z || !last || last.inaccurate || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
+  // After a zone sighting no dwell is pending (the reader placed the asset), nor is there a fix to repeat.
+  if (!z || !last || last.inaccurate || last.lat === undefined || last.lng === undefined || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
   const step = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell);
   const zones = step.state;
   const entered = enteredZones(zones);

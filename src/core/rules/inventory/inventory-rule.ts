@@ -4,6 +4,8 @@
  * zone it has entered (dwell and hysteresis, as for location sync), else the zone the source
  * reported (an RFID/BLE reader's location), else none. A sighting less accurate than
  * `zones.maxAccuracyM` only says the item was seen: it changes neither of them (after the first).
+ * A zone sighting (a fixed reader's: a configured zone's name, no coordinates) puts the item in
+ * that zone at once, as a GPS fix inside it would once its dwell is over.
  *
  * Counts per (location, SKU) are an aggregate over many assets, which one asset's rule state cannot
  * hold: the inventory task (engine/tasks/inventory-sync.ts) computes them from every item's state
@@ -11,11 +13,11 @@
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
-import type { PositionEvent } from '../../model/events.js';
+import { isZoneSighting, type PositionEvent, type PositionFix } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
-import { dwellDueAt, enteredZones, hasPendingDwell, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import { dwellDueAt, enteredZones, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
 import type { ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
@@ -37,6 +39,8 @@ interface Sighting {
   readonly near?: readonly string[];
   /** Too inaccurate to change zone membership. */
   readonly inaccurate?: true;
+  /** A zone sighting: `zone` is the configured zone a fixed reader saw the item in (no coordinates). */
+  readonly reader?: true;
 }
 
 const NO_ZONE: ZoneHit = { inside: [], band: [] };
@@ -96,11 +100,12 @@ export function createInventoryRule(options: InventoryRuleOptions): FlushableRul
  * are duplicates. Every field that changes what a sighting does is in the key: the same sighting
  * reported accurate and inaccurate is not a duplicate (which one arrived first must not decide).
  */
-const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}|${x.inaccurate ? 1 : 0}`);
+const sightingOrder = byKey((x: Sighting) => `${x.zone ?? ''}|${x.in?.join(',') ?? ''}|${x.near?.join(',') ?? ''}|${x.inaccurate ? 1 : 0}${x.reader ? '|r' : ''}`);
 
 function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sighting {
+  if (isZoneSighting(event)) return { t: event.eventTime, zone: event.zone, reader: true };
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
-  const hit = zones && usable ? zones.index.locateEvent(event) : undefined;
+  const hit = zones && usable ? zones.index.locateEvent(event as PositionFix) : undefined;
   return {
     t: event.eventTime,
     ...(event.zone !== undefined ? { zone: event.zone } : {}),
@@ -150,10 +155,13 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     let location: string | null = g.zone ?? null;
     let reported: string | undefined;
     if (options.zones) {
-      if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
+      // A reader's zone is entered at once (no dwell), every other one left.
+      if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
+      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
       const best = options.zones.index.best(enteredZones(zones));
       if (best) {
-        reported = g.zone;
+        // A reader's zone is no code to fall back to once the zone is left.
+        if (!g.reader) reported = g.zone;
         location = best.locationCode;
       }
     }

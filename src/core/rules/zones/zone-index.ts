@@ -6,7 +6,7 @@
  * rules share one computation per event.
  * @module
  */
-import type { PositionEvent } from '../../model/events.js';
+import type { PositionFix } from '../../model/events.js';
 import { areaM2, placement, searchBBox, wrapBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
@@ -63,7 +63,7 @@ export class ZoneIndex {
   /** name → [priority, -area] for choosing among overlapping zones. */
   private readonly rankOf = new Map<string, readonly [number, number, number]>();
   /** The last event located: the location and inventory rules ask about the same event in turn. */
-  private lastEvent: PositionEvent | undefined;
+  private lastEvent: PositionFix | undefined;
   private lastHit: ZoneHit = EMPTY_HIT;
 
   constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
@@ -149,8 +149,8 @@ export class ZoneIndex {
     return { inside: namesInOrder(inside), band: namesInOrder(band) };
   }
 
-  /** {@link locate} for an event, computed once per event object however many rules ask. */
-  locateEvent(event: PositionEvent): ZoneHit {
+  /** {@link locate} for a fix, computed once per event object however many rules ask. */
+  locateEvent(event: PositionFix): ZoneHit {
     if (event !== this.lastEvent) {
       this.lastHit = this.locate(event.lat, event.lng);
       this.lastEvent = event;

@@ -85,6 +85,20 @@ export function stepZones(state: ZoneTrackState | undefined, time: number, hit: 
 
 const NONE: readonly string[] = [];
 
+/**
+ * A fixed reader's sighting at `time`: the asset is inside `name` and in no other zone, at once
+ * (the reader is authoritative: no dwell, no hysteresis). Inside since its arrival when it was
+ * already entering or inside, since `time` when it was leaving (as a return is) or elsewhere.
+ */
+export function placeInZone(state: ZoneTrackState | undefined, time: number, name: string): ZoneStep {
+  const prev = state?.[name];
+  const since = prev !== undefined && prev.phase !== 'leaving' ? prev.since : time;
+  const entered = prev === undefined || prev.phase === 'entering' ? [name] : NONE;
+  let exited: string[] | undefined;
+  for (const other in state) if (other !== name && (state[other] as ZoneTrackState[string]).phase !== 'entering') (exited ??= []).push(other);
+  return { state: { [name]: { phase: 'inside', since } }, entered, exited: exited ? exited.sort() : NONE };
+}
+
 function isEmpty(state: ZoneTrackState): boolean {
   for (const _ in state) return false;
   return true;

@@ -4,7 +4,7 @@ import { haversineM } from '../geo.js';
 import { zonesFromGeoJson, zonesToGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
-import { currentZones, stepZones, type ZoneTrackState } from './zone-tracker.js';
+import { currentZones, placeInZone, stepZones, type ZoneTrackState } from './zone-tracker.js';
 import { mulberry32 } from '../../../../simulators/random.js';
 import { square } from '../../../../test/helpers/geo.js';
 
@@ -256,5 +256,19 @@ describe('dwell and hysteresis', () => {
     expect(out.exited).toEqual(['yard']);
     expect(currentZones(out.state)).toEqual([]);
     expect(haversineM({ lat: 52.5, lng: 13.4 }, { lat: 52.5, lng: edgeLng })).toBeCloseTo(100, -1);
+  });
+});
+
+describe('a fixed reader\'s sighting (placeInZone)', () => {
+  it('puts the asset inside the zone at once and takes it out of every other', () => {
+    const state: ZoneTrackState = { yard: { phase: 'inside', since: 100 }, hall: { phase: 'entering', since: 150 }, gate: { phase: 'leaving', since: 160 } };
+    expect(placeInZone(state, 200, 'dock')).toEqual({ state: { dock: { phase: 'inside', since: 200 } }, entered: ['dock'], exited: ['gate', 'yard'] });
+  });
+
+  it('keeps the arrival time of a zone it was entering or inside; a return from leaving is inside from now', () => {
+    expect(placeInZone({ dock: { phase: 'entering', since: 150 } }, 200, 'dock')).toEqual({ state: { dock: { phase: 'inside', since: 150 } }, entered: ['dock'], exited: [] });
+    expect(placeInZone({ dock: { phase: 'inside', since: 150 } }, 200, 'dock')).toEqual({ state: { dock: { phase: 'inside', since: 150 } }, entered: [], exited: [] });
+    expect(placeInZone({ dock: { phase: 'leaving', since: 190 } }, 200, 'dock')).toEqual({ state: { dock: { phase: 'inside', since: 200 } }, entered: [], exited: [] });
+    expect(placeInZone(undefined, 200, 'dock').state).toEqual({ dock: { phase: 'inside', since: 200 } });
   });
 });
