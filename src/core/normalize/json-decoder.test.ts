@@ -285,3 +285,32 @@ describe('createJsonDecoder: times and values that were misread', () => {
     }
   });
 });
+
+describe('createJsonDecoder: a fixed reader\'s mapping (zone, no lat/lng)', () => {
+  const reader = createJsonDecoder('mqtt:gates', [
+    { filter: 'gates/+/reads', decoder: jsonDecoderSchema.parse({ assetId: { path: 'epc' }, time: { path: 'ts' }, zone: 'reader.zone', sensors: { rssi: { path: 'rssi' } } }) },
+  ]);
+  const read = (payload: unknown) => reader({ source: 'mqtt:gates', channel: 'gates/g1/reads', payload: JSON.stringify(payload), receivedAt: RECEIVED });
+  const policy = { maxFutureSkewMs: 300_000, maxAgeMs: 0, zoneNames: new Set(['DOCK-1']) };
+
+  it('yields a zone sighting: a position with the zone and no coordinates, which validation takes for a configured zone', () => {
+    const out = events(read({ epc: 'E200-1', ts: TS, reader: { zone: 'DOCK-1' }, rssi: -61 }));
+    expect(out.map((e) => e.kind)).toEqual(['position', 'sensor']);
+    expect(out[0]).toEqual({ kind: 'position', source: 'mqtt:gates', ids: [{ type: 'tag', value: 'E200-1' }], eventTime: Date.parse(TS), receivedAt: RECEIVED, raw: expect.any(Object), zone: 'DOCK-1' });
+    expect(validateEvent(out[0] as CanonicalEvent, RECEIVED, policy)).toEqual({ ok: true });
+    expect(validateEvent(events(read({ epc: 'E200-1', ts: TS, reader: { zone: 'GATE-4' } }))[0] as CanonicalEvent, RECEIVED, policy)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('unknown zone "GATE-4"'),
+    });
+  });
+
+  it('reads a numeric zone id as text, and a payload with no (or a blank) zone as no sighting', () => {
+    expect(events(read({ epc: 'E200-1', ts: TS, reader: { zone: 7 } }))[0]).toMatchObject({ kind: 'position', zone: '7' });
+    expect(events(read({ epc: 'E200-1', ts: TS, reader: { zone: ' ' }, rssi: -70 })).map((e) => e.kind)).toEqual(['sensor']);
+    expect(reason(read({ epc: 'E200-1', ts: TS }))).toBe('payload has none of the configured values (reader.zone, rssi)');
+  });
+
+  it('keeps a zone beside a fix the source\'s own: a payload of a GPS mapping without its fix has no position', () => {
+    expect(events(decode(msg({ tagId: 'tag-0001', ts: TS, zone: 'YARD-A', hours: 5 }))).map((e) => e.kind)).toEqual(['meter']);
+  });
+});

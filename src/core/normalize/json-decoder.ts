@@ -4,6 +4,11 @@
  * sensors, meters and alert live in the payload; one message may yield several canonical events
  * (position + sensor reading + meters + alert) that share the asset ids and event time.
  *
+ * A mapping with `zone` and neither `lat` nor `lng` is a fixed RFID/BLE reader's: each payload
+ * with a zone is a zone sighting (a position with the zone and no coordinates), whose zone
+ * validation checks against the configured ones. With coordinates mapped, the zone is the one the
+ * source reports beside a fix, and a payload without the fix has no position.
+ *
  * Values are not type-checked here: numeric strings become numbers, anything else is passed on
  * unchanged so that `validateEvent` reports the exact problem ("lat must be a number, got string
  * "north""). What cannot become an event at all (not UTF-8, not JSON, no matching topic, no asset
@@ -102,6 +107,8 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
   const alt = optionalPath(config.alt);
   const accuracy = optionalPath(config.accuracy);
   const zone = optionalPath(config.zone);
+  // A reader's mapping: the zone is the sighting (config check refuses lat without lng and the reverse).
+  const zoneOnly = zone !== undefined && lat === undefined && lng === undefined;
   const sensors = Object.entries(config.sensors).map(([name, s]) => ({ name, path: parsePath(s.path), unit: s.unit }));
   const meters = METER_FIELDS.flatMap((field) => {
     const p = config.meters[field];
@@ -156,6 +163,11 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
       // Numeric zone ids are fine; a blank zone is "in no zone", like a missing one; other non-strings go on to validation.
       if (zoneValue !== undefined && !(typeof zoneValue === 'string' && BLANK.test(zoneValue))) position.zone = typeof zoneValue === 'number' ? String(zoneValue) : zoneValue;
       events.push(position as unknown as PositionEvent);
+    } else if (zoneOnly) {
+      const zoneValue = nonNull(read(root, zone));
+      // Numeric zone ids are fine; a blank zone is no sighting; other non-strings go on to validation.
+      if (zoneValue !== undefined && !(typeof zoneValue === 'string' && BLANK.test(zoneValue)))
+        events.push({ kind: 'position', source, ids, eventTime, receivedAt, raw: root, zone: (typeof zoneValue === 'number' ? String(zoneValue) : zoneValue) as string } satisfies PositionEvent);
     }
 
     let values: Record<string, SensorValue> | undefined;
@@ -284,6 +296,8 @@ function hexPreview(bytes: Uint8Array): string {
 
 function configuredPaths(config: JsonDecoderConfig): string[] {
   const meterPaths = METER_FIELDS.map((f) => config.meters[f]).map((m) => (typeof m === 'object' ? m.path : m));
-  const paths = [config.lat, config.lng, ...Object.values(config.sensors).map((s) => s.path), ...meterPaths, config.alert?.reason];
+  // A reader's zone is a value of its own (beside coordinates it only labels them).
+  const zoneOnly = config.zone !== undefined && config.lat === undefined && config.lng === undefined;
+  const paths = [config.lat, config.lng, zoneOnly ? config.zone : undefined, ...Object.values(config.sensors).map((s) => s.path), ...meterPaths, config.alert?.reason];
   return paths.filter((p): p is string => p !== undefined);
 }
