@@ -208,6 +208,14 @@ describe('config', () => {
         { key: 'sources.mqtt.0.topics.0.decoder.assetId', message: '{"pth":"id"} is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)' },
         { key: 'sources.mqtt.0.topics.0.decoder.meters.operatingHours.unit', message: '"km" is not a duration unit: use h or one such as min, s' },
       ]);
+      // Half a position could never decode; a reader's mapping of zone alone is whole.
+      expect(one(mqtt({ topics: topic({ lat: 'pos.lat', zone: 'zone' }) }))).toEqual([
+        { key: 'sources.mqtt.0.topics.0.decoder.lat', message: 'maps lat without lng: map lng too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone' },
+      ]);
+      expect(one(mqtt({ topics: [...topic({ lat: 'a', lng: 'b' }), ...topic({ lng: 'pos.lon' })] }))).toEqual([
+        { key: 'sources.mqtt.0.topics.1.decoder.lng', message: 'maps lng without lat: map lat too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone' },
+      ]);
+      expect(compileConfig({ destinations: [erp], ...mqtt({ topics: topic({ zone: 'reader.zone' }) }) }, {}).sources.mqtt[0]?.topics[0]?.decoder.zone).toBe('reader.zone');
       expect(one({ telematics: [{ name: 't v', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: ['Operating Hours'] } }] })).toEqual([
         { key: 'telematics.0.name', message: '"t v" is not a name: use letters, digits, _ . - only' },
         { key: 'telematics.0.timeSeries.elements.0', message: '"Operating Hours" is not an element URL segment: use letters only, e.g. CumulativeOperatingHours' },

@@ -77,6 +77,15 @@ export const jsonDecoderSchema = z.strictObject({
    * match and key work orders by. @default severity warning
    */
   alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional(), code: fieldPath.optional() }).optional(),
+}).superRefine((d, ctx) => {
+  // Half a position could never decode: every payload would be quarantined for its missing half.
+  if ((d.lat === undefined) === (d.lng === undefined)) return;
+  const [given, missing] = d.lat !== undefined ? ['lat', 'lng'] : ['lng', 'lat'];
+  ctx.addIssue({
+    code: 'custom',
+    path: [given],
+    message: `maps ${given} without ${missing}: map ${missing} too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone`,
+  });
 });
 export type JsonDecoderConfig = z.infer<typeof jsonDecoderSchema>;
 
