@@ -171,6 +171,37 @@ async function inventoryRun(app: App, full = false): Promise<InventoryRunSummary
 
 const inventoryRules = { inventory: { changesEvery: '1h', freshness: '30d' }, location: { enabled: false } };
 
+describe('zone sightings from fixed readers (a configured zone, no lat/lng)', () => {
+  const zones = { inline: [{ name: 'DOCK-1', locationCode: 'D1', circle: { lat: 50, lng: 8, radiusM: 30 } }, { name: 'YARD', locationCode: 'Y1', circle: { lat: 50.1, lng: 8, radiusM: 300 } }] };
+  const sighting = (tag: string, secondsAfterT0: number, zone: string) => ({
+    source: 'http',
+    channel: '/v1/events',
+    receivedAt: Date.now(),
+    payload: JSON.stringify({ kind: 'position', assetId: tag, eventTime: T0 + secondsAfterT0 * 1000, zone }),
+  });
+
+  it('move an asset to its zone\'s location at the ERP (coordinates null) and count an item there; an older one moves nothing back; an unknown zone is quarantined', async () => {
+    const { app, erp } = await setup({ rules: { zones, inventory: { changesEvery: '1h', freshness: '30d' } }, assets: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 't1' }] }, ITEMS[0]] });
+    expect(await app.ingestor.submit([sighting('t1', 60, 'DOCK-1'), sighting('p0', 60, 'DOCK-1')])).toEqual({ accepted: 2, quarantined: [] });
+    await drained(app);
+    expect(erp.state().locations['EQ-1']).toMatchObject({ warehouseLocation: 'D1', coordinates: null, lastSeen: new Date(T0 + 60_000).toISOString() });
+
+    // A reader's backlog: a sighting from before, in the yard. Late: the ERP stays at the dock.
+    expect((await app.ingestor.submit([sighting('t1', 30, 'YARD')])).accepted).toBe(1);
+    // A reader whose zone is not configured: quarantined with the zone and the configured ones named.
+    const unknown = await app.ingestor.submit([sighting('t1', 90, 'GATE-7')]);
+    expect(unknown.quarantined).toEqual([{ index: 0, reason: 'zone sighting in unknown zone "GATE-7": a sighting without lat/lng must name a configured zone (configured zones: "DOCK-1", "YARD")' }]);
+    expect(await app.store.listQuarantine({ status: 'open' })).toMatchObject([{ code: 'invalid', reason: expect.stringContaining('"GATE-7"') }]);
+    await drained(app);
+    expect(erp.state().locations['EQ-1']).toMatchObject({ warehouseLocation: 'D1', coordinates: null });
+    expect(erp.counters().applied.location).toBe(2); // EQ-1's and the pallet's (location sync applies to all assets here), once each
+
+    await inventoryRun(app);
+    await drained(app);
+    expect(erp.state().inventory['D1|PAL']?.quantity).toBe(1);
+  });
+});
+
 describe('inventory counts through faults', () => {
   it('every revision of a cell reaches the ERP once and in order; totals and deltas agree with the ERP (flaky ERP, with and without idempotency)', async () => {
     for (const idempotency of [true, false]) {
