@@ -40,4 +40,15 @@ describe('canonicalFromJson: zone sightings', () => {
     expect(validateEvent(e, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0, zoneNames: new Set(['DOCK-1']) })).toEqual({ ok: true });
     expect(validateEvent(e, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0, zoneNames: new Set(['YARD-A']) })).toMatchObject({ ok: false, reason: expect.stringContaining('unknown zone "DOCK-1"') });
   });
+
+  it('reads lat and lng of null as absent: a zone sighting, or without a zone a position that names what it needs', () => {
+    const e = decoded({ kind: 'position', assetId: 'tag-1', eventTime: '2026-03-01T10:00:00Z', zone: 'DOCK-1', lat: null, lng: null });
+    expect(e).not.toHaveProperty('lat');
+    expect(e).not.toHaveProperty('lng');
+    expect(validateEvent(e, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0, zoneNames: new Set(['DOCK-1']) })).toEqual({ ok: true });
+    const nowhere = decoded({ kind: 'position', assetId: 'tag-1', eventTime: '2026-03-01T10:00:00Z', lat: null, lng: null });
+    expect(validateEvent(nowhere, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0 })).toMatchObject({ ok: false, reason: expect.stringContaining('position needs lat and lng, or a zone') });
+    // Other fields keep their null, for validation to name.
+    expect(decoded({ kind: 'position', assetId: 'tag-1', eventTime: '2026-03-01T10:00:00Z', lat: 1, lng: 2, zone: null })).toHaveProperty('zone', null);
+  });
 });

@@ -45,7 +45,10 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
   const out: Record<string, unknown> = {};
   for (const k in o) {
     if (OWN_FIELDS.has(k) || !Object.hasOwn(o, k)) continue;
-    out[k] = o[k];
+    const v = o[k];
+    // A reader's sighting may spell "no coordinates" as null: read as absent, like the MQTT decoder does.
+    if (v === null && (k === 'lat' || k === 'lng')) continue;
+    out[k] = v;
   }
   out.ids = ids;
   out.source = source;
