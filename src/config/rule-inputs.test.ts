@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileConfig } from './load.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { assetMatchWarnings, ruleInputWarnings } from './rule-inputs.js';
-import { rulesSchema } from './rules-schema.js';
+import { rulesSchema, windowsTimeZones } from './rules-schema.js';
 
 const mqtt = (decoder: object) => ({ mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tag' }, ...decoder } }] }] });
 const config = (sources: object, extra: object = {}) =>
@@ -55,6 +55,64 @@ describe('a fiscal calendar in a legacy fixed-offset zone (EST, MST, HST)', () =
 
   it('says nothing of IANA zones, UTC, or the legacy zones that do follow daylight saving time', () => {
     for (const zone of ['America/New_York', 'UTC', 'Europe/Berlin', 'EST5EDT']) expect(ruleInputWarnings(inZone(zone))).toEqual([]);
+  });
+});
+
+describe('every other time zone key in a legacy fixed-offset zone', () => {
+  const erp = [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }];
+  const slot = [{ days: ['sat'], from: '06:00', to: '14:00' }];
+  const later = (what: string) => `"EST" is accepted but is a fixed offset, UTC-05:00 all year with no daylight saving time, so in summer ${what}; for the local time of the US East, use America/New_York (or America/Panama to keep the fixed offset)`;
+
+  it('names the maintenance windows\' common zone and each site\'s own, by its key, not a site that takes the common one', () => {
+    const c = compileConfig({
+      destinations: erp,
+      rules: { maintenance: { windows: { timeZone: 'EST', default: slot, sites: { HAM: slot, NYC: { timeZone: 'est', slots: slot }, DEN: { timeZone: 'MST', slots: slot }, BER: { timeZone: 'Europe/Berlin', slots: slot } } } } },
+    });
+    expect(ruleInputWarnings(c)).toEqual([
+      { key: 'rules.maintenance.windows.timeZone', message: later('the windows open and close an hour later by the local clock (a 06:00 slot at 07:00)') },
+      { key: 'rules.maintenance.windows.sites.NYC.timeZone', message: expect.stringMatching(/^"est" is accepted but is a fixed offset, UTC-05:00 /) },
+      { key: 'rules.maintenance.windows.sites.DEN.timeZone', message: expect.stringMatching(/^"MST" is accepted .*use America\/Denver \(or America\/Phoenix to keep the fixed offset\)$/) },
+    ]);
+  });
+
+  it('names the common windows zone even where no calendar runs in it (no default slots, every site its own zone)', () => {
+    const c = compileConfig({ destinations: erp, rules: { maintenance: { windows: { timeZone: 'HST', sites: { HNL: { timeZone: 'Pacific/Honolulu', slots: slot } } } } } });
+    expect(ruleInputWarnings(c)).toEqual([{ key: 'rules.maintenance.windows.timeZone', message: '"HST" is accepted but is a fixed offset, UTC-10:00 all year with no daylight saving time (as Hawaii keeps none); name it by its IANA zone, Pacific/Honolulu' }]);
+  });
+
+  it('names the inventory snapshot\'s zone and a telematics feed\'s schedule zone', () => {
+    const c = compileConfig({
+      destinations: erp,
+      telematics: [
+        { name: 'tu', auth: { type: 'bearer', token: 'x' }, schedule: { cron: '0 3 * * *', timeZone: 'UTC' } },
+        { name: 'cat', auth: { type: 'bearer', token: 'x' }, schedule: { cron: '0 3 * * *', timeZone: 'EST' } },
+      ],
+      rules: { inventory: { timeZone: 'EST' } },
+    });
+    expect(ruleInputWarnings(c)).toEqual([
+      { key: 'rules.inventory.timeZone', message: later('the full snapshot runs an hour later by the local clock than fullSnapshotCron says') },
+      { key: 'telematics.1.schedule.timeZone', message: later('the scheduled pulls run an hour later by the local clock than the cron says') },
+    ]);
+  });
+
+  it('of calendars not compiled from a config (built by hand): the common zone, and each site\'s that differs from it', () => {
+    const cal = (timeZone: string) => ({ timeZone, windows: [] });
+    expect(windowsTimeZones({ '*': cal('EST'), HAM: cal('EST'), DEN: cal('MST') })).toEqual([
+      { key: 'timeZone', timeZone: 'EST' },
+      { key: 'sites.DEN.timeZone', timeZone: 'MST' },
+    ]);
+    expect(windowsTimeZones({ NYC: cal('EST') })).toEqual([{ key: 'sites.NYC.timeZone', timeZone: 'EST' }]);
+  });
+
+  it('says nothing of IANA zones, UTC, or the legacy zones that follow daylight saving time', () => {
+    for (const zone of ['America/New_York', 'UTC', 'EST5EDT']) {
+      const c = compileConfig({
+        destinations: erp,
+        telematics: [{ name: 'tu', auth: { type: 'bearer', token: 'x' }, schedule: { cron: '0 3 * * *', timeZone: zone } }],
+        rules: { inventory: { timeZone: zone }, maintenance: { windows: { timeZone: zone, default: slot, sites: { NYC: { timeZone: zone, slots: slot } } } } },
+      });
+      expect(ruleInputWarnings(c)).toEqual([]);
+    }
   });
 });
 

@@ -5,8 +5,10 @@
  *   HTTP intake and telematics feeds can carry any sensor, and a config with no source at all is
  *   one for offline commands);
  * - a listed fiscal calendar that has ended or is about to;
- * - a fiscal calendar in a legacy fixed-offset zone (EST, MST, HST): accepted, but it keeps no
- *   daylight saving time, so it is rarely the local time that was meant;
+ * - a time zone key in a legacy fixed-offset zone (EST, MST, HST): the fiscal calendar, the
+ *   maintenance windows (common and per site), the inventory snapshot's cron, a telematics feed's
+ *   schedule. Accepted, but it keeps no daylight saving time, so it is rarely the local time that
+ *   was meant;
  * - an asset id read from a topic level the filter fixes, or does not have;
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
  * - settings that select assets by attributes and match none of the assets known (a site
@@ -20,7 +22,7 @@ import { stripSharePrefix } from '../core/normalize/topic-match.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
-import type { RulesConfig } from './rules-schema.js';
+import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
 
 export interface RuleInputWarning {
@@ -30,7 +32,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...calendarZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
 }
 
 /**
@@ -44,19 +46,34 @@ const FIXED_OFFSET_ZONES: Readonly<Record<string, { readonly offset: string; rea
 };
 
 /**
- * `rules.depreciation.timeZone` naming a fixed-offset legacy zone: period boundaries would be an
- * hour off local midnight all summer where daylight saving time is kept. Said, not refused.
+ * A time zone key naming a fixed-offset legacy zone, with what it does to the key's local times in
+ * summer where daylight saving time is kept (`inSummer`, after "so in summer"): said, not refused.
+ * The one wording for every time zone key.
  */
-function calendarZoneWarnings(config: Config): RuleInputWarning[] {
-  const zone = (config as unknown as { rules: RulesConfig }).rules.depreciation?.timeZone;
+function fixedOffsetZoneWarning(key: string, zone: string | undefined, inSummer: string): RuleInputWarning[] {
   const z = zone === undefined ? undefined : FIXED_OFFSET_ZONES[zone.toUpperCase()];
   if (zone === undefined || !z) return [];
   const fixed = `"${zone}" is accepted but is a fixed offset, ${z.offset} all year with no daylight saving time`;
   const message =
     z.region === undefined
       ? `${fixed} (as Hawaii keeps none); name it by its IANA zone, ${z.local}`
-      : `${fixed}, so in summer periods start at 01:00 local time, not at midnight; for the local time of ${z.region}, use ${z.local} (or ${z.fixed} to keep the fixed offset)`;
-  return [{ key: 'rules.depreciation.timeZone', message }];
+      : `${fixed}, so in summer ${inSummer}; for the local time of ${z.region}, use ${z.local} (or ${z.fixed} to keep the fixed offset)`;
+  return [{ key, message }];
+}
+
+/**
+ * Every time zone key in a fixed-offset legacy zone: the fiscal calendar (period boundaries an hour
+ * off local midnight), the maintenance windows, the inventory snapshot's cron, the telematics pulls.
+ */
+function fixedOffsetZoneWarnings(config: Config): RuleInputWarning[] {
+  const r = (config as unknown as { rules: RulesConfig }).rules;
+  const windows = r.maintenance ? windowsTimeZones(r.maintenance.windows) : [];
+  return [
+    ...fixedOffsetZoneWarning('rules.depreciation.timeZone', r.depreciation?.timeZone, 'periods start at 01:00 local time, not at midnight'),
+    ...windows.flatMap((w) => fixedOffsetZoneWarning(`rules.maintenance.windows.${w.key}`, w.timeZone, 'the windows open and close an hour later by the local clock (a 06:00 slot at 07:00)')),
+    ...fixedOffsetZoneWarning('rules.inventory.timeZone', r.inventory?.timeZone, 'the full snapshot runs an hour later by the local clock than fullSnapshotCron says'),
+    ...config.telematics.flatMap((t, i) => fixedOffsetZoneWarning(`telematics.${i}.schedule.timeZone`, t.schedule.timeZone, 'the scheduled pulls run an hour later by the local clock than the cron says')),
+  ];
 }
 
 /** `idleAfter` below `allowedLateness` runs as the lateness (held events are not decided sooner): said, not refused. */

@@ -431,6 +431,32 @@ const closedSchema = z
   )
   .default([]);
 
+/** The zones a `maintenance.windows` section names, by its compiled calendars (see {@link windowsTimeZones}). */
+const windowsZoneKeys = new WeakMap<object, readonly WindowsTimeZone[]>();
+
+/** A time zone written in `maintenance.windows`: its key under the section (`timeZone`, `sites.NYC.timeZone`). */
+export interface WindowsTimeZone {
+  readonly key: string;
+  readonly timeZone: string;
+}
+
+/**
+ * The time zones `maintenance.windows` names, each with its key (for warnings that name it): the
+ * compiled calendars keep only the zone each one runs in, not whether a site's is its own or the
+ * common one, nor a common one no calendar uses, so the schema notes them aside. Calendars not
+ * compiled by it (built by hand): the common calendar's zone under `timeZone`, and each site's
+ * that differs from it under its site.
+ */
+export function windowsTimeZones(windows: Readonly<Record<string, WindowCalendar>>): readonly WindowsTimeZone[] {
+  const known = windowsZoneKeys.get(windows);
+  if (known) return known;
+  const common = windows['*']?.timeZone;
+  return [
+    ...(common === undefined ? [] : [{ key: 'timeZone', timeZone: common }]),
+    ...Object.entries(windows).flatMap(([site, c]) => (site === '*' || c.timeZone === common ? [] : [{ key: `sites.${site}.timeZone`, timeZone: c.timeZone }])),
+  ];
+}
+
 const windowsSchema = z
   .strictObject({
     /** Time zone of the slots. @default UTC */
@@ -453,6 +479,8 @@ const windowsSchema = z
     if (w.default.length) out['*'] = { timeZone: w.timeZone, windows: w.default, ...closed() };
     for (const [site, v] of Object.entries(w.sites))
       out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v, ...closed() } : { timeZone: v.timeZone ?? w.timeZone, windows: v.slots, ...closed(v.closed) };
+    const own = Object.entries(w.sites).flatMap(([site, v]) => (!Array.isArray(v) && v.timeZone !== undefined ? [{ key: `sites.${site}.timeZone`, timeZone: v.timeZone }] : []));
+    windowsZoneKeys.set(out, [{ key: 'timeZone', timeZone: w.timeZone }, ...own]);
     return out;
   });
 
