@@ -47,6 +47,20 @@ describe('depreciation preview', () => {
     expect(withTotal('7500.123456')).toMatch(/\s1,100 h\s+7,500\.123 h\s/);
   });
 
+  it('shows the expected total in a note as the EXPECTED column shows it (grouped, at most 3 decimals), not the raw attribute', () => {
+    // Crossing the total in October: 1,100 h life-to-date against 1,050.123456 h expected.
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-20T00:00:00Z'), 1100], periods: { '2026-10': { units: 100, meterAtEnd: 1100 } } };
+    const line = lineOf({ ...asset, attributes: { ...asset.attributes, expectedUnits: '1050.123456' } }, state, '2026-10', 'new');
+    const table = formatPreview([line], units);
+    expect(table).toMatch(/\s1,100 h\s+1,050\.123 h\s/);
+    expect(table).toContain('units-of-production charge for the 50.123 units left before the expected total (1,050.123); the asset is now fully depreciated');
+    // The month after: already past it.
+    const nov: UsageState = { ...state, last: [Date.parse('2026-11-20T00:00:00Z'), 1150], periods: { ...state.periods, '2026-11': { units: 50, meterAtEnd: 1150 } } };
+    expect(formatPreview([lineOf({ ...asset, attributes: { ...asset.attributes, expectedUnits: '1050.123456' } }, nov, '2026-11', 'new')], units)).toContain(
+      'fully depreciated: life-to-date units passed the expected total (1,050.123) before this period, so no units-of-production charge',
+    );
+  });
+
   it('refuses an --asset it does not know, rather than show an empty preview', async () => {
     // Kills: dropping the unknown-asset check.
     const store = tempStore();

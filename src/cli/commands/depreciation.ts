@@ -15,7 +15,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
-import { usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
 import { loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
@@ -66,7 +66,7 @@ export function previewJson(lines: readonly AssetUsageLine[]): string {
   return toJson(lines.map(({ line }) => ({ ...line, periodStart: new Date(line.periodStart).toISOString(), periodEnd: new Date(line.periodEnd).toISOString() })));
 }
 
-const fmt = (v: number | null, digits = 2) => (v === null ? '-' : v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits }));
+const fmt = (v: number | null, digits = 2) => (v === null ? '-' : formatAmount(v, digits));
 
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';

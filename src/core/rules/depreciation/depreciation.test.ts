@@ -202,11 +202,11 @@ describe('units-of-production inputs', () => {
     const oct = usageFor(short, state, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
     // October used ~157 h from 1,000 h: only the 50 h up to 1,050 count.
     expect(oct.unitsOfProduction).toBe(money((90_000 * 50) / 1050));
-    expect(oct.notes).toEqual(['units-of-production charge for the 50 units left before the expected total (1050); the asset is now fully depreciated']);
+    expect(oct.notes).toEqual(['units-of-production charge for the 50 units left before the expected total (1,050); the asset is now fully depreciated']);
     const nov = usageFor(short, state, cal.period('2026-11') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-12-05T00:00:00Z'));
     expect(nov.periodUnits).toBeGreaterThan(0);
     expect(nov.unitsOfProduction).toBe(0);
-    expect(nov.notes).toContain('fully depreciated: life-to-date units passed the expected total (1050) before this period, so no units-of-production charge');
+    expect(nov.notes).toContain('fully depreciated: life-to-date units passed the expected total (1,050) before this period, so no units-of-production charge');
     // The posting still carries the raw units: the ERP's asset register keeps the usage.
     expect(usagePostDelivery(nov, 'erp', 'Europe/Berlin').payload).toMatchObject({ periodUnits: nov.periodUnits, totalExpectedUnits: 1050 });
   });

@@ -177,6 +177,14 @@ function num(asset: AssetRecord, name: string): number | null {
   return Number.isFinite(n) ? n : null;
 }
 
+/**
+ * A number as `depreciation preview` and `post` show it: digits grouped (`7,500.257`), at most
+ * `digits` decimals (3 for units, 2 for money). A note naming units says them this way too.
+ */
+export function formatAmount(v: number, digits = 3): string {
+  return v.toLocaleString('en-US', { minimumFractionDigits: 0, maximumFractionDigits: digits });
+}
+
 const money = (v: number): number => Math.round(v * 100) / 100;
 const units = (v: number): number => Math.round(v * 1000) / 1000;
 
@@ -257,8 +265,8 @@ export function usageFor(
     depreciableUnits = Math.min(periodUnits, left);
     notes.push(
       left <= 0
-        ? `fully depreciated: life-to-date units passed the expected total (${total}) before this period, so no units-of-production charge`
-        : `units-of-production charge for the ${left} units left before the expected total (${total}); the asset is now fully depreciated`,
+        ? `fully depreciated: life-to-date units passed the expected total (${formatAmount(total)}) before this period, so no units-of-production charge`
+        : `units-of-production charge for the ${left} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
     );
   }
   if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
