@@ -241,7 +241,7 @@ export function usageFor(
   }
   if (incomplete !== undefined) notes.push(incomplete);
   if (adjustmentUnits > 0)
-    notes.push(`includes ${adjustmentUnits} units found after posting, from ${adjustmentPeriods.map((p) => `${p.period} (${p.units})`).join(', ')}`);
+    notes.push(`includes ${formatAmount(adjustmentUnits)} units found after posting, from ${adjustmentPeriods.map((p) => `${p.period} (${formatAmount(p.units)})`).join(', ')}`);
   const acquired = num(asset, attributes.unitsAtAcquisition) ?? 0;
   const lifeToDateUnits = meterAtEnd === null ? null : units(Math.max(0, meterAtEnd - acquired));
   const cost = num(asset, attributes.cost);
@@ -255,7 +255,7 @@ export function usageFor(
   if (now < period.end) notes.push('period still open: usage so far');
   else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
   if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
-  else if (salvage !== null && salvage > cost) notes.push(`salvage (${salvage}) is more than cost (${cost}): nothing to depreciate`);
+  else if (salvage !== null && salvage > cost) notes.push(`salvage (${formatAmount(salvage, 2)}) is more than cost (${formatAmount(cost, 2)}): nothing to depreciate`);
   if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
   if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
   // Units-of-production stops at the expected total: the asset is then fully depreciated (cost − salvage).
@@ -266,7 +266,7 @@ export function usageFor(
     notes.push(
       left <= 0
         ? `fully depreciated: life-to-date units passed the expected total (${formatAmount(total)}) before this period, so no units-of-production charge`
-        : `units-of-production charge for the ${left} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
+        : `units-of-production charge for the ${formatAmount(left)} units left before the expected total (${formatAmount(total)}); the asset is now fully depreciated`,
     );
   }
   if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
