@@ -16,6 +16,9 @@ describe('business keys', () => {
     expect(parseWorkOrderKey('EQ-7|service-250h|250h@b0')).toEqual({ erpAssetId: 'EQ-7', rule: 'service-250h', occurrence: '250h@b0' });
     expect(parseWorkOrderKey('EQ-7|service-250h')).toBeUndefined();
     expect(parseWorkOrderKey('EQ-7||250h@b0')).toBeUndefined();
+    // Blank parts (a key of spaces between the bars) name no asset: not one of ours.
+    expect(parseWorkOrderKey(' | | ')).toBeUndefined();
+    expect(parseWorkOrderKey(' |service-250h|250h@b0')).toBeUndefined();
   });
 });
 

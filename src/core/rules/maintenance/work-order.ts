@@ -37,7 +37,8 @@ export function parseWorkOrderKey(key: string): { erpAssetId: string; rule: stri
   const occurrence = parts.pop() as string;
   const rule = parts.pop() as string;
   const erpAssetId = parts.join('|');
-  if (erpAssetId === '' || rule === '' || occurrence === '') return undefined;
+  // Blank parts are no asset, rule or occurrence of ours (an asset id is never blank).
+  if (erpAssetId.trim() === '' || rule.trim() === '' || occurrence.trim() === '') return undefined;
   return { erpAssetId, rule, occurrence };
 }
 
