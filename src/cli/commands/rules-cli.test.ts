@@ -57,6 +57,44 @@ describe('rules test lines', () => {
   });
 });
 
+describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const now = Date.parse('2026-10-02T00:00:00Z');
+  const at = (t: string, extra = '') => `{"kind":"meter","assetId":"tag-1","eventTime":"${t}","operatingHours":12${extra}}`;
+
+  it('rejects them as the service quarantines them, judged against when the line was received (the capture says)', async () => {
+    const lines = [
+      at('2026-10-01T11:04:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"'), // within the 5 minutes
+      at('2026-10-01T12:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"'), // an hour ahead of its receipt: the service quarantines it
+      at('2026-10-03T00:00:00Z'), // no receipt time: taken as received when it happened (a scenario dated after the run is tried)
+      at('2026-10-03T12:00:00Z', ',"receivedAt":"2026-10-03T11:58:00Z"'), // received after the run: judged against its receipt, within
+    ];
+    const report = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now, maxFutureSkewMs: 300_000 });
+    expect(report.lines.map((l) => [l.line, l.accepted])).toEqual([
+      [1, true],
+      [2, false],
+      [3, true],
+      [4, true],
+    ]);
+    expect(report.lines[1] && formatLine(report.lines[1])).toBe(
+      'line 2: rejected: event time 2026-10-01T12:00:00.000Z is more than 300 s in the future (ahead of its receivedAt by more than ingest.maxFutureSkewMs: the service quarantines it as invalid)\n',
+    );
+    const wider = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now, maxFutureSkewMs: 7_200_000 });
+    expect(wider.counts.rejected).toBe(0);
+  });
+
+  it('takes the skew from the config', async () => {
+    const cfg = config();
+    writeFileSync(join(cfg.dir, 'future.jsonl'), `${at('2026-10-01T12:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"')}\n`);
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'future.jsonl')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T12:00:00.000Z is more than 300 s in the future (ahead of its receivedAt by more than ingest.maxFutureSkewMs');
+    const wide = writeConfig(() => ({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] }, ingest: { maxFutureSkewMs: '2h' }, server: { port: 0 } }));
+    const ok = await runCli(['rules', 'test', '-c', wide.path, '--events', join(cfg.dir, 'future.jsonl')]);
+    expect(ok.stdout).toContain('1 accepted, 0 rejected');
+  });
+});
+
 describe('rules test --events with a directory', () => {
   it('skips what is not a file, and names an entry it cannot read', async () => {
     const cfg = config();

@@ -11,7 +11,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
-import { validateEvent } from '../../core/normalize/validate.js';
+import { DEFAULT_VALIDATION, validateEvent } from '../../core/normalize/validate.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { countInventory, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
@@ -50,8 +50,15 @@ export interface RulesTestInput {
   readonly compareIdleMs?: number;
   /** Names of the configured zones, which a zone sighting (a zone and no lat/lng) must name; absent: none. */
   readonly zoneNames?: ReadonlySet<string>;
-  /** The time validation judges events against (too far in the future). The rules see each event processed when it was received (captured lines) or happened. @default now */
+  /** The time of the run: what the end of an input with no event time is decided at. The rules see each event processed when it was received (captured lines) or happened. @default now */
   readonly now?: number;
+  /**
+   * How far in the future an event time may be (`ingest.maxFutureSkewMs`): an event further ahead of
+   * the time its line says it was received (the capture's `receivedAt`) is rejected, as the service
+   * quarantines it. A line that does not say is taken as received when it happened, so it is never
+   * ahead (a scenario dated after the command runs is tried, not refused). @default 5 minutes, the service's default
+   */
+  readonly maxFutureSkewMs?: number;
   /**
    * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
    * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
@@ -162,7 +169,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let lastProcessed = 0;
   const identity = new IdentityIndex(input.assets);
   const decode = createCanonicalDecoder();
-  const policy = { maxFutureSkewMs: Number.POSITIVE_INFINITY, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
+  // The service's validation, its future skew (ingest.maxFutureSkewMs) judged against when a line was
+  // received; staleness (maxAgeMs) is not judged: a dry run is of past events, taken when fresh.
+  const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
@@ -297,12 +306,15 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
     const steps: SimulationStep[] = [];
     for (const event of decoded.events) {
-      const v = validateEvent(event, now, policy);
-      if (!v.ok) return rejected(v.reason);
+      const receivedAt = receivedAtOf(event.raw);
+      // Judged as the service judges it, against when it was received: the capture says; a line that
+      // does not is taken as received when it happened (as the rules see it), so never from the future.
+      const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) ? Math.max(now, event.eventTime) : now);
+      const v = validateEvent(event, validAt, policy);
+      if (!v.ok) return rejected(receivedAt !== undefined && event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.reason);
       const r = identity.resolve(event.ids);
       if (!r.ok) return rejected(r.reason);
       const destination = r.asset.destination ?? input.defaultDestination;
-      const receivedAt = receivedAtOf(event.raw);
       // The rules see each event processed when the service received it (the capture says when),
       // or, for a line that does not say, as it happened: not at the time this command runs (a
       // work order's planned window would then follow today, not the event).
@@ -369,6 +381,9 @@ export function compareInventoryCells(current: readonly InventoryEndCell[], prop
   const all = [...cells.values()];
   return { changed: all.filter((c) => c.current !== c.proposed).sort(cellOrder), same: all.filter((c) => c.current === c.proposed).length };
 }
+
+/** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
+const FUTURE_NOTE = 'ahead of its receivedAt by more than ingest.maxFutureSkewMs: the service quarantines it as invalid';
 
 /** When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if the line has one. */
 function receivedAtOf(raw: unknown): number | undefined {

@@ -251,6 +251,7 @@ export function registerRulesCommand(program: Command): Command {
             states,
             flush: opts.flush,
             idleMs: idleMsOf(rulesConfigOf(config)),
+            maxFutureSkewMs: config.ingest.maxFutureSkewMs,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
