@@ -13,7 +13,9 @@
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
- *   nothing: a typo, most likely).
+ *   nothing: a typo, most likely);
+ * - assets whose depreciation attributes are invalid (not a number, negative, salvage above cost,
+ *   zero expected units): the service runs, the preview notes them.
  * `config check` prints these and the service logs them at start; neither refuses the config (a
  * decoder may be added later, or events come from a source not configured yet).
  * @module
@@ -21,6 +23,7 @@
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
+import { depreciationInputProblems } from '../core/rules/depreciation/inputs.js';
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
 import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
@@ -190,4 +193,30 @@ function filterWarning(out: RuleInputWarning[], key: string, what: string, filte
   if (!filter || assets.some((a) => matchesFilter(a, filter))) return;
   const modules = [...new Set(assets.map((a) => a.erpModule))].slice(0, 5).join(', ');
   out.push({ key, message: `${of} matches it, so ${what} applies to no asset; check the values (erpModules known: ${modules})` });
+}
+
+/** An asset as a source lists it: under which key, and where in it each attribute was given. */
+export interface ListedAsset {
+  readonly asset: AssetRecord;
+  /** The key of the attribute in the config (`assets.inline.0.attributes.cost`) or of the file (`assets.files.0`). */
+  readonly key: (attribute: string) => string;
+  /** Where the attribute's value was read (`fleet.csv line 3`); undefined when the key says it. */
+  readonly where?: (attribute: string) => string | undefined;
+}
+
+/**
+ * Depreciation attributes of `assets` (those the depreciation rule applies to) that are not
+ * valid inputs, one warning per attribute, naming the asset, the attribute, its value and what to
+ * write instead. None without `rules.depreciation`.
+ */
+export function depreciationInputWarnings(rules: RulesConfig, assets: readonly ListedAsset[]): RuleInputWarning[] {
+  const d = rules.depreciation;
+  if (!d) return [];
+  return assets.flatMap(({ asset, key, where }) => {
+    if (!matchesFilter(asset, d.appliesTo)) return [];
+    return depreciationInputProblems(asset.attributes, d.attributes).map((p) => {
+      const at = where?.(p.attribute);
+      return { key: key(p.attribute), message: `${at !== undefined ? `${at}: ` : ''}asset ${asset.erpAssetId}: ${p.message}` };
+    });
+  });
 }

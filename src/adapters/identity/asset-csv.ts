@@ -71,7 +71,16 @@ function readRecords(text: string, fileName: string): { fields: string[]; line: 
  * wait for a destination that never sends them). With `quantityAttribute` (inventory configured),
  * a value of that column that is not a whole number is a problem (the item would not be counted).
  */
-export function readAssetCsv(text: string, fileName = 'CSV', opts: { destinations?: readonly string[]; quantityAttribute?: string } = {}): AssetUpdate[] {
+export function readAssetCsv(
+  text: string,
+  fileName = 'CSV',
+  opts: {
+    destinations?: readonly string[];
+    quantityAttribute?: string;
+    /** Filled with the line each asset's attribute value was read from (asset → column → line), for warnings that name it. */
+    attributeLines?: Map<string, Map<string, number>>;
+  } = {},
+): AssetUpdate[] {
   const [header, ...records] = readRecords(text, fileName);
   if (!header || records.length === 0) {
     throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
@@ -135,6 +144,7 @@ export function readAssetCsv(text: string, fileName = 'CSV', opts: { destination
     entry.ids.push({ type: idType, value: identifier, erpAssetId });
   }
   if (problems.length) throw new CsvError(problems);
+  for (const [erpAssetId, e] of byAsset) opts.attributeLines?.set(erpAssetId, new Map([...e.given].map(([column, g]) => [column, g.line])));
   return [...byAsset].map(([erpAssetId, e]) => {
     const module = e.given.get('erp_module')?.value;
     return {

@@ -5,6 +5,7 @@ import { applyAssetUpdates, formatAssetCsv, readAssetCsv } from '../../adapters/
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { bumpIdentityGeneration } from '../../app.js';
+import { depreciationInputWarnings } from '../../config/rule-inputs.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 
 /** Identifiers that `rows` give to another asset than the registry did. */
@@ -34,7 +35,10 @@ Columns a file leaves out (erp_module, destination, attributes) keep their store
 empty destination or attribute cell clears it. An identifier named for another asset moves to it.
 A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
-number, 0 or more, or empty (1); a file with any other value is refused, naming the line.`,
+number, 0 or more, or empty (1); a file with any other value is refused, naming the line.
+With rules.depreciation, depreciation attributes (cost, salvage, expectedUnits, …) that are not
+plain numbers, negative, a salvage above cost or zero expected units are imported, with a warning
+naming the line, asset and attribute.`,
     );
 
   addConfigOption(assets.command('import <file>').description('import or update mappings from a CSV file')).action(
@@ -47,7 +51,8 @@ number, 0 or more, or empty (1); a file with any other value is refused, naming 
       }
       const { config, configPath } = resolveConfig(opts.config);
       const quantityAttribute = config.rules.inventory?.quantityAttribute;
-      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name), ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
+      const lines = new Map<string, Map<string, number>>();
+      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name), attributeLines: lines, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();
@@ -56,6 +61,13 @@ number, 0 or more, or empty (1); a file with any other value is refused, naming 
         await bumpIdentityGeneration(store);
         process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);
         for (const m of movedIdentifiers(existing, rows)) process.stdout.write(`  ${m.type} ${m.value} moved from asset ${m.from} to ${m.to}\n`);
+        // Depreciation inputs the assets now have (the file's values over the stored ones) that are
+        // not valid: imported all the same, and said, naming the line or that the value is stored.
+        const imported = new Set(updates.map((u) => u.erpAssetId));
+        const listed = rows
+          .filter((r) => imported.has(r.asset.erpAssetId))
+          .map(({ asset }) => ({ asset, key: () => file, where: (attribute: string) => { const line = lines.get(asset.erpAssetId)?.get(attribute); return line !== undefined ? `${file} line ${line}` : `${file} (stored value, not in the file)`; } }));
+        for (const w of depreciationInputWarnings(config.rules, listed)) process.stdout.write(`warning: ${w.message}; fix it in the file and import it again\n`);
         const open = await store.listQuarantine({ status: 'open', code: 'unknown-asset', limit: 1_000_000 });
         if (open.length) process.stdout.write(`${open.length} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
       });

@@ -14,7 +14,9 @@ import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
-import { assetMatchWarnings, ruleInputWarnings } from '../../config/rule-inputs.js';
+import { readFileSync } from 'node:fs';
+import { applyAssetUpdates, readAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
 import { requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 
@@ -72,6 +74,27 @@ export function assetFileProblems(config: Config): { key: string; message: strin
   }
 }
 
+/**
+ * Invalid depreciation attributes (not a number, negative, salvage above cost, zero expected units)
+ * of the assets the config lists, inline (named by key) or in its CSVs (by file and line). Read
+ * after {@link assetFileProblems} found none: the files are readable and well formed.
+ */
+export function configuredAssetInputWarnings(config: Config): RuleInputWarning[] {
+  const rules = rulesConfigOf(config);
+  if (!rules.depreciation) return [];
+  const listed: ListedAsset[] = config.assets.inline.map((a, i) => ({
+    asset: { erpAssetId: a.erpAssetId, erpModule: a.erpModule, attributes: a.attributes },
+    key: (attribute) => `assets.inline.${i}.attributes.${attribute}`,
+  }));
+  config.assets.files.forEach((file, i) => {
+    const lines = new Map<string, Map<string, number>>();
+    for (const { asset } of applyAssetUpdates([], readAssetCsv(readFileSync(file, 'utf8'), file, { attributeLines: lines }))) {
+      listed.push({ asset, key: () => `assets.files.${i}`, where: (attribute) => `${file} line ${lines.get(asset.erpAssetId)?.get(attribute) ?? '?'}` });
+    }
+  });
+  return depreciationInputWarnings(rules, listed);
+}
+
 /** Telematics feeds whose vendor has no default address and that give none (`baseUrl`). */
 export function telematicsProblems(config: Config): { key: string; message: string }[] {
   return config.telematics.flatMap((t, i) => {
@@ -110,6 +133,8 @@ export function registerConfigCommand(program: Command): void {
       for (const w of ruleInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
       for (const w of assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
+      for (const w of configuredAssetInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.

@@ -166,6 +166,52 @@ describe('assets import with inventory', () => {
   });
 });
 
+describe('depreciation attributes that are not valid inputs', () => {
+  /** The shared config with depreciation, an inline asset with a bad cost and a CSV with bad values. */
+  function depreciationConfig() {
+    const cfg = writeConfig((dir) => {
+      writeFileSync(join(dir, 'fleet.csv'), 'identifier,id_type,erp_asset_id,cost,salvage,expectedUnits\nt-2,tag,EQ-2,120000,20000,10000\nt-3,tag,EQ-3,5000,8000,0\n');
+      return {
+        store: { path: join(dir, 'data', 'ab.db') },
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+        assets: { files: [join(dir, 'fleet.csv')], inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }], attributes: { cost: '120,000', expectedUnits: '10000' } }] },
+        rules: { depreciation: {} },
+        server: { port: 0 },
+      };
+    });
+    return cfg;
+  }
+
+  it('config check warns of each, naming the key or file line, the asset, the attribute and what to write; the config stays valid', async () => {
+    const cfg = depreciationConfig();
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    const warnings = r.stdout.split('\n').filter((l) => l.startsWith('warning: assets.'));
+    expect(warnings).toEqual([
+      'warning: assets.inline.0.attributes.cost: asset EQ-1: attribute "cost" ("120,000") is not a number: write plain digits with a decimal point (e.g. 120000.50), without thousands separators, currency or units',
+      `warning: assets.files.0: ${join(cfg.dir, 'fleet.csv')} line 3: asset EQ-3: attribute "salvage" (8000) is more than cost (5000): nothing would be depreciated; lower the salvage value or correct "cost"`,
+      `warning: assets.files.0: ${join(cfg.dir, 'fleet.csv')} line 3: asset EQ-3: attribute "expectedUnits" (0) must be more than 0: the units (h or km) the asset is expected to deliver over its life`,
+    ]);
+  });
+
+  it('assets import imports the file and warns of each, naming line, asset and attribute (a value already stored too)', async () => {
+    const cfg = depreciationConfig();
+    const csv = join(cfg.dir, 'more.csv');
+    writeFileSync(csv, 'identifier,id_type,erp_asset_id,cost,unitsAtAcquisition\nt-7,tag,EQ-7,-1,\nt-8,tag,EQ-8,900,-5\n');
+    const r = await runCli(['assets', 'import', csv, '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('imported 2 identifier(s) for 2 asset(s)');
+    expect(r.stdout).toContain(`warning: ${csv} line 2: asset EQ-7: attribute "cost" (-1) is negative: give the acquisition cost, 0 or more; fix it in the file and import it again`);
+    expect(r.stdout).toContain(`warning: ${csv} line 3: asset EQ-8: attribute "unitsAtAcquisition" (-5) is negative`);
+    // A stored salvage above the cost a later import gives: the stored value is named.
+    writeFileSync(csv, 'identifier,id_type,erp_asset_id,cost,salvage\nt-2,tag,EQ-2,120000,20000\n');
+    expect((await runCli(['assets', 'import', csv, '-c', cfg.path])).stdout).not.toContain('warning');
+    writeFileSync(csv, 'identifier,id_type,erp_asset_id,cost\nt-2,tag,EQ-2,100\n');
+    const again = await runCli(['assets', 'import', csv, '-c', cfg.path]);
+    expect(again.stdout).toContain(`warning: ${csv} (stored value, not in the file): asset EQ-2: attribute "salvage" (20000) is more than cost (100)`);
+  });
+});
+
 describe('zones locate', () => {
   it('refuses coordinates that are not decimal numbers (an empty one is not 0)', async () => {
     const cfg = config();

@@ -7,3 +7,4 @@ export * from './calendar.js';
 export * from './usage-rule.js';
 export * from './usage.js';
 export * from './posting.js';
+export * from './inputs.js';

@@ -130,7 +130,7 @@ describe('units-of-production preview: salvage', () => {
     const odd: AssetRecord = { ...asset, attributes: { cost: '5000', salvage: '8000', expectedUnits: '1000', usefulLifeMonths: '60' } };
     const line = usageFor(odd, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
     expect([line.unitsOfProduction, line.straightLine]).toEqual([0, 0]);
-    expect(line.notes).toContain('salvage (8,000) is more than cost (5,000): nothing to depreciate');
+    expect(line.notes).toContain('invalid attribute "salvage" (8000) is more than cost (5000): nothing would be depreciated; lower the salvage value or correct "cost"');
   });
 });
 

@@ -14,6 +14,7 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import type { Period, PeriodCalendar } from './calendar.js';
 import type { PeriodUsage, UsageState } from './usage-rule.js';
 import { toCsv } from '../../csv.js';
+import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
 
 export const USAGE_POST = 'usage.post';
 
@@ -143,6 +144,8 @@ export interface UsageLine {
   readonly incomplete?: string;
   /** What the reader should know (missing inputs, incomplete data). */
   readonly notes: readonly string[];
+  /** The asset's depreciation attributes that are invalid (not a number, negative, …): also in `notes`. */
+  readonly invalidInputs?: readonly DepreciationInputProblem[];
 }
 
 /**
@@ -170,11 +173,10 @@ export function periodUsage(state: UsageState | undefined, period: Period, calen
 /** Why a period's usage is not known (see {@link periodUsage}). */
 const DROPPED = 'it is no longer in the kept history (rules.depreciation.keepPeriods), and was dropped by a version that kept nothing of dropped periods';
 
+/** The attribute as a number; null when absent, empty or not a plain decimal number (`0x10` is not 16). */
 function num(asset: AssetRecord, name: string): number | null {
-  const v = asset.attributes[name];
-  if (v === undefined || v.trim() === '') return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
+  const n = readAmount(asset.attributes[name]);
+  return n === undefined || !Number.isFinite(n) ? null : n;
 }
 
 /**
@@ -242,22 +244,28 @@ export function usageFor(
   if (incomplete !== undefined) notes.push(incomplete);
   if (adjustmentUnits > 0)
     notes.push(`includes ${formatAmount(adjustmentUnits)} units found after posting, from ${adjustmentPeriods.map((p) => `${p.period} (${formatAmount(p.units)})`).join(', ')}`);
-  const acquired = num(asset, attributes.unitsAtAcquisition) ?? 0;
+  // An invalid input (not a number, negative, …) is said and not used; salvage above cost still
+  // computes (to nothing to depreciate).
+  const invalid = depreciationInputProblems(asset.attributes, attributes);
+  const unusable = new Set(invalid.filter((p) => !(p.input === 'salvage' && (num(asset, attributes.salvage) ?? 0) >= 0)).map((p) => p.input));
+  const usable = (input: DepreciationInputProblem['input']): number | null => (unusable.has(input) ? null : num(asset, attributes[input]));
+  const acquired = usable('unitsAtAcquisition') ?? 0;
   const lifeToDateUnits = meterAtEnd === null ? null : units(Math.max(0, meterAtEnd - acquired));
-  const cost = num(asset, attributes.cost);
-  const salvage = num(asset, attributes.salvage) ?? (cost !== null ? 0 : null);
-  const total = num(asset, attributes.totalExpectedUnits);
-  const life = num(asset, attributes.usefulLifePeriods);
+  const cost = usable('cost');
+  const salvage = usable('salvage') ?? (cost !== null ? 0 : null);
+  const total = usable('totalExpectedUnits');
+  const life = usable('usefulLifePeriods');
   // Salvage above cost leaves nothing to depreciate: a charge is never negative.
   const base = cost !== null && salvage !== null ? Math.max(0, cost - salvage) : null;
 
   if (!tracked) notes.push('no meter readings in or before this period');
   if (now < period.end) notes.push('period still open: usage so far');
   else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
-  if (cost === null) notes.push(`attribute "${attributes.cost}" missing`);
-  else if (salvage !== null && salvage > cost) notes.push(`salvage (${formatAmount(salvage, 2)}) is more than cost (${formatAmount(cost, 2)}): nothing to depreciate`);
-  if (total === null || total <= 0) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
-  if (life === null || life <= 0) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
+  const given = (input: DepreciationInputProblem['input']): boolean => invalid.some((p) => p.input === input);
+  if (cost === null && !given('cost')) notes.push(`attribute "${attributes.cost}" missing`);
+  if (total === null && !given('totalExpectedUnits')) notes.push(`attribute "${attributes.totalExpectedUnits}" missing`);
+  if (life === null && !given('usefulLifePeriods')) notes.push(`attribute "${attributes.usefulLifePeriods}" missing`);
+  for (const p of invalid) notes.push(`invalid ${p.message}`);
   // Units-of-production stops at the expected total: the asset is then fully depreciated (cost − salvage).
   let depreciableUnits = periodUnits;
   if (total !== null && total > 0 && lifeToDateUnits !== null && lifeToDateUnits > total) {
@@ -291,6 +299,7 @@ export function usageFor(
     tracked,
     ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
+    ...(invalid.length ? { invalidInputs: invalid } : {}),
   };
 }
 

@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import { monthlyCalendar } from './calendar.js';
+import { depreciationInputProblems, readAmount } from './inputs.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageFor } from './usage.js';
+
+const names = DEFAULT_DEPRECIATION_ATTRIBUTES;
+const problems = (attributes: Record<string, string>) => depreciationInputProblems(attributes, names).map((p) => [p.input, p.value]);
+
+describe('depreciation inputs', () => {
+  it('reads plain decimals only: a formatted or hexadecimal value is not a number', () => {
+    expect([readAmount('120000.50'), readAmount(' 42 '), readAmount('-3'), readAmount(''), readAmount(undefined)]).toEqual([120000.5, 42, -3, undefined, undefined]);
+    for (const v of ['0x10', '1,200', '12 000', 'ten', '1e3', 'Infinity', '€100']) expect(readAmount(v)).toBeNaN();
+  });
+
+  it('names non-numeric and negative values, salvage above cost, and zero expected units or life; missing ones are not invalid', () => {
+    expect(problems({ cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60', unitsAtAcquisition: '0' })).toEqual([]);
+    expect(problems({})).toEqual([]);
+    expect(problems({ cost: '1,200', salvage: '-5', expectedUnits: '0', usefulLifeMonths: 'sixty', unitsAtAcquisition: '-10' })).toEqual([
+      ['cost', '1,200'],
+      ['usefulLifePeriods', 'sixty'],
+      ['salvage', '-5'],
+      ['totalExpectedUnits', '0'],
+      ['unitsAtAcquisition', '-10'],
+    ]);
+    expect(problems({ cost: '-100' })).toEqual([['cost', '-100']]);
+    const [salvage] = depreciationInputProblems({ cost: '5000', salvage: '8000' }, names);
+    expect(salvage?.message).toBe('attribute "salvage" (8000) is more than cost (5000): nothing would be depreciated; lower the salvage value or correct "cost"');
+    const [text] = depreciationInputProblems({ expectedUnits: 'ten thousand' }, { ...names, totalExpectedUnits: 'expectedHours' });
+    expect(text).toBeUndefined();
+    const [hours] = depreciationInputProblems({ expectedHours: 'ten thousand' }, { ...names, totalExpectedUnits: 'expectedHours' });
+    expect(hours?.message).toBe('attribute "expectedHours" ("ten thousand") is not a number: write plain digits with a decimal point (e.g. 120000.50), without thousands separators, currency or units');
+  });
+
+  it('are noted per asset in the preview, not taken for missing, and not used', () => {
+    const october = monthlyCalendar('UTC').period('2026-10');
+    if (!october) throw new Error('no October');
+    const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: { cost: '0x10', expectedUnits: '0', usefulLifeMonths: '60', unitsAtAcquisition: '-10' } };
+    const state = { first: [Date.parse('2026-10-01T00:00:00Z'), 100] as const, last: [Date.parse('2026-10-20T00:00:00Z'), 200] as const, periods: { '2026-10': { units: 100, meterAtEnd: 200 } } };
+    const line = usageFor(asset, state, october, names, Date.parse('2026-11-05T00:00:00Z'));
+    expect(line.notes.filter((n) => n.startsWith('invalid') || n.includes('missing'))).toEqual([
+      'invalid attribute "cost" ("0x10") is not a number: write plain digits with a decimal point (e.g. 120000.50), without thousands separators, currency or units',
+      'invalid attribute "expectedUnits" (0) must be more than 0: the units (h or km) the asset is expected to deliver over its life',
+      'invalid attribute "unitsAtAcquisition" (-10) is negative: give the meter units the asset had when acquired, 0 or more (0 or empty for a new one)',
+    ]);
+    expect(line.invalidInputs?.map((p) => p.input)).toEqual(['cost', 'totalExpectedUnits', 'unitsAtAcquisition']);
+    // Not used: no cost (0x10 is not read as 16), no expected total, life-to-date without the negative units.
+    expect([line.cost, line.totalExpectedUnits, line.unitsOfProduction, line.lifeToDateUnits]).toEqual([null, null, null, 200]);
+  });
+});
