@@ -82,7 +82,7 @@ describe('rules defaults as docs/configuration.md states them', () => {
     expect(parse({ inventory: {} }).inventory).toEqual({ skuAttribute: 'sku', quantityAttribute: 'quantity', freshness: 24 * H, changesEvery: MIN, fullSnapshotCron: '0 2 * * *', timeZone: 'UTC' });
   });
 
-  it('depreciation: monthly UTC periods, the documented attributes, operating hours in h (km in km), posted 2 d after the period, checked hourly, 36 periods kept', () => {
+  it('depreciation: monthly UTC periods, the documented attributes, operating hours in h (km in km), posted 2 d after the period, checked hourly, 36 periods kept, postings with invalid inputs held back', () => {
     expect(parse({ depreciation: {} }).depreciation).toEqual({
       timeZone: 'UTC',
       periods: 'monthly',
@@ -94,6 +94,7 @@ describe('rules defaults as docs/configuration.md states them', () => {
       postAfter: 2 * D,
       checkEvery: H,
       keepPeriods: 36,
+      holdBack: true,
     });
   });
 });

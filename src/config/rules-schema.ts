@@ -617,6 +617,12 @@ export const depreciationSchema = z
     checkEvery: every('1h'),
     /** Periods of usage kept per asset. @default 36 */
     keepPeriods: z.number().int().min(2).default(36),
+    /**
+     * Hold back (not send) the postings of an asset whose posted inputs (total expected units,
+     * units at acquisition) are invalid, until they are fixed; `depreciation post --force` sends
+     * them anyway. @default true
+     */
+    holdBack: z.boolean().default(true),
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((d, ctx) => {

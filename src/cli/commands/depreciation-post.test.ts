@@ -9,10 +9,10 @@ import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
 
-const attributes = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
+const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
 /** A config with two assets and a store holding October 2026's usage of EQ-1 (EQ-2 never reported). */
-async function setup(): Promise<{ path: string }> {
+async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promise<{ path: string }> {
   const cfg = writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
@@ -22,7 +22,7 @@ async function setup(): Promise<{ path: string }> {
         { erpAssetId: 'EQ-2', attributes, identifiers: [{ type: 'tag', value: 'tag-2' }] },
       ],
     },
-    rules: { depreciation: { timeZone: 'UTC' } },
+    rules: { depreciation: { timeZone: 'UTC', ...depreciation } },
   }));
   const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
   await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
@@ -80,5 +80,32 @@ describe('depreciation preview --json', () => {
     expect(r.code).toBe(0);
     const [line] = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(line).toMatchObject({ erpAssetId: 'EQ-1', period: '2026-10', periodStart: '2026-10-01T00:00:00.000Z', periodEnd: '2026-11-01T00:00:00.000Z', periodUnits: 62.5, meterAtEnd: 1062.5, lifeToDateUnits: 1062.5 });
+  });
+});
+
+describe('depreciation post: an asset whose inputs are invalid', () => {
+  const bad = { ...ATTRIBUTES, expectedUnits: '10,000' };
+
+  it('is held back, named with the attribute and what to do; --force posts it; the preview notes it', async () => {
+    const cfg = await setup(bad);
+    const held = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(held.code).toBe(0);
+    expect(held.stdout).toContain('queued usage for 0 asset(s) for 2026-10');
+    expect(held.stdout).toContain("1 asset(s) held back, not posted (rules.depreciation.holdBack): fix the attribute (assets import, or the config's assets) and post again, or send them as they are with --force:");
+    expect(held.stdout).toContain('  EQ-1: attribute "expectedUnits" ("10,000") is not a number');
+    const preview = await runCli(['depreciation', 'preview', '--period', '2026-10', '-c', cfg.path, '--json']);
+    const [line] = JSON.parse(preview.stdout) as { notes: string[] }[];
+    expect(line?.notes).toContain('invalid attribute "expectedUnits" ("10,000") is not a number: write plain digits with a decimal point (e.g. 120000.50), without thousands separators, currency or units');
+    expect(line?.notes.some((n) => n.startsWith('held back, not posted: attribute "expectedUnits"'))).toBe(true);
+    const forced = await runCli(['depreciation', 'post', '--period', '2026-10', '--force', '-c', cfg.path]);
+    expect(forced.stdout).toContain('queued usage for 1 asset(s) for 2026-10');
+    expect(forced.stdout).not.toContain('held back');
+  });
+
+  it('is posted as it is with rules.depreciation.holdBack: false', async () => {
+    const cfg = await setup(bad, { holdBack: false });
+    const r = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
+    expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
+    expect(r.stdout).not.toContain('held back');
   });
 });

@@ -7,6 +7,7 @@
  * - `post --period 2026-10` posts the period's `usage.post` facts now instead of waiting for the
  *   period-end task (same business keys: posting twice, or after the task, adds nothing). Usage
  *   found after an earlier period was posted is included as a prior-period adjustment, and said so.
+ *   Assets whose posted inputs are invalid are held back and named (`--force` posts them anyway).
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -18,7 +19,7 @@ import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
-import { loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -37,7 +38,8 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
   return period;
 }
 
-export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string): Promise<AssetUsageLine[]> {
+/** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
+export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string, force = false): Promise<AssetUsageLine[]> {
   const d = depreciationOf(rules);
   const period = resolvePeriod(d, periodId);
   const lines = await loadUsageLines(
@@ -48,6 +50,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
       units: { hours: d.unit, km: d.kmUnit },
       defaultDestination,
       meterOf: depreciationMeterOf(d),
+      holdBack: d.holdBack && !force,
       ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
     },
     period,
@@ -86,9 +89,19 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
 /** One line per asset whose posting includes units of earlier, already-posted periods. */
 export function formatAdjustments(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   return lines
-    .filter((l) => l.plan.kind !== 'covered' && l.line.adjustmentUnits > 0)
+    .filter((l) => l.plan.kind !== 'covered' && l.plan.kind !== 'held' && l.line.adjustmentUnits > 0)
     .map(({ line: l }) => `  ${l.erpAssetId}: ${l.period} includes ${fmt(l.adjustmentUnits, 3)} ${units[l.meter]} found after posting, from ${l.adjustmentPeriods.map((p) => `${p.period} (${fmt(p.units, 3)})`).join(', ')}\n`)
     .join('');
+}
+
+/** The assets whose postings are held back (invalid inputs), each with why and what to do. */
+export function formatHeldBack(lines: readonly AssetUsageLine[]): string {
+  const held = heldBackAssets(lines);
+  if (!held.length) return '';
+  return (
+    `${held.length} asset(s) held back, not posted (rules.depreciation.holdBack): fix the attribute (assets import, or the config's assets) and post again, or send them as they are with --force:\n` +
+    held.map((h) => `  ${h}\n`).join('')
+  );
 }
 
 /** The usage postings `post` queued (or would queue), one row each. */
@@ -136,9 +149,10 @@ export function registerDepreciationCommand(program: Command): Command {
       .command('post')
       .description('post the period’s usage to the ERP now (exactly once per asset and period, whoever posts first)')
       .requiredOption('--period <id>', 'a fiscal period that has ended, e.g. 2026-10')
-      .option('--dry-run', 'show what would be posted'),
+      .option('--dry-run', 'show what would be posted')
+      .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)'),
   ).action(
-    action(async (opts: { config: string; period: string; dryRun?: boolean }) => {
+    action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
         const d = depreciationOf(rules);
@@ -146,7 +160,7 @@ export function registerDepreciationCommand(program: Command): Command {
         const now = Date.now();
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
-        const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now);
+        const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now, undefined, opts.force === true);
         // Periods decided before (by the service or an earlier post): their facts are committed again,
         // which adds nothing, so they are reported as posted already, not as queued.
         const decided = lines.filter((l) => l.plan.kind === 'decided');
@@ -168,7 +182,8 @@ export function registerDepreciationCommand(program: Command): Command {
               (deliveries.length ? postingRows(deliveries) : '') +
               already) +
             `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
-            formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }),
+            formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }) +
+            formatHeldBack(lines),
         );
         // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
         // would post nothing and say so as if all were well.

@@ -68,6 +68,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
         postAfterMs: d.postAfter,
         checkEveryMs: d.checkEvery,
         defaultDestination: options.defaultDestination,
+        holdBack: d.holdBack,
         ...(d.appliesTo ? { appliesTo: d.appliesTo } : {}),
       }),
     );

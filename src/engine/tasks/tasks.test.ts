@@ -531,6 +531,28 @@ describe('period-end usage posting', () => {
     expect(await pending(store, 'usage.post')).toHaveLength(4);
   });
 
+  it('holds back an asset whose posted inputs are invalid, naming it and why in its report, and posts it at a check after the fix', async () => {
+    const store = await withAssets([
+      { id: 'FA-1', attributes: { expectedUnits: '0' }, state: usage(120, 1100) },
+      { id: 'FA-2', attributes: { expectedUnits: '10000' }, state: usage(10, 910) },
+    ]);
+    const clock = { t: Date.UTC(2026, 10, 3, 0) };
+    expect(await task().run(context(store, clock))).toEqual({
+      msg: 'period-end usage posted',
+      fields: { periods: ['2026-10'], postings: 1, withoutReadings: 0, heldBack: ['FA-1: attribute "expectedUnits" (0) must be more than 0: the units (h or km) the asset is expected to deliver over its life'] },
+    });
+    expect((await pending(store, 'usage.post')).map((d) => d.businessKey)).toEqual(['FA-2|usage|2026-10']);
+    expect(await store.kvGet(USAGE_NS, ledgerKey('FA-1'))).toBeUndefined();
+    // Fixed: the next check posts it, for the period it was held back from.
+    await store.upsertAssets([{ asset: { erpAssetId: 'FA-1', erpModule: 'inventory', attributes: { expectedUnits: '10000' } }, identifiers: [{ type: 'tag', value: 'tag-FA-1', erpAssetId: 'FA-1' }] }]);
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-10'], postings: 1 } });
+    expect((await pending(store, 'usage.post')).map((d) => [d.businessKey, d.payload.totalExpectedUnits])).toEqual([
+      ['FA-1|usage|2026-10', 10000],
+      ['FA-2|usage|2026-10', 10000],
+    ]);
+  });
+
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */
   const ruleState = (readings: readonly (readonly [string, number])[], keepPeriods?: number): AssetStateDoc => {
     const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0, ...(keepPeriods !== undefined ? { keepPeriods } : {}) });

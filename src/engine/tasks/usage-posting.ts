@@ -42,6 +42,8 @@ export interface UsagePostingOptions {
   readonly checkEveryMs: number;
   readonly appliesTo?: AssetFilter;
   readonly defaultDestination: string;
+  /** Hold back postings whose inputs are invalid (`rules.depreciation.holdBack`). @default true */
+  readonly holdBack?: boolean;
 }
 
 export interface AssetUsageLine {
@@ -54,7 +56,7 @@ export interface AssetUsageLine {
   readonly ledgerRaw: string | undefined;
 }
 
-export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf'>;
+export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf' | 'holdBack'>;
 
 /** Which assets {@link loadUsageLines} reads. */
 export interface UsageLineSelection {
@@ -90,6 +92,7 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
         ...(configured ? { configured } : {}),
         destination,
         units: options.units,
+        ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
       });
       return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, states.get(asset.erpAssetId)) };
     });
@@ -106,9 +109,14 @@ function withMeterHint(line: UsageLine, doc: Readonly<Record<string, unknown>> |
   return { ...line, notes: [...line.notes, `it reports an odometer only: count it in km with rules.depreciation.meter: odometerKm, or the asset attribute named by rules.depreciation.meterAttribute set to km`] };
 }
 
-/** The facts to post for `lines` (none for a covered period or an asset not tracked yet). */
+/** The facts to post for `lines` (none for a covered period, an asset held back or not tracked yet). */
 export function usageDeliveries(lines: readonly AssetUsageLine[]): DeliveryIntent[] {
-  return lines.flatMap((l) => (l.plan.kind === 'covered' ? [] : l.plan.deliveries));
+  return lines.flatMap((l) => (l.plan.kind === 'covered' || l.plan.kind === 'held' ? [] : l.plan.deliveries));
+}
+
+/** `<asset>: <why>` for each asset whose postings are held back (invalid inputs). */
+export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
+  return lines.flatMap((l) => (l.plan.kind === 'held' ? [`${l.asset.erpAssetId}: ${l.plan.problems.map((p) => p.message).join('; ')}`] : []));
 }
 
 /**
@@ -153,18 +161,21 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const periods: string[] = [];
       let postings = 0;
       let untracked = 0;
+      const heldBack = new Set<string>();
       for (let i = 0; period && period.end + options.postAfterMs <= now && i < MAX_PERIODS_PER_RUN; i++) {
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
         postings += (await postUsage(ctx.store, (d) => ctx.commit(d), lines, period)).length;
         untracked += lines.filter((l) => !l.line.tracked).length;
+        for (const h of heldBackAssets(lines)) heldBack.add(h);
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
         periods.push(period.id);
         period = options.calendar.next(period);
       }
       // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
-      if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked } };
+      // `heldBack`: assets whose postings were not made, with the invalid input (fixed, they are posted at a later check).
+      if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}) } };
       if (!lastPeriod || ctx.signal.aborted) return;
       // Assets with no posting yet whose usage in the last posted period became known after it was
       // posted (readings that arrived after a first run on a new store, a backfill, an asset

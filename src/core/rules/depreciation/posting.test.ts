@@ -34,7 +34,7 @@ function poster(calendar: PeriodCalendar) {
     post(state: UsageState | undefined, periodId: string, now: number): UsagePlan {
       const plan = planUsagePosting({ asset, state, ledger, period: calendar.period(periodId) as Period, calendar, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now, destination: 'erp', units: DEFAULT_USAGE_UNITS });
       if (plan.kind === 'new' && plan.ledger) ledger = parseLedger(JSON.stringify(plan.ledger));
-      for (const d of plan.kind === 'covered' ? [] : plan.deliveries) if (!facts.has(d.businessKey)) facts.set(d.businessKey, d);
+      for (const d of plan.kind === 'covered' || plan.kind === 'held' ? [] : plan.deliveries) if (!facts.has(d.businessKey)) facts.set(d.businessKey, d);
       return plan;
     },
   };
@@ -330,5 +330,51 @@ describe('usage postings: every unit posted exactly once (property)', () => {
       ),
       { numRuns: 150 },
     );
+  });
+});
+
+describe('usage postings: assets with invalid inputs', () => {
+  const utc = monthlyCalendar('UTC');
+  const plan = (attributes: Record<string, string>, periodId: string, ledger?: UsageLedger, holdBack?: boolean) =>
+    planUsagePosting({
+      asset: { ...asset, attributes },
+      state: stateAt(utc, [meter(Date.parse('2026-09-10T00:00:00Z'), 1000), meter(Date.parse('2026-10-20T00:00:00Z'), 1100)]),
+      ledger,
+      period: utc.period(periodId) as Period,
+      calendar: utc,
+      attributes: DEFAULT_DEPRECIATION_ATTRIBUTES,
+      now: Date.parse('2026-11-05T00:00:00Z'),
+      destination: 'erp',
+      units: DEFAULT_USAGE_UNITS,
+      ...(holdBack !== undefined ? { holdBack } : {}),
+    });
+
+  it('are held back, deciding and recording nothing, with why on the line; posted once fixed, or when not held back', () => {
+    const held = plan({ expectedUnits: '0', unitsAtAcquisition: '-5' }, '2026-10');
+    expect(held).toMatchObject({ kind: 'held', periods: ['2026-10'] });
+    expect(held.kind === 'held' && held.problems.map((p) => p.input)).toEqual(['totalExpectedUnits', 'unitsAtAcquisition']);
+    expect(held.line.notes.at(-1)).toBe(
+      'held back, not posted: attribute "expectedUnits" (0) must be more than 0: the units (h or km) the asset is expected to deliver over its life; attribute "unitsAtAcquisition" (-5) is negative: give the meter units the asset had when acquired, 0 or more (0 or empty for a new one); fix the asset\'s attribute (assets import, or the config\'s assets), or post anyway with \'depreciation post --force\' or rules.depreciation.holdBack: false',
+    );
+    expect(held).not.toHaveProperty('ledger');
+    // Fixed: posted as if it had never been held.
+    expect(plan({ expectedUnits: '10000' }, '2026-10')).toMatchObject({ kind: 'new', deliveries: [{ businessKey: 'FA-1|usage|2026-10' }] });
+    // Not held back: sent with what is known (the invalid total not read).
+    const forced = plan({ expectedUnits: '0' }, '2026-10', undefined, false);
+    expect(forced).toMatchObject({ kind: 'new', deliveries: [{ payload: { totalExpectedUnits: null } }] });
+  });
+
+  it('inputs the posting does not carry (cost, salvage, useful life) are noted, not held', () => {
+    const p = plan({ cost: '1,200', salvage: '-1', usefulLifeMonths: '0', expectedUnits: '10000' }, '2026-10');
+    expect(p.kind).toBe('new');
+    expect(p.line.notes.filter((n) => n.startsWith('invalid')).length).toBe(3);
+  });
+
+  it('an asset with earlier postings has the held periods caught up with the next one once fixed', () => {
+    const sept = plan({ expectedUnits: '10000' }, '2026-09');
+    const ledger = sept.kind === 'new' ? parseLedger(JSON.stringify(sept.ledger)) : undefined;
+    expect(plan({ expectedUnits: 'x' }, '2026-10', ledger).kind).toBe('held');
+    const nov = plan({ expectedUnits: '10000' }, '2026-11', ledger);
+    expect(nov.kind === 'new' && nov.deliveries.map((d) => d.businessKey)).toEqual(['FA-1|usage|2026-10', 'FA-1|usage|2026-11']);
   });
 });

@@ -13,6 +13,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { Period, PeriodCalendar } from './calendar.js';
 import type { UsageState } from './usage-rule.js';
+import { depreciationInputProblems, POSTED_INPUTS, type DepreciationInputProblem } from './inputs.js';
 import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
 /** An asset's posting record: the basis of its next posting. */
@@ -46,7 +47,12 @@ export type UsagePlan =
    * To post: the periods after the last posted one, in order (usually just this one), and the
    * ledger to record first; no ledger and no deliveries for an asset not tracked yet.
    */
-  | { readonly kind: 'new'; readonly line: UsageLine; readonly deliveries: readonly DeliveryIntent[]; readonly ledger: UsageLedger | undefined };
+  | { readonly kind: 'new'; readonly line: UsageLine; readonly deliveries: readonly DeliveryIntent[]; readonly ledger: UsageLedger | undefined }
+  /**
+   * Held back (`rules.depreciation.holdBack`): there is usage to post, but an input the posting
+   * carries is invalid; nothing is decided or recorded, so the asset is posted once it is fixed.
+   */
+  | { readonly kind: 'held'; readonly line: UsageLine; readonly problems: readonly DepreciationInputProblem[]; readonly periods: readonly string[] };
 
 export interface UsagePlanInput {
   readonly asset: AssetRecord;
@@ -59,6 +65,16 @@ export interface UsagePlanInput {
   readonly configured?: { readonly meter: UsageMeterKind; readonly problem?: string };
   readonly destination: string;
   readonly units: UsageUnits;
+  /**
+   * Hold back the postings of an asset whose posted inputs (total expected units, units at
+   * acquisition) are invalid, rather than send them. @default true
+   */
+  readonly holdBack?: boolean;
+}
+
+/** Why an asset's postings are held back, for the line's notes, the log and `depreciation post`. */
+export function heldBackReason(problems: readonly DepreciationInputProblem[]): string {
+  return `held back, not posted: ${problems.map((p) => p.message).join('; ')}; fix the asset's attribute (assets import, or the config's assets), or post anyway with 'depreciation post --force' or rules.depreciation.holdBack: false`;
 }
 
 /** Periods caught up on in one decision at most; beyond that the gap goes into this period's posting. */
@@ -99,5 +115,9 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
       deliveries,
     };
   }
-  return { kind: 'new', line: line as UsageLine, deliveries, ledger: deliveries.length ? basis : undefined };
+  const result = line as UsageLine;
+  // Postings are never changed once sent: one carrying an invalid input is not made until it is fixed.
+  const problems = deliveries.length && input.holdBack !== false ? depreciationInputProblems(asset.attributes, attributes).filter((p) => POSTED_INPUTS.includes(p.input)) : [];
+  if (problems.length) return { kind: 'held', line: { ...result, notes: [...result.notes, heldBackReason(problems)] }, problems, periods: deliveries.map((d) => String(d.payload.period)) };
+  return { kind: 'new', line: result, deliveries, ledger: deliveries.length ? basis : undefined };
 }
