@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
 /** A config with two assets and a store holding October 2026's usage of EQ-1 (EQ-2 never reported). */
-async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promise<{ path: string }> {
+async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promise<{ path: string; dir: string }> {
   const cfg = writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
@@ -91,7 +92,7 @@ describe('depreciation post: an asset whose inputs are invalid', () => {
     const held = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
     expect(held.code).toBe(0);
     expect(held.stdout).toContain('queued usage for 0 asset(s) for 2026-10');
-    expect(held.stdout).toContain("1 asset(s) held back, not posted (rules.depreciation.holdBack): fix the attribute (assets import, or the config's assets) and post again, or send them as they are with --force:");
+    expect(held.stdout).toContain("1 asset(s) held back, not posted: fix what each says and post again (an invalid attribute: with assets import or in the config's assets; or send those as they are with --force, see rules.depreciation.holdBack):");
     expect(held.stdout).toContain('  EQ-1: attribute "expectedUnits" ("10,000") is not a number');
     const preview = await runCli(['depreciation', 'preview', '--period', '2026-10', '-c', cfg.path, '--json']);
     const [line] = JSON.parse(preview.stdout) as { notes: string[] }[];
@@ -107,5 +108,21 @@ describe('depreciation post: an asset whose inputs are invalid', () => {
     const r = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
     expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
     expect(r.stdout).not.toContain('held back');
+  });
+});
+
+describe('depreciation post after the calendar changed', () => {
+  it('holds the assets whose usage was filed under another calendar, and warns naming the setting and what to do', async () => {
+    const cfg = await setup();
+    // EQ-1's October was filed under Berlin's months; the config now says UTC.
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-31T12:00:00Z'), 1062.5], periods: { '2026-10': { units: 62.5, meterAtEnd: 1062.5 } }, cal: periodStamp(monthlyCalendar('Europe/Berlin'), ['2026-10']) };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    const r = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: rules.depreciation.timeZone: the depreciation calendar (rules.depreciation.timeZone, periods, periodsEnd) is not the one the usage of 1 asset(s) was filed under: 1 under monthly Europe/Berlin (EQ-1); now monthly UTC.');
+    expect(r.stdout).toContain('queued usage for 0 asset(s) for 2026-10');
+    expect(r.stdout).toContain('  EQ-1: its usage is filed in periods of another calendar (monthly Europe/Berlin) than the configured one (monthly UTC): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back');
   });
 });

@@ -19,7 +19,7 @@ import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
-import { heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -58,6 +58,8 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     asset ? { only: (a) => a.erpAssetId === asset } : {},
   );
   if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
+  const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
+  if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   return lines;
 }
 
@@ -99,7 +101,7 @@ export function formatHeldBack(lines: readonly AssetUsageLine[]): string {
   const held = heldBackAssets(lines);
   if (!held.length) return '';
   return (
-    `${held.length} asset(s) held back, not posted (rules.depreciation.holdBack): fix the attribute (assets import, or the config's assets) and post again, or send them as they are with --force:\n` +
+    `${held.length} asset(s) held back, not posted: fix what each says and post again (an invalid attribute: with assets import or in the config's assets; or send those as they are with --force, see rules.depreciation.holdBack):\n` +
     held.map((h) => `  ${h}\n`).join('')
   );
 }

@@ -5,6 +5,8 @@ import { action, addConfigOption, resolveConfig } from '../context.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
 import { assetMatchWarnings, ruleInputWarnings } from '../../config/rule-inputs.js';
+import { calendarOf } from '../../core/rules/index.js';
+import { calendarChangeWarning } from '../../engine/tasks/usage-posting.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
@@ -41,6 +43,10 @@ export function registerRunCommand(program: Command): void {
       const app = await createApp(config, { logger });
       // Settings that select none of the registry's assets (a typo in a site or module name).
       for (const w of assetMatchWarnings(rulesConfigOf(config), (await app.store.listAssets()).map((a) => a.asset), 'in the registry')) logger.warn({ key: w.key }, w.message);
+      // Usage filed under another depreciation calendar (the configured one changed): held, and said.
+      const dep = rulesConfigOf(config).depreciation;
+      const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
+      if (calendarChange) logger.warn({ key: calendarChange.key }, calendarChange.message);
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
       for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       onShutdownSignals(() => app.stop(), logger);

@@ -19,7 +19,8 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
 import { parseLedger, planUsagePosting, type UsagePlan } from '../../core/rules/depreciation/posting.js';
 import type { DepreciationAttributes, UsageLine, UsageMeterKind, UsageUnits } from '../../core/rules/depreciation/usage.js';
-import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { stampCalendar } from '../../core/rules/depreciation/calendar.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
@@ -116,7 +117,7 @@ export function usageDeliveries(lines: readonly AssetUsageLine[]): DeliveryInten
 
 /** `<asset>: <why>` for each asset whose postings are held back (invalid inputs). */
 export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
-  return lines.flatMap((l) => (l.plan.kind === 'held' ? [`${l.asset.erpAssetId}: ${l.plan.problems.map((p) => p.message).join('; ')}`] : []));
+  return lines.flatMap((l) => (l.plan.kind === 'held' ? [`${l.asset.erpAssetId}: ${l.plan.reason}`] : []));
 }
 
 /**
@@ -191,5 +192,36 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
       return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
     },
+  };
+}
+
+/**
+ * Assets whose usage was filed under another calendar than `calendar` (the configured one changed):
+ * their periods are held, neither counted on nor posted. One warning naming the setting, how many
+ * assets and what to do; undefined when there are none. For the service's start and the
+ * depreciation commands.
+ */
+export async function calendarChangeWarning(store: Store, calendar: PeriodCalendar, appliesTo?: AssetFilter): Promise<{ key: string; message: string } | undefined> {
+  const assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, appliesTo));
+  if (!assets.length) return undefined;
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
+  const cache = new Map<string, boolean>();
+  const other = new Map<string, string[]>();
+  for (const a of assets) {
+    const state = states.get(a.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined;
+    if (!filedUnderOtherCalendar(state, calendar, cache)) continue;
+    const was = stampCalendar(state?.cal ?? '');
+    other.set(was, [...(other.get(was) ?? []), a.erpAssetId]);
+  }
+  if (!other.size) return undefined;
+  const now = stampCalendar(calendar.fingerprint);
+  const count = [...other.values()].reduce((n, ids) => n + ids.length, 0);
+  const listed = [...other].map(([was, ids]) => `${ids.length} under ${was === now ? `${was} with other periods` : was} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`).join('; ');
+  const timeZoneChanged = [...other.keys()].some((was) => was.split(' ')[1] !== calendar.timeZone);
+  return {
+    key: timeZoneChanged ? 'rules.depreciation.timeZone' : 'rules.depreciation.periods',
+    message:
+      `the depreciation calendar (rules.depreciation.timeZone, periods, periodsEnd) is not the one the usage of ${count} asset(s) was filed under: ${listed}; now ${now}. ` +
+      'Their periods are held: no usage is counted into them or posted with other boundaries. Set the calendar back to the one they were filed under; listing more periods (a new fiscal year) is no change',
   };
 }

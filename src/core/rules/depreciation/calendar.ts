@@ -17,6 +17,12 @@ export interface Period {
 
 export interface PeriodCalendar {
   readonly timeZone: string;
+  /**
+   * What the calendar is (its kind, time zone and period definitions), as a short text: usage
+   * state records the one its periods were filed under, so a changed calendar is noticed.
+   * `monthly Europe/Berlin`, or `custom UTC <hash of the periods and end>`.
+   */
+  readonly fingerprint: string;
   /** The period containing instant `t`; undefined outside a custom calendar's range. */
   periodAt(t: number): Period | undefined;
   /** The period containing `t`, else the first one starting after it; undefined after the last. */
@@ -25,6 +31,25 @@ export interface PeriodCalendar {
   period(id: string): Period | undefined;
   /** The period after `p`; undefined at the end of a custom calendar. */
   next(p: Period): Period | undefined;
+}
+
+/**
+ * The stamp of periods filed under `calendar`: its kind and time zone, and a hash of the periods'
+ * ids and boundaries there (`monthly Europe/Berlin 1a2b3c4d`). The same periods give the same
+ * stamp under a calendar that only lists more periods; another time zone, a moved start or a
+ * period the calendar no longer has gives another.
+ */
+export function periodStamp(calendar: PeriodCalendar, ids: readonly string[]): string {
+  const bounds = [...ids].sort().map((id) => {
+    const p = calendar.period(id);
+    return p ? [id, p.start, p.end] : [id];
+  });
+  return `${calendar.fingerprint.split(' ', 2).join(' ')} ${hashText(JSON.stringify(bounds))}`;
+}
+
+/** `monthly Europe/Berlin` of a stamp or fingerprint: what a person can read of it. */
+export function stampCalendar(stamp: string): string {
+  return stamp.split(' ', 2).join(' ');
 }
 
 const MONTH_ID = /^(\d{4})-(0[1-9]|1[0-2])$/;
@@ -57,6 +82,7 @@ export function monthlyCalendar(timeZone: string): PeriodCalendar {
   };
   return {
     timeZone,
+    fingerprint: `monthly ${timeZone}`,
     periodAt,
     periodFrom: periodAt,
     period(id) {
@@ -155,6 +181,7 @@ export function customCalendar(timeZone: string, periods: readonly CustomPeriodI
   };
   return {
     timeZone,
+    fingerprint: `custom ${timeZone} ${hashText(JSON.stringify([periods.map((p) => [p.id, p.start]), end]))}`,
     periodAt,
     periodFrom: (t) => (list[0] !== undefined && t < list[0].start ? list[0] : periodAt(t)),
     period(id) {
@@ -166,4 +193,14 @@ export function customCalendar(timeZone: string, periods: readonly CustomPeriodI
       return i === undefined ? undefined : list[i + 1];
     },
   };
+}
+
+/** FNV-1a (32 bit) of a text, as 8 hex digits: a fingerprint, not a security measure. */
+function hashText(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
 }

@@ -11,8 +11,8 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import type { Period, PeriodCalendar } from './calendar.js';
-import type { UsageState } from './usage-rule.js';
+import { stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
+import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { depreciationInputProblems, POSTED_INPUTS, type DepreciationInputProblem } from './inputs.js';
 import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
@@ -52,7 +52,7 @@ export type UsagePlan =
    * Held back (`rules.depreciation.holdBack`): there is usage to post, but an input the posting
    * carries is invalid; nothing is decided or recorded, so the asset is posted once it is fixed.
    */
-  | { readonly kind: 'held'; readonly line: UsageLine; readonly problems: readonly DepreciationInputProblem[]; readonly periods: readonly string[] };
+  | { readonly kind: 'held'; readonly line: UsageLine; readonly reason: string; readonly problems: readonly DepreciationInputProblem[]; readonly periods: readonly string[] };
 
 export interface UsagePlanInput {
   readonly asset: AssetRecord;
@@ -70,6 +70,13 @@ export interface UsagePlanInput {
    * acquisition) are invalid, rather than send them. @default true
    */
   readonly holdBack?: boolean;
+}
+
+/** Why the usage of an asset filed under calendar `stamp` is held while `calendar` is configured, and what to do. */
+export function calendarHeldReason(stamp: string, calendar: PeriodCalendar): string {
+  const was = stampCalendar(stamp);
+  const now = stampCalendar(calendar.fingerprint);
+  return `its usage is filed in periods of another calendar (${was === now ? `${was}, with other periods` : was}) than the configured one (${now}${was === now ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under`;
 }
 
 /** Why an asset's postings are held back, for the line's notes, the log and `depreciation post`. */
@@ -116,8 +123,14 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
     };
   }
   const result = line as UsageLine;
+  const periodIds = deliveries.map((d) => String(d.payload.period));
+  // Usage filed under another calendar would be posted with boundaries it was not counted in.
+  if (deliveries.length && filedUnderOtherCalendar(state, calendar)) {
+    const reason = calendarHeldReason(state?.cal ?? '', calendar);
+    return { kind: 'held', line: { ...result, notes: [...result.notes, `held back, not posted: ${reason}`] }, reason, problems: [], periods: periodIds };
+  }
   // Postings are never changed once sent: one carrying an invalid input is not made until it is fixed.
   const problems = deliveries.length && input.holdBack !== false ? depreciationInputProblems(asset.attributes, attributes).filter((p) => POSTED_INPUTS.includes(p.input)) : [];
-  if (problems.length) return { kind: 'held', line: { ...result, notes: [...result.notes, heldBackReason(problems)] }, problems, periods: deliveries.map((d) => String(d.payload.period)) };
+  if (problems.length) return { kind: 'held', line: { ...result, notes: [...result.notes, heldBackReason(problems)] }, reason: problems.map((p) => p.message).join('; '), problems, periods: periodIds };
   return { kind: 'new', line: result, deliveries, ledger: deliveries.length ? basis : undefined };
 }

@@ -11,6 +11,10 @@
  * Only the newest `keepPeriods` periods are kept in full; of an older one its units stay (one
  * number), so a posting made late for it still knows its usage and life-to-date (see
  * `periodUsage` in usage.ts).
+ *
+ * The state records the calendar its periods were filed under (`cal`): when the configured one
+ * gives them other boundaries, the state is held (no reading is filed into it, nothing is posted
+ * from it) until the calendar is set back.
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
@@ -20,7 +24,7 @@ import { stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
-import type { PeriodCalendar } from './calendar.js';
+import { periodStamp, type PeriodCalendar } from './calendar.js';
 import type { UsageMeterKind } from './usage.js';
 
 export const DEPRECIATION_RULE = 'depreciation';
@@ -68,12 +72,35 @@ export interface UsageState {
   readonly meterIssue?: string;
   /** Counted on the odometer (`meter: odometerKm`); absent: operating hours. */
   readonly km?: true;
+  /**
+   * The calendar `periods` were filed under ({@link periodStamp} of them). Absent in states written
+   * before it was kept: those count as filed under the configured calendar.
+   */
+  readonly cal?: string;
+}
+
+/**
+ * Whether `state`'s periods were filed under another calendar than `calendar` (the configured one
+ * changed): then they are held, neither added to nor posted, until the calendar is restored.
+ * `cache`: stamps already judged against this calendar (a stamp stands for its periods' boundaries).
+ */
+export function filedUnderOtherCalendar(state: UsageState | undefined, calendar: PeriodCalendar, cache?: Map<string, boolean>): boolean {
+  const cal = state?.cal;
+  if (cal === undefined) return false;
+  let other = cache?.get(cal);
+  if (other === undefined) {
+    other = periodStamp(calendar, Object.keys(state?.periods ?? {})) !== cal;
+    if (cache && cache.size < 10_000) cache.set(cal, other);
+  }
+  return other;
 }
 
 const KM_START: UsageState = { km: true };
 
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
   const meterOf = options.meterOf;
+  const judged = new Map<string, boolean>();
+  const held = (s: UsageState | undefined): boolean => filedUnderOtherCalendar(s, options.calendar, judged);
   const cache = new WeakMap<AssetRecord, UsageMeterKind>();
   const kmFor = (asset: AssetRecord): boolean => {
     if (!meterOf) return false;
@@ -91,6 +118,8 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (event[meter] === undefined) return { state: state as UsageState, deliveries: [] };
       // Usage counted on the other meter is not this one's history: start afresh.
       const s = state !== undefined && (state.km === true) === km ? state : km ? KM_START : {};
+      // Periods filed under another calendar: nothing is filed over them with other boundaries.
+      if (held(s)) return { state: s, deliveries: NO_DELIVERIES };
       const r = readingOf(event, meter);
       // The newest readings kept (`keepLast`): one sent again (a client's retry) is a duplicate, not late.
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder, true);
@@ -107,10 +136,11 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       if (s.periods !== undefined) next.periods = s.periods;
       if (s.pruned !== undefined) next.pruned = s.pruned;
       if (s.meterIssue !== undefined) next.meterIssue = s.meterIssue;
+      if (s.cal !== undefined) next.cal = s.cal;
       return processAll(next, a.released, options);
     },
     flush(state, _ctx, upTo) {
-      if (!state?.order) return { state: state as UsageState, deliveries: [] };
+      if (!state?.order || held(state)) return { state: state as UsageState, deliveries: [] };
       const s = state;
       const d = upTo === undefined ? drain(s.order, true) : advance(s.order, upTo, options.allowedLatenessMs, true);
       if (d.released.length === 0) return { state: s, deliveries: [] };
@@ -172,6 +202,8 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
   if (pruned !== undefined) next.pruned = pruned;
   if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
+  // The calendar the periods are filed under: stamped again only when the periods held change.
+  next.cal = s.cal !== undefined && sameKeys(s.periods, next.periods) ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
   return next;
 }
 
@@ -229,3 +261,14 @@ function keepUnits(pruned: Readonly<Record<string, number>> | undefined, all: Re
 }
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
+
+/** Whether `b` has exactly the keys of `a` (periods only ever gain or lose whole keys). */
+function sameKeys(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>>): boolean {
+  let n = 0;
+  for (const k in b) {
+    if (a === undefined || !Object.hasOwn(a, k)) return false;
+    n++;
+  }
+  for (const _ in a) n--;
+  return n === 0;
+}

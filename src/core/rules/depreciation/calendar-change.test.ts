@@ -1,0 +1,71 @@
+/**
+ * A changed depreciation calendar: usage filed under another one is held (not counted into, not
+ * posted with other boundaries) until it is restored; listing more periods is no change; state
+ * written before calendars were recorded counts as filed under the configured one.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { MeterEvent } from '../../model/events.js';
+import { simulateRules } from '../simulate.js';
+import { customCalendar, monthlyCalendar, periodStamp, type Period, type PeriodCalendar } from './calendar.js';
+import { planUsagePosting } from './posting.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS } from './usage.js';
+import { createUsageRule, filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
+
+const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: {} };
+const meter = (at: string, hours: number): MeterEvent => ({ kind: 'meter', source: 't', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: Date.parse(at), receivedAt: Date.parse(at), operatingHours: hours });
+const run = (calendar: PeriodCalendar, events: readonly MeterEvent[], initial?: UsageState): UsageState => {
+  const r = simulateRules([createUsageRule({ calendar, allowedLatenessMs: 0 })], events.map((event) => ({ event, asset, destination: 'erp' })), initial ? { initial: new Map([['FA-1', { depreciation: initial }]]) } : {});
+  return r.states.get('FA-1')?.depreciation as UsageState;
+};
+const plan = (state: UsageState, calendar: PeriodCalendar, id: string) =>
+  planUsagePosting({ asset, state, ledger: undefined, period: calendar.period(id) as Period, calendar, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now: Date.parse('2027-03-01T00:00:00Z'), destination: 'erp', units: DEFAULT_USAGE_UNITS });
+
+const berlin = monthlyCalendar('Europe/Berlin');
+const utc = monthlyCalendar('UTC');
+const fy = (end: string, more: readonly { id: string; start: string }[] = []) =>
+  customCalendar('Europe/Berlin', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-11-01' }, ...more], end);
+
+describe('depreciation calendar changes', () => {
+  it('usage state records the calendar its periods are filed under', () => {
+    const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
+    expect(s.cal).toBe(periodStamp(berlin, ['2026-10', '2026-11']));
+    expect(s.cal).toMatch(/^monthly Europe\/Berlin [0-9a-f]{8}$/);
+    expect(filedUnderOtherCalendar(s, berlin)).toBe(false);
+    expect(filedUnderOtherCalendar(s, utc)).toBe(true);
+  });
+
+  it('under another time zone, the periods are held: a reading adds nothing to them, and nothing is posted', () => {
+    const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
+    const after = run(utc, [meter('2026-12-05T00:00:00Z', 300)], s);
+    expect(after.periods).toEqual(s.periods);
+    expect(after.last).toEqual(s.last);
+    const p = plan(after, utc, '2026-11');
+    expect(p.kind).toBe('held');
+    expect(p.kind === 'held' && p.reason).toBe(
+      'its usage is filed in periods of another calendar (monthly Europe/Berlin) than the configured one (monthly UTC): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under',
+    );
+    expect(p.line.notes.at(-1)).toMatch(/^held back, not posted: its usage is filed in periods of another calendar/);
+    // Restored: the reading after is spread from the last one filed, December's included, and posted.
+    const restored = run(berlin, [meter('2026-12-05T00:00:00Z', 300)], after);
+    expect(Object.keys(restored.periods ?? {}).sort()).toEqual(['2026-10', '2026-11', '2026-12']);
+    expect(plan(restored, berlin, '2026-11').kind).toBe('new');
+  });
+
+  it('a custom calendar that lists more periods (a new fiscal year) is no change; a moved start is', () => {
+    const s = run(fy('2026-12-01'), [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
+    const longer = fy('2027-01-01', [{ id: 'P03', start: '2026-12-01' }]);
+    expect(filedUnderOtherCalendar(s, longer)).toBe(false);
+    expect(Object.keys(run(longer, [meter('2026-12-05T00:00:00Z', 300)], s).periods ?? {}).sort()).toEqual(['P01', 'P02', 'P03']);
+    const moved = customCalendar('Europe/Berlin', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-11-08' }], '2026-12-01');
+    expect(filedUnderOtherCalendar(s, moved)).toBe(true);
+    expect(plan(s, moved, 'P02').kind).toBe('held');
+  });
+
+  it('state written before calendars were recorded counts as filed under the configured one, and is stamped with it', () => {
+    const legacy: UsageState = { first: [Date.parse('2026-10-05T00:00:00Z'), 100], last: [Date.parse('2026-11-05T00:00:00Z'), 200], periods: { '2026-10': { units: 50, meterAtEnd: 150 }, '2026-11': { units: 50, meterAtEnd: 200 } } };
+    expect(filedUnderOtherCalendar(legacy, utc)).toBe(false);
+    expect(plan(legacy, utc, '2026-11').kind).toBe('new');
+    expect(run(utc, [meter('2026-11-20T00:00:00Z', 210)], legacy).cal).toBe(periodStamp(utc, ['2026-10', '2026-11']));
+  });
+});
