@@ -62,6 +62,14 @@ describe('depreciation calendar changes', () => {
     expect(plan(s, moved, 'P02').kind).toBe('held');
   });
 
+  it('an asset with no period filed yet (readings before a listed calendar\'s first period) is held by no change', () => {
+    const early = run(fy('2026-12-01'), [meter('2026-09-05T00:00:00Z', 100)]);
+    expect(early.periods).toEqual({});
+    expect(early.cal).toBeDefined();
+    expect(filedUnderOtherCalendar(early, utc)).toBe(false);
+    expect(Object.keys(run(utc, [meter('2026-10-05T00:00:00Z', 130)], early).periods ?? {})).toEqual(['2026-09', '2026-10']);
+  });
+
   it('state written before calendars were recorded counts as filed under the configured one, and is stamped with it', () => {
     const legacy: UsageState = { first: [Date.parse('2026-10-05T00:00:00Z'), 100], last: [Date.parse('2026-11-05T00:00:00Z'), 200], periods: { '2026-10': { units: 50, meterAtEnd: 150 }, '2026-11': { units: 50, meterAtEnd: 200 } } };
     expect(filedUnderOtherCalendar(legacy, utc)).toBe(false);

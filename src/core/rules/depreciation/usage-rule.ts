@@ -86,7 +86,8 @@ export interface UsageState {
  */
 export function filedUnderOtherCalendar(state: UsageState | undefined, calendar: PeriodCalendar, cache?: Map<string, boolean>): boolean {
   const cal = state?.cal;
-  if (cal === undefined) return false;
+  // No periods filed: nothing to hold (the first reading's period is filed under the calendar in force).
+  if (cal === undefined || state?.periods === undefined || isEmpty(state.periods)) return false;
   let other = cache?.get(cal);
   if (other === undefined) {
     other = periodStamp(calendar, Object.keys(state?.periods ?? {})) !== cal;
@@ -100,7 +101,15 @@ const KM_START: UsageState = { km: true };
 export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageState> {
   const meterOf = options.meterOf;
   const judged = new Map<string, boolean>();
-  const held = (s: UsageState | undefined): boolean => filedUnderOtherCalendar(s, options.calendar, judged);
+  // The stamp judged last to be this calendar's: consecutive readings of an asset share it (no lookup).
+  let current: string | undefined;
+  const held = (s: UsageState | undefined): boolean => {
+    const cal = s?.cal;
+    if (cal === undefined || cal === current) return false;
+    const other = filedUnderOtherCalendar(s, options.calendar, judged);
+    if (!other) current = cal;
+    return other;
+  };
   const cache = new WeakMap<AssetRecord, UsageMeterKind>();
   const kmFor = (asset: AssetRecord): boolean => {
     if (!meterOf) return false;
@@ -183,13 +192,18 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   // Copied key by key, not as `{ ...s.periods }`: the records that spread makes get several hidden
   // classes in V8 (the first reading's, copies of copies), so the spread goes megamorphic and copies
   // each record through the runtime's generic path (measured: a tenth of a reading's instructions).
-  let periods: Record<string, PeriodUsage> = {};
+  const periods: Record<string, PeriodUsage> = {};
   for (const id in s.periods) periods[id] = s.periods[id] as PeriodUsage;
+  // Whether a period was added: the calendar they are filed under is then stamped again.
+  let added = false;
   if (!prev) {
     const p = options.calendar.periodAt(r.t);
-    if (p) periods[p.id] = { units: periods[p.id]?.units ?? 0, meterAtEnd: hours };
+    if (p) {
+      added = periods[p.id] === undefined;
+      periods[p.id] = { units: periods[p.id]?.units ?? 0, meterAtEnd: hours };
+    }
   } else if (r.t > prev[0]) {
-    periods = spread(periods, prev, last, options.calendar);
+    added = spread(periods, prev, last, options.calendar);
   }
   // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
@@ -203,17 +217,13 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   if (pruned !== undefined) next.pruned = pruned;
   if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
   // The calendar the periods are filed under: stamped again only when the periods held change.
-  next.cal = s.cal !== undefined && sameKeys(s.periods, next.periods) ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
+  next.cal = s.cal !== undefined && !added && next.periods === periods ? s.cal : periodStamp(options.calendar, Object.keys(next.periods));
   return next;
 }
 
-/** Add the hours between readings `a` and `b` to the periods they span, in proportion to time. */
-function spread(
-  periods: Record<string, PeriodUsage>,
-  a: readonly [number, number],
-  b: readonly [number, number],
-  calendar: PeriodCalendar,
-): Record<string, PeriodUsage> {
+/** Add the hours between readings `a` and `b` to the periods they span, in proportion to time (in place); whether a period was added. */
+function spread(periods: Record<string, PeriodUsage>, a: readonly [number, number], b: readonly [number, number], calendar: PeriodCalendar): boolean {
+  let added = false;
   // Read by index: destructuring a pair goes through the array iterator protocol (measured: about
   // 40% of this function's instructions).
   const t0 = a[0];
@@ -233,12 +243,13 @@ function spread(
       const share = (delta * (to - from)) / (t1 - t0);
       meter += share;
       const prev = periods[p.id];
+      if (prev === undefined) added = true;
       periods[p.id] = { units: round((prev?.units ?? 0) + share), meterAtEnd: round(to === t1 ? h1 : meter) };
     }
     if (p.end >= t1) break;
     p = calendar.next(p);
   }
-  return periods;
+  return added;
 }
 
 /** Keep the newest `keep` periods (ids sort chronologically for monthly and sensible custom ids). */
@@ -262,13 +273,7 @@ function keepUnits(pruned: Readonly<Record<string, number>> | undefined, all: Re
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;
 
-/** Whether `b` has exactly the keys of `a` (periods only ever gain or lose whole keys). */
-function sameKeys(a: Readonly<Record<string, unknown>> | undefined, b: Readonly<Record<string, unknown>>): boolean {
-  let n = 0;
-  for (const k in b) {
-    if (a === undefined || !Object.hasOwn(a, k)) return false;
-    n++;
-  }
-  for (const _ in a) n--;
-  return n === 0;
+function isEmpty(o: Readonly<Record<string, unknown>>): boolean {
+  for (const _ in o) return false;
+  return true;
 }
