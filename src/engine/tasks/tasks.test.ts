@@ -553,6 +553,30 @@ describe('period-end usage posting', () => {
     ]);
   });
 
+  it('an asset with earlier postings held back for a period is posted for it at the check after the fix, not a period later', async () => {
+    const state: AssetStateDoc = {
+      depreciation: { first: [Date.UTC(2026, 7, 1), 800], last: [Date.UTC(2026, 10, 2), 1105], periods: { '2026-09': { units: 100, meterAtEnd: 980 }, '2026-10': { units: 120, meterAtEnd: 1100 } } } satisfies UsageState,
+    };
+    const store = await withAssets([{ id: 'FA-1', attributes: { expectedUnits: '10000' }, state }]);
+    const setExpected = (v: string) => store.upsertAssets([{ asset: { erpAssetId: 'FA-1', erpModule: 'inventory', attributes: { expectedUnits: v } }, identifiers: [{ type: 'tag', value: 'tag-FA-1', erpAssetId: 'FA-1' }] }]);
+    const clock = { t: Date.UTC(2026, 9, 3) };
+    await task().run(context(store, clock)); // September, the first run
+    await setExpected('0');
+    clock.t = Date.UTC(2026, 10, 3);
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-10'], postings: 0, heldBack: [expect.stringMatching(/^FA-1: attribute "expectedUnits" \(0\)/)] } });
+    // Still held: a check posts nothing.
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toBeUndefined();
+    await setExpected('10000');
+    clock.t += 3_600_000;
+    expect(await task().run(context(store, clock))).toMatchObject({ fields: { periods: ['2026-10'], postings: 1 } });
+    expect((await pending(store, 'usage.post')).map((d) => [d.payload.period, d.payload.periodUnits])).toEqual([
+      ['2026-09', 100],
+      ['2026-10', 120],
+    ]);
+    expect(await task().run(context(store, { t: clock.t + 3_600_000 }))).toBeUndefined();
+  });
+
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */
   const ruleState = (readings: readonly (readonly [string, number])[], keepPeriods?: number): AssetStateDoc => {
     const rule = createUsageRule({ calendar: monthlyCalendar('Europe/Berlin'), allowedLatenessMs: 0, ...(keepPeriods !== undefined ? { keepPeriods } : {}) });

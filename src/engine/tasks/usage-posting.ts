@@ -180,17 +180,25 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       if (!lastPeriod || ctx.signal.aborted) return;
       // Assets with no posting yet whose usage in the last posted period became known after it was
       // posted (readings that arrived after a first run on a new store, a backfill, an asset
-      // registered later): their first posting is that period, made now, not skipped for good.
-      // Once every asset has a posting, a check reads neither the ingestor's memory nor any state.
-      const posted = new Set((await ctx.store.kvList(USAGE_NS)).map((e) => e.key));
-      const unposted = (asset: AssetRecord): boolean => !posted.has(ledgerKey(asset.erpAssetId));
+      // registered later): their first posting is that period, made now, not skipped for good. So
+      // are assets whose postings were held back (invalid inputs, another calendar) once they can
+      // be made: those with earlier postings catch up to the last posted period.
+      // Once every asset is posted through it, a check reads neither the ingestor's memory nor any state.
+      const postedThrough = new Map((await ctx.store.kvList(USAGE_NS)).map((e) => [e.key, parseLedger(e.value)?.period]));
+      const behind = (asset: AssetRecord): boolean => {
+        const key = ledgerKey(asset.erpAssetId);
+        if (!postedThrough.has(key)) return true;
+        const through = postedThrough.get(key);
+        const p = through === undefined ? undefined : options.calendar.period(through);
+        return p !== undefined && p.start < lastPeriod.start;
+      };
       const assets = await ctx.store.listAssetRecords();
-      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && unposted(asset))) return;
+      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return;
       await ctx.checkpoint();
-      const first = (await loadUsageLines(ctx.store, options, lastPeriod, now, { only: unposted, listed: assets })).filter((l) => l.ledgerRaw === undefined && l.plan.kind === 'new' && l.plan.deliveries.length > 0);
-      if (!first.length) return;
-      const late = await postUsage(ctx.store, (d) => ctx.commit(d), first, lastPeriod);
-      return { msg: 'first usage postings for the last posted period (their readings came after it was posted)', fields: { periods: [lastPeriod.id], postings: late.length } };
+      const late = (await loadUsageLines(ctx.store, options, lastPeriod, now, { only: behind, listed: assets })).filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      if (!late.length) return;
+      const made = await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod);
+      return { msg: 'usage postings made late for the last posted period (readings that came after it was posted, or an asset no longer held back)', fields: { periods: [lastPeriod.id], postings: made.length } };
     },
   };
 }
