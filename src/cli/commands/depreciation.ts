@@ -96,7 +96,7 @@ export function formatAdjustments(lines: readonly AssetUsageLine[], units: Usage
     .join('');
 }
 
-/** The assets whose postings are held back (invalid inputs), each with why and what to do. */
+/** The assets whose postings are held back (invalid inputs, another calendar), each with why and what to do. */
 export function formatHeldBack(lines: readonly AssetUsageLine[]): string {
   const held = heldBackAssets(lines);
   if (!held.length) return '';
