@@ -8,3 +8,4 @@ export * from './usage-rule.js';
 export * from './usage.js';
 export * from './posting.js';
 export * from './inputs.js';
+export * from './refile.js';
