@@ -191,6 +191,17 @@ describe('refile and posting: no hour lost, none posted twice', () => {
     expect(facts.get('FA-1|usage|2026-03')?.payload.adjustmentUnits).toBeGreaterThan(0);
   });
 
+  it('a ledger already moved (a re-file stopped before the state was written) gives the same posted end: run again, it re-files the same', () => {
+    const [before] = split('2026-04-10T00:00:00Z');
+    const old = run(utc, before);
+    const ledger = postAll(old, utc, ['2026-01', '2026-02', '2026-03'], undefined, new Map(), Date.parse('2026-04-10T00:00:00Z')) as UsageLedger;
+    const r = refileUsage(old, utc, fy445, { posted: postedThrough(ledger, utc)! });
+    const moved = refiledLedger(ledger, r);
+    expect(moved.period).toBe('P02');
+    expect(postedThrough(moved, utc)).toEqual(postedThrough(ledger, utc));
+    expect(refiledLedger(moved, refileUsage(old, utc, fy445, { posted: postedThrough(moved, utc)! }))).toEqual(moved);
+  });
+
   it('without the re-filed ledger, a covered period would be posted again (what the ledger move prevents)', () => {
     const [before] = split('2026-04-10T00:00:00Z');
     const facts = new Map<string, DeliveryIntent>();

@@ -154,14 +154,16 @@ export function refiledLedger(ledger: UsageLedger, result: RefileResult): UsageL
 }
 
 /**
- * The end of the period an asset's ledger last posted: as its posting said (`periodEnd`), else as
- * the old calendar has it; undefined when neither knows.
+ * The end of the period an asset's ledger last posted: as its posting said (`periodEnd` of the
+ * ledger's last fact, which is that period's), else as the old calendar has it; undefined when
+ * neither knows. A ledger already moved by a re-file still names its last fact: a re-file run again
+ * finds the same end.
  */
 export function postedThrough(ledger: UsageLedger, from: PeriodCalendar): PostedThrough | undefined {
-  const fact = ledger.deliveries.find((d) => d.payload.period === ledger.period);
+  const fact = ledger.deliveries.find((d) => d.payload.period === ledger.period) ?? ledger.deliveries.at(-1);
   const said = typeof fact?.payload.periodEnd === 'string' ? Date.parse(fact.payload.periodEnd) : NaN;
   const end = Number.isFinite(said) ? said : from.period(ledger.period)?.end;
-  return end === undefined ? undefined : { period: ledger.period, end };
+  return end === undefined ? undefined : { period: typeof fact?.payload.period === 'string' ? fact.payload.period : ledger.period, end };
 }
 
 const iso = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');
