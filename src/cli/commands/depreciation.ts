@@ -8,6 +8,8 @@
  *   period-end task (same business keys: posting twice, or after the task, adds nothing). Usage
  *   found after an earlier period was posted is included as a prior-period adjustment, and said so.
  *   Assets whose posted inputs are invalid are held back and named (`--force` posts them anyway).
+ * - `refile` re-files the usage of assets held by a calendar change under the configured calendar
+ *   (depreciation-refile.ts).
  * @module
  */
 import { writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usage
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
+import { registerRefileCommand } from './depreciation-refile.js';
 
 function depreciationOf(rules: RulesConfig): DepreciationConfig {
   if (!rules.depreciation) throw new UsageError('depreciation is not configured (add a rules.depreciation section to the config)');
@@ -192,5 +195,6 @@ export function registerDepreciationCommand(program: Command): Command {
       }, { existingStore: true });
     }),
   );
+  registerRefileCommand(dep, depreciationOf);
   return dep;
 }

@@ -1,0 +1,102 @@
+/**
+ * `assetbridge depreciation refile` on a store (the built CLI): an asset held since the calendar
+ * changed from Berlin's months to UTC's, with October posted under Berlin's, is re-filed and posted
+ * again, without its October hours posted twice.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
+import type { UsageLedger } from '../../core/rules/depreciation/posting.js';
+import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+
+const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
+const berlin = monthlyCalendar('Europe/Berlin');
+
+/** EQ-1 used 10 h a day from 1 October to 30 November 12:00 UTC, filed in Berlin's months; its October (Berlin) posted. EQ-2 has no usage. */
+async function setup(): Promise<{ path: string; dir: string }> {
+  const cfg = writeConfig((dir) => ({
+    store: { path: join(dir, 'ab.db') },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    assets: {
+      inline: [
+        { erpAssetId: 'EQ-1', attributes: ATTRIBUTES, identifiers: [{ type: 'tag', value: 'tag-1' }] },
+        { erpAssetId: 'EQ-2', attributes: ATTRIBUTES, identifiers: [{ type: 'tag', value: 'tag-2' }] },
+      ],
+    },
+    rules: { depreciation: { timeZone: 'UTC' } },
+  }));
+  const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+  await store.upsertAssets(['EQ-1', 'EQ-2'].map((id, i) => ({ asset: { erpAssetId: id, erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: `tag-${i + 1}`, erpAssetId: id }] })));
+  const octEnd = 1309.583333; // 30 days 23 hours at 10 h a day: Berlin's October ends 31 October 23:00 UTC
+  const state: UsageState = {
+    first: [Date.parse('2026-10-01T00:00:00Z'), 1000],
+    last: [Date.parse('2026-11-30T12:00:00Z'), 1605],
+    periods: { '2026-10': { units: 309.583333, meterAtEnd: octEnd }, '2026-11': { units: 295.416667, meterAtEnd: 1605 } },
+    cal: periodStamp(berlin, ['2026-10', '2026-11']),
+  };
+  const fact = {
+    destination: 'erp',
+    operation: 'usage.post',
+    kind: 'fact' as const,
+    businessKey: 'EQ-1|usage|2026-10',
+    erpAssetId: 'EQ-1',
+    eventTime: Date.parse('2026-10-31T23:00:00Z'),
+    payload: { erpAssetId: 'EQ-1', period: '2026-10', periodStart: '2026-09-30T22:00:00.000Z', periodEnd: '2026-10-31T23:00:00.000Z', timeZone: 'Europe/Berlin', periodUnits: 309.583, lifeToDateUnits: 1309.583, unit: 'h' },
+  };
+  const ledger: UsageLedger = {
+    v: 1,
+    period: '2026-10',
+    meter: 'hours',
+    meterAtEnd: 1309.583,
+    readingAt: Date.parse('2026-11-10T00:00:00Z'),
+    posted: { periodUnits: 309.583, meterAtEnd: 1309.583, adjustmentUnits: 0, adjustmentPeriods: [] },
+    deliveries: [fact],
+  };
+  await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [fact], quarantine: [], accepted: 0 });
+  await store.kvSet('depreciation', 'posted:EQ-1', JSON.stringify(ledger));
+  await store.close();
+  return cfg;
+}
+
+describe('depreciation refile', () => {
+  it('--dry-run shows the old and the new periods, and changes nothing', async () => {
+    const cfg = await setup();
+    const r = await runCli(['depreciation', 'refile', '--dry-run', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('EQ-1: would re-file from monthly Europe/Berlin under monthly UTC');
+    expect(r.stdout).toMatch(/OLD PERIOD\s+UNITS\s+METER AT END\n\s+2026-10\s+309\.583\s+1,309\.583\n\s+2026-11\s+295\.417\s+1,605/);
+    expect(r.stdout).toMatch(/2026-10\s+2026-10-01T00:00Z\s+2026-11-01T00:00Z\s+0\.417\s+1,310\s+covered/);
+    expect(r.stdout).toMatch(/2026-11\s+2026-11-01T00:00Z\s+2026-12-01T00:00Z\s+295\s+1,605\s*\n/);
+    expect(r.stdout).toContain('note: 2026-10 straddles the end of 2026-10 (2026-10-31T23:00Z), the last period posted, and a period of that id was posted under the old calendar: its 0.417 units after that are carried into the next posting');
+    expect(r.stdout).toContain('1 other asset(s) not held');
+    const post = await runCli(['depreciation', 'post', '--period', '2026-11', '--dry-run', '-c', cfg.path]);
+    expect(post.stdout).toContain('  EQ-1: its usage is filed in periods of another calendar (monthly Europe/Berlin)');
+  });
+
+  it('re-files the held asset; November is then posted with the hours after the October posting, none twice', async () => {
+    const cfg = await setup();
+    const r = await runCli(['depreciation', 'refile', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('EQ-1: re-filed from monthly Europe/Berlin under monthly UTC');
+    const post = await runCli(['depreciation', 'post', '--period', '2026-11', '--dry-run', '-c', cfg.path]);
+    expect(post.stderr).toBe('');
+    expect(post.stdout).toContain('would post usage for 1 asset(s) for 2026-11');
+    // 1605 − 1309.583 posted through Berlin's October: November's 295 h and October's last UTC hour.
+    expect(post.stdout).toMatch(/EQ-1\s+2026-11\s+295\.417 h\s+1,605 h/);
+    expect(post.stdout).toContain('  EQ-1: 2026-11 includes 0.417 h found after posting, from 2026-10 (0.417)');
+    expect(post.stdout).not.toMatch(/EQ-1\s+2026-10\s/);
+    const again = await runCli(['depreciation', 'refile', '-c', cfg.path]);
+    expect(again.stdout).toBe('no asset is held by a calendar change: nothing to re-file (the configured calendar is monthly UTC)\n');
+  });
+
+  it('an asset not held says so', async () => {
+    const cfg = await setup();
+    const r = await runCli(['depreciation', 'refile', '--asset', 'EQ-2', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('EQ-2 is not held: its usage is filed under the configured calendar (monthly UTC); nothing to re-file\n');
+  });
+});

@@ -1,0 +1,177 @@
+/**
+ * `assetbridge depreciation refile`: after the depreciation calendar was changed on purpose
+ * (rules.depreciation.timeZone, periods, periodsEnd), re-file each held asset's usage under the
+ * configured calendar (core depreciation/refile.ts), so it is counted and posted again. Periods
+ * covered by postings already made are not posted again. `--dry-run` shows the old and the new
+ * periods and changes nothing.
+ *
+ * The running service keeps rule state in memory: the re-file is refused while one runs on the
+ * store (stop it, re-file, start it again); otherwise it takes the store lease, as the commands
+ * that run the pipeline themselves do.
+ * @module
+ */
+import type { Command } from 'commander';
+import { createApp } from '../../app.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { UsageError } from '../../core/errors/errors.js';
+import { calendarOf } from '../../core/rules/index.js';
+import { customCalendar, monthlyCalendar, stampCalendar, type PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
+import { parseLedger, type UsageLedger } from '../../core/rules/depreciation/posting.js';
+import { filedCalendar, postedThrough, refiledLedger, refileUsage, type RefileResult } from '../../core/rules/depreciation/refile.js';
+import { formatAmount } from '../../core/rules/depreciation/usage.js';
+import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { matchesFilter } from '../../core/rules/maintenance/types.js';
+import type { DepreciationConfig } from '../../config/rules-schema.js';
+import { ledgerKey, USAGE_NS } from '../../engine/tasks/usage-posting.js';
+import type { Store } from '../../ports/store.js';
+import { action, addConfigOption, resolveConfig, table, withConfigContext } from '../context.js';
+import { serviceIsRunning } from './quarantine.js';
+import { rulesConfigOf } from './rules.js';
+
+/** One asset's re-file: what it is and would be, or why it is not re-filed. */
+export interface AssetRefile {
+  readonly erpAssetId: string;
+  /** Filed under the configured calendar already: nothing to do. */
+  readonly notHeld?: true;
+  /** Why it cannot be re-filed (and what to do). */
+  readonly problem?: string;
+  /** The calendar it was filed under, as a person reads it. */
+  readonly was?: string;
+  readonly result?: RefileResult;
+  readonly ledgerRaw?: string;
+  readonly ledger?: UsageLedger;
+}
+
+/**
+ * The calendars a state stamped `stamp` may have been filed under: monthly in its time zone, or the
+ * configured periods in its time zone (the stamp holds a hash, not the periods, so another list of
+ * periods cannot be rebuilt).
+ */
+function candidates(stamp: string, d: DepreciationConfig): PeriodCalendar[] {
+  const [kind, zone] = stamp.split(' ');
+  if (zone === undefined) return [];
+  try {
+    if (kind === 'monthly') return [monthlyCalendar(zone)];
+    if (kind === 'custom' && d.periods !== 'monthly') return [customCalendar(zone, d.periods, d.periodsEnd as string)];
+  } catch {
+    // A time zone the stamp names that this runtime does not know: no candidate.
+  }
+  return [];
+}
+
+/** The re-file of each asset the depreciation rule applies to (or `asset`), under the configured calendar. Reads only. */
+export async function planRefile(store: Store, d: DepreciationConfig, asset?: string): Promise<AssetRefile[]> {
+  const calendar = calendarOf(d);
+  let assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, d.appliesTo));
+  if (asset !== undefined) {
+    assets = assets.filter((a) => a.erpAssetId === asset);
+    if (!assets.length) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it); see 'assetbridge assets list'`);
+  }
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
+  const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
+  const out: AssetRefile[] = [];
+  for (const { erpAssetId } of [...assets].sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))) {
+    const state = states.get(erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined;
+    if (!state || !filedUnderOtherCalendar(state, calendar)) {
+      out.push({ erpAssetId, notHeld: true });
+      continue;
+    }
+    const was = stampCalendar(state.cal ?? '');
+    const from = filedCalendar(state, candidates(state.cal ?? '', d));
+    if (!from) {
+      out.push({ erpAssetId, was, problem: `the calendar its usage was filed under (${was}, other periods) cannot be rebuilt from the config: only monthly periods, or the configured periods in another time zone, can be re-filed from; set the calendar back to it to have its usage counted and posted` });
+      continue;
+    }
+    const ledgerRaw = ledgers.get(ledgerKey(erpAssetId));
+    const ledger = parseLedger(ledgerRaw);
+    const posted = ledger ? postedThrough(ledger, from) : undefined;
+    if (ledger && !posted) {
+      out.push({ erpAssetId, was, problem: `the end of its last posting (${ledger.period}) is not known: it is no period of ${was}; nothing re-filed, so nothing is posted twice` });
+      continue;
+    }
+    const result = refileUsage(state, from, calendar, { keepPeriods: d.keepPeriods, ...(posted ? { posted } : {}) });
+    out.push({ erpAssetId, was, result, ...(ledgerRaw !== undefined ? { ledgerRaw } : {}), ...(ledger ? { ledger } : {}) });
+  }
+  return out;
+}
+
+/** Writes the re-filed ledger (first: a state re-filed with its ledger not moved could post a covered period), then the state. */
+async function applyRefile(store: Store, r: AssetRefile): Promise<boolean> {
+  if (!r.result) return false;
+  if (r.ledger) {
+    const next = refiledLedger(r.ledger, r.result);
+    if (next !== r.ledger && !(await store.kvCompareAndSet(USAGE_NS, ledgerKey(r.erpAssetId), r.ledgerRaw, JSON.stringify(next)))) return false;
+  }
+  await store.commitIngest({ states: [{ erpAssetId: r.erpAssetId, doc: { [DEPRECIATION_RULE]: r.result.state }, changed: [DEPRECIATION_RULE] }], deliveries: [], quarantine: [], accepted: 0 });
+  return true;
+}
+
+const day = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');
+const amount = (v: number | null): string => (v === null ? '-' : formatAmount(v));
+
+/** Per asset: the old periods and the new ones with their units, and the notes. */
+export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: boolean, only: boolean, applied: ReadonlySet<string> = new Set()): string {
+  const held = list.filter((r) => !r.notHeld);
+  if (!held.length) return only ? `${list[0]?.erpAssetId ?? ''} is not held: its usage is filed under the configured calendar (${now}); nothing to re-file\n` : `no asset is held by a calendar change: nothing to re-file (the configured calendar is ${now})\n`;
+  let text = '';
+  for (const r of held) {
+    if (r.problem !== undefined) {
+      text += `${r.erpAssetId}: not re-filed: ${r.problem}\n`;
+      continue;
+    }
+    const res = r.result as RefileResult;
+    const did = dryRun ? 'would re-file' : applied.has(r.erpAssetId) ? 're-filed' : 'not re-filed (its state or posting record changed meanwhile: run it again)';
+    text += `${r.erpAssetId}: ${did} from ${r.was ?? ''} under ${now}\n`;
+    text += table([['OLD PERIOD', 'UNITS', 'METER AT END'], ...res.old.map((p) => [p.id, amount(p.units), amount(p.meterAtEnd)])]).replace(/^(?=.)/gm, '  ');
+    text += table([
+      ['NEW PERIOD', 'START', 'END', 'UNITS', 'METER AT END', 'POSTED'],
+      ...res.periods.map((p) => [p.id, day(p.start), day(p.end), amount(p.units), amount(p.meterAtEnd), p.posted === 'covered' ? 'covered' : p.posted === 'straddles' ? 'after the last posting only' : '']),
+    ]).replace(/^(?=.)/gm, '  ');
+    for (const n of res.notes) text += `  note: ${n}\n`;
+  }
+  const notHeld = list.length - held.length;
+  if (only || !notHeld) return text;
+  return `${text}${notHeld} other asset(s) not held (filed under the configured calendar)\n`;
+}
+
+export function registerRefileCommand(dep: Command, depreciationOf: (rules: ReturnType<typeof rulesConfigOf>) => DepreciationConfig): void {
+  addConfigOption(
+    dep
+      .command('refile')
+      .description('re-file the usage of assets held by a calendar change under the configured calendar (rules.depreciation.timeZone, periods, periodsEnd), so it is counted and posted again; periods covered by postings already made are not posted again')
+      .option('--asset <erpAssetId>', 'one asset only (default: every held asset)')
+      .option('--dry-run', 'show the old periods and the new ones with their units; change nothing')
+      .addHelpText(
+        'after',
+        '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading.\n' +
+          'Stop the service first (it keeps usage state in memory); --dry-run works while it runs.\n\n' +
+          'Examples:\n  assetbridge depreciation refile --dry-run\n  assetbridge depreciation refile --asset EQ-1',
+      ),
+  ).action(
+    action(async (opts: { config: string; asset?: string; dryRun?: boolean }) => {
+      const { config, configPath } = resolveConfig(opts.config);
+      const d = depreciationOf(rulesConfigOf(config));
+      const now = stampCalendar(calendarOf(d).fingerprint);
+      const only = opts.asset !== undefined;
+      if (opts.dryRun) {
+        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { existingStore: true });
+        process.stdout.write(formatRefile(list, now, true, only));
+        return;
+      }
+      const running = await withConfigContext(config, configPath, ({ store }) => serviceIsRunning(store), { existingStore: true });
+      if (running) throw new UsageError("a service is running on this store, and it keeps usage state in memory: stop it, run 'assetbridge depreciation refile', then start it again (--dry-run works while it runs)");
+      // The store lease: no service or other pipeline command starts meanwhile. The ingest log is replayed first, so the state is current.
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge depreciation refile' });
+      try {
+        await app.ingestor.flush();
+        const list = await planRefile(app.store, d, opts.asset);
+        const applied = new Set<string>();
+        for (const r of list) if (await applyRefile(app.store, r)) applied.add(r.erpAssetId);
+        process.stdout.write(formatRefile(list, now, false, only, applied));
+        if (list.some((r) => !r.notHeld && !applied.has(r.erpAssetId))) process.exitCode = 1;
+      } finally {
+        await app.close();
+      }
+    }),
+  );
+}
