@@ -230,6 +230,6 @@ export async function calendarChangeWarning(store: Store, calendar: PeriodCalend
     key: timeZoneChanged ? 'rules.depreciation.timeZone' : 'rules.depreciation.periods',
     message:
       `the depreciation calendar (rules.depreciation.timeZone, periods, periodsEnd) is not the one the usage of ${count} asset(s) was filed under: ${listed}; now ${now}. ` +
-      'Their periods are held: no usage is counted into them or posted with other boundaries. Set the calendar back to the one they were filed under; listing more periods (a new fiscal year) is no change',
+      'Their periods are held: no usage is counted into them or posted with other boundaries. Set the calendar back to the one they were filed under, or keep this one and re-file their usage under it with \'assetbridge depreciation refile\' (try --dry-run first); listing more periods (a new fiscal year) is no change',
   };
 }

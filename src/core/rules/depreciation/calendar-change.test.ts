@@ -43,7 +43,7 @@ describe('depreciation calendar changes', () => {
     const p = plan(after, utc, '2026-11');
     expect(p.kind).toBe('held');
     expect(p.kind === 'held' && p.reason).toBe(
-      'its usage is filed in periods of another calendar (monthly Europe/Berlin) than the configured one (monthly UTC): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under',
+      "its usage is filed in periods of another calendar (monthly Europe/Berlin) than the configured one (monthly UTC): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under, or keep this one and re-file the usage under it with 'assetbridge depreciation refile'",
     );
     expect(p.line.notes.at(-1)).toMatch(/^held back, not posted: its usage is filed in periods of another calendar/);
     // Restored: the reading after is spread from the last one filed, December's included, and posted.

@@ -76,7 +76,7 @@ export interface UsagePlanInput {
 export function calendarHeldReason(stamp: string, calendar: PeriodCalendar): string {
   const was = stampCalendar(stamp);
   const now = stampCalendar(calendar.fingerprint);
-  return `its usage is filed in periods of another calendar (${was === now ? `${was}, with other periods` : was}) than the configured one (${now}${was === now ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under`;
+  return `its usage is filed in periods of another calendar (${was === now ? `${was}, with other periods` : was}) than the configured one (${now}${was === now ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under, or keep this one and re-file the usage under it with 'assetbridge depreciation refile'`;
 }
 
 /** Why an asset's postings are held back, for the line's notes, the log and `depreciation post`. */
