@@ -65,8 +65,3 @@ export function depreciationInputProblems(attributes: Readonly<Record<string, st
   if (acquired !== undefined && acquired < 0) problem('unitsAtAcquisition', 'is negative: give the meter units the asset had when acquired, 0 or more (0 or empty for a new one)');
   return out;
 }
-
-/** `asset X: <problem>; …` for a warning line. */
-export function describeInputProblems(erpAssetId: string, problems: readonly DepreciationInputProblem[]): string {
-  return `asset ${erpAssetId}: ${problems.map((p) => p.message).join('; ')}`;
-}
