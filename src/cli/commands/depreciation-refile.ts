@@ -96,7 +96,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
 }
 
 /** Writes the re-filed ledger (first: a state re-filed with its ledger not moved could post a covered period), then the state. */
-async function applyRefile(store: Store, r: AssetRefile): Promise<boolean> {
+export async function applyRefile(store: Store, r: AssetRefile): Promise<boolean> {
   if (!r.result) return false;
   if (r.ledger) {
     const next = refiledLedger(r.ledger, r.result);

@@ -21,6 +21,7 @@ import { parseLedger, planUsagePosting, type UsagePlan } from '../../core/rules/
 import type { DepreciationAttributes, UsageLine, UsageMeterKind, UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { stampCalendar } from '../../core/rules/depreciation/calendar.js';
+import { postedThrough } from '../../core/rules/depreciation/refile.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
 import type { Store } from '../../ports/store.js';
@@ -184,13 +185,18 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       // are assets whose postings were held back (invalid inputs, another calendar) once they can
       // be made: those with earlier postings catch up to the last posted period.
       // Once every asset is posted through it, a check reads neither the ingestor's memory nor any state.
-      const postedThrough = new Map((await ctx.store.kvList(USAGE_NS)).map((e) => [e.key, parseLedger(e.value)?.period]));
+      const ledgers = new Map((await ctx.store.kvList(USAGE_NS)).map((e) => [e.key, parseLedger(e.value)]));
       const behind = (asset: AssetRecord): boolean => {
         const key = ledgerKey(asset.erpAssetId);
-        if (!postedThrough.has(key)) return true;
-        const through = postedThrough.get(key);
-        const p = through === undefined ? undefined : options.calendar.period(through);
-        return p !== undefined && p.start < lastPeriod.start;
+        if (!ledgers.has(key)) return true;
+        const ledger = ledgers.get(key);
+        if (!ledger) return false;
+        const p = options.calendar.period(ledger.period);
+        if (p) return p.start < lastPeriod.start;
+        // Its last posting was for a period of another calendar (re-filed, no new period covered by
+        // it): behind while that posting ended before the last posted period did.
+        const end = postedThrough(ledger, options.calendar)?.end;
+        return end !== undefined && end < lastPeriod.end;
       };
       const assets = await ctx.store.listAssetRecords();
       if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return;
