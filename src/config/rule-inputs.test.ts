@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileConfig } from './load.js';
 import type { AssetRecord } from '../core/model/assets.js';
-import { assetMatchWarnings, ruleInputWarnings } from './rule-inputs.js';
+import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from './rule-inputs.js';
 import { rulesSchema, windowsTimeZones } from './rules-schema.js';
 
 const mqtt = (decoder: object) => ({ mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tag' }, ...decoder } }] }] });
@@ -193,5 +193,29 @@ describe('settings that select none of the assets known', () => {
     expect(assetMatchWarnings(r, [], 'listed in the config')).toEqual([]);
     const fine = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { attributes: { site: 'HAM' } } }], windows: { timeZone: 'UTC', default: slot, sites: { ROT: slot } } } });
     expect(assetMatchWarnings(fine, fleet, 'listed in the config')).toEqual([]);
+  });
+});
+
+describe("the registry's assets with invalid depreciation inputs, at the service's start", () => {
+  const asset = (erpAssetId: string, attributes: Record<string, string>, erpModule = 'fixed-assets'): AssetRecord => ({ erpAssetId, erpModule, attributes });
+  const rules = (depreciation: Record<string, unknown> = {}) => rulesSchema.parse({ depreciation });
+
+  it('one warning, counting them and naming the first few with what is wrong', () => {
+    const assets = [asset('EQ-1', { cost: '100000', expectedUnits: '10000' }), asset('EQ-2', { expectedUnits: '0' }), ...Array.from({ length: 6 }, (_, i) => asset(`EQ-${i + 10}`, { cost: '1,200' }))];
+    const w = storedDepreciationInputWarning(rules(), assets);
+    expect(w?.key).toBe('rules.depreciation.attributes');
+    expect(w?.message).toMatch(/^7 asset\(s\) in the registry have invalid depreciation inputs, so their usage postings are held back until fixed: EQ-2: attribute "expectedUnits" \(0\) must be more than 0/);
+    expect(w?.message).toContain('EQ-10: attribute "cost" ("1,200") is not a number');
+    expect(w?.message).toContain('EQ-13: attribute "cost"');
+    expect(w?.message).not.toContain('EQ-14');
+    expect(w?.message).toContain("; and 2 more; fix the attributes (assets import, or the config's assets); 'assetbridge depreciation preview' lists every one");
+  });
+
+  it('says postings are sent as they are with holdBack off; none for valid inputs, assets the rule does not apply to, or no depreciation', () => {
+    const bad = [asset('EQ-2', { expectedUnits: '-5' })];
+    expect(storedDepreciationInputWarning(rules({ holdBack: false }), bad)?.message).toContain('so their usage postings are sent as they are (rules.depreciation.holdBack is false)');
+    expect(storedDepreciationInputWarning(rules(), [asset('EQ-1', { cost: '100000', expectedUnits: '10000' })])).toBeUndefined();
+    expect(storedDepreciationInputWarning(rules({ appliesTo: { erpModules: ['fleet'] } }), bad)).toBeUndefined();
+    expect(storedDepreciationInputWarning(rulesSchema.parse({}), bad)).toBeUndefined();
   });
 });

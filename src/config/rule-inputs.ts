@@ -220,3 +220,25 @@ export function depreciationInputWarnings(rules: RulesConfig, assets: readonly L
     });
   });
 }
+
+/**
+ * One warning for the service's start: the assets in the registry (the store) whose depreciation
+ * inputs are invalid, counted, the first few named with what is wrong; undefined when none (or no
+ * `rules.depreciation`). Their postings are held back (or, with `holdBack: false`, sent as they are).
+ */
+export function storedDepreciationInputWarning(rules: RulesConfig, assets: readonly AssetRecord[], shown = 5): RuleInputWarning | undefined {
+  const d = rules.depreciation;
+  if (!d) return undefined;
+  const bad = assets.flatMap((asset) => {
+    if (!matchesFilter(asset, d.appliesTo)) return [];
+    const problems = depreciationInputProblems(asset.attributes, d.attributes);
+    return problems.length ? [`${asset.erpAssetId}: ${problems.map((p) => p.message).join('; ')}`] : [];
+  });
+  if (!bad.length) return undefined;
+  const more = bad.length > shown ? `; and ${bad.length - shown} more` : '';
+  const effect = d.holdBack ? 'their usage postings are held back until fixed' : 'their usage postings are sent as they are (rules.depreciation.holdBack is false)';
+  return {
+    key: 'rules.depreciation.attributes',
+    message: `${bad.length} asset(s) in the registry have invalid depreciation inputs, so ${effect}: ${bad.slice(0, shown).join('; ')}${more}; fix the attributes (assets import, or the config's assets); 'assetbridge depreciation preview' lists every one`,
+  };
+}

@@ -4,7 +4,7 @@ import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
-import { assetMatchWarnings, ruleInputWarnings } from '../../config/rule-inputs.js';
+import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from '../../config/rule-inputs.js';
 import { calendarOf } from '../../core/rules/index.js';
 import { calendarChangeWarning } from '../../engine/tasks/usage-posting.js';
 import { rulesConfigOf } from './rules.js';
@@ -42,7 +42,11 @@ export function registerRunCommand(program: Command): void {
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       const app = await createApp(config, { logger });
       // Settings that select none of the registry's assets (a typo in a site or module name).
-      for (const w of assetMatchWarnings(rulesConfigOf(config), (await app.store.listAssets()).map((a) => a.asset), 'in the registry')) logger.warn({ key: w.key }, w.message);
+      const registry = (await app.store.listAssets()).map((a) => a.asset);
+      for (const w of assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry')) logger.warn({ key: w.key }, w.message);
+      // Assets whose depreciation inputs are invalid (imported before, or changed in the ERP): their postings are held back.
+      const inputs = storedDepreciationInputWarning(rulesConfigOf(config), registry);
+      if (inputs) logger.warn({ key: inputs.key }, inputs.message);
       // Usage filed under another depreciation calendar (the configured one changed): held, and said.
       const dep = rulesConfigOf(config).depreciation;
       const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
