@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ScheduledTask, TaskContext } from '../ports/task.js';
-import { TaskScheduler } from './scheduler.js';
+import { nextRun, TaskScheduler } from './scheduler.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -71,5 +71,19 @@ describe('TaskScheduler log', () => {
       ['info', 3],
       ['info', 1],
     ]);
+  });
+});
+
+describe('nextRun on a cron in a time zone', () => {
+  const at = (cron: string, timeZone: string, after: string) => new Date(nextRun({ name: 't', schedule: { cron, timeZone }, run: () => Promise.resolve(undefined) }, Date.parse(after))).toISOString();
+
+  it('follows the zone’s daylight saving time, and takes its name in any case, as the config check does', () => {
+    expect(at('0 3 * * *', 'Europe/Berlin', '2026-07-01T00:00:00Z')).toBe('2026-07-01T01:00:00.000Z');
+    expect(at('0 3 * * *', 'Europe/Berlin', '2026-12-01T00:00:00Z')).toBe('2026-12-01T02:00:00.000Z');
+    expect(at('0 3 * * *', 'europe/berlin', '2026-07-01T00:00:00Z')).toBe('2026-07-01T01:00:00.000Z');
+    // A legacy fixed-offset zone (warned of by config check) stays at UTC-05:00 in summer, in either case.
+    expect(at('0 3 * * *', 'EST', '2026-07-01T00:00:00Z')).toBe('2026-07-01T08:00:00.000Z');
+    expect(at('0 3 * * *', 'est', '2026-07-01T00:00:00Z')).toBe('2026-07-01T08:00:00.000Z');
+    expect(at('0 3 * * *', 'America/New_York', '2026-07-01T00:00:00Z')).toBe('2026-07-01T07:00:00.000Z');
   });
 });
