@@ -6,13 +6,11 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
-import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
-import type { UsageLedger } from '../../core/rules/depreciation/posting.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
-const berlin = monthlyCalendar('Europe/Berlin');
 
 /** EQ-1 used 10 h a day from 1 October to 30 November 12:00 UTC, filed in Berlin's months; its October (Berlin) posted. EQ-2 has no usage. */
 async function setup(): Promise<{ path: string; dir: string }> {
@@ -29,33 +27,7 @@ async function setup(): Promise<{ path: string; dir: string }> {
   }));
   const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
   await store.upsertAssets(['EQ-1', 'EQ-2'].map((id, i) => ({ asset: { erpAssetId: id, erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: `tag-${i + 1}`, erpAssetId: id }] })));
-  const octEnd = 1309.583333; // 30 days 23 hours at 10 h a day: Berlin's October ends 31 October 23:00 UTC
-  const state: UsageState = {
-    first: [Date.parse('2026-10-01T00:00:00Z'), 1000],
-    last: [Date.parse('2026-11-30T12:00:00Z'), 1605],
-    periods: { '2026-10': { units: 309.583333, meterAtEnd: octEnd }, '2026-11': { units: 295.416667, meterAtEnd: 1605 } },
-    cal: periodStamp(berlin, ['2026-10', '2026-11']),
-  };
-  const fact = {
-    destination: 'erp',
-    operation: 'usage.post',
-    kind: 'fact' as const,
-    businessKey: 'EQ-1|usage|2026-10',
-    erpAssetId: 'EQ-1',
-    eventTime: Date.parse('2026-10-31T23:00:00Z'),
-    payload: { erpAssetId: 'EQ-1', period: '2026-10', periodStart: '2026-09-30T22:00:00.000Z', periodEnd: '2026-10-31T23:00:00.000Z', timeZone: 'Europe/Berlin', periodUnits: 309.583, lifeToDateUnits: 1309.583, unit: 'h' },
-  };
-  const ledger: UsageLedger = {
-    v: 1,
-    period: '2026-10',
-    meter: 'hours',
-    meterAtEnd: 1309.583,
-    readingAt: Date.parse('2026-11-10T00:00:00Z'),
-    posted: { periodUnits: 309.583, meterAtEnd: 1309.583, adjustmentUnits: 0, adjustmentPeriods: [] },
-    deliveries: [fact],
-  };
-  await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [fact], quarantine: [], accepted: 0 });
-  await store.kvSet('depreciation', 'posted:EQ-1', JSON.stringify(ledger));
+  await seedBerlinOctoberPosted(store);
   await store.close();
   return cfg;
 }

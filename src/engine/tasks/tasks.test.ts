@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { RawMessage } from '../../core/model/messages.js';
@@ -26,28 +27,7 @@ afterEach(async () => {
 const T0 = Date.UTC(2026, 9, 1, 8);
 const MIN = 60_000;
 
-function context(store: SqliteStore, clock: { t: number }, extra: Partial<TaskContext> = {}): TaskContext & { submitted: RawMessage[] } {
-  const submitted: RawMessage[] = [];
-  return {
-    store,
-    clock: { now: () => clock.t },
-    sink: {
-      submit: (m) => {
-        submitted.push(...m);
-        return Promise.resolve({ accepted: m.length, quarantined: [] });
-      },
-    },
-    commit: (deliveries) => store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 }),
-    checkpoint: () => Promise.resolve(),
-    idleHolding: () => [],
-    submitInternal: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }),
-    connector: () => undefined,
-    withinLimits: (_destination, call) => call({ signal: new AbortController().signal }),
-    signal: new AbortController().signal,
-    submitted,
-    ...extra,
-  };
-}
+const context = taskContext;
 
 async function withAssets(rows: { id: string; attributes: Record<string, string>; destination?: string; state?: AssetStateDoc }[]): Promise<SqliteStore> {
   const store = tempStore();

@@ -5,16 +5,14 @@
  * hour is posted twice or lost: the posted period units add up to the meter's advance.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
+import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { applyRefile, planRefile } from '../../cli/commands/depreciation-refile.js';
-import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
-import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
-import type { UsageLedger } from '../../core/rules/depreciation/posting.js';
-import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
-import type { TaskContext } from '../../ports/task.js';
+import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import { createRuleTasks } from './index.js';
-import { USAGE_NS, USAGE_TASK } from './usage-posting.js';
+import { USAGE_TASK } from './usage-posting.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -22,73 +20,33 @@ afterEach(async () => {
 });
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000' };
-const berlin = monthlyCalendar('Europe/Berlin');
 const HOUR = 3_600_000;
 
-/** EQ-1 used 10 h a day from 1 October to 30 November 12:00 UTC (1000 → 1605 h), filed in Berlin's months; October (Berlin) posted by the task. */
+/** EQ-1's usage filed in Berlin's months (1000 → 1605 h, 1 October to 30 November), October posted by the task. */
 async function setup(): Promise<SqliteStore> {
   const store = tempStore();
   stores.push(store);
   await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
-  const octEnd = 1309.583333; // Berlin's October ends 31 October 23:00 UTC
-  const state: UsageState = {
-    first: [Date.parse('2026-10-01T00:00:00Z'), 1000],
-    last: [Date.parse('2026-11-30T12:00:00Z'), 1605],
-    periods: { '2026-10': { units: 309.583333, meterAtEnd: octEnd }, '2026-11': { units: 295.416667, meterAtEnd: 1605 } },
-    cal: periodStamp(berlin, ['2026-10', '2026-11']),
-  };
-  const fact = {
-    destination: 'erp',
-    operation: 'usage.post',
-    kind: 'fact' as const,
-    businessKey: 'EQ-1|usage|2026-10',
-    erpAssetId: 'EQ-1',
-    eventTime: Date.parse('2026-10-31T23:00:00Z'),
-    payload: { erpAssetId: 'EQ-1', period: '2026-10', periodStart: '2026-09-30T22:00:00.000Z', periodEnd: '2026-10-31T23:00:00.000Z', timeZone: 'Europe/Berlin', periodUnits: 309.583, lifeToDateUnits: 1309.583, unit: 'h' },
-  };
-  const ledger: UsageLedger = {
-    v: 1,
-    period: '2026-10',
-    meter: 'hours',
-    meterAtEnd: 1309.583,
-    readingAt: Date.parse('2026-11-10T00:00:00Z'),
-    posted: { periodUnits: 309.583, meterAtEnd: 1309.583, adjustmentUnits: 0, adjustmentPeriods: [] },
-    deliveries: [fact],
-  };
-  await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [fact], quarantine: [], accepted: 0 });
-  await store.kvSet(USAGE_NS, 'posted:EQ-1', JSON.stringify(ledger));
-  await store.kvSet(USAGE_NS, 'lastPosted', '2026-10');
+  await seedBerlinOctoberPosted(store, { lastPosted: true });
   return store;
 }
 
-function depreciation(input: Record<string, unknown>): DepreciationConfig {
-  const d = rulesSchema.parse({ depreciation: input }).depreciation;
-  if (!d) throw new Error('no depreciation config');
-  return d;
+/** The rules config with `rules.depreciation: input`. */
+function depreciation(input: Record<string, unknown>): RulesConfig {
+  return rulesSchema.parse({ depreciation: input });
 }
 
-/** Runs the service's period-end posting task (as configured by `d`) at `t`. */
-async function runTask(store: SqliteStore, d: DepreciationConfig, t: number): Promise<unknown> {
-  const config = rulesSchema.parse({ depreciation: { ...d, periods: d.periods, periodsEnd: d.periodsEnd } });
-  const task = createRuleTasks(config, { defaultDestination: 'erp', destinations: ['erp'] }).find((x) => x.name === USAGE_TASK);
+/** Runs the service's period-end posting task (as `rules` configure it) at `t`. */
+async function runTask(store: SqliteStore, rules: RulesConfig, t: number): Promise<unknown> {
+  const task = createRuleTasks(rules, { defaultDestination: 'erp', destinations: ['erp'] }).find((x) => x.name === USAGE_TASK);
   if (!task) throw new Error('no posting task');
-  const ctx: TaskContext = {
-    store,
-    clock: { now: () => t },
-    sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
-    commit: (deliveries) => store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 }),
-    checkpoint: () => Promise.resolve(),
-    idleHolding: () => [],
-    submitInternal: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }),
-    connector: () => undefined,
-    withinLimits: (_destination, call) => call({ signal: new AbortController().signal }),
-    signal: new AbortController().signal,
-  };
-  return task.run(ctx);
+  return task.run(taskContext(store, { t }));
 }
 
-async function refile(store: SqliteStore, d: DepreciationConfig): Promise<void> {
-  const list = await planRefile(store, d);
+/** `depreciation refile` of every held asset, as the command applies it. */
+async function refile(store: SqliteStore, rules: RulesConfig): Promise<void> {
+  if (!rules.depreciation) throw new Error('no depreciation config');
+  const list = await planRefile(store, rules.depreciation);
   for (const r of list.filter((x) => !x.notHeld)) expect(await applyRefile(store, r)).toBe(true);
 }
 
