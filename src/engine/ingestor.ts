@@ -198,6 +198,8 @@ export class Ingestor implements IngestSink {
   private recovering: Promise<void> | undefined;
   /** The assets whose stored state holds events have been named idle candidates (at the first recovery). */
   private idleSeeded = false;
+  /** Set while {@link exclusively} runs: no batch of messages is prepared (they wait in the queue); resolves when it ends. */
+  private paused: Promise<void> | undefined;
   /** Callers of `checkpoint()` waiting for the next checkpoint to commit. */
   private checkpointWaiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
   /** When a batch last brought events for an asset (clock time): what {@link idleHolding} reads. */
@@ -298,7 +300,8 @@ export class Ingestor implements IngestSink {
     this.timer = undefined;
     let checkpointAsked = false;
     for (;;) {
-      if (this.flushing) await this.flushing;
+      if (this.paused && !this.flushing && !this.checkpointWanted) await this.paused;
+      else if (this.flushing) await this.flushing;
       else if ((this.queue.length || this.checkpointWanted) && this.canPrepare()) await this.runFlush();
       else if (this.committing.size) await Promise.race(this.committing);
       else if (this.needsRecovery) await this.recover();
@@ -325,6 +328,37 @@ export class Ingestor implements IngestSink {
     });
   }
 
+  /**
+   * Runs `fn` with intake held, for an operator command that rewrites stored rule state while the
+   * service runs (`depreciation refile`). First the batch being prepared and every commit in flight
+   * settle, and the rule state held in memory is stored (a checkpoint: the ingest log then holds
+   * nothing to replay over what `fn` writes). Messages submitted meanwhile wait in the queue, not
+   * acked, as they would behind a slow commit. `fn` calls `forget(id)` for each asset whose stored
+   * state it changes: its cached state is let go, so its next event starts from what was stored.
+   * One at a time.
+   */
+  async exclusively<T>(fn: (forget: (erpAssetId: string) => void) => Promise<T>): Promise<T> {
+    while (this.paused) await this.paused;
+    let release = (): void => undefined;
+    this.paused = new Promise<void>((resolve) => (release = resolve));
+    try {
+      for (;;) {
+        if (this.flushing) await this.flushing;
+        else if (this.committing.size) await Promise.race(this.committing);
+        else if (this.needsRecovery) await this.recover();
+        else if (this.dirty.size || this.stats.logged) {
+          this.checkpointWanted = true;
+          await this.runFlush();
+        } else break;
+      }
+      return await fn((id) => void this.cache.delete(id));
+    } finally {
+      this.paused = undefined;
+      release();
+      if (this.queue.length || this.checkpointWanted) this.schedule();
+    }
+  }
+
   /** A batch may be prepared now: a pipeline slot is free, and a recovery does not wait for commits to settle. */
   private canPrepare(): boolean {
     return this.committing.size < this.maxPipeline && !(this.needsRecovery && this.committing.size > 0);
@@ -332,7 +366,7 @@ export class Ingestor implements IngestSink {
 
   private schedule(): void {
     // The running flush, or the commit that frees a pipeline slot, picks the queue up when it ends.
-    if (this.flushing || !this.canPrepare()) return;
+    if (this.flushing || !this.canPrepare() || (this.paused && !this.checkpointWanted)) return;
     if (this.queued >= this.maxBatch || (this.checkpointWanted && this.queue.length === 0)) {
       if (this.timer) clearTimeout(this.timer);
       this.timer = undefined;
@@ -354,10 +388,11 @@ export class Ingestor implements IngestSink {
 
   private runFlush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    if (!this.canPrepare() || (this.queue.length === 0 && !this.checkpointWanted)) return Promise.resolve();
+    // While paused (`exclusively`), only a checkpoint is prepared: messages wait in the queue.
+    if (!this.canPrepare() || ((this.queue.length === 0 || this.paused) && !this.checkpointWanted)) return Promise.resolve();
     const batch: Pending[] = [];
     let n = 0;
-    while (this.queue.length && n < this.maxBatch) {
+    while (this.queue.length && n < this.maxBatch && !this.paused) {
       const p = this.queue.shift() as Pending;
       batch.push(p);
       n += p.messages.length;

@@ -5,13 +5,16 @@
  * covered by postings already made are not posted again. `--dry-run` shows the old and the new
  * periods and changes nothing.
  *
- * The running service keeps rule state in memory: the re-file is refused while one runs on the
- * store (stop it, re-file, start it again); otherwise it takes the store lease, as the commands
- * that run the pipeline themselves do.
+ * The running service keeps rule state in memory: while one runs on the store, the command asks it
+ * to re-file (a job, {@link refileJob}), which it does with intake held for the moment it takes
+ * (`Ingestor.exclusively`), under the calendar it runs with. Otherwise the command takes the store
+ * lease, as the commands that run the pipeline themselves do.
  * @module
  */
 import type { Command } from 'commander';
 import { createApp } from '../../app.js';
+import { requestJob, type Job } from '../../engine/engine.js';
+import type { Ingestor } from '../../engine/ingestor.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { calendarOf } from '../../core/rules/index.js';
@@ -106,6 +109,41 @@ export async function applyRefile(store: Store, r: AssetRefile): Promise<boolean
   return true;
 }
 
+/** The job a running service runs for `depreciation refile` (args: `{ asset?: string }`). */
+export const REFILE_JOB = 'depreciation-refile';
+
+/** Re-files every held asset (or `asset`), letting go of each one's cached state as it is written; which were applied. */
+async function refileAll(store: Store, d: DepreciationConfig, asset: string | undefined, forget: (erpAssetId: string) => void): Promise<{ list: AssetRefile[]; applied: Set<string> }> {
+  const list = await planRefile(store, d, asset);
+  const applied = new Set<string>();
+  for (const r of list) {
+    if (!r.result) continue;
+    forget(r.erpAssetId);
+    if (await applyRefile(store, r)) applied.add(r.erpAssetId);
+  }
+  return { list, applied };
+}
+
+/**
+ * `depreciation refile` as a job of the running service, under the calendar it runs with: with
+ * intake held (messages wait, not acked), so no event of a re-filed asset is decided on the state
+ * it replaces. Exit code 1 when a held asset was not re-filed, 2 for an unknown asset.
+ */
+export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>, d: DepreciationConfig): Job {
+  return async (args) => {
+    const asset = (args as { asset?: unknown } | null)?.asset;
+    const only = typeof asset === 'string' ? asset : undefined;
+    const now = stampCalendar(calendarOf(d).fingerprint);
+    try {
+      const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget));
+      return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: formatRefile(list, now, false, only !== undefined, applied) };
+    } catch (err) {
+      if (err instanceof UsageError) return { exitCode: 2, output: `${err.message}\n` };
+      throw err;
+    }
+  };
+}
+
 const day = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');
 const amount = (v: number | null): string => (v === null ? '-' : formatAmount(v));
 
@@ -144,7 +182,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       .addHelpText(
         'after',
         '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading.\n' +
-          'Stop the service first (it keeps usage state in memory); --dry-run works while it runs.\n\n' +
+          'While a service runs on the store, it does the re-file, under the calendar it runs with (restart it after changing the calendar): it holds intake for the moment it takes; --dry-run reads the store.\n\n' +
           'Examples:\n  assetbridge depreciation refile --dry-run\n  assetbridge depreciation refile --asset EQ-1',
       ),
   ).action(
@@ -158,15 +196,28 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         process.stdout.write(formatRefile(list, now, true, only));
         return;
       }
-      const running = await withConfigContext(config, configPath, ({ store }) => serviceIsRunning(store), { existingStore: true });
-      if (running) throw new UsageError("a service is running on this store, and it keeps usage state in memory: stop it, run 'assetbridge depreciation refile', then start it again (--dry-run works while it runs)");
+      // A running service keeps usage state in memory: it re-files, with intake held meanwhile.
+      const viaService = await withConfigContext(
+        config,
+        configPath,
+        async ({ store }) => {
+          if (!(await serviceIsRunning(store))) return undefined;
+          process.stderr.write('a running assetbridge service owns this store: asked it to re-file; waiting for its result…\n');
+          return requestJob(store, REFILE_JOB, only ? { asset: opts.asset } : {}, { timeoutMs: 600_000 });
+        },
+        { existingStore: true },
+      );
+      if (viaService) {
+        if (viaService.exitCode === 2) throw new UsageError(viaService.output.trim());
+        process.stdout.write(viaService.output);
+        process.exitCode = viaService.exitCode;
+        return;
+      }
       // The store lease: no service or other pipeline command starts meanwhile. The ingest log is replayed first, so the state is current.
       const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge depreciation refile' });
       try {
         await app.ingestor.flush();
-        const list = await planRefile(app.store, d, opts.asset);
-        const applied = new Set<string>();
-        for (const r of list) if (await applyRefile(app.store, r)) applied.add(r.erpAssetId);
+        const { list, applied } = await refileAll(app.store, d, opts.asset, () => undefined);
         process.stdout.write(formatRefile(list, now, false, only, applied));
         if (list.some((r) => !r.notHeld && !applied.has(r.erpAssetId))) process.exitCode = 1;
       } finally {

@@ -7,6 +7,7 @@ import { aempJobs, telematicsConfigs } from './aemp.js';
 import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from '../../config/rule-inputs.js';
 import { calendarOf } from '../../core/rules/index.js';
 import { calendarChangeWarning } from '../../engine/tasks/usage-posting.js';
+import { REFILE_JOB, refileJob } from './depreciation-refile.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
@@ -51,6 +52,8 @@ export function registerRunCommand(program: Command): void {
       const dep = rulesConfigOf(config).depreciation;
       const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
       if (calendarChange) logger.warn({ key: calendarChange.key }, calendarChange.message);
+      // `assetbridge depreciation refile` while this service runs: it re-files, under its calendar.
+      if (dep) app.engine.registerJob(REFILE_JOB, refileJob(app.store, app.ingestor, dep));
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
       for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       onShutdownSignals(() => app.stop(), logger);
