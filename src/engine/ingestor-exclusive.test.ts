@@ -95,4 +95,25 @@ describe('Ingestor.exclusively', () => {
     await ingestor.flush();
     expect(await counted(store, 'EQ-2')).toBe(2);
   });
+
+  it('a checkpoint the store refuses ends it with an error before its work, not retried with intake held', async () => {
+    const real = await storeWithAssets(register);
+    let refuse = true;
+    const store = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'commitIngest') return (c: Parameters<typeof real.commitIngest>[0]) => (refuse && c.checkpoint ? Promise.reject(new Error('disk full')) : target.commitIngest(c));
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const ingestor = rulesIngestor(store, new IdentityIndex(await real.listAssets()), { rules: [counter] });
+    await ingestor.submit([position(3)]);
+    let ran = false;
+    await expect(ingestor.exclusively(() => Promise.resolve((ran = true)))).rejects.toThrow(/^storing the rule state held in memory failed .*nothing was done/);
+    expect(ran).toBe(false);
+    refuse = false;
+    await ingestor.submit([position(3)]);
+    await ingestor.flush();
+    expect(await counted(real, 'EQ-3')).toBe(2);
+  });
 });

@@ -342,11 +342,15 @@ export class Ingestor implements IngestSink {
     let release = (): void => undefined;
     this.paused = new Promise<void>((resolve) => (release = resolve));
     try {
+      let asked = false;
       for (;;) {
         if (this.flushing) await this.flushing;
         else if (this.committing.size) await Promise.race(this.committing);
+        // A checkpoint that failed (the store refuses writes) is not retried with intake held.
+        else if (this.needsRecovery && asked) throw new Error('storing the rule state held in memory failed (the ingest commit error is logged): nothing was done; fix the store and run it again');
         else if (this.needsRecovery) await this.recover();
         else if (this.dirty.size || this.stats.logged) {
+          asked = true;
           this.checkpointWanted = true;
           await this.runFlush();
         } else break;
