@@ -11,7 +11,8 @@ import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
-import { createRules, zoneNamesOf } from './core/rules/index.js';
+import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
+import { recordCalendar } from './engine/tasks/usage-posting.js';
 import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
@@ -224,6 +225,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (assets.length) {
       await store.upsertAssets(assets);
     }
+    // A listed fiscal calendar is remembered, so usage filed under it can be re-filed once the list is edited.
+    const dep = config.rules.depreciation;
+    if (dep) await recordCalendar(store, calendarOf(dep), dep.periods, dep.periodsEnd);
     const identity = { current: new IdentityIndex(await store.listAssets()) };
     const defaultDestination = defaultDestinationOf(config);
     const capture = config.capture

@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { customCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { CALENDARS_NS, recordCalendar } from '../../engine/tasks/usage-posting.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
@@ -84,7 +86,7 @@ describe('depreciation refile', () => {
     await store.close();
     const r = await runCli(['depreciation', 'refile', '--asset', 'EQ-1', '-c', cfg.path]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('EQ-1: not re-filed: the calendar its usage was filed under (custom UTC, other periods) cannot be rebuilt from the config');
+    expect(r.stdout).toContain('EQ-1: not re-filed: the calendar its usage was filed under (custom UTC, other periods) cannot be rebuilt: it is not monthly');
   });
 
   it('an asset not held says so', async () => {
@@ -92,5 +94,67 @@ describe('depreciation refile', () => {
     const r = await runCli(['depreciation', 'refile', '--asset', 'EQ-2', '-c', cfg.path]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('EQ-2 is not held: its usage is filed under the configured calendar (monthly UTC); nothing to re-file\n');
+  });
+});
+
+describe('depreciation refile from a list of periods that was edited since', () => {
+  const before = [
+    { id: 'FY27-P01', start: '2026-09-01' },
+    { id: 'FY27-P02', start: '2026-10-05' },
+    { id: 'FY27-P03', start: '2026-11-02' },
+  ];
+  // FY27-P02 now starts on 1 October: the usage filed in P01 and P02 is held.
+  const after = [
+    { id: 'FY27-P01', start: '2026-09-01' },
+    { id: 'FY27-P02', start: '2026-10-01' },
+    { id: 'FY27-P03', start: '2026-11-02' },
+  ];
+  const END = '2026-12-07';
+
+  async function setupListed(recorded: boolean): Promise<{ path: string; dir: string }> {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'EQ-1', attributes: ATTRIBUTES, identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { depreciation: { timeZone: 'UTC', periods: after, periodsEnd: END } },
+    }));
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const old = customCalendar('UTC', before, END);
+    // 10 h a day from 20 September to 20 October, filed under the old list (P01 to 5 October).
+    const state: UsageState = {
+      first: [Date.parse('2026-09-20T00:00:00Z'), 1000],
+      last: [Date.parse('2026-10-20T00:00:00Z'), 1300],
+      periods: { 'FY27-P01': { units: 150, meterAtEnd: 1150 }, 'FY27-P02': { units: 150, meterAtEnd: 1300 } },
+      cal: periodStamp(old, ['FY27-P01', 'FY27-P02']),
+    };
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    if (recorded) await recordCalendar(store, old, before, END); // as the service did when it ran with the old list
+    await store.close();
+    return cfg;
+  }
+
+  it('re-files from the old list when the store recorded it (a service ran with it), and records the new one', async () => {
+    const cfg = await setupListed(true);
+    const r = await runCli(['depreciation', 'refile', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('EQ-1: re-filed from custom UTC under custom UTC');
+    // The meter's advance across the new boundaries: 11 days to 1 October, 19 days to the last reading.
+    expect(r.stdout).toMatch(/FY27-P01\s+2026-09-01T00:00Z\s+2026-10-01T00:00Z\s+110\s+1,110/);
+    expect(r.stdout).toMatch(/FY27-P02\s+2026-10-01T00:00Z\s+2026-11-02T00:00Z\s+190\s+1,300/);
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    try {
+      const fingerprints = (await store.kvList(CALENDARS_NS)).map((e) => e.key).sort();
+      expect(fingerprints).toEqual([customCalendar('UTC', after, END).fingerprint, customCalendar('UTC', before, END).fingerprint].sort());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('without that record, says it cannot be rebuilt and what to do', async () => {
+    const cfg = await setupListed(false);
+    const r = await runCli(['depreciation', 'refile', '--dry-run', '-c', cfg.path]);
+    expect(r.stdout).toContain('EQ-1: not re-filed: the calendar its usage was filed under (custom UTC, other periods) cannot be rebuilt: it is not monthly, not the configured periods in another time zone, and not a list of periods this store has recorded (it records each listed calendar it runs with); set the calendar back to it');
   });
 });

@@ -25,7 +25,7 @@ import { formatAmount } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { matchesFilter } from '../../core/rules/maintenance/types.js';
 import type { DepreciationConfig } from '../../config/rules-schema.js';
-import { ledgerKey, USAGE_NS } from '../../engine/tasks/usage-posting.js';
+import { ledgerKey, recordedCalendars, USAGE_NS, type RecordedCalendar } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
@@ -46,20 +46,29 @@ export interface AssetRefile {
 }
 
 /**
- * The calendars a state stamped `stamp` may have been filed under: monthly in its time zone, or the
- * configured periods in its time zone (the stamp holds a hash, not the periods, so another list of
- * periods cannot be rebuilt).
+ * The calendars a state stamped `stamp` may have been filed under: monthly in its time zone, or,
+ * in its time zone, the configured periods or a list of periods this store ran with before
+ * (recorded at each start: the stamp holds a hash, not the periods).
  */
-function candidates(stamp: string, d: DepreciationConfig): PeriodCalendar[] {
+function candidates(stamp: string, d: DepreciationConfig, recorded: readonly RecordedCalendar[]): PeriodCalendar[] {
   const [kind, zone] = stamp.split(' ');
   if (zone === undefined) return [];
-  try {
-    if (kind === 'monthly') return [monthlyCalendar(zone)];
-    if (kind === 'custom' && d.periods !== 'monthly') return [customCalendar(zone, d.periods, d.periodsEnd as string)];
-  } catch {
-    // A time zone the stamp names that this runtime does not know: no candidate.
+  if (kind === 'monthly') {
+    try {
+      return [monthlyCalendar(zone)];
+    } catch {
+      return []; // a time zone the stamp names that this runtime does not know
+    }
   }
-  return [];
+  if (kind !== 'custom') return [];
+  const lists = [...(d.periods !== 'monthly' && d.periodsEnd !== undefined ? [{ periods: d.periods, periodsEnd: d.periodsEnd }] : []), ...recorded];
+  return lists.flatMap((l) => {
+    try {
+      return [customCalendar(zone, l.periods, l.periodsEnd)];
+    } catch {
+      return []; // a zone this runtime does not know, or a list that is no calendar there
+    }
+  });
 }
 
 /** The re-file of each asset the depreciation rule applies to (or `asset`), under the configured calendar. Reads only. */
@@ -72,6 +81,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
+  const recorded = await recordedCalendars(store);
   const out: AssetRefile[] = [];
   for (const { erpAssetId } of [...assets].sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))) {
     const state = states.get(erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined;
@@ -80,9 +90,13 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
       continue;
     }
     const was = stampCalendar(state.cal ?? '');
-    const from = filedCalendar(state, candidates(state.cal ?? '', d));
+    const from = filedCalendar(state, candidates(state.cal ?? '', d, recorded));
     if (!from) {
-      out.push({ erpAssetId, was, problem: `the calendar its usage was filed under (${was}, other periods) cannot be rebuilt from the config: only monthly periods, or the configured periods in another time zone, can be re-filed from; set the calendar back to it to have its usage counted and posted` });
+      out.push({
+        erpAssetId,
+        was,
+        problem: `the calendar its usage was filed under (${was}, other periods) cannot be rebuilt: it is not monthly, not the configured periods in another time zone, and not a list of periods this store has recorded (it records each listed calendar it runs with); set the calendar back to it to have its usage counted and posted`,
+      });
       continue;
     }
     const ledgerRaw = ledgers.get(ledgerKey(erpAssetId));

@@ -239,3 +239,36 @@ export async function calendarChangeWarning(store: Store, calendar: PeriodCalend
       'Their periods are held: no usage is counted into them or posted with other boundaries. Set the calendar back to the one they were filed under, or keep this one and re-file their usage under it with \'assetbridge depreciation refile\' (try --dry-run first); listing more periods (a new fiscal year) is no change',
   };
 }
+
+/** kv namespace of the listed calendars this store's usage may have been filed under (key: the calendar's fingerprint). */
+export const CALENDARS_NS = 'depreciation-calendars';
+
+/** A listed calendar as configured: what `customCalendar` builds it from, in any time zone. */
+export interface RecordedCalendar {
+  readonly periods: readonly { readonly id: string; readonly start: string }[];
+  readonly periodsEnd: string;
+}
+
+/**
+ * Remembers the configured listed calendar (its periods), so that usage filed under it can be
+ * re-filed after the list was edited (`depreciation refile`): a usage state keeps only a hash of
+ * the periods it was filed in. Monthly calendars need no record. Written once per calendar.
+ */
+export async function recordCalendar(store: Store, calendar: PeriodCalendar, periods: RecordedCalendar['periods'] | 'monthly', periodsEnd: string | undefined): Promise<void> {
+  if (periods === 'monthly' || periodsEnd === undefined) return;
+  if ((await store.kvGet(CALENDARS_NS, calendar.fingerprint)) !== undefined) return;
+  const record: RecordedCalendar = { periods: periods.map((p) => ({ id: p.id, start: p.start })), periodsEnd };
+  await store.kvSet(CALENDARS_NS, calendar.fingerprint, JSON.stringify(record));
+}
+
+/** The listed calendars recorded on this store (unreadable records left out). */
+export async function recordedCalendars(store: Store): Promise<RecordedCalendar[]> {
+  return (await store.kvList(CALENDARS_NS)).flatMap((e) => {
+    try {
+      const v = JSON.parse(e.value) as Partial<RecordedCalendar> | null;
+      return v && Array.isArray(v.periods) && typeof v.periodsEnd === 'string' ? [v as RecordedCalendar] : [];
+    } catch {
+      return [];
+    }
+  });
+}
