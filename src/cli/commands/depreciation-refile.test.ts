@@ -8,7 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
-import { customCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
+import { refileJob } from './depreciation-refile.js';
+import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
+import { customCalendar, monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { CALENDARS_NS, recordCalendar } from '../../engine/tasks/usage-posting.js';
 
@@ -156,5 +158,27 @@ describe('depreciation refile from a list of periods that was edited since', () 
     const cfg = await setupListed(false);
     const r = await runCli(['depreciation', 'refile', '--dry-run', '-c', cfg.path]);
     expect(r.stdout).toContain('EQ-1: not re-filed: the calendar its usage was filed under (custom UTC, other periods) cannot be rebuilt: it is not monthly, not the configured periods in another time zone, and not a list of periods this store has recorded (it records each listed calendar it runs with); set the calendar back to it');
+  });
+});
+
+describe('the re-file as a job of the running service', () => {
+  const d = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } }).depreciation as DepreciationConfig;
+  const inline = { exclusively: <T>(fn: (forget: (id: string) => void) => Promise<T>) => fn(() => undefined) };
+
+  it('re-files under the service’s calendar, with a note when the command’s config file names another; an unknown asset is a usage error (2)', async () => {
+    const cfg = await setup();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    try {
+      const job = refileJob(store, inline, d);
+      const unknown = await job({ asset: 'NOPE' }, new AbortController().signal);
+      expect(unknown).toEqual({ exitCode: 2, output: expect.stringMatching(/^no asset "NOPE"/) as unknown });
+      const r = await job({ calendar: monthlyCalendar('Europe/Berlin').fingerprint }, new AbortController().signal);
+      expect(r.exitCode).toBe(0);
+      expect(r.output).toMatch(/^note: this service runs with another depreciation calendar \(monthly UTC\) than the config file given \(monthly Europe\/Berlin\): it re-files under its own; restart it to run with the file's, then re-file\nEQ-1: re-filed from monthly Europe\/Berlin under monthly UTC\n/);
+      const again = await job({ calendar: monthlyCalendar('UTC').fingerprint }, new AbortController().signal);
+      expect(again.output).toBe('no asset is held by a calendar change: nothing to re-file (the configured calendar is monthly UTC)\n');
+    } finally {
+      await store.close();
+    }
   });
 });

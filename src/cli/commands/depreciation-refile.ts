@@ -145,12 +145,18 @@ async function refileAll(store: Store, d: DepreciationConfig, asset: string | un
  */
 export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>, d: DepreciationConfig): Job {
   return async (args) => {
-    const asset = (args as { asset?: unknown } | null)?.asset;
+    const { asset, calendar: asked } = (args ?? {}) as { asset?: unknown; calendar?: unknown };
     const only = typeof asset === 'string' ? asset : undefined;
-    const now = stampCalendar(calendarOf(d).fingerprint);
+    const fingerprint = calendarOf(d).fingerprint;
+    const now = stampCalendar(fingerprint);
+    // The command's config file may name another calendar than the one this service started with.
+    const note =
+      typeof asked === 'string' && asked !== fingerprint
+        ? `note: this service runs with another depreciation calendar (${now}${stampCalendar(asked) === now ? ', other periods' : ''}) than the config file given (${stampCalendar(asked)}): it re-files under its own; restart it to run with the file's, then re-file\n`
+        : '';
     try {
       const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget));
-      return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: formatRefile(list, now, false, only !== undefined, applied) };
+      return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied) };
     } catch (err) {
       if (err instanceof UsageError) return { exitCode: 2, output: `${err.message}\n` };
       throw err;
@@ -217,7 +223,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         async ({ store }) => {
           if (!(await serviceIsRunning(store))) return undefined;
           process.stderr.write('a running assetbridge service owns this store: asked it to re-file; waiting for its result…\n');
-          return requestJob(store, REFILE_JOB, only ? { asset: opts.asset } : {}, { timeoutMs: 600_000 });
+          return requestJob(store, REFILE_JOB, { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint }, { timeoutMs: 600_000 });
         },
         { existingStore: true },
       );
