@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
-import { refileJob } from './depreciation-refile.js';
+import { formatRefile, REFILE_DETAIL_LIMIT, refileJob, type AssetRefile } from './depreciation-refile.js';
 import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
 import { customCalendar, monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
@@ -180,5 +180,30 @@ describe('the re-file as a job of the running service', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('the output of a re-file of many assets', () => {
+  const result = { state: {}, old: [], periods: [], notes: [] };
+  const list: AssetRefile[] = [
+    ...Array.from({ length: 20 }, (_, i) => ({ erpAssetId: `EQ-${i}`, was: i < 15 ? 'monthly Europe/Berlin' : 'monthly UTC', result })),
+    { erpAssetId: 'EQ-20', was: 'custom UTC', problem: 'the calendar … cannot be rebuilt' },
+    { erpAssetId: 'EQ-21', was: 'monthly Europe/Berlin', result },
+    ...Array.from({ length: 3 }, (_, i) => ({ erpAssetId: `EQ-${30 + i}`, notHeld: true as const })),
+  ];
+  const applied = new Set(Array.from({ length: 20 }, (_, i) => `EQ-${i}`));
+
+  it('is summed up past 20 held assets, naming those not re-filed; --details, --asset and --dry-run give every asset', () => {
+    expect(formatRefile(list, 'custom Europe/Berlin', false, false, applied)).toBe(
+      're-filed 20 of 22 held asset(s) under custom Europe/Berlin: 15 from monthly Europe/Berlin, 5 from monthly UTC\n' +
+        'EQ-20: not re-filed: the calendar … cannot be rebuilt\n' +
+        'EQ-21: not re-filed (its state or posting record changed meanwhile: run it again)\n' +
+        '3 other asset(s) not held (filed under the configured calendar)\n' +
+        "(each asset's old and new periods: --details, or --dry-run before a re-file)\n",
+    );
+    const full = formatRefile(list, 'custom Europe/Berlin', false, false, applied, true);
+    expect(full.match(/^EQ-\d+: re-filed from /gm)).toHaveLength(20);
+    expect(formatRefile(list, 'custom Europe/Berlin', true, false).match(/^EQ-\d+: would re-file from /gm)).toHaveLength(21);
+    expect(formatRefile(list.slice(0, REFILE_DETAIL_LIMIT), 'custom Europe/Berlin', false, false, applied)).toMatch(/^EQ-0: re-filed from monthly Europe\/Berlin under custom Europe\/Berlin\n/);
   });
 });

@@ -82,6 +82,14 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
   const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
   const recorded = await recordedCalendars(store);
+  // Per kind and time zone: one calendar object each, so its month boundaries are computed once, not per asset.
+  const built = new Map<string, PeriodCalendar[]>();
+  const candidatesOf = (stamp: string): PeriodCalendar[] => {
+    const key = stampCalendar(stamp);
+    let list = built.get(key);
+    if (!list) built.set(key, (list = candidates(stamp, d, recorded)));
+    return list;
+  };
   const out: AssetRefile[] = [];
   for (const { erpAssetId } of [...assets].sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))) {
     const state = states.get(erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined;
@@ -90,7 +98,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
       continue;
     }
     const was = stampCalendar(state.cal ?? '');
-    const from = filedCalendar(state, candidates(state.cal ?? '', d, recorded));
+    const from = filedCalendar(state, candidatesOf(state.cal ?? ''));
     if (!from) {
       out.push({
         erpAssetId,
@@ -112,30 +120,39 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   return out;
 }
 
-/** Writes the re-filed ledger (first: a state re-filed with its ledger not moved could post a covered period), then the state. */
-export async function applyRefile(store: Store, r: AssetRefile): Promise<boolean> {
-  if (!r.result) return false;
-  if (r.ledger) {
-    const next = refiledLedger(r.ledger, r.result);
-    if (next !== r.ledger && !(await store.kvCompareAndSet(USAGE_NS, ledgerKey(r.erpAssetId), r.ledgerRaw, JSON.stringify(next)))) return false;
+/**
+ * Writes the re-files of `list`: each asset's moved ledger first (compare-and-set: an asset whose
+ * ledger changed meanwhile is not re-filed; a state re-filed with its ledger not moved could post a
+ * covered period), then the states of the others, in one commit. `forget` is told of each asset
+ * whose state is written. A crash in between leaves ledgers moved and states still held: run
+ * again, it makes the same re-file (the posted end is read from the ledger's last fact). Returns
+ * the assets re-filed.
+ */
+export async function applyRefiles(store: Store, list: readonly AssetRefile[], forget: (erpAssetId: string) => void = () => undefined): Promise<Set<string>> {
+  const ready: AssetRefile[] = [];
+  for (const r of list) {
+    if (!r.result) continue;
+    if (r.ledger) {
+      const next = refiledLedger(r.ledger, r.result);
+      if (next !== r.ledger && !(await store.kvCompareAndSet(USAGE_NS, ledgerKey(r.erpAssetId), r.ledgerRaw, JSON.stringify(next)))) continue;
+    }
+    ready.push(r);
   }
-  await store.commitIngest({ states: [{ erpAssetId: r.erpAssetId, doc: { [DEPRECIATION_RULE]: r.result.state }, changed: [DEPRECIATION_RULE] }], deliveries: [], quarantine: [], accepted: 0 });
-  return true;
+  for (const r of ready) forget(r.erpAssetId);
+  if (ready.length) {
+    const states = ready.map((r) => ({ erpAssetId: r.erpAssetId, doc: { [DEPRECIATION_RULE]: (r.result as RefileResult).state }, changed: [DEPRECIATION_RULE] }));
+    await store.commitIngest({ states, deliveries: [], quarantine: [], accepted: 0 });
+  }
+  return new Set(ready.map((r) => r.erpAssetId));
 }
 
-/** The job a running service runs for `depreciation refile` (args: `{ asset?: string }`). */
+/** The job a running service runs for `depreciation refile` (args: `{ asset?: string, calendar?: fingerprint, details?: boolean }`). */
 export const REFILE_JOB = 'depreciation-refile';
 
 /** Re-files every held asset (or `asset`), letting go of each one's cached state as it is written; which were applied. */
 async function refileAll(store: Store, d: DepreciationConfig, asset: string | undefined, forget: (erpAssetId: string) => void): Promise<{ list: AssetRefile[]; applied: Set<string> }> {
   const list = await planRefile(store, d, asset);
-  const applied = new Set<string>();
-  for (const r of list) {
-    if (!r.result) continue;
-    forget(r.erpAssetId);
-    if (await applyRefile(store, r)) applied.add(r.erpAssetId);
-  }
-  return { list, applied };
+  return { list, applied: await applyRefiles(store, list, forget) };
 }
 
 /**
@@ -145,7 +162,7 @@ async function refileAll(store: Store, d: DepreciationConfig, asset: string | un
  */
 export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>, d: DepreciationConfig): Job {
   return async (args) => {
-    const { asset, calendar: asked } = (args ?? {}) as { asset?: unknown; calendar?: unknown };
+    const { asset, calendar: asked, details } = (args ?? {}) as { asset?: unknown; calendar?: unknown; details?: unknown };
     const only = typeof asset === 'string' ? asset : undefined;
     const fingerprint = calendarOf(d).fingerprint;
     const now = stampCalendar(fingerprint);
@@ -156,7 +173,7 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>,
         : '';
     try {
       const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget));
-      return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied) };
+      return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied, details === true) };
     } catch (err) {
       if (err instanceof UsageError) return { exitCode: 2, output: `${err.message}\n` };
       throw err;
@@ -168,9 +185,20 @@ const day = (t: number): string => new Date(t).toISOString().replace(':00.000Z',
 const amount = (v: number | null): string => (v === null ? '-' : formatAmount(v));
 
 /** Per asset: the old periods and the new ones with their units, and the notes. */
-export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: boolean, only: boolean, applied: ReadonlySet<string> = new Set()): string {
+/** Held assets up to which a re-file prints each one's periods by default (`--details` for more). */
+export const REFILE_DETAIL_LIMIT = 20;
+
+const NOT_APPLIED = 'not re-filed (its state or posting record changed meanwhile: run it again)';
+
+/**
+ * Per asset: the old periods and the new ones with their units, and the notes. A re-file (not a dry
+ * run) of more than {@link REFILE_DETAIL_LIMIT} held assets is summed up instead, naming only those
+ * not re-filed, unless `details`.
+ */
+export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: boolean, only: boolean, applied: ReadonlySet<string> = new Set(), details = false): string {
   const held = list.filter((r) => !r.notHeld);
   if (!held.length) return only ? `${list[0]?.erpAssetId ?? ''} is not held: its usage is filed under the configured calendar (${now}); nothing to re-file\n` : `no asset is held by a calendar change: nothing to re-file (the configured calendar is ${now})\n`;
+  if (!dryRun && !only && !details && held.length > REFILE_DETAIL_LIMIT) return refileSummary(held, now, applied, list.length - held.length);
   let text = '';
   for (const r of held) {
     if (r.problem !== undefined) {
@@ -178,7 +206,7 @@ export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: 
       continue;
     }
     const res = r.result as RefileResult;
-    const did = dryRun ? 'would re-file' : applied.has(r.erpAssetId) ? 're-filed' : 'not re-filed (its state or posting record changed meanwhile: run it again)';
+    const did = dryRun ? 'would re-file' : applied.has(r.erpAssetId) ? 're-filed' : NOT_APPLIED;
     text += `${r.erpAssetId}: ${did} from ${r.was ?? ''} under ${now}\n`;
     text += table([['OLD PERIOD', 'UNITS', 'METER AT END'], ...res.old.map((p) => [p.id, amount(p.units), amount(p.meterAtEnd)])]).replace(/^(?=.)/gm, '  ');
     text += table([
@@ -192,6 +220,20 @@ export function formatRefile(list: readonly AssetRefile[], now: string, dryRun: 
   return `${text}${notHeld} other asset(s) not held (filed under the configured calendar)\n`;
 }
 
+/** A re-file of many assets: how many were re-filed from which calendar, and each one that was not, with why. */
+function refileSummary(held: readonly AssetRefile[], now: string, applied: ReadonlySet<string>, notHeld: number): string {
+  const from = new Map<string, number>();
+  let text = '';
+  for (const r of held) {
+    if (applied.has(r.erpAssetId)) from.set(r.was ?? '', (from.get(r.was ?? '') ?? 0) + 1);
+    else text += `${r.erpAssetId}: ${r.problem !== undefined ? `not re-filed: ${r.problem}` : NOT_APPLIED}\n`;
+  }
+  const count = (n: number) => n.toLocaleString('en-US');
+  const head = `re-filed ${count(applied.size)} of ${count(held.length)} held asset(s) under ${now}${from.size ? `: ${[...from].map(([was, n]) => `${count(n)} from ${was}`).join(', ')}` : ''}\n`;
+  const tail = `${notHeld ? `${count(notHeld)} other asset(s) not held (filed under the configured calendar)\n` : ''}(each asset's old and new periods: --details, or --dry-run before a re-file)\n`;
+  return head + text + tail;
+}
+
 export function registerRefileCommand(dep: Command, depreciationOf: (rules: ReturnType<typeof rulesConfigOf>) => DepreciationConfig): void {
   addConfigOption(
     dep
@@ -199,6 +241,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       .description('re-file the usage of assets held by a calendar change under the configured calendar (rules.depreciation.timeZone, periods, periodsEnd), so it is counted and posted again; periods covered by postings already made are not posted again')
       .option('--asset <erpAssetId>', 'one asset only (default: every held asset)')
       .option('--dry-run', 'show the old periods and the new ones with their units; change nothing')
+      .option('--details', `print each re-filed asset's old and new periods (the default for up to ${REFILE_DETAIL_LIMIT} held assets; more are summed up)`)
       .addHelpText(
         'after',
         '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading.\n' +
@@ -206,7 +249,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
           'Examples:\n  assetbridge depreciation refile --dry-run\n  assetbridge depreciation refile --asset EQ-1',
       ),
   ).action(
-    action(async (opts: { config: string; asset?: string; dryRun?: boolean }) => {
+    action(async (opts: { config: string; asset?: string; dryRun?: boolean; details?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
       const d = depreciationOf(rulesConfigOf(config));
       const now = stampCalendar(calendarOf(d).fingerprint);
@@ -223,7 +266,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         async ({ store }) => {
           if (!(await serviceIsRunning(store))) return undefined;
           process.stderr.write('a running assetbridge service owns this store: asked it to re-file; waiting for its result…\n');
-          return requestJob(store, REFILE_JOB, { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint }, { timeoutMs: 600_000 });
+          return requestJob(store, REFILE_JOB, { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true }, { timeoutMs: 600_000 });
         },
         { existingStore: true },
       );
@@ -238,7 +281,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       try {
         await app.ingestor.flush();
         const { list, applied } = await refileAll(app.store, d, opts.asset, () => undefined);
-        process.stdout.write(formatRefile(list, now, false, only, applied));
+        process.stdout.write(formatRefile(list, now, false, only, applied, opts.details === true));
         if (list.some((r) => !r.notHeld && !applied.has(r.erpAssetId))) process.exitCode = 1;
       } finally {
         await app.close();

@@ -9,7 +9,7 @@ import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
-import { applyRefile, planRefile } from '../../cli/commands/depreciation-refile.js';
+import { applyRefiles, planRefile } from '../../cli/commands/depreciation-refile.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import { createRuleTasks } from './index.js';
 import { USAGE_TASK } from './usage-posting.js';
@@ -47,7 +47,7 @@ async function runTask(store: SqliteStore, rules: RulesConfig, t: number): Promi
 async function refile(store: SqliteStore, rules: RulesConfig): Promise<void> {
   if (!rules.depreciation) throw new Error('no depreciation config');
   const list = await planRefile(store, rules.depreciation);
-  for (const r of list.filter((x) => !x.notHeld)) expect(await applyRefile(store, r)).toBe(true);
+  expect([...(await applyRefiles(store, list))]).toEqual(list.filter((x) => !x.notHeld).map((x) => x.erpAssetId));
 }
 
 /** EQ-1's postings, oldest first: [period, period units, life-to-date]. */
