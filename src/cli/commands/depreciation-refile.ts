@@ -184,7 +184,6 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>,
 const day = (t: number): string => new Date(t).toISOString().replace(':00.000Z', 'Z');
 const amount = (v: number | null): string => (v === null ? '-' : formatAmount(v));
 
-/** Per asset: the old periods and the new ones with their units, and the notes. */
 /** Held assets up to which a re-file prints each one's periods by default (`--details` for more). */
 export const REFILE_DETAIL_LIMIT = 20;
 
