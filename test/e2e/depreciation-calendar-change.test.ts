@@ -59,6 +59,9 @@ describe('a service started after the depreciation calendar changed', () => {
     // A reading while held (still waiting out the allowed lateness at the re-file), the re-file
     // through the service, then readings after it.
     expect((await meter('2026-12-01T12:00:00Z', 1615)).status).toBe(202);
+    const dry = await runCli(['depreciation', 'refile', '--dry-run', '-c', cfg.path]);
+    expect(dry.stderr).toContain('a running assetbridge service owns this store: asked it to show what it would re-file');
+    expect(dry.stdout).toContain('EQ-1: would re-file from monthly Europe/Berlin under monthly UTC');
     const r = await runCli(['depreciation', 'refile', '-c', cfg.path]);
     expect(r.stderr).toContain('a running assetbridge service owns this store: asked it to re-file');
     expect(r.code).toBe(0);

@@ -69,16 +69,6 @@ describe('depreciation refile', () => {
     expect(again.stdout).toBe('no asset is held by a calendar change: nothing to re-file (the configured calendar is monthly UTC)\n');
   });
 
-  it('--dry-run reads the store while a service runs on it (the re-file itself is asked of the service: test/e2e/depreciation-calendar-change.test.ts)', async () => {
-    const cfg = await setup();
-    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
-    await store.kvSet('runtime', 'snapshot', JSON.stringify({ state: 'running', at: Date.now() + 60_000 }));
-    await store.close();
-    const r = await runCli(['depreciation', 'refile', '--dry-run', '-c', cfg.path]);
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('EQ-1: would re-file');
-  });
-
   it('usage filed under a list of periods the config no longer has is not re-filed, and says what to do', async () => {
     const cfg = await setup();
     const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
@@ -163,13 +153,17 @@ describe('depreciation refile from a list of periods that was edited since', () 
 
 describe('the re-file as a job of the running service', () => {
   const d = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } }).depreciation as DepreciationConfig;
-  const inline = { exclusively: <T>(fn: (forget: (id: string) => void) => Promise<T>) => fn(() => undefined) };
+  const inline = { exclusively: <T>(fn: (forget: (id: string) => void) => Promise<T>) => fn(() => undefined), checkpoint: () => Promise.resolve() };
 
   it('re-files under the service’s calendar, with a note when the command’s config file names another; an unknown asset is a usage error (2)', async () => {
     const cfg = await setup();
     const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
     try {
       const job = refileJob(store, inline, d);
+      const dry = await job({ dryRun: true }, new AbortController().signal);
+      expect(dry.exitCode).toBe(0);
+      expect(dry.output).toMatch(/^EQ-1: would re-file from monthly Europe\/Berlin under monthly UTC\n/);
+      expect((await job({ dryRun: true }, new AbortController().signal)).output).toBe(dry.output); // it changed nothing
       const unknown = await job({ asset: 'NOPE' }, new AbortController().signal);
       expect(unknown).toEqual({ exitCode: 2, output: expect.stringMatching(/^no asset "NOPE"/) as unknown });
       const r = await job({ calendar: monthlyCalendar('Europe/Berlin').fingerprint }, new AbortController().signal);

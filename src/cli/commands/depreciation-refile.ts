@@ -160,9 +160,9 @@ async function refileAll(store: Store, d: DepreciationConfig, asset: string | un
  * intake held (messages wait, not acked), so no event of a re-filed asset is decided on the state
  * it replaces. Exit code 1 when a held asset was not re-filed, 2 for an unknown asset.
  */
-export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>, d: DepreciationConfig): Job {
+export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' | 'checkpoint'>, d: DepreciationConfig): Job {
   return async (args) => {
-    const { asset, calendar: asked, details } = (args ?? {}) as { asset?: unknown; calendar?: unknown; details?: unknown };
+    const { asset, calendar: asked, details, dryRun } = (args ?? {}) as { asset?: unknown; calendar?: unknown; details?: unknown; dryRun?: unknown };
     const only = typeof asset === 'string' ? asset : undefined;
     const fingerprint = calendarOf(d).fingerprint;
     const now = stampCalendar(fingerprint);
@@ -172,6 +172,11 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively'>,
         ? `note: this service runs with another depreciation calendar (${now}${stampCalendar(asked) === now ? ', other periods' : ''}) than the config file given (${stampCalendar(asked)}): it re-files under its own; restart it to run with the file's, then re-file\n`
         : '';
     try {
+      if (dryRun === true) {
+        // What a re-file would do now: the usage state held in memory stored first, then read.
+        await ingestor.checkpoint();
+        return { exitCode: 0, output: note + formatRefile(await planRefile(store, d, only), now, true, only !== undefined) };
+      }
       const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget));
       return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied, details === true) };
     } catch (err) {
@@ -244,7 +249,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       .addHelpText(
         'after',
         '\nThe meter is interpolated in time between the first reading, the ends of the old periods and the last reading.\n' +
-          'While a service runs on the store, it does the re-file, under the calendar it runs with (restart it after changing the calendar): it holds intake for the moment it takes; --dry-run reads the store.\n\n' +
+          'While a service runs on the store, it does the re-file (and the dry run), under the calendar it runs with (restart it after changing the calendar): it holds intake for the moment a re-file takes.\n\n' +
           'Examples:\n  assetbridge depreciation refile --dry-run\n  assetbridge depreciation refile --asset EQ-1',
       ),
   ).action(
@@ -253,19 +258,15 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       const d = depreciationOf(rulesConfigOf(config));
       const now = stampCalendar(calendarOf(d).fingerprint);
       const only = opts.asset !== undefined;
-      if (opts.dryRun) {
-        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { existingStore: true });
-        process.stdout.write(formatRefile(list, now, true, only));
-        return;
-      }
-      // A running service keeps usage state in memory: it re-files, with intake held meanwhile.
+      // A running service keeps usage state in memory: it re-files (with intake held meanwhile), or shows what it would.
       const viaService = await withConfigContext(
         config,
         configPath,
         async ({ store }) => {
           if (!(await serviceIsRunning(store))) return undefined;
-          process.stderr.write('a running assetbridge service owns this store: asked it to re-file; waiting for its result…\n');
-          return requestJob(store, REFILE_JOB, { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true }, { timeoutMs: 600_000 });
+          process.stderr.write(`a running assetbridge service owns this store: asked it to ${opts.dryRun ? 'show what it would re-file' : 're-file'}; waiting for its result…\n`);
+          const args = { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true, dryRun: opts.dryRun === true };
+          return requestJob(store, REFILE_JOB, args, { timeoutMs: 600_000 });
         },
         { existingStore: true },
       );
@@ -273,6 +274,11 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         if (viaService.exitCode === 2) throw new UsageError(viaService.output.trim());
         process.stdout.write(viaService.output);
         process.exitCode = viaService.exitCode;
+        return;
+      }
+      if (opts.dryRun) {
+        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { existingStore: true });
+        process.stdout.write(formatRefile(list, now, true, only));
         return;
       }
       // The store lease: no service or other pipeline command starts meanwhile. The ingest log is replayed first, so the state is current.
