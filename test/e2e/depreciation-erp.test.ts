@@ -54,5 +54,7 @@ describe('usage postings at period end', () => {
     expect(post.stdout).toBe(`nothing new to post for ${period}: 1 asset(s) posted it already (not sent again)\n`);
     await new Promise((r) => setTimeout(r, 1500)); // a few more checks of the task, and deliveries
     expect(erp.state().usagePostings).toHaveLength(1);
+    const status = await runCli(['status', '-c', cfg.path], env);
+    expect(status.stdout).toMatch(new RegExp(`^depreciation: usage posted through ${period} \\(checked \\d+ (ms|s) ago\\)$`, 'm'));
   });
 });

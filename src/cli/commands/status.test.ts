@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, runningService, serviceState, sourcesLine } from './status.js';
+import { circuitLines, depreciationLine, runningService, serviceState, sourcesLine } from './status.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
 import { RUNTIME_NS } from '../../engine/engine.js';
@@ -66,5 +66,16 @@ describe('status: why a circuit is open', () => {
       "circuit erp open: PATCH /x → 401 unauthorized\ncircuit sap half-open: connection-refused\n(the latest failure; 'assetbridge audit' lists every attempt)\n",
     );
     expect(circuitLines({ wms: m('closed') })).toBe('');
+  });
+});
+
+describe('status: the period-end usage posting', () => {
+  const at = Date.parse('2026-12-03T08:00:00Z');
+  it('says through which period usage is posted, and names the assets held back with why (the first ten, then how many more)', () => {
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [] }, at + 5 * 60_000)).toBe('depreciation: usage posted through 2026-11 (checked 5 min ago)\n');
+    const held = Array.from({ length: 10 }, (_, i) => `EQ-${i}: attribute "expectedUnits" (0) must be more than 0`);
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 12, held }, at + 30_000)).toBe(
+      `depreciation: usage posted through 2026-11 (checked 30 s ago); 12 asset(s) held back: ${held.join('; ')}; and 2 more ('assetbridge depreciation preview --period 2026-11' notes each)\n`,
+    );
   });
 });

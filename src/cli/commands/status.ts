@@ -5,6 +5,7 @@ import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-le
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { Store } from '../../ports/store.js';
+import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -61,6 +62,14 @@ export function circuitLines(destinations: Readonly<Record<string, Pick<Destinat
   return lines.length ? `${lines.join('')}(the latest failure; 'assetbridge audit' lists every attempt)\n` : '';
 }
 
+/** The usage posting's last check: posted through which period, and the assets held back with why. */
+export function depreciationLine(check: PostingCheck, now: number): string {
+  const head = `depreciation: usage posted through ${check.through} (checked ${ago(Math.max(0, now - check.at))} ago)`;
+  if (check.heldCount === 0) return `${head}\n`;
+  const more = check.heldCount > check.held.length ? `; and ${check.heldCount - check.held.length} more` : '';
+  return `${head}; ${check.heldCount} asset(s) held back: ${check.held.join('; ')}${more} ('assetbridge depreciation preview --period ${check.through}' notes each)\n`;
+}
+
 export function registerStatusCommand(program: Command): void {
   addConfigOption(
     program
@@ -95,7 +104,9 @@ export function registerStatusCommand(program: Command): void {
         const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
+        // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
+        const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
+        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -127,6 +138,7 @@ export function registerStatusCommand(program: Command): void {
           );
         }
         if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${live ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
+        if (depreciation) process.stdout.write(depreciationLine(depreciation, now));
         if (capture.captured + capture.dropped > 0) {
           const dir = config.capture ? ` to ${config.capture.dir}` : '';
           process.stdout.write(`events captured${dir}${live ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);

@@ -16,7 +16,7 @@ import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
-import { createUsagePostingTask, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
+import { createUsagePostingTask, lastPostingCheck, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
@@ -523,6 +523,8 @@ describe('period-end usage posting', () => {
     });
     expect((await pending(store, 'usage.post')).map((d) => d.businessKey)).toEqual(['FA-2|usage|2026-10']);
     expect(await store.kvGet(USAGE_NS, ledgerKey('FA-1'))).toBeUndefined();
+    // What `status` shows: posted through October, FA-1 held back and why.
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 1, held: [expect.stringMatching(/^FA-1: attribute "expectedUnits" \(0\)/)] });
     // Fixed: the next check posts it, for the period it was held back from.
     await store.upsertAssets([{ asset: { erpAssetId: 'FA-1', erpModule: 'inventory', attributes: { expectedUnits: '10000' } }, identifiers: [{ type: 'tag', value: 'tag-FA-1', erpAssetId: 'FA-1' }] }]);
     clock.t += 3_600_000;
@@ -531,6 +533,7 @@ describe('period-end usage posting', () => {
       ['FA-1|usage|2026-10', 10000],
       ['FA-2|usage|2026-10', 10000],
     ]);
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 0, held: [] });
   });
 
   it('an asset with earlier postings held back for a period is posted for it at the check after the fix, not a period later', async () => {

@@ -175,6 +175,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         periods.push(period.id);
         period = options.calendar.next(period);
       }
+      if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1) as string, held: [...heldBack] });
       // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
       // `heldBack`: assets whose postings were not made, with the invalid input (fixed, they are posted at a later check).
       if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}) } };
@@ -201,7 +202,9 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const assets = await ctx.store.listAssetRecords();
       if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return;
       await ctx.checkpoint();
-      const late = (await loadUsageLines(ctx.store, options, lastPeriod, now, { only: behind, listed: assets })).filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: behind, listed: assets });
+      await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines) });
+      const late = lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!late.length) return;
       const made = await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod);
       return { msg: 'usage postings made late for the last posted period (readings that came after it was posted, or an asset no longer held back)', fields: { periods: [lastPeriod.id], postings: made.length } };
@@ -271,4 +274,35 @@ export async function recordedCalendars(store: Store): Promise<RecordedCalendar[
       return [];
     }
   });
+}
+
+/** kv namespace and key of the posting task's last check that read usage: what `status` shows. */
+export const POSTING_CHECK_NS = 'depreciation-task';
+export const POSTING_CHECK_KEY = 'lastCheck';
+/** Assets named in a recorded check (the count is kept whole). */
+const HELD_NAMED = 10;
+
+/** The posting task's last check that read usage: when, the period posted through, and the assets held back (`<asset>: <why>`). */
+export interface PostingCheck {
+  readonly at: number;
+  readonly through: string;
+  readonly heldCount: number;
+  readonly held: readonly string[];
+}
+
+async function recordCheck(store: Store, check: { at: number; through: string; held: readonly string[] }): Promise<void> {
+  const record: PostingCheck = { at: check.at, through: check.through, heldCount: check.held.length, held: check.held.slice(0, HELD_NAMED) };
+  await store.kvSet(POSTING_CHECK_NS, POSTING_CHECK_KEY, JSON.stringify(record));
+}
+
+/** The posting task's last recorded check; undefined when none (or unreadable). */
+export async function lastPostingCheck(store: Pick<Store, 'kvGet'>): Promise<PostingCheck | undefined> {
+  const raw = await store.kvGet(POSTING_CHECK_NS, POSTING_CHECK_KEY);
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<PostingCheck> | null;
+    return v && typeof v.at === 'number' && typeof v.through === 'string' && typeof v.heldCount === 'number' && Array.isArray(v.held) ? (v as PostingCheck) : undefined;
+  } catch {
+    return undefined;
+  }
 }
