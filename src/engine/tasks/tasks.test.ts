@@ -558,6 +558,8 @@ describe('period-end usage posting', () => {
       ['2026-10', 120],
     ]);
     expect(await task().run(context(store, { t: clock.t + 3_600_000 }))).toBeUndefined();
+    // A check with every asset posted through the last period still says when it looked.
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t + 3_600_000, through: '2026-10', heldCount: 0, held: [] });
   });
 
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */

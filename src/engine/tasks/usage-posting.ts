@@ -200,7 +200,8 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         return end !== undefined && end < lastPeriod.end;
       };
       const assets = await ctx.store.listAssetRecords();
-      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return;
+      // Every asset posted through it: none held back (an asset held back is behind).
+      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return void (await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: [] }));
       await ctx.checkpoint();
       const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: behind, listed: assets });
       await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines) });
