@@ -12,7 +12,7 @@ import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-pars
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
-import { recordCalendar } from './engine/tasks/usage-posting.js';
+import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
@@ -322,7 +322,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
               notReadyBecause: () => engine.notReadyReason(),
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
               metrics: async () =>
-                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters()) + (await timings.metrics()) + (await processMetrics()),
+                renderMetrics(await engine.snapshot(), await store.outboxStats(clock.now()), await store.counters(), config.rules.depreciation ? await lastPostingCheck(store) : undefined) +
+                (await timings.metrics()) +
+                (await processMetrics()),
             },
           });
           const server = app.server;

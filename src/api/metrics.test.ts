@@ -116,3 +116,13 @@ describe('metrics', () => {
     expect(Number(/^process_resident_memory_bytes (\d+)$/m.exec(text)?.[1])).toBeGreaterThan(0);
   });
 });
+
+describe('the period-end usage posting', () => {
+  const zero: Counters = { eventsAccepted: 0, quarantined: 0, quarantineOpen: 0, factsEnqueued: {}, ingestLog: 0 };
+  it('gauges the assets held back and when it last checked, only with rules.depreciation', () => {
+    const text = renderMetrics({}, [], zero, { at: Date.parse('2026-12-03T08:00:00Z'), heldCount: 3 });
+    expect(text).toContain('# TYPE assetbridge_depreciation_held_back_assets gauge\nassetbridge_depreciation_held_back_assets 3\n');
+    expect(text).toContain(`assetbridge_depreciation_last_check_timestamp_seconds ${Date.parse('2026-12-03T08:00:00Z') / 1000}\n`);
+    expect(renderMetrics({}, [], zero)).not.toContain('assetbridge_depreciation_');
+  });
+});

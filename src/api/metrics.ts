@@ -94,7 +94,13 @@ function escapeLabel(v: string): string {
   return v.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
-export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonly DestinationStats[], counters: Counters): string {
+/** The period-end usage posting's last check (rules.depreciation), for its gauges. */
+export interface DepreciationCheckMetrics {
+  readonly at: number;
+  readonly heldCount: number;
+}
+
+export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonly DestinationStats[], counters: Counters, depreciation?: DepreciationCheckMetrics): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -140,5 +146,9 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   const sources = (snapshot.sources ?? {}) as Record<string, { connected?: boolean }>;
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
   metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  if (depreciation) {
+    metric('assetbridge_depreciation_held_back_assets', 'gauge', "Assets whose usage postings the period-end task held back at its last check (invalid inputs, or usage filed under another calendar); 'assetbridge status' names them.", [[{}, depreciation.heldCount]]);
+    metric('assetbridge_depreciation_last_check_timestamp_seconds', 'gauge', 'When the period-end usage posting last checked (Unix time).', [[{}, Math.round(depreciation.at / 1000)]]);
+  }
   return `${lines.join('\n')}\n`;
 }
