@@ -204,8 +204,8 @@ describe("the registry's assets with invalid depreciation inputs, at the service
     const assets = [asset('EQ-1', { cost: '100000', expectedUnits: '10000' }), asset('EQ-2', { expectedUnits: '0' }), ...Array.from({ length: 6 }, (_, i) => asset(`EQ-${i + 10}`, { cost: '1,200' }))];
     const w = storedDepreciationInputWarning(rules(), assets);
     expect(w?.key).toBe('rules.depreciation.attributes');
-    expect(w?.message).toMatch(/^7 asset\(s\) in the registry have invalid depreciation inputs, so their usage postings are held back until fixed: EQ-2: attribute "expectedUnits" \(0\) must be more than 0/);
-    expect(w?.message).toContain('EQ-10: attribute "cost" ("1,200") is not a number');
+    expect(w?.message).toMatch(/^7 asset\(s\) in the registry have invalid depreciation inputs: EQ-2: attribute "expectedUnits" \(0\) must be more than 0[^;]* \(its usage postings are held back\); EQ-10: attribute "cost" \("1,200"\) is not a number/);
+    expect(w?.message).not.toMatch(/EQ-10: [^;]*held back/); // cost is not posted: nothing held back for it
     expect(w?.message).toContain('EQ-13: attribute "cost"');
     expect(w?.message).not.toContain('EQ-14');
     expect(w?.message).toContain("; and 2 more; fix the attributes (assets import, or the config's assets); 'assetbridge depreciation preview' lists every one");
@@ -213,7 +213,9 @@ describe("the registry's assets with invalid depreciation inputs, at the service
 
   it('says postings are sent as they are with holdBack off; none for valid inputs, assets the rule does not apply to, or no depreciation', () => {
     const bad = [asset('EQ-2', { expectedUnits: '-5' })];
-    expect(storedDepreciationInputWarning(rules({ holdBack: false }), bad)?.message).toContain('so their usage postings are sent as they are (rules.depreciation.holdBack is false)');
+    const sent = storedDepreciationInputWarning(rules({ holdBack: false }), bad)?.message;
+    expect(sent).toContain('; rules.depreciation.holdBack is false, so usage postings carrying them are sent as they are');
+    expect(sent).not.toContain('held back');
     expect(storedDepreciationInputWarning(rules(), [asset('EQ-1', { cost: '100000', expectedUnits: '10000' })])).toBeUndefined();
     expect(storedDepreciationInputWarning(rules({ appliesTo: { erpModules: ['fleet'] } }), bad)).toBeUndefined();
     expect(storedDepreciationInputWarning(rulesSchema.parse({}), bad)).toBeUndefined();

@@ -23,7 +23,7 @@
 import { stripSharePrefix } from '../core/normalize/topic-match.js';
 import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
-import { depreciationInputProblems } from '../core/rules/depreciation/inputs.js';
+import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
 import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
@@ -232,13 +232,15 @@ export function storedDepreciationInputWarning(rules: RulesConfig, assets: reado
   const bad = assets.flatMap((asset) => {
     if (!matchesFilter(asset, d.appliesTo)) return [];
     const problems = depreciationInputProblems(asset.attributes, d.attributes);
-    return problems.length ? [`${asset.erpAssetId}: ${problems.map((p) => p.message).join('; ')}`] : [];
+    // An input a posting carries (total expected units, units at acquisition) holds its postings back.
+    const held = d.holdBack && problems.some((p) => POSTED_INPUTS.includes(p.input));
+    return problems.length ? [`${asset.erpAssetId}: ${problems.map((p) => p.message).join('; ')}${held ? ' (its usage postings are held back)' : ''}`] : [];
   });
   if (!bad.length) return undefined;
   const more = bad.length > shown ? `; and ${bad.length - shown} more` : '';
-  const effect = d.holdBack ? 'their usage postings are held back until fixed' : 'their usage postings are sent as they are (rules.depreciation.holdBack is false)';
+  const sent = d.holdBack ? '' : '; rules.depreciation.holdBack is false, so usage postings carrying them are sent as they are';
   return {
     key: 'rules.depreciation.attributes',
-    message: `${bad.length} asset(s) in the registry have invalid depreciation inputs, so ${effect}: ${bad.slice(0, shown).join('; ')}${more}; fix the attributes (assets import, or the config's assets); 'assetbridge depreciation preview' lists every one`,
+    message: `${bad.length} asset(s) in the registry have invalid depreciation inputs: ${bad.slice(0, shown).join('; ')}${more}${sent}; fix the attributes (assets import, or the config's assets); 'assetbridge depreciation preview' lists every one`,
   };
 }

@@ -48,7 +48,8 @@ describe('a service started after the depreciation calendar changed', () => {
     expect(out).toContain('is not the one the usage of 1 asset(s) was filed under: 1 under monthly Europe/Berlin (EQ-1); now monthly UTC. Their periods are held');
     expect(out).toContain('Set the calendar back to the one they were filed under');
     expect(out).toContain('"key":"rules.depreciation.attributes"');
-    expect(out).toContain('1 asset(s) in the registry have invalid depreciation inputs, so their usage postings are held back until fixed: EQ-2: attribute \\"expectedUnits\\" (0) must be more than 0');
+    expect(out).toContain('1 asset(s) in the registry have invalid depreciation inputs: EQ-2: attribute \\"expectedUnits\\" (0) must be more than 0');
+    expect(out).toContain('(its usage postings are held back)');
 
     const meter = (at: string, operatingHours: number) =>
       fetch(`http://127.0.0.1:${port}/v1/events`, {
