@@ -278,8 +278,8 @@ export async function recordedCalendars(store: Store): Promise<RecordedCalendar[
 }
 
 /** kv namespace and key of the posting task's last check that read usage: what `status` shows. */
-export const POSTING_CHECK_NS = 'depreciation-task';
-export const POSTING_CHECK_KEY = 'lastCheck';
+const POSTING_CHECK_NS = 'depreciation-task';
+const POSTING_CHECK_KEY = 'lastCheck';
 /** Assets named in a recorded check (the count is kept whole). */
 const HELD_NAMED = 10;
 
