@@ -5,7 +5,7 @@ import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
-import { monthlyCalendar } from '../../core/rules/depreciation/calendar.js';
+import { customCalendar, monthlyCalendar } from '../../core/rules/depreciation/calendar.js';
 import { DEFAULT_DEPRECIATION_ATTRIBUTES } from '../../core/rules/depreciation/usage.js';
 import { createUsageRule, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
@@ -16,7 +16,7 @@ import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
-import { createUsagePostingTask, lastPostingCheck, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
+import { createUsagePostingTask, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
@@ -485,6 +485,20 @@ describe('period-end usage posting', () => {
       checkEveryMs: 3_600_000,
       defaultDestination: 'erp',
     });
+
+  it('the latest postable period: the one whose grace has passed; with listed periods, none before the first ends and the last after the list ends', () => {
+    const day = 86_400_000;
+    const berlin = monthlyCalendar('Europe/Berlin');
+    expect(latestPostable(berlin, Date.parse('2026-11-02T22:59:00Z'), 2 * day)?.id).toBe('2026-09'); // October's grace runs to 2 November 23:00 UTC
+    expect(latestPostable(berlin, Date.parse('2026-11-02T23:00:00Z'), 2 * day)?.id).toBe('2026-10');
+    const quarters = customCalendar('UTC', [{ id: 'Q1', start: '2026-09-15' }, { id: 'Q2', start: '2026-12-15' }], '2027-03-15');
+    expect(latestPostable(quarters, Date.parse('2026-09-20T00:00:00Z'), 2 * day)).toBeUndefined();
+    expect(latestPostable(quarters, Date.parse('2026-12-16T00:00:00Z'), 2 * day)).toBeUndefined();
+    expect(latestPostable(quarters, Date.parse('2026-12-17T00:00:00Z'), 2 * day)?.id).toBe('Q1');
+    expect(latestPostable(quarters, Date.parse('2027-03-16T23:59:00Z'), 2 * day)?.id).toBe('Q1');
+    expect(latestPostable(quarters, Date.parse('2027-03-17T00:00:00Z'), 2 * day)?.id).toBe('Q2');
+    expect(latestPostable(quarters, Date.parse('2028-01-01T00:00:00Z'), 2 * day)?.id).toBe('Q2');
+  });
 
   it('posts each tracked asset’s usage once the period and its grace have passed, exactly once', async () => {
     const store = await withAssets([

@@ -11,6 +11,8 @@ import { seedBerlinOctoberPosted } from '../../../test/helpers/usage-fixture.js'
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { applyRefiles, planRefile } from '../../cli/commands/depreciation-refile.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
+import { createRules, isFlushable } from '../../core/rules/index.js';
+import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRuleTasks } from './index.js';
 import { USAGE_TASK } from './usage-posting.js';
 
@@ -54,6 +56,23 @@ async function refile(store: SqliteStore, rules: RulesConfig): Promise<void> {
 async function postings(store: SqliteStore): Promise<[string, number, number][]> {
   const all = (await store.listDeliveries({ limit: 1000 })).filter((x) => x.operation === 'usage.post' && x.erpAssetId === 'EQ-1').sort((a, b) => a.eventTime - b.eventTime);
   return all.map((x) => [String(x.payload.period), Number(x.payload.periodUnits), Number(x.payload.lifeToDateUnits)]);
+}
+
+/** EQ-1 keeps using 10 h a day: a reading every day at 12:00 UTC from `from` to `to` (dates), through the configured usage rule into its stored state. */
+async function readDaily(store: SqliteStore, rules: RulesConfig, from: string, to: string, hoursAtFrom: number): Promise<void> {
+  const rule = createRules(rules).find((r) => r.name === 'depreciation');
+  if (!rule || !isFlushable(rule)) throw new Error('no usage rule');
+  const asset = (await store.listAssetRecords()).find((a) => a.erpAssetId === 'EQ-1');
+  if (!asset) throw new Error('no EQ-1');
+  const ctx = { asset, destination: 'erp', now: Date.now() };
+  let state = (await store.loadStates(['EQ-1'])).get('EQ-1')?.depreciation;
+  let hours = hoursAtFrom;
+  for (let t = Date.parse(`${from}T12:00:00Z`); t <= Date.parse(`${to}T12:00:00Z`); t += 24 * HOUR, hours += 10) {
+    const event = { kind: 'meter', eventTime: t, operatingHours: hours, ids: [{ type: 'tag', value: 'tag-1' }], source: 'test', receivedAt: t } as unknown as CanonicalEvent;
+    state = rule.apply(state, event, ctx).state;
+  }
+  state = rule.flush(state, ctx).state;
+  await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
 }
 
 const total = (list: readonly [string, number, number][]): number => Math.round(list.reduce((s, p) => s + p[1], 0) * 1000) / 1000;
@@ -116,6 +135,26 @@ describe('period-end posting after a calendar change and a re-file', () => {
         ['FY27-Q1', 295.417, 1605],
       ]);
       expect(total(posted)).toBe(605);
+    });
+
+    it('re-filed, then the task first ran a quarter later (an outage): FY27-Q1 and FY27-Q2 are posted each with its own hours, not all in FY27-Q2', async () => {
+      const store = await setup();
+      const d = quarters();
+      await refile(store, d);
+      // 1 December to 20 March at 10 h a day, after the 1605 h of 30 November.
+      await readDaily(store, d, '2026-12-01', '2027-03-20', 1615);
+      const afterQ2 = Date.parse('2027-03-18T12:00:00Z');
+      expect(await runTask(store, d, afterQ2)).toMatchObject({ fields: { periods: ['FY27-Q2'], postings: 2 } });
+      const posted = await postings(store);
+      // Q1 ends 15 December 00:00: 1605 h on 30 November, then 10 h a day → 1750 h at its end.
+      expect(posted).toEqual([
+        ['2026-10', 309.583, 1309.583],
+        ['FY27-Q1', 440.417, 1750],
+        ['FY27-Q2', 900, 2650],
+      ]);
+      expect(total(posted)).toBe(1650);
+      expect(await runTask(store, d, afterQ2 + HOUR)).toBeUndefined();
+      expect(total(await postings(store))).toBe(1650);
     });
 
     it('the task ran while the asset was held: after the re-file, the next check posts FY27-Q1 for it, not a quarter later', async () => {

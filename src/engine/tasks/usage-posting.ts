@@ -143,11 +143,15 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
   return deliveries;
 }
 
-/** The latest period whose posting time (end + grace) has come at `now`. */
+/** The latest period whose posting time (end + grace) has come at `now`; after a listed calendar's end, its last period. */
 export function latestPostable(calendar: PeriodCalendar, now: number, postAfterMs: number): Period | undefined {
-  const current = calendar.periodAt(now - postAfterMs);
-  if (!current) return undefined;
-  return current.end <= now - postAfterMs ? current : calendar.periodAt(current.start - 1);
+  const t = now - postAfterMs;
+  const current = calendar.periodAt(t);
+  if (current) return current.end <= t ? current : calendar.periodAt(current.start - 1);
+  // Before a listed calendar's first period, or after its last (a monthly calendar always has one).
+  let ended: Period | undefined;
+  for (let p = calendar.periodFrom(Number.MIN_SAFE_INTEGER), n = 0; p && p.end <= t && n < 10_000; p = calendar.next(p), n++) ended = p;
+  return ended;
 }
 
 export function createUsagePostingTask(options: UsagePostingOptions): ScheduledTask {

@@ -4,7 +4,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { MeterEvent } from '../../model/events.js';
 import { flushRules, simulateRules } from '../simulate.js';
-import { monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
+import { customCalendar, monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { parseLedger, planUsagePosting, type UsageLedger, type UsagePlan } from './posting.js';
 import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS } from './usage.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
@@ -106,6 +106,21 @@ describe('usage postings: usage found for a posted period', () => {
       ['FA-1|usage|2026-10', 31, 892],
     ]);
     expect(p.ledger).toMatchObject({ period: '2026-10', meterAtEnd: 1092, deliveries: [{ businessKey: 'FA-1|usage|2026-09' }, { businessKey: 'FA-1|usage|2026-10' }] });
+  });
+
+  it('after a last posting for a period of another calendar (re-filed since): periods ending before its end are covered, those after it posted each in turn', () => {
+    const quarters = customCalendar('UTC', [{ id: 'Q0', start: '2026-06-15' }, { id: 'Q1', start: '2026-09-15' }, { id: 'Q2', start: '2026-12-15' }], '2027-03-15');
+    // October posted under Berlin's months (ending 31 October 23:00 UTC) at 1309.583 h; re-filed in quarters, Q1 holding the hours after it.
+    const fact = { destination: 'erp', operation: 'usage.post', kind: 'fact' as const, businessKey: 'FA-1|usage|2026-10', erpAssetId: 'FA-1', eventTime: Date.parse('2026-10-31T23:00:00Z'), payload: { period: '2026-10', periodEnd: '2026-10-31T23:00:00.000Z' } };
+    const ledger: UsageLedger = { v: 1, period: '2026-10', meter: 'hours', meterAtEnd: 1309.583, readingAt: Date.parse('2026-11-10T00:00:00Z'), posted: { periodUnits: 309.583, meterAtEnd: 1309.583, adjustmentUnits: 0, adjustmentPeriods: [] }, deliveries: [fact] };
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2027-03-10T00:00:00Z'), 2600], periods: { Q1: { units: 440.417, meterAtEnd: 1750 }, Q2: { units: 850, meterAtEnd: 2600 } } };
+    const plan = (id: string) => planUsagePosting({ asset, state, ledger, period: quarters.period(id) as Period, calendar: quarters, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, now: Date.parse('2027-03-20T00:00:00Z'), destination: 'erp', units: DEFAULT_USAGE_UNITS });
+    expect(plan('Q0')).toMatchObject({ kind: 'covered', through: '2026-10' });
+    const q2 = plan('Q2');
+    expect(q2.kind === 'new' && q2.deliveries.map((d) => [d.businessKey, d.payload.periodUnits, d.payload.lifeToDateUnits])).toEqual([
+      ['FA-1|usage|Q1', 440.417, 1550],
+      ['FA-1|usage|Q2', 850, 2400],
+    ]);
   });
 
   it('a count started afresh on another meter is a first posting again, with nothing carried', () => {

@@ -13,6 +13,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import { stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
+import { postedThrough } from './refile.js';
 import { depreciationInputProblems, POSTED_INPUTS, type DepreciationInputProblem } from './inputs.js';
 import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
@@ -93,13 +94,18 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   const lineFor = (p: Period, basis?: UsagePosted) => usageFor(asset, state, p, attributes, now, configured, basis ? { after: basis, calendar } : { calendar });
   if (ledger?.period === period.id) return { kind: 'decided', line: usageFor(asset, state, period, attributes, now, configured, { posted: ledger.posted, calendar }), deliveries: ledger.deliveries };
   const last = ledger ? calendar.period(ledger.period) : undefined;
-  if (ledger && last && last.start > period.start) {
+  // A last posting for a period of another calendar (the calendar changed, the usage was re-filed):
+  // placed by the end it was posted with. The first period to post is then the one holding that
+  // end (it straddles the posting, and was re-filed with only the units after it) or starting there.
+  const foreignEnd = ledger && !last ? postedThrough(ledger, calendar)?.end : undefined;
+  if (ledger && ((last && last.start > period.start) || (foreignEnd !== undefined && foreignEnd >= period.end))) {
     const line = lineFor(period);
     return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made through ${ledger.period}, and usage found later is carried into the next one`] } };
   }
   // The periods between the last posting and this one are posted first, each in turn.
   const periods: Period[] = [];
-  for (let p = last ? calendar.next(last) : undefined; p && p.start < period.start && periods.length <= MAX_CATCH_UP; p = calendar.next(p)) periods.push(p);
+  const first = last ? calendar.next(last) : foreignEnd !== undefined ? calendar.periodFrom(foreignEnd) : undefined;
+  for (let p = first; p && p.start < period.start && periods.length <= MAX_CATCH_UP; p = calendar.next(p)) periods.push(p);
   if (periods.length > MAX_CATCH_UP) periods.length = 0;
   periods.push(period);
   let basis: UsageLedger | undefined = ledger;
