@@ -24,6 +24,7 @@ describe('assetbridge status', () => {
       expect(s.storeInUseBy.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       expect(s.outbox).toEqual([{ destination: 'erp', pending: 1, inflight: 0, delivered: 0, dead: 0, oldestPendingAgeMs: expect.any(Number) as number }]);
       const text = await runCli(['status', '-c', path]);
+      expect(text.stderr).toBe('');
       expect(text.stdout).toContain(`store in use by: assetbridge aemp backfill (pid ${process.pid} on `);
     } finally {
       await lease.release();
