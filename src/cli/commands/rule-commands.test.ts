@@ -521,9 +521,10 @@ describe('zones commands', () => {
   it('shows which assets are in each zone now: entered after the dwell, arriving before it', async () => {
     const at = (iso: string, id: string): CanonicalEvent => ({ kind: 'position', source: 't', ids: [{ type: 'erp', value: id }], eventTime: Date.parse(iso), receivedAt: 0, lat: 52.5, lng: 13.4 });
     const store = await storeAfter([at('2026-10-01T08:00:00Z', 'EQ-1'), at('2026-10-01T08:00:40Z', 'EQ-1'), at('2026-10-01T08:00:00Z', 'EQ-2')]);
-    const occupancy = await loadOccupancy(store, rules);
+    const { zones: occupancy, unconfigured } = await loadOccupancy(store, rules);
+    expect(unconfigured).toEqual([]);
     expect(occupancy.map((o) => [o.zone, o.inside, o.entering])).toEqual([['yard', 1, 1]]);
-    expect(formatOccupancy(occupancy)).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nyard\s+1000\/0001\s+1\s+1\s+0\n$/);
+    expect(formatOccupancy(occupancy, undefined, unconfigured)).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nyard\s+1000\/0001\s+1\s+1\s+0\n$/);
     const one = formatOccupancy(occupancy, 'yard');
     expect(one).toContain('yard (1000/0001): 1 inside, 1 arriving');
     expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00Z/); // since its arrival; confirmed once the 30 s dwell had passed
@@ -531,5 +532,13 @@ describe('zones commands', () => {
     expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
     expect(occupancyCsv(occupancy)).toBe('zone,locationCode,erpAssetId,state,since\r\nyard,1000/0001,EQ-1,inside,2026-10-01T08:00:00Z\r\nyard,1000/0001,EQ-2,entering,2026-10-01T08:00:00Z\r\n');
     await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);
+    // The zone renamed in the config: its assets are shown under the stored name, as no longer configured.
+    const renamed = rulesSchema.parse({ zones: { inline: [{ name: 'north-yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] } });
+    const after = await loadOccupancy(store, renamed);
+    expect(after.zones.map((o) => [o.zone, o.inside, o.entering])).toEqual([['north-yard', 0, 0]]);
+    expect(after.unconfigured.map((o) => [o.zone, o.inside, o.entering, o.assets.map((a) => a.erpAssetId)])).toEqual([['yard', 1, 1, ['EQ-1', 'EQ-2']]]);
+    const text = formatOccupancy(after.zones, undefined, after.unconfigured);
+    expect(text).toContain('zones no longer configured (renamed or removed), still named in the stored state: yard (1 inside, 1 arriving). Each asset leaves them at its next fixes');
+    expect(formatOccupancy(after.zones, 'yard', after.unconfigured)).toMatch(/^yard \(no longer configured\): 1 inside, 1 arriving; they leave it at their next fixes\nASSET\s+STATE\s+SINCE\nEQ-1\s+inside/);
   });
 });

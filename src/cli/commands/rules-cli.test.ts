@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
 import { formatLine, runRulesTest } from './rules-test.js';
@@ -45,6 +46,29 @@ describe('rules test on a config that has not run yet', () => {
     const occupancy = await runCli(['zones', 'occupancy', '-c', cfg.path]);
     expect(occupancy.code).toBe(2);
     expect(occupancy.stderr).toContain('there is no store at');
+  });
+});
+
+describe('zones occupancy after a zone was renamed in the config', () => {
+  it('shows the assets the stored state still tracks in the old name, as no longer configured (text and JSON)', async () => {
+    const cfg = config();
+    mkdirSync(join(cfg.dir, 'data'));
+    const store = new SqliteStore({ path: cfg.store, commitInWorker: false });
+    const since = Date.parse('2026-10-01T08:00:00Z');
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { location: { zones: { 'OLD-YARD': { phase: 'inside', since } } } }, changed: ['location'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    const text = await runCli(['zones', 'occupancy', '-c', cfg.path]);
+    expect(text.stderr).toBe('');
+    expect(text.stdout).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nYARD\s+1000\/0001\s+0\s+0\s+0\n/);
+    expect(text.stdout).toContain('zones no longer configured (renamed or removed), still named in the stored state: OLD-YARD (1 inside)');
+    const json = await runCli(['zones', 'occupancy', '--json', '-c', cfg.path]);
+    expect(JSON.parse(json.stdout)).toEqual([
+      { zone: 'YARD', locationCode: '1000/0001', inside: 0, entering: 0, leaving: 0, assets: [] },
+      { zone: 'OLD-YARD', locationCode: null, configured: false, inside: 1, entering: 0, leaving: 0, assets: [{ erpAssetId: 'EQ-1', phase: 'inside', since: '2026-10-01T08:00:00.000Z' }] },
+    ]);
+    const one = await runCli(['zones', 'occupancy', '--zone', 'OLD-YARD', '-c', cfg.path]);
+    expect(one.stdout).toMatch(/^OLD-YARD \(no longer configured\): 1 inside, 0 arriving/);
   });
 });
 

@@ -14,7 +14,7 @@ import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJ
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
-import { zoneOccupancy, type ZoneOccupancy } from '../../core/rules/zones/occupancy.js';
+import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '../../core/rules/zones/occupancy.js';
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
@@ -89,8 +89,14 @@ export function locate(rules: RulesConfig, lat: number, lng: number): LocateResu
   return { ...hit, ...(best ? { zone: { name: best.name, locationCode: best.locationCode } } : {}) };
 }
 
-/** Occupancy of the configured zones from the stored rule state (location sync's tracking, else inventory's). */
-export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<ZoneOccupancy[]> {
+/** A zone the stored rule state names that is not configured (renamed or removed since), with who is still tracked in it. */
+export type UnconfiguredZone = ReturnType<typeof unconfiguredZoneOccupancy>[number];
+
+/**
+ * Occupancy of the configured zones from the stored rule state (location sync's tracking, else
+ * inventory's), and of the zones that state names that are no longer configured.
+ */
+export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{ zones: ZoneOccupancy[]; unconfigured: UnconfiguredZone[] }> {
   const zones = rules.zones?.zones ?? [];
   if (zones.length === 0) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
   const ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
@@ -100,21 +106,31 @@ export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<Z
     const doc = states.get(id);
     tracking.set(id, (doc?.location as LocationSyncState | undefined)?.zones ?? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined)?.zones);
   }
-  return zoneOccupancy(zones, tracking);
+  return { zones: zoneOccupancy(zones, tracking), unconfigured: unconfiguredZoneOccupancy(zones, tracking) };
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering: 'arriving (enter dwell)' } as const;
 
-export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string): string {
+export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string, unconfigured: readonly UnconfiguredZone[] = []): string {
   if (zone === undefined) {
-    return table([['ZONE', 'LOCATION CODE', 'INSIDE', 'ARRIVING', 'LEAVING'], ...occupancy.map((o) => [o.zone, o.locationCode, o.inside, o.entering, o.leaving])]);
+    const rows = table([['ZONE', 'LOCATION CODE', 'INSIDE', 'ARRIVING', 'LEAVING'], ...occupancy.map((o) => [o.zone, o.locationCode, o.inside, o.entering, o.leaving])]);
+    if (unconfigured.length === 0) return rows;
+    const named = unconfigured.map((u) => `${u.zone} (${[`${u.inside} inside`, ...(u.entering ? [`${u.entering} arriving`] : []), ...(u.leaving ? [`${u.leaving} leaving`] : [])].join(', ')})`).join(', ');
+    return (
+      `${rows}zones no longer configured (renamed or removed), still named in the stored state: ${named}. ` +
+      "Each asset leaves them at its next fixes (after rules.zones.exitDwellMs) and location sync then sends where it is; until then the ERP has the location sent last. 'zones occupancy --zone NAME' lists them\n"
+    );
   }
   const o = occupancy.find((x) => x.zone === zone);
+  const gone = o ? undefined : unconfigured.find((x) => x.zone === zone);
+  if (gone) return `${gone.zone} (no longer configured): ${gone.inside} inside, ${gone.entering} arriving; they leave it at their next fixes\n${assetTable(gone.assets)}`;
   if (!o) throw new UsageError(`no zone "${zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
   if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n`;
-  return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${table([['ASSET', 'STATE', 'SINCE'], ...o.assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])])}`;
+  return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${assetTable(o.assets)}`;
 }
+
+const assetTable = (assets: ZoneOccupancy['assets']): string => table([['ASSET', 'STATE', 'SINCE'], ...assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])]);
 
 /** One row per asset in a zone (arriving and leaving ones too, with their state). */
 export function occupancyCsv(occupancy: readonly ZoneOccupancy[]): string {
@@ -220,10 +236,13 @@ export function registerZonesCommand(program: Command): Command {
   ).action(
     action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
       await withContext(opts.config, async ({ config, store }) => {
-        const occupancy = await loadOccupancy(store, rulesConfigOf(config));
-        if (opts.zone !== undefined && !occupancy.some((o) => o.zone === opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
+        const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
+        const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
+        if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
-        if (opts.json) return void process.stdout.write(`${toJson(shown)}\n`);
+        // Zones no longer configured: in JSON after the configured ones, with `configured: false` and no location code.
+        const gone = (opts.zone === undefined ? unconfigured : unconfigured.filter((o) => o.zone === opts.zone)).map((o) => ({ ...o, locationCode: null, configured: false }));
+        if (opts.json) return void process.stdout.write(`${toJson([...shown, ...gone])}\n`);
         if (opts.csv || opts.out) {
           const csv = occupancyCsv(shown);
           if (opts.out) {
@@ -232,7 +251,7 @@ export function registerZonesCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        process.stdout.write(formatOccupancy(occupancy, opts.zone));
+        process.stdout.write(formatOccupancy(occupancy, opts.zone, unconfigured));
         process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
       }, { existingStore: true });
     }),

@@ -29,15 +29,41 @@ export interface ZoneOccupancy {
 
 const ORDER: Record<ZonePhase, number> = { inside: 0, leaving: 1, entering: 2 };
 
+/** Zone name → the assets tracked in it (configured or not), from each asset's zone tracking state. */
+function assetsByZone(tracking: ReadonlyMap<string, ZoneTrackState | undefined>): Map<string, ZoneAsset[]> {
+  const byZone = new Map<string, ZoneAsset[]>();
+  for (const [erpAssetId, state] of tracking) {
+    for (const [zone, s] of Object.entries(state ?? {})) {
+      let list = byZone.get(zone);
+      if (!list) byZone.set(zone, (list = []));
+      list.push({ erpAssetId, phase: s.phase, since: s.since });
+    }
+  }
+  return byZone;
+}
+
+function counted(zone: string, found: readonly ZoneAsset[] | undefined): Omit<ZoneOccupancy, 'locationCode'> {
+  const assets = [...(found ?? [])].sort((a, b) => ORDER[a.phase] - ORDER[b.phase] || (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0));
+  const count = (p: ZonePhase) => assets.filter((a) => a.phase === p).length;
+  return { zone, inside: count('inside') + count('leaving'), entering: count('entering'), leaving: count('leaving'), assets };
+}
+
 /** Occupancy of every configured zone (in config order), from each asset's zone tracking state. */
 export function zoneOccupancy(zones: readonly Pick<Zone, 'name' | 'locationCode'>[], tracking: ReadonlyMap<string, ZoneTrackState | undefined>): ZoneOccupancy[] {
-  const byZone = new Map<string, ZoneAsset[]>(zones.map((z) => [z.name, []]));
-  for (const [erpAssetId, state] of tracking) {
-    for (const [zone, s] of Object.entries(state ?? {})) byZone.get(zone)?.push({ erpAssetId, phase: s.phase, since: s.since });
-  }
-  return zones.map((z) => {
-    const assets = (byZone.get(z.name) ?? []).sort((a, b) => ORDER[a.phase] - ORDER[b.phase] || (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0));
-    const count = (p: ZonePhase) => assets.filter((a) => a.phase === p).length;
-    return { zone: z.name, locationCode: z.locationCode, inside: count('inside') + count('leaving'), entering: count('entering'), leaving: count('leaving'), assets };
-  });
+  const byZone = assetsByZone(tracking);
+  return zones.map((z) => ({ ...counted(z.name, byZone.get(z.name)), locationCode: z.locationCode }));
+}
+
+/**
+ * Zones the stored tracking names that no configured zone is (renamed or removed since the state
+ * was stored), by name, with the assets still tracked in them. An asset leaves such a zone at its
+ * next fixes (the exit dwell); an item stays counted under the location code stored with its
+ * sighting until it is seen again or its sighting is older than the inventory freshness.
+ */
+export function unconfiguredZoneOccupancy(zones: readonly Pick<Zone, 'name'>[], tracking: ReadonlyMap<string, ZoneTrackState | undefined>): Omit<ZoneOccupancy, 'locationCode'>[] {
+  const configured = new Set(zones.map((z) => z.name));
+  return [...assetsByZone(tracking)]
+    .filter(([zone]) => !configured.has(zone))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([zone, assets]) => counted(zone, assets));
 }
