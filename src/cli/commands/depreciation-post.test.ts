@@ -69,6 +69,11 @@ describe('depreciation post', () => {
       expect(r.stderr).toContain(`error: there is no store at ${join(cfg.dir, 'none.db')} (store.path in ${cfg.path})`);
       expect(r.stderr).toContain("start the service with 'assetbridge run'");
     }
+    // A mistyped period is said first (fixing the config would only lead to that error next).
+    for (const command of ['post', 'preview']) {
+      const r = await runCli(['depreciation', command, '--period', '2026-13', '-c', cfg.path]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --period "2026-13" is not a month; write YYYY-MM, e.g. 2026-10\n' });
+    }
     expect(existsSync(join(cfg.dir, 'none.db'))).toBe(false);
   });
 });

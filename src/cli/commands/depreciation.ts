@@ -23,7 +23,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
 
@@ -39,6 +39,18 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
       d.periods === 'monthly' ? `--period "${id}" is not a month; write YYYY-MM, e.g. 2026-10` : `--period "${id}" is not in the configured calendar; periods: ${d.periods.map((p) => p.id).join(', ')}`,
     );
   return period;
+}
+
+/**
+ * The store context for a command on one `--period`: depreciation configured and the period one of
+ * its calendar are checked first, so a mistyped period is said before a missing store is.
+ */
+function withDepreciationPeriod(configPath: string, periodId: string, fn: Parameters<typeof withConfigContext<void>>[2]): Promise<void> {
+  const { config, configPath: path } = resolveConfig(configPath);
+  resolvePeriod(depreciationOf(rulesConfigOf(config)), periodId);
+  // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
+  // would preview or post nothing and say so as if all were well.
+  return withConfigContext(config, path, fn, { existingStore: true });
 }
 
 /** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
@@ -131,7 +143,7 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; period: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
-      await withContext(opts.config, async ({ config, store }) => {
+      await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
@@ -146,7 +158,7 @@ export function registerDepreciationCommand(program: Command): Command {
         }
         const dep = depreciationOf(rules);
         process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
-      }, { existingStore: true });
+      });
     }),
   );
   addConfigOption(
@@ -158,7 +170,7 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)'),
   ).action(
     action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean }) => {
-      await withContext(opts.config, async ({ config, store }) => {
+      await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
         const d = depreciationOf(rules);
         const period = resolvePeriod(d, opts.period);
@@ -190,9 +202,7 @@ export function registerDepreciationCommand(program: Command): Command {
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }) +
             formatHeldBack(lines),
         );
-        // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
-        // would post nothing and say so as if all were well.
-      }, { existingStore: true });
+      });
     }),
   );
   registerRefileCommand(dep, depreciationOf);
