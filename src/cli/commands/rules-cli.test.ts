@@ -69,6 +69,8 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     ]);
     const one = await runCli(['zones', 'occupancy', '--zone', 'OLD-YARD', '-c', cfg.path]);
     expect(one.stdout).toMatch(/^OLD-YARD \(no longer configured\): 1 inside, 0 arriving/);
+    const csv = await runCli(['zones', 'occupancy', '--csv', '-c', cfg.path]);
+    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nOLD-YARD,,EQ-1,inside,2026-10-01T08:00:00Z\r\n');
   });
 });
 

@@ -132,9 +132,10 @@ export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: stri
 
 const assetTable = (assets: ZoneOccupancy['assets']): string => table([['ASSET', 'STATE', 'SINCE'], ...assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])]);
 
-/** One row per asset in a zone (arriving and leaving ones too, with their state). */
-export function occupancyCsv(occupancy: readonly ZoneOccupancy[]): string {
-  return toCsv([['zone', 'locationCode', 'erpAssetId', 'state', 'since'], ...occupancy.flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, iso(a.since)]))]);
+/** One row per asset in a zone (arriving and leaving ones too, with their state); zones no longer configured after, with no location code. */
+export function occupancyCsv(occupancy: readonly ZoneOccupancy[], unconfigured: readonly UnconfiguredZone[] = []): string {
+  const rows = [...occupancy, ...unconfigured.map((o) => ({ ...o, locationCode: '' }))].flatMap((o) => o.assets.map((a) => [o.zone, o.locationCode, a.erpAssetId, a.phase, iso(a.since)]));
+  return toCsv([['zone', 'locationCode', 'erpAssetId', 'state', 'since'], ...rows]);
 }
 
 /** A decimal number (not `''`, which Number() reads as 0, nor hex). */
@@ -240,11 +241,11 @@ export function registerZonesCommand(program: Command): Command {
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
         if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
-        // Zones no longer configured: in JSON after the configured ones, with `configured: false` and no location code.
-        const gone = (opts.zone === undefined ? unconfigured : unconfigured.filter((o) => o.zone === opts.zone)).map((o) => ({ ...o, locationCode: null, configured: false }));
-        if (opts.json) return void process.stdout.write(`${toJson([...shown, ...gone])}\n`);
+        // Zones no longer configured: after the configured ones, with no location code (in JSON `configured: false`).
+        const gone = opts.zone === undefined ? unconfigured : unconfigured.filter((o) => o.zone === opts.zone);
+        if (opts.json) return void process.stdout.write(`${toJson([...shown, ...gone.map((o) => ({ ...o, locationCode: null, configured: false }))])}\n`);
         if (opts.csv || opts.out) {
-          const csv = occupancyCsv(shown);
+          const csv = occupancyCsv(shown, gone);
           if (opts.out) {
             writeFileSync(opts.out, csv);
             process.stdout.write(`wrote ${shown.reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
