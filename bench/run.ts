@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same
- * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules inventory`.
+ * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules inventory depreciation`.
  * Results go to stdout and to bench-results.json; BENCHMARKS.md records them with the machine.
  * @module
  */
@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import type { BacklogResult } from './backlog-memory.js';
 import { benchAempPull } from './aemp-pull.js';
 import { benchRules, median } from './rules.js';
+import { benchDepreciation } from './depreciation.js';
 import { benchInventory } from './inventory.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
@@ -21,7 +22,7 @@ import { tuneV8 } from '../src/runtime/v8-tuning.js';
 // The service process's V8 tuning (src/cli/main.ts applies the same).
 tuneV8();
 
-const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'inventory'] as const;
+const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'inventory', 'depreciation'] as const;
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(all as readonly string[]).includes(w));
 if (unknown.length) {
@@ -137,6 +138,13 @@ if (run('inventory')) {
   const r = await benchInventory();
   line(`  a run with nothing changed ${fmt(r.unchangedRunMs)} ms (the event loop held at most ${fmt(r.longestStallMs)} ms at once), after every item moved ${fmt(r.movedRunMs)} ms (${r.countsPerMovedRun} counts sent); reading and parsing every item's state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
   results.inventory = r;
+}
+
+if (run('depreciation')) {
+  line('== depreciation: the period-end usage posting of 50,000 assets vs reading their usage states');
+  const r = await benchDepreciation();
+  line(`  a period posted in ${fmt(r.postingMs)} ms (${fmt(r.postingsPerPeriod)} postings; the event loop held at most ${fmt(r.longestHoldMs)} ms at once); reading and parsing every usage state in one query ${fmt(r.bareReadMs)} ms  ratio ${r.ratio.toFixed(2)}`);
+  results.depreciation = r;
 }
 
 writeFileSync('bench-results.json', `${JSON.stringify(results, null, 2)}\n`);

@@ -262,6 +262,8 @@ export interface Store {
 
   // small durable component state (poll cursors, request budgets, scheduler marks)
   kvGet(namespace: string, key: string): Promise<string | undefined>;
+  /** The values of `keys` in one namespace (absent keys are left out), read a few hundred at a time with turns of the event loop between. */
+  kvGetMany(namespace: string, keys: readonly string[]): Promise<Map<string, string>>;
   kvSet(namespace: string, key: string, value: string): Promise<void>;
   kvList(namespace: string): Promise<{ key: string; value: string }[]>;
   /** Several keys of one namespace in one transaction. */
@@ -273,4 +275,17 @@ export interface Store {
    * absent), atomically, across processes; true when it did. Leases are built on this.
    */
   kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean>;
+  /**
+   * {@link kvCompareAndSet} for several keys of one namespace in one transaction (one commit, not
+   * one per key: with `store.synchronous: full` each is a disk flush); each is decided alone, and
+   * the result says, in order, which were set.
+   */
+  kvCompareAndSetMany(namespace: string, entries: readonly KvSwap[]): Promise<boolean[]>;
+}
+
+/** One key's compare-and-set in {@link Store.kvCompareAndSetMany}. */
+export interface KvSwap {
+  readonly key: string;
+  readonly expected: string | undefined;
+  readonly next: string | undefined;
 }

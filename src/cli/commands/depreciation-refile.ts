@@ -80,7 +80,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
     if (!assets.length) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it); see 'assetbridge assets list'`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
-  const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
+  const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
   const recorded = await recordedCalendars(store);
   // Per kind and time zone: one calendar object each, so its month boundaries are computed once, not per asset.
   const built = new Map<string, PeriodCalendar[]>();
@@ -133,15 +133,15 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
  * the assets re-filed.
  */
 export async function applyRefiles(store: Store, list: readonly AssetRefile[], forget: (erpAssetId: string) => void = () => undefined): Promise<Set<string>> {
-  const ready: AssetRefile[] = [];
+  // The moved ledgers in one transaction (a commit each took one disk flush per asset with `store.synchronous: full`).
+  const moves: { refile: AssetRefile; next: string }[] = [];
   for (const r of list) {
-    if (!r.result) continue;
-    if (r.ledger) {
-      const next = refiledLedger(r.ledger, r.result);
-      if (next !== r.ledger && !(await store.kvCompareAndSet(USAGE_NS, ledgerKey(r.erpAssetId), r.ledgerRaw, JSON.stringify(next)))) continue;
-    }
-    ready.push(r);
+    const next = r.result && r.ledger ? refiledLedger(r.ledger, r.result) : undefined;
+    if (next !== undefined && next !== r.ledger) moves.push({ refile: r, next: JSON.stringify(next) });
   }
+  const moved = await store.kvCompareAndSetMany(USAGE_NS, moves.map((m) => ({ key: ledgerKey(m.refile.erpAssetId), expected: m.refile.ledgerRaw, next: m.next })));
+  const refused = new Set(moves.filter((_, i) => moved[i] !== true).map((m) => m.refile));
+  const ready = list.filter((r) => r.result !== undefined && !refused.has(r));
   for (const r of ready) forget(r.erpAssetId);
   if (ready.length) {
     const states = ready.map((r) => ({ erpAssetId: r.erpAssetId, doc: { [DEPRECIATION_RULE]: (r.result as RefileResult).state }, changed: [DEPRECIATION_RULE] }));

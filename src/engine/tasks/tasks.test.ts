@@ -727,6 +727,31 @@ describe('period-end usage posting', () => {
     expect(line?.line.notes).toContain('it reports an odometer only: count it in km with rules.depreciation.meter: odometerKm, or the asset attribute named by rules.depreciation.meterAttribute set to km');
   });
 
+  it('a fleet’s postings go in chunks, each its ledgers in one transaction and then its facts, with turns of the event loop between (ingest, MQTT and HTTP go on)', async () => {
+    const state = ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]);
+    const store = await withAssets(Array.from({ length: 1200 }, (_, i) => ({ id: `FA-${i}`, attributes: {}, state })));
+    const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const october = monthlyCalendar('Europe/Berlin').period('2026-10');
+    if (!october) throw new Error('no October');
+    const lines = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 3));
+    // Commits that settle at once, so only the chunking gives other work a turn.
+    const commits: number[] = [];
+    const commit = async (d: readonly unknown[]) => void commits.push(d.length);
+    let turns = 0;
+    let done = false;
+    const tick = () => {
+      turns++;
+      if (!done) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const sent = await postUsage(store, commit, lines, october);
+    done = true;
+    expect(sent).toHaveLength(1200);
+    expect(commits).toEqual([500, 500, 200]);
+    expect(turns).toBeGreaterThanOrEqual(2);
+    expect((await store.kvGetMany(USAGE_NS, ['FA-0', 'FA-1199'].map(ledgerKey))).size).toBe(2);
+  });
+
   it('of two posters of one period (the task and `depreciation post`), the first decides and the other commits the same facts', async () => {
     const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
     const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };

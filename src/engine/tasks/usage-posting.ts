@@ -24,7 +24,8 @@ import { stampCalendar } from '../../core/rules/depreciation/calendar.js';
 import { postedThrough } from '../../core/rules/depreciation/refile.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
-import type { Store } from '../../ports/store.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { AssetStateDoc, Store } from '../../ports/store.js';
 
 export const USAGE_TASK = 'depreciation-posting';
 /** kv namespace; key `lastPosted` holds the last period posted by the task, `posted:<asset>` each asset's ledger. */
@@ -76,28 +77,39 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
   const { only, listed } = select;
   const assets = (listed ?? (await store.listAssetRecords())).filter((a) => matchesFilter(a, options.appliesTo) && (!only || only(a)));
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE, 'meter']); // 'meter': see withMeterHint
-  const ledgers = new Map((await store.kvList(USAGE_NS)).map((e) => [e.key, e.value]));
-  return assets
-    .sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))
-    .map((asset) => {
-      const destination = asset.destination ?? options.defaultDestination;
-      const ledgerRaw = ledgers.get(ledgerKey(asset.erpAssetId));
-      const configured = options.meterOf?.(asset);
-      const plan = planUsagePosting({
-        asset,
-        state: states.get(asset.erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined,
-        ledger: parseLedger(ledgerRaw),
-        period,
-        calendar: options.calendar,
-        attributes: options.attributes,
-        now,
-        ...(configured ? { configured } : {}),
-        destination,
-        units: options.units,
-        ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
-      });
-      return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, states.get(asset.erpAssetId)) };
-    });
+  const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
+  assets.sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0));
+  const lines: AssetUsageLine[] = [];
+  for (const asset of assets) {
+    // A turn of the event loop every CHUNK assets: a fleet's period end is planned while ingest, MQTT
+    // and HTTP go on (50,000 assets took 2 s at once).
+    if (lines.length > 0 && lines.length % CHUNK === 0) await nextTurn();
+    lines.push(usageLineOf(asset, states.get(asset.erpAssetId), ledgers.get(ledgerKey(asset.erpAssetId)), options, period, now));
+  }
+  return lines;
+}
+
+/** Assets planned, or ledgers recorded (one transaction), per turn of the event loop. */
+const CHUNK = 500;
+
+/** One asset's usage line for `period`, with what to post, from its stored state and ledger. */
+function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerRaw: string | undefined, options: UsageLoadOptions, period: Period, now: number): AssetUsageLine {
+  const destination = asset.destination ?? options.defaultDestination;
+  const configured = options.meterOf?.(asset);
+  const plan = planUsagePosting({
+    asset,
+    state: doc?.[DEPRECIATION_RULE] as UsageState | undefined,
+    ledger: parseLedger(ledgerRaw),
+    period,
+    calendar: options.calendar,
+    attributes: options.attributes,
+    now,
+    ...(configured ? { configured } : {}),
+    destination,
+    units: options.units,
+    ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
+  });
+  return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
 }
 
 /**
@@ -126,21 +138,37 @@ export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
  * posters, the first decides and the other commits its facts), then commits the facts. Returns them.
  */
 export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
-  const deliveries: DeliveryIntent[] = [];
-  for (const l of lines) {
-    const plan = l.plan;
-    if (plan.kind === 'decided') deliveries.push(...plan.deliveries);
-    if (plan.kind !== 'new' || !plan.ledger) continue;
-    const key = ledgerKey(l.asset.erpAssetId);
-    if (await store.kvCompareAndSet(USAGE_NS, key, l.ledgerRaw, JSON.stringify(plan.ledger))) deliveries.push(...plan.deliveries);
-    else {
-      // Someone else decided meanwhile: theirs stand (committed again, which adds nothing).
-      const theirs = parseLedger(await store.kvGet(USAGE_NS, key));
-      if (theirs?.period === period.id) deliveries.push(...theirs.deliveries);
+  const all: DeliveryIntent[] = [];
+  // CHUNK assets at a time, each chunk's ledgers in one transaction and then its facts in one
+  // commit, with a turn of the event loop between chunks (50,000 assets, a transaction each, held
+  // it for 4 s; with `synchronous: full`, 5,000 for over 1 s).
+  for (let i = 0; i < lines.length; i += CHUNK) {
+    if (i > 0) await nextTurn();
+    const chunk = lines.slice(i, i + CHUNK);
+    const deliveries: DeliveryIntent[] = [];
+    const decisions: { line: AssetUsageLine; deliveries: readonly DeliveryIntent[]; key: string }[] = [];
+    for (const l of chunk) {
+      const plan = l.plan;
+      if (plan.kind === 'decided') deliveries.push(...plan.deliveries);
+      if (plan.kind === 'new' && plan.ledger) decisions.push({ line: l, deliveries: plan.deliveries, key: ledgerKey(l.asset.erpAssetId) });
     }
+    const set = await store.kvCompareAndSetMany(
+      USAGE_NS,
+      decisions.map((d) => ({ key: d.key, expected: d.line.ledgerRaw, next: JSON.stringify((d.line.plan as Extract<UsagePlan, { kind: 'new' }>).ledger) })),
+    );
+    for (let k = 0; k < decisions.length; k++) {
+      const d = decisions[k] as (typeof decisions)[number];
+      if (set[k] === true) deliveries.push(...d.deliveries);
+      else {
+        // Someone else decided meanwhile: theirs stand (committed again, which adds nothing).
+        const theirs = parseLedger(await store.kvGet(USAGE_NS, d.key));
+        if (theirs?.period === period.id) deliveries.push(...theirs.deliveries);
+      }
+    }
+    if (deliveries.length) await commit(deliveries);
+    for (const d of deliveries) all.push(d);
   }
-  if (deliveries.length) await commit(deliveries);
-  return deliveries;
+  return all;
 }
 
 /** The latest period whose posting time (end + grace) has come at `now`; after a listed calendar's end, its last period. */
@@ -190,11 +218,13 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       // are assets whose postings were held back (invalid inputs, another calendar) once they can
       // be made: those with earlier postings catch up to the last posted period.
       // Once every asset is posted through it, a check reads neither the ingestor's memory nor any state.
-      const ledgers = new Map((await ctx.store.kvList(USAGE_NS)).map((e) => [e.key, parseLedger(e.value)]));
+      const assets = await ctx.store.listAssetRecords();
+      const tracked = assets.filter((asset) => matchesFilter(asset, options.appliesTo));
+      const ledgers = await ctx.store.kvGetMany(USAGE_NS, tracked.map((a) => ledgerKey(a.erpAssetId)));
       const behind = (asset: AssetRecord): boolean => {
-        const key = ledgerKey(asset.erpAssetId);
-        if (!ledgers.has(key)) return true;
-        const ledger = ledgers.get(key);
+        const raw = ledgers.get(ledgerKey(asset.erpAssetId));
+        if (raw === undefined) return true;
+        const ledger = parseLedger(raw);
         if (!ledger) return false;
         const p = options.calendar.period(ledger.period);
         if (p) return p.start < lastPeriod.start;
@@ -203,11 +233,17 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         const end = postedThrough(ledger, options.calendar)?.end;
         return end !== undefined && end < lastPeriod.end;
       };
-      const assets = await ctx.store.listAssetRecords();
+      // Read in turns of the event loop, as the ledgers were (this runs at every check, hourly by default).
+      const behindIds = new Set<string>();
+      for (let i = 0; i < tracked.length; i++) {
+        if (i > 0 && i % CHUNK === 0) await nextTurn();
+        const asset = tracked[i] as AssetRecord;
+        if (behind(asset)) behindIds.add(asset.erpAssetId);
+      }
       // Every asset posted through it: none held back (an asset held back is behind).
-      if (!assets.some((asset) => matchesFilter(asset, options.appliesTo) && behind(asset))) return void (await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: [] }));
+      if (behindIds.size === 0) return void (await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: [] }));
       await ctx.checkpoint();
-      const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: behind, listed: assets });
+      const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: (a) => behindIds.has(a.erpAssetId), listed: tracked });
       await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines) });
       const late = lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!late.length) return;

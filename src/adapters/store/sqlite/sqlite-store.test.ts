@@ -328,6 +328,38 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
   });
 
+  it('reads many kv keys of one namespace across several reads, leaving out absent keys and other namespaces (kvGetMany)', async () => {
+    const s = open();
+    const keys = Array.from({ length: 1234 }, (_, i) => `k${i}`); // two full reads of 500 and a short one
+    await s.kvSetMany('ns', keys.filter((_, i) => i % 3 !== 0).map((k) => [k, `v-${k}`] as const));
+    await s.kvSet('other', 'k0', 'elsewhere');
+    const got = await s.kvGetMany('ns', keys);
+    expect(got.size).toBe(keys.filter((_, i) => i % 3 !== 0).length);
+    expect(got.get('k0')).toBeUndefined();
+    expect(got.get('k1')).toBe('v-k1');
+    expect(got.get('k1232')).toBe('v-k1232');
+    expect(await s.kvGetMany('ns', [])).toEqual(new Map());
+  });
+
+  it('compares and sets many keys in one transaction, each decided alone (kvCompareAndSetMany)', async () => {
+    const s = open();
+    await s.kvSet('ns', 'a', '1');
+    await s.kvSet('ns', 'b', '1');
+    const set = await s.kvCompareAndSetMany('ns', [
+      { key: 'a', expected: '1', next: '2' }, // holds what was expected: set
+      { key: 'b', expected: '0', next: '2' }, // holds something else: left
+      { key: 'c', expected: undefined, next: 'new' }, // absent as expected: added
+      { key: 'a', expected: '1', next: '3' }, // the first swap already changed it: left
+      { key: 'b', expected: '1', next: undefined }, // removed
+    ]);
+    expect(set).toEqual([true, false, true, false, true]);
+    expect(await s.kvList('ns')).toEqual([
+      { key: 'a', value: '2' },
+      { key: 'c', value: 'new' },
+    ]);
+    expect(await s.kvCompareAndSetMany('ns', [])).toEqual([]);
+  });
+
   it('loads the states of more assets than one read takes, each whole (loadStates) or only the rules asked for (loadRuleStates); lists assets without their identifiers', async () => {
     const s = open();
     const n = 1234; // two full reads of 500 and a short one
