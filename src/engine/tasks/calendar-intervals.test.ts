@@ -10,7 +10,7 @@ import type { Rule } from '../../core/rules/rule.js';
 import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
 import { TaskScheduler } from '../scheduler.js';
 import type { TaskContext } from '../../ports/task.js';
-import { checkCalendarIntervals, createCalendarIntervalTask, type CalendarTaskOptions } from './calendar-intervals.js';
+import { checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -58,6 +58,17 @@ describe('calendar service intervals', () => {
     expect(await checkCalendarIntervals(store, options, at('2026-12-16T09:00:00Z'), commitTo(store))).toEqual([]);
     expect(await checkCalendarIntervals(store, options, at('2027-01-11T09:00:00Z'), commitTo(store))).toEqual([]);
     expect(await workOrders(store)).toEqual(['CR-1|annual-inspection|2027-01-10@b2026-01-10']);
+  });
+
+  it('reads its marks of the assets and rules it checks as it reads them all (the check reads only its own, in chunks)', async () => {
+    const store = await fleet();
+    await checkCalendarIntervals(store, options, at('2026-12-01T09:00:00Z'), commitTo(store));
+    await checkCalendarIntervals(store, options, at('2027-11-02T00:00:00Z'), commitTo(store));
+    const all = await loadCalendarMarks(store);
+    expect(all.size).toBeGreaterThan(1);
+    const pairs = [...all.keys()].map((id) => id.split('|') as [string, string]);
+    expect(await loadCalendarMarks(store, pairs)).toEqual(all);
+    expect(await loadCalendarMarks(store, pairs.slice(1))).toEqual(new Map([...all].slice(1)));
   });
 
   it('counts from the first check where no service date is known, and from the completion the ERP reports', async () => {

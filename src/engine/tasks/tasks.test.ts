@@ -736,7 +736,10 @@ describe('period-end usage posting', () => {
     const lines = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 3));
     // Commits that settle at once, so only the chunking gives other work a turn.
     const commits: number[] = [];
-    const commit = async (d: readonly unknown[]) => void commits.push(d.length);
+    const commit = (d: readonly unknown[]) => {
+      commits.push(d.length);
+      return Promise.resolve();
+    };
     let turns = 0;
     let done = false;
     const tick = () => {
