@@ -13,6 +13,7 @@
  * a concurrent `depreciation post` commits the recorded facts again, never different ones.
  * @module
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -24,7 +25,6 @@ import { stampCalendar } from '../../core/rules/depreciation/calendar.js';
 import { postedThrough } from '../../core/rules/depreciation/refile.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetStateDoc, Store } from '../../ports/store.js';
 
 export const USAGE_TASK = 'depreciation-posting';
@@ -134,8 +134,9 @@ export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
 }
 
 /**
- * Posts `lines`: records each new decision in the asset's ledger first (compare-and-set: of two
- * posters, the first decides and the other commits its facts), then commits the facts. Returns them.
+ * Posts `lines`, 500 assets at a time: records each new decision in the asset's ledger first
+ * (compare-and-set: of two posters, the first decides and the other commits its facts), then
+ * commits the facts. Returns them.
  */
 export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
   const all: DeliveryIntent[] = [];
@@ -146,16 +147,13 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
     if (i > 0) await nextTurn();
     const chunk = lines.slice(i, i + CHUNK);
     const deliveries: DeliveryIntent[] = [];
-    const decisions: { line: AssetUsageLine; deliveries: readonly DeliveryIntent[]; key: string }[] = [];
+    const decisions: { key: string; expected: string | undefined; next: string; deliveries: readonly DeliveryIntent[] }[] = [];
     for (const l of chunk) {
       const plan = l.plan;
       if (plan.kind === 'decided') deliveries.push(...plan.deliveries);
-      if (plan.kind === 'new' && plan.ledger) decisions.push({ line: l, deliveries: plan.deliveries, key: ledgerKey(l.asset.erpAssetId) });
+      if (plan.kind === 'new' && plan.ledger) decisions.push({ key: ledgerKey(l.asset.erpAssetId), expected: l.ledgerRaw, next: JSON.stringify(plan.ledger), deliveries: plan.deliveries });
     }
-    const set = await store.kvCompareAndSetMany(
-      USAGE_NS,
-      decisions.map((d) => ({ key: d.key, expected: d.line.ledgerRaw, next: JSON.stringify((d.line.plan as Extract<UsagePlan, { kind: 'new' }>).ledger) })),
-    );
+    const set = await store.kvCompareAndSetMany(USAGE_NS, decisions);
     for (let k = 0; k < decisions.length; k++) {
       const d = decisions[k] as (typeof decisions)[number];
       if (set[k] === true) deliveries.push(...d.deliveries);

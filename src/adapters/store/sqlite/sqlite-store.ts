@@ -25,10 +25,10 @@ import type {
   DestinationStats,
   FactDelivery,
   IngestCommit,
+  KvSwap,
   LoggedMessage,
   PruneCutoffs,
   PruneResult,
-  KvSwap,
   QuarantineRow,
   Store,
 } from '../../../ports/store.js';
@@ -192,8 +192,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly stmts;
   private readonly ingest: IngestStatements;
-  /** {@link SqliteStore.stateReader}'s statements, by shape. */
-  /** Prepared reads of a few hundred keys at once (states, kv), by shape. */
+  /** Prepared reads of a few hundred keys at once ({@link SqliteStore.stateReader}, {@link SqliteStore.kvReader}), by shape. */
   private readonly stateReaders = new Map<string, Database.Statement>();
   /** Ingest commits on their own thread and connection (file stores); undefined: on this one. */
   private readonly committer: CommitWorker | undefined;
