@@ -43,7 +43,8 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
     if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry; see 'assetbridge assets list'`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
-  const marks = await loadCalendarMarks(store);
+  // One asset asked for: only its marks (a fleet's are hundreds of thousands of keys).
+  const marks = await loadCalendarMarks(store, asset !== undefined ? (options.calendarIntervals ?? []).map((r) => [asset, r.name] as const) : undefined);
   const out: AssetMaintenance[] = [];
   for (const a of assets.sort((x, y) => (x.erpAssetId < y.erpAssetId ? -1 : 1))) {
     const state = states.get(a.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
