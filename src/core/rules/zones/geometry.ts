@@ -133,7 +133,12 @@ export function pointInPolygon(lng: number, lat: number, polygon: Polygon): bool
   return true;
 }
 
-/** Shortest distance in metres from a point to any edge of any ring of the shape's polygons. */
+/**
+ * Shortest distance in metres from a point to any edge of any ring of the shape's polygons. A
+ * vertex's longitude is taken the short way round from the point's (a polygon ending at 180° is a
+ * few metres from a point at -179.9999°, not 360° away), and each edge runs from its first vertex
+ * as drawn (no ring crosses ±180°: zones across it are split there).
+ */
 export function distanceToBoundaryM(lng: number, lat: number, polygons: readonly Polygon[]): number {
   const kx = M_PER_DEG * Math.cos(toRad(lat));
   const ky = M_PER_DEG;
@@ -143,9 +148,10 @@ export function distanceToBoundaryM(lng: number, lat: number, polygons: readonly
       for (let i = 1; i < ring.length; i++) {
         const a = ring[i - 1] as LngLat;
         const b = ring[i] as LngLat;
-        const ax = (a[0] - lng) * kx;
+        const da = shortWay(a[0] - lng);
+        const ax = da * kx;
         const ay = (a[1] - lat) * ky;
-        const bx = (b[0] - lng) * kx;
+        const bx = (da + b[0] - a[0]) * kx;
         const by = (b[1] - lat) * ky;
         const dx = bx - ax;
         const dy = by - ay;
@@ -158,6 +164,9 @@ export function distanceToBoundaryM(lng: number, lat: number, polygons: readonly
       }
   return Math.sqrt(best);
 }
+
+/** A difference of longitudes, in degrees, as the shorter way round: within ±180. */
+const shortWay = (d: number): number => (d > 180 ? d - 360 : d < -180 ? d + 360 : d);
 
 /**
  * Where a point is relative to a zone: `inside`; `band` = outside but within `marginM` of the

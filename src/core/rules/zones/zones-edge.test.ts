@@ -95,6 +95,25 @@ describe('GeoJSON import of common mistakes', () => {
     ]);
   });
 
+  it('the hysteresis band of a polygon that ends at the antimeridian reaches across it', () => {
+    // A yard on Taveuni (Fiji) drawn west of 180° only; a fix 11 m east of 180° (-179.9999°) is in its 25 m band, one 107 m east is not.
+    const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [[[[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79], [179.99, -16.8]]]] } };
+    expect(placement(yard.shape, -16.795, -179.9999, 25)).toBe('band');
+    expect(placement(yard.shape, -16.795, -179.999, 25)).toBe('outside');
+    expect(placement(yard.shape, -16.795, 179.9999, 25)).toBe('inside');
+    expect(new ZoneIndex([yard], { hysteresisM: 25 }).locate(-16.795, -179.9999)).toEqual({ inside: [], band: ['yard'] });
+    // The other way: a yard east of -180°, a fix just west of 180°.
+    const east: Zone = { name: 'east', locationCode: 'E', priority: 0, shape: { type: 'polygon', polygons: [[[[-180, 65], [-179.99, 65], [-179.99, 65.01], [-180, 65.01], [-180, 65]]]] } };
+    expect(placement(east.shape, 65.005, 179.9998, 25)).toBe('band');
+    // A vertex more than 180° away along the ring (a far edge) is not folded onto the point.
+    const wide: Zone = { name: 'wide', locationCode: 'W', priority: 0, shape: { type: 'polygon', polygons: [[[[0, 0], [10, 0], [10, 1], [0, 1], [0, 0]]]] } };
+    expect(placement(wide.shape, 0, -175, 25)).toBe('outside'); // on the line of its southern edge, 5° (556 km) from its corner
+    fc.assert(
+      fc.property(fc.double({ min: -16.81, max: -16.78, noNaN: true }), fc.oneof(fc.double({ min: 179.98, max: 180, noNaN: true }), fc.double({ min: -180, max: -179.98, noNaN: true })), (lat, lng) => agrees(yard, 25, lat, lng)),
+      { numRuns: 300 },
+    );
+  });
+
   it('a polygon drawn across the antimeridian is rejected, not read as the strip around the rest of the world', () => {
     // A yard on Taveuni (Fiji) across 180°: read as GeoJSON says, it would cover every longitude but its own.
     const fiji = [[[179.99, -16.8], [-179.99, -16.8], [-179.99, -16.79], [179.99, -16.79], [179.99, -16.8]]];
