@@ -75,6 +75,19 @@ async function readDaily(store: SqliteStore, rules: RulesConfig, from: string, t
   await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
 }
 
+/**
+ * The task at `t` posts `period` for no one, holding EQ-1 (its usage is filed under Berlin's months,
+ * of which October alone is posted); after the re-file, its check an hour later posts `period` for
+ * it. EQ-1's postings then.
+ */
+async function heldThenPosted(store: SqliteStore, rules: RulesConfig, t: number, period: string): Promise<[string, number, number][]> {
+  expect(await runTask(store, rules, t)).toMatchObject({ fields: { periods: [period], postings: 0, heldBack: [expect.stringMatching(/^EQ-1: its usage is filed in periods of another calendar/)] } });
+  expect(await postings(store)).toEqual([['2026-10', 309.583, 1309.583]]);
+  await refile(store, rules);
+  expect(await runTask(store, rules, t + HOUR)).toMatchObject({ fields: { periods: [period], postings: 1 } });
+  return postings(store);
+}
+
 const total = (list: readonly [string, number, number][]): number => Math.round(list.reduce((s, p) => s + p[1], 0) * 1000) / 1000;
 
 describe('period-end posting after a calendar change and a re-file', () => {
@@ -82,11 +95,7 @@ describe('period-end posting after a calendar change and a re-file', () => {
     const store = await setup();
     const d = depreciation({ timeZone: 'UTC' });
     const t = Date.parse('2026-12-03T12:00:00Z'); // November's grace (2 days) has passed
-    expect(await runTask(store, d, t)).toMatchObject({ fields: { periods: ['2026-11'], postings: 0, heldBack: [expect.stringMatching(/^EQ-1: its usage is filed in periods of another calendar/)] } });
-    expect(await postings(store)).toEqual([['2026-10', 309.583, 1309.583]]);
-    await refile(store, d);
-    expect(await runTask(store, d, t + HOUR)).toMatchObject({ fields: { periods: ['2026-11'], postings: 1 } });
-    const posted = await postings(store);
+    const posted = await heldThenPosted(store, d, t, '2026-11');
     expect(posted).toEqual([
       ['2026-10', 309.583, 1309.583],
       ['2026-11', 295.417, 1605],
@@ -160,10 +169,7 @@ describe('period-end posting after a calendar change and a re-file', () => {
     it('the task ran while the asset was held: after the re-file, the next check posts FY27-Q1 for it, not a quarter later', async () => {
       const store = await setup();
       const d = quarters();
-      expect(await runTask(store, d, afterQ1)).toMatchObject({ fields: { periods: ['FY27-Q1'], postings: 0, heldBack: [expect.stringMatching(/^EQ-1:/)] } });
-      await refile(store, d);
-      expect(await runTask(store, d, afterQ1 + HOUR)).toMatchObject({ fields: { periods: ['FY27-Q1'], postings: 1 } });
-      const posted = await postings(store);
+      const posted = await heldThenPosted(store, d, afterQ1, 'FY27-Q1');
       expect(posted).toEqual([
         ['2026-10', 309.583, 1309.583],
         ['FY27-Q1', 295.417, 1605],
