@@ -11,6 +11,7 @@
  * meter gets there.
  * @module
  */
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
@@ -53,7 +54,7 @@ export async function loadCalendarMarks(store: Store, pairs?: readonly (readonly
     : (await store.kvList(CALENDAR_NS)).map((e) => [e.key, e.value] as const);
   let n = 0;
   for (const [key, value] of entries) {
-    if (++n % 5000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (++n % 5000 === 0) await nextTurn();
     const [kind, ...rest] = key.split(':');
     const id = rest.join(':');
     const m = out.get(id) ?? {};
@@ -124,7 +125,7 @@ export async function checkCalendarIntervals(
   const skipped: string[] = [];
   for (let i = 0; i < assets.length; i++) {
     // Ingest shares this thread: let it in between slices of a large fleet.
-    if (i > 0 && i % 2000 === 0) await new Promise((resolve) => setImmediate(resolve));
+    if (i > 0 && i % 2000 === 0) await nextTurn();
     const asset = assets[i] as AssetRecord;
     const state = states.get(asset.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
     for (const rule of options.rules) {
