@@ -29,6 +29,11 @@ export interface AssetWithIdentifiers {
  */
 export interface LoggedMessage extends RawMessage {
   readonly now: number;
+  /**
+   * The log row it is in (rows only grow; 0 for rows an older version wrote): an asset whose
+   * stored state includes this row ({@link Store.ruleStateLogPositions}) skips it in a replay.
+   */
+  readonly seq: number;
 }
 
 /** Everything one ingest batch changes, committed in a single transaction before any ack. */
@@ -50,6 +55,14 @@ export interface IngestCommit {
   readonly log?: { readonly now: number; readonly messages: readonly RawMessage[] };
   /** A checkpoint: `states` bring the stored state up to date, so the ingest log is emptied first. */
   readonly checkpoint?: boolean;
+  /**
+   * Part of a checkpoint spread over batches: `states` are some assets' changed sub-states as of
+   * this batch, which is logged as usual; the store marks each of those assets' state as including
+   * the log up to this batch. `start`: the round's first part, whose log position the round
+   * covers; `end`: its last, after which every asset changed up to that position has its state
+   * stored, so the log is emptied up to there.
+   */
+  readonly spread?: { readonly start: boolean; readonly end: boolean };
   /** Quarantine entries this batch ran again (`RawMessage.replayOf`): closed as replayed with it. */
   readonly replayed?: readonly number[];
 }
@@ -199,6 +212,8 @@ export interface Store {
   commitIngest(commit: IngestCommit): Promise<void>;
   /** The ingest log (messages since the last checkpoint whose state changes are not stored), oldest first. */
   readIngestLog(): Promise<LoggedMessage[]>;
+  /** Per asset, the ingest log row its stored state includes (set by spread checkpoints; absent: none). */
+  ruleStateLogPositions(): Promise<Map<string, number>>;
   counters(): Promise<Counters>;
 
   // outbox

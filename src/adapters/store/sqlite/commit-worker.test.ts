@@ -44,11 +44,42 @@ describe('SQLite commit worker', () => {
     const log = await s.readIngestLog();
     expect(log.map((m) => m.payload)).toEqual([...text.map((m) => m.payload), bytes]);
     expect(log.map((m) => m.now)).toEqual([...Array(40).fill(5), ...Array(31).fill(6)]);
-    expect(log.at(-1)).toEqual({ now: 6, source: 'mqtt:a', channel: 'x/y', payload: bytes, receivedAt: 99 });
+    // Each message names its batch's log row.
+    expect(log.map((m) => m.seq)).toEqual([...Array(40).fill(1), ...Array(31).fill(2)]);
+    expect(log.at(-1)).toEqual({ now: 6, seq: 2, source: 'mqtt:a', channel: 'x/y', payload: bytes, receivedAt: 99 });
     expect((await s.counters()).ingestLog).toBe(71);
     await s.commitIngest({ states: [{ erpAssetId: 'A1', doc: { location: { at: 1 } }, changed: ['location'] }], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });
     expect(await s.readIngestLog()).toEqual([]);
     expect((await s.loadStates(['A1'])).get('A1')).toEqual({ location: { at: 1 } });
+  });
+
+  it.each([true, false])('a spread checkpoint marks the log row each part includes, and its last part empties the log up to its first (worker: %s)', async (worker) => {
+    const s = open(tempStorePath(), worker);
+    const msg = (n: number) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${n}}`, receivedAt: n });
+    const state = (id: string, at: number) => ({ erpAssetId: id, doc: { location: { at } }, changed: ['location'] });
+    await s.commitIngest({ ...batch([]), log: { now: 1, messages: [msg(1)] } }); // row 1
+    // The round's first part (row 2) stores A1; a part between (row 3) B1; the last (row 4) C1.
+    await s.commitIngest({ ...batch([]), states: [state('A1', 2)], log: { now: 2, messages: [msg(2)] }, spread: { start: true, end: false } });
+    await s.commitIngest({ ...batch([]), states: [state('B1', 3)], log: { now: 3, messages: [msg(3)] }, spread: { start: false, end: false } });
+    expect(await s.ruleStateLogPositions()).toEqual(new Map([['A1', 2], ['B1', 3]]));
+    expect((await s.readIngestLog()).map((m) => m.seq)).toEqual([1, 2, 3]);
+    await s.commitIngest({ ...batch([]), states: [state('C1', 4)], log: { now: 4, messages: [msg(4)] }, spread: { start: false, end: true } });
+    // Rows up to the round's start are emptied, with the marks within them; what came after stays.
+    expect((await s.readIngestLog()).map((m) => [m.seq, m.payload])).toEqual([[3, '{"n":3}'], [4, '{"n":4}']]);
+    expect(await s.ruleStateLogPositions()).toEqual(new Map([['B1', 3], ['C1', 4]]));
+    expect((await s.counters()).ingestLog).toBe(2);
+    expect((await s.loadStates(['A1', 'B1', 'C1'])).get('C1')).toEqual({ location: { at: 4 } });
+    // A part without a log row of its own includes the log up to the newest row.
+    await s.commitIngest({ ...batch([]), states: [state('D1', 5)], spread: { start: true, end: false } });
+    expect((await s.ruleStateLogPositions()).get('D1')).toBe(4);
+    // A checkpoint stores everything: the log, the marks and the round are emptied.
+    await s.commitIngest({ ...batch([]), states: [], checkpoint: true });
+    expect(await s.readIngestLog()).toEqual([]);
+    expect(await s.ruleStateLogPositions()).toEqual(new Map());
+    // A round whose end comes after a checkpoint emptied its start has nothing on record: the log after it stays.
+    await s.commitIngest({ ...batch([]), log: { now: 6, messages: [msg(6)] } });
+    await s.commitIngest({ ...batch([]), states: [state('E1', 6)], spread: { start: false, end: true } });
+    expect((await s.readIngestLog()).map((m) => m.payload)).toEqual(['{"n":6}']);
   });
 
   it('commits batches in the order they were posted, visible to the store right after', async () => {

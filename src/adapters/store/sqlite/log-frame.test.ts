@@ -89,9 +89,10 @@ describe('reading the ingest log back (batch rows, and rows an older version wro
     await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1, log: { now: 4, messages: [messages[0] as RawMessage] } });
     const log = await s.readIngestLog();
     expect(log).toEqual([
-      { now: 3, source: 'http', channel: '/v1/events', payload: '{"old":1}', receivedAt: 10 },
-      { now: 3, source: 'mqtt:a', channel: 'x', payload: new Uint8Array([1, 2]), receivedAt: 11 },
-      { now: 4, ...messages[0] },
+      // Older than any batch row: log position 0.
+      { now: 3, seq: 0, source: 'http', channel: '/v1/events', payload: '{"old":1}', receivedAt: 10 },
+      { now: 3, seq: 0, source: 'mqtt:a', channel: 'x', payload: new Uint8Array([1, 2]), receivedAt: 11 },
+      { now: 4, seq: 1, ...messages[0] },
     ]);
     expect((await s.counters()).ingestLog).toBe(3);
     await s.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });

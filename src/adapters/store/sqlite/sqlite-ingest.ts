@@ -42,6 +42,15 @@ export function prepareIngestStatements(db: Database.Database) {
     appendLog: db.prepare('INSERT INTO ingest_log_batch (now, messages, data) VALUES (?, ?, ?)'),
     clearLog: db.prepare('DELETE FROM ingest_log_batch'),
     clearLegacyLog: db.prepare('DELETE FROM ingest_log'),
+    // Spread checkpoints (see PreparedCommit.spread).
+    lastLogSeq: db.prepare('SELECT coalesce(max(seq), 0) FROM ingest_log_batch').pluck(),
+    setLogPosition: db.prepare('INSERT INTO rule_state_log_position (erp_asset_id, seq) VALUES (?, ?) ON CONFLICT(erp_asset_id) DO UPDATE SET seq = excluded.seq'),
+    clearLogPositions: db.prepare('DELETE FROM rule_state_log_position'),
+    startRound: db.prepare('INSERT INTO ingest_checkpoint_round (id, through) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET through = excluded.through'),
+    roundThrough: db.prepare('SELECT through FROM ingest_checkpoint_round WHERE id = 1').pluck(),
+    clearRound: db.prepare('DELETE FROM ingest_checkpoint_round'),
+    clearLogThrough: db.prepare('DELETE FROM ingest_log_batch WHERE seq <= ?'),
+    clearLogPositionsThrough: db.prepare('DELETE FROM rule_state_log_position WHERE seq <= ?'),
     upsertRuleState: db.prepare(ruleStateUpsert(1)),
     upsertRuleStates: db.prepare(ruleStateUpsert(CHUNK)),
     deleteRuleState: db.prepare('DELETE FROM asset_rule_state WHERE erp_asset_id = ? AND rule = ?'),
@@ -81,6 +90,13 @@ export interface PreparedCommit {
    */
   readonly log: { readonly now: number; readonly messages: number; readonly data: Uint8Array } | undefined;
   readonly checkpoint: boolean;
+  /**
+   * Part of a checkpoint spread over batches: the assets whose states it stores (all changed
+   * sub-states, as of this batch) are marked as including the ingest log up to this batch's row.
+   * `start`: the round's first part (the log up to here is what the round covers); `end`: its last
+   * (that part of the log, and the marks within it, are emptied).
+   */
+  readonly spread: { readonly assets: readonly string[]; readonly start: boolean; readonly end: boolean } | undefined;
   readonly replayed: readonly number[];
 }
 const DELIVERY_FIELDS = 9;
@@ -132,7 +148,8 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
     deliveries.push(d.kind, d.destination, d.operation, d.businessKey, d.erpAssetId, d.eventTime, JSON.stringify(d.payload), d.kind === 'fact' ? idempotencyKeyFor(d) : '', d.sequence ?? '');
   }
   const log = commit.log && commit.log.messages.length > 0 ? { now: commit.log.now, messages: commit.log.messages.length, data: encodeLogBatch(commit.log.messages) } : undefined;
-  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, replayed: commit.replayed ?? [] };
+  const spread = commit.spread ? { assets: commit.states.map((s) => s.erpAssetId), start: commit.spread.start, end: commit.spread.end } : undefined;
+  return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
 }
 
 /** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
@@ -145,6 +162,8 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     if (c.checkpoint) {
       stmts.clearLog.run();
       stmts.clearLegacyLog.run();
+      stmts.clearLogPositions.run();
+      stmts.clearRound.run();
     }
     for (const id of c.replaceState) stmts.deleteAssetState.run(id);
     // Rows keep their order: a chunk's rows apply in order, and pending rows are written before a fact.
@@ -176,10 +195,31 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     }
     for (const id of c.replayed) stmts.closeReplayed.run(id);
     if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));
+    if (c.spread) applySpread(stmts, c.spread);
     if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
     if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
   }).immediate();
+}
+
+/**
+ * A spread checkpoint's part, after the batch's own log row: its assets' stored state includes
+ * the log up to that row (a replay skips their messages there). The round's last part empties the
+ * log up to the row its first part marked: every asset changed by then has had its state stored
+ * since (rows before any log row are legacy ones, older still).
+ */
+function applySpread(stmts: IngestStatements, spread: NonNullable<PreparedCommit['spread']>): void {
+  const at = stmts.lastLogSeq.get() as number;
+  for (const id of spread.assets) stmts.setLogPosition.run(id, at);
+  if (spread.start) stmts.startRound.run(at);
+  if (!spread.end) return;
+  const through = stmts.roundThrough.get() as number | undefined;
+  // No round on record (not reachable: its start committed before its end): nothing is emptied.
+  if (through === undefined) return;
+  stmts.clearLogThrough.run(through);
+  stmts.clearLegacyLog.run();
+  stmts.clearLogPositionsThrough.run(through);
+  stmts.clearRound.run();
 }
 
 /** A Buffer view of the bytes (what the driver binds as a BLOB); no copy. */

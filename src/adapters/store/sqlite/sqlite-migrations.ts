@@ -255,4 +255,21 @@ END;
     // `dlq discard` from giving such an inventory count back unasked.
     sql: `ALTER TABLE outbox ADD COLUMN may_have_landed INTEGER NOT NULL DEFAULT 0;`,
   },
+  {
+    version: 12,
+    name: 'spread-checkpoints',
+    // A checkpoint spread over several batches stores some assets' rule state with each. Per
+    // asset, the ingest log row its stored state includes (a replay skips its messages up to
+    // there); and the log row the round in progress covers, emptied up to there when it ends.
+    sql: `
+CREATE TABLE rule_state_log_position (
+  erp_asset_id TEXT PRIMARY KEY,
+  seq          INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE ingest_checkpoint_round (
+  id      INTEGER PRIMARY KEY CHECK (id = 1),
+  through INTEGER NOT NULL
+);
+`,
+  },
 ];

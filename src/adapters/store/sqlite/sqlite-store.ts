@@ -454,7 +454,7 @@ export class SqliteStore implements Store {
       is_text: number;
       received_at: number;
     }[];
-    const out: LoggedMessage[] = legacy.map((r) => ({ now: r.now, ...rawMessageOf(r) }));
+    const out: LoggedMessage[] = legacy.map((r) => ({ now: r.now, seq: 0, ...rawMessageOf(r) }));
     const batches = this.db.prepare('SELECT seq, now, messages, data FROM ingest_log_batch ORDER BY seq').all() as { seq: number; now: number; messages: number; data: Buffer }[];
     let sinceTurn = 0;
     for (const b of batches) {
@@ -470,10 +470,15 @@ export class SqliteStore implements Store {
       } catch (err) {
         throw new Error(`the ingest log in ${this.db.name} is damaged (ingest_log_batch row ${b.seq}: ${(err as Error).message}); restore the store from a backup`, { cause: err });
       }
-      for (const m of messages) out.push({ now: b.now, ...m });
+      for (const m of messages) out.push({ now: b.now, seq: b.seq, ...m });
       sinceTurn += b.messages;
     }
     return out;
+  }
+
+  ruleStateLogPositions(): Promise<Map<string, number>> {
+    const rows = this.db.prepare('SELECT erp_asset_id, seq FROM rule_state_log_position').raw(true).all() as [string, number][];
+    return Promise.resolve(new Map(rows));
   }
 
   counters(): Promise<Counters> {
