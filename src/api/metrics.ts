@@ -30,13 +30,13 @@ export class ServiceTimings {
   });
   private readonly checkpoint = new Histogram({
     name: 'assetbridge_rule_state_checkpoint_seconds',
-    help: 'Checkpoints of rule state, from their preparation to their commit (ingest.checkpointMs, ingest.checkpointMessages).',
+    help: 'Commits that stored rule state (a checkpoint, or one part of a checkpoint spread over batches), from their preparation to their commit (ingest.checkpointMs, ingest.checkpointMessages).',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });
   private readonly checkpointAssets = new Gauge({
     name: 'assetbridge_rule_state_checkpoint_assets',
-    help: 'Assets whose rule state the last checkpoint stored (those changed since the one before).',
+    help: 'Assets whose rule state the last commit that stored rule state stored (a checkpoint: those changed since the one before; a part of a spread one: its share).',
     registers: [this.registry],
   });
   private readonly attempt = new Histogram({

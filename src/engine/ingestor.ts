@@ -72,6 +72,15 @@ export interface IngestorOptions {
   readonly checkpointMs?: number;
   /** Messages in the ingest log that trigger a checkpoint (bounds the replay after a crash). @default 50000 */
   readonly checkpointMessages?: number;
+  /**
+   * A checkpoint due (by `checkpointMs` or `checkpointMessages`) for more changed assets than this
+   * is spread over the batches that follow: each stores at least this many assets' state, and at
+   * most a sixteenth of the round, with its own messages, so no one commit holds up the batches
+   * behind it (a large fleet's checkpoint took a second in one transaction). 0: never spread. A
+   * checkpoint asked for (`flush`, `checkpoint()`, the idle timer, stop) stores everything at once.
+   * @default 100
+   */
+  readonly spreadCheckpointAssets?: number;
   readonly logger?: Logger;
   /** A copy of every accepted event, after its commit (`capture` in the config; best effort). */
   readonly capture?: EventCapture;
@@ -88,7 +97,7 @@ export interface BatchTiming {
   readonly waitSeconds?: number;
   /** Messages in the batch (the engine's idle watermarks included). */
   readonly messages: number;
-  /** The batch was a checkpoint: from its preparation to its commit, seconds, and the assets whose rule state it stored. */
+  /** The batch was a checkpoint, or a part of one spread over batches: from its preparation to its commit, seconds, and the assets whose rule state it stored. */
   readonly checkpoint?: { readonly seconds: number; readonly assets: number };
 }
 
@@ -113,6 +122,24 @@ export interface MessageOutcome {
   readonly reason?: string;
   readonly events: number;
   readonly deliveries: readonly DeliveryIntent[];
+}
+
+/** A spread checkpoint is stored over at most this many batches (more when it holds few assets per batch). */
+const SPREAD_PARTS = 16;
+
+/**
+ * A checkpoint spread over batches, in progress: the assets it stores (those changed when it
+ * started), how far it got, and the messages it empties from the log when it ends (those logged
+ * up to its start).
+ */
+interface SpreadRound {
+  readonly ids: readonly string[];
+  next: number;
+  readonly perBatch: number;
+  readonly logged: number;
+  parts: number;
+  stored: number;
+  longestMs: number;
 }
 
 /** A rule that looks at a kind of event: its bit in change masks, and the slot of its sub-state. */
@@ -150,8 +177,12 @@ export interface IngestStats {
   captured: number;
   /** Accepted events the capture did not keep (size limit, disk behind, write error), since start. */
   captureDropped: number;
-  /** The last checkpoint that committed: when (clock time), how long it took from its preparation, and the assets whose state it stored. */
-  lastCheckpoint?: { storedAt: number; ms: number; assets: number };
+  /**
+   * The last checkpoint that committed: when (clock time), how long it took from its preparation
+   * to its commit, and the assets whose state it stored. A spread checkpoint: its parts (batches),
+   * and the longest of them.
+   */
+  lastCheckpoint?: { storedAt: number; ms: number; assets: number; parts?: number };
 }
 
 export class Ingestor implements IngestSink {
@@ -192,6 +223,9 @@ export class Ingestor implements IngestSink {
   private dirtySince = 0;
   /** The next batch is a checkpoint (even an empty one). */
   private checkpointWanted = false;
+  private readonly spreadMin: number;
+  /** A checkpoint being stored a part per batch (see {@link IngestorOptions.spreadCheckpointAssets}). */
+  private round: SpreadRound | undefined;
   private checkpointTimer: NodeJS.Timeout | undefined;
   /** In-memory state must be rebuilt from the store (stored state + ingest log): at start and after a failed commit. */
   private needsRecovery = true;
@@ -216,6 +250,7 @@ export class Ingestor implements IngestSink {
     this.cacheSize = opts.stateCacheSize ?? 200_000;
     this.checkpointMs = Math.max(0, opts.checkpointMs ?? 5000);
     this.checkpointMessages = Math.max(1, opts.checkpointMessages ?? 50_000);
+    this.spreadMin = Math.max(0, opts.spreadCheckpointAssets ?? 100);
     if (opts.rules.length > 31) throw new Error(`the ingestor takes at most 31 rules, got ${opts.rules.length}`);
     opts.rules.forEach((rule, i) => {
       this.ruleNames.push(rule.name);
@@ -419,6 +454,8 @@ export class Ingestor implements IngestSink {
     const started = performance.now();
     /** Assets whose state the batch stores, when it is a checkpoint. */
     let checkpointAssets: number | undefined;
+    /** The spread checkpoint this batch stores a part of, and whether its last. */
+    let part: { round: SpreadRound; end: boolean } | undefined;
     let commit: Promise<void>;
     let states: Map<string, RuleStates>;
     let results: SubmitResult[];
@@ -449,11 +486,10 @@ export class Ingestor implements IngestSink {
       captured = result.captured;
       states = result.states;
       this.markDirty(changed, now);
-      const checkpoint =
-        this.checkpointWanted ||
-        this.checkpointMs === 0 ||
-        this.stats.logged + stateful.length > this.checkpointMessages ||
-        (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs);
+      const asked = this.checkpointWanted || this.checkpointMs === 0;
+      const due = !asked && this.round === undefined && (this.stats.logged + stateful.length > this.checkpointMessages || (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs));
+      if (due && this.spreadMin > 0 && this.dirty.size > this.spreadMin) this.startRound(now, stateful.length);
+      const checkpoint = asked || (due && this.round === undefined);
       let accepted = 0;
       let at = 0;
       for (const p of batch) {
@@ -465,9 +501,16 @@ export class Ingestor implements IngestSink {
       for (const m of messages) if (m.replayOf !== undefined) (replayed ??= []).push(m.replayOf);
       const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(replayed ? { replayed } : {}) };
       const stored = checkpoint ? this.checkpointStates(states) : undefined;
-      commit = this.opts.store.commitIngest(stored ? { ...base, states: stored, checkpoint: true } : { ...base, states: [], log: { now, messages: stateful } });
+      const spread = stored || !this.round ? undefined : this.spreadPart(this.round, states);
+      commit = this.opts.store.commitIngest(
+        stored
+          ? { ...base, states: stored, checkpoint: true }
+          : { ...base, states: spread?.states ?? [], log: { now, messages: stateful }, ...(spread ? { spread: { start: spread.start, end: spread.end } } : {}) },
+      );
+      if (stored) checkpointAssets = stored.length;
+      else if (spread) checkpointAssets = spread.states.length;
       if (stored) {
-        checkpointAssets = stored.length;
+        this.round = undefined;
         waiters = this.checkpointWaiters.splice(0);
         checkpointed = [...this.dirty.keys()];
         for (const id of checkpointed) this.storing.set(id, (this.storing.get(id) ?? 0) + 1);
@@ -479,6 +522,17 @@ export class Ingestor implements IngestSink {
         this.checkpointTimer = undefined;
       } else {
         this.stats.logged += stateful.length;
+        if (spread && this.round) {
+          part = { round: this.round, end: spread.end };
+          checkpointed = spread.states.map((st) => st.erpAssetId);
+          for (const id of checkpointed) this.storing.set(id, (this.storing.get(id) ?? 0) + 1);
+          if (spread.end) {
+            // What the round empties from the log when it commits: the messages logged up to its start.
+            this.stats.logged -= this.round.logged;
+            this.stats.checkpoints++;
+            this.round = undefined;
+          }
+        }
         this.armCheckpoint();
       }
       // What each submitter gets once committed; nothing else of the batch is kept while it commits.
@@ -516,6 +570,7 @@ export class Ingestor implements IngestSink {
           this.stats.captureDropped += dropped;
         }
         for (const w of waiters) w.resolve();
+        if (part) this.partStored(part.round, part.end, checkpointed.length, started);
         batch.forEach((p, i) => {
           const r = results[i] as SubmitResult;
           if (!p.internal) {
@@ -524,7 +579,7 @@ export class Ingestor implements IngestSink {
           } else this.stats.watermarks += r.accepted;
           p.resolve(r);
         });
-        this.observe(batch, started, checkpointAssets);
+        this.observe(batch, started, checkpointAssets, part !== undefined);
       },
       (err: unknown) => {
         for (const w of waiters) w.reject(coerceError(err));
@@ -559,6 +614,7 @@ export class Ingestor implements IngestSink {
       this.epoch++;
       this.cache.clear();
       this.dirty = new Map();
+      this.round = undefined;
       this.stats.logged = 0;
       this.needsRecovery = true;
       // Still asked for: it is written once the state is rebuilt.
@@ -582,27 +638,73 @@ export class Ingestor implements IngestSink {
 
   /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else the cache's). */
   private checkpointStates(batch: ReadonlyMap<string, RuleStates>): IngestCommit['states'] {
-    const out: { erpAssetId: string; doc: AssetStateDoc; changed: string[] }[] = [];
-    const names = this.ruleNames;
+    const out: IngestCommit['states'][number][] = [];
     this.dirty.forEach((mask, erpAssetId) => {
       const slots = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
-      if (!slots) return; // not reachable: a changed asset stays in memory until its checkpoint
-      const part: AssetStateDoc = {};
-      const changed: string[] = [];
-      for (let i = 0; i < names.length; i++) {
-        if ((mask & (1 << i)) === 0) continue;
-        const rule = names[i] as string;
-        part[rule] = slots[this.slotOf[i] as number];
-        changed.push(rule);
-      }
-      out.push({ erpAssetId, doc: part, changed });
+      if (slots) out.push(this.changedState(erpAssetId, mask, slots)); // else not reachable: a changed asset stays in memory until its checkpoint
     });
     return out;
   }
 
+  /** One asset's changed sub-states (the rules of `mask`), as a checkpoint stores them. */
+  private changedState(erpAssetId: string, mask: number, slots: RuleStates): IngestCommit['states'][number] {
+    const names = this.ruleNames;
+    const doc: AssetStateDoc = {};
+    const changed: string[] = [];
+    for (let i = 0; i < names.length; i++) {
+      if ((mask & (1 << i)) === 0) continue;
+      const rule = names[i] as string;
+      doc[rule] = slots[this.slotOf[i] as number];
+      changed.push(rule);
+    }
+    return { erpAssetId, doc, changed };
+  }
+
+  /**
+   * A checkpoint is due for many assets: it is stored a part per batch from this one on (see
+   * {@link IngestorOptions.spreadCheckpointAssets}). It stores the assets changed by now, so once
+   * it ends, the log up to this batch holds nothing the stored state lacks.
+   */
+  private startRound(now: number, logging: number): void {
+    const ids = [...this.dirty.keys()];
+    this.round = { ids, next: 0, perBatch: Math.max(this.spreadMin, Math.ceil(ids.length / SPREAD_PARTS)), logged: this.stats.logged + logging, parts: 0, stored: 0, longestMs: 0 };
+    // Changes not in this round are made from now on.
+    this.dirtySince = now;
+    if (this.checkpointTimer) clearTimeout(this.checkpointTimer);
+    this.checkpointTimer = undefined;
+  }
+
+  /**
+   * This batch's part of the spread checkpoint: the round's next assets, each with every sub-state
+   * changed until now (also since the round started), which then count as stored. An asset stored
+   * meanwhile by a checkpoint asked for is not changed any more, and skipped.
+   */
+  private spreadPart(round: SpreadRound, batch: ReadonlyMap<string, RuleStates>): { states: IngestCommit['states']; start: boolean; end: boolean } {
+    const start = round.next === 0;
+    const states: IngestCommit['states'][number][] = [];
+    while (round.next < round.ids.length && states.length < round.perBatch) {
+      const id = round.ids[round.next++] as string;
+      const mask = this.dirty.get(id);
+      const slots = batch.get(id) ?? this.cache.get(id);
+      if (mask === undefined || !slots) continue;
+      states.push(this.changedState(id, mask, slots));
+      this.dirty.delete(id);
+    }
+    return { states, start, end: round.next >= round.ids.length };
+  }
+
+  /** A part of a spread checkpoint committed; the last one records the checkpoint (`stats.lastCheckpoint`). */
+  private partStored(round: SpreadRound, end: boolean, assets: number, started: number): void {
+    round.parts++;
+    round.stored += assets;
+    round.longestMs = Math.max(round.longestMs, performance.now() - started);
+    if (end) this.stats.lastCheckpoint = { storedAt: this.opts.clock.now(), ms: Math.round(round.longestMs), assets: round.stored, parts: round.parts };
+  }
+
   /** An idle service still writes held state within `checkpointMs`. */
   private armCheckpoint(): void {
-    if (this.checkpointTimer || this.checkpointMs === 0 || this.dirty.size === 0) return;
+    // Also for a log alone: a spread checkpoint stores the state of messages logged after it started.
+    if (this.checkpointTimer || this.checkpointMs === 0 || (this.dirty.size === 0 && this.stats.logged === 0)) return;
     this.checkpointTimer = setTimeout(() => {
       this.checkpointTimer = undefined;
       if (this.dirty.size === 0 && this.stats.logged === 0) return;
@@ -634,14 +736,18 @@ export class Ingestor implements IngestSink {
     this.recovering ??= (async () => {
       this.cache.clear();
       this.dirty = new Map();
+      this.round = undefined;
       const log = await this.opts.store.readIngestLog();
+      // Assets a spread checkpoint stored part way through the log: their messages up to there are in their stored state.
+      const stored = log.length ? await this.opts.store.ruleStateLogPositions() : new Map<string, number>();
       const refused: string[] = [];
       for (let i = 0; i < log.length; ) {
         await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
-        const now = (log[i] as LoggedMessage).now;
+        const { now, seq } = log[i] as LoggedMessage;
         let j = i + 1;
-        while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now) j++;
-        const { states, changed, outcomes } = await this.processIsolated(log.slice(i, j), now);
+        while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now && (log[j] as LoggedMessage).seq === seq) j++;
+        const skip = stored.size ? (id: string) => (stored.get(id) ?? -1) >= seq : undefined;
+        const { states, changed, outcomes } = await this.processIsolated(log.slice(i, j), now, skip);
         this.markDirty(changed, now);
         for (const [id, slots] of states) this.remember(id, slots);
         for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
@@ -689,11 +795,11 @@ export class Ingestor implements IngestSink {
    * cannot hold up its source's whole stream (invariant 6). Rules never throw by contract; this
    * is for a bug, and costs nothing until one happens.
    */
-  async processIsolated(messages: readonly RawMessage[], now: number): ReturnType<Ingestor['process']> {
+  async processIsolated(messages: readonly RawMessage[], now: number, skip?: (erpAssetId: string) => boolean): ReturnType<Ingestor['process']> {
     let refused: Map<number, string> | undefined;
     for (;;) {
       try {
-        return await this.process(messages, now, refused);
+        return await this.process(messages, now, refused, skip);
       } catch (err) {
         if (!(err instanceof MessageFailure) || refused?.has(err.index)) throw err;
         this.opts.logger?.error({ err: err.cause, source: messages[err.index]?.source, channel: messages[err.index]?.channel }, `${err.message}; the message is quarantined and the rest of its batch goes on`);
@@ -712,6 +818,8 @@ export class Ingestor implements IngestSink {
     now: number,
     /** Messages to quarantine with this reason instead of running them (see {@link processIsolated}). */
     refused?: ReadonlyMap<number, string>,
+    /** In a replay of the log: the assets whose stored state already includes these messages (their events are not run again). */
+    skip?: (erpAssetId: string) => boolean,
   ): Promise<{
     outcomes: MessageOutcome[];
     /** The rule state of each asset the batch looked at, as it stands after the batch. */
@@ -789,6 +897,7 @@ export class Ingestor implements IngestSink {
         if (!rules) continue; // accepted; no rule looks at this kind of event
         const asset = assets[e] as AssetRecord;
         const id = asset.erpAssetId;
+        if (skip !== undefined && skip(id)) continue;
         // Copy the cached state once per batch; the cache moves forward when the batch goes to the store.
         let slots = states.get(id);
         if (!slots) {
@@ -879,9 +988,9 @@ export class Ingestor implements IngestSink {
    * A committed batch's timings: a checkpoint's in `stats`, and all to `onBatch`. A failing
    * observer is logged, never fails the batch (it has committed).
    */
-  private observe(batch: readonly Pending[], started: number, checkpointAssets: number | undefined): void {
+  private observe(batch: readonly Pending[], started: number, checkpointAssets: number | undefined, spreadPart: boolean): void {
     const end = performance.now();
-    if (checkpointAssets !== undefined) this.stats.lastCheckpoint = { storedAt: this.opts.clock.now(), ms: Math.round(end - started), assets: checkpointAssets };
+    if (checkpointAssets !== undefined && !spreadPart) this.stats.lastCheckpoint = { storedAt: this.opts.clock.now(), ms: Math.round(end - started), assets: checkpointAssets };
     if (!this.opts.onBatch) return;
     let messages = 0;
     let oldest = Infinity;

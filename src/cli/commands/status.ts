@@ -126,7 +126,7 @@ export function registerStatusCommand(program: Command): void {
         }
         if (lastCheckpoint) {
           process.stdout.write(
-            `rule state: last checkpoint ${ago(now - lastCheckpoint.storedAt)} ago stored ${lastCheckpoint.assets} asset(s)' state in ${lastCheckpoint.ms} ms (ingest.checkpointMs, ingest.checkpointMessages)\n`,
+            `rule state: last checkpoint ${ago(now - lastCheckpoint.storedAt)} ago stored ${lastCheckpoint.assets} asset(s)' state ${lastCheckpoint.parts === undefined ? `in ${lastCheckpoint.ms} ms` : `over ${lastCheckpoint.parts} batches (the longest took ${lastCheckpoint.ms} ms)`} (ingest.checkpointMs, ingest.checkpointMessages)\n`,
           );
         }
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
