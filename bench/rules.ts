@@ -9,6 +9,7 @@
  * @module
  */
 import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { rulesSchema, type RulesConfigInput } from '../src/config/rules-schema.js';
 import { IdentityIndex } from '../src/core/identity/resolver.js';
 import type { CanonicalEvent } from '../src/core/model/events.js';
@@ -18,7 +19,7 @@ import { createRules } from '../src/core/rules/index.js';
 import type { Rule } from '../src/core/rules/rule.js';
 import type { SimulationStep } from '../src/core/rules/simulate.js';
 import type { AssetRecord } from '../src/core/model/assets.js';
-import { DecoderRegistry, Ingestor } from '../src/engine/ingestor.js';
+import { DecoderRegistry, Ingestor, type IngestorOptions } from '../src/engine/ingestor.js';
 import { systemClock } from '../src/ports/clock.js';
 import { tuneV8 } from '../src/runtime/v8-tuning.js';
 import { withTempStore } from '../test/helpers/temp-store.js';
@@ -143,7 +144,19 @@ export function messages(count: number, assets: number, start: number): RawMessa
   return out;
 }
 
-async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: readonly Rule[]): Promise<{ eps: number; deliveries: Map<string, number>; holdMs: number }> {
+/**
+ * One in-process ingest of `msgs` with `rules` into a fresh store (`extra`: other ingestor
+ * options): events per second, deliveries by operation, the longest event-loop hold, and the
+ * longest a batch's oldest message waited for its commit (what a source waits for its ack).
+ */
+export async function ingestRun(
+  msgs: readonly RawMessage[],
+  assets: number,
+  rules: readonly Rule[],
+  extra: Partial<IngestorOptions> = {},
+  /** Submit at this rate (a source sending steadily) rather than all at once (a backlog). */
+  paceEventsPerSecond?: number,
+): Promise<{ eps: number; deliveries: Map<string, number>; holdMs: number; longestWaitMs: number }> {
   return withTempStore({ synchronous: 'normal' }, async (store) => {
     await store.upsertAssets(
       Array.from({ length: assets }, (_, a) => ({
@@ -152,6 +165,7 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
       })),
     );
     const identity = new IdentityIndex(await store.listAssets());
+    let longestWait = 0;
     const ingestor = new Ingestor({
       store,
       clock: systemClock,
@@ -162,6 +176,8 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
       defaultDestination: 'erp',
       maxBatch: Number(process.env.BENCH_MAX_BATCH ?? 1000), // the config default
       maxWaitMs: 5,
+      onBatch: (t) => (longestWait = Math.max(longestWait, t.waitSeconds ?? 0)),
+      ...extra,
     });
     // The commit worker starts on a store's first commit: started before the clock, as a running
     // service has it (its start, ~50 ms, would otherwise count against the faster variant most).
@@ -169,7 +185,16 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     const holds = watchHolds();
     const started = performance.now();
     const pending: Promise<unknown>[] = [];
-    for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
+    if (paceEventsPerSecond === undefined) for (let i = 0; i < msgs.length; i += 500) pending.push(ingestor.submit(msgs.slice(i, i + 500)));
+    else {
+      // A source at a steady rate: 100 messages at a time, on schedule (late turns catch up).
+      for (let i = 0; i < msgs.length; i += 100) {
+        const due = started + (i / paceEventsPerSecond) * 1000;
+        const wait = due - performance.now();
+        if (wait > 1) await sleep(wait);
+        pending.push(ingestor.submit(msgs.slice(i, i + 100)));
+      }
+    }
     await Promise.all(pending);
     await ingestor.flush();
     const elapsed = performance.now() - started;
@@ -177,7 +202,7 @@ async function ingestRun(msgs: readonly RawMessage[], assets: number, rules: rea
     if (ingestor.stats.quarantined) throw new Error(`${ingestor.stats.quarantined} benchmark events were quarantined`);
     const deliveries = new Map<string, number>();
     for (const d of await store.listDeliveries({ limit: 10_000_000 })) deliveries.set(d.operation, (deliveries.get(d.operation) ?? 0) + 1);
-    return { eps: msgs.length / (elapsed / 1000), deliveries, holdMs };
+    return { eps: msgs.length / (elapsed / 1000), deliveries, holdMs, longestWaitMs: longestWait * 1000 };
   });
 }
 

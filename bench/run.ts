@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every benchmark, each reported as a ratio to a baseline measured in the same
- * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules inventory depreciation`.
+ * run. Pick some with arguments: `npm run bench -- ingest memory aemp parser rules checkpoints inventory depreciation`.
  * Results go to stdout and to bench-results.json; BENCHMARKS.md records them with the machine.
  * @module
  */
@@ -14,6 +14,7 @@ import { resolve } from 'node:path';
 import type { BacklogResult } from './backlog-memory.js';
 import { benchAempPull } from './aemp-pull.js';
 import { benchRules, median } from './rules.js';
+import { benchCheckpoints } from './checkpoints.js';
 import { benchDepreciation } from './depreciation.js';
 import { benchInventory } from './inventory.js';
 import { benchParser, buildSyntheticFleet } from '../src/adapters/telematics/aemp/aemp-parser-bench.js';
@@ -22,7 +23,7 @@ import { tuneV8 } from '../src/runtime/v8-tuning.js';
 // The service process's V8 tuning (src/cli/main.ts applies the same).
 tuneV8();
 
-const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'inventory', 'depreciation'] as const;
+const all = ['ingest', 'memory', 'aemp', 'parser', 'rules', 'checkpoints', 'inventory', 'depreciation'] as const;
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const unknown = wanted.filter((w) => !(all as readonly string[]).includes(w));
 if (unknown.length) {
@@ -131,6 +132,18 @@ if (run('rules')) {
   line(`  the rules alone (folded over pre-decoded events, no store): ${us(r.rulesAloneEventsPerSecond).toFixed(2)} µs per event; even if the engine around them cost nothing, the ratio could reach ${r.rulesAloneCeiling.toFixed(2)}`);
   line(`  longest event-loop hold in a run (median): ${r.longestHoldWithoutMs} ms without rules, ${r.longestHoldWithMs} ms with (MQTT, HTTP and timers wait that long)`);
   results.rules = r;
+}
+
+if (run('checkpoints')) {
+  line('== checkpoints: ingest with rules while checkpoints fall due, spread over batches vs in one commit');
+  const rs = await benchCheckpoints();
+  for (const r of rs) {
+    line(
+      `  ${fmt(r.assets)} assets, ${fmt(r.events)} events: spread ${fmt(r.spreadEventsPerSecond)} events/s, in one commit ${fmt(r.atOnceEventsPerSecond)}  ratio ${r.throughputRatio.toFixed(2)}; ` +
+        `at a steady ${fmt(r.pacedEventsPerSecond)} events/s the longest ack wait: spread ${fmt(r.spreadLongestWaitMs)} ms, in one commit ${fmt(r.atOnceLongestWaitMs)} ms  (in one commit / spread ${r.waitRatio.toFixed(2)})`,
+    );
+  }
+  results.checkpoints = rs;
 }
 
 if (run('inventory')) {
