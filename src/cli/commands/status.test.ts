@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, runningService, serviceState, sourcesLine } from './status.js';
+import { circuitLines, depreciationLine, lastCheckpointText, runningService, serviceState, sourcesLine } from './status.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
 import { RUNTIME_NS } from '../../engine/engine.js';
@@ -76,6 +76,15 @@ describe('status: the period-end usage posting', () => {
     const held = Array.from({ length: 10 }, (_, i) => `EQ-${i}: attribute "expectedUnits" (0) must be more than 0`);
     expect(depreciationLine({ at, through: '2026-11', heldCount: 12, held }, at + 30_000)).toBe(
       `depreciation: usage posted through 2026-11 (checked 30 s ago); 12 asset(s) held back: ${held.join('; ')}; and 2 more ('assetbridge depreciation preview --period 2026-11' notes each)\n`,
+    );
+  });
+});
+
+describe("status: the running service's last checkpoint of rule state", () => {
+  it('one commit: how long it took; one spread over batches: over how many, and the longest', () => {
+    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 42, assets: 80 }, NOW)).toBe("rule state: last checkpoint 3 s ago stored 80 asset(s)' state in 42 ms (ingest.checkpointMs, ingest.checkpointMessages)\n");
+    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 61, assets: 20_000, parts: 16 }, NOW)).toBe(
+      "rule state: last checkpoint 3 s ago stored 20000 asset(s)' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages)\n",
     );
   });
 });

@@ -10,6 +10,12 @@ import { action, addConfigOption, table, withContext, toJson } from '../context.
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
 
+/** The running service's last checkpoint of rule state: when, how many assets, how long (a spread one: over how many batches, the longest). */
+export function lastCheckpointText(seen: CheckpointSeen, now: number): string {
+  const took = seen.parts === undefined ? `in ${seen.ms} ms` : `over ${seen.parts} batches (the longest took ${seen.ms} ms)`;
+  return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages)\n`;
+}
+
 function ago(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
@@ -124,11 +130,7 @@ export function registerStatusCommand(program: Command): void {
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
           );
         }
-        if (lastCheckpoint) {
-          process.stdout.write(
-            `rule state: last checkpoint ${ago(now - lastCheckpoint.storedAt)} ago stored ${lastCheckpoint.assets} asset(s)' state ${lastCheckpoint.parts === undefined ? `in ${lastCheckpoint.ms} ms` : `over ${lastCheckpoint.parts} batches (the longest took ${lastCheckpoint.ms} ms)`} (ingest.checkpointMs, ingest.checkpointMessages)\n`,
-          );
-        }
+        if (lastCheckpoint) process.stdout.write(lastCheckpointText(lastCheckpoint, now));
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
         if (late.length > 0) {
           process.stdout.write(
