@@ -72,6 +72,14 @@ export interface MaintenanceState {
   readonly calendars?: Readonly<Record<string, CalendarState>>;
   /** Alert rules: the fault episodes still within their cooldown, per rule and code. */
   readonly alerts?: Readonly<Record<string, AlertEpisodes>>;
+  /**
+   * Service and calendar intervals: the occurrence of the work order whose completion the
+   * schedule counts from, per rule. A completion of that work order or of one before it in the
+   * schedule is not applied again (see {@link supersededCompletion}): its record may have been
+   * forgotten (`keepClosed`), and an ERP re-reporting it (edited later) would otherwise restart
+   * the schedule at the day, or meter, of the edit.
+   */
+  readonly completed?: Readonly<Record<string, string>>;
 }
 
 /** Open work orders remembered per asset (for status; the outbox holds them all). */
@@ -269,6 +277,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     odometerIssue: drop === 'odometerIssue' ? undefined : s.odometerIssue,
     calendars: s.calendars,
     alerts: s.alerts,
+    completed: s.completed,
   };
 }
 
@@ -693,10 +702,17 @@ function applyFeedback(
   if (prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
     return s;
   const service = services.get(key.rule);
+  const interval = service !== undefined || calendars.has(key.rule);
+  const completes = event.status === 'completed' && prev?.status !== 'completed';
+  // The work order the schedule already counts from, or one before it, reported completed again
+  // after its record was forgotten (or reopened and closed again in the ERP): applied once is enough.
+  const superseded = completes && interval && supersededCompletion(key.occurrence, s.completed?.[key.rule]);
+  // Its record forgotten: nothing to change (not even the record, which would push out a newer one).
+  if (superseded && prev === undefined) return s;
   const base: WorkOrderRecord = prev ?? { status: 'requested', openedAt: event.eventTime };
   let completionHours: number | undefined;
   let completionKm: number | undefined;
-  if (event.status === 'completed' && prev?.status !== 'completed') {
+  if (completes) {
     // A reading dated before the meter's last declared replacement is of the old meter, which the
     // current one's offset does not convert: the hours our own readings show for that time count.
     completionHours = event.operatingHoursAtCompletion !== undefined && !beforeReset(s.hours, event.eventTime) ? continuousHours(s.hours, event.operatingHoursAtCompletion) : readingAt(s.history, event.eventTime);
@@ -711,21 +727,24 @@ function applyFeedback(
     ...(completionKm !== undefined ? { kmAtCompletion: completionKm } : {}),
   };
   let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed) };
+  if (superseded) return next;
   const current = s.services?.[key.rule];
   const completion = service?.meter === 'km' ? completionKm : completionHours;
+  let applied = false;
   if (service && completion !== undefined && (current?.baseAt === undefined || event.eventTime > current.baseAt)) {
     // Unless the asset's baseline attribute records a later service than this completion.
     next = { ...next, services: { ...s.services, [key.rule]: completedBaseline(service, current, completion, event.eventTime, asset.attributes) } };
+    applied = true;
   }
   // A threshold episode whose work order is completed while it still holds ends there (re-armed).
   const th = s.thresholds?.[key.rule];
-  if (thresholds.has(key.rule) && event.status === 'completed' && prev?.status !== 'completed' && th !== undefined) {
+  if (thresholds.has(key.rule) && completes && th !== undefined) {
     const rearmed = rearmThreshold(th, Date.parse(key.occurrence), event.eventTime);
     if (rearmed !== th && rearmed !== undefined) next = { ...next, thresholds: { ...s.thresholds, [key.rule]: rearmed } };
   }
   // A calendar interval counts from the day of its latest completion (event time wins here too).
   const cal = s.calendars?.[key.rule];
-  if (calendars.has(key.rule) && event.status === 'completed' && prev?.status !== 'completed' && (cal === undefined || event.eventTime > cal.baseAt)) {
+  if (calendars.has(key.rule) && completes && (cal === undefined || event.eventTime > cal.baseAt)) {
     // With the meters then: a whichever-first rule counts its meter from there.
     const at: CalendarState = {
       base: dayOf(event.eventTime),
@@ -734,8 +753,47 @@ function applyFeedback(
       ...(completionKm !== undefined ? { km: completionKm } : {}),
     };
     next = { ...next, calendars: { ...s.calendars, [key.rule]: at } };
+    applied = true;
   }
+  if (applied) next = { ...next, completed: { ...s.completed, [key.rule]: key.occurrence } };
   return next;
+}
+
+/**
+ * Where an interval's occurrence stands in its schedule: its baseline (the service it counts
+ * from) and its due point, as numbers, and the form of the key (only keys of one form compare).
+ * `500h@b250.5` (a service interval, h or km); `2027-03-15@b2026-03-15` (a calendar interval);
+ * `2@b2026-03-15+1200h` (whichever-first: the k-th due point from the day and the meter).
+ */
+function scheduleOrder(occurrence: string): { readonly form: string; readonly at: readonly [number, number, number] } | undefined {
+  let m = /^(\d+(?:\.\d+)?)(h|km)@b(\d+(?:\.\d+)?)$/.exec(occurrence);
+  if (m) return { form: m[2] as string, at: [Number(m[3]), 0, Number(m[1])] };
+  m = /^(\d{4}-\d{2}-\d{2})@b(\d{4}-\d{2}-\d{2})$/.exec(occurrence);
+  if (m) return { form: 'day', at: [Date.parse(m[2] as string), 0, Date.parse(m[1] as string)] };
+  m = /^(\d+)@b(\d{4}-\d{2}-\d{2})\+(\d+(?:\.\d+)?)(h|km)$/.exec(occurrence);
+  if (m) return { form: `k${m[4] as string}`, at: [Date.parse(m[2] as string), Number(m[3]), Number(m[1])] };
+  return undefined;
+}
+
+/**
+ * Whether a completion of `occurrence` is one the schedule already took: the work order whose
+ * completion it counts from (`completed`), or one before it in the schedule (an older baseline,
+ * or an earlier due point of the same one). Baselines only ever move forward and due points rise
+ * within one, so the key alone says which work order came first, whether or not its record is
+ * still kept; its status cannot (records are forgotten beyond `keepClosed`). Not the rule "its
+ * baseline is older than the one in force": a work order opened under the old baseline for a
+ * later due point (500h@b0, still open when 250h@b0 was completed late) is a service of its own.
+ * Keys of another form (the rule's config changed) and schedules with no completion recorded yet
+ * (state from before this was kept) take the completion as before.
+ */
+export function supersededCompletion(occurrence: string, completed: string | undefined): boolean {
+  if (completed === undefined) return false;
+  if (occurrence === completed) return true;
+  const a = scheduleOrder(occurrence);
+  const b = scheduleOrder(completed);
+  if (!a || !b || a.form !== b.form) return false;
+  for (let i = 0; i < 3; i++) if ((a.at[i] as number) !== (b.at[i] as number)) return (a.at[i] as number) < (b.at[i] as number);
+  return true;
 }
 
 /** Add or replace a work-order record; forget the oldest closed ones beyond `keepClosed`. */

@@ -518,6 +518,38 @@ describe('service intervals', () => {
     const later = run([feedback(17, 'EQ-7|service-250h|250h@b0', 'completed', 3)], svc(), opened.doc);
     expect(later.state?.services?.['service-250h']?.base).toBeCloseTo(255, 6);
   });
+
+  it('a completed work order the ERP reports again after its record was forgotten (keepClosed) does not restart the schedule', () => {
+    const keep1 = options({ serviceIntervals: [service250], keepClosed: 1 });
+    const key = 'EQ-7|service-250h|250h@b0';
+    const done = run([meter(0, 240), meter(11, 251), feedback(12, key, 'completed', 252)], keep1);
+    // A threshold work order completed later pushes the service's record out (one closed kept).
+    const hot = 'EQ-7|engine-overheat|2026-10-01T20:00:00.000Z';
+    const pruned = run([...temps([[720, 99], [726, 99], [730, 80]]), feedback(13, hot, 'completed'), meter(200, 400)], keep1, done.doc);
+    expect(Object.keys(pruned.state?.workOrders ?? {})).toEqual([hot]);
+    expect(pruned.state?.services?.['service-250h']).toMatchObject({ base: 252 });
+    // Edited in the ERP weeks later (no hours on the record, or the meter then): the schedule stays at 252 h, 502 h stays due.
+    for (const again of [feedback(201, key, 'completed'), feedback(201, key, 'completed', 400)]) {
+      const r = run([again, meter(390, 503)], keep1, pruned.doc);
+      expect(r.state?.services?.['service-250h']).toMatchObject({ base: 252, baseAt: T0 + 12 * HOUR });
+      expect(keys(r.deliveries)).toEqual(['EQ-7|service-250h|502h@b252']);
+    }
+    // A later work order of the old baseline (500h@b0, opened before 250h@b0 was completed late) still counts.
+    const both = run([meter(0, 240), meter(11, 251), meter(300, 501), feedback(301, key, 'completed', 255), feedback(302, 'EQ-7|service-250h|500h@b0', 'completed', 502)], svc());
+    expect(both.state?.services?.['service-250h']).toMatchObject({ base: 502 });
+  });
+
+  it('a calendar interval completion the ERP reports again after its record was forgotten keeps the baseline day', () => {
+    const annual = { name: 'annual', everyDays: 365, dueSoonDays: 30, baselineAttribute: 'lastServiceDate', severity: 'warning' as const };
+    const keep1 = options({ serviceIntervals: [], calendarIntervals: [annual], keepClosed: 1 });
+    const key = 'EQ-7|annual|2026-10-01@b2025-10-01';
+    const done = run([feedback(0, key, 'completed')], keep1);
+    const hot = 'EQ-7|engine-overheat|2026-10-01T10:00:00.000Z';
+    const pruned = run([...temps([[120, 99], [126, 99], [130, 80]]), feedback(3, hot, 'completed')], keep1, done.doc);
+    expect(Object.keys(pruned.state?.workOrders ?? {})).toEqual([hot]);
+    const again = run([feedback(24 * 200, key, 'completed')], keep1, pruned.doc);
+    expect(again.state?.calendars?.annual).toEqual({ base: Date.UTC(2026, 9, 1), baseAt: T0 });
+  });
 });
 
 describe('service intervals: a later baseline attribute (a service done outside the ERP loop)', () => {
