@@ -78,6 +78,8 @@ export interface ErpSimulatorOptions {
    * count's `delta` (NetSuite's `adjustQtyBy`; a count without one is 400). @default total
    */
   readonly inventoryTakes?: 'total' | 'delta';
+  /** `false`: work-order lists ignore `?externalKey=` and page through every work order. @default true */
+  readonly externalKeyFilter?: boolean;
 }
 
 export interface ErpSimCounters {
@@ -194,6 +196,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     now,
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
     ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
+    ...(options.externalKeyFilter !== undefined ? { externalKeyFilter: options.externalKeyFilter } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),
   });
   if (options.knownAssets) store.knownAssets = new Set(options.knownAssets);

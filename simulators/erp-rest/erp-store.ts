@@ -121,6 +121,11 @@ export interface ErpStoreOptions {
    * `delta` (required then), as NetSuite's `adjustQtyBy`. @default total
    */
   readonly inventoryTakes?: 'total' | 'delta';
+  /**
+   * `false`: work-order lists ignore `?externalKey=` and page through every work order, as some
+   * ERPs (and middlewares) do with a filter they do not know. @default true
+   */
+  readonly externalKeyFilter?: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -334,7 +339,7 @@ export class ErpStore {
   private listWorkOrders(path: string, query: URLSearchParams): SimResponse {
     let items = [...this.state.workOrders];
     const externalKey = query.get('externalKey');
-    if (externalKey !== null) items = items.filter((w) => w.externalKey === externalKey);
+    if (externalKey !== null && this.options.externalKeyFilter !== false) items = items.filter((w) => w.externalKey === externalKey);
     const erpAssetId = query.get('erpAssetId');
     if (erpAssetId !== null) items = items.filter((w) => w.erpAssetId === erpAssetId);
     const status = query.get('status');

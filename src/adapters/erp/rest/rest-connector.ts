@@ -58,6 +58,13 @@ export interface RestConnectorOptions {
   readonly fetch?: typeof fetch;
   /** Most pages `fetchWorkOrderUpdates` follows in one call. @default 100 */
   readonly maxWorkOrderPages?: number;
+  /**
+   * Most pages the lookup before a create (`idempotencySupported: false`) follows while the record
+   * is not among them. An ERP that filters by `externalKey` answers with one short page; one that
+   * ignores the filter pages through everything, and a create after a partial read could add a
+   * duplicate: past this, the delivery fails (permanently) saying so. @default 20
+   */
+  readonly maxLookupPages?: number;
 }
 
 /** Build the connector for a `type: rest` destination. */
@@ -162,12 +169,24 @@ export class RestConnector implements ErpConnector {
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
     if (!outcome.ok) return this.probeFailure(outcome.error, outcome.exchange?.status);
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
+    let listed: readonly unknown[];
     try {
-      parseWorkOrderPage(outcome.body);
+      listed = parseWorkOrderPage(outcome.body).items;
     } catch (err) {
       return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path' };
     }
-    const detail = `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms`;
+    const latency = `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms`;
+    // No work order has this key: records in the answer mean the ERP ignores the filter, and the
+    // lookup before a create must page through all of them (and stops, failing, past maxLookupPages).
+    const unfiltered = listed.length > 0 ? `, but listed ${listed.length} work order(s) for a key none has: the ERP ignores the externalKey filter` : '';
+    if (unfiltered && !this.config.idempotencySupported)
+      return {
+        ok: false,
+        detail: `${latency}${unfiltered}, so the lookup before each create (idempotencySupported: false) pages through every work order and fails once there are too many; set paths.workOrders to a path whose ?externalKey= filters, or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}`,
+        problem: 'path',
+        key: 'paths.workOrders',
+      };
+    const detail = unfiltered ? `${latency} (note${unfiltered}; with idempotencySupported: true the service does not rely on it)` : latency;
     const template = this.config.paths.inventoryOnHand;
     if (template === undefined) return { ok: true, detail };
     const onHand = await this.probeOnHand(template, ctx);
@@ -275,23 +294,45 @@ export class RestConnector implements ErpConnector {
         continue;
       }
       const externalKey = externalKeyOf(p.item);
-      const outcome = await call.request({ method: 'GET', path: withQuery(p.plan.path, { externalKey }), idempotencyKey: p.item.idempotencyKey });
-      if (!outcome.ok) {
-        results.set(p.item.id, failed(p.item, outcome.error, outcome.exchange));
-        continue;
-      }
-      let existing: unknown;
-      try {
-        existing = parseWorkOrderPage(outcome.body).items.find((record) => (record as { externalKey?: unknown } | null)?.externalKey === externalKey);
-      } catch (err) {
-        const error = new PermanentError(`GET ${withQuery(p.plan.path, { externalKey })} (the lookup before a create, as idempotencySupported is false) → ${outcome.status}, but ${coerceError(err).message}`);
-        results.set(p.item.id, failed(p.item, error, outcome.exchange));
-        continue;
-      }
-      if (existing !== undefined) results.set(p.item.id, { id: p.item.id, ok: true, exchange: outcome.exchange, response: existing });
+      const found = await this.lookUp(withQuery(p.plan.path, { externalKey }), externalKey, p.item, call);
+      if (found.kind === 'failed') results.set(p.item.id, found.result);
+      else if (found.kind === 'found') results.set(p.item.id, { id: p.item.id, ok: true, exchange: found.exchange, response: found.record });
       else remaining.push({ item: p.item, plan: { ...p.plan, body: { ...p.plan.body, externalKey } } });
     }
     return remaining;
+  }
+
+  /**
+   * The record with `externalKey`, read from the lookup's answer and the pages its `next` links
+   * lead to: an ERP that ignores the `?externalKey=` filter pages its whole list, and the record
+   * may be on any page (a create after reading only the first would add a duplicate). Past
+   * `maxLookupPages` pages the item fails, permanently: the answer cannot be read to its end.
+   */
+  private async lookUp(path: string, externalKey: string, item: OutboxItem, call: PacedCall): Promise<{ kind: 'found'; record: unknown; exchange: Exchange } | { kind: 'absent' } | { kind: 'failed'; result: ItemResult }> {
+    const maxPages = this.options.maxLookupPages ?? 20;
+    const what = `GET ${path} (the lookup before a create, as idempotencySupported is false)`;
+    let request: { path: string } | { url: string } = { path };
+    for (let page = 1; ; page++) {
+      const outcome = await call.request({ method: 'GET', ...request, idempotencyKey: item.idempotencyKey });
+      if (!outcome.ok) return { kind: 'failed', result: failed(item, outcome.error, outcome.exchange) };
+      let listed: ReturnType<typeof parseWorkOrderPage>;
+      try {
+        listed = parseWorkOrderPage(outcome.body);
+      } catch (err) {
+        return { kind: 'failed', result: failed(item, new PermanentError(`${what} → ${outcome.status}, but ${coerceError(err).message}`), outcome.exchange) };
+      }
+      const record = listed.items.find((r) => (r as { externalKey?: unknown } | null)?.externalKey === externalKey);
+      if (record !== undefined) return { kind: 'found', record, exchange: outcome.exchange };
+      if (listed.next === undefined) return { kind: 'absent' };
+      if (page >= maxPages) {
+        const error = new PermanentError(
+          `${what} answered ${maxPages} pages without the record and with more to come: the ERP ignores the externalKey filter, so whether the record exists cannot be known and it was not created (a duplicate could follow); ` +
+            `set paths.${PATH_KEYS[item.operation] ?? 'workOrders'} of destination "${this.name}" to a path whose ?externalKey= filters, or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}, then replay it ('assetbridge dlq replay')`,
+        );
+        return { kind: 'failed', result: failed(item, error, outcome.exchange) };
+      }
+      request = { url: listed.next };
+    }
   }
 
   private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall): Promise<ItemResult[]> {
@@ -410,6 +451,8 @@ class PacedCall {
  * second reading.
  */
 const LOOKED_UP_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post', 'meter.record']);
+/** The `paths` key of each looked-up create, for messages. */
+const PATH_KEYS: Readonly<Record<string, string>> = { 'workorder.create': 'workOrders', 'inventory.count': 'inventoryCounts', 'usage.post': 'usagePostings', 'meter.record': 'meterReadings' };
 
 /**
  * The key a created record carries for the lookup: a fact's business key (one work order per

@@ -156,3 +156,45 @@ describe('requests within one call are paced by the destination budget (invarian
     expect(s.state().usagePostings).toHaveLength(0);
   });
 });
+
+describe('an ERP that ignores the ?externalKey= filter of the lookup and pages its whole list', () => {
+  const workOrder = (key: string) => fact('workorder.create', 'EQ-1', key, { erpAssetId: 'EQ-1', title: 'service' });
+  async function unfiltered(pageSize: number, options: { maxLookupPages?: number } = {}) {
+    const s = await startErpSimulator({ idempotency: false, externalKeyFilter: false, pageSize });
+    sims.push(s);
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false });
+    return { s, c: createRestConnector(config, options) };
+  }
+
+  it('a work order whose response was lost is found on a later page, not created twice', async () => {
+    const { s, c } = await unfiltered(2);
+    for (const r of await c.send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b'), workOrder('EQ-1|hot|c')], ctx)) expect(r.ok).toBe(true);
+    const wo = workOrder('EQ-1|hot|d');
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    expect((await c.send([wo], ctx))[0]?.ok).toBe(false);
+    // Page 1 holds a and b; d is on page 2.
+    const [retry] = await c.send([{ ...wo, attempts: 1 }], ctx);
+    expect(retry).toMatchObject({ ok: true, response: { externalKey: 'EQ-1|hot|d' } });
+    expect(s.state().workOrders.map((w) => w.externalKey)).toEqual(['EQ-1|hot|a', 'EQ-1|hot|b', 'EQ-1|hot|c', 'EQ-1|hot|d']);
+    expect(s.counters().duplicateWorkOrders).toBe(0);
+  });
+
+  it('past maxLookupPages the create is not sent: it fails permanently, naming the filter and the keys to set', async () => {
+    const { s, c } = await unfiltered(1, { maxLookupPages: 2 });
+    for (const r of await c.send([workOrder('EQ-1|hot|a'), workOrder('EQ-1|hot|b'), workOrder('EQ-1|hot|c')], ctx)) expect(r.ok).toBe(true);
+    const [result] = await c.send([workOrder('EQ-1|hot|d')], ctx);
+    expect(result?.ok === false && result.error).toBeInstanceOf(PermanentError);
+    expect(result?.ok === false && result.error.message).toMatch(
+      /answered 2 pages without the record and with more to come: the ERP ignores the externalKey filter.*set paths\.workOrders of destination "erp-sim" to a path whose \?externalKey= filters, or idempotencySupported: true/,
+    );
+    expect(s.state().workOrders).toHaveLength(3);
+  });
+
+  it('config check --connect (probe) fails naming paths.workOrders when the lookup of a key none has lists work orders', async () => {
+    const { c } = await unfiltered(100);
+    for (const r of await c.send([workOrder('EQ-1|hot|a')], ctx)) expect(r.ok).toBe(true);
+    const probe = await c.probe(ctx);
+    expect(probe).toMatchObject({ ok: false, problem: 'path', key: 'paths.workOrders' });
+    expect(probe.detail).toMatch(/listed 1 work order\(s\) for a key none has: the ERP ignores the externalKey filter, .*set paths\.workOrders to a path whose \?externalKey= filters, or idempotencySupported: true/);
+  });
+});
