@@ -21,7 +21,7 @@ import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from
 import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import { ODOMETER_HYGIENE } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
@@ -193,7 +193,8 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     return a;
   };
   const serviceByName = new Map(options.serviceIntervals.map((r) => [r.name, r]));
-  const calendarNames = new Set((options.calendarIntervals ?? []).map((r) => r.name));
+  /** Calendar intervals by name, with the meter a whichever-first one counts. */
+  const calendarNames = new Map((options.calendarIntervals ?? []).map((r) => [r.name, r.orMeter?.meter]));
   const thresholdNames = new Set(options.thresholds.map((r) => r.name));
   const lateness = options.allowedLatenessMs;
 
@@ -658,7 +659,12 @@ export function calendarMeterOf(rule: CalendarIntervalRule, asset: AssetRecord, 
   return { base: calendarMeterBaseline(rule, asset, state?.calendars?.[rule.name]), reading: latest?.[1] };
 }
 
-/** The meter (hours, or km with `kmHistory`) at time `t`: interpolated between the readings around it, else the nearest one. */
+/**
+ * The meter (hours, or km with `kmHistory`) at time `t`: interpolated between the readings around
+ * it, else the latest one (for a time after it). Undefined for a time before the first reading
+ * kept (about four hours back): a later reading would be a guess, and a high one (the meter at a
+ * service done days ago, taken as today's) would push the next service back by the hours since.
+ */
 export function readingAt(history: MaintenanceState['history'], t: number): number | undefined {
   const h = history ?? [];
   let before: readonly [number, number] | undefined;
@@ -671,7 +677,60 @@ export function readingAt(history: MaintenanceState['history'], t: number): numb
     }
   }
   if (before && after) return before[1] + ((after[1] - before[1]) * (t - before[0])) / (after[0] - before[0]);
-  return (before ?? after)?.[1];
+  return before?.[1];
+}
+
+/**
+ * The most the meter (continuous) can have read at `t` by the readings kept: no more than the
+ * first reading after `t`, else the latest reading plus what meter hygiene lets a meter advance
+ * in the time since (an hour meter 1 h per hour, +5 %); undefined with no readings.
+ */
+export function maxMeterAt(history: MaintenanceState['history'], t: number, hygiene: MeterHygieneOptions): number | undefined {
+  const h = history ?? [];
+  const latest = h[h.length - 1];
+  if (latest === undefined) return undefined;
+  for (const p of h) if (p[0] >= t) return p[1] + hygiene.resolutionSlack;
+  return latest[1] + (Math.max(0, t - latest[0]) / 3_600_000) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack;
+}
+
+/** The meter at a completion, as far as it is known, and why the reported value was not taken (or none is known). */
+export interface CompletionMeter {
+  /** Continuous hours (km); undefined when unknown. */
+  readonly value?: number;
+  /** Why the reported value was not taken, or why no value is known; undefined when all is well. */
+  readonly problem?: string;
+}
+
+/**
+ * The meter (hours or km) at a completion at `t`: the reading reported (`raw`, as the meter shows
+ * it), when one is and the meter can have shown it then (see {@link maxMeterAt}); else the one
+ * the readings kept show for `t` (see {@link readingAt}), if any.
+ */
+export function completionMeter(s: MaintenanceState | undefined, meter: ServiceMeter, t: number, raw: number | undefined): CompletionMeter {
+  const km = meter === 'km';
+  const counter = km ? s?.km : s?.hours;
+  const history = km ? s?.kmHistory : s?.history;
+  const unit = UNIT[meter];
+  const fromReadings = readingAt(history, t);
+  const r2 = (v: number) => formatReading(v);
+  const iso = (x: number) => new Date(x).toISOString();
+  let why: string | undefined;
+  // A reading dated before the meter's last declared replacement is of the old meter, which the
+  // current one's offset does not convert: the hours our own readings show for that time count.
+  if (raw !== undefined && !beforeReset(counter, t)) {
+    const reported = continuousHours(counter, raw);
+    const max = maxMeterAt(history, t, km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
+    if (max === undefined || reported <= max + 1e-9) return { value: reported };
+    // In the meter's own display (the continuous count runs ahead of it after a replacement).
+    const shift = continuousHours(counter, 0);
+    const latest = history?.[history.length - 1] as readonly [number, number];
+    const before = latest[0] >= t ? ` (it read ${r2(latest[1] - shift)} ${unit} at ${iso(latest[0])})` : `: it read ${r2(latest[1] - shift)} ${unit} at ${iso(latest[0])}, and can advance ${km ? '~200 km' : '1 h'} per hour at most`;
+    why = `${r2(raw)} ${unit} is more than the ${km ? 'odometer' : 'meter'} can have shown at ${iso(t)}, at most ${r2(max - shift)} ${unit}${before}`;
+  }
+  if (fromReadings !== undefined) return why !== undefined ? { value: fromReadings, problem: why } : { value: fromReadings };
+  const first = history?.[0];
+  const none = first === undefined ? `no ${km ? 'odometer' : 'meter'} reading is kept yet` : `the ${km ? 'odometer' : 'meter'} readings kept start ${iso(first[0])}, after it`;
+  return { problem: why ?? `no ${unit} reading at completion was reported, and ${none}` };
 }
 
 /** Whether `t` is before the meter's last declared replacement (a reading then is of the old meter). */
@@ -688,7 +747,7 @@ function applyFeedback(
   event: WorkOrderStatusEvent,
   asset: AssetRecord,
   services: ReadonlyMap<string, ServiceIntervalRule>,
-  calendars: ReadonlySet<string>,
+  calendars: ReadonlyMap<string, ServiceMeter | undefined>,
   thresholds: ReadonlySet<string>,
   keepClosed: number,
 ): MaintenanceState {
@@ -696,27 +755,49 @@ function applyFeedback(
   // Not ours, or another asset's (validation refuses those named by erpAssetId; this catches the rest).
   if (!key || key.erpAssetId !== asset.erpAssetId) return s;
   const prev = s.workOrders?.[event.businessKey];
+  // A completion that did not count (the meter then unknown) recorded again with the meter: it counts now.
+  const recount = prev?.uncounted === true && event.status === 'completed' && (event.operatingHoursAtCompletion !== undefined || event.odometerKmAtCompletion !== undefined);
   // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
   // At the same time (ERPs with second-resolution stamps), a later stage wins: "in progress" and
   // "completed" within one second end completed, in either arrival order.
-  if (prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
+  if (!recount && prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
     return s;
   const service = services.get(key.rule);
   const interval = service !== undefined || calendars.has(key.rule);
-  const completes = event.status === 'completed' && prev?.status !== 'completed';
+  const completes = event.status === 'completed' && (prev?.status !== 'completed' || recount);
   // The work order the schedule already counts from, or one before it, reported completed again
   // after its record was forgotten (or reopened and closed again in the ERP): applied once is enough.
   const superseded = completes && interval && supersededCompletion(key.occurrence, s.completed?.[key.rule]);
   // Its record forgotten: nothing to change (not even the record, which would push out a newer one).
   if (superseded && prev === undefined) return s;
-  const base: WorkOrderRecord = prev ?? { status: 'requested', openedAt: event.eventTime };
+  // A completion's notes are its own (one recorded again replaces them).
+  const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime };
+  const base: WorkOrderRecord = completes ? kept : (prev ?? kept);
   let completionHours: number | undefined;
   let completionKm: number | undefined;
+  let meterNote: string | undefined;
+  let uncounted = false;
   if (completes) {
-    // A reading dated before the meter's last declared replacement is of the old meter, which the
-    // current one's offset does not convert: the hours our own readings show for that time count.
-    completionHours = event.operatingHoursAtCompletion !== undefined && !beforeReset(s.hours, event.eventTime) ? continuousHours(s.hours, event.operatingHoursAtCompletion) : readingAt(s.history, event.eventTime);
-    completionKm = event.odometerKmAtCompletion !== undefined && !beforeReset(s.km, event.eventTime) ? continuousHours(s.km, event.odometerKmAtCompletion) : readingAt(s.kmHistory, event.eventTime);
+    const hours = completionMeter(s, 'hours', event.eventTime, event.operatingHoursAtCompletion);
+    const km = completionMeter(s, 'km', event.eventTime, event.odometerKmAtCompletion);
+    completionHours = hours.value;
+    completionKm = km.value;
+    // The meter the rule counts (a service interval's, or a whichever-first calendar interval's): what is wrong with it is said.
+    const meter = service?.meter ?? calendars.get(key.rule);
+    const m = meter === 'km' ? km : meter === 'hours' ? hours : undefined;
+    if (meter !== undefined && m?.problem !== undefined) {
+      const unit = UNIT[meter];
+      const at = new Date(event.eventTime).toISOString();
+      // A service interval without the meter at completion is not restarted (a guess would be a later
+      // reading, and the next service pushed back by the hours since): said, with how to set it right.
+      uncounted = service !== undefined && m.value === undefined;
+      meterNote =
+        m.value !== undefined
+          ? `completion of ${event.businessKey} at ${at}: ${m.problem}; counted at ${formatReading(m.value)} ${unit}, from the readings then`
+          : uncounted
+            ? `completion of ${event.businessKey} at ${at} not counted: ${m.problem}; the schedule was not restarted: record the ${meter === 'km' ? 'odometer' : 'hour meter'} at the service with assetbridge maintenance complete '${event.businessKey}' --${meter} <reading> --at ${at}`
+            : `completion of ${event.businessKey} at ${at}: ${m.problem}; the ${unit} side counts from the asset's meter baseline attribute (or 0) until the next completion`;
+    }
   }
   const record: WorkOrderRecord = {
     ...base,
@@ -725,6 +806,8 @@ function applyFeedback(
     ...(event.erpWorkOrderId !== undefined ? { erpWorkOrderId: event.erpWorkOrderId } : {}),
     ...(completionHours !== undefined ? { hoursAtCompletion: completionHours } : {}),
     ...(completionKm !== undefined ? { kmAtCompletion: completionKm } : {}),
+    ...(meterNote !== undefined ? { meterNote } : {}),
+    ...(uncounted ? { uncounted: true as const } : {}),
   };
   let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed) };
   if (superseded) return next;

@@ -498,6 +498,42 @@ describe('service intervals', () => {
     expect(after.state?.services?.['service-250h']).toEqual({ base: 252.5, baseAt: T0 + 12.5 * HOUR });
   });
 
+  it('a completion dated before the readings kept, without hours, is not counted at a later reading: flagged in status, and counted once recorded with the hours', () => {
+    const key = 'EQ-7|service-250h|250h@b0';
+    // Hourly readings from 240 h; the rule keeps the last twelve (hours 19 to 30).
+    const opened = run(Array.from({ length: 31 }, (_, h) => meter(h, 240 + h * 0.9)), svc({ dueSoon: 10 }));
+    expect(keys(opened.deliveries)).toEqual([key]);
+    // The ERP reports it done at hour 1 (the meter then: 240.9 h), without the hours, a day late.
+    const late = run([feedback(1, key, 'completed')], svc({ dueSoon: 10 }), opened.doc);
+    expect(late.state?.services?.['service-250h']).toEqual(opened.state?.services?.['service-250h']);
+    expect(late.state?.workOrders?.[key]).toMatchObject({ status: 'completed', uncounted: true });
+    expect(late.state?.workOrders?.[key]?.hoursAtCompletion).toBeUndefined();
+    const row = maintenanceStatus(asset, late.state, svc({ dueSoon: 10 }), { now: T0 + 31 * HOUR, marks: () => ({}) }).due[0];
+    expect(row?.state).toBe(
+      `ok; completion of ${key} at 2026-10-01T09:00:00.000Z not counted: no h reading at completion was reported, and the meter readings kept start 2026-10-02T03:00:00.000Z, after it; ` +
+        `the schedule was not restarted: record the hour meter at the service with assetbridge maintenance complete '${key}' --hours <reading> --at 2026-10-01T09:00:00.000Z`,
+    );
+    // Recorded again with the hours (as maintenance complete --hours does): it counts, and the note goes.
+    const fixed = run([feedback(1, key, 'completed', 240.9)], svc({ dueSoon: 10 }), late.doc);
+    expect(fixed.state?.services?.['service-250h']).toMatchObject({ base: 240.9, baseAt: T0 + HOUR });
+    expect(fixed.state?.workOrders?.[key]).toEqual({ status: 'completed', openedAt: T0, dueHours: 250, changedAt: T0 + HOUR, erpWorkOrderId: 'WO-1', hoursAtCompletion: 240.9 });
+  });
+
+  it('completion hours the meter cannot have shown (a typo: 2410 for 241) are not taken: the readings then count, and status says so', () => {
+    const key = 'EQ-7|service-250h|250h@b0';
+    const r = run([meter(0, 100), meter(141, 241), feedback(142, key, 'completed', 2410), meter(143, 242)], svc({ dueSoon: 10 }));
+    expect(r.state?.services?.['service-250h']).toMatchObject({ base: 241 });
+    const row = maintenanceStatus(asset, r.state, svc({ dueSoon: 10 }), { now: T0 + 143 * HOUR, marks: () => ({}) }).due[0];
+    expect(row).toMatchObject({ baselineHours: 241, nextDueHours: 491 });
+    expect(row?.state).toBe(
+      `ok; completion of ${key} at 2026-10-07T06:00:00.000Z: 2410 h is more than the meter can have shown at 2026-10-07T06:00:00.000Z, at most 242.15 h: it read 241 h at 2026-10-07T05:00:00.000Z, and can advance 1 h per hour at most; counted at 241 h, from the readings then`,
+    );
+    // Within what the meter can have done since the latest reading, the ERP's hours count.
+    const ok = run([meter(0, 100), meter(141, 241), feedback(142, key, 'completed', 242)], svc({ dueSoon: 10 }));
+    expect(ok.state?.services?.['service-250h']).toMatchObject({ base: 242 });
+    expect(ok.state?.workOrders?.[key]?.meterNote).toBeUndefined();
+  });
+
   it('a declared meter reset continues the schedule; an undeclared drop is set aside', () => {
     const withReset = run([meter(0, 240), meter(5, 245), meter(6, 3, true), meter(20, 10)], svc()).deliveries;
     // 245 + (10 - 3) = 252 continuous hours: the 250 h service is due.

@@ -90,6 +90,20 @@ const iso = (t: number): string => new Date(t).toISOString();
 /** A span for status text: whole minutes, seconds below one. */
 const minutes = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
+/**
+ * `; <note>` of the rule's latest completion whose meter at completion was not the ERP's (more
+ * than the meter can have shown) or is unknown, while the schedule still counts from it or from
+ * before it (`baseAt`: the completion it counts from); else empty.
+ */
+function completionNote(state: MaintenanceState | undefined, rule: string, baseAt: number | undefined): string {
+  let latest: WorkOrderRecord | undefined;
+  for (const [key, r] of Object.entries(state?.workOrders ?? {})) {
+    if (r.meterNote === undefined || r.changedAt === undefined || parseWorkOrderKey(key)?.rule !== rule) continue;
+    if (latest === undefined || r.changedAt > (latest.changedAt as number)) latest = r;
+  }
+  return latest !== undefined && (baseAt === undefined || (latest.changedAt as number) >= baseAt) ? `; ${latest.meterNote as string}` : '';
+}
+
 export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | undefined, options: MaintenanceOptions, calendar?: CalendarView): MaintenanceStatus {
   const due: DueRow[] = [];
   /** Work orders the calendar task opened that no ERP feedback has mentioned yet. */
@@ -119,11 +133,12 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const offset = meterOffset(rule.meter === 'km' ? state?.km : state?.hours);
     const unit = rule.meter === 'km' ? 'km' : 'h';
     const display = offset !== undefined ? `; the meter itself shows ${Math.abs(offset)} ${unit} ${offset > 0 ? 'less' : 'more'} (a replaced meter or readings set aside)` : '';
+    const note = completionNote(state, rule.name, s.baseAt);
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}${display}`,
+      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}${display}${note}`,
       ...meterColumns(rule.meter, reading, s.base, next),
     });
   }
@@ -156,7 +171,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'calendar',
-      state: `${when}${by}${work}`,
+      state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}`,
       baselineDate: isoDay(base),
       nextDueDate: isoDay(next),
       remainingDays: Math.round(((next - now) / DAY_MS) * 10) / 10,

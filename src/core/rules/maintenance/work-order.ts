@@ -68,6 +68,16 @@ export interface WorkOrderRecord {
   readonly changedAt?: number;
   readonly hoursAtCompletion?: number;
   readonly kmAtCompletion?: number;
+  /**
+   * Why the meter at completion is not the one the ERP reported (more than the meter can have
+   * shown then), or is unknown (none reported, and no reading kept from that time): for status.
+   */
+  readonly meterNote?: string;
+  /**
+   * The completion did not restart its service interval (the meter at completion is unknown): a
+   * completion recorded again with the meter (`maintenance complete --hours`) counts.
+   */
+  readonly uncounted?: true;
 }
 
 export interface WorkOrderSpec {
