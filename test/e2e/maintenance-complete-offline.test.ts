@@ -100,6 +100,24 @@ describe('maintenance complete without a running service', () => {
     expect(await quarantined()).toEqual([]);
   });
 
+  it('refuses --at in the future, blank --hours and --hours the meter cannot have shown, before submitting anything', async () => {
+    const { cfg, status, quarantined } = await ranBefore();
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '--at', future, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--at ${future} is in the future (more than 5 min after this host's clock`);
+    expect(r.stderr).toContain('ingest.maxFutureSkewMs');
+    const blank = await runCli(['maintenance', 'complete', KEY, '--hours', '', '-c', cfg.path]);
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain('--hours "" is not a meter reading');
+    // The meter read 10.5 h at 06:00: 105 h two hours later is a typo.
+    const typo = await runCli(['maintenance', 'complete', KEY, '--hours', '105', '--at', '2026-11-01T08:00:00Z', '-c', cfg.path]);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('--hours 105 h is more than the meter can have shown at 2026-11-01T08:00:00.000Z, at most 12.7 h');
+    expect((await status())[0]?.closed).toEqual([]);
+    expect(await quarantined()).toEqual([]);
+  });
+
   for (const [known, held] of [
     ['the state forgot but the outbox holds (it opened it)', { state: false, outbox: true }],
     ['whose outbox row retention pruned but the state remembers', { state: true, outbox: false }],

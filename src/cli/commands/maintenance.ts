@@ -20,7 +20,7 @@ import { toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
-import { MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
@@ -115,10 +115,12 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   for (const r of rows) {
     for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, meter(d), nextDue(d), toGo(d)]);
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
-    for (const w of r.closed.slice(-closedLimit)) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
+    // `--closed 0` shows none (`slice(-0)` would be all of them).
+    for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
   // Every rule of every asset (with --due only those needing attention): what is due, and how each stands.
-  const parts = [due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n', open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n', closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n'];
+  const parts = [due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n', open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n'];
+  if (closedLimit > 0) parts.push(closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n');
   return parts.join('\n');
 }
 
@@ -187,6 +189,8 @@ export interface WorkOrderKnowledge {
   readonly assetIds: readonly string[];
   /** The named asset's work orders in its maintenance state, by business key. */
   readonly workOrders: Readonly<Record<string, WorkOrderRecord>>;
+  /** The named asset's maintenance state (its meter readings: see {@link checkCompletionMeter}). */
+  readonly state?: MaintenanceState;
   /** Whether the outbox holds a `workorder.create` fact under the key: assetbridge opened it. */
   readonly opened: boolean;
   /**
@@ -206,9 +210,10 @@ export async function loadWorkOrderKnowledge(store: Store, config: Config, busin
   const state = (await store.loadStates([key.erpAssetId])).get(key.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
   const workOrders = state?.workOrders ?? {};
   const opened = businessKey in workOrders || (await store.factDeliveries(WORKORDER_CREATE, [businessKey])).has(businessKey);
-  if (opened) return { assetIds, workOrders, opened };
+  const withState = state !== undefined ? { state } : {};
+  if (opened) return { assetIds, workOrders, opened, ...withState };
   // Refused: what to suggest instead, from the outbox too (the state keeps only the newest).
-  return { assetIds, workOrders, opened, outbox: await store.factKeysOfAsset(WORKORDER_CREATE, key.erpAssetId, OUTBOX_SUGGESTIONS) };
+  return { assetIds, workOrders, opened, ...withState, outbox: await store.factKeysOfAsset(WORKORDER_CREATE, key.erpAssetId, OUTBOX_SUGGESTIONS) };
 }
 
 /** `known`, closest to `typed` first (the likeliest meant by a typo). */
@@ -260,6 +265,8 @@ export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowled
 export function checkNotAlreadyClosed(businessKey: string, known: Pick<WorkOrderKnowledge, 'workOrders'>, status: 'completed' | 'cancelled'): void {
   const record = known.workOrders[businessKey];
   if (record?.status !== status) return;
+  // Completed without the meter then, it did not count: recorded again with the meter, it does.
+  if (status === 'completed' && record.uncounted === true) return;
   const when = record.changedAt !== undefined ? ` on ${new Date(record.changedAt).toISOString()}` : '';
   const meter = [record.hoursAtCompletion !== undefined ? `${formatNumber(record.hoursAtCompletion)} h` : '', record.kmAtCompletion !== undefined ? `${formatNumber(record.kmAtCompletion)} km` : ''].filter(Boolean).join(', ');
   throw new UsageError(
@@ -272,12 +279,69 @@ export function checkNotAlreadyClosed(businessKey: string, known: Pick<WorkOrder
 
 const formatNumber = (v: number): string => String(Math.round(v * 100) / 100);
 
-/** `--at`: an ISO 8601 date-time with its zone (a zone-less time would be read in this host's zone). */
-export function parseAtOption(text: string): number {
+/** How far from now `--at` may be: what the pipeline takes (`ingest.maxFutureSkewMs`, `ingest.maxAgeMs`). */
+export interface AtLimits {
+  readonly now: number;
+  readonly maxFutureSkewMs: number;
+  /** 0: no limit. */
+  readonly maxAgeMs?: number;
+}
+
+/**
+ * `--at`: an ISO 8601 date-time with its zone (a zone-less time would be read in this host's
+ * zone); with `limits`, no further ahead of now than the pipeline takes an event (nor older): it
+ * would refuse the completion and keep it in quarantine.
+ */
+export function parseAtOption(text: string, limits?: AtLimits): number {
   const t = parseIsoTime(text);
   if (t === 'zoneless') throw new UsageError(`--at ${text} has no time zone: add Z for UTC or an offset, e.g. ${text}Z or ${text}+01:00`);
   if (typeof t !== 'number') throw new UsageError(`--at must be an ISO date-time with its zone, e.g. 2026-11-30T14:00:00Z; got "${text}"`);
+  if (limits && t > limits.now + limits.maxFutureSkewMs)
+    throw new UsageError(
+      `--at ${text} is in the future (more than ${formatDuration(limits.maxFutureSkewMs)} after this host's clock, ${new Date(limits.now).toISOString()}; ingest.maxFutureSkewMs): give the time the work was completed, or leave --at out for now`,
+    );
+  if (limits?.maxAgeMs !== undefined && limits.maxAgeMs > 0 && t < limits.now - limits.maxAgeMs)
+    throw new UsageError(`--at ${text} is older than ingest.maxAgeMs (${formatDuration(limits.maxAgeMs)}), so the completion would be refused as stale: raise ingest.maxAgeMs, or record it in the ERP`);
   return t;
+}
+
+/**
+ * `--hours` / `--km`: a meter reading, a decimal number 0 or more (`251.5`). Blank text is no
+ * reading (`Number('')` is 0), nor is `0x10`, `1e3` or `251,5`.
+ */
+export function parseMeterOption(option: '--hours' | '--km', text: string): number {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text))
+    throw new UsageError(
+      option === '--hours'
+        ? `--hours "${text}" is not a meter reading: give the hour meter at completion as a decimal number, e.g. --hours 251.5 (or leave --hours out to take it from the readings around --at)`
+        : `--km "${text}" is not an odometer reading: give the odometer at completion in km as a decimal number, e.g. --km 30120 (or leave --km out to take it from the readings around --at)`,
+    );
+  return Number(text);
+}
+
+/**
+ * The meter of a hand completion, for the interval the key names (a service interval, or a
+ * whichever-first calendar interval): refused when `--hours` (`--km`) is more than the meter can
+ * have shown at `--at` (a typo, `2410` for `241`: the schedule would count from it), and, without
+ * it, when no reading the rule keeps covers `--at` (about the last four hours: a later reading
+ * would be a guess).
+ */
+export function checkCompletionMeter(businessKey: string, rules: RulesConfig, state: MaintenanceState | undefined, input: Pick<CompletionInput, 'hours' | 'km' | 'at'>): void {
+  const key = parseWorkOrderKey(businessKey);
+  const options = maintenanceOptionsOf(rules);
+  if (!key || !options) return;
+  const service = options.serviceIntervals.find((r) => r.name === key.rule);
+  const counted = service?.meter ?? options.calendarIntervals?.find((r) => r.name === key.rule)?.orMeter?.meter;
+  for (const meter of ['hours', 'km'] as const) {
+    const given = meter === 'km' ? input.km : input.hours;
+    if (given === undefined && meter !== counted) continue;
+    const m = completionMeter(state, meter, input.at, given);
+    const option = `--${meter}`;
+    if (given !== undefined && m.problem !== undefined)
+      throw new UsageError(`${option} ${m.problem}; check the value: the ${meter === 'km' ? 'odometer' : 'hour meter'} as it showed at the completion (--at)`);
+    if (given === undefined && m.value === undefined)
+      throw new UsageError(`${businessKey} at ${new Date(input.at).toISOString()}: ${m.problem}, so the ${meter === 'km' ? 'odometer' : 'hour meter'} at completion is not known; pass ${option} <the reading at completion>`);
+  }
 }
 
 export function registerMaintenanceCommand(program: Command): Command {
@@ -287,7 +351,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .command('status')
       .description('per asset: service intervals and threshold rules (due), open work orders, completed ones')
       .option('--asset <erpAssetId>', 'one asset only')
-      .option('--closed <n>', 'completed/cancelled work orders shown per asset', '5')
+      .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
       .option('--csv', 'print the due rows as CSV (one per asset and rule, with its open work orders) instead of tables')
       .option('--out <file>', 'write that CSV to a file')
@@ -316,9 +380,9 @@ export function registerMaintenanceCommand(program: Command): Command {
     maintenance
       .command('complete <businessKey>')
       .description('record a work order as completed (or cancelled) by hand, as ERP feedback would: the service baseline resets to the hours (or km) at completion (calendar intervals: to the day of --at)')
-      .option('--hours <h>', 'the reading of the hour meter at completion, as it shows it (default: from the readings around --at)')
-      .option('--km <km>', 'the reading of the odometer at completion, as it shows it, for an interval in km (default: from the readings around --at)')
-      .option('--at <iso>', 'when it was completed, ISO 8601 with Z or an offset (default: now)')
+      .option('--hours <h>', 'the reading of the hour meter at completion, as it shows it (default: from the readings around --at; required when none are kept from then); more than the meter can have shown then is refused')
+      .option('--km <km>', 'the reading of the odometer at completion, as it shows it, for an interval in km (default: from the readings around --at; required when none are kept from then)')
+      .option('--at <iso>', 'when it was completed, ISO 8601 with Z or an offset, not in the future (default: now)')
       .option('--cancelled', 'record it as cancelled instead (no baseline reset)')
       .option('--erp-id <id>', "the ERP's work-order number, for the record")
       .option('--force', 'record it even though assetbridge knows no work order under this key (one made in the ERP by hand, or forgotten after retention pruned it)')
@@ -329,15 +393,20 @@ export function registerMaintenanceCommand(program: Command): Command {
       ),
   ).action(
     action(async (businessKey: string, opts: { config: string; hours?: string; km?: string; at?: string; cancelled?: boolean; erpId?: string; force?: boolean }) => {
+      const hours = opts.hours !== undefined ? parseMeterOption('--hours', opts.hours) : undefined;
+      const km = opts.km !== undefined ? parseMeterOption('--km', opts.km) : undefined;
+      const { config, configPath } = resolveConfig(opts.config);
+      const now = Date.now();
+      const at = opts.at !== undefined ? parseAtOption(opts.at, { now, maxFutureSkewMs: config.ingest.maxFutureSkewMs, maxAgeMs: config.ingest.maxAgeMs }) : now;
+      const status = opts.cancelled ? 'cancelled' : 'completed';
       const event = completionEvent({
         businessKey,
-        status: opts.cancelled ? 'cancelled' : 'completed',
-        at: opts.at !== undefined ? parseAtOption(opts.at) : Date.now(),
-        ...(opts.hours !== undefined ? { hours: Number(opts.hours) } : {}),
-        ...(opts.km !== undefined ? { km: Number(opts.km) } : {}),
+        status,
+        at,
+        ...(hours !== undefined ? { hours } : {}),
+        ...(km !== undefined ? { km } : {}),
         ...(opts.erpId !== undefined ? { erpWorkOrderId: opts.erpId } : {}),
       });
-      const { config, configPath } = resolveConfig(opts.config);
       checkWorkOrderRule(businessKey, rulesConfigOf(config));
       // Before anything is submitted: a refused key leaves no event, state or quarantine entry.
       await withConfigContext(
@@ -346,7 +415,8 @@ export function registerMaintenanceCommand(program: Command): Command {
         async ({ store }) => {
           const known = await loadWorkOrderKnowledge(store, config, businessKey);
           checkKnownWorkOrder(businessKey, known, opts.force === true);
-          checkNotAlreadyClosed(businessKey, known, opts.cancelled ? 'cancelled' : 'completed');
+          checkNotAlreadyClosed(businessKey, known, status);
+          if (status === 'completed') checkCompletionMeter(businessKey, rulesConfigOf(config), known.state, { at, ...(hours !== undefined ? { hours } : {}), ...(km !== undefined ? { km } : {}) });
         },
         { existingStore: true },
       );

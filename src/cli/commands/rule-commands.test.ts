@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
+import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
@@ -351,6 +351,48 @@ describe('maintenance complete', () => {
     expect(() => parseAtOption('yesterday')).toThrow(/--at must be an ISO date-time with its zone.*got "yesterday"/);
   });
 
+  it('--at in the future (beyond ingest.maxFutureSkewMs) is refused before anything is recorded, as the pipeline would only quarantine it', () => {
+    const limits = { now: Date.UTC(2026, 11, 1, 10), maxFutureSkewMs: 5 * 60_000 };
+    expect(parseAtOption('2026-12-01T10:04:00Z', limits)).toBe(Date.UTC(2026, 11, 1, 10, 4));
+    expect(() => parseAtOption('2026-12-02T10:00:00Z', limits)).toThrow(
+      "--at 2026-12-02T10:00:00Z is in the future (more than 5 min after this host's clock, 2026-12-01T10:00:00.000Z; ingest.maxFutureSkewMs): give the time the work was completed, or leave --at out for now",
+    );
+    expect(() => parseAtOption('2026-11-01T10:00:00Z', { ...limits, maxAgeMs: 86_400_000 })).toThrow(/^--at 2026-11-01T10:00:00Z is older than ingest.maxAgeMs \(24 h\)/);
+  });
+
+  it('--hours and --km take a decimal reading: blank text is not 0', () => {
+    expect(parseMeterOption('--hours', '251.5')).toBe(251.5);
+    expect(parseMeterOption('--km', ' 30120 ')).toBe(30_120);
+    expect(() => parseMeterOption('--hours', '')).toThrow('--hours "" is not a meter reading: give the hour meter at completion as a decimal number, e.g. --hours 251.5');
+    for (const text of [' ', '0x10', '1e3', '251,5', '-1', 'NaN']) expect(() => parseMeterOption('--hours', text)).toThrow(/^--hours ".*" is not a meter reading/);
+    expect(() => parseMeterOption('--km', '')).toThrow(/^--km "" is not an odometer reading: give the odometer at completion in km/);
+  });
+
+  it('refuses --hours the meter cannot have shown at --at, and, without --hours, a time before the readings kept', () => {
+    const H = 3_600_000;
+    const t0 = Date.UTC(2026, 9, 7, 5);
+    // Readings kept from 05:00 (241 h) to 06:00 (242 h).
+    const state = { history: [[t0, 241], [t0 + H, 242]], hours: { hygiene: { last: { value: 242, eventTime: t0 + H } }, total: 242 } } as const;
+    const key = 'EQ-1|service-250h|250h@b0';
+    expect(() => checkCompletionMeter(key, rules, state, { at: t0 + 2 * H, hours: 242.5 })).not.toThrow();
+    expect(() => checkCompletionMeter(key, rules, state, { at: t0 + 2 * H, hours: 2410 })).toThrow(
+      '--hours 2410 h is more than the meter can have shown at 2026-10-07T07:00:00.000Z, at most 243.15 h: it read 242 h at 2026-10-07T06:00:00.000Z, and can advance 1 h per hour at most; check the value: the hour meter as it showed at the completion (--at)',
+    );
+    // Within the readings: from them; before them: refused, saying to pass --hours.
+    expect(() => checkCompletionMeter(key, rules, state, { at: t0 + H / 2 })).not.toThrow();
+    expect(() => checkCompletionMeter(key, rules, state, { at: t0 - 18 * H })).toThrow(
+      `${key} at 2026-10-06T11:00:00.000Z: no h reading at completion was reported, and the meter readings kept start 2026-10-07T05:00:00.000Z, after it, so the hour meter at completion is not known; pass --hours <the reading at completion>`,
+    );
+    expect(() => checkCompletionMeter(key, rules, state, { at: t0 - 18 * H, hours: 240 })).not.toThrow();
+    // A threshold's work order needs no meter.
+    expect(() => checkCompletionMeter('EQ-1|overheat|2026-10-06T11:00:00.000Z', rules, state, { at: t0 - 18 * H })).not.toThrow();
+  });
+
+  it('takes a completion that did not count (no meter then) again, with the meter', () => {
+    const uncounted = { status: 'completed', openedAt: 0, changedAt: Date.UTC(2026, 10, 2, 9), uncounted: true } as const;
+    expect(() => checkNotAlreadyClosed('EQ-2|svc-250|250h@b0', { workOrders: { 'EQ-2|svc-250|250h@b0': uncounted } }, 'completed')).not.toThrow();
+  });
+
   it('refuses to record again what is already recorded as completed (or cancelled), saying when and at what meter', () => {
     const completed = { status: 'completed', openedAt: 0, changedAt: Date.UTC(2026, 10, 2, 9), hoursAtCompletion: 261 } as const;
     const known = { workOrders: { 'EQ-2|svc-250|250h@b0': completed, 'EQ-2|svc-250|500h@b0': { status: 'requested', openedAt: 0 } as const } };
@@ -458,6 +500,9 @@ describe('maintenance status', () => {
       ['oil-15000km', expect.stringMatching(/^ok; latest reading set aside: 2026-10-02T01:00:00.000Z: .*19400/), 15_400, 29_650, 14_250],
     ]);
     expect(eq1?.closed.map((w) => [w.businessKey, w.kmAtCompletion])).toEqual([['EQ-1|oil-15000km|15000km@b0', 14_650]]);
+    // --closed 0: no completed ones at all (not every one).
+    expect(formatMaintenanceStatus(eq1 ? [eq1] : [], 0)).not.toMatch(/COMPLETED OR CANCELLED|15000km@b0/);
+    expect(formatMaintenanceStatus(eq1 ? [eq1] : [], 1)).toContain('EQ-1|oil-15000km|15000km@b0');
     const text = formatMaintenanceStatus(eq1 ? [eq1] : [], 5);
     expect(text).toMatch(/oil-15000km\s+service\s+ok; latest reading set aside: .*\s+15400 km\s+29650 km\s+14250 km/);
     expect(text).toMatch(/EQ-1\|oil-15000km\|15000km@b0\s+completed\s+\S+\s+102 h, 14650 km/);
