@@ -181,6 +181,10 @@ describe('settings that select none of the assets known', () => {
     });
     expect(assetMatchWarnings(r, fleet, 'listed in the config')).toEqual([
       { key: 'rules.maintenance.windows.sites.ROTT', message: 'none of the 2 asset(s) listed in the config is at site "ROTT" (attribute site; sites: ROT, HAM), so these windows plan nothing; check the name' },
+      {
+        key: 'rules.maintenance.windows.default',
+        message: '1 of the 2 asset(s) listed in the config are at sites with no maintenance windows (HAM) and there is no default, so their work orders get no planned dates (plannedStart: null); add rules.maintenance.windows.default, or slots under rules.maintenance.windows.sites.<site>',
+      },
       { key: 'rules.maintenance.thresholds.0.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so rule hot applies to no asset; check the values (erpModules known: maintenance)' },
       { key: 'rules.location.appliesTo', message: 'none of the 2 asset(s) listed in the config matches it, so location sync applies to no asset; check the values (erpModules known: maintenance)' },
     ]);
@@ -193,6 +197,39 @@ describe('settings that select none of the assets known', () => {
     expect(assetMatchWarnings(r, [], 'listed in the config')).toEqual([]);
     const fine = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { attributes: { site: 'HAM' } } }], windows: { timeZone: 'UTC', default: slot, sites: { ROT: slot } } } });
     expect(assetMatchWarnings(fine, fleet, 'listed in the config')).toEqual([]);
+  });
+});
+
+describe('maintenance windows that plan nothing', () => {
+  const slot = [{ days: ['sat'], from: '06:00', to: '14:00' }];
+  const withWindows = (windows: object) => config({}, { rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95 }], windows } } });
+  const now = Date.UTC(2026, 9, 1);
+
+  it('names a site listed with no slots, and closed days that leave no window in the lookahead', () => {
+    const w = ruleInputWarnings(withWindows({ timeZone: 'UTC', default: slot, closed: [{ from: '2026-01-01', to: '2026-12-31' }], sites: { BER: [], HAM: { slots: slot, closed: [{ from: '2027-01-01', to: '2030-01-01' }] } } }), now);
+    expect(w.filter((x) => x.key.startsWith('rules.maintenance.windows'))).toEqual([
+      { key: 'rules.maintenance.windows.sites.BER', message: 'site "BER" has no slots, so work orders of assets at site "BER" get no planned dates (plannedStart: null), not the default windows; give it slots, or remove it to use rules.maintenance.windows.default' },
+      {
+        key: 'rules.maintenance.windows.sites.HAM.closed',
+        message: 'the closed days leave no window of rules.maintenance.windows.sites.HAM in the next 400 days, so work orders of assets at site "HAM" get no planned dates (plannedStart: null); check rules.maintenance.windows.closed and sites.HAM.closed',
+      },
+    ]);
+    // The default's closed days end in 2026: it has windows after them.
+    expect(ruleInputWarnings(withWindows({ timeZone: 'UTC', default: slot, sites: { HAM: slot } }), now).filter((x) => x.key.startsWith('rules.maintenance.windows'))).toEqual([]);
+  });
+
+  it('names the assets at sites without windows when there is no default, and nothing with a default or no windows at all', () => {
+    const asset = (erpAssetId: string, attributes: Record<string, string>): AssetRecord => ({ erpAssetId, erpModule: 'maintenance', attributes });
+    const fleet = [asset('EX-1', { site: 'ROT' }), asset('EX-2', { site: 'HAM' }), asset('EX-3', {})];
+    const only = rulesSchema.parse({ maintenance: { windows: { timeZone: 'UTC', sites: { ROT: slot } } } });
+    expect(assetMatchWarnings(only, fleet, 'in the registry')).toEqual([
+      {
+        key: 'rules.maintenance.windows.default',
+        message: '2 of the 3 asset(s) in the registry are at sites with no maintenance windows (HAM, (no site attribute)) and there is no default, so their work orders get no planned dates (plannedStart: null); add rules.maintenance.windows.default, or slots under rules.maintenance.windows.sites.<site>',
+      },
+    ]);
+    expect(assetMatchWarnings(rulesSchema.parse({ maintenance: { windows: { timeZone: 'UTC', default: slot, sites: { ROT: slot } } } }), fleet, 'in the registry')).toEqual([]);
+    expect(assetMatchWarnings(rulesSchema.parse({ maintenance: {} }), fleet, 'in the registry')).toEqual([]);
   });
 });
 

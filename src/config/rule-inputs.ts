@@ -25,6 +25,7 @@ import { formatDuration } from '../core/rules/maintenance/maintenance-rule.js';
 import type { AssetRecord } from '../core/model/assets.js';
 import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
+import { MAX_DAYS_AHEAD, nextWindow } from '../core/rules/maintenance/windows.js';
 import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
 import type { Config } from './schema.js';
 
@@ -35,7 +36,31 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now)];
+}
+
+/**
+ * Maintenance window calendars that plan nothing: a site listed with no slots (its work orders
+ * get no planned dates, not the default windows), and a calendar whose closed days leave no
+ * window in the lookahead (about 400 days from `now`).
+ */
+function windowWarnings(config: Config, now: number): RuleInputWarning[] {
+  const windows = (config as unknown as { rules: RulesConfig }).rules.maintenance?.windows ?? {};
+  const out: RuleInputWarning[] = [];
+  for (const [site, calendar] of Object.entries(windows)) {
+    const key = site === '*' ? 'rules.maintenance.windows.default' : `rules.maintenance.windows.sites.${site}`;
+    const whose = site === '*' ? 'assets at sites without windows of their own' : `assets at site "${site}"`;
+    if (calendar.windows.length === 0) {
+      out.push({ key, message: `site "${site}" has no slots, so work orders of ${whose} get no planned dates (plannedStart: null), not the default windows; give it slots, or remove it to use rules.maintenance.windows.default` });
+      continue;
+    }
+    if (nextWindow(calendar, now) === undefined)
+      out.push({
+        key: site === '*' ? 'rules.maintenance.windows.closed' : `rules.maintenance.windows.sites.${site}.closed`,
+        message: `the closed days leave no window of ${key} in the next ${MAX_DAYS_AHEAD} days, so work orders of ${whose} get no planned dates (plannedStart: null); check rules.maintenance.windows.closed${site === '*' ? '' : ` and sites.${site}.closed`}`,
+      });
+  }
+  return out;
 }
 
 /**
@@ -174,6 +199,20 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
         if (present.has(site)) continue;
         const known = [...present].slice(0, 5).join(', ');
         out.push({ key: `rules.maintenance.windows.sites.${site}`, message: `${of} is at site "${site}" (attribute ${m.siteAttribute}${known ? `; sites: ${known}${present.size > 5 ? ', …' : ''}` : ''}), so these windows plan nothing; check the name` });
+      }
+      // Windows for some sites and no default: the assets at the others get no planned dates.
+      if (sites.length > 0 && m.windows['*'] === undefined) {
+        const unplanned = assets.filter((a) => {
+          const site = a.attributes[m.siteAttribute];
+          return site === undefined || m.windows[site] === undefined;
+        });
+        if (unplanned.length > 0) {
+          const without = [...new Set(unplanned.map((a) => a.attributes[m.siteAttribute] ?? `(no ${m.siteAttribute} attribute)`))];
+          out.push({
+            key: 'rules.maintenance.windows.default',
+            message: `${unplanned.length} of the ${assets.length} asset(s) ${where} are at sites with no maintenance windows (${without.slice(0, 5).join(', ')}${without.length > 5 ? ', …' : ''}) and there is no default, so their work orders get no planned dates (plannedStart: null); add rules.maintenance.windows.default, or slots under rules.maintenance.windows.sites.<site>`,
+          });
+        }
       }
     }
     const lists: [string, readonly { readonly name: string; readonly appliesTo?: AssetFilter | undefined }[]][] = [

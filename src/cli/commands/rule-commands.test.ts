@@ -14,7 +14,7 @@ import { postUsage } from '../../engine/tasks/usage-posting.js';
 import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
-import { formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
+import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -72,7 +72,9 @@ describe('rules test', () => {
     expect(report.totals).toEqual({ 'location.update (state)': 2, 'workorder.create (fact)': 1 });
     const text = formatRulesTest(report);
     expect(text).toContain('line 5: position EQ-1 @ 2026-10-01T08:01:00.000Z');
-    expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C"');
+    // No window to plan it into: said, not left to a missing "planned".
+    expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C", not planned: no maintenance window for an asset without a site (rules.maintenance.windows)');
+    expect(describeDelivery({ ...report.flushed[1]!, payload: { ...report.flushed[1]!.payload, site: 'BER' } })).toMatch(/, not planned: no maintenance window for site BER \(rules.maintenance.windows\)$/);
     expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
     expect(text).toContain('line 9: rejected: payload is not JSON');
     expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');

@@ -415,7 +415,7 @@ export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[
     d.operation === 'location.update'
       ? `location ${txt(p.warehouseLocation ?? '(none)')} at ${JSON.stringify(p.coordinates)}${fixOf}`
       : d.operation === 'workorder.create'
-        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${txt(p.plannedStart)}` : ''}`
+        ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
         : d.operation === 'inventory.count'
           ? `${txt(p.location)} ${txt(p.sku)} = ${txt(p.countedQuantity)} (${Number(p.delta) >= 0 ? '+' : ''}${txt(p.delta)})`
           : d.operation === 'usage.post'

@@ -29,7 +29,7 @@ export interface WindowCalendar {
 }
 
 /** How far ahead a window is looked for when closures take out the next ones (a long shutdown). */
-const MAX_DAYS_AHEAD = 400;
+export const MAX_DAYS_AHEAD = 400;
 
 export interface Slot {
   readonly start: number;
