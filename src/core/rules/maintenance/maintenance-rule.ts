@@ -24,7 +24,7 @@ import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
-import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
+import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
@@ -576,8 +576,13 @@ function onReading(
     const stored = services?.[rule.name];
     const current = stored !== undefined ? withAttributeBaseline(rule, stored, ctx.asset.attributes) : { base: initialBaseline(rule, ctx.asset.attributes, reading) };
     const r = stepService(rule, current, reading);
-    if (r.state !== services?.[rule.name]) services = { ...services, [rule.name]: r.state };
-    if (!r.fire) continue;
+    // Exactly one work order per service: one the schedule before the last completion opened for
+    // this service (500h@b0, still open when 250h@b0 was completed late, at 255 h) stands for this
+    // due point (505h@b255), which opens only once that one is closed (cancelled: not done after all).
+    const covered = r.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, r.fire.base, r.fire.due) !== undefined;
+    const stepped = covered ? current : r.state;
+    if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
+    if (!r.fire || covered) continue;
     const f = r.fire;
     const description =
       `service every ${rule.every} ${unit} ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatReading(f.due)} ${unit}, ` +
@@ -615,6 +620,26 @@ function onReading(
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
+}
+
+/**
+ * The open work order (its key) of an interval's earlier schedule that stands for the due point
+ * `due` of the schedule from `base`: opened under an earlier baseline for a due point past `base`
+ * and less than one interval before `due` (the same service, counted from the earlier service).
+ * Undefined when there is none.
+ */
+export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], erpAssetId: string, rule: ServiceIntervalRule, base: number, due: number): string | undefined {
+  const prefix = `${erpAssetId}|${rule.name}|`;
+  for (const key in workOrders) {
+    if (!key.startsWith(prefix)) continue;
+    const w = workOrders[key] as WorkOrderRecord;
+    if (w.status === 'completed' || w.status === 'cancelled') continue;
+    const o = scheduleOrder(key.slice(prefix.length));
+    if (!o || o.form !== UNIT[rule.meter]) continue;
+    const [oldBase, , oldDue] = o.at;
+    if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
+  }
+  return undefined;
 }
 
 function addHistory(history: MaintenanceState['history'], t: number, hours: number): readonly (readonly [number, number])[] {

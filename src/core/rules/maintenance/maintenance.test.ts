@@ -534,6 +534,27 @@ describe('service intervals', () => {
     expect(ok.state?.workOrders?.[key]?.meterNote).toBeUndefined();
   });
 
+  it('a late completion of an older due point opens no second work order for the service the open one of the old schedule stands for', () => {
+    const o = svc({ dueSoon: 10 });
+    // 250h@b0 stays open; the machine runs on and 500h@b0 opens too.
+    const opened = run([meter(0, 0), meter(241, 241), meter(491, 491)], o);
+    expect(keys(opened.deliveries)).toEqual(['EQ-7|service-250h|250h@b0', 'EQ-7|service-250h|500h@b0']);
+    // The ERP reports 250h@b0 done at 255 h: the schedule counts from 255, next due 505 h, which 500h@b0 stands for.
+    const late = run([feedback(492, 'EQ-7|service-250h|250h@b0', 'completed', 255), meter(493, 493), meter(500, 500)], o, opened.doc);
+    expect(late.state?.services?.['service-250h']).toMatchObject({ base: 255 });
+    expect(keys(late.deliveries)).toEqual([]);
+    const status = maintenanceStatus(asset, late.state, o, { now: T0 + 500 * HOUR, marks: () => ({}) });
+    expect(status.open.map((w) => w.businessKey)).toEqual(['EQ-7|service-250h|500h@b0']);
+    expect(status.due[0]?.state).toBe('due soon, work order requested under the earlier schedule: EQ-7|service-250h|500h@b0 (this due point opens none while it is open)');
+    // Completed: the schedule restarts there, and nothing is open twice.
+    const done = run([feedback(501, 'EQ-7|service-250h|500h@b0', 'completed', 501), meter(502, 502)], o, late.doc);
+    expect(done.state?.services?.['service-250h']).toMatchObject({ base: 501 });
+    expect(keys(done.deliveries)).toEqual([]);
+    // Cancelled instead (not done after all): the due point of the new schedule opens.
+    const cancelled = run([feedback(501, 'EQ-7|service-250h|500h@b0', 'cancelled'), meter(502, 502)], o, late.doc);
+    expect(keys(cancelled.deliveries)).toEqual(['EQ-7|service-250h|505h@b255']);
+  });
+
   it('a declared meter reset continues the schedule; an undeclared drop is set aside', () => {
     const withReset = run([meter(0, 240), meter(5, 245), meter(6, 3, true), meter(20, 10)], svc()).deliveries;
     // 245 + (10 - 3) = 252 continuous hours: the 250 h service is due.

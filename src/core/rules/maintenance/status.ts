@@ -7,7 +7,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { calendarMeterOf, coveringWorkOrder, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
@@ -126,6 +126,9 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const next = pendingWork && s.firedDue !== undefined ? s.firedDue : nextDue(rule, s);
     const remaining = next - reading;
     const when = remaining <= 0 ? 'due' : remaining <= rule.dueSoon ? 'due soon' : 'ok';
+    // The earlier schedule's work order for this service, still open, stands for the next due point (see coveringWorkOrder).
+    const cover = !pendingWork && when !== 'ok' ? coveringWorkOrder(state?.workOrders, asset.erpAssetId, rule, s.base, next) : undefined;
+    const covering = cover !== undefined ? `, work order ${state?.workOrders?.[cover]?.status ?? 'requested'} under the earlier schedule: ${cover} (this due point opens none while it is open)` : '';
     // Why a reading did not count (a meter that went backwards, a jump too fast to be real).
     const issue = rule.meter === 'km' ? state?.odometerIssue : state?.meterIssue;
     const setAside = issue !== undefined ? `; latest reading set aside: ${issue}` : '';
@@ -138,7 +141,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : when}${setAside}${display}${note}`,
+      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : `${when}${covering}`}${setAside}${display}${note}`,
       ...meterColumns(rule.meter, reading, s.base, next),
     });
   }
