@@ -59,7 +59,9 @@ export function nextWindow(calendar: WindowCalendar, t: number): Slot | undefine
       const start = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(startMin / 60), startMin % 60, calendar.timeZone);
       const endMin = startMin + w.durationMinutes;
       const end = zonedTimeToUtc(today.year, today.month, today.day + offset, Math.floor(endMin / 60), endMin % 60, calendar.timeZone);
-      // A window inside the hour a spring DST change skips does not happen that day (its start moves past its end).
+      // A start or end inside the hour a spring DST change skips moves forward by the jump (02:30 is
+      // 03:30): a window no longer than the jump that starts there (02:30–03:30) does not happen that
+      // day (its start reaches its end: not clipped to the part after the jump); one ending there ends later.
       if (end <= t || end <= start) continue;
       // One under way with less than half of it left is too little to plan work into: the next one.
       if (start < t && end - t < (end - start) / 2) continue;
