@@ -118,6 +118,15 @@ describe('rules config', () => {
     ]);
   });
 
+  it('keeps a time zone by its canonical name (another spelling is the same calendar); a legacy fixed-offset zone as written (config check warns of it)', () => {
+    const zone = (timeZone: string) => parse({ depreciation: { timeZone } }).depreciation?.timeZone;
+    expect(zone('europe/berlin')).toBe('Europe/Berlin');
+    expect(zone('Etc/UTC')).toBe('UTC');
+    expect(zone('US/Eastern')).toBe('America/New_York');
+    expect(zone('EST')).toBe('EST');
+    expect(parse({ inventory: { timeZone: 'europe/berlin' } }).inventory?.timeZone).toBe('Europe/Berlin');
+  });
+
   it('names the time zone likely meant: a misspelling, a city alone', () => {
     const hint = (timeZone: string) => problems({ depreciation: { timeZone } })[0]?.message;
     expect(hint('Europe/Berln')).toMatch(/\(did you mean Europe\/Berlin\?\)$/);

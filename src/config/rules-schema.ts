@@ -17,7 +17,7 @@ import { customCalendar, customCalendarProblems } from '../core/rules/depreciati
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
-import { isValidTimeZone } from '../core/rules/time-zone.js';
+import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
@@ -29,7 +29,11 @@ const dur = duration;
 const every = (fallback: string) =>
   duration(fallback).pipe(z.number().min(100, { error: (iss) => `${durationText(Number(iss.input))} is too short: use at least 100ms; 0 would run the task without pause (e.g. 1m)` }));
 
-const timeZoneName = z.string().refine(isValidTimeZone, { error: (iss) => timeZoneProblem(iss.input, iss.path ?? []) });
+/** An IANA zone, kept by its canonical name (`europe/berlin` is `Europe/Berlin`): the fiscal calendar's stamp names it. */
+const timeZoneName = z
+  .string()
+  .refine(isValidTimeZone, { error: (iss) => timeZoneProblem(iss.input, iss.path ?? []) })
+  .transform(configTimeZone);
 const timeZone = timeZoneName.default('UTC');
 
 /** Rule names end up in work-order business keys (`asset|rule|occurrence`). */

@@ -49,6 +49,40 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
+const canonical = new Map<string, string>();
+
+/**
+ * The runtime's canonical name of a zone: `europe/berlin` is `Europe/Berlin`, `Etc/UTC` is `UTC`,
+ * `US/Eastern` is `America/New_York`. A name the runtime does not know is returned as given.
+ */
+export function canonicalTimeZone(timeZone: string): string {
+  let c = canonical.get(timeZone);
+  if (c === undefined) {
+    try {
+      c = formatter(timeZone).resolvedOptions().timeZone;
+    } catch {
+      c = timeZone;
+    }
+    if (canonical.size > 1000) canonical.clear();
+    canonical.set(timeZone, c);
+  }
+  return c;
+}
+
+/** The legacy zones of a fixed offset (no daylight saving time) a config may name; see config/rule-inputs.ts. */
+const LEGACY_FIXED_OFFSET = new Set(['EST', 'MST', 'HST']);
+
+/**
+ * A time zone key's value as the config keeps it: the canonical name ({@link canonicalTimeZone}),
+ * so another spelling of the same zone is the same calendar. A legacy fixed-offset zone (EST, MST,
+ * HST) is kept as written: the runtime may resolve it to a city of that offset (America/Panama),
+ * and `config check` warns about it by the name written (calendar stamps compare zones by their
+ * canonical names, see `sameStamp` in depreciation/calendar.ts).
+ */
+export function configTimeZone(timeZone: string): string {
+  return LEGACY_FIXED_OFFSET.has(timeZone.toUpperCase()) ? timeZone : canonicalTimeZone(timeZone);
+}
+
 /** The wall-clock parts of instant `t` (epoch ms) in `timeZone`. */
 export function zonedParts(t: number, timeZone: string): ZonedParts {
   const out: Record<string, string> = {};

@@ -52,6 +52,22 @@ describe('depreciation calendar changes', () => {
     expect(plan(restored, berlin, '2026-11').kind).toBe('new');
   });
 
+  it('another spelling of the same zone is the same calendar: state filed under it (before config load canonicalised zones) is not held', () => {
+    const ids = ['2026-10', '2026-11'];
+    const events = [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)];
+    for (const [typed, zone] of [['europe/berlin', 'Europe/Berlin'], ['Etc/UTC', 'UTC'], ['US/Eastern', 'America/New_York']] as const) {
+      const s = run(monthlyCalendar(typed), events);
+      expect(s.cal?.startsWith(`monthly ${typed} `)).toBe(true);
+      expect(filedUnderOtherCalendar(s, monthlyCalendar(zone))).toBe(false);
+      expect(plan(s, monthlyCalendar(zone), '2026-10').kind).toBe('new');
+      expect(Object.keys(run(monthlyCalendar(zone), [meter('2026-12-05T00:00:00Z', 300)], s).periods ?? {}).sort()).toEqual([...ids, '2026-12']);
+    }
+    // A custom calendar too; another zone still is another calendar.
+    const typedFy = customCalendar('europe/berlin', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-11-01' }], '2026-12-01');
+    expect(filedUnderOtherCalendar(run(typedFy, events), fy('2026-12-01'))).toBe(false);
+    expect(filedUnderOtherCalendar(run(monthlyCalendar('europe/berlin'), events), monthlyCalendar('Europe/Paris'))).toBe(true);
+  });
+
   it('a custom calendar that lists more periods (a new fiscal year) is no change; a moved start is', () => {
     const s = run(fy('2026-12-01'), [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
     const longer = fy('2027-01-01', [{ id: 'P03', start: '2026-12-01' }]);

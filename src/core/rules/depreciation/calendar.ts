@@ -6,7 +6,7 @@
  * @module
  */
 import { isCalendarDay } from '../../normalize/iso-time.js';
-import { zonedParts, zonedTimeToUtc } from '../time-zone.js';
+import { canonicalTimeZone, zonedParts, zonedTimeToUtc } from '../time-zone.js';
 
 /** A fiscal period: `[start, end)` in epoch ms. */
 export interface Period {
@@ -45,6 +45,20 @@ export function periodStamp(calendar: PeriodCalendar, ids: readonly string[]): s
     return p ? [id, p.start, p.end] : [id];
   });
   return `${calendar.fingerprint.split(' ', 2).join(' ')} ${hashText(JSON.stringify(bounds))}`;
+}
+
+/**
+ * Whether two stamps stand for the same periods: equal, or differing only in how the time zone is
+ * spelt (`monthly europe/berlin …`, written before config load canonicalised zone names, is
+ * `monthly Europe/Berlin …`; `Etc/UTC` is `UTC`). The hash is of the periods' instants, which a
+ * zone's other names share.
+ */
+export function sameStamp(a: string, b: string): boolean {
+  if (a === b) return true;
+  const x = a.split(' ');
+  const y = b.split(' ');
+  if (x.length !== y.length || x.length < 3 || x[0] !== y[0] || x.slice(2).join(' ') !== y.slice(2).join(' ')) return false;
+  return canonicalTimeZone(x[1] as string) === canonicalTimeZone(y[1] as string);
 }
 
 /** `monthly Europe/Berlin` of a stamp or fingerprint: what a person can read of it. */

@@ -14,7 +14,7 @@
  * only the units after it. With the ledger's meter basis (posting.ts) this posts no hour twice.
  * @module
  */
-import { periodStamp, type Period, type PeriodCalendar } from './calendar.js';
+import { periodStamp, sameStamp, type Period, type PeriodCalendar } from './calendar.js';
 import type { UsageLedger } from './posting.js';
 import { formatAmount, periodUsage } from './usage.js';
 import type { PeriodUsage, UsageState } from './usage-rule.js';
@@ -63,7 +63,7 @@ export interface RefileOptions {
  */
 export function filedCalendar(state: UsageState, candidates: readonly PeriodCalendar[]): PeriodCalendar | undefined {
   const ids = Object.keys(state.periods ?? {});
-  return candidates.find((c) => state.cal !== undefined && periodStamp(c, ids) === state.cal);
+  return candidates.find((c) => state.cal !== undefined && sameStamp(periodStamp(c, ids), state.cal));
 }
 
 const round = (v: number): number => Math.round(v * 1e6) / 1e6;

@@ -24,7 +24,7 @@ import { stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
-import { periodStamp, type PeriodCalendar } from './calendar.js';
+import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
 import type { UsageMeterKind } from './usage.js';
 
 export const DEPRECIATION_RULE = 'depreciation';
@@ -90,7 +90,7 @@ export function filedUnderOtherCalendar(state: UsageState | undefined, calendar:
   if (cal === undefined || state?.periods === undefined || isEmpty(state.periods)) return false;
   let other = cache?.get(cal);
   if (other === undefined) {
-    other = periodStamp(calendar, Object.keys(state?.periods ?? {})) !== cal;
+    other = !sameStamp(periodStamp(calendar, Object.keys(state?.periods ?? {})), cal);
     if (cache && cache.size < 10_000) cache.set(cal, other);
   }
   return other;
