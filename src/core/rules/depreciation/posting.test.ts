@@ -379,6 +379,17 @@ describe('usage postings: assets with invalid inputs', () => {
     expect(forced).toMatchObject({ kind: 'new', deliveries: [{ payload: { totalExpectedUnits: null } }] });
   });
 
+  it('units at acquisition above the tracked meter are held back, naming the asset, attribute and meter, not posted with a life-to-date of 0', () => {
+    const held = plan({ expectedUnits: '10000', unitsAtAcquisition: '5000' }, '2026-10');
+    expect(held).toMatchObject({ kind: 'held', periods: ['2026-10'], line: { lifeToDateUnits: null, meterAtEnd: 1100 } });
+    expect(held.kind === 'held' && held.problems.map((p) => [p.input, p.attribute, p.value])).toEqual([['unitsAtAcquisition', 'unitsAtAcquisition', '5000']]);
+    expect(held.line.notes.at(-1)).toMatch(/^held back, not posted: attribute "unitsAtAcquisition" \(5000\) of asset FA-1 is above its tracked meter at the end of 2026-10 \(1,100 h\): life-to-date units would be negative; .*post anyway with 'depreciation post --force'/);
+    // At or below the meter: posted.
+    expect(plan({ expectedUnits: '10000', unitsAtAcquisition: '1100' }, '2026-10')).toMatchObject({ kind: 'new', deliveries: [{ payload: { lifeToDateUnits: 0 } }] });
+    // Not held back: sent without a life-to-date, never as 0.
+    expect(plan({ expectedUnits: '10000', unitsAtAcquisition: '5000' }, '2026-10', undefined, false)).toMatchObject({ kind: 'new', deliveries: [{ payload: { lifeToDateUnits: null } }] });
+  });
+
   it('inputs the posting does not carry (cost, salvage, useful life) are noted, not held', () => {
     const p = plan({ cost: '1,200', salvage: '-1', usefulLifeMonths: '0', expectedUnits: '10000' }, '2026-10');
     expect(p.kind).toBe('new');

@@ -85,6 +85,12 @@ export function heldBackReason(problems: readonly DepreciationInputProblem[]): s
   return `held back, not posted: ${problems.map((p) => p.message).join('; ')}; fix the asset's attribute (assets import, or the config's assets), or post anyway with 'depreciation post --force' or rules.depreciation.holdBack: false`;
 }
 
+/** The problems of inputs a posting carries, each once. */
+function postedInputProblems(all: readonly DepreciationInputProblem[]): DepreciationInputProblem[] {
+  const seen = new Set<string>();
+  return all.filter((p) => POSTED_INPUTS.includes(p.input) && !seen.has(p.message) && (seen.add(p.message), true));
+}
+
 /** Periods caught up on in one decision at most; beyond that the gap goes into this period's posting. */
 const MAX_CATCH_UP = 120;
 
@@ -111,9 +117,11 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   let basis: UsageLedger | undefined = ledger;
   let line: UsageLine | undefined;
   const deliveries: DeliveryIntent[] = [];
+  const lines: UsageLine[] = [];
   for (const p of periods) {
     line = lineFor(p, basis);
     if (!line.tracked) continue;
+    lines.push(line);
     const delivery = usagePostDelivery(line, destination, calendar.timeZone, units);
     deliveries.push(delivery);
     // Without the meter at this period's end (not in the kept history), the basis stays: the next posting carries it.
@@ -136,7 +144,8 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
     return { kind: 'held', line: { ...result, notes: [...result.notes, `held back, not posted: ${reason}`] }, reason, problems: [], periods: periodIds };
   }
   // Postings are never changed once sent: one carrying an invalid input is not made until it is fixed.
-  const problems = deliveries.length && input.holdBack !== false ? depreciationInputProblems(asset.attributes, attributes).filter((p) => POSTED_INPUTS.includes(p.input)) : [];
+  // Those of the attributes, and of each posting's line (units at acquisition above its meter).
+  const problems = deliveries.length && input.holdBack !== false ? postedInputProblems([...depreciationInputProblems(asset.attributes, attributes), ...lines.flatMap((l) => l.invalidInputs ?? [])]) : [];
   if (problems.length) return { kind: 'held', line: { ...result, notes: [...result.notes, heldBackReason(problems)] }, reason: problems.map((p) => p.message).join('; '), problems, periods: periodIds };
   return { kind: 'new', line: result, deliveries, ledger: deliveries.length ? basis : undefined };
 }

@@ -71,10 +71,14 @@ describe('usage lines: financial inputs', () => {
     expect(usageFor(noSalvage, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now)).toMatchObject({ salvage: 0, periodUnits: 100, unitsOfProduction: 500, straightLine: 1000 });
   });
 
-  it('life-to-date units are never negative, even when the meter reads less than the units at acquisition', () => {
-    // Kills: dropping the floor at 0 for meterAtEnd − unitsAtAcquisition.
+  it('life-to-date units are never negative: units at acquisition above the meter are an invalid input, life-to-date not known', () => {
+    // Kills: dropping the check of meterAtEnd − unitsAtAcquisition (posted as 0, or negative).
     const used: AssetRecord = { ...asset, attributes: { ...asset.attributes, unitsAtAcquisition: '5000' } };
-    expect(usageFor(used, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now)).toMatchObject({ meterAtEnd: 1100, lifeToDateUnits: 0 });
+    const line = usageFor(used, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now);
+    expect(line).toMatchObject({ meterAtEnd: 1100, lifeToDateUnits: null, invalidInputs: [{ input: 'unitsAtAcquisition', attribute: 'unitsAtAcquisition', value: '5000' }] });
+    expect(line.notes).toContain(
+      `invalid attribute "unitsAtAcquisition" (5000) of asset ${asset.erpAssetId} is above its tracked meter at the end of 2026-10 (1,100 h): life-to-date units would be negative; give the units the asset's meter showed when acquired (at most what it shows now), or reset the meter if it was replaced ('assets reset-meter')`,
+    );
     const usedLess: AssetRecord = { ...asset, attributes: { ...asset.attributes, unitsAtAcquisition: '400' } };
     expect(usageFor(usedLess, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, now)).toMatchObject({ lifeToDateUnits: 700 });
   });

@@ -255,7 +255,11 @@ export function usageFor(
   const unusable = new Set(invalid.filter((p) => !(p.input === 'salvage' && (num(asset, attributes.salvage) ?? 0) >= 0)).map((p) => p.input));
   const usable = (input: DepreciationInputProblem['input']): number | null => (unusable.has(input) ? null : num(asset, attributes[input]));
   const acquired = usable('unitsAtAcquisition') ?? 0;
-  const lifeToDateUnits = meterAtEnd === null ? null : units(Math.max(0, meterAtEnd - acquired));
+  // Units at acquisition above the meter: life-to-date would be negative, and is not known (never
+  // posted as 0); an invalid posted input like the others, so the posting is held back.
+  const aboveMeter = meterAtEnd !== null && acquired - meterAtEnd > TOLERANCE;
+  if (aboveMeter) invalid.push(aboveMeterProblem(asset, attributes.unitsAtAcquisition, period, meterAtEnd as number, meter));
+  const lifeToDateUnits = meterAtEnd === null || aboveMeter ? null : units(meterAtEnd - acquired);
   const cost = usable('cost');
   const salvage = usable('salvage') ?? (cost !== null ? 0 : null);
   const total = usable('totalExpectedUnits');
@@ -305,6 +309,17 @@ export function usageFor(
     ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
     ...(invalid.length ? { invalidInputs: invalid } : {}),
+  };
+}
+
+/** The problem of units at acquisition above the asset's tracked meter at the end of `period`. */
+function aboveMeterProblem(asset: AssetRecord, attribute: string, period: Period, meterAtEnd: number, meter: UsageMeterKind): DepreciationInputProblem {
+  const value = asset.attributes[attribute] as string;
+  return {
+    input: 'unitsAtAcquisition',
+    attribute,
+    value,
+    message: `attribute "${attribute}" (${value.trim()}) of asset ${asset.erpAssetId} is above its tracked meter at the end of ${period.id} (${formatAmount(meterAtEnd)} ${meter === 'km' ? 'km' : 'h'}): life-to-date units would be negative; give the units the asset's meter showed when acquired (at most what it shows now), or reset the meter if it was replaced ('assets reset-meter')`,
   };
 }
 
