@@ -15,7 +15,7 @@
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
  *   nothing: a typo, most likely);
  * - assets whose depreciation attributes are invalid (not a number, negative, salvage above cost,
- *   zero expected units): the service runs, the preview notes them.
+ *   zero expected units, a useful life under one period): the service runs, the preview notes them.
  * `config check` prints these and the service logs them at start; neither refuses the config (a
  * decoder may be added later, or events come from a source not configured yet).
  * @module

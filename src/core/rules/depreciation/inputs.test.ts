@@ -13,7 +13,7 @@ describe('depreciation inputs', () => {
     for (const v of ['0x10', '1,200', '12 000', 'ten', '1e3', 'Infinity', '€100']) expect(readAmount(v)).toBeNaN();
   });
 
-  it('names non-numeric and negative values, salvage above cost, and zero expected units or life; missing ones are not invalid', () => {
+  it('names non-numeric and negative values, salvage above cost, zero expected units and zero life; missing ones are not invalid', () => {
     expect(problems({ cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60', unitsAtAcquisition: '0' })).toEqual([]);
     expect(problems({})).toEqual([]);
     expect(problems({ cost: '1,200', salvage: '-5', expectedUnits: '0', usefulLifeMonths: 'sixty', unitsAtAcquisition: '-10' })).toEqual([
@@ -30,6 +30,22 @@ describe('depreciation inputs', () => {
     expect(text).toBeUndefined();
     const [hours] = depreciationInputProblems({ expectedHours: 'ten thousand' }, { ...names, totalExpectedUnits: 'expectedHours' });
     expect(hours?.message).toBe('attribute "expectedHours" ("ten thousand") is not a number: write plain digits with a decimal point (e.g. 120000.50), without thousands separators, currency or units');
+  });
+
+  it('a useful life under one period is invalid, said where the others are, and straight-line is never more than cost less salvage', () => {
+    expect(problems({ usefulLifeMonths: '0.5' })).toEqual([['usefulLifePeriods', '0.5']]);
+    expect(problems({ usefulLifeMonths: '1' })).toEqual([]);
+    expect(depreciationInputProblems({ usefulLifeMonths: '0.5' }, names)[0]?.message).toBe(
+      'attribute "usefulLifeMonths" (0.5) must be at least 1: the useful life in whole periods (under one period, straight-line would charge more than cost less salvage in a period)',
+    );
+    const october = monthlyCalendar('UTC').period('2026-10');
+    if (!october) throw new Error('no October');
+    const state = { first: [Date.parse('2026-10-01T00:00:00Z'), 100] as const, last: [Date.parse('2026-10-20T00:00:00Z'), 200] as const, periods: { '2026-10': { units: 100, meterAtEnd: 200 } } };
+    const line = (usefulLifeMonths: string) => usageFor({ erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: { cost: '1000', salvage: '100', expectedUnits: '10000', usefulLifeMonths } }, state, october, names, Date.parse('2026-11-05T00:00:00Z'));
+    const half = line('0.5');
+    expect([half.straightLine, half.usefulLifePeriods]).toEqual([null, null]);
+    expect(half.notes).toContain('invalid attribute "usefulLifeMonths" (0.5) must be at least 1: the useful life in whole periods (under one period, straight-line would charge more than cost less salvage in a period)');
+    expect([line('1').straightLine, line('1.5').straightLine]).toEqual([900, 600]);
   });
 
   it('are noted per asset in the preview, not taken for missing, and not used', () => {

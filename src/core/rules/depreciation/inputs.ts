@@ -2,7 +2,7 @@
  * The financial inputs an asset's attributes give depreciation (cost, salvage, total expected
  * units, useful life, units at acquisition), read strictly: a value that is not a plain decimal
  * number (`12 000`, `1,200`, `0x10`, `ten`), a negative one, salvage above cost, or an expected
- * total or useful life of zero is a problem with the asset's data, said by `config check`,
+ * total of zero or a useful life under one period is a problem with the asset's data, said by `config check`,
  * `assets import` and `depreciation preview` and, for the inputs a posting carries, a reason to
  * hold its postings back. An absent or empty attribute is missing, not invalid.
  * @module
@@ -61,7 +61,8 @@ export function depreciationInputProblems(attributes: Readonly<Record<string, st
   else if (salvage !== undefined && cost !== undefined && cost >= 0 && salvage > cost)
     problem('salvage', `is more than cost (${cost}): nothing would be depreciated; lower the salvage value or correct "${names.cost}"`);
   if (total !== undefined && total <= 0) problem('totalExpectedUnits', 'must be more than 0: the units (h or km) the asset is expected to deliver over its life');
-  if (life !== undefined && life <= 0) problem('usefulLifePeriods', 'must be more than 0: the useful life in periods');
+  if (life !== undefined && life < 1)
+    problem('usefulLifePeriods', 'must be at least 1: the useful life in whole periods (under one period, straight-line would charge more than cost less salvage in a period)');
   if (acquired !== undefined && acquired < 0) problem('unitsAtAcquisition', 'is negative: give the meter units the asset had when acquired, 0 or more (0 or empty for a new one)');
   return out;
 }

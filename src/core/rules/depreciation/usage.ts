@@ -133,7 +133,7 @@ export interface UsageLine {
    * Only the units up to the expected total count: a fully depreciated asset is charged nothing more.
    */
   readonly unitsOfProduction: number | null;
-  /** (cost − salvage) ÷ useful life, 2 decimals; null when an input is missing. */
+  /** (cost − salvage) ÷ useful life, 2 decimals, at most cost − salvage; null when an input is missing or invalid (a life under 1). */
   readonly straightLine: number | null;
   /** The asset had meter readings in or before the period. */
   readonly tracked: boolean;
@@ -304,7 +304,8 @@ export function usageFor(
     salvage,
     usefulLifePeriods: life,
     unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null,
-    straightLine: base !== null && life !== null && life > 0 ? money(base / life) : null,
+    // Never more than the depreciable base in a period (a life under one period is refused above).
+    straightLine: base !== null && life !== null && life > 0 ? money(Math.min(base, base / life)) : null,
     tracked,
     ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
