@@ -191,3 +191,18 @@ describe('usage per period: a meter unchanged over a stall longer than hygiene t
     expect(line.notes.join('; ')).not.toMatch(/later usage is not yet known/);
   });
 });
+
+describe('usage per period: the newest periods kept (keepPeriods)', () => {
+  it('are the newest by the calendar, not by meter (idle periods share one) nor by id as text (P10 before P7)', () => {
+    const cal = customCalendar('UTC', [7, 8, 9, 10, 11].map((n, i) => ({ id: `P${n}`, start: `2026-0${i + 1}-01` })), '2026-06-01');
+    const rule = createUsageRule({ calendar: cal, allowedLatenessMs: 0, keepPeriods: 3 });
+    // Used in P7 only, then idle through P10.
+    const events = [meter(Date.parse('2026-01-05T00:00:00Z'), 100), meter(Date.parse('2026-01-06T00:00:00Z'), 110), meter(Date.parse('2026-04-20T00:00:00Z'), 110)];
+    const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })));
+    const s = r.states.get('FA-1')?.depreciation as UsageState;
+    expect(Object.keys(s.periods ?? {}).sort()).toEqual(['P10', 'P8', 'P9']);
+    expect(s.pruned).toEqual({ P7: 10 });
+    const line = usageFor(asset, s, cal.period('P10') as NonNullable<ReturnType<typeof cal.period>>, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-06-10T00:00:00Z'), undefined, { calendar: cal });
+    expect([line.periodUnits, line.meterAtEnd, line.incomplete]).toEqual([0, 110, undefined]);
+  });
+});

@@ -212,7 +212,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   next.hours = step.state;
   next.first = s.first ?? last;
   next.last = last;
-  next.periods = prune(periods, options.keepPeriods ?? 36);
+  next.periods = prune(periods, options.keepPeriods ?? 36, options.calendar);
   const pruned = next.periods === periods ? s.pruned : keepUnits(s.pruned, periods, next.periods);
   if (pruned !== undefined) next.pruned = pruned;
   if (!step.ok) next.meterIssue = `${new Date(r.t).toISOString()}: ${step.reason}`;
@@ -252,15 +252,26 @@ function spread(periods: Record<string, PeriodUsage>, a: readonly [number, numbe
   return added;
 }
 
-/** Keep the newest `keep` periods (ids sort chronologically for monthly and sensible custom ids). */
-function prune(periods: Record<string, PeriodUsage>, keep: number): Record<string, PeriodUsage> {
+/**
+ * Keep the newest `keep` periods, by where the calendar starts them: not by meter (idle periods
+ * share one) nor by id as text (`P10` sorts before `P7`). Ids the calendar does not know count as
+ * the oldest, among themselves by meter at their end, then id.
+ */
+function prune(periods: Record<string, PeriodUsage>, keep: number, calendar: PeriodCalendar): Record<string, PeriodUsage> {
   let count = 0;
   for (const _ in periods) count++;
   if (count <= keep) return periods;
   const ids = Object.keys(periods);
-  const byEnd = ids.sort((x, y) => (periods[x]?.meterAtEnd ?? 0) - (periods[y]?.meterAtEnd ?? 0) || (x < y ? -1 : 1));
+  const start = new Map(ids.map((id) => [id, calendar.period(id)?.start]));
+  const byStart = ids.sort((x, y) => {
+    const a = start.get(x);
+    const b = start.get(y);
+    if (a !== undefined && b !== undefined) return a - b || (x < y ? -1 : 1);
+    if (a !== undefined || b !== undefined) return a === undefined ? -1 : 1;
+    return (periods[x]?.meterAtEnd ?? 0) - (periods[y]?.meterAtEnd ?? 0) || (x < y ? -1 : 1);
+  });
   const out: Record<string, PeriodUsage> = {};
-  for (const id of byEnd.slice(ids.length - keep)) out[id] = periods[id] as PeriodUsage;
+  for (const id of byStart.slice(ids.length - keep)) out[id] = periods[id] as PeriodUsage;
   return out;
 }
 
