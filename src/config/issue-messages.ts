@@ -8,6 +8,7 @@
  */
 import type { z } from 'zod';
 import { editDistance } from '../core/edit-distance.js';
+import { isSecretKey } from './secrets.js';
 
 type RawIssue = z.core.$ZodRawIssue;
 type Path = readonly PropertyKey[];
@@ -15,9 +16,13 @@ type Path = readonly PropertyKey[];
 /** Keys whose values are not echoed: they hold credentials. */
 const SECRET_KEY = /(password|secret|token|apikey)$/i;
 
-/** A value as a message quotes it: text in quotes, anything long cut short, a secret not at all. */
+/**
+ * A value as a message quotes it: text in quotes, anything long cut short, a secret not at all (a
+ * key named like one, or one of the config's credential keys: any request header of a destination
+ * or telematics feed, a telematics username or client id; see secrets.ts).
+ */
 export function echo(input: unknown, path: Path = []): string {
-  if (SECRET_KEY.test(String(path.at(-1) ?? ''))) return 'the value given';
+  if (SECRET_KEY.test(String(path.at(-1) ?? '')) || isSecretKey(path.map(String).join('.'))) return 'the value given';
   const text = input === undefined ? 'nothing' : typeof input === 'number' ? String(input) : typeof input === 'string' ? JSON.stringify(input) : (JSON.stringify(input) ?? typeof input);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

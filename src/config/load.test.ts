@@ -139,6 +139,13 @@ describe('config', () => {
       expect(one({ telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: [] } }] })).toEqual([{ key: 'telematics.0.timeSeries.elements', message: 'the list is empty: give at least 1 item' }]);
       const secret = one({ telematics: [{ name: 't', auth: { type: 'basic', username: 'u', password: 123456789 } }] });
       expect(secret).toEqual([{ key: 'telematics.0.auth.password', message: 'the value given is a number: use text (put it in quotes)' }]);
+      // Request headers and telematics credentials are secrets whatever their names: a number or list given is not echoed either.
+      expect(one({ destinations: [{ ...erp, headers: { 'X-Api-Key': 12345678901234 } }] })).toEqual([{ key: 'destinations.0.headers.X-Api-Key', message: 'the value given is a number: use text (put it in quotes)' }]);
+      expect(one({ destinations: [{ ...erp, headers: { Authorization: ['Bearer', 's3cr3t-value'] } }] })).toEqual([{ key: 'destinations.0.headers.Authorization', message: 'a list was given: use text' }]);
+      expect(one({ telematics: [{ name: 't', auth: { type: 'basic', username: 1234567, password: 'p' }, headers: { 'X-Key': 987654321 } }] }).map((p) => p.message)).toEqual([
+        'the value given is a number: use text (put it in quotes)',
+        'the value given is a number: use text (put it in quotes)',
+      ]);
     });
 
     it('a URL key takes an absolute URL of the schemes it is used with: the value given, and the form to write', () => {
