@@ -4,7 +4,7 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import { createMeterSyncRule } from '../../core/rules/meter-sync.js';
 import { simulateRules } from '../../core/rules/simulate.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
-import { formatMeterReport, loadMeterReport } from './meters.js';
+import { formatMeterReport, loadMeterReport, meterResetEvent } from './meters.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -47,5 +47,17 @@ describe('assets meters', () => {
     expect(formatMeterReport([], true)).toBe('no meter reading was set aside\n');
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
+  });
+});
+
+describe('assets reset-meter', () => {
+  it('reads the new reading as a plain decimal: empty, hexadecimal or formatted text is refused, naming the option', () => {
+    const at = '2026-10-01T00:00:00Z';
+    expect(meterResetEvent('EQ-1', { hours: '0', at })).toMatchObject({ operatingHours: 0, declaredReset: true });
+    expect(meterResetEvent('TR-5', { km: ' 12.5 ', at })).toMatchObject({ odometerKm: 12.5, odometerReset: true });
+    expect(() => meterResetEvent('EQ-1', { hours: '', at })).toThrow("--hours is empty: give the new meter's first reading, a number, 0 or more (e.g. --hours 0)");
+    expect(() => meterResetEvent('EQ-1', { km: '  ', at })).toThrow(/^--km is empty/);
+    for (const v of ['0x10', '1e3', '1,200', 'ten', '-5', 'Infinity'])
+      expect(() => meterResetEvent('EQ-1', { hours: v, at })).toThrow(`--hours "${v}" is not a reading: give a plain decimal number, 0 or more (e.g. --hours 12.5)`);
   });
 });

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import { readAmount } from '../../core/rules/depreciation/inputs.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
@@ -116,8 +117,12 @@ export function registerMetersCommand(program: Command): void {
 /** The canonical meter event that declares a replaced meter (`declaredReset`) or odometer (`odometerReset`). */
 export function meterResetEvent(erpAssetId: string, opts: { hours?: string; km?: string; at?: string }): Record<string, unknown> {
   if ((opts.hours === undefined) === (opts.km === undefined)) throw new UsageError('give the new meter\'s first reading: --hours for an hour meter or --km for an odometer (one of them)');
-  const value = Number(opts.hours ?? opts.km);
-  if (!Number.isFinite(value) || value < 0) throw new UsageError(`--${opts.hours !== undefined ? 'hours' : 'km'} "${opts.hours ?? opts.km ?? ''}" is not a reading (a number, 0 or more)`);
+  const option = opts.hours !== undefined ? '--hours' : '--km';
+  const raw = opts.hours ?? opts.km ?? '';
+  // A plain decimal only: Number() reads "" as 0 and "0x10" as 16.
+  const value = readAmount(raw);
+  if (value === undefined) throw new UsageError(`${option} is empty: give the new meter's first reading, a number, 0 or more (e.g. ${option} 0)`);
+  if (!Number.isFinite(value) || value < 0) throw new UsageError(`${option} "${raw}" is not a reading: give a plain decimal number, 0 or more (e.g. ${option} 12.5)`);
   const at = opts.at === undefined ? Date.now() : parseIsoTime(opts.at);
   if (typeof at !== 'number') throw new UsageError(`--at "${opts.at ?? ''}" is not a date and time with a zone; give ISO 8601 such as 2026-11-30T08:00:00Z`);
   if (at > Date.now() + 300_000) throw new UsageError(`--at ${opts.at ?? ''} is in the future; give when the meter was replaced`);
