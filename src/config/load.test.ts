@@ -90,6 +90,16 @@ describe('config', () => {
     );
     expect(problems(() => compileConfig({}, {}))).toEqual([{ key: 'destinations', message: 'missing: this key is required (array)' }]);
     expect(problems(() => compileConfig({ ...minimal, store: { zzz: 1 } }, { ERP_TOKEN: 'x' }))[0]?.message).toMatch(/^unknown key; known here: .*path/);
+    // A key of another type of a union by `type`: whose it is, never "did you mean" the key itself.
+    const rest = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
+    expect(problems(() => compileConfig({ destinations: [{ ...rest, auth: { type: 'bearer', token: 'abcdefgh', tokenUrl: 'https://a/b' } }] }, {}))).toEqual([
+      { key: 'destinations.0.auth.tokenUrl', message: "unknown key: tokenUrl belongs to auth.type oauth2-client-credentials, not bearer; remove it, or set type: oauth2-client-credentials (with that type's keys)" },
+    ]);
+    expect(problems(() => compileConfig({ destinations: [{ ...rest, auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://a/b', clientId: 'x', clientSecret: 'y', token: 'abc' } }] }, {}))).toEqual([
+      { key: 'destinations.0.auth.token', message: "unknown key: token belongs to auth.type bearer, not oauth2-client-credentials; remove it, or set type: bearer (with that type's keys)" },
+    ]);
+    // A typo within the type's own keys is still a "did you mean", among that type's keys only.
+    expect(problems(() => compileConfig({ destinations: [{ ...rest, auth: { type: 'bearer', tokn: 'abcdefgh' } }] }, {}))).toContainEqual({ key: 'destinations.0.auth.tokn', message: 'unknown key: did you mean token?' });
   });
 
   describe('a value the schema refuses is echoed with what is allowed, never in the library\'s default words', () => {

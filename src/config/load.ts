@@ -92,24 +92,83 @@ function keyOf(path: readonly (string | number | symbol)[]): string {
 
 /**
  * Schema issues as problems a person can act on, each under its key: an unknown key is named in
- * full with the likely intended one. Every other message was written when the issue was raised,
- * by its field or by {@link configIssueMessage}. `root` is the schema the issue paths start from.
+ * full with the likely intended one, or, in a union of objects by `type`, with the type it belongs
+ * to. Every other message was written when the issue was raised, by its field or by
+ * {@link configIssueMessage}. `root` is the schema the issue paths start from; `input` the value
+ * parsed (for the `type` given), when known.
  */
-export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.core.$ZodType = configSchema): { key: string; message: string }[] {
+export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.core.$ZodType = configSchema, input?: unknown): { key: string; message: string }[] {
   return issues.flatMap((i) => {
     if (i.code === 'unrecognized_keys') {
-      const known = knownKeys(root, i.path);
+      const objects = objectSchemasAt(root, i.path);
+      const kinds = kindsOf(objects, input === undefined ? undefined : valueAt(input, i.path));
+      const known = objects.length ? keysOf(kinds?.chosen ?? objects) : undefined;
       return i.keys.map((k) => {
+        const key = keyOf([...i.path, k]);
+        // A key of another branch of a union by `type` (`tokenUrl` with `auth: {type: bearer}`): say whose it is, never "did you mean" the key itself.
+        // Without the value's type (not given, or none of them), every branch is a candidate.
+        const owners = kinds ? kinds.branches.filter((b) => !kinds.chosen?.includes(b.schema) && Object.hasOwn(shapeOf(b.schema), k)) : [];
+        if (kinds && owners.length) return { key, message: belongsTo(k, i.path, kinds, owners) };
         const like = known && closest(k, known);
-        return { key: keyOf([...i.path, k]), message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
+        return { key, message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
       });
     }
     return [{ key: keyOf(i.path), message: i.message }];
   });
 }
 
-/** The keys an object schema at `path` allows (through optional, default, pipe, array and union wrappers), when it can be told. */
-function knownKeys(schema: z.core.$ZodType, path: readonly PropertyKey[]): string[] | undefined {
+/** The branches of a union of objects told apart by a literal key (`type`), and the one(s) the value given picks. */
+interface Kinds {
+  readonly discriminator: string;
+  readonly branches: readonly { readonly schema: z.core.$ZodType; readonly values: readonly unknown[] }[];
+  /** The value's discriminator, when the config gives one. */
+  readonly given?: unknown;
+  /** The branches whose discriminator is the value's; undefined when it picks none (or there is no value). */
+  readonly chosen?: readonly z.core.$ZodType[];
+}
+
+function kindsOf(objects: readonly z.core.$ZodType[], value: unknown): Kinds | undefined {
+  if (objects.length < 2) return undefined;
+  const literals = (s: z.core.$ZodType, key: string): unknown[] | undefined => {
+    const field = shapeOf(s)[key];
+    const def = field === undefined ? undefined : (unwrapField(field)._zod.def as unknown as { type: string; values?: unknown[] });
+    return def?.type === 'literal' ? def.values : undefined;
+  };
+  const discriminator = Object.keys(shapeOf(objects[0] as z.core.$ZodType)).find((key) => objects.every((o) => literals(o, key) !== undefined));
+  if (discriminator === undefined) return undefined;
+  const branches = objects.map((schema) => ({ schema, values: literals(schema, discriminator) as unknown[] }));
+  const given = isDoc(value) ? value[discriminator] : undefined;
+  const chosen = given === undefined ? [] : branches.filter((b) => b.values.includes(given)).map((b) => b.schema);
+  return { discriminator, branches, ...(given !== undefined ? { given } : {}), ...(chosen.length ? { chosen } : {}) };
+}
+
+/** `tokenUrl belongs to auth.type oauth2-client-credentials, not bearer: …`. */
+function belongsTo(k: string, path: readonly PropertyKey[], kinds: Kinds, owners: Kinds['branches']): string {
+  const parent = path.at(-1);
+  const label = typeof parent === 'string' && !/^\d+$/.test(parent) ? `${parent}.${kinds.discriminator}` : kinds.discriminator;
+  const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v));
+  const types = owners.flatMap((b) => b.values.map(text));
+  const given = kinds.given === undefined ? '' : `, not ${text(kinds.given)}`;
+  const list = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types.at(-1) ?? ''}` : (types[0] ?? '');
+  const set = types.length > 1 ? `${kinds.discriminator} to one of those` : `${kinds.discriminator}: ${list}`;
+  return `unknown key: ${k} belongs to ${label} ${list}${given}; remove it, or set ${set} (with that type's keys)`;
+}
+
+function shapeOf(s: z.core.$ZodType): Record<string, z.core.$ZodType> {
+  return (s._zod.def as unknown as { shape?: Record<string, z.core.$ZodType> }).shape ?? {};
+}
+
+function unwrapField(s: z.core.$ZodType): z.core.$ZodType {
+  const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
+  return def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault' ? unwrapField(def.innerType as z.core.$ZodType) : s;
+}
+
+function keysOf(objects: readonly z.core.$ZodType[]): string[] {
+  return [...new Set(objects.flatMap((s) => Object.keys(shapeOf(s))))].sort();
+}
+
+/** The object schemas at `path` (through optional, default, pipe, array and union wrappers); several for a union. */
+function objectSchemasAt(schema: z.core.$ZodType, path: readonly PropertyKey[]): z.core.$ZodType[] {
   let candidates: z.core.$ZodType[] = [schema];
   const unwrap = (s: z.core.$ZodType): z.core.$ZodType[] => {
     const def = s._zod.def as unknown as Record<string, unknown> & { type: string };
@@ -132,9 +191,7 @@ function knownKeys(schema: z.core.$ZodType, path: readonly PropertyKey[]): strin
       return [];
     });
   }
-  const objects = candidates.filter((s) => (s._zod.def as { type: string }).type === 'object');
-  if (objects.length === 0) return undefined;
-  return [...new Set(objects.flatMap((s) => Object.keys((s._zod.def as unknown as { shape: Record<string, unknown> }).shape)))].sort();
+  return candidates.filter((s) => (s._zod.def as { type: string }).type === 'object');
 }
 
 type Doc = Record<string, unknown>;
@@ -196,7 +253,7 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
     // A secret variable's value the schema refuses (too short, say): the message names the variable,
     // and when deferring it loads like a secret that is not set, for the parts that connect to refuse.
     const naming = (issues: readonly z.core.$ZodIssue[]) =>
-      formatIssues(issues).map((i) => {
+      formatIssues(issues, configSchema, interpolated).map((i) => {
         const source = fromEnv.get(i.key);
         return source ? { ...i, message: `${i.message} (the value of ${source.variables.join(', ')})` } : i;
       });
