@@ -22,10 +22,17 @@ const notADuration = (value: string): string => `${value} is not a duration; wri
 /** Text or a number: anything else (`true`, a list) is refused with the same words as a bad text. */
 const durationInput = () => z.union([z.string(), z.number()], { error: (iss) => (iss.code === 'invalid_union' ? notADuration(echo(iss.input)) : undefined) });
 
-/** A duration config field without a default (the parsed value is milliseconds). */
+/** Digits alone: milliseconds, as text (`"604800000"`, a `${ENV}` reference always gives text). */
+const MS_TEXT = /^\s*\d+\s*$/;
+
+/**
+ * A duration config field without a default (the parsed value is milliseconds). Digits alone are
+ * milliseconds here, as the number they would be written as in the file; not for command-line
+ * options, where `--max-wait 60` would more likely mean seconds.
+ */
 export const durationField = () =>
   durationInput().transform((v, ctx) => {
-    const ms = parseDuration(v);
+    const ms = typeof v === 'string' && MS_TEXT.test(v) ? Number(v) : parseDuration(v);
     if (ms === undefined) {
       ctx.addIssue({ code: 'custom', message: notADuration(`"${String(v)}"`) });
       return z.NEVER;

@@ -298,6 +298,15 @@ describe('config', () => {
     expect(problems(() => loadConfigFile(join(dir, 'bad.yaml')))[0]?.key).toBe('(yaml)');
   });
 
+  it('takes a duration from ${ENV} given as plain milliseconds, as a number written in the file is', () => {
+    const c = compileConfig({ ...minimal, store: { retention: { delivered: '${KEEP}' } }, rules: { depreciation: { checkEvery: '${EVERY}' } } }, { ERP_TOKEN: 'x', KEEP: '604800000', EVERY: ' 3600000 ' });
+    expect(c.store.retention.delivered).toBe(604_800_000);
+    expect((c as unknown as { rules: { depreciation?: { checkEvery: number } } }).rules.depreciation?.checkEvery).toBe(3_600_000);
+    expect(problems(() => compileConfig({ ...minimal, store: { retention: { delivered: '${KEEP}' } } }, { ERP_TOKEN: 'x', KEEP: '7 days' }))).toEqual([
+      { key: 'store.retention.delivered', message: '"7 days" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' },
+    ]);
+  });
+
   it('resolves the file paths a config file names against its directory, after ${ENV}', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     mkdirSync(join(dir, 'zones'));
