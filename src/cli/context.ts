@@ -121,6 +121,22 @@ export function checkDestination(config: Config, name: string): void {
   if (!names.includes(name)) throw new UsageError(`no destination "${name}" in the config (destinations: ${names.join(', ')})`);
 }
 
+/**
+ * Output options that ask for two things at once are refused (exit 2), not one picked silently:
+ * `--json` with the file format's own option (`--csv`, `--geojson`) or with `--out`, which writes
+ * that format, not JSON. `format` names the file format (`CSV`, `GeoJSON`) and its option.
+ */
+export function checkOutputOptions(opts: { readonly json?: boolean; readonly out?: string; readonly [format: string]: unknown }, format: { readonly name: string; readonly option: string }): void {
+  if (opts.json !== true) return;
+  const flag = format.option.replace(/^--/, '');
+  if (opts[flag] === true) throw new UsageError(`--json and ${format.option} ask for different output: give one of them (${format.option} prints ${format.name}, --json prints JSON)`);
+  if (opts.out !== undefined)
+    throw new UsageError(`--out writes ${format.name}, not JSON: give --out ${opts.out} without --json for a ${format.name} file, or --json alone (redirect it for a JSON file: --json > ${opts.out})`);
+}
+
+/** The CSV a command prints with `--csv` or writes with `--out` (see {@link checkOutputOptions}). */
+export const CSV_OUTPUT = { name: 'CSV', option: '--csv' } as const;
+
 /** Parse a list of numeric ids from arguments. */
 export function parseIds(args: readonly string[], what: string): number[] {
   return args.map((a) => {

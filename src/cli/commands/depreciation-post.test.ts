@@ -2,7 +2,7 @@
  * `assetbridge depreciation post` as an integration engineer runs it (the built CLI): what it says
  * it would post (`--dry-run`), what it queued, and that a second run says nothing new was queued.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -129,5 +129,29 @@ describe('depreciation post after the calendar changed', () => {
     expect(r.stderr).toContain('warning: rules.depreciation.timeZone: the depreciation calendar (rules.depreciation.timeZone, periods, periodsEnd) is not the one the usage of 1 asset(s) was filed under: 1 under monthly Europe/Berlin (EQ-1); now monthly UTC.');
     expect(r.stdout).toContain('queued usage for 0 asset(s) for 2026-10');
     expect(r.stdout).toContain('  EQ-1: its usage is filed in periods of another calendar (monthly Europe/Berlin) than the configured one (monthly UTC): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back');
+  });
+});
+
+describe('depreciation preview: output options', () => {
+  it('refuses --json with --out or --csv (a usage error, exit 2), writing no file, rather than print JSON silently', async () => {
+    const cfg = await setup();
+    const out = join(cfg.dir, 'f.csv');
+    const withOut = await runCli(['depreciation', 'preview', '--period', '2026-10', '--out', out, '--json', '-c', cfg.path]);
+    expect(withOut.code).toBe(2);
+    expect(withOut.stdout).toBe('');
+    expect(withOut.stderr).toBe(`error: --out writes CSV, not JSON: give --out ${out} without --json for a CSV file, or --json alone (redirect it for a JSON file: --json > ${out})\n`);
+    expect(readdirSync(cfg.dir)).not.toContain('f.csv');
+    const withCsv = await runCli(['depreciation', 'preview', '--period', '2026-10', '--csv', '--json', '-c', cfg.path]);
+    expect(withCsv.code).toBe(2);
+    expect(withCsv.stderr).toBe('error: --json and --csv ask for different output: give one of them (--csv prints CSV, --json prints JSON)\n');
+    // Each alone, and --csv with --out, as before.
+    const csv = await runCli(['depreciation', 'preview', '--period', '2026-10', '--csv', '--out', out, '-c', cfg.path]);
+    expect([csv.code, csv.stdout, existsSync(out)]).toEqual([0, `wrote 1 row(s) to ${out}\n`, true]);
+    expect((await runCli(['depreciation', 'preview', '--period', '2026-10', '--json', '-c', cfg.path])).code).toBe(0);
+    // The other commands with --csv/--out (or --geojson) and --json say the same.
+    for (const args of [['inventory', 'counts', '--csv', '--json'], ['inventory', 'items', '--out', out, '--json'], ['maintenance', 'status', '--csv', '--json'], ['zones', 'list', '--geojson', '--json']]) {
+      const r = await runCli([...args, '-c', cfg.path]);
+      expect([r.code, r.stderr]).toEqual([2, expect.stringMatching(/^error: --(json and --(csv|geojson) ask for different output|out writes CSV, not JSON)/)]);
+    }
   });
 });

@@ -23,7 +23,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
 
@@ -143,6 +143,7 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; period: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      checkOutputOptions(opts, CSV_OUTPUT);
       await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);

@@ -18,7 +18,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson } from '../context.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
@@ -162,6 +162,7 @@ export function registerInventoryCommand(program: Command): Command {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; destination?: string; location?: string; sku?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const options = inventoryOf(config);
         const filter: CountFilter = {
@@ -199,6 +200,7 @@ export function registerInventoryCommand(program: Command): Command {
   ).action(
     action(async (opts: { config: string; destination?: string; location?: string; sku?: string; standing?: string; csv?: boolean; out?: string; json?: boolean }) => {
       if (opts.standing !== undefined && !STANDINGS.includes(opts.standing as ItemRow['standing'])) throw new UsageError(`--standing "${opts.standing}": use one of ${STANDINGS.join(', ')}`);
+      checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const options = inventoryOf(config);
         checkDestination(config, opts.destination);

@@ -24,7 +24,7 @@ import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceStat
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -361,6 +361,7 @@ export function registerMaintenanceCommand(program: Command): Command {
     action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; csv?: boolean; out?: string; json?: boolean }) => {
       const closedLimit = Number(opts.closed);
       if (!Number.isInteger(closedLimit) || closedLimit < 0) throw new UsageError(`--closed "${opts.closed}" is not a whole number`);
+      checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const all = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
         const rows = opts.due ? onlyDue(all) : all;

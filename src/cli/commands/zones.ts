@@ -18,7 +18,7 @@ import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '..
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, resolveConfig, table, withContext, toJson } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. */
@@ -197,6 +197,7 @@ export function registerZonesCommand(program: Command): Command {
       .addHelpText('after', '\nExamples:\n  assetbridge zones list\n  assetbridge zones list --geojson --out all-zones.geojson'),
   ).action(
     action((opts: { config: string; geojson?: boolean; out?: string; json?: boolean }) => {
+      checkOutputOptions(opts, { name: 'GeoJSON', option: '--geojson' });
       const configured = rulesConfigOf(resolveConfig(opts.config).config).zones;
       const list = configured?.zones ?? [];
       if (opts.geojson || opts.out !== undefined) {
