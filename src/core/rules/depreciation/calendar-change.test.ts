@@ -66,6 +66,10 @@ describe('depreciation calendar changes', () => {
     const typedFy = customCalendar('europe/berlin', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-11-01' }], '2026-12-01');
     expect(filedUnderOtherCalendar(run(typedFy, events), fy('2026-12-01'))).toBe(false);
     expect(filedUnderOtherCalendar(run(monthlyCalendar('europe/berlin'), events), monthlyCalendar('Europe/Paris'))).toBe(true);
+    // Spelt otherwise and with a moved start: said as other periods of the same calendar, not another one.
+    const moved = customCalendar('Europe/Berlin', [{ id: 'P01', start: '2026-10-01' }, { id: 'P02', start: '2026-11-08' }], '2026-12-01');
+    const held = plan(run(typedFy, events), moved, 'P02');
+    expect(held.kind === 'held' && held.reason).toMatch(/^its usage is filed in periods of another calendar \(custom europe\/berlin, with other periods\) than the configured one \(custom Europe\/Berlin, changed\)/);
   });
 
   it('a custom calendar that lists more periods (a new fiscal year) is no change; a moved start is', () => {

@@ -57,8 +57,16 @@ export function sameStamp(a: string, b: string): boolean {
   if (a === b) return true;
   const x = a.split(' ');
   const y = b.split(' ');
-  if (x.length !== y.length || x.length < 3 || x[0] !== y[0] || x.slice(2).join(' ') !== y.slice(2).join(' ')) return false;
-  return canonicalTimeZone(x[1] as string) === canonicalTimeZone(y[1] as string);
+  if (x.length !== y.length || x.length < 3 || x.slice(2).join(' ') !== y.slice(2).join(' ')) return false;
+  return sameCalendarName(stampCalendar(a), stampCalendar(b));
+}
+
+/** Whether two {@link stampCalendar} texts (`monthly Europe/Berlin`) are the same kind in the same zone, however it is spelt. */
+export function sameCalendarName(a: string, b: string): boolean {
+  if (a === b) return true;
+  const [kindA, zoneA] = a.split(' ');
+  const [kindB, zoneB] = b.split(' ');
+  return kindA === kindB && zoneA !== undefined && zoneB !== undefined && canonicalTimeZone(zoneA) === canonicalTimeZone(zoneB);
 }
 
 /** `monthly Europe/Berlin` of a stamp or fingerprint: what a person can read of it. */

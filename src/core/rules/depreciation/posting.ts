@@ -11,7 +11,7 @@
  */
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
+import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { postedThrough } from './refile.js';
 import { depreciationInputProblems, POSTED_INPUTS, type DepreciationInputProblem } from './inputs.js';
@@ -77,7 +77,9 @@ export interface UsagePlanInput {
 export function calendarHeldReason(stamp: string, calendar: PeriodCalendar): string {
   const was = stampCalendar(stamp);
   const now = stampCalendar(calendar.fingerprint);
-  return `its usage is filed in periods of another calendar (${was === now ? `${was}, with other periods` : was}) than the configured one (${now}${was === now ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under, or keep this one and re-file the usage under it with 'assetbridge depreciation refile'`;
+  // The same kind and zone (however spelt): the periods differ.
+  const same = sameCalendarName(was, now);
+  return `its usage is filed in periods of another calendar (${same ? `${was}, with other periods` : was}) than the configured one (${now}${same ? ', changed' : ''}): set rules.depreciation.timeZone, periods and periodsEnd (the calendar) back to the one it was filed under, or keep this one and re-file the usage under it with 'assetbridge depreciation refile'`;
 }
 
 /** Why an asset's postings are held back, for the line's notes, the log and `depreciation post`. */
