@@ -117,6 +117,20 @@ describe('depreciation post: an asset whose inputs are invalid', () => {
 });
 
 describe('depreciation post after the calendar changed', () => {
+  it('a time zone spelt otherwise (config or stored usage) is the same calendar: posted, no warning, no refile', async () => {
+    const cfg = await setup(ATTRIBUTES, { timeZone: 'europe/berlin' });
+    // Filed by a version that kept the zone as typed: `monthly europe/berlin …`.
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const state: UsageState = { first: [Date.parse('2026-10-01T00:00:00Z'), 1000], last: [Date.parse('2026-10-31T12:00:00Z'), 1062.5], periods: { '2026-10': { units: 62.5, meterAtEnd: 1062.5 } }, cal: periodStamp(monthlyCalendar('europe/berlin'), ['2026-10']) };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    const r = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
+    expect(r.stdout).not.toContain('held back');
+  });
+
   it('holds the assets whose usage was filed under another calendar, and warns naming the setting and what to do', async () => {
     const cfg = await setup();
     // EQ-1's October was filed under Berlin's months; the config now says UTC.

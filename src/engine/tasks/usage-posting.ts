@@ -21,7 +21,8 @@ import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calen
 import { parseLedger, planUsagePosting, type UsagePlan } from '../../core/rules/depreciation/posting.js';
 import type { DepreciationAttributes, UsageLine, UsageMeterKind, UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
-import { stampCalendar } from '../../core/rules/depreciation/calendar.js';
+import { sameCalendarName, stampCalendar } from '../../core/rules/depreciation/calendar.js';
+import { canonicalTimeZone } from '../../core/rules/time-zone.js';
 import { postedThrough } from '../../core/rules/depreciation/refile.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
@@ -272,8 +273,8 @@ export async function calendarChangeWarning(store: Store, calendar: PeriodCalend
   if (!other.size) return undefined;
   const now = stampCalendar(calendar.fingerprint);
   const count = [...other.values()].reduce((n, ids) => n + ids.length, 0);
-  const listed = [...other].map(([was, ids]) => `${ids.length} under ${was === now ? `${was} with other periods` : was} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`).join('; ');
-  const timeZoneChanged = [...other.keys()].some((was) => was.split(' ')[1] !== calendar.timeZone);
+  const listed = [...other].map(([was, ids]) => `${ids.length} under ${sameCalendarName(was, now) ? `${was} with other periods` : was} (${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''})`).join('; ');
+  const timeZoneChanged = [...other.keys()].some((was) => canonicalTimeZone(was.split(' ')[1] ?? '') !== canonicalTimeZone(calendar.timeZone));
   return {
     key: timeZoneChanged ? 'rules.depreciation.timeZone' : 'rules.depreciation.periods',
     message:
