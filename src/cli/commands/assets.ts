@@ -37,7 +37,8 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
 number, 0 or more, or empty (1); a file with any other value is refused, naming the line.
 With rules.depreciation, depreciation attributes (cost, salvage, expectedUnits, …) that are not
-plain numbers, negative, a salvage above cost or zero expected units are imported, with a warning
+plain numbers, negative, a salvage above cost, zero expected units or a useful life under one
+period are imported, with a warning
 naming the line, asset and attribute.`,
     );
 
