@@ -15,14 +15,18 @@ type Path = readonly PropertyKey[];
 
 /** Keys whose values are not echoed: they hold credentials. */
 const SECRET_KEY = /(password|secret|token|apikey)$/i;
+/** The mappings of credentials: a value given in their place (text, a number) is most likely one. */
+const SECRET_MAPPING = /^(destinations|telematics)\.\d+\.(auth|headers)$/;
 
 /**
  * A value as a message quotes it: text in quotes, anything long cut short, a secret not at all (a
  * key named like one, or one of the config's credential keys: any request header of a destination
- * or telematics feed, a telematics username or client id; see secrets.ts).
+ * or telematics feed, a telematics username or client id, see secrets.ts; or text given in place of
+ * their `auth` or `headers` mapping).
  */
 export function echo(input: unknown, path: Path = []): string {
-  if (SECRET_KEY.test(String(path.at(-1) ?? '')) || isSecretKey(path.map(String).join('.'))) return 'the value given';
+  const key = path.map(String).join('.');
+  if (SECRET_KEY.test(String(path.at(-1) ?? '')) || isSecretKey(key) || SECRET_MAPPING.test(key)) return 'the value given';
   const text = input === undefined ? 'nothing' : typeof input === 'number' ? String(input) : typeof input === 'string' ? JSON.stringify(input) : (JSON.stringify(input) ?? typeof input);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -152,6 +152,10 @@ describe('config', () => {
       // Request headers and telematics credentials are secrets whatever their names: a number or list given is not echoed either.
       expect(one({ destinations: [{ ...erp, headers: { 'X-Api-Key': 12345678901234 } }] })).toEqual([{ key: 'destinations.0.headers.X-Api-Key', message: 'the value given is a number: use text (put it in quotes)' }]);
       expect(one({ destinations: [{ ...erp, headers: { Authorization: ['Bearer', 's3cr3t-value'] } }] })).toEqual([{ key: 'destinations.0.headers.Authorization', message: 'a list was given: use text' }]);
+      expect(one({ destinations: [{ ...erp, auth: 's3cr3t-tok', headers: 'X-Api-Key: 123' }] })).toEqual([
+        { key: 'destinations.0.auth', message: 'the value given is text: use a mapping (key: value)' },
+        { key: 'destinations.0.headers', message: 'the value given is text: use a mapping (key: value)' },
+      ]);
       expect(one({ telematics: [{ name: 't', auth: { type: 'basic', username: 1234567, password: 'p' }, headers: { 'X-Key': 987654321 } }] }).map((p) => p.message)).toEqual([
         'the value given is a number: use text (put it in quotes)',
         'the value given is a number: use text (put it in quotes)',
