@@ -314,3 +314,41 @@ describe('location sync: a resent fix (MQTT redelivery) is a duplicate, not late
     expect(rule.apply(state, pos(600, 52.5, eastM(50), { zone: 'GATE', accuracyM: 500 }), ctx).late).toBe(true); // reported inaccurate this time
   });
 });
+
+describe('location sync after a zone is renamed in the config (same place, same location code)', () => {
+  const yard = (name: string): Zone => ({ name, locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } });
+  const site: Zone = { name: 'site', locationCode: '1000', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 2000 } };
+  const tracking = (zs: Zone[]) => ({ index: new ZoneIndex(zs, { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 0 });
+  const sent = (ds: readonly DeliveryIntent[]) => ds.map((d) => [(d.payload.lastSeen as string).slice(11, 19), d.payload.warehouseLocation, d.payload.zone]);
+
+  for (const [what, before, after] of [
+    ['alone', [yard('yard')], [yard('yard-north')]],
+    ['inside a larger zone', [site, yard('yard')], [site, yard('yard-north')]],
+  ] as const)
+    it(`a machine parked in it keeps the location sent last until it leaves the old name, with no null in between (${what})`, () => {
+      let state: LocationSyncState | undefined;
+      const feed = (rule: ReturnType<typeof createLocationSyncRule>, events: PositionEvent[]) =>
+        events.flatMap((e) => {
+          const r = rule.apply(state, e, ctx);
+          state = r.state;
+          return r.deliveries;
+        });
+      const old = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones: tracking([...before]) });
+      expect(sent(feed(old, [pos(0, 52.5, 13.4), pos(40, 52.5, 13.4)])).at(-1)).toEqual(['08:00:40', '1000/0001', 'yard']);
+      state = JSON.parse(JSON.stringify(state)) as LocationSyncState; // stored, then the service restarts with the renamed zone
+      const renamed = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones: tracking([...after]) });
+      // The first fix after the restart used to send warehouseLocation null (the old name no longer
+      // ranked), the renamed zone's code after its enter dwell. The code never changes: nothing to send.
+      expect(sent(feed(renamed, [pos(600, 52.5, 13.4), pos(630, 52.5, 13.4), pos(660, 52.5, 13.4), pos(700, 52.5, 13.4)]))).toEqual([]);
+      expect(state?.zones?.['yard-north']).toEqual({ phase: 'inside', since: T0 + 600_000 });
+      expect(state?.zones?.yard).toBeUndefined(); // the old name left after the exit dwell
+      expect(state?.last).toMatchObject({ zone: '1000/0001', zoneName: 'yard-north' });
+      // A machine that falls silent after one fix: the watermark decides the same.
+      const parked = JSON.parse(JSON.stringify(old.apply(old.apply(undefined, pos(0, 52.5, 13.4), ctx).state, pos(40, 52.5, 13.4), ctx).state)) as LocationSyncState;
+      const r = renamed.apply(parked, pos(600, 52.5, 13.4), ctx);
+      expect(r.deliveries).toEqual([]);
+      const settled = renamed.flush(r.state, ctx, T0 + 700_000);
+      expect(settled.deliveries).toEqual([]);
+      expect(settled.state.last).toMatchObject({ zone: '1000/0001', zoneName: 'yard-north' });
+    });
+});

@@ -7,7 +7,9 @@
  *
  * With zones configured, the zone is the one the asset has *entered* (dwell and hysteresis, see
  * zones/zone-tracker.ts) and `warehouseLocation` carries that zone's ERP location code; without
- * zones it is the zone the source reported. With `allowedLatenessMs` > 0, positions wait that long
+ * zones it is the zone the source reported. While the asset is still in a zone no longer configured
+ * (renamed or removed since its state was stored), the location sent last stands until it has left
+ * that zone (exit dwell): see zoneOfState. With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  *
  * A fix less accurate than `zones.maxAccuracyM` changes nothing the ERP is sent: not zone
@@ -30,8 +32,8 @@ import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRul
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
 import type { ZoneHit } from './zones/zone-index.js';
-import { dwellDueAt, enteredZones, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
-import type { ZoneTracking } from './zones/tracking.js';
+import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
+import { HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
 import { matchesFilter, type AssetFilter } from './maintenance/types.js';
 
 export interface LocationSyncOptions {
@@ -237,9 +239,13 @@ function processFix(
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
     else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell).state;
-    const entered = enteredZones(zones);
-    const best = entered.length > 0 ? options.zones.index.best(entered) : undefined;
-    if (best) {
+    const best = zoneOfState(options.zones.index, zones);
+    if (best === HELD && state.last?.zoneName !== undefined) {
+      // Still in a zone no longer configured (renamed or removed): the ERP keeps the location sent
+      // last until the asset leaves it.
+      zone = state.last.zone;
+      zoneName = state.last.zoneName;
+    } else if (best !== undefined && best !== HELD) {
       zone = best.locationCode;
       zoneName = best.name;
     }
@@ -310,11 +316,15 @@ function settleDwell(options: LocationSyncOptions, r: RuleResult<LocationSyncSta
   if (!z || !last || last.inaccurate || last.lat === undefined || last.lng === undefined || at <= last.eventTime || !hasPendingDwell(s.zones)) return r;
   const step = stepZones(s.zones, at, z.index.locate(last.lat, last.lng), z.dwell);
   const zones = step.state;
-  const entered = enteredZones(zones);
-  const best = entered.length > 0 ? z.index.best(entered) : undefined;
+  const best = zoneOfState(z.index, zones);
   // The zone the source reported with the last fix: what a fix there would send outside configured zones.
   const reported = reportedZone(last);
-  const fix = best ? fixOf(last.lat, last.lng, last.eventTime, best.locationCode, best.name, reported) : fixOf(last.lat, last.lng, last.eventTime, reported);
+  const fix =
+    best === HELD && last.zoneName !== undefined
+      ? fixOf(last.lat, last.lng, last.eventTime, last.zone, last.zoneName, reported) // in a zone no longer configured: as before
+      : best !== undefined && best !== HELD
+        ? fixOf(last.lat, last.lng, last.eventTime, best.locationCode, best.name, reported)
+        : fixOf(last.lat, last.lng, last.eventTime, reported);
   const next: { -readonly [K in keyof LocationSyncState]: LocationSyncState[K] } = locationState(fix, s.synced, zones, s.order);
   // An entry or exit decided at `at` is a sighting then: a fix not newer is late from now on, as
   // after any released fix (invariant 8), so it cannot rewrite the decision the ERP was sent.

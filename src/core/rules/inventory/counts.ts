@@ -15,7 +15,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { InventoryItemState } from './inventory-rule.js';
 import type { ZoneIndex } from '../zones/zone-index.js';
-import { enteredZones } from '../zones/zone-tracker.js';
+import { HELD, zoneOfState } from '../zones/tracking.js';
 
 export const INVENTORY_COUNT = 'inventory.count';
 
@@ -36,14 +36,14 @@ export interface InventoryItem {
 /**
  * An item's state with its location code as the zones configured now give it: the code is stored
  * with each sighting, so a zone whose `locationCode` was changed since would otherwise go on
- * counting its items under the old code until each is seen again. An item in no zone known now (a
- * zone renamed or removed) keeps what was stored.
+ * counting its items under the old code until each is seen again. An item in a zone not known now
+ * (renamed or removed) keeps what was stored until it leaves that zone.
  */
 export function withCurrentZoneCode(state: InventoryItemState | undefined, zones: ZoneIndex | undefined): InventoryItemState | undefined {
   if (!zones || !state?.zones || state.location === undefined || state.location === null) return state;
-  // `best` passes over names it does not know.
-  const code = zones.best(enteredZones(state.zones))?.locationCode;
-  return code === undefined || code === state.location ? state : { ...state, location: code };
+  const zone = zoneOfState(zones, state.zones);
+  if (zone === undefined || zone === HELD) return state; // in a zone no longer configured: as counted
+  return zone.locationCode === state.location ? state : { ...state, location: zone.locationCode };
 }
 
 export interface CountCell {

@@ -2,7 +2,8 @@
  * Inventory sync (touchpoint 3), per item: where each tracked item (an asset with a SKU) was last
  * seen. Tag sightings are position events; the item's location is the ERP location code of the
  * zone it has entered (dwell and hysteresis, as for location sync), else the zone the source
- * reported (an RFID/BLE reader's location), else none. A sighting less accurate than
+ * reported (an RFID/BLE reader's location), else none; while it is still in a zone no longer
+ * configured (renamed or removed), the location it had, until it has left that zone. A sighting less accurate than
  * `zones.maxAccuracyM` only says the item was seen: it changes neither of them (after the first).
  * A zone sighting (a fixed reader's: a configured zone's name, no coordinates) puts the item in
  * that zone at once, as a GPS fix inside it would once its dwell is over.
@@ -17,8 +18,8 @@ import { isZoneSighting, type PositionEvent, type PositionFix } from '../../mode
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from '../event-time.js';
 import { lateResult, type RuleResult } from '../rule.js';
 import type { ZoneHit } from '../zones/zone-index.js';
-import { dwellDueAt, enteredZones, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
-import type { ZoneTracking } from '../zones/tracking.js';
+import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from '../zones/zone-tracker.js';
+import { HELD, zoneOfState, type ZoneTracking } from '../zones/tracking.js';
 
 export const INVENTORY_RULE = 'inventory';
 
@@ -126,11 +127,12 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
   const inside = Object.keys(s.zones ?? {}).filter((n) => s.zones?.[n]?.phase !== 'leaving');
   const step = stepZones(s.zones, at, { inside, band: [] }, z.dwell);
   const zones = step.state;
-  const best = z.index.best(enteredZones(zones));
+  const best = zoneOfState(z.index, zones);
   // Without a zone now: the code of the zone it left goes with it; the zone the last sighting's
-  // reader reported stays, as if that sighting came again.
-  const before = z.index.best(enteredZones(s.zones));
-  const location = best ? best.locationCode : before !== undefined ? (s.reported ?? null) : (s.location ?? null);
+  // reader reported stays, as if that sighting came again. Still in a zone no longer configured:
+  // where it was counted.
+  const before = zoneOfState(z.index, s.zones);
+  const location = best === HELD ? (s.location ?? null) : best ? best.locationCode : before !== undefined ? (s.reported ?? null) : (s.location ?? null);
   // There since its dwell was over (the counts had it elsewhere until the watermark decided it).
   const decidedAt = dwellDueAt(s.zones, step, z.dwell) ?? at;
   const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, zones, location, since: location === s.location && s.since !== undefined ? s.since : decidedAt };
@@ -158,8 +160,13 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
       // A reader's zone is entered at once (no dwell), every other one left.
       if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
       else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
-      const best = options.zones.index.best(enteredZones(zones));
-      if (best) {
+      const best = zoneOfState(options.zones.index, zones);
+      if (best === HELD) {
+        // Still in a zone no longer configured (renamed or removed): it stays counted where it was
+        // until it leaves that zone (exit dwell), not unplaced in between.
+        location = s.location ?? null;
+        reported = s.reported;
+      } else if (best) {
         // A reader's zone is no code to fall back to once the zone is left.
         if (!g.reader) reported = g.zone;
         location = best.locationCode;

@@ -3,7 +3,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { PositionEvent } from '../../model/events.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { ZoneIndex, type Zone } from '../zones/index.js';
-import { EMPTY_SENT, countInventory, inventoryItemRows, parseQuantity, planInventoryCounts, type InventoryItem } from './counts.js';
+import { EMPTY_SENT, countInventory, inventoryItemRows, parseQuantity, planInventoryCounts, withCurrentZoneCode, type InventoryItem } from './counts.js';
 import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -67,6 +67,40 @@ describe('where items are', () => {
     const s = track(item('P-3', 'SKU-1'), [seen(10, 50.01), seen(12, 50.01), seen(1, 50), seen(3, 50)]);
     expect(s).toMatchObject({ location: 'WH1-B', seenAt: T0 + 12 * MIN });
   });
+});
+
+describe('an item in a zone renamed in the config (same place, same location code)', () => {
+  const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * 60 * MIN };
+  const hall: Zone = { name: 'hall', locationCode: 'WH1', priority: 0, shape: { type: 'circle', lat: 50, lng: 10, radiusM: 2000 } };
+  const renamedTo = (name: string, withHall: boolean) => ({ ...zones, index: new ZoneIndex([...(withHall ? [hall] : []), bay(name, 'WH1-A', 50), bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 }) });
+
+  for (const withHall of [false, true])
+    it(`stays counted under its code through the sightings that leave the old name and enter the new one${withHall ? ' (inside a larger zone)' : ''}`, () => {
+      const asset = item('P-40', 'SKU-1', { quantity: '40' });
+      const ctx = { asset, destination: 'erp', now: 0 };
+      const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: withHall ? renamedTo('bay-a', true) : zones });
+      let s = before.apply(undefined, seen(0, 50), ctx).state;
+      s = JSON.parse(JSON.stringify(before.apply(s, seen(2, 50), ctx).state)) as InventoryItemState;
+      expect(s).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+      const tracking = renamedTo('bay-a-new', withHall);
+      const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking });
+      const counted = (st: InventoryItemState | undefined) => [...(countInventory([{ asset, destination: 'erp', state: withCurrentZoneCode(st, tracking.index) }], T0 + 20 * MIN, opts).get('erp')?.values() ?? [])];
+      // Each sighting used to count it nowhere (−40, then +40 once the new name's dwell was over: false adjustments for an ERP taking deltas).
+      for (const min of [10, 10.5, 11, 11.5, 12]) {
+        s = after.apply(s, seen(min, 50), ctx).state;
+        expect(s).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+        expect(counted(s)).toEqual([{ location: 'WH1-A', sku: 'SKU-1', quantity: 40, items: 1 }]);
+      }
+      expect(s.zones?.['bay-a']).toBeUndefined(); // left once the exit dwell was over
+      expect(s.zones?.['bay-a-new']?.phase).toBe('inside');
+      // Quiet after one sighting: the watermark that settles the dwell keeps it there too.
+      const quiet = after.apply(JSON.parse(JSON.stringify(before.apply(before.apply(undefined, seen(0, 50), ctx).state, seen(2, 50), ctx).state)) as InventoryItemState, seen(10, 50), ctx).state;
+      for (const at of [10.5, 11, 30]) expect(after.flush(quiet, ctx, T0 + at * MIN).state).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+      // Taken away from the old name to bay B: counted there once it has left.
+      let moved = after.apply(quiet, seen(20, 50.01), ctx).state;
+      moved = after.apply(moved, seen(22, 50.01), ctx).state;
+      expect(moved).toMatchObject({ location: 'WH1-B', since: T0 + 22 * MIN });
+    });
 });
 
 describe('counts and deliveries', () => {

@@ -57,8 +57,9 @@ export function zoneOccupancy(zones: readonly Pick<Zone, 'name' | 'locationCode'
 /**
  * Zones the stored tracking names that no configured zone is (renamed or removed since the state
  * was stored), by name, with the assets still tracked in them. An asset leaves such a zone at its
- * next fixes (the exit dwell); an item stays counted under the location code stored with its
- * sighting until it is seen again or its sighting is older than the inventory freshness.
+ * next fixes (the exit dwell); until then location sync keeps the location it sent last, and an
+ * item stays counted under the location code stored with its sighting (unless its sighting is
+ * older than the inventory freshness): see zoneOfState in tracking.ts.
  */
 export function unconfiguredZoneOccupancy(zones: readonly Pick<Zone, 'name'>[], tracking: ReadonlyMap<string, ZoneTrackState | undefined>): Omit<ZoneOccupancy, 'locationCode'>[] {
   const configured = new Set(zones.map((z) => z.name));

@@ -3,12 +3,33 @@
  * settings. Built once from config (see ../index.ts) and shared by the location and inventory rules.
  * @module
  */
+import type { Zone } from './geometry.js';
 import type { ZoneIndex } from './zone-index.js';
-import type { DwellOptions } from './zone-tracker.js';
+import { enteredZones, type DwellOptions, type ZoneTrackState } from './zone-tracker.js';
 
 export interface ZoneTracking {
   readonly index: ZoneIndex;
   readonly dwell: DwellOptions;
   /** Fixes less accurate than this (reported `accuracyM`) leave zone membership alone; 0 = use all. @default 0 */
   readonly maxAccuracyM: number;
+}
+
+/** See {@link zoneOfState}: the asset is still in a zone no longer configured. */
+export const HELD = 'held';
+
+/**
+ * The zone that places an asset with tracker state `state`: the best configured one it has entered
+ * (see {@link ZoneIndex.best}), undefined when it has entered none. {@link HELD} while it has
+ * entered (and not yet left, exit dwell included) a zone no longer configured, renamed or removed
+ * since the state was stored: no configured zone can be ranked against it, so the caller keeps
+ * the location it had (the ERP keeps the location sent last, an item the code it was counted
+ * under) until the asset leaves that zone. A zone renamed in place is then entered again under its
+ * new name before the old one is left (the enter dwell is shorter than the exit dwell by default),
+ * with no change of location in between.
+ */
+export function zoneOfState(index: ZoneIndex, state: ZoneTrackState | undefined): Zone | typeof HELD | undefined {
+  const entered = enteredZones(state);
+  if (entered.length === 0) return undefined;
+  for (const name of entered) if (index.zone(name) === undefined) return HELD;
+  return index.best(entered);
 }
