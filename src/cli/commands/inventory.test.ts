@@ -46,6 +46,13 @@ describe('inventory counts output', () => {
     expect(text).toContain("'assetbridge inventory items --standing bad-quantity' lists them");
   });
 
+  it('warns of a destination no longer configured that counts were sent to, naming it and what to do', () => {
+    expect(formatCounts(report, options)).not.toContain('no longer configured');
+    const text = formatCounts({ ...report, unconfiguredDestinations: ['erp-old'] }, options);
+    expect(text).toContain('warning: inventory counts are not sent to "erp-old": no longer configured (destinations[].name)');
+    expect(text).toContain('If it was renamed, put its old name back');
+  });
+
   it('CSV round-trips through a CSV parser, quoting included', () => {
     const rows = parse<Record<string, string>>(countsCsv(report), { columns: true });
     expect(rows).toHaveLength(4);

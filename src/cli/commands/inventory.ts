@@ -17,7 +17,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson } from '../context.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
@@ -25,7 +25,7 @@ import { rulesConfigOf } from './rules.js';
 import { runningService } from './status.js';
 
 function inventoryOf(config: Config): InventorySyncOptions {
-  const options = inventorySyncOptionsOf(rulesConfigOf(config), defaultDestinationOf(config));
+  const options = inventorySyncOptionsOf(rulesConfigOf(config), defaultDestinationOf(config), undefined, config.destinations.map((d) => d.name));
   if (!options) throw new UsageError('inventory is not configured (add a rules.inventory section to the config, e.g. "inventory: { skuAttribute: sku }")');
   return options;
 }
@@ -133,6 +133,7 @@ export function formatCounts(report: InventoryReport, options: Pick<InventorySyn
         : `last full snapshot ${report.lastFullAt === undefined ? 'never' : iso(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : iso(report.nextFullAt)}`),
     'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
     ...(i['bad-quantity'] ? [badQuantityWarning(i['bad-quantity'], options.quantityAttribute ?? 'quantity')] : []),
+    ...(report.unconfiguredDestinations?.length ? [`warning: ${unconfiguredDestinationsWarning(report.unconfiguredDestinations)}`] : []),
   ];
   return `${lines.join('\n')}\n`;
 }

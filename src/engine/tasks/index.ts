@@ -55,7 +55,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
   if (idleMs > 0) {
     tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }
-  const inv = inventorySyncOptionsOf(config, options.defaultDestination);
+  const inv = inventorySyncOptionsOf(config, options.defaultDestination, undefined, options.destinations);
   if (inv) tasks.push(createInventorySyncTask(inv));
   const d = config.depreciation;
   if (d) {
@@ -77,7 +77,12 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
 }
 
 /** The inventory task's options from the compiled rules config (undefined: inventory is not configured). */
-export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: string, zones: ZoneIndex | undefined = zoneTrackingOf(config)?.index): InventorySyncOptions | undefined {
+export function inventorySyncOptionsOf(
+  config: RulesConfig,
+  defaultDestination: string,
+  zones: ZoneIndex | undefined = zoneTrackingOf(config)?.index,
+  destinations?: readonly string[],
+): InventorySyncOptions | undefined {
   const inv = config.inventory;
   if (!inv) return undefined;
   return {
@@ -89,6 +94,7 @@ export function inventorySyncOptionsOf(config: RulesConfig, defaultDestination: 
     timeZone: inv.timeZone,
     defaultDestination,
     ...(zones ? { zones } : {}),
+    ...(destinations ? { destinations } : {}),
   };
 }
 

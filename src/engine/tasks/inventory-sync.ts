@@ -56,6 +56,13 @@ export interface InventorySyncOptions extends InventoryCountOptions {
   readonly defaultDestination: string;
   /** The zones configured now: items are counted under their current location codes. */
   readonly zones?: ZoneIndex;
+  /**
+   * The destinations configured now (`destinations[].name`): counts go to these only. A destination
+   * no longer configured (renamed or removed) that was sent counts before is skipped and named
+   * ({@link unconfiguredDestinationsWarning}), not sent its counts again at every snapshot into a
+   * queue nothing delivers. @default every destination
+   */
+  readonly destinations?: readonly string[];
 }
 
 export interface InventoryRunSummary {
@@ -74,15 +81,33 @@ export interface InventoryRunSummary {
   readonly readFailed: Readonly<Record<string, { readonly cells: number; readonly error: string }>>;
   /** Items left out of every count: their quantity attribute is not a whole number. */
   readonly badQuantity: number;
+  /** Destinations no longer configured that have counts (sent before, or of items naming them): skipped. */
+  readonly unconfigured: readonly string[];
+}
+
+/**
+ * What to say of destinations no longer configured that inventory counts were sent to (or items
+ * name): skipped, and what to do about it.
+ */
+export function unconfiguredDestinationsWarning(names: readonly string[]): string {
+  return (
+    `inventory counts are not sent to ${names.map((n) => `"${n}"`).join(', ')}: no longer configured (destinations[].name), though counts were sent to it before or items name it. ` +
+    'If it was renamed, put its old name back: what each destination was sent is recorded under its name, and under a new name counting starts from nothing sent ' +
+    '(the first run sends every count as a change from 0, which an ERP taking deltas adds again). If it was removed, nothing is needed'
+  );
 }
 
 export function createInventorySyncTask(options: InventorySyncOptions): ScheduledTask {
+  let warned = false;
   return {
     name: INVENTORY_TASK,
     schedule: { everyMs: options.changesEveryMs },
     async run(ctx): Promise<TaskReport | void> {
       const r = await runInventorySync(ctx, options);
-      if (r.mode !== 'full') return;
+      // Destinations no longer configured: said at the first run after a start and with each snapshot.
+      const skipped = r.unconfigured.length > 0 && (r.mode === 'full' || !warned);
+      warned ||= r.unconfigured.length > 0;
+      if (r.mode !== 'full') return skipped ? { msg: unconfiguredDestinationsWarning(r.unconfigured), fields: { unconfiguredDestinations: r.unconfigured } } : undefined;
       // A snapshot is daily: said at info, with how its on-hand reads went.
       const failed = Object.entries(r.readFailed);
       const msg =
@@ -90,8 +115,18 @@ export function createInventorySyncTask(options: InventorySyncOptions): Schedule
           ? 'inventory snapshot sent'
           : `inventory snapshot sent; the on-hand read failed for ${failed.map(([d, f]) => `${f.cells} cell(s) of ${d} (${f.error})`).join(', ')}, so their deltas are against what was last sent`) +
         // Said daily, not every run: the items stay out of the counts until their attribute is fixed.
-        (r.badQuantity ? `; ${r.badQuantity} item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')` : '');
-      return { msg, fields: { deliveries: r.deliveries, reconciled: r.reconciled, ...(failed.length ? { readFailed: r.readFailed } : {}), ...(r.badQuantity ? { badQuantity: r.badQuantity } : {}) } };
+        (r.badQuantity ? `; ${r.badQuantity} item(s) not counted: their quantity attribute is not a whole number ('assetbridge inventory items --standing bad-quantity')` : '') +
+        (skipped ? `; ${unconfiguredDestinationsWarning(r.unconfigured)}` : '');
+      return {
+        msg,
+        fields: {
+          deliveries: r.deliveries,
+          reconciled: r.reconciled,
+          ...(failed.length ? { readFailed: r.readFailed } : {}),
+          ...(r.badQuantity ? { badQuantity: r.badQuantity } : {}),
+          ...(skipped ? { unconfiguredDestinations: r.unconfigured } : {}),
+        },
+      };
     },
   };
 }
@@ -143,7 +178,8 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   const givenBack: Record<string, number> = {};
   const reconciled: Record<string, number> = {};
   const readFailed: Record<string, { cells: number; error: string }> = {};
-  for (const destination of destinationsOf(counts, records)) {
+  const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
+  for (const destination of configured) {
     const key = `sent:${destination}`;
     let sent = records.get(destination) ?? EMPTY_SENT;
     let n = 0;
@@ -181,7 +217,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
   }
   if (mode === 'full') await ctx.store.kvSet(INVENTORY_NS, 'lastFullAt', String(now));
   const badQuantity = items.filter((i) => standingOf(i, now, options) === 'bad-quantity').length;
-  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity };
+  return { mode, items: items.length, deliveries: committed, givenBack, reconciled, readFailed, badQuantity, unconfigured };
 }
 
 /** Cells read per connector call (see {@link readOnHand}). */
@@ -250,9 +286,15 @@ async function sentRecords(store: Store): Promise<Map<string, SentCounts>> {
   return out;
 }
 
-/** Destinations with counts now or sent before, sorted. */
-function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<string, SentCounts>): string[] {
-  return [...new Set<string>([...counts.keys(), ...sent.keys()])].sort();
+/**
+ * Destinations with counts now or sent before, sorted: those configured (all, without `configured`),
+ * and those not (renamed or removed since: skipped, or their counts would queue for a destination
+ * nothing delivers to, again at every snapshot).
+ */
+function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<string, SentCounts>, configured: readonly string[] | undefined): { configured: string[]; unconfigured: string[] } {
+  const all = [...new Set<string>([...counts.keys(), ...sent.keys()])].sort();
+  if (configured === undefined) return { configured: all, unconfigured: [] };
+  return { configured: all.filter((d) => configured.includes(d)), unconfigured: all.filter((d) => !configured.includes(d)) };
 }
 
 export interface InventoryReport {
@@ -266,6 +308,8 @@ export interface InventoryReport {
   readonly nextFullAt: number;
   /** A full snapshot was asked for on demand and has not been sent yet. */
   readonly snapshotRequestedAt?: number;
+  /** Destinations no longer configured with counts (sent before, or of items naming them): not sent anything (see {@link unconfiguredDestinationsWarning}). */
+  readonly unconfiguredDestinations?: readonly string[];
 }
 
 /**
@@ -279,7 +323,8 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);
   const out: { destination: string; cells: CountComparison[] }[] = [];
-  for (const destination of destinationsOf(counts, records)) {
+  const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
+  for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back.
     const sent = giveBackDiscarded(records.get(destination) ?? EMPTY_SENT, await discardedCounts(store, destination)).sent;
     out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent) });
@@ -293,5 +338,6 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
     ...(snap.lastFullAt !== undefined ? { lastFullAt: snap.lastFullAt } : {}),
     nextFullAt: snap.lastFullAt === undefined ? now : CronExpressionParser.parse(options.fullSnapshotCron, { currentDate: new Date(from), tz: options.timeZone }).next().getTime(),
     ...(snap.requestedAt !== undefined ? { snapshotRequestedAt: snap.requestedAt } : {}),
+    ...(unconfigured.length > 0 ? { unconfiguredDestinations: unconfigured } : {}),
   };
 }

@@ -218,14 +218,14 @@ describe('inventory sync task', () => {
     ]);
     const clock = { t: T0 + 5 * MIN };
     const first = await runInventorySync(context(store, clock), options);
-    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
+    expect(first).toEqual({ mode: 'full', items: 3, deliveries: { erp: 1, wms: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
     const sent = await pending(store, 'inventory.count');
     expect(sent.map((d) => [d.destination, d.businessKey, d.payload.countedQuantity, d.payload.delta])).toEqual([
       ['erp', 'WH-A|SKU-1|r1', 2, 2],
       ['wms', 'WH-B|SKU-2|r1', 10, 10],
     ]);
     clock.t += MIN;
-    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
+    expect(await runInventorySync(context(store, clock), options)).toEqual({ mode: 'changes', items: 3, deliveries: { erp: 0, wms: 0 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
     // P-2 moves; P-1 goes stale.
     await store.commitIngest({ states: [{ erpAssetId: 'P-2', doc: at('WH-B', 30) }], deliveries: [], quarantine: [], accepted: 0 });
     clock.t = T0 + 65 * MIN;
@@ -269,7 +269,7 @@ describe('inventory sync task', () => {
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBe(clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock), options);
-    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0 });
+    expect(snap).toEqual({ mode: 'full', items: 1, deliveries: { erp: 1 }, givenBack: {}, reconciled: {}, readFailed: {}, badQuantity: 0, unconfigured: [] });
     expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta, d.payload.snapshot])).toEqual([
       ['WH-A|S|r1', 1, true],
       ['WH-A|S|r2', 0, true],
@@ -317,7 +317,7 @@ describe('inventory sync task', () => {
     await requestFullSnapshot(store, clock.t);
     clock.t += MIN;
     const snap = await runInventorySync(context(store, clock, { connector: () => connector, withinLimits }), options);
-    expect(snap).toEqual({ mode: 'full', items: 4, deliveries: { erp: 4 }, givenBack: {}, reconciled: { erp: 1 }, readFailed: {}, badQuantity: 0 });
+    expect(snap).toEqual({ mode: 'full', items: 4, deliveries: { erp: 4 }, givenBack: {}, reconciled: { erp: 1 }, readFailed: {}, badQuantity: 0, unconfigured: [] });
     expect(asked).toEqual([['WH-A']]);
     expect(limited).toEqual(['erp']);
     const second = await byKey();
@@ -431,6 +431,31 @@ describe('inventory sync task', () => {
     clock.t += MIN;
     expect((await runInventorySync(context(store, clock, { connector: () => connector }), options)).reconciled).toEqual({ erp: 2 });
     expect((await pending(store, 'inventory.count')).map((d) => [d.payload.location, d.payload.delta]).sort()).toEqual([['WH-A', 1], ['WH-B', -2]]);
+  });
+
+  it('a destination renamed in the config: its sent record is skipped, not sent counts again at every snapshot, and named with what to do', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S', quantity: '40' }, state: at('WH-A', 0) }]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), { ...options, destinations: ['erp'] });
+    await deliverAll(store, clock.t);
+    // destinations[0].name renamed from erp to erp-prod: the default destination with it.
+    const renamed: InventorySyncOptions = { ...options, defaultDestination: 'erp-prod', destinations: ['erp-prod'] };
+    const task = createInventorySyncTask(renamed);
+    await requestFullSnapshot(store, clock.t);
+    clock.t += MIN;
+    const report = await task.run(context(store, clock));
+    // Before: the snapshot also sent erp its every cell (0 here), queued for a destination nothing delivers to.
+    expect((await pending(store, 'inventory.count')).map((d) => [d.destination, d.businessKey, d.payload.countedQuantity])).toEqual([['erp-prod', 'WH-A|S|r1', 40]]);
+    expect(report?.fields).toMatchObject({ deliveries: { 'erp-prod': 1 }, unconfiguredDestinations: ['erp'] });
+    expect(report?.msg).toContain('inventory counts are not sent to "erp": no longer configured (destinations[].name)');
+    expect(report?.msg).toContain('If it was renamed, put its old name back');
+    // Said at the first run after a start, then with each snapshot, not every minute.
+    clock.t += MIN;
+    expect(await task.run(context(store, clock))).toBeUndefined();
+    expect(await createInventorySyncTask(renamed).run(context(store, clock))).toMatchObject({ fields: { unconfiguredDestinations: ['erp'] } });
+    const shown = await inventoryReport(store, renamed, clock.t);
+    expect(shown.destinations.map((d) => d.destination)).toEqual(['erp-prod']);
+    expect(shown.unconfiguredDestinations).toEqual(['erp']);
   });
 
   it('reports counted and last-sent totals per cell, the pending change, and why items do not count', async () => {
