@@ -88,7 +88,7 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
     rules.push(createMaintenanceRule(maintenance));
   }
   if (config.inventory) {
-    rules.push(createInventoryRule({ skuAttribute: config.inventory.skuAttribute, allowedLatenessMs: config.allowedLateness, ...(zones ? { zones } : {}) }));
+    rules.push(createInventoryRule({ skuAttribute: config.inventory.skuAttribute, allowedLatenessMs: config.allowedLateness, freshnessMs: config.inventory.freshness, ...(zones ? { zones } : {}) }));
   }
   if (config.depreciation) {
     const d = config.depreciation;

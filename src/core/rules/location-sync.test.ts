@@ -107,11 +107,13 @@ describe('location sync with zones', () => {
     const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 600_000, zones });
     const events = [pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(100, 52.5, eastM(5000), { accuracyM: 2000 }), pos(700, 52.5, eastM(3000), { accuracyM: 900 }), pos(800, 52.5, eastM(400))];
     const ds = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' }))).perStep.flat();
-    // In the yard (entered at 40 s), then two fixes kilometres off with accuracy worse than 100 m: nothing sent; the next good fix is.
+    // In the yard (entered at 40 s), then two fixes kilometres off with accuracy worse than 100 m:
+    // nothing sent; the next good fix is. Nothing placed the asset for longer than the exit dwell
+    // before it (the inaccurate fixes place nothing), so it has left the yard at once.
     expect(ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation])).toEqual([
       [0, null],
       [40, '1000/0001'],
-      [800, '1000/0001'],
+      [800, null],
     ]);
   });
 
@@ -351,4 +353,37 @@ describe('location sync after a zone is renamed in the config (same place, same 
       expect(settled.deliveries).toEqual([]);
       expect(settled.state.last).toMatchObject({ zone: '1000/0001', zoneName: 'yard-north' });
     });
+});
+
+describe('location sync after a silence longer than the exit dwell', () => {
+  const yard: Zone = { name: 'yard', locationCode: '1000/0001', priority: 0, shape: { type: 'circle', lat: 52.5, lng: 13.4, radiusM: 200 } };
+  const zones = { index: new ZoneIndex([yard], { hysteresisM: 25 }), dwell: { enterDwellMs: 30_000, exitDwellMs: 60_000 }, maxAccuracyM: 100 };
+  const sent = (events: PositionEvent[], lateness = 0) =>
+    simulateRules([createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 86_400_000, zones, allowedLatenessMs: lateness })], events.map((event) => ({ event, asset, destination: 'erp' })))
+      .perStep.flat()
+      .map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation]);
+
+  it('a machine seen beyond the band after it leaves the yard at once, in any arrival order within the lateness', () => {
+    // Parked in the yard, off for an hour, seen 2 km away: before, it was still in the yard until a minute of such fixes.
+    const events = [pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(3640, 52.5, eastM(2000)), pos(3650, 52.5, eastM(2010))];
+    expect(sent(events)).toEqual([
+      [0, null],
+      [40, '1000/0001'],
+      [3640, null],
+    ]);
+    expect(sent([events[0], events[1], events[3], events[2]] as PositionEvent[], 30_000)).toEqual(sent(events, 30_000));
+    // In the band (215 m out): not left, silence or not.
+    expect(sent([pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(3640, 52.5, eastM(215))])).toEqual([
+      [0, null],
+      [40, '1000/0001'],
+      [3640, '1000/0001'], // moved: sent, in the yard
+    ]);
+    // Fixes a minute apart or closer: the exit dwell as before.
+    expect(sent([pos(0, 52.5, 13.4), pos(40, 52.5, 13.4), pos(100, 52.5, eastM(2000)), pos(130, 52.5, eastM(2000)), pos(160, 52.5, eastM(2000))])).toEqual([
+      [0, null],
+      [40, '1000/0001'],
+      [100, '1000/0001'], // moved: sent, still leaving
+      [160, null],
+    ]);
+  });
 });

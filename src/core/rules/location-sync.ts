@@ -62,6 +62,8 @@ interface Fix {
   readonly eventTime: number;
   /** Too inaccurate to change zone membership (so an idle watermark does not settle dwell on it). */
   readonly inaccurate?: true;
+  /** An inaccurate fix's: the event time of the newest fix before it that placed the asset (accurate, or a reader's). */
+  readonly locatedAt?: number;
 }
 
 /** A position waiting in the reorder buffer (plain JSON). */
@@ -238,7 +240,7 @@ function processFix(
   if (options.zones) {
     // A reader's zone (validated as configured) is entered at once, and every other one left.
     if (f.lat === undefined && f.zone !== undefined) zones = placeInZone(zones, f.t, f.zone).state;
-    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell).state;
+    else if (!f.inaccurate) zones = stepZones(zones, f.t, f.in || f.near ? { inside: f.in ?? NO_NAMES, band: f.near ?? NO_NAMES } : NO_ZONE, options.zones.dwell, locatedAt(state.last), options.zones.index.has).state;
     const best = zoneOfState(options.zones.index, zones);
     if (best === HELD && state.last?.zoneName !== undefined) {
       // Still in a zone no longer configured (renamed or removed): the ERP keeps the location sent
@@ -251,7 +253,7 @@ function processFix(
     }
   }
   // The source's zone is kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
-  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? f.zone : undefined, f.inaccurate ? true : undefined);
+  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? f.zone : undefined, f.inaccurate ? true : undefined, f.inaccurate ? locatedAt(state.last) : undefined);
   const synced = state.synced;
   // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change
@@ -278,9 +280,15 @@ function movedFar(synced: Fix, fix: Fix, minDistanceM: number): boolean {
 }
 
 /** A processed fix, every field present (undefined when absent: one object shape, see locationState). */
-function fixOf(lat: number | undefined, lng: number | undefined, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true): Fix {
-  return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate };
+function fixOf(lat: number | undefined, lng: number | undefined, eventTime: number, zone: string | undefined, zoneName?: string, sourceZone?: string, inaccurate?: true, locatedAt?: number): Fix {
+  return { lat, lng, eventTime, zone, zoneName, sourceZone, inaccurate, locatedAt };
 }
+
+/**
+ * When the newest fix up to `last` that placed the asset was (an inaccurate one places nothing), for
+ * the zone tracker's silence rule: the same whichever of two fixes of one time arrived first.
+ */
+const locatedAt = (last: Fix | undefined): number | undefined => (last?.inaccurate ? last.locatedAt : last?.eventTime);
 
 /** `asOf`: the event time the update holds for (a watermark's), when later than the sighting. */
 function locationUpdate(fix: Fix, ctx: RuleContext, asOf = fix.eventTime): DeliveryIntent {

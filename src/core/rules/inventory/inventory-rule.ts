@@ -29,6 +29,8 @@ export interface InventoryRuleOptions {
   readonly zones?: ZoneTracking;
   /** Event-time reorder window, ms. @default 0 */
   readonly allowedLatenessMs: number;
+  /** `rules.inventory.freshness`: an item not seen for longer was stale, and is there anew when seen again. @default never */
+  readonly freshnessMs?: number;
 }
 
 interface Sighting {
@@ -53,8 +55,16 @@ export interface InventoryItemState {
   readonly location?: string | null;
   /** Event time of the newest sighting processed. */
   readonly seenAt?: number;
-  /** Since when the item has been at `location` (event time). */
+  /**
+   * Since when the item has been at `location` (event time); from a sighting after it was stale
+   * (not seen for longer than `freshnessMs`) when it is seen again where it was.
+   */
   readonly since?: number;
+  /**
+   * Event time of the newest sighting that placed it (accurate, or a reader's), when inaccurate
+   * sightings came since (`seenAt` is theirs): the zone tracker's silence is measured from it.
+   */
+  readonly locatedAt?: number;
   /**
    * The zone the newest accurate sighting's source reported, kept when a configured zone's location
    * was taken instead: once that zone is left by a watermark, the item is where the reader saw it.
@@ -143,6 +153,9 @@ function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOp
 }
 
 
+/** Whether an item last seen as `s` says was stale at `t` (no longer counted: `freshnessMs` without a sighting). */
+const wasStale = (s: InventoryItemState, t: number, options: InventoryRuleOptions): boolean => options.freshnessMs !== undefined && s.seenAt !== undefined && t - s.seenAt > options.freshnessMs;
+
 function processAll(start: InventoryItemState, sightings: readonly Sighting[], options: InventoryRuleOptions): RuleResult<InventoryItemState> {
   let s = start;
   for (const g of sightings) {
@@ -150,7 +163,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     // last accurate sighting put it, reader zone included (the one a watermark falls back to).
     // Only a first sighting places it, having nothing better to keep.
     if (g.inaccurate && s.seenAt !== undefined) {
-      s = { ...s, seenAt: g.t };
+      s = { ...s, seenAt: g.t, locatedAt: s.locatedAt ?? s.seenAt, since: wasStale(s, g.t, options) ? g.t : s.since };
       continue;
     }
     let zones = s.zones;
@@ -159,7 +172,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
     if (options.zones) {
       // A reader's zone is entered at once (no dwell), every other one left.
       if (g.reader && g.zone !== undefined) zones = placeInZone(zones, g.t, g.zone).state;
-      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell).state;
+      else if (!g.inaccurate) zones = stepZones(zones, g.t, g.in || g.near ? { inside: g.in ?? [], band: g.near ?? [] } : NO_ZONE, options.zones.dwell, s.locatedAt ?? s.seenAt, options.zones.index.has).state;
       const best = zoneOfState(options.zones.index, zones);
       if (best === HELD) {
         // Still in a zone no longer configured (renamed or removed): it stays counted where it was
@@ -172,10 +185,11 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
         location = best.locationCode;
       }
     }
-    const since = s.location === location && s.since !== undefined ? s.since : g.t;
+    const since = s.location === location && s.since !== undefined && !wasStale(s, g.t, options) ? s.since : g.t;
     const next: { -readonly [K in keyof InventoryItemState]: InventoryItemState[K] } = { ...s, location, seenAt: g.t, since, ...(zones !== undefined ? { zones } : {}) };
     if (reported !== undefined) next.reported = reported;
     else if (next.reported !== undefined) delete next.reported; // only on leaving a configured zone: no delete per sighting
+    if (next.locatedAt !== undefined) delete next.locatedAt; // only after inaccurate sightings
     s = next;
   }
   return { state: s, deliveries: [] };

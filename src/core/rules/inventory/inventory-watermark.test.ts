@@ -39,8 +39,8 @@ describe('inventory: entries and exits decided by an idle watermark', () => {
       const straggler = rule.apply(s, seen(20, 40), ctx);
       expect(straggler.late).toBe(true);
       expect(straggler.state).toBe(s);
-      // Newer sightings decide as usual: leaving from 08:35, not yet left a minute later less a second.
-      for (const e of [seen(35, 40), seen(35.9, 40)]) s = rule.apply(s, e, ctx).state;
+      // Newer sightings decide as usual: seen in the bay at 08:34:30, leaving from 08:35, not yet left a minute later less a second.
+      for (const e of [seen(34.5, 50), seen(35, 40), seen(35.9, 40)]) s = rule.apply(s, e, ctx).state;
       s = rule.flush(s, ctx).state;
       expect(s).toMatchObject({ location: 'WH1-A', seenAt: T0 + 35.9 * MIN });
       // An exit a watermark decides is dated to the end of its dwell too (leaving from 08:35, a minute), and closes the past up to the watermark.

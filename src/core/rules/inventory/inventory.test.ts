@@ -57,8 +57,8 @@ describe('where items are', () => {
     const settled = rule.flush(s, ctx, T0 + 30 * MIN).state;
     expect(settled).toMatchObject({ location: 'WH1-A', seenAt: T0 + 10 * MIN, since: T0 + 11 * MIN }); // at WH1-A since its 1-minute dwell was over
     expect(rule.holds(settled)).toBe(false);
-    // Taken away and not seen again: it leaves bay A once the exit dwell is over.
-    const away = rule.apply(settled, seen(40, 40), ctx).state;
+    // Seen there again, then taken away and not seen again: it leaves bay A once the exit dwell is over.
+    const away = rule.apply(rule.apply(settled, seen(39.5, 50), ctx).state, seen(40, 40), ctx).state;
     expect(away).toMatchObject({ location: 'WH1-A' }); // leaving, not yet left
     expect(rule.flush(away, ctx, T0 + 60 * MIN).state).toMatchObject({ location: null, seenAt: T0 + 40 * MIN });
   });
@@ -101,6 +101,46 @@ describe('an item in a zone renamed in the config (same place, same location cod
       moved = after.apply(moved, seen(22, 50.01), ctx).state;
       expect(moved).toMatchObject({ location: 'WH1-B', since: T0 + 22 * MIN });
     });
+});
+
+describe('an item stale for a long time, seen again', () => {
+  const H = 60 * MIN;
+  const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * H };
+  const asset = item('P-4', 'SKU-4', { quantity: '40' });
+  const ctx = { asset, destination: 'erp', now: 0 };
+  const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones, freshnessMs: 24 * H });
+  const inBayA = rule.apply(rule.apply(undefined, seen(0, 50), ctx).state, seen(2, 50), ctx).state;
+  const later = 25 * 60; // minutes: stale for an hour already
+  const counted = (s: InventoryItemState | undefined, at: number) => [...(countInventory([{ asset, destination: 'erp', state: s }], T0 + at * MIN, opts).get('erp')?.values() ?? [])];
+
+  it('seen elsewhere, is no longer counted at its old location: it left that bay in the silence', () => {
+    expect(counted(inBayA, later)).toEqual([]); // stale
+    const once = rule.apply(inBayA, seen(later, 50.01), ctx).state; // once, 1.1 km away, in bay B
+    // Before: still leaving bay A (the exit dwell of fixes starting only now): counted there, 40 of them, fresh again.
+    expect(once.zones?.['bay-a']).toBeUndefined();
+    expect(counted(once, later)).toEqual([]); // entering bay B, not yet counted anywhere
+    expect(rule.flush(once, ctx, T0 + (later + 5) * MIN).state).toMatchObject({ location: 'WH1-B' }); // put down there: counted in bay B
+    expect(counted(rule.apply(once, seen(later + 1, 50.01), ctx).state, later + 1)).toEqual([{ location: 'WH1-B', sku: 'SKU-4', quantity: 40, items: 1 }]);
+  });
+
+  it('seen where it was, is there since it was seen again, not since before it went stale', () => {
+    const again = rule.apply(inBayA, seen(later, 50), ctx).state;
+    expect(again).toMatchObject({ location: 'WH1-A', since: T0 + later * MIN, seenAt: T0 + later * MIN });
+    // Within the freshness: there since it arrived, as before.
+    expect(rule.apply(inBayA, seen(60, 50), ctx).state).toMatchObject({ location: 'WH1-A', since: T0 + 2 * MIN });
+    // Seen again only by an inaccurate sighting: counted again, so there anew too.
+    const rough = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: { ...zones, maxAccuracyM: 100 }, freshnessMs: 24 * H });
+    expect(rough.apply(inBayA, { ...seen(later, 49.9), accuracyM: 2000 }, ctx).state).toMatchObject({ location: 'WH1-A', since: T0 + later * MIN });
+  });
+
+  it('inaccurate sightings in the silence place nothing: the silence is counted from the last sighting that placed it', () => {
+    const rough = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: { ...zones, maxAccuracyM: 100 } });
+    let s = rough.apply(inBayA, { ...seen(30, 40), accuracyM: 2000 }, ctx).state;
+    s = rough.apply(s, seen(30.5, 50.01), ctx).state;
+    expect(s.zones?.['bay-a']).toBeUndefined();
+    expect(s).toMatchObject({ location: null, seenAt: T0 + 30.5 * MIN });
+    expect(s.locatedAt).toBeUndefined();
+  });
 });
 
 describe('counts and deliveries', () => {

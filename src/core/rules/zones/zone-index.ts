@@ -129,6 +129,9 @@ export class ZoneIndex {
     return this.byNameMap.get(name);
   }
 
+  /** Whether a zone of this name is configured (bound: pass it as a function). */
+  readonly has = (name: string): boolean => this.byNameMap.has(name);
+
   /** Zones containing the point, and zones whose hysteresis band holds it. */
   locate(lat: number, lng: number): ZoneHit {
     const list = this.cells.get(this.keyOf(Math.floor(lng / this.cell), Math.floor(lat / this.cell)));

@@ -73,3 +73,25 @@ describe('zone tracker: when a watermark-settled decision became due (dwellDueAt
     expect(dwellDueAt(prev, stepZones(prev, 10_000, inside('yard'), dwell), dwell)).toBeUndefined();
   });
 });
+
+describe('zone tracker: a fix after a silence longer than the exit dwell', () => {
+  const entered: ZoneTrackState = { yard: { phase: 'inside', since: 0 }, dock: { phase: 'inside', since: 0 } };
+
+  it('leaves at once the zones it is beyond the band of: nothing said the asset stayed', () => {
+    // Before: `leaving` for another exit dwell of fixes, so an item stale for a day counted in its old bay.
+    const step = stepZones(entered, 25 * 3_600_000, inside('bay-b'), dwell, 60_000);
+    expect(step.exited).toEqual(['dock', 'yard']);
+    expect(step.state).toEqual({ 'bay-b': { phase: 'entering', since: 25 * 3_600_000 } });
+    // In the band, or inside: kept, as ever.
+    expect(stepZones(entered, 25 * 3_600_000, { inside: ['dock'], band: ['yard'] }, dwell, 60_000).state).toEqual(entered);
+  });
+
+  it('only past the exit dwell, only given the previous fix, and not for a zone no longer configured (nothing says the asset is beyond it)', () => {
+    expect(stepZones(entered, 120_000, away, dwell, 60_000).exited).toEqual([]); // exactly the exit dwell: not more
+    expect(stepZones(entered, 120_001, away, dwell, 60_000).exited).toEqual(['dock', 'yard']);
+    expect(stepZones(entered, 25 * 3_600_000, away, dwell).exited).toEqual([]); // an idle watermark's step: it stayed
+    const step = stepZones(entered, 25 * 3_600_000, away, dwell, 60_000, (name) => name !== 'yard');
+    expect(step.exited).toEqual(['dock']);
+    expect(step.state).toEqual({ yard: { phase: 'leaving', since: 25 * 3_600_000 } });
+  });
+});

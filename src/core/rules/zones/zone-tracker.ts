@@ -6,6 +6,11 @@
  * - Exit: the asset must be *beyond* the hysteresis band (further than the margin outside the
  *   boundary) on fixes spanning at least `exitDwellMs`; any fix inside or in the band cancels it.
  *
+ * - After a silence: a fix more than `exitDwellMs` after the asset's previous one (`previousAt`)
+ *   leaves at once the zones it is beyond the band of. Nothing was seen of the asset for longer than
+ *   an exit takes, so nothing says it stayed: an item stale for a day and seen again in another bay
+ *   is there, not still in its old bay for another exit dwell of fixes.
+ *
  * So GPS jitter along a border neither enters nor leaves, and one wild fix does not either. The
  * caller feeds fixes in event-time order (see event-time.ts): a late fix never reaches the
  * tracker, so it can never produce a false exit. The state holds only zones not plainly outside.
@@ -40,7 +45,21 @@ export interface ZoneStep {
 
 const EMPTY: ZoneTrackState = {};
 
-export function stepZones(state: ZoneTrackState | undefined, time: number, hit: ZoneHit, options: DwellOptions): ZoneStep {
+/**
+ * `previousAt`: the event time of the asset's previous fix that placed it (an accurate one, or a
+ * reader's sighting); undefined when there is none, or when stepping for an idle watermark (which
+ * says the asset stayed where it was last seen). `configured`: whether a zone is configured now;
+ * one that is not (renamed or removed) is never in `hit`, so nothing says the asset is beyond it:
+ * it is left after the exit dwell, silence or not.
+ */
+export function stepZones(
+  state: ZoneTrackState | undefined,
+  time: number,
+  hit: ZoneHit,
+  options: DwellOptions,
+  previousAt?: number,
+  configured?: (name: string) => boolean,
+): ZoneStep {
   const prev = state ?? EMPTY;
   // Nowhere near a zone and not tracking any: nothing to do (the common case between sites).
   if (hit.inside.length === 0 && hit.band.length === 0 && isEmpty(prev)) return { state: prev, entered: NONE, exited: NONE };
@@ -50,6 +69,8 @@ export function stepZones(state: ZoneTrackState | undefined, time: number, hit: 
   // A position is in a handful of zones at most: arrays, not sets.
   const inside = hit.inside;
   const near = (name: string) => inside.includes(name) || hit.band.includes(name);
+  // Unseen for longer than an exit takes: a zone it is now beyond is left at once.
+  const silence = previousAt !== undefined && time - previousAt > options.exitDwellMs;
 
   for (const name in prev) {
     const z = prev[name] as ZoneTrackState[string];
@@ -63,7 +84,7 @@ export function stepZones(state: ZoneTrackState | undefined, time: number, hit: 
         break;
       case 'inside':
         if (near(name)) next[name] = z;
-        else if (options.exitDwellMs <= 0) (exited ??= []).push(name);
+        else if (options.exitDwellMs <= 0 || (silence && (configured === undefined || configured(name)))) (exited ??= []).push(name);
         else next[name] = { phase: 'leaving', since: time };
         break;
       case 'leaving':
