@@ -4,7 +4,7 @@
  * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
  * @module
  */
-import { ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
+import { holeProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
 
 /** Which feature properties carry the zone's fields. */
 export interface GeoJsonZoneProperties {
@@ -115,7 +115,8 @@ function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => voi
         problem('MultiPolygon has no polygons');
         return undefined;
       }
-      const polygons = geometry.coordinates.map((c) => polygonOf(c, problem));
+      // Which polygon a problem is in: a MultiPolygon of many parts is hard to search otherwise.
+      const polygons = geometry.coordinates.map((c, k) => polygonOf(c, (m) => problem(`polygon ${k} of the MultiPolygon: ${m}`)));
       return polygons.every((x): x is Polygon => x !== undefined) ? { type: 'polygon', polygons } : undefined;
     }
     case 'Point': {
@@ -156,7 +157,18 @@ function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | und
     problem(`${ANTIMERIDIAN_PROBLEM} (a MultiPolygon)`);
     return undefined;
   }
-  return rings;
+  // A hole outside its outer ring (a digitising slip), or the outer ring again, leaves the zone no
+  // area: it would win every overlap as "the smallest zone".
+  const [outer, ...holes] = rings as [Ring, ...Ring[]];
+  let good = true;
+  for (const [i, hole] of holes.entries()) {
+    const wrong = holeProblem(outer, hole);
+    if (wrong) {
+      problem(`hole ${i + 1} ${wrong}`);
+      good = false;
+    }
+  }
+  return good ? rings : undefined;
 }
 
 /** What is wrong with a ring {@link spansAntimeridian} refuses; callers add how to split it where they are. */

@@ -246,6 +246,45 @@ export function ringProblem(ring: readonly LngLat[]): string | undefined {
   return undefined;
 }
 
+/**
+ * What makes `hole` unusable as a hole of the polygon with outer ring `outer`, or undefined: a
+ * position outside the outer ring, an edge crossing it, or no area left (the hole as large as the
+ * outer ring, or the same ring). The polygon's area would come out 0 or less, so it would win every
+ * overlap as "the smallest zone". Both rings are checked alone first ({@link ringProblem}); a hole
+ * may touch the outer ring. The text says what to do; callers add which zone and hole.
+ */
+export function holeProblem(outer: readonly LngLat[], hole: readonly LngLat[]): string | undefined {
+  for (const p of hole) {
+    if (!pointInRing(p[0], p[1], outer) && !onRing(p, outer)) return `is not inside the outer ring: its position ${fmt(p)} lies outside it; draw the hole within the outer ring, or leave it out`;
+  }
+  for (let i = 0; i + 1 < hole.length; i++)
+    for (let j = 0; j + 1 < outer.length; j++) {
+      const [a, b, c, d] = [hole[i], hole[i + 1], outer[j], outer[j + 1]] as [LngLat, LngLat, LngLat, LngLat];
+      if (orient(a, b, c) * orient(a, b, d) < 0 && orient(c, d, a) * orient(c, d, b) < 0)
+        return `crosses the outer ring: its edge from ${fmt(a)} to ${fmt(b)} meets the edge from ${fmt(c)} to ${fmt(d)}; draw the hole within the outer ring, or leave it out`;
+    }
+  if (Math.abs(shoelace(hole)) >= Math.abs(shoelace(outer)) * (1 - 1e-9)) return 'covers the whole outer ring, leaving the zone no area; leave the hole out (or give the outer ring of the zone around it)';
+  return undefined;
+}
+
+/** Whether `p` lies on an edge of `ring` (to rounding: exactly on one line, within the edge's box). */
+function onRing(p: LngLat, ring: readonly LngLat[]): boolean {
+  for (let k = 0; k + 1 < ring.length; k++) if (orient(ring[k] as LngLat, ring[k + 1] as LngLat, p) === 0 && within(ring[k] as LngLat, ring[k + 1] as LngLat, p)) return true;
+  return false;
+}
+
+/** Twice the signed area of a closed ring in degrees², relative to its first position (rounding). */
+function shoelace(ring: readonly LngLat[]): number {
+  const [x0, y0] = ring[0] as LngLat;
+  let s = 0;
+  for (let k = 0; k + 1 < ring.length; k++) {
+    const [ax, ay] = ring[k] as LngLat;
+    const [bx, by] = ring[k + 1] as LngLat;
+    s += (ax - x0) * (by - y0) - (bx - x0) * (ay - y0);
+  }
+  return s;
+}
+
 /** How many distinct positions, counted up to 3 (all that matters; a string per position was most of a big file's check). */
 function distinctUpTo3(pts: readonly LngLat[]): number {
   const seen: LngLat[] = [];

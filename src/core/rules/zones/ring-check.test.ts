@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { zonesFromGeoJson } from './geojson.js';
-import { ringProblem, type LngLat } from './geometry.js';
+import { areaM2, holeProblem, ringProblem, type LngLat } from './geometry.js';
 
 const a: LngLat = [4, 52];
 const b: LngLat = [4.01, 52];
@@ -65,5 +65,38 @@ describe('ring checks: rings that are no zone are refused', () => {
     [twisted[1000], twisted[1001]] = [ring[1001] as LngLat, ring[1000] as LngLat];
     expect(ringProblem(twisted)).toMatch(/^crosses itself/);
     expect(ringProblem(twisted.slice(990, 1010).concat([twisted[990] as LngLat]))).toMatch(/^crosses itself/);
+  });
+});
+
+describe('hole checks: a hole must lie within its outer ring', () => {
+  const yard = (...holes: LngLat[][]) => ({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry: { type: 'Polygon', coordinates: [[a, b, c, d, a], ...holes] } });
+  const inside: LngLat[] = [[4.002, 52.002], [4.008, 52.002], [4.008, 52.008], [4.002, 52.008], [4.002, 52.002]];
+  // Mostly east of the yard: a digitising slip. Before, the yard came out with an area of 0 and won every overlap.
+  const slipped: LngLat[] = [[4.009, 51.99], [4.03, 51.99], [4.03, 52.02], [4.009, 52.02], [4.009, 51.99]];
+
+  it('refuses a hole partly or wholly outside, or the outer ring again, naming the feature and the hole', () => {
+    expect(zonesFromGeoJson(yard(slipped))).toEqual({
+      zones: [],
+      problems: ['feature 0 ("yard"): hole 1 is not inside the outer ring: its position [4.009, 51.99] lies outside it; draw the hole within the outer ring, or leave it out'],
+    });
+    expect(zonesFromGeoJson(yard(inside, [[5, 52], [5.01, 52], [5.01, 52.01], [5, 52]])).problems).toEqual([expect.stringMatching(/^feature 0 \("yard"\): hole 2 is not inside the outer ring/)]);
+    expect(zonesFromGeoJson(yard([a, b, c, d, a])).problems).toEqual(['feature 0 ("yard"): hole 1 covers the whole outer ring, leaving the zone no area; leave the hole out (or give the outer ring of the zone around it)']);
+    expect(zonesFromGeoJson(yard([d, c, b, a, d])).problems).toEqual([expect.stringMatching(/hole 1 covers the whole outer ring/)]); // drawn the other way round
+  });
+
+  it('refuses a hole whose edge crosses a concave outer ring though its positions are all inside', () => {
+    // A U-shaped yard (notch from the north down to 52.005), and a hole spanning the notch.
+    const u: LngLat[] = [a, b, c, [4.006, 52.01], [4.006, 52.005], [4.004, 52.005], [4.004, 52.01], d, a];
+    const across: LngLat[] = [[4.002, 52.006], [4.008, 52.006], [4.008, 52.007], [4.002, 52.007], [4.002, 52.006]];
+    expect(holeProblem(u, across)).toMatch(/^crosses the outer ring: its edge from \[4.002, 52.006\] to \[4.008, 52.006\] meets the edge from/);
+  });
+
+  it('accepts a hole inside, or touching the outer ring, and says which polygon of a MultiPolygon is wrong', () => {
+    const r = zonesFromGeoJson(yard(inside));
+    expect(r.problems).toEqual([]);
+    expect(areaM2(r.zones[0]?.shape as never)).toBeGreaterThan(0);
+    expect(holeProblem([a, b, c, d, a], [a, [4.005, 52], [4.005, 52.005], a])).toBeUndefined(); // on the outer ring's corner and edge
+    const multi = { type: 'Feature', properties: { name: 'plant', locationCode: 'P' }, geometry: { type: 'MultiPolygon', coordinates: [[[a, b, c, d, a], inside], [[a, b, c, d, a], slipped]] } };
+    expect(zonesFromGeoJson(multi).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of the MultiPolygon: hole 1 is not inside the outer ring/)]);
   });
 });

@@ -91,7 +91,7 @@ describe('GeoJSON import of common mistakes', () => {
       'feature 0 ("yard"): Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]',
     ]);
     expect(problems({ type: 'MultiPolygon', coordinates: [ring] })).toEqual([
-      'feature 0 ("yard"): Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]',
+      'feature 0 ("yard"): polygon 0 of the MultiPolygon: Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]',
     ]);
   });
 
