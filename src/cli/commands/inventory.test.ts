@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { InventoryReport } from '../../engine/tasks/index.js';
 import type { ItemRow } from '../../core/rules/inventory/counts.js';
-import { countsCsv, filterReport, formatCounts, formatItems, noItemsText } from './inventory.js';
+import { countsCsv, filterReport, formatCounts, formatItems, noCountsText, noItemsText } from './inventory.js';
 
 const T = Date.UTC(2026, 10, 23, 9);
 const report: InventoryReport = {
@@ -51,6 +51,23 @@ describe('inventory counts output', () => {
     const text = formatCounts({ ...report, unconfiguredDestinations: ['erp-old'] }, options);
     expect(text).toContain('warning: inventory counts are not sent to "erp-old": no longer configured (destinations[].name)');
     expect(text).toContain('If it was renamed, put its old name back');
+  });
+
+  it('a location or SKU no count has is said so, with those there are, not "no item has been seen"', () => {
+    const typo = { location: '1000/001' };
+    const text = formatCounts(filterReport(report, typo), options, typo, report);
+    expect(text).toMatch(/^no counts match: no count is at location "1000\/001"; locations with counts: 1000\/0001, 1000\/0002, B-7\n/);
+    expect(text).not.toContain('no item has been seen');
+    expect(noCountsText(report, { sku: 'pal-40' })).toBe('no counts match: no count has SKU "pal-40"; SKUs with counts: DRUM, "blue", PAL-40');
+    expect(noCountsText(report, { destination: 'wms', sku: 'DRUM, "blue"' })).toBe(`no counts match: no count has SKU "DRUM, "blue""; SKUs with counts: PAL-40`);
+    expect(noCountsText(report, { location: 'B-7', sku: 'DRUM, "blue"' })).toBe('no counts match');
+    expect(noCountsText({ ...report, destinations: [] }, typo)).toMatch(/^no counts: no item has been seen/);
+  });
+
+  it('the items line says which items it counts when a filter is given', () => {
+    const f = { location: '1000/0001', sku: 'PAL-40' };
+    expect(formatCounts(filterReport(report, f), options, f, report)).toContain('items (--location 1000/0001, --sku PAL-40): 7 with a SKU; 4 counted');
+    expect(formatCounts(report, options)).toContain('items: 7 with a SKU; 4 counted');
   });
 
   it('CSV round-trips through a CSV parser, quoting included', () => {

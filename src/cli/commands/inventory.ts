@@ -118,15 +118,41 @@ export function formatItems(rows: readonly ItemRow[], tags: ReadonlyMap<string, 
   return `${table_.trimEnd()}\n\n${summary}\n${bad ? `${badQuantityWarning(bad, quantityAttribute)}\n` : ''}`;
 }
 
-export function formatCounts(report: InventoryReport, options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'> & Partial<Pick<InventorySyncOptions, 'quantityAttribute'>>): string {
+/**
+ * What to say when `inventory counts` shows no cell: the location or SKU asked for that no count
+ * has, with those there are (a typo, or the ERP's code for another site), from `all` (the report
+ * before the location and SKU filter), as {@link noItemsText} does for items.
+ */
+export function noCountsText(all: InventoryReport, filter: CountFilter): string {
+  const cells = all.destinations.filter((d) => filter.destination === undefined || d.destination === filter.destination).flatMap((d) => d.cells);
+  if (cells.length === 0) return 'no counts: no item has been seen at a location within the freshness window, and none was sent';
+  const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
+  if (filter.location !== undefined && !cells.some((c) => c.location === filter.location)) return `no counts match: no count is at location "${filter.location}"; locations with counts: ${listed(cells.map((c) => c.location))}`;
+  if (filter.sku !== undefined && !cells.some((c) => c.sku === filter.sku)) return `no counts match: no count has SKU "${filter.sku}"; SKUs with counts: ${listed(cells.map((c) => c.sku))}`;
+  return 'no counts match';
+}
+
+/** `filter` and `all`: what was asked for and the report before the location and SKU filter (see {@link noCountsText}); `report.items` is then about those items only. */
+export function formatCounts(
+  report: InventoryReport,
+  options: Pick<InventorySyncOptions, 'freshnessMs' | 'changesEveryMs'> & Partial<Pick<InventorySyncOptions, 'quantityAttribute'>>,
+  filter: CountFilter = {},
+  all: InventoryReport = report,
+): string {
   const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS', 'LAST SENT', 'REVISION', 'CHANGE']];
   for (const d of report.destinations) for (const c of d.cells) rows.push([d.destination, c.location, c.sku, c.quantity, c.items, c.sentQuantity, c.revision || '-', c.change ? signed(c.change) : '']);
   const i = report.items;
   const hours = Math.round((options.freshnessMs / 3_600_000) * 100) / 100;
+  // The items line counts only the items the filter names.
+  const scope = [
+    ...(filter.destination !== undefined ? [`--destination ${filter.destination}`] : []),
+    ...(filter.location !== undefined ? [`--location ${filter.location}`] : []),
+    ...(filter.sku !== undefined ? [`--sku ${filter.sku}`] : []),
+  ].join(', ');
   const lines = [
-    rows.length > 1 ? table(rows).trimEnd() : 'no counts: no item has been seen at a location within the freshness window, and none was sent',
+    rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter),
     '',
-    `items: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
+    `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
     `changes go out every ${Math.round(options.changesEveryMs / 1000)} s in a running service; ` +
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
@@ -172,7 +198,8 @@ export function registerInventoryCommand(program: Command): Command {
           ...(opts.sku !== undefined ? { sku: opts.sku } : {}),
         };
         checkDestination(config, opts.destination);
-        const report = filterReport(await inventoryReport(store, options, Date.now()), filter);
+        const all = await inventoryReport(store, options, Date.now(), filter);
+        const report = filterReport(all, filter);
         if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {
           const csv = countsCsv(report);
@@ -182,7 +209,7 @@ export function registerInventoryCommand(program: Command): Command {
           } else process.stdout.write(csv);
           return;
         }
-        process.stdout.write(formatCounts(report, options));
+        process.stdout.write(formatCounts(report, options, filter, all));
       }, { existingStore: true });
     }),
   );

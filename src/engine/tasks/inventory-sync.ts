@@ -312,14 +312,32 @@ export interface InventoryReport {
   readonly unconfiguredDestinations?: readonly string[];
 }
 
+/** Which items `inventory counts --destination/--location/--sku` is about. */
+export interface ItemScope {
+  readonly destination?: string;
+  readonly location?: string;
+  readonly sku?: string;
+}
+
 /**
  * What `assetbridge inventory counts` shows, from the stored item states and the records of what
- * was sent: counted now, last sent, and the change the next run will send. Reads only.
+ * was sent: counted now, last sent, and the change the next run will send. Reads only. `scope`
+ * limits the items counted by standing (`items`) to those of that destination, at that location
+ * (where they count, or would if seen again) and with that SKU; the cells are all there.
  */
-export async function inventoryReport(store: Store, options: Omit<InventorySyncOptions, 'changesEveryMs'>, now: number): Promise<InventoryReport> {
+export async function inventoryReport(store: Store, options: Omit<InventorySyncOptions, 'changesEveryMs'>, now: number, scope: ItemScope = {}): Promise<InventoryReport> {
   const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones);
   const standing: Record<ItemStanding, number> = { counted: 0, stale: 0, unplaced: 0, unseen: 0, 'bad-quantity': 0, 'no-sku': 0 };
-  for (const item of items) standing[standingOf(item, now, options)]++;
+  const inScope = (item: InventoryItem): boolean =>
+    (scope.destination === undefined || item.destination === scope.destination) &&
+    (scope.location === undefined || item.state?.location === scope.location) &&
+    (scope.sku === undefined || item.asset.attributes[options.skuAttribute]?.trim() === scope.sku);
+  let total = 0;
+  for (const item of items)
+    if (inScope(item)) {
+      standing[standingOf(item, now, options)]++;
+      total++;
+    }
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);
   const out: { destination: string; cells: CountComparison[] }[] = [];
@@ -334,7 +352,7 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   return {
     now,
     destinations: out,
-    items: { ...standing, total: items.length },
+    items: { ...standing, total },
     ...(snap.lastFullAt !== undefined ? { lastFullAt: snap.lastFullAt } : {}),
     nextFullAt: snap.lastFullAt === undefined ? now : CronExpressionParser.parse(options.fullSnapshotCron, { currentDate: new Date(from), tz: options.timeZone }).next().getTime(),
     ...(snap.requestedAt !== undefined ? { snapshotRequestedAt: snap.requestedAt } : {}),

@@ -487,6 +487,10 @@ describe('inventory sync task', () => {
       ],
     });
     expect(after.items).toEqual({ total: 5, counted: 2, stale: 1, unplaced: 1, unseen: 1, 'bad-quantity': 0, 'no-sku': 0 });
+    // Limited to some items (inventory counts --location, --sku, --destination): only those are counted by standing.
+    expect((await inventoryReport(store, options, T0 + 61 * MIN, { location: 'WH-A' })).items).toEqual({ total: 1, counted: 0, stale: 1, unplaced: 0, unseen: 0, 'bad-quantity': 0, 'no-sku': 0 });
+    expect((await inventoryReport(store, options, T0 + 61 * MIN, { sku: 'SKU-2' })).items).toMatchObject({ total: 1, counted: 1 });
+    expect((await inventoryReport(store, options, T0 + 61 * MIN, { destination: 'erp', sku: 'SKU-1' })).items).toMatchObject({ total: 4, counted: 1, unseen: 1 });
     expect(after.lastFullAt).toBe(clock.t);
     expect(after.nextFullAt).toBe(Date.UTC(2026, 9, 2, 2));
     // The report is what the next run sends.
