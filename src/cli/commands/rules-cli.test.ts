@@ -71,6 +71,9 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     expect(one.stdout).toMatch(/^OLD-YARD \(no longer configured\): 1 inside, 0 arriving/);
     const csv = await runCli(['zones', 'occupancy', '--csv', '-c', cfg.path]);
     expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nOLD-YARD,,EQ-1,inside,2026-10-01T08:00:00Z\r\n');
+    // --out writes the same rows and counts them all (before: "wrote 0 row(s)", the old zone's row left out of the count).
+    const out = await runCli(['zones', 'occupancy', '--out', join(cfg.dir, 'occ.csv'), '-c', cfg.path]);
+    expect(out.stdout).toBe(`wrote 1 row(s) to ${join(cfg.dir, 'occ.csv')}\n`);
   });
 });
 

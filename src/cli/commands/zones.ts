@@ -249,7 +249,8 @@ export function registerZonesCommand(program: Command): Command {
           const csv = occupancyCsv(shown, gone);
           if (opts.out) {
             writeFileSync(opts.out, csv);
-            process.stdout.write(`wrote ${shown.reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
+            // Every row written, those of zones no longer configured too.
+            process.stdout.write(`wrote ${[...shown, ...gone].reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;
         }
