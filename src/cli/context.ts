@@ -4,7 +4,7 @@
  * @module
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
@@ -113,6 +113,17 @@ export function parseSince(input: string, now = Date.now()): number {
   const real = day !== null && isCalendarDay(`${day[1]}-${day[2]}-${day[3]}`);
   if (Number.isNaN(t) || !real) throw new UsageError(`--since "${input}" is neither a duration like 1h/30m/2d nor an ISO date like 2026-11-30 or 2026-11-30T08:00:00Z`);
   return t;
+}
+
+/** `text` written to the `--out` file; a file that cannot be written is a usage error (exit 2) naming --out and why. */
+export function writeOut(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
+    throw new UsageError(`--out ${file}: cannot write the file (${why}); give a path in an existing directory you can write to`);
+  }
 }
 
 /** A `--destination` the config does not name: refused (exit 2) with the names it does. */

@@ -12,13 +12,12 @@
  *   run stays the service's, so two processes never hand out the same count revision.
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
@@ -204,7 +203,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = countsCsv(report);
           if (opts.out) {
-            writeFileSync(opts.out, csv);
+            writeOut(opts.out, csv);
             process.stdout.write(`wrote ${report.destinations.reduce((n, d) => n + d.cells.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;
@@ -246,7 +245,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = itemsCsv(rows, tags);
           if (opts.out) {
-            writeFileSync(opts.out, csv);
+            writeOut(opts.out, csv);
             process.stdout.write(`wrote ${rows.length} item(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

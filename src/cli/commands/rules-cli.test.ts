@@ -77,6 +77,23 @@ describe('zones occupancy after a zone was renamed in the config', () => {
   });
 });
 
+describe('--out beside --json, and an --out file that cannot be written', () => {
+  it('are refused as usage errors naming --out (not --out silently ignored, nor a bare ENOENT)', async () => {
+    const cfg = config();
+    mkdirSync(join(cfg.dir, 'data'));
+    await new SqliteStore({ path: cfg.store, commitInWorker: false }).close();
+    for (const args of [['zones', 'occupancy'], ['inventory', 'counts'], ['inventory', 'items'], ['zones', 'list']]) {
+      const both = await runCli([...args, '--json', '--out', join(cfg.dir, 'x.csv'), '-c', cfg.path]);
+      expect([args.join(' '), both.code]).toEqual([args.join(' '), 2]);
+      expect(both.stderr).toMatch(/^error: --out writes (CSV|GeoJSON), not JSON: give --out \S+ without --json for a (CSV|GeoJSON) file, or --json alone/);
+      expect(existsSync(join(cfg.dir, 'x.csv'))).toBe(false);
+      const missing = await runCli([...args, '--out', join(cfg.dir, 'no-such-dir', 'x.csv'), '-c', cfg.path]);
+      expect([args.join(' '), missing.code]).toEqual([args.join(' '), 2]);
+      expect(missing.stderr).toBe(`error: --out ${join(cfg.dir, 'no-such-dir', 'x.csv')}: cannot write the file (its directory does not exist); give a path in an existing directory you can write to\n`);
+    }
+  });
+});
+
 describe('rules test lines', () => {
   it('rejects a line holding an empty list of events, with why (not an accepted line that shows nothing)', async () => {
     const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];

@@ -3,7 +3,7 @@
  * configured zones, find which zone a position is in, and show which assets are in each zone now.
  * @module
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
@@ -18,7 +18,7 @@ import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '..
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. */
@@ -206,7 +206,7 @@ export function registerZonesCommand(program: Command): Command {
         const text = `{"type":"FeatureCollection","features":[\n${doc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`; // a feature per line
         if (opts.out === undefined) process.stdout.write(text);
         else {
-          writeFileSync(opts.out, text);
+          writeOut(opts.out, text);
           process.stdout.write(`wrote ${list.length} zone(s) to ${opts.out}\n`);
         }
         return Promise.resolve();
@@ -237,6 +237,7 @@ export function registerZonesCommand(program: Command): Command {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; zone?: string; csv?: boolean; out?: string; json?: boolean }) => {
+      checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
@@ -248,7 +249,7 @@ export function registerZonesCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = occupancyCsv(shown, gone);
           if (opts.out) {
-            writeFileSync(opts.out, csv);
+            writeOut(opts.out, csv);
             // Every row written, those of zones no longer configured too.
             process.stdout.write(`wrote ${[...shown, ...gone].reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
