@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseSince, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
-  it('writes times (fields named at, since, eventTime or ending in At) as ISO strings, at any depth', () => {
+  it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
     const t = Date.UTC(2026, 10, 30, 12, 0, 0);
-    const out = JSON.parse(toJson({ at: t, since: t, eventTime: t, rows: [{ receivedAt: t + 1000, nextFullAt: t }], nested: { openedAt: t } })) as unknown;
+    // `now`: when `inventory counts --json` was taken (InventoryReport.now), before printed as epoch ms.
+    const out = JSON.parse(toJson({ at: t, since: t, now: t, eventTime: t, rows: [{ receivedAt: t + 1000, nextFullAt: t }], nested: { openedAt: t } })) as unknown;
     expect(out).toEqual({
       at: '2026-11-30T12:00:00.000Z',
       since: '2026-11-30T12:00:00.000Z',
+      now: '2026-11-30T12:00:00.000Z',
       eventTime: '2026-11-30T12:00:00.000Z',
       rows: [{ receivedAt: '2026-11-30T12:00:01.000Z', nextFullAt: '2026-11-30T12:00:00.000Z' }],
       nested: { openedAt: '2026-11-30T12:00:00.000Z' },

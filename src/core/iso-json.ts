@@ -9,8 +9,8 @@
 const MAX_DATE_MS = 8.64e15;
 
 /**
- * A time is a number in a field named `at`, `since`, `eventTime` or ending in `At` (`receivedAt`,
- * `nextFullAt`) or `Until` (`cooldownUntil`).
+ * A time is a number in a field named `at`, `since`, `now` (when a report was taken: `inventory
+ * counts`), `eventTime` or ending in `At` (`receivedAt`, `nextFullAt`) or `Until` (`cooldownUntil`).
  * `indent` 0 gives one line (JSON lines).
  */
 export function toJson(value: unknown, indent = 2): string {
@@ -18,6 +18,6 @@ export function toJson(value: unknown, indent = 2): string {
 }
 
 function isoTimes(this: unknown, key: string, v: unknown): unknown {
-  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && (key === 'at' || key === 'since' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return new Date(v).toISOString();
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && (key === 'at' || key === 'since' || key === 'now' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return new Date(v).toISOString();
   return v;
 }

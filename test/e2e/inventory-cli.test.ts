@@ -64,8 +64,13 @@ describe('inventory sync through the service and the CLI', () => {
     const report = JSON.parse(r.stdout) as InventoryReport;
     expect(report.destinations).toEqual([{ destination: 'erp', cells: [{ location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2, sentQuantity: 41, revision: 1, change: 0 }] }]);
     expect(report.items).toMatchObject({ total: 3, counted: 2, unseen: 1 });
+    expect(report.now as unknown).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/); // ISO 8601, as every time in --json (was epoch ms)
     const table = await runCli(['inventory', 'counts', '-c', cfg.path], env);
     expect(table.stdout).toMatch(/erp\s+1000\/0001\s+PAL-40\s+41\s+2\s+41\s+1\n/);
+    // A typo in --location: said so, with the locations there are (was "no counts: no item has been seen…").
+    const typo = await runCli(['inventory', 'counts', '--location', '1000/001', '-c', cfg.path], env);
+    expect(typo.stdout).toMatch(/^no counts match: no count is at location "1000\/001"; locations with counts: 1000\/0001\n/);
+    expect(typo.stdout).toContain('items (--location 1000/001): 0 with a SKU');
 
     const snap = await runCli(['inventory', 'snapshot', '-c', cfg.path], env);
     expect(snap.code).toBe(0);

@@ -298,6 +298,7 @@ function destinationsOf(counts: ReadonlyMap<string, unknown>, sent: ReadonlyMap<
 }
 
 export interface InventoryReport {
+  /** When the report was taken (epoch ms; ISO 8601 in `--json`, see core/iso-json.ts). */
   readonly now: number;
   /** Per destination (sorted): each (location, SKU) counted now or sent before with a non-zero total. */
   readonly destinations: readonly { readonly destination: string; readonly cells: readonly CountComparison[] }[];
