@@ -142,6 +142,16 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a blank inline zone name or location code, as a zone file does, and trims them as it does', () => {
+    const circle = { lat: 1, lng: 1, radiusM: 5 };
+    // Before: " " was a zone name and a location code (sent to the ERP as the location).
+    expect(problems({ zones: { inline: [{ name: ' ', locationCode: 'G', circle }, { name: 'gate', locationCode: '  ', circle }] } })).toEqual([
+      { key: 'zones.inline.0.name', message: 'is empty or blank: give the zone a name (it is what zones occupancy, zone sightings and location updates name it by)' },
+      { key: 'zones.inline.1.locationCode', message: 'is empty or blank: give the ERP location code the zone stands for (the warehouseLocation sent for it, and where its inventory is counted)' },
+    ]);
+    expect(parse({ zones: { inline: [{ name: ' gate ', locationCode: ' G ', circle }] } }).zones?.zones.map((z) => [z.name, z.locationCode])).toEqual([['gate', 'G']]);
+  });
+
   it('names every problem with its key', () => {
     expect(
       problems({

@@ -92,9 +92,14 @@ const inlinePolygon = z
 
 const inlineZoneSchema = z
   .strictObject({
-    name: z.string().min(1).regex(/^[^|]+$/, { error: echoed('must not contain "|"') }),
+    // Trimmed, as a zone file's are: a blank one (" ") is refused there, so it is here too.
+    name: z
+      .string()
+      .trim()
+      .min(1, { error: 'is empty or blank: give the zone a name (it is what zones occupancy, zone sightings and location updates name it by)' })
+      .regex(/^[^|]*$/, { error: echoed('must not contain "|"') }), // empty: said by min
     /** The ERP location code the zone stands for (plant/storage location, warehouse zone, site). */
-    locationCode: z.string().min(1),
+    locationCode: z.string().trim().min(1, { error: 'is empty or blank: give the ERP location code the zone stands for (the warehouseLocation sent for it, and where its inventory is counted)' }),
     /** Shown by `zones list` and kept in its GeoJSON; maintenance windows follow the asset's site attribute, not its zone. */
     site: z.string().min(1).optional(),
     /** Higher wins where zones overlap; equal: the smaller zone. @default 0 */
