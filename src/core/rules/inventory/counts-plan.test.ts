@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../model/delivery.js';
-import { EMPTY_SENT, cellKey, cellsOfCounts, discardedCountsOf, giveBackDiscarded, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
+import { EMPTY_SENT, cellKey, cellsOfCounts, compareCounts, discardedCountsOf, giveBackDiscarded, planInventoryCounts, reconcileWithOnHand, snapshotCells, type CountCell, type SentCounts } from './counts.js';
 
 const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<string, CountCell> => {
   const m = new Map<string, CountCell>();
@@ -14,6 +14,17 @@ const cellsOf = (entries: readonly (readonly [string, string, number])[]): Map<s
 };
 
 describe('inventory count plans', () => {
+  it('what inventory counts shows is what a full snapshot sends, less the cells last sent 0 with nothing counted now', () => {
+    // WH-A was sent 40 then 0 (emptied); WH-B is sent 5; WH-C is counted, never sent.
+    const sent: SentCounts = { cells: { [cellKey('WH-A', 'S')]: { quantity: 0, revision: 2 }, [cellKey('WH-B', 'S')]: { quantity: 5, revision: 1 } } };
+    const current = cellsOf([['WH-B', 'S', 5], ['WH-C', 'S', 3]]);
+    const shown = compareCounts(current, sent).map((c) => c.location);
+    const snapshot = planInventoryCounts('erp', current, sent, 'full', 0).deliveries.map((d) => d.payload.location);
+    expect(shown).toEqual(['WH-B', 'WH-C']);
+    expect(snapshot).toEqual(['WH-A', 'WH-B', 'WH-C']); // not "exactly the cells" inventory counts shows, as its doc said
+  });
+
+
   it('property: per cell the deltas add up to the last total sent, each total follows the previous one, keys never repeat', () => {
     const loc = fc.constantFrom('WH-A', 'WH-B', 'A|B', 'A');
     const sku = fc.constantFrom('S1', 'S2', 'B|S1', 'S1|x');

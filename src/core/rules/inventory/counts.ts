@@ -323,8 +323,10 @@ export interface CountComparison {
 }
 
 /**
- * Every (location, SKU) counted now or sent before with a non-zero total, by location then SKU:
- * what `inventory counts` shows, and exactly the cells a full snapshot would send.
+ * Every (location, SKU) counted now, or last sent a non-zero total, by location then SKU: what
+ * `inventory counts` shows. A full snapshot sends these and, besides, every cell last sent 0 with
+ * nothing counted there now (0 again, delta 0: see {@link planInventoryCounts}), which this leaves
+ * out; a snapshot's on-hand read leaves out those with a count not landed ({@link snapshotCells}).
  */
 export function compareCounts(current: ReadonlyMap<string, CountCell>, sent: SentCounts): CountComparison[] {
   const out: CountComparison[] = [];
