@@ -87,7 +87,7 @@ describe('rules test over a capture, where the service sent idle watermarks', ()
     expect(where(s.committed)).toEqual([
       [null, '08:00:00'],
       ['Y1', '08:01:30'],
-      ['Y1', '09:00:00'], // moved; leaving the yard takes a minute beyond it
+      [null, '09:00:00'], // an hour unseen, then beyond the yard: it has left it (and not yet entered the depot)
       ['D1', '09:01:00'],
     ]);
 
@@ -107,16 +107,16 @@ describe('rules test over a capture, where the service sent idle watermarks', ()
     await s.receive(0, 50.05);
     await s.receive(1, 50); // parked in the yard
     await s.check(3);
-    await s.receive(60, 50.05); // back on the road an hour later
-    await s.receive(61, 50.05);
+    await s.receive(60, 50); // woken an hour later, still in the yard
+    await s.receive(61, 50.05); // back on the road
     await s.receive(62, 50.05);
     await s.check(64);
     expect(where(s.committed).map(([z]) => z)).toEqual([null, 'Y1', 'Y1', null]);
     const input = { lines: s.lines, rules: createRules(config), assets, defaultDestination: 'erp', states: new Map(), now: T0 + 120 * MIN, idleMs: IDLE };
     const same = await runRulesTest({ ...input, compare: createRules(config), compareIdleMs: IDLE });
     expect(same.comparison?.totals).toEqual({ 'location.update (state)': { current: 4, proposed: 4 } });
-    // The proposed config sets idleAfter 0: the yard is never entered, one update fewer.
+    // The proposed config sets idleAfter 0: the yard is entered only at the fix an hour later, one update more.
     const never = await runRulesTest({ ...input, compare: createRules(config), compareIdleMs: 0 });
-    expect(never.comparison?.totals).toEqual({ 'location.update (state)': { current: 4, proposed: 3 } });
+    expect(never.comparison?.totals).toEqual({ 'location.update (state)': { current: 4, proposed: 5 } });
   });
 });
