@@ -14,7 +14,7 @@ import type { RawMessage } from '../core/model/messages.js';
 import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
 import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
-import { locationIngestor } from '../../test/helpers/ingestor.js';
+import { locationIngestor, observeCommits } from '../../test/helpers/ingestor.js';
 import { ASSETS, T0, outcome, rulesIngestor, storeWithAssets, stream } from '../../test/helpers/rules-stream.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { DecoderRegistry, type Ingestor } from './ingestor.js';
@@ -171,15 +171,7 @@ describe('rule state checkpoints', () => {
   it('a checkpoint of more assets than spreadCheckpointAssets is stored a part per batch, and its last part empties the log up to where it started', async () => {
     const real = await storeWithAssets(register);
     const commits: IngestCommit[] = [];
-    const store = new Proxy(real, {
-      get(target, prop, receiver) {
-        if (prop !== 'commitIngest') return Reflect.get(target, prop, receiver) as unknown;
-        return (commit: IngestCommit) => {
-          commits.push(commit);
-          return target.commitIngest(commit);
-        };
-      },
-    }) as Store;
+    const store = observeCommits(real, (c) => commits.push(c));
     const ingestor = rulesIngestor(store, new IdentityIndex(await real.listAssets()), { checkpointMessages: 12, spreadCheckpointAssets: 2 });
     const msgs = stream(6); // 6 assets: one message each per round
     await submitAll(ingestor, msgs.slice(0, 12), 6); // 12 logged: not over the limit yet
