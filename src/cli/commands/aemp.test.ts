@@ -110,6 +110,37 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.text()).toMatch(/50 reading\(s\): 2 accepted, 0 quarantined/);
   });
 
+  it('continues an unfinished backfill without --to over the same range: series it finished are not fetched again', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    // The third time-series request (machine 1's first series) gets a 429: the run stops there.
+    let series = 0;
+    const base = simulatorFetch(t.sim);
+    const deps: AempCommandDeps = {
+      ...t.deps,
+      fetch: (input: string | URL | Request, init?: RequestInit) =>
+        /CumulativeOperatingHours|Distance/.test(input instanceof Request ? input.url : input.toString()) && ++series === 3 ? Promise.resolve(new Response('{}', { status: 429 })) : base(input, init),
+    };
+    const args = { from: '2025-03-03', element: ['CumulativeOperatingHours', 'Distance'], concurrency: '1', maxWait: '1m', json: true };
+    expect(await aempBackfillCommand(deps, args)).toBe(EXIT_TRY_LATER);
+    const first = JSON.parse(t.text()) as { to: string; seriesDone: number };
+    expect(first.seriesDone).toBe(2);
+    t.out.length = 0;
+    t.clock.advance(16 * 60_000);
+    const requestsBefore = series;
+    expect(await aempBackfillCommand(deps, args)).toBe(0);
+    expect(JSON.parse(t.text())).toMatchObject({ to: first.to, seriesSkipped: 2, seriesDone: 2, complete: true });
+    expect(series - requestsBefore).toBe(2); // machine 1's two series only
+    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00Z to .*give --to \(or --restart\)/);
+    // Finished: the next run without --to ends now again.
+    t.out.length = 0;
+    t.clock.advance(16 * 60_000);
+    await aempBackfillCommand(deps, args);
+    expect((JSON.parse(t.text()) as { to: string }).to).not.toBe(first.to);
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

@@ -11,7 +11,7 @@
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { createAempProvider, type AempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
-import { fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
+import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
 import { loadCursor, loadLastPull, runFleetPull, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
 import { createApp } from '../../app.js';
@@ -242,8 +242,14 @@ export async function aempBackfillCommand(
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
   checkReserve(config, opts.useReserve);
   const from = parseDate(opts.from, '--from');
-  const to = opts.to === undefined ? (deps.clock?.now() ?? Date.now()) : parseDate(opts.to, '--to');
+  // Without --to the range ends now; an unfinished run with the same --from remembered its end, so
+  // running the same command again continues that range (finished series are skipped by range).
+  const openKey = `open-to|${new Date(from).toISOString()}`;
+  const openTo = opts.to === undefined && !opts.restart ? Number(await deps.store.kvGet(backfillNamespace(config.name), openKey)) : Number.NaN;
+  const continued = Number.isFinite(openTo) && openTo > from;
+  const to = opts.to !== undefined ? parseDate(opts.to, '--to') : continued ? openTo : (deps.clock?.now() ?? Date.now());
   if (!(to > from)) throw new UsageError(`--to (${at(to)}) must be after --from (${at(from)})`);
+  if (continued) deps.err(`${config.name}: continuing the unfinished backfill from ${at(from)} to ${at(to)}; give --to (or --restart) to choose another end\n`);
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a whole number of at least 1');
   const { client } = build(deps, config, index);
@@ -288,6 +294,10 @@ export async function aempBackfillCommand(
       },
     );
     bar?.stop();
+    if (opts.to === undefined) {
+      if (summary.complete) await deps.store.kvDelete(backfillNamespace(config.name), openKey);
+      else await deps.store.kvSet(backfillNamespace(config.name), openKey, String(to));
+    }
     deps.out(opts.json ? `${toJson({ ...summary, from: new Date(summary.from).toISOString(), to: new Date(summary.to).toISOString() })}\n` : formatBackfillSummary(summary));
     if (summary.complete) return 0;
     return /may not be requested before/.test(summary.error ?? '') ? EXIT_TRY_LATER : 1;
