@@ -47,6 +47,18 @@ describe('RequestBudget', () => {
     expect(row).toMatchObject({ key: 'u1', cooldownUntil: T0 + 15 * MIN, reserveLeft: 50 });
   });
 
+  it('counts the per-URL interval from when the request went out, not from before a per-second wait', async () => {
+    const { clock, budget: b } = budget();
+    await b.acquire('u1', 'fleet');
+    await b.rateLimited('u1', 'fleet', 30_000); // the fleet class pauses 30 s
+    await b.acquire('u2', 'fleet'); // waits those 30 s before it is sent
+    const sentAt = clock.now();
+    expect(sentAt).toBeGreaterThanOrEqual(T0 + 30_000);
+    clock.t = T0 + 15 * MIN; // 15 minutes after u2's slot was granted, not after it was sent
+    await expect(b.acquire('u2', 'fleet', { maxWaitMs: 0 })).rejects.toThrow(BudgetWaitTooLongError);
+    expect((await b.status()).find((r) => r.key === 'u2')).toMatchObject({ lastAt: sentAt, nextOrdinaryAt: sentAt + 15 * MIN });
+  });
+
   it("keeps to a vendor's daily cap across URLs and reopens at UTC midnight", async () => {
     const profile = resolveVendorProfile('cat', { dailyRequestCap: 2 });
     const { clock, budget: b } = budget(new MemoryKv(), new FakeClock(T0), profile);

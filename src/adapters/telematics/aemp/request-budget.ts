@@ -213,12 +213,25 @@ export class RequestBudget {
     await this.exclusive('\u0000daily', () => this.acquireDaily(key, opts));
     const { waitMs, ticket } = this.limiter.take(cls, this.clock.now());
     try {
-      if (waitMs > 0) await this.sleep(waitMs, opts.signal);
+      if (waitMs > 0) {
+        await this.sleep(waitMs, opts.signal);
+        // The provider counts its per-URL interval from when the request arrives: after a 429
+        // pause the per-second wait can be long, so the ordinary slot is moved to the send time
+        // (not for the usual few ms of spacing, which would cost a store write per page).
+        if (!grant.usedReserve && waitMs >= 1000) await this.exclusive(key, () => this.movedToSendTime(key));
+      }
     } catch (err) {
       this.limiter.done(ticket, this.clock.now());
       throw err;
     }
     return { ...grant, ticket };
+  }
+
+  /** The ledger's last ordinary request of `key` is now (never earlier than recorded). */
+  private async movedToSendTime(key: string): Promise<void> {
+    const now = this.clock.now();
+    const entry = await this.load(key, now);
+    if (entry.lastAt !== undefined && entry.lastAt < now) await this.save(key, { ...entry, lastAt: now });
   }
 
   /** The request of `grant` got its answer (or failed): count it from now in the per-second window. */
