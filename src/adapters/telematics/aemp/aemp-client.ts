@@ -105,6 +105,8 @@ export interface FleetPage extends WalkedPage {
 
 export interface AempClientOptions {
   readonly provider: ResolvedProvider;
+  /** The provider's config key (`telematics.0`), which error messages name. */
+  readonly configKey?: string;
   readonly credentials: TelematicsCredentials;
   readonly budget: RequestBudget;
   readonly fetch?: typeof fetch;
@@ -127,6 +129,11 @@ export class AempClient {
   private readonly fetchImpl: typeof fetch;
   private readonly clock: Clock;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+
+  /** A key of this provider's config entry (`telematics.0.baseUrl`), for error messages; the bare key without one. */
+  private keyOf(key: string): string {
+    return this.options.configKey !== undefined ? `${this.options.configKey}.${key}` : key;
+  }
 
   constructor(private readonly options: AempClientOptions) {
     this.fetchImpl = options.fetch ?? fetch;
@@ -391,7 +398,7 @@ export class AempClient {
       this.stats.http5xx++;
       return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: ${url} failed on the server (HTTP ${status}${detail})`, url, true, status) };
     }
-    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${url} was refused (HTTP ${status}${detail}); check baseUrl and the path templates`, url, false, status) };
+    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${url} was refused (HTTP ${status}${detail}); check ${this.keyOf('baseUrl')} and the path templates (${this.keyOf('paths')})`, url, false, status) };
   }
 }
 

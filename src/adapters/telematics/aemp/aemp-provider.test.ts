@@ -4,7 +4,8 @@ import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulator
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { TaskContext } from '../../../ports/task.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
-import { aempTaskName, createAempPullTasks } from './aemp-provider.js';
+import { bearerCredentials } from '../auth/static-credentials.js';
+import { aempTaskName, createAempProvider, createAempPullTasks } from './aemp-provider.js';
 import { loadLastPull } from './fleet-pull.js';
 
 const stores: SqliteStore[] = [];
@@ -40,5 +41,19 @@ describe('scheduled AEMP pulls', () => {
     await task!.run(ctx);
     expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: false, stop: 'budget-wait', reserveUsed: 0 });
     expect(sim.stats.http429).toBe(0);
+  });
+});
+
+describe('a provider built from config entry N', () => {
+  it('names that entry\'s keys in its errors: telematics.N.auth for a refused token, telematics.N.baseUrl and paths for a refused page', async () => {
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    stores.push(store);
+    const config = simulatorConfig();
+    const refuse = (status: number) => (() => Promise.resolve(new Response('{"error":"nope"}', { status, headers: { 'content-type': 'application/json' } }))) as unknown as typeof fetch;
+    const noToken = createAempProvider(config, { store, fetch: refuse(401) }, 2);
+    await expect(noToken.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check the client id, secret, username, password and scopes in telematics\.2\.auth$/);
+    const token = bearerCredentials('t');
+    const noPage = createAempProvider(config, { store, fetch: refuse(404), credentials: token }, 2);
+    await expect(noPage.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check telematics\.2\.baseUrl and the path templates \(telematics\.2\.paths\)$/);
   });
 });

@@ -42,6 +42,7 @@ export function createAempProvider(config: TelematicsConfig, deps: AempProviderD
     deps.credentials ??
     createCredentials(config.auth, {
       label: provider.name,
+      configKey: `telematics.${index}.auth`,
       dialect: provider.profile.token,
       timeoutMs: config.timeout,
       ...(deps.fetch ? { fetch: deps.fetch } : {}),
@@ -58,6 +59,7 @@ export function createAempProvider(config: TelematicsConfig, deps: AempProviderD
   });
   const client = new AempClient({
     provider,
+    configKey: `telematics.${index}`,
     credentials,
     budget,
     ...(deps.fetch ? { fetch: deps.fetch } : {}),

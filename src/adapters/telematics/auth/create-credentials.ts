@@ -13,6 +13,8 @@ import { basicCredentials, bearerCredentials } from './static-credentials.js';
 export interface CreateCredentialsOptions {
   /** Provider name, for error messages. */
   readonly label: string;
+  /** The auth config's key (`telematics.0.auth`), which error messages name. */
+  readonly configKey?: string;
   readonly dialect: TokenEndpointDialect;
   readonly fetch?: typeof fetch;
   readonly clock?: Clock;
@@ -23,6 +25,7 @@ export interface CreateCredentialsOptions {
 export function createCredentials(auth: TelematicsAuthConfig, options: CreateCredentialsOptions): TelematicsCredentials {
   const common = {
     label: options.label,
+    ...(options.configKey !== undefined ? { configKey: options.configKey } : {}),
     dialect: options.dialect,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

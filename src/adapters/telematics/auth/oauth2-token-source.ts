@@ -19,6 +19,8 @@ export type OAuth2Grant =
 export interface OAuth2TokenSourceOptions {
   /** Provider name, for error messages. */
   readonly label: string;
+  /** The config key of these credentials (`telematics.0.auth`), which error messages name. @default 'the telematics auth config' */
+  readonly configKey?: string;
   readonly tokenUrl: string;
   readonly grant: OAuth2Grant;
   readonly clientId?: string;
@@ -170,7 +172,7 @@ export class OAuth2TokenSource implements TelematicsCredentials {
       text = await response.text();
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${(err as Error).message}); check the network and tokenUrl`, true, undefined, { cause: err });
+      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${(err as Error).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
     }
     const grant = params.grant_type ?? 'token';
     if (!response.ok) {
@@ -180,7 +182,7 @@ export class OAuth2TokenSource implements TelematicsCredentials {
         ? 'the token endpoint is failing; it will be retried'
         : grant === 'refresh_token'
           ? 'the refresh token was refused'
-          : 'check the client id, secret, username, password and scopes in the telematics auth config';
+          : `check the client id, secret, username, password and scopes in ${o.configKey ?? 'the telematics auth config'}`;
       throw new TelematicsAuthError(`${o.label}: ${grant} token request refused (HTTP ${response.status}: ${reason}); ${hint}`, retryable, response.status);
     }
     const parsed = parseTokenResponse(text, o.dialect);
