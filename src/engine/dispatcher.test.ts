@@ -159,6 +159,25 @@ describe('the resend after a credential refresh', () => {
   });
 });
 
+describe('the timeout of a delivery call of several requests', () => {
+  // timeoutMs is per request: a call that looks up each record before creating it (no idempotency
+  // support) and batches the creates makes several, each waiting for its rate token first.
+  it('bounds each request, not the call with its waits for rate tokens: lookups and a batch at 2 per second, each within 1 s, are delivered in one attempt', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', idempotency: false });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(
+      restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', timeoutMs: '1s', idempotencySupported: false, batch: { path: '/api/v1/$batch', maxSize: 5 } }),
+    );
+    const store = await storeWith([1, 2, 3, 4, 5].map(workOrder));
+    // 5 lookups and a batch: after a burst of 2, a token every 500 ms, 2 s in all.
+    const d = dispatcherFor(store, connector, { requestsPerMinute: 120, timeoutMs: 1000 });
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 5, 'the five work orders delivered', 10_000);
+    expect((await store.queryAudit({})).map((a) => a.outcome)).toEqual(Array(5).fill('delivered'));
+    expect(erp.counters().applied.workOrders).toBe(5);
+  });
+});
+
 describe('calls outside delivery (work-order polls) within the destination limits', () => {
   it('a 429 answering a poll pauses the destination for its Retry-After, and the next poll waits it out', async () => {
     const store = tempStore();

@@ -31,7 +31,10 @@ export interface DestinationPolicy {
   readonly maxDelayMs: number;
   readonly failureThreshold: number;
   readonly openMs: number;
-  /** Per-request timeout handed to the connector through the abort signal. */
+  /**
+   * Per-request timeout handed to the connector through the abort signal: for each request of a
+   * call, from its rate token on (the waits for tokens do not count).
+   */
   readonly timeoutMs: number;
   /**
    * How long a request of unknown outcome (timed out, connection dropped) may still land at the
@@ -116,6 +119,39 @@ class DestinationWorker {
     const w = this.wake;
     this.wake = undefined;
     w?.();
+  }
+}
+
+/**
+ * The timeout of a delivery call, per request: it runs from the start and again from each further
+ * request's rate token, and stands still while the call waits for one. Aborts its signal (a
+ * TimeoutError, as AbortSignal.timeout) when a request takes longer.
+ */
+class RequestDeadline {
+  private readonly controller = new AbortController();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly ms: number) {
+    this.restart();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  pause(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  restart(): void {
+    this.pause();
+    if (this.controller.signal.aborted) return;
+    this.timer = setTimeout(() => this.controller.abort(new DOMException(`no answer within ${this.ms} ms`, 'TimeoutError')), this.ms);
+  }
+
+  stop(): void {
+    this.pause();
   }
 }
 
@@ -268,9 +304,21 @@ export class Dispatcher {
     }
   }
 
-  /** A connector call's further requests: a rate token each, after any pause. */
-  private budgetOf(w: DestinationWorker): RequestBudget {
-    return { next: (signal) => this.waitUntil(signal, (now) => w.limiter.tryTake(now)) };
+  /**
+   * A connector call's further requests: a rate token each, after any pause. With a `deadline`,
+   * the wait does not count against it, and each request granted has it afresh.
+   */
+  private budgetOf(w: DestinationWorker, deadline?: RequestDeadline): RequestBudget {
+    return {
+      next: async (signal) => {
+        deadline?.pause();
+        try {
+          await this.waitUntil(signal, (now) => w.limiter.tryTake(now));
+        } finally {
+          deadline?.restart();
+        }
+      },
+    };
   }
 
   /** Polls `attempt` (0 = granted, else ms to wait; Infinity = until a slot frees) until granted or aborted. */
@@ -298,8 +346,11 @@ export class Dispatcher {
 
   private async send(w: DestinationWorker, items: OutboxItem[]): Promise<void> {
     const { connector } = w.policy;
-    const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]);
-    const budget = this.budgetOf(w);
+    // timeoutMs is per request: a call of several (a lookup before each create, batches, pages)
+    // has it for each, counted from when the request got its rate token, not for the whole call.
+    const deadline = new RequestDeadline(w.policy.timeoutMs);
+    const signal = AbortSignal.any([this.abort.signal, deadline.signal]);
+    const budget = this.budgetOf(w, deadline);
     let results: ItemResult[];
     try {
       results = await connector.send(items, { signal, budget });
@@ -307,6 +358,8 @@ export class Dispatcher {
       // Connectors must not throw; treat it as a retryable failure of every item, sent or not.
       const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
       results = items.map((i) => ({ id: i.id, ok: false, error: e }));
+    } finally {
+      deadline.stop();
     }
     // Cut short by the timeout or a shutdown: whatever the connector says, the requests may land.
     let cutShort = signal.aborted;
@@ -327,14 +380,17 @@ export class Dispatcher {
       if (refreshed) {
         const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
         let second: ItemResult[];
-        const secondSignal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(w.policy.timeoutMs)]);
+        const secondDeadline = new RequestDeadline(w.policy.timeoutMs);
+        const secondSignal = AbortSignal.any([this.abort.signal, secondDeadline.signal]);
         try {
           // The resend is another request: it waits for a rate token like any (invariant 4).
-          await budget.next(this.abort.signal);
-          second = await connector.send(retryItems, { signal: secondSignal, budget });
+          await this.budgetOf(w, secondDeadline).next(this.abort.signal);
+          second = await connector.send(retryItems, { signal: secondSignal, budget: this.budgetOf(w, secondDeadline) });
         } catch (err) {
           const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
           second = retryItems.map((i) => ({ id: i.id, ok: false, error: e }));
+        } finally {
+          secondDeadline.stop();
         }
         cutShort ||= secondSignal.aborted;
         results = results.filter((r) => !authFailed.includes(r)).concat(second);

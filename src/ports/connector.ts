@@ -38,7 +38,7 @@ export type ItemResult =
   | { readonly id: number; readonly ok: false; readonly exchange?: Exchange; readonly error: DeliveryError };
 
 export interface SendContext {
-  /** Aborted when the grace period of a shutdown runs out, or on timeout. */
+  /** Aborted when the grace period of a shutdown runs out, or when a request takes longer than the timeout (counted per request: from each `budget.next()` on). */
   readonly signal: AbortSignal;
   /**
    * The destination's request budget (invariant 4). The caller took one request's worth before the
