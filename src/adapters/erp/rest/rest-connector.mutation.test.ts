@@ -81,4 +81,16 @@ describe('batches', () => {
     expect(missing && !missing.ok && missing.error).toBeInstanceOf(RetryableError);
     expect(missing && !missing.ok && missing.error.message).toContain('no entry for request id 2');
   });
+
+  // The batch went through (2xx): an item it does not answer for may have been applied all the
+  // same, so a state update's key stays unsettled and dlq list says "maybe", not "no".
+  it('an item without an entry, and every item of an answer that cannot be read, may have been applied: the outcome is unknown', async () => {
+    const items = [workOrder(1, 'EQ-1|a|1'), workOrder(2, 'EQ-1|a|2')];
+    const { fetch: noEntry } = recordingFetch([{ status: 200, body: { responses: [{ id: '1', status: 201, body: { id: 'WO-1' } }] } }]);
+    const [, missing] = await connector(noEntry, { batch: { maxSize: 10 } }).send(items, ctx);
+    expect(missing && !missing.ok && missing.error.outcomeUnknown).toBe(true);
+    const { fetch: unreadable } = recordingFetch([{ status: 200, body: { results: 'done' } }]);
+    const results = await connector(unreadable, { batch: { maxSize: 10 } }).send(items, ctx);
+    expect(results.map((r) => !r.ok && r.error instanceof RetryableError && r.error.outcomeUnknown)).toEqual([true, true]);
+  });
 });

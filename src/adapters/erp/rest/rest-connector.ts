@@ -351,7 +351,8 @@ export class RestConnector implements ErpConnector {
     try {
       responses = parseBatchResponse(outcome.body);
     } catch (err) {
-      const error = new RetryableError(`POST ${batchPath} → ${outcome.status} with an unreadable batch response: ${coerceError(err).message}`);
+      // The ERP took the batch: its items may have been applied, whatever the answer says.
+      const error = new RetryableError(`POST ${batchPath} → ${outcome.status} with an unreadable batch response: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
       return planned.map(({ item }) => failed(item, error, outcome.exchange));
     }
 
@@ -366,7 +367,7 @@ export class RestConnector implements ErpConnector {
       };
       if (!sub) {
         // The ERP may or may not have applied it; the retry carries the same idempotency key.
-        return failed(item, new RetryableError(`POST ${batchPath}: the batch response has no entry for request id ${item.id}`), requestExchange);
+        return failed(item, new RetryableError(`POST ${batchPath}: the batch response has no entry for request id ${item.id}`, undefined, undefined, { outcomeUnknown: true }), requestExchange);
       }
       const bodyText = sub.body === undefined ? '' : typeof sub.body === 'string' ? sub.body : JSON.stringify(sub.body);
       const exchange: Exchange = {
