@@ -42,7 +42,13 @@ export type RestOutcome =
       readonly body: unknown;
       readonly exchange: Exchange;
     }
-  | { readonly ok: false; readonly error: DeliveryError; readonly exchange?: Exchange };
+  | {
+      readonly ok: false;
+      readonly error: DeliveryError;
+      readonly exchange?: Exchange;
+      /** The OAuth2 token endpoint failed (`exchange` is its): the request itself never went. */
+      readonly tokenEndpoint?: true;
+    };
 
 /** The auth a destination uses, with the `token:` shorthand resolved. */
 export function resolveRestAuth(config: Pick<RestDestinationConfig, 'auth' | 'token'>): RestAuthConfig | undefined {
@@ -117,7 +123,7 @@ export class RestClient {
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (req.idempotencyKey !== undefined) headers[this.config.idempotencyHeader] = req.idempotencyKey;
     const authorization = await this.authorization(req.signal);
-    if (authorization.type === 'error') return { ok: false, error: authorization.error, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
+    if (authorization.type === 'error') return { ok: false, error: authorization.error, tokenEndpoint: true, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
     if (authorization.value !== undefined) headers.Authorization = authorization.value;
 
     const result = await this.http.request({

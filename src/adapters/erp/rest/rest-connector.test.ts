@@ -238,6 +238,17 @@ describe('each operation against the simulator', () => {
     expect(await byPath(json({}, 405)).probe(ctx)).toMatchObject({ ok: false, problem: 'path', key: 'paths.inventoryOnHand' });
   });
 
+  it('probe with OAuth2: a token endpoint it cannot reach names auth.tokenUrl, not baseUrl (the ERP was never asked)', async () => {
+    const s = await sim();
+    const unreachable = await connectorFor(s, { token: undefined, auth: { type: 'oauth2-client-credentials', tokenUrl: 'http://127.0.0.1:1/oauth/token', clientId: 'assetbridge', clientSecret: 'sim-secret' } }).probe(ctx);
+    expect(unreachable).toMatchObject({ ok: false, problem: 'unreachable', key: 'auth.tokenUrl' });
+    expect(unreachable.detail).toMatch(/^POST http:\/\/127\.0\.0\.1:1\/oauth\/token \(OAuth2 token\) → /);
+    expect(s.counters().requests).toBe(0);
+    // Refused there: the credentials, as a 401 from the ERP itself.
+    const refused = await connectorFor(s, { token: undefined, auth: { type: 'oauth2-client-credentials', tokenUrl: `${s.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'wrong' } }).probe(ctx);
+    expect(refused).toMatchObject({ ok: false, problem: 'credentials' });
+  });
+
   it('fetchWorkOrderUpdates rejects with the classified error when the ERP cannot be read', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 503, retryAfterSeconds: 5 });

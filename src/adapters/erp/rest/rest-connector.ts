@@ -167,7 +167,7 @@ export class RestConnector implements ErpConnector {
     const path = workOrderLookupPath(this.config.paths, PROBE_KEY);
     const what = `GET ${this.base}${path}`;
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
-    if (!outcome.ok) return this.probeFailure(outcome.error, outcome.exchange?.status);
+    if (!outcome.ok) return outcome.tokenEndpoint ? tokenFailure(outcome.error, outcome.exchange?.status) : this.probeFailure(outcome.error, outcome.exchange?.status);
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
     let listed: readonly unknown[];
     try {
@@ -399,6 +399,15 @@ export class RestConnector implements ErpConnector {
  * create after it, another batch or page) waits for the budget first. After a 429 in the call no
  * further request goes: the rest share that answer, and the caller pauses the destination.
  */
+/**
+ * The probe's failure when the OAuth2 token endpoint failed: the ERP was never asked, so the
+ * error (which names the token URL) is the detail, and what to check is under `auth`.
+ */
+function tokenFailure(error: Error, status: number | undefined): ProbeResult {
+  const problem = status === undefined ? 'unreachable' : status === 400 || status === 401 || status === 403 ? 'credentials' : status === 404 || status === 405 ? 'path' : 'other';
+  return { ok: false, detail: error.message, problem, ...(problem === 'unreachable' || problem === 'path' ? { key: 'auth.tokenUrl' } : {}) };
+}
+
 /** One cell's on-hand read: a quantity, none (404: 0 on hand), a failed request, or an answer without a quantity. */
 type CellRead = { readonly path: string } & (
   | { readonly kind: 'quantity'; readonly quantity: number; readonly status: number; readonly latencyMs: number }
