@@ -156,6 +156,27 @@ describe('each operation against the simulator', () => {
     expect(await c.fetchWorkOrderUpdates(clock.now() + 1, ctx)).toEqual({ updates: [] });
   });
 
+  it('follows a next link relative to the page it came on (OData V2 __next beside the entity set), polled and looked up', async () => {
+    // SAP Gateway style: the service under a path, its __next relative to the entity set's URL.
+    const key = 'EQ-5|svc-250h|250h@b0';
+    const record = { id: '4000123', externalKey: key, erpAssetId: 'EQ-5', status: 'open', updatedAt: '2026-03-02T09:00:00Z' };
+    const asked: string[] = [];
+    const fake = ((url: string | URL) => {
+      const u = new URL(String(url));
+      asked.push(`${u.pathname}${u.search}`);
+      const page2 = u.searchParams.get('$skiptoken') === '1';
+      const body = page2 ? { d: { results: [record] } } : { d: { results: [], __next: 'MaintenanceOrder?$skiptoken=1' } };
+      return Promise.resolve(new Response(JSON.stringify(body), { status: 200, headers: { 'content-type': 'application/json' } }));
+    }) as typeof fetch;
+    const config = restDestinationSchema.parse({ name: 's4', type: 'rest', baseUrl: 'https://s4.example.test', idempotencySupported: false, paths: { workOrders: '/sap/opu/odata/sap/API_MAINTENANCEORDER/MaintenanceOrder' } });
+    const c = createRestConnector(config, { fetch: fake });
+    expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates.map((u) => u.erpWorkOrderId)).toEqual(['4000123']);
+    expect(asked[1]).toBe('/sap/opu/odata/sap/API_MAINTENANCEORDER/MaintenanceOrder?$skiptoken=1');
+    const [found] = await c.send([workOrder('EQ-5', key)], ctx);
+    expect(found).toMatchObject({ ok: true, response: { id: '4000123' } });
+    expect(asked[3]).toBe('/sap/opu/odata/sap/API_MAINTENANCEORDER/MaintenanceOrder?$skiptoken=1');
+  });
+
   it('reads an ERP\'s own status values through workOrderStatuses, polled and pushed', async () => {
     // An S/4HANA facade: TECO (technically complete), the counter reading as decimal text.
     const record = { id: '4000123', externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', status: 'TECO', updatedAt: '2026-03-02T09:00:00Z', operatingHoursAtCompletion: '251.300' };

@@ -237,7 +237,9 @@ export class RestConnector implements ErpConnector {
     let readUpTo: number | undefined;
     const maxPages = this.options.maxWorkOrderPages ?? 100;
     const call = new PacedCall(this.client, ctx);
-    let request: { path: string } | { url: string } = { path: workOrderUpdatesPath(this.config.paths, since) };
+    const first = workOrderUpdatesPath(this.config.paths, since);
+    let request: { path: string } | { url: string } = { path: first };
+    let pageUrl = this.client.urlFor(first);
     for (let page = 0; page < maxPages; page++) {
       const outcome = await call.request({ method: 'GET', ...request });
       if (!outcome.ok) throw outcome.error;
@@ -254,7 +256,8 @@ export class RestConnector implements ErpConnector {
         }
       }
       if (next === undefined) break;
-      request = { url: next };
+      pageUrl = nextPageUrl(next, pageUrl);
+      request = { url: pageUrl };
     }
     return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}), ...(passedOver.length > 0 ? { passedOver } : {}) };
   }
@@ -312,6 +315,7 @@ export class RestConnector implements ErpConnector {
     const maxPages = this.options.maxLookupPages ?? 20;
     const what = `GET ${path} (the lookup before a create, as idempotencySupported is false)`;
     let request: { path: string } | { url: string } = { path };
+    let pageUrl = this.client.urlFor(path);
     for (let page = 1; ; page++) {
       const outcome = await call.request({ method: 'GET', ...request, idempotencyKey: item.idempotencyKey });
       if (!outcome.ok) return { kind: 'failed', result: failed(item, outcome.error, outcome.exchange) };
@@ -331,7 +335,8 @@ export class RestConnector implements ErpConnector {
         );
         return { kind: 'failed', result: failed(item, error, outcome.exchange) };
       }
-      request = { url: listed.next };
+      pageUrl = nextPageUrl(listed.next, pageUrl);
+      request = { url: pageUrl };
     }
   }
 
@@ -471,6 +476,18 @@ const PATH_KEYS: Readonly<Record<string, string>> = { 'workorder.create': 'workO
  */
 function externalKeyOf(item: OutboxItem): string {
   return item.kind === 'fact' ? item.businessKey : item.idempotencyKey;
+}
+
+/**
+ * The URL of the page a list's `next` link names: a relative one (OData V2's `__next` often is:
+ * `MaintenanceOrder?$skiptoken=100`) is relative to the page it came on, as any link, not to baseUrl.
+ */
+function nextPageUrl(next: string, page: string): string {
+  try {
+    return new URL(next, page).toString();
+  } catch {
+    return next; // not a URL: the client refuses it, saying so
+  }
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
