@@ -61,7 +61,9 @@ export interface WorkOrderPoll {
   readonly updates: readonly WorkOrderUpdate[];
   /**
    * The newest change time of every record read, the ERP's own work orders included: the next
-   * poll starts there, so a busy ERP's manual work orders are not read again on every poll.
+   * poll starts there, so a busy ERP's manual work orders are not read again on every poll. It may
+   * be earlier than some updates' (a record that changed while the poll paged): the cursor goes
+   * no further than this.
    */
   readonly readUpTo?: number;
   /**

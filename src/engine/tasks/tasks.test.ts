@@ -122,6 +122,20 @@ describe('work-order feedback polling', () => {
     expect(limited).toEqual(['erp', 'erp']);
   });
 
+  it('moves the cursor no further than the connector read up to, though some updates are newer (a record that changed while the poll paged)', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const asked: number[] = [];
+    const connector = polled((since) => {
+      asked.push(since);
+      return Promise.resolve({ updates: [update('EQ-1|service-250h|500h@b0', 'in-progress', T0 + 8 * MIN)], readUpTo: T0 + 2 * MIN });
+    });
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN });
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 2 * MIN));
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN });
+    expect(asked).toEqual([T0 - 50 * MIN, T0 + 2 * MIN]);
+  });
+
   it('does not advance the cursor when the commit fails', async () => {
     const store = await withAssets([]);
     const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|r|x', 'open', T0)] }));

@@ -93,8 +93,10 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     }));
     await ctx.sink.submit(messages);
   }
-  // The ERP's own work orders move the cursor too, so they are not read again on every poll.
-  const newest = Math.max(since, poll.readUpTo ?? since, ...updates.map((u) => u.changedAt));
+  // The ERP's own work orders move the cursor too, so they are not read again on every poll. The
+  // connector's readUpTo is where the next poll must start (it may hold back for a record that
+  // changed while the pages were read); without one, the newest update.
+  const newest = Math.max(since, poll.readUpTo ?? Math.max(since, ...updates.map((u) => u.changedAt)));
   const atNewest = ours.filter((u) => u.changedAt === newest).map(updateId);
   if (newest > since) {
     await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(atNewest));

@@ -177,6 +177,31 @@ describe('each operation against the simulator', () => {
     expect(asked[3]).toBe('/sap/opu/odata/sap/API_MAINTENANCEORDER/MaintenanceOrder?$skiptoken=1');
   });
 
+  it('a work order changing while the poll pages (offset paging shifts the rest by one) misses no other: the cursor stays before it', async () => {
+    const clock = steppedClock();
+    const s = await sim({ now: clock.now, pageSize: 2 });
+    const orders = ['EQ-1', 'EQ-2', 'EQ-3', 'EQ-4', 'EQ-5'].map((a) => workOrder(a));
+    for (const wo of orders) {
+      clock.advance(1000);
+      await connectorFor(s).send([wo], ctx);
+    }
+    // The first work order is taken in progress in the ERP just after the poll read page 1.
+    let pages = 0;
+    const fetchDuring = ((input: string, init?: RequestInit) => {
+      if (input.includes('/work-orders?') && pages++ === 1) {
+        clock.advance(1000);
+        s.setWorkOrderStatus({ externalKey: orders[0]!.businessKey }, 'in-progress');
+      }
+      return fetch(input, init);
+    }) as typeof fetch;
+    const c = createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token' }), { fetch: fetchDuring });
+    const first = await c.fetchWorkOrderUpdates(T0, ctx);
+    // As pollOne does: the next poll asks from the cursor the first one read up to.
+    const second = await c.fetchWorkOrderUpdates(first.readUpTo ?? T0, ctx);
+    const seen = new Set([...first.updates, ...second.updates].map((u) => u.businessKey));
+    expect([...seen].sort()).toEqual(orders.map((o) => o.businessKey).sort());
+  });
+
   it('reads an ERP\'s own status values through workOrderStatuses, polled and pushed', async () => {
     // An S/4HANA facade: TECO (technically complete), the counter reading as decimal text.
     const record = { id: '4000123', externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', status: 'TECO', updatedAt: '2026-03-02T09:00:00Z', operatingHoursAtCompletion: '251.300' };

@@ -229,12 +229,18 @@ export class RestConnector implements ErpConnector {
    * Work orders changed at or after `since` (epoch ms), following `next` links. Rejects with a
    * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
    * `externalKey`) or with unknown statuses are left out of `updates`, but their change times
-   * count in `readUpTo`; those of ours are named in `passedOver`, with why.
+   * count in `readUpTo`; those of ours are named in `passedOver`, with why. A record listed twice
+   * (it changed while the pages were read) holds `readUpTo` at its first change time.
    */
   async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
     const passedOver: string[] = [];
     let readUpTo: number | undefined;
+    // A record read twice changed while the poll paged: with offset paging the records after it
+    // moved up a place, so one at a page's edge may not have been read. Its change time is at or
+    // after the moved record's first one: the next poll starts there, not past it.
+    const firstSeen = new Map<string, number | undefined>();
+    let movedFrom: number | undefined;
     const maxPages = this.options.maxWorkOrderPages ?? 100;
     const call = new PacedCall(this.client, ctx);
     const first = workOrderUpdatesPath(this.config.paths, since);
@@ -248,6 +254,12 @@ export class RestConnector implements ErpConnector {
         const raw = withWorkOrderFields(listed, this.config.workOrderFields);
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
+        const id = recordIdOf(raw);
+        if (id !== undefined && !firstSeen.has(id)) firstSeen.set(id, changedAt);
+        else if (id !== undefined) {
+          const before = firstSeen.get(id);
+          if (before !== undefined && (movedFrom === undefined || before < movedFrom)) movedFrom = before;
+        }
         const update = toWorkOrderUpdate(raw, this.config.workOrderStatuses);
         if (update) updates.push(update);
         else {
@@ -259,6 +271,7 @@ export class RestConnector implements ErpConnector {
       pageUrl = nextPageUrl(next, pageUrl);
       request = { url: pageUrl };
     }
+    if (readUpTo !== undefined && movedFrom !== undefined) readUpTo = Math.min(readUpTo, movedFrom);
     return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}), ...(passedOver.length > 0 ? { passedOver } : {}) };
   }
 
@@ -488,6 +501,14 @@ function nextPageUrl(next: string, page: string): string {
   } catch {
     return next; // not a URL: the client refuses it, saying so
   }
+}
+
+/** Which record a listed work order is, to see one listed twice in a poll: its id, else its externalKey. */
+function recordIdOf(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const { id, externalKey } = raw as { id?: unknown; externalKey?: unknown };
+  if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
+  return typeof externalKey === 'string' && externalKey !== '' ? `key:${externalKey}` : undefined;
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
