@@ -331,7 +331,11 @@ export class RestConnector implements ErpConnector {
     let pageUrl = this.client.urlFor(path);
     for (let page = 1; ; page++) {
       const outcome = await call.request({ method: 'GET', ...request, idempotencyKey: item.idempotencyKey });
-      if (!outcome.ok) return { kind: 'failed', result: failed(item, outcome.error, outcome.exchange) };
+      if (!outcome.ok) {
+        // Refused for good (no such filter, path or read right): say it was the lookup, and what to set.
+        const refused = outcome.error instanceof PermanentError ? this.lookupRefused(outcome.error, page === 1 ? what : undefined, item) : outcome.error;
+        return { kind: 'failed', result: failed(item, refused, outcome.exchange) };
+      }
       let listed: ReturnType<typeof parseWorkOrderPage>;
       try {
         listed = parseWorkOrderPage(outcome.body);
@@ -351,6 +355,19 @@ export class RestConnector implements ErpConnector {
       pageUrl = nextPageUrl(listed.next, pageUrl);
       request = { url: pageUrl };
     }
+  }
+
+  /**
+   * A lookup's permanent refusal, named as the lookup (`what`, for its first page: the error names
+   * only the path), with the keys that fix it.
+   */
+  private lookupRefused(error: PermanentError, what: string | undefined, item: OutboxItem): PermanentError {
+    const arrow = error.message.indexOf(' → ');
+    const said = what !== undefined && arrow >= 0 ? `${what}${error.message.slice(arrow)}` : error.message;
+    const fix =
+      `set paths.${PATH_KEYS[item.operation] ?? 'workOrders'} of destination "${this.name}" to a path that answers GET ?externalKey= with a list, ` +
+      `or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}, then replay it ('assetbridge dlq replay')`;
+    return new PermanentError(`${said}; ${fix}`, error.status, error.responseBody);
   }
 
   private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall): Promise<ItemResult[]> {

@@ -92,6 +92,20 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().usagePostings).toEqual([]);
   });
 
+  it('a lookup the ERP refuses (it knows no externalKey filter: 400) says it was the lookup and which keys to set, not only "GET … → 400"', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'error', status: 400, method: 'GET', path: '/usage', body: { error: { code: 'BadRequest', message: 'unknown query option externalKey' } } });
+    const [result] = await c.send([usage('FA-1', '2026-02')], ctx);
+    const error = result?.ok === false ? result.error : undefined;
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error).toMatchObject({ status: 400 });
+    expect(error?.message).toBe(
+      'GET /api/v1/assets/FA-1/usage?externalKey=FA-1%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 400 rejected as invalid: BadRequest: unknown query option externalKey; ' +
+        'set paths.usagePostings of destination "erp-sim" to a path that answers GET ?externalKey= with a list, or idempotencySupported: true if the ERP honours X-Idempotency-Key, then replay it (\'assetbridge dlq replay\')',
+    );
+    expect(s.state().usagePostings).toEqual([]);
+  });
+
   it('other facts of the same asset and cell are still created', async () => {
     const { s, c } = await lookupSetup();
     for (const r of await c.send([usage('FA-1', '2026-01'), usage('FA-1', '2026-02'), usage('FA-2', '2026-02')], ctx)) expect(r.ok).toBe(true);
