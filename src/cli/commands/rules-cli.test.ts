@@ -141,6 +141,39 @@ describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
   });
 });
 
+describe('rules test: events older than ingest.maxAgeMs', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const now = Date.parse('2026-10-02T00:00:00Z');
+  const at = (t: string, extra = '') => `{"kind":"meter","assetId":"tag-1","eventTime":"${t}","operatingHours":12${extra}}`;
+
+  it('rejects them as the service quarantines them as stale, judged against when the line was received; a line that does not say is not judged', async () => {
+    const lines = [
+      at('2026-10-01T10:30:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"'), // half an hour old when received: within the hour
+      at('2026-10-01T08:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"'), // three hours old when received (store and forward): the service quarantines it
+      at('2026-10-01T09:00:00Z'), // no receipt time: taken as received when it happened
+    ];
+    const report = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now, maxAgeMs: 3_600_000 });
+    expect(report.lines.map((l) => [l.line, l.accepted])).toEqual([
+      [1, true],
+      [2, false],
+      [3, true],
+    ]);
+    expect(report.lines[1] && formatLine(report.lines[1])).toBe(
+      'line 2: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (older than ingest.maxAgeMs when it was received (its receivedAt): the service quarantines it as stale)\n',
+    );
+    const off = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now });
+    expect(off.counts.rejected).toBe(0);
+  });
+
+  it('takes the limit from the config', async () => {
+    const cfg = writeConfig(() => ({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] }, ingest: { maxAgeMs: '1h' }, server: { port: 0 } }));
+    writeFileSync(join(cfg.dir, 'old.jsonl'), `${at('2026-10-01T08:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"')}\n`);
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'old.jsonl')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (older than ingest.maxAgeMs');
+  });
+});
+
 describe('rules test --events with a directory', () => {
   it('skips what is not a file, and names an entry it cannot read', async () => {
     const cfg = config();

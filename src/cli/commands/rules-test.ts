@@ -60,6 +60,13 @@ export interface RulesTestInput {
    */
   readonly maxFutureSkewMs?: number;
   /**
+   * How old an event may be when it is received (`ingest.maxAgeMs`; 0: no limit): an event older
+   * than this at the time its line says it was received (the capture's `receivedAt`) is rejected,
+   * as the service quarantines it as stale. A line that does not say is not judged (a dry run is
+   * of past events, taken when fresh). @default 0, the service's default
+   */
+  readonly maxAgeMs?: number;
+  /**
    * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
    * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
    */
@@ -169,9 +176,11 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   let lastProcessed = 0;
   const identity = new IdentityIndex(input.assets);
   const decode = createCanonicalDecoder();
-  // The service's validation, its future skew (ingest.maxFutureSkewMs) judged against when a line was
-  // received; staleness (maxAgeMs) is not judged: a dry run is of past events, taken when fresh.
+  // The service's validation, its future skew (ingest.maxFutureSkewMs) and staleness (maxAgeMs)
+  // judged against when a line was received; a line that does not say is not judged stale: a dry
+  // run is of past events, taken when fresh.
   const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
+  const receivedPolicy = { ...policy, maxAgeMs: input.maxAgeMs ?? DEFAULT_VALIDATION.maxAgeMs };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
@@ -310,8 +319,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       // Judged as the service judges it, against when it was received: the capture says; a line that
       // does not is taken as received when it happened (as the rules see it), so never from the future.
       const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) ? Math.max(now, event.eventTime) : now);
-      const v = validateEvent(event, validAt, policy);
-      if (!v.ok) return rejected(receivedAt !== undefined && event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.reason);
+      const v = validateEvent(event, validAt, receivedAt !== undefined ? receivedPolicy : policy);
+      if (!v.ok) return rejected(receivedAt === undefined ? v.reason : event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.code === 'stale' ? `${v.reason} (${STALE_NOTE})` : v.reason);
       const r = identity.resolve(event.ids);
       if (!r.ok) return rejected(r.reason);
       const destination = r.asset.destination ?? input.defaultDestination;
@@ -384,6 +393,9 @@ export function compareInventoryCells(current: readonly InventoryEndCell[], prop
 
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'ahead of its receivedAt by more than ingest.maxFutureSkewMs: the service quarantines it as invalid';
+
+/** Said with an event rejected as stale: the service would quarantine it, and which setting decides. */
+const STALE_NOTE = 'older than ingest.maxAgeMs when it was received (its receivedAt): the service quarantines it as stale';
 
 /** When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if the line has one. */
 function receivedAtOf(raw: unknown): number | undefined {

@@ -252,6 +252,7 @@ export function registerRulesCommand(program: Command): Command {
             flush: opts.flush,
             idleMs: idleMsOf(rulesConfigOf(config)),
             maxFutureSkewMs: config.ingest.maxFutureSkewMs,
+            maxAgeMs: config.ingest.maxAgeMs,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
