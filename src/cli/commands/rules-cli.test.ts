@@ -141,6 +141,27 @@ describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
   });
 });
 
+describe('rules test: a receivedAt that is no time', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const at = (extra: string) => `{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T12:00:00Z","operatingHours":12,${extra}}`;
+
+  it('rejects the line, saying what is wrong and what to do, instead of taking it as received when it happened (no watermarks, no skew check)', async () => {
+    const lines = [at('"receivedAt":"2026-10-01T11:00:00"'), at('"receivedAt":"yesterday"'), at('"receivedAt":true'), at('"receivedAt":1790856000000')];
+    const report = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.lines.map((l) => [l.line, l.accepted])).toEqual([
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, true],
+    ]);
+    expect(report.lines[0] && formatLine(report.lines[0])).toBe(
+      'line 1: rejected: receivedAt must be an ISO 8601 time with a zone (e.g. 2026-10-01T08:00:00Z) or epoch milliseconds, got "2026-10-01T11:00:00", which has no zone: it says when the service received the event, as the capture writes it; fix it, or remove it to take the line as received when it happened\n',
+    );
+    expect(report.lines[1]?.reason).toContain('got "yesterday":');
+    expect(report.lines[2]?.reason).toContain('got true:');
+  });
+});
+
 describe('rules test: events older than ingest.maxAgeMs', () => {
   const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
   const now = Date.parse('2026-10-02T00:00:00Z');

@@ -315,7 +315,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
     const steps: SimulationStep[] = [];
     for (const event of decoded.events) {
-      const receivedAt = receivedAtOf(event.raw);
+      const received = receivedAtOf(event.raw);
+      if (typeof received === 'object') return rejected(received.problem);
+      const receivedAt = received;
       // Judged as the service judges it, against when it was received: the capture says; a line that
       // does not is taken as received when it happened (as the rules see it), so never from the future.
       const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) ? Math.max(now, event.eventTime) : now);
@@ -397,11 +399,20 @@ const FUTURE_NOTE = 'ahead of its receivedAt by more than ingest.maxFutureSkewMs
 /** Said with an event rejected as stale: the service would quarantine it, and which setting decides. */
 const STALE_NOTE = 'older than ingest.maxAgeMs when it was received (its receivedAt): the service quarantines it as stale';
 
-/** When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if the line has one. */
-function receivedAtOf(raw: unknown): number | undefined {
+/**
+ * When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if
+ * the line has one; a value that is no such time is refused with the reason (taken as absent, it
+ * would silently drop the line's idle watermarks and its checks against ingest.maxFutureSkewMs).
+ */
+function receivedAtOf(raw: unknown): number | undefined | { readonly problem: string } {
   const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).receivedAt : undefined;
+  if (v === undefined) return undefined;
   const t = typeof v === 'string' ? parseIsoTime(v) : v;
-  return typeof t === 'number' && Number.isFinite(t) ? t : undefined;
+  if (typeof t === 'number' && Number.isFinite(t)) return t;
+  const got = t === 'zoneless' ? `${JSON.stringify(v)}, which has no zone` : JSON.stringify(v);
+  return {
+    problem: `receivedAt must be an ISO 8601 time with a zone (e.g. 2026-10-01T08:00:00Z) or epoch milliseconds, got ${got}: it says when the service received the event, as the capture writes it; fix it, or remove it to take the line as received when it happened`,
+  };
 }
 
 /** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */
