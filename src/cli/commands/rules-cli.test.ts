@@ -195,6 +195,15 @@ describe('rules test: events older than ingest.maxAgeMs', () => {
   });
 });
 
+describe('rules test --events that cannot be read', () => {
+  it('names the option, the path and why, and what to give instead', async () => {
+    const cfg = config();
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'evnets.jsonl'), '--fresh']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: --events ${join(cfg.dir, 'evnets.jsonl')}: cannot read it (no such file or directory); give a JSONL file, a directory of them (such as capture.dir), or - for standard input\n`);
+  });
+});
+
 describe('rules test --events with a directory', () => {
   it('skips what is not a file, and names an entry it cannot read', async () => {
     const cfg = config();

@@ -143,10 +143,12 @@ function eventFiles(path: string): { path: string; size: number }[] {
   try {
     stat = statSync(path);
   } catch (err) {
-    throw new UsageError(`cannot read ${path}: ${(err as Error).message}`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+    throw new UsageError(`--events ${path}: cannot read it (${why}); give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
   }
   if (stat.isFile()) return [{ path, size: stat.size }];
-  if (!stat.isDirectory()) throw new UsageError(`${path} is not a file; give a JSONL file, a directory of them, or - for standard input`);
+  if (!stat.isDirectory()) throw new UsageError(`--events ${path}: not a file; give a JSONL file, a directory of them, or - for standard input`);
   const files: { path: string; size: number }[] = [];
   for (const name of readdirSync(path).filter((n) => n.endsWith('.jsonl')).sort()) {
     const file = join(path, name);
@@ -158,7 +160,7 @@ function eventFiles(path: string): { path: string; size: number }[] {
     }
     if (s.isFile()) files.push({ path: file, size: s.size }); // not a directory that happens to be named *.jsonl
   }
-  if (files.length === 0) throw new UsageError(`${path} holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+  if (files.length === 0) throw new UsageError(`--events ${path}: holds no .jsonl files; give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
   return files;
 }
 
