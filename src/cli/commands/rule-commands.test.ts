@@ -6,7 +6,7 @@ import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema, type RulesConfig } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
-import { createRules } from '../../core/rules/index.js';
+import { createRules, zoneTrackingOf } from '../../core/rules/index.js';
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
@@ -164,6 +164,30 @@ describe('rules test', () => {
     const alike = await runRulesTest({ ...input, compare: createRules(inv(200)), compareInventory: counting });
     expect(alike.inventoryComparison).toEqual({ changed: [], same: 1 });
     expect(sameOutcome(alike)).toBe(true);
+  });
+
+  it('counts the items of the stored state under their zone\'s location code as configured now, as the inventory task does; --compare of a changed code shows the move', async () => {
+    const withCode = (locationCode: string) =>
+      rulesSchema.parse({ allowedLateness: '0s', zones: { inline: [{ name: 'yard', locationCode, circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] }, inventory: { skuAttribute: 'sku' } });
+    const old = withCode('OLD-1');
+    const now = withCode('1000/0001');
+    const pallet = (id: string, attributes: Record<string, string>): AssetWithIdentifiers => ({ asset: { erpAssetId: id, erpModule: 'inventory', attributes }, identifiers: [{ type: 'tag', value: `t-${id}`, erpAssetId: id }] });
+    const pallets = [pallet('P-1', { sku: 'PAL-40', quantity: '40' }), pallet('P-2', { sku: 'PAL-40' })];
+    // The service counted P-1 in the yard when its code was OLD-1; the code has changed since.
+    const seen = { kind: 'position', source: 't', ids: [{ type: 'tag', value: 't-P-1' }], eventTime: Date.parse('2026-10-01T07:00:00Z'), receivedAt: Date.parse('2026-10-01T07:00:00Z'), lat: 52.5, lng: 13.4 } as unknown as CanonicalEvent;
+    const p1 = { asset: (pallets[0] as AssetWithIdentifiers).asset, destination: 'erp' };
+    const sighted = simulateRules(createRules(old), [{ event: seen, ...p1 }]).states;
+    const stored = flushRules(createRules(old), sighted, new Map([['P-1', p1]]), seen.eventTime, Number.MAX_SAFE_INTEGER).states; // settled, as the service's idle watermark does
+    const counting = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000 };
+    const zonesOf = (r: RulesConfig) => zoneTrackingOf(r)?.index;
+    const input = { lines: ['{"kind":"position","assetId":"t-P-2","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}'], assets: pallets, defaultDestination: 'erp', states: stored, now: Date.parse('2026-10-02T00:00:00Z') };
+    const report = await runRulesTest({ ...input, rules: createRules(now), inventory: { ...counting, zones: zonesOf(now) } });
+    expect(report.inventory?.cells).toEqual([{ destination: 'erp', location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2 }]);
+    const compared = await runRulesTest({ ...input, rules: createRules(old), inventory: { ...counting, zones: zonesOf(old) }, compare: createRules(now), compareInventory: { ...counting, zones: zonesOf(now) } });
+    expect(compared.inventoryComparison?.changed).toEqual([
+      { destination: 'erp', location: '1000/0001', sku: 'PAL-40', current: 0, proposed: 41 },
+      { destination: 'erp', location: 'OLD-1', sku: 'PAL-40', current: 41, proposed: 0 },
+    ]);
   });
 
   it('rules list says how the rules treat time', () => {

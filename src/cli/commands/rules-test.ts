@@ -14,7 +14,8 @@ import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { DEFAULT_VALIDATION, validateEvent } from '../../core/normalize/validate.js';
 import { compareTallies, differingFields, emptyTally, stableJson, tallyDeliveries, type DeliveryComparison } from '../../core/rules/compare.js';
 import type { Rule } from '../../core/rules/rule.js';
-import { countInventory, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
+import { countInventory, withCurrentZoneCode, type InventoryCountOptions } from '../../core/rules/inventory/counts.js';
+import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
@@ -77,9 +78,9 @@ export interface RulesTestInput {
    * The inventory count options (`rules.inventory`), when inventory is configured: the report then
    * has the counts the inventory task would make from the state the events leave.
    */
-  readonly inventory?: InventoryCountOptions;
+  readonly inventory?: InventoryAtEndOptions;
   /** The same for the {@link compare} rule set's config. */
-  readonly compareInventory?: InventoryCountOptions;
+  readonly compareInventory?: InventoryAtEndOptions;
   /**
    * A second rule set (`--compare`): the same events, assets and starting state run through it as
    * well, and the report says how its deliveries differ from those of `rules`.
@@ -132,6 +133,15 @@ export interface RulesTestReport {
   readonly inventory?: InventoryAtEnd;
   /** With `--compare`, when either config counts inventory and the events touched an item: the cells whose count differs. */
   readonly inventoryComparison?: InventoryComparison;
+}
+
+/**
+ * How the inventory task counts: its count options, and the zones of its config, by which an item
+ * is counted under its zone's location code as configured now (a stored sighting keeps the code of
+ * its time, and a zone's code may have changed since).
+ */
+export interface InventoryAtEndOptions extends InventoryCountOptions {
+  readonly zones?: ZoneIndex;
 }
 
 /** One (location, SKU) of a destination as counted at the end of the input. */
@@ -363,7 +373,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
  * over every inventory item of the registry; undefined when the events touched none (`seen`).
  */
 function inventoryAtEnd(
-  options: InventoryCountOptions,
+  options: InventoryAtEndOptions,
   assets: readonly AssetWithIdentifiers[],
   defaultDestination: string,
   states: ReadonlyMap<string, StateDoc>,
@@ -372,7 +382,7 @@ function inventoryAtEnd(
 ): InventoryAtEnd | undefined {
   const items = assets
     .filter((a) => isInventoryItem(a.asset, options.skuAttribute))
-    .map(({ asset }) => ({ asset, destination: asset.destination ?? defaultDestination, state: states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined }));
+    .map(({ asset }) => ({ asset, destination: asset.destination ?? defaultDestination, state: withCurrentZoneCode(states.get(asset.erpAssetId)?.[INVENTORY_RULE] as InventoryItemState | undefined, options.zones) }));
   const touched = items.filter((i) => seen.has(i.asset.erpAssetId)).length;
   if (touched === 0) return undefined;
   const cells: InventoryEndCell[] = [];

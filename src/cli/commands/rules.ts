@@ -29,11 +29,10 @@ import type { AssetFilter } from '../../core/rules/maintenance/types.js';
 import { WEEKDAY_NAMES, type WindowCalendar } from '../../core/rules/maintenance/windows.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Rule } from '../../core/rules/rule.js';
-import { zoneNamesOf } from '../../core/rules/index.js';
-import type { InventoryCountOptions } from '../../core/rules/inventory/counts.js';
+import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
-import { formatComparison, formatLine, formatSummary, runRulesTest, sameOutcome, type FileStart, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -184,14 +183,15 @@ function readFiles(files: readonly { path: string; size: number }[]): { lines: A
   return { lines: lines(), bytesRead: () => done + (current?.bytesRead ?? 0), close: () => current?.destroy() };
 }
 
-/** How a config's inventory task counts (undefined: no inventory): `rules test` shows the counts the events leave. */
-function inventoryCountOptionsOf(rules: RulesConfig): InventoryCountOptions | undefined {
+/** How a config's inventory task counts (undefined: no inventory), by its zones as configured: `rules test` shows the counts the events leave. */
+function inventoryCountOptionsOf(rules: RulesConfig): InventoryAtEndOptions | undefined {
   const inv = rules.inventory;
-  return inv && { skuAttribute: inv.skuAttribute, quantityAttribute: inv.quantityAttribute, freshnessMs: inv.freshness };
+  const zones = zoneTrackingOf(rules)?.index;
+  return inv && { skuAttribute: inv.skuAttribute, quantityAttribute: inv.quantityAttribute, freshnessMs: inv.freshness, ...(zones ? { zones } : {}) };
 }
 
 /** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
-function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryCountOptions | undefined } {
+function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
     const config = resolveConfig(path).config;
