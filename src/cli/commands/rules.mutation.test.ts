@@ -12,6 +12,7 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import { createRules } from '../../core/rules/index.js';
 import { simulateRules } from '../../core/rules/simulate.js';
+import { progressMode } from './rules.js';
 
 const asset = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
 const rules = { allowedLateness: '0s', location: { minDistanceM: 100 } };
@@ -89,5 +90,17 @@ describe('rules test --compare --exit-code', () => {
     const alone = await runCli(['rules', 'test', '-c', cfg.path, '--events', events, '--exit-code']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--exit-code goes with --compare');
+  });
+});
+
+describe('rules test progress on stderr', () => {
+  const tty = { streaming: true, brief: false, stdoutTTY: true, stderrTTY: true, sized: true };
+  it('is the printed lines themselves on a terminal, but a line now and then with --brief, which keeps most lines back (a long input would look stuck)', () => {
+    expect(progressMode(tty)).toBe('none');
+    expect(progressMode({ ...tty, brief: true })).toBe('lines'); // not a bar: it would tear the lines that are printed
+    expect(progressMode({ ...tty, streaming: false })).toBe('bar'); // --json, --compare: nothing printed until the end
+    expect(progressMode({ ...tty, stdoutTTY: false })).toBe('bar'); // the lines go to a file
+    expect(progressMode({ ...tty, stdoutTTY: false, sized: false })).toBe('lines'); // standard input: no share to show
+    expect(progressMode({ ...tty, stdoutTTY: false, stderrTTY: false })).toBe('lines');
   });
 });

@@ -102,11 +102,26 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   return rows;
 }
 
+/** How `rules test` shows its progress through the input on stderr. */
+export type ProgressMode = 'none' | 'bar' | 'lines';
+
 /**
- * Progress through the input on stderr: a bar on a terminal, else (or for standard input) a line
- * every `everyMs` (nothing for input read faster than that).
+ * The progress `rules test` shows: none while every line it reads is printed to a terminal as it is
+ * decided (those lines are the progress); a line now and then while it prints lines to a terminal
+ * but keeps most back (`--brief`: a long input would show nothing for minutes, and a bar would tear
+ * the lines it does print); else a bar on a terminal, or a line now and then (not a terminal, or
+ * standard input, which has no size to show a share of).
  */
-function fileProgress(name: string, size: number | undefined, bytesRead: () => number, everyMs = 10_000): { update: (lines: number) => void; stop: () => void } {
+export function progressMode(o: { readonly streaming: boolean; readonly brief: boolean; readonly stdoutTTY: boolean; readonly stderrTTY: boolean; readonly sized: boolean }): ProgressMode {
+  if (o.streaming && o.stdoutTTY) return o.brief ? 'lines' : 'none';
+  return o.stderrTTY && o.sized ? 'bar' : 'lines';
+}
+
+/**
+ * Progress through the input on stderr: a bar, or a line every `everyMs` (nothing for input read
+ * faster than that).
+ */
+function fileProgress(mode: 'bar' | 'lines', name: string, size: number | undefined, bytesRead: () => number, everyMs = 10_000): { update: (lines: number) => void; stop: () => void } {
   const started = Date.now();
   let last = started;
   let bar: cliProgress.SingleBar | undefined;
@@ -114,7 +129,7 @@ function fileProgress(name: string, size: number | undefined, bytesRead: () => n
   return {
     update: (lines) => {
       const now = Date.now();
-      if (process.stderr.isTTY && size !== undefined) {
+      if (mode === 'bar' && size !== undefined) {
         if (!bar && now - started >= 1000) {
           bar = new cliProgress.SingleBar({ format: `${name} [{bar}] {percentage}% | {lines} lines | {duration_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
           bar.start(size, 0, { lines: 0 });
@@ -239,10 +254,10 @@ export function registerRulesCommand(program: Command): Command {
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
         const reading = stdin ? undefined : readFiles(files);
-        // As text, each line is printed once decided, so memory stays flat however long the input;
-        // on a terminal those lines are the progress (a bar on the same screen would tear them).
+        // As text, each line is printed once decided, so memory stays flat however long the input.
         const streaming = !opts.json && !compare;
-        const progress = streaming && process.stdout.isTTY ? { update: () => undefined, stop: () => undefined } : fileProgress(stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
+        const mode = progressMode({ streaming, brief: opts.brief === true, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true, sized: size !== undefined });
+        const progress = mode === 'none' ? { update: () => undefined, stop: () => undefined } : fileProgress(mode, stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
             lines: reading ? reading.lines : createInterface({ input: process.stdin.setEncoding('utf8'), crlfDelay: Infinity }),
