@@ -87,6 +87,15 @@ describe('rules test --compare --exit-code', () => {
     expect(differs.stdout).toContain('state updates that would end on another value (1)');
     // Without --exit-code, a difference is not a failure.
     expect((await runCli(['rules', 'test', '-c', cfg.path, '--events', events, '--fresh', '--compare', changed.path])).code).toBe(0);
+    // Input none of whose lines was accepted (an asset this run does not know): nothing compared, no pass.
+    const unknown = join(cfg.dir, 'unknown.jsonl');
+    writeFileSync(unknown, `${fix('2026-10-01T08:00:00Z').replace('tag-1', 'tag-9')}\n`);
+    const none = await runCli(['rules', 'test', '-c', cfg.path, '--events', unknown, '--fresh', '--compare', same.path, '--exit-code']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe(
+      `error: --exit-code: no event line of ${unknown} was accepted (1 read, 1 rejected), so the two configs were not compared on anything; run without --compare to see why each line is rejected (an asset unknown here: import the assets, or run where the store is)\n`,
+    );
+    expect((await runCli(['rules', 'test', '-c', cfg.path, '--events', unknown, '--fresh', '--compare', same.path])).code).toBe(0); // without --exit-code: shown, not failed
     const alone = await runCli(['rules', 'test', '-c', cfg.path, '--events', events, '--exit-code']);
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--exit-code goes with --compare');

@@ -230,7 +230,7 @@ export function registerRulesCommand(program: Command): Command {
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
-      .option('--exit-code', 'with --compare: exit with 1 when the deliveries differ (for a review check of config changes), 0 when they are the same')
+      .option('--exit-code', 'with --compare: exit with 1 when the deliveries or the inventory counts differ (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
       .option('--json', 'print JSON')
       .addHelpText(
         'after',
@@ -285,6 +285,12 @@ export function registerRulesCommand(program: Command): Command {
                 : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;
+            // Nothing compared is no "no difference": a review check would pass on input the rules never saw
+            // (assets only in a store this run has not got, a file of something else).
+            if (opts.exitCode && report.counts.accepted === 0)
+              throw new UsageError(
+                `--exit-code: no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the two configs were not compared on anything; run without --compare to see why each line is rejected (an asset unknown here: import the assets, or run where the store is)`,
+              );
             return;
           }
           process.stdout.write(opts.json ? `${toJson(report)}\n` : formatSummary(report));
