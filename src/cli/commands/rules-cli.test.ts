@@ -9,7 +9,8 @@ import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
-import { formatLine, runRulesTest } from './rules-test.js';
+import { toJson } from '../context.js';
+import { formatLine, jsonReportWriter, runRulesTest } from './rules-test.js';
 
 const EVENTS = [
   '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
@@ -100,6 +101,26 @@ describe('rules test lines', () => {
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+});
+
+describe('rules test --json', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const rules = () => createRules(rulesSchema.parse({ allowedLateness: '30s', zones: { inline: [{ name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] } }));
+  const input = (lines: string[]) => ({ lines, rules: rules(), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), idleMs: 120_000, trace: 'EQ-1' });
+
+  it('is written line by line as the input is decided, not held whole (a large capture would be more than one string can hold), and reads as the whole report would', async () => {
+    const fix = (t: string, lat: number, received: string) => `{"kind":"position","assetId":"tag-1","eventTime":"${t}","lat":${lat},"lng":13.4,"receivedAt":"${received}"}`;
+    const lines = [fix('2026-10-01T08:00:00Z', 52.6, '2026-10-01T08:00:01Z'), fix('2026-10-01T08:01:00Z', 52.5, '2026-10-01T08:01:01Z'), 'junk', fix('2026-10-01T09:00:00Z', 52.6, '2026-10-01T09:00:01Z'), ...EVENTS.split('\n')];
+    for (const given of [lines, []]) {
+      const whole = await runRulesTest(input(given));
+      let text = '';
+      const writer = jsonReportWriter((t) => (text += t));
+      const streamed = await runRulesTest({ ...input(given), onLine: writer.line });
+      expect(streamed.lines).toEqual([]); // none kept
+      writer.end(streamed);
+      expect(text).toBe(`${toJson(whole)}\n`);
+    }
   });
 });
 

@@ -21,7 +21,7 @@ import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type St
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { coalesceStates } from '../../engine/ingestor.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { table } from '../context.js';
+import { table, toJson } from '../context.js';
 
 /** In a stream of lines: the lines after it are those of this file (numbered from 1 again). */
 export interface FileStart {
@@ -455,6 +455,35 @@ export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[
             ? `${txt(p.period)}: ${txt(p.periodUnits)} ${txt(p.unit)}`
             : JSON.stringify(p).slice(0, 120);
   return `${d.operation} → ${d.destination} [${d.kind}] ${d.businessKey}: ${detail}`;
+}
+
+/**
+ * `rules test --json` written as the input is read: each line as soon as it is decided (hand
+ * {@link line} to {@link RulesTestInput.onLine}), then the rest of the report at the {@link end}.
+ * The text is that of `toJson(report)` with all the lines in it, but a long input no longer has to
+ * be held in memory, nor built into one string, which for a large capture would be more than a string
+ * can hold.
+ */
+export function jsonReportWriter(write: (text: string) => void): { line: (l: RulesTestLine) => void; end: (report: RulesTestReport) => void } {
+  let n = 0;
+  // Written in pieces of some 64 KiB: a write per line took as long as deciding the lines.
+  let pending = '';
+  const line = (l: RulesTestLine) => {
+    pending += `${n++ === 0 ? '{\n  "lines": [\n    ' : ',\n    '}${toJson(l).replace(/\n/g, '\n    ')}`;
+    if (pending.length >= 65_536) {
+      write(pending);
+      pending = '';
+    }
+  };
+  return {
+    line,
+    end: (report) => {
+      const { lines, ...rest } = report;
+      lines.forEach(line); // any the report kept (none when each was handed over as decided)
+      write(`${pending}${n === 0 ? '{\n  "lines": []' : '\n  ]'},${toJson(rest).slice(1)}\n`);
+      pending = '';
+    },
+  };
 }
 
 /** One input line as `rules test` shows it: what it held, what it would deliver, and why not. */

@@ -32,7 +32,7 @@ import type { Rule } from '../../core/rules/rule.js';
 import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
-import { formatComparison, formatLine, formatSummary, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
+import { formatComparison, formatLine, formatSummary, jsonReportWriter, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
 export function rulesConfigOf(config: Config): RulesConfig {
@@ -254,9 +254,10 @@ export function registerRulesCommand(program: Command): Command {
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
         const reading = stdin ? undefined : readFiles(files);
-        // As text, each line is printed once decided, so memory stays flat however long the input.
+        // Each line is printed once decided (as text, or into the JSON), so memory stays flat however long the input.
         const streaming = !opts.json && !compare;
-        const mode = progressMode({ streaming, brief: opts.brief === true, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true, sized: size !== undefined });
+        const json = opts.json && !compare ? jsonReportWriter((t) => void process.stdout.write(t)) : undefined;
+        const mode = progressMode({ streaming: streaming || json !== undefined, brief: opts.brief === true, stdoutTTY: process.stdout.isTTY === true, stderrTTY: process.stderr.isTTY === true, sized: size !== undefined });
         const progress = mode === 'none' ? { update: () => undefined, stop: () => undefined } : fileProgress(mode, stdin ? 'standard input' : opts.events, size, () => reading?.bytesRead() ?? 0);
         try {
           const report = await runRulesTest({
@@ -274,7 +275,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(inventory ? { inventory } : {}),
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
-            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : {}),
+            ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : json ? { onLine: json.line } : {}),
             onProgress: progress.update,
           });
           progress.stop();
@@ -293,7 +294,8 @@ export function registerRulesCommand(program: Command): Command {
               );
             return;
           }
-          process.stdout.write(opts.json ? `${toJson(report)}\n` : formatSummary(report));
+          if (json) json.end(report);
+          else process.stdout.write(formatSummary(report));
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
             const meters = calendars.some((c) => c.orMeter) ? ' (and the meter side of those that count hours or km too)' : '';
