@@ -57,6 +57,30 @@ describe('rules test --fresh', () => {
   });
 });
 
+describe('rules test over a store whose rule state is behind its ingest log', () => {
+  it('says so on stderr, with what to do (the service did not stop cleanly, or is running)', async () => {
+    const cfg = config();
+    const store = new SqliteStore({ path: join(cfg.dir, 'data', 'ab.db'), synchronous: 'normal' });
+    try {
+      await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+      const t = Date.parse('2026-10-01T08:05:00Z');
+      // A batch whose rule-state change was only logged, as the service logs it until its next checkpoint.
+      await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1, log: { now: t, messages: [{ source: 'http', channel: '/v1/events', payload: fix('2026-10-01T08:05:00Z'), receivedAt: t }] } });
+    } finally {
+      await store.close();
+    }
+    const events = join(cfg.dir, 'events.jsonl');
+    writeFileSync(events, `${fix('2026-10-01T08:00:00Z')}\n`);
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', events]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'note: the stored rule state this starts from is 1 message(s) behind: their changes are in the ingest log, not yet stored (a running service stores them every ingest.checkpointMs; one that did not stop cleanly, at its next start), so events among them may decide again here; use --fresh to start from empty state\n',
+    );
+    const fresh = await runCli(['rules', 'test', '-c', cfg.path, '--events', events, '--fresh']);
+    expect(fresh.stderr).toBe('');
+  });
+});
+
 describe('rules test on captured lines', () => {
   it('sends the idle watermarks of the config\'s rules.idleAfter in the silences the lines show', async () => {
     // Mutation: the command runs without the config's idle time.

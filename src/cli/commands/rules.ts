@@ -250,6 +250,12 @@ export function registerRulesCommand(program: Command): Command {
       const dryRun = async (store: Store | undefined) => {
         const assets = await allAssets(config, store);
         const states = opts.fresh || !store ? new Map<string, StateDoc>() : await store.loadStates(assets.map((a) => a.asset.erpAssetId));
+        // Rule state the service has not stored yet (its ingest log): the start is older than what ran, and says so.
+        const behind = opts.fresh || !store ? 0 : (await store.counters()).ingestLog;
+        if (behind > 0)
+          process.stderr.write(
+            `note: the stored rule state this starts from is ${behind} message(s) behind: their changes are in the ingest log, not yet stored (a running service stores them every ingest.checkpointMs; one that did not stop cleanly, at its next start), so events among them may decide again here; use --fresh to start from empty state\n`,
+          );
         const defaultDestination = defaultDestinationOf(config);
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
