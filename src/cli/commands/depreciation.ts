@@ -12,7 +12,6 @@
  *   (depreciation-refile.ts).
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -23,7 +22,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
 
@@ -152,7 +151,7 @@ export function registerDepreciationCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
           if (opts.out) {
-            writeFileSync(opts.out, csv);
+            writeOut(opts.out, csv);
             process.stdout.write(`wrote ${lines.length} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

@@ -10,7 +10,6 @@
  * knows (or with `--force`): a mistyped key would reset a baseline all the same.
  * @module
  */
-import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { WORKORDER_CREATE, parseWorkOrderKey, type WorkOrderRecord } from '../../core/rules/maintenance/work-order.js';
 import { configuredAssets } from '../../app.js';
@@ -24,7 +23,7 @@ import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceStat
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
@@ -369,7 +368,7 @@ export function registerMaintenanceCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = maintenanceCsv(rows);
           if (opts.out === undefined) return void process.stdout.write(csv);
-          writeFileSync(opts.out, csv);
+          writeOut(opts.out, csv);
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
