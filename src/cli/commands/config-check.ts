@@ -108,6 +108,13 @@ export function telematicsProblems(config: Config): { key: string; message: stri
   });
 }
 
+/** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`--connect` tries only destinations and MQTT brokers). */
+function needingSecret(key: string): string {
+  if (key.startsWith('sources.http.')) return "'assetbridge run' (its HTTP intake) refuses";
+  if (key.startsWith('telematics.')) return "'assetbridge run' and 'aemp pull', 'backfill' and 'equipment' refuse";
+  return "'assetbridge run' and 'config check --connect' refuse";
+}
+
 export function registerConfigCommand(program: Command): void {
   addConfigOption(
     program
@@ -138,7 +145,7 @@ export function registerConfigCommand(program: Command): void {
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.
-        for (const s of unresolvedSecrets(config)) process.stdout.write(`warning: ${s.key}: ${s.message}; set it where the service runs: the commands that connect with it ('assetbridge run', 'config check --connect', …) refuse to start without it\n`);
+        for (const s of unresolvedSecrets(config)) process.stdout.write(`warning: ${s.key}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`);
         return;
       }
       // What --connect tries: the destinations and MQTT brokers (telematics feeds are not tried).

@@ -57,6 +57,15 @@ describe('secrets resolved where they are used', () => {
     expect(r.stdout).not.toContain(SECRETS.AB_SC_INTAKE);
   });
 
+  it('config check names only the commands that need each secret: not --connect for the intake token, which it does not use', async () => {
+    const cfg = serviceConfig();
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(r.stdout).toContain(`warning: ${unset('sources.http.token', 'AB_SC_INTAKE')}; set it where the service runs: 'assetbridge run' (its HTTP intake) refuses to start without it\n`);
+    expect(r.stdout).toContain(`warning: ${unset('destinations.0.token', 'AB_SC_ERP')}; set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it\n`);
+    const connect = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_SC_MQTT: SECRETS.AB_SC_MQTT, AB_SC_ERP: SECRETS.AB_SC_ERP });
+    expect(connect.stdout).toContain('connections:');
+  });
+
   it('config check --connect refuses to try anything without the secrets it connects with (exit 2), naming each key', async () => {
     const cfg = serviceConfig();
     const r = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_SC_MQTT: SECRETS.AB_SC_MQTT });
