@@ -91,6 +91,21 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     }
   });
 
+  it('takes an edited file that starts with a byte order mark (as Notepad and PowerShell save it)', async () => {
+    const { path, dir, id } = await storeWithDeadLetter();
+    const edited = join(dir, 'edited-bom.json');
+    writeFileSync(edited, `\uFEFF${JSON.stringify({ erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' }, null, 2)}\r\n`);
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', payload: { erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' } });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('edits only a dead letter: a delivery still queued keeps its payload, and the command fails', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
     let store = new SqliteStore({ path: join(dir, 'ab.db') });

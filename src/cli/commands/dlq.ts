@@ -33,7 +33,8 @@ function readPayload(file: string): Record<string, unknown> {
   }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    // Editors on Windows (Notepad, PowerShell's Out-File) start the file with a byte order mark.
+    value = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (err) {
     throw new UsageError(`--payload ${file} is not a JSON object: ${coerceError(err).message}`);
   }
