@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestSink } from '../ports/source.js';
+import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
 import { authorizeWebhook, createHttpApp, startHttpServer, type RunningServer } from './server.js';
 
 describe('work-order webhook authorization', () => {
@@ -298,5 +299,58 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(submitted).toEqual([]);
     const below = await push(hookApp({ ...sink, backlog: () => 9 }), JSON.stringify([{ id: 1 }]));
     expect(below.status).toBe(202);
+  });
+});
+
+describe('HTTP intake of bodies in other encodings', () => {
+  // The pipeline's own decoder behind the sink: what it quarantines is answered as rejected.
+  const decode = createCanonicalDecoder();
+  const submitted: RawMessage[] = [];
+  const app = createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+    sink: {
+      submit: (m) => {
+        submitted.push(...m);
+        const results = m.map((msg) => decode(msg));
+        const quarantined = results.flatMap((r, index) => (r.ok ? [] : [{ index, code: 'undecodable' as const, reason: r.reason }]));
+        return Promise.resolve({ accepted: results.filter((r) => r.ok).length, quarantined });
+      },
+    },
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+  const event = JSON.stringify([{ kind: 'position', assetId: 'Kran-Müller-7', eventTime: '2026-03-01T10:00:00Z', lat: 51.9, lng: 4.1 }]);
+  const post = (body: Uint8Array, contentType: string) => app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': contentType }, body });
+
+  it('keeps a body that is not UTF-8 as the bytes it came as, quarantined with the reason, instead of taking it with U+FFFD in its ids', async () => {
+    submitted.length = 0;
+    const latin1 = Buffer.from(event, 'latin1');
+    const r = await post(latin1, 'application/json');
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { error: string; accepted: number; rejected: unknown[] };
+    expect(answer.error).toContain('body is not UTF-8');
+    expect(answer.error).toContain('charset=');
+    expect(answer).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: expect.stringContaining('not UTF-8') as unknown }] });
+    expect(submitted).toHaveLength(1);
+    expect(Buffer.from(submitted[0]?.payload as Uint8Array).equals(latin1)).toBe(true);
+  });
+
+  it('reads the body in the charset its Content-Type names, and refuses one it does not know with 415', async () => {
+    submitted.length = 0;
+    const r = await post(Buffer.from(event, 'latin1'), 'application/json; charset=ISO-8859-1');
+    expect(r.status).toBe(202);
+    expect(JSON.parse(submitted[0]?.payload as string)).toMatchObject({ assetId: 'Kran-Müller-7' });
+    const utf16 = await post(Buffer.from(`\uFEFF${event}`, 'utf16le'), 'application/json; charset=utf-16le');
+    expect(utf16.status).toBe(202);
+    const unknown = await post(Buffer.from(event), 'application/json; charset=x-klingon');
+    expect(unknown.status).toBe(415);
+    expect(((await unknown.json()) as { error: string }).error).toContain('charset "x-klingon"');
+  });
+
+  it('still takes UTF-8 with a byte order mark', async () => {
+    const r = await post(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(event)]), 'application/json');
+    expect(r.status).toBe(202);
   });
 });

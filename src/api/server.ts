@@ -118,10 +118,11 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       reading++;
       let body;
       try {
-        body = await readJsonItems(c.req.text(), opts.now);
+        body = await readIntakeBody(c.req.arrayBuffer(), c.req.header('content-type'), opts.now);
       } finally {
         reading--;
       }
+      if ('unsupported' in body) return c.json({ error: body.unsupported }, 415);
       const { text, items, error, receivedAt } = body;
       if (items.length > intake.maxEvents) {
         return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
@@ -204,6 +205,36 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   );
   app.notFound((c) => c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404));
   return app;
+}
+
+/**
+ * An intake body as a list of JSON items, read as text in the charset its Content-Type names
+ * (UTF-8 when none). Bytes that are not text in that charset are not decoded with replacement
+ * characters (which could still parse, with U+FFFD in ids and names): they are kept as they came,
+ * for quarantine, with the reason.
+ */
+async function readIntakeBody(
+  body: Promise<ArrayBuffer>,
+  contentType: string | undefined,
+  now: () => number,
+): Promise<{ text: string | Uint8Array; items: unknown[]; error?: string; receivedAt: number } | { unsupported: string }> {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
+  let decoder: InstanceType<typeof TextDecoder>;
+  try {
+    decoder = new TextDecoder(charset ?? 'utf-8', { fatal: true });
+  } catch {
+    return { unsupported: `charset "${charset ?? ''}" in the Content-Type is not an encoding this service reads; send the events as UTF-8 (Content-Type: application/json)` };
+  }
+  const bytes = new Uint8Array(await body);
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    const receivedAt = now();
+    const declared = charset === undefined ? 'UTF-8 (no charset in the Content-Type)' : `${charset} (the charset in the Content-Type)`;
+    return { text: bytes, items: [], error: `body is not ${declared} text; send UTF-8 JSON, or name the body's encoding: Content-Type: application/json; charset=<encoding>`, receivedAt };
+  }
+  return readJsonItems(Promise.resolve(text), now);
 }
 
 /** A JSON body as a list of items (a single object counts as a list of one), or why it is not JSON. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalFromJson } from './canonical-decoder.js';
+import { canonicalFromJson, createCanonicalDecoder } from './canonical-decoder.js';
 import { validateEvent } from './validate.js';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
@@ -50,5 +50,22 @@ describe('canonicalFromJson: zone sightings', () => {
     expect(validateEvent(nowhere, NOW, { maxFutureSkewMs: 0, maxAgeMs: 0 })).toMatchObject({ ok: false, reason: expect.stringContaining('position needs lat and lng, or a zone') });
     // Other fields keep their null, for validation to name.
     expect(decoded({ kind: 'position', assetId: 'tag-1', eventTime: '2026-03-01T10:00:00Z', lat: 1, lng: 2, zone: null })).toHaveProperty('zone', null);
+  });
+});
+
+describe('createCanonicalDecoder: bytes', () => {
+  const decode = createCanonicalDecoder();
+  const event = JSON.stringify({ kind: 'position', assetId: 'Kran-Müller-7', eventTime: '2026-03-01T10:00:00Z', lat: 51.9, lng: 4.1 });
+  const message = (payload: Uint8Array) => ({ source: 'http', channel: '/v1/events', payload, receivedAt: NOW });
+
+  it('refuses bytes that are not UTF-8 rather than reading ids with replacement characters', () => {
+    expect(decode(message(Buffer.from(event, 'latin1')))).toEqual({ ok: false, reason: expect.stringContaining('payload is not UTF-8 text') as unknown });
+  });
+
+  it('reads UTF-8 bytes, with or without a byte order mark', () => {
+    for (const bytes of [Buffer.from(event), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(event)])]) {
+      const r = decode(message(bytes));
+      expect(r.ok && r.events[0]?.ids).toEqual([{ type: 'tag', value: 'Kran-Müller-7' }]);
+    }
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import { payloadText, type DecodeResult, type Decoder } from './decoder.js';
+import type { DecodeResult, Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
@@ -59,10 +59,22 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
 }
 
 export function createCanonicalDecoder(): Decoder {
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (message: RawMessage): DecodeResult => {
+    let text: string;
+    if (typeof message.payload === 'string') text = message.payload;
+    else {
+      // Decoded with replacement, bytes of another encoding could still parse, with U+FFFD in the
+      // ids and names: kept as bytes in quarantine instead, with the reason.
+      try {
+        text = utf8.decode(message.payload);
+      } catch {
+        return { ok: false, reason: `payload is not UTF-8 text (${message.payload.byteLength} bytes); send UTF-8 JSON` };
+      }
+    }
     let parsed: unknown;
     try {
-      parsed = JSON.parse(payloadText(message.payload));
+      parsed = JSON.parse(text);
     } catch (err) {
       return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
     }
