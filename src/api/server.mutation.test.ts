@@ -86,7 +86,7 @@ describe('POST /v1/events: limits', () => {
     expect(sink.submitted.map((b) => b.length)).toEqual([3]);
     const tooMany = await post(a, JSON.stringify([1, 2, 3, 4].map(event)));
     expect(tooMany.status).toBe(413);
-    expect(await tooMany.json()).toEqual({ error: '4 events in one POST; the limit is 3' });
+    expect(await tooMany.json()).toEqual({ error: '4 events in one POST; the limit is 3 (sources.http.maxEvents): split them into smaller POSTs; nothing of this POST was taken' });
     expect(sink.submitted).toHaveLength(1);
   });
 
@@ -100,7 +100,7 @@ describe('POST /v1/events: limits', () => {
     expect((await post(a, sized(limit))).status).toBe(202);
     const big = await post(a, sized(limit + 1));
     expect(big.status).toBe(413);
-    expect(await big.json()).toEqual({ error: `body exceeds ${limit} bytes; split it into smaller POSTs` });
+    expect(await big.json()).toEqual({ error: `body exceeds ${limit} bytes (sources.http.bodyLimitBytes); split it into smaller POSTs` });
     expect(sink.submitted).toHaveLength(1);
   });
 });

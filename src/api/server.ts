@@ -102,7 +102,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }),
       bodyLimit({
         maxSize: intake.bodyLimitBytes,
-        onError: (c) => c.json({ error: `body exceeds ${intake.bodyLimitBytes} bytes; split it into smaller POSTs` }, 413),
+        onError: (c) => c.json({ error: `body exceeds ${intake.bodyLimitBytes} bytes (sources.http.bodyLimitBytes); split it into smaller POSTs` }, 413),
       }),
     ] as const;
 
@@ -125,7 +125,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if ('unsupported' in body) return c.json({ error: body.unsupported }, 415);
       const { text, items, error, receivedAt } = body;
       if (items.length > intake.maxEvents) {
-        return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents}` }, 413);
+        return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents} (sources.http.maxEvents): split them into smaller POSTs; nothing of this POST was taken` }, 413);
       }
       // Again now that the body is here, with nothing awaited between this check and the submit.
       const backlog = opts.sink.backlog?.() ?? 0;
