@@ -69,3 +69,14 @@ describe('createCanonicalDecoder: bytes', () => {
     }
   });
 });
+
+describe('canonicalFromJson: asset ids', () => {
+  it('reads a numeric assetId (a tracker serial) as the id, as the MQTT decoder does', () => {
+    expect(decoded({ ...position('2026-03-01T10:00:00Z'), assetId: 358_123_456 }).ids).toEqual([{ type: 'tag', value: '358123456' }]);
+  });
+
+  it('names the field whose type is wrong instead of saying it is missing', () => {
+    expect(canonicalFromJson({ ...position('2026-03-01T10:00:00Z'), assetId: { id: 'tag-1' } }, 'http', NOW)).toBe('"assetId" must be a string (or a number), got object');
+    expect(canonicalFromJson({ kind: 'meter', erpAssetId: 7, eventTime: NOW }, 'http', NOW)).toBe('"erpAssetId" must be a string, got number');
+  });
+});

@@ -34,6 +34,10 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
   if (ids === undefined) {
     if (typeof o.erpAssetId === 'string') ids = [{ type: 'erp', value: o.erpAssetId }];
     else if (typeof o.assetId === 'string') ids = [{ type: (o.idType as SourceIdentifier['type'] | undefined) ?? 'tag', value: o.assetId }];
+    // Numeric serials are ids too, as the MQTT decoder reads them.
+    else if (typeof o.assetId === 'number' && Number.isFinite(o.assetId)) ids = [{ type: (o.idType as SourceIdentifier['type'] | undefined) ?? 'tag', value: String(o.assetId) }];
+    else if (o.assetId !== undefined && o.assetId !== null) return `"assetId" must be a string (or a number), got ${Array.isArray(o.assetId) ? 'an array' : typeof o.assetId}`;
+    else if (o.erpAssetId !== undefined && o.erpAssetId !== null) return `"erpAssetId" must be a string, got ${Array.isArray(o.erpAssetId) ? 'an array' : typeof o.erpAssetId}`;
     else {
       // Work-order feedback on one of our keys: the key names the asset.
       const keyAsset = o.kind === 'workorder' && typeof o.businessKey === 'string' ? parseWorkOrderKey(o.businessKey)?.erpAssetId : undefined;
