@@ -2,11 +2,12 @@
  * The operator's recovery tools through the CLI: `assets import/export` over a registry that
  * already holds data, and `quarantine discard/replay` on entries that are not all open.
  */
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
-import { runCli, writeConfig } from '../helpers/cli.js';
+import { CLI, runCli, writeConfig } from '../helpers/cli.js';
 
 function setup(): { cfg: { path: string; dir: string }; db: string; csv: (name: string, text: string) => string } {
   const cfg = writeConfig((dir) => ({
@@ -209,5 +210,39 @@ describe('dlq replay and discard', () => {
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
     expect(d.stderr).toContain(`not dead letters: ${workOrder}`);
     expect(d.code).toBe(1);
+  });
+});
+
+describe('quarantine show', () => {
+  it('prints one entry in full, and with --payload the bytes exactly as received; list --json gives bytes that are not UTF-8 as base64 too', async () => {
+    const { cfg, db } = setup();
+    const latin1 = Buffer.from(JSON.stringify({ kind: 'position', assetId: 'Kran-Müller-7', lat: 51.9, lng: 4.1 }), 'latin1');
+    const long = JSON.stringify({ kind: 'position', assetId: 'tag-2', note: 'x'.repeat(200) });
+    const seed = new SqliteStore({ path: db });
+    await seed.commitIngest({
+      states: [],
+      deliveries: [],
+      accepted: 0,
+      quarantine: [
+        { source: 'http', channel: '/v1/events', payload: latin1, receivedAt: Date.now(), code: 'undecodable', reason: 'payload is not UTF-8 text' },
+        { source: 'http', channel: '/v1/events', payload: long, receivedAt: Date.now(), code: 'unknown-asset', reason: 'no ERP mapping for tag tag-2' },
+      ],
+    });
+    const [bytes, text] = await seed.listQuarantine({});
+    await seed.close();
+
+    const shown = await runCli(['quarantine', 'show', String(text?.id), '-c', cfg.path]);
+    expect(shown.code).toBe(0);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id: text?.id, code: 'unknown-asset', reason: 'no ERP mapping for tag tag-2', payload: long });
+    expect(JSON.parse(shown.stdout)).not.toHaveProperty('payloadBase64');
+
+    const raw = spawnSync(process.execPath, [CLI, 'quarantine', 'show', String(bytes?.id), '--payload', '-c', cfg.path]);
+    expect(raw.status).toBe(0);
+    expect(Buffer.compare(raw.stdout, latin1)).toBe(0);
+    const listed = JSON.parse((await runCli(['quarantine', 'list', '--json', '-c', cfg.path])).stdout) as { id: number; payloadBase64?: string }[];
+    expect(Buffer.from(listed.find((r) => r.id === bytes?.id)?.payloadBase64 ?? '', 'base64').equals(latin1)).toBe(true);
+
+    const missing = await runCli(['quarantine', 'show', '999', '-c', cfg.path]);
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: "error: no quarantine entry 999; 'assetbridge quarantine list --all' lists them\n" });
   });
 });

@@ -11,6 +11,19 @@ import { createLogger, logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
 
+/**
+ * A payload for JSON output: its text, and when it is bytes that are not UTF-8 (kept as received),
+ * also the bytes as base64, which the text (with replacement characters) cannot give back.
+ */
+function payloadFields(p: Uint8Array | string): { payload: string; payloadBase64?: string } {
+  if (typeof p === 'string') return { payload: p };
+  try {
+    return { payload: new TextDecoder('utf-8', { fatal: true }).decode(p) };
+  } catch {
+    return { payload: payloadText(p), payloadBase64: Buffer.from(p).toString('base64') };
+  }
+}
+
 function preview(p: Uint8Array | string, max = 60): string {
   const t = payloadText(p).replace(/\s+/g, ' ');
   return t.length > max ? `${t.slice(0, max)}…` : t;
@@ -67,7 +80,7 @@ export function registerQuarantineCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit });
         if (opts.json) {
-          process.stdout.write(`${toJson(rows.map((r) => ({ ...r, payload: payloadText(r.payload) })))}\n`);
+          process.stdout.write(`${toJson(rows.map((r) => ({ ...r, ...payloadFields(r.payload) })))}\n`);
           return;
         }
         if (!rows.length) return void process.stdout.write(`${nothingListed(opts)}\n`);
@@ -77,6 +90,23 @@ export function registerQuarantineCommand(program: Command): void {
             ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.status, r.reason, preview(r.payload)]),
           ]),
         );
+      }, { existingStore: true });
+    }),
+  );
+
+  addConfigOption(
+    q
+      .command('show <id>')
+      .description('one quarantine entry in full: its reason and its whole payload')
+      .option('--payload', 'only the payload, exactly as it was received (bytes too: redirect it to a file)'),
+  ).action(
+    action(async (id: string, opts: { config: string; payload?: boolean }) => {
+      const [n] = parseIds([id], 'quarantine');
+      await withContext(opts.config, async ({ store }) => {
+        const entry = (await store.listQuarantine({ limit: Number.MAX_SAFE_INTEGER })).find((r) => r.id === n);
+        if (!entry) throw new UsageError(`no quarantine entry ${id}; 'assetbridge quarantine list --all' lists them`);
+        if (opts.payload) return void process.stdout.write(entry.payload);
+        process.stdout.write(`${toJson({ ...entry, ...payloadFields(entry.payload) })}\n`);
       }, { existingStore: true });
     }),
   );
