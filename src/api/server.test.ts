@@ -354,3 +354,26 @@ describe('HTTP intake of bodies in other encodings', () => {
     expect(r.status).toBe(202);
   });
 });
+
+describe('HTTP intake of a form or an upload instead of JSON', () => {
+  it('says to send the JSON as the body with Content-Type: application/json, and keeps the body in quarantine', async () => {
+    const submitted: RawMessage[] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: 0, quarantined: m.map((_, index) => ({ index, code: 'undecodable' as const, reason: 'payload is not JSON' })) })) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const form = new FormData();
+    form.append('file', new Blob(['[{"kind":"meter"}]'], { type: 'application/json' }), 'events.json');
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: form });
+    expect(r.status).toBe(400);
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toMatch(/^body is not JSON: .*; the Content-Type is multipart\/form-data: send the JSON itself as the body with Content-Type: application\/json/);
+    expect(submitted).toHaveLength(1);
+    const urlencoded = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'assetId=tag-1&lat=50' });
+    expect(((await urlencoded.json()) as { error: string }).error).toContain('the Content-Type is application/x-www-form-urlencoded');
+  });
+});

@@ -234,7 +234,12 @@ async function readIntakeBody(
     const declared = charset === undefined ? 'UTF-8 (no charset in the Content-Type)' : `${charset} (the charset in the Content-Type)`;
     return { text: bytes, items: [], error: `body is not ${declared} text; send UTF-8 JSON, or name the body's encoding: Content-Type: application/json; charset=<encoding>`, receivedAt };
   }
-  return readJsonItems(Promise.resolve(text), now);
+  const read = await readJsonItems(Promise.resolve(text), now);
+  // A form or an upload (curl -d with no Content-Type, curl -F file=@events.json): say how to send JSON.
+  const form = /^\s*(multipart\/form-data|application\/x-www-form-urlencoded)/i.exec(contentType ?? '')?.[1];
+  if (read.error !== undefined && form !== undefined)
+    return { ...read, error: `${read.error}; the Content-Type is ${form.toLowerCase()}: send the JSON itself as the body with Content-Type: application/json (curl --data-binary @events.json -H 'Content-Type: application/json')` };
+  return read;
 }
 
 /** A JSON body as a list of items (a single object counts as a list of one), or why it is not JSON. */
