@@ -71,6 +71,18 @@ describe('replayQuarantine', () => {
     expect(formatReplaySummary(s)).toContain(`not replayed (not open: already replayed or discarded, or no such entry): ${first}, 999`);
     expect((await store.listQuarantine({})).map((r) => r.status)).toEqual(['discarded', 'replayed', 'open']);
   });
+
+  it('says of an id named with --code that is open under another code that it is open, not that it was replayed or discarded', async () => {
+    const store = await storeWith(2); // unknown-asset
+    const [first] = (await store.listQuarantine({})).map((r) => r.id);
+    const sink = slowSink(store);
+    const s = await replayQuarantine(store, sink, { ids: [first as number, 999], code: 'stale' });
+    expect(sink.seen).toEqual([]);
+    expect(s).toMatchObject({ replayed: 0, skipped: [first, 999], notOfCode: { code: 'stale', ids: [first] } });
+    const text = formatReplaySummary(s);
+    expect(text).toContain('not replayed (not open: already replayed or discarded, or no such entry): 999\n');
+    expect(text).toContain(`not replayed (open, but not of code stale; name them without --code): ${first}\n`);
+  });
 });
 
 // Found unpinned by mutation testing: a replay larger than one submit chunk leaves no entry

@@ -15,13 +15,18 @@ export interface ReplaySummary {
   readonly reasons: Readonly<Record<string, number>>;
   /** Entries named by id that were not replayed: not open (or not of the code asked). */
   readonly skipped?: readonly number[];
+  /** Those of `skipped` that are open, but of another code than the one asked (`--code`). */
+  readonly notOfCode?: { readonly code: string; readonly ids: readonly number[] };
 }
 
 /** The end-of-replay summary for people. */
 export function formatReplaySummary(s: ReplaySummary): string {
   let out = `replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`;
   for (const [reason, n] of Object.entries(s.reasons)) out += `  ${n} × ${reason}\n`;
-  if (s.skipped?.length) out += `not replayed (not open: already replayed or discarded, or no such entry): ${s.skipped.join(', ')}\n`;
+  const otherCode = s.notOfCode?.ids ?? [];
+  const notOpen = (s.skipped ?? []).filter((id) => !otherCode.includes(id));
+  if (notOpen.length) out += `not replayed (not open: already replayed or discarded, or no such entry): ${notOpen.join(', ')}\n`;
+  if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
   return out;
 }
 
@@ -50,6 +55,11 @@ async function replayOpen(
     (r) => !filter.ids || filter.ids.includes(r.id),
   );
   const skipped = filter.ids ? [...new Set(filter.ids)].filter((id) => !rows.some((r) => r.id === id)) : [];
+  // Ids named with --code that are open under another code: not "already replayed or discarded".
+  const notOfCode =
+    filter.code && skipped.length
+      ? (await store.listQuarantine({ status: 'open', limit: 1_000_000 })).filter((r) => skipped.includes(r.id)).map((r) => r.id)
+      : [];
   let accepted = 0;
   let still = 0;
   const reasons: Record<string, number> = {};
@@ -65,5 +75,12 @@ async function replayOpen(
     for (const q of result.quarantined) reasons[q.reason] = (reasons[q.reason] ?? 0) + 1;
     onProgress?.(Math.min(i + chunk, rows.length), rows.length);
   }
-  return { replayed: rows.length, accepted, stillQuarantined: still, reasons, ...(skipped.length ? { skipped } : {}) };
+  return {
+    replayed: rows.length,
+    accepted,
+    stillQuarantined: still,
+    reasons,
+    ...(skipped.length ? { skipped } : {}),
+    ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
+  };
 }
