@@ -30,7 +30,7 @@ describe('validateEvent: time limits', () => {
     // Mutation: `<` made `<=`.
     const policy = { maxFutureSkewMs: 0, maxAgeMs: 3_600_000 };
     expect(validateEvent(event({ eventTime: now - 3_600_000 }), now, policy)).toEqual(ok);
-    expect(validateEvent(event({ eventTime: now - 3_600_001 }), now, policy)).toMatchObject({ ok: false, code: 'stale', reason: expect.stringContaining('older than the 3600 s freshness limit') as unknown });
+    expect(validateEvent(event({ eventTime: now - 3_600_001 }), now, policy)).toMatchObject({ ok: false, code: 'stale', reason: expect.stringContaining('older than the 3600 s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay') as unknown });
   });
 });
 

@@ -83,7 +83,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
   if (e.eventTime > now + policy.maxFutureSkewMs)
     return fail(`event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future`);
   if (policy.maxAgeMs > 0 && e.eventTime < now - policy.maxAgeMs)
-    return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit` };
+    return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay` };
 
   let problem: string | undefined;
   switch (event.kind) {
