@@ -246,3 +246,20 @@ describe('quarantine show', () => {
     expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: "error: no quarantine entry 999; 'assetbridge quarantine list --all' lists them\n" });
   });
 });
+
+describe('quarantine list --limit', () => {
+  it('says when there are more entries than shown, instead of cutting the list silently', async () => {
+    const { cfg, db } = setup();
+    const seed = new SqliteStore({ path: db });
+    const entry = (i: number) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${i}}`, receivedAt: Date.now(), code: 'unknown-asset' as const, reason: 'no ERP mapping for tag t' });
+    await seed.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [1, 2, 3].map(entry) });
+    await seed.close();
+    const cut = await runCli(['quarantine', 'list', '--limit', '2', '--json', '-c', cfg.path]);
+    expect(cut.code).toBe(0);
+    expect((JSON.parse(cut.stdout) as unknown[]).length).toBe(2);
+    expect(cut.stderr).toBe('more entries than the 2 shown (the oldest first): --limit <n> to see more, --code <code> to narrow\n');
+    const whole = await runCli(['quarantine', 'list', '--limit', '3', '-c', cfg.path]);
+    expect(whole.stderr).toBe('');
+    expect(whole.stdout.trim().split('\n')).toHaveLength(4);
+  });
+});

@@ -78,7 +78,12 @@ export function registerQuarantineCommand(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       await withContext(opts.config, async ({ store }) => {
-        const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit });
+        // One more than asked: whether there are more than shown (oldest first), so none go unseen.
+        const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: limit + 1 });
+        if (rows.length > limit) {
+          rows.length = limit;
+          process.stderr.write(`more entries than the ${limit} shown (the oldest first): --limit <n> to see more, --code <code> to narrow\n`);
+        }
         if (opts.json) {
           process.stdout.write(`${toJson(rows.map((r) => ({ ...r, ...payloadFields(r.payload) })))}\n`);
           return;
