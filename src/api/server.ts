@@ -12,6 +12,7 @@ import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
+import { notJsonHint } from '../core/normalize/decoder.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
 import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
@@ -250,7 +251,7 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     const parsed: unknown = JSON.parse(text);
     return { text, items: Array.isArray(parsed) ? parsed : [parsed], receivedAt };
   } catch (err) {
-    const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : '';
+    const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : notJsonHint(text);
     return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import type { DecodeResult, Decoder } from './decoder.js';
+import { notJsonHint, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
@@ -80,7 +80,7 @@ export function createCanonicalDecoder(): Decoder {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      return { ok: false, reason: `payload is not JSON: ${(err as Error).message}` };
+      return { ok: false, reason: `payload is not JSON: ${(err as Error).message}${notJsonHint(text)}` };
     }
     if (!Array.isArray(parsed)) {
       // One event (the usual payload): an array of exactly one, not an empty one pushed to, which reserves room for 17.

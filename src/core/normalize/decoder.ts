@@ -17,3 +17,13 @@ export type Decoder = (message: RawMessage) => DecodeResult;
 export function payloadText(payload: Uint8Array | string): string {
   return typeof payload === 'string' ? payload : new TextDecoder('utf-8').decode(payload);
 }
+
+/**
+ * What to add to "payload is not JSON: …" when the cause can be told: UTF-16 text (a NUL beside
+ * every ASCII character) or a payload with nothing in it.
+ */
+export function notJsonHint(text: string): string {
+  if (text.trim() === '') return '; the payload is empty';
+  if (text.includes('\u0000')) return '; it has NUL characters, as UTF-16 text has: the sender must send UTF-8';
+  return '';
+}
