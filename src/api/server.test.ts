@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import type { RawMessage } from '../core/model/messages.js';
@@ -375,5 +376,24 @@ describe('HTTP intake of a form or an upload instead of JSON', () => {
     expect(submitted).toHaveLength(1);
     const urlencoded = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'assetId=tag-1&lat=50' });
     expect(((await urlencoded.json()) as { error: string }).error).toContain('the Content-Type is application/x-www-form-urlencoded');
+  });
+});
+
+describe('HTTP intake of a compressed body', () => {
+  it('refuses it with 415 and what to do, taking nothing, rather than quarantining bytes no decoder reads', async () => {
+    const submitted: RawMessage[] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const body = gzipSync(Buffer.from(JSON.stringify([{ kind: 'meter', assetId: 'tag-1', eventTime: 1, operatingHours: 3 }])));
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body });
+    expect(r.status).toBe(415);
+    expect(await r.json()).toEqual({ error: 'Content-Encoding gzip is not read here; send the body uncompressed (nothing of this POST was taken)' });
+    expect(submitted).toEqual([]);
   });
 });

@@ -116,6 +116,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const max = intake.maxBacklog ?? Infinity;
       const waiting = (opts.sink.backlog?.() ?? 0) + reading;
       if (waiting >= max) return behind(waiting);
+      // A compressed body would be read as bytes that are not text, and quarantined as such.
+      const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+      if (encoding !== undefined && encoding !== '' && encoding !== 'identity')
+        return c.json({ error: `Content-Encoding ${encoding} is not read here; send the body uncompressed (nothing of this POST was taken)` }, 415);
       reading++;
       let body;
       try {
