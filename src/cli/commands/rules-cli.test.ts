@@ -201,7 +201,7 @@ describe('rules test: events older than ingest.maxAgeMs', () => {
       [3, true],
     ]);
     expect(report.lines[1] && formatLine(report.lines[1])).toBe(
-      'line 2: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (older than ingest.maxAgeMs when it was received (its receivedAt): the service quarantines it as stale)\n',
+      'line 2: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay (judged at its receivedAt: the service quarantines it as stale)\n',
     );
     const off = await runRulesTest({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now });
     expect(off.counts.rejected).toBe(0);
@@ -212,7 +212,7 @@ describe('rules test: events older than ingest.maxAgeMs', () => {
     writeFileSync(join(cfg.dir, 'old.jsonl'), `${at('2026-10-01T08:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"')}\n`);
     const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'old.jsonl')]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (older than ingest.maxAgeMs');
+    expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay (judged at its receivedAt');
   });
 });
 

@@ -406,8 +406,8 @@ export function compareInventoryCells(current: readonly InventoryEndCell[], prop
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'ahead of its receivedAt by more than ingest.maxFutureSkewMs: the service quarantines it as invalid';
 
-/** Said with an event rejected as stale: the service would quarantine it, and which setting decides. */
-const STALE_NOTE = 'older than ingest.maxAgeMs when it was received (its receivedAt): the service quarantines it as stale';
+/** Said with an event rejected as stale (the reason names ingest.maxAgeMs): judged at its receipt, as the service would quarantine it. */
+const STALE_NOTE = 'judged at its receivedAt: the service quarantines it as stale';
 
 /**
  * When the service received an event: the `receivedAt` the capture writes (ISO 8601 or epoch ms), if
