@@ -191,16 +191,19 @@ describe('HTTP intake under concurrent back-pressure', () => {
   });
 });
 
-/** An intake (token `intake-token-1`) whose sink refuses every submit with `error`. */
-const intakeApp = (error: string | Error) =>
+/** An intake (token `intake-token-1`, 1 MiB, 100 events) whose sink is `submit`. */
+const intakeWith = (submit: IngestSink['submit']) =>
   createHttpApp({
     host: '127.0.0.1',
     port: 0,
     now: () => 0,
     intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
-    sink: { submit: () => Promise.reject(typeof error === 'string' ? new Error(error) : error) },
+    sink: { submit },
     status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
   });
+
+/** An intake whose sink refuses every submit with `error`. */
+const intakeApp = (error: string | Error) => intakeWith(() => Promise.reject(typeof error === 'string' ? new Error(error) : error));
 
 describe('HTTP intake authentication', () => {
   it('says what was wrong with the Authorization header and which key holds the token, never echoing it', async () => {
@@ -307,20 +310,11 @@ describe('HTTP intake of bodies in other encodings', () => {
   // The pipeline's own decoder behind the sink: what it quarantines is answered as rejected.
   const decode = createCanonicalDecoder();
   const submitted: RawMessage[] = [];
-  const app = createHttpApp({
-    host: '127.0.0.1',
-    port: 0,
-    now: () => 0,
-    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-    sink: {
-      submit: (m) => {
-        submitted.push(...m);
-        const results = m.map((msg) => decode(msg));
-        const quarantined = results.flatMap((r, index) => (r.ok ? [] : [{ index, code: 'undecodable' as const, reason: r.reason }]));
-        return Promise.resolve({ accepted: results.filter((r) => r.ok).length, quarantined });
-      },
-    },
-    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  const app = intakeWith((m) => {
+    submitted.push(...m);
+    const results = m.map((msg) => decode(msg));
+    const quarantined = results.flatMap((r, index) => (r.ok ? [] : [{ index, code: 'undecodable' as const, reason: r.reason }]));
+    return Promise.resolve({ accepted: results.filter((r) => r.ok).length, quarantined });
   });
   const event = JSON.stringify([{ kind: 'position', assetId: 'Kran-Müller-7', eventTime: '2026-03-01T10:00:00Z', lat: 51.9, lng: 4.1 }]);
   const post = (body: Uint8Array, contentType: string) => app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': contentType }, body });
@@ -359,14 +353,7 @@ describe('HTTP intake of bodies in other encodings', () => {
 describe('HTTP intake of a form or an upload instead of JSON', () => {
   it('says to send the JSON as the body with Content-Type: application/json, and keeps the body in quarantine', async () => {
     const submitted: RawMessage[] = [];
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: 0, quarantined: m.map((_, index) => ({ index, code: 'undecodable' as const, reason: 'payload is not JSON' })) })) },
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = intakeWith((m) => (submitted.push(...m), Promise.resolve({ accepted: 0, quarantined: m.map((_, index) => ({ index, code: 'undecodable' as const, reason: 'payload is not JSON' })) })));
     const form = new FormData();
     form.append('file', new Blob(['[{"kind":"meter"}]'], { type: 'application/json' }), 'events.json');
     const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: form });
@@ -382,14 +369,7 @@ describe('HTTP intake of a form or an upload instead of JSON', () => {
 describe('HTTP intake of a compressed body', () => {
   it('refuses it with 415 and what to do, taking nothing, rather than quarantining bytes no decoder reads', async () => {
     const submitted: RawMessage[] = [];
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) },
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = intakeWith((m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })));
     const body = gzipSync(Buffer.from(JSON.stringify([{ kind: 'meter', assetId: 'tag-1', eventTime: 1, operatingHours: 3 }])));
     const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, body });
     expect(r.status).toBe(415);

@@ -7,7 +7,7 @@
  */
 import type { CanonicalEvent, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import { notJsonHint, type DecodeResult, type Decoder } from './decoder.js';
+import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 
@@ -63,19 +63,10 @@ export function canonicalFromJson(obj: unknown, source: string, receivedAt: numb
 }
 
 export function createCanonicalDecoder(): Decoder {
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
   return (message: RawMessage): DecodeResult => {
-    let text: string;
-    if (typeof message.payload === 'string') text = message.payload;
-    else {
-      // Decoded with replacement, bytes of another encoding could still parse, with U+FFFD in the
-      // ids and names: kept as bytes in quarantine instead, with the reason.
-      try {
-        text = utf8.decode(message.payload);
-      } catch {
-        return { ok: false, reason: `payload is not UTF-8 text (${message.payload.byteLength} bytes); send UTF-8 JSON` };
-      }
-    }
+    const read = utf8Text(message.payload);
+    if (!read.ok) return { ok: false, reason: `${read.reason}; send UTF-8 JSON` };
+    const text = read.text;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);

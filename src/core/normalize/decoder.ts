@@ -18,6 +18,23 @@ export function payloadText(payload: Uint8Array | string): string {
   return typeof payload === 'string' ? payload : new TextDecoder('utf-8').decode(payload);
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A payload's text for a decoder: bytes read as UTF-8, strictly. Decoded with replacement, bytes
+ * of another encoding could still parse, with U+FFFD in the ids and names; they are kept as bytes
+ * in quarantine instead, with the reason (how many bytes, the first of them).
+ */
+export function utf8Text(payload: Uint8Array | string): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly reason: string } {
+  if (typeof payload === 'string') return { ok: true, text: payload };
+  try {
+    return { ok: true, text: strictUtf8.decode(payload) };
+  } catch {
+    const first = Array.from(payload.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+    return { ok: false, reason: `payload is not UTF-8 text (${payload.byteLength} bytes starting ${first})` };
+  }
+}
+
 /**
  * What to add to "payload is not JSON: …" when the cause can be told: UTF-16 text (a NUL beside
  * every ASCII character) or a payload with nothing in it.

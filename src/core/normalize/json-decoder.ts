@@ -19,7 +19,7 @@ import { unitFactor, type UnitDimension } from './units.js';
 import type { JsonDecoderConfig } from '../../config/schema.js';
 import type { AlertEvent, CanonicalEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../model/events.js';
 import type { RawMessage } from '../model/messages.js';
-import { notJsonHint, type DecodeResult, type Decoder } from './decoder.js';
+import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { compileTopicFilter, type TopicMatcher } from './topic-match.js';
 
@@ -65,22 +65,15 @@ export function createJsonDecoder(source: string, topics: readonly JsonTopicDeco
     decode: compileDecoder(source, t.decoder),
   }));
   const filterList = topics.map((t) => t.filter).join(', ') || '(none)';
-  const utf8 = new TextDecoder('utf-8', { fatal: true });
 
   return (message: RawMessage): DecodeResult => {
     try {
       const topic = compiled.find((t) => t.matches(message.channel));
       if (!topic) return fail(`no decoder for topic "${message.channel}"; configured topic filters: ${filterList}`);
 
-      let text: string;
-      if (typeof message.payload === 'string') text = message.payload;
-      else {
-        try {
-          text = utf8.decode(message.payload);
-        } catch {
-          return fail(`payload is not UTF-8 text (${message.payload.byteLength} bytes starting ${hexPreview(message.payload)})`);
-        }
-      }
+      const read = utf8Text(message.payload);
+      if (!read.ok) return fail(read.reason);
+      const text = read.text;
       let root: Json;
       try {
         root = JSON.parse(text);
@@ -288,10 +281,6 @@ function describe(v: Json): string {
   if (typeof v === 'number' || typeof v === 'boolean') return `${typeof v} ${String(v)}`;
   if (v === null) return 'null';
   return Array.isArray(v) ? 'an array' : typeof v;
-}
-
-function hexPreview(bytes: Uint8Array): string {
-  return Array.from(bytes.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
 }
 
 function configuredPaths(config: JsonDecoderConfig): string[] {
