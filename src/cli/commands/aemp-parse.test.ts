@@ -75,7 +75,7 @@ describe('runAempParse', () => {
     expect(code).toBe(0);
     expect(lines(io.err)).toEqual([
       'odd.json: equipment 1 (P-1): warning: EquipmentHeader.Model is the placeholder "missing"; treated as absent',
-      'odd.json: equipment 1 (P-1): would be quarantined (invalid): meter at 2099-01-01T00:00:00.000Z: event time 2099-01-01T00:00:00.000Z is more than 300 s in the future',
+      'odd.json: equipment 1 (P-1): would be quarantined (invalid): meter at 2099-01-01T00:00:00.000Z: event time 2099-01-01T00:00:00.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); check the sender\'s clock, or raise the limit if such a skew is expected',
       'odd.json: fleet, 1 equipment, 1 events, 0 links',
     ]);
   });

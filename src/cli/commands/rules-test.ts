@@ -404,7 +404,7 @@ export function compareInventoryCells(current: readonly InventoryEndCell[], prop
 }
 
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
-const FUTURE_NOTE = 'ahead of its receivedAt by more than ingest.maxFutureSkewMs: the service quarantines it as invalid';
+const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as invalid';
 
 /** Said with an event rejected as stale (the reason names ingest.maxAgeMs): judged at its receipt, as the service would quarantine it. */
 const STALE_NOTE = 'judged at its receivedAt: the service quarantines it as stale';

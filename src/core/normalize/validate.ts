@@ -81,7 +81,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
     return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : ''}`);
   if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01`);
   if (e.eventTime > now + policy.maxFutureSkewMs)
-    return fail(`event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future`);
+    return fail(`event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future (ingest.maxFutureSkewMs); check the sender's clock, or raise the limit if such a skew is expected`);
   if (policy.maxAgeMs > 0 && e.eventTime < now - policy.maxAgeMs)
     return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay` };
 
