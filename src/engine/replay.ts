@@ -51,15 +51,12 @@ async function replayOpen(
   filter: { ids?: readonly number[]; code?: string },
   onProgress?: (done: number, total: number) => void,
 ): Promise<ReplaySummary> {
-  const rows = (await store.listQuarantine({ status: 'open', ...(filter.code ? { code: filter.code as QuarantineCode } : {}), limit: 1_000_000 })).filter(
-    (r) => !filter.ids || filter.ids.includes(r.id),
-  );
-  const skipped = filter.ids ? [...new Set(filter.ids)].filter((id) => !rows.some((r) => r.id === id)) : [];
+  const ids = filter.ids ? { ids: filter.ids } : {};
+  const rows = await store.listQuarantine({ status: 'open', ...(filter.code ? { code: filter.code as QuarantineCode } : {}), ...ids, limit: 1_000_000 });
+  const found = new Set(rows.map((r) => r.id));
+  const skipped = filter.ids ? [...new Set(filter.ids)].filter((id) => !found.has(id)) : [];
   // Ids named with --code that are open under another code: not "already replayed or discarded".
-  const notOfCode =
-    filter.code && skipped.length
-      ? (await store.listQuarantine({ status: 'open', limit: 1_000_000 })).filter((r) => skipped.includes(r.id)).map((r) => r.id)
-      : [];
+  const notOfCode = filter.code && skipped.length ? (await store.listQuarantine({ status: 'open', ids: skipped, limit: skipped.length })).map((r) => r.id) : [];
   let accepted = 0;
   let still = 0;
   const reasons: Record<string, number> = {};

@@ -108,7 +108,7 @@ export function registerQuarantineCommand(program: Command): void {
     action(async (id: string, opts: { config: string; payload?: boolean }) => {
       const [n] = parseIds([id], 'quarantine');
       await withContext(opts.config, async ({ store }) => {
-        const entry = (await store.listQuarantine({ limit: Number.MAX_SAFE_INTEGER })).find((r) => r.id === n);
+        const [entry] = await store.listQuarantine({ ids: [n as number], limit: 1 });
         if (!entry) throw new UsageError(`no quarantine entry ${id}; 'assetbridge quarantine list --all' lists them`);
         if (opts.payload) return void process.stdout.write(entry.payload);
         process.stdout.write(`${toJson({ ...entry, ...payloadFields(entry.payload) })}\n`);

@@ -317,6 +317,17 @@ describe('SqliteStore outbox', () => {
     expect(await s.counters()).toMatchObject({ quarantined: 2, quarantineOpen: 1 });
   });
 
+  it('reads quarantine entries by id, with the other filters', async () => {
+    const s = open();
+    const entry = (n: number) => ({ source: 'http', channel: '/v1/events', payload: `{"n":${n}}`, receivedAt: n, code: 'invalid' as const, reason: 'r' });
+    await s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [entry(1), entry(2), entry(3)] });
+    const [a, b, c] = (await s.listQuarantine({})).map((r) => r.id) as [number, number, number];
+    expect((await s.listQuarantine({ ids: [c, a, 999] })).map((r) => r.payload)).toEqual(['{"n":1}', '{"n":3}']);
+    await s.markQuarantine([a], 'discarded');
+    expect((await s.listQuarantine({ status: 'open', ids: [a, b] })).map((r) => r.id)).toEqual([b]);
+    expect(await s.listQuarantine({ ids: [] })).toEqual([]);
+  });
+
   it('stores identity with identifiers and round-trips state and kv', async () => {
     const s = open();
     await s.upsertAssets([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { site: 'P1' } }, identifiers: [{ type: 'tag', value: ' Tag-1 ', erpAssetId: 'A1' }] }]);

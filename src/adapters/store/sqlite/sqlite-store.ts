@@ -845,10 +845,12 @@ export class SqliteStore implements Store {
     return Promise.resolve(res.changes);
   }
 
-  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; limit?: number }): Promise<QuarantineRow[]> {
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; limit?: number }): Promise<QuarantineRow[]> {
     const { where, args } = whereOf([
       ['status = ?', filter.status],
       ['code = ?', filter.code],
+      // One statement for any number of ids.
+      ['id IN (SELECT value FROM json_each(?))', filter.ids ? JSON.stringify(filter.ids) : undefined],
     ]);
     const sql = `SELECT * FROM quarantine ${where} ORDER BY id LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, filter.limit ?? 1000) as {
