@@ -175,8 +175,14 @@ describe('quarantine codes and replay', () => {
       ['replayed', 1],
       ['open', 0],
     ]);
-    // A second replay finds only the new entry.
+    // The new entry names the one it was replayed from (tag-3's), and that one leads to it.
+    const [, tag3, again] = rows;
+    expect(again?.replayOf).toBe(tag3?.id);
+    expect(rows[0]).not.toHaveProperty('replayOf');
+    expect((await store.listQuarantine({ replayOf: tag3?.id })).map((q) => q.id)).toEqual([again?.id]);
+    // A second replay finds only the new entry; set aside a third time, it names the second.
     expect(await replayQuarantine(store, ingestor, {})).toMatchObject({ replayed: 1, accepted: 0 });
+    expect((await store.listQuarantine({ status: 'open' })).map((q) => q.replayOf)).toEqual([again?.id]);
   });
 
   it('quarantines a payload that holds no event at all rather than accepting it as nothing', async () => {

@@ -883,7 +883,7 @@ export class Ingestor implements IngestSink {
     decoded.forEach((d, i) => {
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
-        quarantine.push({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason });
+        quarantine.push({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}) });
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
         return;
       }

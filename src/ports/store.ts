@@ -268,8 +268,11 @@ export interface Store {
   countPrunable(cutoffs: PruneCutoffs): Promise<PruneResult>;
 
   // quarantine
-  /** Oldest first; `ids`: only those entries (read by id, not found among all of them). */
-  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; limit?: number }): Promise<QuarantineRow[]>;
+  /**
+   * Oldest first; `ids`: only those entries (read by id, not found among all of them);
+   * `replayOf`: the entries a replay of that entry opened (it was set aside again).
+   */
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]>;
   /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;
 

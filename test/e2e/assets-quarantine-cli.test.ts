@@ -247,6 +247,28 @@ describe('quarantine show', () => {
   });
 });
 
+describe('quarantine replayed and set aside again', () => {
+  it('show leads from the replayed entry to the one its replay opened, and back; list names what it is a replay of', async () => {
+    const { cfg, db } = setup();
+    const seed = new SqliteStore({ path: db });
+    const entry = { source: 'http', channel: '/v1/events', payload: '{"kind":"position","assetId":"tag-9"}', receivedAt: Date.now(), code: 'unknown-asset' as const, reason: 'no ERP mapping for tag tag-9' };
+    await seed.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [entry] });
+    const [first] = await seed.listQuarantine({});
+    // What a replay that fails again commits: the old entry closed, a new one naming it.
+    await seed.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [{ ...entry, replayOf: first?.id }], replayed: [first?.id as number] });
+    const [, second] = await seed.listQuarantine({});
+    await seed.close();
+
+    const old = JSON.parse((await runCli(['quarantine', 'show', String(first?.id), '-c', cfg.path])).stdout) as Record<string, unknown>;
+    expect(old).toMatchObject({ status: 'replayed', replays: 1, quarantinedAgainAs: [second?.id] });
+    const again = JSON.parse((await runCli(['quarantine', 'show', String(second?.id), '-c', cfg.path])).stdout) as Record<string, unknown>;
+    expect(again).toMatchObject({ status: 'open', replayOf: first?.id });
+    expect(again).not.toHaveProperty('quarantinedAgainAs');
+    const listed = (await runCli(['quarantine', 'list', '-c', cfg.path])).stdout;
+    expect(listed).toContain(`open (replay of ${first?.id})`);
+  });
+});
+
 describe('quarantine list --limit', () => {
   it('says when there are more entries than shown, instead of cutting the list silently', async () => {
     const { cfg, db } = setup();

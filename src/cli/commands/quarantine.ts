@@ -92,7 +92,7 @@ export function registerQuarantineCommand(program: Command): void {
         process.stdout.write(
           table([
             ['ID', 'RECEIVED', 'SOURCE', 'CODE', 'STATUS', 'REASON', 'PAYLOAD'],
-            ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.status, r.reason, preview(r.payload)]),
+            ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, r.reason, preview(r.payload)]),
           ]),
         );
       }, { existingStore: true });
@@ -111,7 +111,9 @@ export function registerQuarantineCommand(program: Command): void {
         const [entry] = await store.listQuarantine({ ids: [n as number], limit: 1 });
         if (!entry) throw new UsageError(`no quarantine entry ${id}; 'assetbridge quarantine list --all' lists them`);
         if (opts.payload) return void process.stdout.write(entry.payload);
-        process.stdout.write(`${toJson({ ...entry, ...payloadFields(entry.payload) })}\n`);
+        // Where a replay of this entry was set aside again: the entry it opened.
+        const again = entry.status === 'replayed' ? (await store.listQuarantine({ replayOf: entry.id, limit: 10 })).map((r) => r.id) : [];
+        process.stdout.write(`${toJson({ ...entry, ...payloadFields(entry.payload), ...(again.length ? { quarantinedAgainAs: again } : {}) })}\n`);
       }, { existingStore: true });
     }),
   );

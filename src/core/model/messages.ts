@@ -36,6 +36,8 @@ export interface QuarantineEntry {
   readonly code: QuarantineCode;
   /** Human-readable reason that says what was wrong. */
   readonly reason: string;
+  /** The entry this one is a replay of: the message was replayed from it and set aside again. */
+  readonly replayOf?: number;
 }
 
 export type QuarantineCode = 'undecodable' | 'invalid' | 'unknown-asset' | 'stale' | 'too-large';

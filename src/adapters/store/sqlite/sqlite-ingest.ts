@@ -63,7 +63,7 @@ export function prepareIngestStatements(db: Database.Database) {
        VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?, ?)
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
-    quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES (?, ?, ?, ?, ?, ?, ?)`),
+    quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
   };
@@ -191,7 +191,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     updates.finish();
     for (const q of c.quarantine) {
       const isText = typeof q.payload === 'string';
-      stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason);
+      stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
     }
     for (const id of c.replayed) stmts.closeReplayed.run(id);
     if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));

@@ -272,4 +272,14 @@ CREATE TABLE ingest_checkpoint_round (
 );
 `,
   },
+  {
+    version: 13,
+    name: 'quarantine-replay-of',
+    // A replayed message set aside again opens a new entry: it names the entry it was replayed
+    // from, so `quarantine show` can follow a message through its replays.
+    sql: `
+ALTER TABLE quarantine ADD COLUMN replay_of INTEGER;
+CREATE INDEX quarantine_replay_of ON quarantine(replay_of) WHERE replay_of IS NOT NULL;
+`,
+  },
 ];

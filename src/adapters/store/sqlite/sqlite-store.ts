@@ -845,10 +845,11 @@ export class SqliteStore implements Store {
     return Promise.resolve(res.changes);
   }
 
-  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; limit?: number }): Promise<QuarantineRow[]> {
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]> {
     const { where, args } = whereOf([
       ['status = ?', filter.status],
       ['code = ?', filter.code],
+      ['replay_of = ?', filter.replayOf],
       // One statement for any number of ids.
       ['id IN (SELECT value FROM json_each(?))', filter.ids ? JSON.stringify(filter.ids) : undefined],
     ]);
@@ -864,6 +865,7 @@ export class SqliteStore implements Store {
       reason: string;
       status: QuarantineRow['status'];
       replays: number;
+      replay_of: number | null;
     }[];
     return Promise.resolve(
       rows.map((r) => ({
@@ -873,6 +875,7 @@ export class SqliteStore implements Store {
         reason: r.reason,
         status: r.status,
         replays: r.replays,
+        ...(r.replay_of !== null ? { replayOf: r.replay_of } : {}),
       })),
     );
   }
