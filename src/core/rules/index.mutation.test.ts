@@ -119,6 +119,16 @@ describe('createRules', () => {
     expect(out.map((ds) => ds.map((d) => d.payload.warehouseLocation))).toEqual([['Y1'], []]);
   });
 
+  it('zones.maxAccuracyM with no zone configured: an inaccurate fix is not sent as the position', () => {
+    const c = rulesSchema.parse({ allowedLateness: 0, zones: { maxAccuracyM: 50 } });
+    const out = run(c, [
+      { event: at(T0, 52.5, 13.4, { accuracyM: 5 }), asset: asset('EQ-1') },
+      { event: at(T0 + MIN, 52.52, 13.4, { accuracyM: 3000 }), asset: asset('EQ-1') }, // a cell-tower fallback 2 km off
+      { event: at(T0 + 2 * MIN, 52.5, 13.403, { accuracyM: 8 }), asset: asset('EQ-1') }, // 200 m east: moved
+    ]).perStep;
+    expect(out.map((ds) => ds.map((d) => d.payload.coordinates))).toEqual([[{ lat: 52.5, lng: 13.4 }], [], [{ lat: 52.5, lng: 13.403 }]]);
+  });
+
   it('zones.hysteresisM: a fix within that distance outside a zone is in its band', () => {
     const c = rulesSchema.parse({ zones: { hysteresisM: 100, inline: [YARD] } });
     // About 150 m north of the centre: 50 m outside the 100 m circle.

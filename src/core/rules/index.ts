@@ -79,6 +79,8 @@ export function createRules(config: RulesConfig, zones: ZoneTracking | undefined
         minDistanceM: config.location.minDistanceM,
         heartbeatMs: config.location.heartbeatMs,
         ...(zones ? { zones, allowedLatenessMs: config.allowedLateness } : {}),
+        // Without a zone configured, `zones.maxAccuracyM` still applies to the positions sent.
+        ...(config.zones && !zones ? { maxAccuracyM: config.zones.maxAccuracyM } : {}),
         ...(config.location.appliesTo ? { appliesTo: config.location.appliesTo } : {}),
       }),
     );

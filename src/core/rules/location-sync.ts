@@ -12,7 +12,7 @@
  * that zone (exit dwell): see zoneOfState. With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
  *
- * A fix less accurate than `zones.maxAccuracyM` changes nothing the ERP is sent: not zone
+ * A fix less accurate than `zones.maxAccuracyM` (zones configured or not) changes nothing the ERP is sent: not zone
  * membership, not the zone its source reported (outside configured zones that is the zone sent, and
  * a tracker decides it on the same bad fix), not the position, not the heartbeat; nor does an idle
  * watermark settle a dwell on it. The ERP keeps the last accurate fix until the next one. Only an
@@ -45,6 +45,11 @@ export interface LocationSyncOptions {
   readonly zones?: ZoneTracking;
   /** Event-time reorder window, ms; 0 processes each position at once. @default 0 */
   readonly allowedLatenessMs?: number;
+  /**
+   * Without configured zones: fixes less accurate than this change nothing sent (with zones,
+   * `zones.maxAccuracyM` rules); 0 = use all. @default 0
+   */
+  readonly maxAccuracyM?: number;
   /** Only assets matching this filter are synced; others keep no location state. @default all */
   readonly appliesTo?: AssetFilter;
 }
@@ -99,6 +104,9 @@ const NO_ZONE: ZoneHit = { inside: NO_NAMES, band: NO_NAMES };
 
 export function createLocationSyncRule(options: LocationSyncOptions): FlushableRule<LocationSyncState> {
   const lateness = options.allowedLatenessMs ?? 0;
+  // `zones.maxAccuracyM` set without any zone (a fleet synced by position alone) still keeps a
+  // cell-tower fix kilometres off from being sent as where the asset is.
+  const maxAccuracyM = options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0;
   return {
     name: 'location',
     kinds: ['position'],
@@ -106,7 +114,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
       if (event.kind !== 'position') return { state: state ?? {}, deliveries: [] };
       if (options.appliesTo !== undefined && !matchesFilter(ctx.asset, options.appliesTo)) return { state: state as LocationSyncState, deliveries: NO_DELIVERIES };
       const s = state ?? {};
-      const item = bufferedFix(event, options.zones);
+      const item = bufferedFix(event, options.zones, maxAccuracyM);
       // The newest fix processed sent again (an MQTT redelivery after a reconnect, a device
       // repeating itself): a duplicate, not late. `last` holds it, so no state is added for this;
       // an older released fix sent again cannot be told from a late one, and counts as late.
@@ -151,11 +159,11 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
   };
 }
 
-function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined): BufferedFix {
+function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined, maxAccuracyM: number): BufferedFix {
   // A reader's sighting: its zone is all there is to it, and never too inaccurate (no fix to judge).
   if (isZoneSighting(event)) return { t: event.eventTime, lat: undefined, lng: undefined, zone: event.zone, in: undefined, near: undefined, inaccurate: undefined };
   const fix = event as PositionFix;
-  const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
+  const usable = maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(fix) : undefined;
   // Every field, undefined when absent (one object shape: see locationState).
   return {
