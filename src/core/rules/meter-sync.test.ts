@@ -175,6 +175,24 @@ describe('meter sync rule', () => {
     expect(undeclared.state.flags[0]?.detail).toContain('assetbridge assets reset-meter <asset> --hours or --km');
   });
 
+  it('an odometer sent beside the hours goes through odometer hygiene: a jump is not sent, a declared replacement is', () => {
+    const both = (h: number, km: number, hours: number, extra: Partial<MeterEvent> = {}) => meter(h, hours, { odometerKm: km, ...extra });
+    // 8.9 million km in an hour (3 h) is set aside, the hours still go; then the odometer is replaced (4 h).
+    const { deliveries, state } = run([both(1000, 30_000, 0), both(1001, 30_080, 1), both(1002, 9_000_000, 2), both(1003, 12, 3, { odometerReset: true }), both(1004, 70, 4)]);
+    expect(deliveries).toEqual([
+      record(1000, 0, { odometerKm: 30_000 }),
+      record(1001, 1, { odometerKm: 30_080 }),
+      record(1002, 2),
+      record(1003, 3, { odometerKm: 12, odometerResetAt: iso(3) }),
+      record(1004, 4, { odometerKm: 70, odometerResetAt: iso(3) }),
+    ]);
+    expect(state.flags.map((f) => [f.status, f.detail.startsWith('odometer: ')])).toEqual([['too-fast', true]]);
+    // An odometer-only reading older than the km sent with the hours is out of order, not sent under `|km`.
+    const late = run([both(1000, 30_000, 0), both(1001, 30_080, 2), meter(undefined, 1, { odometerKm: 30_040 })]);
+    expect(late.deliveries).toEqual([record(1000, 0, { odometerKm: 30_000 }), record(1001, 2, { odometerKm: 30_080 })]);
+    expect(late.state.flags.map((f) => f.status)).toEqual(['out-of-order']);
+  });
+
   it('uses the configured hygiene thresholds', () => {
     const { state } = run([meter(10, 0), meter(10, 30)], { hygiene: { stalledAfterMs: 24 * H } });
     expect(state.flags.map((f) => f.status)).toEqual(['stalled']);

@@ -2,7 +2,8 @@
  * Meter sync: keeps the ERP's latest operating-hours reading current from `meter` events, through
  * {@link classifyMeterReading}. Vehicles that report an odometer but no hour meter get their
  * odometer synced the same way (odometer hygiene, `unit: km`, a key of its own:
- * `<asset>|km`). Only accepted readings are sent, never a late one (invariant 8);
+ * `<asset>|km`); an odometer sent beside the hours passes the same odometer hygiene (one state) and
+ * goes with the hours only when trusted, with `odometerResetAt` after a declared replacement. Only accepted readings are sent, never a late one (invariant 8);
  * flagged readings (backwards, too fast, stalled, out of order) are kept in the rule state with
  * their reason so `status` can show them. A declared reset (`MeterEvent.declaredReset`) sets a new
  * baseline that later readings continue from; it reaches the ERP as a reading carrying
@@ -92,9 +93,14 @@ export function createMeterSyncRule(options: MeterSyncOptions = {}): Rule<MeterS
   };
 }
 
-function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, hygiene: MeterHygieneOptions, maxFlags: number): RuleResult<MeterSyncState> {
+function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, hygiene: MeterHygieneOptions, maxFlags: number): RuleResult<MeterSyncState> {
   // Hygiene judges the hour meter; readings without one do not move it (an odometer has its own).
-  if (event.operatingHours === undefined) return event.odometerKm === undefined ? { state, deliveries: [] } : applyOdometer(state, event, event.odometerKm, ctx, maxFlags);
+  if (event.operatingHours === undefined) return event.odometerKm === undefined ? { state: prior, deliveries: [] } : applyOdometer(prior, event, event.odometerKm, ctx, maxFlags);
+  // An odometer beside the hours goes through the same odometer hygiene as one sent alone: a jump
+  // or a drop is not sent with the hours, and a declared replacement reaches the ERP as such.
+  const km = event.odometerKm === undefined ? undefined : judgeOdometer(prior, event, event.odometerKm, ctx, maxFlags);
+  const state = km?.state ?? prior;
+  const odometerKm = km?.send === true ? event.odometerKm : undefined;
   const reading = { value: event.operatingHours, eventTime: event.eventTime };
   const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading) : classifyMeterReading(state.hygiene, reading, hygiene);
   const verdict: MeterVerdict = result.verdict;
@@ -116,16 +122,17 @@ function applyMeter(state: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
     operatingHours: reading.value,
     eventTime: reading.eventTime,
     ...(event.idleHours !== undefined ? { idleHours: event.idleHours } : {}),
-    ...(event.odometerKm !== undefined ? { odometerKm: event.odometerKm } : {}),
+    ...(odometerKm !== undefined ? { odometerKm } : {}),
   };
   const changed =
     verdict.status === 'reset' ||
+    km?.status === 'reset' ||
     synced === undefined ||
     candidate.operatingHours !== synced.operatingHours ||
     (candidate.idleHours !== undefined && candidate.idleHours !== synced.idleHours) ||
     (candidate.odometerKm !== undefined && candidate.odometerKm !== synced.odometerKm);
   if (!changed) return { state: next, deliveries: [] };
-  return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, ctx)] };
+  return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, candidate.odometerKm !== undefined ? next.odometer?.lastResetAt : undefined, ctx)] };
 }
 
 /** `state` with a new flag for a reading hygiene refused (newest last, at most `maxFlags`), counted by status. */
@@ -143,21 +150,32 @@ function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status
   return { ...state, flags: [...state.flags, flag].slice(-maxFlags), flagCounts: { ...state.flagCounts, [verdict.status]: (state.flagCounts[verdict.status] ?? 0) + 1 } };
 }
 
-/** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
-function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
+/**
+ * Odometer hygiene for `km` (the `odometer` sub-state, a flag for a refused reading): the state
+ * after it, its verdict, and whether the reading may be sent. A stall may: the odometer does show
+ * that value (a vehicle working in place, its hours running).
+ */
+function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): { state: MeterSyncState; status: MeterVerdict['status']; send: boolean } {
   const od = state.odometer ?? { hygiene: {} };
   const reading = { value: km, eventTime: event.eventTime };
   const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading) : classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
   const verdict = result.verdict;
   let odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
-  if (isFlagged(verdict)) {
-    if (!verdict.newFlag) return { state: { ...state, odometer }, deliveries: [] };
-    return { state: withFlag({ ...state, odometer }, verdict, 'odometer: ', event, ctx, maxFlags), deliveries: [] };
-  }
-  const synced = od.synced;
+  const next = { ...state, odometer };
+  if (!isFlagged(verdict)) return { state: next, status: verdict.status, send: true };
+  return { state: verdict.newFlag ? withFlag(next, verdict, 'odometer: ', event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
+}
+
+/** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
+function applyOdometer(prior: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
+  const judged = judgeOdometer(prior, event, km, ctx, maxFlags);
+  const state = judged.state;
+  const odometer = state.odometer as OdometerSyncState;
+  if (judged.status !== 'accepted' && judged.status !== 'reset' && judged.status !== 'duplicate') return { state, deliveries: [] };
+  const synced = prior.odometer?.synced;
   // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
-  if (verdict.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || (km === synced.odometerKm && verdict.status !== 'reset')))) return { state: { ...state, odometer }, deliveries: [] };
+  if (judged.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || (km === synced.odometerKm && judged.status !== 'reset')))) return { state, deliveries: [] };
   const erpAssetId = ctx.asset.erpAssetId;
   return {
     state: { ...state, odometer: { ...odometer, synced: { odometerKm: km, eventTime: event.eventTime } } },
@@ -182,7 +200,7 @@ function applyOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   };
 }
 
-function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefined, ctx: RuleContext): DeliveryIntent {
+function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefined, odometerResetAt: number | undefined, ctx: RuleContext): DeliveryIntent {
   const erpAssetId = ctx.asset.erpAssetId;
   return {
     destination: ctx.destination,
@@ -200,6 +218,8 @@ function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefine
       unit: 'h',
       // Tells the connector the counter was replaced at this time (SAP: counter overflow/replacement).
       ...(lastResetAt !== undefined ? { meterResetAt: new Date(lastResetAt).toISOString() } : {}),
+      // The same for the odometer sent beside the hours.
+      ...(odometerResetAt !== undefined ? { odometerResetAt: new Date(odometerResetAt).toISOString() } : {}),
     },
   };
 }
