@@ -48,6 +48,14 @@ describe('assets meters', () => {
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
   });
+  it('shows the newer odometer: one sent beside the hours after a replacement declared alone', async () => {
+    const store = await storeAfter([
+      meter('EQ-9', 0, { operatingHours: 1000, odometerKm: 182_000 }),
+      { ...meter('EQ-9', 1, { odometerKm: 12 }), odometerReset: true } as CanonicalEvent, // assets reset-meter EQ-9 --km 12
+      meter('EQ-9', 2, { operatingHours: 1001, odometerKm: 70 }),
+    ]);
+    expect(formatMeterReport(await loadMeterReport(store))).toMatch(/EQ-9\s+1001 h\s+70 km\s+2026-10-01T02:00:00Z/);
+  });
 });
 
 describe('assets reset-meter', () => {

@@ -59,7 +59,8 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
   if (rows.length === 0) return flagged ? 'no meter reading was set aside\n' : 'no meter readings yet\n';
   const lines: (string | number)[][] = [['ASSET', 'HOURS', 'ODOMETER', 'LAST READING', 'SET ASIDE', 'LATEST SET ASIDE']];
   for (const r of rows) {
-    const km = r.odometer?.value ?? r.hours?.odometerKm;
+    // The newer of the odometer sent alone and the one sent with the hours (a vehicle may send both ways: a declared replacement goes alone).
+    const km = r.hours?.odometerKm !== undefined && (r.odometer === undefined || r.hours.at > r.odometer.at) ? r.hours.odometerKm : r.odometer?.value;
     const last = Math.max(r.hours?.at ?? -Infinity, r.odometer?.at ?? -Infinity);
     const counts = Object.entries(r.setAside);
     const total = counts.reduce((n, [, c]) => n + c, 0);
