@@ -1,6 +1,6 @@
 /**
  * Meter-sync cases meter-sync.test.ts leaves open: a reset declared at the very time of the last
- * reading sent, a replaced meter set to the old meter's reading, and idle hours that moved while
+ * reading sent (sent too), a replaced meter set to the old meter's reading, and idle hours that moved while
  * operating hours did not.
  */
 import { describe, expect, it } from 'vitest';
@@ -42,18 +42,20 @@ function sent(events: readonly CanonicalEvent[]) {
 }
 
 describe('meter sync', () => {
-  it('a reset declared at the very time of the last reading sent is not sent (not newer); the next reading carries it', () => {
-    // Kills `eventTime <= synced.eventTime` → `<` for the hour meter and for the odometer.
+  it('a reset declared at the very time of the last reading sent is sent (the meter was replaced after that reading), and the next reading carries it', () => {
+    // Kills `eventTime < synced.eventTime` → `<=` for a reset, for the hour meter and for the odometer.
     const hours = sent([meter(4000, 0), meter(4010, 12), meter(0, 12, { declaredReset: true }), meter(1, 14)]);
     expect(hours.map((p) => [p.operatingHours, p.readingTime, p.meterResetAt])).toEqual([
       [4000, iso(0), undefined],
       [4010, iso(12), undefined],
+      [0, iso(12), iso(12)],
       [1, iso(14), iso(12)],
     ]);
     const odo = sent([km(182_000, 0), km(182_080, 1), km(12, 1, { odometerReset: true }), km(90, 3)]);
     expect(odo.map((p) => [p.odometerKm, p.readingTime, p.meterResetAt])).toEqual([
       [182_000, iso(0), undefined],
       [182_080, iso(1), undefined],
+      [12, iso(1), iso(1)],
       [90, iso(3), iso(1)],
     ]);
   });

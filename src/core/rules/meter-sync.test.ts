@@ -139,6 +139,14 @@ describe('meter sync rule', () => {
     expect(deliveries).toEqual([record(4000, 0), record(4010, 12), record(1, 14, { meterResetAt: iso(10) })]);
   });
 
+  it('a reset declared at the very time of the reading last sent is sent: the ERP ends the same whichever arrives first', () => {
+    const last = (events: CanonicalEvent[]) => run(events).deliveries.at(-1)?.payload;
+    const reading = meter(4010, 12);
+    const reset = meter(0, 12, { declaredReset: true });
+    expect(last([meter(4000, 0), reading, reset])).toEqual(record(0, 12, { meterResetAt: iso(12) }).payload);
+    expect(last([meter(4000, 0), reset, reading])).toEqual(record(0, 12, { meterResetAt: iso(12) }).payload);
+  });
+
   it('leaves the hour meter alone for events without operating hours; fuel alone sends nothing', () => {
     const { deliveries, state } = run([meter(1000, 1), meter(undefined, 2, { fuelUsedL: 5 })]);
     expect(deliveries).toEqual([record(1000, 1)]);

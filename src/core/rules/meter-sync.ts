@@ -116,8 +116,10 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
 
   const synced = state.synced;
   // Never from a late reading (invariant 8). Hygiene already refuses late readings; a reset declared
-  // back in time is applied but not sent: the next reading carries its `meterResetAt`.
-  if (synced && event.eventTime <= synced.eventTime) return { state: next, deliveries: [] };
+  // back in time is applied but not sent: the next reading carries its `meterResetAt`. One at the
+  // very time of the reading sent is sent: the meter was replaced after that reading (the outbox
+  // takes a state update of the same time), else the ERP shows the old meter until the next one.
+  if (synced && notAfter(event.eventTime, synced.eventTime, verdict.status === 'reset')) return { state: next, deliveries: [] };
   const candidate: SyncedMeterReading = {
     operatingHours: reading.value,
     eventTime: reading.eventTime,
@@ -175,7 +177,7 @@ function applyOdometer(prior: MeterSyncState, event: MeterEvent, km: number, ctx
   if (judged.status !== 'accepted' && judged.status !== 'reset' && judged.status !== 'duplicate') return { state, deliveries: [] };
   const synced = prior.odometer?.synced;
   // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
-  if (judged.status === 'duplicate' || (synced && (event.eventTime <= synced.eventTime || (km === synced.odometerKm && judged.status !== 'reset')))) return { state, deliveries: [] };
+  if (judged.status === 'duplicate' || (synced && (notAfter(event.eventTime, synced.eventTime, judged.status === 'reset') || (km === synced.odometerKm && judged.status !== 'reset')))) return { state, deliveries: [] };
   const erpAssetId = ctx.asset.erpAssetId;
   return {
     state: { ...state, odometer: { ...odometer, synced: { odometerKm: km, eventTime: event.eventTime } } },
@@ -222,6 +224,11 @@ function meterRecord(reading: SyncedMeterReading, lastResetAt: number | undefine
       ...(odometerResetAt !== undefined ? { odometerResetAt: new Date(odometerResetAt).toISOString() } : {}),
     },
   };
+}
+
+/** Whether a reading at `t` is not newer than the one sent at `sentAt`; a declared reset of that very time is (it follows the reading). */
+function notAfter(t: number, sentAt: number, reset: boolean): boolean {
+  return reset ? t < sentAt : t <= sentAt;
 }
 
 function round(v: number): number {
