@@ -57,7 +57,7 @@ describe('classifyMeterReading', () => {
     const { verdicts } = run([r(1000, 0), r(1010, 2), r(1010, 12)]);
     expect(verdicts[1]).toMatchObject({ status: 'too-fast', previous: r(1000, 0) });
     expect((verdicts[1] as { detail: string }).detail).toBe(
-      'meter advanced 10 h in 2 h of wall clock (at most 2.2 h possible), from 1000 to 1010',
+      'meter advanced 10 h in 2 h of wall clock (at most 2.2 h possible), from 1000 to 1010; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours <new reading> --at <when>',
     );
     expect(verdicts[2]).toEqual({ status: 'accepted', usage: 10, previous: r(1000, 0), reading: r(1010, 12) });
   });
@@ -65,7 +65,7 @@ describe('classifyMeterReading', () => {
   it('says a too-fast odometer in km, with readable numbers', () => {
     const first = classifyMeterReading({}, r(88_000, 0), ODOMETER_HYGIENE).state;
     const { verdict } = classifyMeterReading(first, { value: 88_260, eventTime: T0 + (83.181944 / 200) * H }, ODOMETER_HYGIENE);
-    expect((verdict as { detail: string }).detail).toBe('meter advanced 260 km in 0.42 h of wall clock (at most 88.34 km possible), from 88000 to 88260');
+    expect((verdict as { detail: string }).detail).toBe('meter advanced 260 km in 0.42 h of wall clock (at most 88.34 km possible), from 88000 to 88260; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --km <new reading> --at <when>');
   });
 
   it('allows one resolution step within a short interval', () => {

@@ -162,7 +162,9 @@ export function classifyMeterReading(
       reading,
       last,
       'too-fast',
-      `meter advanced ${shown(delta)} ${options.unit ?? 'h'} in ${shown(elapsedH)} h of wall clock (at most ${shown(allowed)} ${options.unit ?? 'h'} possible), from ${last.value} to ${reading.value}`,
+      // A meter or ECU swapped for one showing more (from another machine) jumps up: every reading
+      // after it is set aside until declared, so say how.
+      `meter advanced ${shown(delta)} ${options.unit ?? 'h'} in ${shown(elapsedH)} h of wall clock (at most ${shown(allowed)} ${options.unit ?? 'h'} possible), from ${last.value} to ${reading.value}; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${options.unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`,
     );
 
   return {
