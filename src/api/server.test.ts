@@ -35,6 +35,34 @@ describe('work-order webhook authorization', () => {
   });
 });
 
+describe('signed work-order webhooks', () => {
+  const secret = 'shared-secret-0123456789';
+  const app = () =>
+    createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
+      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+  const push = (bytes: Buffer, signature: string) =>
+    app().request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature-256': signature }, body: bytes });
+  const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');
+
+  it('checks the signature over the bytes as sent: a body with a byte order mark (.NET senders) is taken', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), json]);
+    const r = await push(bytes, `sha256=${createHmac('sha256', secret).update(bytes).digest('hex')}`);
+    expect(r.status).toBe(202);
+    expect(await r.json()).toEqual({ accepted: 1 });
+  });
+
+  it('takes the signature with its hex digits in upper case', async () => {
+    const r = await push(json, `sha256=${createHmac('sha256', secret).update(json).digest('hex').toUpperCase()}`);
+    expect(r.status).toBe(202);
+  });
+});
+
 describe('GET /v1/status', () => {
   it('gives times as ISO 8601, as status --json does', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({ startedAt: Date.UTC(2026, 11, 1, 8), pid: 7 }), metrics: () => Promise.resolve('') } });

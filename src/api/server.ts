@@ -54,13 +54,14 @@ export function authorizeWebhook(
   destination: string,
   hook: Pick<WebhookEndpoint, 'secret' | 'signatureHeader'>,
   intakeToken: string | undefined,
-  body: string,
+  body: string | Uint8Array,
   signature: string | undefined,
   authorization: string | undefined,
 ): { status: 401 | 403; error: string } | undefined {
   if (hook.secret !== undefined) {
     const expected = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
-    if (signature !== undefined && sameSecret(signature.trim(), expected)) return undefined;
+    // Hex digits in either case: some senders write them upper case.
+    if (signature !== undefined && sameSecret(signature.trim().toLowerCase(), expected)) return undefined;
     return { status: 401, error: `missing or wrong ${hook.signatureHeader} header: expected sha256=<hex HMAC-SHA256 of the body, keyed with the webhook.secret of destination "${destination}">` };
   }
   if (intakeToken !== undefined) {
@@ -165,8 +166,11 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
         return c.json({ error: `no work-order webhook for destination "${destination}"; ${known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them'}` }, 404);
       }
-      const text = await c.req.text();
-      const denied = authorizeWebhook(destination, hook, intake?.token, text, c.req.header(hook.signatureHeader), c.req.header('authorization'));
+      // The signature is over the bytes as sent: text decoding drops a byte order mark and replaces
+      // bytes that are not UTF-8, so a signature checked over the text would refuse such pushes.
+      const bytes = new Uint8Array(await c.req.arrayBuffer());
+      const text = new TextDecoder().decode(bytes);
+      const denied = authorizeWebhook(destination, hook, intake?.token, bytes, c.req.header(hook.signatureHeader), c.req.header('authorization'));
       if (denied) return c.json({ error: denied.error }, denied.status);
       const source = `${FEEDBACK_SOURCE}:${destination}`;
       // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
