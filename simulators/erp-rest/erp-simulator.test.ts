@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/wait.js';
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from './erp-simulator.js';
 import { RequestRateLimiter } from './rate-limit.js';
 
@@ -250,6 +251,44 @@ describe('work-order lifecycle and webhooks', () => {
       expect(received.map((r) => JSON.parse(r.body).workOrder.status)).toEqual(['in-progress', 'completed']);
       for (const r of received) expect(r.signature).toBe(`sha256=${createHmac('sha256', 'whsec').update(r.body).digest('hex')}`);
       expect(s.counters()).toMatchObject({ webhooksSent: 2, webhookFailures: 0 });
+    } finally {
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  });
+});
+
+describe('webhook retries', () => {
+  it('sends a push again after a 503 (honouring Retry-After) or no answer, with the same event id; a 4xx is final', async () => {
+    const received: { status: string; eventId: string | undefined; answered: number }[] = [];
+    const answers = [503, 202, 400];
+    const receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const answered = answers.shift() ?? 202;
+        received.push({ status: (JSON.parse(Buffer.concat(chunks).toString()) as { workOrder: { status: string } }).workOrder.status, eventId: req.headers['x-sim-event-id'] as string | undefined, answered });
+        res.writeHead(answered, answered === 503 ? { 'Retry-After': '0' } : {}).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    try {
+      const s = await start({ webhookUrl: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, webhookRetryDelayMs: 10 });
+      await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'k' });
+      await call(s, 'POST', '/__sim/work-order-status', { externalKey: 'k', status: 'in-progress' });
+      await waitFor(() => received.length === 2, 'the push and its retry', 5000);
+      await call(s, 'POST', '/__sim/complete-work-order', { externalKey: 'k' });
+      await waitFor(() => received.length === 3, 'the completion push', 5000);
+      expect(received.map((r) => [r.status, r.answered])).toEqual([['in-progress', 503], ['in-progress', 202], ['completed', 400]]);
+      expect(received[1]?.eventId).toBe(received[0]?.eventId);
+      expect(received[2]?.eventId).not.toBe(received[0]?.eventId);
+      expect(s.counters()).toMatchObject({ webhooksSent: 1, webhookRetries: 1, webhookFailures: 1 });
+
+      // Nothing listening: sent again until the retries are used up.
+      const down = await start({ webhookUrl: 'http://127.0.0.1:1/hook', webhookRetries: 2, webhookRetryDelayMs: 5 });
+      await call(down, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'k' });
+      await call(down, 'POST', '/__sim/complete-work-order', { externalKey: 'k' });
+      await waitFor(() => down.counters().webhookFailures === 1, 'the push given up', 5000);
+      expect(down.counters()).toMatchObject({ webhooksSent: 0, webhookRetries: 2 });
     } finally {
       await new Promise((resolve) => receiver.close(resolve));
     }

@@ -21,6 +21,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord, type CompletionReadings } from './erp-store.js';
 import { FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
@@ -56,6 +57,13 @@ export interface ErpSimulatorOptions {
   readonly webhookUrl?: string;
   /** Signs webhook bodies: `X-Signature-256: sha256=<hex HMAC>`. */
   readonly webhookSecret?: string;
+  /**
+   * Times a webhook is sent again after a 408, 429, 5xx or no answer, as ERPs retry pushes: after
+   * its `Retry-After`, else `webhookRetryDelayMs` doubling. Other answers are final. @default 5
+   */
+  readonly webhookRetries?: number;
+  /** First wait before a webhook is sent again (without `Retry-After`). @default 1000 */
+  readonly webhookRetryDelayMs?: number;
   /** @default /api/v1/$batch */
   readonly batchPath?: string;
   /** Largest batch accepted. @default 50 */
@@ -105,8 +113,12 @@ export interface ErpSimCounters {
   /** Location writes for an (asset, lastSeen) that had already taken effect: a duplicate effect. */
   readonly duplicateStateWrites: number;
   readonly duplicateWorkOrders: number;
+  /** Webhooks a 2xx answered (once each, however many attempts it took). */
   readonly webhooksSent: number;
+  /** Webhooks given up on: a final non-2xx answer, retries used up, or the simulator closed. */
   readonly webhookFailures: number;
+  /** Webhook attempts sent again after a 408, 429, 5xx or no answer. */
+  readonly webhookRetries: number;
 }
 
 /** The running simulator. */
@@ -155,6 +167,7 @@ interface MutableCounters {
   tokensIssued: number;
   webhooksSent: number;
   webhookFailures: number;
+  webhookRetries: number;
 }
 
 const zeroCounters = (): MutableCounters => ({
@@ -169,6 +182,7 @@ const zeroCounters = (): MutableCounters => ({
   tokensIssued: 0,
   webhooksSent: 0,
   webhookFailures: 0,
+  webhookRetries: 0,
 });
 
 const WRITE_METHODS = new Set(['POST', 'PATCH', 'PUT', 'DELETE']);
@@ -191,6 +205,8 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
   const faults = new FaultInjector(options.seed ?? 1);
   const limiter = new RequestRateLimiter(options.ratePerMinute, options.rateWindow ?? 'fixed', now);
   const pendingWebhooks = new Set<Promise<void>>();
+  /** Aborted by close(): webhook retries waiting to be sent are given up. */
+  const closing = new AbortController();
 
   const store = new ErpStore({
     now,
@@ -205,21 +221,44 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     const target = webhookUrl;
     if (target === undefined) return;
     const payload = JSON.stringify({ type: 'workorder.status-changed', occurredAt: wo.updatedAt, workOrder: wo });
+    // One id per change, the same on every attempt: a receiver can tell a retry from a new change.
     const headers: Record<string, string> = { 'Content-Type': 'application/json', 'X-Sim-Event-Id': randomBytes(8).toString('hex') };
     if (options.webhookSecret !== undefined) {
       headers['X-Signature-256'] = `sha256=${createHmac('sha256', options.webhookSecret).update(payload).digest('hex')}`;
     }
-    const delivery = fetch(target, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(5000) })
-      .then(async (res) => {
-        await res.arrayBuffer();
-        if (res.ok) counters.webhooksSent++;
-        else counters.webhookFailures++;
-      })
-      .catch(() => {
-        counters.webhookFailures++;
-      })
-      .finally(() => pendingWebhooks.delete(delivery));
+    const delivery = pushWebhook(target, headers, payload).finally(() => pendingWebhooks.delete(delivery));
     pendingWebhooks.add(delivery);
+  }
+
+  /** POST one webhook, again after a 408, 429, 5xx or no answer (a later change may overtake it, as with real pushes). */
+  async function pushWebhook(target: string, headers: Record<string, string>, payload: string): Promise<void> {
+    const retries = options.webhookRetries ?? 5;
+    let wait = options.webhookRetryDelayMs ?? 1000;
+    for (let attempt = 0; ; attempt++) {
+      let retryAfterMs: number | undefined;
+      try {
+        const res = await fetch(target, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(5000) });
+        await res.arrayBuffer();
+        if (res.ok) {
+          counters.webhooksSent++;
+          return;
+        }
+        if (res.status !== 408 && res.status !== 429 && res.status < 500) break;
+        const seconds = Number(res.headers.get('retry-after'));
+        if (Number.isFinite(seconds) && seconds >= 0) retryAfterMs = seconds * 1000;
+      } catch {
+        // no answer: sent again like a 5xx
+      }
+      if (attempt >= retries || closing.signal.aborted) break;
+      counters.webhookRetries++;
+      try {
+        await sleep(retryAfterMs ?? wait, undefined, { signal: closing.signal });
+      } catch {
+        break; // closed while waiting
+      }
+      wait *= 2;
+    }
+    counters.webhookFailures++;
   }
 
   function authorize(header: string | undefined): SimResponse | undefined {
@@ -542,6 +581,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       limiter.configure(limiter.limit);
     },
     async close() {
+      closing.abort();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

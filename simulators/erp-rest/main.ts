@@ -29,6 +29,7 @@ const program = new Command('erp-rest-sim')
   .option('--known-assets <ids>', 'comma-separated asset ids; writes for others get 404')
   .option('--webhook-url <url>', 'POST work-order status changes here')
   .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
+  .option('--webhook-retries <n>', 'times a webhook is sent again after a 408, 429, 5xx or no answer (after its Retry-After, else 1 s doubling)', positiveInt('--webhook-retries'), 5)
   .option('--max-batch-size <n>', 'largest $batch accepted', positiveInt('--max-batch-size'), 50)
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
   .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
@@ -49,6 +50,7 @@ const opts = program.opts<{
   knownAssets?: string;
   webhookUrl?: string;
   webhookSecret?: string;
+  webhookRetries: number;
   maxBatchSize: number;
   seed: number;
   createdBody: boolean;
@@ -75,6 +77,7 @@ const options: ErpSimulatorOptions = {
   ...(opts.knownAssets !== undefined ? { knownAssets: opts.knownAssets.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
   ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
   ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
+  webhookRetries: opts.webhookRetries,
   maxBatchSize: opts.maxBatchSize,
   seed: opts.seed,
   createdBody: opts.createdBody,
