@@ -576,6 +576,19 @@ describe('batches', () => {
     expect(s.counters().batches).toBe(3);
   });
 
+  it('a batch larger than the ERP takes fails every item naming batch.maxSize; a batch of one is not told so', async () => {
+    const s = await sim({ maxBatchSize: 2 });
+    const c = connectorFor(s, { batch: { maxSize: 3 } });
+    const results = await c.send([location('A'), location('B'), location('C')], ctx);
+    for (const r of results) {
+      expect(errorOf(r)).toBeInstanceOf(PermanentError);
+      expect(errorOf(r)?.message).toContain('BatchTooLarge');
+      expect(errorOf(r)?.message).toContain('lower batch.maxSize of destination "erp-sim" (now 3)');
+    }
+    s.faults.add({ kind: 'error', status: 400, path: '/$batch' });
+    expect(errorOf((await c.send([location('D')], ctx))[0])?.message).not.toContain('batch.maxSize');
+  });
+
   it('a throttled batch call fails every item with the same pause', async () => {
     const s = await sim();
     s.faults.add({ kind: 'error', status: 429, retryAfterSeconds: 9 });

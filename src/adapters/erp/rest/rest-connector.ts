@@ -370,6 +370,20 @@ export class RestConnector implements ErpConnector {
     return new PermanentError(`${said}; ${fix}`, error.status, error.responseBody);
   }
 
+  /**
+   * A whole batch refused as invalid or too large (400, 413, 422): ERPs cap the requests in one
+   * batch, and a batch full under load fails where small ones passed. Says which key lowers it.
+   */
+  private batchRefused(error: DeliveryError, size: number): DeliveryError {
+    if (!(error instanceof PermanentError) || ![400, 413, 422].includes(error.status ?? 0)) return error;
+    const maxSize = this.config.batch?.maxSize ?? size;
+    return new PermanentError(
+      `${error.message}; the ERP refused the whole batch of ${size} requests: if it takes fewer per batch, lower batch.maxSize of destination "${this.name}" (now ${maxSize}), then replay them ('assetbridge dlq replay')`,
+      error.status,
+      error.responseBody,
+    );
+  }
+
   private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall): Promise<ItemResult[]> {
     const subRequests: BatchSubRequest[] = planned.map(({ item, plan }) => ({
       id: String(item.id),
@@ -380,7 +394,10 @@ export class RestConnector implements ErpConnector {
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
     // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
-    if (!outcome.ok) return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
+    if (!outcome.ok) {
+      const error = planned.length > 1 ? this.batchRefused(outcome.error, planned.length) : outcome.error;
+      return planned.map(({ item }) => failed(item, error, outcome.exchange));
+    }
 
     let responses: ReturnType<typeof parseBatchResponse>;
     try {
