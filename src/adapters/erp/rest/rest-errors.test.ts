@@ -118,6 +118,15 @@ describe('erpReason', () => {
     ['{"errors":[{"message":"a"},{"message":"b"}]}', 'a; b'],
     ['{"title":"Bad Request","detail":"sku is missing"}', 'sku is missing'],
     ['{"o:errorDetails":[{"detail":"Invalid field value"}]}', 'Invalid field value'],
+    [
+      JSON.stringify({
+        exc_type: 'MandatoryError',
+        exc: JSON.stringify(['Traceback (most recent call last):\n  File "apps/frappe/frappe/app.py", line 95']),
+        _server_messages: JSON.stringify([JSON.stringify({ message: 'Value missing for <strong>Asset</strong>: Item Code', indicator: 'red' })]),
+      }),
+      'MandatoryError: Value missing for Asset: Item Code',
+    ],
+    ['{"exc":"[\\"Traceback\\"]","exception":"frappe.exceptions.TimestampMismatchError: Document has been modified after you have opened it"}', 'TimestampMismatchError: Document has been modified after you have opened it'],
     ['Service   Unavailable\n', 'Service Unavailable'],
     ['', ''],
   ])('%s → %s', (text, expected) => {

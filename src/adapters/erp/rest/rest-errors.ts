@@ -119,7 +119,7 @@ export function classifyNetworkFailure(failure: NetworkFailure, context: string)
  * The ERP's own words from an error body, in the shapes ERPs use: `{error:{message}}` (OData,
  * Dataverse), `{error:{message:{value}}}` (SAP V2), `{message}`, `{error:"..."}` with
  * `error_description` (OAuth), `{errors:[{message}]}`, `{detail}`/`{title}` (RFC 9457),
- * `o:errorDetails` (NetSuite); otherwise the text itself. Shortened to a few hundred chars.
+ * `o:errorDetails` (NetSuite), `_server_messages`/`exception` (Frappe); otherwise the text itself. Shortened to a few hundred chars.
  */
 export function erpReason(bodyText: string): string {
   const text = bodyText.trim();
@@ -155,6 +155,8 @@ function reasonFrom(value: unknown, depth: number): string | undefined {
     const nested = reasonFrom(o[key], depth + 1);
     if (nested !== undefined) return nested;
   }
+  const frappe = frappeReason(o);
+  if (frappe !== undefined) return frappe;
   for (const key of ['message', 'detail', 'title', 'reason', 'description']) {
     const v = o[key];
     if (typeof v === 'string' && v !== '') return withCode(v);
@@ -163,6 +165,31 @@ function reasonFrom(value: unknown, depth: number): string | undefined {
       if (nested !== undefined) return withCode(nested);
     }
   }
+  return undefined;
+}
+
+/**
+ * Frappe/ERPNext: `_server_messages` is a JSON list of JSON-encoded `{message}` (with HTML), the
+ * words the user would see; else `exception` (`frappe.exceptions.MandatoryError: …`). The body
+ * also holds `exc`, a Python traceback, which is no reason to quote.
+ */
+function frappeReason(o: Readonly<Record<string, unknown>>): string | undefined {
+  const messages: string[] = [];
+  if (typeof o._server_messages === 'string') {
+    try {
+      const list: unknown = JSON.parse(o._server_messages);
+      for (const entry of Array.isArray(list) ? list : []) {
+        const parsed: unknown = typeof entry === 'string' ? JSON.parse(entry) : entry;
+        const message = (parsed as { message?: unknown } | null)?.message;
+        if (typeof message === 'string' && message.trim() !== '') messages.push(message.replace(/<[^>]*>/g, '').trim());
+      }
+    } catch {
+      // not the shape Frappe writes: the exception (or the body) says it instead
+    }
+  }
+  const type = typeof o.exc_type === 'string' && o.exc_type !== '' ? o.exc_type : undefined;
+  if (messages.length > 0) return type !== undefined ? `${type}: ${messages.join('; ')}` : messages.join('; ');
+  if (typeof o.exception === 'string' && o.exception !== '') return o.exception.replace(/^(?:\w+\.)+(\w+):\s*/, '$1: ');
   return undefined;
 }
 
