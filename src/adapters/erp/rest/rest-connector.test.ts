@@ -517,6 +517,24 @@ describe('OAuth2 client credentials', () => {
     expect(s.counters().tokensIssued).toBe(2);
   });
 
+  it('a work-order poll refused with 401 mints a token and reads again, once; a static token is not sent again', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, oauth(s));
+    await c.send([workOrder('EQ-1', 'EQ-1|svc|250h@b0')], ctx);
+    s.revokeTokens();
+    expect((await c.fetchWorkOrderUpdates(T0, ctx)).updates.map((u) => u.businessKey)).toEqual(['EQ-1|svc|250h@b0']);
+    expect(s.counters()).toMatchObject({ tokensIssued: 2, unauthorized: 1 });
+    // Refused again after the new token: the poll fails with the 401 (no loop).
+    s.faults.add({ kind: 'error', status: 401, count: 2, method: 'GET' });
+    await expect(c.fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(AuthError);
+    expect(s.counters().tokensIssued).toBe(3);
+
+    const fixed = await sim({ token: 'sim-token' });
+    fixed.faults.add({ kind: 'error', status: 401, method: 'GET' });
+    await expect(connectorFor(fixed).fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(AuthError);
+    expect(fixed.counters().requests).toBe(1);
+  });
+
   it('a static token has nothing to refresh: no refreshAuth, so a 401 is not sent again at once with the same token', async () => {
     const s = await sim({ token: null });
     expect(connectorFor(s).refreshAuth).toBeUndefined();

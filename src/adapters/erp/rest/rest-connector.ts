@@ -246,8 +246,16 @@ export class RestConnector implements ErpConnector {
     const first = workOrderUpdatesPath(this.config.paths, since);
     let request: { path: string } | { url: string } = { path: first };
     let pageUrl = this.client.urlFor(first);
+    let reauthorized = false;
     for (let page = 0; page < maxPages; page++) {
-      const outcome = await call.request({ method: 'GET', ...request });
+      let outcome = await call.request({ method: 'GET', ...request });
+      // A minted token the ERP stopped taking (revoked, rotated): mint one and read the page again,
+      // once, as a delivery is resent, rather than fail the poll (logged as an error) until the next.
+      if (!outcome.ok && outcome.error instanceof AuthError && this.client.mintsTokens && !reauthorized) {
+        reauthorized = true;
+        await this.client.refreshAuth(ctx.signal);
+        outcome = await call.request({ method: 'GET', ...request });
+      }
       if (!outcome.ok) throw outcome.error;
       const { items, next } = parseWorkOrderPage(outcome.body);
       for (const listed of items) {
