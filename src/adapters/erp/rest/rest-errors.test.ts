@@ -109,6 +109,16 @@ describe('which failures leave the outcome unknown (the request may still land a
   });
 });
 
+describe('a 428 (OData optimistic concurrency)', () => {
+  it('says the ERP wants an If-Match ETag, which the connector does not send', () => {
+    const error = classifyResponse({ status: 428, bodyText: '{"error":{"code":"","message":"If-Match header is required"}}' }, 'PATCH /api/v1/assets/EQ-1/location', NOW);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error?.message).toBe(
+      "PATCH /api/v1/assets/EQ-1/location → 428 precondition required (the ERP wants an If-Match with the record's ETag, which the REST connector does not send: let the middleware in front of the ERP read the record and send its ETag): If-Match header is required",
+    );
+  });
+});
+
 describe('erpReason', () => {
   it.each([
     ['{"error":{"code":"0x80040237","message":"Duplicate key"}}', '0x80040237: Duplicate key'],

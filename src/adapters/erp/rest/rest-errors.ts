@@ -7,7 +7,7 @@
  * | 2xx | ok (no error) |
  * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
- * | 400, 404, 409, 410, 412, 422 and any other 4xx | {@link PermanentError} with the ERP's reason |
+ * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
  * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
  * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors with an unknown outcome |
@@ -91,6 +91,9 @@ function permanentHint(status: number): string {
       return 'gone';
     case 412:
       return 'precondition failed';
+    case 428:
+      // OData entities with optimistic concurrency (SAP, Dataverse) refuse a write without If-Match.
+      return 'precondition required (the ERP wants an If-Match with the record\'s ETag, which the REST connector does not send: let the middleware in front of the ERP read the record and send its ETag)';
     case 422:
       return 'unprocessable';
     default:
