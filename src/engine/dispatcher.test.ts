@@ -19,6 +19,8 @@ import { Dispatcher, type AttemptTiming, type DestinationPolicy, type Dispatcher
 import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
 import { restDestinationSchema } from '../config/schema.js';
+import { createWorkOrderFeedbackTask } from './tasks/work-order-feedback.js';
+import { taskContext } from '../../test/helpers/task-context.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -179,7 +181,7 @@ describe('the timeout of a delivery call of several requests', () => {
 });
 
 describe('calls outside delivery (work-order polls) within the destination limits', () => {
-  it('a 429 answering a poll pauses the destination for its Retry-After, and the next poll waits it out', async () => {
+  it('a 429 answering a poll pauses the destination for its Retry-After; a poll during the pause is not sent and fails at once as rate limited', async () => {
     const store = tempStore();
     cleanup.push(() => store.close());
     const clock = { t: Date.parse('2026-03-02T08:00:00.000Z'), now(): number { return this.t; } };
@@ -193,12 +195,49 @@ describe('calls outside delivery (work-order polls) within the destination limit
     expect(d.metrics().erp).toMatchObject({ pauses: 1, rateLimited: 1, pausedForMs: 60_000, inFlight: 0 });
 
     let polled = false;
-    const next = d.withinLimits('erp', signal, () => Promise.resolve((polled = true)));
-    await new Promise((r) => setTimeout(r, 50));
+    const during = d.withinLimits('erp', signal, () => Promise.resolve((polled = true)));
+    await expect(during).rejects.toThrow(/erp is paused for 60 s after a 429\/503/);
+    await expect(during).rejects.toBeInstanceOf(RateLimitedError);
     expect(polled).toBe(false); // paused: not sent
+    // Not a 429 of its own: no further pause, no slot left taken.
+    expect(d.metrics().erp).toMatchObject({ pauses: 1, rateLimited: 1, inFlight: 0 });
     clock.t += 60_001;
-    await next;
+    await d.withinLimits('erp', signal, () => Promise.resolve((polled = true)));
     expect(polled).toBe(true);
+  });
+
+  it('a destination paused for a long Retry-After does not hold up the work-order polls of the others', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    const clock = { t: Date.parse('2026-03-02T08:00:00.000Z'), now(): number { return this.t; } };
+    const policy = { requestsPerMinute: 600, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 5, maxDelayMs: 20, failureThreshold: 100, openMs: 50, timeoutMs: 2000 };
+    const d = new Dispatcher({
+      store,
+      clock,
+      destinations: [
+        { name: 'erp-a', connector: new ScriptedConnector(), ...policy },
+        { name: 'erp-b', connector: new ScriptedConnector(), ...policy },
+      ],
+    });
+    const abort = new AbortController();
+    cleanup.push(() => Promise.resolve(abort.abort()));
+    // erp-a is in a maintenance window: a 503 asking for an hour.
+    await expect(d.withinLimits('erp-a', abort.signal, () => Promise.reject(new RateLimitedError('GET /work-orders → 503', 3_600_000, 503)))).rejects.toBeInstanceOf(RateLimitedError);
+    const polls: string[] = [];
+    const connector = (name: string): ErpConnector =>
+      Object.assign(new ScriptedConnector(), {
+        fetchWorkOrderUpdates: () => {
+          polls.push(name);
+          return Promise.resolve({ updates: [] });
+        },
+      });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp-a', 'erp-b'], pollEveryMs: 60_000, initialLookbackMs: 60_000 });
+    const run = task.run(
+      taskContext(store, clock, { connector, withinLimits: (name, call) => d.withinLimits(name, abort.signal, call), signal: abort.signal }),
+    );
+    const outcome = await Promise.race([run.then(() => 'done'), new Promise((r) => setTimeout(() => r('still waiting'), 500))]);
+    expect(outcome).toBe('done');
+    expect(polls).toEqual(['erp-b']);
   });
 
   it('further requests of one call each wait for a rate token', async () => {

@@ -287,13 +287,21 @@ export class Dispatcher {
   /**
    * Run a connector call made outside delivery (polling the ERP for work-order changes) within
    * the destination's limits, as deliveries are (invariant 4): it waits for a concurrency slot and
-   * a rate token and out any 429 pause, further requests of the call take their own tokens, and a
-   * 429 answer pauses the destination. Rejects when `signal` aborts while waiting.
+   * a rate token, further requests of the call take their own tokens, and a 429 answer pauses the
+   * destination. While the destination is paused (a 429/503) it is not sent and rejects at once
+   * with a {@link RateLimitedError}: the tasks that call it go through destinations one after
+   * another, and waiting out one's Retry-After (an hour's maintenance window) would hold up the
+   * others. Rejects when `signal` aborts while waiting.
    */
   async withinLimits<T>(destination: string, signal: AbortSignal, call: (ctx: SendContext) => Promise<T>): Promise<T> {
     const w = this.workers.get(destination);
     if (!w) return call({ signal });
-    await this.waitUntil(signal, (now) => w.limiter.tryAcquire(now));
+    await this.waitUntil(signal, (now) => {
+      const paused = w.limiter.pausedFor(now);
+      if (paused > 0)
+        throw new RateLimitedError(`${destination} is paused for ${Math.ceil(paused / 1000)} s after a 429/503 answer: not asked while it is paused`, paused);
+      return w.limiter.tryAcquire(now);
+    });
     try {
       return await call({ signal, budget: this.budgetOf(w) });
     } catch (err) {

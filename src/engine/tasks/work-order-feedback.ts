@@ -56,7 +56,8 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
           // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
           if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
-          // A 429 paused the destination (logged as such, once per streak); the next poll asks again from the same cursor.
+          // A 429 paused the destination (logged as such, once per streak), or it is still paused and was
+          // not asked: the next poll asks again from the same cursor.
           if (err instanceof RateLimitedError) continue;
           failed.push(`work-order poll failed for ${destination}: ${coerceError(err).message}`);
         }
