@@ -376,6 +376,25 @@ describe('429 without Retry-After', () => {
   });
 });
 
+describe('429 whose Retry-After asks for no wait', () => {
+  it('a Retry-After of 0, or an HTTP-date already past by our clock (clock skew), pauses for the growing backoff instead of resending at once', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const clock = new ManualClock(Date.now() + 1000); // both due
+    const connector = new ScriptedConnector();
+    const throttled = () => new RateLimitedError('429 Too Many Requests; Retry-After 0 s', 0, 429);
+    connector.script.push(throttled(), throttled(), 'ok', 'ok');
+    const d = dispatcherFor(store, connector, { maxDelayMs: 60_000 }, clock);
+    await d.start();
+    await waitFor(() => (d.metrics().erp?.rateLimited ?? 0) >= 1, 'the first 429', 5000);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(connector.sent).toHaveLength(1); // not sent again while the clock stands still
+    expect(d.metrics().erp).toMatchObject({ rateLimited: 1, pausedForMs: 1000, pauses: 1 });
+    clock.t += 1000;
+    await waitFor(() => d.metrics().erp?.rateLimited === 2, '429 number 2', 5000);
+    expect(d.metrics().erp?.pausedForMs).toBe(2000); // growing, as without a Retry-After
+  });
+});
+
 describe('what opens the circuit', () => {
   // Kills: `if (anyFailure && !anySuccess)` weakened to `if (anyFailure)`.
   it('a batch the ERP partly accepted does not count as a failure of the destination', async () => {

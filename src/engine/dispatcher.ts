@@ -339,11 +339,16 @@ export class Dispatcher {
     }
   }
 
-  /** A 429/503 pauses the whole destination, not just one item; growing when no Retry-After is given. */
+  /**
+   * A 429/503 pauses the whole destination, not just one item; growing when no Retry-After is
+   * given, or one that asks for no wait (`0`, or an HTTP-date already past by our clock when the
+   * clocks differ): resending at once would answer throttling with a request per rate token.
+   */
   private onRateLimited(w: DestinationWorker, err: RateLimitedError, now: number): void {
     w.metrics.rateLimited++; // one per response, however many items it carried
     w.consecutive429++;
-    const wait = err.retryAfterMs ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
+    const asked = err.retryAfterMs !== undefined && err.retryAfterMs > 0 ? err.retryAfterMs : undefined;
+    const wait = asked ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
     w.limiter.pause(now + wait);
     // Warned once per streak (a long 503 maintenance window would warn at every Retry-After).
     const what = err.status === 503 ? 'destination is unavailable (503)' : `destination is rate limiting us (${err.status ?? 429})`;
