@@ -263,3 +263,16 @@ describe('assetbridge dlq discard of inventory counts', () => {
     }
   });
 });
+
+describe('dlq list --limit', () => {
+  it('says when there are more dead letters than shown, instead of cutting the list silently', async () => {
+    const { path } = await deadAtTwoDestinations();
+    const cut = await runCli(['dlq', 'list', '--limit', '1', '--json', '-c', path]);
+    expect(cut.code).toBe(0);
+    expect((JSON.parse(cut.stdout) as unknown[]).length).toBe(1);
+    expect(cut.stderr).toBe('more dead letters than the 1 shown (the newest first): --limit <n> to see more, --destination <name> to narrow\n');
+    const whole = await runCli(['dlq', 'list', '--limit', '2', '-c', path]);
+    expect(whole.stderr).toBe('');
+    expect(whole.stdout.trim().split('\n')).toHaveLength(3);
+  });
+});

@@ -50,7 +50,12 @@ export function registerDlqCommand(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
       await withContext(opts.config, async ({ config, store }) => {
-        const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit });
+        // One more than asked: whether there are more than shown (newest first), so none go unseen.
+        const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit: limit + 1 });
+        if (rows.length > limit) {
+          rows.length = limit;
+          process.stderr.write(`more dead letters than the ${limit} shown (the newest first): --limit <n> to see more, --destination <name> to narrow\n`);
+        }
         // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
         if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
