@@ -6,6 +6,8 @@ import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -726,6 +728,29 @@ describe('SqliteStore retention keeps what is still needed', () => {
     await s.claimDue('erp', now, 1, new Set()); // in flight again
     expect(await pruneAll(s, { auditBefore: now - 30 * DAY })).toMatchObject({ audit: 0 });
     expect((await s.queryAudit({ deliveryId: d!.id })).map((a) => a.outcome)).toEqual(['retry']);
+  });
+});
+
+describe('SqliteStore upgrade by two processes at once', () => {
+  it('a migration another process applied while this one waited for the write lock is not run again', async () => {
+    // The service and an `assetbridge status` started together on a store of the version before:
+    // the other process applies migration 10 and commits after this one read which were applied.
+    const { path, raw } = storeBefore(10);
+    raw.pragma('journal_mode = WAL');
+    raw.close();
+    const m = SQLITE_MIGRATIONS.find((x) => x.version === 10)!;
+    const other = spawn(
+      process.execPath,
+      ['-e', `const db = new (require('better-sqlite3'))(process.argv[1]); db.exec('BEGIN IMMEDIATE'); db.exec(process.argv[2]);
+        db.prepare('INSERT INTO schema_migrations VALUES (10, ?, 0)').run(process.argv[3]); console.log('ready');
+        setTimeout(() => { db.exec('COMMIT'); db.close(); }, 500);`, path, m.sql, m.name],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) => other.stdout.once('data', () => resolve()));
+    const s = new SqliteStore({ path, commitInWorker: false }); // waits for the other's commit
+    stores.push(s);
+    await new Promise((resolve) => other.once('exit', resolve));
+    expect(s.db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(SQLITE_MIGRATIONS.map((x) => x.version));
   });
 });
 

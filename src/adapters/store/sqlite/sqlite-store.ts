@@ -237,9 +237,13 @@ export class SqliteStore implements Store {
     if (newest > known) {
       throw new Error(`the store at this path has schema version ${newest}, newer than this assetbridge (${known}); upgrade assetbridge`);
     }
+    const isApplied = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.tx(() => {
+        // Another process opening the store at the same time (the service and a `status`) may have
+        // applied it while this one waited for the write lock: its tables exist now.
+        if (isApplied.get(m.version) !== undefined) return;
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       })();
