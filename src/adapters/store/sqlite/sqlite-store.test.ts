@@ -8,6 +8,7 @@ import { coalesceStates } from '../../../engine/ingestor.js';
 import { SqliteStore } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { spawn } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -800,6 +801,17 @@ describe('SqliteStore: a store that cannot be opened', () => {
     }
     throw new Error(`opened ${path}`);
   };
+
+  it('names the path and store.path, and what to do, when a newer assetbridge wrote the store', () => {
+    const path = tempStorePath();
+    new SqliteStore({ path, commitInWorker: false }).db.close();
+    const raw = new Database(path);
+    raw.prepare(`INSERT INTO schema_migrations VALUES (?, 'from the future', 0)`).run(SQLITE_MIGRATIONS.length + 1);
+    raw.close();
+    const err = openError(path);
+    expect(err.message).toContain(`the store ${path} (store.path) was written by a newer assetbridge`);
+    expect(err.message).toMatch(/run that version or a newer one on it, or point store.path at a store of this version/);
+  });
 
   it('names the path and store.path, and what to check, when the path is a directory', () => {
     const dir = dirname(tempStorePath());

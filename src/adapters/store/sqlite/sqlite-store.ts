@@ -235,7 +235,10 @@ export class SqliteStore implements Store {
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
     if (newest > known) {
-      throw new Error(`the store at this path has schema version ${newest}, newer than this assetbridge (${known}); upgrade assetbridge`);
+      throw new StoreOpenError(
+        `the store ${this.db.name} (store.path) was written by a newer assetbridge (schema version ${newest}; this one knows up to ${known}) and is left as it is: ` +
+          'run that version or a newer one on it, or point store.path at a store of this version',
+      );
     }
     const isApplied = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
     for (const m of SQLITE_MIGRATIONS) {
