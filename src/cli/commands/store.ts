@@ -1,14 +1,68 @@
 /**
  * `assetbridge store prune`: applies `store.retention` now, as the running service does every
  * `store.retention.every`. Safe while the service runs (short transactions, one batch at a time).
+ * `assetbridge store backup FILE`: a consistent copy of the store, also while the service runs,
+ * with nothing else to install (no sqlite3 shell).
  * @module
  */
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { UsageError } from '../../core/errors/errors.js';
+import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
 import { action, addConfigOption, withContext } from '../context.js';
 
+/** `path` with symlinks resolved as far as it exists (the file itself may not yet). */
+function realPath(path: string): string {
+  const abs = resolve(path);
+  return existsSync(abs) ? realpathSync(abs) : resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1));
+}
+
 export function registerStoreCommand(program: Command): void {
-  const store = program.command('store').description('the local store: retention of finished records');
+  const store = program.command('store').description('the local store: retention of finished records, backups');
+
+  addConfigOption(
+    store
+      .command('backup')
+      .description('write a consistent copy of the store to FILE, also while the service runs (compacted: deleted rows take no room in it)')
+      .argument('<file>', 'the copy to write (a path from the current directory)')
+      .option('--force', 'replace FILE if it exists (say, last night\'s copy)')
+      .addHelpText(
+        'after',
+        '\nThe copy is written beside FILE first and renamed when complete, so a copy cut short never stands as FILE.\n' +
+          'To restore it: stop the service, delete the store file and its -wal and -shm files (store.path), copy FILE there, start the service.\n\n' +
+          'Example:\n  assetbridge store backup /backups/assetbridge-$(date +%F).db -c assetbridge.yaml',
+      ),
+  ).action(
+    action(async (file: string, opts: { config: string; force?: boolean }) => {
+      await withContext(opts.config, async ({ config, store: s }) => {
+        if (!(s instanceof SqliteStore)) throw new UsageError('store backup copies the embedded SQLite store; back up a PostgreSQL store with pg_dump');
+        const target = resolve(file);
+        if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) throw new UsageError(`the directory of ${target} does not exist: make it first, or give another FILE`);
+        const storeFile = realPath(config.store.path);
+        // Renamed over the store (or its WAL) under a running service, the copy would damage it.
+        if ([storeFile, `${storeFile}-wal`, `${storeFile}-shm`].includes(realPath(target))) {
+          throw new UsageError(`${target} is the store itself (store.path): give FILE another path`);
+        }
+        if (existsSync(target) && opts.force !== true) throw new UsageError(`${target} exists: give another FILE, or --force to replace it`);
+        const started = Date.now();
+        let bytes: number;
+        try {
+          ({ bytes } = await s.backupTo(target));
+        } catch (err) {
+          const code = storeErrorCode(err);
+          // A store that cannot be read keeps the store's advice; anything else is about FILE.
+          if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw err;
+          throw new Error(`cannot write the backup ${target}: ${(err as Error).message}; check that its directory is writable and has room for a copy of the store`, { cause: err });
+        }
+        const mib = Math.round((bytes / 1_048_576) * 10) / 10;
+        process.stdout.write(`backed up ${config.store.path} to ${target} (${mib} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stdout.write(`to restore: stop the service, delete ${config.store.path} and its -wal and -shm files, copy ${target} there, start the service\n`);
+      }, { existingStore: true });
+    }),
+  );
 
   addConfigOption(
     store
