@@ -1,8 +1,10 @@
 /**
  * `assetbridge store backup FILE`: a consistent copy of the store through the CLI, also while
  * another connection is in the middle of a write (a running service), with nothing else to install.
+ * `assetbridge store vacuum`: the file shrunk to what it holds, never under a running service.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -56,5 +58,41 @@ describe('assetbridge store backup', () => {
     const itself = await runCli(['store', 'backup', join(dir, 'ab.db'), '--force', '-c', path]);
     expect(itself.code).toBe(2);
     expect(itself.stderr).toContain('is the store itself (store.path)');
+  });
+});
+
+describe('assetbridge store vacuum', () => {
+  it('gives the pages retention freed back to the disk, and is refused while a service holds the store', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations });
+    const file = join(dir, 'ab.db');
+    const store = new SqliteStore({ path: file, commitInWorker: false });
+    await store.commitIngest({ states: [], deliveries: Array.from({ length: 5000 }, (_, i) => ({ ...loc(`A${i}`), payload: { note: 'x'.repeat(500) } })), quarantine: [], accepted: 1 });
+    store.db.exec('DELETE FROM outbox');
+    store.db.pragma('wal_checkpoint(TRUNCATE)');
+    // A live process holding the lease (this test's own: alive, on this host).
+    await store.kvSet('runtime', 'pipeline-lease', JSON.stringify({ pid: process.pid, host: hostname(), instance: 'test', command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() }));
+    await store.close();
+    const before = statSync(file).size;
+
+    const refused = await runCli(['store', 'vacuum', '-c', path]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`is in use by assetbridge run (pid ${process.pid}`);
+    expect(refused.stderr).toContain('store vacuum rewrites the whole file');
+    expect(statSync(file).size).toBe(before);
+
+    const raw = new Database(file);
+    raw.prepare(`DELETE FROM kv WHERE namespace = 'runtime'`).run();
+    raw.close();
+    const r = await runCli(['store', 'vacuum', '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`vacuumed ${file}`);
+    expect(statSync(file).size).toBeLessThan(before / 4);
+    const after = new SqliteStore({ path: file, commitInWorker: false });
+    try {
+      expect(await after.kvGet('runtime', 'pipeline-lease')).toBeUndefined(); // let go
+    } finally {
+      await after.close();
+    }
   });
 });

@@ -12,6 +12,7 @@ import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
+import { StoreBusyError, StoreLease } from '../../engine/store-lease.js';
 import { action, addConfigOption, withContext } from '../context.js';
 
 /** `path` with symlinks resolved as far as it exists (the file itself may not yet). */
@@ -21,7 +22,42 @@ function realPath(path: string): string {
 }
 
 export function registerStoreCommand(program: Command): void {
-  const store = program.command('store').description('the local store: retention of finished records, backups');
+  const store = program.command('store').description('the local store: retention of finished records, backups, shrinking the file');
+
+  addConfigOption(
+    store
+      .command('vacuum')
+      .description('shrink the store file to what it holds (pages freed by store prune are reused, not given back): with the service stopped')
+      .addHelpText(
+        'after',
+        '\nIt rewrites the whole file: it needs free disk for a second copy meanwhile, and no service on the store (refused while one runs; one started meanwhile is refused).\n\n' +
+          'Example:\n  assetbridge store prune -c assetbridge.yaml && assetbridge store vacuum -c assetbridge.yaml',
+      ),
+  ).action(
+    action(async (opts: { config: string }) => {
+      await withContext(opts.config, async ({ config, store: s, logger }) => {
+        if (!(s instanceof SqliteStore)) throw new UsageError('store vacuum shrinks the embedded SQLite store; a PostgreSQL store is vacuumed by PostgreSQL');
+        // It holds the write lock for its whole run: a running service's commits would fail meanwhile.
+        const lease = await StoreLease.acquire(s, { command: 'assetbridge store vacuum', path: config.store.path, logger }).catch((err: unknown) => {
+          if (!(err instanceof StoreBusyError)) throw err;
+          const h = err.holder;
+          throw new UsageError(
+            `the store ${config.store.path} is in use by ${h.command} (pid ${h.pid} on ${h.host}): store vacuum rewrites the whole file and keeps it locked meanwhile, so stop that one first (store prune and store backup work while it runs)`,
+          );
+        });
+        try {
+          const sizeOf = () => ['', '-wal'].reduce((n, suffix) => n + (existsSync(config.store.path + suffix) ? statSync(config.store.path + suffix).size : 0), 0);
+          const before = sizeOf();
+          const started = Date.now();
+          await s.vacuum();
+          const mib = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
+          process.stdout.write(`vacuumed ${config.store.path}: ${mib(before)} MiB → ${mib(sizeOf())} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        } finally {
+          await lease.release();
+        }
+      }, { existingStore: true });
+    }),
+  );
 
   addConfigOption(
     store
