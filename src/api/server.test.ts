@@ -261,7 +261,7 @@ describe('HTTP intake when the events cannot be stored', () => {
   });
 
   it.each([
-    ['SQLITE_FULL', 'database or disk is full', 'the disk holding the store is full'],
+    ['SQLITE_FULL', 'database or disk is full', 'the disk holding the store (store.path) is full'],
     ['SQLITE_READONLY', 'attempt to write a readonly database', 'a directory this user can write to'],
     ['SQLITE_BUSY', 'database is locked', 'the store is locked by another process'],
   ])('gives the advice for the store error it carries (%s), as the CLI and the log do', async (code, message, advice) => {
@@ -299,7 +299,7 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(r.headers.get('Retry-After')).toBe('5');
     const { error } = (await r.json()) as { error: string };
     expect(error).toContain('could not store the events (database or disk is full; ');
-    expect(error).toContain('the disk holding the store is full');
+    expect(error).toContain('the disk holding the store (store.path) is full');
   });
 
   it('answers 503 with Retry-After and the store advice when an unreadable update cannot be kept in quarantine, and takes nothing', async () => {

@@ -38,14 +38,14 @@ const workOrder = (n: number): DeliveryIntent => ({
 });
 
 /** The store, with `method` failing the next `failures` times (SQLITE_BUSY, a full disk ...). */
-function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue' | 'completeAttempts' = 'claimDue'): Store {
+function flaky(store: SqliteStore, failures: { left: number }, method: 'claimDue' | 'completeAttempts' = 'claimDue', error: () => Error = () => new Error('database is locked')): Store {
   return new Proxy(store, {
     get(target, prop, receiver) {
       if (prop === method) {
         return (...args: unknown[]) => {
           if (failures.left > 0) {
             failures.left--;
-            return Promise.reject(new Error('database is locked'));
+            return Promise.reject(error());
           }
           return (target[method] as (...a: unknown[]) => Promise<unknown>)(...args);
         };
@@ -759,6 +759,17 @@ describe('the log says what needs an operator', () => {
     const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as DispatcherOptions['logger'];
     return { d: dispatcherFor(store, connector, policy, systemClock, undefined, { logger }), lines };
   };
+
+  it('an outcome the store cannot record for a full disk: says what to do and names store.path', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const { d, lines } = loggedDispatcher(flaky(store, { left: 2 }, 'completeAttempts', full), new ScriptedConnector(), {});
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals', 5000);
+    const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
+    expect(errors).toHaveLength(2);
+    for (const msg of errors) expect(msg).toMatch(/record delivery outcomes.*; the disk holding the store \(store\.path\) is full/);
+  });
 
   // Kills (threshold 3, so failures that do not open it come first): a warning on every failure rather than on the opening.
   it('a dead letter (error, with its id, operation, key and the reason) and the circuit opening (warn, once)', async () => {

@@ -14,6 +14,7 @@ import { backoffDelay } from '../core/delivery/backoff.js';
 import { CircuitBreaker, type CircuitState } from '../core/delivery/circuit-breaker.js';
 import { AuthError, PermanentError, RateLimitedError, RetryableError, coerceError, type DeliveryError } from '../core/errors/errors.js';
 import { outboxKey, type OutboxItem } from '../core/model/delivery.js';
+import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErpConnector, ItemResult, RequestBudget, SendContext } from '../ports/connector.js';
@@ -527,7 +528,7 @@ export class Dispatcher {
       // the process stop first, they go back to pending at the next start, and the idempotency key
       // makes the resend harmless.
       w.unrecorded.push({ outcomes, audit, at: now });
-      this.opts.logger?.error({ err: coerceError(err), destination: p.name }, 'could not record delivery outcomes; trying again before the next claim');
+      this.opts.logger?.error({ err: coerceError(err), destination: p.name }, `could not record delivery outcomes; trying again before the next claim${adviceFor(err)}`);
     }
   }
 
@@ -538,7 +539,7 @@ export class Dispatcher {
       try {
         await this.opts.store.completeAttempts(next.outcomes, next.audit, next.at);
       } catch (err) {
-        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'still cannot record delivery outcomes');
+        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, `still cannot record delivery outcomes${adviceFor(err)}`);
         return false;
       }
       w.unrecorded.shift();
@@ -566,4 +567,10 @@ export class Dispatcher {
       ...(r.ok ? {} : { error: `${r.error.code}: ${r.error.message}` }),
     };
   }
+}
+
+/** `; what to do` about a store error (a full disk, a lock), as the ingest's log says it; '' when there is no advice. */
+function adviceFor(err: unknown): string {
+  const advice = storeErrorAdvice(storeErrorCode(err));
+  return advice === undefined ? '' : `; ${advice}`;
 }

@@ -215,7 +215,7 @@ describe('ingest pipeline', () => {
     expect(lines).toEqual([
       {
         fields: { err: expect.objectContaining({ code: 'SQLITE_FULL', message: 'database or disk is full' }) as unknown },
-        msg: expect.stringMatching(/^ingest commit failed; .*the disk holding the store is full: free space there/) as unknown,
+        msg: expect.stringMatching(/^ingest commit failed; .*the disk holding the store \(store\.path\) is full: free space on it/) as unknown,
       },
     ]);
   });

@@ -22,7 +22,8 @@ export function storeErrorAdvice(code: unknown): string | undefined {
       return 'check that store.path names a file (not a directory) in a directory this user can write to: SQLite also creates its -wal and -shm files beside it';
     case 'SQLITE_FULL':
     case 'ENOSPC':
-      return 'the disk holding the store is full: free space there (store prune, or a bigger volume), then try again';
+      // Not `store prune` first: deleting rows needs room in the WAL too, so it fails alike on a full disk.
+      return 'the disk holding the store (store.path) is full: free space on it, or move the store to a bigger volume and point store.path there, then try again (store.retention, or store prune once there is room, keeps the store from growing without bound)';
     case 'SQLITE_NOTADB':
     case 'SQLITE_CORRUPT':
       return 'the file is not an assetbridge store or is damaged: check store.path, or restore the store from a backup';
