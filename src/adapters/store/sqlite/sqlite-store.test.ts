@@ -5,7 +5,7 @@ import { storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
-import { SqliteStore } from './sqlite-store.js';
+import { PRUNABLE_AUDIT, SqliteStore } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
@@ -717,6 +717,14 @@ describe('SqliteStore retention keeps what is still needed', () => {
     await commit(s, [wo('A9|hot|1')]); // a newer row, so neither is the highest id
     expect(await pruneAll(s, { deliveredBefore: now - 7 * DAY })).toMatchObject({ delivered: 1 });
     expect((await s.listDeliveries({ status: 'delivered' })).map((d) => d.id)).toEqual([b!.id]);
+  });
+
+  it('finds prunable audit records by looking up the delivery of each, not by listing every waiting delivery', () => {
+    // With a million deliveries waiting, listing them took ~0.4 s per batch of the service's main thread.
+    const s = open();
+    const plan = (s.db.prepare(`EXPLAIN QUERY PLAN SELECT id ${PRUNABLE_AUDIT} ORDER BY at LIMIT ?`).all(0, 1) as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toContain('SEARCH o USING INTEGER PRIMARY KEY (rowid=?)');
+    expect(plan.join('\n')).not.toMatch(/LIST SUBQUERY|SCAN o|outbox_status/);
   });
 
   // Kills: PRUNABLE_AUDIT not excluding deliveries in flight.

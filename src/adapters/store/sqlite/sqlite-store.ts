@@ -59,8 +59,13 @@ const PRUNABLE_DELIVERIES = `FROM outbox o
       SELECT 1 FROM outbox n WHERE n.destination = o.destination AND n.operation = o.operation AND n.business_key = o.business_key
         AND n.kind = 'state' AND n.status = 'delivered' AND n.id != o.id
         AND (n.event_time > o.event_time OR (n.event_time = o.event_time AND n.id > o.id))))`;
-/** Audit records (param: before), except those of deliveries still pending, in flight or dead. */
-const PRUNABLE_AUDIT = `FROM audit WHERE at < ? AND delivery_id NOT IN (SELECT id FROM outbox WHERE status IN ('pending', 'inflight', 'dead'))`;
+/**
+ * Audit records (param: before), except those of deliveries still pending, in flight or dead.
+ * Each record's delivery is looked up by id: `NOT IN (SELECT id … pending)` listed every waiting
+ * delivery for each batch (~0.4 s of the service's main thread per batch with a million backed up).
+ */
+export const PRUNABLE_AUDIT = `FROM audit WHERE at < ?
+  AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = audit.delivery_id AND o.status IN ('pending', 'inflight', 'dead'))`;
 /** Closed quarantine entries (param: received before). */
 const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ?`;
 
