@@ -2,6 +2,7 @@
  * One pipeline per embedded store: the lease between processes. Two SqliteStore objects on one
  * file stand in for two processes (pid, host and instance are injected).
  */
+import { renameSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../adapters/log/logger.js';
 import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
@@ -117,6 +118,28 @@ describe('StoreLease on a real store', () => {
     expect(lostCalls).toBe(1);
     await lease.release();
     expect(await stored(a)).toMatchObject({ pid: 9 }); // not ours to remove
+  });
+
+  it('stops as a crash would when its store file is deleted or replaced under it: SQLite would go on committing to it', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    const errors: string[] = [];
+    const told = { ...logger, error: (msg: string) => void errors.push(msg) } as unknown as LeaseOptions['logger'];
+    let lostCalls = 0;
+    const lease = await StoreLease.acquire(a, opts(path, { logger: told, heartbeatMs: 20, fileGone: () => a.fileGone(), onLost: () => lostCalls++ }));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(lease.isLost).toBe(false); // renewing while the file is there
+    rmSync(path);
+    await expect.poll(() => lease.isLost).toBe(true);
+    expect(lostCalls).toBe(1);
+    expect(errors).toEqual([expect.stringContaining(`the store file ${path} (store.path) was deleted or moved away while this process ran`) as unknown]);
+    await lease.release();
+
+    const b = open(tempStorePath());
+    const other = tempStorePath();
+    new SqliteStore({ path: other, commitInWorker: false }).db.close();
+    renameSync(other, b.db.name); // a copy put in its place while it runs
+    expect(b.fileGone()).toBe('replaced by another file');
   });
 
   it('lets several apps in one process share it; the last to close removes it', async () => {

@@ -95,8 +95,14 @@ export interface LeaseOptions {
   /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
   readonly maxWaitMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Called once when another process has taken the lease over (this one stalled past {@link STALE_MS}). */
+  /** Called once when another process has taken the lease over (this one stalled past {@link STALE_MS}), or the store's file went away. */
   readonly onLost?: () => void;
+  /**
+   * Checked at each renewal: why the store's path no longer names the file this process opened
+   * (deleted, replaced); undefined while it does. SQLite goes on committing to a deleted file
+   * without an error, so acknowledged input would be lost when the process ends.
+   */
+  readonly fileGone?: () => string | undefined;
 }
 
 export class StoreLease {
@@ -151,6 +157,17 @@ export class StoreLease {
 
   private async renew(): Promise<void> {
     if (!this.holding || this.lost) return;
+    const gone = this.opts.fileGone?.();
+    if (gone !== undefined) {
+      this.lost = true;
+      this.stopTimer();
+      this.opts.logger.error(
+        `the store file ${this.opts.path} (store.path) was ${gone} while this process ran: what it commits now would be lost with it, so it stops as a crash would. ` +
+          'If that was not meant, restore the store from a backup (store backup); else start again for a new, empty store',
+      );
+      this.opts.onLost?.();
+      return;
+    }
     try {
       const raw = await this.store.kvGet(LEASE_NS, LEASE_KEY);
       const current = raw === undefined ? undefined : parseHolder(raw);

@@ -203,6 +203,8 @@ export class SqliteStore implements Store {
   private readonly committer: CommitWorker | undefined;
   /** Ingest batches in the order they were made, serialised and handed to the committer or applied here. */
   private readonly line: CommitLine;
+  /** The file opened (device and inode), to notice it deleted or replaced under this process; undefined for `:memory:`. */
+  private readonly file: { readonly path: string; readonly dev: number; readonly ino: number } | undefined;
 
   constructor(options: SqliteStoreOptions) {
     let db: Database.Database | undefined;
@@ -216,12 +218,27 @@ export class SqliteStore implements Store {
       if (db?.open) db.close();
       throw storeError(err, options.path);
     }
+    if (options.path !== ':memory:') {
+      const st = statSync(options.path);
+      this.file = { path: options.path, dev: st.dev, ino: st.ino };
+    }
     this.stmts = this.prepare();
     this.ingest = prepareIngestStatements(this.db);
     const inWorker = options.commitInWorker ?? true;
     if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous, options.cacheMiB);
     const committer = this.committer;
     this.line = new CommitLine(committer ? (prepared) => committer.post(prepared) : (prepared) => this.applyHere(prepared));
+  }
+
+  /** How the store's path no longer names the file this store opened ('deleted or moved away', 'replaced by another file'); undefined while it does. */
+  fileGone(): string | undefined {
+    if (!this.file) return undefined;
+    try {
+      const st = statSync(this.file.path);
+      return st.dev === this.file.dev && st.ino === this.file.ino ? undefined : 'replaced by another file';
+    } catch (err) {
+      return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'deleted or moved away' : undefined;
+    }
   }
 
   /**
