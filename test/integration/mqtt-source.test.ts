@@ -249,6 +249,26 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     await expect.poll(() => source.stats().acked).toBe(12);
   });
 
+  it('takes a message once when a broader configured filter covers another (a broker sends a copy per matching subscription), also after a config that subscribed the narrower one', async () => {
+    const decoder = { assetId: { topicSegment: 3 }, meters: { operatingHours: 'h' } };
+    const narrow = { filter: `ab-test/${RUN}/overlap/+`, decoder };
+    const broad = { filter: `ab-test/${RUN}/overlap/#`, decoder };
+    // An earlier config subscribed only the narrow filter: the persistent session keeps it.
+    const cfg = config('overlap', { topics: [narrow] });
+    const before = new MemorySink();
+    const first = await start(cfg, before);
+    await first.stop();
+    // Published while the service is down (queued under the old subscription), then the config gains the broad filter.
+    await publish('overlap', ['queued']);
+    const sink = new MemorySink();
+    await start(config('overlap', { topics: [narrow, broad] }), sink);
+    await expect.poll(() => sink.committed.length).toBe(1);
+    await publish('overlap', numbered('o', 10));
+    await expect.poll(() => sink.committed.length).toBe(11);
+    await settle(300);
+    expect(sink.payloads()).toEqual(['queued', ...numbered('o', 10)]);
+  });
+
   it('splits a shared subscription between two processes without losing or duplicating messages', async () => {
     const group = `g-${RUN}`;
     const sinkA = new MemorySink();

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileTopicFilter, stripSharePrefix, topicFilterProblem, topicMatches } from './topic-match.js';
+import { compileTopicFilter, filterCovers, stripSharePrefix, topicFilterProblem, topicMatches } from './topic-match.js';
 
 describe('topicMatches', () => {
   it.each([
@@ -80,6 +80,36 @@ describe('compileTopicFilter: against the MQTT matching rules, spelled out', () 
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('filterCovers', () => {
+  it('says whether one filter matches every topic the other does', () => {
+    expect(filterCovers('fleet/#', 'fleet/+/telemetry')).toBe(true);
+    expect(filterCovers('fleet/#', 'fleet')).toBe(true);
+    expect(filterCovers('fleet/+/telemetry', 'fleet/a1/telemetry')).toBe(true);
+    expect(filterCovers('#', 'fleet/+/x')).toBe(true);
+    expect(filterCovers('a/b', 'a/b')).toBe(true);
+    expect(filterCovers('fleet/+/telemetry', 'fleet/#')).toBe(false);
+    expect(filterCovers('fleet/+/telemetry', 'fleet/+/alerts')).toBe(false);
+    expect(filterCovers('fleet/+', 'fleet/+/x')).toBe(false);
+    expect(filterCovers('fleet/+/x', 'fleet/+')).toBe(false);
+    expect(filterCovers('a/+/c', 'a/b/+')).toBe(false); // they overlap, neither covers the other
+    expect(filterCovers('#', '$SYS/broker/uptime')).toBe(false);
+    expect(filterCovers('+/broker/uptime', '$SYS/broker/uptime')).toBe(false);
+  });
+
+  it('is never true when a topic matches the inner filter but not the outer one', () => {
+    const level = fc.constantFrom('a', 'b', '$x', '');
+    const filterLevel = fc.constantFrom('a', 'b', '$x', '', '+');
+    const filter = fc.tuple(fc.array(filterLevel, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([ls, hash]) => [...ls, ...(hash ? ['#'] : [])].join('/'));
+    const topic = fc.array(level, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('/'));
+    fc.assert(
+      fc.property(fc.oneof(filter, fc.constant('#')), filter, fc.array(topic, { minLength: 1, maxLength: 20 }), (outer, inner, topics) => {
+        if (!filterCovers(outer, inner)) return;
+        for (const t of topics) if (topicMatches(inner, t)) expect(topicMatches(outer, t)).toBe(true);
+      }),
     );
   });
 });

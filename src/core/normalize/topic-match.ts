@@ -65,3 +65,24 @@ export function compileTopicFilter(filter: string): TopicMatcher {
 export function topicMatches(filter: string, topic: string): boolean {
   return compileTopicFilter(filter)(topic);
 }
+
+/**
+ * Whether every topic `inner` matches is also matched by `outer` (`fleet/#` covers
+ * `fleet/+/telemetry`). Plain filters, without `$share/`. It answers false when unsure, never
+ * true wrongly: a covered filter is not subscribed (see the MQTT source), so a wrong true would
+ * lose the messages only `inner` matches.
+ */
+export function filterCovers(outer: string, inner: string): boolean {
+  const a = outer.split('/');
+  const b = inner.split('/');
+  // A filter starting with a wildcard does not match `$` topics, which a literal `$SYS/...` does.
+  if ((a[0] === '+' || a[0] === '#') && b[0] !== '+' && b[0] !== '#' && b[0]?.startsWith('$') === true) return false;
+  for (let i = 0; ; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === '#') return true; // also the parent level, so `inner` may have ended here
+    if (y === undefined) return x === undefined;
+    if (x === undefined || y === '#') return false;
+    if (x !== '+' && (y === '+' || x !== y)) return false;
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mqttSourceSchema } from '../../../config/schema.js';
-import { mqttClientOptions, mqttTracing, redactedUrl, subscriptions } from './client-options.js';
+import { coveredSubscriptions, mqttClientOptions, mqttTracing, redactedUrl, subscriptions } from './client-options.js';
 
 const base = {
   name: 'fleet',
@@ -64,6 +64,19 @@ describe('subscriptions', () => {
     expect(subscriptions(parse({ protocolVersion: 4, sharedGroup: 'ingest' }))).toEqual({ '$share/ingest/fleet/+/telemetry': { qos: 1 } });
     const explicit = parse({ sharedGroup: 'ingest', topics: [{ ...base.topics[0], filter: '$share/other/a/#' }] });
     expect(Object.keys(subscriptions(explicit))).toEqual(['$share/other/a/#']);
+  });
+
+  it('leaves out a filter another one covers (a broker sends a copy per matching subscription), in the same share group only', () => {
+    const topic = (filter: string) => ({ ...base.topics[0], filter });
+    const overlapping = parse({ topics: [topic('fleet/+/telemetry'), topic('fleet/#'), topic('yard/+/gate'), topic('fleet/a1/telemetry')] });
+    expect(Object.keys(subscriptions(overlapping))).toEqual(['fleet/#', 'yard/+/gate']);
+    expect(coveredSubscriptions(overlapping)).toEqual(['fleet/+/telemetry', 'fleet/a1/telemetry']);
+    const shared = parse({ sharedGroup: 'g', topics: [topic('fleet/+/telemetry'), topic('fleet/#'), topic('$share/other/fleet/#')] });
+    expect(Object.keys(subscriptions(shared))).toEqual(['$share/g/fleet/#', '$share/other/fleet/#']);
+    expect(coveredSubscriptions(shared)).toEqual(['$share/g/fleet/+/telemetry']);
+    // Overlapping without one covering the other: both are needed.
+    expect(Object.keys(subscriptions(parse({ topics: [topic('a/+/c'), topic('a/b/+')] })))).toEqual(['a/+/c', 'a/b/+']);
+    expect(coveredSubscriptions(parse())).toEqual([]);
   });
 });
 

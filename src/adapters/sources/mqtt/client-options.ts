@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, IClientSubscribeOptions } from 'mqtt';
 import type { MqttSourceConfig } from '../../../config/schema.js';
+import { filterCovers, stripSharePrefix } from '../../../core/normalize/topic-match.js';
 
 /** MQTT 5 session expiry is a 32-bit number of seconds; 0xFFFFFFFF means "never expires". */
 const MAX_SESSION_EXPIRY_S = 0xffff_ffff;
@@ -74,11 +75,36 @@ export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (
   };
 }
 
-/** Topic filter → subscribe options, with the shared-subscription prefix when configured. */
+/** The filters as subscribed: with the shared-subscription prefix when configured. */
+function fullFilters(config: MqttSourceConfig): string[] {
+  const all = config.topics.map(({ filter }) => (config.sharedGroup !== undefined && !filter.startsWith('$share/') ? `$share/${config.sharedGroup}/${filter}` : filter));
+  return [...new Set(all)];
+}
+
+/** `$share/g/a/+` → ['g', 'a/+']; a plain filter has no group. */
+function splitShare(full: string): [group: string | undefined, filter: string] {
+  const plain = stripSharePrefix(full);
+  return plain === full ? [undefined, full] : [full.slice('$share/'.length, full.length - plain.length - 1), plain];
+}
+
+/**
+ * The configured filters another one covers (`fleet/+/telemetry` beside `fleet/#`, in the same
+ * share group): not subscribed, because an MQTT 5 broker (Mosquitto) sends a message once per
+ * matching subscription, so each would be ingested twice. The decoder still picks the first
+ * configured filter that matches, covered or not. Of filters covering each other, the first stays.
+ */
+export function coveredSubscriptions(config: MqttSourceConfig): string[] {
+  const parsed = fullFilters(config).map((full) => ({ full, share: splitShare(full) }));
+  const covers = (o: (typeof parsed)[number], i: (typeof parsed)[number]) => o.share[0] === i.share[0] && filterCovers(o.share[1], i.share[1]);
+  return parsed.filter((inner, i) => parsed.some((outer, o) => o !== i && covers(outer, inner) && (o < i || !covers(inner, outer)))).map((p) => p.full);
+}
+
+/** Topic filter → subscribe options, with the shared-subscription prefix when configured; covered filters left out. */
 export function subscriptions(config: MqttSourceConfig): Record<string, IClientSubscribeOptions> {
+  const covered = new Set(coveredSubscriptions(config));
   const result: Record<string, IClientSubscribeOptions> = {};
-  for (const { filter } of config.topics) {
-    const full = config.sharedGroup !== undefined && !filter.startsWith('$share/') ? `$share/${config.sharedGroup}/${filter}` : filter;
+  for (const full of fullFilters(config)) {
+    if (covered.has(full)) continue;
     // rh 1 (MQTT 5): retained messages only when the subscription is new, not on every reconnect.
     result[full] = config.protocolVersion === 5 ? { qos: 1, rh: 1 } : { qos: 1 };
   }
