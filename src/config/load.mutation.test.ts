@@ -115,6 +115,16 @@ describe('cross-field checks', () => {
     ]);
   });
 
+  it('refuse two MQTT sources with one client id on one broker (they would take the session from each other), at the second', () => {
+    const source = (name: string, url: string, clientId?: string) => ({ name, url, ...(clientId ? { clientId } : {}), topics: [{ filter: `${name}/#`, decoder: { assetId: { path: 'tag' } } }] });
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source('yard', 'mqtt://Broker.local'), source('gates', 'mqtt://broker.local:1883/')] } }, {}))).toEqual([
+      { key: 'sources.mqtt.1.clientId', message: 'client id "assetbridge" (the default) is also used by sources.mqtt.0 on the same broker broker.local:1883: the broker takes the session from one connection for the other, over and over; give each source its own clientId' },
+    ]);
+    // Own client ids, or the same id on another broker: fine.
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('yard', 'mqtt://broker.local', 'ab-yard'), source('gates', 'mqtt://broker.local', 'ab-gates')] } }, {}).sources.mqtt).toHaveLength(2);
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('yard', 'mqtt://broker.local'), source('gates', 'mqtts://broker.local')] } }, {}).sources.mqtt).toHaveLength(2);
+  });
+
   it('refuse an inline asset naming a destination that is not configured', () => {
     const asset = { erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }], destination: 'sap' };
     expect(problems(() => compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}))).toEqual([{ key: 'assets.inline.0.destination', message: 'no destination named "sap"' }]);

@@ -282,9 +282,22 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
       problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"` });
   });
   const sourceNames = new Set<string>();
+  /** `host:port client id` → the source index that uses it: a broker lets one connection hold a client id. */
+  const sessions = new Map<string, number>();
   config.sources.mqtt.forEach((s, i) => {
-    if (sourceNames.has(s.name)) problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${s.name}"` });
+    if (sourceNames.has(s.name)) {
+      problems.push({ key: `sources.mqtt.${i}.name`, message: `duplicate source name "${s.name}"` });
+      return;
+    }
     sourceNames.add(s.name);
+    const broker = brokerAddress(s.url);
+    const first = sessions.get(`${broker} ${s.clientId}`);
+    if (first === undefined) sessions.set(`${broker} ${s.clientId}`, i);
+    else
+      problems.push({
+        key: `sources.mqtt.${i}.clientId`,
+        message: `client id "${s.clientId}"${s.clientId === 'assetbridge' ? ' (the default)' : ''} is also used by sources.mqtt.${first} on the same broker ${broker}: the broker takes the session from one connection for the other, over and over; give each source its own clientId`,
+      });
   });
   problems.push(...telematicsConfigProblems(config.telematics));
   // A placeholder the schema moved elsewhere would be sent as a credential: refused instead.
@@ -340,4 +353,11 @@ function deepFreeze<T>(value: T): T {
     for (const d of Object.values(Object.getOwnPropertyDescriptors(value))) if ('value' in d) deepFreeze(d.value);
   }
   return value;
+}
+
+/** An MQTT URL's broker as `host:port`, the scheme's default port filled in. */
+function brokerAddress(url: string): string {
+  const u = new URL(url);
+  const port = u.port !== '' ? u.port : ({ 'mqtt:': '1883', 'mqtts:': '8883', 'ws:': '80', 'wss:': '443' } as Record<string, string>)[u.protocol] ?? '';
+  return `${u.hostname.toLowerCase()}:${port}`;
 }
