@@ -98,6 +98,15 @@ describe('problems name their key', () => {
     ]);
   });
 
+  it('an MQTT session expiry under a minute (or milliseconds meant as seconds) is refused at sessionExpiryMs', () => {
+    const source = (sessionExpiryMs: unknown) => ({ name: 'yard', url: 'mqtt://127.0.0.1:1883', sessionExpiryMs, topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
+    const message = (text: string) =>
+      `${text} is too short: the broker ends our session, and drops the messages it queued for us, this long after we disconnect, so a restart or an outage would lose them; give hours or days, e.g. 7d (digits alone are milliseconds)`;
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(0)] } }, {}))).toEqual([{ key: 'sources.mqtt.0.sessionExpiryMs', message: message('0ms') }]);
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(3600)] } }, {}))).toEqual([{ key: 'sources.mqtt.0.sessionExpiryMs', message: message('3600ms') }]);
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('1m')] } }, {}).sources.mqtt[0]?.sessionExpiryMs).toBe(60_000);
+  });
+
   it('pruning more often than once a minute is refused at store.retention.every', () => {
     expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: '30s is too often: prune at most once a minute (e.g. 1h)' }]);
     expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);

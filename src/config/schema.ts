@@ -114,9 +114,15 @@ export const mqttSourceSchema = z.strictObject({
   protocolVersion: z.union([z.literal(4), z.literal(5)], { error: echoed('is not an MQTT version: use 5 (MQTT 5) or 4 (MQTT 3.1.1)') }).default(5),
   /**
    * MQTT 5: how long the broker keeps our session (subscriptions and queued messages) while we are
-   * disconnected. With 3.1.1 the broker's own setting applies. @default 7d
+   * disconnected. With 3.1.1 the broker's own setting applies. At least a minute: a shorter session
+   * would end, with the messages queued for it, during a restart. @default 7d
    */
-  sessionExpiryMs: duration('7d'),
+  sessionExpiryMs: duration('7d').pipe(
+    z.number().min(60_000, {
+      error: (iss) =>
+        `${durationText(Number(iss.input))} is too short: the broker ends our session, and drops the messages it queued for us, this long after we disconnect, so a restart or an outage would lose them; give hours or days, e.g. 7d (digits alone are milliseconds)`,
+    }),
+  ),
   /** Wait before reconnecting after a lost connection or a failed commit. @default 5s */
   reconnectDelayMs: duration('5s'),
   /**
