@@ -134,7 +134,7 @@ describe('createJsonDecoder: input that cannot become events', () => {
     ['a JSON array', msg([1, 2]), /^payload must be a JSON object, got an array$/],
     ['JSON null', msg('null'), /^payload must be a JSON object, got null$/],
     ['a JSON number', msg('42'), /^payload must be a JSON object, got number$/],
-    ['an unmatched topic', msg(fleetPayload, 'other/tag-0001'), /^no decoder for topic "other\/tag-0001"; configured topic filters: fleet\/\+\/telemetry$/],
+    ['an unmatched topic', msg(fleetPayload, 'other/tag-0001'), /^no decoder for topic "other\/tag-0001"; configured topic filters: fleet\/\+\/telemetry\. It came for a subscription of an earlier config, which the broker keeps in the session of this source's clientId: add a filter for the topic \(then replay\), or unsubscribe the old filter on the broker under that clientId$/],
     ['no asset id', msg({ ...fleetPayload, tagId: undefined }), /^no asset id at path tagId$/],
     ['an empty asset id', msg({ ...fleetPayload, tagId: '' }), /^no asset id at path tagId$/],
     ['no time', msg({ ...fleetPayload, ts: null }), /^no event time at path ts$/],
