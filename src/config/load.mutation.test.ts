@@ -107,6 +107,16 @@ describe('problems name their key', () => {
     expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('1m')] } }, {}).sources.mqtt[0]?.sessionExpiryMs).toBe(60_000);
   });
 
+  it('TLS files with an mqtt:// or ws:// url (ignored there: password in clear text) are refused at each file key', () => {
+    const source = (url: string) => ({ name: 'yard', url, caFile: '/etc/ab/ca.pem', certFile: '/etc/ab/c.pem', keyFile: '/etc/ab/c.key', topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
+    const message = (key: string) => `is set, but the url is not TLS, so it would not be used and the connection (password included) would go in clear text: use mqtts:// (or wss://) in url, or remove ${key}`;
+    for (const url of ['mqtt://broker.local:8883', 'ws://broker.local/mqtt'])
+      expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(url)] } }, {}))).toEqual(
+        ['caFile', 'certFile', 'keyFile'].map((key) => ({ key: `sources.mqtt.0.${key}`, message: message(key) })),
+      );
+    for (const url of ['mqtts://broker.local:8883', 'WSS://broker.local/mqtt']) expect(compileConfig({ destinations: [erp], sources: { mqtt: [source(url)] } }, {}).sources.mqtt[0]?.caFile).toBe('/etc/ab/ca.pem');
+  });
+
   it('pruning more often than once a minute is refused at store.retention.every', () => {
     expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: '30s is too often: prune at most once a minute (e.g. 1h)' }]);
     expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);

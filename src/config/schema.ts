@@ -146,6 +146,12 @@ export const mqttSourceSchema = z.strictObject({
       }),
     )
     .min(1, 'subscribe to at least one topic filter'),
+}).superRefine((s, ctx) => {
+  // mqtt.js ignores TLS options on mqtt:// and ws://: the connection, password included, would go in clear text.
+  if (/^(mqtts|wss):/i.test(s.url)) return;
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const)
+    if (s[key] !== undefined)
+      ctx.addIssue({ code: 'custom', path: [key], message: `is set, but the url is not TLS, so it would not be used and the connection (password included) would go in clear text: use mqtts:// (or wss://) in url, or remove ${key}` });
 });
 export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
 
