@@ -117,6 +117,23 @@ describe('problems name their key', () => {
     for (const url of ['mqtts://broker.local:8883', 'WSS://broker.local/mqtt']) expect(compileConfig({ destinations: [erp], sources: { mqtt: [source(url)] } }, {}).sources.mqtt[0]?.caFile).toBe('/etc/ab/ca.pem');
   });
 
+  it('a topic filter after one that covers it (its decoder would never be used) is refused at its filter', () => {
+    const topic = (filter: string) => ({ filter, decoder: { assetId: { path: 'tag' } } });
+    const source = (...filters: string[]) => ({ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: filters.map(topic) });
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source('fleet/#', 'yard/+', 'fleet/+/telemetry', 'yard/+')] } }, {}))).toEqual([
+      {
+        key: 'sources.mqtt.0.topics.2.filter',
+        message: '"fleet/+/telemetry" is never used: topics.0 ("fleet/#") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first',
+      },
+      {
+        key: 'sources.mqtt.0.topics.3.filter',
+        message: '"yard/+" is never used: topics.1 ("yard/+") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first',
+      },
+    ]);
+    // Narrower first is how a catch-all is written.
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('fleet/+/telemetry', 'fleet/#')] } }, {}).sources.mqtt[0]?.topics).toHaveLength(2);
+  });
+
   it('pruning more often than once a minute is refused at store.retention.every', () => {
     expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: '30s is too often: prune at most once a minute (e.g. 1h)' }]);
     expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);

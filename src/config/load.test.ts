@@ -233,7 +233,7 @@ describe('config', () => {
       expect(one(mqtt({ topics: topic({ lat: 'pos.lat', zone: 'zone' }) }))).toEqual([
         { key: 'sources.mqtt.0.topics.0.decoder.lat', message: 'maps lat without lng: map lng too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone' },
       ]);
-      expect(one(mqtt({ topics: [...topic({ lat: 'a', lng: 'b' }), ...topic({ lng: 'pos.lon' })] }))).toEqual([
+      expect(one(mqtt({ topics: [{ ...topic({ lat: 'a', lng: 'b' })[0], filter: 'u/#' }, ...topic({ lng: 'pos.lon' })] }))).toEqual([
         { key: 'sources.mqtt.0.topics.1.decoder.lng', message: 'maps lng without lat: map lat too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone' },
       ]);
       expect(compileConfig({ destinations: [erp], ...mqtt({ topics: topic({ zone: 'reader.zone' }) }) }, {}).sources.mqtt[0]?.topics[0]?.decoder.zone).toBe('reader.zone');

@@ -11,7 +11,7 @@ import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { httpUrl, mqttUrl } from './url.js';
-import { topicFilterProblem } from '../core/normalize/topic-match.js';
+import { filterCovers, stripSharePrefix, topicFilterProblem } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
 
@@ -147,6 +147,16 @@ export const mqttSourceSchema = z.strictObject({
     )
     .min(1, 'subscribe to at least one topic filter'),
 }).superRefine((s, ctx) => {
+  // A message takes the decoder of the first filter that matches it: one after a filter covering it never decodes anything.
+  s.topics.forEach(({ filter }, i) => {
+    const first = s.topics.findIndex((t, j) => j < i && filterCovers(stripSharePrefix(t.filter), stripSharePrefix(filter)));
+    if (first !== -1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topics', i, 'filter'],
+        message: `"${filter}" is never used: topics.${first} ("${s.topics[first]?.filter ?? ''}") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first`,
+      });
+  });
   // mqtt.js ignores TLS options on mqtt:// and ws://: the connection, password included, would go in clear text.
   if (/^(mqtts|wss):/i.test(s.url)) return;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const)
