@@ -269,6 +269,18 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     expect(sink.payloads()).toEqual(['queued', ...numbered('o', 10)]);
   });
 
+  it('setting sharedGroup drops the plain subscription an earlier config left in the session, so the process gets only its share', async () => {
+    const topics = [{ filter: `ab-test/${RUN}/regroup/+`, decoder: { assetId: { topicSegment: 3 }, meters: { operatingHours: 'h' } } }];
+    const before = await start(config('regroup', { topics }), new MemorySink());
+    await before.stop();
+    const sink = new MemorySink();
+    await start(config('regroup', { topics, sharedGroup: `g-${RUN}` }), sink);
+    await publish('regroup', numbered('g', 10));
+    await expect.poll(() => sink.committed.length).toBe(10);
+    await settle(300);
+    expect(sink.payloads()).toEqual(numbered('g', 10));
+  });
+
   it('splits a shared subscription between two processes without losing or duplicating messages', async () => {
     const group = `g-${RUN}`;
     const sinkA = new MemorySink();

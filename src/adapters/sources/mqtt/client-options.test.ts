@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mqttSourceSchema } from '../../../config/schema.js';
-import { coveredSubscriptions, mqttClientOptions, mqttTracing, redactedUrl, subscriptions } from './client-options.js';
+import { coveredSubscriptions, mqttClientOptions, mqttTracing, redactedUrl, staleSubscriptions, subscriptions } from './client-options.js';
 
 const base = {
   name: 'fleet',
@@ -77,6 +77,17 @@ describe('subscriptions', () => {
     // Overlapping without one covering the other: both are needed.
     expect(Object.keys(subscriptions(parse({ topics: [topic('a/+/c'), topic('a/b/+')] })))).toEqual(['a/+/c', 'a/b/+']);
     expect(coveredSubscriptions(parse())).toEqual([]);
+  });
+
+  it('drops on connect what an earlier config may have left: covered filters, and with a share group the filters without it', () => {
+    const topic = (filter: string) => ({ ...base.topics[0], filter });
+    expect(staleSubscriptions(parse())).toEqual([]);
+    expect(staleSubscriptions(parse({ topics: [topic('fleet/+/telemetry'), topic('fleet/#')] }))).toEqual(['fleet/+/telemetry']);
+    expect(staleSubscriptions(parse({ sharedGroup: 'g', topics: [topic('fleet/+/telemetry'), topic('$share/other/yard/#'), topic('fleet/#')] }))).toEqual([
+      '$share/g/fleet/+/telemetry',
+      'fleet/+/telemetry',
+      'fleet/#',
+    ]);
   });
 });
 

@@ -99,6 +99,17 @@ export function coveredSubscriptions(config: MqttSourceConfig): string[] {
   return parsed.filter((inner, i) => parsed.some((outer, o) => o !== i && covers(outer, inner) && (o < i || !covers(inner, outer)))).map((p) => p.full);
 }
 
+/**
+ * Subscriptions to drop on connect, should an earlier config have made them: the covered filters
+ * (see {@link coveredSubscriptions}), and with `sharedGroup` each filter without the group, which
+ * a persistent session kept from before the group was set would still deliver in full beside the
+ * group's share. Dropping one that does not exist is harmless.
+ */
+export function staleSubscriptions(config: MqttSourceConfig): string[] {
+  const unshared = config.sharedGroup === undefined ? [] : config.topics.map((t) => t.filter).filter((f) => !f.startsWith('$share/'));
+  return [...new Set([...coveredSubscriptions(config), ...unshared])];
+}
+
 /** Topic filter → subscribe options, with the shared-subscription prefix when configured; covered filters left out. */
 export function subscriptions(config: MqttSourceConfig): Record<string, IClientSubscribeOptions> {
   const covered = new Set(coveredSubscriptions(config));

@@ -17,7 +17,7 @@ import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 
 import type { MqttSourceConfig } from '../../../config/schema.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import type { IngestSink, Source } from '../../../ports/source.js';
-import { coveredSubscriptions, mqttClientOptions, redactedUrl, subscriptions, type ReadPem } from './client-options.js';
+import { mqttClientOptions, redactedUrl, staleSubscriptions, subscriptions, type ReadPem } from './client-options.js';
 import { deferAcks, sendPubacks } from './deferred-ack.js';
 
 /** Structured logger; pino's methods have this shape. */
@@ -223,7 +223,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       );
     else log.info({ source: name, url, clientId: config.clientId, sessionPresent: connack.sessionPresent }, 'MQTT source connected');
     const subs = subscriptions(config);
-    const covered = coveredSubscriptions(config);
+    const stale = staleSubscriptions(config);
     c.subscribe(subs, (err) => {
       if (err) {
         const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${config.username ?? '(anonymous)'}`;
@@ -235,11 +235,11 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         startWaiter?.resolve();
         startWaiter = undefined;
       };
-      if (covered.length === 0) return ready();
-      // A covered filter subscribed by an earlier config stays in the persistent session and would
-      // deliver each of its messages a second time; messages already queued for us stay queued.
-      c.unsubscribe(covered, (unsubErr) => {
-        if (unsubErr) log.warn({ source: name, filters: covered, err: unsubErr.message }, 'MQTT source: could not drop the subscriptions a broader configured filter covers; their messages may arrive twice');
+      if (stale.length === 0) return ready();
+      // A covered filter, or one without the share group, subscribed by an earlier config stays in
+      // the persistent session and would deliver its messages a second time; queued ones stay queued.
+      c.unsubscribe(stale, (unsubErr) => {
+        if (unsubErr) log.warn({ source: name, filters: stale, err: unsubErr.message }, 'MQTT source: could not drop subscriptions an earlier config may have left in the session; their messages may arrive twice');
         ready();
       });
     });
