@@ -214,10 +214,44 @@ describe('ingest pipeline', () => {
     await expect(second).rejects.toMatchObject({ code: 'SQLITE_FULL' });
     expect(lines).toEqual([
       {
-        fields: { err: expect.objectContaining({ code: 'SQLITE_FULL', message: 'database or disk is full' }) as unknown },
+        fields: { err: expect.objectContaining({ code: 'SQLITE_FULL', message: 'database or disk is full' }) as unknown, failedInARow: 1 },
         msg: expect.stringMatching(/^ingest commit failed; .*the disk holding the store \(store\.path\) is full: free space on it/) as unknown,
       },
     ]);
+  });
+
+  it('logs a run of failed commits once per 30 s with the count, and when commits succeed again', async () => {
+    // Mutation: every failed commit logged (a full disk: hundreds of lines a second, each source retrying at once).
+    const lines: { level: string; msg: string }[] = [];
+    const log = (level: string) => (_fields: object, msg: string) => void lines.push({ level, msg });
+    const clock = { t: Date.parse('2026-11-20T09:00:00Z'), now: () => clock.t };
+    const { g, ingestor } = await setup({ clock, logger: { error: log('error'), warn: log('warn'), info: log('info'), debug: log('debug') } as unknown as IngestorOptions['logger'] });
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const attempt = async (minute: number, pass: boolean) => {
+      const done = ingestor.submit([at(minute, 52 + minute / 100)]);
+      await waitFor(() => g.held.length === 1, 'the batch handed to the store');
+      if (pass) return void (g.passOldest(), await done);
+      g.failOldest(full());
+      await expect(done).rejects.toMatchObject({ code: 'SQLITE_FULL' });
+    };
+    await attempt(0, true); // something in the ingest log, so each failure rebuilds state from it
+    for (let i = 1; i <= 3; i++) {
+      await attempt(i, false);
+      clock.t += 1000;
+    }
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(1);
+    clock.t += 30_000;
+    await attempt(4, false);
+    const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
+    expect(errors).toHaveLength(2);
+    expect(errors[1]).toMatch(/\(2 more commits failed since the last report\)$/);
+    await attempt(5, true);
+    // Rebuilt after each failure; said after the reported ones only.
+    expect(lines.filter((l) => l.msg === 'rule state rebuilt from the ingest log')).toHaveLength(2);
+    expect(lines.at(-1)).toEqual({ level: 'info', msg: 'ingest commits succeed again after 4 failed' });
+    // A new run starts over: its first failure is logged at once.
+    await attempt(6, false);
+    expect(lines.filter((l) => l.level === 'error')).toHaveLength(3);
   });
 
   it('a batch that fails before reaching the store leaves the batches still committing alone', async () => {

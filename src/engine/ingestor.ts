@@ -127,6 +127,9 @@ export interface MessageOutcome {
 /** A spread checkpoint is stored over at most this many batches (more when it holds few assets per batch). */
 const SPREAD_PARTS = 16;
 
+/** While commits keep failing for one cause, it is logged again at most this often (with the count). */
+const FAILURE_REPORT_MS = 30_000;
+
 /**
  * A checkpoint spread over batches, in progress: the assets it stores (those changed when it
  * started), how far it got, and the messages it empties from the log when it ends (those logged
@@ -204,6 +207,12 @@ export class Ingestor implements IngestSink {
   private readonly maxPipeline: number;
   /** Bumped on a failed commit: the batches built on it fail too, and only the first failure is logged. */
   private epoch = 0;
+  /**
+   * Commits failing in a row (a full disk, a lock): each source retries at once, so one cause fails
+   * hundreds of batches a second. The first is logged, then one line per {@link FAILURE_REPORT_MS}
+   * with the count, and one when commits succeed again.
+   */
+  private failing: { since: number; failures: number; unreported: number; reportedAt: number; reason: string } | undefined;
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
   private readonly cacheSize: number;
@@ -561,6 +570,11 @@ export class Ingestor implements IngestSink {
     states.forEach((slots, id) => this.remember(id, slots));
     const settled: Promise<void> = commit.then(
       () => {
+        if (this.failing) {
+          const f = this.failing;
+          this.failing = undefined;
+          this.opts.logger?.info({ failed: f.failures, seconds: Math.round((this.opts.clock.now() - f.since) / 1000) }, `ingest commits succeed again after ${f.failures} failed`);
+        }
         this.stats.batches++;
         this.stats.deliveriesEnqueued += deliveryCount;
         if (captured.length && this.opts.capture) {
@@ -620,12 +634,26 @@ export class Ingestor implements IngestSink {
       // Still asked for: it is written once the state is rebuilt.
       this.checkpointWanted = this.checkpointWaiters.length > 0;
     }
-    if (first) {
-      // SQLite's code (carried across the commit worker) says what the operator can do: a full disk, a lock.
-      const advice = storeErrorAdvice(storeErrorCode(error));
-      this.opts.logger?.error({ err: error }, `ingest commit failed; sources will not ack and upstream will redeliver${advice === undefined ? '' : `; ${advice}`}`);
-    }
+    if (first) this.reportFailure(error);
     for (const p of batch) p.reject(error);
+  }
+
+  /** Logs a failed commit: the first of a run, one of another cause, else one per {@link FAILURE_REPORT_MS} with how many failed since. */
+  private reportFailure(error: Error): void {
+    const at = this.opts.clock.now();
+    const f = (this.failing ??= { since: at, failures: 0, unreported: 0, reportedAt: -Infinity, reason: '' });
+    f.failures++;
+    if (error.message === f.reason && at - f.reportedAt < FAILURE_REPORT_MS) {
+      f.unreported++;
+      return;
+    }
+    // SQLite's code (carried across the commit worker) says what the operator can do: a full disk, a lock.
+    const advice = storeErrorAdvice(storeErrorCode(error));
+    const more = f.unreported ? ` (${f.unreported} more commits failed since the last report)` : '';
+    this.opts.logger?.error({ err: error, failedInARow: f.failures }, `ingest commit failed; sources will not ack and upstream will redeliver${advice === undefined ? '' : `; ${advice}`}${more}`);
+    f.reason = error.message;
+    f.reportedAt = at;
+    f.unreported = 0;
   }
 
   /** Adds a batch's changed rule sub-states to those the next checkpoint writes. */
@@ -764,7 +792,8 @@ export class Ingestor implements IngestSink {
       for (const id of this.lastSeen.keys()) this.lastSeen.set(id, started);
       for (const id of holdingStored) if (!this.lastSeen.has(id)) this.lastSeen.set(id, started);
       if (log.length) {
-        this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
+        // After each of a run of failed commits: reported with the failures (once per FAILURE_REPORT_MS), not each time.
+        if (this.failing === undefined || this.failing.unreported === 0) this.opts.logger?.info({ messages: log.length, assets: this.dirty.size }, 'rule state rebuilt from the ingest log');
         // Accepted when logged, refused now: the configuration changed (a decoder or a mapping
         // removed) between the crash and this start; their state changes are not rebuilt.
         if (refused.length)
