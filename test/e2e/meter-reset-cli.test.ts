@@ -30,6 +30,16 @@ describe('assets reset-meter', () => {
     expect(meters[0]?.odometer).toMatchObject({ value: 12 });
     expect(meters[0]?.setAside).toEqual({});
 
+    // Run again (now, 5 h later): the km read in between would count on both odometers.
+    const twice = await runCli(['assets', 'reset-meter', 'TRUCK-7', '--km', '12', '-c', cfg.path]);
+    expect({ code: twice.code, stderr: twice.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(`a replaced odometer of TRUCK-7 was already declared at ${replaced.replace('.000Z', 'Z')}`) as unknown });
+    expect(twice.stderr).toContain('add --again');
+    // Another meter's replacement is not a repeat, and --again declares a second replacement.
+    expect((await runCli(['assets', 'reset-meter', 'TRUCK-7', '--hours', '0', '-c', cfg.path])).code).toBe(0);
+    const again = await runCli(['assets', 'reset-meter', 'TRUCK-7', '--km', '3', '--again', '-c', cfg.path]);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({ code: 0, stderr: '' });
+    expect((JSON.parse((await runCli(['assets', 'meters', '--json', '-c', cfg.path])).stdout) as MeterRow[])[0]?.odometer).toMatchObject({ value: 3 });
+
     for (const [args, message] of [
       [['TRUCK-7'], 'give the new meter'],
       [['TRUCK-7', '--hours', '1', '--km', '2'], 'one of them'],

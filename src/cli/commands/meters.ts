@@ -53,6 +53,9 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
   return rows;
 }
 
+/** A replacement declared this soon after another of the same meter is refused without --again (a command run twice). */
+const RECENT_RESET_H = 24;
+
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
 
 export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
@@ -102,13 +105,32 @@ export function registerMetersCommand(program: Command): void {
       .option('--hours <h>', 'the new hour meter\'s reading')
       .option('--km <km>', 'the new odometer\'s reading')
       .option('--at <iso>', 'when it was replaced (default: now)')
+      .option('--again', `declare it although a replacement of that meter was declared less than ${RECENT_RESET_H} h before (it was replaced a second time)`)
       .addHelpText('after', '\nExamples:\n  assetbridge assets reset-meter EQ-1 --hours 0 --at 2026-11-30T08:00:00Z\n  assetbridge assets reset-meter TRUCK-7 --km 12'),
   ).action(
-    action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string }) => {
+    action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string; again?: boolean }) => {
       const event = meterResetEvent(erpAssetId, opts);
       const { config, configPath } = resolveConfig(opts.config);
-      const known = await withConfigContext(config, configPath, async ({ store }) => (await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId), { existingStore: true });
+      const { known, lastReset } = await withConfigContext(
+        config,
+        configPath,
+        async ({ store }) => {
+          if (!(await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId)) return { known: false };
+          const m = (await store.loadRuleStates([erpAssetId], ['meter'])).get(erpAssetId)?.meter as MeterSyncState | undefined;
+          return { known: true, lastReset: opts.hours !== undefined ? m?.lastResetAt : m?.odometer?.lastResetAt };
+        },
+        { existingStore: true },
+      );
       if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry; see 'assetbridge assets list'`);
+      // Run twice by mistake (each run declares a new meter "now"), the hours read between the two would count on both meters.
+      const t = Date.parse(event.eventTime as string);
+      if (lastReset !== undefined && !opts.again && Math.abs(t - lastReset) < RECENT_RESET_H * 3_600_000) {
+        const meter = opts.hours !== undefined ? 'hour meter' : 'odometer';
+        throw new UsageError(
+          `a replaced ${meter} of ${erpAssetId} was already declared at ${iso(lastReset)}; declaring another at ${iso(t)} counts what was read in between on both (service intervals and usage would run ahead). ` +
+            `If it was replaced a second time, add --again; 'assetbridge assets meters --asset ${erpAssetId}' shows the readings since`,
+        );
+      }
       const what = opts.hours !== undefined ? `hour meter at ${opts.hours} h` : `odometer at ${opts.km ?? ''} km`;
       await recordOperatorEvent(config, configPath, event, 'assetbridge assets reset-meter', (via) => `recorded a new ${what} for ${erpAssetId} from ${String(event.eventTime)}${via}; 'assetbridge assets meters --asset ${erpAssetId}' shows the result`);
     }),
