@@ -274,8 +274,11 @@ export const restDestinationSchema = z
     name,
     type: z.literal('rest'),
     baseUrl: httpUrl('https://erp.example.com'),
-    /** Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`. */
-    token: z.string().optional(),
+    /**
+     * Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`.
+     * Never empty: an empty variable (`ERP_TOKEN=` in an env file) would send no credentials at all.
+     */
+    token: z.string().min(1, 'is empty: give the bearer token (use ${ENV}), or leave token out for an ERP that takes no credentials').optional(),
     /** Authentication; absent with no `token`: requests carry no credentials. */
     auth: restAuthSchema.optional(),
     /**

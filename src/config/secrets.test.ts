@@ -136,3 +136,20 @@ describe('a secret whose variable holds a value its key refuses', () => {
     expect(problems(() => compileConfig(literal, all, undefined, { deferSecrets: true }))).toEqual([{ key: 'sources.http.token', message: tooShort }]);
   });
 });
+
+// An env file's `ERP_TOKEN=` (or an empty secret file) once loaded as a token of no characters,
+// which the connector takes as "no auth": the service sent every request without credentials.
+describe('a destination token whose variable is empty', () => {
+  const all = { AB_T_INTAKE: 'intake-token', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' };
+  const empty = { key: 'destinations.0.token', message: 'is empty: give the bearer token (use ${ENV}), or leave token out for an ERP that takes no credentials (the value of AB_T_ERP)' };
+
+  it('is refused at load, naming the key and the variable', () => {
+    expect(problems(() => compileConfig(input, { ...all, AB_T_ERP: '' }))).toEqual([empty]);
+  });
+
+  it('deferred, counts as not set: the parts that connect refuse to start', () => {
+    const config = compileConfig(input, { ...all, AB_T_ERP: '' }, undefined, { deferSecrets: true });
+    expect(unresolvedSecrets(config)).toEqual([empty]);
+    expect(problems(() => requireSecrets(config, ['destinations']))).toEqual([empty]);
+  });
+});
