@@ -13,7 +13,7 @@ import type { TaskContext } from '../ports/task.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { Dispatcher } from './dispatcher.js';
-import { Engine } from './engine.js';
+import { Engine, RUNTIME_NS } from './engine.js';
 import { TaskScheduler } from './scheduler.js';
 
 const logger = createLogger('silent');
@@ -114,5 +114,25 @@ describe('engine: the runtime snapshot', () => {
     expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: true } });
     up = false;
     expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: false } });
+  });
+});
+
+describe('engine: the runtime snapshot while a source connects at start', () => {
+  // A broker down at start: delivery (and HTTP intake) ran, but no snapshot was written until every
+  // source had connected, so `assetbridge status` said "not running" for as long as the broker was down.
+  it('is written once delivery runs, saying starting and the step, and says running once the source connected', async () => {
+    let connect: () => void = () => undefined;
+    const connecting = new Promise<void>((r) => (connect = r));
+    const mqtt: Source = { name: 'mqtt:yard', start: () => connecting, stop: () => Promise.resolve(), connected: () => false };
+    const { store, engine } = await parts([mqtt]);
+    cleanup.push(() => engine.stop());
+    const starting = engine.start();
+    const stored = async () => JSON.parse((await store.kvGet(RUNTIME_NS, 'snapshot')) ?? '{}') as { state?: string; startStep?: string; sources?: unknown };
+    for (let i = 0; i < 100 && (await stored()).startStep?.startsWith('connecting') !== true; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await stored()).toMatchObject({ state: 'starting', startStep: 'connecting source mqtt:yard (the log says why, if it cannot)', sources: { 'mqtt:yard': { connected: false } } });
+    connect();
+    await starting;
+    expect((await stored()).state).toBe('running');
+    expect((await stored()).startStep).toBeUndefined();
   });
 });

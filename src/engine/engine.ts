@@ -128,15 +128,19 @@ export class Engine {
       if (stopped()) return;
       this.startStep = 'starting delivery';
       await p.dispatcher.start();
+      if (stopped()) return; // a stop begun meanwhile found no ticker to clear: start none
+      // From here the service delivers (and takes HTTP intake) while a source may take long to
+      // connect (a broker down at start): `status` must see it starting, not "not running".
+      this.ticker = setInterval(() => void this.tick(), 1000);
       for (const s of p.sources) {
         if (stopped()) return;
         this.startStep = `connecting source ${s.name} (the log says why, if it cannot)`;
+        await this.tick();
         await s.start(p.ingestor);
         if (stopped()) return await s.stop();
       }
       if (stopped()) return;
       p.scheduler.start();
-      this.ticker = setInterval(() => void this.tick(), 1000);
       this.state = 'running';
       await this.tick();
       p.logger.info({ sources: p.sources.map((s) => s.name), assets: p.identity.current.size }, 'assetbridge running');
@@ -165,13 +169,14 @@ export class Engine {
     }
   }
 
-  /** Once a second: runtime snapshot, identity changes, control requests from the CLI. */
+  /** Once a second: runtime snapshot, identity changes, control requests from the CLI (these two once running). */
   private async tick(): Promise<void> {
-    if (this.ticking || this.state !== 'running') return;
+    if (this.ticking || (this.state !== 'running' && this.state !== 'starting')) return;
     this.ticking = true;
     const p = this.parts;
     try {
       await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify(await this.snapshot()));
+      if (this.state !== 'running') return;
       const gen = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       if (gen !== this.identityGeneration) {
         this.identityGeneration = gen;
@@ -223,6 +228,7 @@ export class Engine {
     return Promise.resolve({
       pid: process.pid,
       state: this.state,
+      ...(this.state === 'starting' ? { startStep: this.startStep } : {}),
       startedAt: this.startedAt,
       at: p.clock.now(),
       ingest: { ...p.ingestor.stats },

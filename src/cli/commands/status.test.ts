@@ -11,19 +11,26 @@ const snap = (pid: number) => ({ pid, state: 'running', at: NOW - 1_000 });
 
 describe('status: is the service up, and who holds the store', () => {
   it('a running service on this host is up and holds the store', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: true, holder: holder(42, 'vm') });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
   });
 
   it('a service killed on this host (kill -9: its pid is gone) is neither up nor holding the store, however fresh its last snapshot and lease', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, holder: undefined });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, starting: false, holder: undefined });
   });
 
   it('a holder on another host cannot be checked from here: it holds the store until its lease goes stale', () => {
-    expect(serviceState(snap(42), holder(42, 'other'), NOW, 'vm', () => false)).toEqual({ live: true, holder: holder(42, 'other') });
+    expect(serviceState(snap(42), holder(42, 'other'), NOW, 'vm', () => false)).toEqual({ live: true, starting: false, holder: holder(42, 'other') });
+  });
+
+  // A broker down at start kept the service "starting" (delivering, taking HTTP intake) while status said "not running".
+  it('a service whose source is still connecting at start is starting: up, but no running service to hand work to', () => {
+    const starting = { pid: 42, state: 'starting', at: NOW - 1_000 };
+    expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: false, starting: true, holder: holder(42, 'vm') });
+    expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, starting: false, holder: undefined });
   });
 
   it('a snapshot older than 5 s is not a running service', () => {
-    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, holder: undefined });
+    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, starting: false, holder: undefined });
   });
 });
 

@@ -24,9 +24,11 @@ function ago(ms: number): string {
 }
 
 /**
- * Whether the service is up (its last snapshot says running and is under 5 s old), and who holds
- * the store's lease. A holder on this host whose pid is gone was killed (kill -9, OOM): it holds
- * nothing (the next start takes the lease at once) and its fresh snapshot is no running service.
+ * Whether the service is up (its last snapshot says running and is under 5 s old), or still
+ * starting (delivering and taking HTTP intake, a source not yet connected: a broker down at start),
+ * and who holds the store's lease. A holder on this host whose pid is gone was killed (kill -9,
+ * OOM): it holds nothing (the next start takes the lease at once) and its fresh snapshot is no
+ * running service.
  */
 export function serviceState(
   snap: { readonly pid: number; readonly state: string; readonly at: number } | undefined,
@@ -34,10 +36,10 @@ export function serviceState(
   now: number,
   host: string,
   isAlive: (pid: number) => boolean,
-): { live: boolean; holder: LeaseHolder | undefined } {
+): { live: boolean; starting: boolean; holder: LeaseHolder | undefined } {
   const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid);
-  const live = snap !== undefined && snap.state === 'running' && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
-  return { live, holder: gone ? undefined : lease };
+  const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
+  return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', holder: gone ? undefined : lease };
 }
 
 /**
@@ -91,11 +93,13 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
           : undefined;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
         const live = snap !== undefined && state.live;
+        // A service still starting already delivers and takes HTTP intake: what it shows is now, as a running one's.
+        const up = snap !== undefined && (state.live || state.starting);
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -106,26 +110,27 @@ export function registerStatusCommand(program: Command): void {
         // Event capture (capture.dir), since the run started.
         const capture = { captured: snap?.ingest?.captured ?? 0, dropped: snap?.ingest?.captureDropped ?? 0 };
         // The running service's last checkpoint of rule state (a stopped one's says nothing about now).
-        const lastCheckpoint = live ? snap.ingest?.lastCheckpoint : undefined;
+        const lastCheckpoint = up ? snap.ingest?.lastCheckpoint : undefined;
         const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
         // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
-        const result = { service: live ? { state: 'running', pid: snap.pid } : { state: 'not running' }, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(live ? { sources: snap.sources ?? {} } : {}) };
+        const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
         }
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : 'not running'}\n`);
-        if (holder && !(live && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
-        if (live) process.stdout.write(sourcesLine(snap.sources ?? {}));
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : 'not running'}\n`);
+        if (holder && !(up && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
+        if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) {
           process.stdout.write(
-            live
+            up
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
           );
@@ -134,16 +139,16 @@ export function registerStatusCommand(program: Command): void {
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
         if (late.length > 0) {
           process.stdout.write(
-            `late events dropped by rules${live ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
+            `late events dropped by rules${up ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
               'older than what the rule had decided on: resent after it was decided (a device repeating itself), or held by a sender longer than rules.allowedLateness (then raise it)' +
               `${idleWatermarks > 0 ? ' or than rules.idleAfter' : ''}\n`,
           );
         }
-        if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${live ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
+        if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${up ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
         if (depreciation) process.stdout.write(depreciationLine(depreciation, now));
         if (capture.captured + capture.dropped > 0) {
           const dir = config.capture ? ` to ${config.capture.dir}` : '';
-          process.stdout.write(`events captured${dir}${live ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);
+          process.stdout.write(`events captured${dir}${up ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);
         }
         process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
@@ -157,13 +162,13 @@ export function registerStatusCommand(program: Command): void {
             d.delivered,
             d.dead,
             m?.rateLimited ?? '-',
-            m && live && m.pausedForMs > 0 ? ago(m.pausedForMs) : '-',
+            m && up && m.pausedForMs > 0 ? ago(m.pausedForMs) : '-',
             m?.circuit ?? '-',
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
-        if (snap && !live) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
+        if (snap && !up) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
       }, { existingStore: true });
     }),
   );
