@@ -29,6 +29,29 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: o
   process.on('SIGTERM', handler);
 }
 
+/**
+ * Why the HTTP server could not listen, naming the key to fix (not just the errno); undefined for
+ * any other error. A host that is no address of this machine, or no name that resolves, is a
+ * config mistake as much as a port in use.
+ */
+export function listenProblem(err: unknown, server: { readonly host: string; readonly port: number }, configPath: string): string | undefined {
+  const e = err as NodeJS.ErrnoException & { hostname?: string };
+  switch (e.code) {
+    case 'EADDRINUSE': // often a second service
+      return `server.port ${server.port} on ${server.host} is in use by another process (another assetbridge run?): stop it, or set server.port in ${configPath} to a free port (0 turns the HTTP server off)`;
+    case 'EACCES':
+      return `server.port ${server.port} on ${server.host} needs privileges this process lacks (ports below 1024 do): set server.port in ${configPath} to 1024 or above, e.g. 8080 (0 turns the HTTP server off)`;
+    case 'EADDRNOTAVAIL':
+      return `server.host ${server.host} is no address of this machine, so the HTTP server cannot listen there: set server.host in ${configPath} to one of its addresses, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      if (e.syscall !== 'getaddrinfo' || (e.hostname !== undefined && e.hostname !== server.host)) return undefined;
+      return `server.host ${server.host} does not resolve to an address: set server.host in ${configPath} to an address of this machine, 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)`;
+    default:
+      return undefined;
+  }
+}
+
 export function registerRunCommand(program: Command): void {
   addConfigOption(
     program
@@ -60,12 +83,8 @@ export function registerRunCommand(program: Command): void {
       try {
         await app.start();
       } catch (err) {
-        // Another process (often a second service) listens there: name the key, not just the errno.
-        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-          throw new UsageError(
-            `server.port ${config.server.port} on ${config.server.host} is in use by another process (another assetbridge run?): stop it, or set server.port in ${configPath} to a free port (0 turns the HTTP server off)`,
-          );
-        }
+        const listen = listenProblem(err, config.server, configPath);
+        if (listen) throw new UsageError(listen);
         throw err;
       }
     }),
