@@ -3,7 +3,7 @@
  * message naming the option or config key at fault, rather than an empty answer, a new empty
  * store, a raw system error or a process that never ends.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,6 +79,24 @@ describe('files and ports', () => {
       blocker.close();
     }
   });
+
+  // Was "error: listen EADDRNOTAVAIL: address not available 192.0.2.1:…", exit 1.
+  it('run names server.host when it is no address of this machine', async () => {
+    const { path } = writeConfig({ ...base, server: { host: '192.0.2.1', port: await freePort() } }); // TEST-NET-1: assigned to no machine
+    const r = await runCli(['run', '-c', path], { ASSETBRIDGE_LOG_LEVEL: 'error' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: server.host 192.0.2.1 is no address of this machine');
+  });
+
+  // Was "error: EEXIST: file already exists, mkdir '…'", exit 1.
+  it('demo names --data-dir when it cannot be the demo directory, and ends at once', async () => {
+    const { dir } = writeConfig(base);
+    const file = join(dir, 'a-file');
+    writeFileSync(file, '');
+    const r = await runCli(['demo', '--data-dir', file, '--duration', '1s', '--assets', '2']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: --data-dir ${file} cannot hold the demo's store: EEXIST: file already exists, mkdir '${file}'; name a directory (it is created if missing) or leave --data-dir out for a new temporary one\n`);
+  }, 15_000);
 
   it('an ASSETBRIDGE_LOG_LEVEL that is no level is refused naming the variable and the levels, by run and by the other commands', async () => {
     const { path, dir } = writeConfig({ ...base, server: { port: 0 } });

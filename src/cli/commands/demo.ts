@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
 import { UsageError } from '../../core/errors/errors.js';
 import { parseDuration } from '../../config/duration.js';
 import { runDemo } from '../../demo/demo.js';
@@ -33,6 +34,14 @@ export function registerDemoCommand(program: Command): void {
         if (o.mqttUrl !== undefined && !/^mqtts?:\/\//.test(o.mqttUrl)) throw new UsageError(`--mqtt-url "${o.mqttUrl}" must start with mqtt:// or mqtts://, e.g. mqtt://127.0.0.1:1883`);
         const badShare = Number(o.badShare);
         if (!(badShare >= 0 && badShare < 1)) throw new UsageError('--bad-share must be between 0 and 1');
+        // Made here, so a path that cannot be a directory names the option rather than a bare errno.
+        if (o.dataDir !== undefined) {
+          try {
+            mkdirSync(o.dataDir, { recursive: true });
+          } catch (err) {
+            throw new UsageError(`--data-dir ${o.dataDir} cannot hold the demo's store: ${(err as Error).message}; name a directory (it is created if missing) or leave --data-dir out for a new temporary one`);
+          }
+        }
         const result = await runDemo({
           assets: Math.round(positive('assets', o.assets)),
           durationMs,
