@@ -68,6 +68,24 @@ describe('StoreLease on a real store', () => {
     await again.release();
   });
 
+  // A service waiting at start for a broker that is down took no command's work, yet the refusal
+  // said such commands "go through a running service by themselves", to the user of one of them.
+  it('refusing a command while the holder is a service still starting, says what it waits for and to try again once it runs', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x' }));
+    const step = 'connecting source mqtt:yard (the log says why, if it cannot)';
+    await a.kvSet(LEASE_NS, 'snapshot', JSON.stringify({ pid: 1, state: 'starting', startStep: step, at: Date.now() }));
+    const second = StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', command: 'assetbridge quarantine replay', isAlive: (pid) => pid === 1 }));
+    await expect(second).rejects.toThrow(
+      /in use by assetbridge run \(pid 1 on h, since .*\), which is still starting: connecting source mqtt:yard \(the log says why, if it cannot\)\. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves \(try them again then/,
+    );
+    // Running (or a stale snapshot): the usual refusal.
+    await a.kvSet(LEASE_NS, 'snapshot', JSON.stringify({ pid: 1, state: 'starting', startStep: step, at: Date.now() - 10_000 }));
+    await expect(StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: (pid) => pid === 1 }))).rejects.toThrow(/s ago\)\. One process at a time .* stop that one first/);
+    await first.release();
+  });
+
   it('takes over from a holder that died without letting go (its pid is gone on this host)', async () => {
     const path = tempStorePath();
     const a = open(path);

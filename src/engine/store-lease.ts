@@ -44,11 +44,15 @@ export class StoreBusyError extends AssetbridgeError {
     readonly holder: LeaseHolder,
     path: string,
     now: number,
+    /** What the holder, a service still starting, waits for (a broker down at start): it takes no command's work until it runs. */
+    startStep?: string,
   ) {
+    const who = `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago)`;
     super(
-      `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, ` +
-        `last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago). One process at a time runs the pipeline on an embedded store: ` +
-        'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and the aemp commands go through a running service by themselves',
+      startStep !== undefined
+        ? `${who}, which is still starting: ${startStep}. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves (try them again then: 'assetbridge status' says when)`
+        : `${who}. One process at a time runs the pipeline on an embedded store: ` +
+            'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and the aemp commands go through a running service by themselves',
     );
   }
 }
@@ -141,7 +145,7 @@ export class StoreLease {
         }
         continue; // someone else changed it in between: look again
       }
-      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now());
+      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now(), await startingStep(store, current as LeaseHolder, now()));
       if (!told) {
         told = true;
         opts.logger.warn({ holder: current }, `the store lease is held by ${current?.command ?? '?'} on another host; waiting up to ${Math.round((deadline - now()) / 1000)} s to see whether it is still alive`);
@@ -210,6 +214,21 @@ export class StoreLease {
 }
 
 /** Who holds the store's lease now (a live holder: renewed within {@link STALE_MS}), for `status`. */
+/**
+ * What the holder waits for when it is a service still starting (its fresh runtime snapshot says
+ * so, as `assetbridge status` reads it); undefined otherwise.
+ */
+async function startingStep(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, now: number): Promise<string | undefined> {
+  const raw = await store.kvGet(LEASE_NS, 'snapshot'); // the engine's runtime snapshot, in the same namespace
+  if (raw === undefined) return undefined;
+  try {
+    const snap = JSON.parse(raw) as { pid?: number; state?: string; startStep?: string; at?: number };
+    return snap.pid === holder.pid && snap.state === 'starting' && snap.at !== undefined && now - snap.at < 5000 ? (snap.startStep ?? 'starting') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function currentHolder(store: Pick<Store, 'kvGet'>, now: number): Promise<LeaseHolder | undefined> {
   const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
   const holder = raw === undefined ? undefined : parseHolder(raw);
