@@ -276,9 +276,9 @@ export const restDestinationSchema = z
     baseUrl: httpUrl('https://erp.example.com'),
     /**
      * Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`.
-     * Never empty: an empty variable (`ERP_TOKEN=` in an env file) would send no credentials at all.
+     * Empty (a variable set to nothing): requests carry no credentials, which `config check` and the service's start warn of.
      */
-    token: z.string().min(1, 'is empty: give the bearer token (use ${ENV}), or leave token out for an ERP that takes no credentials').optional(),
+    token: z.string().optional(),
     /** Authentication; absent with no `token`: requests carry no credentials. */
     auth: restAuthSchema.optional(),
     /**

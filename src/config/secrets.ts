@@ -66,3 +66,18 @@ export function requireSecrets(value: unknown, parts?: readonly string[]): void 
   const missing = unresolvedSecrets(value).filter((p) => parts === undefined || parts.some((part) => p.key === part || p.key.startsWith(`${part}.`)));
   if (missing.length) throw new ConfigError(missing);
 }
+
+/**
+ * Destinations whose `token` is empty (`ERP_TOKEN=` in an env file, an empty secret file): valid,
+ * for an ERP that takes no credentials, but every request then goes without any, which a 401 per
+ * delivery would otherwise be the first sign of. A token not set (deferred) is not read here.
+ */
+export function emptyTokenWarnings(config: { readonly destinations: readonly object[] }): SecretProblem[] {
+  return config.destinations.flatMap((d, i) => {
+    const token = Object.getOwnPropertyDescriptor(d, 'token');
+    const name = (d as { name?: string }).name ?? String(i);
+    return token !== undefined && 'value' in token && token.value === ''
+      ? [{ key: `destinations.${i}.token`, message: `is empty, so every request to ${name} goes without credentials: set its variable to the token, or leave token out for an ERP that takes none` }]
+      : [];
+  });
+}

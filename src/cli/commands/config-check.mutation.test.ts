@@ -59,8 +59,9 @@ describe('config check', () => {
     // A missing secret: the key and the variable are named; a warning without --connect (the
     // check may run where the service's secrets are not), exit 2 with it.
     const empty = await runCli(['config', 'check', '-c', cfg.path], { AB_CHECK_ERP_TOKEN: '' });
-    expect(empty.code).toBe(0); // set, though empty: a bearer token may be given so
-    expect(empty.stdout).not.toContain('warning');
+    expect(empty.code).toBe(0); // set, though empty: a bearer token may be given so (an ERP without auth), but said
+    expect(empty.stdout).toContain('warning: destinations.0.token: is empty, so every request to erp goes without credentials');
+    expect(empty.stdout).not.toContain('is not set');
     const missing = await runCli(['config', 'check', '-c', cfg.path]);
     expect(missing.code).toBe(0);
     expect(missing.stdout).toContain('warning: destinations.0.token: environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');

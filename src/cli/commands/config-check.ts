@@ -18,7 +18,7 @@ import { readFileSync } from 'node:fs';
 import { applyAssetUpdates, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
-import { requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
+import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -142,6 +142,8 @@ export function registerConfigCommand(program: Command): void {
       for (const w of assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
       for (const w of configuredAssetInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      // A token variable set to nothing: valid (an ERP without auth), but said.
+      for (const w of emptyTokenWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.

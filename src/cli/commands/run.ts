@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createApp } from '../../app.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
+import { emptyTokenWarnings } from '../../config/secrets.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
 import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from '../../config/rule-inputs.js';
@@ -64,6 +65,7 @@ export function registerRunCommand(program: Command): void {
       const logger = createLogger(logLevel(config.log.level));
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
+      for (const w of emptyTokenWarnings(config)) logger.warn({ key: w.key }, w.message);
       const app = await createApp(config, { logger });
       // Settings that select none of the registry's assets (a typo in a site or module name).
       const registry = (await app.store.listAssets()).map((a) => a.asset);
