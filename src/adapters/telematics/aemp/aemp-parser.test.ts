@@ -424,6 +424,11 @@ describe('parseAempDocument: time series', () => {
     const asSeries = parseAempDocument(body, { source: SOURCE, receivedAt: RECEIVED, expect: 'timeseries' });
     expect(asFleet.ok && asFleet.document.kind).toBe('fleet');
     expect(asSeries.ok && asSeries.document.kind).toBe('timeseries');
+    // And expect: fleet settles a bare element whose blocks are lists (a single-element snapshot).
+    const lists = JSON.stringify({ EquipmentHeader: { PIN: 'P1' }, Location: [{ datetime: '2025-03-01T00:00:00Z', Latitude: 1, Longitude: 2 }, { datetime: '2025-03-01T01:00:00Z', Latitude: 1, Longitude: 3 }] });
+    const listsAsFleet = parseAempDocument(lists, { source: SOURCE, receivedAt: RECEIVED, expect: 'fleet' });
+    expect(listsAsFleet.ok && listsAsFleet.document.kind).toBe('fleet');
+    expect(listsAsFleet.ok && listsAsFleet.document.kind === 'fleet' && listsAsFleet.document.equipment[0]?.events).toHaveLength(2);
     if (asSeries.ok && asSeries.document.kind === 'timeseries') expect(asSeries.document.ids).toEqual([{ type: 'pin', value: 'P1' }]);
   });
 });
@@ -602,6 +607,20 @@ describe('createAempEquipmentDecoder', () => {
       { kind: 'meter', ...base(ids, T('2025-03-01T00:00:00Z')), operatingHours: 10 },
       { kind: 'meter', ...base(ids, T('2025-03-02T00:00:00Z')), operatingHours: 11 },
     ]);
+  });
+
+  it('an element with list blocks (two FaultCodes) keeps its extension blocks, as the fleet parse does', () => {
+    const xml = `<Fleet><Equipment><EquipmentHeader><PIN>P1</PIN></EquipmentHeader>
+      <CumulativeOperatingHours datetime="2025-03-04T05:00:00Z"><Hour>123.5</Hour></CumulativeOperatingHours>
+      <BatteryPotential datetime="2025-03-04T05:00:00Z">13.3</BatteryPotential>
+      <FaultCode datetime="2025-03-04T04:00:00Z"><CodeIdentifier>F1</CodeIdentifier></FaultCode>
+      <FaultCode datetime="2025-03-04T04:30:00Z"><CodeIdentifier>F2</CodeIdentifier></FaultCode>
+    </Equipment></Fleet>`;
+    const parsed = parseAempDocument(xml, { source: SOURCE, receivedAt: RECEIVED });
+    if (!parsed.ok || parsed.document.kind !== 'fleet') throw new Error(JSON.stringify(parsed));
+    const eq = equipmentAt(parsed.document, 0);
+    expect(eq.events.map((e) => e.kind)).toEqual(['alert', 'alert', 'meter', 'sensor']);
+    expect(decode(message(JSON.stringify(eq.raw)))).toEqual({ ok: true, events: eq.events });
   });
 
   it('a header-only element decodes to no events', () => {

@@ -91,7 +91,9 @@ export interface AempParseOptions {
   maxDepth?: number;
   /**
    * What the caller asked for. A time-series page that names its equipment (EquipmentHeader) and
-   * holds a single entry looks exactly like a one-machine snapshot; `timeseries` settles it.
+   * holds a single entry looks exactly like a one-machine snapshot; `timeseries` settles it. A bare
+   * equipment element whose blocks are lists (two FaultCodes, several Locations) looks like a series
+   * page that names its machine; `fleet` settles that, so its extension blocks are read too.
    * Documents with an `Equipment` element are always fleets.
    */
   expect?: 'fleet' | 'timeseries';
@@ -131,7 +133,9 @@ export function oldestFirst(events: readonly CanonicalEvent[]): readonly Canonic
  */
 export function createAempEquipmentDecoder(limits: Pick<AempParseOptions, 'maxBytes' | 'maxDepth'> = {}): Decoder {
   return (message) => {
-    const parsed = parseAempDocument(message.payload, { source: message.source, receivedAt: message.receivedAt, ...limits });
+    // `fleet`: the poller submits equipment elements; one with list blocks is still an element (not a
+    // series page), or its extension blocks would be dropped here while `aemp parse` showed them.
+    const parsed = parseAempDocument(message.payload, { source: message.source, receivedAt: message.receivedAt, expect: 'fleet', ...limits });
     if (!parsed.ok) return parsed;
     const doc = parsed.document;
     if (doc.kind === 'timeseries') {
@@ -362,7 +366,9 @@ function classify(root: unknown, opts: AempParseOptions, warnings: string[]): Cl
   }
   // Snapshots hold one block per element; series hold lists of them.
   const seriesLike =
-    opts.expect === 'timeseries' || hintName !== undefined || Object.entries(node).some(([k, v]) => Array.isArray(v) && blockSpecFor(k) !== undefined);
+    opts.expect === 'timeseries' ||
+    hintName !== undefined ||
+    (opts.expect !== 'fleet' && Object.entries(node).some(([k, v]) => Array.isArray(v) && blockSpecFor(k) !== undefined));
   if (looksLikeEquipment(node) && !seriesLike) return { kind: 'fleet', node: {}, equipment: [node] };
   const hasSeries = Object.keys(node).some((k) => blockSpecFor(k) !== undefined);
   if (hasSeries || hintName !== undefined) return { kind: 'timeseries', node, equipment: [], ...(hint ? { hint } : {}), ...(hintName ? { hintName } : {}) };
