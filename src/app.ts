@@ -190,7 +190,7 @@ export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
   const defaultDestination = defaultDestinationOf(config);
   return [
     ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name), logger: logger.child({ component: 'rules' }) }),
-    ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }) }),
+    ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }), validation: validationPolicyOf(config) }),
     createRetentionTask(config.store.retention, logger.child({ component: 'retention' })),
   ];
 }

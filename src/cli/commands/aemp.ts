@@ -14,7 +14,8 @@ import { createAempProvider, type AempProvider } from '../../adapters/telematics
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
 import { loadCursor, loadLastPull, runFleetPull, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
-import { createApp } from '../../app.js';
+import { createApp, validationPolicyOf } from '../../app.js';
+import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Config } from '../../config/schema.js';
 import type { TelematicsConfig } from '../../config/telematics-schema.js';
@@ -49,6 +50,8 @@ export interface AempCommandDeps {
   readonly clock?: Clock;
   readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly signal?: AbortSignal;
+  /** The engine's ingest validation: a machine's readings it would refuse are submitted apart. */
+  readonly validation?: ValidationPolicy;
 }
 
 /** The `telematics:` entries of a config (empty when the section is absent). */
@@ -190,7 +193,7 @@ export async function aempPullCommand(
     try {
       summaries.push(
         await runFleetPull(
-          { client, store: deps.store, sink: deps.sink, progress, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.logger ? { logger: deps.logger } : {}) },
+          { client, store: deps.store, sink: deps.sink, progress, ...(deps.clock ? { clock: deps.clock } : {}), ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.validation ? { validation: deps.validation } : {}) },
           {
             ...(opts.useReserve ? { useReserve: true } : {}),
             ...(opts.restart ? { restart: true } : {}),
@@ -263,6 +266,7 @@ export async function aempBackfillCommand(
         sink: deps.sink,
         ...(deps.clock ? { clock: deps.clock } : {}),
         ...(deps.logger ? { logger: deps.logger } : {}),
+        ...(deps.validation ? { validation: deps.validation } : {}),
         progress: {
           start: ({ series, equipment }) => {
             if (series === 0) deps.err(`${config.name}: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n`);
@@ -311,7 +315,7 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
   checkReserve(config, opts.useReserve);
   const { client } = build(deps, config, index);
-  const snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink }, pin, {
+  const snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink, ...(deps.validation ? { validation: deps.validation } : {}) }, pin, {
     ...(opts.submit ? { submit: true } : {}),
     ...(opts.useReserve ? { useReserve: true } : {}),
     maxWaitMs: 0,
@@ -472,6 +476,7 @@ async function withPipeline(configPath: string | undefined, command: string, fn:
       isTTY: process.stderr.isTTY === true,
       logger,
       signal: abort.signal,
+      validation: validationPolicyOf(config),
     });
     await app.ingestor.flush();
   } finally {

@@ -6,6 +6,7 @@
  */
 import type { TelematicsConfig } from '../../../config/telematics-schema.js';
 import type { Clock } from '../../../ports/clock.js';
+import type { ValidationPolicy } from '../../../core/normalize/validate.js';
 import type { Store } from '../../../ports/store.js';
 import type { ScheduledTask } from '../../../ports/task.js';
 import { createCredentials } from '../auth/create-credentials.js';
@@ -77,7 +78,7 @@ export const aempTaskName = (providerName: string): string => `aemp-pull:${provi
  * never spend the reserve; one that cannot get budget in time stops with a resumable cursor and
  * the next run continues.
  */
-export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: { logger?: TelematicsLogger; fetch?: typeof fetch } = {}): ScheduledTask[] {
+export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: { logger?: TelematicsLogger; fetch?: typeof fetch; validation?: ValidationPolicy } = {}): ScheduledTask[] {
   return configs.flatMap((config, index) => {
     if (!config.schedule.enabled) return [];
     // Resolve now so a bad entry fails at startup, not at 03:00.
@@ -89,7 +90,7 @@ export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: 
       async run(ctx): Promise<void> {
         built ??= createAempProvider(config, { store: ctx.store, clock: ctx.clock, ...(deps.fetch ? { fetch: deps.fetch } : {}) }, index);
         const summary: PullSummary = await runFleetPull(
-          { client: built.client, store: ctx.store, sink: ctx.sink, clock: ctx.clock, ...(deps.logger ? { logger: deps.logger } : {}) },
+          { client: built.client, store: ctx.store, sink: ctx.sink, clock: ctx.clock, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.validation ? { validation: deps.validation } : {}) },
           { signal: ctx.signal },
         );
         if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${summary.error ?? 'unknown error'}`);

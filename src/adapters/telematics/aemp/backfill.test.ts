@@ -6,6 +6,10 @@ import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { dateWindows, fetchEquipmentSnapshot, runBackfill } from './backfill.js';
+import type { CanonicalEvent } from '../../../core/model/events.js';
+import type { RawMessage } from '../../../core/model/messages.js';
+import { validateEvent } from '../../../core/normalize/validate.js';
+import { createAempEquipmentDecoder } from './aemp-parser.js';
 import { runFleetPull } from './fleet-pull.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import { createRules } from '../../../core/rules/index.js';
@@ -153,5 +157,31 @@ describe('backfill of machines without a PIN', () => {
     expect(summary).toMatchObject({ complete: true, equipment: 1, seriesDone: 1, notFound: 0, readings: 49 });
     expect([...t.sim.stats.byUrl.keys()].some((u) => u.includes(`/Fleet/Equipment/ID/${device}/CumulativeOperatingHours/`))).toBe(true);
     expect(t.sink.refused).toEqual([]);
+  });
+
+  it('readings the engine would refuse (older than ingest.maxAgeMs) go apart; the rest of their chunk gets in', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0], 'machine-id'));
+    await runFleetPull(t.deps);
+    // As the engine does: a message with any event that fails validation is quarantined whole.
+    const validation = { maxFutureSkewMs: 5 * 60_000, maxAgeMs: 24 * HOUR };
+    const decode = createAempEquipmentDecoder();
+    const accepted: CanonicalEvent[] = [];
+    const sink = {
+      submit(messages: readonly RawMessage[]) {
+        const quarantined: { index: number; reason: string }[] = [];
+        messages.forEach((m, index) => {
+          const r = decode(m);
+          const bad = r.ok ? r.events.map((e) => validateEvent(e, t.clock.now(), validation)).find((v) => !v.ok) : undefined;
+          if (r.ok && bad === undefined) accepted.push(...r.events);
+          else quarantined.push({ index, reason: bad && !bad.ok ? bad.reason : 'undecodable' });
+        });
+        return Promise.resolve({ accepted: messages.length - quarantined.length, quarantined });
+      },
+    };
+    const summary = await runBackfill({ ...t.deps, sink, validation }, { from: T0 - 48 * HOUR, to: T0, elements: ['CumulativeOperatingHours'] });
+    expect(summary).toMatchObject({ complete: true, readings: 49, accepted: 1, quarantined: 1 });
+    expect(accepted.map((e) => e.eventTime).every((time) => time >= T0 - 24 * HOUR)).toBe(true);
+    expect(accepted).toHaveLength(25);
   });
 });

@@ -12,6 +12,7 @@
  */
 import { coerceError } from '../../../core/errors/errors.js';
 import type { CanonicalEvent, SourceIdentifier } from '../../../core/model/events.js';
+import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../../core/normalize/validate.js';
 import { EquipmentMatcher, equipmentKey, type EquipmentMatch } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
@@ -20,7 +21,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
 import { oldestFirst, type AempEquipment } from './aemp-parser.js';
-import type { TelematicsLogger } from './fleet-pull.js';
+import { splitByValidity, type TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
@@ -84,6 +85,8 @@ export interface BackfillDeps {
   readonly clock?: Clock;
   readonly logger?: TelematicsLogger;
   readonly progress?: BackfillProgress;
+  /** The engine's ingest validation, so one bad reading does not take its chunk into quarantine. @default DEFAULT_VALIDATION */
+  readonly validation?: ValidationPolicy;
 }
 
 interface Target {
@@ -220,7 +223,13 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     }
   };
   const submit = async (target: Target, readings: CanonicalEvent[], channel: string): Promise<void> => {
-    const result = await sink.submit([{ source: provider.source, channel, payload: seriesPayload(readings, target.ids), receivedAt: clock.now() }]);
+    // The engine quarantines a message whole: readings it would refuse (future, stale) go apart.
+    const receivedAt = clock.now();
+    const policy = deps.validation ?? DEFAULT_VALIDATION;
+    const bad = readings.filter((e) => !validateEvent(e, receivedAt, policy).ok);
+    const good = bad.length === 0 ? readings : readings.filter((e) => !bad.includes(e));
+    const parts = good.length && bad.length ? [good, bad] : [readings];
+    const result = await sink.submit(parts.map((part) => ({ source: provider.source, channel, payload: seriesPayload(part, target.ids), receivedAt })));
     counts.accepted += result.accepted;
     counts.quarantined += result.quarantined.length;
   };
@@ -337,7 +346,7 @@ export interface EquipmentSnapshot {
  * asset and `submit` is set.
  */
 export async function fetchEquipmentSnapshot(
-  deps: Pick<BackfillDeps, 'client' | 'store' | 'sink'>,
+  deps: Pick<BackfillDeps, 'client' | 'store' | 'sink' | 'validation'>,
   id: string,
   opts: { submit?: boolean; useReserve?: boolean; maxWaitMs?: number; signal?: AbortSignal } = {},
 ): Promise<EquipmentSnapshot> {
@@ -356,6 +365,8 @@ export async function fetchEquipmentSnapshot(
   if (!opts.submit || match.status !== 'matched') return { url, equipment, match };
   const payload = JSON.stringify(equipment.raw);
   const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
-  const result = await deps.sink.submit([{ source: client.provider.source, channel: url, payload: ids ? rewriteIdentity(payload, ids) : payload, receivedAt: fetched.receivedAt }]);
+  const message = { source: client.provider.source, channel: url, payload, receivedAt: fetched.receivedAt };
+  const parts = splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION);
+  const result = await deps.sink.submit(parts.map((m) => (ids ? { ...m, payload: rewriteIdentity(m.payload as string, ids) } : m)));
   return { url, equipment, match, accepted: result.accepted };
 }

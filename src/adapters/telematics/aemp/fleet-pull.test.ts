@@ -8,6 +8,10 @@ import type { TelematicsConfigInput } from '../../../config/telematics-schema.js
 import { createAempProvider } from './aemp-provider.js';
 import { CURSOR_NAMESPACE, loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
+import type { CanonicalEvent } from '../../../core/model/events.js';
+import type { RawMessage } from '../../../core/model/messages.js';
+import { validateEvent } from '../../../core/normalize/validate.js';
+import { createAempEquipmentDecoder } from './aemp-parser.js';
 import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
@@ -282,5 +286,47 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     const summary = await t.pull({}, undefined, t.store, built);
     expect(summary).toMatchObject({ stop: 'hop-cap', pages: 2 });
     expect(await loadEquipmentIndex(t.store, 'trackunit')).toHaveLength(250);
+  });
+
+  it('a stale block goes to quarantine on its own; the machine\'s fresh location and hours still get in', async () => {
+    const t = setup({ fleetSize: 5 });
+    await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
+    // The ISO answer with machine 0's engine status from 40 days ago (a parked machine's last report).
+    const simFetch = simulatorFetch(t.sim);
+    const fetchStale = (async (input: string | URL | Request, init?: RequestInit) => {
+      const r = await simFetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes('/Fleet/')) return r;
+      const doc = (await r.json()) as { equipment: Record<string, Record<string, unknown>>[] };
+      const first = doc.equipment[0] as Record<string, Record<string, unknown>>;
+      first.EngineStatus = { ...first.EngineStatus, datetime: new Date(T0 - 40 * 24 * 60 * MIN).toISOString() };
+      return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
+    }) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchStale, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    // As the engine does: a message with any event that fails validation is quarantined whole.
+    const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
+    const decode = createAempEquipmentDecoder();
+    const accepted: CanonicalEvent[] = [];
+    const quarantined: string[] = [];
+    const sink = {
+      submit(messages: readonly RawMessage[]) {
+        const refused: { index: number; reason: string }[] = [];
+        messages.forEach((m, index) => {
+          const r = decode(m);
+          const bad = r.ok ? r.events.map((e) => validateEvent(e, t.clock.now(), validation)).find((v) => !v.ok) : { reason: r.reason };
+          if (r.ok && bad === undefined) accepted.push(...r.events);
+          else refused.push({ index, reason: bad && 'reason' in bad ? bad.reason : 'invalid' });
+        });
+        quarantined.push(...refused.map((q) => q.reason));
+        return Promise.resolve({ accepted: messages.length - refused.length, quarantined: refused });
+      },
+    };
+    const summary = await runFleetPull({ client: built.client, store: t.store, sink, clock: t.clock, validation });
+    expect(summary).toMatchObject({ matched: 5, accepted: 5, quarantined: 1 });
+    expect(quarantined).toEqual([expect.stringMatching(/freshness limit \(ingest.maxAgeMs\)/)]);
+    const machine0 = machineHeader(0).machineId;
+    const mine = accepted.filter((e) => e.ids.some((i) => i.type === 'machine-id' && i.value === machine0));
+    expect(mine.map((e) => e.kind).sort()).toEqual(['meter', 'position']);
+    expect(accepted.filter((e) => e.kind === 'position')).toHaveLength(5);
   });
 });

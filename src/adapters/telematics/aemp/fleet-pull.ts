@@ -9,7 +9,9 @@
 import { createHash } from 'node:crypto';
 import { createRedactor } from '../../http/redact.js';
 import { coerceError } from '../../../core/errors/errors.js';
+import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
+import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../../core/normalize/validate.js';
 import { EquipmentMatcher } from '../../../core/telematics/equipment-match.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
@@ -94,6 +96,8 @@ export interface FleetPullDeps {
   readonly clock?: Clock;
   readonly logger?: TelematicsLogger;
   readonly progress?: PullProgress;
+  /** The engine's ingest validation (`validationPolicyOf(config)`), to keep a bad block from taking its machine's good ones into quarantine. @default DEFAULT_VALIDATION */
+  readonly validation?: ValidationPolicy;
 }
 
 export interface FleetPullOptions {
@@ -138,6 +142,43 @@ function pageNumberOf(url: string | undefined): number | undefined {
 /** Links as logged and shown: a provider's signed next link may carry a key in its query. */
 const redactor = createRedactor();
 const shown = (url: string): string => redactor.url(url);
+
+/**
+ * The engine quarantines a message as a whole when one of its events fails validation. A snapshot
+ * element holds readings of different times (a parked machine's hours from weeks ago, a DEF level
+ * from last winter, one block with a device clock in the future), so one stale or bad block would
+ * keep the machine's fresh location and hours out for every pull. When some events would fail and
+ * some pass, the element goes as two messages: the element without the failing blocks, and the
+ * header with only those (quarantined with their reason, replayable). `now` only groups; the
+ * engine still decides.
+ */
+export function splitByValidity(message: RawMessage, raw: unknown, events: readonly CanonicalEvent[], policy: ValidationPolicy, now = message.receivedAt): RawMessage[] {
+  const bad = new Set<unknown>();
+  const good = new Set<unknown>();
+  for (const event of events) {
+    const into = validateEvent(event, now, policy).ok ? good : bad;
+    if (event.raw !== null && typeof event.raw === 'object') for (const block of Object.values(event.raw as Record<string, unknown>)) into.add(block);
+  }
+  if (bad.size === 0 || good.size === 0) return [message];
+  return [
+    { ...message, payload: JSON.stringify(withoutBlocks(raw, bad)) },
+    { ...message, payload: JSON.stringify(withoutBlocks(raw, good)) },
+  ];
+}
+
+/** A copy of an element without the given block objects (also inside lists and wrappers). */
+function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
+  if (Array.isArray(node)) return node.filter((e) => !drop.has(e)).map((e) => withoutBlocks(e, drop));
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) {
+    if (drop.has(v)) continue;
+    const kept = withoutBlocks(v, drop);
+    if (Array.isArray(v) && v.length > 0 && (kept as unknown[]).length === 0) continue;
+    out[k] = kept;
+  }
+  return out;
+}
 
 /** Run one fleet pull; never throws for provider trouble (the summary says what stopped it). */
 export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions = {}): Promise<PullSummary> {
@@ -193,7 +234,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
         if (match.status === 'matched') {
           counts.matched++;
           const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
-          messages.push(ids ? { ...message, payload: rewriteIdentity(payload, ids) } : message);
+          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION)) messages.push(ids ? { ...m, payload: rewriteIdentity(m.payload as string, ids) } : m);
           index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
           if (underReview.has(key)) counts.resolvedFromReview++;
           continue;
