@@ -12,6 +12,7 @@ import {
   asArray,
   findKey,
   get,
+  isAmbiguousComma,
   isNode,
   lowerCamel,
   normKey,
@@ -108,7 +109,7 @@ function readQuantity(block: AempNode, key: string, spec: QuantitySpec, warn: Wa
     return undefined;
   }
   if (n.kind === 'invalid') {
-    warn(`${label} ${JSON.stringify(n.raw)} is not a number; treated as absent`);
+    warn(`${label} ${JSON.stringify(n.raw)} ${isAmbiguousComma(n.raw) ? 'is ambiguous (a thousands separator or a decimal comma)' : 'is not a number'}; treated as absent`);
     return undefined;
   }
   if (unit === undefined) unit = readUnit(block, found, spec, label, warn);

@@ -57,6 +57,9 @@ describe('readNumber', () => {
     expect(readNumber('missing')).toEqual({ kind: 'absent' });
     expect(readNumber(null)).toEqual({ kind: 'absent' });
     expect(readNumber('1,234.5')).toEqual({ kind: 'invalid', raw: '1,234.5' });
+    // An hour meter of "8,186" from a US-formatted feed is not 8.186 h: ambiguous, so not read.
+    expect(readNumber('8,186')).toEqual({ kind: 'invalid', raw: '8,186' });
+    expect(readNumber('8186,450')).toEqual({ kind: 'value', value: 8186.45 });
     expect(readNumber('12abc')).toEqual({ kind: 'invalid', raw: '12abc' });
     expect(readNumber(Number.NaN)).toEqual({ kind: 'invalid', raw: 'NaN' });
   });

@@ -102,9 +102,16 @@ export function readText(v: unknown): TextRead {
 
 const NUMERIC = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const COMMA_DECIMAL = /^[+-]?\d+,\d+$/;
+/** `8,186` is 8186 with a thousands separator as often as 8.186 with a decimal comma: neither is guessed. */
+const THOUSANDS_OR_DECIMAL = /^[+-]?\d{1,3},\d{3}$/;
 
 /** A number read from a feed: a value, absent (missing/empty/placeholder), or not a number at all. */
 export type NumberRead = { readonly kind: 'value'; readonly value: number } | { readonly kind: 'absent' } | { readonly kind: 'invalid'; readonly raw: string };
+
+/** True for `8,186`-like text, which {@link readNumber} refuses as ambiguous. */
+export function isAmbiguousComma(text: string): boolean {
+  return THOUSANDS_OR_DECIMAL.test(text);
+}
 
 /** Numbers may be JSON numbers, numeric strings, or comma-decimal strings (`428,7` as in vendor docs). */
 export function readNumber(v: unknown): NumberRead {
@@ -113,7 +120,7 @@ export function readNumber(v: unknown): NumberRead {
   const t = readText(s);
   if (t.kind !== 'value') return { kind: 'absent' };
   if (NUMERIC.test(t.text)) return { kind: 'value', value: Number(t.text) };
-  if (COMMA_DECIMAL.test(t.text)) return { kind: 'value', value: Number(t.text.replace(',', '.')) };
+  if (COMMA_DECIMAL.test(t.text) && !THOUSANDS_OR_DECIMAL.test(t.text)) return { kind: 'value', value: Number(t.text.replace(',', '.')) };
   return { kind: 'invalid', raw: t.text };
 }
 
