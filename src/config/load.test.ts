@@ -188,6 +188,19 @@ describe('config', () => {
       // A password in the URL is not echoed.
       const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
       expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);
+      // Credentials in an HTTP URL: fetch will not send them, and its error would quote them; refused, not echoed.
+      for (const [config, key] of [
+        [{ destinations: [{ ...erp, baseUrl: 'https://erpuser:TopSecretPw99@erp.example.com' }] }, 'destinations.0.baseUrl'],
+        [{ destinations: [{ ...erp, auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://c:TopSecretPw99@login.example.com/token', clientId: 'c', clientSecret: 's' } }] }, 'destinations.0.auth.tokenUrl'],
+        [tu({ baseUrl: 'https://u:TopSecretPw99@iris.trackunit.com/public/api/aemp/v2/15143/-3' }), 'telematics.0.baseUrl'],
+      ] as const) {
+        const found = one(config);
+        expect(found.map((p) => p.key)).toEqual([key]);
+        expect(found[0]?.message).toMatch(/^"https:\/\/\*\*\*@[^"]+" carries credentials \(user:password@\).*without them/);
+        expect(found[0]?.message).not.toContain('TopSecretPw99');
+      }
+      // A broker URL may carry them: the MQTT client sends them.
+      expect(compileConfig({ destinations: [erp], ...mqtt('mqtt://ops:pw@broker.local:1883') }, {}).sources.mqtt[0]?.url).toBe('mqtt://ops:pw@broker.local:1883');
       // What the clients take passes, the scheme in any case.
       for (const url of ['mqtt://b:1883', 'mqtts://b:8883', 'ws://b:8080/mqtt', 'wss://b/mqtt']) expect(compileConfig({ destinations: [erp], ...mqtt(url) }, {}).sources.mqtt[0]?.url).toBe(url);
       expect(compileConfig({ destinations: [{ ...erp, baseUrl: 'HTTPS://erp.example.com/api' }] }, {}).destinations[0]?.baseUrl).toBe('HTTPS://erp.example.com/api');

@@ -24,24 +24,32 @@ function echoUrl(value: string): string {
   return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/@\s]*@/, '$1***@'));
 }
 
-/** Why `value` is not an absolute URL of one of `schemes` (lower case, without `://`), else undefined. */
-export function urlProblem(value: string, schemes: readonly string[], example: string): string | undefined {
+/**
+ * Why `value` is not an absolute URL of one of `schemes` (lower case, without `://`), else
+ * undefined. With `credentials: false`, a URL carrying `user:password@` is refused too: fetch
+ * will not send such a URL, and its error message (logged, audited) would quote the password.
+ */
+export function urlProblem(value: string, schemes: readonly string[], example: string, credentials = true): string | undefined {
   const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
-  if (scheme !== undefined && schemes.includes(scheme) && URL.canParse(value) && new URL(value).host !== '') return undefined;
+  if (scheme !== undefined && schemes.includes(scheme) && URL.canParse(value) && new URL(value).host !== '') {
+    const url = new URL(value);
+    if (credentials || (url.username === '' && url.password === '')) return undefined;
+    return `${echoUrl(value)} carries credentials (user:password@), which are not sent from a URL and would show in logs and the audit trail: write it without them and give them in the entry's auth (or a destination's token or headers)`;
+  }
   const names = schemes.map((s) => `${s}://`);
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` : (names[0] ?? '');
   return `${echoUrl(value)} is not an absolute ${list} URL: write it in full, e.g. ${(scheme === undefined ? withScheme(value, example) : undefined) ?? example}`;
 }
 
-function urlField(schemes: readonly string[], example: string) {
+function urlField(schemes: readonly string[], example: string, credentials: boolean) {
   return z.string().superRefine((value, ctx) => {
-    const problem = urlProblem(value, schemes, example);
+    const problem = urlProblem(value, schemes, example, credentials);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 }
 
-/** A URL requested over HTTP: `http://` or `https://`; `example` is shown when the value is refused. */
-export const httpUrl = (example: string) => urlField(['http', 'https'], example);
+/** A URL requested over HTTP: `http://` or `https://`, without `user:password@`; `example` is shown when the value is refused. */
+export const httpUrl = (example: string) => urlField(['http', 'https'], example, false);
 
 /** An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure WebSocket). */
-export const mqttUrl = () => urlField(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883');
+export const mqttUrl = () => urlField(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883', true);

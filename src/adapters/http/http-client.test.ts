@@ -138,6 +138,13 @@ describe('createHttpClient', () => {
     expect(result.type === 'failure' && result.failure.kind).toBe('connection-refused');
   });
 
+  it('a URL with user:password@ fails without the password in the failure or the exchange', async () => {
+    // fetch refuses such a URL with a message that quotes it whole.
+    const result = await createHttpClient().request({ method: 'GET', url: base.replace('http://', 'http://erpuser:TopSecretPw99@') });
+    expect(result.type).toBe('failure');
+    expect(JSON.stringify(result.type === 'failure' ? [result.failure.message, result.exchange] : result)).not.toContain('TopSecretPw99');
+  });
+
   it('does not follow redirects (they would resend credentials elsewhere)', async () => {
     const result = await createHttpClient().request({ method: 'GET', url: `${base}/redirect`, headers: { Authorization: 'Bearer x' } });
     expect(result.type === 'response' && result.status).toBe(302);

@@ -98,6 +98,14 @@ describe('createRedactor', () => {
     expect(out).toContain('page=2');
   });
 
+  it('redacts the password of a URL quoted in text, keeping the rest of it', () => {
+    const message = 'Request cannot be constructed from a URL that includes credentials: https://erp:hunter2-x@erp.example/api?page=2';
+    expect(redactor.text(message)).toBe(`Request cannot be constructed from a URL that includes credentials: https://erp:${REDACTED}@erp.example/api?page=2`);
+    expect(redactor.text('{"detail":"GET http://u:p4ss@h:8080/x failed"}')).toBe(`{"detail":"GET http://u:${REDACTED}@h:8080/x failed"}`);
+    // A port or an @ in the path is no password.
+    expect(redactor.text('GET http://erp.example:8080/users/@me failed')).toBe('GET http://erp.example:8080/users/@me failed');
+  });
+
   it('redacts credential headers', () => {
     const out = redactor.headers({ Authorization: 'Bearer x', 'X-Api-Key': 'k', Cookie: 'sid=1', Accept: 'application/json' });
     expect(out).toEqual({ Authorization: REDACTED, 'X-Api-Key': REDACTED, Cookie: REDACTED, Accept: 'application/json' });

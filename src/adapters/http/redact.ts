@@ -93,7 +93,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const redactText = (body: string): string => {
     if (body === '') return body;
-    return scrubLiterals(redactStructured(body, isSecretField, redactValue));
+    return scrubLiterals(redactUserInfo(redactStructured(body, isSecretField, redactValue)));
   };
 
   const redactUrl = (url: string): string => {
@@ -120,6 +120,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 
   return { isSecretField, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+}
+
+/**
+ * The password of any `scheme://user:password@` in text: fetch quotes such a URL whole in its
+ * error (`Request cannot be constructed from a URL that includes credentials: …`).
+ */
+function redactUserInfo(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]+@/gi, `$1:${REDACTED}@`);
 }
 
 function redactStructured(
