@@ -321,11 +321,11 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
     maxWaitMs: 0,
   });
   if (opts.json) {
-    deps.out(`${toJson({ url: snap.url, header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted })}\n`);
+    deps.out(`${toJson({ url: shownUrl(snap.url), header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted })}\n`);
     return snap.equipment ? 0 : 1;
   }
   if (!snap.equipment) {
-    deps.err(`${config.name}: ${snap.url} returned no equipment\n`);
+    deps.err(`${config.name}: ${shownUrl(snap.url)} returned no equipment\n`);
     return 1;
   }
   const h = snap.equipment.header;

@@ -85,6 +85,25 @@ describe('AempClient.walk', () => {
   });
 });
 
+describe('AempClient errors quote no credentials', () => {
+  it("redacts a signed link's key and a token the provider echoes, from each kind of failure", async () => {
+    const signed = `${BASE}/Fleet/2?page=2&access_token=sig-abcdef123`;
+    const answers: (() => Response)[] = [
+      () => Response.json({ message: 'bad request, header was Authorization: Bearer k-123456' }, { status: 400 }),
+      () => Response.json({ message: 'forbidden for k-123456' }, { status: 403 }),
+      () => new Response('oops', { status: 200 }),
+    ];
+    for (const answer of answers) {
+      const err = await client(() => Promise.resolve(answer()))
+        .fetchDocument(signed, 'fleet')
+        .catch((e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toContain('Fleet/2?page=2');
+      expect((err as Error).message).not.toMatch(/sig-abcdef123|k-123456/);
+    }
+  });
+});
+
 describe('AempClient.walk after a failed page', () => {
   it('stops pages requested ahead that still wait for budget, instead of sending them after the walk failed', async () => {
     const clock = new FakeClock(Date.UTC(2025, 2, 4));

@@ -17,6 +17,7 @@ import { equipmentKey } from '../../../core/telematics/equipment-match.js';
 import type { SourceIdentifier } from '../../../core/model/events.js';
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
+import { createRedactor, type Redactor } from '../../http/redact.js';
 import { authorizedFetch } from '../auth/authorized-fetch.js';
 import { TelematicsAuthError, type TelematicsCredentials } from '../auth/credentials.js';
 import type { RequestClass, ResolvedProvider } from '../vendor-profiles.js';
@@ -129,6 +130,8 @@ export class AempClient {
   private readonly fetchImpl: typeof fetch;
   private readonly clock: Clock;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** For URLs and provider answers quoted in errors (a signed link's key, a token echoed back). */
+  private readonly redactor: Redactor;
 
   /** A key of this provider's config entry (`telematics.0.baseUrl`), for error messages; the bare key without one. */
   private keyOf(key: string): string {
@@ -139,6 +142,12 @@ export class AempClient {
     this.fetchImpl = options.fetch ?? fetch;
     this.clock = options.clock ?? systemClock;
     this.sleep = options.sleep ?? abortableSleep;
+    this.redactor = createRedactor({ secrets: () => [...options.credentials.secrets(), ...Object.values(options.provider.config.headers)] });
+  }
+
+  /** A URL as error messages quote it: secret query parameters (a signed next link) redacted. */
+  private shown(url: string): string {
+    return this.redactor.url(url);
   }
 
   get provider(): ResolvedProvider {
@@ -205,7 +214,7 @@ export class AempClient {
       }
       if (outcome.kind === 'rate-limited') {
         await this.options.budget.rateLimited(key, cls, outcome.retryAfterMs);
-        if (rateLimitRetries-- <= 0) throw new AempRequestError(`${this.provider.name}: ${url} answered 429 twice; stopping so the budget can recover`, url, true, 429);
+        if (rateLimitRetries-- <= 0) throw new AempRequestError(`${this.provider.name}: ${this.shown(url)} answered 429 twice; stopping so the budget can recover`, url, true, 429);
         continue;
       }
       if (outcome.kind === 'retryable' && serverRetries-- > 0) {
@@ -226,7 +235,7 @@ export class AempClient {
       ...(ids ? { ids } : {}),
       expect: cls === 'timeSeries' ? 'timeseries' : 'fleet',
     });
-    if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${fetched.url} answered with a document that cannot be read: ${parsed.reason}`, fetched.url, false, 200);
+    if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${this.shown(fetched.url)} answered with a document that cannot be read: ${parsed.reason}`, fetched.url, false, 200);
     return { url: fetched.url, receivedAt: fetched.receivedAt, document: parsed.document, usedReserve: fetched.usedReserve };
   }
 
@@ -306,7 +315,7 @@ export class AempClient {
     const seen = new Set<string>();
     for await (const page of this.walk(startUrl, 'fleet', opts)) {
       if (page.document.kind !== 'fleet') {
-        throw new AempRequestError(`${this.provider.name}: ${page.url} returned a time-series document where a fleet page was expected`, page.url, false);
+        throw new AempRequestError(`${this.provider.name}: ${this.shown(page.url)} returned a time-series document where a fleet page was expected`, page.url, false);
       }
       const fresh: { key: string; equipment: AempEquipment }[] = [];
       let duplicates = 0;
@@ -362,8 +371,8 @@ export class AempClient {
       body = await response.text();
     } catch (err) {
       if (signal?.aborted || err instanceof TelematicsAuthError) throw err;
-      const reason = timeout.aborted ? `no answer within ${cfg.timeout} ms` : (err as Error).message;
-      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: GET ${url} failed: ${reason}`, url, true, undefined, { cause: err }) };
+      const reason = timeout.aborted ? `no answer within ${cfg.timeout} ms` : this.redactor.text((err as Error).message);
+      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: GET ${this.shown(url)} failed: ${reason}`, url, true, undefined, { cause: err }) };
     }
     this.stats.bytes += body.length;
     const status = response.status;
@@ -376,18 +385,18 @@ export class AempClient {
       const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'), this.clock.now());
       return { kind: 'rate-limited', ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
     }
-    const detail = describeError(body);
+    const detail = this.redactor.text(describeError(body));
     if (status === 401) {
       return {
         kind: 'fatal',
-        error: new TelematicsAuthError(`${this.provider.name}: ${url} refused a freshly minted token (HTTP 401${detail}); check that the credentials may use the ISO export API`, false, 401),
+        error: new TelematicsAuthError(`${this.provider.name}: ${this.shown(url)} refused a freshly minted token (HTTP 401${detail}); check that the credentials may use the ISO export API`, false, 401),
       };
     }
     if (status === 403) {
       return {
         kind: 'fatal',
         error: new AempRequestError(
-          `${this.provider.name}: ${url} is forbidden (HTTP 403${detail}); the account may lack the subscription (Trackunit time series need the Evolve & Expand or Link, Lift & Leap package) or the token lacks a scope`,
+          `${this.provider.name}: ${this.shown(url)} is forbidden (HTTP 403${detail}); the account may lack the subscription (Trackunit time series need the Evolve & Expand or Link, Lift & Leap package) or the token lacks a scope`,
           url,
           false,
           403,
@@ -396,9 +405,9 @@ export class AempClient {
     }
     if (status >= 500) {
       this.stats.http5xx++;
-      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: ${url} failed on the server (HTTP ${status}${detail})`, url, true, status) };
+      return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: ${this.shown(url)} failed on the server (HTTP ${status}${detail})`, url, true, status) };
     }
-    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${url} was refused (HTTP ${status}${detail}); check ${this.keyOf('baseUrl')} and the path templates (${this.keyOf('paths')})`, url, false, status) };
+    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${this.shown(url)} was refused (HTTP ${status}${detail}); check ${this.keyOf('baseUrl')} and the path templates (${this.keyOf('paths')})`, url, false, status) };
   }
 }
 

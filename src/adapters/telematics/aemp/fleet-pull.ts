@@ -229,7 +229,8 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
       for (const { key: rawKey, equipment } of page.fresh) {
         const payload = JSON.stringify(equipment.raw);
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
-        const message = { source: provider.source, channel: page.url, payload, receivedAt: page.receivedAt };
+        // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
+        const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
         const match = matcher.match(key, equipment.ids);
         if (match.status === 'matched') {
           counts.matched++;
@@ -266,7 +267,7 @@ export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions =
       counts.pages++;
       counts.equipment += page.fresh.length;
       counts.duplicates += page.duplicates;
-      if (page.note) notes.push(`${page.url}: ${page.note}`);
+      if (page.note) notes.push(`${shown(page.url)}: ${page.note}`);
       if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise profile.maxPages if the fleet is really this large`);
       nextUrl = page.stop === undefined ? page.nextUrl : undefined;
       const complete = nextUrl === undefined;
