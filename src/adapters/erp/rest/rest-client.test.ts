@@ -59,3 +59,16 @@ describe('RestClient', () => {
     expect(called).toBe(false);
   });
 });
+
+describe('REST client redaction', () => {
+  it('scrubs the value of a credential header of any name the ERP echoes (X-Password, X-Client-Credential)', async () => {
+    const echo = ((_url: string, init: RequestInit) => Promise.resolve(Response.json({ error: { message: `rejected ${JSON.stringify(init.headers)}` } }, { status: 400 }))) as unknown as typeof fetch;
+    const config = restDestinationSchema.parse({ ...base, headers: { 'X-Password': 'hdr-pass-789', 'X-Client-Credential': 'hdr-cred-012', 'X-Tenant': 'tenant-acme' } });
+    const outcome = await new RestClient(config, { fetch: echo }).request({ method: 'GET', path: '/x' });
+    expect(outcome.ok).toBe(false);
+    const recorded = JSON.stringify(outcome.exchange) + (outcome.ok ? '' : outcome.error.message);
+    expect(recorded).not.toMatch(/hdr-pass-789|hdr-cred-012/);
+    // A header that is no credential reads as sent.
+    expect(recorded).toContain('tenant-acme');
+  });
+});

@@ -57,7 +57,8 @@ export function resolveRestAuth(config: Pick<RestDestinationConfig, 'auth' | 'to
   return undefined;
 }
 
-const SECRET_HEADER_NAME = /auth|key|token|secret|cookie|session|signature/i;
+/** Configured headers whose values are credentials, scrubbed wherever the ERP echoes them (X-Password, X-Client-Credential too). */
+const SECRET_HEADER_NAME = /auth|key|token|secret|pass|cred|cookie|session|signature/i;
 
 /** Transport for one REST destination. */
 export class RestClient {
