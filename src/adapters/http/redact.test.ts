@@ -77,6 +77,10 @@ describe('createRedactor', () => {
       ['"token": "the" (truncated', `"token": "${REDACTED}" (truncated`],
       ['"token": the', `"token": ${REDACTED}`],
       ['token = the', `token = ${REDACTED}`],
+      // After an ordinary name's colon: the pair is its value, not prose.
+      ['error: password=hunter2', `error: password=${REDACTED}`],
+      ['login failed: token=abc123def', `login failed: token=${REDACTED}`],
+      ['failed: client_secret=shh-123 rejected', `failed: client_secret=${REDACTED} rejected`],
     ];
     for (const [input, expected] of cases) expect(redactor.text(input)).toBe(expected);
   });
@@ -104,6 +108,12 @@ describe('createRedactor', () => {
     expect(redactor.text('{"detail":"GET http://u:p4ss@h:8080/x failed"}')).toBe(`{"detail":"GET http://u:${REDACTED}@h:8080/x failed"}`);
     // A port or an @ in the path is no password.
     expect(redactor.text('GET http://erp.example:8080/users/@me failed')).toBe('GET http://erp.example:8080/users/@me failed');
+  });
+
+  it('redacts cookies an ERP echoes in a JSON or text body', () => {
+    const json = JSON.parse(redactor.text('{"request":{"headers":{"Cookie":"SID=s3ss10n","Set-Cookie":"SID=s3ss10n; HttpOnly"}},"id":7}'));
+    expect(json).toEqual({ request: { headers: { Cookie: REDACTED, 'Set-Cookie': REDACTED } }, id: 7 });
+    expect(redactor.text('rejected: cookie=SID=s3ss10n was invalid')).toBe(`rejected: cookie=${REDACTED} was invalid`);
   });
 
   it('redacts credential headers', () => {

@@ -4,7 +4,7 @@
  *
  * Field names match case-insensitively and ignore `_` and `-`, so `client_secret`,
  * `clientSecret` and `Client-Secret` are one name. The built-in names also match as a suffix
- * (`sessionToken`, `dbPassword`, `x-api-key`); configured names match exactly.
+ * (`sessionToken`, `dbPassword`, `x-api-key`, `Set-Cookie`); configured names match exactly.
  * @module
  */
 
@@ -23,8 +23,8 @@ export const BUILTIN_SECRET_FIELDS: readonly string[] = [
   'authorization',
 ];
 
-/** Suffixes that make any field name secret (normalized form). */
-const SECRET_SUFFIXES = ['password', 'secret', 'token', 'apikey'];
+/** Suffixes that make any field name secret (normalized form); a cookie is a session's credential. */
+const SECRET_SUFFIXES = ['password', 'secret', 'token', 'apikey', 'cookie'];
 
 /** Larger bodies are redacted textually instead of parsed, to bound the cost. */
 const MAX_PARSE_CHARS = 1_048_576;
@@ -175,15 +175,21 @@ const PROSE_WORDS = new Set(
  * error message: `InvalidToken: the access token has expired`).
  */
 function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
-  const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
   // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind.
-  return body
-    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`)
-    .replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
-      if (!isSecretField(name) || isProse(quote, sep, value)) return match;
+  return redactPairs(body.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`), isSecretField);
+}
+
+function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
+  const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
+  return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
+    if (isSecretField(name)) {
+      if (isProse(quote, sep, value)) return match;
       const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
       return `${quote}${name}${quote}${sep}${replacement}`;
-    });
+    }
+    // The value of an ordinary name may hold a pair itself (`error: password=hunter2`).
+    return `${quote}${name}${quote}${sep}${redactPairs(value, isSecretField)}`;
+  });
 }
 
 /** `name: word` with a bare, ordinary word: the start of a sentence, not a value. */
