@@ -291,6 +291,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       }),
       clock,
       logger,
+      store,
     );
     const sources = [...(options.sources === false ? [] : buildSources(config, logger)), ...(options.extraSources ?? [])];
     const closers: (() => Promise<void>)[] = [];

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ScheduledTask, TaskContext } from '../ports/task.js';
-import { nextRun, TaskScheduler } from './scheduler.js';
+import { nextRun, SCHEDULER_NS, TaskScheduler } from './scheduler.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -85,5 +85,90 @@ describe('nextRun on a cron in a time zone', () => {
     expect(at('0 3 * * *', 'EST', '2026-07-01T00:00:00Z')).toBe('2026-07-01T08:00:00.000Z');
     expect(at('0 3 * * *', 'est', '2026-07-01T00:00:00Z')).toBe('2026-07-01T08:00:00.000Z');
     expect(at('0 3 * * *', 'America/New_York', '2026-07-01T00:00:00Z')).toBe('2026-07-01T07:00:00.000Z');
+  });
+});
+
+describe('TaskScheduler cron tasks across restarts and clock changes', () => {
+  const kv = () => {
+    const m = new Map<string, string>();
+    return {
+      map: m,
+      kvGet: (ns: string, key: string) => Promise.resolve(m.get(`${ns}/${key}`)),
+      kvSet: (ns: string, key: string, value: string) => Promise.resolve(void m.set(`${ns}/${key}`, value)),
+    };
+  };
+  const daily = (runs: number[], now: () => number): ScheduledTask => ({ name: 'aemp-pull:trackunit', schedule: { cron: '0 3 * * *', timeZone: 'UTC' }, run: () => Promise.resolve(void runs.push(now())) });
+
+  it('runs a cron task whose time came while the service was down once, soon after the start (not once per missed time)', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-10T12:00:00Z') });
+    const store = kv();
+    // Last ran three days ago: three 03:00 pulls were missed.
+    store.map.set(`${SCHEDULER_NS}/aemp-pull:trackunit`, String(Date.parse('2026-03-07T03:00:00Z')));
+    const runs: number[] = [];
+    const s = new TaskScheduler([daily(runs, Date.now)], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(runs.map((t) => new Date(t).toISOString())).toEqual(['2026-03-10T12:00:05.000Z']);
+    expect(store.map.get(`${SCHEDULER_NS}/aemp-pull:trackunit`)).toBe(String(Date.parse('2026-03-10T12:00:05Z')));
+    // Then at its time again, once.
+    await vi.advanceTimersByTimeAsync(16 * 3_600_000);
+    expect(runs.map((t) => new Date(t).toISOString())).toEqual(['2026-03-10T12:00:05.000Z', '2026-03-11T03:00:00.000Z']);
+    await s.stop();
+  });
+
+  it('does not run a cron task at the first start, nor after a restart that missed no time; a run cut short by the stop runs again', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-10T12:00:00Z') });
+    const store = kv();
+    const runs: number[] = [];
+    let s = new TaskScheduler([daily(runs, Date.now)], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    await s.stop();
+    expect(runs).toEqual([]);
+    s = new TaskScheduler([daily(runs, Date.now)], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(3_600_000);
+    expect(runs).toEqual([]);
+    await s.stop();
+    // Down over 03:00; the catch-up run is stopped half way (a pull stopping with its cursor).
+    vi.setSystemTime(Date.parse('2026-03-11T08:00:00Z'));
+    let release: () => void = () => undefined;
+    const slow: ScheduledTask = { name: 'aemp-pull:trackunit', schedule: { cron: '0 3 * * *', timeZone: 'UTC' }, run: () => new Promise<void>((r) => (release = r)) };
+    s = new TaskScheduler([slow], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    const stopping = s.stop();
+    release();
+    await stopping;
+    s = new TaskScheduler([daily(runs, Date.now)], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(10_000);
+    expect(runs.map((t) => new Date(t).toISOString())).toEqual(['2026-03-11T08:00:15.000Z']);
+    await s.stop();
+  });
+
+  it('does not run a cron task whose time is more than 24.8 days away early (setTimeout’s limit)', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-02T00:00:00Z') });
+    const runs: number[] = [];
+    const yearly: ScheduledTask = { name: 'yearly', schedule: { cron: '0 3 1 1 *' }, run: () => Promise.resolve(void runs.push(Date.now())) };
+    const s = new TaskScheduler([yearly], () => ({}) as TaskContext, { now: () => Date.now() });
+    s.start();
+    await vi.advanceTimersByTimeAsync(60 * 86_400_000);
+    expect(runs).toEqual([]);
+    await s.stop();
+  });
+
+  it('runs a cron task once at its time by the wall clock when the clock is set back before it', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-10T02:00:00Z') });
+    let offset = 0;
+    const now = () => Date.now() + offset;
+    const runs: number[] = [];
+    const s = new TaskScheduler([daily(runs, now)], () => ({}) as TaskContext, { now });
+    s.start();
+    await vi.advanceTimersByTimeAsync(30 * 60_000);
+    offset = -10 * 60_000; // NTP sets the clock back ten minutes at 02:30
+    await vi.advanceTimersByTimeAsync(60 * 60_000);
+    expect(runs.map((t) => new Date(t).toISOString())).toEqual(['2026-03-10T03:00:00.000Z']);
+    await s.stop();
   });
 });

@@ -3,12 +3,19 @@
  * A failing run is logged and retried at the next tick; it never stops the engine. A task failing
  * the same way run after run (a poll of an ERP that is down, every few seconds) is logged once at
  * error, its repeats at debug, and its recovery at info, so the log does not fill with one cause.
+ *
+ * A cron task keeps the time of its last run in the store: one whose time came while the service
+ * was down runs once soon after the start (not once per missed time, and not only at its next time,
+ * which for a daily pull is a day late). Its timer wakes at least once a minute and runs it only once
+ * the wall clock has reached its time, so a timer that fires early (a clock set back, a time more
+ * than setTimeout's 24.8 days away) neither runs it early nor twice.
  * @module
  */
 import { CronExpressionParser } from 'cron-parser';
 import type { Logger } from 'pino';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { Store } from '../ports/store.js';
 import type { ScheduledTask, TaskContext } from '../ports/task.js';
 
 export function nextRun(task: ScheduledTask, after: number): number {
@@ -19,6 +26,15 @@ export function nextRun(task: ScheduledTask, after: number): number {
   });
   return expr.next().getTime();
 }
+
+/** kv namespace of the cron tasks' last runs (key: the task's name, value: epoch ms). */
+export const SCHEDULER_NS = 'scheduler.last-run';
+/** A cron task's timer wakes at least this often to compare its time with the wall clock. */
+const CRON_WAKE_MS = 60_000;
+/** A cron time missed while the service was down is caught up this long after the start (the sources connect first). */
+const CATCH_UP_AFTER_MS = 5_000;
+
+const isCron = (t: ScheduledTask): t is ScheduledTask & { schedule: { cron: string } } => 'cron' in t.schedule;
 
 export class TaskScheduler {
   private timers = new Map<string, NodeJS.Timeout>();
@@ -35,10 +51,34 @@ export class TaskScheduler {
     private readonly makeContext: (signal: AbortSignal) => TaskContext,
     private readonly clock: Clock,
     private readonly logger?: Logger,
+    /** Where cron tasks keep their last run (without it, a time missed while down is not caught up). */
+    private readonly runs?: Pick<Store, 'kvGet' | 'kvSet'>,
   ) {}
 
   start(): void {
-    for (const t of this.tasks) this.arm(t);
+    for (const t of this.tasks) {
+      if (isCron(t) && this.runs) void this.armCron(t, this.runs);
+      else this.arm(t);
+    }
+  }
+
+  /** Arms a cron task after reading its last run: a time that passed since then is run once, soon. */
+  private async armCron(t: ScheduledTask, runs: Pick<Store, 'kvGet' | 'kvSet'>): Promise<void> {
+    const now = this.clock.now();
+    try {
+      const raw = await runs.kvGet(SCHEDULER_NS, t.name);
+      const last = raw === undefined ? undefined : Number(raw);
+      if (last === undefined || !Number.isFinite(last)) {
+        // First start with this task: from now on a missed time can be told.
+        await runs.kvSet(SCHEDULER_NS, t.name, String(now));
+      } else if (nextRun(t, last) <= now) {
+        this.logger?.info({ task: t.name, lastRun: new Date(last).toISOString(), missed: new Date(nextRun(t, last)).toISOString() }, 'scheduled task missed its time while the service was down: it runs once now');
+        return this.wake(t, now + CATCH_UP_AFTER_MS);
+      }
+    } catch (err) {
+      this.logger?.warn({ task: t.name, err: coerceError(err) }, 'could not read when the scheduled task last ran: it runs at its next time');
+    }
+    this.arm(t);
   }
 
   /** Run a task now (CLI "on demand"), waiting for it. */
@@ -51,7 +91,8 @@ export class TaskScheduler {
   private arm(t: ScheduledTask): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    const first = !this.armed.has(t.name) && 'everyMs' in t.schedule ? t.schedule.firstAfterMs : undefined;
+    if (!('everyMs' in t.schedule)) return this.wake(t, nextRun(t, now));
+    const first = !this.armed.has(t.name) ? t.schedule.firstAfterMs : undefined;
     this.armed.add(t.name);
     const delay = Math.max(0, Math.min(first ?? nextRun(t, now) - now, 2 ** 31 - 1));
     this.timers.set(
@@ -62,11 +103,24 @@ export class TaskScheduler {
     );
   }
 
+  /** Runs a cron task at `due` by the wall clock, checking it at least every {@link CRON_WAKE_MS}. */
+  private wake(t: ScheduledTask, due: number): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, Math.min(due - this.clock.now(), CRON_WAKE_MS));
+    this.timers.set(
+      t.name,
+      setTimeout(() => {
+        if (this.clock.now() < due) return this.wake(t, due);
+        void this.execute(t).finally(() => this.arm(t));
+      }, delay),
+    );
+  }
+
   private async execute(t: ScheduledTask): Promise<void> {
     const prior = this.running.get(t.name);
     if (prior) return prior;
+    const started = this.clock.now();
     const run = (async () => {
-      const started = this.clock.now();
       try {
         const report = await t.run(this.makeContext(this.abort.signal));
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
@@ -92,8 +146,19 @@ export class TaskScheduler {
     this.running.set(t.name, run);
     try {
       await run;
+      // A run cut short by a stop is not done: the next start runs it again (a pull resumes where it stopped).
+      if (isCron(t) && this.runs && !this.abort.signal.aborted) await this.recordRun(t, this.runs, started);
     } finally {
       this.running.delete(t.name);
+    }
+  }
+
+  /** A run, failed or not, is the cron task's last run: a restart does not repeat it. */
+  private async recordRun(t: ScheduledTask, runs: Pick<Store, 'kvGet' | 'kvSet'>, at: number): Promise<void> {
+    try {
+      await runs.kvSet(SCHEDULER_NS, t.name, String(at));
+    } catch (err) {
+      this.logger?.warn({ task: t.name, err: coerceError(err) }, 'could not record when the scheduled task ran: a restart may run it again');
     }
   }
 
