@@ -14,6 +14,20 @@ describe('metrics', () => {
     expect(renderMetrics({ ingest: { received: 0 } }, [], counters)).not.toMatch(/assetbridge_rule_late_events_total\{/);
   });
 
+  it('exposes each scheduled task’s runs, failures, failing streak and last success, so a task failing run after run can be alerted on', () => {
+    const text = renderMetrics(
+      { tasks: { 'maintenance-feedback': { runs: 12, failures: 10, failingRuns: 10, error: 'ECONNREFUSED', lastSuccessAt: 1_767_225_600_500 }, 'store-retention': { runs: 0, failures: 0, failingRuns: 0 } } },
+      [],
+      counters,
+    );
+    expect(text).toContain('# TYPE assetbridge_task_runs_total counter\nassetbridge_task_runs_total{task="maintenance-feedback"} 12\nassetbridge_task_runs_total{task="store-retention"} 0\n');
+    expect(text).toContain('# TYPE assetbridge_task_failures_total counter\nassetbridge_task_failures_total{task="maintenance-feedback"} 10\n');
+    expect(text).toContain('# TYPE assetbridge_task_failing_runs gauge\nassetbridge_task_failing_runs{task="maintenance-feedback"} 10\nassetbridge_task_failing_runs{task="store-retention"} 0\n');
+    // Only for tasks that succeeded since the start (no 0 that would read as 1970).
+    expect(text).toContain('# TYPE assetbridge_task_last_success_timestamp_seconds gauge\nassetbridge_task_last_success_timestamp_seconds{task="maintenance-feedback"} 1767225600.5\n');
+    expect(text).not.toContain('assetbridge_task_last_success_timestamp_seconds{task="store-retention"}');
+  });
+
   it('exposes new facts per operation (work orders opened)', () => {
     expect(renderMetrics({}, [], counters)).toContain('assetbridge_facts_enqueued_total{operation="workorder.create"} 3\n');
   });

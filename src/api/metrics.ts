@@ -9,6 +9,7 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Counters, DestinationStats } from '../ports/store.js';
 import type { AttemptTiming, DestinationMetrics } from '../engine/dispatcher.js';
 import type { BatchTiming } from '../engine/ingestor.js';
+import type { TaskStats } from '../engine/scheduler.js';
 
 /**
  * The service's timings, one set per app: how long sources wait for their ack, how many messages
@@ -146,6 +147,17 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   const sources = (snapshot.sources ?? {}) as Record<string, { connected?: boolean }>;
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
   metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  // Scheduled tasks (feedback polls, pulls, postings, retention): a task failing run after run is logged once, so alert on these.
+  const tasks = Object.entries((snapshot.tasks ?? {}) as Record<string, TaskStats>);
+  metric('assetbridge_task_runs_total', 'counter', 'Runs of each scheduled task, failed or not, since the process started.', tasks.map(([task, t]) => [{ task }, t.runs]));
+  metric('assetbridge_task_failures_total', 'counter', 'Runs of each scheduled task that failed (the first of a streak is logged at error, its repeats at debug), since the process started.', tasks.map(([task, t]) => [{ task }, t.failures]));
+  metric('assetbridge_task_failing_runs', 'gauge', "Runs in a row up to the latest that failed, per scheduled task (0: its latest run did not fail); 'assetbridge status' shows the failure.", tasks.map(([task, t]) => [{ task }, t.failingRuns]));
+  metric(
+    'assetbridge_task_last_success_timestamp_seconds',
+    'gauge',
+    'When each scheduled task last finished a run without failing (Unix time), for those that did since the process started.',
+    tasks.flatMap(([task, t]): [Record<string, string>, number][] => (t.lastSuccessAt !== undefined ? [[{ task }, t.lastSuccessAt / 1000]] : [])),
+  );
   if (depreciation) {
     metric('assetbridge_depreciation_held_back_assets', 'gauge', "Assets whose usage postings the period-end task held back at its last check (invalid inputs, or usage filed under another calendar); 'assetbridge status' names them.", [[{}, depreciation.heldCount]]);
     metric('assetbridge_depreciation_last_check_timestamp_seconds', 'gauge', 'When the period-end usage posting last checked (Unix time).', [[{}, Math.round(depreciation.at / 1000)]]);

@@ -234,6 +234,7 @@ export class Engine {
       ingest: { ...p.ingestor.stats },
       destinations: p.dispatcher.metrics(),
       sources: Object.fromEntries(p.sources.flatMap((s) => (s.connected ? [[s.name, { connected: s.connected() }]] : []))),
+      tasks: p.scheduler.stats(),
     });
   }
 

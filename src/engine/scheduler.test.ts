@@ -74,6 +74,22 @@ describe('TaskScheduler log', () => {
   });
 });
 
+describe('TaskScheduler stats', () => {
+  it('counts each task’s runs and failures, its failing streak with the latest error, and when it last succeeded', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const outcomes = ['ok', 'down', 'down', 'ok', 'down'];
+    const task: ScheduledTask = { name: 'poll', schedule: { everyMs: 1_000 }, run: () => (outcomes.shift() === 'ok' ? Promise.resolve() : Promise.reject(new Error('ECONNREFUSED'))) };
+    const idle: ScheduledTask = { name: 'idle', schedule: { everyMs: 60_000 }, run: () => Promise.resolve() };
+    const s = new TaskScheduler([task, idle], () => ({}) as TaskContext, { now: () => Date.now() });
+    s.start();
+    await vi.advanceTimersByTimeAsync(3_000);
+    expect(s.stats()).toEqual({ poll: { runs: 3, failures: 2, failingRuns: 2, error: 'ECONNREFUSED', lastSuccessAt: 1_001_000 }, idle: { runs: 0, failures: 0, failingRuns: 0 } });
+    await vi.advanceTimersByTimeAsync(2_000);
+    expect(s.stats().poll).toEqual({ runs: 5, failures: 3, failingRuns: 1, error: 'ECONNREFUSED', lastSuccessAt: 1_004_000 });
+    await s.stop();
+  });
+});
+
 describe('nextRun on a cron in a time zone', () => {
   const at = (cron: string, timeZone: string, after: string) => new Date(nextRun({ name: 't', schedule: { cron, timeZone }, run: () => Promise.resolve(undefined) }, Date.parse(after))).toISOString();
 

@@ -34,6 +34,18 @@ const CRON_WAKE_MS = 60_000;
 /** A cron time missed while the service was down is caught up this long after the start (the sources connect first). */
 const CATCH_UP_AFTER_MS = 5_000;
 
+/** One task's runs since the process started, for `/metrics` and `status`. */
+export interface TaskStats {
+  readonly runs: number;
+  readonly failures: number;
+  /** Runs in a row that failed, up to the latest (0: the latest did not fail). */
+  readonly failingRuns: number;
+  /** The latest failure's message, while the task fails. */
+  readonly error?: string;
+  /** When a run last finished without failing (epoch ms). */
+  readonly lastSuccessAt?: number;
+}
+
 const isCron = (t: ScheduledTask): t is ScheduledTask & { schedule: { cron: string } } => 'cron' in t.schedule;
 
 export class TaskScheduler {
@@ -45,6 +57,7 @@ export class TaskScheduler {
   private readonly abort = new AbortController();
   /** Per failing task: the message of its failure and how many runs in a row failed. */
   private readonly failing = new Map<string, { message: string; runs: number }>();
+  private readonly counts = new Map<string, { runs: number; failures: number; lastSuccessAt?: number }>();
 
   constructor(
     private readonly tasks: readonly ScheduledTask[],
@@ -54,6 +67,24 @@ export class TaskScheduler {
     /** Where cron tasks keep their last run (without it, a time missed while down is not caught up). */
     private readonly runs?: Pick<Store, 'kvGet' | 'kvSet'>,
   ) {}
+
+  /** Per task: its runs, failures and failing streak since the process started. */
+  stats(): Record<string, TaskStats> {
+    return Object.fromEntries(
+      this.tasks.map((t) => {
+        const c = this.counts.get(t.name);
+        const f = this.failing.get(t.name);
+        const stats: TaskStats = {
+          runs: c?.runs ?? 0,
+          failures: c?.failures ?? 0,
+          failingRuns: f?.runs ?? 0,
+          ...(f ? { error: f.message } : {}),
+          ...(c?.lastSuccessAt !== undefined ? { lastSuccessAt: c.lastSuccessAt } : {}),
+        };
+        return [t.name, stats];
+      }),
+    );
+  }
 
   start(): void {
     for (const t of this.tasks) {
@@ -120,9 +151,13 @@ export class TaskScheduler {
     const prior = this.running.get(t.name);
     if (prior) return prior;
     const started = this.clock.now();
+    const counts = this.counts.get(t.name) ?? { runs: 0, failures: 0 };
+    this.counts.set(t.name, counts);
     const run = (async () => {
       try {
         const report = await t.run(this.makeContext(this.abort.signal));
+        counts.runs++;
+        counts.lastSuccessAt = this.clock.now();
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
         if (report) this.logger?.info({ task: t.name, ...report.fields, ms: this.clock.now() - started }, report.msg);
         else this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
@@ -132,6 +167,8 @@ export class TaskScheduler {
           this.logger?.info({ task: t.name, failedRuns: streak.runs }, 'scheduled task recovered: it ran again without failing');
         }
       } catch (err) {
+        counts.runs++;
+        counts.failures++;
         const e = coerceError(err);
         const streak = this.failing.get(t.name);
         if (streak?.message === e.message) {

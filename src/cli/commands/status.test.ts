@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, lastCheckpointText, runningService, serviceState, sourcesLine } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, runningService, serviceState, sourcesLine } from './status.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
 import { RUNTIME_NS } from '../../engine/engine.js';
@@ -63,6 +63,15 @@ describe('status: the sources of a running service', () => {
 
   it('says nothing without sources that can tell (HTTP intake only)', () => {
     expect(sourcesLine({})).toBe('');
+  });
+});
+
+describe('status: scheduled tasks that fail', () => {
+  it('names each task whose latest runs failed, how many in a row and the latest failure; nothing while every task runs', () => {
+    expect(failingTaskLines({ 'maintenance-feedback': { runs: 9, failures: 7, failingRuns: 6, error: 'work-order poll failed for erp: ECONNREFUSED 127.0.0.1:4010' }, 'store-retention': { runs: 1, failures: 0, failingRuns: 0 } })).toBe(
+      'task maintenance-feedback FAILING: its last 6 run(s) failed: work-order poll failed for erp: ECONNREFUSED 127.0.0.1:4010 (the service log has the first at error)\n',
+    );
+    expect(failingTaskLines({ 'store-retention': { runs: 3, failures: 1, failingRuns: 0, lastSuccessAt: 1 } })).toBe('');
   });
 });
 

@@ -6,6 +6,7 @@ import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { Store } from '../../ports/store.js';
 import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
+import type { TaskStats } from '../../engine/scheduler.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -70,6 +71,14 @@ export function circuitLines(destinations: Readonly<Record<string, Pick<Destinat
   return lines.length ? `${lines.join('')}(the latest failure; 'assetbridge audit' lists every attempt)\n` : '';
 }
 
+/** Per scheduled task whose latest runs failed: how many in a row and the latest failure; '' when none. */
+export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): string {
+  return Object.entries(tasks)
+    .filter(([, t]) => t.failingRuns > 0)
+    .map(([name, t]) => `task ${name} FAILING: its last ${t.failingRuns} run(s) failed: ${t.error ?? 'unknown error'} (the service log has the first at error)\n`)
+    .join('');
+}
+
 /** The usage posting's last check: posted through which period, and the assets held back with why. */
 export function depreciationLine(check: PostingCheck, now: number): string {
   const head = `depreciation: usage posted through ${check.through} (checked ${ago(Math.max(0, now - check.at))} ago)`;
@@ -93,7 +102,7 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; tasks?: Record<string, TaskStats>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
           : undefined;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
@@ -117,7 +126,7 @@ export function registerStatusCommand(program: Command): void {
         // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
         const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {} } : {}) };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -125,6 +134,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : 'not running'}\n`);
         if (holder && !(up && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
+        if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
