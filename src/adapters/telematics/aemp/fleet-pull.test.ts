@@ -67,6 +67,19 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect((await loadEquipmentIndex(t.store, 'trackunit')).length).toBe(250);
   });
 
+  it('runs one pull of a provider at a time on a store: a pull asked for while one runs (aemp pull during the scheduled one) gets its summary, not a second pull', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    const [first, second] = await Promise.all([t.pull(), t.pull({ restart: true })]);
+    expect(first).toMatchObject({ complete: true, pages: 3, equipment: 250, requests: 3 });
+    expect(second).toMatchObject({ complete: true, pages: 3, equipment: 250, requests: 3 });
+    expect(second.notes.at(-1)).toContain('a pull of trackunit was already running');
+    expect(t.sink.messages).toHaveLength(250);
+    // Done, the next pull is a pull of its own.
+    expect((await t.pull()).notes.join()).not.toContain('already running');
+    expect(t.sink.messages).toHaveLength(500);
+  });
+
   it('reads the XML format the same way', async () => {
     const t = setup({ dialect: 'standard' }, { format: 'xml' });
     await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));

@@ -180,8 +180,34 @@ function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
   return out;
 }
 
-/** Run one fleet pull; never throws for provider trouble (the summary says what stopped it). */
+/** Pulls running in this process, per store and provider. */
+const pullsInProgress = new WeakMap<object, Map<string, Promise<PullSummary>>>();
+
+/**
+ * Run one fleet pull; never throws for provider trouble (the summary says what stopped it). One
+ * pull of a provider runs at a time on a store: one asked for while another runs (`aemp pull`
+ * handed to the service during its scheduled pull) waits for it and returns its summary, rather
+ * than read the same cursor and spend the provider's budget on the same pages twice.
+ */
 export async function runFleetPull(deps: FleetPullDeps, opts: FleetPullOptions = {}): Promise<PullSummary> {
+  const name = deps.client.provider.name;
+  const running = pullsInProgress.get(deps.store) ?? new Map<string, Promise<PullSummary>>();
+  pullsInProgress.set(deps.store, running);
+  const prior = running.get(name);
+  if (prior) {
+    const s = await prior;
+    return { ...s, notes: [...s.notes, `a pull of ${name} was already running (the scheduled one, or another command's): this is its summary, made with its options`] };
+  }
+  const pull = pullOnce(deps, opts);
+  running.set(name, pull);
+  try {
+    return await pull;
+  } finally {
+    running.delete(name);
+  }
+}
+
+async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<PullSummary> {
   const { client, store, sink } = deps;
   const clock = deps.clock ?? systemClock;
   const provider = client.provider;
