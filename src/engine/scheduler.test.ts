@@ -163,6 +163,37 @@ describe('TaskScheduler cron tasks across restarts and clock changes', () => {
     await s.stop();
   });
 
+  it('retries a failed cron run before its next time, backing off, and runs it at the next start when the service stopped before it succeeded', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-10T02:59:00Z') });
+    const store = kv();
+    store.map.set(`${SCHEDULER_NS}/aemp-pull:trackunit`, String(Date.parse('2026-03-09T03:00:00Z')));
+    const runs: string[] = [];
+    const outcomes = ['503', '503', '503', '503', 'ok', 'ok'];
+    const task: ScheduledTask = {
+      name: 'aemp-pull:trackunit',
+      schedule: { cron: '0 3 * * *', timeZone: 'UTC' },
+      run: () => {
+        runs.push(new Date(Date.now()).toISOString());
+        return outcomes.shift() === 'ok' ? Promise.resolve() : Promise.reject(new Error('fleet pull failed: 503'));
+      },
+    };
+    let s = new TaskScheduler([task], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(7 * 60_000);
+    expect(runs).toEqual(['2026-03-10T03:00:00.000Z', '2026-03-10T03:05:00.000Z']);
+    // Stopped (a deploy) before a run succeeded: the next start runs it once.
+    await s.stop();
+    s = new TaskScheduler([task], () => ({}) as TaskContext, { now: () => Date.now() }, undefined, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(6_000);
+    expect(runs.at(-1)).toBe('2026-03-10T03:06:05.000Z');
+    // Retried after 5 min, then 10 more, when it succeeds; then at its next time only.
+    await vi.advanceTimersByTimeAsync(24 * 3_600_000);
+    expect(runs.slice(3)).toEqual(['2026-03-10T03:11:05.000Z', '2026-03-10T03:21:05.000Z', '2026-03-11T03:00:00.000Z']);
+    expect(store.map.get(`${SCHEDULER_NS}/aemp-pull:trackunit`)).toBe(String(Date.parse('2026-03-11T03:00:00Z')));
+    await s.stop();
+  });
+
   it('does not run a cron task whose time is more than 24.8 days away early (setTimeout’s limit)', async () => {
     vi.useFakeTimers({ now: Date.parse('2026-01-02T00:00:00Z') });
     const runs: number[] = [];

@@ -1,14 +1,16 @@
 /**
  * Runs {@link ScheduledTask}s on their cron expression or interval, one run of a task at a time.
- * A failing run is logged and retried at the next tick; it never stops the engine. A task failing
- * the same way run after run (a poll of an ERP that is down, every few seconds) is logged once at
- * error, its repeats at debug, and its recovery at info, so the log does not fill with one cause.
+ * A failing run is logged and retried at the next tick (a cron task's sooner: 5 min, backing off to
+ * hourly); it never stops the engine. A task failing the same way run after run (a poll of an ERP
+ * that is down, every few seconds) is logged once at error, its repeats at debug, and its recovery
+ * at info, so the log does not fill with one cause.
  *
- * A cron task keeps the time of its last run in the store: one whose time came while the service
- * was down runs once soon after the start (not once per missed time, and not only at its next time,
- * which for a daily pull is a day late). Its timer wakes at least once a minute and runs it only once
- * the wall clock has reached its time, so a timer that fires early (a clock set back, a time more
- * than setTimeout's 24.8 days away) neither runs it early nor twice.
+ * A cron task keeps the time of its last successful run in the store: one whose time came while
+ * the service was down (or whose last run failed) runs once soon after the start, not once per
+ * missed time, and not only at its next time, which for a daily pull is a day late. Its timer wakes
+ * at least once a minute and runs it only once the wall clock has reached its time, so a timer that
+ * fires early (a clock set back, a time more than setTimeout's 24.8 days away) neither runs it
+ * early nor twice.
  * @module
  */
 import { CronExpressionParser } from 'cron-parser';
@@ -45,6 +47,9 @@ export interface TaskStats {
   /** When a run last finished without failing (epoch ms). */
   readonly lastSuccessAt?: number;
 }
+
+/** After a cron task's `streak`-th failed run in a row, its retry: 5 min, doubling, at most 1 h (its next time comes first when sooner). */
+export const cronRetryMs = (streak: number): number => Math.min(3_600_000, 300_000 * 2 ** Math.min(streak - 1, 10));
 
 const isCron = (t: ScheduledTask): t is ScheduledTask & { schedule: { cron: string } } => 'cron' in t.schedule;
 
@@ -103,7 +108,7 @@ export class TaskScheduler {
         // First start with this task: from now on a missed time can be told.
         await runs.kvSet(SCHEDULER_NS, t.name, String(now));
       } else if (nextRun(t, last) <= now) {
-        this.logger?.info({ task: t.name, lastRun: new Date(last).toISOString(), missed: new Date(nextRun(t, last)).toISOString() }, 'scheduled task missed its time while the service was down: it runs once now');
+        this.logger?.info({ task: t.name, lastRun: new Date(last).toISOString(), missed: new Date(nextRun(t, last)).toISOString() }, 'scheduled task missed its time while the service was down (or its last run failed or was stopped): it runs once now');
         return this.wake(t, now + CATCH_UP_AFTER_MS);
       }
     } catch (err) {
@@ -122,7 +127,11 @@ export class TaskScheduler {
   private arm(t: ScheduledTask): void {
     if (this.stopped) return;
     const now = this.clock.now();
-    if (!('everyMs' in t.schedule)) return this.wake(t, nextRun(t, now));
+    if (!('everyMs' in t.schedule)) {
+      // A failed cron run (a daily pull) is retried before its next time, backing off.
+      const streak = this.failing.get(t.name)?.runs;
+      return this.wake(t, Math.min(nextRun(t, now), streak ? now + cronRetryMs(streak) : Infinity));
+    }
     const first = !this.armed.has(t.name) ? t.schedule.firstAfterMs : undefined;
     this.armed.add(t.name);
     const delay = Math.max(0, Math.min(first ?? nextRun(t, now) - now, 2 ** 31 - 1));
@@ -176,21 +185,23 @@ export class TaskScheduler {
           this.logger?.debug({ task: t.name, err: e, failedRuns: streak.runs }, 'scheduled task failed again the same way');
         } else {
           this.failing.set(t.name, { message: e.message, runs: (streak?.runs ?? 0) + 1 });
-          this.logger?.error({ task: t.name, err: e }, 'scheduled task failed; it runs again at its next time (repeats of this failure are logged at debug until it succeeds)');
+          const again = isCron(t) ? `it is retried in ${cronRetryMs(1) / 60_000} min, backing off to hourly, until its next time` : 'it runs again at its next time';
+          this.logger?.error({ task: t.name, err: e }, `scheduled task failed; ${again} (repeats of this failure are logged at debug until it succeeds)`);
         }
       }
     })();
     this.running.set(t.name, run);
     try {
       await run;
-      // A run cut short by a stop is not done: the next start runs it again (a pull resumes where it stopped).
-      if (isCron(t) && this.runs && !this.abort.signal.aborted) await this.recordRun(t, this.runs, started);
+      // Only a run that succeeded is done: after one that failed, or one a stop cut short, the next
+      // start runs it again (a pull resumes where it stopped), as the retry would have.
+      if (isCron(t) && this.runs && !this.abort.signal.aborted && !this.failing.has(t.name)) await this.recordRun(t, this.runs, started);
     } finally {
       this.running.delete(t.name);
     }
   }
 
-  /** A run, failed or not, is the cron task's last run: a restart does not repeat it. */
+  /** The cron task's last run that succeeded: a restart does not repeat it. */
   private async recordRun(t: ScheduledTask, runs: Pick<Store, 'kvGet' | 'kvSet'>, at: number): Promise<void> {
     try {
       await runs.kvSet(SCHEDULER_NS, t.name, String(at));
