@@ -319,7 +319,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
               await store.commitIngest({ states: [], deliveries: [], quarantine: entries, accepted: 0 });
             },
             status: {
-              ready: () => engine.state === 'running',
+              ready: () => engine.ready(),
               notReadyBecause: () => engine.notReadyReason(),
               status: async () => ({ ...(await engine.snapshot()), outbox: await store.outboxStats(clock.now()), counters: await store.counters() }),
               metrics: async () =>

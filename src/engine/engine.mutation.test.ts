@@ -136,3 +136,26 @@ describe('engine: the runtime snapshot while a source connects at start', () => 
     expect((await stored()).startStep).toBeUndefined();
   });
 });
+
+describe('engine: a store that cannot be written while it runs', () => {
+  it('makes /readyz not ready with the advice while the tick cannot write the store (a full disk), logs it once, and is ready again when it can', async () => {
+    const { store, engine } = await parts([]);
+    const lines: [string, string][] = [];
+    const capture = (level: string) => (_: object, msg: string) => void lines.push([level, msg]);
+    Object.assign(engine.parts, { logger: { info: capture('info'), warn: capture('warn'), error: capture('error'), debug: capture('debug') } });
+    await engine.start();
+    cleanup.push(() => engine.stop());
+    expect(engine.ready()).toBe(true);
+    const kvSet = store.kvSet.bind(store);
+    store.kvSet = () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    await new Promise((r) => setTimeout(r, 2_300));
+    expect(engine.ready()).toBe(false);
+    expect(engine.notReadyReason()).toMatch(/^the store cannot be written \(database or disk is full\): the disk holding the store \(store.path\) is full/);
+    expect(lines.filter(([level]) => level === 'error')).toHaveLength(1);
+    expect(lines.filter(([level, msg]) => level === 'debug' && msg === 'engine housekeeping failed again the same way').length).toBeGreaterThanOrEqual(1);
+    store.kvSet = kvSet;
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(engine.ready()).toBe(true);
+    expect(lines.at(-1)).toEqual(['info', 'engine housekeeping works again']);
+  });
+});

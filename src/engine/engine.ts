@@ -9,6 +9,7 @@
 import type { Logger } from 'pino';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import { coerceError } from '../core/errors/errors.js';
+import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, Source, SubmitResult } from '../ports/source.js';
 import type { Store } from '../ports/store.js';
@@ -95,6 +96,8 @@ export class Engine {
   private readonly jobs = new Map<string, Job>();
   private readonly runningJobs = new Set<Promise<void>>();
   private readonly jobAbort = new AbortController();
+  /** The failure of the last housekeeping tick, while they fail: logged once; a store error also makes `/readyz` 503. */
+  private housekeepingFailure: { message: string; storeAdvice: string | undefined; ticks: number } | undefined;
 
   constructor(readonly parts: EngineParts) {
     this.startedAt = parts.clock.now();
@@ -151,6 +154,11 @@ export class Engine {
     }
   }
 
+  /** Running, and the store can be written (`/readyz`). */
+  ready(): boolean {
+    return this.notReadyReason() === undefined;
+  }
+
   /** Why the engine is not ready (`/readyz` answers 503 with it); undefined while it runs. */
   notReadyReason(): string | undefined {
     switch (this.state) {
@@ -158,8 +166,12 @@ export class Engine {
         return 'not started yet';
       case 'starting':
         return `starting: ${this.startStep}`;
-      case 'running':
-        return undefined;
+      case 'running': {
+        // The tick writes the runtime snapshot every second: a store that refuses it (a full disk, a
+        // lock held by another process) refuses ingest commits too, so the HTTP intake answers 503.
+        const advice = this.housekeepingFailure?.storeAdvice;
+        return advice === undefined ? undefined : `the store cannot be written (${this.housekeepingFailure?.message ?? ''}): ${advice}`;
+      }
       case 'draining':
         return 'stopping';
       case 'stopped':
@@ -184,8 +196,16 @@ export class Engine {
         p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
       }
       await this.pickUpJobs();
+      if (this.housekeepingFailure) p.logger.info({ failedTicks: this.housekeepingFailure.ticks }, 'engine housekeeping works again');
+      this.housekeepingFailure = undefined;
     } catch (err) {
-      p.logger.error({ err: coerceError(err) }, 'engine housekeeping failed');
+      // Once a second: the same failure (a full disk) is logged once at error, its repeats at debug.
+      const e = coerceError(err);
+      const storeAdvice = storeErrorAdvice(storeErrorCode(err));
+      const prior = this.housekeepingFailure;
+      this.housekeepingFailure = { message: e.message, storeAdvice, ticks: (prior?.ticks ?? 0) + 1 };
+      if (prior?.message === e.message) p.logger.debug({ err: e, failedTicks: this.housekeepingFailure.ticks }, 'engine housekeeping failed again the same way');
+      else p.logger.error({ err: e }, `engine housekeeping failed${storeAdvice === undefined ? '' : `; /readyz answers 503 until the store can be written: ${storeAdvice}`} (repeats are logged at debug)`);
     } finally {
       this.ticking = false;
     }
