@@ -27,6 +27,19 @@ describe('TaskScheduler', () => {
     await s.stop();
   });
 
+  it('runs an interval task longer than setTimeout’s 24.8 days at its interval, not early', async () => {
+    vi.useFakeTimers();
+    const runs: number[] = [];
+    const start = Date.now();
+    const s = new TaskScheduler([{ name: 'prune', schedule: { everyMs: 30 * 86_400_000 }, run: () => Promise.resolve(void runs.push(Date.now())) }], () => ({}) as TaskContext, { now: () => Date.now() });
+    s.start();
+    await vi.advanceTimersByTimeAsync(29 * 86_400_000);
+    expect(runs).toEqual([]);
+    await vi.advanceTimersByTimeAsync(86_400_000);
+    expect(runs.map((t) => t - start)).toEqual([30 * 86_400_000]);
+    await s.stop();
+  });
+
   it('without firstAfterMs, the first run is a whole interval after the start', async () => {
     vi.useFakeTimers();
     const runs: number[] = [];

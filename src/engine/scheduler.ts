@@ -51,6 +51,9 @@ export interface TaskStats {
 /** After a cron task's `streak`-th failed run in a row, its retry: 5 min, doubling, at most 1 h (its next time comes first when sooner). */
 export const cronRetryMs = (streak: number): number => Math.min(3_600_000, 300_000 * 2 ** Math.min(streak - 1, 10));
 
+/** setTimeout's longest delay: a longer one fires at once. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+
 const isCron = (t: ScheduledTask): t is ScheduledTask & { schedule: { cron: string } } => 'cron' in t.schedule;
 
 export class TaskScheduler {
@@ -69,7 +72,7 @@ export class TaskScheduler {
     private readonly makeContext: (signal: AbortSignal) => TaskContext,
     private readonly clock: Clock,
     private readonly logger?: Logger,
-    /** Where cron tasks keep their last run (without it, a time missed while down is not caught up). */
+    /** Where cron tasks keep their last successful run (without it, a time missed while down is not caught up). */
     private readonly runs?: Pick<Store, 'kvGet' | 'kvSet'>,
   ) {}
 
@@ -134,7 +137,9 @@ export class TaskScheduler {
     }
     const first = !this.armed.has(t.name) ? t.schedule.firstAfterMs : undefined;
     this.armed.add(t.name);
-    const delay = Math.max(0, Math.min(first ?? nextRun(t, now) - now, 2 ** 31 - 1));
+    const delay = Math.max(0, first ?? nextRun(t, now) - now);
+    // Beyond setTimeout's 24.8 days (retention.every: 30d), its timer would fire then and run the task early.
+    if (delay > MAX_TIMEOUT_MS) return this.wake(t, now + delay);
     this.timers.set(
       t.name,
       setTimeout(() => {
@@ -143,7 +148,7 @@ export class TaskScheduler {
     );
   }
 
-  /** Runs a cron task at `due` by the wall clock, checking it at least every {@link CRON_WAKE_MS}. */
+  /** Runs a task at `due` by the wall clock (a cron task's time), checking it at least every {@link CRON_WAKE_MS}. */
   private wake(t: ScheduledTask, due: number): void {
     if (this.stopped) return;
     const delay = Math.max(0, Math.min(due - this.clock.now(), CRON_WAKE_MS));
