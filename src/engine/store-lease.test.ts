@@ -138,6 +138,25 @@ describe('StoreLease on a real store', () => {
     expect(await stored(a)).toMatchObject({ pid: 9 }); // not ours to remove
   });
 
+  it('says once that it cannot renew (a full disk, every 2 s), with what to do, and when it can again', async () => {
+    // Mutation: a warning logged at every renewal that fails the same way.
+    const path = tempStorePath();
+    const a = open(path);
+    const lines: [string, string][] = [];
+    const at = (level: string) => (...args: unknown[]) => void lines.push([level, String(args.find((x) => typeof x === 'string'))]);
+    const told = { ...logger, warn: at('warn'), info: at('info'), debug: at('debug') } as unknown as LeaseOptions['logger'];
+    const lease = await StoreLease.acquire(a, opts(path, { logger: told, heartbeatMs: 10 }));
+    const kvCompareAndSet = a.kvCompareAndSet.bind(a);
+    a.kvCompareAndSet = () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    await expect.poll(() => lines.filter(([level]) => level === 'debug').length).toBeGreaterThanOrEqual(3);
+    const warned = lines.filter(([level]) => level === 'warn');
+    expect(warned).toHaveLength(1);
+    expect(warned[0]?.[1]).toMatch(/^could not renew the store lease; trying again; .*store\.path/);
+    a.kvCompareAndSet = kvCompareAndSet;
+    await expect.poll(() => lines.at(-1)).toEqual(['info', 'renewing the store lease works again']);
+    await lease.release();
+  });
+
   it('stops as a crash would when its store file is deleted or replaced under it: SQLite would go on committing to it', async () => {
     const path = tempStorePath();
     const a = open(path);

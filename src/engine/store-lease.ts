@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { AssetbridgeError } from '../core/errors/errors.js';
+import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Store } from '../ports/store.js';
 
 export const LEASE_NS = 'runtime';
@@ -113,6 +114,8 @@ export class StoreLease {
   private timer: NodeJS.Timeout | undefined;
   private holding = false;
   private lost = false;
+  /** The error renewing last failed with (a full disk fails every 2 s): said once, then at debug until it works again. */
+  private renewFailure: string | undefined;
 
   private constructor(
     private readonly store: Pick<Store, 'kvGet' | 'kvCompareAndSet'>,
@@ -177,6 +180,8 @@ export class StoreLease {
       const current = raw === undefined ? undefined : parseHolder(raw);
       if (current && same(current, this.me)) {
         await this.store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, JSON.stringify({ ...current, heartbeat: (this.opts.now ?? Date.now)() }));
+        if (this.renewFailure !== undefined) this.opts.logger.info('renewing the store lease works again');
+        this.renewFailure = undefined;
         return; // a failed compare-and-set: a sibling in this process renewed it at the same moment
       }
       this.lost = true;
@@ -189,7 +194,11 @@ export class StoreLease {
     } catch (err) {
       // The store was closed without release() (a crashed command): nothing left to renew.
       if (/not open/i.test((err as Error).message)) return void this.stopTimer();
-      this.opts.logger.warn({ err }, 'could not renew the store lease; trying again');
+      const message = (err as Error).message;
+      if (message === this.renewFailure) return void this.opts.logger.debug({ err }, 'could not renew the store lease again, the same way');
+      this.renewFailure = message;
+      const advice = storeErrorAdvice(storeErrorCode(err));
+      this.opts.logger.warn({ err }, `could not renew the store lease; trying again${advice === undefined ? '' : `; ${advice}`}`);
     }
   }
 
