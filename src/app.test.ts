@@ -3,12 +3,17 @@
  * (a pipeline that only enqueues, `deliver: false`, is built without them and cannot start the
  * service; by default they are required, naming the key), and what the service's parts log under.
  */
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.js';
 import { createLogger } from './adapters/log/logger.js';
-import { buildSources, createApp } from './app.js';
+import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+import type { AssetWithIdentifiers } from './ports/store.js';
+import { buildSources, configuredAssets, createApp } from './app.js';
 import { compileConfig } from './config/load.js';
 
 const logger = createLogger('silent');
@@ -69,5 +74,52 @@ describe('createApp and an intake with no server', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('createApp and the assets the config lists', () => {
+  it('applies them over the stored registry: what `assets import` set and the config does not name survives a restart', async () => {
+    const path = tempStorePath();
+    const dir = dirname(path);
+    writeFileSync(join(dir, 'map.csv'), 'identifier,id_type,erp_asset_id,site\ntag-1,tag,A1,P1\ntag-2,tag,A2,P2\n');
+    // A second file updates what the first said of A2; inline A3 names its destination and one attribute.
+    writeFileSync(join(dir, 'more.csv'), 'identifier,id_type,erp_asset_id,site\nPIN-2,pin,A2,P9\n');
+    const raw = {
+      store: { path },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }, { name: 'crm', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { files: [join(dir, 'map.csv'), join(dir, 'more.csv')], inline: [{ erpAssetId: 'A3', destination: 'crm', identifiers: [{ type: 'tag', value: 'tag-3' }], attributes: { site: 'P3' } }] },
+    };
+    const start = async (): Promise<AssetWithIdentifiers[]> => {
+      const app = await createApp(compileConfig(raw), { sources: false, http: false, deliver: false, logger });
+      try {
+        return await app.store.listAssets();
+      } finally {
+        await app.close();
+      }
+    };
+    await start();
+    // `assets import` of a depreciation sheet: module, destination and cost of A1, cost of A3.
+    const store = new SqliteStore({ path });
+    const sheet = readAssetCsv('identifier,id_type,erp_asset_id,erp_module,destination,cost\ntag-1,tag,A1,maintenance,crm,1000\ntag-3,tag,A3,fixed-assets,crm,300\n');
+    await store.upsertAssets(applyAssetUpdates(await store.listAssets(), sheet));
+    await store.close();
+    const byId = new Map((await start()).map((r) => [r.asset.erpAssetId, r]));
+    expect(byId.get('A1')?.asset).toEqual({ erpAssetId: 'A1', erpModule: 'maintenance', destination: 'crm', attributes: { site: 'P1', cost: '1000' } });
+    expect(byId.get('A2')?.asset).toEqual({ erpAssetId: 'A2', erpModule: 'fixed-assets', attributes: { site: 'P9' } });
+    expect(byId.get('A2')?.identifiers.map((i) => i.value)).toEqual(['PIN-2', 'tag-2']);
+    expect(byId.get('A3')?.asset).toEqual({ erpAssetId: 'A3', erpModule: 'fixed-assets', destination: 'crm', attributes: { site: 'P3', cost: '300' } });
+  });
+
+  it('gives an identifier that a later list moves to another asset to that asset only', () => {
+    const dir = dirname(tempStorePath());
+    writeFileSync(join(dir, 'later.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tag,B\n');
+    const config = compileConfig({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { files: [join(dir, 'later.csv')], inline: [{ erpAssetId: 'B', identifiers: [{ type: 'tag', value: 'tag-b' }] }, { erpAssetId: 'A', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    });
+    expect(configuredAssets(config).map((r) => [r.asset.erpAssetId, r.identifiers.map((i) => i.value)])).toEqual([
+      ['B', ['tag-b', 'tag-1']],
+      ['A', []],
+    ]);
   });
 });

@@ -11,6 +11,7 @@ import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
 import { IdentityIndex } from './core/identity/resolver.js';
+import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
 import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
 import type { ValidationPolicy } from './core/normalize/validate.js';
@@ -21,7 +22,7 @@ import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
-import { CsvError, applyAssetUpdates, quantityProblem, readAssetCsv } from './adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
 import { createLogger } from './adapters/log/logger.js';
@@ -85,14 +86,21 @@ export function openStore(config: Config): SqliteStore {
   return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous, commitInWorker: config.store.commitInWorker, cacheMiB: config.store.cacheMiB });
 }
 
-/** Assets from config (inline and CSV files), merged into the registry at start. */
-export function configuredAssets(config: Config): AssetWithIdentifiers[] {
-  const rows: AssetWithIdentifiers[] = config.assets.inline.map((a) => ({
-    asset: { erpAssetId: a.erpAssetId, erpModule: a.erpModule, ...(a.destination ? { destination: a.destination } : {}), attributes: a.attributes },
+/**
+ * The assets the config lists, as imports in order (`assets.inline`, then each of `assets.files`):
+ * each says what it names, like `assetbridge assets import`. Throws a {@link ConfigError} naming
+ * every problem of every file under its key: `config check` reports the same.
+ */
+function configuredAssetUpdates(config: Config): AssetUpdate[][] {
+  // An inline asset names its module and destination (the default when absent) and its attributes.
+  const inline: AssetUpdate[] = config.assets.inline.map((a) => ({
+    erpAssetId: a.erpAssetId,
+    erpModule: a.erpModule,
+    destination: a.destination ?? '',
+    attributes: a.attributes,
     identifiers: a.identifiers.map((i) => ({ ...i, erpAssetId: a.erpAssetId })),
   }));
-  // Read as `assets import` reads them (destinations checked), every problem of every file named
-  // under its key: `config check` reports the same.
+  // Read as `assets import` reads them (destinations checked).
   const destinations = config.destinations.map((d) => d.name);
   const problems: { key: string; message: string }[] = [];
   // With inventory, a quantity that is not a whole number would leave the item out of every count.
@@ -104,24 +112,53 @@ export function configuredAssets(config: Config): AssetWithIdentifiers[] {
         problems.push({ key: `assets.inline.${i}.attributes.${quantityAttribute}`, message: `${quantityProblem(a.erpAssetId, quantityAttribute, value)}; fix it in the config` });
     });
   }
-  config.assets.files.forEach((file, i) => {
+  const files = config.assets.files.map((file, i) => {
     const key = `assets.files.${i}`;
     let text: string;
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
       problems.push({ key, message: `cannot read ${file}: ${(err as Error).message}` });
-      return;
+      return [];
     }
     try {
-      rows.push(...applyAssetUpdates([], readAssetCsv(text, file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) })));
+      return readAssetCsv(text, file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       problems.push(...err.problems.map((message) => ({ key, message })));
+      return [];
     }
   });
   if (problems.length) throw new ConfigError(problems);
-  return rows;
+  return [inline, ...files];
+}
+
+/**
+ * The registry rows the config's assets make over `existing` (the stored registry), one per asset
+ * it lists: what no list names (an attribute, or the module and destination of an asset listed
+ * only in files without those columns) stays as stored, so a restart keeps what `assets import`
+ * added. Later lists update what earlier ones said of the same asset.
+ */
+export function configuredAssets(config: Config, existing: readonly AssetWithIdentifiers[] = []): AssetWithIdentifiers[] {
+  const current = new Map(existing.map((r) => [r.asset.erpAssetId, r]));
+  const listed = new Map<string, { asset: AssetRecord; identifiers: Map<string, IdentifierRecord> }>();
+  const owner = new Map<string, string>(); // identifier key → the asset the lists so far give it to
+  for (const updates of configuredAssetUpdates(config)) {
+    for (const row of applyAssetUpdates([...current.values()], updates)) {
+      const entry = listed.get(row.asset.erpAssetId) ?? { asset: row.asset, identifiers: new Map<string, IdentifierRecord>() };
+      entry.asset = row.asset;
+      for (const id of row.identifiers) {
+        const key = `${id.type}\u001f${normalizeIdentifier(id.value)}`;
+        const before = owner.get(key);
+        if (before !== undefined && before !== row.asset.erpAssetId) listed.get(before)?.identifiers.delete(key); // a later list moved it here
+        owner.set(key, row.asset.erpAssetId);
+        entry.identifiers.set(key, id);
+      }
+      listed.set(row.asset.erpAssetId, entry);
+      current.set(row.asset.erpAssetId, { asset: row.asset, identifiers: [...entry.identifiers.values()] });
+    }
+  }
+  return [...listed.values()].map((e) => ({ asset: e.asset, identifiers: [...e.identifiers.values()] }));
 }
 
 /** How ingest validates events: time bounds, and the zones a reader's zone sighting may name. */
@@ -221,7 +258,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
   }
   try {
-    const assets = configuredAssets(config);
+    // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
+    const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];
     if (assets.length) {
       await store.upsertAssets(assets);
     }
