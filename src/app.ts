@@ -22,7 +22,7 @@ import { createRuleTasks } from './engine/tasks/index.js';
 import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
-import { CsvError, applyAssetUpdates, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
 import { createLogger } from './adapters/log/logger.js';
@@ -114,15 +114,15 @@ function configuredAssetUpdates(config: Config): AssetUpdate[][] {
   }
   const files = config.assets.files.map((file, i) => {
     const key = `assets.files.${i}`;
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(file, 'utf8');
+      bytes = readFileSync(file);
     } catch (err) {
       problems.push({ key, message: `cannot read ${file}: ${(err as Error).message}` });
       return [];
     }
     try {
-      return readAssetCsv(text, file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
+      return readAssetCsv(decodeAssetCsv(bytes, file), file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       problems.push(...err.problems.map((message) => ({ key, message })));

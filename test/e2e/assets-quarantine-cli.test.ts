@@ -80,6 +80,21 @@ describe('assets import and export', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.csv line 3: destination "erp3" is not configured (destinations: erp, erp2)');
   });
+
+  it('refuses a file that is not UTF-8, naming the line, and reads one saved as Excel "Unicode Text" (UTF-16, tabs)', async () => {
+    const { cfg } = setup();
+    // Excel's plain "CSV" on Windows writes Windows-1252: "Grúa-7" with ú as the byte 0xFA.
+    const legacy = join(cfg.dir, 'legacy.csv');
+    writeFileSync(legacy, Buffer.concat([Buffer.from('identifier,id_type,erp_asset_id\r\nGr'), Buffer.from([0xfa]), Buffer.from('a-7,tag,A7\r\n')]));
+    const r = await runCli(['assets', 'import', legacy, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('legacy.csv line 2: not UTF-8 text');
+    expect(r.stderr).toContain('save the file as UTF-8 (in Excel: "CSV UTF-8")');
+    const unicode = join(cfg.dir, 'unicode.txt');
+    writeFileSync(unicode, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('identifier\tid_type\terp_asset_id\r\nGrúa-7\ttag\tA7\r\n', 'utf16le')]));
+    expect((await runCli(['assets', 'import', unicode, '-c', cfg.path])).code).toBe(0);
+    expect(await listAssets(cfg.path)).toEqual([{ asset: { erpAssetId: 'A7', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'Grúa-7', erpAssetId: 'A7' }] }]);
+  });
 });
 
 async function seedQuarantine(db: string, n: number): Promise<number[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CsvError, formatAssetCsv, parseAssetCsv, readAssetCsv } from './asset-csv.js';
+import { CsvError, decodeAssetCsv, formatAssetCsv, parseAssetCsv, readAssetCsv } from './asset-csv.js';
 
 describe('asset CSV', () => {
   it('parses rows, merges identifiers per asset and keeps extra columns as attributes', () => {
@@ -49,8 +49,8 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
   });
 
   it('says what is wrong with a header it cannot use', () => {
-    expect(fail('identifier;id_type;erp_asset_id\ntag-1;tag;A1\n')).toEqual([
-      'f.csv line 1: the header has no column identifier, erp_asset_id (found "identifier;id_type;erp_asset_id"); columns are separated by commas: identifier,id_type,erp_asset_id,erp_module,destination,<attributes...>',
+    expect(fail('identifier|id_type|erp_asset_id\ntag-1|tag|A1\n')).toEqual([
+      'f.csv line 1: the header has no column identifier, erp_asset_id (found "identifier|id_type|erp_asset_id"); columns are separated by commas (or, when the header has none, semicolons or tabs): identifier,id_type,erp_asset_id,erp_module,destination,<attributes...>',
     ]);
     expect(fail('identifier,id_type,erp_asset_id,Identifier\ntag-1,tag,A1,x\n')).toEqual(['f.csv line 1: column identifier appears twice in the header']);
   });
@@ -88,5 +88,30 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
   it('exports an asset that has no tracking identifiers, and reads it back', () => {
     const rows = [{ asset: { erpAssetId: 'TRUCK-7', erpModule: 'fleet', attributes: { lastServiceKm: '15000' } }, identifiers: [] }];
     expect(parseAssetCsv(formatAssetCsv(rows))).toEqual(rows);
+  });
+
+  it('reads the separator of a spreadsheet saved where the comma is the decimal mark (;), or as Unicode Text (tab)', () => {
+    const expected = [{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { cost: '1,5' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'A1' }] }];
+    expect(parseAssetCsv('identifier;id_type;erp_asset_id;cost\r\ntag-1;tag;A1;"1,5"\r\n')).toEqual(expected);
+    expect(parseAssetCsv('\uFEFFidentifier\tid_type\terp_asset_id\tcost\ntag-1\ttag\tA1\t1,5\n')).toEqual(expected);
+  });
+});
+
+describe('asset CSV file encodings', () => {
+  const bytes = (...parts: (string | number[])[]): Uint8Array => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p))));
+
+  it('reads UTF-8 with or without a BOM, and UTF-16 with its BOM (Excel "Unicode Text")', () => {
+    const text = 'identifier,id_type,erp_asset_id\nGrúa-7,tag,A1\n';
+    expect(decodeAssetCsv(bytes(text))).toBe(text);
+    expect(parseAssetCsv(decodeAssetCsv(bytes([0xef, 0xbb, 0xbf], text)))[0]?.identifiers[0]?.value).toBe('Grúa-7');
+    expect(decodeAssetCsv(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]))).toBe(text);
+    expect(decodeAssetCsv(Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]))).toBe(text);
+  });
+
+  it('refuses a file that is not UTF-8 (Windows-1252 from Excel), naming the line, instead of storing identifiers that never match', () => {
+    // "Grúa-7" in Windows-1252: ú is the single byte 0xFA.
+    const file = bytes('identifier,id_type,erp_asset_id\r\ntag-1,tag,A1\r\nGr', [0xfa], 'a-7,tag,A2\r\n');
+    expect(() => decodeAssetCsv(file, 'w.csv')).toThrow(CsvError);
+    expect(() => decodeAssetCsv(file, 'w.csv')).toThrow('w.csv line 3: not UTF-8 text ("Gr\uFFFDa-7,tag,A2"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again');
   });
 });

@@ -39,11 +39,49 @@ export interface AssetUpdate {
   readonly identifiers: readonly IdentifierRecord[];
 }
 
+/**
+ * A CSV file's bytes as text: UTF-8 (with or without a BOM), or UTF-16 with its BOM (Excel's
+ * "Unicode Text"). Anything else is refused, naming the first line that is not UTF-8: read as
+ * UTF-8, a Windows-1252 "Grúa-7" would be stored as "Gr\uFFFDa-7" and never match its events.
+ */
+export function decodeAssetCsv(bytes: Uint8Array, fileName = 'CSV'): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  const utf8 = new TextDecoder('utf-8', { fatal: true });
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    let line = 1;
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== 0x0a) continue;
+      try {
+        utf8.decode(bytes.subarray(start, i));
+      } catch {
+        const text = new TextDecoder('utf-8').decode(bytes.subarray(start, i)).replace(/\r$/, '');
+        throw new CsvError([
+          `${fileName} line ${line}: not UTF-8 text ("${text.length > 60 ? `${text.slice(0, 60)}…` : text}"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`,
+        ]);
+      }
+      line++;
+      start = i + 1;
+    }
+    throw new CsvError([`${fileName}: not UTF-8 text; save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`]);
+  }
+}
+
+/** The separator of a header that has no comma but semicolons or tabs (Excel in many locales, "Unicode Text"). */
+function otherDelimiter(text: string): string | undefined {
+  const first = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  if (first.includes(',')) return undefined;
+  return first.includes(';') ? ';' : first.includes('\t') ? '\t' : undefined;
+}
+
 /** The rows as records (fields trimmed) with the line each starts on; the header is the first. */
-function readRecords(text: string, fileName: string): { fields: string[]; line: number }[] {
+function readRecords(text: string, fileName: string, delimiter = ','): { fields: string[]; line: number }[] {
   let parsed: { record: string[]; info: { bytes: number } }[];
   try {
-    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true }) as unknown as typeof parsed;
+    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true, delimiter }) as unknown as typeof parsed;
   } catch (err) {
     throw new CsvError([`${fileName}: not valid CSV: ${(err as Error).message}`]);
   }
@@ -81,7 +119,8 @@ export function readAssetCsv(
     attributeLines?: Map<string, Map<string, number>>;
   } = {},
 ): AssetUpdate[] {
-  const [header, ...records] = readRecords(text, fileName);
+  const delimiter = otherDelimiter(text) ?? ',';
+  const [header, ...records] = readRecords(text, fileName, delimiter);
   if (!header || records.length === 0) {
     throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
   }
@@ -93,7 +132,7 @@ export function readAssetCsv(
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) {
     problems.unshift(
-      `${fileName} line ${header.line}: the header has no column ${missing.join(', ')} (found "${header.fields.join(',')}"); columns are separated by commas: ${CORE_COLUMNS.join(',')},<attributes...>`,
+      `${fileName} line ${header.line}: the header has no column ${missing.join(', ')} (found "${header.fields.join(',')}"); columns are separated by commas (or, when the header has none, semicolons or tabs): ${CORE_COLUMNS.join(',')},<attributes...>`,
     );
   }
   if (problems.length) throw new CsvError(problems);

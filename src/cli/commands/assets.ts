@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { applyAssetUpdates, formatAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { bumpIdentityGeneration } from '../../app.js';
@@ -34,6 +34,8 @@ id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id
 Columns a file leaves out (erp_module, destination, attributes) keep their stored values; an
 empty destination or attribute cell clears it. An identifier named for another asset moves to it.
 A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
+The file is UTF-8 (or UTF-16 with its BOM, Excel's "Unicode Text"); a header without commas may
+separate its columns by semicolons or tabs.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
 number, 0 or more, or empty (1); a file with any other value is refused, naming the line.
 With rules.depreciation, depreciation attributes (cost, salvage, expectedUnits, …) that are not
@@ -46,8 +48,9 @@ naming the line, asset and attribute.`,
     action(async (file: string, opts: { config: string }) => {
       let text: string;
       try {
-        text = readFileSync(file, 'utf8');
+        text = decodeAssetCsv(readFileSync(file), file);
       } catch (err) {
+        if (err instanceof CsvError) throw err;
         throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
       }
       const { config, configPath } = resolveConfig(opts.config);

@@ -15,7 +15,7 @@ import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/s
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { readFileSync } from 'node:fs';
-import { applyAssetUpdates, readAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
 import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
@@ -88,7 +88,7 @@ export function configuredAssetInputWarnings(config: Config): RuleInputWarning[]
   }));
   config.assets.files.forEach((file, i) => {
     const lines = new Map<string, Map<string, number>>();
-    for (const { asset } of applyAssetUpdates([], readAssetCsv(readFileSync(file, 'utf8'), file, { attributeLines: lines }))) {
+    for (const { asset } of applyAssetUpdates([], readAssetCsv(decodeAssetCsv(readFileSync(file), file), file, { attributeLines: lines }))) {
       listed.push({ asset, key: () => `assets.files.${i}`, where: (attribute) => `${file} line ${lines.get(asset.erpAssetId)?.get(attribute) ?? '?'}` });
     }
   });
