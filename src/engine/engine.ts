@@ -191,8 +191,9 @@ export class Engine {
       if (this.state !== 'running') return;
       const gen = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       if (gen !== this.identityGeneration) {
-        this.identityGeneration = gen;
+        // Recorded once loaded: a failed read is tried again next tick, not skipped until the next import.
         p.identity.current = new IdentityIndex(await p.store.listAssets());
+        this.identityGeneration = gen;
         p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
       }
       await this.pickUpJobs();
