@@ -189,7 +189,12 @@ export interface Store {
   close(): Promise<void>;
 
   // identity
-  upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }>;
+  /**
+   * Add or update assets and give them their identifiers (moving any that another asset had).
+   * With `replaceIdentifiers`, each row's asset keeps only the identifiers the row lists, in the
+   * same transaction (a running service never sees the asset without them).
+   */
+  upsertAssets(rows: readonly AssetWithIdentifiers[], opts?: { replaceIdentifiers?: boolean }): Promise<{ assets: number; identifiers: number }>;
   listAssets(): Promise<AssetWithIdentifiers[]>;
   /**
    * The assets without their identifiers, by ERP id: what the tasks that read every asset's state

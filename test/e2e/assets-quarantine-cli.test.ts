@@ -81,6 +81,27 @@ describe('assets import and export', () => {
     expect(r.stderr).toContain('bad.csv line 3: destination "erp3" is not configured (destinations: erp, erp2)');
   });
 
+  it('--replace removes the identifiers an asset in the file no longer lists, names them, and leaves other assets alone', async () => {
+    const { cfg, csv } = setup();
+    const first = csv('first.csv', 'identifier,id_type,erp_asset_id\ntag-1,tag,A1\nPIN-1,pin,A1\ntag-2,tag,A2\ntag-3,tag,A3\ntag-9,tag,A9\n');
+    expect((await runCli(['assets', 'import', first, '-c', cfg.path])).code).toBe(0);
+    // A1 lost its tag and took A2's; A3 is retired from tracking; A9 is not in the file.
+    const again = csv('again.csv', 'identifier,id_type,erp_asset_id\nPIN-1,pin,A1\ntag-2,tag,A1\nA3,erp,A3\n');
+    const r = await runCli(['assets', 'import', again, '--replace', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('tag tag-2 moved from asset A2 to A1');
+    expect(r.stdout).toContain('tag tag-1 removed from asset A1');
+    expect(r.stdout).toContain('tag tag-3 removed from asset A3');
+    expect(r.stdout).not.toContain('tag-9 removed');
+    const ids = ((await listAssets(cfg.path)) as { asset: { erpAssetId: string }; identifiers: { value: string }[] }[]).map((a) => [a.asset.erpAssetId, a.identifiers.map((i) => i.value)]);
+    expect(ids).toEqual([
+      ['A1', ['PIN-1', 'tag-2']],
+      ['A2', []],
+      ['A3', []],
+      ['A9', ['tag-9']],
+    ]);
+  });
+
   it('refuses a file that is not UTF-8, naming the line, and reads one saved as Excel "Unicode Text" (UTF-16, tabs)', async () => {
     const { cfg } = setup();
     // Excel's plain "CSV" on Windows writes Windows-1252: "Grúa-7" with ú as the byte 0xFA.

@@ -19,6 +19,14 @@ function movedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: reado
   );
 }
 
+/** Identifiers that the assets `rows` lists had in the registry and that no row lists now (`--replace`). */
+function removedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: readonly AssetWithIdentifiers[]): { type: string; value: string; from: string }[] {
+  const key = (i: { type: string; value: string }): string => `${i.type}\u001f${normalizeIdentifier(i.value)}`;
+  const listed = new Set(rows.flatMap((r) => r.identifiers.map(key)));
+  const assets = new Set(rows.map((r) => r.asset.erpAssetId));
+  return existing.flatMap((a) => (assets.has(a.asset.erpAssetId) ? a.identifiers.filter((i) => !listed.has(key(i))).map((i) => ({ type: i.type, value: i.value, from: a.asset.erpAssetId })) : []));
+}
+
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
     .command('assets')
@@ -33,6 +41,8 @@ CSV format (one row per identifier; extra columns become asset attributes):
 id_type: tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp
 Columns a file leaves out (erp_module, destination, attributes) keep their stored values; an
 empty destination or attribute cell clears it. An identifier named for another asset moves to it.
+An import adds identifiers; with --replace, each asset in the file keeps only those it lists (an
+asset listed only as "<id>,erp,<id>" loses all of them).
 A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
 The file is UTF-8 (or UTF-16 with its BOM, Excel's "Unicode Text"); a header without commas may
 separate its columns by semicolons or tabs.
@@ -44,8 +54,13 @@ period are imported, with a warning
 naming the line, asset and attribute.`,
     );
 
-  addConfigOption(assets.command('import <file>').description('import or update mappings from a CSV file')).action(
-    action(async (file: string, opts: { config: string }) => {
+  addConfigOption(
+    assets
+      .command('import <file>')
+      .description('import or update mappings from a CSV file')
+      .option('--replace', "each asset in the file keeps only the identifiers the file lists (the others are removed, and named); assets the file does not list are left as they are"),
+  ).action(
+    action(async (file: string, opts: { config: string; replace?: boolean }) => {
       let text: string;
       try {
         text = decodeAssetCsv(readFileSync(file), file);
@@ -61,10 +76,13 @@ naming the line, asset and attribute.`,
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();
         const rows = applyAssetUpdates(existing, updates);
-        const r = await store.upsertAssets(rows);
+        const r = await store.upsertAssets(rows, { replaceIdentifiers: opts.replace === true });
         await bumpIdentityGeneration(store);
         process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);
         for (const m of movedIdentifiers(existing, rows)) process.stdout.write(`  ${m.type} ${m.value} moved from asset ${m.from} to ${m.to}\n`);
+        const removed = opts.replace ? removedIdentifiers(existing, rows) : [];
+        for (const m of removed) process.stdout.write(`  ${m.type} ${m.value} removed from asset ${m.from}\n`);
+        if (removed.length) process.stdout.write(`events naming a removed identifier are quarantined from now on (unknown-asset)\n`);
         // Depreciation inputs the assets now have (the file's values over the stored ones) that are
         // not valid: imported all the same, and said, naming the line or that the value is stored.
         const imported = new Set(updates.map((u) => u.erpAssetId));

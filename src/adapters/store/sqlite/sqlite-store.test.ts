@@ -342,6 +342,18 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvList('ns')).toEqual([{ key: 'k', value: 'v' }]);
   });
 
+  it('adds identifiers by default; with replaceIdentifiers an asset keeps only those listed, and one moved from another asset stays moved', async () => {
+    const s = open();
+    const asset = (id: string) => ({ erpAssetId: id, erpModule: 'm', attributes: {} });
+    const tag = (value: string, erpAssetId: string) => ({ type: 'tag' as const, value, erpAssetId });
+    await s.upsertAssets([{ asset: asset('A1'), identifiers: [tag('t1', 'A1'), tag('t2', 'A1')] }, { asset: asset('A2'), identifiers: [tag('t3', 'A2'), tag('t4', 'A2')] }]);
+    await s.upsertAssets([{ asset: asset('A1'), identifiers: [tag('t5', 'A1')] }]);
+    const ids = async () => (await s.listAssets()).map((a) => [a.asset.erpAssetId, a.identifiers.map((i) => i.value)]);
+    expect(await ids()).toEqual([['A1', ['t1', 't2', 't5']], ['A2', ['t3', 't4']]]);
+    await s.upsertAssets([{ asset: asset('A1'), identifiers: [tag('t2', 'A1'), tag('t3', 'A1')] }, { asset: asset('A2'), identifiers: [tag('t4', 'A2')] }], { replaceIdentifiers: true });
+    expect(await ids()).toEqual([['A1', ['t2', 't3']], ['A2', ['t4']]]);
+  });
+
   it('reads many kv keys of one namespace across several reads, leaving out absent keys and other namespaces (kvGetMany)', async () => {
     const s = open();
     const keys = Array.from({ length: 1234 }, (_, i) => `k${i}`); // two full reads of 500 and a short one

@@ -283,6 +283,7 @@ export class SqliteStore implements Store {
          ON CONFLICT(erp_asset_id) DO UPDATE SET erp_module = excluded.erp_module, destination = excluded.destination,
            attributes = excluded.attributes, updated_at = excluded.updated_at`,
       ),
+      deleteAssetIdentifiers: db.prepare('DELETE FROM asset_identifiers WHERE erp_asset_id = ?'),
       upsertIdentifier: db.prepare(
         `INSERT INTO asset_identifiers (id_type, identifier_norm, value, erp_asset_id) VALUES (?, ?, ?, ?)
          ON CONFLICT(id_type, identifier_norm) DO UPDATE SET value = excluded.value, erp_asset_id = excluded.erp_asset_id`,
@@ -366,11 +367,12 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
   }
 
-  upsertAssets(rows: readonly AssetWithIdentifiers[]): Promise<{ assets: number; identifiers: number }> {
+  upsertAssets(rows: readonly AssetWithIdentifiers[], opts: { replaceIdentifiers?: boolean } = {}): Promise<{ assets: number; identifiers: number }> {
     const now = Date.now();
     let identifiers = 0;
     this.tx(() => {
       for (const { asset, identifiers: ids } of rows) {
+        if (opts.replaceIdentifiers) this.stmts.deleteAssetIdentifiers.run(asset.erpAssetId);
         this.stmts.upsertAsset.run({
           erpAssetId: asset.erpAssetId,
           erpModule: asset.erpModule,
