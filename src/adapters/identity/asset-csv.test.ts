@@ -64,6 +64,13 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     ]);
   });
 
+  it('reads id_type in any case, and refuses an identifier a spreadsheet turned into scientific notation', () => {
+    expect(parseAssetCsv('identifier,id_type,erp_asset_id\nWNCE0803PAAL00542,PIN,A1\nSN-1,Serial,A1\n')[0]?.identifiers.map((i) => i.type)).toEqual(['pin', 'serial']);
+    expect(fail('identifier,id_type,erp_asset_id\n3.5604E+14,tag,A1\n356040000000001,tag,A2\n1E5-X,tag,A3\n')).toEqual([
+      'f.csv line 2: identifier "3.5604E+14" is a number a spreadsheet rewrote in scientific notation (its digits are lost); format the column as Text, re-enter the identifiers and save again',
+    ]);
+  });
+
   it('refuses rows of one asset that disagree about its module, destination or attributes', () => {
     expect(fail('identifier,id_type,erp_asset_id,erp_module,destination,site\ntag-1,tag,A1,inventory,erp1,P1\ntag-2,tag,A1,fixed-assets,erp2,P2\ntag-3,tag,A1,,,\n')).toEqual([
       'f.csv line 3: asset A1 has erp_module "fixed-assets" here but "inventory" on line 2',

@@ -17,6 +17,9 @@ const REQUIRED_COLUMNS = ['identifier', 'erp_asset_id'] as const;
 /** `id_type` of the row that stands for an asset with no tracking identifier (`<erp id>,erp,<erp id>`). */
 const ASSET_ONLY_TYPE: IdentifierType = 'erp';
 
+/** How Excel shows (and saves) a long numeric id it took for a number: `3.5604E+14`. */
+const SPREADSHEET_NUMBER = /^[0-9](\.[0-9]+)?E\+[0-9]+$/i;
+
 export class CsvError extends Error {
   constructor(readonly problems: readonly string[]) {
     super(problems.join('\n'));
@@ -149,8 +152,12 @@ export function readAssetCsv(
     });
     const identifier = cell('identifier');
     const erpAssetId = cell('erp_asset_id');
-    const idType = (cell('id_type') || 'tag') as IdentifierType;
+    // Spreadsheets capitalise ("PIN", "Serial"); the types are lower case.
+    const idType = (cell('id_type').toLowerCase() || 'tag') as IdentifierType;
     if (!identifier) problems.push(`${where}: column identifier is empty`);
+    else if (SPREADSHEET_NUMBER.test(identifier)) {
+      problems.push(`${where}: identifier "${identifier}" is a number a spreadsheet rewrote in scientific notation (its digits are lost); format the column as Text, re-enter the identifiers and save again`);
+    }
     if (!erpAssetId) problems.push(`${where}: column erp_asset_id is empty`);
     if (!IDENTIFIER_TYPES.includes(idType)) problems.push(`${where}: id_type "${idType}" is not one of ${IDENTIFIER_TYPES.join(', ')}`);
     const destination = cell('destination');
