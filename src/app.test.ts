@@ -15,6 +15,7 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import type { AssetWithIdentifiers } from './ports/store.js';
 import { buildSources, configuredAssets, createApp } from './app.js';
 import { compileConfig } from './config/load.js';
+import { ConfigError } from './core/errors/errors.js';
 
 const logger = createLogger('silent');
 
@@ -110,16 +111,14 @@ describe('createApp and the assets the config lists', () => {
     expect(byId.get('A3')?.asset).toEqual({ erpAssetId: 'A3', erpModule: 'fixed-assets', destination: 'crm', attributes: { site: 'P3', cost: '300' } });
   });
 
-  it('gives an identifier that a later list moves to another asset to that asset only', () => {
+  it('refuses one identifier given to two assets by two lists, naming both, as it does two rows of one file', () => {
     const dir = dirname(tempStorePath());
-    writeFileSync(join(dir, 'later.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tag,B\n');
+    writeFileSync(join(dir, 'site-b.csv'), 'identifier,id_type,erp_asset_id\ntag-b,tag,B\nTAG-1 ,tag,B\n');
     const config = compileConfig({
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      assets: { files: [join(dir, 'later.csv')], inline: [{ erpAssetId: 'B', identifiers: [{ type: 'tag', value: 'tag-b' }] }, { erpAssetId: 'A', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      assets: { files: [join(dir, 'site-b.csv')], inline: [{ erpAssetId: 'A', identifiers: [{ type: 'tag', value: 'tag-1' }, { type: 'pin', value: 'tag-b' }] }] },
     });
-    expect(configuredAssets(config).map((r) => [r.asset.erpAssetId, r.identifiers.map((i) => i.value)])).toEqual([
-      ['B', ['tag-b', 'tag-1']],
-      ['A', []],
-    ]);
+    expect(() => configuredAssets(config)).toThrow(ConfigError);
+    expect(() => configuredAssets(config)).toThrow('assets.files.0: tag "TAG-1" is given to asset B here but to A in assets.inline.0; an identifier can name only one asset');
   });
 });

@@ -91,7 +91,7 @@ export function openStore(config: Config): SqliteStore {
  * each says what it names, like `assetbridge assets import`. Throws a {@link ConfigError} naming
  * every problem of every file under its key: `config check` reports the same.
  */
-function configuredAssetUpdates(config: Config): AssetUpdate[][] {
+function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: (index: number) => string }[] {
   // An inline asset names its module and destination (the default when absent) and its attributes.
   const inline: AssetUpdate[] = config.assets.inline.map((a) => ({
     erpAssetId: a.erpAssetId,
@@ -130,34 +130,40 @@ function configuredAssetUpdates(config: Config): AssetUpdate[][] {
     }
   });
   if (problems.length) throw new ConfigError(problems);
-  return [inline, ...files];
+  return [{ updates: inline, key: (i) => `assets.inline.${i}` }, ...files.map((updates, i) => ({ updates, key: () => `assets.files.${i}` }))];
 }
 
 /**
  * The registry rows the config's assets make over `existing` (the stored registry), one per asset
  * it lists: what no list names (an attribute, or the module and destination of an asset listed
  * only in files without those columns) stays as stored, so a restart keeps what `assets import`
- * added. Later lists update what earlier ones said of the same asset.
+ * added. Later lists update what earlier ones said of the same asset; two lists that give one
+ * identifier to two assets are a problem, as two rows of one file are.
  */
 export function configuredAssets(config: Config, existing: readonly AssetWithIdentifiers[] = []): AssetWithIdentifiers[] {
   const current = new Map(existing.map((r) => [r.asset.erpAssetId, r]));
   const listed = new Map<string, { asset: AssetRecord; identifiers: Map<string, IdentifierRecord> }>();
-  const owner = new Map<string, string>(); // identifier key → the asset the lists so far give it to
-  for (const updates of configuredAssetUpdates(config)) {
-    for (const row of applyAssetUpdates([...current.values()], updates)) {
+  const owner = new Map<string, { erpAssetId: string; where: string }>(); // identifier key → the asset the lists give it to
+  const problems: { key: string; message: string }[] = [];
+  for (const list of configuredAssetUpdates(config)) {
+    applyAssetUpdates([...current.values()], list.updates).forEach((row, index) => {
       const entry = listed.get(row.asset.erpAssetId) ?? { asset: row.asset, identifiers: new Map<string, IdentifierRecord>() };
       entry.asset = row.asset;
       for (const id of row.identifiers) {
         const key = `${id.type}\u001f${normalizeIdentifier(id.value)}`;
         const before = owner.get(key);
-        if (before !== undefined && before !== row.asset.erpAssetId) listed.get(before)?.identifiers.delete(key); // a later list moved it here
-        owner.set(key, row.asset.erpAssetId);
+        // As within one file: the last list would win silently, and the other asset's events go astray.
+        if (before !== undefined && before.erpAssetId !== row.asset.erpAssetId) {
+          problems.push({ key: list.key(index), message: `${id.type} "${id.value}" is given to asset ${row.asset.erpAssetId} here but to ${before.erpAssetId} in ${before.where}; an identifier can name only one asset` });
+        }
+        owner.set(key, { erpAssetId: row.asset.erpAssetId, where: list.key(index) });
         entry.identifiers.set(key, id);
       }
       listed.set(row.asset.erpAssetId, entry);
       current.set(row.asset.erpAssetId, { asset: row.asset, identifiers: [...entry.identifiers.values()] });
-    }
+    });
   }
+  if (problems.length) throw new ConfigError(problems);
   return [...listed.values()].map((e) => ({ asset: e.asset, identifiers: [...e.identifiers.values()] }));
 }
 
