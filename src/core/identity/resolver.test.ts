@@ -13,6 +13,17 @@ describe('IdentityIndex', () => {
     expect(index.resolve([{ type: 'tag', value: '  tag-7823 ' }])).toMatchObject({ ok: true, asset: { erpAssetId: '10004711' } });
     expect(index.resolve([{ type: 'pin', value: 'wnce0803paal00542' }])).toMatchObject({ ok: true, asset: { erpAssetId: '10004711' } });
   });
+  it('resolves a PIN or VIN written with other spaces or dashes (ISO 10261 / 3779 have only letters and digits), when one asset has it', () => {
+    expect(index.resolve([{ type: 'pin', value: 'WNCE-0803-PAAL-00542' }])).toMatchObject({ ok: true, asset: { erpAssetId: '10004711' } });
+    expect(index.resolve([{ type: 'pin', value: 'wnce 0803 paal 00542' }])).toMatchObject({ ok: true, asset: { erpAssetId: '10004711' } });
+    expect(index.resolve([{ type: 'serial', value: 'SN1' }])).toMatchObject({ ok: false }); // a serial's dashes may matter
+    const twice = new IdentityIndex([
+      { asset: asset('A'), identifiers: [{ type: 'pin', value: 'PIN-1111', erpAssetId: 'A' }] },
+      { asset: asset('B'), identifiers: [{ type: 'pin', value: 'PIN1111', erpAssetId: 'B' }] },
+    ]);
+    expect(twice.resolve([{ type: 'pin', value: 'PIN 1111' }])).toMatchObject({ ok: false });
+    expect(twice.resolve([{ type: 'pin', value: 'pin-1111' }])).toMatchObject({ ok: true, asset: { erpAssetId: 'A' } });
+  });
   it('resolves the ERP id itself', () => {
     expect(index.resolve([{ type: 'erp', value: '10004712' }])).toMatchObject({ ok: true, asset: { erpAssetId: '10004712' } });
   });

@@ -1,10 +1,11 @@
 /**
  * Identity: tracking-side identifiers → the ERP asset. Pure over an in-memory index that the engine
  * builds from the store. Identifiers compare trimmed and case-insensitively; a typed match wins,
- * an untyped match is used only when it is unambiguous.
+ * then a PIN or VIN written with other spaces or dashes, then an untyped match, each used only
+ * when it is unambiguous.
  * @module
  */
-import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../model/assets.js';
+import { compactVehicleId, normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../model/assets.js';
 import type { SourceIdentifier } from '../model/events.js';
 
 export type Resolution = { readonly ok: true; readonly asset: AssetRecord } | { readonly ok: false; readonly reason: string };
@@ -14,6 +15,8 @@ export class IdentityIndex {
   private readonly typed = new Map<string, string>();
   private readonly untyped = new Map<string, Set<string>>();
   private readonly erpIds = new Map<string, string>();
+  /** PINs and VINs without spaces and dashes (by type) → the assets that have them. */
+  private readonly vehicleIds = new Map<string, Set<string>>();
   /** Memo of successful single-identifier resolutions by exact value (the index never shrinks). */
   private readonly resolved = new Map<string, Map<string, Resolution>>();
 
@@ -35,6 +38,12 @@ export class IdentityIndex {
       const set = this.untyped.get(norm) ?? new Set<string>();
       set.add(asset.erpAssetId);
       this.untyped.set(norm, set);
+      const compact = compactVehicleId(id.type, id.value);
+      if (compact !== undefined) {
+        const owners = this.vehicleIds.get(compact) ?? new Set<string>();
+        owners.add(asset.erpAssetId);
+        this.vehicleIds.set(compact, owners);
+      }
     }
   }
 
@@ -58,6 +67,7 @@ export class IdentityIndex {
         match = this.erpIds.get(norm);
       } else {
         match = this.typed.get(`${id.type}\u001f${norm}`);
+        if (match === undefined) match = this.vehicleId(id);
         if (match === undefined) {
           const candidates = this.untyped.get(norm);
           if (candidates?.size === 1) match = [...candidates][0];
@@ -88,6 +98,13 @@ export class IdentityIndex {
     if (ambiguous.length) return { ok: false, reason: `${ambiguous.join('; ')}; give the identifier its type in the mapping ('assetbridge assets import') then replay the quarantine` };
     const shown = ids.map((i) => `${i.type} ${i.value}`).join(', ') || '(none)';
     return { ok: false, reason: `no ERP mapping for ${shown}; add it with 'assetbridge assets import' then replay the quarantine` };
+  }
+
+  /** The one asset with this PIN or VIN written with other spaces or dashes. */
+  private vehicleId(id: SourceIdentifier): string | undefined {
+    const compact = compactVehicleId(id.type, id.value);
+    const owners = compact === undefined ? undefined : this.vehicleIds.get(compact);
+    return owners?.size === 1 ? [...owners][0] : undefined;
   }
 
 }

@@ -27,3 +27,13 @@ export interface IdentifierRecord {
 export function normalizeIdentifier(value: string): string {
   return value.trim().toLowerCase();
 }
+
+/**
+ * A PIN (ISO 10261) or VIN (ISO 3779) without the spaces and dashes people write them with for
+ * reading ("WNCE-0803-PAAL-00542"): the standards allow only letters and digits, so both forms
+ * name the same machine. Keyed by type (a PIN matches PINs); undefined for other types, whose
+ * separators may tell two ids apart.
+ */
+export function compactVehicleId(type: IdentifierType, value: string): string | undefined {
+  return type === 'pin' || type === 'vin' ? `${type}\u001f${normalizeIdentifier(value).replace(/[\s-]+/g, '')}` : undefined;
+}

@@ -26,6 +26,14 @@ describe('EquipmentMatcher', () => {
   ];
   const matcher = new EquipmentMatcher(registry);
 
+  it('matches a PIN or VIN written with spaces or dashes, as the engine resolves it, but never two assets', () => {
+    expect(matcher.match('k', [id('pin', 'VCEC-220E-P003-12874')])).toMatchObject({ status: 'matched', erpAssetId: 'EQ-1' });
+    expect(matcher.match('k', [id('pin', 'vcec220ep 00312874 ')])).toMatchObject({ status: 'matched', erpAssetId: 'EQ-1' });
+    expect(matcher.match('k', [id('serial', 'AEBB-830E-J044-71203')])).toEqual({ status: 'unmatched' }); // a serial's dashes may matter
+    const twice = new EquipmentMatcher([asset('A', ['pin', 'PIN-1111']), asset('B', ['pin', 'PIN1111'])]);
+    expect(twice.match('k', [id('pin', 'PIN 1111')])).toEqual({ status: 'unmatched' });
+  });
+
   it('matches by PIN regardless of case and spaces at the ends', () => {
     expect(matcher.match('k', [id('pin', ' vcec220ep00312874 ')])).toMatchObject({ status: 'matched', erpAssetId: 'EQ-1', confirmed: false });
   });

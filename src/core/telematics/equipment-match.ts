@@ -4,12 +4,12 @@
  * whose identifiers point at two different assets, is not linked silently: it goes to a review list
  * where a person confirms the match (reference/telematics.md §4.7).
  *
- * Identifiers compare like the engine's identity index (trimmed, case-insensitive), so what matches
- * here resolves there. A typed match wins (PIN ↔ PIN); otherwise an identifier may match a related
+ * Identifiers compare like the engine's identity index (trimmed, case-insensitive; a PIN or VIN
+ * also without its spaces and dashes), so what matches here resolves there. A typed match wins (PIN ↔ PIN); otherwise an identifier may match a related
  * type when exactly one asset has it (a PIN stored in the ERP as a serial number). Pure: no I/O.
  * @module
  */
-import { normalizeIdentifier } from '../model/assets.js';
+import { compactVehicleId, normalizeIdentifier } from '../model/assets.js';
 import type { IdentifierType, SourceIdentifier } from '../model/events.js';
 
 /** An ERP asset with its identifiers (the store's `AssetWithIdentifiers`, structurally). */
@@ -72,6 +72,8 @@ export type EquipmentMatch =
 export class EquipmentMatcher {
   private readonly typed = new Map<string, Set<string>>();
   private readonly assetIds = new Map<string, string>();
+  /** PINs and VINs without spaces and dashes (by type) → the assets that have them (as the identity index). */
+  private readonly vehicleIds = new Map<string, Set<string>>();
 
   constructor(
     assets: readonly AssetWithIdentifiersLike[],
@@ -84,6 +86,8 @@ export class EquipmentMatcher {
         const set = this.typed.get(k) ?? new Set<string>();
         set.add(asset.erpAssetId);
         this.typed.set(k, set);
+        const compact = compactVehicleId(id.type, id.value);
+        if (compact !== undefined) this.vehicleIds.set(compact, (this.vehicleIds.get(compact) ?? new Set<string>()).add(asset.erpAssetId));
       }
     }
   }
@@ -124,6 +128,12 @@ export class EquipmentMatcher {
       const exact = this.typed.get(`${id.type}\u001f${norm}`);
       if (exact) {
         for (const a of exact) add(a, id);
+        continue;
+      }
+      const compact = compactVehicleId(id.type, id.value);
+      const vehicle = compact === undefined ? undefined : this.vehicleIds.get(compact);
+      if (vehicle?.size === 1) {
+        add([...vehicle][0] as string, id);
         continue;
       }
       const related = new Set<string>();
