@@ -71,6 +71,12 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     ]);
   });
 
+  it('refuses an erp row that names something else than the asset (it would map nothing), pointing at external-ref', () => {
+    expect(fail('identifier,id_type,erp_asset_id\nEQ-1,ERP,EQ-1\n10004711,erp,EQ-1\n')).toEqual([
+      'f.csv line 3: id_type erp is for a row naming the asset itself ("EQ-1,erp,EQ-1"), not "10004711"; for another number the asset is known by, use id_type external-ref',
+    ]);
+  });
+
   it('refuses rows of one asset that disagree about its module, destination or attributes', () => {
     expect(fail('identifier,id_type,erp_asset_id,erp_module,destination,site\ntag-1,tag,A1,inventory,erp1,P1\ntag-2,tag,A1,fixed-assets,erp2,P2\ntag-3,tag,A1,,,\n')).toEqual([
       'f.csv line 3: asset A1 has erp_module "fixed-assets" here but "inventory" on line 2',

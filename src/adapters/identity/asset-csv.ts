@@ -178,6 +178,11 @@ export function readAssetCsv(
       else if (earlier.value !== value) problems.push(`${where}: asset ${erpAssetId} has ${column} "${value}" here but "${earlier.value}" on line ${earlier.line}`);
     }
     if (idType === ASSET_ONLY_TYPE && normalizeIdentifier(identifier) === normalizeIdentifier(erpAssetId)) continue; // the asset itself
+    if (idType === ASSET_ONLY_TYPE) {
+      // Events name an asset by type erp with its ERP id only: such a row would map nothing.
+      problems.push(`${where}: id_type erp is for a row naming the asset itself ("${erpAssetId},erp,${erpAssetId}"), not "${identifier}"; for another number the asset is known by, use id_type external-ref`);
+      continue;
+    }
     // One identifier names one asset: two rows giving it to two assets would leave the last one silently.
     const key = `${idType}\u001f${normalizeIdentifier(identifier)}`;
     const seen = seenIds.get(key);

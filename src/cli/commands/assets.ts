@@ -43,7 +43,8 @@ Columns a file leaves out (erp_module, destination, attributes) keep their store
 empty destination or attribute cell clears it. An identifier named for another asset moves to it.
 An import adds identifiers; with --replace, each asset in the file keeps only those it lists (an
 asset listed only as "<id>,erp,<id>" loses all of them).
-A row "<id>,erp,<id>" stands for an asset without tracking identifiers.
+A row "<id>,erp,<id>" stands for an asset without tracking identifiers (id_type erp names
+nothing else; another number the asset is known by is an external-ref).
 The file is UTF-8 (or UTF-16 with its BOM, Excel's "Unicode Text"); a header without commas may
 separate its columns by semicolons or tabs.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
