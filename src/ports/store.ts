@@ -277,6 +277,8 @@ export interface Store {
    * Oldest first; `ids`: only those entries (read by id, not found among all of them);
    * `replayOf`: the entries a replay of that entry opened (it was set aside again).
    */
+  /** How many entries match, without reading them (an import's hint may face a million). */
+  countQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode }): Promise<number>;
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]>;
   /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;

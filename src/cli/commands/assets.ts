@@ -91,8 +91,8 @@ naming the line, asset and attribute.`,
           .filter((r) => imported.has(r.asset.erpAssetId))
           .map(({ asset }) => ({ asset, key: () => file, where: (attribute: string) => { const line = lines.get(asset.erpAssetId)?.get(attribute); return line !== undefined ? `${file} line ${line}` : `${file} (stored value, not in the file)`; } }));
         for (const w of depreciationInputWarnings(config.rules, listed)) process.stdout.write(`warning: ${w.message}; fix it in the file and import it again\n`);
-        const open = await store.listQuarantine({ status: 'open', code: 'unknown-asset', limit: 1_000_000 });
-        if (open.length) process.stdout.write(`${open.length} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
+        const open = await store.countQuarantine({ status: 'open', code: 'unknown-asset' });
+        if (open) process.stdout.write(`${open} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
       });
     }),
   );

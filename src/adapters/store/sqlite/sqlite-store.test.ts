@@ -318,6 +318,8 @@ describe('SqliteStore outbox', () => {
     expect(await s.listQuarantine({ status: 'open' })).toHaveLength(1);
     // The all-time count stays; the open count follows the entries.
     expect(await s.counters()).toMatchObject({ quarantined: 2, quarantineOpen: 1 });
+    // Counted by status and code without reading them (`assets import` names the open unknown-asset ones).
+    expect([await s.countQuarantine({}), await s.countQuarantine({ status: 'open' }), await s.countQuarantine({ status: 'open', code: 'invalid' }), await s.countQuarantine({ status: 'open', code: 'undecodable' })]).toEqual([2, 1, 1, 0]);
   });
 
   it('reads quarantine entries by id, with the other filters', async () => {

@@ -913,6 +913,14 @@ export class SqliteStore implements Store {
     return Promise.resolve(res.changes);
   }
 
+  countQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode }): Promise<number> {
+    const { where, args } = whereOf([
+      ['status = ?', filter.status],
+      ['code = ?', filter.code],
+    ]);
+    return Promise.resolve(this.db.prepare(`SELECT count(*) FROM quarantine ${where}`).pluck().get(...args) as number);
+  }
+
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]> {
     const { where, args } = whereOf([
       ['status = ?', filter.status],
