@@ -206,6 +206,21 @@ describe('assets unmatched / confirm', () => {
     await expect(confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, 'NOPE')).rejects.toThrow(/no ERP asset "NOPE"/);
   });
 
+  it('says which listed machines an import has matched since their pull, instead of leaving them "unmatched" until the next one', async () => {
+    const t = setup();
+    await aempPullCommand(t.deps, {});
+    const pin = machineHeader(8).pin!;
+    await t.store.upsertAssets([{ asset: { erpAssetId: '10004711', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'pin', value: pin, erpAssetId: '10004711' }] }]);
+    t.out.length = 0;
+    await unmatchedCommand({ store: t.store, out: t.deps.out }, {});
+    expect(t.text()).toMatch(new RegExp(`unmatched, matches 10004711 now\\s+.*pin=${pin}`));
+    expect(t.text()).toContain("1 of them match an ERP asset since the pull that listed them: the next pull brings their data and takes them off this list; 'assets confirm' brings it now");
+    t.out.length = 0;
+    await unmatchedCommand({ store: t.store, out: t.deps.out }, { json: true });
+    const listed = JSON.parse(t.text()) as { matchesNow?: string; ids: { type: string; value: string }[] }[];
+    expect(listed.filter((e) => e.matchesNow !== undefined).map((e) => [e.matchesNow, e.ids.find((i) => i.type === 'pin')?.value])).toEqual([['10004711', pin]]);
+  });
+
   it('says that nothing is pulled when no telematics provider is configured, not that every machine matched', async () => {
     const t = setup();
     const out: string[] = [];

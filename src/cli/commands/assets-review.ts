@@ -7,7 +7,8 @@
  * @module
  */
 import type { Command } from 'commander';
-import { confirmReview, listReview, reviewId, type ConfirmResult, type ReviewEntry } from '../../adapters/telematics/aemp/review-list.js';
+import { confirmReview, listReview, loadConfirmed, reviewId, type ConfirmResult, type ReviewEntry } from '../../adapters/telematics/aemp/review-list.js';
+import { EquipmentMatcher } from '../../core/telematics/equipment-match.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { bumpIdentityGeneration, createApp, type App } from '../../app.js';
 import type { IngestSink } from '../../ports/source.js';
@@ -33,16 +34,29 @@ function shownIdentifiers(e: ReviewEntry): string {
 
 /** The review list as a table (or JSON). */
 export async function unmatchedCommand(
-  deps: { store: Pick<Store, 'kvList'>; out: (t: string) => void; providers?: readonly string[] },
+  deps: { store: Pick<Store, 'kvList'> & Partial<Pick<Store, 'listAssets'>>; out: (t: string) => void; providers?: readonly string[] },
   opts: { all?: boolean; provider?: string; json?: boolean },
 ): Promise<number> {
   const entries = await listReview(deps.store, { ...(opts.all ? { all: true } : {}), ...(opts.provider !== undefined ? { provider: opts.provider } : {}) });
+  // The list is as of each machine's last pull: one an import has given an asset since stays on it
+  // (its data waiting) until the next pull, perhaps a day away. Say so, rather than "unmatched".
+  const matchesNow = new Map<ReviewEntry, string>();
+  if (deps.store.listAssets && entries.some((e) => e.status !== 'resolved')) {
+    const assets = await deps.store.listAssets();
+    const matchers = new Map<string, EquipmentMatcher>();
+    for (const e of entries.filter((x) => x.status !== 'resolved')) {
+      let matcher = matchers.get(e.provider);
+      if (!matcher) matchers.set(e.provider, (matcher = new EquipmentMatcher(assets, await loadConfirmed(deps.store, e.provider))));
+      const m = matcher.match(e.key, e.ids);
+      if (m.status === 'matched') matchesNow.set(e, m.erpAssetId);
+    }
+  }
   // A typo in the name would read as "every machine matched" (a provider removed from the config may still have entries).
   if (!entries.length && opts.provider !== undefined && deps.providers && !deps.providers.includes(opts.provider)) {
     throw new UsageError(`no telematics provider named "${opts.provider}"; configured: ${deps.providers.join(', ') || '(none)'}`);
   }
   if (opts.json) {
-    deps.out(`${toJson(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, message: { ...e.message, payload: undefined } })))}\n`);
+    deps.out(`${toJson(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, ...(matchesNow.has(e) ? { matchesNow: matchesNow.get(e) } : {}), message: { ...e.message, payload: undefined } })))}\n`);
     return 0;
   }
   if (!entries.length) {
@@ -56,7 +70,7 @@ export async function unmatchedCommand(
       ['ID', 'STATUS', 'MACHINE', 'IDENTIFIERS', 'CANDIDATES', 'LAST SEEN', 'SEEN'],
       ...entries.map((e) => [
         reviewId(e.provider, e.key),
-        e.status === 'resolved' ? `resolved → ${e.resolution?.erpAssetId ?? '?'}` : e.status,
+        e.status === 'resolved' ? `resolved → ${e.resolution?.erpAssetId ?? '?'}` : matchesNow.has(e) ? `${e.status}, matches ${matchesNow.get(e) ?? '?'} now` : e.status,
         describeMachine(e),
         shownIdentifiers(e),
         e.candidates.map((c) => `${c.erpAssetId} (${c.via.map((v) => v.type).join('+')})`).join(', ') || '-',
@@ -67,6 +81,9 @@ export async function unmatchedCommand(
   );
   const open = entries.filter((e) => e.status !== 'resolved').length;
   if (open) deps.out(`\nconfirm a match with: assetbridge assets confirm <ID> <erp-asset-id>  (the ID may also be the machine's PIN or serial)\n`);
+  if (matchesNow.size) {
+    deps.out(`${matchesNow.size} of them match an ERP asset since the pull that listed them: the next pull brings their data and takes them off this list; 'assets confirm' brings it now\n`);
+  }
   return 0;
 }
 
