@@ -38,7 +38,41 @@ function slowSink(store: SqliteStore, failCommit = false): IngestSink & { seen: 
   };
 }
 
+/** Sets every message aside again, as the ingestor does when its cause is not fixed: a new entry naming the old, which closes. */
+function refusingSink(store: SqliteStore): IngestSink & { seen: number[] } {
+  const seen: number[] = [];
+  return {
+    seen,
+    submit: async (messages: readonly RawMessage[]): Promise<SubmitResult> => {
+      const replayed = messages.flatMap((m) => (m.replayOf !== undefined ? [m.replayOf] : []));
+      seen.push(...replayed);
+      const quarantine = messages.map((m) => ({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: 'unknown-asset' as const, reason: 'still no mapping', ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}) }));
+      await store.commitIngest({ states: [], deliveries: [], quarantine, accepted: 0, replayed });
+      return { accepted: 0, quarantined: messages.map((_, index) => ({ index, reason: 'still no mapping' })) };
+    },
+  };
+}
+
 describe('replayQuarantine', () => {
+  it('reads a large quarantine a chunk at a time, and replays each entry once though each is set aside again behind it', async () => {
+    // Mutation: every open entry read at once (a million, payloads and all); or entries the replay opened replayed in the same run, chunk after chunk.
+    const store = await storeWith(1200);
+    const original = (await store.listQuarantine({ limit: 2000 })).map((r) => r.id);
+    const limits: number[] = [];
+    const list = store.listQuarantine.bind(store);
+    store.listQuarantine = (filter) => (limits.push(filter.limit ?? 1000), list(filter));
+    const sink = refusingSink(store);
+    const progress: [number, number][] = [];
+    const s = await replayQuarantine(store, sink, {}, (done, total) => progress.push([done, total]));
+    expect(s).toMatchObject({ replayed: 1200, accepted: 0, stillQuarantined: 1200 });
+    expect(sink.seen).toEqual(original);
+    expect(Math.max(...limits)).toBeLessThanOrEqual(500);
+    expect(progress.at(-1)).toEqual([1200, 1200]);
+    const open = await list({ status: 'open', limit: 2000 });
+    expect(open).toHaveLength(1200);
+    expect(new Set(open.map((r) => r.replayOf))).toEqual(new Set(original));
+  });
+
   it('two replays at once submit each entry once', async () => {
     const store = await storeWith(3);
     const sink = slowSink(store);

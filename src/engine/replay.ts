@@ -6,7 +6,7 @@
  */
 import type { QuarantineCode } from '../core/model/messages.js';
 import type { IngestSink } from '../ports/source.js';
-import type { Store } from '../ports/store.js';
+import type { QuarantineRow, Store } from '../ports/store.js';
 
 export interface ReplaySummary {
   readonly replayed: number;
@@ -45,24 +45,33 @@ export function replayQuarantine(
   return next;
 }
 
+/** Entries replayed per submit, and read per query. */
+const CHUNK = 500;
+
 async function replayOpen(
   store: Store,
   sink: IngestSink,
   filter: { ids?: readonly number[]; code?: string },
   onProgress?: (done: number, total: number) => void,
 ): Promise<ReplaySummary> {
-  const ids = filter.ids ? { ids: filter.ids } : {};
-  const rows = await store.listQuarantine({ status: 'open', ...(filter.code ? { code: filter.code as QuarantineCode } : {}), ...ids, limit: 1_000_000 });
-  const found = new Set(rows.map((r) => r.id));
-  const skipped = filter.ids ? [...new Set(filter.ids)].filter((id) => !found.has(id)) : [];
-  // Ids named with --code that are open under another code: not "already replayed or discarded".
-  const notOfCode = filter.code && skipped.length ? (await store.listQuarantine({ status: 'open', ids: skipped, limit: skipped.length })).map((r) => r.id) : [];
+  const code = filter.code ? { code: filter.code as QuarantineCode } : {};
+  let named: QuarantineRow[] | undefined;
+  let skipped: number[] = [];
+  let notOfCode: number[] = [];
+  if (filter.ids) {
+    named = await store.listQuarantine({ status: 'open', ...code, ids: filter.ids, limit: filter.ids.length });
+    const found = new Set(named.map((r) => r.id));
+    skipped = [...new Set(filter.ids)].filter((id) => !found.has(id));
+    // Ids named with --code that are open under another code: not "already replayed or discarded".
+    if (filter.code && skipped.length) notOfCode = (await store.listQuarantine({ status: 'open', ids: skipped, limit: skipped.length })).map((r) => r.id);
+  }
+  const total = named?.length ?? (await store.countQuarantine({ status: 'open', ...code }));
+  let replayed = 0;
   let accepted = 0;
   let still = 0;
   const reasons: Record<string, number> = {};
-  const chunk = 500;
-  for (let i = 0; i < rows.length; i += chunk) {
-    const part = rows.slice(i, i + chunk);
+  const done = new Set<number>();
+  for await (const part of named ? slices(named) : openEntries(store, code, done)) {
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
     // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
     // cannot leave it open to be replayed a second time.
@@ -70,14 +79,37 @@ async function replayOpen(
     accepted += result.accepted;
     still += result.quarantined.length;
     for (const q of result.quarantined) reasons[q.reason] = (reasons[q.reason] ?? 0) + 1;
-    onProgress?.(Math.min(i + chunk, rows.length), rows.length);
+    for (const r of part) done.add(r.id);
+    replayed += part.length;
+    onProgress?.(Math.min(replayed, total), total);
   }
   return {
-    replayed: rows.length,
+    replayed,
     accepted,
     stillQuarantined: still,
     reasons,
     ...(skipped.length ? { skipped } : {}),
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
   };
+}
+
+function* slices(rows: readonly QuarantineRow[]): Generator<QuarantineRow[]> {
+  for (let i = 0; i < rows.length; i += CHUNK) yield rows.slice(i, i + CHUNK);
+}
+
+/**
+ * The open entries (of a code), read a chunk at a time with their payloads: an open quarantine can
+ * hold a million entries. Those this replay opened (set aside again: they come after the ones read)
+ * are passed over, so no message is replayed twice in one run.
+ */
+async function* openEntries(store: Store, code: { code?: QuarantineCode }, done: ReadonlySet<number>): AsyncGenerator<QuarantineRow[]> {
+  let after = 0;
+  for (;;) {
+    const rows = await store.listQuarantine({ status: 'open', ...code, afterId: after, limit: CHUNK });
+    const last = rows.at(-1);
+    if (last === undefined) return;
+    after = last.id;
+    const part = rows.filter((r) => r.replayOf === undefined || !done.has(r.replayOf));
+    if (part.length) yield part;
+  }
 }

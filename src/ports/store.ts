@@ -275,11 +275,12 @@ export interface Store {
   // quarantine
   /**
    * Oldest first; `ids`: only those entries (read by id, not found among all of them);
-   * `replayOf`: the entries a replay of that entry opened (it was set aside again).
+   * `replayOf`: the entries a replay of that entry opened (it was set aside again); `afterId`:
+   * only entries after that one (to page through many).
    */
   /** How many entries match, without reading them (an import's hint may face a million). */
   countQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode }): Promise<number>;
-  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]>;
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; afterId?: number; limit?: number }): Promise<QuarantineRow[]>;
   /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;
 

@@ -921,11 +921,12 @@ export class SqliteStore implements Store {
     return Promise.resolve(this.db.prepare(`SELECT count(*) FROM quarantine ${where}`).pluck().get(...args) as number);
   }
 
-  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; limit?: number }): Promise<QuarantineRow[]> {
+  listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; afterId?: number; limit?: number }): Promise<QuarantineRow[]> {
     const { where, args } = whereOf([
       ['status = ?', filter.status],
       ['code = ?', filter.code],
       ['replay_of = ?', filter.replayOf],
+      ['id > ?', filter.afterId],
       // One statement for any number of ids.
       ['id IN (SELECT value FROM json_each(?))', filter.ids ? JSON.stringify(filter.ids) : undefined],
     ]);
