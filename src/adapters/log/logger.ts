@@ -3,19 +3,38 @@
  * Secret-looking fields are redacted wherever they appear, so a careless log call cannot leak them.
  * @module
  */
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { UsageError } from '../../core/errors/errors.js';
+import { createRedactor } from '../http/redact.js';
 
-const SECRET_KEYS = ['password', 'token', 'secret', 'clientSecret', 'client_secret', 'authorization', 'Authorization', 'apiKey', 'access_token', 'refresh_token'];
+const SECRET_KEYS = ['password', 'token', 'secret', 'clientSecret', 'client_secret', 'authorization', 'Authorization', 'apiKey', 'api_key', 'access_token', 'refresh_token', 'cookie', 'Cookie'];
 
-export function createLogger(level: string, name = 'assetbridge'): Logger {
+/** The audit trail's redactor (secret pairs, user:password@ in URLs), for what field paths cannot reach: error texts. */
+const redactor = createRedactor();
+
+/**
+ * An error as pino writes it, with its message and stack redacted: an error can quote what it
+ * failed on (a URL with a token, an ERP's answer echoing a password) in text no key path reaches.
+ */
+function redactedError(err: unknown): unknown {
+  if (!(err instanceof Error)) return err;
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
+  for (const key of ['message', 'stack'] as const) {
+    const text = out[key];
+    if (typeof text === 'string') out[key] = redactor.text(text);
+  }
+  return out;
+}
+
+export function createLogger(level: string, name = 'assetbridge', destination: DestinationStream = pino.destination(2)): Logger {
   return pino(
     {
       name,
       level,
       redact: { paths: [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), ...SECRET_KEYS.map((k) => `*.*.${k}`)], censor: '[REDACTED]' },
+      serializers: { err: redactedError },
     },
-    pino.destination(2),
+    destination,
   );
 }
 
