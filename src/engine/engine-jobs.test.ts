@@ -8,7 +8,8 @@ import { createApp, type App } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { CONTROL_NS, requestJob, SUBMIT_EVENTS_JOB } from './engine.js';
+import { CONTROL_NS, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
+import { tempStore } from '../../test/helpers/temp-store.js';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -24,6 +25,27 @@ async function running(): Promise<App> {
 }
 
 const jobRows = async (app: App) => (await app.store.kvList(CONTROL_NS)).filter((r) => r.key.startsWith('job-')).map((r) => r.key);
+
+describe('a job asked of a service that stops', () => {
+  it('fails soon after the service stops or goes silent, naming why, instead of waiting out its timeout; the request is withdrawn', async () => {
+    // Mutation: only the deadline ends the wait (an aemp pull asked of a service that then stopped waited hours).
+    const store = tempStore();
+    try {
+      const snapshot = (state: string, at: number) => store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ state, at, pid: 1 }));
+      await snapshot('running', Date.now());
+      const asked = requestJob(store, 'never-taken', {}, { timeoutMs: 600_000, pollMs: 10 });
+      await new Promise((r) => setTimeout(r, 150));
+      await snapshot('stopped', Date.now());
+      await expect(asked).rejects.toThrow(/^the service stopped before it finished "never-taken"; it may have done part of it/);
+      expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
+
+      await snapshot('running', Date.now() - 60_000); // killed: its last word a minute old
+      await expect(requestJob(store, 'never-taken', {}, { timeoutMs: 600_000, pollMs: 10 })).rejects.toThrow(/the service stopped answering \(its status was last written 60 s ago\)/);
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe('jobs for the CLI', () => {
   it('runs a requested job once and leaves no handshake rows; drops results nobody collected after a day', async () => {

@@ -49,18 +49,42 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
   const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   await store.kvSet(CONTROL_NS, `job-request:${id}`, JSON.stringify({ name, args }));
   const deadline = Date.now() + opts.timeoutMs;
+  const pollMs = opts.pollMs ?? 250;
+  let checkedAt = Date.now();
   for (;;) {
     const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
     if (res) {
       await store.kvDelete(CONTROL_NS, `job-result:${id}`);
       return JSON.parse(res) as JobResult;
     }
+    // A service that stopped (or died) will not answer: say so now, not at the deadline (an `aemp pull` waits hours).
+    if (Date.now() - checkedAt >= pollMs * 8) {
+      checkedAt = Date.now();
+      const gone = await serviceGone(store, checkedAt);
+      if (gone !== undefined) {
+        await store.kvDelete(CONTROL_NS, `job-request:${id}`);
+        throw new Error(`the service ${gone} before it finished "${name}"; it may have done part of it: check \`assetbridge status\` and its logs, then run the command again (with no service running, the command does the work itself)`);
+      }
+    }
     if (Date.now() > deadline) {
       await store.kvDelete(CONTROL_NS, `job-request:${id}`);
       throw new Error(`the running service did not finish "${name}" within ${Math.round(opts.timeoutMs / 1000)} s; it may still be running: check its logs and \`assetbridge status\``);
     }
-    await new Promise((r) => setTimeout(r, opts.pollMs ?? 250));
+    await new Promise((r) => setTimeout(r, pollMs));
   }
+}
+
+/** A running service writes its snapshot every second; one this much older has died without saying so. */
+const SNAPSHOT_STALE_MS = 15_000;
+
+/** Why the service asked for a job can no longer answer (it stopped, failed, or its snapshot is stale), else undefined. */
+async function serviceGone(store: Store, now: number): Promise<string | undefined> {
+  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
+  if (raw === undefined) return 'is not running';
+  const snap = JSON.parse(raw) as { state?: string; at?: number };
+  if (snap.state === 'stopped' || snap.state === 'failed') return snap.state === 'failed' ? 'failed' : 'stopped';
+  if (typeof snap.at === 'number' && now - snap.at > SNAPSHOT_STALE_MS) return `stopped answering (its status was last written ${Math.round((now - snap.at) / 1000)} s ago)`;
+  return undefined;
 }
 
 /** Canonical JSON events through the pipeline (source `cli`): what the CLI submits itself or asks a running service to. */
