@@ -71,20 +71,22 @@ const input = (lines: Iterable<string | FileStart>) => ({ lines, rules: rules(),
 
 describe('rules test over arbitrary streams', () => {
   it('--compare of a rule set with itself never reports a difference', async () => {
-    let delivered = 0;
+    let runsDelivering = 0;
     let watermarks = 0;
     await fc.assert(
       fc.asyncProperty(fc.array(line, { maxLength: 120 }), async (items) => {
         const report = await runRulesTest({ ...input(toLines(items)), compare: rules() });
         const c = report.comparison;
-        delivered += Object.values(c?.totals ?? {}).reduce((n, t) => n + t.current, 0);
+        if (Object.values(c?.totals ?? {}).some((t) => t.current > 0)) runsDelivering++;
         watermarks += (await runRulesTest(input(toLines(items)))).lines.filter((l) => l.idle).length; // (lines are not kept with --compare)
         expect(c && sameDeliveries(c)).toBe(true);
         for (const t of Object.values(c?.totals ?? {})) expect(t.current).toBe(t.proposed);
       }),
       { numRuns: 60 },
     );
-    expect(delivered).toBeGreaterThan(100); // the streams do deliver
+    // The streams do deliver: about 44 of the 60 runs do (35 to 52 over 60 seeds), so 15 never
+    // fails by chance. (A total of more than 100 deliveries did, once in CI: 93.)
+    expect(runsDelivering).toBeGreaterThanOrEqual(15);
     expect(watermarks).toBeGreaterThan(0); // and the service's idle watermarks decide some of it
   });
 
