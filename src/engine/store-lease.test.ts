@@ -9,7 +9,7 @@ import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { createApp } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
-import { LEASE_KEY, LEASE_NS, leaseVerdict, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
+import { LEASE_KEY, LEASE_NS, leaseVerdict, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
 
 const logger = createLogger('silent');
 const NOW = Date.UTC(2026, 11, 1, 8);
@@ -23,9 +23,10 @@ describe('leaseVerdict', () => {
   it('is free when nobody holds it, when this process does, or when the holder is gone', () => {
     expect(leaseVerdict(undefined, me, NOW, alive)).toEqual({ free: true, why: 'absent' });
     expect(leaseVerdict(holder({ pid: 200, instance: 'i2' }), me, NOW, alive)).toEqual({ free: true, why: 'ours' });
-    expect(leaseVerdict(holder(), me, NOW, dead)).toEqual({ free: true, why: 'holder-gone' });
+    // Its pid gone, once it has stopped renewing for three heartbeats (else see below).
+    expect(leaseVerdict(holder({ heartbeat: NOW - SAME_HOST_GONE_MS - 1 }), me, NOW, dead)).toEqual({ free: true, why: 'holder-gone' });
     // Our pid, another instance: an earlier process with this pid (a restarted container's pid 1).
-    expect(leaseVerdict(holder({ pid: 200 }), me, NOW, alive)).toEqual({ free: true, why: 'holder-gone' });
+    expect(leaseVerdict(holder({ pid: 200, heartbeat: NOW - SAME_HOST_GONE_MS - 1 }), me, NOW, alive)).toEqual({ free: true, why: 'holder-gone' });
     expect(leaseVerdict(holder({ heartbeat: NOW - STALE_MS - 1 }), me, NOW, alive)).toEqual({ free: true, why: 'stale' });
   });
 
@@ -33,6 +34,15 @@ describe('leaseVerdict', () => {
     expect(leaseVerdict(holder(), me, NOW, alive)).toEqual({ free: false, wait: false });
     expect(leaseVerdict(holder({ host: 'h2' }), me, NOW, dead)).toEqual({ free: false, wait: true });
     expect(leaseVerdict(holder({ host: 'h2', heartbeat: NOW - STALE_MS - 1 }), me, NOW, alive)).toEqual({ free: true, why: 'stale' });
+  });
+
+  // Two containers given one hostname (compose's `hostname:`) each see the other's pid in their
+  // own pid namespace: pid 1 of the other looks like an earlier process of their own. Taken at
+  // once, the live holder stopped, restarted and took it back, for ever.
+  it('a holder on this host whose pid is gone, or is ours, that still renews is waited for, not taken over', () => {
+    expect(leaseVerdict(holder(), me, NOW, dead)).toEqual({ free: false, wait: true });
+    expect(leaseVerdict(holder({ pid: 200 }), me, NOW, alive)).toEqual({ free: false, wait: true });
+    expect(leaseVerdict(holder({ pid: 200, heartbeat: NOW - SAME_HOST_GONE_MS }), me, NOW, alive)).toEqual({ free: false, wait: true });
   });
 });
 
@@ -86,13 +96,37 @@ describe('StoreLease on a real store', () => {
     await first.release();
   });
 
-  it('takes over from a holder that died without letting go (its pid is gone on this host)', async () => {
+  it('takes over from a holder that died without letting go (its pid is gone on this host) once it has stopped renewing for three heartbeats', async () => {
     const path = tempStorePath();
     const a = open(path);
-    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x' })); // never released: a kill -9
-    const next = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: () => false }));
+    let clock = NOW;
+    const sleeps: number[] = [];
+    const sleep = (ms: number) => {
+      sleeps.push(ms);
+      clock += ms;
+      return Promise.resolve();
+    };
+    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock })); // never released: a kill -9
+    const next = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: () => false, now: () => clock, heartbeatMs: 2000, sleep }));
     expect(await stored(a)).toMatchObject({ pid: 2 });
+    expect(sleeps).toEqual([2000, 2000, 2000, 2000]);
     await next.release();
+  });
+
+  it('two containers with one hostname: a live holder with the same pid (1) keeps the other out, and is not taken over', async () => {
+    const path = tempStorePath();
+    const a = open(path);
+    let clock = NOW;
+    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'yard', instance: 'x', now: () => clock }));
+    // It renews while the other waits (its timer, played by the sleep here).
+    const renewing = async (ms: number) => {
+      clock += ms;
+      const raw = (await a.kvGet(LEASE_NS, LEASE_KEY)) as string;
+      await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ ...(JSON.parse(raw) as LeaseHolder), heartbeat: clock }));
+    };
+    await expect(StoreLease.acquire(open(path), opts(path, { pid: 1, host: 'yard', instance: 'y', now: () => clock, heartbeatMs: 2000, sleep: renewing }))).rejects.toThrow(/in use by assetbridge run \(pid 1 on yard/);
+    expect(await stored(a)).toMatchObject({ pid: 1, instance: 'x' });
+    await first.release();
   });
 
   it('waits for a holder on another host to stop renewing, then takes over; refuses one that keeps renewing', async () => {

@@ -64,15 +64,29 @@ type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'>;
 const same = (a: Identity, b: Identity): boolean => a.pid === b.pid && a.host === b.host && a.instance === b.instance;
 
 /**
- * Whether `current` (the lease as stored) keeps `me` out. `wait`: the holder cannot be checked
- * from here (another host) and may be dead; its renewals will tell within {@link STALE_MS}.
+ * A holder on this host whose pid is gone, or is our own (a restarted container's pid 1), is gone
+ * once it has not renewed for this long: 3 heartbeats. Not at once: a container given the same
+ * hostname as another (compose's `hostname:`, host networking) sees that one's pid in its own pid
+ * namespace, so its pid looks gone (or ours), and taking the lease at once took it from a live
+ * process, which then stopped, restarted and took it back, for ever.
  */
-export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number) => boolean): LeaseVerdict {
+export const SAME_HOST_GONE_MS = 3 * HEARTBEAT_MS;
+
+/**
+ * Whether `current` (the lease as stored) keeps `me` out. `wait`: the holder cannot be checked
+ * from here (another host, or a pid that is gone, or ours, on a host of the same name) and may be
+ * dead; its renewals will tell, within {@link STALE_MS} (another host) or `goneMs` (this host).
+ */
+export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number) => boolean, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
   if (!current) return { free: true, why: 'absent' };
   if (same(current, me)) return { free: true, why: 'ours' };
   if (now - current.heartbeat > STALE_MS) return { free: true, why: 'stale' };
-  // Our own pid with another instance: an earlier process that had this pid, so gone.
-  if (current.host === me.host) return current.pid !== me.pid && isAlive(current.pid) ? { free: false, wait: false } : { free: true, why: 'holder-gone' };
+  if (current.host === me.host) {
+    if (current.pid !== me.pid && isAlive(current.pid)) return { free: false, wait: false };
+    // Its pid is gone, or is ours with another instance (an earlier process that had this pid):
+    // gone, once it has stopped renewing.
+    return now - current.heartbeat > goneMs ? { free: true, why: 'holder-gone' } : { free: false, wait: true };
+  }
   return { free: false, wait: true };
 }
 
@@ -135,7 +149,7 @@ export class StoreLease {
     for (;;) {
       const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
       const current = raw === undefined ? undefined : parseHolder(raw);
-      const verdict = leaseVerdict(current, me, now(), opts.isAlive ?? pidAlive);
+      const verdict = leaseVerdict(current, me, now(), opts.isAlive ?? pidAlive, 3 * heartbeatMs);
       if (verdict.free) {
         const value = JSON.stringify(verdict.why === 'ours' && current ? { ...current, heartbeat: now() } : { ...me, heartbeat: now() });
         if (await store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, value)) {
@@ -151,7 +165,14 @@ export class StoreLease {
       if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now(), await startingStep(store, current as LeaseHolder, now()));
       if (!told) {
         told = true;
-        opts.logger.warn({ holder: current }, `the store lease is held by ${current?.command ?? '?'} on another host; waiting up to ${Math.round((deadline - now()) / 1000)} s to see whether it is still alive`);
+        const holder = `the store lease is held by ${current?.command ?? '?'}`;
+        const wait = `waiting up to ${Math.round((deadline - now()) / 1000)} s to see whether it is still alive`;
+        opts.logger.warn(
+          { holder: current },
+          current?.host === me.host
+            ? `${holder} (pid ${current.pid} on ${me.host}), whose pid is gone or is this process's: a process that ended (a restarted container), or one in another container with the same hostname; ${wait}`
+            : `${holder} on another host; ${wait}`,
+        );
       }
       await sleep(heartbeatMs);
     }
