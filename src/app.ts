@@ -82,8 +82,14 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function openStore(config: Config): SqliteStore {
-  return new SqliteStore({ path: config.store.path, synchronous: config.store.synchronous, commitInWorker: config.store.commitInWorker, cacheMiB: config.store.cacheMiB });
+export function openStore(config: Config, opts: { readOnly?: boolean } = {}): SqliteStore {
+  return new SqliteStore({
+    path: config.store.path,
+    synchronous: config.store.synchronous,
+    commitInWorker: config.store.commitInWorker,
+    cacheMiB: config.store.cacheMiB,
+    ...(opts.readOnly ? { readOnly: true } : {}),
+  });
 }
 
 /**

@@ -48,11 +48,20 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
 }
 
 /**
- * Load config, open the store, run `fn`, always close the store. With `existingStore`, a store
- * that does not exist yet is an error rather than created empty: commands that only look at what
- * ran (status, audit, dead letters, …) would otherwise report an empty store for a wrong `--config`.
+ * How a command opens the store. `existingStore`: a store that does not exist yet is an error
+ * rather than created empty: commands that only look at what ran (status, audit, dead letters, …)
+ * would otherwise report an empty store for a wrong `--config`. `readOnly` (implies
+ * `existingStore`): the command only reads, so it writes nothing and does not migrate a store an
+ * older assetbridge wrote (it says so, and what would upgrade it) — an operator looking with a new
+ * version before upgrading must not find the store upgraded under the old service.
  */
-export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>, opts: { existingStore?: boolean } = {}): Promise<T> {
+export interface StoreAccess {
+  readonly existingStore?: boolean;
+  readonly readOnly?: boolean;
+}
+
+/** Load config, open the store (as `opts` says), run `fn`, always close the store. */
+export async function withContext<T>(configPath: string | undefined, fn: (ctx: CliContext) => Promise<T>, opts: StoreAccess = {}): Promise<T> {
   const { config, configPath: path } = resolveConfig(configPath);
   return withConfigContext(config, path, fn, opts);
 }
@@ -63,12 +72,12 @@ export function storeExists(config: Config): boolean {
 }
 
 /** {@link withContext} for a config already loaded (by {@link resolveConfig}). */
-export async function withConfigContext<T>(config: Config, path: string, fn: (ctx: CliContext) => Promise<T>, opts: { existingStore?: boolean } = {}): Promise<T> {
-  if (opts.existingStore && !storeExists(config)) {
+export async function withConfigContext<T>(config: Config, path: string, fn: (ctx: CliContext) => Promise<T>, opts: StoreAccess = {}): Promise<T> {
+  if ((opts.existingStore || opts.readOnly) && !storeExists(config)) {
     throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
   }
   const logger = createLogger(logLevel('warn'));
-  const store = openStore(config);
+  const store = openStore(config, opts.readOnly ? { readOnly: true } : {});
   try {
     return await fn({ config, configPath: path, store, logger });
   } finally {

@@ -583,7 +583,7 @@ Example:
             opts,
           );
         },
-        { existingStore: true },
+        { readOnly: true },
       );
     }),
   );

@@ -121,7 +121,7 @@ export function registerAssetReviewCommands(program: Command): Command {
         async ({ config, store }) => {
           process.exitCode = await unmatchedCommand({ store, out: (t) => void process.stdout.write(t), providers: telematicsConfigs(config).map((t) => t.name) }, opts);
         },
-        { existingStore: true },
+        { readOnly: true },
       );
     }),
   );

@@ -107,7 +107,7 @@ naming the line, asset and attribute.`,
         } catch (err) {
           throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
         }
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 
@@ -122,7 +122,7 @@ naming the line, asset and attribute.`,
             ...rows.map((r) => [r.asset.erpAssetId, r.asset.erpModule, r.asset.destination ?? '(default)', r.identifiers.map((i) => `${i.type}:${i.value}`).join(' ')]),
           ]),
         );
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
   return assets;

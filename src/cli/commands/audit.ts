@@ -53,7 +53,7 @@ export function registerAuditCommand(program: Command): void {
             ...rows.map((r) => [new Date(r.at).toISOString(), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim()]),
           ]),
         );
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 }

@@ -282,7 +282,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         return;
       }
       if (opts.dryRun) {
-        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { existingStore: true });
+        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { readOnly: true });
         process.stdout.write(formatRefile(list, now, true, only));
         return;
       }

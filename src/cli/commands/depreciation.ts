@@ -44,12 +44,12 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
  * The store context for a command on one `--period`: depreciation configured and the period one of
  * its calendar are checked first, so a mistyped period is said before a missing store is.
  */
-function withDepreciationPeriod(configPath: string, periodId: string, fn: Parameters<typeof withConfigContext<void>>[2]): Promise<void> {
+function withDepreciationPeriod(configPath: string, periodId: string, fn: Parameters<typeof withConfigContext<void>>[2], access: { readOnly?: boolean } = {}): Promise<void> {
   const { config, configPath: path } = resolveConfig(configPath);
   resolvePeriod(depreciationOf(rulesConfigOf(config)), periodId);
   // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
   // would preview or post nothing and say so as if all were well.
-  return withConfigContext(config, path, fn, { existingStore: true });
+  return withConfigContext(config, path, fn, { existingStore: true, ...access });
 }
 
 /** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
@@ -158,7 +158,7 @@ export function registerDepreciationCommand(program: Command): Command {
         }
         const dep = depreciationOf(rules);
         process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
-      });
+      }, { readOnly: true });
     }),
   );
   addConfigOption(

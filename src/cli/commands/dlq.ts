@@ -71,7 +71,7 @@ export function registerDlqCommand(program: Command): void {
           process.stdout.write(
             "'maybe': a request of it got no answer (timed out, connection dropped, or in flight at a crash), so the ERP may hold it; check the ERP before discarding it, and if it does, 'assetbridge dlq mark-delivered ID'\n",
           );
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 
@@ -89,7 +89,7 @@ export function registerDlqCommand(program: Command): void {
         if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
         process.stdout.write(`${toJson({ delivery: d, history })}\n`);
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 

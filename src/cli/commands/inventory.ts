@@ -209,7 +209,7 @@ export function registerInventoryCommand(program: Command): Command {
           return;
         }
         process.stdout.write(formatCounts(report, options, filter, all));
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
   addConfigOption(
@@ -252,7 +252,7 @@ export function registerInventoryCommand(program: Command): Command {
         }
         if (rows.length === 0) return void process.stdout.write(noItemsText(inventoryItemRows(items, now, options, opts.destination !== undefined ? { destination: opts.destination } : {}), filter));
         process.stdout.write(formatItems(rows, tags, options.freshnessMs, options.quantityAttribute));
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
   addConfigOption(

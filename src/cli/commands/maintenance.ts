@@ -373,7 +373,7 @@ export function registerMaintenanceCommand(program: Command): Command {
         }
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);
         process.stdout.write(formatMaintenanceStatus(rows, closedLimit));
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
   addConfigOption(

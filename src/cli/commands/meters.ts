@@ -94,7 +94,7 @@ export function registerMetersCommand(program: Command): void {
       await withContext(opts.config, async ({ store }) => {
         const rows = await loadMeterReport(store, { ...(opts.asset !== undefined ? { asset: opts.asset } : {}), ...(opts.flagged ? { flagged: true } : {}) });
         process.stdout.write(opts.json ? `${toJson(rows)}\n` : formatMeterReport(rows, opts.flagged === true));
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 

@@ -95,7 +95,7 @@ export function registerQuarantineCommand(program: Command): void {
             ...rows.map((r) => [r.id, new Date(r.receivedAt).toISOString(), r.source, r.code, r.replayOf !== undefined ? `${r.status} (replay of ${r.replayOf})` : r.status, r.reason, preview(r.payload)]),
           ]),
         );
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 
@@ -114,7 +114,7 @@ export function registerQuarantineCommand(program: Command): void {
         // Where a replay of this entry was set aside again: the entry it opened.
         const again = entry.status === 'replayed' ? (await store.listQuarantine({ replayOf: entry.id, limit: 10 })).map((r) => r.id) : [];
         process.stdout.write(`${toJson({ ...entry, ...payloadFields(entry.payload), ...(again.length ? { quarantinedAgainAs: again } : {}) })}\n`);
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 

@@ -312,7 +312,7 @@ export function registerRulesCommand(program: Command): Command {
           reading?.close();
         }
       };
-      if (storeExists(config)) await withConfigContext(config, configPath, ({ store }) => dryRun(store));
+      if (storeExists(config)) await withConfigContext(config, configPath, ({ store }) => dryRun(store), { readOnly: true });
       else await dryRun(undefined);
     }),
   );

@@ -179,7 +179,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
         if (snap && !up) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
 }

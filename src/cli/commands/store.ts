@@ -8,12 +8,12 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, StoreOutdatedError } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
 import { StoreBusyError, StoreLease } from '../../engine/store-lease.js';
-import { action, addConfigOption, withContext } from '../context.js';
+import { action, addConfigOption, resolveConfig, withConfigContext, withContext } from '../context.js';
 
 /** `path` with symlinks resolved as far as it exists (the file itself may not yet). */
 function realPath(path: string): string {
@@ -73,8 +73,8 @@ export function registerStoreCommand(program: Command): void {
       ),
   ).action(
     action(async (file: string, opts: { config: string; force?: boolean }) => {
-      await withContext(opts.config, async ({ config, store: s }) => {
-        if (!(s instanceof SqliteStore)) throw new UsageError('store backup copies the embedded SQLite store; back up a PostgreSQL store with pg_dump');
+      const { config, configPath } = resolveConfig(opts.config);
+      const backUp = async (copy: (target: string) => Promise<{ bytes: number }>) => {
         const target = resolve(file);
         if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) throw new UsageError(`the directory of ${target} does not exist: make it first, or give another FILE`);
         const storeFile = realPath(config.store.path);
@@ -86,7 +86,7 @@ export function registerStoreCommand(program: Command): void {
         const started = Date.now();
         let bytes: number;
         try {
-          ({ bytes } = await s.backupTo(target));
+          ({ bytes } = await copy(target));
         } catch (err) {
           const code = storeErrorCode(err);
           // A store that cannot be read keeps the store's advice; anything else is about FILE.
@@ -96,7 +96,18 @@ export function registerStoreCommand(program: Command): void {
         const mib = Math.round((bytes / 1_048_576) * 10) / 10;
         process.stdout.write(`backed up ${config.store.path} to ${target} (${mib} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         process.stdout.write(`to restore: stop the service, delete ${config.store.path} and its -wal and -shm files, copy ${target} there, start the service\n`);
-      }, { existingStore: true });
+      };
+      try {
+        await withConfigContext(config, configPath, async ({ store: s }) => {
+          if (!(s instanceof SqliteStore)) throw new UsageError('store backup copies the embedded SQLite store; back up a PostgreSQL store with pg_dump');
+          await backUp((target) => s.backupTo(target));
+        }, { readOnly: true });
+      } catch (err) {
+        // A store an older assetbridge wrote: copied as it is, not upgraded first (the copy to go back to).
+        if (!(err instanceof StoreOutdatedError)) throw err;
+        process.stderr.write(`the store is at schema version ${err.version} (this assetbridge expects version ${err.expected}): copied as it is, not upgraded\n`);
+        await backUp((target) => SqliteStore.backupFile(config.store.path, target));
+      }
     }),
   );
 
@@ -125,7 +136,7 @@ export function registerStoreCommand(program: Command): void {
           },
         });
         process.stdout.write(`deleted ${describePrune(total)}\n`);
-      }, { existingStore: true });
+      }, { existingStore: true, readOnly: opts.dryRun === true });
     }),
   );
 }

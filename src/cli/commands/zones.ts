@@ -257,7 +257,7 @@ export function registerZonesCommand(program: Command): Command {
         }
         process.stdout.write(formatOccupancy(occupancy, opts.zone, unconfigured));
         process.stdout.write('(from the stored rule state: at most ingest.checkpointMs behind a running service)\n');
-      }, { existingStore: true });
+      }, { readOnly: true });
     }),
   );
   return zones;

@@ -5,11 +5,11 @@ import { storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
-import { PRUNABLE_AUDIT, SqliteStore } from './sqlite-store.js';
+import { PRUNABLE_AUDIT, SqliteStore, StoreOutdatedError } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const stores: SqliteStore[] = [];
@@ -885,5 +885,70 @@ describe('SqliteStore: a store that cannot be opened', () => {
     const err = openError(path);
     expect(err.message).toContain(`cannot open the store ${path} (store.path)`);
     expect(err.message).toMatch(/directory this user can write to/);
+  });
+});
+
+describe('SqliteStore opened read-only (commands that only look)', () => {
+  const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+  const versionOf = (path: string): number => {
+    const raw = new Database(path, { fileMustExist: true });
+    try {
+      return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('leaves a store an older assetbridge wrote at its version, and says which, which one it expects and what upgrades it', () => {
+    const { path, raw } = storeBefore(newest);
+    raw.close();
+    let err: unknown;
+    try {
+      stores.push(new SqliteStore({ path, readOnly: true }));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StoreOutdatedError);
+    expect((err as Error).message).toContain(`the store ${path} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}`);
+    expect((err as Error).message).toContain("Starting the service with this version ('assetbridge run') upgrades it");
+    expect(versionOf(path)).toBe(newest - 1);
+    // Opened to write, the same store is upgraded as before.
+    stores.push(new SqliteStore({ path, commitInWorker: false }));
+    expect(versionOf(path)).toBe(newest);
+  });
+
+  it('reads a current store and refuses to write to it', async () => {
+    const path = tempStorePath();
+    const w = new SqliteStore({ path, commitInWorker: false });
+    await commit(w, [loc(100, 'A')]);
+    await w.close();
+    const s = new SqliteStore({ path, readOnly: true });
+    stores.push(s);
+    expect((await s.listDeliveries({})).map((d) => d.payload)).toEqual([{ warehouseLocation: 'A' }]);
+    await expect((async () => s.kvSet('ns', 'k', 'v'))()).rejects.toThrow(/readonly/);
+  });
+
+  it('refuses a path with no store rather than creating one', () => {
+    const path = tempStorePath();
+    expect(() => stores.push(new SqliteStore({ path, readOnly: true }))).toThrow();
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('backs up a current store from a read-only open, and an older store as it is (not upgraded)', async () => {
+    const path = tempStorePath();
+    await new SqliteStore({ path, commitInWorker: false }).close();
+    const s = new SqliteStore({ path, readOnly: true });
+    stores.push(s);
+    const copy = join(dirname(path), 'copy.db');
+    await s.backupTo(copy);
+    expect(versionOf(copy)).toBe(newest);
+    await expect((async () => s.kvSet('ns', 'k', 'v'))()).rejects.toThrow(/readonly/); // still read-only after the copy
+
+    const old = storeBefore(newest);
+    old.raw.close();
+    const oldCopy = join(dirname(old.path), 'copy.db');
+    await SqliteStore.backupFile(old.path, oldCopy);
+    expect(versionOf(oldCopy)).toBe(newest - 1);
+    expect(versionOf(old.path)).toBe(newest - 1);
   });
 });

@@ -84,6 +84,12 @@ export interface SqliteStoreOptions {
   readonly commitInWorker?: boolean;
   /** SQLite page cache per connection, MiB. @default 8 */
   readonly cacheMiB?: number;
+  /**
+   * For commands that only look: the file must exist, nothing is written to it (SQLite's
+   * `query_only`), no commit worker starts, and a store an older assetbridge wrote is not migrated
+   * but refused with a {@link StoreOutdatedError}, so an older version can still open it. @default false
+   */
+  readonly readOnly?: boolean;
 }
 
 interface OutboxRow {
@@ -161,6 +167,25 @@ export class StoreOpenError extends AssetbridgeError {
   readonly code = 'STORE_OPEN';
 }
 
+/**
+ * A read-only open ({@link SqliteStoreOptions.readOnly}) of a store at an older schema version:
+ * left as it is, with what would upgrade it.
+ */
+export class StoreOutdatedError extends StoreOpenError {
+  constructor(
+    readonly path: string,
+    readonly version: number,
+    readonly expected: number,
+  ) {
+    super(
+      `the store ${path} (store.path) is at schema version ${version}, and this assetbridge expects version ${expected}: ` +
+        'this command only reads the store, so it leaves it as it is (the assetbridge that wrote it can still open it). ' +
+        "Starting the service with this version ('assetbridge run') upgrades it, as does any command of this version that changes the store; " +
+        "'assetbridge store backup FILE' copies it as it is first",
+    );
+  }
+}
+
 /** `err` from opening the store at `path`, as a {@link StoreOpenError} when there is advice for it. */
 function storeError(err: unknown, path: string): unknown {
   const advice = storeErrorAdvice((err as { code?: unknown } | undefined)?.code);
@@ -182,6 +207,31 @@ function toAsset(a: AssetRow): AssetRecord {
     ...(a.destination !== null ? { destination: a.destination } : {}),
     attributes: JSON.parse(a.attributes) as Record<string, string>,
   };
+}
+
+/** A consistent, compacted copy of `db` written beside `file` and renamed to it when complete (see {@link SqliteStore.backupTo}). */
+function backupDatabase(db: Database.Database, file: string): { bytes: number } {
+  const partial = `${file}.partial`;
+  rmSync(partial, { force: true });
+  // SQLite refuses VACUUM INTO on a query_only connection (a read-only open), though it writes only the copy.
+  const queryOnly = db.pragma('query_only', { simple: true }) === 1;
+  try {
+    if (queryOnly) db.pragma('query_only = OFF');
+    db.prepare('VACUUM INTO ?').run(partial);
+    const fd = openSync(partial, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(partial, file);
+  } catch (err) {
+    rmSync(partial, { force: true });
+    throw err;
+  } finally {
+    if (queryOnly) db.pragma('query_only = ON');
+  }
+  return { bytes: statSync(file).size };
 }
 
 /** Assets per state read (SQLite takes up to 32,766 parameters). */
@@ -209,11 +259,13 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     let db: Database.Database | undefined;
     try {
-      if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-      db = new Database(options.path);
+      const readOnly = options.readOnly === true && options.path !== ':memory:';
+      if (options.path !== ':memory:' && !readOnly) mkdirSync(dirname(options.path), { recursive: true });
+      db = new Database(options.path, { fileMustExist: readOnly });
       this.db = db;
       configureConnection(db, options.synchronous, options.cacheMiB);
-      this.runMigrations();
+      this.runMigrations(!readOnly);
+      if (readOnly) db.pragma('query_only = ON');
     } catch (err) {
       if (db?.open) db.close();
       throw storeError(err, options.path);
@@ -224,7 +276,7 @@ export class SqliteStore implements Store {
     }
     this.stmts = this.prepare();
     this.ingest = prepareIngestStatements(this.db);
-    const inWorker = options.commitInWorker ?? true;
+    const inWorker = (options.commitInWorker ?? true) && options.readOnly !== true;
     if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous, options.cacheMiB);
     const committer = this.committer;
     this.line = new CommitLine(committer ? (prepared) => committer.post(prepared) : (prepared) => this.applyHere(prepared));
@@ -249,10 +301,12 @@ export class SqliteStore implements Store {
     return () => this.db.transaction(fn).immediate();
   }
 
-  private runMigrations(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+  /** Applies the migrations not applied yet; with `migrate` false, refuses a store that has some to apply (see {@link StoreOutdatedError}). */
+  private runMigrations(migrate: boolean): void {
+    const hasTable = () => this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get() !== undefined;
+    if (migrate) this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+      migrate || hasTable() ? (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version) : [],
     );
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
@@ -262,6 +316,7 @@ export class SqliteStore implements Store {
           'run that version or a newer one on it, or point store.path at a store of this version',
       );
     }
+    if (!migrate && SQLITE_MIGRATIONS.some((m) => !applied.has(m.version))) throw new StoreOutdatedError(this.db.name, newest, known);
     const isApplied = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
@@ -755,22 +810,22 @@ export class SqliteStore implements Store {
    * as `file`. Blocks the thread while it copies: for the CLI, never inside the service.
    */
   backupTo(file: string): Promise<{ bytes: number }> {
-    const partial = `${file}.partial`;
-    rmSync(partial, { force: true });
+    return Promise.resolve(backupDatabase(this.db, file));
+  }
+
+  /**
+   * {@link SqliteStore.backupTo} of the store file at `path` as it is, whatever its schema version
+   * (a store an older assetbridge wrote, copied before this version upgrades it): opened only to
+   * read, and closed again.
+   */
+  static backupFile(path: string, file: string): Promise<{ bytes: number }> {
+    const db = new Database(path, { fileMustExist: true });
     try {
-      this.db.prepare('VACUUM INTO ?').run(partial);
-      const fd = openSync(partial, 'r+');
-      try {
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(partial, file);
-    } catch (err) {
-      rmSync(partial, { force: true });
-      throw err;
+      db.pragma('busy_timeout = 5000');
+      return Promise.resolve(backupDatabase(db, file));
+    } finally {
+      db.close();
     }
-    return Promise.resolve({ bytes: statSync(file).size });
   }
 
   /**

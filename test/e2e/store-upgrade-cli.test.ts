@@ -1,0 +1,64 @@
+/**
+ * A newer assetbridge looking at a store an older one wrote: commands that only read leave it at its
+ * schema version (the older service can still open it) and say what would upgrade it; a backup
+ * copies it as it is.
+ */
+import { existsSync } from 'node:fs';
+import { copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
+import { runCli, writeConfig } from '../helpers/cli.js';
+import { storeBefore } from '../helpers/temp-store.js';
+
+const destinations = [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token-1' }];
+const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+
+/** A config whose store is at the schema version before this one's newest. */
+function olderStore(): { path: string; db: string; dir: string } {
+  const { path, dir } = writeConfig((d) => ({ store: { path: join(d, 'ab.db') }, destinations }));
+  const old = storeBefore(newest);
+  old.raw.close();
+  copyFileSync(old.path, join(dir, 'ab.db'));
+  return { path, db: join(dir, 'ab.db'), dir };
+}
+
+const versionOf = (db: string): number => {
+  const raw = new Database(db, { fileMustExist: true });
+  try {
+    return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
+  } finally {
+    raw.close();
+  }
+};
+
+describe('a store an older assetbridge wrote', () => {
+  it.each([['status'], ['dlq', 'list'], ['quarantine', 'list'], ['maintenance', 'status'], ['assets', 'meters'], ['audit'], ['store', 'prune', '--dry-run']])(
+    '%s %s leaves it at its schema version and says which, which one this version expects, and what upgrades it (exit 1)',
+    async (...args: string[]) => {
+      const { path, db } = olderStore();
+      const r = await runCli([...args, '-c', path]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`the store ${db} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}`);
+      expect(r.stderr).toContain("'assetbridge run'");
+      expect(versionOf(db)).toBe(newest - 1);
+    },
+  );
+
+  it('store backup copies it as it is, not upgraded; a command that writes upgrades it', async () => {
+    const { path, db, dir } = olderStore();
+    const r = await runCli(['store', 'backup', join(dir, 'copy.db'), '-c', path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`the store is at schema version ${newest - 1} (this assetbridge expects version ${newest}): copied as it is, not upgraded`);
+    expect(versionOf(join(dir, 'copy.db'))).toBe(newest - 1);
+    expect(versionOf(db)).toBe(newest - 1);
+    expect(existsSync(join(dir, 'copy.db.partial'))).toBe(false);
+
+    expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(0);
+    expect(versionOf(db)).toBe(newest);
+    const status = await runCli(['status', '-c', path]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toContain('service: not running');
+  });
+});
