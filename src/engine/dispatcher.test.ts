@@ -307,6 +307,34 @@ describe('giving up', () => {
   });
 });
 
+describe('a destination answering 429/503 for longer than retry.maxAgeMs', () => {
+  it('a 429/503 is no attempt, but a delivery still answered so once it is retry.maxAgeMs old goes to dead letters naming the answer and the key', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const [first, second] = await store.listDeliveries({});
+    // The second was queued two hours ago, the first just now (the ERP's maintenance window began between).
+    store.db.prepare('UPDATE outbox SET enqueued_at = enqueued_at - ? WHERE id = ?').run(2 * 3_600_000, second!.id);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    const unavailable = () => new RateLimitedError('POST /work-orders → 503 unavailable; Retry-After 3600 s', 1, 503);
+    connector.script.push(unavailable(), unavailable());
+    const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5, maxDelayMs: 60_000 }, clock);
+    await d.start();
+    await waitFor(() => d.metrics().erp?.rateLimited === 1, 'the first 503', 5000);
+    clock.t += 10;
+    await waitFor(() => d.metrics().erp?.rateLimited === 2, 'the second 503', 5000);
+    const dead = await waitFor(async () => {
+      const r = await store.getDelivery(second!.id);
+      return r?.status === 'dead' ? r : undefined;
+    }, 'the dead letter', 5000);
+    expect(dead.lastError).toBe(
+      'POST /work-orders → 503 unavailable; Retry-After 3600 s (gave up: still answered 503 once older than retry.maxAgeMs, 1h; 429/503 answers pause the destination and do not count as attempts)',
+    );
+    // The one queued since is kept for after the pause, its attempts untouched.
+    expect(await store.getDelivery(first!.id)).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(d.metrics().erp).toMatchObject({ deadLettered: 1, rateLimited: 2 });
+  });
+});
+
 describe('max age of a coalesced state update', () => {
   const loc = (eventTime: number, zone: string): DeliveryIntent => ({
     destination: 'erp',

@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ErpConnector, ItemResult, RequestBudget, SendContext } from '../ports/connector.js';
 import type { AttemptOutcome, AuditRecord, Store } from '../ports/store.js';
 import { DestinationLimiter } from './limiter.js';
+import { durationText } from '../config/duration.js';
 
 export interface DestinationPolicy {
   readonly name: string;
@@ -456,15 +457,29 @@ export class Dispatcher {
         audit.push(this.auditOf(items, r, now, 'aborted'));
         continue;
       }
+      // From when this value was queued: a key's newer value replacing a failing one starts afresh.
+      const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
       if (err instanceof RateLimitedError) {
         rateLimited = err;
+        // A 429/503 is not an attempt against maxAttempts (the destination pauses instead), but a
+        // delivery still answered so once it is retry.maxAgeMs old is given up on like any other:
+        // a destination that answers 503 for days would otherwise keep it pending for good.
+        if (tooOld) {
+          const why = `${err.message} (gave up: still answered ${err.status ?? 429} once older than retry.maxAgeMs, ${durationText(p.maxAgeMs)}; 429/503 answers pause the destination and do not count as attempts)`;
+          w.metrics.deadLettered++;
+          this.opts.logger?.error(
+            { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
+            "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
+          );
+          outcomes.push({ id: r.id, result: 'dead', error: why, ...uncertain });
+          audit.push(this.auditOf(items, r, now, 'dead'));
+          continue;
+        }
         outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
         audit.push(this.auditOf(items, r, now, 'rate-limited'));
         continue;
       }
       const attempt = item.attempts + 1;
-      // From when this value was queued: a key's newer value replacing a failing one starts afresh.
-      const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
       if (err instanceof PermanentError || attempt >= p.maxAttempts || tooOld) {
         if (!(err instanceof PermanentError)) {
           anyFailure = true;
