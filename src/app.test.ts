@@ -3,12 +3,13 @@
  * (a pipeline that only enqueues, `deliver: false`, is built without them and cannot start the
  * service; by default they are required, naming the key), and what the service's parts log under.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { waitFor } from '../test/helpers/wait.js';
+import { captureFileName } from './adapters/capture/jsonl-capture.js';
 import { applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.js';
 import { createLogger } from './adapters/log/logger.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
@@ -120,5 +121,36 @@ describe('createApp and the assets the config lists', () => {
     });
     expect(() => configuredAssets(config)).toThrow(ConfigError);
     expect(() => configuredAssets(config)).toThrow('assets.files.0: tag "TAG-1" is given to asset B here but to A in assets.inline.0; an identifier can name only one asset');
+  });
+});
+
+describe('createApp with event capture', () => {
+  // /dev/full: Linux, as CI.
+  it.skipIf(!existsSync('/dev/full'))('the service counts an event as captured once its write finished: one lost with a failed write (a full disk) counts as not captured', async () => {
+    const path = tempStorePath();
+    const dir = join(dirname(path), 'capture');
+    const now = Date.UTC(2026, 10, 30, 12);
+    mkdirSync(dir);
+    // Every write to /dev/full fails with ENOSPC, after the capture took the event.
+    symlinkSync('/dev/full', join(dir, captureFileName(now)));
+    const raw = {
+      store: { path },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'A1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      capture: { dir },
+    };
+    const app = await createApp(compileConfig(raw), { sources: false, http: false, deliver: false, logger, clock: { now: () => now } });
+    try {
+      const payload = JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(now - 60_000).toISOString(), operatingHours: 12 });
+      const r = await app.ingestor.submit([{ source: 'http', channel: '/v1/events', payload, receivedAt: now }]);
+      expect(r.accepted).toBe(1);
+      const ingest = await waitFor(async () => {
+        const s = (await app.engine.snapshot()).ingest as { captured: number; captureDropped: number };
+        return s.captured + s.captureDropped > 0 ? s : undefined;
+      }, 'the capture write settled');
+      expect(ingest).toMatchObject({ captured: 0, captureDropped: 1 });
+    } finally {
+      await app.close();
+    }
   });
 });

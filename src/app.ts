@@ -345,7 +345,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     const sources = [...(options.sources === false ? [] : buildSources(config, logger)), ...(options.extraSources ?? [])];
     const closers: (() => Promise<void>)[] = [];
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers, lease });
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, ...(capture ? { capture } : {}) });
     const app: App = {
       config,
       store,

@@ -17,6 +17,7 @@ import type { Dispatcher } from './dispatcher.js';
 import type { Ingestor } from './ingestor.js';
 import type { TaskScheduler } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
+import type { EventCapture } from '../ports/capture.js';
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -106,6 +107,12 @@ export interface EngineParts {
   readonly closers?: (() => Promise<void>)[];
   /** The store lease (one pipeline per embedded store), let go just before the store closes. */
   readonly lease?: { release(): Promise<void> };
+  /**
+   * The ingestor's event capture, when there is one: the snapshot's captured and not-kept counts are
+   * its own, which count an event as captured only once its write finished (the ingestor counts
+   * what the capture took, a write that fails later included).
+   */
+  readonly capture?: EventCapture;
 }
 
 export class Engine {
@@ -276,7 +283,7 @@ export class Engine {
       ...(this.state === 'starting' ? { startStep: this.startStep } : {}),
       startedAt: this.startedAt,
       at: p.clock.now(),
-      ingest: { ...p.ingestor.stats },
+      ingest: { ...p.ingestor.stats, ...captureCounts(p.capture) },
       destinations: p.dispatcher.metrics(),
       sources: Object.fromEntries(p.sources.flatMap((s) => (s.connected ? [[s.name, { connected: s.connected() }]] : []))),
       tasks: p.scheduler.stats(),
@@ -323,4 +330,10 @@ export class Engine {
     // The last line of a clean stop: an operator (or a supervisor) can tell it finished.
     p.logger.info('assetbridge stopped');
   }
+}
+
+/** The capture's own counts, as the snapshot's `captured` and `captureDropped` (none: the ingestor's stand). */
+function captureCounts(capture: EventCapture | undefined): { captured?: number; captureDropped?: number } {
+  const c = capture?.counts?.();
+  return c ? { captured: c.captured, captureDropped: c.dropped } : {};
 }

@@ -15,9 +15,17 @@ export interface CapturedEvent {
 export interface EventCapture {
   /**
    * Append events accepted (and committed) at processing time `now`. Never throws; returns how many
-   * were not captured (a size limit reached, the writer behind, or a write error, each logged).
+   * were not taken (a size limit reached, the writer behind, or capture paused by an earlier write
+   * error, each logged). Those taken are written afterwards: a write that then fails (a full disk)
+   * loses them too, which only {@link EventCapture.counts} tells.
    */
   write(events: readonly CapturedEvent[], now: number): number;
+  /**
+   * Since start: events written to the capture files (their write finished), and events not kept
+   * (not taken by `write`, or lost with a write that failed). Events still being written are in
+   * neither. What metrics and `status` report; absent, they count from `write`'s return value.
+   */
+  counts?(): { readonly captured: number; readonly dropped: number };
   /** Write out what is buffered and close the file. */
   close(): Promise<void>;
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -100,6 +100,32 @@ describe('event capture to daily JSONL files', () => {
     expect(c.write([{ event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(1);
     await c.close();
     expect(errors.join('\n')).toMatch(/capture\.dir/);
+  });
+});
+
+describe('what event capture counts', () => {
+  it.skipIf(!existsSync('/dev/full'))('counts events as captured once their write finished: a write that fails (a full disk) counts them as not kept', async () => {
+    const d = dir();
+    // Every write to /dev/full fails with ENOSPC, after write() has taken the events.
+    symlinkSync('/dev/full', join(d, captureFileName(DAY)));
+    const errors: string[] = [];
+    const logger = { warn: (m: unknown) => errors.push(String(m)), error: (m: unknown) => errors.push(String(m)) } as never;
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 1_000_000, logger });
+    expect(c.write([{ event: meter(1), erpAssetId: 'EQ-1' }, { event: meter(2), erpAssetId: 'EQ-2' }], DAY)).toBe(0); // taken, not yet written
+    await waitFor(() => errors.length > 0, 'the failed write reported');
+    expect(errors[0]).toMatch(/event capture to .* failed: .*ENOSPC.*capture\.dir/);
+    expect(c.write([{ event: meter(3), erpAssetId: 'EQ-3' }], DAY)).toBe(1); // paused for the day
+    await c.close();
+    expect(c.counts()).toEqual({ captured: 0, dropped: 3 });
+  });
+
+  it('counts the events written, and those refused, once they are', async () => {
+    const d = dir();
+    const c = new JsonlCapture({ dir: d, keepDays: 0, maxFileBytes: 400 });
+    c.write([{ event: meter(1), erpAssetId: 'EQ-1' }], DAY);
+    c.write([{ event: meter(2), erpAssetId: 'EQ-2' }, { event: meter(3), erpAssetId: 'EQ-3' }, { event: meter(4), erpAssetId: 'EQ-4' }], DAY); // over capture.maxFileBytes
+    await c.close();
+    expect(c.counts()).toEqual({ captured: 1, dropped: 3 });
   });
 });
 

@@ -5,7 +5,9 @@
  *
  * Best effort, never in ingest's way: a day's file stops growing at `maxFileBytes`, events are
  * not captured while the writer is more than `maxBacklogBytes` behind the disk, and after a write
- * error capture pauses until the next day. Each of these is logged once and counted.
+ * error capture pauses until the next day. Each of these is logged once and counted: an event
+ * counts as captured once its write has finished, so the events of a write that fails count as
+ * not kept (see {@link JsonlCapture.counts}).
  * @module
  */
 import { closeSync, createWriteStream, mkdirSync, openSync, readdirSync, readSync, statSync, unlinkSync, type WriteStream } from 'node:fs';
@@ -52,6 +54,9 @@ export class JsonlCapture implements EventCapture {
   private behind = false;
   private closed = false;
   private readonly maxBacklog: number;
+  /** Events whose write finished, and events not kept (refused, or lost with a failed write): {@link JsonlCapture.counts}. */
+  private captured = 0;
+  private dropped = 0;
 
   constructor(private readonly opts: JsonlCaptureOptions) {
     try {
@@ -63,6 +68,17 @@ export class JsonlCapture implements EventCapture {
   }
 
   write(events: readonly CapturedEvent[], now: number): number {
+    const refused = this.take(events, now);
+    this.dropped += refused;
+    return refused;
+  }
+
+  counts(): { captured: number; dropped: number } {
+    return { captured: this.captured, dropped: this.dropped };
+  }
+
+  /** Queues `events` for the disk; returns how many it did not take. */
+  private take(events: readonly CapturedEvent[], now: number): number {
     if (events.length === 0) return 0;
     if (this.closed) return events.length; // a batch committing after close (a stop that timed out): not reopened
     const name = captureFileName(now);
@@ -82,7 +98,12 @@ export class JsonlCapture implements EventCapture {
       return events.length;
     }
     this.bytes += size;
-    this.stream.write(text);
+    // Captured once written: a write that fails (a full disk) loses these, and pauses capture below.
+    const n = events.length;
+    this.stream.write(text, (err) => {
+      if (err) this.dropped += n;
+      else this.captured += n;
+    });
     return 0;
   }
 
