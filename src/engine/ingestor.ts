@@ -176,9 +176,13 @@ export interface IngestStats {
   lateEvents: Record<string, number>;
   /** Idle watermarks processed since start (the engine's own messages for silent assets). */
   watermarks: number;
-  /** Events written to the event capture since start (`capture`; 0 without). */
+  /**
+   * Events handed to the event capture and taken by it, since start (`capture`; 0 without). A write
+   * that fails later is not subtracted: the service's status and metrics show the capture's own
+   * counts (`EventCapture.counts`), which count an event once its write has finished.
+   */
   captured: number;
-  /** Accepted events the capture did not keep (size limit, disk behind, write error), since start. */
+  /** Accepted events the capture did not take (size limit, disk behind, paused after a write error), since start. */
   captureDropped: number;
   /**
    * The last checkpoint that committed: when (clock time), how long it took from its preparation
