@@ -105,7 +105,9 @@ describe('location and meter updates at the ERP', () => {
 
   it('a lagging, flaky ERP and a restart with updates in flight end at each asset\'s newest location and meter, never going back', async () => {
     const storePath = tempStorePath();
-    const first = await setup({ storePath, timeoutMs: '250ms' });
+    // Attempts 10-50 ms apart: 20 of them fit in a second, which a loaded CI machine can stall for
+    // (every request then times out, and a delivery ran out of attempts: dead, once, under load).
+    const first = await setup({ storePath, timeoutMs: '250ms', maxAttempts: 1000 });
     const erp = first.erp;
     erp.faults.add({ kind: 'latency', latencyMs: 40, probability: 0.5 });
     erp.faults.add({ kind: 'lost-response', probability: 0.2 });
@@ -122,7 +124,7 @@ describe('location and meter updates at the ERP', () => {
     for (let k = 1; k <= 20; k++) expect((await first.app.ingestor.submit(step(k))).accepted).toBe(4);
     // Stop with deliveries in flight (a hanging request is aborted after the grace), then start again on the same store.
     await first.app.stop();
-    const second = await setup({ storePath, timeoutMs: '250ms', erp });
+    const second = await setup({ storePath, timeoutMs: '250ms', maxAttempts: 1000, erp });
     for (let k = 21; k <= 40; k++) expect((await second.app.ingestor.submit(step(k))).accepted).toBe(4);
     await drained(second.app);
     const [stats] = await second.app.store.outboxStats(Date.now());
