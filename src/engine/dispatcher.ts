@@ -459,20 +459,23 @@ export class Dispatcher {
       }
       // From when this value was queued: a key's newer value replacing a failing one starts afresh.
       const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
+      /** Given up on: to the dead letters, with why. */
+      const dead = (why: string): void => {
+        w.metrics.deadLettered++;
+        this.opts.logger?.error(
+          { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
+          "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
+        );
+        outcomes.push({ id: r.id, result: 'dead', error: why, ...uncertain });
+        audit.push(this.auditOf(items, r, now, 'dead'));
+      };
       if (err instanceof RateLimitedError) {
         rateLimited = err;
         // A 429/503 is not an attempt against maxAttempts (the destination pauses instead), but a
         // delivery still answered so once it is retry.maxAgeMs old is given up on like any other:
         // a destination that answers 503 for days would otherwise keep it pending for good.
         if (tooOld) {
-          const why = `${err.message} (gave up: still answered ${err.status ?? 429} once older than retry.maxAgeMs, ${durationText(p.maxAgeMs)}; 429/503 answers pause the destination and do not count as attempts)`;
-          w.metrics.deadLettered++;
-          this.opts.logger?.error(
-            { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
-            "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
-          );
-          outcomes.push({ id: r.id, result: 'dead', error: why, ...uncertain });
-          audit.push(this.auditOf(items, r, now, 'dead'));
+          dead(`${err.message} (gave up: still answered ${err.status ?? 429} once older than retry.maxAgeMs, ${durationText(p.maxAgeMs)}; 429/503 answers pause the destination and do not count as attempts)`);
           continue;
         }
         outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now });
@@ -485,17 +488,7 @@ export class Dispatcher {
           anyFailure = true;
           failure = err.message;
         }
-        const why =
-          err instanceof PermanentError
-            ? err.message
-            : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`;
-        w.metrics.deadLettered++;
-        this.opts.logger?.error(
-          { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
-          "delivery moved to dead letters; fix the cause, then 'assetbridge dlq replay'",
-        );
-        outcomes.push({ id: r.id, result: 'dead', error: why, ...uncertain });
-        audit.push(this.auditOf(items, r, now, 'dead'));
+        dead(err instanceof PermanentError ? err.message : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`);
         continue;
       }
       anyFailure = true;
