@@ -682,7 +682,9 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   it('a state row in flight at a crash leaves its key unsettled as long as recovery says; a newer value delivered meanwhile is resent', async () => {
     const path = tempStorePath();
     const s1 = new SqliteStore({ path });
-    const t = Date.now() + 1000;
+    // The commits below enqueue at the real clock: due by `t` even if the machine stalls (1 s was
+    // not always enough under load).
+    const t = Date.now() + 60_000;
     await commit(s1, [loc(100, 'A', 'K1'), loc(100, 'A', 'K2')]);
     expect(await s1.claimDue('erp', t, 10, new Set())).toHaveLength(2);
     await s1.close(); // "crash" with both in flight
