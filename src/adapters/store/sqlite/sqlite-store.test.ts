@@ -954,3 +954,64 @@ describe('SqliteStore opened read-only (commands that only look)', () => {
     expect(versionOf(old.path)).toBe(newest - 1);
   });
 });
+
+describe('SqliteStore upgrading a store an older version wrote (beforeUpgrade)', () => {
+  const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+  const versionOf = (path: string): number => {
+    const raw = new Database(path, { fileMustExist: true });
+    try {
+      return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('asks first, under the write lock, with the versions and the key-value table; a refusal leaves the store as it is', () => {
+    const { path, raw } = storeBefore(newest);
+    raw.prepare("INSERT INTO kv VALUES ('runtime', 'pipeline-lease', 'held', 0)").run();
+    raw.close();
+    const seen: unknown[] = [];
+    const refusal = new Error('a service runs on it');
+    expect(
+      () =>
+        new SqliteStore({
+          path,
+          commitInWorker: false,
+          beforeUpgrade: (u) => {
+            // Another connection cannot write meanwhile: the check and the upgrade are one transaction.
+            const other = new Database(path, { timeout: 0 });
+            try {
+              expect(() => other.prepare("INSERT INTO kv VALUES ('x', 'y', 'z', 0)").run()).toThrow(/locked|busy/i);
+            } finally {
+              other.close();
+            }
+            seen.push({ path: u.path, version: u.version, expected: u.expected, lease: u.kvGet('runtime', 'pipeline-lease') });
+            throw refusal;
+          },
+        }),
+    ).toThrow(refusal);
+    expect(seen).toEqual([{ path, version: newest - 1, expected: newest, lease: 'held' }]);
+    expect(versionOf(path)).toBe(newest - 1);
+    // Allowed, it upgrades as before.
+    stores.push(new SqliteStore({ path, commitInWorker: false, beforeUpgrade: () => undefined }));
+    expect(versionOf(path)).toBe(newest);
+  });
+
+  it('does not ask for a new, empty store or one already at this version', async () => {
+    const path = tempStorePath();
+    const asked: number[] = [];
+    await new SqliteStore({ path, commitInWorker: false, beforeUpgrade: (u) => void asked.push(u.version) }).close();
+    await new SqliteStore({ path, commitInWorker: false, beforeUpgrade: (u) => void asked.push(u.version) }).close();
+    expect(asked).toEqual([]);
+    expect(versionOf(path)).toBe(newest);
+  });
+
+  it('checkSchema refuses a store a newer version upgraded since this one opened it', () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    expect(() => s.checkSchema()).not.toThrow();
+    s.db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(newest + 1, 'from-a-newer-version', 0);
+    expect(() => s.checkSchema()).toThrow(`the store ${path} (store.path) was written by a newer assetbridge (schema version ${newest + 1}; this one knows up to ${newest})`);
+  });
+});

@@ -90,6 +90,25 @@ export interface SqliteStoreOptions {
    * but refused with a {@link StoreOutdatedError}, so an older version can still open it. @default false
    */
   readonly readOnly?: boolean;
+  /**
+   * Called before the first migration of a store an older assetbridge wrote (not of a new, empty
+   * one), within the write transaction that applies it, so no other process writes meanwhile; a
+   * throw leaves the store as it is and fails the open. What opens a store to write uses it to
+   * refuse upgrading one that a live process of the older version still runs on (its code knows
+   * only the older schema, and checks it only when it opens the store).
+   */
+  readonly beforeUpgrade?: (store: StoreUpgrade) => void;
+}
+
+/** A store about to be upgraded, for {@link SqliteStoreOptions.beforeUpgrade}. */
+export interface StoreUpgrade {
+  readonly path: string;
+  /** The store's schema version (the newest migration applied). */
+  readonly version: number;
+  /** The version this assetbridge upgrades it to. */
+  readonly expected: number;
+  /** A value of the store's key-value table (the store lease is one). */
+  kvGet(namespace: string, key: string): string | undefined;
 }
 
 interface OutboxRow {
@@ -180,7 +199,7 @@ export class StoreOutdatedError extends StoreOpenError {
     super(
       `the store ${path} (store.path) is at schema version ${version}, and this assetbridge expects version ${expected}: ` +
         'this command only reads the store, so it leaves it as it is (the assetbridge that wrote it can still open it). ' +
-        "Starting the service with this version ('assetbridge run') upgrades it, as does any command of this version that changes the store; " +
+        "Starting the service with this version ('assetbridge run') upgrades it, as does any command of this version that changes the store, once the older service is stopped; " +
         "'assetbridge store backup FILE' copies it as it is first",
     );
   }
@@ -264,7 +283,7 @@ export class SqliteStore implements Store {
       db = new Database(options.path, { fileMustExist: readOnly });
       this.db = db;
       configureConnection(db, options.synchronous, options.cacheMiB);
-      this.runMigrations(!readOnly);
+      this.runMigrations(!readOnly, options.beforeUpgrade);
       if (readOnly) db.pragma('query_only = ON');
     } catch (err) {
       if (db?.open) db.close();
@@ -301,8 +320,11 @@ export class SqliteStore implements Store {
     return () => this.db.transaction(fn).immediate();
   }
 
-  /** Applies the migrations not applied yet; with `migrate` false, refuses a store that has some to apply (see {@link StoreOutdatedError}). */
-  private runMigrations(migrate: boolean): void {
+  /**
+   * Applies the migrations not applied yet; with `migrate` false, refuses a store that has some to
+   * apply (see {@link StoreOutdatedError}). `beforeUpgrade` as {@link SqliteStoreOptions.beforeUpgrade}.
+   */
+  private runMigrations(migrate: boolean, beforeUpgrade?: (store: StoreUpgrade) => void): void {
     const hasTable = () => this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).get() !== undefined;
     if (migrate) this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
     const applied = new Set(
@@ -310,24 +332,48 @@ export class SqliteStore implements Store {
     );
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
-    if (newest > known) {
-      throw new StoreOpenError(
-        `the store ${this.db.name} (store.path) was written by a newer assetbridge (schema version ${newest}; this one knows up to ${known}) and is left as it is: ` +
-          'run that version or a newer one on it, or point store.path at a store of this version',
-      );
-    }
+    this.refuseNewer(newest);
     if (!migrate && SQLITE_MIGRATIONS.some((m) => !applied.has(m.version))) throw new StoreOutdatedError(this.db.name, newest, known);
     const isApplied = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
+    // A new, empty store has no key-value table to read yet, and nothing runs on it.
+    let check = newest > 0 ? beforeUpgrade : undefined;
     for (const m of SQLITE_MIGRATIONS) {
       if (applied.has(m.version)) continue;
       this.tx(() => {
         // Another process opening the store at the same time (the service and a `status`) may have
         // applied it while this one waited for the write lock: its tables exist now.
         if (isApplied.get(m.version) !== undefined) return;
+        // Under the write lock: no lease can be taken or renewed between the check and the upgrade.
+        if (check) {
+          const kv = this.db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck();
+          check({ path: this.db.name, version: newest, expected: known, kvGet: (namespace, key) => kv.get(namespace, key) as string | undefined });
+          check = undefined;
+        }
         this.db.exec(m.sql);
         this.db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
       })();
     }
+  }
+
+  /** Throws when the store is at a schema version newer than this code knows (`version`: as read now, else read here). */
+  private refuseNewer(version?: number): void {
+    const newest = version ?? ((this.db.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number | null) ?? 0);
+    const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
+    if (newest > known) {
+      throw new StoreOpenError(
+        `the store ${this.db.name} (store.path) was written by a newer assetbridge (schema version ${newest}; this one knows up to ${known}) and is left as it is: ` +
+          'run that version or a newer one on it, or point store.path at a store of this version',
+      );
+    }
+  }
+
+  /**
+   * Throws as opening would when a newer assetbridge has upgraded the store since this one opened
+   * it: what runs the pipeline checks again once it holds the store lease (an upgrade between its
+   * open and its lease was not refused, as no lease was held yet).
+   */
+  checkSchema(): void {
+    this.refuseNewer();
   }
 
   private prepare() {
