@@ -34,7 +34,7 @@ import type { AssetWithIdentifiers, Store } from './ports/store.js';
 import type { ScheduledTask, TaskContext } from './ports/task.js';
 import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
 import { Engine, CONTROL_NS } from './engine/engine.js';
-import { StoreLease } from './engine/store-lease.js';
+import { StoreLease, refuseUpgradeWhileHeld } from './engine/store-lease.js';
 import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
 import { JsonlCapture } from './adapters/capture/jsonl-capture.js';
 import { ENGINE_SOURCE } from './core/model/events.js';
@@ -82,13 +82,19 @@ export interface App {
   close(): Promise<void>;
 }
 
-export function openStore(config: Config, opts: { readOnly?: boolean } = {}): SqliteStore {
+/**
+ * The store `config` names. Opened to write, a store an older assetbridge wrote is upgraded, unless
+ * a process of that version still runs on it (holds its lease): then it is left as it is and the
+ * open fails with a StoreUpgradeBusyError naming that process. `command`: what opens it,
+ * for that message (`assetbridge run` is told to start again once the other is stopped).
+ */
+export function openStore(config: Config, opts: { readOnly?: boolean; command?: string } = {}): SqliteStore {
   return new SqliteStore({
     path: config.store.path,
     synchronous: config.store.synchronous,
     commitInWorker: config.store.commitInWorker,
     cacheMiB: config.store.cacheMiB,
-    ...(opts.readOnly ? { readOnly: true } : {}),
+    ...(opts.readOnly ? { readOnly: true } : { beforeUpgrade: refuseUpgradeWhileHeld(opts.command !== undefined ? { command: opts.command } : {}) }),
   });
 }
 
@@ -252,15 +258,28 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   requireSecrets(config, [...(deliver ? ['destinations'] : []), ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
   const logger = options.logger ?? createLogger(config.log.level);
   const clock = options.clock ?? systemClock;
-  const store = openStore(config);
+  const command = options.command ?? 'assetbridge run';
+  // A store an older version wrote is upgraded here, unless a process of that version still runs
+  // on it (holds the lease): that is refused before any migration, as the lease below would refuse
+  // this process anyway, but only after the upgrade had broken the other one.
+  const store = openStore(config, { command });
   // One pipeline per store: refused here, before anything reads the ingest log, while another runs.
   // Losing it (this process stalled for half a minute and another took over) ends this one at once,
   // like a crash: what it committed is durable, and the new holder carries on from the store.
   const onLost = options.onLeaseLost ?? (() => process.exit(1));
-  const lease = await StoreLease.acquire(store, { command: options.command ?? 'assetbridge run', path: config.store.path, logger, onLost, fileGone: () => store.fileGone() }).catch(async (err: unknown) => {
+  const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone() }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
+  try {
+    // A newer version may have upgraded the store between this one's open and its lease (nothing
+    // held it then): this code does not know that schema.
+    store.checkSchema();
+  } catch (err) {
+    await lease.release();
+    await store.close();
+    throw err;
+  }
   if (config.sources.http && options.http === undefined && !wantHttp) logger.warn('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
   const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
   if (split.length && store.capabilities.singleWriter) {

@@ -15,7 +15,7 @@ import { openStore } from '../app.js';
 import { createLogger, logLevel } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
-import { StoreBusyError } from '../engine/store-lease.js';
+import { StoreBusyError, StoreUpgradeBusyError } from '../engine/store-lease.js';
 import { storeErrorAdvice } from '../core/errors/store-errors.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
@@ -97,7 +97,7 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
 }
 
 export function reportError(err: unknown): number {
-  if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError) {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError || err instanceof StoreUpgradeBusyError) {
     process.stderr.write(`error: ${err.message}\n`);
     return 2;
   }

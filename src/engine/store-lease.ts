@@ -58,6 +58,38 @@ export class StoreBusyError extends AssetbridgeError {
   }
 }
 
+/**
+ * A store an older assetbridge wrote, opened to write by this (newer) version while a process of
+ * the older one runs on it (holds its lease): upgrading it would change the schema under that
+ * process, whose code knows only the older one (its statements on a table that changed fail, the
+ * rows it writes lack what the upgrade filled in) and which checks the version only when it opens
+ * the store. So the store is left as it is, and this says what to do.
+ */
+export class StoreUpgradeBusyError extends AssetbridgeError {
+  readonly code = 'STORE_BUSY';
+  constructor(
+    readonly holder: LeaseHolder,
+    readonly path: string,
+    readonly version: number,
+    readonly expected: number,
+    now: number,
+    /** The holder cannot be checked from here (another host, a pid that is gone): it is taken as gone when it has not renewed for this long. */
+    goneAfterMs: number | undefined,
+    /** What this process is: the service (`assetbridge run`) is told to start again, a command to run with the older version. */
+    command?: string,
+  ) {
+    const service = command === 'assetbridge run';
+    super(
+      `the store ${path} (store.path) is at schema version ${version}, and this assetbridge needs version ${expected}, but ${holder.command} ` +
+        `(pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago), ` +
+        'an older assetbridge, still runs on it: upgrading the store under it would break it, so the store is left as it is. ' +
+        `To upgrade: stop ${holder.command === 'assetbridge run' ? 'that service' : 'it (or let it finish)'} ('assetbridge store backup FILE' first keeps a copy to go back to), then start ${service ? 'this one again' : "this version's service ('assetbridge run')"}, which upgrades the store` +
+        (service ? '' : '; or run this command with the version that is running') +
+        (goneAfterMs === undefined ? '' : `. If that process has ended, it is taken as gone ${Math.round(goneAfterMs / 1000)} s after it was last seen: try again then`),
+    );
+  }
+}
+
 export type LeaseVerdict = { readonly free: true; readonly why: 'absent' | 'ours' | 'holder-gone' | 'stale' } | { readonly free: false; readonly wait: boolean };
 
 type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'>;
@@ -243,7 +275,6 @@ export class StoreLease {
   }
 }
 
-/** Who holds the store's lease now (a live holder: renewed within {@link STALE_MS}), for `status`. */
 /**
  * What the holder waits for when it is a service still starting (its fresh runtime snapshot says
  * so, as `assetbridge status` reads it); undefined otherwise.
@@ -259,6 +290,26 @@ async function startingStep(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, no
   }
 }
 
+/**
+ * For a store opened to write (SqliteStoreOptions.beforeUpgrade): refuses to upgrade a store
+ * while another live process holds its lease, with a {@link StoreUpgradeBusyError}. Called under
+ * the store's write lock, so it reads the lease once rather than waiting for a holder to lapse.
+ */
+export function refuseUpgradeWhileHeld(
+  opts: { readonly command?: string; readonly now?: () => number; readonly isAlive?: (pid: number) => boolean } = {},
+): (store: { readonly path: string; readonly version: number; readonly expected: number; kvGet(namespace: string, key: string): string | undefined }) => void {
+  return (store) => {
+    const raw = store.kvGet(LEASE_NS, LEASE_KEY);
+    const current = raw === undefined ? undefined : parseHolder(raw);
+    const now = (opts.now ?? Date.now)();
+    const verdict = leaseVerdict(current, { pid: process.pid, host: hostname(), instance: INSTANCE }, now, opts.isAlive ?? pidAlive);
+    if (verdict.free || !current) return;
+    const goneAfterMs = verdict.wait ? (current.host === hostname() ? SAME_HOST_GONE_MS : STALE_MS) : undefined;
+    throw new StoreUpgradeBusyError(current, store.path, store.version, store.expected, now, goneAfterMs, opts.command);
+  };
+}
+
+/** Who holds the store's lease now (a live holder: renewed within {@link STALE_MS}), for `status`. */
 export async function currentHolder(store: Pick<Store, 'kvGet'>, now: number): Promise<LeaseHolder | undefined> {
   const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
   const holder = raw === undefined ? undefined : parseHolder(raw);

@@ -1,16 +1,17 @@
 /**
  * A newer assetbridge looking at a store an older one wrote: commands that only read leave it at its
  * schema version (the older service can still open it) and say what would upgrade it; a backup
- * copies it as it is.
+ * copies it as it is. Commands that write, and the service, upgrade it, but not while the older
+ * service still runs on it.
  */
-import { existsSync } from 'node:fs';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
-import { storeBefore } from '../helpers/temp-store.js';
+import { holdLeaseAsService, storeBefore } from '../helpers/temp-store.js';
 
 const destinations = [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token-1' }];
 const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
@@ -60,5 +61,45 @@ describe('a store an older assetbridge wrote', () => {
     const status = await runCli(['status', '-c', path]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('service: not running');
+  });
+});
+
+describe('a store an older assetbridge\'s service still runs on', () => {
+  const running: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const stop of running.splice(0)) await stop();
+  });
+
+  /** The older service on the store: its connection and its lease, renewed, naming this (live) process. */
+  async function olderServiceOn(db: string): Promise<void> {
+    const raw = new Database(db);
+    const lease = await holdLeaseAsService(raw, db, { heartbeatMs: 500 });
+    running.push(async () => {
+      await lease.release();
+      raw.close();
+    });
+  }
+
+  it.each([['dlq', 'replay', '--all'], ['dlq', 'discard', '--all'], ['quarantine', 'discard', '1'], ['store', 'prune'], ['run']])(
+    '%s %s is refused (exit 2) and leaves it at its schema version, naming the service and what to do',
+    async (...args: string[]) => {
+      const { path, db } = olderStore();
+      await olderServiceOn(db);
+      const r = await runCli([...args, '-c', path]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`the store ${db} (store.path) is at schema version ${newest - 1}, and this assetbridge needs version ${newest}, but assetbridge run (pid ${process.pid} on ${hostname()}`);
+      expect(r.stderr).toContain("stop that service ('assetbridge store backup FILE' first keeps a copy to go back to)");
+      expect(r.stderr).toContain(args[0] === 'run' ? 'then start this one again, which upgrades the store' : 'or run this command with the version that is running');
+      expect(versionOf(db)).toBe(newest - 1);
+    },
+  );
+
+  it('once that service has stopped, a command that writes upgrades it', async () => {
+    const { path, db } = olderStore();
+    await olderServiceOn(db);
+    expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(2);
+    for (const stop of running.splice(0)) await stop();
+    expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(0);
+    expect(versionOf(db)).toBe(newest);
   });
 });

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { SqliteStore, type SqliteStoreOptions } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { createLogger } from '../../src/adapters/log/logger.js';
+import { StoreLease, type LeaseOptions } from '../../src/engine/store-lease.js';
 
 /** A fresh store in its own temp directory (one file per test, cheap isolation). */
 export function tempStorePath(): string {
@@ -44,4 +46,26 @@ export function storeBefore(version: number): { path: string; raw: Database.Data
     raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
   }
   return { path, raw };
+}
+
+/**
+ * The store lease taken on `raw` (a store of an older version, from {@link storeBefore}) as that
+ * version's live service holds it: renewed every 2 s until released. `over`: the holder's pid
+ * (default this process, alive to another process; give another live pid, as `process.ppid`, for
+ * a check made in this process) and the like. `raw` is put in WAL mode, as a service has it.
+ */
+export function holdLeaseAsService(raw: Database.Database, path: string, over: Partial<LeaseOptions> = {}): Promise<StoreLease> {
+  raw.pragma('journal_mode = WAL');
+  const get = raw.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck();
+  const kv = {
+    kvGet: (ns: string, key: string) => Promise.resolve(get.get(ns, key) as string | undefined),
+    kvCompareAndSet: (ns: string, key: string, expected: string | undefined, next: string | undefined) => {
+      let changes: number;
+      if (expected === undefined) changes = next === undefined ? Number(get.get(ns, key) === undefined) : raw.prepare('INSERT INTO kv VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(ns, key, next, Date.now()).changes;
+      else if (next === undefined) changes = raw.prepare('DELETE FROM kv WHERE namespace = ? AND key = ? AND value = ?').run(ns, key, expected).changes;
+      else changes = raw.prepare('UPDATE kv SET value = ?, updated_at = ? WHERE namespace = ? AND key = ? AND value = ?').run(next, Date.now(), ns, key, expected).changes;
+      return Promise.resolve(changes > 0);
+    },
+  };
+  return StoreLease.acquire(kv, { command: 'assetbridge run', path, logger: createLogger('silent'), instance: 'older-version-service', ...over });
 }
