@@ -43,7 +43,7 @@ export function stepHours(
 ): HoursStep {
   const s: HoursState = state ?? { hygiene: {} };
   const reading = { value: raw, eventTime: t };
-  const r = declaredReset ? declareMeterReset(s.hygiene, reading) : classifyMeterReading(s.hygiene, reading, options);
+  const r = declaredReset ? declareMeterReset(s.hygiene, reading, options) : classifyMeterReading(s.hygiene, reading, options);
   const v = r.verdict;
   if (isFlagged(v)) {
     const state = { ...s, hygiene: r.state };

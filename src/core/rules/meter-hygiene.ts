@@ -192,9 +192,11 @@ function flag(state: MeterHygieneState, reading: MeterReading, last: MeterReadin
 /**
  * Applies a declared meter replacement or reset: from `baseline.eventTime` on, readings continue
  * from `baseline.value`. Declaring the same reset again (a replayed event) changes nothing; an
- * older reset than the newest one is ignored as out of order.
+ * older reset than the newest one is ignored as out of order. One older than the accepted reading
+ * (declared late) leaves that reading the base when the new meter could have shown it (`options`
+ * judge that); see {@link resetRebases}.
  */
-export function declareMeterReset(state: MeterHygieneState, baseline: MeterReading): MeterHygieneResult {
+export function declareMeterReset(state: MeterHygieneState, baseline: MeterReading, options: MeterHygieneOptions = DEFAULT_METER_HYGIENE): MeterHygieneResult {
   const previous = state.lastReset;
   if (previous && previous.eventTime === baseline.eventTime && previous.value === baseline.value) return { state, verdict: { status: 'duplicate', reading: baseline } };
   if (previous && baseline.eventTime < previous.eventTime)
@@ -208,8 +210,28 @@ export function declareMeterReset(state: MeterHygieneState, baseline: MeterReadi
         detail: `meter reset at ${iso(baseline.eventTime)} is older than the reset already declared at ${iso(previous.eventTime)}; ignored`,
       },
     };
+  // Declared back in time, after a reading taken after it was accepted that the new meter could
+  // have shown (as much as the reset's value or more, by no more than the time since allows: a
+  // new meter set to the old one's reading, counted on from the old meter's last reading): that
+  // reading stays the base, so what the new meter showed since is not counted again from the
+  // reset's value. One the new meter cannot have shown is the old meter's (the reset's time is
+  // a little early): the reset becomes the base, as in order.
+  const last = state.last;
+  if (last && baseline.eventTime < last.eventTime && classifyMeterReading({ last: baseline }, last, options).verdict.status === 'accepted')
+    return { state: hygieneState(last, state.confirmedAt ?? last.eventTime, state.stallFlagged, baseline), verdict: { status: 'reset', reading: baseline, previous: last } };
   return {
     state: { last: baseline, confirmedAt: baseline.eventTime, stallFlagged: false, lastReset: baseline },
     verdict: { status: 'reset', reading: baseline, ...(state.last ? { previous: state.last } : {}) },
   };
+}
+
+/**
+ * Whether a reset declared at `eventTime` would become the base readings continue from with no
+ * reading after it accepted: no reset at or after it is declared already, and no reading after it
+ * was accepted. Such a reset declared late makes the readings after it, set aside as backwards or
+ * too fast against the old meter, countable again on the new meter.
+ */
+export function resetRebases(state: MeterHygieneState | undefined, eventTime: number): boolean {
+  if (state?.lastReset !== undefined && state.lastReset.eventTime >= eventTime) return false;
+  return state?.last === undefined || state.last.eventTime <= eventTime;
 }

@@ -102,7 +102,7 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
   const state = km?.state ?? prior;
   const odometerKm = km?.send === true ? event.odometerKm : undefined;
   const reading = { value: event.operatingHours, eventTime: event.eventTime };
-  const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading) : classifyMeterReading(state.hygiene, reading, hygiene);
+  const result = event.declaredReset === true ? declareMeterReset(state.hygiene, reading, hygiene) : classifyMeterReading(state.hygiene, reading, hygiene);
   const verdict: MeterVerdict = result.verdict;
   let next: MeterSyncState = { ...state, hygiene: result.state };
 
@@ -160,7 +160,7 @@ function withFlag(state: MeterSyncState, verdict: Extract<MeterVerdict, { status
 function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): { state: MeterSyncState; status: MeterVerdict['status']; send: boolean } {
   const od = state.odometer ?? { hygiene: {} };
   const reading = { value: km, eventTime: event.eventTime };
-  const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading) : classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
+  const result = event.odometerReset === true ? declareMeterReset(od.hygiene, reading, ODOMETER_HYGIENE) : classifyMeterReading(od.hygiene, reading, ODOMETER_HYGIENE);
   const verdict = result.verdict;
   let odometer: OdometerSyncState = { ...od, hygiene: result.state };
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };

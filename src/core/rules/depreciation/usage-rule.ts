@@ -21,7 +21,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { MeterEvent } from '../../model/events.js';
 import { admit, advance, byKey, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
@@ -134,7 +134,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       const a = admit(s.order, r, options.allowedLatenessMs, readingOrder, true);
       // A declared reset comes after the readings that showed the new meter (set aside as
       // backwards): taken now, never dropped as late, so the readings after it count again.
-      if (a.late) return r.reset === true ? processAll(s, [r], options) : lateResult(s);
+      if (a.late) return r.reset === true ? lateReset(s, r, options) : lateResult(s);
       if (a.duplicate) return { state: s, deliveries: [] };
       // Field by field (no spread): this runs for every meter reading.
       const next: { -readonly [K in keyof UsageState]: UsageState[K] } = { order: a.state };
@@ -179,6 +179,23 @@ function processAll(start: UsageState, readings: readonly Reading[], options: Us
   return { state: s, deliveries: NO_DELIVERIES };
 }
 
+/**
+ * A declared reset older than readings already decided. When it becomes the base (the readings
+ * after it were set aside, as a new meter's low readings are), the newest of them, still kept
+ * (`order.last`), are counted now on the new meter, as they would have been in order: its usage
+ * so far is filed without waiting for its next reading (those in between are covered by the
+ * newest's delta). When a reading after it was accepted, the reset changes no base (see
+ * `declareMeterReset`), and nothing already counted is counted again.
+ */
+function lateReset(s: UsageState, r: Reading, options: UsageRuleOptions): RuleResult<UsageState> {
+  const rebases = resetRebases(s.hours?.hygiene, r.t);
+  let next = onReading(s, r, options);
+  if (rebases) for (const x of s.order?.last ?? NO_READINGS) if (x.t > r.t && x.reset !== true) next = onReading(next, x, options);
+  return { state: next, deliveries: NO_DELIVERIES };
+}
+
+const NO_READINGS: readonly Reading[] = [];
+
 function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageState {
   const step = stepHours(s.hours, r.t, r.h, r.reset === true, s.km ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE);
   if (!step.ok && step.unchangedHours === undefined) return { ...s, hours: step.state, meterIssue: `${new Date(r.t).toISOString()}: ${step.reason}` };
@@ -188,7 +205,10 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   const hours = step.ok ? step.hours : (step.unchangedHours as number);
   const prev = s.last;
   // One pair for the new `last`, for spreading and for a first `first`: an array per reading fewer.
-  const last = [r.t, hours] as const;
+  // Older than `last` (a reset declared late, which adds no usage): `last` stays, unless no reading
+  // after the reset counted usage (they were set aside; stalled ones filed none), so that the new
+  // meter's next reading is spread from the reset.
+  const last = prev !== undefined && r.t < prev[0] && !resetRebases(s.hours?.hygiene, r.t) ? prev : ([r.t, hours] as const);
   // Copied key by key, not as `{ ...s.periods }`: the records that spread makes get several hidden
   // classes in V8 (the first reading's, copies of copies), so the spread goes megamorphic and copies
   // each record through the runtime's generic path (measured: a tenth of a reading's instructions).

@@ -21,7 +21,7 @@ import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from
 import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
-import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions } from '../meter-hygiene.js';
+import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
@@ -215,7 +215,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         // A declared meter reset comes after the readings that showed the new meter (set aside as
         // backwards): taken now, never dropped as late, so the readings after it count again.
         const reset = declaredResetOf(sample);
-        if (reset) return processSamples(copy(s), [reset], a, ctx, options);
+        if (reset) return processSamples(copy(s), withRecounted(s, reset), a, ctx, options);
         // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
         const kinds = s.releasedKinds;
         if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) {
@@ -251,8 +251,28 @@ function newerThanMeters(s: MaintenanceState, sample: MaintenanceSample & { k: '
   return (sample.h === undefined || !(sample.t <= (s.hours?.hygiene.last?.eventTime ?? -Infinity))) && (sample.km === undefined || !(sample.t <= (s.km?.hygiene.last?.eventTime ?? -Infinity)));
 }
 
+/**
+ * A reset declared late, and after it, when it becomes a meter's base (the readings after it were
+ * set aside, as a new meter's low readings are), the newest meter readings still kept
+ * (`order.last`) of that meter: counted now on the new meter, as in order, not only from its next
+ * reading. When a reading after it was accepted the reset changes no base (`declareMeterReset`).
+ */
+function withRecounted(s: MaintenanceState, reset: MaintenanceSample & { k: 'm' }): MaintenanceSample[] {
+  const out: MaintenanceSample[] = [reset];
+  const hours = reset.reset === true && resetRebases(s.hours?.hygiene, reset.t);
+  const km = reset.kmReset === true && resetRebases(s.km?.hygiene, reset.t);
+  if (!hours && !km) return out;
+  for (const x of s.order?.last ?? []) {
+    if (x.k !== 'm' || x.t <= reset.t || x.reset === true || x.kmReset === true) continue;
+    const h = hours ? x.h : undefined;
+    const k = km ? x.km : undefined;
+    if (h !== undefined || k !== undefined) out.push({ t: x.t, k: 'm', ...(h !== undefined ? { h } : {}), ...(k !== undefined ? { km: k } : {}) });
+  }
+  return out;
+}
+
 /** Only the declared resets a meter sample carries (not its other meter's plain reading), if any. */
-function declaredResetOf(sample: MaintenanceSample): MaintenanceSample | undefined {
+function declaredResetOf(sample: MaintenanceSample): (MaintenanceSample & { k: 'm' }) | undefined {
   if (sample.k !== 'm' || (sample.reset !== true && sample.kmReset !== true)) return undefined;
   const { t, h, km, reset, kmReset } = sample;
   return { t, k: 'm', ...(reset === true && h !== undefined ? { h, reset } : {}), ...(kmReset === true && km !== undefined ? { km, kmReset } : {}) };
@@ -303,12 +323,20 @@ function withOrder(s: MaintenanceState, order: ReorderState<MaintenanceSample>, 
 }
 
 /**
- * Orders samples with equal times and recognises duplicates: by their JSON, as always. A meter and
+ * Orders samples with equal times and recognises duplicates: by their JSON, as always (a meter
+ * reading declaring no reset before one that does). A meter and
  * a sensor sample of one message share their time, and their JSON differs first at the kind
  * (`{"t":…,"k":"m"` < `{"t":…,"k":"s"`), so that case is decided without serialising.
  */
 function sampleOrder(a: MaintenanceSample, b: MaintenanceSample): number {
   if (a.k !== b.k) return a.k < b.k ? -1 : 1;
+  // Meter readings of one time: a plain one before a declared reset (the old meter's final reading,
+  // then the new meter's start), as the usage rule orders them; by JSON a reset to 0 came first,
+  // and the old meter's final reading was then set aside against the new meter.
+  if (a.k === 'm' && b.k === 'm') {
+    const ra = a.reset === true || a.kmReset === true;
+    if (ra !== (b.reset === true || b.kmReset === true)) return ra ? 1 : -1;
+  }
   const ka = JSON.stringify(a);
   const kb = JSON.stringify(b);
   return ka === kb ? 0 : ka < kb ? -1 : 1;
@@ -610,12 +638,13 @@ function onReading(
   }
   // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down).
   const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
+  // A reset declared late, older than the latest entry, adds no usage: the history stays in time order.
   if (km) {
     next.km = step.state;
-    next.kmHistory = addHistory(s.kmHistory, t, reading);
+    if (!olderThanLatest(s.kmHistory, t)) next.kmHistory = addHistory(s.kmHistory, t, reading);
   } else {
     next.hours = step.state;
-    next.history = addHistory(s.history, t, reading);
+    if (!olderThanLatest(s.history, t)) next.history = addHistory(s.history, t, reading);
   }
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
@@ -640,6 +669,11 @@ export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], er
     if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
   }
   return undefined;
+}
+
+function olderThanLatest(history: MaintenanceState['history'], t: number): boolean {
+  const latest = history?.[history.length - 1];
+  return latest !== undefined && t < latest[0];
 }
 
 function addHistory(history: MaintenanceState['history'], t: number, hours: number): readonly (readonly [number, number])[] {
