@@ -190,6 +190,21 @@ describe('rules test', () => {
     ]);
   });
 
+  it('counts an item of the stored state that the input does not touch as the service would once it is silent: what it holds is decided, its zone entry under way completes', async () => {
+    const yard = rulesSchema.parse({ allowedLateness: '30s', zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] }, inventory: { skuAttribute: 'sku' } });
+    const pallet = (id: string, attributes: Record<string, string>): AssetWithIdentifiers => ({ asset: { erpAssetId: id, erpModule: 'inventory', attributes }, identifiers: [{ type: 'tag', value: `t-${id}`, erpAssetId: id }] });
+    const pallets = [pallet('P-1', { sku: 'PAL-40', quantity: '40' }), pallet('P-2', { sku: 'PAL-40' })];
+    // The stored state (a checkpoint of the running service) holds P-1's sighting in the yard, not yet decided.
+    const seen = { kind: 'position', source: 't', ids: [{ type: 'tag', value: 't-P-1' }], eventTime: Date.parse('2026-10-01T07:59:50Z'), receivedAt: Date.parse('2026-10-01T07:59:50Z'), lat: 52.5, lng: 13.4 } as unknown as CanonicalEvent;
+    const stored = simulateRules(createRules(yard), [{ event: seen, asset: (pallets[0] as AssetWithIdentifiers).asset, destination: 'erp' }]).states;
+    const counting = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000, zones: zoneTrackingOf(yard)?.index };
+    const input = { lines: ['{"kind":"position","assetId":"t-P-2","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}'], rules: createRules(yard), assets: pallets, defaultDestination: 'erp', states: stored, now: Date.parse('2026-10-02T00:00:00Z'), inventory: counting };
+    const report = await runRulesTest(input);
+    expect(report.inventory?.cells).toEqual([{ destination: 'erp', location: '1000/0001', sku: 'PAL-40', quantity: 41, items: 2 }]);
+    // What deciding it delivers is not the input's doing: not among what the input would deliver.
+    expect(report.flushed.every((d) => d.erpAssetId !== 'P-1')).toBe(true);
+  });
+
   it('rules list says how the rules treat time', () => {
     expect(describeTiming(rules)).toBe('events wait 1 min of event time for late ones (rules.allowedLateness); an asset silent for 2 min has what they hold decided, zone dwell included (rules.idleAfter)');
     expect(describeTiming(rulesSchema.parse({ allowedLateness: 0 }))).toBe('events are decided as they arrive (rules.allowedLateness 0)');

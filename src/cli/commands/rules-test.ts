@@ -358,12 +358,29 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
   // Counted as the inventory task would count right after the last event, from every item's state then.
   const countAt = lastProcessed > 0 ? lastProcessed : now;
-  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...states, ...end.states]), seen, countAt);
+  // Items of the stored state the input does not touch, with sightings held or a zone entry under
+  // way, are counted as the service counts them once they are silent (its idle watermarks): decided,
+  // as the input's are. What that decides is not the input's doing: not shown, not counted.
+  const untouched = (from: ReadonlyMap<string, StateDoc>, rules: readonly Rule[]): Map<string, StateDoc> => {
+    if (input.flush === false) return new Map(from);
+    const inventoryRules = rules.filter((r) => r.name === INVENTORY_RULE);
+    const items = new Map<string, { asset: AssetRecord; destination: string }>();
+    const docs = new Map<string, StateDoc>();
+    for (const { asset } of input.assets) {
+      const doc = from.get(asset.erpAssetId);
+      if (doc === undefined || seen.has(asset.erpAssetId) || doc[INVENTORY_RULE] === undefined) continue;
+      items.set(asset.erpAssetId, { asset, destination: asset.destination ?? input.defaultDestination });
+      docs.set(asset.erpAssetId, doc);
+    }
+    const settled = inventoryRules.length && items.size ? flushRules(inventoryRules, docs, items, countAt, Number.MAX_SAFE_INTEGER).states : docs;
+    return new Map([...from, ...settled]);
+  };
+  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules), ...end.states]), seen, countAt);
   if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}) };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
-  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...otherStates, ...otherEnd.states]), seen, countAt);
+  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other), ...otherEnd.states]), seen, countAt);
   const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
   return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}) };
 }
