@@ -99,7 +99,7 @@ describe('dispatcher when the store cannot claim for a moment', () => {
     const connector = new ScriptedConnector();
     const dispatcher = dispatcherFor(flaky(store, { left: 1 }), connector);
     await dispatcher.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered after one failed claim', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered after one failed claim');
     expect(dispatcher.metrics().erp?.inFlight).toBe(0);
   });
 
@@ -114,9 +114,9 @@ describe('dispatcher when the store cannot claim for a moment', () => {
     await dispatcher.start();
     // The first attempt fails and opens the circuit; the probe's claim then fails once.
     // Counted, not read as `circuit === 'open'`: that state lasts only `openMs` and a poll can miss it.
-    await waitFor(() => (dispatcher.metrics().erp?.circuitOpened ?? 0) >= 1, 'the circuit opened', 5000);
+    await waitFor(() => (dispatcher.metrics().erp?.circuitOpened ?? 0) >= 1, 'the circuit opened');
     failures.left = 1;
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered by a later probe', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the work order delivered by a later probe');
     expect(dispatcher.metrics().erp?.circuit).toBe('closed');
   });
 });
@@ -129,7 +129,7 @@ describe('dispatcher when the store cannot record an outcome for a moment', () =
     const connector = new ScriptedConnector();
     const dispatcher = dispatcherFor(flaky(store, { left: 2 }, 'completeAttempts'), connector);
     await dispatcher.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals');
     expect(connector.sent).toHaveLength(1);
     expect(await store.queryAudit({})).toHaveLength(1);
   });
@@ -152,11 +152,11 @@ describe('the resend after a credential refresh', () => {
     });
     cleanup.push(() => d.stop(1000));
     await d.start();
-    await waitFor(() => connector.refreshes === 1, 'the credentials refreshed', 5000);
+    await waitFor(() => connector.refreshes === 1, 'the credentials refreshed');
     await new Promise((r) => setTimeout(r, 100));
     expect(connector.sent).toHaveLength(1); // the resend waits: no token until the clock moves
     clock.t += 1000;
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the resend delivered', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the resend delivered');
     expect(connector.sent).toHaveLength(2);
   });
 });
@@ -301,7 +301,7 @@ describe('giving up', () => {
     const [dead] = await waitFor(async () => {
       const rows = await store.listDeliveries({ status: 'dead' });
       return rows.length ? rows : undefined;
-    }, 'the dead letter', 5000);
+    }, 'the dead letter');
     expect(dead).toMatchObject({ attempts: 1, lastError: '503 service unavailable (gave up after 1 attempt and max age)' });
     expect(connector.sent).toHaveLength(1);
   });
@@ -319,13 +319,13 @@ describe('a destination answering 429/503 for longer than retry.maxAgeMs', () =>
     connector.script.push(unavailable(), unavailable());
     const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5, maxDelayMs: 60_000 }, clock);
     await d.start();
-    await waitFor(() => d.metrics().erp?.rateLimited === 1, 'the first 503', 5000);
+    await waitFor(() => d.metrics().erp?.rateLimited === 1, 'the first 503');
     clock.t += 10;
-    await waitFor(() => d.metrics().erp?.rateLimited === 2, 'the second 503', 5000);
+    await waitFor(() => d.metrics().erp?.rateLimited === 2, 'the second 503');
     const dead = await waitFor(async () => {
       const r = await store.getDelivery(second!.id);
       return r?.status === 'dead' ? r : undefined;
-    }, 'the dead letter', 5000);
+    }, 'the dead letter');
     expect(dead.lastError).toBe(
       'POST /work-orders → 503 unavailable; Retry-After 3600 s (gave up: still answered 503 once older than retry.maxAgeMs, 1h; 429/503 answers pause the destination and do not count as attempts)',
     );
@@ -359,7 +359,7 @@ describe('max age of a coalesced state update', () => {
     connector.script.push(new RetryableError('503 service unavailable', 503));
     const d = dispatcherFor(store, connector, { maxAgeMs: 3_600_000, maxAttempts: 5, baseDelayMs: 60_000, maxDelayMs: 60_000 }, clock);
     await d.start();
-    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded', 5000);
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded');
     // A value minutes old is retried, not dead-lettered because the value it replaced was old.
     expect(await store.getDelivery(row!.id)).toMatchObject({ status: 'pending', payload: { warehouseLocation: 'B' } });
   });
@@ -375,7 +375,7 @@ describe('max age of a coalesced state update', () => {
     const dead = await waitFor(async () => {
       const r = await store.getDelivery(row!.id);
       return r?.status === 'dead' ? r : undefined;
-    }, 'the dead letter', 5000);
+    }, 'the dead letter');
     expect(dead.lastError).toContain('max age');
   });
 });
@@ -390,7 +390,7 @@ describe('429 without Retry-After', () => {
     connector.script.push(throttled(), throttled(), 'ok', throttled());
     const d = dispatcherFor(store, connector, { maxDelayMs: 60_000 }, clock);
     await d.start();
-    const rateLimited = (n: number) => waitFor(() => d.metrics().erp?.rateLimited === n, `429 number ${n}`, 5000);
+    const rateLimited = (n: number) => waitFor(() => d.metrics().erp?.rateLimited === n, `429 number ${n}`);
 
     await rateLimited(1);
     expect(d.metrics().erp?.pausedForMs).toBe(1000);
@@ -413,12 +413,12 @@ describe('429 whose Retry-After asks for no wait', () => {
     connector.script.push(throttled(), throttled(), 'ok', 'ok');
     const d = dispatcherFor(store, connector, { maxDelayMs: 60_000 }, clock);
     await d.start();
-    await waitFor(() => (d.metrics().erp?.rateLimited ?? 0) >= 1, 'the first 429', 5000);
+    await waitFor(() => (d.metrics().erp?.rateLimited ?? 0) >= 1, 'the first 429');
     await new Promise((r) => setTimeout(r, 50));
     expect(connector.sent).toHaveLength(1); // not sent again while the clock stands still
     expect(d.metrics().erp).toMatchObject({ rateLimited: 1, pausedForMs: 1000, pauses: 1 });
     clock.t += 1000;
-    await waitFor(() => d.metrics().erp?.rateLimited === 2, '429 number 2', 5000);
+    await waitFor(() => d.metrics().erp?.rateLimited === 2, '429 number 2');
     expect(d.metrics().erp?.pausedForMs).toBe(2000); // growing, as without a Retry-After
   });
 });
@@ -431,7 +431,7 @@ describe('what opens the circuit', () => {
     connector.script.push('ok', new RetryableError('500 on one item', 500));
     const d = dispatcherFor(store, connector, { failureThreshold: 1, openMs: 60_000 });
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 2, 'both delivered', 5000);
+    await waitFor(async () => (await delivered(store)) === 2, 'both delivered');
     expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0 });
   });
 
@@ -442,7 +442,7 @@ describe('what opens the circuit', () => {
     for (let i = 0; i < 3; i++) connector.script.push(new PermanentError('422: plant 9999 does not exist', 422));
     const d = dispatcherFor(store, connector, { failureThreshold: 2, openMs: 60_000 });
     await d.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'dead' })).length === 3, 'three dead letters', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'dead' })).length === 3, 'three dead letters');
     expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0 });
   });
 
@@ -455,12 +455,12 @@ describe('what opens the circuit', () => {
     // 60 per minute, a burst of 1: the failed attempt took the only token; the retry is due at once.
     const d = dispatcherFor(store, connector, { requestsPerMinute: 60, failureThreshold: 1, openMs: 100 }, clock, () => 0);
     await d.start();
-    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open');
     clock.t += 100; // half-open, but no token yet: the probe waits for the limiter
     const reads = clock.reads;
-    await waitFor(() => clock.reads > reads, 'the loop to look again', 5000);
+    await waitFor(() => clock.reads > reads, 'the loop to look again');
     clock.t += 1000; // a token
-    await waitFor(async () => (await delivered(store)) === 1, 'the probe delivered', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'the probe delivered');
     expect(d.metrics().erp?.circuit).toBe('closed');
   });
 });
@@ -481,7 +481,7 @@ describe('retry timing', () => {
       const row = await waitFor(async () => {
         const r = await store.getDelivery(id);
         return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
-      }, `retry ${attempt} scheduled`, 5000);
+      }, `retry ${attempt} scheduled`);
       delays.push(row.nextAttemptAt - clock.t);
       clock.t = row.nextAttemptAt;
     }
@@ -502,7 +502,7 @@ describe('batching', () => {
     };
     const d = dispatcherFor(store, connector);
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 3, 'all delivered', 5000);
+    await waitFor(async () => (await delivered(store)) === 3, 'all delivered');
     expect(calls).toEqual([3]);
   });
 });
@@ -521,7 +521,7 @@ describe('nothing left behind', () => {
     };
     const d = dispatcherFor(store, connector);
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'the unanswered item delivered on a later call', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'the unanswered item delivered on a later call');
     expect(calls).toBe(2);
     expect(new Set(keys).size).toBe(1);
     expect((await store.listDeliveries({}))[0]?.attempts).toBe(1); // the unanswered call was no attempt
@@ -534,7 +534,7 @@ describe('nothing left behind', () => {
     const connector = new ScriptedConnector();
     const d = dispatcherFor(store, connector);
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'the recovered delivery sent', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'the recovered delivery sent');
     expect(connector.sent.map((i) => i.idempotencyKey)).toEqual([claimed!.idempotencyKey]);
   });
 
@@ -552,7 +552,7 @@ describe('nothing left behind', () => {
       });
     const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 30_000 });
     await d.start();
-    await waitFor(() => started, 'the request sent', 5000);
+    await waitFor(() => started, 'the request sent');
     const stopped = await Promise.race([d.stop(50).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
     expect(stopped).toBe('stopped');
     const [row] = await store.listDeliveries({});
@@ -572,10 +572,10 @@ describe('rate tokens', () => {
     const d = dispatcherFor(store, connector, { requestsPerMinute: 60 }, clock);
     await d.start();
     const reads = clock.reads;
-    await waitFor(() => clock.reads >= reads + 3, 'a few idle turns of the loop', 5000);
+    await waitFor(() => clock.reads >= reads + 3, 'a few idle turns of the loop');
     await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
     d.notify();
-    await waitFor(async () => (await delivered(store)) === 1, 'the delivery sent on the token idle turns left alone', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'the delivery sent on the token idle turns left alone');
   });
 });
 
@@ -600,18 +600,18 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const store = await storeWith([loc(1000, 'A')]);
     const d = dispatcherFor(store, connector, { timeoutMs: 500, unknownOutcomeSettleMs: 1500 });
     await d.start();
-    await waitFor(() => erp.counters().faultsFired.latency === 1, 'the first request at the ERP', 5000);
+    await waitFor(() => erp.counters().faultsFired.latency === 1, 'the first request at the ERP');
     // A newer value while the first request is still in flight: it goes once that one times out.
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
-    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newer value at the ERP', 5000);
-    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'A', 'the old request landing late', 5000);
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newer value at the ERP');
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'A', 'the old request landing late');
     // The resend puts the newest value back, and the audit says why it was sent.
-    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newest value resent', 5000);
+    await waitFor(() => erp.state().locations['EQ-1']?.warehouseLocation === 'B', 'the newest value resent');
     // Recorded once the ERP's answer is in: shortly after the ERP applied it.
     const audit = await waitFor(async () => {
       const rows = await store.queryAudit({ erpAssetId: 'EQ-1' });
       return rows.length === 3 ? rows : undefined;
-    }, 'the resend recorded', 5000);
+    }, 'the resend recorded');
     expect(audit.map((a) => a.outcome)).toEqual(['retry', 'delivered', 'resent']);
   });
 
@@ -629,7 +629,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
     await d.start();
     const [row] = await store.listDeliveries({});
-    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded');
     return { store, clock, connector, d, row: row! };
   };
 
@@ -638,7 +638,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const { store, clock, connector, d, row } = await afterTimedOutA(t0);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
     clock.t += 1000; // the retry is due, now carrying B
-    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued');
     const deliveredB = await store.getDelivery(row.id);
     expect(deliveredB).toMatchObject({ status: 'delivered', payload: { warehouseLocation: 'B' } });
     expect(resend).toMatchObject({ resend: true, nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' }, eventTime: 2000 });
@@ -648,16 +648,16 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     // A newer value does not wait for the settle time; it takes the resend's place.
     await store.commitIngest({ states: [], deliveries: [loc(3000, 'C')], quarantine: [], accepted: 1 });
     d.notify();
-    await waitFor(() => connector.sent.length === 3, 'C sent at once', 5000);
-    const again = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'C queued to be resent', 5000);
+    await waitFor(() => connector.sent.length === 3, 'C sent at once');
+    const again = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'C queued to be resent');
     expect(again).toMatchObject({ resend: true, nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'C' } });
 
     clock.t = t0 + SETTLE; // the old request can no longer land
-    await waitFor(async () => (await store.getDelivery(again.id))?.status === 'delivered', 'the resend delivered', 5000);
+    await waitFor(async () => (await store.getDelivery(again.id))?.status === 'delivered', 'the resend delivered');
     // Settled: the next value is sent once.
     await store.commitIngest({ states: [], deliveries: [loc(4000, 'D')], quarantine: [], accepted: 1 });
     d.notify();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 4, 'D delivered', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 4, 'D delivered');
     expect(zones(connector)).toEqual(['A', 'B', 'C', 'C', 'D']);
     expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
     expect((await store.queryAudit({ erpAssetId: 'EQ-1' })).map((a) => a.outcome)).toEqual(['retry', 'delivered', 'delivered', 'resent', 'delivered']);
@@ -675,7 +675,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const [dead] = await waitFor(async () => {
       const rows = await store.listDeliveries({ status: 'dead' });
       return rows.length ? rows : undefined;
-    }, 'the dead letter', 5000);
+    }, 'the dead letter');
     expect(connector.sent).toHaveLength(2);
     expect(dead!.mayHaveLanded === true).toBe(landed);
   });
@@ -685,7 +685,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const { store, clock, connector, row } = await afterTimedOutA(t0);
     await store.commitIngest({ states: [], deliveries: [loc(1000, 'A2')], quarantine: [], accepted: 1 }); // replaces A in its row
     clock.t += 1000;
-    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued');
     expect(await store.getDelivery(row.id)).toMatchObject({ status: 'delivered', payload: { warehouseLocation: 'A2' } });
     expect(resend).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'A2' }, eventTime: 1000 });
     expect(zones(connector)).toEqual(['A', 'A2']);
@@ -703,9 +703,9 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const connector = new ScriptedConnector();
     const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
     await d.start();
-    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued');
     expect(resend).toMatchObject({ operation: 'location.update', nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
-    await waitFor(async () => (await delivered(store)) === 2, 'both newer values delivered', 5000);
+    await waitFor(async () => (await delivered(store)) === 2, 'both newer values delivered');
     // The old values were superseded at recovery; meter readings are never resent.
     expect(connector.sent.map((i) => `${i.operation} ${String(i.payload.warehouseLocation ?? i.payload.operatingHours)}`).sort()).toEqual(['location.update B', 'meter.record 2']);
     expect((await store.listDeliveries({ status: 'pending' })).map((r) => r.id)).toEqual([resend.id]);
@@ -715,10 +715,10 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const { store, clock, connector, d, row } = await afterTimedOutA(Date.now() + 1000);
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
     clock.t += SETTLE;
-    await waitFor(async () => (await store.getDelivery(row.id))?.status === 'delivered', 'B delivered', 5000);
+    await waitFor(async () => (await store.getDelivery(row.id))?.status === 'delivered', 'B delivered');
     await store.commitIngest({ states: [], deliveries: [loc(3000, 'C')], quarantine: [], accepted: 1 });
     d.notify();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'C delivered', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'C delivered');
     expect(zones(connector)).toEqual(['A', 'B', 'C']);
     expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
   });
@@ -739,9 +739,9 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
       const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: c.settle, ...slowRetry }, clock, () => 0.5);
       await d.start();
       const [row] = await store.listDeliveries({});
-      await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded', 5000);
+      await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the failed attempt recorded');
       clock.t += 1000;
-      await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'the retry delivered', 5000);
+      await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'the retry delivered');
       await d.stop(1000);
       expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
       expect(connector.sent).toHaveLength(2);
@@ -764,16 +764,16 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, timeoutMs: 50, ...slowRetry }, clock, () => 0.5);
     await d.start();
     const [row] = await store.listDeliveries({});
-    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded', 5000);
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded');
     const t0 = clock.t;
     clock.t += 1000;
     // The same value retried: should the old request land late, it writes what the ERP has.
-    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'A retried', 5000);
+    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'A retried');
     expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
     // A newer value within the settle time is resent.
     await store.commitIngest({ states: [], deliveries: [loc(2000, 'B')], quarantine: [], accepted: 1 });
     d.notify();
-    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued', 5000);
+    const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued');
     expect(resend).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
   });
 });
@@ -793,7 +793,7 @@ describe('the log says what needs an operator', () => {
     const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
     const { d, lines } = loggedDispatcher(flaky(store, { left: 2 }, 'completeAttempts', full), new ScriptedConnector(), {});
     await d.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'the outcome recorded after two refusals');
     const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
     expect(errors).toHaveLength(2);
     for (const msg of errors) expect(msg).toMatch(/record delivery outcomes.*; the disk holding the store \(store\.path\) is full/);
@@ -807,7 +807,7 @@ describe('the log says what needs an operator', () => {
     for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('502 bad gateway', 502));
     const { d, lines } = loggedDispatcher(store, connector, { failureThreshold: 3, openMs: 60_000 });
     await d.start();
-    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open');
     const [dead] = await store.listDeliveries({ status: 'dead' });
     expect(lines.filter((l) => l.level === 'error')).toEqual([
       { level: 'error', fields: { destination: 'erp', id: dead!.id, operation: 'workorder.create', businessKey: dead!.businessKey, error: '422: plant 9999 does not exist' }, msg: expect.stringContaining('dead letter') as unknown },
@@ -823,7 +823,7 @@ describe('the log says what needs an operator', () => {
     connector.script.push(new RateLimitedError('503 service unavailable', 5, 503), new RateLimitedError('503 service unavailable', 5, 503), new RateLimitedError('429 too many requests', 5, 429));
     const { d, lines } = loggedDispatcher(store, connector, {});
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the pauses', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the pauses');
     expect(lines.filter((l) => l.level === 'warn')).toEqual([
       { level: 'warn', fields: { destination: 'erp', waitMs: 5, status: 503 }, msg: 'destination is unavailable (503); pausing it: further pauses until a request succeeds are logged at debug, and status shows them' },
     ]);
@@ -836,7 +836,7 @@ describe('the log says what needs an operator', () => {
     connector.script.push(new RetryableError('PATCH /x → 401 unauthorized; credentials were rejected or have expired', 401));
     const d = dispatcherFor(store, connector, { failureThreshold: 1, openMs: 60_000 });
     await d.start();
-    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open', 5000);
+    await waitFor(() => d.metrics().erp?.circuit === 'open', 'the circuit open');
     expect(d.metrics().erp?.circuitError).toBe('PATCH /x → 401 unauthorized; credentials were rejected or have expired');
   });
 
@@ -848,7 +848,7 @@ describe('the log says what needs an operator', () => {
     for (let i = 0; i < 4; i++) connector.script.push(new RetryableError('503 service unavailable', 503));
     const { d, lines } = loggedDispatcher(store, connector, { maxAttempts: 50, baseDelayMs: 1, maxDelayMs: 2, failureThreshold: 1, openMs: 5 });
     await d.start();
-    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the outage', 5000);
+    await waitFor(async () => (await delivered(store)) === 1, 'delivered after the outage');
     expect(connector.sent).toHaveLength(6);
     expect(d.metrics().erp?.circuitOpened).toBe(5); // opened, then four failed probes
     expect(d.metrics().erp).not.toHaveProperty('circuitError'); // closed again
@@ -871,7 +871,7 @@ describe('delivery attempt timings (onAttempt)', () => {
     const told: AttemptTiming[] = [];
     const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onAttempt: (a) => told.push(a) });
     await dispatcher.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'both work orders delivered', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 2, 'both work orders delivered');
     const audited = await store.queryAudit({ destination: 'erp' });
     expect(audited.length).toBeGreaterThanOrEqual(2);
     expect(told).toHaveLength(audited.length);
@@ -905,7 +905,7 @@ describe('delivery attempt timings (onAttempt)', () => {
     const told: AttemptTiming[] = [];
     const dispatcher = dispatcherFor(store, connector, {}, systemClock, undefined, { onAttempt: (a) => told.push(a) });
     await dispatcher.start();
-    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 3, 'the batch delivered on its retry', 5000);
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 3, 'the batch delivered on its retry');
     // Three attempts in the batch that got no answer, then one per item delivered (in one request or several).
     expect(told.slice(0, 3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 2.5 })));
     expect(told.slice(3)).toEqual(Array.from({ length: 3 }, () => ({ destination: 'erp', seconds: 0.04, status: 201 })));
