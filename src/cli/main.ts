@@ -1,57 +1,11 @@
 #!/usr/bin/env -S node --max-semi-space-size=32
 /**
- * The `assetbridge` command line. Each command lives in ./commands and registers itself here.
+ * The `assetbridge` command line. Each command lives in ./commands and registers itself in ./program.ts.
  * @module
  */
-import { Command, CommanderError } from 'commander';
-import { registerAssetsCommand } from './commands/assets.js';
-import { registerMetersCommand } from './commands/meters.js';
-import { registerAempParseCommand } from './commands/aemp-parse.js';
-import { registerAempCommands } from './commands/aemp.js';
-import { registerAssetReviewCommands } from './commands/assets-review.js';
-import { registerDepreciationCommand } from './commands/depreciation.js';
-import { registerMaintenanceCommand } from './commands/maintenance.js';
-import { registerRulesCommand } from './commands/rules.js';
-import { registerZonesCommand } from './commands/zones.js';
-import { registerInventoryCommand } from './commands/inventory.js';
-import { registerAuditCommand } from './commands/audit.js';
-import { registerDemoCommand } from './commands/demo.js';
-import { registerDlqCommand } from './commands/dlq.js';
-import { registerQuarantineCommand } from './commands/quarantine.js';
-import { registerRunCommand } from './commands/run.js';
-import { registerConfigCommand } from './commands/config-check.js';
-import { registerStatusCommand } from './commands/status.js';
-import { registerStoreCommand } from './commands/store.js';
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 import { tuneV8 } from '../runtime/v8-tuning.js';
-
-export function buildProgram(): Command {
-  const program = new Command('assetbridge')
-    .description('Connects asset-tracking and telematics systems with ERPs: durable, exactly-once, rate-limited, audited.')
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    // Usage errors (an unknown option, a missing argument) throw instead of exiting 1: main maps
-    // them to the documented exit code 2. Set before the commands, which inherit it.
-    .exitOverride();
-  registerRunCommand(program);
-  registerConfigCommand(program);
-  registerDemoCommand(program);
-  registerStatusCommand(program);
-  registerAssetsCommand(program);
-  registerQuarantineCommand(program);
-  registerDlqCommand(program);
-  registerAuditCommand(program);
-  registerAempParseCommand(program);
-  registerAempCommands(program);
-  registerAssetReviewCommands(program);
-  registerMetersCommand(program);
-  registerRulesCommand(program);
-  registerMaintenanceCommand(program);
-  registerDepreciationCommand(program);
-  registerInventoryCommand(program);
-  registerZonesCommand(program);
-  registerStoreCommand(program);
-  return program;
-}
 
 tuneV8();
 
