@@ -37,6 +37,8 @@ export interface DemoOptions {
   readonly drainTimeoutMs: number;
   /** Share of driving reports with an overheating engine (tests raise it). @default the fleet's */
   readonly overheatShare?: number;
+  /** How the user runs the CLI, for the closing hint (`node dist/src/cli/main.js` in a checkout). @default assetbridge */
+  readonly cli?: string;
   readonly out: NodeJS.WritableStream;
 }
 
@@ -280,7 +282,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       say(`  Trackunit machines            ${telematics.machines} pulled, ${telematics.matched} matched by external reference, ${telematics.synced} with location and hours at the ERP, ${telematics.machines - telematics.matched} awaiting review`);
     for (const m of mismatches.slice(0, 10)) say(`    ${m}`);
     say(result.ok ? 'demo OK: the ERP matches the fleet, nothing was lost or duplicated' : 'demo FAILED: see above');
-    say(`inspect the run: assetbridge status --config ${configFile}   (also: audit, quarantine list, dlq list, maintenance status)`);
+    say(`inspect the run: ${opts.cli ?? 'assetbridge'} status --config ${configFile}   (also: audit, quarantine list, dlq list, maintenance status)`);
     return result;
   } finally {
     if (app) await app.stop().catch(() => undefined);

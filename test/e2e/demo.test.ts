@@ -23,9 +23,12 @@ describe('assetbridge demo', () => {
       trackunitMachines: 0,
       drainTimeoutMs: 60_000,
       overheatShare: 0.05,
+      cli: 'node dist/src/cli/main.js',
       out,
     });
     expect(result.mismatches).toEqual([]);
+    // The closing hint names the command as the newcomer can run it (`npm run demo` puts no assetbridge on the PATH).
+    expect(text).toMatch(/inspect the run: node dist\/src\/cli\/main\.js status --config \S+assetbridge\.yaml/);
     expect(result.ok).toBe(true);
     expect(result.quarantined).toBe(result.badSent);
     expect(result.badSent).toBeGreaterThan(0);

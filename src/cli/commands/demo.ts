@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
+import { basename, isAbsolute, relative } from 'node:path';
 import { UsageError } from '../../core/errors/errors.js';
 import { parseDuration } from '../../config/duration.js';
 import { runDemo } from '../../demo/demo.js';
@@ -9,6 +10,18 @@ function positive(name: string, v: string): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name} must be a positive number, got "${v}"`);
   return n;
+}
+
+/**
+ * How the user runs this CLI again, for the hints a command prints: `assetbridge` when it ran as
+ * the installed or linked bin, else `node <script>` (`node dist/src/cli/main.js` after `npm run
+ * demo` in a checkout, where no `assetbridge` is on the PATH).
+ */
+export function howToRun(script: string | undefined, cwd: string): string {
+  if (script === undefined || basename(script) === 'assetbridge') return 'assetbridge';
+  const fromCwd = relative(cwd, script);
+  const path = fromCwd.startsWith('..') || isAbsolute(fromCwd) ? script : fromCwd;
+  return `node ${/\s/.test(path) ? JSON.stringify(path) : path}`;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -52,6 +65,7 @@ export function registerDemoCommand(program: Command): void {
           seed: Math.round(positive('seed', o.seed)),
           drainTimeoutMs: 120_000,
           trackunitMachines: o.withTrackunit === undefined || o.withTrackunit === false ? 0 : o.withTrackunit === true ? 250 : Math.round(positive('with-trackunit', o.withTrackunit)),
+          cli: howToRun(process.argv[1], process.cwd()),
           out: process.stdout,
           ...(o.mqttUrl ? { mqttUrl: o.mqttUrl } : {}),
           ...(o.dataDir ? { dataDir: o.dataDir } : {}),

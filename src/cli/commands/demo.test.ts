@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { howToRun } from './demo.js';
+
+describe('howToRun: the command the demo tells a newcomer to run next', () => {
+  it('is `node <script>` from the working directory in a checkout (`npm run demo`), where no assetbridge is on the PATH', () => {
+    expect(howToRun('/home/me/assetbridge/dist/src/cli/main.js', '/home/me/assetbridge')).toBe('node dist/src/cli/main.js');
+  });
+
+  it('is the script in full when it lies outside the working directory, quoted when it has a space', () => {
+    expect(howToRun('/opt/assetbridge/dist/src/cli/main.js', '/home/me')).toBe('node /opt/assetbridge/dist/src/cli/main.js');
+    expect(howToRun('/opt/my tools/dist/src/cli/main.js', '/home/me')).toBe('node "/opt/my tools/dist/src/cli/main.js"');
+  });
+
+  it('is assetbridge when it ran as the installed or linked bin', () => {
+    expect(howToRun('/usr/local/bin/assetbridge', '/home/me')).toBe('assetbridge');
+    expect(howToRun('/srv/app/node_modules/.bin/assetbridge', '/srv/app')).toBe('assetbridge');
+    expect(howToRun(undefined, '/home/me')).toBe('assetbridge');
+  });
+});
