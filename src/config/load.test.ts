@@ -41,6 +41,16 @@ describe('config', () => {
     expect(Object.isFrozen(ring?.[0])).toBe(false);
   });
 
+  it('refuses an MQTT password without a username (the connection is dropped before it is made, silently), naming the key', () => {
+    const mqtt = { name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { path: 'tagId' } } }] };
+    expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't', MQTT_PASSWORD: 'secret-pw' }))).toEqual([
+      { key: 'sources.mqtt.0.password', message: expect.stringMatching(/^is set without username: .*set username as well/) },
+    ]);
+    // Also while the secret is not set where the command runs (it is deferred, not dropped).
+    expect(problems(() => compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, password: '${MQTT_PASSWORD}' }] } }, { ERP_TOKEN: 't' }, undefined, { deferSecrets: true })).map((p) => p.key)).toEqual(['sources.mqtt.0.password']);
+    expect(compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, username: 'ab', password: 'secret-pw' }] } }, { ERP_TOKEN: 't' }).sources.mqtt[0]?.username).toBe('ab');
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'token'), 'from-file\n');

@@ -157,6 +157,10 @@ export const mqttSourceSchema = z.strictObject({
         message: `"${filter}" is never used: topics.${first} ("${s.topics[first]?.filter ?? ''}") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first`,
       });
   });
+  // MQTT sends a password only with a user name: mqtt.js drops such a connection before it is
+  // made, with nothing logged, and the service never connects ("is the broker running?").
+  if (s.password !== undefined && s.username === undefined)
+    ctx.addIssue({ code: 'custom', path: ['password'], message: 'is set without username: MQTT sends a password only together with a user name, so the broker would never be reached; set username as well (or remove password)' });
   // mqtt.js ignores TLS options on mqtt:// and ws://: the connection, password included, would go in clear text.
   if (/^(mqtts|wss):/i.test(s.url)) return;
   for (const key of ['caFile', 'certFile', 'keyFile'] as const)

@@ -14,7 +14,7 @@ import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from './secrets
 const input = {
   sources: {
     http: { token: '${AB_T_INTAKE}' },
-    mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', password: '${AB_T_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] }],
+    mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', username: 'ab', password: '${AB_T_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] }],
   },
   destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', token: '${AB_T_ERP}', headers: { 'X-Api-Key': 'key ${AB_T_KEY}' } }],
   telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'trackunit-token-v2', clientId: 'ab', clientSecret: '${AB_T_TU}' }, headers: { 'X-Feed-Key': '${AB_T_TU}' } }],

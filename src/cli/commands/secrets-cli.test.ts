@@ -23,7 +23,7 @@ function serviceConfig(port = 0) {
     store: { path: join(dir, 'ab.db') },
     sources: {
       http: { token: '${AB_SC_INTAKE}' },
-      mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', password: '${AB_SC_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTempC: { path: 't' } } } }] }],
+      mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', username: 'ab', password: '${AB_SC_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTempC: { path: 't' } } } }] }],
     },
     rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTempC', above: 95 }] } },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_SC_ERP}', timeoutMs: '2s' }],
@@ -93,7 +93,7 @@ function enqueueConfig() {
     store: { path: join(dir, 'ab.db') },
     sources: {
       http: { token: '${AB_SC_INTAKE}' },
-      mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', password: '${AB_SC_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTempC: { path: 't' } } } }] }],
+      mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', username: 'ab', password: '${AB_SC_MQTT}', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTempC: { path: 't' } } } }] }],
     },
     assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
     rules: { maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
