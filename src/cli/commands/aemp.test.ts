@@ -152,6 +152,44 @@ describe('aemp backfill, equipment and budget', () => {
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-01', to: '2025-02-31' })).rejects.toThrow(/--to "2025-02-31" is not a date/);
   });
 
+  it('refuses an --element the parser reads nothing from before any request, naming the likely one', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    let requests = 0;
+    const base = simulatorFetch(t.sim);
+    const deps: AempCommandDeps = { ...t.deps, fetch: (input: string | URL | Request, init?: RequestInit) => (requests++, base(input, init)) };
+    await expect(aempBackfillCommand(deps, { from: '2025-03-03', element: ['Locations', 'CumulativeOperatingHour'] })).rejects.toThrow(
+      /--element "CumulativeOperatingHour" is not a data element assetbridge reads: did you mean CumulativeOperatingHours\? \(known: Locations, CumulativeOperatingHours, .*\); it would spend a request per machine and store nothing/,
+    );
+    await expect(aempBackfillCommand(deps, { from: '2025-03-03', element: ['Bogus'] })).rejects.toThrow(/--element "Bogus" is not a data element assetbridge reads \(known: /);
+    expect(requests).toBe(0);
+    // The parser's other names and their aliases are data elements too.
+    expect(await aempBackfillCommand(deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['FuelUsed', 'FaultCodes'] })).toBe(0);
+  });
+
+  it('an interrupted backfill says once how to continue', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    const abort = new AbortController();
+    const base = simulatorFetch(t.sim);
+    const deps: AempCommandDeps = {
+      ...t.deps,
+      signal: abort.signal,
+      // Ctrl-C while the first series is being fetched.
+      fetch: (input: string | URL | Request, init?: RequestInit) => {
+        if (!/CumulativeOperatingHours/.test(input instanceof Request ? input.url : input.toString())) return base(input, init);
+        abort.abort(new Error('interrupted'));
+        return Promise.reject(abort.signal.reason as Error); // as fetch does when its signal is aborted
+      },
+    };
+    expect(await aempBackfillCommand(deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'], concurrency: '1' })).toBe(1);
+    expect(t.text()).toMatch(/stopped: .*run it again to continue/);
+    expect(t.text().match(/again to continue/g)).toHaveLength(1);
+  });
+
   it('writes the backfill range as ISO 8601 times with --json', async () => {
     const t = setup();
     await t.store.upsertAssets(assetsForMachines([0]));

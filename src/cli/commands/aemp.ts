@@ -18,7 +18,9 @@ import { createApp, validationPolicyOf } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Config } from '../../config/schema.js';
-import type { TelematicsConfig } from '../../config/telematics-schema.js';
+import { DEFAULT_TIME_SERIES_ELEMENTS, type TelematicsConfig } from '../../config/telematics-schema.js';
+import { BLOCK_SPECS, blockSpecFor } from '../../adapters/telematics/aemp/aemp-dialect-blocks.js';
+import { closest } from '../../config/issue-messages.js';
 import { UsageError } from '../../core/errors/errors.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
@@ -220,6 +222,19 @@ function parseDate(input: string | undefined, flag: string): number {
   return t;
 }
 
+/**
+ * `--element` values the parser reads nothing from are refused before any request: each would
+ * spend a request (a Trackunit URL's slot for 15 minutes) per machine and store nothing.
+ */
+export function checkElements(elements: readonly string[]): void {
+  const known = [...DEFAULT_TIME_SERIES_ELEMENTS, ...BLOCK_SPECS.filter((s) => !DEFAULT_TIME_SERIES_ELEMENTS.some((d) => blockSpecFor(d) === s)).map((s) => s.name)];
+  for (const e of elements) {
+    if (blockSpecFor(e) !== undefined) continue;
+    const like = closest(e, known);
+    throw new UsageError(`--element "${e}" is not a data element assetbridge reads${like ? `: did you mean ${like}?` : ''} (known: ${known.join(', ')}); it would spend a request per machine and store nothing`);
+  }
+}
+
 /** The end-of-backfill summary for people. */
 export function formatBackfillSummary(s: BackfillSummary): string {
   const lines = [
@@ -233,7 +248,9 @@ export function formatBackfillSummary(s: BackfillSummary): string {
     for (const k of s.skipped.slice(0, 10)) lines.push(`    ${k.id}: ${k.reason}`);
     if (s.skipped.length > 10) lines.push(`    … and ${fmt(s.skipped.length - 10)} more`);
   }
-  lines.push(s.complete ? '  complete' : `  stopped: ${s.error ?? 'incomplete'}; run the same command again to continue (finished series are skipped)`);
+  // An interrupted run's error says how to continue already.
+  const hint = /run it again to continue/.test(s.error ?? '') ? '' : '; run the same command again to continue (finished series are skipped)';
+  lines.push(s.complete ? '  complete' : `  stopped: ${s.error ?? 'incomplete'}${hint}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -245,6 +262,7 @@ export async function aempBackfillCommand(
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
   checkReserve(config, opts.useReserve);
   const from = parseDate(opts.from, '--from');
+  if (opts.element?.length) checkElements(opts.element);
   // Without --to the range ends now; an unfinished run with the same --from remembered its end, so
   // running the same command again continues that range (finished series are skipped by range).
   const openKey = `open-to|${new Date(from).toISOString()}`;
@@ -525,7 +543,7 @@ Examples:
       .option('--from <date>', 'start, e.g. 2025-03-01 or 2025-03-01T06:00:00Z (UTC)')
       .option('--to <date>', 'end (default: now)')
       .option('--provider <name>', 'the telematics provider (needed when several are configured)')
-      .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config)', collect)
+      .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config; one assetbridge reads nothing from is refused)', collect)
       .option('--pin <pin>', 'only this machine, by PIN/VIN (repeatable; default: every matched machine of the last pulls)', collect)
       .option('--concurrency <n>', 'series fetched in parallel (the per-second cap still applies)')
       .option('--use-reserve', 'spend reserve requests where the ordinary slot is taken')
