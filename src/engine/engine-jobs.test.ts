@@ -8,7 +8,7 @@ import { createApp, type App } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { CONTROL_NS, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
+import { CONTROL_NS, JobWithdrawnError, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 
 const apps: App[] = [];
@@ -44,6 +44,41 @@ describe('a job asked of a service that stops', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('a job whose command is interrupted (Ctrl-C)', () => {
+  it('is withdrawn when the service has not taken it up yet: nothing done, no rows left', async () => {
+    const store = tempStore();
+    try {
+      await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ state: 'running', at: Date.now(), pid: 1 }));
+      const stop = new AbortController();
+      const asked = requestJob(store, 'never-taken', {}, { timeoutMs: 600_000, pollMs: 10, signal: stop.signal });
+      await new Promise((r) => setTimeout(r, 50));
+      stop.abort();
+      await expect(asked).rejects.toThrow(JobWithdrawnError);
+      await expect(asked).rejects.toThrow(/interrupted before the service started "never-taken": nothing was done/);
+      expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('is stopped in the service when it runs there (it went on for hours, its result collected by nobody), and what it did comes back', async () => {
+    const app = await running();
+    let started!: () => void;
+    const running_ = new Promise<void>((r) => (started = r));
+    app.engine.registerJob('long', (_args, signal) => {
+      started();
+      return new Promise((resolve) => signal.addEventListener('abort', () => resolve({ exitCode: 1, output: `stopped after part of it: ${String((signal.reason as Error).message)}\n` })));
+    });
+    const stop = new AbortController();
+    const asked = requestJob(app.store, 'long', {}, { timeoutMs: 60_000, pollMs: 20, signal: stop.signal });
+    await running_;
+    stop.abort();
+    await expect(asked).resolves.toEqual({ exitCode: 1, output: 'stopped after part of it: interrupted\n' });
+    await waitFor(async () => (await jobRows(app)).length === 0, 'the cancel row to go');
+    expect(app.engine.state).toBe('running'); // only that job stopped
   });
 });
 

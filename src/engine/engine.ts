@@ -45,14 +45,33 @@ function jobRequestedAt(id: string): number {
   return Number.isFinite(t) ? t : 0;
 }
 
-/** The CLI's side: ask the running service to run `name`, and wait for its result. */
-export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number }): Promise<JobResult> {
+/** A job withdrawn (the CLI was interrupted) before the service took it up: nothing of it was done. */
+export class JobWithdrawnError extends Error {
+  constructor(name: string) {
+    super(`interrupted before the service started "${name}": nothing was done`);
+    this.name = 'JobWithdrawnError';
+  }
+}
+
+/**
+ * The CLI's side: ask the running service to run `name`, and wait for its result. When `signal`
+ * aborts (Ctrl-C), a request the service has not taken up yet is withdrawn ({@link JobWithdrawnError});
+ * one it runs is asked to stop (its job's signal aborts), and its result, what it did until then,
+ * is still waited for.
+ */
+export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<JobResult> {
   const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   await store.kvSet(CONTROL_NS, `job-request:${id}`, JSON.stringify({ name, args }));
   const deadline = Date.now() + opts.timeoutMs;
   const pollMs = opts.pollMs ?? 250;
   let checkedAt = Date.now();
+  let cancelled = false;
   for (;;) {
+    if (opts.signal?.aborted && !cancelled) {
+      cancelled = true;
+      if (await store.kvDelete(CONTROL_NS, `job-request:${id}`)) throw new JobWithdrawnError(name);
+      await store.kvSet(CONTROL_NS, `job-cancel:${id}`, '1');
+    }
     const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
     if (res) {
       await store.kvDelete(CONTROL_NS, `job-result:${id}`);
@@ -64,11 +83,13 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
       const gone = await serviceGone(store, checkedAt);
       if (gone !== undefined) {
         await store.kvDelete(CONTROL_NS, `job-request:${id}`);
+        await store.kvDelete(CONTROL_NS, `job-cancel:${id}`);
         throw new Error(`the service ${gone} before it finished "${name}"; it may have done part of it: check \`assetbridge status\` and its logs, then run the command again (with no service running, the command does the work itself)`);
       }
     }
     if (Date.now() > deadline) {
       await store.kvDelete(CONTROL_NS, `job-request:${id}`);
+      await store.kvDelete(CONTROL_NS, `job-cancel:${id}`);
       throw new Error(`the running service did not finish "${name}" within ${Math.round(opts.timeoutMs / 1000)} s; it may still be running: check its logs and \`assetbridge status\``);
     }
     await new Promise((r) => setTimeout(r, pollMs));
@@ -127,6 +148,8 @@ export class Engine {
   private readonly jobs = new Map<string, Job>();
   private readonly runningJobs = new Set<Promise<void>>();
   private readonly jobAbort = new AbortController();
+  /** The jobs running for the CLI by request id: one the CLI asks to stop (`job-cancel:<id>`, its Ctrl-C) is aborted. */
+  private readonly jobControllers = new Map<string, AbortController>();
   /** The failure of the last housekeeping tick, while they fail: logged once; a store error also makes `/readyz` 503. */
   private housekeepingFailure: { message: string; storeAdvice: string | undefined; ticks: number } | undefined;
 
@@ -252,19 +275,33 @@ export class Engine {
         await p.store.kvDelete(CONTROL_NS, key);
         continue;
       }
+      if (key.startsWith('job-cancel:')) {
+        // The CLI waiting for it was interrupted: the job stops as at a service stop, and its result (what it did) still goes back.
+        const controller = this.jobControllers.get(key.slice('job-cancel:'.length));
+        if (controller && !controller.signal.aborted) {
+          p.logger.info({ job: key.slice('job-cancel:'.length) }, 'stopping a job: the command that asked for it was interrupted');
+          controller.abort(new Error('interrupted'));
+        }
+        await p.store.kvDelete(CONTROL_NS, key);
+        continue;
+      }
       if (!key.startsWith('job-request:') || !value) continue;
       const id = key.slice('job-request:'.length);
       // Taken by whoever deletes it (a CLI that gave up deletes it too); handshake rows do not pile up.
       if (!(await p.store.kvDelete(CONTROL_NS, key))) continue;
       const { name, args } = JSON.parse(value) as { name: string; args: unknown };
       const job = this.jobs.get(name);
+      const controller = new AbortController();
+      this.jobControllers.set(id, controller);
       const run = (async (): Promise<JobResult> => {
         if (!job) return { exitCode: 2, output: `this service has no job "${name}"; known: ${[...this.jobs.keys()].join(', ') || '(none)'}\n` };
         p.logger.info({ job: name }, 'running a job for the CLI');
         try {
-          return await job(args, this.jobAbort.signal);
+          return await job(args, AbortSignal.any([this.jobAbort.signal, controller.signal]));
         } catch (err) {
           return { exitCode: 1, output: `${coerceError(err).message}\n` };
+        } finally {
+          this.jobControllers.delete(id);
         }
       })().then(async (result) => {
         await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify(result));
