@@ -51,6 +51,19 @@ describe('config', () => {
     expect(compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, username: 'ab', password: 'secret-pw' }] } }, { ERP_TOKEN: 't' }).sources.mqtt[0]?.username).toBe('ab');
   });
 
+  it('refuses a request timeout too short for any answer, as digits alone (milliseconds) meant for seconds give', () => {
+    const p = problems(() =>
+      compileConfig({ destinations: [{ ...minimal.destinations[0], timeoutMs: 5 }], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'x' }, timeout: 60 }] }, { ERP_TOKEN: 't' }),
+    );
+    expect(p).toEqual([
+      { key: 'destinations.0.timeoutMs', message: '5ms is too short for an answer to arrive: every request would time out; give seconds, e.g. 15s (digits alone are milliseconds: write 5s, not 5)' },
+      { key: 'telematics.0.timeout', message: '60ms is too short for an answer to arrive: every request would time out; give seconds, e.g. 60s (digits alone are milliseconds: write 60s, not 60)' },
+    ]);
+    const c = compileConfig({ destinations: [{ ...minimal.destinations[0], timeoutMs: '5s' }], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'x' }, timeout: 500 }] }, { ERP_TOKEN: 't' });
+    expect(c.destinations[0]?.timeoutMs).toBe(5000);
+    expect(c.telematics[0]?.timeout).toBe(500);
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'token'), 'from-file\n');

@@ -15,6 +15,17 @@ import { filterCovers, stripSharePrefix, topicFilterProblem } from '../core/norm
 
 export { duration } from './duration.js';
 
+/**
+ * A request timeout: at least 100 ms. Digits alone are milliseconds, so `timeoutMs: 5` meant for
+ * five seconds would time out every request (and leave each outcome unknown) instead.
+ */
+export const requestTimeout = (fallback: string) =>
+  duration(fallback).pipe(
+    z.number().min(100, {
+      error: (iss) => `${durationText(Number(iss.input))} is too short for an answer to arrive: every request would time out; give seconds, e.g. ${fallback} (digits alone are milliseconds: write 5s, not 5)`,
+    }),
+  );
+
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
 
 /** Where in a JSON payload a value lives: a dotted path (`pos.lat`, `sensors.0.value`). */
@@ -334,7 +345,7 @@ export const restDestinationSchema = z
         odometerKmAtCompletion: z.string().min(1).optional(),
       })
       .default({}),
-    timeoutMs: duration('15s'),
+    timeoutMs: requestTimeout('15s'),
     rateLimit: rateLimitSchema.prefault({}),
     retry: retrySchema.prefault({}),
     circuitBreaker: circuitBreakerSchema.prefault({}),

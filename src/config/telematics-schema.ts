@@ -155,7 +155,9 @@ export const telematicsSchema = z
     /** Extra request headers (values may use `${ENV}`). @default {} */
     headers: z.record(z.string(), z.string()).default({}),
     /** Per-request timeout. @default 60s */
-    timeout: durationField().default(60_000),
+    timeout: durationField()
+      .default(60_000)
+      .pipe(z.number().min(100, { error: (iss) => `${Number(iss.input)}ms is too short for an answer to arrive: every request would time out; give seconds, e.g. 60s (digits alone are milliseconds: write 60s, not 60)` })),
     schedule: z
       .strictObject({
         /** Scheduled fleet pulls. @default true */
