@@ -27,6 +27,9 @@ function removedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: rea
   return existing.flatMap((a) => (assets.has(a.asset.erpAssetId) ? a.identifiers.filter((i) => !listed.has(key(i))).map((i) => ({ type: i.type, value: i.value, from: a.asset.erpAssetId })) : []));
 }
 
+/** An import file from this size on says what it is doing on stderr while it takes its seconds. */
+export const LARGE_IMPORT_BYTES = 1_048_576;
+
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
     .command('assets')
@@ -63,8 +66,10 @@ naming the line, asset and attribute.`,
   ).action(
     action(async (file: string, opts: { config: string; replace?: boolean }) => {
       let text: string;
+      let bytes: Buffer;
       try {
-        text = decodeAssetCsv(readFileSync(file), file);
+        bytes = readFileSync(file);
+        text = decodeAssetCsv(bytes, file);
       } catch (err) {
         if (err instanceof CsvError) throw err;
         throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
@@ -72,11 +77,16 @@ naming the line, asset and attribute.`,
       const { config, configPath } = resolveConfig(opts.config);
       const quantityAttribute = config.rules.inventory?.quantityAttribute;
       const lines = new Map<string, Map<string, number>>();
+      // A large file takes a while (200,000 rows: about 10 s to check, as long to store): say what is going on.
+      const started = Date.now();
+      const large = bytes.length >= LARGE_IMPORT_BYTES;
+      if (large) process.stderr.write(`checking ${file} (${(bytes.length / 1_048_576).toFixed(1)} MiB)…\n`);
       const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name), attributeLines: lines, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();
         const rows = applyAssetUpdates(existing, updates);
+        if (large) process.stderr.write(`${file}: ${rows.length} asset(s) checked in ${((Date.now() - started) / 1000).toFixed(1)} s; storing them in one transaction (interrupted now, nothing is imported)…\n`);
         const r = await store.upsertAssets(rows, { replaceIdentifiers: opts.replace === true });
         await bumpIdentityGeneration(store);
         process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);

@@ -1,0 +1,37 @@
+/**
+ * `assets import` of a large file (the built CLI): it takes seconds to check and store, and says
+ * what it is doing on stderr meanwhile (stdout keeps only the result); a small file stays quiet.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { LARGE_IMPORT_BYTES } from './assets.js';
+
+const config = () => writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }] }));
+
+function csv(rows: number): string {
+  const lines = ['identifier,id_type,erp_asset_id,erp_module,destination,site,model'];
+  for (let i = 0; i < rows; i++) lines.push(`tag-${i},tag,EQ-${i},fixed-assets,,PLANT-${i % 7},Excavator model with a long name ${i}`);
+  return `${lines.join('\n')}\n`;
+}
+
+describe('assets import', () => {
+  it('of a large file says on stderr what it is doing while it takes its seconds, and that an interrupted import imports nothing', async () => {
+    const { path, dir } = config();
+    const text = csv(20_000);
+    expect(Buffer.byteLength(text)).toBeGreaterThanOrEqual(LARGE_IMPORT_BYTES);
+    writeFileSync(join(dir, 'big.csv'), text);
+    const r = await runCli(['assets', 'import', join(dir, 'big.csv'), '-c', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`imported 20000 identifier(s) for 20000 asset(s) from ${join(dir, 'big.csv')}\n`);
+    const notes = r.stderr.split('\n');
+    expect(notes[0]).toMatch(/^checking .*big\.csv \(\d+\.\d MiB\)…$/);
+    expect(notes[1]).toMatch(/big\.csv: 20000 asset\(s\) checked in \d+\.\d s; storing them in one transaction \(interrupted now, nothing is imported\)…$/);
+
+    writeFileSync(join(dir, 'small.csv'), csv(3));
+    const small = await runCli(['assets', 'import', join(dir, 'small.csv'), '-c', path]);
+    expect(small.code).toBe(0);
+    expect(small.stderr).toBe('');
+  }, 60_000);
+});
