@@ -64,6 +64,16 @@ describe('config', () => {
     expect(c.telematics[0]?.timeout).toBe(500);
   });
 
+  it('says a config file that is empty or only comments is empty, not that a key is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# store:\n#   path: ./data/ab.db\n']] as const) {
+      writeFileSync(join(dir, name), text);
+      expect(problems(() => loadConfigFile(join(dir, name), {}))).toEqual([
+        { key: '(file)', message: `${join(dir, name)} is empty (or holds only comments): a config needs at least destinations; start from examples/assetbridge.yaml (docs/configuration.md is the reference)` },
+      ]);
+    }
+  });
+
   it('reads secrets from NAME_FILE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'token'), 'from-file\n');

@@ -343,6 +343,9 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   } catch (err) {
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
   }
+  // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
+  if (doc === null || doc === undefined)
+    throw new ConfigError([{ key: '(file)', message: `${file} is empty (or holds only comments): a config needs at least destinations; start from examples/assetbridge.yaml (docs/configuration.md is the reference)` }]);
   return compileConfig(doc, env, dirname(resolve(file)), options);
 }
 
