@@ -5,9 +5,9 @@
  * is upgraded as before.
  */
 import { hostname } from 'node:os';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { holdLeaseAsService, storeBefore } from '../test/helpers/temp-store.js';
+import { holdLeaseAsService, schemaVersionOf, storeBefore } from '../test/helpers/temp-store.js';
 import { createLogger } from './adapters/log/logger.js';
 import { SQLITE_MIGRATIONS } from './adapters/store/sqlite/sqlite-migrations.js';
 import { createApp, openStore } from './app.js';
@@ -16,14 +16,6 @@ import { StoreUpgradeBusyError, type StoreLease } from './engine/store-lease.js'
 
 const logger = createLogger('silent');
 const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
-const versionOf = (path: string): number => {
-  const raw = new Database(path, { fileMustExist: true });
-  try {
-    return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
-  } finally {
-    raw.close();
-  }
-};
 const configOf = (path: string) => compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token-1' }] });
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -61,7 +53,7 @@ describe('a newer version opening to write a store an older service runs on', ()
     expect(message).toContain(`assetbridge run (pid ${process.ppid} on ${hostname()}`);
     expect(message).toContain("stop that service ('assetbridge store backup FILE' first keeps a copy to go back to), then start this version's service ('assetbridge run'), which upgrades the store");
     expect(message).toContain('or run this command with the version that is running');
-    expect(versionOf(path)).toBe(newest - 1);
+    expect(schemaVersionOf(path)).toBe(newest - 1);
     expect(ingest.run('after').changes).toBe(1);
   });
 
@@ -71,7 +63,7 @@ describe('a newer version opening to write a store an older service runs on', ()
     const putState = raw.prepare("INSERT OR REPLACE INTO asset_state VALUES ('A-1', '{}', 1)");
     expect(() => openStore(configOf(path))).toThrow(StoreUpgradeBusyError);
     expect(putState.run().changes).toBe(1);
-    expect(versionOf(path)).toBe(1);
+    expect(schemaVersionOf(path)).toBe(1);
   });
 
   it('the service (assetbridge run) is refused before it upgrades anything, and told to start again once the other is stopped', async () => {
@@ -87,7 +79,7 @@ describe('a newer version opening to write a store an older service runs on', ()
     expect((err as Error).message).toContain(`is at schema version ${newest - 1}, and this assetbridge needs version ${newest}`);
     expect((err as Error).message).toContain('then start this one again, which upgrades the store');
     expect((err as Error).message).not.toContain('run this command with the version');
-    expect(versionOf(path)).toBe(newest - 1);
+    expect(schemaVersionOf(path)).toBe(newest - 1);
   });
 
   it('upgrades it once the older service has stopped (let go of its lease)', async () => {
@@ -95,6 +87,6 @@ describe('a newer version opening to write a store an older service runs on', ()
     await lease.release();
     raw.close();
     await openStore(configOf(path)).close();
-    expect(versionOf(path)).toBe(newest);
+    expect(schemaVersionOf(path)).toBe(newest);
   });
 });

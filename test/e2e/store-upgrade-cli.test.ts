@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
-import { holdLeaseAsService, storeBefore } from '../helpers/temp-store.js';
+import { holdLeaseAsService, schemaVersionOf, storeBefore } from '../helpers/temp-store.js';
 
 const destinations = [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token-1' }];
 const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
@@ -25,14 +25,6 @@ function olderStore(): { path: string; db: string; dir: string } {
   return { path, db: join(dir, 'ab.db'), dir };
 }
 
-const versionOf = (db: string): number => {
-  const raw = new Database(db, { fileMustExist: true });
-  try {
-    return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
-  } finally {
-    raw.close();
-  }
-};
 
 describe('a store an older assetbridge wrote', () => {
   it.each([['status'], ['dlq', 'list'], ['quarantine', 'list'], ['maintenance', 'status'], ['assets', 'meters'], ['audit'], ['store', 'prune', '--dry-run']])(
@@ -43,7 +35,7 @@ describe('a store an older assetbridge wrote', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`the store ${db} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}`);
       expect(r.stderr).toContain("'assetbridge run'");
-      expect(versionOf(db)).toBe(newest - 1);
+      expect(schemaVersionOf(db)).toBe(newest - 1);
     },
   );
 
@@ -52,12 +44,12 @@ describe('a store an older assetbridge wrote', () => {
     const r = await runCli(['store', 'backup', join(dir, 'copy.db'), '-c', path]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`the store is at schema version ${newest - 1} (this assetbridge expects version ${newest}): copied as it is, not upgraded`);
-    expect(versionOf(join(dir, 'copy.db'))).toBe(newest - 1);
-    expect(versionOf(db)).toBe(newest - 1);
+    expect(schemaVersionOf(join(dir, 'copy.db'))).toBe(newest - 1);
+    expect(schemaVersionOf(db)).toBe(newest - 1);
     expect(existsSync(join(dir, 'copy.db.partial'))).toBe(false);
 
     expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(0);
-    expect(versionOf(db)).toBe(newest);
+    expect(schemaVersionOf(db)).toBe(newest);
     const status = await runCli(['status', '-c', path]);
     expect(status.code).toBe(0);
     expect(status.stdout).toContain('service: not running');
@@ -90,7 +82,7 @@ describe('a store an older assetbridge\'s service still runs on', () => {
       expect(r.stderr).toContain(`the store ${db} (store.path) is at schema version ${newest - 1}, and this assetbridge needs version ${newest}, but assetbridge run (pid ${process.pid} on ${hostname()}`);
       expect(r.stderr).toContain("stop that service ('assetbridge store backup FILE' first keeps a copy to go back to)");
       expect(r.stderr).toContain(args[0] === 'run' ? 'then start this one again, which upgrades the store' : 'or run this command with the version that is running');
-      expect(versionOf(db)).toBe(newest - 1);
+      expect(schemaVersionOf(db)).toBe(newest - 1);
     },
   );
 
@@ -100,6 +92,6 @@ describe('a store an older assetbridge\'s service still runs on', () => {
     expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(2);
     for (const stop of running.splice(0)) await stop();
     expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(0);
-    expect(versionOf(db)).toBe(newest);
+    expect(schemaVersionOf(db)).toBe(newest);
   });
 });

@@ -32,6 +32,16 @@ export function tempStore(): SqliteStore {
   return new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
 }
 
+/** The schema version a store file is at (its newest recorded migration). */
+export function schemaVersionOf(path: string): number {
+  const raw = new Database(path, { fileMustExist: true });
+  try {
+    return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
+  } finally {
+    raw.close();
+  }
+}
+
 /**
  * A store file as the version before migration `version` left it (its migrations applied and
  * recorded), open as a raw connection to add rows to; close it, then open a SqliteStore on `path`

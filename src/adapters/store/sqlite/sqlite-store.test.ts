@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent, OutboxItem } from '../../../core/model/delivery.js';
-import { storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { schemaVersionOf, storeBefore, tempStore, tempStorePath } from '../../../../test/helpers/temp-store.js';
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
@@ -892,14 +892,6 @@ describe('SqliteStore: a store that cannot be opened', () => {
 
 describe('SqliteStore opened read-only (commands that only look)', () => {
   const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
-  const versionOf = (path: string): number => {
-    const raw = new Database(path, { fileMustExist: true });
-    try {
-      return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
-    } finally {
-      raw.close();
-    }
-  };
 
   it('leaves a store an older assetbridge wrote at its version, and says which, which one it expects and what upgrades it', () => {
     const { path, raw } = storeBefore(newest);
@@ -913,10 +905,10 @@ describe('SqliteStore opened read-only (commands that only look)', () => {
     expect(err).toBeInstanceOf(StoreOutdatedError);
     expect((err as Error).message).toContain(`the store ${path} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}`);
     expect((err as Error).message).toContain("Starting the service with this version ('assetbridge run') upgrades it");
-    expect(versionOf(path)).toBe(newest - 1);
+    expect(schemaVersionOf(path)).toBe(newest - 1);
     // Opened to write, the same store is upgraded as before.
     stores.push(new SqliteStore({ path, commitInWorker: false }));
-    expect(versionOf(path)).toBe(newest);
+    expect(schemaVersionOf(path)).toBe(newest);
   });
 
   it('reads a current store and refuses to write to it', async () => {
@@ -943,28 +935,20 @@ describe('SqliteStore opened read-only (commands that only look)', () => {
     stores.push(s);
     const copy = join(dirname(path), 'copy.db');
     await s.backupTo(copy);
-    expect(versionOf(copy)).toBe(newest);
+    expect(schemaVersionOf(copy)).toBe(newest);
     await expect((async () => s.kvSet('ns', 'k', 'v'))()).rejects.toThrow(/readonly/); // still read-only after the copy
 
     const old = storeBefore(newest);
     old.raw.close();
     const oldCopy = join(dirname(old.path), 'copy.db');
     await SqliteStore.backupFile(old.path, oldCopy);
-    expect(versionOf(oldCopy)).toBe(newest - 1);
-    expect(versionOf(old.path)).toBe(newest - 1);
+    expect(schemaVersionOf(oldCopy)).toBe(newest - 1);
+    expect(schemaVersionOf(old.path)).toBe(newest - 1);
   });
 });
 
 describe('SqliteStore upgrading a store an older version wrote (beforeUpgrade)', () => {
   const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
-  const versionOf = (path: string): number => {
-    const raw = new Database(path, { fileMustExist: true });
-    try {
-      return raw.prepare('SELECT max(version) FROM schema_migrations').pluck().get() as number;
-    } finally {
-      raw.close();
-    }
-  };
 
   it('asks first, under the write lock, with the versions and the key-value table; a refusal leaves the store as it is', () => {
     const { path, raw } = storeBefore(newest);
@@ -991,10 +975,10 @@ describe('SqliteStore upgrading a store an older version wrote (beforeUpgrade)',
         }),
     ).toThrow(refusal);
     expect(seen).toEqual([{ path, version: newest - 1, expected: newest, lease: 'held' }]);
-    expect(versionOf(path)).toBe(newest - 1);
+    expect(schemaVersionOf(path)).toBe(newest - 1);
     // Allowed, it upgrades as before.
     stores.push(new SqliteStore({ path, commitInWorker: false, beforeUpgrade: () => undefined }));
-    expect(versionOf(path)).toBe(newest);
+    expect(schemaVersionOf(path)).toBe(newest);
   });
 
   it('does not ask for a new, empty store or one already at this version', async () => {
@@ -1003,7 +987,7 @@ describe('SqliteStore upgrading a store an older version wrote (beforeUpgrade)',
     await new SqliteStore({ path, commitInWorker: false, beforeUpgrade: (u) => void asked.push(u.version) }).close();
     await new SqliteStore({ path, commitInWorker: false, beforeUpgrade: (u) => void asked.push(u.version) }).close();
     expect(asked).toEqual([]);
-    expect(versionOf(path)).toBe(newest);
+    expect(schemaVersionOf(path)).toBe(newest);
   });
 
   it('checkSchema refuses a store a newer version upgraded since this one opened it', () => {
