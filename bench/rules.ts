@@ -26,6 +26,7 @@ import { withTempStore } from '../test/helpers/temp-store.js';
 import { startBenchBroker } from './broker.js';
 import { watchHolds } from './event-loop-hold.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
+import { CompactRules } from './rules-compact.js';
 
 export interface RulesBenchOptions {
   /** Events per run. @default 100000 */
@@ -72,6 +73,13 @@ export interface RulesBenchResult {
   readonly rulesAloneEventsPerSecond: number;
   /** without / (without + rules alone), in time per event: the best ratio if the engine around the rules cost nothing. */
   readonly rulesAloneCeiling: number;
+  /**
+   * A compact design of the same rules (bench/rules-compact.ts: a measurement, not the product's
+   * semantics), folded over the same pre-decoded events: its µs per event, its deliveries by
+   * operation (to compare with the real rules'), and the µs per event with each message's payload
+   * also framed into a log buffer, as the ingest log does. What a rewrite of the rules could cost.
+   */
+  readonly compact: { readonly usPerEvent: number; readonly withLogUsPerEvent: number; readonly deliveries: Readonly<Record<string, number>> };
   readonly workOrders: number;
   readonly locationUpdates: number;
   /** The longest the event loop was held at once in a run, ms (median over the runs): without rules, and with them. */
@@ -289,6 +297,13 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
   const holdWith: number[] = [];
   const steps = decodedSteps(msgs, assets);
   rulesAloneRun(steps.slice(0, 10_000), createRules(config)); // warm-up
+  const compactRules = new CompactRules(config);
+  const assetOf = Int32Array.from(steps, (s) => Number(s.asset.erpAssetId.slice(3)));
+  const logBuffer = Buffer.alloc(64 << 20); // allocated (and its pages touched) once, as the ingest log reuses its buffers
+  const compactUs: number[] = [];
+  const compactLogUs: number[] = [];
+  let compactDeliveries = new Map<string, number>();
+  compactRules.run(steps, assetOf, assets, { buffer: logBuffer, messages: msgs }); // warm-up
   let last: Map<string, number> = new Map();
   for (let r = 0; r < runs; r++) {
     const bare = await ingestRun(msgs, assets, []);
@@ -302,6 +317,10 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     holdWith.push(w.holdMs);
     last = w.deliveries;
     alone.push(rulesAloneRun(steps, createRules(config)));
+    const c = compactRules.run(steps, assetOf, assets);
+    compactUs.push(c.usPerEvent);
+    compactDeliveries = c.deliveries;
+    compactLogUs.push(compactRules.run(steps, assetOf, assets, { buffer: logBuffer, messages: msgs }).usPerEvent);
   }
   const a = median(without);
   const b = median(withR);
@@ -325,6 +344,11 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     unchangedRatio: Math.round((u / a) * 1000) / 1000,
     rulesAloneEventsPerSecond: Math.round(r),
     rulesAloneCeiling: Math.round((1 / a / (1 / a + 1 / r)) * 1000) / 1000,
+    compact: {
+      usPerEvent: Math.round(median(compactUs) * 1000) / 1000,
+      withLogUsPerEvent: Math.round(median(compactLogUs) * 1000) / 1000,
+      deliveries: Object.fromEntries(compactDeliveries),
+    },
     workOrders: last.get('workorder.create') ?? 0,
     locationUpdates: last.get('location.update') ?? 0,
     longestHoldWithoutMs: Math.round(median(holdWithout)),
