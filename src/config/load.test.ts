@@ -175,6 +175,18 @@ describe('config', () => {
       expect(one({ ingest: { maxWaitMs: true } })).toEqual([{ key: 'ingest.maxWaitMs', message: 'true is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' }]);
     });
 
+    it('a time-series element the parser reads nothing from: its key, the likely meant one and the known ones', () => {
+      const elements = (list: string[]) => one({ telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: list } }] });
+      const known = 'known: Locations, CumulativeOperatingHours, CumulativeIdleHours, Distance, LocationMetadata, ';
+      const typo = elements(['Locations', 'Distance', 'CumulativeOperatingHour']);
+      expect(typo).toEqual([{ key: 'telematics.0.timeSeries.elements.2', message: expect.stringContaining('"CumulativeOperatingHour" is not a data element assetbridge reads: did you mean CumulativeOperatingHours? (') }]);
+      expect(typo[0]?.message).toContain(known);
+      expect(typo[0]?.message).toMatch(/FaultCode\); it would spend a request per machine and store nothing$/);
+      expect(elements(['Bogus'])).toEqual([{ key: 'telematics.0.timeSeries.elements.0', message: expect.stringMatching(/^"Bogus" is not a data element assetbridge reads \(known: /) }]);
+      // What the parser reads under another spelling loads as before.
+      expect(compileConfig({ destinations: [erp], telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: ['FaultCodes', 'FuelUsed', 'Locations'] } }] }, {}).telematics[0]?.timeSeries.elements).toEqual(['FaultCodes', 'FuelUsed', 'Locations']);
+    });
+
     it('a malformed URL and an empty list say so, and a secret is not echoed', () => {
       expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp local' }] }, {}))).toEqual([
         { key: 'destinations.0.baseUrl', message: '"erp local" is not an absolute http:// or https:// URL: write it in full, e.g. https://erp.example.com' },

@@ -9,7 +9,8 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { durationField } from './duration.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
-import { echoed, timeZoneProblem } from './issue-messages.js';
+import { closest, echoed, timeZoneProblem } from './issue-messages.js';
+import { BLOCK_SPECS, blockSpecFor } from '../adapters/telematics/aemp/aemp-dialect-blocks.js';
 import { httpUrl } from './url.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
@@ -18,6 +19,33 @@ export type TelematicsVendor = (typeof TELEMATICS_VENDORS)[number];
 
 /** Time-series data elements (URL segments) that backfill asks for by default. */
 export const DEFAULT_TIME_SERIES_ELEMENTS = ['Locations', 'CumulativeOperatingHours', 'CumulativeIdleHours', 'Distance'] as const;
+
+/** The data elements the AEMP parser reads something from: the defaults first, then the rest in its order. */
+export const KNOWN_TIME_SERIES_ELEMENTS: readonly string[] = [
+  ...DEFAULT_TIME_SERIES_ELEMENTS,
+  ...BLOCK_SPECS.filter((s) => !DEFAULT_TIME_SERIES_ELEMENTS.some((d) => blockSpecFor(d) === s)).map((s) => s.name),
+];
+
+/**
+ * Why a time-series element is refused, or undefined when the parser reads it: asking for one it
+ * reads nothing from spends a request (a Trackunit URL's slot for 15 minutes) per machine and
+ * stores nothing. Shared by `timeSeries.elements` and `aemp backfill --element`.
+ */
+export function unknownElementProblem(element: string): string | undefined {
+  if (blockSpecFor(element) !== undefined) return undefined;
+  const like = closest(element, KNOWN_TIME_SERIES_ELEMENTS);
+  return `"${element}" is not a data element assetbridge reads${like ? `: did you mean ${like}?` : ''} (known: ${KNOWN_TIME_SERIES_ELEMENTS.join(', ')}); it would spend a request per machine and store nothing`;
+}
+
+const letters = /^[A-Za-z]+$/;
+const timeSeriesElement = z
+  .string()
+  .regex(letters, { error: echoed('is not an element URL segment: use letters only, e.g. CumulativeOperatingHours') })
+  .superRefine((element, ctx) => {
+    // Not a URL segment at all: said once, by the regex.
+    const problem = letters.test(element) ? unknownElementProblem(element) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
@@ -192,7 +220,7 @@ export const telematicsSchema = z
     timeSeries: z
       .strictObject({
         /** Data elements backfill asks for. @default Locations, CumulativeOperatingHours, CumulativeIdleHours, Distance */
-        elements: z.array(z.string().regex(/^[A-Za-z]+$/, { error: echoed('is not an element URL segment: use letters only, e.g. CumulativeOperatingHours') })).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
+        elements: z.array(timeSeriesElement).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
         /** Machines backfilled at once, each one's series a request at a time (the per-second cap still applies). @default 4 */
         concurrency: z.number().int().min(1).max(64).default(4),
       })

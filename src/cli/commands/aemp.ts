@@ -18,9 +18,7 @@ import { createApp, validationPolicyOf } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Config } from '../../config/schema.js';
-import { DEFAULT_TIME_SERIES_ELEMENTS, type TelematicsConfig } from '../../config/telematics-schema.js';
-import { BLOCK_SPECS, blockSpecFor } from '../../adapters/telematics/aemp/aemp-dialect-blocks.js';
-import { closest } from '../../config/issue-messages.js';
+import { unknownElementProblem, type TelematicsConfig } from '../../config/telematics-schema.js';
 import { UsageError } from '../../core/errors/errors.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
@@ -227,11 +225,9 @@ function parseDate(input: string | undefined, flag: string): number {
  * spend a request (a Trackunit URL's slot for 15 minutes) per machine and store nothing.
  */
 export function checkElements(elements: readonly string[]): void {
-  const known = [...DEFAULT_TIME_SERIES_ELEMENTS, ...BLOCK_SPECS.filter((s) => !DEFAULT_TIME_SERIES_ELEMENTS.some((d) => blockSpecFor(d) === s)).map((s) => s.name)];
   for (const e of elements) {
-    if (blockSpecFor(e) !== undefined) continue;
-    const like = closest(e, known);
-    throw new UsageError(`--element "${e}" is not a data element assetbridge reads${like ? `: did you mean ${like}?` : ''} (known: ${known.join(', ')}); it would spend a request per machine and store nothing`);
+    const problem = unknownElementProblem(e);
+    if (problem) throw new UsageError(`--element ${problem}`);
   }
 }
 
