@@ -4,7 +4,7 @@
  * @module
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
@@ -66,9 +66,15 @@ export async function withContext<T>(configPath: string | undefined, fn: (ctx: C
   return withConfigContext(config, path, fn, opts);
 }
 
-/** Whether the store `config` names exists already (an in-memory store always does). */
+/** Whether the store `config` names exists already (an in-memory store always does; an empty file is none yet). */
 export function storeExists(config: Config): boolean {
-  return config.store.path === ':memory:' || existsSync(config.store.path);
+  const path = config.store.path;
+  if (path === ':memory:') return true;
+  try {
+    return statSync(path).size > 0 || existsSync(`${path}-wal`);
+  } catch {
+    return false;
+  }
 }
 
 /** {@link withContext} for a config already loaded (by {@link resolveConfig}). */

@@ -3,7 +3,7 @@
  * message naming the option or config key at fault, rather than an empty answer, a new empty
  * store, a raw system error or a process that never ends.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +27,24 @@ describe('commands that only look at what ran', () => {
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining('there is no store at') as unknown });
     }
     expect(existsSync(join(dir, 'ab.db'))).toBe(false);
+  });
+
+  it('a store.path naming a file that is not a store is called that, not a store at "schema version 0"; an empty file is no store yet; neither is changed', async () => {
+    const { path, dir } = writeConfig(base);
+    const store = join(dir, 'ab.db');
+    writeFileSync(store, '');
+    for (const args of [['status'], ['store', 'backup', join(dir, 'copy.db')]]) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining(`there is no store at ${store} (store.path in ${path})`) as unknown });
+    }
+    expect(readFileSync(store, 'utf8')).toBe('');
+    writeFileSync(store, 'root:x:0:0:root:/root:/bin/bash\n');
+    for (const args of [['status'], ['store', 'prune']]) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 1, stderr: expect.stringContaining(`error: ${store} (store.path) is not an assetbridge store: it is not an SQLite file at all`) as unknown });
+      expect(r.stderr).not.toContain('schema version');
+    }
+    expect(readFileSync(store, 'utf8')).toBe('root:x:0:0:root:/root:/bin/bash\n');
   });
 
   it('rules list, zones list and zones locate read the config only: they leave no empty store behind for the commands above to take for one that ran', async () => {

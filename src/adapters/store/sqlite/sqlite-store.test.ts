@@ -5,11 +5,11 @@ import { schemaVersionOf, storeBefore, tempStore, tempStorePath } from '../../..
 import type { AuditRecord } from '../../../ports/store.js';
 import { pruneAll } from '../../../engine/retention.js';
 import { coalesceStates } from '../../../engine/ingestor.js';
-import { PRUNABLE_AUDIT, SqliteStore, StoreOutdatedError } from './sqlite-store.js';
+import { NotAStoreError, PRUNABLE_AUDIT, SqliteStore, StoreOutdatedError } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { spawn } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 const stores: SqliteStore[] = [];
@@ -871,6 +871,51 @@ describe('SqliteStore: a store that cannot be opened', () => {
     const err = openError(path);
     expect(err.message).toContain(`the store ${path} (store.path) was written by a newer assetbridge`);
     expect(err.message).toMatch(/run that version or a newer one on it, or point store.path at a store of this version/);
+  });
+
+  it('says a file that is not an assetbridge store is not one (not "schema version 0"), with what to check, and writes nothing to it, to write or only to read', () => {
+    const dir = dirname(tempStorePath());
+    const text = join(dir, 'passwd');
+    writeFileSync(text, 'root:x:0:0:root:/root:/bin/bash\n');
+    const other = join(dir, 'other.db');
+    const raw = new Database(other);
+    raw.exec('CREATE TABLE invoices (id INTEGER); CREATE TABLE customers (id INTEGER)');
+    raw.close();
+    const before = (path: string) => [readFileSync(path), existsSync(`${path}-wal`)];
+    for (const [path, says] of [
+      [text, 'is not an assetbridge store: it is not an SQLite file at all'],
+      [other, "is not an assetbridge store: it is another program's SQLite database (it holds customers, invoices, and no schema_migrations table)"],
+    ] as const) {
+      const was = before(path);
+      for (const readOnly of [false, true]) {
+        let err: unknown;
+        try {
+          stores.push(new SqliteStore({ path, readOnly, commitInWorker: false }));
+        } catch (e) {
+          err = e;
+        }
+        expect(err).toBeInstanceOf(NotAStoreError);
+        expect((err as Error).message).toContain(`${path} (store.path) ${says}, and is left as it is; check store.path`);
+        expect((err as Error).message).not.toMatch(/schema version|root:x/);
+        expect(before(path)).toEqual(was);
+      }
+    }
+  });
+
+  it('a file with no database in it yet: made a store when opened to write, "no store yet" to a command that only reads', () => {
+    const dir = dirname(tempStorePath());
+    const empty = join(dir, 'empty.db');
+    writeFileSync(empty, '');
+    const blank = join(dir, 'blank.db');
+    const raw = new Database(blank);
+    raw.pragma('user_version = 1');
+    raw.close();
+    for (const path of [empty, blank]) {
+      expect(() => stores.push(new SqliteStore({ path, readOnly: true }))).toThrow(new RegExp(`^${path} \\(store\\.path\\) holds no assetbridge store yet: .* this command only reads; nothing has run on it`));
+      expect(existsSync(`${path}-wal`)).toBe(false);
+      stores.push(new SqliteStore({ path, commitInWorker: false }));
+      expect(schemaVersionOf(path)).toBe(Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)));
+    }
   });
 
   it('names the path and store.path, and what to check, when the path is a directory', () => {

@@ -4,7 +4,7 @@
  * interleaving; methods are async only to share the {@link Store} contract with PostgreSQL.
  * @module
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
@@ -205,6 +205,69 @@ export class StoreOutdatedError extends StoreOpenError {
   }
 }
 
+/**
+ * The file at store.path holds something other than an assetbridge store (not an SQLite file,
+ * another program's database, or an empty file a command that only reads was pointed at): left
+ * exactly as it is, nothing created or migrated in it.
+ */
+export class NotAStoreError extends StoreOpenError {}
+
+/** What to do about a store.path that names the wrong file. */
+const CHECK_STORE_PATH =
+  "check store.path (and which --config the command was given): it should name the file the service keeps its store in, or a file that does not exist yet, where 'assetbridge run' creates a new store";
+
+/** What to do about a store.path that names an empty file, to a command that only reads. */
+const EMPTY_STORE_PATH = "nothing has run on it: check store.path (and which --config the command was given), or start the service ('assetbridge run'), which creates the store there";
+
+/** Whether nothing is at `path` yet: no file, or an empty one (SQLite's empty database; one created to set its owner, say). */
+function isNewFile(path: string): boolean {
+  if (path === ':memory:') return true;
+  try {
+    return statSync(path).size === 0 && !existsSync(`${path}-wal`);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** Whether the file at `path` starts as every SQLite database does (its header string). */
+function hasSqliteHeader(path: string): boolean {
+  const head = Buffer.alloc(16);
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return readSync(fd, head, 0, 16, 0) === 16 && head.toString('latin1') === 'SQLite format 3\0';
+  } catch {
+    return true;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Refuses a file that is not an assetbridge store, before anything is written to it (not even the
+ * journal mode): one without the migrations table that has tables of its own, or that is not
+ * SQLite at all. A database with no tables yet is a store being created (by this open or another
+ * process's), except to a command that only reads, for which there is nothing there yet.
+ */
+function checkIsStore(db: Database.Database, path: string, readOnly: boolean): void {
+  let names: string[];
+  try {
+    names = db.prepare(`SELECT name FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`).pluck().all() as string[];
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== 'SQLITE_NOTADB' || hasSqliteHeader(path)) throw err;
+    throw new NotAStoreError(`${path} (store.path) is not an assetbridge store: it is not an SQLite file at all, and is left as it is; ${CHECK_STORE_PATH}`, { cause: err });
+  }
+  if (names.includes('schema_migrations')) return;
+  if (names.length === 0) {
+    if (!readOnly) return;
+    throw new NotAStoreError(`${path} (store.path) holds no assetbridge store yet: it is an empty database, and this command only reads; ${EMPTY_STORE_PATH}`);
+  }
+  const shown = names.length > 5 ? `${names.slice(0, 5).join(', ')} and ${names.length - 5} more` : names.join(', ');
+  throw new NotAStoreError(
+    `${path} (store.path) is not an assetbridge store: it is another program's SQLite database (it holds ${shown}, and no schema_migrations table), and is left as it is; ${CHECK_STORE_PATH}`,
+  );
+}
+
 /** `err` from opening the store at `path`, as a {@link StoreOpenError} when there is advice for it. */
 function storeError(err: unknown, path: string): unknown {
   const advice = storeErrorAdvice((err as { code?: unknown } | undefined)?.code);
@@ -280,8 +343,14 @@ export class SqliteStore implements Store {
     try {
       const readOnly = options.readOnly === true && options.path !== ':memory:';
       if (options.path !== ':memory:' && !readOnly) mkdirSync(dirname(options.path), { recursive: true });
+      const isNew = isNewFile(options.path);
       db = new Database(options.path, { fileMustExist: readOnly });
       this.db = db;
+      if (!isNew) {
+        // Waits out a writer's lock as the store's own reads do; a setting of this connection only.
+        db.pragma('busy_timeout = 5000');
+        checkIsStore(db, options.path, readOnly);
+      } else if (readOnly && existsSync(options.path)) throw new NotAStoreError(`${options.path} (store.path) holds no assetbridge store yet: the file is empty, and this command only reads; ${EMPTY_STORE_PATH}`);
       configureConnection(db, options.synchronous, options.cacheMiB);
       this.runMigrations(!readOnly, options.beforeUpgrade);
       if (readOnly) db.pragma('query_only = ON');
