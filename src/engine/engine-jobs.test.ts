@@ -8,7 +8,7 @@ import { createApp, type App } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { CONTROL_NS, JobWithdrawnError, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
+import { CONTROL_NS, JobWithdrawnError, QUARANTINE_REPLAY_JOB, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 
 const apps: App[] = [];
@@ -79,6 +79,43 @@ describe('a job whose command is interrupted (Ctrl-C)', () => {
     await expect(asked).resolves.toEqual({ exitCode: 1, output: 'stopped after part of it: interrupted\n' });
     await waitFor(async () => (await jobRows(app)).length === 0, 'the cancel row to go');
     expect(app.engine.state).toBe('running'); // only that job stopped
+  });
+});
+
+describe('quarantine replay through the service, interrupted (Ctrl-C)', () => {
+  it('stops between two chunks with what it replayed; the rest stays open (it went on to the end, its result collected by nobody)', async () => {
+    // Mutation: the job ignores its signal (the command's Ctrl-C did not stop the replay in the service).
+    const app = await running();
+    const entry = (i: number) => ({ source: 'mqtt', channel: 't', payload: `m${i}`, receivedAt: 1_700_000_000_000 + i, code: 'unknown-asset' as const, reason: 'no mapping' });
+    await app.store.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: Array.from({ length: 1200 }, (_, i) => entry(i)) });
+    // The first chunk of 500 goes through; the next waits until the service has taken the command's cancel.
+    let cancelled!: () => void;
+    const cancelTaken = new Promise<void>((r) => (cancelled = r));
+    const kvDelete = app.store.kvDelete.bind(app.store);
+    app.store.kvDelete = async (ns, key) => {
+      const r = await kvDelete(ns, key);
+      if (key.startsWith('job-cancel:')) cancelled();
+      return r;
+    };
+    let started!: () => void;
+    const firstChunk = new Promise<void>((r) => (started = r));
+    const submit = app.ingestor.submit.bind(app.ingestor);
+    app.ingestor.submit = async (messages) => {
+      const r = await submit(messages);
+      started();
+      await cancelTaken;
+      return r;
+    };
+    const stop = new AbortController();
+    const asked = requestJob(app.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20, signal: stop.signal });
+    await firstChunk;
+    stop.abort();
+    const result = await asked;
+    expect(result).toEqual({ exitCode: 1, output: expect.stringMatching(/^replayed 500: 0 accepted, 500 quarantined again\n[^]*interrupted after 500 of 1200: the others stay open; run the same replay again for them\n$/) as unknown });
+    // 700 never replayed, and the 500 set aside again as new entries.
+    expect(await app.store.countQuarantine({ status: 'open' })).toBe(1200);
+    expect((await app.store.listQuarantine({ status: 'open', limit: 2000 })).filter((r) => r.replayOf === undefined)).toHaveLength(700);
+    expect(app.engine.state).toBe('running');
   });
 });
 

@@ -155,10 +155,11 @@ export class Engine {
 
   constructor(readonly parts: EngineParts) {
     this.startedAt = parts.clock.now();
-    this.registerJob(QUARANTINE_REPLAY_JOB, async (filter) => {
-      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string });
-      // Ids named that were not open: 1, as `dlq replay` and `quarantine discard` do.
-      return { exitCode: summary.skipped?.length ? 1 : 0, output: formatReplaySummary(summary) };
+    this.registerJob(QUARANTINE_REPLAY_JOB, async (filter, signal) => {
+      // Ctrl-C on the command stops it between two chunks, with what was replayed until then.
+      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string }, undefined, signal);
+      // Ids named that were not open, or stopped part-way: 1, as `dlq replay`, `quarantine discard` and an interrupted `aemp pull` do.
+      return { exitCode: summary.interrupted || summary.skipped?.length ? 1 : 0, output: formatReplaySummary(summary) };
     });
     this.registerJob(SUBMIT_EVENTS_JOB, async (args) => {
       const result = await submitEvents(parts.ingestor, (args as { events: unknown[] }).events, parts.clock.now());

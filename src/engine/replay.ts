@@ -17,6 +17,8 @@ export interface ReplaySummary {
   readonly skipped?: readonly number[];
   /** Those of `skipped` that are open, but of another code than the one asked (`--code`). */
   readonly notOfCode?: { readonly code: string; readonly ids: readonly number[] };
+  /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
+  readonly interrupted?: { readonly total: number };
 }
 
 /** The end-of-replay summary for people. */
@@ -27,6 +29,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
   const notOpen = (s.skipped ?? []).filter((id) => !otherCode.includes(id));
   if (notOpen.length) out += `not replayed (not open: already replayed or discarded, or no such entry): ${notOpen.join(', ')}\n`;
   if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
+  if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
 
@@ -38,9 +41,11 @@ export function replayQuarantine(
   sink: IngestSink,
   filter: { ids?: readonly number[]; code?: string },
   onProgress?: (done: number, total: number) => void,
+  /** Stops the replay between two chunks (each chunk's entries close with its outcome, so none is replayed twice). */
+  signal?: AbortSignal,
 ): Promise<ReplaySummary> {
   // Two replays at once (two CLI requests to one service) would both read the same open entries.
-  const next = (running.get(store) ?? Promise.resolve()).catch(() => undefined).then(() => replayOpen(store, sink, filter, onProgress));
+  const next = (running.get(store) ?? Promise.resolve()).catch(() => undefined).then(() => replayOpen(store, sink, filter, onProgress, signal));
   running.set(store, next);
   return next;
 }
@@ -53,6 +58,7 @@ async function replayOpen(
   sink: IngestSink,
   filter: { ids?: readonly number[]; code?: string },
   onProgress?: (done: number, total: number) => void,
+  signal?: AbortSignal,
 ): Promise<ReplaySummary> {
   const code = filter.code ? { code: filter.code as QuarantineCode } : {};
   let named: QuarantineRow[] | undefined;
@@ -71,7 +77,12 @@ async function replayOpen(
   let still = 0;
   const reasons: Record<string, number> = {};
   const done = new Set<number>();
+  let interrupted = false;
   for await (const part of named ? slices(named) : openEntries(store, code, done)) {
+    if (signal?.aborted) {
+      interrupted = true;
+      break;
+    }
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
     // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
     // cannot leave it open to be replayed a second time.
@@ -90,6 +101,7 @@ async function replayOpen(
     reasons,
     ...(skipped.length ? { skipped } : {}),
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
+    ...(interrupted ? { interrupted: { total } } : {}),
   };
 }
 

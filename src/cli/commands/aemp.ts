@@ -24,7 +24,8 @@ import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
-import { JobWithdrawnError, requestJob, type Job, type JobResult } from '../../engine/engine.js';
+import type { Job, JobResult } from '../../engine/engine.js';
+import { runServiceJob } from '../service-job.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createRedactor } from '../../adapters/http/redact.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
@@ -459,48 +460,13 @@ async function throughService(configPath: string | undefined, job: string, args:
   return withContext(configPath, async ({ store }) => {
     if (!(await serviceIsRunning(store))) return false;
     process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result (Ctrl-C stops it)…\n`);
-    const stop = interruptJob(what);
-    try {
-      const result: JobResult & { errors?: string } = await requestJob(store, job, args, { timeoutMs, signal: stop.signal });
-      process.stdout.write(result.output);
-      if (result.errors) process.stderr.write(result.errors);
-      process.exitCode = result.exitCode;
-    } catch (err) {
-      if (!(err instanceof JobWithdrawnError)) throw err;
-      process.stderr.write(`${err.message}\n`);
-      process.exitCode = 130;
-    } finally {
-      stop.release();
-    }
+    const result = await runServiceJob(store, job, args, what, timeoutMs);
+    if (!result) return true;
+    process.stdout.write(result.output);
+    if (result.errors) process.stderr.write(result.errors);
+    process.exitCode = result.exitCode;
     return true;
   });
-}
-
-/**
- * Ctrl-C (or SIGTERM) while the service does the work: the first asks it to stop the job as the
- * command would stop itself (a pull or backfill ends with its summary and resumes at the next run);
- * a second leaves it running in the service and exits at once (130).
- */
-export function interruptJob(what: string, write: (t: string) => void = (t) => void process.stderr.write(t), exit: (code: number) => void = (code) => process.exit(code)): { signal: AbortSignal; release: () => void } {
-  const abort = new AbortController();
-  const onSignal = (): void => {
-    if (!abort.signal.aborted) {
-      write(`interrupted: asking the service to stop (${what}); it prints what was done. Ctrl-C again leaves it running in the service\n`);
-      abort.abort(new Error('interrupted'));
-      return;
-    }
-    write(`left running in the service (${what}); its log shows how it goes\n`);
-    exit(130);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return {
-    signal: abort.signal,
-    release: () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    },
-  };
 }
 
 const HOUR_MS = 3_600_000;

@@ -177,6 +177,27 @@ describe('the re-file as a job of the running service', () => {
   });
 });
 
+describe('the re-file job stopped by the command (Ctrl-C)', () => {
+  const d = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } }).depreciation as DepreciationConfig;
+  const inline = { exclusively: <T>(fn: (forget: (id: string) => void) => Promise<T>) => fn(() => undefined), checkpoint: () => Promise.resolve() };
+
+  it('writes nothing once stopped while it plans, and says so; run again, it re-files', async () => {
+    // Mutation: the job ignores its signal (the re-file went on in the service, with intake held, its result collected by nobody).
+    const cfg = await setup();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    try {
+      const job = refileJob(store, inline, d);
+      const stop = new AbortController();
+      stop.abort(new Error('interrupted'));
+      expect(await job({}, stop.signal)).toEqual({ exitCode: 1, output: 'interrupted before anything was re-filed: run the same command again\n' });
+      expect(await job({ dryRun: true }, stop.signal)).toEqual({ exitCode: 1, output: 'interrupted before anything was re-filed: run the same command again\n' });
+      expect((await job({}, new AbortController().signal)).output).toMatch(/^EQ-1: re-filed from monthly Europe\/Berlin under monthly UTC\n/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('the output of a re-file of many assets', () => {
   const result = { state: {}, old: [], periods: [], notes: [] };
   const list: AssetRefile[] = [

@@ -14,7 +14,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Command } from 'commander';
 import { createApp } from '../../app.js';
-import { requestJob, type Job } from '../../engine/engine.js';
+import type { Job } from '../../engine/engine.js';
 import type { Ingestor } from '../../engine/ingestor.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { UsageError } from '../../core/errors/errors.js';
@@ -30,6 +30,7 @@ import { ledgerKey, recordedCalendars, USAGE_NS, type RecordedCalendar } from '.
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
+import { runServiceJob } from '../service-job.js';
 import { rulesConfigOf } from './rules.js';
 
 /** One asset's re-file: what it is and would be, or why it is not re-filed. */
@@ -72,8 +73,9 @@ function candidates(stamp: string, d: DepreciationConfig, recorded: readonly Rec
   });
 }
 
-/** The re-file of each asset the depreciation rule applies to (or `asset`), under the configured calendar. Reads only. */
-export async function planRefile(store: Store, d: DepreciationConfig, asset?: string): Promise<AssetRefile[]> {
+/** The re-file of each asset the depreciation rule applies to (or `asset`), under the configured calendar. Reads only; `signal` stops it (throwing its reason). */
+export async function planRefile(store: Store, d: DepreciationConfig, asset?: string, signal?: AbortSignal): Promise<AssetRefile[]> {
+  signal?.throwIfAborted();
   const calendar = calendarOf(d);
   let assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, d.appliesTo));
   if (asset !== undefined) {
@@ -96,7 +98,10 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   for (const { erpAssetId } of [...assets].sort((a, b) => (a.erpAssetId < b.erpAssetId ? -1 : a.erpAssetId > b.erpAssetId ? 1 : 0))) {
     // A turn of the event loop now and then (about 25 µs an asset): in a running service, MQTT
     // keepalives, health checks and timers go on while a large fleet is planned.
-    if (++planned % 500 === 0) await nextTurn();
+    if (++planned % 500 === 0) {
+      await nextTurn();
+      signal?.throwIfAborted();
+    }
     const state = states.get(erpAssetId)?.[DEPRECIATION_RULE] as UsageState | undefined;
     if (!state || !filedUnderOtherCalendar(state, calendar)) {
       out.push({ erpAssetId, notHeld: true });
@@ -155,8 +160,10 @@ export async function applyRefiles(store: Store, list: readonly AssetRefile[], f
 export const REFILE_JOB = 'depreciation-refile';
 
 /** Re-files every held asset (or `asset`), letting go of each one's cached state as it is written; which were applied. */
-async function refileAll(store: Store, d: DepreciationConfig, asset: string | undefined, forget: (erpAssetId: string) => void): Promise<{ list: AssetRefile[]; applied: Set<string> }> {
-  const list = await planRefile(store, d, asset);
+async function refileAll(store: Store, d: DepreciationConfig, asset: string | undefined, forget: (erpAssetId: string) => void, signal?: AbortSignal): Promise<{ list: AssetRefile[]; applied: Set<string> }> {
+  const list = await planRefile(store, d, asset, signal);
+  // Stopped before writing anything: the writes are one short commit, finished once begun.
+  signal?.throwIfAborted();
   return { list, applied: await applyRefiles(store, list, forget) };
 }
 
@@ -166,7 +173,7 @@ async function refileAll(store: Store, d: DepreciationConfig, asset: string | un
  * it replaces. Exit code 1 when a held asset was not re-filed, 2 for an unknown asset.
  */
 export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' | 'checkpoint'>, d: DepreciationConfig): Job {
-  return async (args) => {
+  return async (args, signal) => {
     const { asset, calendar: asked, details, dryRun } = (args ?? {}) as { asset?: unknown; calendar?: unknown; details?: unknown; dryRun?: unknown };
     const only = typeof asset === 'string' ? asset : undefined;
     const fingerprint = calendarOf(d).fingerprint;
@@ -180,12 +187,14 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' |
       if (dryRun === true) {
         // What a re-file would do now: the usage state held in memory stored first, then read.
         await ingestor.checkpoint();
-        return { exitCode: 0, output: note + formatRefile(await planRefile(store, d, only), now, true, only !== undefined) };
+        return { exitCode: 0, output: note + formatRefile(await planRefile(store, d, only, signal), now, true, only !== undefined) };
       }
-      const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget));
+      const { list, applied } = await ingestor.exclusively((forget) => refileAll(store, d, only, forget, signal));
       return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied, details === true) };
     } catch (err) {
       if (err instanceof UsageError) return { exitCode: 2, output: `${err.message}\n` };
+      // Ctrl-C on the command (or the service stopping) while it planned: nothing was written.
+      if (signal?.aborted) return { exitCode: 1, output: `${note}interrupted before anything was re-filed: run the same command again\n` };
       throw err;
     }
   };
@@ -269,12 +278,14 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         configPath,
         async ({ store }) => {
           if (!(await serviceIsRunning(store))) return undefined;
-          process.stderr.write(`a running assetbridge service owns this store: asked it to ${opts.dryRun ? 'show what it would re-file' : 're-file'}; waiting for its result…\n`);
+          const what = opts.dryRun ? 'show what it would re-file' : 're-file';
+          process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result (Ctrl-C stops it)…\n`);
           const args = { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true, dryRun: opts.dryRun === true };
-          return requestJob(store, REFILE_JOB, args, { timeoutMs: 600_000 });
+          return (await runServiceJob(store, REFILE_JOB, args, `depreciation refile: ${what}`, 600_000)) ?? 'withdrawn';
         },
         { existingStore: true },
       );
+      if (viaService === 'withdrawn') return; // Ctrl-C before the service took it up: said so, nothing done
       if (viaService) {
         if (viaService.exitCode === 2) throw new UsageError(viaService.output.trim());
         process.stdout.write(viaService.output);

@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { payloadText } from '../../core/normalize/decoder.js';
 import { createApp } from '../../app.js';
-import { QUARANTINE_REPLAY_JOB, RUNTIME_NS, requestJob } from '../../engine/engine.js';
+import { QUARANTINE_REPLAY_JOB, RUNTIME_NS } from '../../engine/engine.js';
+import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, resolveConfig, table, withContext, toJson } from '../context.js';
@@ -133,8 +134,9 @@ export function registerQuarantineCommand(program: Command): void {
       const running = await withContext(opts.config, async ({ store, configPath }) => {
         if (!(await serviceIsRunning(store))) return false;
         // The running service owns the pipeline state: ask it to replay, and wait for its answer.
-        process.stderr.write('asked the running service to replay; waiting…\n');
-        const result = await requestJob(store, QUARANTINE_REPLAY_JOB, filter, { timeoutMs: 120_000 });
+        process.stderr.write('asked the running service to replay; waiting (Ctrl-C stops it)…\n');
+        const result = await runServiceJob(store, QUARANTINE_REPLAY_JOB, filter, 'quarantine replay', 120_000);
+        if (!result) return true;
         process.stdout.write(result.output);
         const note = await configChangedNote(store, configPath);
         if (note) process.stderr.write(note);
