@@ -3,6 +3,7 @@
  * (a pipeline that only enqueues, `deliver: false`, is built without them and cannot start the
  * service; by default they are required, naming the key), and what the service's parts log under.
  */
+import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
@@ -14,7 +15,8 @@ import { applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.j
 import { createLogger } from './adapters/log/logger.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import type { AssetWithIdentifiers } from './ports/store.js';
-import { buildSources, configuredAssets, createApp } from './app.js';
+import { createHttpApp } from './api/server.js';
+import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints } from './app.js';
 import { compileConfig } from './config/load.js';
 import { ConfigError } from './core/errors/errors.js';
 
@@ -62,6 +64,53 @@ describe('buildSources', () => {
     await started;
     expect(JSON.parse(line)).toMatchObject({ source: 'mqtt:yard' });
     expect(line.match(/"source":/g)).toHaveLength(1);
+  });
+});
+
+describe('webhookEndpoints', () => {
+  it('takes each destination\'s webhook settings, secrets by reference: a stale push is refused and logged by its key, without the secret', async () => {
+    const secret = 'shared-secret-0123456789';
+    const old = 'the-old-secret-0123456789';
+    const config = compileConfig(
+      {
+        destinations: [
+          { name: 'sap', type: 'rest', baseUrl: 'https://sap.example.com' },
+          { name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com', webhook: { secret: '${AB_APP_HOOK}', previousSecret: '${AB_APP_HOOK_OLD}', timestampHeader: 'X-Timestamp', toleranceMs: '1m' } },
+        ],
+      },
+      { AB_APP_HOOK: secret, AB_APP_HOOK_OLD: old },
+    );
+    const connectors = new Map(config.destinations.map((d) => [d.name, buildConnector(d, logger)]));
+    const hooks = webhookEndpoints(config.destinations, connectors);
+    expect(hooks.get('sap')).toMatchObject({ signatureHeader: 'X-Signature-256', configKey: 'destinations.0.webhook' });
+    expect(hooks.get('sap')?.secret).toBeUndefined();
+    expect(hooks.get('erp')).toMatchObject({ secret, previousSecret: old, signatureHeader: 'X-Signature-256', timestampHeader: 'X-Timestamp', toleranceMs: 60_000, configKey: 'destinations.1.webhook' });
+
+    const lines: string[] = [];
+    const now = Date.UTC(2026, 5, 1, 12);
+    const http = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => now,
+      logger: createLogger('warn', 'assetbridge', { write: (line: string) => void lines.push(line) }),
+      webhooks: hooks,
+      sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const body = JSON.stringify({ workOrder: { id: '4711', status: 'completed' } });
+    const push = (at: number) => {
+      const stamp = String(at / 1000);
+      const signature = createHmac('sha256', old).update(`${stamp}.${body}`).digest('base64');
+      return http.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'X-Signature-256': signature, 'X-Timestamp': stamp }, body });
+    };
+    expect((await push(now - 30_000)).status).toBe(202);
+    const stale = await push(now - 61_000);
+    expect(stale.status).toBe(401);
+    expect(((await stale.json()) as { error: string }).error).toContain('more than destinations.1.webhook.toleranceMs (1m) allows');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 40, destination: 'erp', status: 401, reason: expect.stringContaining('destinations.1.webhook.toleranceMs') as unknown });
+    expect(lines[0]).not.toContain(secret);
+    expect(lines[0]).not.toContain(old);
   });
 });
 

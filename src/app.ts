@@ -232,12 +232,21 @@ export function buildSources(config: Config, logger: Logger): Source[] {
 /** The work-order webhook of each destination whose connector reads its ERP's pushes. */
 export function webhookEndpoints(destinations: readonly DestinationConfig[], connectors: ReadonlyMap<string, ErpConnector>): Map<string, WebhookEndpoint> {
   const out = new Map<string, WebhookEndpoint>();
-  for (const d of destinations) {
+  destinations.forEach((d, i) => {
     const connector = connectors.get(d.name);
-    if (!connector?.parseWorkOrderWebhook) continue;
+    if (!connector?.parseWorkOrderWebhook) return;
     const parse = connector.parseWorkOrderWebhook.bind(connector);
-    out.set(d.name, { ...(d.webhook?.secret !== undefined ? { secret: d.webhook.secret } : {}), signatureHeader: d.webhook?.signatureHeader ?? 'X-Signature-256', parse });
-  }
+    const hook = d.webhook;
+    out.set(d.name, {
+      ...(hook?.secret !== undefined ? { secret: hook.secret } : {}),
+      ...(hook?.previousSecret !== undefined ? { previousSecret: hook.previousSecret } : {}),
+      signatureHeader: hook?.signatureHeader ?? 'X-Signature-256',
+      ...(hook?.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}),
+      ...(hook !== undefined ? { toleranceMs: hook.toleranceMs } : {}),
+      configKey: `destinations.${i}.webhook`,
+      parse,
+    });
+  });
   return out;
 }
 
@@ -384,6 +393,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             now: () => clock.now(),
             ...(config.sources.http ? { intake: config.sources.http } : {}),
             webhooks: webhookEndpoints(config.destinations, connectors),
+            logger: logger.child({ component: 'http' }),
             quarantine: async (entries) => {
               await store.commitIngest({ states: [], deliveries: [], quarantine: entries, accepted: 0 });
             },

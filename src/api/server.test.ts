@@ -10,25 +10,131 @@ import { authorizeWebhook, createHttpApp, startHttpServer, type RunningServer } 
 
 describe('work-order webhook authorization', () => {
   const body = '{"workOrder":{}}';
-  const signed = (key: string) => `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+  const NOW = Date.UTC(2026, 5, 1, 12);
+  const hmac = (key: string, content: string) => createHmac('sha256', key).update(content);
+  const signed = (key: string) => `sha256=${hmac(key, body).digest('hex')}`;
   const hook = { secret: 'shared-secret-0123456789', signatureHeader: 'X-Signature-256' };
+  /** A push with these headers (names in any case), received at `now`. */
+  const req = (headers: Record<string, string | undefined>, now = NOW, content = body) => ({
+    body: content,
+    header: (name: string) => Object.entries(headers).find(([k]) => k.toLowerCase() === name.toLowerCase())?.[1],
+    now,
+  });
+  const sig = (signature: string | undefined) => req({ 'X-Signature-256': signature });
 
   it('with a secret: the body signature, and nothing else', () => {
-    expect(authorizeWebhook('erp', hook, 'intake-token', body, signed(hook.secret), undefined)).toBeUndefined();
-    expect(authorizeWebhook('erp', hook, 'intake-token', body, signed('another-secret-entirely'), undefined)?.status).toBe(401);
-    expect(authorizeWebhook('erp', hook, 'intake-token', `${body} `, signed(hook.secret), undefined)?.status).toBe(401); // body changed
-    expect(authorizeWebhook('erp', hook, 'intake-token', body, undefined, 'Bearer intake-token')).toMatchObject({ status: 401, error: expect.stringContaining('X-Signature-256') as unknown });
+    expect(authorizeWebhook('erp', hook, 'intake-token', sig(signed(hook.secret)))).toBeUndefined();
+    expect(authorizeWebhook('erp', hook, 'intake-token', sig(signed('another-secret-entirely')))?.status).toBe(401);
+    expect(authorizeWebhook('erp', hook, 'intake-token', req({ 'X-Signature-256': signed(hook.secret) }, NOW, `${body} `))?.status).toBe(401); // body changed
+    expect(authorizeWebhook('erp', hook, 'intake-token', req({ Authorization: 'Bearer intake-token' }))).toMatchObject({ status: 401, error: expect.stringContaining('missing X-Signature-256 header') as unknown });
+  });
+
+  it('takes the digest as hex in either case or base64 (standard or URL-safe, padded or not), with or without sha256=', () => {
+    const digest = hmac(hook.secret, body).digest();
+    const forms = [
+      digest.toString('hex'),
+      digest.toString('hex').toUpperCase(),
+      `sha256=${digest.toString('hex')}`,
+      `SHA256=${digest.toString('hex')}`,
+      digest.toString('base64'),
+      `sha256=${digest.toString('base64')}`,
+      digest.toString('base64url'),
+      digest.toString('base64').replace(/=+$/, ''),
+      ` sha256=${digest.toString('base64')} `,
+    ];
+    // The URL-safe form differs from the standard one only when the digest has + or /: make sure one does.
+    expect(forms[6]).not.toBe(forms[7]);
+    for (const form of forms) expect(authorizeWebhook('erp', hook, undefined, sig(form)), form).toBeUndefined();
+    const other = hmac('another-secret-entirely', body).digest();
+    for (const form of [other.toString('hex'), other.toString('base64'), `sha256=${other.toString('base64url')}`])
+      expect(authorizeWebhook('erp', hook, undefined, sig(form)), form).toMatchObject({ status: 401, error: expect.stringContaining('wrong signature in X-Signature-256') as unknown });
+  });
+
+  it('refuses a header that holds no SHA-256 digest, saying which forms are read', () => {
+    const hex = hmac(hook.secret, body).digest('hex');
+    for (const bad of [`sha1=${hex}`, hex.slice(0, 62), `${hex}00`, 'sha256=', `v1,${hmac(hook.secret, body).digest('base64')}`, createHmac('sha512', hook.secret).update(body).digest('base64')]) {
+      const r = authorizeWebhook('erp', hook, undefined, sig(bad));
+      expect(r?.status, bad).toBe(401);
+      expect(r?.error, bad).toMatch(/holds no HMAC-SHA256 digest|missing X-Signature-256/);
+    }
+    expect(authorizeWebhook('erp', hook, undefined, sig(`sha1=${hex}`))?.error).toContain('as 64 hex digits or base64, optionally prefixed sha256=');
+  });
+
+  it('during a change of secret, the previous one is taken beside the new one; any other is not', () => {
+    const rotating = { ...hook, previousSecret: 'the-old-secret-0123456789', configKey: 'destinations.0.webhook' };
+    expect(authorizeWebhook('erp', rotating, undefined, sig(signed(rotating.secret)))).toBeUndefined();
+    expect(authorizeWebhook('erp', rotating, undefined, sig(signed(rotating.previousSecret)))).toBeUndefined();
+    const wrong = authorizeWebhook('erp', rotating, undefined, sig(signed('another-secret-entirely')));
+    expect(wrong?.status).toBe(401);
+    expect(wrong?.error).toContain('keyed with destinations.0.webhook.secret (or destinations.0.webhook.previousSecret) of destination "erp"');
+    // Without previousSecret, the old one is refused.
+    expect(authorizeWebhook('erp', hook, undefined, sig(signed(rotating.previousSecret)))?.status).toBe(401);
+  });
+
+  describe('timestamped (timestampHeader): the signature covers "<timestamp>.<body>", dated within toleranceMs', () => {
+    const timed = { ...hook, timestampHeader: 'X-Signature-Timestamp', toleranceMs: 300_000, configKey: 'destinations.0.webhook' };
+    const at = (ms: number) => String(Math.floor(ms / 1000));
+    /** A push signed at `signedAt` (its timestamp), received at `now`. */
+    const push = (signedAt: number, now = NOW, key = hook.secret) =>
+      req({ 'X-Signature-256': `sha256=${hmac(key, `${at(signedAt)}.${body}`).digest('hex')}`, 'X-Signature-Timestamp': at(signedAt) }, now);
+
+    it('takes a push dated within the tolerance either way, in any digest form', () => {
+      for (const skew of [0, -299_000, 299_000]) expect(authorizeWebhook('erp', timed, undefined, push(NOW + skew)), String(skew)).toBeUndefined();
+      const b64 = hmac(hook.secret, `${at(NOW)}.${body}`).digest('base64');
+      expect(authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': b64, 'X-Signature-Timestamp': at(NOW) }))).toBeUndefined();
+    });
+
+    it('refuses a stale push (a replay) and one dated ahead, naming toleranceMs and what to check', () => {
+      const stale = authorizeWebhook('erp', timed, undefined, push(NOW - 301_000));
+      expect(stale?.status).toBe(401);
+      expect(stale?.error).toBe(
+        "push refused as a possible replay: its X-Signature-Timestamp is 301s old, more than destinations.0.webhook.toleranceMs (5m) allows; a genuine push this old means the ERP's or this host's clock is off, or the ERP resent it without signing it afresh (or raise destinations.0.webhook.toleranceMs)",
+      );
+      const ahead = authorizeWebhook('erp', timed, undefined, push(NOW + 3_600_000));
+      expect(ahead?.status).toBe(401);
+      expect(ahead?.error).toBe(
+        "push refused: its X-Signature-Timestamp is 1h ahead of this host's clock, more than destinations.0.webhook.toleranceMs (5m) allows; check the clocks of the ERP and this host (or raise destinations.0.webhook.toleranceMs)",
+      );
+    });
+
+    it('a captured push replayed: taken again within the window (the same completion, which changes nothing), refused once outside it', () => {
+      const captured = push(NOW);
+      expect(authorizeWebhook('erp', timed, undefined, captured)).toBeUndefined();
+      expect(authorizeWebhook('erp', timed, undefined, { ...captured, now: NOW + 299_000 })).toBeUndefined();
+      expect(authorizeWebhook('erp', timed, undefined, { ...captured, now: NOW + 301_000 })?.error).toContain('possible replay');
+      expect(authorizeWebhook('erp', timed, undefined, { ...captured, now: NOW + 86_400_000 })?.error).toContain('possible replay');
+    });
+
+    it('a fresh timestamp put on an old push breaks its signature', () => {
+      const old = push(NOW - 3_600_000);
+      const restamped = { ...old, header: (name: string) => (name === 'X-Signature-Timestamp' ? at(NOW) : old.header(name)) };
+      expect(authorizeWebhook('erp', timed, undefined, restamped)?.error).toContain('wrong signature in X-Signature-256: it is not the HMAC-SHA256 of "<X-Signature-Timestamp>.<body>"');
+    });
+
+    it('refuses a push without the timestamp, with one not in seconds, or signed over the body alone', () => {
+      const missing = authorizeWebhook('erp', timed, undefined, sig(signed(hook.secret)));
+      expect(missing?.status).toBe(401);
+      expect(missing?.error).toBe('missing X-Signature-Timestamp header: pushes to destination "erp" are timestamped (destinations.0.webhook.timestampHeader): send the Unix time in seconds there, and sign "<timestamp>.<body>"');
+      const ms = authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': String(NOW) }));
+      expect(ms?.error).toContain('is not a Unix time in seconds (it reads as milliseconds: send seconds)');
+      expect(authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': new Date(NOW).toISOString() }))?.error).toContain('is not a Unix time in seconds (destinations.0.webhook.timestampHeader');
+      expect(authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': at(NOW) }))?.error).toContain('wrong signature');
+    });
+
+    it('without timestampHeader (configs from before it), no time is checked: a timestamp header is ignored', () => {
+      expect(authorizeWebhook('erp', hook, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': '1' }, NOW + 10 * 365 * 86_400_000))).toBeUndefined();
+    });
   });
 
   it('without a secret: the intake bearer token', () => {
     const plain = { signatureHeader: 'X-Signature-256' };
-    expect(authorizeWebhook('erp', plain, 'intake-token', body, undefined, 'Bearer intake-token')).toBeUndefined();
-    expect(authorizeWebhook('erp', plain, 'intake-token', body, undefined, 'Bearer intake-tokeN')?.status).toBe(401);
-    expect(authorizeWebhook('erp', plain, 'intake-token', body, undefined, undefined)?.status).toBe(401);
+    expect(authorizeWebhook('erp', plain, 'intake-token', req({ Authorization: 'Bearer intake-token' }))).toBeUndefined();
+    expect(authorizeWebhook('erp', plain, 'intake-token', req({ Authorization: 'Bearer intake-tokeN' }))?.status).toBe(401);
+    expect(authorizeWebhook('erp', plain, 'intake-token', req({}))?.status).toBe(401);
   });
 
   it('with neither, refuses and names the two config keys that turn it on', () => {
-    const r = authorizeWebhook('erp', { signatureHeader: 'X-Signature-256' }, undefined, body, undefined, 'Bearer x');
+    const r = authorizeWebhook('erp', { signatureHeader: 'X-Signature-256' }, undefined, req({ Authorization: 'Bearer x' }));
     expect(r?.status).toBe(403);
     expect(r?.error).toContain('webhook.secret');
     expect(r?.error).toContain('sources.http.token');
@@ -60,6 +166,77 @@ describe('signed work-order webhooks', () => {
   it('takes the signature with its hex digits in upper case', async () => {
     const r = await push(json, `sha256=${createHmac('sha256', secret).update(json).digest('hex').toUpperCase()}`);
     expect(r.status).toBe(202);
+  });
+});
+
+describe('timestamped work-order webhooks over HTTP', () => {
+  const secret = 'shared-secret-0123456789';
+  const previousSecret = 'the-old-secret-0123456789';
+  const NOW = Date.UTC(2026, 5, 1, 12);
+  const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+  let now = NOW;
+  const app = createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => now,
+    logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+    sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
+    webhooks: new Map([
+      [
+        'erp',
+        {
+          secret,
+          previousSecret,
+          signatureHeader: 'X-Signature-256',
+          timestampHeader: 'X-Signature-Timestamp',
+          toleranceMs: 300_000,
+          configKey: 'destinations.0.webhook',
+          parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })),
+        },
+      ],
+    ]),
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+  const json = '{"workOrder":{"id":"4711","status":"completed"}}';
+  const stamp = String(NOW / 1000);
+  const digest = (key: string) => createHmac('sha256', key).update(`${stamp}.${json}`).digest();
+  const push = (signature: string) =>
+    app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature-256': signature, 'X-Signature-Timestamp': stamp }, body: json });
+  afterEach(() => {
+    warnings.length = 0;
+    now = NOW;
+  });
+
+  it('takes a fresh push signed with either secret; refuses it replayed outside the window with 401 and a warning naming the key', async () => {
+    expect((await push(digest(secret).toString('base64'))).status).toBe(202);
+    expect((await push(`sha256=${digest(previousSecret).toString('hex')}`)).status).toBe(202);
+    expect(warnings).toEqual([]);
+    now = NOW + 301_000;
+    const replayed = await push(digest(secret).toString('base64'));
+    expect(replayed.status).toBe(401);
+    const { error } = (await replayed.json()) as { error: string };
+    expect(error).toContain('push refused as a possible replay: its X-Signature-Timestamp is 301s old, more than destinations.0.webhook.toleranceMs (5m) allows');
+    expect(warnings).toEqual([{ fields: { destination: 'erp', status: 401, reason: error }, message: 'work-order push to /v1/webhooks/erp/work-orders refused' }]);
+  });
+
+  it('never puts a secret or the signature it expected in the answer or the log', async () => {
+    const answers: string[] = [];
+    for (const [at, signature] of [
+      [NOW, 'sha256=00'],
+      [NOW, digest('another-secret-entirely').toString('hex')],
+      [NOW + 3_600_000, digest(secret).toString('hex')],
+      [NOW - 3_600_000, digest(previousSecret).toString('base64')],
+    ] as const) {
+      now = at;
+      const r = await push(signature);
+      expect(r.status).toBe(401);
+      answers.push(await r.text());
+    }
+    expect(warnings).toHaveLength(4);
+    const seen = [...answers, JSON.stringify(warnings)].join('\n');
+    for (const leak of [secret, previousSecret, ...[secret, previousSecret].flatMap((k) => [digest(k).toString('hex'), digest(k).toString('base64'), createHmac('sha256', k).update(json).digest('hex')])])
+      expect(seen).not.toContain(leak);
+    expect(seen).toContain('destinations.0.webhook.secret');
   });
 });
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { toJson } from '../core/iso-json.js';
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
@@ -13,9 +13,11 @@ import { bodyLimit } from 'hono/body-limit';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
+import { durationText } from '../config/duration.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
 import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
+import { checkWebhookSignature, type SignatureFault } from './webhook-signature.js';
 
 export interface StatusProvider {
   /** Liveness: the process is up. Readiness: the engine is running. */
@@ -39,37 +41,90 @@ export interface HttpServerOptions {
   /** Keeps webhook items that are ours but unreadable (committed before the answer). */
   readonly quarantine?: (entries: readonly QuarantineEntry[]) => Promise<void>;
   readonly now: () => number;
+  /** Where refused webhook pushes are logged (a warning each). */
+  readonly logger?: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
 export interface WebhookEndpoint {
-  /** HMAC-SHA256 key: bodies must be signed `sha256=<hex>` in `signatureHeader`. Absent: the intake bearer token is required. */
+  /**
+   * HMAC-SHA256 key: bodies must be signed in `signatureHeader` (hex or base64, `sha256=` prefix
+   * optional). Absent: the intake bearer token is required.
+   */
   readonly secret?: string;
+  /** While the secret is being replaced: the one before it, also accepted. */
+  readonly previousSecret?: string;
   readonly signatureHeader: string;
+  /** Header with the push's Unix time in seconds, signed with the body (`<timestamp>.<body>`); absent: the body alone is signed. */
+  readonly timestampHeader?: string;
+  /** How far a timestamped push may be from this host's clock. @default 5 min */
+  readonly toleranceMs?: number;
+  /** Where its settings are in the config (`destinations.0.webhook`), for messages. @default webhook */
+  readonly configKey?: string;
   /** The destination connector's reading of its ERP's push format. */
   parse(body: unknown): WebhookItem[];
 }
 
-/** Why a webhook call is refused (status and message), or undefined when it may proceed. */
+/** How far a timestamped push may be from this host's clock when the endpoint does not say. */
+export const DEFAULT_WEBHOOK_TOLERANCE_MS = 300_000;
+
+/** A push as {@link authorizeWebhook} reads it. */
+export interface WebhookRequest {
+  /** The body as sent. */
+  readonly body: string | Uint8Array;
+  /** A request header by name (any case). */
+  header(name: string): string | undefined;
+  /** This host's clock, in ms. */
+  readonly now: number;
+}
+
+/** Why a webhook call is refused (status and message), or undefined when it may proceed. Messages name config keys, never a secret. */
 export function authorizeWebhook(
   destination: string,
-  hook: Pick<WebhookEndpoint, 'secret' | 'signatureHeader'>,
+  hook: Omit<WebhookEndpoint, 'parse'>,
   intakeToken: string | undefined,
-  body: string | Uint8Array,
-  signature: string | undefined,
-  authorization: string | undefined,
+  request: WebhookRequest,
 ): { status: 401 | 403; error: string } | undefined {
   if (hook.secret !== undefined) {
-    const expected = `sha256=${createHmac('sha256', hook.secret).update(body).digest('hex')}`;
-    // Hex digits in either case: some senders write them upper case.
-    if (signature !== undefined && sameSecret(signature.trim().toLowerCase(), expected)) return undefined;
-    return { status: 401, error: `missing or wrong ${hook.signatureHeader} header: expected sha256=<hex HMAC-SHA256 of the body, keyed with the webhook.secret of destination "${destination}">` };
+    const toleranceMs = hook.toleranceMs ?? DEFAULT_WEBHOOK_TOLERANCE_MS;
+    const secrets = hook.previousSecret !== undefined ? [hook.secret, hook.previousSecret] : [hook.secret];
+    const signing = { secrets, toleranceMs, ...(hook.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}) };
+    const fault = checkWebhookSignature(signing, request.body, (name) => request.header(name), hook.signatureHeader, request.now);
+    if (fault === undefined) return undefined;
+    return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs) };
   }
   if (intakeToken !== undefined) {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    const match = /^Bearer\s+(\S+)$/i.exec(request.header('authorization') ?? '');
     if (match?.[1] !== undefined && sameSecret(match[1], intakeToken)) return undefined;
     return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)' };
   }
   return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)` };
+}
+
+/** What a refused signature was checked against and what to send instead, naming config keys (never a secret). */
+function signatureFaultMessage(fault: SignatureFault, destination: string, hook: Omit<WebhookEndpoint, 'parse'>, toleranceMs: number): string {
+  const key = hook.configKey ?? 'webhook';
+  const of = `destination "${destination}"`;
+  const ts = hook.timestampHeader;
+  const signed = ts === undefined ? 'the HMAC-SHA256 of the body as sent' : `the HMAC-SHA256 of "<${ts}>.<body>" (the ${ts} value, a dot, the body as sent)`;
+  const keyedWith = `${key}.secret${hook.previousSecret !== undefined ? ` (or ${key}.previousSecret)` : ''} of ${of}`;
+  const format = 'as 64 hex digits or base64, optionally prefixed sha256=';
+  const tolerance = `${key}.toleranceMs (${durationText(toleranceMs)})`;
+  switch (fault.fault) {
+    case 'no-signature':
+      return `missing ${hook.signatureHeader} header: send ${signed}, keyed with ${keyedWith}, ${format}`;
+    case 'not-a-digest':
+      return `${hook.signatureHeader} header holds no HMAC-SHA256 digest: send ${signed}, keyed with ${keyedWith}, ${format}`;
+    case 'mismatch':
+      return `wrong signature in ${hook.signatureHeader}: it is not ${signed} keyed with ${keyedWith}`;
+    case 'no-timestamp':
+      return `missing ${ts ?? ''} header: pushes to ${of} are timestamped (${key}.timestampHeader): send the Unix time in seconds there, and sign "<timestamp>.<body>"`;
+    case 'bad-timestamp':
+      return `${ts ?? ''} header "${fault.value}" is not a Unix time in seconds${fault.milliseconds ? ' (it reads as milliseconds: send seconds)' : ''} (${key}.timestampHeader of ${of})`;
+    case 'stale':
+      return `push refused as a possible replay: its ${ts ?? ''} is ${durationText(Math.round(fault.skewMs / 1000) * 1000)} old, more than ${tolerance} allows; a genuine push this old means the ERP's or this host's clock is off, or the ERP resent it without signing it afresh (or raise ${key}.toleranceMs)`;
+    case 'future':
+      return `push refused: its ${ts ?? ''} is ${durationText(Math.round(fault.skewMs / 1000) * 1000)} ahead of this host's clock, more than ${tolerance} allows; check the clocks of the ERP and this host (or raise ${key}.toleranceMs)`;
+  }
 }
 
 /** Constant-time comparison of two secrets of any length. */
@@ -170,8 +225,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // bytes that are not UTF-8, so a signature checked over the text would refuse such pushes.
       const bytes = new Uint8Array(await c.req.arrayBuffer());
       const text = new TextDecoder().decode(bytes);
-      const denied = authorizeWebhook(destination, hook, intake?.token, bytes, c.req.header(hook.signatureHeader), c.req.header('authorization'));
-      if (denied) return c.json({ error: denied.error }, denied.status);
+      const denied = authorizeWebhook(destination, hook, intake?.token, { body: bytes, header: (name) => c.req.header(name), now: opts.now() });
+      if (denied) {
+        // The reason names config keys and headers, never a secret or the signature expected.
+        opts.logger?.warn({ destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
+        return c.json({ error: denied.error }, denied.status);
+      }
       const source = `${FEEDBACK_SOURCE}:${destination}`;
       // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
       // ERP pushes the update again; nothing of it was taken.

@@ -334,6 +334,22 @@ describe('config', () => {
       for (const p of secrets) expect(p.message).not.toMatch(/short/);
     });
 
+    it('webhook: previousSecret and timestampHeader need a secret, the timestamp its own header, toleranceMs room for a push', () => {
+      const hook = (webhook: Record<string, unknown>) => one({ destinations: [{ ...erp, webhook }] });
+      const secret = '0123456789abcdef';
+      expect(hook({ previousSecret: secret, timestampHeader: 'X-Timestamp' })).toEqual([
+        { key: 'destinations.0.webhook.previousSecret', message: 'is accepted beside `secret` only: set `secret` to the new secret and `previousSecret` to the one it replaces' },
+        { key: 'destinations.0.webhook.timestampHeader', message: 'needs `secret`: the timestamp is signed with the body (without a secret, pushes use the intake bearer token)' },
+      ]);
+      expect(hook({ secret, timestampHeader: 'x-signature-256' }).map((p) => p.key)).toEqual(['destinations.0.webhook.timestampHeader']);
+      expect(hook({ secret, timestampHeader: 'X-Timestamp', toleranceMs: 300 })).toEqual([
+        { key: 'destinations.0.webhook.toleranceMs', message: '300ms leaves no room for the time a push takes; give seconds or minutes, e.g. 5m (digits alone are milliseconds)' },
+      ]);
+      expect(hook({ secret, previousSecret: 'short' })).toEqual([{ key: 'destinations.0.webhook.previousSecret', message: 'use a secret of at least 16 characters' }]);
+      const ok = compileConfig({ destinations: [{ ...erp, webhook: { secret, previousSecret: `${secret}-old`, timestampHeader: 'X-Timestamp', toleranceMs: '2m' } }] }, {});
+      expect(ok.destinations[0]?.webhook).toEqual({ secret, previousSecret: `${secret}-old`, signatureHeader: 'X-Signature-256', timestampHeader: 'X-Timestamp', toleranceMs: 120_000 });
+    });
+
     it('no problem of a wide sweep of bad values is left in the library\'s default words', () => {
       const bad = [
         { store: { synchronous: 1, retention: { audit: [] } } },

@@ -71,7 +71,7 @@ describe('defaults as docs/configuration.md states them', () => {
     });
   });
 
-  it('destinations[]: a batch of 50 at /api/v1/$batch, OAuth2 credentials in the body minted 60 s early, webhooks signed in X-Signature-256', () => {
+  it('destinations[]: a batch of 50 at /api/v1/$batch, OAuth2 credentials in the body minted 60 s early, webhooks signed in X-Signature-256 (a timestamp, when sent, within 5 min)', () => {
     const d = compileConfig(
       {
         destinations: [{ ...erp, batch: {}, auth: { type: 'oauth2-client-credentials', tokenUrl: 'http://127.0.0.1:9/token', clientId: 'ab', clientSecret: 's' }, webhook: { secret: '0123456789abcdef' } }],
@@ -80,7 +80,7 @@ describe('defaults as docs/configuration.md states them', () => {
     ).destinations[0];
     expect(d?.batch).toEqual({ path: '/api/v1/$batch', maxSize: 50 });
     expect(d?.auth).toMatchObject({ clientAuth: 'body', expiryMarginMs: 60 * S });
-    expect(d?.webhook).toEqual({ secret: '0123456789abcdef', signatureHeader: 'X-Signature-256' });
+    expect(d?.webhook).toEqual({ secret: '0123456789abcdef', signatureHeader: 'X-Signature-256', toleranceMs: 5 * MIN });
   });
 
   it('assets: none imported; an inline asset is fixed-assets with no attributes, sent to the first destination', () => {

@@ -116,6 +116,13 @@ describe('a secret whose variable holds a value its key refuses', () => {
     expect(problems(() => requireSecrets(config, ['sources.http']))).toEqual([intake]);
   });
 
+  it('a webhook\'s previousSecret (a secret being replaced) is a secret too: loads unresolved, refused where it is used', () => {
+    const withHook = { ...input, destinations: [{ ...input.destinations[0], webhook: { secret: '${AB_T_HOOK}', previousSecret: '${AB_T_HOOK_OLD}' } }] };
+    const config = compileConfig(withHook, { ...all, AB_T_HOOK: '0123456789abcdef' }, undefined, { deferSecrets: true });
+    expect(unresolvedSecrets(config)).toEqual([{ key: 'destinations.0.webhook.previousSecret', message: unset('AB_T_HOOK_OLD') }]);
+    expect(problems(() => requireSecrets(config, ['destinations'])).map((p) => p.key)).toEqual(['destinations.0.webhook.previousSecret']);
+  });
+
   // Kills: deferring when only some of the refused values are secrets from variables.
   it('deferred, beside another refused value it is refused at load with it', () => {
     const withUrl = { ...input, destinations: [{ ...input.destinations[0], baseUrl: 'erp local' }] };

@@ -17,7 +17,7 @@ export interface SecretProblem {
 const SECRET_KEYS: readonly RegExp[] = [
   /^sources\.http\.token$/,
   /^sources\.mqtt\.\d+\.password$/,
-  /^destinations\.\d+\.(token|auth\.token|auth\.clientSecret|webhook\.secret)$/,
+  /^destinations\.\d+\.(token|auth\.token|auth\.clientSecret|webhook\.secret|webhook\.previousSecret)$/,
   /^destinations\.\d+\.headers\.[^.]+$/,
   /^telematics\.\d+\.auth\.(username|password|clientId|clientSecret|token)$/,
   /^telematics\.\d+\.headers\.[^.]+$/,
