@@ -334,6 +334,50 @@ describe('faults', () => {
     expect(s.state().locations.A).toBeUndefined();
   });
 
+  it('locked answers 409 RecordLocked and applies nothing', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'locked' });
+    const res = await call(s, 'PATCH', '/api/v1/assets/A/location', loc);
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'RecordLocked', message: expect.stringContaining('/api/v1/assets/A/location is locked by user') });
+    expect(s.state().locations.A).toBeUndefined();
+    expect(s.counters().faultsFired.locked).toBe(1);
+  });
+
+  it('already-exists applies the create, then answers 409 DuplicateEntry naming the record; in a batch too', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'already-exists', method: 'POST' });
+    const res = await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T', externalKey: 'K1' });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toEqual({ code: 'DuplicateEntry', message: `the record ${s.state().workOrders[0]?.id} already exists with externalKey K1` });
+    s.faults.add({ kind: 'already-exists', inBatch: true });
+    const batch = await call(s, 'POST', '/api/v1/$batch', { requests: [{ id: '1', method: 'POST', path: '/api/v1/work-orders', body: { erpAssetId: 'A', title: 'T', externalKey: 'K2' } }] });
+    expect(batch.body.responses[0]).toMatchObject({ status: 409, body: { error: { code: 'DuplicateEntry' } } });
+    expect(s.state().workOrders.map((w) => w.externalKey)).toEqual(['K1', 'K2']);
+    // A request that fails gets its own answer.
+    s.faults.add({ kind: 'already-exists', method: 'POST' });
+    expect((await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A' })).status).toBe(400);
+  });
+
+  it('uniqueExternalKey refuses a second create with the same externalKey with 409, for every kind of record', async () => {
+    const s = await start({ uniqueExternalKey: true });
+    const creates: [string, Record<string, unknown>][] = [
+      ['/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }],
+      ['/api/v1/assets/A/meter-readings', { readingAt: '2026-03-02T08:00:00Z', operatingHours: 5 }],
+      ['/api/v1/inventory/counts', { location: 'L', sku: 'S', countedQuantity: 1, countedAt: '2026-03-02T08:00:00Z' }],
+      ['/api/v1/assets/A/usage', { period: '2026-02', periodUnits: 1, unit: 'h' }],
+    ];
+    for (const [path, body] of creates) {
+      expect((await call(s, 'POST', path, { ...body, externalKey: 'K' })).status).toBe(201);
+      const again = await call(s, 'POST', path, { ...body, externalKey: 'K' });
+      expect(again.status).toBe(409);
+      expect(again.body.error.code).toBe('DuplicateEntry');
+      expect(again.body.error.message).toMatch(/ already exists with externalKey K$/);
+      expect((await call(s, 'POST', path, body)).status).toBe(201); // no key: nothing to collide with
+    }
+    expect(s.counters()).toMatchObject({ duplicatesRefused: 4, duplicateWorkOrders: 0, applied: { workOrders: 2, meterReadings: 2, inventoryCounts: 2, usagePostings: 2 } });
+  });
+
   it('faults can be armed, listed and cleared over HTTP; bad specs are refused with a reason', async () => {
     const s = await start();
     const armed = await call(s, 'POST', '/__sim/faults', [{ kind: 'latency', latencyMs: 1 }, { kind: 'error', status: 500 }]);

@@ -24,7 +24,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { ErpStore, SimError, errorBody, type ErpState, type SimResponse, type SimWorkOrderStatus, type WorkOrderRecord, type CompletionReadings } from './erp-store.js';
-import { FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
+import { BATCH_KINDS, FaultInjector, type ActiveFault, type FaultKind, type FaultSpec } from './faults.js';
 import { RequestRateLimiter, type RateWindow } from './rate-limit.js';
 
 export interface OAuthClient {
@@ -88,6 +88,11 @@ export interface ErpSimulatorOptions {
   readonly inventoryTakes?: 'total' | 'delta';
   /** `false`: work-order lists ignore `?externalKey=` and page through every work order. @default true */
   readonly externalKeyFilter?: boolean;
+  /**
+   * `true`: a create whose `externalKey` a record already has is 409 `DuplicateEntry` naming it
+   * (a unique business key), not a second record. @default false
+   */
+  readonly uniqueExternalKey?: boolean;
 }
 
 export interface ErpSimCounters {
@@ -113,6 +118,8 @@ export interface ErpSimCounters {
   /** Location writes for an (asset, lastSeen) that had already taken effect: a duplicate effect. */
   readonly duplicateStateWrites: number;
   readonly duplicateWorkOrders: number;
+  /** Creates refused 409 `DuplicateEntry` (`uniqueExternalKey`); `already-exists` faults are in `faultsFired`. */
+  readonly duplicatesRefused: number;
   /** Webhooks a 2xx answered (once each, however many attempts it took). */
   readonly webhooksSent: number;
   /** Webhooks given up on: a final non-2xx answer, retries used up, or the simulator closed. */
@@ -213,6 +220,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}),
     ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
     ...(options.externalKeyFilter !== undefined ? { externalKeyFilter: options.externalKeyFilter } : {}),
+    ...(options.uniqueExternalKey !== undefined ? { uniqueExternalKey: options.uniqueExternalKey } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),
   });
   if (options.knownAssets) store.knownAssets = new Set(options.knownAssets);
@@ -358,15 +366,16 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       }
       counters.subRequests++;
       const method = sub.method.toUpperCase();
-      const fault = faults.take(['error'], method, sub.path, true);
-      if (fault) {
-        responses.push({ id, ...faultResponse(fault) });
+      const fault = faults.take(BATCH_KINDS, method, sub.path, true);
+      if (fault && fault.kind !== 'already-exists') {
+        responses.push({ id, ...faultResponse(fault, sub.path) });
         continue;
       }
       const headers = (sub.headers ?? {}) as Record<string, unknown>;
       const keyEntry = Object.entries(headers).find(([k]) => k.toLowerCase() === idempotencyHeader);
       const key = typeof keyEntry?.[1] === 'string' ? keyEntry[1] : undefined;
-      const response = routeApi(method, sub.path, sub.body, key);
+      const applied = routeApi(method, sub.path, sub.body, key);
+      const response = fault ? alreadyExists(fault, applied) : applied;
       responses.push({ id, status: response.status, ...(response.headers ? { headers: response.headers } : {}), ...(response.body !== undefined ? { body: response.body } : {}) });
     }
     return { status: 200, body: { responses } };
@@ -395,18 +404,19 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
 
     const latency = faults.take(['latency'], method, url.pathname, false);
     if (latency) await delay(latency.latencyMs ?? 200);
-    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response'], method, url.pathname, false);
+    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists'], method, url.pathname, false);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
     }
     if (fault?.kind === 'timeout') return; // never answer; close() drops the connection
-    if (fault?.kind === 'error') {
-      write(res, faultResponse(fault));
+    if (fault?.kind === 'error' || fault?.kind === 'locked') {
+      write(res, faultResponse(fault, url.pathname));
       return;
     }
 
-    const response = answer(req, method, url, rawBody);
+    const applied = answer(req, method, url, rawBody);
+    const response = fault?.kind === 'already-exists' ? alreadyExists(fault, applied) : applied;
     if (fault?.kind === 'lost-response') {
       // The write took effect; the client never hears about it.
       req.socket.destroy();
@@ -547,6 +557,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       outOfOrderStateWrites: store.outOfOrderStateWrites,
       duplicateStateWrites: store.duplicateStateWrites,
       duplicateWorkOrders: store.duplicateWorkOrders,
+      duplicatesRefused: store.duplicatesRefused,
     }),
     faults: {
       add: (spec) => faults.add(spec),
@@ -610,13 +621,26 @@ function readingsOf(body: Record<string, unknown>): CompletionReadings {
   return out;
 }
 
-function faultResponse(fault: FaultSpec): SimResponse {
+/** The answer of an `error` or `locked` fault to a request for `path`. */
+function faultResponse(fault: FaultSpec, path: string): SimResponse {
+  if (fault.kind === 'locked') {
+    return { status: 409, body: fault.body ?? errorBody('RecordLocked', `${path} is locked by user PLANNER-7, who is editing it; try again later`) };
+  }
   const status = fault.status ?? 500;
   return {
     status,
     ...(fault.retryAfterSeconds !== undefined ? { headers: { 'Retry-After': String(fault.retryAfterSeconds) } } : {}),
     body: fault.body ?? errorBody('InjectedFault', `injected ${status} fault`),
   };
+}
+
+/** An `already-exists` fault's answer once the request was applied: 409 naming the record (a failed request's own answer as it is). */
+function alreadyExists(fault: FaultSpec, applied: SimResponse): SimResponse {
+  if (applied.status < 200 || applied.status >= 300) return applied;
+  const record = applied.body as { id?: unknown; externalKey?: unknown } | undefined;
+  const which = typeof record?.id === 'string' ? ` ${record.id}` : '';
+  const key = typeof record?.externalKey === 'string' ? ` with externalKey ${record.externalKey}` : '';
+  return { status: 409, body: fault.body ?? errorBody('DuplicateEntry', `the record${which} already exists${key}`) };
 }
 
 function write(res: ServerResponse, response: SimResponse): void {

@@ -18,7 +18,8 @@
  * - `GET /api/v1/assets/{id}/usage?externalKey=&period=` → `{items}`
  *
  * Errors are `{error:{code, message}}` with 400 (validation, naming the field), 404 (unknown
- * asset or route), 405 and 409 (status transition).
+ * asset or route), 405 and 409 (status transition; with `uniqueExternalKey`, a create whose
+ * `externalKey` a record already has: `DuplicateEntry`).
  * @module
  */
 
@@ -126,6 +127,12 @@ export interface ErpStoreOptions {
    * ERPs (and middlewares) do with a filter they do not know. @default true
    */
   readonly externalKeyFilter?: boolean;
+  /**
+   * `true`: `externalKey` is a unique key, as an ERP's unique business-key field is (Frappe's
+   * `DuplicateEntryError`): a create whose key a record already has is 409 `DuplicateEntry` naming
+   * that record, and changes nothing. @default false (a second record is created and counted)
+   */
+  readonly uniqueExternalKey?: boolean;
 }
 
 type Body = Record<string, unknown>;
@@ -142,6 +149,8 @@ export class ErpStore {
   duplicateWorkOrders = 0;
   /** Location writes for an (asset, lastSeen) already applied: the same fact taking effect twice. */
   duplicateStateWrites = 0;
+  /** Creates refused 409 because their `externalKey` was taken (`uniqueExternalKey`). */
+  duplicatesRefused = 0;
   private readonly appliedLocationFacts = new Set<string>();
   knownAssets: ReadonlySet<string> | undefined;
 
@@ -158,6 +167,7 @@ export class ErpStore {
     this.outOfOrderStateWrites = 0;
     this.duplicateWorkOrders = 0;
     this.duplicateStateWrites = 0;
+    this.duplicatesRefused = 0;
     this.appliedLocationFacts.clear();
   }
 
@@ -307,6 +317,16 @@ export class ErpStore {
     return record ? { status: 200, body: record } : notFound(`asset ${erpAssetId} has no location`);
   }
 
+  /** With `uniqueExternalKey`: the 409 for a create whose `externalKey` a record already has. */
+  private keyTaken(records: readonly { readonly id: string }[], body: Body, what: string): SimResponse | undefined {
+    const key = body.externalKey;
+    if (this.options.uniqueExternalKey !== true || !isNonEmptyString(key)) return undefined;
+    const existing = records.find((r) => (r as Body).externalKey === key);
+    if (!existing) return undefined;
+    this.duplicatesRefused++;
+    return { status: 409, body: errorBody('DuplicateEntry', `${what} ${existing.id} already exists with externalKey ${key}`) };
+  }
+
   private createWorkOrder(raw: unknown): SimResponse {
     const body = asObject(raw);
     if (!body) return invalid('body must be a JSON object');
@@ -318,6 +338,8 @@ export class ErpStore {
     const missing = this.unknownAsset(body.erpAssetId);
     if (missing) return missing;
 
+    const taken = this.keyTaken(this.state.workOrders, body, 'work order');
+    if (taken) return taken;
     const externalKey = body.externalKey;
     if (externalKey !== undefined && this.state.workOrders.some((w) => w.externalKey === externalKey)) this.duplicateWorkOrders++;
     const now = this.isoNow();
@@ -373,6 +395,8 @@ export class ErpStore {
     for (const f of values) if (!isNumberIn(body[f], 0, Number.MAX_SAFE_INTEGER)) return invalid(`${f} must be a non-negative number`);
     const missing = this.unknownAsset(erpAssetId);
     if (missing) return missing;
+    const taken = this.keyTaken(this.state.meterReadings, body, 'meter reading');
+    if (taken) return taken;
     const record: MeterReadingRecord = { ...body, id: this.nextId('MR'), erpAssetId, readingAt: body.readingAt };
     this.state.meterReadings.push(record);
     this.applied.meterReadings++;
@@ -390,6 +414,8 @@ export class ErpStore {
     if (!isIsoTime(body.countedAt)) return invalid('countedAt must be an ISO 8601 date-time with zone');
     const byDelta = this.options.inventoryTakes === 'delta';
     if (byDelta && typeof body.delta !== 'number') return invalid('delta is required: this ERP adjusts on-hand by it');
+    const taken = this.keyTaken(this.state.inventoryCounts, body, 'inventory count');
+    if (taken) return taken;
     const key = `${body.location}|${body.sku}`;
     const previous = this.state.inventory[key];
     if (previous?.countedAt !== undefined && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.outOfOrderStateWrites++;
@@ -419,6 +445,8 @@ export class ErpStore {
     }
     const missing = this.unknownAsset(erpAssetId);
     if (missing) return missing;
+    const taken = this.keyTaken(this.state.usagePostings, body, 'usage posting');
+    if (taken) return taken;
     const record: UsagePostingRecord = {
       ...body,
       id: this.nextId('UP'),

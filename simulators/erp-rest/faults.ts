@@ -1,7 +1,8 @@
 /**
  * Fault injection for the ERP simulator: count-limited or probabilistic (seeded, so a failing
  * test replays the same faults) latency, error statuses, hangs, connection resets and
- * "applied, but the response was lost".
+ * "applied, but the response was lost", and the two 409s ERPs answer writes with: a record locked
+ * by another user, and "already exists" for a create an earlier attempt made.
  * @module
  */
 import { mulberry32 } from '../random.js';
@@ -16,9 +17,17 @@ export type FaultKind =
   /** Destroy the connection before doing anything: nothing is applied. */
   | 'reset'
   /** Apply the request, then destroy the connection instead of answering. */
-  | 'lost-response';
+  | 'lost-response'
+  /** Answer 409 `RecordLocked` (another user is editing the record; try again later), nothing applied. */
+  | 'locked'
+  /**
+   * Apply the request, then answer 409 `DuplicateEntry` naming the record, as an ERP with a unique
+   * business key answers the retry of a create whose first answer was lost. An answer other than
+   * 2xx (a validation error) is given as it is.
+   */
+  | 'already-exists';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists'];
 
 export interface FaultSpec {
   readonly kind: FaultKind;
@@ -36,13 +45,14 @@ export interface FaultSpec {
   readonly status?: number;
   /** `error`: a `Retry-After` header, in seconds. */
   readonly retryAfterSeconds?: number;
-  /** `error`: the JSON body to answer. @default `{error:{code,message}}` */
+  /** `error`, `locked`, `already-exists`: the JSON body to answer. @default `{error:{code,message}}` */
   readonly body?: unknown;
   /** `latency`: how long to wait. @default 200 */
   readonly latencyMs?: number;
   /**
-   * Match requests inside a `$batch` call instead of HTTP requests; only `error` makes sense
-   * there (the sub-request gets the error status, the batch itself succeeds). @default false
+   * Match requests inside a `$batch` call instead of HTTP requests; only `error`, `locked` and
+   * `already-exists` make sense there (the sub-request gets the answer, the batch itself
+   * succeeds). @default false
    */
   readonly inBatch?: boolean;
 }
@@ -127,10 +137,13 @@ export class FaultInjector {
   }
 }
 
+/** The kinds that answer for a batch's sub-request. */
+export const BATCH_KINDS: readonly FaultKind[] = ['error', 'locked', 'already-exists'];
+
 function validateFault(spec: FaultSpec): void {
   if (!FAULT_KINDS.includes(spec.kind)) throw new Error(`unknown fault kind "${String(spec.kind)}"; use one of ${FAULT_KINDS.join(', ')}`);
   if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1)) throw new Error('fault count must be a positive integer');
   if (spec.probability !== undefined && !(spec.probability >= 0 && spec.probability <= 1)) throw new Error('fault probability must be between 0 and 1');
   if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status (100-599)');
-  if (spec.inBatch === true && spec.kind !== 'error') throw new Error('only "error" faults can target batch sub-requests (inBatch: true)');
+  if (spec.inBatch === true && !BATCH_KINDS.includes(spec.kind)) throw new Error(`only ${BATCH_KINDS.map((k) => `"${k}"`).join(', ')} faults can target batch sub-requests (inBatch: true)`);
 }

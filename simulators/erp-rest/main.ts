@@ -33,6 +33,7 @@ const program = new Command('erp-rest-sim')
   .option('--max-batch-size <n>', 'largest $batch accepted', positiveInt('--max-batch-size'), 50)
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
   .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
+  .option('--unique-external-key', 'refuse a create whose externalKey a record already has with 409 DuplicateEntry (a unique business key)')
   .option('--inventory-takes <kind>', 'what an inventory count changes on hand: total (countedQuantity) or delta (added, as NetSuite adjustQtyBy)', 'total')
   .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/on-hand, POST /__sim/token (see simulators/erp-rest/README.md).');
 
@@ -55,6 +56,7 @@ const opts = program.opts<{
   seed: number;
   createdBody: boolean;
   inventoryTakes: string;
+  uniqueExternalKey?: boolean;
 }>();
 
 if (opts.rateWindow !== 'fixed' && opts.rateWindow !== 'sliding') {
@@ -82,6 +84,7 @@ const options: ErpSimulatorOptions = {
   seed: opts.seed,
   createdBody: opts.createdBody,
   inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',
+  uniqueExternalKey: opts.uniqueExternalKey === true,
 };
 
 try {
