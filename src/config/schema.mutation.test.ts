@@ -47,7 +47,7 @@ describe('defaults as docs/configuration.md states them', () => {
     expect(compileConfig({ destinations: [erp], sources: { http: { token: 'a-long-token' } } }, {}).sources.http).toEqual({ token: 'a-long-token', bodyLimitBytes: 1_048_576, maxEvents: 5000, maxBacklog: 50_000 });
   });
 
-  it('destinations[]: the documented paths, idempotency header, 15 s timeout, 300/min at 4 at once, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
+  it('destinations[]: the documented paths, idempotency header, 409s read by the ERP\'s reason, 15 s timeout, 300/min at 4 at once, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
     expect(base.destinations[0]).toEqual({
       ...erp,
       paths: {
@@ -61,6 +61,7 @@ describe('defaults as docs/configuration.md states them', () => {
       headers: {},
       idempotencyHeader: 'X-Idempotency-Key',
       idempotencySupported: true,
+      on409: { location: 'auto', workOrders: 'auto', meterReadings: 'auto', inventoryCounts: 'auto', usagePostings: 'auto' },
       workOrderStatuses: {},
       workOrderFields: {},
       timeoutMs: 15 * S,

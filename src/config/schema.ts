@@ -261,6 +261,9 @@ const onHandPathTemplate = z
       ctx.addIssue({ code: 'custom', message: `${JSON.stringify(template)} must use {location} and {sku}, e.g. /api/v1/inventory/on-hand?location={location}&sku={sku}: each cell is read on its own` });
   });
 
+/** What a 409 answer to a create on one path means (see `on409`). */
+const conflictSetting = () => z.enum(['auto', 'exists', 'retry', 'fail']).default('auto');
+
 /** How a REST destination authenticates. Secrets should come from `${ENV}` / `${ENV}_FILE`. */
 export const restAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -326,6 +329,22 @@ export const restDestinationSchema = z
     idempotencyHeader: z.string().default('X-Idempotency-Key'),
     /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
     idempotencySupported: z.boolean().default(true),
+    /**
+     * What a 409 answer to a write on each path means: `exists` (a create's record is already
+     * there, an earlier attempt landed: it is looked up by `externalKey` and counted delivered with
+     * its id), `retry` (a lock or a concurrent change: retried within `retry`), `fail` (dead letter
+     * with the ERP's reason). @default auto: the ERP's reason decides (a lock or concurrent change
+     * is retried, "already exists" on a create is delivered, any other 409 fails)
+     */
+    on409: z
+      .strictObject({
+        location: z.enum(['auto', 'retry', 'fail'], { error: echoed('is not allowed here: use auto, retry or fail (exists is for paths that create records; a location update creates none)') }).default('auto'),
+        workOrders: conflictSetting(),
+        meterReadings: conflictSetting(),
+        inventoryCounts: conflictSetting(),
+        usagePostings: conflictSetting(),
+      })
+      .prefault({}),
     /**
      * The ERP's own work-order status values → the statuses the service follows (`TECO: completed`,
      * `"690970004": completed`), read before the built-in words (open, new, in-progress, started,

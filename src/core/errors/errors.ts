@@ -72,7 +72,7 @@ export class RateLimitedError extends DeliveryError {
   }
 }
 
-/** 400, 404, 409, 422: retrying cannot help; goes to dead letters with the ERP's reason. */
+/** 400, 404, 422, a 409 that is no lock and no "already exists": retrying cannot help; goes to dead letters with the ERP's reason. */
 export class PermanentError extends DeliveryError {
   readonly code = 'PERMANENT';
   readonly retryable = false;

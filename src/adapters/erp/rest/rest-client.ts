@@ -46,6 +46,8 @@ export type RestOutcome =
       readonly ok: false;
       readonly error: DeliveryError;
       readonly exchange?: Exchange;
+      /** The ERP's answer, when one came (a 409's says what it means and where the record is). */
+      readonly answer?: { readonly status: number; readonly headers: Headers; readonly bodyText: string };
       /** The OAuth2 token endpoint failed (`exchange` is its): the request itself never went. */
       readonly tokenEndpoint?: true;
     };
@@ -141,7 +143,7 @@ export class RestClient {
     if (error) {
       // The token was refused: drop it so the next request (or refreshAuth) mints a new one.
       if (error instanceof AuthError) this.tokens?.invalidate();
-      return { ok: false, error, exchange: result.exchange };
+      return { ok: false, error, exchange: result.exchange, answer: { status: result.status, headers: result.headers, bodyText: result.bodyText } };
     }
     return { ok: true, status: result.status, headers: result.headers, body: parseBody(result.bodyText), exchange: result.exchange };
   }

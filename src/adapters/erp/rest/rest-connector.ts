@@ -6,7 +6,10 @@
  * configured header. When the ERP ignores that header (`idempotencySupported: false`), every
  * create carries an `externalKey` and is looked up by it before it is created, and an existing one
  * counts as delivered: a fact (work order, inventory count, usage posting) by its business key, a
- * meter reading by its idempotency key. The connector
+ * meter reading by its idempotency key. A 409 answer to a write is read as `on409` says (see
+ * {@link conflictMeaning}): "already exists" on a create is the earlier attempt that landed (the
+ * record is looked up by its `externalKey` and reported delivered with its id), a lock or a
+ * concurrent change is retryable, any other stays permanent. The connector
  * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
@@ -28,7 +31,7 @@ import type {
 } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
 import { RestClient, type RestOutcome, type RestRequest } from './rest-client.js';
-import { classifyResponse } from './rest-errors.js';
+import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
 import {
   REST_OPERATIONS,
   buildBatchRequest,
@@ -298,9 +301,68 @@ export class RestConnector implements ErpConnector {
       body: plan.body,
       idempotencyKey: item.idempotencyKey,
     });
-    if (!outcome.ok) return failed(item, outcome.error, outcome.exchange);
+    if (!outcome.ok) {
+      const answer = outcome.answer;
+      if (answer?.status === 409 && outcome.exchange) return this.conflictResult({ item, plan }, answer.bodyText, (name) => answer.headers.get(name) ?? undefined, outcome.error, outcome.exchange, call);
+      return failed(item, outcome.error, outcome.exchange);
+    }
     const response = withCreatedId(outcome.body, outcome.headers.get('location') ?? outcome.headers.get('odata-entityid'));
     return { id: item.id, ok: true, exchange: outcome.exchange, ...(response !== undefined ? { response } : {}) };
+  }
+
+  /**
+   * A write answered 409: as the destination's `on409` for its path says, by default as the ERP's
+   * reason says (see {@link conflictMeaning}). `error` is the 409 classified as permanent.
+   */
+  private async conflictResult(p: Planned, bodyText: string, header: (name: string) => string | undefined, error: DeliveryError, exchange: Exchange, call: PacedCall): Promise<ItemResult> {
+    const { item } = p;
+    const key = PATH_KEYS[item.operation];
+    const setting: On409Setting = key !== undefined ? this.config.on409[key] : 'auto';
+    const where = `on409.${key ?? item.operation} of destination "${this.name}"`;
+    switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation))) {
+      case 'retry': {
+        const why = setting === 'retry' ? `${where} is retry` : 'the ERP names a lock or a concurrent change';
+        return failed(item, new RetryableError(`${error.message} (retried as ${why}; after retry.maxAttempts attempts it goes to dead letters)`, 409, error.responseBody), exchange);
+      }
+      case 'fail': {
+        const could = key === 'location' ? 'while the record is locked, set it to retry' : 'when the record already exists (an earlier attempt landed) or while it is locked, set it to exists or retry';
+        const hint = setting === 'fail' ? ` (${where} is fail)` : `; if this ERP answers 409 on paths.${key ?? 'workOrders'} ${could} with ${where}, then replay it ('assetbridge dlq replay')`;
+        return failed(item, new PermanentError(`${error.message}${hint}`, 409, error.responseBody), exchange);
+      }
+      case 'exists':
+        return this.existingRecord(p, bodyText, header, error, exchange, call);
+    }
+  }
+
+  /**
+   * A create answered 409 "already exists": an earlier attempt (its answer lost) or a concurrent
+   * one landed, so it is delivered, with the record's id: from the answer's `Location`, else from
+   * the lookup by the `externalKey` the create carried. A lookup that lists no record with that key
+   * means the ERP's unique key matched some other record: that fails, saying so. A create without
+   * an `externalKey` (a meter reading, say, with `idempotencySupported: true`) is delivered on the
+   * ERP's word, with its answer.
+   */
+  private async existingRecord(p: Planned, bodyText: string, header: (name: string) => string | undefined, error: DeliveryError, exchange: Exchange, call: PacedCall): Promise<ItemResult> {
+    const { item, plan } = p;
+    const location = header('location') ?? header('odata-entityid');
+    const externalKey = typeof plan.body.externalKey === 'string' && plan.body.externalKey !== '' ? plan.body.externalKey : undefined;
+    if (location !== undefined || externalKey === undefined) {
+      const response = withCreatedId(parseJson(bodyText), location);
+      return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
+    }
+    const path = withQuery(plan.path, { externalKey });
+    const found = await this.lookUp(path, externalKey, item, call, 'the lookup of the record a 409 says already exists');
+    if (found.kind === 'found') return { id: item.id, ok: true, exchange, response: found.record };
+    if (found.kind === 'failed') return found.result;
+    return failed(
+      item,
+      new PermanentError(
+        `${error.message}: the ERP says the record already exists, but GET ${path} lists none with externalKey ${externalKey}, so what it collides with is not one an earlier attempt created; find that record in the ERP, then replay it ('assetbridge dlq replay') or discard it`,
+        409,
+        error.responseBody,
+      ),
+      exchange,
+    );
   }
 
   /**
@@ -332,9 +394,15 @@ export class RestConnector implements ErpConnector {
    * may be on any page (a create after reading only the first would add a duplicate). Past
    * `maxLookupPages` pages the item fails, permanently: the answer cannot be read to its end.
    */
-  private async lookUp(path: string, externalKey: string, item: OutboxItem, call: PacedCall): Promise<{ kind: 'found'; record: unknown; exchange: Exchange } | { kind: 'absent' } | { kind: 'failed'; result: ItemResult }> {
+  private async lookUp(
+    path: string,
+    externalKey: string,
+    item: OutboxItem,
+    call: PacedCall,
+    purpose = 'the lookup before a create, as idempotencySupported is false',
+  ): Promise<{ kind: 'found'; record: unknown; exchange: Exchange } | { kind: 'absent' } | { kind: 'failed'; result: ItemResult }> {
     const maxPages = this.options.maxLookupPages ?? 20;
-    const what = `GET ${path} (the lookup before a create, as idempotencySupported is false)`;
+    const what = `GET ${path} (${purpose})`;
     let request: { path: string } | { url: string } = { path };
     let pageUrl = this.client.urlFor(path);
     for (let page = 1; ; page++) {
@@ -417,7 +485,7 @@ export class RestConnector implements ErpConnector {
     }
 
     const http = this.client.http;
-    return planned.map(({ item, plan }, index): ItemResult => {
+    const results = planned.map(({ item, plan }, index): ItemResult | { conflict: Planned; bodyText: string; headers?: Readonly<Record<string, string>>; error: DeliveryError; exchange: Exchange } => {
       const sub = responses.get(String(item.id));
       const requestExchange = {
         method: plan.method,
@@ -446,10 +514,18 @@ export class RestConnector implements ErpConnector {
         (this.options.clock ?? systemClock).now(),
         (t) => http.redactor.text(t),
       );
+      if (error && sub.status === 409) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
       if (error) return failed(item, error, exchange);
       const response = withCreatedId(sub.body, headerValue(sub.headers, 'location') ?? headerValue(sub.headers, 'odata-entityid'));
       return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
     });
+    // 409s after the batch: one that says the record exists is looked up, a further request each.
+    const out: ItemResult[] = [];
+    for (const r of results) {
+      if (!('conflict' in r)) out.push(r);
+      else out.push(await this.conflictResult(r.conflict, r.bodyText, (name) => headerValue(r.headers, name), r.error, r.exchange, call));
+    }
+    return out;
   }
 }
 
@@ -521,8 +597,14 @@ class PacedCall {
  * second reading.
  */
 const LOOKED_UP_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post', 'meter.record']);
-/** The `paths` key of each looked-up create, for messages. */
-const PATH_KEYS: Readonly<Record<string, string>> = { 'workorder.create': 'workOrders', 'inventory.count': 'inventoryCounts', 'usage.post': 'usagePostings', 'meter.record': 'meterReadings' };
+/** The `paths` (and `on409`) key of each operation. */
+const PATH_KEYS: Readonly<Record<string, keyof RestDestinationConfig['on409']>> = {
+  'location.update': 'location',
+  'workorder.create': 'workOrders',
+  'inventory.count': 'inventoryCounts',
+  'usage.post': 'usagePostings',
+  'meter.record': 'meterReadings',
+};
 
 /**
  * The key a created record carries for the lookup: a fact's business key (one work order per
@@ -551,6 +633,16 @@ function recordIdOf(raw: unknown): string | undefined {
   const { id, externalKey } = raw as { id?: unknown; externalKey?: unknown };
   if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
   return typeof externalKey === 'string' && externalKey !== '' ? `key:${externalKey}` : undefined;
+}
+
+/** A body as JSON when it is, else its text; undefined when empty. */
+function parseJson(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {

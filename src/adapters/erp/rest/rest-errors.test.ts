@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
-import { classifyNetworkFailure, classifyResponse, erpReason } from './rest-errors.js';
+import { classifyNetworkFailure, classifyResponse, conflictMeaning, erpReason } from './rest-errors.js';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
 const body = JSON.stringify({ error: { code: 'E42', message: 'asset EQ-9 is locked' } });
@@ -145,5 +145,43 @@ describe('erpReason', () => {
 
   it('shortens long reasons', () => {
     expect(erpReason('x'.repeat(1000)).length).toBeLessThanOrEqual(301);
+  });
+});
+
+describe('conflictMeaning (a 409 answer to a write)', () => {
+  const odata = (code: string, message: string) => JSON.stringify({ error: { code, message } });
+  it.each([
+    // Locks and concurrent changes pass once the other writer is done.
+    [odata('RecordLocked', '/api/v1/assets/EQ-1/location is locked by user PLANNER-7; try again later'), true, 'retry'],
+    [odata('E42', 'asset EQ-9 is locked'), false, 'retry'],
+    ['{"exception":"frappe.exceptions.TimestampMismatchError: Document has been modified after you have opened it"}', false, 'retry'],
+    [odata('Conflict', 'Another request with this idempotency key is in progress'), true, 'retry'],
+    [odata('Conflict', 'The record was modified by another user'), false, 'retry'],
+    // "Already exists" on a create: the earlier attempt landed.
+    [odata('DuplicateEntry', 'work order WO-1 already exists with externalKey EQ-1|temp|1'), true, 'exists'],
+    [JSON.stringify({ exc_type: 'DuplicateEntryError', exception: "frappe.exceptions.DuplicateEntryError: ('Asset Repair', 'AR-0001')" }), true, 'exists'],
+    [odata('23505', 'duplicate key value violates unique constraint "wo_external_key"'), true, 'exists'],
+    ['{"o:errorDetails":[{"detail":"A record with this external ID has already been created","o:errorCode":"IDEMPOTENCY_ERROR"}]}', true, 'exists'],
+    // ... but not on a location update, which creates nothing.
+    [odata('DuplicateEntry', 'already exists'), false, 'fail'],
+    // Anything else stays permanent.
+    [odata('InvalidState', 'asset EQ-1 is retired: no work orders can be opened'), true, 'fail'],
+    ['Conflict', true, 'fail'],
+    ['', true, 'fail'],
+  ] as const)('auto: %s (create: %s) → %s', (bodyText, isCreate, expected) => {
+    expect(conflictMeaning(bodyText, 'auto', isCreate)).toBe(expected);
+  });
+
+  it('a lock is read before "already exists": taking a lock for one would count undelivered work as delivered', () => {
+    expect(conflictMeaning(odata('Conflict', 'a duplicate request is being processed; try again'), 'auto', true)).toBe('retry');
+  });
+
+  it("the destination's setting wins over the ERP's words", () => {
+    const retired = odata('InvalidState', 'asset EQ-1 is retired');
+    expect(conflictMeaning(retired, 'retry', true)).toBe('retry');
+    expect(conflictMeaning(retired, 'exists', true)).toBe('exists');
+    expect(conflictMeaning(odata('RecordLocked', 'locked'), 'fail', true)).toBe('fail');
+    // `exists` means nothing for a write that creates nothing (the schema refuses it for location).
+    expect(conflictMeaning(retired, 'exists', false)).toBe('fail');
   });
 });

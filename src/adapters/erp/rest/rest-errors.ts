@@ -8,6 +8,7 @@
  * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
  * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
+ * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link RetryableError}), or permanent as above |
  * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
  * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors with an unknown outcome |
@@ -99,6 +100,35 @@ function permanentHint(status: number): string {
     default:
       return 'rejected';
   }
+}
+
+/** What a 409 answer to a write means for the delivery. */
+export type ConflictMeaning = 'exists' | 'retry' | 'fail';
+/** A destination's `on409` setting for one path: `auto` reads the ERP's answer. */
+export type On409Setting = 'auto' | ConflictMeaning;
+
+/**
+ * A lock or a concurrent change: passes once the other writer is done (Frappe's
+ * `TimestampMismatchError`, "locked by user", "another request with this key is in progress").
+ */
+const TRANSIENT_CONFLICT = /\block(?:ed|ing)?\b|concurren|deadlock|in[ -]progress|(?:modified|changed|updated|edited) by another|being (?:processed|edited|modified|updated)|try again|retry|timestampmismatch|version (?:conflict|mismatch)/i;
+/** The record is already there: a unique business key or idempotency key refused a second create. */
+const ALREADY_EXISTS = /already (?:exists?|been (?:created|posted|recorded|processed)|created|posted|recorded)|exists already|duplicate|unique (?:constraint|key|index)|idempotency_error/i;
+
+/**
+ * What a 409 answer to a write means. `setting` is the destination's `on409` for the path; with
+ * `auto` the ERP's reason decides: a lock or concurrent change is retried, "already exists" on a
+ * create (`isCreate`) is the earlier attempt that landed, anything else fails. A lock is read first:
+ * taking a lock for "exists" would count undelivered work as delivered, the other way round only
+ * retries.
+ */
+export function conflictMeaning(bodyText: string, setting: On409Setting, isCreate: boolean): ConflictMeaning {
+  if (setting !== 'auto') return setting === 'exists' && !isCreate ? 'fail' : setting;
+  // The ERP's words (with its error code or exception type), not the whole body: a traceback names everything.
+  const reason = erpReason(bodyText);
+  if (TRANSIENT_CONFLICT.test(reason)) return 'retry';
+  if (isCreate && ALREADY_EXISTS.test(reason)) return 'exists';
+  return 'fail';
 }
 
 /**

@@ -1,0 +1,185 @@
+/**
+ * 409 answers to writes, against the ERP simulator over real HTTP: "already exists" on a create is
+ * the earlier attempt that landed (delivered, with the existing record's id), a lock is retryable,
+ * any other 409 stays permanent with the ERP's reason; `on409` overrides per path.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { PermanentError, RetryableError } from '../../../core/errors/errors.js';
+import type { OutboxItem } from '../../../core/model/delivery.js';
+import type { ItemResult } from '../../../ports/connector.js';
+import { restDestinationSchema } from '../../../config/schema.js';
+import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../../../simulators/erp-rest/erp-simulator.js';
+import { createRestConnector, type RestConnector } from './rest-connector.js';
+
+const T0 = Date.parse('2026-03-02T08:00:00.000Z');
+const ctx = { signal: new AbortController().signal };
+
+let sims: ErpSimulator[] = [];
+afterEach(async () => {
+  await Promise.all(sims.map((s) => s.close()));
+  sims = [];
+});
+
+async function sim(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
+  const s = await startErpSimulator(options);
+  sims.push(s);
+  return s;
+}
+
+function connectorFor(s: ErpSimulator, overrides: Record<string, unknown> = {}): RestConnector {
+  return createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, ...overrides }));
+}
+
+let nextId = 1;
+function item(operation: string, erpAssetId: string, payload: Record<string, unknown>): OutboxItem {
+  const id = nextId++;
+  return {
+    id,
+    destination: 'erp-sim',
+    operation,
+    kind: operation === 'location.update' || operation === 'inventory.count' ? 'state' : 'fact',
+    businessKey: `${erpAssetId}|engine-temp|${id}`,
+    erpAssetId,
+    eventTime: T0 + id * 1000,
+    payload,
+    idempotencyKey: `ab1-conflict-${id}`,
+    status: 'inflight',
+    attempts: 0,
+    createdAt: T0,
+    enqueuedAt: T0,
+    nextAttemptAt: T0,
+  };
+}
+
+const workOrder = (asset = 'EQ-1') => item('workorder.create', asset, { erpAssetId: asset, title: 'Engine temperature high' });
+const location = (asset = 'EQ-1') => item('location.update', asset, { warehouseLocation: 'YARD-1', coordinates: { lat: 59.3, lng: 18.1 }, lastSeen: '2026-03-02T08:10:00.000Z' });
+const meter = (asset = 'EQ-1') => item('meter.record', asset, { meter: 'operatingHours', operatingHours: 1200, unit: 'h' });
+const retired = { error: { code: 'InvalidState', message: 'asset EQ-1 is retired: no work orders can be opened' } };
+
+function errorOf(result: ItemResult | undefined): Error | undefined {
+  return result && !result.ok ? result.error : undefined;
+}
+
+describe('a create answered 409 "already exists"', () => {
+  it('is delivered with the id of the record an earlier attempt created, found by its externalKey', async () => {
+    const s = await sim({ idempotency: false, uniqueExternalKey: true });
+    const wo = workOrder();
+    // The first attempt lands, but its answer is lost.
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    const connector = connectorFor(s);
+    const [first] = await connector.send([wo], ctx);
+    expect(errorOf(first)).toBeInstanceOf(RetryableError);
+
+    const [second] = await connector.send([{ ...wo, attempts: 1 }], ctx);
+    expect(second?.ok).toBe(true);
+    const existing = s.state().workOrders[0];
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters().duplicatesRefused).toBe(1);
+    expect(second).toMatchObject({ response: { id: existing?.id, externalKey: wo.businessKey } });
+    // The audit shows the write and the ERP's 409 that made it delivered.
+    expect(second?.exchange).toMatchObject({ method: 'POST', status: 409 });
+    expect(second?.exchange?.responseBody).toContain('DuplicateEntry');
+  });
+
+  it('inside a batch, too', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'already-exists', method: 'POST', path: '/work-orders', inBatch: true });
+    const [a, b] = [workOrder('EQ-1'), workOrder('EQ-2')];
+    const results = await connectorFor(s, { batch: { maxSize: 10 } }).send([a, b], ctx);
+    expect(results.map((r) => r.ok)).toEqual([true, true]);
+    const idOf = (key: string) => s.state().workOrders.find((w) => w.externalKey === key)?.id;
+    expect(results[0]).toMatchObject({ response: { id: idOf(a.businessKey) }, exchange: { status: 409 } });
+    expect(results[1]).toMatchObject({ response: { id: idOf(b.businessKey) }, exchange: { status: 201 } });
+    expect(s.state().workOrders).toHaveLength(2);
+  });
+
+  it('that the lookup cannot confirm (no record with our key) fails, saying so: the ERP collided with another record', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'error', status: 409, method: 'POST', body: { error: { code: 'DuplicateEntry', message: 'a work order for EQ-1 already exists' } } });
+    const wo = workOrder();
+    const [result] = await connectorFor(s).send([wo], ctx);
+    const error = errorOf(result);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error?.message).toContain('DuplicateEntry: a work order for EQ-1 already exists');
+    expect(error?.message).toContain(`lists none with externalKey ${wo.businessKey}`);
+    expect(s.state().workOrders).toHaveLength(0);
+  });
+
+  it('without an externalKey to look it up by (a meter reading, the idempotency header honoured), is delivered on the ERP\'s word', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'already-exists', method: 'POST', path: '/meter-readings' });
+    const [result] = await connectorFor(s).send([meter()], ctx);
+    expect(result?.ok).toBe(true);
+    expect(result).toMatchObject({ exchange: { status: 409 }, response: { error: { code: 'DuplicateEntry' } } });
+    expect(s.state().meterReadings).toHaveLength(1);
+  });
+});
+
+describe('a 409 for a lock or a concurrent change', () => {
+  it('is retryable, on a create and on a location update', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'locked', count: 2 });
+    const results = await connectorFor(s).send([workOrder(), location()], ctx);
+    for (const r of results) {
+      expect(errorOf(r)).toBeInstanceOf(RetryableError);
+      expect(errorOf(r)?.message).toMatch(/409 conflict: RecordLocked: .* is locked by user PLANNER-7.*retried as the ERP names a lock or a concurrent change/);
+    }
+    expect(s.state().workOrders).toHaveLength(0);
+  });
+});
+
+describe('any other 409', () => {
+  it("stays permanent with the ERP's reason, naming the key that would read it otherwise", async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'error', status: 409, body: retired });
+    const [result] = await connectorFor(s).send([workOrder()], ctx);
+    const error = errorOf(result);
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error?.message).toContain('409 conflict: InvalidState: asset EQ-1 is retired');
+    expect(error?.message).toContain('on409.workOrders of destination "erp-sim"');
+    expect(error?.message).toContain("'assetbridge dlq replay'");
+  });
+});
+
+describe('on409 per path', () => {
+  it('retry: any 409 on that path is retried; other paths keep reading the answer', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'error', status: 409, body: retired, count: 2 });
+    const connector = connectorFor(s, { on409: { workOrders: 'retry' } });
+    const [wo, loc] = await connector.send([workOrder(), location()], ctx);
+    expect(errorOf(wo)).toBeInstanceOf(RetryableError);
+    expect(errorOf(wo)?.message).toContain('on409.workOrders of destination "erp-sim" is retry');
+    expect(errorOf(loc)).toBeInstanceOf(PermanentError);
+  });
+
+  it('fail: even a lock dead-letters', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'locked' });
+    const [result] = await connectorFor(s, { on409: { location: 'fail' } }).send([location()], ctx);
+    expect(errorOf(result)).toBeInstanceOf(PermanentError);
+    expect(errorOf(result)?.message).toContain('(on409.location of destination "erp-sim" is fail)');
+  });
+
+  it('exists: a 409 in words the service does not know is the record already there', async () => {
+    const s = await sim({ idempotency: false });
+    const wo = workOrder();
+    await connectorFor(s).send([wo], ctx); // the earlier attempt
+    s.faults.add({ kind: 'error', status: 409, method: 'POST', body: { error: { code: 'E-4711', message: 'Auftrag vorhanden' } } });
+    const [result] = await connectorFor(s, { on409: { workOrders: 'exists' } }).send([wo], ctx);
+    expect(result).toMatchObject({ ok: true, response: { id: s.state().workOrders[0]?.id } });
+    expect(s.state().workOrders).toHaveLength(1);
+  });
+
+  it('a location update cannot be set to exists: it creates nothing', () => {
+    const parsed = restDestinationSchema.safeParse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com', on409: { location: 'exists' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues[0]?.message).toContain('"exists" is not allowed here: use auto, retry or fail');
+    expect(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com' }).on409).toEqual({
+      location: 'auto',
+      workOrders: 'auto',
+      meterReadings: 'auto',
+      inventoryCounts: 'auto',
+      usagePostings: 'auto',
+    });
+  });
+});
