@@ -102,6 +102,12 @@ describe('createRedactor', () => {
     expect(out).toContain('page=2');
   });
 
+  it('takes a URL given as text whole for a URL, not a form', () => {
+    // Mutation: a lone URL with one query parameter parsed as a form (one long, ordinary name).
+    expect(redactor.text('https://svc:pa55word@erp.example/api?access_token=abc123')).toBe(`https://svc:${REDACTED}@erp.example/api?access_token=${REDACTED}`);
+    expect(redactor.text('client_id=app&client_secret=s3cr3t')).toBe(`client_id=app&client_secret=${encodeURIComponent(REDACTED)}`);
+  });
+
   it('redacts the password of a URL quoted in text, keeping the rest of it', () => {
     const message = 'Request cannot be constructed from a URL that includes credentials: https://erp:hunter2-x@erp.example/api?page=2';
     expect(redactor.text(message)).toBe(`Request cannot be constructed from a URL that includes credentials: https://erp:${REDACTED}@erp.example/api?page=2`);

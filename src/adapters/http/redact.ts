@@ -45,6 +45,8 @@ export interface RedactorOptions {
 export interface Redactor {
   /** True when a field of this name must never be recorded. */
   isSecretField(name: string): boolean;
+  /** True when a header of this name carries a credential (Authorization, Cookie, *-Token, *-Key ...). */
+  isSecretHeader(name: string): boolean;
   /** A deep copy of a JSON-like value with secret fields replaced by {@link REDACTED}. */
   value(input: unknown): unknown;
   /** A body as text: JSON and form-encoded bodies field by field, anything else by pattern. */
@@ -110,16 +112,18 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return scrubLiterals(parsed.toString());
   };
 
+  const isSecretHeader = (name: string): boolean => {
+    const n = normalizeName(name);
+    return SECRET_HEADERS.has(n) || isSecretField(name) || n.endsWith('key');
+  };
+
   const redactHeaders = (headers: Readonly<Record<string, string>>): Record<string, string> => {
     const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(headers)) {
-      const n = normalizeName(k);
-      out[k] = SECRET_HEADERS.has(n) || isSecretField(k) || n.endsWith('key') ? REDACTED : scrubLiterals(v);
-    }
+    for (const [k, v] of Object.entries(headers)) out[k] = isSecretHeader(k) ? REDACTED : scrubLiterals(v);
     return out;
   };
 
-  return { isSecretField, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+  return { isSecretField, isSecretHeader, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
 }
 
 /**
@@ -143,7 +147,8 @@ function redactStructured(
       // Not valid JSON (truncated, or merely starts with a brace): fall through to patterns.
     }
   }
-  if (/^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/.test(body)) {
+  // A URL (`https://u:pw@host/?token=…`) is no form, though it may look like one.
+  if (/^[^=&\s]+=[^&\s]*(&[^=&\s]+=[^&\s]*)*$/.test(body) && !body.includes('://')) {
     const params = new URLSearchParams(body);
     for (const key of [...params.keys()]) {
       if (isSecretField(key)) params.set(key, REDACTED);

@@ -1,7 +1,15 @@
-/** `ASSETBRIDGE_LOG_LEVEL` over the command's own level, and a value that is no level refused. */
+/** `ASSETBRIDGE_LOG_LEVEL` over the command's own level, and a value that is no level refused; secrets redacted at any depth. */
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors/errors.js';
+import { deferSecret } from '../../config/secrets.js';
 import { createLogger, logLevel } from './logger.js';
+
+/** A logger at info writing to `lines`, and the lines written so far, parsed. */
+function capture(): { logger: ReturnType<typeof createLogger>; text: () => string; parsed: () => Record<string, unknown>[] } {
+  const lines: string[] = [];
+  const logger = createLogger('info', 'test', { write: (line: string) => void lines.push(line) });
+  return { logger, text: () => lines.join(''), parsed: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
 
 describe('logLevel', () => {
   it('takes the variable when set, else the fallback (an empty value counts as unset)', () => {
@@ -32,5 +40,94 @@ describe('createLogger', () => {
     expect(line).toMatchObject({ asset: 'EQ-1', msg: 'delivery failed', err: { type: 'Error' } });
     expect(line.err.message).toContain('bad login');
     expect(line.err.stack).toContain('[REDACTED]');
+  });
+
+  it('redacts secret-named fields at any depth and in arrays, keeping the ordinary ones', () => {
+    // Mutation: pino `redact` paths, which reach two levels down only.
+    const { logger, text, parsed } = capture();
+    logger.info(
+      {
+        config: { erp: { baseUrl: 'https://erp.example', auth: { clientId: 'app', clientSecret: 'depth3-secret' } } },
+        a: { b: { c: { d: { password: 'depth5-secret' } } } },
+        a1: { b: { c: { d: { e: { refresh_token: 'depth6-secret' } } } } },
+        destinations: [{ name: 'erp', token: 'array-secret' }, [{ dbPassword: 'nested-array-secret' }]],
+        asset: 'EQ-1',
+      },
+      'loaded',
+    );
+    for (const secret of ['depth3-secret', 'depth5-secret', 'depth6-secret', 'array-secret', 'nested-array-secret']) expect(text()).not.toContain(secret);
+    expect(parsed()[0]).toMatchObject({
+      msg: 'loaded',
+      asset: 'EQ-1',
+      config: { erp: { baseUrl: 'https://erp.example', auth: { clientId: 'app', clientSecret: '[REDACTED]' } } },
+      a1: { b: { c: { d: { e: { refresh_token: '[REDACTED]' } } } } },
+      destinations: [{ name: 'erp', token: '[REDACTED]' }, [{ dbPassword: '[REDACTED]' }]],
+    });
+  });
+
+  it('redacts credential headers, a nested error and its cause, and URL passwords, wherever they are', () => {
+    const { logger, text, parsed } = capture();
+    const cause = new Error('POST https://erp.example/oauth failed: password=cause-secret');
+    const err = Object.assign(new Error('delivery failed', { cause }), {
+      status: 401,
+      response: { headers: { authorization: 'Bearer err-header-secret', 'content-type': 'application/json' } },
+    });
+    logger.warn(
+      {
+        attempt: { n: 2, error: err },
+        request: {
+          url: 'https://svc:url-secret@erp.example/api?page=2',
+          link: new URL('https://erp.example/next?access_token=url-object-secret&page=3'),
+          headers: { Authorization: 'Basic auth-secret', Cookie: 'sid=cookie-secret', 'X-Api-Key': 'api-key-secret', 'Proxy-Authorization': 'proxy-secret', 'X-Auth-Key': 'auth-key-secret', Accept: 'application/json' },
+        },
+        plain: { cause: { response: { headers: { authorization: 'plain-cause-secret' } } } },
+        broker: ['mqtt://tags:broker-secret@127.0.0.1:1883'],
+      },
+      'delivery failed',
+    );
+    for (const secret of ['cause-secret', 'err-header-secret', 'url-secret', 'url-object-secret', 'auth-secret', 'cookie-secret', 'api-key-secret', 'proxy-secret', 'auth-key-secret', 'plain-cause-secret', 'broker-secret']) {
+      expect(text()).not.toContain(secret);
+    }
+    const line = parsed()[0] as { attempt: { error: { type: string; message: string; status: number; response: unknown } }; request: Record<string, unknown> };
+    expect(line.attempt.error).toMatchObject({ type: 'Error', status: 401, response: { headers: { authorization: '[REDACTED]', 'content-type': 'application/json' } } });
+    expect(line.attempt.error.message).toBe('delivery failed: POST https://erp.example/oauth failed: password=[REDACTED]');
+    expect(line.request).toMatchObject({
+      url: 'https://svc:[REDACTED]@erp.example/api?page=2',
+      link: 'https://erp.example/next?access_token=[REDACTED]&page=3',
+      headers: { Authorization: '[REDACTED]', Cookie: '[REDACTED]', 'X-Api-Key': '[REDACTED]', 'Proxy-Authorization': '[REDACTED]', Accept: 'application/json' },
+    });
+  });
+
+  it("redacts a child logger's bindings and the message taken from a logged error", () => {
+    // Mutation: bindings or the message left to pino (which passes a child's through no formatter).
+    const { logger, text, parsed } = capture();
+    logger.child({ component: 'aemp', feed: { auth: { credentials: { password: 'binding-secret' } } } }).child({ site: 'PLANT-1' }).info('pulled');
+    logger.error(new Error('refused: token=message-secret'));
+    expect(text()).not.toContain('binding-secret');
+    expect(text()).not.toContain('message-secret');
+    expect(parsed()[0]).toMatchObject({ component: 'aemp', site: 'PLANT-1', feed: { auth: { credentials: { password: '[REDACTED]' } } }, msg: 'pulled' });
+    expect(parsed()[1]).toMatchObject({ msg: 'refused: token=[REDACTED]', err: { type: 'Error', message: 'refused: token=[REDACTED]' } });
+  });
+
+  it('writes cycles, very deep or very large objects and unreadable fields without failing or leaking', () => {
+    const { logger, text, parsed } = capture();
+    const cyclic: Record<string, unknown> = { name: 'erp' };
+    cyclic.self = cyclic;
+    let deep: Record<string, unknown> = { token: 'too-deep-secret' };
+    for (let i = 0; i < 30; i++) deep = { next: deep };
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ i, secret: `many-secret-${i}` }));
+    // A config's secret that was not set throws when read (config/secrets.ts).
+    const destination = { name: 'erp' };
+    deferSecret(destination, 'token', [{ key: 'destinations.0.token', message: 'not set' }]);
+    deferSecret(destination, 'username', [{ key: 'destinations.0.username', message: 'not set' }]);
+    const shared = { id: 7 };
+    logger.info({ cyclic, deep, destination, twice: [shared, shared] }, 'odd');
+    logger.info({ many }, 'large');
+    expect(text()).not.toMatch(/too-deep-secret|many-secret/);
+    const [odd, large] = parsed() as [Record<string, unknown>, { many: unknown[] }];
+    expect(odd).toMatchObject({ cyclic: { name: 'erp', self: '[Circular]' }, destination: { name: 'erp', token: '[REDACTED]', username: '[Unreadable]' }, twice: [{ id: 7 }, { id: 7 }] });
+    expect(JSON.stringify(odd.deep)).toContain('[Object]');
+    expect(large.many.length).toBeLessThan(20_000);
+    expect(large.many.at(-1)).toMatch(/^\[Truncated: \d+ more\]$/);
   });
 });

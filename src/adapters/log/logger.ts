@@ -1,41 +1,140 @@
 /**
  * Structured logs (pino, JSON to stderr so command output on stdout stays machine-readable).
- * Secret-looking fields are redacted wherever they appear, so a careless log call cannot leak them.
+ * Secrets are redacted wherever they appear in what a log call carries, at any depth, so a
+ * careless log call cannot leak them: every object, array, error (its fields, its message and
+ * stack with its causes') and child binding is walked with the audit trail's redactor
+ * (src/adapters/http/redact.ts).
  * @module
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { UsageError } from '../../core/errors/errors.js';
-import { createRedactor } from '../http/redact.js';
+import { REDACTED, createRedactor } from '../http/redact.js';
 
-const SECRET_KEYS = ['password', 'token', 'secret', 'clientSecret', 'client_secret', 'authorization', 'Authorization', 'apiKey', 'api_key', 'access_token', 'refresh_token', 'cookie', 'Cookie'];
-
-/** The audit trail's redactor (secret pairs, user:password@ in URLs), for what field paths cannot reach: error texts. */
+/** The audit trail's redactor: secret field and header names, secret pairs and user:password@ in text. */
 const redactor = createRedactor();
 
+/** Deeper objects are written as `[Object]` (`[Array]`): a log line is no place for them. */
+const MAX_DEPTH = 12;
+
+/** Fields and items one log call may carry; past them, what is left is cut with a `[Truncated…]` note. */
+const MAX_VALUES = 5_000;
+
+/** Only text with one of these can hold something {@link redactor}`.text` redacts. */
+const MAY_HOLD_SECRET = /[:=]|bearer|basic/i;
+
 /**
- * An error as pino writes it, with its message and stack redacted: an error can quote what it
- * failed on (a URL with a token, an ERP's answer echoing a password) in text no key path reaches.
+ * A string with any secret it quotes redacted (a pair such as `password=…`, a `Bearer` credential,
+ * a URL's user:password@ or secret query parameter). Otherwise the string as it was: the
+ * redactor's parsing would only reformat it.
  */
-function redactedError(err: unknown): unknown {
-  if (!(err instanceof Error)) return err;
-  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>;
-  for (const key of ['message', 'stack'] as const) {
-    const text = out[key];
-    if (typeof text === 'string') out[key] = redactor.text(text);
+function redactString(text: string): string {
+  if (!MAY_HOLD_SECRET.test(text)) return text;
+  const out = redactor.text(text);
+  return out !== text && out.split(REDACTED).length > text.split(REDACTED).length ? out : text;
+}
+
+interface Walk {
+  /** Fields and items still allowed (see {@link MAX_VALUES}). */
+  budget: number;
+  /** The objects on the path to the current one, to write a cycle as `[Circular]`. */
+  readonly ancestors: Set<object>;
+}
+
+/** Reads `obj[key]`, a getter that throws (a config's unresolved secret) being `undefined` with `failed`. */
+function read(obj: object, key: string): { value: unknown; failed: boolean } {
+  try {
+    return { value: (obj as Record<string, unknown>)[key], failed: false };
+  } catch {
+    return { value: undefined, failed: true };
   }
-  return out;
+}
+
+/**
+ * A copy of `value` safe to log: secret-named fields (and, under a `headers` key, credential
+ * headers) replaced by {@link REDACTED}, strings by {@link redactString}, errors as pino writes
+ * them (type, message and stack with their causes', own fields) and then redacted the same way.
+ */
+function redactForLog(value: unknown, depth: number, walk: Walk, headers = false): unknown {
+  if (typeof value === 'string') return redactString(value);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (walk.ancestors.has(value)) return '[Circular]';
+  if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[Array]' : '[Object]';
+  walk.ancestors.add(value);
+  try {
+    if (Array.isArray(value)) {
+      const items: unknown[] = [];
+      for (const item of value as unknown[]) {
+        if (walk.budget-- <= 0) {
+          items.push(`[Truncated: ${value.length - items.length} more]`);
+          break;
+        }
+        items.push(redactForLog(item, depth + 1, walk));
+      }
+      return items;
+    }
+    let source: object = value;
+    if (value instanceof Error) {
+      source = pino.stdSerializers.err(value);
+    } else if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
+      // What JSON would write (a URL's href, a Buffer's bytes), redacted in its turn.
+      try {
+        return redactForLog((value as { toJSON(): unknown }).toJSON(), depth + 1, walk);
+      } catch {
+        return '[Unserializable]';
+      }
+    }
+    const out: Record<string, unknown> = {};
+    const keys = Object.keys(source);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i] as string;
+      if (walk.budget-- <= 0) {
+        out['[Truncated]'] = `${keys.length - i} more fields`;
+        break;
+      }
+      const { value: field, failed } = read(source, key);
+      let safe: unknown;
+      if (headers ? redactor.isSecretHeader(key) : redactor.isSecretField(key)) safe = field === undefined && !failed ? undefined : REDACTED;
+      else if (failed) safe = '[Unreadable]';
+      else safe = redactForLog(field, depth + 1, walk, key.toLowerCase() === 'headers');
+      if (key === '__proto__') Object.defineProperty(out, key, { value: safe, enumerable: true, writable: true, configurable: true });
+      else out[key] = safe;
+    }
+    return out;
+  } finally {
+    walk.ancestors.delete(value);
+  }
+}
+
+/** What one log call (or child logger) carries, redacted; see {@link redactForLog}. */
+function redactedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return redactForLog(fields, 0, { budget: MAX_VALUES, ancestors: new Set() }) as Record<string, unknown>;
 }
 
 export function createLogger(level: string, name = 'assetbridge', destination: DestinationStream = pino.destination(2)): Logger {
-  return pino(
+  const logger = pino(
     {
       name,
       level,
-      redact: { paths: [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), ...SECRET_KEYS.map((k) => `*.*.${k}`)], censor: '[REDACTED]' },
-      serializers: { err: redactedError },
+      formatters: { log: redactedFields, bindings: redactedFields },
+      serializers: {
+        // Errors are already written (and redacted) by redactedFields; pino's own serializer
+        // would take the plain object for an error again and name its type "Object".
+        err: (err: unknown) => err,
+        // `log.error(err)` makes the error's message the line's message.
+        msg: (msg: unknown) => (typeof msg === 'string' ? redactString(msg) : msg),
+      },
     },
     destination,
   );
+  // pino passes a child's bindings through no formatter, so redact them here; children inherit
+  // this `child` from the root logger, so theirs are redacted too.
+  type Child = (this: Logger, bindings: Record<string, unknown>, options?: object) => Logger;
+  const child = logger.child as unknown as Child; // eslint-disable-line @typescript-eslint/unbound-method -- called with its `this` below
+  const redactingChild: Child = function (bindings, options) {
+    return child.call(this, redactedFields(bindings), options);
+  };
+  logger.child = redactingChild as unknown as Logger['child'];
+  return logger;
 }
 
 /**
