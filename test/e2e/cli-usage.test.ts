@@ -4,7 +4,7 @@
  * store, a raw system error or a process that never ends.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -84,9 +84,9 @@ describe('files and ports', () => {
   });
 
   it('run names server.port when the port is taken', async () => {
-    const port = await freePort();
     const blocker = createServer();
-    await new Promise<void>((res) => blocker.listen(port, '127.0.0.1', res));
+    await new Promise<void>((res) => blocker.listen(0, '127.0.0.1', res));
+    const port = (blocker.address() as AddressInfo).port;
     try {
       const { path } = writeConfig({ ...base, server: { port } });
       const r = await runCli(['run', '-c', path], { ASSETBRIDGE_LOG_LEVEL: 'error' });

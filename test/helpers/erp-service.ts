@@ -5,7 +5,7 @@
  * the simulator's work-order pushes at the service, signed with `${ERP_WEBHOOK_SECRET}`.
  */
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../simulators/erp-rest/erp-simulator.js';
-import { freePort, startReadyService, writeConfig, type ServiceProcess } from './cli.js';
+import { ServiceStartError, freePort, startReadyService, writeConfig, type ServiceProcess } from './cli.js';
 
 export interface ErpService {
   readonly erp: ErpSimulator;
@@ -24,9 +24,6 @@ export async function startErpService(opts: {
   readonly webhook?: boolean;
 }): Promise<ErpService> {
   const erp = await startErpSimulator({ token: 'erp-token', ...opts.simulator });
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  if (opts.webhook) erp.setWebhookUrl(`${base}/v1/webhooks/erp/work-orders`);
   const destination = {
     name: 'erp',
     type: 'rest',
@@ -35,9 +32,26 @@ export async function startErpService(opts: {
     retry: { baseDelayMs: '100ms', maxDelayMs: '1s' },
     ...(opts.webhook ? { webhook: { secret: '${ERP_WEBHOOK_SECRET}' } } : {}),
   };
-  // The store path is relative to the config, so it lands in the config's temp dir.
-  const cfg = writeConfig({ store: { path: 'ab.db' }, destinations: [destination], ...opts.config, server: { port } });
-  const svc = await startReadyService(cfg.path, port, opts.env);
+  // A port freePort found free can be taken before the service listens on it: then another one.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    if (opts.webhook) erp.setWebhookUrl(`${base}/v1/webhooks/erp/work-orders`);
+    // The store path is relative to the config, so it lands in the config's temp dir.
+    const cfg = writeConfig({ store: { path: 'ab.db' }, destinations: [destination], ...opts.config, server: { port } });
+    try {
+      const svc = await startReadyService(cfg.path, port, opts.env);
+      return service(erp, svc, base, cfg);
+    } catch (err) {
+      if (!(err instanceof ServiceStartError && err.code === 'EADDRINUSE') || attempt === 3) {
+        await erp.close();
+        throw err;
+      }
+    }
+  }
+}
+
+function service(erp: ErpSimulator, svc: ServiceProcess, base: string, cfg: { readonly path: string; readonly dir: string }): ErpService {
   return {
     erp,
     svc,
