@@ -176,6 +176,25 @@ describe('validation and routes', () => {
     expect((await call(s, 'GET', '/api/v1/work-orders?externalKey=k2')).body.items).toHaveLength(1);
   });
 
+  it('lists work orders newest change first with listOrder newest-first, and in the order ?orderBy= asks either way', async () => {
+    let now = Date.parse('2026-03-02T08:00:00Z');
+    const s = await start({ pageSize: 2, listOrder: 'newest-first', now: () => now });
+    for (const n of [1, 2, 3]) {
+      now += 1000;
+      await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: `T${n}`, externalKey: `k${n}` });
+    }
+    const keys = (body: { items: { externalKey: string }[] }) => body.items.map((w) => w.externalKey);
+    const first = await call(s, 'GET', '/api/v1/work-orders?updatedSince=2000-01-01T00:00:00Z');
+    expect(keys(first.body)).toEqual(['k3', 'k2']);
+    expect(keys((await call(s, 'GET', first.body.next)).body)).toEqual(['k1']);
+    const asc = await call(s, 'GET', '/api/v1/work-orders?updatedSince=2000-01-01T00:00:00Z&orderBy=updatedAt%20asc');
+    expect(keys(asc.body)).toEqual(['k1', 'k2']);
+    expect(keys((await call(s, 'GET', asc.body.next)).body)).toEqual(['k3']);
+    const bad = await call(s, 'GET', '/api/v1/work-orders?orderBy=title');
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toBe('orderBy must be "updatedAt asc" or "updatedAt desc"');
+  });
+
   it('takes a zone sighting\'s location: a warehouseLocation with coordinates null', async () => {
     const s = await start();
     expect((await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, warehouseLocation: '1000/0009', coordinates: null })).status).toBe(200);

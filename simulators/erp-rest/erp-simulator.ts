@@ -93,6 +93,8 @@ export interface ErpSimulatorOptions {
    * (a unique business key), not a second record. @default false
    */
   readonly uniqueExternalKey?: boolean;
+  /** Work-order lists without `?orderBy=updatedAt asc|desc`: oldest or newest change first. @default oldest-first */
+  readonly listOrder?: 'oldest-first' | 'newest-first';
 }
 
 export interface ErpSimCounters {
@@ -221,6 +223,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     ...(options.inventoryTakes !== undefined ? { inventoryTakes: options.inventoryTakes } : {}),
     ...(options.externalKeyFilter !== undefined ? { externalKeyFilter: options.externalKeyFilter } : {}),
     ...(options.uniqueExternalKey !== undefined ? { uniqueExternalKey: options.uniqueExternalKey } : {}),
+    ...(options.listOrder !== undefined ? { listOrder: options.listOrder } : {}),
     onWorkOrderChanged: (wo) => sendWebhook(wo),
   });
   if (options.knownAssets) store.knownAssets = new Set(options.knownAssets);

@@ -7,7 +7,8 @@
  *   (`coordinates: null` with a `warehouseLocation`: a zone sighting, position unknown)
  * - `GET /api/v1/assets/{id}/location` → 200
  * - `POST /api/v1/work-orders` `{externalKey?, erpAssetId, title, ...}` → 201 + `Location`
- * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&limit=&offset=` → `{items, next?}`
+ * - `GET /api/v1/work-orders?externalKey=&updatedSince=&erpAssetId=&status=&orderBy=&limit=&offset=` → `{items, next?}`
+ *   (`orderBy=updatedAt asc|desc`; else in the `listOrder` order)
  * - `GET /api/v1/work-orders/{id}` → 200
  * - `POST /api/v1/assets/{id}/meter-readings` `{readingAt, externalKey?, operatingHours|idleHours|odometerKm|fuelUsedL|reading|value}` → 201
  * - `GET /api/v1/assets/{id}/meter-readings?externalKey=&readingAt=` → `{items}`
@@ -133,6 +134,11 @@ export interface ErpStoreOptions {
    * that record, and changes nothing. @default false (a second record is created and counted)
    */
   readonly uniqueExternalKey?: boolean;
+  /**
+   * The order of work-order lists without `?orderBy=`: `oldest-first` by change time, or
+   * `newest-first`, as many ERPs list by default. @default oldest-first
+   */
+  readonly listOrder?: 'oldest-first' | 'newest-first';
 }
 
 type Body = Record<string, unknown>;
@@ -373,7 +379,11 @@ export class ErpStore {
       // At-or-after: a consumer polling with its last seen time gets that change again, never loses one.
       items = items.filter((w) => Date.parse(w.updatedAt) >= since);
     }
+    const orderBy = query.get('orderBy');
+    if (orderBy !== null && orderBy !== 'updatedAt asc' && orderBy !== 'updatedAt desc') return invalid('orderBy must be "updatedAt asc" or "updatedAt desc"');
+    const newestFirst = orderBy === null ? this.options.listOrder === 'newest-first' : orderBy === 'updatedAt desc';
     items.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt) || (a.id < b.id ? -1 : 1));
+    if (newestFirst) items.reverse();
     const limit = Math.min(1000, Math.max(1, Number(query.get('limit') ?? this.options.pageSize ?? 100) || 100));
     const offset = Math.max(0, Number(query.get('offset') ?? 0) || 0);
     const page = items.slice(offset, offset + limit);

@@ -34,6 +34,8 @@ const program = new Command('erp-rest-sim')
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
   .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
   .option('--unique-external-key', 'refuse a create whose externalKey a record already has with 409 DuplicateEntry (a unique business key)')
+  .option('--page-size <n>', 'work orders per page of a work-order list (next links to the rest)', positiveInt('--page-size'), 100)
+  .option('--list-order <order>', 'order of work-order lists without ?orderBy=: oldest-first or newest-first (as many ERPs list)', 'oldest-first')
   .option('--inventory-takes <kind>', 'what an inventory count changes on hand: total (countedQuantity) or delta (added, as NetSuite adjustQtyBy)', 'total')
   .addHelpText('after', '\nControl API: GET /__sim/state, GET /__sim/counters, POST /__sim/faults, POST /__sim/reset,\nPOST /__sim/complete-work-order, POST /__sim/on-hand, POST /__sim/token (see simulators/erp-rest/README.md).');
 
@@ -57,6 +59,8 @@ const opts = program.opts<{
   createdBody: boolean;
   inventoryTakes: string;
   uniqueExternalKey?: boolean;
+  pageSize: number;
+  listOrder: string;
 }>();
 
 if (opts.rateWindow !== 'fixed' && opts.rateWindow !== 'sliding') {
@@ -66,6 +70,12 @@ if (opts.rateWindow !== 'fixed' && opts.rateWindow !== 'sliding') {
 if (opts.inventoryTakes !== 'total' && opts.inventoryTakes !== 'delta') {
   program.error(`--inventory-takes must be total or delta, got "${opts.inventoryTakes}"`);
 }
+
+if (opts.listOrder !== 'oldest-first' && opts.listOrder !== 'newest-first') {
+  program.error(`--list-order must be oldest-first or newest-first, got "${opts.listOrder}"`);
+}
+
+if (opts.pageSize < 1) program.error('--page-size must be 1 or more');
 
 const options: ErpSimulatorOptions = {
   port: opts.port,
@@ -85,6 +95,8 @@ const options: ErpSimulatorOptions = {
   createdBody: opts.createdBody,
   inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',
   uniqueExternalKey: opts.uniqueExternalKey === true,
+  pageSize: opts.pageSize,
+  listOrder: opts.listOrder === 'newest-first' ? 'newest-first' : 'oldest-first',
 };
 
 try {
