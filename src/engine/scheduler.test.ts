@@ -53,24 +53,25 @@ describe('TaskScheduler', () => {
 });
 
 describe('TaskScheduler log', () => {
-  it('logs a failure once at error, its repeats at debug, a different failure at error again, the recovery at info, and a run’s report at info', async () => {
+  it('logs a failure once at error, its repeats at debug, a different failure at error again, the recovery at info, and a run’s report at info or its level', async () => {
     vi.useFakeTimers();
     const lines: { level: string; fields: Record<string, unknown>; msg: string }[] = [];
     const log = (level: string) => (fields: object, msg: string) => void lines.push({ level, fields: fields as Record<string, unknown>, msg });
     const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as ConstructorParameters<typeof TaskScheduler>[3];
-    const outcomes = ['down', 'down', 'down', '401', 'ok', 'down', 'report'];
+    const outcomes = ['down', 'down', 'down', '401', 'ok', 'down', 'report', 'warning'];
     const task: ScheduledTask = {
       name: 'poll',
       schedule: { everyMs: 1_000 },
       run: () => {
         const o = outcomes.shift();
         if (o === 'report') return Promise.resolve({ msg: 'posted', fields: { postings: 3 } });
+        if (o === 'warning') return Promise.resolve({ level: 'warn' as const, msg: 'stopped at the page cap', fields: { postings: 0 } });
         return o === 'ok' ? Promise.resolve() : Promise.reject(new Error(o === 'down' ? 'ECONNREFUSED 127.0.0.1:4010' : '401 unauthorized'));
       },
     };
     const s = new TaskScheduler([task], () => ({}) as TaskContext, { now: () => Date.now() }, logger);
     s.start();
-    await vi.advanceTimersByTimeAsync(7_000);
+    await vi.advanceTimersByTimeAsync(8_000);
     await s.stop();
     const seen = lines.filter((l) => l.msg !== 'scheduled task done').map((l) => [l.level, (l.fields.err as Error | undefined)?.message ?? l.fields.failedRuns ?? l.fields.postings]);
     expect(seen).toEqual([
@@ -83,6 +84,8 @@ describe('TaskScheduler log', () => {
       // A run's report at info, then the streak's recovery (1 failed run).
       ['info', 3],
       ['info', 1],
+      // A report of a run that succeeded on terms to act on: at its level.
+      ['warn', 0],
     ]);
   });
 });

@@ -173,7 +173,7 @@ export class TaskScheduler {
         counts.runs++;
         counts.lastSuccessAt = this.clock.now();
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
-        if (report) this.logger?.info({ task: t.name, ...report.fields, ms: this.clock.now() - started }, report.msg);
+        if (report) this.logger?.[report.level ?? 'info']({ task: t.name, ...report.fields, ms: this.clock.now() - started }, report.msg);
         else this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
         const streak = this.failing.get(t.name);
         if (streak) {

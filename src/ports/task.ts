@@ -44,12 +44,14 @@ export interface ScheduledTask {
    * restarted more often than hourly would otherwise never do.
    */
   readonly schedule: { readonly cron: string; readonly timeZone?: string } | { readonly everyMs: number; readonly firstAfterMs?: number };
-  /** Resolves with a report when the run did something an operator should see in the log (at info). */
+  /** Resolves with a report when the run did something an operator should see in the log (at info, or its `level`). */
   run(ctx: TaskContext): Promise<TaskReport | void>;
 }
 
 /** What a task run did, for the log: a message and its fields. */
 export interface TaskReport {
+  /** `warn`: the run succeeded, but on terms an operator should act on. @default info */
+  readonly level?: 'info' | 'warn';
   readonly msg: string;
   readonly fields: Readonly<Record<string, unknown>>;
 }
