@@ -51,6 +51,14 @@ describe('config', () => {
     expect(compileConfig({ ...minimal, sources: { mqtt: [{ ...mqtt, username: 'ab', password: 'secret-pw' }] } }, { ERP_TOKEN: 't' }).sources.mqtt[0]?.username).toBe('ab');
   });
 
+  it('takes a work-order poll\'s page cap and sort parameter; refuses a sort parameter the connector sets itself, naming the key', () => {
+    const d = compileConfig({ destinations: [{ ...minimal.destinations[0], maxWorkOrderPages: 5, workOrderOrder: { param: '$orderby', value: 'ChangedDateTime asc' } }] }, { ERP_TOKEN: 't' }).destinations[0];
+    expect(d).toMatchObject({ maxWorkOrderPages: 5, workOrderOrder: { param: '$orderby', value: 'ChangedDateTime asc' } });
+    const p = problems(() => compileConfig({ destinations: [{ ...minimal.destinations[0], maxWorkOrderPages: 0, workOrderOrder: { param: 'updatedSince', value: 'asc' } }] }, { ERP_TOKEN: 't' }));
+    expect(p.map((x) => x.key)).toEqual(['destinations.0.maxWorkOrderPages', 'destinations.0.workOrderOrder.param']);
+    expect(p[1]?.message).toBe('"updatedSince" is a parameter the connector sets itself: name the ERP\'s sort parameter, e.g. $orderby or sort');
+  });
+
   it('refuses a request timeout too short for any answer, as digits alone (milliseconds) meant for seconds give', () => {
     const p = problems(() =>
       compileConfig({ destinations: [{ ...minimal.destinations[0], timeoutMs: 5 }], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'x' }, timeout: 60 }] }, { ERP_TOKEN: 't' }),

@@ -47,7 +47,7 @@ describe('defaults as docs/configuration.md states them', () => {
     expect(compileConfig({ destinations: [erp], sources: { http: { token: 'a-long-token' } } }, {}).sources.http).toEqual({ token: 'a-long-token', bodyLimitBytes: 1_048_576, maxEvents: 5000, maxBacklog: 50_000 });
   });
 
-  it('destinations[]: the documented paths, idempotency header, 409s read by the ERP\'s reason, 15 s timeout, 300/min at 4 at once, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
+  it('destinations[]: the documented paths, idempotency header, 409s read by the ERP\'s reason, 100 pages a work-order poll in the ERP\'s order, 15 s timeout, 300/min at 4 at once, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
     expect(base.destinations[0]).toEqual({
       ...erp,
       paths: {
@@ -64,6 +64,7 @@ describe('defaults as docs/configuration.md states them', () => {
       on409: { location: 'auto', workOrders: 'auto', meterReadings: 'auto', inventoryCounts: 'auto', usagePostings: 'auto' },
       workOrderStatuses: {},
       workOrderFields: {},
+      maxWorkOrderPages: 100,
       timeoutMs: 15 * S,
       rateLimit: { requestsPerMinute: 300, maxConcurrency: 4 },
       retry: { maxAttempts: 12, baseDelayMs: S, maxDelayMs: 5 * MIN, maxAgeMs: 2 * D, unknownOutcomeSettleMs: 2 * MIN },

@@ -364,6 +364,26 @@ export const restDestinationSchema = z
         odometerKmAtCompletion: z.string().min(1).optional(),
       })
       .default({}),
+    /**
+     * Most pages of the work-order list (`GET {paths.workOrders}?updatedSince=`) one poll reads. A
+     * list longer than that is read on at the next poll, and the poll cursor never passes a change
+     * not read. @default 100
+     */
+    maxWorkOrderPages: z.number().int().min(1).max(10_000).default(100),
+    /**
+     * One query parameter that makes the ERP list polled work orders oldest change first (e.g.
+     * `{param: $orderby, value: ChangedDateTime asc}`): a poll that stops at `maxWorkOrderPages`
+     * then moves its cursor to the newest change it read. @default none (the ERP's own order)
+     */
+    workOrderOrder: z
+      .strictObject({
+        param: z
+          .string()
+          .min(1)
+          .refine((p) => p !== 'updatedSince' && p !== 'externalKey', { error: echoed('is a parameter the connector sets itself: name the ERP\'s sort parameter, e.g. $orderby or sort') }),
+        value: z.string().min(1),
+      })
+      .optional(),
     timeoutMs: requestTimeout('15s'),
     rateLimit: rateLimitSchema.prefault({}),
     retry: retrySchema.prefault({}),

@@ -71,6 +71,23 @@ export interface WorkOrderPoll {
    * follow, no asset or time), each with why. The cursor moves past them like past any record.
    */
   readonly passedOver?: readonly string[];
+  /**
+   * The records read were listed oldest change first, and the destination asks its ERP for that
+   * order: pages not read hold no change older than `readUpTo`. Absent: in no known order.
+   */
+  readonly ascending?: boolean;
+  /** The call stopped at its page cap with pages of the list not read. */
+  readonly more?: WorkOrderPollMore;
+}
+
+/** Where a work-order list a call stopped reading goes on, and what would let a poll read it whole. */
+export interface WorkOrderPollMore {
+  /** Pass it back as `resume` (with the same `since`) to read the list on from its next page. */
+  readonly resume: string;
+  /** Pages the call read. */
+  readonly pages: number;
+  /** What to configure so a poll reads the list whole or oldest change first, naming the keys. */
+  readonly advice: string;
 }
 
 export interface ErpConnector {
@@ -79,10 +96,11 @@ export interface ErpConnector {
   /** Deliver up to `maxBatchSize` items; one result per item, in any order. Never throws. */
   send(items: readonly OutboxItem[], ctx: SendContext): Promise<ItemResult[]>;
   /**
-   * Work orders changed in the ERP since `since` (epoch ms), for the maintenance closed loop.
+   * Work orders changed in the ERP since `since` (epoch ms), for the maintenance closed loop; with
+   * `resume` (a previous call's `more.resume` for the same `since`), the rest of that list.
    * Optional: connectors whose ERP pushes webhooks instead may omit it.
    */
-  fetchWorkOrderUpdates?(since: number, ctx: SendContext): Promise<WorkOrderPoll>;
+  fetchWorkOrderUpdates?(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll>;
   /**
    * Work-order changes the ERP pushed to `POST /v1/webhooks/{destination}/work-orders`, in the
    * ERP's own format: one update per item, or why an item is not one. `ignored`: not a change the

@@ -20,6 +20,8 @@ export interface ErpService {
 export async function startErpService(opts: {
   readonly simulator: ErpSimulatorOptions;
   readonly config: Record<string, unknown>;
+  /** Keys of destination `erp` beside those set here (`maxWorkOrderPages: 1`). */
+  readonly destination?: Record<string, unknown>;
   readonly env: NodeJS.ProcessEnv;
   readonly webhook?: boolean;
 }): Promise<ErpService> {
@@ -31,6 +33,7 @@ export async function startErpService(opts: {
     token: '${ERP_TOKEN}',
     retry: { baseDelayMs: '100ms', maxDelayMs: '1s' },
     ...(opts.webhook ? { webhook: { secret: '${ERP_WEBHOOK_SECRET}' } } : {}),
+    ...opts.destination,
   };
   // A port freePort found free can be taken before the service listens on it: then another one.
   for (let attempt = 1; ; attempt++) {

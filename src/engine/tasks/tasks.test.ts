@@ -11,13 +11,13 @@ import { createUsageRule, type UsageState } from '../../core/rules/depreciation/
 import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { MeterEvent } from '../../core/model/events.js';
 import type { InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
-import { RateLimitedError } from '../../core/errors/errors.js';
+import { PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
-import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne } from './work-order-feedback.js';
+import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne, type PollNote } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -208,6 +208,135 @@ describe('work-order feedback polling', () => {
     await expect(task.run(ctx)).resolves.toBeUndefined();
     expect(asked).toEqual([T0, T0]);
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
+  });
+});
+
+describe('work-order feedback polling of a list longer than a poll reads (the connector\'s page cap)', () => {
+  const completed = (n: number, at: number): WorkOrderUpdate => ({ businessKey: `EQ-${n}|svc-250h|250h@b0`, erpAssetId: `EQ-${n}`, erpWorkOrderId: `WO-${n}`, status: 'completed', changedAt: at, operatingHoursAtCompletion: 250 });
+  /**
+   * A connector as the REST one pages: the changes at or after `since`, newest first (or oldest
+   * first, said as `ascending`, as with workOrderOrder), `perCall` a call, resumed at an index.
+   */
+  function paged(changes: () => WorkOrderUpdate[], perCall: number, order: 'newest-first' | 'oldest-first' = 'newest-first') {
+    const asked: { since: number; resume?: string }[] = [];
+    const connector: ErpConnector = {
+      name: 'erp',
+      capabilities: { maxBatchSize: 1, operations: [] },
+      send: () => Promise.resolve([]),
+      fetchWorkOrderUpdates(since, _ctx, resume) {
+        asked.push({ since, ...(resume !== undefined ? { resume } : {}) });
+        const all = changes()
+          .filter((u) => u.changedAt >= since)
+          .sort((a, b) => (order === 'oldest-first' ? a.changedAt - b.changedAt : b.changedAt - a.changedAt));
+        const from = resume === undefined ? 0 : Number(resume);
+        const read = all.slice(from, from + perCall);
+        return Promise.resolve({
+          updates: read,
+          ...(read.length > 0 ? { readUpTo: Math.max(...read.map((u) => u.changedAt)) } : {}),
+          ...(order === 'oldest-first' ? { ascending: true } : {}),
+          ...(from + perCall < all.length ? { more: { resume: String(from + perCall), pages: perCall, advice: 'raise maxWorkOrderPages of destination "erp" (now 2)' } } : {}),
+        });
+      },
+    };
+    return { connector, asked };
+  }
+  const keysOf = (submitted: RawMessage[]) => submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey);
+
+  it('listed newest first: the cursor stays until the list is read through over several polls, so no completion is passed over, then moves to the newest read', async () => {
+    const store = await withAssets([1, 2, 3, 4, 5, 6].map((n) => ({ id: `EQ-${n}`, attributes: {} })));
+    let changes = [1, 2, 3, 4, 5].map((n) => completed(n, T0 + n * MIN));
+    const { connector, asked } = paged(() => changes, 2);
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    const since = T0 - 50 * MIN;
+    const notes: PollNote[] = [];
+    const poll = () => pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, [], notes);
+    expect(await poll()).toBe(2);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(since));
+    expect(notes).toEqual([
+      {
+        level: 'warn',
+        msg: `work-order poll of erp stopped after 2 pages (maxWorkOrderPages) with more of the list to come, not listed oldest change first (the pages not read may hold older changes): the cursor stays at ${new Date(since).toISOString()} and the next poll reads on from the next page (poll 1 of this list); raise maxWorkOrderPages of destination "erp" (now 2)`,
+      },
+    ]);
+    // A completion made while the list is read: newer than what its first poll read.
+    changes = [...changes, completed(6, T0 + 6 * MIN)];
+    expect(await poll()).toBe(2);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(since));
+    // Listed first, it moved the rest a place on: one is read again, none is skipped.
+    expect(await poll()).toBe(2);
+    expect(notes[2]).toEqual({ level: 'info', msg: `work-order poll of erp read through the list it read over 3 polls: the cursor moved to ${new Date(T0 + 5 * MIN).toISOString()}` });
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 5 * MIN));
+    // The next list is of the changes since: the one made meanwhile, and not again the newest the first poll submitted.
+    expect(await poll()).toBe(1);
+    expect(asked.map((a) => [a.since, a.resume])).toEqual([
+      [since, undefined],
+      [since, '2'],
+      [since, '4'],
+      [T0 + 5 * MIN, undefined],
+    ]);
+    expect(keysOf(ctx.submitted)).toEqual([5, 4, 4, 3, 2, 1, 6].map((n) => `EQ-${n}|svc-250h|250h@b0`));
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 6 * MIN));
+  });
+
+  it('listed oldest first (as workOrderOrder asks): each poll moves the cursor to the newest change it read, and says it stopped', async () => {
+    const store = await withAssets([1, 2, 3, 4, 5].map((n) => ({ id: `EQ-${n}`, attributes: {} })));
+    const { connector } = paged(() => [1, 2, 3, 4, 5].map((n) => completed(n, T0 + n * MIN)), 2, 'oldest-first');
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    const notes: PollNote[] = [];
+    await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, [], notes);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 2 * MIN));
+    expect(notes[0]?.msg).toBe(
+      `work-order poll of erp stopped after 2 pages (maxWorkOrderPages) with more of the list to come, listed oldest change first: the cursor moved to ${new Date(T0 + 2 * MIN).toISOString()} and the next poll reads on from there; raise maxWorkOrderPages of destination "erp" (now 2)`,
+    );
+    for (let i = 0; i < 3; i++) await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, [], notes);
+    expect(keysOf(ctx.submitted)).toEqual([1, 2, 3, 4, 5].map((n) => `EQ-${n}|svc-250h|250h@b0`));
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 5 * MIN));
+  });
+
+  it('oldest first, but more changes at the cursor\'s instant than a poll reads: it reads on past them, and says when it cannot move the cursor at all', async () => {
+    const store = await withAssets([1, 2, 3, 4, 5].map((n) => ({ id: `EQ-${n}`, attributes: {} })));
+    await store.kvSet(FEEDBACK_NS, 'erp', String(T0));
+    let changes = [1, 2, 3].map((n) => completed(n, T0));
+    const { connector } = paged(() => changes, 2, 'oldest-first');
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => connector });
+    const notes: PollNote[] = [];
+    const poll = () => pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN }, [], notes);
+    await poll();
+    expect(notes[0]?.msg).toContain('with more of the list to come, every change read at the cursor: the cursor stays at');
+    await poll();
+    expect(notes[1]).toEqual({
+      level: 'warn',
+      msg: `work-order poll of erp read through the list it read over 2 polls, but cannot move the cursor past ${new Date(T0).toISOString()}: the changes at that instant alone are more than one poll reads, so every poll lists them again; raise maxWorkOrderPages of destination "erp" (now 2)`,
+    });
+    expect(keysOf(ctx.submitted)).toEqual([1, 2, 3].map((n) => `EQ-${n}|svc-250h|250h@b0`));
+    // Later changes behind them: once a poll reads one, the cursor moves to it.
+    changes = [...changes, completed(4, T0 + MIN), completed(5, T0 + 2 * MIN)];
+    await poll();
+    await poll();
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + MIN));
+    await poll();
+    expect(keysOf(ctx.submitted)).toEqual([1, 2, 3, 4, 5].map((n) => `EQ-${n}|svc-250h|250h@b0`));
+  });
+
+  it('a next page the ERP no longer answers (an expired link) fails the run saying so; the next poll reads the list from its start', async () => {
+    const store = await withAssets([1, 2, 3].map((n) => ({ id: `EQ-${n}`, attributes: {} })));
+    const { connector, asked } = paged(() => [1, 2, 3].map((n) => completed(n, T0 + n * MIN)), 2);
+    const expiring: ErpConnector = {
+      ...connector,
+      fetchWorkOrderUpdates: (since, c, resume) =>
+        resume !== undefined && asked.length === 1 ? (asked.push({ since, resume }), Promise.reject(new PermanentError('GET /api/v1/work-orders → 410 Gone', 410))) : connector.fetchWorkOrderUpdates!(since, c, resume),
+    };
+    const ctx = context(store, { t: T0 + 10 * MIN }, { connector: () => expiring });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 60 * MIN });
+    await expect(task.run(ctx)).resolves.toMatchObject({ level: 'warn', msg: expect.stringContaining('work-order poll of erp stopped after 2 pages') as unknown });
+    await expect(task.run(ctx)).rejects.toThrow(
+      `work-order poll failed for erp: the next page of the list of work orders changed since ${new Date(T0 - 50 * MIN).toISOString()}, which an earlier poll stopped reading, could not be read (GET /api/v1/work-orders → 410 Gone); the next poll reads the list again from its start (the cursor has not moved); if this repeats, the cursor cannot move on: raise maxWorkOrderPages of destination "erp" (now 2)`,
+    );
+    await task.run(ctx);
+    await task.run(ctx);
+    expect(asked.map((a) => a.resume)).toEqual([undefined, '2', undefined, '2']);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 3 * MIN));
+    expect(new Set(keysOf(ctx.submitted))).toEqual(new Set([1, 2, 3].map((n) => `EQ-${n}|svc-250h|250h@b0`)));
   });
 });
 

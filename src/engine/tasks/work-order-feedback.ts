@@ -4,14 +4,16 @@
  * canonical `workorder` events (source `erp-feedback`), so the maintenance rule sees completions in
  * order with everything else. The poll cursor (the ERP's own change time) advances only after the
  * events are committed (invariant 1); re-fetching an update is harmless, the rule ignores feedback
- * it has already applied. ERPs that push webhooks post the same events to the HTTP intake instead.
+ * it has already applied. A list longer than the connector reads in one poll (its page cap) moves
+ * the cursor past no change left unread: see {@link pollOne}. ERPs that push webhooks post the same
+ * events to the HTTP intake instead.
  * @module
  */
-import { coerceError, RateLimitedError } from '../../core/errors/errors.js';
-import type { WorkOrderUpdate } from '../../ports/connector.js';
+import { coerceError, PermanentError, RateLimitedError } from '../../core/errors/errors.js';
+import type { WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
-import type { ScheduledTask, TaskContext } from '../../ports/task.js';
+import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 
 export const FEEDBACK_TASK = 'maintenance-feedback';
 /** kv namespace of the poll cursors, one per destination. */
@@ -45,14 +47,15 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
   return {
     name: FEEDBACK_TASK,
     schedule: { everyMs: options.pollEveryMs },
-    async run(ctx) {
+    async run(ctx): Promise<TaskReport | void> {
       // One destination down must not stop the others' feedback: each is polled, then failures reported.
       const failed: string[] = [];
+      const notes: PollNote[] = [];
       for (const destination of options.destinations) {
         if (ctx.signal.aborted) return;
         try {
           const passedOver: string[] = [];
-          await pollOne(ctx, destination, options, passedOver);
+          await pollOne(ctx, destination, options, passedOver, notes);
           // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
           if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
@@ -62,13 +65,52 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
           failed.push(`work-order poll failed for ${destination}: ${coerceError(err).message}`);
         }
       }
-      if (failed.length) throw new Error(failed.join('; '));
+      const warnings = notes.filter((n) => n.level === 'warn').map((n) => n.msg);
+      if (failed.length) throw new Error([...failed, ...warnings].join('; '));
+      if (notes.length) return { level: warnings.length ? 'warn' : 'info', msg: notes.map((n) => n.msg).join('; '), fields: {} };
     },
   };
 }
 
-/** Poll one destination; returns how many updates were submitted, and adds to `passedOver` the connector's reasons for work orders of ours it could not read. */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = []): Promise<number> {
+/** What a poll has to say that is no failure: a list longer than a poll reads (warn), and when it is read through (info). */
+export interface PollNote {
+  readonly level: 'info' | 'warn';
+  readonly msg: string;
+}
+
+/**
+ * A work-order list a poll stopped reading at the connector's page cap, not listed oldest change
+ * first: the next polls read it on from where it stopped, the cursor held where the list started.
+ */
+interface UnfinishedList {
+  /** The cursor the list is of (changes at or after it). */
+  readonly since: number;
+  /** Where the list goes on (the connector's `more.resume`). */
+  readonly resume: string;
+  /** The newest change its first poll read: where the cursor goes when the list is read through. */
+  readonly upTo: number;
+  /** The updates of ours the first poll submitted at `upTo` (not submitted again once the cursor is there). */
+  readonly atUpTo: readonly string[];
+  /** Every poll of it read oldest change first, as the destination asks the ERP to list. */
+  readonly ascending: boolean;
+  /** Polls that have read it. */
+  readonly polls: number;
+  /** The connector's advice, for a list that ends where it started. */
+  readonly advice: string;
+}
+
+/**
+ * Poll one destination; returns how many updates were submitted, adds to `passedOver` the
+ * connector's reasons for work orders of ours it could not read, and to `notes` what an operator
+ * should know of a list longer than one poll reads.
+ *
+ * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
+ * when the list came oldest change first (as the destination asks), to the newest change read;
+ * else not at all, and the next poll reads the same list on from the page where this one stopped.
+ * Read through, the cursor goes to the newest change the list's first poll read: a change the
+ * pages already read missed while later ones were read is newer, and listed again.
+ */
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = []): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -77,8 +119,20 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   // The ERP lists changes at or after the cursor, so the last poll's newest come again: those it
   // submitted are skipped (they would only be counted as input again), others of that instant are new.
   const seenAtCursor = new Set<string>(stored !== undefined ? (JSON.parse((await ctx.store.kvGet(FEEDBACK_NS, seenKey(destination))) ?? '[]') as string[]) : []);
-  // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
-  const poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx));
+  const list = await unfinishedList(ctx, destination, since);
+  let poll: WorkOrderPoll;
+  try {
+    // Within the destination's rate limit, like its deliveries; a 429 pauses those too.
+    poll = await ctx.withinLimits(destination, (sendCtx) => fetchUpdates(since, sendCtx, list?.resume));
+  } catch (err) {
+    if (list === undefined || !(err instanceof PermanentError)) throw err;
+    // The ERP no longer answers the next-page link (expired, or the destination changed): start the list again.
+    await ctx.store.kvDelete(FEEDBACK_NS, listKey(destination));
+    throw new Error(
+      `the next page of the list of work orders changed since ${iso(since)}, which an earlier poll stopped reading, could not be read (${err.message}); the next poll reads the list again from its start (the cursor has not moved); if this repeats, the cursor cannot move on: ${list.advice}`,
+      { cause: err },
+    );
+  }
   const { updates } = poll;
   passedOver.push(...(poll.passedOver ?? []));
   // Only work orders we opened carry our business key (`asset|rule|occurrence`).
@@ -97,14 +151,66 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   // The ERP's own work orders move the cursor too, so they are not read again on every poll. The
   // connector's readUpTo is where the next poll must start (it may hold back for a record that
   // changed while the pages were read); without one, the newest update.
-  const newest = Math.max(since, poll.readUpTo ?? Math.max(since, ...updates.map((u) => u.changedAt)));
-  const atNewest = ours.filter((u) => u.changedAt === newest).map(updateId);
-  if (newest > since) {
+  const read = Math.max(since, poll.readUpTo ?? Math.max(since, ...updates.map((u) => u.changedAt)));
+  const newest = await moveOn(ctx, destination, since, read, poll, list, ours, notes);
+  // Those the list's first poll submitted at the newest it read, when the cursor moves there now.
+  const atNewest = [...(list !== undefined && poll.more === undefined && newest === list.upTo ? list.atUpTo : []), ...ours.filter((u) => u.changedAt === newest).map(updateId)];
+  // A first poll that stopped mid-list fixes its cursor: the next reads on the same list.
+  if (newest > since || (stored === undefined && poll.more !== undefined)) {
     await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify(atNewest));
     await ctx.store.kvSet(FEEDBACK_NS, destination, String(newest));
   } else if (atNewest.length) await ctx.store.kvSet(FEEDBACK_NS, seenKey(destination), JSON.stringify([...seenAtCursor, ...atNewest]));
   return ours.length;
 }
+
+/**
+ * Where the cursor goes after a poll that read up to `read`, keeping the unfinished list (if the
+ * poll stopped at the page cap) for the next poll, and noting it.
+ */
+async function moveOn(ctx: TaskContext, destination: string, since: number, read: number, poll: WorkOrderPoll, list: UnfinishedList | undefined, ours: readonly WorkOrderUpdate[], notes: PollNote[]): Promise<number> {
+  const { more } = poll;
+  const ascending = (list?.ascending ?? true) && poll.ascending === true;
+  if (more !== undefined) {
+    const stopped = `work-order poll of ${destination} stopped after ${more.pages} page${more.pages === 1 ? '' : 's'} (maxWorkOrderPages) with more of the list to come`;
+    if (ascending && read > since) {
+      // Oldest change first: the pages not read hold none older than the newest read.
+      if (list !== undefined) await ctx.store.kvDelete(FEEDBACK_NS, listKey(destination));
+      notes.push({ level: 'warn', msg: `${stopped}, listed oldest change first: the cursor moved to ${iso(read)} and the next poll reads on from there; ${more.advice}` });
+      return read;
+    }
+    const atUpTo = list?.atUpTo ?? ours.filter((u) => u.changedAt === read).map(updateId);
+    const next: UnfinishedList = { since, resume: more.resume, upTo: list?.upTo ?? read, atUpTo, ascending, polls: (list?.polls ?? 0) + 1, advice: more.advice };
+    await ctx.store.kvSet(FEEDBACK_NS, listKey(destination), JSON.stringify(next));
+    const why = ascending ? ', every change read at the cursor' : ', not listed oldest change first (the pages not read may hold older changes)';
+    notes.push({ level: 'warn', msg: `${stopped}${why}: the cursor stays at ${iso(since)} and the next poll reads on from the next page (poll ${next.polls} of this list); ${more.advice}` });
+    return since;
+  }
+  if (list === undefined) return read;
+  await ctx.store.kvDelete(FEEDBACK_NS, listKey(destination));
+  const upTo = ascending ? Math.max(list.upTo, read) : list.upTo;
+  const polls = list.polls + 1;
+  if (upTo > since) notes.push({ level: 'info', msg: `work-order poll of ${destination} read through the list it read over ${polls} polls: the cursor moved to ${iso(upTo)}` });
+  else notes.push({ level: 'warn', msg: `work-order poll of ${destination} read through the list it read over ${polls} polls, but cannot move the cursor past ${iso(since)}: the changes at that instant alone are more than one poll reads, so every poll lists them again; ${list.advice}` });
+  return upTo;
+}
+
+/** The list an earlier poll stopped reading, if it is of this cursor. */
+async function unfinishedList(ctx: TaskContext, destination: string, since: number): Promise<UnfinishedList | undefined> {
+  const stored = await ctx.store.kvGet(FEEDBACK_NS, listKey(destination));
+  if (stored === undefined) return undefined;
+  try {
+    const list = JSON.parse(stored) as UnfinishedList;
+    if (list.since === since && typeof list.resume === 'string' && Array.isArray(list.atUpTo)) return list;
+  } catch {
+    // unreadable: read the list from its start
+  }
+  return undefined;
+}
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** kv key of the list a destination's poll stopped reading. */
+const listKey = (destination: string): string => `unfinished-list:${destination}`;
 
 /** kv key of the updates a destination's last poll submitted at its cursor. */
 const seenKey = (destination: string): string => `seen-at-cursor:${destination}`;

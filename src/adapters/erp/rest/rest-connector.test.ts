@@ -202,6 +202,57 @@ describe('each operation against the simulator', () => {
     expect([...seen].sort()).toEqual(orders.map((o) => o.businessKey).sort());
   });
 
+  describe('a work-order list longer than maxWorkOrderPages', () => {
+    /** Five work orders of ours, changed a second apart, in a simulator listing two per page. */
+    async function fiveOrders(options: ErpSimulatorOptions) {
+      const clock = steppedClock();
+      const s = await sim({ now: clock.now, pageSize: 2, ...options });
+      const orders = ['EQ-1', 'EQ-2', 'EQ-3', 'EQ-4', 'EQ-5'].map((a) => workOrder(a));
+      for (const wo of orders) {
+        clock.advance(1000);
+        await connectorFor(s).send([wo], ctx);
+      }
+      return { s, clock, keys: orders.map((o) => o.businessKey) };
+    }
+
+    it('stops at the cap saying where the list goes on (newest first: not in order), and reads it on from there', async () => {
+      const { s, keys } = await fiveOrders({ listOrder: 'newest-first' });
+      const c = connectorFor(s, { maxWorkOrderPages: 2 });
+      const first = await c.fetchWorkOrderUpdates(T0, ctx);
+      expect(first.updates.map((u) => u.businessKey)).toEqual([keys[4], keys[3], keys[2], keys[1]]);
+      expect(first.readUpTo).toBe(T0 + 5000);
+      expect(first.ascending).toBeUndefined();
+      expect(first.more).toMatchObject({ pages: 2, resume: expect.stringContaining('offset=4') as unknown });
+      expect(first.more?.advice).toBe(
+        'raise maxWorkOrderPages of destination "erp-sim" (now 2) so a poll reads the whole list, or set its workOrderOrder to the query parameter that makes the ERP list the oldest change first (e.g. {param: $orderby, value: ChangedDateTime asc}), so each poll moves the cursor on',
+      );
+      const rest = await c.fetchWorkOrderUpdates(T0, ctx, first.more?.resume);
+      expect(rest.updates.map((u) => u.businessKey)).toEqual([keys[0]]);
+      expect(rest.more).toBeUndefined();
+      // Within the cap: as before.
+      expect((await connectorFor(s).fetchWorkOrderUpdates(T0, ctx)).more).toBeUndefined();
+    });
+
+    it('asks for the order workOrderOrder names and says the list came in it; an ERP that ignores the parameter is not taken at its word', async () => {
+      const { s, keys } = await fiveOrders({ listOrder: 'newest-first' });
+      const asked: string[] = [];
+      const recording = ((input: string, init?: RequestInit) => {
+        asked.push(input);
+        return fetch(input, init);
+      }) as typeof fetch;
+      const config = (order: Record<string, string>) => restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', maxWorkOrderPages: 1, workOrderOrder: order });
+      const ordered = await createRestConnector(config({ param: 'orderBy', value: 'updatedAt asc' }), { fetch: recording }).fetchWorkOrderUpdates(T0, ctx);
+      expect(asked[0]).toBe(`${s.url}/api/v1/work-orders?updatedSince=2026-03-02T08%3A00%3A00.000Z&orderBy=updatedAt%20asc`);
+      expect(ordered.updates.map((u) => u.businessKey)).toEqual([keys[0], keys[1]]);
+      expect(ordered).toMatchObject({ ascending: true, readUpTo: T0 + 2000, more: { pages: 1, advice: 'raise maxWorkOrderPages of destination "erp-sim" (now 1) to read it in fewer polls' } });
+      // A parameter the ERP does not know: it lists newest first still.
+      const ignored = await createRestConnector(config({ param: '$orderby', value: 'updatedAt asc' }), { fetch: recording }).fetchWorkOrderUpdates(T0, ctx);
+      expect(asked[1]).toContain('&$orderby=updatedAt%20asc');
+      expect(ignored.ascending).toBeUndefined();
+      expect(ignored.more?.advice).toContain('the ERP did not list the oldest change first though workOrderOrder asks it ($orderby=updatedAt asc)');
+    });
+  });
+
   it('reads an ERP\'s own status values through workOrderStatuses, polled and pushed', async () => {
     // An S/4HANA facade: TECO (technically complete), the counter reading as decimal text.
     const record = { id: '4000123', externalKey: 'EQ-5|svc-250h|250h@b0', erpAssetId: 'EQ-5', status: 'TECO', updatedAt: '2026-03-02T09:00:00Z', operatingHoursAtCompletion: '251.300' };

@@ -59,8 +59,6 @@ export interface RestConnectorOptions {
   readonly clock?: Clock;
   /** fetch implementation; tests inject recorders. @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** Most pages `fetchWorkOrderUpdates` follows in one call. @default 100 */
-  readonly maxWorkOrderPages?: number;
   /**
    * Most pages the lookup before a create (`idempotencySupported: false`) follows while the record
    * is not among them. An ERP that filters by `externalKey` answers with one short page; one that
@@ -233,9 +231,11 @@ export class RestConnector implements ErpConnector {
    * classified DeliveryError when the ERP cannot be read. Work orders we did not create (no
    * `externalKey`) or with unknown statuses are left out of `updates`, but their change times
    * count in `readUpTo`; those of ours are named in `passedOver`, with why. A record listed twice
-   * (it changed while the pages were read) holds `readUpTo` at its first change time.
+   * (it changed while the pages were read) holds `readUpTo` at its first change time. Past
+   * `maxWorkOrderPages` pages it stops, saying in `more` where the list goes on (`resume`), and
+   * `ascending` says whether what it read came oldest change first as `workOrderOrder` asks.
    */
-  async fetchWorkOrderUpdates(since: number, ctx: SendContext): Promise<WorkOrderPoll> {
+  async fetchWorkOrderUpdates(since: number, ctx: SendContext, resume?: string): Promise<WorkOrderPoll> {
     const updates: WorkOrderUpdate[] = [];
     const passedOver: string[] = [];
     let readUpTo: number | undefined;
@@ -244,12 +244,16 @@ export class RestConnector implements ErpConnector {
     // after the moved record's first one: the next poll starts there, not past it.
     const firstSeen = new Map<string, number | undefined>();
     let movedFrom: number | undefined;
-    const maxPages = this.options.maxWorkOrderPages ?? 100;
+    // In the order listed, every change time at or after the one before: oldest change first.
+    let ascending = true;
+    let previous: number | undefined;
+    const maxPages = this.config.maxWorkOrderPages;
     const call = new PacedCall(this.client, ctx);
-    const first = workOrderUpdatesPath(this.config.paths, since);
-    let request: { path: string } | { url: string } = { path: first };
-    let pageUrl = this.client.urlFor(first);
+    const first = workOrderUpdatesPath(this.config.paths, since, this.config.workOrderOrder);
+    let request: { path: string } | { url: string } = resume !== undefined ? { url: resume } : { path: first };
+    let pageUrl = resume ?? this.client.urlFor(first);
     let reauthorized = false;
+    let more: string | undefined;
     for (let page = 0; page < maxPages; page++) {
       let outcome = await call.request({ method: 'GET', ...request });
       // A minted token the ERP stopped taking (revoked, rotated): mint one and read the page again,
@@ -265,6 +269,10 @@ export class RestConnector implements ErpConnector {
         const raw = withWorkOrderFields(listed, this.config.workOrderFields);
         const changedAt = workOrderChangedAt(raw);
         if (changedAt !== undefined && (readUpTo === undefined || changedAt > readUpTo)) readUpTo = changedAt;
+        if (changedAt !== undefined) {
+          if (previous !== undefined && changedAt < previous) ascending = false;
+          previous = changedAt;
+        }
         const id = recordIdOf(raw);
         if (id !== undefined && !firstSeen.has(id)) firstSeen.set(id, changedAt);
         else if (id !== undefined) {
@@ -278,12 +286,33 @@ export class RestConnector implements ErpConnector {
           if (why !== undefined) passedOver.push(why);
         }
       }
+      more = undefined;
       if (next === undefined) break;
       pageUrl = nextPageUrl(next, pageUrl);
       request = { url: pageUrl };
+      more = pageUrl;
     }
     if (readUpTo !== undefined && movedFrom !== undefined) readUpTo = Math.min(readUpTo, movedFrom);
-    return { updates, ...(readUpTo !== undefined ? { readUpTo } : {}), ...(passedOver.length > 0 ? { passedOver } : {}) };
+    // Read oldest change first only counts when asked for: an ERP in no order can list a few that way by chance.
+    const inOrder = ascending && this.config.workOrderOrder !== undefined;
+    return {
+      updates,
+      ...(readUpTo !== undefined ? { readUpTo } : {}),
+      ...(passedOver.length > 0 ? { passedOver } : {}),
+      ...(inOrder ? { ascending: true } : {}),
+      ...(more !== undefined ? { more: { resume: more, pages: maxPages, advice: this.pageCapAdvice(ascending) } } : {}),
+    };
+  }
+
+  /** What lets a poll read the work-order list whole, or move on from where it stopped: the keys to set. */
+  private pageCapAdvice(ascending: boolean): string {
+    const raise = `raise maxWorkOrderPages of destination "${this.name}" (now ${this.config.maxWorkOrderPages})`;
+    const order = this.config.workOrderOrder;
+    if (order === undefined)
+      return `${raise} so a poll reads the whole list, or set its workOrderOrder to the query parameter that makes the ERP list the oldest change first (e.g. {param: $orderby, value: ChangedDateTime asc}), so each poll moves the cursor on`;
+    if (!ascending)
+      return `the ERP did not list the oldest change first though workOrderOrder asks it (${order.param}=${order.value}): check that parameter and the field it sorts by against the ERP's API; or ${raise} so a poll reads the whole list`;
+    return `${raise} to read it in fewer polls`;
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {

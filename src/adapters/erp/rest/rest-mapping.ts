@@ -184,9 +184,13 @@ export function workOrderLookupPath(paths: RestPaths, externalKey: string): stri
   return withQuery(paths.workOrders, { externalKey });
 }
 
-/** `GET {workOrders}?updatedSince=ISO`: work orders changed at or after `since`. */
-export function workOrderUpdatesPath(paths: RestPaths, since: number): string {
-  return withQuery(paths.workOrders, { updatedSince: isoTime(since) });
+/** `GET {workOrders}?updatedSince=ISO`: work orders changed at or after `since`, with the sort parameter `order` asks for. */
+export function workOrderUpdatesPath(paths: RestPaths, since: number, order?: { readonly param: string; readonly value: string }): string {
+  const path = withQuery(paths.workOrders, { updatedSince: isoTime(since) });
+  if (order === undefined) return path;
+  // A space as %20, not the form encoding's +, which OData reads as a plus; `$orderby` kept as written.
+  const encode = (text: string): string => encodeURIComponent(text).replaceAll('%24', '$');
+  return `${path}&${encode(order.param)}=${encode(order.value)}`;
 }
 
 /**
