@@ -134,6 +134,38 @@ describe('problems name their key', () => {
     expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('fleet/+/telemetry', 'fleet/#')] } }, {}).sources.mqtt[0]?.topics).toHaveLength(2);
   });
 
+  it('two subscribed filters of a source that overlap (a message matching both would arrive and be taken twice) are refused, naming both keys', () => {
+    const topic = (filter: string) => ({ filter, decoder: { assetId: { path: 'tag' } } });
+    const source = (filters: string[], more: object = {}) => ({ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: filters.map(topic), ...more });
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(['fleet/+/position', 'yard/+/x/#', 'fleet/t1/+', 'yard/#'])] } }, {}))).toEqual([
+      {
+        key: 'sources.mqtt.0.topics.2.filter',
+        message:
+          '"fleet/t1/+" overlaps topics.0 ("fleet/+/position"): a message on a topic both match (fleet/t1/position) would be delivered once per subscription (Mosquitto does so with MQTT 5) and taken twice; make the filters match separate topics, or add after them one filter covering both, such as "fleet/+/+" (only it is then subscribed, and the two narrower ones still choose the decoder; it also takes the other topics it matches)',
+      },
+    ]);
+    // Each pair once, at the later filter; the topics both match, with wildcards where they remain.
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(['+/a/#', 'b/+/c', 'b/+'])] } }, {})).map((p) => [p.key, p.message.slice(0, p.message.indexOf(') would'))])).toEqual([
+      ['sources.mqtt.0.topics.1.filter', '"b/+/c" overlaps topics.0 ("+/a/#"): a message on a topic both match (b/a/c'],
+      ['sources.mqtt.0.topics.2.filter', '"b/+" overlaps topics.0 ("+/a/#"): a message on a topic both match (b/a'],
+    ]);
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(['a/+/+/d', 'a/b/#'])] } }, {}))[0]?.message).toContain('both match (any matching a/b/+/d)');
+    // A filter covering both, after them, is the one subscribed: accepted.
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source(['fleet/+/position', 'fleet/t1/+', 'fleet/+/+'])] } }, {}).sources.mqtt[0]?.topics).toHaveLength(3);
+    // Filters that share no topic; `$` topics are not matched by a leading wildcard.
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source(['fleet/+/position', 'fleet/t1/status', '$SYS/broker/+', '+/broker/uptime'])] } }, {}).sources.mqtt[0]?.topics).toHaveLength(4);
+    // With a share group the filters are subscribed in it: they overlap all the same.
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(['fleet/+/position', 'fleet/t1/+'], { sharedGroup: 'g' })] } }, {})).map((p) => p.key)).toEqual(['sources.mqtt.0.topics.1.filter']);
+    // In two share groups, each group sends it, even where one filter covers the other.
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(['$share/h/fleet/+/position', 'fleet/#'], { sharedGroup: 'g' })] } }, {}))).toEqual([
+      {
+        key: 'sources.mqtt.0.topics.1.filter',
+        message:
+          '"fleet/#" overlaps topics.0 ("$share/h/fleet/+/position"): a message on a topic both match (any matching fleet/+/position) would be delivered once per subscription (Mosquitto does so with MQTT 5) and taken twice; subscribe them in one share group (a filter then covers the other, or they must match separate topics), or make them match separate topics',
+      },
+    ]);
+  });
+
   it('pruning more often than once a minute is refused at store.retention.every', () => {
     expect(problems(() => compileConfig({ destinations: [erp], store: { retention: { every: '30s' } } }, {}))).toEqual([{ key: 'store.retention.every', message: '30s is too often: prune at most once a minute (e.g. 1h)' }]);
     expect(compileConfig({ destinations: [erp], store: { retention: { every: '1m' } } }, {}).store.retention.every).toBe(60_000);

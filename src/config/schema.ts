@@ -11,7 +11,7 @@ import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { httpUrl, mqttUrl } from './url.js';
-import { filterCovers, stripSharePrefix, topicFilterProblem } from '../core/normalize/topic-match.js';
+import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, withShareGroup } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
 
@@ -167,6 +167,32 @@ export const mqttSourceSchema = z.strictObject({
         path: ['topics', i, 'filter'],
         message: `"${filter}" is never used: topics.${first} ("${s.topics[first]?.filter ?? ''}") comes first and matches every topic it does, and a message takes the decoder of the first filter that matches; put the narrower filter first`,
       });
+  });
+  // Of the filters subscribed (one another covers is not: client-options.ts), two that overlap
+  // would each deliver a message matching both: a broker may send a copy per matching subscription
+  // (Mosquitto does with MQTT 5), and each copy would be ingested.
+  const full = s.topics.map((t) => withShareGroup(t.filter, s.sharedGroup));
+  const covered = coveredFilters(full);
+  const subscribed = full.flatMap((f, i) => (covered.has(f) || full.indexOf(f) !== i ? [] : [i]));
+  subscribed.forEach((j, n) => {
+    const later = stripSharePrefix(full[j] as string);
+    for (const i of subscribed.slice(0, n)) {
+      const earlier = stripSharePrefix(full[i] as string);
+      const both = filterIntersection(earlier, later);
+      if (both === undefined) continue;
+      // `$share/<group>/`, or '' for a plain subscription.
+      const share = (k: number, plain: string) => (full[k] as string).slice(0, (full[k] as string).length - plain.length);
+      const fix =
+        share(i, earlier) !== share(j, later)
+          ? 'subscribe them in one share group (a filter then covers the other, or they must match separate topics), or make them match separate topics'
+          : `make the filters match separate topics, or add after them one filter covering both, such as "${filterUnion(earlier, later)}" (only it is then subscribed, and the two narrower ones still choose the decoder; it also takes the other topics it matches)`;
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topics', j, 'filter'],
+        message: `"${s.topics[j]?.filter ?? ''}" overlaps topics.${i} ("${s.topics[i]?.filter ?? ''}"): a message on a topic both match (${/[+#]/.test(both) ? `any matching ${both}` : both}) would be delivered once per subscription (Mosquitto does so with MQTT 5) and taken twice; ${fix}`,
+      });
+      break;
+    }
   });
   // MQTT sends a password only with a user name: mqtt.js drops such a connection before it is
   // made, with nothing logged, and the service never connects ("is the broker running?").

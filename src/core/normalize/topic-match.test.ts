@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileTopicFilter, filterCovers, stripSharePrefix, topicFilterProblem, topicMatches } from './topic-match.js';
+import { compileTopicFilter, coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, topicMatches, withShareGroup } from './topic-match.js';
 
 describe('topicMatches', () => {
   it.each([
@@ -81,6 +81,65 @@ describe('compileTopicFilter: against the MQTT matching rules, spelled out', () 
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+/** Random filters and topics over a few levels, `$` and empty ones included. */
+const anyLevel = fc.constantFrom('a', 'b', '$x', '');
+const anyFilterLevel = fc.constantFrom('a', 'b', '$x', '', '+');
+const randomFilter = fc.oneof(
+  fc.tuple(fc.array(anyFilterLevel, { minLength: 1, maxLength: 3 }), fc.boolean()).map(([ls, hash]) => [...ls, ...(hash ? ['#'] : [])].join('/')),
+  fc.constant('#'),
+);
+const randomTopics = fc.array(fc.array(anyLevel, { minLength: 1, maxLength: 4 }).map((ls) => ls.join('/')), { minLength: 1, maxLength: 30 });
+
+describe('filterIntersection: the topics two filters both match', () => {
+  it('gives the filter of exactly the topics both match, or undefined when they share none', () => {
+    expect(filterIntersection('fleet/+/position', 'fleet/t1/+')).toBe('fleet/t1/position');
+    expect(filterIntersection('a/+/+/d', 'a/b/#')).toBe('a/b/+/d');
+    expect(filterIntersection('a/#', 'a')).toBe('a');
+    expect(filterIntersection('#', '+/x')).toBe('+/x');
+    expect(filterIntersection('a/+', 'b/+')).toBeUndefined();
+    expect(filterIntersection('a/+', 'a/+/c')).toBeUndefined();
+    expect(filterIntersection('+/broker/uptime', '$SYS/broker/+')).toBeUndefined();
+    expect(filterIntersection('#', '$SYS/#')).toBeUndefined();
+  });
+
+  it('agrees with matching each topic against both filters', () => {
+    fc.assert(
+      fc.property(randomFilter, randomFilter, randomTopics, (a, b, topics) => {
+        const both = filterIntersection(a, b);
+        for (const t of topics) expect(both !== undefined && topicMatches(both, t)).toBe(topicMatches(a, t) && topicMatches(b, t));
+      }),
+    );
+  });
+});
+
+describe('filterUnion: a filter covering two that overlap', () => {
+  it('keeps the levels they share and widens the others', () => {
+    expect(filterUnion('fleet/+/position', 'fleet/t1/+')).toBe('fleet/+/+');
+    expect(filterUnion('fleet/a', 'fleet/a/b/#')).toBe('fleet/a/#');
+    expect(filterUnion('a/b', 'a/b')).toBe('a/b');
+  });
+
+  it('matches every topic either of two overlapping filters matches', () => {
+    fc.assert(
+      fc.property(randomFilter, randomFilter, randomTopics, (a, b, topics) => {
+        if (filterIntersection(a, b) === undefined) return;
+        const union = filterUnion(a, b);
+        for (const t of topics) if (topicMatches(a, t) || topicMatches(b, t)) expect(topicMatches(union, t)).toBe(true);
+      }),
+    );
+  });
+});
+
+describe('coveredFilters: what a source does not subscribe', () => {
+  it('leaves out a filter another one in the same share group covers; of the same filter twice, the later', () => {
+    expect([...coveredFilters(['fleet/+/t', 'fleet/#', 'yard/+', 'fleet/+/t'])]).toEqual(['fleet/+/t']);
+    expect([...coveredFilters(['$share/g/fleet/+/t', '$share/g/fleet/#', '$share/h/yard/+', 'yard/#'])]).toEqual(['$share/g/fleet/+/t']);
+    expect(withShareGroup('fleet/#', 'g')).toBe('$share/g/fleet/#');
+    expect(withShareGroup('$share/h/fleet/#', 'g')).toBe('$share/h/fleet/#');
+    expect(withShareGroup('fleet/#', undefined)).toBe('fleet/#');
   });
 });
 

@@ -86,3 +86,68 @@ export function filterCovers(outer: string, inner: string): boolean {
     if (x !== '+' && (y === '+' || x !== y)) return false;
   }
 }
+
+/**
+ * The filter matching exactly the topics both filters match (`fleet/+/position` and `fleet/t1/+`:
+ * `fleet/t1/position`), or undefined when no topic matches both. Plain filters, without `$share/`.
+ */
+export function filterIntersection(a: string, b: string): string | undefined {
+  const x = a.split('/');
+  const y = b.split('/');
+  // A filter starting with a wildcard does not match `$` topics, which a literal `$SYS/...` is.
+  const dollarOnly = (p: string[], q: string[]) => (p[0] === '+' || p[0] === '#') && q[0] !== '+' && q[0] !== '#' && q[0]?.startsWith('$') === true;
+  if (dollarOnly(x, y) || dollarOnly(y, x)) return undefined;
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    // `#` also matches the parent level, so the other filter may end here.
+    if (p === '#') return [...out, ...y.slice(i)].join('/');
+    if (q === '#') return [...out, ...x.slice(i)].join('/');
+    if (p === undefined || q === undefined) return p === q ? out.join('/') : undefined;
+    if (p === '+') out.push(q);
+    else if (q === '+' || p === q) out.push(p);
+    else return undefined;
+  }
+}
+
+/**
+ * Of two filters that overlap ({@link filterIntersection}), the narrowest of their shape that
+ * covers both (`fleet/+/position` and `fleet/t1/+`: `fleet/+/+`; `fleet/a` and `fleet/a/b/#`:
+ * `fleet/a/#`). Plain filters, without `$share/`.
+ */
+export function filterUnion(a: string, b: string): string {
+  const x = a.split('/');
+  const y = b.split('/');
+  const out: string[] = [];
+  for (let i = 0; ; i++) {
+    const p = x[i];
+    const q = y[i];
+    if (p === undefined && q === undefined) return out.join('/');
+    if (p === undefined || q === undefined || p === '#' || q === '#') return [...out, '#'].join('/');
+    out.push(p === q ? p : '+');
+  }
+}
+
+/** The filter as subscribed: `$share/<group>/<filter>` when the source has a share group and the filter none of its own. */
+export function withShareGroup(filter: string, group: string | undefined): string {
+  return group !== undefined && !filter.startsWith(SHARE_PREFIX) ? `${SHARE_PREFIX}${group}/${filter}` : filter;
+}
+
+/** `$share/g/a/+` → ['g', 'a/+']; a plain filter has no group. */
+function splitShare(full: string): [group: string | undefined, filter: string] {
+  const plain = stripSharePrefix(full);
+  return plain === full ? [undefined, full] : [full.slice(SHARE_PREFIX.length, full.length - plain.length - 1), plain];
+}
+
+/**
+ * Of one client's filters as subscribed (`$share/<group>/` kept), those another one in the same
+ * share group covers (`fleet/+/telemetry` beside `fleet/#`): the MQTT source does not subscribe
+ * them, because a broker may send a message once per matching subscription (Mosquitto does with
+ * MQTT 5). Of filters covering each other (the same filter twice), the first stays.
+ */
+export function coveredFilters(filters: readonly string[]): Set<string> {
+  const parsed = [...new Set(filters)].map((full) => ({ full, share: splitShare(full) }));
+  const covers = (o: (typeof parsed)[number], i: (typeof parsed)[number]) => o.share[0] === i.share[0] && filterCovers(o.share[1], i.share[1]);
+  return new Set(parsed.filter((inner, i) => parsed.some((outer, o) => o !== i && covers(outer, inner) && (o < i || !covers(inner, outer)))).map((p) => p.full));
+}

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, IClientSubscribeOptions } from 'mqtt';
 import type { MqttSourceConfig } from '../../../config/schema.js';
-import { filterCovers, stripSharePrefix } from '../../../core/normalize/topic-match.js';
+import { coveredFilters, withShareGroup } from '../../../core/normalize/topic-match.js';
 
 /** MQTT 5 session expiry is a 32-bit number of seconds; 0xFFFFFFFF means "never expires". */
 const MAX_SESSION_EXPIRY_S = 0xffff_ffff;
@@ -75,16 +75,14 @@ export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (
   };
 }
 
-/** The filters as subscribed: with the shared-subscription prefix when configured. */
-function fullFilters(config: MqttSourceConfig): string[] {
-  const all = config.topics.map(({ filter }) => (config.sharedGroup !== undefined && !filter.startsWith('$share/') ? `$share/${config.sharedGroup}/${filter}` : filter));
-  return [...new Set(all)];
+/** A configured filter as subscribed: with the shared-subscription prefix when configured. */
+export function subscribedAs(config: MqttSourceConfig, filter: string): string {
+  return withShareGroup(filter, config.sharedGroup);
 }
 
-/** `$share/g/a/+` → ['g', 'a/+']; a plain filter has no group. */
-function splitShare(full: string): [group: string | undefined, filter: string] {
-  const plain = stripSharePrefix(full);
-  return plain === full ? [undefined, full] : [full.slice('$share/'.length, full.length - plain.length - 1), plain];
+/** The filters as subscribed. */
+function fullFilters(config: MqttSourceConfig): string[] {
+  return [...new Set(config.topics.map(({ filter }) => subscribedAs(config, filter)))];
 }
 
 /**
@@ -92,11 +90,10 @@ function splitShare(full: string): [group: string | undefined, filter: string] {
  * share group): not subscribed, because an MQTT 5 broker (Mosquitto) sends a message once per
  * matching subscription, so each would be ingested twice. The decoder still picks the first
  * configured filter that matches, covered or not. Of filters covering each other, the first stays.
+ * (Filters that overlap without one covering the other are refused by the config schema.)
  */
 export function coveredSubscriptions(config: MqttSourceConfig): string[] {
-  const parsed = fullFilters(config).map((full) => ({ full, share: splitShare(full) }));
-  const covers = (o: (typeof parsed)[number], i: (typeof parsed)[number]) => o.share[0] === i.share[0] && filterCovers(o.share[1], i.share[1]);
-  return parsed.filter((inner, i) => parsed.some((outer, o) => o !== i && covers(outer, inner) && (o < i || !covers(inner, outer)))).map((p) => p.full);
+  return [...coveredFilters(fullFilters(config))];
 }
 
 /**
