@@ -226,7 +226,7 @@ export function buildDecoders(config: Config): DecoderRegistry {
 
 export function buildSources(config: Config, logger: Logger): Source[] {
   // Each source names itself (`source`) in every line it logs: a child binding would repeat the key.
-  return config.sources.mqtt.map((m) => createMqttSource(m, { logger, stopTimeoutMs: config.shutdown.graceMs }));
+  return config.sources.mqtt.map((m, i) => createMqttSource(m, { logger, stopTimeoutMs: config.shutdown.graceMs, configKey: `sources.mqtt.${i}` }));
 }
 
 /** The work-order webhook of each destination whose connector reads its ERP's pushes. */

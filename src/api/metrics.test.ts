@@ -39,6 +39,14 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_source_connected{source="mqtt:gate"} 0\n');
   });
 
+  it('exposes per source how many of its subscriptions the broker refused, so an alert can say an ACL keeps messages out', () => {
+    const refused = [{ filter: 'yard/secret/+', key: 'sources.mqtt.0.topics.1.filter', reasonCode: 0x87, reason: 'reason code 0x87 (Not authorized)' }];
+    const text = renderMetrics({ sources: { 'mqtt:yard': { connected: true, refusedSubscriptions: refused }, 'mqtt:gate': { connected: false } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_source_refused_subscriptions gauge\n');
+    expect(text).toContain('assetbridge_source_refused_subscriptions{source="mqtt:yard"} 1\n');
+    expect(text).toContain('assetbridge_source_refused_subscriptions{source="mqtt:gate"} 0\n');
+  });
+
   it('escapes label values as the text format says, so two values never collapse into one series', () => {
     const text = renderMetrics({ ingest: { lateEvents: { 'a"b': 1, a_b: 2, 'c\\d\ne': 3 } } }, [], counters);
     expect(text).toContain('assetbridge_rule_late_events_total{rule="a\\"b"} 1\n');

@@ -144,8 +144,9 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   metric('assetbridge_rate_limited_total', 'counter', '429/503 answers from the destination (each pauses it), since the process started.', per('rateLimited'));
   metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters, since the process started.', per('deadLettered'));
   metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause per destination.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
-  const sources = (snapshot.sources ?? {}) as Record<string, { connected?: boolean }>;
+  const sources = (snapshot.sources ?? {}) as Record<string, { connected?: boolean; refusedSubscriptions?: readonly unknown[] }>;
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
+  metric('assetbridge_source_refused_subscriptions', 'gauge', 'Topic filters the MQTT broker refused to subscribe (its ACL, as a rule): nothing matching them arrives. `assetbridge status` and the service log name them.', Object.entries(sources).map(([source, s]) => [{ source }, s.refusedSubscriptions?.length ?? 0]));
   metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
   // Scheduled tasks (feedback polls, pulls, postings, retention): a task failing run after run is logged once, so alert on these.
   const tasks = Object.entries((snapshot.tasks ?? {}) as Record<string, TaskStats>);

@@ -116,6 +116,15 @@ describe('engine: the runtime snapshot', () => {
     up = false;
     expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: false } });
   });
+
+  it('lists the subscriptions a source says its broker refused', async () => {
+    const refused = [{ filter: 'yard/secret/+', key: 'sources.mqtt.0.topics.1.filter', reasonCode: 0x87, reason: 'reason code 0x87 (Not authorized)' }];
+    const mqtt: Source = { name: 'mqtt:yard', start: () => Promise.resolve(), stop: () => Promise.resolve(), connected: () => true, refusedSubscriptions: () => refused };
+    const { engine } = await parts([mqtt]);
+    cleanup.push(() => engine.stop());
+    await engine.start();
+    expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: true, refusedSubscriptions: refused } });
+  });
 });
 
 describe('engine: the runtime snapshot while a source connects at start', () => {

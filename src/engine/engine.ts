@@ -323,7 +323,13 @@ export class Engine {
       at: p.clock.now(),
       ingest: { ...p.ingestor.stats, ...captureCounts(p.capture) },
       destinations: p.dispatcher.metrics(),
-      sources: Object.fromEntries(p.sources.flatMap((s) => (s.connected ? [[s.name, { connected: s.connected() }]] : []))),
+      sources: Object.fromEntries(
+        p.sources.flatMap((s) => {
+          if (!s.connected) return [];
+          const refused = s.refusedSubscriptions?.() ?? [];
+          return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}) }]];
+        }),
+      ),
       tasks: p.scheduler.stats(),
     });
   }

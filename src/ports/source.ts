@@ -32,4 +32,18 @@ export interface Source {
   stop(): Promise<void>;
   /** Whether it is connected to what feeds it now (an MQTT broker). Absent: a source without a connection. */
   connected?(): boolean;
+  /** Subscriptions its broker refused (an ACL): nothing matching them arrives. Absent: a source without subscriptions. */
+  refusedSubscriptions?(): readonly RefusedSubscription[];
+}
+
+/** A topic filter the broker refused to subscribe, as `status` and `/metrics` show it. */
+export interface RefusedSubscription {
+  /** The filter as subscribed (with `$share/<group>/` when it has one). */
+  readonly filter: string;
+  /** Its config key, e.g. `sources.mqtt.0.topics.1.filter`. */
+  readonly key: string;
+  /** The SUBACK's reason (MQTT 5) or return (3.1.1) code, 0x80 or above. */
+  readonly reasonCode: number;
+  /** What the broker answered, in words. */
+  readonly reason: string;
 }

@@ -61,6 +61,13 @@ describe('status: the sources of a running service', () => {
     expect(sourcesLine({ 'mqtt:yard': { connected: true } })).toBe('sources: mqtt:yard connected\n');
   });
 
+  it('names each subscription a broker refused, with its key, the answer and where to look', () => {
+    expect(sourcesLine({ 'mqtt:yard': { connected: true, refusedSubscriptions: [{ filter: 'yard/secret/+', key: 'sources.mqtt.0.topics.1.filter', reason: 'reason code 0x87 (Not authorized)' }] } })).toBe(
+      'sources: mqtt:yard connected\n' +
+        'source mqtt:yard: the broker refused the subscription to "yard/secret/+" (sources.mqtt.0.topics.1.filter): reason code 0x87 (Not authorized); nothing matching it arrives: check the broker\'s ACL for this source\'s client (the service log says more)\n',
+    );
+  });
+
   it('says nothing without sources that can tell (HTTP intake only)', () => {
     expect(sourcesLine({})).toBe('');
   });

@@ -5,6 +5,7 @@ import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-le
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { Store } from '../../ports/store.js';
+import type { RefusedSubscription } from '../../ports/source.js';
 import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
@@ -54,13 +55,16 @@ export async function runningService(store: Pick<Store, 'kvGet'>, now: number, h
   return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
 }
 
-/** The running service's sources and whether each is connected (MQTT); '' when none can tell. */
-export function sourcesLine(sources: Readonly<Record<string, { readonly connected?: boolean }>>): string {
+/** The running service's sources and whether each is connected (MQTT), then each subscription its broker refused; '' when none can tell. */
+export function sourcesLine(sources: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly Pick<RefusedSubscription, 'filter' | 'key' | 'reason'>[] }>>): string {
   const entries = Object.entries(sources);
   if (entries.length === 0) return '';
   const down = entries.some(([, s]) => !s.connected);
   const each = entries.map(([name, s]) => `${name} ${s.connected ? 'connected' : 'NOT CONNECTED'}`).join(', ');
-  return `sources: ${each}${down ? ' (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)' : ''}\n`;
+  const refused = entries.flatMap(([name, s]) =>
+    (s.refusedSubscriptions ?? []).map((r) => `source ${name}: the broker refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; nothing matching it arrives: check the broker's ACL for this source's client (the service log says more)\n`),
+  );
+  return `sources: ${each}${down ? ' (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)' : ''}\n${refused.join('')}`;
 }
 
 /** Per destination whose circuit is not closed, the latest failure that keeps it so; '' when none. */
@@ -102,7 +106,7 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
         const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean }>; tasks?: Record<string, TaskStats>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
+          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean; refusedSubscriptions?: RefusedSubscription[] }>; tasks?: Record<string, TaskStats>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
           : undefined;
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);

@@ -31,7 +31,7 @@ const fake = await vi.hoisted(async () => {
   }
 
   /** What the next client's broker does, set by a test before `start()`. */
-  const script: { autoConnack: boolean; connectError?: Error & { code?: string | number }; subscribeError?: Error; holdSubscribe: boolean } = {
+  const script: { autoConnack: boolean; connectError?: Error & { code?: string | number }; subscribeError?: Error; subackCodes?: number[]; holdSubscribe: boolean } = {
     autoConnack: true,
     holdSubscribe: false,
   };
@@ -75,8 +75,12 @@ const fake = await vi.hoisted(async () => {
       this.emit('connect', { cmd: 'connack', sessionPresent, returnCode: 0 });
     }
 
-    subscribe(subs: unknown, callback: (err: Error | null) => void): this {
-      const answer = () => callback(script.subscribeError ?? null);
+    subscribe(subs: Record<string, unknown>, callback: (err: Error | null, granted?: { topic: string; qos: number }[], suback?: { cmd: 'suback'; granted: number[] }) => void): this {
+      const codes = script.subackCodes;
+      // As mqtt.js: an error when any code is 0x80 or above, with the SUBACK beside it.
+      const answer = codes
+        ? () => callback(codes.some((c) => c >= 0x80) ? new Error('Subscribe error: Not authorized') : null, Object.keys(subs).map((topic) => ({ topic, qos: 1 })), { cmd: 'suback', granted: codes })
+        : () => callback(script.subscribeError ?? null);
       if (script.holdSubscribe) this.heldSubscribes.push(answer);
       else setImmediate(answer);
       return this;
@@ -153,6 +157,7 @@ afterEach(async () => {
   fake.script.holdSubscribe = false;
   delete fake.script.connectError;
   delete fake.script.subscribeError;
+  delete fake.script.subackCodes;
   // Commits a test left open settle, so stop() does not wait for its timeout.
   for (const sink of sinks.splice(0)) for (const call of sink.calls) call.commit();
   for (const s of running.splice(0)) await s.stop();
@@ -518,6 +523,55 @@ describe('MQTT source: connection and subscription', () => {
     await expect(source.start(new HeldSink())).rejects.toThrow(
       'MQTT source "fake": broker mqtt://broker.test:1883 refused the subscription to fleet/+/t: Subscribe error: Not authorized; check the topic filters and the broker\'s ACL for user ingest',
     );
+  });
+
+  // Mutations: refusals not read from the SUBACK; a partial refusal failing start; the list not replaced on reconnect.
+  it('starts with some filters refused, logs each with its key, shows them until a later SUBACK grants them', async () => {
+    const log = logger();
+    const errors: object[] = [];
+    fake.script.subackCodes = [0x01, 0x87];
+    const topics = [
+      { filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } },
+      { filter: 'yard/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } },
+    ];
+    const { source, client } = await started({ topics, protocolVersion: 5 }, { logger: { ...log, error: (f, m) => (errors.push(f), log.errors.push(m)) }, configKey: 'sources.mqtt.2' });
+    const refused = { filter: 'yard/+/t', key: 'sources.mqtt.2.topics.1.filter', reasonCode: 0x87, reason: 'reason code 0x87 (Not authorized)' };
+    expect(source.refusedSubscriptions()).toEqual([refused]);
+    expect(errors).toEqual([{ source: 'mqtt:fake', url: 'mqtt://broker.test:1883', clientId: 'ab-fake', username: 'ingest', filter: 'yard/+/t', key: 'sources.mqtt.2.topics.1.filter', reasonCode: 0x87 }]);
+    expect(log.errors).toEqual([
+      'MQTT source: broker mqtt://broker.test:1883 refused the subscription to "yard/+/t" (sources.mqtt.2.topics.1.filter): reason code 0x87 (Not authorized); no message matching it will arrive. Check the broker\'s ACL for this client (client id "ab-fake", user "ingest"): it must allow subscribing to this filter (Mosquitto\'s dynamic security plugin: a subscribePattern ACL in one of its roles); the broker\'s log may say more. The subscription is tried again at every reconnect; restart the service once the broker allows it',
+    ]);
+    // After start, every filter refused is logged, not fatal: the source keeps its connection.
+    fake.script.subackCodes = [0x80, 0x80];
+    client.drop();
+    client.reconnect();
+    await turn();
+    expect(source.refusedSubscriptions().map((r) => r.filter)).toEqual(['fleet/+/t', 'yard/+/t']);
+    expect(log.errors).toHaveLength(3);
+    expect(source.connected()).toBe(true);
+    // The ACL fixed: the next connection's SUBACK grants them.
+    fake.script.subackCodes = [0x01, 0x01];
+    client.drop();
+    client.reconnect();
+    await turn();
+    expect(source.refusedSubscriptions()).toEqual([]);
+  });
+
+  it('MQTT 3.1.1: a refusal says the protocol gives no reason; every filter refused at start fails the start with the key of each', async () => {
+    fake.script.subackCodes = [0x80];
+    const source = create({ protocolVersion: 4 }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": broker mqtt://broker.test:1883 refused every subscription: "fleet/+/t" (sources.mqtt.0.topics.0.filter: return code 0x80 (failure; MQTT 3.1.1 gives no reason)). Check the broker\'s ACL for this client (client id "ab-fake", user "ingest")',
+    );
+  });
+
+  it.each([
+    [0x9e, 'The broker does not support shared subscriptions: remove sources.mqtt[name=fake].sharedGroup.'],
+    [0xa2, 'The broker does not allow wildcard subscriptions: list the topics without + or #.'],
+    [0x97, "The broker's quota for this client is exceeded: check its limits."],
+  ])('a refusal with reason code %s says what to change', async (code, advice) => {
+    fake.script.subackCodes = [code];
+    await expect(create({}, { startTimeoutMs: 5_000 }).start(new HeldSink())).rejects.toThrow(advice);
   });
 
   // Mutations: the refusal codes and TLS errors that end start() at once, and their hints.

@@ -13,11 +13,11 @@
  * message may be submitted twice but is never acknowledged before it is stored.
  * @module
  */
-import mqtt, { type IConnackPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, { type ClientSubscribeCallback, type IConnackPacket, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import type { MqttSourceConfig } from '../../../config/schema.js';
 import type { RawMessage } from '../../../core/model/messages.js';
-import type { IngestSink, Source } from '../../../ports/source.js';
-import { mqttClientOptions, redactedUrl, staleSubscriptions, subscriptions, type ReadPem } from './client-options.js';
+import type { IngestSink, RefusedSubscription, Source } from '../../../ports/source.js';
+import { mqttClientOptions, redactedUrl, staleSubscriptions, subscribedAs, subscriptions, type ReadPem } from './client-options.js';
 import { deferAcks, sendPubacks } from './deferred-ack.js';
 
 /** Structured logger; pino's methods have this shape. */
@@ -44,6 +44,8 @@ export interface MqttSourceOptions {
   readonly now?: () => number;
   /** Reads TLS PEM files. @default fs.readFileSync */
   readonly readPem?: ReadPem;
+  /** The config key of this source, for messages that name the key to fix. @default `sources.mqtt[name=<name>]` */
+  readonly configKey?: string;
 }
 
 /** Counters for metrics and health. */
@@ -66,6 +68,8 @@ export interface MqttSourceStats {
 export interface MqttSource extends Source {
   stats(): MqttSourceStats;
   connected(): boolean;
+  /** The filters the broker refused at the latest SUBACK (empty when all were granted). */
+  refusedSubscriptions(): readonly RefusedSubscription[];
 }
 
 type State = 'idle' | 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped';
@@ -76,6 +80,19 @@ interface Received {
   /** The connection it arrived on; its PUBACK is valid only there. */
   readonly connection: number;
 }
+
+/** The SUBACK refusals MQTT 5 defines (§3.9.3). */
+const SUBACK_REASONS: Readonly<Record<number, string>> = {
+  0x80: 'Unspecified error',
+  0x83: 'Implementation specific error',
+  0x87: 'Not authorized',
+  0x8f: 'Topic Filter invalid',
+  0x91: 'Packet Identifier in use',
+  0x97: 'Quota exceeded',
+  0x9e: 'Shared Subscriptions not supported',
+  0xa1: 'Subscription Identifiers not supported',
+  0xa2: 'Wildcard Subscriptions not supported',
+};
 
 /** CONNACK refusals and TLS failures that retrying will not fix. */
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
@@ -108,6 +125,9 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let connectedBefore = false;
   let outageErrorLogged = false;
   const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
+  const configKey = options.configKey ?? `sources.mqtt[name=${config.name}]`;
+  /** The filters refused at the latest SUBACK. */
+  let refusedFilters: readonly RefusedSubscription[] = [];
 
   const accepting = (): boolean => state === 'running' || state === 'starting';
 
@@ -224,13 +244,27 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     else log.info({ source: name, url, clientId: config.clientId, sessionPresent: connack.sessionPresent }, 'MQTT source connected');
     const subs = subscriptions(config);
     const stale = staleSubscriptions(config);
-    c.subscribe(subs, (err) => {
-      if (err) {
+    c.subscribe(subs, (err, granted, suback) => {
+      const answered = err ? refusals(granted, suback) : [];
+      if (err && answered === undefined) {
         const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${config.username ?? '(anonymous)'}`;
         if (startWaiter) failStart(new Error(`MQTT source "${config.name}": ${message}`));
         else log.error({ source: name }, `MQTT source: ${message}`);
         return;
       }
+      const refused = answered ?? [];
+      refusedFilters = refused;
+      if (refused.length > 0 && refused.length === Object.keys(subs).length && startWaiter) {
+        // Nothing could ever arrive: fail the start, as a wrong password does, rather than run idle.
+        failStart(new Error(`MQTT source "${config.name}": broker ${url} refused every subscription: ${refused.map((r) => `"${r.filter}" (${r.key}: ${r.reason})`).join(', ')}. ${refusalAdvice(refused[0]?.reasonCode ?? 0x80)}`));
+        return;
+      }
+      // Some granted: their messages keep coming, so the source runs on, saying what is missing.
+      for (const r of refused)
+        log.error(
+          { source: name, url, clientId: config.clientId, username: config.username, filter: r.filter, key: r.key, reasonCode: r.reasonCode },
+          `MQTT source: broker ${url} refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; no message matching it will arrive. ${refusalAdvice(r.reasonCode)} The subscription is tried again at every reconnect; restart the service once the broker allows it`,
+        );
       const ready = () => {
         startWaiter?.resolve();
         startWaiter = undefined;
@@ -243,6 +277,42 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         ready();
       });
     });
+  }
+
+  /**
+   * The filters a SUBACK refused (reason code 0x80 or above), each with its config key; undefined
+   * when the error carried no SUBACK to read (the connection closed first, say).
+   */
+  function refusals(granted: readonly ISubscriptionGrant[] | undefined, suback: Parameters<ClientSubscribeCallback>[2]): RefusedSubscription[] | undefined {
+    const codes = suback?.granted;
+    if (!granted || !codes || codes.length !== granted.length) return undefined;
+    const out: RefusedSubscription[] = [];
+    granted.forEach(({ topic }, i) => {
+      const code = codes[i];
+      if (typeof code !== 'number' || code < 0x80) return;
+      const index = config.topics.findIndex((t) => subscribedAs(config, t.filter) === topic);
+      const reason =
+        config.protocolVersion === 5
+          ? `reason code 0x${code.toString(16)} (${SUBACK_REASONS[code] ?? 'not one MQTT 5 defines'})`
+          : `return code 0x${code.toString(16)} (failure; MQTT 3.1.1 gives no reason)`;
+      out.push({ filter: topic, key: `${configKey}.topics.${index}.filter`, reasonCode: code, reason });
+    });
+    return out;
+  }
+
+  function refusalAdvice(code: number): string {
+    const who = `client id "${config.clientId}", ${config.username === undefined ? 'anonymous' : `user "${config.username}"`}`;
+    switch (code) {
+      case 0x9e:
+        return `The broker does not support shared subscriptions: remove ${configKey}.sharedGroup.`;
+      case 0xa2:
+        return 'The broker does not allow wildcard subscriptions: list the topics without + or #.';
+      case 0x97:
+        return "The broker's quota for this client is exceeded: check its limits.";
+      default:
+        // 0x80 (all MQTT 3.1.1 refusals) and 0x87 Not authorized: an ACL, as a rule.
+        return `Check the broker's ACL for this client (${who}): it must allow subscribing to this filter (Mosquitto's dynamic security plugin: a subscribePattern ACL in one of its roles); the broker's log may say more.`;
+    }
   }
 
   function onError(err: Error & { code?: string | number }): void {
@@ -349,6 +419,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
 
     connected(): boolean {
       return client?.connected ?? false;
+    },
+
+    refusedSubscriptions(): readonly RefusedSubscription[] {
+      return refusedFilters;
     },
   };
 }
