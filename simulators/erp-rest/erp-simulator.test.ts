@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from './erp-simulator.js';
 import { RequestRateLimiter } from './rate-limit.js';
@@ -207,6 +207,38 @@ describe('validation and routes', () => {
     await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02T08:00:00Z' });
     expect(s.counters().outOfOrderStateWrites).toBe(1);
     expect(s.state().locations.A?.lastSeen).toBe('2026-03-02T08:00:00Z');
+  });
+
+  it('counts a meter reading older than the asset\'s newest as out of order (readings must come in time order per meter)', async () => {
+    const s = await start();
+    const reading = (readingAt: string) => ({ operatingHours: 10, readingAt });
+    await call(s, 'POST', '/api/v1/assets/A/meter-readings', reading('2026-03-02T09:00:00Z'));
+    await call(s, 'POST', '/api/v1/assets/B/meter-readings', reading('2026-03-02T08:00:00Z')); // another asset's
+    expect(s.counters().outOfOrderStateWrites).toBe(0);
+    await call(s, 'POST', '/api/v1/assets/A/meter-readings', reading('2026-03-02T08:30:00Z'));
+    expect(s.counters().outOfOrderStateWrites).toBe(1);
+    expect(s.counters().applied.meterReadings).toBe(3);
+  });
+
+  it('applies a write whose client gave up while a latency fault held it, and counts it as a late landing, not as the client\'s disorder', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'latency', latencyMs: 500, count: 1 });
+    // The client gives up on the older write while the fault holds it, and sends the newer one, which lands first.
+    const gaveUp = new AbortController();
+    const older = fetch(`${s.url}/api/v1/assets/A/location`, {
+      method: 'PATCH',
+      headers: { Authorization: 'Bearer sim-token', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...loc, lastSeen: '2026-03-02T08:00:00Z' }),
+      signal: gaveUp.signal,
+    });
+    await vi.waitFor(() => expect(s.counters().faultsFired.latency).toBe(1), { timeout: 5000 });
+    gaveUp.abort();
+    await expect(older).rejects.toThrow();
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, lastSeen: '2026-03-02T09:00:00Z' })).status).toBe(200);
+    await vi.waitFor(() => expect(s.counters().applied.location).toBe(2), { timeout: 5000 });
+    // Applied as a real ERP would: the stored state went back, which only a resend can repair.
+    expect(s.state().locations.A?.lastSeen).toBe('2026-03-02T08:00:00Z');
+    expect(s.counters()).toMatchObject({ outOfOrderStateWrites: 0, outOfOrderLateLandings: 1 });
   });
 });
 

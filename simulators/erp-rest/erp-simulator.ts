@@ -116,7 +116,14 @@ export interface ErpSimCounters {
   readonly rejected: number;
   readonly faultsFired: Readonly<Record<FaultKind, number>>;
   readonly tokensIssued: number;
+  /** Location, inventory or meter-reading writes older than the stored state (a reading: the asset's newest), sent while their client waited: the client broke event-time order. */
   readonly outOfOrderStateWrites: number;
+  /**
+   * Such writes that landed after their client had
+   * given up on them (held by a `latency` fault past the client's timeout), as a real ERP applies
+   * such a request too: the client repairs it by sending the newer value again.
+   */
+  readonly outOfOrderLateLandings: number;
   /** Location writes for an (asset, lastSeen) that had already taken effect: a duplicate effect. */
   readonly duplicateStateWrites: number;
   readonly duplicateWorkOrders: number;
@@ -418,7 +425,15 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       return;
     }
 
-    const applied = answer(req, method, url, rawBody);
+    // A client that gave up while a latency fault held its request (timed out, went away) does not
+    // stop it: it is applied as a real ERP would, and told apart in the counters.
+    store.clientGone = req.socket.destroyed || req.socket.readableEnded;
+    let applied: SimResponse;
+    try {
+      applied = answer(req, method, url, rawBody);
+    } finally {
+      store.clientGone = false;
+    }
     const response = fault?.kind === 'already-exists' ? alreadyExists(fault, applied) : applied;
     if (fault?.kind === 'lost-response') {
       // The write took effect; the client never hears about it.
@@ -558,6 +573,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       applied: { ...store.applied },
       faultsFired: faults.firedCounts(),
       outOfOrderStateWrites: store.outOfOrderStateWrites,
+      outOfOrderLateLandings: store.outOfOrderLateLandings,
       duplicateStateWrites: store.duplicateStateWrites,
       duplicateWorkOrders: store.duplicateWorkOrders,
       duplicatesRefused: store.duplicatesRefused,

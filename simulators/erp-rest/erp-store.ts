@@ -149,8 +149,22 @@ export class ErpStore {
   private state: ErpState = emptyState();
   private seq = 0;
   readonly applied: AppliedCounters = zeroApplied();
-  /** Location or inventory writes older than what was stored (the client broke event-time order). */
+  /**
+   * Location, inventory or meter-reading writes older than what was stored (for readings: than the
+   * asset's newest), sent while the client still waited for the answer: the client broke
+   * event-time order.
+   */
   outOfOrderStateWrites = 0;
+  /**
+   * Such writes that landed after their client had
+   * given up on them (it timed out or went away while the request was held by a `latency` fault).
+   * A real ERP applies such a request too; the client cannot prevent it, only repair it by sending
+   * the newer value again afterwards (the dispatcher does for locations, after
+   * `retry.unknownOutcomeSettleMs`; not for meter readings).
+   */
+  outOfOrderLateLandings = 0;
+  /** Set by the server while it applies a request whose client has already gone (see {@link outOfOrderLateLandings}). */
+  clientGone = false;
   /** Work orders created with an `externalKey` that already existed (a duplicate effect). */
   duplicateWorkOrders = 0;
   /** Location writes for an (asset, lastSeen) already applied: the same fact taking effect twice. */
@@ -158,9 +172,17 @@ export class ErpStore {
   /** Creates refused 409 because their `externalKey` was taken (`uniqueExternalKey`). */
   duplicatesRefused = 0;
   private readonly appliedLocationFacts = new Set<string>();
+  /** The newest `readingAt` applied per asset (epoch ms). */
+  private readonly newestReadingAt = new Map<string, number>();
   knownAssets: ReadonlySet<string> | undefined;
 
   constructor(private readonly options: ErpStoreOptions) {}
+
+  /** A state write older than what was stored is being applied: counted by whether its client still waits. */
+  private countOutOfOrder(): void {
+    if (this.clientGone) this.outOfOrderLateLandings++;
+    else this.outOfOrderStateWrites++;
+  }
 
   snapshot(): ErpState {
     return structuredClone(this.state);
@@ -171,10 +193,12 @@ export class ErpStore {
     this.seq = 0;
     Object.assign(this.applied, zeroApplied());
     this.outOfOrderStateWrites = 0;
+    this.outOfOrderLateLandings = 0;
     this.duplicateWorkOrders = 0;
     this.duplicateStateWrites = 0;
     this.duplicatesRefused = 0;
     this.appliedLocationFacts.clear();
+    this.newestReadingAt.clear();
   }
 
   /** Answer one API request. `path` excludes the query. */
@@ -302,7 +326,7 @@ export class ErpStore {
     if (missing) return missing;
 
     const previous = this.state.locations[erpAssetId];
-    if (previous && Date.parse(body.lastSeen) < Date.parse(previous.lastSeen)) this.outOfOrderStateWrites++;
+    if (previous && Date.parse(body.lastSeen) < Date.parse(previous.lastSeen)) this.countOutOfOrder();
     const fact = `${erpAssetId}|${Date.parse(body.lastSeen)}`;
     if (this.appliedLocationFacts.has(fact)) this.duplicateStateWrites++;
     this.appliedLocationFacts.add(fact);
@@ -407,6 +431,11 @@ export class ErpStore {
     if (missing) return missing;
     const taken = this.keyTaken(this.state.meterReadings, body, 'meter reading');
     if (taken) return taken;
+    // Readings must come in time order per meter (ERP reference): an older one than the asset's newest is counted.
+    const at = Date.parse(body.readingAt);
+    const newest = this.newestReadingAt.get(erpAssetId);
+    if (newest !== undefined && at < newest) this.countOutOfOrder();
+    if (newest === undefined || at > newest) this.newestReadingAt.set(erpAssetId, at);
     const record: MeterReadingRecord = { ...body, id: this.nextId('MR'), erpAssetId, readingAt: body.readingAt };
     this.state.meterReadings.push(record);
     this.applied.meterReadings++;
@@ -428,7 +457,7 @@ export class ErpStore {
     if (taken) return taken;
     const key = `${body.location}|${body.sku}`;
     const previous = this.state.inventory[key];
-    if (previous?.countedAt !== undefined && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.outOfOrderStateWrites++;
+    if (previous?.countedAt !== undefined && Date.parse(body.countedAt) < Date.parse(previous.countedAt)) this.countOutOfOrder();
     const record: InventoryCountRecord = {
       ...body,
       id: this.nextId('IC'),

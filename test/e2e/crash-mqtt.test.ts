@@ -192,6 +192,8 @@ describe.runIf(mosquitto)('kill -9 mid-stream', () => {
     expect(c.duplicateStateWrites).toBeLessThanOrEqual(resent);
     const applied = Object.values(c.applied).reduce((a, b) => a + b, 0);
     expect(applied).toBeGreaterThanOrEqual(final.outbox[0]?.delivered ?? Infinity);
+    // Never sent older after newer. A request the client gave up on can still land late (counted apart,
+    // `outOfOrderLateLandings`): the newer value sent again after `unknownOutcomeSettleMs` repairs it, as the final state shows.
     expect(c.outOfOrderStateWrites).toBe(0);
     expect(final.outbox[0]?.dead).toBe(0);
     // Work orders: exactly those the rules open for the stream processed once, none twice.

@@ -99,6 +99,8 @@ describe.each([true, false])('flaky ERP (idempotency header honoured: %s)', (ide
       const resends = (await app.store.listDeliveries({ limit: 100_000 })).filter((r) => r.resend).length;
       expect(c.duplicateStateWrites).toBeLessThanOrEqual(resends);
     }
+    // Never sent older after newer. A request the client gave up on can still land late (counted apart,
+    // `outOfOrderLateLandings`): the newer value sent again after `unknownOutcomeSettleMs` repairs it, as the final state shows.
     expect(c.outOfOrderStateWrites).toBe(0);
     // Each asset ends at its newest position.
     for (let a = 0; a < 20; a++) {
