@@ -3,62 +3,17 @@
  * the earlier attempt that landed (delivered, with the existing record's id), a lock is retryable,
  * any other 409 stays permanent with the ERP's reason; `on409` overrides per path.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PermanentError, RetryableError } from '../../../core/errors/errors.js';
-import type { OutboxItem } from '../../../core/model/delivery.js';
-import type { ItemResult } from '../../../ports/connector.js';
 import { restDestinationSchema } from '../../../config/schema.js';
-import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../../../simulators/erp-rest/erp-simulator.js';
-import { createRestConnector, type RestConnector } from './rest-connector.js';
+import { connectorFor, ctx, errorOf, outboxItem as item, useSimulators } from '../../../../test/helpers/rest-simulator.js';
 
-const T0 = Date.parse('2026-03-02T08:00:00.000Z');
-const ctx = { signal: new AbortController().signal };
-
-let sims: ErpSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-});
-
-async function sim(options: ErpSimulatorOptions = {}): Promise<ErpSimulator> {
-  const s = await startErpSimulator(options);
-  sims.push(s);
-  return s;
-}
-
-function connectorFor(s: ErpSimulator, overrides: Record<string, unknown> = {}): RestConnector {
-  return createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, ...overrides }));
-}
-
-let nextId = 1;
-function item(operation: string, erpAssetId: string, payload: Record<string, unknown>): OutboxItem {
-  const id = nextId++;
-  return {
-    id,
-    destination: 'erp-sim',
-    operation,
-    kind: operation === 'location.update' || operation === 'inventory.count' ? 'state' : 'fact',
-    businessKey: `${erpAssetId}|engine-temp|${id}`,
-    erpAssetId,
-    eventTime: T0 + id * 1000,
-    payload,
-    idempotencyKey: `ab1-conflict-${id}`,
-    status: 'inflight',
-    attempts: 0,
-    createdAt: T0,
-    enqueuedAt: T0,
-    nextAttemptAt: T0,
-  };
-}
+const sim = useSimulators();
 
 const workOrder = (asset = 'EQ-1') => item('workorder.create', asset, { erpAssetId: asset, title: 'Engine temperature high' });
 const location = (asset = 'EQ-1') => item('location.update', asset, { warehouseLocation: 'YARD-1', coordinates: { lat: 59.3, lng: 18.1 }, lastSeen: '2026-03-02T08:10:00.000Z' });
 const meter = (asset = 'EQ-1') => item('meter.record', asset, { meter: 'operatingHours', operatingHours: 1200, unit: 'h' });
 const retired = { error: { code: 'InvalidState', message: 'asset EQ-1 is retired: no work orders can be opened' } };
-
-function errorOf(result: ItemResult | undefined): Error | undefined {
-  return result && !result.ok ? result.error : undefined;
-}
 
 describe('a create answered 409 "already exists"', () => {
   it('is delivered with the id of the record an earlier attempt created, found by its externalKey', async () => {

@@ -3,50 +3,24 @@
  * not only work orders, but inventory counts, usage postings and meter readings too are looked up
  * before they are created, so a retry after a lost response adds nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import { PermanentError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { restDestinationSchema } from '../../../config/schema.js';
-import { startErpSimulator, type ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
+import type { ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector, type RestConnector } from './rest-connector.js';
+import { T0, connectorFor, ctx, outboxItem, useSimulators } from '../../../../test/helpers/rest-simulator.js';
 
-const T0 = Date.parse('2026-03-02T08:00:00.000Z');
-const ctx = { signal: new AbortController().signal };
-
-let sims: ErpSimulator[] = [];
-afterEach(async () => {
-  await Promise.all(sims.map((s) => s.close()));
-  sims = [];
-});
+const sim = useSimulators();
 
 async function lookupSetup(): Promise<{ s: ErpSimulator; c: RestConnector }> {
-  const s = await startErpSimulator({ idempotency: false });
-  sims.push(s);
-  const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false });
-  return { s, c: createRestConnector(config) };
+  const s = await sim({ idempotency: false });
+  return { s, c: connectorFor(s, { idempotencySupported: false }) };
 }
 
-let nextId = 1;
-function fact(operation: string, erpAssetId: string, businessKey: string, payload: Record<string, unknown>): OutboxItem {
-  const id = nextId++;
-  return {
-    id,
-    destination: 'erp-sim',
-    operation,
-    kind: 'fact',
-    businessKey,
-    erpAssetId,
-    eventTime: T0,
-    payload,
-    idempotencyKey: `ab1-fact-${id}`,
-    status: 'inflight',
-    attempts: 0,
-    createdAt: T0,
-    enqueuedAt: T0,
-    nextAttemptAt: T0,
-  };
-}
+/** A fact with its business key, at T0. */
+const fact = (operation: string, erpAssetId: string, businessKey: string, payload: Record<string, unknown>): OutboxItem => outboxItem(operation, erpAssetId, payload, { kind: 'fact', businessKey, eventTime: T0 });
 
 const usage = (asset: string, period: string, units = 160) =>
   fact('usage.post', asset, `${asset}|usage|${period}`, { period, periodUnits: units, lifeToDateUnits: 5000, totalExpectedUnits: 20000, unit: 'h' });
@@ -119,7 +93,7 @@ describe('find-before-create for meter readings (ERP without idempotency support
   /** A meter reading as the meter rule queues it: a state delivery keyed by the asset. */
   const reading = (erpAssetId: string, hours: number, at: number): OutboxItem => {
     const intent = { destination: 'erp-sim', operation: 'meter.record', kind: 'state' as const, businessKey: erpAssetId, erpAssetId, eventTime: at, payload: { operatingHours: hours } };
-    return { ...intent, id: nextId++, idempotencyKey: idempotencyKeyFor(intent), status: 'inflight', attempts: 0, createdAt: at, enqueuedAt: at, nextAttemptAt: at };
+    return outboxItem('meter.record', erpAssetId, intent.payload, { ...intent, idempotencyKey: idempotencyKeyFor(intent), createdAt: at, enqueuedAt: at, nextAttemptAt: at });
   };
 
   it('a reading whose response was lost is found on the retry, not recorded twice', async () => {
@@ -174,8 +148,7 @@ describe('requests within one call are paced by the destination budget (invarian
 describe('an ERP that ignores the ?externalKey= filter of the lookup and pages its whole list', () => {
   const workOrder = (key: string) => fact('workorder.create', 'EQ-1', key, { erpAssetId: 'EQ-1', title: 'service' });
   async function unfiltered(pageSize: number, options: { maxLookupPages?: number } = {}) {
-    const s = await startErpSimulator({ idempotency: false, externalKeyFilter: false, pageSize });
-    sims.push(s);
+    const s = await sim({ idempotency: false, externalKeyFilter: false, pageSize });
     const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, idempotencySupported: false });
     return { s, c: createRestConnector(config, options) };
   }
