@@ -691,7 +691,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     expect(zones(connector)).toEqual(['A', 'A2']);
   });
 
-  it('a request in flight when the process died counts as of unknown outcome: a newer value delivered after the restart is resent', async () => {
+  it('a request in flight when the process died counts as of unknown outcome: a newer location delivered after the restart is resent, a newer reading waits for the settle time', async () => {
     const meter = (eventTime: number, hours: number): DeliveryIntent => ({ ...loc(eventTime, ''), operation: 'meter.record', payload: { operatingHours: hours } });
     const store = await storeWith([loc(1000, 'A'), meter(1000, 1)]);
     const t0 = Date.now() + 1000;
@@ -705,10 +705,39 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     await d.start();
     const resend = await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).find((r) => r.resend), 'the resend queued');
     expect(resend).toMatchObject({ operation: 'location.update', nextAttemptAt: t0 + SETTLE, payload: { warehouseLocation: 'B' } });
-    await waitFor(async () => (await delivered(store)) === 2, 'both newer values delivered');
+    await waitFor(async () => (await delivered(store)) === 1, 'the newer location delivered');
+    // The newer reading would add a reading the old request could land after: it waits instead.
+    const reading = (await store.listDeliveries({ status: 'pending' })).find((r) => r.operation === 'meter.record');
+    expect(reading).toMatchObject({ nextAttemptAt: t0 + SETTLE, payload: { operatingHours: 2 } });
+    clock.t = t0 + SETTLE;
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 3, 'the reading and the resend delivered');
     // The old values were superseded at recovery; meter readings are never resent.
-    expect(connector.sent.map((i) => `${i.operation} ${String(i.payload.warehouseLocation ?? i.payload.operatingHours)}`).sort()).toEqual(['location.update B', 'meter.record 2']);
-    expect((await store.listDeliveries({ status: 'pending' })).map((r) => r.id)).toEqual([resend.id]);
+    expect(connector.sent.map((i) => `${i.operation} ${String(i.payload.warehouseLocation ?? i.payload.operatingHours)}`).sort()).toEqual(['location.update B', 'location.update B', 'meter.record 2']);
+    expect(await store.listDeliveries({ status: 'pending' })).toEqual([]);
+  });
+
+  it('a newer reading waits while a timed-out request of an older one may still land; the old one is retried meanwhile', async () => {
+    const meter = (eventTime: number, hours: number): DeliveryIntent => ({ ...loc(eventTime, ''), operation: 'meter.record', payload: { operatingHours: hours } });
+    const store = await storeWith([meter(1000, 1)]);
+    const t0 = Date.now() + 1000;
+    const clock = new ManualClock(t0);
+    const connector = new ScriptedConnector();
+    connector.script.push(unknown());
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
+    await d.start();
+    const [row] = await store.listDeliveries({});
+    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded');
+    clock.t += 1000; // the same reading again: it cannot land after itself
+    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'the old reading retried');
+    await store.commitIngest({ states: [], deliveries: [meter(2000, 2)], quarantine: [], accepted: 1 });
+    d.notify();
+    await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).some((r) => r.nextAttemptAt === t0 + SETTLE), 'the newer reading held');
+    expect(connector.sent.map((i) => i.payload.operatingHours)).toEqual([1, 1]);
+    clock.t = t0 + SETTLE;
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 2, 'the newer reading delivered at the settle time');
+    expect(connector.sent.map((i) => i.payload.operatingHours)).toEqual([1, 1, 2]);
   });
 
   it('no resend when the newer value is sent after the settle time: the old request can no longer land after it', async () => {

@@ -6,7 +6,8 @@
  * with the ERP's reason; a 401 refreshes credentials once and resends at once. A state update
  * whose request had an unknown outcome (or was in flight when the process died) leaves its key
  * unsettled, so a newer value delivered while the old request could still land is sent once more
- * afterwards (invariant 8).
+ * afterwards; for an operation that adds a record per value (a meter reading), the newer value
+ * waits until then instead (invariant 8).
  * @module
  */
 import type { Logger } from 'pino';
@@ -87,6 +88,8 @@ class DestinationWorker {
   readonly limiter: DestinationLimiter;
   readonly breaker: CircuitBreaker;
   readonly busy = new Set<string>();
+  /** State operations whose newer value waits while an older request of its key may still land (`heldWhileUnsettled`). */
+  readonly held: ReadonlySet<string>;
   readonly inflight = new Set<Promise<void>>();
   readonly metrics = { attempts: 0, delivered: 0, retried: 0, deadLettered: 0, rateLimited: 0, authRefreshes: 0 };
   /** Outcomes the store could not record yet (busy, disk full): recorded before the next claim. */
@@ -104,6 +107,7 @@ class DestinationWorker {
   ) {
     this.limiter = new DestinationLimiter({ requestsPerMinute: policy.requestsPerMinute, maxConcurrency: policy.maxConcurrency }, now);
     this.breaker = new CircuitBreaker({ failureThreshold: policy.failureThreshold, openMs: policy.openMs });
+    this.held = new Set(policy.connector.capabilities.heldWhileUnsettled ?? []);
   }
 
   sleep(ms: number): Promise<void> {
@@ -251,7 +255,7 @@ export class Dispatcher {
         }
         let items: OutboxItem[];
         try {
-          items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy);
+          items = await this.opts.store.claimDue(w.policy.name, now, batchSize, w.busy, w.held);
         } catch (err) {
           // A failed claim (store busy) sent nothing either: without this the slot (or the
           // half-open probe) stays taken for good and the destination stops delivering.
@@ -416,12 +420,14 @@ export class Dispatcher {
 
   /**
    * For a state update of a last-write-wins operation whose request may still land at the ERP:
-   * until when (its key stays unsettled so a newer value delivered meanwhile is sent again).
+   * until when (its key stays unsettled so a newer value delivered meanwhile is sent again). For
+   * one of a held operation (`heldWhileUnsettled`): until when a newer value of its key waits.
    */
   private unsettled(w: DestinationWorker, item: Pick<OutboxItem, 'kind' | 'operation'>, now: number, outcomeUnknown: boolean): { unsettledUntil?: number } {
     const settleMs = w.policy.unknownOutcomeSettleMs ?? 0;
     if (!outcomeUnknown || settleMs <= 0 || item.kind !== 'state') return {};
-    if (!(w.policy.connector.capabilities.lastWriteWins ?? []).includes(item.operation)) return {};
+    const caps = w.policy.connector.capabilities;
+    if (!(caps.lastWriteWins ?? []).includes(item.operation) && !w.held.has(item.operation)) return {};
     return { unsettledUntil: now + settleMs };
   }
 

@@ -21,6 +21,14 @@ export interface ConnectorCapabilities {
    * create a record per value (meter readings): a resend would add a second record. @default none
    */
   readonly lastWriteWins?: readonly string[];
+  /**
+   * State operations that create a record per value (a meter reading document), which an ERP
+   * keeps in the order they land: after a request of one of these had an unknown outcome, a newer
+   * value of its key waits until the old request can no longer land
+   * (`retry.unknownOutcomeSettleMs`), so it cannot land after the newer one. The old value itself
+   * is retried as usual. @default none
+   */
+  readonly heldWhileUnsettled?: readonly string[];
 }
 
 /** One request/response as it went over the wire, secrets redacted by the connector's client. */

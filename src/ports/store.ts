@@ -222,8 +222,12 @@ export interface Store {
   counters(): Promise<Counters>;
 
   // outbox
-  /** Claim due pending deliveries for a destination, oldest first, skipping busy business keys. */
-  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]>;
+  /**
+   * Claim due pending deliveries for a destination, oldest first, skipping busy business keys. A
+   * state value of an operation in `held` whose key is unsettled (a request of an older value had
+   * an unknown outcome and may still land) is not claimed: it is due again at the settle time.
+   */
+  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]>;
   /** Record attempt outcomes and their audit rows in one transaction. */
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void>;
   /**

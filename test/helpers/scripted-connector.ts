@@ -8,14 +8,14 @@ import type { ErpConnector, ItemResult } from '../../src/ports/connector.js';
  */
 export class ScriptedConnector implements ErpConnector {
   readonly name: string;
-  readonly capabilities: { maxBatchSize: number; operations: string[]; lastWriteWins: string[] };
+  readonly capabilities: { maxBatchSize: number; operations: string[]; lastWriteWins: string[]; heldWhileUnsettled: string[] };
   readonly sent: OutboxItem[] = [];
   readonly script: (DeliveryError | 'ok')[] = [];
   refreshes = 0;
 
   constructor(name = 'erp', maxBatchSize = 1) {
     this.name = name;
-    this.capabilities = { maxBatchSize, operations: ['location.update', 'workorder.create', 'meter.record'], lastWriteWins: ['location.update'] };
+    this.capabilities = { maxBatchSize, operations: ['location.update', 'workorder.create', 'meter.record'], lastWriteWins: ['location.update'], heldWhileUnsettled: ['meter.record'] }; // as the REST connector's
   }
 
   send(items: readonly OutboxItem[]): Promise<ItemResult[]> {

@@ -97,7 +97,9 @@ export class RestConnector implements ErpConnector {
   ) {
     this.name = config.name;
     // A location PATCH replaces the record; every other operation creates one.
-    this.capabilities = { maxBatchSize: config.batch?.maxSize ?? 1, operations: REST_OPERATIONS, lastWriteWins: ['location.update'] };
+    // A location PATCH replaces the ERP's value (resent after a late landing could undo it); a
+    // meter reading adds a document, which must not land after a newer one (held instead).
+    this.capabilities = { maxBatchSize: config.batch?.maxSize ?? 1, operations: REST_OPERATIONS, lastWriteWins: ['location.update'], heldWhileUnsettled: ['meter.record'] };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),

@@ -580,6 +580,40 @@ describe('SqliteStore delivery outcomes', () => {
 });
 
 describe('SqliteStore after a state request of unknown outcome', () => {
+  it('holds a newer value of a held operation (a meter reading) until the settle time, out of the way of other work; the old value itself is retried at once', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    const held = new Set(['meter.record']);
+    const reading = (eventTime: number, hours: number): DeliveryIntent => ({ destination: 'erp', operation: 'meter.record', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime, payload: { operatingHours: hours } });
+    await commit(s, [reading(100, 10)]);
+    const [a] = await s.claimDue('erp', t, 1, new Set(), held);
+    await s.completeAttempts([{ id: a!.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    // The same value again: it cannot land after itself, so it goes at once.
+    const [again] = await s.claimDue('erp', t + 1, 1, new Set(), held);
+    expect(again).toMatchObject({ id: a!.id, payload: { operatingHours: 10 } });
+    await s.completeAttempts([{ id: again!.id, result: 'delivered' }], [], t + 1);
+    // A newer value waits while the first request may still land, and does not block other work.
+    await commit(s, [reading(200, 11), loc(300, 'B')]);
+    const claimed = await s.claimDue('erp', t + 2, 10, new Set(), held);
+    expect(claimed.map((c) => c.operation)).toEqual(['location.update']);
+    expect((await s.listDeliveries({ status: 'pending' })).map((r) => ({ op: r.operation, due: r.nextAttemptAt }))).toEqual([{ op: 'meter.record', due: t + 60_000 }]);
+    expect(await s.claimDue('erp', t + 59_999, 10, new Set(), held)).toEqual([]);
+    const [late] = await s.claimDue('erp', t + 60_000, 10, new Set(), held);
+    expect(late).toMatchObject({ operation: 'meter.record', payload: { operatingHours: 11 } });
+    await s.completeAttempts([{ id: late!.id, result: 'delivered' }], [], t + 60_000);
+    expect(await s.listDeliveries({ status: 'pending' })).toEqual([]); // settled: no resend of a held value
+  });
+
+  it('claims a newer value at once when its operation is not held (a location: sent now, resent at the settle time)', async () => {
+    const s = open();
+    const t = Date.now() + 1000;
+    await commit(s, [loc(100, 'A')]);
+    const [a] = await s.claimDue('erp', t, 1, new Set(), new Set(['meter.record']));
+    await s.completeAttempts([{ id: a!.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
+    await commit(s, [loc(200, 'B')]);
+    expect(await s.claimDue('erp', t + 1, 1, new Set(), new Set(['meter.record']))).toMatchObject([{ payload: { warehouseLocation: 'B' } }]);
+  });
+
   const pending = async (s: SqliteStore) => (await s.listDeliveries({ status: 'pending' })).map((r) => ({ zone: r.payload.warehouseLocation, resend: r.resend === true, due: r.nextAttemptAt }));
   const claimOne = async (s: SqliteStore, now: number) => {
     const [item] = await s.claimDue('erp', now, 1, new Set());

@@ -470,6 +470,7 @@ export class SqliteStore implements Store {
          ORDER BY next_attempt_at, id LIMIT ?`,
       ),
       markInflight: db.prepare(`UPDATE outbox SET status = 'inflight', updated_at = ? WHERE id = ? AND status = 'pending'`),
+      deferPending: db.prepare(`UPDATE outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending'`),
       setKey: db.prepare(`UPDATE outbox SET idempotency_key = ? WHERE id = ?`),
       getRow: db.prepare('SELECT * FROM outbox WHERE id = ?'),
       delivered: db.prepare(
@@ -693,7 +694,7 @@ export class SqliteStore implements Store {
     return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, ingestLog, factsEnqueued });
   }
 
-  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>): Promise<OutboxItem[]> {
+  claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]> {
     const claimed: OutboxItem[] = [];
     this.tx(() => {
       // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
@@ -704,6 +705,14 @@ export class SqliteStore implements Store {
         const key = outboxKey({ operation: r.operation, businessKey: r.business_key });
         if (busyKeys.has(key) || seen.has(key)) continue;
         seen.add(key);
+        if (held !== undefined && r.kind === 'state' && held.has(r.operation)) {
+          // A newer value than one whose request may still land waits, out of the way, until it cannot.
+          const u = this.stmts.getUnsettled.get(r.destination, r.operation, r.business_key) as Unsettled | undefined;
+          if (u !== undefined && u.settleAt > now && isNewerThanUnsettled(r, u)) {
+            this.stmts.deferPending.run(u.settleAt, r.id);
+            continue;
+          }
+        }
         this.stmts.markInflight.run(now, r.id);
         const item = toItem({ ...r, status: 'inflight' });
         if (r.idempotency_key === '') {
