@@ -620,9 +620,9 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
   const SETTLE = 60_000;
   // Retries 500 ms after a failure: held while the test's clock stands still.
   const slowRetry = { baseDelayMs: 1000, maxDelayMs: 1000 };
-  /** A's request times out (outcome unknown) at `t0`; the dispatcher runs on a clock standing there. */
-  const afterTimedOutA = async (t0: number) => {
-    const store = await storeWith([loc(1000, 'A')]);
+  /** A's request (or `first`'s) times out (outcome unknown) at `t0`; the dispatcher runs on a clock standing there. */
+  const afterTimedOutA = async (t0: number, first: DeliveryIntent = loc(1000, 'A')) => {
+    const store = await storeWith([first]);
     const clock = new ManualClock(t0);
     const connector = new ScriptedConnector();
     connector.script.push(unknown());
@@ -719,17 +719,10 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
 
   it('a newer reading waits while a timed-out request of an older one may still land; the old one is retried meanwhile', async () => {
     const meter = (eventTime: number, hours: number): DeliveryIntent => ({ ...loc(eventTime, ''), operation: 'meter.record', payload: { operatingHours: hours } });
-    const store = await storeWith([meter(1000, 1)]);
     const t0 = Date.now() + 1000;
-    const clock = new ManualClock(t0);
-    const connector = new ScriptedConnector();
-    connector.script.push(unknown());
-    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: SETTLE, ...slowRetry }, clock, () => 0.5);
-    await d.start();
-    const [row] = await store.listDeliveries({});
-    await waitFor(async () => (await store.getDelivery(row!.id))?.attempts === 1, 'the timed-out attempt recorded');
+    const { store, clock, connector, d, row } = await afterTimedOutA(t0, meter(1000, 1));
     clock.t += 1000; // the same reading again: it cannot land after itself
-    await waitFor(async () => (await store.getDelivery(row!.id))?.status === 'delivered', 'the old reading retried');
+    await waitFor(async () => (await store.getDelivery(row.id))?.status === 'delivered', 'the old reading retried');
     await store.commitIngest({ states: [], deliveries: [meter(2000, 2)], quarantine: [], accepted: 1 });
     d.notify();
     await waitFor(async () => (await store.listDeliveries({ status: 'pending' })).some((r) => r.nextAttemptAt === t0 + SETTLE), 'the newer reading held');
