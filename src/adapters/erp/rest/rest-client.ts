@@ -236,7 +236,8 @@ export class RestClient {
   }
 }
 
-function parseBody(text: string): unknown {
+/** A body as JSON when it is, else its text; undefined when empty. */
+export function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text);

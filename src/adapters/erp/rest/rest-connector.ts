@@ -30,7 +30,7 @@ import type {
   WorkOrderUpdate,
 } from '../../../ports/connector.js';
 import type { RestDestinationConfig } from '../../../config/schema.js';
-import { RestClient, type RestOutcome, type RestRequest } from './rest-client.js';
+import { RestClient, parseBody, type RestOutcome, type RestRequest } from './rest-client.js';
 import { classifyResponse, conflictMeaning, type On409Setting } from './rest-errors.js';
 import {
   REST_OPERATIONS,
@@ -378,7 +378,7 @@ export class RestConnector implements ErpConnector {
     const location = header('location') ?? header('odata-entityid');
     const externalKey = typeof plan.body.externalKey === 'string' && plan.body.externalKey !== '' ? plan.body.externalKey : undefined;
     if (location !== undefined || externalKey === undefined) {
-      const response = withCreatedId(parseJson(bodyText), location);
+      const response = withCreatedId(parseBody(bodyText), location);
       return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
     }
     const path = withQuery(plan.path, { externalKey });
@@ -664,16 +664,6 @@ function recordIdOf(raw: unknown): string | undefined {
   const { id, externalKey } = raw as { id?: unknown; externalKey?: unknown };
   if (typeof id === 'string' || typeof id === 'number') return `id:${String(id)}`;
   return typeof externalKey === 'string' && externalKey !== '' ? `key:${externalKey}` : undefined;
-}
-
-/** A body as JSON when it is, else its text; undefined when empty. */
-function parseJson(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 function failed(item: OutboxItem, error: DeliveryError, exchange?: Exchange): ItemResult {
