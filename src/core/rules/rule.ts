@@ -11,6 +11,7 @@
 import type { AssetRecord } from '../model/assets.js';
 import type { CanonicalEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
+import type { OwnedRule } from './owned.js';
 
 export interface RuleContext {
   readonly asset: AssetRecord;
@@ -45,4 +46,10 @@ export interface Rule<S = unknown> {
   /** Cheap filter so the engine skips rules that cannot react to this event kind. */
   readonly kinds: readonly CanonicalEvent['kind'][];
   apply(state: S | undefined, event: CanonicalEvent, ctx: RuleContext): RuleResult<S>;
+  /**
+   * A new instance of this rule's owned form (owned.ts): the same decisions, with the state of all
+   * assets kept by the rule and changed in place. What the ingest engine runs; absent, it runs this
+   * pure form through `ownedFromPure`.
+   */
+  owned?(): OwnedRule;
 }

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { createCanonicalDecoder } from '../normalize/canonical-decoder.js';
+import type { CanonicalEvent } from '../model/events.js';
+import { createRules } from './index.js';
+import { CHANGED, LATE, ownedForm, ownedFromPure, type OwnedRule } from './owned.js';
+import { compareOwned, streamSteps } from '../../../test/helpers/owned-oracle.js';
+import { stream, streamRulesConfig } from '../../../test/helpers/rules-stream.js';
+
+const decoder = createCanonicalDecoder();
+const decode = (payload: string): readonly CanonicalEvent[] => {
+  const r = decoder({ source: 'http', channel: '/v1/events', payload, receivedAt: 0 });
+  if (!r.ok) throw new Error(r.reason);
+  return r.events;
+};
+
+describe('ownedFromPure', () => {
+  const steps = streamSteps(stream(120), decode, { seed: 7, jitterMs: 45_000 });
+
+  it('decides as the pure rule it wraps, on every rule of a fleet with history (a check of the oracle itself)', () => {
+    let late = 0;
+    for (const rule of createRules(streamRulesConfig)) {
+      const r = compareOwned(rule, ownedFromPure(rule), steps);
+      expect(r.steps).toBe(steps.length);
+      if (rule.name !== 'depreciation') expect(r.deliveries, rule.name).toBeGreaterThan(0);
+      late += r.late;
+    }
+    expect(late).toBeGreaterThan(0); // the stream has events beyond the allowed lateness
+  });
+
+  it('the oracle finds an owned form that drops a delivery, misses a change or a late event', () => {
+    const [location] = createRules(streamRulesConfig);
+    if (!location) throw new Error('no location rule');
+    const wrong = (patch: (inner: OwnedRule) => Partial<OwnedRule>): OwnedRule => {
+      const inner = ownedFromPure(location);
+      return { ...inner, ...patch(inner) };
+    };
+    const dropsSome = wrong((inner) => ({
+      apply: (a, e, ctx, out) => {
+        const mine: typeof out = [];
+        const flags = inner.apply(a, e, ctx, mine);
+        out.push(...mine.slice(1));
+        return flags;
+      },
+    }));
+    expect(() => compareOwned(location, dropsSome, steps)).toThrow(/deliveries differ/);
+    expect(() => compareOwned(location, wrong((inner) => ({ apply: (a, e, ctx, out) => inner.apply(a, e, ctx, out) & ~CHANGED })), steps)).toThrow(/CHANGED flags/);
+    expect(() => compareOwned(location, wrong((inner) => ({ apply: (a, e, ctx, out) => inner.apply(a, e, ctx, out) & ~LATE })), steps)).toThrow(/late flags/);
+    expect(() => compareOwned(location, wrong((inner) => ({ save: (a) => ({ ...(inner.save(a) as object), extra: 1 }) })), steps)).toThrow(/states differ/);
+  });
+
+  it('is what the engine runs for a rule without an owned form of its own', () => {
+    const [location] = createRules(streamRulesConfig);
+    if (!location) throw new Error('no location rule');
+    const plain = { name: location.name, kinds: location.kinds, apply: location.apply.bind(location) };
+    const owned = ownedForm(plain);
+    expect(owned.name).toBe('location');
+    expect(owned.holds(0)).toBe(false);
+    expect(owned.flush(0, { asset: { erpAssetId: 'A', erpModule: 'm', attributes: {} }, destination: 'erp', now: 0 }, undefined, [])).toBe(0);
+  });
+});
