@@ -62,4 +62,21 @@ describe('a rule that throws on one message', () => {
     expect(q.map((r) => [r.code, JSON.parse(String(r.payload)).lat])).toEqual([['invalid', 13.13]]);
     expect(ingestor.stats).toMatchObject({ accepted: 2, quarantined: 1 });
   });
+
+  it('throws on a logged message when the log is replayed: the replay starts over without it, so the messages before it count once', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const identity = new IdentityIndex(await store.listAssets());
+    const at = Date.now() - 60_000;
+    const pos = (lat: number, s: number) => ({ source: 'http', channel: 't', payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date(at + s * 1000).toISOString(), lat, lng: 10 }), receivedAt: Date.now() });
+    // The same rule without the bug: the messages are logged (no checkpoint), as before a crash.
+    const counting: Rule<{ n: number }> = { name: 'fragile', kinds: ['position'], apply: (state) => ({ state: { n: (state?.n ?? 0) + 1 }, deliveries: [] }) };
+    const before = locationIngestor(store, identity, { rules: [counting], checkpointMs: 3_600_000 });
+    expect(await before.submit([pos(50, 1), pos(13.13, 2), pos(51, 3)])).toEqual({ accepted: 3, quarantined: [] });
+    // Started again with the bug: the replay of the log meets it on the second message.
+    const after = locationIngestor(store, identity, { rules: [fragile] });
+    await after.flush();
+    expect((await store.loadStates(['EQ-1'])).get('EQ-1')?.fragile).toEqual({ n: 2 });
+  });
 });

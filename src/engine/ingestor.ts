@@ -23,14 +23,15 @@ import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
-import { NO_DELIVERIES, type Rule, type RuleContext, type RuleResult } from '../core/rules/rule.js';
-import { isFlushable, type FlushableRule } from '../core/rules/event-time.js';
+import { NO_DELIVERIES, type Rule, type RuleContext } from '../core/rules/rule.js';
+import { CHANGED, LATE, type OwnedRule } from '../core/rules/owned.js';
+import { RuleStates } from './rule-states.js';
 import { coerceError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { IngestSink, SubmitResult } from '../ports/source.js';
 import type { CapturedEvent, EventCapture } from '../ports/capture.js';
-import type { AssetStateDoc, IngestCommit, LoggedMessage, Store } from '../ports/store.js';
+import type { IngestCommit, LoggedMessage, Store } from '../ports/store.js';
 
 /** Finds the decoder for a source: exact name first, then the part before the first `:`. */
 export class DecoderRegistry {
@@ -101,14 +102,6 @@ export interface BatchTiming {
   readonly checkpoint?: { readonly seconds: number; readonly assets: number };
 }
 
-/**
- * An asset's rule state in memory: each configured rule's sub-state at the rule's slot (see
- * `Ingestor.slotOf`). An array, not a document keyed by rule name: every batch copies the state of
- * each asset it touches, and copying documents whose keys were added in varying orders (as rules
- * first change them) was the costliest step of the rule loop.
- */
-type RuleStates = unknown[];
-
 /** A message's events, and the asset of each (in the same order). */
 interface Decoded {
   readonly events: readonly CanonicalEvent[];
@@ -145,11 +138,13 @@ interface SpreadRound {
   longestMs: number;
 }
 
-/** A rule that looks at a kind of event: its bit in change masks, and the slot of its sub-state. */
+/** A rule that looks at a kind of event: its owned form, its name, and its bit in change masks. */
 interface RuleEntry {
-  readonly rule: Rule;
+  readonly form: OwnedRule;
+  readonly name: string;
   readonly bit: number;
-  readonly slot: number;
+  /** Runs the rule's `flush` up to the event's time (the engine's idle watermarks), not `apply`. */
+  readonly watermark: boolean;
 }
 
 interface Pending {
@@ -201,11 +196,17 @@ export class Ingestor implements IngestSink {
   private immediate: NodeJS.Immediate | undefined;
   private flushing: Promise<void> | undefined;
   /**
-   * Rule state per asset as of the newest batch handed to the store (committed or still
-   * committing): the next batch is prepared on top of it. A failed commit clears it all and it is
-   * rebuilt from the store (stored state + ingest log), so it never keeps a state the store lost.
+   * Rule state of the assets held in memory, as of the newest batch handed to the store (committed
+   * or still committing): the rules change it in place as the next batch is prepared. A failed
+   * commit (or a rule throwing part way through a batch) lets it all go, and it is rebuilt from the
+   * store (stored state + ingest log), so it never keeps a state the store lost.
    */
-  private readonly cache = new Map<string, RuleStates>();
+  private readonly held: RuleStates;
+  /** Per held asset (by index), the rule bits whose sub-state the batch being prepared changed. */
+  private batchMask = new Int32Array(1024);
+  /** Per held asset (by index), the number of the batch that last touched it (its first event in a batch is told apart). */
+  private batchMark = new Int32Array(1024);
+  private batchNo = 0;
   /** Commits in progress (at most `pipelineDepth`). */
   private readonly committing = new Set<Promise<void>>();
   private readonly maxPipeline: number;
@@ -222,10 +223,6 @@ export class Ingestor implements IngestSink {
   private readonly cacheSize: number;
   /** The rules that look at each kind of event, in configured order. */
   private readonly rulesByKind = new Map<CanonicalEvent['kind'], RuleEntry[]>();
-  /** Rule names by bit: changed sub-states are kept as a bit mask per asset (no set per asset and batch). */
-  private readonly ruleNames: string[] = [];
-  /** The slot of each rule's sub-state in {@link RuleStates}, by bit: rules of one name share it, as they shared a document key. */
-  private readonly slotOf: number[] = [];
   private readonly checkpointMs: number;
   private readonly checkpointMessages: number;
   /** Rule sub-states changed since the last checkpoint (including batches still committing), per asset: a mask of rule bits. */
@@ -253,8 +250,6 @@ export class Ingestor implements IngestSink {
   private readonly lastSeen = new Map<string, number>();
   /** When {@link idleHolding} last named an asset (clock time). */
   private readonly lastNamed = new Map<string, number>();
-  /** Rules that hold events for the allowed lateness (they take idle watermarks), with their slot. */
-  private readonly holding: { readonly rule: FlushableRule; readonly slot: number }[];
 
   constructor(private readonly opts: IngestorOptions) {
     this.maxBatch = opts.maxBatch ?? 1000;
@@ -265,22 +260,17 @@ export class Ingestor implements IngestSink {
     this.checkpointMessages = Math.max(1, opts.checkpointMessages ?? 50_000);
     this.spreadMin = Math.max(0, opts.spreadCheckpointAssets ?? 100);
     if (opts.rules.length > 31) throw new Error(`the ingestor takes at most 31 rules, got ${opts.rules.length}`);
+    this.held = new RuleStates(opts.rules);
+    const forms = this.held.forms;
     opts.rules.forEach((rule, i) => {
-      this.ruleNames.push(rule.name);
-      this.slotOf.push(this.ruleNames.indexOf(rule.name));
       for (const kind of rule.kinds) {
         const list = this.rulesByKind.get(kind) ?? [];
-        if (!list.some((r) => r.rule === rule)) list.push({ rule, bit: 1 << i, slot: this.slotOf[i] as number });
+        if (!list.some((r) => r.bit === 1 << i)) list.push({ form: forms[i] as OwnedRule, name: rule.name, bit: 1 << i, watermark: false });
         this.rulesByKind.set(kind, list);
       }
     });
     // An idle asset's watermark asks each rule that holds events to decide what is final by then.
-    this.holding = opts.rules.flatMap((rule, i) => (isFlushable(rule) ? [{ rule, slot: this.slotOf[i] as number }] : []));
-    const watermark = opts.rules.flatMap((rule, i) =>
-      isFlushable(rule)
-        ? [{ rule: { name: rule.name, kinds: ['watermark'] as const, apply: (state: unknown, event: CanonicalEvent, ctx: RuleContext) => rule.flush(state, ctx, event.eventTime) }, bit: 1 << i, slot: this.slotOf[i] as number }]
-        : [],
-    );
+    const watermark = this.held.holding.map((i) => ({ form: forms[i] as OwnedRule, name: (opts.rules[i] as Rule).name, bit: 1 << i, watermark: true }));
     if (watermark.length) this.rulesByKind.set('watermark', watermark);
   }
 
@@ -303,8 +293,8 @@ export class Ingestor implements IngestSink {
       if (now - seen < idleMs) continue;
       const named = this.lastNamed.get(id);
       if (named !== undefined && named > seen && now - named < idleMs) continue;
-      const slots = this.cache.get(id);
-      if (slots === undefined || this.holds(slots)) {
+      const a = this.held.indexOf(id);
+      if (a === undefined || this.held.holds(a)) {
         out.push(id);
         this.lastNamed.set(id, now);
       } else {
@@ -403,7 +393,7 @@ export class Ingestor implements IngestSink {
           await this.runFlush();
         } else break;
       }
-      return await fn((id) => void this.cache.delete(id));
+      return await fn((id) => this.held.drop(id));
     } finally {
       this.paused = undefined;
       release();
@@ -470,7 +460,9 @@ export class Ingestor implements IngestSink {
     /** The spread checkpoint this batch stores a part of, and whether its last. */
     let part: { round: SpreadRound; end: boolean } | undefined;
     let commit: Promise<void>;
-    let states: Map<string, RuleStates>;
+    let touched: readonly string[] = [];
+    /** The rules have changed the state held in memory for this batch: a failure from here lets it go. */
+    let ran = false;
     let results: SubmitResult[];
     let deliveryCount: number;
     let checkpointed: string[] = [];
@@ -490,14 +482,15 @@ export class Ingestor implements IngestSink {
         messages = all;
       }
       now = this.opts.clock.now();
-      const result = await this.processIsolated(messages, now);
+      const result = await this.processIsolated(messages, now, epoch);
+      ran = true;
       const { outcomes, changed, deliveries, quarantine, stateful, late } = result;
       // Counted here, once per batch (a run repeated without a failed message counts once), and
       // not by the replay of the log after a crash or a failed commit: those were counted when
       // the messages first came.
       if (late) for (const name in late) this.stats.lateEvents[name] = (this.stats.lateEvents[name] ?? 0) + (late[name] ?? 0);
       captured = result.captured;
-      states = result.states;
+      touched = result.touched;
       this.markDirty(changed, now);
       const asked = this.checkpointWanted || this.checkpointMs === 0;
       const due = !asked && this.round === undefined && (this.stats.logged + stateful.length > this.checkpointMessages || (this.dirty.size > 0 && now - this.dirtySince >= this.checkpointMs));
@@ -513,8 +506,8 @@ export class Ingestor implements IngestSink {
       let replayed: number[] | undefined;
       for (const m of messages) if (m.replayOf !== undefined) (replayed ??= []).push(m.replayOf);
       const base = { deliveries: coalesceStates(deliveries), quarantine, accepted, ...(replayed ? { replayed } : {}) };
-      const stored = checkpoint ? this.checkpointStates(states) : undefined;
-      const spread = stored || !this.round ? undefined : this.spreadPart(this.round, states);
+      const stored = checkpoint ? this.checkpointStates() : undefined;
+      const spread = stored || !this.round ? undefined : this.spreadPart(this.round);
       commit = this.opts.store.commitIngest(
         stored
           ? { ...base, states: stored, checkpoint: true }
@@ -563,15 +556,15 @@ export class Ingestor implements IngestSink {
         results.push({ accepted: p.messages.length - quarantined.length, quarantined });
       }
     } catch (err) {
-      // Nothing of this batch reached the store or the cache: batches before it stay valid. A
-      // checkpoint asked for is not retried in a loop: its callers hear of the failure.
+      // Nothing of this batch reached the store: batches before it stay valid, and so does the
+      // state in memory unless the rules ran on this batch (then it is rebuilt). A checkpoint
+      // asked for is not retried in a loop: its callers hear of the failure.
       for (const w of waiters.length ? waiters : this.checkpointWaiters.splice(0)) w.reject(coerceError(err));
       this.checkpointWanted = false;
-      this.fail(batch, err, epoch, false);
+      this.fail(batch, err, epoch, ran);
       return;
     }
-    // forEach, not for…of: no entry array per asset.
-    states.forEach((slots, id) => this.remember(id, slots));
+    for (let i = 0; i < touched.length; i++) this.remember(touched[i] as string);
     const settled: Promise<void> = commit.then(
       () => {
         if (this.failing) {
@@ -630,7 +623,7 @@ export class Ingestor implements IngestSink {
       // State held in memory may include the failed batch: rebuild it from the store (stored
       // state + ingest log) once the batches queued behind it have settled.
       this.epoch++;
-      this.cache.clear();
+      this.held.dropAll();
       this.dirty = new Map();
       this.round = undefined;
       this.stats.logged = 0;
@@ -668,27 +661,19 @@ export class Ingestor implements IngestSink {
     });
   }
 
-  /** What a checkpoint writes: every changed sub-state since the last one, newest value (this batch's, else the cache's). */
-  private checkpointStates(batch: ReadonlyMap<string, RuleStates>): IngestCommit['states'] {
+  /** What a checkpoint writes: every changed sub-state since the last one, as it stands now. */
+  private checkpointStates(): IngestCommit['states'] {
     const out: IngestCommit['states'][number][] = [];
     this.dirty.forEach((mask, erpAssetId) => {
-      const slots = batch.get(erpAssetId) ?? this.cache.get(erpAssetId);
-      if (slots) out.push(this.changedState(erpAssetId, mask, slots)); // else not reachable: a changed asset stays in memory until its checkpoint
+      const a = this.held.indexOf(erpAssetId);
+      if (a !== undefined) out.push(this.changedState(erpAssetId, mask, a)); // else not reachable: a changed asset stays in memory until its checkpoint
     });
     return out;
   }
 
-  /** One asset's changed sub-states (the rules of `mask`), as a checkpoint stores them. */
-  private changedState(erpAssetId: string, mask: number, slots: RuleStates): IngestCommit['states'][number] {
-    const names = this.ruleNames;
-    const doc: AssetStateDoc = {};
-    const changed: string[] = [];
-    for (let i = 0; i < names.length; i++) {
-      if ((mask & (1 << i)) === 0) continue;
-      const rule = names[i] as string;
-      doc[rule] = slots[this.slotOf[i] as number];
-      changed.push(rule);
-    }
+  /** One held asset's changed sub-states (the rules of `mask`), as a checkpoint stores them: fresh values, which the rules do not change afterwards. */
+  private changedState(erpAssetId: string, mask: number, a: number): IngestCommit['states'][number] {
+    const { doc, changed } = this.held.save(a, mask);
     return { erpAssetId, doc, changed };
   }
 
@@ -711,15 +696,15 @@ export class Ingestor implements IngestSink {
    * changed until now (also since the round started), which then count as stored. An asset stored
    * meanwhile by a checkpoint asked for is not changed any more, and skipped.
    */
-  private spreadPart(round: SpreadRound, batch: ReadonlyMap<string, RuleStates>): { states: IngestCommit['states']; start: boolean; end: boolean } {
+  private spreadPart(round: SpreadRound): { states: IngestCommit['states']; start: boolean; end: boolean } {
     const start = round.next === 0;
     const states: IngestCommit['states'][number][] = [];
     while (round.next < round.ids.length && states.length < round.perBatch) {
       const id = round.ids[round.next++] as string;
       const mask = this.dirty.get(id);
-      const slots = batch.get(id) ?? this.cache.get(id);
-      if (mask === undefined || !slots) continue;
-      states.push(this.changedState(id, mask, slots));
+      const a = this.held.indexOf(id);
+      if (mask === undefined || a === undefined) continue;
+      states.push(this.changedState(id, mask, a));
       this.dirty.delete(id);
     }
     return { states, start, end: round.next >= round.ids.length };
@@ -766,24 +751,44 @@ export class Ingestor implements IngestSink {
    */
   private recover(): Promise<void> {
     this.recovering ??= (async () => {
-      this.cache.clear();
-      this.dirty = new Map();
-      this.round = undefined;
       const log = await this.opts.store.readIngestLog();
       // Assets a spread checkpoint stored part way through the log: their messages up to there are in their stored state.
       const stored = log.length ? await this.opts.store.ruleStateLogPositions() : new Map<string, number>();
       const refused: string[] = [];
-      for (let i = 0; i < log.length; ) {
-        await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
-        const { now, seq } = log[i] as LoggedMessage;
-        let j = i + 1;
-        while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now && (log[j] as LoggedMessage).seq === seq) j++;
-        const skip = stored.size ? (id: string) => (stored.get(id) ?? -1) >= seq : undefined;
-        const { states, changed, outcomes } = await this.processIsolated(log.slice(i, j), now, skip);
-        this.markDirty(changed, now);
-        for (const [id, slots] of states) this.remember(id, slots);
-        for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
-        i = j;
+      /**
+       * Messages a rule threw on in an earlier pass of this replay (by their chunk's first message):
+       * the rules had changed state in place, so the replay starts over without them.
+       */
+      const failed = new Map<number, Map<number, string>>();
+      replay: for (;;) {
+        this.held.dropAll();
+        this.dirty = new Map();
+        this.round = undefined;
+        refused.length = 0;
+        for (let i = 0; i < log.length; ) {
+          await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
+          const { now, seq } = log[i] as LoggedMessage;
+          let j = i + 1;
+          while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now && (log[j] as LoggedMessage).seq === seq) j++;
+          const skip = stored.size ? (id: string) => (stored.get(id) ?? -1) >= seq : undefined;
+          const chunk = log.slice(i, j);
+          let result: Awaited<ReturnType<Ingestor['process']>>;
+          try {
+            result = await this.process(chunk, now, failed.get(i), skip);
+          } catch (err) {
+            if (!(err instanceof MessageFailure) || failed.get(i)?.has(err.index)) throw err;
+            this.reportMessageFailure(chunk, err);
+            const set = failed.get(i) ?? new Map<number, string>();
+            failed.set(i, set.set(err.index, err.message));
+            continue replay;
+          }
+          const { touched, changed, outcomes } = result;
+          this.markDirty(changed, now);
+          for (const id of touched) this.remember(id);
+          for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
+          i = j;
+        }
+        break;
       }
       this.stats.logged = log.length;
       // Assets whose stored state holds events (checkpointed before a stop or crash) are idle
@@ -812,12 +817,12 @@ export class Ingestor implements IngestSink {
 
   /** At start: the assets whose stored rule state holds events (read in chunks, not cached). */
   private async storedHolding(): Promise<string[]> {
-    if (this.holding.length === 0) return [];
+    if (this.held.holding.length === 0) return [];
     const ids = (await this.opts.store.listAssetRecords()).map((a) => a.erpAssetId).filter((id) => !this.lastSeen.has(id));
     const out: string[] = [];
     for (let i = 0; i < ids.length; i += 1000) {
       if (i > 0) await nextTurn(); // a large fleet's states are read in turns, as the replay's chunks
-      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.holds(this.slotsOf(doc))) out.push(id);
+      for (const [id, doc] of await this.opts.store.loadStates(ids.slice(i, i + 1000))) if (this.held.docHolds(doc)) out.push(id);
     }
     return out;
   }
@@ -828,25 +833,43 @@ export class Ingestor implements IngestSink {
    * cannot hold up its source's whole stream (invariant 6). Rules never throw by contract; this
    * is for a bug, and costs nothing until one happens.
    */
-  async processIsolated(messages: readonly RawMessage[], now: number, skip?: (erpAssetId: string) => boolean): ReturnType<Ingestor['process']> {
+  private async processIsolated(messages: readonly RawMessage[], now: number, epoch: number): ReturnType<Ingestor['process']> {
     let refused: Map<number, string> | undefined;
     for (;;) {
       try {
-        return await this.process(messages, now, refused, skip);
+        return await this.process(messages, now, refused);
       } catch (err) {
         if (!(err instanceof MessageFailure) || refused?.has(err.index)) throw err;
-        this.opts.logger?.error({ err: err.cause, source: messages[err.index]?.source, channel: messages[err.index]?.channel }, `${err.message}; the message is quarantined and the rest of its batch goes on`);
+        this.reportMessageFailure(messages, err);
         (refused ??= new Map()).set(err.index, err.message);
+        if (err.ranRules) await this.rebuild(epoch);
       }
     }
   }
 
+  private reportMessageFailure(messages: readonly RawMessage[], err: MessageFailure): void {
+    this.opts.logger?.error({ err: err.cause, source: messages[err.index]?.source, channel: messages[err.index]?.channel }, `${err.message}; the message is quarantined and the rest of its batch goes on`);
+  }
+
   /**
-   * The pure-ish heart (also used to replay the ingest log): runs the pipeline over messages
-   * against current state at processing time `now` and returns what would be stored, without
-   * storing it or changing the state in memory.
+   * A rule threw part way through a batch, having changed state in place: the state is rebuilt as
+   * it stood before the batch, from the store (stored state + ingest log) once the batches before
+   * it have committed. One of them failing refuses this batch too (its state is rebuilt anyway).
    */
-  async process(
+  private async rebuild(epoch: number): Promise<void> {
+    while (this.committing.size) await Promise.race(this.committing);
+    if (this.epoch !== epoch) throw new Error('an earlier batch failed to commit; this batch is refused and its messages will be redelivered');
+    this.held.dropAll();
+    this.needsRecovery = true;
+    await this.recover();
+  }
+
+  /**
+   * The heart (also used to replay the ingest log): runs the pipeline over messages against the
+   * state held in memory at processing time `now`. The rules change that state in place; what the
+   * batch stores (deliveries, quarantine, the messages to log) is returned, not stored.
+   */
+  private async process(
     messages: readonly RawMessage[],
     now: number,
     /** Messages to quarantine with this reason instead of running them (see {@link processIsolated}). */
@@ -855,8 +878,8 @@ export class Ingestor implements IngestSink {
     skip?: (erpAssetId: string) => boolean,
   ): Promise<{
     outcomes: MessageOutcome[];
-    /** The rule state of each asset the batch looked at, as it stands after the batch. */
-    states: Map<string, RuleStates>;
+    /** The assets the rules looked at in this batch (each once): they are the most recently used. */
+    touched: string[];
     /** Per asset, the rules whose sub-state changed in this batch (a mask of rule bits; absent: none). */
     changed: Map<string, number>;
     deliveries: DeliveryIntent[];
@@ -882,11 +905,10 @@ export class Ingestor implements IngestSink {
       try {
         decoded.push(this.decodeOne(m, now, identity));
       } catch (err) {
-        throw new MessageFailure(i, `identifying the message failed: ${coerceError(err).message}`, err);
+        throw new MessageFailure(i, `identifying the message failed: ${coerceError(err).message}`, err, false);
       }
     }
-    // Load state for assets not in memory, once per batch (only where a rule will read it). An
-    // asset with no stored state is remembered as such, so it is not looked up again next batch.
+    // Load state for assets not in memory, once per batch (only where a rule will read it).
     const missing = new Set<string>();
     let checked: AssetRecord | undefined;
     for (const d of decoded) {
@@ -896,15 +918,15 @@ export class Ingestor implements IngestSink {
         if (asset === checked || !this.rulesByKind.has((d.events[e] as CanonicalEvent).kind)) continue; // a message's events share their asset
         checked = asset;
         const id = asset.erpAssetId;
-        if (!this.cache.has(id)) missing.add(id);
+        if (this.held.indexOf(id) === undefined) missing.add(id);
       }
     }
-    // Not put in the cache here: with a full cache that would evict a state this batch reads from
-    // memory. Every asset looked up is in `states`, which the caller remembers once it is processed.
     const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
+    // An asset with no stored state is held as such, so it is not looked up again next batch.
+    if (loaded) for (const id of missing) this.held.load(id, loaded.get(id));
 
-    const states = new Map<string, RuleStates>();
-    const changed = new Map<string, number>();
+    const batch = ++this.batchNo;
+    const touched: string[] = [];
     const deliveries: DeliveryIntent[] = [];
     const outcomes: MessageOutcome[] = [];
     const stateful: RawMessage[] = [];
@@ -913,15 +935,17 @@ export class Ingestor implements IngestSink {
     /** A watermark came earlier in this batch: an asset's later events must count as it reporting again. */
     let watermarked = false;
     let late: Record<string, number> | undefined;
-    decoded.forEach((d, i) => {
+    for (let i = 0; i < decoded.length; i++) {
+      const d = decoded[i] as Decoded | { reason: string; code: QuarantineEntry['code'] };
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
         quarantine.push({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}) });
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
-        return;
+        continue;
       }
-      let mine: DeliveryIntent[] | undefined;
-      let touched = false;
+      /** This message's deliveries are the batch's from here on. */
+      const first = deliveries.length;
+      let touchedState = false;
       const { events, assets } = d;
       for (let e = 0; e < events.length; e++) {
         const event = events[e] as CanonicalEvent;
@@ -931,51 +955,64 @@ export class Ingestor implements IngestSink {
         const asset = assets[e] as AssetRecord;
         const id = asset.erpAssetId;
         if (skip !== undefined && skip(id)) continue;
-        // Copy the cached state once per batch; the cache moves forward when the batch goes to the store.
-        let slots = states.get(id);
-        if (!slots) {
-          slots = this.cache.get(id)?.slice() ?? this.slotsOf(loaded?.get(id));
-          states.set(id, slots);
+        let a = this.held.indexOf(id);
+        if (a === undefined) a = this.held.load(id, undefined); // not reachable: loaded above (a rule's kinds changed meanwhile?)
+        if (a >= this.batchMark.length) this.growMarks(a);
+        if (this.batchMark[a] !== batch) {
+          this.batchMark[a] = batch;
+          this.batchMask[a] = 0;
+          touched.push(id);
           if (event.kind !== 'watermark') this.lastSeen.set(id, now);
         } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
-        const ctx = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
+        const ctx: RuleContext = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
         let mask = 0;
         // Index loops in this fold: it runs for every event, and an iterator here showed in allocation profiles.
         for (let r = 0; r < rules.length; r++) {
-          const { rule, bit, slot } = rules[r] as RuleEntry;
-          let result: RuleResult<unknown>;
+          const { form, name, bit, watermark } = rules[r] as RuleEntry;
+          let flags: number;
           try {
-            result = rule.apply(slots[slot], event, ctx);
+            flags = watermark ? form.flush(a, ctx, event.eventTime, deliveries) : form.apply(a, event, ctx, deliveries);
           } catch (err) {
-            // A bug in a rule: this batch's states are copies, so it is run again without this message.
-            throw new MessageFailure(i, `rule "${rule.name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err);
+            // A bug in a rule: the batch is run again without this message, on state rebuilt as it was before the batch.
+            throw new MessageFailure(i, `rule "${name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err, true);
           }
-          if (result.late === true && m.redelivered !== true) (late ??= {})[rule.name] = (late[rule.name] ?? 0) + 1;
-          if (result.state !== slots[slot]) {
-            slots[slot] = result.state;
-            mask |= bit;
-          }
-          const made = result.deliveries;
-          for (let k = 0; k < made.length; k++) (mine ??= []).push(made[k] as DeliveryIntent);
+          if ((flags & LATE) !== 0 && m.redelivered !== true) (late ??= {})[name] = (late[name] ?? 0) + 1;
+          if ((flags & CHANGED) !== 0) mask |= bit;
         }
         if (mask !== 0) {
-          changed.set(id, (changed.get(id) ?? 0) | mask);
-          touched = true;
+          this.batchMask[a] = (this.batchMask[a] as number) | mask;
+          touchedState = true;
         }
         // A watermark after which nothing is held: the asset is not idle-checked again until it reports.
         if (event.kind === 'watermark') {
           watermarked = true;
-          if (!this.holds(slots)) {
+          if (!this.held.holds(a)) {
             this.lastSeen.delete(id);
             this.lastNamed.delete(id);
           }
         }
       }
-      if (mine) for (const dl of mine) deliveries.push(dl);
-      if (touched) stateful.push(m);
-      outcomes.push({ accepted: true, events: events.length, deliveries: mine ?? NO_DELIVERIES });
-    });
-    return { outcomes, states, changed, deliveries, quarantine, stateful, captured, late };
+      if (touchedState) stateful.push(m);
+      outcomes.push({ accepted: true, events: events.length, deliveries: deliveries.length > first ? deliveries.slice(first) : NO_DELIVERIES });
+    }
+    const changed = new Map<string, number>();
+    for (let t = 0; t < touched.length; t++) {
+      const id = touched[t] as string;
+      const mask = this.batchMask[this.held.indexOf(id) as number] as number;
+      if (mask !== 0) changed.set(id, mask);
+    }
+    return { outcomes, touched, changed, deliveries, quarantine, stateful, captured, late };
+  }
+
+  /** Room in the per-batch marks for asset index `a`. */
+  private growMarks(a: number): void {
+    const size = Math.max(a + 1, this.batchMark.length * 2);
+    const mark = new Int32Array(size);
+    mark.set(this.batchMark);
+    this.batchMark = mark;
+    const mask = new Int32Array(size);
+    mask.set(this.batchMask);
+    this.batchMask = mask;
   }
 
   private decodeOne(
@@ -1042,30 +1079,19 @@ export class Ingestor implements IngestSink {
     }
   }
 
-  /** A stored document's sub-states in their slots (all undefined for an asset with no stored state). */
-  private slotsOf(doc: AssetStateDoc | undefined): RuleStates {
-    // Filled, not sized: an array with holes is slower to read and to copy.
-    const slots = new Array<unknown>(this.ruleNames.length).fill(undefined);
-    if (doc) for (let i = 0; i < slots.length; i++) slots[i] = doc[this.ruleNames[i] as string];
-    return slots;
-  }
-
-  /** Some rule that holds events holds some in this state. */
-  private holds(slots: RuleStates): boolean {
-    return this.holding.some((h) => h.rule.holds(slots[h.slot]));
-  }
-
-  private remember(id: string, slots: RuleStates): void {
-    this.cache.delete(id);
-    this.cache.set(id, slots);
-    if (this.cache.size <= this.cacheSize) return;
+  /** A held asset the batch looked at is the most recently used; a full cache lets the least recently used go. */
+  private remember(id: string): void {
+    const a = this.held.indexOf(id);
+    if (a === undefined) return;
+    this.held.touch(id, a);
+    if (this.held.size <= this.cacheSize) return;
     // Evict the least recently used asset whose state is stored; one whose change is held only in
     // memory (or in a checkpoint still committing) stays, and a checkpoint is asked for when those
     // crowd the cache.
     let scanned = 0;
-    for (const key of this.cache.keys()) {
+    for (const key of this.held.ids()) {
       if (!this.dirty.has(key) && !this.storing.has(key)) {
-        this.cache.delete(key);
+        this.held.drop(key);
         return;
       }
       if (++scanned === 64) break;
@@ -1080,6 +1106,8 @@ class MessageFailure extends Error {
     readonly index: number,
     message: string,
     cause: unknown,
+    /** The rules had run on the batch (and may have changed state in place) when it was thrown. */
+    readonly ranRules: boolean,
   ) {
     super(message, { cause });
   }

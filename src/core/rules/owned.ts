@@ -65,9 +65,9 @@ export interface OwnedRule {
 /**
  * The owned form of a pure rule: each asset's sub-state in an array, replaced as the pure rule
  * returns new ones (which it never mutates, so the value saved is a snapshot by construction).
+ * Rules given one `states` array share their sub-states (rules of one name, as the engine runs them).
  */
-export function ownedFromPure(rule: Rule): OwnedRule {
-  const states: unknown[] = [];
+export function ownedFromPure(rule: Rule, states: unknown[] = []): OwnedRule {
   const flushable = isFlushable(rule) ? rule : undefined;
   const deliver = (made: readonly DeliveryIntent[], out: DeliveryIntent[]): void => {
     for (let k = 0; k < made.length; k++) out.push(made[k] as DeliveryIntent);
