@@ -44,6 +44,15 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
   const states = new Map<string, unknown>();
   const delivered: DeliveryIntent[] = [];
   let late = 0;
+  /** Every value `save` returned, with its JSON then: a checkpoint may serialise it later, so the rule must not change it afterwards. */
+  const savedValues: { readonly n: number; readonly value: unknown; readonly json: string | undefined }[] = [];
+  const keep = (n: number, value: unknown): void => {
+    if (typeof value === 'object' && value !== null) savedValues.push({ n, value, json: JSON.stringify(value) });
+  };
+  const checkKept = (n: number): void => {
+    for (const k of savedValues) if (JSON.stringify(k.value) !== k.json) fail(n, `the value saved at step ${k.n} (changed after it was saved: save must return a fresh value) and its JSON then`, k.json, k.value);
+    savedValues.length = 0;
+  };
   const indexOf = (asset: AssetRecord): number => {
     let a = index.get(asset.erpAssetId);
     if (a === undefined) {
@@ -92,13 +101,17 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     states.set(id, expected.state);
     if (!isDeepStrictEqual(asJson(out), asJson(expected.deliveries))) fail(n, 'deliveries', expected.deliveries, out);
     if ((expected.late === true) !== ((flags & LATE) !== 0)) fail(n, 'late flags', expected.late === true, (flags & LATE) !== 0);
-    const saved = asJson(owned.save(a));
+    const value = owned.save(a);
+    keep(n, value);
+    const saved = asJson(value);
     if (!isDeepStrictEqual(saved, asJson(expected.state))) fail(n, 'states', asJson(expected.state), saved);
+    if (n % 64 === 63) checkKept(n);
     if ((flags & CHANGED) === 0 && !isDeepStrictEqual(asJson(before), asJson(expected.state))) fail(n, 'CHANGED flags (the state changed)', true, false);
     if (isFlushable(pure) && pure.holds(expected.state) !== owned.holds(a)) fail(n, 'holds', pure.holds(expected.state), owned.holds(a));
     if ((flags & LATE) !== 0) late++;
     for (const d of out) delivered.push(d);
   });
+  checkKept(steps.length);
   return { steps: steps.length, deliveries: delivered.length, late, delivered };
 }
 

@@ -46,6 +46,19 @@ describe('ownedFromPure', () => {
     expect(() => compareOwned(location, wrong((inner) => ({ apply: (a, e, ctx, out) => inner.apply(a, e, ctx, out) & ~CHANGED })), steps)).toThrow(/CHANGED flags/);
     expect(() => compareOwned(location, wrong((inner) => ({ apply: (a, e, ctx, out) => inner.apply(a, e, ctx, out) & ~LATE })), steps)).toThrow(/late flags/);
     expect(() => compareOwned(location, wrong((inner) => ({ save: (a) => ({ ...(inner.save(a) as object), extra: 1 }) })), steps)).toThrow(/states differ/);
+    // A form that hands out its live state (changed in place later) instead of a fresh value.
+    const live: { n: number }[] = [];
+    const inPlace: OwnedRule = {
+      ...ownedFromPure(location),
+      load: (a) => void (live[a] = { n: 0 }),
+      save: (a) => live[a],
+      apply: (a) => {
+        (live[a] as { n: number }).n++;
+        return CHANGED;
+      },
+    };
+    const counting = { name: 'n', kinds: location.kinds, apply: (s: { n: number } | undefined) => ({ state: { n: (s?.n ?? 0) + 1 }, deliveries: [] }) };
+    expect(() => compareOwned(counting, inPlace, steps.filter((s) => 'event' in s))).toThrow(/changed after it was saved/);
   });
 
   it('is what the engine runs for a rule without an owned form of its own', () => {

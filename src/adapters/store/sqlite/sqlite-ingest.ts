@@ -116,8 +116,8 @@ export const STATES_PER_TURN = 500;
  * one whole state document per asset): `STATES_PER_TURN` assets at a time, the event loop taking
  * a turn between them as the store's fleet-wide reads do, so a checkpoint of 50,000 assets does
  * not hold it for a second (acks, HTTP answers and timers go on between chunks). The result is
- * the same. Rule states are never changed once made, so batches run in between cannot change
- * what this commit stores.
+ * the same. The sub-states a checkpoint stores are values the rules do not change once saved
+ * (`OwnedRule.save`), so batches run in between cannot change what this commit stores.
  */
 export async function prepareCommitInTurns(commit: IngestCommit): Promise<PreparedCommit> {
   const replaceState: string[] = [];
