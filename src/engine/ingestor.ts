@@ -908,17 +908,32 @@ export class Ingestor implements IngestSink {
         throw new MessageFailure(i, `identifying the message failed: ${coerceError(err).message}`, err, false);
       }
     }
-    // Load state for assets not in memory, once per batch (only where a rule will read it).
+    // Load state for assets not in memory, once per batch (only where a rule will read it). Each
+    // event's asset index is noted on the way (-1: not held yet), so the fold below looks up only those.
     const missing = new Set<string>();
+    let total = 0;
+    for (const d of decoded) if ('events' in d) total += d.events.length;
+    const indexes = new Int32Array(total);
     let checked: AssetRecord | undefined;
+    let checkedAt = -1;
+    let k = 0;
     for (const d of decoded) {
       if (!('events' in d)) continue;
-      for (let e = 0; e < d.events.length; e++) {
+      for (let e = 0; e < d.events.length; e++, k++) {
         const asset = d.assets[e] as AssetRecord;
-        if (asset === checked || !this.rulesByKind.has((d.events[e] as CanonicalEvent).kind)) continue; // a message's events share their asset
+        if (asset === checked) {
+          indexes[k] = checkedAt; // a message's events share their asset
+          continue;
+        }
+        if (!this.rulesByKind.has((d.events[e] as CanonicalEvent).kind)) {
+          indexes[k] = -1;
+          continue;
+        }
         checked = asset;
         const id = asset.erpAssetId;
-        if (this.held.indexOf(id) === undefined) missing.add(id);
+        checkedAt = this.held.indexOf(id) ?? -1;
+        indexes[k] = checkedAt;
+        if (checkedAt === -1) missing.add(id);
       }
     }
     const loaded = missing.size ? await this.opts.store.loadStates([...missing]) : undefined;
@@ -935,6 +950,7 @@ export class Ingestor implements IngestSink {
     /** A watermark came earlier in this batch: an asset's later events must count as it reporting again. */
     let watermarked = false;
     let late: Record<string, number> | undefined;
+    k = 0;
     for (let i = 0; i < decoded.length; i++) {
       const d = decoded[i] as Decoded | { reason: string; code: QuarantineEntry['code'] };
       const m = messages[i] as RawMessage;
@@ -947,7 +963,7 @@ export class Ingestor implements IngestSink {
       const first = deliveries.length;
       let touchedState = false;
       const { events, assets } = d;
-      for (let e = 0; e < events.length; e++) {
+      for (let e = 0; e < events.length; e++, k++) {
         const event = events[e] as CanonicalEvent;
         if (capture && event.kind !== 'watermark') captured.push({ event, erpAssetId: (assets[e] as AssetRecord).erpAssetId });
         const rules = this.rulesByKind.get(event.kind);
@@ -955,8 +971,8 @@ export class Ingestor implements IngestSink {
         const asset = assets[e] as AssetRecord;
         const id = asset.erpAssetId;
         if (skip !== undefined && skip(id)) continue;
-        let a = this.held.indexOf(id);
-        if (a === undefined) a = this.held.load(id, undefined); // not reachable: loaded above (a rule's kinds changed meanwhile?)
+        let a = indexes[k] as number;
+        if (a === -1) a = this.held.indexOf(id) ?? this.held.load(id, undefined); // loaded above (or not reachable: not looked at above)
         if (a >= this.batchMark.length) this.growMarks(a);
         if (this.batchMark[a] !== batch) {
           this.batchMark[a] = batch;
@@ -1081,6 +1097,9 @@ export class Ingestor implements IngestSink {
 
   /** A held asset the batch looked at is the most recently used; a full cache lets the least recently used go. */
   private remember(id: string): void {
+    // Order is kept once the cache is half full: before, nothing is evicted, and an asset used
+    // since then still comes after every one that was not (one Map move per asset and batch saved).
+    if (this.held.size <= this.cacheSize / 2) return;
     const a = this.held.indexOf(id);
     if (a === undefined) return;
     this.held.touch(id, a);
