@@ -80,11 +80,27 @@ function otherDelimiter(text: string): string | undefined {
   return first.includes(';') ? ';' : first.includes('\t') ? '\t' : undefined;
 }
 
+/** How far a long check of a CSV got: its parsing (bytes of the file) or its rows (checked of all). */
+export type CsvProgress = (stage: 'parsing' | 'checking', done: number, total: number) => void;
+
+/** Rows between two calls of a {@link CsvProgress}. */
+export const PROGRESS_EVERY = 10_000;
+
 /** The rows as records (fields trimmed) with the line each starts on; the header is the first. */
-function readRecords(text: string, fileName: string, delimiter = ','): { fields: string[]; line: number }[] {
+function readRecords(text: string, fileName: string, delimiter = ',', onProgress?: CsvProgress): { fields: string[]; line: number }[] {
   let parsed: { record: string[]; info: { bytes: number } }[];
+  const total = onProgress ? Buffer.byteLength(text) : 0;
+  // csv-parse's record hook, only to say how far it got (its context counts the bytes read so far).
+  const progress = onProgress
+    ? {
+        on_record: <T>(record: T, context: { records: number; bytes: number }): T => {
+          if (context.records % PROGRESS_EVERY === 0) onProgress('parsing', context.bytes, total);
+          return record;
+        },
+      }
+    : {};
   try {
-    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true, delimiter }) as unknown as typeof parsed;
+    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true, delimiter, ...progress }) as unknown as typeof parsed;
   } catch (err) {
     throw new CsvError([`${fileName}: not valid CSV: ${(err as Error).message}`]);
   }
@@ -120,10 +136,12 @@ export function readAssetCsv(
     quantityAttribute?: string;
     /** Filled with the line each asset's attribute value was read from (asset → column → line), for warnings that name it. */
     attributeLines?: Map<string, Map<string, number>>;
+    /** Told how far the check got, every {@link PROGRESS_EVERY} rows (a large file takes seconds). */
+    onProgress?: CsvProgress;
   } = {},
 ): AssetUpdate[] {
   const delimiter = otherDelimiter(text) ?? ',';
-  const [header, ...records] = readRecords(text, fileName, delimiter);
+  const [header, ...records] = readRecords(text, fileName, delimiter, opts.onProgress);
   if (!header || records.length === 0) {
     throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
   }
@@ -144,7 +162,9 @@ export function readAssetCsv(
 
   const byAsset = new Map<string, { given: Map<string, { value: string; line: number }>; ids: IdentifierRecord[] }>();
   const seenIds = new Map<string, { erpAssetId: string; line: number }>();
+  let checked = 0;
   for (const { fields, line } of records) {
+    if (opts.onProgress && ++checked % PROGRESS_EVERY === 0) opts.onProgress('checking', checked, records.length);
     const cell = (column: string): string => fields[names.indexOf(column)] ?? '';
     const where = `${fileName} line ${line}`;
     names.forEach((n, i) => {

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
+import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { bumpIdentityGeneration } from '../../app.js';
@@ -29,6 +29,18 @@ function removedIdentifiers(existing: readonly AssetWithIdentifiers[], rows: rea
 
 /** An import file from this size on says what it is doing on stderr while it takes its seconds. */
 export const LARGE_IMPORT_BYTES = 1_048_576;
+
+/** Says on stderr how far each stage of a large file's check got, once per quarter of its way (not when nearly done). */
+function quarterSteps(file: string): CsvProgress {
+  const said = { parsing: 0, checking: 0 };
+  return (stage, done, total) => {
+    const percent = Math.floor((done / total) * 100);
+    const quarter = Math.floor(percent / 25);
+    if (quarter <= said[stage] || percent >= 95) return;
+    said[stage] = quarter;
+    process.stderr.write(`  ${file}: ${stage === 'parsing' ? 'read' : 'checked'} ${percent} % of the ${stage === 'parsing' ? 'file' : 'rows'}\n`);
+  };
+}
 
 export function registerAssetsCommand(program: Command): Command {
   const assets = program
@@ -81,7 +93,12 @@ naming the line, asset and attribute.`,
       const started = Date.now();
       const large = bytes.length >= LARGE_IMPORT_BYTES;
       if (large) process.stderr.write(`checking ${file} (${(bytes.length / 1_048_576).toFixed(1)} MiB)…\n`);
-      const updates = readAssetCsv(text, file, { destinations: config.destinations.map((d) => d.name), attributeLines: lines, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
+      const updates = readAssetCsv(text, file, {
+        destinations: config.destinations.map((d) => d.name),
+        attributeLines: lines,
+        ...(quantityAttribute !== undefined ? { quantityAttribute } : {}),
+        ...(large ? { onProgress: quarterSteps(file) } : {}),
+      });
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();
