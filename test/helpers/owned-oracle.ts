@@ -5,7 +5,8 @@
  * pure state), in `holds`, or where the pure state changed and the owned form did not say CHANGED.
  * Steps can also put an asset's state through JSON into both (a checkpoint and a restart), or evict
  * it from the owned form and load it back (the engine's cache), so the owned form's `load` and
- * `save` are checked on every state a stream reaches.
+ * `save` are checked on every state a stream reaches; or give both a stored state of the test's
+ * own (an older version's, another configuration's).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRecord } from '../../src/core/model/assets.js';
@@ -22,7 +23,9 @@ export type OracleStep =
   /** The asset's state stored and read back by both forms (a checkpoint, then a restart). */
   | { readonly roundTrip: AssetRecord }
   /** The owned form lets go of the asset and loads what it saved (the engine's cache evicting it). */
-  | { readonly evict: AssetRecord };
+  | { readonly evict: AssetRecord }
+  /** Both forms take `state` as the asset's stored state (one written by an older version, or under another configuration). */
+  | { readonly load: AssetRecord; readonly state: unknown };
 
 export interface OracleResult {
   readonly steps: number;
@@ -73,6 +76,14 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
       states.set(id, stored);
       owned.load(a, asJson(owned.save(a)));
       if (!isDeepStrictEqual(asJson(owned.save(a)), stored)) fail(n, 'states after a round trip through JSON', stored, asJson(owned.save(a)));
+      return;
+    }
+    if ('load' in step) {
+      const a = indexOf(step.load);
+      const stored = asJson(step.state);
+      states.set(step.load.erpAssetId, stored);
+      owned.load(a, stored);
+      if (!isDeepStrictEqual(asJson(owned.save(a)), stored)) fail(n, 'states after a load', stored, asJson(owned.save(a)));
       return;
     }
     if ('evict' in step) {
