@@ -26,6 +26,7 @@ import { lateResult, NO_DELIVERIES, type RuleResult } from '../rule.js';
 import { matchesFilter, type AssetFilter } from '../maintenance/types.js';
 import { periodStamp, sameStamp, type PeriodCalendar } from './calendar.js';
 import type { UsageMeterKind } from './usage.js';
+import { ownedUsageRule } from './usage-rule-owned.js';
 
 export const DEPRECIATION_RULE = 'depreciation';
 
@@ -117,7 +118,7 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
     if (m === undefined) cache.set(asset, (m = meterOf(asset)));
     return m === 'km';
   };
-  return {
+  const rule: FlushableRule<UsageState> = {
     name: DEPRECIATION_RULE,
     kinds: ['meter'],
     apply(state, event, ctx) {
@@ -156,7 +157,10 @@ export function createUsageRule(options: UsageRuleOptions): FlushableRule<UsageS
       return processAll({ ...s, order: d.state }, d.released, options);
     },
     holds: (state) => holdsAny(state?.order),
+    // The same decisions with every asset's state in columns (usage-rule-owned.ts); this rule for the rest.
+    owned: () => ownedUsageRule({ rule, options, held, kmFor }),
   };
+  return rule;
 }
 
 /**

@@ -1,0 +1,385 @@
+/**
+ * The usage rule's owned form (usage-rule-owned.ts) held to the pure rule (usage-rule.ts) by the
+ * oracle (test/helpers/owned-oracle.ts): streams of hour and km readings with the rule's special
+ * cases (resets declared in order or late, spikes, rollbacks, stalls, equal times, readings on
+ * period boundaries and across periods, outside a listed calendar, pruning, re-sends, arrival
+ * beyond the allowed lateness, idle watermarks, restarts, evictions, states written by older
+ * versions or under another calendar), and the benchmark's stream. Also: which steps the fast
+ * path takes, so the oracle is known to compare the columns and not only the fallback.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { compareOwned, streamSteps, type OracleStep } from '../../../../test/helpers/owned-oracle.js';
+import { rulesSchema } from '../../../config/rules-schema.js';
+import type { AssetRecord } from '../../model/assets.js';
+import type { CanonicalEvent, MeterEvent } from '../../model/events.js';
+import type { RawMessage } from '../../model/messages.js';
+import { createCanonicalDecoder } from '../../normalize/canonical-decoder.js';
+import type { AssetFilter } from '../maintenance/types.js';
+import { createRules } from '../index.js';
+import { flushRules, simulateRules } from '../simulate.js';
+import { customCalendar, monthlyCalendar, type PeriodCalendar } from './calendar.js';
+import { createUsageRule, type UsageRuleOptions, type UsageState } from './usage-rule.js';
+import type { OwnedUsageRule } from './usage-rule-owned.js';
+
+const SECOND = 1000;
+const MINUTE = 60 * SECOND;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+/** Two hours before November starts in Berlin (23:00 UTC), a week after the October DST change. */
+const T0 = Date.parse('2026-10-31T21:00:00Z');
+
+const asset = (id: string, attributes: Record<string, string> = {}): AssetRecord => ({ erpAssetId: id, erpModule: 'fixed-assets', attributes: { site: 'S1', ...attributes } });
+const HOURS_ASSET = asset('FA-1');
+const KM_ASSET = asset('FA-2', { depreciationMeter: 'km' });
+const OTHER_SITE = asset('FA-3', { site: 'S2' });
+const meterOf = (a: AssetRecord) => (a.attributes.depreciationMeter === 'km' ? 'km' : 'hours');
+const S1_ONLY: AssetFilter = { attributes: { site: ['S1'] } };
+
+const CALENDARS: Record<string, PeriodCalendar> = {
+  berlin: monthlyCalendar('Europe/Berlin'),
+  utc: monthlyCalendar('UTC'),
+  // Days from 31 Oct (UTC) to 9 Nov: readings before and after the listed range too.
+  days: customCalendar(
+    'UTC',
+    Array.from({ length: 10 }, (_, i) => ({ id: `D${i}`, start: new Date(Date.UTC(2026, 9, 31 + i)).toISOString().slice(0, 10) })),
+    '2026-11-10',
+  ),
+};
+
+function meter(a: AssetRecord, t: number, value: number | undefined, opts: { readonly km?: boolean; readonly reset?: boolean } = {}): MeterEvent {
+  const field = value === undefined ? { idleHours: 1 } : opts.km ? { odometerKm: value } : { operatingHours: value };
+  const reset = opts.reset ? (opts.km ? { odometerReset: true } : { declaredReset: true }) : {};
+  return { kind: 'meter', source: 'test', ids: [{ type: 'erp', value: a.erpAssetId }], eventTime: t, receivedAt: t, ...field, ...reset };
+}
+
+/** One step of an asset's meter, in event time. */
+type Move =
+  | { readonly k: 'tick' | 'gap'; readonly dt: number; readonly rate: number }
+  | { readonly k: 'boundary' | 'same' | 'equalTime' | 'noMeter' | 'otherMeter' | 'resendLast' | 'resendOld' }
+  | { readonly k: 'stall'; readonly dt: number }
+  | { readonly k: 'spike' | 'rollback'; readonly by: number; readonly stays: boolean }
+  | { readonly k: 'reset'; readonly to: number; readonly back: number }
+  | { readonly k: 'zero' };
+
+const moveArb: fc.Arbitrary<Move> = fc.oneof(
+  { weight: 30, arbitrary: fc.record({ k: fc.constant('tick' as const), dt: fc.integer({ min: 1, max: 60 }).map((s) => s * SECOND), rate: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 3, arbitrary: fc.record({ k: fc.constant('gap' as const), dt: fc.integer({ min: 1, max: 40 * 24 * 60 }).map((m) => m * MINUTE), rate: fc.double({ min: 0, max: 1, noNaN: true }) }) },
+  { weight: 2, arbitrary: fc.constantFrom<Move>({ k: 'boundary' }, { k: 'same' }, { k: 'resendLast' }) },
+  { weight: 1, arbitrary: fc.constantFrom<Move>({ k: 'equalTime' }, { k: 'noMeter' }, { k: 'otherMeter' }, { k: 'resendOld' }, { k: 'zero' }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('stall' as const), dt: fc.integer({ min: 7 * 24, max: 9 * 24 }).map((h) => h * HOUR) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constantFrom('spike' as const, 'rollback' as const), by: fc.integer({ min: 1, max: 5000 }), stays: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('reset' as const), to: fc.integer({ min: 0, max: 50 }), back: fc.constantFrom(0, 5 * SECOND, 45 * SECOND, 20 * MINUTE, 3 * HOUR) }) },
+);
+
+interface Arrival {
+  readonly event: MeterEvent;
+  /** When it arrives (sorted on: event time plus jitter, or later for a late reset and a re-send). */
+  readonly at: number;
+}
+
+const roundThousandths = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** An asset's readings from its moves, with arrival times (jitter from `rnd`). */
+function readings(a: AssetRecord, km: boolean, moves: readonly Move[], calendar: PeriodCalendar, jitter: number, rnd: () => number, precise: boolean): Arrival[] {
+  const scale = km ? 100 : 1;
+  const round3 = precise ? (x: number) => x : roundThousandths;
+  let t = T0 + Math.floor(rnd() * 20) * SECOND;
+  let v = round3(1000 + rnd() * 5000);
+  const out: Arrival[] = [];
+  const emit = (e: MeterEvent, at = e.eventTime + rnd() * jitter): void => void out.push({ event: e, at });
+  emit(meter(a, t, v, { km }));
+  for (const m of moves) {
+    switch (m.k) {
+      case 'tick':
+      case 'gap':
+        t += m.dt;
+        v = round3(v + (m.rate * scale * m.dt) / HOUR);
+        emit(meter(a, t, v, { km }));
+        break;
+      case 'boundary': {
+        const p = calendar.periodFrom(t);
+        const next = p && p.end > t ? p.end : t + HOUR;
+        v = round3(v + (0.5 * scale * (next - t)) / HOUR);
+        t = next;
+        emit(meter(a, t, v, { km }));
+        break;
+      }
+      case 'same':
+        t += 10 * SECOND;
+        emit(meter(a, t, v, { km }));
+        break;
+      case 'zero':
+        t += 10 * SECOND;
+        emit(meter(a, t, 0, { km }));
+        break;
+      case 'equalTime':
+        emit(meter(a, t, round3(v + 0.001 + rnd() * 0.01), { km }));
+        break;
+      case 'noMeter':
+        t += 10 * SECOND;
+        emit(meter(a, t, undefined, { km }));
+        break;
+      case 'otherMeter':
+        t += 10 * SECOND;
+        emit(meter(a, t, v, { km: !km }));
+        break;
+      case 'resendLast':
+      case 'resendOld': {
+        const pick = m.k === 'resendLast' ? out[out.length - 1] : out[Math.floor(rnd() * out.length)];
+        if (pick) emit(pick.event, t + rnd() * jitter + SECOND);
+        break;
+      }
+      case 'stall':
+        t += m.dt;
+        emit(meter(a, t, v, { km }));
+        break;
+      case 'spike':
+      case 'rollback': {
+        t += 10 * SECOND;
+        const shown = m.k === 'spike' ? v + m.by : v - m.by;
+        if (m.stays) v = shown;
+        emit(meter(a, t, shown, { km }));
+        break;
+      }
+      case 'reset': {
+        // The new meter from `back` ago, declared now (late when `back` is beyond the lateness).
+        const at = t - m.back;
+        emit(meter(a, at, m.to, { km, reset: true }), t + rnd() * jitter);
+        v = round3(m.to + (0.5 * scale * m.back) / HOUR);
+        t += 10 * SECOND;
+        emit(meter(a, t, v, { km }));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+/** A stored state to start from: the pure rule's after a few readings, as an older version or another configuration left it. */
+type Start = 'none' | 'otherCalendar' | 'noCal' | 'oldHygiene' | 'otherMeter' | 'pendingReset' | 'extraField' | 'morePeriods' | 'confirmedLater' | 'issueOnly';
+
+function startState(kind: Start, a: AssetRecord, km: boolean, options: UsageRuleOptions): unknown {
+  if (kind === 'none') return undefined;
+  const calendar = kind === 'otherCalendar' ? (options.calendar === CALENDARS.utc ? CALENDARS.berlin : CALENDARS.utc) : options.calendar;
+  // More periods than kept: written under a larger keepPeriods.
+  const rule = createUsageRule({ ...options, calendar: calendar as PeriodCalendar, ...(kind === 'morePeriods' ? { keepPeriods: 36 } : {}) });
+  const t = T0 - 40 * DAY;
+  const events = [meter(a, t, 500, { km }), meter(a, t + 10 * DAY, 520, { km }), meter(a, t + 35 * DAY, 600, { km })];
+  if (kind === 'morePeriods') events.unshift(meter(a, t - 100 * DAY, 100, { km }), meter(a, t - 70 * DAY, 200, { km }), meter(a, t - 40 * DAY, 300, { km }));
+  if (kind === 'pendingReset') events.push(meter(a, t + 35 * DAY + 10 * SECOND, 3, { km, reset: true }));
+  const r = simulateRules([rule], events.map((event) => ({ event, asset: a, destination: 'erp' })));
+  const f = kind === 'pendingReset' ? r : flushRules([rule], r.states, new Map([[a.erpAssetId, { asset: a, destination: 'erp' }]]), 0);
+  const state = f.states.get(a.erpAssetId)?.depreciation;
+  if (state === undefined) return undefined;
+  const s = JSON.parse(JSON.stringify(state)) as Record<string, unknown> & UsageState;
+  const mutable = s as { cal?: string; km?: boolean; hours?: { hygiene: Record<string, unknown> }; extra?: number };
+  if (kind === 'noCal') delete mutable.cal;
+  if (kind === 'oldHygiene' && mutable.hours) {
+    delete mutable.hours.hygiene.confirmedAt;
+    delete mutable.hours.hygiene.stallFlagged;
+  }
+  if (kind === 'otherMeter') {
+    if (km) delete mutable.km;
+    else mutable.km = true;
+  }
+  if (kind === 'extraField') mutable.extra = 1;
+  // Confirmed after the latest reading (no version wrote this: an odd input).
+  if (kind === 'confirmedLater' && mutable.hours) mutable.hours.hygiene.confirmedAt = T0 + 2 * MINUTE;
+  // Nothing counted yet but a reading set aside (no version wrote this either).
+  if (kind === 'issueOnly') return { order: { pending: [] }, meterIssue: 'old', ...(km ? { km: true } : {}) };
+  return s;
+}
+
+const scenario = fc.record({
+  calendar: fc.constantFrom('berlin', 'utc', 'days'),
+  lateness: fc.constantFrom(0, 30 * SECOND, 10 * MINUTE),
+  // Fewer than the config allows (2) too: as a program may set it.
+  keepPeriods: fc.constantFrom(0, 1, 2, 2, 3, 3, 36, 36),
+  filtered: fc.boolean(),
+  jitter: fc.constantFrom(0, 0.5, 2),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  assets: fc.array(
+    fc.record({
+      which: fc.constantFrom(HOURS_ASSET, KM_ASSET, OTHER_SITE),
+      start: fc.constantFrom<Start>('none', 'none', 'none', 'otherCalendar', 'noCal', 'oldHygiene', 'otherMeter', 'pendingReset', 'extraField', 'morePeriods', 'confirmedLater', 'issueOnly'),
+      // Meter values in thousandths (as the benchmark's), or with more decimals than rounding keeps.
+      precise: fc.boolean(),
+      moves: fc.array(moveArb, { minLength: 1, maxLength: 60 }),
+    }),
+    { minLength: 1, maxLength: 3 },
+  ),
+});
+
+type Scenario = typeof scenario extends fc.Arbitrary<infer S> ? S : never;
+
+/** The oracle's steps for a scenario: the assets' readings interleaved by arrival, with restarts, evictions and watermarks. */
+function scenarioSteps(sc: Scenario, options: UsageRuleOptions): OracleStep[] {
+  let seed = sc.seed;
+  const rnd = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const steps: OracleStep[] = [];
+  const all: (Arrival & { asset: AssetRecord })[] = [];
+  sc.assets.forEach((spec, n) => {
+    // Each asset its own record (its own id), of the kind drawn.
+    const a = { ...spec.which, erpAssetId: `${spec.which.erpAssetId}-${n}` };
+    const km = meterOf(a) === 'km';
+    const stored = startState(spec.start, a, km, options);
+    if (stored !== undefined) steps.push({ load: a, state: stored });
+    for (const r of readings(a, km, spec.moves, options.calendar, sc.jitter * options.allowedLatenessMs + (sc.jitter > 1 ? 20 * SECOND : 0), rnd, spec.precise)) all.push({ ...r, asset: a });
+  });
+  all.sort((x, y) => x.at - y.at);
+  for (const { event, asset: a } of all) {
+    steps.push({ event, asset: a });
+    const x = rnd();
+    if (x < 0.05) steps.push({ roundTrip: a });
+    else if (x < 0.1) steps.push({ evict: a });
+    else if (x < 0.15) steps.push({ flush: event.eventTime + Math.floor(rnd() * 3) * options.allowedLatenessMs, asset: a });
+    else if (x < 0.17) steps.push({ flush: undefined, asset: a });
+  }
+  for (const a of new Set(all.map((r) => r.asset))) steps.push({ flush: undefined, asset: a });
+  return steps;
+}
+
+function optionsOf(sc: Scenario): UsageRuleOptions {
+  return {
+    calendar: CALENDARS[sc.calendar] as PeriodCalendar,
+    allowedLatenessMs: sc.lateness,
+    keepPeriods: sc.keepPeriods,
+    meterOf,
+    ...(sc.filtered ? { appliesTo: S1_ONLY } : {}),
+  };
+}
+
+const ownedOf = (options: UsageRuleOptions): OwnedUsageRule => createUsageRule(options).owned?.() as OwnedUsageRule;
+
+describe('usage rule, owned form: the pure rule is the oracle', () => {
+  it('property: any stream of readings with the rule’s special cases, any arrival order, restarts, evictions and watermarks', () => {
+    let fast = 0;
+    let events = 0;
+    fc.assert(
+      fc.property(scenario, (sc) => {
+        const options = optionsOf(sc);
+        const steps = scenarioSteps(sc, options);
+        const owned = ownedOf(options);
+        compareOwned(createUsageRule(options), owned, steps);
+        const n = steps.filter((s) => 'event' in s || 'flush' in s).length;
+        events += n;
+        fast += n - owned.fallbacks;
+      }),
+      // USAGE_OWNED_RUNS=5000 for a longer search.
+      { numRuns: Number(process.env.USAGE_OWNED_RUNS ?? 400) },
+    );
+    // Plain readings are most steps: the fast path decided a good share, not only the pure rule
+    // (the rest: the rare cases, a 10 min lateness filling the slot, keepPeriods under 2, …).
+    expect(fast / events).toBeGreaterThan(0.3);
+  });
+
+  it('the benchmark’s stream: readings every 10 s per asset, monthly in Berlin across a month’s end, arrival beyond the lateness, re-sends', () => {
+    const rule = benchRule();
+    for (const seed of [1, 2, 3]) {
+      const steps = streamSteps(benchMeterMessages(20_000, 200, Date.parse('2026-10-31T22:40:00Z'), seed), decode, { seed, jitterMs: 45_000 });
+      const r = compareOwned(rule, rule.owned?.() as OwnedUsageRule, steps);
+      expect(r.late).toBeGreaterThan(0);
+    }
+  });
+
+  it('the benchmark’s stream in order within a month: every reading on the fast path', () => {
+    const rule = benchRule();
+    const owned = rule.owned?.() as OwnedUsageRule;
+    const steps = streamSteps(benchMeterMessages(20_000, 200, Date.parse('2026-11-10T00:00:00Z'), 0), decode, { jitterMs: 25_000 });
+    compareOwned(rule, owned, steps);
+    expect(owned.fallbacks).toBe(0);
+  });
+});
+
+describe('usage rule, owned form: what the pure rule decides', () => {
+  const options: UsageRuleOptions = { calendar: CALENDARS.berlin as PeriodCalendar, allowedLatenessMs: 30 * SECOND, keepPeriods: 36, meterOf };
+  const a = HOURS_ASSET;
+  /** Rare readings, and the meter's value after them when it is another than before. */
+  type Rare = { readonly events: readonly MeterEvent[]; readonly v?: number };
+  /** The fallbacks of a stream. */
+  const fallbacks = (steps: readonly OracleStep[]): number => {
+    const owned = ownedOf(options);
+    compareOwned(createUsageRule(options), owned, steps);
+    return owned.fallbacks;
+  };
+  /**
+   * The fallbacks `rare` takes after 30 plain readings 10 s apart (with the 5 readings after it
+   * that release it), and those of the 40 plain readings after that.
+   */
+  function fallbacksOf(rare: (t: number, v: number) => Rare, start = Date.parse('2026-11-10T00:00:05Z')): { rare: number; after: number } {
+    let t = start;
+    let v = 1000;
+    const plain = (n: number): OracleStep[] => Array.from({ length: n }, () => ({ event: meter(a, (t += 10 * SECOND), (v = roundThousandths(v + 0.002))), asset: a }));
+    const before = plain(30);
+    const r = rare(t, v);
+    const special = r.events.map((event): OracleStep => ({ event, asset: a }));
+    for (const e of r.events) t = Math.max(t, e.eventTime);
+    // The meter goes on from where it is after (a new meter's reading), else as before.
+    v = r.v ?? v;
+    const releasing = plain(5);
+    const after = plain(40);
+    const plainOnly = fallbacks(before);
+    expect(plainOnly).toBe(0);
+    const withRare = fallbacks([...before, ...special, ...releasing]);
+    return { rare: withRare - plainOnly, after: fallbacks([...before, ...special, ...releasing, ...after]) - withRare };
+  }
+
+  it('plain readings, exact re-sends and late readings never fall back; the rare cases do, and the asset is back on the fast path after', () => {
+    // Within the lateness, late, sent again, a reading of another meter only, a zero advance.
+    const common = (t: number, v: number): Rare => ({ events: [meter(a, t - 5 * SECOND, v), meter(a, t - 60 * SECOND, v - 0.5), meter(a, t, v), meter(a, t + 5 * SECOND, v, { km: true }), meter(a, t + 7 * SECOND, v)] });
+    expect(fallbacksOf(common)).toEqual({ rare: 0, after: 0 });
+    const cases: Record<string, (t: number, v: number) => Rare> = {
+      spike: (t, v) => ({ events: [meter(a, t + 10 * SECOND, v + 500)] }),
+      rollback: (t, v) => ({ events: [meter(a, t + 10 * SECOND, v - 1)] }),
+      declaredReset: (t) => ({ events: [meter(a, t + 10 * SECOND, 0, { reset: true }), meter(a, t + 20 * SECOND, 0.002)], v: 0.002 }),
+      lateReset: (t) => ({ events: [meter(a, t + 10 * SECOND, 0.002), meter(a, t + 20 * SECOND, 0.004), meter(a, t - 5 * SECOND, 0, { reset: true })], v: 0.004 }),
+      equalTimes: (t, v) => ({ events: [meter(a, t + 10 * SECOND, v + 0.002), meter(a, t + 10 * SECOND, v + 0.003)], v: v + 0.003 }),
+      stall: (t, v) => ({ events: [meter(a, t + 8 * DAY, v)] }),
+    };
+    for (const [name, rare] of Object.entries(cases)) {
+      const r = fallbacksOf(rare);
+      expect(r.rare, name).toBeGreaterThan(0);
+      expect(r.after, name).toBe(0);
+    }
+  });
+
+  it('a reading in the next period falls back once; the readings after it in that period do not', () => {
+    // 10 s readings through midnight of 1 December in Berlin (23:00 UTC).
+    expect(fallbacksOf((t, v) => ({ events: [meter(a, t + 10 * SECOND, v)] }), Date.parse('2026-11-30T22:54:05Z'))).toEqual({ rare: 0, after: 1 });
+  });
+});
+
+// The benchmark's meter readings (bench/rules.ts `messages`): per asset a pair 10 s apart every
+// 100 s, the hour meter advancing 10 s per 10 s, canonical JSON.
+function benchMeterMessages(count: number, assets: number, start: number, resendSeed: number): RawMessage[] {
+  let seed = 11 + resendSeed;
+  const rnd = () => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const hours = Array.from({ length: assets }, () => 200 + rnd() * 5000);
+  const out: RawMessage[] = [];
+  for (let i = 0; i < count; i++) {
+    const a = i % assets;
+    const round = Math.floor(i / assets);
+    if ((a + round) % 10 < 8) continue;
+    hours[a] = (hours[a] as number) + 10 / 3600;
+    const payload = JSON.stringify({ kind: 'meter', assetId: `tag-${a}`, eventTime: new Date(start + round * 10_000).toISOString(), operatingHours: Math.round((hours[a]) * 1000) / 1000 });
+    out.push({ source: 'bench', channel: 'bench', payload, receivedAt: start });
+    // A client's retry now and then: the same reading again (keepLast: a duplicate, not late).
+    if (resendSeed > 0 && rnd() < 0.05) out.push({ source: 'bench', channel: 'bench', payload, receivedAt: start });
+  }
+  return out;
+}
+
+const decoder = createCanonicalDecoder();
+function decode(payload: string): readonly CanonicalEvent[] {
+  const r = decoder({ source: 'bench', channel: 'bench', payload, receivedAt: 0 });
+  if (!r.ok) throw new Error(r.reason);
+  return r.events;
+}
+
+/** The benchmark's usage rule (bench/rules.ts `rulesConfig`: usage per month in Berlin, 30 s lateness). */
+function benchRule() {
+  const rule = createRules(rulesSchema.parse({ allowedLateness: '30s', depreciation: { timeZone: 'Europe/Berlin' } })).find((r) => r.name === 'depreciation');
+  if (!rule) throw new Error('no depreciation rule');
+  return rule;
+}
