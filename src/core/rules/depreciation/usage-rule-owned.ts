@@ -106,8 +106,11 @@ class OwnedUsage implements OwnedUsageRule {
   private total = new Float64Array(0);
   private lastT = new Float64Array(0);
   private lastH = new Float64Array(0);
-  /** The period `last` is in: its id, end and (the current values of) its record in `periods`. */
-  private curId: (string | undefined)[] = [];
+  /**
+   * The period `last` is in, its end and (the current values of) its record in `periods`. Kept when
+   * the asset leaves the columns: where to look first when it comes back (most often it, or the next).
+   */
+  private cur: (Period | undefined)[] = [];
   private curEnd = new Float64Array(0);
   private curUnits = new Float64Array(0);
   private curMeter = new Float64Array(0);
@@ -344,7 +347,7 @@ class OwnedUsage implements OwnedUsageRule {
       this.started[a] = 1;
       this.lastReset[a] = undefined;
       this.first[a] = [t, this.pendH[base] as number];
-      this.curId[a] = first.id;
+      this.cur[a] = first;
       this.curEnd[a] = first.end;
       this.periods[a] = NO_PERIODS;
       this.pruned[a] = undefined;
@@ -469,8 +472,8 @@ class OwnedUsage implements OwnedUsageRule {
     }
     if (count > this.keep || this.held(s)) return false;
     const lastT = s.last[0];
-    const p = this.options.calendar.periodFrom(lastT);
-    if (!p || !(p.start <= lastT && lastT < p.end) || !Object.hasOwn(periods, p.id)) return false;
+    const p = this.periodOf(a, lastT);
+    if (!p || !Object.hasOwn(periods, p.id)) return false;
     const record = periods[p.id] as PeriodUsage;
     if (!isPair(record, 'units', 'meterAtEnd')) return false;
 
@@ -484,7 +487,7 @@ class OwnedUsage implements OwnedUsageRule {
     this.total[a] = hours.total;
     this.lastT[a] = lastT;
     this.lastH[a] = s.last[1];
-    this.curId[a] = p.id;
+    this.cur[a] = p;
     this.curEnd[a] = p.end;
     this.curUnits[a] = record.units;
     this.curMeter[a] = record.meterAtEnd;
@@ -494,6 +497,23 @@ class OwnedUsage implements OwnedUsageRule {
     this.issue[a] = s.meterIssue;
     this.cal[a] = s.cal;
     return true;
+  }
+
+  /**
+   * The calendar's period containing `t` (its `periodFrom`, when that contains `t`): the period
+   * the asset was in, or the one after it, before asking the calendar (a monthly one asks Intl for
+   * an instant outside the month it answered last, and assets crossing a month's end alternate).
+   */
+  private periodOf(a: number, t: number): Period | undefined {
+    const calendar = this.options.calendar;
+    const was = this.cur[a];
+    if (was !== undefined) {
+      if (was.start <= t && t < was.end) return was;
+      const next = calendar.next(was);
+      if (next !== undefined && next.start <= t && t < next.end) return next;
+    }
+    const p = calendar.periodFrom(t);
+    return p !== undefined && p.start <= t && t < p.end ? p : undefined;
   }
 
   /** The buffer's fields (its pending readings are in the slot already). */
@@ -531,7 +551,7 @@ class OwnedUsage implements OwnedUsageRule {
     const periods: Record<string, PeriodUsage> = {};
     const kept = this.periods[a] as Readonly<Record<string, PeriodUsage>>;
     for (const id in kept) periods[id] = kept[id] as PeriodUsage;
-    periods[this.curId[a] as string] = { units: this.curUnits[a] as number, meterAtEnd: this.curMeter[a] as number };
+    periods[(this.cur[a] as Period).id] = { units: this.curUnits[a] as number, meterAtEnd: this.curMeter[a] as number };
     const s: { -readonly [K in keyof UsageState]: UsageState[K] } = {
       order,
       hours: { hygiene, total: this.total[a] as number },
@@ -550,7 +570,6 @@ class OwnedUsage implements OwnedUsageRule {
 
   private clearRefs(a: number): void {
     this.lastReset[a] = undefined;
-    this.curId[a] = undefined;
     this.first[a] = undefined;
     this.periods[a] = undefined;
     this.pruned[a] = undefined;
@@ -597,7 +616,7 @@ class OwnedUsage implements OwnedUsageRule {
     this.curEnd = f64(this.curEnd);
     this.curUnits = f64(this.curUnits);
     this.curMeter = f64(this.curMeter);
-    for (const refs of [this.asset, this.lastReset, this.curId, this.first, this.periods, this.pruned, this.issue, this.cal, this.pure] as unknown[][]) {
+    for (const refs of [this.asset, this.lastReset, this.cur, this.first, this.periods, this.pruned, this.issue, this.cal, this.pure] as unknown[][]) {
       for (let k = refs.length; k < cap; k++) refs.push(undefined);
     }
     this.cap = cap;
