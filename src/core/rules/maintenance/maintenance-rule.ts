@@ -26,6 +26,7 @@ import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '..
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
+import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
@@ -198,7 +199,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
   const thresholdNames = new Set(options.thresholds.map((r) => r.name));
   const lateness = options.allowedLatenessMs;
 
-  return {
+  const rule: FlushableRule<MaintenanceState> = {
     name: MAINTENANCE_RULE,
     // Alerts only when alert rules are configured: the ingestor then skips them for this rule.
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
@@ -241,7 +242,10 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
       return processSamples(withOrder(s, d.state, d.released), d.released, applicable(ctx.asset), ctx, options);
     },
     holds: (state) => holdsAny(state?.order),
+    // Its owned form decides as this rule does (the oracle's property tests), on state kept in columns.
+    owned: () => createOwnedMaintenanceRule(rule, options, { spacingMs: HISTORY_SPACING_MS, max: HISTORY_MAX }),
   };
+  return rule;
 }
 
 type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };

@@ -1,0 +1,372 @@
+/**
+ * The maintenance rule's owned form (maintenance-rule-owned.ts) decides as the pure rule: the
+ * same deliveries, late flags, saved state, CHANGED flags and `holds`, step by step, with the pure
+ * rule as the oracle (test/helpers/owned-oracle.ts) — on the benchmark's stream (where most events
+ * take the fast path), on the fleet stream with arrival beyond the lateness, and on generated
+ * configurations and streams with every case the fast path leaves to the pure rule: breaches and
+ * episodes, repeats, first and flagged meter readings, declared resets, odometers, alerts, ERP
+ * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
+ * round trips through JSON, evictions and idle watermarks; and on states stored by older versions.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { rulesSchema } from '../../../config/rules-schema.js';
+import type { AssetRecord } from '../../model/assets.js';
+import type { DeliveryIntent } from '../../model/delivery.js';
+import type { CanonicalEvent, Severity } from '../../model/events.js';
+import { createCanonicalDecoder } from '../../normalize/canonical-decoder.js';
+import { maintenanceOptionsOf } from '../index.js';
+import { CHANGED, LATE, type OwnedRule } from '../owned.js';
+import type { RuleContext } from '../rule.js';
+import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
+import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
+import { compareOwned, streamSteps, type OracleStep } from '../../../../test/helpers/owned-oracle.js';
+import { stream, streamRulesConfig } from '../../../../test/helpers/rules-stream.js';
+import { messages, rulesConfig } from '../../../../bench/rules.js';
+
+const decoder = createCanonicalDecoder();
+const decode = (payload: string): readonly CanonicalEvent[] => {
+  const r = decoder({ source: 'http', channel: '/v1/events', payload, receivedAt: 0 });
+  if (!r.ok) throw new Error(r.reason);
+  return r.events;
+};
+
+/** The owned form, counting the events and flushes it hands to the pure rule. */
+function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions): { owned: OwnedRule; pureRuns: () => number } {
+  let runs = 0;
+  const spy = {
+    ...pure,
+    apply: (...args: Parameters<typeof pure.apply>) => {
+      runs++;
+      return pure.apply(...args);
+    },
+    flush: (...args: Parameters<typeof pure.flush>) => {
+      runs++;
+      return pure.flush(...args);
+    },
+  };
+  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }), pureRuns: () => runs };
+}
+
+describe('maintenance owned form: the benchmark stream', () => {
+  const options = maintenanceOptionsOf(rulesSchema.parse(rulesConfig())) as MaintenanceOptions;
+  const start = Date.UTC(2026, 9, 1, 8);
+
+  it('decides as the pure rule, nearly every event on the fast path', () => {
+    const steps = streamSteps(messages(24_000, 200, start), decode, { seed: 5 });
+    const pure = createMaintenanceRule(options);
+    const { owned, pureRuns } = counted(pure, options);
+    const r = compareOwned(pure, owned, steps);
+    expect(r.deliveries).toBeGreaterThanOrEqual(200); // each asset's first reading opens its service work orders
+    const events = steps.filter((s) => 'event' in s && s.event.kind !== 'position').length;
+    // First readings, breaches and their episodes, the final flushes: a few per cent.
+    expect(pureRuns()).toBeLessThan(events * 0.05);
+    expect(pureRuns()).toBeGreaterThan(0);
+  });
+
+  it('decides as the pure rule with arrival beyond the allowed lateness, and a lateness of 0', () => {
+    const late = streamSteps(messages(12_000, 100, start), decode, { seed: 9, jitterMs: 45_000, every: 17 });
+    expect(compareOwned(createMaintenanceRule(options), createMaintenanceRule(options).owned?.() as OwnedRule, late).late).toBeGreaterThan(0);
+    const none = { ...options, allowedLatenessMs: 0 };
+    const steps = streamSteps(messages(12_000, 100, start), decode, { seed: 3, jitterMs: 15_000 });
+    expect(compareOwned(createMaintenanceRule(none), createMaintenanceRule(none).owned?.() as OwnedRule, steps).late).toBeGreaterThan(0);
+  });
+
+  it('decides as the pure rule on the fleet stream (episodes, work orders, late samples)', () => {
+    const options = maintenanceOptionsOf(streamRulesConfig) as MaintenanceOptions;
+    for (const seed of [1, 2, 3]) {
+      const steps = streamSteps(stream(150), decode, { seed, jitterMs: 45_000, every: 11 });
+      const r = compareOwned(createMaintenanceRule(options), createMaintenanceRule(options).owned?.() as OwnedRule, steps);
+      expect(r.deliveries).toBeGreaterThan(10);
+      expect(r.late).toBeGreaterThan(0);
+    }
+  });
+});
+
+// ---- Generated configurations and streams ----
+
+const T0 = Date.UTC(2026, 9, 1, 8);
+const ids = [{ type: 'tag' as const, value: 'x' }];
+
+const threshold = fc
+  .record({
+    sensor: fc.constantFrom('a', 'b', 'c'),
+    above: fc.boolean(),
+    at: fc.integer({ min: 20, max: 80 }),
+    band: fc.constantFrom(0, 3, 10),
+    durationMs: fc.constantFrom(0, 20_000, 60_000),
+    maxGapMs: fc.constantFrom(30_000, 600_000),
+    cooldownMs: fc.constantFrom(0, 60_000, 600_000),
+    repeat: fc.option(fc.record({ count: fc.integer({ min: 2, max: 3 }), withinMs: fc.constantFrom(120_000, 900_000) })),
+    filtered: fc.boolean(),
+  })
+  .map(
+    (r): Omit<ThresholdRule, 'name'> => ({
+      sensor: r.sensor,
+      direction: r.above ? 'above' : 'below',
+      threshold: r.at,
+      clearAt: r.above ? r.at - r.band : r.at + r.band,
+      durationMs: r.durationMs,
+      maxGapMs: r.maxGapMs,
+      cooldownMs: r.cooldownMs,
+      ...(r.repeat && r.repeat.withinMs > r.durationMs ? { repeat: r.repeat } : {}),
+      severity: 'warning',
+      ...(r.filtered ? { appliesTo: { attributes: { fleet: ['x'] } } } : {}),
+    }),
+  );
+
+const service = fc
+  .record({
+    km: fc.boolean(),
+    every: fc.constantFrom(0.05, 0.2, 1),
+    dueSoon: fc.constantFrom(0, 0.01),
+    firstReading: fc.boolean(),
+    attribute: fc.boolean(),
+    filtered: fc.boolean(),
+  })
+  .map(
+    (r): Omit<ServiceIntervalRule, 'name'> => ({
+      meter: r.km ? 'km' : 'hours',
+      every: r.km ? r.every * 100 : r.every,
+      dueSoon: r.dueSoon,
+      defaultBaseline: r.firstReading ? 'first-reading' : 'zero',
+      ...(r.attribute ? { baselineAttribute: 'lastService' } : {}),
+      severity: 'warning',
+      ...(r.filtered ? { appliesTo: { attributes: { fleet: ['y'] } } } : {}),
+    }),
+  );
+
+const config = fc.record({
+  thresholds: fc.array(threshold, { maxLength: 4 }),
+  services: fc.array(service, { maxLength: 3 }),
+  calendar: fc.constantFrom(undefined, 'hours', 'plain'),
+  alerts: fc.boolean(),
+  lateness: fc.constantFrom(0, 20_000, 30_000),
+  keepClosed: fc.constantFrom(undefined, 1),
+  windows: fc.boolean(),
+});
+type Config = typeof config extends fc.Arbitrary<infer T> ? T : never;
+
+function optionsOf(c: Config): MaintenanceOptions {
+  return {
+    thresholds: c.thresholds.map((r, i) => ({ ...r, name: `t${i}` })),
+    serviceIntervals: c.services.map((r, i) => ({ ...r, name: `s${i}` })),
+    ...(c.calendar !== undefined
+      ? {
+          calendarIntervals: [
+            {
+              name: 'cal',
+              everyDays: 1,
+              dueSoonDays: 0,
+              baselineAttribute: 'lastInspection',
+              ...(c.calendar === 'hours' ? { orMeter: { meter: 'hours' as const, every: 0.1, dueSoon: 0, baselineAttribute: 'calHours' } } : {}),
+              severity: 'warning' as const,
+            },
+          ],
+        }
+      : {}),
+    ...(c.alerts ? { alerts: [{ name: 'faults', minSeverity: 'warning' as const, cooldownMs: 60_000, severity: 'critical' as const }] } : {}),
+    allowedLatenessMs: c.lateness,
+    siteAttribute: 'site',
+    windows: c.windows ? { '*': { timeZone: 'UTC', windows: [{ days: [0, 1, 2, 3, 4, 5, 6], startMinute: 0, durationMinutes: 60 }] } } : {},
+    ...(c.keepClosed !== undefined ? { keepClosed: c.keepClosed } : {}),
+  };
+}
+
+/** Mostly quiet values (between the thresholds' 20 and 80), some on or past them. */
+const value = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 35, max: 65 }) },
+  { weight: 1, arbitrary: fc.constantFrom(20, 50, 80) },
+  { weight: 2, arbitrary: fc.double({ min: -10, max: 110, noNaN: true }) },
+);
+
+const item = fc.record({
+  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush'),
+  asset: fc.constantFrom(0, 0, 1, 2),
+  step: fc.integer({ min: -7, max: 4 }),
+  a: fc.option(value, { nil: undefined }),
+  b: fc.option(value, { nil: undefined }),
+  c: fc.option(value, { nil: undefined }),
+  /** The values of the asset's sample before again (a condition that holds). */
+  hold: fc.boolean(),
+  unit: fc.constantFrom(undefined, '°C'),
+  other: fc.constantFrom(0, 0, 0, 1, 3),
+  meter: fc.constantFrom('plain', 'plain', 'plain', 'plain', 'plain', 'same', 'jump', 'back', 'reset', 'km', 'km+h', 'none'),
+  pick: fc.nat(),
+  status: fc.constantFrom('completed', 'completed', 'in-progress', 'cancelled'),
+  withHours: fc.boolean(),
+  upTo: fc.constantFrom(undefined, 0, 30_000, 120_000),
+});
+type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
+
+const assets: readonly AssetRecord[] = [
+  { erpAssetId: 'EQ-0', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'x', lastService: '0.3', lastInspection: '2026-09-30' } },
+  { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'y', lastService: 'n/a' } },
+  { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: { fleet: 'x', calHours: '100.05' } },
+];
+
+/**
+ * The oracle's steps for `items` (times 10 s apart, some back in time and beyond the lateness),
+ * with completions of the work orders the pure rule opened (`opened`: keys by asset, from a first
+ * run of the same stream without completions).
+ */
+function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleStep[] {
+  const steps: OracleStep[] = [];
+  const hours = [100, 100, 100];
+  const km = [5000, 5000, 5000];
+  const before: ({ a?: number | undefined; b?: number | undefined; c?: number | undefined } | undefined)[] = [];
+  const previous: (CanonicalEvent | undefined)[] = [];
+  let t = T0;
+  let n = 0;
+  for (const it of items) {
+    const asset = assets[it.asset] as AssetRecord;
+    t += Math.max(0, it.step) * 10_000;
+    const eventTime = t + Math.min(0, it.step) * 10_000;
+    const at = { source: 's', ids, eventTime, receivedAt: t };
+    let event: CanonicalEvent | undefined;
+    switch (it.kind) {
+      case 'roundTrip':
+        steps.push({ roundTrip: asset });
+        continue;
+      case 'evict':
+        steps.push({ evict: asset });
+        continue;
+      case 'flush':
+        steps.push({ flush: it.upTo === undefined ? undefined : t + it.upTo, asset, now: t });
+        continue;
+      case 'again':
+        event = previous[it.asset];
+        break;
+      case 'sensor': {
+        const v = it.hold && before[it.asset] ? { ...it, ...before[it.asset] } : it;
+        before[it.asset] = { a: v.a, b: v.b, c: v.c };
+        const values: Record<string, { value: number; unit?: string }> = {};
+        if (v.a !== undefined) values.a = it.unit !== undefined ? { value: v.a, unit: it.unit } : { value: v.a };
+        if (v.b !== undefined) values.b = { value: v.b };
+        if (v.c !== undefined) values.c = { value: v.c };
+        for (let k = 0; k < it.other; k++) values[`z${k}`] = { value: k };
+        event = { kind: 'sensor', ...at, values };
+        break;
+      }
+      case 'meter': {
+        const i = it.asset;
+        const m = it.meter;
+        if (m === 'plain') hours[i] = Math.round(((hours[i] as number) + 0.0012 * Math.max(1, it.step)) * 1e4) / 1e4;
+        if (m === 'jump') hours[i] = (hours[i] as number) + 3;
+        if (m === 'back' || m === 'reset') hours[i] = Math.max(0, (hours[i] as number) - 5);
+        km[i] = (km[i] as number) + 0.3;
+        const h = hours[i] as number;
+        event =
+          m === 'km'
+            ? { kind: 'meter', ...at, odometerKm: km[i] }
+            : m === 'km+h'
+              ? { kind: 'meter', ...at, operatingHours: h, odometerKm: km[i] }
+              : m === 'none'
+                ? { kind: 'meter', ...at, idleHours: 1 }
+                : { kind: 'meter', ...at, operatingHours: h, ...(m === 'reset' ? { declaredReset: true } : {}) };
+        break;
+      }
+      case 'alert':
+        event = { kind: 'alert', ...at, reason: 'overheat', severity: (['info', 'warning', 'critical'] as Severity[])[it.pick % 3] as Severity, code: `SPN${it.pick % 2}` };
+        break;
+      case 'complete': {
+        const keys = opened?.[it.asset] ?? [];
+        const key = keys.length > 0 ? (keys[it.pick % keys.length] as string) : `${asset.erpAssetId}|s0|0.2h@b0`;
+        event = {
+          kind: 'workorder',
+          ...at,
+          businessKey: key,
+          status: it.status,
+          ...(it.withHours ? { operatingHoursAtCompletion: hours[it.asset] as number } : {}),
+        };
+        break;
+      }
+    }
+    if (event === undefined) continue;
+    previous[it.asset] = event;
+    steps.push({ event, asset, now: t });
+    if (++n % 29 === 0) steps.push({ roundTrip: asset });
+  }
+  for (const asset of assets) steps.push({ flush: undefined, asset, now: t });
+  return steps;
+}
+
+describe('maintenance owned form: generated configurations and streams', () => {
+  it('decides as the pure rule (deliveries, late flags, state, CHANGED, holds)', () => {
+    let delivered = 0;
+    let late = 0;
+    let events = 0;
+    let pureRuns = 0;
+    fc.assert(
+      fc.property(config, fc.array(item, { minLength: 20, maxLength: 120 }), (c, items) => {
+        const options = optionsOf(c);
+        // Which work orders the stream opens, for the ERP to complete.
+        const first = compareOwned(createMaintenanceRule(options), createMaintenanceRule(options).owned?.() as OwnedRule, stepsOf(items));
+        const opened = assets.map((a) => first.delivered.filter((d) => d.erpAssetId === a.erpAssetId).map((d) => d.businessKey));
+        const pure = createMaintenanceRule(options);
+        const owned = counted(pure, options);
+        const steps = stepsOf(items, opened);
+        const r = compareOwned(pure, owned.owned, steps);
+        delivered += r.deliveries;
+        late += r.late;
+        events += steps.filter((s) => 'event' in s).length;
+        pureRuns += owned.pureRuns();
+      }),
+      { numRuns: 300 },
+    );
+    expect(delivered).toBeGreaterThan(300);
+    expect(late).toBeGreaterThan(50);
+    // Both forms were compared: the fast path decided many events, the pure rule many others.
+    expect(pureRuns).toBeGreaterThan(events * 0.2);
+    expect(pureRuns).toBeLessThan(events * 0.8);
+  });
+});
+
+// ---- States the pure form stores (also older ones), loaded ----
+
+describe('maintenance owned form: loading stored states', () => {
+  const options = maintenanceOptionsOf(rulesSchema.parse(rulesConfig())) as MaintenanceOptions;
+  const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+  const ctx: RuleContext = { asset, destination: 'erp', now: T0 };
+  const sensorAt = (dt: number, v = 50): CanonicalEvent => ({ kind: 'sensor', source: 's', ids, eventTime: T0 + dt, receivedAt: T0, values: { coolantTemp: { value: v }, oilPressure: { value: 40 } } });
+  const meterAt = (dt: number, h: number): CanonicalEvent => ({ kind: 'meter', source: 's', ids, eventTime: T0 + dt, receivedAt: T0, operatingHours: h });
+  const events = [sensorAt(40_000), meterAt(50_000, 1000.01), sensorAt(60_000), meterAt(70_000, 1000.02), sensorAt(80_000, 99), sensorAt(90_000), meterAt(100_000, 1000.03), meterAt(130_000, 1000.04)];
+  const history = Array.from({ length: 14 }, (_, i) => [T0 - (14 - i) * 1_200_000, 990 + i * 0.3] as const);
+  const stored: Record<string, unknown> = {
+    'an extra field of an older version': { order: { pending: [] }, hours: { hygiene: { last: { value: 1000, eventTime: T0 } }, total: 1000 }, legacy: 1 },
+    'a history longer than kept now': { hours: { hygiene: { last: { value: 1000, eventTime: T0 }, confirmedAt: T0 }, total: 1000 }, history, services: { 'service-250h': { base: 0, firedDue: 1000 }, 'service-1000h': { base: 0, firedDue: 1000 } } },
+    'an empty `last`': { order: { released: T0, newest: T0, pending: [], last: [] }, releasedKinds: 's' },
+    'a buffer with a fault and units': { order: { released: T0, newest: T0 + 30_000, pending: [{ t: T0 + 10_000, k: 'a', s: 'warning', r: 'x' }, { t: T0 + 20_000, k: 's', v: { coolantTemp: [50, '°C'] } }], last: [{ t: T0, k: 'm', h: 999.99 }] } },
+    'a service no longer configured, a meter issue': { hours: { hygiene: { last: { value: 1000, eventTime: T0 }, stallFlagged: true }, total: 1001 }, services: { old: { base: 5 } }, meterIssue: 'x' },
+    'a threshold in an episode, open work orders': {
+      thresholds: { 't1-high': { phase: 'pending', start: T0, last: T0, peak: 92 } },
+      hours: { hygiene: { last: { value: 1000, eventTime: T0 }, confirmedAt: T0 + 1 } },
+      history: [[T0, 1000]],
+      services: { 'service-250h': { base: 0, firedDue: 1000 }, 'service-1000h': { base: 0, firedDue: 1000 } },
+      workOrders: { 'EQ-1|service-250h|1000h@b0': { status: 'requested', openedAt: T0 } },
+    },
+    nothing: {},
+  };
+
+  for (const [what, state] of Object.entries(stored)) {
+    it(`takes ${what} as the pure rule does`, () => {
+      const pure = createMaintenanceRule(options);
+      const owned = pure.owned?.() as OwnedRule;
+      owned.load(3, state);
+      expect(owned.save(3)).toEqual(state);
+      let s = state as MaintenanceState | undefined;
+      for (const e of events) {
+        const out: DeliveryIntent[] = [];
+        const r = pure.apply(s, e, ctx);
+        const flags = owned.apply(3, e, ctx, out);
+        expect(out).toEqual(r.deliveries);
+        expect((flags & LATE) !== 0).toBe(r.late === true);
+        if (JSON.stringify(r.state) !== JSON.stringify(s)) expect(flags & CHANGED).toBe(CHANGED);
+        s = r.state;
+        expect(JSON.parse(JSON.stringify(owned.save(3) ?? null))).toEqual(JSON.parse(JSON.stringify(s ?? null)));
+        expect(owned.holds(3)).toBe(pure.holds(s));
+      }
+    });
+  }
+});
