@@ -73,6 +73,20 @@ describe('maintenance owned form: the benchmark stream', () => {
     expect(compareOwned(createMaintenanceRule(none), createMaintenanceRule(none).owned?.() as OwnedRule, steps).late).toBeGreaterThan(0);
   });
 
+  it('decides as the pure rule with more held than the ring first holds, and more than it ever holds (pure mode)', () => {
+    // 10 s apart per asset: a lateness of 5 min holds ~20 maintenance samples, 20 min ~80 (over the ring's 64).
+    for (const allowedLatenessMs of [300_000, 1_200_000]) {
+      const held = { ...options, allowedLatenessMs };
+      const steps = streamSteps(messages(6_000, 20, start), decode, { seed: 4, jitterMs: 20_000 });
+      const pure = createMaintenanceRule(held);
+      const { owned, pureRuns } = counted(pure, held);
+      expect(compareOwned(pure, owned, steps).deliveries).toBeGreaterThan(0);
+      const events = steps.filter((s) => 'event' in s && s.event.kind !== 'position').length;
+      if (allowedLatenessMs === 300_000) expect(pureRuns()).toBeLessThan(events * 0.1);
+      else expect(pureRuns()).toBeGreaterThan(events * 0.5);
+    }
+  });
+
   it('decides as the pure rule on the fleet stream (episodes, work orders, late samples)', () => {
     const options = maintenanceOptionsOf(streamRulesConfig) as MaintenanceOptions;
     for (const seed of [1, 2, 3]) {
@@ -182,7 +196,7 @@ const value = fc.oneof(
 );
 
 const item = fc.record({
-  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush'),
+  kind: fc.constantFrom('sensor', 'sensor', 'sensor', 'sensor', 'meter', 'meter', 'meter', 'complete', 'alert', 'again', 'roundTrip', 'evict', 'flush', 'pause', 'registry'),
   asset: fc.constantFrom(0, 0, 1, 2),
   step: fc.integer({ min: -7, max: 4 }),
   a: fc.option(value, { nil: undefined }),
@@ -199,6 +213,9 @@ const item = fc.record({
   upTo: fc.constantFrom(undefined, 0, 30_000, 120_000),
 });
 type Item = typeof item extends fc.Arbitrary<infer T> ? T : never;
+
+/** Asset 0 after its registry recorded a later service (its baseline attribute moves the schedules on). */
+const serviced: AssetRecord = { erpAssetId: 'EQ-0', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'x', lastService: '100.5', lastInspection: '2026-09-30' } };
 
 const assets: readonly AssetRecord[] = [
   { erpAssetId: 'EQ-0', erpModule: 'maintenance', attributes: { site: 'S1', fleet: 'x', lastService: '0.3', lastInspection: '2026-09-30' } },
@@ -219,8 +236,9 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
   const previous: (CanonicalEvent | undefined)[] = [];
   let t = T0;
   let n = 0;
+  let registry = assets;
   for (const it of items) {
-    const asset = assets[it.asset] as AssetRecord;
+    const asset = registry[it.asset] as AssetRecord;
     t += Math.max(0, it.step) * 10_000;
     const eventTime = t + Math.min(0, it.step) * 10_000;
     const at = { source: 's', ids, eventTime, receivedAt: t };
@@ -234,6 +252,13 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
         continue;
       case 'flush':
         steps.push({ flush: it.upTo === undefined ? undefined : t + it.upTo, asset, now: t });
+        continue;
+      case 'pause':
+        // Eight days without events: an unchanged meter is then stalled, episodes are over.
+        t += 8 * 24 * 3_600_000;
+        continue;
+      case 'registry':
+        registry = [serviced, ...assets.slice(1)];
         continue;
       case 'again':
         event = previous[it.asset];
@@ -288,7 +313,7 @@ function stepsOf(items: readonly Item[], opened?: readonly string[][]): OracleSt
     steps.push({ event, asset, now: t });
     if (++n % 29 === 0) steps.push({ roundTrip: asset });
   }
-  for (const asset of assets) steps.push({ flush: undefined, asset, now: t });
+  for (const asset of registry) steps.push({ flush: undefined, asset, now: t });
   return steps;
 }
 
@@ -320,6 +345,21 @@ describe('maintenance owned form: generated configurations and streams', () => {
     // Both forms were compared: the fast path decided many events, the pure rule many others.
     expect(pureRuns).toBeGreaterThan(events * 0.2);
     expect(pureRuns).toBeLessThan(events * 0.8);
+  });
+});
+
+describe('maintenance owned form: several readings released at once', () => {
+  it('hands them all to the pure rule when a later one is not plain (the earlier ones undone)', () => {
+    const options: MaintenanceOptions = { thresholds: [], serviceIntervals: [{ name: 's', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' }], allowedLatenessMs: 30_000, siteAttribute: 'site', windows: {} };
+    const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
+    const meter = (s: number, operatingHours: number): OracleStep => ({ event: { kind: 'meter', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, operatingHours }, asset });
+    // 50 s and 60 s are plain, 70 s jumps 3 h in 10 s: the reading at 110 s releases all three.
+    const steps = [meter(0, 100), meter(40, 100), meter(50, 100.001), meter(60, 100.002), meter(70, 103), meter(110, 103.001), { flush: undefined, asset }];
+    const pure = createMaintenanceRule(options);
+    const { owned, pureRuns } = counted(pure, options);
+    compareOwned(pure, owned, steps);
+    // The first reading (released at 40 s), the three released together (at 110 s), the end (a reading after the flagged one, with its issue to clear).
+    expect(pureRuns()).toBe(3);
   });
 });
 

@@ -37,7 +37,8 @@ export interface HistoryBounds {
 
 type Writable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
 
-// Block header (one Float64Array per asset). NaN stands for an absent number.
+// An asset's row (one Float64Array holds every asset's, `stride` apart). NaN stands for an absent number.
+// What every sample reads first, together:
 const B_EXISTS = 0; // 1: the asset has a state (possibly `{}`)
 const B_ORDER = 1; // 1: `order` present
 const B_RELEASED = 2;
@@ -45,28 +46,29 @@ const B_NEWEST = 3;
 const B_START = 4; // ring index of the first `last` item
 const B_LAST = 5; // count of `last` items (0: absent)
 const B_PENDING = 6;
-const B_HOURS = 7; // 1: `hours` present
-const B_HY_VALUE = 8; // hygiene.last (NaN: absent)
-const B_HY_TIME = 9;
-const B_HY_CONFIRMED = 10;
-const B_HY_STALL = 11; // 0 absent, 1 false, 2 true
-const B_HY_RESET_VALUE = 12; // hygiene.lastReset (NaN: absent)
-const B_HY_RESET_TIME = 13;
-const B_TOTAL = 14;
-const B_HISTORY = 15; // entries; -1: absent
-const B_SERVICES = 16; // 1: `services` present
-const B_SETTLED = 17; // 1: every threshold state normal, no repeats counted
+const B_SETTLED = 7; // 1: every threshold state normal, no repeats counted
+// The hour meter:
+const B_HOURS = 8; // 1: `hours` present
+const B_HY_VALUE = 9; // hygiene.last (NaN: absent)
+const B_HY_TIME = 10;
+const B_HY_CONFIRMED = 11;
+const B_HY_STALL = 12; // 0 absent, 1 false, 2 true
+const B_HY_RESET_VALUE = 13; // hygiene.lastReset (NaN: absent)
+const B_HY_RESET_TIME = 14;
+const B_TOTAL = 15;
+const B_HISTORY = 16; // entries; -1: absent
+const B_SERVICES = 17; // 1: `services` present
 const B_ISSUE = 18; // 1: `meterIssue` present
-const B_CAP = 19; // ring capacity (items)
-const HEADER = 20;
-/** Per service interval (config order): present, base, baseAt, firedDue. */
+const HEADER = 19;
+/** Per service interval (config order): present, base, baseAt, firedDue; then the history; then the ring. */
 const SERVICE_FIELDS = 4;
 
 /** A ring item: [t, kind (-1: meter reading `h`; ≥ 0: a sensor layout), values…]. */
 const METER = -1;
 const FIRST_CAP = 8;
-/** More samples held than this: the asset's buffer stays in the pure form. */
-const MAX_CAP = 512;
+/** More samples held by one asset than this: its buffer stays in the pure form (the ring is as large for every asset). */
+const MAX_CAP = 64;
+const FIRST_ASSETS = 64;
 /** Distinct sensor layouts (names, order, units) interned; beyond, samples of new ones take the pure form. */
 const MAX_LAYOUTS = 256;
 
@@ -205,83 +207,94 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     return true;
   };
 
-  // Per asset.
-  const blocks: Float64Array[] = [];
+  // Per asset: a row of `data`, and beside it the mode, the pure state last taken and `releasedKinds`.
+  let cap = FIRST_CAP;
+  let stride = RING + cap * S;
+  let assets = FIRST_ASSETS;
+  let data = new Float64Array(assets * stride);
   const mode: number[] = [];
   /** The pure state last taken: the source of the fields not in columns (fast mode), or the whole state (pure mode). */
   const rest: (MaintenanceState | undefined)[] = [];
   const kinds: (string | undefined)[] = [];
+  /** How many rows are in use (indices below it have been set up). */
+  let used = 0;
 
-  const newBlock = (cap: number): Float64Array => {
-    const b = new Float64Array(RING + cap * S);
-    b[B_CAP] = cap;
-    return b;
-  };
-  const blockOf = (a: number): Float64Array => {
-    let b = blocks[a];
-    if (b === undefined) {
-      for (let i = blocks.length; i < a; i++) {
-        blocks[i] = newBlock(FIRST_CAP);
+  /** The row of asset `a` (set up, with room for it). */
+  const rowOf = (a: number): number => {
+    if (a >= used) {
+      if (a >= assets) {
+        let n = assets * 2;
+        while (n <= a) n *= 2;
+        const next = new Float64Array(n * stride);
+        next.set(data);
+        data = next;
+        assets = n;
+      }
+      for (let i = used; i <= a; i++) {
+        clear(i * stride);
         mode[i] = FAST;
         rest[i] = undefined;
         kinds[i] = undefined;
       }
-      blocks[a] = b = newBlock(FIRST_CAP);
-      mode[a] = FAST;
-      rest[a] = undefined;
-      kinds[a] = undefined;
+      used = a + 1;
     }
-    return b;
+    return a * stride;
   };
-  /** Offset of ring item `j` (j < 2·cap). */
-  const slot = (b: Float64Array, j: number): number => {
-    const cap = b[B_CAP] as number;
-    return RING + (j >= cap ? j - cap : j) * S;
-  };
-  /** Asset `a`'s block with room for `items` ring items (a larger copy when needed); undefined: more than columns hold. */
-  const room = (a: number, items: number): Float64Array | undefined => {
-    const b = blocks[a] as Float64Array;
-    const cap = b[B_CAP] as number;
-    if (items <= cap) return b;
-    if (items > MAX_CAP) return undefined;
+  /** Offset of ring item `j` (j < 2·cap) of the row at `o`. */
+  const at = (o: number, j: number): number => o + RING + (j >= cap ? j - cap : j) * S;
+  /**
+   * Room for `items` ring items in every row (a larger ring for all, each row's items from index 0
+   * on); false: more than columns hold.
+   */
+  const room = (items: number): boolean => {
+    if (items <= cap) return true;
+    if (items > MAX_CAP) return false;
     let next = cap * 2;
     while (next < items) next *= 2;
-    const nb = newBlock(next);
-    nb.set(b.subarray(0, RING));
-    nb[B_CAP] = next;
-    const start = b[B_START] as number;
-    const count = (b[B_LAST] as number) + (b[B_PENDING] as number);
-    for (let j = 0; j < count; j++) {
-      const from = RING + ((start + j) % cap) * S;
-      nb.set(b.subarray(from, from + S), RING + j * S);
+    const nextStride = RING + next * S;
+    const nd = new Float64Array(assets * nextStride);
+    for (let a = 0; a < used; a++) {
+      const o = a * stride;
+      const no = a * nextStride;
+      for (let k = 0; k < RING; k++) nd[no + k] = data[o + k] as number;
+      const start = data[o + B_START] as number;
+      const count = (data[o + B_LAST] as number) + (data[o + B_PENDING] as number);
+      for (let j = 0; j < count; j++) {
+        const from = o + RING + ((start + j) % cap) * S;
+        for (let k = 0; k < S; k++) nd[no + RING + j * S + k] = data[from + k] as number;
+      }
+      nd[no + B_START] = 0;
     }
-    nb[B_START] = 0;
-    blocks[a] = nb;
-    return nb;
+    data = nd;
+    cap = next;
+    stride = nextStride;
+    return true;
   };
 
-  const clear = (b: Float64Array): void => {
-    b[B_EXISTS] = 0;
-    b[B_ORDER] = 0;
-    b[B_RELEASED] = NaN;
-    b[B_NEWEST] = NaN;
-    b[B_START] = 0;
-    b[B_LAST] = 0;
-    b[B_PENDING] = 0;
-    b[B_HOURS] = 0;
-    b[B_HY_VALUE] = NaN;
-    b[B_HY_TIME] = NaN;
-    b[B_HY_CONFIRMED] = NaN;
-    b[B_HY_STALL] = 0;
-    b[B_HY_RESET_VALUE] = NaN;
-    b[B_HY_RESET_TIME] = NaN;
-    b[B_TOTAL] = NaN;
-    b[B_HISTORY] = -1;
-    b[B_SERVICES] = 0;
-    b[B_SETTLED] = 1;
-    b[B_ISSUE] = 0;
-    for (let i = 0; i < services.length; i++) b[HEADER + i * SERVICE_FIELDS] = 0;
-  };
+  /** The row at `o` as no state. */
+  function clear(o: number): void {
+    const d = data;
+    d[o + B_EXISTS] = 0;
+    d[o + B_ORDER] = 0;
+    d[o + B_RELEASED] = NaN;
+    d[o + B_NEWEST] = NaN;
+    d[o + B_START] = 0;
+    d[o + B_LAST] = 0;
+    d[o + B_PENDING] = 0;
+    d[o + B_SETTLED] = 1;
+    d[o + B_HOURS] = 0;
+    d[o + B_HY_VALUE] = NaN;
+    d[o + B_HY_TIME] = NaN;
+    d[o + B_HY_CONFIRMED] = NaN;
+    d[o + B_HY_STALL] = 0;
+    d[o + B_HY_RESET_VALUE] = NaN;
+    d[o + B_HY_RESET_TIME] = NaN;
+    d[o + B_TOTAL] = NaN;
+    d[o + B_HISTORY] = -1;
+    d[o + B_SERVICES] = 0;
+    d[o + B_ISSUE] = 0;
+    for (let i = 0; i < services.length; i++) d[o + HEADER + i * SERVICE_FIELDS] = 0;
+  }
 
   // ---- From the pure state into columns (load, and after the pure rule ran) ----
 
@@ -295,14 +308,15 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   };
   const reading = (v: unknown): v is { value: number; eventTime: number } => isObject(v) && only(v, ['value', 'eventTime']) && finite(v.value) && finite(v.eventTime);
 
-  /** One buffered sample into the ring at `off`; false when columns cannot hold it. */
-  const writeSample = (b: Float64Array, off: number, x: unknown): boolean => {
+  /** One buffered sample into the ring at (absolute) `off`; false when columns cannot hold it. */
+  const writeSample = (off: number, x: unknown): boolean => {
+    const d = data;
     if (!isObject(x) || !finite(x.t)) return false;
-    b[off] = x.t;
+    d[off] = x.t;
     if (x.k === 'm') {
       if (!only(x, ['t', 'k', 'h']) || !finite(x.h)) return false;
-      b[off + 1] = METER;
-      b[off + 2] = x.h;
+      d[off + 1] = METER;
+      d[off + 2] = x.h;
       return true;
     }
     if (x.k !== 's' || !only(x, ['t', 'k', 'v']) || !isObject(x.v)) return false;
@@ -322,8 +336,8 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     }
     const id = intern(names, units);
     if (id < 0) return false;
-    b[off + 1] = id;
-    for (let j = 0; j < values.length; j++) b[off + 2 + j] = values[j] as number;
+    d[off + 1] = id;
+    for (let j = 0; j < values.length; j++) d[off + 2 + j] = values[j] as number;
     return true;
   };
 
@@ -337,32 +351,33 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   /** Takes `state` into asset `a`'s columns; false (columns then undefined) when they cannot hold it. */
   const toColumns = (a: number, state: unknown): boolean => {
-    let b = blockOf(a);
-    clear(b);
+    rowOf(a);
+    clear(a * stride);
     kinds[a] = undefined;
     rest[a] = undefined;
     if (state === undefined) return true;
     if (!isObject(state)) return false;
     for (const k in state) if (state[k] !== undefined && !STATE_KEYS.has(k)) return false;
     const s = state as Writable;
-    const o: unknown = s.order;
-    if (o !== undefined) {
-      if (!isObject(o) || !only(o, ['released', 'newest', 'pending', 'last']) || !optionalFinite(o.released) || !optionalFinite(o.newest)) return false;
-      const pending = o.pending;
-      const last = o.last;
+    const order: unknown = s.order;
+    if (order !== undefined) {
+      if (!isObject(order) || !only(order, ['released', 'newest', 'pending', 'last']) || !optionalFinite(order.released) || !optionalFinite(order.newest)) return false;
+      const pending = order.pending;
+      const last = order.last;
       if (!Array.isArray(pending) || (last !== undefined && (!Array.isArray(last) || last.length === 0))) return false;
       const lastCount = last === undefined ? 0 : last.length;
-      const r = room(a, lastCount + pending.length + 1);
-      if (r === undefined) return false;
-      b = r;
-      b[B_ORDER] = 1;
-      b[B_RELEASED] = o.released === undefined ? NaN : (o.released as number);
-      b[B_NEWEST] = o.newest === undefined ? NaN : (o.newest as number);
-      for (let j = 0; j < lastCount; j++) if (!writeSample(b, RING + j * S, (last as unknown[])[j])) return false;
-      for (let j = 0; j < pending.length; j++) if (!writeSample(b, RING + (lastCount + j) * S, pending[j])) return false;
-      b[B_LAST] = lastCount;
-      b[B_PENDING] = pending.length;
+      if (!room(lastCount + pending.length + 1)) return false;
+      const o = a * stride;
+      data[o + B_ORDER] = 1;
+      data[o + B_RELEASED] = order.released === undefined ? NaN : (order.released as number);
+      data[o + B_NEWEST] = order.newest === undefined ? NaN : (order.newest as number);
+      for (let j = 0; j < lastCount; j++) if (!writeSample(at(o, j), (last as unknown[])[j])) return false;
+      for (let j = 0; j < pending.length; j++) if (!writeSample(at(o, lastCount + j), pending[j])) return false;
+      data[o + B_LAST] = lastCount;
+      data[o + B_PENDING] = pending.length;
     }
+    const o = a * stride;
+    const d = data;
     const rk: unknown = s.releasedKinds;
     if (rk !== undefined && typeof rk !== 'string') return false;
     kinds[a] = rk;
@@ -374,18 +389,18 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       if (hy.stallFlagged !== undefined && typeof hy.stallFlagged !== 'boolean') return false;
       if (hy.last !== undefined) {
         if (!reading(hy.last)) return false;
-        b[B_HY_VALUE] = hy.last.value;
-        b[B_HY_TIME] = hy.last.eventTime;
+        d[o + B_HY_VALUE] = hy.last.value;
+        d[o + B_HY_TIME] = hy.last.eventTime;
       }
       if (hy.lastReset !== undefined) {
         if (!reading(hy.lastReset)) return false;
-        b[B_HY_RESET_VALUE] = hy.lastReset.value;
-        b[B_HY_RESET_TIME] = hy.lastReset.eventTime;
+        d[o + B_HY_RESET_VALUE] = hy.lastReset.value;
+        d[o + B_HY_RESET_TIME] = hy.lastReset.eventTime;
       }
-      b[B_HY_CONFIRMED] = hy.confirmedAt === undefined ? NaN : (hy.confirmedAt as number);
-      b[B_HY_STALL] = hy.stallFlagged === undefined ? 0 : hy.stallFlagged ? 2 : 1;
-      b[B_TOTAL] = h.total === undefined ? NaN : (h.total as number);
-      b[B_HOURS] = 1;
+      d[o + B_HY_CONFIRMED] = hy.confirmedAt === undefined ? NaN : (hy.confirmedAt as number);
+      d[o + B_HY_STALL] = hy.stallFlagged === undefined ? 0 : hy.stallFlagged ? 2 : 1;
+      d[o + B_TOTAL] = h.total === undefined ? NaN : (h.total as number);
+      d[o + B_HOURS] = 1;
     }
     const hist: unknown = s.history;
     if (hist !== undefined) {
@@ -393,10 +408,10 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       for (let j = 0; j < hist.length; j++) {
         const e: unknown = hist[j];
         if (!Array.isArray(e) || e.length !== 2 || !finite(e[0]) || !finite(e[1])) return false;
-        b[HIST + j * 2] = e[0];
-        b[HIST + j * 2 + 1] = e[1];
+        d[o + HIST + j * 2] = e[0];
+        d[o + HIST + j * 2 + 1] = e[1];
       }
-      b[B_HISTORY] = hist.length;
+      d[o + B_HISTORY] = hist.length;
     }
     const sv: unknown = s.services;
     if (sv !== undefined) {
@@ -406,17 +421,17 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         if (v === undefined) continue;
         const i = serviceIndex.get(name);
         if (i === undefined || !isObject(v) || !only(v, ['base', 'baseAt', 'firedDue']) || !finite(v.base) || !optionalFinite(v.baseAt) || !optionalFinite(v.firedDue)) return false;
-        const off = HEADER + i * SERVICE_FIELDS;
-        b[off] = 1;
-        b[off + 1] = v.base;
-        b[off + 2] = v.baseAt === undefined ? NaN : (v.baseAt as number);
-        b[off + 3] = v.firedDue === undefined ? NaN : (v.firedDue as number);
+        const off = o + HEADER + i * SERVICE_FIELDS;
+        d[off] = 1;
+        d[off + 1] = v.base;
+        d[off + 2] = v.baseAt === undefined ? NaN : (v.baseAt as number);
+        d[off + 3] = v.firedDue === undefined ? NaN : (v.firedDue as number);
       }
-      b[B_SERVICES] = 1;
+      d[o + B_SERVICES] = 1;
     }
-    b[B_SETTLED] = settledOf(s.thresholds) ? 1 : 0;
-    b[B_ISSUE] = s.meterIssue !== undefined ? 1 : 0;
-    b[B_EXISTS] = 1;
+    d[o + B_SETTLED] = settledOf(s.thresholds) ? 1 : 0;
+    d[o + B_ISSUE] = s.meterIssue !== undefined ? 1 : 0;
+    d[o + B_EXISTS] = 1;
     rest[a] = s;
     return true;
   };
@@ -433,15 +448,16 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   // ---- From columns to the pure state (save, and before the pure rule runs) ----
 
-  const sampleAt = (b: Float64Array, off: number): MaintenanceSample => {
-    const t = b[off] as number;
-    const kind = b[off + 1] as number;
-    if (kind === METER) return { t, k: 'm', h: b[off + 2] as number };
+  const sampleAt = (off: number): MaintenanceSample => {
+    const d = data;
+    const t = d[off] as number;
+    const kind = d[off + 1] as number;
+    if (kind === METER) return { t, k: 'm', h: d[off + 2] as number };
     const l = layouts[kind] as Layout;
     const v: Record<string, number | readonly [number, string]> = {};
     for (let j = 0; j < l.n; j++) {
       const unit = l.units[j];
-      v[l.names[j] as string] = unit !== undefined ? [b[off + 2 + j] as number, unit] : (b[off + 2 + j] as number);
+      v[l.names[j] as string] = unit !== undefined ? [d[off + 2 + j] as number, unit] : (d[off + 2 + j] as number);
     }
     return { t, k: 's', v };
   };
@@ -449,52 +465,53 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   const materialise = (a: number): MaintenanceState | undefined => {
     if (mode[a] === PURE) return rest[a];
-    const b = blocks[a];
-    if (b === undefined || b[B_EXISTS] === 0) return undefined;
+    const o = a * stride;
+    const d = data;
+    if (d[o + B_EXISTS] === 0) return undefined;
     const r = rest[a] ?? {};
     const s: Writable = {};
-    if (b[B_ORDER] === 1) {
-      const start = b[B_START] as number;
-      const lastCount = b[B_LAST] as number;
-      const pendingCount = b[B_PENDING] as number;
+    if (d[o + B_ORDER] === 1) {
+      const start = d[o + B_START] as number;
+      const lastCount = d[o + B_LAST] as number;
+      const pendingCount = d[o + B_PENDING] as number;
       const pending: MaintenanceSample[] = [];
-      for (let j = 0; j < pendingCount; j++) pending.push(sampleAt(b, slot(b, start + lastCount + j)));
+      for (let j = 0; j < pendingCount; j++) pending.push(sampleAt(at(o, start + lastCount + j)));
       let last: MaintenanceSample[] | undefined;
       if (lastCount > 0) {
         last = [];
-        for (let j = 0; j < lastCount; j++) last.push(sampleAt(b, slot(b, start + j)));
+        for (let j = 0; j < lastCount; j++) last.push(sampleAt(at(o, start + j)));
       }
       // Of the pure form's shape: every field present, undefined where absent (JSON drops those).
-      s.order = { released: num(b[B_RELEASED] as number), newest: num(b[B_NEWEST] as number), pending, last };
+      s.order = { released: num(d[o + B_RELEASED] as number), newest: num(d[o + B_NEWEST] as number), pending, last };
     }
     if (kinds[a] !== undefined) s.releasedKinds = kinds[a];
-    if (b[B_HOURS] === 1) {
+    if (d[o + B_HOURS] === 1) {
       const hy: { last?: { value: number; eventTime: number }; confirmedAt?: number; stallFlagged?: boolean; lastReset?: { value: number; eventTime: number } } = {};
-      if (b[B_HY_VALUE] === b[B_HY_VALUE]) hy.last = { value: b[B_HY_VALUE] as number, eventTime: b[B_HY_TIME] as number };
-      const confirmedAt = num(b[B_HY_CONFIRMED] as number);
+      if (d[o + B_HY_VALUE] === d[o + B_HY_VALUE]) hy.last = { value: d[o + B_HY_VALUE] as number, eventTime: d[o + B_HY_TIME] as number };
+      const confirmedAt = num(d[o + B_HY_CONFIRMED] as number);
       if (confirmedAt !== undefined) hy.confirmedAt = confirmedAt;
-      if (b[B_HY_STALL] !== 0) hy.stallFlagged = b[B_HY_STALL] === 2;
-      if (b[B_HY_RESET_VALUE] === b[B_HY_RESET_VALUE]) hy.lastReset = { value: b[B_HY_RESET_VALUE] as number, eventTime: b[B_HY_RESET_TIME] as number };
-      const total = num(b[B_TOTAL] as number);
+      if (d[o + B_HY_STALL] !== 0) hy.stallFlagged = d[o + B_HY_STALL] === 2;
+      if (d[o + B_HY_RESET_VALUE] === d[o + B_HY_RESET_VALUE]) hy.lastReset = { value: d[o + B_HY_RESET_VALUE] as number, eventTime: d[o + B_HY_RESET_TIME] as number };
+      const total = num(d[o + B_TOTAL] as number);
       s.hours = total !== undefined ? { hygiene: hy, total } : { hygiene: hy };
     }
-    const count = b[B_HISTORY] as number;
+    const count = d[o + B_HISTORY] as number;
     if (count >= 0) {
       const h: (readonly [number, number])[] = [];
-      for (let j = 0; j < count; j++) h.push([b[HIST + j * 2] as number, b[HIST + j * 2 + 1] as number]);
+      for (let j = 0; j < count; j++) h.push([d[o + HIST + j * 2] as number, d[o + HIST + j * 2 + 1] as number]);
       s.history = h;
     }
     if (r.km !== undefined) s.km = r.km;
     if (r.kmHistory !== undefined) s.kmHistory = r.kmHistory;
     if (r.thresholds !== undefined) s.thresholds = r.thresholds;
-    if (b[B_SERVICES] === 1) {
+    if (d[o + B_SERVICES] === 1) {
       const sv: Record<string, { base: number; baseAt?: number; firedDue?: number }> = {};
       for (let i = 0; i < services.length; i++) {
-        const off = HEADER + i * SERVICE_FIELDS;
-        if (b[off] !== 1) continue;
-        const baseAt = num(b[off + 2] as number);
-        const firedDue = num(b[off + 3] as number);
-        sv[(services[i] as { name: string }).name] = { base: b[off + 1] as number, ...(baseAt !== undefined ? { baseAt } : {}), ...(firedDue !== undefined ? { firedDue } : {}) };
+        const off = o + HEADER + i * SERVICE_FIELDS;
+        if (d[off] !== 1) continue;
+        const baseAt = num(d[off + 2] as number);
+        const firedDue = num(d[off + 3] as number);
+        sv[(services[i] as { name: string }).name] = { base: d[off + 1] as number, ...(baseAt !== undefined ? { baseAt } : {}), ...(firedDue !== undefined ? { firedDue } : {}) };
       }
       s.services = sv;
     }
@@ -530,22 +547,24 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   // ---- The fast path ----
 
-  /** Whether the ring item at `off` of `src` and the one in `scratch` are the same sample (same JSON). */
-  const sameAsScratch = (src: Float64Array, off: number): boolean => {
-    if (src[off] !== scratch[0] || src[off + 1] !== scratch[1]) return false;
+  /** Whether the ring item at (absolute) `off` and the one in `scratch` are the same sample (same JSON). */
+  const sameAsScratch = (off: number): boolean => {
+    const d = data;
+    if (d[off] !== scratch[0] || d[off + 1] !== scratch[1]) return false;
     const kind = scratch[1] as number;
     const n = kind === METER ? 1 : (layouts[kind] as Layout).n;
-    for (let j = 2; j < 2 + n; j++) if (src[off + j] !== scratch[j]) return false;
+    for (let j = 2; j < 2 + n; j++) if (d[off + j] !== scratch[j]) return false;
     return true;
   };
 
-  /** A sensor sample that changes nothing but the buffer: no value reaches a threshold of `p`, none is in an episode. */
-  const quiet = (src: Float64Array, off: number, p: Profile): boolean => {
-    const l = layouts[src[off + 1] as number] as Layout;
+  /** A sensor sample that changes nothing but the buffer: no value reaches a threshold of `p` (none is in an episode: the caller's). */
+  const quiet = (off: number, p: Profile): boolean => {
+    const d = data;
+    const l = layouts[d[off + 1] as number] as Layout;
     for (let j = 0; j < l.n; j++) {
       const k = l.sensor[j] as number;
       if (k < 0) continue;
-      const v = src[off + 2 + j] as number;
+      const v = d[off + 2 + j] as number;
       if (!(v >= (p.quietFrom[k] as number) && v <= (p.quietTo[k] as number))) return false;
     }
     return true;
@@ -561,11 +580,12 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
    * meter not yet stalled) and that opens no work order, with no issue to clear: what it leaves
    * goes to `next…`; false for any other.
    */
-  const plainReading = (b: Float64Array, t: number, raw: number, p: Profile, attributes: Readonly<Record<string, string>>): boolean => {
-    const lastValue = b[B_HY_VALUE] as number;
-    if (b[B_ISSUE] !== 0 || lastValue !== lastValue) return false;
-    const lastTime = b[B_HY_TIME] as number;
-    const confirmed = b[B_HY_CONFIRMED] as number;
+  const plainReading = (o: number, t: number, raw: number, p: Profile, attributes: Readonly<Record<string, string>>): boolean => {
+    const d = data;
+    const lastValue = d[o + B_HY_VALUE] as number;
+    if (d[o + B_ISSUE] !== 0 || lastValue !== lastValue) return false;
+    const lastTime = d[o + B_HY_TIME] as number;
+    const confirmed = d[o + B_HY_CONFIRMED] as number;
     if (!(t > (confirmed === confirmed ? confirmed : lastTime))) return false;
     const delta = raw - lastValue;
     let usage: number;
@@ -573,7 +593,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       if (t - lastTime > hygiene.stalledAfterMs) return false;
       nextValue = lastValue;
       nextTime = lastTime;
-      nextStall = b[B_HY_STALL] as number;
+      nextStall = d[o + B_HY_STALL] as number;
       usage = 0;
     } else {
       if (!(delta > 0) || delta > ((t - lastTime) / HOUR_MS) * hygiene.maxRatePerHour * hygiene.wallClockTolerance + hygiene.resolutionSlack) return false;
@@ -582,150 +602,143 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       nextStall = 1;
       usage = round6(delta);
     }
-    const total = b[B_TOTAL] as number;
+    const total = d[o + B_TOTAL] as number;
     const hours = total === total ? round6(total + usage) : raw;
     const rules = p.hourRules;
     for (let r = 0; r < rules.length; r++) {
       const i = rules[r] as number;
-      const off = HEADER + i * SERVICE_FIELDS;
-      if (b[off] !== 1) return false;
+      const off = o + HEADER + i * SERVICE_FIELDS;
+      if (d[off] !== 1) return false;
       const rule = services[i] as MaintenanceOptions['serviceIntervals'][number];
-      const base = b[off + 1] as number;
+      const base = d[off + 1] as number;
       if (rule.baselineAttribute !== undefined) {
         const attr = attributeBaseline(rule, attributes);
         if (attr !== undefined && isLaterBaseline(attr, base)) return false;
       }
       const k = Math.floor((hours + rule.dueSoon - base) / rule.every + 1e-9);
       if (k < 1) continue;
-      const firedDue = b[off + 3] as number;
+      const firedDue = d[off + 3] as number;
       if (!(firedDue === firedDue && base + k * rule.every <= firedDue + 1e-9)) return false;
     }
     nextTotal = hours;
     return true;
   };
   /** Commits what {@link plainReading} found for a reading at `t`: hygiene, the counter and the history. */
-  const commitReading = (b: Float64Array, t: number): void => {
-    b[B_HY_VALUE] = nextValue;
-    b[B_HY_TIME] = nextTime;
-    b[B_HY_CONFIRMED] = t;
-    b[B_HY_STALL] = nextStall;
-    b[B_TOTAL] = nextTotal;
-    let count = b[B_HISTORY] as number;
+  const commitReading = (o: number, t: number): void => {
+    const d = data;
+    d[o + B_HY_VALUE] = nextValue;
+    d[o + B_HY_TIME] = nextTime;
+    d[o + B_HY_CONFIRMED] = t;
+    d[o + B_HY_STALL] = nextStall;
+    d[o + B_TOTAL] = nextTotal;
+    let count = d[o + B_HISTORY] as number;
     if (count < 0) count = 0;
+    const h = o + HIST;
     // A reading older than the latest entry adds none (the pure rule's `olderThanLatest`).
-    if (count > 0 && t < (b[HIST + (count - 1) * 2] as number)) return;
-    const kept = count >= 2 && t - (b[HIST + (count - 2) * 2] as number) < history.spacingMs ? count - 1 : count;
+    if (count > 0 && t < (d[h + (count - 1) * 2] as number)) return;
+    const kept = count >= 2 && t - (d[h + (count - 2) * 2] as number) < history.spacingMs ? count - 1 : count;
     const from = Math.max(0, kept + 1 - history.max);
-    if (from > 0) b.copyWithin(HIST, HIST + from * 2, HIST + kept * 2);
-    b[HIST + (kept - from) * 2] = t;
-    b[HIST + (kept - from) * 2 + 1] = nextTotal;
-    b[B_HISTORY] = kept - from + 1;
+    if (from > 0) for (let k = 0; k < (kept - from) * 2; k++) d[h + k] = d[h + from * 2 + k] as number;
+    d[h + (kept - from) * 2] = t;
+    d[h + (kept - from) * 2 + 1] = nextTotal;
+    d[o + B_HISTORY] = kept - from + 1;
   };
 
-  // The item at merged index `j` (see `itemAt`): its array and offset.
-  let src: Float64Array = scratch;
-  let srcOff = 0;
-  /** Points `src`/`srcOff` at item `j` of the pending items from ring index `p0`, with `scratch` at index `i` when `ins`. */
-  const itemAt = (b: Float64Array, p0: number, ins: boolean, i: number, j: number): void => {
-    if (ins && j === i) {
-      src = scratch;
-      srcOff = 0;
-    } else {
-      src = b;
-      srcOff = slot(b, p0 + (ins && j > i ? j - 1 : j));
-    }
-  };
   /** The hour counter and history, kept while several readings are released at once (one may be for the pure rule). */
   const backup = new Float64Array(B_HISTORY + 1 - B_HY_VALUE + history.max * 2);
-  const keep = (b: Float64Array, restore: boolean): void => {
+  const keep = (o: number, restore: boolean): void => {
+    const d = data;
     const n = B_HISTORY + 1 - B_HY_VALUE;
     for (let k = 0; k < n; k++) {
-      if (restore) b[B_HY_VALUE + k] = backup[k] as number;
-      else backup[k] = b[B_HY_VALUE + k] as number;
+      if (restore) d[o + B_HY_VALUE + k] = backup[k] as number;
+      else backup[k] = d[o + B_HY_VALUE + k] as number;
     }
     for (let k = 0; k < history.max * 2; k++) {
-      if (restore) b[HIST + k] = backup[n + k] as number;
-      else backup[n + k] = b[HIST + k] as number;
+      if (restore) d[o + HIST + k] = backup[n + k] as number;
+      else backup[n + k] = d[o + HIST + k] as number;
     }
   };
 
   /**
-   * Decides the first `m` items released (of the pending items from ring index `p0`, with the
-   * sample in `scratch` at index `i` when `ins`) here, as the pure rule would: quiet sensor samples
-   * (nothing but the buffer changes) and plain hour-meter readings (the counter and the history).
-   * False, with nothing changed, when one of them is for the pure rule. The buffer is the caller's.
+   * Decides the first `m` pending items (from ring index `p0` of the row at `o`), released now,
+   * here, as the pure rule would: quiet sensor samples (nothing but the buffer changes) and plain
+   * hour-meter readings (the counter and the history). False, with nothing changed, when one of
+   * them is for the pure rule. The buffer's own fields are the caller's.
    */
-  const releaseHere = (a: number, b: Float64Array, p0: number, ins: boolean, i: number, m: number, p: Profile, ctx: RuleContext): boolean => {
+  const releaseHere = (a: number, o: number, p0: number, m: number, p: Profile, ctx: RuleContext): boolean => {
+    const d = data;
     let meters = 0;
     for (let j = 0; j < m; j++) {
-      itemAt(b, p0, ins, i, j);
-      if (src[srcOff + 1] === METER) meters++;
-      else if (b[B_SETTLED] !== 1 || !quiet(src, srcOff, p)) return false;
+      const off = at(o, p0 + j);
+      if (d[off + 1] === METER) meters++;
+      else if (d[o + B_SETTLED] !== 1 || !quiet(off, p)) return false;
     }
-    if (meters > 1) keep(b, false);
+    if (meters > 1) keep(o, false);
     for (let j = 0, done = 0; j < m && done < meters; j++) {
-      itemAt(b, p0, ins, i, j);
-      if (src[srcOff + 1] !== METER) continue;
-      const t = src[srcOff] as number;
-      if (!plainReading(b, t, src[srcOff + 2] as number, p, ctx.asset.attributes)) {
-        if (done > 0) keep(b, true);
+      const off = at(o, p0 + j);
+      if (d[off + 1] !== METER) continue;
+      const t = d[off] as number;
+      if (!plainReading(o, t, d[off + 2] as number, p, ctx.asset.attributes)) {
+        if (done > 0) keep(o, true);
         return false;
       }
-      commitReading(b, t);
+      commitReading(o, t);
       done++;
     }
     // The kinds released at the last one's time (one kind, as a rule).
-    itemAt(b, p0, ins, i, m - 1);
-    const t = src[srcOff] as number;
-    const meter = src[srcOff + 1] === METER;
+    const off = at(o, p0 + m - 1);
+    const t = d[off] as number;
+    const meter = d[off + 1] === METER;
     let both = false;
     for (let j = m - 2; j >= 0 && !both; j--) {
-      itemAt(b, p0, ins, i, j);
-      if (src[srcOff] !== t) break;
-      both = (src[srcOff + 1] === METER) !== meter;
+      const x = at(o, p0 + j);
+      if (d[x] !== t) break;
+      both = (d[x + 1] === METER) !== meter;
     }
     kinds[a] = meter ? (both ? 'ms' : 'm') : both ? 'sm' : 's';
     return true;
   };
-  /** The buffer after its first `m` pending items (from ring index `p0`) were released: those of the newest time are `last`. */
-  const released = (b: Float64Array, p0: number, m: number): void => {
-    const t = b[slot(b, p0 + m - 1)] as number;
+  /** The buffer of the row at `o` after its first `m` pending items (from ring index `p0`) were released: those of the newest time are `last`. */
+  const released = (o: number, p0: number, m: number): void => {
+    const d = data;
+    const t = d[at(o, p0 + m - 1)] as number;
     let newest = 1;
-    while (newest < m && b[slot(b, p0 + m - 1 - newest)] === t) newest++;
-    const cap = b[B_CAP] as number;
+    while (newest < m && d[at(o, p0 + m - 1 - newest)] === t) newest++;
     const start = p0 + m - newest;
-    b[B_START] = start >= cap ? start - cap : start;
-    b[B_LAST] = newest;
-    b[B_PENDING] = (b[B_PENDING] as number) - m;
-    b[B_RELEASED] = t;
+    d[o + B_START] = start >= cap ? start - cap : start;
+    d[o + B_LAST] = newest;
+    d[o + B_PENDING] = (d[o + B_PENDING] as number) - m;
+    d[o + B_RELEASED] = t;
   };
 
   /** The sample in `scratch` offered to asset `a`'s buffer (the pure form's `admit` with `keepLast`, and what it releases). */
   const admitScratch = (a: number, event: CanonicalEvent, ctx: RuleContext, p: Profile, out: DeliveryIntent[]): number => {
-    let b = blocks[a] as Float64Array;
+    let o = a * stride;
     const t = scratch[0] as number;
-    const lastCount = b[B_LAST] as number;
-    if (t <= (b[B_RELEASED] as number)) {
+    const lastCount = data[o + B_LAST] as number;
+    if (t <= (data[o + B_RELEASED] as number)) {
       // One of the samples released last, sent again: a duplicate; anything else here is late (or taken late).
-      for (let j = 0; j < lastCount; j++) if (sameAsScratch(b, slot(b, (b[B_START] as number) + j))) return 0;
+      for (let j = 0; j < lastCount; j++) if (sameAsScratch(at(o, (data[o + B_START] as number) + j))) return 0;
       return pureApply(a, event, ctx, out);
     }
-    const pendingCount = b[B_PENDING] as number;
+    const pendingCount = data[o + B_PENDING] as number;
     // Room for one more item (whatever is released, the ring then holds at most this many).
-    const r = room(a, lastCount + pendingCount + 1);
-    if (r === undefined) return pureApply(a, event, ctx, out);
-    b = r;
-    const p0 = (b[B_START] as number) + lastCount;
+    if (lastCount + pendingCount + 1 > cap) {
+      if (!room(lastCount + pendingCount + 1)) return pureApply(a, event, ctx, out);
+      o = a * stride;
+    }
+    const d = data;
+    const p0 = (d[o + B_START] as number) + lastCount;
     let i = pendingCount;
     while (i > 0) {
-      const off = slot(b, p0 + i - 1);
-      const pt = b[off] as number;
+      const off = at(o, p0 + i - 1);
+      const pt = d[off] as number;
       if (pt < t) break;
       if (pt === t) {
-        const pk = b[off + 1] as number;
+        const pk = d[off + 1] as number;
         if ((pk === METER) === (scratch[1] === METER)) {
           // Of one time and kind: the same sample (a duplicate), or ordered by JSON.
-          if (sameAsScratch(b, off)) return 0;
+          if (sameAsScratch(off)) return 0;
           return pureApply(a, event, ctx, out);
         }
         // A meter reading before a sensor sample of its time.
@@ -733,51 +746,63 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       }
       i--;
     }
-    const newest = b[B_NEWEST] as number;
+    const newest = d[o + B_NEWEST] as number;
     const nextNewest = newest !== newest || t > newest ? t : newest;
     const watermark = nextNewest - lateness;
+    insert(o, p0, pendingCount, i);
     // Released: the items (the new one among them) at or before the watermark, oldest first.
     let m = 0;
-    while (m <= pendingCount) {
-      itemAt(b, p0, true, i, m);
-      if (!((src[srcOff] as number) <= watermark)) break;
-      m++;
+    while (m <= pendingCount && (d[at(o, p0 + m)] as number) <= watermark) m++;
+    if (m > 0 && !releaseHere(a, o, p0, m, p, ctx)) {
+      remove(o, p0, pendingCount + 1, i);
+      return pureApply(a, event, ctx, out);
     }
-    if (m > 0 && !releaseHere(a, b, p0, true, i, m, p, ctx)) return pureApply(a, event, ctx, out);
-    insert(b, p0, pendingCount, i);
-    b[B_PENDING] = pendingCount + 1;
-    if (m > 0) released(b, p0, m);
-    b[B_NEWEST] = nextNewest;
-    b[B_ORDER] = 1;
-    b[B_EXISTS] = 1;
+    d[o + B_PENDING] = pendingCount + 1;
+    if (m > 0) released(o, p0, m);
+    d[o + B_NEWEST] = nextNewest;
+    d[o + B_ORDER] = 1;
+    d[o + B_EXISTS] = 1;
     return CHANGED;
   };
-  /** The sample in `scratch` put at index `i` of the `count` pending items from ring index `p0` (room checked). */
-  const insert = (b: Float64Array, p0: number, count: number, i: number): void => {
-    for (let j = count; j > i; j--) b.copyWithin(slot(b, p0 + j), slot(b, p0 + j - 1), slot(b, p0 + j - 1) + S);
-    b.set(scratch, slot(b, p0 + i));
+  /** The sample in `scratch` put at index `i` of the `count` pending items from ring index `p0` of the row at `o` (room checked). */
+  const insert = (o: number, p0: number, count: number, i: number): void => {
+    const d = data;
+    for (let j = count; j > i; j--) {
+      const to = at(o, p0 + j);
+      const from = at(o, p0 + j - 1);
+      for (let k = 0; k < S; k++) d[to + k] = d[from + k] as number;
+    }
+    const to = at(o, p0 + i);
+    for (let k = 0; k < S; k++) d[to + k] = scratch[k] as number;
+  };
+  /** Takes out item `i` of the `count` pending items from ring index `p0` of the row at `o` (the one {@link insert} put there). */
+  const remove = (o: number, p0: number, count: number, i: number): void => {
+    const d = data;
+    for (let j = i; j < count - 1; j++) {
+      const to = at(o, p0 + j);
+      const from = at(o, p0 + j + 1);
+      for (let k = 0; k < S; k++) d[to + k] = d[from + k] as number;
+    }
   };
 
   return {
     name: pure.name,
     kinds: pure.kinds,
     load(a, stored) {
-      blockOf(a);
       adopt(a, stored as MaintenanceState | undefined);
     },
     save(a) {
-      if (blocks[a] === undefined) return undefined;
+      if (a >= used) return undefined;
       return materialise(a);
     },
     drop(a) {
-      const b = blockOf(a);
-      clear(b);
+      clear(rowOf(a));
       mode[a] = FAST;
       rest[a] = undefined;
       kinds[a] = undefined;
     },
     apply(a, event, ctx, out) {
-      blockOf(a);
+      if (a >= used) rowOf(a);
       if (mode[a] === PURE) return pureApply(a, event, ctx, out);
       const t = event.eventTime;
       if (event.kind === 'sensor') {
@@ -807,31 +832,32 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       return pureApply(a, event, ctx, out);
     },
     flush(a, ctx, upTo, out) {
-      const b = blockOf(a);
+      const o = rowOf(a);
       if (mode[a] === PURE) return pureFlush(a, ctx, upTo, out);
-      const pendingCount = b[B_PENDING] as number;
+      const d = data;
+      const pendingCount = d[o + B_PENDING] as number;
       // Nothing held: the pure rule returns the state as it is.
-      if (b[B_ORDER] !== 1 || pendingCount === 0) return 0;
-      const p0 = (b[B_START] as number) + (b[B_LAST] as number);
+      if (d[o + B_ORDER] !== 1 || pendingCount === 0) return 0;
+      const p0 = (d[o + B_START] as number) + (d[o + B_LAST] as number);
       let m = pendingCount;
-      let newest = b[B_NEWEST] as number;
+      let newest = d[o + B_NEWEST] as number;
       if (upTo !== undefined) {
         // An idle watermark: what is final by then (nothing: the state as it is).
         newest = Math.max(newest === newest ? newest : upTo, upTo);
         m = 0;
-        while (m < pendingCount && (b[slot(b, p0 + m)] as number) <= newest - lateness) m++;
+        while (m < pendingCount && (d[at(o, p0 + m)] as number) <= newest - lateness) m++;
         if (m === 0) return 0;
       }
-      if (!releaseHere(a, b, p0, false, -1, m, profile(ctx.asset), ctx)) return pureFlush(a, ctx, upTo, out);
-      released(b, p0, m);
-      b[B_NEWEST] = newest;
+      if (!releaseHere(a, o, p0, m, profile(ctx.asset), ctx)) return pureFlush(a, ctx, upTo, out);
+      released(o, p0, m);
+      d[o + B_NEWEST] = newest;
       return CHANGED;
     },
     holds(a) {
-      const b = blocks[a];
-      if (b === undefined) return false;
+      if (a >= used) return false;
       if (mode[a] === PURE) return pure.holds(rest[a]);
-      return b[B_ORDER] === 1 && (b[B_PENDING] as number) > 0;
+      const o = a * stride;
+      return data[o + B_ORDER] === 1 && (data[o + B_PENDING] as number) > 0;
     },
   };
 }
