@@ -1,20 +1,22 @@
 /**
- * The maintenance rule's owned form (owned.ts): every asset's state kept by the rule in one
- * Float64Array per asset and changed in place, saved as the pure form's {@link MaintenanceState}.
+ * The maintenance rule's owned form (owned.ts): every asset's state kept by the rule, changed in
+ * place, and saved as the pure form's {@link MaintenanceState}.
  *
- * Columns hold what changes on the ingest hot path: the reorder buffer (a ring of samples, sensor
- * values by interned layout), `releasedKinds`, the hour counter and its hygiene, the hours history
- * and the service schedules. The rest of the state (thresholds, work orders, odometer, issues,
- * calendars, alerts, completions) stays in the pure state object last taken, which the fast path
- * never changes. The fast path covers what most events are: a sensor or plain hour-meter sample
- * admitted to the buffer, releasing at most one sample, which is a quiet sensor sample (no value
- * reaches a threshold, no threshold in an episode: only the buffer changes) or an hour-meter
- * reading hygiene accepts that opens no work order (the counter, the history and the buffer
- * change). Anything else (late samples, ties, several released at once, breaches and episodes,
- * first readings, flagged readings, resets, odometers, alerts, ERP feedback, flushes that release)
- * is run by the pure rule on the state as the pure form holds it, and the state it returns is
- * taken back into columns, or kept as it is (pure mode) while it holds what columns cannot.
- * Exactness is by construction there, and tested against the pure rule everywhere else
+ * A row per asset in one Float64Array holds what changes on the ingest hot path: the reorder
+ * buffer (a ring of samples, sensor values by interned layout; one capacity for all rows, grown
+ * when an asset holds more), the hour counter and its hygiene, the hours history and the service
+ * schedules; `releasedKinds` sits beside it. The rest of the state (thresholds, work orders,
+ * odometer, issues, calendars, alerts, completions) stays in the pure state object last taken,
+ * which the fast path never changes. The fast path covers what most events are: a sensor or plain
+ * hour-meter sample admitted to the buffer (not late, no other sample of its time and kind held),
+ * and the samples it releases when each is a quiet sensor sample (no value reaches a threshold, no
+ * threshold in an episode: only the buffer changes) or an hour-meter reading hygiene accepts that
+ * opens no work order (the counter and the history change); idle watermarks releasing such samples
+ * too. Anything else (late samples, breaches and episodes, first and flagged readings, resets,
+ * odometers, alerts, ERP feedback, a registry's later baseline, more held than the ring holds) is
+ * run by the pure rule on the state as the pure form holds it, and the state it returns is taken
+ * back into columns, or kept as it is (pure mode) while it holds what columns cannot. Exactness is
+ * by construction there, and tested against the pure rule everywhere else
  * (maintenance-rule-owned.property.test.ts).
  * @module
  */
