@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { refusedBehind } from './commit-line.js';
-import { applyIngestCommit, configureConnection, prepareIngestStatements, type PreparedCommit } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, prepareIngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
   readonly path: string;
@@ -32,7 +32,7 @@ const port = parentPort;
 if (!port) throw new Error('commit-worker.js runs as a worker thread of the SQLite store');
 const data = workerData as CommitWorkerData;
 const db = new Database(data.path);
-configureConnection(db, data.synchronous, data.cacheMiB);
+configureConnection(db, data.synchronous, data.cacheMiB, INGEST_WAL_AUTOCHECKPOINT_PAGES);
 const stmts = prepareIngestStatements(db);
 let failed: CommitFailure | undefined;
 
