@@ -7,7 +7,8 @@
  * @module
  */
 import type { PositionFix } from '../../model/events.js';
-import { areaM2, placement, searchBBox, wrapBBox, type BBox, type Zone } from './geometry.js';
+import { haversineCoordsM } from '../geo.js';
+import { areaM2, M_PER_DEG, placement, searchBBox, wrapBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
 export interface ZoneHit {
@@ -65,6 +66,8 @@ export class ZoneIndex {
   /** The last event located: the location and inventory rules ask about the same event in turn. */
   private lastEvent: PositionFix | undefined;
   private lastHit: ZoneHit = EMPTY_HIT;
+  /** The index in typed arrays, for {@link locateNumbers}; built on its first use. */
+  private compiled: Compiled | undefined;
 
   constructor(zones: readonly Zone[], options: ZoneIndexOptions) {
     this.zones = zones;
@@ -161,6 +164,61 @@ export class ZoneIndex {
     return this.lastHit;
   }
 
+  /**
+   * {@link locate} as zone numbers (indexes in {@link zones}), written into `inside` and `band`
+   * (configuration order, as far as they have room), without allocating: for owned rules that keep
+   * zones as numbers. Returns the counts, `nInside + nBand * 65536`; a count larger than its array
+   * means the array holds only the first ones (by grid order, unsorted): the caller must use
+   * {@link locate} instead. The same zones as {@link locate} to the last bit: the same arithmetic
+   * on the same numbers, kept in typed arrays.
+   */
+  locateNumbers(lat: number, lng: number, inside: Int32Array, band: Int32Array): number {
+    const c = (this.compiled ??= compile(this));
+    const x = Math.floor(lng / this.cell);
+    const y = Math.floor(lat / this.cell);
+    let from = 0;
+    let to = 0;
+    let list: Int32Array | undefined;
+    if (c.cellStart !== undefined) {
+      if (x >= this.x0 && x <= this.x1 && y >= this.y0 && y <= this.y1) {
+        const k = (x - this.x0) * this.span + (y - this.y0);
+        from = c.cellStart[k] as number;
+        to = c.cellStart[k + 1] as number;
+        list = c.cellEntries;
+      }
+    } else {
+      list = c.cellMap.get(this.keyOf(x, y));
+      to = list ? list.length : 0;
+    }
+    const large = c.large;
+    if (to === from && large.length === 0) return 0;
+    let nIn = 0;
+    let nBand = 0;
+    const box = c.box;
+    const n = to - from;
+    for (let k = 0; k < n + large.length; k++) {
+      const e = (k < n ? (list as Int32Array)[from + k] : large[k - n]) as number;
+      const b = e * 4;
+      if (lng < (box[b] as number) || lng > (box[b + 2] as number) || lat < (box[b + 1] as number) || lat > (box[b + 3] as number)) continue;
+      const p = placeEntry(c, e, lat, lng, this.hysteresisM);
+      if (p === 0) continue;
+      const zone = c.zone[e] as number;
+      if (p === 1) {
+        if (nIn < inside.length) inside[nIn] = zone;
+        nIn++;
+      } else {
+        if (nBand < band.length) band[nBand] = zone;
+        nBand++;
+      }
+    }
+    // Grid cells list their zones in configuration order; the large ones come after them.
+    if (large.length > 0) {
+      sortPrefix(inside, Math.min(nIn, inside.length));
+      sortPrefix(band, Math.min(nBand, band.length));
+    }
+    return nIn + nBand * 65536;
+  }
+
   /** The zone that represents an asset in all of `names`: highest priority, then the smallest. */
   best(names: readonly string[]): Zone | undefined {
     let best: string | undefined;
@@ -174,6 +232,149 @@ export class ZoneIndex {
       }
     }
     return best === undefined ? undefined : this.byNameMap.get(best);
+  }
+}
+
+/**
+ * The index's entries in typed arrays: each entry's box, zone number and shape (a circle, or a
+ * polygon of one ring without holes, in numbers; any other shape is placed by {@link placement}),
+ * and the grid's cells as runs of entry numbers.
+ */
+interface Compiled {
+  /** Per entry: minLng, minLat, maxLng, maxLat. */
+  readonly box: Float64Array;
+  /** Per entry: its zone's number (configuration order). */
+  readonly zone: Int32Array;
+  /** Per entry: 1 circle, 2 one ring, 0 other (placed by {@link placement}). */
+  readonly kind: Uint8Array;
+  /** Per circle: lat, lng, radius, radius + margin. Per ring: its start and end in `rings`. */
+  readonly shape: Float64Array;
+  /** Rings' vertices: lng, lat, … */
+  readonly rings: Float64Array;
+  readonly shapes: readonly Zone['shape'][];
+  /** A regional grid's cells: entries of cell k are cellEntries[cellStart[k] .. cellStart[k + 1]). */
+  readonly cellStart: Int32Array | undefined;
+  readonly cellEntries: Int32Array;
+  /** A worldwide grid's (or one too sparse for an array): cell key → entries. */
+  readonly cellMap: Map<number, Int32Array>;
+  readonly large: Int32Array;
+}
+
+/** Cells of a regional grid kept in an array (beyond that, or for a worldwide grid, the map's). */
+const MAX_ARRAY_CELLS = 1 << 22;
+
+function compile(index: ZoneIndex): Compiled {
+  // The private fields, read once: the compiled form mirrors the grid built by the constructor.
+  const self = index as unknown as { entries: Entry[]; cells: Map<number, Entry[]>; large: Entry[]; x0: number; x1: number; y0: number; y1: number; span: number };
+  const entries = self.entries;
+  const number = new Map<Entry, number>();
+  const box = new Float64Array(entries.length * 4);
+  const zone = new Int32Array(entries.length);
+  const kind = new Uint8Array(entries.length);
+  const shape = new Float64Array(entries.length * 4);
+  const coords: number[] = [];
+  entries.forEach((e, i) => {
+    number.set(e, i);
+    box[i * 4] = e.box.minLng;
+    box[i * 4 + 1] = e.box.minLat;
+    box[i * 4 + 2] = e.box.maxLng;
+    box[i * 4 + 3] = e.box.maxLat;
+    zone[i] = e.order;
+    const s = e.zone.shape;
+    if (s.type === 'circle') {
+      kind[i] = 1;
+      shape.set([s.lat, s.lng, s.radiusM, s.radiusM + index.hysteresisM], i * 4);
+    } else if (s.polygons.length === 1 && s.polygons[0]?.length === 1) {
+      kind[i] = 2;
+      const ring = s.polygons[0][0] ?? [];
+      shape[i * 4] = coords.length;
+      for (const [x, y] of ring) coords.push(x, y);
+      shape[i * 4 + 1] = coords.length;
+    }
+  });
+  const numbers = (list: readonly Entry[]): Int32Array => Int32Array.from(list, (e) => number.get(e) as number);
+  const cells = (self.x1 - self.x0 + 1) * self.span;
+  let cellStart: Int32Array | undefined;
+  let cellEntries = new Int32Array(0);
+  const cellMap = new Map<number, Int32Array>();
+  if (self.span > 0 && cells <= MAX_ARRAY_CELLS) {
+    cellStart = new Int32Array(cells + 1);
+    for (const [key, list] of self.cells) cellStart[key + 1] = list.length;
+    for (let k = 0; k < cells; k++) cellStart[k + 1] = (cellStart[k + 1] as number) + (cellStart[k] as number);
+    cellEntries = new Int32Array(cellStart[cells] as number);
+    for (const [key, list] of self.cells) cellEntries.set(numbers(list), cellStart[key]);
+  } else for (const [key, list] of self.cells) cellMap.set(key, numbers(list));
+  return { box, zone, kind, shape, rings: Float64Array.from(coords), shapes: entries.map((e) => e.zone.shape), cellStart, cellEntries, cellMap, large: numbers(self.large) };
+}
+
+/**
+ * {@link placement} of entry `e` as a number (0 outside, 1 inside, 2 band): for circles and rings
+ * the same arithmetic as placement's (haversineM; pointInRing and distanceToBoundaryM for a
+ * polygon of one ring), on the compiled numbers.
+ */
+function placeEntry(c: Compiled, e: number, lat: number, lng: number, marginM: number): number {
+  const kind = c.kind[e] as number;
+  const s = e * 4;
+  if (kind === 1) {
+    const d = haversineCoordsM(lat, lng, c.shape[s] as number, c.shape[s + 1] as number);
+    if (d <= (c.shape[s + 2] as number)) return 1;
+    return d <= (c.shape[s + 3] as number) ? 2 : 0;
+  }
+  if (kind === 0) {
+    const p = placement(c.shapes[e] as Zone['shape'], lat, lng, marginM);
+    return p === 'inside' ? 1 : p === 'band' ? 2 : 0;
+  }
+  const r = c.rings;
+  const start = c.shape[s] as number;
+  const end = c.shape[s + 1] as number;
+  // pointInRing: even-odd ray casting over the edges (i, j), j the vertex before i.
+  let inside = false;
+  for (let i = start, j = end - 2; i < end; j = i, i += 2) {
+    const xi = r[i] as number;
+    const yi = r[i + 1] as number;
+    const xj = r[j] as number;
+    const yj = r[j + 1] as number;
+    if (yi > lat !== yj > lat && lng < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  if (inside && end > start) return 1;
+  if (!(marginM > 0)) return 0;
+  // distanceToBoundaryM over the one ring.
+  const kx = M_PER_DEG * Math.cos((lat * Math.PI) / 180);
+  const ky = M_PER_DEG;
+  let best = Infinity;
+  for (let i = start + 2; i < end; i += 2) {
+    const ax0 = r[i - 2] as number;
+    const ay0 = r[i - 1] as number;
+    const bx0 = r[i] as number;
+    const by0 = r[i + 1] as number;
+    const diff = ax0 - lng;
+    const da = diff > 180 ? diff - 360 : diff < -180 ? diff + 360 : diff;
+    const ax = da * kx;
+    const ay = (ay0 - lat) * ky;
+    const bx = (da + bx0 - ax0) * kx;
+    const by = (by0 - lat) * ky;
+    const dx = bx - ax;
+    const dy = by - ay;
+    const len2 = dx * dx + dy * dy;
+    const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2));
+    const px = ax + t * dx;
+    const py = ay + t * dy;
+    const d = px * px + py * py;
+    if (d < best) best = d;
+  }
+  return Math.sqrt(best) <= marginM ? 2 : 0;
+}
+
+/** Sorts `a[0 .. n)` ascending (insertion sort: a position is in a handful of zones). */
+function sortPrefix(a: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = a[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (a[j] as number) > v) {
+      a[j + 1] = a[j] as number;
+      j--;
+    }
+    a[j + 1] = v;
   }
 }
 
