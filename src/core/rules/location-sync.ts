@@ -31,6 +31,7 @@ import type { DeliveryIntent } from '../model/delivery.js';
 import { admit, advance, byKey, drain, holdsAny, releasedUpTo, type FlushableRule, type ReorderState } from './event-time.js';
 import { haversineM } from './geo.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from './rule.js';
+import { ownedLocationSync } from './location-sync-owned.js';
 import type { ZoneHit } from './zones/zone-index.js';
 import { dwellDueAt, hasPendingDwell, placeInZone, stepZones, type ZoneTrackState } from './zones/zone-tracker.js';
 import { HELD, zoneOfState, type ZoneTracking } from './zones/tracking.js';
@@ -107,7 +108,7 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
   // `zones.maxAccuracyM` set without any zone (a fleet synced by position alone) still keeps a
   // cell-tower fix kilometres off from being sent as where the asset is.
   const maxAccuracyM = options.zones?.maxAccuracyM ?? options.maxAccuracyM ?? 0;
-  return {
+  const rule: FlushableRule<LocationSyncState> = {
     name: 'location',
     kinds: ['position'],
     apply(state, event, ctx) {
@@ -156,7 +157,10 @@ export function createLocationSyncRule(options: LocationSyncOptions): FlushableR
     // A dwell only a watermark can settle: never on an inaccurate last fix (else the idle asset
     // would be named again and again for a watermark that changes nothing).
     holds: (state) => holdsAny(state?.order) || (options.zones !== undefined && state?.last !== undefined && state.last.inaccurate !== true && hasPendingDwell(state.zones)),
+    // The same decisions with every asset's state in columns (location-sync-owned.ts).
+    owned: () => ownedLocationSync(rule, options),
   };
+  return rule;
 }
 
 function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined, maxAccuracyM: number): BufferedFix {
