@@ -20,7 +20,7 @@
 import type { CanonicalEvent, PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
-import { haversineCoordsM } from './geo.js';
+import { fartherThanM } from './geo.js';
 import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, LATE, type OwnedRule } from './owned.js';
@@ -396,7 +396,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const due =
       (h & SYNCED) === 0 ||
       (sz === NO_ZONE ? zone !== NO_ZONE : zone === NO_ZONE || this.codeOf[sz] !== this.codeOf[zone]) ||
-      haversineCoordsM(this.syncLat[a] as number, this.syncLng[a] as number, lat, lng) > this.minDistanceM ||
+      fartherThanM(this.syncLat[a] as number, this.syncLng[a] as number, lat, lng, this.minDistanceM) ||
       t - (this.syncT[a] as number) >= this.heartbeatMs;
     if (due) {
       bits |= SYNCED;

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { haversineCoordsM, haversineM } from '../geo.js';
 import type { Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
 import { mulberry32 } from '../../../../simulators/random.js';
@@ -42,15 +41,6 @@ function mixedZones(seed: number, sites: readonly (readonly [number, number])[],
 }
 
 describe('ZoneIndex.locateNumbers', () => {
-  it('computes haversine to the last bit as haversineM does', () => {
-    fc.assert(
-      fc.property(fc.double({ min: -90, max: 90, noNaN: true }), fc.double({ min: -180, max: 180, noNaN: true }), fc.double({ min: -0.01, max: 0.01, noNaN: true }), fc.double({ min: -0.01, max: 0.01, noNaN: true }), (lat, lng, dLat, dLng) => {
-        expect(Object.is(haversineCoordsM(lat, lng, lat + dLat, lng + dLng), haversineM({ lat, lng }, { lat: lat + dLat, lng: lng + dLng }))).toBe(true);
-      }),
-      { numRuns: 2000 },
-    );
-  });
-
   it('finds the zones locate finds, in the same order, on a regional grid, a worldwide one and one with large zones', () => {
     // Mutations: a box side or a ring edge skipped, the band test of a ring or circle off by the
     // margin, the large zones not sorted in, a cell's run off by one.
