@@ -21,6 +21,7 @@ import type { CanonicalEvent, PositionEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
 import { fartherThanM } from './geo.js';
+import { isoTime } from './iso-format.js';
 import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, LATE, type OwnedRule } from './owned.js';
@@ -520,7 +521,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
         erpModule: ctx.asset.erpModule,
         warehouseLocation: z === undefined ? null : z.locationCode,
         coordinates: { lat, lng },
-        lastSeen: new Date(t).toISOString(),
+        lastSeen: isoTime(t),
         ...(z !== undefined ? { zone: z.name } : {}),
       },
     };
