@@ -506,25 +506,15 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     return false;
   }
 
-  /** location-sync.ts's locationUpdate for a fix with coordinates. */
+  /** location-sync.ts's locationUpdate for a fix with coordinates (its payload's keys in the same order, without a spread). */
   private locationUpdate(t: number, lat: number, lng: number, zone: number, ctx: RuleContext): DeliveryIntent {
     const z = zone === NO_ZONE ? undefined : this.zoneList[zone];
-    return {
-      destination: ctx.destination,
-      operation: LOCATION_UPDATE,
-      kind: 'state',
-      businessKey: ctx.asset.erpAssetId,
-      erpAssetId: ctx.asset.erpAssetId,
-      eventTime: t,
-      payload: {
-        erpAssetId: ctx.asset.erpAssetId,
-        erpModule: ctx.asset.erpModule,
-        warehouseLocation: z === undefined ? null : z.locationCode,
-        coordinates: { lat, lng },
-        lastSeen: isoTime(t),
-        ...(z !== undefined ? { zone: z.name } : {}),
-      },
-    };
+    const id = ctx.asset.erpAssetId;
+    const payload =
+      z === undefined
+        ? { erpAssetId: id, erpModule: ctx.asset.erpModule, warehouseLocation: null, coordinates: { lat, lng }, lastSeen: isoTime(t) }
+        : { erpAssetId: id, erpModule: ctx.asset.erpModule, warehouseLocation: z.locationCode, coordinates: { lat, lng }, lastSeen: isoTime(t), zone: z.name };
+    return { destination: ctx.destination, operation: LOCATION_UPDATE, kind: 'state', businessKey: id, erpAssetId: id, eventTime: t, payload };
   }
 
   private fixJson(lat: number, lng: number, eventTime: number, zone: number): FixJson {
