@@ -11,7 +11,6 @@ import { createRules } from './index.js';
 import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
 import { ownedLocationSync } from './location-sync-owned.js';
 import { CHANGED, type OwnedRule } from './owned.js';
-import type { Rule } from './rule.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -237,7 +236,8 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
         }
         // ...read by the rule under the new configuration.
         const pure = createLocationSyncRule(after(allowedLatenessMs));
-        compareOwned(withStoredStates(pure, stored), withStoredStatesOwned(ownedLocationSync(pure, after(allowedLatenessMs)), stored), stepsOf(then));
+        const loads = ASSETS.filter((a) => stored.has(a.erpAssetId)).map((a): OracleStep => ({ load: a, state: stored.get(a.erpAssetId) }));
+        compareOwned(pure, ownedLocationSync(pure, after(allowedLatenessMs)), [...loads, ...stepsOf(then)]);
       }),
       { numRuns: 150 },
     );
@@ -297,7 +297,7 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
       const later = (sec: number, lat = 50, lng = 10): OracleStep => ({ event: position(0, T0 + sec * 1000, lat, lng), asset: a });
       const steps = [later(10), later(-60), later(20, 50.01), later(45, 50.01), { flush: T0 + 200_000, asset: a }, later(300, 50.01), { flush: undefined, asset: a }];
       if (unreadable.has(what)) continue;
-      expect(() => compareOwned(withStoredStates(pure, new Map([['EQ-0', state]])), withStoredStatesOwned(ownedLocationSync(pure, options), new Map([['EQ-0', state]])), steps), what).not.toThrow();
+      expect(() => compareOwned(pure, ownedLocationSync(pure, options), [{ load: a, state }, ...steps]), what).not.toThrow();
     }
   });
 
@@ -316,41 +316,3 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     expect(owned.holds(1)).toBe(false);
   });
 });
-
-/** `pure` with each asset's state starting as `stored` holds it (not as none). */
-function withStoredStates(p: ReturnType<typeof createLocationSyncRule>, stored: ReadonlyMap<string, unknown>): Rule {
-  const seen = new Set<string>();
-  const start = (s: LocationSyncState | undefined, id: string): LocationSyncState | undefined => {
-    if (seen.has(id)) return s;
-    seen.add(id);
-    return stored.get(id) as LocationSyncState | undefined;
-  };
-  return {
-    name: p.name,
-    kinds: p.kinds,
-    apply: (s: LocationSyncState | undefined, e, ctx) => p.apply(start(s, ctx.asset.erpAssetId), e, ctx),
-    flush: (s: LocationSyncState | undefined, ctx: Parameters<typeof p.flush>[1], upTo?: number) => p.flush(start(s, ctx.asset.erpAssetId), ctx, upTo),
-    holds: (s: LocationSyncState | undefined) => p.holds(s),
-  } as Rule;
-}
-
-/** `owned` with each asset loaded from `stored` before its first event or watermark (flagged CHANGED then: the oracle's pure state starts as none). */
-function withStoredStatesOwned(owned: OwnedRule, stored: ReadonlyMap<string, unknown>): OwnedRule {
-  const seen = new Set<number>();
-  const start = (a: number, id: string): number => {
-    if (seen.has(a)) return 0;
-    seen.add(a);
-    owned.load(a, stored.get(id));
-    return CHANGED;
-  };
-  return {
-    name: owned.name,
-    kinds: owned.kinds,
-    load: (a, s) => (seen.has(a) ? owned.load(a, s) : undefined),
-    save: (a) => owned.save(a),
-    drop: (a) => owned.drop(a),
-    apply: (a, e, ctx, out) => start(a, ctx.asset.erpAssetId) | owned.apply(a, e, ctx, out),
-    flush: (a, ctx, upTo, out) => start(a, ctx.asset.erpAssetId) | owned.flush(a, ctx, upTo, out),
-    holds: (a) => owned.holds(a),
-  };
-}
