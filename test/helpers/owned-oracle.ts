@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { AssetRecord } from '../../src/core/model/assets.js';
 import type { DeliveryIntent } from '../../src/core/model/delivery.js';
 import type { CanonicalEvent } from '../../src/core/model/events.js';
+import { createCanonicalDecoder } from '../../src/core/normalize/canonical-decoder.js';
 import { isFlushable } from '../../src/core/rules/event-time.js';
 import { CHANGED, LATE, type OwnedRule } from '../../src/core/rules/owned.js';
 import type { Rule, RuleContext } from '../../src/core/rules/rule.js';
@@ -162,4 +163,13 @@ export function streamSteps(
   });
   for (const asset of assets.values()) steps.push({ flush: undefined, asset });
   return steps;
+}
+
+const canonical = createCanonicalDecoder();
+
+/** The events of a canonical JSON payload (what the oracle's streams are written in); throws on one that does not decode. */
+export function decodeCanonical(payload: string): readonly CanonicalEvent[] {
+  const r = canonical({ source: 'http', channel: '/v1/events', payload, receivedAt: 0 });
+  if (!r.ok) throw new Error(r.reason);
+  return r.events;
 }

@@ -3,9 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { messages, rulesConfig } from '../../../bench/rules.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import type { AssetRecord } from '../model/assets.js';
-import type { CanonicalEvent, PositionEvent } from '../model/events.js';
-import { createCanonicalDecoder } from '../normalize/canonical-decoder.js';
-import { compareOwned, streamSteps, type OracleStep } from '../../../test/helpers/owned-oracle.js';
+import type { PositionEvent } from '../model/events.js';
+import { compareOwned, streamSteps, type OracleStep, decodeCanonical as decode } from '../../../test/helpers/owned-oracle.js';
 import { square, squareRing } from '../../../test/helpers/geo.js';
 import { createRules } from './index.js';
 import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
@@ -164,12 +163,6 @@ function stepsOf(ops: readonly Op[]): OracleStep[] {
   return steps;
 }
 
-const decoder = createCanonicalDecoder();
-const decode = (payload: string): readonly CanonicalEvent[] => {
-  const r = decoder({ source: 'bench', channel: 'bench', payload, receivedAt: 0 });
-  if (!r.ok) throw new Error(r.reason);
-  return r.events;
-};
 
 describe('location sync, owned form: the pure rule’s decisions', () => {
   it('on the rules benchmark’s stream (1,000 zones), in order and shuffled beyond the allowed lateness, with the fast path taking the fixes', () => {

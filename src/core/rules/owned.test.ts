@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createCanonicalDecoder } from '../normalize/canonical-decoder.js';
-import type { CanonicalEvent } from '../model/events.js';
 import { createRules } from './index.js';
 import { CHANGED, LATE, ownedForm, ownedFromPure, type OwnedRule } from './owned.js';
-import { compareOwned, streamSteps } from '../../../test/helpers/owned-oracle.js';
+import { compareOwned, streamSteps, decodeCanonical as decode } from '../../../test/helpers/owned-oracle.js';
 import { stream, streamRulesConfig } from '../../../test/helpers/rules-stream.js';
 
-const decoder = createCanonicalDecoder();
-const decode = (payload: string): readonly CanonicalEvent[] => {
-  const r = decoder({ source: 'http', channel: '/v1/events', payload, receivedAt: 0 });
-  if (!r.ok) throw new Error(r.reason);
-  return r.events;
-};
 
 describe('ownedFromPure', () => {
   const steps = streamSteps(stream(120), decode, { seed: 7, jitterMs: 45_000 });

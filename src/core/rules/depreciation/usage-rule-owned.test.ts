@@ -9,12 +9,11 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compareOwned, streamSteps, type OracleStep } from '../../../../test/helpers/owned-oracle.js';
+import { compareOwned, streamSteps, type OracleStep, decodeCanonical as decode } from '../../../../test/helpers/owned-oracle.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import type { AssetRecord } from '../../model/assets.js';
-import type { CanonicalEvent, MeterEvent } from '../../model/events.js';
+import type { MeterEvent } from '../../model/events.js';
 import type { RawMessage } from '../../model/messages.js';
-import { createCanonicalDecoder } from '../../normalize/canonical-decoder.js';
 import type { AssetFilter } from '../maintenance/types.js';
 import { createRules } from '../index.js';
 import { flushRules, simulateRules } from '../simulate.js';
@@ -370,12 +369,6 @@ function benchMeterMessages(count: number, assets: number, start: number, resend
   return out;
 }
 
-const decoder = createCanonicalDecoder();
-function decode(payload: string): readonly CanonicalEvent[] {
-  const r = decoder({ source: 'bench', channel: 'bench', payload, receivedAt: 0 });
-  if (!r.ok) throw new Error(r.reason);
-  return r.events;
-}
 
 /** The benchmark's usage rule (bench/rules.ts `rulesConfig`: usage per month in Berlin, 30 s lateness). */
 function benchRule() {

@@ -14,23 +14,17 @@ import { rulesSchema } from '../../../config/rules-schema.js';
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, Severity } from '../../model/events.js';
-import { createCanonicalDecoder } from '../../normalize/canonical-decoder.js';
 import { maintenanceOptionsOf } from '../index.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
-import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
-import { compareOwned, streamSteps, type OracleStep } from '../../../../test/helpers/owned-oracle.js';
+import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
+import { compareOwned, streamSteps, type OracleStep, decodeCanonical as decode } from '../../../../test/helpers/owned-oracle.js';
 import { stream, streamRulesConfig } from '../../../../test/helpers/rules-stream.js';
 import { messages, rulesConfig } from '../../../../bench/rules.js';
+import { thresholdRule } from '../../../../test/helpers/threshold-arbitrary.js';
 
-const decoder = createCanonicalDecoder();
-const decode = (payload: string): readonly CanonicalEvent[] => {
-  const r = decoder({ source: 'http', channel: '/v1/events', payload, receivedAt: 0 });
-  if (!r.ok) throw new Error(r.reason);
-  return r.events;
-};
 
 /** The owned form, counting the events and flushes it hands to the pure rule. */
 function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions): { owned: OwnedRule; pureRuns: () => number } {
@@ -103,32 +97,7 @@ describe('maintenance owned form: the benchmark stream', () => {
 const T0 = Date.UTC(2026, 9, 1, 8);
 const ids = [{ type: 'tag' as const, value: 'x' }];
 
-const threshold = fc
-  .record({
-    sensor: fc.constantFrom('a', 'b', 'c'),
-    above: fc.boolean(),
-    at: fc.integer({ min: 20, max: 80 }),
-    band: fc.constantFrom(0, 3, 10),
-    durationMs: fc.constantFrom(0, 20_000, 60_000),
-    maxGapMs: fc.constantFrom(30_000, 600_000),
-    cooldownMs: fc.constantFrom(0, 60_000, 600_000),
-    repeat: fc.option(fc.record({ count: fc.integer({ min: 2, max: 3 }), withinMs: fc.constantFrom(120_000, 900_000) })),
-    filtered: fc.boolean(),
-  })
-  .map(
-    (r): Omit<ThresholdRule, 'name'> => ({
-      sensor: r.sensor,
-      direction: r.above ? 'above' : 'below',
-      threshold: r.at,
-      clearAt: r.above ? r.at - r.band : r.at + r.band,
-      durationMs: r.durationMs,
-      maxGapMs: r.maxGapMs,
-      cooldownMs: r.cooldownMs,
-      ...(r.repeat && r.repeat.withinMs > r.durationMs ? { repeat: r.repeat } : {}),
-      severity: 'warning',
-      ...(r.filtered ? { appliesTo: { attributes: { fleet: ['x'] } } } : {}),
-    }),
-  );
+const threshold = thresholdRule(['a', 'b', 'c'], { filtered: true });
 
 const service = fc
   .record({

@@ -10,38 +10,15 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { CanonicalEvent } from '../../model/events.js';
 import type { RuleContext } from '../rule.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
-import type { MaintenanceOptions, ThresholdRule } from './types.js';
+import type { MaintenanceOptions } from './types.js';
+import { thresholdRule } from '../../../../test/helpers/threshold-arbitrary.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
 const ctx: RuleContext = { asset, destination: 'erp', now: T0 };
 const ids = [{ type: 'tag' as const, value: 'x' }];
 
-const threshold = fc
-  .record({
-    sensor: fc.constantFrom('a', 'b'),
-    above: fc.boolean(),
-    at: fc.integer({ min: 20, max: 80 }),
-    band: fc.constantFrom(0, 3, 10),
-    durationMs: fc.constantFrom(0, 20_000, 60_000),
-    maxGapMs: fc.constantFrom(30_000, 600_000),
-    cooldownMs: fc.constantFrom(0, 60_000, 600_000),
-    repeat: fc.option(fc.record({ count: fc.integer({ min: 2, max: 3 }), withinMs: fc.constantFrom(120_000, 900_000) })),
-  })
-  .map(
-    (r): Omit<ThresholdRule, 'name'> => ({
-      sensor: r.sensor,
-      direction: r.above ? 'above' : 'below',
-      threshold: r.at,
-      clearAt: r.above ? r.at - r.band : r.at + r.band,
-      durationMs: r.durationMs,
-      maxGapMs: r.maxGapMs,
-      cooldownMs: r.cooldownMs,
-      // The schema asks for a window longer than the duration.
-      ...(r.repeat && r.repeat.withinMs > r.durationMs ? { repeat: r.repeat } : {}),
-      severity: 'warning',
-    }),
-  );
+const threshold = thresholdRule(['a', 'b']);
 
 /** Values around the thresholds (20–80): mostly between them, some on them exactly, some far out. */
 const value = fc.oneof(fc.integer({ min: 0, max: 100 }), fc.constantFrom(20, 50, 80), fc.double({ min: -10, max: 110, noNaN: true }));

@@ -148,21 +148,30 @@ export function distanceToBoundaryM(lng: number, lat: number, polygons: readonly
       for (let i = 1; i < ring.length; i++) {
         const a = ring[i - 1] as LngLat;
         const b = ring[i] as LngLat;
-        const da = shortWay(a[0] - lng);
-        const ax = da * kx;
-        const ay = (a[1] - lat) * ky;
-        const bx = (da + b[0] - a[0]) * kx;
-        const by = (b[1] - lat) * ky;
-        const dx = bx - ax;
-        const dy = by - ay;
-        const len2 = dx * dx + dy * dy;
-        const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2));
-        const px = ax + t * dx;
-        const py = ay + t * dy;
-        const d = px * px + py * py;
+        const d = segmentDistance2(a[0], a[1], b[0], b[1], lng, lat, kx, ky);
         if (d < best) best = d;
       }
   return Math.sqrt(best);
+}
+
+/**
+ * The square of the distance in metres from (lng, lat) to the edge from vertex a to vertex b, in a
+ * plane of `kx` and `ky` metres per degree of longitude and latitude there: a's longitude is taken
+ * the short way round from the point's, and the edge runs from a as drawn.
+ */
+export function segmentDistance2(aLng: number, aLat: number, bLng: number, bLat: number, lng: number, lat: number, kx: number, ky: number): number {
+  const da = shortWay(aLng - lng);
+  const ax = da * kx;
+  const ay = (aLat - lat) * ky;
+  const bx = (da + bLng - aLng) * kx;
+  const by = (bLat - lat) * ky;
+  const dx = bx - ax;
+  const dy = by - ay;
+  const len2 = dx * dx + dy * dy;
+  const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2));
+  const px = ax + t * dx;
+  const py = ay + t * dy;
+  return px * px + py * py;
 }
 
 /** A difference of longitudes, in degrees, as the shorter way round: within ±180. */

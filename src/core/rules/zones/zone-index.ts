@@ -8,7 +8,7 @@
  */
 import type { PositionFix } from '../../model/events.js';
 import { haversineCoordsM } from '../geo.js';
-import { areaM2, M_PER_DEG, placement, searchBBox, wrapBBox, type BBox, type Zone } from './geometry.js';
+import { areaM2, M_PER_DEG, placement, searchBBox, segmentDistance2, wrapBBox, type BBox, type Zone } from './geometry.js';
 
 /** Where a position is: zones it is inside, and zones whose hysteresis band it is in. */
 export interface ZoneHit {
@@ -347,19 +347,7 @@ function placeEntry(c: Compiled, e: number, lat: number, lng: number, marginM: n
     const ay0 = r[i - 1] as number;
     const bx0 = r[i] as number;
     const by0 = r[i + 1] as number;
-    const diff = ax0 - lng;
-    const da = diff > 180 ? diff - 360 : diff < -180 ? diff + 360 : diff;
-    const ax = da * kx;
-    const ay = (ay0 - lat) * ky;
-    const bx = (da + bx0 - ax0) * kx;
-    const by = (by0 - lat) * ky;
-    const dx = bx - ax;
-    const dy = by - ay;
-    const len2 = dx * dx + dy * dy;
-    const t = len2 === 0 ? 0 : Math.max(0, Math.min(1, -(ax * dx + ay * dy) / len2));
-    const px = ax + t * dx;
-    const py = ay + t * dy;
-    const d = px * px + py * py;
+    const d = segmentDistance2(ax0, ay0, bx0, by0, lng, lat, kx, ky);
     if (d < best) best = d;
   }
   return Math.sqrt(best) <= marginM ? 2 : 0;
