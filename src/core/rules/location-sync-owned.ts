@@ -24,7 +24,7 @@ import { fartherThanM } from './geo.js';
 import { isoTime } from './iso-format.js';
 import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
 import { matchesFilter } from './maintenance/types.js';
-import { CHANGED, LATE, type OwnedRule } from './owned.js';
+import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
 import { areaM2, type Zone } from './zones/geometry.js';
 import type { ZonePhase } from './zones/zone-tracker.js';
@@ -730,21 +730,9 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
 
   private grow(a: number): void {
     const cap = Math.max(a + 1, this.cap * 2, 64);
-    const f64 = (old: Float64Array, per = 1): Float64Array => {
-      const next = new Float64Array(cap * per);
-      next.set(old);
-      return next;
-    };
-    const i32 = (old: Int32Array, per = 1, fill = 0): Int32Array => {
-      const next = new Int32Array(cap * per).fill(fill);
-      next.set(old);
-      return next;
-    };
-    const u8 = (old: Uint8Array, per = 1): Uint8Array => {
-      const next = new Uint8Array(cap * per);
-      next.set(old);
-      return next;
-    };
+    const f64 = (old: Float64Array, per = 1): Float64Array => grown(old, cap * per);
+    const i32 = (old: Int32Array, per = 1, fill = 0): Int32Array => grown(old, cap * per, fill);
+    const u8 = (old: Uint8Array, per = 1): Uint8Array => grown(old, cap * per);
     this.mode = u8(this.mode);
     this.has = u8(this.has);
     this.lastT = f64(this.lastT);
@@ -769,21 +757,9 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   private growSlots(): void {
     const old = this.sCap;
     const cap = Math.max(64, old * 2);
-    const f64 = (a: Float64Array, per = 1): Float64Array => {
-      const next = new Float64Array(cap * per);
-      next.set(a);
-      return next;
-    };
-    const i32 = (a: Int32Array, per = 1): Int32Array => {
-      const next = new Int32Array(cap * per);
-      next.set(a);
-      return next;
-    };
-    const u8 = (a: Uint8Array): Uint8Array => {
-      const next = new Uint8Array(cap);
-      next.set(a);
-      return next;
-    };
+    const f64 = (a: Float64Array, per = 1): Float64Array => grown(a, cap * per);
+    const i32 = (a: Int32Array, per = 1): Int32Array => grown(a, cap * per);
+    const u8 = (a: Uint8Array): Uint8Array => grown(a, cap);
     this.sT = f64(this.sT);
     this.sLat = f64(this.sLat);
     this.sLng = f64(this.sLng);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createRules } from './index.js';
-import { CHANGED, LATE, ownedForm, ownedFromPure, type OwnedRule } from './owned.js';
+import { CHANGED, grown, LATE, ownedForm, ownedFromPure, type OwnedRule } from './owned.js';
 import { compareOwned, streamSteps, decodeCanonical as decode } from '../../../test/helpers/owned-oracle.js';
 import { stream, streamRulesConfig } from '../../../test/helpers/rules-stream.js';
 
@@ -61,5 +61,14 @@ describe('ownedFromPure', () => {
     expect(owned.name).toBe('location');
     expect(owned.holds(0)).toBe(false);
     expect(owned.flush(0, { asset: { erpAssetId: 'A', erpModule: 'm', attributes: {} }, destination: 'erp', now: 0 }, undefined, [])).toBe(0);
+  });
+});
+
+describe('grown columns', () => {
+  it('keep their values and type, and fill the new room', () => {
+    const a = grown(Int32Array.from([4, 5]), 4, -1);
+    expect(a).toBeInstanceOf(Int32Array);
+    expect([...a]).toEqual([4, 5, -1, -1]);
+    expect([...grown(Float64Array.from([0.5]), 3)]).toEqual([0.5, 0, 0]);
   });
 });

@@ -110,3 +110,11 @@ export function ownedFromPure(rule: Rule, states: unknown[] = []): OwnedRule {
 export function ownedForm(rule: Rule): OwnedRule {
   return rule.owned?.() ?? ownedFromPure(rule);
 }
+
+/** A column grown for more assets: a typed array of `length` starting with `old`'s values, the rest `fill` (0 unless given). */
+export function grown<T extends Float64Array | Int32Array | Uint8Array | Int8Array>(old: T, length: number, fill = 0): T {
+  const next = new (old.constructor as new (n: number) => T)(length);
+  if (fill !== 0) next.fill(fill, old.length);
+  next.set(old);
+  return next;
+}

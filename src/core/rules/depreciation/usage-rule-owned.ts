@@ -25,7 +25,7 @@ import type { CanonicalEvent } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { matchesFilter } from '../maintenance/types.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
-import { CHANGED, LATE, type OwnedRule } from '../owned.js';
+import { CHANGED, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { periodStamp, type Period } from './calendar.js';
 import type { PeriodUsage, UsageRuleOptions, UsageState } from './usage-rule.js';
@@ -582,25 +582,15 @@ class OwnedUsage implements OwnedUsageRule {
   private grow(a: number): void {
     let cap = Math.max(this.cap, 64);
     while (cap <= a) cap *= 2;
-    const f64 = (old: Float64Array, per = 1): Float64Array<ArrayBuffer> => {
-      const next = new Float64Array(cap * per);
-      next.set(old);
-      return next;
-    };
-    const u8 = (old: Uint8Array): Uint8Array<ArrayBuffer> => {
-      const next = new Uint8Array(cap);
-      next.set(old);
-      return next;
-    };
+    const f64 = (old: Float64Array<ArrayBuffer>, per = 1): Float64Array<ArrayBuffer> => grown(old, cap * per);
+    const u8 = (old: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => grown(old, cap);
     this.mode = u8(this.mode);
     this.km = u8(this.km);
     this.started = u8(this.started);
     this.assetFlags = u8(this.assetFlags);
     this.relCount = u8(this.relCount);
     this.pend = u8(this.pend);
-    const stall = new Int8Array(cap);
-    stall.set(this.hStall);
-    this.hStall = stall;
+    this.hStall = grown(this.hStall, cap);
     this.released = f64(this.released);
     this.newest = f64(this.newest);
     this.relT = f64(this.relT);
