@@ -72,3 +72,22 @@ describe('grown columns', () => {
     expect([...grown(Float64Array.from([0.5]), 3)]).toEqual([0.5, 0, 0]);
   });
 });
+
+describe('owned forms of the configured rules', () => {
+  it('decide as their pure forms on an index that held another asset before (load replaces everything the index held)', () => {
+    const first = streamSteps(stream(90), decode, { seed: 3, jitterMs: 20_000 });
+    // The same fleet's stream again, from scratch: every index the first fold used is loaded anew.
+    const again = streamSteps(stream(60), decode, { seed: 11, jitterMs: 40_000 });
+    let owned = 0;
+    for (const rule of createRules(streamRulesConfig)) {
+      const form = ownedForm(rule);
+      if (rule.owned) owned++;
+      compareOwned(rule, form, first);
+      expect(compareOwned(rule, form, again).steps).toBe(again.length);
+      form.drop(0);
+      form.load(0, undefined);
+      expect(form.save(0), rule.name).toBeUndefined();
+    }
+    expect(owned).toBe(3); // location, maintenance and usage have owned forms; inventory is not configured here
+  });
+});
