@@ -5,16 +5,10 @@ const toRad = (deg: number): number => (deg * Math.PI) / 180;
 
 /** Great-circle distance in metres. */
 export function haversineM(a: { lat: number; lng: number }, b: { lat: number; lng: number }): number {
-  const dLat = toRad(b.lat - a.lat);
-  const dLng = toRad(b.lng - a.lng);
-  const h = Math.sin(dLat / 2) ** 2 + Math.cos(toRad(a.lat)) * Math.cos(toRad(b.lat)) * Math.sin(dLng / 2) ** 2;
-  return 2 * EARTH_RADIUS_M * Math.asin(Math.min(1, Math.sqrt(h)));
+  return haversineCoordsM(a.lat, a.lng, b.lat, b.lng);
 }
 
-/**
- * {@link haversineM} of coordinates passed as numbers (for code that keeps them in typed arrays):
- * the same arithmetic in the same order, so the same result to the last bit.
- */
+/** {@link haversineM} of coordinates passed as numbers (for code that keeps them in typed arrays). */
 export function haversineCoordsM(aLat: number, aLng: number, bLat: number, bLng: number): number {
   const dLat = toRad(bLat - aLat);
   const dLng = toRad(bLng - aLng);
