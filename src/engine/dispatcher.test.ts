@@ -6,7 +6,7 @@
  * unknown outcome is followed by its newest value again once the old request can no longer land.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
+import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
 import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { ErpConnector, ItemResult, SendContext } from '../ports/connector.js';
@@ -444,6 +444,17 @@ describe('what opens the circuit', () => {
     await d.start();
     await waitFor(async () => (await store.listDeliveries({ status: 'dead' })).length === 3, 'three dead letters');
     expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0 });
+  });
+
+  // Kills: a locked record (409 the ERP will take later) counted as a failure of the destination.
+  it('a locked record is retried until the ERP takes it, and does not open the circuit: the ERP answered', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const connector = new ScriptedConnector();
+    for (let i = 0; i < 3; i++) connector.script.push(new ConflictError('409: document locked by another user', 409));
+    const d = dispatcherFor(store, connector, { failureThreshold: 1, openMs: 60_000 });
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 1, 'delivered once the lock is gone');
+    expect(d.metrics().erp).toMatchObject({ circuit: 'closed', circuitOpened: 0, retried: 3 });
   });
 
   // Kills: the half-open probe not handed back when the rate limiter makes the loop wait.

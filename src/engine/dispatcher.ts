@@ -13,7 +13,7 @@
 import type { Logger } from 'pino';
 import { backoffDelay } from '../core/delivery/backoff.js';
 import { CircuitBreaker, type CircuitState } from '../core/delivery/circuit-breaker.js';
-import { AuthError, PermanentError, RateLimitedError, RetryableError, coerceError, type DeliveryError } from '../core/errors/errors.js';
+import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError, coerceError, type DeliveryError } from '../core/errors/errors.js';
 import { outboxKey, type OutboxItem } from '../core/model/delivery.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -490,15 +490,18 @@ export class Dispatcher {
       }
       const attempt = item.attempts + 1;
       if (err instanceof PermanentError || attempt >= p.maxAttempts || tooOld) {
-        if (!(err instanceof PermanentError)) {
+        if (!(err instanceof PermanentError) && !(err instanceof ConflictError)) {
           anyFailure = true;
           failure = err.message;
         }
         dead(err instanceof PermanentError ? err.message : `${err.message} (gave up after ${attempt} attempt${attempt === 1 ? '' : 's'}${tooOld ? ' and max age' : ''})`);
         continue;
       }
-      anyFailure = true;
-      failure = err.message;
+      // A locked record: the ERP answered, so the circuit breaker is not told of a failure.
+      if (!(err instanceof ConflictError)) {
+        anyFailure = true;
+        failure = err.message;
+      }
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
       outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...uncertain });

@@ -57,6 +57,14 @@ export class RetryableError extends DeliveryError {
   readonly retryable = true;
 }
 
+/**
+ * The ERP answered, but the record is locked or was changed by another writer meanwhile (a 409 it
+ * will take later): retried with backoff like any {@link RetryableError}, but the destination
+ * works, so it does not count toward opening the circuit breaker (busy records would otherwise
+ * pause every delivery to that ERP).
+ */
+export class ConflictError extends RetryableError {}
+
 /** 429 / 503 (with or without Retry-After): pause the whole destination, then retry. */
 export class RateLimitedError extends DeliveryError {
   readonly code = 'RATE_LIMITED';

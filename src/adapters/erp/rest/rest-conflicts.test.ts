@@ -4,7 +4,7 @@
  * any other 409 stays permanent with the ERP's reason; `on409` overrides per path.
  */
 import { describe, expect, it } from 'vitest';
-import { PermanentError, RetryableError } from '../../../core/errors/errors.js';
+import { ConflictError, PermanentError, RetryableError } from '../../../core/errors/errors.js';
 import { restDestinationSchema } from '../../../config/schema.js';
 import { connectorFor, ctx, errorOf, outboxItem as item, useSimulators } from '../../../../test/helpers/rest-simulator.js';
 
@@ -76,7 +76,8 @@ describe('a 409 for a lock or a concurrent change', () => {
     s.faults.add({ kind: 'locked', count: 2 });
     const results = await connectorFor(s).send([workOrder(), location()], ctx);
     for (const r of results) {
-      expect(errorOf(r)).toBeInstanceOf(RetryableError);
+      // A conflict: retried, and not counted against the destination's circuit breaker.
+      expect(errorOf(r)).toBeInstanceOf(ConflictError);
       expect(errorOf(r)?.message).toMatch(/409 conflict: RecordLocked: .* is locked by user PLANNER-7.*retried as the ERP names a lock or a concurrent change/);
     }
     expect(s.state().workOrders).toHaveLength(0);

@@ -13,7 +13,7 @@
  * never retries, sleeps or limits: the dispatcher does.
  * @module
  */
-import { AuthError, DeliveryError, PermanentError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import { AuthError, ConflictError, DeliveryError, PermanentError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { systemClock, type Clock } from '../../../ports/clock.js';
 import type {
@@ -353,7 +353,7 @@ export class RestConnector implements ErpConnector {
     switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation))) {
       case 'retry': {
         const why = setting === 'retry' ? `${where} is retry` : 'the ERP names a lock or a concurrent change';
-        return failed(item, new RetryableError(`${error.message} (retried as ${why}; after retry.maxAttempts attempts it goes to dead letters)`, 409, error.responseBody), exchange);
+        return failed(item, new ConflictError(`${error.message} (retried as ${why}; after retry.maxAttempts attempts it goes to dead letters)`, 409, error.responseBody), exchange);
       }
       case 'fail': {
         const could = key === 'location' ? 'while the record is locked, set it to retry' : 'when the record already exists (an earlier attempt landed) or while it is locked, set it to exists or retry';
