@@ -22,7 +22,7 @@ import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
 import { fartherThanM } from './geo.js';
 import { isoTime } from './iso-format.js';
-import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
+import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
