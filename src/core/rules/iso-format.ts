@@ -1,16 +1,26 @@
 /**
  * `new Date(ms).toISOString()` without the Date: what a delivery's `lastSeen` and the like are
  * written with. The Date object and V8's formatting cost about half a microsecond per call, as
- * much as an owned rule's whole decision on a fix; this takes a quarter of that. The same text for
+ * much as an owned rule's whole decision on a fix; this takes a fraction of that. The same text for
  * every time from 1970 to 9999 (integer milliseconds); any other goes to the Date.
+ *
+ * The text is made in one piece from its character codes. Joined from its parts (a template
+ * literal), it was a tree of a dozen string pieces: cheap to make, but a delivery keeps its text
+ * until the outbox has it, and every young-generation collection until then copies the tree, so a
+ * kept one cost more than the Date's (about 0.5 µs against 0.15 µs made in one piece).
  * @module
  */
 
-const TWO = Array.from({ length: 100 }, (_, i) => (i < 10 ? `0${i}` : `${i}`));
-const THREE = Array.from({ length: 1000 }, (_, i) => `${i}`.padStart(3, '0'));
 /** 10000-01-01T00:00:00Z: the first time toISOString writes with six digits of year. */
 const YEAR_10000 = 253_402_300_800_000;
 const DAY_MS = 86_400_000;
+/** Character code of the digit 0. */
+const D0 = 48;
+const DASH = 45;
+const COLON = 58;
+const DOT = 46;
+const T = 84;
+const Z = 90;
 
 /** `new Date(ms).toISOString()`, to the character. */
 export function isoTime(ms: number): string {
@@ -33,6 +43,17 @@ export function isoTime(ms: number): string {
   rest -= minute * 60_000;
   const second = Math.floor(rest / 1000);
   rest -= second * 1000;
-  const d = TWO as readonly string[];
-  return `${d[Math.floor(year / 100)]}${d[year % 100]}-${d[month]}-${d[day]}T${d[hour]}:${d[minute]}:${d[second]}.${THREE[rest]}Z`;
+  const yh = Math.floor(year / 100);
+  const yl = year - yh * 100;
+  const ms100 = Math.floor(rest / 100);
+  const ms1 = rest % 10;
+  return String.fromCharCode(
+    D0 + Math.floor(yh / 10), D0 + (yh % 10), D0 + Math.floor(yl / 10), D0 + (yl % 10), DASH,
+    D0 + Math.floor(month / 10), D0 + (month % 10), DASH,
+    D0 + Math.floor(day / 10), D0 + (day % 10), T,
+    D0 + Math.floor(hour / 10), D0 + (hour % 10), COLON,
+    D0 + Math.floor(minute / 10), D0 + (minute % 10), COLON,
+    D0 + Math.floor(second / 10), D0 + (second % 10), DOT,
+    D0 + ms100, D0 + Math.floor((rest - ms100 * 100) / 10), D0 + ms1, Z,
+  );
 }
