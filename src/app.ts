@@ -337,6 +337,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       pipelineDepth: config.ingest.pipelineDepth,
       checkpointMs: config.ingest.checkpointMs,
       checkpointMessages: config.ingest.checkpointMessages,
+      checkpointMessagesPerAsset: config.ingest.checkpointMessagesPerAsset,
       maxPayloadBytes: config.ingest.maxPayloadBytes,
       logger,
       ...(capture ? { capture } : {}),

@@ -27,8 +27,8 @@ describe('defaults as docs/configuration.md states them', () => {
     });
   });
 
-  it('ingest: batches of 1000 within 5 ms, 4 deep, checkpoints every 5 s or 50,000 messages, 5 min future skew, 1 MiB payloads, no age limit', () => {
-    expect(base.ingest).toEqual({ maxBatch: 1000, maxWaitMs: 5, pipelineDepth: 4, checkpointMs: 5 * S, checkpointMessages: 50_000, maxFutureSkewMs: 5 * MIN, maxPayloadBytes: 1_048_576, maxAgeMs: 0 });
+  it('ingest: batches of 1000 within 5 ms, 4 deep, checkpoints every 5 s or 50,000 messages (10 per changed asset), 5 min future skew, 1 MiB payloads, no age limit', () => {
+    expect(base.ingest).toEqual({ maxBatch: 1000, maxWaitMs: 5, pipelineDepth: 4, checkpointMs: 5 * S, checkpointMessages: 50_000, checkpointMessagesPerAsset: 10, maxFutureSkewMs: 5 * MIN, maxPayloadBytes: 1_048_576, maxAgeMs: 0 });
   });
 
   it('sources.mqtt[] and its decoder: client id assetbridge, TLS verified, MQTT 5, 7 d session, 5 s reconnect, 5000 in flight, tag ids, ISO times', () => {

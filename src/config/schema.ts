@@ -536,6 +536,13 @@ export const configSchema = z.strictObject({
       checkpointMs: duration('5s'),
       /** Logged messages that force a checkpoint; bounds the replay after a crash. @default 50000 */
       checkpointMessages: z.number().int().positive().default(50_000),
+      /**
+       * With many changed assets, a checkpoint by count waits for this many logged messages per
+       * changed asset (at most 10 × `checkpointMessages`): a checkpoint stores each changed asset's
+       * state, so a large fleet draining a backlog would otherwise spend more time storing state
+       * than ingesting. 0: `checkpointMessages` alone. @default 10
+       */
+      checkpointMessagesPerAsset: z.number().int().min(0).default(10),
       maxFutureSkewMs: duration('5m'),
       /** Payloads larger than this are quarantined as too large, unparsed. @default 1048576 */
       maxPayloadBytes: z.number().int().positive().default(1_048_576),

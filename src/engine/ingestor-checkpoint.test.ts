@@ -17,7 +17,7 @@ import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { locationIngestor, observeCommits } from '../../test/helpers/ingestor.js';
 import { ASSETS, T0, outcome, rulesIngestor, storeWithAssets, stream } from '../../test/helpers/rules-stream.js';
 import { waitFor } from '../../test/helpers/wait.js';
-import { DecoderRegistry, type Ingestor } from './ingestor.js';
+import { DecoderRegistry, MAX_LOG_FACTOR, type Ingestor } from './ingestor.js';
 import { watermarkMessage } from './tasks/idle-watermark.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -79,7 +79,7 @@ describe('rule state checkpoints', () => {
 
   it('checkpoints when the log reaches checkpointMessages', async () => {
     const store = await storeWithAssets(register);
-    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 10 });
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 10, checkpointMessagesPerAsset: 0 });
     const msgs = stream(10);
     let longest = 0;
     for (let i = 0; i < msgs.length; i += 4) {
@@ -88,6 +88,35 @@ describe('rule state checkpoints', () => {
     }
     expect(longest).toBeLessThanOrEqual(10);
     expect(ingestor.stats.checkpoints).toBeGreaterThanOrEqual(5);
+  });
+
+  /** The longest the ingest log grew, and the checkpoints made, over `msgs` submitted `chunk` at a time. */
+  async function logBound(ingestor: Ingestor, store: Store, msgs: readonly RawMessage[], chunk: number): Promise<{ longest: number; checkpoints: number }> {
+    let longest = 0;
+    for (let i = 0; i < msgs.length; i += chunk) {
+      await ingestor.submit(msgs.slice(i, i + chunk));
+      longest = Math.max(longest, (await store.readIngestLog()).length);
+    }
+    return { longest, checkpoints: ingestor.stats.checkpoints };
+  }
+
+  it('with many changed assets, a checkpoint by count waits for checkpointMessagesPerAsset logged messages per changed asset', async () => {
+    const store = await storeWithAssets(register);
+    // Six assets, each changed by every round: past 10 messages, but not past 3 per changed asset (18), no checkpoint.
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 10, checkpointMessagesPerAsset: 3, spreadCheckpointAssets: 0 });
+    const { longest, checkpoints } = await logBound(ingestor, store, stream(10), 6);
+    expect(longest).toBeGreaterThan(10);
+    expect(longest).toBeLessThanOrEqual(18);
+    expect(checkpoints).toBeGreaterThanOrEqual(2);
+  });
+
+  it(`waits for checkpointMessagesPerAsset per changed asset only up to ${MAX_LOG_FACTOR} × checkpointMessages`, async () => {
+    const store = await storeWithAssets(register);
+    const ingestor = rulesIngestor(store, new IdentityIndex(await store.listAssets()), { checkpointMessages: 1, checkpointMessagesPerAsset: 100, spreadCheckpointAssets: 0 });
+    const { longest, checkpoints } = await logBound(ingestor, store, stream(10), 6);
+    expect(longest).toBeGreaterThan(1);
+    expect(longest).toBeLessThanOrEqual(MAX_LOG_FACTOR);
+    expect(checkpoints).toBeGreaterThanOrEqual(3);
   });
 
   it('checkpoint() stores what was committed before it without waiting for the queue to drain', async () => {
@@ -172,7 +201,7 @@ describe('rule state checkpoints', () => {
     const real = await storeWithAssets(register);
     const commits: IngestCommit[] = [];
     const store = observeCommits(real, (c) => commits.push(c));
-    const ingestor = rulesIngestor(store, new IdentityIndex(await real.listAssets()), { checkpointMessages: 12, spreadCheckpointAssets: 2 });
+    const ingestor = rulesIngestor(store, new IdentityIndex(await real.listAssets()), { checkpointMessages: 12, checkpointMessagesPerAsset: 0, spreadCheckpointAssets: 2 });
     const msgs = stream(6); // 6 assets: one message each per round
     await submitAll(ingestor, msgs.slice(0, 12), 6); // 12 logged: not over the limit yet
     expect(commits.every((c) => c.spread === undefined && c.checkpoint !== true)).toBe(true);
@@ -232,7 +261,7 @@ describe('rule state checkpoints', () => {
     const counting = { name: 'count', kinds: ['meter' as const], apply: (s: number | undefined) => ({ state: (s ?? 0) + 1, deliveries: [] }) };
     const store = await storeWithAssets(register);
     const identity = new IdentityIndex(await store.listAssets());
-    const options = { rules: [counting], checkpointMessages: 12, spreadCheckpointAssets: 2, maxBatch: 6 };
+    const options = { rules: [counting], checkpointMessages: 12, checkpointMessagesPerAsset: 0, spreadCheckpointAssets: 2, maxBatch: 6 };
     const meters = stream(30).filter((m) => (m.payload as string).includes('"meter"')); // 10 readings per asset
     const first = rulesIngestor(store, identity, options);
     await submitAll(first, meters, 6);

@@ -277,7 +277,7 @@ describe('checkpoints', () => {
     await locationIngestor(store, identity, { checkpointMs: 3_600_000 }).submit([pos('tag-1', 0, 51), pos('tag-2', 0, 52), pos('tag-3', 0, 53)]);
     expect(await store.readIngestLog()).toHaveLength(3);
     // kill -9; the next process bounds the log at 4 messages.
-    const next = locationIngestor(store, identity, { checkpointMessages: 4 });
+    const next = locationIngestor(store, identity, { checkpointMessages: 4, checkpointMessagesPerAsset: 0 });
     await next.submit([pos('tag-4', 0, 54), pos('tag-5', 0, 55)]);
     expect((await store.readIngestLog()).length).toBeLessThanOrEqual(4);
     expect(next.stats.logged).toBeLessThanOrEqual(4);
