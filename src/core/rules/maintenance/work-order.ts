@@ -11,6 +11,7 @@
  */
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { SensorValue, Severity, WorkOrderStatus } from '../../model/events.js';
+import { isoTime } from '../iso-format.js';
 import type { RuleContext } from '../rule.js';
 import { nextWindow, type WindowCalendar } from './windows.js';
 import type { WorkOrderExtras } from './types.js';
@@ -117,7 +118,7 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
   // The next window from when the work is found, or from now when that is later (a reading processed
   // late, a replay): a window already over when the ERP gets the order plans nothing.
   const slot = calendar ? nextWindow(calendar, Math.max(spec.detectedAt, ctx.now)) : undefined;
-  const iso = (t: number) => new Date(t).toISOString();
+  const detectedAt = isoTime(spec.detectedAt);
   return {
     destination: ctx.destination,
     operation: WORKORDER_CREATE,
@@ -137,11 +138,11 @@ export function workOrderDelivery(spec: WorkOrderSpec, ctx: RuleContext, schedul
       occurrence: spec.occurrence,
       reason: spec.description,
       trigger: spec.trigger,
-      sensorSnapshot: { at: iso(spec.snapshotAt ?? spec.detectedAt), values: spec.snapshot },
-      detectedAt: iso(spec.detectedAt),
+      sensorSnapshot: { at: spec.snapshotAt !== undefined ? isoTime(spec.snapshotAt) : detectedAt, values: spec.snapshot },
+      detectedAt,
       site: site ?? null,
-      plannedStart: slot ? iso(slot.start) : null,
-      plannedEnd: slot ? iso(slot.end) : null,
+      plannedStart: slot ? isoTime(slot.start) : null,
+      plannedEnd: slot ? isoTime(slot.end) : null,
     },
   };
 }
