@@ -4,7 +4,7 @@
  * rule as the oracle (test/helpers/owned-oracle.ts) — on the benchmark's stream (where most events
  * take the fast path), on the fleet stream with arrival beyond the lateness, and on generated
  * configurations and streams with every case the fast path leaves to the pure rule: breaches and
- * episodes, repeats, first and flagged meter readings, declared resets, odometers, alerts, ERP
+ * episodes, repeats, flagged meter readings, declared resets, odometers, alerts, ERP
  * feedback, baseline attributes, filters, windows, ties, duplicates, late samples, lateness 0,
  * round trips through JSON, evictions and idle watermarks; and on states stored by older versions.
  */
@@ -318,17 +318,56 @@ describe('maintenance owned form: generated configurations and streams', () => {
 });
 
 describe('maintenance owned form: several readings released at once', () => {
-  it('hands them all to the pure rule when a later one is not plain (the earlier ones undone)', () => {
-    const options: MaintenanceOptions = { thresholds: [], serviceIntervals: [{ name: 's', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' }], allowedLatenessMs: 30_000, siteAttribute: 'site', windows: {} };
-    const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
-    const meter = (s: number, operatingHours: number): OracleStep => ({ event: { kind: 'meter', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, operatingHours }, asset });
-    // 50 s and 60 s are plain, 70 s jumps 3 h in 10 s: the reading at 110 s releases all three.
-    const steps = [meter(0, 100), meter(40, 100), meter(50, 100.001), meter(60, 100.002), meter(70, 103), meter(110, 103.001), { flush: undefined, asset }];
+  const options: MaintenanceOptions = {
+    thresholds: [],
+    serviceIntervals: [
+      { name: 's', meter: 'hours', every: 250, dueSoon: 0, defaultBaseline: 'zero', severity: 'warning' },
+      { name: 'big', meter: 'hours', every: 1000, dueSoon: 10, defaultBaseline: 'zero', severity: 'warning', title: 'Major' },
+    ],
+    allowedLatenessMs: 30_000,
+    siteAttribute: 'site',
+    windows: { '*': { timeZone: 'UTC', windows: [{ days: [1, 2, 3, 4, 5], startMinute: 120, durationMinutes: 240 }] } },
+  };
+  const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { site: 'S1' } };
+  const meter = (s: number, operatingHours: number): OracleStep => ({ event: { kind: 'meter', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, operatingHours }, asset });
+  const run = (steps: readonly OracleStep[]): { deliveries: readonly DeliveryIntent[]; pureRuns: number } => {
     const pure = createMaintenanceRule(options);
     const { owned, pureRuns } = counted(pure, options);
-    compareOwned(pure, owned, steps);
-    // The first reading (released at 40 s), the three released together (at 110 s), the end (a reading after the flagged one, with its issue to clear).
-    expect(pureRuns()).toBe(3);
+    return { deliveries: compareOwned(pure, owned, steps).delivered, pureRuns: pureRuns() };
+  };
+
+  it('hands them all to the pure rule when a later one is not plain (the earlier ones undone)', () => {
+    // 50 s and 60 s are plain, 70 s jumps 3 h in 10 s: the reading at 110 s releases all three.
+    const r = run([meter(0, 100), meter(40, 100), meter(50, 100.001), meter(60, 100.002), meter(70, 103), meter(110, 103.001), { flush: undefined, asset }]);
+    // The three released together (at 110 s), the end (a reading after the flagged one, with its issue to clear); the first reading (released at 40 s) is taken here.
+    expect(r.pureRuns).toBe(2);
+  });
+
+  it('takes a first reading that opens work orders, and the readings released with it, here', () => {
+    // The first reading (995.5 h) is due for both intervals (1000 h within 10 h for the larger one),
+    // released with a plain one; a later one reaches 1000 h for the smaller one, released after a plain one.
+    const r = run([meter(0, 995.5), meter(10, 995.501), meter(40, 995.502), meter(50, 995.503), meter(60, 995.504), meter(120, 995.505), meter(18_000, 999.95), meter(18_010, 1000), meter(18_050, 1000.001), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|750h@b0', 'EQ-1|big|1000h@b0', 'EQ-1|s|1000h@b0']);
+    expect(r.pureRuns).toBe(0);
+  });
+
+  it('opens no work order for a due point one of the schedule before the last completion stands for', () => {
+    const hour = 3600;
+    const complete: OracleStep = { event: { kind: 'workorder', source: 's', ids, eventTime: T0 + 20 * hour * 1000, receivedAt: T0, businessKey: 'EQ-1|s|250h@b0', status: 'completed', operatingHoursAtCompletion: 255 }, asset };
+    // 250 h and 500 h open their work orders; 250 h@b0 completed late (at 255 h) restarts the
+    // schedule there, and 500 h@b0, still open, stands for its 505 h: none opened for that.
+    const r = run([meter(0, 250), meter(40, 250.001), meter(250 * hour, 500), meter(250 * hour + 40, 500.001), complete, meter(255 * hour, 505), meter(255 * hour + 40, 505.001), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|250h@b0', 'EQ-1|s|500h@b0']);
+    // The completion only.
+    expect(r.pureRuns).toBe(1);
+  });
+
+  it('opens no work order twice when a reading released after the one that opens it is for the pure rule', () => {
+    // The first reading opens both (here, were it alone); the one 10 s after it jumps 5 h: both go
+    // to the pure rule, as does the reading that clears the issue; the ones after it are taken here.
+    const r = run([meter(0, 1000), meter(10, 1005), meter(50, 1005.001), meter(3600, 1000.5), meter(3610, 1000.501), meter(3650, 1000.502), { flush: undefined, asset }]);
+    expect(r.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|s|1000h@b0', 'EQ-1|big|1000h@b0']);
+    expect(r.pureRuns).toBeGreaterThan(0);
   });
 });
 

@@ -24,7 +24,7 @@ import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
-import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
+import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceFire, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
@@ -600,7 +600,6 @@ function onReading(
     return s;
   }
   const reading = step.hours;
-  const unit = UNIT[meter];
   let services = s.services;
   let workOrders = s.workOrders;
   for (const rule of rules) {
@@ -615,30 +614,7 @@ function onReading(
     const stepped = covered ? current : r.state;
     if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
     if (!r.fire || covered) continue;
-    const f = r.fire;
-    const description =
-      `service every ${rule.every} ${unit} ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatReading(f.due)} ${unit}, ` +
-      `${km ? 'odometer' : 'meter'} at ${formatReading(reading)} ${unit} (counted from ${formatReading(f.base)} ${unit}; rule ${rule.name})`;
-    const trigger = km
-      ? { type: 'service-interval', meter: 'odometerKm', everyKm: rule.every, baselineKm: f.base, dueAtKm: f.due, readingKm: reading, dueSoon: f.dueSoon, dueSoonKm: rule.dueSoon }
-      : { type: 'service-interval', meter: 'operatingHours', everyHours: rule.every, baselineHours: f.base, dueAtHours: f.due, readingHours: reading, dueSoon: f.dueSoon, dueSoonHours: rule.dueSoon };
-    const d = workOrderDelivery(
-      {
-        rule: rule.name,
-        occurrence: f.occurrence,
-        severity: rule.severity,
-        title: `${rule.title ?? rule.name}: ${formatReading(f.due)} ${unit} service`,
-        description,
-        trigger,
-        detectedAt: t,
-        snapshot: km ? { odometerKm: { value: reading, unit: 'km' } } : { operatingHours: { value: reading, unit: 'h' } },
-        ...(rule.workOrder ? { extras: rule.workOrder } : {}),
-      },
-      ctx,
-      options,
-    );
-    out.push(d);
-    workOrders = remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
+    workOrders = openServiceWorkOrder(rule, r.fire, t, reading, workOrders, ctx, options, out);
   }
   // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down).
   const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
@@ -653,6 +629,48 @@ function onReading(
   if (services !== undefined) next.services = services;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
+}
+
+/**
+ * The work order service interval `rule` opens for its due point `f`, reached by a reading of its
+ * meter (`reading`, continuous) at `t`: its delivery goes to `out`; the work orders remembered
+ * with it are returned. The owned form (maintenance-rule-owned.ts) opens them with this too.
+ */
+export function openServiceWorkOrder(
+  rule: ServiceIntervalRule,
+  f: ServiceFire,
+  t: number,
+  reading: number,
+  workOrders: MaintenanceState['workOrders'],
+  ctx: RuleContext,
+  options: MaintenanceOptions,
+  out: DeliveryIntent[],
+): Readonly<Record<string, WorkOrderRecord>> {
+  const km = rule.meter === 'km';
+  const unit = UNIT[rule.meter];
+  const description =
+    `service every ${rule.every} ${unit} ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatReading(f.due)} ${unit}, ` +
+    `${km ? 'odometer' : 'meter'} at ${formatReading(reading)} ${unit} (counted from ${formatReading(f.base)} ${unit}; rule ${rule.name})`;
+  const trigger = km
+    ? { type: 'service-interval', meter: 'odometerKm', everyKm: rule.every, baselineKm: f.base, dueAtKm: f.due, readingKm: reading, dueSoon: f.dueSoon, dueSoonKm: rule.dueSoon }
+    : { type: 'service-interval', meter: 'operatingHours', everyHours: rule.every, baselineHours: f.base, dueAtHours: f.due, readingHours: reading, dueSoon: f.dueSoon, dueSoonHours: rule.dueSoon };
+  const d = workOrderDelivery(
+    {
+      rule: rule.name,
+      occurrence: f.occurrence,
+      severity: rule.severity,
+      title: `${rule.title ?? rule.name}: ${formatReading(f.due)} ${unit} service`,
+      description,
+      trigger,
+      detectedAt: t,
+      snapshot: km ? { odometerKm: { value: reading, unit: 'km' } } : { operatingHours: { value: reading, unit: 'h' } },
+      ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+    },
+    ctx,
+    options,
+  );
+  out.push(d);
+  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
 }
 
 /**
