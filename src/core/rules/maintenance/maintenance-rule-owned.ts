@@ -590,8 +590,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   /** The schedules (as in the row, config order), once a reading changed one; `own` until then false. */
   const schedules = new Float64Array(Math.max(1, services.length * SERVICE_FIELDS));
   let own = false;
-  /** The work orders remembered, and the deliveries of those opened, by the readings taken. */
+  /** The work orders remembered (read from the state only when a schedule changes), and the deliveries of those opened, by the readings taken. */
   let workOrders: MaintenanceState['workOrders'];
+  let workOrdersRead = false;
   const opened: DeliveryIntent[] = [];
 
   /** A schedule in `schedules` (from `k`) as the pure form holds it. */
@@ -607,7 +608,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
    * can have made, an unchanged meter not yet stalled) with no issue to clear: the schedules it
    * starts or steps and the work orders it opens are kept aside for the commit. False for any other.
    */
-  const takeReading = (o: number, off: number, p: Profile, ctx: RuleContext): boolean => {
+  const takeReading = (a: number, o: number, off: number, p: Profile, ctx: RuleContext): boolean => {
     const d = data;
     const t = d[off] as number;
     const raw = d[off + 2] as number;
@@ -644,7 +645,6 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       }
     }
     const hours = total === total ? round6(total + usage) : raw;
-    const attributes = ctx.asset.attributes;
     const rules = p.hourRules;
     for (let r = 0; r < rules.length; r++) {
       const i = rules[r] as number;
@@ -656,7 +656,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         const base = sv[off + 1] as number;
         let later = false;
         if (rule.baselineAttribute !== undefined) {
-          const attr = attributeBaseline(rule, attributes);
+          const attr = attributeBaseline(rule, ctx.asset.attributes);
           later = attr !== undefined && isLaterBaseline(attr, base);
         }
         if (!later) {
@@ -672,7 +672,12 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         for (let k = 0; k < schedules.length; k++) schedules[k] = d[o + HEADER + k] as number;
         own = true;
       }
+      const attributes = ctx.asset.attributes;
       const current = schedules[k0] === 1 ? withAttributeBaseline(rule, scheduleAt(k0), attributes) : { base: initialBaseline(rule, attributes, hours) };
+      if (!workOrdersRead) {
+        workOrders = rest[a]?.workOrders;
+        workOrdersRead = true;
+      }
       const step = stepService(rule, current, hours);
       const covered = step.fire !== undefined && coveringWorkOrder(workOrders, ctx.asset.erpAssetId, rule, step.fire.base, step.fire.due) !== undefined;
       const stepped = covered ? current : step.state;
@@ -731,12 +736,12 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       hy[HY_TOTAL] = d[o + B_TOTAL] as number;
       takenCount = 0;
       own = false;
-      workOrders = rest[a]?.workOrders;
-      opened.length = 0;
+      workOrdersRead = false;
+      if (opened.length > 0) opened.length = 0;
       for (let j = 0, done = 0; j < m && done < meters; j++) {
         const off = at(o, p0 + j);
         if (d[off + 1] !== METER) continue;
-        if (!takeReading(o, off, p, ctx)) {
+        if (!takeReading(a, o, off, p, ctx)) {
           opened.length = 0;
           workOrders = undefined;
           return false;
