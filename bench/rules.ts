@@ -29,6 +29,7 @@ import { startBenchBroker } from './broker.js';
 import { watchHolds } from './event-loop-hold.js';
 import { benchPipelineIngest, useBroker } from './mqtt-ingest.js';
 import { CompactRules } from './rules-compact.js';
+import { splitRuns } from './rules-split.js';
 
 export interface RulesBenchOptions {
   /** Events per run. @default 100000 */
@@ -84,6 +85,14 @@ export interface RulesBenchResult {
    * also framed into a log buffer, as the ingest log does. What a rewrite of the rules could cost.
    */
   readonly compact: { readonly usPerEvent: number; readonly withLogUsPerEvent: number; readonly deliveries: Readonly<Record<string, number>> };
+  /**
+   * The rules on a thread of their own (bench/rules-split.ts: a measurement, not the product): the
+   * ingest without rules plus a stand-in rule that hands every event to a worker thread running the
+   * real rules, each run right after a run without rules. The ingest thread's µs per event and its
+   * ratio to the run before it (medians), the rules thread's busy time per event, and whether it kept
+   * up (how long after the ingest it finished, ms, median).
+   */
+  readonly split: { readonly ingestUs: number; readonly ratio: number; readonly rulesThreadUs: number; readonly lagMs: number; readonly deliveries: number };
   readonly workOrders: number;
   readonly locationUpdates: number;
   /** The longest the event loop was held at once in a run, ms (median over the runs): without rules, and with them. */
@@ -360,6 +369,11 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
     compactDeliveries = c.deliveries;
     compactLogUs.push(compactRules.run(steps, assetOf, assets, { buffer: logBuffer, messages: msgs }).usPerEvent);
   }
+  // The rules on a thread of their own, each run after a run without rules (its baseline).
+  const splitBase: number[] = [];
+  const split = await splitRuns(rulesConfig(), msgs, assets, runs, ingestRun, async () => {
+    splitBase.push((await ingestRun(msgs, assets, [])).eps);
+  });
   const a = median(without);
   const b = median(withR);
   const c = median(byDefault);
@@ -387,6 +401,13 @@ export async function benchRules(options: RulesBenchOptions = {}): Promise<Rules
       usPerEvent: Math.round(median(compactUs) * 1000) / 1000,
       withLogUsPerEvent: Math.round(median(compactLogUs) * 1000) / 1000,
       deliveries: Object.fromEntries(compactDeliveries),
+    },
+    split: {
+      ingestUs: Math.round(median(split.map((s) => s.ingestUs)) * 100) / 100,
+      ratio: Math.round(median(split.map((s, i) => 1e6 / (splitBase[i] as number) / s.ingestUs)) * 1000) / 1000,
+      rulesThreadUs: Math.round(median(split.map((s) => s.rulesUs)) * 100) / 100,
+      lagMs: Math.round(median(split.map((s) => s.lagMs))),
+      deliveries: split[0]?.deliveries ?? 0,
     },
     workOrders: last.get('workorder.create') ?? 0,
     locationUpdates: last.get('location.update') ?? 0,
