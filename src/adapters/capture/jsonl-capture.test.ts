@@ -32,6 +32,19 @@ describe('event capture to daily JSONL files', () => {
     expect(back).toMatchObject({ kind: 'meter', operatingHours: 101, ids: [{ type: 'erp', value: 'EQ-1' }], eventTime: DAY - 60_000 });
   });
 
+  it('close waits for the day before to be written out too, when a new day started just before it', async () => {
+    const d = dir();
+    const c = new JsonlCapture({ dir: d, keepDays: 7, maxFileBytes: 100_000_000 });
+    // Megabytes for the day before, still being written when the new day's one line is.
+    const many = Array.from({ length: 20_000 }, (_, i) => ({ event: meter(i), erpAssetId: `EQ-${i}` }));
+    expect(c.write(many, DAY)).toBe(0);
+    const next = DAY + 86_400_000;
+    expect(c.write([{ event: meter(1, next), erpAssetId: 'EQ-1' }], next)).toBe(0);
+    await c.close();
+    expect(lines(join(d, captureFileName(DAY)))).toHaveLength(many.length);
+    expect(c.counts()).toEqual({ captured: many.length + 1, dropped: 0 });
+  });
+
   it('appends to the day file a restart finds, and counts its size against the limit', async () => {
     const d = dir();
     writeFileSync(join(d, captureFileName(DAY)), `${'x'.repeat(900)}\n`);

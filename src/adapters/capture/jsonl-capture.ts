@@ -48,6 +48,8 @@ export function expiredCaptureFiles(names: readonly string[], now: number, keepD
 export class JsonlCapture implements EventCapture {
   private day: string | undefined;
   private stream: WriteStream | undefined;
+  /** Earlier days' streams still writing out what they were given: {@link JsonlCapture.close} waits for them too. */
+  private readonly ending = new Set<Promise<void>>();
   private bytes = 0;
   /** Why capture is paused until the next day (logged once), if it is. */
   private paused: string | undefined;
@@ -113,11 +115,17 @@ export class JsonlCapture implements EventCapture {
     this.stream = undefined;
     this.day = undefined;
     if (s) await endStream(s);
+    await Promise.all(this.ending);
   }
 
   private open(name: string, now: number): void {
     const old = this.stream;
-    if (old) void endStream(old);
+    if (old) {
+      const ended: Promise<void> = endStream(old).then(() => {
+        this.ending.delete(ended);
+      });
+      this.ending.add(ended);
+    }
     this.day = name;
     this.paused = undefined;
     this.behind = false;
