@@ -78,7 +78,7 @@ function forwarding(worker: Worker): { rule: Rule; end: () => void } {
 export interface SplitRun {
   /** The ingest thread, µs per event (the ratio's numerator is the ingest without rules). */
   readonly ingestUs: number;
-  /** The rules thread's busy time, µs per event. */
+  /** The rules thread's time at work (wall time, whatever else the cores ran meanwhile), µs per event. */
   readonly rulesUs: number;
   /** How long after the ingest finished the rules thread did (ms): it kept up when near 0. */
   readonly lagMs: number;
