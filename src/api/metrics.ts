@@ -31,7 +31,7 @@ export class ServiceTimings {
   });
   private readonly checkpoint = new Histogram({
     name: 'assetbridge_rule_state_checkpoint_seconds',
-    help: 'Commits that stored rule state (a checkpoint, or one part of a checkpoint spread over batches), from their preparation to their commit (ingest.checkpointMs, ingest.checkpointMessages).',
+    help: 'Commits that stored rule state (a checkpoint, or one part of a checkpoint spread over batches), from their preparation to their commit (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset).',
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [this.registry],
   });

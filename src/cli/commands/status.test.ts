@@ -105,9 +105,9 @@ describe('status: the period-end usage posting', () => {
 
 describe("status: the running service's last checkpoint of rule state", () => {
   it('one commit: how long it took; one spread over batches: over how many, and the longest', () => {
-    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 42, assets: 80 }, NOW)).toBe("rule state: last checkpoint 3 s ago stored 80 asset(s)' state in 42 ms (ingest.checkpointMs, ingest.checkpointMessages)\n");
+    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 42, assets: 80 }, NOW)).toBe("rule state: last checkpoint 3 s ago stored 80 asset(s)' state in 42 ms (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n");
     expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 61, assets: 20_000, parts: 16 }, NOW)).toBe(
-      "rule state: last checkpoint 3 s ago stored 20000 asset(s)' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages)\n",
+      "rule state: last checkpoint 3 s ago stored 20000 asset(s)' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n",
     );
   });
 });

@@ -15,7 +15,7 @@ type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
 /** The running service's last checkpoint of rule state: when, how many assets, how long (a spread one: over how many batches, the longest). */
 export function lastCheckpointText(seen: CheckpointSeen, now: number): string {
   const took = seen.parts === undefined ? `in ${seen.ms} ms` : `over ${seen.parts} batches (the longest took ${seen.ms} ms)`;
-  return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages)\n`;
+  return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n`;
 }
 
 function ago(ms: number): string {
