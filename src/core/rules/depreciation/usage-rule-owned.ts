@@ -53,8 +53,14 @@ const COLUMNS = 1;
 /** The state is the pure form's object, in `pure`. */
 const PURE = 2;
 
-/** Pending readings an asset's slot holds: more (a long lateness, a backlog) and the asset runs on the pure form. */
+/**
+ * Pending readings each asset's slot holds at first, and at most: the slot grows (for all assets)
+ * as an asset needs it, up to the most; beyond that (a longer lateness or a denser meter than 2
+ * readings a second at 30 s, a backlog) the asset runs on the pure form. A device reporting every
+ * second with a 30 s lateness keeps about 30 pending.
+ */
 const SLOT = 8;
+const MAX_SLOT = 64;
 
 /** Per-asset cache of what depends on the asset record only (by identity, as the pure rule's `kmFor`). */
 const KNOWN = 1;
@@ -79,6 +85,8 @@ class OwnedUsage implements OwnedUsageRule {
   private readonly lateness: number;
   private readonly keep: number;
   private cap = 0;
+  /** Pending readings an asset's slot holds (all assets alike: see {@link SLOT}). */
+  private slot = SLOT;
   private readonly stamps = new Map<string, string>();
 
   private mode = new Uint8Array(0);
@@ -195,7 +203,7 @@ class OwnedUsage implements OwnedUsageRule {
     // The reorder buffer (event-time.ts `admit`, keepLast): late, a duplicate, or where it goes.
     const released = this.released[a] as number;
     if (t <= released) return this.relCount[a] === 1 && this.relT[a] === t && this.relH[a] === h ? 0 : LATE;
-    const base = a * SLOT;
+    let base = a * this.slot;
     const n = this.pend[a] as number;
     let i = n;
     while (i > 0) {
@@ -208,7 +216,10 @@ class OwnedUsage implements OwnedUsageRule {
       }
       i--;
     }
-    if (n === SLOT) return this.slowApply(a, event, ctx, out);
+    if (n === this.slot) {
+      if (!this.room(n + 1)) return this.slowApply(a, event, ctx, out);
+      base = a * this.slot;
+    }
     const nw = this.newest[a] as number;
     const newest = nw !== nw || t > nw ? t : nw;
     const watermark = newest - this.lateness;
@@ -249,7 +260,7 @@ class OwnedUsage implements OwnedUsageRule {
       newest = Math.max(newest !== newest ? upTo : newest, upTo);
       const watermark = newest - this.lateness;
       m = 0;
-      while (m < n && (this.pendT[a * SLOT + m] as number) <= watermark) m++;
+      while (m < n && (this.pendT[a * this.slot + m] as number) <= watermark) m++;
       if (m === 0) return 0;
     }
     if (!this.release(a, m, n)) return this.slowFlush(a, ctx, upTo, out);
@@ -265,7 +276,7 @@ class OwnedUsage implements OwnedUsageRule {
    * not: then the pure rule decides.
    */
   private release(a: number, m: number, count: number): boolean {
-    const base = a * SLOT;
+    const base = a * this.slot;
     const o: MeterHygieneOptions = this.km[a] === 1 ? ODOMETER_HYGIENE : DEFAULT_METER_HYGIENE;
     let hv = this.hV[a] as number;
     let ht = this.hT[a] as number;
@@ -430,11 +441,11 @@ class OwnedUsage implements OwnedUsageRule {
     if (typeof order !== 'object' || order === null) return false;
     for (const key in order) if (!ORDER_KEYS.has(key) && (order as unknown as Record<string, unknown>)[key] !== undefined) return false;
     const pending: unknown = order.pending;
-    if (!Array.isArray(pending) || pending.length > SLOT) return false;
+    if (!Array.isArray(pending) || !this.room(pending.length)) return false;
     if (!optionalNumber(order.released) || !optionalNumber(order.newest)) return false;
     const last: unknown = order.last;
     if (last !== undefined && (!Array.isArray(last) || last.length !== 1 || !isPair(last[0], 't', 'h'))) return false;
-    const base = a * SLOT;
+    const base = a * this.slot;
     let before = -Infinity;
     for (let k = 0; k < pending.length; k++) {
       const r: unknown = pending[k];
@@ -530,7 +541,7 @@ class OwnedUsage implements OwnedUsageRule {
 
   /** Asset `a`'s columns as the pure form's state: fresh objects where the columns hold the values, the kept ones elsewhere. */
   private materialise(a: number): UsageState {
-    const base = a * SLOT;
+    const base = a * this.slot;
     const pending: { t: number; h: number }[] = [];
     for (let k = 0; k < (this.pend[a] as number); k++) pending.push({ t: this.pendT[base + k] as number, h: this.pendH[base + k] as number });
     const order: { released?: number; newest?: number; pending: { t: number; h: number }[]; last?: { t: number; h: number }[] } = { pending };
@@ -578,6 +589,31 @@ class OwnedUsage implements OwnedUsageRule {
     this.pure[a] = undefined;
   }
 
+  /**
+   * Room for `items` pending readings in every asset's slot: a larger slot for all (doubling), each
+   * asset's readings moved to its new place; false: more than the slot may hold.
+   */
+  private room(items: number): boolean {
+    if (items <= this.slot) return true;
+    if (items > MAX_SLOT) return false;
+    let next = this.slot * 2;
+    while (next < items) next *= 2;
+    const old = this.slot;
+    const oldT = this.pendT;
+    const oldH = this.pendH;
+    const pendT = new Float64Array(this.cap * next);
+    const pendH = new Float64Array(this.cap * next);
+    // The whole slot of each asset (in modes other than the columns' its values mean nothing, and cost nothing to move).
+    for (let a = 0; a < this.cap; a++) {
+      pendT.set(oldT.subarray(a * old, (a + 1) * old), a * next);
+      pendH.set(oldH.subarray(a * old, (a + 1) * old), a * next);
+    }
+    this.pendT = pendT;
+    this.pendH = pendH;
+    this.slot = next;
+    return true;
+  }
+
   /** Room for asset index `a` (capacity doubling). */
   private grow(a: number): void {
     let cap = Math.max(this.cap, 64);
@@ -595,8 +631,8 @@ class OwnedUsage implements OwnedUsageRule {
     this.newest = f64(this.newest);
     this.relT = f64(this.relT);
     this.relH = f64(this.relH);
-    this.pendT = f64(this.pendT, SLOT);
-    this.pendH = f64(this.pendH, SLOT);
+    this.pendT = f64(this.pendT, this.slot);
+    this.pendH = f64(this.pendH, this.slot);
     this.hV = f64(this.hV);
     this.hT = f64(this.hT);
     this.hConf = f64(this.hConf);
