@@ -291,6 +291,128 @@ describe('usage rule, owned form: the pure rule is the oracle', () => {
   });
 });
 
+/**
+ * Dense readings: a meter every second or two (the MQTT benchmark's publisher: one reading per
+ * asset per second), so that a lateness of 30 s keeps about 30 pending per asset — more than the
+ * slot's first size, so the slot grows while other assets hold readings in theirs — and a lateness
+ * of 90 s more than it may hold (the pure form, and back to the columns once fewer are pending).
+ */
+const dense = fc.record({
+  lateness: fc.constantFrom(10 * SECOND, 30 * SECOND, 30 * SECOND, 60 * SECOND, 90 * SECOND),
+  every: fc.constantFrom(SECOND, SECOND, 2 * SECOND),
+  // Arrival later than event time by up to this share of the lateness (beyond it: late readings).
+  jitter: fc.constantFrom(0, 0.3, 0.9, 1.5),
+  assets: fc.integer({ min: 2, max: 12 }),
+  readings: fc.integer({ min: 10, max: 120 }),
+  // From 10 November, or across the month's end in Berlin (23:00 UTC on 30 November).
+  start: fc.constantFrom(Date.parse('2026-11-10T00:00:00Z'), Date.parse('2026-11-30T22:59:00Z')),
+  precise: fc.boolean(),
+  seed: fc.integer({ min: 1, max: 2 ** 30 }),
+});
+
+type Dense = typeof dense extends fc.Arbitrary<infer S> ? S : never;
+
+const denseOptions = (d: Pick<Dense, 'lateness'>): UsageRuleOptions => ({ calendar: CALENDARS.berlin as PeriodCalendar, allowedLatenessMs: d.lateness, keepPeriods: 36, meterOf });
+
+/** The oracle's steps for dense readings of many assets interleaved by arrival, with re-sends, restarts, evictions and watermarks now and then. */
+function denseSteps(d: Dense, chores = true): OracleStep[] {
+  let seed = d.seed;
+  const rnd = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
+  const all: { event: MeterEvent; asset: AssetRecord; at: number }[] = [];
+  for (let n = 0; n < d.assets; n++) {
+    const a = asset(`FA-D${n}`);
+    let v = 200 + rnd() * 5000;
+    let t = d.start + Math.floor(rnd() * 5) * SECOND;
+    for (let k = 0; k < d.readings; k++) {
+      v += d.every / HOUR;
+      const e = meter(a, t, d.precise ? v : roundThousandths(v));
+      all.push({ event: e, asset: a, at: t + rnd() * d.jitter * d.lateness });
+      if (rnd() < 0.03) all.push({ event: e, asset: a, at: t + rnd() * d.lateness });
+      t += d.every;
+    }
+  }
+  all.sort((x, y) => x.at - y.at);
+  const steps: OracleStep[] = [];
+  for (const { event, asset: a } of all) {
+    steps.push({ event, asset: a });
+    if (!chores) continue;
+    const x = rnd();
+    if (x < 0.01) steps.push({ roundTrip: a });
+    else if (x < 0.02) steps.push({ evict: a });
+    else if (x < 0.03) steps.push({ flush: event.eventTime + Math.floor(rnd() * 2) * d.lateness, asset: a });
+  }
+  if (chores) for (const a of new Set(all.map((r) => r.asset))) steps.push({ flush: undefined, asset: a });
+  return steps;
+}
+
+describe('usage rule, owned form: dense readings (more pending than the slot held at first)', () => {
+  it('property: many assets reading every second or two, out of order within the lateness and beyond it, re-sends, restarts, evictions and watermarks', () => {
+    fc.assert(
+      fc.property(dense, (d) => {
+        compareOwned(createUsageRule(denseOptions(d)), ownedOf(denseOptions(d)), denseSteps(d));
+      }),
+      { numRuns: Number(process.env.USAGE_OWNED_RUNS ?? 100) },
+    );
+  });
+
+  const d: Dense = { lateness: 30 * SECOND, every: SECOND, jitter: 0.9, assets: 40, readings: 90, start: Date.parse('2026-11-10T00:00:00Z'), precise: false, seed: 5 };
+
+  it('a reading a second with 30 s lateness, out of order within it: about 30 pending per asset, and every reading on the fast path', () => {
+    const owned = ownedOf(denseOptions(d));
+    const steps = denseSteps(d, false);
+    compareOwned(createUsageRule(denseOptions(d)), owned, steps);
+    expect(owned.fallbacks).toBe(0);
+    const pending = (owned.save(0) as UsageState).order?.pending.length ?? 0;
+    expect(pending).toBeGreaterThan(20);
+  });
+
+  it('states with many pending readings loaded into a fresh owned form (the slot grows on load) go on on the fast path', () => {
+    const options = denseOptions(d);
+    const rule = createUsageRule(options);
+    const steps = denseSteps(d, false);
+    const half = Math.floor(steps.length / 2);
+    // The pure rule's states half way, stored as JSON.
+    const states = new Map<string, unknown>();
+    for (const s of steps.slice(0, half)) {
+      if (!('event' in s)) continue;
+      const id = s.asset.erpAssetId;
+      states.set(id, rule.apply(states.get(id) as UsageState | undefined, s.event, { asset: s.asset, destination: 'erp', now: 0 }).state);
+    }
+    const loads: OracleStep[] = [];
+    for (const s of steps.slice(0, half)) {
+      if (!('event' in s) || !states.has(s.asset.erpAssetId)) continue;
+      loads.push({ load: s.asset, state: JSON.parse(JSON.stringify(states.get(s.asset.erpAssetId))) as unknown });
+      states.delete(s.asset.erpAssetId);
+    }
+    expect(Math.max(...loads.map((l) => ('state' in l ? ((l.state as UsageState).order?.pending.length ?? 0) : 0)))).toBeGreaterThan(20);
+    const owned = ownedOf(options);
+    compareOwned(rule, owned, [...loads, ...steps.slice(half)]);
+    expect(owned.fallbacks).toBe(0);
+  });
+
+  it('more pending than the slot may hold (90 s lateness): the pure rule decides, and the columns take the asset back after', () => {
+    const late: Dense = { ...d, assets: 10, lateness: 90 * SECOND, jitter: 0, readings: 200 };
+    const steps = denseSteps(late, false);
+    // Then readings 2 min apart, the meter going on from each asset's last: fewer pending again.
+    const last = new Map<string, MeterEvent>();
+    for (const s of steps) if ('event' in s) last.set(s.asset.erpAssetId, s.event as MeterEvent);
+    const after = (k: number): OracleStep[] =>
+      [...last.values()].map((e) => {
+        const a = asset(e.ids[0]?.value as string);
+        return { event: meter(a, e.eventTime + k * 2 * MINUTE, roundThousandths((e.operatingHours as number) + (k * 2) / 60)), asset: a };
+      });
+    const fallbacks = (more: number): number => {
+      const owned = ownedOf(denseOptions(late));
+      compareOwned(createUsageRule(denseOptions(late)), owned, [...steps, ...Array.from({ length: more }, (_, k) => after(k + 1)).flat()]);
+      return owned.fallbacks;
+    };
+    const full = fallbacks(0);
+    expect(full).toBeGreaterThan(0);
+    expect(fallbacks(3)).toBeGreaterThan(full);
+    expect(fallbacks(6)).toBe(fallbacks(3));
+  });
+});
+
 describe('usage rule, owned form: what the pure rule decides', () => {
   const options: UsageRuleOptions = { calendar: CALENDARS.berlin as PeriodCalendar, allowedLatenessMs: 30 * SECOND, keepPeriods: 36, meterOf };
   const a = HOURS_ASSET;
