@@ -58,12 +58,12 @@ const CONFIGS: Record<string, LocationSyncOptions> = {
 };
 
 type Op =
-  | { readonly op: 'stay'; readonly asset: number; readonly dt: number; readonly dx: number; readonly dy: number }
+  | { readonly op: 'stay'; readonly asset: number; readonly dt: number; readonly dx: number; readonly dy: number; readonly zone?: string }
   | { readonly op: 'fix'; readonly asset: number; readonly dt: number; readonly anchor: number; readonly dx: number; readonly dy: number; readonly accuracyM?: number; readonly zone?: string }
   | { readonly op: 'sighting'; readonly asset: number; readonly dt: number; readonly zone: string }
-  | { readonly op: 'late'; readonly asset: number; readonly back: number; readonly anchor: number; readonly dx: number }
-  | { readonly op: 'sameTime'; readonly asset: number; readonly dx: number; readonly accuracyM?: number }
-  | { readonly op: 'resend'; readonly asset: number; readonly back: number }
+  | { readonly op: 'late'; readonly asset: number; readonly back: number; readonly anchor: number; readonly dx: number; readonly zone?: string }
+  | { readonly op: 'sameTime'; readonly asset: number; readonly dx: number; readonly accuracyM?: number; readonly zone?: string }
+  | { readonly op: 'resend'; readonly asset: number; readonly back: number; readonly rezone?: string }
   | { readonly op: 'flush'; readonly asset: number; readonly ahead: number | undefined }
   | { readonly op: 'roundTrip' | 'evict'; readonly asset: number };
 
@@ -72,9 +72,21 @@ const dt = fc.constantFrom(1_000, 5_000, 10_000, 10_000, 10_000, 20_000, 30_000,
 const jitter = fc.constantFrom(0, 5, -5, 20, -20, 40, -40);
 const anchor = fc.integer({ min: 0, max: ANCHORS.length - 1 });
 const offset = fc.constantFrom(...OFFSETS_M);
+/**
+ * Zones a tracker reports with its fixes: its own geofences, a configured zone's name, names that
+ * are configured location codes (sent as the same string), the empty name.
+ */
+const reported = fc.constantFrom('gate-7', 'gate-8', 'yard', 'Y1', 'B1', '');
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ op: fc.constant('fix' as const), asset, dt, anchor, dx: offset, dy: offset }) },
   { weight: 10, arbitrary: fc.record({ op: fc.constant('stay' as const), asset, dt, dx: jitter, dy: jitter }) },
+  // Fixes with a reported zone, inside configured zones and outside them, the name changing or not.
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('fix' as const), asset, dt, anchor, dx: offset, dy: offset, zone: reported }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('stay' as const), asset, dt, dx: jitter, dy: jitter, zone: reported }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('late' as const), asset, back: fc.constantFrom(5_000, 29_000, 31_000), anchor, dx: offset, zone: reported }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('sameTime' as const), asset, dx: offset, zone: reported }) },
+  // A fix sent again with another reported zone (or with one where it had none): not the same fix.
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('resend' as const), asset, back: fc.integer({ min: 0, max: 1 }), rezone: reported }) },
   {
     weight: 3,
     arbitrary: fc.record(
@@ -117,7 +129,7 @@ function stepsOf(ops: readonly Op[]): OracleStep[] {
         clock[a] = (clock[a] as number) + o.dt;
         const [i, x, y] = place[a] as [number, number, number];
         const [lat, lng] = at(i, x + o.dx, y + o.dy);
-        send(a, position(a, clock[a], lat, lng));
+        send(a, position(a, clock[a], lat, lng, o.zone !== undefined ? { zone: o.zone } : {}));
         break;
       }
       case 'fix': {
@@ -133,19 +145,20 @@ function stepsOf(ops: readonly Op[]): OracleStep[] {
         break;
       case 'late': {
         const [lat, lng] = at(o.anchor, o.dx, 0);
-        send(a, position(a, (clock[a] as number) - o.back, lat, lng));
+        send(a, position(a, (clock[a] as number) - o.back, lat, lng, o.zone !== undefined ? { zone: o.zone } : {}));
         break;
       }
       case 'sameTime': {
         // Another fix of the newest time (two sources reporting one asset), accurate or not.
         const [lat, lng] = at(0, o.dx, 0);
-        send(a, position(a, clock[a] as number, lat, lng, o.accuracyM !== undefined ? { accuracyM: o.accuracyM } : {}));
+        send(a, position(a, clock[a] as number, lat, lng, { ...(o.accuracyM !== undefined ? { accuracyM: o.accuracyM } : {}), ...(o.zone !== undefined ? { zone: o.zone } : {}) }));
         break;
       }
       case 'resend': {
         const list = sent[a] as PositionEvent[];
         const again = list[list.length - 1 - o.back];
-        if (again) send(a, { ...again });
+        if (again && o.rezone !== undefined && again.lat !== undefined) send(a, { ...again, zone: again.zone === o.rezone ? `${o.rezone}+` : o.rezone });
+        else if (again) send(a, { ...again });
         break;
       }
       case 'flush':
@@ -268,7 +281,8 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
     const order = { released: T0, newest: T0, pending: [] };
     const odd: Record<string, unknown> = {
       'a field it does not know': { last: { ...fix, note: 'x' }, order },
-      'a zone the source reported': { last: { ...fix, zone: 'gate-7' }, synced: { ...fix, zone: 'gate-7' }, order },
+      'a source zone without a configured one': { last: { ...fix, zone: 'gate-7', sourceZone: 'gate-7' }, order },
+      'a reported zone not a string': { order: { newest: T0, pending: [{ t: T0, lat: 50, lng: 10, zone: 7 }] } },
       'an inaccurate fix': { last: { ...fix, inaccurate: true, locatedAt: T0 - 1000 }, order },
       'a zone’s old location code': { last: { ...fix, zone: 'D0', zoneName: 'depot' }, synced: { ...fix, zone: 'D0', zoneName: 'depot' }, zones: { depot: { phase: 'inside', since: T0 - 60_000 } }, order },
       'a zone no longer configured': { last: { ...fix, zone: 'G1', zoneName: 'gone' }, zones: { gone: { phase: 'leaving', since: T0 - 10_000 } }, order },
@@ -291,6 +305,78 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
       const steps = [later(10), later(-60), later(20, 50.01), later(45, 50.01), { flush: T0 + 200_000, asset: a }, later(300, 50.01), { flush: undefined, asset: a }];
       if (unreadable.has(what)) continue;
       expect(() => compareOwned(pure, ownedLocationSync(pure, options), [{ load: a, state }, ...steps]), what).not.toThrow();
+    }
+  });
+
+  it('on dense streams with reported zones (a fix a second per asset, lateness 30 s), in order and shuffled, with the fast path taking the fixes', () => {
+    const options = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
+    const pure = createLocationSyncRule(options);
+    let fallbacks = 0;
+    let events = 0;
+    let inZone = 0;
+    let outside = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ anchor, dx: offset, dy: offset, seconds: fc.integer({ min: 5, max: 90 }), names: fc.array(reported, { minLength: 1, maxLength: 3 }), every: fc.constantFrom(1, 3, 10) }), { minLength: 1, maxLength: 4 }),
+        fc.constantFrom(0, 0, 10_000, 29_000),
+        fc.integer({ min: 1, max: 1_000_000 }),
+        (legs, jitterMs, seed) => {
+          // Each asset walks the legs a fix a second, the reported zone changing every `every` seconds.
+          let r = seed;
+          const rnd = (): number => (r = (r * 48271) % 2147483647) / 2147483647;
+          const timed: { at: number; step: OracleStep }[] = [];
+          ASSETS.forEach((record, a) => {
+            let t = T0;
+            for (const leg of legs) {
+              const [lat0, lng0] = ANCHORS[(leg.anchor + a) % ANCHORS.length] as readonly [number, number];
+              for (let k = 0; k < leg.seconds; k++, t += 1_000) {
+                const zone = leg.names[Math.floor(k / leg.every) % leg.names.length] as string;
+                const e = position(a, t, lat0 + (leg.dy + k * 3) / M_LAT, lng0 + leg.dx / M_LNG, { zone });
+                timed.push({ at: t + rnd() * jitterMs, step: { event: e, asset: record, now: t } });
+              }
+            }
+          });
+          timed.sort((x, y) => x.at - y.at);
+          const steps = [...timed.map((x) => x.step), ...ASSETS.map((record): OracleStep => ({ flush: undefined, asset: record }))];
+          const owned = ownedLocationSync(pure, options);
+          const result = compareOwned(pure, owned, steps);
+          fallbacks += owned.fallbacks;
+          events += timed.length;
+          for (const d of result.delivered) {
+            if (d.payload.zone !== undefined) inZone++;
+            else if (d.payload.warehouseLocation !== null) outside++;
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+    // Deliveries both in configured zones and under a reported name; the fixes on the fast path
+    // (the pure rule only for the final flushes and the seldom case of more zones than the columns hold).
+    expect(inZone).toBeGreaterThan(0);
+    expect(outside).toBeGreaterThan(0);
+    expect(fallbacks).toBeLessThan(events / 10);
+  });
+
+  it('takes stored states with reported zones into its columns, and decides on them as the pure rule does', () => {
+    const options = CONFIGS['zones, lateness 30 s (the benchmark’s)'] as LocationSyncOptions;
+    const pure = createLocationSyncRule(options);
+    const fix = { lat: 50, lng: 10, eventTime: T0 };
+    const states: Record<string, unknown> = {
+      'outside configured zones': { last: { ...fix, zone: 'gate-7' }, synced: { ...fix, zone: 'gate-7' }, order: { released: T0, newest: T0, pending: [] } },
+      'inside one': { last: { ...fix, zone: 'Y1', zoneName: 'yard', sourceZone: 'gate-7' }, synced: { ...fix, zone: 'Y1', zoneName: 'yard' }, zones: { yard: { phase: 'inside', since: T0 - 60_000 } }, order: { released: T0, newest: T0, pending: [] } },
+      'a fix waiting with one': { last: { ...fix, zone: 'Y1' }, synced: { ...fix, zone: 'Y1' }, order: { released: T0, newest: T0 + 5_000, pending: [{ t: T0 + 5_000, lat: 50, lng: 10, zone: 'B1', in: ['yard'] }] } },
+    };
+    const a = ASSETS[0] as AssetRecord;
+    for (const [what, state] of Object.entries(states)) {
+      const owned = ownedLocationSync(pure, options);
+      owned.load(0, state);
+      expect(owned.save(0), what).toEqual(state);
+      const later = (sec: number, zone?: string, lat = 50, lng = 10): OracleStep => ({ event: position(0, T0 + sec * 1000, lat, lng, zone !== undefined ? { zone } : {}), asset: a });
+      const steps = [later(10, 'gate-7'), later(10, 'gate-7'), later(12, 'Y1'), later(-60, 'gate-8'), later(20, undefined, 50.05, 10.01), later(45, 'gate-8', 50.05, 10.01), later(90, 'B1', 50.05, 10.01)];
+      const checked = ownedLocationSync(pure, options);
+      compareOwned(pure, checked, [{ load: a, state }, ...steps]);
+      // Only the fix of second 10 sent again, meeting its twin still waiting: the pure rule's.
+      expect(checked.fallbacks, what).toBe(1);
     }
   });
 

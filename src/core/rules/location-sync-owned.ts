@@ -7,10 +7,14 @@
  * linked list per asset in a pool of slots (time, coordinates, the zones they are inside and near
  * as numbers, from {@link ZoneIndex.locateNumbers}).
  *
- * The fast path covers accurate GPS fixes without a source-reported zone on states of that kind
- * (configured zones only, a handful per fix and per asset). Anything else — a zone sighting, an
- * inaccurate fix, a zone the source reports, a state with a zone no longer configured, two fixes of
- * one time waiting together, a watermark that has something to decide — is the pure rule's: the
+ * The zone a source reports with a fix (a tracker's own geofence: the location sent where no
+ * configured zone holds the fix) is a number too, in one numbering with the location codes (the ERP
+ * is sent either, and the two are compared as the strings they are).
+ *
+ * The fast path covers accurate GPS fixes, with or without a source-reported zone, on states of
+ * that kind (configured zones only, a handful per fix and per asset). Anything else — a zone
+ * sighting, an inaccurate fix, a state with a zone no longer configured, two fixes of one time
+ * waiting together, a watermark that has something to decide — is the pure rule's: the
  * asset's state is built as the pure form stores it, the pure rule applied to it, and the result
  * kept as it is (the asset in "pure mode") until it is again one the columns hold exactly. So the
  * rare cases are the pure rule's by construction, and the property tests (location-sync-owned.test.ts)
@@ -53,6 +57,12 @@ const TRACKED = 4;
 /** Zones a waiting fix is inside, and near, in the columns (more: pure mode). */
 const HITS = 4;
 const NO_ZONE = -1;
+/** No reported zone (and no location code). */
+const NO_NAME = -1;
+/** Distinct reported zone names numbered (more: those fixes are the pure rule's). */
+const MAX_NAMES = 1 << 16;
+/** nameOf's answer when MAX_NAMES are numbered already. */
+const NO_ROOM = -2;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface FixJson {
@@ -61,11 +71,13 @@ interface FixJson {
   eventTime: number;
   zone?: string;
   zoneName?: string;
+  sourceZone?: string;
 }
 interface PendingJson {
   t: number;
   lat: number;
   lng: number;
+  zone?: string;
   in?: string[];
   near?: string[];
 }
@@ -98,8 +110,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   private readonly fast: boolean;
   private readonly zoneList: readonly Zone[];
   private readonly zoneNumber = new Map<string, number>();
-  /** Per zone: a number per distinct location code (the ERP is sent codes: two zones may share one). */
+  /** Per zone: the number of its location code (the ERP is sent codes: two zones may share one). */
   private readonly codeOf: Int32Array;
+  /** Location codes and reported zone names, numbered as they come (one numbering: see the module's comment). */
+  private readonly nameNumber = new Map<string, number>();
+  private readonly nameList: string[] = [];
   /** Per zone: the rank ZoneIndex.best chooses by (priority, then the smaller area). */
   private readonly priority: Float64Array;
   private readonly negArea: Float64Array;
@@ -113,10 +128,13 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   private lastLat: Float64Array = new Float64Array(0);
   private lastLng: Float64Array = new Float64Array(0);
   private lastZone: Int32Array = new Int32Array(0);
+  /** The zone the source reported with the fix (NO_NAME: none). */
+  private lastSrc: Int32Array = new Int32Array(0);
   private syncT: Float64Array = new Float64Array(0);
   private syncLat: Float64Array = new Float64Array(0);
   private syncLng: Float64Array = new Float64Array(0);
   private syncZone: Int32Array = new Int32Array(0);
+  private syncSrc: Int32Array = new Int32Array(0);
   private released: Float64Array = new Float64Array(0);
   private newest: Float64Array = new Float64Array(0);
   /** The waiting fixes: first and last slot (-1: none). */
@@ -134,6 +152,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   private sT: Float64Array = new Float64Array(0);
   private sLat: Float64Array = new Float64Array(0);
   private sLng: Float64Array = new Float64Array(0);
+  private sSrc: Int32Array = new Int32Array(0);
   private sNext: Int32Array = new Int32Array(0);
   private sPrev: Int32Array = new Int32Array(0);
   private sNIn: Uint8Array = new Uint8Array(0);
@@ -161,14 +180,19 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.enterDwellMs = z?.dwell.enterDwellMs ?? 0;
     this.exitDwellMs = z?.dwell.exitDwellMs ?? 0;
     this.zoneList = z?.index.zones ?? [];
-    const codes = new Map<string, number>();
     this.codeOf = new Int32Array(this.zoneList.length);
     this.priority = new Float64Array(this.zoneList.length);
     this.negArea = new Float64Array(this.zoneList.length);
     this.zoneList.forEach((zone, k) => {
       this.zoneNumber.set(zone.name, k);
-      if (!codes.has(zone.locationCode)) codes.set(zone.locationCode, codes.size);
-      this.codeOf[k] = codes.get(zone.locationCode) as number;
+      // However many zones there are: the cap is on reported names (see nameOf).
+      let code = this.nameNumber.get(zone.locationCode);
+      if (code === undefined) {
+        code = this.nameList.length;
+        this.nameNumber.set(zone.locationCode, code);
+        this.nameList.push(zone.locationCode);
+      }
+      this.codeOf[k] = code;
       this.priority[k] = zone.priority;
       this.negArea[k] = -areaM2(zone.shape);
     });
@@ -187,8 +211,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const h = this.has[a] as number;
     if ((h & STATE) === 0) return undefined;
     const s: Mutable<LocationSyncState> = {};
-    if ((h & LAST) !== 0) s.last = this.fixJson(this.lastLat[a] as number, this.lastLng[a] as number, this.lastT[a] as number, this.lastZone[a] as number);
-    if ((h & SYNCED) !== 0) s.synced = this.fixJson(this.syncLat[a] as number, this.syncLng[a] as number, this.syncT[a] as number, this.syncZone[a] as number);
+    if ((h & LAST) !== 0) s.last = this.fixJson(this.lastLat[a] as number, this.lastLng[a] as number, this.lastT[a] as number, this.lastZone[a] as number, this.lastSrc[a] as number);
+    if ((h & SYNCED) !== 0) s.synced = this.fixJson(this.syncLat[a] as number, this.syncLng[a] as number, this.syncT[a] as number, this.syncZone[a] as number, this.syncSrc[a] as number);
     if ((h & ZONES) !== 0) {
       const zones: Record<string, { phase: ZonePhase; since: number }> = {};
       const base = a * TRACKED;
@@ -201,6 +225,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       const pending: PendingJson[] = [];
       for (let k = this.head[a] as number; k !== -1; k = this.sNext[k] as number) {
         const p: PendingJson = { t: this.sT[k] as number, lat: this.sLat[k] as number, lng: this.sLng[k] as number };
+        const src = this.sSrc[k] as number;
+        if (src !== NO_NAME) p.zone = this.nameList[src];
         const nIn = this.sNIn[k] as number;
         const nNear = this.sNNear[k] as number;
         if (nIn > 0) p.in = this.names(k * 2 * HITS, nIn);
@@ -234,7 +260,9 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const e: PositionEvent = event;
     const rawLat = e.lat;
     const rawLng = e.lng;
-    if (rawLat === undefined || rawLng === undefined || e.zone !== undefined) return this.applyPure(a, event, ctx, out);
+    if (rawLat === undefined || rawLng === undefined) return this.applyPure(a, event, ctx, out);
+    const src = e.zone === undefined ? NO_NAME : this.nameOf(e.zone);
+    if (src === NO_ROOM) return this.applyPure(a, event, ctx, out);
     const accuracy = e.accuracyM;
     if (!(this.maxAccuracyM <= 0 || accuracy === undefined || accuracy <= this.maxAccuracyM)) return this.applyPure(a, event, ctx, out);
     // Not synced for this asset: its state stays as it is (the pure form's answer).
@@ -243,8 +271,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const lat = roundCoordinate(rawLat);
     const lng = roundCoordinate(rawLng);
     const h = this.has[a] as number;
-    // The newest fix processed sent again: a duplicate (the last one has no reported zone and is accurate, as this one).
-    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng) return 0;
+    // The newest fix processed sent again: a duplicate (the last one is accurate, as this one).
+    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng && this.lastSrc[a] === src) return 0;
     const L = this.lateness;
     const waiting = (this.head[a] as number) !== -1;
     if (L === 0) {
@@ -254,7 +282,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (released !== undefined && t <= released) return LATE;
       const hits = this.hitsOf(rawLat, rawLng);
       if (hits < 0 || this.union(this.trackedInto(a), this.hitIn, 0, hits & 0xffff) < 0) return this.applyPure(a, event, ctx, out);
-      this.processFix(a, t, lat, lng, this.hitIn, 0, hits & 0xffff, this.hitNear, 0, hits >>> 16, ctx, out);
+      this.processFix(a, t, lat, lng, src, this.hitIn, 0, hits & 0xffff, this.hitNear, 0, hits >>> 16, ctx, out);
       // Without lateness an empty reorder buffer is not kept.
       this.has[a] = ((this.has[a] as number) & ~(ORDER | RELEASED | NEWEST)) | STATE;
       return CHANGED;
@@ -292,7 +320,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     for (let k = this.head[a] as number; k !== -1 && zones >= 0 && (this.sT[k] as number) <= watermark; k = this.sNext[k] as number) zones = this.union(zones, this.sHits, k * 2 * HITS, this.sNIn[k] as number);
     if (zones < 0) return this.applyPure(a, event, ctx, out);
     // Decided: from here on the state changes.
-    const slot = this.slot(t, lat, lng, hits);
+    const slot = this.slot(t, lat, lng, src, hits);
     this.insertAfter(a, at, slot);
     let bits = h | STATE | ORDER | NEWEST;
     this.newest[a] = nw;
@@ -306,7 +334,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (this.head[a] === -1) this.tail[a] = -1;
       else this.sPrev[this.head[a]] = -1;
       const base = k * 2 * HITS;
-      this.processFix(a, this.sT[k] as number, this.sLat[k] as number, this.sLng[k] as number, this.sHits, base, this.sNIn[k] as number, this.sHits, base + HITS, this.sNNear[k] as number, ctx, out);
+      this.processFix(a, this.sT[k] as number, this.sLat[k] as number, this.sLng[k] as number, this.sSrc[k] as number, this.sHits, base, this.sNIn[k] as number, this.sHits, base + HITS, this.sNNear[k] as number, ctx, out);
       this.released[a] = this.sT[k] as number;
       this.has[a] = (this.has[a]) | RELEASED;
       this.sNext[k] = this.free;
@@ -367,12 +395,13 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     return (n & 0xffff) > HITS || n >>> 16 > HITS ? -1 : n;
   }
 
-  /** processFix of location-sync.ts on the columns: one released accurate fix without a reported zone. */
+  /** processFix of location-sync.ts on the columns: one released accurate fix (`src`: the zone its source reported, or NO_NAME). */
   private processFix(
     a: number,
     t: number,
     lat: number,
     lng: number,
+    src: number,
     inArr: Int32Array,
     inAt: number,
     nIn: number,
@@ -393,10 +422,14 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.lastLat[a] = lat;
     this.lastLng[a] = lng;
     this.lastZone[a] = zone;
+    this.lastSrc[a] = src;
+    // What goes to the ERP as warehouseLocation (numbered): the zone's code, else the reported zone.
     const sz = this.syncZone[a] as number;
+    const sent = sz === NO_ZONE ? (this.syncSrc[a] as number) : (this.codeOf[sz] as number);
+    const here = zone === NO_ZONE ? src : (this.codeOf[zone] as number);
     const due =
       (h & SYNCED) === 0 ||
-      (sz === NO_ZONE ? zone !== NO_ZONE : zone === NO_ZONE || this.codeOf[sz] !== this.codeOf[zone]) ||
+      sent !== here ||
       fartherThanM(this.syncLat[a] as number, this.syncLng[a] as number, lat, lng, this.minDistanceM) ||
       t - (this.syncT[a] as number) >= this.heartbeatMs;
     if (due) {
@@ -405,7 +438,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       this.syncLat[a] = lat;
       this.syncLng[a] = lng;
       this.syncZone[a] = zone;
-      out.push(this.locationUpdate(t, lat, lng, zone, ctx));
+      this.syncSrc[a] = src;
+      out.push(this.locationUpdate(t, lat, lng, zone, src, ctx));
     }
     this.has[a] = bits;
   }
@@ -507,20 +541,33 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   }
 
   /** location-sync.ts's locationUpdate for a fix with coordinates (its payload's keys in the same order, without a spread). */
-  private locationUpdate(t: number, lat: number, lng: number, zone: number, ctx: RuleContext): DeliveryIntent {
+  private locationUpdate(t: number, lat: number, lng: number, zone: number, src: number, ctx: RuleContext): DeliveryIntent {
     const z = zone === NO_ZONE ? undefined : this.zoneList[zone];
     const id = ctx.asset.erpAssetId;
     const payload =
       z === undefined
-        ? { erpAssetId: id, erpModule: ctx.asset.erpModule, warehouseLocation: null, coordinates: { lat, lng }, lastSeen: isoTime(t) }
+        ? { erpAssetId: id, erpModule: ctx.asset.erpModule, warehouseLocation: src === NO_NAME ? null : (this.nameList[src] as string), coordinates: { lat, lng }, lastSeen: isoTime(t) }
         : { erpAssetId: id, erpModule: ctx.asset.erpModule, warehouseLocation: z.locationCode, coordinates: { lat, lng }, lastSeen: isoTime(t), zone: z.name };
     return { destination: ctx.destination, operation: LOCATION_UPDATE, kind: 'state', businessKey: id, erpAssetId: id, eventTime: t, payload };
   }
 
-  private fixJson(lat: number, lng: number, eventTime: number, zone: number): FixJson {
-    if (zone === NO_ZONE) return { lat, lng, eventTime };
+  /** The pure form's Fix: outside configured zones the reported zone is `zone`; inside one, `sourceZone`. */
+  private fixJson(lat: number, lng: number, eventTime: number, zone: number, src: number): FixJson {
+    if (zone === NO_ZONE) return src === NO_NAME ? { lat, lng, eventTime } : { lat, lng, eventTime, zone: this.nameList[src] };
     const z = this.zoneList[zone] as Zone;
-    return { lat, lng, eventTime, zone: z.locationCode, zoneName: z.name };
+    if (src === NO_NAME) return { lat, lng, eventTime, zone: z.locationCode, zoneName: z.name };
+    return { lat, lng, eventTime, zone: z.locationCode, zoneName: z.name, sourceZone: this.nameList[src] };
+  }
+
+  /** The number of a location code or reported zone name (numbered now if new), NO_ROOM when there are MAX_NAMES already. */
+  private nameOf(name: string): number {
+    const k = this.nameNumber.get(name);
+    if (k !== undefined) return k;
+    const n = this.nameList.length;
+    if (n - this.zoneList.length >= MAX_NAMES) return NO_ROOM;
+    this.nameNumber.set(name, n);
+    this.nameList.push(name);
+    return n;
   }
 
   private names(at: number, n: number): string[] {
@@ -573,6 +620,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     let eventTime: unknown;
     let zone: unknown;
     let zoneName: unknown;
+    let sourceZone: unknown;
     for (const key in v) {
       const x = v[key];
       if (x === undefined) continue;
@@ -581,19 +629,32 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       else if (key === 'eventTime') eventTime = x;
       else if (key === 'zone') zone = x;
       else if (key === 'zoneName') zoneName = x;
-      else return false; // sourceZone, inaccurate, locatedAt, anything else
+      else if (key === 'sourceZone') sourceZone = x;
+      else return false; // inaccurate, locatedAt, anything else
     }
     if (typeof lat !== 'number' || typeof lng !== 'number' || typeof eventTime !== 'number') return false;
     let number = NO_ZONE;
+    let src = NO_NAME;
     if (zoneName !== undefined) {
       const k = typeof zoneName === 'string' ? this.zoneNumber.get(zoneName) : undefined;
       if (k === undefined || zone !== (this.zoneList[k] as Zone).locationCode) return false;
       number = k;
-    } else if (zone !== undefined) return false;
+      if (sourceZone !== undefined) {
+        if (typeof sourceZone !== 'string') return false;
+        src = this.nameOf(sourceZone);
+      }
+    } else if (sourceZone !== undefined) return false;
+    else if (zone !== undefined) {
+      // Outside configured zones (or with none): the zone the source reported.
+      if (typeof zone !== 'string') return false;
+      src = this.nameOf(zone);
+    }
+    if (src === NO_ROOM) return false;
     (synced ? this.syncT : this.lastT)[a] = eventTime;
     (synced ? this.syncLat : this.lastLat)[a] = lat;
     (synced ? this.syncLng : this.lastLng)[a] = lng;
     (synced ? this.syncZone : this.lastZone)[a] = number;
+    (synced ? this.syncSrc : this.lastSrc)[a] = src;
     return true;
   }
 
@@ -648,6 +709,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       let t: unknown;
       let lat: unknown;
       let lng: unknown;
+      let zone: unknown;
       let inside: unknown;
       let near: unknown;
       for (const key in p) {
@@ -656,15 +718,18 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
         if (key === 't') t = x;
         else if (key === 'lat') lat = x;
         else if (key === 'lng') lng = x;
+        else if (key === 'zone') zone = x;
         else if (key === 'in') inside = x;
         else if (key === 'near') near = x;
-        else return -1; // a reported zone, an inaccurate fix, anything else
+        else return -1; // an inaccurate fix, anything else
       }
       if (typeof t !== 'number' || typeof lat !== 'number' || typeof lng !== 'number') return -1;
+      if (zone !== undefined && typeof zone !== 'string') return -1;
+      const src = zone === undefined ? NO_NAME : this.nameOf(zone);
       const nIn = this.zoneNumbers(inside, this.hitIn);
       const nNear = this.zoneNumbers(near, this.hitNear);
-      if (nIn < 0 || nNear < 0) return -1;
-      this.insertAfter(a, this.tail[a] as number, this.slot(t, lat, lng, nIn + nNear * 65536));
+      if (nIn < 0 || nNear < 0 || src === NO_ROOM) return -1;
+      this.insertAfter(a, this.tail[a] as number, this.slot(t, lat, lng, src, nIn + nNear * 65536));
     }
     return bits;
   }
@@ -683,13 +748,14 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   }
 
   /** A slot holding a waiting fix, its zones taken from hitIn and hitNear (`hits`: their counts as from hitsOf). */
-  private slot(t: number, lat: number, lng: number, hits: number): number {
+  private slot(t: number, lat: number, lng: number, src: number, hits: number): number {
     if (this.free === -1) this.growSlots();
     const k = this.free;
     this.free = this.sNext[k] as number;
     this.sT[k] = t;
     this.sLat[k] = lat;
     this.sLng[k] = lng;
+    this.sSrc[k] = src;
     const nIn = hits & 0xffff;
     const nNear = hits >>> 16;
     this.sNIn[k] = nIn;
@@ -739,10 +805,12 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.lastLat = f64(this.lastLat);
     this.lastLng = f64(this.lastLng);
     this.lastZone = i32(this.lastZone, 1, NO_ZONE);
+    this.lastSrc = i32(this.lastSrc, 1, NO_NAME);
     this.syncT = f64(this.syncT);
     this.syncLat = f64(this.syncLat);
     this.syncLng = f64(this.syncLng);
     this.syncZone = i32(this.syncZone, 1, NO_ZONE);
+    this.syncSrc = i32(this.syncSrc, 1, NO_NAME);
     this.released = f64(this.released);
     this.newest = f64(this.newest);
     this.head = i32(this.head, 1, -1);
@@ -763,6 +831,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     this.sT = f64(this.sT);
     this.sLat = f64(this.sLat);
     this.sLng = f64(this.sLng);
+    this.sSrc = i32(this.sSrc);
     this.sNext = i32(this.sNext);
     this.sPrev = i32(this.sPrev);
     this.sNIn = u8(this.sNIn);
