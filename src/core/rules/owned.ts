@@ -43,6 +43,12 @@ export interface OwnedRule {
    * change afterwards (the engine may serialise it later). undefined: no state.
    */
   save(a: number): unknown;
+  /**
+   * Optional: `JSON.stringify(save(a))`, the same text (undefined when `save` gives undefined),
+   * written straight from the form's own storage (state-json.ts) without building the objects `save`
+   * returns. A checkpoint stores this text when the form has it.
+   */
+  saveJson?(a: number): string | undefined;
   /** Forgets asset `a` (evicted from memory, or before state is rebuilt): its index may be given to another asset. */
   drop(a: number): void;
   /**
