@@ -5,8 +5,9 @@
  * pure state), in `holds`, or where the pure state changed and the owned form did not say CHANGED.
  * Steps can also put an asset's state through JSON into both (a checkpoint and a restart), or evict
  * it from the owned form and load it back (the engine's cache), so the owned form's `load` and
- * `save` are checked on every state a stream reaches; or give both a stored state of the test's
- * own (an older version's, another configuration's).
+ * `save` are checked on every state a stream reaches (and `saveJson`, to the character, when the
+ * form has it); or give both a stored state of the test's own (an older version's, another
+ * configuration's).
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { AssetRecord } from '../../src/core/model/assets.js';
@@ -69,6 +70,13 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
   const fail = (n: number, what: string, expected: unknown, actual: unknown): never => {
     throw new Error(`step ${n}: ${what} differ\n  pure:  ${JSON.stringify(expected)}\n  owned: ${JSON.stringify(actual)}\n  at: ${JSON.stringify(steps[n])}`);
   };
+  /** A form that writes its state's JSON itself (`saveJson`) writes what JSON.stringify makes of `save`'s value, to the character. */
+  const checkJson = (n: number, a: number): void => {
+    if (owned.saveJson === undefined) return;
+    const expected = JSON.stringify(owned.save(a));
+    const text = owned.saveJson(a);
+    if (text !== expected) throw new Error(`step ${n}: saveJson's text and JSON.stringify(save) differ\n  stringify: ${expected}\n  saveJson:  ${text}\n  at: ${JSON.stringify(steps[n])}`);
+  };
   steps.forEach((step, n) => {
     if ('roundTrip' in step) {
       const a = indexOf(step.roundTrip);
@@ -77,6 +85,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
       states.set(id, stored);
       owned.load(a, asJson(owned.save(a)));
       if (!isDeepStrictEqual(asJson(owned.save(a)), stored)) fail(n, 'states after a round trip through JSON', stored, asJson(owned.save(a)));
+      checkJson(n, a);
       return;
     }
     if ('load' in step) {
@@ -85,6 +94,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
       states.set(step.load.erpAssetId, stored);
       owned.load(a, stored);
       if (!isDeepStrictEqual(asJson(owned.save(a)), stored)) fail(n, 'states after a load', stored, asJson(owned.save(a)));
+      checkJson(n, a);
       return;
     }
     if ('evict' in step) {
@@ -117,6 +127,7 @@ export function compareOwned(pure: Rule, owned: OwnedRule, steps: readonly Oracl
     keep(n, value);
     const saved = asJson(value);
     if (!isDeepStrictEqual(saved, asJson(expected.state))) fail(n, 'states', asJson(expected.state), saved);
+    checkJson(n, a);
     if (n % 64 === 63) checkKept(n);
     if ((flags & CHANGED) === 0 && !isDeepStrictEqual(asJson(before), asJson(expected.state))) fail(n, 'CHANGED flags (the state changed)', true, false);
     if (isFlushable(pure) && pure.holds(expected.state) !== owned.holds(a)) fail(n, 'holds', pure.holds(expected.state), owned.holds(a));
