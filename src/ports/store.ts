@@ -17,6 +17,19 @@ export interface StoreCapabilities {
 /** Per-asset state document: one sub-document per rule, opaque to the store. */
 export type AssetStateDoc = Record<string, unknown>;
 
+/**
+ * A sub-state given to `commitIngest` as its JSON text already (a rule's owned form writes it
+ * from its columns: `OwnedRule.saveJson`): the store stores the text as it is, where it would
+ * serialise any other sub-state. `JSON.stringify` of a document holding one gives the sub-state.
+ */
+export class StateJson {
+  constructor(readonly text: string) {}
+
+  toJSON(): unknown {
+    return JSON.parse(this.text) as unknown;
+  }
+}
+
 export interface AssetWithIdentifiers {
   readonly asset: AssetRecord;
   readonly identifiers: readonly IdentifierRecord[];

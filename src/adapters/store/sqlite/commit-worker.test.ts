@@ -5,9 +5,11 @@
  * checkpoint is serialised over turns of the event loop, with or without the worker, and the
  * batches made meanwhile keep their order behind it.
  */
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeliveryIntent } from '../../../core/model/delivery.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
+import { StateJson } from '../../../ports/store.js';
 import { STATES_PER_TURN } from './sqlite-ingest.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -80,6 +82,25 @@ describe('SQLite commit worker', () => {
     await s.commitIngest({ ...batch([]), log: { now: 6, messages: [msg(6)] } });
     await s.commitIngest({ ...batch([]), states: [state('E1', 6)], spread: { start: false, end: true } });
     expect((await s.readIngestLog()).map((m) => m.payload)).toEqual(['{"n":6}']);
+  });
+
+  it.each([true, false])('stores a sub-state given as JSON text as it is, beside ones given as values (worker: %s)', async (worker) => {
+    const path = tempStorePath();
+    const s = open(path, worker);
+    // Text as the form wrote it (spaces, a number's own digits): stored, not serialised again.
+    const text = '{"z": 1, "a": [1.50, "x"]}';
+    await s.commitIngest({ states: [{ erpAssetId: 'A1', doc: { location: new StateJson(text), other: { at: 2 }, gone: undefined }, changed: ['location', 'other', 'gone'] }], deliveries: [], quarantine: [], accepted: 0, checkpoint: true });
+    const doc = (await s.loadStates(['A1'])).get('A1');
+    expect(doc).toEqual({ location: { z: 1, a: [1.5, 'x'] }, other: { at: 2 } });
+    expect(Object.keys(doc?.location as object)).toEqual(['z', 'a']);
+    const raw = new Database(path, { readonly: true });
+    try {
+      expect(raw.prepare("SELECT doc FROM asset_rule_state WHERE erp_asset_id = 'A1' AND rule = 'location'").pluck().get()).toBe(text);
+    } finally {
+      raw.close();
+    }
+    // A document holding one serialises as the sub-state itself.
+    expect(JSON.stringify({ location: new StateJson(text) })).toBe('{"location":{"z":1,"a":[1.5,"x"]}}');
   });
 
   it('commits batches in the order they were posted, visible to the store right after', async () => {

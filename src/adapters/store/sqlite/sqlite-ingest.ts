@@ -8,7 +8,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import type { IngestCommit } from '../../../ports/store.js';
+import { StateJson, type IngestCommit } from '../../../ports/store.js';
 import { encodeLogBatch } from './log-frame.js';
 
 export type IngestStatements = ReturnType<typeof prepareIngestStatements>;
@@ -135,7 +135,7 @@ function addStates(states: IngestCommit['states'], from: number, to: number, rep
     if (!s.changed) replaceState.push(s.erpAssetId);
     for (const rule of s.changed ?? Object.keys(s.doc)) {
       const sub = s.doc[rule];
-      stateRows.push(s.erpAssetId, rule, sub === undefined ? null : (JSON.stringify(sub) ?? null));
+      stateRows.push(s.erpAssetId, rule, sub === undefined ? null : sub instanceof StateJson ? sub.text : (JSON.stringify(sub) ?? null));
     }
   }
 }
