@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CanonicalEvent } from '../core/model/events.js';
-import { CHANGED } from '../core/rules/owned.js';
+import { CHANGED, ownedFromPure } from '../core/rules/owned.js';
+import { StateJson } from '../ports/store.js';
 import type { Rule, RuleContext } from '../core/rules/rule.js';
 import type { FlushableRule } from '../core/rules/event-time.js';
 import { RuleStates } from './rule-states.js';
@@ -24,6 +25,26 @@ describe('rule state held in memory', () => {
     for (const form of held.forms) expect(form.apply(a, event, ctx, []) & CHANGED).toBe(CHANGED);
     expect(held.save(a, 0b111)).toEqual({ doc: { count: { n: 16 }, other: { n: 100 } }, changed: ['count', 'other'] });
     expect(held.save(a, 0b010)).toEqual({ doc: { count: { n: 16 } }, changed: ['count'] });
+  });
+
+  it('takes the sub-state of a form that writes its JSON as that text, and the pure sub-state of one that does not', () => {
+    const written: Rule<{ n: number }> = {
+      ...adding('written', 1),
+      // Text a little different from what save gives, so that the test sees which of the two was used.
+      owned: () => ({ ...ownedFromPure(written), saveJson: (a) => (a === 0 ? '{"n":"text"}' : undefined) }),
+    };
+    const held = new RuleStates([written, adding('plain', 2)]);
+    const a = held.load('A', { written: { n: 1 }, plain: { n: 1 } });
+    const { doc, changed } = held.save(a, 0b11);
+    expect(changed).toEqual(['written', 'plain']);
+    expect(doc['written']).toBeInstanceOf(StateJson);
+    expect((doc['written'] as StateJson).text).toBe('{"n":"text"}');
+    expect(doc['plain']).toEqual({ n: 1 });
+    // Serialised as a whole document, the text stands for the sub-state.
+    expect(JSON.parse(JSON.stringify(doc))).toEqual({ written: { n: 'text' }, plain: { n: 1 } });
+    // No text: no sub-state.
+    const b = held.load('B', undefined);
+    expect(held.save(b, 0b01).doc).toEqual({ written: undefined });
   });
 
   it('gives a dropped asset index to the next asset loaded, with that asset state and nothing of the old one', () => {
