@@ -53,3 +53,14 @@ export interface Rule<S = unknown> {
    */
   owned?(): OwnedRule;
 }
+
+/**
+ * The one name configuration refuses for what keys an asset's stored rule state (zone names,
+ * period ids): a JavaScript object takes `state["__proto__"] = x` as a change of its prototype,
+ * not as a key, so whatever the name keyed would silently be lost.
+ */
+export const RESERVED_NAME = '__proto__';
+
+/** What configuration says of a {@link RESERVED_NAME} given for a `what` (zone, period). */
+export const reservedNameProblem = (what: string): string =>
+  `"${RESERVED_NAME}" cannot name a ${what}: it is reserved (state keyed by it would be lost); choose another name`;

@@ -46,6 +46,14 @@ describe('GeoJSON import of bad properties', () => {
     expect(read({ type: 'Polygon', coordinates: [ring] }, { name: 'yard|north' })).toEqual({ zones: [], problems: ['feature 0 ("yard|north"): zone names must not contain "|"'] });
   });
 
+  it('refuses the zone name "__proto__" (an object would take it as its prototype, losing the zone state it keys)', () => {
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { name: '__proto__' })).toEqual({
+      zones: [],
+      problems: ['feature 0: "__proto__" cannot name a zone: it is reserved (state keyed by it would be lost); choose another name'],
+    });
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { name: '__proto__x' }).zones).toHaveLength(1);
+  });
+
   it('a feature whose priority is not a number is reported and not read as a zone', () => {
     // Mutation: the zone pushed although its priority is not a number.
     expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: 'high' })).toEqual({ zones: [], problems: ['feature 0 ("yard"): property "priority" must be a number: "high" was given'] });
