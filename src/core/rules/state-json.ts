@@ -14,6 +14,9 @@
 /** Zeros to pad the low seven digits of a large integer. */
 const PAD = ['', '0', '00', '000', '0000', '00000', '000000'];
 
+/** The decimals of n/1000 (n = 1…999) as JSON writes them: `FRACTION[50]` is "05", `FRACTION[500]` is "5". */
+const FRACTION = Array.from({ length: 1000 }, (_, n) => `${1000 + n}`.slice(1).replace(/0+$/, ''));
+
 /** Integers below this (2^53) are exact: split in two parts each formatted as a small integer. */
 const SAFE = 9_007_199_254_740_992;
 
@@ -41,12 +44,7 @@ export function jsonNumber(x: number): string {
   if (k / 1000 === x && k < 2_147_483_647 && k > -2_147_483_647) {
     const m = k < 0 ? -k : k;
     const whole = Math.floor(m / 1000);
-    const f = m - whole * 1000;
-    let frac: string;
-    if (f % 100 === 0) frac = `${f / 100}`;
-    else if (f % 10 === 0) frac = f < 100 ? `0${f / 10}` : `${f / 10}`;
-    else frac = f < 10 ? `00${f}` : f < 100 ? `0${f}` : `${f}`;
-    return `${k < 0 ? '-' : ''}${whole}.${frac}`;
+    return `${k < 0 ? '-' : ''}${whole}.${FRACTION[m - whole * 1000] as string}`;
   }
   return JSON.stringify(x);
 }
