@@ -19,6 +19,9 @@
  * back into columns, or kept as it is (pure mode) while it holds what columns cannot. Exactness is
  * by construction there, and tested against the pure rule everywhere else
  * (maintenance-rule-owned.property.test.ts).
+ *
+ * `saveJson` writes the saved state's JSON text from the columns (state-json.ts); the fields kept in
+ * the pure state, and a state in pure mode, by `JSON.stringify`.
  * @module
  */
 import type { AssetRecord } from '../../model/assets.js';
@@ -28,6 +31,7 @@ import type { FlushableRule } from '../event-time.js';
 import { DEFAULT_METER_HYGIENE } from '../meter-hygiene.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
+import { jsonNumber, jsonString } from '../state-json.js';
 import { coveringWorkOrder, openServiceWorkOrder, type MaintenanceSample, type MaintenanceState } from './maintenance-rule.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
@@ -89,7 +93,30 @@ interface Layout {
   readonly units: readonly (string | undefined)[];
   /** Per value, the index of its sensor among the thresholds' sensors (-1: none reads it). */
   readonly sensor: Int32Array;
+  /** The JSON text around each value in a sample's `v` (undefined: a name {@link plainKey} is not). */
+  readonly json: ValuesJson | undefined;
 }
+
+/** Per value of a layout: the text before its number (`"name":` or `"name":[`, a comma first after the first) and after it (`,"unit"]` or none). */
+interface ValuesJson {
+  readonly before: readonly string[];
+  readonly after: readonly string[];
+}
+
+/**
+ * A key JSON.stringify writes where it was inserted, as assigning it sets it: not `__proto__`
+ * (assigning it sets the prototype instead), nor an array index (JSON writes those first, in
+ * numeric order; here any digits, to be safe).
+ */
+const plainKey = (k: string): boolean => k !== '__proto__' && !/^\d+$/.test(k);
+
+/** The {@link Layout.json} of `names` and `units`. */
+const valuesJson = (names: readonly string[], units: readonly (string | undefined)[]): ValuesJson | undefined => {
+  if (!names.every(plainKey)) return undefined;
+  const before = names.map((name, j) => `${j > 0 ? ',' : ''}${jsonString(name)}:${units[j] !== undefined ? '[' : ''}`);
+  const after = units.map((unit) => (unit !== undefined ? `,${jsonString(unit)}]` : ''));
+  return { before, after };
+};
 
 /** What applies to an asset (as the pure rule's `applicableOf`), by sensor and service index. */
 interface Profile {
@@ -173,7 +200,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       if (same) return id;
     }
     if (names.length > W || layouts.length >= MAX_LAYOUTS) return -1;
-    layouts.push({ n: names.length, names, units, sensor: Int32Array.from(names.map((n) => sensorIndex.get(n) ?? -1)) });
+    layouts.push({ n: names.length, names, units, sensor: Int32Array.from(names.map((n) => sensorIndex.get(n) ?? -1)), json: valuesJson(names, units) });
     return layouts.length - 1;
   };
 
@@ -465,6 +492,19 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     return { t, k: 's', v };
   };
   const num = (v: number): number | undefined => (v === v ? v : undefined);
+  /** The service schedules of the row at `o` (`services` present), as the pure form holds them. */
+  const servicesAt = (o: number): NonNullable<MaintenanceState['services']> => {
+    const d = data;
+    const sv: Record<string, { base: number; baseAt?: number; firedDue?: number }> = {};
+    for (let i = 0; i < services.length; i++) {
+      const off = o + HEADER + i * SERVICE_FIELDS;
+      if (d[off] !== 1) continue;
+      const baseAt = num(d[off + 2] as number);
+      const firedDue = num(d[off + 3] as number);
+      sv[(services[i] as { name: string }).name] = { base: d[off + 1] as number, ...(baseAt !== undefined ? { baseAt } : {}), ...(firedDue !== undefined ? { firedDue } : {}) };
+    }
+    return sv;
+  };
 
   const materialise = (a: number): MaintenanceState | undefined => {
     if (mode[a] === PURE) return rest[a];
@@ -507,17 +547,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (r.km !== undefined) s.km = r.km;
     if (r.kmHistory !== undefined) s.kmHistory = r.kmHistory;
     if (r.thresholds !== undefined) s.thresholds = r.thresholds;
-    if (d[o + B_SERVICES] === 1) {
-      const sv: Record<string, { base: number; baseAt?: number; firedDue?: number }> = {};
-      for (let i = 0; i < services.length; i++) {
-        const off = o + HEADER + i * SERVICE_FIELDS;
-        if (d[off] !== 1) continue;
-        const baseAt = num(d[off + 2] as number);
-        const firedDue = num(d[off + 3] as number);
-        sv[(services[i] as { name: string }).name] = { base: d[off + 1] as number, ...(baseAt !== undefined ? { baseAt } : {}), ...(firedDue !== undefined ? { firedDue } : {}) };
-      }
-      s.services = sv;
-    }
+    if (d[o + B_SERVICES] === 1) s.services = servicesAt(o);
     if (r.workOrders !== undefined) s.workOrders = r.workOrders;
     if (r.meterIssue !== undefined) s.meterIssue = r.meterIssue;
     if (r.odometerIssue !== undefined) s.odometerIssue = r.odometerIssue;
@@ -525,6 +555,103 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (r.alerts !== undefined) s.alerts = r.alerts;
     if (r.completed !== undefined) s.completed = r.completed;
     return s;
+  };
+
+  // ---- From columns to the pure state's JSON text (saveJson: JSON.stringify(materialise), written here) ----
+
+  /** The services' keys (`"name":`) in `services`, when JSON writes them in config order (each plain, none twice). */
+  const serviceKeys = services.every((r) => plainKey(r.name)) && serviceIndex.size === services.length ? services.map((r) => `${jsonString(r.name)}:`) : undefined;
+
+  /** {@link sampleAt}'s JSON text. */
+  const sampleJson = (off: number): string => {
+    const d = data;
+    const t = jsonNumber(d[off] as number);
+    const kind = d[off + 1] as number;
+    if (kind === METER) return `{"t":${t},"k":"m","h":${jsonNumber(d[off + 2] as number)}}`;
+    const l = layouts[kind] as Layout;
+    const j = l.json;
+    if (j === undefined) return JSON.stringify(sampleAt(off));
+    let v = '';
+    for (let k = 0; k < l.n; k++) v += `${j.before[k] as string}${jsonNumber(d[off + 2 + k] as number)}${j.after[k] as string}`;
+    return `{"t":${t},"k":"s","v":{${v}}}`;
+  };
+  /** The JSON array of the `count` ring items from ring index `from` of the row at `o`. */
+  const samplesJson = (o: number, from: number, count: number): string => {
+    let s = '';
+    for (let j = 0; j < count; j++) s += `${j > 0 ? ',' : ''}${sampleJson(at(o, from + j))}`;
+    return `[${s}]`;
+  };
+  /** A hygiene reading (`last`, `lastReset`) as JSON. */
+  const readingJson = (value: number, eventTime: number): string => `{"value":${jsonNumber(value)},"eventTime":${jsonNumber(eventTime)}}`;
+  /** A field of the pure state last taken, with a leading comma (none when JSON omits it). */
+  const restJson = (key: string, v: unknown): string => {
+    if (v === undefined) return '';
+    const text = JSON.stringify(v);
+    return text === undefined ? '' : `,"${key}":${text}`;
+  };
+  /** The service schedules of the row at `o` as JSON ({@link servicesAt}'s text). */
+  const servicesJson = (o: number): string => {
+    if (serviceKeys === undefined) return JSON.stringify(servicesAt(o));
+    const d = data;
+    let s = '';
+    for (let i = 0; i < services.length; i++) {
+      const off = o + HEADER + i * SERVICE_FIELDS;
+      if (d[off] !== 1) continue;
+      const baseAt = d[off + 2] as number;
+      const firedDue = d[off + 3] as number;
+      s += `${s === '' ? '' : ','}${serviceKeys[i] as string}{"base":${jsonNumber(d[off + 1] as number)}`;
+      if (baseAt === baseAt) s += `,"baseAt":${jsonNumber(baseAt)}`;
+      s += firedDue === firedDue ? `,"firedDue":${jsonNumber(firedDue)}}` : '}';
+    }
+    return `{${s}}`;
+  };
+
+  /** `JSON.stringify(materialise(a))`, written from the columns (the fields not in columns, and a state in pure mode, by JSON.stringify). */
+  const stateJson = (a: number): string | undefined => {
+    if (mode[a] === PURE) return JSON.stringify(rest[a]);
+    const o = a * stride;
+    const d = data;
+    if (d[o + B_EXISTS] === 0) return undefined;
+    const r = rest[a] ?? {};
+    // Each field with a leading comma, in materialise's order.
+    let s = '';
+    if (d[o + B_ORDER] === 1) {
+      const start = d[o + B_START] as number;
+      const lastCount = d[o + B_LAST] as number;
+      const released = d[o + B_RELEASED] as number;
+      const newest = d[o + B_NEWEST] as number;
+      s += ',"order":{';
+      if (released === released) s += `"released":${jsonNumber(released)},`;
+      if (newest === newest) s += `"newest":${jsonNumber(newest)},`;
+      s += `"pending":${samplesJson(o, start + lastCount, d[o + B_PENDING] as number)}`;
+      s += lastCount > 0 ? `,"last":${samplesJson(o, start, lastCount)}}` : '}';
+    }
+    const rk = kinds[a];
+    if (rk !== undefined) s += `,"releasedKinds":${jsonString(rk)}`;
+    if (d[o + B_HOURS] === 1) {
+      const value = d[o + B_HY_VALUE] as number;
+      const confirmedAt = d[o + B_HY_CONFIRMED] as number;
+      const stall = d[o + B_HY_STALL] as number;
+      const resetValue = d[o + B_HY_RESET_VALUE] as number;
+      const total = d[o + B_TOTAL] as number;
+      let hy = '';
+      if (value === value) hy += `,"last":${readingJson(value, d[o + B_HY_TIME] as number)}`;
+      if (confirmedAt === confirmedAt) hy += `,"confirmedAt":${jsonNumber(confirmedAt)}`;
+      if (stall !== 0) hy += stall === 2 ? ',"stallFlagged":true' : ',"stallFlagged":false';
+      if (resetValue === resetValue) hy += `,"lastReset":${readingJson(resetValue, d[o + B_HY_RESET_TIME] as number)}`;
+      s += `,"hours":{"hygiene":{${hy.slice(1)}}${total === total ? `,"total":${jsonNumber(total)}` : ''}}`;
+    }
+    const count = d[o + B_HISTORY] as number;
+    if (count >= 0) {
+      let h = '';
+      for (let j = 0; j < count; j++) h += `${j > 0 ? ',' : ''}[${jsonNumber(d[o + HIST + j * 2] as number)},${jsonNumber(d[o + HIST + j * 2 + 1] as number)}]`;
+      s += `,"history":[${h}]`;
+    }
+    s += restJson('km', r.km) + restJson('kmHistory', r.kmHistory) + restJson('thresholds', r.thresholds);
+    if (d[o + B_SERVICES] === 1) s += `,"services":${servicesJson(o)}`;
+    s += restJson('workOrders', r.workOrders) + restJson('meterIssue', r.meterIssue) + restJson('odometerIssue', r.odometerIssue);
+    s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('completed', r.completed);
+    return `{${s.slice(1)}}`;
   };
 
   // ---- The pure rule, on the state as the pure form holds it ----
@@ -876,6 +1003,10 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     save(a) {
       if (a >= used) return undefined;
       return materialise(a);
+    },
+    saveJson(a) {
+      if (a >= used) return undefined;
+      return stateJson(a);
     },
     drop(a) {
       clear(rowOf(a));
