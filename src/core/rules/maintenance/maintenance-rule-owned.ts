@@ -583,10 +583,19 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   };
   /** A hygiene reading (`last`, `lastReset`) as JSON. */
   const readingJson = (value: number, eventTime: number): string => `{"value":${jsonNumber(value)},"eventTime":${jsonNumber(eventTime)}}`;
+  /**
+   * The JSON text of objects of the pure states taken, by object: those are never changed (the pure
+   * rule returns new ones), and most outlive many checkpoints (the fast path keeps them).
+   */
+  const restTexts = new WeakMap<object, string>();
   /** A field of the pure state last taken, with a leading comma (none when JSON omits it). */
   const restJson = (key: string, v: unknown): string => {
     if (v === undefined) return '';
-    const text = JSON.stringify(v);
+    let text: string | undefined;
+    if (typeof v === 'object' && v !== null) {
+      text = restTexts.get(v);
+      if (text === undefined) restTexts.set(v, (text = JSON.stringify(v)));
+    } else text = JSON.stringify(v);
     return text === undefined ? '' : `,"${key}":${text}`;
   };
   /** The service schedules of the row at `o` as JSON ({@link servicesAt}'s text). */
