@@ -172,6 +172,24 @@ describe('maintenance owned form: saveJson', () => {
     }
   });
 
+  it('writes the fields kept in the pure state anew when events change them (work orders opened, completed)', () => {
+    const rule = owned();
+    const meter = (s: number, operatingHours: number): CanonicalEvent => ({ kind: 'meter', source: 's', ids, eventTime: T0 + s * 1000, receivedAt: T0, operatingHours });
+    rule.load(0, { hours: { hygiene: { last: { value: 240, eventTime: T0 } }, total: 240 }, services: { 'service-250h': { base: 0 }, 'service-1000h': { base: 0 } }, workOrders: { 'EQ-1|x|1h@b0': { status: 'requested', openedAt: T0 } } });
+    expectJson(rule, 0);
+    // 250 h reached on the fast path: its work order opened beside the one loaded.
+    const out: DeliveryIntent[] = [];
+    for (const [s, h] of [[3600, 241], [36_000, 250], [36_040, 250.001]] as const) {
+      rule.apply(0, meter(s, h), ctx(), out);
+      expectJson(rule, 0);
+    }
+    expect(out.map((d) => d.businessKey)).toEqual([`${asset.erpAssetId}|service-250h|250h@b0`]);
+    // Its completion (the pure rule): the work orders and the completions change.
+    rule.apply(0, { kind: 'workorder', source: 's', ids, eventTime: T0 + 40_000_000, receivedAt: T0, businessKey: out[0]?.businessKey as string, status: 'completed', operatingHoursAtCompletion: 251 }, ctx(), []);
+    expect(rule.saveJson?.(0)).toContain('"completed"');
+    expectJson(rule, 0);
+  });
+
   it('writes a state kept as the pure form holds it (what columns cannot hold)', () => {
     const rule = owned();
     const kept = [{ legacy: 1, hours: { hygiene: {} } }, { services: { unknown: { base: 1 } } }, { order: { pending: [{ t: T0, k: 'a', s: 'warning', r: 'x"y' }] } }, { history: 'not a list' }];
