@@ -70,6 +70,11 @@ describe('validateEvent', () => {
     // {"engineTempC": 97} is a number, so "must be a number, got undefined" sent people looking in the wrong place.
     const sensor = (values: unknown) => pos({ kind: 'sensor', lat: undefined, lng: undefined, values });
     expect(validateEvent(sensor({ engineTempC: 97 }), now)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be {"value": <number>, "unit": <text, optional>}, got 97' });
+    // Own "__proto__" key, as JSON.parse gives it.
+    expect(validateEvent(sensor(JSON.parse('{"t":{"value":1},"__proto__":{"value":5,"unit":"C"}}') as Record<string, unknown>), now)).toMatchObject({
+      ok: false,
+      reason: '"__proto__" cannot name a sensor: it is reserved (state keyed by it would be lost); choose another name (at the source, or in the topic\'s decoder mapping)',
+    });
     expect(validateEvent(sensor({ engineTempC: '97' }), now)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be {"value": <number>, "unit": <text, optional>}, got "97"' });
     expect(validateEvent(sensor({ t: { unit: 'Cel' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be {"value": <number>, "unit": <text, optional>}, got {"unit":"Cel"}' });
     expect(validateEvent(sensor({ t: { value: '97' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be a number, got string "97"' });
