@@ -27,6 +27,7 @@ import { matchesFilter } from '../maintenance/types.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
 import { CHANGED, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
+import { jsonNumber, jsonString } from '../state-json.js';
 import { periodStamp, type Period } from './calendar.js';
 import type { PeriodUsage, UsageRuleOptions, UsageState } from './usage-rule.js';
 
@@ -130,6 +131,14 @@ class OwnedUsage implements OwnedUsageRule {
   private cal: (string | undefined)[] = [];
   /** The pure form's state of an asset in {@link PURE} mode. */
   private pure: (UsageState | undefined)[] = [];
+  /**
+   * `periods`' JSON text around the current record, for {@link saveJson}: the kept object and the
+   * current id it was written for (kept objects never change), the text before the record and after.
+   */
+  private textKept: (Readonly<Record<string, PeriodUsage>> | undefined)[] = [];
+  private textId: (string | undefined)[] = [];
+  private textHead: string[] = [];
+  private textTail: string[] = [];
 
   constructor(parts: UsageRuleParts) {
     this.rule = parts.rule;
@@ -154,6 +163,37 @@ class OwnedUsage implements OwnedUsageRule {
     if (a >= this.cap) return undefined;
     const mode = this.mode[a];
     return mode === COLUMNS ? this.materialise(a) : mode === PURE ? this.pure[a] : undefined;
+  }
+
+  /**
+   * {@link save}'s JSON text written from the columns: the kept objects' text (`periods` but the
+   * current record: see {@link periodsJson}) and stored values as JSON.stringify writes them, the
+   * columns' numbers by `jsonNumber`. A state on the pure form is its own JSON.stringify.
+   */
+  saveJson(a: number): string | undefined {
+    if (a >= this.cap) return undefined;
+    const mode = this.mode[a];
+    if (mode === PURE) return JSON.stringify(this.pure[a]);
+    if (mode !== COLUMNS) return undefined;
+    const order = this.orderJson(a);
+    const km = this.km[a] === 1;
+    if (this.started[a] === 0) return km ? `{"order":${order},"km":true}` : `{"order":${order}}`;
+    const periods = this.periodsJson(a);
+    // A period id JSON would place otherwise than after the kept ones (not reached: see periodsJson).
+    if (periods === undefined) return JSON.stringify(this.materialise(a));
+    const stall = this.hStall[a];
+    const hygiene =
+      `{"last":${pairJson('{"value":', this.hV[a] as number, ',"eventTime":', this.hT[a] as number)},"confirmedAt":${jsonNumber(this.hConf[a] as number)}` +
+      (stall === -1 ? '' : stall === 1 ? ',"stallFlagged":true' : ',"stallFlagged":false') +
+      `${storedJson(',"lastReset":', this.lastReset[a])}}`;
+    const first = this.first[a];
+    return (
+      `{"order":${order},"hours":{"hygiene":${hygiene},"total":${jsonNumber(this.total[a] as number)}}` +
+      (first === undefined ? '' : `,"first":[${jsonNumber(first[0])},${jsonNumber(first[1])}]`) +
+      `,"last":[${jsonNumber(this.lastT[a] as number)},${jsonNumber(this.lastH[a] as number)}],"periods":${periods}` +
+      (km ? ',"km":true' : '') +
+      `${storedJson(',"pruned":', this.pruned[a])}${storedJson(',"meterIssue":', this.issue[a])}${storedJson(',"cal":', this.cal[a])}}`
+    );
   }
 
   drop(a: number): void {
@@ -579,6 +619,59 @@ class OwnedUsage implements OwnedUsageRule {
     return s;
   }
 
+  /** The reorder buffer's JSON text (`order` as {@link materialise} builds it). */
+  private orderJson(a: number): string {
+    const base = a * this.slot;
+    const n = this.pend[a] as number;
+    let text = '{"pending":[';
+    for (let k = 0; k < n; k++) text += `${k === 0 ? '' : ','}${pairJson('{"t":', this.pendT[base + k] as number, ',"h":', this.pendH[base + k] as number)}`;
+    text += ']';
+    const released = this.released[a] as number;
+    if (released === released) text += `,"released":${jsonNumber(released)}`;
+    const newest = this.newest[a] as number;
+    if (newest === newest) text += `,"newest":${jsonNumber(newest)}`;
+    if (this.relCount[a] === 1) text += `,"last":[${pairJson('{"t":', this.relT[a] as number, ',"h":', this.relH[a] as number)}]`;
+    return `${text}}`;
+  }
+
+  /**
+   * `periods`' JSON text: the kept records' text (written once per kept object and current id,
+   * then kept) around the current record's from the columns. undefined where the current id is not
+   * among the kept ones and JSON would not place it last: the columns hold no such state (the
+   * current period is kept, or the first reading's and the only one), and `__proto__`, which
+   * {@link materialise}'s assignment makes the object's prototype, not a key.
+   */
+  private periodsJson(a: number): string | undefined {
+    const kept = this.periods[a] as Readonly<Record<string, PeriodUsage>>;
+    const id = (this.cur[a] as Period).id;
+    if (this.textKept[a] !== kept || this.textId[a] !== id) {
+      if (id === '__proto__') return undefined;
+      let head = '{';
+      let tail = '';
+      let found = false;
+      let others = false;
+      for (const k in kept) {
+        if (k === '__proto__') return undefined;
+        if (k === id) {
+          found = true;
+          continue;
+        }
+        others = true;
+        // As JSON.stringify: a key whose value it does not write is left out.
+        const entry = storedJson(`${jsonString(k)}:`, kept[k]);
+        if (entry === '') continue;
+        if (found) tail += `,${entry}`;
+        else head += `${entry},`;
+      }
+      if (!found && others) return undefined;
+      this.textKept[a] = kept;
+      this.textId[a] = id;
+      this.textHead[a] = `${head}${jsonString(id)}:`;
+      this.textTail[a] = `${tail}}`;
+    }
+    return `${this.textHead[a] as string}${pairJson('{"units":', this.curUnits[a] as number, ',"meterAtEnd":', this.curMeter[a] as number)}${this.textTail[a] as string}`;
+  }
+
   private clearRefs(a: number): void {
     this.lastReset[a] = undefined;
     this.first[a] = undefined;
@@ -587,6 +680,7 @@ class OwnedUsage implements OwnedUsageRule {
     this.issue[a] = undefined;
     this.cal[a] = undefined;
     this.pure[a] = undefined;
+    this.textKept[a] = undefined;
   }
 
   /**
@@ -642,7 +736,7 @@ class OwnedUsage implements OwnedUsageRule {
     this.curEnd = f64(this.curEnd);
     this.curUnits = f64(this.curUnits);
     this.curMeter = f64(this.curMeter);
-    for (const refs of [this.asset, this.lastReset, this.cur, this.first, this.periods, this.pruned, this.issue, this.cal, this.pure] as unknown[][]) {
+    for (const refs of [this.asset, this.lastReset, this.cur, this.first, this.periods, this.pruned, this.issue, this.cal, this.pure, this.textKept, this.textId, this.textHead, this.textTail] as unknown[][]) {
       for (let k = refs.length; k < cap; k++) refs.push(undefined);
     }
     this.cap = cap;
@@ -673,6 +767,21 @@ function isPair(v: unknown, x: string, y: string): boolean {
   let n = 0;
   for (const key in v) if (v[key] !== undefined) n++;
   return n === 2;
+}
+
+/** The JSON text of an object of two numbers: `open` is `{"x":`, `between` is `,"y":`. */
+function pairJson(open: string, x: number, between: string, y: number): string {
+  return `${open}${jsonNumber(x)}${between}${jsonNumber(y)}}`;
+}
+
+/**
+ * `prefix` (`,"key":`) and the JSON text of a value kept as it was given, as JSON.stringify writes
+ * an object's property set to it: nothing when it writes nothing (undefined).
+ */
+function storedJson(prefix: string, v: unknown): string {
+  if (v === undefined) return '';
+  const text = typeof v === 'string' ? jsonString(v) : (JSON.stringify(v) as string | undefined);
+  return text === undefined ? '' : `${prefix}${text}`;
 }
 
 /** `[number, number]`, finite. */
