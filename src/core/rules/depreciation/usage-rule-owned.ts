@@ -635,39 +635,20 @@ class OwnedUsage implements OwnedUsageRule {
   }
 
   /**
-   * `periods`' JSON text: the kept records' text (written once per kept object and current id,
-   * then kept) around the current record's from the columns. undefined where the current id is not
-   * among the kept ones and JSON would not place it last: the columns hold no such state (the
-   * current period is kept, or the first reading's and the only one), and `__proto__`, which
-   * {@link materialise}'s assignment makes the object's prototype, not a key.
+   * `periods`' JSON text: the kept records' text around the current record's from the columns (the
+   * kept text written once per kept object and current id: see {@link periodsAround}). undefined
+   * where that gives none.
    */
   private periodsJson(a: number): string | undefined {
     const kept = this.periods[a] as Readonly<Record<string, PeriodUsage>>;
     const id = (this.cur[a] as Period).id;
     if (this.textKept[a] !== kept || this.textId[a] !== id) {
-      if (id === '__proto__') return undefined;
-      let head = '{';
-      let tail = '';
-      let found = false;
-      let others = false;
-      for (const k in kept) {
-        if (k === '__proto__') return undefined;
-        if (k === id) {
-          found = true;
-          continue;
-        }
-        others = true;
-        // As JSON.stringify: a key whose value it does not write is left out.
-        const entry = storedJson(`${jsonString(k)}:`, kept[k]);
-        if (entry === '') continue;
-        if (found) tail += `,${entry}`;
-        else head += `${entry},`;
-      }
-      if (!found && others) return undefined;
+      const around = periodsAround(kept, id);
+      if (around === undefined) return undefined;
       this.textKept[a] = kept;
       this.textId[a] = id;
-      this.textHead[a] = `${head}${jsonString(id)}:`;
-      this.textTail[a] = `${tail}}`;
+      this.textHead[a] = around[0];
+      this.textTail[a] = around[1];
     }
     return `${this.textHead[a] as string}${pairJson('{"units":', this.curUnits[a] as number, ',"meterAtEnd":', this.curMeter[a] as number)}${this.textTail[a] as string}`;
   }
@@ -767,6 +748,47 @@ function isPair(v: unknown, x: string, y: string): boolean {
   let n = 0;
   for (const key in v) if (v[key] !== undefined) n++;
   return n === 2;
+}
+
+/**
+ * The JSON text of the `periods` {@link OwnedUsage.materialise} builds from `kept` (copied key by
+ * key, then the current record set under `id`), cut where the current record goes: the text up to
+ * it (its key included) and after it. undefined where the current id is not kept and JSON would not
+ * write it last (the columns hold no such state: the current period is kept, or it is the first
+ * reading's and the only one), and for keys a copy does not write as keys: `__proto__` (assigning
+ * it sets the copy's prototype) and `toJSON` (a function there would be called).
+ */
+function periodsAround(kept: Readonly<Record<string, PeriodUsage>>, id: string): readonly [string, string] | undefined {
+  if (id === '__proto__') return undefined;
+  const key = jsonString(id);
+  let last: string | undefined;
+  for (const k in kept) {
+    if (k === '__proto__' || k === 'toJSON') return undefined;
+    last = k;
+  }
+  // Most often the current period is the newest, kept last: the kept object's own text (one call)
+  // cut at its key; its record, two numbers (toColumns), holds no other `:{`.
+  if (last === id && Object.getPrototypeOf(kept) === Object.prototype) {
+    const text = JSON.stringify(kept);
+    const at = text.lastIndexOf(`${key}:{`);
+    if (at > 0) return [`${text.slice(0, at)}${key}:`, '}'];
+  }
+  let head = '{';
+  let tail = '';
+  let found = false;
+  for (const k in kept) {
+    if (k === id) {
+      found = true;
+      continue;
+    }
+    // As JSON.stringify: a key whose value it does not write is left out.
+    const entry = storedJson(`${jsonString(k)}:`, kept[k]);
+    if (entry === '') continue;
+    if (found) tail += `,${entry}`;
+    else head += `${entry},`;
+  }
+  if (!found && last !== undefined) return undefined;
+  return [`${head}${key}:`, `${tail}}`];
 }
 
 /** The JSON text of an object of two numbers: `open` is `{"x":`, `between` is `,"y":`. */
