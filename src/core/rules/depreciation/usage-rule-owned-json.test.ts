@@ -243,7 +243,7 @@ describe('usage rule, owned form: saveJson with period ids JSON orders or escape
     const owned = ownedOf(options);
     compareOwned(createUsageRule(options), owned, steps);
     const text = sameText(owned, 0) as string;
-    // The array indices first, in numeric order; the other ids as listed; `__proto__` as save has it (not a key: see the report).
+    // The array indices first, in numeric order; the other ids as listed (`__proto__` as save has it: not a key, see PROTOTYPE_IDS).
     const ids = Object.keys((JSON.parse(text) as UsageState).periods ?? {});
     expect(ids.slice(0, 5)).toEqual(['0', '2', '10', '202601', '4294967294']);
     expect(ids).toContain('P"1');

@@ -179,7 +179,7 @@ class OwnedUsage implements OwnedUsageRule {
     const km = this.km[a] === 1;
     if (this.started[a] === 0) return km ? `{"order":${order},"km":true}` : `{"order":${order}}`;
     const periods = this.periodsJson(a);
-    // A period id JSON would place otherwise than after the kept ones (not reached: see periodsJson).
+    // Periods periodsAround does not write (a `__proto__` id, which save's periods do not hold as a key): as save builds them.
     if (periods === undefined) return JSON.stringify(this.materialise(a));
     const stall = this.hStall[a];
     const hygiene =
