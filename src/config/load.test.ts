@@ -322,10 +322,10 @@ describe('config', () => {
         { key: 'rules.depreciation.periods.4.id', message: '"P2" is the id of periods.1 too: give each period its own id' },
         { key: 'rules.depreciation.periodsEnd', message: '"2026-04-31" is not a day of the calendar: write a real date (YYYY-MM-DD)' },
       ]);
-      // A name that keys stored state cannot be "__proto__" (the state it keyed would be lost).
-      expect(periods([p('__proto__', '2026-01-01')])).toEqual([{ key: 'rules.depreciation.periods.0.id', message: '"__proto__" cannot name a period: it is reserved (state keyed by it would be lost); choose another name' }]);
+      // A name that keys stored state cannot be one of Object.prototype's (the state it keyed would be lost or misread).
+      expect(periods([p('constructor', '2026-01-01')])).toEqual([{ key: 'rules.depreciation.periods.0.id', message: '"constructor" cannot name a period: the names of JavaScript\'s object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name' }]);
       expect(one({ rules: { zones: { inline: [{ name: '__proto__', locationCode: 'L', circle: { lat: 1, lng: 1, radiusM: 5 } }] } } })).toEqual([
-        { key: 'rules.zones.inline.0.name', message: '"__proto__" cannot name a zone: it is reserved (state keyed by it would be lost); choose another name' },
+        { key: 'rules.zones.inline.0.name', message: '"__proto__" cannot name a zone: the names of JavaScript\'s object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name' },
       ]);
       expect(periods([p('P1', '2026-01-01'), p('P2', '2026-06-01')], '2026-05-01')).toEqual([
         { key: 'rules.depreciation.periodsEnd', message: '"2026-05-01" is not after the start of the last period (P2, 2026-06-01): give the day after the last period ends (exclusive)' },

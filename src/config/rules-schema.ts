@@ -15,7 +15,7 @@ import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { customCalendar, customCalendarProblems } from '../core/rules/depreciation/calendar.js';
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
-import { RESERVED_NAME, reservedNameProblem } from '../core/rules/rule.js';
+import { isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
@@ -99,7 +99,7 @@ const inlineZoneSchema = z
       .trim()
       .min(1, { error: 'is empty or blank: give the zone a name (it is what zones occupancy, zone sightings and location updates name it by)' })
       .regex(/^[^|]*$/, { error: echoed('must not contain "|"') }) // empty: said by min
-      .refine((name) => name !== RESERVED_NAME, { error: reservedNameProblem('zone') }),
+      .refine((name) => !isReservedName(name), { error: (iss) => reservedNameProblem(String(iss.input), 'zone') }),
     /** The ERP location code the zone stands for (plant/storage location, warehouse zone, site). */
     locationCode: z.string().trim().min(1, { error: 'is empty or blank: give the ERP location code the zone stands for (the warehouseLocation sent for it, and where its inventory is counted)' }),
     /** Shown by `zones list` and kept in its GeoJSON; maintenance windows follow the asset's site attribute, not its zone. */
@@ -569,7 +569,7 @@ const periodItem = z.strictObject({
   id: z
     .string()
     .regex(/^[^|]+$/, { error: echoed('must not contain "|"') })
-    .refine((id) => id !== RESERVED_NAME, { error: reservedNameProblem('period') }),
+    .refine((id) => !isReservedName(id), { error: (iss) => reservedNameProblem(String(iss.input), 'period') }),
   start: date,
 });
 const PERIOD_KEY_MISSING: Readonly<Record<string, string>> = {

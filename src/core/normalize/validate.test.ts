@@ -73,8 +73,9 @@ describe('validateEvent', () => {
     // Own "__proto__" key, as JSON.parse gives it.
     expect(validateEvent(sensor(JSON.parse('{"t":{"value":1},"__proto__":{"value":5,"unit":"C"}}') as Record<string, unknown>), now)).toMatchObject({
       ok: false,
-      reason: '"__proto__" cannot name a sensor: it is reserved (state keyed by it would be lost); choose another name (at the source, or in the topic\'s decoder mapping)',
+      reason: '"__proto__" cannot name a sensor: the names of JavaScript\'s object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name (at the source, or in the topic\'s decoder mapping)',
     });
+    expect(validateEvent(sensor({ toString: { value: 1 } }), now)).toMatchObject({ ok: false });
     expect(validateEvent(sensor({ engineTempC: '97' }), now)).toMatchObject({ ok: false, reason: 'sensor engineTempC must be {"value": <number>, "unit": <text, optional>}, got "97"' });
     expect(validateEvent(sensor({ t: { unit: 'Cel' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be {"value": <number>, "unit": <text, optional>}, got {"unit":"Cel"}' });
     expect(validateEvent(sensor({ t: { value: '97' } }), now)).toMatchObject({ ok: false, reason: 'sensor t must be a number, got string "97"' });

@@ -8,7 +8,7 @@ import { ENGINE_SOURCE, IDENTIFIER_TYPES, type CanonicalEvent } from '../model/e
 import { ZONELESS_ISO } from './iso-time.js';
 import { parseWorkOrderKey } from '../rules/maintenance/work-order.js';
 import { editDistance } from '../edit-distance.js';
-import { RESERVED_NAME, reservedNameProblem } from '../rules/rule.js';
+import { isReservedName, reservedNameProblem } from '../rules/rule.js';
 
 export interface ValidationPolicy {
   /** How far in the future an event time may be (clock skew), ms. @default 5 minutes */
@@ -121,7 +121,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
           if (!Object.hasOwn(values, name)) continue;
           count++;
           // A sample keyed by it would lose it (and its rules would see a prototype's keys).
-          if (name === RESERVED_NAME) problem ??= `${reservedNameProblem('sensor')} (at the source, or in the topic's decoder mapping)`;
+          if (isReservedName(name)) problem ??= `${reservedNameProblem(name, 'sensor')} (at the source, or in the topic's decoder mapping)`;
           const entry = values[name] as Record<string, unknown> | null;
           // A bare 97 is a number: name the shape wanted rather than "must be a number, got undefined".
           if (entry === null || typeof entry !== 'object' || entry.value === undefined) problem ??= `sensor ${name} must be {"value": <number>, "unit": <text, optional>}, got ${shortJson(entry)}`;

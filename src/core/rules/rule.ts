@@ -55,12 +55,15 @@ export interface Rule<S = unknown> {
 }
 
 /**
- * The one name configuration refuses for what keys an asset's stored rule state (zone names,
- * period ids): a JavaScript object takes `state["__proto__"] = x` as a change of its prototype,
- * not as a key, so whatever the name keyed would silently be lost.
+ * Whether configuration and validation refuse `name` for what keys an asset's stored rule state
+ * (zone names, period ids, sensor names): the names of `Object.prototype`'s properties
+ * (`__proto__`, `constructor`, `toString`, …). A plain object takes `state["__proto__"] = x` as a
+ * change of its prototype, not a key, so what it keyed would silently be lost, and looks up
+ * `state["constructor"]` as the inherited function, so an entry of that name would seem there before
+ * it was written.
  */
-export const RESERVED_NAME = '__proto__';
+export const isReservedName = (name: string): boolean => Object.hasOwn(Object.prototype, name);
 
-/** What configuration says of a {@link RESERVED_NAME} given for a `what` (zone, period). */
-export const reservedNameProblem = (what: string): string =>
-  `"${RESERVED_NAME}" cannot name a ${what}: it is reserved (state keyed by it would be lost); choose another name`;
+/** What configuration says of a reserved name (see {@link isReservedName}) given for a `what` (zone, period, sensor). */
+export const reservedNameProblem = (name: string, what: string): string =>
+  `"${name}" cannot name a ${what}: the names of JavaScript's object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name`;

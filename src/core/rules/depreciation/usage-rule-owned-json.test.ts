@@ -216,9 +216,10 @@ const ODD_IDS = ['b', '10', 'P"1', '2', 'back\\slash', '0', '202601', 'new\nline
 /**
  * Ids that name a property of Object.prototype (`__proto__`, `constructor`, `toString`, …): the
  * rule's periods are plain objects, so both forms read such an id's inherited value as a period
- * already filed (and assigning `__proto__` sets the prototype), and the pure and owned forms part
- * (a bug of both, not of the JSON text): left out of the random streams, which the oracle holds to
- * the pure rule. The fixed cases above still check the text for them.
+ * already filed (and assigning `__proto__` sets the prototype), and the pure and owned forms part.
+ * Configuration refuses them as period ids (core/rules/rule.ts `isReservedName`), so they are left
+ * out of the random streams, which the oracle holds to the pure rule. The fixed cases above still
+ * check the text for them.
  */
 const PROTOTYPE_IDS: ReadonlySet<string> = new Set(Object.getOwnPropertyNames(Object.prototype));
 

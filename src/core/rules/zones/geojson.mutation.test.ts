@@ -46,11 +46,12 @@ describe('GeoJSON import of bad properties', () => {
     expect(read({ type: 'Polygon', coordinates: [ring] }, { name: 'yard|north' })).toEqual({ zones: [], problems: ['feature 0 ("yard|north"): zone names must not contain "|"'] });
   });
 
-  it('refuses the zone name "__proto__" (an object would take it as its prototype, losing the zone state it keys)', () => {
+  it('refuses the zone names "__proto__", "constructor", … (an object would take them as its prototype, or find them inherited)', () => {
     expect(read({ type: 'Polygon', coordinates: [ring] }, { name: '__proto__' })).toEqual({
       zones: [],
-      problems: ['feature 0: "__proto__" cannot name a zone: it is reserved (state keyed by it would be lost); choose another name'],
+      problems: ['feature 0: "__proto__" cannot name a zone: the names of JavaScript\'s object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name'],
     });
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { name: 'constructor' }).zones).toEqual([]);
     expect(read({ type: 'Polygon', coordinates: [ring] }, { name: '__proto__x' }).zones).toHaveLength(1);
   });
 

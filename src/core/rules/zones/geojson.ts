@@ -5,7 +5,7 @@
  * @module
  */
 import { holeProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
-import { RESERVED_NAME, reservedNameProblem } from '../rule.js';
+import { isReservedName, reservedNameProblem } from '../rule.js';
 
 /** Which feature properties carry the zone's fields. */
 export interface GeoJsonZoneProperties {
@@ -75,7 +75,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     }
     byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
     if (nameText.includes('|')) problems.push(`${where(nameText)}: zone names must not contain "|"`);
-    if (nameText === RESERVED_NAME) problems.push(`${where()}: ${reservedNameProblem('zone')}`);
+    if (isReservedName(nameText)) problems.push(`${where()}: ${reservedNameProblem(nameText, 'zone')}`);
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
     if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty`);
@@ -86,7 +86,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
     const shape = shapeOf(f.geometry, properties[p.radiusM], (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
     // A refused zone is not returned: `zones check` counts what is returned as good.
-    if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || nameText === RESERVED_NAME) return;
+    if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || isReservedName(nameText)) return;
     zones.push({
       name: nameText,
       locationCode: codeText,
