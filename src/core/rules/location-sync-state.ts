@@ -8,6 +8,7 @@ import type { ReorderState } from './event-time.js';
 import type { ZoneTrackState } from './zones/zone-tracker.js';
 import type { ZoneTracking } from './zones/tracking.js';
 import type { AssetFilter } from './maintenance/types.js';
+import { jsonNumber } from './state-json.js';
 
 export interface LocationSyncOptions {
   /** Movement that triggers a sync, metres. @default 100 */
@@ -78,3 +79,32 @@ export const LOCATION_UPDATE = 'location.update';
  * serialised at every commit, and a full-precision double costs several times more to print.
  */
 export const roundCoordinate = (v: number): number => Math.round(v * 1e7) / 1e7;
+
+/** Zeros to pad the decimals of a coordinate (after its leading zeros' count). */
+const ZEROS = ['', '0', '00', '000', '0000', '00000', '000000'];
+
+/**
+ * `JSON.stringify(x)` for a coordinate: a number {@link roundCoordinate} gives (k / 1e7 for an
+ * integer k, |k| below 2^31: to about ±214°) by integer formatting, anything else by `jsonNumber`.
+ * Such an x is the double nearest the decimal k·10⁻⁷, and near it the doubles are some 10⁻¹⁴
+ * apart while other decimals of no more digits are at least 10⁻⁸ away: the shortest text that
+ * reads back as x (JSON's) is k's digits with the point seven places in, trailing zeros dropped.
+ * Below 10⁻⁶ (|k| < 10, -0 included) JSON writes an exponent or `0`: left to `jsonNumber`.
+ */
+export function coordinateJson(x: number): string {
+  const k = Math.round(x * 1e7);
+  if (k / 1e7 !== x || k >= 2_147_483_648 || k <= -2_147_483_648 || (k < 10 && k > -10)) return jsonNumber(x);
+  // Below 2^31: int32 arithmetic.
+  const m = (k < 0 ? -k : k) | 0;
+  const whole = (m / 10_000_000) | 0;
+  let f = m - whole * 10_000_000;
+  const sign = k < 0 ? '-' : '';
+  if (f === 0) return `${sign}${whole}`;
+  let places = 7;
+  while (f % 10 === 0) {
+    f = (f / 10) | 0;
+    places--;
+  }
+  const digits = `${f}`;
+  return `${sign}${whole}.${ZEROS[places - digits.length] as string}${digits}`;
+}
