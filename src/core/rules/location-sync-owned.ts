@@ -26,10 +26,11 @@ import type { DeliveryIntent } from '../model/delivery.js';
 import type { FlushableRule } from './event-time.js';
 import { fartherThanM } from './geo.js';
 import { isoTime } from './iso-format.js';
-import { LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
+import { coordinateJson, LOCATION_UPDATE, roundCoordinate, type LocationSyncOptions, type LocationSyncState } from './location-sync-state.js';
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
+import { jsonNumber, jsonString, jsonValue } from './state-json.js';
 import { areaM2, type Zone } from './zones/geometry.js';
 import type { ZonePhase } from './zones/zone-tracker.js';
 
@@ -63,6 +64,8 @@ const NO_NAME = -1;
 const MAX_NAMES = 1 << 16;
 /** nameOf's answer when MAX_NAMES are numbered already. */
 const NO_ROOM = -2;
+/** Names JSON.stringify writes first among an object's keys, in numeric order (array indices; larger integers too, to be safe). */
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface FixJson {
@@ -85,6 +88,8 @@ interface PendingJson {
 /** The owned location sync rule; `fallbacks` counts the events and watermarks it gave to the pure rule (for tests and measurements). */
 export interface OwnedLocationSyncRule extends OwnedRule {
   readonly fallbacks: number;
+  /** Always there: the state's JSON text written from the columns. */
+  saveJson(a: number): string | undefined;
 }
 
 /** The owned form of `pure`, a location sync rule made with `options` (createLocationSyncRule's). */
@@ -115,6 +120,16 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
   /** Location codes and reported zone names, numbered as they come (one numbering: see the module's comment). */
   private readonly nameNumber = new Map<string, number>();
   private readonly nameList: string[] = [];
+  /** Per name number: its JSON text (written when first saved). */
+  private readonly nameText: (string | undefined)[] = [];
+  /** Per zone: its name's JSON text. */
+  private readonly zoneText: string[];
+  /**
+   * Per zone: the start of its entry in the saved `zones` object (`"name":{"phase":"`), undefined
+   * when its name is a key JSON.stringify does not write in insertion order (an array index: those
+   * come first) or at all (`__proto__`, which sets the object's prototype): see zonesJson.
+   */
+  private readonly zoneKey: (string | undefined)[];
   /** Per zone: the rank ZoneIndex.best chooses by (priority, then the smaller area). */
   private readonly priority: Float64Array;
   private readonly negArea: Float64Array;
@@ -197,6 +212,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       this.negArea[k] = -areaM2(zone.shape);
     });
     this.fast = this.zoneNumber.size === this.zoneList.length;
+    this.zoneText = this.zoneList.map((zone) => jsonString(zone.name));
+    this.zoneKey = this.zoneList.map((zone, k) => (ARRAY_INDEX.test(zone.name) || zone.name === '__proto__' ? undefined : `${this.zoneText[k] as string}:{"phase":"`));
     this.locateNumbers = z ? z.index.locateNumbers.bind(z.index) : undefined;
   }
 
@@ -213,14 +230,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const s: Mutable<LocationSyncState> = {};
     if ((h & LAST) !== 0) s.last = this.fixJson(this.lastLat[a] as number, this.lastLng[a] as number, this.lastT[a] as number, this.lastZone[a] as number, this.lastSrc[a] as number);
     if ((h & SYNCED) !== 0) s.synced = this.fixJson(this.syncLat[a] as number, this.syncLng[a] as number, this.syncT[a] as number, this.syncZone[a] as number, this.syncSrc[a] as number);
-    if ((h & ZONES) !== 0) {
-      const zones: Record<string, { phase: ZonePhase; since: number }> = {};
-      const base = a * TRACKED;
-      for (let j = 0; j < (this.trCount[a] as number); j++) {
-        zones[(this.zoneList[this.trZone[base + j] as number] as Zone).name] = { phase: PHASES[this.trPhase[base + j] as number] as ZonePhase, since: this.trSince[base + j] as number };
-      }
-      s.zones = zones;
-    }
+    if ((h & ZONES) !== 0) s.zones = this.zonesOf(a);
     if ((h & ORDER) !== 0) {
       const pending: PendingJson[] = [];
       for (let k = this.head[a] as number; k !== -1; k = this.sNext[k] as number) {
@@ -241,6 +251,48 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       s.order = order as LocationSyncState['order'];
     }
     return s;
+  }
+
+  /** save's JSON text, written from the columns (the pure form's state, in pure mode, by JSON.stringify). */
+  saveJson(a: number): string | undefined {
+    if (a >= this.cap) return undefined;
+    if (this.mode[a] === PURE) return JSON.stringify(this.pureStates[a]);
+    const h = this.has[a] as number;
+    if ((h & STATE) === 0) return undefined;
+    // Each part after the one before it (save's key order); `sep` opens the object, then separates.
+    let json = '';
+    let sep = '{';
+    if ((h & LAST) !== 0) {
+      json += `${sep}"last":${this.fixText(this.lastLat[a] as number, this.lastLng[a] as number, this.lastT[a] as number, this.lastZone[a] as number, this.lastSrc[a] as number)}`;
+      sep = ',';
+    }
+    if ((h & SYNCED) !== 0) {
+      json += `${sep}"synced":${this.fixText(this.syncLat[a] as number, this.syncLng[a] as number, this.syncT[a] as number, this.syncZone[a] as number, this.syncSrc[a] as number)}`;
+      sep = ',';
+    }
+    if ((h & ZONES) !== 0) {
+      json += `${sep}"zones":${this.zonesJson(a)}`;
+      sep = ',';
+    }
+    if ((h & ORDER) !== 0) {
+      json += `${sep}"order":{`;
+      if ((h & RELEASED) !== 0) json += `"released":${jsonNumber(this.released[a] as number)},`;
+      if ((h & NEWEST) !== 0) json += `"newest":${jsonNumber(this.newest[a] as number)},`;
+      json += '"pending":[';
+      for (let k = this.head[a] as number; k !== -1; k = this.sNext[k] as number) {
+        json += `${k === this.head[a] ? '' : ','}{"t":${jsonNumber(this.sT[k] as number)},"lat":${coordinateJson(this.sLat[k] as number)},"lng":${coordinateJson(this.sLng[k] as number)}`;
+        const src = this.sSrc[k] as number;
+        if (src !== NO_NAME) json += `,"zone":${this.nameJson(src)}`;
+        const nIn = this.sNIn[k] as number;
+        const nNear = this.sNNear[k] as number;
+        if (nIn > 0) json += `,"in":${this.namesJson(k * 2 * HITS, nIn)}`;
+        if (nNear > 0) json += `,"near":${this.namesJson(k * 2 * HITS + HITS, nNear)}`;
+        json += '}';
+      }
+      json += ']}';
+      sep = ',';
+    }
+    return sep === '{' ? '{}' : `${json}}`;
   }
 
   drop(a: number): void {
@@ -557,6 +609,53 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const z = this.zoneList[zone] as Zone;
     if (src === NO_NAME) return { lat, lng, eventTime, zone: z.locationCode, zoneName: z.name };
     return { lat, lng, eventTime, zone: z.locationCode, zoneName: z.name, sourceZone: this.nameList[src] };
+  }
+
+  /** fixJson's JSON text. */
+  private fixText(lat: number, lng: number, eventTime: number, zone: number, src: number): string {
+    let json = `{"lat":${coordinateJson(lat)},"lng":${coordinateJson(lng)},"eventTime":${jsonNumber(eventTime)}`;
+    if (zone === NO_ZONE) {
+      if (src !== NO_NAME) json += `,"zone":${this.nameJson(src)}`;
+    } else {
+      json += `,"zone":${this.nameJson(this.codeOf[zone] as number)},"zoneName":${this.zoneText[zone] as string}`;
+      if (src !== NO_NAME) json += `,"sourceZone":${this.nameJson(src)}`;
+    }
+    return `${json}}`;
+  }
+
+  /** The asset's tracked zones as the pure form's ZoneTrackState (name → phase and since), in the order tracked. */
+  private zonesOf(a: number): Record<string, { phase: ZonePhase; since: number }> {
+    const zones: Record<string, { phase: ZonePhase; since: number }> = {};
+    const base = a * TRACKED;
+    for (let j = 0; j < (this.trCount[a] as number); j++) {
+      zones[(this.zoneList[this.trZone[base + j] as number] as Zone).name] = { phase: PHASES[this.trPhase[base + j] as number] as ZonePhase, since: this.trSince[base + j] as number };
+    }
+    return zones;
+  }
+
+  /** zonesOf's JSON text; by JSON.stringify when a zone tracked has a name without a zoneKey (JSON's key order, or `__proto__`, is then the object's to say). */
+  private zonesJson(a: number): string {
+    const base = a * TRACKED;
+    const n = this.trCount[a] as number;
+    let json = '{';
+    for (let j = 0; j < n; j++) {
+      const key = this.zoneKey[this.trZone[base + j] as number];
+      if (key === undefined) return jsonValue(this.zonesOf(a));
+      json += `${j === 0 ? '' : ','}${key}${PHASES[this.trPhase[base + j] as number] as ZonePhase}","since":${jsonNumber(this.trSince[base + j] as number)}}`;
+    }
+    return `${json}}`;
+  }
+
+  /** The JSON text of a location code or reported zone name (by its number). */
+  private nameJson(n: number): string {
+    return (this.nameText[n] ??= jsonString(this.nameList[n] as string));
+  }
+
+  /** names' JSON text. */
+  private namesJson(at: number, n: number): string {
+    let json = '[';
+    for (let k = 0; k < n; k++) json += `${k === 0 ? '' : ','}${this.zoneText[this.sHits[at + k] as number] as string}`;
+    return `${json}]`;
   }
 
   /** The number of a location code or reported zone name (numbered now if new), NO_ROOM when there are MAX_NAMES already. */
