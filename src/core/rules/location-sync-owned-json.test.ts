@@ -43,7 +43,8 @@ const WITH_LATENESS: LocationSyncOptions = { minDistanceM: 100, heartbeatMs: 600
 /**
  * The streams' configurations: without the zone named `__proto__`, which the pure rule never enters
  * (its zone tracker's `next[name] = …` sets the prototype) while the owned form does, so the two
- * forms part there whatever saveJson writes.
+ * forms part there whatever saveJson writes (configuration refuses the name: core/rules/rule.ts
+ * `isReservedName`; a stored state may still hold it, and the fixed cases check its text).
  */
 const STREAM_ZONES = ZONES.filter((z) => z.name !== '__proto__');
 const CONFIGS: Record<string, LocationSyncOptions> = {
