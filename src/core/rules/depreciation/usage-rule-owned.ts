@@ -662,6 +662,9 @@ class OwnedUsage implements OwnedUsageRule {
     this.cal[a] = undefined;
     this.pure[a] = undefined;
     this.textKept[a] = undefined;
+    // The text too, which can be a few KB for an asset with years of periods kept.
+    this.textHead[a] = '';
+    this.textTail[a] = '';
   }
 
   /**
