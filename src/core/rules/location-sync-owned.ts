@@ -30,7 +30,7 @@ import { coordinateJson, LOCATION_UPDATE, roundCoordinate, type LocationSyncOpti
 import { matchesFilter } from './maintenance/types.js';
 import { CHANGED, grown, LATE, type OwnedRule } from './owned.js';
 import type { RuleContext } from './rule.js';
-import { jsonNumber, jsonString, jsonValue } from './state-json.js';
+import { jsonNumber, jsonString, jsonValue, plainKey } from './state-json.js';
 import { areaM2, type Zone } from './zones/geometry.js';
 import type { ZonePhase } from './zones/zone-tracker.js';
 
@@ -64,8 +64,6 @@ const NO_NAME = -1;
 const MAX_NAMES = 1 << 16;
 /** nameOf's answer when MAX_NAMES are numbered already. */
 const NO_ROOM = -2;
-/** Names JSON.stringify writes first among an object's keys, in numeric order (array indices; larger integers too, to be safe). */
-const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 interface FixJson {
@@ -213,7 +211,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     });
     this.fast = this.zoneNumber.size === this.zoneList.length;
     this.zoneText = this.zoneList.map((zone) => jsonString(zone.name));
-    this.zoneKey = this.zoneList.map((zone, k) => (ARRAY_INDEX.test(zone.name) || zone.name === '__proto__' ? undefined : `${this.zoneText[k] as string}:{"phase":"`));
+    this.zoneKey = this.zoneList.map((zone, k) => (plainKey(zone.name) ? `${this.zoneText[k] as string}:{"phase":"` : undefined));
     this.locateNumbers = z ? z.index.locateNumbers.bind(z.index) : undefined;
   }
 

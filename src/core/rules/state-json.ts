@@ -62,3 +62,11 @@ export function jsonString(s: string): string {
 export function jsonValue(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
+
+/**
+ * Whether JSON.stringify writes an object's key `k` where it was set, as assigning it sets it: not
+ * `__proto__` (assigning it sets the object's prototype instead), nor an array index (JSON writes
+ * those first, in numeric order; here any digits, to be safe). A form writing an object's keys in
+ * its own order leaves one with another key to JSON.stringify.
+ */
+export const plainKey = (k: string): boolean => k !== '__proto__' && !/^\d+$/.test(k);

@@ -31,7 +31,7 @@ import type { FlushableRule } from '../event-time.js';
 import { DEFAULT_METER_HYGIENE } from '../meter-hygiene.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
-import { jsonNumber, jsonString } from '../state-json.js';
+import { jsonNumber, jsonString, plainKey } from '../state-json.js';
 import { coveringWorkOrder, openServiceWorkOrder, type MaintenanceSample, type MaintenanceState } from './maintenance-rule.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
@@ -102,13 +102,6 @@ interface ValuesJson {
   readonly before: readonly string[];
   readonly after: readonly string[];
 }
-
-/**
- * A key JSON.stringify writes where it was inserted, as assigning it sets it: not `__proto__`
- * (assigning it sets the prototype instead), nor an array index (JSON writes those first, in
- * numeric order; here any digits, to be safe).
- */
-const plainKey = (k: string): boolean => k !== '__proto__' && !/^\d+$/.test(k);
 
 /** The {@link Layout.json} of `names` and `units`. */
 const valuesJson = (names: readonly string[], units: readonly (string | undefined)[]): ValuesJson | undefined => {
