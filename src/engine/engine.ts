@@ -247,7 +247,14 @@ export class Engine {
       const gen = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       if (gen !== this.identityGeneration) {
         // Recorded once loaded: a failed read is tried again next tick, not skipped until the next import.
-        p.identity.current = new IdentityIndex(await p.store.listAssets());
+        const next = new IdentityIndex(await p.store.listAssets());
+        // Swapped with intake held, after a checkpoint: the ingest log then holds no message
+        // identified under the old registry, so a replay of it (after a crash or a failed commit)
+        // gives each message the asset it was first given.
+        await p.ingestor.exclusively(() => {
+          p.identity.current = next;
+          return Promise.resolve();
+        });
         this.identityGeneration = gen;
         p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
       }
