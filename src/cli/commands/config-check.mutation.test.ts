@@ -5,6 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { freePort, runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { DEFAULT_SIM_CREDENTIALS, startTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
+import { startErpSimulator } from '../../../simulators/erp-rest/erp-simulator.js';
 
 const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' };
 
@@ -68,5 +70,37 @@ describe('config check', () => {
     const connect = await runCli(['config', 'check', '--connect', '-c', cfg.path]);
     expect(connect.code).toBe(2);
     expect(connect.stderr).toContain('destinations.0.token: environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');
+  });
+
+  it('--connect mints each telematics feed\'s token (exit 1 on a refused one, naming telematics.N.auth, no secret), and needs the feed\'s secrets', async () => {
+    // Mutations: the feeds left untried; a refused token left exit 0; their secrets not required.
+    const sim = await startTrackunitSimulator({ fleetSize: 5 });
+    const up = await startErpSimulator({ token: 'erp-token-1' });
+    try {
+      const legacy = DEFAULT_SIM_CREDENTIALS.legacy;
+      const secret = 'wrong-Password-4711';
+      const cfg = writeConfig({
+        destinations: [{ ...erp, baseUrl: up.url, token: 'erp-token-1' }],
+        telematics: [{ name: 'tu', vendor: 'trackunit', baseUrl: sim.isoBaseUrl, auth: { type: 'trackunit-password', ...legacy, password: '${AB_CHECK_TU_PASSWORD}', tokenUrl: sim.tokenUrl } }],
+      });
+      const wrong = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_CHECK_TU_PASSWORD: secret });
+      expect(wrong.code).toBe(1);
+      expect(wrong.stdout).toMatch(/\n {2}FAILED {2}telematics tu: password token request refused \(HTTP 400: .*\); check the client id, secret, username, password and scopes in telematics\.0\.auth\n/);
+      expect(`${wrong.stdout}${wrong.stderr}`).not.toContain(secret);
+      const right = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_CHECK_TU_PASSWORD: legacy.password });
+      expect(right.code).toBe(0);
+      expect(right.stdout).toContain(`\n  ok      telematics tu: token from ${sim.tokenUrl} in `);
+      expect(`${right.stdout}${right.stderr}`).not.toContain(legacy.password);
+      expect([sim.stats.tokenRequests, sim.stats.isoRequests]).toEqual([2, 0]);
+      const missing = await runCli(['config', 'check', '--connect', '-c', cfg.path]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('telematics.0.auth.password: environment variable AB_CHECK_TU_PASSWORD is not set');
+      const warned = await runCli(['config', 'check', '-c', cfg.path]);
+      expect(warned.code).toBe(0);
+      expect(warned.stdout).toContain("warning: telematics.0.auth.password: environment variable AB_CHECK_TU_PASSWORD is not set (set AB_CHECK_TU_PASSWORD or AB_CHECK_TU_PASSWORD_FILE); set it where the service runs: 'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse to start without it");
+    } finally {
+      await sim.close();
+      await up.close();
+    }
   });
 });

@@ -1,27 +1,34 @@
 /**
- * `config check --connect` against the ERP simulator and an in-process MQTT broker: what works is
- * reported with what was tried, what fails names the config key to fix, and nothing is written.
+ * `config check --connect` against the ERP simulator, an in-process MQTT broker and the Trackunit
+ * simulator: what works is reported with what was tried, what fails names the config key to fix,
+ * and nothing is written (nor any fleet request spent).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startErpSimulator, type ErpSimulator } from '../../../simulators/erp-rest/erp-simulator.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../../simulators/mqtt-broker/embedded-broker.js';
 import { fleetMqttSourceConfig } from '../../../simulators/fleet/index.js';
+import { startTrackunitSimulator, DEFAULT_SIM_CREDENTIALS, type RunningTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
+import { simulatorConfig } from '../../../simulators/trackunit/test-support.js';
 import { compileConfig } from '../../config/load.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { configuredAssets } from '../../app.js';
+import { buildConnector, configuredAssets } from '../../app.js';
+import { probeTelematicsAuth } from '../../adapters/telematics/auth/probe.js';
 import { assetFileProblems, checkConnections, telematicsProblems } from './config-check.js';
 
 let erp: ErpSimulator;
 let broker: EmbeddedBroker;
+let trackunit: RunningTrackunitSimulator;
 beforeAll(async () => {
   erp = await startErpSimulator({ token: 'right-token' });
   broker = await startEmbeddedBroker();
+  trackunit = await startTrackunitSimulator({ fleetSize: 10 });
 });
 afterAll(async () => {
   await erp.close();
   await broker.close();
+  await trackunit.close();
 });
 
 const mqttSource = (name: string, url: string) => fleetMqttSourceConfig(url, { name, clientId: `ab-${name}` });
@@ -71,6 +78,67 @@ describe('config check --connect', () => {
     expect(check.ok).toBe(false);
     expect(reads).toMatch(/^ {2}ok {6}destination reads: GET .*work-orders\?externalKey=assetbridge-connectivity-check → 200 in \d+ ms; GET .*\/inventory\/on-hand\?location=assetbridge-connectivity-check&sku=assetbridge-connectivity-check → (200 in \d+ ms|404, read as 0 on hand .*)$/);
     expect(misread).toMatch(/^ {2}FAILED {2}destination misread: GET .*\/work-orders\?location=assetbridge-connectivity-check&sku=assetbridge-connectivity-check → 200, but .*\(check destinations\.1\.paths\.inventoryOnHand\)$/);
+  });
+
+  it('mints one token per telematics feed, never asks the fleet, and names the auth key to fix without printing a secret', async () => {
+    const wrongSecret = 'wrong-Client-Secret-4711';
+    const legacy = DEFAULT_SIM_CREDENTIALS.legacy;
+    const config = compileConfig({
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }],
+      telematics: [
+        simulatorConfig({ name: 'tu' }, trackunit.origin),
+        simulatorConfig({ name: 'tu-v2' }, trackunit.origin, true),
+        simulatorConfig({ name: 'tu-wrong', auth: { type: 'trackunit-password', ...legacy, clientSecret: wrongSecret, tokenUrl: trackunit.tokenUrl } }, trackunit.origin),
+        // Nothing listens there.
+        simulatorConfig({ name: 'tu-down', timeout: '2s', auth: { type: 'trackunit-password', ...legacy, tokenUrl: 'http://127.0.0.1:65533/token' } }, trackunit.origin),
+        simulatorConfig({ name: 'samsara', auth: { type: 'bearer', token: 'feed-Bearer-Token-1' } }, trackunit.origin),
+      ],
+      log: { level: 'silent' },
+    });
+    const before = { ...trackunit.stats };
+    const check = await checkConnections(config);
+    if (process.env.SHOW) process.stdout.write(`${check.lines.join('\n')}\n`);
+    expect(check.ok).toBe(false);
+    const [destination, tu, v2, wrong, down, bearer] = check.lines;
+    expect(destination).toMatch(/^ {2}ok {6}destination erp: /);
+    const budget = "each request spends the provider's request budget; 'assetbridge aemp equipment PIN' tries one machine";
+    const ok = (name: string, url: string) => new RegExp(`^  ok      telematics ${name}: token from ${url.replace(/[.]/g, '\\.')} in \\d+ ms \\(the fleet was not asked: ${budget.replace(/[().']/g, '\\$&')}\\)$`);
+    expect(tu).toMatch(ok('tu', trackunit.tokenUrl));
+    expect(v2).toMatch(ok('tu-v2', trackunit.tokenV2Url));
+    expect(wrong).toMatch(/^ {2}FAILED {2}telematics tu-wrong: password token request refused \(HTTP 401: .*invalid_client.*\); check the client id, secret, username, password and scopes in telematics\.2\.auth$/);
+    expect(down).toMatch(/^ {2}FAILED {2}telematics tu-down: cannot reach the token endpoint http:\/\/127\.0\.0\.1:65533\/token \(.*ECONNREFUSED.*\); check the network and telematics\.3\.auth\.tokenUrl$/);
+    expect(bearer).toBe(`  -       telematics samsara: bearer credentials are sent with each request; not tried (${budget})`);
+    expect(check.lines).toHaveLength(6);
+    for (const secret of [wrongSecret, legacy.clientSecret, legacy.password, DEFAULT_SIM_CREDENTIALS.v2.clientSecret, 'feed-Bearer-Token-1']) expect(check.lines.join('\n')).not.toContain(secret);
+    // Token requests only (the right, v2 and wrong ones): no fleet or equipment request spent.
+    expect(trackunit.stats.tokenRequests - before.tokenRequests).toBe(3);
+    expect(trackunit.stats.isoRequests).toBe(before.isoRequests);
+    expect(trackunit.stats.requests - before.requests).toBe(3);
+    expect(trackunit.stats.byUrl.size).toBe(0);
+  });
+
+  it('is ok with static telematics credentials, which it does not send, and asks the injected probe for each feed', async () => {
+    const basic = simulatorConfig({ name: 'basic', auth: { type: 'basic', username: 'u', password: 'feed-Basic-Password-1' } }, trackunit.origin);
+    const destinations = [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }];
+    const config = compileConfig({ destinations, telematics: [basic, simulatorConfig({ name: 'tu' }, trackunit.origin)], log: { level: 'silent' } });
+    const asked: [string, number][] = [];
+    const check = await checkConnections(config, {
+      connector: buildConnector,
+      mqtt: () => Promise.reject(new Error('no MQTT source is configured')),
+      telematics: (t, i) => {
+        asked.push([t.name, i]);
+        return t.auth.type === 'basic' ? probeTelematicsAuth(t, i) : Promise.resolve({ ok: false, tried: true, detail: 'refused (check telematics.1.auth)' });
+      },
+    });
+    expect(asked).toEqual([['basic', 0], ['tu', 1]]);
+    expect(check.lines.slice(1)).toEqual([
+      "  -       telematics basic: basic credentials are sent with each request; not tried (each request spends the provider's request budget; 'assetbridge aemp equipment PIN' tries one machine)",
+      '  FAILED  telematics tu: refused (check telematics.1.auth)',
+    ]);
+    expect(check.ok).toBe(false);
+    const staticOnly = await checkConnections(compileConfig({ destinations, telematics: [basic], log: { level: 'silent' } }));
+    expect(staticOnly.ok).toBe(true);
+    expect(staticOnly.lines.join('\n')).not.toContain('feed-Basic-Password-1');
   });
 
   it('is all ok when everything answers', async () => {

@@ -1,7 +1,7 @@
 /**
  * `assetbridge config check [--connect]`: validate the configuration and, with `--connect`, try
- * each destination and MQTT broker the way the service will (a harmless read, a connect and
- * disconnect), naming the config key to fix for each one that fails.
+ * each destination, MQTT broker and telematics token endpoint the way the service will (a harmless
+ * read, a connect and disconnect, one token), naming the config key to fix for each one that fails.
  * @module
  */
 import { resolveProvider } from '../../adapters/telematics/vendor-profiles.js';
@@ -11,6 +11,8 @@ import { buildConnector, configuredAssets } from '../../app.js';
 import { ConfigError } from '../../core/errors/errors.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
+import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/telematics/auth/probe.js';
+import type { TelematicsConfig } from '../../config/telematics-schema.js';
 import type { Config, DestinationConfig, MqttSourceConfig } from '../../config/schema.js';
 import type { ErpConnector, ProbeResult } from '../../ports/connector.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
@@ -23,6 +25,8 @@ import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from '../../con
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
   readonly mqtt: (m: MqttSourceConfig) => Promise<ProbeResult>;
+  /** Entry `index` of `telematics:`: a token minted, the fleet not asked. */
+  readonly telematics: (t: TelematicsConfig, index: number) => Promise<TelematicsProbeResult>;
 }
 
 export interface ConnectionCheck {
@@ -38,8 +42,13 @@ const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
   other: 'baseUrl and the ERP side',
 };
 
-/** Tries every destination and MQTT source of `config` (in parallel); never throws. */
-export async function checkConnections(config: Config, deps: ConnectionCheckDeps = { connector: buildConnector, mqtt: (m) => probeMqttSource(m) }): Promise<ConnectionCheck> {
+/** Why no feed is asked for its fleet, even where its token was tried. */
+const BUDGET = "each request spends the provider's request budget; 'assetbridge aemp equipment PIN' tries one machine";
+
+const defaultDeps: ConnectionCheckDeps = { connector: buildConnector, mqtt: (m) => probeMqttSource(m), telematics: (t, i) => probeTelematicsAuth(t, i) };
+
+/** Tries every destination, MQTT source and telematics token endpoint of `config` (in parallel); never throws. */
+export async function checkConnections(config: Config, deps: ConnectionCheckDeps = defaultDeps): Promise<ConnectionCheck> {
   const logger = createLogger('silent');
   const destinations = config.destinations.map(async (d, i): Promise<[boolean, string]> => {
     const connector = deps.connector(d, logger);
@@ -55,9 +64,14 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
     const r = await deps.mqtt(m);
     return r.ok ? [true, `  ok      mqtt source ${m.name}: ${r.detail}`] : [false, `  FAILED  mqtt source ${m.name}: ${r.detail} (check sources.mqtt.${i}.url, username, password and TLS files)`];
   });
-  const results = await Promise.all([...destinations, ...sources]);
-  const telematics = config.telematics.map((t) => `  -       telematics ${t.name}: not tried (a request spends the provider's request budget; 'assetbridge aemp equipment PIN' tries one machine)`);
-  return { ok: results.every(([ok]) => ok), lines: [...results.map(([, line]) => line), ...telematics] };
+  const telematics = config.telematics.map(async (t, i): Promise<[boolean, string]> => {
+    const r = await deps.telematics(t, i);
+    if (!r.tried) return [true, `  -       telematics ${t.name}: ${r.detail}; not tried (${BUDGET})`];
+    // The detail names the key to fix (telematics.<i>.auth or its tokenUrl).
+    return r.ok ? [true, `  ok      telematics ${t.name}: ${r.detail} (the fleet was not asked: ${BUDGET})`] : [false, `  FAILED  telematics ${t.name}: ${r.detail}`];
+  });
+  const results = await Promise.all([...destinations, ...sources, ...telematics]);
+  return { ok: results.every(([ok]) => ok), lines: results.map(([, line]) => line) };
 }
 
 /**
@@ -108,10 +122,10 @@ export function telematicsProblems(config: Config): { key: string; message: stri
   });
 }
 
-/** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`--connect` tries only destinations and MQTT brokers). */
+/** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`--connect` does not take the HTTP intake's). */
 function needingSecret(key: string): string {
   if (key.startsWith('sources.http.')) return "'assetbridge run' (its HTTP intake) refuses";
-  if (key.startsWith('telematics.')) return "'assetbridge run' and 'aemp pull', 'backfill' and 'equipment' refuse";
+  if (key.startsWith('telematics.')) return "'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse";
   return "'assetbridge run' and 'config check --connect' refuse";
 }
 
@@ -121,8 +135,8 @@ export function registerConfigCommand(program: Command): void {
       .command('config')
       .description('configuration tools')
       .command('check')
-      .description('validate the configuration file and print the result; with --connect, also try each destination and MQTT broker')
-      .option('--connect', 'try each destination (a harmless read with its credentials) and MQTT broker (connect and disconnect)')
+      .description("validate the configuration file and print the result; with --connect, also try each destination, MQTT broker and telematics feed's token endpoint")
+      .option('--connect', "try each destination (a harmless read with its credentials), MQTT broker (connect and disconnect) and telematics feed's token endpoint (one token; the fleet is not asked, which spends the request budget)")
       .addHelpText('after', '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid.'),
   ).action(
     action(async (opts: { config: string; connect?: boolean }) => {
@@ -150,8 +164,8 @@ export function registerConfigCommand(program: Command): void {
         for (const s of unresolvedSecrets(config)) process.stdout.write(`warning: ${s.key}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`);
         return;
       }
-      // What --connect tries: the destinations and MQTT brokers (telematics feeds are not tried).
-      requireSecrets(config, ['destinations', 'sources.mqtt']);
+      // What --connect tries: the destinations, MQTT brokers and telematics feeds (their token endpoints; the service needs all of a feed's secrets).
+      requireSecrets(config, ['destinations', 'sources.mqtt', 'telematics']);
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);
       process.stdout.write(`${check.lines.join('\n')}\n`);

@@ -9,7 +9,7 @@ import type { Clock } from '../../../ports/clock.js';
 import type { ValidationPolicy } from '../../../core/normalize/validate.js';
 import type { Store } from '../../../ports/store.js';
 import type { ScheduledTask } from '../../../ports/task.js';
-import { createCredentials } from '../auth/create-credentials.js';
+import { providerCredentials } from '../auth/create-credentials.js';
 import type { TelematicsCredentials } from '../auth/credentials.js';
 import { resolveProvider, type ResolvedProvider } from '../vendor-profiles.js';
 import { AempClient } from './aemp-client.js';
@@ -39,16 +39,7 @@ export interface AempProvider {
  */
 export function createAempProvider(config: TelematicsConfig, deps: AempProviderDeps, index = 0): AempProvider {
   const provider = resolveProvider(config, index);
-  const credentials =
-    deps.credentials ??
-    createCredentials(config.auth, {
-      label: provider.name,
-      configKey: `telematics.${index}.auth`,
-      dialect: provider.profile.token,
-      timeoutMs: config.timeout,
-      ...(deps.fetch ? { fetch: deps.fetch } : {}),
-      ...(deps.clock ? { clock: deps.clock } : {}),
-    });
+  const credentials = deps.credentials ?? providerCredentials(provider, index, { ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.clock ? { clock: deps.clock } : {}) });
   const budget = new RequestBudget({
     store: deps.store,
     provider: provider.name,

@@ -5,7 +5,7 @@
  */
 import type { TelematicsAuthConfig } from '../../../config/telematics-schema.js';
 import type { Clock } from '../../../ports/clock.js';
-import type { TokenEndpointDialect } from '../vendor-profiles.js';
+import type { ResolvedProvider, TokenEndpointDialect } from '../vendor-profiles.js';
 import type { TelematicsCredentials } from './credentials.js';
 import { OAuth2TokenSource } from './oauth2-token-source.js';
 import { basicCredentials, bearerCredentials } from './static-credentials.js';
@@ -81,4 +81,20 @@ export function createCredentials(auth: TelematicsAuthConfig, options: CreateCre
     case 'basic':
       return basicCredentials(auth.username, auth.password);
   }
+}
+
+/**
+ * The credentials of entry `index` of `telematics:` as the service builds them: its profile's
+ * token dialect, its timeout, error messages naming `telematics.<index>.auth`. Shared by the
+ * provider and `config check --connect`, so the check mints the token the service would.
+ */
+export function providerCredentials(provider: ResolvedProvider, index: number, deps: { readonly fetch?: typeof fetch; readonly clock?: Clock } = {}): TelematicsCredentials {
+  return createCredentials(provider.config.auth, {
+    label: provider.name,
+    configKey: `telematics.${index}.auth`,
+    dialect: provider.profile.token,
+    timeoutMs: provider.config.timeout,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
 }

@@ -8,6 +8,7 @@
  */
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
+import { classifyFetchError } from '../../http/http-client.js';
 import type { TokenEndpointDialect } from '../vendor-profiles.js';
 import { TelematicsAuthError, type TelematicsCredentials } from './credentials.js';
 import { describeTokenError, parseTokenResponse, type ParsedToken } from './token-response.js';
@@ -172,7 +173,8 @@ export class OAuth2TokenSource implements TelematicsCredentials {
       text = await response.text();
     } catch (err) {
       if (signal?.aborted) throw err;
-      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${(err as Error).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
+      // undici's own words are 'fetch failed'; the cause says why (ECONNREFUSED, ENOTFOUND, a timeout).
+      throw new TelematicsAuthError(`${o.label}: cannot reach the token endpoint ${o.tokenUrl} (${classifyFetchError(err).message}); check the network and ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}`, true, undefined, { cause: err });
     }
     const grant = params.grant_type ?? 'token';
     if (!response.ok) {
