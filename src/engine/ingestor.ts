@@ -766,8 +766,12 @@ export class Ingestor implements IngestSink {
   /**
    * Rebuilds in-memory state from the store: stored state plus the ingest log, replayed through
    * the same pipeline with each message's original processing time. Its deliveries and quarantine
-   * were committed with the log rows, so they are discarded here; the next checkpoint stores the
-   * rebuilt state. Runs only while no batch is committing.
+   * were committed with the log rows, so state updates and quarantine are discarded here; its facts
+   * are committed again, which adds nothing (the outbox keeps one row per fact's key) unless the
+   * rules changed since the messages were logged (a restart after a crash, with a new
+   * configuration): a work order the new rules open within the replayed messages is then not lost
+   * to a state that says it was opened. The next checkpoint stores the rebuilt state. Runs only
+   * while no batch is committing.
    *
    * The replay takes a turn of the event loop before each chunk (a full log of the rules
    * benchmark's rules held it for its whole length, 1-2 s on a busy machine), so after a failed commit, with intake open, MQTT keepalives,
@@ -792,11 +796,14 @@ export class Ingestor implements IngestSink {
        * the rules had changed state in place, so the replay starts over without them.
        */
       const failed = new Map<number, Map<number, string>>();
+      /** The replay's facts (see above), in order. */
+      let facts: DeliveryIntent[] = [];
       replay: for (;;) {
         this.held.dropAll();
         this.dirty = new Map();
         this.round = undefined;
         refused.length = 0;
+        facts = [];
         for (let i = 0; i < log.length; ) {
           await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
           const { now, seq } = log[i] as LoggedMessage;
@@ -814,7 +821,8 @@ export class Ingestor implements IngestSink {
             failed.set(i, set.set(err.index, err.message));
             continue replay;
           }
-          const { touched, changed, outcomes } = result;
+          const { touched, changed, outcomes, deliveries } = result;
+          for (const d of deliveries) if (d.kind === 'fact') facts.push(d);
           this.markDirty(changed, now);
           for (const id of touched) this.remember(id);
           for (const o of outcomes) if (!o.accepted && refused.length < 5) refused.push(o.reason ?? 'rejected');
@@ -822,6 +830,8 @@ export class Ingestor implements IngestSink {
         }
         break;
       }
+      // Before the state is taken as whole: a failed commit leaves the recovery to be run again.
+      if (facts.length) await this.recommitFacts(facts);
       this.stats.logged = log.length;
       // Assets whose stored state holds events (checkpointed before a stop or crash) are idle
       // candidates too, though no message of theirs is in the log.
@@ -845,6 +855,19 @@ export class Ingestor implements IngestSink {
       this.recovering = undefined;
     });
     return this.recovering;
+  }
+
+  /**
+   * The facts a replay of the ingest log decided, committed again: each one the first run
+   * committed adds nothing. One the outbox did not have (the rules changed since) is enqueued, and
+   * logged with how many, since it is new work at the ERP.
+   */
+  private async recommitFacts(facts: readonly DeliveryIntent[]): Promise<void> {
+    const enqueued = async (): Promise<number> => Object.values((await this.opts.store.counters()).factsEnqueued).reduce((a, b) => a + b, 0);
+    const before = await enqueued();
+    for (let i = 0; i < facts.length; i += this.maxBatch) await this.opts.store.commitIngest({ states: [], deliveries: facts.slice(i, i + this.maxBatch), quarantine: [], accepted: 0 });
+    const added = (await enqueued()) - before;
+    if (added > 0) this.opts.logger?.warn({ facts: added }, 'the replay of the ingest log decided facts the first run had not (the rules changed since its messages were logged): they are enqueued');
   }
 
   /** At start: the assets whose stored rule state holds events (read in chunks, not cached). */

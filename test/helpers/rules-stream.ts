@@ -26,7 +26,8 @@ export const YARD_AND_DEPOT = {
   exitDwellMs: '60s',
 };
 
-export const streamRulesConfig = rulesSchema.parse({
+/** The configuration input of {@link streamRulesConfig} (a fresh copy), for tests that change part of it. */
+export const streamRulesInput = () => ({
   allowedLateness: '30s',
   location: { minDistanceM: 50, heartbeatMs: '1h' },
   zones: { ...YARD_AND_DEPOT, hysteresisM: 20 },
@@ -39,6 +40,8 @@ export const streamRulesConfig = rulesSchema.parse({
   },
   depreciation: { timeZone: 'Europe/Berlin' },
 });
+
+export const streamRulesConfig = rulesSchema.parse(streamRulesInput());
 
 /** Per asset, events 10 s apart: moving between the two zones, running hot now and then, hours adding up. */
 export function stream(rounds: number): RawMessage[] {
