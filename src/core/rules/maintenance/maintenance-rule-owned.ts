@@ -32,7 +32,8 @@ import { DEFAULT_METER_HYGIENE } from '../meter-hygiene.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
-import { coveringWorkOrder, openServiceWorkOrder, type MaintenanceSample, type MaintenanceState } from './maintenance-rule.js';
+import type { MaintenanceSample, MaintenanceState } from './maintenance-rule.js';
+import { coveringWorkOrder, openServiceWorkOrder } from './work-order-memory.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
 

@@ -24,11 +24,12 @@ import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
 import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
-import { completedBaseline, formatReading, initialBaseline, isLaterBaseline, stepService, UNIT, withAttributeBaseline, type ServiceFire, type ServiceState } from './service-interval.js';
+import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
 
@@ -83,8 +84,6 @@ export interface MaintenanceState {
   readonly completed?: Readonly<Record<string, string>>;
 }
 
-/** Open work orders remembered per asset (for status; the outbox holds them all). */
-const MAX_OPEN_REMEMBERED = 50;
 /** The history covers about four hours: ERP feedback on a completion arrives well within that. */
 const HISTORY_SPACING_MS = 20 * 60_000;
 const HISTORY_MAX = 12;
@@ -631,68 +630,6 @@ function onReading(
   return next;
 }
 
-/**
- * The work order service interval `rule` opens for its due point `f`, reached by a reading of its
- * meter (`reading`, continuous) at `t`: its delivery goes to `out`; the work orders remembered
- * with it are returned. The owned form (maintenance-rule-owned.ts) opens them with this too.
- */
-export function openServiceWorkOrder(
-  rule: ServiceIntervalRule,
-  f: ServiceFire,
-  t: number,
-  reading: number,
-  workOrders: MaintenanceState['workOrders'],
-  ctx: RuleContext,
-  options: MaintenanceOptions,
-  out: DeliveryIntent[],
-): Readonly<Record<string, WorkOrderRecord>> {
-  const km = rule.meter === 'km';
-  const unit = UNIT[rule.meter];
-  const description =
-    `service every ${rule.every} ${unit} ${f.dueSoon ? 'due soon' : 'due'}: due at ${formatReading(f.due)} ${unit}, ` +
-    `${km ? 'odometer' : 'meter'} at ${formatReading(reading)} ${unit} (counted from ${formatReading(f.base)} ${unit}; rule ${rule.name})`;
-  const trigger = km
-    ? { type: 'service-interval', meter: 'odometerKm', everyKm: rule.every, baselineKm: f.base, dueAtKm: f.due, readingKm: reading, dueSoon: f.dueSoon, dueSoonKm: rule.dueSoon }
-    : { type: 'service-interval', meter: 'operatingHours', everyHours: rule.every, baselineHours: f.base, dueAtHours: f.due, readingHours: reading, dueSoon: f.dueSoon, dueSoonHours: rule.dueSoon };
-  const d = workOrderDelivery(
-    {
-      rule: rule.name,
-      occurrence: f.occurrence,
-      severity: rule.severity,
-      title: `${rule.title ?? rule.name}: ${formatReading(f.due)} ${unit} service`,
-      description,
-      trigger,
-      detectedAt: t,
-      snapshot: km ? { odometerKm: { value: reading, unit: 'km' } } : { operatingHours: { value: reading, unit: 'h' } },
-      ...(rule.workOrder ? { extras: rule.workOrder } : {}),
-    },
-    ctx,
-    options,
-  );
-  out.push(d);
-  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
-}
-
-/**
- * The open work order (its key) of an interval's earlier schedule that stands for the due point
- * `due` of the schedule from `base`: opened under an earlier baseline for a due point past `base`
- * and less than one interval before `due` (the same service, counted from the earlier service).
- * Undefined when there is none.
- */
-export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], erpAssetId: string, rule: ServiceIntervalRule, base: number, due: number): string | undefined {
-  const prefix = `${erpAssetId}|${rule.name}|`;
-  for (const key in workOrders) {
-    if (!key.startsWith(prefix)) continue;
-    const w = workOrders[key] as WorkOrderRecord;
-    if (w.status === 'completed' || w.status === 'cancelled') continue;
-    const o = scheduleOrder(key.slice(prefix.length));
-    if (!o || o.form !== UNIT[rule.meter]) continue;
-    const [oldBase, , oldDue] = o.at;
-    if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
-  }
-  return undefined;
-}
-
 function olderThanLatest(history: MaintenanceState['history'], t: number): boolean {
   const latest = history?.[history.length - 1];
   return latest !== undefined && t < latest[0];
@@ -920,73 +857,6 @@ function applyFeedback(
     applied = true;
   }
   if (applied) next = { ...next, completed: { ...s.completed, [key.rule]: key.occurrence } };
-  return next;
-}
-
-/**
- * Where an interval's occurrence stands in its schedule: its baseline (the service it counts
- * from) and its due point, as numbers, and the form of the key (only keys of one form compare).
- * `500h@b250.5` (a service interval, h or km); `2027-03-15@b2026-03-15` (a calendar interval);
- * `2@b2026-03-15+1200h` (whichever-first: the k-th due point from the day and the meter).
- */
-function scheduleOrder(occurrence: string): { readonly form: string; readonly at: readonly [number, number, number] } | undefined {
-  let m = /^(\d+(?:\.\d+)?)(h|km)@b(\d+(?:\.\d+)?)$/.exec(occurrence);
-  if (m) return { form: m[2] as string, at: [Number(m[3]), 0, Number(m[1])] };
-  m = /^(\d{4}-\d{2}-\d{2})@b(\d{4}-\d{2}-\d{2})$/.exec(occurrence);
-  if (m) return { form: 'day', at: [Date.parse(m[2] as string), 0, Date.parse(m[1] as string)] };
-  m = /^(\d+)@b(\d{4}-\d{2}-\d{2})\+(\d+(?:\.\d+)?)(h|km)$/.exec(occurrence);
-  if (m) return { form: `k${m[4] as string}`, at: [Date.parse(m[2] as string), Number(m[3]), Number(m[1])] };
-  return undefined;
-}
-
-/**
- * Whether a completion of `occurrence` is one the schedule already took: the work order whose
- * completion it counts from (`completed`), or one before it in the schedule (an older baseline,
- * or an earlier due point of the same one). Baselines only ever move forward and due points rise
- * within one, so the key alone says which work order came first, whether or not its record is
- * still kept; its status cannot (records are forgotten beyond `keepClosed`). Not the rule "its
- * baseline is older than the one in force": a work order opened under the old baseline for a
- * later due point (500h@b0, still open when 250h@b0 was completed late) is a service of its own.
- * Keys of another form (the rule's config changed) and schedules with no completion recorded yet
- * (state from before this was kept) take the completion as before.
- */
-export function supersededCompletion(occurrence: string, completed: string | undefined): boolean {
-  if (completed === undefined) return false;
-  if (occurrence === completed) return true;
-  const a = scheduleOrder(occurrence);
-  const b = scheduleOrder(completed);
-  if (!a || !b || a.form !== b.form) return false;
-  for (let i = 0; i < 3; i++) if ((a.at[i] as number) !== (b.at[i] as number)) return (a.at[i] as number) < (b.at[i] as number);
-  return true;
-}
-
-/** Add or replace a work-order record; forget the oldest closed ones beyond `keepClosed`. */
-function remember(
-  workOrders: MaintenanceState['workOrders'],
-  key: string,
-  record: WorkOrderRecord,
-  keepClosed: number,
-): Readonly<Record<string, WorkOrderRecord>> {
-  const next: Record<string, WorkOrderRecord> = { ...workOrders, [key]: record };
-  const isClosed = (r: WorkOrderRecord) => r.status === 'completed' || r.status === 'cancelled';
-  // Within both bounds (as a rule): nothing to forget, and no entries to list and sort.
-  let closedCount = 0;
-  let openCount = 0;
-  for (const k in next) {
-    if (isClosed(next[k] as WorkOrderRecord)) closedCount++;
-    else openCount++;
-  }
-  if (closedCount <= keepClosed && openCount <= MAX_OPEN_REMEMBERED) return next;
-  const entries = Object.entries(next);
-  const closed = entries.filter(([, r]) => isClosed(r));
-  const open = entries.filter(([, r]) => !isClosed(r));
-  const byAge = (x: [string, WorkOrderRecord], y: [string, WorkOrderRecord]) => (x[1].changedAt ?? x[1].openedAt) - (y[1].changedAt ?? y[1].openedAt);
-  // Bounded either way; a forgotten open work order is re-learnt from its ERP feedback (by key).
-  for (const [list, keep] of [[closed, keepClosed], [open, MAX_OPEN_REMEMBERED]] as const) {
-    if (list.length <= keep) continue;
-    list.sort(byAge);
-    for (const [k] of list.slice(0, list.length - keep)) delete next[k];
-  }
   return next;
 }
 

@@ -7,7 +7,8 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { calendarMeterOf, coveringWorkOrder, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { coveringWorkOrder } from './work-order-memory.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
