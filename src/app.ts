@@ -300,7 +300,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];
-    if (assets.length) {
+    // An ingest log a crash left is replayed (below) under the registry its messages were
+    // identified with, before the config's assets change it.
+    const replayFirst = assets.length > 0 && (await store.counters()).ingestLog > 0;
+    if (assets.length && !replayFirst) {
       await store.upsertAssets(assets);
     }
     // A listed fiscal calendar is remembered, so usage filed under it can be re-filed once the list is edited.
@@ -343,6 +346,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...(capture ? { capture } : {}),
       onBatch: timings.batch,
     });
+    if (replayFirst) {
+      await ingestor.flush();
+      await store.upsertAssets(assets);
+      identity.current = new IdentityIndex(await store.listAssets());
+    }
     const wrappedSink = {
       backlog: () => ingestor.backlog(),
       submit: async (m: Parameters<Ingestor['submit']>[0]) => {

@@ -15,6 +15,7 @@ import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
+import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
 import { UsageError } from '../../core/errors/errors.js';
 
@@ -133,8 +134,9 @@ export function registerAssetReviewCommands(program: Command): Command {
       .addHelpText('after', "\nExamples (quote an ID with |, or the shell reads a pipe):\n  assetbridge assets confirm 'trackunit|machine-id:7F3C2A90-1B5E-4D2A-9C61-0E8D4B7A5F12' 10004711\n  assetbridge assets confirm VCEC220EP00312874 10004711"),
   ).action(
     action(async (id: string, erpAssetId: string, opts: { config: string }) => {
-      const { config } = resolveConfig(opts.config);
+      const { config, configPath } = resolveConfig(opts.config);
       const out = (t: string): void => void process.stdout.write(t);
+      await replayLeftIngestLog(config, configPath, 'assetbridge assets confirm');
       let app: App | undefined;
       try {
         await withContext(opts.config, async ({ store }) => {

@@ -5,6 +5,7 @@ import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetC
 import { normalizeIdentifier } from '../../core/model/assets.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { bumpIdentityGeneration } from '../../app.js';
+import { replayLeftIngestLog } from './submit-event.js';
 import { depreciationInputWarnings } from '../../config/rule-inputs.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
 
@@ -99,6 +100,7 @@ naming the line, asset and attribute.`,
         ...(quantityAttribute !== undefined ? { quantityAttribute } : {}),
         ...(large ? { onProgress: quarterSteps(file) } : {}),
       });
+      await replayLeftIngestLog(config, configPath, 'assetbridge assets import');
       await withConfigContext(config, configPath, async ({ store }) => {
         // Columns the file lacks leave the stored module, destination and attributes as they are.
         const existing = await store.listAssets();

@@ -2,6 +2,8 @@
  * Events an operator records by hand (a work-order completion, a replaced meter) go through the
  * pipeline like any other: handed to the running service, which owns the rule state, or, with none
  * running, through a pipeline of the command's own whose state is checkpointed before it exits.
+ * And before a command changes the identity registry with no service running, the ingest log a
+ * crashed service left is replayed under the registry its messages were identified with.
  * @module
  */
 import { createApp } from '../../app.js';
@@ -39,6 +41,25 @@ export async function submitOperatorEvent(config: Config, configPath: string, ev
     const result = await submitEvents(app.ingestor, [event], Date.now());
     await app.ingestor.flush(); // a checkpoint: the stored state has it
     return { result, viaService: false };
+  } finally {
+    await app.close();
+  }
+}
+
+/**
+ * Before a change to the identity registry (`assets import`, `assets confirm`) with no service
+ * running: an ingest log a crashed service left (rule state held in memory, not yet checkpointed)
+ * is replayed and stored now, so each of its messages keeps the asset it was first given; the
+ * replay at the next start would identify them again under the changed registry. A running
+ * service swaps the registry after a checkpoint of its own. Nothing to do without a log.
+ */
+export async function replayLeftIngestLog(config: Config, configPath: string, command: string): Promise<void> {
+  const left = await withConfigContext(config, configPath, async ({ store }) => ((await serviceIsRunning(store)) ? 0 : (await store.counters()).ingestLog));
+  if (left === 0) return;
+  process.stderr.write(`replaying the ${left} message(s) of the ingest log a stopped service left (its rule state after a crash) before the registry changes…\n`);
+  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command });
+  try {
+    await app.ingestor.flush(); // the replay, then a checkpoint: the log is empty
   } finally {
     await app.close();
   }
