@@ -144,6 +144,10 @@ export class Engine {
   private stopping: Promise<void> | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private identityGeneration = '';
+  /** An identity registry swap under way (see {@link tick}). */
+  private reloading: Promise<void> | undefined;
+  /** The last reason a swap failed, so its repeats are logged at debug. */
+  private reloadFailure: string | undefined;
   private ticking = false;
   private readonly jobs = new Map<string, Job>();
   private readonly runningJobs = new Set<Promise<void>>();
@@ -245,18 +249,33 @@ export class Engine {
       await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify(await this.snapshot()));
       if (this.state !== 'running') return;
       const gen = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
-      if (gen !== this.identityGeneration) {
-        // Recorded once loaded: a failed read is tried again next tick, not skipped until the next import.
+      if (gen !== this.identityGeneration && this.reloading === undefined) {
+        // Recorded once swapped: a failed read or checkpoint is tried again next tick, not skipped until the next import.
         const next = new IdentityIndex(await p.store.listAssets());
         // Swapped with intake held, after a checkpoint: the ingest log then holds no message
         // identified under the old registry, so a replay of it (after a crash or a failed commit)
-        // gives each message the asset it was first given.
-        await p.ingestor.exclusively(() => {
-          p.identity.current = next;
-          return Promise.resolve();
-        });
-        this.identityGeneration = gen;
-        p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
+        // gives each message the asset it was first given. Apart from the tick, which goes on
+        // writing the snapshot meanwhile (a large fleet's checkpoint takes seconds, and the CLI
+        // takes a snapshot older than that for a service that is gone).
+        this.reloading = p.ingestor
+          .exclusively(() => {
+            p.identity.current = next;
+            return Promise.resolve();
+          })
+          .then(
+            () => {
+              this.identityGeneration = gen;
+              this.reloadFailure = undefined;
+              p.logger.info({ assets: p.identity.current.size }, 'identity registry reloaded');
+            },
+            (err: unknown) => {
+              const e = coerceError(err);
+              if (this.reloadFailure === e.message) return p.logger.debug({ err: e }, 'reloading the identity registry failed again the same way');
+              this.reloadFailure = e.message;
+              p.logger.error({ err: e }, 'reloading the identity registry failed (it needs a checkpoint of the rule state first); it is tried again each second');
+            },
+          )
+          .finally(() => (this.reloading = undefined));
       }
       await this.pickUpJobs();
       if (this.housekeepingFailure) p.logger.info({ failedTicks: this.housekeepingFailure.ticks }, 'engine housekeeping works again');
@@ -367,6 +386,8 @@ export class Engine {
     this.jobAbort.abort(new Error('the service is stopping'));
     await step('jobs', async () => void (await Promise.allSettled([...this.runningJobs])));
     await step('tasks', () => p.scheduler.stop());
+    // A registry swap under way ends with its checkpoint (its failure is logged where it happens).
+    await step('identity reload', async () => void (await this.reloading));
     await step('ingest flush', () => p.ingestor.flush());
     await step('dispatch', () => p.dispatcher.stop(p.graceMs));
     await step('runtime snapshot', async () => {
