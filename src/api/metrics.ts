@@ -9,7 +9,7 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Counters, DestinationStats } from '../ports/store.js';
 import type { AttemptTiming, DestinationMetrics } from '../engine/dispatcher.js';
 import type { BatchTiming } from '../engine/ingestor.js';
-import type { TaskStats } from '../engine/scheduler.js';
+import type { RuntimeSnapshot } from '../engine/engine.js';
 
 /**
  * The service's timings, one set per app: how long sources wait for their ack, how many messages
@@ -101,7 +101,7 @@ export interface DepreciationCheckMetrics {
   readonly heldCount: number;
 }
 
-export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonly DestinationStats[], counters: Counters, depreciation?: DepreciationCheckMetrics): string {
+export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readonly DestinationStats[], counters: Counters, depreciation?: DepreciationCheckMetrics): string {
   const lines: string[] = [];
   const metric = (name: string, type: 'counter' | 'gauge', help: string, samples: [Record<string, string>, number][]) => {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -112,7 +112,7 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
       lines.push(`${name}${l ? `{${l}}` : ''} ${value}`);
     }
   };
-  const ingest = (snapshot.ingest ?? {}) as Record<string, number> & { lateEvents?: Record<string, number> };
+  const ingest = snapshot.ingest ?? {};
   metric('assetbridge_messages_received_total', 'counter', 'Messages handed to the pipeline (MQTT, HTTP, telematics pulls, ERP feedback, and CLI requests such as quarantine replays), since the process started.', [[{}, ingest.received ?? 0]]);
   metric('assetbridge_rule_state_checkpoints_total', 'counter', 'Checkpoints that stored rule state, since the process started.', [[{}, ingest.checkpoints ?? 0]]);
   metric(
@@ -137,19 +137,19 @@ export function renderMetrics(snapshot: Record<string, unknown>, outbox: readonl
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
   metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
   metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest delivery pending or in flight per destination.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
-  const dest = (snapshot.destinations ?? {}) as Record<string, DestinationMetrics>;
+  const dest = snapshot.destinations ?? {};
   const per = (f: keyof DestinationMetrics) => Object.entries(dest).map(([k, m]): [Record<string, string>, number] => [{ destination: k }, Number(m[f]) || 0]);
   metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts (one per item sent), since the process started.', per('attempts'));
   metric('assetbridge_delivered_total', 'counter', 'Deliveries confirmed by the ERP, since the process started.', per('delivered'));
   metric('assetbridge_rate_limited_total', 'counter', '429/503 answers from the destination (each pauses it), since the process started.', per('rateLimited'));
   metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters, since the process started.', per('deadLettered'));
   metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause per destination.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
-  const sources = (snapshot.sources ?? {}) as Record<string, { connected?: boolean; refusedSubscriptions?: readonly unknown[] }>;
+  const sources = snapshot.sources ?? {};
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
   metric('assetbridge_source_refused_subscriptions', 'gauge', 'Topic filters the MQTT broker refused to subscribe (its ACL, as a rule): nothing matching them arrives. `assetbridge status` and the service log name them.', Object.entries(sources).map(([source, s]) => [{ source }, s.refusedSubscriptions?.length ?? 0]));
   metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
   // Scheduled tasks (feedback polls, pulls, postings, retention): a task failing run after run is logged once, so alert on these.
-  const tasks = Object.entries((snapshot.tasks ?? {}) as Record<string, TaskStats>);
+  const tasks = Object.entries(snapshot.tasks ?? {});
   metric('assetbridge_task_runs_total', 'counter', 'Runs of each scheduled task, failed or not, since the process started.', tasks.map(([task, t]) => [{ task }, t.runs]));
   metric('assetbridge_task_failures_total', 'counter', 'Runs of each scheduled task that failed (the first of a streak is logged at error, its repeats at debug), since the process started.', tasks.map(([task, t]) => [{ task }, t.failures]));
   metric('assetbridge_task_failing_runs', 'gauge', "Runs in a row up to the latest that failed, per scheduled task (0: its latest run did not fail); 'assetbridge status' shows the failure.", tasks.map(([task, t]) => [{ task }, t.failingRuns]));

@@ -11,11 +11,11 @@ import { IdentityIndex } from '../core/identity/resolver.js';
 import { coerceError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
-import type { IngestSink, Source, SubmitResult } from '../ports/source.js';
+import type { IngestSink, RefusedSubscription, Source, SubmitResult } from '../ports/source.js';
 import type { Store } from '../ports/store.js';
-import type { Dispatcher } from './dispatcher.js';
-import type { Ingestor } from './ingestor.js';
-import type { TaskScheduler } from './scheduler.js';
+import type { DestinationMetrics, Dispatcher } from './dispatcher.js';
+import type { Ingestor, IngestStats } from './ingestor.js';
+import type { TaskScheduler, TaskStats } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
 import type { EventCapture } from '../ports/capture.js';
 
@@ -23,6 +23,39 @@ export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stoppe
 
 export const CONTROL_NS = 'control';
 export const RUNTIME_NS = 'runtime';
+
+/** What a service writes of itself each second (`runtime/snapshot`), for `status` and the CLI. */
+export interface RuntimeSnapshot {
+  readonly pid: number;
+  readonly state: EngineState;
+  /** What a starting service is doing (state `starting`). */
+  readonly startStep?: string;
+  readonly startedAt?: number;
+  /** When it was written (epoch ms): a service that stops writing is gone. */
+  readonly at: number;
+  readonly ingest?: Partial<IngestStats> & { readonly captured?: number; readonly captureDropped?: number };
+  readonly destinations?: Readonly<Record<string, DestinationMetrics>>;
+  readonly sources?: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly RefusedSubscription[] }>>;
+  readonly tasks?: Readonly<Record<string, TaskStats>>;
+}
+
+/**
+ * The runtime snapshot a service left in the store; undefined when there is none, or none this
+ * version can read (damaged, or without its pid, state and time): then no service is taken to run.
+ */
+export async function readRuntimeSnapshot(store: Pick<Store, 'kvGet'>): Promise<RuntimeSnapshot | undefined> {
+  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
+  if (raw === undefined) return undefined;
+  let snap: unknown;
+  try {
+    snap = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof snap !== 'object' || snap === null) return undefined;
+  const s = snap as Record<string, unknown>;
+  return typeof s.pid === 'number' && typeof s.state === 'string' && typeof s.at === 'number' ? (snap as RuntimeSnapshot) : undefined;
+}
 /** The job every service runs for `assetbridge quarantine replay`; its args are the replay filter. */
 export const QUARANTINE_REPLAY_JOB = 'quarantine-replay';
 /** Submits canonical JSON events (args: `{ events: unknown[] }`) through the service's pipeline, as source `cli`. */
@@ -101,11 +134,10 @@ const SNAPSHOT_STALE_MS = 15_000;
 
 /** Why the service asked for a job can no longer answer (it stopped, failed, or its snapshot is stale), else undefined. */
 async function serviceGone(store: Store, now: number): Promise<string | undefined> {
-  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
-  if (raw === undefined) return 'is not running';
-  const snap = JSON.parse(raw) as { state?: string; at?: number };
+  const snap = await readRuntimeSnapshot(store);
+  if (snap === undefined) return 'is not running';
   if (snap.state === 'stopped' || snap.state === 'failed') return snap.state === 'failed' ? 'failed' : 'stopped';
-  if (typeof snap.at === 'number' && now - snap.at > SNAPSHOT_STALE_MS) return `stopped answering (its status was last written ${Math.round((now - snap.at) / 1000)} s ago)`;
+  if (now - snap.at > SNAPSHOT_STALE_MS) return `stopped answering (its status was last written ${Math.round((now - snap.at) / 1000)} s ago)`;
   return undefined;
 }
 
@@ -339,7 +371,7 @@ export class Engine {
     }
   }
 
-  snapshot(): Promise<Record<string, unknown>> {
+  snapshot(): Promise<RuntimeSnapshot> {
     const p = this.parts;
     return Promise.resolve({
       pid: process.pid,

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { payloadText } from '../../core/normalize/decoder.js';
 import { createApp } from '../../app.js';
-import { QUARANTINE_REPLAY_JOB, RUNTIME_NS } from '../../engine/engine.js';
+import { QUARANTINE_REPLAY_JOB, readRuntimeSnapshot } from '../../engine/engine.js';
 import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
@@ -32,10 +32,8 @@ function preview(p: Uint8Array | string, max = 60): string {
 
 /** True when a service is running against this store (its runtime snapshot is fresh). */
 export async function serviceIsRunning(store: Store): Promise<boolean> {
-  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
-  if (!raw) return false;
-  const snap = JSON.parse(raw) as { state: string; at: number };
-  return snap.state === 'running' && Date.now() - snap.at < 5000;
+  const snap = await readRuntimeSnapshot(store);
+  return snap !== undefined && snap.state === 'running' && Date.now() - snap.at < 5000;
 }
 
 /**
@@ -43,9 +41,8 @@ export async function serviceIsRunning(store: Store): Promise<boolean> {
  * replays with the configuration it started with (a fixed decoder takes effect after a restart).
  */
 async function configChangedNote(store: Store, configPath: string): Promise<string | undefined> {
-  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
-  if (!raw) return undefined;
-  const snap = JSON.parse(raw) as { startedAt?: number; pid?: number };
+  const snap = await readRuntimeSnapshot(store);
+  if (!snap) return undefined;
   let modified: number;
   try {
     modified = statSync(configPath).mtimeMs;

@@ -3,7 +3,7 @@ import type { LeaseHolder } from '../../engine/store-lease.js';
 import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, runningService, serviceState, sourcesLine } from './status.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
-import { RUNTIME_NS } from '../../engine/engine.js';
+import { readRuntimeSnapshot, RUNTIME_NS } from '../../engine/engine.js';
 
 const NOW = Date.parse('2026-12-01T13:00:00Z');
 const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
@@ -43,6 +43,15 @@ describe('a running service, for commands that hand it work (inventory snapshot)
     expect(await runningService(kv(up), NOW, 'vm', () => false)).toBeUndefined(); // killed: its pid is gone
     expect(await runningService(kv({ [`${RUNTIME_NS}/snapshot`]: { ...snap(42), state: 'stopped' } }), NOW, 'vm', () => true)).toBeUndefined();
     expect(await runningService(kv({}), NOW, 'vm', () => true)).toBeUndefined();
+  });
+
+  it('a snapshot this version cannot read (damaged, or without its pid, state or time) is no running service, not a crash', async () => {
+    const raw = (text: string) => ({ kvGet: (ns: string, key: string) => Promise.resolve(ns === RUNTIME_NS && key === 'snapshot' ? text : ns === LEASE_NS ? JSON.stringify(holder(42, 'vm')) : undefined) });
+    expect(await readRuntimeSnapshot(raw(JSON.stringify(snap(42))))).toEqual(snap(42));
+    for (const text of ['{"pid":42,"state":"run', 'null', '[]', '{"pid":"42","state":"running","at":1}', JSON.stringify({ pid: 42, state: 'running' })]) {
+      expect(await readRuntimeSnapshot(raw(text))).toBeUndefined();
+      expect(await runningService(raw(text), NOW, 'vm', () => true)).toBeUndefined();
+    }
   });
 
   it('inventory snapshot says who sends the counts: the running service, or the next one to start', () => {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { RUNTIME_NS } from '../../engine/engine.js';
+import { readRuntimeSnapshot } from '../../engine/engine.js';
 import { hostname } from 'node:os';
 import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
@@ -50,8 +50,7 @@ export function serviceState(
  * the service (`aemp backfill`) is no running service: it runs no scheduled task.
  */
 export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: (pid: number) => boolean = pidAlive): Promise<{ pid: number } | undefined> {
-  const raw = await store.kvGet(RUNTIME_NS, 'snapshot');
-  const snap = raw === undefined ? undefined : (JSON.parse(raw) as { pid: number; state: string; at: number });
+  const snap = await readRuntimeSnapshot(store);
   return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
 }
 
@@ -104,10 +103,7 @@ export function registerStatusCommand(program: Command): void {
         const outbox = await store.outboxStats(now);
         const counters = await store.counters();
         const openQuarantine = counters.quarantineOpen;
-        const snapRaw = await store.kvGet(RUNTIME_NS, 'snapshot');
-        const snap = snapRaw
-          ? (JSON.parse(snapRaw) as { pid: number; state: string; startStep?: string; at: number; destinations: Record<string, DestinationMetrics>; sources?: Record<string, { connected?: boolean; refusedSubscriptions?: RefusedSubscription[] }>; tasks?: Record<string, TaskStats>; ingest?: { lateEvents?: Record<string, number>; watermarks?: number; captured?: number; captureDropped?: number; lastCheckpoint?: CheckpointSeen } })
-          : undefined;
+        const snap = await readRuntimeSnapshot(store);
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
         const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
         const live = snap !== undefined && state.live;
@@ -167,7 +163,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
         for (const d of outbox) {
-          const m = snap?.destinations[d.destination];
+          const m = snap?.destinations?.[d.destination];
           rows.push([
             d.destination,
             d.pending,
