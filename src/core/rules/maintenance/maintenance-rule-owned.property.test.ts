@@ -18,7 +18,7 @@ import { maintenanceOptionsOf } from '../index.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext } from '../rule.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
-import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
+import { createOwnedMaintenanceRule, type OwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
 import { compareOwned, streamSteps, type OracleStep, decodeCanonical as decode } from '../../../../test/helpers/owned-oracle.js';
 import { stream, streamRulesConfig } from '../../../../test/helpers/rules-stream.js';
@@ -27,7 +27,7 @@ import { thresholdRule } from '../../../../test/helpers/threshold-arbitrary.js';
 
 
 /** The owned form, counting the events and flushes it hands to the pure rule. */
-function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions): { owned: OwnedRule; pureRuns: () => number } {
+function counted(pure: ReturnType<typeof createMaintenanceRule>, options: MaintenanceOptions, bufferBudgetBytes?: number): { owned: OwnedRule; pureRuns: () => number } {
   let runs = 0;
   const spy = {
     ...pure,
@@ -40,7 +40,7 @@ function counted(pure: ReturnType<typeof createMaintenanceRule>, options: Mainte
       return pure.flush(...args);
     },
   };
-  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }), pureRuns: () => runs };
+  return { owned: createOwnedMaintenanceRule(spy, options, { spacingMs: 20 * 60_000, max: 12 }, bufferBudgetBytes), pureRuns: () => runs };
 }
 
 describe('maintenance owned form: the benchmark stream', () => {
@@ -79,6 +79,42 @@ describe('maintenance owned form: the benchmark stream', () => {
       if (allowedLatenessMs === 300_000) expect(pureRuns()).toBeLessThan(events * 0.1);
       else expect(pureRuns()).toBeGreaterThan(events * 0.5);
     }
+  });
+
+  it('within a small buffer budget: the ring does not grow for every asset, and shrinks when more assets come, the assets holding more taking the pure form', () => {
+    // One chatty asset (a sample every 10 s, lateness 5 min: ~30 held) first, then 200 more assets.
+    const held = { ...options, allowedLatenessMs: 300_000 };
+    const values = { coolantTemp: { value: 50 }, oilPressure: { value: 40 }, hydraulicTemp: { value: 60 }, vibration: { value: 30 } };
+    const sample = (tag: number, t: number) => ({ payload: JSON.stringify({ kind: 'sensor', assetId: `tag-${tag}`, eventTime: new Date(t).toISOString(), values }) });
+    const reading = (tag: number, t: number) => ({ payload: JSON.stringify({ kind: 'meter', assetId: `tag-${tag}`, eventTime: new Date(t).toISOString(), operatingHours: 1000 + t / 3_600_000 - start / 3_600_000 }) });
+    const chatty = (from: number, n: number) => Array.from({ length: n }, (_, i) => (i % 5 === 4 ? reading(0, start + (from + i) * 10_000) : sample(0, start + (from + i) * 10_000)));
+    const others = Array.from({ length: 200 }, (_, i) => sample(i + 1, start + 400_000 + i));
+    const steps = streamSteps([...chatty(0, 40), ...others, ...chatty(41, 30)], decode, { seed: 2, every: 97 });
+    const events = steps.filter((s) => 'event' in s).length;
+
+    // Unbounded: the ring grows to 32 items for every row.
+    const wide = createMaintenanceRule(held).owned?.() as OwnedMaintenanceRule;
+    const first = wide.bufferBytes; // 64 rows of 8 items
+    compareOwned(createMaintenanceRule(held), wide, steps.slice(0, 30));
+    const grown = wide.bufferBytes;
+    expect(grown).toBeGreaterThan(first * 2);
+
+    // A budget of the grown ring for 64 rows: it grows while few assets are held, then shrinks to
+    // fit 256 rows; the chatty asset goes on in the pure form, deciding as the pure rule.
+    const pure = createMaintenanceRule(held);
+    const shrinking = counted(pure, held, grown);
+    expect(compareOwned(pure, shrinking.owned, steps).deliveries).toBeGreaterThan(0);
+    expect((shrinking.owned as OwnedMaintenanceRule).bufferBytes).toBeLessThanOrEqual(grown * 4);
+    expect((shrinking.owned as OwnedMaintenanceRule).bufferBytes).toBeLessThan((grown / 64) * 256);
+    expect(shrinking.pureRuns()).toBeGreaterThan(20);
+    expect(shrinking.pureRuns()).toBeLessThan(events / 2);
+
+    // No room to grow at all: the chatty asset is in the pure form from its ninth held sample on.
+    const narrow = createMaintenanceRule(held);
+    const never = counted(narrow, held, 1);
+    compareOwned(narrow, never.owned, steps);
+    expect((never.owned as OwnedMaintenanceRule).bufferBytes).toBe((first / 64) * 256);
+    expect(never.pureRuns()).toBeGreaterThan(30);
   });
 
   it('decides as the pure rule on the fleet stream (episodes, work orders, late samples)', () => {

@@ -32,6 +32,7 @@ import { DEFAULT_METER_HYGIENE } from '../meter-hygiene.js';
 import { CHANGED, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
+import { BUFFER_GROWTH_BUDGET_BYTES } from '../owned.js';
 import type { MaintenanceSample, MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder, openServiceWorkOrder } from './work-order-memory.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
@@ -74,7 +75,11 @@ const SERVICE_FIELDS = 4;
 /** A ring item: [t, kind (-1: meter reading `h`; ≥ 0: a sensor layout), values…]. */
 const METER = -1;
 const FIRST_CAP = 8;
-/** More samples held by one asset than this: its buffer stays in the pure form (the ring is as large for every asset). */
+/**
+ * More samples held by one asset than this: its buffer stays in the pure form (the ring is as large
+ * for every asset). The ring also grows only while every asset's fits BUFFER_GROWTH_BUDGET_BYTES,
+ * and shrinks back (the assets holding more go to the pure form) when more assets would take it past.
+ */
 const MAX_CAP = 64;
 const FIRST_ASSETS = 64;
 /** Distinct sensor layouts (names, order, units) interned; beyond, samples of new ones take the pure form. */
@@ -127,7 +132,12 @@ interface Profile {
 }
 
 /** A fresh owned form of `pure` (the rule built from `options`). */
-export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>, options: MaintenanceOptions, history: HistoryBounds): OwnedRule {
+/** The owned maintenance rule, with the bytes its columns take (for tests and measurements). */
+export interface OwnedMaintenanceRule extends OwnedRule {
+  readonly bufferBytes: number;
+}
+
+export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>, options: MaintenanceOptions, history: HistoryBounds, bufferBudgetBytes = BUFFER_GROWTH_BUDGET_BYTES): OwnedMaintenanceRule {
   const lateness = options.allowedLatenessMs;
   const services = options.serviceIntervals;
   const serviceIndex = new Map(services.map((r, i) => [r.name, i]));
@@ -249,6 +259,8 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       if (a >= assets) {
         let n = assets * 2;
         while (n <= a) n *= 2;
+        // A ring grown for some asset's sake is not made that large for many more assets.
+        if (cap > FIRST_CAP && n * stride * 8 > bufferBudgetBytes) shrink(n);
         const next = new Float64Array(n * stride);
         next.set(data);
         data = next;
@@ -275,12 +287,20 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (items > MAX_CAP) return false;
     let next = cap * 2;
     while (next < items) next *= 2;
+    // Every asset's ring this large would take more than the budget: this asset's buffer takes the pure form.
+    if (assets * (RING + next * S) * 8 > bufferBudgetBytes) return false;
+    resize(next, assets);
+    return true;
+  };
+  /** Every row with a ring of `next` items, for `rows` assets, each row's items from index 0 on (they fit). */
+  const resize = (next: number, rows: number): void => {
     const nextStride = RING + next * S;
-    const nd = new Float64Array(assets * nextStride);
+    const nd = new Float64Array(rows * nextStride);
     for (let a = 0; a < used; a++) {
       const o = a * stride;
       const no = a * nextStride;
       for (let k = 0; k < RING; k++) nd[no + k] = data[o + k] as number;
+      if (mode[a] === PURE) continue; // its row means nothing
       const start = data[o + B_START] as number;
       const count = (data[o + B_LAST] as number) + (data[o + B_PENDING] as number);
       for (let j = 0; j < count; j++) {
@@ -292,7 +312,26 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     data = nd;
     cap = next;
     stride = nextStride;
-    return true;
+    assets = rows;
+  };
+  /**
+   * The ring made smaller, so `rows` assets' rows fit the budget: the assets holding more items
+   * than the smaller ring take the pure form, with their state as the columns hold it.
+   */
+  const shrink = (rows: number): void => {
+    let next = cap;
+    while (next > FIRST_CAP && rows * (RING + next * S) * 8 > bufferBudgetBytes) next /= 2;
+    if (next === cap) return;
+    for (let a = 0; a < used; a++) {
+      if (mode[a] === PURE) continue;
+      const o = a * stride;
+      if ((data[o + B_LAST] as number) + (data[o + B_PENDING] as number) <= next) continue;
+      const state = materialise(a);
+      mode[a] = PURE;
+      rest[a] = state;
+      kinds[a] = undefined;
+    }
+    resize(next, assets);
   };
 
   /** The row at `o` as no state. */
@@ -999,6 +1038,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
 
   return {
     name: pure.name,
+    get bufferBytes() {
+      return data.byteLength;
+    },
     kinds: pure.kinds,
     load(a, stored) {
       adopt(a, stored as MaintenanceState | undefined);

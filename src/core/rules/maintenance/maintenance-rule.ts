@@ -156,6 +156,8 @@ export interface MaintenanceTuning {
    * shortcut must give exactly: for tests). @default true
    */
   readonly quietSamples?: boolean;
+  /** Its owned form's budget for a ring grown for every asset (see BUFFER_GROWTH_BUDGET_BYTES; for tests). */
+  readonly bufferBudgetBytes?: number;
 }
 
 export function createMaintenanceRule(options: MaintenanceOptions, tuning: MaintenanceTuning = {}): FlushableRule<MaintenanceState> {
@@ -242,7 +244,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     },
     holds: (state) => holdsAny(state?.order),
     // Its owned form decides as this rule does (the oracle's property tests), on state kept in columns.
-    owned: () => createOwnedMaintenanceRule(rule, options, { spacingMs: HISTORY_SPACING_MS, max: HISTORY_MAX }),
+    owned: () => createOwnedMaintenanceRule(rule, options, { spacingMs: HISTORY_SPACING_MS, max: HISTORY_MAX }, tuning.bufferBudgetBytes),
   };
   return rule;
 }
