@@ -18,8 +18,9 @@ import type { AssetFilter } from '../maintenance/types.js';
 import { createRules } from '../index.js';
 import { flushRules, simulateRules } from '../simulate.js';
 import { customCalendar, monthlyCalendar, type PeriodCalendar } from './calendar.js';
-import { createUsageRule, type UsageRuleOptions, type UsageState } from './usage-rule.js';
-import type { OwnedUsageRule } from './usage-rule-owned.js';
+import type { OwnedRule } from '../owned.js';
+import { createUsageRule, filedUnderOtherCalendar, type UsageRuleOptions, type UsageState } from './usage-rule.js';
+import { ownedUsageRule, type OwnedUsageRule } from './usage-rule-owned.js';
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
@@ -315,12 +316,12 @@ type Dense = typeof dense extends fc.Arbitrary<infer S> ? S : never;
 const denseOptions = (d: Pick<Dense, 'lateness'>): UsageRuleOptions => ({ calendar: CALENDARS.berlin as PeriodCalendar, allowedLatenessMs: d.lateness, keepPeriods: 36, meterOf });
 
 /** The oracle's steps for dense readings of many assets interleaved by arrival, with re-sends, restarts, evictions and watermarks now and then. */
-function denseSteps(d: Dense, chores = true): OracleStep[] {
+function denseSteps(d: Dense, chores = true, prefix = 'FA-D'): OracleStep[] {
   let seed = d.seed;
   const rnd = (): number => (seed = (seed * 48271) % 2147483647) / 2147483647;
   const all: { event: MeterEvent; asset: AssetRecord; at: number }[] = [];
   for (let n = 0; n < d.assets; n++) {
-    const a = asset(`FA-D${n}`);
+    const a = asset(`${prefix}${n}`);
     let v = 200 + rnd() * 5000;
     let t = d.start + Math.floor(rnd() * 5) * SECOND;
     for (let k = 0; k < d.readings; k++) {
@@ -410,6 +411,128 @@ describe('usage rule, owned form: dense readings (more pending than the slot hel
     expect(full).toBeGreaterThan(0);
     expect(fallbacks(3)).toBeGreaterThan(full);
     expect(fallbacks(6)).toBe(fallbacks(3));
+  });
+});
+
+/** The slot's first size (usage-rule-owned.ts `SLOT`) and the bytes a pending reading takes there. */
+const FIRST_SLOT = 8;
+const READING_BYTES = 16;
+
+/** The owned form as `createUsageRule(options).owned` builds it, but for a budget of `budget` bytes for the pending columns. */
+function ownedWithBudget(options: UsageRuleOptions, budget: number): OwnedUsageRule {
+  const rule = createUsageRule(options);
+  return ownedUsageRule({ rule, options, held: (s) => filedUnderOtherCalendar(s, options.calendar), kmFor: (a) => options.meterOf?.(a) === 'km', bufferBudgetBytes: budget });
+}
+
+/**
+ * `owned` for the oracle, the memory bound checked after every call that can grow it (a slot
+ * grown past its first size: the pending columns within `budget`); the slot's sizes pushed to `slots`.
+ */
+function bounded(owned: OwnedUsageRule, budget: number, slots: number[]): OwnedRule {
+  const check = (): void => {
+    slots.push(owned.slotSize);
+    if (owned.slotSize > FIRST_SLOT && owned.pendingCells * READING_BYTES > budget) throw new Error(`pending columns of ${owned.pendingCells * READING_BYTES} bytes (slot ${owned.slotSize}) over the budget of ${budget}`);
+  };
+  return {
+    name: owned.name,
+    kinds: owned.kinds,
+    load: (a, stored) => {
+      owned.load(a, stored);
+      check();
+    },
+    save: (a) => owned.save(a),
+    saveJson: (a) => owned.saveJson?.(a),
+    drop: (a) => owned.drop(a),
+    apply: (a, event, ctx, out) => {
+      const flags = owned.apply(a, event, ctx, out);
+      check();
+      return flags;
+    },
+    flush: (a, ctx, upTo, out) => {
+      const flags = owned.flush(a, ctx, upTo, out);
+      check();
+      return flags;
+    },
+    holds: (a) => owned.holds(a),
+  };
+}
+
+/** `x` and `y` interleaved (each in its order; assets' states are apart, so any interleaving is a stream). */
+function interleave(x: readonly OracleStep[], y: readonly OracleStep[]): OracleStep[] {
+  const out: OracleStep[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length || j < y.length) {
+    if (j >= y.length || (i < x.length && i / x.length <= j / y.length)) out.push(x[i++] as OracleStep);
+    else out.push(y[j++] as OracleStep);
+  }
+  return out;
+}
+
+describe('usage rule, owned form: the pending columns within the buffer budget', () => {
+  const options = denseOptions({ lateness: 30 * SECOND });
+  // A device reporting every second (about 30 pending at 30 s lateness) among assets reporting every two minutes (one at most).
+  const chatty: Dense = { lateness: 30 * SECOND, every: SECOND, jitter: 0.9, assets: 1, readings: 240, start: Date.parse('2026-11-10T00:00:00Z'), precise: false, seed: 7 };
+  const quiet = (assets: number, readings: number, seed: number): Dense => ({ ...chatty, every: 2 * MINUTE, assets, readings, seed });
+
+  it('a slot the budget does not allow for every asset is not grown: the chatty asset runs on the pure form, the same decisions', () => {
+    const steps = interleave(denseSteps(chatty, true, 'FA-C'), denseSteps(quiet(20, 8, 3), true, 'FA-Q'));
+    // The form's first capacity (64 assets) at the first slot: no room to grow.
+    const budget = 64 * FIRST_SLOT * READING_BYTES;
+    const slots: number[] = [];
+    const owned = ownedWithBudget(options, budget);
+    compareOwned(createUsageRule(options), bounded(owned, budget, slots), steps);
+    expect(Math.max(...slots)).toBe(FIRST_SLOT);
+    expect(owned.pendingCells * READING_BYTES).toBeLessThanOrEqual(budget);
+    expect(owned.fallbacks).toBeGreaterThan(100);
+    // With the budget it is made for, the slot grows and the same stream stays on the columns.
+    const roomy = ownedWithBudget(options, 64 * 32 * READING_BYTES);
+    compareOwned(createUsageRule(options), roomy, steps);
+    expect(roomy.slotSize).toBe(32);
+    expect(roomy.fallbacks).toBeLessThan(owned.fallbacks / 10);
+  });
+
+  it('a slot grown while few assets were held shrinks as many more load: the chatty asset moves to the pure form, the same decisions', () => {
+    const chattySteps = denseSteps(chatty, false, 'FA-C');
+    const half = Math.floor(chattySteps.length / 2);
+    const C = asset('FA-C0');
+    // Few assets (4): the slot grows to 32, as the budget allows for 64.
+    const first = interleave(chattySteps.slice(0, half), denseSteps(quiet(3, 6, 3), false, 'FA-Q'));
+    // 200 more assets load (capacity 64 → 128 → 256: the slot 32 → 16 → 8), while the chatty asset holds about 30.
+    const loads = denseSteps(quiet(200, 1, 4), false, 'FA-L');
+    const after: OracleStep[] = [{ roundTrip: C }, ...interleave(chattySteps.slice(half), denseSteps(quiet(20, 4, 5), true, 'FA-L')), { flush: undefined, asset: C }];
+    const budget = 64 * 32 * READING_BYTES;
+
+    const before = ownedWithBudget(options, budget);
+    compareOwned(createUsageRule(options), before, first);
+    expect(before.slotSize).toBe(32);
+    expect(before.fallbacks).toBe(0);
+    expect(((before.save(0) as UsageState).order?.pending.length ?? 0)).toBeGreaterThan(16);
+
+    const slots: number[] = [];
+    const owned = ownedWithBudget(options, budget);
+    compareOwned(createUsageRule(options), bounded(owned, budget, slots), [...first, ...loads, ...after]);
+    const seen = slots.filter((s, k) => s !== slots[k - 1]);
+    expect(seen).toEqual([8, 16, 32, 16, 8]);
+    expect(owned.pendingCells).toBe(256 * FIRST_SLOT);
+    // The chatty asset on the pure form after the loads (the quiet ones stay on the columns).
+    expect(owned.fallbacks).toBeGreaterThan(half / 2);
+  });
+
+  it('property: dense streams under a small budget, many assets loading part way (the slot shrinking), the same decisions', () => {
+    fc.assert(
+      // The budget of a slot of 16 to 64 at the first capacity (64); 64 to 300 assets loading (the capacity at least doubled) a tenth to nine tenths in.
+      fc.property(dense, fc.constantFrom(16, 16, 32, 64), fc.integer({ min: 64, max: 300 }), fc.integer({ min: 10, max: 90 }), (d, slot, more, at) => {
+        const steps = denseSteps(d);
+        const cut = Math.floor((steps.length * at) / 100);
+        const loads = denseSteps(quiet(more, 1, d.seed), false, 'FA-L');
+        const budget = 64 * slot * READING_BYTES;
+        const slots: number[] = [];
+        const owned = ownedWithBudget(denseOptions(d), budget);
+        compareOwned(createUsageRule(denseOptions(d)), bounded(owned, budget, slots), [...steps.slice(0, cut), ...loads, ...steps.slice(cut)]);
+      }),
+      { numRuns: Number(process.env.USAGE_OWNED_RUNS ?? 50) },
+    );
   });
 });
 

@@ -25,7 +25,7 @@ import type { CanonicalEvent } from '../../model/events.js';
 import type { FlushableRule } from '../event-time.js';
 import { matchesFilter } from '../maintenance/types.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, type MeterHygieneOptions, type MeterHygieneState, type MeterReading } from '../meter-hygiene.js';
-import { CHANGED, grown, LATE, type OwnedRule } from '../owned.js';
+import { BUFFER_GROWTH_BUDGET_BYTES, CHANGED, grown, LATE, type OwnedRule } from '../owned.js';
 import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString } from '../state-json.js';
 import { periodStamp, type Period } from './calendar.js';
@@ -39,12 +39,18 @@ export interface UsageRuleParts {
   readonly held: (state: UsageState | undefined) => boolean;
   /** The pure rule's: whether the asset's usage is counted on the odometer. */
   readonly kmFor: (asset: AssetRecord) => boolean;
+  /** The most the pending readings' columns may take once grown past their first size (tests set a small one). @default BUFFER_GROWTH_BUDGET_BYTES */
+  readonly bufferBudgetBytes?: number;
 }
 
 /** The owned usage rule, with how many steps went through the pure rule (for tests and measurements). */
 export interface OwnedUsageRule extends OwnedRule {
   /** Events and flushes decided by the pure rule (not on the columns' fast path). */
   readonly fallbacks: number;
+  /** Pending readings each asset's slot holds now (the same for all assets). */
+  readonly slotSize: number;
+  /** Pending readings the columns hold for all assets (capacity × slot; 16 bytes each): what the budget bounds. */
+  readonly pendingCells: number;
 }
 
 /** No state. */
@@ -55,13 +61,18 @@ const COLUMNS = 1;
 const PURE = 2;
 
 /**
- * Pending readings each asset's slot holds at first, and at most: the slot grows (for all assets)
- * as an asset needs it, up to the most; beyond that (a longer lateness or a denser meter than 2
- * readings a second at 30 s, a backlog) the asset runs on the pure form. A device reporting every
- * second with a 30 s lateness keeps about 30 pending.
+ * Pending readings each asset's slot holds at first, and at most. The slot is the same size for
+ * every asset, so it grows for all when one needs more, up to the most and only while the pending
+ * columns stay within the budget (owned.ts `BUFFER_GROWTH_BUDGET_BYTES`): one chatty device in a
+ * large fleet must not make every asset's slot large. When more assets load, a grown slot shrinks
+ * back within the budget. An asset needing more than the slot (a longer lateness or a denser meter
+ * than 2 readings a second at 30 s, a backlog, a fleet too large for a larger slot) runs on the pure
+ * form. A device reporting every second with a 30 s lateness keeps about 30 pending.
  */
 const SLOT = 8;
 const MAX_SLOT = 64;
+/** Bytes a pending reading takes in the columns (`pendT` and `pendH`). */
+const READING_BYTES = 16;
 
 /** Per-asset cache of what depends on the asset record only (by identity, as the pure rule's `kmFor`). */
 const KNOWN = 1;
@@ -88,6 +99,8 @@ class OwnedUsage implements OwnedUsageRule {
   private cap = 0;
   /** Pending readings an asset's slot holds (all assets alike: see {@link SLOT}). */
   private slot = SLOT;
+  /** The most `pendT` and `pendH` may take once the slot has grown (see {@link SLOT}). */
+  private readonly budget: number;
   private readonly stamps = new Map<string, string>();
 
   private mode = new Uint8Array(0);
@@ -149,7 +162,16 @@ class OwnedUsage implements OwnedUsageRule {
     this.kmFor = parts.kmFor;
     this.lateness = parts.options.allowedLatenessMs;
     this.keep = parts.options.keepPeriods ?? 36;
+    this.budget = parts.bufferBudgetBytes ?? BUFFER_GROWTH_BUDGET_BYTES;
     this.grow(63);
+  }
+
+  get slotSize(): number {
+    return this.slot;
+  }
+
+  get pendingCells(): number {
+    return this.pendT.length;
   }
 
   load(a: number, stored: unknown): void {
@@ -669,34 +691,74 @@ class OwnedUsage implements OwnedUsageRule {
 
   /**
    * Room for `items` pending readings in every asset's slot: a larger slot for all (doubling), each
-   * asset's readings moved to its new place; false: more than the slot may hold.
+   * asset's readings moved to its new place; false: more than the slot may hold, or than the budget
+   * allows for every asset's (the asset needing it runs on the pure form instead).
    */
   private room(items: number): boolean {
     if (items <= this.slot) return true;
     if (items > MAX_SLOT) return false;
     let next = this.slot * 2;
     while (next < items) next *= 2;
+    if (this.cap * next * READING_BYTES > this.budget) return false;
+    this.reslot(next, this.cap);
+    return true;
+  }
+
+  /**
+   * `pendT` and `pendH` for `cap` assets with a slot of `next` readings, each held asset's slot
+   * moved to its new place (its first `next` readings: the caller has taken every asset holding
+   * more off the columns).
+   */
+  private reslot(next: number, cap: number): void {
     const old = this.slot;
     const oldT = this.pendT;
     const oldH = this.pendH;
-    const pendT = new Float64Array(this.cap * next);
-    const pendH = new Float64Array(this.cap * next);
-    // The whole slot of each asset (in modes other than the columns' its values mean nothing, and cost nothing to move).
-    for (let a = 0; a < this.cap; a++) {
-      pendT.set(oldT.subarray(a * old, (a + 1) * old), a * next);
-      pendH.set(oldH.subarray(a * old, (a + 1) * old), a * next);
+    const pendT = new Float64Array(cap * next);
+    const pendH = new Float64Array(cap * next);
+    if (next === old) {
+      pendT.set(oldT);
+      pendH.set(oldH);
+    } else {
+      // Each asset's slot, as much as fits (in modes other than the columns' its values mean nothing, and cost nothing to move).
+      const keep = Math.min(old, next);
+      for (let a = 0; a < this.cap; a++) {
+        pendT.set(oldT.subarray(a * old, a * old + keep), a * next);
+        pendH.set(oldH.subarray(a * old, a * old + keep), a * next);
+      }
     }
     this.pendT = pendT;
     this.pendH = pendH;
     this.slot = next;
-    return true;
   }
 
-  /** Room for asset index `a` (capacity doubling). */
+  /**
+   * Takes every asset holding more than `next` pending readings off the columns onto the pure form,
+   * with the state {@link save} gives (before the slot shrinks to `next`): the same decisions, and
+   * the columns take it back once it holds fewer.
+   */
+  private spill(next: number): void {
+    for (let a = 0; a < this.cap; a++) {
+      if (this.mode[a] !== COLUMNS || (this.pend[a] as number) <= next) continue;
+      const s = this.materialise(a);
+      this.clearRefs(a);
+      this.mode[a] = PURE;
+      this.pure[a] = s;
+    }
+  }
+
+  /**
+   * Room for asset index `a` (capacity doubling). A slot grown while fewer assets were held is
+   * first shrunk to fit the budget at the new capacity (not below its first size), the assets
+   * holding more moved to the pure form, so the fleet loading does not multiply a chatty asset's need.
+   */
   private grow(a: number): void {
     let cap = Math.max(this.cap, 64);
     while (cap <= a) cap *= 2;
-    const f64 = (old: Float64Array<ArrayBuffer>, per = 1): Float64Array<ArrayBuffer> => grown(old, cap * per);
+    let slot = this.slot;
+    while (slot > SLOT && cap * slot * READING_BYTES > this.budget) slot /= 2;
+    if (slot < this.slot) this.spill(slot);
+    this.reslot(slot, cap);
+    const f64 = (old: Float64Array<ArrayBuffer>): Float64Array<ArrayBuffer> => grown(old, cap);
     const u8 = (old: Uint8Array<ArrayBuffer>): Uint8Array<ArrayBuffer> => grown(old, cap);
     this.mode = u8(this.mode);
     this.km = u8(this.km);
@@ -709,8 +771,6 @@ class OwnedUsage implements OwnedUsageRule {
     this.newest = f64(this.newest);
     this.relT = f64(this.relT);
     this.relH = f64(this.relH);
-    this.pendT = f64(this.pendT, this.slot);
-    this.pendH = f64(this.pendH, this.slot);
     this.hV = f64(this.hV);
     this.hT = f64(this.hT);
     this.hConf = f64(this.hConf);
