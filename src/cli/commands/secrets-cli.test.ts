@@ -169,6 +169,33 @@ describe('commands that run the pipeline with no service running only enqueue: t
   });
 });
 
+describe('a change to the registry with no service running, after a crash', () => {
+  it('assets confirm first replays the ingest log the crash left, and stores its state, before it changes the registry', async () => {
+    const cfg = enqueueConfig();
+    const [asset] = assetsForMachines([3]);
+    const payload = JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(Date.now() - 60_000).toISOString(), operatingHours: 12 });
+    await seedStore(cfg.dir, async (store) => {
+      if (asset) await store.upsertAssets([{ ...asset, identifiers: [] }]);
+      const sim = createTrackunitSimulator({ fleetSize: 5 });
+      expect(await aempPullCommand({ configs: [simulatorConfig()], store, sink: new RecordingSink(), out: () => undefined, err: () => undefined, isTTY: false, fetch: simulatorFetch(sim) }, {})).toBe(0);
+      // A message whose rule-state change was only in the ingest log when the service died.
+      await store.commitIngest({ states: [], deliveries: [], quarantine: [], accepted: 1, log: { now: Date.now(), messages: [{ source: 'http', channel: '/v1/events', payload, receivedAt: Date.now() }] } });
+    });
+    const r = await runCli(['assets', 'confirm', machineHeader(3).pin ?? '', 'EQ-3', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('replaying the 1 message(s) of the ingest log a stopped service left');
+    expect(r.stdout).toContain('is now ERP asset EQ-3');
+    const status = JSON.parse((await runCli(['status', '--json', '-c', cfg.path])).stdout) as { heldMessages: number };
+    expect(status.heldMessages).toBe(0);
+    const store = openStore(compileConfig({ store: { path: join(cfg.dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }, {}));
+    try {
+      expect(JSON.stringify((await store.loadStates(['EQ-1'])).get('EQ-1'))).toContain('12');
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('aemp pull with no service running only enqueues too', () => {
   let tu: RunningTrackunitSimulator | undefined;
   afterAll(async () => {
