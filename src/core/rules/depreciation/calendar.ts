@@ -98,8 +98,22 @@ export function monthlyCalendar(timeZone: string): PeriodCalendar {
   let recent: Period | undefined;
   const periodAt = (t: number): Period => {
     if (recent && t >= recent.start && t < recent.end) return recent;
-    const p = zonedParts(t, timeZone);
-    recent = make(p.year, p.month);
+    const local = zonedParts(t, timeZone);
+    let year = local.year;
+    let month = local.month;
+    let p = make(year, month);
+    // Periods tile time from each month's first local instant. Where the clocks went back just
+    // after a month's first midnight (St. John's, until 2011, at 00:01), the repeated minutes show
+    // the old month's date after the new month began: they are the new month's.
+    while (t >= p.end) {
+      [year, month] = month === 12 ? [year + 1, 1] : [year, month + 1];
+      p = make(year, month);
+    }
+    while (t < p.start) {
+      [year, month] = month === 1 ? [year - 1, 12] : [year, month - 1];
+      p = make(year, month);
+    }
+    recent = p;
     return recent;
   };
   return {
