@@ -44,6 +44,7 @@ export async function probeTelematicsAuth(config: TelematicsConfig, index: numbe
     else if (signal.aborted) message = `cannot reach the token endpoint ${tokenUrl} (no answer within ${config.timeout} ms); check the network and ${key}.tokenUrl`;
     else message = `token request failed (${err instanceof Error ? err.message : String(err)})`;
     message = message.split(auth.tokenUrl).join(tokenUrl);
+    // Secret values only: the redactor's text() also blanks what follows any `secret: ` in it, our own key names included.
     for (const s of secrets()) if (s.length >= MIN_SECRET_LENGTH) message = message.split(s).join('[REDACTED]');
     // A failing or odd endpoint (5xx, 429, not a token answer) is named by no key: its address is the one to check.
     if (!message.includes(`telematics.${index}.`)) message += ` (check ${key}.tokenUrl)`;
