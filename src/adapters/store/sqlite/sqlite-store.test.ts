@@ -886,6 +886,40 @@ describe('SqliteStore upgrade to the enqueue time (migration 7)', () => {
   });
 });
 
+describe('SqliteStore upgrade to rule state in a rowid table (migration 14)', () => {
+  it('keeps every rule-state row, makes the table an ordinary one with the same key, and reads and writes it as before', async () => {
+    const { path, raw } = storeBefore(14);
+    const big = JSON.stringify({ buffer: 'x'.repeat(1100) }); // larger than a WITHOUT ROWID cell holds on a 4 KiB page
+    const put = raw.prepare('INSERT INTO asset_rule_state VALUES (?, ?, ?, ?)');
+    put.run('A1', 'location', '{"z":1}', 11);
+    put.run('A1', 'maintenance', big, 12);
+    put.run('A2', 'location', '{"z":2}', 13);
+    const before = raw.prepare('SELECT * FROM asset_rule_state ORDER BY erp_asset_id, rule').all();
+    expect(raw.prepare(`SELECT sql FROM sqlite_master WHERE name = 'asset_rule_state'`).pluck().get()).toMatch(/WITHOUT ROWID/);
+    raw.close();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    expect(schemaVersionOf(path)).toBe(Math.max(...SQLITE_MIGRATIONS.map((m) => m.version)));
+    expect(s.db.prepare('SELECT * FROM asset_rule_state ORDER BY erp_asset_id, rule').all()).toEqual(before);
+    const table = s.db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'asset_rule_state'`).pluck().get() as string;
+    expect(table).not.toMatch(/WITHOUT ROWID/i);
+    expect(table).toMatch(/PRIMARY KEY \(erp_asset_id, rule\)/);
+    expect(s.db.prepare(`SELECT name FROM sqlite_master WHERE name LIKE 'asset_rule_state%'`).pluck().all()).toEqual(['asset_rule_state']);
+    expect(await s.loadStates(['A1', 'A2'])).toEqual(
+      new Map([
+        ['A1', { location: { z: 1 }, maintenance: JSON.parse(big) as unknown }],
+        ['A2', { location: { z: 2 } }],
+      ]),
+    );
+    // The key still makes a rule's state one row: an upsert replaces it, a rule removed deletes it.
+    await s.commitIngest({ states: [{ erpAssetId: 'A1', doc: { location: { z: 3 }, maintenance: undefined }, changed: ['location', 'maintenance'] }], deliveries: [], quarantine: [], accepted: 1 });
+    expect(s.db.prepare('SELECT erp_asset_id, rule, doc FROM asset_rule_state ORDER BY erp_asset_id, rule').raw(true).all()).toEqual([
+      ['A1', 'location', '{"z":3}'],
+      ['A2', 'location', '{"z":2}'],
+    ]);
+  });
+});
+
 describe('SqliteStore: a store that cannot be opened', () => {
   const openError = (path: string): Error => {
     try {
