@@ -281,6 +281,14 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses an inventory freshness no longer than the lateness: no item would ever count', () => {
+    const message = (given: string, lateness: string) =>
+      `${given} is not longer than rules.allowedLateness (${lateness}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`;
+    expect(problems({ inventory: { freshness: 0 } })).toEqual([{ key: 'inventory.freshness', message: message('0ms', '30s') }]);
+    expect(problems({ allowedLateness: '5m', inventory: { freshness: '5m' } })).toEqual([{ key: 'inventory.freshness', message: message('5m', '5m') }]);
+    expect(parse({ allowedLateness: '5m', inventory: { freshness: '6m' } }).inventory?.freshness).toBe(360_000);
+  });
+
   it('a service interval counts operating hours or km, and says how often', () => {
     expect(
       problems({

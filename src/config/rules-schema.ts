@@ -691,6 +691,16 @@ export const rulesSchema = z.strictObject({
   maintenance: maintenanceSchema.optional(),
   inventory: inventorySchema.optional(),
   depreciation: depreciationSchema.optional(),
+}).superRefine((r, ctx) => {
+  // A sighting is decided only once the lateness has passed, so it is at least that old when the
+  // inventory task looks: a freshness no longer than that would count no item, ever (and a full
+  // snapshot would send every count as 0).
+  if (r.inventory && r.inventory.freshness <= r.allowedLateness)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['inventory', 'freshness'],
+      message: `${durationText(r.inventory.freshness)} is not longer than rules.allowedLateness (${durationText(r.allowedLateness)}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`,
+    });
 });
 
 /** How the depreciation block picks each asset's meter (its attribute, else `meter`); lives in the core, re-exported here. */
