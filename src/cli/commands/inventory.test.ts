@@ -113,4 +113,10 @@ describe('inventory items that match nothing', () => {
     expect(noItemsText(all, { location: 'ROT/0001', sku: 'SKU-B' })).toBe('no inventory items match\n');
     expect(noItemsText([], { location: 'X' })).toBe('no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n');
   });
+
+  it('says so when no item is at any location yet, rather than an empty list of locations', () => {
+    expect(noItemsText([all[2] as ItemRow], { location: '1000/0001' })).toBe(
+      'no inventory items match: no item is at location "1000/0001"; no item is at any location yet (not seen, or seen only outside every zone): see them without --location\n',
+    );
+  });
 });

@@ -90,7 +90,9 @@ export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string
   if (all.length === 0) return 'no inventory items match: there are no inventory items (assets with the SKU attribute) yet\n';
   const listed = (values: Iterable<string>) => [...new Set(values)].sort().join(', ');
   if (filter.location !== undefined && !all.some((r) => r.location === filter.location)) {
-    return `no inventory items match: no item is at location "${filter.location}"; locations with items: ${listed(all.flatMap((r) => (r.location !== undefined ? [r.location] : [])))}\n`;
+    const locations = listed(all.flatMap((r) => (r.location !== undefined ? [r.location] : [])));
+    // No item placed anywhere yet (none seen, or only outside every zone): an empty list would read as cut off.
+    return `no inventory items match: no item is at location "${filter.location}"; ${locations ? `locations with items: ${locations}` : 'no item is at any location yet (not seen, or seen only outside every zone): see them without --location'}\n`;
   }
   if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no inventory items match: no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}\n`;
   return 'no inventory items match\n';
