@@ -19,6 +19,22 @@ export function durationText(ms: number): string {
 
 const notADuration = (value: string): string => `${value} is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds`;
 
+const UNIT_WORDS: Record<string, string> = { millisecond: 'ms', msec: 'ms', second: 's', sec: 's', minute: 'm', min: 'm', hour: 'h', hr: 'h', day: 'd' };
+
+/**
+ * Why a value that is not a duration is not one, when that can be told: a negative one, or a unit
+ * spelt out (`5 minutes`, which reads as `5m`).
+ */
+function notADurationMessage(v: string | number): string {
+  const text = String(v).trim();
+  const shown = typeof v === 'number' ? text : `"${text}"`;
+  if (/^-\s*\d/.test(text)) return `${shown} is negative: a duration is 0 or more; write e.g. 30s, 5m, 1h or a number of milliseconds`;
+  const words = /^(\d+(?:\.\d+)?)\s*([a-z]+?)s?$/i.exec(text);
+  const unit = words?.[2] === undefined ? undefined : UNIT_WORDS[words[2].toLowerCase()];
+  if (words && unit !== undefined) return `${shown} is not a duration; write ${words[1] ?? ''}${unit} (units: ms, s, m, h, d)`;
+  return notADuration(shown);
+}
+
 /** Text or a number: anything else (`true`, a list) is refused with the same words as a bad text. */
 const durationInput = () => z.union([z.string(), z.number()], { error: (iss) => (iss.code === 'invalid_union' ? notADuration(echo(iss.input)) : undefined) });
 
@@ -34,7 +50,7 @@ export const durationField = () =>
   durationInput().transform((v, ctx) => {
     const ms = typeof v === 'string' && MS_TEXT.test(v) ? Number(v) : parseDuration(v);
     if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: notADuration(`"${String(v)}"`) });
+      ctx.addIssue({ code: 'custom', message: notADurationMessage(v) });
       return z.NEVER;
     }
     return ms;

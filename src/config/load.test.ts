@@ -394,7 +394,7 @@ describe('config', () => {
     expect(c.store.retention.delivered).toBe(604_800_000);
     expect((c as unknown as { rules: { depreciation?: { checkEvery: number } } }).rules.depreciation?.checkEvery).toBe(3_600_000);
     expect(problems(() => compileConfig({ ...minimal, store: { retention: { delivered: '${KEEP}' } } }, { ERP_TOKEN: 'x', KEEP: '7 days' }))).toEqual([
-      { key: 'store.retention.delivered', message: '"7 days" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds' },
+      { key: 'store.retention.delivered', message: '"7 days" is not a duration; write 7d (units: ms, s, m, h, d)' },
     ]);
   });
 
