@@ -10,7 +10,7 @@ import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
 import { toJson } from '../context.js';
-import { formatLine, jsonReportWriter, runRulesTest } from './rules-test.js';
+import { formatLine, INPUT_HINTS, jsonReportWriter, runRulesTest } from './rules-test.js';
 
 const EVENTS = [
   '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
@@ -101,6 +101,27 @@ describe('rules test lines', () => {
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+});
+
+describe('rules test on a file that is not JSON Lines', () => {
+  it('says what the whole input is (pretty-printed JSON, UTF-16 text) and what to do, not only why each line is rejected', async () => {
+    const cfg = config();
+    const events = EVENTS.split('\n').map((l) => JSON.parse(l) as unknown);
+    writeFileSync(join(cfg.dir, 'events.json'), JSON.stringify(events, null, 2));
+    const pretty = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.json'), '--fresh', '--brief']);
+    expect(pretty.code).toBe(0);
+    expect(pretty.stdout).toContain(`event line(s): 0 accepted, `);
+    expect(pretty.stdout).toContain(`\n${INPUT_HINTS.notJsonLines}\n`);
+    // Windows PowerShell 5's `>`: UTF-16LE with a BOM.
+    writeFileSync(join(cfg.dir, 'utf16.jsonl'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`${EVENTS}\n`, 'utf16le')]));
+    const utf16 = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'utf16.jsonl'), '--fresh', '--brief']);
+    expect(utf16.stdout).toContain(`\n${INPUT_HINTS.utf16}\n`);
+    // One line that is JSON and accepted: each rejected line speaks for itself, no hint about the whole.
+    writeFileSync(join(cfg.dir, 'mixed.jsonl'), `${EVENTS}\nnot json\n`);
+    const mixed = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'mixed.jsonl'), '--fresh', '--brief']);
+    expect(mixed.stdout).toContain('3 event line(s): 2 accepted, 1 rejected');
+    expect(mixed.stdout).not.toContain('no line of the input is JSON');
   });
 });
 

@@ -133,7 +133,20 @@ export interface RulesTestReport {
   readonly inventory?: InventoryAtEnd;
   /** With `--compare`, when either config counts inventory and the events touched an item: the cells whose count differs. */
   readonly inventoryComparison?: InventoryComparison;
+  /**
+   * When no line was accepted and none was even JSON: what is likely wrong with the input as a whole
+   * (a pretty-printed JSON file, a UTF-16 file), and what to do.
+   */
+  readonly inputHint?: string;
 }
+
+/** What {@link RulesTestReport.inputHint} says, by what the lines looked like. */
+export const INPUT_HINTS = {
+  utf16:
+    'no line of the input is JSON: it reads as UTF-16 text (Windows PowerShell 5 writes files so with > and Out-File); save it as UTF-8 (Out-File -Encoding utf8, or iconv -f utf-16 -t utf-8) and run again',
+  notJsonLines:
+    "no line of the input is JSON: --events reads JSON Lines, one whole event (or a list of them) per line; a pretty-printed JSON file spreads each event over many lines: write one per line (jq -c '.[]' events.json > events.jsonl does it for a JSON array) and run again",
+} as const;
 
 /**
  * How the inventory task counts: its count options, and the zones of its config, by which an item
@@ -194,6 +207,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
+  /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
+  const notJson = { lines: 0, utf16: 0 };
   /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
   const factKeys = new Set<string>();
   const count = (ds: readonly DeliveryIntent[]) => {
@@ -321,7 +336,13 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       return { at, reason };
     };
     const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
-    if (!decoded.ok) return rejected(decoded.reason);
+    if (!decoded.ok) {
+      if (decoded.reason.startsWith('payload is not JSON')) {
+        notJson.lines++;
+        if (text.includes('\u0000')) notJson.utf16++;
+      }
+      return rejected(decoded.reason);
+    }
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
     const steps: SimulationStep[] = [];
     for (const event of decoded.events) {
@@ -376,13 +397,16 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     return new Map([...from, ...settled]);
   };
   const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules), ...end.states]), seen, countAt);
-  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}) };
+  // Nothing accepted and nothing even JSON: the input as a whole is of another form, said once.
+  const hint = counts.accepted === 0 && counts.rejected > 0 && notJson.lines === counts.rejected ? (notJson.utf16 > 0 ? INPUT_HINTS.utf16 : INPUT_HINTS.notJsonLines) : undefined;
+  const inputHint = hint === undefined ? {} : { inputHint: hint };
+  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...inputHint };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
   const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other), ...otherEnd.states]), seen, countAt);
   const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}) };
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint };
 }
 
 /**
@@ -548,6 +572,7 @@ export function formatSummary(report: RulesTestReport): string {
   out.push(
     '',
     `${c.lines} event line(s): ${c.accepted} accepted, ${c.rejected} rejected${quiet > 0 ? ` (${quiet} line(s) without deliveries not shown)` : ''}`,
+    ...(report.inputHint !== undefined ? [report.inputHint] : []),
     ...lateNote(c.late),
     totals.length ? `would deliver: ${totals.map(([k, n]) => `${n} × ${k}`).join(', ')}` : 'would deliver nothing',
     'nothing was stored or sent',
