@@ -52,6 +52,15 @@ describe('depreciation calendar changes', () => {
     expect(plan(restored, berlin, '2026-11').kind).toBe('new');
   });
 
+  it('held under a calendar with other period ids: the calendar change is the reason given, not periods dropped from the kept history', () => {
+    const s = run(berlin, [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)]);
+    const p = plan(s, fy('2026-12-01'), 'P02');
+    expect(p.kind).toBe('held');
+    expect(p.line.incomplete).toBeUndefined();
+    expect(p.line.notes.filter((n) => n.includes('kept history'))).toEqual([]);
+    expect(p.line.notes.at(-1)).toMatch(/^held back, not posted: its usage is filed in periods of another calendar \(monthly Europe\/Berlin\)/);
+  });
+
   it('another spelling of the same zone is the same calendar: state filed under it (before config load canonicalised zones) is not held', () => {
     const ids = ['2026-10', '2026-11'];
     const events = [meter('2026-10-05T00:00:00Z', 100), meter('2026-11-05T00:00:00Z', 200)];

@@ -143,7 +143,11 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   // Usage filed under another calendar would be posted with boundaries it was not counted in.
   if (deliveries.length && filedUnderOtherCalendar(state, calendar)) {
     const reason = calendarHeldReason(state?.cal ?? '', calendar);
-    return { kind: 'held', line: { ...result, notes: [...result.notes, `held back, not posted: ${reason}`] }, reason, problems: [], periods: periodIds };
+    // The configured calendar's periods are not among those the usage is filed in, which is no history
+    // lost beyond keepPeriods (what `incomplete` would say): the calendar change is the reason, said once.
+    const { incomplete, ...line } = result;
+    const notes = result.notes.filter((n) => n !== incomplete);
+    return { kind: 'held', line: { ...line, notes: [...notes, `held back, not posted: ${reason}`] }, reason, problems: [], periods: periodIds };
   }
   // Postings are never changed once sent: one carrying an invalid input is not made until it is fixed.
   // Those of the attributes, and of each posting's line (units at acquisition above its meter).
