@@ -590,7 +590,7 @@ describe('zones commands', () => {
     const file = join(dir, 'z.geojson');
     writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a' }, geometry: { type: 'Point', coordinates: [1, 1] } }] }));
     expect(checkZonesFile(file).problems).toEqual([
-      'feature 0 ("a"): property "locationCode" (the ERP location code) is missing or empty',
+      'feature 0 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
       'feature 0 ("a"): a Point zone needs a positive "radiusM" property (its radius in metres)',
     ]);
     expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(/cannot read/);

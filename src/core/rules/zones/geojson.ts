@@ -46,6 +46,16 @@ function notANumber(value: unknown): string {
 }
 const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/**
+ * After "property X is missing or empty": the properties the feature has (a GIS export names its
+ * fields its own way: `SLOC`, `NAME`), and the config key that says which one to read.
+ */
+function missingPropertyHint(properties: Json, key: keyof GeoJsonZoneProperties): string {
+  const names = Object.keys(properties);
+  const has = names.length === 0 ? 'it has no properties' : `its properties: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`;
+  return ` (${has}); if another property holds it, name that one in rules.zones.properties.${key}`;
+}
+
 /** Read zones from a parsed GeoJSON document. */
 export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
   const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
@@ -70,7 +80,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const name = properties[p.name];
     const nameText = typeof name === 'string' || typeof name === 'number' ? String(name).trim() : '';
     if (nameText === '') {
-      problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty`);
+      problems.push(`${where()}: property "${p.name}" (the zone name) is missing or empty${missingPropertyHint(properties, 'name')}`);
       return;
     }
     byName.set(nameText, [...(byName.get(nameText) ?? []), i]);
@@ -78,7 +88,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     if (isReservedName(nameText)) problems.push(`${where()}: ${reservedNameProblem(nameText, 'zone')}`);
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
-    if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty`);
+    if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
     const priority = properties[p.priority] ?? 0;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number${notANumber(priority)}`);
     const site = properties[p.site];
