@@ -57,6 +57,16 @@ describe('usage lines: readings exactly on a period boundary', () => {
     expect(usageFor(asset, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, october.end - 1).notes).toContain('period still open: usage so far');
     expect(usageFor(asset, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, october.end).notes).not.toContain('period still open: usage so far');
   });
+
+  it('a period that has not begun is said to be so, not "still open: usage so far"', () => {
+    const cal = monthlyCalendar('UTC');
+    const october = cal.period('2026-10') as Period;
+    const s = stateAfter(cal, [meter('2026-09-01T00:00:00Z', 1000), meter('2026-09-20T00:00:00Z', 1050)]);
+    const notes = usageFor(asset, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, october.start - 1).notes;
+    expect(notes).toContain('period not begun yet: no usage can be known');
+    expect(notes).not.toContain('period still open: usage so far');
+    expect(usageFor(asset, s, october, DEFAULT_DEPRECIATION_ATTRIBUTES, october.start).notes).toContain('period still open: usage so far');
+  });
 });
 
 describe('usage lines: financial inputs', () => {

@@ -268,7 +268,9 @@ export function usageFor(
   const base = cost !== null && salvage !== null ? Math.max(0, cost - salvage) : null;
 
   if (!tracked) notes.push('no meter readings in or before this period');
-  if (now < period.end) notes.push('period still open: usage so far');
+  // A period in the future has no usage "so far": it has not begun (a typo in --period, often).
+  if (now < period.start) notes.push('period not begun yet: no usage can be known');
+  else if (now < period.end) notes.push('period still open: usage so far');
   else if (tracked && last && last[0] < period.end && now >= period.end) notes.push(`last reading ${new Date(last[0]).toISOString()} is before the period end: later usage is not yet known`);
   const given = (input: DepreciationInputProblem['input']): boolean => invalid.some((p) => p.input === input);
   if (cost === null && !given('cost')) notes.push(`attribute "${attributes.cost}" missing`);
