@@ -352,10 +352,10 @@ export function registerMaintenanceCommand(program: Command): Command {
       .option('--asset <erpAssetId>', 'one asset only')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
-      .option('--csv', 'print the due rows as CSV (one per asset and rule, with its open work orders) instead of tables')
+      .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders (every rule; with --due only those that need attention)')
       .option('--out <file>', 'write that CSV to a file')
       .option('--json', 'print JSON')
-      .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --csv --out due.csv'),
+      .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --due --csv --out due.csv'),
   ).action(
     action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; csv?: boolean; out?: string; json?: boolean }) => {
       const closedLimit = Number(opts.closed);
