@@ -36,11 +36,17 @@ async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promis
 describe('depreciation post', () => {
   it('--dry-run lists what each asset would post, not only how many', async () => {
     const cfg = await setup();
+    // EQ-2 in the registry too, with no readings: nothing to post for it.
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-2', erpModule: 'fixed-assets', attributes: ATTRIBUTES }, identifiers: [{ type: 'tag', value: 'tag-2', erpAssetId: 'EQ-2' }] }]);
+    await store.close();
     const r = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
     expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+62\.5 h\s+1,062\.5 h\s+10,000 h/);
+    // The asset left out is named, with why: not silently missing from the list.
+    expect(r.stdout).toContain('1 asset(s) without meter readings in or before 2026-10, so nothing to post for them: EQ-2\n');
   });
 
   it('a second post says the period was posted already and queued nothing new', async () => {

@@ -120,6 +120,17 @@ export function formatHeldBack(lines: readonly AssetUsageLine[]): string {
   );
 }
 
+/**
+ * The assets `post` has nothing to post for, as they have no meter reading in or before the period:
+ * said, so an asset missing from the postings is not taken for one lost (a few named, then counted).
+ */
+export function formatWithoutReadings(lines: readonly AssetUsageLine[], periodId: string): string {
+  const ids = lines.filter((l) => l.plan.kind === 'new' && !l.line.tracked).map((l) => l.asset.erpAssetId);
+  if (ids.length === 0) return '';
+  const shown = ids.slice(0, 10).join(', ');
+  return `${ids.length} asset(s) without meter readings in or before ${periodId}, so nothing to post for them: ${shown}${ids.length > 10 ? `, … (${ids.length - 10} more; 'depreciation preview --csv' lists them)` : ''}\n`;
+}
+
 /** The usage postings `post` queued (or would queue), one row each. */
 function postingRows(deliveries: readonly DeliveryIntent[]): string {
   const num = (v: unknown, unit: unknown) => (typeof v === 'number' ? `${fmt(v, 3)} ${String(unit)}` : '-');
@@ -200,7 +211,8 @@ export function registerDepreciationCommand(program: Command): Command {
               already) +
             `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }) +
-            formatHeldBack(lines),
+            formatHeldBack(lines) +
+            formatWithoutReadings(lines, period.id),
         );
       });
     }),
