@@ -2,10 +2,11 @@
  * The rule commands as an integration engineer runs them (the built CLI, a process per command),
  * with wrong input: what they refuse, with which message and exit code, and what they leave behind.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
@@ -101,6 +102,25 @@ describe('rules test lines', () => {
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+});
+
+/** util-linux `script` gives a command a terminal of its own (stdin included); Debian has it in every install. */
+const hasScript = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+
+describe('rules test --events - at a terminal', () => {
+  it.skipIf(!hasScript && process.env.CI !== 'true')('says it reads standard input and how to end it, rather than seeming to hang; piped input gets no such line', async () => {
+    const cfg = config();
+    const command = `'${process.execPath}' '${CLI}' rules test --config '${cfg.path}' --events -`;
+    // `script` runs the command on a pseudo-terminal and passes the piped line, then the end of input, through it.
+    const tty = spawnSync('script', ['-qec', command, '/dev/null'], { input: `${EVENTS.split('\n')[1] as string}\n`, encoding: 'utf8', timeout: 30_000 });
+    expect(tty.status).toBe(0);
+    expect(tty.stdout).toMatch(/reading events from standard input, one JSON object a line; end with Ctrl-D/);
+    expect(tty.stdout).toMatch(/1 event line\(s\): 1 accepted/);
+    const piped = await runCli(['rules', 'test', '--config', cfg.path, '--events', '-'], {}, `${EVENTS}\n`);
+    expect(piped.code).toBe(0);
+    expect(piped.stdout + piped.stderr).not.toMatch(/reading events from standard input/);
+    expect(piped.stdout).toMatch(/2 event line\(s\): 2 accepted/);
   });
 });
 

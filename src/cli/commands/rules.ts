@@ -260,6 +260,8 @@ export function registerRulesCommand(program: Command): Command {
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
         const reading = stdin ? undefined : readFiles(files);
+        // Typed at a terminal, not piped: say what it waits for, rather than seeming to hang.
+        if (stdin && process.stdin.isTTY === true) process.stderr.write('reading events from standard input, one JSON object a line; end with Ctrl-D\n');
         // Each line is printed once decided (as text, or into the JSON), so memory stays flat however long the input.
         const streaming = !opts.json && !compare;
         const json = opts.json && !compare ? jsonReportWriter((t) => void process.stdout.write(t)) : undefined;
