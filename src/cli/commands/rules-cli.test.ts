@@ -130,7 +130,9 @@ describe('rules test on a file that is not JSON Lines', () => {
     const events = EVENTS.split('\n').map((l) => JSON.parse(l) as unknown);
     writeFileSync(join(cfg.dir, 'events.json'), JSON.stringify(events, null, 2));
     const pretty = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.json'), '--fresh', '--brief']);
-    expect(pretty.code).toBe(0);
+    // Nothing accepted is nothing tested: a script must not take it for a pass.
+    expect(pretty.code).toBe(2);
+    expect(pretty.stderr).toMatch(/no event line of .*events\.json was accepted \(\d+ read, \d+ rejected\), so the rules were tested on nothing/);
     expect(pretty.stdout).toContain(`event line(s): 0 accepted, `);
     expect(pretty.stdout).toContain(`\n${INPUT_HINTS.notJsonLines}\n`);
     // Windows PowerShell 5's `>`: UTF-16LE with a BOM.
@@ -140,6 +142,7 @@ describe('rules test on a file that is not JSON Lines', () => {
     // One line that is JSON and accepted: each rejected line speaks for itself, no hint about the whole.
     writeFileSync(join(cfg.dir, 'mixed.jsonl'), `${EVENTS}\nnot json\n`);
     const mixed = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'mixed.jsonl'), '--fresh', '--brief']);
+    expect(mixed.code).toBe(0);
     expect(mixed.stdout).toContain('3 event line(s): 2 accepted, 1 rejected');
     expect(mixed.stdout).not.toContain('no line of the input is JSON');
   });
@@ -195,7 +198,7 @@ describe('rules test: events beyond ingest.maxFutureSkewMs', () => {
     const cfg = config();
     writeFileSync(join(cfg.dir, 'future.jsonl'), `${at('2026-10-01T12:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"')}\n`);
     const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'future.jsonl')]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(2); // its only line rejected: nothing tested
     expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T12:00:00.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); check the sender');
     const wide = writeConfig(() => ({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] }, ingest: { maxFutureSkewMs: '2h' }, server: { port: 0 } }));
     const ok = await runCli(['rules', 'test', '-c', wide.path, '--events', join(cfg.dir, 'future.jsonl')]);
@@ -252,7 +255,7 @@ describe('rules test: events older than ingest.maxAgeMs', () => {
     const cfg = writeConfig(() => ({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] }, ingest: { maxAgeMs: '1h' }, server: { port: 0 } }));
     writeFileSync(join(cfg.dir, 'old.jsonl'), `${at('2026-10-01T08:00:00Z', ',"receivedAt":"2026-10-01T11:00:00Z"')}\n`);
     const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'old.jsonl')]);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(2); // its only line rejected: nothing tested
     expect(r.stdout).toContain('line 1: rejected: event time 2026-10-01T08:00:00.000Z is older than the 3600 s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay (judged at its receivedAt');
   });
 });

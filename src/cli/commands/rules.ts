@@ -304,6 +304,14 @@ export function registerRulesCommand(program: Command): Command {
           }
           if (json) json.end(report);
           else process.stdout.write(formatSummary(report));
+          // Lines read and none accepted: nothing was tested, which a script must not take for a pass
+          // (a file of something else, assets only in a store this run has not got).
+          if (report.counts.lines > 0 && report.counts.accepted === 0) {
+            process.stderr.write(
+              `no event line of ${opts.events} was accepted (${report.counts.lines} read, ${report.counts.rejected} rejected), so the rules were tested on nothing; the report says why each line was rejected (an asset unknown here: import the assets, or run where the store is)\n`,
+            );
+            process.exitCode = 2;
+          }
           const calendars = rulesConfigOf(config).maintenance?.calendarIntervals ?? [];
           if (calendars.length && !opts.json) {
             const meters = calendars.some((c) => c.orMeter) ? ' (and the meter side of those that count hours or km too)' : '';
