@@ -80,7 +80,7 @@ describe('MQTT source with the embedded broker and the simulated fleet', () => {
 
   it('says the broker is unreachable when it cannot connect in time', async () => {
     const source = track(createMqttSource(mqttSourceSchema.parse(fleetMqttSourceConfig('mqtt://127.0.0.1:1', { reconnectDelayMs: '100ms' })), { startTimeoutMs: 1_000 }));
-    await expect(source.start(collect([]))).rejects.toThrow('MQTT source "fleet": could not connect to mqtt://127.0.0.1:1 within 1 s; is the broker running and the url right?');
+    await expect(source.start(collect([]))).rejects.toThrow('MQTT source "fleet": could not connect to mqtt://127.0.0.1:1 within 1 s (connect ECONNREFUSED 127.0.0.1:1); check that the broker is running and reachable from here, and sources.mqtt[name=fleet].url, then start again');
   });
 
   it('names the TLS file it cannot read', async () => {

@@ -596,4 +596,12 @@ describe('MQTT source: connection and subscription', () => {
     const source = create({}, { startTimeoutMs: 600 });
     await expect(source.start(new HeldSink())).rejects.toThrow('MQTT source "fake": could not connect to mqtt://broker.test:1883 within 1 s');
   });
+
+  it('a start that times out names the url key, the last connection error and what to do', async () => {
+    fake.script.connectError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' });
+    const source = create({}, { startTimeoutMs: 600, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": could not connect to mqtt://broker.test:1883 within 1 s (connect ECONNREFUSED 127.0.0.1:1883); check that the broker is running and reachable from here, and sources.mqtt.0.url, then start again',
+    );
+  });
 });

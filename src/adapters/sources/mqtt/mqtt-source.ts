@@ -124,6 +124,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   /** Whether the connection that just closed had been up (log an outage once, not every retry). */
   let connectedBefore = false;
   let outageErrorLogged = false;
+  /** The latest connection error, for the start timeout's message. */
+  let lastError: string | undefined;
   const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
   const configKey = options.configKey ?? `sources.mqtt[name=${config.name}]`;
   /** The filters refused at the latest SUBACK. */
@@ -333,7 +335,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // Once per outage at warn/error; the retries that follow at debug.
     const level = outageErrorLogged ? 'debug' : refused || tls ? 'error' : 'warn';
     outageErrorLogged = true;
-    log[level]({ source: name, url, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot connect to the broker; retrying');
+    lastError = err.message;
+    log[level]({ source: name, url, key: `${configKey}.url`, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot connect to the broker; retrying');
   }
 
   function failStart(err: Error): void {
@@ -376,7 +379,13 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       });
       const ready = new Promise<void>((resolve, reject) => (startWaiter = { resolve, reject }));
       const timer = setTimeout(
-        () => failStart(new Error(`MQTT source "${config.name}": could not connect to ${url} within ${Math.round(startTimeoutMs / 1000)} s; is the broker running and the url right?`)),
+        () =>
+          failStart(
+            new Error(
+              `MQTT source "${config.name}": could not connect to ${url} within ${Math.round(startTimeoutMs / 1000)} s${lastError === undefined ? '' : ` (${lastError})`}; ` +
+                `check that the broker is running and reachable from here, and ${configKey}.url, then start again`,
+            ),
+          ),
         startTimeoutMs,
       );
       c.connect();
