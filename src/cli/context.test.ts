@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSince, toJson } from './context.js';
+import { parseIds, parseLimit, parseSince, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
   it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
@@ -38,5 +38,18 @@ describe('parseSince', () => {
   it('refuses what is not a duration or an ISO date, rather than guess a date from it', () => {
     // Date.parse reads '10' as 2001-10-01 and rolls 2026-02-30 over to 2026-03-02.
     for (const bad of ['abc', '10', '1x', '', '-1h', '2026-02-30', '2026-13-01', 'Dec 1']) expect(() => parseSince(bad, Date.UTC(2026, 0, 2)), bad).toThrow(/--since/);
+  });
+});
+
+describe('parseIds and parseLimit', () => {
+  it('read positive whole numbers', () => {
+    expect(parseIds(['1', '42'], 'delivery')).toEqual([1, 42]);
+    expect(parseLimit('200')).toBe(200);
+  });
+
+  it('refuse a number too large to be exact as too large, rather than pass it on to SQLite ("datatype mismatch")', () => {
+    expect(() => parseLimit('99999999999999999999')).toThrow('--limit "99999999999999999999" is too large (at most 9007199254740991)');
+    expect(() => parseIds(['99999999999999999999'], 'quarantine')).toThrow('quarantine id "99999999999999999999" is too large');
+    expect(() => parseLimit('-1')).toThrow('--limit "-1" is not a positive whole number');
   });
 });

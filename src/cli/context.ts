@@ -163,13 +163,25 @@ export function checkOutputOptions(opts: { readonly json?: boolean; readonly out
 /** The CSV a command prints with `--csv` or writes with `--out` (see {@link checkOutputOptions}). */
 export const CSV_OUTPUT = { name: 'CSV', option: '--csv' } as const;
 
+/**
+ * A positive whole number from an argument; past 2^53 - 1 (where a JavaScript number stops being
+ * exact, and SQLite would refuse it as a "datatype mismatch") it is refused as too large.
+ */
+function positiveWhole(value: string, label: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${label} "${value}" is not a positive whole number`);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`${label} "${value}" is too large (at most ${Number.MAX_SAFE_INTEGER})`);
+  return n;
+}
+
 /** Parse a list of numeric ids from arguments. */
 export function parseIds(args: readonly string[], what: string): number[] {
-  return args.map((a) => {
-    const n = Number(a);
-    if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${what} id "${a}" is not a positive whole number`);
-    return n;
-  });
+  return args.map((a) => positiveWhole(a, `${what} id`));
+}
+
+/** A `--limit <n>` option's value. */
+export function parseLimit(value: string): number {
+  return positiveWhole(value, '--limit');
 }
 
 /** A plain aligned table for terminals. */

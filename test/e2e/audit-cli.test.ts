@@ -50,6 +50,7 @@ describe('assetbridge audit', () => {
     for (const [args, message] of [
       [['--limit', 'abc'], '--limit "abc" is not a positive whole number'],
       [['--limit', '0'], '--limit "0" is not a positive whole number'],
+      [['--limit', '99999999999999999999'], '--limit "99999999999999999999" is too large'],
       [['--delivery', 'abc'], 'delivery id "abc" is not a positive whole number'],
     ] as const) {
       const bad = await runCli(['audit', ...args, '-c', path]);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { action, addConfigOption, checkDestination, parseIds, parseSince, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 
 export function registerAuditCommand(program: Command): void {
   addConfigOption(
@@ -18,8 +18,7 @@ export function registerAuditCommand(program: Command): void {
     action(async (opts: { config: string; asset?: string; destination?: string; delivery?: string; since?: string; limit: string; json?: boolean }) => {
       // One delivery's history is wanted whole (`dlq show` names the id of one that failed days ago).
       const since = opts.since !== undefined ? parseSince(opts.since) : opts.delivery !== undefined ? 0 : parseSince('24h');
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
+      const limit = parseLimit(opts.limit);
       const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');
       await withContext(opts.config, async ({ config, store }) => {
         const rows = await store.queryAudit({

@@ -4,7 +4,7 @@ import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, checkDestination, parseIds, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
 /** Every dead letter (of one destination, when named), oldest first. */
 async function deadLetters(store: Store, destination?: string): Promise<OutboxItem[]> {
@@ -47,8 +47,7 @@ export function registerDlqCommand(program: Command): void {
 
   addConfigOption(dlq.command('list').description('list dead letters').option('--destination <name>', 'only this destination').option('--limit <n>', 'at most this many', '100').option('--json', 'print JSON')).action(
     action(async (opts: { config: string; destination?: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
+      const limit = parseLimit(opts.limit);
       await withContext(opts.config, async ({ config, store }) => {
         // One more than asked: whether there are more than shown (newest first), so none go unseen.
         const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit: limit + 1 });

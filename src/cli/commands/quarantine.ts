@@ -7,7 +7,7 @@ import { QUARANTINE_REPLAY_JOB, readRuntimeSnapshot } from '../../engine/engine.
 import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
-import { action, addConfigOption, parseIds, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
@@ -73,8 +73,7 @@ export function registerQuarantineCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string; code?: string; all?: boolean; limit: string; json?: boolean }) => {
       if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit "${opts.limit}" is not a positive whole number`);
+      const limit = parseLimit(opts.limit);
       await withContext(opts.config, async ({ store }) => {
         // One more than asked: whether there are more than shown (oldest first), so none go unseen.
         const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: limit + 1 });
