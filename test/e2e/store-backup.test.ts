@@ -3,7 +3,7 @@
  * another connection is in the middle of a write (a running service), with nothing else to install.
  * `assetbridge store vacuum`: the file shrunk to what it holds, never under a running service.
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -58,6 +58,18 @@ describe('assetbridge store backup', () => {
     const itself = await runCli(['store', 'backup', join(dir, 'ab.db'), '--force', '-c', path]);
     expect(itself.code).toBe(2);
     expect(itself.stderr).toContain('is the store itself (store.path)');
+  });
+
+  it('refuses a FILE that is a directory, with or without --force, naming a file path to give instead', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations });
+    await new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false }).close();
+    const backups = join(dir, 'backups');
+    mkdirSync(backups);
+    for (const args of [[], ['--force']]) {
+      const r = await runCli(['store', 'backup', backups, ...args, '-c', path]);
+      expect({ code: r.code, stderr: r.stderr.trim() }).toEqual({ code: 2, stderr: `error: ${backups} is a directory: give FILE as a file path, e.g. ${join(backups, 'assetbridge-backup.db')}` });
+    }
+    expect(existsSync(`${backups}.partial`)).toBe(false);
   });
 });
 

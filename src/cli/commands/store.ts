@@ -6,7 +6,7 @@
  * @module
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { SqliteStore, StoreOutdatedError } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
@@ -82,6 +82,9 @@ export function registerStoreCommand(program: Command): void {
         if ([storeFile, `${storeFile}-wal`, `${storeFile}-shm`].includes(realPath(target))) {
           throw new UsageError(`${target} is the store itself (store.path): give FILE another path`);
         }
+        // --force cannot replace a directory: say so before the copy is made (and then cannot be renamed there).
+        if (existsSync(target) && statSync(target).isDirectory())
+          throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assetbridge-backup.db')}`);
         if (existsSync(target) && opts.force !== true) throw new UsageError(`${target} exists: give another FILE, or --force to replace it`);
         const started = Date.now();
         let bytes: number;
