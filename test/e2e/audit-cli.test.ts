@@ -44,8 +44,12 @@ describe('assetbridge audit', () => {
     // One delivery's whole history, however old, without --since.
     expect((await runCli(['audit', '--delivery', '1', '--json', '-c', path])).stdout.trim().split('\n').map((l) => (JSON.parse(l) as { attempt: number }).attempt)).toEqual([9, 1, 0, 2, 3]);
 
-    const unknown = await runCli(['audit', '--asset', 'NOPE', '-c', path]);
-    expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
+    for (const json of [[], ['--json']]) {
+      const unknown = await runCli(['audit', '--asset', 'NOPE', ...json, '-c', path]);
+      expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
+      const nowhere = await runCli(['audit', '--destination', 'nope', ...json, '-c', path]);
+      expect({ code: nowhere.code, stderr: nowhere.stderr.trim() }).toEqual({ code: 2, stderr: 'error: no destination "nope" in the config (destinations: erp)' });
+    }
 
     for (const [args, message] of [
       [['--limit', 'abc'], '--limit "abc" is not a positive whole number'],

@@ -28,15 +28,17 @@ export function registerAuditCommand(program: Command): void {
           ...(opts.destination ? { destination: opts.destination } : {}),
           ...(deliveryId !== undefined ? { deliveryId } : {}),
         });
+        if (!rows.length) {
+          // A typo in a name reads like a quiet asset or destination, in JSON as in the table: say so, as the other commands do.
+          if (opts.destination !== undefined) checkDestination(config, opts.destination);
+          if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))
+            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it; see 'assetbridge assets list'`);
+        }
         if (opts.json) {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);
           return;
         }
-        if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (!rows.length) {
-          // A typo in the asset id reads like a quiet asset: say so, as the other commands do.
-          if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))
-            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it; see 'assetbridge assets list'`);
           // Without --since a delivery has no window: say whether it exists (its audit may outlive it).
           if (deliveryId !== undefined && opts.since === undefined) {
             const d = await store.getDelivery(deliveryId);
