@@ -28,6 +28,7 @@ describe('validateEvent', () => {
     [{ ids: [{ type: 'tag', value: '  ' }] }, 'non-empty string'],
     [{ ids: [{ type: 'nope', value: 'x' }] }, 'unknown identifier type'],
     [{ kind: 'teleport' }, 'unknown event kind'],
+    [{ kind: undefined }, 'event has no "kind": give one of position, meter, sensor, alert or workorder'],
   ])('rejects %j with a reason', (over, reason) => {
     const v = validateEvent(pos(over), now);
     expect(v.ok).toBe(false);

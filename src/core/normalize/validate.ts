@@ -148,7 +148,10 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       if (event.source !== ENGINE_SOURCE) problem = 'event kind "watermark" is assetbridge\'s own; use position, meter, sensor, alert or workorder';
       break;
     default:
-      problem = `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
+      problem =
+        e.kind === undefined
+          ? 'event has no "kind": give one of position, meter, sensor, alert or workorder'
+          : `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
   return problem ? fail(problem) : VALID;
 }
