@@ -241,6 +241,16 @@ describe('config', () => {
       // A password in the URL is not echoed.
       const [withPassword] = one(mqtt('tcp://ops:hunter2-secret@broker.local:1883'));
       expect(withPassword?.message).toMatch(/^"tcp:\/\/\*\*\*@broker.local:1883" is not an absolute/);
+      // Nor after a scheme missing a slash, nor one with a slash in it.
+      for (const [url, shown] of [
+        ['http:/admin:hunter2-secret@erp.example.com', 'http:/***@erp.example.com'],
+        ['erp://admin:hunter2/secret@erp.example.com', 'erp://***@erp.example.com'],
+        ['admin:hunter2-secret@erp.example.com', '***@erp.example.com'],
+      ] as const) {
+        const [found] = problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: url }] }, {}));
+        expect(found?.message).toMatch(new RegExp(`^"${shown.replace(/[*/.]/g, '\\$&')}" is not an absolute`));
+        expect(found?.message).not.toContain('hunter2');
+      }
       // Credentials in an HTTP URL: fetch will not send them, and its error would quote them; refused, not echoed.
       for (const [config, key] of [
         [{ destinations: [{ ...erp, baseUrl: 'https://erpuser:TopSecretPw99@erp.example.com' }] }, 'destinations.0.baseUrl'],

@@ -19,9 +19,13 @@ function withScheme(value: string, example: string): string | undefined {
   return URL.canParse(candidate) ? candidate : undefined;
 }
 
-/** The value as a message quotes it, with the user-info part of a URL (`user:password@`) hidden. */
+/**
+ * The value as a message quotes it, with the user-info part of a URL (`user:password@`) hidden:
+ * everything up to the last `@` before a query or fragment, also after a malformed scheme
+ * (`http:/user:pw@host`) or in a password with a `/` in it.
+ */
 function echoUrl(value: string): string {
-  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)?[^/@\s]*@/, '$1***@'));
+  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@'));
 }
 
 /**
