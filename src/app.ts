@@ -395,7 +395,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (!deliver) throw new Error('createApp: an app made with deliver: false has no connectors and cannot start the service');
         if (wantHttp) {
           startProcessMetrics();
-          app.server = await startHttpServer({
+          const listening = startHttpServer({
             host: config.server.host,
             port: config.server.port,
             sink: wrappedSink,
@@ -415,6 +415,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
                 (await timings.metrics()) +
                 (await processMetrics()),
             },
+          });
+          // A port in use (or a host not of this machine) ends the start before the engine runs:
+          // let go of the store lease and close the store, or the next command waits out a gone holder.
+          app.server = await listening.catch(async (err: unknown) => {
+            await app.close().catch(() => undefined);
+            throw err;
           });
           const server = app.server;
           closers.push(() => server.close(config.shutdown.graceMs)); // requests already received are answered within the grace
