@@ -205,7 +205,7 @@ export class AempClient {
       if (grant.usedReserve) this.stats.reserveUsed++;
       let outcome;
       try {
-        outcome = await this.send(url, opts.signal);
+        outcome = await this.send(url, cls, opts.signal);
       } finally {
         this.options.budget.completed(grant);
       }
@@ -349,6 +349,7 @@ export class AempClient {
 
   private async send(
     url: string,
+    cls: RequestClass,
     signal: AbortSignal | undefined,
   ): Promise<
     | { kind: 'ok'; body: string; contentType?: string; receivedAt: number }
@@ -407,7 +408,11 @@ export class AempClient {
       this.stats.http5xx++;
       return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: ${this.shown(url)} failed on the server (HTTP ${status}${detail})`, url, true, status) };
     }
-    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${this.shown(url)} was refused (HTTP ${status}${detail}); check ${this.keyOf('baseUrl')} and the path templates (${this.keyOf('paths')})`, url, false, status) };
+    // The templates are `profile.paths.*` (there is no `paths` key of its own); a single machine
+    // that is not found is most often an identifier the provider does not know.
+    const check = `check ${this.keyOf('baseUrl')} and the path templates (${this.keyOf(`profile.paths.${cls}`)})`;
+    const hint = status === 404 && cls === 'equipment' ? `the provider knows no machine by this identifier: check the PIN/VIN (as the fleet pull lists it), else ${check}` : check;
+    return { kind: 'fatal', error: new AempRequestError(`${this.provider.name}: ${this.shown(url)} was refused (HTTP ${status}${detail}); ${hint}`, url, false, status) };
   }
 }
 

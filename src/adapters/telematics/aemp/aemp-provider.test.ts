@@ -45,7 +45,7 @@ describe('scheduled AEMP pulls', () => {
 });
 
 describe('a provider built from config entry N', () => {
-  it('names that entry\'s keys in its errors: telematics.N.auth for a refused token, telematics.N.baseUrl and paths for a refused page', async () => {
+  it('names that entry\'s keys in its errors: telematics.N.auth for a refused token, telematics.N.baseUrl and profile.paths for a refused page', async () => {
     const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
     stores.push(store);
     const config = simulatorConfig();
@@ -54,6 +54,11 @@ describe('a provider built from config entry N', () => {
     await expect(noToken.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check the client id, secret, username, password and scopes in telematics\.2\.auth$/);
     const token = bearerCredentials('t');
     const noPage = createAempProvider(config, { store, fetch: refuse(404), credentials: token }, 2);
-    await expect(noPage.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check telematics\.2\.baseUrl and the path templates \(telematics\.2\.paths\)$/);
+    // `profile.paths.fleet`: the config has no `telematics.N.paths` key to set.
+    await expect(noPage.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check telematics\.2\.baseUrl and the path templates \(telematics\.2\.profile\.paths\.fleet\)$/);
+    // One machine not found: the identifier first, then the keys.
+    await expect(noPage.client.fetchDocument(noPage.client.equipmentUrl('NOPE'), 'equipment')).rejects.toThrow(
+      /HTTP 404: nope\); the provider knows no machine by this identifier: check the PIN\/VIN .*telematics\.2\.profile\.paths\.equipment\)$/,
+    );
   });
 });
