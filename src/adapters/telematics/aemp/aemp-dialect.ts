@@ -14,11 +14,15 @@ export function isNode(v: unknown): v is AempNode {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Key comparison form: lower-case without `_`, `-`, spaces or dots (`Equipment_Header` = `equipmentheader`). */
+/**
+ * Key comparison form: lower-case without `_`, `-`, spaces or dots (`Equipment_Header` =
+ * `equipmentheader`), and without the `@` that XML-to-JSON converters put before an attribute
+ * (Json.NET's `@datetime`, fast-xml-parser's `@_datetime`), so such JSON reads like the XML.
+ */
 export function normKey(key: string): string {
   let k = normalizedCache.get(key);
   if (k === undefined) {
-    k = key.toLowerCase().replace(/[\s_.-]+/g, '');
+    k = key.toLowerCase().replace(/[\s_.-]+/g, '').replace(/^@/, '');
     // Feeds repeat the same few hundred keys; the cap keeps hostile input from growing the cache.
     if (normalizedCache.size < 10_000) normalizedCache.set(key, k);
   }

@@ -494,6 +494,34 @@ describe('parseAempDocument: tolerance details', () => {
     expect(eq.warnings.at(-1)).toMatch(/no usable identifier/);
   });
 
+  it('reads XML converted to JSON: attributes as @datetime (Json.NET, with its ?xml and @xmlns keys) or @_datetime, text as #text', () => {
+    const newtonsoft = {
+      '?xml': { '@version': '1.0', '@encoding': 'utf-8' },
+      Fleet: {
+        '@xmlns': 'http://standards.iso.org/iso/15143/-3',
+        '@version': '0',
+        Links: [{ rel: 'self', href: 'https://x/Fleet/1' }],
+        Equipment: {
+          EquipmentHeader: { PIN: 'P1' },
+          Location: { '@datetime': '2025-03-04T04:00:00Z', Latitude: '56.1', Longitude: '10.2' },
+          CumulativeOperatingHours: { '@datetime': '2025-03-04T04:00:00Z', Hour: { '#text': '12.5' } },
+        },
+      },
+    };
+    const r = parseAempDocument(JSON.stringify(newtonsoft), { source: SOURCE, receivedAt: RECEIVED });
+    if (!r.ok || r.document.kind !== 'fleet') throw new Error(JSON.stringify(r));
+    expect(r.document).toMatchObject({ version: '0', links: [{ rel: 'self', href: 'https://x/Fleet/1' }], warnings: [] });
+    const eq = equipmentAt(r.document, 0);
+    expect(eq.warnings).toEqual([]);
+    expect(canonical(eq.events)).toEqual([
+      { kind: 'position', source: SOURCE, ids: [{ type: 'pin', value: 'P1' }], eventTime: T('2025-03-04T04:00:00Z'), receivedAt: RECEIVED, lat: 56.1, lng: 10.2 },
+      { kind: 'meter', source: SOURCE, ids: [{ type: 'pin', value: 'P1' }], eventTime: T('2025-03-04T04:00:00Z'), receivedAt: RECEIVED, operatingHours: 12.5 },
+    ]);
+    const fxp = firstEquipment(one({ EquipmentHeader: { PIN: 'P1' }, CumulativeOperatingHours: { '@_datetime': '2025-03-04T04:00:00Z', Hour: 7 } }));
+    expect(fxp.warnings).toEqual([]);
+    expect(fxp.events.map((e) => e.kind)).toEqual(['meter']);
+  });
+
   it('reads a body given as bytes with a UTF-8 BOM', () => {
     const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...fixture('jcb-livelink.json')]);
     const r = parseAempDocument(bytes, { source: SOURCE, receivedAt: RECEIVED });

@@ -278,7 +278,7 @@ const K = {
 /** Keys of an Equipment element that are not data blocks. */
 const NON_BLOCK_KEYS = new Set([...K.header, ...K.metadata, ...K.links, '#text', 'datetime']);
 /** Keys a document root may carry besides its data. */
-const DOCUMENT_KEYS = new Set([...K.links, ...K.version, ...K.snapshotTime, 'schemalocation', '#text']);
+const DOCUMENT_KEYS = new Set([...K.links, ...K.version, ...K.snapshotTime, 'schemalocation', '#text', 'xmlns', '?xml']);
 
 interface Classified {
   readonly kind: 'fleet' | 'timeseries';
