@@ -98,6 +98,16 @@ describe('runAempParse', () => {
     expect(lines(io.out)).toHaveLength(4);
   });
 
+  it('refuses a file over the size limit naming --max-bytes, the option that raises it, and parses it with a larger one', async () => {
+    const big = JSON.stringify({ Equipment: [{ EquipmentHeader: { PIN: 'P1' }, CumulativeOperatingHours: { datetime: '2025-03-04T04:00:00Z', Hour: 5 } }] }).padEnd(3000, ' ');
+    const io = memoryIo({ 'big.json': big });
+    expect(await runAempParse(['big.json'], { source: 's', maxBytes: '2000' }, io)).toBe(1);
+    expect(lines(io.err)).toEqual(['big.json: rejected: the file is 3000 bytes, over the 2000-byte limit; to parse it, give --max-bytes 3000']);
+    const again = memoryIo({ 'big.json': big });
+    expect(await runAempParse(['big.json'], { source: 's', maxBytes: '3000' }, again)).toBe(0);
+    expect(lines(again.out)).toHaveLength(1);
+  });
+
   it('applies --id to time-series pages and --received-at to events', async () => {
     const io = memoryIo();
     await runAempParse([fixturePath('ts-trackunit-distance.json')], { source: 's', id: ['device-serial:2409317'], receivedAt: '2025-03-05T00:00:00Z' }, io);

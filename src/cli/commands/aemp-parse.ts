@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
-import { parseAempDocument, type AempDocument, type AempEquipment, type AempParseOptions } from '../../adapters/telematics/aemp/aemp-parser.js';
+import { AEMP_PARSE_LIMITS, parseAempDocument, type AempDocument, type AempEquipment, type AempParseOptions } from '../../adapters/telematics/aemp/aemp-parser.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { IDENTIFIER_TYPES, type CanonicalEvent, type IdentifierType, type SourceIdentifier } from '../../core/model/events.js';
 import { validateEvent } from '../../core/normalize/validate.js';
@@ -63,6 +63,13 @@ export async function runAempParse(files: readonly string[], opts: AempParseComm
       body = await io.readFile(file);
     } catch (err) {
       io.stderr(`${file}: rejected: cannot read the file (${err instanceof Error ? err.message : String(err)})\n`);
+      rejected++;
+      continue;
+    }
+    // Said here, with the option to raise it: the parser's own refusal names no setting.
+    const limit = base.maxBytes ?? AEMP_PARSE_LIMITS.maxBytes;
+    if (body.byteLength > limit) {
+      io.stderr(`${file}: rejected: the file is ${body.byteLength} bytes, over the ${limit}-byte limit; to parse it, give --max-bytes ${body.byteLength}\n`);
       rejected++;
       continue;
     }

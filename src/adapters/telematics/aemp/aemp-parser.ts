@@ -193,7 +193,7 @@ function parseTree(body: string | Uint8Array, opts: AempParseOptions): Tree {
   const maxBytes = opts.maxBytes ?? AEMP_PARSE_LIMITS.maxBytes;
   const maxDepth = opts.maxDepth ?? AEMP_PARSE_LIMITS.maxDepth;
   const size = byteLength(body, maxBytes);
-  if (size > maxBytes) return { ok: false, reason: `body is ${size} bytes, over the ${maxBytes}-byte limit; refused (raise maxBytes if the feed really sends pages this large)` };
+  if (size > maxBytes) return { ok: false, reason: `body is ${size} bytes, over the ${maxBytes}-byte limit; refused (far larger than an ISO 15143-3 page of 100 machines)` };
   const text = payloadText(body).replace(/^\uFEFF/, '').trim();
   if (text === '') return { ok: false, reason: 'empty body: expected an AEMP JSON or XML document' };
   const first = text.charAt(0);
