@@ -346,4 +346,31 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     expect(mine.map((e) => e.kind).sort()).toEqual(['meter', 'position']);
     expect(accepted.filter((e) => e.kind === 'position')).toHaveLength(5);
   });
+
+  it('says how many machines had readings the parser left out (unknown unit, no datetime), with examples, instead of only counting them accepted', async () => {
+    const t = setup({ fleetSize: 5 });
+    await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
+    const simFetch = simulatorFetch(t.sim);
+    const fetchOdd = (async (input: string | URL | Request, init?: RequestInit) => {
+      const r = await simFetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes('/Fleet/')) return r;
+      const doc = (await r.json()) as { equipment: Record<string, Record<string, unknown>>[] };
+      const [first, second] = doc.equipment as [Record<string, Record<string, unknown>>, Record<string, Record<string, unknown>>];
+      const { datetime: _dropped, ...hours } = first.CumulativeOperatingHours as Record<string, unknown>;
+      first.CumulativeOperatingHours = hours;
+      second.Distance = { datetime: '2025-03-04T02:00:00Z', OdometerUnits: 'furlong', Odometer: 100 };
+      return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
+    }) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchOdd, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const warned: { obj: object; msg?: string }[] = [];
+    const logger = { info: () => undefined, debug: () => undefined, error: () => undefined, warn: (obj: object, msg?: string) => void warned.push({ obj, ...(msg !== undefined ? { msg } : {}) }) };
+    const summary = await runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock, logger });
+    expect(summary).toMatchObject({ complete: true, matched: 5, accepted: 5 });
+    const note = summary.notes.find((n) => n.includes('left out'));
+    expect(note).toMatch(/^2 machine\(s\) came with readings that could not be used and were left out \(/);
+    expect(note).toContain(`${machineHeader(0).pin}: CumulativeOperatingHours: no datetime; reading skipped`);
+    expect(note).toContain('unknown distance unit "furlong"');
+    expect(warned).toEqual([expect.objectContaining({ obj: expect.objectContaining({ provider: 'trackunit', machines: 2 }) as unknown })]);
+  });
 });

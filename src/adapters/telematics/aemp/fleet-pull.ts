@@ -180,6 +180,16 @@ function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
   return out;
 }
 
+/**
+ * Parser warnings that mean a reading was left out (not those that only note an absent value, such
+ * as an empty Model or a tank capacity of 0): a pull says how many machines had any, as the
+ * pipeline never sees them to quarantine.
+ */
+const READING_LEFT_OUT = /(?:skipped|dropped)(?: \(|$)|is not a number|is ambiguous|is not a percentage/;
+
+/** Examples of left-out readings a pull's note and log carry. */
+const LEFT_OUT_EXAMPLES = { note: 3, log: 20 } as const;
+
 /** Pulls running in this process, per store and provider. */
 const pullsInProgress = new WeakMap<object, Map<string, Promise<PullSummary>>>();
 
@@ -236,6 +246,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   let estimatedPages: number | undefined;
   /** The pages this run stored: the records the end of a complete pull keeps without reading. */
   const storedNow = new Set<string>();
+  /** Machines with readings the parser left out, and the first few of those readings. */
+  const leftOut = { machines: 0, examples: [] as string[] };
 
   try {
     const pages = client.walkFleet(startUrl, {
@@ -257,6 +269,12 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
         // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
         const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
+        const lost = equipment.warnings.filter((w) => READING_LEFT_OUT.test(w));
+        if (lost.length > 0) {
+          leftOut.machines++;
+          const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
+          for (const w of lost) if (leftOut.examples.length < LEFT_OUT_EXAMPLES.log) leftOut.examples.push(`${who}: ${w}`);
+        }
         const match = matcher.match(key, equipment.ids);
         if (match.status === 'matched') {
           counts.matched++;
@@ -321,6 +339,12 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
       error = e.message;
       if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
     }
+  }
+  if (leftOut.machines > 0) {
+    notes.push(
+      `${leftOut.machines} machine(s) came with readings that could not be used and were left out (${leftOut.examples.slice(0, LEFT_OUT_EXAMPLES.note).join('; ')}${leftOut.examples.length > LEFT_OUT_EXAMPLES.note ? '; …' : ''}); 'assetbridge aemp parse' on a saved page shows every one`,
+    );
+    deps.logger?.warn({ provider: name, machines: leftOut.machines, examples: leftOut.examples }, 'fleet pull: readings left out that the feed sent in a form the parser cannot use');
   }
   const complete = nextUrl === undefined && error === undefined;
   // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap: unknown).
