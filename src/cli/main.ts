@@ -4,7 +4,7 @@
  * @module
  */
 import { CommanderError } from 'commander';
-import { buildProgram } from './program.js';
+import { buildProgram, unknownSubcommand } from './program.js';
 import { tuneV8 } from '../runtime/v8-tuning.js';
 
 tuneV8();
@@ -16,7 +16,14 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 });
 
 try {
-  await buildProgram().parseAsync(process.argv);
+  const program = buildProgram();
+  // `assets review --help` would print the group's help and end with 0, as if `review` existed.
+  const unknown = unknownSubcommand(program, process.argv.slice(2));
+  if (unknown) {
+    process.stderr.write(`error: unknown command '${unknown.word}' (see '${unknown.group} --help' for the commands there)\n`);
+    process.exit(2);
+  }
+  await program.parseAsync(process.argv);
 } catch (err) {
   // Commander has printed what was wrong; --help and --version end with 0, usage errors with 2.
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);

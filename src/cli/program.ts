@@ -51,3 +51,24 @@ export function buildProgram(): Command {
   registerStoreCommand(program);
   return program;
 }
+
+/**
+ * The command word in `args` (the arguments after the program name) that names no command of its
+ * group, as in `assetbridge assets review --help`: commander prints the group's help for that and
+ * ends with 0, as if the command existed. Undefined when the words name a command (or there are
+ * none before the first option).
+ */
+export function unknownSubcommand(program: Command, args: readonly string[]): { word: string; group: string } | undefined {
+  let command = program;
+  const path: string[] = [];
+  for (const word of args) {
+    if (word.startsWith('-') || command.commands.length === 0) return undefined;
+    if (word === 'help') return undefined;
+    const sub = command.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!sub) return { word, group: ['assetbridge', ...path].join(' ') };
+    command = sub;
+    path.push(word);
+  }
+  return undefined;
+}
+

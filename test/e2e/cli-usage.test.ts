@@ -146,3 +146,25 @@ describe('help', () => {
     expect(backfill.stdout).toContain('75');
   });
 });
+
+describe('a command word that names no command', () => {
+  it('is refused with exit 2 and the group to look in, also with --help (commander printed the group\'s help and exited 0, as if it existed)', async () => {
+    for (const [args, group] of [
+      [['assets', 'review', '--help'], 'assetbridge assets'],
+      [['aemp', 'pul', '--help'], 'assetbridge aemp'],
+      [['bogus', '--help'], 'assetbridge'],
+      [['assets', 'review'], 'assetbridge assets'],
+    ] as const) {
+      const r = await runCli([...args]);
+      expect({ args, code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({
+        args,
+        code: 2,
+        stdout: '',
+        stderr: `error: unknown command '${args[1] === '--help' ? args[0] : args[1]}' (see '${group} --help' for the commands there)\n`,
+      });
+    }
+    // Real commands, `help` and options still reach commander.
+    expect((await runCli(['aemp', 'parse', '--help'])).code).toBe(0);
+    expect((await runCli(['help', 'aemp'])).code).toBe(0);
+  });
+});
