@@ -204,6 +204,23 @@ describe('vendor token quirks come from the profile', () => {
     expect(sleeps).toEqual([1000]);
   });
 
+  it('a token endpoint that echoes the request back never shows the client secret, not even inside the Basic header it was sent in', async () => {
+    const echo = ((_url: string, init: RequestInit) => {
+      const auth = (init.headers as Record<string, string>).Authorization ?? '';
+      return Promise.resolve(Response.json({ error: 'invalid_request', error_description: `bad request ${typeof init.body === "string" ? init.body : ""} authorization=${auth}` }, { status: 400 }));
+    }) as unknown as typeof fetch;
+    const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', username: 'api-user', password: 'pw-secret-1', clientId: 'cid-1', clientSecret: 'cs-secret-2', tokenUrl: 'http://tu/token' });
+    const creds = createCredentials(auth, { label: 'tu', dialect: VENDOR_PROFILES.trackunit.token, fetch: echo });
+    const basic = Buffer.from('cid-1:cs-secret-2').toString('base64');
+    const err = await creds.authorization().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/HTTP 400: invalid_request: bad request .*authorization=Basic \[REDACTED\]/);
+    for (const leaked of [basic, 'cs-secret-2', 'pw-secret-1']) expect(err?.message).not.toContain(leaked);
+    expect(creds.secrets()).toContain(basic);
+  });
+
   it('a plain-text body is refused where the profile expects JSON', async () => {
     const fetchImpl = (() => Promise.resolve(new Response('abc.def'))) as unknown as typeof fetch;
     const creds = new OAuth2TokenSource({ label: 'g', tokenUrl: 'http://g/token', grant: { type: 'client_credentials' }, clientAuth: 'body', dialect: VENDOR_PROFILES.generic.token, fetch: fetchImpl });

@@ -110,7 +110,10 @@ export class OAuth2TokenSource implements TelematicsCredentials {
 
   secrets(): string[] {
     const o = this.options;
-    const list = [this.cached?.accessToken, this.refreshToken, o.clientSecret, o.grant.type === 'password' ? o.grant.password : undefined];
+    // The Basic header carries the client secret base64-encoded: a token endpoint that echoes the
+    // request (into an error it returns) would otherwise show it in that form.
+    const basic = o.clientId !== undefined && o.clientAuth === 'basic' && o.clientSecret ? Buffer.from(`${o.clientId}:${o.clientSecret}`).toString('base64') : undefined;
+    const list = [this.cached?.accessToken, this.refreshToken, o.clientSecret, o.grant.type === 'password' ? o.grant.password : undefined, basic];
     return list.filter((s): s is string => s !== undefined && s !== '');
   }
 
