@@ -139,6 +139,15 @@ describe('config', () => {
     expect(problems(() => compileConfig({ destinations: [{ ...rest, auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://a/b', clientId: 'x', clientSecret: 'y', token: 'abc' } }] }, {}))).toEqual([
       { key: 'destinations.0.auth.token', message: "unknown key: token belongs to auth.type bearer, not oauth2-client-credentials; remove it, or set type: bearer (with that type's keys)" },
     ]);
+    // One letter off a key of the type given: that key first (trackunit-token-v2 takes `scopes`, a list; `scope` is the other types').
+    const tu = { name: 'tu', vendor: 'trackunit', auth: { type: 'trackunit-token-v2', clientId: 'id', clientSecret: 'cs', scope: 'aemp.view' } };
+    expect(problems(() => compileConfig({ destinations: [rest], telematics: [tu] }, {}))).toEqual([
+      {
+        key: 'telematics.0.auth.scope',
+        message:
+          "unknown key: did you mean scopes? scope belongs to auth.type trackunit-password, oauth2-client-credentials or oauth2-password, not trackunit-token-v2; remove it, or set type to one of those (with that type's keys)",
+      },
+    ]);
     // A typo within the type's own keys is still a "did you mean", among that type's keys only.
     expect(problems(() => compileConfig({ destinations: [{ ...rest, auth: { type: 'bearer', tokn: 'abcdefgh' } }] }, {}))).toContainEqual({ key: 'destinations.0.auth.tokn', message: 'unknown key: did you mean token?' });
   });

@@ -9,6 +9,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
+import { editDistance } from '../core/edit-distance.js';
 import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
@@ -108,7 +109,12 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], root: z.core.$
         // A key of another branch of a union by `type` (`tokenUrl` with `auth: {type: bearer}`): say whose it is, never "did you mean" the key itself.
         // Without the value's type (not given, or none of them), every branch is a candidate.
         const owners = kinds ? kinds.branches.filter((b) => !kinds.chosen?.includes(b.schema) && Object.hasOwn(shapeOf(b.schema), k)) : [];
-        if (kinds && owners.length) return { key, message: belongsTo(k, i.path, kinds, owners) };
+        if (kinds && owners.length) {
+          // One letter off a key of the type given (`scope` with trackunit-token-v2, which takes `scopes`): most likely that one was meant.
+          const near = kinds.chosen ? known?.find((c) => editDistance(c.toLowerCase(), k.toLowerCase()) === 1) : undefined;
+          const whose = belongsTo(k, i.path, kinds, owners);
+          return { key, message: near ? whose.replace(/^unknown key: /, `unknown key: did you mean ${near}? `) : whose };
+        }
         const like = known && closest(k, known);
         return { key, message: `unknown key${like ? `: did you mean ${like}?` : known ? `; known here: ${known.join(', ')}` : ''}` };
       });
