@@ -148,7 +148,9 @@ describe('aemp backfill, equipment and budget', () => {
     await expect(aempBackfillCommand(t.deps, { from: '2025-03-05', to: '2025-03-04' })).rejects.toThrow(/must be after --from/);
     // Date.parse rolls 30 February over to 2 March, and reads a time without a zone as local time.
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-30' })).rejects.toThrow(/--from "2025-02-30" is not a date/);
-    await expect(aempBackfillCommand(t.deps, { from: '2025-02-01T06:00' })).rejects.toThrow(/--from "2025-02-01T06:00" is not a date/);
+    // A date and time without a zone is said to lack one (with the fix to make), not to be no date.
+    await expect(aempBackfillCommand(t.deps, { from: '2025-02-01T06:00' })).rejects.toThrow(/--from "2025-02-01T06:00" has no time zone \(it could be any of 24 hours\); add Z for UTC or an offset: 2025-02-01T06:00Z, or 2025-02-01T06:00\+01:00/);
+    await expect(aempBackfillCommand(t.deps, { from: '2025-02-30T06:00' })).rejects.toThrow(/--from "2025-02-30T06:00" is not a date/);
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-01', to: '2025-02-31' })).rejects.toThrow(/--to "2025-02-31" is not a date/);
   });
 

@@ -217,7 +217,12 @@ function parseDate(input: string | undefined, flag: string): number {
   if (input === undefined) throw new UsageError(`${flag} is required, e.g. ${flag} 2025-03-01`);
   // Strict: Date.parse rolls 30 February over to 2 March and reads a time without a zone as local time.
   const t = parseIsoTime(/^\d{4}-\d{2}-\d{2}$/.test(input.trim()) ? `${input.trim()}T00:00:00Z` : input);
-  if (typeof t !== 'number') throw new UsageError(`${flag} "${input}" is not a date; write 2025-03-01 or 2025-03-01T12:00:00Z (UTC)`);
+  if (typeof t !== 'number') {
+    // A date and time without a zone is a date all the same: say what it lacks, not that it is none.
+    if (typeof parseIsoTime(`${input.trim()}Z`) === 'number')
+      throw new UsageError(`${flag} "${input}" has no time zone (it could be any of 24 hours); add Z for UTC or an offset: ${input.trim()}Z, or ${input.trim()}+01:00`);
+    throw new UsageError(`${flag} "${input}" is not a date; write 2025-03-01 or 2025-03-01T12:00:00Z (UTC)`);
+  }
   return t;
 }
 
