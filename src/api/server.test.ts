@@ -270,6 +270,25 @@ describe('HTTP intake turned off', () => {
   });
 });
 
+describe('a route asked with another method', () => {
+  it('answers 405 with the method it takes (Allow), not 404 as if there were no such route; an unknown path stays 404', async () => {
+    const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') } });
+    for (const [method, path, allow] of [
+      ['GET', '/v1/events', 'POST'],
+      ['PUT', '/v1/webhooks/erp/work-orders', 'POST'],
+      ['POST', '/v1/status', 'GET'],
+      ['DELETE', '/metrics', 'GET'],
+    ] as const) {
+      const r = await app.request(path, { method });
+      expect([method, path, r.status, r.headers.get('allow')]).toEqual([method, path, 405, allow]);
+      expect(((await r.json()) as { error: string }).error).toBe(`${method} is not answered at ${path}; use ${allow}`);
+    }
+    const unknown = await app.request('/v1/event', { method: 'POST', body: '[]' });
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: string }).error).toBe('no route POST /v1/event');
+  });
+});
+
 describe('HTTP intake under back-pressure', () => {
   it('refuses a POST with 503 and Retry-After while the backlog is at sources.http.maxBacklog, and takes it once below', async () => {
     let backlog = 50_000;
