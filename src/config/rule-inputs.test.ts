@@ -24,6 +24,29 @@ const config = (sources: object, extra: object = {}) =>
     ...extra,
   });
 
+describe('a telematics reserve kept back whole', () => {
+  const feed = (extra: object) => ({ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'x' }, ...extra });
+  const warnings = (telematics: object[]) => ruleInputWarnings(compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], telematics }));
+
+  it('names reserve.keep when it keeps back every reserve request of the provider (--use-reserve could never spend one)', () => {
+    expect(warnings([feed({}), feed({ name: 'tu2', reserve: { keep: 80 } })])).toEqual([
+      {
+        key: 'telematics.1.reserve.keep',
+        message: "80 keeps back every one of the provider's 50 reserve requests per URL, so 'aemp pull --use-reserve' can never spend one; keep fewer than 50 (the default keeps 5), or set telematics.1.reserve.policy: never to say the reserve is not to be used",
+      },
+    ]);
+    expect(warnings([feed({ reserve: { keep: 50 } })]).map((w) => w.key)).toEqual(['telematics.0.reserve.keep']);
+    // A reserve resized in the profile counts as resized.
+    expect(warnings([feed({ reserve: { keep: 50 }, profile: { reserveSize: 100 } })])).toEqual([]);
+  });
+
+  it('says nothing below the reserve, with policy: never, or for a provider with no reserve', () => {
+    expect(warnings([feed({ reserve: { keep: 49 } })])).toEqual([]);
+    expect(warnings([feed({ reserve: { keep: 80, policy: 'never' } })])).toEqual([]);
+    expect(warnings([feed({ vendor: 'generic', reserve: { keep: 80 } })])).toEqual([]);
+  });
+});
+
 describe('rules nothing configured feeds', () => {
   it('names the threshold on a sensor no MQTT decoder maps, and the interval on a meter none reads', () => {
     const w = ruleInputWarnings(config(mqtt({ sensors: { engineTemp: { path: 't' } }, meters: { operatingHours: 'h' } })));

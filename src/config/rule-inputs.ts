@@ -27,6 +27,7 @@ import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/deprecia
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
 import { MAX_DAYS_AHEAD, nextWindow } from '../core/rules/maintenance/windows.js';
 import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
+import { resolveVendorProfile } from '../adapters/telematics/vendor-profiles.js';
 import type { Config } from './schema.js';
 
 export interface RuleInputWarning {
@@ -36,7 +37,25 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
+}
+
+/**
+ * A telematics feed that keeps back as many of its provider's reserve requests per URL as there
+ * are (`reserve.keep` at or above the reserve's size): `aemp pull --use-reserve` could never spend
+ * one. Not with `policy: never`, which says that on purpose, nor for a provider with no reserve.
+ */
+function reserveWarnings(config: Config): RuleInputWarning[] {
+  const out: RuleInputWarning[] = [];
+  config.telematics.forEach((t, i) => {
+    const size = resolveVendorProfile(t.vendor, t.profile).reserve.size;
+    if (size === 0 || t.reserve.policy === 'never' || t.reserve.keep < size) return;
+    out.push({
+      key: `telematics.${i}.reserve.keep`,
+      message: `${t.reserve.keep} keeps back every one of the provider's ${size} reserve requests per URL, so 'aemp pull --use-reserve' can never spend one; keep fewer than ${size} (the default keeps 5), or set telematics.${i}.reserve.policy: never to say the reserve is not to be used`,
+    });
+  });
+  return out;
 }
 
 /**
