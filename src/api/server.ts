@@ -273,18 +273,21 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   );
   app.notFound((c) => {
     // A route that exists under another method (a GET of the intake, say): 405 with what it takes.
-    const allowed = methodsOf(c.req.path);
+    const allowed = methodsAt(app.routes, c.req.path);
     if (allowed) return c.json({ error: `${c.req.method} is not answered at ${c.req.path}; use ${allowed}` }, 405, { allow: allowed });
     return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
   });
   return app;
 }
 
-/** The method a route of this server answers at `path` (whether or not it is on), for a 405's Allow; undefined when none does. */
-function methodsOf(path: string): string | undefined {
-  if (path === '/v1/events' || /^\/v1\/webhooks\/[^/]+\/work-orders$/.test(path)) return 'POST';
-  if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/v1/status') return 'GET';
-  return undefined;
+/** The methods the app's routes answer at `path` (`:param` segments match any one segment), for a 405's Allow; undefined when none does. */
+function methodsAt(routes: readonly { readonly path: string; readonly method: string }[], path: string): string | undefined {
+  const methods = new Set<string>();
+  for (const r of routes) {
+    const pattern = new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`);
+    if (r.method !== 'ALL' && pattern.test(path)) methods.add(r.method);
+  }
+  return methods.size ? [...methods].sort().join(', ') : undefined;
 }
 
 /**

@@ -309,16 +309,10 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     const t = setup({ fleetSize: 5 });
     await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
     // The ISO answer with machine 0's engine status from 40 days ago (a parked machine's last report).
-    const simFetch = simulatorFetch(t.sim);
-    const fetchStale = (async (input: string | URL | Request, init?: RequestInit) => {
-      const r = await simFetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (!url.includes('/Fleet/')) return r;
-      const doc = (await r.json()) as { equipment: Record<string, Record<string, unknown>>[] };
-      const first = doc.equipment[0] as Record<string, Record<string, unknown>>;
+    const fetchStale = fleetPagesRewritten(simulatorFetch(t.sim), (equipment) => {
+      const first = equipment[0] as Machine;
       first.EngineStatus = { ...first.EngineStatus, datetime: new Date(T0 - 40 * 24 * 60 * MIN).toISOString() };
-      return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
-    }) as typeof fetch;
+    });
     const built = createAempProvider(t.config, { store: t.store, fetch: fetchStale, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
     // As the engine does: a message with any event that fails validation is quarantined whole.
     const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
@@ -350,18 +344,12 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
   it('says how many machines had readings the parser left out (unknown unit, no datetime), with examples, instead of only counting them accepted', async () => {
     const t = setup({ fleetSize: 5 });
     await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
-    const simFetch = simulatorFetch(t.sim);
-    const fetchOdd = (async (input: string | URL | Request, init?: RequestInit) => {
-      const r = await simFetch(input, init);
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
-      if (!url.includes('/Fleet/')) return r;
-      const doc = (await r.json()) as { equipment: Record<string, Record<string, unknown>>[] };
-      const [first, second] = doc.equipment as [Record<string, Record<string, unknown>>, Record<string, Record<string, unknown>>];
+    const fetchOdd = fleetPagesRewritten(simulatorFetch(t.sim), (equipment) => {
+      const [first, second] = equipment as [Machine, Machine];
       const { datetime: _dropped, ...hours } = first.CumulativeOperatingHours as Record<string, unknown>;
       first.CumulativeOperatingHours = hours;
       second.Distance = { datetime: '2025-03-04T02:00:00Z', OdometerUnits: 'furlong', Odometer: 100 };
-      return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
-    }) as typeof fetch;
+    });
     const built = createAempProvider(t.config, { store: t.store, fetch: fetchOdd, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
     const warned: { obj: object; msg?: string }[] = [];
     const logger = { info: () => undefined, debug: () => undefined, error: () => undefined, warn: (obj: object, msg?: string) => void warned.push({ obj, ...(msg !== undefined ? { msg } : {}) }) };
@@ -374,3 +362,18 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     expect(warned).toEqual([expect.objectContaining({ obj: expect.objectContaining({ provider: 'trackunit', machines: 2 }) as unknown })]);
   });
 });
+
+/** A machine of a fleet page (JSON), block by block. */
+type Machine = Record<string, Record<string, unknown>>;
+
+/** The simulator's answers with each fleet page's machines changed by `edit` (other requests as they are). */
+function fleetPagesRewritten(simFetch: typeof fetch, edit: (equipment: Machine[]) => void): typeof fetch {
+  return (async (input: string | URL | Request, init?: RequestInit) => {
+    const r = await simFetch(input, init);
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    if (!url.includes('/Fleet/')) return r;
+    const doc = (await r.json()) as { equipment: Machine[] };
+    edit(doc.equipment);
+    return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
+  });
+}
