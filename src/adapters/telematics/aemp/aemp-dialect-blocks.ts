@@ -42,7 +42,21 @@ export type Fragment =
   | (FragmentBase & { readonly kind: 'sensor'; readonly eventTime: number; readonly name: string; readonly value: SensorValue })
   | (FragmentBase & { readonly kind: 'alert'; readonly eventTime: number; readonly reason: string; readonly severity: Severity; readonly code?: string });
 
-export type Warn = (message: string) => void;
+/**
+ * What a parser warning means, beside its text (the text is for people and may be reworded; code
+ * that acts on warnings reads the kind):
+ * - `reading-left-out`: a reading the feed sent could not be used (no usable time, not a number,
+ *   an unknown unit, out of range, no value) and is not among the events;
+ * - `value-absent`: an empty, placeholder or "unknown" value (a tank capacity or altitude of 0) was
+ *   treated as absent: nothing usable was lost;
+ * - `value-assumed`: the parser assumed something (a unit, what an identifier is, the later of two values);
+ * - `no-identifier`: the element or series names no identifier its events could be matched by;
+ * - `entry-skipped`: a document entry that is no element or link was skipped;
+ * - `no-equipment`: a fleet document holds no Equipment elements.
+ */
+export type AempWarningKind = 'reading-left-out' | 'value-absent' | 'value-assumed' | 'no-identifier' | 'entry-skipped' | 'no-equipment';
+
+export type Warn = (kind: AempWarningKind, message: string) => void;
 
 /** A known block: canonical name, accepted spellings (normalised) and its reader. */
 export interface BlockSpec {
@@ -60,13 +74,13 @@ function blockTime(block: AempNode, key: string, warn: Warn): number | undefined
     case 'value':
       return t.time;
     case 'absent':
-      warn(`${key}: no datetime; reading skipped (a block never borrows another block's time)`);
+      warn('reading-left-out', `${key}: no datetime; reading skipped (a block never borrows another block's time)`);
       return undefined;
     case 'placeholder':
-      warn(`${key}: datetime ${JSON.stringify(t.raw)} is a placeholder; reading skipped`);
+      warn('reading-left-out', `${key}: datetime ${JSON.stringify(t.raw)} is a placeholder; reading skipped`);
       return undefined;
     case 'invalid':
-      warn(`${key}: datetime ${JSON.stringify(t.raw)} is not an ISO-8601 time; reading skipped`);
+      warn('reading-left-out', `${key}: datetime ${JSON.stringify(t.raw)} is not an ISO-8601 time; reading skipped`);
       return undefined;
   }
 }
@@ -105,17 +119,17 @@ function readQuantity(block: AempNode, key: string, spec: QuantitySpec, warn: Wa
   if (readBoolean(get(block, aliases(`${found.key}Specified`))) === false) return undefined; // .NET `*Specified: false`: not sent
   const n = readNumber(found.value);
   if (n.kind === 'absent') {
-    warn(`${label} is empty; treated as absent`);
+    warn('value-absent', `${label} is empty; treated as absent`);
     return undefined;
   }
   if (n.kind === 'invalid') {
-    warn(`${label} ${JSON.stringify(n.raw)} ${isAmbiguousComma(n.raw) ? 'is ambiguous (a thousands separator or a decimal comma)' : 'is not a number'}; treated as absent`);
+    warn('reading-left-out', `${label} ${JSON.stringify(n.raw)} ${isAmbiguousComma(n.raw) ? 'is ambiguous (a thousands separator or a decimal comma)' : 'is not a number'}; treated as absent`);
     return undefined;
   }
   if (unit === undefined) unit = readUnit(block, found, spec, label, warn);
   const converted = toCanonical(n.value, unit, spec.dimension);
   if (!converted.ok) {
-    warn(`${label}: ${converted.reason}; reading dropped`);
+    warn('reading-left-out', `${label}: ${converted.reason}; reading dropped`);
     return undefined;
   }
   return converted.converted && unit !== undefined ? { value: converted.value, originalUnit: unit.trim() } : { value: converted.value };
@@ -126,7 +140,7 @@ function readUnit(block: AempNode, found: { key: string; value: unknown }, spec:
   const raw = attr ?? get(block, spec.unitKeys);
   if (typeof raw === 'number') {
     // CanTrack types unit fields as enum ordinals; the standard is metric, so assume the canonical unit.
-    warn(`${label}: unit given as the number ${raw} (an enum ordinal?); assumed ${CANONICAL_UNIT[spec.dimension]}`);
+    warn('value-assumed', `${label}: unit given as the number ${raw} (an enum ordinal?); assumed ${CANONICAL_UNIT[spec.dimension]}`);
     return undefined;
   }
   const text = readText(raw);
@@ -151,11 +165,11 @@ function readPercent(block: AempNode, key: string, valueKeys: readonly string[],
   if (!found) return undefined;
   const n = readNumber(found.value);
   if (n.kind === 'absent') {
-    warn(`${key}.${found.key} is empty; treated as absent`);
+    warn('value-absent', `${key}.${found.key} is empty; treated as absent`);
     return undefined;
   }
   if (n.kind === 'invalid' || n.value < 0 || n.value > 100) {
-    warn(`${key}.${found.key} ${n.kind === 'invalid' ? JSON.stringify(n.raw) : n.value} is not a percentage in [0, 100]; treated as absent`);
+    warn('reading-left-out', `${key}.${found.key} ${n.kind === 'invalid' ? JSON.stringify(n.raw) : n.value} is not a percentage in [0, 100]; treated as absent`);
     return undefined;
   }
   return n.value;
@@ -166,7 +180,7 @@ function readCapacity(block: AempNode, key: string, spec: QuantitySpec, warn: Wa
   const q = readQuantity(block, key, spec, warn);
   if (q === undefined) return undefined;
   if (q.value <= 0) {
-    warn(`${key}: tank capacity ${q.value} means unknown; treated as absent`);
+    warn('value-absent', `${key}: tank capacity ${q.value} means unknown; treated as absent`);
     return undefined;
   }
   return q.value;
@@ -194,7 +208,7 @@ function hoursBlock(name: string, names: readonly string[], target: Target): Blo
       if (eventTime === undefined) return [];
       const q = readQuantity(block, key, HOURS, warn) ?? readQuantity(block, key, MINUTES, warn);
       if (q === undefined) {
-        if (!findKey(block, [...HOURS.valueKeys, ...MINUTES.valueKeys])) warn(`${key}: no Hour value; reading skipped`);
+        if (!findKey(block, [...HOURS.valueKeys, ...MINUTES.valueKeys])) warn('reading-left-out', `${key}: no Hour value; reading skipped`);
         return [];
       }
       return [emit(target, eventTime, q, key, block)];
@@ -212,7 +226,7 @@ function quantityBlock(name: string, names: readonly string[], spec: QuantitySpe
       if (eventTime === undefined) return [];
       const q = readQuantity(block, key, spec, warn);
       if (q === undefined) {
-        if (!findKey(block, spec.valueKeys) && !findUnitSuffixedKey(block, spec)) warn(`${key}: no value; reading skipped`);
+        if (!findKey(block, spec.valueKeys) && !findUnitSuffixedKey(block, spec)) warn('reading-left-out', `${key}: no value; reading skipped`);
         return [];
       }
       return [emit(target, eventTime, q, key, block, scale)];
@@ -234,7 +248,7 @@ function levelBlock(name: string, names: readonly string[], prefix: 'fuel' | 'de
       if (percent !== undefined) out.push({ kind: 'sensor', eventTime, name: `${prefix}RemainingPercent`, value: { value: percent, unit: '%' }, rawKey: key, raw: block });
       const cap = readCapacity(block, key, capacity, warn);
       if (cap !== undefined) out.push({ kind: 'sensor', eventTime, name: `${prefix}TankCapacityL`, value: { value: cap, unit: 'L' }, rawKey: key, raw: block });
-      if (out.length === 0 && percent === undefined && !findKey(block, aliases('Percent', 'Ratio', 'Value'))) warn(`${key}: no Percent value; reading skipped`);
+      if (out.length === 0 && percent === undefined && !findKey(block, aliases('Percent', 'Ratio', 'Value'))) warn('reading-left-out', `${key}: no Percent value; reading skipped`);
       return out;
     },
   };
@@ -249,17 +263,17 @@ const LOCATION: BlockSpec = {
     const lat = readNumber(get(block, aliases('Latitude', 'Lat')));
     const lng = readNumber(get(block, aliases('Longitude', 'Lng', 'Lon', 'Long')));
     if (lat.kind !== 'value' || lng.kind !== 'value') {
-      warn(`${key}: latitude/longitude missing or not numbers; position skipped`);
+      warn('reading-left-out', `${key}: latitude/longitude missing or not numbers; position skipped`);
       return [];
     }
     if (lat.value === 0 && lng.value === 0) {
-      warn(`${key}: position 0,0 means no fix; position skipped`);
+      warn('reading-left-out', `${key}: position 0,0 means no fix; position skipped`);
       return [];
     }
     const alt = readQuantity(block, key, { valueKeys: aliases('Altitude'), unitKeys: aliases('AltitudeUnits', 'AltitudeUnit'), dimension: 'altitude' }, warn);
     let altM = alt?.value;
     if (altM === 0) {
-      warn(`${key}: altitude 0 means unknown; treated as absent`);
+      warn('value-absent', `${key}: altitude 0 means unknown; treated as absent`);
       altM = undefined;
     }
     return [{ kind: 'position', eventTime, lat: lat.value, lng: lng.value, rawKey: key, raw: block, ...(altM !== undefined ? { altM } : {}) }];
@@ -286,7 +300,7 @@ const ENGINE_STATUS: BlockSpec = {
     if (eventTime === undefined) return [];
     const running = readBoolean(get(block, aliases('Running', 'EngineRunning', 'Status')));
     if (running === undefined) {
-      warn(`${key}: Running is missing or not a boolean; reading skipped`);
+      warn('reading-left-out', `${key}: Running is missing or not a boolean; reading skipped`);
       return [];
     }
     return [{ kind: 'sensor', eventTime, name: 'engineRunning', value: { value: running ? 1 : 0, unit: 'bool' }, rawKey: key, raw: block }];
@@ -301,7 +315,7 @@ const COUNT_BLOCK: BlockSpec = {
     if (eventTime === undefined) return [];
     const n = readNumber(get(block, aliases('Count', 'Value', '#text')));
     if (n.kind !== 'value' || n.value < 0) {
-      warn(`${key}: Count missing or not a non-negative number; reading skipped`);
+      warn('reading-left-out', `${key}: Count missing or not a non-negative number; reading skipped`);
       return [];
     }
     return [{ kind: 'sensor', eventTime, name: 'loadCount', value: { value: n.value, unit: 'count' }, rawKey: key, raw: block }];
@@ -343,7 +357,7 @@ const FAULT: BlockSpec = {
     const code = readText(get(block, aliases('CodeIdentifier', 'Code', 'Identifier', 'FaultCodeIdentifier')));
     const description = readText(get(block, aliases('CodeDescription', 'Description')));
     if (code.kind !== 'value' && description.kind !== 'value') {
-      warn(`${key}: fault has neither CodeIdentifier nor CodeDescription; skipped`);
+      warn('reading-left-out', `${key}: fault has neither CodeIdentifier nor CodeDescription; skipped`);
       return [];
     }
     const reason = description.kind === 'value' ? description.text : `fault code ${code.kind === 'value' ? code.text : ''}`;

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CanonicalEvent, SourceIdentifier } from '../../../core/model/events.js';
-import { createAempEquipmentDecoder, parseAempDocument, type AempDocument, type AempEquipment, type AempParseOptions } from './aemp-parser.js';
+import { createAempEquipmentDecoder, parseAempDocument, warningsOfKind, type AempDocument, type AempEquipment, type AempParseOptions } from './aemp-parser.js';
 
 const SOURCE = 'aemp:test';
 const RECEIVED = Date.UTC(2025, 2, 4, 6, 0, 0);
@@ -180,6 +180,9 @@ describe('parseAempDocument: placeholders, identity and units', () => {
       'FuelUsed.FuelConsumed is empty; treated as absent',
       'FuelRemaining: tank capacity 0 means unknown; treated as absent',
     ]);
+    // Beside each text its kind, for code that acts on warnings: only the placeholder datetime lost a reading.
+    expect(eq.warningKinds).toEqual(['value-absent', 'value-absent', 'value-absent', 'value-absent', 'value-assumed', 'value-absent', 'reading-left-out', 'value-absent', 'value-absent']);
+    expect(warningsOfKind(eq, 'reading-left-out')).toEqual(['CumulativeIdleHours: datetime "0001-01-01T00:00:00Z" is a placeholder; reading skipped']);
   });
 
   it('keeps identifiers as text (leading zeros survive) and header-only machines have no events', () => {
@@ -468,6 +471,24 @@ describe('parseAempDocument: tolerance details', () => {
       'CumulativeOperatingHours.Hour "n/a?" is not a number; treated as absent',
       'FuelRemaining.Percent 140 is not a percentage in [0, 100]; treated as absent',
     ]);
+    expect(eq.warningKinds).toEqual(['reading-left-out', 'reading-left-out', 'reading-left-out']);
+  });
+
+  it('gives each warning its kind whatever the feed wrote into the text: an install time in words is no reading left out', () => {
+    const eq = firstEquipment(
+      one({
+        EquipmentHeader: { PIN: 'P1', UnitInstallDateTime: 'is not a number; reading skipped' },
+        CumulativeOperatingHours: { datetime: '2025-03-04T04:00:00Z', Hour: 5, HourUnits: 3 },
+        Distance: { datetime: '2025-03-04T04:00:00Z', Odometer: 1, OdometerUnits: 'furlong' },
+      }),
+    );
+    expect(eq.warnings).toEqual([
+      'EquipmentHeader.UnitInstallDateTime "is not a number; reading skipped" is not a time; treated as absent',
+      'CumulativeOperatingHours.Hour: unit given as the number 3 (an enum ordinal?); assumed h',
+      expect.stringMatching(/^Distance\.Odometer: unknown distance unit "furlong".*; reading dropped$/),
+    ]);
+    expect(eq.warningKinds).toEqual(['value-absent', 'value-assumed', 'reading-left-out']);
+    expect(warningsOfKind(eq, 'reading-left-out')).toHaveLength(1);
   });
 
   it('accepts Links as a rel→href map and warns about unusable links', () => {
@@ -478,6 +499,7 @@ describe('parseAempDocument: tolerance details', () => {
       { rel: 'last', href: 'https://x/Fleet/9' },
     ]);
     expect(r.document.warnings).toEqual(['links: link without rel and href ({"rel":"self"}); skipped', 'links: entry "junk" is not a link object; skipped']);
+    expect(r.document.warningKinds).toEqual(['entry-skipped', 'entry-skipped']);
   });
 
   it('a Fleet with no Equipment is an empty page, not an error', () => {
@@ -485,7 +507,7 @@ describe('parseAempDocument: tolerance details', () => {
       source: SOURCE,
       receivedAt: RECEIVED,
     });
-    expect(r).toEqual({ ok: true, document: { kind: 'fleet', version: '0', links: [{ rel: 'self', href: '/Fleet/5' }], equipment: [], warnings: ['document holds no Equipment elements'] } });
+    expect(r).toEqual({ ok: true, document: { kind: 'fleet', version: '0', links: [{ rel: 'self', href: '/Fleet/5' }], equipment: [], warnings: ['document holds no Equipment elements'], warningKinds: ['no-equipment'] } });
   });
 
   it('warns when an equipment has no usable identifier at all', () => {

@@ -12,7 +12,9 @@ import { normalizeIdentifier } from '../../../core/model/assets.js';
 import type { CanonicalEvent, IdentifierType, MeterEvent, PositionEvent, SensorEvent, SensorValue, SourceIdentifier } from '../../../core/model/events.js';
 import type { Decoder } from '../../../core/normalize/decoder.js';
 import { payloadText } from '../../../core/normalize/decoder.js';
-import { blockEntries, blockSpecFor, readExtensionBlock, type BlockSpec, type Fragment, type MeterField, type Warn } from './aemp-dialect-blocks.js';
+import { blockEntries, blockSpecFor, readExtensionBlock, type AempWarningKind, type BlockSpec, type Fragment, type MeterField, type Warn } from './aemp-dialect-blocks.js';
+
+export type { AempWarningKind } from './aemp-dialect-blocks.js';
 import { aliases, asArray, findKey, get, isNode, normKey, normalizedKeys, readText, readTime, type AempNode } from './aemp-dialect.js';
 
 /** A pagination link as the document gave it; `rel` is lower-cased, `href` may be relative. */
@@ -49,6 +51,8 @@ export interface AempEquipment {
   readonly raw: unknown;
   /** What was skipped or assumed, e.g. placeholders and blocks without a datetime. */
   readonly warnings: string[];
+  /** The kind of each warning, at the same index: code reads these, never the texts. */
+  readonly warningKinds: AempWarningKind[];
 }
 
 export type AempDocument =
@@ -61,6 +65,7 @@ export type AempDocument =
       equipment: AempEquipment[];
       /** Document-level warnings (bad links, non-object equipment entries, ...). */
       warnings: string[];
+      warningKinds: AempWarningKind[];
     }
   | {
       kind: 'timeseries';
@@ -71,6 +76,7 @@ export type AempDocument =
       ids: SourceIdentifier[];
       events: CanonicalEvent[];
       warnings: string[];
+      warningKinds: AempWarningKind[];
     };
 
 export interface AempParseOptions {
@@ -97,6 +103,31 @@ export interface AempParseOptions {
    * Documents with an `Equipment` element are always fleets.
    */
   expect?: 'fleet' | 'timeseries';
+}
+
+/** Warnings with their kinds; see {@link AempWarningKind}. */
+export interface AempWarnings {
+  readonly warnings: readonly string[];
+  readonly warningKinds: readonly AempWarningKind[];
+}
+
+/** The texts of the warnings of one kind (e.g. `reading-left-out`: the readings an element lost). */
+export function warningsOfKind(from: AempWarnings, kind: AempWarningKind): string[] {
+  return from.warnings.filter((_, i) => from.warningKinds[i] === kind);
+}
+
+/** An empty warning list and the `warn` that fills it, text and kind at the same index. */
+function warningList(): { warnings: string[]; warningKinds: AempWarningKind[]; warn: Warn } {
+  const warnings: string[] = [];
+  const warningKinds: AempWarningKind[] = [];
+  return {
+    warnings,
+    warningKinds,
+    warn: (kind, message) => {
+      warnings.push(message);
+      warningKinds.push(kind);
+    },
+  };
 }
 
 export type AempParseResult = { ok: true; document: AempDocument } | { ok: false; reason: string };
@@ -289,13 +320,14 @@ interface Classified {
 }
 
 function buildDocument(root: unknown, opts: AempParseOptions): AempParseResult {
-  const warnings: string[] = [];
-  const c = classify(root, opts, warnings);
+  const w = warningList();
+  const { warnings, warningKinds, warn } = w;
+  const c = classify(root, opts, warn);
   if ('reason' in c) return { ok: false, reason: c.reason };
-  const links = readLinks(c.node, warnings);
+  const links = readLinks(c.node, warn);
   if (c.kind === 'fleet') {
     const snapshot = readTime(get(c.node, K.snapshotTime));
-    if (snapshot.kind === 'placeholder' || snapshot.kind === 'invalid') warnings.push(`snapshotTime ${JSON.stringify(snapshot.raw)} is not a usable time; ignored`);
+    if (snapshot.kind === 'placeholder' || snapshot.kind === 'invalid') warn('value-absent', `snapshotTime ${JSON.stringify(snapshot.raw)} is not a usable time; ignored`);
     const version = readText(get(c.node, K.version));
     return {
       ok: true,
@@ -306,13 +338,14 @@ function buildDocument(root: unknown, opts: AempParseOptions): AempParseResult {
         links,
         equipment: c.equipment.map((node) => readEquipment(node, opts)),
         warnings,
+        warningKinds,
       },
     };
   }
-  return { ok: true, document: readTimeSeries(c, links, opts, warnings) };
+  return { ok: true, document: readTimeSeries(c, links, opts, w) };
 }
 
-function classify(root: unknown, opts: AempParseOptions, warnings: string[]): Classified | { reason: string } {
+function classify(root: unknown, opts: AempParseOptions, warn: Warn): Classified | { reason: string } {
   if (Array.isArray(root)) {
     // A bare JSON array of equipment elements: tolerated as a fleet without links.
     if (root.length > 0 && root.every((e) => isNode(e) && looksLikeEquipment(e))) return { kind: 'fleet', node: {}, equipment: root as AempNode[] };
@@ -360,7 +393,7 @@ function classify(root: unknown, opts: AempParseOptions, warnings: string[]): Cl
     const list: AempNode[] = [];
     asArray(equipment.value).forEach((e, i) => {
       if (isNode(e)) list.push(e);
-      else warnings.push(`${equipment.key}[${i}] is not an element (${JSON.stringify(e).slice(0, 40)}); skipped`);
+      else warn('entry-skipped', `${equipment.key}[${i}] is not an element (${JSON.stringify(e).slice(0, 40)}); skipped`);
     });
     return { kind: 'fleet', node, equipment: list };
   }
@@ -373,7 +406,7 @@ function classify(root: unknown, opts: AempParseOptions, warnings: string[]): Cl
   const hasSeries = Object.keys(node).some((k) => blockSpecFor(k) !== undefined);
   if (hasSeries || hintName !== undefined) return { kind: 'timeseries', node, equipment: [], ...(hint ? { hint } : {}), ...(hintName ? { hintName } : {}) };
   if (sawFleet || findKey(node, K.links)) {
-    warnings.push('document holds no Equipment elements');
+    warn('no-equipment', 'document holds no Equipment elements');
     return { kind: 'fleet', node, equipment: [] };
   }
   return { reason: notAempReason(node) };
@@ -404,13 +437,13 @@ function notAempReason(node: AempNode): string {
 
 const NAMED_RELS = aliases('self', 'first', 'prev', 'previous', 'next', 'last');
 
-function readLinks(node: AempNode, warnings: string[]): AempLink[] {
+function readLinks(node: AempNode, warn: Warn): AempLink[] {
   const found = findKey(node, K.links);
   if (!found) return [];
   const links: AempLink[] = [];
   for (const entry of asArray(found.value)) {
     if (!isNode(entry)) {
-      warnings.push(`${found.key}: entry ${JSON.stringify(entry).slice(0, 60)} is not a link object; skipped`);
+      warn('entry-skipped', `${found.key}: entry ${JSON.stringify(entry).slice(0, 60)} is not a link object; skipped`);
       continue;
     }
     const rel = readText(get(entry, K.rel));
@@ -428,7 +461,7 @@ function readLinks(node: AempNode, warnings: string[]): AempLink[] {
         mapped = true;
       }
     }
-    if (!mapped) warnings.push(`${found.key}: link without rel and href (${JSON.stringify(entry).slice(0, 80)}); skipped`);
+    if (!mapped) warn('entry-skipped', `${found.key}: link without rel and href (${JSON.stringify(entry).slice(0, 80)}); skipped`);
   }
   return links;
 }
@@ -466,7 +499,7 @@ function readHeader(node: AempNode, warn: Warn): AempEquipmentHeader {
       const t = readText(found.value);
       if (t.kind === 'value') (header as Record<string, unknown>)[field] = t.text;
       else if (t.kind === 'placeholder')
-        warn(t.raw.trim() === '' ? `${section}.${label} is empty; treated as absent` : `${section}.${label} is the placeholder ${JSON.stringify(t.raw.trim())}; treated as absent`);
+        warn('value-absent', t.raw.trim() === '' ? `${section}.${label} is empty; treated as absent` : `${section}.${label} is the placeholder ${JSON.stringify(t.raw.trim())}; treated as absent`);
     }
   };
   readFields(h, 'EquipmentHeader', HEADER_FIELDS);
@@ -476,7 +509,7 @@ function readHeader(node: AempNode, warn: Warn): AempEquipmentHeader {
   if (h) {
     const install = readTime(get(h, aliases('UnitInstallDateTime')));
     if (install.kind === 'value') header.unitInstallTime = install.time;
-    else if (install.kind !== 'absent') warn(`EquipmentHeader.UnitInstallDateTime ${JSON.stringify(install.raw)} is ${install.kind === 'placeholder' ? 'a placeholder' : 'not a time'}; treated as absent`);
+    else if (install.kind !== 'absent') warn('value-absent', `EquipmentHeader.UnitInstallDateTime ${JSON.stringify(install.raw)} is ${install.kind === 'placeholder' ? 'a placeholder' : 'not a time'}; treated as absent`);
   }
   return header;
 }
@@ -496,21 +529,20 @@ function identifiersOf(header: AempEquipmentHeader, warn: Warn): SourceIdentifie
   if (header.serialNumber !== undefined) {
     // Trackunit puts the device serial into SerialNumber when the machine serial is unknown.
     if (header.telematicSerialNumber !== undefined && normalizeIdentifier(header.serialNumber) === normalizeIdentifier(header.telematicSerialNumber))
-      warn(`EquipmentHeader.SerialNumber ${JSON.stringify(header.serialNumber)} is the telematics device serial; used as device-serial only`);
+      warn('value-assumed', `EquipmentHeader.SerialNumber ${JSON.stringify(header.serialNumber)} is the telematics device serial; used as device-serial only`);
     else add('serial', header.serialNumber);
   }
   add('unit-id', header.unitId);
   add('device-serial', header.telematicSerialNumber);
   if (ids.length === 0 && header.equipmentId !== undefined) {
-    warn(`no PIN, serial or Metadata id; using the free-text EquipmentID ${JSON.stringify(header.equipmentId)} as serial`);
+    warn('value-assumed', `no PIN, serial or Metadata id; using the free-text EquipmentID ${JSON.stringify(header.equipmentId)} as serial`);
     add('serial', header.equipmentId);
   }
   return ids;
 }
 
 function readEquipment(node: AempNode, opts: AempParseOptions): AempEquipment {
-  const warnings: string[] = [];
-  const warn: Warn = (m) => warnings.push(m);
+  const { warnings, warningKinds, warn } = warningList();
   const header = readHeader(node, warn);
   const ids = identifiersOf(header, warn);
   const fragments: Fragment[] = [];
@@ -519,8 +551,8 @@ function readEquipment(node: AempNode, opts: AempParseOptions): AempEquipment {
     fragments.push(...readBlocks(key, node[key], warn));
   }
   const events = assemble(fragments, ids, opts, warn);
-  if (ids.length === 0) warn('no usable identifier (PIN, SerialNumber, EquipmentID and Metadata ids are missing or placeholders); its events cannot be matched to an asset');
-  return { header, ids, events, raw: node, warnings };
+  if (ids.length === 0) warn('no-identifier', 'no usable identifier (PIN, SerialNumber, EquipmentID and Metadata ids are missing or placeholders); its events cannot be matched to an asset');
+  return { header, ids, events, raw: node, warnings, warningKinds };
 }
 
 function readBlocks(key: string, value: unknown, warn: Warn): Fragment[] {
@@ -529,8 +561,7 @@ function readBlocks(key: string, value: unknown, warn: Warn): Fragment[] {
   return asArray(value).flatMap((entry) => (isNode(entry) ? readExtensionBlock(entry, key) : []));
 }
 
-function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions, warnings: string[]): AempDocument {
-  const warn: Warn = (m) => warnings.push(m);
+function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions, { warnings, warningKinds, warn }: ReturnType<typeof warningList>): AempDocument {
   const named = findKey(c.node, K.header) !== undefined || findKey(c.node, K.metadata) !== undefined;
   const ids = named ? identifiersOf(readHeader(c.node, warn), warn) : [...(opts.ids ?? [])];
   const fragments: Fragment[] = [];
@@ -545,8 +576,8 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
   }
   dataElement ??= c.hintName ?? 'unknown';
   const events = assemble(fragments, ids, opts, warn);
-  if (ids.length === 0) warn('time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)');
-  return { kind: 'timeseries', dataElement, links, ids, events, warnings };
+  if (ids.length === 0) warn('no-identifier', 'time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)');
+  return { kind: 'timeseries', dataElement, links, ids, events, warnings, warningKinds };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -585,7 +616,7 @@ function assemble(fragments: readonly Fragment[], ids: readonly SourceIdentifier
           meters.set(f.eventTime, group);
         }
         const previous = group.event[f.field];
-        if (previous !== undefined && previous !== f.value) warn(`${f.rawKey}: two values for ${f.field} at ${iso(f.eventTime)} (${previous}, ${f.value}); kept the later one`);
+        if (previous !== undefined && previous !== f.value) warn('value-assumed', `${f.rawKey}: two values for ${f.field} at ${iso(f.eventTime)} (${previous}, ${f.value}); kept the later one`);
         group.event[f.field] = f.value;
         if (f.originalUnit !== undefined) group.units[f.field] = f.originalUnit;
         else delete group.units[f.field];

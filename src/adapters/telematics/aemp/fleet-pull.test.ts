@@ -361,6 +361,34 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     expect(note).toContain('unknown distance unit "furlong"');
     expect(warned).toEqual([expect.objectContaining({ obj: expect.objectContaining({ provider: 'trackunit', machines: 2 }) as unknown })]);
   });
+
+  it.each([
+    ['as the parser words them', (w: string) => w],
+    ['reworded', (w: string) => `NOTE ${w.toUpperCase().replace(/SKIPPED|DROPPED/g, 'PASSED OVER')}`],
+  ])('counts a machine as having readings left out by the warning kind, not its text (warnings %s)', async (_name, reword) => {
+    const t = setup({ fleetSize: 5 });
+    await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
+    const fetchOdd = fleetPagesRewritten(simulatorFetch(t.sim), (equipment) => {
+      const [first, second, third] = equipment as [Machine, Machine, Machine];
+      // A reading left out: a fix at 0,0.
+      first.Location = { ...first.Location, Latitude: 0, Longitude: 0 };
+      // Not one, though the text the feed put in it reads like one: an install time in words.
+      (second.EquipmentHeader ?? second.equipmentHeader ?? {}).UnitInstallDateTime = 'is not a number; reading skipped';
+      // Nor a tank capacity of 0 (unknown): noted as absent, nothing usable lost.
+      third.FuelRemaining = { datetime: '2025-03-04T02:00:00Z', Percent: 50, FuelTankCapacity: 0 };
+    });
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchOdd, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const walk = built.client.walkFleet.bind(built.client);
+    built.client.walkFleet = async function* (...args: Parameters<typeof walk>) {
+      for await (const page of walk(...args)) yield { ...page, fresh: page.fresh.map((f) => ({ ...f, equipment: { ...f.equipment, warnings: f.equipment.warnings.map(reword) } })) };
+    };
+    const summary = await runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock });
+    expect(summary).toMatchObject({ complete: true, matched: 5 });
+    const notes = summary.notes.filter((n) => /left out/.test(n));
+    expect(notes).toEqual([expect.stringMatching(/^1 machine\(s\) came with readings that could not be used and were left out \(/)]);
+    expect(notes[0]).toContain(`${machineHeader(0).pin}: ${reword('Location: position 0,0 means no fix; position skipped')}`);
+    expect(notes[0]).not.toMatch(/UnitInstallDateTime|tank capacity/i);
+  });
 });
 
 /** A machine of a fleet page (JSON), block by block. */

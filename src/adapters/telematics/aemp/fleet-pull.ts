@@ -20,6 +20,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
 import { AempRequestError } from './aemp-client.js';
+import { warningsOfKind } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { dropPageRecordsBefore, loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
@@ -180,13 +181,6 @@ function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
   return out;
 }
 
-/**
- * Parser warnings that mean a reading was left out (not those that only note an absent value, such
- * as an empty Model or a tank capacity of 0): a pull says how many machines had any, as the
- * pipeline never sees them to quarantine.
- */
-const READING_LEFT_OUT = /(?:skipped|dropped)(?: \(|$)|is not a number|is ambiguous|is not a percentage/;
-
 /** Examples of left-out readings a pull's note and log carry. */
 const LEFT_OUT_EXAMPLES = { note: 3, log: 20 } as const;
 
@@ -269,7 +263,9 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
         // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
         const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
-        const lost = equipment.warnings.filter((w) => READING_LEFT_OUT.test(w));
+        // Readings the parser left out (not values it only noted as absent, such as an empty Model or a
+        // tank capacity of 0): the pull says how many machines had any, as the pipeline never sees them to quarantine.
+        const lost = warningsOfKind(equipment, 'reading-left-out');
         if (lost.length > 0) {
           leftOut.machines++;
           const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
