@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors/errors.js';
 import { compileConfig, loadConfigFile } from './load.js';
 import { defaultDestinationOf } from './schema.js';
+import { emptyTokenWarnings } from './secrets.js';
 
 const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
 
@@ -29,12 +30,34 @@ function tempDir(): string {
 }
 
 describe('${NAME} values', () => {
-  it('take the environment variable over NAME_FILE when both are set', () => {
-    // Mutation: NAME_FILE read first.
+  it('refuse NAME and NAME_FILE both set and not empty, naming both and neither value', () => {
+    // Before: the variable was taken silently, and a rotated secret file never read.
     const dir = tempDir();
     writeFileSync(join(dir, 'token'), 'from-file\n');
-    const c = compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: 'from-env', ERP_TOKEN_FILE: join(dir, 'token') });
-    expect(c.destinations[0]?.token).toBe('from-env');
+    const err = configError(() => compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: 'from-env', ERP_TOKEN_FILE: join(dir, 'token') }));
+    expect([...err.problems]).toEqual([
+      { key: 'destinations.0.token', message: 'both ERP_TOKEN and ERP_TOKEN_FILE are set: set only one (ERP_TOKEN to the value itself, or ERP_TOKEN_FILE to the path of a file holding it)' },
+    ]);
+    expect(err.message).not.toMatch(/from-env|from-file/);
+  });
+
+  it('read NAME_FILE when NAME is set but empty (as container platforms and env files leave it), with no empty-token warning', () => {
+    // Before: the empty variable won, and the token went out empty with only a warning.
+    const dir = tempDir();
+    writeFileSync(join(dir, 'token'), 'from-file\n');
+    const c = compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: '', ERP_TOKEN_FILE: join(dir, 'token') });
+    expect(c.destinations[0]?.token).toBe('from-file');
+    expect(emptyTokenWarnings(c)).toEqual([]);
+    // And an empty NAME_FILE beside a variable counts as not set either.
+    expect(compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: 'from-env', ERP_TOKEN_FILE: '' }).destinations[0]?.token).toBe('from-env');
+  });
+
+  it('take the variable when only it is set, and say not set when only an empty NAME_FILE is', () => {
+    // Mutation: an empty NAME_FILE read as a path.
+    expect(compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN: 'from-env' }).destinations[0]?.token).toBe('from-env');
+    expect(problems(() => compileConfig({ destinations: [{ ...erp, token: '${ERP_TOKEN}' }] }, { ERP_TOKEN_FILE: '' }))).toEqual([
+      { key: 'destinations.0.token', message: 'environment variable ERP_TOKEN is not set (set ERP_TOKEN or ERP_TOKEN_FILE)' },
+    ]);
   });
 
   it('take a variable that is set but empty as it is, not as one that is not set', () => {

@@ -32,7 +32,10 @@ interface SecretFromEnv {
 
 /**
  * Replace `${NAME}` in every string: from `NAME`, else from the file named by `NAME_FILE` (trailing
- * newline trimmed). A missing variable is an error naming the key, never an empty string. With
+ * newline trimmed). An empty variable counts as not set when the other one is set (container
+ * platforms and env files leave `NAME=` behind); both set and not empty is an error naming both, as
+ * which one was meant cannot be told. A missing variable is an error naming the key, never an
+ * empty string (`NAME=` alone is the empty string). With
  * `deferred`, one at a secret key ({@link isSecretKey}) is collected there instead and the value
  * becomes {@link UNRESOLVED_PLACEHOLDER}, for the commands that connect to refuse.
  */
@@ -51,12 +54,18 @@ export function interpolateEnv(
     const variables: string[] = [];
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
       const direct = env[name];
-      if (direct !== undefined) {
+      const file = env[`${name}_FILE`];
+      const hasDirect = direct !== undefined && direct !== '';
+      const hasFile = file !== undefined && file !== '';
+      if (hasDirect && hasFile) {
+        own.push({ key, message: `both ${name} and ${name}_FILE are set: set only one (${name} to the value itself, or ${name}_FILE to the path of a file holding it)` });
+        return '';
+      }
+      if (!hasFile && direct !== undefined) {
         variables.push(name);
         return direct;
       }
-      const file = env[`${name}_FILE`];
-      if (file !== undefined) {
+      if (hasFile) {
         try {
           const text = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
           variables.push(`${name}_FILE`);

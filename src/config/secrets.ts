@@ -68,7 +68,7 @@ export function requireSecrets(value: unknown, parts?: readonly string[]): void 
 }
 
 /**
- * Destinations whose `token` is empty (`ERP_TOKEN=` in an env file, an empty secret file): valid,
+ * Destinations whose `token` is empty (`ERP_TOKEN=` in an env file with no `ERP_TOKEN_FILE`, an empty secret file): valid,
  * for an ERP that takes no credentials, but every request then goes without any, which a 401 per
  * delivery would otherwise be the first sign of. A token not set (deferred) is not read here.
  */
