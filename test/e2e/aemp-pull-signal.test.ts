@@ -50,7 +50,9 @@ describe('aemp pull and SIGTERM', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(1);
     expect(stdout).toContain('stopped (aborted): the pull was stopped; it resumes where it left off');
-    expect(stdout).toContain('the next pull resumes at');
+    // It stopped waiting for the first page of a new snapshot: nothing kept, the next pull starts at the first page.
+    expect(stdout).toContain('  kept: no page of this snapshot yet\n');
+    expect(stdout).toContain("  the next pull starts at the first page: run 'assetbridge aemp pull --provider trackunit' again");
     // It let go of the store: the next command does not take over a lease from a process that is gone.
     const next = await runCli(['aemp', 'pull', '--no-wait', '-c', cfg.path]);
     expect(next.code).toBe(75);

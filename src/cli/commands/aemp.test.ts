@@ -62,6 +62,37 @@ describe('aemp pull', () => {
     expect(t.sim.stats.http429).toBe(0);
   });
 
+  it.each([
+    [
+      'answered with a page that cannot be read',
+      () => new Response('{"Links": [', { status: 200, headers: { 'content-type': 'application/json' } }),
+      /^ {2}fix first: the page itself, at the provider: .*'assetbridge aemp parse <file>'/m,
+    ],
+    ['refused (HTTP 404)', () => new Response('no such page', { status: 404 }), /^ {2}fix first: what the error names \(the page was refused\): every rerun stops at this page until then$/m],
+  ])('a pull that stops at a page %s says what it kept, that and until when a rerun resumes there, and what to fix first', async (_name, answer, fix) => {
+    // A provider of its own: the per-second limiter is process-wide per provider, and this test moves the clock on.
+    const t = setup([simulatorConfig({ name: `broken-page-${answer().status}` })]);
+    await t.store.upsertAssets(assetsForMachines([0, 1, 2]));
+    const sim = t.deps.fetch!;
+    let broken = true;
+    t.deps = { ...t.deps, fetch: ((input: string | URL | Request, init?: RequestInit) => (broken && String(input instanceof Request ? input.url : input).includes('/Fleet/2') ? Promise.resolve(answer()) : sim(input, init))) };
+    expect(await aempPullCommand(t.deps, {})).toBe(1);
+    const text = t.text();
+    expect(text).toMatch(/stopped \(error\): broken-page-\d+: \S+\/Fleet\/2\S* /);
+    expect(text).toContain('  kept: 1 page(s) of this snapshot, stored with their machines submitted, and the cursor at the first page not stored\n');
+    expect(text).toMatch(
+      /^ {2}the next pull resumes at \S+\/Fleet\/2\S* if it starts before 2025-03-04T15:00:00\.000Z \(resumeWithin: 12 h from this snapshot's first page; later it starts over at the first page\): run 'assetbridge aemp pull --provider broken-page-\d+' again/m,
+    );
+    expect(text).toMatch(fix);
+
+    // Fixed, the rerun resumes at that page; the pages kept are not asked for again.
+    broken = false;
+    t.clock.advance(16 * 60_000);
+    t.out.length = 0;
+    expect(await aempPullCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/broken-page-\d+: 1 page\(s\), 50 machine\(s\) .*\(resumed at \S+\/Fleet\/2/);
+  });
+
   it('refuses --use-reserve when the config forbids the reserve, and unknown providers', async () => {
     const t = setup([simulatorConfig({ reserve: { policy: 'never' } })]);
     await expect(aempPullCommand(t.deps, { useReserve: true })).rejects.toThrow(/reserve.policy: never/);

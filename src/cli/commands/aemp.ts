@@ -176,7 +176,7 @@ export function formatPullSummary(s: PullSummary): string {
   if (s.unmatched + s.ambiguous > 0) lines.push(`  review them with 'assetbridge assets unmatched' and confirm with 'assetbridge assets confirm <id> <erp-asset-id>'`);
   for (const note of s.notes) lines.push(`  note: ${note}`);
   if (s.complete) lines.push('  complete');
-  else lines.push(`  stopped (${s.stop}): ${s.error ?? 'incomplete'}`, ...(s.nextUrl ? [`  the next pull resumes at ${s.nextUrl}`] : []));
+  else lines.push(`  stopped (${s.stop}): ${s.error ?? 'incomplete'}`, ...(s.rerun ?? (s.nextUrl ? [`the next pull resumes at ${s.nextUrl}`] : [])).map((l) => `  ${l}`));
   return `${lines.join('\n')}\n`;
 }
 

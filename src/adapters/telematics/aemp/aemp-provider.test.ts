@@ -44,6 +44,22 @@ describe('scheduled AEMP pulls', () => {
   });
 });
 
+describe('a scheduled pull that fails at a page', () => {
+  it('fails with what it kept, where and until when the retry resumes, and what to fix first (logged by the scheduler)', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
+    const sim = simulatorFetch(createTrackunitSimulator({ fleetSize: 150, now: clock.now }));
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    stores.push(store);
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) =>
+      String(input instanceof Request ? input.url : input).includes('/Fleet/2') ? Promise.resolve(new Response('gone', { status: 410 })) : sim(input, init)) as typeof fetch;
+    const [task] = createAempPullTasks([simulatorConfig({ name: 'scheduled-410' })], { fetch: fetchImpl });
+    const ctx = { store, clock, sink: new RecordingSink(), signal: new AbortController().signal } as unknown as TaskContext;
+    await expect(task!.run(ctx)).rejects.toThrow(
+      /^scheduled-410: fleet pull failed: .*\/Fleet\/2\S* was refused \(HTTP 410: gone\); .*; kept: 1 page\(s\) of this snapshot, .*; the next pull resumes at \S+\/Fleet\/2\S* if it starts before 2025-03-04T15:00:00\.000Z .*; fix first: what the error names \(the page was refused\)/,
+    );
+  });
+});
+
 describe('a provider built from config entry N', () => {
   it('names that entry\'s keys in its errors: telematics.N.auth for a refused token, telematics.N.baseUrl and profile.paths for a refused page', async () => {
     const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });

@@ -84,7 +84,7 @@ export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: 
           { client: built.client, store: ctx.store, sink: ctx.sink, clock: ctx.clock, ...(deps.logger ? { logger: deps.logger } : {}), ...(deps.validation ? { validation: deps.validation } : {}) },
           { signal: ctx.signal },
         );
-        if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${summary.error ?? 'unknown error'}`);
+        if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${[summary.error ?? 'unknown error', ...(summary.rerun ?? [])].join('; ')}`);
       },
     };
     return [task];

@@ -227,6 +227,42 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(t.sink.messages).toHaveLength(250);
   });
 
+  it('a pull stopped at a page says what it kept (with the runs it resumed) and until when a rerun resumes there; a server error needs no fix first', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    const sim = simulatorFetch(t.sim);
+    let failAt: string | undefined = '/Fleet/2';
+    const flaky = ((input: string | URL | Request, init?: RequestInit) =>
+      failAt !== undefined && String(input instanceof Request ? input.url : input).includes(failAt) ? Promise.resolve(new Response('busy', { status: 503 })) : sim(input, init)) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: flaky, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const pull = () => runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock });
+
+    const first = await pull();
+    expect(first).toMatchObject({ complete: false, stop: 'error', pages: 1 });
+    expect(first.rerun).toEqual([
+      'kept: 1 page(s) of this snapshot, stored with their machines submitted, and the cursor at the first page not stored',
+      expect.stringMatching(
+        /^the next pull resumes at \S+\/Fleet\/2\?\S* if it starts before 2025-03-04T15:00:00\.000Z \(resumeWithin: 12 h from this snapshot's first page; later it starts over at the first page\): run 'assetbridge aemp pull --provider trackunit' again, or leave it to the service's next scheduled pull \(or its retry\)$/,
+      ),
+    ]);
+
+    failAt = '/Fleet/3';
+    t.clock.advance(15 * MIN);
+    const second = await pull();
+    expect(second).toMatchObject({ complete: false, stop: 'error', pages: 1, resumedFrom: first.nextUrl });
+    expect(second.rerun?.[0]).toBe('kept: 2 page(s) of this snapshot, stored with their machines submitted (1 by this run, 1 by the run(s) before it), and the cursor at the first page not stored');
+    // The deadline is the snapshot's first run's, not this run's.
+    expect(second.rerun?.[1]).toMatch(/resumes at \S+\/Fleet\/3\?\S* if it starts before 2025-03-04T15:00:00\.000Z/);
+
+    // Too late to resume: a fresh pull that fails on its first page has kept nothing, and says the next starts over.
+    failAt = '/Fleet/1';
+    t.clock.advance(13 * 60 * MIN);
+    const third = await pull();
+    expect(third).toMatchObject({ complete: false, stop: 'error', pages: 0 });
+    expect(third.resumedFrom).toBeUndefined();
+    expect(third.rerun).toEqual(['kept: no page of this snapshot yet', "the next pull starts at the first page: run 'assetbridge aemp pull --provider trackunit' again, or leave it to the service's next scheduled pull (or its retry)"]);
+  });
+
   it('keeps review entries across pulls (first seen, times seen) and drops them once the machine matches', async () => {
     const t = setup({ fleetSize: 10 });
     await t.pull();

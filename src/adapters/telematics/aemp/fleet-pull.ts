@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createRedactor } from '../../http/redact.js';
 import { coerceError } from '../../../core/errors/errors.js';
+import { formatDuration } from '../../../core/rules/maintenance/maintenance-rule.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { DEFAULT_VALIDATION, validateEvent, type ValidationPolicy } from '../../../core/normalize/validate.js';
@@ -87,6 +88,11 @@ export interface PullSummary {
   /** Where a rerun continues, when incomplete. */
   readonly nextUrl?: string;
   readonly error?: string;
+  /**
+   * When incomplete, for people: what of the snapshot is kept, where and until when a rerun
+   * resumes, and what to fix first when the page itself failed or was refused.
+   */
+  readonly rerun?: readonly string[];
   readonly notes: readonly string[];
 }
 
@@ -237,6 +243,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   let stop: PullStop = 'error';
   let nextUrl: string | undefined = startUrl;
   let error: string | undefined;
+  /** What to fix before a rerun, when the stop says: the page was refused, unreadable, or not stored. */
+  let fixFirst: string | undefined;
   let estimatedPages: number | undefined;
   /** The pages this run stored: the records the end of a complete pull keeps without reading. */
   const storedNow = new Set<string>();
@@ -333,6 +341,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     } else {
       stop = 'error';
       error = e.message;
+      fixFirst = fixBeforeRerun(e);
       if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
     }
   }
@@ -353,6 +362,17 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     }
   }
   const finishedAt = clock.now();
+  const rerun = complete
+    ? undefined
+    : rerunAdvice({
+        name,
+        // The cursor the store now holds: this run's once it stored a page, else the one it found (a --restart leaves an unfinished one in place).
+        saved: counts.pages > 0 ? { startedAt: pullStartedAt, ...(nextUrl !== undefined ? { nextUrl } : {}), pages: pagesBefore + counts.pages, complete: false } : cursor,
+        keptNow: counts.pages,
+        resumeWithin: provider.config.resumeWithin,
+        now: finishedAt,
+        ...(fixFirst !== undefined ? { fixFirst } : {}),
+      });
   const summary: PullSummary = {
     provider: name,
     startedAt,
@@ -367,14 +387,61 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     stop,
     ...(nextUrl !== undefined && !complete ? { nextUrl: shown(nextUrl) } : {}),
     ...(error !== undefined ? { error } : {}),
+    ...(rerun ? { rerun } : {}),
     notes,
   };
   await store.kvSet(PULLS_NAMESPACE, name, JSON.stringify(summary));
   const level = complete ? 'info' : 'warn';
   deps.logger?.[level](
-    { provider: name, pages: summary.pages, equipment: summary.equipment, matched: summary.matched, unmatched: summary.unmatched, ambiguous: summary.ambiguous, requests: summary.requests, http429: summary.http429, stop, ...(error ? { error } : {}) },
+    { provider: name, pages: summary.pages, equipment: summary.equipment, matched: summary.matched, unmatched: summary.unmatched, ambiguous: summary.ambiguous, requests: summary.requests, http429: summary.http429, stop, ...(error ? { error } : {}), ...(rerun ? { rerun: rerun.join('; ') } : {}) },
     complete ? 'fleet pull finished' : 'fleet pull stopped before the end; the next run resumes',
   );
   return summary;
 }
 
+
+/**
+ * What to fix before a rerun, by why the pull stopped at a page; undefined when there is nothing
+ * to fix (a server error, no answer, 429s: the page is asked for again as it is).
+ */
+function fixBeforeRerun(e: Error): string | undefined {
+  if (e instanceof TelematicsAuthError) return "the feed's credentials (the error says what was refused; 'assetbridge config check --connect' tries them): every rerun stops here until then";
+  if (e instanceof AempRequestError) {
+    if (e.retryable) return undefined;
+    if (e.status === 200 || e.status === undefined)
+      return "the page itself, at the provider: it answered with a document that cannot be read; save it (the same URL, with the feed's credentials), see why with 'assetbridge aemp parse <file>' and have the provider fix it: every rerun asks for this page again and stops here until then";
+    return 'what the error names (the page was refused): every rerun stops at this page until then';
+  }
+  return 'what the error names: the page was fetched but not stored (its machines not submitted), and a rerun fetches it again';
+}
+
+/** The lines a stopped pull's summary tells an operator: what is kept, when and where a rerun resumes, what to fix first. */
+function rerunAdvice(a: {
+  name: string;
+  saved: Pick<PullCursor, 'startedAt' | 'nextUrl' | 'pages' | 'complete'> | undefined;
+  keptNow: number;
+  resumeWithin: number;
+  now: number;
+  fixFirst?: string;
+}): string[] {
+  const how = `run 'assetbridge aemp pull --provider ${a.name}' again, or leave it to the service's next scheduled pull (or its retry)`;
+  const lines: string[] = [];
+  const { saved } = a;
+  const resumeBy = saved ? saved.startedAt + a.resumeWithin : 0;
+  if (saved !== undefined && !saved.complete && saved.nextUrl !== undefined && a.now <= resumeBy) {
+    const earlier = saved.pages - a.keptNow;
+    lines.push(
+      `kept: ${saved.pages} page(s) of this snapshot, stored with their machines submitted${earlier > 0 ? ` (${a.keptNow} by this run, ${earlier} by the run(s) before it)` : ''}, and the cursor at the first page not stored`,
+      `the next pull resumes at ${shown(saved.nextUrl)} if it starts before ${new Date(resumeBy).toISOString()} (resumeWithin: ${formatDuration(a.resumeWithin)} from this snapshot's first page; later it starts over at the first page): ${how}`,
+    );
+  } else {
+    lines.push(
+      a.keptNow === 0
+        ? 'kept: no page of this snapshot yet'
+        : `kept: ${a.keptNow} page(s) stored with their machines submitted, but this snapshot's first page is more than resumeWithin (${formatDuration(a.resumeWithin)}) ago, so no rerun resumes after them`,
+      `the next pull starts at the first page: ${how}`,
+    );
+  }
+  if (a.fixFirst !== undefined) lines.push(`fix first: ${a.fixFirst}`);
+  return lines;
+}
