@@ -14,7 +14,7 @@ import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
-import { deferSecret, isSecretKey, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
+import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -75,7 +75,7 @@ export function interpolateEnv(
           return '';
         }
       }
-      own.push({ key, message: `environment variable ${name} is not set (set ${name} or ${name}_FILE)` });
+      own.push(notSetProblem(key, `environment variable ${name} is not set (set ${name} or ${name}_FILE)`));
       return '';
     });
     if (own.length === 0) {

@@ -13,6 +13,18 @@ export interface SecretProblem {
   readonly message: string;
 }
 
+const NOT_SET = new WeakSet<SecretProblem>();
+
+/** A problem saying a secret's variable (and its `_FILE`) is not set at all, as where a config is checked apart from the service. */
+export function notSetProblem(key: string, message: string): SecretProblem {
+  const p = { key, message };
+  NOT_SET.add(p);
+  return p;
+}
+
+/** Whether `p` says only that the variable is not set (rather than set twice, or to a file that cannot be read). */
+export const isNotSet = (p: SecretProblem): boolean => NOT_SET.has(p);
+
 /** The keys that hold credentials: only these may load unresolved. */
 const SECRET_KEYS: readonly RegExp[] = [
   /^sources\.http\.token$/,

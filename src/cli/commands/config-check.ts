@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/identity/asset-csv.js';
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
-import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
+import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -161,7 +161,12 @@ export function registerConfigCommand(program: Command): void {
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.
-        for (const s of unresolvedSecrets(config)) process.stdout.write(`warning: ${s.key}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`);
+        for (const s of unresolvedSecrets(config))
+          process.stdout.write(
+            isNotSet(s)
+              ? `warning: ${s.key}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`
+              : `warning: ${s.key}: ${s.message}; ${needingSecret(s.key)} to start until that is fixed\n`,
+          );
         return;
       }
       // What --connect tries: the destinations, MQTT brokers and telematics feeds (their token endpoints; the service needs all of a feed's secrets).

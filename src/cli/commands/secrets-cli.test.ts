@@ -66,6 +66,24 @@ describe('secrets resolved where they are used', () => {
     expect(connect.stdout).toContain('connections:');
   });
 
+  it('config check does not tell to set a secret that is set, twice or to a file it cannot read: it says the service refuses until that is fixed', async () => {
+    const cfg = serviceConfig();
+    const r = await runCli(['config', 'check', '-c', cfg.path], {
+      AB_SC_INTAKE: SECRETS.AB_SC_INTAKE,
+      AB_SC_ERP: SECRETS.AB_SC_ERP,
+      AB_SC_ERP_FILE: join(cfg.dir, 'erp-token'),
+      AB_SC_MQTT_FILE: join(cfg.dir, 'no-such-file'),
+    });
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    const lines = r.stdout.split('\n');
+    const erp = lines.find((l) => l.startsWith('warning: destinations.0.token: '));
+    expect(erp).toBe("warning: destinations.0.token: both AB_SC_ERP and AB_SC_ERP_FILE are set: set only one (AB_SC_ERP to the value itself, or AB_SC_ERP_FILE to the path of a file holding it); 'assetbridge run' and 'config check --connect' refuse to start until that is fixed");
+    const mqtt = lines.find((l) => l.startsWith('warning: sources.mqtt.0.password: '));
+    expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password: cannot read AB_SC_MQTT_FILE \(.*no-such-file\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
+    expect(r.stdout).not.toContain('set it where the service runs');
+    expect(r.stdout).not.toContain(SECRETS.AB_SC_ERP);
+  });
+
   it('config check --connect refuses to try anything without the secrets it connects with (exit 2), naming each key', async () => {
     const cfg = serviceConfig();
     const r = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_SC_MQTT: SECRETS.AB_SC_MQTT });
