@@ -442,4 +442,17 @@ describe('config', () => {
     writeFileSync(join(dir, 'memory.yaml'), 'store: { path: ":memory:" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
     expect(loadConfigFile(join(dir, 'memory.yaml')).store.path).toBe(':memory:');
   });
+
+  it('refuses a database URL as store.path, without quoting its password, rather than making a directory of it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'pg.yaml'), 'store: { path: "${PG_URL}" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
+    const found = problems(() => loadConfigFile(join(dir, 'pg.yaml'), { PG_URL: 'postgres://postgres:S3cretPW@127.0.0.1:5432/ab' }));
+    expect(found).toHaveLength(1);
+    expect(found[0]?.key).toBe('store.path');
+    expect(found[0]?.message).toMatch(/^a postgres:\/\/ URL is not a store path: .*PostgreSQL store \(the scaled mode\) is not built/);
+    expect(JSON.stringify(found)).not.toMatch(/S3cretPW|127\.0\.0\.1:5432/);
+    expect(problems(() => compileConfig({ ...minimal, store: { path: 'postgresql://db/ab' } }, { ERP_TOKEN: 'x' }))[0]?.key).toBe('store.path');
+    // A file name with a colon in it is still a file.
+    expect(compileConfig({ ...minimal, store: { path: './data/ab:1.db' } }, { ERP_TOKEN: 'x' }).store.path).toBe('./data/ab:1.db');
+  });
 });

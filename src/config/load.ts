@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { editDistance } from '../core/edit-distance.js';
 import type { ZoneShape } from '../core/rules/zones/geometry.js';
-import { configSchema, DEFAULT_STORE_PATH, type Config } from './schema.js';
+import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
@@ -222,7 +222,8 @@ const isDoc = (v: unknown): v is Doc => v !== null && typeof v === 'object' && !
 export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
   if (!isDoc(input)) return input;
   const doc = structuredClone(input);
-  const at = (p: unknown): unknown => (typeof p === 'string' && p !== '' && p !== ':memory:' && !isAbsolute(p) ? resolve(baseDir, p) : p);
+  // A URL is left as given, for the schema to refuse as such (not a file named `postgres:/…` beside the config).
+  const at = (p: unknown): unknown => (typeof p === 'string' && p !== '' && p !== ':memory:' && !isUrlLike(p) && !isAbsolute(p) ? resolve(baseDir, p) : p);
   const resolveKey = (obj: unknown, key: string): void => {
     if (!isDoc(obj) || !(key in obj)) return;
     const p = obj[key];

@@ -476,14 +476,29 @@ export const assetSchema = z.strictObject({
   attributes: z.record(z.string(), z.string()).default({}),
 });
 
+/** `scheme://…`: a URL (a database server's, `postgres://user:password@host/db`), which no file path starts with. */
+export function isUrlLike(path: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(path);
+}
+
 /** The default store file: relative to the config file's directory (or, with no file, the working directory). */
 export const DEFAULT_STORE_PATH = './data/assetbridge.db';
 
 export const configSchema = z.strictObject({
   store: z
     .strictObject({
-      /** SQLite file; in a config file, relative to the file's directory. @default ./data/assetbridge.db */
-      path: z.string().default(DEFAULT_STORE_PATH),
+      /**
+       * SQLite file; in a config file, relative to the file's directory. A URL (`postgres://…`) is
+       * refused, not taken for a file name: there is no database server store yet. @default ./data/assetbridge.db
+       */
+      path: z
+        .string()
+        .refine((p) => !isUrlLike(p), {
+          // Not echoed: a connection URL may carry a password.
+          error: (iss) =>
+            `a ${String(iss.input).slice(0, String(iss.input).indexOf(':'))}:// URL is not a store path: store.path names the SQLite file (e.g. ./data/assetbridge.db), and a PostgreSQL store (the scaled mode) is not built in this version; give a file path, and run one service per store`,
+        })
+        .default(DEFAULT_STORE_PATH),
       /** `full`: every commit survives power loss; `normal`: survives process crashes only, faster. @default full */
       synchronous: z.enum(['full', 'normal']).default('full'),
       /**
