@@ -443,6 +443,19 @@ describe('config', () => {
     expect(loadConfigFile(join(dir, 'memory.yaml')).store.path).toBe(':memory:');
   });
 
+  it("says that a key of the scaled mode (a PostgreSQL store, a RabbitMQ source) is not built, rather than only 'unknown key'", () => {
+    const found = problems(() =>
+      compileConfig({ ...minimal, store: { url: 'postgres://db/ab', type: 'postgres' }, sources: { rabbitmq: { queue: 'events' } } }, { ERP_TOKEN: 'x' }),
+    );
+    expect(found.map((p) => p.key)).toEqual(['store.url', 'store.type', 'sources.rabbitmq']);
+    expect(found[0]?.message).toBe(
+      'unknown key: a PostgreSQL store (the scaled mode) is not built in this version; the store is the SQLite file at store.path, one service per store: remove store.url',
+    );
+    expect(found[2]?.message).toMatch(/^unknown key: RabbitMQ \(AMQP\) is not a source in this version; .*sources\.mqtt.*: remove sources\.rabbitmq$/);
+    // Any other unknown key keeps its suggestion.
+    expect(problems(() => compileConfig({ ...minimal, store: { pth: 'x.db' } }, { ERP_TOKEN: 'x' }))[0]?.message).toBe('unknown key: did you mean path?');
+  });
+
   it('refuses a database URL as store.path, without quoting its password, rather than making a directory of it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'pg.yaml'), 'store: { path: "${PG_URL}" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
