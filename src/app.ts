@@ -10,6 +10,7 @@ import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
 import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
+import { sharedGroupWarnings } from './config/shared-group.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
@@ -290,13 +291,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw err;
   }
   if (config.sources.http && options.http === undefined && !wantHttp) logger.warn('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
-  const split = config.sources.mqtt.filter((m) => m.sharedGroup !== undefined).map((m) => m.name);
-  if (split.length && store.capabilities.singleWriter) {
-    logger.warn(
-      { sources: split },
-      'sources.mqtt[].sharedGroup is set, but this store serves one process: with several processes in the group, each would see only part of an asset\'s events (run one service per store)',
-    );
-  }
+  if (store.capabilities.singleWriter) for (const w of sharedGroupWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];

@@ -138,7 +138,7 @@ export const mqttSourceSchema = z.strictObject({
   reconnectDelayMs: duration('5s'),
   /**
    * Subscribe as MQTT shared subscriptions (`$share/<group>/<filter>`), for a scaled mode not built
-   * yet: with the SQLite store run one process per store (the service warns when this is set).
+   * yet: with the SQLite store run one process per store (`config check` and the service's start warn when this is set).
    */
   sharedGroup: z
     .string()

@@ -24,6 +24,17 @@ describe('config check', () => {
     expect(r.stdout).toContain('warning: rules.maintenance.thresholds.0.sensor: no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire');
   });
 
+  it('warns of an MQTT sharedGroup, naming its key, as the service warns at its start (the store serves one process)', async () => {
+    // Mutation: the warning said only by the service's start, after the config passed its check.
+    const source = { name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] };
+    const cfg = writeConfig({ destinations: [erp], sources: { mqtt: [source, { ...source, name: 'gate', clientId: 'ab-gate', sharedGroup: 'ab' }] } });
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain('warning: sources.mqtt.1.sharedGroup is set ("ab"), but the store serves one process (the scaled mode\'s shared PostgreSQL store is not built yet): ');
+    expect(r.stdout).toContain('remove it and run one service per store\n');
+    expect(r.stdout).not.toContain('sources.mqtt.0.sharedGroup');
+  });
+
   it('says where the HTTP intake listens, or that no server runs for it', async () => {
     const on = writeConfig({ destinations: [erp], sources: { http: { token: 'intake-token-1' } }, server: { host: '0.0.0.0', port: 8090 } });
     expect((await runCli(['config', 'check', '-c', on.path])).stdout).toContain(`${on.path} is valid: 1 destination(s), 0 MQTT source(s), HTTP intake on at http://0.0.0.0:8090/v1/events\n`);

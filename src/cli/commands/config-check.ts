@@ -21,6 +21,7 @@ import { applyAssetUpdates, decodeAssetCsv, readAssetCsv } from '../../adapters/
 import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type ListedAsset, type RuleInputWarning } from '../../config/rule-inputs.js';
 import { rulesConfigOf } from './rules.js';
 import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
+import { sharedGroupWarnings } from '../../config/shared-group.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -156,6 +157,8 @@ export function registerConfigCommand(program: Command): void {
       for (const w of assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
       for (const w of configuredAssetInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      // MQTT shared subscriptions with a store that serves one process: as the service's start says.
+      for (const w of sharedGroupWarnings(config)) process.stdout.write(`warning: ${w.key} ${w.message}\n`);
       // A token variable set to nothing: valid (an ERP without auth), but said.
       for (const w of emptyTokenWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
       if (!opts.connect) {
