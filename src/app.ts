@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createCanonicalDecoder } from './core/normalize/canonical-decoder.js';
 import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
-import { createMqttSource } from './adapters/sources/mqtt/mqtt-source.js';
+import { createMqttSource, type SubscriptionMemory } from './adapters/sources/mqtt/mqtt-source.js';
 import { sharedGroupWarnings } from './config/shared-group.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
@@ -225,9 +225,41 @@ export function buildDecoders(config: Config): DecoderRegistry {
   return decoders;
 }
 
-export function buildSources(config: Config, logger: Logger): Source[] {
+/**
+ * The store's record of what each MQTT source subscribed in its broker session (by client id and
+ * broker, without credentials), so a filter or share group an earlier config had is dropped.
+ */
+function subscriptionMemory(store: Pick<Store, 'kvGet' | 'kvSet'>, m: Config['sources']['mqtt'][number]): SubscriptionMemory {
+  let broker = m.url;
+  try {
+    const u = new URL(m.url);
+    broker = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    // The schema took it: kept as given, without what a URL it does not parse would hide.
+  }
+  const key = `${m.clientId} ${broker}`;
+  return {
+    load: async () => {
+      const text = await store.kvGet(MQTT_SUBSCRIPTIONS, key);
+      let parsed: unknown;
+      try {
+        parsed = text === undefined ? undefined : JSON.parse(text);
+      } catch {
+        return undefined; // not ours to fail a start on: written again at the connect
+      }
+      return Array.isArray(parsed) ? parsed.filter((f): f is string => typeof f === 'string') : undefined;
+    },
+    save: (filters) => store.kvSet(MQTT_SUBSCRIPTIONS, key, JSON.stringify(filters)),
+  };
+}
+
+const MQTT_SUBSCRIPTIONS = 'mqtt-subscriptions';
+
+export function buildSources(config: Config, logger: Logger, store?: Pick<Store, 'kvGet' | 'kvSet'>): Source[] {
   // Each source names itself (`source`) in every line it logs: a child binding would repeat the key.
-  return config.sources.mqtt.map((m, i) => createMqttSource(m, { logger, stopTimeoutMs: config.shutdown.graceMs, configKey: `sources.mqtt.${i}` }));
+  return config.sources.mqtt.map((m, i) =>
+    createMqttSource(m, { logger, stopTimeoutMs: config.shutdown.graceMs, configKey: `sources.mqtt.${i}`, ...(store ? { subscriptionMemory: subscriptionMemory(store, m) } : {}) }),
+  );
 }
 
 /** The work-order webhook of each destination whose connector reads its ERP's pushes. */
@@ -375,7 +407,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       store,
     );
-    const sources = [...(options.sources === false ? [] : buildSources(config, logger)), ...(options.extraSources ?? [])];
+    const sources = [...(options.sources === false ? [] : buildSources(config, logger, store)), ...(options.extraSources ?? [])];
     const closers: (() => Promise<void>)[] = [];
     const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, ...(capture ? { capture } : {}) });
     const app: App = {

@@ -281,6 +281,27 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     expect(sink.payloads()).toEqual(numbered('g', 10));
   });
 
+  it('drops a share group or a filter an earlier config subscribed under the client id (remembered in the store), so no message comes twice or to no decoder', async () => {
+    // Mutation: the remembered subscriptions not unsubscribed (a removed sharedGroup kept its
+    // $share/… subscription in the session: every message was taken twice).
+    let remembered: readonly string[] | undefined;
+    const subscriptionMemory = { load: () => Promise.resolve(remembered), save: (f: readonly string[]) => Promise.resolve(void (remembered = f)) };
+    const decoder = { assetId: { topicSegment: 3 }, meters: { operatingHours: 'h' } };
+    const kept = { filter: `ab-test/${RUN}/ungroup/+`, decoder };
+    const dropped = { filter: `ab-test/${RUN}/ungroup-old/+`, decoder };
+    const before = await start(config('ungroup', { topics: [kept, dropped], sharedGroup: `g-${RUN}` }), new MemorySink(), { subscriptionMemory });
+    await before.stop();
+    expect([...(remembered ?? [])].sort()).toEqual([`$share/g-${RUN}/${dropped.filter}`, `$share/g-${RUN}/${kept.filter}`].sort());
+    const sink = new MemorySink();
+    await start(config('ungroup', { topics: [kept] }), sink, { subscriptionMemory });
+    expect(remembered).toEqual([kept.filter]);
+    await publish('ungroup-old', ['gone']);
+    await publish('ungroup', numbered('u', 10));
+    await expect.poll(() => sink.committed.length).toBe(10);
+    await settle(300);
+    expect(sink.payloads()).toEqual(numbered('u', 10));
+  });
+
   it('splits a shared subscription between two processes without losing or duplicating messages', async () => {
     const group = `g-${RUN}`;
     const sinkA = new MemorySink();

@@ -70,7 +70,7 @@ export function createJsonDecoder(source: string, topics: readonly JsonTopicDeco
     try {
       const topic = compiled.find((t) => t.matches(message.channel));
       // We subscribe only to configured filters, so the broker sent it for a subscription that an
-      // earlier config made: the persistent session keeps it (the source never unsubscribes).
+      // earlier config made that the store has no record of (the persistent session keeps it).
       if (!topic)
         return fail(
           `no decoder for topic "${message.channel}"; configured topic filters: ${filterList}. It came for a subscription of an earlier config, which the broker keeps in the session of this source's clientId: add a filter for the topic (then replay), or unsubscribe the old filter on the broker under that clientId`,

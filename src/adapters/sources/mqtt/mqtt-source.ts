@@ -46,6 +46,18 @@ export interface MqttSourceOptions {
   readonly readPem?: ReadPem;
   /** The config key of this source, for messages that name the key to fix. @default `sources.mqtt[name=<name>]` */
   readonly configKey?: string;
+  /**
+   * Where the filters subscribed under this client id are remembered (the store): those an earlier
+   * config subscribed and this one does not (a removed filter, a `sharedGroup` removed or renamed)
+   * stay in the broker's persistent session, and are dropped on connect. @default not remembered
+   */
+  readonly subscriptionMemory?: SubscriptionMemory;
+}
+
+/** The filters a source subscribed under its client id on its broker, kept across runs. */
+export interface SubscriptionMemory {
+  load(): Promise<readonly string[] | undefined>;
+  save(filters: readonly string[]): Promise<void>;
 }
 
 /** Counters for metrics and health. */
@@ -123,6 +135,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** Whether the connection that just closed had been up (log an outage once, not every retry). */
   let connectedBefore = false;
+  /** The filters subscribed in this client id's session by an earlier run (or connection), from `subscriptionMemory`. */
+  let earlier: string[] = [];
   let outageErrorLogged = false;
   /** The latest connection error, for the start timeout's message. */
   let lastError: string | undefined;
@@ -245,7 +259,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       );
     else log.info({ source: name, url, clientId: config.clientId, sessionPresent: connack.sessionPresent }, 'MQTT source connected');
     const subs = subscriptions(config);
-    const stale = staleSubscriptions(config);
+    // What an earlier config subscribed in this session and this one does not is dropped too.
+    const stale = [...new Set([...staleSubscriptions(config), ...earlier.filter((f) => !Object.hasOwn(subs, f))])];
     c.subscribe(subs, (err, granted, suback) => {
       const answered = err ? refusals(granted, suback) : [];
       if (err && answered === undefined) {
@@ -271,12 +286,25 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         startWaiter?.resolve();
         startWaiter = undefined;
       };
-      if (stale.length === 0) return ready();
-      // A covered filter, or one without the share group, subscribed by an earlier config stays in
-      // the persistent session and would deliver its messages a second time; queued ones stay queued.
+      const remember = (dropped: boolean) => {
+        const current = Object.keys(subs);
+        // Filters that could not be dropped are kept in mind, to be tried again at the next connect.
+        earlier = dropped ? current : [...new Set([...current, ...earlier])];
+        const memory = options.subscriptionMemory;
+        if (!memory) return ready();
+        memory.save(earlier).then(ready, (saveErr: unknown) => {
+          log.warn({ source: name, err: (saveErr as Error).message }, 'MQTT source: could not record its subscriptions in the store; a filter removed from the config later may stay subscribed');
+          ready();
+        });
+      };
+      if (stale.length === 0) return remember(true);
+      // A covered filter, one without the share group, or one an earlier config had (another share
+      // group, a removed filter) stays in the persistent session and would deliver its messages a
+      // second time (or to no decoder); queued ones stay queued.
       c.unsubscribe(stale, (unsubErr) => {
         if (unsubErr) log.warn({ source: name, filters: stale, err: unsubErr.message }, 'MQTT source: could not drop subscriptions an earlier config may have left in the session; their messages may arrive twice');
-        ready();
+        else if (earlier.some((f) => stale.includes(f))) log.info({ source: name, filters: earlier.filter((f) => stale.includes(f)) }, 'MQTT source: dropped the subscriptions an earlier config made under this client id');
+        remember(!unsubErr);
       });
     });
   }
@@ -354,6 +382,12 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       if (state !== 'idle') throw new Error(`MQTT source "${config.name}" was already started; create a new source to start again`);
       state = 'starting';
       sink = target;
+      earlier = [
+        ...((await options.subscriptionMemory?.load().catch((err: unknown) => {
+          log.warn({ source: name, err: errorMessage(err) }, 'MQTT source: could not read the subscriptions it made before from the store; a filter removed from the config may stay subscribed');
+          return undefined;
+        })) ?? []),
+      ];
       const c = mqtt.connect(config.url, mqttClientOptions(config, options.readPem));
       client = c;
       deferAcks(c, onPublish);
