@@ -302,6 +302,20 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     expect(sink.payloads()).toEqual(numbered('u', 10));
   });
 
+  it('says when the broker keeps closing the connection soon after it is made, naming the clientId key: two services with one client id', async () => {
+    // Mutation: only "MQTT source disconnected" at each close (Mosquitto 2.0 sends the dropped client no DISCONNECT 0x8E).
+    const errors: { fields: Record<string, unknown>; message: string }[] = [];
+    const logger: SourceLogger = { debug() {}, info() {}, warn() {}, error: (fields, message) => errors.push({ fields: fields as Record<string, unknown>, message }) };
+    const cfg = config('twin', { reconnectDelayMs: '200ms' });
+    await start(cfg, new MemorySink(), { logger, configKey: 'sources.mqtt.0' });
+    await start(cfg, new MemorySink(), { logger: { ...logger, error() {} }, configKey: 'sources.mqtt.0' });
+    await expect.poll(() => errors.length, { timeout: 8000 }).toBeGreaterThan(0);
+    expect(errors[0]?.fields.key).toBe('sources.mqtt.0.clientId');
+    expect(errors[0]?.message).toMatch(/^MQTT source: the broker closed the connection 3 times in a row, each within seconds of connecting, without saying why: .*same client id "ab-src-twin-/);
+    await settle(1500);
+    expect(errors).toHaveLength(1); // once per streak, not at every close
+  });
+
   it('splits a shared subscription between two processes without losing or duplicating messages', async () => {
     const group = `g-${RUN}`;
     const sinkA = new MemorySink();

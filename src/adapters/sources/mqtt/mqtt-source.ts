@@ -60,6 +60,11 @@ export interface SubscriptionMemory {
   save(filters: readonly string[]): Promise<void>;
 }
 
+/** A connection the broker closes within this (plus twice the reconnect delay) of its making counts as a quick close. */
+const QUICK_CLOSE_BASE_MS = 10_000;
+/** Quick closes in a row after which the source says what most likely causes them. */
+const QUICK_CLOSES_SAID = 3;
+
 /** Counters for metrics and health. */
 export interface MqttSourceStats {
   /** Messages received and handed to the sink. */
@@ -135,6 +140,11 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let startWaiter: { resolve: () => void; reject: (err: Error) => void } | undefined;
   /** Whether the connection that just closed had been up (log an outage once, not every retry). */
   let connectedBefore = false;
+  /** When the current connection was made, and the broker's closes in a row that came soon after one was made. */
+  let connectedAt = 0;
+  let quickCloses = 0;
+  /** Whether the broker said why it closed the connection (an MQTT 5 DISCONNECT), already logged. */
+  let closeExplained = false;
   /** The filters subscribed in this client id's session by an earlier run (or connection), from `subscriptionMemory`. */
   let earlier: string[] = [];
   let outageErrorLogged = false;
@@ -249,6 +259,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     connection++;
     counts.connects++;
     connectedBefore = true;
+    connectedAt = Date.now();
+    closeExplained = false;
     outageErrorLogged = false;
     const c = client;
     if (!c) return;
@@ -367,6 +379,26 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     log[level]({ source: name, url, key: `${configKey}.url`, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot connect to the broker; retrying');
   }
 
+  /**
+   * A broker that closes each connection soon after it is made, without saying why: most often
+   * another client taking the session with the same client id (Mosquitto 2.0 sends no DISCONNECT
+   * to the client it drops, so the MQTT 5 reason 0x8E never comes). Said once per streak.
+   */
+  function noteBrokerClose(lastedMs: number): void {
+    if (closeExplained || lastedMs >= QUICK_CLOSE_BASE_MS + 2 * config.reconnectDelayMs) {
+      quickCloses = 0;
+      return;
+    }
+    quickCloses++;
+    if (quickCloses !== QUICK_CLOSES_SAID) return;
+    log.error(
+      { source: name, url, clientId: config.clientId, key: `${configKey}.clientId`, closes: quickCloses },
+      `MQTT source: the broker closed the connection ${quickCloses} times in a row, each within seconds of connecting, without saying why: ` +
+        `most often another client (a second service started with a copy of this config) connecting with the same client id "${config.clientId}" and taking the session in turn, ` +
+        `so that each gets only part of the messages; give every service its own ${configKey}.clientId (and its own store), or check the broker's log for why it drops this client`,
+    );
+  }
+
   function failStart(err: Error): void {
     const waiter = startWaiter;
     startWaiter = undefined;
@@ -396,6 +428,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       c.on('disconnect', (packet) => {
         // MQTT 5 brokers say why they close the connection.
         const takenOver = packet.reasonCode === 0x8e;
+        closeExplained = true;
         log.error(
           { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString },
           takenOver
@@ -404,7 +437,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         );
       });
       c.on('close', () => {
-        if (connectedBefore && accepting()) log.warn({ source: name, url }, 'MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect');
+        if (connectedBefore && accepting()) {
+          log.warn({ source: name, url }, 'MQTT source disconnected; un-acknowledged messages will be redelivered after reconnect');
+          noteBrokerClose(Date.now() - connectedAt);
+        }
         connectedBefore = false;
         // Continuations of a closed connection only let mqtt.js discard its remaining packets.
         const stale = held;
