@@ -47,6 +47,26 @@ describe('createApp without the destinations\' secrets', () => {
   });
 });
 
+describe('createApp and sources.mqtt[].sharedGroup', () => {
+  it('warns of the group, naming its key, where the sources run, and not in a command that runs no source', async () => {
+    // Mutation: the warning given by every command that builds the pipeline (quarantine replay, assets confirm, …).
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1', sharedGroup: 'ab', topics: [{ filter: 'fleet/+/telemetry', decoder: { assetId: { topicSegment: 1 } } }] }] },
+      server: { port: 0 },
+    });
+    const warned = async (sources: boolean): Promise<string[]> => {
+      const lines: string[] = [];
+      const app = await createApp(config, { sources, http: false, deliver: false, logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }) });
+      await app.close();
+      return lines.filter((l) => l.includes('sharedGroup')).map((l) => (JSON.parse(l) as { key: string }).key);
+    };
+    expect(await warned(true)).toEqual(['sources.mqtt.0.sharedGroup']);
+    expect(await warned(false)).toEqual([]);
+  });
+});
+
 describe('buildSources', () => {
   it('logs each MQTT source line with its source once (a JSON line with a repeated key breaks log shippers)', async () => {
     const lines: string[] = [];

@@ -323,7 +323,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     throw err;
   }
   if (config.sources.http && options.http === undefined && !wantHttp) logger.warn('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
-  if (store.capabilities.singleWriter) for (const w of sharedGroupWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
+  // Said where the sources run (the service, the demo); not by a command that only runs the pipeline (`quarantine replay`).
+  if (options.sources !== false && store.capabilities.singleWriter) for (const w of sharedGroupWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];
