@@ -74,7 +74,7 @@ describe('MQTT source with the embedded broker and the simulated fleet', () => {
     const b = await broker();
     const source = track(createMqttSource(mqttSourceSchema.parse(fleetMqttSourceConfig(b.url, { protocolVersion: 5 }))));
     await expect(source.start(collect([]))).rejects.toThrow(
-      `MQTT source "fleet": ${b.url}: Connection refused: Unacceptable protocol version; the broker does not speak this MQTT version: set protocolVersion: 4`,
+      `MQTT source "fleet": ${b.url}: Connection refused: Unacceptable protocol version; the broker does not speak this MQTT version: set sources.mqtt[name=fleet].protocolVersion: 4`,
     );
   });
 

@@ -576,19 +576,27 @@ describe('MQTT source: connection and subscription', () => {
 
   // Mutations: the refusal codes and TLS errors that end start() at once, and their hints.
   it.each([
-    [0x84, 'Connection refused: Unsupported Protocol Version', '; the broker does not speak this MQTT version: set protocolVersion: 4'],
-    [1, 'Connection refused: Unacceptable protocol version', '; the broker does not speak this MQTT version: set protocolVersion: 4'],
-    [0x86, 'Connection refused: Bad User Name or Password', '; check username and password'],
-    [0x87, 'Connection refused: Not authorized', '; check username and password'],
-    [4, 'Connection refused: Bad username or password', '; check username and password'],
-    [5, 'Connection refused: Not authorized', '; check username and password'],
-    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', '; check caFile/certFile/keyFile and that the certificate matches the host name'],
-    ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", '; check caFile/certFile/keyFile and that the certificate matches the host name'],
+    [0x84, 'Connection refused: Unsupported Protocol Version', '; the broker does not speak this MQTT version: set sources.mqtt[name=fake].protocolVersion: 4'],
+    [1, 'Connection refused: Unacceptable protocol version', '; the broker does not speak this MQTT version: set sources.mqtt[name=fake].protocolVersion: 4'],
+    [0x86, 'Connection refused: Bad User Name or Password', '; check sources.mqtt[name=fake].username and password (user "ingest"), and that the broker lets that user connect'],
+    [0x87, 'Connection refused: Not authorized', '; check sources.mqtt[name=fake].username and password (user "ingest"), and that the broker lets that user connect'],
+    [4, 'Connection refused: Bad username or password', '; check sources.mqtt[name=fake].username and password (user "ingest"), and that the broker lets that user connect'],
+    [5, 'Connection refused: Not authorized', '; check sources.mqtt[name=fake].username and password (user "ingest"), and that the broker lets that user connect'],
+    ['SELF_SIGNED_CERT_IN_CHAIN', 'self-signed certificate in certificate chain', "; check sources.mqtt[name=fake].caFile, certFile and keyFile, and that the broker's certificate matches the host name in sources.mqtt[name=fake].url"],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames", "; check sources.mqtt[name=fake].caFile, certFile and keyFile, and that the broker's certificate matches the host name in sources.mqtt[name=fake].url"],
   ])('a connection refused with %s ends start() at once with what to fix', async (code, message, hint) => {
     fake.script.connectError = Object.assign(new Error(message), { code });
     const source = create({}, { startTimeoutMs: 5_000 });
     // The refusal itself, not the start timeout's "could not connect" later.
     await expect(source.start(new HeldSink())).rejects.toThrow(`MQTT source "fake": mqtt://broker.test:1883: ${message}${hint}`);
+  });
+
+  it('a broker that refuses an anonymous client: the keys to set, not "check username and password" that are not configured', async () => {
+    fake.script.connectError = Object.assign(new Error('Connection refused: Not authorized'), { code: 0x87 });
+    const source = create({ username: undefined, password: undefined }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": mqtt://broker.test:1883: Connection refused: Not authorized; the broker takes no anonymous client: set sources.mqtt.0.username and password',
+    );
   });
 
   it('keeps trying through a network error at start (the broker may come up), until its start timeout', async () => {

@@ -363,11 +363,13 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     if (startWaiter && (refused || tls)) {
       const hint =
         err.code === 1 || err.code === 0x84
-          ? '; the broker does not speak this MQTT version: set protocolVersion: 4'
+          ? `; the broker does not speak this MQTT version: set ${configKey}.protocolVersion: 4`
           : tls
-            ? '; check caFile/certFile/keyFile and that the certificate matches the host name'
+            ? `; check ${configKey}.caFile, certFile and keyFile, and that the broker's certificate matches the host name in ${configKey}.url`
             : err.code === 4 || err.code === 5 || err.code === 0x86 || err.code === 0x87
-              ? '; check username and password'
+              ? config.username === undefined
+                ? `; the broker takes no anonymous client: set ${configKey}.username and password`
+                : `; check ${configKey}.username and password (user "${config.username}"), and that the broker lets that user connect`
               : '';
       failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message}${hint}`));
       return;
