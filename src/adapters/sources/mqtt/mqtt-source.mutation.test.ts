@@ -565,9 +565,20 @@ describe('MQTT source: connection and subscription', () => {
     );
   });
 
+  it('MQTT 3.1.1: a refused shared subscription also names sharedGroup (a broker without shared subscriptions refuses them so, with no reason)', async () => {
+    // Mutation: only the ACL advice, when the likelier cause is the $share/… filter itself.
+    fake.script.subackCodes = [0x80];
+    const shared = create({ protocolVersion: 4, sharedGroup: 'ab' }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(shared.start(new HeldSink())).rejects.toThrow(
+      /refused every subscription: "\$share\/ab\/fleet\/\+\/t" .*Check the broker's ACL .* Or the broker does not support shared subscriptions \(\$share\/…, which sources\.mqtt\.0\.sharedGroup asks for; not every MQTT 3\.1\.1 broker has them\): remove sources\.mqtt\.0\.sharedGroup\.$/,
+    );
+    fake.script.subackCodes = [0x80];
+    await expect(create({ protocolVersion: 4 }, { startTimeoutMs: 5_000 }).start(new HeldSink())).rejects.toThrow(/the broker's log may say more\.$/);
+  });
+
   it.each([
     [0x9e, 'The broker does not support shared subscriptions: remove sources.mqtt[name=fake].sharedGroup.'],
-    [0xa2, 'The broker does not allow wildcard subscriptions: list the topics without + or #.'],
+    [0xa2, 'The broker does not allow wildcard subscriptions: list the topics without + or # (sources.mqtt[name=fake].topics).'],
     [0x97, "The broker's quota for this client is exceeded: check its limits."],
   ])('a refusal with reason code %s says what to change', async (code, advice) => {
     fake.script.subackCodes = [code];

@@ -348,12 +348,17 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       case 0x9e:
         return `The broker does not support shared subscriptions: remove ${configKey}.sharedGroup.`;
       case 0xa2:
-        return 'The broker does not allow wildcard subscriptions: list the topics without + or #.';
+        return `The broker does not allow wildcard subscriptions: list the topics without + or # (${configKey}.topics).`;
       case 0x97:
         return "The broker's quota for this client is exceeded: check its limits.";
-      default:
+      default: {
         // 0x80 (all MQTT 3.1.1 refusals) and 0x87 Not authorized: an ACL, as a rule.
-        return `Check the broker's ACL for this client (${who}): it must allow subscribing to this filter (Mosquitto's dynamic security plugin: a subscribePattern ACL in one of its roles); the broker's log may say more.`;
+        const acl = `Check the broker's ACL for this client (${who}): it must allow subscribing to this filter (Mosquitto's dynamic security plugin: a subscribePattern ACL in one of its roles); the broker's log may say more.`;
+        // A refusal that gives no reason (all of MQTT 3.1.1's, an MQTT 5 "unspecified error") may be a broker without shared subscriptions.
+        return config.sharedGroup !== undefined && (code === 0x80 || code === 0x83)
+          ? `${acl} Or the broker does not support shared subscriptions ($share/…, which ${configKey}.sharedGroup asks for; not every MQTT 3.1.1 broker has them): remove ${configKey}.sharedGroup.`
+          : acl;
+      }
     }
   }
 
