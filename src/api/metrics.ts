@@ -118,7 +118,7 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   metric(
     'assetbridge_rule_late_events_total',
     'counter',
-    'Events a rule dropped as late, by rule: older than what it had decided on (held longer than rules.allowedLateness, or resent after it was decided), since the process started.',
+    'Events a rule dropped as late, by rule: not newer than what it had decided on (held longer than rules.allowedLateness, resent after it was decided, or another reading with the same time as one decided), since the process started.',
     Object.entries(ingest.lateEvents ?? {}).map(([rule, n]) => [{ rule }, n]),
   );
   metric('assetbridge_idle_watermarks_total', 'counter', 'Idle watermarks: silent assets whose held events were decided (rules.idleAfter), since the process started.', [[{}, ingest.watermarks ?? 0]]);

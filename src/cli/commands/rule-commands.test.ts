@@ -118,7 +118,7 @@ describe('rules test', () => {
     const late = jsonl.split('\n').filter((l) => l.includes('"assetId":"tag-1"') && l.includes('coolantTemp'));
     const behind = await runRulesTest({ ...input, lines: [...late, late[0]!.replace('08:00:00Z', '07:00:00Z')], compare: createRules(proposed) });
     expect(behind.counts.late).toBe(1);
-    expect(formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 line(s) dropped as late by the rules (older than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)');
+    expect(formatComparison(behind, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)');
   });
 
   it('--trace shows what each line changed in one asset\'s rule state, and keeps those lines when brief', async () => {

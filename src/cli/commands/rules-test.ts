@@ -119,7 +119,7 @@ export interface RulesTestReport {
   /** Deliveries by operation and kind. */
   readonly totals: Readonly<Record<string, number>>;
   /** Event lines read (not blank, not comments), accepted and rejected; and how many of them were shown. */
-  /** `late`: accepted lines a rule dropped as older than what it had decided on (with stored state: what the service decided). */
+  /** `late`: accepted lines a rule dropped as not newer than what it had decided on (with stored state: what the service decided). */
   readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
@@ -537,7 +537,7 @@ export function formatLine(l: RulesTestLine): string {
     out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
     for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
   }
-  if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (older than what it already decided on; rules.allowedLateness)`);
+  if (l.late) out.push(`  late: dropped by ${l.late.join(', ')} (not newer than what it already decided on; rules.allowedLateness)`);
   const times = l.events.map((x) => x.eventTime);
   for (const d of l.deliveries) out.push(`  ${describeDelivery(d, times)}`);
   for (const t of l.trace ?? []) out.push(`  · ${t}`);
@@ -554,7 +554,7 @@ export function formatRulesTest(report: RulesTestReport): string {
  */
 function lateNote(late: number): string[] {
   if (late === 0) return [];
-  return [`${late} line(s) dropped as late by the rules (older than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)`];
+  return [`${late} line(s) dropped as late by the rules (not newer than what they had already decided on; when that is the stored state, the service ran them: use --fresh to start from empty state)`];
 }
 
 /** What follows the lines: what the end of the input decided, and the counts. */

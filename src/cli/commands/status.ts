@@ -150,7 +150,7 @@ export function registerStatusCommand(program: Command): void {
         if (late.length > 0) {
           process.stdout.write(
             `late events dropped by rules${up ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
-              'older than what the rule had decided on: resent after it was decided (a device repeating itself), or held by a sender longer than rules.allowedLateness (then raise it)' +
+              'not newer than what the rule had decided on: resent after it was decided (a device repeating itself), another reading with the same time as one decided (only the first counts), or held by a sender longer than rules.allowedLateness (then raise it)' +
               `${idleWatermarks > 0 ? ' or than rules.idleAfter' : ''}\n`,
           );
         }
