@@ -401,6 +401,24 @@ describe('MQTT source: graceful stop', () => {
     await expect(starting).rejects.toThrow('MQTT source "fake" was stopped before it connected');
   });
 
+  // Mutation: the stop's log line saying the broker keeps the subscriptions for a source that never connected.
+  it("a source stopped before it ever connected does not say the broker queues its messages; one that connected does", async () => {
+    fake.script.autoConnack = false;
+    const infos: string[] = [];
+    const quiet = { ...logger(), info: (_f: object, m: string) => infos.push(m) };
+    const source = create({}, { startTimeoutMs: 10_000, logger: quiet });
+    const starting = source.start(new HeldSink());
+    starting.catch(() => undefined);
+    await turn();
+    await source.stop();
+    expect(infos.filter((m) => m.startsWith('MQTT source stopped'))).toEqual(['MQTT source stopped before it connected to the broker in this run']);
+    fake.script.autoConnack = true;
+    infos.length = 0;
+    const { source: up } = await started({}, { logger: quiet });
+    await up.stop();
+    expect(infos.filter((m) => m.startsWith('MQTT source stopped'))).toEqual(['MQTT source stopped (subscriptions kept: the broker queues messages until we return)']);
+  });
+
   // Mutation: recovery resuming as 'running' while start() still waits for its subscription.
   it('a stop after a failed commit during start (messages of the session before the SUBACK) still ends start() at once', async () => {
     fake.script.holdSubscribe = true;

@@ -496,7 +496,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       const c = client;
       if (c) await endClient(c);
       state = 'stopped';
-      log.info({ source: name, ...counts }, 'MQTT source stopped (subscriptions kept: the broker queues messages until we return)');
+      log.info(
+        { source: name, ...counts },
+        counts.connects > 0 ? 'MQTT source stopped (subscriptions kept: the broker queues messages until we return)' : 'MQTT source stopped before it connected to the broker in this run',
+      );
     },
 
     stats(): MqttSourceStats {
