@@ -240,12 +240,20 @@ describe('dlq replay and discard', () => {
     const { oldLoc, workOrder } = await seedDead(db);
     const r = await runCli(['dlq', 'replay', String(workOrder), '999', '-c', cfg.path]);
     expect(r.stdout).toContain('1 dead letter(s) queued again');
-    expect(r.stderr).toContain('not dead letters: 999');
+    expect(r.stderr).toContain('not dead letters: 999 (no such delivery)');
     expect(r.code).toBe(1);
+    // Replayed twice: the second names it as queued already, not as "no such delivery, or not dead".
+    const again = await runCli(['dlq', 'replay', String(workOrder), '-c', cfg.path]);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({
+      code: 1,
+      stderr: `not dead letters: ${workOrder} (pending: queued to be sent (replayed already, or not failed yet)); 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`,
+    });
     const d = await runCli(['dlq', 'discard', String(oldLoc), String(workOrder), '-c', cfg.path]);
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
-    expect(d.stderr).toContain(`not dead letters: ${workOrder}`);
+    expect(d.stderr).toContain(`not dead letters: ${workOrder} (pending: queued to be sent`);
     expect(d.code).toBe(1);
+    const m = await runCli(['dlq', 'mark-delivered', String(oldLoc), '-c', cfg.path]);
+    expect(m.stderr).toContain(`not dead letters: ${oldLoc} (discarded)`);
   });
 });
 

@@ -121,7 +121,7 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     const edited = join(dir, 'edited.json');
     writeFileSync(edited, '{"title": "engine hot"}');
     const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
-    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 1, stdout: '', stderr: `not dead letters: ${id} (no such delivery, or not dead: see 'assetbridge dlq list')\n` });
+    expect({ code: r.code, stdout: r.stdout, stderr: r.stderr }).toEqual({ code: 1, stdout: '', stderr: `not dead letters: ${id} (pending: queued to be sent (replayed already, or not failed yet)); 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n` });
     store = new SqliteStore({ path: join(dir, 'ab.db') });
     try {
       expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', payload: { title: 't' } });

@@ -16,10 +16,31 @@ function checkAllOf(opts: { all?: boolean; destination?: string }): void {
   if (opts.destination !== undefined && !opts.all) throw new UsageError('--destination goes with --all: every dead letter of that destination');
 }
 
-/** Ids named that were not dead letters: reported, and the command fails. */
-function notDead(ids: readonly number[]): void {
+/** What a delivery that is no dead letter is now, for the ids a dlq command was given. */
+export function notDeadState(d: Pick<OutboxItem, 'status'> | undefined): string {
+  switch (d?.status) {
+    case undefined:
+      return 'no such delivery';
+    case 'pending':
+      return 'pending: queued to be sent (replayed already, or not failed yet)';
+    case 'inflight':
+      return 'being sent now';
+    case 'delivered':
+      return 'delivered';
+    case 'superseded':
+      return 'superseded by a newer value, not sent';
+    case 'discarded':
+      return 'discarded';
+    case 'dead':
+      return 'dead';
+  }
+}
+
+/** Ids named that were not dead letters: reported with what each is now, and the command fails. */
+async function notDead(store: Store, ids: readonly number[]): Promise<void> {
   if (!ids.length) return;
-  process.stderr.write(`not dead letters: ${ids.join(', ')} (no such delivery, or not dead: see 'assetbridge dlq list')\n`);
+  const now = await Promise.all(ids.map(async (id) => `${id} (${notDeadState(await store.getDelivery(id))})`));
+  process.stderr.write(`not dead letters: ${now.join(', ')}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`);
   process.exitCode = 1;
 }
 
@@ -111,7 +132,7 @@ export function registerDlqCommand(program: Command): void {
         if (!asked.length && opts.destination !== undefined) checkDestination(config, opts.destination);
         if (edited) {
           const id = asked[0] as number;
-          if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead([id]);
+          if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead(store, [id]);
           process.stdout.write(`payload of ${id} replaced (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
         }
         const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
@@ -127,7 +148,7 @@ export function registerDlqCommand(program: Command): void {
           );
           for (const d of superseded) process.stdout.write(`  ${d.id}  ${d.operation} ${d.businessKey} as of ${new Date(d.eventTime).toISOString()}\n`);
         }
-        notDead(asked.filter((id) => !dead.includes(id)));
+        await notDead(store, asked.filter((id) => !dead.includes(id)));
       }, { existingStore: true });
     }),
   );
@@ -169,7 +190,7 @@ export function registerDlqCommand(program: Command): void {
           );
           process.exitCode = 1;
         }
-        notDead(asked.filter((id) => !dead.some((d) => d.id === id)));
+        await notDead(store, asked.filter((id) => !dead.some((d) => d.id === id)));
       }, { existingStore: true });
     }),
   );
@@ -190,7 +211,7 @@ export function registerDlqCommand(program: Command): void {
         process.stdout.write(
           `${moved.length} dead letter(s) recorded as delivered (not sent; 'assetbridge audit --delivery ID' shows the record)\n${inventory ? `${inventory} of them inventory count(s): their change counts as sent\n` : ''}`,
         );
-        notDead(asked.filter((id) => !moved.includes(id)));
+        await notDead(store, asked.filter((id) => !moved.includes(id)));
       }, { existingStore: true });
     }),
   );
