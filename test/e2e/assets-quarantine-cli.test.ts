@@ -239,7 +239,8 @@ describe('dlq replay and discard', () => {
     const { cfg, db } = setup();
     const { oldLoc, workOrder } = await seedDead(db);
     const r = await runCli(['dlq', 'replay', String(workOrder), '999', '-c', cfg.path]);
-    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    // No service runs on this store: the replay waits for one, and says so.
+    expect(r.stdout).toBe("1 dead letter(s) queued again; no service is running on this store: they are sent when it starts ('assetbridge run')\n");
     expect(r.stderr).toContain('not dead letters: 999 (no such delivery)');
     expect(r.code).toBe(1);
     // Replayed twice: the second names it as queued already, not as "no such delivery, or not dead".

@@ -118,7 +118,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     const show = await runCli(['dlq', 'show', String(dead[0]?.id), '-c', cfg.path], env);
     expect(JSON.parse(show.stdout).history[0]).toMatchObject({ status: 404, outcome: 'dead', method: 'PATCH' });
     erp.setKnownAssets(['EQ-1', 'EQ-2', 'EQ-404']);
-    expect((await runCli(['dlq', 'replay', '--all', '-c', cfg.path], env)).stdout).toContain('1 dead letter(s) queued again');
+    expect((await runCli(['dlq', 'replay', '--all', '-c', cfg.path], env)).stdout).toBe(`1 dead letter(s) queued again; the running service (pid ${service.svc.child.pid}) sends them within a second\n`);
     await waitFor(() => erp.state().locations['EQ-404'], 'EQ-404 delivered after replay');
   });
 

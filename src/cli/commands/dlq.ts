@@ -4,6 +4,7 @@ import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
+import { runningService } from './status.js';
 import { action, addConfigOption, checkDestination, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
 /** Every dead letter (of one destination, when named), oldest first. */
@@ -14,6 +15,14 @@ async function deadLetters(store: Store, destination?: string): Promise<OutboxIt
 /** `--destination` narrows `--all` (the cause fixed for one ERP). */
 function checkAllOf(opts: { all?: boolean; destination?: string }): void {
   if (opts.destination !== undefined && !opts.all) throw new UsageError('--destination goes with --all: every dead letter of that destination');
+}
+
+/** What `dlq replay` says of the dead letters it queued: who sends them, and when. */
+export function queuedAgainText(n: number, service: { readonly pid: number } | undefined): string {
+  if (n === 0) return '0 dead letter(s) queued again\n';
+  return service
+    ? `${n} dead letter(s) queued again; the running service (pid ${service.pid}) sends them within a second\n`
+    : `${n} dead letter(s) queued again; no service is running on this store: they are sent when it starts ('assetbridge run')\n`;
 }
 
 /** What a delivery that is no dead letter is now, for the ids a dlq command was given. */
@@ -141,7 +150,7 @@ export function registerDlqCommand(program: Command): void {
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
         const superseded = after.filter((d): d is OutboxItem => d?.status === 'superseded');
-        process.stdout.write(`${dead.length - superseded.length} dead letter(s) queued again; a running service sends them within a second\n`);
+        process.stdout.write(queuedAgainText(dead.length - superseded.length, await runningService(store, Date.now())));
         if (superseded.length) {
           process.stdout.write(
             `${superseded.length} not sent (superseded): a newer value of the same record was already sent or is queued, and the ERP keeps that one; nothing to do, they leave the dead letters:\n`,
