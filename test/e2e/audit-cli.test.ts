@@ -63,6 +63,41 @@ describe('assetbridge audit', () => {
     }
   });
 
+  it('shows why an attempt failed in the table (a refused connection has no status), and says when --limit left older attempts out', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    const now = Date.now();
+    const base = { deliveryId: 1, destination: 'erp', operation: 'location.update', erpAssetId: 'A1', idempotencyKey: 'k', latencyMs: 2, method: 'PATCH', url: 'http://127.0.0.1:9/api/v1/assets/A1/location' };
+    try {
+      await store.completeAttempts(
+        [],
+        [
+          { ...base, at: now - 3_000, attempt: 1, outcome: 'retry', error: 'RETRYABLE: PATCH /api/v1/assets/A1/location → connection-refused: fetch failed: connect ECONNREFUSED 127.0.0.1:9' },
+          { ...base, at: now - 2_000, attempt: 2, outcome: 'dead', status: 422, error: `PERMANENT: PATCH /api/v1/assets/A1/location → 422 unprocessable: ${'x'.repeat(200)}` },
+          { ...base, at: now - 1_000, attempt: 1, outcome: 'delivered', status: 200 },
+        ],
+        now,
+      );
+    } finally {
+      await store.close();
+    }
+    const all = await runCli(['audit', '-c', path]);
+    expect(all.code).toBe(0);
+    expect(all.stderr).toBe('');
+    const lines = all.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/OUTCOME +REQUEST +ERROR$/);
+    expect(lines[1]).toMatch(/ - +2 +retry +PATCH http:\/\/127\.0\.0\.1:9\/api\/v1\/assets\/A1\/location +RETRYABLE: PATCH \/api\/v1\/assets\/A1\/location → connection-refused: fetch failed: connect/);
+    expect(lines[2]).toMatch(/ 422 .* dead .*PERMANENT: PATCH .*x…$/);
+    expect(lines[3]).toMatch(/ delivered +PATCH \S+$/);
+    const two = await runCli(['audit', '--limit', '2', '-c', path]);
+    expect(two.stdout.trimEnd().split('\n').map((l) => l.split(/ +/)[7])).toEqual(['OUTCOME', 'dead', 'delivered']);
+    expect(two.stderr).toBe('more attempts than the 2 shown (the newest): --limit <n> to see more, --since, --asset, --destination or --delivery to narrow\n');
+    const json = await runCli(['audit', '--limit', '2', '--json', '-c', path]);
+    expect(json.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { outcome: string }).outcome)).toEqual(['dead', 'delivered']);
+    expect(json.stderr).toContain('more attempts than the 2 shown');
+    expect((await runCli(['audit', '--limit', '3', '-c', path])).stderr).toBe('');
+  });
+
   it('says of a --delivery without attempts whether it exists, rather than "no attempts in that window"', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
     const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });

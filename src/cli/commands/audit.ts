@@ -2,6 +2,16 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { action, addConfigOption, checkDestination, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 
+/**
+ * A failed attempt's error in the table: the only word on one that got no answer (a refused
+ * connection, a timeout: STATUS '-'), cut at 100 characters with an ellipsis ('--json' has it whole).
+ */
+export function errorCell(error: string | undefined): string {
+  if (error === undefined) return '';
+  const t = error.replace(/\s+/g, ' ');
+  return t.length > 100 ? `${t.slice(0, 99)}…` : t;
+}
+
 export function registerAuditCommand(program: Command): void {
   addConfigOption(
     program
@@ -21,13 +31,18 @@ export function registerAuditCommand(program: Command): void {
       const limit = parseLimit(opts.limit);
       const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');
       await withContext(opts.config, async ({ config, store }) => {
+        // One more than asked: whether older attempts were left out (the newest are shown), so none go unseen.
         const rows = await store.queryAudit({
           since,
-          limit,
+          limit: limit + 1,
           ...(opts.asset ? { erpAssetId: opts.asset } : {}),
           ...(opts.destination ? { destination: opts.destination } : {}),
           ...(deliveryId !== undefined ? { deliveryId } : {}),
         });
+        if (rows.length > limit) {
+          rows.shift(); // oldest first: the one past the limit is the oldest
+          process.stderr.write(`more attempts than the ${limit} shown (the newest): --limit <n> to see more, --since, --asset, --destination or --delivery to narrow\n`);
+        }
         if (!rows.length) {
           // A typo in a name reads like a quiet asset or destination, in JSON as in the table: say so, as the other commands do.
           if (opts.destination !== undefined) checkDestination(config, opts.destination);
@@ -50,8 +65,8 @@ export function registerAuditCommand(program: Command): void {
         }
         process.stdout.write(
           table([
-            ['TIME', 'DESTINATION', 'OPERATION', 'ASSET', 'TRY', 'STATUS', 'MS', 'OUTCOME', 'REQUEST'],
-            ...rows.map((r) => [new Date(r.at).toISOString(), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim()]),
+            ['TIME', 'DESTINATION', 'OPERATION', 'ASSET', 'TRY', 'STATUS', 'MS', 'OUTCOME', 'REQUEST', 'ERROR'],
+            ...rows.map((r) => [new Date(r.at).toISOString(), r.destination, r.operation, r.erpAssetId, r.attempt, r.status ?? '-', r.latencyMs, r.outcome, `${r.method ?? ''} ${r.url ?? ''}`.trim(), errorCell(r.error)]),
           ]),
         );
       }, { readOnly: true });
