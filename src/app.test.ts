@@ -148,6 +148,27 @@ describe('createApp and an intake with no server', () => {
   });
 });
 
+describe('createApp and deliveries of a destination no longer configured', () => {
+  it('warns that nothing sends them, naming the destination and how many, and what to do', async () => {
+    const path = tempStorePath();
+    const seed = new SqliteStore({ path, commitInWorker: false });
+    await seed.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime: 1, payload: {} }], quarantine: [], accepted: 1 });
+    await seed.close();
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const app = await createApp(compileConfig({ store: { path }, destinations: [{ name: 'erp-new', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }), { sources: false, http: false, logger });
+    try {
+      const warned = lines.map((l) => JSON.parse(l) as { msg: string; destinations?: unknown }).find((l) => l.msg.startsWith('deliveries are pending for'));
+      expect(warned).toMatchObject({
+        destinations: { erp: 1 },
+        msg: 'deliveries are pending for "erp", no longer configured (destinations[].name): nothing sends them. If the destination was renamed, put the old name back; they are sent to the destination of that name only',
+      });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('createApp and the assets the config lists', () => {
   it('applies them over the stored registry: what `assets import` set and the config does not name survives a restart', async () => {
     const path = tempStorePath();

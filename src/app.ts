@@ -347,6 +347,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const connectors = new Map<string, ErpConnector>(
       deliver ? config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]) : [],
     );
+    if (deliver) {
+      // Deliveries queued for a destination since renamed or removed: no worker claims them, so they
+      // would wait for good with nothing said (status and the metrics show them pending, growing old).
+      const orphaned = (await store.outboxStats(clock.now())).filter((d) => !connectors.has(d.destination) && d.pending + d.inflight > 0);
+      if (orphaned.length)
+        logger.warn(
+          { destinations: Object.fromEntries(orphaned.map((d) => [d.destination, d.pending + d.inflight])) },
+          `deliveries are pending for ${orphaned.map((d) => `"${d.destination}"`).join(', ')}, no longer configured (destinations[].name): nothing sends them. If the destination was renamed, put the old name back; they are sent to the destination of that name only`,
+        );
+    }
     const timings = new ServiceTimings();
     const dispatcher = new Dispatcher({
       store,

@@ -31,4 +31,23 @@ describe('assetbridge status', () => {
       await store.close();
     }
   });
+
+  // Renamed in the config, the destination's pending deliveries showed as an ordinary row: nothing sends them.
+  it('marks a destination the config no longer names, and says that nothing sends its pending deliveries', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp-new', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    try {
+      await store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime: 1, payload: {} }], quarantine: [], accepted: 1 });
+    } finally {
+      await store.close();
+    }
+    const text = await runCli(['status', '-c', path]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/\nerp \(not configured\) +1 +0 /);
+    expect(text.stdout).toContain(
+      'destination erp is not in the config (destinations[].name): nothing sends its 1 pending deliveries. If it was renamed, put the old name back (they go to the destination of that name only)\n',
+    );
+    const json = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { destinationsNotConfigured?: string[] };
+    expect(json.destinationsNotConfigured).toEqual(['erp']);
+  });
 });

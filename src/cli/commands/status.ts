@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
-import type { Store } from '../../ports/store.js';
+import type { DestinationStats, Store } from '../../ports/store.js';
 import type { RefusedSubscription } from '../../ports/source.js';
 import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import type { TaskStats } from '../../engine/scheduler.js';
@@ -74,6 +74,20 @@ export function circuitLines(destinations: Readonly<Record<string, Pick<Destinat
   return lines.length ? `${lines.join('')}(the latest failure; 'assetbridge audit' lists every attempt)\n` : '';
 }
 
+/**
+ * Per destination of the outbox that the config no longer names (renamed or removed) with
+ * deliveries still pending: nothing sends them. '' when none.
+ */
+export function unconfiguredLines(outbox: readonly Pick<DestinationStats, 'destination' | 'pending' | 'inflight'>[], configured: ReadonlySet<string>): string {
+  return outbox
+    .filter((d) => !configured.has(d.destination) && d.pending + d.inflight > 0)
+    .map(
+      (d) =>
+        `destination ${d.destination} is not in the config (destinations[].name): nothing sends its ${d.pending + d.inflight} pending deliveries. If it was renamed, put the old name back (they go to the destination of that name only)\n`,
+    )
+    .join('');
+}
+
 /** Per scheduled task whose latest runs failed: how many in a row and the latest failure; '' when none. */
 export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): string {
   return Object.entries(tasks)
@@ -101,6 +115,8 @@ export function registerStatusCommand(program: Command): void {
       await withContext(opts.config, async ({ config, store }) => {
         const now = Date.now();
         const outbox = await store.outboxStats(now);
+        const configured = new Set(config.destinations.map((d) => d.name));
+        const notConfigured = outbox.filter((d) => !configured.has(d.destination)).map((d) => d.destination);
         const counters = await store.counters();
         const openQuarantine = counters.quarantineOpen;
         const snap = await readRuntimeSnapshot(store);
@@ -126,7 +142,7 @@ export function registerStatusCommand(program: Command): void {
         // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
         const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -165,7 +181,7 @@ export function registerStatusCommand(program: Command): void {
         for (const d of outbox) {
           const m = snap?.destinations?.[d.destination];
           rows.push([
-            d.destination,
+            configured.has(d.destination) ? d.destination : `${d.destination} (not configured)`,
             d.pending,
             d.inflight,
             d.pending ? ago(d.oldestPendingAgeMs) : '-',
@@ -177,6 +193,7 @@ export function registerStatusCommand(program: Command): void {
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
+        process.stdout.write(unconfiguredLines(outbox, configured));
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
         if (snap && !up) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
       }, { readOnly: true });
