@@ -185,6 +185,12 @@ export function parseLimit(value: string): number {
 }
 
 /** A plain aligned table for terminals. */
+/** Text for a table cell: on one line, cut at `max` characters with an ellipsis (so a cut never reads as the whole). */
+export function clip(text: string, max = 100): string {
+  const t = text.replace(/\s+/g, ' ');
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
 export function table(rows: readonly (readonly (string | number)[])[]): string {
   if (rows.length === 0) return '';
   const widths = (rows[0] as readonly (string | number)[]).map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));

@@ -24,6 +24,35 @@ async function storeWithDeadLetter(): Promise<{ path: string; dir: string; id: n
   }
 }
 
+describe('assetbridge dlq list', () => {
+  // A reason over 100 characters was cut mid-word with nothing to say so ("gave up after 3 attem").
+  it('marks a reason it cuts, and says where it is whole', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const long = `PATCH /api/v1/assets/A1/location → connection-refused: fetch failed: connect ECONNREFUSED 127.0.0.1:4010 (gave up after 3 attempts)`;
+    try {
+      await store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime: 1, payload: {} }], quarantine: [], accepted: 1 });
+      const [d] = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+      if (!d) throw new Error('nothing claimed');
+      await store.completeAttempts([{ id: d.id, result: 'dead', error: long }], [], Date.now());
+    } finally {
+      await store.close();
+    }
+    const r = await runCli(['dlq', 'list', '-c', path]);
+    expect(r.code).toBe(0);
+    const [, row, note] = r.stdout.trimEnd().split('\n');
+    expect(row).toMatch(/ no +PATCH \/api\/v1\/assets\/A1\/location → connection-refused: fetch failed: connect ECONNREFUSED 127\.0\.0\.1…$/);
+    expect(note).toBe("(a reason ending in … is cut: 'assetbridge dlq show ID' has it whole)");
+    expect(JSON.parse((await runCli(['dlq', 'list', '--json', '-c', path])).stdout)).toMatchObject([{ lastError: long }]);
+  });
+
+  it('says nothing of cut reasons when none is cut', async () => {
+    const { path } = await storeWithDeadLetter();
+    const r = await runCli(['dlq', 'list', '-c', path]);
+    expect(r.stdout).toMatch(/400: title longer than 255\n$/);
+  });
+});
+
 describe('assetbridge dlq replay --payload (edit & replay)', () => {
   it('prints the payload, queues the dead letter again with the edited one, keeps its key and audits the edit', async () => {
     const { path, dir, id, key } = await storeWithDeadLetter();

@@ -1,15 +1,13 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { action, addConfigOption, checkDestination, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, clip, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 
 /**
  * A failed attempt's error in the table: the only word on one that got no answer (a refused
  * connection, a timeout: STATUS '-'), cut at 100 characters with an ellipsis ('--json' has it whole).
  */
 export function errorCell(error: string | undefined): string {
-  if (error === undefined) return '';
-  const t = error.replace(/\s+/g, ' ');
-  return t.length > 100 ? `${t.slice(0, 99)}…` : t;
+  return error === undefined ? '' : clip(error);
 }
 
 export function registerAuditCommand(program: Command): void {

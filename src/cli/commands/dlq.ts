@@ -5,7 +5,7 @@ import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
 import { runningService } from './status.js';
-import { action, addConfigOption, checkDestination, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, clip, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
 /** Every dead letter (of one destination, when named), oldest first. */
 async function deadLetters(store: Store, destination?: string): Promise<OutboxItem[]> {
@@ -92,9 +92,10 @@ export function registerDlqCommand(program: Command): void {
         process.stdout.write(
           table([
             ['ID', 'DESTINATION', 'OPERATION', 'ASSET', 'ATTEMPTS', 'REACHED ERP', 'REASON'],
-            ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, r.mayHaveLanded ? 'maybe' : 'no', (r.lastError ?? '').slice(0, 100)]),
+            ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, r.mayHaveLanded ? 'maybe' : 'no', clip(r.lastError ?? '')]),
           ]),
         );
+        if (rows.some((r) => (r.lastError ?? '').replace(/\s+/g, ' ').length > 100)) process.stdout.write("(a reason ending in … is cut: 'assetbridge dlq show ID' has it whole)\n");
         // Replaying one is safe (same idempotency key); giving one up is not, if the ERP holds it.
         if (rows.some((r) => r.mayHaveLanded))
           process.stdout.write(
