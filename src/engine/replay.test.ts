@@ -102,7 +102,7 @@ describe('replayQuarantine', () => {
     const s = await replayQuarantine(store, sink, { ids: [first as number, second as number, 999] });
     expect(sink.seen).toEqual(['m1']);
     expect(s).toMatchObject({ replayed: 1, accepted: 1, skipped: [first, 999] });
-    expect(formatReplaySummary(s)).toContain(`not replayed (not open: already replayed or discarded, or no such entry): ${first}, 999`);
+    expect(formatReplaySummary(s)).toContain(`not replayed (not open): ${first} (discarded), 999 (no such entry)\n`);
     expect((await store.listQuarantine({})).map((r) => r.status)).toEqual(['discarded', 'replayed', 'open']);
   });
 
@@ -114,7 +114,7 @@ describe('replayQuarantine', () => {
     expect(sink.seen).toEqual([]);
     expect(s).toMatchObject({ replayed: 0, skipped: [first, 999], notOfCode: { code: 'stale', ids: [first] } });
     const text = formatReplaySummary(s);
-    expect(text).toContain('not replayed (not open: already replayed or discarded, or no such entry): 999\n');
+    expect(text).toContain('not replayed (not open): 999 (no such entry)\n');
     expect(text).toContain(`not replayed (open, but not of code stale; name them without --code): ${first}\n`);
   });
 });

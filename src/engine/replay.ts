@@ -15,6 +15,8 @@ export interface ReplaySummary {
   readonly reasons: Readonly<Record<string, number>>;
   /** Entries named by id that were not replayed: not open (or not of the code asked). */
   readonly skipped?: readonly number[];
+  /** What each of `skipped` that is not open is now (discarded, replayed and where it went, no such entry). */
+  readonly skippedStates?: Readonly<Record<number, string>>;
   /** Those of `skipped` that are open, but of another code than the one asked (`--code`). */
   readonly notOfCode?: { readonly code: string; readonly ids: readonly number[] };
   /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
@@ -27,9 +29,30 @@ export function formatReplaySummary(s: ReplaySummary): string {
   for (const [reason, n] of Object.entries(s.reasons)) out += `  ${n} × ${reason}\n`;
   const otherCode = s.notOfCode?.ids ?? [];
   const notOpen = (s.skipped ?? []).filter((id) => !otherCode.includes(id));
-  if (notOpen.length) out += `not replayed (not open: already replayed or discarded, or no such entry): ${notOpen.join(', ')}\n`;
+  if (notOpen.length) out += `not replayed (not open): ${notOpen.map((id) => `${id} (${s.skippedStates?.[id] ?? 'already replayed or discarded, or no such entry'})`).join(', ')}\n`;
   if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
+  return out;
+}
+
+/**
+ * What each quarantine entry named by id that is not open is now: `no such entry`, `discarded`,
+ * `replayed` (accepted then), or replayed and quarantined again as a new entry, which is the one to
+ * replay after a further fix. For the ids a replay or discard could not close.
+ */
+export async function quarantineStates(store: Pick<Store, 'listQuarantine'>, ids: readonly number[]): Promise<Record<number, string>> {
+  const rows = ids.length ? await store.listQuarantine({ ids, limit: ids.length }) : [];
+  const out: Record<number, string> = {};
+  for (const id of ids) {
+    const row = rows.find((r) => r.id === id);
+    if (!row) out[id] = 'no such entry';
+    else if (row.status !== 'replayed') out[id] = row.status;
+    else {
+      const again = await store.listQuarantine({ replayOf: id, limit: 10 });
+      const open = again.some((r) => r.status === 'open') ? ': replay that one after the fix' : '';
+      out[id] = again.length ? `replayed already, quarantined again as ${again.map((r) => `${r.id} (${r.status})`).join(', ')}${open}` : 'replayed already, and accepted';
+    }
+  }
   return out;
 }
 
@@ -94,12 +117,14 @@ async function replayOpen(
     replayed += part.length;
     onProgress?.(Math.min(replayed, total), total);
   }
+  const notOpen = skipped.filter((id) => !notOfCode.includes(id));
   return {
     replayed,
     accepted,
     stillQuarantined: still,
     reasons,
     ...(skipped.length ? { skipped } : {}),
+    ...(notOpen.length ? { skippedStates: await quarantineStates(store, notOpen) } : {}),
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
     ...(interrupted ? { interrupted: { total } } : {}),
   };

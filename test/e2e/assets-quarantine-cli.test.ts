@@ -174,7 +174,7 @@ describe('quarantine discard and replay by id', () => {
     await s.close();
     const r = await runCli(['quarantine', 'discard', String(a), String(b), '999', '-c', cfg.path]);
     expect(r.stdout).toBe('discarded 1 entry\n');
-    expect(r.stderr).toContain(`not open (already replayed or discarded, or no such entry): ${b}, 999`);
+    expect(r.stderr).toBe(`not open: ${b} (replayed already, and accepted), 999 (no such entry)\n`);
     expect(r.code).toBe(1);
     expect(await statuses(db)).toEqual([`${a}:discarded`, `${b}:replayed`]);
   });
@@ -192,8 +192,16 @@ describe('quarantine discard and replay by id', () => {
     expect(bad.stderr).toContain('--code must be one of');
     const r = await runCli(['quarantine', 'replay', String(a), '999', '-c', cfg.path]);
     expect(r.stdout).toContain('replayed 1: 0 accepted, 1 quarantined again');
-    expect(r.stdout).toContain('not replayed (not open: already replayed or discarded, or no such entry): 999');
+    expect(r.stdout).toContain('not replayed (not open): 999 (no such entry)');
     expect(r.code).toBe(1); // as dlq replay and quarantine discard do for ids they skip
+    // Replayed twice: the second names the entry its first replay set aside, the one to replay after a fix.
+    const [again] = (await statuses(db)).filter((x) => x.endsWith(':open')).map((x) => x.split(':')[0]);
+    const twice = await runCli(['quarantine', 'replay', String(a), '-c', cfg.path]);
+    expect(twice.stdout).toBe(`replayed 0: 0 accepted, 0 quarantined again\nnot replayed (not open): ${a} (replayed already, quarantined again as ${again} (open): replay that one after the fix)\n`);
+    expect(twice.code).toBe(1);
+    const discard = await runCli(['quarantine', 'discard', String(again), '-c', cfg.path]);
+    expect(discard.code).toBe(0);
+    expect((await runCli(['quarantine', 'discard', String(a), String(again), '-c', cfg.path])).stderr).toBe(`not open: ${a} (replayed already, quarantined again as ${again} (discarded)), ${again} (discarded)\n`);
   });
 });
 

@@ -5,7 +5,7 @@ import { payloadText } from '../../core/normalize/decoder.js';
 import { createApp } from '../../app.js';
 import { QUARANTINE_REPLAY_JOB, readRuntimeSnapshot } from '../../engine/engine.js';
 import { runServiceJob } from '../service-job.js';
-import { formatReplaySummary, replayQuarantine } from '../../engine/replay.js';
+import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
@@ -164,7 +164,8 @@ export function registerQuarantineCommand(program: Command): void {
         process.stdout.write(`discarded ${closed.length} entr${closed.length === 1 ? 'y' : 'ies'}\n`);
         const notOpen = asked.filter((id) => !closed.includes(id));
         if (notOpen.length) {
-          process.stderr.write(`not open (already replayed or discarded, or no such entry): ${notOpen.join(', ')}\n`);
+          const states = await quarantineStates(store, notOpen);
+          process.stderr.write(`not open: ${notOpen.map((id) => `${id} (${states[id] ?? 'no such entry'})`).join(', ')}\n`);
           process.exitCode = 1;
         }
       }, { existingStore: true });
