@@ -363,6 +363,8 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(errorOf(denied)).toBeInstanceOf(AuthError);
     // What to do, naming the key: a static token is fixed in the config, not refreshed.
     expect(errorOf(denied)?.message).toMatch(/check the token of destination "erp-sim", then restart the service/);
+    // It ends up in a dead letter's reason too: not a promise that deliveries wait for the fix.
+    expect(errorOf(denied)?.message).toMatch(/retried until then within retry\.maxAttempts and retry\.maxAgeMs, and those that run out go to dead letters: 'assetbridge dlq replay --all' after the fix$/);
     const [allowed] = await connectorFor(s, { token: 'rotated-token' }).send([location('EQ-1')], ctx);
     expect(allowed?.ok).toBe(true);
   });

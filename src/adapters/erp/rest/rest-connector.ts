@@ -158,7 +158,7 @@ export class RestConnector implements ErpConnector {
   /** A 401 with static credentials: nothing to refresh, so say which key to fix and what then. */
   private withAuthHint(r: ItemResult): ItemResult {
     if (r.ok || !(r.error instanceof AuthError) || this.client.mintsTokens) return r;
-    const hint = `; check the ${this.client.credentialKeys} of destination "${this.name}", then restart the service (deliveries wait and are retried until then; 'assetbridge config check --connect' tries it)`;
+    const hint = `; check the ${this.client.credentialKeys} of destination "${this.name}", then restart the service ('assetbridge config check --connect' tries it); deliveries are retried until then within retry.maxAttempts and retry.maxAgeMs, and those that run out go to dead letters: 'assetbridge dlq replay --all' after the fix`;
     return { ...r, error: new AuthError(`${r.error.message}${hint}`, r.error.status, r.error.responseBody) };
   }
 
