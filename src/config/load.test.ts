@@ -271,6 +271,22 @@ describe('config', () => {
         expect(found[0]?.message).toMatch(/^"https:\/\/\*\*\*@[^"]+" carries credentials \(user:password@\).*without them/);
         expect(found[0]?.message).not.toContain('TopSecretPw99');
       }
+      // A query or fragment on a destination's baseUrl would swallow every path appended to it (each
+      // request went to the base, failing as if paths.* were wrong): refused, the query (an API key?) not echoed.
+      for (const [baseUrl, shown, part] of [
+        ['https://erp.example.com/api?api_key=TopSecretKey99', 'https://erp.example.com/api?…', 'a query (?…)'],
+        ['https://erp.example.com/api?', 'https://erp.example.com/api?…', 'a query (?…)'],
+        ['https://erp.example.com/api#v2', 'https://erp.example.com/api#v2', 'a fragment (#…)'],
+      ] as const) {
+        const found = one({ destinations: [{ ...erp, baseUrl }] });
+        expect(found.map((p) => p.key)).toEqual(['destinations.0.baseUrl']);
+        expect(found[0]?.message).toBe(
+          `"${shown}" has ${part}: request paths (paths.*) are appended to baseUrl, so they would end up in it and every request would go to "https://erp.example.com/api" instead; write baseUrl without it` +
+            (part.startsWith('a query') ? ' (an API key goes in token or headers, a parameter every request needs, such as ?sap-client=100, on each of paths.*)' : ''),
+        );
+      }
+      // Nor is a query echoed where the URL is refused for its credentials.
+      expect(one({ destinations: [{ ...erp, baseUrl: 'https://u:pw@erp.example.com/?api_key=TopSecretKey99' }] })[0]?.message).not.toContain('TopSecretKey99');
       // A broker URL may carry them: the MQTT client sends them.
       expect(compileConfig({ destinations: [erp], ...mqtt('mqtt://ops:pw@broker.local:1883') }, {}).sources.mqtt[0]?.url).toBe('mqtt://ops:pw@broker.local:1883');
       // What the clients take passes, the scheme in any case.

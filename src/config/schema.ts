@@ -10,7 +10,7 @@ import { duration, durationText } from './duration.js';
 import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
-import { httpUrl, mqttUrl } from './url.js';
+import { baseUrlField, httpUrl, mqttUrl } from './url.js';
 import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, withShareGroup } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
@@ -317,7 +317,7 @@ export const restDestinationSchema = z
   .strictObject({
     name,
     type: z.literal('rest'),
-    baseUrl: httpUrl('https://erp.example.com'),
+    baseUrl: baseUrlField('https://erp.example.com'),
     /**
      * Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`.
      * Empty (a variable set to nothing): requests carry no credentials, which `config check` and the service's start warn of.

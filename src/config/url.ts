@@ -22,10 +22,11 @@ function withScheme(value: string, example: string): string | undefined {
 /**
  * The value as a message quotes it, with the user-info part of a URL (`user:password@`) hidden:
  * everything up to the last `@` before a query or fragment, also after a malformed scheme
- * (`http:/user:pw@host`) or in a password with a `/` in it.
+ * (`http:/user:pw@host`) or in a password with a `/` in it; and a query as `?…`.
  */
 function echoUrl(value: string): string {
-  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@'));
+  // A query's value is not quoted either: it is where an API key goes (`?api_key=…`).
+  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@').replace(/\?[^#]*/, '?…'));
 }
 
 /**
@@ -54,6 +55,25 @@ function urlField(schemes: readonly string[], example: string, credentials: bool
 
 /** A URL requested over HTTP: `http://` or `https://`, without `user:password@`; `example` is shown when the value is refused. */
 export const httpUrl = (example: string) => urlField(['http', 'https'], example, false);
+
+/**
+ * A base URL that request paths are appended to (a destination's `baseUrl`): an http(s) URL as
+ * {@link httpUrl}, and without a query or fragment, which would swallow every path appended to it
+ * (each request would reach the base's own path, and fail as if the paths were wrong). The query
+ * is not echoed: it may hold an API key.
+ */
+export const baseUrlField = (example: string) =>
+  z.string().superRefine((value, ctx) => {
+    const problem = urlProblem(value, ['http', 'https'], example, false);
+    if (problem) return void ctx.addIssue({ code: 'custom', message: problem });
+    const url = new URL(value);
+    if (url.search === '' && url.hash === '' && !/[?#]/.test(value)) return;
+    const part = url.search !== '' || value.includes('?') ? 'a query (?…)' : 'a fragment (#…)';
+    ctx.addIssue({
+      code: 'custom',
+      message: `${echoUrl(value)} has ${part}: request paths (paths.*) are appended to baseUrl, so they would end up in it and every request would go to ${echoUrl(value.replace(/[?#][\s\S]*$/, ''))} instead; write baseUrl without it${part.startsWith('a query') ? ' (an API key goes in token or headers, a parameter every request needs, such as ?sap-client=100, on each of paths.*)' : ''}`,
+    });
+  });
 
 /** An MQTT broker, in the schemes the MQTT client connects with (TCP, TLS, WebSocket, secure WebSocket). */
 export const mqttUrl = () => urlField(['mqtt', 'mqtts', 'ws', 'wss'], 'mqtt://broker.example:1883', true);
