@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { classifyNetworkFailure } from '../erp/rest/rest-errors.js';
 import { classifyFetchError, createHttpClient } from './http-client.js';
 
 /** A server whose paths each misbehave in one way. */
@@ -120,6 +121,19 @@ describe('createHttpClient', () => {
     if (result.type !== 'failure') return;
     expect(result.failure.kind).toBe('aborted');
     expect(result.failure.message).toContain('shutting down');
+  });
+
+  // The dispatcher's per-request deadline aborts the caller's signal with a TimeoutError: audited and
+  // dead-lettered as 'aborted: request aborted by the caller', as if someone had cancelled it.
+  it("reports the caller's deadline (a TimeoutError reason) as a timeout, not as aborted", async () => {
+    const controller = new AbortController();
+    const pending = createHttpClient({ timeoutMs: 5000 }).request({ method: 'GET', url: `${base}/hang`, signal: controller.signal });
+    setTimeout(() => controller.abort(new DOMException('no answer within 50 ms', 'TimeoutError')), 50);
+    const result = await pending;
+    expect(result.type).toBe('failure');
+    if (result.type !== 'failure') return;
+    expect(result.failure).toMatchObject({ kind: 'timeout', message: 'no answer within 50 ms' });
+    expect(classifyNetworkFailure(result.failure, 'PATCH /x').message).toBe('PATCH /x → timeout: no answer within 50 ms; the ERP may have applied it, the retry carries the same idempotency key');
   });
 
   it('does not send at all when the signal is already aborted', async () => {

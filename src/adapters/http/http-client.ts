@@ -175,6 +175,9 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
 }
 
 function abortedFailure(reason: unknown): NetworkFailure {
+  // The caller's deadline (the dispatcher's per-request timeoutMs) is a timeout, not a cancel: the
+  // request may still land, and the message says so as for this client's own timer.
+  if (reason instanceof Error && reason.name === 'TimeoutError') return { kind: 'timeout', message: reason.message, cause: reason };
   const detail = reason instanceof Error ? `: ${reason.message}` : typeof reason === 'string' ? `: ${reason}` : '';
   return { kind: 'aborted', message: `request aborted by the caller${detail}`, cause: reason };
 }
