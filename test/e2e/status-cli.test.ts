@@ -32,6 +32,20 @@ describe('assetbridge status', () => {
     }
   });
 
+  // A request the ERP does not answer keeps its delivery in flight: its age showed as '-'.
+  it('shows the age of the oldest delivery in flight when none is pending', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    try {
+      await store.commitIngest({ states: [], deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime: 1, payload: {} }], quarantine: [], accepted: 1 });
+      expect(await store.claimDue('erp', Date.now() + 1000, 10, new Set())).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+    const text = await runCli(['status', '-c', path]);
+    expect(text.stdout).toMatch(/\nerp +0 +1 +\d+ (ms|s) +0 +0 /);
+  });
+
   // Renamed in the config, the destination's pending deliveries showed as an ordinary row: nothing sends them.
   it('marks a destination the config no longer names, and says that nothing sends its pending deliveries', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp-new', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });

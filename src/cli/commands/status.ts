@@ -184,7 +184,8 @@ export function registerStatusCommand(program: Command): void {
             configured.has(d.destination) ? d.destination : `${d.destination} (not configured)`,
             d.pending,
             d.inflight,
-            d.pending ? ago(d.oldestPendingAgeMs) : '-',
+            // In flight counts as waiting too (as the metric has it): an ERP that does not answer holds them there.
+            d.pending + d.inflight ? ago(d.oldestPendingAgeMs) : '-',
             d.delivered,
             d.dead,
             m?.rateLimited ?? '-',
