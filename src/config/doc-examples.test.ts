@@ -6,6 +6,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { configuredAssets } from '../app.js';
 import { loadConfigFile } from './load.js';
@@ -17,6 +18,12 @@ const DEST = "destinations:\n  - { name: erp, type: rest, baseUrl: 'https://erp.
 /** The ```yaml blocks of a Markdown file, in order. */
 function yamlBlocks(file: string): string[] {
   return [...readFileSync(join(root, file), 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+}
+
+/** The code spans of a Markdown file (outside its fenced blocks) that are YAML mappings written inline: `capture: { dir: ./capture }`. */
+function inlineYaml(file: string): string[] {
+  const text = readFileSync(join(root, file), 'utf8').replace(/^```[\s\S]*?^```$/gm, '');
+  return [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '').filter((span) => /^[A-Za-z_][\w.]*: *[[{]/.test(span));
 }
 
 /** Writes `yaml` as assetbridge.yaml into a fresh directory holding the example asset CSV as mapping.csv. */
@@ -61,5 +68,20 @@ describe('configurations shown in the docs', () => {
     expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['QUAY', 'YARD-A']);
     expect(withRules.rules.maintenance?.thresholds.map((t) => t.name)).toEqual(['engine-temp', 'pressure-spikes']);
     expect(load(configDir(`${DEST}${telematics ?? ''}`)).telematics.map((t) => t.vendor)).toEqual(['trackunit']);
+  });
+
+  it('the inline YAML in the README and docs/ is YAML as written (a reader copies it into the config)', () => {
+    const files = ['README.md', 'docs/configuration.md', 'docs/operations.md', 'docs/architecture.md'];
+    const spans = files.flatMap((f) => inlineYaml(f).map((span) => [f, span] as const));
+    expect(spans.length).toBeGreaterThan(10);
+    const broken = spans.flatMap(([f, span]) => {
+      try {
+        parseYaml(span);
+        return [];
+      } catch (e) {
+        return [`${f}: ${span}: ${(e as Error).message.split('\n')[0] ?? ''}`];
+      }
+    });
+    expect(broken).toEqual([]);
   });
 });
