@@ -1,6 +1,7 @@
 /**
- * The configurations the README, docs/configuration.md and examples/ show are valid as written:
- * a reader who copies one gets a config that loads (secrets left to the environment, as
+ * The configurations the README, docs/configuration.md and examples/ show are valid as written
+ * (every YAML block, the README's asset CSV, and YAML written inline in a code span): a reader who
+ * copies one gets a config that loads (secrets left to the environment, as
  * `config check` without `--connect` leaves them), with no warning that a rule could never fire.
  */
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,10 +16,11 @@ import { ruleInputWarnings } from './rule-inputs.js';
 const root = resolve(import.meta.dirname, '../..');
 const DEST = "destinations:\n  - { name: erp, type: rest, baseUrl: 'https://erp.example.com' }\n";
 
-/** The ```yaml blocks of a Markdown file, in order. */
-function yamlBlocks(file: string): string[] {
-  return [...readFileSync(join(root, file), 'utf8').matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1] ?? '');
+/** The fenced blocks of a Markdown file in a language (```yaml), in order. */
+function blocks(file: string, lang: string): string[] {
+  return [...readFileSync(join(root, file), 'utf8').matchAll(new RegExp(`^\`\`\`${lang}\n([\\s\\S]*?)^\`\`\`$`, 'gm'))].map((m) => m[1] ?? '');
 }
+const yamlBlocks = (file: string): string[] => blocks(file, 'yaml');
 
 /** The code spans of a Markdown file (outside its fenced blocks) that are YAML mappings written inline: `capture: { dir: ./capture }`. */
 function inlineYaml(file: string): string[] {
@@ -49,10 +51,14 @@ describe('configurations shown in the docs', () => {
     expect(ruleInputWarnings(load(join(root, 'examples/rules/assetbridge.yaml')))).toEqual([]);
   });
 
-  it("the README's configuration", () => {
-    const [block] = yamlBlocks('README.md');
+  it("the README's configuration, with the README's asset CSV as its mapping.csv", () => {
+    const [block, ...more] = yamlBlocks('README.md');
+    expect(more).toEqual([]); // another block: test it here too
     expect(block).toContain('sources:');
-    const config = load(configDir(block ?? ''));
+    const [csv, ...moreCsv] = blocks('README.md', 'csv');
+    expect(moreCsv).toEqual([]);
+    expect(csv).toMatch(/^identifier,id_type,erp_asset_id/);
+    const config = load(configDir(block ?? '', { 'mapping.csv': csv ?? '' }));
     expect(config.destinations.map((d) => d.name)).toEqual(['erp']);
     expect(ruleInputWarnings(config)).toEqual([]);
   });
@@ -68,6 +74,15 @@ describe('configurations shown in the docs', () => {
     expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['QUAY', 'YARD-A']);
     expect(withRules.rules.maintenance?.thresholds.map((t) => t.name)).toEqual(['engine-temp', 'pressure-spikes']);
     expect(load(configDir(`${DEST}${telematics ?? ''}`)).telematics.map((t) => t.vendor)).toEqual(['trackunit']);
+  });
+
+  it("docs/configuration.md's webhook example, in a destination; and no block this file does not test", () => {
+    const blocks = yamlBlocks('docs/configuration.md');
+    expect(blocks.filter((b) => !/^(rules|telematics|webhook):/.test(b))).toEqual([]); // a new example: test it here
+    const webhook = blocks.find((b) => b.startsWith('webhook:')) ?? '';
+    const dest = `destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n${webhook.replace(/^/gm, '    ')}`;
+    const config = load(configDir(dest));
+    expect(config.destinations[0]?.webhook).toMatchObject({ timestampHeader: 'X-Signature-Timestamp', toleranceMs: 300_000 });
   });
 
   it('the inline YAML in the README and docs/ is YAML as written (a reader copies it into the config)', () => {
