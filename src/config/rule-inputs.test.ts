@@ -178,6 +178,26 @@ describe('an asset id from a topic level', () => {
   });
 });
 
+describe('a fixed reader\'s decoder (zone alone) with no zones configured', () => {
+  const gate = (rules: object) =>
+    compileConfig({
+      sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/gps', decoder: { assetId: { path: 'tag' }, lat: 'lat', lng: 'lng', zone: 'geofence' } }, { filter: 'gates/+/reads', decoder: { assetId: { path: 'epc' }, zone: 'reader.zone' } }] }] },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules,
+    });
+
+  it('is said, naming the decoder key and the filter: every sighting would be quarantined', () => {
+    const w = ruleInputWarnings(gate({}));
+    expect(w).toEqual([{ key: 'sources.mqtt.0.topics.1.decoder.zone', message: expect.stringContaining('each message on "gates/+/reads" is a zone sighting') as string }]);
+    expect(w[0]?.message).toMatch(/no zones are configured: every one would be quarantined; add the readers' zones to rules\.zones/);
+    expect(ruleInputWarnings(gate({ zones: { maxAccuracyM: 50 } })).map((x) => x.key)).toEqual(['sources.mqtt.0.topics.1.decoder.zone']);
+  });
+
+  it('is quiet once a zone is configured, and for a GPS decoder that maps the source\'s zone beside lat and lng', () => {
+    expect(ruleInputWarnings(gate({ zones: { inline: [{ name: 'GATE-1', locationCode: 'L1', circle: { lat: 51.9, lng: 4, radiusM: 20 } }] } }))).toEqual([]);
+  });
+});
+
 describe('rules.idleAfter below rules.allowedLateness', () => {
   it('says the service waits the lateness instead, and nothing when idleAfter is at least it or off', () => {
     const w = ruleInputWarnings(config({}, { rules: { allowedLateness: '30s', idleAfter: '10s' } }));

@@ -10,6 +10,8 @@
  *   schedule. Accepted, but it keeps no daylight saving time, so it is rarely the local time that
  *   was meant;
  * - an asset id read from a topic level the filter fixes, or does not have;
+ * - a decoder that maps `zone` alone (a fixed reader's zone sightings) with no zones configured:
+ *   every sighting would be quarantined;
  * - `rules.idleAfter` below `rules.allowedLateness`, which runs as the lateness;
  * - settings that select assets by attributes and match none of the assets known (a site
  *   attribute none has, windows for a site no asset is at, an `appliesTo` filter that selects
@@ -37,7 +39,7 @@ export interface RuleInputWarning {
 }
 
 export function ruleInputWarnings(config: Config, now = Date.now()): RuleInputWarning[] {
-  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
+  return [...fixedOffsetZoneWarnings(config), ...calendarEndWarnings(config, now), ...unfedRuleWarnings(config), ...topicSegmentWarnings(config), ...zoneSightingWarnings(config), ...idleAfterWarnings(config), ...windowWarnings(config, now), ...reserveWarnings(config)];
 }
 
 /**
@@ -154,6 +156,28 @@ function topicSegmentWarnings(config: Config): RuleInputWarning[] {
       const hint = wild.length ? `; the + level is ${wild.join(' or ')}` : '';
       if (level === undefined && !levels.includes('#')) out.push({ key, message: `"${t.filter}" has ${levels.length} level(s) (counted from 0), so level ${id.topicSegment} never holds an asset id${hint}` });
       else if (level !== undefined && level !== '+' && level !== '#') out.push({ key, message: `level ${id.topicSegment} of "${t.filter}" is the fixed word "${level}": every message would be asset "${level}"${hint}` });
+    }),
+  );
+  return out;
+}
+
+/**
+ * A decoder that maps `zone` and no `lat`/`lng` reads zone sightings (a fixed RFID/BLE reader),
+ * whose zone must be a configured one: with no zones configured, every message on its filter would
+ * be quarantined. Said, not refused (the zones may be added with the readers).
+ */
+function zoneSightingWarnings(config: Config): RuleInputWarning[] {
+  const zones = (config as unknown as { rules: RulesConfig }).rules.zones?.zones ?? [];
+  if (zones.length > 0) return [];
+  const out: RuleInputWarning[] = [];
+  config.sources.mqtt.forEach((s, i) =>
+    s.topics.forEach((t, j) => {
+      const d = t.decoder;
+      if (d.zone === undefined || d.lat !== undefined || d.lng !== undefined) return;
+      out.push({
+        key: `sources.mqtt.${i}.topics.${j}.decoder.zone`,
+        message: `maps zone alone, so each message on "${t.filter}" is a zone sighting of a fixed reader, but no zones are configured: every one would be quarantined; add the readers' zones to rules.zones (inline or files), or map lat and lng too if these are GPS fixes`,
+      });
     }),
   );
   return out;
