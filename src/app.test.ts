@@ -131,6 +131,11 @@ describe('webhookEndpoints', () => {
     expect(JSON.parse(lines[0] ?? '')).toMatchObject({ level: 40, destination: 'erp', status: 401, reason: expect.stringContaining('destinations.1.webhook.toleranceMs') as unknown });
     expect(lines[0]).not.toContain(secret);
     expect(lines[0]).not.toContain(old);
+    // A destination with no secret and no intake token: refused, and the logged reason reads as answered.
+    const off = await http.request('/v1/webhooks/sap/work-orders', { method: 'POST', body });
+    expect(off.status).toBe(403);
+    expect(JSON.parse(lines[1] ?? '')).toMatchObject({ reason: ((await off.json()) as { error: string }).error });
+    expect(lines[1]).toContain('sources.http.token (bearer token)');
   });
 });
 

@@ -61,6 +61,16 @@ describe('createRedactor', () => {
       expect(redactor.text(message)).toBe(message);
   });
 
+  it('leaves "bearer token" and the scheme of a placeholder as written, and still redacts the credential after a scheme', () => {
+    const reason = 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)';
+    expect(redactor.text(reason)).toBe(reason);
+    expect(redactor.text('webhooks are off: set sources.http.token (bearer token)')).toBe('webhooks are off: set sources.http.token (bearer token)');
+    expect(redactor.text('sent Authorization: Bearer eyJhbGciOi.x.y')).toBe(`sent Authorization: Bearer ${REDACTED}`);
+    expect(redactor.text('Authorization: Basic dXNlcjpwYXNz refused')).toBe(`Authorization: Basic ${REDACTED} refused`);
+    expect(redactor.text('bearer abc123token')).toBe(`bearer ${REDACTED}`);
+    expect(redactor.text('password: Bearer')).toBe(`password: ${REDACTED}`); // another secret-named field: its value, whatever it is
+  });
+
   it('still redacts a value after a secret-like name that is no ordinary word, quoted, or given with =', () => {
     const cases: [string, string][] = [
       ['token: abc123def rejected', `token: ${REDACTED} rejected`],

@@ -180,8 +180,12 @@ const PROSE_WORDS = new Set(
  * error message: `InvalidToken: the access token has expired`).
  */
 function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
-  // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind.
-  return redactPairs(body.replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, `$1 ${REDACTED}`), isSecretField);
+  // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind; but
+  // "bearer token" is prose (`missing or wrong bearer token`), no credential.
+  const schemes = body.replace(/\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]+)/gi, (match, scheme: string, space: string, value: string) =>
+    PROSE_WORDS.has(value.toLowerCase()) ? match : `${scheme}${space}${REDACTED}`,
+  );
+  return redactPairs(schemes, isSecretField);
 }
 
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
@@ -189,6 +193,8 @@ function redactPairs(text: string, isSecretField: (name: string) => boolean): st
   return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
     if (isSecretField(name)) {
       if (isProse(quote, sep, value)) return match;
+      // `Authorization: Bearer <placeholder>`: the scheme alone (a credential after it was redacted above).
+      if (quote === '' && /^(bearer|basic)$/i.test(value) && normalizeName(name) === 'authorization') return match;
       const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
       return `${quote}${name}${quote}${sep}${replacement}`;
     }
