@@ -136,6 +136,21 @@ describe('files and ports', () => {
   }, 15_000);
 });
 
+describe('ids and --all', () => {
+  it('ids together with --all are refused, not one of them picked (dlq replay and discard took every dead letter, quarantine replay only the ids)', async () => {
+    const { path, dir } = writeConfig(base);
+    for (const [args, what] of [
+      [['quarantine', 'replay', '17', '--all'], '--all replays every open entry; ids: only 17'],
+      [['dlq', 'replay', '5', '--all'], '--all replays every dead letter; ids: only 5'],
+      [['dlq', 'discard', '5', '6', '--all', '--destination', 'erp'], '--all discards every dead letter of erp; ids: only 5, 6'],
+    ] as const) {
+      const r = await runCli([...args, '-c', path]);
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining(`not both (${what})`) as unknown });
+    }
+    expect(existsSync(join(dir, 'ab.db'))).toBe(false);
+  });
+});
+
 describe('help', () => {
   it('describes every option and quotes examples the shell would otherwise split', async () => {
     const dlq = await runCli(['dlq', 'list', '--help']);

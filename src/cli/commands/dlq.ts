@@ -12,8 +12,10 @@ async function deadLetters(store: Store, destination?: string): Promise<OutboxIt
   return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).reverse();
 }
 
-/** `--destination` narrows `--all` (the cause fixed for one ERP). */
-function checkAllOf(opts: { all?: boolean; destination?: string }): void {
+/** Ids or `--all`, not both; `--destination` narrows `--all` (the cause fixed for one ERP). */
+function checkAllOf(ids: readonly string[], opts: { all?: boolean; destination?: string }, verb: string): void {
+  if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
+  if (ids.length && opts.all) throw new UsageError(`name delivery ids or use --all, not both (--all ${verb} every dead letter${opts.destination !== undefined ? ` of ${opts.destination}` : ''}; ids: only ${ids.join(', ')})`);
   if (opts.destination !== undefined && !opts.all) throw new UsageError('--destination goes with --all: every dead letter of that destination');
 }
 
@@ -132,9 +134,8 @@ export function registerDlqCommand(program: Command): void {
       .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')"),
   ).action(
     action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; payload?: string }) => {
-      if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
       if (opts.payload !== undefined && (opts.all || new Set(ids).size !== 1)) throw new UsageError('--payload edits one dead letter: name one id (not --all)');
-      checkAllOf(opts);
+      checkAllOf(ids, opts, 'replays');
       const edited = opts.payload === undefined ? undefined : readPayload(opts.payload);
       await withContext(opts.config, async ({ config, store }) => {
         const asked = opts.all ? (await deadLetters(store, opts.destination)).map((d) => d.id) : [...new Set(parseIds(ids, 'delivery'))];
@@ -172,8 +173,7 @@ export function registerDlqCommand(program: Command): void {
       .option('--send-again', "discard inventory counts that may have reached the ERP too (their change is sent again; without this they stay dead letters: check the ERP, then 'dlq mark-delivered' or this)"),
   ).action(
     action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; sendAgain?: boolean }) => {
-      if (!ids.length && !opts.all) throw new UsageError('name delivery ids or use --all');
-      checkAllOf(opts);
+      checkAllOf(ids, opts, 'discards');
       await withContext(opts.config, async ({ config, store }) => {
         let dead: OutboxItem[];
         let asked: number[] = [];

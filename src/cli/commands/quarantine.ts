@@ -125,6 +125,7 @@ export function registerQuarantineCommand(program: Command): void {
   ).action(
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
       if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
+      if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all replays every open entry; ids: only ${ids.join(', ')})`);
       if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
       const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
       const running = await withContext(opts.config, async ({ store, configPath }) => {
