@@ -1,7 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { CommanderError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from './program.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Each command's options (`--all`, `-c`), by the words that name it (`dlq replay`). */
+function commandOptions(command: Command, path: string[] = [], out = new Map<string, string[]>()): Map<string, string[]> {
+  for (const sub of command.commands) {
+    const words = [...path, sub.name()];
+    out.set(words.join(' '), sub.options.flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)));
+    commandOptions(sub, words, out);
+  }
+  return out;
+}
+
+/**
+ * The commands the docs show, as `[where, command words, options given]`: the README's command
+ * table (a cell's later spans, `export [FILE]`, name commands of the first one's group) and every
+ * `assetbridge …` code span or command line of docs/.
+ */
+function documentedCommands(known: ReadonlyMap<string, string[]>): [string, string, string[]][] {
+  const out: [string, string, string[]][] = [];
+  const resolveWords = (words: string[], group?: string): string | undefined => {
+    const path: string[] = group ? [group] : [];
+    for (const w of words) {
+      if (!known.has([...path, w].join(' '))) break;
+      path.push(w);
+    }
+    return path.length > (group ? 1 : 0) ? path.join(' ') : undefined;
+  };
+  const flagsOf = (text: string) => [...text.matchAll(/(?<![\w-])(--[a-z][a-z-]*|-[a-z])\b/g)].map((m) => m[1] ?? '');
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  for (const line of readme.split('\n').filter((l) => l.startsWith('| `assetbridge '))) {
+    let last: string | undefined;
+    for (const [, span = ''] of (line.split(/(?<!\\)\|/)[1] ?? '').matchAll(/`([^`]+)`/g)) {
+      // `--km K`, `[--at T]`: more options of the command before.
+      if (/^\[?-/.test(span) && last !== undefined) {
+        out.push(['README.md', last, flagsOf(span)]);
+        continue;
+      }
+      const words = span.replace(/^assetbridge /, '').split(/\s+/);
+      const command = span.startsWith('assetbridge ') ? resolveWords(words) : resolveWords(words, last?.split(' ')[0]);
+      if (command === undefined) {
+        out.push(['README.md', `(no command) ${span}`, []]);
+        continue;
+      }
+      last = command;
+      out.push(['README.md', command, flagsOf(span)]);
+    }
+  }
+  for (const file of ['docs/operations.md', 'docs/configuration.md', 'docs/architecture.md', 'docs/adding-a-connector.md']) {
+    const text = readFileSync(join(root, file), 'utf8');
+    const spans = [...text.matchAll(/`assetbridge ([^`]+)`/g)].map((m) => m[1] ?? '');
+    // Command lines: in a ```sh block, or indented as code.
+    const lines = [...text.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].flatMap((m) => (m[1] ?? '').split('\n')).concat(text.split('\n').filter((l) => l.startsWith('    ')));
+    spans.push(...lines.flatMap((l) => (/^\s*assetbridge [a-z]/.test(l) ? [l.trim().replace(/^assetbridge /, '').replace(/\s+#.*$/, '')] : [])));
+    for (const span of spans) {
+      const command = resolveWords(span.split(/\s+/));
+      out.push([file, command ?? `(no command) ${span}`, command === undefined ? [] : flagsOf(span)]);
+    }
+  }
+  return out;
+}
 
 /** Every command in the tree, as the words that name it (`['dlq', 'replay']`). */
 function commandPaths(command: Command, path: string[] = []): string[][] {
@@ -34,6 +97,21 @@ describe('assetbridge --help', () => {
     const names = paths.map((p) => p.join(' '));
     for (const name of ['run', 'demo', 'config check', 'status', 'assets import', 'assets reset-meter', 'dlq mark-delivered', 'aemp backfill', 'rules test', 'maintenance complete', 'depreciation refile', 'inventory snapshot', 'zones occupancy', 'store vacuum'])
       expect(names).toContain(name);
+  });
+
+  it('every command and option the README and docs/ show exists, under that command', () => {
+    const known = commandOptions(buildProgram());
+    const shown = documentedCommands(known);
+    expect(shown.length).toBeGreaterThan(80);
+    const wrong = shown.flatMap(([file, command, flags]) => {
+      const options = known.get(command);
+      if (options === undefined) return [`${file}: ${command}`];
+      return flags.filter((f) => !options.includes(f) && f !== '--help' && f !== '-h').map((f) => `${file}: ${command} ${f}`);
+    });
+    expect(wrong).toEqual([]);
+    // Every command is in the README's table.
+    const inReadme = new Set(shown.filter(([file]) => file === 'README.md').map(([, command]) => command));
+    expect([...known.keys()].filter((c) => known.get(c)?.length && !inReadme.has(c) && c !== 'help')).toEqual([]);
   });
 
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
