@@ -76,6 +76,10 @@ describe('rules test', () => {
     expect(text).toContain('  workorder.create → erp [fact] EQ-1|overheat|2026-10-01T08:00:00.000Z: HIGH "overheat: coolantTemp 99 °C", not planned: no maintenance window for an asset without a site (rules.maintenance.windows)');
     expect(describeDelivery({ ...report.flushed[1]!, payload: { ...report.flushed[1]!.payload, site: 'BER' } })).toMatch(/, not planned: no maintenance window for site BER \(rules.maintenance.windows\)$/);
     expect(text).toContain('  location.update → erp [state] EQ-1: location 1000/0001 at {"lat":52.5,"lng":13.4}');
+    // A fixed reader's zone sighting carries no coordinates: said so, not "at null".
+    const sighting = { ...report.flushed[0]!, payload: { ...report.flushed[0]!.payload, coordinates: null } };
+    expect(describeDelivery(sighting)).toBe('location.update → erp [state] EQ-1: location 1000/0001 from a zone sighting (no coordinates)');
+    expect(describeDelivery(sighting, ['2026-10-01T09:00:00.000Z'])).toMatch(/from a zone sighting \(no coordinates\), the sighting of 2026-10-01T08:01:00.000Z$/);
     expect(text).toContain('line 9: rejected: payload is not JSON');
     expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);

@@ -484,10 +484,10 @@ const txt = (v: unknown): string => (typeof v === 'string' || typeof v === 'numb
  */
 export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[]): string {
   const p = d.payload;
-  const fixOf = decidedBy !== undefined && typeof p.lastSeen === 'string' && !decidedBy.includes(p.lastSeen) ? `, the fix of ${p.lastSeen}` : '';
+  const fixOf = decidedBy !== undefined && typeof p.lastSeen === 'string' && !decidedBy.includes(p.lastSeen) ? `, the ${p.coordinates === null ? 'sighting' : 'fix'} of ${p.lastSeen}` : '';
   const detail =
     d.operation === 'location.update'
-      ? `location ${txt(p.warehouseLocation ?? '(none)')} at ${JSON.stringify(p.coordinates)}${fixOf}`
+      ? `location ${txt(p.warehouseLocation ?? '(none)')} ${p.coordinates === null ? 'from a zone sighting (no coordinates)' : `at ${JSON.stringify(p.coordinates)}`}${fixOf}`
       : d.operation === 'workorder.create'
         ? `${txt(p.priority)} "${txt(p.title)}"${p.plannedStart ? ` planned ${txt(p.plannedStart)}` : p.plannedStart === null ? `, not planned: no maintenance window ${typeof p.site === 'string' ? `for site ${p.site}` : 'for an asset without a site'} (rules.maintenance.windows)` : ''}`
         : d.operation === 'inventory.count'
