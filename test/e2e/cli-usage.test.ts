@@ -116,6 +116,15 @@ describe('files and ports', () => {
     expect(r.stderr).toBe(`error: --data-dir ${file} cannot hold the demo's store: EEXIST: file already exists, mkdir '${file}'; name a directory (it is created if missing) or leave --data-dir out for a new temporary one\n`);
   }, 15_000);
 
+  // Was a run of the whole demo ending "demo FAILED": the earlier run's work orders counted as sent, the new ERP simulator had none.
+  it('demo refuses a --data-dir holding an earlier run\'s store, and ends at once', async () => {
+    const { dir } = writeConfig(base);
+    writeFileSync(join(dir, 'assetbridge.db'), '');
+    const r = await runCli(['demo', '--data-dir', dir, '--duration', '1s', '--assets', '2']);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toContain(`error: --data-dir ${dir} holds the store of an earlier demo run (${join(dir, 'assetbridge.db')})`);
+  }, 15_000);
+
   it('an ASSETBRIDGE_LOG_LEVEL that is no level is refused naming the variable and the levels, by run and by the other commands', async () => {
     const { path, dir } = writeConfig({ ...base, server: { port: 0 } });
     await new SqliteStore({ path: join(dir, 'ab.db') }).close(); // a store that has run

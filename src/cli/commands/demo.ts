@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { mkdirSync } from 'node:fs';
-import { basename, isAbsolute, relative } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { UsageError } from '../../core/errors/errors.js';
 import { parseDuration } from '../../config/duration.js';
 import { runDemo } from '../../demo/demo.js';
@@ -35,7 +35,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--erp-rate <n>', "the ERP simulator's limit, requests per minute", '300')
     .option('--no-faults', 'a well-behaved ERP (no injected 503s, lost responses or latency)')
     .option('--mqtt-url <url>', 'use this broker (e.g. mqtt://127.0.0.1:1883) instead of the in-process one')
-    .option('--data-dir <dir>', 'keep the demo store here (default: a new temp directory)')
+    .option('--data-dir <dir>', 'keep the demo store here: a new or empty directory (default: a new temp directory)')
     .option('--seed <n>', 'random seed for the fleet and faults', '1')
     .option('--with-trackunit [machines]', 'also pull machines from the Trackunit ISO 15143-3 simulator (default 250)')
     .addHelpText('after', '\nExit code 0 when the ERP ends up matching the fleet and nothing was lost; 1 otherwise.')
@@ -54,6 +54,11 @@ export function registerDemoCommand(program: Command): void {
           } catch (err) {
             throw new UsageError(`--data-dir ${o.dataDir} cannot hold the demo's store: ${(err as Error).message}; name a directory (it is created if missing) or leave --data-dir out for a new temporary one`);
           }
+          // An earlier run's store: its work orders count as sent already, so a new ERP simulator
+          // would never get them and the check would fail.
+          const earlier = join(o.dataDir, 'assetbridge.db');
+          if (existsSync(earlier))
+            throw new UsageError(`--data-dir ${o.dataDir} holds the store of an earlier demo run (${earlier}): its work orders count as sent, so this run's new ERP simulator would not get them; name a new or empty directory, or delete that store first`);
         }
         const result = await runDemo({
           assets: Math.round(positive('assets', o.assets)),
