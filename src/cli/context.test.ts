@@ -21,6 +21,10 @@ describe('toJson (--json output)', () => {
     expect(out).toEqual({ latencyMs: 1796104072833, dueAtHours: 250, hoursAtCompletion: 12.5, countedAt: '2026-01-01T00:00:00.000Z', lastAt: Number.MAX_VALUE, at: null });
   });
 
+  it("leaves a threshold's clear value (clearAt: 85 in rules list and a work order's trigger) a number, not a time in 1970", () => {
+    expect(JSON.parse(toJson({ threshold: 96.5, clearAt: 85, trigger: { clearAt: 240, firstBreachAt: '2026-10-01T09:00:00.000Z' } }))).toEqual({ threshold: 96.5, clearAt: 85, trigger: { clearAt: 240, firstBreachAt: '2026-10-01T09:00:00.000Z' } });
+  });
+
   it('writes one line with indent 0 (JSON lines) and indented JSON by default', () => {
     expect(toJson({ a: 1 }, 0)).toBe('{"a":1}');
     expect(toJson({ a: 1 })).toBe('{\n  "a": 1\n}');

@@ -17,7 +17,10 @@ export function toJson(value: unknown, indent = 2): string {
   return JSON.stringify(value, isoTimes, indent || undefined);
 }
 
+/** Fields named like a time that hold none: a threshold rule's clear value (`rules list`, a work order's `trigger`). */
+const NOT_TIMES: ReadonlySet<string> = new Set(['clearAt']);
+
 function isoTimes(this: unknown, key: string, v: unknown): unknown {
-  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && (key === 'at' || key === 'since' || key === 'now' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return new Date(v).toISOString();
+  if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) <= MAX_DATE_MS && !NOT_TIMES.has(key) && (key === 'at' || key === 'since' || key === 'now' || key === 'eventTime' || key.endsWith('At') || key.endsWith('Until'))) return new Date(v).toISOString();
   return v;
 }
