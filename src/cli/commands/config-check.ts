@@ -8,7 +8,7 @@ import { resolveProvider } from '../../adapters/telematics/vendor-profiles.js';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { buildConnector, configuredAssets } from '../../app.js';
-import { ConfigError } from '../../core/errors/errors.js';
+import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/telematics/auth/probe.js';
@@ -173,7 +173,13 @@ export function registerConfigCommand(program: Command): void {
         return;
       }
       // What --connect tries: the destinations, MQTT brokers and telematics feeds (their token endpoints; the service needs all of a feed's secrets).
-      requireSecrets(config, ['destinations', 'sources.mqtt', 'telematics']);
+      // The file is valid (said above): what is missing is where this runs, so not "Invalid configuration".
+      try {
+        requireSecrets(config, ['destinations', 'sources.mqtt', 'telematics']);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        throw new UsageError(`connections not tried: secrets they use are not set where this runs (set them, or run config check without --connect):\n${err.problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`);
+      }
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);
       process.stdout.write(`${check.lines.join('\n')}\n`);

@@ -90,6 +90,10 @@ describe('secrets resolved where they are used', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).not.toContain('connections:');
     expect(r.stderr).toContain(unset('destinations.0.token', 'AB_SC_ERP'));
+    // The file was just said to be valid: the secrets are missing here, not the config wrong.
+    expect(r.stdout).toContain('is valid');
+    expect(r.stderr).toContain('error: connections not tried: secrets they use are not set where this runs');
+    expect(r.stderr).not.toContain('Invalid configuration');
     expect(r.stderr).not.toContain('sources.mqtt.0.password');
     expect(`${r.stdout}${r.stderr}`).not.toContain(SECRETS.AB_SC_MQTT);
   });
