@@ -114,6 +114,16 @@ describe('assetbridge --help', () => {
     expect([...known.keys()].filter((c) => known.get(c)?.length && !inReadme.has(c) && c !== 'help')).toEqual([]);
   });
 
+  it('says "required" of each option a command cannot run without (commander marks none in its help)', () => {
+    const program = buildProgram();
+    const find = (words: string[]) => words.reduce<Command | undefined>((c, w) => c?.commands.find((s) => s.name() === w), program);
+    const required = paths.flatMap((p) => (find(p)?.options ?? []).filter((o) => o.mandatory).map((o) => [p.join(' '), o.long ?? '', o.description] as const));
+    // Required by the command's own check rather than commander's.
+    const checked = [['aemp', 'backfill', '--from']].map(([g, c, f]) => [`${g} ${c}`, f, find([g ?? '', c ?? ''])?.options.find((o) => o.long === f)?.description ?? ''] as const);
+    expect(required.map(([c, f]) => `${c} ${f}`)).toEqual(['rules test --events', 'depreciation preview --period', 'depreciation post --period']);
+    expect([...required, ...checked].filter(([, , d]) => !d.includes('required'))).toEqual([]);
+  });
+
   it.each([[], ...paths].map((p) => [p.join(' ') || '(the program)', p] as const))('%s --help prints its usage and exits 0', async (_name, path) => {
     const { out, err, exitCode, code } = await help([...path]);
     expect(err).toBe('');

@@ -543,7 +543,7 @@ Examples:
     aemp
       .command('backfill')
       .description('fetch history from the time-series endpoints for a date range and feed it through the pipeline')
-      .option('--from <date>', 'start, e.g. 2025-03-01 or 2025-03-01T06:00:00Z (UTC)')
+      .option('--from <date>', 'start (required), e.g. 2025-03-01 or 2025-03-01T06:00:00Z (UTC)')
       .option('--to <date>', 'end (default: now)')
       .option('--provider <name>', 'the telematics provider (needed when several are configured)')
       .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config; one assetbridge reads nothing from is refused)', collect)

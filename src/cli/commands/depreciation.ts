@@ -146,7 +146,7 @@ export function registerDepreciationCommand(program: Command): Command {
     dep
       .command('preview')
       .description('per asset: (cost − salvage) × period units ÷ total expected units, beside straight line')
-      .requiredOption('--period <id>', 'fiscal period, e.g. 2026-10')
+      .requiredOption('--period <id>', 'fiscal period (required), e.g. 2026-10')
       .option('--asset <erpAssetId>', 'one asset only')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', 'write the CSV to a file')
@@ -176,7 +176,7 @@ export function registerDepreciationCommand(program: Command): Command {
     dep
       .command('post')
       .description('post the period’s usage to the ERP now (exactly once per asset and period, whoever posts first)')
-      .requiredOption('--period <id>', 'a fiscal period that has ended, e.g. 2026-10')
+      .requiredOption('--period <id>', 'a fiscal period that has ended (required), e.g. 2026-10')
       .option('--dry-run', 'show what would be posted')
       .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)'),
   ).action(
