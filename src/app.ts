@@ -205,6 +205,7 @@ function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPol
     connector,
     requestsPerMinute: d.rateLimit.requestsPerMinute,
     maxConcurrency: d.rateLimit.maxConcurrency,
+    maxPauseMs: d.rateLimit.maxPauseMs,
     maxAttempts: d.retry.maxAttempts,
     maxAgeMs: d.retry.maxAgeMs,
     baseDelayMs: d.retry.baseDelayMs,

@@ -47,7 +47,14 @@ describe('defaults as docs/configuration.md states them', () => {
     expect(compileConfig({ destinations: [erp], sources: { http: { token: 'a-long-token' } } }, {}).sources.http).toEqual({ token: 'a-long-token', bodyLimitBytes: 1_048_576, maxEvents: 5000, maxBacklog: 50_000 });
   });
 
-  it('destinations[]: the documented paths, idempotency header, 409s read by the ERP\'s reason, 100 pages a work-order poll in the ERP\'s order, 15 s timeout, 300/min at 4 at once, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
+  it('destinations[].rateLimit.maxPauseMs under a second is refused, naming the key (a 429 would otherwise be answered at once)', () => {
+    expect(() => compileConfig({ destinations: [{ ...erp, rateLimit: { maxPauseMs: '0' } }] }, {})).toThrow(
+      'destinations.0.rateLimit.maxPauseMs: 0ms is too short: a pause shorter than a second answers throttling with a request per rate token (e.g. 1h)',
+    );
+    expect(compileConfig({ destinations: [{ ...erp, rateLimit: { maxPauseMs: '10m' } }] }, {}).destinations[0]?.rateLimit.maxPauseMs).toBe(600_000);
+  });
+
+  it('destinations[]: the documented paths, idempotency header, 409s read by the ERP\'s reason, 100 pages a work-order poll in the ERP\'s order, 15 s timeout, 300/min at 4 at once and pauses of 1 h at most, 12 attempts over 2 d, circuit 5 / 30 s, no batch, no webhook', () => {
     expect(base.destinations[0]).toEqual({
       ...erp,
       paths: {
@@ -66,7 +73,7 @@ describe('defaults as docs/configuration.md states them', () => {
       workOrderFields: {},
       maxWorkOrderPages: 100,
       timeoutMs: 15 * S,
-      rateLimit: { requestsPerMinute: 300, maxConcurrency: 4 },
+      rateLimit: { requestsPerMinute: 300, maxConcurrency: 4, maxPauseMs: 3_600_000 },
       retry: { maxAttempts: 12, baseDelayMs: S, maxDelayMs: 5 * MIN, maxAgeMs: 2 * D, unknownOutcomeSettleMs: 2 * MIN },
       circuitBreaker: { failureThreshold: 5, openMs: 30 * S },
       redactFields: [],

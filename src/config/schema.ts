@@ -240,6 +240,12 @@ export const rateLimitSchema = z.strictObject({
   requestsPerMinute: z.number().positive().default(300),
   /** Requests in flight at once. @default 4 */
   maxConcurrency: z.number().int().min(1).default(4),
+  /**
+   * The longest one 429/503 answer pauses the destination, whatever its `Retry-After` asks (a
+   * proxy's or a misconfigured ERP's hours or weeks): then one request goes first, as after any
+   * pause, and a new answer pauses it again. @default 1h
+   */
+  maxPauseMs: duration('1h').pipe(z.number().min(1000, { error: (iss) => `${durationText(Number(iss.input))} is too short: a pause shorter than a second answers throttling with a request per rate token (e.g. 1h)` })),
 });
 
 export const circuitBreakerSchema = z.strictObject({

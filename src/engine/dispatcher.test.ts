@@ -423,6 +423,31 @@ describe('429 whose Retry-After asks for no wait', () => {
   });
 });
 
+describe('a Retry-After longer than rateLimit.maxPauseMs', () => {
+  // Kills: the pause taken as the Retry-After asks, however long.
+  it('pauses the destination for maxPauseMs at most, says so, then sends one request first; a shorter Retry-After is kept as asked', async () => {
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const clock = new ManualClock(Date.now() + 1000); // both due
+    const connector = new ScriptedConnector();
+    const weeks = 14 * 86_400_000;
+    connector.script.push(new RateLimitedError('503 Service Unavailable; Retry-After 1209600 s', weeks, 503), new RateLimitedError('429; Retry-After 60 s', 60_000, 429), 'ok', 'ok');
+    const warns: { fields: Record<string, unknown>; msg: string }[] = [];
+    const logger = { warn: (fields: Record<string, unknown>, msg: string) => warns.push({ fields, msg }), debug() {}, info() {}, error() {} } as unknown as DispatcherOptions['logger'];
+    const d = dispatcherFor(store, connector, { maxPauseMs: 3_600_000 }, clock, undefined, { logger });
+    await d.start();
+    await waitFor(() => d.metrics().erp?.rateLimited === 1, 'the first 503');
+    expect(d.metrics().erp?.pausedForMs).toBe(3_600_000);
+    expect(warns.map((w) => w.msg)).toContain("the destination's Retry-After asks for a pause of 14d, longer than destinations[].rateLimit.maxPauseMs (1h): pausing 1h, then one request goes first");
+    clock.t += 3_599_000;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(connector.sent).toHaveLength(1); // still paused
+    clock.t += 1000;
+    await waitFor(() => d.metrics().erp?.rateLimited === 2, 'the 429 after the pause');
+    expect(d.metrics().erp?.pausedForMs).toBe(60_000); // within the limit: as asked
+    expect(warns.filter((w) => w.fields.key === 'rateLimit.maxPauseMs')).toHaveLength(1);
+  });
+});
+
 describe('what opens the circuit', () => {
   // Kills: `if (anyFailure && !anySuccess)` weakened to `if (anyFailure)`.
   it('a batch the ERP partly accepted does not count as a failure of the destination', async () => {

@@ -28,6 +28,8 @@ export interface DestinationPolicy {
   readonly connector: ErpConnector;
   readonly requestsPerMinute: number;
   readonly maxConcurrency: number;
+  /** The longest one 429/503 pauses the destination, whatever its Retry-After asks. @default no limit */
+  readonly maxPauseMs?: number;
   readonly maxAttempts: number;
   readonly maxAgeMs: number;
   readonly baseDelayMs: number;
@@ -354,8 +356,15 @@ export class Dispatcher {
     w.metrics.rateLimited++; // one per response, however many items it carried
     w.consecutive429++;
     const asked = err.retryAfterMs !== undefined && err.retryAfterMs > 0 ? err.retryAfterMs : undefined;
-    const wait = asked ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
+    const wanted = asked ?? backoffDelay({ baseDelayMs: 1000, maxDelayMs: w.policy.maxDelayMs }, w.consecutive429, () => 1);
+    const cap = w.policy.maxPauseMs ?? Infinity;
+    const wait = Math.min(wanted, cap);
     w.limiter.pause(now + wait);
+    if (asked !== undefined && asked > cap)
+      this.opts.logger?.warn(
+        { destination: w.policy.name, retryAfterMs: asked, waitMs: wait, key: 'rateLimit.maxPauseMs' },
+        `the destination's Retry-After asks for a pause of ${durationText(asked)}, longer than destinations[].rateLimit.maxPauseMs (${durationText(cap)}): pausing ${durationText(cap)}, then one request goes first`,
+      );
     // Warned once per streak (a long 503 maintenance window would warn at every Retry-After).
     const what = err.status === 503 ? 'destination is unavailable (503)' : `destination is rate limiting us (${err.status ?? 429})`;
     if (w.consecutive429 === 1)
