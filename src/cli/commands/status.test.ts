@@ -95,7 +95,7 @@ describe('status: why a circuit is open', () => {
   it('names, per destination whose circuit is not closed, the failure that keeps it so', () => {
     const m = (circuit: 'open' | 'half-open' | 'closed', circuitError?: string) => ({ circuit, ...(circuitError ? { circuitError } : {}) });
     expect(circuitLines({ erp: m('open', 'PATCH /x → 401 unauthorized'), wms: m('closed'), sap: m('half-open', 'connection-refused') })).toBe(
-      "circuit erp open: PATCH /x → 401 unauthorized\ncircuit sap half-open: connection-refused\n(the latest failure; 'assetbridge audit' lists every attempt)\n",
+      "circuit erp open: PATCH /x → 401 unauthorized\ncircuit sap half-open (the next delivery tries the destination; one that succeeds closes it): connection-refused\n(the latest failure; 'assetbridge audit' lists every attempt)\n",
     );
     expect(circuitLines({ wms: m('closed') })).toBe('');
   });

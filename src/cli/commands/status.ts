@@ -70,7 +70,8 @@ export function sourcesLine(sources: Readonly<Record<string, { readonly connecte
 export function circuitLines(destinations: Readonly<Record<string, Pick<DestinationMetrics, 'circuit' | 'circuitError'>>>): string {
   const lines = Object.entries(destinations)
     .filter(([, m]) => m.circuit !== 'closed' && m.circuitError !== undefined)
-    .map(([name, m]) => `circuit ${name} ${m.circuit}: ${m.circuitError}\n`);
+    // Half-open stays so until a delivery tries (none may be pending): not a failure going on now.
+    .map(([name, m]) => `circuit ${name} ${m.circuit}${m.circuit === 'half-open' ? ' (the next delivery tries the destination; one that succeeds closes it)' : ''}: ${m.circuitError}\n`);
   return lines.length ? `${lines.join('')}(the latest failure; 'assetbridge audit' lists every attempt)\n` : '';
 }
 
