@@ -257,6 +257,8 @@ describe('dlq replay and discard', () => {
       code: 1,
       stderr: `not dead letters: ${workOrder} (pending: queued to be sent (replayed already, or not failed yet)); 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`,
     });
+    const none = await runCli(['dlq', 'show', '999', '-c', cfg.path]);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: "error: no delivery 999; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried\n" });
     const d = await runCli(['dlq', 'discard', String(oldLoc), String(workOrder), '-c', cfg.path]);
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
     expect(d.stderr).toContain(`not dead letters: ${workOrder} (pending: queued to be sent`);

@@ -117,7 +117,7 @@ export function registerDlqCommand(program: Command): void {
       const [n] = parseIds([id], 'delivery');
       await withContext(opts.config, async ({ store }) => {
         const d = await store.getDelivery(n as number);
-        if (!d) throw new UsageError(`no delivery ${id}`);
+        if (!d) throw new UsageError(`no delivery ${id}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried`);
         if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
         process.stdout.write(`${toJson({ delivery: d, history })}\n`);
