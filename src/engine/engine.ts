@@ -35,7 +35,7 @@ export interface RuntimeSnapshot {
   readonly at: number;
   readonly ingest?: Partial<IngestStats> & { readonly captured?: number; readonly captureDropped?: number };
   readonly destinations?: Readonly<Record<string, DestinationMetrics>>;
-  readonly sources?: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly RefusedSubscription[] }>>;
+  readonly sources?: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly RefusedSubscription[]; readonly connectionError?: { readonly key: string; readonly error: string } }>>;
   readonly tasks?: Readonly<Record<string, TaskStats>>;
 }
 
@@ -385,7 +385,8 @@ export class Engine {
         p.sources.flatMap((s) => {
           if (!s.connected) return [];
           const refused = s.refusedSubscriptions?.() ?? [];
-          return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}) }]];
+          const connectionError = s.connectionError?.();
+          return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}), ...(connectionError ? { connectionError } : {}) }]];
         }),
       ),
       tasks: p.scheduler.stats(),

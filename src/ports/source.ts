@@ -34,6 +34,8 @@ export interface Source {
   connected?(): boolean;
   /** Subscriptions its broker refused (an ACL): nothing matching them arrives. Absent: a source without subscriptions. */
   refusedSubscriptions?(): readonly RefusedSubscription[];
+  /** While not connected, why the latest attempt failed and the config key to check. Absent: a source without a connection. */
+  connectionError?(): { readonly key: string; readonly error: string } | undefined;
 }
 
 /** A topic filter the broker refused to subscribe, as `status` and `/metrics` show it. */

@@ -68,6 +68,10 @@ describe('status: the sources of a running service', () => {
       'sources: mqtt:yard connected, mqtt:gate NOT CONNECTED (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)\n',
     );
     expect(sourcesLine({ 'mqtt:yard': { connected: true } })).toBe('sources: mqtt:yard connected\n');
+    // With the latest connection error, under the key of the broker's URL.
+    expect(sourcesLine({ 'mqtt:gate': { connected: false, connectionError: { key: 'sources.mqtt.1.url', error: 'connect ECONNREFUSED 127.0.0.1:1884' } } })).toBe(
+      'sources: mqtt:gate NOT CONNECTED (sources.mqtt.1.url: connect ECONNREFUSED 127.0.0.1:1884) (reconnecting every sources.mqtt[].reconnectDelayMs; the service log says why)\n',
+    );
   });
 
   it('names each subscription a broker refused, with its key, the answer and where to look', () => {

@@ -55,11 +55,13 @@ export async function runningService(store: Pick<Store, 'kvGet'>, now: number, h
 }
 
 /** The running service's sources and whether each is connected (MQTT), then each subscription its broker refused; '' when none can tell. */
-export function sourcesLine(sources: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly Pick<RefusedSubscription, 'filter' | 'key' | 'reason'>[] }>>): string {
+export function sourcesLine(
+  sources: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly Pick<RefusedSubscription, 'filter' | 'key' | 'reason'>[]; readonly connectionError?: { readonly key: string; readonly error: string } }>>,
+): string {
   const entries = Object.entries(sources);
   if (entries.length === 0) return '';
   const down = entries.some(([, s]) => !s.connected);
-  const each = entries.map(([name, s]) => `${name} ${s.connected ? 'connected' : 'NOT CONNECTED'}`).join(', ');
+  const each = entries.map(([name, s]) => `${name} ${s.connected ? 'connected' : `NOT CONNECTED${s.connectionError ? ` (${s.connectionError.key}: ${s.connectionError.error})` : ''}`}`).join(', ');
   const refused = entries.flatMap(([name, s]) =>
     (s.refusedSubscriptions ?? []).map((r) => `source ${name}: the broker refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; nothing matching it arrives: check the broker's ACL for this source's client (the service log says more)\n`),
   );

@@ -401,6 +401,21 @@ describe('MQTT source: graceful stop', () => {
     await expect(starting).rejects.toThrow('MQTT source "fake" was stopped before it connected');
   });
 
+  // Mutation: connectionError() kept after a reconnect, or not given while the broker is away.
+  it('while not connected gives the latest connection error under the key of the broker URL, and nothing once connected again', async () => {
+    const { source, client } = await started({}, { logger: logger(), configKey: 'sources.mqtt.3' });
+    expect(source.connectionError()).toBeUndefined();
+    client.drop();
+    client.emit('error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' }));
+    expect(source.connectionError()).toEqual({ key: 'sources.mqtt.3.url', error: 'connect ECONNREFUSED 127.0.0.1:1883' });
+    client.openStream();
+    client.connack(true);
+    expect(source.connectionError()).toBeUndefined();
+    // Dropped again with no error yet: the old one is not given as this outage's.
+    client.drop();
+    expect(source.connectionError()).toBeUndefined();
+  });
+
   // Mutation: the stop's log line saying the broker keeps the subscriptions for a source that never connected.
   it("a source stopped before it ever connected does not say the broker queues its messages; one that connected does", async () => {
     fake.script.autoConnack = false;

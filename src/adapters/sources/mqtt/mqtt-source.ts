@@ -87,6 +87,8 @@ export interface MqttSource extends Source {
   connected(): boolean;
   /** The filters the broker refused at the latest SUBACK (empty when all were granted). */
   refusedSubscriptions(): readonly RefusedSubscription[];
+  /** While not connected, the latest connection error and the key of the broker's URL. */
+  connectionError(): { readonly key: string; readonly error: string } | undefined;
 }
 
 type State = 'idle' | 'starting' | 'running' | 'recovering' | 'stopping' | 'stopped';
@@ -261,6 +263,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     connectedBefore = true;
     connectedAt = Date.now();
     closeExplained = false;
+    lastError = undefined;
     outageErrorLogged = false;
     const c = client;
     if (!c) return;
@@ -512,6 +515,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
 
     refusedSubscriptions(): readonly RefusedSubscription[] {
       return refusedFilters;
+    },
+
+    connectionError(): { key: string; error: string } | undefined {
+      return client?.connected || lastError === undefined ? undefined : { key: `${configKey}.url`, error: lastError };
     },
   };
 }
