@@ -120,6 +120,27 @@ describe('quarantine replay through the service, interrupted (Ctrl-C)', () => {
 });
 
 describe('jobs for the CLI', () => {
+  it('stores the rule state an operator event changed before answering, so the status the command points at shows it', async () => {
+    // Mutation: the job answered once the event was committed, its rule state still only in memory
+    // (an hour here): `maintenance complete` said "'assetbridge maintenance status' shows the result",
+    // and status, which reads the stored state, still showed the work order open.
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      ingest: { checkpointMs: '1h' },
+      assets: { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      log: { level: 'silent' },
+    });
+    const app = await createApp(config, { sources: false, http: false, logger: createLogger('silent') });
+    apps.push(app);
+    await app.start();
+    const event = { kind: 'position', assetId: 'tag-1', eventTime: new Date().toISOString(), lat: 1.5, lng: 2 };
+    const r = await requestJob(app.store, SUBMIT_EVENTS_JOB, { events: [event] }, { timeoutMs: 10_000, pollMs: 50 });
+    expect(JSON.parse(r.output)).toMatchObject({ accepted: 1 });
+    expect(app.ingestor.stats.logged).toBe(0);
+    expect(JSON.stringify((await app.store.loadStates(['EX-1'])).get('EX-1'))).toContain('"lat":1.5');
+  });
+
   it('runs a requested job once and leaves no handshake rows; drops results nobody collected after a day', async () => {
     const app = await running();
     const r = await requestJob(app.store, SUBMIT_EVENTS_JOB, { events: [{ kind: 'position', assetId: 'nobody', eventTime: new Date().toISOString(), lat: 1, lng: 2 }] }, { timeoutMs: 10_000, pollMs: 50 });

@@ -199,6 +199,10 @@ export class Engine {
     });
     this.registerJob(SUBMIT_EVENTS_JOB, async (args) => {
       const result = await submitEvents(parts.ingestor, (args as { events: unknown[] }).events, parts.clock.now());
+      // The commands that hand an event here (`maintenance complete`, `assets reset-meter`) tell the
+      // operator to look at `maintenance status` / `assets meters`, which read the stored rule
+      // state: store it now, or they would show the state before the event for up to checkpointMs.
+      if (result.accepted > 0) await parts.ingestor.checkpoint();
       return { exitCode: result.quarantined.length ? 1 : 0, output: JSON.stringify(result) };
     });
   }
