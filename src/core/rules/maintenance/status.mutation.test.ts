@@ -59,6 +59,23 @@ describe('maintenance status: service rows', () => {
     expect(row).toMatchObject({ state: 'due soon, work order requested', hours: 225, nextDueHours: 250, remainingHours: 25 });
   });
 
+  it('due with no work order opened for it yet (the interval shortened since the last reading) says the next reading opens it', () => {
+    // Before: the row said "due" and nothing else, with no open work order and none in the ERP; the
+    // work order opens only when the rule steps on the next reading.
+    const { opened } = serviceRow([meter(0, 190), meter(10, 200)]);
+    expect(opened).toEqual([]);
+    const shorter = options({ ...service250, every: 200 });
+    const r = simulateRules([createMaintenanceRule(options())], [meter(0, 190), meter(10, 200)].map((event) => ({ event, asset, destination: 'erp' })));
+    const state = r.states.get('EQ-7')?.maintenance as MaintenanceState | undefined;
+    const row = maintenanceStatus(asset, state, shorter, { now: T0 + 400 * HOUR, marks: () => ({}) }).due.find((d) => d.type === 'service');
+    expect(row).toMatchObject({ state: 'due, work order with the next meter reading', hours: 200, nextDueHours: 200, remainingHours: 0 });
+    // And the next reading, under the changed rule, opens it: the row then says so.
+    const next = simulateRules([createMaintenanceRule(shorter)], [{ event: meter(11, 200.5), asset, destination: 'erp' }], { initial: r.states });
+    expect(next.perStep.flat().map((d) => d.businessKey)).toEqual(['EQ-7|service-250h|200h@b0']);
+    const after = maintenanceStatus(asset, next.states.get('EQ-7')?.maintenance as MaintenanceState | undefined, shorter, { now: T0 + 400 * HOUR, marks: () => ({}) }).due.find((d) => d.type === 'service');
+    expect(after?.state).toBe('due, work order requested');
+  });
+
   it('after the ERP cancels the work order for a due point, the row shows the next due point, not the cancelled one', () => {
     // Kills counting a cancelled work order as pending, and `nextDue` without its `+ 1`.
     const key = 'EQ-7|service-250h|250h@b0';

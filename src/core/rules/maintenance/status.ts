@@ -20,7 +20,8 @@ export interface DueRow {
   readonly type: 'service' | 'threshold' | 'calendar' | 'alert';
   /**
    * Service: `ok`, `due soon`, `due`, or `no readings`; with `, work order <status>` while the
-   * work order for the due point is open, and `; latest reading set aside: <why>` when meter
+   * work order for the due point is open (`, work order with the next meter reading` while none is
+   * opened for it yet: the interval or the baseline changed since the last reading), and `; latest reading set aside: <why>` when meter
    * hygiene did not count the newest reading, and `; the meter itself shows N h less (…)` when the
    * count runs on across a replaced meter or readings set aside. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
    * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
@@ -138,11 +139,14 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const unit = rule.meter === 'km' ? 'km' : 'h';
     const display = offset !== undefined ? `; the meter itself shows ${Math.abs(offset)} ${unit} ${offset > 0 ? 'less' : 'more'} (a replaced meter or readings set aside)` : '';
     const note = completionNote(state, rule.name, s.baseAt);
+    // Due with no work order for it yet (a changed interval, a new baseline attribute): the rule opens
+    // it when it steps, on the asset's next counted reading, not now; say so, as calendar rows do.
+    const waiting = !pendingWork && when !== 'ok' && cover === undefined ? `, work order with the next ${rule.meter === 'km' ? 'odometer' : 'meter'} reading` : '';
     due.push({
       erpAssetId: asset.erpAssetId,
       rule: rule.name,
       type: 'service',
-      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : `${when}${covering}`}${setAside}${display}${note}`,
+      state: `${pendingWork ? `${when === 'ok' ? 'scheduled' : when}, work order ${openRecord.status}` : `${when}${covering}${waiting}`}${setAside}${display}${note}`,
       ...meterColumns(rule.meter, reading, s.base, next),
     });
   }
