@@ -34,7 +34,7 @@ import type { Source } from './ports/source.js';
 import type { AssetWithIdentifiers, Store } from './ports/store.js';
 import type { ScheduledTask, TaskContext } from './ports/task.js';
 import { Dispatcher, type DestinationPolicy } from './engine/dispatcher.js';
-import { Engine, CONTROL_NS } from './engine/engine.js';
+import { Engine, CONTROL_NS, IDENTITY_LOADED_KEY, RUNTIME_NS } from './engine/engine.js';
 import { StoreLease, refuseUpgradeWhileHeld } from './engine/store-lease.js';
 import { DecoderRegistry, Ingestor } from './engine/ingestor.js';
 import { JsonlCapture } from './adapters/capture/jsonl-capture.js';
@@ -492,7 +492,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   }
 }
 
-/** Tell a running service that the identity registry changed. */
-export async function bumpIdentityGeneration(store: Store): Promise<void> {
-  await store.kvSet(CONTROL_NS, 'identity-generation', String(Date.now()));
+/** Tell a running service that the identity registry changed; the generation it then reloads. */
+export async function bumpIdentityGeneration(store: Store): Promise<string> {
+  const gen = String(Date.now());
+  await store.kvSet(CONTROL_NS, 'identity-generation', gen);
+  return gen;
+}
+
+/**
+ * After {@link bumpIdentityGeneration}: waits until the running service identifies events with the
+ * registry of generation `gen` (or a later one), which it does within about a second (after a
+ * checkpoint). Until then events naming a new identifier are quarantined as `unknown-asset`, so a
+ * command that changed the registry says which it is. `false` when it has not within `timeoutMs`.
+ */
+export async function awaitIdentityReload(store: Pick<Store, 'kvGet'>, gen: string, timeoutMs = 30_000, pollMs = 100): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const loaded = Number((await store.kvGet(RUNTIME_NS, IDENTITY_LOADED_KEY)) ?? NaN);
+    if (loaded >= Number(gen)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, pollMs));
+  }
 }

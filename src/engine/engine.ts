@@ -23,6 +23,8 @@ export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stoppe
 
 export const CONTROL_NS = 'control';
 export const RUNTIME_NS = 'runtime';
+/** `runtime/<this>`: the identity generation the running service identifies events with (see `awaitIdentityReload`). */
+export const IDENTITY_LOADED_KEY = 'identity-generation-loaded';
 
 /** What a service writes of itself each second (`runtime/snapshot`), for `status` and the CLI. */
 export interface RuntimeSnapshot {
@@ -176,6 +178,8 @@ export class Engine {
   private stopping: Promise<void> | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private identityGeneration = '';
+  /** The generation last written as `runtime/identity-generation-loaded` (undefined: not yet). */
+  private identityLoadedWritten: string | undefined;
   /** An identity registry swap under way (see {@link tick}). */
   private reloading: Promise<void> | undefined;
   /** The last reason a swap failed, so its repeats are logged at debug. */
@@ -284,6 +288,11 @@ export class Engine {
     try {
       await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify(await this.snapshot()));
       if (this.state !== 'running') return;
+      // The generation events are identified with, for `assets import` / `assets confirm`, which wait for it.
+      if (this.identityLoadedWritten !== this.identityGeneration) {
+        await p.store.kvSet(RUNTIME_NS, IDENTITY_LOADED_KEY, this.identityGeneration);
+        this.identityLoadedWritten = this.identityGeneration;
+      }
       const gen = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       if (gen !== this.identityGeneration && this.reloading === undefined) {
         // Recorded once swapped: a failed read or checkpoint is tried again next tick, not skipped until the next import.

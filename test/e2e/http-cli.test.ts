@@ -106,6 +106,19 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     await waitFor(() => erp.state().locations['EQ-2']?.warehouseLocation === 'YARD-A', 'EQ-2 delivered after replay');
   });
 
+  it('assets import returns once the running service identifies events with the new mapping: an event sent right after it is taken', async () => {
+    // Before: the import said "imported" and returned at once; the service swapped the registry at
+    // its next tick (after a checkpoint), so an event for the new tag sent right away was
+    // quarantined as unknown-asset.
+    const csv = join(cfg.dir, 'third.csv');
+    writeFileSync(csv, 'identifier,id_type,erp_asset_id,erp_module\ntag-3,tag,EQ-3,fixed-assets\n');
+    const imp = await runCli(['assets', 'import', csv, '-c', cfg.path], env);
+    expect(imp.stdout).toMatch(/imported 1 identifier\(s\) for 1 asset\(s\) from .*third\.csv\nthe running service \(pid \d+\) identifies events with it now\n/);
+    const r = await post(position('tag-3', 0, 50.1, 'YARD-A'));
+    expect(r.status).toBe(202);
+    expect(await r.json()).toEqual({ accepted: 1 });
+  });
+
   it('dead-letters a permanent ERP error with its reason, and replays it after the fix', async () => {
     expect((await post(position('tag-404', 0, 50.1, 'YARD-A'))).status).toBe(202);
     const dead = await waitFor(async () => {

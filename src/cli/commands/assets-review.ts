@@ -17,6 +17,7 @@ import { action, addConfigOption, resolveConfig, table, withContext, toJson } fr
 import { serviceIsRunning } from './quarantine.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
+import { reportIdentityReload } from './assets.js';
 import { UsageError } from '../../core/errors/errors.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -155,7 +156,8 @@ export function registerAssetReviewCommands(program: Command): Command {
                 },
               };
           await confirmCommand({ store, ...(sink ? { sink } : {}), out, now: Date.now() }, id, erpAssetId);
-          await bumpIdentityGeneration(store);
+          const gen = await bumpIdentityGeneration(store);
+          if (running) await reportIdentityReload(store, gen, out);
         });
       } finally {
         await app?.close();

@@ -3,8 +3,9 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
-import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { bumpIdentityGeneration } from '../../app.js';
+import { awaitIdentityReload, bumpIdentityGeneration } from '../../app.js';
+import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
+import { runningService } from './status.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { depreciationInputWarnings } from '../../config/rule-inputs.js';
 import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
@@ -41,6 +42,24 @@ function quarterSteps(file: string): CsvProgress {
     said[stage] = quarter;
     process.stderr.write(`  ${file}: ${stage === 'parsing' ? 'read' : 'checked'} ${percent} % of the ${stage === 'parsing' ? 'file' : 'rows'}\n`);
   };
+}
+
+/**
+ * With a service running on the store: waits until it identifies events with the registry just
+ * changed (within about a second) and says so; events naming a new identifier that arrive before
+ * that are quarantined as unknown-asset, so a service that has not picked it up is warned of.
+ */
+export async function reportIdentityReload(store: Store, gen: string, write: (text: string) => void = (t) => void process.stdout.write(t), timeoutMs = 30_000): Promise<void> {
+  const service = await runningService(store, Date.now());
+  if (!service) return;
+  if (await awaitIdentityReload(store, gen, timeoutMs)) {
+    write(`the running service (pid ${service.pid}) identifies events with it now\n`);
+    return;
+  }
+  write(
+    `warning: the running service (pid ${service.pid}) has not picked up the change within ${Math.round(timeoutMs / 1000)} s (its log says why); ` +
+      `until it does, events naming an identifier added here are quarantined as unknown-asset: replay them afterwards with 'assetbridge quarantine replay --code unknown-asset'\n`,
+  );
 }
 
 export function registerAssetsCommand(program: Command): Command {
@@ -107,8 +126,9 @@ naming the line, asset and attribute.`,
         const rows = applyAssetUpdates(existing, updates);
         if (large) process.stderr.write(`${file}: ${rows.length} asset(s) checked in ${((Date.now() - started) / 1000).toFixed(1)} s; storing them in one transaction (interrupted now, nothing is imported)…\n`);
         const r = await store.upsertAssets(rows, { replaceIdentifiers: opts.replace === true });
-        await bumpIdentityGeneration(store);
+        const gen = await bumpIdentityGeneration(store);
         process.stdout.write(`imported ${r.identifiers} identifier(s) for ${r.assets} asset(s) from ${file}\n`);
+        await reportIdentityReload(store, gen);
         for (const m of movedIdentifiers(existing, rows)) process.stdout.write(`  ${m.type} ${m.value} moved from asset ${m.from} to ${m.to}\n`);
         const removed = opts.replace ? removedIdentifiers(existing, rows) : [];
         for (const m of removed) process.stdout.write(`  ${m.type} ${m.value} removed from asset ${m.from}\n`);
