@@ -13,6 +13,7 @@ import {
   planRequest,
   toWorkOrderUpdate,
   withCreatedId,
+  whyPassedOver,
   withQuery,
   workOrderChangedAt,
 } from './rest-mapping.js';
@@ -236,6 +237,20 @@ describe('parseWorkOrderWebhook', () => {
     }
     // Another system's key still needs the record's asset.
     expect(parseWorkOrderWebhook({ ...record, externalKey: 'PM-2026-17', erpAssetId: 'EQ-2' })).toEqual([expect.objectContaining({ businessKey: 'PM-2026-17', erpAssetId: 'EQ-2' })]);
+  });
+
+  it('ours with a time it cannot read says which and why, not that it has no time', () => {
+    // Before: "needs a time (updatedAt, …)" for a record whose updatedAt was there, written without a zone.
+    expect(parseWorkOrderWebhook({ ...record, updatedAt: '2026-12-04T22:34:00' })).toEqual([
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+    ]);
+    expect(parseWorkOrderWebhook({ ...record, updatedAt: 'yesterday' })).toEqual([
+      { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a readable time: updatedAt "yesterday" is not a time (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
+    ]);
+    // A listed one (a poll) is passed over with the same reason.
+    expect(whyPassedOver({ ...record, id: 'WO-7', updatedAt: '2026-12-04T22:34:00' })).toBe(
+      'work order EQ-1|svc-10h|10h@b0: needs a readable time: updatedAt "2026-12-04T22:34:00" has no zone (a time without one is not guessed: add Z or an offset) (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)',
+    );
   });
 
   it('a status the destination maps is known: ours without a time is invalid (kept), not ignored as an unknown status', () => {

@@ -277,6 +277,21 @@ export function workOrderChangedAt(raw: unknown): number | undefined {
   return typeof at === 'number' ? at : undefined;
 }
 
+const TIME_NEEDED = 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)';
+
+/**
+ * What a work-order record lacks for its time, for the reasons of one that cannot be read: no time
+ * at all, or the one it has, quoted, with why it cannot be read (a time without a zone is not
+ * guessed), so the ERP's integrator is not told a record with an `updatedAt` has none.
+ */
+function timeNeeded(raw: Record<string, unknown>): string {
+  const field = (['updatedAt', 'completedAt', 'createdAt'] as const).find((f) => typeof raw[f] === 'string' || typeof raw[f] === 'number');
+  if (field === undefined) return TIME_NEEDED;
+  const value = raw[field];
+  const why = typeof value === 'string' && parseIsoTime(value) === 'zoneless' ? 'has no zone (a time without one is not guessed: add Z or an offset)' : 'is not a time';
+  return `a readable time: ${field} ${JSON.stringify(value)} ${why} (ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)`;
+}
+
 /**
  * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
  * that are not ours (no `externalKey`) or that lack an id, asset, known status or time. The asset
@@ -339,7 +354,7 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): 
   if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return `work order ${wo.externalKey}: unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)`;
   const missing = [
     typeof wo.id !== 'string' && typeof wo.id !== 'number' ? 'id' : '',
-    workOrderChangedAt(raw) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : '',
+    workOrderChangedAt(raw) === undefined ? timeNeeded(wo) : '',
   ].filter(Boolean);
   return missing.length > 0 ? `work order ${wo.externalKey}: needs ${missing.join(', ')}` : undefined;
 }
@@ -368,7 +383,7 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
     if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
     const ours = parseWorkOrderKey(record.externalKey) !== undefined;
     // One of ours names its asset in its key; another's needs erpAssetId.
-    const missing = [record.id === undefined ? 'id' : '', !ours && typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? 'a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' : ''].filter(Boolean);
+    const missing = [record.id === undefined ? 'id' : '', !ours && typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? timeNeeded(record) : ''].filter(Boolean);
     const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
     return ours ? { invalid: what } : { ignored: what };
