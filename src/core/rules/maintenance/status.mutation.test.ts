@@ -5,11 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
-import type { CanonicalEvent, MeterEvent, WorkOrderStatusEvent } from '../../model/events.js';
+import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
 import { simulateRules } from '../simulate.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
-import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
+import type { MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const HOUR = 3_600_000;
@@ -92,3 +92,26 @@ describe('maintenance status: service rows', () => {
     expect(serviceRow([meter(0, 200), meter(40, 234)]).row?.state).toBe('ok');
   });
 });
+
+describe('maintenance status: repeating threshold rows', () => {
+  const spikes: ThresholdRule = { name: 'pressure-spikes', sensor: 'hydPressureBar', direction: 'above', threshold: 250, clearAt: 240, durationMs: 0, maxGapMs: 10 * 60_000, cooldownMs: HOUR, severity: 'warning', repeat: { count: 3, withinMs: HOUR } };
+  const opts: MaintenanceOptions = { thresholds: [spikes], serviceIntervals: [], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} };
+  const sample = (minute: number, value: number): SensorEvent => ({ kind: 'sensor', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + minute * 60_000, receivedAt: T0 + minute * 60_000, values: { hydPressureBar: { value, unit: 'bar' } } });
+  const run = (values: readonly number[], now: number) => {
+    const r = simulateRules([createMaintenanceRule(opts)], values.map((v, i) => ({ event: sample(i * 2, v), asset, destination: 'erp' })));
+    const state = r.states.get('EQ-7')?.maintenance as MaintenanceState | undefined;
+    return { opened: r.perStep.flat().map((d) => d.businessKey), row: maintenanceStatus(asset, state, opts, { now, marks: () => ({}) }).due.find((d) => d.type === 'threshold') };
+  };
+
+  it('a count reached again within the cooldown says the cooldown holds the work order, and until when', () => {
+    // Before: "normal, 3 of 3 breaches counted since …" and nothing else, with no work order opening.
+    const { opened, row } = run([100, 260, 230, 265, 230, 270, 230, 280, 230, 275, 230, 290, 230], T0 + 30 * 60_000);
+    expect(opened).toEqual(['EQ-7|pressure-spikes|2026-10-01T08:02:00.000Z']);
+    expect(row?.state).toBe(
+      'normal, 3 of 3 breaches counted since 2026-10-01T08:14:00.000Z: the count is reached, but no work order opens before the cooldown after the last one (2026-10-01T08:10:00.000Z) ends 2026-10-01T09:10:00.000Z; then the next breach opens one, while 3 are counted within 60 min',
+    );
+    // Under the count, nothing of the kind.
+    expect(run([100, 260, 230, 265, 230], T0 + 30 * 60_000).row?.state).toBe('normal, 2 of 3 breaches counted since 2026-10-01T08:02:00.000Z');
+  });
+});
+

@@ -192,7 +192,13 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     // A repeating rule: the breaches counted towards its next work order (those still in the window when status is taken).
     const repeat = rule.repeat;
     const hits = repeat && th?.hits ? th.hits.filter((h) => calendar === undefined || calendar.now - h < repeat.withinMs) : [];
-    const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}` : '';
+    // The count reached without a work order: the cooldown after the last one holds it (a breach held after the cooldown opens one).
+    const cooldownEnds = th?.firedAt !== undefined ? th.firedAt + rule.cooldownMs : undefined;
+    const heldBack =
+      repeat && hits.length >= repeat.count && cooldownEnds !== undefined && (calendar === undefined || calendar.now < cooldownEnds)
+        ? `: the count is reached, but no work order opens before the cooldown after the last one (${iso(th?.firedAt as number)}) ends ${iso(cooldownEnds)}; then the next breach opens one, while ${repeat.count} are counted within ${minutes(repeat.withinMs)}`
+        : '';
+    const counted = repeat && hits.length ? `, ${hits.length} of ${repeat.count} breaches counted since ${new Date(hits[0] as number).toISOString()}${heldBack}` : '';
     // Completed in the ERP while still breaching: the next breach starts a new episode.
     const rearmed = th?.rearmAt !== undefined ? `, work order completed ${new Date(th.rearmAt).toISOString()}: the next breach starts a new episode` : '';
     // A pending breach: how long it has held, or, held long enough, until when the cooldown keeps it waiting.
