@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
-import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
+import type { AlertEvent, CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
 import { simulateRules } from '../simulate.js';
 import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
@@ -112,6 +112,26 @@ describe('maintenance status: repeating threshold rows', () => {
     );
     // Under the count, nothing of the kind.
     expect(run([100, 260, 230, 265, 230], T0 + 30 * 60_000).row?.state).toBe('normal, 2 of 3 breaches counted since 2026-10-01T08:02:00.000Z');
+  });
+});
+
+describe('maintenance status: alert rows', () => {
+  const faults: MaintenanceOptions = { thresholds: [], serviceIntervals: [], alerts: [{ name: 'fault-codes', minSeverity: 'critical', cooldownMs: 24 * HOUR }], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} };
+  const alert = (at: number): AlertEvent => ({ kind: 'alert', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: T0 + at * HOUR, receivedAt: T0 + at * HOUR, reason: 'hydraulic leak', severity: 'critical', code: 'HYD-1' });
+
+  it('a fault whose work order the ERP completed, reported again within the cooldown, says why no work order opens', () => {
+    // Before: "active: HYD-1 since …" only, beside a completed work order, while the repeat report opened nothing.
+    const key = 'EQ-7|fault-codes|HYD-1@2026-10-01T08:00:00.000Z';
+    const r = simulateRules([createMaintenanceRule(faults)], [alert(0), feedback(2, key, 'completed'), alert(3)].map((event) => ({ event, asset, destination: 'erp' })));
+    expect(r.perStep.flat().map((d) => d.businessKey)).toEqual([key]);
+    const state = r.states.get('EQ-7')?.maintenance as MaintenanceState | undefined;
+    const row = maintenanceStatus(asset, state, faults, { now: T0 + 4 * HOUR, marks: () => ({}) }).due.find((d) => d.type === 'alert');
+    expect(row?.state).toBe(
+      'active: HYD-1 since 2026-10-01T08:00:00.000Z (work order completed 2026-10-01T10:00:00.000Z; a report within 24 h of the last one, 2026-10-01T11:00:00.000Z, is still this fault and opens no work order)',
+    );
+    // With its work order still open, the row is as it was.
+    const open = simulateRules([createMaintenanceRule(faults)], [alert(0), alert(3)].map((event) => ({ event, asset, destination: 'erp' })));
+    expect(maintenanceStatus(asset, open.states.get('EQ-7')?.maintenance as MaintenanceState | undefined, faults, { now: T0 + 4 * HOUR, marks: () => ({}) }).due.find((d) => d.type === 'alert')?.state).toBe('active: HYD-1 since 2026-10-01T08:00:00.000Z');
   });
 });
 

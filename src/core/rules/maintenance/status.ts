@@ -30,7 +30,8 @@ export interface DueRow {
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
    * status (`requested` once the service opened it, `at the next check` before), or `not checked
    * yet` (no service date and the service has not checked it).
-   * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown).
+   * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown; one
+   * whose work order the ERP closed says so, and that its reports within the cooldown open none).
    */
   readonly state: string;
   /**
@@ -91,6 +92,8 @@ function meterColumns(meter: ServiceMeter, reading: number | undefined, base: nu
 const iso = (t: number): string => new Date(t).toISOString();
 /** A span for status text: whole minutes, seconds below one. */
 const minutes = (ms: number): string => (ms >= 60_000 ? `${Math.floor(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+/** A cooldown for status text: hours when whole hours, else minutes. */
+const formatMinutesOrHours = (ms: number): string => (ms >= 3_600_000 && ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : minutes(ms));
 
 /**
  * `; <note>` of the rule's latest completion whose meter at completion was not the ERP's (more
@@ -219,7 +222,15 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     const active = Object.entries(state?.alerts?.[rule.name] ?? {})
       .filter(([, e]) => calendar === undefined || calendar.now - e.last < rule.cooldownMs)
       .sort((x, y) => x[1].start - y[1].start)
-      .map(([code, e]) => `${code} since ${new Date(e.start).toISOString()}`);
+      .map(([code, e]) => {
+        // The ERP closed the episode's work order while the fault is still reported: reports within the cooldown are still that fault, and open none.
+        const wo = state?.workOrders?.[workOrderKey(asset.erpAssetId, rule.name, `${code}@${iso(e.start)}`)];
+        const closed =
+          wo !== undefined && (wo.status === 'completed' || wo.status === 'cancelled') && wo.changedAt !== undefined
+            ? ` (work order ${wo.status} ${iso(wo.changedAt)}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${iso(e.last)}, is still this fault and opens no work order)`
+            : '';
+        return `${code} since ${new Date(e.start).toISOString()}${closed}`;
+      });
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: active.length ? `active: ${active.join(', ')}` : 'quiet' });
   }
   const severity = new Map<string, Severity>([...options.thresholds, ...options.serviceIntervals, ...(options.calendarIntervals ?? [])].map((r) => [r.name, r.severity]));
