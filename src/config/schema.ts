@@ -319,9 +319,60 @@ export const restAuthSchema = z.discriminatedUnion('type', [
 ]);
 export type RestAuthConfig = z.infer<typeof restAuthSchema>;
 
+/**
+ * Work-order pushes from this ERP to `POST /v1/webhooks/{name}/work-orders`. With a `secret`,
+ * each push must carry the HMAC-SHA256 of its body (hex or base64, `sha256=` prefix optional)
+ * in `signatureHeader`; with a `timestampHeader` too, of `<timestamp>.<body>`, and pushes dated
+ * more than `toleranceMs` from this host's clock are refused. Without a secret, pushes need the
+ * intake token (`sources.http.token`) as a bearer token.
+ */
+export const destinationWebhookSchema = z
+  .strictObject({
+    /** HMAC key shared with the ERP (use `${ENV}`). */
+    secret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
+    /** While the secret is being replaced: the one before it, also accepted until it is removed. */
+    previousSecret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
+    /** @default X-Signature-256 */
+    signatureHeader: z.string().min(1).default('X-Signature-256'),
+    /** Header with the push's Unix time in seconds, signed with the body; absent: the body alone is signed and no time is checked. */
+    timestampHeader: z.string().min(1).optional(),
+    /** How far a timestamped push may be from this host's clock, either way. @default 5m */
+    toleranceMs: duration('5m').pipe(
+      z.number().min(1000, {
+        error: (iss) => `${durationText(Number(iss.input))} leaves no room for the time a push takes; give seconds or minutes, e.g. 5m (digits alone are milliseconds)`,
+      }),
+    ),
+  })
+  .superRefine((hook, ctx) => {
+    if (hook.secret !== undefined) {
+      if (hook.timestampHeader !== undefined && hook.timestampHeader.toLowerCase() === hook.signatureHeader.toLowerCase())
+        ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: `is the signatureHeader (${hook.signatureHeader}): name the header the ERP sends the push's time in, e.g. X-Signature-Timestamp` });
+      return;
+    }
+    if (hook.previousSecret !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['previousSecret'], message: 'is accepted beside `secret` only: set `secret` to the new secret and `previousSecret` to the one it replaces' });
+    if (hook.timestampHeader !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: 'needs `secret`: the timestamp is signed with the body (without a secret, pushes use the intake bearer token)' });
+  });
+
+/**
+ * The keys every destination type has, whatever its connector: `src/app.ts` reads the name, limits,
+ * retry, circuit breaker and timeout of every destination, and the webhook of those whose connector
+ * reads pushes (`parseWorkOrderWebhook`). A destination schema spreads it:
+ * `z.strictObject({ ...destinationCommon, type: z.literal('sap'), ... })`.
+ */
+export const destinationCommon = {
+  name,
+  timeoutMs: requestTimeout('15s'),
+  rateLimit: rateLimitSchema.prefault({}),
+  retry: retrySchema.prefault({}),
+  circuitBreaker: circuitBreakerSchema.prefault({}),
+  webhook: destinationWebhookSchema.optional(),
+};
+
 export const restDestinationSchema = z
   .strictObject({
-    name,
+    ...destinationCommon,
     type: z.literal('rest'),
     baseUrl: baseUrlField('https://erp.example.com'),
     /**
@@ -416,48 +467,8 @@ export const restDestinationSchema = z
         value: z.string().min(1),
       })
       .optional(),
-    timeoutMs: requestTimeout('15s'),
-    rateLimit: rateLimitSchema.prefault({}),
-    retry: retrySchema.prefault({}),
-    circuitBreaker: circuitBreakerSchema.prefault({}),
     /** Body fields to redact in the audit trail, in addition to the built-in secret names. */
     redactFields: z.array(z.string()).default([]),
-    /**
-     * Work-order pushes from this ERP to `POST /v1/webhooks/{name}/work-orders`. With a `secret`,
-     * each push must carry the HMAC-SHA256 of its body (hex or base64, `sha256=` prefix optional)
-     * in `signatureHeader`; with a `timestampHeader` too, of `<timestamp>.<body>`, and pushes dated
-     * more than `toleranceMs` from this host's clock are refused. Without a secret, pushes need the
-     * intake token (`sources.http.token`) as a bearer token.
-     */
-    webhook: z
-      .strictObject({
-        /** HMAC key shared with the ERP (use `${ENV}`). */
-        secret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
-        /** While the secret is being replaced: the one before it, also accepted until it is removed. */
-        previousSecret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
-        /** @default X-Signature-256 */
-        signatureHeader: z.string().min(1).default('X-Signature-256'),
-        /** Header with the push's Unix time in seconds, signed with the body; absent: the body alone is signed and no time is checked. */
-        timestampHeader: z.string().min(1).optional(),
-        /** How far a timestamped push may be from this host's clock, either way. @default 5m */
-        toleranceMs: duration('5m').pipe(
-          z.number().min(1000, {
-            error: (iss) => `${durationText(Number(iss.input))} leaves no room for the time a push takes; give seconds or minutes, e.g. 5m (digits alone are milliseconds)`,
-          }),
-        ),
-      })
-      .superRefine((hook, ctx) => {
-        if (hook.secret !== undefined) {
-          if (hook.timestampHeader !== undefined && hook.timestampHeader.toLowerCase() === hook.signatureHeader.toLowerCase())
-            ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: `is the signatureHeader (${hook.signatureHeader}): name the header the ERP sends the push's time in, e.g. X-Signature-Timestamp` });
-          return;
-        }
-        if (hook.previousSecret !== undefined)
-          ctx.addIssue({ code: 'custom', path: ['previousSecret'], message: 'is accepted beside `secret` only: set `secret` to the new secret and `previousSecret` to the one it replaces' });
-        if (hook.timestampHeader !== undefined)
-          ctx.addIssue({ code: 'custom', path: ['timestampHeader'], message: 'needs `secret`: the timestamp is signed with the body (without a secret, pushes use the intake bearer token)' });
-      })
-      .optional(),
   })
   .superRefine((dest, ctx) => {
     if (dest.token !== undefined && dest.auth !== undefined)
