@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
 import { probeTelematicsAuth } from '../../adapters/telematics/auth/probe.js';
 import { assetFileProblems, checkConnections, telematicsProblems } from './config-check.js';
+import type { ProbeResult } from '../../ports/connector.js';
 
 let erp: ErpSimulator;
 let broker: EmbeddedBroker;
@@ -139,6 +140,26 @@ describe('config check --connect', () => {
     const staticOnly = await checkConnections(compileConfig({ destinations, telematics: [basic], log: { level: 'silent' } }));
     expect(staticOnly.ok).toBe(true);
     expect(staticOnly.lines.join('\n')).not.toContain('feed-Basic-Password-1');
+  });
+
+  it("names another destination type's entry, not REST's keys, when its probe names no key of its own", async () => {
+    const rest = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }, { name: 'erp2', type: 'rest', baseUrl: erp.url }], log: { level: 'silent' } });
+    // A connector type this version does not have yet (docs/adding-a-connector.md), whose probe leaves `key` out.
+    const config = { ...rest, destinations: [{ ...rest.destinations[0], type: 'sap' }, rest.destinations[1]] } as unknown as typeof rest;
+    const probes: ProbeResult[] = [
+      { ok: false, detail: 'GET /sap/opu/odata → 401', problem: 'credentials' },
+      { ok: false, detail: 'GET /x → 401', problem: 'credentials' },
+    ];
+    let n = 0;
+    const check = await checkConnections(config, {
+      connector: (d) => ({ name: d.name, capabilities: { maxBatchSize: 1, operations: [] }, send: () => Promise.resolve([]), probe: () => Promise.resolve(probes[n++] as ProbeResult) }),
+      mqtt: () => Promise.reject(new Error('no MQTT source is configured')),
+      telematics: () => Promise.reject(new Error('no telematics feed is configured')),
+    });
+    expect(check.lines).toEqual([
+      '  FAILED  destination erp: GET /sap/opu/odata → 401 (check destinations.0, its credentials)',
+      '  FAILED  destination erp2: GET /x → 401 (check destinations.1.token / auth)',
+    ]);
   });
 
   it('is all ok when everything answers', async () => {

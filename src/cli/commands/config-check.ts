@@ -36,12 +36,28 @@ export interface ConnectionCheck {
   readonly lines: readonly string[];
 }
 
+/** The REST destination's keys to look at for each kind of failed probe. */
 const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
   unreachable: 'baseUrl',
   credentials: 'token / auth',
   path: 'paths.workOrders',
   other: 'baseUrl and the ERP side',
 };
+
+/** The same in words, for a destination of another type whose probe names no key of its own. */
+const PROBLEM_WORDS: Record<NonNullable<ProbeResult['problem']>, string> = {
+  unreachable: 'its address',
+  credentials: 'its credentials',
+  path: 'the path it read',
+  other: 'its settings and the ERP side',
+};
+
+/** Where to look after a failed probe: the key it names, REST's key for the problem, or the destination's entry. */
+function probeHint(d: DestinationConfig, i: number, r: ProbeResult): string {
+  if (r.key !== undefined) return `destinations.${i}.${r.key}`;
+  const problem = r.problem ?? 'other';
+  return d.type === 'rest' ? `destinations.${i}.${HINT[problem]}` : `destinations.${i}, ${PROBLEM_WORDS[problem]}`;
+}
 
 /** Why no feed is asked for its fleet, even where its token was tried. */
 const BUDGET = "each request spends the provider's request budget; 'assetbridge aemp equipment PIN' tries one machine";
@@ -56,7 +72,7 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
     try {
       if (!connector.probe) return [true, `  -       destination ${d.name}: this connector has no connectivity check`];
       const r = await connector.probe({ signal: AbortSignal.timeout(d.timeoutMs) });
-      return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check destinations.${i}.${r.key ?? HINT[r.problem ?? 'other']})`];
+      return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check ${probeHint(d, i, r)})`];
     } finally {
       await connector.close?.().catch(() => undefined);
     }
