@@ -71,4 +71,14 @@ describe('REST client redaction', () => {
     // A header that is no credential reads as sent.
     expect(recorded).toContain('tenant-acme');
   });
+
+  it('scrubs signature, HMAC and access-code headers the ERP echoes (X-Tenant-Sig, X-Hmac, X-Access-Code)', async () => {
+    const echo = ((_url: string, init: RequestInit) => Promise.resolve(new Response(`Internal error: headers were ${JSON.stringify(init.headers)}`, { status: 500 }))) as unknown as typeof fetch;
+    const headers = { 'X-Tenant-Sig': 'SIGHDR-S3CR3T-3333', 'X-Hmac': 'HMAC-S3CR3T-4444', 'X-Access-Code': 'CODE-S3CR3T-5555' };
+    const outcome = await new RestClient(restDestinationSchema.parse({ ...base, headers }), { fetch: echo }).request({ method: 'GET', path: '/x' });
+    expect(outcome.ok).toBe(false);
+    const recorded = JSON.stringify(outcome.exchange) + (outcome.ok ? '' : outcome.error.message);
+    expect(recorded).toContain('Internal error');
+    expect(recorded).not.toContain('S3CR3T');
+  });
 });

@@ -59,8 +59,11 @@ export function resolveRestAuth(config: Pick<RestDestinationConfig, 'auth' | 'to
   return undefined;
 }
 
-/** Configured headers whose values are credentials, scrubbed wherever the ERP echoes them (X-Password, X-Client-Credential too). */
-const SECRET_HEADER_NAME = /auth|key|token|secret|pass|cred|cookie|session|signature/i;
+/**
+ * Configured headers whose values are credentials, scrubbed wherever the ERP echoes them
+ * (X-Password, X-Client-Credential, X-Tenant-Sig, X-Hmac, X-Access-Code too).
+ */
+const SECRET_HEADER_NAME = /auth|key|token|secret|pass|cred|cookie|session|sig|hmac|jwt|code|access|private|csrf|xsrf/i;
 
 /** Transport for one REST destination. */
 export class RestClient {
