@@ -71,6 +71,25 @@ describe('createRedactor', () => {
     expect(redactor.text('password: Bearer')).toBe(`password: ${REDACTED}`); // another secret-named field: its value, whatever it is
   });
 
+  it('redacts a quoted or bracketed credential after Bearer or Basic, and one after any other Authorization scheme', () => {
+    const cases: [string, string][] = [
+      ['Authorization: Bearer "QUOTED-S3CR3T-1" refused', `Authorization: Bearer "${REDACTED}" refused`],
+      ["Authorization: Bearer 'QUOTED-S3CR3T-2'", `Authorization: Bearer '${REDACTED}'`],
+      ['token was Bearer (PAREN-S3CR3T-3)', `token was Bearer (${REDACTED})`],
+      ['Authorization: Basic "dXNlcjpTM0NSM1Q="', `Authorization: Basic "${REDACTED}"`],
+      ['Bearer ab!S3CR3T#4 rejected', `Bearer ${REDACTED} rejected`],
+      ['Authorization: Token TOK-S3CR3T-5', `Authorization: Token ${REDACTED}`],
+      ['Authorization: ApiKey KEY-S3CR3T-6', `Authorization: ApiKey ${REDACTED}`],
+      ['Proxy-Authorization: Digest username="u", response="DIG-S3CR3T-7"\nnext line', `Proxy-Authorization: Digest ${REDACTED}\nnext line`],
+    ];
+    for (const [input, expected] of cases) {
+      expect(redactor.text(input)).toBe(expected);
+      expect(redactor.text(input)).not.toContain('S3CR3T');
+    }
+    // A placeholder is a hint of what to send, not a credential.
+    expect(redactor.text('send Authorization: Bearer <sources.http.token>')).toBe('send Authorization: Bearer <sources.http.token>');
+  });
+
   it('still redacts a value after a secret-like name that is no ordinary word, quoted, or given with =', () => {
     const cases: [string, string][] = [
       ['token: abc123def rejected', `token: ${REDACTED} rejected`],

@@ -182,19 +182,34 @@ const PROSE_WORDS = new Set(
 function redactByPattern(body: string, isSecretField: (name: string) => boolean): string {
   // Credentials after a scheme first, so `Authorization: Bearer x` cannot leave `x` behind; but
   // "bearer token" is prose (`missing or wrong bearer token`), no credential.
-  const schemes = body.replace(/\b(Bearer|Basic)(\s+)([A-Za-z0-9._~+/=-]+)/gi, (match, scheme: string, space: string, value: string) =>
-    PROSE_WORDS.has(value.toLowerCase()) ? match : `${scheme}${space}${REDACTED}`,
+  // The credential may be quoted or bracketed (`Bearer "abc…"`, `Bearer (abc…)`) and hold any
+  // character a sloppy client puts there, so it runs to the next space, quote or bracket; a
+  // `<placeholder>` (`Bearer <sources.http.token>`) is a hint of what to send, and kept.
+  const schemes = body.replace(/\b(Bearer|Basic)(\s+)(["'([]?)([^\s"'<>()[\]{},;]+)/gi, (match, scheme: string, space: string, open: string, value: string) =>
+    PROSE_WORDS.has(value.toLowerCase()) ? match : `${scheme}${space}${open}${REDACTED}`,
   );
-  return redactPairs(schemes, isSecretField);
+  // Other schemes after an Authorization header's name (`Authorization: Token abc`, `ApiKey abc`,
+  // `Digest username="u", response="…"`): everything after the scheme, to the end of the line.
+  const otherSchemes = schemes.replace(
+    /\b((?:Proxy-)?Authorization["']?\s*[:=]\s*["']?)(?!Bearer\b|Basic\b)([A-Za-z][A-Za-z0-9_-]*)([ \t]+)([^\r\n]+)/gi,
+    (match, head: string, scheme: string, space: string, rest: string) =>
+      rest.startsWith(REDACTED) || (PROSE_WORDS.has(scheme.toLowerCase()) && scheme.toLowerCase() !== 'token') ? match : `${head}${scheme}${space}${REDACTED}`,
+  );
+  return redactPairs(otherSchemes, isSecretField);
 }
 
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
   const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
-  return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string) => {
+  return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string, offset: number) => {
     if (isSecretField(name)) {
       if (isProse(quote, sep, value)) return match;
-      // `Authorization: Bearer <placeholder>`: the scheme alone (a credential after it was redacted above).
-      if (quote === '' && /^(bearer|basic)$/i.test(value) && normalizeName(name) === 'authorization') return match;
+      // `Authorization: Bearer <placeholder>`, `Authorization: ApiKey [REDACTED]`: the scheme alone
+      // (a credential after it was redacted above).
+      if (quote === '' && normalizeName(name) === 'authorization') {
+        if (/^(bearer|basic)$/i.test(value)) return match;
+        const after = text.slice(offset + match.length);
+        if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(after)) return match;
+      }
       const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
       return `${quote}${name}${quote}${sep}${replacement}`;
     }

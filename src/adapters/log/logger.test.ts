@@ -42,6 +42,14 @@ describe('createLogger', () => {
     expect(line.err.stack).toContain('[REDACTED]');
   });
 
+  it('redacts a quoted Bearer credential and one after another Authorization scheme in a message, an error and a field', () => {
+    const { logger, text } = capture();
+    const err = new Error('PATCH /x → 500: Internal error: Authorization: Bearer "LOG-S3CR3T-1" was refused');
+    logger.error({ err, detail: "echo: Authorization: Token 'LOG-S3CR3T-2'" }, 'sent Authorization: ApiKey LOG-S3CR3T-3');
+    expect(text()).toContain('Internal error');
+    expect(text()).not.toContain('S3CR3T');
+  });
+
   it('redacts secret-named fields at any depth and in arrays, keeping the ordinary ones', () => {
     // Mutation: pino `redact` paths, which reach two levels down only.
     const { logger, text, parsed } = capture();
