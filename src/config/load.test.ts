@@ -260,6 +260,16 @@ describe('config', () => {
         expect(found?.message).toMatch(new RegExp(`^"${shown.replace(/[*/.]/g, '\\$&')}" is not an absolute`));
         expect(found?.message).not.toContain('hunter2');
       }
+      // Nor a query's value in the form suggested (the value with a scheme): an API key goes there.
+      for (const [key, over] of [
+        ['destinations.0.auth.tokenUrl', { auth: { type: 'oauth2-client-credentials', tokenUrl: 'login.example.com/token?client_secret=QS-S3CR3T-1', clientId: 'c', clientSecret: 's' } }],
+        ['destinations.0.baseUrl', { baseUrl: 'erp.example.com/api?api_key=QS-S3CR3T-2' }],
+      ] as const) {
+        const [found] = problems(() => compileConfig({ destinations: [{ ...erp, ...over }] }, {}));
+        expect(found?.key).toBe(key);
+        expect(found?.message).toMatch(/write it in full, e\.g\. https:\/\/[a-z.]+\/(token|api)\?…$/);
+        expect(found?.message).not.toContain('S3CR3T');
+      }
       // Credentials in an HTTP URL: fetch will not send them, and its error would quote them; refused, not echoed.
       for (const [config, key] of [
         [{ destinations: [{ ...erp, baseUrl: 'https://erpuser:TopSecretPw99@erp.example.com' }] }, 'destinations.0.baseUrl'],

@@ -25,8 +25,12 @@ function withScheme(value: string, example: string): string | undefined {
  * (`http:/user:pw@host`) or in a password with a `/` in it; and a query as `?…`.
  */
 function echoUrl(value: string): string {
-  // A query's value is not quoted either: it is where an API key goes (`?api_key=…`).
-  return echo(value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@').replace(/\?[^#]*/, '?…'));
+  return echo(hideSecrets(value));
+}
+
+/** `value` with its user-info (`user:password@`) and query hidden: a query's value is where an API key goes (`?api_key=…`). */
+function hideSecrets(value: string): string {
+  return value.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/+)?[^\s?#]*@/, '$1***@').replace(/\?[^#]*/, '?…');
 }
 
 /**
@@ -43,7 +47,7 @@ export function urlProblem(value: string, schemes: readonly string[], example: s
   }
   const names = schemes.map((s) => `${s}://`);
   const list = names.length > 1 ? `${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}` : (names[0] ?? '');
-  return `${echoUrl(value)} is not an absolute ${list} URL: write it in full, e.g. ${(scheme === undefined ? withScheme(value, example) : undefined) ?? example}`;
+  return `${echoUrl(value)} is not an absolute ${list} URL: write it in full, e.g. ${hideSecrets((scheme === undefined ? withScheme(value, example) : undefined) ?? example)}`;
 }
 
 function urlField(schemes: readonly string[], example: string, credentials: boolean) {
