@@ -71,6 +71,22 @@ describe('createRedactor', () => {
     expect(redactor.text('password: Bearer')).toBe(`password: ${REDACTED}`); // another secret-named field: its value, whatever it is
   });
 
+  it('redacts credential query parameters whose names are no secret field (?key=, ?sig=, ?code=) in a URL and in text', () => {
+    expect(redactor.url('https://fn.example/api/x?code=AZF-S3CR3T-1&page=2&key=GK-S3CR3T-2')).toBe(
+      `https://fn.example/api/x?code=${encodeURIComponent(REDACTED)}&page=2&key=${encodeURIComponent(REDACTED)}`,
+    );
+    expect(redactor.text('GET https://blob.example/c?sv=2024&sig=SAS-S3CR3T-3&se=x failed: 403')).toBe(`GET https://blob.example/c?sv=2024&sig=${REDACTED}&se=x failed: 403`);
+    // The same names outside a query are ordinary words.
+    expect(redactor.text('code: 42, key=asset-7')).toBe('code: 42, key=asset-7');
+  });
+
+  it('redacts passwd, pwd, passphrase, private keys and client assertions like passwords', () => {
+    const out = redactor.text('{"db":{"passwd":"P1-S3CR3T","pwd":"P2-S3CR3T","keyPassphrase":"P3-S3CR3T","privateKey":"P4-S3CR3T","client_assertion":"P5-S3CR3T"},"id":7}');
+    expect(out).not.toContain('S3CR3T');
+    expect(JSON.parse(out)).toMatchObject({ id: 7, db: { passwd: REDACTED, pwd: REDACTED } });
+    expect(redactor.text('login failed: pwd=P6-S3CR3T')).toBe(`login failed: pwd=${REDACTED}`);
+  });
+
   it('redacts a quoted or bracketed credential after Bearer or Basic, and one after any other Authorization scheme', () => {
     const cases: [string, string][] = [
       ['Authorization: Bearer "QUOTED-S3CR3T-1" refused', `Authorization: Bearer "${REDACTED}" refused`],

@@ -24,7 +24,14 @@ export const BUILTIN_SECRET_FIELDS: readonly string[] = [
 ];
 
 /** Suffixes that make any field name secret (normalized form); a cookie is a session's credential. */
-const SECRET_SUFFIXES = ['password', 'secret', 'token', 'apikey', 'cookie'];
+const SECRET_SUFFIXES = ['password', 'passwd', 'pwd', 'passphrase', 'secret', 'token', 'apikey', 'privatekey', 'clientassertion', 'cookie'];
+
+/**
+ * Query parameters that carry a credential though their names are no secret field's: an API key
+ * (`?key=`), a shared-access signature (`?sig=`, `?signature=`), an Azure Functions key or an
+ * OAuth2 code (`?code=`).
+ */
+const SECRET_QUERY_PARAMS = new Set(['key', 'sig', 'signature', 'code', 'auth', 'hmac', 'jwt', 'sas']);
 
 /** Larger bodies are redacted textually instead of parsed, to bound the cost. */
 const MAX_PARSE_CHARS = 1_048_576;
@@ -93,9 +100,11 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return out;
   };
 
+  const isSecretParam = (name: string): boolean => isSecretField(name) || SECRET_QUERY_PARAMS.has(normalizeName(name));
+
   const redactText = (body: string): string => {
     if (body === '') return body;
-    return scrubLiterals(redactUserInfo(redactStructured(body, isSecretField, redactValue)));
+    return scrubLiterals(redactQueryParams(redactUserInfo(redactStructured(body, isSecretField, redactValue))));
   };
 
   const redactUrl = (url: string): string => {
@@ -107,7 +116,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     }
     if (parsed.password !== '') parsed.password = REDACTED;
     for (const key of [...parsed.searchParams.keys()]) {
-      if (isSecretField(key)) parsed.searchParams.set(key, REDACTED);
+      if (isSecretParam(key)) parsed.searchParams.set(key, REDACTED);
     }
     return scrubLiterals(parsed.toString());
   };
@@ -132,6 +141,13 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
  */
 function redactUserInfo(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]+@/gi, `$1:${REDACTED}@`);
+}
+
+/** The value of a credential query parameter ({@link SECRET_QUERY_PARAMS}) of a URL quoted in text (`…/api?key=…&page=2`). */
+function redactQueryParams(text: string): string {
+  return text.replace(/([?&])([A-Za-z_-]+)=([^&\s#"'<>]+)/g, (match, sep: string, name: string) =>
+    SECRET_QUERY_PARAMS.has(normalizeName(name)) ? `${sep}${name}=${REDACTED}` : match,
+  );
 }
 
 function redactStructured(
