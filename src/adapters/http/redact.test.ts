@@ -80,6 +80,13 @@ describe('createRedactor', () => {
     expect(redactor.text('code: 42, key=asset-7')).toBe('code: 42, key=asset-7');
   });
 
+  it('redacts single-quoted pairs (a Python dict an error quotes) and XML elements of a secret name', () => {
+    expect(redactor.text("500: bad login {'user': 'svc', 'password': 'PY-S3CR3T-1'}")).toBe(`500: bad login {'user': 'svc', 'password': '${REDACTED}'}`);
+    expect(redactor.text('<fault><user>svc</user><Password>XML-S3CR3T-2</Password><ns:Token a="1">XML-S3CR3T-3</ns:Token></fault>')).toBe(
+      `<fault><user>svc</user><Password>${REDACTED}</Password><ns:Token a="1">${REDACTED}</ns:Token></fault>`,
+    );
+  });
+
   it('redacts passwd, pwd, passphrase, private keys and client assertions like passwords', () => {
     const out = redactor.text('{"db":{"passwd":"P1-S3CR3T","pwd":"P2-S3CR3T","keyPassphrase":"P3-S3CR3T","privateKey":"P4-S3CR3T","client_assertion":"P5-S3CR3T"},"id":7}');
     expect(out).not.toContain('S3CR3T');

@@ -211,11 +211,16 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
     (match, head: string, scheme: string, space: string, rest: string) =>
       rest.startsWith(REDACTED) || (PROSE_WORDS.has(scheme.toLowerCase()) && scheme.toLowerCase() !== 'token') ? match : `${head}${scheme}${space}${REDACTED}`,
   );
-  return redactPairs(otherSchemes, isSecretField);
+  // An XML element of a secret name (`<password>…</password>`, `<ns:Token a="1">…</ns:Token>`).
+  const elements = otherSchemes.replace(/<((?:[A-Za-z_][\w.-]*:)?([A-Za-z_][\w.-]*))(\s[^<>]*)?>([^<]*)<\/\1>/g, (match, tag: string, local: string, attrs: string | undefined, value: string) =>
+    isSecretField(local) && value.trim() !== '' ? `<${tag}${attrs ?? ''}>${REDACTED}</${tag}>` : match,
+  );
+  return redactPairs(elements, isSecretField);
 }
 
 function redactPairs(text: string, isSecretField: (name: string) => boolean): string {
-  const pairs = /("?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|[^\s,&;}\]]+)/g;
+  // Names and values quoted with " (JSON) or ' (a Python dict or repr an error quotes).
+  const pairs = /(["']?)([A-Za-z0-9_.-]+)\1(\s*[:=]\s*)("(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?|[^\s,&;}\]]+)/g;
   return text.replace(pairs, (match, quote: string, name: string, sep: string, value: string, offset: number) => {
     if (isSecretField(name)) {
       if (isProse(quote, sep, value)) return match;
@@ -226,7 +231,7 @@ function redactPairs(text: string, isSecretField: (name: string) => boolean): st
         const after = text.slice(offset + match.length);
         if (/^[A-Za-z][A-Za-z0-9_-]*$/.test(value) && /^\s+["'([]?\[REDACTED\]/.test(after)) return match;
       }
-      const replacement = value.startsWith('"') ? `"${REDACTED}"` : REDACTED;
+      const replacement = value.startsWith('"') || value.startsWith("'") ? `${value.charAt(0)}${REDACTED}${value.charAt(0)}` : REDACTED;
       return `${quote}${name}${quote}${sep}${replacement}`;
     }
     // The value of an ordinary name may hold a pair itself (`error: password=hunter2`).
