@@ -80,6 +80,22 @@ describe('createRedactor', () => {
     expect(redactor.text('code: 42, key=asset-7')).toBe('code: 42, key=asset-7');
   });
 
+  it('scrubs a configured secret an answer echoes escaped in JSON or percent-encoded, not only as it is', () => {
+    const secret = 'pa ss/w"rd+S3CR3T\\x';
+    const r = createRedactor({ secrets: () => [secret] });
+    for (const echoed of [
+      JSON.stringify({ error: `client secret ${secret} refused` }),
+      `{"error":"client ${JSON.stringify(secret).slice(1, -1).replaceAll('/', '\\/')} refused"`,
+      `refused: client ${encodeURIComponent(secret)} bad`,
+      `refused: ${new URLSearchParams({ client: secret }).toString()} bad`,
+    ]) {
+      const out = r.text(echoed);
+      expect(out).toContain(REDACTED);
+      expect(out).not.toContain('S3CR3T');
+    }
+    expect(r.url(`https://erp.example/x?q=${encodeURIComponent(secret)}`)).not.toContain('S3CR3T');
+  });
+
   it('redacts single-quoted pairs (a Python dict an error quotes) and XML elements of a secret name', () => {
     expect(redactor.text("500: bad login {'user': 'svc', 'password': 'PY-S3CR3T-1'}")).toBe(`500: bad login {'user': 'svc', 'password': '${REDACTED}'}`);
     expect(redactor.text('<fault><user>svc</user><Password>XML-S3CR3T-2</Password><ns:Token a="1">XML-S3CR3T-3</ns:Token></fault>')).toBe(

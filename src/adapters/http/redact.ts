@@ -95,7 +95,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const scrubLiterals = (text: string): string => {
     let out = text;
     for (const secret of options.secrets?.() ?? []) {
-      if (secret !== undefined && secret.length >= MIN_LITERAL_SECRET_LENGTH) out = out.split(secret).join(REDACTED);
+      if (secret === undefined || secret.length < MIN_LITERAL_SECRET_LENGTH) continue;
+      for (const form of echoedForms(secret)) out = out.split(form).join(REDACTED);
     }
     return out;
   };
@@ -133,6 +134,18 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 
   return { isSecretField, isSecretHeader, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+}
+
+/**
+ * The forms a secret takes where an answer echoes it: as it is, escaped in a JSON string (a `"` or
+ * `\\` in a password; `/` as `\\/` too, as PHP writes it), percent-encoded in a URL or a form (`%2B`, `+` for a space). The longest
+ * first, so a form that holds another is scrubbed whole.
+ */
+function echoedForms(secret: string): string[] {
+  const json = JSON.stringify(secret).slice(1, -1);
+  // PHP's json_encode writes `/` as `\\/`.
+  const forms = new Set([secret, json, json.replaceAll('/', '\\/'), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)]);
+  return [...forms].sort((a, b) => b.length - a.length);
 }
 
 /**
