@@ -92,14 +92,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
     return input;
   };
 
-  const scrubLiterals = (text: string): string => {
-    let out = text;
-    for (const secret of options.secrets?.() ?? []) {
-      if (secret === undefined || secret.length < MIN_LITERAL_SECRET_LENGTH) continue;
-      for (const form of echoedForms(secret)) out = out.split(form).join(REDACTED);
-    }
-    return out;
-  };
+  const scrubLiterals = (text: string): string => scrubSecretValues(text, options.secrets?.() ?? []);
 
   const isSecretParam = (name: string): boolean => isSecretField(name) || SECRET_QUERY_PARAMS.has(normalizeName(name));
 
@@ -134,6 +127,20 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 
   return { isSecretField, isSecretHeader, value: redactValue, text: redactText, url: redactUrl, headers: redactHeaders };
+}
+
+/**
+ * `text` with each of `secrets` (as it is, escaped in JSON or percent-encoded; see
+ * {@link echoedForms}) replaced by {@link REDACTED}; values shorter than 4 characters are left.
+ * No pattern is applied: for text whose secret-named words are our own (a message naming a key).
+ */
+export function scrubSecretValues(text: string, secrets: Iterable<string | undefined>): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret === undefined || secret.length < MIN_LITERAL_SECRET_LENGTH) continue;
+    for (const form of echoedForms(secret)) out = out.split(form).join(REDACTED);
+  }
+  return out;
 }
 
 /**

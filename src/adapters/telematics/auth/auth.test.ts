@@ -221,6 +221,19 @@ describe('vendor token quirks come from the profile', () => {
     expect(creds.secrets()).toContain(basic);
   });
 
+  it('a token endpoint that echoes the form back never shows a password with @, + or a space in it (percent-encoded there)', async () => {
+    const echo = ((_url: string, init: RequestInit) =>
+      Promise.resolve(new Response(`invalid_grant: bad request ${typeof init.body === 'string' ? init.body.replace(/&/g, ' ') : ''}`, { status: 400 }))) as unknown as typeof fetch;
+    const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', username: 'api-user', password: 'p@ss w/S3CR3T+1', clientId: 'cid-1', clientSecret: 'c$ "S3CR3T"+2', tokenUrl: 'http://tu/token' });
+    const creds = createCredentials(auth, { label: 'tu', dialect: VENDOR_PROFILES.trackunit.token, fetch: echo });
+    const err = await creds.authorization().then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toMatch(/HTTP 400: .*bad request/);
+    expect(err?.message).not.toContain('S3CR3T');
+  });
+
   it('a plain-text body is refused where the profile expects JSON', async () => {
     const fetchImpl = (() => Promise.resolve(new Response('abc.def'))) as unknown as typeof fetch;
     const creds = new OAuth2TokenSource({ label: 'g', tokenUrl: 'http://g/token', grant: { type: 'client_credentials' }, clientAuth: 'body', dialect: VENDOR_PROFILES.generic.token, fetch: fetchImpl });

@@ -9,6 +9,7 @@
 import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
 import { classifyFetchError } from '../../http/http-client.js';
+import { scrubSecretValues } from '../../http/redact.js';
 import type { TokenEndpointDialect } from '../vendor-profiles.js';
 import { TelematicsAuthError, type TelematicsCredentials } from './credentials.js';
 import { describeTokenError, parseTokenResponse, type ParsedToken } from './token-response.js';
@@ -198,8 +199,6 @@ export class OAuth2TokenSource implements TelematicsCredentials {
   }
 
   private scrub(text: string): string {
-    let out = text;
-    for (const s of this.secrets()) if (s.length >= 4) out = out.split(s).join('[REDACTED]');
-    return out;
+    return scrubSecretValues(text, this.secrets());
   }
 }

@@ -8,7 +8,7 @@
 import type { TelematicsConfig } from '../../../config/telematics-schema.js';
 import { ConfigError } from '../../../core/errors/errors.js';
 import type { ProbeResult } from '../../../ports/connector.js';
-import { createRedactor } from '../../http/redact.js';
+import { createRedactor, scrubSecretValues } from '../../http/redact.js';
 import { resolveProvider } from '../vendor-profiles.js';
 import { providerCredentials } from './create-credentials.js';
 import { TelematicsAuthError } from './credentials.js';
@@ -17,9 +17,6 @@ export interface TelematicsProbeResult extends ProbeResult {
   /** False when nothing was sent (static credentials). */
   readonly tried: boolean;
 }
-
-/** Literal secrets shorter than this are not scrubbed (as the token source's own scrub). */
-const MIN_SECRET_LENGTH = 4;
 
 /** Mint one token for entry `index` of `telematics:`; never throws, and no secret is in `detail`. */
 export async function probeTelematicsAuth(config: TelematicsConfig, index: number, deps: { readonly fetch?: typeof fetch } = {}): Promise<TelematicsProbeResult> {
@@ -45,7 +42,7 @@ export async function probeTelematicsAuth(config: TelematicsConfig, index: numbe
     else message = `token request failed (${err instanceof Error ? err.message : String(err)})`;
     message = message.split(auth.tokenUrl).join(tokenUrl);
     // Secret values only: the redactor's text() also blanks what follows any `secret: ` in it, our own key names included.
-    for (const s of secrets()) if (s.length >= MIN_SECRET_LENGTH) message = message.split(s).join('[REDACTED]');
+    message = scrubSecretValues(message, secrets());
     // A failing or odd endpoint (5xx, 429, not a token answer) is named by no key: its address is the one to check.
     if (!message.includes(`telematics.${index}.`)) message += ` (check ${key}.tokenUrl)`;
     return { ok: false, tried: true, detail: message };
