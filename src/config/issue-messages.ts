@@ -15,14 +15,17 @@ type Path = readonly PropertyKey[];
 
 /** Keys whose values are not echoed: they hold credentials. */
 const SECRET_KEY = /(password|secret|token|apikey)$/i;
-/** The mappings of credentials: a value given in their place (text, a number) is most likely one. */
-const SECRET_MAPPING = /^(destinations|telematics)\.\d+\.(auth|headers)$/;
+/**
+ * The mappings of credentials: a value given in their place (text, a number) is most likely one
+ * (`webhook: ${ERP_WEBHOOK_SECRET}`, `http: ${INTAKE_TOKEN}`).
+ */
+const SECRET_MAPPING = /^((destinations|telematics)\.\d+\.(auth|headers)|destinations\.\d+\.webhook|sources\.http)$/;
 
 /**
  * A value as a message quotes it: text in quotes, anything long cut short, a secret not at all (a
  * key named like one, or one of the config's credential keys: any request header of a destination
  * or telematics feed, a telematics username or client id, see secrets.ts; or text given in place of
- * their `auth` or `headers` mapping).
+ * their `auth`, `headers` or `webhook` mapping, or of `sources.http`).
  */
 export function echo(input: unknown, path: Path = []): string {
   const key = path.map(String).join('.');

@@ -218,6 +218,9 @@ describe('config', () => {
         { key: 'destinations.0.auth', message: 'the value given is text: use a mapping (key: value)' },
         { key: 'destinations.0.headers', message: 'the value given is text: use a mapping (key: value)' },
       ]);
+      // Nor the webhook secret or intake token written in place of their mapping.
+      expect(one({ destinations: [{ ...erp, webhook: 'WH-S3CR3T-0123456789' }] })).toEqual([{ key: 'destinations.0.webhook', message: 'the value given is text: use a mapping (key: value)' }]);
+      expect(one({ sources: { http: 'INTAKE-S3CR3T-1' } })).toEqual([{ key: 'sources.http', message: 'the value given is text: use a mapping (key: value)' }]);
       expect(one({ telematics: [{ name: 't', auth: { type: 'basic', username: 1234567, password: 'p' }, headers: { 'X-Key': 987654321 } }] }).map((p) => p.message)).toEqual([
         'the value given is a number: use text (put it in quotes)',
         'the value given is a number: use text (put it in quotes)',
