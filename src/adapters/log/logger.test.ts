@@ -50,6 +50,13 @@ describe('createLogger', () => {
     expect(text()).not.toContain('S3CR3T');
   });
 
+  it('redacts the text of a secret-named XML element in a message (a SOAP fault that quotes the request)', () => {
+    const { logger, text } = capture();
+    logger.warn({ answer: '<Fault><Password>XML-S3CR3T-1</Password></Fault>' }, 'refused <Token>XML-S3CR3T-2</Token>');
+    expect(text()).toContain('<Fault><Password>[REDACTED]</Password></Fault>');
+    expect(text()).not.toContain('S3CR3T');
+  });
+
   it('redacts secret-named fields at any depth and in arrays, keeping the ordinary ones', () => {
     // Mutation: pino `redact` paths, which reach two levels down only.
     const { logger, text, parsed } = capture();

@@ -20,12 +20,12 @@ const MAX_DEPTH = 12;
 const MAX_VALUES = 5_000;
 
 /** Only text with one of these can hold something {@link redactor}`.text` redacts. */
-const MAY_HOLD_SECRET = /[:=]|bearer|basic/i;
+const MAY_HOLD_SECRET = /[:=<]|bearer|basic/i;
 
 /**
  * A string with any secret it quotes redacted (a pair such as `password=…`, a `Bearer` credential,
- * a URL's user:password@ or secret query parameter). Otherwise the string as it was: the
- * redactor's parsing would only reformat it.
+ * a URL's user:password@ or secret query parameter, a `<Password>…</Password>` element).
+ * Otherwise the string as it was: the redactor's parsing would only reformat it.
  */
 function redactString(text: string): string {
   if (!MAY_HOLD_SECRET.test(text)) return text;
