@@ -42,7 +42,7 @@ import { ENGINE_SOURCE } from './core/model/events.js';
 import { TaskScheduler } from './engine/scheduler.js';
 import { processMetrics, renderMetrics, ServiceTimings, startProcessMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
-import { requireSecrets } from './config/secrets.js';
+import { configuredSecretValues, requireSecrets } from './config/secrets.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -299,7 +299,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Before anything opens: the secrets of what this app connects to (the ERPs when it delivers, as
   // their connectors are built here; sources and the intake only when they run).
   requireSecrets(config, [...(deliver ? ['destinations'] : []), ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
-  const logger = options.logger ?? createLogger(config.log.level);
+  const logger = options.logger ?? createLogger(config.log.level, undefined, undefined, () => configuredSecretValues(config));
   const clock = options.clock ?? systemClock;
   const command = options.command ?? 'assetbridge run';
   // A store an older version wrote is upgraded here, unless a process of that version still runs

@@ -17,6 +17,7 @@ import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError, StoreUpgradeBusyError } from '../engine/store-lease.js';
 import { storeErrorAdvice } from '../core/errors/store-errors.js';
+import { configuredSecretValues } from '../config/secrets.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
 
@@ -82,7 +83,7 @@ export async function withConfigContext<T>(config: Config, path: string, fn: (ct
   if ((opts.existingStore || opts.readOnly) && !storeExists(config)) {
     throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
   }
-  const logger = createLogger(logLevel('warn'));
+  const logger = createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config));
   const store = openStore(config, opts.readOnly ? { readOnly: true } : {});
   try {
     return await fn({ config, configPath: path, store, logger });

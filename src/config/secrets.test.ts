@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors/errors.js';
 import { compileConfig } from './load.js';
-import { emptyTokenWarnings, requireSecrets, unresolvedSecrets } from './secrets.js';
+import { configuredSecretValues, emptyTokenWarnings, requireSecrets, unresolvedSecrets } from './secrets.js';
 
 const input = {
   sources: {
@@ -46,6 +46,15 @@ describe('secrets resolved where they are used', () => {
       { key: 'telematics.0.auth.clientSecret', message: unset('AB_T_TU') },
       { key: 'telematics.0.headers.X-Feed-Key', message: unset('AB_T_TU') },
     ]);
+  });
+
+  it('configuredSecretValues lists the credentials that are set (and an MQTT URL\'s password), passing over those that are not', () => {
+    const withUrl = { ...input, sources: { ...input.sources, mqtt: [{ ...input.sources.mqtt[0], url: 'mqtt://ab:url%40pw-S3CR3T@127.0.0.1:1883' }] } };
+    const config = compileConfig(withUrl, { AB_T_ERP: 'erp-S3CR3T-1', AB_T_KEY: 'k-S3CR3T-2', AB_T_TU: 'tu-S3CR3T-3' }, undefined, { deferSecrets: true });
+    const values = configuredSecretValues(config);
+    expect(values).toEqual(expect.arrayContaining(['erp-S3CR3T-1', 'key k-S3CR3T-2', 'tu-S3CR3T-3', 'url%40pw-S3CR3T', 'url@pw-S3CR3T']));
+    expect(values).not.toContain('http://127.0.0.1:4010');
+    expect(values).not.toContain('yard');
   });
 
   it('a secret that is not set is never read as a value: reading it throws, naming the key', () => {

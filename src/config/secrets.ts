@@ -40,6 +40,45 @@ export function isSecretKey(key: string): boolean {
 }
 
 /**
+ * The values of the config's credential keys ({@link isSecretKey}) that are set, and the password
+ * of an MQTT source's `url` (`mqtt://user:password@…`): what the logs scrub wherever a message
+ * quotes them. A secret not resolved (its variable unset) is passed over, never read.
+ */
+export function configuredSecretValues(config: unknown): string[] {
+  const out: string[] = [];
+  const walk = (value: unknown, path: string): void => {
+    if (typeof value === 'string') {
+      if (isSecretKey(path)) out.push(value);
+      else if (/^sources\.mqtt\.\d+\.url$/.test(path) && URL.canParse(value)) {
+        const password = new URL(value).password;
+        if (password !== '') out.push(password, decodeURIComponentSafe(password));
+      }
+      return;
+    }
+    if (value === null || typeof value !== 'object') return;
+    for (const key of Object.keys(value)) {
+      let child: unknown;
+      try {
+        child = (value as Record<string, unknown>)[key];
+      } catch {
+        continue; // an unresolved secret
+      }
+      walk(child, path === '' ? key : `${path}.${key}`);
+    }
+  };
+  walk(config, '');
+  return [...new Set(out)];
+}
+
+function decodeURIComponentSafe(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
  * Stands in for an unresolved secret while the schema checks the config; long enough for every
  * length rule of a secret key. Replaced by {@link deferSecret} before the config is handed out.
  */

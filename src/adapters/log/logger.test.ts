@@ -57,6 +57,16 @@ describe('createLogger', () => {
     expect(text()).not.toContain('S3CR3T');
   });
 
+  it('scrubs the configured secrets wherever a line quotes them, whatever the words around them', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', 'test', { write: (line: string) => void lines.push(line) }, () => ['CFG-S3CR3T-1', 'p@ss/CFG-S3CR3T-2', undefined]);
+    const child = logger.child({ note: 'broker said CFG-S3CR3T-1 is unknown' });
+    child.error({ err: new Error('nope, CFG-S3CR3T-1 was refused'), answer: '{"detail":"p@ss\\/CFG-S3CR3T-2 unknown"}' }, 'ERP answered CFG-S3CR3T-1 unknown');
+    const out = lines.join('');
+    expect(out).toContain('was refused');
+    expect(out).not.toContain('S3CR3T');
+  });
+
   it('redacts secret-named fields at any depth and in arrays, keeping the ordinary ones', () => {
     // Mutation: pino `redact` paths, which reach two levels down only.
     const { logger, text, parsed } = capture();

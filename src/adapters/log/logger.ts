@@ -8,7 +8,7 @@
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { UsageError } from '../../core/errors/errors.js';
-import { REDACTED, createRedactor } from '../http/redact.js';
+import { REDACTED, createRedactor, scrubSecretValues } from '../http/redact.js';
 
 /** The audit trail's redactor: secret field and header names, secret pairs and user:password@ in text. */
 const redactor = createRedactor();
@@ -34,6 +34,8 @@ function redactString(text: string): string {
 }
 
 interface Walk {
+  /** The configured secrets' values scrubbed from a string (see {@link createLogger}'s `secrets`). */
+  readonly scrub: (text: string) => string;
   /** Fields and items still allowed (see {@link MAX_VALUES}). */
   budget: number;
   /** The objects on the path to the current one, to write a cycle as `[Circular]`. */
@@ -55,7 +57,7 @@ function read(obj: object, key: string): { value: unknown; failed: boolean } {
  * them (type, message and stack with their causes', own fields) and then redacted the same way.
  */
 function redactForLog(value: unknown, depth: number, walk: Walk, headers = false): unknown {
-  if (typeof value === 'string') return redactString(value);
+  if (typeof value === 'string') return walk.scrub(redactString(value));
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   if (walk.ancestors.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[Array]' : '[Object]';
@@ -105,12 +107,26 @@ function redactForLog(value: unknown, depth: number, walk: Walk, headers = false
   }
 }
 
-/** What one log call (or child logger) carries, redacted; see {@link redactForLog}. */
-function redactedFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return redactForLog(fields, 0, { budget: MAX_VALUES, ancestors: new Set() }) as Record<string, unknown>;
-}
-
-export function createLogger(level: string, name = 'assetbridge', destination: DestinationStream = pino.destination(2)): Logger {
+/**
+ * A logger writing JSON lines to `destination` (stderr), with every secret redacted (see the
+ * module). `secrets` are values scrubbed wherever a line quotes them, whatever the words around
+ * them (the config's credentials: `configuredSecretValues`); read once, at the first line.
+ */
+export function createLogger(
+  level: string,
+  name = 'assetbridge',
+  destination: DestinationStream = pino.destination(2),
+  secrets?: () => Iterable<string | undefined>,
+): Logger {
+  let known: readonly (string | undefined)[] | undefined;
+  const scrub = (text: string): string => {
+    if (secrets === undefined) return text;
+    known ??= [...secrets()];
+    return scrubSecretValues(text, known);
+  };
+  /** What one log call (or child logger) carries, redacted; see {@link redactForLog}. */
+  const redactedFields = (fields: Record<string, unknown>): Record<string, unknown> =>
+    redactForLog(fields, 0, { scrub, budget: MAX_VALUES, ancestors: new Set() }) as Record<string, unknown>;
   const logger = pino(
     {
       name,
@@ -121,7 +137,7 @@ export function createLogger(level: string, name = 'assetbridge', destination: D
         // would take the plain object for an error again and name its type "Object".
         err: (err: unknown) => err,
         // `log.error(err)` makes the error's message the line's message.
-        msg: (msg: unknown) => (typeof msg === 'string' ? redactString(msg) : msg),
+        msg: (msg: unknown) => (typeof msg === 'string' ? scrub(redactString(msg)) : msg),
       },
     },
     destination,

@@ -31,7 +31,7 @@ import { createRedactor } from '../../adapters/http/redact.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
-import { requireSecrets } from '../../config/secrets.js';
+import { configuredSecretValues, requireSecrets } from '../../config/secrets.js';
 import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
 
 /** Exit code of a pull that stopped to respect the budget: run again later (EX_TEMPFAIL). */
@@ -479,7 +479,7 @@ const HOUR_MS = 3_600_000;
 /** Run `fn` against the configured app (its store and ingest sink); refused while a service runs (the store lease). */
 async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
-  const logger = createLogger(logLevel('warn'));
+  const logger = createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config));
   // Only enqueues: the running service's dispatcher delivers, so the ERPs' secrets are not needed here.
   const app = await createApp(config, { sources: false, http: false, deliver: false, logger, command });
   const abort = new AbortController();

@@ -19,6 +19,7 @@ import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
 import { reportIdentityReload } from './assets.js';
 import { UsageError } from '../../core/errors/errors.js';
+import { configuredSecretValues } from '../../config/secrets.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -149,7 +150,7 @@ export function registerAssetReviewCommands(program: Command): Command {
             ? undefined
             : {
                 submit: async (messages) => {
-                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge assets confirm' });
+                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command: 'assetbridge assets confirm' });
                   const result = await app.ingestor.submit(messages);
                   await app.ingestor.flush();
                   return result;

@@ -9,6 +9,7 @@ import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../e
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { configuredSecretValues } from '../../config/secrets.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
 
@@ -142,7 +143,7 @@ export function registerQuarantineCommand(program: Command): void {
       }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
-      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn')), command: 'assetbridge quarantine replay' });
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command: 'assetbridge quarantine replay' });
       try {
         const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);
