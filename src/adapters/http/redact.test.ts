@@ -96,6 +96,13 @@ describe('createRedactor', () => {
     expect(r.url(`https://erp.example/x?q=${encodeURIComponent(secret)}`)).not.toContain('S3CR3T');
   });
 
+  it('scrubs a configured secret with a space in it whole, though a pattern matches its first word (Bearer)', () => {
+    const r = createRedactor({ secrets: () => ['TOK S3CR3T\nx'] });
+    const message = 'GET https://t.example/Fleet/1 failed: Headers.append: "Bearer TOK S3CR3T\nx" is an invalid header value.';
+    expect(r.text(message)).toBe('GET https://t.example/Fleet/1 failed: Headers.append: "Bearer [REDACTED]" is an invalid header value.');
+    expect(r.url('https://t.example/x?q=TOK S3CR3T\nx')).not.toContain('S3CR3T');
+  });
+
   it('redacts single-quoted pairs (a Python dict an error quotes) and XML elements of a secret name', () => {
     expect(redactor.text("500: bad login {'user': 'svc', 'password': 'PY-S3CR3T-1'}")).toBe(`500: bad login {'user': 'svc', 'password': '${REDACTED}'}`);
     expect(redactor.text('<fault><user>svc</user><Password>XML-S3CR3T-2</Password><ns:Token a="1">XML-S3CR3T-3</ns:Token></fault>')).toBe(

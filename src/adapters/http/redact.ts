@@ -98,10 +98,14 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
 
   const redactText = (body: string): string => {
     if (body === '') return body;
-    return scrubLiterals(redactQueryParams(redactUserInfo(redactStructured(body, isSecretField, redactValue))));
+    // The secrets' values first, whole: a pattern could redact a part of one (the first word of a
+    // token with a space in it, after `Bearer`) and leave the rest; and again after parsing, which
+    // may have decoded one (a `\u0041` escape).
+    return scrubLiterals(redactQueryParams(redactUserInfo(redactStructured(scrubLiterals(body), isSecretField, redactValue))));
   };
 
-  const redactUrl = (url: string): string => {
+  const redactUrl = (raw: string): string => {
+    const url = scrubLiterals(raw);
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -222,7 +226,7 @@ function redactByPattern(body: string, isSecretField: (name: string) => boolean)
   // character a sloppy client puts there, so it runs to the next space, quote or bracket; a
   // `<placeholder>` (`Bearer <sources.http.token>`) is a hint of what to send, and kept.
   const schemes = body.replace(/\b(Bearer|Basic)(\s+)(["'([]?)([^\s"'<>()[\]{},;]+)/gi, (match, scheme: string, space: string, open: string, value: string) =>
-    PROSE_WORDS.has(value.toLowerCase()) ? match : `${scheme}${space}${open}${REDACTED}`,
+    PROSE_WORDS.has(value.toLowerCase()) || `${open}${value}` === REDACTED.slice(0, -1) ? match : `${scheme}${space}${open}${REDACTED}`,
   );
   // Other schemes after an Authorization header's name (`Authorization: Token abc`, `ApiKey abc`,
   // `Digest username="u", response="…"`): everything after the scheme, to the end of the line.

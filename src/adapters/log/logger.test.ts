@@ -67,6 +67,14 @@ describe('createLogger', () => {
     expect(out).not.toContain('S3CR3T');
   });
 
+  it('scrubs a configured secret with a space in it whole, though a pattern matches its first word (Bearer)', () => {
+    const lines: string[] = [];
+    const logger = createLogger('info', 'test', { write: (line: string) => void lines.push(line) }, () => ['TOK S3CR3T x']);
+    logger.warn({ error: 'Headers.append: "Bearer TOK S3CR3T x" is an invalid header value.' }, 'sent Bearer TOK S3CR3T x');
+    expect(lines.join('')).toContain('Bearer [REDACTED]');
+    expect(lines.join('')).not.toContain('S3CR3T');
+  });
+
   it('redacts secret-named fields at any depth and in arrays, keeping the ordinary ones', () => {
     // Mutation: pino `redact` paths, which reach two levels down only.
     const { logger, text, parsed } = capture();

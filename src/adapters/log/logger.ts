@@ -57,7 +57,8 @@ function read(obj: object, key: string): { value: unknown; failed: boolean } {
  * them (type, message and stack with their causes', own fields) and then redacted the same way.
  */
 function redactForLog(value: unknown, depth: number, walk: Walk, headers = false): unknown {
-  if (typeof value === 'string') return walk.scrub(redactString(value));
+  // The secrets' values first, whole: a pattern could redact a part of one and leave the rest.
+  if (typeof value === 'string') return redactString(walk.scrub(value));
   if (value === null || typeof value !== 'object' || value instanceof Date) return value;
   if (walk.ancestors.has(value)) return '[Circular]';
   if (depth >= MAX_DEPTH) return Array.isArray(value) ? '[Array]' : '[Object]';
@@ -137,7 +138,7 @@ export function createLogger(
         // would take the plain object for an error again and name its type "Object".
         err: (err: unknown) => err,
         // `log.error(err)` makes the error's message the line's message.
-        msg: (msg: unknown) => (typeof msg === 'string' ? scrub(redactString(msg)) : msg),
+        msg: (msg: unknown) => (typeof msg === 'string' ? redactString(scrub(msg)) : msg),
       },
     },
     destination,
