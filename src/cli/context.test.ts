@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { parseIds, parseLimit, parseSince, toJson } from './context.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { parseIds, parseLimit, parseSince, reportError, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
   it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
@@ -55,5 +55,26 @@ describe('parseIds and parseLimit', () => {
     expect(() => parseLimit('99999999999999999999')).toThrow('--limit "99999999999999999999" is too large (at most 9007199254740991)');
     expect(() => parseIds(['99999999999999999999'], 'quarantine')).toThrow('quarantine id "99999999999999999999" is too large');
     expect(() => parseLimit('-1')).toThrow('--limit "-1" is not a positive whole number');
+  });
+});
+
+describe('reportError', () => {
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+  });
+
+  it('redacts a secret an unexpected error quotes, in its message and (with ASSETBRIDGE_DEBUG) its stack', () => {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    vi.stubEnv('ASSETBRIDGE_DEBUG', '1');
+    const code = reportError(new TypeError('Headers.append: "Bearer "ERR-S3CR3T-1"" is an invalid header value; GET https://u:ERR-S3CR3T-2@h/x?token=ERR-S3CR3T-3'));
+    expect(code).toBe(1);
+    expect(written.join('')).toMatch(/^error: Headers\.append: /);
+    expect(written.join('')).toContain('TypeError');
+    expect(written.join('')).not.toContain('S3CR3T');
   });
 });

@@ -12,7 +12,7 @@ import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { openStore } from '../app.js';
-import { createLogger, logLevel } from '../adapters/log/logger.js';
+import { createLogger, logLevel, redactString } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError, StoreUpgradeBusyError } from '../engine/store-lease.js';
@@ -112,8 +112,10 @@ export function reportError(err: unknown): number {
   // SQLite's own words ("database is locked") name neither the file nor what to do.
   const code = (err as { code?: unknown } | undefined)?.code;
   const advice = typeof code === 'string' && code.startsWith('SQLITE_') ? storeErrorAdvice(code) : undefined;
-  process.stderr.write(advice === undefined ? `error: ${e.message}\n` : `error: the store (store.path): ${e.message}; ${advice}\n`);
-  if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+  // An error we did not expect may quote what it was given (a header, a URL): redacted as a log line's.
+  const message = redactString(e.message);
+  process.stderr.write(advice === undefined ? `error: ${message}\n` : `error: the store (store.path): ${message}; ${advice}\n`);
+  if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${redactString(e.stack ?? '')}\n`);
   return 1;
 }
 

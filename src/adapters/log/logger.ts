@@ -27,7 +27,7 @@ const MAY_HOLD_SECRET = /[:=<]|bearer|basic/i;
  * a URL's user:password@ or secret query parameter, a `<Password>…</Password>` element).
  * Otherwise the string as it was: the redactor's parsing would only reformat it.
  */
-function redactString(text: string): string {
+export function redactString(text: string): string {
   if (!MAY_HOLD_SECRET.test(text)) return text;
   const out = redactor.text(text);
   return out !== text && out.split(REDACTED).length > text.split(REDACTED).length ? out : text;
