@@ -299,7 +299,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Before anything opens: the secrets of what this app connects to (the ERPs when it delivers, as
   // their connectors are built here; sources and the intake only when they run).
   requireSecrets(config, [...(deliver ? ['destinations'] : []), ...(options.sources === false ? [] : ['sources.mqtt', 'telematics']), ...(wantHttp ? ['sources.http'] : [])]);
-  const logger = options.logger ?? createLogger(config.log.level, undefined, undefined, () => configuredSecretValues(config));
+  const logger = options.logger ?? configLogger(config, config.log.level);
   const clock = options.clock ?? systemClock;
   const command = options.command ?? 'assetbridge run';
   // A store an older version wrote is upgraded here, unless a process of that version still runs
@@ -490,6 +490,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw err;
   }
+}
+
+/**
+ * A logger for a process that runs with `config`: besides the patterns every line is redacted with,
+ * it scrubs the config's credential values wherever a line quotes them (see `configuredSecretValues`).
+ */
+export function configLogger(config: Config, level: string): Logger {
+  return createLogger(level, undefined, undefined, () => configuredSecretValues(config));
 }
 
 /** Tell a running service that the identity registry changed; the generation it then reloads. */

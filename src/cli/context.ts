@@ -11,13 +11,12 @@ import { ConfigError, UsageError } from '../core/errors/errors.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openStore } from '../app.js';
-import { createLogger, logLevel, redactString } from '../adapters/log/logger.js';
+import { openStore, configLogger } from '../app.js';
+import { logLevel, redactString } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
 import { StoreBusyError, StoreUpgradeBusyError } from '../engine/store-lease.js';
 import { storeErrorAdvice } from '../core/errors/store-errors.js';
-import { configuredSecretValues } from '../config/secrets.js';
 
 export const DEFAULT_CONFIG = 'assetbridge.yaml';
 
@@ -83,7 +82,7 @@ export async function withConfigContext<T>(config: Config, path: string, fn: (ct
   if ((opts.existingStore || opts.readOnly) && !storeExists(config)) {
     throw new UsageError(`there is no store at ${config.store.path} (store.path in ${path}): nothing has run with this config yet. Check --config, or start the service with 'assetbridge run'`);
   }
-  const logger = createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config));
+  const logger = configLogger(config, logLevel('warn'));
   const store = openStore(config, opts.readOnly ? { readOnly: true } : {});
   try {
     return await fn({ config, configPath: path, store, logger });
@@ -187,13 +186,13 @@ export function parseLimit(value: string): number {
   return positiveWhole(value, '--limit');
 }
 
-/** A plain aligned table for terminals. */
 /** Text for a table cell: on one line, cut at `max` characters with an ellipsis (so a cut never reads as the whole). */
 export function clip(text: string, max = 100): string {
   const t = text.replace(/\s+/g, ' ');
   return t.length > max ? `${t.slice(0, max - 1)}…` : t;
 }
 
+/** A plain aligned table for terminals. */
 export function table(rows: readonly (readonly (string | number)[])[]): string {
   if (rows.length === 0) return '';
   const widths = (rows[0] as readonly (string | number)[]).map((_, i) => Math.max(...rows.map((r) => String(r[i] ?? '').length)));

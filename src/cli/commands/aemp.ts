@@ -14,7 +14,7 @@ import { createAempProvider, type AempProvider } from '../../adapters/telematics
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
 import { loadCursor, loadLastPull, runFleetPull, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
-import { createApp, validationPolicyOf } from '../../app.js';
+import { createApp, validationPolicyOf, configLogger } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import type { Config } from '../../config/schema.js';
@@ -28,10 +28,10 @@ import type { Job, JobResult } from '../../engine/engine.js';
 import { runServiceJob } from '../service-job.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { createRedactor } from '../../adapters/http/redact.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
-import { configuredSecretValues, requireSecrets } from '../../config/secrets.js';
+import { requireSecrets } from '../../config/secrets.js';
 import type { TelematicsCredentials } from '../../adapters/telematics/auth/credentials.js';
 
 /** Exit code of a pull that stopped to respect the budget: run again later (EX_TEMPFAIL). */
@@ -479,7 +479,7 @@ const HOUR_MS = 3_600_000;
 /** Run `fn` against the configured app (its store and ingest sink); refused while a service runs (the store lease). */
 async function withPipeline(configPath: string | undefined, command: string, fn: (deps: AempCommandDeps) => Promise<number>): Promise<void> {
   const { config } = resolveConfig(configPath);
-  const logger = createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config));
+  const logger = configLogger(config, logLevel('warn'));
   // Only enqueues: the running service's dispatcher delivers, so the ERPs' secrets are not needed here.
   const app = await createApp(config, { sources: false, http: false, deliver: false, logger, command });
   const abort = new AbortController();

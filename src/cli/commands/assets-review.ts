@@ -9,8 +9,8 @@
 import type { Command } from 'commander';
 import { confirmReview, listReview, loadConfirmed, reviewId, type ConfirmResult, type ReviewEntry } from '../../adapters/telematics/aemp/review-list.js';
 import { EquipmentMatcher } from '../../core/telematics/equipment-match.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
-import { bumpIdentityGeneration, createApp, type App } from '../../app.js';
+import { logLevel } from '../../adapters/log/logger.js';
+import { bumpIdentityGeneration, createApp, type App, configLogger } from '../../app.js';
 import type { IngestSink } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, withContext, toJson } from '../context.js';
@@ -19,7 +19,6 @@ import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
 import { reportIdentityReload } from './assets.js';
 import { UsageError } from '../../core/errors/errors.js';
-import { configuredSecretValues } from '../../config/secrets.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -150,7 +149,7 @@ export function registerAssetReviewCommands(program: Command): Command {
             ? undefined
             : {
                 submit: async (messages) => {
-                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command: 'assetbridge assets confirm' });
+                  app ??= await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command: 'assetbridge assets confirm' });
                   const result = await app.ingestor.submit(messages);
                   await app.ingestor.flush();
                   return result;

@@ -13,10 +13,10 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Command } from 'commander';
-import { createApp } from '../../app.js';
+import { createApp, configLogger } from '../../app.js';
 import type { Job } from '../../engine/engine.js';
 import type { Ingestor } from '../../engine/ingestor.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { logLevel } from '../../adapters/log/logger.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { calendarOf } from '../../core/rules/index.js';
 import { customCalendar, monthlyCalendar, stampCalendar, type PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
@@ -32,7 +32,6 @@ import { action, addConfigOption, resolveConfig, table, withConfigContext } from
 import { serviceIsRunning } from './quarantine.js';
 import { runServiceJob } from '../service-job.js';
 import { rulesConfigOf } from './rules.js';
-import { configuredSecretValues } from '../../config/secrets.js';
 
 /** One asset's re-file: what it is and would be, or why it is not re-filed. */
 export interface AssetRefile {
@@ -299,7 +298,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         return;
       }
       // The store lease: no service or other pipeline command starts meanwhile. The ingest log is replayed first, so the state is current.
-      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command: 'assetbridge depreciation refile' });
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command: 'assetbridge depreciation refile' });
       try {
         await app.ingestor.flush();
         const { list, applied } = await refileAll(app.store, d, opts.asset, () => undefined);

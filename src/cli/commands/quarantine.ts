@@ -2,14 +2,13 @@ import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { payloadText } from '../../core/normalize/decoder.js';
-import { createApp } from '../../app.js';
+import { createApp, configLogger } from '../../app.js';
 import { QUARANTINE_REPLAY_JOB, readRuntimeSnapshot } from '../../engine/engine.js';
 import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
-import { configuredSecretValues } from '../../config/secrets.js';
+import { logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
 
@@ -143,7 +142,7 @@ export function registerQuarantineCommand(program: Command): void {
       }, { existingStore: true });
       if (running) return;
       const { config } = resolveConfig(opts.config);
-      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command: 'assetbridge quarantine replay' });
+      const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command: 'assetbridge quarantine replay' });
       try {
         const summary = await replayQuarantine(app.store, app.ingestor, filter, (done, total) => {
           if (process.stderr.isTTY) process.stderr.write(`\rreplaying ${done}/${total}`);

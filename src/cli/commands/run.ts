@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { createApp } from '../../app.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { createApp, configLogger } from '../../app.js';
+import { logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
-import { configuredSecretValues, emptyTokenWarnings } from '../../config/secrets.js';
+import { emptyTokenWarnings } from '../../config/secrets.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
 import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from '../../config/rule-inputs.js';
@@ -62,7 +62,7 @@ export function registerRunCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string }) => {
       const { config, configPath } = resolveConfig(opts.config);
-      const logger = createLogger(logLevel(config.log.level), undefined, undefined, () => configuredSecretValues(config));
+      const logger = configLogger(config, logLevel(config.log.level));
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       for (const w of emptyTokenWarnings(config)) logger.warn({ key: w.key }, w.message);

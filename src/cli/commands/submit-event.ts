@@ -6,14 +6,13 @@
  * crashed service left is replayed under the registry its messages were identified with.
  * @module
  */
-import { createApp } from '../../app.js';
-import { createLogger, logLevel } from '../../adapters/log/logger.js';
+import { createApp, configLogger } from '../../app.js';
+import { logLevel } from '../../adapters/log/logger.js';
 import type { Config } from '../../config/schema.js';
 import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
 import { withConfigContext } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
-import { configuredSecretValues } from '../../config/secrets.js';
 
 /**
  * Records `event` and says how it went: `recorded` (told whether the service did it) once stored,
@@ -37,7 +36,7 @@ export async function submitOperatorEvent(config: Config, configPath: string, ev
     return JSON.parse(r.output) as SubmitResult;
   });
   if (viaService) return { result: viaService, viaService: true };
-  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command });
+  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command });
   try {
     const result = await submitEvents(app.ingestor, [event], Date.now());
     await app.ingestor.flush(); // a checkpoint: the stored state has it
@@ -58,7 +57,7 @@ export async function replayLeftIngestLog(config: Config, configPath: string, co
   const left = await withConfigContext(config, configPath, async ({ store }) => ((await serviceIsRunning(store)) ? 0 : (await store.counters()).ingestLog));
   if (left === 0) return;
   process.stderr.write(`replaying the ${left} message(s) of the ingest log a stopped service left (its rule state after a crash) before the registry changes…\n`);
-  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger(logLevel('warn'), undefined, undefined, () => configuredSecretValues(config)), command });
+  const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command });
   try {
     await app.ingestor.flush(); // the replay, then a checkpoint: the log is empty
   } finally {
