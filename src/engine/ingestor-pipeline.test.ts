@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import type { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import type { Rule } from '../core/rules/rule.js';
+import { createMeterSyncRule } from '../core/rules/meter-sync.js';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestCommit, Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
@@ -158,6 +159,36 @@ describe('ingest pipeline', () => {
     // A late message that is not a redelivery still counts.
     await ingestor.submit([at(4, 54)]);
     expect(ingestor.stats.lateEvents).toEqual({ location: 1 });
+  });
+
+  // Found by test/chaos/crash-compare.mjs: after a kill between commit and PUBACK, the broker sends
+  // the batch again (DUP) and the meter rule flagged every reading in it as out of order, so rule
+  // state (and `assets meters --flagged`) differed from a run without the crash.
+  it('a redelivered meter reading already taken is set aside without a flag; one not redelivered is flagged', async () => {
+    const real = tempStore();
+    cleanup.push(() => real.close());
+    await real.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const ingestor = locationIngestor(real, new IdentityIndex(await real.listAssets()), { rules: [createMeterSyncRule()] });
+    const reading = (minute: number, hours: number) => ({
+      source: 'http',
+      channel: '/v1/events',
+      payload: JSON.stringify({ kind: 'meter', assetId: 'tag-1', eventTime: new Date(Date.parse('2026-11-20T08:00:00Z') + minute * 60_000).toISOString(), operatingHours: hours, odometerKm: 100 + hours }),
+      receivedAt: Date.now(),
+    });
+    const batch = [reading(1, 10.1), reading(2, 10.2), reading(3, 10.3)];
+    await ingestor.submit(batch);
+    await ingestor.flush();
+    const before = (await real.loadRuleStates(['EQ-1'], ['meter'])).get('EQ-1')?.meter;
+    expect(before).toMatchObject({ flags: [] });
+    // The PUBACK of that batch was lost (the service killed after the commit): it comes again, marked DUP.
+    await ingestor.submit(batch.map((m) => ({ ...m, redelivered: true as const })));
+    await ingestor.flush();
+    expect((await real.loadRuleStates(['EQ-1'], ['meter'])).get('EQ-1')?.meter).toEqual(before);
+    // An older reading that is not a redelivery is still flagged, hours and odometer.
+    await ingestor.submit([reading(2, 10.2)]);
+    await ingestor.flush();
+    const after = (await real.loadRuleStates(['EQ-1'], ['meter'])).get('EQ-1')?.meter as { flags: { status: string; detail: string }[] };
+    expect(after.flags.map((f) => f.status)).toEqual(['out-of-order', 'out-of-order']);
   });
 
   it('after a failed commit rejects what was built on it, and starts again from the store', async () => {

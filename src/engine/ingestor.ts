@@ -1038,7 +1038,7 @@ export class Ingestor implements IngestSink {
           touchedAt.push(a);
           if (event.kind !== 'watermark') this.lastSeen.set(id, now);
         } else if (watermarked && event.kind !== 'watermark') this.lastSeen.set(id, now); // it reported after a watermark of this batch (which may have let go of it)
-        const ctx: RuleContext = { asset, destination: asset.destination ?? this.opts.defaultDestination, now };
+        const ctx: RuleContext = { asset, destination: asset.destination ?? this.opts.defaultDestination, now, redelivered: m.redelivered === true };
         let mask = 0;
         // Index loops in this fold: it runs for every event, and an iterator here showed in allocation profiles.
         for (let r = 0; r < rules.length; r++) {

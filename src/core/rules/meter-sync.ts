@@ -107,6 +107,9 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
   let next: MeterSyncState = { ...state, hygiene: result.state };
 
   if (isFlagged(verdict)) {
+    // A redelivered reading older than the accepted one was most likely taken before the crash or
+    // lost PUBACK that made the broker send it again: set aside as before, but not flagged anew.
+    if (redeliveredAgain(verdict, ctx)) return { state: km === undefined ? prior : next, deliveries: [] };
     if (!verdict.newFlag) return { state: next, deliveries: [] };
     return { state: withFlag(next, verdict, '', event, ctx, maxFlags), deliveries: [] };
   }
@@ -135,6 +138,11 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
     (candidate.odometerKm !== undefined && candidate.odometerKm !== synced.odometerKm);
   if (!changed) return { state: next, deliveries: [] };
   return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, candidate.odometerKm !== undefined ? next.odometer?.lastResetAt : undefined, ctx)] };
+}
+
+/** An out-of-order reading of a redelivered message: most likely one already taken (see {@link RuleContext.redelivered}). */
+function redeliveredAgain(verdict: MeterVerdict, ctx: RuleContext): boolean {
+  return ctx.redelivered === true && verdict.status === 'out-of-order';
 }
 
 /** `state` with a new flag for a reading hygiene refused (newest last, at most `maxFlags`), counted by status. */
@@ -166,7 +174,8 @@ function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   if (verdict.status === 'reset') odometer = { ...odometer, lastResetAt: reading.eventTime };
   const next = { ...state, odometer };
   if (!isFlagged(verdict)) return { state: next, status: verdict.status, send: true };
-  return { state: verdict.newFlag ? withFlag(next, verdict, 'odometer: ', event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
+  const flagged = verdict.newFlag && !redeliveredAgain(verdict, ctx);
+  return { state: flagged ? withFlag(next, verdict, 'odometer: ', event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
 }
 
 /** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */

@@ -19,6 +19,12 @@ export interface RuleContext {
   readonly destination: string;
   /** Processing time (epoch ms); rules decide on event time, this is for bookkeeping only. */
   readonly now: number;
+  /**
+   * The event's message may have been taken before (an MQTT redelivery after a lost PUBACK, as
+   * after a crash between commit and ack; `RawMessage.redelivered`). An event older than what a
+   * rule took is then most likely that message again: not late, not a reading to flag.
+   */
+  readonly redelivered?: boolean;
 }
 
 /** Shared "no deliveries" (frozen): results without deliveries allocate no array. */
