@@ -452,6 +452,37 @@ describe('MQTT source: graceful stop', () => {
     await expect(starting).rejects.toThrow(/was stopped before it connected/);
   });
 
+  // Found with a full disk (test/chaos): the failed commit dropped the connection, mqtt.js failed the
+  // pending SUBSCRIBE with that, and the source said the broker refused the subscription ("check
+  // the topic filters and the broker's ACL"), failing the start.
+  it('a subscription cut short by the connection closing (a failed commit during start) is no refusal: start waits for the next connection', async () => {
+    fake.script.holdSubscribe = true;
+    const log = logger();
+    const source = create({}, { startTimeoutMs: 10_000, logger: log });
+    const sink = new HeldSink();
+    const starting = source.start(sink);
+    let outcome = 'pending';
+    starting.then(() => (outcome = 'started'), (err: Error) => (outcome = err.message));
+    await expect.poll(() => fake.clients.at(-1)?.connected).toBe(true);
+    const client = fake.clients.at(-1) as FakeClient;
+    client.deliver(1); // queued in the persistent session: it arrives before the SUBACK
+    await turn();
+    sink.calls[0]?.fail(new Error('database or disk is full'));
+    await turn();
+    // As mqtt.js does on the socket's close: the pending SUBSCRIBE fails with the connection's end.
+    fake.script.subscribeError = new Error('Connection closed');
+    client.heldSubscribes.shift()?.();
+    await turn();
+    expect(outcome).toBe('pending');
+    expect(log.errors.filter((m) => m.includes('refused'))).toEqual([]);
+    // The next connection subscribes again, and the broker grants it.
+    delete fake.script.subscribeError;
+    await expect.poll(() => client.heldSubscribes.length).toBe(1);
+    client.heldSubscribes.shift()?.();
+    await expect.poll(() => outcome).toBe('started');
+    expect(source.refusedSubscriptions()).toEqual([]);
+  });
+
   it('a stop in the reconnect delay after a failed commit during start ends start() at once', async () => {
     fake.script.holdSubscribe = true;
     const source = create({ reconnectDelayMs: 5_000 }, { startTimeoutMs: 10_000 });

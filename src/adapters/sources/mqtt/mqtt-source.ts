@@ -276,8 +276,16 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     const subs = subscriptions(config);
     // What an earlier config subscribed in this session and this one does not is dropped too.
     const stale = [...new Set([...staleSubscriptions(config), ...earlier.filter((f) => !Object.hasOwn(subs, f))])];
+    const on = connection;
     c.subscribe(subs, (err, granted, suback) => {
       const answered = err ? refusals(granted, suback) : [];
+      if (err && answered === undefined && (on !== connection || !c.connected)) {
+        // No SUBACK: the connection closed before the broker answered (a failed commit drops it on
+        // purpose, or the broker went away), and mqtt.js failed the request with that. Nothing was
+        // refused: the next connection subscribes again, and a start waits for that one.
+        log.debug({ source: name, url, err: err.message }, 'MQTT source: the connection closed before the broker answered the subscription; subscribing again at the next connection');
+        return;
+      }
       if (err && answered === undefined) {
         const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${config.username ?? '(anonymous)'}`;
         if (startWaiter) failStart(new Error(`MQTT source "${config.name}": ${message}`));
