@@ -44,7 +44,9 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
       `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
     );
   }
-  return { config: loadConfigFile(path, process.env, { deferSecrets: true }), configPath: path };
+  const config = loadConfigFile(path, process.env, { deferSecrets: true });
+  noteStorePath(config.store.path);
+  return { config, configPath: path };
 }
 
 /**
@@ -102,6 +104,14 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
   };
 }
 
+/** The store this command opened (or the service runs on), so an error SQLite gives later can name it. */
+let storePathInUse: string | undefined;
+
+/** Notes the store this process works on: {@link reportError} names it in a store error. */
+export function noteStorePath(path: string): void {
+  storePathInUse = path;
+}
+
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError || err instanceof StoreUpgradeBusyError) {
     process.stderr.write(`error: ${err.message}\n`);
@@ -113,7 +123,8 @@ export function reportError(err: unknown): number {
   const advice = typeof code === 'string' && code.startsWith('SQLITE_') ? storeErrorAdvice(code) : undefined;
   // An error we did not expect may quote what it was given (a header, a URL): redacted as a log line's.
   const message = redactString(e.message);
-  process.stderr.write(advice === undefined ? `error: ${message}\n` : `error: the store (store.path): ${message}; ${advice}\n`);
+  const store = storePathInUse === undefined ? 'the store (store.path)' : `the store ${storePathInUse} (store.path)`;
+  process.stderr.write(advice === undefined ? `error: ${message}\n` : `error: ${store}: ${message}; ${advice}\n`);
   if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${redactString(e.stack ?? '')}\n`);
   return 1;
 }

@@ -2,7 +2,7 @@
  * A store the CLI cannot use: the error names store.path and what to do, instead of SQLite's bare
  * "database is locked" or "unable to open database file".
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, openSync, closeSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
@@ -34,5 +34,26 @@ describe('a store the CLI cannot use', () => {
     } finally {
       other.close();
     }
+  });
+  it('a store damaged after it was written (a page that reads back malformed): names the file, says it is damaged and what to do (exit 1)', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations });
+    const dbPath = join(dir, 'ab.db');
+    const store = new SqliteStore({ path: dbPath, commitInWorker: false });
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.close();
+    const raw = new Database(dbPath);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    const page = raw.prepare(`SELECT pageno FROM dbstat WHERE name = 'assets'`).pluck().get() as number;
+    const pageSize = raw.pragma('page_size', { simple: true }) as number;
+    raw.close();
+    // The assets table's page overwritten (a disk fault): the file still opens as an assetbridge store.
+    const fd = openSync(dbPath, 'r+');
+    writeSync(fd, Buffer.alloc(pageSize, 0xff), 0, pageSize, (page - 1) * pageSize);
+    closeSync(fd);
+    const r = await runCli(['assets', 'list', '-c', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error: the store ${dbPath} (store.path): database disk image is malformed; the store file is damaged`);
+    expect(r.stderr).toContain('keep a copy of the file and its -wal and -shm files');
+    expect(r.stderr).toContain('restore the store from a backup');
   });
 });

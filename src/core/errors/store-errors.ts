@@ -25,8 +25,14 @@ export function storeErrorAdvice(code: unknown): string | undefined {
       // Not `store prune` first: deleting rows needs room in the WAL too, so it fails alike on a full disk.
       return 'the disk holding the store (store.path) is full: free space on it, or move the store to a bigger volume and point store.path there, then try again (store.retention, or store prune once there is room, keeps the store from growing without bound)';
     case 'SQLITE_NOTADB':
-    case 'SQLITE_CORRUPT':
       return 'the file is not an assetbridge store or is damaged: check store.path, or restore the store from a backup';
+    case 'SQLITE_CORRUPT':
+      // Opened as a store, then a page of it could not be read: not a wrong store.path.
+      return (
+        'the store file is damaged (SQLite read a page of it that is not as it wrote it: a disk or file-system fault, or the file changed by another program): ' +
+        'stop the service, keep a copy of the file and its -wal and -shm files (sqlite3 FILE "PRAGMA integrity_check" names the damaged tables), ' +
+        'then restore the store from a backup (assetbridge store backup; docs/operations.md, Data): what was delivered since the backup is sent again with the same idempotency keys'
+      );
     default:
       return undefined;
   }
