@@ -857,6 +857,23 @@ describe('the log says what needs an operator', () => {
     for (const msg of errors) expect(msg).toMatch(/record delivery outcomes.*; the disk holding the store \(store\.path\) is full/);
   });
 
+  // Found with a full disk (test/chaos): every second the loop logged 'dispatch loop error; retrying
+  // shortly' at error, with a stack and no advice, for as long as the disk stayed full.
+  it('a claim the store refuses turn after turn (a full disk): one error saying what to do, repeats at debug, recovery at info', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const { d, lines } = loggedDispatcher(flaky(store, { left: 2 }, 'claimDue', full), new ScriptedConnector(), {});
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'delivered' })).length === 1, 'delivered once the store takes the claim', 10_000);
+    const loop = lines.filter((l) => l.msg.includes('dispatch loop'));
+    expect(loop.map((l) => [l.level, l.msg])).toEqual([
+      ['error', expect.stringMatching(/^dispatch loop error; retrying each second; the disk holding the store \(store\.path\) is full: .* \(repeats are logged at debug\)$/) as unknown],
+      ['debug', 'dispatch loop failed again the same way'],
+      ['info', 'dispatch loop works again'],
+    ]);
+    expect(loop[2]?.fields).toEqual({ destination: 'erp', failedTurns: 2 });
+  });
+
   // Kills (threshold 3, so failures that do not open it come first): a warning on every failure rather than on the opening.
   it('a dead letter (error, with its id, operation, key and the reason) and the circuit opening (warn, once)', async () => {
     const store = await storeWith([workOrder(1), workOrder(2), workOrder(3)]);

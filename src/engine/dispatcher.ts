@@ -101,6 +101,12 @@ class DestinationWorker {
   circuitOpenSince: number | undefined;
   /** While the circuit is not closed: the latest failure that opened it or failed its probe. */
   circuitError: string | undefined;
+  /**
+   * The store failing the loop (a claim on a full disk) or refusing outcomes again, turn after
+   * turn: its message and how many turns. The first is logged at error, repeats at debug.
+   */
+  loopFailure: { message: string; turns: number } | undefined;
+  recordFailure: { message: string; turns: number } | undefined;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -264,6 +270,10 @@ export class Dispatcher {
           this.giveBack(w);
           throw err;
         }
+        if (w.loopFailure) {
+          this.opts.logger?.info({ destination: w.policy.name, failedTurns: w.loopFailure.turns }, 'dispatch loop works again');
+          w.loopFailure = undefined;
+        }
         if (items.length === 0) {
           // Nothing was sent: hand back the slot, the token and any half-open probe.
           this.giveBack(w);
@@ -279,7 +289,12 @@ export class Dispatcher {
         });
         w.inflight.add(p);
       } catch (err) {
-        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'dispatch loop error; retrying shortly');
+        // Each second while it lasts (a full disk): the first at error, with what to do; the same again at debug.
+        const e = coerceError(err);
+        const prior = w.loopFailure;
+        w.loopFailure = { message: e.message, turns: (prior?.turns ?? 0) + 1 };
+        if (prior?.message === e.message) this.opts.logger?.debug({ err: e, destination: w.policy.name, failedTurns: w.loopFailure.turns }, 'dispatch loop failed again the same way');
+        else this.opts.logger?.error({ err: e, destination: w.policy.name }, `dispatch loop error; retrying each second${adviceFor(err)} (repeats are logged at debug)`);
         await w.sleep(1000);
       }
     }
@@ -565,10 +580,18 @@ export class Dispatcher {
       try {
         await this.opts.store.completeAttempts(next.outcomes, next.audit, next.at);
       } catch (err) {
-        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, `still cannot record delivery outcomes${adviceFor(err)}`);
+        const e = coerceError(err);
+        const prior = w.recordFailure;
+        w.recordFailure = { message: e.message, turns: (prior?.turns ?? 0) + 1 };
+        if (prior?.message === e.message) this.opts.logger?.debug({ err: e, destination: w.policy.name, failedTurns: w.recordFailure.turns }, 'still cannot record delivery outcomes, the same way');
+        else this.opts.logger?.error({ err: e, destination: w.policy.name }, `still cannot record delivery outcomes${adviceFor(err)} (repeats are logged at debug)`);
         return false;
       }
       w.unrecorded.shift();
+    }
+    if (w.recordFailure) {
+      this.opts.logger?.info({ destination: w.policy.name, failedTurns: w.recordFailure.turns }, 'delivery outcomes recorded again');
+      w.recordFailure = undefined;
     }
     return true;
   }
