@@ -315,7 +315,15 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         earlier = dropped ? current : [...new Set([...current, ...earlier])];
         const memory = options.subscriptionMemory;
         if (!memory) return ready();
-        memory.save(earlier).then(ready, (saveErr: unknown) => {
+        // A store that throws at once (a full disk, SQLite's synchronous driver) must not throw into
+        // mqtt.js's SUBACK handler: it calls this callback again with that error, read as a refusal.
+        let saved: Promise<void>;
+        try {
+          saved = memory.save(earlier);
+        } catch (err) {
+          saved = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        }
+        saved.then(ready, (saveErr: unknown) => {
           log.warn({ source: name, err: (saveErr as Error).message }, 'MQTT source: could not record its subscriptions in the store; a filter removed from the config later may stay subscribed');
           ready();
         });
