@@ -836,6 +836,69 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
   });
 });
 
+describe('a create of unknown outcome at an ERP without idempotency support (invariant 3)', () => {
+  // The ERP applies the create after the connector gave up on it (a slow ERP finishing a request
+  // whose client timed out). The lookup before the retry must not run before then, or it finds
+  // nothing and the retry creates a second work order.
+  it('the retry waits until the old request can no longer land, so its lookup finds the work order and none is created twice', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', idempotency: false });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'latency', method: 'POST', path: '/work-orders', latencyMs: 1200, count: 1 });
+    const connector = createRestConnector(
+      restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', timeoutMs: '300ms', idempotencySupported: false }),
+    );
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { timeoutMs: 300, unknownOutcomeSettleMs: 1500 });
+    await d.start();
+    const [row] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'delivered' });
+      return rows.length === 1 ? rows : undefined;
+    }, 'the work order delivered', 10_000);
+    // The first request has landed by now (1.2 s after it was sent), whichever way the retry went.
+    await new Promise((r) => setTimeout(r, 1300));
+    expect(erp.counters().faultsFired.latency).toBe(1);
+    expect(erp.counters().duplicateWorkOrders).toBe(0);
+    expect(erp.state().workOrders).toHaveLength(1);
+    // The retry was not due before the settle time.
+    const audit = await store.queryAudit({ deliveryId: row!.id });
+    expect(audit.map((a) => a.outcome)).toEqual(['retry', 'delivered']);
+    expect(audit[1]!.at - audit[0]!.at).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('a create in flight when the process died is not sent again (after its lookup) before its request can no longer land', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const t0 = Date.now() + 1000;
+    await store.claimDue('erp', t0, 1, new Set()); // the crashed process had sent it
+    const connector = new ScriptedConnector();
+    Object.assign(connector.capabilities, { lookedUpBeforeCreate: ['workorder.create'] });
+    const clock = new ManualClock(t0);
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: 60_000 }, clock);
+    await d.start();
+    const [row] = await store.listDeliveries({ status: 'pending' });
+    expect(row!.nextAttemptAt).toBeGreaterThanOrEqual(t0 + 60_000);
+    expect(connector.sent).toEqual([]);
+    clock.t = t0 + 60_000;
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 1, 'sent once its old request can no longer land');
+  });
+
+  it('an ERP that honours idempotency keys is retried after the usual backoff', async () => {
+    const store = await storeWith([workOrder(1)]);
+    const t0 = Date.now() + 1000;
+    const clock = new ManualClock(t0);
+    const connector = new ScriptedConnector();
+    connector.script.push(new RetryableError('POST work-orders → timeout', undefined, undefined, { outcomeUnknown: true }));
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: 60_000, baseDelayMs: 1000, maxDelayMs: 1000 }, clock, () => 0.5);
+    await d.start();
+    const [row] = await store.listDeliveries({});
+    const retried = await waitFor(async () => {
+      const r = await store.getDelivery(row!.id);
+      return r?.attempts === 1 ? r : undefined;
+    }, 'the timed-out attempt recorded');
+    expect(retried.nextAttemptAt).toBeLessThan(t0 + 60_000);
+  });
+});
+
 describe('the log says what needs an operator', () => {
   type LogLine = { level: string; fields: Record<string, unknown>; msg: string };
   /** {@link dispatcherFor}, with the lines it logs kept. */

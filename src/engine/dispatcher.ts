@@ -187,10 +187,16 @@ export class Dispatcher {
     if (this.running) return;
     // A request in flight when the process died may still land at the ERP: its outcome is unknown.
     const now = this.opts.clock.now();
-    const recovered = await this.opts.store.recoverInflight((item) => {
-      const w = this.workers.get(item.destination);
-      return w && this.unsettled(w, item, now, true).unsettledUntil;
-    });
+    const recovered = await this.opts.store.recoverInflight(
+      (item) => {
+        const w = this.workers.get(item.destination);
+        return w && this.unsettled(w, item, now, true).unsettledUntil;
+      },
+      (item) => {
+        const w = this.workers.get(item.destination);
+        return w && this.notBeforeLanded(w, item, now, true, now);
+      },
+    );
     if (recovered) this.opts.logger?.warn({ recovered }, 'deliveries left in flight by an earlier stop are pending again (same idempotency keys)');
     this.running = true;
     this.loops = [...this.workers.values()].map((w) => this.loop(w));
@@ -455,6 +461,18 @@ export class Dispatcher {
     return { unsettledUntil: now + settleMs };
   }
 
+  /**
+   * When a failed create may be sent again: `due`, but for one the connector finds by a lookup
+   * before creating it (`lookedUpBeforeCreate`) whose request may still land, not before it can no
+   * longer land (`unknownOutcomeSettleMs`): a lookup before then could miss the record the ERP is
+   * still creating, and the retry would create it twice.
+   */
+  private notBeforeLanded(w: DestinationWorker, item: Pick<OutboxItem, 'operation'>, now: number, outcomeUnknown: boolean, due: number): number {
+    const settleMs = w.policy.unknownOutcomeSettleMs ?? 0;
+    if (!outcomeUnknown || settleMs <= 0 || !(w.policy.connector.capabilities.lookedUpBeforeCreate ?? []).includes(item.operation)) return due;
+    return Math.max(due, now + settleMs);
+  }
+
   private async record(w: DestinationWorker, items: OutboxItem[], results: ItemResult[], audit: AuditRecord[], cutShort: boolean): Promise<void> {
     const now = this.opts.clock.now();
     const p = w.policy;
@@ -483,7 +501,7 @@ export class Dispatcher {
       const uncertain = { ...this.unsettled(w, item, now, unknown), ...(unknown ? { mayHaveLanded: true as const } : {}) };
       if (this.abort.signal.aborted) {
         // Shutdown cut it short: the outcome is unknown; resend later with the same key.
-        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: now, ...uncertain });
+        outcomes.push({ id: r.id, result: 'release', nextAttemptAt: this.notBeforeLanded(w, item, now, unknown, now), ...uncertain });
         audit.push(this.auditOf(items, r, now, 'aborted'));
         continue;
       }
@@ -528,11 +546,11 @@ export class Dispatcher {
       }
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
-      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: now + delay, error: err.message, ...uncertain });
+      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: this.notBeforeLanded(w, item, now, unknown, now + delay), error: err.message, ...uncertain });
       audit.push(this.auditOf(items, r, now, 'retry'));
     }
     // Items the connector did not answer for: unknown outcome, resend later.
-    for (const [id, item] of byId) outcomes.push({ id, result: 'release', nextAttemptAt: now + p.baseDelayMs, ...this.unsettled(w, item, now, true), mayHaveLanded: true });
+    for (const [id, item] of byId) outcomes.push({ id, result: 'release', nextAttemptAt: this.notBeforeLanded(w, item, now, true, now + p.baseDelayMs), ...this.unsettled(w, item, now, true), mayHaveLanded: true });
 
     if (rateLimited) this.onRateLimited(w, rateLimited, now);
     else if (anySuccess) w.consecutive429 = 0;

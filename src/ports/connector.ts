@@ -29,6 +29,14 @@ export interface ConnectorCapabilities {
    * is retried as usual. @default none
    */
   readonly heldWhileUnsettled?: readonly string[];
+  /**
+   * Operations whose create is found by a lookup before it is sent again, the ERP ignoring the
+   * idempotency key (the REST connector's `idempotencySupported: false`). After a request of one of
+   * these had an unknown outcome, its retry waits until the old request can no longer land
+   * (`retry.unknownOutcomeSettleMs`): a lookup before then can miss a record the ERP is still
+   * creating, and the retry would create a second one. @default none
+   */
+  readonly lookedUpBeforeCreate?: readonly string[];
 }
 
 /** One request/response as it went over the wire, secrets redacted by the connector's client. */

@@ -247,8 +247,10 @@ export interface Store {
    * On start: deliveries left in flight by a crash go back to pending (same idempotency key). Their
    * requests may have reached the ERP: a state delivery for which `unsettledUntil` gives a time
    * leaves its key unsettled until then, as after a request of unknown outcome (see `Unsettled`).
+   * One for which `dueAt` gives a time is not due before then (a create found by a lookup before it
+   * is sent again must wait until its old request can no longer land); the others are due at once.
    */
-  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number>;
+  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined, dueAt?: (item: OutboxItem) => number | undefined): Promise<number>;
   outboxStats(now: number): Promise<DestinationStats[]>;
   getDelivery(id: number): Promise<OutboxItem | undefined>;
   /** Newest first. `status` may name several (one read: a row moving between them is seen once). */

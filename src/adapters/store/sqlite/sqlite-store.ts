@@ -827,17 +827,18 @@ export class SqliteStore implements Store {
     this.stmts.toPending.run({ id, now, next, bump, error });
   }
 
-  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined): Promise<number> {
+  recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined, dueAt?: (item: OutboxItem) => number | undefined): Promise<number> {
     const now = Date.now();
     let n = 0;
     this.tx(() => {
       const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'inflight' ORDER BY id`).all() as OutboxRow[];
       for (const row of rows) {
         // Its request may have reached the ERP: of unknown outcome, as a timed-out one.
-        const until = unsettledUntil?.(toItem(row));
+        const item = toItem(row);
+        const until = unsettledUntil?.(item);
         if (until !== undefined) this.markUnsettled(row.id, until);
         this.stmts.mayHaveLanded.run(row.id);
-        this.backToPending(row.id, now, now, 0, null);
+        this.backToPending(row.id, now, dueAt?.(item) ?? now, 0, null);
       }
       n = rows.length;
     })();
