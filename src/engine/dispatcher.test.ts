@@ -899,6 +899,34 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
   });
 });
 
+describe('an OAuth2 token endpoint that refuses the client (a client secret expired mid-run)', () => {
+  it('each attempt asks it once: no credential refresh follows a refusal of the token endpoint itself, and the audit says retry, then dead', async () => {
+    const erp = await startErpSimulator({ token: null });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(
+      restDestinationSchema.parse({
+        name: 'erp',
+        type: 'rest',
+        baseUrl: erp.url,
+        auth: { type: 'oauth2-client-credentials', tokenUrl: `${erp.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret' },
+      }),
+    );
+    erp.faults.add({ kind: 'error', path: '/oauth/token', status: 401, count: 100, body: { error: 'invalid_client', error_description: 'client secret expired' } });
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { maxAttempts: 2 });
+    await d.start();
+    const [row] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length === 1 ? rows : undefined;
+    }, 'the work order dead-lettered');
+    expect(erp.counters().faultsFired.error).toBe(2);
+    expect(d.metrics().erp?.authRefreshes).toBe(0);
+    const audit = await store.queryAudit({ deliveryId: row!.id });
+    expect(audit.map((a) => a.outcome)).toEqual(['retry', 'dead']);
+    expect(audit[1]!.error).toContain('check auth.clientId, auth.clientSecret');
+  });
+});
+
 describe('the log says what needs an operator', () => {
   type LogLine = { level: string; fields: Record<string, unknown>; msg: string };
   /** {@link dispatcherFor}, with the lines it logs kept. */

@@ -412,8 +412,9 @@ export class Dispatcher {
     }
     // Cut short by the timeout or a shutdown: whatever the connector says, the requests may land.
     let cutShort = signal.aborted;
-    // 401: refresh credentials once, resend those items at once with the same keys.
-    const authFailed = results.filter((r) => !r.ok && r.error instanceof AuthError);
+    // 401: refresh credentials once, resend those items at once with the same keys. Not when the
+    // credentials themselves could not be had (the token endpoint refused): a refresh asks it again.
+    const authFailed = results.filter((r) => !r.ok && r.error instanceof AuthError && r.credentialsUnavailable !== true);
     const audit: AuditRecord[] = [];
     const now0 = this.opts.clock.now();
     if (authFailed.length && connector.refreshAuth && !this.abort.signal.aborted) {

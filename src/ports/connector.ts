@@ -51,7 +51,17 @@ export interface Exchange {
 
 export type ItemResult =
   | { readonly id: number; readonly ok: true; readonly exchange: Exchange; readonly response?: unknown }
-  | { readonly id: number; readonly ok: false; readonly exchange?: Exchange; readonly error: DeliveryError };
+  | {
+      readonly id: number;
+      readonly ok: false;
+      readonly exchange?: Exchange;
+      readonly error: DeliveryError;
+      /**
+       * Not sent: the credentials could not be had (an OAuth2 token endpoint refused or failed), so
+       * the dispatcher does not refresh them for an {@link AuthError}: that would only ask again.
+       */
+      readonly credentialsUnavailable?: true;
+    };
 
 export interface SendContext {
   /** Aborted when the grace period of a shutdown runs out, or when a request takes longer than the timeout (counted per request: from each `budget.next()` on). */

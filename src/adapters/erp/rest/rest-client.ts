@@ -73,6 +73,8 @@ export class RestClient {
   private readonly clock: Clock;
   private readonly auth: RestAuthConfig | undefined;
   private readonly tokens: ClientCredentialsTokenSource | undefined;
+  /** Errors of requests not sent because the token endpoint failed (see {@link failedForToken}). */
+  private readonly tokenFailures = new WeakSet<DeliveryError>();
 
   constructor(
     private readonly config: RestDestinationConfig,
@@ -129,7 +131,10 @@ export class RestClient {
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (req.idempotencyKey !== undefined) headers[this.config.idempotencyHeader] = req.idempotencyKey;
     const authorization = await this.authorization(req.signal);
-    if (authorization.type === 'error') return { ok: false, error: authorization.error, tokenEndpoint: true, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
+    if (authorization.type === 'error') {
+      this.tokenFailures.add(authorization.error);
+      return { ok: false, error: authorization.error, tokenEndpoint: true, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
+    }
     if (authorization.value !== undefined) headers.Authorization = authorization.value;
 
     const result = await this.http.request({
@@ -169,6 +174,11 @@ export class RestClient {
   /** The config keys that hold this destination's credentials, for messages. */
   get credentialKeys(): string {
     return this.auth?.type === 'bearer' ? 'token' : this.auth ? 'auth' : 'headers (API key) or auth';
+  }
+
+  /** Whether `error` is of a request this client did not send because the OAuth2 token endpoint failed. */
+  failedForToken(error: DeliveryError): boolean {
+    return this.tokenFailures.has(error);
   }
 
   /** OAuth2 client credentials: tokens are minted, and {@link refreshAuth} mints a new one. */

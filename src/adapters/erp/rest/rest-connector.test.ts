@@ -543,6 +543,23 @@ describe('OAuth2 client credentials', () => {
     expect(fixed.counters().requests).toBe(1);
   });
 
+  it('a token endpoint that refuses the client: the poll fails with that refusal after asking it once, and the failed item says its request was not sent', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, oauth(s));
+    s.faults.add({ kind: 'error', path: '/oauth/token', status: 401, count: 10, body: { error: 'invalid_client' } });
+    await expect(c.fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(AuthError);
+    expect(s.counters().faultsFired.error).toBe(1);
+    const [r] = await c.send([workOrder('EQ-1', 'EQ-1|svc|250h@b0')], ctx);
+    expect(r).toMatchObject({ ok: false, credentialsUnavailable: true });
+    // A 401 from the ERP itself is no such failure: the dispatcher refreshes then.
+    s.faults.clear();
+    await c.send([location('A')], ctx);
+    s.revokeTokens();
+    const [denied] = await c.send([location('B')], ctx);
+    expect(denied).toMatchObject({ ok: false });
+    expect(denied).not.toHaveProperty('credentialsUnavailable');
+  });
+
   it('a static token has nothing to refresh: no refreshAuth, so a 401 is not sent again at once with the same token', async () => {
     const s = await sim({ token: null });
     expect(connectorFor(s).refreshAuth).toBeUndefined();

@@ -159,7 +159,12 @@ export class RestConnector implements ErpConnector {
       const error = new RetryableError(`REST connector ${this.name} failed unexpectedly: ${coerceError(err).message}`, undefined, undefined, { cause: err });
       for (const item of items) if (!results.has(item.id)) results.set(item.id, failed(item, error));
     }
-    return items.map((item) => this.withAuthHint(results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`))));
+    return items.map((item) => this.withAuthHint(this.withTokenFailure(results.get(item.id) ?? failed(item, new RetryableError(`no result for item ${item.id}`)))));
+  }
+
+  /** A request not sent because the token endpoint failed: said so, so the dispatcher does not ask it again at once. */
+  private withTokenFailure(r: ItemResult): ItemResult {
+    return !r.ok && this.client.failedForToken(r.error) ? { ...r, credentialsUnavailable: true } : r;
   }
 
   /** A 401 with static credentials: nothing to refresh, so say which key to fix and what then. */
@@ -267,7 +272,8 @@ export class RestConnector implements ErpConnector {
       let outcome = await call.request({ method: 'GET', ...request });
       // A minted token the ERP stopped taking (revoked, rotated): mint one and read the page again,
       // once, as a delivery is resent, rather than fail the poll (logged as an error) until the next.
-      if (!outcome.ok && outcome.error instanceof AuthError && this.client.mintsTokens && !reauthorized) {
+      // Not when the token endpoint itself refused (the page was never asked for): that would only ask it again.
+      if (!outcome.ok && outcome.error instanceof AuthError && outcome.tokenEndpoint !== true && this.client.mintsTokens && !reauthorized) {
         reauthorized = true;
         await this.client.refreshAuth(ctx.signal);
         outcome = await call.request({ method: 'GET', ...request });
