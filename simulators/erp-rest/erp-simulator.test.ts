@@ -378,6 +378,29 @@ describe('faults', () => {
     expect(s.counters().faultsFired['lost-response']).toBe(1);
   });
 
+  it('malformed applies the request and answers its status with a body that is not JSON: cut in half, or the text given', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'malformed', method: 'POST' });
+    const res = await fetch(`${s.url}/api/v1/work-orders`, {
+      method: 'POST',
+      headers: { Authorization: 'Bearer sim-token', 'Content-Type': 'application/json' },
+      body: JSON.stringify({ erpAssetId: 'A', title: 'Oil', externalKey: 'A|oil|1' }),
+    });
+    expect(res.status).toBe(201);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(res.headers.get('location')).toContain('/work-orders/');
+    const text = await res.text();
+    expect(() => JSON.parse(text) as unknown).toThrow();
+    expect(text.startsWith('{')).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+    s.faults.add({ kind: 'malformed', method: 'GET', body: '<html>502 Bad Gateway</html>' });
+    const list = await fetch(`${s.url}/api/v1/work-orders?externalKey=A%7Coil%7C1`, { headers: { Authorization: 'Bearer sim-token' } });
+    expect(list.status).toBe(200);
+    expect(await list.text()).toBe('<html>502 Bad Gateway</html>');
+    expect(s.counters().faultsFired.malformed).toBe(2);
+    expect(() => s.faults.add({ kind: 'malformed', body: { not: 'text' } })).toThrow(/give a string/);
+  });
+
   it('reset drops the connection without applying', async () => {
     const s = await start();
     s.faults.add({ kind: 'reset' });

@@ -414,7 +414,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
 
     const latency = faults.take(['latency'], method, url.pathname, false);
     if (latency) await delay(latency.latencyMs ?? 200);
-    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists'], method, url.pathname, false);
+    const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed'], method, url.pathname, false);
     if (fault?.kind === 'reset') {
       req.socket.destroy();
       return;
@@ -438,6 +438,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     if (fault?.kind === 'lost-response') {
       // The write took effect; the client never hears about it.
       req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === 'malformed') {
+      writeMalformed(res, response, fault);
       return;
     }
     write(res, response);
@@ -670,6 +674,15 @@ function write(res: ServerResponse, response: SimResponse): void {
     'Content-Length': String(Buffer.byteLength(text)),
     ...response.headers,
   });
+  res.end(text);
+}
+
+/** A `malformed` fault's answer: the response's status and headers, a body that is not the JSON it claims to be. */
+function writeMalformed(res: ServerResponse, response: SimResponse, fault: FaultSpec): void {
+  if (res.destroyed) return;
+  const json = response.body === undefined ? '{"items":[' : JSON.stringify(response.body);
+  const text = typeof fault.body === 'string' ? fault.body : json.slice(0, Math.max(1, Math.floor(json.length / 2)));
+  res.writeHead(response.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': String(Buffer.byteLength(text)), ...response.headers });
   res.end(text);
 }
 

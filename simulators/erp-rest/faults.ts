@@ -25,9 +25,15 @@ export type FaultKind =
    * business key answers the retry of a create whose first answer was lost. An answer other than
    * 2xx (a validation error) is given as it is.
    */
-  | 'already-exists';
+  | 'already-exists'
+  /**
+   * Do what the request asks, then answer its status (a create's 201, a list's 200) with a body
+   * that is not JSON though it says it is: the answer cut off half way (an ERP or proxy that
+   * dropped it mid-stream), or `body` (a string) as it is, such as a proxy's HTML page.
+   */
+  | 'malformed';
 
-export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists'];
+export const FAULT_KINDS: readonly FaultKind[] = ['latency', 'error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed'];
 
 export interface FaultSpec {
   readonly kind: FaultKind;
@@ -45,7 +51,7 @@ export interface FaultSpec {
   readonly status?: number;
   /** `error`: a `Retry-After` header, in seconds. */
   readonly retryAfterSeconds?: number;
-  /** `error`, `locked`, `already-exists`: the JSON body to answer. @default `{error:{code,message}}` */
+  /** `error`, `locked`, `already-exists`: the JSON body to answer (@default `{error:{code,message}}`); `malformed`: the text to answer (@default the answer's JSON cut in half). */
   readonly body?: unknown;
   /** `latency`: how long to wait. @default 200 */
   readonly latencyMs?: number;
@@ -145,5 +151,6 @@ function validateFault(spec: FaultSpec): void {
   if (spec.count !== undefined && (!Number.isInteger(spec.count) || spec.count < 1)) throw new Error('fault count must be a positive integer');
   if (spec.probability !== undefined && !(spec.probability >= 0 && spec.probability <= 1)) throw new Error('fault probability must be between 0 and 1');
   if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status (100-599)');
+  if (spec.kind === 'malformed' && spec.body !== undefined && typeof spec.body !== 'string') throw new Error('a malformed fault\'s body is the text to answer: give a string');
   if (spec.inBatch === true && !BATCH_KINDS.includes(spec.kind)) throw new Error(`only ${BATCH_KINDS.map((k) => `"${k}"`).join(', ')} faults can target batch sub-requests (inBatch: true)`);
 }
