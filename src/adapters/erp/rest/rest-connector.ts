@@ -456,11 +456,18 @@ export class RestConnector implements ErpConnector {
         const refused = outcome.error instanceof PermanentError ? this.lookupRefused(outcome.error, page === 1 ? what : undefined, item) : outcome.error;
         return { kind: 'failed', result: failed(item, refused, outcome.exchange) };
       }
+      if (typeof outcome.body === 'string') {
+        // Not JSON at all: an answer cut short or a proxy's page, which the next attempt may not get.
+        const error = new RetryableError(
+          `${what} → ${outcome.status}, but the answer is not JSON (cut short, or a proxy's page): got ${JSON.stringify(outcome.body.slice(0, 200))}; nothing was created, retried; should it last, ${this.lookupFix(item)}`,
+        );
+        return { kind: 'failed', result: failed(item, error, outcome.exchange) };
+      }
       let listed: ReturnType<typeof parseWorkOrderPage>;
       try {
         listed = parseWorkOrderPage(outcome.body);
       } catch (err) {
-        return { kind: 'failed', result: failed(item, new PermanentError(`${what} → ${outcome.status}, but ${coerceError(err).message}`), outcome.exchange) };
+        return { kind: 'failed', result: failed(item, new PermanentError(`${what} → ${outcome.status}, but ${coerceError(err).message}; ${this.lookupFix(item)}`), outcome.exchange) };
       }
       const record = listed.items.find((r) => (r as { externalKey?: unknown } | null)?.externalKey === externalKey);
       if (record !== undefined) return { kind: 'found', record, exchange: outcome.exchange };
@@ -484,10 +491,15 @@ export class RestConnector implements ErpConnector {
   private lookupRefused(error: PermanentError, what: string | undefined, item: OutboxItem): PermanentError {
     const arrow = error.message.indexOf(' → ');
     const said = what !== undefined && arrow >= 0 ? `${what}${error.message.slice(arrow)}` : error.message;
-    const fix =
+    return new PermanentError(`${said}; ${this.lookupFix(item)}`, error.status, error.responseBody);
+  }
+
+  /** The keys that make a lookup before a create work, for its errors. */
+  private lookupFix(item: OutboxItem): string {
+    return (
       `set paths.${PATH_KEYS[item.operation] ?? 'workOrders'} of destination "${this.name}" to a path that answers GET ?externalKey= with a list, ` +
-      `or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}, then replay it ('assetbridge dlq replay')`;
-    return new PermanentError(`${said}; ${fix}`, error.status, error.responseBody);
+      `or idempotencySupported: true if the ERP honours ${this.config.idempotencyHeader}, then replay it ('assetbridge dlq replay')`
+    );
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
-import { PermanentError } from '../../../core/errors/errors.js';
+import { PermanentError, RetryableError } from '../../../core/errors/errors.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { restDestinationSchema } from '../../../config/schema.js';
 import type { ErpSimulator } from '../../../../simulators/erp-rest/erp-simulator.js';
@@ -61,9 +61,25 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     // Asking again gets the same answer: permanent, dead-lettered at once rather than retried to its max age.
     expect(result?.ok === false && result.error).toBeInstanceOf(PermanentError);
     expect(result?.ok === false && result.error.message).toBe(
-      'GET /api/v1/assets/FA-1/usage?externalKey=FA-1%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 200, but the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got {"data":[]}',
+      'GET /api/v1/assets/FA-1/usage?externalKey=FA-1%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 200, but the answer is not a list: a JSON array, or an object with items, value, workOrders or d.results (OData V2), was expected; got {"data":[]}; ' +
+        'set paths.usagePostings of destination "erp-sim" to a path that answers GET ?externalKey= with a list, or idempotencySupported: true if the ERP honours X-Idempotency-Key, then replay it (\'assetbridge dlq replay\')',
     );
     expect(s.state().usagePostings).toEqual([]);
+  });
+
+  it('a lookup answered with text that is not JSON (cut short, a proxy\'s page) is retried, naming the key to check should it last; nothing is created meanwhile', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'malformed', method: 'GET', path: '/work-orders', body: '<html><body>502 Bad Gateway</body></html>' });
+    const wo = fact('workorder.create', 'EQ-1', 'EQ-1|oil|2026-03-02T08:00:00.000Z', { title: 'Oil' });
+    const [result] = await c.send([wo], ctx);
+    expect(result?.ok).toBe(false);
+    expect(result?.ok === false && result.error).toBeInstanceOf(RetryableError);
+    expect(result?.ok === false && result.error.message).toContain('→ 200, but the answer is not JSON');
+    expect(result?.ok === false && result.error.message).toContain('paths.workOrders of destination "erp-sim"');
+    expect(s.state().workOrders).toEqual([]);
+    // The next attempt reads the list: one work order.
+    expect((await c.send([{ ...wo, attempts: 1 }], ctx))[0]?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
   });
 
   it('a lookup the ERP refuses (it knows no externalKey filter: 400) says it was the lookup and which keys to set, not only "GET … → 400"', async () => {
