@@ -882,6 +882,24 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
     await waitFor(async () => (await delivered(store)) === 1, 'sent once its old request can no longer land');
   });
 
+  it('a lookup that timed out sent no create: the dead letter says it did not reach the ERP, and the retry is not held back', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', idempotency: false });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'timeout', method: 'GET', path: '/work-orders', count: 1 });
+    const connector = createRestConnector(
+      restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', timeoutMs: '300ms', idempotencySupported: false }),
+    );
+    const store = await storeWith([workOrder(1), workOrder(2)]);
+    const d = dispatcherFor(store, connector, { timeoutMs: 300, unknownOutcomeSettleMs: 60_000, maxAttempts: 1 });
+    await d.start();
+    const [dead] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length === 1 ? rows : undefined;
+    }, 'the work order whose lookup timed out dead-lettered');
+    expect(dead!.mayHaveLanded).toBeUndefined();
+    await waitFor(() => erp.state().workOrders.length === 1, 'the other work order created');
+  });
+
   it('an ERP that honours idempotency keys is retried after the usual backoff', async () => {
     const store = await storeWith([workOrder(1)]);
     const t0 = Date.now() + 1000;

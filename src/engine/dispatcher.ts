@@ -497,7 +497,10 @@ export class Dispatcher {
         continue;
       }
       const err: DeliveryError = r.error;
-      const unknown = err.outcomeUnknown || cutShort;
+      // Cut short while a read was in flight (a lookup before a create): the call's writes before it
+      // were answered, and the read changes nothing, so nothing of it can still land.
+      const readCutShort = r.exchange?.method === 'GET' || r.exchange?.method === 'HEAD';
+      const unknown = err.outcomeUnknown || (cutShort && !readCutShort);
       // May have reached the ERP: remembered on the row (`dlq list` shows it) as well as for its key.
       const uncertain = { ...this.unsettled(w, item, now, unknown), ...(unknown ? { mayHaveLanded: true as const } : {}) };
       if (this.abort.signal.aborted) {

@@ -145,7 +145,8 @@ export class RestClient {
       ...(req.signal ? { signal: req.signal } : {}),
     });
     if (result.type === 'failure') {
-      return { ok: false, error: classifyNetworkFailure(result.failure, context), exchange: result.exchange };
+      const read = req.method === 'GET' || req.method === 'HEAD';
+      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read }), exchange: result.exchange };
     }
     const error = this.classify(result, context);
     if (error) {
@@ -233,7 +234,7 @@ export class RestClient {
     const context = `POST ${this.http.redactor.url(tokenUrl)} (OAuth2 token)`;
     if (outcome.type === 'invalid-response') return { error: new AuthError(outcome.message), exchange: outcome.exchange };
     const result = outcome.result;
-    if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context), exchange: result.exchange };
+    if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context, { read: true }), exchange: result.exchange };
     const error = this.classify(result, context);
     if (result.status === 400 || result.status === 401 || result.status === 403) {
       return {

@@ -81,6 +81,14 @@ describe('classifyNetworkFailure', () => {
     expect(classifyNetworkFailure({ kind: 'timeout', message: 'no response' }, 'c').retryable).toBe(true);
     expect(classifyNetworkFailure({ kind: 'aborted', message: 'shutdown' }, 'c').retryable).toBe(true);
   });
+
+  it('a read (GET, HEAD) or a token request applies nothing: no unknown outcome, no word of an idempotency key', () => {
+    for (const kind of ['timeout', 'connection-reset', 'aborted', 'network'] as const) {
+      const read = classifyNetworkFailure({ kind, message: 'x' }, 'GET /wo', { read: true });
+      expect(read.outcomeUnknown).toBe(false);
+      expect(read.message).toBe(`GET /wo → ${kind}: x`);
+    }
+  });
 });
 
 describe('which failures leave the outcome unknown (the request may still land at the ERP)', () => {

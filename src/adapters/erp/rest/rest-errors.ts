@@ -11,7 +11,7 @@
  * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link RetryableError}), or permanent as above |
  * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
- * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors with an unknown outcome |
+ * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors of a write with an unknown outcome (a read's changed nothing) |
  * @module
  */
 import { parseRetryAfter } from '../../../core/delivery/backoff.js';
@@ -137,14 +137,16 @@ export function conflictMeaning(bodyText: string, setting: On409Setting, isCreat
  * or an unresolved name says the request never reached the ERP; after any other the outcome is
  * unknown (it may still land later).
  */
-export function classifyNetworkFailure(failure: NetworkFailure, context: string): DeliveryError {
+export function classifyNetworkFailure(failure: NetworkFailure, context: string, options: { readonly read?: boolean } = {}): DeliveryError {
+  // A read (a lookup before a create, a poll) or a token request changes nothing at the ERP, whatever became of it.
+  const mayLand = options.read !== true && failure.kind !== 'connection-refused' && failure.kind !== 'dns';
   const outcome =
-    failure.kind === 'timeout' || failure.kind === 'connection-reset'
+    mayLand && (failure.kind === 'timeout' || failure.kind === 'connection-reset')
       ? '; the ERP may have applied it, the retry carries the same idempotency key'
       : '';
   return new RetryableError(`${context} → ${failure.kind}: ${failure.message}${outcome}`, undefined, undefined, {
     cause: failure.cause,
-    outcomeUnknown: failure.kind !== 'connection-refused' && failure.kind !== 'dns',
+    outcomeUnknown: mayLand,
   });
 }
 

@@ -67,6 +67,18 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().usagePostings).toEqual([]);
   });
 
+  it('a lookup that times out sent no create: its error says nothing may have been applied, and the create is no unknown outcome', async () => {
+    const s = await sim({ idempotency: false });
+    const c = connectorFor(s, { idempotencySupported: false, timeoutMs: 300 });
+    s.faults.add({ kind: 'timeout', method: 'GET', path: '/work-orders' });
+    const [result] = await c.send([fact('workorder.create', 'EQ-1', 'EQ-1|oil|2026-03-02T08:00:00.000Z', { title: 'Oil' })], ctx);
+    expect(result?.ok).toBe(false);
+    expect(result?.ok === false && result.error.outcomeUnknown).toBe(false);
+    expect(result?.ok === false && result.error.message).toMatch(/^GET \/api\/v1\/work-orders → timeout/);
+    expect(result?.ok === false && result.error.message).not.toContain('may have applied');
+    expect(s.state().workOrders).toEqual([]);
+  });
+
   it('a lookup answered with text that is not JSON (cut short, a proxy\'s page) is retried, naming the key to check should it last; nothing is created meanwhile', async () => {
     const { s, c } = await lookupSetup();
     s.faults.add({ kind: 'malformed', method: 'GET', path: '/work-orders', body: '<html><body>502 Bad Gateway</body></html>' });
