@@ -133,14 +133,14 @@ describe('work-order responses', () => {
   });
 
   it('accepts numeric ids and ignores unusable entries', () => {
-    expect(toWorkOrderUpdate({ id: 7, externalKey: 'k', erpAssetId: 'A', status: 'open', createdAt: '2026-03-02T08:00:00Z' })).toEqual({
-      businessKey: 'k',
+    expect(toWorkOrderUpdate({ id: 7, externalKey: 'A|oil|1', erpAssetId: 'A', status: 'open', createdAt: '2026-03-02T08:00:00Z' })).toEqual({
+      businessKey: 'A|oil|1',
       erpAssetId: 'A',
       erpWorkOrderId: '7',
       status: 'open',
       changedAt: T,
     });
-    expect(toWorkOrderUpdate({ id: 7, externalKey: 'k', erpAssetId: 'A', status: 'open' })).toBeUndefined();
+    expect(toWorkOrderUpdate({ id: 7, externalKey: 'A|oil|1', erpAssetId: 'A', status: 'open' })).toBeUndefined();
     expect(toWorkOrderUpdate(null)).toBeUndefined();
   });
 
@@ -156,16 +156,16 @@ describe('work-order responses', () => {
   });
 
   it('reads completion readings sent as decimal text (SAP and Dataverse serialise decimals as strings)', () => {
-    const raw = { id: 'WO-1', externalKey: 'k', erpAssetId: 'A', status: 'TECO', updatedAt: '2026-03-02T08:00:00Z', operatingHoursAtCompletion: '1250.500', odometerKmAtCompletion: ' 88000 ' };
-    expect(toWorkOrderUpdate(raw, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 1250.5, odometerKmAtCompletion: 88000 });
-    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: 'n/a', odometerKmAtCompletion: '' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
+    const raw = { id: 'WO-1', externalKey: 'A|oil|1', erpAssetId: 'A', status: 'TECO', updatedAt: '2026-03-02T08:00:00Z', operatingHoursAtCompletion: '1250.500', odometerKmAtCompletion: ' 88000 ' };
+    expect(toWorkOrderUpdate(raw, { TECO: 'completed' })).toEqual({ businessKey: 'A|oil|1', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T, operatingHoursAtCompletion: 1250.5, odometerKmAtCompletion: 88000 });
+    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: 'n/a', odometerKmAtCompletion: '' }, { TECO: 'completed' })).toEqual({ businessKey: 'A|oil|1', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
     // Only a whole decimal is a reading: a unit or a second point is not read (nor read as NaN).
-    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: '1250 h', odometerKmAtCompletion: '88.000.5' }, { TECO: 'completed' })).toEqual({ businessKey: 'k', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
+    expect(toWorkOrderUpdate({ ...raw, operatingHoursAtCompletion: '1250 h', odometerKmAtCompletion: '88.000.5' }, { TECO: 'completed' })).toEqual({ businessKey: 'A|oil|1', erpAssetId: 'A', erpWorkOrderId: 'WO-1', status: 'completed', changedAt: T });
     expect(parseWorkOrderWebhook({ ...raw, status: 'TECO' }, { teco: 'completed' })).toEqual([expect.objectContaining({ status: 'completed', operatingHoursAtCompletion: 1250.5 })]);
   });
 
   it('reads change times as ISO 8601, OData V2 /Date(ms)/ (SAP) or epoch milliseconds', () => {
-    const wo = { id: 1, externalKey: 'k', erpAssetId: 'A', status: 'open' };
+    const wo = { id: 1, externalKey: 'A|oil|1', erpAssetId: 'A', status: 'open' };
     expect(workOrderChangedAt({ ...wo, updatedAt: '2026-03-02T09:00:00+01:00' })).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T})/` })).toBe(T);
     expect(workOrderChangedAt({ ...wo, updatedAt: `/Date(${T}+0000)/` })).toBe(T);
@@ -226,7 +226,7 @@ describe('parseWorkOrderWebhook', () => {
       { ignored: 'not a JSON object' },
       { invalid: 'work order EQ-1|svc-10h|10h@b0 needs a time (updatedAt, completedAt or createdAt: ISO 8601 with Z or an offset, /Date(ms)/ or epoch ms)' },
       // Another system's key in the same field: not ours, so not kept.
-      { ignored: 'work order PM-2026-17 needs erpAssetId' },
+      { ignored: 'externalKey "PM-2026-17" is no work-order key assetbridge makes (asset|rule|occurrence): not a work order it opened' },
     ]);
   });
 
@@ -235,8 +235,12 @@ describe('parseWorkOrderWebhook', () => {
       const [item] = parseWorkOrderWebhook({ ...record, erpAssetId });
       expect(item, String(erpAssetId)).toMatchObject({ businessKey: 'EQ-1|svc-10h|10h@b0', erpAssetId: 'EQ-1', status: record.status });
     }
-    // Another system's key still needs the record's asset.
-    expect(parseWorkOrderWebhook({ ...record, externalKey: 'PM-2026-17', erpAssetId: 'EQ-2' })).toEqual([expect.objectContaining({ businessKey: 'PM-2026-17', erpAssetId: 'EQ-2' })]);
+    // Another system's key in the field, with an asset: not a work order assetbridge opened, so
+    // ignored, not taken (no rule would read it) nor quarantined for an asset it does not track.
+    expect(parseWorkOrderWebhook({ ...record, externalKey: 'PM-2026-17', erpAssetId: 'EQ-2' })).toEqual([
+      { ignored: 'externalKey "PM-2026-17" is no work-order key assetbridge makes (asset|rule|occurrence): not a work order it opened' },
+    ]);
+    expect(toWorkOrderUpdate({ ...record, externalKey: 'PM-2026-17', erpAssetId: 'EQ-2' })).toBeUndefined();
   });
 
   it('ours with a time it cannot read says which and why, not that it has no time', () => {

@@ -294,17 +294,20 @@ function timeNeeded(raw: Record<string, unknown>): string {
 
 /**
  * A work order as the ERP lists it → a {@link WorkOrderUpdate}. Returns undefined for work orders
- * that are not ours (no `externalKey`) or that lack an id, asset, known status or time. The asset
- * of one of our keys is the key's (the record's `erpAssetId` is then not read).
+ * that are not ours (no `externalKey` in the form assetbridge makes them) or that lack an id, known
+ * status or time. The asset is the one its key names (the record's `erpAssetId` is not read).
  */
 export function toWorkOrderUpdate(raw: unknown, statuses: WorkOrderStatusMap = {}): WorkOrderUpdate | undefined {
   if (raw === null || typeof raw !== 'object') return undefined;
   const wo = raw as Record<string, unknown>;
   const id = typeof wo.id === 'string' || typeof wo.id === 'number' ? String(wo.id) : undefined;
-  const externalKey = typeof wo.externalKey === 'string' && wo.externalKey !== '' ? wo.externalKey : undefined;
+  // Ours only: a key assetbridge makes (asset|rule|occurrence); the ERP's external reference field
+  // may hold another system's key, which no rule would take.
+  const key = typeof wo.externalKey === 'string' ? parseWorkOrderKey(wo.externalKey) : undefined;
+  const externalKey = key !== undefined ? (wo.externalKey as string) : undefined;
   // The asset of one of our work orders is the one its key names: the ERP's own equipment field may
   // be formatted otherwise (SAP's leading zeros, a number) or name another asset by mistake.
-  const erpAssetId = (externalKey !== undefined ? parseWorkOrderKey(externalKey)?.erpAssetId : undefined) ?? (typeof wo.erpAssetId === 'string' ? wo.erpAssetId : undefined);
+  const erpAssetId = key?.erpAssetId;
   const status = normalizeWorkOrderStatus(wo.status, statuses);
   const changedAt = workOrderChangedAt(raw);
   if (id === undefined || externalKey === undefined || erpAssetId === undefined || status === undefined || changedAt === undefined) return undefined;
@@ -380,13 +383,14 @@ export function parseWorkOrderWebhook(body: unknown, statuses: WorkOrderStatusMa
     const update = toWorkOrderUpdate(record, statuses);
     if (update) return update;
     if (typeof record.externalKey !== 'string' || record.externalKey === '') return { ignored: 'no externalKey: not a work order assetbridge opened' };
+    // Another system's reference in the field: no rule would read it, and its asset may be one not tracked.
+    if (parseWorkOrderKey(record.externalKey) === undefined)
+      return { ignored: `externalKey ${JSON.stringify(record.externalKey.slice(0, 100))} is no work-order key assetbridge makes (asset|rule|occurrence): not a work order it opened` };
     if (normalizeWorkOrderStatus(wo.status, statuses) === undefined) return { ignored: `unknown status ${JSON.stringify(wo.status)} (map it in the destination's workOrderStatuses)` };
-    const ours = parseWorkOrderKey(record.externalKey) !== undefined;
-    // One of ours names its asset in its key; another's needs erpAssetId.
-    const missing = [record.id === undefined ? 'id' : '', !ours && typeof wo.erpAssetId !== 'string' ? 'erpAssetId' : '', workOrderChangedAt(record) === undefined ? timeNeeded(record) : ''].filter(Boolean);
-    const what = `work order ${record.externalKey} needs ${missing.join(', ') || 'id, erpAssetId and a time'}`;
+    // One of ours names its asset in its key.
+    const missing = [record.id === undefined ? 'id' : '', workOrderChangedAt(record) === undefined ? timeNeeded(record) : ''].filter(Boolean);
     // One of ours that cannot be read: kept in quarantine, not dropped (a lost completion leaves a baseline unreset).
-    return ours ? { invalid: what } : { ignored: what };
+    return { invalid: `work order ${record.externalKey} needs ${missing.join(', ') || 'id and a time'}` };
   });
 }
 
