@@ -64,6 +64,19 @@ describe('config check --connect', () => {
     expect(erp.counters().applied).toEqual(before.applied);
   });
 
+  it('a destination that does not answer in time says how long it waited and names timeoutMs beside baseUrl, not that the ERP may have applied a read', async () => {
+    const slow = await startErpSimulator({ token: 'right-token' });
+    try {
+      slow.faults.add({ kind: 'timeout', method: 'GET' });
+      const config = compileConfig({ destinations: [{ name: 'slow', type: 'rest', baseUrl: slow.url, token: 'right-token', timeoutMs: '300ms' }], log: { level: 'silent' } });
+      const [line] = (await checkConnections(config)).lines;
+      expect(line).toMatch(/^ {2}FAILED {2}destination slow: .* → timeout: no answer within 300 ms .*\(check destinations\.0\.baseUrl and destinations\.0\.timeoutMs\)$/);
+      expect(line).not.toContain('may have applied');
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('tries the on-hand read too where a destination has one: a path answering without a quantity names paths.inventoryOnHand', async () => {
     const onHand = '/api/v1/inventory/on-hand?location={location}&sku={sku}';
     const config = compileConfig({

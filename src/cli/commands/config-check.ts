@@ -39,6 +39,7 @@ export interface ConnectionCheck {
 /** The REST destination's keys to look at for each kind of failed probe. */
 const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
   unreachable: 'baseUrl',
+  slow: 'baseUrl and destinations.<i>.timeoutMs',
   credentials: 'token / auth',
   path: 'paths.workOrders',
   other: 'baseUrl and the ERP side',
@@ -47,6 +48,7 @@ const HINT: Record<NonNullable<ProbeResult['problem']>, string> = {
 /** The same in words, for a destination of another type whose probe names no key of its own. */
 const PROBLEM_WORDS: Record<NonNullable<ProbeResult['problem']>, string> = {
   unreachable: 'its address',
+  slow: 'its address and timeout',
   credentials: 'its credentials',
   path: 'the path it read',
   other: 'its settings and the ERP side',
@@ -56,7 +58,7 @@ const PROBLEM_WORDS: Record<NonNullable<ProbeResult['problem']>, string> = {
 function probeHint(d: DestinationConfig, i: number, r: ProbeResult): string {
   if (r.key !== undefined) return `destinations.${i}.${r.key}`;
   const problem = r.problem ?? 'other';
-  return d.type === 'rest' ? `destinations.${i}.${HINT[problem]}` : `destinations.${i}, ${PROBLEM_WORDS[problem]}`;
+  return d.type === 'rest' ? `destinations.${i}.${HINT[problem].replaceAll('<i>', String(i))}` : `destinations.${i}, ${PROBLEM_WORDS[problem]}`;
 }
 
 /** Why no feed is asked for its fleet, even where its token was tried. */
@@ -71,7 +73,10 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
     const connector = deps.connector(d, logger);
     try {
       if (!connector.probe) return [true, `  -       destination ${d.name}: this connector has no connectivity check`];
-      const r = await connector.probe({ signal: AbortSignal.timeout(d.timeoutMs) });
+      // Its reason is the message: how long it waited, as a delivery's timeout says it.
+      const deadline = new AbortController();
+      const timer = setTimeout(() => deadline.abort(new DOMException(`no answer within ${d.timeoutMs} ms`, 'TimeoutError')), d.timeoutMs);
+      const r = await connector.probe({ signal: deadline.signal }).finally(() => clearTimeout(timer));
       return r.ok ? [true, `  ok      destination ${d.name}: ${r.detail}`] : [false, `  FAILED  destination ${d.name}: ${r.detail} (check ${probeHint(d, i, r)})`];
     } finally {
       await connector.close?.().catch(() => undefined);

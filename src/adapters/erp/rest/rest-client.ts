@@ -9,7 +9,7 @@ import type { Clock } from '../../../ports/clock.js';
 import { systemClock } from '../../../ports/clock.js';
 import type { Exchange } from '../../../ports/connector.js';
 import type { RestAuthConfig, RestDestinationConfig } from '../../../config/schema.js';
-import { createHttpClient, type HttpClient, type HttpResult } from '../../http/http-client.js';
+import { createHttpClient, type HttpClient, type HttpResult, type NetworkFailure } from '../../http/http-client.js';
 import { ClientCredentialsTokenSource, type TokenOutcome } from '../../http/oauth2.js';
 import { classifyNetworkFailure, classifyResponse } from './rest-errors.js';
 
@@ -50,6 +50,8 @@ export type RestOutcome =
       readonly answer?: { readonly status: number; readonly headers: Headers; readonly bodyText: string };
       /** The OAuth2 token endpoint failed (`exchange` is its): the request itself never went. */
       readonly tokenEndpoint?: true;
+      /** No answer came: why (a timeout, a refused connection ...). */
+      readonly networkFailure?: NetworkFailure['kind'];
     };
 
 /** The auth a destination uses, with the `token:` shorthand resolved. */
@@ -146,7 +148,7 @@ export class RestClient {
     });
     if (result.type === 'failure') {
       const read = req.method === 'GET' || req.method === 'HEAD';
-      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read }), exchange: result.exchange };
+      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read }), exchange: result.exchange, networkFailure: result.failure.kind };
     }
     const error = this.classify(result, context);
     if (error) {

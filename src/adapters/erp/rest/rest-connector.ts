@@ -182,7 +182,12 @@ export class RestConnector implements ErpConnector {
     const path = workOrderLookupPath(this.config.paths, PROBE_KEY);
     const what = `GET ${this.base}${path}`;
     const outcome = await this.client.request({ method: 'GET', path, signal: ctx.signal });
-    if (!outcome.ok) return outcome.tokenEndpoint ? tokenFailure(outcome.error, outcome.exchange?.status) : this.probeFailure(outcome.error, outcome.exchange?.status);
+    if (!outcome.ok) {
+      if (outcome.tokenEndpoint) return tokenFailure(outcome.error, outcome.exchange?.status);
+      const failure = this.probeFailure(outcome.error, outcome.exchange?.status);
+      // No answer in time: the address may be right and the ERP slow, or the timeout too short for it.
+      return outcome.networkFailure === 'timeout' ? { ...failure, problem: 'slow' } : failure;
+    }
     // The lookup before a create and the poll read this answer as a list: one they cannot read would fail every delivery.
     let listed: readonly unknown[];
     try {
