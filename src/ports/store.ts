@@ -89,6 +89,10 @@ export interface FactDelivery {
   readonly response?: unknown;
   /** A request of it got no answer: the ERP may hold it (see `OutboxItem.mayHaveLanded`). */
   readonly mayHaveLanded?: true;
+  /** What it carries (as last edited, for a dead letter replayed with an edited payload). */
+  readonly payload: Record<string, unknown>;
+  /** Why its last attempt failed (a dead letter's reason). */
+  readonly lastError?: string;
 }
 
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */

@@ -175,3 +175,57 @@ describe('depreciation preview: output options', () => {
     }
   });
 });
+
+describe('depreciation preview and post of a period posted already', () => {
+  /** October and November posted (EQ-1), then the store's outbox as `claim` leaves each of them. */
+  async function postedTwice(): Promise<{ path: string; dir: string }> {
+    const cfg = await setup();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const state: UsageState = {
+      first: [Date.parse('2026-10-01T00:00:00Z'), 1000],
+      last: [Date.parse('2026-12-01T00:00:00Z'), 1100],
+      periods: { '2026-10': { units: 62.5, meterAtEnd: 1062.5 }, '2026-11': { units: 37.5, meterAtEnd: 1100 } },
+    };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    for (const period of ['2026-10', '2026-11']) expect((await runCli(['depreciation', 'post', '--period', period, '-c', cfg.path])).stdout).toContain(`queued usage for 1 asset(s) for ${period}`);
+    return cfg;
+  }
+
+  it('shows a period posted before the last posting as posted, with the units it carried, not as "not posted"', async () => {
+    const cfg = await postedTwice();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const sent = await store.claimDue('erp', Date.now(), 2, new Set());
+    await store.completeAttempts(sent.map((d) => ({ id: d.id, result: 'delivered' as const })), [], Date.now());
+    await store.close();
+    const preview = await runCli(['depreciation', 'preview', '--period', '2026-10', '--asset', 'EQ-1', '--json', '-c', cfg.path]);
+    expect(preview.stderr).toBe('');
+    const [line] = JSON.parse(preview.stdout) as { periodUnits: number; lifeToDateUnits: number; unitsOfProduction: number; notes: string[] }[];
+    expect(line).toMatchObject({ periodUnits: 62.5, lifeToDateUnits: 1062.5, unitsOfProduction: 625 });
+    expect(line?.notes).toEqual(['posted']);
+    const again = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)\n');
+    expect(again.stdout).not.toContain('is not posted for them again');
+  });
+
+  it('says a posting the ERP refused (a dead letter) or not yet delivered is not in the ERP, with the command to replay it', async () => {
+    const cfg = await postedTwice();
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const [october] = await store.claimDue('erp', Date.now(), 1, new Set());
+    await store.completeAttempts([{ id: october!.id, result: 'dead', error: 'POST /api/v1/assets/EQ-1/usage → 422 unprocessable: PeriodClosed: period 2026-10 is closed' }], [], Date.now());
+    await store.close();
+    for (const [period, says] of [
+      ['2026-10', `decided, not delivered: dead letter ${october!.id} (POST /api/v1/assets/EQ-1/usage → 422 unprocessable: PeriodClosed: period 2026-10 is closed); fix the cause, then 'assetbridge dlq replay ${october!.id}'`],
+      ['2026-11', 'decided, not delivered yet (queued for the ERP: a running service sends it)'],
+    ] as const) {
+      const preview = await runCli(['depreciation', 'preview', '--period', period, '--asset', 'EQ-1', '--json', '-c', cfg.path]);
+      const [line] = JSON.parse(preview.stdout) as { notes: string[] }[];
+      expect(line?.notes).toEqual([says]);
+    }
+    const post = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(post.stdout).toContain(
+      `nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)\n  of those, 1 not delivered to the ERP: EQ-1 (dead letter ${october!.id}); 'depreciation preview --period 2026-10' says why; fix the cause, then 'assetbridge dlq replay ${october!.id}'\n`,
+    );
+  });
+});

@@ -22,6 +22,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
+import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
@@ -69,7 +70,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     },
     period,
     now,
-    asset ? { only: (a) => a.erpAssetId === asset } : {},
+    { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
   );
   if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
@@ -131,6 +132,25 @@ export function formatWithoutReadings(lines: readonly AssetUsageLine[], periodId
   return `${ids.length} asset(s) without meter readings in or before ${periodId}, so nothing to post for them: ${shown}${ids.length > 10 ? `, … (${ids.length - 10} more; 'depreciation preview --csv' lists them)` : ''}\n`;
 }
 
+/**
+ * Of the periods posted already, those the ERP does not have (yet): queued, or a dead letter (the
+ * ERP refused it). Said, so "posted already" is not taken for "in the ERP".
+ */
+export function formatUndelivered(decided: readonly AssetUsageLine[], periodId: string): string {
+  const open = decided.filter((l) => l.delivery && l.delivery.status !== 'delivered');
+  if (open.length === 0) return '';
+  const stand = (l: AssetUsageLine) => {
+    const d = l.delivery as NonNullable<AssetUsageLine['delivery']>;
+    return d.status === 'dead' ? `dead letter ${d.id}` : d.status === 'discarded' ? `dead letter ${d.id}, discarded` : 'queued';
+  };
+  const shown = open.slice(0, 10).map((l) => `${l.asset.erpAssetId} (${stand(l)})`).join(', ');
+  const dead = open.filter((l) => l.delivery?.status === 'dead');
+  return (
+    `  of those, ${open.length} not delivered to the ERP: ${shown}${open.length > 10 ? `, … (${open.length - 10} more)` : ''}; 'depreciation preview --period ${periodId}' says why` +
+    `${dead.length ? `; fix the cause, then 'assetbridge dlq replay ${dead.slice(0, 10).map((l) => l.delivery?.id).join(' ')}'` : ''}\n`
+  );
+}
+
 /** The usage postings `post` queued (or would queue), one row each. */
 function postingRows(deliveries: readonly DeliveryIntent[]): string {
   const num = (v: unknown, unit: unknown) => (typeof v === 'number' ? `${fmt(v, 3)} ${String(unit)}` : '-');
@@ -189,9 +209,10 @@ export function registerDepreciationCommand(program: Command): Command {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now, undefined, opts.force === true);
-        // Periods decided before (by the service or an earlier post): their facts are committed again,
-        // which adds nothing, so they are reported as posted already, not as queued.
-        const decided = lines.filter((l) => l.plan.kind === 'decided');
+        // Periods decided before (by the service or an earlier post, also before a later posting):
+        // their facts are committed again, which adds nothing, so they are reported as posted
+        // already, not as queued.
+        const decided = lines.filter((l) => l.plan.kind === 'decided' || (l.plan.kind === 'covered' && l.delivery));
         const before = new Set(usageDeliveries(decided).map((x) => x.businessKey));
         const all = opts.dryRun
           ? usageDeliveries(lines.filter((l) => l.plan.kind === 'new'))
@@ -199,8 +220,8 @@ export function registerDepreciationCommand(program: Command): Command {
         const deliveries = all.filter((x) => !before.has(x.businessKey));
         const assets = new Set(deliveries.filter((x) => x.payload.period === period.id).map((x) => x.erpAssetId)).size;
         const earlier = deliveries.length - assets;
-        const covered = lines.filter((l) => l.plan.kind === 'covered').length;
-        const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` : '';
+        const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery).length;
+        const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
         process.stdout.write(
           (deliveries.length === 0 && decided.length > 0
             ? `nothing new to post for ${period.id}: ${already}`

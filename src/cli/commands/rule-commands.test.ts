@@ -580,7 +580,8 @@ describe('depreciation preview', () => {
     await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: (await later.loadStates(['EQ-1'])).get('EQ-1') ?? {}, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
     const [oct] = await previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'));
     expect(oct?.line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 1000 });
-    expect(oct?.line.notes).toContain('posted; 19.583 units found since are carried into the next posting');
+    // Queued, not delivered (no service ran): said so, not "posted".
+    expect(oct?.line.notes).toContain('decided, not delivered yet (queued for the ERP: a running service sends it); 19.583 units found since are carried into the next posting');
     const nov = await previewDepreciation(store, rules, '2026-11', 'erp', Date.parse('2026-12-05T00:00:00Z'));
     expect(nov[0]?.line).toMatchObject({ periodUnits: 40, lifeToDateUnits: 1040, adjustmentUnits: 19.583, unitsOfProduction: 400 });
     expect(formatPreview(nov, { hours: 'h', km: 'km' })).toMatch(/EQ-1\s+2026-11\s+40 h\s+1,040 h.*includes 19.583 units found after posting, from 2026-10 \(19.583\)/);

@@ -18,15 +18,15 @@ import type { MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { Period, PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
-import { parseLedger, planUsagePosting, type UsagePlan } from '../../core/rules/depreciation/posting.js';
-import type { DepreciationAttributes, UsageLine, UsageMeterKind, UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { parseLedger, planUsagePosting, postedUnitsOf, type UsagePlan } from '../../core/rules/depreciation/posting.js';
+import { USAGE_POST, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { DEPRECIATION_RULE, filedUnderOtherCalendar, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { sameCalendarName, stampCalendar } from '../../core/rules/depreciation/calendar.js';
 import { canonicalTimeZone } from '../../core/rules/time-zone.js';
 import { postedThrough } from '../../core/rules/depreciation/refile.js';
 import { matchesFilter, type AssetFilter } from '../../core/rules/maintenance/types.js';
 import type { ScheduledTask } from '../../ports/task.js';
-import type { AssetStateDoc, Store } from '../../ports/store.js';
+import type { AssetStateDoc, FactDelivery, Store } from '../../ports/store.js';
 
 export const USAGE_TASK = 'depreciation-posting';
 /** kv namespace; key `lastPosted` holds the last period posted by the task, `posted:<asset>` each asset's ledger. */
@@ -58,6 +58,11 @@ export interface AssetUsageLine {
   readonly plan: UsagePlan;
   /** The asset's ledger as read (the compare-and-set's expected value). */
   readonly ledgerRaw: string | undefined;
+  /**
+   * The outbox row of this period's posting, when it was made (read with `deliveries`): whether
+   * the ERP has it, or it waits, or was refused (a dead letter).
+   */
+  readonly delivery?: FactDelivery;
 }
 
 export type UsageLoadOptions = Pick<UsagePostingOptions, 'calendar' | 'attributes' | 'units' | 'appliesTo' | 'defaultDestination' | 'meterOf' | 'holdBack'>;
@@ -68,6 +73,12 @@ export interface UsageLineSelection {
   readonly only?: (asset: AssetRecord) => boolean;
   /** The store's assets (`listAssetRecords`) when the caller has just read them, so they are not read again. */
   readonly listed?: readonly AssetRecord[];
+  /**
+   * Read the period's postings from the outbox (`depreciation preview` and `post`): a period
+   * posted before an asset's last posting shows what it carried, and each posted line says where
+   * its delivery stands (queued, or a dead letter the ERP refused).
+   */
+  readonly deliveries?: boolean;
 }
 
 /**
@@ -87,14 +98,44 @@ export async function loadUsageLines(store: Store, options: UsageLoadOptions, pe
     if (lines.length > 0 && lines.length % CHUNK === 0) await nextTurn();
     lines.push(usageLineOf(asset, states.get(asset.erpAssetId), ledgers.get(ledgerKey(asset.erpAssetId)), options, period, now));
   }
-  return lines;
+  if (!select.deliveries) return lines;
+  const posted = lines.filter((l) => l.plan.kind === 'decided' || l.plan.kind === 'covered');
+  const facts = await store.factDeliveries(USAGE_POST, posted.map((l) => usageKey(l.asset.erpAssetId, period.id)));
+  return lines.map((l) => {
+    const delivery = l.plan.kind === 'decided' || l.plan.kind === 'covered' ? facts.get(usageKey(l.asset.erpAssetId, period.id)) : undefined;
+    if (!delivery) return l;
+    const earlier = l.plan.kind === 'covered' ? postedUnitsOf(delivery.payload, l.asset, options.attributes) : undefined;
+    const line = earlier ? usageLineOf(l.asset, states.get(l.asset.erpAssetId), l.ledgerRaw, options, period, now, earlier) : l;
+    return { ...line, delivery, line: withDeliveryNote(line.line, delivery) };
+  });
+}
+
+const usageKey = (erpAssetId: string, period: string): string => `${erpAssetId}|usage|${period}`;
+
+/**
+ * A posted line's "posted" note, saying so only when the ERP took it: a posting still queued, or
+ * one in dead letters (the ERP refused it, or it could not be sent), is not in the ERP.
+ */
+function withDeliveryNote(line: UsageLine, d: FactDelivery): UsageLine {
+  const stand =
+    d.status === 'pending' || d.status === 'inflight'
+      ? 'decided, not delivered yet (queued for the ERP: a running service sends it)'
+      : d.status === 'dead'
+        ? `decided, not delivered: dead letter ${d.id}${d.mayHaveLanded ? ' (a request got no answer: the ERP may hold it)' : ''}${d.lastError ? ` (${d.lastError.length > 160 ? `${d.lastError.slice(0, 159)}…` : d.lastError})` : ''}; fix the cause, then 'assetbridge dlq replay ${d.id}'`
+        : d.status === 'discarded'
+          ? `decided, not delivered: dead letter ${d.id} was discarded, so the ERP does not have these units (they are not posted again)`
+          : undefined;
+  if (stand === undefined) return line;
+  const at = line.notes.findIndex((n) => n === 'posted' || n.startsWith('posted;'));
+  if (at < 0) return { ...line, notes: [...line.notes, stand] };
+  return { ...line, notes: line.notes.map((n, i) => (i === at ? stand + n.slice('posted'.length) : n)) };
 }
 
 /** Assets planned, or ledgers recorded (one transaction), per turn of the event loop. */
 const CHUNK = 500;
 
 /** One asset's usage line for `period`, with what to post, from its stored state and ledger. */
-function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerRaw: string | undefined, options: UsageLoadOptions, period: Period, now: number): AssetUsageLine {
+function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerRaw: string | undefined, options: UsageLoadOptions, period: Period, now: number, postedBefore?: PostedUnits): AssetUsageLine {
   const destination = asset.destination ?? options.defaultDestination;
   const configured = options.meterOf?.(asset);
   const plan = planUsagePosting({
@@ -109,6 +150,7 @@ function usageLineOf(asset: AssetRecord, doc: AssetStateDoc | undefined, ledgerR
     destination,
     units: options.units,
     ...(options.holdBack !== undefined ? { holdBack: options.holdBack } : {}),
+    ...(postedBefore ? { postedBefore } : {}),
   });
   return { asset, destination, plan, ledgerRaw, line: withMeterHint(plan.line, doc) };
 }

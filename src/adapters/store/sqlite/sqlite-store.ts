@@ -1054,8 +1054,8 @@ export class SqliteStore implements Store {
     for (let i = 0; i < keys.length; i += 500) {
       const part = keys.slice(i, i + 500);
       const rows = this.db
-        .prepare(`SELECT id, destination, business_key, status, response, may_have_landed FROM outbox WHERE kind = 'fact' AND operation = ? AND business_key IN (${part.map(() => '?').join(', ')}) ORDER BY id`)
-        .all(operation, ...part) as { id: number; destination: string; business_key: string; status: OutboxItem['status']; response: string | null; may_have_landed: number }[];
+        .prepare(`SELECT id, destination, business_key, status, payload, last_error, response, may_have_landed FROM outbox WHERE kind = 'fact' AND operation = ? AND business_key IN (${part.map(() => '?').join(', ')}) ORDER BY id`)
+        .all(operation, ...part) as { id: number; destination: string; business_key: string; status: OutboxItem['status']; payload: string; last_error: string | null; response: string | null; may_have_landed: number }[];
       for (const r of rows) {
         let response: unknown;
         try {
@@ -1064,7 +1064,15 @@ export class SqliteStore implements Store {
           response = undefined; // cut at 4 KiB: not JSON any more
         }
         if (!out.has(r.business_key))
-          out.set(r.business_key, { id: r.id, destination: r.destination, status: r.status, ...(response !== undefined ? { response } : {}), ...(r.may_have_landed ? { mayHaveLanded: true as const } : {}) });
+          out.set(r.business_key, {
+            id: r.id,
+            destination: r.destination,
+            status: r.status,
+            payload: JSON.parse(r.payload) as Record<string, unknown>,
+            ...(r.last_error !== null ? { lastError: r.last_error } : {}),
+            ...(response !== undefined ? { response } : {}),
+            ...(r.may_have_landed ? { mayHaveLanded: true as const } : {}),
+          });
       }
     }
     return Promise.resolve(out);

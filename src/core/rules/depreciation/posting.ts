@@ -14,8 +14,8 @@ import type { DeliveryIntent } from '../../model/delivery.js';
 import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { postedThrough } from './refile.js';
-import { depreciationInputProblems, POSTED_INPUTS, type DepreciationInputProblem } from './inputs.js';
-import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
+import { depreciationInputProblems, POSTED_INPUTS, readAmount, type DepreciationInputProblem } from './inputs.js';
+import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
 /** An asset's posting record: the basis of its next posting. */
 export interface UsageLedger extends UsagePosted {
@@ -71,6 +71,33 @@ export interface UsagePlanInput {
    * acquisition) are invalid, rather than send them. @default true
    */
   readonly holdBack?: boolean;
+  /**
+   * What the posting of `period` carried, when it was made before the asset's last one (read from
+   * the outbox by `depreciation preview` and `post`): the ledger keeps only the last decision, so
+   * without it an earlier period posted reads as one never posted.
+   */
+  readonly postedBefore?: PostedUnits;
+}
+
+/**
+ * The units a `usage.post` payload carried, as a posted period's basis; undefined when it carries
+ * no period units. The payload has life-to-date, not the meter: the meter is that plus the asset's
+ * units at acquisition.
+ */
+export function postedUnitsOf(payload: Readonly<Record<string, unknown>>, asset: AssetRecord, attributes: DepreciationAttributes): PostedUnits | undefined {
+  const { periodUnits, lifeToDateUnits, adjustmentUnits, adjustmentPeriods } = payload;
+  if (typeof periodUnits !== 'number') return undefined;
+  const acquired = readAmount(asset.attributes[attributes.unitsAtAcquisition]);
+  const base = acquired !== undefined && Number.isFinite(acquired) && acquired >= 0 ? acquired : 0;
+  const periods = Array.isArray(adjustmentPeriods)
+    ? adjustmentPeriods.filter((p): p is PriorPeriodUnits => p !== null && typeof p === 'object' && typeof (p as PriorPeriodUnits).period === 'string' && typeof (p as PriorPeriodUnits).units === 'number')
+    : [];
+  return {
+    periodUnits,
+    meterAtEnd: typeof lifeToDateUnits === 'number' ? Math.round((lifeToDateUnits + base) * 1000) / 1000 : null,
+    adjustmentUnits: typeof adjustmentUnits === 'number' ? adjustmentUnits : 0,
+    adjustmentPeriods: periods,
+  };
 }
 
 /** Why the usage of an asset filed under calendar `stamp` is held while `calendar` is configured, and what to do. */
@@ -107,6 +134,8 @@ export function planUsagePosting(input: UsagePlanInput): UsagePlan {
   // end (it straddles the posting, and was re-filed with only the units after it) or starting there.
   const foreignEnd = ledger && !last ? postedThrough(ledger, calendar)?.end : undefined;
   if (ledger && ((last && last.start > period.start) || (foreignEnd !== undefined && foreignEnd >= period.end))) {
+    // Posted before the last posting: shown as posted, with what it carried.
+    if (input.postedBefore) return { kind: 'covered', through: ledger.period, line: usageFor(asset, state, period, attributes, now, configured, { posted: input.postedBefore, calendar }) };
     const line = lineFor(period);
     return { kind: 'covered', through: ledger.period, line: { ...line, notes: [...line.notes, `not posted: postings are made through ${ledger.period}, and usage found later is carried into the next one`] } };
   }
