@@ -225,7 +225,9 @@ export function registerDepreciationCommand(program: Command): Command {
         process.stdout.write(
           (deliveries.length === 0 && decided.length > 0
             ? `nothing new to post for ${period.id}: ${already}`
-            : `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
+            : deliveries.length === 0
+              ? `${opts.dryRun ? 'would post nothing' : 'queued nothing'} for ${period.id}\n`
+              : `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
               `${earlier ? `, and ${earlier} posting(s) of earlier periods not posted yet` : ''}` +
               `${opts.dryRun ? '' : '; a running service delivers them'}\n` +
               (deliveries.length ? postingRows(deliveries) : '') +
