@@ -46,6 +46,18 @@ describe('inventory counts output', () => {
     expect(text).toContain("'assetbridge inventory items --standing bad-quantity' lists them");
   });
 
+  it('warns of counts in dead letters: LAST SENT includes their change, the ERP does not have it', () => {
+    expect(formatCounts(report, options)).not.toContain('dead letter');
+    const [erp, wms] = report.destinations;
+    const withDead: InventoryReport = { ...report, destinations: [{ ...erp!, deadLetters: [{ id: 13, location: '1000/0002', sku: 'PAL-40', delta: -40 }] }, wms!] };
+    expect(formatCounts(withDead, options)).toContain(
+      "warning: 1 count(s) in dead letters, not in the ERP though LAST SENT includes their change: erp 1000/0002 PAL-40 -40 (dead letter 13); fix the cause, then 'assetbridge dlq replay 13'",
+    );
+    // Filtered to another cell: not said.
+    const other = { location: '1000/0001' };
+    expect(formatCounts(filterReport(withDead, other), options, other, withDead)).not.toContain('dead letter');
+  });
+
   it('warns of a destination no longer configured that counts were sent to, naming it and what to do', () => {
     expect(formatCounts(report, options)).not.toContain('no longer configured');
     const text = formatCounts({ ...report, unconfiguredDestinations: ['erp-old'] }, options);

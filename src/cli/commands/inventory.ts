@@ -47,7 +47,11 @@ export function filterReport(report: InventoryReport, filter: CountFilter): Inve
     ...report,
     destinations: report.destinations
       .filter((d) => filter.destination === undefined || d.destination === filter.destination)
-      .map((d) => ({ destination: d.destination, cells: d.cells.filter((c) => (filter.location === undefined || c.location === filter.location) && (filter.sku === undefined || c.sku === filter.sku)) })),
+      .map((d) => {
+      const inCell = (c: { readonly location: string; readonly sku: string }) => (filter.location === undefined || c.location === filter.location) && (filter.sku === undefined || c.sku === filter.sku);
+      const dead = d.deadLetters?.filter(inCell);
+      return { destination: d.destination, cells: d.cells.filter(inCell), ...(dead?.length ? { deadLetters: dead } : {}) };
+    }),
   };
 }
 
@@ -96,6 +100,23 @@ export function noItemsText(all: readonly ItemRow[], filter: ItemFilter): string
   }
   if (filter.sku !== undefined && !all.some((r) => r.sku === filter.sku)) return `no inventory items match: no item has SKU "${filter.sku}"; SKUs: ${listed(all.map((r) => r.sku))}\n`;
   return 'no inventory items match\n';
+}
+
+/**
+ * Counts in dead letters: LAST SENT includes their change, but the ERP does not have it. Said per
+ * cell, with what to do (a few named, then counted).
+ */
+export function deadCountsWarning(report: InventoryReport): string | undefined {
+  const dead = report.destinations.flatMap((d) => (d.deadLetters ?? []).map((c) => ({ ...c, destination: d.destination })));
+  if (dead.length === 0) return undefined;
+  const shown = dead
+    .slice(0, 10)
+    .map((c) => `${c.destination} ${c.location} ${c.sku} ${signed(c.delta)} (dead letter ${c.id})`)
+    .join(', ');
+  return (
+    `warning: ${dead.length} count(s) in dead letters, not in the ERP though LAST SENT includes their change: ${shown}${dead.length > 10 ? `, … (${dead.length - 10} more: 'assetbridge dlq list')` : ''}; ` +
+    `fix the cause, then 'assetbridge dlq replay ${dead.slice(0, 10).map((c) => c.id).join(' ')}' (or 'dlq discard' them: their change goes out again with the next inventory run)`
+  );
 }
 
 /** Items left out of every count for a quantity that is not a whole number: said, with what to do. */
@@ -161,6 +182,7 @@ export function formatCounts(
     'counts come from the stored rule state: a running service stores sightings at its checkpoints (ingest.checkpointMs)',
     ...(i['bad-quantity'] ? [badQuantityWarning(i['bad-quantity'], options.quantityAttribute ?? 'quantity')] : []),
     ...(report.unconfiguredDestinations?.length ? [`warning: ${unconfiguredDestinationsWarning(report.unconfiguredDestinations)}`] : []),
+    ...[deadCountsWarning(report)].filter((w) => w !== undefined),
   ];
   return `${lines.join('\n')}\n`;
 }

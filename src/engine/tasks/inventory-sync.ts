@@ -23,6 +23,7 @@ import {
   compareCounts,
   countInventory,
   discardedCountsOf,
+  type DiscardedCount,
   giveBackDiscarded,
   planInventoryCounts,
   reconcileWithOnHand,
@@ -301,7 +302,15 @@ export interface InventoryReport {
   /** When the report was taken (epoch ms; ISO 8601 in `--json`, see core/iso-json.ts). */
   readonly now: number;
   /** Per destination (sorted): each (location, SKU) counted now or sent before with a non-zero total. */
-  readonly destinations: readonly { readonly destination: string; readonly cells: readonly CountComparison[] }[];
+  readonly destinations: readonly {
+    readonly destination: string;
+    readonly cells: readonly CountComparison[];
+    /**
+     * Counts of its cells in dead letters (the ERP refused them, or they ran out of attempts): not
+     * in the ERP, though counted as sent until replayed or discarded. Absent when none.
+     */
+    readonly deadLetters?: readonly DiscardedCount[];
+  }[];
   /** Inventory items (assets with a SKU) by standing; `no-sku` is always 0 here. */
   readonly items: Readonly<Record<ItemStanding, number>> & { readonly total: number };
   readonly lastFullAt?: number;
@@ -341,12 +350,13 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
     }
   const counts = countInventory(items, now, options);
   const records = await sentRecords(store);
-  const out: { destination: string; cells: CountComparison[] }[] = [];
+  const out: { destination: string; cells: CountComparison[]; deadLetters?: DiscardedCount[] }[] = [];
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
     // As the next run will see it: with the change of counts discarded since given back.
     const sent = giveBackDiscarded(records.get(destination) ?? EMPTY_SENT, await discardedCounts(store, destination)).sent;
-    out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent) });
+    const dead = discardedCountsOf(await store.listDeliveries({ status: 'dead', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+    out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent), ...(dead.length ? { deadLetters: dead.sort((a, b) => a.id - b.id) } : {}) });
   }
   const snap = await snapshotState(store);
   const from = snap.lastFullAt ?? now;

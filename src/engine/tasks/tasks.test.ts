@@ -422,6 +422,26 @@ describe('inventory sync task', () => {
     expect((await inventoryReport(store, options, clock.t)).snapshotRequestedAt).toBeUndefined();
   });
 
+  it('the report names the counts in dead letters (not in the ERP, though counted as sent), per destination', async () => {
+    const store = await withAssets([
+      { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
+      { id: 'P-2', attributes: { sku: 'S' }, state: at('WH-B', 0) },
+    ]);
+    const clock = { t: T0 + MIN };
+    await runInventorySync(context(store, clock), options);
+    const claimed = await store.claimDue('erp', Date.now() + MIN, 10, new Set());
+    const refused = claimed.find((d) => d.businessKey === 'WH-B|S|r1');
+    await store.completeAttempts(claimed.map((d) => (d === refused ? { id: d.id, result: 'dead' as const, error: '400 unknown location' } : { id: d.id, result: 'delivered' as const })), [], clock.t);
+    const report = await inventoryReport(store, options, clock.t);
+    expect(report.destinations).toEqual([
+      {
+        destination: 'erp',
+        cells: [expect.objectContaining({ location: 'WH-A', sentQuantity: 1, change: 0 }), expect.objectContaining({ location: 'WH-B', sentQuantity: 1, change: 0 })],
+        deadLetters: [{ id: refused!.id, location: 'WH-B', sku: 'S', delta: 1 }],
+      },
+    ]);
+  });
+
   it('a full snapshot sends its deltas against the on-hand quantity the connector reads, within limits, except for cells whose counts have not landed', async () => {
     const store = await withAssets([
       { id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) },
