@@ -115,6 +115,9 @@ describe('usage lines: rounding noise against a posting', () => {
     expect(usageFor(asset, state, november, DEFAULT_DEPRECIATION_ATTRIBUTES, now, undefined, { posted }).notes).toEqual(['posted', `last reading ${new Date(state.last?.[0] ?? 0).toISOString()} is before the period end: later usage is not yet known`]);
     const moved = { ...posted, meterAtEnd: 1090 };
     expect(usageFor(asset, state, november, DEFAULT_DEPRECIATION_ATTRIBUTES, now, undefined, { posted: moved }).notes).toContain('posted; 10.001 units found since are carried into the next posting');
+    // Said as every amount in a note is (formatAmount): digits grouped, as the next posting's "includes 2,000 units" says it.
+    const far = { ...posted, meterAtEnd: 100 };
+    expect(usageFor(asset, state, november, DEFAULT_DEPRECIATION_ATTRIBUTES, now, undefined, { posted: far }).notes).toContain('posted; 1,000.001 units found since are carried into the next posting');
   });
 });
 

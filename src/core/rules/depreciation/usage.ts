@@ -232,7 +232,7 @@ export function usageFor(
     const current = meterAtEnd;
     ({ periodUnits, meterAtEnd, adjustmentUnits, adjustmentPeriods } = basis.posted);
     const since = current !== null && meterAtEnd !== null ? units(current - meterAtEnd) : 0;
-    notes.push(since > TOLERANCE ? `posted; ${since} units found since are carried into the next posting` : 'posted');
+    notes.push(since > TOLERANCE ? `posted; ${formatAmount(since)} units found since are carried into the next posting` : 'posted');
   } else if (basis?.after && meterAtEnd !== null) {
     const carry = carried(state, period, meterAtEnd, periodUnits, basis.after, basis.calendar, meter);
     // Without this period's own units, what is carried cannot be told apart by period: all of it is booked here.
