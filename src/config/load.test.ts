@@ -430,6 +430,19 @@ describe('config', () => {
     expect(p).toEqual([{ key: 'defaultDestination', message: 'no destination named "nope"; configured: erp' }]);
   });
 
+  it('takes YAML merge keys (<<: *anchor), so destinations can share their settings', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(
+      join(dir, 'merge.yaml'),
+      'destinations:\n  - &erp { name: erp, type: rest, baseUrl: "https://erp.example.com", token: "${ERP_TOKEN}", rateLimit: { requestsPerMinute: 60 } }\n  - { <<: *erp, name: erp-eu, baseUrl: "https://eu.erp.example.com" }\n',
+    );
+    const c = loadConfigFile(join(dir, 'merge.yaml'), { ERP_TOKEN: 's3cret' });
+    expect(c.destinations.map((d) => [d.name, d.type === 'rest' && d.baseUrl, d.rateLimit.requestsPerMinute])).toEqual([
+      ['erp', 'https://erp.example.com', 60],
+      ['erp-eu', 'https://eu.erp.example.com', 60],
+    ]);
+  });
+
   it('reports unreadable files and bad YAML with the file name', () => {
     expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));

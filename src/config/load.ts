@@ -367,6 +367,15 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
   return true;
 }
 
+/**
+ * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
+ * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
+ * would be reported missing.
+ */
+export function parseConfigYaml(text: string): unknown {
+  return parseYaml(text, { merge: true });
+}
+
 export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
   let text: string;
   try {
@@ -376,7 +385,7 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = parseConfigYaml(text);
   } catch (err) {
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
   }

@@ -9,7 +9,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
-import { parse as parseYaml } from 'yaml';
+import { parseConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
@@ -45,7 +45,7 @@ export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProp
 export function configuredZoneProperties(configPath: string): Partial<GeoJsonZoneProperties> {
   let doc: unknown;
   try {
-    doc = parseYaml(readFileSync(configPath, 'utf8'));
+    doc = parseConfigYaml(readFileSync(configPath, 'utf8'));
   } catch (err) {
     throw new UsageError(`cannot read the config ${configPath}: ${(err as Error).message}`);
   }
