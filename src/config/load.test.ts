@@ -7,7 +7,7 @@ import { ConfigError } from '../core/errors/errors.js';
 
 const minimal = { destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010', token: '${ERP_TOKEN}' }] };
 
-function problems(fn: () => unknown): { key: string; message: string }[] {
+function problems(fn: () => unknown): { key: string; message: string; line?: number }[] {
   try {
     fn();
   } catch (err) {
@@ -441,6 +441,29 @@ describe('config', () => {
       ['erp', 'https://erp.example.com', 60],
       ['erp-eu', 'https://eu.erp.example.com', 60],
     ]);
+  });
+
+  it('says on which line of the file each problem\'s key is written (a missing key: its entry\'s line)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    const file = join(dir, 'lines.yaml');
+    writeFileSync(file, 'store:\n  path: ./ab.db\n  synchronous: ful\ndestinations:\n  - name: erp\n    type: rest\nstor: {}\n');
+    let message = '';
+    expect(
+      problems(() => {
+        try {
+          return loadConfigFile(file, {});
+        } catch (err) {
+          message = (err as Error).message;
+          throw err;
+        }
+      }).map((p) => [p.key, p.line]),
+    ).toEqual([
+      ['store.synchronous', 3],
+      ['destinations.0.baseUrl', 5],
+      ['stor', 7],
+    ]);
+    expect(message).toContain('  - store.synchronous (line 3): "ful" is not allowed here');
+    expect(message).toContain('  - stor (line 7): unknown key: did you mean store?');
   });
 
   it('reports unreadable files and bad YAML with the file name', () => {

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../core/errors/errors.js';
 import { editDistance } from '../core/edit-distance.js';
@@ -14,6 +14,7 @@ import type { ZoneShape } from '../core/rules/zones/geometry.js';
 import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './schema.js';
 import { telematicsConfigProblems } from './telematics-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
+import { lineOfKey } from './yaml-lines.js';
 import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -370,10 +371,18 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
 /**
  * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
  * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
- * would be reported missing.
+ * would be reported missing. Throws the parser's first error.
  */
 export function parseConfigYaml(text: string): unknown {
-  return parseYaml(text, { merge: true });
+  return parseConfigDocument(text).value;
+}
+
+function parseConfigDocument(text: string): { value: unknown; lineOf: (key: string) => number | undefined } {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { merge: true, lineCounter: lines });
+  const [error] = doc.errors;
+  if (error) throw error;
+  return { value: doc.toJS(), lineOf: (key) => lineOfKey(doc, lines, key) };
 }
 
 export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
@@ -383,16 +392,29 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   } catch (err) {
     throw new ConfigError([{ key: '(file)', message: `cannot read ${file}: ${(err as Error).message}` }]);
   }
-  let doc: unknown;
+  let parsed: ReturnType<typeof parseConfigDocument>;
   try {
-    doc = parseConfigYaml(text);
+    parsed = parseConfigDocument(text);
   } catch (err) {
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
   }
+  const doc = parsed.value;
   // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
   if (doc === null || doc === undefined)
     throw new ConfigError([{ key: '(file)', message: `${file} is empty (or holds only comments): a config needs at least destinations; start from examples/assetbridge.yaml (docs/configuration.md is the reference)` }]);
-  return compileConfig(doc, env, dirname(resolve(file)), options);
+  try {
+    return compileConfig(doc, env, dirname(resolve(file)), options);
+  } catch (err) {
+    // Each problem with the line its key is written on (or its nearest written parent's).
+    if (!(err instanceof ConfigError)) throw err;
+    throw new ConfigError(
+      err.problems.map((p) => {
+        const line = p.line ?? parsed.lineOf(p.key);
+        return line === undefined ? p : { ...p, line };
+      }),
+      { cause: err },
+    );
+  }
 }
 
 function deepFreeze<T>(value: T): T {

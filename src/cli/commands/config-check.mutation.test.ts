@@ -55,9 +55,9 @@ describe('config check', () => {
     const cfg = writeConfig({ store: { synchronous: 'ful' }, destinations: [{ ...erp, type: 'sap' }], server: { port: 70000 } });
     const r = await runCli(['config', 'check', '-c', cfg.path]);
     expect([r.code, r.stdout]).toEqual([2, '']);
-    expect(r.stderr).toContain('store.synchronous: "ful" is not allowed here: use full or normal (did you mean full?)\n');
-    expect(r.stderr).toContain('destinations.0.type: "sap" is not allowed here: use rest. This version has one ERP connector, the generic REST one (type: rest)');
-    expect(r.stderr).toContain('server.port: 70000 is too large: use a whole number from 0 to 65535\n');
+    expect(r.stderr).toContain('store.synchronous (line 2): "ful" is not allowed here: use full or normal (did you mean full?)\n');
+    expect(r.stderr).toContain('destinations.0.type (line 5): "sap" is not allowed here: use rest. This version has one ERP connector, the generic REST one (type: rest)');
+    expect(r.stderr).toContain('server.port (line 8): 70000 is too large: use a whole number from 0 to 65535\n');
   });
 
   it('--connect exits 1 when a destination cannot be reached, naming the key to check, and prints no secret', async () => {

@@ -17,11 +17,12 @@ export abstract class AssetbridgeError extends Error {
 export class ConfigError extends AssetbridgeError {
   readonly code = 'CONFIG';
   constructor(
-    readonly problems: readonly { key: string; message: string }[],
+    /** `line`: where the key is written in the config file, when known. */
+    readonly problems: readonly { key: string; message: string; line?: number }[],
     options?: { cause?: unknown },
   ) {
     super(
-      `Invalid configuration:\n${problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`,
+      `Invalid configuration:\n${problems.map((p) => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`).join('\n')}`,
       options,
     );
   }
