@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { parseIds, parseLimit, parseSince, reportError, toJson } from './context.js';
+import { defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
   it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
@@ -76,5 +76,20 @@ describe('reportError', () => {
     expect(written.join('')).toMatch(/^error: Headers\.append: /);
     expect(written.join('')).toContain('TypeError');
     expect(written.join('')).not.toContain('S3CR3T');
+  });
+});
+
+describe('the config file', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('takes an empty ASSETBRIDGE_CONFIG (NAME= left by an env file) as not set, not as a file named ""', () => {
+    expect(defaultConfigPath({ ASSETBRIDGE_CONFIG: '' })).toBe('assetbridge.yaml');
+    expect(defaultConfigPath({ ASSETBRIDGE_CONFIG: ' ' })).toBe('assetbridge.yaml');
+    expect(defaultConfigPath({})).toBe('assetbridge.yaml');
+    expect(defaultConfigPath({ ASSETBRIDGE_CONFIG: '/srv/ab/assetbridge.yaml' })).toBe('/srv/ab/assetbridge.yaml');
+    vi.stubEnv('ASSETBRIDGE_CONFIG', '');
+    expect(() => resolveConfig(undefined)).toThrow(/^config file assetbridge\.yaml not found/);
   });
 });

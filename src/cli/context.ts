@@ -27,9 +27,18 @@ export interface CliContext {
   readonly logger: Logger;
 }
 
+/**
+ * The config file when no `--config` is given: `$ASSETBRIDGE_CONFIG`, else ./assetbridge.yaml. An
+ * empty variable counts as not set (an env file or a container platform leaves `NAME=` behind).
+ */
+export function defaultConfigPath(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const fromEnv = env.ASSETBRIDGE_CONFIG;
+  return fromEnv === undefined || fromEnv.trim() === '' ? DEFAULT_CONFIG : fromEnv;
+}
+
 /** Adds `-c, --config <file>` (default $ASSETBRIDGE_CONFIG or ./assetbridge.yaml). */
 export function addConfigOption(cmd: Command): Command {
-  return cmd.addOption(new Option('-c, --config <file>', 'configuration file (YAML)').default(process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG, `$ASSETBRIDGE_CONFIG, else ${DEFAULT_CONFIG}`));
+  return cmd.addOption(new Option('-c, --config <file>', 'configuration file (YAML)').default(defaultConfigPath(), `$ASSETBRIDGE_CONFIG, else ${DEFAULT_CONFIG}`));
 }
 
 /**
@@ -38,7 +47,7 @@ export function addConfigOption(cmd: Command): Command {
  * refuse to start, naming the key.
  */
 export function resolveConfig(configPath: string | undefined): { config: Config; configPath: string } {
-  const path = configPath ?? process.env.ASSETBRIDGE_CONFIG ?? DEFAULT_CONFIG;
+  const path = configPath ?? defaultConfigPath();
   if (!existsSync(path)) {
     throw new UsageError(
       `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
