@@ -1,4 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UsageError } from '../core/errors/errors.js';
 import { defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
@@ -91,5 +95,12 @@ describe('the config file', () => {
     expect(defaultConfigPath({ ASSETBRIDGE_CONFIG: '/srv/ab/assetbridge.yaml' })).toBe('/srv/ab/assetbridge.yaml');
     vi.stubEnv('ASSETBRIDGE_CONFIG', '');
     expect(() => resolveConfig(undefined)).toThrow(/^config file assetbridge\.yaml not found/);
+  });
+
+  it('says a directory given as the config is one, naming the config file in it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-ctx-'));
+    expect(() => resolveConfig(dir)).toThrow(new UsageError(`${dir} is a directory, not a config file: pass the file itself (--config <dir>/assetbridge.yaml)`));
+    writeFileSync(join(dir, 'assetbridge.yaml'), 'destinations: []\n');
+    expect(() => resolveConfig(dir)).toThrow(new UsageError(`${dir} is a directory, not a config file: pass the file itself (--config ${join(dir, 'assetbridge.yaml')})`));
   });
 });

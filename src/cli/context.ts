@@ -5,6 +5,7 @@
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
 import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
@@ -52,6 +53,10 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
     throw new UsageError(
       `config file ${path} not found. Pass --config <file>, set ASSETBRIDGE_CONFIG, or start from examples/assetbridge.yaml (try 'assetbridge demo' for a run that needs no config).`,
     );
+  }
+  if (statSync(path).isDirectory()) {
+    const inside = join(path, DEFAULT_CONFIG);
+    throw new UsageError(`${path} is a directory, not a config file: pass the file itself${existsSync(inside) ? ` (--config ${inside})` : ' (--config <dir>/assetbridge.yaml)'}`);
   }
   const config = loadConfigFile(path, process.env, { deferSecrets: true });
   noteStorePath(config.store.path);
