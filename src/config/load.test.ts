@@ -466,6 +466,17 @@ describe('config', () => {
     expect(message).toContain('  - stor (line 7): unknown key: did you mean store?');
   });
 
+  it('says that a ${NAME} reference written bare in a flow mapping must be quoted, when that is why the YAML does not parse', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'bare.yaml'), 'destinations:\n  - { name: erp, type: rest, baseUrl: "https://erp.example.com", token: ${ERP_TOKEN} }\n');
+    const [p] = problems(() => loadConfigFile(join(dir, 'bare.yaml'), { ERP_TOKEN: 't' }));
+    expect(p?.key).toBe('(yaml)');
+    expect(p?.message).toMatch(/A \$\{NAME\} reference inside \{ … \} or \[ … \] must be quoted: write "\$\{ERP_TOKEN\}"$/);
+    // Any other YAML mistake is not blamed on one.
+    writeFileSync(join(dir, 'other.yaml'), 'destinations: [\n');
+    expect(problems(() => loadConfigFile(join(dir, 'other.yaml')))[0]?.message).not.toContain('must be quoted');
+  });
+
   it('reports unreadable files and bad YAML with the file name', () => {
     expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));

@@ -385,6 +385,18 @@ function parseConfigDocument(text: string): { value: unknown; lineOf: (key: stri
   return { value: doc.toJS(), lineOf: (key) => lineOfKey(doc, lines, key) };
 }
 
+/**
+ * Why a line the parser stopped at may not parse: a `${NAME}` reference written bare inside a flow
+ * mapping or list (`{ token: ${ERP_TOKEN} }`), where `{` and `}` are YAML's own; quoted it reads.
+ */
+function unquotedReferenceHint(text: string, err: unknown): string {
+  const line = (err as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line;
+  const written = line === undefined ? undefined : text.split(/\r?\n/)[line - 1];
+  const bare = written === undefined ? null : /(?:^|[\s,:[{])(\$\{[A-Za-z_][A-Za-z0-9_]*\})/.exec(written);
+  if (!bare || !/[{[]/.test(written ?? '')) return '';
+  return `\nA \${NAME} reference inside { … } or [ … ] must be quoted: write "${bare[1] ?? ''}"`;
+}
+
 export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
   let text: string;
   try {
@@ -396,7 +408,7 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   try {
     parsed = parseConfigDocument(text);
   } catch (err) {
-    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
+    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}` }]);
   }
   const doc = parsed.value;
   // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
