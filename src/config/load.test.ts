@@ -95,6 +95,19 @@ describe('config', () => {
     ]);
   });
 
+  it('refuses a credential written as a shell variable ($ERP_TOKEN), which would be sent as written, without echoing it', () => {
+    const shell = { destinations: [{ ...minimal.destinations[0], token: '$ERP_TOKEN', headers: { 'X-Key': '$API_KEY' } }] };
+    const p = problems(() => compileConfig(shell, { ERP_TOKEN: 't', API_KEY: 'k' }));
+    expect(p.map((x) => x.key)).toEqual(['destinations.0.token', 'destinations.0.headers.X-Key']);
+    expect(p[0]?.message).toMatch(/^the value given looks like a shell variable \(\$NAME\), but only \$\{NAME\}, with braces, is read from the environment/);
+    expect(p.map((x) => x.message).join('\n')).not.toMatch(/ERP_TOKEN|API_KEY/);
+    // Also where secrets are deferred (config check without them): refused, not left for the first 401.
+    expect(problems(() => compileConfig(shell, {}, undefined, { deferSecrets: true })).map((x) => x.key)).toEqual(['destinations.0.token', 'destinations.0.headers.X-Key']);
+    // Only a credential's whole value: an OData parameter is not one.
+    const odata = compileConfig({ destinations: [{ ...minimal.destinations[0], workOrderOrder: { param: '$orderby', value: 'ChangedDateTime asc' } }] }, { ERP_TOKEN: 't' });
+    expect(odata.destinations[0]).toMatchObject({ workOrderOrder: { param: '$orderby' } });
+  });
+
   it('reports a missing variable together with the other problems, and not again as an empty value', () => {
     const p = problems(() => compileConfig({ ...minimal, ingest: { maxBatch: 0 } }, {}));
     expect(p.map((x) => x.key)).toEqual(['destinations.0.token', 'ingest.maxBatch']);

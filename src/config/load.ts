@@ -51,6 +51,15 @@ export function interpolateEnv(
 ): unknown {
   if (typeof value === 'string') {
     const key = keyOf(path);
+    // `token: $ERP_TOKEN`, as a shell would read it: sent as written, a 401 per delivery. The value is not echoed (a secret key's).
+    if (isSecretKey(key) && SHELL_VARIABLE.test(value)) {
+      problems.push({
+        key,
+        message:
+          'the value given looks like a shell variable ($NAME), but only ${NAME}, with braces, is read from the environment: as written it would be sent as the credential itself; add the braces (for a credential that really reads so, put it in a file and write ${NAME} with NAME_FILE set to that file)',
+      });
+      return value;
+    }
     const own: SecretProblem[] = [];
     const variables: string[] = [];
     const out = value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, name: string) => {
@@ -96,6 +105,9 @@ export function interpolateEnv(
   }
   return value;
 }
+
+/** A shell-style variable reference without braces, the whole value: `$ERP_TOKEN`. */
+const SHELL_VARIABLE = /^\s*\$[A-Z_][A-Z0-9_]*\s*$/;
 
 function keyOf(path: readonly (string | number | symbol)[]): string {
   return path.map(String).join('.') || '(root)';
