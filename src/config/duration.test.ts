@@ -23,6 +23,16 @@ describe('a duration config field', () => {
 
   it('keeps the general message for anything else', () => {
     expect(problem('soon')).toBe('"soon" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds');
-    expect(problem('1d2h')).toBe('"1d2h" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds');
+    expect(problem('1x2h')).toBe('"1x2h" is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds');
+  });
+
+  it('says how to write a unit in capitals, weeks, or several units at once, in the one unit a duration takes', () => {
+    expect(problem('5S')).toBe('"5S" is not a duration: units are lower case; write 5s (units: ms, s, m, h, d)');
+    expect(problem('30M')).toBe('"30M" is not a duration: units are lower case; write 30m (units: ms, s, m, h, d)');
+    expect(problem('2w')).toBe('"2w" is not a duration; write 14d (units: ms, s, m, h, d; no weeks)');
+    expect(problem('1 week')).toBe('"1 week" is not a duration; write 7d (units: ms, s, m, h, d; no weeks)');
+    expect(problem('1h30m')).toBe('"1h30m" is not a duration: give it in one unit; write 90m');
+    expect(problem('1d2h')).toBe('"1d2h" is not a duration: give it in one unit; write 26h');
+    expect(problem('1m 30s')).toBe('"1m 30s" is not a duration: give it in one unit; write 90s');
   });
 });

@@ -32,6 +32,17 @@ function notADurationMessage(v: string | number): string {
   const words = /^(\d+(?:\.\d+)?)\s*([a-z]+?)s?$/i.exec(text);
   const unit = words?.[2] === undefined ? undefined : UNIT_WORDS[words[2].toLowerCase()];
   if (words && unit !== undefined) return `${shown} is not a duration; write ${words[1] ?? ''}${unit} (units: ms, s, m, h, d)`;
+  // `5S`, `30M`: the units are lower case (`M` is not months).
+  const upper = /^(\d+(?:\.\d+)?)\s*(MS|S|M|H|D)$/i.exec(text);
+  if (upper) return `${shown} is not a duration: units are lower case; write ${upper[1] ?? ''}${(upper[2] ?? '').toLowerCase()} (units: ms, s, m, h, d)`;
+  // Weeks, and several units at once (`2w`, `1h30m`): the same time in one unit.
+  const weeks = /^(\d+(?:\.\d+)?)\s*(w|wk|week)s?$/i.exec(text);
+  if (weeks) return `${shown} is not a duration; write ${durationText(Number(weeks[1]) * 7 * 86_400_000)} (units: ms, s, m, h, d; no weeks)`;
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*/g)];
+  if (parts.length > 1 && parts.map((p) => p[0]).join('') === text) {
+    const total = parts.reduce((sum, p) => sum + Number(p[1]) * (UNITS[p[2] ?? ''] ?? NaN), 0);
+    if (Number.isFinite(total)) return `${shown} is not a duration: give it in one unit; write ${durationText(Math.round(total))}`;
+  }
   return notADuration(shown);
 }
 
