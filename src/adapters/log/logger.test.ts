@@ -19,6 +19,12 @@ describe('logLevel', () => {
     expect(logLevel('info', { ASSETBRIDGE_LOG_LEVEL: 'silent' })).toBe('silent');
   });
 
+  it('takes a level in capitals or with spaces around it (DEBUG, as env files often write it) as that level', () => {
+    expect(logLevel('warn', { ASSETBRIDGE_LOG_LEVEL: 'DEBUG' })).toBe('debug');
+    expect(logLevel('warn', { ASSETBRIDGE_LOG_LEVEL: ' Info ' })).toBe('info');
+    expect(logLevel('warn', { ASSETBRIDGE_LOG_LEVEL: '  ' })).toBe('warn');
+  });
+
   it('refuses a value that is no level, naming the variable and the levels', () => {
     expect(() => logLevel('warn', { ASSETBRIDGE_LOG_LEVEL: 'verbose' })).toThrow(UsageError);
     expect(() => logLevel('warn', { ASSETBRIDGE_LOG_LEVEL: 'verbose' })).toThrow(

@@ -156,12 +156,13 @@ export function createLogger(
 
 /**
  * The level to log at: `ASSETBRIDGE_LOG_LEVEL` when set, else `fallback` (`log.level` for the
- * service, warnings for the other commands). One that is no level is refused, naming the variable.
+ * service, warnings for the other commands), in any case. One that is no level is refused, naming the variable.
  */
 export function logLevel(fallback: string, env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const level = env.ASSETBRIDGE_LOG_LEVEL;
+  // `DEBUG` or ` info` as an env file or a shell writes it: the level meant.
+  const level = env.ASSETBRIDGE_LOG_LEVEL?.trim().toLowerCase();
   if (level === undefined || level === '') return fallback;
   const levels = [...Object.entries(pino.levels.values).sort(([, a], [, b]) => b - a).map(([name]) => name), 'silent'];
-  if (!levels.includes(level)) throw new UsageError(`ASSETBRIDGE_LOG_LEVEL "${level}" is not a log level; use one of ${levels.join(', ')} (or unset it)`);
+  if (!levels.includes(level)) throw new UsageError(`ASSETBRIDGE_LOG_LEVEL "${env.ASSETBRIDGE_LOG_LEVEL ?? ''}" is not a log level; use one of ${levels.join(', ')} (or unset it)`);
   return level;
 }
