@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../core/errors/errors.js';
-import { defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson } from './context.js';
+import { debugOn, defaultConfigPath, parseIds, parseLimit, parseSince, reportError, resolveConfig, toJson } from './context.js';
 
 describe('toJson (--json output)', () => {
   it('writes times (fields named at, since, now, eventTime or ending in At) as ISO strings, at any depth', () => {
@@ -80,6 +80,20 @@ describe('reportError', () => {
     expect(written.join('')).toMatch(/^error: Headers\.append: /);
     expect(written.join('')).toContain('TypeError');
     expect(written.join('')).not.toContain('S3CR3T');
+  });
+
+  it('prints no stack with ASSETBRIDGE_DEBUG=0 (or false, no, off), which reads as off', () => {
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    vi.stubEnv('ASSETBRIDGE_DEBUG', '0');
+    reportError(new TypeError('boom'));
+    expect(written.join('')).toBe('error: boom\n');
+    for (const off of ['', '0', 'false', 'No', ' off ']) expect(debugOn({ ASSETBRIDGE_DEBUG: off }), off).toBe(false);
+    for (const on of ['1', 'true', 'yes', 'on']) expect(debugOn({ ASSETBRIDGE_DEBUG: on }), on).toBe(true);
+    expect(debugOn({})).toBe(false);
   });
 });
 

@@ -126,6 +126,12 @@ export function noteStorePath(path: string): void {
   storePathInUse = path;
 }
 
+/** Whether `ASSETBRIDGE_DEBUG` asks for stack traces: set, and not `0`, `false`, `no` or `off` (which read as off, not on). */
+export function debugOn(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  const value = env.ASSETBRIDGE_DEBUG?.trim().toLowerCase();
+  return value !== undefined && !['', '0', 'false', 'no', 'off'].includes(value);
+}
+
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError || err instanceof StoreUpgradeBusyError) {
     process.stderr.write(`error: ${err.message}\n`);
@@ -139,7 +145,7 @@ export function reportError(err: unknown): number {
   const message = redactString(e.message);
   const store = storePathInUse === undefined ? 'the store (store.path)' : `the store ${storePathInUse} (store.path)`;
   process.stderr.write(advice === undefined ? `error: ${message}\n` : `error: ${store}: ${message}; ${advice}\n`);
-  if (process.env.ASSETBRIDGE_DEBUG) process.stderr.write(`${redactString(e.stack ?? '')}\n`);
+  if (debugOn()) process.stderr.write(`${redactString(e.stack ?? '')}\n`);
   return 1;
 }
 
