@@ -176,8 +176,9 @@ export function describeIssue(iss: RawIssue, raw?: unknown): string | undefined 
   const { input } = iss;
   switch (iss.code) {
     case 'invalid_type': {
-      if (input === undefined) return `missing: this key is required (${iss.expected})`;
       const schema = (iss as { schema?: unknown }).schema ?? iss.inst;
+      // What to give, in the words of the other messages (not the schema's type name: `array`, `string`).
+      if (input === undefined) return `missing: this key is required; give ${wanted(iss.expected, schema, input)}`;
       const use = wanted(iss.expected, schema, input);
       if ((iss.expected === 'number' || iss.expected === 'int') && typeof input === 'number') {
         return `${echo(input, path)} is not ${Number.isFinite(input) ? 'a whole' : 'a finite'} number: use ${use}`;

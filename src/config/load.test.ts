@@ -142,7 +142,8 @@ describe('config', () => {
         { key: 'server.port', message: expect.stringContaining('a ${NAME} reference always gives text') as unknown },
       ]),
     );
-    expect(problems(() => compileConfig({}, {}))).toEqual([{ key: 'destinations', message: 'missing: this key is required (array)' }]);
+    expect(problems(() => compileConfig({}, {}))).toEqual([{ key: 'destinations', message: 'missing: this key is required; give a list (one "- " item per line, or [a, b])' }]);
+    expect(problems(() => compileConfig({ destinations: [{ name: 'erp', type: 'rest' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: 'missing: this key is required; give text' }]);
     expect(problems(() => compileConfig({ ...minimal, store: { zzz: 1 } }, { ERP_TOKEN: 'x' }))[0]?.message).toMatch(/^unknown key; known here: .*path/);
     // A key of another type of a union by `type`: whose it is, never "did you mean" the key itself.
     const rest = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:4010' };
