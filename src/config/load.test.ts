@@ -491,6 +491,14 @@ describe('config', () => {
     expect(problems(() => loadConfigFile(join(dir, 'other.yaml')))[0]?.message).not.toContain('must be quoted');
   });
 
+  it('says a file of several YAML documents (a --- line) is one config too many, not to call the parser\'s API', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'two.yaml'), 'destinations: []\n---\nstore: {}\n');
+    expect(problems(() => loadConfigFile(join(dir, 'two.yaml')))).toEqual([
+      { key: '(yaml)', message: `${join(dir, 'two.yaml')} holds more than one YAML document (a --- line at line 2 starts another): a config is one document; remove that line, joining the keys into one mapping` },
+    ]);
+  });
+
   it('reports unreadable files and bad YAML with the file name', () => {
     expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));

@@ -420,6 +420,11 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   try {
     parsed = parseConfigDocument(text);
   } catch (err) {
+    // The parser's advice for several documents names its own API; say what to do with the file.
+    if ((err as { code?: unknown }).code === 'MULTIPLE_DOCS') {
+      const line = (err as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line;
+      throw new ConfigError([{ key: '(yaml)', message: `${file} holds more than one YAML document (a --- line${line === undefined ? '' : ` at line ${line}`} starts another): a config is one document; remove that line, joining the keys into one mapping` }]);
+    }
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}` }]);
   }
   const doc = parsed.value;
