@@ -455,6 +455,12 @@ describe('config', () => {
       ['erp', 'https://erp.example.com', 60],
       ['erp-eu', 'https://eu.erp.example.com', 60],
     ]);
+    // The shared part under a top-level x- key, as Docker Compose has it: not an unknown key.
+    writeFileSync(
+      join(dir, 'x.yaml'),
+      'x-erp: &erp { type: rest, token: "${ERP_TOKEN}", rateLimit: { requestsPerMinute: 60 } }\ndestinations:\n  - { <<: *erp, name: erp, baseUrl: "https://erp.example.com" }\n',
+    );
+    expect(loadConfigFile(join(dir, 'x.yaml'), { ERP_TOKEN: 's3cret' }).destinations.map((d) => [d.name, d.rateLimit.requestsPerMinute])).toEqual([['erp', 60]]);
   });
 
   it('says on which line of the file each problem\'s key is written (a missing key: its entry\'s line)', () => {

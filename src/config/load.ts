@@ -275,6 +275,14 @@ export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
   return doc;
 }
 
+/**
+ * The config without its top-level `x-` keys: a place for YAML anchors that the entries merge in
+ * (`x-erp: &erp {…}`, then `<<: *erp`), as Docker Compose has it; they configure nothing themselves.
+ */
+function withoutExtensions(input: unknown): unknown {
+  return isDoc(input) ? Object.fromEntries(Object.entries(input).filter(([k]) => !k.startsWith('x-'))) : input;
+}
+
 /** How {@link compileConfig} treats a secret it cannot resolve. */
 export interface CompileOptions {
   /**
@@ -293,7 +301,7 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   const problems: { key: string; message: string }[] = [];
   const deferred: DeferredSecret[] | undefined = options.deferSecrets ? [] : undefined;
   const fromEnv = new Map<string, SecretFromEnv>();
-  const interpolated = interpolateEnv(input ?? {}, env, [], problems, deferred, fromEnv);
+  const interpolated = interpolateEnv(withoutExtensions(input ?? {}), env, [], problems, deferred, fromEnv);
   // A missing secret is reported with everything else (all at once), but not again as the empty
   // value the schema would then refuse at the same key.
   const unset = new Set(problems.map((p) => p.key));
