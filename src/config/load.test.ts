@@ -505,6 +505,15 @@ describe('config', () => {
     ]);
   });
 
+  it('refuses a YAML tag it does not read (token: !env ERP_TOKEN), rather than take the text after it as the value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'tag.yaml'), 'destinations:\n  - { name: erp, type: rest, baseUrl: "https://erp.example.com", token: !env ERP_TOKEN }\n');
+    const [p] = problems(() => loadConfigFile(join(dir, 'tag.yaml'), { ERP_TOKEN: 't' }));
+    expect(p?.key).toBe('(yaml)');
+    expect(p?.message).toContain('Unresolved tag: !env at line 2');
+    expect(p?.message).toMatch(/assetbridge reads no YAML tags: remove it \(for an environment variable write "\$\{NAME\}"\)$/);
+  });
+
   it('reports unreadable files and bad YAML with the file name', () => {
     expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));

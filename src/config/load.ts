@@ -391,7 +391,7 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
 /**
  * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
  * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
- * would be reported missing. Throws the parser's first error.
+ * would be reported missing. Throws the parser's first error, or else its first warning.
  */
 export function parseConfigYaml(text: string): unknown {
   return parseConfigDocument(text).value;
@@ -400,7 +400,8 @@ export function parseConfigYaml(text: string): unknown {
 function parseConfigDocument(text: string): { value: unknown; lineOf: (key: string) => number | undefined } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { merge: true, lineCounter: lines });
-  const [error] = doc.errors;
+  // A warning too (an unknown tag such as `!env ERP_TOKEN`, whose text would be taken as the value): refused, not passed over.
+  const [error] = [...doc.errors, ...doc.warnings];
   if (error) throw error;
   return { value: doc.toJS(), lineOf: (key) => lineOfKey(doc, lines, key) };
 }
@@ -433,7 +434,8 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
       const line = (err as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line;
       throw new ConfigError([{ key: '(yaml)', message: `${file} holds more than one YAML document (a --- line${line === undefined ? '' : ` at line ${line}`} starts another): a config is one document; remove that line, joining the keys into one mapping` }]);
     }
-    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}` }]);
+    const tag = (err as { code?: unknown }).code === 'TAG_RESOLVE_FAILED' ? '\nassetbridge reads no YAML tags: remove it (for an environment variable write "${NAME}")' : '';
+    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}${tag}` }]);
   }
   const doc = parsed.value;
   // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
