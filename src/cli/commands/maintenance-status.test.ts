@@ -7,7 +7,7 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
-import { formatMaintenanceStatus, loadMaintenanceStatus } from './maintenance.js';
+import { formatMaintenanceStatus, loadMaintenanceStatus, parseClosedLimit } from './maintenance.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -44,5 +44,13 @@ describe('maintenance status of requested work orders', () => {
       ['EQ-1|svc|1000h@b0', 'requested', 'queued', undefined],
     ]);
     expect(formatMaintenanceStatus(row ? [row] : [], 5)).toMatch(/EQ-1\|svc\|250h@b0 +requested \(sent\) +MEDIUM +\S+ +WO-000017/);
+  });
+});
+
+describe('maintenance status --closed', () => {
+  it('takes a count of 0 or more; a negative or empty one is refused saying what it takes, not that -1 is not whole', () => {
+    expect(parseClosedLimit('0')).toBe(0);
+    expect(parseClosedLimit('12')).toBe(12);
+    for (const bad of ['-1', '', 'abc', '1.5']) expect(() => parseClosedLimit(bad), bad).toThrow(`--closed "${bad}" is not a whole number of 0 or more (0: none)`);
   });
 });

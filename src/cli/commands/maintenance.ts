@@ -343,6 +343,13 @@ export function checkCompletionMeter(businessKey: string, rules: RulesConfig, st
   }
 }
 
+/** `--closed <n>`: digits only (not `-1`, which is whole but no count, nor an empty value, which Number() reads as 0). */
+export function parseClosedLimit(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`--closed "${value}" is not a whole number of 0 or more (0: none)`);
+  return n;
+}
+
 export function registerMaintenanceCommand(program: Command): Command {
   const maintenance = program.command('maintenance').description('maintenance initiation: what is due, open and completed per asset');
   addConfigOption(
@@ -358,8 +365,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       .addHelpText('after', '\nExamples:\n  assetbridge maintenance status --due\n  assetbridge maintenance status --due --csv --out due.csv'),
   ).action(
     action(async (opts: { config: string; asset?: string; closed: string; due?: boolean; csv?: boolean; out?: string; json?: boolean }) => {
-      const closedLimit = Number(opts.closed);
-      if (!Number.isInteger(closedLimit) || closedLimit < 0) throw new UsageError(`--closed "${opts.closed}" is not a whole number`);
+      const closedLimit = parseClosedLimit(opts.closed);
       checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const all = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
