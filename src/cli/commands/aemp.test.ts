@@ -138,7 +138,7 @@ describe('aemp backfill, equipment and budget', () => {
     expect(code).toBe(0);
     expect(t.text()).toMatch(/backfill 2025-03-03T00:00:00Z → 2025-03-04T00:00:00Z of CumulativeOperatingHours for 2 machine\(s\)/);
     expect(t.text()).toMatch(/series 2\/2 done/);
-    expect(t.text()).toMatch(/50 reading\(s\): 2 accepted, 0 quarantined/);
+    expect(t.text()).toMatch(/50 reading\(s\): 50 accepted, 0 quarantined/);
   });
 
   it('continues an unfinished backfill without --to over the same range: series it finished are not fetched again', async () => {

@@ -66,7 +66,9 @@ export interface BackfillSummary {
   /** Series an earlier run of the same range already finished. */
   readonly seriesSkipped: number;
   readonly pages: number;
+  /** Readings fetched. */
   readonly readings: number;
+  /** Readings the pipeline stored as accepted / set aside in quarantine (not messages: one carries many). */
   readonly accepted: number;
   readonly quarantined: number;
   /** Series the provider does not have (404): machine gone or element not offered. */
@@ -230,8 +232,12 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     const good = bad.length === 0 ? readings : readings.filter((e) => !bad.includes(e));
     const parts = good.length && bad.length ? [good, bad] : [readings];
     const result = await sink.submit(parts.map((part) => ({ source: provider.source, channel, payload: seriesPayload(part, target.ids), receivedAt })));
-    counts.accepted += result.accepted;
-    counts.quarantined += result.quarantined.length;
+    // Counted in readings, as `readings` is: a message carries up to SUBMIT_READINGS of them.
+    const refused = new Set(result.quarantined.map((q) => q.index));
+    parts.forEach((part, i) => {
+      if (refused.has(i)) counts.quarantined += part.length;
+      else counts.accepted += part.length;
+    });
   };
 
   /**
