@@ -10,6 +10,7 @@ import { createApp } from '../../app.js';
 import { compileConfig } from '../../config/load.js';
 import { startTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
 import { createAempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
+import { CURSOR_NAMESPACE } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { AEMP_PULL_JOB, EXIT_TRY_LATER, aempBackfillCommand, aempJobs, aempBudgetCommand, aempEquipmentCommand, aempPullCommand, pullProgress, registerAempCommands, type AempCommandDeps } from './aemp.js';
 import { confirmCommand, registerAssetReviewCommands, unmatchedCommand } from './assets-review.js';
 
@@ -248,6 +249,25 @@ describe('aemp backfill, equipment and budget', () => {
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
     expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00Z, complete/);
     expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00Z\s+2025-03-04T03:15:00Z\s+45/);
+  });
+
+  it('says so when a pull after the last summary was stopped mid-pull (no summary of its own), and when its cursor is too old to resume', async () => {
+    const t = setup();
+    await aempPullCommand(t.deps, {});
+    // What a pull killed (kill -9) after its first page leaves: the cursor moved, no summary written.
+    t.clock.advance(60 * 60_000);
+    const startedAt = t.clock.now();
+    await t.store.kvSet(CURSOR_NAMESPACE, 'trackunit', JSON.stringify({ startedAt, nextUrl: 'http://x/Fleet/2?addMetadata=true', pages: 1, equipment: 100, complete: false, updatedAt: startedAt + 1000 }));
+    t.out.length = 0;
+    expect(await aempBudgetCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(
+      /^trackunit: last pull 2025-03-04T03:00:00Z, complete; a pull started 2025-03-04T04:00:00Z stored 1 page\(s\) and has not finished \(it was stopped mid-pull, or it runs now\); the next pull resumes at http:\/\/x\/Fleet\/2\?addMetadata=true if it starts before 2025-03-04T16:00:00Z$/m,
+    );
+    t.clock.advance(13 * 60 * 60_000);
+    t.out.length = 0;
+    expect(await aempBudgetCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/; the next pull starts over at the first page \(the unfinished one started more than resumeWithin, 12 h, ago\)$/m);
+    expect(t.text()).not.toMatch(/resumes at/);
   });
 
   it('writes a 429 cooldown as an ISO 8601 time with --json', async () => {

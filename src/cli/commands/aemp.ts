@@ -12,11 +12,12 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { createAempProvider, type AempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
-import { loadCursor, loadLastPull, runFleetPull, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
+import { loadCursor, loadLastPull, runFleetPull, type PullCursor, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
 import { createApp, validationPolicyOf, configLogger } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
+import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Config } from '../../config/schema.js';
 import { unknownElementProblem, type TelematicsConfig } from '../../config/telematics-schema.js';
 import { UsageError } from '../../core/errors/errors.js';
@@ -384,6 +385,20 @@ function describeEvent(e: CanonicalEvent): string {
   }
 }
 
+/**
+ * What `aemp budget` says of an unfinished pull's cursor, after the last pull's summary. A pull that
+ * was killed (or runs now) moved the cursor but wrote no summary, so the summary alone ("complete")
+ * would say the opposite; and a cursor older than `resumeWithin` is no longer resumed from.
+ */
+function cursorText(cursor: PullCursor | undefined, last: PullSummary | undefined, resumeWithin: number, now: number): string {
+  if (!cursor || cursor.complete || cursor.nextUrl === undefined) return '';
+  const since = last === undefined || cursor.updatedAt > last.finishedAt ? `; a pull started ${at(cursor.startedAt)} stored ${cursor.pages} page(s) and has not finished (it was stopped mid-pull, or it runs now)` : '';
+  const resumeBy = cursor.startedAt + resumeWithin;
+  return now <= resumeBy
+    ? `${since}; the next pull resumes at ${shownUrl(cursor.nextUrl)} if it starts before ${at(resumeBy)}`
+    : `${since}; the next pull starts over at the first page (the unfinished one started more than resumeWithin, ${formatDuration(resumeWithin)}, ago)`;
+}
+
 /** `aemp budget`: per-URL budget, last pull and cursor of each provider. */
 export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?: string; json?: boolean }): Promise<number> {
   const chosen = pickProviders(deps.configs, opts.provider, true);
@@ -396,9 +411,11 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
     deps.out(`${toJson(report)}\n`);
     return 0;
   }
+  const now = deps.clock?.now() ?? Date.now();
   for (const r of report) {
     const last = r.lastPull;
-    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${r.cursor && !r.cursor.complete && r.cursor.nextUrl ? `; resumes at ${shownUrl(r.cursor.nextUrl)}` : ''}\n`);
+    const resumeWithin = chosen.find((c) => c.config.name === r.provider)?.config.resumeWithin ?? 0;
+    deps.out(`${r.provider}: ${last ? `last pull ${at(last.startedAt)}, ${last.complete ? 'complete' : `stopped (${last.stop})`}` : 'never pulled'}${cursorText(r.cursor, last, resumeWithin, now)}\n`);
     if (!r.urls.length) continue;
     deps.out(
       table([
