@@ -297,6 +297,22 @@ describe('assets unmatched / confirm', () => {
     await expect(confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, 'NOPE')).rejects.toThrow(/no ERP asset "NOPE"/);
   });
 
+  it('refuses to confirm a machine as an asset another pulled machine already matched or was confirmed as, unless --force', async () => {
+    const t = setup();
+    await t.store.upsertAssets([...assetsForMachines([0]), { asset: { erpAssetId: '10004711', erpModule: 'fixed-assets', attributes: {} }, identifiers: [] }]);
+    await aempPullCommand(t.deps, {});
+    // Machine 0 matched EQ-0 by its PIN: a second machine there would mix two hour meters on one asset.
+    await expect(confirmCommand({ store: t.store, sink: t.sink, out: t.deps.out, now: T0 }, machineHeader(8).pin!, 'EQ-0')).rejects.toThrow(
+      /ERP asset EQ-0 already gets the data of another machine of trackunit \(trackunit\|machine-id:\S+\).*--force/,
+    );
+    // A confirmed match counts as well.
+    await confirmCommand({ store: t.store, sink: t.sink, out: t.deps.out, now: T0 }, machineHeader(8).pin!, '10004711');
+    await expect(confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, '10004711')).rejects.toThrow(/ERP asset 10004711 already gets the data/);
+    expect((await unmatchedCommand({ store: t.store, out: () => undefined }, {})) === 0 && (await t.store.listAssets()).find((a) => a.asset.erpAssetId === 'EQ-0')?.identifiers).toHaveLength(1);
+    const forced = await confirmCommand({ store: t.store, out: t.deps.out, now: T0 }, machineHeader(9).pin!, 'EQ-0', { force: true });
+    expect(forced.entry.resolution?.erpAssetId).toBe('EQ-0');
+  });
+
   it('says which listed machines an import has matched since their pull, instead of leaving them "unmatched" until the next one', async () => {
     const t = setup();
     await aempPullCommand(t.deps, {});

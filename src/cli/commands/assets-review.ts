@@ -94,8 +94,9 @@ export async function confirmCommand(
   deps: { store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets' | 'upsertAssets'>; sink?: IngestSink; out: (t: string) => void; now: number },
   id: string,
   erpAssetId: string,
+  opts: { force?: boolean } = {},
 ): Promise<ConfirmResult> {
-  const result = await confirmReview({ store: deps.store, ...(deps.sink ? { sink: deps.sink } : {}), now: deps.now }, id, erpAssetId);
+  const result = await confirmReview({ store: deps.store, ...(deps.sink ? { sink: deps.sink } : {}), now: deps.now }, id, erpAssetId, opts);
   const lines = [`${reviewId(result.entry.provider, result.entry.key)} is now ERP asset ${erpAssetId}`];
   if (result.addedIdentifiers.length) lines.push(`  added to the asset: ${result.addedIdentifiers.map((i) => `${i.type}=${i.value}`).join(', ')}`);
   if (result.conflicting.length) lines.push(`  left out (they belong to other assets): ${result.conflicting.map((i) => `${i.type}=${i.value}`).join(', ')}`);
@@ -132,9 +133,10 @@ export function registerAssetReviewCommands(program: Command): Command {
     assets
       .command('confirm <id> <erp-asset-id>')
       .description('confirm that a reviewed machine is this ERP asset (ID from "assets unmatched", or the machine\'s PIN/serial)')
+      .option('--force', 'confirm it even when another machine of the feed already matched or was confirmed as that asset')
       .addHelpText('after', "\nExamples (quote an ID with |, or the shell reads a pipe):\n  assetbridge assets confirm 'trackunit|machine-id:7F3C2A90-1B5E-4D2A-9C61-0E8D4B7A5F12' 10004711\n  assetbridge assets confirm VCEC220EP00312874 10004711"),
   ).action(
-    action(async (id: string, erpAssetId: string, opts: { config: string }) => {
+    action(async (id: string, erpAssetId: string, opts: { config: string; force?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
       const out = (t: string): void => void process.stdout.write(t);
       await replayLeftIngestLog(config, configPath, 'assetbridge assets confirm');
@@ -155,7 +157,7 @@ export function registerAssetReviewCommands(program: Command): Command {
                   return result;
                 },
               };
-          await confirmCommand({ store, ...(sink ? { sink } : {}), out, now: Date.now() }, id, erpAssetId);
+          await confirmCommand({ store, ...(sink ? { sink } : {}), out, now: Date.now() }, id, erpAssetId, opts.force ? { force: true } : {});
           const gen = await bumpIdentityGeneration(store);
           if (running) await reportIdentityReload(store, gen, out);
         });

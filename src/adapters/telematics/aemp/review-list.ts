@@ -186,6 +186,7 @@ export async function confirmReview(
   deps: { store: KvStore & Pick<Store, 'listAssets' | 'upsertAssets'>; sink?: IngestSink; now: number },
   id: string,
   erpAssetId: string,
+  opts: { force?: boolean } = {},
 ): Promise<ConfirmResult> {
   const { store } = deps;
   const entry = await findEntry(store, id);
@@ -196,6 +197,7 @@ export async function confirmReview(
     const hint = similar.length ? `; did you mean ${similar.map((a) => a.asset.erpAssetId).join(', ')}?` : '; import it first with "assetbridge assets import"';
     throw new UsageError(`no ERP asset "${erpAssetId}" in the registry${hint}`);
   }
+  if (!opts.force) await refuseSecondMachine(store, entry, erpAssetId);
   const matcher = new EquipmentMatcher(assets);
   const added: SourceIdentifier[] = [];
   const conflicting: SourceIdentifier[] = [];
@@ -217,6 +219,25 @@ export async function confirmReview(
   const resolved: ReviewEntry = { ...entry, status: 'resolved', resolution: { erpAssetId, at: deps.now } };
   await markResolved(store, resolved);
   return { entry: resolved, erpAssetId, addedIdentifiers: added, conflicting, ...(submitted ? { submitted } : {}) };
+}
+
+/**
+ * Refuse to confirm a machine as an ERP asset that another machine of the same feed already
+ * matched (its last pull) or was confirmed as: both machines' hour meters and locations would
+ * reach that one asset, each reading of one looking like a jump of the other's meter (a mistyped
+ * asset id does this). `--force` confirms it anyway.
+ */
+async function refuseSecondMachine(store: KvStore, entry: ReviewEntry, erpAssetId: string): Promise<void> {
+  const others = new Set<string>();
+  for (const e of await loadEquipmentIndex(store, entry.provider)) if (e.erpAssetId === erpAssetId && e.key !== entry.key) others.add(e.key);
+  for (const [key, asset] of await loadConfirmed(store, entry.provider)) if (asset === erpAssetId && key !== entry.key) others.add(key);
+  if (others.size === 0) return;
+  const named = [...others].slice(0, 3).map((k) => reviewId(entry.provider, k)).join(', ');
+  throw new UsageError(
+    `ERP asset ${erpAssetId} already gets the data of ${others.size === 1 ? 'another machine' : `${others.size} other machines`} of ${entry.provider} (${named}${others.size > 3 ? ', …' : ''}): ` +
+      `confirming ${reviewId(entry.provider, entry.key)} as it too would mix two machines' hour meters and locations on one asset. ` +
+      `Check the asset id ('assetbridge assets list' shows each asset's identifiers); if both really are this one asset, run the command again with --force`,
+  );
 }
 
 /** Replace the entry in every page record that holds it (normally one). */
