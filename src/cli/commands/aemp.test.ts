@@ -249,6 +249,12 @@ describe('aemp backfill, equipment and budget', () => {
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
     expect(t.text()).toMatch(/trackunit: last pull 2025-03-04T03:00:00Z, complete/);
     expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:00:00Z\s+2025-03-04T03:15:00Z\s+45/);
+    // A pull that spends the reserve requests again: the last request is that one, marked; the ordinary slot is unchanged.
+    t.clock.advance(60_000);
+    await aempPullCommand(t.deps, { useReserve: true });
+    t.out.length = 0;
+    expect(await aempBudgetCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/Fleet\/1\?addMetadata=true\s+2025-03-04T03:01:00Z \(reserve\)\s+2025-03-04T03:15:00Z\s+44/);
   });
 
   it('says so when a pull after the last summary was stopped mid-pull (no summary of its own), and when its cursor is too old to resume', async () => {
@@ -260,8 +266,10 @@ describe('aemp backfill, equipment and budget', () => {
     await t.store.kvSet(CURSOR_NAMESPACE, 'trackunit', JSON.stringify({ startedAt, nextUrl: 'http://x/Fleet/2?addMetadata=true', pages: 1, equipment: 100, complete: false, updatedAt: startedAt + 1000 }));
     t.out.length = 0;
     expect(await aempBudgetCommand(t.deps, {})).toBe(0);
-    expect(t.text()).toMatch(
-      /^trackunit: last pull 2025-03-04T03:00:00Z, complete; a pull started 2025-03-04T04:00:00Z stored 1 page\(s\) and has not finished \(it was stopped mid-pull, or it runs now\); the next pull resumes at http:\/\/x\/Fleet\/2\?addMetadata=true if it starts before 2025-03-04T16:00:00Z$/m,
+    const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    expect(t.text().split('\n')[0]).toMatch(/^trackunit: last pull \S+, complete; /);
+    expect(t.text().split('\n')[0]).toMatch(
+      `; a pull started ${iso(startedAt)} stored 1 page(s) and has not finished (it was stopped mid-pull, or it runs now); the next pull resumes at http://x/Fleet/2?addMetadata=true if it starts before ${iso(startedAt + 12 * 60 * 60_000)}`,
     );
     t.clock.advance(13 * 60 * 60_000);
     t.out.length = 0;

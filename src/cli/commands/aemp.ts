@@ -399,6 +399,12 @@ function cursorText(cursor: PullCursor | undefined, last: PullSummary | undefine
     : `${since}; the next pull starts over at the first page (the unfinished one started more than resumeWithin, ${formatDuration(resumeWithin)}, ago)`;
 }
 
+/** The LAST REQUEST cell: the later of the last ordinary and the last reserve request, the latter marked. */
+function lastRequestText(u: { lastAt?: number; lastReserveAt?: number }): string {
+  if (u.lastReserveAt !== undefined && (u.lastAt === undefined || u.lastReserveAt > u.lastAt)) return `${at(u.lastReserveAt)} (reserve)`;
+  return u.lastAt !== undefined ? at(u.lastAt) : '-';
+}
+
 /** `aemp budget`: per-URL budget, last pull and cursor of each provider. */
 export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?: string; json?: boolean }): Promise<number> {
   const chosen = pickProviders(deps.configs, opts.provider, true);
@@ -420,7 +426,8 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
     deps.out(
       table([
         ['URL', 'LAST REQUEST', 'NEXT ORDINARY', 'RESERVE LEFT', 'COOLDOWN UNTIL'],
-        ...r.urls.map((u) => [shownUrl(u.key), u.lastAt !== undefined ? at(u.lastAt) : '-', u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
+        // A reserve request is a request too: the column showed only the last ordinary one.
+        ...r.urls.map((u) => [shownUrl(u.key), lastRequestText(u), u.nextOrdinaryAt !== undefined ? at(u.nextOrdinaryAt) : 'now', u.reserveLeft, u.cooldownUntil !== undefined ? at(u.cooldownUntil) : '-']),
       ]),
     );
   }

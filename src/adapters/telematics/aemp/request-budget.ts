@@ -165,7 +165,10 @@ export interface RequestBudgetOptions {
 /** One URL's budget as the CLI shows it. */
 export interface BudgetStatusRow {
   readonly key: string;
+  /** The last ordinary request (the per-URL interval counts from it). */
   readonly lastAt?: number;
+  /** The last reserve request, when one is still out (not yet refilled). */
+  readonly lastReserveAt?: number;
   readonly nextOrdinaryAt?: number;
   readonly reserveLeft: number;
   readonly nextReserveRefillAt?: number;
@@ -258,9 +261,11 @@ export class RequestBudget {
       const entry = parseLedgerEntry(value, now, this.policy);
       const next = entry.lastAt === undefined ? undefined : entry.lastAt + this.policy.minIntervalMs;
       const refill = nextReserveRefill(entry, now, this.policy);
+      const lastReserveAt = entry.reserveUses.filter((t) => t > now - this.policy.reserveRefillMs).at(-1);
       return {
         key,
         ...(entry.lastAt !== undefined ? { lastAt: entry.lastAt } : {}),
+        ...(lastReserveAt !== undefined ? { lastReserveAt } : {}),
         ...(next !== undefined && next > now ? { nextOrdinaryAt: next } : {}),
         reserveLeft: reserveLeft(entry, now, this.policy),
         ...(refill !== undefined ? { nextReserveRefillAt: refill } : {}),
