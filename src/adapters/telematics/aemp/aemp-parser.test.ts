@@ -358,7 +358,10 @@ describe('parseAempDocument: time series', () => {
   it('warns when neither the document nor the caller names the equipment', () => {
     const doc = series('ts-trackunit-operating-hours.json');
     expect(doc.ids).toEqual([]);
-    expect(doc.warnings).toEqual(['time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)']);
+    // Said for the command's user (no internal option names), with the identifier the page's self link asked by.
+    expect(doc.warnings).toEqual([
+      'time-series document names no equipment; pass the identifier it was requested with (\'assetbridge aemp parse --id TYPE:VALUE\'; its self link asks by "VCEC220EP00312874": --id pin:VCEC220EP00312874, or device-serial:VCEC220EP00312874 for a machine without a PIN)',
+    ]);
   });
 
   it('Takeuchi FuelUsedMessages root with child datetimes', () => {

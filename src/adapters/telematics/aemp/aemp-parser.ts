@@ -576,8 +576,26 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
   }
   dataElement ??= c.hintName ?? 'unknown';
   const events = assemble(fragments, ids, opts, warn);
-  if (ids.length === 0) warn('no-identifier', 'time-series document names no equipment; pass the identifier it was requested with (opts.ids, or --id on the command line)');
+  if (ids.length === 0) {
+    // The page does not name its machine, but its own link usually does (`.../Equipment/ID/<pin>/<element>/...`).
+    const asked = askedIdentifier(links);
+    const hint = asked === undefined ? '' : `; its self link asks by "${asked}": --id pin:${asked}, or device-serial:${asked} for a machine without a PIN`;
+    warn('no-identifier', `time-series document names no equipment; pass the identifier it was requested with ('assetbridge aemp parse --id TYPE:VALUE'${hint})`);
+  }
   return { kind: 'timeseries', dataElement, links, ids, events, warnings, warningKinds };
+}
+
+/** The machine identifier a time-series page's self link was asked by (`.../Equipment/[ID/]<id>/<element>/<from>/<to>/<page>`). */
+function askedIdentifier(links: readonly AempLink[]): string | undefined {
+  const self = links.find((l) => l.rel.toLowerCase() === 'self')?.href;
+  const m = self === undefined ? null : /\/Equipment\/(?:ID\/)?([^/?#]+)\/[^/?#]+\/[^/?#]+\/[^/?#]+\/\d+(?:[?#]|$)/i.exec(self);
+  if (!m?.[1]) return undefined;
+  try {
+    const id = decodeURIComponent(m[1]).trim();
+    return id === '' || /\s/.test(id) ? undefined : id;
+  } catch {
+    return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
