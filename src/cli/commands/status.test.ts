@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, runningService, serviceState, sourcesLine } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, runningService, serviceState, sourcesLine, telematicsLines } from './status.js';
+import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
 import { readRuntimeSnapshot, RUNTIME_NS } from '../../engine/engine.js';
@@ -122,5 +123,24 @@ describe("status: the running service's last checkpoint of rule state", () => {
     expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 61, assets: 20_000, parts: 16 }, NOW)).toBe(
       "rule state: last checkpoint 3 s ago stored 20000 asset(s)' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n",
     );
+  });
+});
+
+describe('status: telematics feeds', () => {
+  const pull = (over: Partial<PullSummary>): PullSummary => ({
+    provider: 'trackunit', startedAt: NOW - 3_600_000, finishedAt: NOW - 3_590_000, elapsedMs: 10_000, pages: 3, equipment: 250, duplicates: 0, matched: 3, unmatched: 246, ambiguous: 1,
+    resolvedFromReview: 0, accepted: 3, quarantined: 0, requests: 3, http429: 0, reserveUsed: 0, complete: true, stop: 'last-page', notes: [], ...over,
+  });
+
+  // status said nothing of the feeds: a pull failing every night (credentials expired) or leaving machines unmatched showed nowhere.
+  it("shows each feed's last pull: when, what it matched, and that it stopped and why", () => {
+    expect(telematicsLines([{ name: 'trackunit', last: pull({}) }])).toBe(
+      "telematics trackunit: last pull 2026-12-01T12:00:00Z, 3 page(s), 250 machine(s): 3 matched, 247 waiting for review ('assetbridge assets unmatched'); complete\n",
+    );
+    expect(telematicsLines([{ name: 'trackunit', last: pull({ complete: false, stop: 'error', error: 'password token request refused (HTTP 400)', pages: 0, equipment: 0, matched: 0, unmatched: 0, ambiguous: 0 }) }])).toBe(
+      "telematics trackunit: last pull 2026-12-01T12:00:00Z, 0 page(s), 0 machine(s): 0 matched; STOPPED (error: password token request refused (HTTP 400); 'assetbridge aemp budget' says where the next pull resumes)\n",
+    );
+    expect(telematicsLines([{ name: 'cat' }])).toBe("telematics cat: never pulled ('assetbridge aemp pull --provider cat', or the service's schedule)\n");
+    expect(telematicsLines([])).toBe('');
   });
 });

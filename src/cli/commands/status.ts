@@ -7,6 +7,7 @@ import type { IngestStats } from '../../engine/ingestor.js';
 import type { DestinationStats, Store } from '../../ports/store.js';
 import type { RefusedSubscription } from '../../ports/source.js';
 import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
+import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
@@ -91,6 +92,23 @@ export function unconfiguredLines(outbox: readonly Pick<DestinationStats, 'desti
     .join('');
 }
 
+/**
+ * One line per configured telematics feed: its last fleet pull (when, complete or why it stopped,
+ * what it matched), so a feed whose pulls fail or leave machines unmatched shows where people look.
+ */
+export function telematicsLines(feeds: readonly { readonly name: string; readonly last?: PullSummary }[]): string {
+  return feeds
+    .map(({ name, last }) => {
+      if (!last) return `telematics ${name}: never pulled ('assetbridge aemp pull --provider ${name}', or the service's schedule)\n`;
+      const when = new Date(last.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const review = last.unmatched + last.ambiguous;
+      const what = `${last.pages} page(s), ${last.equipment} machine(s): ${last.matched} matched${review ? `, ${review} waiting for review ('assetbridge assets unmatched')` : ''}`;
+      const how = last.complete ? 'complete' : `STOPPED (${last.stop}${last.error ? `: ${last.error}` : ''}; 'assetbridge aemp budget' says where the next pull resumes)`;
+      return `telematics ${name}: last pull ${when}, ${what}; ${how}\n`;
+    })
+    .join('');
+}
+
 /** Per scheduled task whose latest runs failed: how many in a row and the latest failure; '' when none. */
 export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): string {
   return Object.entries(tasks)
@@ -145,7 +163,9 @@ export function registerStatusCommand(program: Command): void {
         // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
         const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        // Each configured feed's last fleet pull.
+        const telematics = await Promise.all(config.telematics.map(async (t) => ({ name: t.name, last: await loadLastPull(store, t.name) })));
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -154,6 +174,7 @@ export function registerStatusCommand(program: Command): void {
         if (holder && !(up && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
+        process.stdout.write(telematicsLines(telematics));
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
