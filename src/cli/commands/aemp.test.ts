@@ -242,6 +242,14 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.text()).toMatch(/submitted: 1 accepted/);
   });
 
+  it('aemp equipment exits 75, as pull and backfill do, when the machine\'s URL was requested within the per-URL interval', async () => {
+    const t = setup();
+    const pin = machineHeader(0).pin!;
+    expect(await aempEquipmentCommand(t.deps, pin, {})).toBe(0);
+    expect(await aempEquipmentCommand(t.deps, pin, {})).toBe(EXIT_TRY_LATER);
+    expect(t.errors()).toMatch(/^trackunit: \S+ may not be requested before .*--use-reserve\n$/m);
+  });
+
   it('lists the per-URL budget after a pull', async () => {
     const t = setup();
     await aempPullCommand(t.deps, {});

@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { createAempProvider, type AempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
 import { loadCursor, loadLastPull, runFleetPull, type PullCursor, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
-import type { BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
+import { BudgetWaitTooLongError, type BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
 import { createApp, validationPolicyOf, configLogger } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
@@ -336,11 +336,19 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
   checkReserve(config, opts.useReserve);
   const { client } = build(deps, config, index);
-  const snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink, ...(deps.validation ? { validation: deps.validation } : {}) }, pin, {
-    ...(opts.submit ? { submit: true } : {}),
-    ...(opts.useReserve ? { useReserve: true } : {}),
-    maxWaitMs: 0,
-  });
+  let snap;
+  try {
+    snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink, ...(deps.validation ? { validation: deps.validation } : {}) }, pin, {
+      ...(opts.submit ? { submit: true } : {}),
+      ...(opts.useReserve ? { useReserve: true } : {}),
+      maxWaitMs: 0,
+    });
+  } catch (err) {
+    // Not a failure: the budget says later, as for pull and backfill (exit 75), so a script can tell the two apart.
+    if (!(err instanceof BudgetWaitTooLongError)) throw err;
+    deps.err(`${config.name}: ${err.message}\n`);
+    return EXIT_TRY_LATER;
+  }
   if (opts.json) {
     deps.out(`${toJson({ url: shownUrl(snap.url), header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted })}\n`);
     return snap.equipment ? 0 : 1;
@@ -602,7 +610,8 @@ Example:
       .option('--provider <name>', 'the telematics provider (needed when several are configured)')
       .option('--submit', 'also feed it through the pipeline when it matches one ERP asset')
       .option('--use-reserve', 'spend a reserve request if the URL was requested recently')
-      .option('--json', 'print JSON'),
+      .option('--json', 'print JSON')
+      .addHelpText('after', "\nExit codes: 0 shown, 1 failed, 2 bad usage or config, 75 the machine's URL was requested too recently (the request budget; try later, or --use-reserve)."),
   ).action(
     action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
       const { config: configPath, ...equipment } = opts;
