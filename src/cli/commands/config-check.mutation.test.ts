@@ -42,6 +42,17 @@ describe('config check', () => {
     expect((await runCli(['config', 'check', '-c', off.path])).stdout).toContain('HTTP intake configured, but server.port is 0: no server runs to take events (set server.port)\n');
   });
 
+  it('names the telematics feeds on the "is valid" line, with when the service pulls each, or that it does not', async () => {
+    // The line listed destinations and MQTT sources only: a feed (and whether its pulls are scheduled) went unmentioned.
+    const feed = { vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } };
+    const cfg = writeConfig({ destinations: [erp], telematics: [{ ...feed, name: 'tu' }, { ...feed, name: 'tu-manual', schedule: { enabled: false } }] });
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain(
+      `${cfg.path} is valid: 1 destination(s), 0 MQTT source(s), HTTP intake off, 2 telematics feed(s) (tu: pulled on "0 3 * * *" UTC; tu-manual: no scheduled pulls (schedule.enabled: false))\n`,
+    );
+  });
+
   it('refuses a telematics feed whose vendor has no default address and that gives none, naming telematics.N.baseUrl', async () => {
     // Mutation: the feeds' addresses left for the service's start to find.
     const cfg = writeConfig({ destinations: [erp], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });

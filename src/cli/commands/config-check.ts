@@ -151,6 +151,13 @@ function needingSecret(key: string): string {
   return "'assetbridge run' and 'config check --connect' refuse";
 }
 
+/** The telematics feeds for the "is valid" line, with whether and when the service pulls each; '' without any. */
+export function telematicsSummary(feeds: readonly TelematicsConfig[]): string {
+  if (feeds.length === 0) return '';
+  const each = feeds.map((t) => `${t.name}: ${t.schedule.enabled ? `pulled on "${t.schedule.cron}" ${t.schedule.timeZone}` : 'no scheduled pulls (schedule.enabled: false)'}`);
+  return `, ${feeds.length} telematics feed(s) (${each.join('; ')})`;
+}
+
 export function registerConfigCommand(program: Command): void {
   addConfigOption(
     program
@@ -170,6 +177,7 @@ export function registerConfigCommand(program: Command): void {
       const intake = !config.sources.http ? 'off' : port > 0 ? `on at http://${host}:${port}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
       process.stdout.write(
         `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${intake}` +
+          `${telematicsSummary(config.telematics)}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
       // Rules nothing configured feeds: said, not refused (a source may come later).
