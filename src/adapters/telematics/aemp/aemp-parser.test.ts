@@ -576,6 +576,8 @@ describe('parseAempDocument: rejections', () => {
     ['a Trackunit API error body', '{"status":429,"code":"too_many_requests","message":"Rate limit exceeded"}', /API error \(429\): Rate limit exceeded/],
     ['an OAuth error', '{"error":"invalid_scope","error_description":"scope not allowed"}', /API error \(invalid_scope\): scope not allowed/],
     ['unrelated JSON', '{"items":[{"id":1}],"total":1}', /not an ISO 15143-3.*"items", "total"/],
+    // Read "found no keys, but no Fleet, …".
+    ['an empty JSON object', '{}', /^not an ISO 15143-3 \(AEMP 2\.0\) document: it is empty \(no Fleet, Equipment or time-series element, not even an empty list\)$/],
     ['a JSON array of numbers', '[1,2,3]', /JSON array/],
     ['JSON null', 'null', /neither JSON nor XML|expected an object/],
     ['unrelated XML', '<rss><channel/></rss>', /not an ISO 15143-3/],

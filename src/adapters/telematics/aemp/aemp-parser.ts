@@ -431,8 +431,8 @@ function notAempReason(node: AempNode): string {
   const status = readText(get(node, aliases('status', 'code', 'error')));
   if (message.kind === 'value')
     return `not an AEMP document but an API error${status.kind === 'value' ? ` (${status.text})` : ''}: ${message.text.slice(0, 200)}`;
-  const shown = keys.length === 0 ? 'no keys' : `keys ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}`;
-  return `not an ISO 15143-3 (AEMP 2.0) document: found ${shown}, but no Fleet, Equipment or time-series element`;
+  if (keys.length === 0) return 'not an ISO 15143-3 (AEMP 2.0) document: it is empty (no Fleet, Equipment or time-series element, not even an empty list)';
+  return `not an ISO 15143-3 (AEMP 2.0) document: found keys ${keys.slice(0, 8).map((k) => JSON.stringify(k)).join(', ')}, but no Fleet, Equipment or time-series element`;
 }
 
 const NAMED_RELS = aliases('self', 'first', 'prev', 'previous', 'next', 'last');
