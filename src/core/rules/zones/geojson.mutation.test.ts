@@ -82,3 +82,38 @@ describe('GeoJSON import of bad properties', () => {
     });
   });
 });
+
+describe('GeoJSON import of a layer in another coordinate system, or in [lat, lng] order', () => {
+  const square = (x: number, y: number, d: number) => [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]];
+  const feature = (name: string, coordinates: unknown) => ({ type: 'Feature', properties: { name, locationCode: name }, geometry: { type: 'Polygon', coordinates } });
+
+  it('a QGIS export in a projected system (Dutch RD New, metres) is one problem for the file, naming its crs and how to reproject', () => {
+    const doc = {
+      type: 'FeatureCollection',
+      crs: { type: 'name', properties: { name: 'urn:ogc:def:crs:EPSG::28992' } },
+      features: [feature('a', square(65000, 444000, 500)), feature('b', square(66000, 444000, 500))],
+    };
+    const { zones, problems } = zonesFromGeoJson(doc);
+    expect(zones).toEqual([]);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain('the coordinates are not longitude/latitude in degrees (feature 0\'s first position is [65000, 444000], and the file\'s "crs" is urn:ogc:def:crs:EPSG::28992)');
+    expect(problems[0]).toContain('ogr2ogr -t_srs EPSG:4326');
+    expect(problems[0]).not.toContain('GeoJSON order');
+  });
+
+  it('without a crs member, metres are still told apart from swapped degrees, per position when only some are', () => {
+    const good = feature('good', square(4.04, 51.95, 0.01));
+    const { zones, problems } = zonesFromGeoJson({ type: 'FeatureCollection', features: [good, feature('typo', square(4045, 51.95, 1))] });
+    expect(zones.map((z) => z.name)).toEqual(['good']);
+    expect(problems).toEqual([expect.stringMatching(/^feature 1 \("typo"\): position \[4045, 51\.95\] is not longitude\/latitude in degrees .*EPSG:4326/)]);
+  });
+
+  it('every feature written [lat, lng] is said once, not once per feature', () => {
+    const denver = feature('denver', square(39.7, -105.0, 0.1));
+    const boulder = feature('boulder', square(40.0, -105.3, 0.1));
+    expect(zonesFromGeoJson({ type: 'FeatureCollection', features: [denver, boulder] })).toEqual({
+      zones: [],
+      problems: ["every feature's positions are [latitude, longitude] (feature 0's first position is [39.7, -105], a latitude beyond ±90): GeoJSON order is [longitude, latitude]; swap the two numbers of every position"],
+    });
+  });
+});

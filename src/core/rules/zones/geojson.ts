@@ -66,6 +66,10 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   else return { zones: [], problems: ['not a GeoJSON FeatureCollection or Feature (expected {"type":"FeatureCollection","features":[...]})'] };
   // A zones file without zones is almost certainly a mistake (an empty export, the wrong layer).
   if (features.length === 0) return { zones: [], problems: ['the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)'] };
+  // A layer exported in another coordinate system, or written [lat, lng]: said once for the file,
+  // not once per feature (a site plan has hundreds), with what to do about it.
+  const wholeFile = coordinateSystemProblem(doc, features);
+  if (wholeFile !== undefined) return { zones: [], problems: [wholeFile] };
 
   const zones: Zone[] = [];
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
@@ -231,10 +235,57 @@ function positionOf(c: unknown, problem: (m: string) => void): LngLat | undefine
   }
   const [lng, lat] = c as [number, number];
   if (!Number.isFinite(lng) || lng < -180 || lng > 180 || !Number.isFinite(lat) || lat < -90 || lat > 90) {
-    problem(`position [${lng}, ${lat}] is out of range (GeoJSON order is [longitude, latitude])`);
+    problem(
+      looksProjected(lng, lat)
+        ? `position [${lng}, ${lat}] is not longitude/latitude in degrees (metres of a projected coordinate system?): ${REPROJECT}`
+        : `position [${lng}, ${lat}] is out of range (GeoJSON order is [longitude, latitude])`,
+    );
     return undefined;
   }
   return [lng, lat];
+}
+
+/** What to do with a layer in another coordinate system. */
+const REPROJECT = 'zones files are WGS 84 longitude/latitude (EPSG:4326, as RFC 7946 GeoJSON is); export the layer again in EPSG:4326 (QGIS: Export > Save Features As…, CRS EPSG:4326; GDAL: ogr2ogr -t_srs EPSG:4326 out.geojson in.geojson)';
+
+/** Coordinates no mistake of order or sign makes degrees: a projected system's metres (RD New, UTM, Web Mercator). */
+const looksProjected = (x: number, y: number): boolean => Math.abs(x) > 1000 || Math.abs(y) > 1000;
+
+/** The `crs` member's name (GeoJSON 2008; GDAL and QGIS still write it), when the file has one. */
+function crsName(doc: Json): string | undefined {
+  const crs = doc.crs;
+  if (!isObject(crs) || !isObject(crs.properties)) return undefined;
+  const { name, href, code } = crs.properties;
+  if (typeof name === 'string') return name;
+  if (typeof href === 'string') return href;
+  if (typeof code === 'number' || typeof code === 'string') return `EPSG:${code}`;
+  return undefined;
+}
+
+/** The first position of a feature's geometry, at any depth (Point, Polygon, MultiPolygon, …). */
+function firstPosition(feature: unknown): [number, number] | undefined {
+  let c: unknown = isObject(feature) && isObject(feature.geometry) ? feature.geometry.coordinates : undefined;
+  while (Array.isArray(c) && Array.isArray(c[0])) c = c[0];
+  return Array.isArray(c) && typeof c[0] === 'number' && typeof c[1] === 'number' ? [c[0], c[1]] : undefined;
+}
+
+/**
+ * A problem with the whole file's coordinates, or undefined: every feature's first position in
+ * metres (a layer exported in a projected system, named by the file's `crs` when it has one), or
+ * every one in [latitude, longitude] order (a latitude beyond ±90 whose longitude would be one).
+ */
+function coordinateSystemProblem(doc: Json, features: readonly unknown[]): string | undefined {
+  const firsts = features.map((f, i) => [i, firstPosition(f)] as const).filter((x): x is readonly [number, [number, number]] => x[1] !== undefined);
+  const [first] = firsts;
+  if (first === undefined) return undefined;
+  const [i, [x, y]] = first;
+  const where = `feature ${i}'s first position is [${x}, ${y}]`;
+  const crs = crsName(doc);
+  if (firsts.every(([, [a, b]]) => looksProjected(a, b)))
+    return `the coordinates are not longitude/latitude in degrees (${where}${crs !== undefined ? `, and the file's "crs" is ${crs}` : ''}): ${REPROJECT}`;
+  if (firsts.length > 1 && firsts.every(([, [a, b]]) => Math.abs(b) > 90 && Math.abs(b) <= 180 && Math.abs(a) <= 90))
+    return `every feature's positions are [latitude, longitude] (${where}, a latitude beyond ±90): GeoJSON order is [longitude, latitude]; swap the two numbers of every position`;
+  return undefined;
 }
 
 /**
