@@ -189,7 +189,7 @@ describe('rules config', () => {
   it('reports zone file problems with the file and feature', () => {
     const p = problems({ zones: { files: [zonesFile, join(dir, 'missing.geojson')] } });
     expect(p.map((x) => x.key)).toEqual(['zones.files.0', 'zones.files.0', 'zones.files.0', 'zones.files.1']);
-    expect(p[0]?.message).toBe(`${zonesFile}: feature 0 ("yard"): a Point zone needs a positive "radiusM" property (its radius in metres)`);
+    expect(p[0]?.message).toBe(`${zonesFile}: feature 0 ("yard"): property "radiusM" (a Point zone's radius in metres) is missing or empty (its properties: name, locationCode, site); if another property holds it, name that one in rules.zones.properties.radiusM`);
     // The code is there under another name: the message lists the feature's properties and names the key to set.
     expect(p[1]?.message).toBe(
       `${zonesFile}: feature 1 ("gate"): property "locationCode" (the ERP location code) is missing or empty (its properties: name, code); if another property holds it, name that one in rules.zones.properties.locationCode`,

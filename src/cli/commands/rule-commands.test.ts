@@ -596,7 +596,7 @@ describe('zones commands', () => {
     writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a' }, geometry: { type: 'Point', coordinates: [1, 1] } }] }));
     expect(checkZonesFile(file).problems).toEqual([
       'feature 0 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
-      'feature 0 ("a"): a Point zone needs a positive "radiusM" property (its radius in metres)',
+      'feature 0 ("a"): property "radiusM" (a Point zone\'s radius in metres) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.radiusM',
     ]);
     expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(/cannot read/);
     // A Windows export's byte order mark is read past; a syntax error says where it is.

@@ -11,7 +11,7 @@ describe('GeoJSON import refuses zones nobody could ever be in', () => {
     // Mutation: `radius <= 0` -> `radius < 0`.
     expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: 0 })).toEqual({
       zones: [],
-      problems: ['feature 0 ("yard"): a Point zone needs a positive "radiusM" property (its radius in metres)'],
+      problems: ['feature 0 ("yard"): property "radiusM" (the radius in metres) must be above 0: 0 was given'],
     });
   });
 
@@ -115,5 +115,16 @@ describe('GeoJSON import of a layer in another coordinate system, or in [lat, ln
       zones: [],
       problems: ["every feature's positions are [latitude, longitude] (feature 0's first position is [39.7, -105], a latitude beyond ±90): GeoJSON order is [longitude, latitude]; swap the two numbers of every position"],
     });
+  });
+});
+
+describe('GeoJSON import of a Point zone without its radius', () => {
+  it('names the properties the feature has and the config key that picks the radius property (a GIS export calls it "radius")', () => {
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radius: 40 }).problems).toEqual([
+      'feature 0 ("yard"): property "radiusM" (a Point zone\'s radius in metres) is missing or empty (its properties: name, locationCode, radius); if another property holds it, name that one in rules.zones.properties.radiusM',
+    ]);
+    // An empty attribute of a QGIS export is null: missing, not "must be a number: null was given".
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: null }).problems[0]).toContain('is missing or empty');
+    expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: -5 }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be above 0: -5 was given']);
   });
 });

@@ -98,7 +98,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
-    const shape = shapeOf(f.geometry, properties[p.radiusM], (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
+    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
     // A refused zone is not returned: `zones check` counts what is returned as good.
     if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || isReservedName(nameText)) return;
     zones.push({
@@ -116,7 +116,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   return { zones: good, problems };
 }
 
-function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {
+function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {
   if (!isObject(geometry)) {
     problem('has no geometry');
     return undefined;
@@ -137,12 +137,18 @@ function shapeOf(geometry: unknown, radius: unknown, problem: (m: string) => voi
     }
     case 'Point': {
       const pos = positionOf(geometry.coordinates, problem);
-      if (radius !== undefined && typeof radius !== 'number') {
+      const radius = properties[radiusProperty];
+      // An empty attribute of a GIS export is null: as missing, with the properties the feature has.
+      if (radius === undefined || radius === null || radius === '') {
+        problem(`property "${radiusProperty}" (a Point zone's radius in metres) is missing or empty${missingPropertyHint(properties, 'radiusM')}`);
+        return undefined;
+      }
+      if (typeof radius !== 'number') {
         problem(`property "${radiusProperty}" (the radius in metres) must be a number${notANumber(radius)}`);
         return undefined;
       }
-      if (typeof radius !== 'number' || !Number.isFinite(radius) || radius <= 0) {
-        problem(`a Point zone needs a positive "${radiusProperty}" property (its radius in metres)`);
+      if (!Number.isFinite(radius) || radius <= 0) {
+        problem(`property "${radiusProperty}" (the radius in metres) must be above 0: ${radius} was given`);
         return undefined;
       }
       return pos ? { type: 'circle', lng: pos[0], lat: pos[1], radiusM: radius } : undefined;

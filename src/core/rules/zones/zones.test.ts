@@ -78,7 +78,7 @@ describe('GeoJSON import', () => {
       // What the feature has instead, and the config key that says which property to read (a GIS export's SLOC).
       'feature 0: property "name" (the zone name) is missing or empty (its properties: locationCode); if another property holds it, name that one in rules.zones.properties.name',
       'feature 1 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
-      'feature 2 ("b"): a Point zone needs a positive "radiusM" property (its radius in metres)',
+      'feature 2 ("b"): property "radiusM" (a Point zone\'s radius in metres) is missing or empty (its properties: name, locationCode); if another property holds it, name that one in rules.zones.properties.radiusM',
       'feature 3 ("c"): position [200, 1] is out of range (GeoJSON order is [longitude, latitude])',
       'feature 4 ("d"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
     ]);
