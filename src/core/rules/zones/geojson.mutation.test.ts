@@ -128,3 +128,17 @@ describe('GeoJSON import of a Point zone without its radius', () => {
     expect(read({ type: 'Point', coordinates: [13.4, 52.5] }, { radiusM: -5 }).problems).toEqual(['feature 0 ("yard"): property "radiusM" (the radius in metres) must be above 0: -5 was given']);
   });
 });
+
+describe('GeoJSON import of a document that is no FeatureCollection says what it is instead', () => {
+  const first = (doc: unknown, props = {}) => zonesFromGeoJson(doc, props).problems;
+  it('a bare geometry, TopoJSON, a list of features, a collection without features, a type in the wrong case', () => {
+    expect(first({ type: 'Polygon', coordinates: [ring] }, { name: 'NAME', locationCode: 'SLOC' })).toEqual([
+      'a bare Polygon geometry, not a FeatureCollection: a zone needs properties (its "NAME" and "SLOC"), so put the geometry in a Feature with them, in a FeatureCollection (expected {"type":"FeatureCollection","features":[...]})',
+    ]);
+    expect(first({ type: 'Topology', objects: {} })).toEqual(['TopoJSON, not GeoJSON: convert it to a GeoJSON FeatureCollection (mapshaper: -o format=geojson; topojson-client: topo2geo)']);
+    expect(first([{ type: 'Feature' }])[0]).toMatch(/^a JSON list, not a GeoJSON FeatureCollection/);
+    expect(first({ type: 'FeatureCollection' })[0]).toMatch(/^a FeatureCollection without a "features" list/);
+    expect(first({ type: 'featurecollection', features: [] })).toEqual(['"type" is "featurecollection": GeoJSON types are written exactly, "FeatureCollection"']);
+    expect(first({ kind: 'zones' })[0]).toBe('not a GeoJSON FeatureCollection or Feature (it has no "type"; expected {"type":"FeatureCollection","features":[...]})');
+  });
+});

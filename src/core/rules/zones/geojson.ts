@@ -63,7 +63,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   let features: unknown[];
   if (isObject(doc) && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
   else if (isObject(doc) && doc.type === 'Feature') features = [doc];
-  else return { zones: [], problems: ['not a GeoJSON FeatureCollection or Feature (expected {"type":"FeatureCollection","features":[...]})'] };
+  else return { zones: [], problems: [notACollection(doc, p)] };
   // A zones file without zones is almost certainly a mistake (an empty export, the wrong layer).
   if (features.length === 0) return { zones: [], problems: ['the FeatureCollection has no features: a zones file needs at least one zone (was the wrong layer exported?)'] };
   // A layer exported in another coordinate system, or written [lat, lng]: said once for the file,
@@ -114,6 +114,22 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   // No zone of a repeated name is good: which one was meant is for the file's owner to say.
   const good = zones.filter((z) => (byName.get(z.name)?.length ?? 0) < 2);
   return { zones: good, problems };
+}
+
+const GEOMETRY_TYPES = ['Point', 'MultiPoint', 'LineString', 'MultiLineString', 'Polygon', 'MultiPolygon', 'GeometryCollection'];
+
+/** What a document that is no FeatureCollection or Feature is instead, and what to make of it. */
+function notACollection(doc: unknown, p: GeoJsonZoneProperties): string {
+  const expected = 'expected {"type":"FeatureCollection","features":[...]}';
+  if (Array.isArray(doc)) return `a JSON list, not a GeoJSON FeatureCollection: put the features in {"type":"FeatureCollection","features":[...]}`;
+  const type = isObject(doc) ? doc.type : undefined;
+  if (type === 'FeatureCollection') return `a FeatureCollection without a "features" list (${expected})`;
+  if (type === 'Topology') return 'TopoJSON, not GeoJSON: convert it to a GeoJSON FeatureCollection (mapshaper: -o format=geojson; topojson-client: topo2geo)';
+  if (typeof type === 'string' && GEOMETRY_TYPES.includes(type))
+    return `a bare ${type} geometry, not a FeatureCollection: a zone needs properties (its "${p.name}" and "${p.locationCode}"), so put the geometry in a Feature with them, in a FeatureCollection (${expected})`;
+  if (typeof type === 'string' && ['featurecollection', 'feature'].includes(type.toLowerCase()))
+    return `"type" is ${JSON.stringify(type)}: GeoJSON types are written exactly, "${type.toLowerCase() === 'feature' ? 'Feature' : 'FeatureCollection'}"`;
+  return `not a GeoJSON FeatureCollection or Feature (${type === undefined ? 'it has no "type"' : `its "type" is ${JSON.stringify(type).slice(0, 60)}`}; ${expected})`;
 }
 
 function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {

@@ -82,7 +82,7 @@ describe('GeoJSON import', () => {
       'feature 3 ("c"): position [200, 1] is out of range (GeoJSON order is [longitude, latitude])',
       'feature 4 ("d"): geometry type "LineString" is not supported; use Polygon, MultiPolygon, or Point with "radiusM"',
     ]);
-    expect(zonesFromGeoJson({ type: 'Point' }).problems[0]).toMatch(/not a GeoJSON FeatureCollection/);
+    expect(zonesFromGeoJson({ type: 'Point' }).problems[0]).toMatch(/^a bare Point geometry, not a FeatureCollection/);
   });
 
   it('closes unclosed rings and honours custom property names', () => {
