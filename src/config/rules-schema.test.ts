@@ -248,6 +248,24 @@ describe('rules config', () => {
     expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: east }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);
   });
 
+  it('an inline polygon written [lat, lng] or as {lat, lng} mappings is told so once, and an altitude is read past as in a zone file', () => {
+    const denver = [[39.7, -105.0], [39.7, -104.9], [39.8, -104.9]];
+    const objects = [{ lat: 51.95, lng: 4.04 }, { lat: 51.95, lng: 4.05 }, { lat: 51.96, lng: 4.05 }];
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: denver }, { name: 'dock', locationCode: 'D', polygon: objects }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message: '[39.7, -105] has latitude -105, beyond ±90: positions are [longitude, latitude] (GeoJSON order); if the polygon is written [latitude, longitude], swap the two numbers of every position',
+      },
+      { key: 'zones.inline.1.polygon', message: 'positions are [longitude, latitude] pairs (GeoJSON order), not mappings: write {lat: 51.95, lng: 4.04} as [4.04, 51.95]' },
+    ]);
+    // A ring pasted from a GeoJSON file with altitudes ([lng, lat, 0]): read without them.
+    const withAltitude = [[4.04, 51.95, 0], [4.05, 51.95, 0], [4.05, 51.96, 0]];
+    expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: withAltitude }] } }).zones?.zones[0]?.shape).toEqual({
+      type: 'polygon',
+      polygons: [[[[4.04, 51.95], [4.05, 51.95], [4.05, 51.96], [4.04, 51.95]]]],
+    });
+  });
+
   it('refuses an inline polygon that crosses itself or has under 3 distinct positions, naming the zone', () => {
     const bowtie = [[4, 52], [4.01, 52.01], [4.01, 52], [4, 52.01], [4, 52]];
     expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: bowtie }, { name: 'dock', locationCode: 'D', polygon: [[4, 52], [4.01, 52], [4, 52]] }] } })).toEqual([

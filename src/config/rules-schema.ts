@@ -88,8 +88,27 @@ const inlinePolygon = z
         code: 'custom',
         message: `this is a list of ${v.length === 1 ? 'one ring' : `${v.length} rings`} (GeoJSON Polygon coordinates, [[[lng, lat], ...]]); an inline polygon is its outer ring alone: drop one level of brackets, [[lng, lat], ...]${v.length > 1 ? ' (for holes use a zones file)' : ''}`,
       });
+    const order = Array.isArray(v) ? positionOrderProblem(v) : undefined;
+    if (order !== undefined) ctx.addIssue({ code: 'custom', message: order });
   })
+  // A position pasted from a GeoJSON file with its altitude: read as a zones file reads it, without.
+  .transform((v) => (Array.isArray(v) ? v.map((p: unknown) => (Array.isArray(p) && p.length === 3 && p.every((n) => typeof n === 'number') ? p.slice(0, 2) : p)) : v))
   .pipe(z.array(lngLat).min(3));
+
+/**
+ * Positions written the other way round, said once for the polygon rather than once per
+ * position: `{lat, lng}` mappings (as a circle's centre is written), or `[lat, lng]` pairs (a
+ * latitude beyond ±90 whose longitude would be one).
+ */
+function positionOrderProblem(positions: readonly unknown[]): string | undefined {
+  const mapping = positions.find((p): p is { lat: unknown; lng: unknown } => p !== null && typeof p === 'object' && !Array.isArray(p) && 'lat' in p && 'lng' in p);
+  if (mapping !== undefined)
+    return `positions are [longitude, latitude] pairs (GeoJSON order), not mappings: write {lat: ${String(mapping.lat)}, lng: ${String(mapping.lng)}} as [${String(mapping.lng)}, ${String(mapping.lat)}]`;
+  const swapped = positions.find((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number' && Math.abs(p[1]) > 90 && Math.abs(p[1]) <= 180 && Math.abs(p[0]) <= 90);
+  if (swapped !== undefined)
+    return `[${swapped[0]}, ${swapped[1]}] has latitude ${swapped[1]}, beyond ±90: positions are [longitude, latitude] (GeoJSON order); if the polygon is written [latitude, longitude], swap the two numbers of every position`;
+  return undefined;
+}
 
 const inlineZoneSchema = z
   .strictObject({
@@ -112,12 +131,12 @@ const inlineZoneSchema = z
   })
   .superRefine((z_, ctx) => {
     if ((z_.polygon === undefined) === (z_.circle === undefined)) ctx.addIssue({ code: 'custom', message: 'give exactly one of `polygon` or `circle`' });
-    // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
-    if (z_.polygon !== undefined && spansAntimeridian(z_.polygon))
-      ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
-    // As in a zone file: a bowtie or a line has (about) no area and would win every overlap. Only
-    // for a list of positions: this refinement runs after the polygon's own problems too.
+    // Only for a list of positions: this refinement runs after the polygon's own problems too.
     const positions = z_.polygon?.every((p: unknown) => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number') === true;
+    // The same check as a zone file's polygons; an inline zone is one ring, so no MultiPolygon here.
+    if (z_.polygon !== undefined && positions && spansAntimeridian(z_.polygon))
+      ctx.addIssue({ code: 'custom', path: ['polygon'], message: `${ANTIMERIDIAN_PROBLEM}: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode` });
+    // As in a zone file: a bowtie or a line has (about) no area and would win every overlap.
     const wrong = z_.polygon !== undefined && positions ? ringProblem(z_.polygon) : undefined;
     if (wrong !== undefined) ctx.addIssue({ code: 'custom', path: ['polygon'], message: `zone "${z_.name}": the polygon ${wrong}` });
   })
