@@ -606,6 +606,8 @@ describe('zones commands', () => {
     expect(() => checkZonesFile(file)).toThrow(`${file} is not valid JSON: line 2, column 22: `);
     expect(locate(rules, 52.5, 13.4)).toEqual({ inside: ['yard'], band: [], zone: { name: 'yard', locationCode: '1000/0001' } });
     expect(locate(rules, 52.5, 13.5)).toEqual({ inside: [], band: [] });
+    // LNG LAT given for LAT LNG (GeoJSON's order): in no zone, and the zone it would be in the other way round.
+    expect(locate(rules, 13.4, 52.5)).toEqual({ inside: [], band: [], swapped: { name: 'yard', locationCode: '1000/0001' } });
     expect(() => locate(rulesSchema.parse({}), 0, 0)).toThrow(/no zones are configured/);
   });
 

@@ -79,6 +79,11 @@ export interface LocateResult {
   readonly band: readonly string[];
   /** The zone an asset standing here (after dwell) would be reported in, with its location code. */
   readonly zone?: { readonly name: string; readonly locationCode: string };
+  /**
+   * Near no zone, but the position read the other way round (the arguments are LAT LNG, a map
+   * tool or GeoJSON gives LNG, LAT) is in this zone.
+   */
+  readonly swapped?: { readonly name: string; readonly locationCode: string };
 }
 
 export function locate(rules: RulesConfig, lat: number, lng: number): LocateResult {
@@ -86,7 +91,9 @@ export function locate(rules: RulesConfig, lat: number, lng: number): LocateResu
   if (!tracking) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
   const hit = tracking.index.locate(lat, lng);
   const best = tracking.index.best(hit.inside);
-  return { ...hit, ...(best ? { zone: { name: best.name, locationCode: best.locationCode } } : {}) };
+  if (best) return { ...hit, zone: { name: best.name, locationCode: best.locationCode } };
+  const other = hit.band.length === 0 && Math.abs(lng) <= 90 ? tracking.index.best(tracking.index.locate(lng, lat).inside) : undefined;
+  return { ...hit, ...(other ? { swapped: { name: other.name, locationCode: other.locationCode } } : {}) };
 }
 
 /** A zone the stored rule state names that is not configured (renamed or removed since), with who is still tracked in it. */
@@ -215,12 +222,13 @@ export function registerZonesCommand(program: Command): Command {
       return Promise.resolve();
     }),
   );
-  addConfigOption(zones.command('locate <lat> <lng>').description('which configured zone a position is in').option('--json', 'print JSON')).action(
+  addConfigOption(zones.command('locate <lat> <lng>').description('which configured zone a position is in (latitude first, then longitude)').option('--json', 'print JSON')).action(
     action((latText: string, lngText: string, opts: { config: string; json?: boolean }) => {
       const r = locate(rulesConfigOf(resolveConfig(opts.config).config), coordinate(latText, 'latitude'), coordinate(lngText, 'longitude'));
       if (opts.json) process.stdout.write(`${toJson(r)}\n`);
       else {
         process.stdout.write(r.zone ? `in zone ${r.zone.name} (location code ${r.zone.locationCode})\n` : 'in no zone\n');
+        if (r.swapped) process.stdout.write(`read the other way round (latitude ${lngText}, longitude ${latText}) it is in zone ${r.swapped.name}: the arguments are LAT LNG, where GeoJSON and many map tools give longitude first\n`);
         if (r.inside.length > 1) process.stdout.write(`inside: ${r.inside.join(', ')}\n`);
         if (r.band.length) process.stdout.write(`within the hysteresis margin of: ${r.band.join(', ')}\n`);
       }
