@@ -70,8 +70,10 @@ describe('configurations shown in the docs', () => {
     expect(rules).toBeDefined();
     expect(telematics).toBeDefined();
     const zones = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'QUAY', erpLocation: '1000/0002', site: 'ROT', radiusM: 50 }, geometry: { type: 'Point', coordinates: [4.06, 51.95] } }] };
-    const withRules = load(configDir(`${DEST}${rules ?? ''}`, { 'zones.geojson': JSON.stringify(zones) }));
-    expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['QUAY', 'YARD-A']);
+    // The file listed with its own property names (a QGIS export's NAME and SLOC).
+    const qgis = { type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'BERTH-7', SLOC: '1000/0007', radiusM: 40 }, geometry: { type: 'Point', coordinates: [4.07, 51.95] } }] };
+    const withRules = load(configDir(`${DEST}${rules ?? ''}`, { 'zones.geojson': JSON.stringify(zones), 'qgis-export.geojson': JSON.stringify(qgis) }));
+    expect(withRules.rules.zones?.zones.map((z) => z.name).sort()).toEqual(['BERTH-7', 'QUAY', 'YARD-A']);
     expect(withRules.rules.maintenance?.thresholds.map((t) => t.name)).toEqual(['engine-temp', 'pressure-spikes']);
     expect(load(configDir(`${DEST}${telematics ?? ''}`)).telematics.map((t) => t.vendor)).toEqual(['trackunit']);
   });

@@ -548,6 +548,9 @@ describe('config', () => {
     expect(c.assets.files).toEqual([join(dir, 'mapping.csv'), '/abs/other.csv']);
     expect(c.sources.mqtt[0]?.caFile).toBe(join(dir, 'certs', 'ca.pem'));
     expect(c.rules.zones?.zones.map((z) => z.name)).toEqual(['yard']);
+    // A zones file given as {path, properties}: its path is beside the config too.
+    writeFileSync(join(dir, 'own.yaml'), yaml.replace('files: [zones/site.geojson]', 'files: [{ path: zones/site.geojson, properties: { name: name } }]'));
+    expect(loadConfigFile(join(dir, 'own.yaml'), { DATA: 'state' }).rules.zones?.zones.map((z) => z.name)).toEqual(['yard']);
     // The default store is beside the config too; an absolute path and `:memory:` stay as they are.
     writeFileSync(join(dir, 'default.yaml'), 'destinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
     expect(loadConfigFile(join(dir, 'default.yaml')).store.path).toBe(join(dir, 'data', 'assetbridge.db'));

@@ -270,7 +270,9 @@ export function resolveConfigPaths(input: unknown, baseDir: string): unknown {
   }
   resolveKey(doc.assets, 'files');
   resolveKey(doc.capture, 'dir');
-  if (isDoc(doc.rules)) resolveKey(doc.rules.zones, 'files');
+  // A zones file is a path, or `{path, properties}`.
+  if (isDoc(doc.rules) && isDoc(doc.rules.zones) && Array.isArray(doc.rules.zones.files))
+    doc.rules.zones.files = doc.rules.zones.files.map((f: unknown) => (isDoc(f) && 'path' in f ? { ...f, path: at(f.path) } : at(f)));
   if (isDoc(doc.sources) && Array.isArray(doc.sources.mqtt)) for (const s of doc.sources.mqtt) for (const k of ['caFile', 'certFile', 'keyFile']) resolveKey(s, k);
   return doc;
 }

@@ -118,6 +118,23 @@ describe('rules config', () => {
     ]);
   });
 
+  it('reads each zones file with its own property names where it has them ({path, properties}), the common ones elsewhere', () => {
+    // A QGIS export (NAME, SLOC) beside a geojson.io file (name, locationCode): one config, no file edited.
+    const other = join(dir, 'other.geojson');
+    writeFileSync(other, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'dock', locationCode: 'D' }, geometry: { type: 'Point', coordinates: [13.6, 52.5] } }].map((f) => ({ ...f, properties: { ...f.properties, radiusM: 50 } })) }));
+    const c = parse({ zones: { files: [{ path: goodFile, properties: { name: 'NAME', locationCode: 'SLOC' } }, other] } });
+    expect(c.zones?.zones.map((z) => [z.name, z.locationCode])).toEqual([
+      ['yard', '1000/0001'],
+      ['hall', '1000/0002'],
+      ['dock', 'D'],
+    ]);
+    // A property still missing is named where the file's own names are set.
+    expect(problems({ zones: { files: [{ path: goodFile, properties: { name: 'NAME' } }] } }).map((p) => p.message)[0]).toMatch(/if another property holds it, name that one in rules\.zones\.files\.0\.properties\.locationCode$/);
+    expect(problems({ zones: { files: [{ file: goodFile }] } })).toEqual([
+      { key: 'zones.files.0', message: expect.stringMatching(/ is not a zones file: give its path, or \{path, properties: \{name, locationCode, …\}\}/) },
+    ]);
+  });
+
   it('keeps a time zone by its canonical name (another spelling is the same calendar); a legacy fixed-offset zone as written (config check warns of it)', () => {
     const zone = (timeZone: string) => parse({ depreciation: { timeZone } }).depreciation?.timeZone;
     expect(zone('europe/berlin')).toBe('Europe/Berlin');

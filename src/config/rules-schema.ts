@@ -150,10 +150,24 @@ const inlineZoneSchema = z
     return { ...common, shape: { type: 'polygon', polygons: [[ring]] } };
   });
 
+/** Feature property names one zones file has its own way (a GIS export's `NAME`, `SLOC`); the rest are `rules.zones.properties`. */
+const filePropertiesSchema = z.strictObject({
+  name: z.string().min(1).optional(),
+  locationCode: z.string().min(1).optional(),
+  site: z.string().min(1).optional(),
+  priority: z.string().min(1).optional(),
+  radiusM: z.string().min(1).optional(),
+});
+
+/** A zones file: its path, or `{path, properties}` for a file whose features name their fields their own way. */
+const zonesFileSchema = z.union([z.string().min(1), z.strictObject({ path: z.string().min(1), properties: filePropertiesSchema.optional() })], {
+  error: (iss) => `${echo(iss.input)} is not a zones file: give its path, or {path, properties: {name, locationCode, …}} for a file whose features name their fields their own way`,
+});
+
 export const zonesSchema = z
   .strictObject({
     /** GeoJSON files (FeatureCollection of Polygon, MultiPolygon, or Point with a radius property). */
-    files: z.array(z.string().min(1)).default([]),
+    files: z.array(zonesFileSchema).default([]),
     /** Feature property names for the zone fields. */
     properties: z
       .strictObject({
@@ -177,7 +191,9 @@ export const zonesSchema = z
   .transform((cfg, ctx) => {
     // Each zone with the config key it came from, so a repeated name is reported where it is repeated.
     const found: { zone: Zone; key: (string | number)[] }[] = cfg.inline.map((zone, i) => ({ zone, key: ['inline', i, 'name'] }));
-    cfg.files.forEach((file, i) => {
+    cfg.files.forEach((entry, i) => {
+      const file = typeof entry === 'string' ? entry : entry.path;
+      const own = typeof entry === 'string' ? undefined : entry.properties;
       let text: string;
       let doc: unknown;
       try {
@@ -192,7 +208,8 @@ export const zonesSchema = z
         ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)` });
         return;
       }
-      const result = zonesFromGeoJson(doc, cfg.properties);
+      // A file's own property names before the common ones; a missing one is named where it is set.
+      const result = zonesFromGeoJson(doc, { ...cfg.properties, ...own }, own !== undefined ? `rules.zones.files.${i}.properties` : 'rules.zones.properties');
       for (const p of result.problems) ctx.addIssue({ code: 'custom', path: ['files', i], message: `${file}: ${p}` });
       for (const zone of result.zones) found.push({ zone, key: ['files', i] });
     });

@@ -460,6 +460,21 @@ describe('zones check', () => {
     expect((JSON.parse(r.stdout) as { zones: { name: string; locationCode: string; site?: string }[] }).zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['DEPOT', 'D1', 'BRE']]);
   });
 
+  it('with --config reads a file the config lists as {path, properties} with its own property names', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'data', 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { zones: { properties: { site: 'depot' }, files: [{ path: 'qgis.geojson', properties: { name: 'NAME', locationCode: 'SLOC' } }] } },
+    }));
+    const file = join(cfg.dir, 'qgis.geojson');
+    const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'DEPOT', SLOC: 'D1', depot: 'HAM' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const r = await runCli(['zones', 'check', file, '-c', cfg.path, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { zones: { name: string; locationCode: string; site?: string }[] }).zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['DEPOT', 'D1', 'HAM']]);
+  });
+
   it('fails on a file with no zones, naming it, and does not count zones of a repeated name as OK', async () => {
     const cfg = config();
     const empty = join(cfg.dir, 'empty.geojson');

@@ -4,6 +4,7 @@
  * @module
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { toCsv } from '../../core/csv.js';
@@ -42,20 +43,31 @@ export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProp
  * The feature property names a config file gives in `rules.zones.properties`, read from its YAML
  * alone: the file being checked may be one of the config's zone files, which must not stop the check.
  */
-export function configuredZoneProperties(configPath: string): Partial<GeoJsonZoneProperties> {
+export function configuredZoneProperties(configPath: string, file?: string): Partial<GeoJsonZoneProperties> {
   let doc: unknown;
   try {
     doc = parseConfigYaml(readFileSync(configPath, 'utf8'));
   } catch (err) {
     throw new UsageError(`cannot read the config ${configPath}: ${(err as Error).message}`);
   }
-  const props = (doc as { rules?: { zones?: { properties?: unknown } } } | null)?.rules?.zones?.properties;
+  const zones = (doc as { rules?: { zones?: { properties?: unknown; files?: unknown } } } | null)?.rules?.zones;
+  const out = namedProperties(zones?.properties, `${configPath}: rules.zones.properties`);
+  // The file's own entry, `{path, properties}`, when the config lists it so (its path relative to the config's directory).
+  const files = Array.isArray(zones?.files) ? (zones.files as unknown[]) : [];
+  const i = file === undefined ? -1 : files.findIndex((f) => isEntry(f) && typeof f.path === 'string' && resolve(dirname(configPath), f.path) === resolve(file));
+  const own = files[i];
+  return isEntry(own) ? { ...out, ...namedProperties(own.properties, `${configPath}: rules.zones.files.${i}.properties`) } : out;
+}
+
+const isEntry = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+function namedProperties(props: unknown, key: string): Record<string, string> {
   if (props === undefined || props === null) return {};
-  if (typeof props !== 'object') throw new UsageError(`${configPath}: rules.zones.properties is not a mapping`);
+  if (!isEntry(props)) throw new UsageError(`${key} is not a mapping`);
   const out: Record<string, string> = {};
-  for (const key of Object.keys(DEFAULT_GEOJSON_PROPERTIES)) {
-    const v = (props as Record<string, unknown>)[key];
-    if (typeof v === 'string' && v !== '') out[key] = v;
+  for (const name of Object.keys(DEFAULT_GEOJSON_PROPERTIES)) {
+    const v = props[name];
+    if (typeof v === 'string' && v !== '') out[name] = v;
   }
   return out;
 }
@@ -170,7 +182,7 @@ export function registerZonesCommand(program: Command): Command {
     .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
     .action(
       action((file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
-        const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config) : {};
+        const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config, file) : {};
         const given: Partial<GeoJsonZoneProperties> = {
           ...(opts.nameProperty !== undefined ? { name: opts.nameProperty } : {}),
           ...(opts.codeProperty !== undefined ? { locationCode: opts.codeProperty } : {}),

@@ -50,15 +50,19 @@ const isObject = (v: unknown): v is Json => v !== null && typeof v === 'object' 
  * After "property X is missing or empty": the properties the feature has (a GIS export names its
  * fields its own way: `SLOC`, `NAME`), and the config key that says which one to read.
  */
-function missingPropertyHint(properties: Json, key: keyof GeoJsonZoneProperties): string {
+function missingHint(properties: Json, key: keyof GeoJsonZoneProperties, propertiesKey: string): string {
   const names = Object.keys(properties);
   const has = names.length === 0 ? 'it has no properties' : `its properties: ${names.slice(0, 12).join(', ')}${names.length > 12 ? ', …' : ''}`;
-  return ` (${has}); if another property holds it, name that one in rules.zones.properties.${key}`;
+  return ` (${has}); if another property holds it, name that one in ${propertiesKey}.${key}`;
 }
 
-/** Read zones from a parsed GeoJSON document. */
-export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
+/**
+ * Read zones from a parsed GeoJSON document. `propertiesKey`: the config key whose entries name
+ * the properties read, for the hint after a missing one (a file's own, `rules.zones.files.1.properties`).
+ */
+export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZoneProperties> = {}, propertiesKey = 'rules.zones.properties'): GeoJsonImport {
   const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
+  const missingPropertyHint = (properties: Json, key: keyof GeoJsonZoneProperties) => missingHint(properties, key, propertiesKey);
   const problems: string[] = [];
   let features: unknown[];
   if (isObject(doc) && doc.type === 'FeatureCollection' && Array.isArray(doc.features)) features = doc.features;
@@ -98,7 +102,7 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
     const siteText = typeof site === 'string' || typeof site === 'number' ? String(site).trim() : '';
-    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM);
+    const shape = shapeOf(f.geometry, properties, (msg) => problems.push(`${where(nameText)}: ${msg}`), p.radiusM, propertiesKey);
     // A refused zone is not returned: `zones check` counts what is returned as good.
     if (!shape || codeText === '' || typeof priority !== 'number' || nameText.includes('|') || isReservedName(nameText)) return;
     zones.push({
@@ -132,7 +136,7 @@ function notACollection(doc: unknown, p: GeoJsonZoneProperties): string {
   return `not a GeoJSON FeatureCollection or Feature (${type === undefined ? 'it has no "type"' : `its "type" is ${JSON.stringify(type).slice(0, 60)}`}; ${expected})`;
 }
 
-function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string): ZoneShape | undefined {
+function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => void, radiusProperty: string, propertiesKey: string): ZoneShape | undefined {
   if (!isObject(geometry)) {
     problem('has no geometry');
     return undefined;
@@ -156,7 +160,7 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       const radius = properties[radiusProperty];
       // An empty attribute of a GIS export is null: as missing, with the properties the feature has.
       if (radius === undefined || radius === null || radius === '') {
-        problem(`property "${radiusProperty}" (a Point zone's radius in metres) is missing or empty${missingPropertyHint(properties, 'radiusM')}`);
+        problem(`property "${radiusProperty}" (a Point zone's radius in metres) is missing or empty${missingHint(properties, 'radiusM', propertiesKey)}`);
         return undefined;
       }
       if (typeof radius !== 'number') {
