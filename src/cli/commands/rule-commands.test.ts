@@ -142,6 +142,17 @@ describe('rules test', () => {
     expect((await runRulesTest(input)).lines.some((l) => l.trace)).toBe(false);
   });
 
+  it('--trace with the zones says where each fix of the asset is: inside which zones, in whose hysteresis band', async () => {
+    const input = { rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), trace: 'EQ-1', traceZones: zoneTrackingOf(rules)?.index };
+    const fix = (t: string, lat: number, lng: number) => `{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T${t}Z","lat":${lat},"lng":${lng}}`;
+    // The yard is a 200 m circle: its centre; 210 m north of it (in the 25 m band); far away (nothing said).
+    const report = await runRulesTest({ ...input, lines: [fix('08:00:00', 52.5, 13.4), fix('08:00:10', 52.50189, 13.4), fix('08:00:20', 52.6, 13.4)] });
+    const traced = (n: number) => report.lines.find((l) => l.line === n)?.trace ?? [];
+    expect(traced(1)).toContain("this line's fix (2026-10-01T08:00:00.000Z): inside yard");
+    expect(traced(2)).toContain("this line's fix (2026-10-01T08:00:10.000Z): inside no zone; in the hysteresis band (rules.zones.hysteresisM) of yard: not left from there, nor entered");
+    expect(traced(3).some((t) => t.startsWith("this line's fix"))).toBe(false);
+  });
+
   it('shows the inventory counts the events leave, counted as the inventory task counts, with a note that they are no event delivery; --compare shows those that differ', async () => {
     const inv = (radiusM: number) =>
       rulesSchema.parse({ allowedLateness: '0s', zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM } }] }, inventory: { skuAttribute: 'sku' } });

@@ -88,6 +88,8 @@ export interface RulesTestInput {
   readonly compare?: readonly Rule[];
   /** An asset (ERP id or any of its identifiers) whose rule state changes each line shows (`--trace`). */
   readonly trace?: string;
+  /** The configured zones: with `--trace`, each fix of the asset says which zones it is inside and in the hysteresis band of. */
+  readonly traceZones?: ZoneIndex;
   /**
    * Hand each line to be shown here as soon as it is decided, instead of keeping it in the report
    * (a long input then takes no more memory than its rule state).
@@ -260,7 +262,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const lines = stableJson(held) === stableJson(heldBefore) ? c : [...c, line];
       // An idle watermark before the step: its changes first, marked as its own.
       const shown = watermarkAt === undefined ? lines : lines.map((t) => `idle watermark at ${new Date(watermarkAt).toISOString()}: ${t}`);
-      changes.set(i, [...(changes.get(i) ?? []), ...shown]);
+      // Where the fix is among the zones (what the dwell and hysteresis decide on), once per step.
+      const where = watermarkAt === undefined && input.traceZones ? zonesAtFix(input.traceZones, steps[i]?.event) : undefined;
+      changes.set(i, [...(changes.get(i) ?? []), ...(where !== undefined ? [where] : []), ...shown]);
     };
     const result = simulateRules(input.rules, steps, { initial: states, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
@@ -464,6 +468,18 @@ function receivedAtOf(raw: unknown): number | undefined | { readonly problem: st
   return {
     problem: `receivedAt must be an ISO 8601 time with a zone (e.g. 2026-10-01T08:00:00Z) or epoch milliseconds, got ${got}: it says when the service received the event, as the capture writes it; fix it, or remove it to take the line as received when it happened`,
   };
+}
+
+/**
+ * For `--trace`: the zones a GPS fix is inside and in the hysteresis band of (near none: nothing);
+ * the dwell and hysteresis decide on these, so a zone not entered or not left is explained.
+ */
+export function zonesAtFix(zones: ZoneIndex, event: SimulationStep['event'] | undefined): string | undefined {
+  if (event?.kind !== 'position' || typeof event.lat !== 'number' || typeof event.lng !== 'number') return undefined;
+  const hit = zones.locate(event.lat, event.lng);
+  if (hit.inside.length === 0 && hit.band.length === 0) return undefined;
+  const inside = hit.inside.length ? `inside ${hit.inside.join(', ')}` : 'inside no zone';
+  return `this line's fix (${new Date(event.eventTime).toISOString()}): ${inside}${hit.band.length ? `; in the hysteresis band (rules.zones.hysteresisM) of ${hit.band.join(', ')}: not left from there, nor entered` : ''}`;
 }
 
 /** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */

@@ -259,6 +259,7 @@ export function registerRulesCommand(program: Command): Command {
         const defaultDestination = defaultDestinationOf(config);
         const inventory = inventoryCountOptionsOf(rulesConfigOf(config));
         const zoneNames = zoneNamesOf(rulesConfigOf(config));
+        const traceZones = opts.trace !== undefined ? zoneTrackingOf(rulesConfigOf(config))?.index : undefined;
         const reading = stdin ? undefined : readFiles(files);
         // Typed at a terminal, not piped: say what it waits for, rather than seeming to hang.
         if (stdin && process.stdin.isTTY === true) process.stderr.write('reading events from standard input, one JSON object a line; end with Ctrl-D\n');
@@ -283,6 +284,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(inventory ? { inventory } : {}),
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
+            ...(traceZones ? { traceZones } : {}),
             ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : json ? { onLine: json.line } : {}),
             onProgress: progress.update,
           });
