@@ -601,3 +601,31 @@ describe('HTTP intake of a compressed body', () => {
     expect(submitted).toEqual([]);
   });
 });
+
+describe('ERP work-order webhooks with a compressed body', () => {
+  it('refuses it with 415 and what to do, taking nothing, rather than calling the signature wrong or quarantining the compressed bytes', async () => {
+    const secret = 'shared-secret-0123456789';
+    const submitted: RawMessage[] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');
+    const gz = gzipSync(json);
+    // Signed over the JSON (the signature checked over the compressed bytes would be "wrong"), and over the bytes as sent.
+    for (const signedOver of [json, gz]) {
+      const r = await app.request('/v1/webhooks/erp/work-orders', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'X-Signature-256': `sha256=${createHmac('sha256', secret).update(signedOver).digest('hex')}` },
+        body: gz,
+      });
+      expect(r.status).toBe(415);
+      expect(await r.json()).toEqual({ error: 'Content-Encoding gzip is not read here; send the body uncompressed (nothing of this push was taken)' });
+    }
+    expect(submitted).toEqual([]);
+  });
+});

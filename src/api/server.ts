@@ -173,9 +173,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const waiting = (opts.sink.backlog?.() ?? 0) + reading;
       if (waiting >= max) return behind(waiting);
       // A compressed body would be read as bytes that are not text, and quarantined as such.
-      const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
-      if (encoding !== undefined && encoding !== '' && encoding !== 'identity')
-        return c.json({ error: `Content-Encoding ${encoding} is not read here; send the body uncompressed (nothing of this POST was taken)` }, 415);
+      const compressed = compressedAnswer(c, 'POST');
+      if (compressed) return compressed;
       reading++;
       let body;
       try {
@@ -221,6 +220,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
         return c.json({ error: `no work-order webhook for destination "${destination}"; ${known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them'}` }, 404);
       }
+      // A compressed body: its signature would be checked over the compressed bytes (a signature of
+      // the JSON is "wrong"), or, signed as sent, it would be quarantined as text that is no JSON.
+      const compressed = compressedAnswer(c, 'push');
+      if (compressed) return compressed;
       // The signature is over the bytes as sent: text decoding drops a byte order mark and replaces
       // bytes that are not UTF-8, so a signature checked over the text would refuse such pushes.
       const bytes = new Uint8Array(await c.req.arrayBuffer());
@@ -340,6 +343,13 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
+
+/** A body sent compressed (`Content-Encoding` other than identity): 415, nothing taken; undefined when it is not. */
+function compressedAnswer(c: Context, what: 'POST' | 'push'): Response | undefined {
+  const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
+  if (encoding === undefined || encoding === '' || encoding === 'identity') return undefined;
+  return c.json({ error: `Content-Encoding ${encoding} is not read here; send the body uncompressed (nothing of this ${what} was taken)` }, 415);
+}
 
 /** Storing is behind (`sources.http.maxBacklog`): nothing was taken, and the sender retries after a second. */
 function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | 'push'): Response {
