@@ -629,3 +629,20 @@ describe('ERP work-order webhooks with a compressed body', () => {
     expect(submitted).toEqual([]);
   });
 });
+
+describe('ERP work-order webhooks over the body limit', () => {
+  it('answers 413 naming the limit in bytes and the key that sets it', async () => {
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 100, maxEvents: 100 },
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: () => [] }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const r = await app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: `[${'{},'.repeat(60)}{}]` });
+    expect(r.status).toBe(413);
+    expect(await r.json()).toEqual({ error: 'body exceeds 100 bytes (sources.http.bodyLimitBytes); send fewer updates per push (nothing of this push was taken)' });
+  });
+});

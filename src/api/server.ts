@@ -210,9 +210,19 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // ERP work-order status pushes: the destination's connector reads its ERP's format; each update
   // becomes a canonical `workorder` event through the normal pipeline (as polled feedback does).
   const hooks = opts.webhooks ?? new Map<string, WebhookEndpoint>();
+  const webhookBodyLimit = intake?.bodyLimitBytes ?? 1_048_576;
   app.post(
     '/v1/webhooks/:destination/work-orders',
-    bodyLimit({ maxSize: intake?.bodyLimitBytes ?? 1_048_576, onError: (c) => c.json({ error: 'body too large; send fewer updates per POST' }, 413) }),
+    bodyLimit({
+      maxSize: webhookBodyLimit,
+      onError: (c) =>
+        c.json(
+          {
+            error: `body exceeds ${webhookBodyLimit} bytes (${intake ? 'sources.http.bodyLimitBytes' : 'the default of sources.http.bodyLimitBytes, as sources.http is not set'}); send fewer updates per push (nothing of this push was taken)`,
+          },
+          413,
+        ),
+    }),
     async (c) => {
       const destination = c.req.param('destination');
       const hook = hooks.get(destination);
