@@ -276,13 +276,22 @@ describe('a route asked with another method', () => {
     for (const [method, path, allow] of [
       ['GET', '/v1/events', 'POST'],
       ['PUT', '/v1/webhooks/erp/work-orders', 'POST'],
-      ['POST', '/v1/status', 'GET'],
-      ['DELETE', '/metrics', 'GET'],
+      ['POST', '/v1/status', 'GET, HEAD'],
+      ['DELETE', '/metrics', 'GET, HEAD'],
     ] as const) {
       const r = await app.request(path, { method });
       expect([method, path, r.status, r.headers.get('allow')]).toEqual([method, path, 405, allow]);
       expect(((await r.json()) as { error: string }).error).toBe(`${method} is not answered at ${path}; use ${allow}`);
     }
+    // OPTIONS is answered with what the route takes (OPTIONS included), not refused.
+    for (const [path, allow] of [
+      ['/v1/events', 'POST, OPTIONS'],
+      ['/readyz', 'GET, HEAD, OPTIONS'],
+    ] as const) {
+      const r = await app.request(path, { method: 'OPTIONS' });
+      expect([path, r.status, r.headers.get('allow')]).toEqual([path, 204, allow]);
+    }
+    expect((await app.request('/v1/event', { method: 'OPTIONS' })).status).toBe(404);
     const unknown = await app.request('/v1/event', { method: 'POST', body: '[]' });
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toBe('no route POST /v1/event');

@@ -287,19 +287,23 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   app.notFound((c) => {
     // A route that exists under another method (a GET of the intake, say): 405 with what it takes.
     const allowed = methodsAt(app.routes, c.req.path);
+    // OPTIONS asks what a route takes: answered, not refused with a 405 whose Allow leaves it out.
+    if (allowed && c.req.method === 'OPTIONS') return c.body(null, 204, { allow: `${allowed}, OPTIONS` });
     if (allowed) return c.json({ error: `${c.req.method} is not answered at ${c.req.path}; use ${allowed}` }, 405, { allow: allowed });
     return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
   });
   return app;
 }
 
-/** The methods the app's routes answer at `path` (`:param` segments match any one segment), for a 405's Allow; undefined when none does. */
+/** The methods the app's routes answer at `path` (`:param` segments match any one segment; HEAD with GET), for a 405's Allow; undefined when none does. */
 function methodsAt(routes: readonly { readonly path: string; readonly method: string }[], path: string): string | undefined {
   const methods = new Set<string>();
   for (const r of routes) {
     const pattern = new RegExp(`^${r.path.split('/').map((seg) => (seg.startsWith(':') ? '[^/]+' : seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`);
     if (r.method !== 'ALL' && pattern.test(path)) methods.add(r.method);
   }
+  // A GET route answers HEAD too (without the body).
+  if (methods.has('GET')) methods.add('HEAD');
   return methods.size ? [...methods].sort().join(', ') : undefined;
 }
 
