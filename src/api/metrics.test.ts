@@ -79,6 +79,18 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_circuit_open{destination="erp"} 1\n');
   });
 
+  it('exposes what status shows per destination that an alert needs: deliveries in flight, retries, circuit openings', () => {
+    const text = renderMetrics(
+      { destinations: { erp: { attempts: 9, delivered: 2, retried: 6, deadLettered: 0, rateLimited: 1, authRefreshes: 0, pauses: 0, circuit: 'open', circuitOpened: 2, inFlight: 3, pausedForMs: 0 } } },
+      [{ destination: 'erp', pending: 4, inflight: 3, delivered: 2, dead: 0, oldestPendingAgeMs: 2500 }],
+      counters,
+    );
+    expect(text).toContain('assetbridge_outbox_pending{destination="erp"} 4\n');
+    expect(text).toContain('# TYPE assetbridge_outbox_inflight gauge\nassetbridge_outbox_inflight{destination="erp"} 3\n');
+    expect(text).toContain('# TYPE assetbridge_delivery_retries_total counter\nassetbridge_delivery_retries_total{destination="erp"} 6\n');
+    expect(text).toContain('# TYPE assetbridge_circuit_opened_total counter\nassetbridge_circuit_opened_total{destination="erp"} 2\n');
+  });
+
   it("says in each counter's HELP what it counts from: the process's start, or the store's life (kept across restarts)", () => {
     // Values from the store (kept across restarts) are 1000 and up; those the process counts are below.
     const stored: Counters = { eventsAccepted: 1001, quarantined: 1002, quarantineOpen: 1003, ingestLog: 1004, factsEnqueued: { 'workorder.create': 1005 } };
@@ -93,7 +105,7 @@ describe('metrics', () => {
       const sample = /^(\w+_total)(?:\{[^}]*\})? (\d+)$/.exec(line);
       if (sample) fromStore.set(sample[1]!, Number(sample[2]) >= 1000);
     }
-    expect(fromStore.size).toBe(13);
+    expect(fromStore.size).toBe(15);
     for (const [name, stored] of fromStore) {
       expect(help.get(name), name).toMatch(stored ? /, over the store's life \(kept across restarts\)\.$/ : /, since the process started\.$/);
     }

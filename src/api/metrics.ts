@@ -135,19 +135,22 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   metric('assetbridge_quarantined_total', 'counter', "Messages quarantined (a replay quarantined again counts again), over the store's life (kept across restarts).", [[{}, counters.quarantined]]);
   metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
+  metric('assetbridge_outbox_inflight', 'gauge', 'Deliveries claimed and being sent per destination (not counted in assetbridge_outbox_pending).', outbox.map((d) => [{ destination: d.destination }, d.inflight]));
   metric('assetbridge_outbox_dead', 'gauge', 'Dead letters per destination.', outbox.map((d) => [{ destination: d.destination }, d.dead]));
   metric('assetbridge_outbox_oldest_pending_seconds', 'gauge', 'Age of the oldest delivery pending or in flight per destination.', outbox.map((d) => [{ destination: d.destination }, d.oldestPendingAgeMs / 1000]));
   const dest = snapshot.destinations ?? {};
   const per = (f: keyof DestinationMetrics) => Object.entries(dest).map(([k, m]): [Record<string, string>, number] => [{ destination: k }, Number(m[f]) || 0]);
   metric('assetbridge_delivery_attempts_total', 'counter', 'Delivery attempts (one per item sent), since the process started.', per('attempts'));
   metric('assetbridge_delivered_total', 'counter', 'Deliveries confirmed by the ERP, since the process started.', per('delivered'));
+  metric('assetbridge_delivery_retries_total', 'counter', 'Deliveries put back to be tried again after a failed attempt (a timeout, a 5xx, a locked record; 429/503 answers are counted in assetbridge_rate_limited_total), since the process started.', per('retried'));
   metric('assetbridge_rate_limited_total', 'counter', '429/503 answers from the destination (each pauses it), since the process started.', per('rateLimited'));
   metric('assetbridge_dead_lettered_total', 'counter', 'Deliveries sent to dead letters, since the process started.', per('deadLettered'));
   metric('assetbridge_destination_paused_seconds', 'gauge', 'Remaining rate-limit pause per destination.', per('pausedForMs').map(([l, v]) => [l, v / 1000]));
   const sources = snapshot.sources ?? {};
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
   metric('assetbridge_source_refused_subscriptions', 'gauge', 'Topic filters the MQTT broker refused to subscribe (its ACL, as a rule): nothing matching them arrives. `assetbridge status` and the service log name them.', Object.entries(sources).map(([source, s]) => [{ source }, s.refusedSubscriptions?.length ?? 0]));
-  metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open.', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open (0 while closed, and while half-open: one probe request goes out).', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
+  metric('assetbridge_circuit_opened_total', 'counter', "Times the destination's circuit breaker opened (failures in a row reached circuitBreaker.failureThreshold, or its probe failed), since the process started.", per('circuitOpened'));
   // Scheduled tasks (feedback polls, pulls, postings, retention): a task failing run after run is logged once, so alert on these.
   const tasks = Object.entries(snapshot.tasks ?? {});
   metric('assetbridge_task_runs_total', 'counter', 'Runs of each scheduled task, failed or not, since the process started.', tasks.map(([task, t]) => [{ task }, t.runs]));
