@@ -655,3 +655,16 @@ describe('ERP work-order webhooks over the body limit', () => {
     expect(await r.json()).toEqual({ error: 'body exceeds 100 bytes (sources.http.bodyLimitBytes); send fewer updates per push (nothing of this push was taken)' });
   });
 });
+
+describe('HTTP intake of a POST some of whose items are refused', () => {
+  it('answers 400 listing the refused items by index and saying the others are stored, so the client does not send the POST again', async () => {
+    const app = intakeWith((m) => Promise.resolve({ accepted: m.length - 1, quarantined: [{ index: 1, reason: 'no ERP mapping for tag tag-99' }] }));
+    const body = JSON.stringify([1, 2, 3].map((n) => ({ kind: 'meter', assetId: `tag-${n}`, eventTime: 1, operatingHours: 3 })));
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body });
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { accepted: number; rejected: unknown; note: string };
+    expect(answer).toMatchObject({ accepted: 2, rejected: [{ index: 1, reason: 'no ERP mapping for tag tag-99' }] });
+    expect(answer.note).toContain('the items not listed in rejected are stored: do not send this POST again');
+    expect(answer.note).toContain('assetbridge quarantine replay');
+  });
+});

@@ -201,7 +201,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const result = await opts.sink.submit(messages).catch(asError);
       if (result instanceof Error) return notStored(result);
       if (result.quarantined.length) {
-        return c.json({ accepted: result.accepted, rejected: result.quarantined, note: 'accepted items are stored; rejected ones are quarantined with the reason' }, 400);
+        return c.json({ accepted: result.accepted, rejected: result.quarantined, note: PARTLY_TAKEN_NOTE }, 400);
       }
       return c.json({ accepted: result.accepted }, 202);
     });
@@ -354,6 +354,10 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
   }
 }
+
+/** A 400 for a POST of which some items were stored: so that the client does not send it all again (duplicates, and the rejected ones quarantined twice). */
+const PARTLY_TAKEN_NOTE =
+  "the items not listed in rejected are stored: do not send this POST again; the rejected ones are kept in quarantine with the reason ('assetbridge quarantine list'), to replay once the cause is fixed ('assetbridge quarantine replay')";
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
