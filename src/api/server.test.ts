@@ -668,3 +668,29 @@ describe('HTTP intake of a POST some of whose items are refused', () => {
     expect(answer.note).toContain('assetbridge quarantine replay');
   });
 });
+
+describe('a handler that fails', () => {
+  it('answers 500 as JSON with the reason and the store advice, logged through the service log, not a bare Internal Server Error', async () => {
+    const logged: { fields: Record<string, unknown>; message: string }[] = [];
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      logger: { warn: () => undefined, error: (fields, message) => logged.push({ fields, message }) },
+      status: { ready: () => true, status: () => Promise.reject(busy), metrics: () => Promise.reject(busy) },
+    });
+    for (const path of ['/metrics', '/v1/status']) {
+      const r = await app.request(path);
+      expect(r.status).toBe(500);
+      expect(r.headers.get('content-type')).toContain('application/json');
+      const { error } = (await r.json()) as { error: string };
+      expect(error).toMatch(new RegExp(`^GET ${path} failed: database is locked; .+ \\(the service log has the details\\)$`));
+    }
+    expect(logged.map((l) => [l.message, l.fields.err])).toEqual([
+      ['GET /metrics failed', busy],
+      ['GET /v1/status failed', busy],
+    ]);
+  });
+});

@@ -42,7 +42,7 @@ export interface HttpServerOptions {
   readonly quarantine?: (entries: readonly QuarantineEntry[]) => Promise<void>;
   readonly now: () => number;
   /** Where refused webhook pushes are logged (a warning each). */
-  readonly logger?: { warn(fields: Record<string, unknown>, message: string): void };
+  readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
 }
 
 export interface WebhookEndpoint {
@@ -284,6 +284,15 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       return c.json(answer, rejected.length ? 400 : 202);
     },
   );
+  // A handler that throws (the store unreadable while /metrics or /v1/status reads it): a JSON answer
+  // with the reason and what to do, logged through the service log (redacted), not a bare
+  // "Internal Server Error" with the stack on stderr.
+  app.onError((err, c) => {
+    if ('getResponse' in err && typeof err.getResponse === 'function') return err.getResponse();
+    opts.logger?.error?.({ err, method: c.req.method, path: c.req.path }, `${c.req.method} ${c.req.path} failed`);
+    const advice = storeErrorAdvice(storeErrorCode(err));
+    return c.json({ error: `${c.req.method} ${c.req.path} failed: ${err.message}${advice === undefined ? '' : `; ${advice}`} (the service log has the details)` }, 500);
+  });
   app.notFound((c) => {
     // A route that exists under another method (a GET of the intake, say): 405 with what it takes.
     const allowed = methodsAt(app.routes, c.req.path);
