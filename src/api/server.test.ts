@@ -694,3 +694,12 @@ describe('a handler that fails', () => {
     ]);
   });
 });
+
+describe('GET /metrics', () => {
+  it('names its charset (UTF-8), as the text format is, so label values such as a destination "Lager-Süd" read the same in any scraper', async () => {
+    const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('assetbridge_outbox_pending{destination="Lager-Süd"} 1\n') } });
+    const r = await app.request('/metrics');
+    expect(r.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await r.text()).toContain('Lager-Süd');
+  });
+});

@@ -141,7 +141,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     const reason = opts.status.notReadyBecause?.();
     return c.json({ ready: false, ...(reason !== undefined ? { reason } : {}) }, 503);
   });
-  app.get('/metrics', async (c) => c.text(await opts.status.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await opts.status.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
   // Times as ISO 8601, as in `assetbridge status --json`.
   app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));
 
