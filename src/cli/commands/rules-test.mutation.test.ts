@@ -112,6 +112,8 @@ const arrival = fc.record({
   gap: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 4, max: 40 })),
   kind: fc.constantFrom('position', 'position', 'position', 'sensor', 'meter', 'alert'),
   where: fc.constantFrom(50, 50.01, 50.05),
+  /** The tracker's own zone label beside the fix (inside a configured zone it is never sent; outside, it is). */
+  label: fc.constantFrom(undefined, undefined, 'YARD-A'),
   temp: fc.constantFrom(70, 99),
   delaySec: fc.constantFrom(0, 0, 10, 40),
 });
@@ -119,7 +121,7 @@ type Arrival = typeof arrival extends fc.Arbitrary<infer T> ? T : never;
 
 function body(a: Arrival, receivedAt: number, hours: number): object {
   const base = { assetId: `tag-${a.asset}`, eventTime: new Date(receivedAt - a.delaySec * 1000).toISOString() };
-  if (a.kind === 'position') return { ...base, kind: 'position', lat: a.where, lng: 10 };
+  if (a.kind === 'position') return { ...base, kind: 'position', lat: a.where, lng: 10, ...(a.label !== undefined ? { zone: a.label } : {}) };
   if (a.kind === 'sensor') return { ...base, kind: 'sensor', values: { coolantTemp: { value: a.temp } } };
   if (a.kind === 'meter') return { ...base, kind: 'meter', operatingHours: hours };
   return { ...base, kind: 'alert', reason: 'hydraulic pressure low', severity: 'critical', code: 'HYD-7' };
@@ -180,7 +182,7 @@ describe('rules test over a capture, against the service that wrote it', () => {
     const items: Arrival[] = [];
     let last = 0;
     for (const a of [...arrivals].sort((x, y) => x.minute - y.minute)) {
-      items.push({ asset: a.asset, gap: a.minute - last, kind: a.kind ?? 'position', where: a.where ?? 50, temp: a.temp ?? 70, delaySec: a.delaySec ?? 0 });
+      items.push({ asset: a.asset, gap: a.minute - last, kind: a.kind ?? 'position', where: a.where ?? 50, label: undefined, temp: a.temp ?? 70, delaySec: a.delaySec ?? 0 });
       last = a.minute;
     }
     const svc = await throughService(items);
@@ -320,6 +322,19 @@ describe('rules test deliveries', () => {
     const report = await runRulesTest({ lines, rules: createRules(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() });
     expect(report.lines.map((l) => l.deliveries.map((d) => d.payload.warehouseLocation))).toEqual([['DEPOT'], [], []]);
     expect(report.totals).toEqual({ 'location.update (state)': 1 });
+  });
+
+  it('of fixes whose tracker names its own zone inside a configured one are the zone\'s code once entered, never the tracker\'s label', async () => {
+    const c = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, zones: { inline: [{ name: 'yard-a', locationCode: 'LOC-YARD-A', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] } });
+    const lines = [
+      position('tag-1', '2026-10-01T08:00:00Z', 52.6), // on the road, 11 km north
+      position('tag-1', '2026-10-01T08:01:00Z', 52.5, { zone: 'YARD-A' }), // in the yard: the 30 s enter dwell starts
+      position('tag-1', '2026-10-01T08:01:20Z', 52.5, { zone: 'YARD-A' }),
+      position('tag-1', '2026-10-01T08:01:40Z', 52.5, { zone: 'YARD-A' }), // entered
+    ];
+    const report = await runRulesTest({ lines, rules: createRules(c), assets: [plain('EQ-1', 'tag-1')], defaultDestination: 'erp', states: new Map() });
+    expect(report.lines.map((l) => l.deliveries.map((d) => d.payload.warehouseLocation))).toEqual([[null], [null], [], ['LOC-YARD-A']]);
+    expect(report.totals).toEqual({ 'location.update (state)': 3 });
   });
 
   it('of a zone sighting (a reader\'s zone, no lat/lng) are its zone\'s code with coordinates null; a zone not configured is rejected, as the service quarantines it', async () => {

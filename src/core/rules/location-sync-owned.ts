@@ -7,9 +7,10 @@
  * linked list per asset in a pool of slots (time, coordinates, the zones they are inside and near
  * as numbers, from {@link ZoneIndex.locateNumbers}).
  *
- * The zone a source reports with a fix (a tracker's own geofence: the location sent where no
- * configured zone holds the fix) is a number too, in one numbering with the location codes (the ERP
- * is sent either, and the two are compared as the strings they are).
+ * The zone a source reports with a fix (a tracker's own geofence: the location sent for a fix
+ * outside every configured zone and its band) is a number too, in one numbering with the location
+ * codes (the ERP is sent either, and the two are compared as the strings they are). Beside a fix
+ * inside or near a configured zone it is no part of the fix (NO_NAME, see srcOf), and not numbered.
  *
  * The fast path covers accurate GPS fixes, with or without a source-reported zone, on states of
  * that kind (configured zones only, a handful per fix and per asset). Anything else — a zone
@@ -311,8 +312,7 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const rawLat = e.lat;
     const rawLng = e.lng;
     if (rawLat === undefined || rawLng === undefined) return this.applyPure(a, event, ctx, out);
-    const src = e.zone === undefined ? NO_NAME : this.nameOf(e.zone);
-    if (src === NO_ROOM) return this.applyPure(a, event, ctx, out);
+    const label = e.zone;
     const accuracy = e.accuracyM;
     if (!(this.maxAccuracyM <= 0 || accuracy === undefined || accuracy <= this.maxAccuracyM)) return this.applyPure(a, event, ctx, out);
     // Not synced for this asset: its state stays as it is (the pure form's answer).
@@ -321,8 +321,10 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     const lat = roundCoordinate(rawLat);
     const lng = roundCoordinate(rawLng);
     const h = this.has[a] as number;
-    // The newest fix processed sent again: a duplicate (the last one is accurate, as this one).
-    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng && this.lastSrc[a] === src) return 0;
+    // The newest fix processed sent again: a duplicate (the last one is accurate, as this one). Its
+    // reported zone counts only outside configured zones and their bands (see srcOf): located here,
+    // only when there is one (rare: the same time and place).
+    if ((h & LAST) !== 0 && this.lastT[a] === t && this.lastLat[a] === lat && this.lastLng[a] === lng && this.lastSrc[a] === (label === undefined ? NO_NAME : this.srcOf(label, this.hitsOf(rawLat, rawLng)))) return 0;
     const L = this.lateness;
     const waiting = (this.head[a] as number) !== -1;
     if (L === 0) {
@@ -332,6 +334,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (released !== undefined && t <= released) return LATE;
       const hits = this.hitsOf(rawLat, rawLng);
       if (hits < 0 || this.union(this.trackedInto(a), this.hitIn, 0, hits & 0xffff) < 0) return this.applyPure(a, event, ctx, out);
+      const src = label === undefined ? NO_NAME : this.srcOf(label, hits);
+      if (src === NO_ROOM) return this.applyPure(a, event, ctx, out);
       this.processFix(a, t, lat, lng, src, this.hitIn, 0, hits & 0xffff, this.hitNear, 0, hits >>> 16, ctx, out);
       // Without lateness an empty reorder buffer is not kept.
       this.has[a] = ((this.has[a] as number) & ~(ORDER | RELEASED | NEWEST)) | STATE;
@@ -361,6 +365,8 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
     }
     const hits = this.hitsOf(rawLat, rawLng);
     if (hits < 0) return this.applyPure(a, event, ctx, out);
+    const src = label === undefined ? NO_NAME : this.srcOf(label, hits);
+    if (src === NO_ROOM) return this.applyPure(a, event, ctx, out);
     const nw = newest === undefined || t > newest ? t : newest;
     const watermark = nw - L;
     // The zones tracked while the fixes released now are processed are among those tracked now and
@@ -384,7 +390,11 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (this.head[a] === -1) this.tail[a] = -1;
       else this.sPrev[this.head[a]] = -1;
       const base = k * 2 * HITS;
-      this.processFix(a, this.sT[k] as number, this.sLat[k] as number, this.sLng[k] as number, this.sSrc[k] as number, this.sHits, base, this.sNIn[k] as number, this.sHits, base + HITS, this.sNNear[k] as number, ctx, out);
+      const nIn = this.sNIn[k] as number;
+      const nNear = this.sNNear[k] as number;
+      // A fix stored waiting before reported zones inside configured ones were dropped may carry one: not sent (srcOf).
+      const src = nIn + nNear === 0 ? (this.sSrc[k] as number) : NO_NAME;
+      this.processFix(a, this.sT[k] as number, this.sLat[k] as number, this.sLng[k] as number, src, this.sHits, base, nIn, this.sHits, base + HITS, nNear, ctx, out);
       this.released[a] = this.sT[k] as number;
       this.has[a] = (this.has[a]) | RELEASED;
       this.sNext[k] = this.free;
@@ -433,6 +443,16 @@ class OwnedLocationSync implements OwnedLocationSyncRule {
       if (r.state !== undefined) this.keep(a, r.state);
     }
     return flags;
+  }
+
+  /**
+   * The number of the zone a source reported beside a fix whose zones are `hits` (hitsOf's
+   * answer): NO_NAME when the fix is inside or near a configured zone (or more than the columns
+   * hold), where that zone, or what the asset had, is the location and never the source's label
+   * (location-sync.ts's bufferedFix); NO_ROOM when no more names can be numbered.
+   */
+  private srcOf(label: string, hits: number): number {
+    return hits !== 0 ? NO_NAME : this.nameOf(label);
   }
 
   /**

@@ -121,13 +121,14 @@ describe('location sync: idle watermarks', () => {
     expect(r.deliveries.map((d) => [d.payload.warehouseLocation, d.payload.zone])).toEqual([['1000/0001', 'yard']]);
   });
 
-  it('a watermark that decides nothing keeps the zone the source reported (no update to "no location")', () => {
-    // Mutation: the settled fix drops the source-reported zone, so an undecided dwell sends warehouseLocation null.
-    const { out, state, rule } = run({ minDistanceM: 100, heartbeatMs: 86_400_000, zones }, [pos(600, 50, { zone: 'DOCK-7' })]);
-    expect(out.map((d) => d.payload.warehouseLocation)).toEqual(['DOCK-7']);
-    const r = rule.flush(state, ctx, T0 + 660_000); // a minute in: the entry's five minutes are not over
+  it('a watermark that decides nothing keeps the zone the source reported for the exit a later one decides', () => {
+    // Mutation: the settled fix drops the source-reported zone, so the exit a later watermark decides sends warehouseLocation null.
+    const { out, state, rule } = run({ minDistanceM: 100_000, heartbeatMs: 86_400_000, zones }, [pos(0, 0), pos(400, 0), pos(500, 1000, { zone: 'DOCK-7' })]);
+    expect(codes(out)).toEqual([[0, null], [400, '1000/0001']]); // leaving the yard from 500 s (its label is outside every zone)
+    const r = rule.flush(state, ctx, T0 + 600_000); // the exit's five minutes are not over
     expect(r.deliveries).toEqual([]);
-    expect(r.state.synced?.zone).toBe('DOCK-7');
+    expect(r.state.synced?.zone).toBe('1000/0001');
+    expect(codes(rule.flush(r.state, ctx, T0 + 900_000).deliveries)).toEqual([[800, 'DOCK-7']]);
   });
 
   it('a watermark does not settle a dwell before the allowed lateness has passed: a fix within it still counts', () => {
@@ -163,9 +164,10 @@ describe('location sync: an exit decided by an idle watermark, with a source tha
     // been entered, so leaving one by watermark sent warehouseLocation null until the tracker spoke again.
     const options = { minDistanceM: 100_000, heartbeatMs: 86_400_000, zones: zonesWith([yard]) };
     const events = [pos(0, 0, { zone: 'A' }), pos(40, 0, { zone: 'A' }), pos(100, 1000, { zone: 'ROAD' })];
-    // Seen again where it parked, a minute later: the exit counts and the source's zone is sent.
+    // Seen again where it parked, a minute later: the exit counts and the source's zone is sent
+    // (outside every configured zone: inside the yard its label "A" never is).
     const byFix = run(options, [...events, pos(200, 1000, { zone: 'ROAD' })]);
-    expect(codes(byFix.out)).toEqual([[0, 'A'], [40, '1000/0001'], [200, 'ROAD']]);
+    expect(codes(byFix.out)).toEqual([[0, null], [40, '1000/0001'], [200, 'ROAD']]);
     // The tracker falls quiet instead: the watermark settles the same exit, dated to its dwell end.
     const quiet = run(options, events);
     const w = quiet.rule.flush(quiet.state, ctx, T0 + 200_000);

@@ -7,7 +7,11 @@
  *
  * With zones configured, the zone is the one the asset has *entered* (dwell and hysteresis, see
  * zones/zone-tracker.ts) and `warehouseLocation` carries that zone's ERP location code; without
- * zones it is the zone the source reported. While the asset is still in a zone no longer configured
+ * zones it is the zone the source reported. With zones, the zone a source reports beside an
+ * accurate GPS fix (a tracker's own geofence, no ERP location) is taken only for a fix outside
+ * every configured zone and its hysteresis band: one inside or in the band of a configured zone is
+ * processed as if the source had reported none (see bufferedFix), so while its enter dwell runs the
+ * asset keeps what it had (no tracker label is sent in between, then the zone's code). While the asset is still in a zone no longer configured
  * (renamed or removed since its state was stored), the location sent last stands until it has left
  * that zone (exit dwell): see zoneOfState. With `allowedLatenessMs` > 0, positions wait that long
  * (in event time) to be put in order first, so out-of-order arrival changes nothing.
@@ -109,17 +113,29 @@ function bufferedFix(event: PositionEvent, zones: ZoneTracking | undefined, maxA
   const fix = event as PositionFix;
   const usable = maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(fix) : undefined;
+  const inside = hit && hit.inside.length > 0 ? hit.inside : undefined;
+  const near = hit && hit.band.length > 0 ? hit.band : undefined;
   // Every field, undefined when absent (one object shape: see locationState).
   return {
     t: event.eventTime,
     lat: roundCoordinate(fix.lat),
     lng: roundCoordinate(fix.lng),
-    zone: event.zone,
-    in: hit && hit.inside.length > 0 ? hit.inside : undefined,
-    near: hit && hit.band.length > 0 ? hit.band : undefined,
+    // Inside or near a configured zone, that zone (once entered) or what the asset had (while its
+    // dwell runs) is the location, never the source's own label: dropped here, it is no part of the
+    // fix (not sent, not kept, not in the duplicate check or the reorder tiebreak).
+    zone: inside === undefined && near === undefined ? event.zone : undefined,
+    in: inside,
+    near,
     inaccurate: usable ? undefined : true,
   };
 }
+
+/**
+ * The zone the source reported with `f` that may be sent: none for a fix inside or near a
+ * configured zone (bufferedFix drops it; a fix waiting in a state stored before it did may still
+ * carry one).
+ */
+const labelOf = (f: BufferedFix): string | undefined => (f.in === undefined && f.near === undefined ? f.zone : undefined);
 
 // Fixes of one time waiting together are all accurate or all inaccurate (an accurate one replaces
 // inaccurate ones of its time: see replacesInaccurate), so accuracy is no part of it.
@@ -181,7 +197,8 @@ function processFix(
   ctx: RuleContext,
 ): { state: LocationSyncState; delivery?: DeliveryIntent } {
   let zones = state.zones;
-  let zone = f.zone;
+  const label = labelOf(f);
+  let zone = label;
   let zoneName: string | undefined;
   if (options.zones) {
     // A reader's zone (validated as configured) is entered at once, and every other one left.
@@ -199,7 +216,7 @@ function processFix(
     }
   }
   // The source's zone is kept for an idle watermark, which may decide an exit with no further fix (see settleDwell).
-  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? f.zone : undefined, f.inaccurate ? true : undefined, f.inaccurate ? locatedAt(state.last) : undefined);
+  const fix = fixOf(f.lat, f.lng, f.t, zone, zoneName, zoneName !== undefined ? label : undefined, f.inaccurate ? true : undefined, f.inaccurate ? locatedAt(state.last) : undefined);
   const synced = state.synced;
   // A fix less accurate than `zones.maxAccuracyM` sends nothing once the asset has a location: a
   // cell-tower fallback 2 km off would otherwise be sent as where the asset is. Not even a change

@@ -83,23 +83,25 @@ describe('inventory rule: inaccurate sightings', () => {
 });
 
 describe('inventory rule: which location wins', () => {
-  it('an entered configured zone wins over the zone the reader reported; before the dwell the reader’s zone is used', () => {
-    // Kills: the reader-reported zone taking precedence over an entered zone.
+  it('an entered configured zone wins over the zone the reader reported; before the dwell that zone is not used either', () => {
+    // Kills: the reader-reported zone taking precedence over an entered zone, or standing in for it while its dwell runs.
     const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(0) });
     const first = applyAll(rule, [seen(0, 50, { zone: 'DOCK-9' })]);
-    expect(first).toMatchObject({ location: 'DOCK-9' }); // entering bay A, not yet in
+    expect(first).toMatchObject({ location: null }); // entering bay A, not yet in: not counted under the tracker's label
     expect(applyAll(rule, [seen(2, 50, { zone: 'DOCK-9' })], first)).toMatchObject({ location: 'WH1-A' });
   });
 });
 
 describe('inventory rule: idle watermarks', () => {
-  it('a watermark that decides nothing keeps the reader-reported location of the last sighting', () => {
+  it('a watermark that decides nothing keeps the location of the last sighting', () => {
     // Kills: settling to null whenever no configured zone holds the item.
     const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking(0) });
-    const s = applyAll(rule, [seen(0, 40), seen(10, 50, { zone: 'DOCK-1' })]); // entering bay A, reader says DOCK-1
-    expect(s).toMatchObject({ location: 'DOCK-1' });
-    expect(rule.flush(s, ctx, T0 + 10.5 * MIN).state).toMatchObject({ location: 'DOCK-1', seenAt: T0 + 10 * MIN }); // dwell not over
-    expect(rule.flush(s, ctx, T0 + 30 * MIN).state).toMatchObject({ location: 'WH1-A' }); // dwell over: the bay wins
+    const s = applyAll(rule, [seen(0, 40, { zone: 'DOCK-1' }), seen(10, 50, { zone: 'DOCK-1' })]); // at DOCK-1, then entering bay A (the reader still says DOCK-1)
+    expect(s).toMatchObject({ location: null }); // inside bay A the reported zone is no location: as if none was reported
+    // A legacy state, stored when that sighting still counted under DOCK-1: what a watermark keeps.
+    const legacy = { ...s, location: 'DOCK-1' };
+    expect(rule.flush(legacy, ctx, T0 + 10.5 * MIN).state).toMatchObject({ location: 'DOCK-1', seenAt: T0 + 10 * MIN }); // dwell not over
+    expect(rule.flush(legacy, ctx, T0 + 30 * MIN).state).toMatchObject({ location: 'WH1-A' }); // dwell over: the bay wins
   });
 
   it('a watermark that decides nothing keeps since when the item has been at its location', () => {

@@ -2,7 +2,9 @@
  * Inventory sync (touchpoint 3), per item: where each tracked item (an asset with a SKU) was last
  * seen. Tag sightings are position events; the item's location is the ERP location code of the
  * zone it has entered (dwell and hysteresis, as for location sync), else the zone the source
- * reported (an RFID/BLE reader's location), else none; while it is still in a zone no longer
+ * reported (an RFID/BLE reader's location) when the sighting is outside every configured zone and
+ * its band (inside or near one, that zone is the item's location once entered: the source's own
+ * label never is, as in location sync), else none; while it is still in a zone no longer
  * configured (renamed or removed), the location it had, until it has left that zone. A sighting less accurate than
  * `zones.maxAccuracyM` only says the item was seen: it changes neither of them (after the first).
  * A zone sighting (a fixed reader's: a configured zone's name, no coordinates) puts the item in
@@ -117,11 +119,14 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sigh
   if (isZoneSighting(event)) return { t: event.eventTime, zone: event.zone, reader: true };
   const usable = !zones || zones.maxAccuracyM <= 0 || event.accuracyM === undefined || event.accuracyM <= zones.maxAccuracyM;
   const hit = zones && usable ? zones.index.locateEvent(event as PositionFix) : undefined;
+  if (hit !== undefined && (hit.inside.length > 0 || hit.band.length > 0)) {
+    // Inside or near a configured zone, the source's own label is no location (see the module's
+    // comment): dropped, as if none was reported (so no part of the duplicate key either).
+    return { t: event.eventTime, ...(hit.inside.length > 0 ? { in: hit.inside } : {}), ...(hit.band.length > 0 ? { near: hit.band } : {}) };
+  }
   return {
     t: event.eventTime,
     ...(event.zone !== undefined ? { zone: event.zone } : {}),
-    ...(hit && hit.inside.length > 0 ? { in: hit.inside } : {}),
-    ...(hit && hit.band.length > 0 ? { near: hit.band } : {}),
     ...(usable ? {} : { inaccurate: true as const }),
   };
 }
@@ -167,7 +172,10 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
       continue;
     }
     let zones = s.zones;
-    let location: string | null = g.zone ?? null;
+    // The reported zone of a sighting inside or near a configured zone is not taken (sightingOf drops
+    // it; one waiting in a state stored before it did may still carry it).
+    const label = g.in === undefined && g.near === undefined ? g.zone : undefined;
+    let location: string | null = label ?? null;
     let reported: string | undefined;
     if (options.zones) {
       // A reader's zone is entered at once (no dwell), every other one left.
@@ -181,7 +189,7 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
         reported = s.reported;
       } else if (best) {
         // A reader's zone is no code to fall back to once the zone is left.
-        if (!g.reader) reported = g.zone;
+        if (!g.reader) reported = label;
         location = best.locationCode;
       }
     }

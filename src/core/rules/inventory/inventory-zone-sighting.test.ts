@@ -73,3 +73,30 @@ describe('inventory: zone sightings from fixed readers', () => {
     expect(rule.flush(s, ctx, T0 + 30 * MIN).state).toEqual(s);
   });
 });
+
+describe('inventory: a tracker\'s own zone label beside a GPS sighting in a configured zone', () => {
+  const tagged = (min: number, lat: number, zone?: string): PositionEvent => ({ ...seen(min, lat), ...(zone !== undefined ? { zone } : {}) });
+  const counted = (state: InventoryItemState | undefined, at: number) =>
+    [...(countInventory([{ asset: item('P-1', 'SKU-1'), destination: 'erp', state }], at, { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 86_400_000 }).get('erp')?.values() ?? [])];
+
+  it('is never where the item is counted: during the enter dwell it is counted as with no label, then under the zone\'s code', () => {
+    // 50: inside bay A (30 m round), 50.0003 (33 m off): in its 5 m band only; the tag's reader calls it "BAY-A".
+    for (const lat of [50, 50.0003]) {
+      const during = track(item('P-1', 'SKU-1'), [tagged(0, 50.5), tagged(1, lat, 'BAY-A')]).state;
+      expect(during, `at ${lat}`).toMatchObject({ location: null });
+      expect(during).not.toHaveProperty('reported');
+      expect(counted(during, T0 + 1.5 * MIN).map((c) => c.location)).not.toContain('BAY-A');
+    }
+    const after = track(item('P-1', 'SKU-1'), [tagged(0, 50.5), tagged(1, 50, 'BAY-A'), tagged(2.5, 50, 'BAY-A')]).state;
+    expect(after).toMatchObject({ location: 'WH1-A' });
+    expect(after).not.toHaveProperty('reported');
+    // Outside every bay and band, the reported zone is where it is (a reader's location).
+    expect(track(item('P-1', 'SKU-1'), [tagged(0, 50.5, 'DOCK-1')]).state).toMatchObject({ location: 'DOCK-1' });
+  });
+
+  it('the same sighting again with another label is a duplicate, not late (the label is no part of it inside a bay)', () => {
+    const r = track(item('P-1', 'SKU-1'), [tagged(0, 50, 'BAY-A'), tagged(0, 50, 'OTHER'), tagged(0, 50)]);
+    expect(r.late).toBe(0);
+    expect(r.state).toMatchObject({ location: null, zones: { 'bay-a': { phase: 'entering' } } });
+  });
+});
