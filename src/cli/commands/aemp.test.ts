@@ -63,6 +63,25 @@ describe('aemp pull', () => {
     expect(t.sim.stats.http429).toBe(0);
   });
 
+  it('a pull that will not wait (--no-wait) and cannot send a request now mints no token (providers limit logins)', async () => {
+    // A provider of its own: the per-second limiter is process-wide per provider, and this test moves the clock on.
+    const t = setup([simulatorConfig({ name: 'no-wait-token' })]);
+    await t.store.upsertAssets(assetsForMachines([0, 1, 2]));
+    expect(await aempPullCommand(t.deps, {})).toBe(0);
+    const tokens = t.sim.stats.tokenRequests;
+    const iso = t.sim.stats.isoRequests;
+    expect(tokens).toBeGreaterThan(0);
+    t.out.length = 0;
+    expect(await aempPullCommand(t.deps, { wait: false })).toBe(EXIT_TRY_LATER);
+    expect(t.text()).toMatch(/stopped \(budget-wait\)/);
+    expect(t.sim.stats.tokenRequests).toBe(tokens);
+    expect(t.sim.stats.isoRequests).toBe(iso);
+    // Once a request may go, the pull mints and sends as before.
+    t.clock.advance(16 * 60_000);
+    expect(await aempPullCommand(t.deps, { wait: false })).toBe(0);
+    expect(t.sim.stats.tokenRequests).toBe(tokens + 1);
+  });
+
   it.each([
     [
       'answered with a page that cannot be read',

@@ -190,10 +190,12 @@ export class AempClient {
     let acquire: AcquireOptions = opts;
     let retrying: Error | undefined;
     for (let attempt = 1; ; attempt++) {
-      // Have a token before taking a rate slot, so minting it cannot delay the request past its slot.
-      await this.options.credentials.authorization(opts.signal);
+      // Have a token before taking a rate slot, so minting it cannot delay the request past its slot;
+      // but no token when no request could be sent within the wait allowed (providers limit logins).
       let grant;
       try {
+        await this.options.budget.ensureAffordable(key, acquire);
+        await this.options.credentials.authorization(opts.signal);
         grant = await this.options.budget.acquire(key, cls, acquire);
       } catch (err) {
         // A retry the budget cannot afford now: report the failure that made us retry.

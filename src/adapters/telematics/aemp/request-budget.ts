@@ -230,6 +230,24 @@ export class RequestBudget {
     return { ...grant, ticket };
   }
 
+  /**
+   * Throws {@link BudgetWaitTooLongError} when `key` could not be requested within `maxWaitMs`
+   * (per URL or per day), without recording anything: lets a caller that will not wait skip what
+   * would precede the request (minting a token, which providers limit too).
+   */
+  async ensureAffordable(key: string, opts: AcquireOptions = {}): Promise<void> {
+    const maxWaitMs = opts.maxWaitMs ?? Number.POSITIVE_INFINITY;
+    if (maxWaitMs === Number.POSITIVE_INFINITY) return;
+    const now = this.clock.now();
+    const decision = decideUrl(await this.load(key, now), now, this.policy, { useReserve: opts.useReserve === true });
+    if (decision.action !== 'fetch' && decision.until - now > maxWaitMs) throw new BudgetWaitTooLongError({ key, until: decision.until, reason: decision.reason, reserveLeft: decision.reserveLeft });
+    const cap = this.options.profile.dailyRequestCap;
+    if (cap <= 0) return;
+    const stored = await this.options.store.kvGet(dailyNamespace(this.options.provider), 'count');
+    const daily = decideDaily(stored === undefined ? undefined : (JSON.parse(stored) as DailyCount), now, cap);
+    if (!daily.ok && daily.until - now > maxWaitMs) throw new BudgetWaitTooLongError({ key, until: daily.until, reason: 'daily-cap', reserveLeft: 0 });
+  }
+
   /** The ledger's last ordinary request of `key` is now (never earlier than recorded). */
   private async movedToSendTime(key: string): Promise<void> {
     const now = this.clock.now();
