@@ -20,7 +20,7 @@ import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
 import { createRetentionTask } from './engine/retention.js';
 import { createRuleTasks } from './engine/tasks/index.js';
-import { createAempPullTasks } from './adapters/telematics/aemp/aemp-provider.js';
+import { createAempPullTasks, telematicsFeeds } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
@@ -421,7 +421,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     );
     const sources = [...(options.sources === false ? [] : buildSources(config, logger, store)), ...(options.extraSources ?? [])];
     const closers: (() => Promise<void>)[] = [];
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, ...(capture ? { capture } : {}) });
+    // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
+    const feeds = telematicsFeeds(config.telematics);
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, ...(capture ? { capture } : {}) });
     const app: App = {
       config,
       store,

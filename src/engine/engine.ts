@@ -158,6 +158,11 @@ export interface EngineParts {
   readonly identity: { current: IdentityIndex };
   readonly logger: Logger;
   readonly graceMs: number;
+  /**
+   * The telematics feeds (config `telematics`), for the start log line: each one's name and when
+   * the service pulls it (`0 3 * * * UTC`), or `off` when only `aemp pull` does.
+   */
+  readonly feeds?: readonly { readonly name: string; readonly schedule: string }[];
   /** Extra edge components (HTTP server) closed after sources. */
   readonly closers?: (() => Promise<void>)[];
   /** The store lease (one pipeline per embedded store), let go just before the store closes. */
@@ -245,7 +250,7 @@ export class Engine {
       p.scheduler.start();
       this.state = 'running';
       await this.tick();
-      p.logger.info({ sources: p.sources.map((s) => s.name), assets: p.identity.current.size }, 'assetbridge running');
+      p.logger.info({ sources: p.sources.map((s) => s.name), feeds: p.feeds ?? [], assets: p.identity.current.size }, 'assetbridge running');
     } catch (err) {
       this.state = 'failed';
       await this.stop().catch(() => undefined);

@@ -69,6 +69,11 @@ export const aempTaskName = (providerName: string): string => `aemp-pull:${provi
  * never spend the reserve; one that cannot get budget in time stops with a resumable cursor and
  * the next run continues.
  */
+/** The feeds as the service's start line names them: each one's name and when it is pulled (`off`: only by `aemp pull`). */
+export function telematicsFeeds(configs: readonly TelematicsConfig[]): { name: string; schedule: string }[] {
+  return configs.map((c) => ({ name: c.name, schedule: c.schedule.enabled ? `${c.schedule.cron} ${c.schedule.timeZone}` : 'off (aemp pull only)' }));
+}
+
 export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: { logger?: TelematicsLogger; fetch?: typeof fetch; validation?: ValidationPolicy } = {}): ScheduledTask[] {
   return configs.flatMap((config, index) => {
     if (!config.schedule.enabled) return [];
