@@ -93,6 +93,11 @@ export interface TrackunitSimulator {
   expireAllTokens(): void;
   /** The next `count` ISO requests get `status` (e.g. 500, 429) before any other check. */
   failNext(count: number, status: number): void;
+  /**
+   * The next ISO request whose path (with query) contains `pathPart` is answered 200 with `body` as
+   * it is (truncated JSON, a proxy's HTML page, a document of the wrong shape), after the token check.
+   */
+  breakPage(pathPart: string, body: string | Uint8Array, contentType?: string): void;
   readonly fleetSize: number;
 }
 
@@ -159,6 +164,7 @@ export function createTrackunitSimulator(options: TrackunitSimulatorOptions = {}
   const refreshTokens = new Set<string>();
   const stats: SimulatorStats = { requests: 0, isoRequests: 0, tokenRequests: 0, http429: 0, http401: 0, reserveUsed: 0, byUrl: new Map() };
   let injected: { count: number; status: number } | undefined;
+  let brokenPage: { pathPart: string; body: string | Uint8Array; contentType: string } | undefined;
 
   const pages = Math.max(1, Math.ceil(fleetSize / pageSize));
   const app = new Hono();
@@ -236,6 +242,12 @@ export function createTrackunitSimulator(options: TrackunitSimulatorOptions = {}
     const issued = bearer === undefined ? undefined : tokens.get(bearer);
     if (!issued || issued.expiresAt <= now()) {
       return trackunitError(c, 401, 'unauthorized', issued ? 'The access token has expired' : 'Missing or invalid access token');
+    }
+    const url = new URL(c.req.url);
+    if (brokenPage && (url.pathname + url.search).includes(brokenPage.pathPart)) {
+      const { body, contentType } = brokenPage;
+      brokenPage = undefined;
+      return new Response(body, { status: 200, headers: { 'content-type': contentType } });
     }
     await next();
   });
@@ -360,6 +372,9 @@ export function createTrackunitSimulator(options: TrackunitSimulatorOptions = {}
     },
     failNext: (count, status) => {
       injected = { count, status };
+    },
+    breakPage: (pathPart, body, contentType = 'application/json') => {
+      brokenPage = { pathPart, body, contentType };
     },
   };
 }

@@ -19,6 +19,8 @@ export interface ReplaySummary {
   readonly skippedStates?: Readonly<Record<number, string>>;
   /** Those of `skipped` that are open, but of another code than the one asked (`--code`). */
   readonly notOfCode?: { readonly code: string; readonly ids: readonly number[] };
+  /** Open `unreadable-page` entries passed over: pages a telematics pull could not read, not messages to run again. */
+  readonly pages?: readonly number[];
   /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
   readonly interrupted?: { readonly total: number };
 }
@@ -31,6 +33,8 @@ export function formatReplaySummary(s: ReplaySummary): string {
   const notOpen = (s.skipped ?? []).filter((id) => !otherCode.includes(id));
   if (notOpen.length) out += `not replayed (not open): ${notOpen.map((id) => `${id} (${s.skippedStates?.[id] ?? 'already replayed or discarded, or no such entry'})`).join(', ')}\n`;
   if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
+  if (s.pages?.length)
+    out += `not replayed (pages a fleet pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out, 'aemp pull' asks for it again; discard them when done): ${s.pages.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
@@ -101,11 +105,15 @@ async function replayOpen(
   const reasons: Record<string, number> = {};
   const done = new Set<number>();
   let interrupted = false;
-  for await (const part of named ? slices(named) : openEntries(store, code, done)) {
+  const pages: number[] = [];
+  for await (const all of named ? slices(named) : openEntries(store, code, done)) {
     if (signal?.aborted) {
       interrupted = true;
       break;
     }
+    // A page a fleet pull could not read is no message: run through a decoder it would only be set aside again.
+    const part = all.filter((r) => r.code !== 'unreadable-page' || (pages.push(r.id), false));
+    if (part.length === 0) continue;
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
     // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
     // cannot leave it open to be replayed a second time.
@@ -126,6 +134,7 @@ async function replayOpen(
     ...(skipped.length ? { skipped } : {}),
     ...(notOpen.length ? { skippedStates: await quarantineStates(store, notOpen) } : {}),
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
+    ...(pages.length ? { pages } : {}),
     ...(interrupted ? { interrupted: { total } } : {}),
   };
 }

@@ -304,6 +304,8 @@ export interface Store {
   /** How many entries match, without reading them (an import's hint may face a million). */
   countQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode }): Promise<number>;
   listQuarantine(filter: { status?: QuarantineRow['status']; code?: QuarantineCode; ids?: readonly number[]; replayOf?: number; afterId?: number; limit?: number }): Promise<QuarantineRow[]>;
+  /** Sets one entry aside outside an ingest batch (a page a telematics pull could not read); returns its id. */
+  addQuarantine(entry: QuarantineEntry): Promise<number>;
   /** Closes the open entries among `ids` (others stay as they are); returns the ids it closed. */
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]>;
 

@@ -86,7 +86,7 @@ describe('aemp pull', () => {
     [
       'answered with a page that cannot be read',
       () => new Response('{"Links": [', { status: 200, headers: { 'content-type': 'application/json' } }),
-      /^ {2}fix first: the page itself, at the provider: .*'assetbridge aemp parse <file>'/m,
+      /^ {2}fix first: the page itself, at the provider: it answered with a document that cannot be read, kept as received as quarantine entry \d+ \('assetbridge quarantine show \d+ --payload > page' writes it out without a request/m,
     ],
     ['refused (HTTP 404)', () => new Response('no such page', { status: 404 }), /^ {2}fix first: what the error names \(the page was refused\): every rerun stops at this page until then$/m],
   ])('a pull that stops at a page %s says what it kept, that and until when a rerun resumes there, and what to fix first', async (_name, answer, fix) => {

@@ -10,7 +10,7 @@ import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { logLevel } from '../../adapters/log/logger.js';
 
-const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large'];
+const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large', 'unreadable-page'];
 
 /**
  * A payload for JSON output: its text, and when it is bytes that are not UTF-8 (kept as received),

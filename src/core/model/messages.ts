@@ -40,4 +40,8 @@ export interface QuarantineEntry {
   readonly replayOf?: number;
 }
 
-export type QuarantineCode = 'undecodable' | 'invalid' | 'unknown-asset' | 'stale' | 'too-large';
+/**
+ * `unreadable-page`: not a message but a page a telematics fleet pull was answered with and could
+ * not read (kept as received so it need not be fetched again); a replay passes it over.
+ */
+export type QuarantineCode = 'undecodable' | 'invalid' | 'unknown-asset' | 'stale' | 'too-large' | 'unreadable-page';

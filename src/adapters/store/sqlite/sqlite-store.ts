@@ -14,7 +14,7 @@ import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '..
 import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
-import type { QuarantineCode, RawMessage } from '../../../core/model/messages.js';
+import type { QuarantineCode, QuarantineEntry, RawMessage } from '../../../core/model/messages.js';
 import type {
   AssetStateDoc,
   AssetWithIdentifiers,
@@ -1143,6 +1143,13 @@ export class SqliteStore implements Store {
         ...(r.replay_of !== null ? { replayOf: r.replay_of } : {}),
       })),
     );
+  }
+
+  addQuarantine(q: QuarantineEntry): Promise<number> {
+    const r = this.db
+      .prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(q.source, q.channel, Buffer.from(q.payload), typeof q.payload === 'string' ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
+    return Promise.resolve(Number(r.lastInsertRowid));
   }
 
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]> {

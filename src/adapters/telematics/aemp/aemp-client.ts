@@ -25,6 +25,22 @@ import { canonicalUrl, nextStep, peekJsonLinks, resolveHref, stepTowardsLast, ty
 import { parseAempDocument, type AempDocument, type AempEquipment } from './aemp-parser.js';
 import { BudgetWaitTooLongError, abortableSleep, type AcquireOptions, type RequestBudget } from './request-budget.js';
 
+/**
+ * A page the provider answered (2xx) that cannot be read, as received, so a caller can keep it
+ * (fetching it again costs a request of the budget). Secret values of the feed's credentials the
+ * body echoed are replaced (`secretsReplaced` says how many).
+ */
+export interface UnreadablePage {
+  readonly url: string;
+  readonly status: number;
+  readonly contentType?: string;
+  readonly body: Uint8Array;
+  readonly receivedAt: number;
+  /** Why it cannot be read (as the parser says). */
+  readonly reason: string;
+  readonly secretsReplaced: number;
+}
+
 /** A request failed in a way the caller should report (with the URL and what to do). */
 export class AempRequestError extends AssetbridgeError {
   readonly code = 'AEMP_REQUEST';
@@ -33,10 +49,13 @@ export class AempRequestError extends AssetbridgeError {
     readonly url: string,
     readonly retryable: boolean,
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; page?: UnreadablePage },
   ) {
     super(message, options);
+    if (options?.page) this.page = options.page;
   }
+  /** The page itself, when it was answered but cannot be read. */
+  readonly page?: UnreadablePage;
 }
 
 /** Counters of one client (all its requests). */
@@ -61,6 +80,9 @@ export interface FetchOptions extends AcquireOptions {
 interface FetchedBody {
   readonly url: string;
   readonly body: string;
+  /** The body's bytes as received (kept for a page that cannot be read). */
+  readonly bytes: Uint8Array;
+  readonly status: number;
   readonly contentType?: string;
   readonly receivedAt: number;
   readonly usedReserve: boolean;
@@ -212,7 +234,15 @@ export class AempClient {
         this.options.budget.completed(grant);
       }
       if (outcome.kind === 'ok') {
-        return { url, body: outcome.body, receivedAt: outcome.receivedAt, usedReserve: grant.usedReserve, ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}) };
+        return {
+          url,
+          body: outcome.body,
+          bytes: outcome.bytes,
+          status: outcome.status,
+          receivedAt: outcome.receivedAt,
+          usedReserve: grant.usedReserve,
+          ...(outcome.contentType !== undefined ? { contentType: outcome.contentType } : {}),
+        };
       }
       if (outcome.kind === 'rate-limited') {
         await this.options.budget.rateLimited(key, cls, outcome.retryAfterMs);
@@ -237,8 +267,37 @@ export class AempClient {
       ...(ids ? { ids } : {}),
       expect: cls === 'timeSeries' ? 'timeseries' : 'fleet',
     });
-    if (!parsed.ok) throw new AempRequestError(`${this.provider.name}: ${this.shown(fetched.url)} answered with a document that cannot be read: ${parsed.reason}`, fetched.url, false, 200);
+    if (!parsed.ok) {
+      throw new AempRequestError(`${this.provider.name}: ${this.shown(fetched.url)} answered with a document that cannot be read: ${parsed.reason}`, fetched.url, false, fetched.status, {
+        page: this.unreadablePage(fetched, parsed.reason),
+      });
+    }
     return { url: fetched.url, receivedAt: fetched.receivedAt, document: parsed.document, usedReserve: fetched.usedReserve };
+  }
+
+  /** The page as received, but for secret values of the credentials it echoed (replaced, and counted). */
+  private unreadablePage(fetched: FetchedBody, reason: string): UnreadablePage {
+    const secrets = [...this.options.credentials.secrets(), ...Object.values(this.provider.config.headers)].filter((v) => v.length >= 4);
+    let body = fetched.bytes;
+    let replaced = 0;
+    if (secrets.some((v) => fetched.body.includes(v))) {
+      let text = fetched.body;
+      for (const v of secrets) {
+        const parts = text.split(v);
+        replaced += parts.length - 1;
+        text = parts.join('[REDACTED]');
+      }
+      body = new TextEncoder().encode(text);
+    }
+    return {
+      url: fetched.url,
+      status: fetched.status,
+      ...(fetched.contentType !== undefined ? { contentType: fetched.contentType } : {}),
+      body,
+      receivedAt: fetched.receivedAt,
+      reason: this.redactor.text(reason),
+      secretsReplaced: replaced,
+    };
   }
 
   /**
@@ -354,7 +413,7 @@ export class AempClient {
     cls: RequestClass,
     signal: AbortSignal | undefined,
   ): Promise<
-    | { kind: 'ok'; body: string; contentType?: string; receivedAt: number }
+    | { kind: 'ok'; body: string; bytes: Uint8Array; status: number; contentType?: string; receivedAt: number }
     | { kind: 'rate-limited'; retryAfterMs?: number }
     | { kind: 'retryable' | 'fatal'; error: Error }
   > {
@@ -364,6 +423,7 @@ export class AempClient {
     this.stats.requests++;
     let response: Response;
     let body: string;
+    let bytes: Uint8Array;
     try {
       const r = await authorizedFetch(this.options.credentials, url, { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout }, this.fetchImpl);
       if (r.reminted) {
@@ -371,7 +431,9 @@ export class AempClient {
         this.stats.requests++;
       }
       response = r.response;
-      body = await response.text();
+      // The bytes too: a page that cannot be read is kept as received.
+      bytes = new Uint8Array(await response.arrayBuffer());
+      body = new TextDecoder().decode(bytes);
     } catch (err) {
       if (signal?.aborted || err instanceof TelematicsAuthError) throw err;
       const reason = timeout.aborted ? `no answer within ${cfg.timeout} ms` : this.redactor.text((err as Error).message);
@@ -381,7 +443,7 @@ export class AempClient {
     const status = response.status;
     if (status >= 200 && status < 300) {
       const contentType = response.headers.get('content-type') ?? undefined;
-      return { kind: 'ok', body, receivedAt: this.clock.now(), ...(contentType !== undefined ? { contentType } : {}) };
+      return { kind: 'ok', body, bytes, status, receivedAt: this.clock.now(), ...(contentType !== undefined ? { contentType } : {}) };
     }
     if (status === 429) {
       this.stats.http429++;

@@ -111,6 +111,7 @@ describe('fleet pull: progress, cursor and identity', () => {
       kvList: (ns) => t.store.kvList(ns),
       kvDelete: (ns, key) => t.store.kvDelete(ns, key),
       listAssets: () => t.store.listAssets(),
+      addQuarantine: (q) => t.store.addQuarantine(q),
       kvSet: (ns, key, value) => (ns === CURSOR_NAMESPACE && value.includes('"complete":true') ? Promise.reject(new Error('disk full')) : t.store.kvSet(ns, key, value)),
     };
     const summary = await t.pull({}, undefined, failing);

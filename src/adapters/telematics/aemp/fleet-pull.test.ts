@@ -13,6 +13,7 @@ import type { RawMessage } from '../../../core/model/messages.js';
 import { validateEvent } from '../../../core/normalize/validate.js';
 import { createAempEquipmentDecoder } from './aemp-parser.js';
 import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js';
+import { formatReplaySummary, replayQuarantine } from '../../../engine/replay.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const MIN = 60_000;
@@ -261,6 +262,45 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(third).toMatchObject({ complete: false, stop: 'error', pages: 0 });
     expect(third.resumedFrom).toBeUndefined();
     expect(third.rerun).toEqual(['kept: no page of this snapshot yet', "the next pull starts at the first page: run 'assetbridge aemp pull --provider trackunit' again, or leave it to the service's next scheduled pull (or its retry)"]);
+  });
+
+  it.each([
+    ['truncated JSON', Buffer.concat([Buffer.from('{"Links": [{"rel": "self", "href": "Fleet/2"}], "Equipment": [{"EquipmentHeader": {"Model": "caf'), Buffer.from([0xc3, 0xa9, 0xff])]), 'application/json', /cannot be read/],
+    ['a proxy\'s HTML page', Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>'), 'text/html; charset=utf-8', /cannot be read/],
+    ['a document of the wrong shape', Buffer.from('{"data": {"items": []}}'), 'application/json', /cannot be read/],
+  ])('keeps a page it cannot read (%s) in the quarantine as received, with its URL, status and why, and names the entry', async (_name, body, contentType, why) => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    t.sim.breakPage('/Fleet/2', body, contentType);
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ complete: false, stop: 'error', pages: 1 });
+    expect(summary.unreadablePage).toEqual(expect.any(Number));
+    const id = summary.unreadablePage as number;
+    const [entry] = await t.store.listQuarantine({ ids: [id], limit: 1 });
+    expect(entry).toMatchObject({ code: 'unreadable-page', source: 'aemp:trackunit', status: 'open', channel: expect.stringContaining('/Fleet/2') as unknown });
+    expect(Buffer.from(entry!.payload)).toEqual(body);
+    expect(entry!.reason).toMatch(new RegExp(`trackunit: fleet page \\S+/Fleet/2\\S* \\(HTTP 200, ${contentType.replace(/[;=]/g, '.')}, ${body.byteLength} bytes\\) `));
+    expect(entry!.reason).toMatch(why);
+    expect(summary.rerun?.at(-1)).toBe(
+      `fix first: the page itself, at the provider: it answered with a document that cannot be read, kept as received as quarantine entry ${id} ('assetbridge quarantine show ${id} --payload > page' writes it out without a request; 'assetbridge aemp parse page' says why); have the provider fix it: every rerun asks for this page again and stops here until then`,
+    );
+    // A replay passes it over (it is a page, not a message) and says so.
+    const replay = await replayQuarantine(t.store, t.sink, {});
+    expect(replay).toMatchObject({ replayed: 0, pages: [id] });
+    expect(formatReplaySummary(replay)).toContain(`not replayed (pages a fleet pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out`);
+  });
+
+  it('keeps no secret of the feed\'s credentials an unreadable page echoes', async () => {
+    const t = setup();
+    const token = await t.built.credentials.authorization();
+    const bearer = token.replace(/^Bearer\s+/i, '');
+    t.sim.breakPage('/Fleet/1', `<html>debug: Authorization: Bearer ${bearer} was accepted, then the proxy broke</html>`, 'text/html');
+    const summary = await t.pull();
+    const [entry] = await t.store.listQuarantine({ ids: [summary.unreadablePage as number], limit: 1 });
+    const kept = Buffer.from(entry!.payload).toString();
+    expect(kept).not.toContain(bearer);
+    expect(kept).toBe('<html>debug: Authorization: Bearer [REDACTED] was accepted, then the proxy broke</html>');
+    expect(entry!.reason).toContain("1 secret value(s) of the feed's credentials it echoed replaced by [REDACTED]");
   });
 
   it('keeps review entries across pulls (first seen, times seen) and drops them once the machine matches', async () => {

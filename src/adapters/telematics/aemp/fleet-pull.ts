@@ -20,7 +20,7 @@ import type { IngestSink } from '../../../ports/source.js';
 import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
-import { AempRequestError } from './aemp-client.js';
+import { AempRequestError, type UnreadablePage } from './aemp-client.js';
 import { warningsOfKind } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
@@ -89,6 +89,11 @@ export interface PullSummary {
   readonly nextUrl?: string;
   readonly error?: string;
   /**
+   * The page the pull stopped at because it could not be read, kept as received in the quarantine
+   * (code `unreadable-page`): this entry's id, for `quarantine show ID --payload`.
+   */
+  readonly unreadablePage?: number;
+  /**
    * When incomplete, for people: what of the snapshot is kept, where and until when a rerun
    * resumes, and what to fix first when the page itself failed or was refused.
    */
@@ -98,7 +103,7 @@ export interface PullSummary {
 
 export interface FleetPullDeps {
   readonly client: AempClient;
-  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'kvDelete' | 'listAssets'>;
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'kvDelete' | 'listAssets' | 'addQuarantine'>;
   readonly sink: IngestSink;
   readonly clock?: Clock;
   readonly logger?: TelematicsLogger;
@@ -245,6 +250,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   let error: string | undefined;
   /** What to fix before a rerun, when the stop says: the page was refused, unreadable, or not stored. */
   let fixFirst: string | undefined;
+  /** The quarantine entry holding the page the pull could not read. */
+  let unreadablePage: number | undefined;
   let estimatedPages: number | undefined;
   /** The pages this run stored: the records the end of a complete pull keeps without reading. */
   const storedNow = new Set<string>();
@@ -341,7 +348,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     } else {
       stop = 'error';
       error = e.message;
-      fixFirst = fixBeforeRerun(e);
+      if (e instanceof AempRequestError && e.page) unreadablePage = await keepUnreadablePage(deps, name, e.page);
+      fixFirst = fixBeforeRerun(e, unreadablePage);
       if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
     }
   }
@@ -387,6 +395,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     stop,
     ...(nextUrl !== undefined && !complete ? { nextUrl: shown(nextUrl) } : {}),
     ...(error !== undefined ? { error } : {}),
+    ...(unreadablePage !== undefined ? { unreadablePage } : {}),
     ...(rerun ? { rerun } : {}),
     notes,
   };
@@ -401,13 +410,38 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
 
 
 /**
+ * Keep a page the pull could not read in the quarantine (code `unreadable-page`), as received, with
+ * its URL (a signed link's key redacted), status, content type and why; its id, or undefined when
+ * it could not be stored (logged: the advice then says to fetch it again).
+ */
+async function keepUnreadablePage(deps: FleetPullDeps, name: string, page: UnreadablePage): Promise<number | undefined> {
+  const what = [`HTTP ${page.status}`, page.contentType ?? 'no content type', `${page.body.byteLength} bytes`].join(', ');
+  const replaced = page.secretsReplaced > 0 ? `; ${page.secretsReplaced} secret value(s) of the feed's credentials it echoed replaced by [REDACTED]` : '';
+  try {
+    return await deps.store.addQuarantine({
+      source: deps.client.provider.source,
+      channel: shown(page.url),
+      payload: page.body,
+      receivedAt: page.receivedAt,
+      code: 'unreadable-page',
+      reason: `${name}: fleet page ${shown(page.url)} (${what}) cannot be read: ${page.reason}${replaced}`,
+    });
+  } catch (err) {
+    deps.logger?.warn({ err: coerceError(err), provider: name, url: shown(page.url) }, 'could not keep the unreadable page in the quarantine');
+    return undefined;
+  }
+}
+
+/**
  * What to fix before a rerun, by why the pull stopped at a page; undefined when there is nothing
  * to fix (a server error, no answer, 429s: the page is asked for again as it is).
  */
-function fixBeforeRerun(e: Error): string | undefined {
+function fixBeforeRerun(e: Error, kept?: number): string | undefined {
   if (e instanceof TelematicsAuthError) return "the feed's credentials (the error says what was refused; 'assetbridge config check --connect' tries them): every rerun stops here until then";
   if (e instanceof AempRequestError) {
     if (e.retryable) return undefined;
+    if (kept !== undefined)
+      return `the page itself, at the provider: it answered with a document that cannot be read, kept as received as quarantine entry ${kept} ('assetbridge quarantine show ${kept} --payload > page' writes it out without a request; 'assetbridge aemp parse page' says why); have the provider fix it: every rerun asks for this page again and stops here until then`;
     if (e.status === 200 || e.status === undefined)
       return "the page itself, at the provider: it answered with a document that cannot be read; save it (the same URL, with the feed's credentials), see why with 'assetbridge aemp parse <file>' and have the provider fix it: every rerun asks for this page again and stops here until then";
     return 'what the error names (the page was refused): every rerun stops at this page until then';
