@@ -191,8 +191,12 @@ async function started(overrides: Record<string, unknown> = {}, options: MqttSou
   return { source, sink, client };
 }
 
-/** Lets pending setImmediate flushes and promise continuations run. */
-const turn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 5));
+/**
+ * Lets pending setImmediate flushes and promise continuations run. Resolved from a setImmediate
+ * queued after the 5 ms: on a loaded machine the timer alone can fire before a flush queued
+ * earlier (the loop reaches the timers phase with 5 ms gone before it reaches the check phase).
+ */
+const turn = (): Promise<void> => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 5));
 
 function logger(): SourceLogger & { warns: string[]; errors: string[] } {
   const warns: string[] = [];
