@@ -411,6 +411,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           await store.commitIngest({ deliveries, states: [], quarantine: [], accepted: 0 });
           dispatcher.notify();
         },
+        notify: () => dispatcher.notify(),
         checkpoint: () => ingestor.checkpoint(),
         idleHolding: (idleMs) => ingestor.idleHolding(clock.now(), idleMs),
         submitInternal: (messages) => ingestor.submitInternal(messages),

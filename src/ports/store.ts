@@ -333,6 +333,19 @@ export interface Store {
    * the result says, in order, which were set.
    */
   kvCompareAndSetMany(namespace: string, entries: readonly KvSwap[]): Promise<boolean[]>;
+  /**
+   * Decisions recorded with their deliveries, all in one transaction: each key compare-and-set as
+   * {@link kvCompareAndSetMany} does and, for each one set, its deliveries enqueued as
+   * {@link commitIngest} enqueues them (a fact's key once, ever). So a decision is never stored
+   * without its facts (a crash in between, a failed write): both are, or neither. The result says,
+   * in order, which were set (the deliveries of the others are not enqueued).
+   */
+  kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]>;
+}
+
+/** One key's compare-and-set with the deliveries it decides, in {@link Store.kvCompareAndSetWithDeliveries}. */
+export interface KvDecision extends KvSwap {
+  readonly deliveries: readonly DeliveryIntent[];
 }
 
 /** One key's compare-and-set in {@link Store.kvCompareAndSetMany}. */

@@ -19,6 +19,11 @@ export interface TaskContext {
   /** Commit deliveries to the outbox in one transaction. */
   commit(deliveries: readonly DeliveryIntent[]): Promise<void>;
   /**
+   * Wake the dispatcher: the task enqueued deliveries with a store call of its own (a decision
+   * recorded with its facts in one transaction), not with `commit`. Absent: they wait for its poll.
+   */
+  readonly notify?: () => void;
+  /**
    * Make the stored per-asset rule state current before reading it (`store.loadStates`): the
    * ingestor holds recent changes in memory until its next checkpoint.
    */

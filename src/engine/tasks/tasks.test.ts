@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { taskContext } from '../../../test/helpers/task-context.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { RawMessage } from '../../core/model/messages.js';
 import { createCanonicalDecoder } from '../../core/normalize/canonical-decoder.js';
 import { validateEvent } from '../../core/normalize/validate.js';
@@ -891,11 +892,17 @@ describe('period-end usage posting', () => {
     expect([checkpoints, loaded]).toEqual([0, []]);
   });
 
-  it('a crash between deciding and committing commits the decided facts on the next run, not new ones', async () => {
+  it('a decision recorded without its facts (a crash in between, as versions that wrote them apart could leave) commits the decided facts on the next run, not new ones', async () => {
     const store = await withAssets([{ id: 'FA-1', attributes: {}, state: ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]) }]);
     const clock = { t: Date.UTC(2026, 10, 3) };
-    const crash = context(store, clock, { commit: () => Promise.reject(new Error('power cut')) });
-    await expect(task().run(crash)).rejects.toThrow('power cut');
+    // The ledger is written, then the power is cut before the facts are.
+    const record = store.kvCompareAndSetWithDeliveries.bind(store);
+    store.kvCompareAndSetWithDeliveries = async (ns, entries) => {
+      await store.kvCompareAndSetMany(ns, entries);
+      throw new Error('power cut');
+    };
+    await expect(task().run(context(store, clock))).rejects.toThrow('power cut');
+    store.kvCompareAndSetWithDeliveries = record;
     expect(await postings(store)).toEqual([]);
     expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBeUndefined();
     // More usage arrives before the restart: October was decided with what was known, and stays so.
@@ -919,14 +926,20 @@ describe('period-end usage posting', () => {
     expect(line?.line.notes).toContain('it reports an odometer only: count it in km with rules.depreciation.meter: odometerKm, or the asset attribute named by rules.depreciation.meterAttribute set to km');
   });
 
-  it('a fleet’s postings go in chunks, each its ledgers in one transaction and then its facts, with turns of the event loop between (ingest, MQTT and HTTP go on)', async () => {
+  it('a fleet’s postings go in chunks, each its ledgers and facts in one transaction, with turns of the event loop between (ingest, MQTT and HTTP go on)', async () => {
     const state = ruleState([['2026-10-01T00:00:00Z', 1000], ['2026-10-20T00:00:00Z', 1100]]);
     const store = await withAssets(Array.from({ length: 1200 }, (_, i) => ({ id: `FA-${i}`, attributes: {}, state })));
     const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
     const october = monthlyCalendar('Europe/Berlin').period('2026-10');
     if (!october) throw new Error('no October');
     const lines = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 3));
-    // Commits that settle at once, so only the chunking gives other work a turn.
+    // Decisions recorded with their facts, a transaction per chunk; nothing left to commit apart.
+    const transactions: number[] = [];
+    const record = store.kvCompareAndSetWithDeliveries.bind(store);
+    store.kvCompareAndSetWithDeliveries = (ns, entries) => {
+      transactions.push(entries.length);
+      return record(ns, entries);
+    };
     const commits: number[] = [];
     const commit = (d: readonly unknown[]) => {
       commits.push(d.length);
@@ -942,9 +955,33 @@ describe('period-end usage posting', () => {
     const sent = await postUsage(store, commit, lines, october);
     done = true;
     expect(sent).toHaveLength(1200);
-    expect(commits).toEqual([500, 500, 200]);
+    expect(transactions).toEqual([500, 500, 200]);
+    expect(commits).toEqual([]);
+    expect((await store.counters()).factsEnqueued['usage.post']).toBe(1200);
     expect(turns).toBeGreaterThanOrEqual(2);
     expect((await store.kvGetMany(USAGE_NS, ['FA-0', 'FA-1199'].map(ledgerKey))).size).toBe(2);
+  });
+
+  it('records a posting only with its facts: a failed write of the facts leaves the period not posted (preview says so), and the next post or check posts it', async () => {
+    const store = await withAssets([{ id: 'FA-1', attributes: { expectedUnits: '10000' }, state: usage(120, 1100) }]);
+    const options = { calendar: monthlyCalendar('Europe/Berlin'), attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const october = monthlyCalendar('Europe/Berlin').period('2026-10');
+    if (!october) throw new Error('no October');
+    const now = Date.UTC(2026, 10, 3);
+    // The outbox refuses usage postings (a full disk, the process killed mid-way: the same for the store).
+    const db = (store as unknown as { db: { exec(sql: string): void } }).db;
+    db.exec(`CREATE TRIGGER refuse_usage BEFORE INSERT ON outbox WHEN NEW.operation = 'usage.post' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+    // `depreciation post`, as the command commits …
+    const commit = (d: readonly DeliveryIntent[]) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 });
+    await expect(postUsage(store, commit, await loadUsageLines(store, options, october, now), october)).rejects.toThrow('disk I/O error');
+    // … and the service's period-end check.
+    await expect(task().run(context(store, { t: now }))).rejects.toThrow('disk I/O error');
+    expect(await store.kvGet(USAGE_NS, ledgerKey('FA-1'))).toBeUndefined();
+    expect(await store.kvGet(USAGE_NS, 'lastPosted')).toBeUndefined();
+    expect((await loadUsageLines(store, options, october, now)).map((l) => l.plan.kind)).toEqual(['new']);
+    db.exec('DROP TRIGGER refuse_usage');
+    await task().run(context(store, { t: now }));
+    expect((await pending(store, 'usage.post')).map((d) => [d.businessKey, d.payload.periodUnits])).toEqual([['FA-1|usage|2026-10', 120]]);
   });
 
   it('of two posters of one period (the task and `depreciation post`), the first decides and the other commits the same facts', async () => {

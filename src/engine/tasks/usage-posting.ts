@@ -9,8 +9,9 @@
  *
  * Usage found after a period was posted is carried into the asset's next posting (core
  * depreciation/posting.ts). Per asset, the kv key `posted:<asset>` records the last decision with
- * its facts, written (compare-and-set) before they are committed: a crash in between, a re-run or
- * a concurrent `depreciation post` commits the recorded facts again, never different ones.
+ * its facts, written (compare-and-set) in the same transaction as the facts are queued: the
+ * record and its facts are stored together or not at all. A re-run or a concurrent
+ * `depreciation post` commits the recorded facts again, never different ones.
  * @module
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -177,37 +178,40 @@ export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
 }
 
 /**
- * Posts `lines`, 500 assets at a time: records each new decision in the asset's ledger first
- * (compare-and-set: of two posters, the first decides and the other commits its facts), then
- * commits the facts. Returns them.
+ * Posts `lines`, 500 assets at a time: records each new decision in the asset's ledger together
+ * with its facts, in one transaction (compare-and-set: of two posters, the first decides; the
+ * other commits the recorded facts again, which adds nothing), so a period is never recorded as
+ * posted without its facts queued. Facts of decisions recorded before (`decided`: a ledger an
+ * older version wrote before a crash kept its facts from the outbox) are committed with `commit`.
+ * Returns the facts of the postings made or found.
  */
 export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
   const all: DeliveryIntent[] = [];
-  // CHUNK assets at a time, each chunk's ledgers in one transaction and then its facts in one
-  // commit, with a turn of the event loop between chunks (50,000 assets, a transaction each, held
-  // it for 4 s; with `synchronous: full`, 5,000 for over 1 s).
+  // CHUNK assets at a time, each chunk's ledgers and facts in one transaction, with a turn of the
+  // event loop between chunks (50,000 assets, a transaction each, held it for 4 s; with
+  // `synchronous: full`, 5,000 for over 1 s).
   for (let i = 0; i < lines.length; i += CHUNK) {
     if (i > 0) await nextTurn();
     const chunk = lines.slice(i, i + CHUNK);
-    const deliveries: DeliveryIntent[] = [];
+    const again: DeliveryIntent[] = [];
     const decisions: { key: string; expected: string | undefined; next: string; deliveries: readonly DeliveryIntent[] }[] = [];
     for (const l of chunk) {
       const plan = l.plan;
-      if (plan.kind === 'decided') deliveries.push(...plan.deliveries);
+      if (plan.kind === 'decided') again.push(...plan.deliveries);
       if (plan.kind === 'new' && plan.ledger) decisions.push({ key: ledgerKey(l.asset.erpAssetId), expected: l.ledgerRaw, next: JSON.stringify(plan.ledger), deliveries: plan.deliveries });
     }
-    const set = await store.kvCompareAndSetMany(USAGE_NS, decisions);
+    const set = await store.kvCompareAndSetWithDeliveries(USAGE_NS, decisions);
     for (let k = 0; k < decisions.length; k++) {
       const d = decisions[k] as (typeof decisions)[number];
-      if (set[k] === true) deliveries.push(...d.deliveries);
+      if (set[k] === true) all.push(...d.deliveries);
       else {
         // Someone else decided meanwhile: theirs stand (committed again, which adds nothing).
         const theirs = parseLedger(await store.kvGet(USAGE_NS, d.key));
-        if (theirs?.period === period.id) deliveries.push(...theirs.deliveries);
+        if (theirs?.period === period.id) again.push(...theirs.deliveries);
       }
     }
-    if (deliveries.length) await commit(deliveries);
-    for (const d of deliveries) all.push(d);
+    if (again.length) await commit(again);
+    for (const d of again) all.push(d);
   }
   return all;
 }
@@ -242,6 +246,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
         postings += (await postUsage(ctx.store, (d) => ctx.commit(d), lines, period)).length;
+        ctx.notify?.();
         untracked += lines.filter((l) => !l.line.tracked).length;
         for (const h of heldBackAssets(lines)) heldBack.add(h);
         await ctx.store.kvSet(USAGE_NS, 'lastPosted', period.id);
@@ -289,6 +294,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
       const late = lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
       if (!late.length) return;
       const made = await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod);
+      ctx.notify?.();
       return { msg: 'usage postings made late for the last posted period (readings that came after it was posted, or an asset no longer held back)', fields: { periods: [lastPeriod.id], postings: made.length } };
     },
   };

@@ -388,6 +388,27 @@ describe('SqliteStore outbox', () => {
     expect(await s.kvCompareAndSetMany('ns', [])).toEqual([]);
   });
 
+  it('records decisions with their deliveries in one transaction: those set enqueue theirs, and a failed enqueue leaves no key set (kvCompareAndSetWithDeliveries)', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, synchronous: 'normal' });
+    stores.push(s);
+    await s.kvSet('ns', 'b', 'theirs');
+    const set = await s.kvCompareAndSetWithDeliveries('ns', [
+      { key: 'a', expected: undefined, next: 'mine', deliveries: [wo('A|1')] },
+      { key: 'b', expected: undefined, next: 'mine', deliveries: [wo('B|1')] }, // decided by another: its deliveries are not enqueued
+    ]);
+    expect(set).toEqual([true, false]);
+    expect((await s.listDeliveries({ status: 'pending' })).map((d) => d.businessKey)).toEqual(['A|1']);
+    expect((await s.counters()).factsEnqueued).toEqual({ 'workorder.create': 1 });
+    // The outbox write fails (a full disk, say): the key is not set either.
+    const raw = new Database(path);
+    raw.exec(`CREATE TRIGGER refuse BEFORE INSERT ON outbox WHEN NEW.business_key = 'C|1' BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END`);
+    raw.close();
+    await expect(s.kvCompareAndSetWithDeliveries('ns', [{ key: 'c', expected: undefined, next: 'mine', deliveries: [wo('C|1')] }])).rejects.toThrow('disk I/O error');
+    expect(await s.kvGet('ns', 'c')).toBeUndefined();
+    expect(await s.kvCompareAndSetWithDeliveries('ns', [])).toEqual([]);
+  });
+
   it('loads the states of more assets than one read takes, each whole (loadStates) or only the rules asked for (loadRuleStates); lists assets without their identifiers', async () => {
     const s = open();
     const n = 1234; // two full reads of 500 and a short one

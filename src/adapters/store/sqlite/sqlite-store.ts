@@ -8,7 +8,7 @@ import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, rename
 import { dirname } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
-import { AssetbridgeError } from '../../../core/errors/errors.js';
+import { AssetbridgeError, coerceError } from '../../../core/errors/errors.js';
 import { storeErrorAdvice } from '../../../core/errors/store-errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
 import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
@@ -25,6 +25,7 @@ import type {
   DestinationStats,
   FactDelivery,
   IngestCommit,
+  KvDecision,
   KvSwap,
   LoggedMessage,
   PruneCutoffs,
@@ -33,7 +34,7 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareIngestStatements, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -1249,6 +1250,25 @@ export class SqliteStore implements Store {
     if (entries.length === 0) return Promise.resolve([]);
     const now = Date.now();
     return Promise.resolve(this.tx(() => entries.map((e) => this.swap(namespace, e.key, e.expected, e.next, now)))());
+  }
+
+  kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]> {
+    if (entries.length === 0) return Promise.resolve([]);
+    const now = Date.now();
+    try {
+      return Promise.resolve(
+        this.tx(() => {
+          const set = entries.map((e) => this.swap(namespace, e.key, e.expected, e.next, now));
+          const deliveries = entries.flatMap((e, i) => (set[i] ? e.deliveries : []));
+          // On this connection, inside this transaction (a savepoint): the keys set and their facts
+          // commit together or not at all. Facts need no order with the ingest batches in line.
+          if (deliveries.length) applyIngestCommit(this.db, this.ingest, prepareCommit({ states: [], deliveries, quarantine: [], accepted: 0 }), now);
+          return set;
+        })(),
+      );
+    } catch (err) {
+      return Promise.reject(coerceError(err));
+    }
   }
 
   /** One compare-and-set: one statement each, so SQLite's write lock makes it atomic between processes. */
