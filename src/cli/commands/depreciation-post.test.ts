@@ -9,11 +9,12 @@ import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import type { UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { monthlyCalendar, periodStamp } from '../../core/rules/depreciation/calendar.js';
+import { latenessWarning } from './depreciation.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
 /** A config with two assets and a store holding October 2026's usage of EQ-1 (EQ-2 never reported). */
-async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promise<{ path: string; dir: string }> {
+async function setup(attributes = ATTRIBUTES, depreciation: object = {}, rules: object = {}): Promise<{ path: string; dir: string }> {
   const cfg = writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
@@ -23,7 +24,7 @@ async function setup(attributes = ATTRIBUTES, depreciation: object = {}): Promis
         { erpAssetId: 'EQ-2', attributes, identifiers: [{ type: 'tag', value: 'tag-2' }] },
       ],
     },
-    rules: { depreciation: { timeZone: 'UTC', ...depreciation } },
+    rules: { ...rules, depreciation: { timeZone: 'UTC', ...depreciation } },
   }));
   const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
   await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
@@ -60,6 +61,40 @@ describe('depreciation post', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('queued usage for 1');
     expect(again.stdout).toContain('nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)');
+  });
+
+  it('warns, naming the settings and until when, that readings of a period just ended may still arrive (held for the lateness) and go into the next posting', async () => {
+    // A silent asset's readings are held for rules.idleAfter: ten years here, so October 2026 has "just" ended.
+    const cfg = await setup(ATTRIBUTES, {}, { idleAfter: '3650d' });
+    const until = new Date(Date.parse('2026-11-01T00:00:00Z') + 3650 * 86_400_000 + 10_000).toISOString();
+    const dry = await runCli(['depreciation', 'post', '--period', '2026-10', '--dry-run', '-c', cfg.path]);
+    expect(dry.code).toBe(0);
+    expect(dry.stderr).toContain('warning: rules.allowedLateness, rules.idleAfter: 2026-10 ended at 2026-11-01T00:00:00.000Z');
+    expect(dry.stderr).toContain(`readings of it may still arrive until about ${until}`);
+    expect(dry.stderr).toContain('or until the asset has been silent for rules.idleAfter (3650d)');
+    expect(dry.stderr).toContain("Those are not in what this would post: they go into each asset's next posting as a prior-period adjustment");
+    const posted = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(posted.stdout).toContain('queued usage for 1 asset(s) for 2026-10');
+    expect(posted.stderr).toContain(`post after ${until}`);
+    // Posted already: readings arriving now change nothing of it, so nothing is said.
+    const again = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+    expect(again.stderr).toBe('');
+    // With the default lateness (30s, 2m), October has long settled: no warning (the test above checks stderr is empty too).
+  });
+
+  it('the lateness warning: until the period end plus the longest hold and two checkpoints; none after, none with nothing held', () => {
+    const period = { id: '2026-10', start: Date.parse('2026-10-01T00:00:00Z'), end: Date.parse('2026-11-01T00:00:00Z') };
+    const ingest = { checkpointMs: 5000 };
+    const rules = { allowedLateness: 30_000, idleAfter: 120_000 };
+    expect(latenessWarning(period, period.end + 60_000, rules, ingest, false)?.message).toContain('readings of it may still arrive until about 2026-11-01T00:02:10.000Z');
+    expect(latenessWarning(period, period.end + 130_000, rules, ingest, false)).toBeUndefined();
+    // idleAfter 0: silent assets keep theirs until their next reading (said); the window is the lateness.
+    const noIdle = latenessWarning(period, period.end + 1000, { allowedLateness: 30_000, idleAfter: 0 }, ingest, false);
+    expect(noIdle?.key).toBe('rules.allowedLateness');
+    expect(noIdle?.message).toContain('rules.idleAfter 0: an asset silent since keeps them until its next reading');
+    // No lateness: only the checkpoint; with none either, nothing is held.
+    expect(latenessWarning(period, period.end + 1000, { allowedLateness: 0, idleAfter: 120_000 }, ingest, false)?.key).toBe('ingest.checkpointMs');
+    expect(latenessWarning(period, period.end, { allowedLateness: 0, idleAfter: 0 }, { checkpointMs: 0 }, false)).toBeUndefined();
   });
 
   it('refuses a store that does not exist yet (a wrong --config), rather than create it empty and post nothing', async () => {

@@ -13,6 +13,7 @@
  * @module
  */
 import type { Command } from 'commander';
+import { durationText } from '../../config/duration.js';
 import { UsageError } from '../../core/errors/errors.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
@@ -151,6 +152,40 @@ export function formatUndelivered(decided: readonly AssetUsageLine[], periodId: 
   );
 }
 
+/** The ingest settings {@link latenessWarning} reads. */
+export interface IngestTiming {
+  readonly checkpointMs: number;
+}
+
+/**
+ * A period that ended so lately that a running service may still hold readings of it: rules hold an
+ * asset's newest events for `rules.allowedLateness` (event time), or until it has been silent for
+ * `rules.idleAfter` (at least the lateness; 0: until its next reading), and the rule state they make
+ * is stored at the ingestor's next checkpoint (`ingest.checkpointMs`, a spread one within twice
+ * that). What `post` reads now misses those; they go into the asset's next posting. The warning
+ * names the keys and until when; undefined once that time has passed (or nothing is held).
+ */
+export function latenessWarning(period: Period, now: number, rules: Pick<RulesConfig, 'allowedLateness' | 'idleAfter'>, ingest: IngestTiming, dryRun: boolean): { key: string; message: string } | undefined {
+  const lateness = rules.allowedLateness;
+  const idle = lateness > 0 && rules.idleAfter > 0 ? Math.max(rules.idleAfter, lateness) : 0;
+  const until = period.end + Math.max(lateness, idle) + 2 * ingest.checkpointMs;
+  if (now >= until) return undefined;
+  const at = (t: number) => new Date(t).toISOString();
+  const held =
+    lateness === 0
+      ? `the rule state a running service holds in memory is stored at its next checkpoint (ingest.checkpointMs ${durationText(ingest.checkpointMs)})`
+      : `a running service holds each asset's newest readings for rules.allowedLateness (${durationText(lateness)} of event time)` +
+        (idle > 0 ? ` or until the asset has been silent for rules.idleAfter (${durationText(idle)})` : ' (rules.idleAfter 0: an asset silent since keeps them until its next reading)') +
+        `, then stores them at its next checkpoint (ingest.checkpointMs ${durationText(ingest.checkpointMs)})`;
+  return {
+    key: lateness === 0 ? 'ingest.checkpointMs' : idle > 0 ? 'rules.allowedLateness, rules.idleAfter' : 'rules.allowedLateness',
+    message:
+      `${period.id} ended at ${at(period.end)}, ${durationText(Math.max(0, Math.round((now - period.end) / 1000)) * 1000)} ago, and readings of it may still arrive until about ${at(until)}: ${held}. ` +
+      `Those are not in ${dryRun ? 'what this would post' : 'this posting'}: they go into each asset's next posting as a prior-period adjustment. ` +
+      `To have them in ${period.id}'s posting, post after ${at(until)} (the service posts it itself rules.depreciation.postAfter after the period ends)`,
+  };
+}
+
 /** The usage postings `post` queued (or would queue), one row each. */
 function postingRows(deliveries: readonly DeliveryIntent[]): string {
   const num = (v: unknown, unit: unknown) => (typeof v === 'number' ? `${fmt(v, 3)} ${String(unit)}` : '-');
@@ -209,6 +244,7 @@ export function registerDepreciationCommand(program: Command): Command {
         if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now, undefined, opts.force === true);
+        const late = latenessWarning(period, now, rules, config.ingest, opts.dryRun === true);
         // Periods decided before (by the service or an earlier post, also before a later posting):
         // their facts are committed again, which adds nothing, so they are reported as posted
         // already, not as queued.
@@ -219,6 +255,9 @@ export function registerDepreciationCommand(program: Command): Command {
           : await postUsage(store, (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }), lines, period);
         const deliveries = all.filter((x) => !before.has(x.businessKey));
         const assets = new Set(deliveries.filter((x) => x.payload.period === period.id).map((x) => x.erpAssetId)).size;
+        // Said only when this run posts (or would post) the period for some asset: a period posted
+        // before is not changed by readings that arrive now, whoever posted it.
+        if (late && assets > 0) process.stderr.write(`warning: ${late.key}: ${late.message}\n`);
         const earlier = deliveries.length - assets;
         const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery).length;
         const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
