@@ -61,6 +61,9 @@ describe('depreciation post', () => {
     expect(again.code).toBe(0);
     expect(again.stdout).not.toContain('queued usage for 1');
     expect(again.stdout).toContain('nothing new to post for 2026-10: 1 asset(s) posted it already (not sent again)');
+    // `status` shows the on-demand posting (the service's checks never saw it); the run that queued nothing is not it.
+    const status = await runCli(['status', '-c', cfg.path]);
+    expect(status.stdout).toMatch(/depreciation: 'depreciation post --period 2026-10' queued 1 posting\(s\) \d+ s ago\n/);
   });
 
   it('warns, naming the settings and until when, that readings of a period just ended may still arrive (held for the lateness) and go into the next posting', async () => {

@@ -21,7 +21,7 @@ import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf } from '../../config/schema.js';
-import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
@@ -259,6 +259,7 @@ export function registerDepreciationCommand(program: Command): Command {
         // before is not changed by readings that arrive now, whoever posted it.
         if (late && assets > 0) process.stderr.write(`warning: ${late.key}: ${late.message}\n`);
         const earlier = deliveries.length - assets;
+        if (!opts.dryRun && deliveries.length > 0) await recordOnDemandPosting(store, { at: now, period: period.id, postings: deliveries.length });
         const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery).length;
         const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
         process.stdout.write(

@@ -108,12 +108,25 @@ describe('status: why a circuit is open', () => {
 
 describe('status: the period-end usage posting', () => {
   const at = Date.parse('2026-12-03T08:00:00Z');
-  it('says through which period usage is posted, and names the assets held back with why (the first ten, then how many more)', () => {
-    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [] }, at + 5 * 60_000)).toBe('depreciation: usage posted through 2026-11 (checked 5 min ago)\n');
+  it("says what the service's last check did (queued postings, or nothing new) and through which period, and names the assets held back with why (the first ten, then how many more)", () => {
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [], postings: 40 }, undefined, at + 5 * 60_000)).toBe("depreciation: the service's last check (5 min ago) queued 40 usage posting(s), posted through 2026-11\n");
+    // A check that posted nothing does not read as if it had.
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [], postings: 0 }, undefined, at + 5 * 60_000)).toBe("depreciation: the service's last check (5 min ago) posted nothing new (usage posted through 2026-11 already)\n");
+    // A record an older version wrote (no count).
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [] }, undefined, at + 5 * 60_000)).toBe("depreciation: the service's last check (5 min ago) usage posted through 2026-11\n");
     const held = Array.from({ length: 10 }, (_, i) => `EQ-${i}: attribute "expectedUnits" (0) must be more than 0`);
-    expect(depreciationLine({ at, through: '2026-11', heldCount: 12, held }, at + 30_000)).toBe(
-      `depreciation: usage posted through 2026-11 (checked 30 s ago); 12 asset(s) held back: ${held.join('; ')}; and 2 more ('assetbridge depreciation preview --period 2026-11' notes each)\n`,
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 12, held, postings: 0 }, undefined, at + 30_000)).toBe(
+      `depreciation: the service's last check (30 s ago) posted nothing new (usage posted through 2026-11 already); 12 asset(s) held back: ${held.join('; ')}; and 2 more ('assetbridge depreciation preview --period 2026-11' notes each)\n`,
     );
+  });
+
+  it('includes a period posted on demand with depreciation post, also with no check of the service yet', () => {
+    const posted = { at: at + 60_000, period: '2026-12', postings: 3 };
+    expect(depreciationLine({ at, through: '2026-11', heldCount: 0, held: [], postings: 0 }, posted, at + 5 * 60_000)).toBe(
+      "depreciation: the service's last check (5 min ago) posted nothing new (usage posted through 2026-11 already); 'depreciation post --period 2026-12' queued 3 posting(s) 4 min ago\n",
+    );
+    expect(depreciationLine(undefined, posted, at + 5 * 60_000)).toBe("depreciation: 'depreciation post --period 2026-12' queued 3 posting(s) 4 min ago\n");
+    expect(depreciationLine(undefined, undefined, at)).toBe('');
   });
 });
 

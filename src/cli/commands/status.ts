@@ -6,7 +6,7 @@ import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { DestinationStats, Store } from '../../ports/store.js';
 import type { RefusedSubscription } from '../../ports/source.js';
-import { lastPostingCheck, type PostingCheck } from '../../engine/tasks/usage-posting.js';
+import { lastOnDemandPosting, lastPostingCheck, type OnDemandPosting, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
@@ -117,10 +117,26 @@ export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): st
     .join('');
 }
 
-/** The usage posting's last check: posted through which period, and the assets held back with why. */
-export function depreciationLine(check: PostingCheck, now: number): string {
-  const head = `depreciation: usage posted through ${check.through} (checked ${ago(Math.max(0, now - check.at))} ago)`;
-  if (check.heldCount === 0) return `${head}\n`;
+/**
+ * What the usage posting last did: the service's last check (what it queued, or that it posted
+ * nothing new, and through which period every asset is posted but those held back, named with
+ * why), and the last `depreciation post` that queued postings (on demand, outside those checks).
+ */
+export function depreciationLine(check: PostingCheck | undefined, onDemand: OnDemandPosting | undefined, now: number): string {
+  const parts: string[] = [];
+  if (check) {
+    const did =
+      check.postings === undefined
+        ? `usage posted through ${check.through}`
+        : check.postings > 0
+          ? `queued ${check.postings} usage posting(s), posted through ${check.through}`
+          : `posted nothing new (usage posted through ${check.through} already)`;
+    parts.push(`the service's last check (${ago(Math.max(0, now - check.at))} ago) ${did}`);
+  }
+  if (onDemand) parts.push(`'depreciation post --period ${onDemand.period}' queued ${onDemand.postings} posting(s) ${ago(Math.max(0, now - onDemand.at))} ago`);
+  if (!parts.length) return '';
+  const head = `depreciation: ${parts.join('; ')}`;
+  if (!check || check.heldCount === 0) return `${head}\n`;
   const more = check.heldCount > check.held.length ? `; and ${check.heldCount - check.held.length} more` : '';
   return `${head}; ${check.heldCount} asset(s) held back: ${check.held.join('; ')}${more} ('assetbridge depreciation preview --period ${check.through}' notes each)\n`;
 }
@@ -162,10 +178,12 @@ export function registerStatusCommand(program: Command): void {
         // `since` is no `…At` field: written as a time here, as toJson writes those.
         // The period-end usage posting's last check (rules.depreciation): through which period, and what it held back.
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
+        // The last `depreciation post` that queued postings (the service's check does not see those).
+        const onDemand = config.rules.depreciation ? await lastOnDemandPosting(store) : undefined;
         const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
         // Each configured feed's last fleet pull.
         const telematics = await Promise.all(config.telematics.map(async (t) => ({ name: t.name, last: await loadLastPull(store, t.name) })));
-        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
+        const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: new Date(onDemand.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
           return;
@@ -195,7 +213,7 @@ export function registerStatusCommand(program: Command): void {
           );
         }
         if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${up ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
-        if (depreciation) process.stdout.write(depreciationLine(depreciation, now));
+        process.stdout.write(depreciationLine(depreciation, onDemand, now));
         if (capture.captured + capture.dropped > 0) {
           const dir = config.capture ? ` to ${config.capture.dir}` : '';
           process.stdout.write(`events captured${dir}${up ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);

@@ -731,7 +731,7 @@ describe('period-end usage posting', () => {
     expect((await pending(store, 'usage.post')).map((d) => d.businessKey)).toEqual(['FA-2|usage|2026-10']);
     expect(await store.kvGet(USAGE_NS, ledgerKey('FA-1'))).toBeUndefined();
     // What `status` shows: posted through October, FA-1 held back and why.
-    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 1, held: [expect.stringMatching(/^FA-1: attribute "expectedUnits" \(0\)/)] });
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 1, held: [expect.stringMatching(/^FA-1: attribute "expectedUnits" \(0\)/)], postings: 1 });
     // Fixed: the next check posts it, for the period it was held back from.
     await store.upsertAssets([{ asset: { erpAssetId: 'FA-1', erpModule: 'inventory', attributes: { expectedUnits: '10000' } }, identifiers: [{ type: 'tag', value: 'tag-FA-1', erpAssetId: 'FA-1' }] }]);
     clock.t += 3_600_000;
@@ -740,7 +740,7 @@ describe('period-end usage posting', () => {
       ['FA-1|usage|2026-10', 10000],
       ['FA-2|usage|2026-10', 10000],
     ]);
-    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 0, held: [] });
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 0, held: [], postings: 1 });
   });
 
   it('an asset with earlier postings held back for a period is posted for it at the check after the fix, not a period later', async () => {
@@ -765,8 +765,8 @@ describe('period-end usage posting', () => {
       ['2026-10', 120],
     ]);
     expect(await task().run(context(store, { t: clock.t + 3_600_000 }))).toBeUndefined();
-    // A check with every asset posted through the last period still says when it looked.
-    expect(await lastPostingCheck(store)).toEqual({ at: clock.t + 3_600_000, through: '2026-10', heldCount: 0, held: [] });
+    // A check with every asset posted through the last period still says when it looked, and that it posted nothing.
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t + 3_600_000, through: '2026-10', heldCount: 0, held: [], postings: 0 });
   });
 
   /** The usage rule's state after `readings` ([ISO time, hours]), as the ingestor would store it. */

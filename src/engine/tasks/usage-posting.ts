@@ -253,7 +253,7 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         periods.push(period.id);
         period = options.calendar.next(period);
       }
-      if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1) as string, held: [...heldBack] });
+      if (periods.length) await recordCheck(ctx.store, { at: now, through: periods.at(-1) as string, held: [...heldBack], postings });
       // `withoutReadings`: assets the rule applies to with no meter reading in or before the period.
       // `heldBack`: assets whose postings were not made, with the invalid input (fixed, they are posted at a later check).
       if (periods.length) return { msg: 'period-end usage posted', fields: { periods, postings, withoutReadings: untracked, ...(heldBack.size ? { heldBack: [...heldBack] } : {}) } };
@@ -287,13 +287,13 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         if (behind(asset)) behindIds.add(asset.erpAssetId);
       }
       // Every asset posted through it: none held back (an asset held back is behind).
-      if (behindIds.size === 0) return void (await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: [] }));
+      if (behindIds.size === 0) return void (await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: [], postings: 0 }));
       await ctx.checkpoint();
       const lines = await loadUsageLines(ctx.store, options, lastPeriod, now, { only: (a) => behindIds.has(a.erpAssetId), listed: tracked });
-      await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines) });
       const late = lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0);
+      const made = late.length ? await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod) : [];
+      await recordCheck(ctx.store, { at: now, through: lastPeriod.id, held: heldBackAssets(lines), postings: made.length });
       if (!late.length) return;
-      const made = await postUsage(ctx.store, (d) => ctx.commit(d), late, lastPeriod);
       ctx.notify?.();
       return { msg: 'usage postings made late for the last posted period (readings that came after it was posted, or an asset no longer held back)', fields: { periods: [lastPeriod.id], postings: made.length } };
     },
@@ -370,17 +370,48 @@ const POSTING_CHECK_KEY = 'lastCheck';
 /** Assets named in a recorded check (the count is kept whole). */
 const HELD_NAMED = 10;
 
-/** The posting task's last check that read usage: when, the period posted through, and the assets held back (`<asset>: <why>`). */
+/**
+ * The posting task's last check that read usage: when, the last period it has posted (each asset
+ * is posted through it but those held back), the assets held back (`<asset>: <why>`), and how many
+ * postings the check itself queued (0: none, every asset was posted through it already; absent in
+ * a record an older version wrote).
+ */
 export interface PostingCheck {
   readonly at: number;
   readonly through: string;
   readonly heldCount: number;
   readonly held: readonly string[];
+  readonly postings?: number;
 }
 
-async function recordCheck(store: Store, check: { at: number; through: string; held: readonly string[] }): Promise<void> {
-  const record: PostingCheck = { at: check.at, through: check.through, heldCount: check.held.length, held: check.held.slice(0, HELD_NAMED) };
+async function recordCheck(store: Store, check: { at: number; through: string; held: readonly string[]; postings: number }): Promise<void> {
+  const record: PostingCheck = { at: check.at, through: check.through, heldCount: check.held.length, held: check.held.slice(0, HELD_NAMED), postings: check.postings };
   await store.kvSet(POSTING_CHECK_NS, POSTING_CHECK_KEY, JSON.stringify(record));
+}
+
+/** The last `depreciation post` that queued postings: when, for which period, how many (of that period and earlier ones). */
+export interface OnDemandPosting {
+  readonly at: number;
+  readonly period: string;
+  readonly postings: number;
+}
+const ON_DEMAND_KEY = 'lastOnDemand';
+
+/** Records a `depreciation post` that queued postings, for `status`. */
+export async function recordOnDemandPosting(store: Pick<Store, 'kvSet'>, posting: OnDemandPosting): Promise<void> {
+  await store.kvSet(POSTING_CHECK_NS, ON_DEMAND_KEY, JSON.stringify(posting));
+}
+
+/** The last recorded `depreciation post` that queued postings; undefined when none (or unreadable). */
+export async function lastOnDemandPosting(store: Pick<Store, 'kvGet'>): Promise<OnDemandPosting | undefined> {
+  const raw = await store.kvGet(POSTING_CHECK_NS, ON_DEMAND_KEY);
+  if (raw === undefined) return undefined;
+  try {
+    const v = JSON.parse(raw) as Partial<OnDemandPosting> | null;
+    return v && typeof v.at === 'number' && typeof v.period === 'string' && typeof v.postings === 'number' ? (v as OnDemandPosting) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The posting task's last recorded check; undefined when none (or unreadable). */
