@@ -211,7 +211,10 @@ describe('location sync, owned form: the pure rule’s decisions', () => {
           late += r.late;
           delivered += r.deliveries;
         }),
-        { numRuns: 150 },
+        // Seeded: with `appliesTo` leaving half the assets out, an unseeded draw of 150 streams now and
+        // then held no late event (a label resent inside a zone is a duplicate, not late), and the
+        // check below, that the streams reached what they are for, failed by chance.
+        { numRuns: 150, seed: 20261205 },
       );
       // The streams reached what they are for: late events, deliveries, and the fast path.
       expect(late).toBeGreaterThan(0);
