@@ -20,9 +20,10 @@ import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
-import { defaultDestinationOf } from '../../config/schema.js';
+import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
+import { leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -44,15 +45,26 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
 
 /**
  * The store context for a command on one `--period`: depreciation configured and the period one of
- * its calendar are checked first, so a mistyped period is said before a missing store is.
+ * its calendar are checked first, so a mistyped period is said before a missing store is. `before`
+ * runs after those checks, before the store is opened (`post` replays a crash's ingest log there).
  */
-function withDepreciationPeriod(configPath: string, periodId: string, fn: Parameters<typeof withConfigContext<void>>[2], access: { readOnly?: boolean } = {}): Promise<void> {
+async function withDepreciationPeriod(
+  configPath: string,
+  periodId: string,
+  fn: Parameters<typeof withConfigContext<void>>[2],
+  access: { readOnly?: boolean } = {},
+  before?: (config: Config, path: string, period: Period) => Promise<void>,
+): Promise<void> {
   const { config, configPath: path } = resolveConfig(configPath);
-  resolvePeriod(depreciationOf(rulesConfigOf(config)), periodId);
+  const period = resolvePeriod(depreciationOf(rulesConfigOf(config)), periodId);
+  await before?.(config, path, period);
   // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
   // would preview or post nothing and say so as if all were well.
   return withConfigContext(config, path, fn, { existingStore: true, ...access });
 }
+
+/** What {@link leftIngestLogWarning} says replays the log for `preview` and `post --dry-run`. */
+const POST_REPLAYS = "'depreciation post' replays them into it before it posts (its posting includes them)";
 
 /** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
 export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string, force = false): Promise<AssetUsageLine[]> {
@@ -213,6 +225,8 @@ export function registerDepreciationCommand(program: Command): Command {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
+        const left = await leftIngestLogWarning(store, POST_REPLAYS);
+        if (left) process.stderr.write(`${left}\n`);
         if (opts.json) return void process.stdout.write(`${previewJson(lines)}\n`);
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
@@ -236,14 +250,27 @@ export function registerDepreciationCommand(program: Command): Command {
       .option('--force', 'also post assets whose inputs are invalid (expected units, units at acquisition), which are held back by default (rules.depreciation.holdBack)'),
   ).action(
     action(async (opts: { config: string; period: string; dryRun?: boolean; force?: boolean }) => {
+      const ended = (period: Period, now: number): void => {
+        if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
+      };
+      // With no service running, readings a crash left in the ingest log are replayed into the
+      // stored state first (under the store lease, as a start does): they belong to this period by
+      // event time, and a period posted without them is not posted again. A dry run changes
+      // nothing: it says they are left out instead.
+      const replayFirst = async (config: Config, path: string, period: Period): Promise<void> => {
+        ended(period, Date.now());
+        if (!opts.dryRun) await replayLeftIngestLog(config, path, 'assetbridge depreciation post', `${period.id} is posted`, { existingStore: true });
+      };
       await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }) => {
         const rules = rulesConfigOf(config);
         const d = depreciationOf(rules);
         const period = resolvePeriod(d, opts.period);
         const now = Date.now();
-        if (now < period.end) throw new UsageError(`period ${period.id} has not ended (it ends ${new Date(period.end).toISOString()}); usage is posted once per period, after it ends`);
+        ended(period, now);
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now, undefined, opts.force === true);
+        const left = opts.dryRun ? await leftIngestLogWarning(store, POST_REPLAYS) : undefined;
+        if (left) process.stderr.write(`${left}\n`);
         const late = latenessWarning(period, now, rules, config.ingest, opts.dryRun === true);
         // Periods decided before (by the service or an earlier post, also before a later posting):
         // their facts are committed again, which adds nothing, so they are reported as posted
@@ -277,7 +304,7 @@ export function registerDepreciationCommand(program: Command): Command {
             formatHeldBack(lines) +
             formatWithoutReadings(lines, period.id),
         );
-      });
+      }, {}, replayFirst);
     }),
   );
   registerRefileCommand(dep, depreciationOf);

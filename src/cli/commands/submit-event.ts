@@ -2,8 +2,9 @@
  * Events an operator records by hand (a work-order completion, a replaced meter) go through the
  * pipeline like any other: handed to the running service, which owns the rule state, or, with none
  * running, through a pipeline of the command's own whose state is checkpointed before it exits.
- * And before a command changes the identity registry with no service running, the ingest log a
- * crashed service left is replayed under the registry its messages were identified with.
+ * And before a command changes the identity registry (or posts usage) with no service running, the
+ * ingest log a crashed service left is replayed under the registry its messages were identified
+ * with; commands that only read usage say when that log holds messages their figures lack.
  * @module
  */
 import { createApp, configLogger } from '../../app.js';
@@ -11,7 +12,8 @@ import { logLevel } from '../../adapters/log/logger.js';
 import type { Config } from '../../config/schema.js';
 import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
-import { withConfigContext } from '../context.js';
+import type { Store } from '../../ports/store.js';
+import { withConfigContext, type StoreAccess } from '../context.js';
 import { serviceIsRunning } from './quarantine.js';
 
 /**
@@ -52,15 +54,33 @@ export async function submitOperatorEvent(config: Config, configPath: string, ev
  * is replayed and stored now, so each of its messages keeps the asset it was first given; the
  * replay at the next start would identify them again under the changed registry. A running
  * service swaps the registry after a checkpoint of its own. Nothing to do without a log.
+ * `depreciation post` does the same before it reads the usage state (`before` says what for).
  */
-export async function replayLeftIngestLog(config: Config, configPath: string, command: string): Promise<void> {
-  const left = await withConfigContext(config, configPath, async ({ store }) => ((await serviceIsRunning(store)) ? 0 : (await store.counters()).ingestLog));
+export async function replayLeftIngestLog(config: Config, configPath: string, command: string, before = 'the registry changes', access: StoreAccess = {}): Promise<void> {
+  const left = await withConfigContext(config, configPath, async ({ store }) => ((await serviceIsRunning(store)) ? 0 : (await store.counters()).ingestLog), access);
   if (left === 0) return;
-  process.stderr.write(`replaying the ${left} message(s) of the ingest log a stopped service left (its rule state after a crash) before the registry changes…\n`);
+  process.stderr.write(`replaying the ${left} message(s) of the ingest log a stopped service left (its rule state after a crash) before ${before}…\n`);
   const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command });
   try {
     await app.ingestor.flush(); // the replay, then a checkpoint: the log is empty
   } finally {
     await app.close();
   }
+}
+
+/**
+ * With no service running: the messages a run that did not stop cleanly (a crash) left in the
+ * ingest log, whose readings are not in the stored usage state yet, so not in figures a command
+ * that changes nothing reads from it (`depreciation preview`, `post --dry-run`, `refile --dry-run`).
+ * `replayedBy` says which command replays them first. Undefined when there are none, or a service
+ * runs (it holds them in memory and stores them at its next checkpoint).
+ */
+export async function leftIngestLogWarning(store: Store, replayedBy: string): Promise<string | undefined> {
+  if (await serviceIsRunning(store)) return undefined;
+  const left = (await store.counters()).ingestLog;
+  if (left === 0) return undefined;
+  return (
+    `warning: ${left} message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures: their readings are not in the stored usage state yet, so units may be short. ` +
+    `${replayedBy}, as 'assetbridge run' does at its start`
+  );
 }
