@@ -445,6 +445,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             ...(config.sources.http ? { intake: config.sources.http } : {}),
             webhooks: webhookEndpoints(config.destinations, connectors),
             logger: logger.child({ component: 'http' }),
+            secrets: () => configuredSecretValues(config),
             quarantine: async (entries) => {
               await store.commitIngest({ states: [], deliveries: [], quarantine: entries, accepted: 0 });
             },

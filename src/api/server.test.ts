@@ -695,6 +695,40 @@ describe('a handler that fails', () => {
   });
 });
 
+describe('an error message quoting a secret', () => {
+  const secret = 'erp-client-secret-0123456789';
+  const leaky = new Error(`request to https://svc-user:db-pass-42@erp.example.com/odata failed with ${secret} in the form`);
+  const app = (fail: Error) =>
+    createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      secrets: () => [secret],
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_000_000, maxEvents: 100 },
+      sink: { submit: () => Promise.reject(fail) },
+      logger: { warn: () => undefined, error: () => undefined },
+      status: { ready: () => true, status: () => Promise.reject(fail), metrics: () => Promise.reject(fail) },
+    });
+
+  it('answers 500 with the message redacted: neither the configured secret nor the password of a URL it quotes', async () => {
+    const r = await app(leaky).request('/v1/status');
+    expect(r.status).toBe(500);
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toContain('GET /v1/status failed: request to https://svc-user:');
+    expect(error).not.toContain(secret);
+    expect(error).not.toContain('db-pass-42');
+  });
+
+  it('answers 503 (not stored) with the message redacted too', async () => {
+    const r = await app(leaky).request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ kind: 'meter' }]) });
+    expect(r.status).toBe(503);
+    const { error } = (await r.json()) as { error: string };
+    expect(error).toContain('could not store the events (request to https://svc-user:');
+    expect(error).not.toContain(secret);
+    expect(error).not.toContain('db-pass-42');
+  });
+});
+
 describe('GET /metrics', () => {
   it('names its charset (UTF-8), as the text format is, so label values such as a destination "Lager-Süd" read the same in any scraper', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('assetbridge_outbox_pending{destination="Lager-Süd"} 1\n') } });

@@ -10,6 +10,8 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { bodyLimit } from 'hono/body-limit';
+import { redactString } from '../adapters/log/logger.js';
+import { scrubSecretValues } from '../adapters/http/redact.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
@@ -43,6 +45,11 @@ export interface HttpServerOptions {
   readonly now: () => number;
   /** Where refused webhook pushes are logged (a warning each). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
+  /**
+   * The config's credential values (`configuredSecretValues`): scrubbed, as in the service log,
+   * from an error's message before an answer quotes it.
+   */
+  readonly secrets?: () => Iterable<string | undefined>;
 }
 
 export interface WebhookEndpoint {
@@ -135,6 +142,9 @@ function sameSecret(a: string, b: string): boolean {
 
 export function createHttpApp(opts: HttpServerOptions): Hono {
   const app = new Hono();
+  // An error's message may quote what it was given (a URL with its password, a header): an answer
+  // quotes it redacted as a log line does, so a secret never reaches an HTTP response.
+  const shown = (err: unknown): string => redactString(scrubSecretValues(err instanceof Error ? err.message : String(err), opts.secrets?.() ?? []));
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => {
     if (opts.status.ready()) return c.json({ ready: true });
@@ -190,7 +200,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Again now that the body is here, with nothing awaited between this check and the submit.
       const backlog = opts.sink.backlog?.() ?? 0;
       if (backlog >= max) return behind(backlog);
-      const notStored = (err: unknown) => notStoredAnswer(c, err);
+      const notStored = (err: unknown) => notStoredAnswer(c, shown, err);
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
@@ -253,7 +263,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
-        if (r instanceof Error) return notStoredAnswer(c, r);
+        if (r instanceof Error) return notStoredAnswer(c, shown, r);
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       const messages: RawMessage[] = [];
@@ -275,10 +285,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // quarantine to keep them in, they are at least refused, so the ERP's delivery log shows them.
       if (unreadable.length && opts.quarantine) {
         const kept = await opts.quarantine(unreadable).catch(asError);
-        if (kept instanceof Error) return notStoredAnswer(c, kept);
+        if (kept instanceof Error) return notStoredAnswer(c, shown, kept);
       }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
-      if (result instanceof Error) return notStoredAnswer(c, result);
+      if (result instanceof Error) return notStoredAnswer(c, shown, result);
       const rejected = [...invalid, ...result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }))].sort((a, b) => a.index - b.index);
       const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
       return c.json(answer, rejected.length ? 400 : 202);
@@ -291,7 +301,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     if ('getResponse' in err && typeof err.getResponse === 'function') return err.getResponse();
     opts.logger?.error?.({ err, method: c.req.method, path: c.req.path }, `${c.req.method} ${c.req.path} failed`);
     const advice = storeErrorAdvice(storeErrorCode(err));
-    return c.json({ error: `${c.req.method} ${c.req.path} failed: ${err.message}${advice === undefined ? '' : `; ${advice}`} (the service log has the details)` }, 500);
+    return c.json({ error: `${c.req.method} ${c.req.path} failed: ${shown(err)}${advice === undefined ? '' : `; ${advice}`} (the service log has the details)` }, 500);
   });
   app.notFound((c) => {
     // A route that exists under another method (a GET of the intake, say): 405 with what it takes.
@@ -388,10 +398,10 @@ function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | '
  * The store refused the commit (disk full, locked): nothing was taken and the sender retries. The
  * store error's code says what the operator can do, as in the log and the CLI.
  */
-function notStoredAnswer(c: Context, err: unknown): Response {
+function notStoredAnswer(c: Context, shown: (err: unknown) => string, err: unknown): Response {
   const advice = storeErrorAdvice(storeErrorCode(err));
   c.header('Retry-After', '5');
-  return c.json({ error: `the service could not store the events (${err instanceof Error ? err.message : String(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
+  return c.json({ error: `the service could not store the events (${shown(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
 }
 
 function isJsonLines(text: string): boolean {
