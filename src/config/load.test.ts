@@ -514,6 +514,30 @@ describe('config', () => {
     expect(p?.message).toMatch(/assetbridge reads no YAML tags: remove it \(for an environment variable write "\$\{NAME\}"\)$/);
   });
 
+  it('refuses a known YAML tag on the wrong kind of node (!!set on a list), which the parser would drop', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'set.yaml'), 'destinations: !!set\n  - { name: erp, type: rest, baseUrl: "https://erp.example.com" }\n');
+    const [p] = problems(() => loadConfigFile(join(dir, 'set.yaml')));
+    expect(p?.key).toBe('(yaml)');
+    expect(p?.message).toContain('used for seq collection, but expects map');
+    expect(p?.message).toContain('assetbridge reads no YAML tags');
+  });
+
+  it('loads a valid config the YAML parser only warns about for something other than a tag (a %YAML 1.3 or unknown directive, an anchor ending in :)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    const body = 'destinations:\n  - { name: erp, type: rest, baseUrl: "https://erp.example.com", token: "${ERP_TOKEN}" }\n';
+    for (const [name, text] of [
+      ['version.yaml', `%YAML 1.3\n---\n${body}`],
+      ['directive.yaml', `%FOO bar\n---\n${body}`],
+      ['anchor.yaml', `server: &srv: { port: 8089 }\n${body}`],
+    ] as const) {
+      writeFileSync(join(dir, name), text);
+      const c = loadConfigFile(join(dir, name), { ERP_TOKEN: 't' });
+      expect(c.destinations[0]?.name, name).toBe('erp');
+    }
+    expect(loadConfigFile(join(dir, 'anchor.yaml'), { ERP_TOKEN: 't' }).server.port).toBe(8089);
+  });
+
   it('reports unreadable files and bad YAML with the file name', () => {
     expect(problems(() => loadConfigFile('/nonexistent/ab.yaml'))[0]?.message).toContain('cannot read /nonexistent/ab.yaml');
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));

@@ -393,8 +393,17 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
 /**
  * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
  * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
- * would be reported missing. Throws the parser's first error, or else its first warning.
+ * would be reported missing. Throws the parser's first error, or else its first warning about a
+ * tag ({@link REFUSED_YAML_WARNINGS}).
  */
+/**
+ * The parser's warnings that refuse a config: a tag it does not resolve (`!env ERP_TOKEN`, read as
+ * the plain text after it) or a known tag on the wrong kind of node (`!!set [a, b]`, read as if
+ * untagged). Its other warnings (an unknown `%` directive, `%YAML 1.3`, an anchor name ending in
+ * `:`) leave the document read as written, so a valid config is not refused for them.
+ */
+const REFUSED_YAML_WARNINGS: ReadonlySet<string> = new Set(['TAG_RESOLVE_FAILED', 'BAD_COLLECTION_TYPE']);
+
 export function parseConfigYaml(text: string): unknown {
   return parseConfigDocument(text).value;
 }
@@ -402,8 +411,8 @@ export function parseConfigYaml(text: string): unknown {
 function parseConfigDocument(text: string): { value: unknown; lineOf: (key: string) => number | undefined } {
   const lines = new LineCounter();
   const doc = parseDocument(text, { merge: true, lineCounter: lines });
-  // A warning too (an unknown tag such as `!env ERP_TOKEN`, whose text would be taken as the value): refused, not passed over.
-  const [error] = [...doc.errors, ...doc.warnings];
+  // A tag warning too (an unknown tag such as `!env ERP_TOKEN`, whose text would be taken as the value): refused, not passed over.
+  const [error] = [...doc.errors, ...doc.warnings.filter((w) => REFUSED_YAML_WARNINGS.has(w.code))];
   if (error) throw error;
   return { value: doc.toJS(), lineOf: (key) => lineOfKey(doc, lines, key) };
 }
@@ -436,7 +445,7 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
       const line = (err as { linePos?: readonly { line: number }[] }).linePos?.[0]?.line;
       throw new ConfigError([{ key: '(yaml)', message: `${file} holds more than one YAML document (a --- line${line === undefined ? '' : ` at line ${line}`} starts another): a config is one document; remove that line, joining the keys into one mapping` }]);
     }
-    const tag = (err as { code?: unknown }).code === 'TAG_RESOLVE_FAILED' ? '\nassetbridge reads no YAML tags: remove it (for an environment variable write "${NAME}")' : '';
+    const tag = REFUSED_YAML_WARNINGS.has(String((err as { code?: unknown }).code)) ? '\nassetbridge reads no YAML tags: remove it (for an environment variable write "${NAME}")' : '';
     throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}${tag}` }]);
   }
   const doc = parsed.value;
