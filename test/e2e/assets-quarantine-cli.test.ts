@@ -4,7 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { CLI, runCli, writeConfig } from '../helpers/cli.js';
@@ -61,7 +61,7 @@ describe('assets import and export', () => {
     const a = setup();
     const src = a.csv('a.csv', 'identifier,id_type,erp_asset_id,erp_module,destination,expectedUnits,note\n"PIN,1",pin,A1,fixed-assets,erp2,10000,"say ""hi"""\nTRUCK-7,erp,TRUCK-7,fleet,,,\n');
     expect((await runCli(['assets', 'import', src, '-c', a.cfg.path])).code).toBe(0);
-    const exported = a.csv('export.csv', '');
+    const exported = join(a.cfg.dir, 'export.csv');
     expect((await runCli(['assets', 'export', exported, '-c', a.cfg.path])).code).toBe(0);
     const b = setup();
     expect((await runCli(['assets', 'import', exported, '-c', b.cfg.path])).code).toBe(0);
@@ -71,6 +71,32 @@ describe('assets import and export', () => {
       { asset: { erpAssetId: 'TRUCK-7', erpModule: 'fleet', attributes: {} }, identifiers: [] },
     ]);
     expect(await listAssets(b.cfg.path)).toEqual(before);
+  });
+
+  it('export refuses to overwrite an existing FILE (the asset CSV the config imports, with its hand-edited columns) unless --force', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'erp-token' }],
+      assets: { files: ['assets.csv'] },
+    }));
+    const listed = join(cfg.dir, 'assets.csv');
+    const handEdited = 'identifier,id_type,erp_asset_id,erp_module,site\ntag-1,tag,A1,fixed-assets,P1 # yard by the gate\n';
+    writeFileSync(listed, handEdited);
+    expect((await runCli(['assets', 'import', listed, '-c', cfg.path])).code).toBe(0);
+    const r = await runCli(['assets', 'export', listed, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`error: ${listed} exists (it is an asset CSV the config imports, assets.files: the export holds only what the registry stores): give another FILE, or --force to replace it\n`);
+    expect(readFileSync(listed, 'utf8')).toBe(handEdited);
+    // Another existing file: refused too, without the note.
+    const other = join(cfg.dir, 'other.csv');
+    writeFileSync(other, 'kept\n');
+    expect((await runCli(['assets', 'export', other, '-c', cfg.path])).stderr).toBe(`error: ${other} exists: give another FILE, or --force to replace it\n`);
+    expect(readFileSync(other, 'utf8')).toBe('kept\n');
+    // --force replaces it, and nothing is left beside it.
+    const forced = await runCli(['assets', 'export', other, '--force', '-c', cfg.path]);
+    expect(forced.code).toBe(0);
+    expect(readFileSync(other, 'utf8')).toContain('tag-1,tag,A1,fixed-assets');
+    expect(readdirSync(cfg.dir).filter((f) => f.includes('partial'))).toEqual([]);
   });
 
   it('refuses a destination the config does not have, naming the line (exit 2)', async () => {

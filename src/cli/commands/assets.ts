@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
@@ -146,15 +147,36 @@ naming the line, asset and attribute.`,
     }),
   );
 
-  addConfigOption(assets.command('export [file]').description('export the registry as CSV (stdout when no file)')).action(
-    action(async (file: string | undefined, opts: { config: string }) => {
-      await withContext(opts.config, async ({ store }) => {
+  addConfigOption(
+    assets
+      .command('export [file]')
+      .description('export the registry as CSV (stdout when no file)')
+      .option('--force', 'replace FILE if it exists (an asset CSV the config imports has columns the registry may not hold)')
+      .addHelpText('after', '\nThe CSV is written beside FILE first and renamed when complete, so an export cut short never stands as FILE.\n\nExample:\n  assetbridge assets export assets-export.csv -c assetbridge.yaml'),
+  ).action(
+    action(async (file: string | undefined, opts: { config: string; force?: boolean }) => {
+      const { config, configPath } = resolveConfig(opts.config);
+      const target = file === undefined ? undefined : resolve(file);
+      if (target !== undefined && existsSync(target)) {
+        if (statSync(target).isDirectory()) throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assets.csv')}`);
+        if (opts.force !== true) {
+          // The very CSV the config imports: its hand-edited columns would be lost to the export.
+          const imported = config.assets.files.some((f) => resolve(f) === target) ? ' (it is an asset CSV the config imports, assets.files: the export holds only what the registry stores)' : '';
+          throw new UsageError(`${target} exists${imported}: give another FILE, or --force to replace it`);
+        }
+      }
+      await withConfigContext(config, configPath, async ({ store }) => {
         const csv = formatAssetCsv(await store.listAssets());
-        if (!file) return void process.stdout.write(csv);
+        if (target === undefined) return void process.stdout.write(csv);
+        const partial = `${target}.partial`;
         try {
-          writeFileSync(file, csv);
+          writeFileSync(partial, csv);
+          renameSync(partial, target);
         } catch (err) {
-          throw new UsageError(`cannot write ${file}: ${(err as Error).message}`);
+          rmSync(partial, { force: true });
+          const code = (err as { code?: unknown }).code;
+          const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
+          throw new UsageError(`cannot write ${target} (${why}): give a path in an existing directory you can write to`);
         }
       }, { readOnly: true });
     }),
