@@ -454,6 +454,33 @@ describe('HTTP intake authentication', () => {
   });
 });
 
+describe('HTTP intake with a token of any characters', () => {
+  it('takes the configured token as sent, also one with characters RFC 6750 does not list (! # $ @ %), at the intake as at the webhook', async () => {
+    const token = 'Zx9!k#Qm$2@pL%8&';
+    const submitted: RawMessage[][] = [];
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token, bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const post = (authorization: string) => app.request('/v1/events', { method: 'POST', headers: { Authorization: authorization }, body: JSON.stringify([{ kind: 'meter' }]) });
+    const r = await post(`Bearer ${token}`);
+    expect([r.status, await r.json()]).toEqual([202, { accepted: 1 }]);
+    expect(submitted).toHaveLength(1);
+    // Still refused: another token (401, never echoed), no Bearer credential (400), none at all (401).
+    const wrong = await post('Bearer Zx9!k#Qm$2@pL%8*');
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    expect(await wrong.text()).not.toContain('Zx9');
+    expect((await post('Bearer ')).status).toBe(400);
+    expect((await app.request('/v1/events', { method: 'POST', body: '[]' })).status).toBe(401);
+    expect(submitted).toHaveLength(1);
+  });
+});
+
 describe('HTTP intake when the events cannot be stored', () => {
   it('answers 503 with Retry-After and the reason (nothing of the POST was taken), not a bare 500', async () => {
     const app = intakeApp('database or disk is full');

@@ -8,7 +8,7 @@ import { toJson } from '../core/iso-json.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
-import { bearerAuth } from 'hono/bearer-auth';
+import { createMiddleware } from 'hono/factory';
 import { bodyLimit } from 'hono/body-limit';
 import { redactString } from '../adapters/log/logger.js';
 import { scrubSecretValues } from '../adapters/http/redact.js';
@@ -100,8 +100,8 @@ export function authorizeWebhook(
     return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs) };
   }
   if (intakeToken !== undefined) {
-    const match = /^Bearer\s+(\S+)$/i.exec(request.header('authorization') ?? '');
-    if (match?.[1] !== undefined && sameSecret(match[1], intakeToken)) return undefined;
+    const sent = bearerCredential(request.header('authorization'));
+    if (sent !== undefined && sameSecret(sent, intakeToken)) return undefined;
     return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)' };
   }
   return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)` };
@@ -134,6 +134,16 @@ function signatureFaultMessage(fault: SignatureFault, destination: string, hook:
   }
 }
 
+/**
+ * The credential of an `Authorization: Bearer <token>` header, whatever characters the configured
+ * token has (RFC 6750 allows fewer than a config may hold: `!`, `#`, `$`); undefined when the
+ * header is no Bearer one.
+ */
+function bearerCredential(header: string | undefined): string | undefined {
+  const credential = /^Bearer\s+(.*)$/is.exec(header ?? '')?.[1]?.trim();
+  return credential === undefined || credential === '' ? undefined : credential;
+}
+
 /** Constant-time comparison of two secrets of any length. */
 function sameSecret(a: string, b: string): boolean {
   const digest = (x: string) => createHash('sha256').update(x).digest();
@@ -161,11 +171,16 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   }
   if (intake) {
     const guard = [
-      bearerAuth({
-        token: intake.token,
-        noAuthenticationHeader: { message: { error: 'missing bearer token; send Authorization: Bearer <sources.http.token>' } },
-        invalidAuthenticationHeader: { message: { error: 'malformed Authorization header; send Authorization: Bearer <sources.http.token>' } },
-        invalidToken: { message: { error: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' } },
+      // Not hono's bearerAuth: it refuses as malformed a token with a character outside RFC 6750's
+      // set, so a configured token such as "Zx9!k#Qm$2@pL" could never be sent.
+      createMiddleware(async (c, next) => {
+        const header = c.req.header('authorization');
+        if (header === undefined || header === '') return c.json({ error: 'missing bearer token; send Authorization: Bearer <sources.http.token>' }, 401, { 'www-authenticate': 'Bearer realm=""' });
+        const sent = bearerCredential(header);
+        if (sent === undefined) return c.json({ error: 'malformed Authorization header; send Authorization: Bearer <sources.http.token>' }, 400, { 'www-authenticate': 'Bearer error="invalid_request"' });
+        if (!sameSecret(sent, intake.token))
+          return c.json({ error: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+        await next();
       }),
       bodyLimit({
         maxSize: intake.bodyLimitBytes,
