@@ -532,6 +532,8 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     const { error } = (await r.json()) as { error: string };
     expect(error).toContain('could not store the events (database or disk is full; ');
     expect(error).toContain('the disk holding the store (store.path) is full');
+    // The ERP's delivery log reads it: a push, not a POST of events.
+    expect(error).toMatch(/; nothing of this push was taken, retry later$/);
   });
 
   it('answers 503 with Retry-After and the store advice when an unreadable update cannot be kept in quarantine, and takes nothing', async () => {

@@ -215,7 +215,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Again now that the body is here, with nothing awaited between this check and the submit.
       const backlog = opts.sink.backlog?.() ?? 0;
       if (backlog >= max) return behind(backlog);
-      const notStored = (err: unknown) => notStoredAnswer(c, shown, err);
+      const notStored = (err: unknown) => notStoredAnswer(c, shown, err, 'POST');
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
@@ -278,7 +278,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
-        if (r instanceof Error) return notStoredAnswer(c, shown, r);
+        if (r instanceof Error) return notStoredAnswer(c, shown, r, 'push');
         return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
       }
       const messages: RawMessage[] = [];
@@ -300,10 +300,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // quarantine to keep them in, they are at least refused, so the ERP's delivery log shows them.
       if (unreadable.length && opts.quarantine) {
         const kept = await opts.quarantine(unreadable).catch(asError);
-        if (kept instanceof Error) return notStoredAnswer(c, shown, kept);
+        if (kept instanceof Error) return notStoredAnswer(c, shown, kept, 'push');
       }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
-      if (result instanceof Error) return notStoredAnswer(c, shown, result);
+      if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
       const rejected = [...invalid, ...result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }))].sort((a, b) => a.index - b.index);
       const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
       return c.json(answer, rejected.length ? 400 : 202);
@@ -410,13 +410,13 @@ function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | '
 }
 
 /**
- * The store refused the commit (disk full, locked): nothing was taken and the sender retries. The
+ * The store refused the commit (disk full, locked): nothing was taken and the sender (a client's POST, an ERP's push) retries. The
  * store error's code says what the operator can do, as in the log and the CLI.
  */
-function notStoredAnswer(c: Context, shown: (err: unknown) => string, err: unknown): Response {
+function notStoredAnswer(c: Context, shown: (err: unknown) => string, err: unknown, what: 'POST' | 'push'): Response {
   const advice = storeErrorAdvice(storeErrorCode(err));
   c.header('Retry-After', '5');
-  return c.json({ error: `the service could not store the events (${shown(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this POST was taken, retry later` }, 503);
+  return c.json({ error: `the service could not store the events (${shown(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this ${what} was taken, retry later` }, 503);
 }
 
 function isJsonLines(text: string): boolean {
