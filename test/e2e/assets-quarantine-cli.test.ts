@@ -97,6 +97,12 @@ describe('assets import and export', () => {
     expect(forced.code).toBe(0);
     expect(readFileSync(other, 'utf8')).toContain('tag-1,tag,A1,fixed-assets');
     expect(readdirSync(cfg.dir).filter((f) => f.includes('partial'))).toEqual([]);
+    // The store itself: refused even with --force, and left as it was.
+    const store = join(cfg.dir, 'ab.db');
+    const before = readFileSync(store);
+    const onStore = await runCli(['assets', 'export', store, '--force', '-c', cfg.path]);
+    expect([onStore.code, onStore.stderr]).toEqual([2, `error: ${store} is the store itself (store.path): give FILE another path\n`]);
+    expect(readFileSync(store).equals(before)).toBe(true);
   });
 
   it('refuses a destination the config does not have, naming the line (exit 2)', async () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
@@ -159,6 +159,10 @@ naming the line, asset and attribute.`,
       const target = file === undefined ? undefined : resolve(file);
       if (target !== undefined && existsSync(target)) {
         if (statSync(target).isDirectory()) throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assets.csv')}`);
+        // Not even with --force: the CSV would replace the store (or its WAL) and every record in it.
+        const storeFile = resolve(config.store.path);
+        if ([storeFile, `${storeFile}-wal`, `${storeFile}-shm`].some((f) => existsSync(f) && realpathSync(f) === realpathSync(target)))
+          throw new UsageError(`${target} is the store itself (store.path): give FILE another path`);
         if (opts.force !== true) {
           // The very CSV the config imports: its hand-edited columns would be lost to the export.
           const imported = config.assets.files.some((f) => resolve(f) === target) ? ' (it is an asset CSV the config imports, assets.files: the export holds only what the registry stores)' : '';
