@@ -391,12 +391,6 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
 }
 
 /**
- * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
- * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
- * would be reported missing. Throws the parser's first error, or else its first warning about a
- * tag ({@link REFUSED_YAML_WARNINGS}).
- */
-/**
  * The parser's warnings that refuse a config: a tag it does not resolve (`!env ERP_TOKEN`, read as
  * the plain text after it) or a known tag on the wrong kind of node (`!!set [a, b]`, read as if
  * untagged). Its other warnings (an unknown `%` directive, `%YAML 1.3`, an anchor name ending in
@@ -404,6 +398,12 @@ function deferAt(config: Config, { path, problems }: DeferredSecret): boolean {
  */
 const REFUSED_YAML_WARNINGS: ReadonlySet<string> = new Set(['TAG_RESOLVE_FAILED', 'BAD_COLLECTION_TYPE']);
 
+/**
+ * A config file's text as YAML, with merge keys (`<<: *defaults`): YAML 1.2 dropped them, so the
+ * parser would otherwise keep `<<` as a key of its own and every key it was meant to bring in
+ * would be reported missing. Throws the parser's first error, or else its first warning about a
+ * tag ({@link REFUSED_YAML_WARNINGS}).
+ */
 export function parseConfigYaml(text: string): unknown {
   return parseConfigDocument(text).value;
 }
