@@ -66,8 +66,8 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     expect(text.stdout).toContain('zones no longer configured (renamed or removed), still named in the stored state: OLD-YARD (1 inside)');
     const json = await runCli(['zones', 'occupancy', '--json', '-c', cfg.path]);
     expect(JSON.parse(json.stdout)).toEqual([
-      { zone: 'YARD', locationCode: '1000/0001', inside: 0, entering: 0, leaving: 0, assets: [] },
-      { zone: 'OLD-YARD', locationCode: null, configured: false, inside: 1, entering: 0, leaving: 0, assets: [{ erpAssetId: 'EQ-1', phase: 'inside', since: '2026-10-01T08:00:00.000Z' }] },
+      { zone: 'YARD', locationCode: '1000/0001', inside: 0, entering: 0, leaving: 0, assets: [], elsewhere: [] },
+      { zone: 'OLD-YARD', locationCode: null, configured: false, inside: 1, entering: 0, leaving: 0, assets: [{ erpAssetId: 'EQ-1', phase: 'inside', since: '2026-10-01T08:00:00.000Z' }], elsewhere: [] },
     ]);
     const one = await runCli(['zones', 'occupancy', '--zone', 'OLD-YARD', '-c', cfg.path]);
     expect(one.stdout).toMatch(/^OLD-YARD \(no longer configured\): 1 inside, 0 arriving/);
@@ -76,6 +76,45 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     // --out writes the same rows and counts them all (before: "wrote 0 row(s)", the old zone's row left out of the count).
     const out = await runCli(['zones', 'occupancy', '--out', join(cfg.dir, 'occ.csv'), '-c', cfg.path]);
     expect(out.stdout).toBe(`wrote 1 row(s) to ${join(cfg.dir, 'occ.csv')}\n`);
+  });
+});
+
+describe('zones occupancy where zones overlap', () => {
+  it('counts each asset once, in the zone whose location code location sync sends, and names it under the other zones it is in', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'data', 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [] },
+      rules: {
+        zones: {
+          inline: [
+            { name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 500 } },
+            { name: 'WORKSHOP', locationCode: '1000/0009', circle: { lat: 52.5, lng: 13.4, radiusM: 50 } }, // within YARD: the smaller wins
+          ],
+        },
+      },
+      server: { port: 0 },
+    }));
+    mkdirSync(join(cfg.dir, 'data'));
+    const store = new SqliteStore({ path: join(cfg.dir, 'data', 'ab.db'), commitInWorker: false });
+    const since = Date.parse('2026-10-01T08:00:00Z');
+    const inside = { phase: 'inside', since };
+    await store.upsertAssets(['EQ-1', 'EQ-2'].map((id) => ({ asset: { erpAssetId: id, erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: id, erpAssetId: id }] })));
+    const states = [
+      { erpAssetId: 'EQ-1', doc: { location: { zones: { YARD: inside, WORKSHOP: inside }, last: { eventTime: since, lat: 52.5, lng: 13.4, zone: '1000/0009', zoneName: 'WORKSHOP' } } }, changed: ['location'] },
+      { erpAssetId: 'EQ-2', doc: { location: { zones: { YARD: inside }, last: { eventTime: since, lat: 52.502, lng: 13.4, zone: '1000/0001', zoneName: 'YARD' } } }, changed: ['location'] },
+    ];
+    await store.commitIngest({ states, deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    // Before: YARD counted 2 (EQ-1 too, which the ERP has at 1000/0009): 3 inside for 2 assets.
+    const text = await runCli(['zones', 'occupancy', '-c', cfg.path]);
+    expect(text.stderr).toBe('');
+    expect(text.stdout).toMatch(/^ZONE\s+LOCATION CODE\s+INSIDE\s+ARRIVING\s+LEAVING\nYARD\s+1000\/0001\s+1\s+0\s+0\nWORKSHOP\s+1000\/0009\s+1\s+0\s+0\n/);
+    expect(text.stdout).toContain('an asset inside overlapping zones counts once, in the zone whose location code location sync sends');
+    const yard = await runCli(['zones', 'occupancy', '--zone', 'YARD', '-c', cfg.path]);
+    expect(yard.stdout).toMatch(/^YARD \(1000\/0001\): 1 inside, 0 arriving\nASSET\s+STATE\s+SINCE\nEQ-2\s+inside\s+2026-10-01T08:00:00Z\nalso inside YARD \(counted in the overlapping zone whose location code location sync sends\): EQ-1 in WORKSHOP\n/);
+    const csv = await runCli(['zones', 'occupancy', '--csv', '-c', cfg.path]);
+    expect(csv.stdout).toBe('zone,locationCode,erpAssetId,state,since\r\nYARD,1000/0001,EQ-2,inside,2026-10-01T08:00:00Z\r\nWORKSHOP,1000/0009,EQ-1,inside,2026-10-01T08:00:00Z\r\n');
   });
 });
 

@@ -116,16 +116,20 @@ export type UnconfiguredZone = ReturnType<typeof unconfiguredZoneOccupancy>[numb
  * inventory's), and of the zones that state names that are no longer configured.
  */
 export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{ zones: ZoneOccupancy[]; unconfigured: UnconfiguredZone[] }> {
-  const zones = rules.zones?.zones ?? [];
-  if (zones.length === 0) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
+  const index = zoneTrackingOf(rules)?.index;
+  if (!index) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
   const ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   const states = await store.loadRuleStates(ids, ['location', INVENTORY_RULE]);
   const tracking = new Map<string, ZoneTrackState | undefined>();
+  // The zone location sync placed each asset in last: where one still in a zone no longer configured stays.
+  const lastZone = new Map<string, string>();
   for (const id of ids) {
     const doc = states.get(id);
-    tracking.set(id, (doc?.location as LocationSyncState | undefined)?.zones ?? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined)?.zones);
+    const location = doc?.location as LocationSyncState | undefined;
+    tracking.set(id, location?.zones ?? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined)?.zones);
+    if (location?.zones !== undefined && location.last?.zoneName !== undefined) lastZone.set(id, location.last.zoneName);
   }
-  return { zones: zoneOccupancy(zones, tracking), unconfigured: unconfiguredZoneOccupancy(zones, tracking) };
+  return { zones: zoneOccupancy(index, tracking, lastZone), unconfigured: unconfiguredZoneOccupancy(index, tracking, lastZone) };
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
@@ -133,7 +137,8 @@ const PHASE_TEXT = { inside: 'inside', leaving: 'leaving (exit dwell)', entering
 
 export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: string, unconfigured: readonly UnconfiguredZone[] = []): string {
   if (zone === undefined) {
-    const rows = table([['ZONE', 'LOCATION CODE', 'INSIDE', 'ARRIVING', 'LEAVING'], ...occupancy.map((o) => [o.zone, o.locationCode, o.inside, o.entering, o.leaving])]);
+    let rows = table([['ZONE', 'LOCATION CODE', 'INSIDE', 'ARRIVING', 'LEAVING'], ...occupancy.map((o) => [o.zone, o.locationCode, o.inside, o.entering, o.leaving])]);
+    if ([...occupancy, ...unconfigured].some((o) => o.elsewhere.length > 0)) rows += `${OVERLAP_NOTE}; 'zones occupancy --zone NAME' lists those also inside NAME\n`;
     if (unconfigured.length === 0) return rows;
     const named = unconfigured.map((u) => `${u.zone} (${[`${u.inside} inside`, ...(u.entering ? [`${u.entering} arriving`] : []), ...(u.leaving ? [`${u.leaving} leaving`] : [])].join(', ')})`).join(', ');
     return (
@@ -143,10 +148,19 @@ export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: stri
   }
   const o = occupancy.find((x) => x.zone === zone);
   const gone = o ? undefined : unconfigured.find((x) => x.zone === zone);
-  if (gone) return `${gone.zone} (no longer configured): ${gone.inside} inside, ${gone.entering} arriving; they leave it at their next fixes\n${assetTable(gone.assets)}`;
+  if (gone) return `${gone.zone} (no longer configured): ${gone.inside} inside, ${gone.entering} arriving; they leave it at their next fixes\n${gone.assets.length ? assetTable(gone.assets) : ''}${elsewhereLine(gone)}`;
   if (!o) throw new UsageError(`no zone "${zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
-  if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n`;
-  return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${assetTable(o.assets)}`;
+  if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n${elsewhereLine(o)}`;
+  return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${assetTable(o.assets)}${elsewhereLine(o)}`;
+}
+
+/** Why an asset inside overlapping zones counts in one of them. */
+const OVERLAP_NOTE = 'an asset inside overlapping zones counts once, in the zone whose location code location sync sends (the higher priority, then the smaller)';
+
+/** The assets also inside a zone that are counted in another (overlapping) one, with it. */
+function elsewhereLine(o: Pick<ZoneOccupancy, 'zone' | 'elsewhere'>): string {
+  if (o.elsewhere.length === 0) return '';
+  return `also inside ${o.zone} (counted in the overlapping zone whose location code location sync sends): ${o.elsewhere.map((a) => `${a.erpAssetId} in ${a.locatedIn}`).join(', ')}\n`;
 }
 
 const assetTable = (assets: ZoneOccupancy['assets']): string => table([['ASSET', 'STATE', 'SINCE'], ...assets.map((a) => [a.erpAssetId, PHASE_TEXT[a.phase], iso(a.since)])]);
