@@ -601,6 +601,21 @@ describe('depreciation preview', () => {
 });
 
 describe('zones commands', () => {
+  it('reads the zones of a rule that tracks the asset now: not the state location sync left before it was turned off', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets(assets);
+    const since = Date.parse('2026-10-01T08:00:00Z');
+    // Location sync had EQ-1 in the yard; since it was turned off, only inventory follows it, and saw it leave.
+    const doc = { location: { zones: { yard: { phase: 'inside', since } } }, inventory: { zones: {}, location: null, seenAt: since + 3_600_000 } };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc, changed: ['location', 'inventory'] }], deliveries: [], quarantine: [], accepted: 0 });
+    const inside = async (config: Record<string, unknown>) => (await loadOccupancy(store, rulesSchema.parse({ zones: { inline: [{ name: 'yard', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] }, ...config }))).zones[0]?.inside;
+    expect(await inside({ inventory: { skuAttribute: 'cost' } })).toBe(1); // location sync on: its state
+    expect(await inside({ location: { enabled: false }, inventory: { skuAttribute: 'cost' } })).toBe(0);
+    expect(await inside({ location: { enabled: false } })).toBe(0);
+    expect(await inside({ location: { appliesTo: { erpModules: ['fleet'] } } })).toBe(0);
+  });
+
   it('checks a GeoJSON file and locates positions in the configured zones', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-zones-'));
     const file = join(dir, 'z.geojson');

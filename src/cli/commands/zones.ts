@@ -13,7 +13,8 @@ import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
 import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
-import { INVENTORY_RULE, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
+import { matchesFilter } from '../../core/rules/maintenance/types.js';
 import type { LocationSyncState } from '../../core/rules/location-sync.js';
 import { unconfiguredZoneOccupancy, zoneOccupancy, type ZoneOccupancy } from '../../core/rules/zones/occupancy.js';
 import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
@@ -113,20 +114,25 @@ export type UnconfiguredZone = ReturnType<typeof unconfiguredZoneOccupancy>[numb
 
 /**
  * Occupancy of the configured zones from the stored rule state (location sync's tracking, else
- * inventory's), and of the zones that state names that are no longer configured.
+ * inventory's, each where that rule applies to the asset now), and of the zones that state names
+ * that are no longer configured.
  */
 export async function loadOccupancy(store: Store, rules: RulesConfig): Promise<{ zones: ZoneOccupancy[]; unconfigured: UnconfiguredZone[] }> {
   const index = zoneTrackingOf(rules)?.index;
   if (!index) throw new UsageError('no zones are configured (add rules.zones.files or rules.zones.inline to the config)');
-  const ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
-  const states = await store.loadRuleStates(ids, ['location', INVENTORY_RULE]);
+  const assets = await store.listAssetRecords();
+  const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), ['location', INVENTORY_RULE]);
   const tracking = new Map<string, ZoneTrackState | undefined>();
   // The zone location sync placed each asset in last: where one still in a zone no longer configured stays.
   const lastZone = new Map<string, string>();
-  for (const id of ids) {
+  for (const asset of assets) {
+    const id = asset.erpAssetId;
     const doc = states.get(id);
-    const location = doc?.location as LocationSyncState | undefined;
-    tracking.set(id, location?.zones ?? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined)?.zones);
+    // Only the state of a rule that tracks the asset now: one turned off since (location.enabled,
+    // appliesTo, inventory removed) left its state as it was then, no longer updated.
+    const location = rules.location.enabled && matchesFilter(asset, rules.location.appliesTo) ? (doc?.location as LocationSyncState | undefined) : undefined;
+    const inventory = rules.inventory && isInventoryItem(asset, rules.inventory.skuAttribute) ? (doc?.[INVENTORY_RULE] as InventoryItemState | undefined) : undefined;
+    tracking.set(id, location?.zones ?? inventory?.zones);
     if (location?.zones !== undefined && location.last?.zoneName !== undefined) lastZone.set(id, location.last.zoneName);
   }
   return { zones: zoneOccupancy(index, tracking, lastZone), unconfigured: unconfiguredZoneOccupancy(index, tracking, lastZone) };
