@@ -118,6 +118,35 @@ describe('zones occupancy where zones overlap', () => {
   });
 });
 
+describe('zones list --geojson with one property named for two fields', () => {
+  it('refuses to write what would read back as other zones, naming the zone and the config key (not a file that renames C1 to 3000)', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'data', 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [] },
+      rules: {
+        zones: {
+          // Zones files named by their code (SLOC for both); an inline zone with a name of its own.
+          properties: { name: 'SLOC', locationCode: 'SLOC' },
+          inline: [
+            { name: '1000', locationCode: '1000', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } },
+            { name: 'C1', locationCode: '3000', circle: { lat: 52.6, lng: 13.4, radiusM: 100 } },
+          ],
+        },
+      },
+      server: { port: 0 },
+    }));
+    const out = join(cfg.dir, 'all.geojson');
+    const r = await runCli(['zones', 'list', '--geojson', '--out', out, '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'error: cannot write the zones as GeoJSON that reads back the same: rules.zones.properties names one property for two fields: zone "C1": its name (C1) and locationCode (3000) would both be property "SLOC". ' +
+        'Give each field its own property in rules.zones.properties (a zones file that names them otherwise keeps its names in its own {path, properties} entry)\n',
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+});
+
 describe('--out beside --json, and an --out file that cannot be written', () => {
   it('are refused as usage errors naming --out (not --out silently ignored, nor a bare ENOENT)', async () => {
     const cfg = config();

@@ -11,7 +11,7 @@ import { toCsv } from '../../core/csv.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
-import { DEFAULT_GEOJSON_PROPERTIES, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
+import { DEFAULT_GEOJSON_PROPERTIES, geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson, type GeoJsonImport, type GeoJsonZoneProperties } from '../../core/rules/zones/geojson.js';
 import { areaM2, type Zone } from '../../core/rules/zones/geometry.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { matchesFilter } from '../../core/rules/maintenance/types.js';
@@ -241,6 +241,14 @@ export function registerZonesCommand(program: Command): Command {
       const list = configured?.zones ?? [];
       if (opts.geojson || opts.out !== undefined) {
         // With the configured property names, so the file reads back into this config as it is.
+        const clashes = geoJsonPropertyClashes(list, configured?.properties);
+        if (clashes.length > 0) {
+          const more = clashes.length > 3 ? ` (and ${clashes.length - 3} more zones)` : '';
+          throw new UsageError(
+            `cannot write the zones as GeoJSON that reads back the same: rules.zones.properties names one property for two fields: ${clashes.slice(0, 3).join('; ')}${more}. ` +
+              'Give each field its own property in rules.zones.properties (a zones file that names them otherwise keeps its names in its own {path, properties} entry)',
+          );
+        }
         const doc = zonesToGeoJson(list, configured?.properties);
         const text = `{"type":"FeatureCollection","features":[\n${doc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`; // a feature per line
         if (opts.out === undefined) process.stdout.write(text);

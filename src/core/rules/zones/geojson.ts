@@ -315,6 +315,29 @@ function coordinateSystemProblem(doc: Json, features: readonly unknown[]): strin
 }
 
 /**
+ * Zones {@link zonesToGeoJson} cannot write so that they read back the same: `props` names one
+ * feature property for two of a zone's fields (`name` and `locationCode` both `SLOC`, as for a
+ * file whose zones are named by their code) and this zone gives them different values. One line
+ * per zone, or none.
+ */
+export function geoJsonPropertyClashes(zones: readonly Zone[], props: Partial<GeoJsonZoneProperties> = {}): string[] {
+  const p = { ...DEFAULT_GEOJSON_PROPERTIES, ...props };
+  const out: string[] = [];
+  for (const z of zones) {
+    const fields: [keyof GeoJsonZoneProperties, unknown][] = [
+      ['name', z.name],
+      ['locationCode', z.locationCode],
+      ...(z.site !== undefined ? [['site', z.site] as [keyof GeoJsonZoneProperties, unknown]] : []),
+      ...(z.priority !== 0 ? [['priority', z.priority] as [keyof GeoJsonZoneProperties, unknown]] : []),
+      ...(z.shape.type === 'circle' ? [['radiusM', z.shape.radiusM] as [keyof GeoJsonZoneProperties, unknown]] : []),
+    ];
+    const clash = fields.flatMap(([a, va], i) => fields.slice(i + 1).filter(([b, vb]) => p[a] === p[b] && va !== vb).map(([b, vb]) => `zone "${z.name}": its ${a} (${String(va)}) and ${b} (${String(vb)}) would both be property "${p[a]}"`));
+    if (clash[0] !== undefined) out.push(clash[0]);
+  }
+  return out;
+}
+
+/**
  * Zones as a GeoJSON FeatureCollection that {@link zonesFromGeoJson} reads back to the same zones
  * (with the same property names): to see them on a map, or to move inline zones into a file.
  * Circles become Points with a radius property, as GeoJSON has no circle.

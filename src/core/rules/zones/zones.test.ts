@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { haversineM } from '../geo.js';
-import { zonesFromGeoJson, zonesToGeoJson } from './geojson.js';
+import { geoJsonPropertyClashes, zonesFromGeoJson, zonesToGeoJson } from './geojson.js';
 import { areaM2, distanceToBoundaryM, placement, pointInPolygon, type Polygon, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
 import { currentZones, placeInZone, stepZones, type ZoneTrackState } from './zone-tracker.js';
@@ -118,6 +118,17 @@ describe('GeoJSON export', () => {
     const back = zonesFromGeoJson(JSON.parse(JSON.stringify(written)), props);
     expect(back.problems).toEqual([]);
     expect(back.zones).toEqual(zones);
+  });
+});
+
+describe('GeoJSON export property clashes', () => {
+  it('names a zone whose fields one property would hold with different values; the same value is no clash', () => {
+    const zone = (name: string, locationCode: string, radiusM?: number) => ({ name, locationCode, priority: 0, shape: radiusM !== undefined ? { type: 'circle' as const, lat: 52.5, lng: 13.4, radiusM } : { type: 'polygon' as const, polygons: [square(52.5, 13.4, 50)] } });
+    const zones = [zone('1000', '1000'), zone('C1', '3000')];
+    expect(geoJsonPropertyClashes(zones, { name: 'SLOC', locationCode: 'SLOC' })).toEqual(['zone "C1": its name (C1) and locationCode (3000) would both be property "SLOC"']);
+    expect(geoJsonPropertyClashes(zones, { name: 'SLOC' })).toEqual([]);
+    expect(geoJsonPropertyClashes([zone('gate', 'G1', 25)], { radiusM: 'size', site: 'size' })).toEqual([]); // no site: nothing written there
+    expect(geoJsonPropertyClashes([zone('gate', 'G1', 25)], { radiusM: 'name' })).toEqual(['zone "gate": its name (gate) and radiusM (25) would both be property "name"']);
   });
 });
 
