@@ -541,6 +541,14 @@ describe('zones check', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect((JSON.parse(r.stdout) as { zones: { name: string; locationCode: string; site?: string }[] }).zones.map((z) => [z.name, z.locationCode, z.site])).toEqual([['DEPOT', 'D1', 'HAM']]);
+    // A property it lacks is named in the file's own entry, as config check names it (not rules.zones.properties, which that entry overrides).
+    writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'DEPOT', CODE: 'D1' }, geometry: { type: 'Polygon', coordinates: square } }] }));
+    const missing = await runCli(['zones', 'check', file, '-c', cfg.path]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe(
+      'problem: feature 0 ("DEPOT"): property "SLOC" (the ERP location code) is missing or empty (its properties: NAME, CODE); if another property holds it, name that one in rules.zones.files.0.properties.locationCode\n' +
+        'the feature properties read are named by --name-property, --code-property, --radius-property, --site-property and --priority-property, or with -c <config> by its rules.zones.files.0.properties\n',
+    );
   });
 
   it('fails on a file with no zones, naming it, and does not count zones of a repeated name as OK', async () => {

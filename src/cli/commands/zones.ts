@@ -23,8 +23,8 @@ import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 
-/** Read and check a GeoJSON zones file. */
-export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProperties> = {}): GeoJsonImport {
+/** Read and check a GeoJSON zones file. `propertiesKey`: the config key that names the properties read, for the hint after a missing one. */
+export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProperties> = {}, propertiesKey?: string): GeoJsonImport {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -37,14 +37,15 @@ export function checkZonesFile(file: string, properties: Partial<GeoJsonZoneProp
   } catch (err) {
     throw new UsageError(`${file} is not valid JSON: ${(err as Error).message}; fix it there (a GeoJSON file is JSON: no trailing commas, no comments)`);
   }
-  return zonesFromGeoJson(doc, properties);
+  return zonesFromGeoJson(doc, properties, propertiesKey);
 }
 
 /**
  * The feature property names a config file gives in `rules.zones.properties`, read from its YAML
  * alone: the file being checked may be one of the config's zone files, which must not stop the check.
+ * `key`: the config key that names them, the file's own entry's when the config lists it with properties.
  */
-export function configuredZoneProperties(configPath: string, file?: string): Partial<GeoJsonZoneProperties> {
+export function configuredZoneProperties(configPath: string, file?: string): { properties: Partial<GeoJsonZoneProperties>; key: string } {
   let doc: unknown;
   try {
     doc = parseConfigYaml(readFileSync(configPath, 'utf8'));
@@ -57,7 +58,9 @@ export function configuredZoneProperties(configPath: string, file?: string): Par
   const files = Array.isArray(zones?.files) ? (zones.files as unknown[]) : [];
   const i = file === undefined ? -1 : files.findIndex((f) => isEntry(f) && typeof f.path === 'string' && resolve(dirname(configPath), f.path) === resolve(file));
   const own = files[i];
-  return isEntry(own) ? { ...out, ...namedProperties(own.properties, `${configPath}: rules.zones.files.${i}.properties`) } : out;
+  if (!isEntry(own) || own.properties === undefined || own.properties === null) return { properties: out, key: 'rules.zones.properties' };
+  const key = `rules.zones.files.${i}.properties`;
+  return { properties: { ...out, ...namedProperties(own.properties, `${configPath}: ${key}`) }, key };
 }
 
 const isEntry = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -202,7 +205,7 @@ export function registerZonesCommand(program: Command): Command {
     .addHelpText('after', '\nThe property options are rules.zones.properties of the config (name, locationCode, site, priority, radiusM).')
     .action(
       action((file: string, opts: { config?: string; nameProperty?: string; codeProperty?: string; radiusProperty?: string; siteProperty?: string; priorityProperty?: string; json?: boolean }) => {
-        const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config, file) : {};
+        const fromConfig = opts.config !== undefined ? configuredZoneProperties(opts.config, file) : { properties: {}, key: 'rules.zones.properties' };
         const given: Partial<GeoJsonZoneProperties> = {
           ...(opts.nameProperty !== undefined ? { name: opts.nameProperty } : {}),
           ...(opts.codeProperty !== undefined ? { locationCode: opts.codeProperty } : {}),
@@ -210,14 +213,14 @@ export function registerZonesCommand(program: Command): Command {
           ...(opts.siteProperty !== undefined ? { site: opts.siteProperty } : {}),
           ...(opts.priorityProperty !== undefined ? { priority: opts.priorityProperty } : {}),
         };
-        const result = checkZonesFile(file, { ...fromConfig, ...given });
+        const result = checkZonesFile(file, { ...fromConfig.properties, ...given }, fromConfig.key);
         if (opts.json) process.stdout.write(`${toJson(result)}\n`);
         else {
           if (result.zones.length) process.stdout.write(table(zoneRows(result.zones)));
           for (const p of result.problems) process.stderr.write(`problem: ${p}\n`);
           if (result.problems.some((p) => p.includes(' is missing or empty'))) {
             process.stderr.write(
-              'the feature properties read are named by --name-property, --code-property, --radius-property, --site-property and --priority-property, or with -c <config> by its rules.zones.properties\n',
+              `the feature properties read are named by --name-property, --code-property, --radius-property, --site-property and --priority-property, or with -c <config> by its ${fromConfig.key}\n`,
             );
           }
           process.stdout.write(`${file}: ${result.zones.length} zone(s) OK, ${result.problems.length} problem(s)\n`);
