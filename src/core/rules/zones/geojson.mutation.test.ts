@@ -58,6 +58,9 @@ describe('GeoJSON import of bad properties', () => {
   it('a feature whose priority is not a number is reported and not read as a zone', () => {
     // Mutation: the zone pushed although its priority is not a number.
     expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: 'high' })).toEqual({ zones: [], problems: ['feature 0 ("yard"): property "priority" must be a number: "high" was given'] });
+    // An unset text field of a GIS export: no priority, as null or no property is.
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: '' }).zones[0]?.priority).toBe(0);
+    expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: '' }).problems).toEqual([]);
     expect(read({ type: 'Polygon', coordinates: [ring] }, { priority: '2' }).problems).toEqual(['feature 0 ("yard"): property "priority" must be a number: "2" is text (write 2 without quotes)']);
   });
 

@@ -97,7 +97,9 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
     const code = properties[p.locationCode];
     const codeText = typeof code === 'string' || typeof code === 'number' ? String(code).trim() : '';
     if (codeText === '') problems.push(`${where(nameText)}: property "${p.locationCode}" (the ERP location code) is missing or empty${missingPropertyHint(properties, 'locationCode')}`);
-    const priority = properties[p.priority] ?? 0;
+    // An empty value (a GIS export's unset text field) is no priority, as null is: 0.
+    const rawPriority = properties[p.priority];
+    const priority = rawPriority === undefined || rawPriority === null || rawPriority === '' ? 0 : rawPriority;
     if (typeof priority !== 'number' || !Number.isFinite(priority)) problems.push(`${where(nameText)}: property "${p.priority}" must be a number${notANumber(priority)}`);
     const site = properties[p.site];
     // Read like the name and code: numeric plant codes (SAP's 1000) are common, and must not vanish.
