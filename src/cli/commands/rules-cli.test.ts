@@ -147,6 +147,16 @@ describe('zones list --geojson with one property named for two fields', () => {
   });
 });
 
+describe('zones list --geojson with no zones configured', () => {
+  it('says on stderr that the collection is empty and no zones file yet (not a file that zones check then refuses, silently)', async () => {
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'data', 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [] }, server: { port: 0 } }));
+    const r = await runCli(['zones', 'list', '--geojson', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ type: 'FeatureCollection', features: [] });
+    expect(r.stderr).toBe('note: no zones are configured (rules.zones), so the FeatureCollection is empty; a zones file needs at least one zone before the config can name it\n');
+  });
+});
+
 describe('--out beside --json, and an --out file that cannot be written', () => {
   it('are refused as usage errors naming --out (not --out silently ignored, nor a bare ENOENT)', async () => {
     const cfg = config();

@@ -252,6 +252,8 @@ export function registerZonesCommand(program: Command): Command {
               'Give each field its own property in rules.zones.properties (a zones file that names them otherwise keeps its names in its own {path, properties} entry)',
           );
         }
+        // An empty FeatureCollection is valid GeoJSON, but no zones file: `zones check` and the config refuse it.
+        if (list.length === 0) process.stderr.write('note: no zones are configured (rules.zones), so the FeatureCollection is empty; a zones file needs at least one zone before the config can name it\n');
         const doc = zonesToGeoJson(list, configured?.properties);
         const text = `{"type":"FeatureCollection","features":[\n${doc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`; // a feature per line
         if (opts.out === undefined) process.stdout.write(text);
