@@ -311,6 +311,8 @@ export interface Store {
 
   // audit
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** How many audit records match (`limit` aside), without reading them: what a limited {@link queryAudit} left out. */
+  countAudit(query: Omit<AuditQuery, 'limit'>): Promise<number>;
 
   // small durable component state (poll cursors, request budgets, scheduler marks)
   kvGet(namespace: string, key: string): Promise<string | undefined>;

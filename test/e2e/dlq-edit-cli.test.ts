@@ -53,6 +53,37 @@ describe('assetbridge dlq list', () => {
   });
 });
 
+describe('assetbridge dlq show', () => {
+  // It read the newest 1,000 audit records and printed them as the history, with nothing to say older ones were left out.
+  it('says how many older records of a long history it left out, and how to list them all', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const rows = 1003;
+    try {
+      const audit = Array.from({ length: rows }, (_, i) => ({ at: 1_000 + i, deliveryId: id, destination: 'erp', operation: 'workorder.create', erpAssetId: 'EQ-1', idempotencyKey: key, attempt: i + 1, latencyMs: 1, outcome: 'retry', error: `try ${i + 1}` }));
+      await store.completeAttempts([], audit, Date.now());
+    } finally {
+      await store.close();
+    }
+    const r = await runCli(['dlq', 'show', String(id), '-c', path]);
+    expect(r.code).toBe(0);
+    const shown = JSON.parse(r.stdout) as { history: { error: string }[]; historyLeftOut?: number };
+    expect(shown.history).toHaveLength(1000);
+    expect(shown.history[0]?.error).toBe('try 4'); // the newest, oldest first
+    expect(shown.historyLeftOut).toBe(3);
+    expect(r.stderr).toBe(`history: the newest 1000 of 1003 records shown, 3 older left out: 'assetbridge audit --delivery ${id} --limit 1003' lists them all\n`);
+    const whole = await runCli(['audit', '--delivery', String(id), '--limit', '1003', '--json', '-c', path]);
+    expect(whole.stdout.trimEnd().split('\n')).toHaveLength(rows);
+  });
+
+  it('says nothing of records left out when the history is whole', async () => {
+    const { path, id } = await storeWithDeadLetter();
+    const r = await runCli(['dlq', 'show', String(id), '-c', path]);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).not.toHaveProperty('historyLeftOut');
+  });
+});
+
 describe('assetbridge dlq replay --payload (edit & replay)', () => {
   it('prints the payload, queues the dead letter again with the edited one, keeps its key and audits the edit', async () => {
     const { path, dir, id, key } = await storeWithDeadLetter();

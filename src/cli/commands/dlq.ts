@@ -7,6 +7,9 @@ import type { Store } from '../../ports/store.js';
 import { runningService } from './status.js';
 import { action, addConfigOption, checkDestination, clip, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
+/** At most this many audit records in `dlq show` (the newest); it says how many older ones it left out. */
+const SHOW_HISTORY = 1000;
+
 /** Every dead letter (of one destination, when named), oldest first. */
 async function deadLetters(store: Store, destination?: string): Promise<OutboxItem[]> {
   return (await store.listDeliveries({ status: 'dead', ...(destination !== undefined ? { destination } : {}), limit: Number.MAX_SAFE_INTEGER })).reverse();
@@ -119,8 +122,13 @@ export function registerDlqCommand(program: Command): void {
         const d = await store.getDelivery(n as number);
         if (!d) throw new UsageError(`no delivery ${id}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried`);
         if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
-        const history = await store.queryAudit({ deliveryId: d.id, limit: 1000 });
-        process.stdout.write(`${toJson({ delivery: d, history })}\n`);
+        const history = await store.queryAudit({ deliveryId: d.id, limit: SHOW_HISTORY });
+        // The newest are shown: say how many older ones were left out, and where they are, so none go unseen.
+        const all = history.length < SHOW_HISTORY ? history.length : await store.countAudit({ deliveryId: d.id });
+        const leftOut = all - history.length;
+        process.stdout.write(`${toJson({ delivery: d, history, ...(leftOut > 0 ? { historyLeftOut: leftOut } : {}) })}\n`);
+        if (leftOut > 0)
+          process.stderr.write(`history: the newest ${history.length} of ${all} records shown, ${leftOut} older left out: 'assetbridge audit --delivery ${d.id} --limit ${all}' lists them all\n`);
       }, { readOnly: true });
     }),
   );

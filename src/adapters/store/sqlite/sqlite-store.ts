@@ -134,6 +134,16 @@ interface OutboxRow {
   may_have_landed: number;
 }
 
+/** The WHERE clause of an audit query (its filters, not its limit). */
+function auditWhere(query: Omit<AuditQuery, 'limit'>): { where: string; args: (string | number)[] } {
+  return whereOf([
+    ['erp_asset_id = ?', query.erpAssetId],
+    ['destination = ?', query.destination],
+    ['at >= ?', query.since],
+    ['delivery_id = ?', query.deliveryId],
+  ]);
+}
+
 /** `WHERE a = ? AND b = ?` from the conditions whose value is given (empty when none is). */
 function whereOf(conditions: readonly (readonly [string, string | number | undefined])[]): { where: string; args: (string | number)[] } {
   const given = conditions.filter((c): c is readonly [string, string | number] => c[1] !== undefined && c[1] !== '');
@@ -1163,13 +1173,13 @@ export class SqliteStore implements Store {
     return Promise.resolve(closed);
   }
 
+  countAudit(query: Omit<AuditQuery, 'limit'>): Promise<number> {
+    const { where, args } = auditWhere(query);
+    return Promise.resolve(this.db.prepare(`SELECT count(*) FROM audit ${where}`).pluck().get(...args) as number);
+  }
+
   queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const { where, args } = whereOf([
-      ['erp_asset_id = ?', query.erpAssetId],
-      ['destination = ?', query.destination],
-      ['at >= ?', query.since],
-      ['delivery_id = ?', query.deliveryId],
-    ]);
+    const { where, args } = auditWhere(query);
     // Newest by the attempt's time: an outcome recorded late (the store was busy) has a newer id but an older time.
     const sql = `SELECT * FROM audit ${where} ORDER BY at DESC, id DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, query.limit ?? 200) as Record<string, unknown>[];
