@@ -4,7 +4,8 @@
  * edited payload (`replay ID --payload FILE`), its idempotency key kept and the edit in its audit.
  */
 import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
@@ -244,6 +245,26 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     const typo = await runCli(['dlq', 'replay', '--all', '--destination', 'CRM2', '-c', path]);
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('no destination "CRM2" in the config (destinations: erp, crm)');
+  });
+
+  // They were queued again ("sent when it starts") for a destination nothing sends to, and left the dead letters.
+  it('keeps the dead letters of a destination the config no longer names, saying why, and replays the others', async () => {
+    const { path, ids } = await deadAtTwoDestinations();
+    const onlyErp = join(dirname(path), 'only-erp.yaml');
+    writeFileSync(onlyErp, stringify({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }));
+    const kept = `kept as dead letters: 1 of destination crm (${ids.crm}), which is not in the config (destinations[].name: erp), so nothing would send them; if it was renamed, put the old name back and replay them, or give them up: 'assetbridge dlq discard --all --destination crm'\n`;
+    const named = await runCli(['dlq', 'replay', '--all', '--destination', 'crm', '-c', onlyErp]);
+    expect(named).toEqual({ code: 1, stdout: '0 dead letter(s) queued again\n', stderr: kept });
+    const edit = join(dirname(path), 'p.json');
+    writeFileSync(edit, '{"title": "u"}');
+    const edited = await runCli(['dlq', 'replay', String(ids.crm), '--payload', edit, '-c', onlyErp]);
+    expect({ code: edited.code, stderr: edited.stderr }).toEqual({ code: 2, stderr: `error: ${kept}` });
+    const all = await runCli(['dlq', 'replay', '--all', '-c', onlyErp]);
+    expect(all.stdout).toContain('1 dead letter(s) queued again');
+    expect({ code: all.code, stderr: all.stderr }).toEqual({ code: 1, stderr: kept });
+    expect(await deadListed(path)).toEqual([ids.crm]);
+    const gone = await runCli(['dlq', 'discard', '--all', '--destination', 'crm', '-c', onlyErp]);
+    expect(gone.stdout).toBe('discarded 1 dead letter(s)\n');
   });
 
   it('--destination goes with --all: named ids with it are refused, and nothing is touched', async () => {

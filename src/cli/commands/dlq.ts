@@ -50,6 +50,22 @@ export function notDeadState(d: Pick<OutboxItem, 'status'> | undefined): string 
   }
 }
 
+/** Dead letters `dlq replay` keeps because the config names no destination of theirs: nothing would send them. */
+export function unsendableText(kept: readonly Pick<OutboxItem, 'id' | 'destination'>[], names: readonly string[]): string {
+  const byDestination = new Map<string, number[]>();
+  for (const d of kept) {
+    const ids = byDestination.get(d.destination) ?? [];
+    ids.push(d.id);
+    byDestination.set(d.destination, ids);
+  }
+  let out = '';
+  for (const [destination, ids] of byDestination) {
+    const shown = ids.length > 10 ? `${ids.slice(0, 10).join(' ')} …` : ids.join(' ');
+    out += `kept as dead letters: ${ids.length} of destination ${destination} (${shown}), which is not in the config (destinations[].name: ${names.join(', ')}), so nothing would send them; if it was renamed, put the old name back and replay them, or give them up: 'assetbridge dlq discard --all --destination ${destination}'\n`;
+  }
+  return out;
+}
+
 /** Ids named that were not dead letters: reported with what each is now, and the command fails. */
 async function notDead(store: Store, ids: readonly number[]): Promise<void> {
   if (!ids.length) return;
@@ -149,13 +165,17 @@ export function registerDlqCommand(program: Command): void {
         const asked = opts.all ? (await deadLetters(store, opts.destination)).map((d) => d.id) : [...new Set(parseIds(ids, 'delivery'))];
         // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
         if (!asked.length && opts.destination !== undefined) checkDestination(config, opts.destination);
+        const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
+        // A destination removed from the config (or renamed) has nothing to send to: queued, they would wait for ever.
+        const names = config.destinations.map((d) => d.name);
+        const unsendable = before.filter((d): d is OutboxItem => d?.status === 'dead' && !names.includes(d.destination));
+        if (edited && unsendable.length) throw new UsageError(unsendableText(unsendable, names).trimEnd());
         if (edited) {
           const id = asked[0] as number;
           if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead(store, [id]);
           process.stdout.write(`payload of ${id} replaced (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
         }
-        const before = await Promise.all(asked.map((id) => store.getDelivery(id)));
-        const dead = asked.filter((_, i) => before[i]?.status === 'dead');
+        const dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
         await store.replayDead(dead, Date.now());
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
@@ -167,7 +187,11 @@ export function registerDlqCommand(program: Command): void {
           );
           for (const d of superseded) process.stdout.write(`  ${d.id}  ${d.operation} ${d.businessKey} as of ${new Date(d.eventTime).toISOString()}\n`);
         }
-        await notDead(store, asked.filter((id) => !dead.includes(id)));
+        if (unsendable.length) {
+          process.stderr.write(unsendableText(unsendable, names));
+          process.exitCode = 1;
+        }
+        await notDead(store, asked.filter((id) => !dead.includes(id) && !unsendable.some((d) => d.id === id)));
       }, { existingStore: true });
     }),
   );
