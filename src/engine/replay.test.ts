@@ -158,3 +158,22 @@ describe('replayQuarantine', () => {
     expect(s).toMatchObject({ replayed: 1, skipped: [999] });
   });
 });
+
+describe('formatReplaySummary', () => {
+  // A replay of 3,000 entries, each an unknown tag of its own, printed 3,001 lines.
+  it('names the 20 most frequent reasons and counts the others, instead of one line per reason', () => {
+    const reasons: Record<string, number> = { 'no ERP mapping for tag tag-common': 50 };
+    for (let i = 0; i < 3000; i++) reasons[`no ERP mapping for tag tag-${i}`] = 1;
+    const lines = formatReplaySummary({ replayed: 3050, accepted: 0, stillQuarantined: 3050, reasons }).trimEnd().split('\n');
+    expect(lines).toHaveLength(22);
+    expect(lines[0]).toBe('replayed 3050: 0 accepted, 3050 quarantined again');
+    expect(lines[1]).toBe('  50 × no ERP mapping for tag tag-common');
+    expect(lines[20]).toBe('  1 × no ERP mapping for tag tag-18');
+    expect(lines[21]).toBe("  … and 2981 with 2981 other reason(s): 'assetbridge quarantine list' lists them (--code to narrow)");
+  });
+
+  it('lists every reason when there are few', () => {
+    const text = formatReplaySummary({ replayed: 3, accepted: 0, stillQuarantined: 3, reasons: { a: 1, b: 2 } });
+    expect(text).toBe('replayed 3: 0 accepted, 3 quarantined again\n  2 × b\n  1 × a\n');
+  });
+});

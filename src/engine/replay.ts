@@ -25,10 +25,20 @@ export interface ReplaySummary {
   readonly interrupted?: { readonly total: number };
 }
 
+/** At most this many reasons of entries quarantined again in a replay summary (the most frequent); it counts the others. */
+const SUMMARY_REASONS = 20;
+
 /** The end-of-replay summary for people. */
 export function formatReplaySummary(s: ReplaySummary): string {
   let out = `replayed ${s.replayed}: ${s.accepted} accepted, ${s.stillQuarantined} quarantined again\n`;
-  for (const [reason, n] of Object.entries(s.reasons)) out += `  ${n} × ${reason}\n`;
+  // The most frequent first; thousands of entries each with its own reason (an unknown tag each) would flood the terminal.
+  const reasons = Object.entries(s.reasons).sort((a, b) => b[1] - a[1]);
+  for (const [reason, n] of reasons.slice(0, SUMMARY_REASONS)) out += `  ${n} × ${reason}\n`;
+  if (reasons.length > SUMMARY_REASONS) {
+    const rest = reasons.slice(SUMMARY_REASONS);
+    const n = rest.reduce((sum, [, count]) => sum + count, 0);
+    out += `  … and ${n} with ${rest.length} other reason(s): 'assetbridge quarantine list' lists them (--code to narrow)\n`;
+  }
   const otherCode = s.notOfCode?.ids ?? [];
   const notOpen = (s.skipped ?? []).filter((id) => !otherCode.includes(id));
   if (notOpen.length) out += `not replayed (not open): ${notOpen.map((id) => `${id} (${s.skippedStates?.[id] ?? 'already replayed or discarded, or no such entry'})`).join(', ')}\n`;
