@@ -273,6 +273,11 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
       const r = await runCli(['dlq', command, String(ids.erp), '--destination', 'crm', '-c', path]);
       expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --destination goes with --all: every dead letter of that destination\n' });
     }
+    // Without ids it was refused as "name delivery ids or use --all", which said nothing of --destination.
+    for (const command of ['replay', 'discard']) {
+      const r = await runCli(['dlq', command, '--destination', 'crm', '-c', path]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: `error: --destination goes with --all: every dead letter of that destination ('assetbridge dlq ${command} --all --destination crm')\n` });
+    }
     expect(new Set(await deadListed(path))).toEqual(new Set([ids.erp, ids.crm]));
   });
 });
