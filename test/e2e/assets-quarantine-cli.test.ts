@@ -366,7 +366,8 @@ describe('quarantine list --limit', () => {
     const cut = await runCli(['quarantine', 'list', '--limit', '2', '--json', '-c', cfg.path]);
     expect(cut.code).toBe(0);
     expect((JSON.parse(cut.stdout) as unknown[]).length).toBe(2);
-    expect(cut.stderr).toBe('more entries than the 2 shown (the oldest first): --limit <n> to see more, --code <code> to narrow\n');
+    // It said "more than the 2 shown", not how many: the operator could not tell what --limit to give.
+    expect(cut.stderr).toBe('the oldest 2 of 3 entries shown, 1 left out: --limit <n> to see more, --code <code> to narrow\n');
     const whole = await runCli(['quarantine', 'list', '--limit', '3', '-c', cfg.path]);
     expect(whole.stderr).toBe('');
     expect(whole.stdout.trim().split('\n')).toHaveLength(4);

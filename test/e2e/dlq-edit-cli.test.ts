@@ -356,7 +356,8 @@ describe('dlq list --limit', () => {
     const cut = await runCli(['dlq', 'list', '--limit', '1', '--json', '-c', path]);
     expect(cut.code).toBe(0);
     expect((JSON.parse(cut.stdout) as unknown[]).length).toBe(1);
-    expect(cut.stderr).toBe('more dead letters than the 1 shown (the newest first): --limit <n> to see more, --destination <name> to narrow\n');
+    // It said "more than the 1 shown", not how many: the operator could not tell what --limit to give.
+    expect(cut.stderr).toBe('the newest 1 of 2 dead letters shown, 1 left out: --limit <n> to see more, --destination <name> to narrow\n');
     const whole = await runCli(['dlq', 'list', '--limit', '2', '-c', path]);
     expect(whole.stderr).toBe('');
     expect(whole.stdout.trim().split('\n')).toHaveLength(3);

@@ -105,7 +105,10 @@ export function registerDlqCommand(program: Command): void {
         const rows = await store.listDeliveries({ status: 'dead', ...(opts.destination ? { destination: opts.destination } : {}), limit: limit + 1 });
         if (rows.length > limit) {
           rows.length = limit;
-          process.stderr.write(`more dead letters than the ${limit} shown (the newest first): --limit <n> to see more, --destination <name> to narrow\n`);
+          // How many in all (the counts status shows), so the operator knows what --limit to give.
+          const all = (await store.outboxStats(Date.now())).filter((s) => opts.destination === undefined || s.destination === opts.destination).reduce((n, s) => n + s.dead, 0);
+          const shown = all > limit ? `the newest ${limit} of ${all} dead letters shown, ${all - limit} left out` : `more dead letters than the ${limit} shown (the newest first)`;
+          process.stderr.write(`${shown}: --limit <n> to see more, --destination <name> to narrow\n`);
         }
         // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
         if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);

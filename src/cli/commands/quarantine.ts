@@ -79,7 +79,10 @@ export function registerQuarantineCommand(program: Command): void {
         const rows = await store.listQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}), limit: limit + 1 });
         if (rows.length > limit) {
           rows.length = limit;
-          process.stderr.write(`more entries than the ${limit} shown (the oldest first): --limit <n> to see more, --code <code> to narrow\n`);
+          // How many in all, so the operator knows what --limit to give.
+          const all = await store.countQuarantine({ ...(opts.all ? {} : { status: 'open' as const }), ...(opts.code ? { code: opts.code as never } : {}) });
+          const shown = all > limit ? `the oldest ${limit} of ${all} entries shown, ${all - limit} left out` : `more entries than the ${limit} shown (the oldest first)`;
+          process.stderr.write(`${shown}: --limit <n> to see more, --code <code> to narrow\n`);
         }
         if (opts.json) {
           process.stdout.write(`${toJson(rows.map((r) => ({ ...r, ...payloadFields(r.payload) })))}\n`);
