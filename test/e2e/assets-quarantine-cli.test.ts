@@ -329,6 +329,13 @@ describe('quarantine show', () => {
     const listed = JSON.parse((await runCli(['quarantine', 'list', '--json', '-c', cfg.path])).stdout) as { id: number; payloadBase64?: string }[];
     expect(Buffer.from(listed.find((r) => r.id === bytes?.id)?.payloadBase64 ?? '', 'base64').equals(latin1)).toBe(true);
 
+    // '--json', as on the listing commands, was refused as an unknown option (exit 2), though the output is JSON.
+    const json = await runCli(['quarantine', 'show', String(text?.id), '--json', '-c', cfg.path]);
+    expect(json).toEqual(shown);
+    const both = await runCli(['quarantine', 'show', String(text?.id), '--payload', '--json', '-c', cfg.path]);
+    expect({ code: both.code, stdout: both.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(both.stderr).toContain('--payload prints the payload as received, not JSON: drop --json');
+
     const missing = await runCli(['quarantine', 'show', '999', '-c', cfg.path]);
     expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: "error: no quarantine entry 999; 'assetbridge quarantine list --all' lists them\n" });
   });

@@ -82,6 +82,9 @@ describe('assetbridge dlq show', () => {
     const r = await runCli(['dlq', 'show', String(id), '-c', path]);
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).not.toHaveProperty('historyLeftOut');
+    // '--json', as on the listing commands, was refused as an unknown option (exit 2), though the output is JSON.
+    expect(await runCli(['dlq', 'show', String(id), '--json', '-c', path])).toEqual(r);
+    expect(await runCli(['dlq', 'show', String(id), '--payload', '--json', '-c', path])).toEqual(await runCli(['dlq', 'show', String(id), '--payload', '-c', path]));
   });
 });
 

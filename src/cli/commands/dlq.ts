@@ -134,7 +134,8 @@ export function registerDlqCommand(program: Command): void {
     dlq
       .command('show <id>')
       .description('one dead letter with its payload and full attempt history')
-      .option('--payload', "only the payload, as JSON: the file to edit for 'dlq replay ID --payload FILE'"),
+      .option('--payload', "only the payload, as JSON: the file to edit for 'dlq replay ID --payload FILE'")
+      .option('--json', 'print JSON (what it prints anyway; taken as the listing commands take it)'),
   ).action(
     action(async (id: string, opts: { config: string; payload?: boolean }) => {
       const [n] = parseIds([id], 'delivery');

@@ -103,9 +103,11 @@ export function registerQuarantineCommand(program: Command): void {
     q
       .command('show <id>')
       .description('one quarantine entry in full: its reason and its whole payload')
-      .option('--payload', 'only the payload, exactly as it was received (bytes too: redirect it to a file)'),
+      .option('--payload', 'only the payload, exactly as it was received (bytes too: redirect it to a file)')
+      .option('--json', 'print JSON (what it prints without --payload anyway; taken as the listing commands take it)'),
   ).action(
-    action(async (id: string, opts: { config: string; payload?: boolean }) => {
+    action(async (id: string, opts: { config: string; payload?: boolean; json?: boolean }) => {
+      if (opts.payload && opts.json) throw new UsageError("--payload prints the payload as received, not JSON: drop --json (without --payload the JSON has the payload, and 'payloadBase64' for bytes)");
       const [n] = parseIds([id], 'quarantine');
       await withContext(opts.config, async ({ store }) => {
         const [entry] = await store.listQuarantine({ ids: [n as number], limit: 1 });
