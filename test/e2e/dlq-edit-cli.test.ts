@@ -270,6 +270,17 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     expect(gone.stdout).toBe('discarded 1 dead letter(s)\n');
   });
 
+  // Each id named its state again: a replay of thousands already queued wrote the same words thousands of times.
+  it('names the ids that are not dead letters together by what they are now', async () => {
+    const { path, ids } = await deadAtTwoDestinations();
+    expect((await runCli(['dlq', 'replay', '--all', '-c', path])).code).toBe(0);
+    const r = await runCli(['dlq', 'replay', String(ids.erp), String(ids.crm), '999', '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({
+      code: 1,
+      stderr: `not dead letters: ${ids.erp} ${ids.crm} (pending: queued to be sent (replayed already, or not failed yet)), 999 (no such delivery); 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`,
+    });
+  });
+
   it('--destination goes with --all: named ids with it are refused, and nothing is touched', async () => {
     const { path, ids } = await deadAtTwoDestinations();
     for (const command of ['replay', 'discard']) {

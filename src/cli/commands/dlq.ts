@@ -70,7 +70,15 @@ export function unsendableText(kept: readonly Pick<OutboxItem, 'id' | 'destinati
 /** Ids named that were not dead letters: reported with what each is now, and the command fails. */
 async function notDead(store: Store, ids: readonly number[]): Promise<void> {
   if (!ids.length) return;
-  const now = await Promise.all(ids.map(async (id) => `${id} (${notDeadState(await store.getDelivery(id))})`));
+  // By what each is now: ids replayed twice (a script, a second --all) would repeat one state for each.
+  const byState = new Map<string, number[]>();
+  for (const id of ids) {
+    const state = notDeadState(await store.getDelivery(id));
+    const same = byState.get(state) ?? [];
+    same.push(id);
+    byState.set(state, same);
+  }
+  const now = [...byState].map(([state, same]) => `${same.length > 20 ? `${same.slice(0, 20).join(' ')} … (${same.length})` : same.join(' ')} (${state})`);
   process.stderr.write(`not dead letters: ${now.join(', ')}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`);
   process.exitCode = 1;
 }
