@@ -15,7 +15,7 @@ import { configSchema, DEFAULT_STORE_PATH, isUrlLike, type Config } from './sche
 import { telematicsConfigProblems } from './telematics-schema.js';
 import { closest, configIssueMessage, valueAt } from './issue-messages.js';
 import { lineOfKey } from './yaml-lines.js';
-import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, type SecretProblem } from './secrets.js';
+import { deferSecret, isSecretKey, notSetProblem, UNRESOLVED_PLACEHOLDER, withLine, type SecretProblem } from './secrets.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -292,6 +292,12 @@ export interface CompileOptions {
    * ({@link requireSecrets}). Without this, it is refused here with every other problem.
    */
   readonly deferSecrets?: boolean;
+  /**
+   * The config-file line each key is written on ({@link loadConfigFile} gives it): a deferred
+   * secret's problem carries it, so the command that refuses to start without the secret names
+   * the line as a load problem does.
+   */
+  readonly lineOf?: (key: string) => number | undefined;
 }
 
 /**
@@ -361,7 +367,11 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   });
   problems.push(...telematicsConfigProblems(config.telematics));
   // A placeholder the schema moved elsewhere would be sent as a credential: refused instead.
-  for (const d of deferred ?? []) if (!deferAt(config, d)) problems.push(...d.problems);
+  const lineOf = options.lineOf;
+  for (const d of deferred ?? []) {
+    const located = lineOf ? { ...d, problems: d.problems.map((p) => withLine(p, lineOf(p.key))) } : d;
+    if (!deferAt(config, located)) problems.push(...located.problems);
+  }
   if (problems.length) throw new ConfigError(problems);
   for (const zone of config.rules.zones?.zones ?? []) freezeShape(zone.shape);
   return deepFreeze(config);
@@ -453,7 +463,7 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   if (doc === null || doc === undefined)
     throw new ConfigError([{ key: '(file)', message: `${file} is empty (or holds only comments): a config needs at least destinations; start from examples/assetbridge.yaml (docs/configuration.md is the reference)` }]);
   try {
-    return compileConfig(doc, env, dirname(resolve(file)), options);
+    return compileConfig(doc, env, dirname(resolve(file)), { ...options, lineOf: parsed.lineOf });
   } catch (err) {
     // Each problem with the line its key is written on (or its nearest written parent's).
     if (!(err instanceof ConfigError)) throw err;

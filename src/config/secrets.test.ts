@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../core/errors/errors.js';
-import { compileConfig } from './load.js';
-import { configuredSecretValues, emptyTokenWarnings, requireSecrets, unresolvedSecrets } from './secrets.js';
+import { compileConfig, loadConfigFile } from './load.js';
+import { configuredSecretValues, emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from './secrets.js';
 
 const input = {
   sources: {
@@ -87,6 +87,35 @@ describe('secrets resolved where they are used', () => {
     const config = compileConfig(input, { AB_T_INTAKE_FILE: '/nonexistent/intake', AB_T_MQTT: 'p', AB_T_ERP: 'e', AB_T_KEY: 'k', AB_T_TU: 't' }, undefined, { deferSecrets: true });
     expect(unresolvedSecrets(config).map((p) => p.key)).toEqual(['sources.http.token']);
     expect(unresolvedSecrets(config)[0]?.message).toMatch(/^cannot read AB_T_INTAKE_FILE \(\/nonexistent\/intake\)/);
+  });
+});
+
+describe('a secret not set, in a config file', () => {
+  it('is refused where it is used naming the key and the line it is written on, as a load problem is', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secret-line-'));
+    const file = join(dir, 'assetbridge.yaml');
+    writeFileSync(
+      file,
+      [
+        'sources:',
+        '  http: { token: "${AB_T_INTAKE}" }',
+        'destinations:',
+        '  - name: erp',
+        '    type: rest',
+        '    baseUrl: http://127.0.0.1:4010',
+        '    token: "${AB_T_ERP}"',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfigFile(file, {}, { deferSecrets: true });
+    const refused = problems(() => requireSecrets(config));
+    expect(refused).toEqual([
+      { key: 'sources.http.token', line: 2, message: unset('AB_T_INTAKE') },
+      { key: 'destinations.0.token', line: 7, message: unset('AB_T_ERP') },
+    ]);
+    expect(() => requireSecrets(config, ['destinations'])).toThrow('  - destinations.0.token (line 7): environment variable AB_T_ERP is not set');
+    // Still a secret that is not set (config check says to set it where the service runs).
+    expect(unresolvedSecrets(config).map(isNotSet)).toEqual([true, true]);
   });
 });
 

@@ -11,6 +11,8 @@ import { ConfigError } from '../core/errors/errors.js';
 export interface SecretProblem {
   readonly key: string;
   readonly message: string;
+  /** The config-file line the key is written on, when the config was loaded from a file. */
+  readonly line?: number;
 }
 
 const NOT_SET = new WeakSet<SecretProblem>();
@@ -24,6 +26,14 @@ export function notSetProblem(key: string, message: string): SecretProblem {
 
 /** Whether `p` says only that the variable is not set (rather than set twice, or to a file that cannot be read). */
 export const isNotSet = (p: SecretProblem): boolean => NOT_SET.has(p);
+
+/** `p` with the config-file line its key is written on (a problem that has one, or no line known, as it is); still {@link isNotSet} when `p` is. */
+export function withLine(p: SecretProblem, line: number | undefined): SecretProblem {
+  if (line === undefined || p.line !== undefined) return p;
+  const out = { ...p, line };
+  if (NOT_SET.has(p)) NOT_SET.add(out);
+  return out;
+}
 
 /** The keys that hold credentials: only these may load unresolved. */
 const SECRET_KEYS: readonly RegExp[] = [

@@ -88,10 +88,10 @@ describe('config check', () => {
     expect(empty.stdout).not.toContain('is not set');
     const missing = await runCli(['config', 'check', '-c', cfg.path]);
     expect(missing.code).toBe(0);
-    expect(missing.stdout).toContain('warning: destinations.0.token: environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');
+    expect(missing.stdout).toContain('warning: destinations.0.token (line 5): environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');
     const connect = await runCli(['config', 'check', '--connect', '-c', cfg.path]);
     expect(connect.code).toBe(2);
-    expect(connect.stderr).toContain('destinations.0.token: environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');
+    expect(connect.stderr).toContain('destinations.0.token (line 5): environment variable AB_CHECK_ERP_TOKEN is not set (set AB_CHECK_ERP_TOKEN or AB_CHECK_ERP_TOKEN_FILE)');
   });
 
   it('--connect mints each telematics feed\'s token (exit 1 on a refused one, naming telematics.N.auth, no secret), and needs the feed\'s secrets', async () => {
@@ -116,10 +116,10 @@ describe('config check', () => {
       expect([sim.stats.tokenRequests, sim.stats.isoRequests]).toEqual([2, 0]);
       const missing = await runCli(['config', 'check', '--connect', '-c', cfg.path]);
       expect(missing.code).toBe(2);
-      expect(missing.stderr).toContain('telematics.0.auth.password: environment variable AB_CHECK_TU_PASSWORD is not set');
+      expect(missing.stderr).toContain('telematics.0.auth.password (line 15): environment variable AB_CHECK_TU_PASSWORD is not set');
       const warned = await runCli(['config', 'check', '-c', cfg.path]);
       expect(warned.code).toBe(0);
-      expect(warned.stdout).toContain("warning: telematics.0.auth.password: environment variable AB_CHECK_TU_PASSWORD is not set (set AB_CHECK_TU_PASSWORD or AB_CHECK_TU_PASSWORD_FILE); set it where the service runs: 'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse to start without it");
+      expect(warned.stdout).toContain("warning: telematics.0.auth.password (line 15): environment variable AB_CHECK_TU_PASSWORD is not set (set AB_CHECK_TU_PASSWORD or AB_CHECK_TU_PASSWORD_FILE); set it where the service runs: 'assetbridge run', 'config check --connect' and 'aemp pull', 'backfill' and 'equipment' refuse to start without it");
     } finally {
       await sim.close();
       await up.close();

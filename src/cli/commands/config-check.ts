@@ -144,6 +144,9 @@ export function telematicsProblems(config: Config): { key: string; message: stri
   });
 }
 
+/** A problem's key with the config-file line it is written on, as a load problem names it: `destinations.0.token (line 12)`. */
+const keyAt = (p: { readonly key: string; readonly line?: number }): string => (p.line === undefined ? p.key : `${p.key} (line ${p.line})`);
+
 /** The commands that refuse to start (with the verb) without the secret at `key`: those that connect with it (`--connect` does not take the HTTP intake's). */
 function needingSecret(key: string): string {
   if (key.startsWith('sources.http.')) return "'assetbridge run' (its HTTP intake) refuses";
@@ -196,8 +199,8 @@ export function registerConfigCommand(program: Command): void {
         for (const s of unresolvedSecrets(config))
           process.stdout.write(
             isNotSet(s)
-              ? `warning: ${s.key}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`
-              : `warning: ${s.key}: ${s.message}; ${needingSecret(s.key)} to start until that is fixed\n`,
+              ? `warning: ${keyAt(s)}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`
+              : `warning: ${keyAt(s)}: ${s.message}; ${needingSecret(s.key)} to start until that is fixed\n`,
           );
         return;
       }
@@ -207,7 +210,7 @@ export function registerConfigCommand(program: Command): void {
         requireSecrets(config, ['destinations', 'sources.mqtt', 'telematics']);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        throw new UsageError(`connections not tried: secrets they use are not set where this runs (set them, or run config check without --connect):\n${err.problems.map((p) => `  - ${p.key}: ${p.message}`).join('\n')}`);
+        throw new UsageError(`connections not tried: secrets they use are not set where this runs (set them, or run config check without --connect):\n${err.problems.map((p) => `  - ${keyAt(p)}: ${p.message}`).join('\n')}`);
       }
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);

@@ -15,7 +15,9 @@ import { openStore } from '../../app.js';
 import { compileConfig } from '../../config/load.js';
 import { aempPullCommand } from './aemp.js';
 
-const unset = (key: string, name: string) => `${key}: environment variable ${name} is not set (set ${name} or ${name}_FILE)`;
+/** The lines serviceConfig writes its secrets on: each problem names its key's. */
+const LINE: Readonly<Record<string, number>> = { 'sources.http.token': 5, 'sources.mqtt.0.password': 10, 'destinations.0.token': 29 };
+const unset = (key: string, name: string) => `${key} (line ${LINE[key] ?? '?'}): environment variable ${name} is not set (set ${name} or ${name}_FILE)`;
 const SECRETS = { AB_SC_INTAKE: 'intake-Secret-8817', AB_SC_MQTT: 'mqtt-Secret-8817', AB_SC_ERP: 'erp-Secret-8817' };
 
 function serviceConfig(port = 0) {
@@ -76,10 +78,10 @@ describe('secrets resolved where they are used', () => {
     });
     expect([r.code, r.stderr]).toEqual([0, '']);
     const lines = r.stdout.split('\n');
-    const erp = lines.find((l) => l.startsWith('warning: destinations.0.token: '));
-    expect(erp).toBe("warning: destinations.0.token: both AB_SC_ERP and AB_SC_ERP_FILE are set: set only one (AB_SC_ERP to the value itself, or AB_SC_ERP_FILE to the path of a file holding it); 'assetbridge run' and 'config check --connect' refuse to start until that is fixed");
-    const mqtt = lines.find((l) => l.startsWith('warning: sources.mqtt.0.password: '));
-    expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password: cannot read AB_SC_MQTT_FILE \(.*no-such-file\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
+    const erp = lines.find((l) => l.startsWith('warning: destinations.0.token (line 29): '));
+    expect(erp).toBe("warning: destinations.0.token (line 29): both AB_SC_ERP and AB_SC_ERP_FILE are set: set only one (AB_SC_ERP to the value itself, or AB_SC_ERP_FILE to the path of a file holding it); 'assetbridge run' and 'config check --connect' refuse to start until that is fixed");
+    const mqtt = lines.find((l) => l.startsWith('warning: sources.mqtt.0.password (line 10): '));
+    expect(mqtt).toMatch(/^warning: sources\.mqtt\.0\.password \(line 10\): cannot read AB_SC_MQTT_FILE \(.*no-such-file\): .*; 'assetbridge run' and 'config check --connect' refuse to start until that is fixed$/);
     expect(r.stdout).not.toContain('set it where the service runs');
     expect(r.stdout).not.toContain(SECRETS.AB_SC_ERP);
   });
