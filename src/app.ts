@@ -43,6 +43,7 @@ import { TaskScheduler } from './engine/scheduler.js';
 import { processMetrics, renderMetrics, ServiceTimings, startProcessMetrics } from './api/metrics.js';
 import { ConfigError } from './core/errors/errors.js';
 import { configuredSecretValues, requireSecrets } from './config/secrets.js';
+import { withConfigLines } from './config/load.js';
 
 export interface AppOptions {
   readonly logger?: Logger;
@@ -142,7 +143,7 @@ function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: 
       return [];
     }
   });
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(withConfigLines(config, problems));
   return [{ updates: inline, key: (i) => `assets.inline.${i}` }, ...files.map((updates, i) => ({ updates, key: () => `assets.files.${i}` }))];
 }
 
@@ -176,7 +177,7 @@ export function configuredAssets(config: Config, existing: readonly AssetWithIde
       current.set(row.asset.erpAssetId, { asset: row.asset, identifiers: [...entry.identifiers.values()] });
     });
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length) throw new ConfigError(withConfigLines(config, problems));
   return [...listed.values()].map((e) => ({ asset: e.asset, identifiers: [...e.identifiers.values()] }));
 }
 

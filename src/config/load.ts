@@ -439,6 +439,22 @@ function unquotedReferenceHint(text: string, err: unknown): string {
   return `\nA \${NAME} reference inside { … } or [ … ] must be quoted: write "${bare[1] ?? ''}"`;
 }
 
+/** Where each key of a config loaded by {@link loadConfigFile} is written in its file. */
+const KEY_LINES = new WeakMap<object, (key: string) => number | undefined>();
+
+/**
+ * `problems` found after `config` was loaded (an asset CSV's rows, a feed's address) with the
+ * config-file line of each one's key, as a problem found at load says it: `assets.files.0 (line 14)`.
+ * A problem with a line, or a config not loaded from a file, is left as it is.
+ */
+export function withConfigLines<P extends { readonly key: string; readonly line?: number }>(config: object, problems: readonly P[]): P[] {
+  const lineOf = KEY_LINES.get(config);
+  return problems.map((p) => {
+    const line = p.line === undefined && lineOf ? lineOf(p.key) : undefined;
+    return line === undefined ? p : { ...p, line };
+  });
+}
+
 export function loadConfigFile(file: string, env: Env = process.env, options: CompileOptions = {}): Config {
   let text: string;
   try {
@@ -463,7 +479,9 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
   if (doc === null || doc === undefined)
     throw new ConfigError([{ key: '(file)', message: `${file} is empty (or holds only comments): a config needs at least destinations; start from examples/assetbridge.yaml (docs/configuration.md is the reference)` }]);
   try {
-    return compileConfig(doc, env, dirname(resolve(file)), { ...options, lineOf: parsed.lineOf });
+    const config = compileConfig(doc, env, dirname(resolve(file)), { ...options, lineOf: parsed.lineOf });
+    KEY_LINES.set(config, parsed.lineOf);
+    return config;
   } catch (err) {
     // Each problem with the line its key is written on (or its nearest written parent's).
     if (!(err instanceof ConfigError)) throw err;

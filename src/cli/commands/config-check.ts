@@ -22,6 +22,7 @@ import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type 
 import { rulesConfigOf } from './rules.js';
 import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 import { sharedGroupWarnings } from '../../config/shared-group.js';
+import { withConfigLines } from '../../config/load.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -175,7 +176,7 @@ export function registerConfigCommand(program: Command): void {
       const { config, configPath } = resolveConfig(opts.config);
       // What the service checks only as it starts: the asset CSVs, and each feed's address.
       const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
-      if (startProblems.length) throw new ConfigError(startProblems);
+      if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
       const intake = !config.sources.http ? 'off' : port > 0 ? `on at http://${host}:${port}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
       process.stdout.write(

@@ -489,8 +489,13 @@ describe('config check', () => {
     const r = await runCli(['config', 'check', '-c', cfg.path]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`  - assets.files.0: cannot read ${join(cfg.dir, 'missing.csv')}`);
-    expect(r.stderr).toContain(`  - assets.files.1: ${join(cfg.dir, 'mapping.csv')} line 2: id_type "tagg" is not one of tag,`);
+    // Each under its key and the config line that names the file (line 7 and 8 of the config as written), as a problem found at load.
+    expect(r.stderr).toContain(`  - assets.files.0 (line 7): cannot read ${join(cfg.dir, 'missing.csv')}`);
+    expect(r.stderr).toContain(`  - assets.files.1 (line 8): ${join(cfg.dir, 'mapping.csv')} line 2: id_type "tagg" is not one of tag,`);
+    // The service refuses to start on them in the same words.
+    const run = await runCli(['run', '-c', cfg.path]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`  - assets.files.1 (line 8): ${join(cfg.dir, 'mapping.csv')} line 2: id_type "tagg" is not one of tag,`);
     writeFileSync(join(cfg.dir, 'missing.csv'), 'identifier,id_type,erp_asset_id\ntag-2,tag,EQ-2\n');
     writeFileSync(join(cfg.dir, 'mapping.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tag,EQ-1\n');
     const ok = await runCli(['config', 'check', '-c', cfg.path]);
