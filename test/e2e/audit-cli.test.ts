@@ -98,6 +98,13 @@ describe('assetbridge audit', () => {
     expect((await runCli(['audit', '--limit', '3', '-c', path])).stderr).toBe('');
   });
 
+  it('says which window an empty answer covers: the last 24h without --since, else the time --since reads as', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    await new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false }).close();
+    expect(await runCli(['audit', '-c', path])).toEqual({ code: 0, stdout: 'no attempts in the last 24h (--since 7d, say, looks further back)\n', stderr: '' });
+    expect(await runCli(['audit', '--since', '2026-01-02', '-c', path])).toEqual({ code: 0, stdout: 'no attempts since 2026-01-02T00:00:00.000Z (--since 2026-01-02)\n', stderr: '' });
+  });
+
   it('says of a --delivery without attempts whether it exists, rather than "no attempts in that window"', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
     const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });

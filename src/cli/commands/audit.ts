@@ -59,7 +59,9 @@ export function registerAuditCommand(program: Command): void {
             const why = d.status === 'pending' ? 'yet (pending)' : `(${d.status}; audit records older than store.retention.audit are pruned)`;
             return void process.stdout.write(`no attempts for delivery ${deliveryId} ${why}\n`);
           }
-          return void process.stdout.write('no attempts in that window\n');
+          // Say which window: without --since it is the last day, which a first look does not know.
+          const window = opts.since === undefined ? "in the last 24h (--since 7d, say, looks further back)" : `since ${new Date(since).toISOString()} (--since ${opts.since})`;
+          return void process.stdout.write(`no attempts ${window}\n`);
         }
         process.stdout.write(
           table([
