@@ -21,6 +21,27 @@ describe('asset CSV', () => {
   });
 });
 
+describe('asset CSV: a mistyped id_type or destination', () => {
+  it('is named with the value it is one or two letters off, in any case; one far from all of them is not guessed at', () => {
+    const problems = (text: string): readonly string[] => {
+      try {
+        readAssetCsv(text, 'm.csv', { destinations: ['erp', 'erp-eu'] });
+      } catch (err) {
+        if (err instanceof CsvError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    expect(problems('identifier,id_type,erp_asset_id,destination\ntag-1,tagg,A1,\ntag-2,Serail,A2,\ntag-3,bogus,A3,ERP\ntag-4,tag,A4,sap\n')).toEqual([
+      'm.csv line 2: id_type "tagg" is not one of tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp; did you mean tag?',
+      'm.csv line 3: id_type "serail" is not one of tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp; did you mean serial?',
+      'm.csv line 4: id_type "bogus" is not one of tag, tracker, pin, vin, serial, device-serial, external-ref, machine-id, unit-id, erp',
+      'm.csv line 4: destination "ERP" is not configured (destinations: erp, erp-eu); did you mean erp?',
+      'm.csv line 5: destination "sap" is not configured (destinations: erp, erp-eu)',
+    ]);
+  });
+});
+
 describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
   const fail = (text: string): readonly string[] => {
     try {

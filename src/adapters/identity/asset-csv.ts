@@ -10,6 +10,7 @@ import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.j
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
 import { csvField } from '../../core/csv.js';
+import { editDistance } from '../../core/edit-distance.js';
 import { QUANTITY_HINT, parseQuantity } from '../../core/rules/inventory/counts.js';
 
 const CORE_COLUMNS = ['identifier', 'id_type', 'erp_asset_id', 'erp_module', 'destination'] as const;
@@ -19,6 +20,13 @@ const ASSET_ONLY_TYPE: IdentifierType = 'erp';
 
 /** How Excel shows (and saves) a long numeric id it took for a number: `3.5604E+14`. */
 const SPREADSHEET_NUMBER = /^[0-9](\.[0-9]+)?E\+[0-9]+$/i;
+
+/** `; did you mean X?` for a cell a letter off a value it may hold (`tagg`, `ERP`; two letters for a value over four), else ''. */
+function didYouMean(value: string, known: readonly string[]): string {
+  const lower = value.toLowerCase();
+  const near = known.map((k) => ({ k, d: editDistance(lower, k.toLowerCase()) })).filter((c) => c.d <= (c.k.length <= 4 ? 1 : 2)).sort((a, b) => a.d - b.d)[0];
+  return near ? `; did you mean ${near.k}?` : '';
+}
 
 export class CsvError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -179,10 +187,10 @@ export function readAssetCsv(
       problems.push(`${where}: identifier "${identifier}" is a number a spreadsheet rewrote in scientific notation (its digits are lost); format the column as Text, re-enter the identifiers and save again`);
     }
     if (!erpAssetId) problems.push(`${where}: column erp_asset_id is empty`);
-    if (!IDENTIFIER_TYPES.includes(idType)) problems.push(`${where}: id_type "${idType}" is not one of ${IDENTIFIER_TYPES.join(', ')}`);
+    if (!IDENTIFIER_TYPES.includes(idType)) problems.push(`${where}: id_type "${idType}" is not one of ${IDENTIFIER_TYPES.join(', ')}${didYouMean(idType, IDENTIFIER_TYPES)}`);
     const destination = cell('destination');
     if (destination && opts.destinations && !opts.destinations.includes(destination)) {
-      problems.push(`${where}: destination "${destination}" is not configured (destinations: ${opts.destinations.join(', ')})`);
+      problems.push(`${where}: destination "${destination}" is not configured (destinations: ${opts.destinations.join(', ')})${didYouMean(destination, opts.destinations)}`);
     }
     const quantity = opts.quantityAttribute !== undefined && attributeColumns.includes(opts.quantityAttribute) ? cell(opts.quantityAttribute) : '';
     if (quantity !== '' && parseQuantity(quantity) === undefined) problems.push(`${where}: ${quantityProblem(erpAssetId || '(no erp_asset_id)', opts.quantityAttribute as string, quantity)}; fix the cell`);
