@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { createApp, configLogger } from '../../app.js';
 import { logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
-import { emptyTokenWarnings } from '../../config/secrets.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { emptyTokenWarnings, unresolvedSecrets } from '../../config/secrets.js';
+import { ConfigError, UsageError } from '../../core/errors/errors.js';
 import { aempJobs, telematicsConfigs } from './aemp.js';
 import { assetMatchWarnings, ruleInputWarnings, storedDepreciationInputWarning } from '../../config/rule-inputs.js';
 import { calendarOf } from '../../core/rules/index.js';
@@ -66,7 +66,13 @@ export function registerRunCommand(program: Command): void {
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
       for (const w of emptyTokenWarnings(config)) logger.warn({ key: w.key }, w.message);
-      const app = await createApp(config, { logger });
+      const app = await createApp(config, { logger }).catch((err: unknown) => {
+        // Secrets not set where this runs: the file is valid ('config check' says so), so not "Invalid configuration".
+        const unset = new Set(unresolvedSecrets(config).map((p) => p.key));
+        if (!(err instanceof ConfigError) || !err.problems.every((p) => unset.has(p.key))) throw err;
+        const each = err.problems.map((p) => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
+        throw new UsageError(`not started: secrets the service connects with cannot be read where it runs (the config file itself is valid):\n${each.join('\n')}`);
+      });
       // Settings that select none of the registry's assets (a typo in a site or module name).
       const registry = (await app.store.listAssets()).map((a) => a.asset);
       for (const w of assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry')) logger.warn({ key: w.key }, w.message);

@@ -106,6 +106,9 @@ describe('secrets resolved where they are used', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(unset('sources.http.token', 'AB_SC_INTAKE'));
     expect(r.stderr).toContain(unset('sources.mqtt.0.password', 'AB_SC_MQTT'));
+    // The file is valid: what is missing is where the service runs.
+    expect(r.stderr).toContain('error: not started: secrets the service connects with cannot be read where it runs (the config file itself is valid):\n  - ');
+    expect(r.stderr).not.toContain('Invalid configuration');
     expect(`${r.stdout}${r.stderr}`).not.toContain(SECRETS.AB_SC_ERP);
     expect(existsSync(join(cfg.dir, 'ab.db'))).toBe(false);
   });
