@@ -8,16 +8,18 @@ import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { freePort, runCli, writeConfig } from '../test/helpers/cli.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 import { waitFor } from '../test/helpers/wait.js';
 import { captureFileName } from './adapters/capture/jsonl-capture.js';
 import { applyAssetUpdates, readAssetCsv } from './adapters/identity/asset-csv.js';
 import { createLogger } from './adapters/log/logger.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+import type { Source } from './ports/source.js';
 import type { AssetWithIdentifiers } from './ports/store.js';
 import { createHttpApp } from './api/server.js';
 import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints } from './app.js';
-import { compileConfig } from './config/load.js';
+import { compileConfig, loadConfigFile } from './config/load.js';
 import { ConfigError } from './core/errors/errors.js';
 
 const logger = createLogger('silent');
@@ -246,6 +248,38 @@ describe('createApp with event capture', () => {
       expect(ingest).toMatchObject({ captured: 0, captureDropped: 1 });
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('status of a running service whose failure quotes a secret', () => {
+  it("shows a source's connection error redacted in /v1/status and 'status --json': neither a configured secret nor a URL's password", async () => {
+    const secret = 'erp-Token-31415926';
+    const port = await freePort();
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: secret }], server: { port } }));
+    const broker: Source = {
+      name: 'mqtt:yard',
+      start: () => Promise.resolve(),
+      stop: () => Promise.resolve(),
+      connected: () => false,
+      connectionError: () => ({ key: 'sources.mqtt.0.url', error: `mqtt://yard:broker-pass-2718@10.0.0.5:1883 refused the client: token ${secret} not valid` }),
+    };
+    const app = await createApp(loadConfigFile(cfg.path), { logger, sources: false, extraSources: [broker] });
+    try {
+      await app.start();
+      const http = await (await fetch(`http://127.0.0.1:${port}/v1/status`)).text();
+      // The CLI reads what the service wrote of itself (once a second).
+      const cli = await waitFor(async () => {
+        const r = await runCli(['status', '--json', '-c', cfg.path]);
+        return r.stdout.includes('mqtt:yard') && r.stdout;
+      }, 'status --json showing the source');
+      for (const shown of [http, cli]) {
+        expect(shown).toContain('mqtt://yard:[REDACTED]@10.0.0.5:1883 refused the client: token [REDACTED] not valid');
+        expect(shown).not.toContain(secret);
+        expect(shown).not.toContain('broker-pass-2718');
+      }
+    } finally {
+      await app.stop();
     }
   });
 });

@@ -26,7 +26,8 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
-import { createLogger } from './adapters/log/logger.js';
+import { createLogger, redactString } from './adapters/log/logger.js';
+import { scrubSecretValues } from './adapters/http/redact.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import type { ErpConnector } from './ports/connector.js';
@@ -425,7 +426,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const closers: (() => Promise<void>)[] = [];
     // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
     const feeds = telematicsFeeds(config.telematics);
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, ...(capture ? { capture } : {}) });
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
     const app: App = {
       config,
       store,
@@ -503,6 +504,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
  */
 export function configLogger(config: Config, level: string): Logger {
   return createLogger(level, undefined, undefined, () => configuredSecretValues(config));
+}
+
+/**
+ * An error's text as `status` (the CLI's, `/v1/status`) shows it: redacted as a log line of a
+ * process with `config` is, its credential values scrubbed, then a URL's password or a token.
+ */
+export function redactedFor(config: Config): (text: string) => string {
+  let secrets: readonly string[] | undefined;
+  return (text) => redactString(scrubSecretValues(text, (secrets ??= configuredSecretValues(config))));
 }
 
 /** Tell a running service that the identity registry changed; the generation it then reloads. */

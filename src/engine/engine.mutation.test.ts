@@ -32,7 +32,7 @@ async function parts(sources: Source[]) {
   const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
   const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
   const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources, identity, logger, graceMs: 1000 });
-  return { path, store, ingestor, engine };
+  return { path, store, ingestor, engine, identity };
 }
 
 const position = (lat: number) => ({ source: 'http', channel: 'feed', payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: new Date().toISOString(), lat, lng: 10 }), receivedAt: Date.now() });
@@ -124,6 +124,25 @@ describe('engine: the runtime snapshot', () => {
     cleanup.push(() => engine.stop());
     await engine.start();
     expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: true, refusedSubscriptions: refused } });
+  });
+});
+
+describe('engine: the runtime snapshot of failures quoting a secret', () => {
+  it("records a failing task's error and a source's connection error as the composition root redacts them", async () => {
+    const secret = 'erp-Token-31415926';
+    const failure = `GET https://svc:db-pass-42@erp.example.com/wo failed: ${secret} refused`;
+    const task = { name: 'feedback', schedule: { everyMs: 3_600_000 }, run: () => Promise.reject(new Error(failure)) };
+    const scheduler = new TaskScheduler([task], () => ({}) as TaskContext, systemClock, logger);
+    const source: Source = { name: 'mqtt:yard', start: () => Promise.resolve(), stop: () => Promise.resolve(), connected: () => false, connectionError: () => ({ key: 'sources.mqtt.0.url', error: failure }) };
+    const { store, ingestor, identity } = await parts([]);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const redact = (text: string) => text.replaceAll(secret, '[REDACTED]').replaceAll('db-pass-42', '[REDACTED]');
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source], identity, logger, graceMs: 1000, redact });
+    await scheduler.runNow('feedback');
+    const snap = await engine.snapshot();
+    expect(snap.tasks?.feedback?.error).toBe('GET https://svc:[REDACTED]@erp.example.com/wo failed: [REDACTED] refused');
+    expect(snap.sources?.['mqtt:yard']?.connectionError?.error).toBe('GET https://svc:[REDACTED]@erp.example.com/wo failed: [REDACTED] refused');
+    await store.close();
   });
 });
 

@@ -173,6 +173,13 @@ export interface EngineParts {
    * what the capture took, a write that fails later included).
    */
   readonly capture?: EventCapture;
+  /**
+   * An error's text as the runtime snapshot and `/readyz` record it (`status`, `/v1/status`,
+   * `/metrics` read them): the composition root redacts it as a log line is (the config's secret
+   * values, a URL's password, a token), for a failure's message may quote what it was given.
+   * @default the text as it is
+   */
+  readonly redact?: (text: string) => string;
 }
 
 export class Engine {
@@ -274,7 +281,7 @@ export class Engine {
         // The tick writes the runtime snapshot every second: a store that refuses it (a full disk, a
         // lock held by another process) refuses ingest commits too, so the HTTP intake answers 503.
         const advice = this.housekeepingFailure?.storeAdvice;
-        return advice === undefined ? undefined : `the store cannot be written (${this.housekeepingFailure?.message ?? ''}): ${advice}`;
+        return advice === undefined ? undefined : `the store cannot be written (${this.shown(this.housekeepingFailure?.message ?? '')}): ${advice}`;
       }
       case 'draining':
         return 'stopping';
@@ -389,8 +396,19 @@ export class Engine {
     }
   }
 
+  /** An error's text as the snapshot records it (see {@link EngineParts.redact}). */
+  private shown(text: string): string {
+    return this.parts.redact ? this.parts.redact(text) : text;
+  }
+
   snapshot(): Promise<RuntimeSnapshot> {
     const p = this.parts;
+    // Failures' messages (a task's, a broker connection's, a circuit's) recorded redacted, once,
+    // here: every reader of the snapshot (status, /v1/status, /metrics) shows them as they are kept.
+    const destinations = Object.fromEntries(
+      Object.entries(p.dispatcher.metrics()).map(([name, m]) => [name, m.circuitError === undefined ? m : { ...m, circuitError: this.shown(m.circuitError) }]),
+    );
+    const tasks = Object.fromEntries(Object.entries(p.scheduler.stats()).map(([name, t]) => [name, t.error === undefined ? t : { ...t, error: this.shown(t.error) }]));
     return Promise.resolve({
       pid: process.pid,
       state: this.state,
@@ -398,16 +416,17 @@ export class Engine {
       startedAt: this.startedAt,
       at: p.clock.now(),
       ingest: { ...p.ingestor.stats, ...captureCounts(p.capture) },
-      destinations: p.dispatcher.metrics(),
+      destinations,
       sources: Object.fromEntries(
         p.sources.flatMap((s) => {
           if (!s.connected) return [];
           const refused = s.refusedSubscriptions?.() ?? [];
-          const connectionError = s.connectionError?.();
+          const failed = s.connectionError?.();
+          const connectionError = failed ? { key: failed.key, error: this.shown(failed.error) } : undefined;
           return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}), ...(connectionError ? { connectionError } : {}) }]];
         }),
       ),
-      tasks: p.scheduler.stats(),
+      tasks,
     });
   }
 
