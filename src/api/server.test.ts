@@ -640,6 +640,41 @@ describe('HTTP intake of a compressed body', () => {
   });
 });
 
+describe('a work-order push to a destination with no webhook', () => {
+  const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+  const app = createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+    logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+    sink: { submit: () => Promise.reject(new Error('not called')) },
+    webhooks: new Map([['sap-lager-sued', { signatureHeader: 'x-signature', parse: () => [] }]]),
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+  const push = (headers: Record<string, string>) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers, body: '[]' });
+
+  it("answers 404 without naming the configured destinations to a caller without the intake's token; the log names them", async () => {
+    warnings.length = 0;
+    for (const headers of [{}, { Authorization: 'Bearer wrong-token' }] as Record<string, string>[]) {
+      const r = await push(headers);
+      expect(r.status).toBe(404);
+      const { error } = (await r.json()) as { error: string };
+      expect(error).toBe(`no work-order webhook for destination "erp"; check the destination's name in the path (destinations[].name); the service log names the configured webhook paths`);
+    }
+    expect(warnings.map((w) => w.fields)).toEqual([
+      { destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'] },
+      { destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'] },
+    ]);
+  });
+
+  it("names the configured webhook paths to a caller with the intake's bearer token", async () => {
+    const r = await push({ Authorization: 'Bearer intake-token-1' });
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: string }).error).toBe('no work-order webhook for destination "erp"; configured: /v1/webhooks/sap-lager-sued/work-orders');
+  });
+});
+
 describe('ERP work-order webhooks with a compressed body', () => {
   it('refuses it with 415 and what to do, taking nothing, rather than calling the signature wrong or quarantining the compressed bytes', async () => {
     const secret = 'shared-secret-0123456789';

@@ -252,8 +252,14 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const destination = c.req.param('destination');
       const hook = hooks.get(destination);
       if (!hook) {
+        // The configured paths name the destinations: told to the log (the operator), and to a
+        // caller with the intake's bearer token, not to whoever reaches the port.
         const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
-        return c.json({ error: `no work-order webhook for destination "${destination}"; ${known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them'}` }, 404);
+        const paths = known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them';
+        opts.logger?.warn({ destination, configured: known }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
+        const sent = bearerCredential(c.req.header('authorization'));
+        const trusted = intake !== undefined && sent !== undefined && sameSecret(sent, intake.token);
+        return c.json({ error: `no work-order webhook for destination "${destination}"; ${trusted ? paths : "check the destination's name in the path (destinations[].name); the service log names the configured webhook paths"}` }, 404);
       }
       // A compressed body: its signature would be checked over the compressed bytes (a signature of
       // the JSON is "wrong"), or, signed as sent, it would be quarantined as text that is no JSON.
