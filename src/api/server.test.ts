@@ -121,6 +121,12 @@ describe('work-order webhook authorization', () => {
       expect(authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': at(NOW) }))?.error).toContain('wrong signature');
     });
 
+    it("quotes back a bad timestamp's printable ASCII only, at most 24 characters", () => {
+      const sent = `\u001b[31m17\u0007\u202eZ${'9'.repeat(60)}`;
+      const bad = authorizeWebhook('erp', timed, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': sent }));
+      expect(bad?.error).toBe('X-Signature-Timestamp header "?[31m17??Z99999999999999…" is not a Unix time in seconds (destinations.0.webhook.timestampHeader of destination "erp")');
+    });
+
     it('without timestampHeader (configs from before it), no time is checked: a timestamp header is ignored', () => {
       expect(authorizeWebhook('erp', hook, undefined, req({ 'X-Signature-256': signed(hook.secret), 'X-Signature-Timestamp': '1' }, NOW + 10 * 365 * 86_400_000))).toBeUndefined();
     });

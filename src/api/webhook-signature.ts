@@ -67,7 +67,7 @@ export function checkWebhookSignature(
     timestamp = header(signing.timestampHeader)?.trim();
     if (timestamp === undefined || timestamp === '') return { fault: 'no-timestamp' };
     // Unix seconds; 13 digits and more are milliseconds (a year past 5000 in seconds).
-    if (!/^\d{1,12}$/.test(timestamp)) return { fault: 'bad-timestamp', value: timestamp.slice(0, 40), milliseconds: /^\d{13,}$/.test(timestamp) };
+    if (!/^\d{1,12}$/.test(timestamp)) return { fault: 'bad-timestamp', value: echoed(timestamp), milliseconds: /^\d{13,}$/.test(timestamp) };
   }
   const digest = signatureDigest(sent);
   if (digest === undefined) return { fault: 'not-a-digest' };
@@ -82,4 +82,17 @@ export function checkWebhookSignature(
     if (-skewMs > signing.toleranceMs) return { fault: 'future', skewMs: -skewMs };
   }
   return undefined;
+}
+
+/** The longest part of a caller's timestamp quoted back (an ISO time is 24 characters). */
+const ECHO_CHARS = 24;
+
+/**
+ * What the answer and the log quote of a caller's timestamp header: printable ASCII only (any other
+ * character as `?`, so no control character or look-alike reaches a terminal or a log viewer), cut
+ * to {@link ECHO_CHARS} with `…`.
+ */
+function echoed(text: string): string {
+  const printable = text.replace(/[^\x20-\x7e]/g, '?');
+  return printable.length > ECHO_CHARS ? `${printable.slice(0, ECHO_CHARS)}…` : printable;
 }
