@@ -196,10 +196,10 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
   });
 });
 
-/** Two destinations, erp and crm, each with one dead letter; their ids. */
 /** The ids `dlq list --json` shows. */
 const deadListed = async (path: string): Promise<number[]> => (JSON.parse((await runCli(['dlq', 'list', '--json', '-c', path])).stdout) as { id: number }[]).map((d) => d.id);
 
+/** Two destinations, erp and crm, each with one dead letter; their ids. */
 async function deadAtTwoDestinations(): Promise<{ path: string; ids: Record<string, number> }> {
   const { path, dir } = writeConfig({
     store: { path: 'ab.db' },
