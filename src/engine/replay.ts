@@ -44,7 +44,7 @@ export function formatReplaySummary(s: ReplaySummary): string {
   if (notOpen.length) out += `not replayed (not open): ${notOpen.map((id) => `${id} (${s.skippedStates?.[id] ?? 'already replayed or discarded, or no such entry'})`).join(', ')}\n`;
   if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
   if (s.pages?.length)
-    out += `not replayed (pages a fleet pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out, 'aemp pull' asks for it again; discard them when done): ${s.pages.join(', ')}\n`;
+    out += `not replayed (pages a telematics pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out, the aemp command that met it asks for it again when run again; discard them when done): ${s.pages.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
@@ -121,7 +121,7 @@ async function replayOpen(
       interrupted = true;
       break;
     }
-    // A page a fleet pull could not read is no message: run through a decoder it would only be set aside again.
+    // A page a telematics pull could not read is no message: run through a decoder it would only be set aside again.
     const part = all.filter((r) => r.code !== 'unreadable-page' || (pages.push(r.id), false));
     if (part.length === 0) continue;
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in

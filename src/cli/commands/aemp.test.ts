@@ -243,6 +243,31 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.text().match(/again to continue/g)).toHaveLength(1);
   });
 
+  it('a backfill that meets a page it cannot read names the quarantine entry keeping it, goes on, and ends incomplete (exit 1)', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    t.sim.breakPage(`/Fleet/Equipment/ID/${machineHeader(0).pin!}/CumulativeOperatingHours/`, '{"Links": [');
+    expect(await aempBackfillCommand(t.deps, { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] })).toBe(1);
+    const [entry] = await t.store.listQuarantine({ code: 'unreadable-page', limit: 1 });
+    const id = entry!.id;
+    expect(t.text()).toMatch(/series 1\/2 done/);
+    expect(t.text()).toContain(
+      `  1 series left unfinished at a page the provider answered that cannot be read, kept as received as quarantine entry ${id} ('assetbridge quarantine show ${id} --payload > page' writes it out without a request; 'assetbridge aemp parse page' says why); have the provider fix it: a rerun asks for these series again\n  incomplete; run the same command again to continue (finished series are skipped)\n`,
+    );
+  });
+
+  it('aemp equipment names the quarantine entry keeping a page it cannot read (exit 1)', async () => {
+    const t = setup();
+    const pin = machineHeader(4).pin!;
+    t.sim.breakPage(`/Fleet/Equipment/ID/${pin}?`, '<html>Bad Gateway</html>', 'text/html');
+    expect(await aempEquipmentCommand(t.deps, pin, { json: true })).toBe(1);
+    const [entry] = await t.store.listQuarantine({ code: 'unreadable-page', limit: 1 });
+    expect(JSON.parse(t.text())).toMatchObject({ unreadablePage: entry!.id, error: expect.stringMatching(/cannot be read/) as unknown });
+    expect(t.errors()).toMatch(new RegExp(`^trackunit: \\S+/Fleet/Equipment/ID/${pin}\\S* answered with a document that cannot be read: .*; kept as received as quarantine entry ${entry!.id} \\('assetbridge quarantine show ${entry!.id} --payload > page'.*; have the provider fix it\n$`));
+  });
+
   it('writes the backfill range as ISO 8601 times with --json', async () => {
     const t = setup();
     await t.store.upsertAssets(assetsForMachines([0]));

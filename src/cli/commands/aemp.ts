@@ -12,7 +12,7 @@ import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { createAempProvider, type AempProvider } from '../../adapters/telematics/aemp/aemp-provider.js';
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
-import { loadCursor, loadLastPull, runFleetPull, type PullCursor, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
+import { keptPageHelp, loadCursor, loadLastPull, runFleetPull, type PullCursor, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { BudgetWaitTooLongError, type BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
 import { createApp, validationPolicyOf, configLogger } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
@@ -251,9 +251,13 @@ export function formatBackfillSummary(s: BackfillSummary): string {
     for (const k of s.skipped.slice(0, 10)) lines.push(`    ${k.id}: ${k.reason}`);
     if (s.skipped.length > 10) lines.push(`    … and ${fmt(s.skipped.length - 10)} more`);
   }
+  if (s.unreadable) {
+    const kept = s.unreadablePages.length ? keptPageHelp(s.unreadablePages) : 'not kept in the quarantine (the log says why)';
+    lines.push(`  ${fmt(s.unreadable)} series left unfinished at a page the provider answered that cannot be read, ${kept}; have the provider fix it: a rerun asks for these series again`);
+  }
   // An interrupted run's error says how to continue already.
   const hint = /run it again to continue/.test(s.error ?? '') ? '' : '; run the same command again to continue (finished series are skipped)';
-  lines.push(s.complete ? '  complete' : `  stopped: ${s.error ?? 'incomplete'}${hint}`);
+  lines.push(s.complete ? '  complete' : s.error !== undefined ? `  stopped: ${s.error}${hint}` : `  incomplete${hint}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -338,7 +342,7 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
   const { client } = build(deps, config, index);
   let snap;
   try {
-    snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink, ...(deps.validation ? { validation: deps.validation } : {}) }, pin, {
+    snap = await fetchEquipmentSnapshot({ client, store: deps.store, sink: deps.sink, ...(deps.validation ? { validation: deps.validation } : {}), ...(deps.logger ? { logger: deps.logger } : {}) }, pin, {
       ...(opts.submit ? { submit: true } : {}),
       ...(opts.useReserve ? { useReserve: true } : {}),
       maxWaitMs: 0,
@@ -348,6 +352,12 @@ export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, o
     if (!(err instanceof BudgetWaitTooLongError)) throw err;
     deps.err(`${config.name}: ${err.message}\n`);
     return EXIT_TRY_LATER;
+  }
+  if (snap.unreadable) {
+    const { error, entry } = snap.unreadable;
+    deps.err(`${error}; ${entry !== undefined ? keptPageHelp(entry) : 'it could not be kept in the quarantine (the log says why)'}; have the provider fix it\n`);
+    if (opts.json) deps.out(`${toJson({ url: shownUrl(snap.url), error, ...(entry !== undefined ? { unreadablePage: entry } : {}) })}\n`);
+    return 1;
   }
   if (opts.json) {
     deps.out(`${toJson({ url: shownUrl(snap.url), header: snap.equipment?.header, ids: snap.equipment?.ids, match: snap.match, events: snap.equipment?.events.map((e) => ({ ...e, raw: undefined })), accepted: snap.accepted })}\n`);

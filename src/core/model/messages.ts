@@ -41,7 +41,7 @@ export interface QuarantineEntry {
 }
 
 /**
- * `unreadable-page`: not a message but a page a telematics fleet pull was answered with and could
+ * `unreadable-page`: not a message but a page a telematics pull (fleet, time series, one machine) was answered with and could
  * not read (kept as received so it need not be fetched again); a replay passes it over.
  */
 export type QuarantineCode = 'undecodable' | 'invalid' | 'unknown-asset' | 'stale' | 'too-large' | 'unreadable-page';

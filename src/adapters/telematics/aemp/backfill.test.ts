@@ -119,6 +119,30 @@ describe('backfill from the time-series endpoints', () => {
     expect(t.sink.batches[0]?.[0]?.channel).toBe(`backfill ${pin} CumulativeOperatingHours+Distance+Locations ${new Date(T0 - 48 * HOUR).toISOString()}/${new Date(T0).toISOString()}`);
   });
 
+  it('keeps a time-series page it cannot read in the quarantine as received (secrets replaced), leaves that series unfinished and goes on with the others', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    const [pin0, pin1] = [machineHeader(0).pin!, machineHeader(1).pin!];
+    const bearer = (await t.built.credentials.authorization()).replace(/^Bearer\s+/i, '');
+    const body = `<html>proxy error; Authorization: Bearer ${bearer}</html>`;
+    t.sim.breakPage(`/Fleet/Equipment/ID/${pin0}/CumulativeOperatingHours/`, body, 'text/html');
+    const elements = ['CumulativeOperatingHours', 'Distance'];
+    const summary = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements, identifiers: [pin0, pin1], concurrency: 1 });
+    // The page is not asked for again (one request per series), and the three other series are done.
+    expect(summary).toMatchObject({ complete: false, series: 4, seriesDone: 3, unreadable: 1, requests: 4, readings: 3 * 49, accepted: 3 * 49 });
+    expect(summary.error).toBeUndefined();
+    expect(summary.unreadablePages).toEqual([expect.any(Number)]);
+    const [entry] = await t.store.listQuarantine({ ids: summary.unreadablePages, limit: 1 });
+    expect(entry).toMatchObject({ code: 'unreadable-page', source: 'aemp:trackunit', status: 'open', channel: expect.stringContaining(`/${pin0}/CumulativeOperatingHours/`) as unknown });
+    expect(Buffer.from(entry!.payload).toString()).toBe('<html>proxy error; Authorization: Bearer [REDACTED]</html>');
+    expect(entry!.reason).toMatch(new RegExp(`^trackunit: time-series page \\S+/${pin0}/CumulativeOperatingHours/\\S+ \\(HTTP 200, text/html, \\d+ bytes\\) cannot be read: .*1 secret value\\(s\\) of the feed's credentials it echoed replaced by \\[REDACTED\\]$`));
+
+    // A rerun of the range asks for that series only.
+    t.clock.advance(16 * 60_000);
+    const rerun = await runBackfill(t.deps, { from: T0 - 48 * HOUR, to: T0, elements, identifiers: [pin0, pin1] });
+    expect(rerun).toMatchObject({ complete: true, seriesSkipped: 3, seriesDone: 1, unreadable: 0, unreadablePages: [], requests: 1, readings: 49 });
+  });
+
   it('splits the range into windows where the vendor caps them', async () => {
     const t = setup({}, { profile: { timeSeriesWindow: '1d', perUrlInterval: 0 } });
     await t.store.upsertAssets(assetsForMachines([0]));
@@ -141,6 +165,23 @@ describe('single-element snapshot', () => {
     const unmatched = await fetchEquipmentSnapshot(t.deps, machineHeader(4).pin!, { submit: true });
     expect(unmatched.match).toEqual({ status: 'unmatched' });
     expect(unmatched.accepted).toBeUndefined();
+  });
+});
+
+describe('single-element snapshot the provider answers with a page that cannot be read', () => {
+  it('keeps the page in the quarantine as received and says which entry, instead of dropping it', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([3]));
+    const pin = machineHeader(3).pin!;
+    const body = '{"Equipment": [{"EquipmentHeader": {"Model": "trunc';
+    t.sim.breakPage(`/Fleet/Equipment/ID/${pin}?`, body);
+    const snap = await fetchEquipmentSnapshot(t.deps, pin, { submit: true });
+    expect(snap).toMatchObject({ equipment: undefined, unreadable: { error: expect.stringMatching(/cannot be read/) as unknown, entry: expect.any(Number) as unknown } });
+    const [entry] = await t.store.listQuarantine({ ids: [snap.unreadable!.entry!], limit: 1 });
+    expect(entry).toMatchObject({ code: 'unreadable-page', channel: expect.stringContaining(`/Fleet/Equipment/ID/${pin}`) as unknown });
+    expect(Buffer.from(entry!.payload).toString()).toBe(body);
+    expect(entry!.reason).toMatch(/^trackunit: single-machine page \S+ \(HTTP 200, application\/json, \d+ bytes\) cannot be read: /);
+    expect(t.sink.messages).toEqual([]);
   });
 });
 

@@ -21,7 +21,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
 import { oldestFirst, type AempEquipment } from './aemp-parser.js';
-import { splitByValidity, type TelematicsLogger } from './fleet-pull.js';
+import { keepUnreadablePage, splitByValidity, type TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
@@ -73,6 +73,13 @@ export interface BackfillSummary {
   readonly quarantined: number;
   /** Series the provider does not have (404): machine gone or element not offered. */
   readonly notFound: number;
+  /**
+   * Series left unfinished at a page the provider answered that cannot be read (a rerun asks for
+   * them again); each such page is kept as received in the quarantine (code `unreadable-page`).
+   */
+  readonly unreadable: number;
+  /** Those pages' quarantine entries, for `quarantine show ID --payload` (one that could not be stored is logged). */
+  readonly unreadablePages: readonly number[];
   readonly requests: number;
   readonly http429: number;
   readonly elapsedMs: number;
@@ -82,7 +89,7 @@ export interface BackfillSummary {
 
 export interface BackfillDeps {
   readonly client: AempClient;
-  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets'>;
+  readonly store: Pick<Store, 'kvGet' | 'kvSet' | 'kvList' | 'listAssets' | 'addQuarantine'>;
   readonly sink: IngestSink;
   readonly clock?: Clock;
   readonly logger?: TelematicsLogger;
@@ -201,12 +208,24 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     done: boolean;
   }
   const notFound = new Set<string>();
+  /** Series stopped at a page that cannot be read, and the quarantine entries keeping those pages. */
+  const unreadable = new Set<string>();
+  const unreadablePages: number[] = [];
   const pull = async (target: Target, s: Stream): Promise<void> => {
     while (!s.done && s.at >= s.readings.length) {
       let next: IteratorResult<WalkedPage>;
       try {
         next = await s.pages.next();
       } catch (err) {
+        if (err instanceof AempRequestError && err.page && !signal.aborted) {
+          // As a fleet pull does: kept as received (no request to fetch it again), and the series
+          // stops there (its next link is in that page); the other series and machines go on.
+          const kept = await keepUnreadablePage(deps, err.page, 'time-series page');
+          if (kept !== undefined) unreadablePages.push(kept);
+          unreadable.add(`${target.id}|${s.element}`);
+          s.done = true;
+          return;
+        }
         if (!(err instanceof AempRequestError && err.status === 404)) throw err;
         notFound.add(`${target.id}|${s.element}`);
         s.done = true;
@@ -254,7 +273,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     }
     for (const window of windows) {
       const streams: Stream[] = wanted
-        .filter((element) => !notFound.has(`${target.id}|${element}`))
+        .filter((element) => !notFound.has(`${target.id}|${element}`) && !unreadable.has(`${target.id}|${element}`))
         .map((element) => ({
           element,
           pages: client.walk(client.timeSeriesUrl(target.id, element, window.from, window.to), 'timeSeries', {
@@ -293,6 +312,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         counts.notFound++;
         continue;
       }
+      if (unreadable.has(`${target.id}|${element}`)) continue;
       await store.kvSet(backfillNamespace(provider.name), `${rangeKey}|${target.id.toUpperCase()}|${element}`, 'done');
       counts.seriesDone++;
     }
@@ -315,7 +335,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         stop.abort(e);
         return;
       }
-      deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound, total, pages: counts.pages });
+      deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound + unreadable.size, total, pages: counts.pages });
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, targets.length)) }, worker));
@@ -329,13 +349,15 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     skipped,
     series: total,
     ...counts,
+    unreadable: unreadable.size,
+    unreadablePages,
     requests: client.stats.requests - statsBefore.requests,
     http429: client.stats.http429 - statsBefore.http429,
     elapsedMs: clock.now() - started,
-    complete: error === undefined,
+    complete: error === undefined && unreadable.size === 0,
     ...(error !== undefined ? { error } : {}),
   };
-  deps.logger?.[error === undefined ? 'info' : 'warn']({ ...summary, skipped: skipped.length }, error === undefined ? 'backfill finished' : 'backfill stopped');
+  deps.logger?.[summary.complete ? 'info' : 'warn']({ ...summary, skipped: skipped.length }, summary.complete ? 'backfill finished' : error === undefined ? 'backfill finished with series left unfinished' : 'backfill stopped');
   return summary;
 }
 
@@ -345,6 +367,11 @@ export interface EquipmentSnapshot {
   readonly match: EquipmentMatch | undefined;
   /** Set when the snapshot was submitted to the pipeline. */
   readonly accepted?: number;
+  /**
+   * The provider answered with a page that cannot be read: why, and the quarantine entry keeping
+   * it as received (code `unreadable-page`; absent when it could not be stored, which is logged).
+   */
+  readonly unreadable?: { readonly error: string; readonly entry?: number };
 }
 
 /**
@@ -352,17 +379,25 @@ export interface EquipmentSnapshot {
  * asset and `submit` is set.
  */
 export async function fetchEquipmentSnapshot(
-  deps: Pick<BackfillDeps, 'client' | 'store' | 'sink' | 'validation'>,
+  deps: Pick<BackfillDeps, 'client' | 'store' | 'sink' | 'validation' | 'logger'>,
   id: string,
   opts: { submit?: boolean; useReserve?: boolean; maxWaitMs?: number; signal?: AbortSignal } = {},
 ): Promise<EquipmentSnapshot> {
   const { client } = deps;
   const url = client.equipmentUrl(id);
-  const fetched = await client.fetchDocument(url, 'equipment', {
-    ...(opts.useReserve ? { useReserve: true } : {}),
-    ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
-    ...(opts.signal ? { signal: opts.signal } : {}),
-  });
+  let fetched;
+  try {
+    fetched = await client.fetchDocument(url, 'equipment', {
+      ...(opts.useReserve ? { useReserve: true } : {}),
+      ...(opts.maxWaitMs !== undefined ? { maxWaitMs: opts.maxWaitMs } : {}),
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof AempRequestError && err.page)) throw err;
+    // As a fleet pull does: kept as received, so seeing what the provider sent costs no request.
+    const entry = await keepUnreadablePage(deps, err.page, 'single-machine page');
+    return { url, equipment: undefined, match: undefined, unreadable: { error: err.message, ...(entry !== undefined ? { entry } : {}) } };
+  }
   const equipment = fetched.document.kind === 'fleet' ? fetched.document.equipment[0] : undefined;
   if (!equipment) return { url, equipment: undefined, match: undefined };
   const key = equipmentKey(equipment.ids, equipment.header.equipmentId);

@@ -287,7 +287,7 @@ describe('fleet pull against the Trackunit simulator', () => {
     // A replay passes it over (it is a page, not a message) and says so.
     const replay = await replayQuarantine(t.store, t.sink, {});
     expect(replay).toMatchObject({ replayed: 0, pages: [id] });
-    expect(formatReplaySummary(replay)).toContain(`not replayed (pages a fleet pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out`);
+    expect(formatReplaySummary(replay)).toContain(`not replayed (pages a telematics pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out`);
   });
 
   it('keeps no secret of the feed\'s credentials an unreadable page echoes', async () => {

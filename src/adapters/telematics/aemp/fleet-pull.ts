@@ -348,7 +348,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     } else {
       stop = 'error';
       error = e.message;
-      if (e instanceof AempRequestError && e.page) unreadablePage = await keepUnreadablePage(deps, name, e.page);
+      if (e instanceof AempRequestError && e.page) unreadablePage = await keepUnreadablePage(deps, e.page);
       fixFirst = fixBeforeRerun(e, unreadablePage);
       if (!(e instanceof AempRequestError) && !(e instanceof TelematicsAuthError)) deps.logger?.error({ err: e, provider: name }, 'fleet pull failed unexpectedly');
     }
@@ -409,13 +409,22 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
 }
 
 
+/** What {@link keepUnreadablePage} needs: the client (provider, source), a store to keep the page in, a log for when it cannot. */
+export interface UnreadablePageDeps {
+  readonly client: AempClient;
+  readonly store: Pick<Store, 'addQuarantine'>;
+  readonly logger?: TelematicsLogger;
+}
+
 /**
- * Keep a page the pull could not read in the quarantine (code `unreadable-page`), as received, with
- * its URL (a signed link's key redacted), status, content type and why; its id, or undefined when
- * it could not be stored (logged: the advice then says to fetch it again).
+ * Keep a page a pull, backfill or single-machine fetch could not read in the quarantine (code
+ * `unreadable-page`), as received, with its URL (a signed link's key redacted), status, content
+ * type and why; `what` names the page in the reason (`fleet page`, `time-series page`, ...). Its
+ * id, or undefined when it could not be stored (logged: the advice then says to fetch it again).
  */
-async function keepUnreadablePage(deps: FleetPullDeps, name: string, page: UnreadablePage): Promise<number | undefined> {
-  const what = [`HTTP ${page.status}`, page.contentType ?? 'no content type', `${page.body.byteLength} bytes`].join(', ');
+export async function keepUnreadablePage(deps: UnreadablePageDeps, page: UnreadablePage, what = 'fleet page'): Promise<number | undefined> {
+  const name = deps.client.provider.name;
+  const about = [`HTTP ${page.status}`, page.contentType ?? 'no content type', `${page.body.byteLength} bytes`].join(', ');
   const replaced = page.secretsReplaced > 0 ? `; ${page.secretsReplaced} secret value(s) of the feed's credentials it echoed replaced by [REDACTED]` : '';
   try {
     return await deps.store.addQuarantine({
@@ -424,12 +433,21 @@ async function keepUnreadablePage(deps: FleetPullDeps, name: string, page: Unrea
       payload: page.body,
       receivedAt: page.receivedAt,
       code: 'unreadable-page',
-      reason: `${name}: fleet page ${shown(page.url)} (${what}) cannot be read: ${page.reason}${replaced}`,
+      reason: `${name}: ${what} ${shown(page.url)} (${about}) cannot be read: ${page.reason}${replaced}`,
     });
   } catch (err) {
     deps.logger?.warn({ err: coerceError(err), provider: name, url: shown(page.url) }, 'could not keep the unreadable page in the quarantine');
     return undefined;
   }
+}
+
+/** How to get at kept unreadable pages (quarantine entries) without a request, and see why they cannot be read. */
+export function keptPageHelp(ids: number | readonly number[]): string {
+  const all = typeof ids === 'number' ? [ids] : ids;
+  const [only] = all;
+  if (all.length === 1 && only !== undefined)
+    return `kept as received as quarantine entry ${only} ('assetbridge quarantine show ${only} --payload > page' writes it out without a request; 'assetbridge aemp parse page' says why)`;
+  return `kept as received as quarantine entries ${all.join(', ')} ('assetbridge quarantine show ID --payload > page' writes one out without a request; 'assetbridge aemp parse page' says why)`;
 }
 
 /**
@@ -441,7 +459,7 @@ function fixBeforeRerun(e: Error, kept?: number): string | undefined {
   if (e instanceof AempRequestError) {
     if (e.retryable) return undefined;
     if (kept !== undefined)
-      return `the page itself, at the provider: it answered with a document that cannot be read, kept as received as quarantine entry ${kept} ('assetbridge quarantine show ${kept} --payload > page' writes it out without a request; 'assetbridge aemp parse page' says why); have the provider fix it: every rerun asks for this page again and stops here until then`;
+      return `the page itself, at the provider: it answered with a document that cannot be read, ${keptPageHelp(kept)}; have the provider fix it: every rerun asks for this page again and stops here until then`;
     if (e.status === 200 || e.status === undefined)
       return "the page itself, at the provider: it answered with a document that cannot be read; save it (the same URL, with the feed's credentials), see why with 'assetbridge aemp parse <file>' and have the provider fix it: every rerun asks for this page again and stops here until then";
     return 'what the error names (the page was refused): every rerun stops at this page until then';
