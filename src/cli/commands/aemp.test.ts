@@ -192,6 +192,38 @@ describe('aemp backfill, equipment and budget', () => {
     expect((JSON.parse(t.text()) as { to: string }).to).not.toBe(first.to);
   });
 
+  it('continues a backfill without --to that was killed (no summary) over the same range: series it finished are not fetched again', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0, 1]));
+    await aempPullCommand(t.deps, {});
+    const base = simulatorFetch(t.sim);
+    // The run is killed (kill -9) while machine 1's first series is asked for: its request never ends, nothing after it runs.
+    let killed!: () => void;
+    const atKill = new Promise<void>((resolve) => (killed = resolve));
+    const dying: AempCommandDeps = {
+      ...t.deps,
+      fetch: (input: string | URL | Request, init?: RequestInit) => {
+        if (!(input instanceof Request ? input.url : input.toString()).includes(`/${machineHeader(1).pin!}/`)) return base(input, init);
+        killed();
+        return new Promise<Response>(() => undefined);
+      },
+    };
+    const args = { from: '2025-03-03', element: ['CumulativeOperatingHours'], concurrency: '1', json: true };
+    void aempBackfillCommand(dying, args);
+    await atKill;
+    t.clock.advance(16 * 60_000);
+    t.out.length = 0;
+    let requests = 0;
+    const rerun: AempCommandDeps = {
+      ...t.deps,
+      fetch: (input: string | URL | Request, init?: RequestInit) => ((input instanceof Request ? input.url : input.toString()).includes('/CumulativeOperatingHours/') && requests++, base(input, init)),
+    };
+    expect(await aempBackfillCommand(rerun, args)).toBe(0);
+    expect(JSON.parse(t.text())).toMatchObject({ to: expect.stringMatching(/^2025-03-04T03:00:00\./) as unknown, seriesSkipped: 1, seriesDone: 1, complete: true });
+    expect(requests).toBe(1); // machine 1's series only
+    expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00Z to 2025-03-04T03:00:00Z;/);
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

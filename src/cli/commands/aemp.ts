@@ -281,6 +281,9 @@ export async function aempBackfillCommand(
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a whole number of at least 1');
   const { client } = build(deps, config, index);
+  // The end is remembered before the first request, not only after a run that returned: one killed
+  // (kill -9, OOM, a reboot) must also be continued over the same range, not fetched again to a new end.
+  if (opts.to === undefined && !continued) await deps.store.kvSet(backfillNamespace(config.name), openKey, String(to));
   let bar: cliProgress.SingleBar | undefined;
   let lastLog = 0;
   try {
