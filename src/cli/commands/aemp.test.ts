@@ -224,6 +224,22 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.errors()).toMatch(/continuing the unfinished backfill from 2025-03-03T00:00:00Z to 2025-03-04T03:00:00Z;/);
   });
 
+  it('a backfill stopped mid-series says how many readings it fetched but had not submitted', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    await aempPullCommand(t.deps, {});
+    t.out.length = 0;
+    const base = simulatorFetch(t.sim);
+    // Five days of hourly readings: two pages; the second fails on the server every time.
+    const deps: AempCommandDeps = {
+      ...t.deps,
+      fetch: (input: string | URL | Request, init?: RequestInit) => (/\/CumulativeOperatingHours\/.*\/2$/.test(input instanceof Request ? input.url : input.toString()) ? Promise.resolve(new Response('{}', { status: 500 })) : base(input, init)),
+    };
+    expect(await aempBackfillCommand(deps, { from: '2025-02-27', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] })).toBe(EXIT_TRY_LATER);
+    expect(t.text()).toContain('  1 page(s), 100 reading(s): 0 accepted, 0 quarantined, 100 not submitted (fetched before the run stopped; the rerun fetches them again)\n');
+    expect(t.text()).toMatch(/stopped: .*HTTP 500/);
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

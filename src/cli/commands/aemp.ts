@@ -240,10 +240,12 @@ export function checkElements(elements: readonly string[]): void {
 
 /** The end-of-backfill summary for people. */
 export function formatBackfillSummary(s: BackfillSummary): string {
+  const notSubmitted = s.readings - s.accepted - s.quarantined;
   const lines = [
     `${s.provider}: backfill ${at(s.from)} → ${at(s.to)} of ${s.elements.join(', ')} for ${fmt(s.equipment)} machine(s) in ${secs(s.elapsedMs)}`,
     `  series ${fmt(s.seriesDone)}/${fmt(s.series)} done${s.seriesSkipped ? `, ${fmt(s.seriesSkipped)} already done earlier` : ''}${s.notFound ? `, ${fmt(s.notFound)} not offered by the provider (404)` : ''}`,
-    `  ${fmt(s.pages)} page(s), ${fmt(s.readings)} reading(s): ${fmt(s.accepted)} accepted, ${fmt(s.quarantined)} quarantined`,
+    // A stopped run fetched readings it had not submitted yet (a machine's merged chunk goes at its window's end): a rerun fetches them again.
+    `  ${fmt(s.pages)} page(s), ${fmt(s.readings)} reading(s): ${fmt(s.accepted)} accepted, ${fmt(s.quarantined)} quarantined${notSubmitted > 0 ? `, ${fmt(notSubmitted)} not submitted (fetched before the run stopped; the rerun fetches them again)` : ''}`,
     `  requests ${fmt(s.requests)}, 429 answers ${fmt(s.http429)}`,
   ];
   if (s.skipped.length) {
