@@ -240,6 +240,15 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.text()).toMatch(/stopped: .*HTTP 500/);
   });
 
+  it('shows progress while one machine\'s series are fetched, not only after each machine', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    await aempPullCommand(t.deps, {});
+    // Five days of hourly readings: two pages of one series; a log line (stderr is no terminal) at the first page.
+    expect(await aempBackfillCommand(t.deps, { from: '2025-02-27', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] })).toBe(0);
+    expect(t.errors()).toMatch(/^trackunit: 0\/1 series, 1 page\(s\)$/m);
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

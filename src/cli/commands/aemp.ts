@@ -301,15 +301,18 @@ export async function aempBackfillCommand(
           start: ({ series, equipment }) => {
             if (series === 0) deps.err(`${config.name}: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n`);
             else if (deps.isTTY) {
-              bar = new cliProgress.SingleBar({ format: `${config.name} [{bar}] {value}/{total} series | ${equipment} machines | {duration_formatted}`, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-              bar.start(series, 0);
+              bar = new cliProgress.SingleBar(
+                { format: `${config.name} [{bar}] {value}/{total} series | {pages} pages | ${equipment} machines | {duration_formatted}`, stream: process.stderr, hideCursor: true },
+                cliProgress.Presets.shades_classic,
+              );
+              bar.start(series, 0, { pages: 0 });
             }
           },
-          series: ({ done, total }) => {
-            if (bar) return bar.update(done);
+          series: ({ done, total, pages }) => {
+            if (bar) return bar.update(done, { pages: fmt(pages) });
             if (Date.now() - lastLog >= 10_000) {
               lastLog = Date.now();
-              deps.err(`${config.name}: ${fmt(done)}/${fmt(total)} series\n`);
+              deps.err(`${config.name}: ${fmt(done)}/${fmt(total)} series, ${fmt(pages)} page(s)\n`);
             }
           },
           wait: (wait) => deps.err(`${config.name}: waiting until ${at(wait.until)} for the budget of ${shownUrl(wait.key)}\n`),

@@ -49,6 +49,7 @@ export interface BackfillOptions {
 
 export interface BackfillProgress {
   start?(info: { series: number; equipment: number }): void;
+  /** After each page fetched and each machine finished. */
   series?(info: { done: number; total: number; pages: number }): void;
   wait?(wait: BudgetWait): void;
 }
@@ -211,6 +212,8 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
   /** Series stopped at a page that cannot be read, and the quarantine entries keeping those pages. */
   const unreadable = new Set<string>();
   const unreadablePages: number[] = [];
+  // After each page too, not only each machine: one machine's long range is most of some runs.
+  const reportProgress = (): void => deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound + unreadable.size, total, pages: counts.pages });
   const pull = async (target: Target, s: Stream): Promise<void> => {
     while (!s.done && s.at >= s.readings.length) {
       let next: IteratorResult<WalkedPage>;
@@ -236,6 +239,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         return;
       }
       counts.pages++;
+      reportProgress();
       const page = next.value;
       const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
       counts.readings += events.length;
@@ -335,7 +339,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
         stop.abort(e);
         return;
       }
-      deps.progress?.series?.({ done: counts.seriesDone + counts.seriesSkipped + counts.notFound + unreadable.size, total, pages: counts.pages });
+      reportProgress();
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(1, targets.length)) }, worker));
