@@ -260,6 +260,10 @@ describe('aemp backfill, equipment and budget', () => {
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-01T06:00' })).rejects.toThrow(/--from "2025-02-01T06:00" has no time zone \(it could be any of 24 hours\); add Z for UTC or an offset: 2025-02-01T06:00Z, or 2025-02-01T06:00\+01:00/);
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-30T06:00' })).rejects.toThrow(/--from "2025-02-30T06:00" is not a date/);
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-01', to: '2025-02-31' })).rejects.toThrow(/--to "2025-02-31" is not a date/);
+    // A range ending later than now would be remembered as finished without the readings still to come.
+    await expect(aempBackfillCommand(t.deps, { from: '2025-03-01', to: '2025-03-05' })).rejects.toThrow(
+      /^--to \(2025-03-05T00:00:00Z\) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now$/,
+    );
   });
 
   it('refuses an --element the parser reads nothing from before any request, naming the likely one', async () => {

@@ -279,6 +279,11 @@ export async function aempBackfillCommand(
   const continued = Number.isFinite(openTo) && openTo > from;
   const to = opts.to !== undefined ? parseDate(opts.to, '--to') : continued ? openTo : (deps.clock?.now() ?? Date.now());
   if (!(to > from)) throw new UsageError(`--to (${at(to)}) must be after --from (${at(from)})`);
+  // A series finished for a range is not fetched again for it: one ending later than now would be
+  // remembered as finished without the readings the provider has yet to get.
+  const now = deps.clock?.now() ?? Date.now();
+  if (opts.to !== undefined && to > now)
+    throw new UsageError(`--to (${at(to)}) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now`);
   if (continued) deps.err(`${config.name}: continuing the unfinished backfill from ${at(from)} to ${at(to)}; give --to (or --restart) to choose another end\n`);
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
   if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a whole number of at least 1');
@@ -594,7 +599,7 @@ Examples:
       .command('backfill')
       .description('fetch history from the time-series endpoints for a date range and feed it through the pipeline')
       .option('--from <date>', 'start (required), e.g. 2025-03-01 or 2025-03-01T06:00:00Z (UTC)')
-      .option('--to <date>', 'end (default: now)')
+      .option('--to <date>', 'end, not later than now (default: now)')
       .option('--provider <name>', 'the telematics provider (needed when several are configured)')
       .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config; one assetbridge reads nothing from is refused)', collect)
       .option('--pin <pin>', 'only this machine, by PIN/VIN (repeatable; default: every matched machine of the last pulls)', collect)
