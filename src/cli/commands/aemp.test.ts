@@ -249,6 +249,21 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.errors()).toMatch(/^trackunit: 0\/1 series, 1 page\(s\)$/m);
   });
 
+  it('says why there is nothing to backfill: machines named with --pin or pulled that were all skipped are not "run aemp pull first"', async () => {
+    const t = setup();
+    const args = { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] };
+    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    expect(t.errors()).toBe("trackunit: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n");
+    t.err.length = 0;
+    expect(await aempBackfillCommand(t.deps, { ...args, pin: [machineHeader(3).pin!] })).toBe(0);
+    expect(t.errors()).toBe('trackunit: nothing to backfill: the 1 machine(s) named with --pin were all skipped (the summary says why)\n');
+    expect(t.text()).toMatch(/: it matches no ERP asset; map it first$/m);
+    await aempPullCommand(t.deps, {});
+    t.err.length = 0;
+    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    expect(t.errors()).toMatch(/^trackunit: nothing to backfill: the 150 machine\(s\) of the last pulls were all skipped \(the summary says why\)$/m);
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

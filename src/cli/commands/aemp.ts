@@ -303,8 +303,10 @@ export async function aempBackfillCommand(
         ...(deps.logger ? { logger: deps.logger } : {}),
         ...(deps.validation ? { validation: deps.validation } : {}),
         progress: {
-          start: ({ series, equipment }) => {
-            if (series === 0) deps.err(`${config.name}: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n`);
+          start: ({ series, equipment, skipped }) => {
+            // No machine to ask for: none pulled yet, or every one skipped (its reason is in the summary).
+            if (series === 0 && skipped > 0) deps.err(`${config.name}: nothing to backfill: the ${fmt(skipped)} machine(s) ${opts.pin?.length ? 'named with --pin' : 'of the last pulls'} were all skipped (the summary says why)\n`);
+            else if (series === 0) deps.err(`${config.name}: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n`);
             else if (deps.isTTY) {
               bar = new cliProgress.SingleBar(
                 { format: `${config.name} [{bar}] {value}/{total} series | {pages} pages | ${equipment} machines | {duration_formatted}`, stream: process.stderr, hideCursor: true },

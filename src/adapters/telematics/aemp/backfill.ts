@@ -48,7 +48,8 @@ export interface BackfillOptions {
 }
 
 export interface BackfillProgress {
-  start?(info: { series: number; equipment: number }): void;
+  /** `skipped`: machines left out (unmatched, or nothing to ask the time-series API by). */
+  start?(info: { series: number; equipment: number; skipped: number }): void;
   /** After each page fetched and each machine finished. */
   series?(info: { done: number; total: number; pages: number }): void;
   wait?(wait: BudgetWait): void;
@@ -194,7 +195,7 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
   const statsBefore = { ...client.stats };
   const counts = { seriesDone: 0, seriesSkipped: 0, pages: 0, readings: 0, accepted: 0, quarantined: 0, notFound: 0 };
   const total = targets.length * elements.length;
-  deps.progress?.start?.({ series: total, equipment: targets.length });
+  deps.progress?.start?.({ series: total, equipment: targets.length, skipped: skipped.length });
   const rangeKey = `${new Date(opts.from).toISOString()}|${new Date(opts.to).toISOString()}`;
   let error: string | undefined;
   const stop = new AbortController();
