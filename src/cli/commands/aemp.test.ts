@@ -264,6 +264,19 @@ describe('aemp backfill, equipment and budget', () => {
     expect(t.errors()).toMatch(/^trackunit: nothing to backfill: the 150 machine\(s\) of the last pulls were all skipped \(the summary says why\)$/m);
   });
 
+  it('says what a backfill waits for and the way out, as a pull does', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    await aempPullCommand(t.deps, {});
+    const args = { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'], restart: true, maxWait: '20m' };
+    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    t.err.length = 0;
+    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    expect(t.errors()).toMatch(
+      new RegExp(`^trackunit: waiting until \\S+ for the per-URL budget of timeseries:${machineHeader(0).pin!}/CumulativeOperatingHours/page-1 \\(or stop and rerun with --use-reserve; \\d+ reserve requests left\\)$`, 'm'),
+    );
+  });
+
   it('explains bad dates', async () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);

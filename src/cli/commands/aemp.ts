@@ -120,6 +120,15 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** The line a pull or backfill prints while it waits for the request budget: until when, for what, and the way out. */
+function waitNote(label: string, wait: BudgetWait): string {
+  return (
+    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${shownUrl(wait.key)}` +
+    (wait.reason === 'interval' && wait.reserveLeft > 0 ? ` (or stop and rerun with --use-reserve; ${wait.reserveLeft} reserve requests left)` : '') +
+    '\n'
+  );
+}
+
 /**
  * Progress for one pull: a bar on a terminal, a log line every `everyMs` otherwise. Call `stop`
  * when the pull ends.
@@ -128,10 +137,7 @@ export function pullProgress(deps: Pick<AempCommandDeps, 'err' | 'isTTY'>, label
   let bar: cliProgress.SingleBar | undefined;
   let lastLog = 0;
   let total = 0;
-  const note = (wait: BudgetWait): string =>
-    `${label}: waiting until ${at(wait.until)} for ${wait.reason === 'cooldown' ? 'a 429 cooldown' : wait.reason === 'daily-cap' ? 'the daily cap' : 'the per-URL budget'} of ${shownUrl(wait.key)}` +
-    (wait.reason === 'interval' && wait.reserveLeft > 0 ? ` (or stop and rerun with --use-reserve; ${wait.reserveLeft} reserve requests left)` : '') +
-    '\n';
+  const note = (wait: BudgetWait): string => waitNote(label, wait);
   return {
     start: ({ resumed, startUrl }) => {
       if (resumed) deps.err(`${label}: resuming an interrupted pull at ${startUrl}\n`);
@@ -322,7 +328,12 @@ export async function aempBackfillCommand(
               deps.err(`${config.name}: ${fmt(done)}/${fmt(total)} series, ${fmt(pages)} page(s)\n`);
             }
           },
-          wait: (wait) => deps.err(`${config.name}: waiting until ${at(wait.until)} for the budget of ${shownUrl(wait.key)}\n`),
+          wait: (wait) => {
+            // As a pull's: a line written under a live bar would be drawn over; log lines follow.
+            bar?.stop();
+            bar = undefined;
+            deps.err(waitNote(config.name, wait));
+          },
         },
       },
       {
