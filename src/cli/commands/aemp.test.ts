@@ -496,6 +496,9 @@ describe('assets unmatched / confirm', () => {
     expect(program.commands.map((c) => c.name())).toEqual(['assets', 'aemp']);
     expect(program.commands[0]!.commands.map((c) => c.name())).toEqual(['import', 'unmatched', 'confirm']);
     expect(program.commands[1]!.commands.map((c) => c.name())).toEqual(['parse', 'pull', 'backfill', 'equipment', 'budget']);
+    // --concurrency is machines at once (as timeSeries.concurrency is), not series: 4 is not 4 series of one machine.
+    const concurrency = program.commands[1]!.commands.find((c) => c.name() === 'backfill')!.options.find((o) => o.long === '--concurrency');
+    expect(concurrency?.description).toBe("machines backfilled at once, each one's series a page at a time (default: the config's timeSeries.concurrency; the per-second cap still applies)");
   });
 });
 

@@ -616,7 +616,7 @@ Examples:
       .option('--provider <name>', 'the telematics provider (needed when several are configured)')
       .option('--element <name>', 'data element, e.g. CumulativeOperatingHours (repeatable; default from config; one assetbridge reads nothing from is refused)', collect)
       .option('--pin <pin>', 'only this machine, by PIN/VIN (repeatable; default: every matched machine of the last pulls)', collect)
-      .option('--concurrency <n>', 'series fetched in parallel (the per-second cap still applies)')
+      .option('--concurrency <n>', "machines backfilled at once, each one's series a page at a time (default: the config's timeSeries.concurrency; the per-second cap still applies)")
       .option('--use-reserve', 'spend reserve requests where the ordinary slot is taken')
       .option('--restart', 'fetch series again that an earlier run of the same range finished')
       .option('--no-wait', 'stop at once instead of waiting for budget (exit code 75: try later)')
