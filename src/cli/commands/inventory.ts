@@ -18,6 +18,7 @@ import { toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
+import { warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { rulesConfigOf } from './rules.js';
@@ -198,6 +199,9 @@ export function snapshotRequestedText(service: { readonly pid: number } | undefi
     : `full snapshot requested, not sent yet: no service is running on this store. The request is kept: the service sends every count with its first inventory run after it starts ('assetbridge run'), within ${within} of the start\n`;
 }
 
+/** What `inventory counts` and `items` lack while a crash's ingest log holds messages ({@link warnOfLeftIngestLog}). */
+const SIGHTINGS_LACK = 'their sightings are not in the stored rule state yet, so counts and where items are may be behind';
+
 export function registerInventoryCommand(program: Command): Command {
   const inventory = program.command('inventory').description('inventory sync: counts of tagged items per (location, SKU) and what the ERP was sent');
   addConfigOption(
@@ -222,6 +226,7 @@ export function registerInventoryCommand(program: Command): Command {
         };
         checkDestination(config, opts.destination);
         const all = await inventoryReport(store, options, Date.now(), filter);
+        await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
         const report = filterReport(all, filter);
         if (opts.json) return void process.stdout.write(`${toJson(report)}\n`);
         if (opts.csv || opts.out) {
@@ -263,6 +268,7 @@ export function registerInventoryCommand(program: Command): Command {
         };
         const now = Date.now();
         const items = await loadInventoryItems(store, options.skuAttribute, options.defaultDestination, options.zones);
+        await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
         const rows = inventoryItemRows(items, now, options, filter);
         const tags = tagsOf(await store.listAssets());
         if (opts.json) return void process.stdout.write(`${toJson(rows.map((r) => ({ ...r, tag: tags.get(r.erpAssetId) })))}\n`);

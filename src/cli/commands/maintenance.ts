@@ -25,7 +25,7 @@ import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut } from '../context.js';
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
-import { recordOperatorEvent } from './submit-event.js';
+import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
@@ -369,6 +369,7 @@ export function registerMaintenanceCommand(program: Command): Command {
       checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const all = await loadMaintenanceStatus(store, rulesConfigOf(config), opts.asset);
+        await warnOfLeftIngestLog(store, 'their readings and work-order changes are not in the stored maintenance state yet, so meters and what is due may be behind');
         const rows = opts.due ? onlyDue(all) : all;
         if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         if (opts.csv || opts.out) {

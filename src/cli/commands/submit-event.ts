@@ -68,19 +68,30 @@ export async function replayLeftIngestLog(config: Config, configPath: string, co
   }
 }
 
+/** What the stored usage state lacks while the ingest log holds messages (`depreciation preview`, `post --dry-run`). */
+const USAGE_LACKS = 'their readings are not in the stored usage state yet, so units may be short';
+
 /**
  * With no service running: the messages a run that did not stop cleanly (a crash) left in the
- * ingest log, whose readings are not in the stored usage state yet, so not in figures a command
- * that changes nothing reads from it (`depreciation preview`, `post --dry-run`, `refile --dry-run`).
- * `replayedBy` says which command replays them first. Undefined when there are none, or a service
- * runs (it holds them in memory and stores them at its next checkpoint).
+ * ingest log, whose changes are not in the stored rule state yet, so not in figures a command
+ * that changes nothing reads from it (`depreciation preview`, `post --dry-run`, `refile --dry-run`,
+ * and through {@link warnOfLeftIngestLog} `maintenance status`, `inventory counts` / `items`,
+ * `zones occupancy`). `replayedBy` says which command replays them first (undefined: only a start
+ * of the service does); `lacks`, what the figures lack. Undefined when there are none, or a
+ * service runs (it holds them in memory and stores them at its next checkpoint).
  */
-export async function leftIngestLogWarning(store: Store, replayedBy: string): Promise<string | undefined> {
+export async function leftIngestLogWarning(store: Store, replayedBy?: string, lacks = USAGE_LACKS): Promise<string | undefined> {
   if (await serviceIsRunning(store)) return undefined;
   const left = (await store.counters()).ingestLog;
   if (left === 0) return undefined;
   return (
-    `warning: ${left} message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures: their readings are not in the stored usage state yet, so units may be short. ` +
-    `${replayedBy}, as 'assetbridge run' does at its start`
+    `warning: ${left} message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures: ${lacks}. ` +
+    (replayedBy === undefined ? "starting the service ('assetbridge run') replays them into it" : `${replayedBy}, as 'assetbridge run' does at its start`)
   );
+}
+
+/** {@link leftIngestLogWarning} on stderr, for a command that only reads stored rule state (only a start replays the log). */
+export async function warnOfLeftIngestLog(store: Store, lacks: string): Promise<void> {
+  const left = await leftIngestLogWarning(store, undefined, lacks);
+  if (left) process.stderr.write(`${left}\n`);
 }

@@ -21,6 +21,7 @@ import type { ZoneTrackState } from '../../core/rules/zones/zone-tracker.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withContext, toJson, writeOut } from '../context.js';
+import { warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
 
 /** Read and check a GeoJSON zones file. `propertiesKey`: the config key that names the properties read, for the hint after a missing one. */
@@ -293,6 +294,7 @@ export function registerZonesCommand(program: Command): Command {
       checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
+        await warnOfLeftIngestLog(store, 'their positions are not in the stored zone state yet, so who is in which zone may be behind');
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
         if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
