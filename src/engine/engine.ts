@@ -62,6 +62,8 @@ export async function readRuntimeSnapshot(store: Pick<Store, 'kvGet'>): Promise<
 export const QUARANTINE_REPLAY_JOB = 'quarantine-replay';
 /** Submits canonical JSON events (args: `{ events: unknown[] }`) through the service's pipeline, as source `cli`. */
 export const SUBMIT_EVENTS_JOB = 'submit-events';
+/** Stores the rule state the service holds in memory (a checkpoint), for a command that then reads it (`depreciation post`). */
+export const CHECKPOINT_JOB = 'checkpoint';
 
 /** What a job run for the CLI through the service returns: its exit code and what it printed. */
 export interface JobResult {
@@ -220,6 +222,10 @@ export class Engine {
       // state: store it now, or they would show the state before the event for up to checkpointMs.
       if (result.accepted > 0) await parts.ingestor.checkpoint();
       return { exitCode: result.quarantined.length ? 1 : 0, output: JSON.stringify(result) };
+    });
+    this.registerJob(CHECKPOINT_JOB, async () => {
+      await parts.ingestor.checkpoint();
+      return { exitCode: 0, output: '' };
     });
   }
 

@@ -7,11 +7,13 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../../app.js';
+import { createApp, type App } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { loadConfigFile } from '../../config/load.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { waitFor } from '../../../test/helpers/wait.js';
+import { serviceIsRunning } from './quarantine.js';
 
 const ATTRIBUTES = { cost: '120000', salvage: '20000', expectedUnits: '10000', usefulLifeMonths: '60' };
 
@@ -28,7 +30,23 @@ const reading = (eventTime: string, operatingHours: number) => ({
  * is only in the ingest log.
  */
 async function crashedWithUnfoldedReading(): Promise<{ path: string; dir: string }> {
-  const cfg = writeConfig((dir) => ({
+  const cfg = usageConfig();
+  const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, deliver: false, logger: createLogger('silent') });
+  await readingsOneUnstored(app);
+  await app.close(); // no flush: a crash
+  return cfg;
+}
+
+/** EQ-1's reading of 1,000 h on 1 October checkpointed, then one of 1,070 h on 31 October held in memory and the ingest log only. */
+async function readingsOneUnstored(app: App): Promise<void> {
+  expect((await app.ingestor.submit([reading('2026-10-01T00:00:00Z', 1000)])).accepted).toBe(1);
+  await app.ingestor.flush(); // a checkpoint: the first reading is in the stored state
+  expect((await app.ingestor.submit([reading('2026-10-31T12:00:00Z', 1070)])).accepted).toBe(1);
+  expect(app.ingestor.stats.logged).toBe(1);
+}
+
+function usageConfig(): { path: string; dir: string } {
+  return writeConfig((dir) => ({
     store: { path: join(dir, 'ab.db') },
     destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
     ingest: { checkpointMs: '1h' },
@@ -36,13 +54,6 @@ async function crashedWithUnfoldedReading(): Promise<{ path: string; dir: string
     assets: { inline: [{ erpAssetId: 'EQ-1', attributes: ATTRIBUTES, identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
     rules: { allowedLateness: '0s', depreciation: { timeZone: 'UTC' } },
   }));
-  const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, deliver: false, logger: createLogger('silent') });
-  expect((await app.ingestor.submit([reading('2026-10-01T00:00:00Z', 1000)])).accepted).toBe(1);
-  await app.ingestor.flush(); // a checkpoint: the first reading is in the stored state
-  expect((await app.ingestor.submit([reading('2026-10-31T12:00:00Z', 1070)])).accepted).toBe(1);
-  expect(app.ingestor.stats.logged).toBe(1);
-  await app.close(); // no flush: a crash
-  return cfg;
 }
 
 async function ingestLogLength(dir: string): Promise<number> {
@@ -83,5 +94,23 @@ describe('depreciation commands after a crash left readings in the ingest log', 
     expect(r.stderr).toContain('warning: 1 message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures');
     expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+0 h\s+1,000 h/); // the stored state's figures, said to be short
     expect(await ingestLogLength(cfg.dir)).toBe(1); // read-only: nothing replayed
+  }, 60_000);
+});
+
+describe('depreciation post while a service runs', () => {
+  it('has the service store the readings it holds in memory first, so the period is posted with them (as its own posting does)', async () => {
+    const cfg = usageConfig();
+    const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, logger: createLogger('silent') });
+    try {
+      await app.start();
+      await readingsOneUnstored(app); // the second reading only in the service's memory (checkpointMs: 1 h)
+      await waitFor(() => serviceIsRunning(app.store), 'the service says it runs');
+      const r = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+70 h\s+1,070 h\s+10,000 h/);
+    } finally {
+      await app.stop();
+      await app.close();
+    }
   }, 60_000);
 });

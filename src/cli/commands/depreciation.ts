@@ -23,7 +23,7 @@ import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
-import { leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
+import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
@@ -267,6 +267,8 @@ export function registerDepreciationCommand(program: Command): Command {
         const period = resolvePeriod(d, opts.period);
         const now = Date.now();
         ended(period, now);
+        // A running service stores the readings it holds in memory first, as its own posting does.
+        if (!opts.dryRun) await checkpointRunningService(store, 'depreciation post');
         const defaultDestination = defaultDestinationOf(config);
         const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, now, undefined, opts.force === true);
         const left = opts.dryRun ? await leftIngestLogWarning(store, POST_REPLAYS) : undefined;

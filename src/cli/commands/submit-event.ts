@@ -10,7 +10,7 @@
 import { createApp, configLogger } from '../../app.js';
 import { logLevel } from '../../adapters/log/logger.js';
 import type { Config } from '../../config/schema.js';
-import { SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
+import { CHECKPOINT_JOB, SUBMIT_EVENTS_JOB, requestJob, submitEvents } from '../../engine/engine.js';
 import type { SubmitResult } from '../../ports/source.js';
 import type { Store } from '../../ports/store.js';
 import { withConfigContext, type StoreAccess } from '../context.js';
@@ -65,6 +65,21 @@ export async function replayLeftIngestLog(config: Config, configPath: string, co
     await app.ingestor.flush(); // the replay, then a checkpoint: the log is empty
   } finally {
     await app.close();
+  }
+}
+
+/**
+ * With a service running: has it store the rule state it holds in memory (a checkpoint), as its own
+ * usage-posting task does before it posts, so `command`, which then reads the stored state, lacks
+ * none of what the service ingested since its last checkpoint (up to `ingest.checkpointMs`).
+ */
+export async function checkpointRunningService(store: Store, command: string): Promise<void> {
+  if (!(await serviceIsRunning(store))) return;
+  const r = await requestJob(store, CHECKPOINT_JOB, {}, { timeoutMs: 120_000 });
+  if (r.exitCode !== 0) {
+    throw new Error(
+      `the running service did not store the rule state it holds (${r.output.trim()}), so '${command}' would miss what it ingested since its last checkpoint; nothing was done: restart the service (one started before this version cannot) and run the command again`,
+    );
   }
 }
 
