@@ -89,7 +89,7 @@ const USAGE_LACKS = 'their readings are not in the stored usage state yet, so un
 /**
  * With no service running: the messages a run that did not stop cleanly (a crash) left in the
  * ingest log, whose changes are not in the stored rule state yet, so not in figures a command
- * that changes nothing reads from it (`depreciation preview`, `post --dry-run`, `refile --dry-run`,
+ * that changes nothing reads from it (`depreciation preview`, `post --dry-run`; not `refile --dry-run`, whose held assets ignore readings until re-filed;
  * and through {@link warnOfLeftIngestLog} `maintenance status`, `inventory counts` / `items`,
  * `zones occupancy`). `replayedBy` says which command replays them first (undefined: only a start
  * of the service does); `lacks`, what the figures lack. Undefined when there are none, or a
