@@ -79,3 +79,13 @@ export function holdLeaseAsService(raw: Database.Database, path: string, over: P
   };
   return StoreLease.acquire(kv, { command: 'assetbridge run', path, logger: createLogger('silent'), instance: 'older-version-service', ...over });
 }
+
+/** How many messages the ingest log of the store at `path` holds (what a crash left unfolded). */
+export async function ingestLogLength(path: string): Promise<number> {
+  const store = new SqliteStore({ path });
+  try {
+    return (await store.counters()).ingestLog;
+  } finally {
+    await store.close();
+  }
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
-import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { ingestLogLength } from '../../../test/helpers/temp-store.js';
 import { loadConfigFile } from '../../config/load.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { waitFor } from '../../../test/helpers/wait.js';
@@ -56,25 +56,16 @@ function usageConfig(): { path: string; dir: string } {
   }));
 }
 
-async function ingestLogLength(dir: string): Promise<number> {
-  const store = new SqliteStore({ path: join(dir, 'ab.db') });
-  try {
-    return (await store.counters()).ingestLog;
-  } finally {
-    await store.close();
-  }
-}
-
 describe('depreciation commands after a crash left readings in the ingest log', () => {
   it('post replays the ingest log first, so the period is posted with every reading of it', async () => {
     const cfg = await crashedWithUnfoldedReading();
-    expect(await ingestLogLength(cfg.dir)).toBe(1);
+    expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(1);
     const r = await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path]);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('replaying the 1 message(s) of the ingest log a stopped service left');
     expect(r.stdout).toContain('queued usage for 1 asset(s) for 2026-10');
     expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+70 h\s+1,070 h\s+10,000 h/);
-    expect(await ingestLogLength(cfg.dir)).toBe(0);
+    expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(0);
   }, 60_000);
 
   it('post --dry-run changes nothing: it says the readings in the ingest log are not in its figures, and that post replays them', async () => {
@@ -84,7 +75,7 @@ describe('depreciation commands after a crash left readings in the ingest log', 
     expect(r.stderr).toContain('warning: 1 message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures');
     expect(r.stderr).toContain("'depreciation post' replays them into it before it posts");
     expect(r.stdout).toContain('would post usage for 1 asset(s) for 2026-10');
-    expect(await ingestLogLength(cfg.dir)).toBe(1);
+    expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(1);
   }, 60_000);
 
   it('preview says its figures leave out the readings in the ingest log, and what to do', async () => {
@@ -93,7 +84,7 @@ describe('depreciation commands after a crash left readings in the ingest log', 
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: 1 message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures');
     expect(r.stdout).toMatch(/EQ-1\s+2026-10\s+0 h\s+1,000 h/); // the stored state's figures, said to be short
-    expect(await ingestLogLength(cfg.dir)).toBe(1); // read-only: nothing replayed
+    expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(1); // read-only: nothing replayed
   }, 60_000);
 });
 

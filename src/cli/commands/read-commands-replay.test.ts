@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../app.js';
 import { createLogger } from '../../adapters/log/logger.js';
-import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
+import { ingestLogLength } from '../../../test/helpers/temp-store.js';
 import { loadConfigFile } from '../../config/load.js';
 import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 
@@ -45,15 +45,6 @@ async function crashedWithUnfoldedMessages(): Promise<{ path: string; dir: strin
   return cfg;
 }
 
-async function ingestLogLength(dir: string): Promise<number> {
-  const store = new SqliteStore({ path: join(dir, 'ab.db') });
-  try {
-    return (await store.counters()).ingestLog;
-  } finally {
-    await store.close();
-  }
-}
-
 const LEFT = 'warning: 2 message(s) in the ingest log, left by a run that did not stop cleanly, are not in these figures: ';
 const START_REPLAYS = "starting the service ('assetbridge run') replays them into it\n";
 
@@ -63,7 +54,7 @@ async function warnsOnly(cfg: { path: string; dir: string }, args: string[], lac
   expect(r.code).toBe(0);
   expect(r.stderr).toBe(`${LEFT}${lacks}. ${START_REPLAYS}`);
   expect(() => JSON.parse(r.stdout) as unknown).not.toThrow();
-  expect(await ingestLogLength(cfg.dir)).toBe(2); // read-only: nothing replayed
+  expect(await ingestLogLength(join(cfg.dir, 'ab.db'))).toBe(2); // read-only: nothing replayed
 }
 
 describe('read commands after a crash left messages in the ingest log', () => {
