@@ -237,6 +237,41 @@ describe('quarantine discard and replay by id', () => {
   });
 });
 
+describe('quarantine discard --all / --code', () => {
+  it('discards every open entry (of a code) at once, counts them by code, passes over unreadable pages, and refuses when none is open', async () => {
+    const { cfg, db } = setup();
+    const [a, b, c] = await seedQuarantine(db, 3);
+    const s = new SqliteStore({ path: db });
+    const page = await s.addQuarantine({ source: 'aemp', channel: 'https://aemp.example/Fleet/1', payload: '<html>', receivedAt: Date.now(), code: 'unreadable-page', reason: 'not JSON' });
+    await s.markQuarantine([c as number], 'replayed');
+    await s.close();
+    const alone = await runCli(['quarantine', 'discard', '--code', 'unknown-asset', '-c', cfg.path]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain("--code goes with --all or with ids: every open entry of that code is 'assetbridge quarantine discard --all --code unknown-asset'");
+    expect((await runCli(['quarantine', 'discard', String(a), '--all', '-c', cfg.path])).code).toBe(2);
+    // --code narrows named ids, as replay's does.
+    const narrowed = await runCli(['quarantine', 'discard', String(a), String(page), '--code', 'unreadable-page', '-c', cfg.path]);
+    expect(narrowed.stdout).toBe('discarded 1 entry\n');
+    expect(narrowed.stderr).toBe(`not discarded (open, but not of code unreadable-page; name them without --code): ${a}\n`);
+    expect(narrowed.code).toBe(1);
+    const s2 = new SqliteStore({ path: db });
+    const page2 = await s2.addQuarantine({ source: 'aemp', channel: 'https://aemp.example/Fleet/2', payload: '<html>', receivedAt: Date.now(), code: 'unreadable-page', reason: 'not JSON' });
+    await s2.close();
+    const all = await runCli(['quarantine', 'discard', '--all', '-c', cfg.path]);
+    expect(all.stdout).toBe('discarded 2 entries (2 unknown-asset)\n');
+    expect(all.stderr).toContain("1 unreadable-page entry left open (pages a telematics pull could not read: 'assetbridge quarantine discard --all --code unreadable-page' discards them)");
+    expect(all.code).toBe(0);
+    expect(await statuses(db)).toEqual([`${a}:discarded`, `${b}:discarded`, `${c}:replayed`, `${page}:discarded`, `${page2}:open`]);
+    const none = await runCli(['quarantine', 'discard', '--all', '--code', 'stale', '-c', cfg.path]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('nothing discarded: no open quarantine entries with code stale');
+    const pages = await runCli(['quarantine', 'discard', '--all', '--code', 'unreadable-page', '-c', cfg.path]);
+    expect(pages.stdout).toBe('discarded 1 entry (1 unreadable-page)\n');
+    expect(pages.code).toBe(0);
+  });
+});
+
 describe('dlq replay and discard', () => {
   const loc = (eventTime: number, zone: string) => ({ destination: 'erp', operation: 'location.update', kind: 'state' as const, businessKey: 'A1', erpAssetId: 'A1', eventTime, payload: { warehouseLocation: zone } });
   const wo = { destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: 'A1|hot|1', erpAssetId: 'A1', eventTime: 1, payload: { title: 'hot' } };

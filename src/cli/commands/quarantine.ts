@@ -7,6 +7,7 @@ import { QUARANTINE_REPLAY_JOB, readRuntimeSnapshot } from '../../engine/engine.
 import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
+import type { QuarantineCode } from '../../core/model/messages.js';
 import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { logLevel } from '../../adapters/log/logger.js';
 
@@ -162,19 +163,73 @@ export function registerQuarantineCommand(program: Command): void {
     }),
   );
 
-  addConfigOption(q.command('discard <ids...>').description('mark entries as discarded (kept for the record, never replayed)')).action(
-    action(async (ids: string[], opts: { config: string }) => {
+  addConfigOption(
+    q
+      .command('discard [ids...]')
+      .description('mark open entries as discarded (kept for the record, never replayed)')
+      .option('--code <code>', 'with --all: every open entry with this reason code; with ids: only those of this code')
+      .option('--all', `discard every open entry (but the unreadable-page ones, as replay passes them over: '--all --code unreadable-page' discards those)`)
+      .addHelpText('after', '\nExamples:\n  assetbridge quarantine discard --all --code unknown-asset\n  assetbridge quarantine discard 17 18'),
+  ).action(
+    action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
+      if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --all (with --code <code> for one reason code)');
+      if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all discards every open entry; ids: only ${ids.join(', ')})`);
+      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      // Unlike replay, discarding cannot be undone: --code alone does not mean every entry of that code.
+      if (opts.code && !ids.length && !opts.all) throw new UsageError(`--code goes with --all or with ids: every open entry of that code is 'assetbridge quarantine discard --all --code ${opts.code}'`);
       await withContext(opts.config, async ({ store }) => {
+        const code = opts.code ? { code: opts.code as QuarantineCode } : {};
+        if (opts.all) return void (await discardAll(store, code));
         const asked = [...new Set(parseIds(ids, 'quarantine'))];
-        const closed = await store.markQuarantine(asked, 'discarded');
+        // With --code, only the named entries of that code (as replay does).
+        const target = opts.code ? (await store.listQuarantine({ status: 'open', ...code, ids: asked, limit: asked.length })).map((r) => r.id) : asked;
+        const closed = target.length ? await store.markQuarantine(target, 'discarded') : [];
         process.stdout.write(`discarded ${closed.length} entr${closed.length === 1 ? 'y' : 'ies'}\n`);
-        const notOpen = asked.filter((id) => !closed.includes(id));
+        const left = asked.filter((id) => !closed.includes(id));
+        const otherCode = opts.code && left.length ? (await store.listQuarantine({ status: 'open', ids: left, limit: left.length })).map((r) => r.id) : [];
+        const notOpen = left.filter((id) => !otherCode.includes(id));
         if (notOpen.length) {
           const states = await quarantineStates(store, notOpen);
           process.stderr.write(`not open: ${notOpen.map((id) => `${id} (${states[id] ?? 'no such entry'})`).join(', ')}\n`);
-          process.exitCode = 1;
         }
+        if (otherCode.length) process.stderr.write(`not discarded (open, but not of code ${opts.code}; name them without --code): ${otherCode.join(', ')}\n`);
+        if (left.length) process.exitCode = 1;
       }, { existingStore: true });
     }),
   );
+}
+
+/** Open entries read at a time by `discard --all`. */
+const DISCARD_CHUNK = 1000;
+
+/**
+ * `quarantine discard --all [--code C]`: every open entry (of that code), a chunk at a time, counted
+ * by code. Without --code the unreadable-page entries stay open, as replay passes them over: pages
+ * kept so they need not be fetched again, discarded when named (`--code unreadable-page`, or ids).
+ */
+async function discardAll(store: Store, code: { code?: QuarantineCode }): Promise<void> {
+  const byCode: Record<string, number> = {};
+  let pages = 0;
+  let after = 0;
+  for (;;) {
+    const rows = await store.listQuarantine({ status: 'open', ...code, afterId: after, limit: DISCARD_CHUNK });
+    const last = rows.at(-1);
+    if (last === undefined) break;
+    after = last.id;
+    const part = code.code ? rows : rows.filter((r) => r.code !== 'unreadable-page' || (pages++, false));
+    if (!part.length) continue;
+    const closed = new Set(await store.markQuarantine(part.map((r) => r.id), 'discarded'));
+    for (const r of part) if (closed.has(r.id)) byCode[r.code] = (byCode[r.code] ?? 0) + 1;
+  }
+  const n = Object.values(byCode).reduce((sum, k) => sum + k, 0);
+  const pagesNote = pages ? `${pages} unreadable-page entr${pages === 1 ? 'y' : 'ies'} left open (pages a telematics pull could not read: 'assetbridge quarantine discard --all --code unreadable-page' discards them)\n` : '';
+  if (n === 0) {
+    const of = code.code ? ` with code ${code.code}` : '';
+    process.stderr.write(`nothing discarded: no open quarantine entries${of}${pages ? ' but unreadable-page ones' : ''} ('assetbridge quarantine list --all${code.code ? ` --code ${code.code}` : ''}' shows the closed ones)\n${pagesNote}`);
+    process.exitCode = 1;
+    return;
+  }
+  const counts = Object.entries(byCode).sort((a, b) => b[1] - a[1]).map(([c, k]) => `${k} ${c}`).join(', ');
+  process.stdout.write(`discarded ${n} entr${n === 1 ? 'y' : 'ies'} (${counts})\n`);
+  if (pagesNote) process.stderr.write(pagesNote);
 }
