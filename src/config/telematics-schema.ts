@@ -20,6 +20,9 @@ export type TelematicsVendor = (typeof TELEMATICS_VENDORS)[number];
 /** Time-series data elements (URL segments) that backfill asks for by default. */
 export const DEFAULT_TIME_SERIES_ELEMENTS = ['Locations', 'CumulativeOperatingHours', 'CumulativeIdleHours', 'Distance'] as const;
 
+/** Most machines a backfill fetches at once: the cap of `timeSeries.concurrency` and of `aemp backfill --concurrency`. */
+export const MAX_TIME_SERIES_CONCURRENCY = 64;
+
 /** The data elements the AEMP parser reads something from: the defaults first, then the rest in its order. */
 export const KNOWN_TIME_SERIES_ELEMENTS: readonly string[] = [
   ...DEFAULT_TIME_SERIES_ELEMENTS,
@@ -222,7 +225,7 @@ export const telematicsSchema = z
         /** Data elements backfill asks for. @default Locations, CumulativeOperatingHours, CumulativeIdleHours, Distance */
         elements: z.array(timeSeriesElement).min(1).default([...DEFAULT_TIME_SERIES_ELEMENTS]),
         /** Machines backfilled at once, each one's series a request at a time (the per-second cap still applies). @default 4 */
-        concurrency: z.number().int().min(1).max(64).default(4),
+        concurrency: z.number().int().min(1).max(MAX_TIME_SERIES_CONCURRENCY).default(4),
       })
       .default({ elements: [...DEFAULT_TIME_SERIES_ELEMENTS], concurrency: 4 }),
     profile: vendorProfileOverrideSchema.default({}),

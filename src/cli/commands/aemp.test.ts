@@ -281,6 +281,9 @@ describe('aemp backfill, equipment and budget', () => {
     const t = setup();
     await expect(aempBackfillCommand(t.deps, { from: 'yesterday' })).rejects.toThrow(/--from "yesterday" is not a date/);
     await expect(aempBackfillCommand(t.deps, {})).rejects.toThrow(/--from is required/);
+    // The same cap as the config's timeSeries.concurrency, not as many machines at once as asked.
+    await expect(aempBackfillCommand(t.deps, { from: '2025-03-01', concurrency: '500' })).rejects.toThrow(/--concurrency "500" must be a whole number from 1 to 64 \(the most the config's timeSeries.concurrency allows\)/);
+    await expect(aempBackfillCommand(t.deps, { from: '2025-03-01', concurrency: '0' })).rejects.toThrow(UsageError);
     await expect(aempBackfillCommand(t.deps, { from: '2025-03-05', to: '2025-03-04' })).rejects.toThrow(/must be after --from/);
     // Date.parse rolls 30 February over to 2 March, and reads a time without a zone as local time.
     await expect(aempBackfillCommand(t.deps, { from: '2025-02-30' })).rejects.toThrow(/--from "2025-02-30" is not a date/);

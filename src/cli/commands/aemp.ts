@@ -19,7 +19,7 @@ import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Config } from '../../config/schema.js';
-import { unknownElementProblem, type TelematicsConfig } from '../../config/telematics-schema.js';
+import { MAX_TIME_SERIES_CONCURRENCY, unknownElementProblem, type TelematicsConfig } from '../../config/telematics-schema.js';
 import { UsageError } from '../../core/errors/errors.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
@@ -292,7 +292,8 @@ export async function aempBackfillCommand(
     throw new UsageError(`--to (${at(to)}) is in the future: the provider has no readings after now, and the series would be remembered as finished for this range; leave --to out to end now`);
   if (continued) deps.err(`${config.name}: continuing the unfinished backfill from ${at(from)} to ${at(to)}; give --to (or --restart) to choose another end\n`);
   const concurrency = opts.concurrency === undefined ? undefined : Number(opts.concurrency);
-  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a whole number of at least 1');
+  if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > MAX_TIME_SERIES_CONCURRENCY))
+    throw new UsageError(`--concurrency "${opts.concurrency}" must be a whole number from 1 to ${MAX_TIME_SERIES_CONCURRENCY} (the most the config's timeSeries.concurrency allows); leave it out to use that`);
   const { client } = build(deps, config, index);
   // The end is remembered before the first request, not only after a run that returned: one killed
   // (kill -9, OOM, a reboot) must also be continued over the same range, not fetched again to a new end.
