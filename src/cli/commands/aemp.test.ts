@@ -252,15 +252,23 @@ describe('aemp backfill, equipment and budget', () => {
   it('says why there is nothing to backfill: machines named with --pin or pulled that were all skipped are not "run aemp pull first"', async () => {
     const t = setup();
     const args = { from: '2025-03-03', to: '2025-03-04T00:00:00Z', element: ['CumulativeOperatingHours'] };
-    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    // Nothing backfilled is no success (exit 1), and the summary does not say complete.
+    expect(await aempBackfillCommand(t.deps, args)).toBe(1);
     expect(t.errors()).toBe("trackunit: nothing to backfill; run 'assetbridge aemp pull' first or name machines with --pin\n");
+    expect(t.text()).toMatch(/^ {2}nothing backfilled: no machine to ask for; run 'assetbridge aemp pull' first or name machines with --pin$/m);
     t.err.length = 0;
-    expect(await aempBackfillCommand(t.deps, { ...args, pin: [machineHeader(3).pin!] })).toBe(0);
+    t.out.length = 0;
+    expect(await aempBackfillCommand(t.deps, { ...args, pin: [machineHeader(3).pin!] })).toBe(1);
     expect(t.errors()).toBe('trackunit: nothing to backfill: the 1 machine(s) named with --pin were all skipped (the summary says why)\n');
     expect(t.text()).toMatch(/: it matches no ERP asset; map it first$/m);
+    expect(t.text()).toMatch(/^ {2}nothing backfilled: every machine was skipped \(the reasons above\)/m);
+    expect(t.text()).not.toMatch(/complete/);
+    t.out.length = 0;
+    expect(await aempBackfillCommand(t.deps, { ...args, pin: [machineHeader(3).pin!], json: true })).toBe(1);
+    expect(JSON.parse(t.text())).toMatchObject({ complete: false, equipment: 0 });
     await aempPullCommand(t.deps, {});
     t.err.length = 0;
-    expect(await aempBackfillCommand(t.deps, args)).toBe(0);
+    expect(await aempBackfillCommand(t.deps, args)).toBe(1);
     expect(t.errors()).toMatch(/^trackunit: nothing to backfill: the 150 machine\(s\) of the last pulls were all skipped \(the summary says why\)$/m);
   });
 

@@ -244,6 +244,11 @@ export function checkElements(elements: readonly string[]): void {
   }
 }
 
+/** A backfill that had no machine to ask for (none pulled, or all skipped): not complete, and nothing left unfinished either. */
+function nothingBackfilled(s: BackfillSummary): boolean {
+  return s.equipment === 0 && s.error === undefined;
+}
+
 /** The end-of-backfill summary for people. */
 export function formatBackfillSummary(s: BackfillSummary): string {
   const notSubmitted = s.readings - s.accepted - s.quarantined;
@@ -265,7 +270,13 @@ export function formatBackfillSummary(s: BackfillSummary): string {
   }
   // An interrupted run's error says how to continue already.
   const hint = /run it again to continue/.test(s.error ?? '') ? '' : '; run the same command again to continue (finished series are skipped)';
-  lines.push(s.complete ? '  complete' : s.error !== undefined ? `  stopped: ${s.error}${hint}` : `  incomplete${hint}`);
+  if (nothingBackfilled(s))
+    lines.push(
+      s.skipped.length
+        ? `  nothing backfilled: every machine was skipped (the reasons above); map them ('assetbridge assets import', or 'assetbridge assets unmatched' and 'assets confirm') and run it again`
+        : "  nothing backfilled: no machine to ask for; run 'assetbridge aemp pull' first or name machines with --pin",
+    );
+  else lines.push(s.complete ? '  complete' : s.error !== undefined ? `  stopped: ${s.error}${hint}` : `  incomplete${hint}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -351,7 +362,8 @@ export async function aempBackfillCommand(
     );
     bar?.stop();
     if (opts.to === undefined) {
-      if (summary.complete) await deps.store.kvDelete(backfillNamespace(config.name), openKey);
+      // No range was started when no machine was asked for: the next run chooses its end anew.
+      if (summary.complete || nothingBackfilled(summary)) await deps.store.kvDelete(backfillNamespace(config.name), openKey);
       else await deps.store.kvSet(backfillNamespace(config.name), openKey, String(to));
     }
     deps.out(opts.json ? `${toJson({ ...summary, from: new Date(summary.from).toISOString(), to: new Date(summary.to).toISOString() })}\n` : formatBackfillSummary(summary));
@@ -626,7 +638,8 @@ Examples:
       .addHelpText(
         'after',
         `
-Exit codes: 0 complete, 1 failed, 2 bad usage or config, 75 stopped to respect the request budget
+Exit codes: 0 complete, 1 failed or nothing backfilled (no machine to ask for: none pulled, or all
+skipped), 2 bad usage or config, 75 stopped to respect the request budget
 (run the same command again later: finished series are skipped).
 
 Example:

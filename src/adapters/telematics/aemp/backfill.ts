@@ -85,6 +85,7 @@ export interface BackfillSummary {
   readonly requests: number;
   readonly http429: number;
   readonly elapsedMs: number;
+  /** Every series of every machine asked for finished (false when there was no machine to ask for). */
   readonly complete: boolean;
   readonly error?: string;
 }
@@ -359,10 +360,11 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     requests: client.stats.requests - statsBefore.requests,
     http429: client.stats.http429 - statsBefore.http429,
     elapsedMs: clock.now() - started,
-    complete: error === undefined && unreadable.size === 0,
+    // No machine to ask for (none pulled, or every one skipped): nothing was backfilled, which is no complete run.
+    complete: error === undefined && unreadable.size === 0 && targets.length > 0,
     ...(error !== undefined ? { error } : {}),
   };
-  deps.logger?.[summary.complete ? 'info' : 'warn']({ ...summary, skipped: skipped.length }, summary.complete ? 'backfill finished' : error === undefined ? 'backfill finished with series left unfinished' : 'backfill stopped');
+  deps.logger?.[summary.complete ? 'info' : 'warn']({ ...summary, skipped: skipped.length }, summary.complete ? 'backfill finished' : error !== undefined ? 'backfill stopped' : targets.length === 0 ? 'backfill found no machine to ask for: nothing backfilled' : 'backfill finished with series left unfinished');
   return summary;
 }
 
