@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, runningService, serviceState, sourcesLine, telematicsLines } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, telematicsLines } from './status.js';
 import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
@@ -155,5 +155,16 @@ describe('status: telematics feeds', () => {
     );
     expect(telematicsLines([{ name: 'cat' }])).toBe("telematics cat: never pulled ('assetbridge aemp pull --provider cat', or the service's schedule)\n");
     expect(telematicsLines([])).toBe('');
+  });
+});
+
+describe('status: no deliveries yet', () => {
+  // A first message published showed "no deliveries yet" and nothing more for the ~2 min the rules hold it: it looked broken.
+  it('once messages were accepted, says the rules may hold them and for how long, naming the keys', () => {
+    expect(noDeliveriesText(0, { allowedLateness: 30_000, idleAfter: 120_000 })).toBe('no deliveries yet\n');
+    expect(noDeliveriesText(1, { allowedLateness: 30_000, idleAfter: 120_000 })).toBe(
+      "no deliveries yet: the rules may still hold the 1 message(s) accepted; they decide an asset's events rules.allowedLateness (30 s) after them, or for an asset that falls silent about 2 min after its last message (rules.idleAfter); deliveries follow\n",
+    );
+    expect(noDeliveriesText(2, { allowedLateness: 60_000, idleAfter: 0 })).toContain('at its next message (rules.idleAfter is 0)');
   });
 });

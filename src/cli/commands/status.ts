@@ -9,6 +9,7 @@ import type { RefusedSubscription } from '../../ports/source.js';
 import { lastOnDemandPosting, lastPostingCheck, type OnDemandPosting, type PostingCheck } from '../../engine/tasks/usage-posting.js';
 import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { TaskStats } from '../../engine/scheduler.js';
+import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -107,6 +108,18 @@ export function telematicsLines(feeds: readonly { readonly name: string; readonl
       return `telematics ${name}: last pull ${when}, ${what}; ${how}\n`;
     })
     .join('');
+}
+
+/**
+ * The line for an outbox with no deliveries at all. Once messages were accepted, the event-time
+ * rules may still hold them: they decide an asset's events `rules.allowedLateness` after them, or
+ * for an asset that falls silent `rules.idleAfter` (at least the lateness; 0: its next message)
+ * after its last one, so "nothing yet" right after a first message is no fault.
+ */
+export function noDeliveriesText(accepted: number, rules: { readonly allowedLateness: number; readonly idleAfter: number }): string {
+  if (accepted === 0) return 'no deliveries yet\n';
+  const silent = rules.idleAfter > 0 ? `about ${formatDuration(Math.max(rules.idleAfter, rules.allowedLateness))} after its last message` : 'at its next message (rules.idleAfter is 0)';
+  return `no deliveries yet: the rules may still hold the ${accepted} message(s) accepted; they decide an asset's events rules.allowedLateness (${formatDuration(rules.allowedLateness)}) after them, or for an asset that falls silent ${silent} (rules.idleAfter); deliveries follow\n`;
 }
 
 /** Per scheduled task whose latest runs failed: how many in a row and the latest failure; '' when none. */
@@ -235,7 +248,7 @@ export function registerStatusCommand(program: Command): void {
             m?.circuit ?? '-',
           ]);
         }
-        process.stdout.write(outbox.length ? table(rows) : 'no deliveries yet\n');
+        process.stdout.write(outbox.length ? table(rows) : noDeliveriesText(counters.eventsAccepted, config.rules));
         process.stdout.write(unconfiguredLines(outbox, configured));
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
         if (snap && !up) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
