@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { StoreLease } from '../../src/engine/store-lease.js';
+import { PULLS_NAMESPACE } from '../../src/adapters/telematics/aemp/fleet-pull.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
 describe('assetbridge status', () => {
@@ -63,5 +64,36 @@ describe('assetbridge status', () => {
     );
     const json = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { destinationsNotConfigured?: string[] };
     expect(json.destinationsNotConfigured).toEqual(['erp']);
+  });
+
+  // A pull stopped by an error quoting the feed's credentials showed them in status and status --json.
+  it("redacts a telematics feed's last pull error with the config's secrets, as the rest of status", async () => {
+    const secret = 'tu-token-s3cr3t-998877';
+    const { path, dir } = writeConfig({
+      store: { path: 'ab.db' },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      telematics: [{ name: 'trackunit', vendor: 'trackunit', baseUrl: 'http://127.0.0.1:9/iso', auth: { type: 'bearer', token: secret } }],
+    });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    try {
+      const last = {
+        provider: 'trackunit', startedAt: 1_700_000_000_000, finishedAt: 1_700_000_001_000, elapsedMs: 1000, pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0,
+        resolvedFromReview: 0, accepted: 0, quarantined: 0, requests: 1, http429: 0, reserveUsed: 0, complete: false, stop: 'error', notes: [],
+        error: `fleet request refused (HTTP 401): invalid token ${secret}`,
+      };
+      await store.kvSet(PULLS_NAMESPACE, 'trackunit', JSON.stringify(last));
+      const text = await runCli(['status', '-c', path]);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('telematics trackunit: last pull');
+      expect(text.stdout).toContain('fleet request refused (HTTP 401): invalid token');
+      expect(text.stdout).not.toContain(secret);
+      const json = await runCli(['status', '--json', '-c', path]);
+      expect(json.code).toBe(0);
+      const s = JSON.parse(json.stdout) as { telematics: { name: string; lastPull: { error: string } }[] };
+      expect(s.telematics[0]?.lastPull.error).toContain('fleet request refused (HTTP 401): invalid token');
+      expect(json.stdout).not.toContain(secret);
+    } finally {
+      await store.close();
+    }
   });
 });

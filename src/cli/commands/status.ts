@@ -10,6 +10,7 @@ import { lastOnDemandPosting, lastPostingCheck, type OnDemandPosting, type Posti
 import { loadLastPull, type PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import type { TaskStats } from '../../engine/scheduler.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
+import { redactedFor } from '../../app.js';
 import { action, addConfigOption, table, withContext, toJson } from '../context.js';
 
 type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
@@ -195,7 +196,14 @@ export function registerStatusCommand(program: Command): void {
         const onDemand = config.rules.depreciation ? await lastOnDemandPosting(store) : undefined;
         const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
         // Each configured feed's last fleet pull.
-        const telematics = await Promise.all(config.telematics.map(async (t) => ({ name: t.name, last: await loadLastPull(store, t.name) })));
+        // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
+        const redact = redactedFor(config);
+        const telematics = await Promise.all(
+          config.telematics.map(async (t) => {
+            const last = await loadLastPull(store, t.name);
+            return { name: t.name, last: last?.error === undefined ? last : { ...last, error: redact(last.error) } };
+          }),
+        );
         const result = { service, ...(holder ? { storeInUseBy: { ...holder, since: new Date(holder.since).toISOString() } } : {}), outbox, ...(notConfigured.length ? { destinationsNotConfigured: notConfigured } : {}), counters, openQuarantine, heldMessages, lateEvents, idleWatermarks, capture, ...(lastCheckpoint ? { lastCheckpoint } : {}), ...(depreciation ? { depreciation: { ...depreciation, at: new Date(depreciation.at).toISOString() } } : {}), ...(onDemand ? { depreciationPosted: { ...onDemand, at: new Date(onDemand.at).toISOString() } } : {}), destinations: snap?.destinations ?? {}, ...(telematics.length ? { telematics: telematics.map((t) => ({ name: t.name, ...(t.last ? { lastPull: t.last } : {}) })) } : {}), ...(up ? { sources: snap.sources ?? {}, tasks: snap.tasks ?? {} } : {}) };
         if (opts.json) {
           process.stdout.write(`${toJson(result)}\n`);
