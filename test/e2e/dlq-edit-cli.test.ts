@@ -47,6 +47,19 @@ describe('assetbridge dlq list', () => {
     expect(JSON.parse((await runCli(['dlq', 'list', '--json', '-c', path])).stdout)).toMatchObject([{ lastError: long }]);
   });
 
+  // Listing the letters of a destination the config no longer names said nothing of it (status did): a replay keeps them.
+  it('says on stderr, also with --json, that a destination of the letters listed is not in the config', async () => {
+    const { path } = await storeWithDeadLetter();
+    writeFileSync(path, stringify({ store: { path: 'ab.db' }, destinations: [{ name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }));
+    const note = "destination erp is not in the config (destinations[].name: erp2): nothing would send its dead letters, so a replay keeps them; if it was renamed, put the old name back and replay them, or give them up: 'assetbridge dlq discard --all --destination erp'\n";
+    const r = await runCli(['dlq', 'list', '--destination', 'erp', '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: note });
+    expect(r.stdout).toContain('400: title longer than 255');
+    const json = await runCli(['dlq', 'list', '--destination', 'erp', '--json', '-c', path]);
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 0, stderr: note });
+    expect(JSON.parse(json.stdout)).toMatchObject([{ destination: 'erp' }]);
+  });
+
   it('says nothing of cut reasons when none is cut', async () => {
     const { path } = await storeWithDeadLetter();
     const r = await runCli(['dlq', 'list', '-c', path]);

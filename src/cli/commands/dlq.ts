@@ -120,6 +120,12 @@ export function registerDlqCommand(program: Command): void {
         }
         // A typo in the name reads like "no dead letters" (one removed from the config may still have some).
         if (!rows.length && opts.destination !== undefined) checkDestination(config, opts.destination);
+        // Letters of a destination the config no longer names (renamed or removed): a replay keeps them, as status says of its pending ones.
+        const names = config.destinations.map((d) => d.name);
+        for (const gone of new Set(rows.map((r) => r.destination).filter((d) => !names.includes(d))))
+          process.stderr.write(
+            `destination ${gone} is not in the config (destinations[].name: ${names.join(', ')}): nothing would send its dead letters, so a replay keeps them; if it was renamed, put the old name back and replay them, or give them up: 'assetbridge dlq discard --all --destination ${gone}'\n`,
+          );
         if (opts.json) return void process.stdout.write(`${toJson(rows)}\n`);
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(
