@@ -92,6 +92,11 @@ describe('assetbridge status', () => {
       const s = JSON.parse(json.stdout) as { telematics: { name: string; lastPull: { error: string } }[] };
       expect(s.telematics[0]?.lastPull.error).toContain('fleet request refused (HTTP 401): invalid token');
       expect(json.stdout).not.toContain(secret);
+      // aemp budget --json shows the same stored summary.
+      const budget = await runCli(['aemp', 'budget', '--json', '-c', path]);
+      expect(budget.code).toBe(0);
+      expect(budget.stdout).toContain('fleet request refused (HTTP 401): invalid token');
+      expect(budget.stdout).not.toContain(secret);
     } finally {
       await store.close();
     }

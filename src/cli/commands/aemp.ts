@@ -14,7 +14,7 @@ import { createAempProvider, type AempProvider } from '../../adapters/telematics
 import { backfillNamespace, fetchEquipmentSnapshot, runBackfill, type BackfillSummary } from '../../adapters/telematics/aemp/backfill.js';
 import { keptPageHelp, loadCursor, loadLastPull, runFleetPull, type PullCursor, type PullProgress, type PullSummary, type TelematicsLogger } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { BudgetWaitTooLongError, type BudgetWait } from '../../adapters/telematics/aemp/request-budget.js';
-import { createApp, validationPolicyOf, configLogger } from '../../app.js';
+import { createApp, validationPolicyOf, configLogger, redactedFor } from '../../app.js';
 import type { ValidationPolicy } from '../../core/normalize/validate.js';
 import { parseDuration } from '../../config/duration.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
@@ -54,6 +54,8 @@ export interface AempCommandDeps {
   readonly signal?: AbortSignal;
   /** The engine's ingest validation: a machine's readings it would refuse are submitted apart. */
   readonly validation?: ValidationPolicy;
+  /** A stored pull's error as `aemp budget` shows it (`redactedFor(config)`, as `status` does). @default the text as it is */
+  readonly redact?: (text: string) => string;
 }
 
 /** The `telematics:` entries of a config (empty when the section is absent). */
@@ -468,7 +470,10 @@ export async function aempBudgetCommand(deps: AempCommandDeps, opts: { provider?
   const report = [];
   for (const { config, index } of chosen) {
     const { budget } = build(deps, config, index, NO_REQUESTS);
-    report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull: await loadLastPull(deps.store, config.name) });
+    // A pull's error may quote what the feed or its token endpoint answered: redacted as in `status`.
+    const last = await loadLastPull(deps.store, config.name);
+    const lastPull = last?.error === undefined || deps.redact === undefined ? last : { ...last, error: deps.redact(last.error) };
+    report.push({ provider: config.name, urls: await budget.status(), cursor: await loadCursor(deps.store, config.name), lastPull });
   }
   if (opts.json) {
     deps.out(`${toJson(report)}\n`);
@@ -683,7 +688,7 @@ Example:
         async ({ config, store }) => {
           const noSink: IngestSink = { submit: () => Promise.reject(new Error('aemp budget does not submit')) };
           process.exitCode = await aempBudgetCommand(
-            { configs: telematicsConfigs(config), store, sink: noSink, out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: false },
+            { configs: telematicsConfigs(config), store, sink: noSink, out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t), isTTY: false, redact: redactedFor(config) },
             opts,
           );
         },
