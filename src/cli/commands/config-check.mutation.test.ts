@@ -21,7 +21,8 @@ describe('config check', () => {
     const r = await runCli(['config', 'check', '-c', cfg.path]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toContain(`${cfg.path} is valid: 1 destination(s), 1 MQTT source(s), HTTP intake off\n`);
-    expect(r.stdout).toContain('warning: rules.maintenance.thresholds.0.sensor: no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire');
+    expect(r.stdout).toMatch(/warning: rules\.maintenance\.thresholds\.0\.sensor \(line \d+\): /); // the key's line, as a problem says it
+    expect(r.stdout).toContain(': no MQTT decoder maps a sensor "engineTempC" (their sensors: engineTemp), so rule hot can never fire');
   });
 
   it('warns of an MQTT sharedGroup, naming its key, as the service warns at its start (the store serves one process)', async () => {
@@ -30,7 +31,8 @@ describe('config check', () => {
     const cfg = writeConfig({ destinations: [erp], sources: { mqtt: [source, { ...source, name: 'gate', clientId: 'ab-gate', sharedGroup: 'ab' }] } });
     const r = await runCli(['config', 'check', '-c', cfg.path]);
     expect([r.code, r.stderr]).toEqual([0, '']);
-    expect(r.stdout).toContain('warning: sources.mqtt.1.sharedGroup is set ("ab"), but the store serves one process (the scaled mode\'s shared PostgreSQL store is not built yet): ');
+    expect(r.stdout).toMatch(/warning: sources\.mqtt\.1\.sharedGroup \(line \d+\) is set/);
+    expect(r.stdout).toContain(' is set ("ab"), but the store serves one process (the scaled mode\'s shared PostgreSQL store is not built yet): ');
     expect(r.stdout).toContain('remove it and run one service per store\n');
     expect(r.stdout).not.toContain('sources.mqtt.0.sharedGroup');
   });
@@ -84,7 +86,8 @@ describe('config check', () => {
     // check may run where the service's secrets are not), exit 2 with it.
     const empty = await runCli(['config', 'check', '-c', cfg.path], { AB_CHECK_ERP_TOKEN: '' });
     expect(empty.code).toBe(0); // set, though empty: a bearer token may be given so (an ERP without auth), but said
-    expect(empty.stdout).toContain('warning: destinations.0.token: is empty, so every request to erp goes without credentials');
+    expect(empty.stdout).toMatch(/warning: destinations\.0\.token \(line \d+\): is empty,/);
+    expect(empty.stdout).toContain(': is empty, so every request to erp goes without credentials');
     expect(empty.stdout).not.toContain('is not set');
     const missing = await runCli(['config', 'check', '-c', cfg.path]);
     expect(missing.code).toBe(0);

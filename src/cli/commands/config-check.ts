@@ -185,15 +185,15 @@ export function registerConfigCommand(program: Command): void {
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
       // Rules nothing configured feeds: said, not refused (a source may come later).
-      for (const w of ruleInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      for (const w of withConfigLines(config, ruleInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
-      for (const w of assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config')) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      for (const w of withConfigLines(config, assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config'))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
-      for (const w of configuredAssetInputWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      for (const w of withConfigLines(config, configuredAssetInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // MQTT shared subscriptions with a store that serves one process: as the service's start says.
-      for (const w of sharedGroupWarnings(config)) process.stdout.write(`warning: ${w.key} ${w.message}\n`);
+      for (const w of withConfigLines(config, sharedGroupWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
       // A token variable set to nothing: valid (an ERP without auth), but said.
-      for (const w of emptyTokenWarnings(config)) process.stdout.write(`warning: ${w.key}: ${w.message}\n`);
+      for (const w of withConfigLines(config, emptyTokenWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       if (!opts.connect) {
         // Said, not refused: this check may run where the service's secrets are not (a deploy
         // pipeline, an operator's shell); the service refuses to start without them.
