@@ -36,6 +36,17 @@ function config(): { path: string; dir: string; store: string } {
   return { ...cfg, store: join(cfg.dir, 'data', 'ab.db') };
 }
 
+/** A config with no assets and only the given `rules.zones` (none when left out), beside its store path. */
+function zonesConfig(zones?: Record<string, unknown>): { path: string; dir: string } {
+  return writeConfig((dir) => ({
+    store: { path: join(dir, 'data', 'ab.db') },
+    destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+    assets: { inline: [] },
+    ...(zones === undefined ? {} : { rules: { zones } }),
+    server: { port: 0 },
+  }));
+}
+
 describe('rules test on a config that has not run yet', () => {
   it('is a dry run: it creates no store, so the commands that look at what ran still say nothing has', async () => {
     const cfg = config();
@@ -81,20 +92,12 @@ describe('zones occupancy after a zone was renamed in the config', () => {
 
 describe('zones occupancy where zones overlap', () => {
   it('counts each asset once, in the zone whose location code location sync sends, and names it under the other zones it is in', async () => {
-    const cfg = writeConfig((dir) => ({
-      store: { path: join(dir, 'data', 'ab.db') },
-      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      assets: { inline: [] },
-      rules: {
-        zones: {
-          inline: [
-            { name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 500 } },
-            { name: 'WORKSHOP', locationCode: '1000/0009', circle: { lat: 52.5, lng: 13.4, radiusM: 50 } }, // within YARD: the smaller wins
-          ],
-        },
-      },
-      server: { port: 0 },
-    }));
+    const cfg = zonesConfig({
+      inline: [
+        { name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 500 } },
+        { name: 'WORKSHOP', locationCode: '1000/0009', circle: { lat: 52.5, lng: 13.4, radiusM: 50 } }, // within YARD: the smaller wins
+      ],
+    });
     mkdirSync(join(cfg.dir, 'data'));
     const store = new SqliteStore({ path: join(cfg.dir, 'data', 'ab.db'), commitInWorker: false });
     const since = Date.parse('2026-10-01T08:00:00Z');
@@ -120,22 +123,14 @@ describe('zones occupancy where zones overlap', () => {
 
 describe('zones list --geojson with one property named for two fields', () => {
   it('refuses to write what would read back as other zones, naming the zone and the config key (not a file that renames C1 to 3000)', async () => {
-    const cfg = writeConfig((dir) => ({
-      store: { path: join(dir, 'data', 'ab.db') },
-      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      assets: { inline: [] },
-      rules: {
-        zones: {
-          // Zones files named by their code (SLOC for both); an inline zone with a name of its own.
-          properties: { name: 'SLOC', locationCode: 'SLOC' },
-          inline: [
-            { name: '1000', locationCode: '1000', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } },
-            { name: 'C1', locationCode: '3000', circle: { lat: 52.6, lng: 13.4, radiusM: 100 } },
-          ],
-        },
-      },
-      server: { port: 0 },
-    }));
+    const cfg = zonesConfig({
+      // Zones files named by their code (SLOC for both); an inline zone with a name of its own.
+      properties: { name: 'SLOC', locationCode: 'SLOC' },
+      inline: [
+        { name: '1000', locationCode: '1000', circle: { lat: 52.5, lng: 13.4, radiusM: 100 } },
+        { name: 'C1', locationCode: '3000', circle: { lat: 52.6, lng: 13.4, radiusM: 100 } },
+      ],
+    });
     const out = join(cfg.dir, 'all.geojson');
     const r = await runCli(['zones', 'list', '--geojson', '--out', out, '-c', cfg.path]);
     expect(r.code).toBe(2);
@@ -149,7 +144,7 @@ describe('zones list --geojson with one property named for two fields', () => {
 
 describe('zones list --geojson with no zones configured', () => {
   it('says on stderr that the collection is empty and no zones file yet (not a file that zones check then refuses, silently)', async () => {
-    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'data', 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { inline: [] }, server: { port: 0 } }));
+    const cfg = zonesConfig();
     const r = await runCli(['zones', 'list', '--geojson', '-c', cfg.path]);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual({ type: 'FeatureCollection', features: [] });
@@ -530,11 +525,7 @@ describe('zones check', () => {
   });
 
   it('with --config reads the properties the config names (rules.zones.properties); an option given still wins', async () => {
-    const cfg = writeConfig((dir) => ({
-      store: { path: join(dir, 'data', 'ab.db') },
-      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      rules: { zones: { properties: { name: 'zname', locationCode: 'erp', site: 'depot' } } },
-    }));
+    const cfg = zonesConfig({ properties: { name: 'zname', locationCode: 'erp', site: 'depot' } });
     const file = join(cfg.dir, 'depots.geojson');
     const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
     writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { zname: 'DEPOT', erp: 'D1', depot: 'HAM', plant: 'BRE' }, geometry: { type: 'Polygon', coordinates: square } }] }));
@@ -545,11 +536,7 @@ describe('zones check', () => {
   });
 
   it('with --config reads a file the config lists as {path, properties} with its own property names', async () => {
-    const cfg = writeConfig((dir) => ({
-      store: { path: join(dir, 'data', 'ab.db') },
-      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
-      rules: { zones: { properties: { site: 'depot' }, files: [{ path: 'qgis.geojson', properties: { name: 'NAME', locationCode: 'SLOC' } }] } },
-    }));
+    const cfg = zonesConfig({ properties: { site: 'depot' }, files: [{ path: 'qgis.geojson', properties: { name: 'NAME', locationCode: 'SLOC' } }] });
     const file = join(cfg.dir, 'qgis.geojson');
     const square = [[[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]]];
     writeFileSync(file, JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { NAME: 'DEPOT', SLOC: 'D1', depot: 'HAM' }, geometry: { type: 'Polygon', coordinates: square } }] }));
