@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { foldLocationSync } from '../../../test/helpers/fold-location-sync.js';
 import { compareOwned, type OracleStep } from '../../../test/helpers/owned-oracle.js';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
@@ -37,19 +38,8 @@ const fix = (sec: number, m: number, zone?: string): PositionEvent => ({
 });
 
 function run(events: readonly PositionEvent[], o = options(), start?: LocationSyncState) {
-  const rule = createLocationSyncRule(o);
-  let state = start;
-  const out: DeliveryIntent[] = [];
-  const late: number[] = [];
-  for (const e of events) {
-    const r = rule.apply(state, e, ctx);
-    state = r.state;
-    out.push(...r.deliveries);
-    if (r.late) late.push((e.eventTime - T0) / 1000);
-  }
-  const flushed = rule.flush(state, ctx);
-  out.push(...flushed.deliveries);
-  return { out, late, state: flushed.state };
+  const { out, late, state } = foldLocationSync(o, events, ctx, start);
+  return { out, late: late.map((e) => (e.eventTime - T0) / 1000), state };
 }
 const sent = (ds: readonly DeliveryIntent[]) => ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation]);
 /** The same events through the pure rule and its owned form: the same deliveries, late events and saved state, or a throw. */

@@ -3,6 +3,7 @@
  * with no coordinates. The reader is authoritative (no dwell, no hysteresis), event time still rules.
  */
 import { describe, expect, it } from 'vitest';
+import { foldLocationSync } from '../../../test/helpers/fold-location-sync.js';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
@@ -24,19 +25,8 @@ const fix = (sec: number, lat: number, lng: number): PositionEvent => ({ ...base
 const sighting = (sec: number, zone: string): PositionEvent => ({ ...base, eventTime: T0 + sec * 1000, receivedAt: T0 + sec * 1000, zone });
 
 function run(events: readonly PositionEvent[], lateness = 0, start?: LocationSyncState) {
-  const rule = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 3_600_000, zones, allowedLatenessMs: lateness });
-  let state = start;
-  const out: DeliveryIntent[] = [];
-  const late: number[] = [];
-  for (const e of events) {
-    const r = rule.apply(state, e, ctx);
-    state = r.state;
-    out.push(...r.deliveries);
-    if (r.late) late.push(e.eventTime - T0);
-  }
-  const flushed = rule.flush(state, ctx);
-  out.push(...flushed.deliveries);
-  return { out, late, state: flushed.state, rule };
+  const { out, late, state, rule } = foldLocationSync({ minDistanceM: 100, heartbeatMs: 3_600_000, zones, allowedLatenessMs: lateness }, events, ctx, start);
+  return { out, late: late.map((e) => e.eventTime - T0), state, rule };
 }
 
 const where = (ds: readonly DeliveryIntent[]) => ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation, d.payload.coordinates]);

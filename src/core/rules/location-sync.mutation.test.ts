@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { foldLocationSync } from '../../../test/helpers/fold-location-sync.js';
 import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { PositionEvent } from '../model/events.js';
-import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from './location-sync.js';
+import type { LocationSyncOptions, LocationSyncState } from './location-sync.js';
 import { ZoneIndex, type Zone } from './zones/index.js';
 
 const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} };
@@ -24,22 +25,8 @@ const zonesWith = (list: Zone[], over: { enterDwellMs?: number; exitDwellMs?: nu
 
 /** Apply events in turn (then an optional full flush); every delivery and whether each event was late. */
 function run(options: LocationSyncOptions, events: readonly PositionEvent[], opts: { start?: LocationSyncState; flush?: boolean } = {}) {
-  const rule = createLocationSyncRule(options);
-  let state = opts.start;
-  const out: DeliveryIntent[] = [];
-  const late: boolean[] = [];
-  for (const e of events) {
-    const r = rule.apply(state, e, ctx);
-    state = r.state;
-    out.push(...r.deliveries);
-    late.push(r.late === true);
-  }
-  if (opts.flush) {
-    const r = rule.flush(state, ctx);
-    state = r.state;
-    out.push(...r.deliveries);
-  }
-  return { out, late, state, rule };
+  const { out, lateFlags, state, rule } = foldLocationSync(options, events, ctx, opts.start, opts.flush === true);
+  return { out, late: lateFlags, state, rule };
 }
 const codes = (ds: readonly DeliveryIntent[]) => ds.map((d) => [(d.eventTime - T0) / 1000, d.payload.warehouseLocation]);
 

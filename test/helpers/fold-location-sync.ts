@@ -1,0 +1,31 @@
+/** Location sync's pure form folded over events, as the zone tests of location sync drive it. */
+import type { DeliveryIntent } from '../../src/core/model/delivery.js';
+import type { PositionEvent } from '../../src/core/model/events.js';
+import type { RuleContext } from '../../src/core/rules/rule.js';
+import { createLocationSyncRule, type LocationSyncOptions, type LocationSyncState } from '../../src/core/rules/location-sync.js';
+
+/**
+ * `events` through a location sync rule of `options` from `start`, then (unless `flush` is false) its
+ * full flush: all it sent, the events it flagged late (and for each event whether it was), the
+ * state it ends with, and the rule.
+ */
+export function foldLocationSync(options: LocationSyncOptions, events: readonly PositionEvent[], ctx: RuleContext, start?: LocationSyncState, flush = true) {
+  const rule = createLocationSyncRule(options);
+  let state = start;
+  const out: DeliveryIntent[] = [];
+  const late: PositionEvent[] = [];
+  const lateFlags: boolean[] = [];
+  for (const e of events) {
+    const r = rule.apply(state, e, ctx);
+    state = r.state;
+    out.push(...r.deliveries);
+    lateFlags.push(r.late === true);
+    if (r.late) late.push(e);
+  }
+  if (flush) {
+    const flushed = rule.flush(state, ctx);
+    state = flushed.state;
+    out.push(...flushed.deliveries);
+  }
+  return { out, late, lateFlags, state, rule };
+}
