@@ -246,6 +246,40 @@ describe('timestamped work-order webhooks over HTTP', () => {
   });
 });
 
+describe('refused work-order pushes in the log', () => {
+  it('logs each kind of refusal of a destination once a minute, with how many more were refused since, so unsigned pushes cannot flood the log', async () => {
+    const secret = 'shared-secret-0123456789';
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    let now = 0;
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => now,
+      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+      sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
+      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', configKey: 'destinations.0.webhook', parse: () => [] }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const push = (headers: Record<string, string>) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers, body: '[]' });
+    const wrong = { 'X-Signature-256': createHmac('sha256', 'another-secret-entirely').update('[]').digest('hex') };
+    for (let i = 0; i < 20; i++) expect((await push(wrong)).status).toBe(401);
+    // Another reason is told at once: it may be the one the operator is after.
+    expect((await push({})).status).toBe(401);
+    expect(warnings.map((w) => w.fields.reason)).toEqual([expect.stringContaining('wrong signature') as unknown, expect.stringContaining('missing X-Signature-256 header') as unknown]);
+    now = 30_000;
+    await push(wrong);
+    expect(warnings).toHaveLength(2);
+    now = 60_000;
+    await push(wrong);
+    expect(warnings[2]?.fields).toMatchObject({ destination: 'erp', status: 401, notLogged: 20, since: '1970-01-01T00:00:00.000Z' });
+    expect(warnings[2]?.message).toBe('work-order push to /v1/webhooks/erp/work-orders refused (20 more like it since 1970-01-01T00:00:00.000Z, not logged one by one)');
+    // A clock set back does not hold the lines back until it catches up.
+    now = 1_000;
+    await push(wrong);
+    expect(warnings).toHaveLength(4);
+  });
+});
+
 describe('GET /v1/status', () => {
   it('gives times as ISO 8601, as status --json does', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({ startedAt: Date.UTC(2026, 11, 1, 8), pid: 7 }), metrics: () => Promise.resolve('') } });
@@ -648,30 +682,68 @@ describe('HTTP intake of a compressed body', () => {
 
 describe('a work-order push to a destination with no webhook', () => {
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
-  const app = createHttpApp({
-    host: '127.0.0.1',
-    port: 0,
-    now: () => 0,
-    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-    logger: { warn: (fields, message) => warnings.push({ fields, message }) },
-    sink: { submit: () => Promise.reject(new Error('not called')) },
-    webhooks: new Map([['sap-lager-sued', { signatureHeader: 'x-signature', parse: () => [] }]]),
-    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-  });
+  let now = 0;
+  const fresh = () =>
+    createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => now,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      webhooks: new Map([['sap-lager-sued', { signatureHeader: 'x-signature', parse: () => [] }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+  let app = fresh();
   const push = (headers: Record<string, string>) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers, body: '[]' });
 
-  it("answers 404 without naming the configured destinations to a caller without the intake's token; the log names them", async () => {
+  afterEach(() => {
     warnings.length = 0;
+    now = 0;
+    app = fresh();
+  });
+
+  it("answers 404 without naming the configured destinations to a caller without the intake's token; the log names them", async () => {
     for (const headers of [{}, { Authorization: 'Bearer wrong-token' }] as Record<string, string>[]) {
       const r = await push(headers);
       expect(r.status).toBe(404);
       const { error } = (await r.json()) as { error: string };
       expect(error).toBe(`no work-order webhook for destination "erp"; check the destination's name in the path (destinations[].name); the service log names the configured webhook paths`);
     }
-    expect(warnings.map((w) => w.fields)).toEqual([
-      { destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'] },
-      { destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'] },
-    ]);
+    // The second, to the same path within the minute, is counted, not logged (see below).
+    expect(warnings.map((w) => w.fields)).toEqual([{ destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'] }]);
+  });
+
+  it('logs a path refused again and again once a minute, with how many more were refused since, so a flood cannot flood the log', async () => {
+    for (let i = 0; i < 50; i++) expect((await push({})).status).toBe(404);
+    // Another path is a warning of its own.
+    expect((await app.request('/v1/webhooks/sap/work-orders', { method: 'POST', body: '[]' })).status).toBe(404);
+    expect(warnings.map((w) => w.fields.destination)).toEqual(['erp', 'sap']);
+    now = 59_999;
+    await push({});
+    expect(warnings).toHaveLength(2);
+    now = 60_000;
+    await push({});
+    expect(warnings).toHaveLength(3);
+    expect(warnings[2]).toEqual({
+      fields: { destination: 'erp', configured: ['/v1/webhooks/sap-lager-sued/work-orders'], notLogged: 50, since: '1970-01-01T00:00:00.000Z' },
+      message: 'work-order push to /v1/webhooks/erp/work-orders refused: no destination of that name takes work-order pushes (50 more like it since 1970-01-01T00:00:00.000Z, not logged one by one)',
+    });
+    // Each 404 is still answered in full.
+    now = 60_001;
+    const r = await push({});
+    expect(r.status).toBe(404);
+    expect(((await r.json()) as { error: string }).error).toContain('no work-order webhook for destination "erp"');
+    expect(warnings).toHaveLength(3);
+  });
+
+  it('tells apart at most a hundred paths; a caller varying the path shares one line a minute past them', async () => {
+    for (let i = 0; i < 500; i++) await app.request(`/v1/webhooks/x${i}/work-orders`, { method: 'POST', body: '[]' });
+    expect(warnings).toHaveLength(101);
+    now = 60_000;
+    await app.request('/v1/webhooks/y/work-orders', { method: 'POST', body: '[]' });
+    expect(warnings).toHaveLength(102);
+    expect(warnings[101]?.fields).toMatchObject({ destination: 'y' });
   });
 
   it("names the configured webhook paths to a caller with the intake's bearer token", async () => {

@@ -19,6 +19,7 @@ import { durationText } from '../config/duration.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
 import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
+import { RefusalLog } from './refusal-log.js';
 import { checkWebhookSignature, type SignatureFault } from './webhook-signature.js';
 
 export interface StatusProvider {
@@ -43,7 +44,7 @@ export interface HttpServerOptions {
   /** Keeps webhook items that are ours but unreadable (committed before the answer). */
   readonly quarantine?: (entries: readonly QuarantineEntry[]) => Promise<void>;
   readonly now: () => number;
-  /** Where refused webhook pushes are logged (a warning each). */
+  /** Where refused webhook pushes are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
   /**
    * The config's credential values (`configuredSecretValues`): scrubbed, as in the service log,
@@ -90,21 +91,21 @@ export function authorizeWebhook(
   hook: Omit<WebhookEndpoint, 'parse'>,
   intakeToken: string | undefined,
   request: WebhookRequest,
-): { status: 401 | 403; error: string } | undefined {
+): { status: 401 | 403; error: string; fault: SignatureFault['fault'] | 'no-token' | 'off' } | undefined {
   if (hook.secret !== undefined) {
     const toleranceMs = hook.toleranceMs ?? DEFAULT_WEBHOOK_TOLERANCE_MS;
     const secrets = hook.previousSecret !== undefined ? [hook.secret, hook.previousSecret] : [hook.secret];
     const signing = { secrets, toleranceMs, ...(hook.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}) };
     const fault = checkWebhookSignature(signing, request.body, (name) => request.header(name), hook.signatureHeader, request.now);
     if (fault === undefined) return undefined;
-    return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs) };
+    return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs), fault: fault.fault };
   }
   if (intakeToken !== undefined) {
     const sent = bearerCredential(request.header('authorization'));
     if (sent !== undefined && sameSecret(sent, intakeToken)) return undefined;
-    return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)' };
+    return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)', fault: 'no-token' };
   }
-  return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)` };
+  return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)`, fault: 'off' };
 }
 
 /** What a refused signature was checked against and what to send instead, naming config keys (never a secret). */
@@ -235,6 +236,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // ERP work-order status pushes: the destination's connector reads its ERP's format; each update
   // becomes a canonical `workorder` event through the normal pipeline (as polled feedback does).
   const hooks = opts.webhooks ?? new Map<string, WebhookEndpoint>();
+  // Anyone reaching the port can cause these: one line per kind and minute, with how many more.
+  const refusals = new RefusalLog(opts.logger, opts.now);
   const webhookBodyLimit = intake?.bodyLimitBytes ?? 1_048_576;
   app.post(
     '/v1/webhooks/:destination/work-orders',
@@ -256,7 +259,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // caller with the intake's bearer token, not to whoever reaches the port.
         const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
         const paths = known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them';
-        opts.logger?.warn({ destination, configured: known }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
+        refusals.warn(`no-webhook ${destination}`, { destination, configured: known }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
         const sent = bearerCredential(c.req.header('authorization'));
         const trusted = intake !== undefined && sent !== undefined && sameSecret(sent, intake.token);
         return c.json({ error: `no work-order webhook for destination "${destination}"; ${trusted ? paths : "check the destination's name in the path (destinations[].name); the service log names the configured webhook paths"}` }, 404);
@@ -272,7 +275,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const denied = authorizeWebhook(destination, hook, intake?.token, { body: bytes, header: (name) => c.req.header(name), now: opts.now() });
       if (denied) {
         // The reason names config keys and headers, never a secret or the signature expected.
-        opts.logger?.warn({ destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
+        refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
         return c.json({ error: denied.error }, denied.status);
       }
       const source = `${FEEDBACK_SOURCE}:${destination}`;
