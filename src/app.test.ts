@@ -283,3 +283,48 @@ describe('status of a running service whose failure quotes a secret', () => {
     }
   });
 });
+
+describe('a work-order push retried after its commit failed', () => {
+  it('keeps its unreadable work order in quarantine once, not once per attempt', async () => {
+    const port = await freePort();
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      server: { port },
+      sources: { http: { token: 'intake-token-1' } },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      assets: { inline: [{ erpAssetId: 'A1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+    });
+    const app = await createApp(config, { logger, sources: false });
+    // The store refuses the first commit that takes an update (a disk full for a moment).
+    const commit = app.store.commitIngest.bind(app.store);
+    let failed = 0;
+    app.store.commitIngest = (batch) => {
+      if (batch.accepted > 0 && failed === 0) {
+        failed++;
+        return Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+      }
+      return commit(batch);
+    };
+    const at = new Date(Date.now() - 60_000).toISOString();
+    // The first is readable; the second is one of ours without its id (unreadable: quarantined).
+    const body = JSON.stringify([
+      { externalKey: 'A1|svc-10h|10h', id: 'WO-1', status: 'completed', updatedAt: at },
+      { externalKey: 'A1|svc-10h|20h', status: 'completed', updatedAt: at },
+    ]);
+    const push = () => fetch(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body });
+    try {
+      await app.start();
+      const first = await push();
+      expect(first.status).toBe(503);
+      expect(((await first.json()) as { error: string }).error).toContain('nothing of this push was taken, retry later');
+      // The ERP pushes it again, as told.
+      const again = await push();
+      expect(again.status).toBe(400);
+      expect(await again.json()).toEqual({ accepted: 1, rejected: [{ index: 1, reason: 'work order A1|svc-10h|20h needs id' }] });
+      const kept = await app.store.listQuarantine({});
+      expect(kept.map((q) => [q.code, q.reason])).toEqual([['invalid', 'work order A1|svc-10h|20h needs id']]);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -448,9 +448,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             webhooks: webhookEndpoints(config.destinations, connectors),
             logger: logger.child({ component: 'http' }),
             secrets: () => configuredSecretValues(config),
-            quarantine: async (entries) => {
-              await store.commitIngest({ states: [], deliveries: [], quarantine: entries, accepted: 0 });
-            },
             status: {
               ready: () => engine.ready(),
               notReadyBecause: () => engine.notReadyReason(),

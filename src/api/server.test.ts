@@ -576,23 +576,48 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(error).toMatch(/; nothing of this push was taken, retry later$/);
   });
 
-  it('answers 503 with Retry-After and the store advice when an unreadable update cannot be kept in quarantine, and takes nothing', async () => {
+  it('hands an unreadable update to the sink set aside with its reason, in one submit with the readable ones, so one commit keeps both or neither', async () => {
     const submitted: RawMessage[][] = [];
+    let fail = true;
     const app = createHttpApp({
       host: '127.0.0.1',
       port: 0,
       now: () => 0,
       intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
-      sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })) },
-      quarantine: () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })),
-      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ invalid: 'no work order id' })) }]]),
+      sink: {
+        submit: (m) => {
+          submitted.push([...m]);
+          if (fail) return Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+          return Promise.resolve({ accepted: 1, quarantined: [{ index: 1, reason: 'no work order id' }] });
+        },
+      },
+      webhooks: new Map([
+        [
+          'erp',
+          {
+            signatureHeader: 'x-signature',
+            parse: (items) =>
+              (items as { id?: number }[]).map((item) =>
+                item.id === 1 ? { ignored: 'not ours' } : item.id === undefined ? { invalid: 'no work order id' } : { businessKey: 'wo-2', erpAssetId: 'EQ-1', erpWorkOrderId: '4712', status: 'completed' as const, changedAt: 0 },
+              ),
+          },
+        ],
+      ]),
       status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
     });
-    const r = await push(app, JSON.stringify([{ id: 1 }]));
+    const body = JSON.stringify([{ id: 1 }, { id: 2 }, {}]);
+    const r = await push(app, body);
     expect(r.status).toBe(503);
     expect(r.headers.get('Retry-After')).toBe('5');
     expect(((await r.json()) as { error: string }).error).toContain('database is locked; the store is locked by another process');
-    expect(submitted).toEqual([]);
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]?.map((m) => m.setAside)).toEqual([undefined, { code: 'invalid', reason: 'no work order id' }]);
+    expect(submitted[0]?.[1]?.payload).toBe('{}');
+    fail = false;
+    const again = await push(app, body);
+    expect(again.status).toBe(400);
+    // Indexes are the body's items'.
+    expect(await again.json()).toEqual({ accepted: 1, ignored: [{ index: 0, reason: 'not ours' }], rejected: [{ index: 2, reason: 'no work order id' }] });
   });
 
   it('refuses a push with 503 and Retry-After while the backlog is at sources.http.maxBacklog, taking nothing', async () => {

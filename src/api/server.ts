@@ -13,7 +13,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { redactString } from '../adapters/log/logger.js';
 import { scrubSecretValues } from '../adapters/http/redact.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
-import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
+import type { RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
 import { durationText } from '../config/duration.js';
 import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
@@ -41,8 +41,6 @@ export interface HttpServerOptions {
   readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number; readonly maxBacklog?: number };
   /** Work-order webhooks by destination name (those whose connector reads pushes). */
   readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
-  /** Keeps webhook items that are ours but unreadable (committed before the answer). */
-  readonly quarantine?: (entries: readonly QuarantineEntry[]) => Promise<void>;
   readonly now: () => number;
   /** Where refused webhook pushes are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
@@ -293,27 +291,20 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const messages: RawMessage[] = [];
       const itemOf: number[] = []; // the body item each message came from
       const ignored: { index: number; reason: string }[] = [];
-      const invalid: { index: number; reason: string }[] = [];
-      const unreadable: QuarantineEntry[] = [];
       hook.parse(items).forEach((u, index) => {
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
-        else if ('invalid' in u) {
-          invalid.push({ index, reason: u.invalid });
-          unreadable.push({ source, channel: c.req.path, payload: JSON.stringify(items[index]), receivedAt, code: 'invalid', reason: u.invalid });
-        } else {
+        else {
           itemOf.push(index);
-          messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
+          // Ours but unreadable: kept in quarantine with the reason and answered 400, like bad
+          // intake items; set aside in the same commit as the rest, so a push retried after a
+          // failed commit does not keep it twice.
+          if ('invalid' in u) messages.push({ source, channel: c.req.path, payload: JSON.stringify(items[index]), receivedAt, setAside: { code: 'invalid', reason: u.invalid } });
+          else messages.push({ source, channel: c.req.path, payload: JSON.stringify(feedbackEvent(u)), receivedAt });
         }
       });
-      // Ours but unreadable: kept with the reason and answered 400, like bad intake items. Without a
-      // quarantine to keep them in, they are at least refused, so the ERP's delivery log shows them.
-      if (unreadable.length && opts.quarantine) {
-        const kept = await opts.quarantine(unreadable).catch(asError);
-        if (kept instanceof Error) return notStoredAnswer(c, shown, kept, 'push');
-      }
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
-      const rejected = [...invalid, ...result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }))].sort((a, b) => a.index - b.index);
+      const rejected = result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }));
       const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
       return c.json(answer, rejected.length ? 400 : 202);
     },

@@ -80,3 +80,23 @@ describe('a rule that throws on one message', () => {
     expect((await store.loadStates(['EQ-1'])).get('EQ-1')?.fragile).toEqual({ n: 2 });
   });
 });
+
+describe('a message its source set aside', () => {
+  it('is quarantined with the code and reason the source gave, with the rest of its submit, and never run', async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { rules: [fragile] });
+    const at = new Date(Date.now() - 60_000).toISOString();
+    // Readable as it is: only the source's word keeps it out of the rules.
+    const payload = JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: at, lat: 50, lng: 10 });
+    const result = await ingestor.submit([
+      { source: 'http', channel: 't', payload, receivedAt: Date.now() },
+      { source: 'http', channel: 't', payload, receivedAt: Date.now(), setAside: { code: 'invalid', reason: 'work order EQ-1|svc|1 needs id' } },
+    ]);
+    expect(result).toEqual({ accepted: 1, quarantined: [{ index: 1, reason: 'work order EQ-1|svc|1 needs id' }] });
+    await ingestor.flush();
+    expect((await store.listQuarantine({})).map((q) => [q.code, q.reason, q.payload])).toEqual([['invalid', 'work order EQ-1|svc|1 needs id', payload]]);
+    expect((await store.loadStates(['EQ-1'])).get('EQ-1')?.fragile).toEqual({ n: 1 });
+  });
+});

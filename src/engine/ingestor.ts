@@ -957,6 +957,10 @@ export class Ingestor implements IngestSink {
         decoded.push({ code: 'invalid', reason });
         continue;
       }
+      if (m.setAside !== undefined) {
+        decoded.push(m.setAside);
+        continue;
+      }
       try {
         decoded.push(this.decodeOne(m, now, identity));
       } catch (err) {

@@ -24,6 +24,12 @@ export interface RawMessage {
    * commit). A rule that drops it as late has most likely taken it already: not counted as late.
    */
   readonly redelivered?: true;
+  /**
+   * Set aside by its source before decoding (a pushed work order the destination's connector
+   * cannot read): quarantined with this code and reason, in the same transaction as the rest of
+   * its submit. So a submit whose commit fails, sent again, keeps it once, not once per attempt.
+   */
+  readonly setAside?: { readonly code: QuarantineCode; readonly reason: string };
 }
 
 /** Where and why input was set aside (invariant 6). */
