@@ -677,6 +677,69 @@ describe('HTTP intake of bodies in other encodings', () => {
   });
 });
 
+describe('work-order pushes in other encodings', () => {
+  const secret = 'shared-secret-0123456789';
+  const submitted: RawMessage[] = [];
+  const decode = createCanonicalDecoder();
+  const app = createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    // The pipeline's own decoder behind the sink, as for intake.
+    sink: {
+      submit: (m) => {
+        submitted.push(...m);
+        const quarantined = m.flatMap((msg, index) => {
+          const r = decode(msg);
+          return r.ok ? [] : [{ index, reason: r.reason }];
+        });
+        return Promise.resolve({ accepted: m.length - quarantined.length, quarantined });
+      },
+    },
+    webhooks: new Map([
+      [
+        'erp',
+        {
+          secret,
+          signatureHeader: 'X-Signature-256',
+          parse: (items) => (items as { key: string }[]).map((i) => ({ businessKey: i.key, erpAssetId: i.key.split('|')[0] ?? '', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })),
+        },
+      ],
+    ]),
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+  const json = JSON.stringify([{ key: 'Kran-Müller-7|svc|250h' }]);
+  const push = (body: Uint8Array, contentType: string) =>
+    app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': contentType, 'X-Signature-256': createHmac('sha256', secret).update(body).digest('hex') }, body });
+  afterEach(() => {
+    submitted.length = 0;
+  });
+
+  it('reads a push in the charset its Content-Type names, so its keys are not taken with U+FFFD', async () => {
+    const r = await push(Buffer.from(json, 'latin1'), 'application/json; charset=ISO-8859-1');
+    expect(r.status).toBe(202);
+    expect(JSON.parse(submitted[0]?.payload as string)).toMatchObject({ erpAssetId: 'Kran-Müller-7', businessKey: 'Kran-Müller-7|svc|250h' });
+  });
+
+  it('keeps a push that is not UTF-8 (and names no charset) as the bytes it came as, quarantined with the reason, answered 400', async () => {
+    const latin1 = Buffer.from(json, 'latin1');
+    const r = await push(latin1, 'application/json');
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { error: string; accepted: number };
+    expect(answer.error).toContain('body is not UTF-8');
+    expect(answer.accepted).toBe(0);
+    expect(submitted).toHaveLength(1);
+    expect(Buffer.from(submitted[0]?.payload as Uint8Array).equals(latin1)).toBe(true);
+  });
+
+  it('refuses a charset it does not know with 415, taking nothing', async () => {
+    const r = await push(Buffer.from(json), 'application/json; charset=x-klingon');
+    expect(r.status).toBe(415);
+    expect(((await r.json()) as { error: string }).error).toMatch(/charset "x-klingon".*\(nothing of this push was taken\)$/);
+    expect(submitted).toEqual([]);
+  });
+});
+
 describe('HTTP intake of a form or an upload instead of JSON', () => {
   it('says to send the JSON as the body with Content-Type: application/json, and keeps the body in quarantine', async () => {
     const submitted: RawMessage[] = [];

@@ -268,8 +268,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (compressed) return compressed;
       // The signature is over the bytes as sent: text decoding drops a byte order mark and replaces
       // bytes that are not UTF-8, so a signature checked over the text would refuse such pushes.
-      const bytes = new Uint8Array(await c.req.arrayBuffer());
-      const text = new TextDecoder().decode(bytes);
+      const buffer = await c.req.arrayBuffer();
+      const bytes = new Uint8Array(buffer);
       const denied = authorizeWebhook(destination, hook, intake?.token, { body: bytes, header: (name) => c.req.header(name), now: opts.now() });
       if (denied) {
         // The reason names config keys and headers, never a secret or the signature expected.
@@ -281,7 +281,11 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // ERP pushes the update again; nothing of it was taken.
       const backlog = opts.sink.backlog?.() ?? 0;
       if (intake?.maxBacklog !== undefined && backlog >= intake.maxBacklog) return behindAnswer(c, backlog, intake.maxBacklog, 'push');
-      const { items, error, receivedAt } = await readJsonItems(Promise.resolve(text), opts.now);
+      // Read in the charset the Content-Type names, as intake is: bytes that are not text in it are
+      // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
+      const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
+      if ('unsupported' in read) return c.json({ error: `${read.unsupported} (nothing of this push was taken)` }, 415);
+      const { text, items, error, receivedAt } = read;
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
