@@ -277,6 +277,10 @@ describe('refused work-order pushes in the log', () => {
     now = 1_000;
     await push(wrong);
     expect(warnings).toHaveLength(4);
+    // /metrics counts each one.
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toContain('assetbridge_webhook_pushes_refused_total{destination="erp",reason="mismatch"} 23\n');
+    expect(metrics).toContain('assetbridge_webhook_pushes_refused_total{destination="erp",reason="no-signature"} 1\n');
   });
 });
 
@@ -823,6 +827,8 @@ describe('a work-order push to a destination with no webhook', () => {
     expect(r.status).toBe(404);
     expect(((await r.json()) as { error: string }).error).toContain('no work-order webhook for destination "erp"');
     expect(warnings).toHaveLength(3);
+    // Each counted in /metrics, not by the name in the path (a caller could make a series of each).
+    expect(await (await app.request('/metrics')).text()).toContain('assetbridge_webhook_pushes_refused_total{destination="",reason="no-webhook"} 54\n');
   });
 
   it('tells apart at most a hundred paths; a caller varying the path shares one line a minute past them', async () => {

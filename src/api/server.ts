@@ -10,6 +10,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { bodyLimit } from 'hono/body-limit';
+import { Counter, Registry } from 'prom-client';
 import { redactString } from '../adapters/log/logger.js';
 import { scrubSecretValues } from '../adapters/http/redact.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
@@ -160,7 +161,15 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     const reason = opts.status.notReadyBecause?.();
     return c.json({ ready: false, ...(reason !== undefined ? { reason } : {}) }, 503);
   });
-  app.get('/metrics', async (c) => c.text(await opts.status.metrics(), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  // Refused pushes are logged once a minute per kind (see below): counted here, each one.
+  const served = new Registry();
+  const refusedPushes = new Counter({
+    name: 'assetbridge_webhook_pushes_refused_total',
+    help: 'Work-order pushes refused, by destination and reason (no-webhook: a path naming no destination that takes pushes, counted under destination ""; else the signature, timestamp or token fault), since the process started. The service log has one line per destination and reason a minute, with how many more.',
+    labelNames: ['destination', 'reason'],
+    registers: [served],
+  });
+  app.get('/metrics', async (c) => c.text((await opts.status.metrics()) + (await served.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
   // Times as ISO 8601, as in `assetbridge status --json`.
   app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));
 
@@ -257,6 +266,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // caller with the intake's bearer token, not to whoever reaches the port.
         const known = [...hooks.keys()].map((n) => `/v1/webhooks/${n}/work-orders`);
         const paths = known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them';
+        // Not by the name in the path: a caller could make a series of each.
+        refusedPushes.inc({ destination: '', reason: 'no-webhook' });
         refusals.warn(`no-webhook ${destination}`, { destination, configured: known }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
         const sent = bearerCredential(c.req.header('authorization'));
         const trusted = intake !== undefined && sent !== undefined && sameSecret(sent, intake.token);
@@ -273,6 +284,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const denied = authorizeWebhook(destination, hook, intake?.token, { body: bytes, header: (name) => c.req.header(name), now: opts.now() });
       if (denied) {
         // The reason names config keys and headers, never a secret or the signature expected.
+        refusedPushes.inc({ destination, reason: denied.fault });
         refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
         return c.json({ error: denied.error }, denied.status);
       }
