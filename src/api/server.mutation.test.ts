@@ -66,6 +66,19 @@ describe('POST /v1/events: the answer follows the commit', () => {
     expect(((await r.json()) as { error: string }).error).toMatch(/^body is not JSON: /);
   });
 
+  it('answers an empty body 400 with what to send, without an empty entry in the quarantine', async () => {
+    for (const body of ['', ' \r\n']) {
+      const sink = recordingSink();
+      const r = await post(app(sink), body);
+      expect(r.status).toBe(400);
+      expect(await r.json()).toEqual({
+        error: 'the body is empty: send the events as a JSON array ([{…}, {…}]) with Content-Type: application/json; nothing of this POST was taken (there was nothing to keep)',
+        accepted: 0,
+      });
+      expect(sink.submitted).toEqual([]);
+    }
+  });
+
   it('says how to send JSON lines (a capture file, rules test input) when the body is one event per line', async () => {
     const lines = `${JSON.stringify(event(1))}\n${JSON.stringify(event(2))}\n`;
     const r = await post(app(recordingSink()), lines);

@@ -736,6 +736,13 @@ describe('work-order pushes in other encodings', () => {
     expect(Buffer.from(submitted[0]?.payload as Uint8Array).equals(latin1)).toBe(true);
   });
 
+  it('answers an empty push (signed) 400 with what to send, without an empty entry in the quarantine', async () => {
+    const r = await push(Buffer.from(''), 'application/json');
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'the body is empty: send the work-order updates as JSON; nothing of this push was taken (there was nothing to keep)', accepted: 0 });
+    expect(submitted).toEqual([]);
+  });
+
   it('refuses a charset it does not know with 415, taking nothing', async () => {
     const r = await push(Buffer.from(json), 'application/json; charset=x-klingon');
     expect(r.status).toBe(415);

@@ -224,6 +224,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const backlog = opts.sink.backlog?.() ?? 0;
       if (backlog >= max) return behind(backlog);
       const notStored = (err: unknown) => notStoredAnswer(c, shown, err, 'POST');
+      const empty = emptyAnswer(c, text, 'POST');
+      if (empty) return empty;
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
@@ -298,6 +300,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
       if ('unsupported' in read) return c.json({ error: `${read.unsupported} (nothing of this push was taken)` }, 415);
       const { text, items, error, receivedAt } = read;
+      const empty = emptyAnswer(c, text, 'push');
+      if (empty) return empty;
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
@@ -417,6 +421,16 @@ function compressedAnswer(c: Context, what: 'POST' | 'push'): Response | undefin
   const encoding = c.req.header('content-encoding')?.trim().toLowerCase();
   if (encoding === undefined || encoding === '' || encoding === 'identity') return undefined;
   return c.json({ error: `Content-Encoding ${encoding} is not read here; send the body uncompressed (nothing of this ${what} was taken)` }, 415);
+}
+
+/**
+ * A body with nothing in it (a probe, a client that sent no body): 400 with what to send. Not
+ * quarantined: an entry with no payload would have nothing to replay, only to discard.
+ */
+function emptyAnswer(c: Context, text: string | Uint8Array, what: 'POST' | 'push'): Response | undefined {
+  if (typeof text !== 'string' || text.trim() !== '') return undefined;
+  const send = what === 'POST' ? 'send the events as a JSON array ([{…}, {…}]) with Content-Type: application/json' : 'send the work-order updates as JSON';
+  return c.json({ error: `the body is empty: ${send}; nothing of this ${what} was taken (there was nothing to keep)`, accepted: 0 }, 400);
 }
 
 /** Storing is behind (`sources.http.maxBacklog`): nothing was taken, and the sender retries after a second. */
