@@ -635,6 +635,31 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     const below = await push(hookApp({ ...sink, backlog: () => 9 }), JSON.stringify([{ id: 1 }]));
     expect(below.status).toBe(202);
   });
+
+  it('refuses a signed push while the backlog is at the default of sources.http.maxBacklog when sources.http is not set, rather than queuing without bound', async () => {
+    const secret = 'shared-secret-0123456789';
+    const submitted: RawMessage[][] = [];
+    let backlog = 50_000;
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })), backlog: () => backlog },
+      webhooks: new Map([['erp', { secret, signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'wo-1', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const body = JSON.stringify([{ id: 1 }]);
+    const signed = () => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'x-signature': createHmac('sha256', secret).update(body).digest('hex') }, body });
+    const r = await signed();
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('1');
+    expect(((await r.json()) as { error: string }).error).toBe(
+      'ingest is behind: 50000 events wait to be stored (the default of sources.http.maxBacklog, 50000, as sources.http is not set); nothing of this push was taken, retry after a second',
+    );
+    expect(submitted).toEqual([]);
+    backlog = 49_999;
+    expect((await signed()).status).toBe(202);
+  });
 });
 
 describe('HTTP intake of bodies in other encodings', () => {

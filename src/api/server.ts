@@ -248,6 +248,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // Anyone reaching the port can cause these: one line per kind and minute, with how many more.
   const refusals = new RefusalLog(opts.logger, opts.now);
   const webhookBodyLimit = intake?.bodyLimitBytes ?? 1_048_576;
+  // Without sources.http, its default: signed pushes are taken then too, and must not queue without bound.
+  const webhookMaxBacklog = intake ? intake.maxBacklog : 50_000;
   app.post(
     '/v1/webhooks/:destination/work-orders',
     bodyLimit({
@@ -294,7 +296,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
       // ERP pushes the update again; nothing of it was taken.
       const backlog = opts.sink.backlog?.() ?? 0;
-      if (intake?.maxBacklog !== undefined && backlog >= intake.maxBacklog) return behindAnswer(c, backlog, intake.maxBacklog, 'push');
+      if (webhookMaxBacklog !== undefined && backlog >= webhookMaxBacklog) return behindAnswer(c, backlog, webhookMaxBacklog, 'push', intake === undefined);
       // Read in the charset the Content-Type names, as intake is: bytes that are not text in it are
       // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
@@ -434,9 +436,10 @@ function emptyAnswer(c: Context, text: string | Uint8Array, what: 'POST' | 'push
 }
 
 /** Storing is behind (`sources.http.maxBacklog`): nothing was taken, and the sender retries after a second. */
-function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | 'push'): Response {
+function behindAnswer(c: Context, waiting: number, max: number, what: 'POST' | 'push', byDefault = false): Response {
   c.header('Retry-After', '1');
-  return c.json({ error: `ingest is behind: ${waiting} events wait to be stored (sources.http.maxBacklog is ${max}); nothing of this ${what} was taken, retry after a second` }, 503);
+  const limit = byDefault ? `the default of sources.http.maxBacklog, ${max}, as sources.http is not set` : `sources.http.maxBacklog is ${max}`;
+  return c.json({ error: `ingest is behind: ${waiting} events wait to be stored (${limit}); nothing of this ${what} was taken, retry after a second` }, 503);
 }
 
 /**
