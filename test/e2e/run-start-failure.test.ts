@@ -1,22 +1,23 @@
 /**
- * `assetbridge run` that fails at start (its HTTP port taken): it exits with the documented code
- * and lets go of the store, so the next command or service on the store need not wait out a holder
- * that is gone.
+ * `assetbridge run` that fails at start (its HTTP port taken, its MQTT broker's TLS failing): it
+ * exits with the documented code and lets go of the store, so the next command or service on the
+ * store need not wait out a holder that is gone, and a supervisor can start it again.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { LEASE_KEY, LEASE_NS } from '../../src/engine/store-lease.js';
-import { runCli, writeConfig } from '../helpers/cli.js';
+import { runCli, startService, writeConfig } from '../helpers/cli.js';
+import { waitFor } from '../helpers/wait.js';
 
 const blockers: Server[] = [];
 afterEach(async () => {
   await Promise.all(blockers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-function listen(): Promise<Server> {
-  const server = createServer();
+function listen(onConnection?: (socket: Socket) => void): Promise<Server> {
+  const server = createServer(onConnection);
   blockers.push(server);
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -41,5 +42,35 @@ describe('assetbridge run, failing at start', () => {
     // So the next command that needs the store to itself does not wait for the gone holder.
     const vacuum = await runCli(['store', 'vacuum', '-c', path]);
     expect({ code: vacuum.code, stderr: vacuum.stderr }).toEqual({ code: 0, stderr: '' });
+  });
+
+  it('with TLS to its MQTT broker failing (mqtts:// to a port that does not speak TLS): exit 1 naming the keys, not reconnecting for ever', async () => {
+    // Answers every connection as an HTTP server would: no TLS handshake can succeed.
+    const sockets: Socket[] = [];
+    const server = await listen((socket) => {
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    });
+    const port = (server.address() as { port: number }).port;
+    const topics = [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } }];
+    const { path } = writeConfig({
+      store: { path: 'ab.db' },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      sources: { mqtt: [{ name: 'yard', url: `mqtts://127.0.0.1:${port}`, clientId: 'ab-tls-fail', reconnectDelayMs: '50ms', topics }] },
+    });
+    const svc = startService(path, { ASSETBRIDGE_LOG_LEVEL: 'warn' });
+    try {
+      // Before the fix the process printed the error and then went on connecting every 50 ms, never exiting.
+      await waitFor(() => svc.child.exitCode !== null, 'assetbridge run to exit after its start failed', 30_000);
+    } finally {
+      if (svc.child.exitCode === null) await svc.kill9();
+      for (const s of sockets) s.destroy();
+    }
+    expect(svc.child.exitCode).toBe(1);
+    expect(svc.output()).toMatch(/error: MQTT source "yard": mqtts:\/\/127\.0\.0\.1:\d+: [\s\S]*sources\.mqtt\.0\.url/);
+    // It does not say it retries: it stops.
+    expect(svc.output()).not.toContain('retrying');
+    expect(sockets).toHaveLength(1);
   });
 });

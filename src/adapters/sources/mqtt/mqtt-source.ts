@@ -382,6 +382,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   }
 
   function onError(err: Error & { code?: string | number }): void {
+    // After a failed start: mqtt.js reports the same failure again as its socket closes; nothing retries.
+    if (state === 'stopped') return;
     const refused = typeof err.code === 'number';
     const tls = typeof err.code === 'string' && TLS_ERRORS.test(err.code);
     if (startWaiter && (refused || tls)) {
@@ -429,7 +431,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     const waiter = startWaiter;
     startWaiter = undefined;
     state = 'stopped';
-    client?.end(true);
+    if (client) endForGood(client, true);
     waiter?.reject(err);
   }
 
@@ -557,12 +559,24 @@ async function waitUntilSettled(submits: ReadonlySet<Promise<void>>, timeoutMs: 
  */
 function endClient(client: MqttClient): Promise<void> {
   return new Promise<void>((resolve) => {
-    const force = setTimeout(() => client.end(true, () => resolve()), 5_000);
-    client.end(!client.connected, () => {
+    const force = setTimeout(() => endForGood(client, true, () => resolve()), 5_000);
+    endForGood(client, !client.connected, () => {
       clearTimeout(force);
       resolve();
     });
   });
+}
+
+/**
+ * Ends the client for good. With `manualConnect` (see client-options.ts), mqtt.js makes an ended
+ * client connectable again once its stores are closed; a socket that closes only after that (a TLS
+ * handshake that failed, ended from its own error) then starts mqtt.js's reconnect timer, which
+ * keeps the process alive, connecting every `reconnectDelayMs`, after the source has stopped.
+ * Without a reconnect period mqtt.js sets no timer.
+ */
+function endForGood(client: MqttClient, force: boolean, callback?: () => void): void {
+  client.options.reconnectPeriod = 0;
+  client.end(force, () => callback?.());
 }
 
 function errorMessage(err: unknown): string {
