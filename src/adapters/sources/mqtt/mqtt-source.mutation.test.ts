@@ -602,6 +602,32 @@ describe('MQTT source: connection and subscription', () => {
     expect(cannot(log.warns)).toBe(2);
   });
 
+  it('a broker that comes back refusing the credentials (after it was unreachable) is logged at error, and status names the credential keys, not the url', async () => {
+    const errors: { fields: object; message: string }[] = [];
+    const debugs: string[] = [];
+    const log = { ...logger(), error: (fields: object, message: string) => errors.push({ fields, message }), debug: (_f: object, m: string) => debugs.push(m) };
+    const { source, client } = await started({}, { logger: log, configKey: 'sources.mqtt.0' });
+    client.drop();
+    client.emit('error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' }));
+    // The broker restarts with a new password file: every retry is refused.
+    const refusal = () => client.emit('error', Object.assign(new Error('Connection refused: Not authorized'), { code: 0x87 }));
+    refusal();
+    refusal();
+    const advice = 'check sources.mqtt.0.username and password (user "ingest"), and that the broker lets that user connect';
+    expect(errors).toEqual([
+      {
+        fields: expect.objectContaining({ key: 'sources.mqtt.0.password', code: 0x87 }) as object,
+        message: `MQTT source cannot connect to the broker mqtt://broker.test:1883: Connection refused: Not authorized; ${advice}; retrying`,
+      },
+    ]);
+    expect(debugs.filter((m) => m.includes('cannot connect'))).toHaveLength(1); // the second refusal
+    expect(source.connectionError()).toEqual({ key: 'sources.mqtt.0.password', error: `Connection refused: Not authorized; ${advice}` });
+    // A TLS failure names the TLS files.
+    client.emit('error', Object.assign(new Error('certificate has expired'), { code: 'CERT_HAS_EXPIRED' }));
+    expect(source.connectionError()?.key).toBe('sources.mqtt.0.caFile');
+    expect(errors.at(-1)?.message).toContain('check sources.mqtt.0.caFile, certFile and keyFile');
+  });
+
   // Mutation: the subscription's error ignored.
   it('fails start with the broker refusing the subscription, naming the filters and the user for the ACL', async () => {
     fake.script.subscribeError = new Error('Subscribe error: Not authorized');

@@ -149,9 +149,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let closeExplained = false;
   /** The filters subscribed in this client id's session by an earlier run (or connection), from `subscriptionMemory`. */
   let earlier: string[] = [];
-  let outageErrorLogged = false;
-  /** The latest connection error, for the start timeout's message. */
-  let lastError: string | undefined;
+  /** The code of the connection error last logged at warn/error in this outage (null: none yet). */
+  let outageErrorLogged: string | number | undefined | null = null;
+  /** The latest connection error (with what to do, when the config is at fault) and the key at fault, for the start timeout's message and `connectionError()`. */
+  let lastError: { readonly key: string; readonly error: string } | undefined;
   const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
   const configKey = options.configKey ?? `sources.mqtt[name=${config.name}]`;
   /** The filters refused at the latest SUBACK. */
@@ -264,7 +265,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     connectedAt = Date.now();
     closeExplained = false;
     lastError = undefined;
-    outageErrorLogged = false;
+    outageErrorLogged = null;
     const c = client;
     if (!c) return;
     if (counts.connects > 1 && !connack.sessionPresent)
@@ -381,30 +382,41 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     }
   }
 
+  /**
+   * What a connection error says is wrong with the config: the key to fix and what to do, and
+   * whether it ends a start at once (the broker refused us, or TLS failed: retrying will not help).
+   * A network error (the broker down or unreachable) names the url and may pass by itself.
+   */
+  function diagnose(err: Error & { code?: string | number }): { readonly key: string; readonly hint: string; readonly final: boolean } {
+    const code = err.code;
+    if (typeof code === 'string' && TLS_ERRORS.test(code))
+      return { key: `${configKey}.caFile`, hint: `; check ${configKey}.caFile, certFile and keyFile, and that the broker's certificate matches the host name in ${configKey}.url`, final: true };
+    if (typeof code !== 'number') return { key: `${configKey}.url`, hint: '', final: false };
+    if (code === 1 || code === 0x84) return { key: `${configKey}.protocolVersion`, hint: `; the broker does not speak this MQTT version: set ${configKey}.protocolVersion: 4`, final: true };
+    if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
+      return config.username === undefined
+        ? { key: `${configKey}.username`, hint: `; the broker takes no anonymous client: set ${configKey}.username and password`, final: true }
+        : { key: `${configKey}.password`, hint: `; check ${configKey}.username and password (user "${config.username}"), and that the broker lets that user connect`, final: true };
+    return { key: `${configKey}.url`, hint: '', final: true };
+  }
+
   function onError(err: Error & { code?: string | number }): void {
     // After a failed start: mqtt.js reports the same failure again as its socket closes; nothing retries.
     if (state === 'stopped') return;
-    const refused = typeof err.code === 'number';
-    const tls = typeof err.code === 'string' && TLS_ERRORS.test(err.code);
-    if (startWaiter && (refused || tls)) {
-      const hint =
-        err.code === 1 || err.code === 0x84
-          ? `; the broker does not speak this MQTT version: set ${configKey}.protocolVersion: 4`
-          : tls
-            ? `; check ${configKey}.caFile, certFile and keyFile, and that the broker's certificate matches the host name in ${configKey}.url`
-            : err.code === 4 || err.code === 5 || err.code === 0x86 || err.code === 0x87
-              ? config.username === undefined
-                ? `; the broker takes no anonymous client: set ${configKey}.username and password`
-                : `; check ${configKey}.username and password (user "${config.username}"), and that the broker lets that user connect`
-              : '';
+    const { key, hint, final } = diagnose(err);
+    if (startWaiter && final) {
       failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message}${hint}`));
       return;
     }
-    // Once per outage at warn/error; the retries that follow at debug.
-    const level = outageErrorLogged ? 'debug' : refused || tls ? 'error' : 'warn';
-    outageErrorLogged = true;
-    lastError = err.message;
-    log[level]({ source: name, url, key: `${configKey}.url`, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs }, 'MQTT source cannot connect to the broker; retrying');
+    // Once per outage and kind of error at warn/error (a broker that comes back refusing our
+    // credentials, after it was unreachable, is said too); the retries that follow at debug.
+    const level = outageErrorLogged === err.code ? 'debug' : final ? 'error' : 'warn';
+    outageErrorLogged = err.code;
+    lastError = { key, error: `${err.message}${hint}` };
+    log[level](
+      { source: name, url, key, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs },
+      final ? `MQTT source cannot connect to the broker ${url}: ${err.message}${hint}; retrying` : 'MQTT source cannot connect to the broker; retrying',
+    );
   }
 
   /**
@@ -480,7 +492,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         () =>
           failStart(
             new Error(
-              `MQTT source "${config.name}": could not connect to ${url} within ${Math.round(startTimeoutMs / 1000)} s${lastError === undefined ? '' : ` (${lastError})`}; ` +
+              `MQTT source "${config.name}": could not connect to ${url} within ${Math.round(startTimeoutMs / 1000)} s${lastError === undefined ? '' : ` (${lastError.error})`}; ` +
                 `check that the broker is running and reachable from here, and ${configKey}.url, then start again`,
             ),
           ),
@@ -536,7 +548,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     },
 
     connectionError(): { key: string; error: string } | undefined {
-      return client?.connected || lastError === undefined ? undefined : { key: `${configKey}.url`, error: lastError };
+      return client?.connected ? undefined : lastError;
     },
   };
 }
