@@ -82,6 +82,24 @@ describe('reportError', () => {
     expect(written.join('')).not.toContain('S3CR3T');
   });
 
+  it("scrubs the loaded config's own secret values too, which no pattern finds (an MQTT source's start error quoting its broker's answer)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-report-'));
+    const path = join(dir, 'assetbridge.yaml');
+    const topics = [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } }];
+    writeFileSync(path, JSON.stringify({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', username: 'ingest', password: '${MQTT_PW_REPORT}', topics }] } }));
+    vi.stubEnv('MQTT_PW_REPORT', 'Yard-Broker-7731');
+    resolveConfig(path);
+    const written: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    vi.stubEnv('ASSETBRIDGE_DEBUG', '1');
+    reportError(new Error('MQTT source "yard": could not connect to mqtt://127.0.0.1:1883 within 30 s (proxy refused ingest/Yard-Broker-7731); check that the broker is running and reachable from here, and sources.mqtt.0.url, then start again'));
+    expect(written[0]).toBe('error: MQTT source "yard": could not connect to mqtt://127.0.0.1:1883 within 30 s (proxy refused ingest/[REDACTED]); check that the broker is running and reachable from here, and sources.mqtt.0.url, then start again\n');
+    expect(written.join('')).not.toContain('Yard-Broker-7731');
+  });
+
   it('prints no stack with ASSETBRIDGE_DEBUG=0 (or false, no, off), which reads as off', () => {
     const written: string[] = [];
     vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {

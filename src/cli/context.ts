@@ -12,7 +12,7 @@ import { ConfigError, UsageError } from '../core/errors/errors.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { openStore, configLogger } from '../app.js';
+import { openStore, configLogger, redactedFor } from '../app.js';
 import { logLevel, redactString } from '../adapters/log/logger.js';
 import type { Store } from '../ports/store.js';
 import { CsvError } from '../adapters/identity/asset-csv.js';
@@ -60,6 +60,7 @@ export function resolveConfig(configPath: string | undefined): { config: Config;
   }
   const config = loadConfigFile(path, process.env, { deferSecrets: true });
   noteStorePath(config.store.path);
+  redactError = redactedFor(config);
   return { config, configPath: path };
 }
 
@@ -118,6 +119,13 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void>): 
   };
 }
 
+/**
+ * How {@link reportError} redacts an error's text: as a log line is, and once a config is loaded,
+ * with that config's own secret values scrubbed too (a password that is no `password=…` pair, such
+ * as a broker's or a proxy's answer quoting it in an MQTT source's start error).
+ */
+let redactError: (text: string) => string = redactString;
+
 /** The store this command opened (or the service runs on), so an error SQLite gives later can name it. */
 let storePathInUse: string | undefined;
 
@@ -142,10 +150,10 @@ export function reportError(err: unknown): number {
   const code = (err as { code?: unknown } | undefined)?.code;
   const advice = typeof code === 'string' && code.startsWith('SQLITE_') ? storeErrorAdvice(code) : undefined;
   // An error we did not expect may quote what it was given (a header, a URL): redacted as a log line's.
-  const message = redactString(e.message);
+  const message = redactError(e.message);
   const store = storePathInUse === undefined ? 'the store (store.path)' : `the store ${storePathInUse} (store.path)`;
   process.stderr.write(advice === undefined ? `error: ${message}\n` : `error: ${store}: ${message}; ${advice}\n`);
-  if (debugOn()) process.stderr.write(`${redactString(e.stack ?? '')}\n`);
+  if (debugOn()) process.stderr.write(`${redactError(e.stack ?? '')}\n`);
   return 1;
 }
 
