@@ -715,6 +715,28 @@ describe('MQTT source: connection and subscription', () => {
     await expect(source.start(new HeldSink())).rejects.toThrow(`MQTT source "fake": mqtt://broker.test:1883: ${message}${hint}`);
   });
 
+  it('mqtts:// to a port that does not speak TLS: says so and what to write in url, not to check the certificate files', async () => {
+    // Node's error for a plain MQTT (or HTTP) port answering a TLS handshake, OpenSSL's trailing newline included.
+    const message = 'write EPROTO 806C6A36B07F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n';
+    fake.script.connectError = Object.assign(new Error(message), { code: 'EPROTO' });
+    const source = create({ url: 'mqtts://broker.test:1883' }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      `MQTT source "fake": mqtts://broker.test:1883: ${message.trim()}; what answers at mqtts://broker.test:1883 does not speak TLS (a plain MQTT port?): use the broker's TLS port (8883 as a rule) in sources.mqtt.0.url, or mqtt:// (ws:// for WebSocket) if it has none`,
+    );
+  });
+
+  it('a port that drops the connection (TLS on one side only, as Mosquitto answers it): the start timeout says which scheme to try', async () => {
+    fake.script.connectError = Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' });
+    const plain = create({ url: 'mqtt://broker.test:8883' }, { startTimeoutMs: 600, configKey: 'sources.mqtt.0' });
+    await expect(plain.start(new HeldSink())).rejects.toThrow(
+      "MQTT source \"fake\": could not connect to mqtt://broker.test:8883 within 1 s (read ECONNRESET; if the broker's port expects TLS (8883 as a rule), use mqtts:// (wss:// for WebSocket) in sources.mqtt.0.url); check that the broker is running",
+    );
+    const tls = create({ url: 'mqtts://broker.test:1883' }, { startTimeoutMs: 600, configKey: 'sources.mqtt.0' });
+    await expect(tls.start(new HeldSink())).rejects.toThrow(
+      "(read ECONNRESET; if the broker's port does not speak TLS (1883 as a rule), use its TLS port (8883 as a rule) in sources.mqtt.0.url, or mqtt:// (ws:// for WebSocket) if it has none)",
+    );
+  });
+
   it('a broker that refuses an anonymous client: the keys to set, not "check username and password" that are not configured', async () => {
     fake.script.connectError = Object.assign(new Error('Connection refused: Not authorized'), { code: 0x87 });
     const source = create({ username: undefined, password: undefined }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });

@@ -389,6 +389,23 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
    */
   function diagnose(err: Error & { code?: string | number }): { readonly key: string; readonly hint: string; readonly final: boolean } {
     const code = err.code;
+    const tlsUrl = /^(mqtts|wss):/i.test(config.url);
+    // OpenSSL's "wrong version number": what answered is no TLS server (a plain MQTT or HTTP port).
+    if (tlsUrl && /wrong version number/i.test(err.message))
+      return {
+        key: `${configKey}.url`,
+        hint: `; what answers at ${url} does not speak TLS (a plain MQTT port?): use the broker's TLS port (8883 as a rule) in ${configKey}.url, or mqtt:// (ws:// for WebSocket) if it has none`,
+        final: true,
+      };
+    // Mosquitto drops a connection so when one side speaks TLS and the other does not (as may a broker at its connection limit).
+    if (code === 'ECONNRESET')
+      return {
+        key: `${configKey}.url`,
+        hint: tlsUrl
+          ? `; if the broker's port does not speak TLS (1883 as a rule), use its TLS port (8883 as a rule) in ${configKey}.url, or mqtt:// (ws:// for WebSocket) if it has none`
+          : `; if the broker's port expects TLS (8883 as a rule), use mqtts:// (wss:// for WebSocket) in ${configKey}.url`,
+        final: false,
+      };
     if (typeof code === 'string' && TLS_ERRORS.test(code))
       return { key: `${configKey}.caFile`, hint: `; check ${configKey}.caFile, certFile and keyFile, and that the broker's certificate matches the host name in ${configKey}.url`, final: true };
     if (typeof code !== 'number') return { key: `${configKey}.url`, hint: '', final: false };
@@ -405,17 +422,17 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     if (state === 'stopped') return;
     const { key, hint, final } = diagnose(err);
     if (startWaiter && final) {
-      failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message}${hint}`));
+      failStart(new Error(`MQTT source "${config.name}": ${url}: ${err.message.trim()}${hint}`));
       return;
     }
     // Once per outage and kind of error at warn/error (a broker that comes back refusing our
     // credentials, after it was unreachable, is said too); the retries that follow at debug.
     const level = outageErrorLogged === err.code ? 'debug' : final ? 'error' : 'warn';
     outageErrorLogged = err.code;
-    lastError = { key, error: `${err.message}${hint}` };
+    lastError = { key, error: `${err.message.trim()}${hint}` };
     log[level](
       { source: name, url, key, err: err.message, code: err.code, retryEveryMs: config.reconnectDelayMs },
-      final ? `MQTT source cannot connect to the broker ${url}: ${err.message}${hint}; retrying` : 'MQTT source cannot connect to the broker; retrying',
+      `MQTT source cannot connect to the broker ${url}: ${err.message.trim()}${hint}; retrying`,
     );
   }
 
