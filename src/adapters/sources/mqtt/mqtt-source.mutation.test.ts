@@ -715,6 +715,18 @@ describe('MQTT source: connection and subscription', () => {
     await expect(source.start(new HeldSink())).rejects.toThrow(`MQTT source "fake": mqtt://broker.test:1883: ${message}${hint}`);
   });
 
+  it('credentials given in the url: a refusal names the url to fix, not "set username" (mqtt.js connects with the url\'s user)', async () => {
+    fake.script.connectError = Object.assign(new Error('Connection refused: Not authorized'), { code: 0x87 });
+    const source = create({ url: 'mqtt://ingest%40yard:Wr0ng-pw@broker.test:1883', username: undefined }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": mqtt://ingest%40yard:***@broker.test:1883: Connection refused: Not authorized; check the user name and password in sources.mqtt.0.url (user "ingest@yard"), and that the broker lets that user connect',
+    );
+    delete fake.script.connectError;
+    fake.script.subackCodes = [0x87];
+    const acl = create({ url: 'mqtt://ingest:pw@broker.test:1883', username: undefined }, { startTimeoutMs: 5_000 });
+    await expect(acl.start(new HeldSink())).rejects.toThrow('(client id "ab-fake", user "ingest")');
+  });
+
   it('mqtts:// to a port that does not speak TLS: says so and what to write in url, not to check the certificate files', async () => {
     // Node's error for a plain MQTT (or HTTP) port answering a TLS handshake, OpenSSL's trailing newline included.
     const message = 'write EPROTO 806C6A36B07F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n';

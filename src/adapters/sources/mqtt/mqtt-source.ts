@@ -155,6 +155,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let lastError: { readonly key: string; readonly error: string } | undefined;
   const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
   const configKey = options.configKey ?? `sources.mqtt[name=${config.name}]`;
+  /** The user named in the URL (`mqtt://user:password@host`): mqtt.js connects with the URL's credentials, before `username` and `password`. */
+  const urlUser = userOfUrl(config.url);
+  /** The user the broker sees, for messages about its ACL; undefined: anonymous. */
+  const user = urlUser ?? config.username;
   /** The filters refused at the latest SUBACK. */
   let refusedFilters: readonly RefusedSubscription[] = [];
 
@@ -288,7 +292,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         return;
       }
       if (err && answered === undefined) {
-        const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${config.username ?? '(anonymous)'}`;
+        const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${user ?? '(anonymous)'}`;
         if (startWaiter) failStart(new Error(`MQTT source "${config.name}": ${message}`));
         else log.error({ source: name }, `MQTT source: ${message}`);
         return;
@@ -303,7 +307,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       // Some granted: their messages keep coming, so the source runs on, saying what is missing.
       for (const r of refused)
         log.error(
-          { source: name, url, clientId: config.clientId, username: config.username, filter: r.filter, key: r.key, reasonCode: r.reasonCode },
+          { source: name, url, clientId: config.clientId, username: user, filter: r.filter, key: r.key, reasonCode: r.reasonCode },
           `MQTT source: broker ${url} refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; no message matching it will arrive. ${refusalAdvice(r.reasonCode)} The subscription is tried again at every reconnect; restart the service once the broker allows it`,
         );
       const ready = () => {
@@ -363,7 +367,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   }
 
   function refusalAdvice(code: number): string {
-    const who = `client id "${config.clientId}", ${config.username === undefined ? 'anonymous' : `user "${config.username}"`}`;
+    const who = `client id "${config.clientId}", ${user === undefined ? 'anonymous' : `user "${user}"`}`;
     switch (code) {
       case 0x9e:
         return `The broker does not support shared subscriptions: remove ${configKey}.sharedGroup.`;
@@ -411,7 +415,9 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     if (typeof code !== 'number') return { key: `${configKey}.url`, hint: '', final: false };
     if (code === 1 || code === 0x84) return { key: `${configKey}.protocolVersion`, hint: `; the broker does not speak this MQTT version: set ${configKey}.protocolVersion: 4`, final: true };
     if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
-      return config.username === undefined
+      return urlUser !== undefined
+        ? { key: `${configKey}.url`, hint: `; check the user name and password in ${configKey}.url (user "${urlUser}"), and that the broker lets that user connect`, final: true }
+        : config.username === undefined
         ? { key: `${configKey}.username`, hint: `; the broker takes no anonymous client: set ${configKey}.username and password`, final: true }
         : { key: `${configKey}.password`, hint: `; check ${configKey}.username and password (user "${config.username}"), and that the broker lets that user connect`, final: true };
     return { key: `${configKey}.url`, hint: '', final: true };
@@ -568,6 +574,16 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       return client?.connected ? undefined : lastError;
     },
   };
+}
+
+/** The user name of a URL's user-info, decoded as mqtt.js decodes it; undefined without one. */
+function userOfUrl(url: string): string | undefined {
+  try {
+    const name = new URL(url).username;
+    return name === '' ? undefined : decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Waits until every tracked submit has settled (new ones may be added meanwhile); false on timeout. */
