@@ -59,6 +59,18 @@ describe('classifyResponse', () => {
     expect(error.retryAfterMs).toBe(90_000);
   });
 
+  it("reads NetSuite's 400 SSS_REQUEST_LIMIT_EXCEEDED (a RESTlet over the account's concurrency limit) as throttling, not a dead letter", () => {
+    const limited = JSON.stringify({ error: { code: 'SSS_REQUEST_LIMIT_EXCEEDED', message: 'Request limit exceeded. Please try again later.' } });
+    const error = classifyResponse({ status: 400, retryAfter: '5', bodyText: limited, recordedBody: limited }, 'POST /app/site/hosting/restlet.nl', NOW);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error?.status).toBe(400);
+    expect((error as RateLimitedError).retryAfterMs).toBe(5000);
+    expect(error?.message).toContain('SSS_REQUEST_LIMIT_EXCEEDED');
+    // Another 400 stays permanent, whatever its words say of limits.
+    const invalid = JSON.stringify({ error: { code: 'INVALID_FLD_VALUE', message: 'the quantity exceeds the request limit of 10' } });
+    expect(classifyResponse({ status: 400, bodyText: invalid }, 'c', NOW)).toBeInstanceOf(PermanentError);
+  });
+
   it('leaves retryAfterMs undefined without a usable header', () => {
     expect((classifyResponse({ status: 429, bodyText: '' }, 'c', NOW) as RateLimitedError).retryAfterMs).toBeUndefined();
     expect((classifyResponse({ status: 429, retryAfter: 'soon', bodyText: '' }, 'c', NOW) as RateLimitedError).retryAfterMs).toBeUndefined();

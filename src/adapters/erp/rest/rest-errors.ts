@@ -6,6 +6,7 @@
  * |---|---|
  * | 2xx | ok (no error) |
  * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
+ * | another 4xx whose error code is a throttling one (NetSuite RESTlets' 400 `SSS_REQUEST_LIMIT_EXCEEDED`) | {@link RateLimitedError}, as a 429 |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
  * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
  * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link RetryableError}), or permanent as above |
@@ -61,6 +62,12 @@ export function classifyResponse(
     const what = status === 429 ? 'rate limited' : 'unavailable';
     return new RateLimitedError(`${context} → ${status} ${what}${wait}${said}`, retryAfterMs, status, body);
   }
+  if (status >= 400 && status < 500 && status !== 401 && THROTTLED_CODE.test(reason)) {
+    // A throttling answer under another status: a pause and a retry, never a dead letter.
+    const retryAfterMs = parseRetryAfter(response.retryAfter, now);
+    const wait = retryAfterMs !== undefined ? `; Retry-After ${Math.ceil(retryAfterMs / 1000)} s` : '; no Retry-After given';
+    return new RateLimitedError(`${context} → ${status} rate limited (the ERP's code says so)${wait}${said}`, retryAfterMs, status, body);
+  }
   if (status === 401) {
     return new AuthError(`${context} → 401 unauthorized${said}; credentials were rejected or have expired`, status, body);
   }
@@ -77,6 +84,13 @@ export function classifyResponse(
   }
   return new PermanentError(`${context} → ${status} ${permanentHint(status)}${said}`, status, body);
 }
+
+/**
+ * Error codes that say "too many requests" under a status other than 429: NetSuite answers a
+ * RESTlet over the account's concurrency limit 400 `SSS_REQUEST_LIMIT_EXCEEDED`. Matched in the
+ * ERP's reason (which starts with its code), as a whole word.
+ */
+const THROTTLED_CODE = /\bSSS_REQUEST_LIMIT_EXCEEDED\b/;
 
 function permanentHint(status: number): string {
   switch (status) {
