@@ -5,6 +5,8 @@
  */
 import { createHmac } from 'node:crypto';
 import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
@@ -325,6 +327,42 @@ describe('a work-order push retried after its commit failed', () => {
       expect(kept.map((q) => [q.code, q.reason])).toEqual([['invalid', 'work order A1|svc-10h|20h needs id']]);
     } finally {
       await app.stop();
+    }
+  });
+});
+
+describe('dead letters of an ERP answer that echoes a configured credential', () => {
+  it("store the delivery's error and audit without the value of a destination header whose name looks like no credential's", async () => {
+    // A header value is a credential to the config (config check never echoes it), whatever its name.
+    const tenant = 'tenant-Secret-27182818';
+    const erp = createServer((req, res) => {
+      res.writeHead(400, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: 'UnknownTenant', message: `tenant ${String(req.headers['x-erp-tenant'])} has no asset EQ-1` } }));
+    });
+    await new Promise<void>((resolve) => erp.listen(0, '127.0.0.1', resolve));
+    const { port } = erp.address() as AddressInfo;
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: `http://127.0.0.1:${port}`, token: 'erp-token-1234', headers: { 'X-Erp-Tenant': tenant } }],
+    });
+    const app = await createApp(config, { logger, sources: false, http: false });
+    try {
+      await app.store.commitIngest({
+        deliveries: [{ destination: 'erp', operation: 'location.update', kind: 'state', businessKey: 'EQ-1', erpAssetId: 'EQ-1', eventTime: Date.now(), payload: { warehouseLocation: 'YARD', coordinates: { lat: 1, lng: 2 } } }],
+        states: [],
+        quarantine: [],
+        accepted: 0,
+      });
+      await app.start();
+      const dead = await waitFor(async () => (await app.store.listDeliveries({ status: 'dead' }))[0], 'the delivery in dead letters');
+      expect(dead.lastError).toContain('UnknownTenant: tenant [REDACTED] has no asset EQ-1');
+      const audit = await app.store.queryAudit({ destination: 'erp' });
+      expect(audit.length).toBeGreaterThan(0);
+      const stored = JSON.stringify({ dead, audit });
+      expect(stored).not.toContain(tenant);
+    } finally {
+      await app.stop();
+      await new Promise((resolve) => erp.close(resolve));
     }
   });
 });

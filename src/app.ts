@@ -367,6 +367,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       destinations: deliver ? config.destinations.map((d) => policyOf(d, connectors.get(d.name) as ErpConnector)) : [],
       onAttempt: timings.attempted,
+      // An ERP echoing a credential of the config its connector does not scrub: not stored as echoed.
+      redact: redactedFor(config),
     });
     const ingestor = new Ingestor({
       store,

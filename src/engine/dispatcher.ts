@@ -59,6 +59,13 @@ export interface DispatcherOptions {
   readonly random?: () => number;
   /** Told each delivery attempt's time and status as it is audited (the service's metrics). */
   readonly onAttempt?: (attempt: AttemptTiming) => void;
+  /**
+   * Applied to the text a delivery's outcome stores (its error, as dead letters, `status` and the
+   * audit trail show it, and the audited URL and answer): the composition root scrubs the config's
+   * credential values with it, which the connector's own redaction may not know (a header of a name
+   * that looks like no credential's). @default the text as it is
+   */
+  readonly redact?: (text: string) => string;
 }
 
 /** One delivery attempt that went out (it has an exchange in the audit trail), for metrics. */
@@ -176,10 +183,12 @@ export class Dispatcher {
   private readonly abort = new AbortController();
   private readonly idlePollMs: number;
   private readonly random: () => number;
+  private readonly redact: (text: string) => string;
 
   constructor(private readonly opts: DispatcherOptions) {
     this.idlePollMs = opts.idlePollMs ?? 250;
     this.random = opts.random ?? Math.random;
+    this.redact = opts.redact ?? ((text) => text);
     for (const d of opts.destinations) this.workers.set(d.name, new DestinationWorker(d, opts.clock.now()));
   }
 
@@ -512,7 +521,8 @@ export class Dispatcher {
       // From when this value was queued: a key's newer value replacing a failing one starts afresh.
       const tooOld = now - item.enqueuedAt >= p.maxAgeMs;
       /** Given up on: to the dead letters, with why. */
-      const dead = (why: string): void => {
+      const dead = (reason: string): void => {
+        const why = this.redact(reason);
         w.metrics.deadLettered++;
         this.opts.logger?.error(
           { destination: p.name, id: r.id, operation: item.operation, businessKey: item.businessKey, error: why },
@@ -550,7 +560,7 @@ export class Dispatcher {
       }
       w.metrics.retried++;
       const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
-      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: this.notBeforeLanded(w, item, now, unknown, now + delay), error: err.message, ...uncertain });
+      outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: this.notBeforeLanded(w, item, now, unknown, now + delay), error: this.redact(err.message), ...uncertain });
       audit.push(this.auditOf(items, r, now, 'retry'));
     }
     // Items the connector did not answer for: unknown outcome, resend later.
@@ -631,11 +641,11 @@ export class Dispatcher {
       attempt: item.attempts + 1,
       latencyMs: Math.round(x?.latencyMs ?? 0),
       outcome,
-      ...(x ? { method: x.method, url: x.url } : {}),
+      ...(x ? { method: x.method, url: this.redact(x.url) } : {}),
       ...(x?.requestBody !== undefined ? { requestBody: x.requestBody } : {}),
       ...(x?.status !== undefined ? { status: x.status } : {}),
-      ...(x?.responseBody !== undefined ? { responseBody: x.responseBody } : {}),
-      ...(r.ok ? {} : { error: `${r.error.code}: ${r.error.message}` }),
+      ...(x?.responseBody !== undefined ? { responseBody: this.redact(x.responseBody) } : {}),
+      ...(r.ok ? {} : { error: this.redact(`${r.error.code}: ${r.error.message}`) }),
     };
   }
 }
