@@ -65,13 +65,25 @@ export class ClientCredentialsTokenSource {
     return this.mint(signal);
   }
 
-  /** Forget the cached token (after a 401), so the next request mints a new one. */
-  invalidate(): void {
+  /**
+   * Forget the cached token (after a 401), so the next request mints a new one. With `rejected`
+   * (the token the refused request carried), only while that one is cached: a request sent before
+   * another minted a newer token is refused for its old one, and must not drop the new one.
+   */
+  invalidate(rejected?: string): void {
+    if (rejected !== undefined && this.cached?.accessToken !== rejected) return;
     this.cached = undefined;
   }
 
-  /** Forget the cached token and mint a new one now. Never rejects. */
-  async refresh(signal?: AbortSignal): Promise<TokenOutcome> {
+  /**
+   * Forget the cached token and mint a new one now. With `rejected` (the token last refused),
+   * a valid cached token other than it was minted since, by a concurrent refresh: it is the new
+   * one, and no other is minted. Never rejects.
+   */
+  async refresh(signal?: AbortSignal, rejected?: string): Promise<TokenOutcome> {
+    const cached = this.cached;
+    if (rejected !== undefined && cached && cached.accessToken !== rejected && this.clock.now() < cached.refreshAt)
+      return { type: 'token', accessToken: cached.accessToken, tokenType: cached.tokenType };
     this.invalidate();
     return this.mint(signal);
   }

@@ -82,3 +82,63 @@ describe('REST client redaction', () => {
     expect(recorded).not.toContain('S3CR3T');
   });
 });
+
+describe('RestClient OAuth2 tokens refused by the ERP', () => {
+  const oauth = {
+    ...base,
+    auth: { type: 'oauth2-client-credentials', tokenUrl: 'https://login.example/token', clientId: 'ab', clientSecret: 'client-secret-1' },
+  } as const;
+
+  /** A token endpoint minting at-1, at-2, …; the ERP answers each request when the test says, with the status it says. */
+  function erpWithTokens() {
+    let minted = 0;
+    const pending: { token: string; answer: (status: number) => void }[] = [];
+    const fetch = ((url: string, init: RequestInit) => {
+      if (url === 'https://login.example/token') {
+        minted++;
+        return Promise.resolve(Response.json({ access_token: `at-${minted}`, expires_in: 3600 }));
+      }
+      const token = String((init.headers as Record<string, string>).Authorization).replace('Bearer ', '');
+      return new Promise<Response>((resolve) => pending.push({ token, answer: (status) => resolve(Response.json(status === 200 ? { ok: true } : { error: { code: 'InvalidToken', message: 'the access token is not valid' } }, { status })) }));
+    }) as unknown as typeof globalThis.fetch;
+    const next = async (): Promise<{ token: string; answer: (status: number) => void }> => {
+      for (let i = 0; i < 100 && pending.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+      const p = pending.shift();
+      if (!p) throw new Error('no request reached the ERP');
+      return p;
+    };
+    return { fetch, next, minted: () => minted };
+  }
+
+  it("mints one new token for requests refused for the same old one: a late 401 of the old token does not drop the new one (a refresh each would churn tokens)", async () => {
+    const erp = erpWithTokens();
+    const client = new RestClient(restDestinationSchema.parse(oauth), { fetch: erp.fetch });
+    // Two requests in flight with at-1, which the ERP stopped taking (revoked, rotated).
+    const a = client.request({ method: 'GET', path: '/a' });
+    const first = await erp.next();
+    const b = client.request({ method: 'GET', path: '/b' });
+    const second = await erp.next();
+    expect([first.token, second.token]).toEqual(['at-1', 'at-1']);
+    // b is refused first: its refresh mints at-2.
+    second.answer(401);
+    expect((await b).ok).toBe(false);
+    await client.refreshAuth();
+    expect(erp.minted()).toBe(2);
+    // a's refusal of at-1 comes after: at-2 is kept, and its refresh mints nothing more.
+    first.answer(401);
+    expect((await a).ok).toBe(false);
+    await client.refreshAuth();
+    expect(erp.minted()).toBe(2);
+    const c = client.request({ method: 'GET', path: '/c' });
+    const third = await erp.next();
+    expect(third.token).toBe('at-2');
+    third.answer(200);
+    expect((await c).ok).toBe(true);
+    // A refusal of the token in use is a refusal still: the next refresh mints.
+    const d = client.request({ method: 'GET', path: '/d' });
+    (await erp.next()).answer(401);
+    expect((await d).ok).toBe(false);
+    await client.refreshAuth();
+    expect(erp.minted()).toBe(3);
+  });
+});

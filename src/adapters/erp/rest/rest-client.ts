@@ -77,6 +77,10 @@ export class RestClient {
   private readonly tokens: ClientCredentialsTokenSource | undefined;
   /** Errors of requests not sent because the token endpoint failed (see {@link failedForToken}). */
   private readonly tokenFailures = new WeakSet<DeliveryError>();
+  /** The minted token each answered request carried (see {@link rejectedToken}). */
+  private readonly sentWith = new WeakMap<RestOutcome, string>();
+  /** The minted token the ERP refused last (401): what {@link refreshAuth} replaces. */
+  private lastRejected: string | undefined;
 
   constructor(
     private readonly config: RestDestinationConfig,
@@ -138,6 +142,7 @@ export class RestClient {
       return { ok: false, error: authorization.error, tokenEndpoint: true, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };
     }
     if (authorization.value !== undefined) headers.Authorization = authorization.value;
+    const token = authorization.token;
 
     const result = await this.http.request({
       method: req.method,
@@ -151,12 +156,28 @@ export class RestClient {
       return { ok: false, error: classifyNetworkFailure(result.failure, context, { read }), exchange: result.exchange, networkFailure: result.failure.kind };
     }
     const error = this.classify(result, context);
+    let outcome: RestOutcome;
     if (error) {
+      outcome = { ok: false, error, exchange: result.exchange, answer: { status: result.status, headers: result.headers, bodyText: result.bodyText } };
       // The token was refused: drop it so the next request (or refreshAuth) mints a new one.
-      if (error instanceof AuthError) this.tokens?.invalidate();
-      return { ok: false, error, exchange: result.exchange, answer: { status: result.status, headers: result.headers, bodyText: result.bodyText } };
-    }
-    return { ok: true, status: result.status, headers: result.headers, body: parseBody(result.bodyText), exchange: result.exchange };
+      if (error instanceof AuthError && token !== undefined) this.rejected(token);
+    } else outcome = { ok: true, status: result.status, headers: result.headers, body: parseBody(result.bodyText), exchange: result.exchange };
+    if (token !== undefined) this.sentWith.set(outcome, token);
+    return outcome;
+  }
+
+  /**
+   * A request of this client answered, but refused for its credentials inside (a batch's
+   * sub-request answered 401): its token is dropped, as for a request answered 401 itself.
+   */
+  rejectedToken(outcome: RestOutcome): void {
+    const token = this.sentWith.get(outcome);
+    if (token !== undefined) this.rejected(token);
+  }
+
+  private rejected(token: string): void {
+    this.lastRejected = token;
+    this.tokens?.invalidate(token);
   }
 
   /** Classify a response that arrived (2xx → undefined). */
@@ -190,12 +211,14 @@ export class RestClient {
   }
 
   /**
-   * Re-acquire credentials: mints a new OAuth2 token (static tokens have nothing to refresh).
-   * Rejects with the classified {@link DeliveryError} when the token endpoint refuses.
+   * Re-acquire credentials: mints a new OAuth2 token (static tokens have nothing to refresh), unless
+   * one was minted since the ERP last refused one (concurrent requests refused for the same old
+   * token mint one new token, not one each). Rejects with the classified {@link DeliveryError}
+   * when the token endpoint refuses.
    */
   async refreshAuth(signal?: AbortSignal): Promise<void> {
     if (!this.tokens) return;
-    const outcome = await this.tokens.refresh(signal);
+    const outcome = await this.tokens.refresh(signal, this.lastRejected);
     if (outcome.type !== 'token') throw this.tokenError(outcome).error;
   }
 
@@ -218,10 +241,10 @@ export class RestClient {
 
   private async authorization(
     signal: AbortSignal | undefined,
-  ): Promise<{ type: 'ok'; value?: string } | { type: 'error'; error: DeliveryError; exchange?: Exchange }> {
+  ): Promise<{ type: 'ok'; value?: string; token?: string } | { type: 'error'; error: DeliveryError; exchange?: Exchange }> {
     if (this.tokens) {
       const outcome = await this.tokens.getToken(signal);
-      if (outcome.type === 'token') return { type: 'ok', value: `Bearer ${outcome.accessToken}` };
+      if (outcome.type === 'token') return { type: 'ok', value: `Bearer ${outcome.accessToken}`, token: outcome.accessToken };
       return { type: 'error', ...this.tokenError(outcome) };
     }
     return this.auth?.type === 'bearer' ? { type: 'ok', value: `Bearer ${this.auth.token}` } : { type: 'ok' };

@@ -519,6 +519,7 @@ describe('OAuth2 client credentials', () => {
     s.revokeTokens();
     const [denied] = await c.send([location('B')], ctx);
     expect(errorOf(denied)).toBeInstanceOf(AuthError);
+    console.log('DBG', JSON.stringify(denied), s.counters().tokensIssued, s.counters().batches);
     await c.refreshAuth?.();
     expect(s.counters().tokensIssued).toBe(2);
     expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
@@ -541,6 +542,23 @@ describe('OAuth2 client credentials', () => {
     fixed.faults.add({ kind: 'error', status: 401, method: 'GET' });
     await expect(connectorFor(fixed).fetchWorkOrderUpdates(T0, ctx)).rejects.toBeInstanceOf(AuthError);
     expect(fixed.counters().requests).toBe(1);
+  });
+
+  it("a batch whose sub-request is refused 401: the batch's token is dropped, so refreshAuth mints a new one for the resend", async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, { ...oauth(s), batch: { maxSize: 10 } });
+    expect((await c.send([location('A')], ctx))[0]?.ok).toBe(true);
+    // A first token refused (the batch request itself) and replaced.
+    s.revokeTokens();
+    expect(errorOf((await c.send([location('B')], ctx))[0])).toBeInstanceOf(AuthError);
+    await c.refreshAuth?.();
+    expect(s.counters().tokensIssued).toBe(2);
+    // Then the new one, refused inside the batch: it is no token minted since, so a third is.
+    s.faults.add({ kind: 'error', status: 401, inBatch: true });
+    expect(errorOf((await c.send([location('B')], ctx))[0])).toBeInstanceOf(AuthError);
+    await c.refreshAuth?.();
+    expect(s.counters().tokensIssued).toBe(3);
+    expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
   });
 
   it('a token endpoint that refuses the client: the poll fails with that refusal after asking it once, and the failed item says its request was not sent', async () => {

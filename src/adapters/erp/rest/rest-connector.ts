@@ -545,6 +545,9 @@ export class RestConnector implements ErpConnector {
       return planned.map(({ item }) => failed(item, error, outcome.exchange));
     }
 
+    // A sub-request refused for its credentials: the batch's token is dropped, so the resend after
+    // the dispatcher's refreshAuth carries a new one.
+    if ([...responses.values()].some((r) => r.status === 401)) this.client.rejectedToken(outcome);
     const http = this.client.http;
     const results = planned.map(({ item, plan }, index): ItemResult | { conflict: Planned; bodyText: string; headers?: Readonly<Record<string, string>>; error: DeliveryError; exchange: Exchange } => {
       const sub = responses.get(String(item.id));
