@@ -152,6 +152,13 @@ describe('createHttpClient', () => {
     expect(result.type === 'failure' && result.failure.kind).toBe('connection-refused');
   });
 
+  it('classifies https:// to a plain-HTTP server as a TLS failure: nothing was sent', async () => {
+    const before = seen.length;
+    const result = await createHttpClient().request({ method: 'POST', url: `${base.replace('http://', 'https://')}/ok`, body: '{}' });
+    expect(result.type === 'failure' && result.failure.kind).toBe('tls');
+    expect(seen.length).toBe(before);
+  });
+
   it('a URL with user:password@ fails without the password in the failure or the exchange', async () => {
     // fetch refuses such a URL with a message that quotes it whole.
     const result = await createHttpClient().request({ method: 'GET', url: base.replace('http://', 'http://erpuser:TopSecretPw99@') });
@@ -174,5 +181,10 @@ describe('classifyFetchError', () => {
     const connectTimeout = new TypeError('fetch failed', { cause: Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' }) });
     expect(classifyFetchError(connectTimeout).kind).toBe('timeout');
     expect(classifyFetchError(new Error('certificate has expired')).kind).toBe('network');
+    // The TLS handshake's certificate checks: an untrusted (private CA, self-signed), expired or wrongly named certificate.
+    for (const code of ['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID']) {
+      const tls = new TypeError('fetch failed', { cause: Object.assign(new Error('certificate check failed'), { code }) });
+      expect(classifyFetchError(tls)).toMatchObject({ kind: 'tls', code });
+    }
   });
 });

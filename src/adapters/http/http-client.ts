@@ -32,6 +32,11 @@ export type NetworkFailureKind =
   | 'connection-refused'
   /** The host name did not resolve. */
   | 'dns'
+  /**
+   * The TLS handshake failed: a certificate not trusted, expired or not naming the host, or TLS
+   * spoken to a plain-HTTP port. The request was certainly not sent.
+   */
+  | 'tls'
   /** Anything else below HTTP (TLS, protocol errors). */
   | 'network';
 
@@ -185,6 +190,13 @@ function abortedFailure(reason: unknown): NetworkFailure {
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const DNS_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN']);
+/**
+ * Failures of the TLS handshake, before any request goes: certificate checks (`DEPTH_ZERO_SELF_SIGNED_CERT`,
+ * `UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `CERT_HAS_EXPIRED`, `ERR_TLS_CERT_ALTNAME_INVALID` ...), and
+ * `https://` to a plain-HTTP port (`ERR_SSL_WRONG_VERSION_NUMBER`). Not other TLS errors, which
+ * may come after the request was sent.
+ */
+const TLS_HANDSHAKE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|^ERR_SSL_WRONG_VERSION_NUMBER$|^ERR_TLS_HANDSHAKE_TIMEOUT$/;
 
 /**
  * Map what fetch threw to a failure kind. undici wraps the real error as `cause` of a
@@ -208,6 +220,7 @@ export function classifyFetchError(err: unknown): NetworkFailure {
   const base = { message, ...(code !== undefined ? { code } : {}), cause: err };
   if (code === 'ECONNREFUSED') return { kind: 'connection-refused', ...base };
   if (code !== undefined && DNS_CODES.has(code)) return { kind: 'dns', ...base };
+  if (code !== undefined && TLS_HANDSHAKE_CODE.test(code)) return { kind: 'tls', ...base };
   if (code !== undefined && TIMEOUT_CODES.has(code)) return { kind: 'timeout', ...base };
   if ((code !== undefined && RESET_CODES.has(code)) || messages.some((m) => /terminated|other side closed|socket hang up/i.test(m)))
     return { kind: 'connection-reset', ...base };

@@ -153,7 +153,7 @@ export class RestClient {
     });
     if (result.type === 'failure') {
       const read = req.method === 'GET' || req.method === 'HEAD';
-      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read }), exchange: result.exchange, networkFailure: result.failure.kind };
+      return { ok: false, error: classifyNetworkFailure(result.failure, context, { read, urlKey: `baseUrl of destination "${this.config.name}"` }), exchange: result.exchange, networkFailure: result.failure.kind };
     }
     const error = this.classify(result, context);
     let outcome: RestOutcome;
@@ -259,7 +259,7 @@ export class RestClient {
     const context = `POST ${this.http.redactor.url(tokenUrl)} (OAuth2 token)`;
     if (outcome.type === 'invalid-response') return { error: new AuthError(outcome.message), exchange: outcome.exchange };
     const result = outcome.result;
-    if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context, { read: true }), exchange: result.exchange };
+    if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context, { read: true, urlKey: `auth.tokenUrl of destination "${this.config.name}"` }), exchange: result.exchange };
     const error = this.classify(result, context);
     if (result.status === 400 || result.status === 401 || result.status === 403) {
       return {

@@ -439,6 +439,20 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(errorOf(results[1])).toBeInstanceOf(PermanentError);
     expect(errorOf(results[1])?.message).toContain('not supported');
   });
+
+  it("https:// to an ERP that speaks plain HTTP (or a certificate not trusted here): nothing was sent, and the error says what to check", async () => {
+    const s = await sim();
+    const c = connectorFor(s, { name: 'erp', baseUrl: s.url.replace('http://', 'https://') });
+    const [r] = await c.send([workOrder('EQ-1')], ctx);
+    const error = errorOf(r);
+    expect(error).toBeInstanceOf(RetryableError);
+    // Not "may have landed": a dead letter of it says the ERP was not reached, and no retry waits for it to land.
+    expect(r?.ok === false && r.error.outcomeUnknown).toBe(false);
+    expect(error?.message).toContain('the TLS handshake failed, so nothing was sent');
+    expect(error?.message).toContain('baseUrl of destination "erp"');
+    expect(error?.message).toContain('NODE_EXTRA_CA_CERTS');
+    expect(s.counters().requests).toBe(0);
+  });
 });
 
 describe('exactly one effect when a response is lost', () => {

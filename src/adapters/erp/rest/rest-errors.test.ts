@@ -111,6 +111,7 @@ describe('which failures leave the outcome unknown (the request may still land a
     ['network', true],
     ['connection-refused', false],
     ['dns', false],
+    ['tls', false],
   ] as const)('network failure %s → %s', (kind, unknown) => {
     expect(classifyNetworkFailure({ kind, message: 'x' }, 'PATCH /loc').outcomeUnknown).toBe(unknown);
   });

@@ -147,17 +147,20 @@ export function conflictMeaning(bodyText: string, setting: On409Setting, isCreat
 
 /**
  * A failure below HTTP. All are retryable: the request carries the same idempotency key next
- * time, so a write that did land (timeout, reset) is not applied twice. Only a refused connection
- * or an unresolved name says the request never reached the ERP; after any other the outcome is
- * unknown (it may still land later).
+ * time, so a write that did land (timeout, reset) is not applied twice. Only a refused connection,
+ * an unresolved name or a failed TLS handshake says the request never reached the ERP; after any
+ * other the outcome is unknown (it may still land later). `urlKey` names the setting that holds the
+ * URL (`baseUrl of destination "erp"`), for what a failed TLS handshake asks to check.
  */
-export function classifyNetworkFailure(failure: NetworkFailure, context: string, options: { readonly read?: boolean } = {}): DeliveryError {
+export function classifyNetworkFailure(failure: NetworkFailure, context: string, options: { readonly read?: boolean; readonly urlKey?: string } = {}): DeliveryError {
   // A read (a lookup before a create, a poll) or a token request changes nothing at the ERP, whatever became of it.
-  const mayLand = options.read !== true && failure.kind !== 'connection-refused' && failure.kind !== 'dns';
+  const mayLand = options.read !== true && failure.kind !== 'connection-refused' && failure.kind !== 'dns' && failure.kind !== 'tls';
   const outcome =
-    mayLand && (failure.kind === 'timeout' || failure.kind === 'connection-reset')
-      ? '; the ERP may have applied it, the retry carries the same idempotency key'
-      : '';
+    failure.kind === 'tls'
+      ? `; the TLS handshake failed, so nothing was sent: the server's certificate is not trusted here or does not name the host of ${options.urlKey ?? 'the URL'} (a private CA: start the service with NODE_EXTRA_CA_CERTS=/path/to/ca.pem; an http:// server: write http:// in ${options.urlKey ?? 'the URL'})`
+      : mayLand && (failure.kind === 'timeout' || failure.kind === 'connection-reset')
+        ? '; the ERP may have applied it, the retry carries the same idempotency key'
+        : '';
   return new RetryableError(`${context} → ${failure.kind}: ${failure.message}${outcome}`, undefined, undefined, {
     cause: failure.cause,
     outcomeUnknown: mayLand,
