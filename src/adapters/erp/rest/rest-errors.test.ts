@@ -66,6 +66,9 @@ describe('classifyResponse', () => {
     expect(error?.status).toBe(400);
     expect((error as RateLimitedError).retryAfterMs).toBe(5000);
     expect(error?.message).toContain('SSS_REQUEST_LIMIT_EXCEEDED');
+    // In NetSuite's REST shape too (the code as o:errorCode).
+    const details = JSON.stringify({ title: 'Bad Request', status: 400, 'o:errorDetails': [{ detail: 'Request limit exceeded.', 'o:errorCode': 'SSS_REQUEST_LIMIT_EXCEEDED' }] });
+    expect(classifyResponse({ status: 400, bodyText: details }, 'c', NOW)).toBeInstanceOf(RateLimitedError);
     // Another 400 stays permanent, whatever its words say of limits.
     const invalid = JSON.stringify({ error: { code: 'INVALID_FLD_VALUE', message: 'the quantity exceeds the request limit of 10' } });
     expect(classifyResponse({ status: 400, bodyText: invalid }, 'c', NOW)).toBeInstanceOf(PermanentError);
@@ -149,6 +152,11 @@ describe('erpReason', () => {
     ['{"errors":[{"message":"a"},{"message":"b"}]}', 'a; b'],
     ['{"title":"Bad Request","detail":"sku is missing"}', 'sku is missing'],
     ['{"o:errorDetails":[{"detail":"Invalid field value"}]}', 'Invalid field value'],
+    // NetSuite's REST record API: the code that says which error it is, beside its detail.
+    [
+      '{"type":"https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1","title":"Bad Request","status":400,"o:errorDetails":[{"detail":"Invalid value for the resource or sub-resource field \'custrecord_hours\'.","o:errorPath":"custrecord_hours","o:errorCode":"INVALID_VALUE"}]}',
+      "INVALID_VALUE: Invalid value for the resource or sub-resource field 'custrecord_hours'.",
+    ],
     [
       JSON.stringify({
         exc_type: 'MandatoryError',

@@ -88,7 +88,7 @@ export function classifyResponse(
 /**
  * Error codes that say "too many requests" under a status other than 429: NetSuite answers a
  * RESTlet over the account's concurrency limit 400 `SSS_REQUEST_LIMIT_EXCEEDED`. Matched in the
- * ERP's reason (which starts with its code), as a whole word.
+ * ERP's reason (which starts with its code, `code` or `o:errorCode`), as a whole word.
  */
 const THROTTLED_CODE = /\bSSS_REQUEST_LIMIT_EXCEEDED\b/;
 
@@ -171,7 +171,7 @@ export function classifyNetworkFailure(failure: NetworkFailure, context: string,
  * The ERP's own words from an error body, in the shapes ERPs use: `{error:{message}}` (OData,
  * Dataverse), `{error:{message:{value}}}` (SAP V2), `{message}`, `{error:"..."}` with
  * `error_description` (OAuth), `{errors:[{message}]}`, `{detail}`/`{title}` (RFC 9457),
- * `o:errorDetails` (NetSuite), `_server_messages`/`exception` (Frappe); otherwise the text itself. Shortened to a few hundred chars.
+ * `o:errorDetails` (NetSuite, Oracle: `detail` with its `o:errorCode`), `_server_messages`/`exception` (Frappe); otherwise the text itself. Shortened to a few hundred chars.
  */
 export function erpReason(bodyText: string): string {
   const text = bodyText.trim();
@@ -195,7 +195,9 @@ function reasonFrom(value: unknown, depth: number): string | undefined {
   }
   if (typeof value !== 'object') return undefined;
   const o = value as Record<string, unknown>;
-  const code = typeof o.code === 'string' && o.code !== '' ? o.code : undefined;
+  // NetSuite and Oracle's REST framework name it `o:errorCode` (beside `detail`).
+  const codeField = o.code ?? o['o:errorCode'];
+  const code = typeof codeField === 'string' && codeField !== '' ? codeField : undefined;
   const withCode = (msg: string | undefined): string | undefined =>
     msg === undefined ? undefined : code !== undefined && !msg.includes(code) ? `${code}: ${msg}` : msg;
 
