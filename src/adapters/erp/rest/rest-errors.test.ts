@@ -152,6 +152,15 @@ describe('erpReason', () => {
     ['{"errors":[{"message":"a"},{"message":"b"}]}', 'a; b'],
     ['{"title":"Bad Request","detail":"sku is missing"}', 'sku is missing'],
     ['{"o:errorDetails":[{"detail":"Invalid field value"}]}', 'Invalid field value'],
+    // A web server's error page where the API was expected (a wrong path): its title, not its doctype and styles.
+    [
+      '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">\n<html xmlns="http://www.w3.org/1999/xhtml">\n<head>\n<meta http-equiv="Content-Type" content="text/html; charset=iso-8859-1"/>\n<title>404 - File or directory not found.</title>\n<style type="text/css">\n<!--\nbody{margin:0;font-size:.7em;font-family:Verdana, Arial, Helvetica, sans-serif;background:#EEEEEE;}\nfieldset{padding:0 15px 10px 15px;}\nh1{font-size:2.4em;margin:0;color:#FFF;}\n-->\n</style>\n</head>\n<body><div id="header"><h1>Server Error</h1></div></body></html>',
+      'an HTML page saying "404 - File or directory not found: Server Error"',
+    ],
+    ['<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>', 'an HTML page saying "502 Bad Gateway"'],
+    ['<html><body><p>Service &amp; API temporarily down</p></body></html>', 'an HTML page saying "Service & API temporarily down"'],
+    // Text that merely mentions a tag is no page.
+    ['Expected <html> but got text', 'Expected <html> but got text'],
     // NetSuite's REST record API: the code that says which error it is, beside its detail.
     [
       '{"type":"https://www.rfc-editor.org/rfc/rfc9110.html#section-15.5.1","title":"Bad Request","status":400,"o:errorDetails":[{"detail":"Invalid value for the resource or sub-resource field \'custrecord_hours\'.","o:errorPath":"custrecord_hours","o:errorCode":"INVALID_VALUE"}]}',

@@ -180,7 +180,7 @@ export function erpReason(bodyText: string): string {
   try {
     parsed = JSON.parse(text);
   } catch {
-    return shorten(text.replace(/\s+/g, ' '));
+    return shorten(htmlReason(text) ?? text.replace(/\s+/g, ' '));
   }
   const found = reasonFrom(parsed, 0);
   return shorten(found ?? text.replace(/\s+/g, ' '));
@@ -245,6 +245,33 @@ function frappeReason(o: Readonly<Record<string, unknown>>): string | undefined 
   if (messages.length > 0) return type !== undefined ? `${type}: ${messages.join('; ')}` : messages.join('; ');
   if (typeof o.exception === 'string' && o.exception !== '') return o.exception.replace(/^(?:\w+\.)+(\w+):\s*/, '$1: ');
   return undefined;
+}
+
+/**
+ * An HTML page's words (a web server's, proxy's or gateway's error page where the API's answer was
+ * expected: a wrong baseUrl or path, a gateway before a down ERP): its title and first heading,
+ * else its text without markup, marked as a page. Its first few hundred characters as they are would be a doctype and styles.
+ * Undefined for text that is no HTML page.
+ */
+function htmlReason(text: string): string | undefined {
+  if (!/^(?:<!doctype html|<html[\s>]|<\?xml[^>]*>\s*<!doctype html)/i.test(text)) return undefined;
+  const words = (html: string | undefined): string =>
+    (html ?? '')
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&nbsp;/gi, ' ')
+      .replace(/&lt;/gi, '<')
+      .replace(/&gt;/gi, '>')
+      .replace(/&quot;/gi, '"')
+      .replace(/&#39;|&apos;/gi, "'")
+      .replace(/&amp;/gi, '&')
+      .replace(/\s+/g, ' ')
+      .trim();
+  const title = words(/<title[^>]*>([\s\S]*?)<\/title>/i.exec(text)?.[1]);
+  const heading = words(/<h1[^>]*>([\s\S]*?)<\/h1>/i.exec(text)?.[1]);
+  const parts = [title, heading !== '' && !title.includes(heading) ? heading : ''].filter((p) => p !== '');
+  const said = parts.length > 0 ? parts.map((p, i) => (i < parts.length - 1 ? p.replace(/[.:]+$/, '') : p)).join(': ') : words(text.replace(/<(script|style|head)[\s>][\s\S]*?<\/\1>/gi, ' '));
+  // A web server's, proxy's or gateway's page: said so, as it is no answer of the ERP's API.
+  return `an HTML page${said !== '' ? ` saying "${said}"` : ''}`;
 }
 
 function shorten(text: string): string {
