@@ -159,6 +159,12 @@ describe('erpReason', () => {
     ],
     ['<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>', 'an HTML page saying "502 Bad Gateway"'],
     ['<html><body><p>Service &amp; API temporarily down</p></body></html>', 'an HTML page saying "Service & API temporarily down"'],
+    // OData V2's XML error (SAP Gateway, where JSON was not negotiated): its code and message, not the declaration and namespace.
+    [
+      '<?xml version="1.0" encoding="utf-8"?><error xmlns="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata"><code>IW/139</code><message xml:lang="en">Equipment 10000042 does not exist</message><innererror><transactionid>5F2C</transactionid><errordetails/></innererror></error>',
+      'IW/139: Equipment 10000042 does not exist',
+    ],
+    ['<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>Field &quot;hours&quot; is invalid</faultstring></soap:Fault></soap:Body></soap:Envelope>', 'soap:Client: Field "hours" is invalid'],
     // Text that merely mentions a tag is no page.
     ['Expected <html> but got text', 'Expected <html> but got text'],
     // NetSuite's REST record API: the code that says which error it is, beside its detail.

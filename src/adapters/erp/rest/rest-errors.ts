@@ -171,7 +171,8 @@ export function classifyNetworkFailure(failure: NetworkFailure, context: string,
  * The ERP's own words from an error body, in the shapes ERPs use: `{error:{message}}` (OData,
  * Dataverse), `{error:{message:{value}}}` (SAP V2), `{message}`, `{error:"..."}` with
  * `error_description` (OAuth), `{errors:[{message}]}`, `{detail}`/`{title}` (RFC 9457),
- * `o:errorDetails` (NetSuite, Oracle: `detail` with its `o:errorCode`), `_server_messages`/`exception` (Frappe); otherwise the text itself. Shortened to a few hundred chars.
+ * `o:errorDetails` (NetSuite, Oracle: `detail` with its `o:errorCode`), `_server_messages`/`exception` (Frappe);
+ * OData V2's XML `<error>` (`code`, `message`), a SOAP fault, an HTML page's title; otherwise the text itself. Shortened to a few hundred chars.
  */
 export function erpReason(bodyText: string): string {
   const text = bodyText.trim();
@@ -180,7 +181,7 @@ export function erpReason(bodyText: string): string {
   try {
     parsed = JSON.parse(text);
   } catch {
-    return shorten(htmlReason(text) ?? text.replace(/\s+/g, ' '));
+    return shorten(htmlReason(text) ?? xmlReason(text) ?? text.replace(/\s+/g, ' '));
   }
   const found = reasonFrom(parsed, 0);
   return shorten(found ?? text.replace(/\s+/g, ' '));
@@ -272,6 +273,24 @@ function htmlReason(text: string): string | undefined {
   const said = parts.length > 0 ? parts.map((p, i) => (i < parts.length - 1 ? p.replace(/[.:]+$/, '') : p)).join(': ') : words(text.replace(/<(script|style|head)[\s>][\s\S]*?<\/\1>/gi, ' '));
   // A web server's, proxy's or gateway's page: said so, as it is no answer of the ERP's API.
   return `an HTML page${said !== '' ? ` saying "${said}"` : ''}`;
+}
+
+/**
+ * An XML error's code and message: OData V2's `<error><code>…</code><message xml:lang="en">…</message>`
+ * (SAP Gateway answers so where JSON was not negotiated, or before it was), or a SOAP fault's
+ * `<faultstring>`. Undefined for any other text.
+ */
+function xmlReason(text: string): string | undefined {
+  if (!text.startsWith('<')) return undefined;
+  const element = (name: string): string | undefined => {
+    const found = new RegExp(`<(?:[\\w.-]+:)?${name}(?:\\s[^>]*)?>([^<]*)</(?:[\\w.-]+:)?${name}>`, 'i').exec(text)?.[1];
+    const value = found?.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&').replace(/\s+/g, ' ').trim();
+    return value === '' ? undefined : value;
+  };
+  const message = element('message') ?? element('faultstring');
+  if (message === undefined) return undefined;
+  const code = element('code') ?? element('faultcode');
+  return code !== undefined && !message.includes(code) ? `${code}: ${message}` : message;
 }
 
 function shorten(text: string): string {
