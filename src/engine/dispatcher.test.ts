@@ -161,6 +161,39 @@ describe('the resend after a credential refresh', () => {
   });
 });
 
+describe('a credential refresh that fails', () => {
+  it("audits the 401 once, as a retry: not also as an 'auth-refresh', which says credentials were refreshed and the request resent", async () => {
+    const store = tempStore();
+    cleanup.push(() => store.close());
+    await store.commitIngest({ states: [], deliveries: [workOrder(1)], quarantine: [], accepted: 1 });
+    const clock = { now: () => Date.now() + 1000 }; // the delivery is due
+    const connector = new (class extends ScriptedConnector {
+      override refreshAuth(): Promise<void> {
+        this.refreshes++;
+        return Promise.reject(new AuthError('POST https://login.example/token (OAuth2 token) → 503', 503));
+      }
+    })();
+    connector.script.push(new AuthError('401 token expired', 401));
+    const timed: number[] = [];
+    const d = new Dispatcher({
+      store,
+      clock,
+      idlePollMs: 10,
+      destinations: [{ name: 'erp', connector, requestsPerMinute: 600, maxConcurrency: 1, maxAttempts: 5, maxAgeMs: 3_600_000, baseDelayMs: 3_600_000, maxDelayMs: 3_600_000, failureThreshold: 100, openMs: 50, timeoutMs: 2000 }],
+      onAttempt: (a) => void timed.push(a.seconds),
+    });
+    cleanup.push(() => d.stop(1000));
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'pending' }))[0]?.attempts === 1, 'the attempt recorded');
+    expect(connector.refreshes).toBe(1);
+    expect(connector.sent).toHaveLength(1);
+    const audit = await store.queryAudit({ destination: 'erp' });
+    expect(audit.map((a) => a.outcome)).toEqual(['retry']);
+    // One request went: the timing histogram counts one.
+    expect(timed).toHaveLength(1);
+  });
+});
+
 describe('the timeout of a delivery call of several requests', () => {
   // timeoutMs is per request: a call that looks up each record before creating it (no idempotency
   // support) and batches the creates makes several, each waiting for its rate token first.

@@ -427,7 +427,6 @@ export class Dispatcher {
     const audit: AuditRecord[] = [];
     const now0 = this.opts.clock.now();
     if (authFailed.length && connector.refreshAuth && !this.abort.signal.aborted) {
-      for (const r of authFailed) audit.push(this.auditOf(items, r, now0, 'auth-refresh'));
       w.metrics.authRefreshes++;
       let refreshed = true;
       try {
@@ -436,6 +435,9 @@ export class Dispatcher {
         refreshed = false;
         this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'credential refresh failed');
       }
+      // Audited as an auth-refresh (credentials refreshed, the request resent) only when it was; a
+      // refresh that failed leaves the 401 to be audited once, as the retry it is.
+      if (refreshed) for (const r of authFailed) audit.push(this.auditOf(items, r, now0, 'auth-refresh'));
       if (refreshed) {
         const retryItems = items.filter((i) => authFailed.some((r) => r.id === i.id));
         let second: ItemResult[];
