@@ -24,6 +24,9 @@ export interface ClientCredentialsConfig {
   readonly expiryMarginMs?: number;
 }
 
+/** Tokens remembered for scrubbing after they are replaced (see `recentTokens`): requests in flight carry at most a few. */
+const RECENT_TOKENS = 4;
+
 /** Lifetime assumed when the server omits `expires_in`: short, so a wrong guess costs little. */
 const DEFAULT_TTL_MS = 300_000;
 
@@ -45,6 +48,8 @@ interface CachedToken {
 export class ClientCredentialsTokenSource {
   private cached: CachedToken | undefined;
   private minting: Promise<TokenOutcome> | undefined;
+  /** See {@link recentTokens}. */
+  private recent: string[] = [];
 
   constructor(
     private readonly config: ClientCredentialsConfig,
@@ -55,6 +60,14 @@ export class ClientCredentialsTokenSource {
   /** The token in use, if any; for scrubbing it from recorded text. */
   currentToken(): string | undefined {
     return this.cached?.accessToken;
+  }
+
+  /**
+   * The tokens minted last, newest first, the one in use among them: for scrubbing from recorded
+   * text, as an answer to a request sent with one replaced since (a late 401) may echo it.
+   */
+  recentTokens(): readonly string[] {
+    return this.recent;
   }
 
   /** A valid token: the cached one, or a freshly minted one. Never rejects. */
@@ -136,6 +149,7 @@ export class ClientCredentialsTokenSource {
     const margin = Math.min(this.config.expiryMarginMs ?? 60_000, ttlMs / 2);
     const tokenType = typeof body.token_type === 'string' && body.token_type !== '' ? body.token_type : 'Bearer';
     this.cached = { accessToken: body.access_token, tokenType, refreshAt: requestedAt + ttlMs - margin };
+    this.recent = [body.access_token, ...this.recent].slice(0, RECENT_TOKENS);
     return { type: 'token', accessToken: body.access_token, tokenType, exchange: result.exchange };
   }
 }

@@ -110,6 +110,26 @@ describe('RestClient OAuth2 tokens refused by the ERP', () => {
     return { fetch, next, minted: () => minted };
   }
 
+  it('scrubs a replaced token that a late answer to a request carrying it echoes', async () => {
+    let minted = 0;
+    const answers: ((status: number) => void)[] = [];
+    const fetch = ((url: string, init: RequestInit) => {
+      if (url === 'https://login.example/token') return Promise.resolve(Response.json({ access_token: `minted-token-${++minted}`, expires_in: 3600 }));
+      const authorization = String((init.headers as Record<string, string>).Authorization);
+      return new Promise<Response>((resolve) => answers.push((status) => resolve(Response.json({ error: { code: 'InvalidToken', message: `token ${authorization.slice(7)} was revoked` } }, { status }))));
+    }) as unknown as typeof globalThis.fetch;
+    const client = new RestClient(restDestinationSchema.parse(oauth), { fetch });
+    const late = client.request({ method: 'GET', path: '/a' });
+    for (let i = 0; i < 100 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+    await client.refreshAuth(); // another request's 401 replaced minted-token-1 meanwhile
+    answers.shift()?.(401);
+    const outcome = await late;
+    expect(outcome.ok).toBe(false);
+    const recorded = JSON.stringify(outcome.exchange) + (outcome.ok ? '' : outcome.error.message);
+    expect(recorded).toContain('InvalidToken');
+    expect(recorded).not.toContain('minted-token-1');
+  });
+
   it("mints one new token for requests refused for the same old one: a late 401 of the old token does not drop the new one (a refresh each would churn tokens)", async () => {
     const erp = erpWithTokens();
     const client = new RestClient(restDestinationSchema.parse(oauth), { fetch: erp.fetch });

@@ -102,7 +102,8 @@ export class RestClient {
         ...configuredSecrets,
         auth?.type === 'bearer' ? auth.token : undefined,
         auth?.type === 'oauth2-client-credentials' ? auth.clientSecret : undefined,
-        this.tokens?.currentToken(),
+        // Those replaced too: a late answer to a request that carried one may echo it.
+        ...(this.tokens?.recentTokens() ?? []),
       ],
     });
     this.tokens =
