@@ -57,6 +57,8 @@ export interface TrackunitSimulatorOptions {
     readonly omitNext?: boolean;
     /** Hrefs relative to the request (`Fleet/3?...`) instead of absolute. @default false */
     readonly relative?: boolean;
+    /** Hrefs without the request's query (`.../Fleet/3`, as telematics.md §1.3 shows them): `addMetadata=true` is not carried on. @default false */
+    readonly dropQuery?: boolean;
   };
   /** Each page repeats this many elements of the previous page (a non-atomic snapshot). @default 0 */
   readonly overlap?: number;
@@ -286,7 +288,7 @@ export function createTrackunitSimulator(options: TrackunitSimulatorOptions = {}
 
   const hrefMaker = (c: Context, pathFor: (p: number) => string): ((p: number) => string) => {
     const url = new URL(c.req.url);
-    const query = url.search;
+    const query = options.links?.dropQuery ? '' : url.search;
     if (options.links?.relative) return (p) => `${pathFor(p).split('/').pop() ?? ''}${query}`;
     return (p) => `${url.origin}${ISO_BASE_PATH}${pathFor(p)}${query}`;
   };

@@ -22,7 +22,7 @@ import { authorizedFetch } from '../auth/authorized-fetch.js';
 import { TelematicsAuthError, type TelematicsCredentials } from '../auth/credentials.js';
 import type { RequestClass, ResolvedProvider } from '../vendor-profiles.js';
 import { canonicalUrl, nextStep, peekJsonLinks, resolveHref, stepTowardsLast, type WalkStop } from './aemp-links.js';
-import { parseAempDocument, type AempDocument, type AempEquipment } from './aemp-parser.js';
+import { parseAempDocument, type AempDocument, type AempEquipment, type AempLink } from './aemp-parser.js';
 import { BudgetWaitTooLongError, abortableSleep, type AcquireOptions, type RequestBudget } from './request-budget.js';
 
 /**
@@ -336,7 +336,7 @@ export class AempClient {
         // Read the links first (cheaply for JSON) and ask for the next page before parsing this one.
         const peeked = peekJsonLinks(fetched.body);
         let page: FetchedDocument | undefined = peeked === undefined ? this.parse(fetched, cls, opts.ids) : undefined;
-        const links = peeked ?? page?.document.links ?? [];
+        const links = this.followable(peeked ?? page?.document.links ?? [], fetched.url, cls);
         const step = nextStep(links, fetched.url, visited);
         const atCap = step.kind === 'next' && hop + 1 >= maxPages;
         if (step.kind === 'next' && !atCap) {
@@ -399,6 +399,25 @@ export class AempClient {
       return v === undefined ? m : encodeURIComponent(v);
     });
     return `${this.provider.baseUrl}${path}`;
+  }
+
+  /**
+   * The links as a walk follows them. A snapshot page's href that left out `addMetadata=true` (the
+   * hrefs need not carry the query we sent: telematics.md §1.3 shows `.../Fleet/3`) asks for it
+   * again, or every page after the first would come without Metadata, and its machines matched by
+   * MachineId or ExternalReferenceNumber would go to the review list. The other links get it as well,
+   * so `self`, `last` and an href pointing back compare with the URLs the walk asked for.
+   */
+  private followable(links: readonly AempLink[], base: string, cls: RequestClass): readonly AempLink[] {
+    if (cls === 'timeSeries' || !this.provider.addMetadata) return links;
+    return links.map((link) => {
+      const absolute = resolveHref(link.href, base);
+      if (absolute === undefined) return link;
+      const url = new URL(absolute);
+      if (url.searchParams.has('addMetadata')) return link;
+      url.searchParams.set('addMetadata', 'true');
+      return { ...link, href: url.toString() };
+    });
   }
 
   private withMetadata(url: string): string {

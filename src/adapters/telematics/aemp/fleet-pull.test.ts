@@ -110,6 +110,39 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(summary.stop).toBe('last-page');
   });
 
+  it.each([
+    ['absolute', {}],
+    ['relative', { relative: true }],
+  ])('asks every page for its Metadata when the feed\'s %s links drop addMetadata=true (telematics.md §1.3: hrefs like .../Fleet/3)', async (_name, links) => {
+    const t = setup({ links: { dropQuery: true, ...links } });
+    // Matched by MachineId, which only Metadata carries.
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    const summary = await t.pull();
+    expect(summary).toMatchObject({ complete: true, stop: 'last-page', pages: 3, equipment: 250, matched: 250, unmatched: 0, requests: 3 });
+    expect([...t.sim.stats.byUrl.keys()]).toEqual([1, 2, 3].map((n) => `/public/api/aemp/v2/15143/-3/Fleet/${n}?addMetadata=true`));
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: true, pages: 3 });
+  });
+
+  it('stops when a next link without the query points back to the first page (addMetadata=true added to it too)', async () => {
+    const t = setup({ links: { dropQuery: true } });
+    const base = `${t.config.baseUrl}/Fleet`;
+    const fetchImpl = simulatorFetch(t.sim);
+    const looping = ((input: string | URL | Request, init?: RequestInit) =>
+      fetchImpl(input, init).then(async (r) => {
+        const url = String(input instanceof Request ? input.url : input);
+        if (!url.includes('/Fleet/2')) return r;
+        const doc = (await r.json()) as { links: { rel: string; href: string }[] };
+        doc.links = doc.links.map((l) => (l.rel === 'next' ? { rel: 'next', href: `${base}/1` } : l));
+        return new Response(JSON.stringify(doc), { status: 200, headers: { 'content-type': 'application/json' } });
+      })) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: looping, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const summary = await t.pull({}, undefined, t.store, built);
+    expect(summary).toMatchObject({ pages: 2, stop: 'repeated-href' });
+    // Page 1 was asked for once, not again under its query-less href (a request spent, its machines submitted twice).
+    expect([...t.sim.stats.byUrl.keys()].filter((k) => k.includes('/Fleet/1'))).toEqual(['/public/api/aemp/v2/15143/-3/Fleet/1?addMetadata=true']);
+    expect(t.sim.stats.byUrl.get('/public/api/aemp/v2/15143/-3/Fleet/1?addMetadata=true')).toBe(1);
+  });
+
   it('stops at the hop cap and says so', async () => {
     const t = setup({}, { profile: { maxPages: 2 } });
     const summary = await t.pull();
