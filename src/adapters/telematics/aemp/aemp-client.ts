@@ -156,7 +156,7 @@ export class AempClient {
   private readonly redactor: Redactor;
 
   /** A key of this provider's config entry (`telematics.0.baseUrl`), for error messages; the bare key without one. */
-  private keyOf(key: string): string {
+  keyOf(key: string): string {
     return this.options.configKey !== undefined ? `${this.options.configKey}.${key}` : key;
   }
 

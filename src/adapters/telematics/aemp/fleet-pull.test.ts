@@ -143,6 +143,36 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(t.sim.stats.byUrl.get('/public/api/aemp/v2/15143/-3/Fleet/1?addMetadata=true')).toBe(1);
   });
 
+  it('says (note and warning, naming telematics.N.profile.firstPage) when the page it starts at links back to earlier pages it never reads', async () => {
+    // Set right for a 0-based feed, nothing is missed and nothing said.
+    const right = setup({ firstPage: 0 }, { profile: { firstPage: 0 } });
+    const full = await right.pull();
+    expect(full).toMatchObject({ pages: 3, equipment: 250 });
+    expect(full.notes.join()).not.toContain('earlier page');
+    // The same feed pulled with the Trackunit profile's first page 1: page 0's 100 machines are not read.
+    const t = setup({ firstPage: 0 }, {}, right.storePath);
+    t.clock.advance(16 * MIN);
+    const warned: { obj: object; msg?: string }[] = [];
+    const logger = { info: () => undefined, debug: () => undefined, error: () => undefined, warn: (obj: object, msg?: string) => void warned.push({ obj, ...(msg !== undefined ? { msg } : {}) }) };
+    const summary = await runFleetPull({ client: t.built.client, store: t.store, sink: t.sink, clock: t.clock, logger });
+    expect(summary).toMatchObject({ pages: 2, equipment: 150 });
+    const note = summary.notes.find((n) => n.includes('earlier page'));
+    expect(note).toMatch(/\/Fleet\/1\?addMetadata=true links to an earlier page \(prev: \S+\/Fleet\/0\?addMetadata=true\).*not read.*; set telematics\.0\.profile\.firstPage to 0$/);
+    expect(warned.map((w) => w.msg)).toContain(note);
+    // It did not see the whole snapshot: the earlier pull's record of page 0 (its machines) is kept.
+    expect(summary.notes.join()).not.toContain('forgot');
+    expect(await loadEquipmentIndex(t.store, 'trackunit')).toHaveLength(250);
+    // A resumed pull starts in the middle on purpose: nothing said.
+    const resumed = setup();
+    await resumed.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    resumed.sink.failOnBatch = 2;
+    expect(await resumed.pull()).toMatchObject({ pages: 1, stop: 'error' });
+    resumed.clock.advance(16 * MIN);
+    const rest = await resumed.pull();
+    expect(rest).toMatchObject({ pages: 2, complete: true, resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
+    expect(rest.notes.join()).not.toContain('earlier page');
+  });
+
   it('stops at the hop cap and says so', async () => {
     const t = setup({}, { profile: { maxPages: 2 } });
     const summary = await t.pull();

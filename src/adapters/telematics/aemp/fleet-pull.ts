@@ -21,7 +21,8 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
 import { AempRequestError, type UnreadablePage } from './aemp-client.js';
-import { warningsOfKind } from './aemp-parser.js';
+import { canonicalUrl, resolveHref } from './aemp-links.js';
+import { warningsOfKind, type AempLink } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { dropPageRecordsBefore, loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
@@ -151,6 +152,23 @@ function pageNumberOf(url: string | undefined): number | undefined {
   }
 }
 
+/**
+ * The page before `pageUrl` its links point to (`first` when it is another page, else `prev`), or
+ * undefined when they point to none: the snapshot starts at this page.
+ */
+export function earlierPage(links: readonly AempLink[], pageUrl: string): { rel: string; url: string } | undefined {
+  const resolved = (rel: string): string | undefined => {
+    const href = links.find((l) => l.rel === rel)?.href;
+    return href === undefined ? undefined : resolveHref(href, pageUrl);
+  };
+  const here = new Set([pageUrl, resolved('self')].filter((u): u is string => u !== undefined).map(canonicalUrl));
+  for (const rel of ['first', 'prev', 'previous']) {
+    const url = resolved(rel);
+    if (url !== undefined && !here.has(canonicalUrl(url))) return { rel, url };
+  }
+  return undefined;
+}
+
 /** Links as logged and shown: a provider's signed next link may carry a key in its query. */
 const redactor = createRedactor();
 const shown = (url: string): string => redactor.url(url);
@@ -257,6 +275,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   const storedNow = new Set<string>();
   /** Machines with readings the parser left out, and the first few of those readings. */
   const leftOut = { machines: 0, examples: [] as string[] };
+  /** The page a fresh pull starts at links to pages before it, which the walk (following `next`) never reads. */
+  let startsLate = false;
 
   try {
     const pages = client.walkFleet(startUrl, {
@@ -323,6 +343,16 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
       counts.equipment += page.fresh.length;
       counts.duplicates += page.duplicates;
       if (page.note) notes.push(`${shown(page.url)}: ${page.note}`);
+      // Page numbering is the profile's guess (Trackunit 1, some feeds 0): a first page asked for
+      // that links back means the pages before it (a hundred machines each) are missed every pull.
+      const earlier = !resumable && page.hop === 0 ? earlierPage(page.document.links, page.url) : undefined;
+      if (earlier !== undefined) {
+        startsLate = true;
+        const n = pageNumberOf(earlier.url);
+        const note = `${shown(page.url)} links to an earlier page (${earlier.rel}: ${shown(earlier.url)}): the feed's snapshot starts before the page this pull starts at, and the pages before it were not read; set ${client.keyOf('profile.firstPage')} to ${n === undefined ? "the feed's first page number" : earlier.rel === 'first' || n === 0 ? n : `${n} (or lower, if that page links back too)`}`;
+        notes.push(note);
+        deps.logger?.warn({ provider: name, url: shown(page.url), [earlier.rel]: shown(earlier.url) }, note);
+      }
       if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise profile.maxPages if the fleet is really this large`);
       nextUrl = page.stop === undefined ? page.nextUrl : undefined;
       const complete = nextUrl === undefined;
@@ -360,8 +390,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     deps.logger?.warn({ provider: name, machines: leftOut.machines, examples: leftOut.examples }, 'fleet pull: readings left out that the feed sent in a form the parser cannot use');
   }
   const complete = nextUrl === undefined && error === undefined;
-  // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap: unknown).
-  if (complete && stop !== 'hop-cap') {
+  // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap, or pages before its start: unknown).
+  if (complete && stop !== 'hop-cap' && !startsLate) {
     try {
       const dropped = await dropPageRecordsBefore(store, name, pullStartedAt, storedNow);
       if (dropped > 0) notes.push(`forgot ${dropped} page record(s) from earlier pulls that this snapshot no longer has`);
