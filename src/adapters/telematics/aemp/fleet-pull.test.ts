@@ -328,6 +328,32 @@ describe('fleet pull against the Trackunit simulator', () => {
   });
 
   it.each([
+    ['is down (HTTP 503)', 503, '{"error":"temporarily_unavailable"}', undefined],
+    ['refuses the credentials (HTTP 400)', 400, '{"error":"invalid_grant","error_description":"Invalid username or password"}', /^fix first: the feed's credentials \(the error says what was refused; 'assetbridge config check --connect' tries them\): every rerun stops here until then$/],
+  ])('a token that expires mid-pull while the token endpoint %s: fix the credentials first only when they were refused', async (_name, status, body, fixFirst) => {
+    const t = setup();
+    const sim = simulatorFetch(t.sim);
+    let tokenDown = false;
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (tokenDown && url.endsWith('/token')) return Promise.resolve(new Response(body, { status, headers: { 'content-type': 'application/json' } }));
+      return sim(input, init).then((r) => {
+        if (url.includes('/Fleet/1')) {
+          tokenDown = true;
+          t.sim.expireAllTokens();
+        }
+        return r;
+      });
+    }) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchImpl, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const summary = await runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock }, {});
+    expect(summary).toMatchObject({ complete: false, stop: 'error', pages: 1 });
+    expect(summary.error).toMatch(new RegExp(`token request refused \\(HTTP ${status}`));
+    if (fixFirst) expect(summary.rerun?.at(-1)).toMatch(fixFirst);
+    else expect(summary.rerun?.join('\n')).not.toContain('fix first');
+  });
+
+  it.each([
     ['truncated JSON', Buffer.concat([Buffer.from('{"Links": [{"rel": "self", "href": "Fleet/2"}], "Equipment": [{"EquipmentHeader": {"Model": "caf'), Buffer.from([0xc3, 0xa9, 0xff])]), 'application/json', /cannot be read/],
     ['a proxy\'s HTML page', Buffer.from('<html><body><h1>502 Bad Gateway</h1></body></html>'), 'text/html; charset=utf-8', /cannot be read/],
     ['a document of the wrong shape', Buffer.from('{"data": {"items": []}}'), 'application/json', /cannot be read/],

@@ -482,10 +482,11 @@ export function keptPageHelp(ids: number | readonly number[]): string {
 
 /**
  * What to fix before a rerun, by why the pull stopped at a page; undefined when there is nothing
- * to fix (a server error, no answer, 429s: the page is asked for again as it is).
+ * to fix (a server error, no answer, 429s, a token endpoint that failed: the page is asked for again as it is).
  */
 function fixBeforeRerun(e: Error, kept?: number): string | undefined {
-  if (e instanceof TelematicsAuthError) return "the feed's credentials (the error says what was refused; 'assetbridge config check --connect' tries them): every rerun stops here until then";
+  // A token endpoint that failed or could not be reached (5xx, 429, network) refused nothing: the rerun mints again.
+  if (e instanceof TelematicsAuthError) return e.retryable ? undefined : "the feed's credentials (the error says what was refused; 'assetbridge config check --connect' tries them): every rerun stops here until then";
   if (e instanceof AempRequestError) {
     if (e.retryable) return undefined;
     if (kept !== undefined)
