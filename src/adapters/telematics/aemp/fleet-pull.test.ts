@@ -177,7 +177,7 @@ describe('fleet pull against the Trackunit simulator', () => {
     const t = setup({}, { profile: { maxPages: 2 } });
     const summary = await t.pull();
     expect(summary).toMatchObject({ pages: 2, equipment: 200, stop: 'hop-cap', complete: true });
-    expect(summary.notes.join(' ')).toMatch(/hop cap of 2 pages/);
+    expect(summary.notes.join(' ')).toMatch(/hop cap of 2 pages; raise telematics\.0\.profile\.maxPages if the fleet is really this large/);
   });
 
   it('keeps the per-URL budget across a restart: no second request within 15 minutes unless the reserve is asked for', async () => {

@@ -353,7 +353,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         notes.push(note);
         deps.logger?.warn({ provider: name, url: shown(page.url), [earlier.rel]: shown(earlier.url) }, note);
       }
-      if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise profile.maxPages if the fleet is really this large`);
+      if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise ${client.keyOf('profile.maxPages')} if the fleet is really this large`);
       nextUrl = page.stop === undefined ? page.nextUrl : undefined;
       const complete = nextUrl === undefined;
       await store.kvSet(
