@@ -58,6 +58,18 @@ export class AempRequestError extends AssetbridgeError {
   readonly page?: UnreadablePage;
 }
 
+/** A link of the feed leads off the origin of the feed's `baseUrl`; nothing was sent there. */
+export class ForeignLinkError extends AempRequestError {
+  constructor(
+    message: string,
+    url: string,
+    /** The config key to check (`telematics.0.baseUrl`). */
+    readonly configKey: string,
+  ) {
+    super(message, url, false);
+  }
+}
+
 /** Counters of one client (all its requests). */
 export interface AempClientStats {
   /** HTTP requests sent to the ISO API (re-sends after a 401 included). */
@@ -206,6 +218,7 @@ export class AempClient {
 
   /** Fetch one body, spending budget first; retries as the module doc says. */
   private async fetchBody(url: string, cls: RequestClass, opts: FetchOptions): Promise<FetchedBody> {
+    this.ensureOwnOrigin(url);
     const key = opts.budgetKey ?? canonicalUrl(url);
     let rateLimitRetries = 1;
     let serverRetries = this.options.maxServerErrorRetries ?? 2;
@@ -391,6 +404,27 @@ export class AempClient {
       }
       yield { ...page, fresh, duplicates };
     }
+  }
+
+  /**
+   * A link the feed gave (next, last, a resumed cursor) leads elsewhere than `baseUrl`'s origin (another
+   * host, port or scheme: a proxy's internal address, `http` for `https`): the feed's credentials go
+   * with every request, so none is sent there (as for ERP destinations).
+   */
+  private ensureOwnOrigin(url: string): void {
+    const base = new URL(this.provider.baseUrl).origin;
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      origin = 'no origin';
+    }
+    if (origin === base) return;
+    throw new ForeignLinkError(
+      `${this.provider.name}: the feed's link ${this.shown(url)} leads to ${origin}, not to the origin of ${this.keyOf('baseUrl')} (${base}): the feed's credentials are not sent there; if the feed really serves its pages there, set ${this.keyOf('baseUrl')} to that address`,
+      url,
+      this.keyOf('baseUrl'),
+    );
   }
 
   private url(template: string, values: Record<string, string>): string {

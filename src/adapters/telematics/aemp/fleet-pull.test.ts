@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { machineHeader } from '../../../../simulators/trackunit/fleet.js';
 import { createTrackunitSimulator, type TrackunitSimulatorOptions } from '../../../../simulators/trackunit/simulator.js';
-import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
+import { FakeClock, RecordingSink, SIM_ORIGIN, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
@@ -171,6 +171,37 @@ describe('fleet pull against the Trackunit simulator', () => {
     const rest = await resumed.pull();
     expect(rest).toMatchObject({ pages: 2, complete: true, resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
     expect(rest.notes.join()).not.toContain('earlier page');
+  });
+
+  it.each([
+    ['another host', 'https://collector.example.net'],
+    ['another port (an internal address a proxy put in)', 'http://trackunit.sim:8080'],
+  ])("never sends the feed's token to a link on %s: the pull stops there, naming telematics.N.baseUrl", async (_name, origin) => {
+    const t = setup();
+    const sim = simulatorFetch(t.sim);
+    const asked: string[] = [];
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      asked.push(url);
+      return sim(input, init).then(async (r) => {
+        if (!url.includes('/Fleet/1')) return r;
+        const doc = (await r.json()) as { links: { rel: string; href: string }[] };
+        doc.links = doc.links.map((l) => (l.rel === 'self' ? l : { rel: l.rel, href: l.href.replace(SIM_ORIGIN, origin) }));
+        return new Response(JSON.stringify(doc), { status: 200, headers: { 'content-type': 'application/json' } });
+      });
+    }) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchImpl, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const pull = () => runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock });
+    const summary = await pull();
+    expect(asked.filter((u) => !u.startsWith(SIM_ORIGIN + '/'))).toEqual([]);
+    expect(summary).toMatchObject({ complete: false, stop: 'error', pages: 1 });
+    expect(summary.error).toMatch(/^trackunit: the feed's link \S+\/Fleet\/2\?addMetadata=true leads to .+, not to the origin of telematics\.0\.baseUrl \(http:\/\/trackunit\.sim\): the feed's credentials are not sent there/);
+    expect(summary.rerun?.at(-1)).toMatch(/^fix first: telematics\.0\.baseUrl/);
+    // The rerun stops there again, without a request.
+    t.clock.advance(16 * MIN);
+    const before = asked.length;
+    expect(await pull()).toMatchObject({ stop: 'error', pages: 0, requests: 0 });
+    expect(asked.length).toBe(before);
   });
 
   it('stops at the hop cap and says so', async () => {

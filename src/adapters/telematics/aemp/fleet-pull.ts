@@ -20,7 +20,7 @@ import type { IngestSink } from '../../../ports/source.js';
 import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
-import { AempRequestError, type UnreadablePage } from './aemp-client.js';
+import { AempRequestError, ForeignLinkError, type UnreadablePage } from './aemp-client.js';
 import { canonicalUrl, resolveHref } from './aemp-links.js';
 import { warningsOfKind, type AempLink } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
@@ -487,6 +487,8 @@ export function keptPageHelp(ids: number | readonly number[]): string {
 function fixBeforeRerun(e: Error, kept?: number): string | undefined {
   // A token endpoint that failed or could not be reached (5xx, 429, network) refused nothing: the rerun mints again.
   if (e instanceof TelematicsAuthError) return e.retryable ? undefined : "the feed's credentials (the error says what was refused; 'assetbridge config check --connect' tries them): every rerun stops here until then";
+  if (e instanceof ForeignLinkError)
+    return `${e.configKey}, if the feed really serves its pages at the address the link leads to (else have the provider fix its links): every rerun stops at this link until then`;
   if (e instanceof AempRequestError) {
     if (e.retryable) return undefined;
     if (kept !== undefined)
