@@ -204,6 +204,30 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(asked.length).toBe(before);
   });
 
+  it('when the page an interrupted pull was to resume at is gone (404: the fleet shrank since), says so and starts the next pull over instead of resuming there for resumeWithin', async () => {
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    let live = simulatorFetch(t.sim);
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => live(input, init)) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchImpl, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const pull = () => runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock });
+    t.sink.failOnBatch = 3;
+    expect(await pull()).toMatchObject({ pages: 2, stop: 'error', nextUrl: expect.stringContaining('/Fleet/3') as unknown });
+    // Meanwhile 50 machines left the fleet: two pages now, page 3 answers 404.
+    live = simulatorFetch(createTrackunitSimulator({ fleetSize: 200, now: t.clock.now }));
+    t.clock.advance(60 * MIN);
+    const gone = await pull();
+    expect(gone).toMatchObject({ complete: false, stop: 'error', pages: 0, resumedFrom: expect.stringContaining('/Fleet/3') as unknown });
+    expect(gone.error).toMatch(/\/Fleet\/3\?addMetadata=true, where the interrupted pull was to resume, no longer exists \(HTTP 404: Page 3 does not exist; pages are 1\.\.2\): the fleet has fewer pages than when it stopped$/);
+    expect(gone.rerun).toEqual([
+      'kept: 2 page(s) of this snapshot, stored with their machines submitted by the run(s) before',
+      "the next pull starts at the first page: run 'assetbridge aemp pull --provider trackunit' again, or leave it to the service's next scheduled pull (or its retry)",
+    ]);
+    const next = await pull();
+    expect(next).toMatchObject({ complete: true, stop: 'last-page', pages: 2, equipment: 200 });
+    expect(next.resumedFrom).toBeUndefined();
+  });
+
   it('stops at the hop cap and says so', async () => {
     const t = setup({}, { profile: { maxPages: 2 } });
     const summary = await t.pull();

@@ -275,6 +275,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   const storedNow = new Set<string>();
   /** Machines with readings the parser left out, and the first few of those readings. */
   const leftOut = { machines: 0, examples: [] as string[] };
+  /** A resumed pull found the page it was to resume at gone (404). */
+  let resumeGone = false;
   /** The page a fresh pull starts at links to pages before it, which the walk (following `next`) never reads. */
   let startsLate = false;
 
@@ -375,6 +377,19 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     } else if (e instanceof BudgetWaitTooLongError) {
       stop = 'budget-wait';
       error = e.message;
+    } else if (resumable && counts.pages === 0 && e instanceof AempRequestError && e.status === 404 && e.url === startUrl) {
+      // The pages its earlier runs read were there: a page that is gone now means the fleet shrank
+      // since (a snapshot is not atomic). Resuming there would fail the same way until resumeWithin
+      // ran out (12 h of scheduled retries), so the cursor is cleared and the next pull starts over.
+      stop = 'error';
+      const said = /\(HTTP 404[^)]*\)/.exec(e.message)?.[0] ?? '(HTTP 404)';
+      error = `${name}: ${shown(startUrl)}, where the interrupted pull was to resume, no longer exists ${said}: the fleet has fewer pages than when it stopped`;
+      resumeGone = true;
+      try {
+        await store.kvSet(CURSOR_NAMESPACE, name, JSON.stringify({ startedAt: pullStartedAt, pages: pagesBefore, equipment: equipmentBefore, complete: false, updatedAt: clock.now() } satisfies PullCursor));
+      } catch (err) {
+        deps.logger?.warn({ err: coerceError(err), provider: name }, 'could not clear the cursor of a gone page; the next pull tries to resume there again');
+      }
     } else {
       stop = 'error';
       error = e.message;
@@ -405,8 +420,9 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     : rerunAdvice({
         name,
         // The cursor the store now holds: this run's once it stored a page, else the one it found (a --restart leaves an unfinished one in place).
-        saved: counts.pages > 0 ? { startedAt: pullStartedAt, ...(nextUrl !== undefined ? { nextUrl } : {}), pages: pagesBefore + counts.pages, complete: false } : cursor,
+        saved: counts.pages > 0 ? { startedAt: pullStartedAt, ...(nextUrl !== undefined ? { nextUrl } : {}), pages: pagesBefore + counts.pages, complete: false } : resumeGone ? undefined : cursor,
         keptNow: counts.pages,
+        ...(resumeGone ? { keptBefore: pagesBefore } : {}),
         resumeWithin: provider.config.resumeWithin,
         now: finishedAt,
         ...(fixFirst !== undefined ? { fixFirst } : {}),
@@ -505,6 +521,8 @@ function rerunAdvice(a: {
   name: string;
   saved: Pick<PullCursor, 'startedAt' | 'nextUrl' | 'pages' | 'complete'> | undefined;
   keptNow: number;
+  /** Pages earlier runs of this snapshot stored, when no rerun resumes after them (the page to resume at is gone). */
+  keptBefore?: number;
   resumeWithin: number;
   now: number;
   fixFirst?: string;
@@ -521,7 +539,9 @@ function rerunAdvice(a: {
     );
   } else {
     lines.push(
-      a.keptNow === 0
+      a.keptBefore !== undefined && a.keptNow === 0
+        ? `kept: ${a.keptBefore} page(s) of this snapshot, stored with their machines submitted by the run(s) before`
+        : a.keptNow === 0
         ? 'kept: no page of this snapshot yet'
         : `kept: ${a.keptNow} page(s) stored with their machines submitted, but this snapshot's first page is more than resumeWithin (${formatDuration(a.resumeWithin)}) ago, so no rerun resumes after them`,
       `the next pull starts at the first page: ${how}`,
