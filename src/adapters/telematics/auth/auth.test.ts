@@ -239,4 +239,13 @@ describe('vendor token quirks come from the profile', () => {
     const creds = new OAuth2TokenSource({ label: 'g', tokenUrl: 'http://g/token', grant: { type: 'client_credentials' }, clientAuth: 'body', dialect: VENDOR_PROFILES.generic.token, fetch: fetchImpl });
     await expect(creds.authorization()).rejects.toThrow(/expected a JSON token response/);
   });
+
+  it("an answer that is no token (a login page at the token URL) names the feed's tokenUrl key", async () => {
+    const fetchImpl = (() => Promise.resolve(new Response('<html>Sign in</html>', { status: 200, headers: { 'content-type': 'text/html' } }))) as unknown as typeof fetch;
+    const auth = telematicsAuthSchema.parse({ type: 'trackunit-password', ...legacy, tokenUrl: `${ORIGIN}/login` });
+    const creds = createCredentials(auth, { label: 'tu', configKey: 'telematics.1.auth', dialect: VENDOR_PROFILES.trackunit.token, fetch: fetchImpl });
+    await expect(creds.authorization()).rejects.toThrow(
+      /^tu: unexpected password token response from http:\/\/sim\.test\/login: expected a JSON token response, got a body that is not JSON; check telematics\.1\.auth\.tokenUrl: it should be the provider's token endpoint$/,
+    );
+  });
 });

@@ -193,7 +193,12 @@ export class OAuth2TokenSource implements TelematicsCredentials {
     }
     const parsed = parseTokenResponse(text, o.dialect);
     if (!parsed.ok) {
-      throw new TelematicsAuthError(`${o.label}: unexpected ${grant} token response from ${o.tokenUrl}: ${parsed.reason}`, false, response.status);
+      // A 2xx that is no token is most often another page at that address (a login form, a portal).
+      throw new TelematicsAuthError(
+        `${o.label}: unexpected ${grant} token response from ${o.tokenUrl}: ${parsed.reason}; check ${o.configKey !== undefined ? `${o.configKey}.tokenUrl` : 'tokenUrl'}: it should be the provider's token endpoint`,
+        false,
+        response.status,
+      );
     }
     return parsed.token;
   }

@@ -48,7 +48,7 @@ describe('probeTelematicsAuth', () => {
     const f = fakeFetch(() => Promise.resolve(new Response('<html>login page</html>', { status: 200 })));
     const r = await probeTelematicsAuth(feed(), 0, { fetch: f.fetch });
     expect(r).toMatchObject({ ok: false, tried: true });
-    expect(r.detail).toMatch(/^unexpected client_credentials token response from http:\/\/auth\.test\/token: .* \(check telematics\.0\.auth\.tokenUrl\)$/);
+    expect(r.detail).toMatch(/^unexpected client_credentials token response from http:\/\/auth\.test\/token: .*; check telematics\.0\.auth\.tokenUrl: it should be the provider's token endpoint$/);
   });
 
   it('a network error that quotes a secret is scrubbed', async () => {
