@@ -6,7 +6,7 @@ import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
-import { CURSOR_NAMESPACE, loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
+import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
@@ -487,6 +487,16 @@ describe('fleet pull against the Trackunit simulator', () => {
     t.clock.advance(15 * MIN);
     const second = await t.pull();
     expect(second).toMatchObject({ ambiguous: 0, matched: 1 });
+  });
+});
+
+describe('earlierPage', () => {
+  it('sees a first or prev link to another page, not one to this page that only leaves out the query we sent', () => {
+    const page = 'https://feed.example/aemp/Fleet/1?addMetadata=true';
+    expect(earlierPage([{ rel: 'first', href: 'https://feed.example/aemp/Fleet/1' }, { rel: 'next', href: '2' }], page)).toBeUndefined();
+    expect(earlierPage([{ rel: 'self', href: '1' }, { rel: 'first', href: '1' }], page)).toBeUndefined();
+    expect(earlierPage([{ rel: 'prev', href: '0' }], page)).toEqual({ rel: 'prev', url: 'https://feed.example/aemp/Fleet/0' });
+    expect(earlierPage([{ rel: 'first', href: 'https://feed.example/aemp/Fleet/0?addMetadata=true' }, { rel: 'prev', href: '0' }], page)).toEqual({ rel: 'first', url: 'https://feed.example/aemp/Fleet/0?addMetadata=true' });
   });
 });
 

@@ -21,7 +21,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
 import { AempRequestError, ForeignLinkError, type UnreadablePage } from './aemp-client.js';
-import { canonicalUrl, resolveHref } from './aemp-links.js';
+import { resolveHref } from './aemp-links.js';
 import { warningsOfKind, type AempLink } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
@@ -161,10 +161,15 @@ export function earlierPage(links: readonly AempLink[], pageUrl: string): { rel:
     const href = links.find((l) => l.rel === rel)?.href;
     return href === undefined ? undefined : resolveHref(href, pageUrl);
   };
-  const here = new Set([pageUrl, resolved('self')].filter((u): u is string => u !== undefined).map(canonicalUrl));
+  // Pages differ in their path (the page number); a link may leave out the query we sent (addMetadata).
+  const place = (url: string): string => {
+    const u = new URL(url);
+    return u.origin + u.pathname;
+  };
+  const here = new Set([pageUrl, resolved('self')].filter((u): u is string => u !== undefined).map(place));
   for (const rel of ['first', 'prev', 'previous']) {
     const url = resolved(rel);
-    if (url !== undefined && !here.has(canonicalUrl(url))) return { rel, url };
+    if (url !== undefined && !here.has(place(url))) return { rel, url };
   }
   return undefined;
 }
