@@ -477,8 +477,10 @@ export class AempClient {
     let response: Response;
     let body: string;
     let bytes: Uint8Array;
+    let reminted = false;
     try {
       const r = await authorizedFetch(this.options.credentials, url, { method: 'GET', headers, signal: signal ? AbortSignal.any([signal, timeout]) : timeout }, this.fetchImpl);
+      reminted = r.reminted;
       if (r.reminted) {
         this.stats.reminted++;
         this.stats.requests++;
@@ -507,7 +509,14 @@ export class AempClient {
     if (status === 401) {
       return {
         kind: 'fatal',
-        error: new TelematicsAuthError(`${this.provider.name}: ${this.shown(url)} refused a freshly minted token (HTTP 401${detail}); check that the credentials may use the ISO export API`, false, 401),
+        error: new TelematicsAuthError(
+          reminted
+            ? `${this.provider.name}: ${this.shown(url)} refused a freshly minted token (HTTP 401${detail}); check that the credentials in ${this.keyOf('auth')} may use the ISO export API`
+            : // Fixed credentials (an API key, Basic): nothing to mint, the values themselves were refused.
+              `${this.provider.name}: ${this.shown(url)} refused the feed's credentials (HTTP 401${detail}); check the token, or username and password, in ${this.keyOf('auth')}`,
+          false,
+          401,
+        ),
       };
     }
     if (status === 403) {

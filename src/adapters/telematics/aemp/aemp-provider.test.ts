@@ -69,6 +69,20 @@ describe('a provider built from config entry N', () => {
     const noToken = createAempProvider(config, { store, fetch: refuse(401) }, 2);
     await expect(noToken.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check the client id, secret, username, password and scopes in telematics\.2\.auth$/);
     const token = bearerCredentials('t');
+    // A fixed API key the ISO API refuses: there is nothing to re-mint; the key to check is named.
+    const badKey = createAempProvider(config, { store, fetch: refuse(401), credentials: token }, 2);
+    await expect(badKey.client.fetchDocument(`${config.baseUrl}/Fleet/7`, 'fleet')).rejects.toThrow(/refused the feed's credentials \(HTTP 401: nope\); check the token, or username and password, in telematics\.2\.auth$/);
+    // A token minted fine but refused twice by the ISO API: the credentials' access, in that entry.
+    const tokenOnly = ((input: string | URL | Request) =>
+      Promise.resolve(
+        String(input instanceof Request ? input.url : input).endsWith('/token')
+          ? Response.json({ token_type: 'Bearer', access_token: 'tok', expires_in: 3600 })
+          : new Response('{"message":"not for this API"}', { status: 401, headers: { 'content-type': 'application/json' } }),
+      )) as typeof fetch;
+    const notAllowed = createAempProvider(config, { store, fetch: tokenOnly }, 2);
+    await expect(notAllowed.client.fetchDocument(`${config.baseUrl}/Fleet/8`, 'fleet')).rejects.toThrow(
+      /refused a freshly minted token \(HTTP 401: not for this API\); check that the credentials in telematics\.2\.auth may use the ISO export API$/,
+    );
     const noPage = createAempProvider(config, { store, fetch: refuse(404), credentials: token }, 2);
     // `profile.paths.fleet`: the config has no `telematics.N.paths` key to set.
     await expect(noPage.client.fetchDocument(`${config.baseUrl}/Fleet/1`, 'fleet')).rejects.toThrow(/check telematics\.2\.baseUrl and the path templates \(telematics\.2\.profile\.paths\.fleet\)$/);
