@@ -8,7 +8,9 @@
  *
  * Retries are budget-aware: after a 429 the URL cools down and the request is tried once more only
  * if the cooldown fits in the caller's wait limit; after a 5xx or network error it is retried only
- * while the per-URL budget allows it without a long wait (Trackunit: not without the reserve).
+ * while the per-URL budget allows it without a long wait (Trackunit: not without the reserve). A
+ * token endpoint that fails the same way is asked again as often (under the request's grant when the
+ * token was due while the request was being sent).
  * @module
  */
 import { AssetbridgeError } from '../../../core/errors/errors.js';
@@ -237,15 +239,28 @@ export class AempClient {
         if (retrying && err instanceof BudgetWaitTooLongError) {
           throw new AempRequestError(`${retrying.message}; not retried now: ${err.message}`, url, true, (retrying as AempRequestError).status, { cause: err });
         }
+        // A token endpoint that failed (5xx, 429, no answer) is asked again like a page, before any budget is spent.
+        if (err instanceof TelematicsAuthError && err.retryable && !opts.signal?.aborted && serverRetries-- > 0) {
+          retrying = err;
+          await this.sleep(1000 * attempt, opts.signal);
+          continue;
+        }
         throw err;
       }
       if (grant.usedReserve) this.stats.reserveUsed++;
       let outcome;
       try {
         outcome = await this.send(url, cls, opts.signal);
+        // The token, due for renewal (or re-minted after a 401), could not be had: no page was
+        // answered, so it is asked for again under the same grant (as a re-send after a 401 is).
+        while (outcome.kind === 'token-failed' && serverRetries-- > 0) {
+          await this.sleep(1000 * attempt, opts.signal);
+          outcome = await this.send(url, cls, opts.signal);
+        }
       } finally {
         this.options.budget.completed(grant);
       }
+      if (outcome.kind === 'token-failed') throw outcome.error;
       if (outcome.kind === 'ok') {
         return {
           url,
@@ -469,6 +484,7 @@ export class AempClient {
     | { kind: 'ok'; body: string; bytes: Uint8Array; status: number; contentType?: string; receivedAt: number }
     | { kind: 'rate-limited'; retryAfterMs?: number }
     | { kind: 'retryable' | 'fatal'; error: Error }
+    | { kind: 'token-failed'; error: TelematicsAuthError }
   > {
     const cfg = this.provider.config;
     const timeout = AbortSignal.timeout(cfg.timeout);
@@ -490,7 +506,11 @@ export class AempClient {
       bytes = new Uint8Array(await response.arrayBuffer());
       body = new TextDecoder().decode(bytes);
     } catch (err) {
-      if (signal?.aborted || err instanceof TelematicsAuthError) throw err;
+      if (signal?.aborted) throw err;
+      if (err instanceof TelematicsAuthError) {
+        if (err.retryable) return { kind: 'token-failed', error: err };
+        throw err;
+      }
       const reason = timeout.aborted ? `no answer within ${cfg.timeout} ms` : this.redactor.text((err as Error).message);
       return { kind: 'retryable', error: new AempRequestError(`${this.provider.name}: GET ${this.shown(url)} failed: ${reason}`, url, true, undefined, { cause: err }) };
     }

@@ -282,6 +282,36 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(t.sim.stats.reserveUsed).toBe(0);
   });
 
+  it.each([
+    ['first minted for the pull', 0],
+    ['due for renewal (a minute before it expires)', 59.5],
+    ['expired at the server while requests were under way (a 401, then a re-mint)', 60],
+  ])('gets a token %s through a token endpoint that fails once (HTTP 503): the pull goes on', async (_name, minutes) => {
+    const t = setup({ fleetSize: 1000 });
+    const sim = simulatorFetch(t.sim);
+    let failTokens = minutes === 0 ? 1 : 0;
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.endsWith('/token') && failTokens > 0) {
+        failTokens--;
+        return Promise.resolve(Response.json({ error: 'temporarily_unavailable' }, { status: 503 }));
+      }
+      return sim(input, init);
+    }) as typeof fetch;
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchImpl, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const progress: PullProgress = {
+      page: ({ pages }) => {
+        if (pages !== 1 || minutes === 0) return;
+        // The 3600 s token is due, and the endpoint answers the next token request 503.
+        t.clock.advance(minutes * MIN);
+        failTokens = 1;
+      },
+    };
+    const summary = await runFleetPull({ client: built.client, store: t.store, sink: t.sink, clock: t.clock, progress });
+    expect(summary).toMatchObject({ complete: true, stop: 'last-page', pages: 10 });
+    expect(failTokens).toBe(0);
+  });
+
   it('on a 429 cools the URL down, stops with a resumable cursor, and resumes there later', async () => {
     const t = setup({ fleetSize: 1000 });
     let failed = false;
