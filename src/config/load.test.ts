@@ -357,6 +357,13 @@ describe('config', () => {
         { key: 'sources.mqtt.0.topics.0.decoder.assetId', message: '{"pth":"id"} is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)' },
         { key: 'sources.mqtt.0.topics.0.decoder.meters.operatingHours.unit', message: '"km" is not a duration unit: use h or one such as min, s' },
       ]);
+      // A path written as text where the key takes { path } (as lat and lng take it): the message writes the mapping.
+      expect(one(mqtt({ topics: topic({ assetId: 'tagId', time: 'ts', sensors: { engineTempC: 'sensors.t' }, alert: 'fault.text' }) }))).toEqual([
+        { key: 'sources.mqtt.0.topics.0.decoder.assetId', message: '"tagId" is text: write { path: tagId } (where in the payload), or { topicSegment: <n> } (which topic level, 0-based)' },
+        { key: 'sources.mqtt.0.topics.0.decoder.time', message: '"ts" is text: write { path: ts } (with format: epoch-ms or epoch-s for a number; iso, the default, needs a zone)' },
+        { key: 'sources.mqtt.0.topics.0.decoder.sensors.engineTempC', message: '"sensors.t" is text: write { path: sensors.t } (and unit: <label> if you like)' },
+        { key: 'sources.mqtt.0.topics.0.decoder.alert', message: '"fault.text" is text: write { reason: fault.text } (the path of the alert\'s reason; severity: <path> and code: <path> too if the payload has them)' },
+      ]);
       // Half a position could never decode; a reader's mapping of zone alone is whole.
       expect(one(mqtt({ topics: topic({ lat: 'pos.lat', zone: 'zone' }) }))).toEqual([
         { key: 'sources.mqtt.0.topics.0.decoder.lat', message: 'maps lat without lng: map lng too (a position needs both), or leave both out and map zone alone for a fixed reader that knows only its zone' },

@@ -48,11 +48,24 @@ function meterPath(dimension: UnitDimension) {
   );
 }
 
+/**
+ * The error of a decoder key that takes `{ path, ... }` given a path as text (`time: ts`, written as
+ * `lat: pos.lat` is): what to write instead, with the path given (`write { path: ts }`) and `more`.
+ */
+function pathAsText(more: string): (iss: z.core.$ZodRawIssue) => string | undefined {
+  return (iss) => (iss.code === 'invalid_type' && typeof iss.input === 'string' ? `${echo(iss.input)} is text: write { path: ${iss.input} } (${more})` : undefined);
+}
+
 /** How one MQTT topic filter's payloads decode into canonical events. */
 export const jsonDecoderSchema = z.strictObject({
   /** Asset identifier: a JSON path, or a topic segment index (0-based; `fleet/+/telemetry` → 1). */
   assetId: z.union([z.strictObject({ path: fieldPath }), z.strictObject({ topicSegment: z.number().int().min(0) })], {
-    error: (iss) => (iss.code === 'invalid_union' ? echoed('is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)')(iss) : undefined),
+    error: (iss) =>
+      iss.code !== 'invalid_union'
+        ? undefined
+        : typeof iss.input === 'string'
+          ? `${echo(iss.input)} is text: write { path: ${iss.input} } (where in the payload), or { topicSegment: <n> } (which topic level, 0-based)`
+          : echoed('is neither form: give { path: <field> } (where in the payload) or { topicSegment: <n> } (which topic level, 0-based)')(iss),
   }),
   /** Which kind of identifier the source sends. @default tag */
   idType: z.enum(IDENTIFIER_TYPES).default('tag'),
@@ -61,7 +74,10 @@ export const jsonDecoderSchema = z.strictObject({
    * (not recommended: a backlog delivered after an outage would all carry the same time).
    */
   time: z
-    .strictObject({ path: fieldPath, format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso') })
+    .strictObject(
+      { path: fieldPath, format: z.enum(['iso', 'epoch-ms', 'epoch-s']).default('iso') },
+      { error: pathAsText('with format: epoch-ms or epoch-s for a number; iso, the default, needs a zone') },
+    )
     .optional(),
   lat: fieldPath.optional(),
   lng: fieldPath.optional(),
@@ -69,7 +85,7 @@ export const jsonDecoderSchema = z.strictObject({
   accuracy: fieldPath.optional(),
   zone: fieldPath.optional(),
   /** Sensor name → path and unit. */
-  sensors: z.record(z.string(), z.strictObject({ path: fieldPath, unit: z.string().optional() })).default({}),
+  sensors: z.record(z.string(), z.strictObject({ path: fieldPath, unit: z.string().optional() }, { error: pathAsText('and unit: <label> if you like') })).default({}),
   /**
    * Meter field → path of a cumulative value, or `{ path, unit }` when the device counts in another
    * unit (`mi`, `min`, `s`, `gal`, ...): converted to the canonical one (h, km, L) as it is decoded.
@@ -87,7 +103,12 @@ export const jsonDecoderSchema = z.strictObject({
    * values info, warning, critical (any case). The code (a fault code) is what alert rules
    * match and key work orders by. @default severity warning
    */
-  alert: z.strictObject({ reason: fieldPath, severity: fieldPath.optional(), code: fieldPath.optional() }).optional(),
+  alert: z
+    .strictObject(
+      { reason: fieldPath, severity: fieldPath.optional(), code: fieldPath.optional() },
+      { error: (iss) => (iss.code === 'invalid_type' && typeof iss.input === 'string' ? `${echo(iss.input)} is text: write { reason: ${iss.input} } (the path of the alert's reason; severity: <path> and code: <path> too if the payload has them)` : undefined) },
+    )
+    .optional(),
 }).superRefine((d, ctx) => {
   // Half a position could never decode: every payload would be quarantined for its missing half.
   if ((d.lat === undefined) === (d.lng === undefined)) return;
