@@ -69,3 +69,26 @@ export const durationField = () =>
 
 /** A duration config field with a default, e.g. `duration('30s')`. */
 export const duration = (fallback: string) => durationInput().default(fallback).pipe(durationField());
+
+/** Digits alone from 1 to 999 (a number, or text as a `${NAME}` gives it). */
+function underASecondInDigits(v: string | number): boolean {
+  const ms = typeof v === 'number' ? v : MS_TEXT.test(v) ? Number(v) : undefined;
+  return ms !== undefined && ms > 0 && ms < 1000;
+}
+
+/**
+ * A rule's time span with a default (a hold, a cooldown, a window, the lateness), e.g.
+ * `ruleDuration('1h')`. Digits alone are milliseconds here too, so `for: 5` or `cooldown: 12`, meant
+ * as minutes or hours, would be taken as 5 or 12 ms, and such a rule fire at once or again and again:
+ * digits from 1 to 999 are refused, saying to write the unit (`5ms` says milliseconds on purpose).
+ * 0 and a thousand or more pass, as in every duration.
+ */
+export const ruleDuration = (fallback: string) =>
+  durationInput()
+    .default(fallback)
+    .superRefine((v, ctx) => {
+      if (!underASecondInDigits(v)) return;
+      const n = String(v).trim();
+      ctx.addIssue({ code: 'custom', continue: false, message: `${echo(v)} would be ${n} milliseconds (digits alone are milliseconds): write the unit, e.g. ${n}s or ${n}m (${n}ms if milliseconds are meant)` });
+    })
+    .pipe(durationField());

@@ -319,6 +319,39 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a rule time written in digits under 1000 (milliseconds) rather than fire a rule at once: for: 5 meant minutes', () => {
+    const message = (given: string, digits: string) => `${given} would be ${digits} milliseconds (digits alone are milliseconds): write the unit, e.g. ${digits}s or ${digits}m (${digits}ms if milliseconds are meant)`;
+    const threshold = { name: 't', sensor: 's', above: 1 };
+    expect(
+      problems({
+        allowedLateness: 30,
+        idleAfter: '2',
+        maintenance: {
+          thresholds: [{ ...threshold, for: 5, maxGap: 10, cooldown: 12, repeat: { count: 3, within: 60 } }],
+          alerts: [{ name: 'a', cooldown: 24 }],
+          feedback: { pollEvery: 5, initialLookback: 1 },
+        },
+        inventory: { freshness: 24 },
+        depreciation: { postAfter: 2 },
+      }),
+    ).toEqual([
+      { key: 'allowedLateness', message: message('30', '30') },
+      { key: 'idleAfter', message: message('"2"', '2') },
+      { key: 'maintenance.thresholds.0.for', message: message('5', '5') },
+      { key: 'maintenance.thresholds.0.maxGap', message: message('10', '10') },
+      { key: 'maintenance.thresholds.0.cooldown', message: message('12', '12') },
+      { key: 'maintenance.thresholds.0.repeat.within', message: message('60', '60') },
+      { key: 'maintenance.alerts.0.cooldown', message: message('24', '24') },
+      { key: 'maintenance.feedback.pollEvery', message: message('5', '5') },
+      { key: 'maintenance.feedback.initialLookback', message: message('1', '1') },
+      { key: 'inventory.freshness', message: message('24', '24') },
+      { key: 'depreciation.postAfter', message: message('2', '2') },
+    ]);
+    // 0, a unit (milliseconds too, on purpose) and a thousand or more (digits as text too, as ${NAME} gives them) are durations as before.
+    const ok = parse({ allowedLateness: 0, idleAfter: '120000', maintenance: { thresholds: [{ ...threshold, for: '500ms', cooldown: 3_600_000 }], feedback: { pollEvery: 0 } } });
+    expect([ok.allowedLateness, ok.idleAfter, ok.maintenance?.thresholds[0]?.durationMs, ok.maintenance?.thresholds[0]?.cooldownMs, ok.maintenance?.feedback.pollEvery]).toEqual([0, 120_000, 500, 3_600_000, 0]);
+  });
+
   it('refuses an inventory freshness no longer than the lateness: no item would ever count', () => {
     const message = (given: string, lateness: string) =>
       `${given} is not longer than rules.allowedLateness (${lateness}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`;

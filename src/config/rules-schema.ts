@@ -22,7 +22,7 @@ import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
-import { duration, durationText } from './duration.js';
+import { duration, durationText, ruleDuration } from './duration.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
 
 const dur = duration;
@@ -243,16 +243,16 @@ export const thresholdSchema = z
     /** Hysteresis for `below` rules: the episode ends only above this. @default the `below` value */
     clearAbove: z.number().optional(),
     /** How long the breach must hold. @default 0s (the first breaching sample) */
-    for: dur('0s'),
+    for: ruleDuration('0s'),
     /** Samples further apart than this break a breach. @default 10m */
-    maxGap: dur('10m'),
+    maxGap: ruleDuration('10m'),
     /** Least time between two work orders of this rule for one asset. @default 1h */
-    cooldown: dur('1h'),
+    cooldown: ruleDuration('1h'),
     /**
      * "3 times within 1 h": breaches (each holding `for`) that must start within `within` before
      * one work order opens. Absent: every breach opens one.
      */
-    repeat: z.strictObject({ count: z.number().int().min(2, { error: echoed('is too few: count at least 2 breaches (1 is the rule without repeat)') }), within: duration('0ms').pipe(z.number().positive('give the window the breaches must fall in, e.g. 1h')) }).optional(),
+    repeat: z.strictObject({ count: z.number().int().min(2, { error: echoed('is too few: count at least 2 breaches (1 is the rule without repeat)') }), within: ruleDuration('0ms').pipe(z.number().positive('give the window the breaches must fall in, e.g. 1h')) }).optional(),
     /** `critical` → HIGH priority, otherwise MEDIUM. @default warning */
     severity: severity.default('warning'),
     /** Work-order short text (40 characters). @default the rule name */
@@ -298,7 +298,7 @@ export const alertRuleSchema = z
     /** Only these fault codes; a trailing `*` matches a prefix (`SPN 100*`). @default every code */
     codes: z.array(z.string().min(1)).min(1).optional(),
     /** The same code reported again within this time of its previous report is the same fault (no new work order). @default 24h */
-    cooldown: dur('24h'),
+    cooldown: ruleDuration('24h'),
     /** The work order's severity. @default the alert's own */
     severity: severity.optional(),
     title: z.string().min(1).optional(),
@@ -548,9 +548,9 @@ export const maintenanceSchema = z
     feedback: z
       .strictObject({
         /** How often to ask the ERP for changed work orders; 0 disables polling (webhooks only). @default 5m */
-        pollEvery: dur('5m'),
+        pollEvery: ruleDuration('5m'),
         /** Look back this far on the first poll. @default 1d */
-        initialLookback: dur('1d'),
+        initialLookback: ruleDuration('1d'),
       })
       .prefault({}),
     /** Closed work orders remembered per asset for status. @default 20 */
@@ -574,7 +574,7 @@ export const inventorySchema = z.strictObject({
   /** Asset attribute with how many units one tag stands for. @default quantity (1 when absent) */
   quantityAttribute: z.string().min(1).default('quantity'),
   /** An item counts where it was last seen only if seen within this window. @default 24h */
-  freshness: dur('24h'),
+  freshness: ruleDuration('24h'),
   /** How often changed counts are sent. @default 1m */
   changesEvery: every('1m'),
   /** When a full snapshot of every count is sent (cron, 5 fields). @default 0 2 * * * (02:00 daily) */
@@ -665,7 +665,7 @@ export const depreciationSchema = z
     /** Unit sent with usage counted in km. @default km */
     kmUnit: z.string().min(1).default('km'),
     /** Post a period's usage this long after it ends (late readings still count). @default 2d */
-    postAfter: dur('2d'),
+    postAfter: ruleDuration('2d'),
     /** How often the period-end task looks for periods to post. @default 1h */
     checkEvery: every('1h'),
     /** Periods of usage kept per asset. @default 36 */
@@ -714,13 +714,13 @@ export const rulesSchema = z.strictObject({
    * long (in event time) so that out-of-order arrival changes nothing; older ones are dropped as
    * late. Location sync without zones always decides at once. @default 30s
    */
-  allowedLateness: dur('30s'),
+  allowedLateness: ruleDuration('30s'),
   /**
    * An asset silent this long (wall clock; at least `allowedLateness`) has the events its rules
    * still hold decided, so the last reading before it goes quiet (parked, switched off, broken
    * down) is not kept back until it reports again. 0: only its next event decides them. @default 2m
    */
-  idleAfter: dur('2m'),
+  idleAfter: ruleDuration('2m'),
   location: locationRuleSchema.prefault({}),
   /** Named zones mapped to ERP location codes; location sync and inventory use them when present. */
   zones: zonesSchema.optional(),
