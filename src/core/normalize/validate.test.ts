@@ -35,6 +35,24 @@ describe('validateEvent', () => {
     if (!v.ok) expect(v.reason).toContain(reason);
   });
 
+  it('says when an event time out of range is a time in seconds or microseconds (eventTime takes milliseconds)', () => {
+    const seconds = Math.floor(now / 1000) - 60;
+    expect(validateEvent(pos({ eventTime: seconds }), now)).toEqual({
+      ok: false,
+      code: 'invalid',
+      reason: `event time ${new Date(seconds).toISOString()} is before 2000-01-01; read as seconds since 1970 it is 2026-11-23T11:59:00.000Z: eventTime is read as epoch milliseconds: send them (seconds × 1000) or ISO 8601 text`,
+    });
+    const micros = (now - 60_000) * 1000;
+    expect(validateEvent(pos({ eventTime: micros }), now)).toEqual({
+      ok: false,
+      code: 'invalid',
+      reason: `event time +058865-01-27T07:20:00.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); read as microseconds since 1970 it is 2026-11-23T11:59:00.000Z: eventTime is read as epoch milliseconds: send them (microseconds ÷ 1000) or ISO 8601 text`,
+    });
+    // A time that is wrong in milliseconds too is only said to be out of range.
+    expect(validateEvent(pos({ eventTime: 5 }), now)).toMatchObject({ reason: 'event time 1970-01-01T00:00:00.005Z is before 2000-01-01' });
+    expect(validateEvent(pos({ eventTime: now + 3_600_000 }), now)).toMatchObject({ reason: "event time 2026-11-23T13:00:00.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); check the sender's clock, or raise the limit if such a skew is expected" });
+  });
+
   it('checks meters, sensors, alerts and work-order updates', () => {
     const base = { source: 't', ids: [{ type: 'tag', value: 'x' }], eventTime: now, receivedAt: now };
     expect(validateEvent({ ...base, kind: 'meter' } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: expect.stringContaining('has none of') });

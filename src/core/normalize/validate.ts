@@ -55,6 +55,16 @@ function timeText(t: number): string {
   return Math.abs(t) <= MAX_DATE_MS ? new Date(t).toISOString() : `${t} ms`;
 }
 
+/**
+ * A time out of range whose number, read in the unit next to epoch milliseconds (`as`), is a time
+ * this event could have (from 2000 to now): the sender counts in that unit, which the reason says,
+ * with what to send instead (`fix`). '' when it is no such time.
+ */
+function epochUnitHint(t: number, now: number, policy: ValidationPolicy, as: string, fix: string): string {
+  if (!(t >= EARLIEST_EVENT_TIME && t <= now + policy.maxFutureSkewMs)) return '';
+  return `; read as ${as} it is ${new Date(Math.round(t)).toISOString()}: ${fix}`;
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (typeof v === 'string') return `string ${JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)}`;
@@ -80,9 +90,11 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
   if (e.eventTime === undefined) return fail('event has no eventTime: give an ISO 8601 time with a zone, e.g. 2026-10-01T08:00:00Z, or epoch milliseconds');
   if (!isNum(e.eventTime) || !Number.isFinite(e.eventTime))
     return fail(`event time must be a valid timestamp, got ${describe(e.eventTime)}${typeof e.eventTime === 'string' && ZONELESS_ISO.test(e.eventTime.trim()) ? '; it has no time zone: add Z or an offset such as +02:00' : ''}`);
-  if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01`);
+  if (e.eventTime < EARLIEST_EVENT_TIME) return fail(`event time ${timeText(e.eventTime)} is before 2000-01-01${epochUnitHint(e.eventTime * 1000, now, policy, 'seconds since 1970', 'eventTime is read as epoch milliseconds: send them (seconds × 1000) or ISO 8601 text')}`);
   if (e.eventTime > now + policy.maxFutureSkewMs)
-    return fail(`event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future (ingest.maxFutureSkewMs); check the sender's clock, or raise the limit if such a skew is expected`);
+    return fail(
+      `event time ${timeText(e.eventTime)} is more than ${Math.round(policy.maxFutureSkewMs / 1000)} s in the future (ingest.maxFutureSkewMs)${epochUnitHint(e.eventTime / 1000, now, policy, 'microseconds since 1970', 'eventTime is read as epoch milliseconds: send them (microseconds ÷ 1000) or ISO 8601 text') || "; check the sender's clock, or raise the limit if such a skew is expected"}`,
+    );
   if (policy.maxAgeMs > 0 && e.eventTime < now - policy.maxAgeMs)
     return { ok: false, code: 'stale', reason: `event time ${new Date(e.eventTime).toISOString()} is older than the ${Math.round(policy.maxAgeMs / 1000)} s freshness limit (ingest.maxAgeMs); if such events are wanted, raise it, restart, then replay` };
 
