@@ -53,6 +53,20 @@ describe('validateEvent', () => {
     expect(validateEvent(pos({ eventTime: now + 3_600_000 }), now)).toMatchObject({ reason: "event time 2026-11-23T13:00:00.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); check the sender's clock, or raise the limit if such a skew is expected" });
   });
 
+  it('names a field sent under another common name (lon, latitude, hours), which the event model does not read', () => {
+    const reason = (over: Record<string, unknown>) => {
+      const v = validateEvent(pos(over), now);
+      return v.ok ? undefined : v.reason;
+    };
+    expect(reason({ lng: undefined, lon: 4.3 })).toBe('position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader; "lon" is not read: send it as lng');
+    expect(reason({ lat: undefined, lng: undefined, latitude: 52.1, longitude: 4.3 })).toBe(
+      'position needs lat and lng, or a zone (a configured zone name) for a sighting by a fixed reader; "latitude" is not read: send it as lat; "longitude" is not read: send it as lng',
+    );
+    expect(reason({ kind: 'meter', lat: undefined, lng: undefined, hours: 12 })).toBe('meter reading has none of operatingHours, idleHours, odometerKm, fuelUsedL; "hours" is not read: send it as operatingHours');
+    // Nothing under another name: the reason as before.
+    expect(reason({ lng: undefined })).toBe('position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader');
+  });
+
   it('checks meters, sensors, alerts and work-order updates', () => {
     const base = { source: 't', ids: [{ type: 'tag', value: 'x' }], eventTime: now, receivedAt: now };
     expect(validateEvent({ ...base, kind: 'meter' } as CanonicalEvent, now)).toMatchObject({ ok: false, reason: expect.stringContaining('has none of') });

@@ -117,7 +117,7 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
         if (e[f] !== undefined) any = true;
         problem ??= checkNumber(f, e[f], 0, f === 'fuelUsedL' ? 1e10 : 10_000_000, true);
       }
-      if (!any) problem = `meter reading has none of ${METER_FIELDS.join(', ')}`;
+      if (!any) problem = `meter reading has none of ${METER_FIELDS.join(', ')}${aliasHint(e, ['operatingHours', 'odometerKm'])}`;
       // Every rule must read it alike: a string "false" would count as a reset for some.
       else if (e.declaredReset !== undefined && typeof e.declaredReset !== 'boolean') problem ??= `declaredReset must be true or false, got ${describe(e.declaredReset)}`;
       else if (e.odometerReset !== undefined && typeof e.odometerReset !== 'boolean') problem ??= `odometerReset must be true or false, got ${describe(e.odometerReset)}`;
@@ -169,13 +169,35 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
 }
 
 /**
+ * Names other senders give a field (`lon`, `latitude`, `hours`): the event model reads only its
+ * own, and ignores the rest, so an event with one of these instead is told which field to send.
+ */
+const FIELD_ALIASES: Readonly<Record<string, readonly string[]>> = {
+  lat: ['latitude', 'Latitude', 'LAT', 'Lat'],
+  lng: ['lon', 'long', 'longitude', 'Longitude', 'LON', 'Lon', 'LNG', 'Lng'],
+  operatingHours: ['hours', 'engineHours', 'operating_hours', 'hourMeter', 'OperatingHours'],
+  odometerKm: ['odometer', 'km', 'mileage', 'odometer_km', 'Odometer'],
+};
+
+/** `; "lon" is not read: send it as lng` for each of `fields` the event lacks but gives under another name. */
+function aliasHint(e: Record<string, unknown>, fields: readonly string[]): string {
+  const hints: string[] = [];
+  for (const field of fields) {
+    if (e[field] !== undefined) continue;
+    const alias = FIELD_ALIASES[field]?.find((a) => Object.hasOwn(e, a));
+    if (alias !== undefined) hints.push(`"${alias}" is not read: send it as ${field}`);
+  }
+  return hints.length === 0 ? '' : `; ${hints.join('; ')}`;
+}
+
+/**
  * A position's coordinates: both, or neither in a zone sighting, which must name a configured
  * zone (a fixed reader's: the zone is all it says, so one not configured would place the asset
  * nowhere). A zone given beside coordinates is the source's own and may be any name.
  */
 function coordinatesProblem(e: Record<string, unknown>, policy: ValidationPolicy): string | undefined {
   if (e.lat === undefined && e.lng === undefined) {
-    if (e.zone === undefined) return 'position needs lat and lng, or a zone (a configured zone name) for a sighting by a fixed reader';
+    if (e.zone === undefined) return `position needs lat and lng, or a zone (a configured zone name) for a sighting by a fixed reader${aliasHint(e, ['lat', 'lng'])}`;
     const zone = e.zone as string;
     const names = policy.zoneNames;
     if (names === undefined || names.size === 0)
@@ -183,8 +205,8 @@ function coordinatesProblem(e: Record<string, unknown>, policy: ValidationPolicy
     if (!names.has(zone)) return `zone sighting in unknown zone "${zone}": a sighting without lat/lng must name a configured zone (${zoneList(names)})${didYouMean(zone, names)}`;
     return checkNumber('altM', e.altM, -500, 100_000, true) ?? checkNumber('accuracyM', e.accuracyM, 0, 1_000_000, true);
   }
-  if (e.lng === undefined) return 'position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader';
-  if (e.lat === undefined) return 'position has lng but no lat: send both, or neither with a zone for a sighting by a fixed reader';
+  if (e.lng === undefined) return `position has lat but no lng: send both, or neither with a zone for a sighting by a fixed reader${aliasHint(e, ['lng'])}`;
+  if (e.lat === undefined) return `position has lng but no lat: send both, or neither with a zone for a sighting by a fixed reader${aliasHint(e, ['lat'])}`;
   return (
     checkNumber('lat', e.lat, -90, 90, false) ??
     checkNumber('lng', e.lng, -180, 180, false) ??
