@@ -193,11 +193,12 @@ export function buildRules(config: Config): Rule[] {
   return [...createRules(config.rules), createMeterSyncRule()];
 }
 
-export function buildConnector(d: DestinationConfig, logger: Logger): ErpConnector {
+/** The connector of destination `d`; `configKey` (`destinations.0`) is where the config has it, for messages naming keys. */
+export function buildConnector(d: DestinationConfig, logger: Logger, configKey?: string): ErpConnector {
   switch (d.type) {
     case 'rest':
       void logger;
-      return createRestConnector(d);
+      return createRestConnector(d, configKey === undefined ? {} : { configKey });
   }
 }
 
@@ -348,7 +349,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Without delivery: no connector (nothing reads a destination's credentials) and a dispatcher
     // with no destination, which never runs (start() refuses).
     const connectors = new Map<string, ErpConnector>(
-      deliver ? config.destinations.map((d) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger)]) : [],
+      deliver ? config.destinations.map((d, i) => [d.name, options.connectors?.get(d.name) ?? buildConnector(d, logger, `destinations.${i}`)]) : [],
     );
     if (deliver) {
       // Deliveries queued for a destination since renamed or removed: no worker claims them, so they

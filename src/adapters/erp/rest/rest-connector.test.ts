@@ -369,6 +369,16 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(allowed?.ok).toBe(true);
   });
 
+  it('a 401 names the config key of the credential to fix when the service says where the destination is (destinations.1.token)', async () => {
+    const s = await sim();
+    s.setToken('rotated-token');
+    const placed = (overrides: Record<string, unknown>) => createRestConnector(restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, timeoutMs: 2000, ...overrides }), { configKey: 'destinations.1' });
+    const [denied] = await placed({ token: 'sim-token' }).send([location('EQ-1')], ctx);
+    expect(errorOf(denied)?.message).toMatch(/; check destinations\.1\.token \(destination "erp-sim"\), then restart the service/);
+    const [byHeader] = await placed({ headers: { 'X-Api-Key': 'sim-token' } }).send([location('EQ-1')], ctx);
+    expect(errorOf(byHeader)?.message).toMatch(/; check destinations\.1\.headers \(API key\) or destinations\.1\.auth \(destination "erp-sim"\), then restart/);
+  });
+
   it('validation (400) and unknown asset (404) are permanent, quoting the ERP', async () => {
     const s = await sim({ knownAssets: ['EQ-1'] });
     const [badBody, unknown] = await connectorFor(s).send(

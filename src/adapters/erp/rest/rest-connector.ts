@@ -66,6 +66,8 @@ export interface RestConnectorOptions {
    * duplicate: past this, the delivery fails (permanently) saying so. @default 20
    */
   readonly maxLookupPages?: number;
+  /** The destination's place in the config (`destinations.0`), for messages that name a key to fix. */
+  readonly configKey?: string;
 }
 
 /** Build the connector for a `type: rest` destination. */
@@ -170,7 +172,10 @@ export class RestConnector implements ErpConnector {
   /** A 401 with static credentials: nothing to refresh, so say which key to fix and what then. */
   private withAuthHint(r: ItemResult): ItemResult {
     if (r.ok || !(r.error instanceof AuthError) || this.client.mintsTokens) return r;
-    const hint = `; check the ${this.client.credentialKeys} of destination "${this.name}", then restart the service ('assetbridge config check --connect' tries it); deliveries are retried until then within retry.maxAttempts and retry.maxAgeMs, and those that run out go to dead letters: 'assetbridge dlq replay --all' after the fix`;
+    const key = this.options.configKey;
+    const keys = this.client.credentialKeys;
+    const what = key === undefined ? `the ${keys} of destination "${this.name}"` : `${keys === 'token' || keys === 'auth' ? `${key}.${keys}` : `${key}.headers (API key) or ${key}.auth`} (destination "${this.name}")`;
+    const hint = `; check ${what}, then restart the service ('assetbridge config check --connect' tries it); deliveries are retried until then within retry.maxAttempts and retry.maxAgeMs, and those that run out go to dead letters: 'assetbridge dlq replay --all' after the fix`;
     return { ...r, error: new AuthError(`${r.error.message}${hint}`, r.error.status, r.error.responseBody) };
   }
 
