@@ -138,6 +138,8 @@ describe('createJsonDecoder: input that cannot become events', () => {
     ['no asset id', msg({ ...fleetPayload, tagId: undefined }), /^no asset id at path tagId$/],
     ['an empty asset id', msg({ ...fleetPayload, tagId: '' }), /^no asset id at path tagId$/],
     ['no time', msg({ ...fleetPayload, ts: null }), /^no event time at path ts$/],
+    ['an asset id under another spelling', msg({ ...fleetPayload, tagId: undefined, tagID: 'tag-0001' }), /^no asset id at path tagId \(the payload has "tagID" there: a path matches its key exactly; fix the path in the decoder, or the sender\)$/],
+    ['a time under another spelling', msg({ ...fleetPayload, ts: undefined, Ts: TS }), /^no event time at path ts \(the payload has "Ts" there: a path matches its key exactly; fix the path in the decoder, or the sender\)$/],
     ['a time without zone', msg({ ...fleetPayload, ts: '2026-03-01T12:00:00' }), /has no time zone: "2026-03-01T12:00:00"; the sender must add Z or an offset/],
     ['a time that is not ISO', msg({ ...fleetPayload, ts: 'yesterday' }), /^event time at path ts is not an ISO 8601 date-time: "yesterday"$/],
     ['an impossible date', msg({ ...fleetPayload, ts: '2026-13-45T12:00:00Z' }), /^event time at path ts is not a valid date/],

@@ -22,6 +22,7 @@ import type { RawMessage } from '../model/messages.js';
 import { notJsonHint, utf8Text, type DecodeResult, type Decoder } from './decoder.js';
 import { parseIsoTime } from './iso-time.js';
 import { compileTopicFilter, type TopicMatcher } from './topic-match.js';
+import { editDistance } from '../edit-distance.js';
 
 /** One topic filter and how its payloads decode. */
 export interface JsonTopicDecoder {
@@ -124,7 +125,7 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     if (assetIdPath) {
       assetId = read(root, assetIdPath);
       if (assetId === undefined || assetId === null || assetId === '')
-        return fail(`no asset id at path ${assetIdLabel}`);
+        return fail(`no asset id at path ${assetIdLabel}${nearMiss(root, assetIdPath)}`);
     } else {
       const segments = message.channel.split('/');
       assetId = segments[assetIdSegment ?? 0];
@@ -137,8 +138,9 @@ function compileDecoder(source: string, config: JsonDecoderConfig): CompiledTopi
     // Event time.
     let eventTime = message.receivedAt;
     if (time) {
-      const parsed = parseTime(read(root, time.path), time.label, time.format);
-      if (typeof parsed === 'string') return fail(parsed);
+      const raw = read(root, time.path);
+      const parsed = parseTime(raw, time.label, time.format);
+      if (typeof parsed === 'string') return fail(raw === undefined ? `${parsed}${nearMiss(root, time.path)}` : parsed);
       eventTime = parsed;
     }
 
@@ -245,6 +247,25 @@ function read(root: Json, path: Path): Json {
     }
   }
   return current;
+}
+
+/**
+ * Where `path` breaks off in `root` at a key the payload has under another spelling (`tagID` for
+ * `tagId`, `timestamp` for `timestamps`): ` (the payload has tagID there: a path matches its key
+ * exactly)`, else ''. Paths compare case and spelling exactly, which a sender's `ID` easily misses.
+ */
+function nearMiss(root: Json, path: Path): string {
+  let current: Json = root;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current)) return '';
+    if (!Object.hasOwn(current, key)) {
+      const lower = key.toLowerCase();
+      const near = Object.keys(current).find((k) => k.toLowerCase() === lower) ?? Object.keys(current).find((k) => key.length > 3 && editDistance(k.toLowerCase(), lower) <= 1);
+      return near === undefined ? '' : ` (the payload has ${JSON.stringify(near)} there: a path matches its key exactly; fix the path in the decoder, or the sender)`;
+    }
+    current = (current as Record<string, Json>)[key];
+  }
+  return '';
 }
 
 /** JSON null means "no reading" in device payloads; treat it as absent. */
