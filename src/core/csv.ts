@@ -1,12 +1,38 @@
 /**
  * CSV output (RFC 4180) for reports people open in spreadsheets: `depreciation preview --csv`,
  * `inventory counts --csv`, `assets export`. Reading CSV is csv-parse's job.
+ *
+ * A cell a spreadsheet would take for a formula (it starts with = + - @, a tab or a carriage
+ * return: an asset name, a serial or an ERP error text can) is written with a leading `'`, so Excel
+ * and LibreOffice show it as text instead of running it (OWASP "CSV injection"). A plain number
+ * (`-5`, `+3`) is left as it is. {@link csvCellValue} takes the `'` off again when the file is read back.
  * @module
  */
 
-/** One field: quoted when it holds a quote, a comma or a line break; empty for null/undefined. */
+/** A cell a spreadsheet runs as a formula, or one that already starts with guard quotes before such a character. */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+/** A value that opens as a number, not a formula, even with its sign. */
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** A cell {@link csvField} guarded: one `'` more than the value it stands for. */
+const GUARDED = /^'+[=+\-@\t\r]/;
+
+/** The text of a cell as a spreadsheet may safely open it: `'` before one it would run as a formula. */
+export function csvSafeText(s: string): string {
+  return FORMULA_START.test(s) && !PLAIN_NUMBER.test(s) ? `'${s}` : s;
+}
+
+/**
+ * The value a cell written by {@link csvField} stands for: without the `'` it put before a
+ * formula character. (A value that itself starts with `'` and such a character was written with
+ * one `'` more, so every value reads back as it was.)
+ */
+export function csvCellValue(s: string): string {
+  return GUARDED.test(s) ? s.slice(1) : s;
+}
+
+/** One field: guarded when a spreadsheet would run it ({@link csvSafeText}), quoted when it holds a quote, a comma or a line break; empty for null/undefined. */
 export function csvField(v: string | number | null | undefined): string {
-  const s = v === null || v === undefined ? '' : String(v);
+  const s = csvSafeText(v === null || v === undefined ? '' : String(v));
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

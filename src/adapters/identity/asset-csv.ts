@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
-import { csvField } from '../../core/csv.js';
+import { csvCellValue, csvField } from '../../core/csv.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { QUANTITY_HINT, parseQuantity } from '../../core/rules/inventory/counts.js';
 
@@ -94,7 +94,7 @@ export type CsvProgress = (stage: 'parsing' | 'checking', done: number, total: n
 /** Rows between two calls of a {@link CsvProgress}. */
 export const PROGRESS_EVERY = 10_000;
 
-/** The rows as records (fields trimmed) with the line each starts on; the header is the first. */
+/** The rows as records (fields trimmed, spreadsheet guards taken off) with the line each starts on; the header is the first. */
 function readRecords(text: string, fileName: string, delimiter = ',', onProgress?: CsvProgress): { fields: string[]; line: number }[] {
   let parsed: { record: string[]; info: { bytes: number } }[];
   const total = onProgress ? Buffer.byteLength(text) : 0;
@@ -126,7 +126,7 @@ function readRecords(text: string, fileName: string, delimiter = ',', onProgress
     while (start < info.bytes && (bytes[start] === 0x0a || bytes[start] === 0x0d)) start++; // skipped empty lines
     while (line < lineStarts.length && (lineStarts[line] as number) <= start) line++;
     previousEnd = info.bytes;
-    return { fields: record, line };
+    return { fields: record.map(csvCellValue), line };
   });
 }
 
