@@ -179,3 +179,31 @@ describe('asset CSV: cells a spreadsheet would run as formulas', () => {
     expect(rows[0]?.asset.attributes).toEqual({ note: "it's fine" });
   });
 });
+
+describe('asset CSV rows that are not valid CSV', () => {
+  const fail = (text: string): readonly string[] => {
+    try {
+      parseAssetCsv(text, 'f.csv');
+    } catch (err) {
+      if (err instanceof CsvError) return err.problems;
+      throw err;
+    }
+    throw new Error('expected a CsvError');
+  };
+  const fix = 'a value holding a quote must be in quotes as a whole, with each quote inside doubled ("5"" pipe")';
+
+  it('name the line the row starts on (after quoted CRLF line breaks) and the column, and say how to fix it', () => {
+    const head = 'identifier,id_type,erp_asset_id,note\r\ntag-1,tag,A1,"two\r\nlines"\r\n';
+    expect(fail(`${head}tag-2,tag,A2,"never closed\r\ntag-3,tag,A3,x\r\n`)).toEqual([`f.csv line 4, column note: a quoted value is never closed (the rest of the file would be read into it); close its quote: ${fix}`]);
+    expect(fail(`${head}tag-2,tag,A2,5" pipe\r\n`)).toEqual([`f.csv line 4, column note: a quote in the middle of a value; ${fix}`]);
+    expect(fail(`${head}\r\ntag-2,tag,A2,"5" pipe\r\n`)).toEqual([`f.csv line 5, column note: text after the closing quote of a quoted value; ${fix}`]);
+  });
+
+  it('say which row has more or fewer cells than the header, with every other problem, rather than lose a value', () => {
+    expect(fail('identifier,id_type,erp_asset_id,cost\ntag-1,tag,A1,1,5\ntag-2,tag,A2\n,tag,A3,7\ntag-4,tag,A4,,\n')).toEqual([
+      'f.csv line 2: 5 cells but the header has 4 columns, so "5" (cell 5) would be lost; a value holding the separator must be in quotes ("1,5"), or the header needs a name for the column',
+      'f.csv line 3: 3 cells but the header has 4 columns (none for cost); give every row a cell for every column, an empty one to clear a value',
+      'f.csv line 4: column identifier is empty',
+    ]);
+  });
+});

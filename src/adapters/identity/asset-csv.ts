@@ -98,20 +98,6 @@ export const PROGRESS_EVERY = 10_000;
 function readRecords(text: string, fileName: string, delimiter = ',', onProgress?: CsvProgress): { fields: string[]; line: number }[] {
   let parsed: { record: string[]; info: { bytes: number } }[];
   const total = onProgress ? Buffer.byteLength(text) : 0;
-  // csv-parse's record hook, only to say how far it got (its context counts the bytes read so far).
-  const progress = onProgress
-    ? {
-        on_record: <T>(record: T, context: { records: number; bytes: number }): T => {
-          if (context.records % PROGRESS_EVERY === 0) onProgress('parsing', context.bytes, total);
-          return record;
-        },
-      }
-    : {};
-  try {
-    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true, delimiter, ...progress }) as unknown as typeof parsed;
-  } catch (err) {
-    throw new CsvError([`${fileName}: not valid CSV: ${(err as Error).message}`]);
-  }
   // csv-parse counts a CRLF inside a quoted field as two lines; count from the byte offsets instead.
   const bytes = Buffer.from(text, 'utf8');
   const lineStarts = [0];
@@ -119,15 +105,54 @@ function readRecords(text: string, fileName: string, delimiter = ',', onProgress
     const b = bytes[i];
     if (b === 0x0a || (b === 0x0d && bytes[i + 1] !== 0x0a)) lineStarts.push(i + 1);
   }
-  let previousEnd = 0;
   let line = 0;
-  return parsed.map(({ record, info }) => {
-    let start = previousEnd;
-    while (start < info.bytes && (bytes[start] === 0x0a || bytes[start] === 0x0d)) start++; // skipped empty lines
+  /** The line of the record that starts at or after byte `end` (past the line breaks of skipped empty lines). */
+  const lineAfter = (end: number): number => {
+    let start = end;
+    while (start < bytes.length && (bytes[start] === 0x0a || bytes[start] === 0x0d)) start++;
     while (line < lineStarts.length && (lineStarts[line] as number) <= start) line++;
+    return line;
+  };
+  // csv-parse's record hook: where the last whole record ended (a parse error is in the next one), and how far it got.
+  let lastEnd = 0;
+  let header: string[] | undefined;
+  const onRecord = <T>(record: T, context: { records: number; bytes: number }): T => {
+    lastEnd = context.bytes;
+    header ??= (record as { record: string[] }).record;
+    if (onProgress && context.records % PROGRESS_EVERY === 0) onProgress('parsing', context.bytes, total);
+    return record;
+  };
+  try {
+    // relax_column_count: a row with more or fewer cells than the header is said by readAssetCsv, with the rest of the file's problems.
+    parsed = parse(text, { skip_empty_lines: true, trim: true, bom: true, info: true, delimiter, relax_column_count: true, on_record: onRecord }) as unknown as typeof parsed;
+  } catch (err) {
+    throw new CsvError([csvSyntaxProblem(err as Error & { code?: string; index?: unknown }, `${fileName} line ${lineAfter(lastEnd)}`, header)]);
+  }
+  let previousEnd = 0;
+  return parsed.map(({ record, info }) => {
+    const start = lineAfter(previousEnd);
     previousEnd = info.bytes;
-    return { fields: record.map(csvCellValue), line };
+    return { fields: record.map(csvCellValue), line: start };
   });
+}
+
+/** What is wrong with a row csv-parse could not read (`where`: the file and the line the row starts on), and how to fix it. */
+function csvSyntaxProblem(err: Error & { code?: string; index?: unknown }, where: string, header: readonly string[] | undefined): string {
+  const index = typeof err.index === 'number' ? err.index : undefined;
+  const name = index !== undefined ? header?.[index] : undefined;
+  const column = index === undefined ? '' : `, column ${name || index + 1}`;
+  const fix = 'a value holding a quote must be in quotes as a whole, with each quote inside doubled ("5"" pipe")';
+  switch (err.code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return `${where}${column}: a quoted value is never closed (the rest of the file would be read into it); close its quote: ${fix}`;
+    case 'INVALID_OPENING_QUOTE':
+      return `${where}${column}: a quote in the middle of a value; ${fix}`;
+    case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `${where}${column}: text after the closing quote of a quoted value; ${fix}`;
+    default:
+      return `${where}${column}: not valid CSV: ${err.message}`;
+  }
 }
 
 /**
@@ -178,6 +203,19 @@ export function readAssetCsv(
     names.forEach((n, i) => {
       if (n === '' && fields[i]) problems.push(`${where}: column ${i + 1} has a value but no name in the header`);
     });
+    // A row with more cells than the header has values no column names; with fewer, its missing cells would clear what they stand for.
+    const extra = fields.slice(names.length).findIndex((f) => f !== '');
+    if (extra >= 0) {
+      problems.push(
+        `${where}: ${fields.length} cells but the header has ${names.length} columns, so "${fields[names.length + extra]}" (cell ${names.length + extra + 1}) would be lost; a value holding the separator must be in quotes ("1,5"), or the header needs a name for the column`,
+      );
+      continue;
+    }
+    if (fields.length < names.length) {
+      const absent = names.slice(fields.length).map((n, i) => n || `column ${fields.length + i + 1}`);
+      problems.push(`${where}: ${fields.length} cells but the header has ${names.length} columns (none for ${absent.join(', ')}); give every row a cell for every column, an empty one to clear a value`);
+      continue;
+    }
     const identifier = cell('identifier');
     const erpAssetId = cell('erp_asset_id');
     // Spreadsheets capitalise ("PIN", "Serial"); the types are lower case.
