@@ -36,6 +36,13 @@ export function csvField(v: string | number | null | undefined): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/**
+ * Before a CSV the tool writes to a file: the UTF-8 byte-order mark. Without it Excel reads the file
+ * in the system's code page, so "Grúa-7" opens as "GrÃºa-7", and is saved back (and imported) so.
+ * Standard output stays without it, for pipes.
+ */
+export const CSV_FILE_BOM = '\uFEFF';
+
 /** Rows of fields as CSV text, each line ended by `eol` (RFC 4180: CRLF). */
 export function toCsv(rows: readonly (readonly (string | number | null | undefined)[])[], eol = '\r\n'): string {
   return rows.map((r) => r.map(csvField).join(',') + eol).join('');

@@ -73,6 +73,21 @@ describe('assets import and export', () => {
     expect(await listAssets(b.cfg.path)).toEqual(before);
   });
 
+  it('export to a FILE starts with the UTF-8 BOM, so Excel opens Grúa-7 as Grúa-7 (not GrÃºa-7, saved back so), and imports back the same', async () => {
+    const a = setup();
+    const src = a.csv('a.csv', 'identifier,id_type,erp_asset_id,site\nGrúa-7,tag,A1,Mühlheim\n');
+    expect((await runCli(['assets', 'import', src, '-c', a.cfg.path])).code).toBe(0);
+    const exported = join(a.cfg.dir, 'export.csv');
+    expect((await runCli(['assets', 'export', exported, '-c', a.cfg.path])).code).toBe(0);
+    expect([...readFileSync(exported).subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(readFileSync(exported, 'utf8')).toBe('\uFEFFidentifier,id_type,erp_asset_id,erp_module,destination,site\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\n');
+    // Printed (for a pipe), without it.
+    expect((await runCli(['assets', 'export', '-c', a.cfg.path])).stdout).toBe('identifier,id_type,erp_asset_id,erp_module,destination,site\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\n');
+    const b = setup();
+    expect((await runCli(['assets', 'import', exported, '-c', b.cfg.path])).code).toBe(0);
+    expect(await listAssets(b.cfg.path)).toEqual(await listAssets(a.cfg.path));
+  });
+
   it('export refuses to overwrite an existing FILE (the asset CSV the config imports, with its hand-edited columns) unless --force', async () => {
     const cfg = writeConfig((dir) => ({
       store: { path: join(dir, 'ab.db') },

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, formatAssetCsv, readAssetCsv, type CsvProgress } from '../../adapters/identity/asset-csv.js';
 import { normalizeIdentifier } from '../../core/model/assets.js';
+import { CSV_FILE_BOM } from '../../core/csv.js';
 import { awaitIdentityReload, bumpIdentityGeneration } from '../../app.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { runningService } from './status.js';
@@ -153,7 +154,7 @@ naming the line, asset and attribute.`,
       .command('export [file]')
       .description('export the registry as CSV (stdout when no file)')
       .option('--force', 'replace FILE if it exists (an asset CSV the config imports has columns the registry may not hold)')
-      .addHelpText('after', '\nThe CSV is written beside FILE first and renamed when complete, so an export cut short never stands as FILE.\n\nExample:\n  assetbridge assets export assets-export.csv -c assetbridge.yaml'),
+      .addHelpText('after', '\nThe CSV is written beside FILE first and renamed when complete, so an export cut short never stands as FILE. A FILE starts with the UTF-8 byte-order mark (Excel reads it as UTF-8); printed, the CSV has none.\n\nExample:\n  assetbridge assets export assets-export.csv -c assetbridge.yaml'),
   ).action(
     action(async (file: string | undefined, opts: { config: string; force?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
@@ -175,7 +176,7 @@ naming the line, asset and attribute.`,
         if (target === undefined) return void process.stdout.write(csv);
         const partial = `${target}.partial`;
         try {
-          writeFileSync(partial, csv);
+          writeFileSync(partial, CSV_FILE_BOM + csv);
           renameSync(partial, target);
         } catch (err) {
           rmSync(partial, { force: true });

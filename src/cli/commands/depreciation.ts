@@ -19,6 +19,7 @@ import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
 import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/depreciation/usage.js';
+import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
@@ -231,7 +232,7 @@ export function registerDepreciationCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
           if (opts.out) {
-            writeOut(opts.out, csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv);
             process.stdout.write(`wrote ${lines.length} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

@@ -14,7 +14,7 @@
  */
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { toCsv } from '../../core/csv.js';
+import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
@@ -232,7 +232,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = countsCsv(report);
           if (opts.out) {
-            writeOut(opts.out, csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv);
             process.stdout.write(`wrote ${report.destinations.reduce((n, d) => n + d.cells.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;
@@ -275,7 +275,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = itemsCsv(rows, tags);
           if (opts.out) {
-            writeOut(opts.out, csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv);
             process.stdout.write(`wrote ${rows.length} item(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

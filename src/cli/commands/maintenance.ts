@@ -15,7 +15,7 @@ import { WORKORDER_CREATE, parseWorkOrderKey, type WorkOrderRecord } from '../..
 import { configuredAssets } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { editDistance } from '../../core/edit-distance.js';
-import { toCsv } from '../../core/csv.js';
+import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
@@ -375,7 +375,7 @@ export function registerMaintenanceCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = maintenanceCsv(rows);
           if (opts.out === undefined) return void process.stdout.write(csv);
-          writeOut(opts.out, csv);
+          writeOut(opts.out, CSV_FILE_BOM + csv);
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);

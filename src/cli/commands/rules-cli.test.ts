@@ -3,7 +3,7 @@
  * with wrong input: what they refuse, with which message and exit code, and what they leave behind.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
@@ -87,6 +87,8 @@ describe('zones occupancy after a zone was renamed in the config', () => {
     // --out writes the same rows and counts them all (before: "wrote 0 row(s)", the old zone's row left out of the count).
     const out = await runCli(['zones', 'occupancy', '--out', join(cfg.dir, 'occ.csv'), '-c', cfg.path]);
     expect(out.stdout).toBe(`wrote 1 row(s) to ${join(cfg.dir, 'occ.csv')}\n`);
+    // The file starts with the UTF-8 BOM, so Excel reads its names as UTF-8; stdout has none.
+    expect(readFileSync(join(cfg.dir, 'occ.csv'), 'utf8')).toBe(`\uFEFF${csv.stdout}`);
   });
 });
 

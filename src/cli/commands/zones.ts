@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { toCsv } from '../../core/csv.js';
+import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
 import { parseConfigYaml } from '../../config/load.js';
@@ -304,7 +304,7 @@ export function registerZonesCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = occupancyCsv(shown, gone);
           if (opts.out) {
-            writeOut(opts.out, csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv);
             // Every row written, those of zones no longer configured too.
             process.stdout.write(`wrote ${[...shown, ...gone].reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
