@@ -149,6 +149,13 @@ describe('asset CSV file encodings', () => {
     expect(() => decodeAssetCsv(file, 'w.csv')).toThrow(CsvError);
     expect(() => decodeAssetCsv(file, 'w.csv')).toThrow('w.csv line 3: not UTF-8 text ("Gr\uFFFDa-7,tag,A2"); save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again');
   });
+
+  it('refuses a file holding a NUL character (UTF-16 without its BOM reads as valid UTF-8 with one in every other byte), naming the line, instead of storing "tag-1\\0"', () => {
+    const hint = 'the file is not CSV text, or UTF-16 without its byte-order mark; save it as UTF-8 (in Excel: "CSV UTF-8") and import it again';
+    expect(() => decodeAssetCsv(Buffer.from('identifier,id_type,erp_asset_id\ntag-1,tag,A1\n', 'utf16le'), 'u.csv')).toThrow(`u.csv line 1: a NUL character (at character 2 of the line): ${hint}`);
+    expect(() => decodeAssetCsv(bytes('identifier,id_type,erp_asset_id\r\ntag-1\0,tag,A1\r\n'), 'n.csv')).toThrow(`n.csv line 2: a NUL character (at character 6 of the line): ${hint}`);
+    expect(() => decodeAssetCsv(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('identifier,id_type,erp_asset_id\nt\0,tag,A1\n', 'utf16le')]), 'w.csv')).toThrow('w.csv line 2: a NUL character (at character 2 of the line)');
+  });
 });
 
 describe('asset CSV: cells a spreadsheet would run as formulas', () => {

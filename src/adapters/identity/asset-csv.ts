@@ -56,11 +56,12 @@ export interface AssetUpdate {
  * UTF-8, a Windows-1252 "Grúa-7" would be stored as "Gr\uFFFDa-7" and never match its events.
  */
 export function decodeAssetCsv(bytes: Uint8Array, fileName = 'CSV'): string {
-  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
-  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return withoutNul(new TextDecoder('utf-16le').decode(bytes), fileName);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return withoutNul(new TextDecoder('utf-16be').decode(bytes), fileName);
   const utf8 = new TextDecoder('utf-8', { fatal: true });
+  let text: string;
   try {
-    return utf8.decode(bytes);
+    text = utf8.decode(bytes);
   } catch {
     let line = 1;
     let start = 0;
@@ -79,6 +80,23 @@ export function decodeAssetCsv(bytes: Uint8Array, fileName = 'CSV'): string {
     }
     throw new CsvError([`${fileName}: not UTF-8 text; save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`]);
   }
+  return withoutNul(text, fileName);
+}
+
+/**
+ * `text`, refused when it holds a NUL character: valid UTF-8, but no CSV holds one. It is what
+ * UTF-16 without its byte-order mark reads as ("i\0d\0…"), or a binary file; stored, it would make
+ * identifiers that never match.
+ */
+function withoutNul(text: string, fileName: string): string {
+  const at = text.indexOf('\0');
+  if (at < 0) return text;
+  const before = text.slice(0, at);
+  const line = before.split(/\r\n|\r|\n/).length;
+  const column = at - Math.max(before.lastIndexOf('\n'), before.lastIndexOf('\r'));
+  throw new CsvError([
+    `${fileName} line ${line}: a NUL character (at character ${column} of the line): the file is not CSV text, or UTF-16 without its byte-order mark; save it as UTF-8 (in Excel: "CSV UTF-8") and import it again`,
+  ]);
 }
 
 /** The separator of a header that has no comma but semicolons or tabs (Excel in many locales, "Unicode Text"). */
