@@ -326,9 +326,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw err;
   }
-  if (config.sources.http && options.http === undefined && !wantHttp) logger.warn('sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)');
+  if (config.sources.http && options.http === undefined && !wantHttp)
+    warnConfig(logger, config, [{ key: 'server.port', message: 'sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)' }]);
   // Said where the sources run (the service, the demo); not by a command that only runs the pipeline (`quarantine replay`).
-  if (options.sources !== false && store.capabilities.singleWriter) for (const w of sharedGroupWarnings(config)) logger.warn({ key: w.key }, `${w.key} ${w.message}`);
+  if (options.sources !== false && store.capabilities.singleWriter) warnConfig(logger, config, sharedGroupWarnings(config), (w) => `${w.key} ${w.message}`);
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];
@@ -496,6 +497,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw err;
   }
+}
+
+/**
+ * Logs each warning about `config` at start under its key and the config-file line it is written
+ * on (`{"key":"rules.maintenance","line":14}`), as `config check` prints the same warning
+ * (`warning: rules.maintenance (line 14): …`). `text` is the line's message (the warning's by default).
+ */
+export function warnConfig<W extends { readonly key: string; readonly message: string; readonly line?: number }>(
+  logger: Pick<Logger, 'warn'>,
+  config: Config,
+  warnings: readonly W[],
+  text: (w: W) => string = (w) => w.message,
+): void {
+  for (const w of withConfigLines(config, warnings)) logger.warn({ key: w.key, ...(w.line === undefined ? {} : { line: w.line }) }, text(w));
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createApp, configLogger } from '../../app.js';
+import { createApp, configLogger, warnConfig } from '../../app.js';
 import { logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { emptyTokenWarnings, unresolvedSecrets } from '../../config/secrets.js';
@@ -64,8 +64,9 @@ export function registerRunCommand(program: Command): void {
       const { config, configPath } = resolveConfig(opts.config);
       const logger = configLogger(config, logLevel(config.log.level));
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
-      for (const w of ruleInputWarnings(config)) logger.warn({ key: w.key }, w.message);
-      for (const w of emptyTokenWarnings(config)) logger.warn({ key: w.key }, w.message);
+      // Each under its key and config-file line, as `config check` says it.
+      warnConfig(logger, config, ruleInputWarnings(config));
+      warnConfig(logger, config, emptyTokenWarnings(config));
       const app = await createApp(config, { logger }).catch((err: unknown) => {
         // Secrets not set where this runs: the file is valid ('config check' says so), so not "Invalid configuration".
         const unset = new Set(unresolvedSecrets(config).map((p) => p.key));
@@ -75,14 +76,14 @@ export function registerRunCommand(program: Command): void {
       });
       // Settings that select none of the registry's assets (a typo in a site or module name).
       const registry = (await app.store.listAssets()).map((a) => a.asset);
-      for (const w of assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry')) logger.warn({ key: w.key }, w.message);
+      warnConfig(logger, config, assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry'));
       // Assets whose depreciation inputs are invalid (imported before, or changed in the ERP): their postings are held back.
       const inputs = storedDepreciationInputWarning(rulesConfigOf(config), registry);
-      if (inputs) logger.warn({ key: inputs.key }, inputs.message);
+      if (inputs) warnConfig(logger, config, [inputs]);
       // Usage filed under another depreciation calendar (the configured one changed): held, and said.
       const dep = rulesConfigOf(config).depreciation;
       const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
-      if (calendarChange) logger.warn({ key: calendarChange.key }, calendarChange.message);
+      if (calendarChange) warnConfig(logger, config, [calendarChange]);
       // `assetbridge depreciation refile` while this service runs: it re-files, under its calendar.
       if (dep) app.engine.registerJob(REFILE_JOB, refileJob(app.store, app.ingestor, dep));
       // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
