@@ -1,9 +1,12 @@
 /**
- * `assetbridge run` as an operator sees it in its log: the warnings it gives about the config at
- * start name the key and its line, as `config check` does.
+ * `assetbridge run` as an operator sees it: the warnings it logs about the config at start name
+ * the key and its line, as `config check` does; a SIGHUP stops it as SIGTERM does.
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { readRuntimeSnapshot } from '../../src/engine/engine.js';
+import { LEASE_KEY, LEASE_NS } from '../../src/engine/store-lease.js';
 import { runCli, startService, writeConfig, type ServiceProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -50,5 +53,29 @@ describe('assetbridge run, warnings about the config at start', () => {
     }, 'the three warnings in the log');
     for (const key of keys) expect(warnings.find((w) => w.key === key)?.line, key).toBe(lineOf(key));
     expect(await svc.stop()).toBe(0);
+  });
+});
+
+describe('assetbridge run, on SIGHUP', () => {
+  it('stops gracefully as on SIGTERM (exit 0, store lease let go, status "stopped"), saying there is no config reload', async () => {
+    // Was: Node's default for SIGHUP, an instant death with nothing logged (exit by signal), the
+    // lease left for the next start to wait out and the snapshot still saying "running".
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 } }));
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info' });
+    running.push(svc);
+    await waitFor(() => logLines(svc).some((l) => l.msg === 'assetbridge running'), 'the service running');
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+    svc.child.kill('SIGHUP');
+    expect(await exited).toEqual([0, null]);
+    const msgs = logLines(svc).map((l) => l.msg);
+    expect(msgs).toContain('stopping: finishing in-flight work (send the signal again to force) (SIGHUP: the config is read only at start, so there is no reload; start the service again to apply a changed config)');
+    expect(msgs.at(-1)).toBe('assetbridge stopped');
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
+      expect((await readRuntimeSnapshot(store))?.state).toBe('stopped');
+    } finally {
+      await store.close();
+    }
   });
 });

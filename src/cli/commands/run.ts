@@ -11,7 +11,11 @@ import { calendarChangeWarning } from '../../engine/tasks/usage-posting.js';
 import { REFILE_JOB, refileJob } from './depreciation-refile.js';
 import { rulesConfigOf } from './rules.js';
 
-/** Installs SIGINT/SIGTERM handlers: the first stops gracefully, a second forces exit. */
+/**
+ * Installs SIGINT/SIGTERM/SIGHUP handlers: the first stops gracefully, a second forces exit.
+ * SIGHUP too (a closed terminal, or a `kill -HUP` meant as a reload): by default Node ends at once
+ * on it, as a crash, without a word, leaving the store lease for the next start to wait out.
+ */
 export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
@@ -20,7 +24,9 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: o
       process.exit(130);
     }
     stopping = true;
-    logger.warn({ signal }, 'stopping: finishing in-flight work (send the signal again to force)');
+    // The config is read at start only: a reload is a restart, which a supervisor does once this ends.
+    const why = signal === 'SIGHUP' ? ' (SIGHUP: the config is read only at start, so there is no reload; start the service again to apply a changed config)' : '';
+    logger.warn({ signal }, `stopping: finishing in-flight work (send the signal again to force)${why}`);
     stop().then(
       () => process.exit(0),
       () => process.exit(1),
@@ -28,6 +34,7 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: o
   };
   process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
+  process.on('SIGHUP', handler);
 }
 
 /**
@@ -57,7 +64,7 @@ export function registerRunCommand(program: Command): void {
   addConfigOption(
     program
       .command('run')
-      .description('run the service: sources → pipeline → outbox → ERP destinations, until stopped (SIGINT/SIGTERM stop gracefully)')
+      .description('run the service: sources → pipeline → outbox → ERP destinations, until stopped (SIGINT/SIGTERM/SIGHUP stop gracefully)')
       .addHelpText('after', '\nExample:\n  assetbridge run --config assetbridge.yaml'),
   ).action(
     action(async (opts: { config: string }) => {
