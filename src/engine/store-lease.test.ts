@@ -90,6 +90,12 @@ describe('StoreLease on a real store', () => {
     await expect(second).rejects.toThrow(
       /in use by assetbridge run \(pid 1 on h, since .*\), which is still starting: connecting source mqtt:yard \(the log says why, if it cannot\)\. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves \(try them again then/,
     );
+    // A second service is told to stop the first (it would not take the second's work), and what the first waits for.
+    const service = StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: (pid) => pid === 1 }));
+    await expect(service).rejects.toThrow(
+      /in use by assetbridge run \(pid 1 on h, since .*\), which is still starting: connecting source mqtt:yard \(the log says why, if it cannot\)\. One process at a time runs the pipeline on an embedded store: stop that one first, or give this one its own store\.path/,
+    );
+    await expect(service).rejects.not.toThrow(/try them again then/);
     // Running (or a stale snapshot): the usual refusal.
     await a.kvSet(LEASE_NS, 'snapshot', JSON.stringify({ pid: 1, state: 'starting', startStep: step, at: Date.now() - 10_000 }));
     await expect(StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: (pid) => pid === 1 }))).rejects.toThrow(/s ago\)\. One process at a time .* stop that one first/);

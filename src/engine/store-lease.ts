@@ -38,6 +38,9 @@ export interface LeaseHolder {
   readonly heartbeat: number;
 }
 
+/** Commands that never hand their work to a running service: refused, they are told to stop the holder, not to wait for it. */
+const RUNS_ITS_OWN_PIPELINE: ReadonlySet<string> = new Set(['assetbridge run', 'assetbridge demo']);
+
 /** The store is in use by another live process. */
 export class StoreBusyError extends AssetbridgeError {
   readonly code = 'STORE_BUSY';
@@ -47,12 +50,15 @@ export class StoreBusyError extends AssetbridgeError {
     now: number,
     /** What the holder, a service still starting, waits for (a broker down at start): it takes no command's work until it runs. */
     startStep?: string,
+    /** What was refused: a second service (`assetbridge run`) is not told to wait for the first to take its work. */
+    command?: string,
   ) {
     const who = `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago)`;
+    const starting = startStep === undefined ? '' : `, which is still starting: ${startStep}`;
     super(
-      startStep !== undefined
-        ? `${who}, which is still starting: ${startStep}. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves (try them again then: 'assetbridge status' says when)`
-        : `${who}. One process at a time runs the pipeline on an embedded store: ` +
+      startStep !== undefined && !(command !== undefined && RUNS_ITS_OWN_PIPELINE.has(command))
+        ? `${who}${starting}. One process at a time runs the pipeline on an embedded store; once that one runs, quarantine replay, maintenance complete and the aemp commands go through it by themselves (try them again then: 'assetbridge status' says when)`
+        : `${who}${starting}. One process at a time runs the pipeline on an embedded store: ` +
             'stop that one first, or give this one its own store.path. Commands such as quarantine replay, maintenance complete and the aemp commands go through a running service by themselves',
     );
   }
@@ -194,7 +200,7 @@ export class StoreLease {
         }
         continue; // someone else changed it in between: look again
       }
-      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now(), await startingStep(store, current as LeaseHolder, now()));
+      if (!verdict.wait || now() >= deadline) throw new StoreBusyError(current as LeaseHolder, opts.path, now(), await startingStep(store, current as LeaseHolder, now()), opts.command);
       if (!told) {
         told = true;
         const holder = `the store lease is held by ${current?.command ?? '?'}`;
