@@ -155,4 +155,22 @@ describe('jobs for the CLI', () => {
     await waitFor(async () => !(await jobRows(app)).includes(stale), 'the orphaned result to go');
     expect(await jobRows(app)).toEqual([fresh]);
   });
+
+  it('keeps the result of a job that ran longer than a day for its command to read (a day counts from the result, not the request)', async () => {
+    // Was: the cleanup went by the request's time, so a backfill that took 25 h (its command waits
+    // 48 h) had its result deleted at the next tick, and the command waited out its timeout.
+    let skew = 0;
+    const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], log: { level: 'silent' } });
+    const app = await createApp(config, { sources: false, http: false, logger: createLogger('silent'), clock: { now: () => Date.now() + skew } });
+    apps.push(app);
+    app.engine.registerJob('long', () => {
+      skew = 25 * 3_600_000; // the job "ran" 25 hours
+      return Promise.resolve({ exitCode: 0, output: 'done after 25 h\n' });
+    });
+    await app.start();
+    // The command looks again 5 s after it asked: by then the service has ticked a few times since the result.
+    const r = await requestJob(app.store, 'long', {}, { timeoutMs: 8_000, pollMs: 5_000 });
+    expect(r).toEqual({ exitCode: 0, output: 'done after 25 h\n' });
+    expect(await jobRows(app)).toEqual([]);
+  }, 20_000);
 });

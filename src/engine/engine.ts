@@ -82,6 +82,22 @@ function jobRequestedAt(id: string): number {
   return Number.isFinite(t) ? t : 0;
 }
 
+/**
+ * When a job's result was stored (its `storedAt`), for the orphan cleanup: not when it was asked
+ * for, or the result of a job that ran longer than a day (a backfill under a tight request budget,
+ * which its command waits 48 h for) would be deleted before its command read it. A result without
+ * it (an older version's) goes by its request time.
+ */
+function jobResultStoredAt(id: string, value: string | undefined): number {
+  try {
+    const at = (JSON.parse(value ?? '') as { storedAt?: unknown }).storedAt;
+    if (typeof at === 'number' && Number.isFinite(at)) return at;
+  } catch {
+    // not ours to read: by its request time
+  }
+  return jobRequestedAt(id);
+}
+
 /** A job withdrawn (the CLI was interrupted) before the service took it up: nothing of it was done. */
 export class JobWithdrawnError extends Error {
   constructor(name: string) {
@@ -112,7 +128,9 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
     const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
     if (res) {
       await store.kvDelete(CONTROL_NS, `job-result:${id}`);
-      return JSON.parse(res) as JobResult;
+      // Without the service's own bookkeeping (when it stored it).
+      const { storedAt: _storedAt, ...result } = JSON.parse(res) as JobResult & { storedAt?: number };
+      return result;
     }
     // A service that stopped (or died) will not answer: say so now, not at the deadline (an `aemp pull` waits hours).
     if (Date.now() - checkedAt >= pollMs * 8) {
@@ -360,8 +378,8 @@ export class Engine {
   private async pickUpJobs(): Promise<void> {
     const p = this.parts;
     for (const { key, value } of await p.store.kvList(CONTROL_NS)) {
-      // A result nobody collected (the CLI gave up waiting, after at most hours) goes after a day.
-      if (key.startsWith('job-result:') && p.clock.now() - jobRequestedAt(key.slice('job-result:'.length)) > ORPHAN_RESULT_MS) {
+      // A result nobody collected (the CLI gave up waiting) goes a day after it was stored.
+      if (key.startsWith('job-result:') && p.clock.now() - jobResultStoredAt(key.slice('job-result:'.length), value) > ORPHAN_RESULT_MS) {
         await p.store.kvDelete(CONTROL_NS, key);
         continue;
       }
@@ -394,7 +412,7 @@ export class Engine {
           this.jobControllers.delete(id);
         }
       })().then(async (result) => {
-        await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify(result));
+        await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify({ ...result, storedAt: p.clock.now() }));
         p.dispatcher.notify();
       });
       const tracked = run.catch((err: unknown) => p.logger.error({ err: coerceError(err), job: name }, 'could not store a job result')).finally(() => this.runningJobs.delete(tracked));
