@@ -5,6 +5,7 @@
  * destination's limits; max age counts from the value now queued; a state update whose request had an
  * unknown outcome is followed by its newest value again once the old request can no longer land.
  */
+import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError } from '../core/errors/errors.js';
 import type { DeliveryIntent, OutboxItem } from '../core/model/delivery.js';
@@ -15,6 +16,7 @@ import type { Store } from '../ports/store.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
 import { ScriptedConnector } from '../../test/helpers/scripted-connector.js';
 import { waitFor } from '../../test/helpers/wait.js';
+import { createLogger } from '../adapters/log/logger.js';
 import { Dispatcher, type AttemptTiming, type DestinationPolicy, type DispatcherOptions } from './dispatcher.js';
 import { startErpSimulator } from '../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from '../adapters/erp/rest/rest-connector.js';
@@ -619,11 +621,19 @@ describe('nothing left behind', () => {
         // An ERP that never answers: the request ends only when its signal aborts.
         ctx?.signal.addEventListener('abort', () => resolve(items.map((i) => ({ id: i.id, ok: false as const, error: new RetryableError('aborted') }))));
       });
-    const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 30_000 });
+    const lines: string[] = [];
+    const logger = createLogger('warn', 'assetbridge', new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) }));
+    const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 30_000 }, systemClock, undefined, { logger });
     await d.start();
     await waitFor(() => started, 'the request sent');
     const stopped = await Promise.race([d.stop(50).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
     expect(stopped).toBe('stopped');
+    // The log says what was cut short, and where (was: only "grace period over", with graceMs).
+    const graceOver = lines.map((l) => JSON.parse(l) as { msg: string; aborted?: unknown }).find((l) => l.msg.startsWith('grace period over'));
+    expect(graceOver).toMatchObject({
+      aborted: { erp: 1 },
+      msg: 'grace period over (shutdown.graceMs): aborting the ERP requests of 1 delivery(ies) still in flight (erp: 1); they go back to pending and are resent at the next start with the same idempotency keys',
+    });
     const [row] = await store.listDeliveries({});
     expect(row).toMatchObject({ status: 'pending', attempts: 0 });
     expect((await store.queryAudit({ deliveryId: row!.id })).map((a) => a.outcome)).toEqual(['aborted']);

@@ -231,7 +231,13 @@ export class Dispatcher {
     const result = await Promise.race([Promise.all(all).then(() => 'done' as const), graceOver]);
     clearTimeout(timer);
     if (result === 'timeout') {
-      this.opts.logger?.warn({ graceMs }, 'grace period over: aborting in-flight ERP requests');
+      // Which deliveries are cut short, per destination: the operator sees what is resent at the next start.
+      const aborted = Object.fromEntries([...this.workers.values()].filter((w) => w.busy.size > 0).map((w) => [w.policy.name, w.busy.size]));
+      const count = Object.values(aborted).reduce((a, b) => a + b, 0);
+      this.opts.logger?.warn(
+        { graceMs, aborted },
+        `grace period over (shutdown.graceMs): aborting the ERP requests of ${count} delivery(ies) still in flight (${Object.entries(aborted).map(([name, n]) => `${name}: ${n}`).join(', ')}); they go back to pending and are resent at the next start with the same idempotency keys`,
+      );
       this.abort.abort(new Error('shutdown'));
       await Promise.all(all);
     }
