@@ -430,7 +430,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const closers: (() => Promise<void>)[] = [];
     // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
     const feeds = telematicsFeeds(config.telematics);
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, identity, logger, graceMs: config.shutdown.graceMs, closers, lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
     const app: App = {
       config,
       store,

@@ -1,6 +1,6 @@
 /**
- * The service's start line ("assetbridge running") names what feeds it: the MQTT (and other)
- * sources, and the telematics feeds with when each is pulled.
+ * The service's start line ("assetbridge running") names its store and destinations, and what
+ * feeds it: the MQTT (and other) sources, and the telematics feeds with when each is pulled.
  */
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -26,8 +26,9 @@ describe('the service start line', () => {
   it('lists the telematics feeds with their schedules next to the sources', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write: (chunk: Buffer, _e, done) => (lines.push(chunk.toString()), done()) });
+    const storePath = tempStorePath();
     const config = compileConfig({
-      store: { path: tempStorePath() },
+      store: { path: storePath },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
       telematics: [feed('trackunit', { cron: '30 2 * * *', timeZone: 'Europe/Copenhagen' }), feed('cat', { enabled: false })],
       log: { level: 'info' },
@@ -37,6 +38,9 @@ describe('the service start line', () => {
     await app.start();
     const running = lines.map((l) => JSON.parse(l) as { msg: string; feeds?: unknown; sources?: unknown }).find((l) => l.msg === 'assetbridge running');
     expect(running).toMatchObject({
+      // Which service this is, when several run on one host: its store, and where it delivers.
+      store: storePath,
+      destinations: ['erp'],
       sources: [],
       feeds: [
         { name: 'trackunit', schedule: '30 2 * * * Europe/Copenhagen' },

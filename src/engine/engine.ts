@@ -183,6 +183,9 @@ export interface EngineParts {
    * the service pulls it (`0 3 * * * UTC`), or `off` when only `aemp pull` does.
    */
   readonly feeds?: readonly { readonly name: string; readonly schedule: string }[];
+  /** The store's file (`store.path`) and the destinations delivered to, for the start log line: which service this is. */
+  readonly storePath?: string;
+  readonly destinations?: readonly string[];
   /** Extra edge components (HTTP server) closed after sources. */
   readonly closers?: (() => Promise<void>)[];
   /** The store lease (one pipeline per embedded store), let go just before the store closes. */
@@ -281,7 +284,16 @@ export class Engine {
       p.scheduler.start();
       this.state = 'running';
       await this.tick();
-      p.logger.info({ sources: p.sources.map((s) => s.name), feeds: p.feeds ?? [], assets: p.identity.current.size }, 'assetbridge running');
+      p.logger.info(
+        {
+          ...(p.storePath !== undefined ? { store: p.storePath } : {}),
+          destinations: p.destinations ?? [],
+          sources: p.sources.map((s) => s.name),
+          feeds: p.feeds ?? [],
+          assets: p.identity.current.size,
+        },
+        'assetbridge running',
+      );
     } catch (err) {
       this.state = 'failed';
       await this.stop().catch(() => undefined);
