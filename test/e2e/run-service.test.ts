@@ -1,7 +1,9 @@
 /**
  * `assetbridge run` as an operator sees it: the warnings it logs about the config at start name
- * the key and its line, as `config check` does; a SIGHUP stops it as SIGTERM does.
+ * the key and its line, as `config check` does; a SIGHUP stops it as SIGTERM does; an error
+ * nothing caught is a redacted log line, not a bare stack.
  */
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -77,5 +79,25 @@ describe('assetbridge run, on SIGHUP', () => {
     } finally {
       await store.close();
     }
+  });
+});
+
+describe('assetbridge run, on an error nothing caught', () => {
+  it('logs it as a JSON line at fatal, redacted, and exits 1', async () => {
+    // Was Node's own report: a bare stack on stderr, quoting the URL's password as the error had it.
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 } }));
+    // A bug, stood in for by a preloaded module: once told (SIGUSR2), it throws from a callback.
+    const bug = join(cfg.dir, 'bug.mjs');
+    writeFileSync(bug, "process.on('SIGUSR2', () => setImmediate(() => { throw new Error('request to https://svc:pw-Secret-77@erp.example.com/api failed'); }));\n");
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info', NODE_OPTIONS: `--import ${bug}` });
+    running.push(svc);
+    await waitFor(() => logLines(svc).some((l) => l.msg === 'assetbridge running'), 'the service running');
+    const exited = new Promise<number | null>((r) => svc.child.on('exit', (code) => r(code)));
+    svc.child.kill('SIGUSR2');
+    expect(await exited).toBe(1);
+    expect(svc.output()).not.toContain('pw-Secret-77');
+    const fatal = logLines(svc).find((l) => l.level === 60) as { msg: string; err?: { message?: string } } | undefined;
+    expect(fatal?.msg).toMatch(/^the service failed on an error nothing caught/);
+    expect(fatal?.err?.message).toBe('request to https://svc:[REDACTED]@erp.example.com/api failed');
   });
 });

@@ -38,6 +38,19 @@ export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: o
 }
 
 /**
+ * An error nothing caught (a bug, in a callback or a promise no one awaited) ends the service as a
+ * crash would, which loses nothing; but said as a log line at fatal, redacted like every other
+ * (Node's own report is a bare stack on stderr, which log collectors reading JSON lines miss and
+ * which quotes a URL's password or a token as the error has it). Exit code 1.
+ */
+export function onUncaughtErrors(logger: { fatal(o: object, m: string): void }, exit: (code: number) => void = (code) => process.exit(code)): void {
+  process.on('uncaughtException', (err, origin) => {
+    logger.fatal({ err, origin }, 'the service failed on an error nothing caught (a bug: please report it with this line); it stops as a crash would, which loses nothing: start it again');
+    exit(1);
+  });
+}
+
+/**
  * Why the HTTP server could not listen, naming the key to fix (not just the errno); undefined for
  * any other error. A host that is no address of this machine, or no name that resolves, is a
  * config mistake as much as a port in use.
@@ -70,6 +83,7 @@ export function registerRunCommand(program: Command): void {
     action(async (opts: { config: string }) => {
       const { config, configPath } = resolveConfig(opts.config);
       const logger = configLogger(config, logLevel(config.log.level));
+      onUncaughtErrors(logger);
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       // Each under its key and config-file line, as `config check` says it.
       warnConfig(logger, config, ruleInputWarnings(config));
