@@ -2,6 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'csv-parse/sync';
 import { CsvError, decodeAssetCsv, formatAssetCsv, parseAssetCsv, readAssetCsv } from './asset-csv.js';
 
+/** The problems `parseAssetCsv` refuses `text` with (as file f.csv); fails the test when it takes it. */
+const fail = (text: string): readonly string[] => {
+  try {
+    parseAssetCsv(text, 'f.csv');
+  } catch (err) {
+    if (err instanceof CsvError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a CsvError');
+};
+
 describe('asset CSV', () => {
   it('parses rows, merges identifiers per asset and keeps extra columns as attributes', () => {
     const rows = parseAssetCsv('identifier,id_type,erp_asset_id,erp_module,destination,site\ntag-1,tag,A1,fixed-assets,,P1\n"PIN,1",pin,A1,fixed-assets,,P1\ntag-2,,A2,inventory,erp2,\n');
@@ -44,15 +55,6 @@ describe('asset CSV: a mistyped id_type or destination', () => {
 });
 
 describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
-  const fail = (text: string): readonly string[] => {
-    try {
-      parseAssetCsv(text, 'f.csv');
-    } catch (err) {
-      if (err instanceof CsvError) return err.problems;
-      throw err;
-    }
-    throw new Error('expected a CsvError');
-  };
 
   it('keeps attribute column names as written: rules read lastServiceHours, expectedUnits', () => {
     const rows = parseAssetCsv('Identifier,ID_Type,ERP_Asset_ID,erp_module,destination,lastServiceHours,expectedUnits\ntag-1,tag,A1,fixed-assets,,250,10000\n');
@@ -188,15 +190,6 @@ describe('asset CSV: cells a spreadsheet would run as formulas', () => {
 });
 
 describe('asset CSV rows that are not valid CSV', () => {
-  const fail = (text: string): readonly string[] => {
-    try {
-      parseAssetCsv(text, 'f.csv');
-    } catch (err) {
-      if (err instanceof CsvError) return err.problems;
-      throw err;
-    }
-    throw new Error('expected a CsvError');
-  };
   const fix = 'a value holding a quote must be in quotes as a whole, with each quote inside doubled ("5"" pipe")';
 
   it('name the line the row starts on (after quoted CRLF line breaks) and the column, and say how to fix it', () => {
