@@ -221,6 +221,25 @@ describe('createApp and the assets the config lists', () => {
     expect(() => configuredAssets(config)).toThrow(ConfigError);
     expect(() => configuredAssets(config)).toThrow('assets.files.0: tag "TAG-1" is given to asset B here but to A in assets.inline.0; an identifier can name only one asset');
   });
+
+  it('lists the first 50 problems of a listed CSV with one on every row, and counts the rest, instead of one line per row', () => {
+    const dir = dirname(tempStorePath());
+    const rows = Array.from({ length: 120 }, (_, i) => `tag-${i},tga,A${i}`);
+    writeFileSync(join(dir, 'typo.csv'), `identifier,id_type,erp_asset_id\n${rows.join('\n')}\n`);
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { files: [join(dir, 'typo.csv')] } });
+    let problems: readonly { key: string; message: string }[] = [];
+    try {
+      configuredAssets(config);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems = err.problems;
+    }
+    expect(problems).toHaveLength(51);
+    expect(problems.every((p) => p.key === 'assets.files.0')).toBe(true);
+    expect(problems[0]?.message).toContain('typo.csv line 2');
+    expect(problems[49]?.message).toContain('typo.csv line 51');
+    expect(problems[50]?.message).toBe('… and 70 more problem(s) not shown (120 in all): fix those above, which are often the same mistake on every row, and read the file again');
+  });
 });
 
 describe('createApp with event capture', () => {

@@ -140,7 +140,7 @@ function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: 
       return readAssetCsv(decodeAssetCsv(bytes, file), file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
-      problems.push(...err.problems.map((message) => ({ key, message })));
+      problems.push(...err.shown.map((message) => ({ key, message })));
       return [];
     }
   });

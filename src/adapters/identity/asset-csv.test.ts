@@ -207,3 +207,26 @@ describe('asset CSV rows that are not valid CSV', () => {
     ]);
   });
 });
+
+describe('asset CSV with a problem on every row', () => {
+  it('keeps every problem, but its message lists the first 50 and counts the rest', () => {
+    const rows = Array.from({ length: 52 }, (_, i) => `tag-${i},tga,A${i}`);
+    let err: unknown;
+    try {
+      parseAssetCsv(`identifier,id_type,erp_asset_id\n${rows.join('\n')}\n`, 'f.csv');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CsvError);
+    const csv = err as CsvError;
+    expect(csv.problems).toHaveLength(52);
+    const lines = csv.message.split('\n');
+    expect(lines).toHaveLength(51);
+    expect(lines[0]).toBe(csv.problems[0]);
+    expect(lines[49]).toBe(csv.problems[49]);
+    expect(lines[50]).toBe('… and 2 more problem(s) not shown (52 in all): fix those above, which are often the same mistake on every row, and read the file again');
+    // Up to 50, all of them and nothing more.
+    expect(fail(`identifier,id_type,erp_asset_id\n${rows.slice(0, 50).join('\n')}\n`)).toHaveLength(50);
+    expect(new CsvError(['a', 'b']).message).toBe('a\nb');
+  });
+});

@@ -28,10 +28,24 @@ function didYouMean(value: string, known: readonly string[]): string {
   return near ? `; did you mean ${near.k}?` : '';
 }
 
+/** How many of a CSV's problems an error lists before it counts the rest. */
+export const CSV_PROBLEMS_SHOWN = 50;
+
 export class CsvError extends Error {
+  /**
+   * The problems to show: all of them up to {@link CSV_PROBLEMS_SHOWN}, else that many and a last
+   * line counting the rest (a mistyped id_type or destination column, or a file of another kind, has a problem on every
+   * row: thousands of lines that hide the first, which usually says what is wrong).
+   */
+  readonly shown: readonly string[];
   constructor(readonly problems: readonly string[]) {
-    super(problems.join('\n'));
+    const shown =
+      problems.length <= CSV_PROBLEMS_SHOWN
+        ? problems
+        : [...problems.slice(0, CSV_PROBLEMS_SHOWN), `… and ${problems.length - CSV_PROBLEMS_SHOWN} more problem(s) not shown (${problems.length} in all): fix those above, which are often the same mistake on every row, and read the file again`];
+    super(shown.join('\n'));
     this.name = 'CsvError';
+    this.shown = shown;
   }
 }
 
