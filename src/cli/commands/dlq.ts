@@ -130,7 +130,7 @@ export function registerDlqCommand(program: Command): void {
         if (!rows.length) return void process.stdout.write('no dead letters\n');
         process.stdout.write(
           table([
-            ['ID', 'DESTINATION', 'OPERATION', 'ASSET', 'ATTEMPTS', 'REACHED ERP', 'REASON'],
+            ['ID', 'DESTINATION', 'OPERATION', 'ASSET', 'ATTEMPTS', 'MAY BE IN ERP', 'REASON'],
             ...rows.map((r) => [r.id, r.destination, r.operation, r.erpAssetId, r.attempts, r.mayHaveLanded ? 'maybe' : 'no', clip(r.lastError ?? '')]),
           ]),
         );
