@@ -63,6 +63,19 @@ describe('aemp pull', () => {
     expect(t.sim.stats.http429).toBe(0);
   });
 
+  // A pull stopped by the hop cap printed "complete", exit 0, and the next pull began at page 1 again.
+  it('a pull stopped at the hop cap says so and what to raise, exits 1, and aemp budget shows where the next pull resumes', async () => {
+    const t = setup([simulatorConfig({ name: 'capped', profile: { maxPages: 1 } })]);
+    expect(await aempPullCommand(t.deps, {})).toBe(1);
+    expect(t.text()).not.toMatch(/^\s*complete$/m);
+    expect(t.text()).toMatch(/stopped \(hop-cap\)/);
+    expect(t.text()).toMatch(/the next pull resumes at \S+\/Fleet\/2\S* if it starts before/);
+    expect(t.text()).toMatch(/fix first: raise telematics\.0\.profile\.maxPages \(1\)/);
+    t.out.length = 0;
+    expect(await aempBudgetCommand(t.deps, {})).toBe(0);
+    expect(t.text()).toMatch(/capped: last pull .*, stopped \(hop-cap\); the next pull resumes at \S+\/Fleet\/2/);
+  });
+
   it('a pull that will not wait (--no-wait) and cannot send a request now mints no token (providers limit logins)', async () => {
     // A provider of its own: the per-second limiter is process-wide per provider, and this test moves the clock on.
     const t = setup([simulatorConfig({ name: 'no-wait-token' })]);

@@ -217,7 +217,8 @@ export async function aempPullCommand(
     }
   }
   deps.out(opts.json ? `${toJson(summaries)}\n` : summaries.map(formatPullSummary).join(''));
-  if (summaries.some((s) => s.stop === 'error' || s.stop === 'aborted')) return 1;
+  // The hop cap left pages unread: not a success, and waiting does not help (the cap is raised).
+  if (summaries.some((s) => s.stop === 'error' || s.stop === 'aborted' || s.stop === 'hop-cap')) return 1;
   if (summaries.some((s) => s.stop === 'budget-wait')) return EXIT_TRY_LATER;
   return 0;
 }

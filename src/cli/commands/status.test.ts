@@ -156,6 +156,14 @@ describe('status: telematics feeds', () => {
     expect(telematicsLines([{ name: 'cat' }])).toBe("telematics cat: never pulled ('assetbridge aemp pull --provider cat', or the service's schedule)\n");
     expect(telematicsLines([])).toBe('');
   });
+
+  // A pull stopped by the hop cap said nothing of it: no error to show, so not what to raise either.
+  it('shows what to raise for a pull stopped at the hop cap', () => {
+    const rerun = ['kept: 2 page(s) of this snapshot', 'the next pull resumes at https://x/Fleet/3 if it starts before 2026-12-02T00:00:00.000Z', 'fix first: raise telematics.0.profile.maxPages (2) above the fleet\'s number of pages'];
+    expect(telematicsLines([{ name: 'trackunit', last: pull({ complete: false, stop: 'hop-cap', pages: 2, rerun }) }])).toContain(
+      "; STOPPED (hop-cap: fix first: raise telematics.0.profile.maxPages (2) above the fleet's number of pages; 'assetbridge aemp budget' says where the next pull resumes)\n",
+    );
+  });
 });
 
 describe('status: no deliveries yet', () => {

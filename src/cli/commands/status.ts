@@ -105,7 +105,9 @@ export function telematicsLines(feeds: readonly { readonly name: string; readonl
       const when = new Date(last.startedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
       const review = last.unmatched + last.ambiguous;
       const what = `${last.pages} page(s), ${last.equipment} machine(s): ${last.matched} matched${review ? `, ${review} waiting for review ('assetbridge assets unmatched')` : ''}`;
-      const how = last.complete ? 'complete' : `STOPPED (${last.stop}${last.error ? `: ${last.error}` : ''}; 'assetbridge aemp budget' says where the next pull resumes)`;
+      // A stop that is no error (the hop cap) says what to change instead.
+      const why = last.error ?? last.rerun?.find((l) => l.startsWith('fix first: '));
+      const how = last.complete ? 'complete' : `STOPPED (${last.stop}${why ? `: ${why}` : ''}; 'assetbridge aemp budget' says where the next pull resumes)`;
       return `telematics ${name}: last pull ${when}, ${what}; ${how}\n`;
     })
     .join('');

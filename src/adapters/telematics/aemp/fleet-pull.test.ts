@@ -231,8 +231,15 @@ describe('fleet pull against the Trackunit simulator', () => {
   it('stops at the hop cap and says so', async () => {
     const t = setup({}, { profile: { maxPages: 2 } });
     const summary = await t.pull();
-    expect(summary).toMatchObject({ pages: 2, equipment: 200, stop: 'hop-cap', complete: true });
+    // Pages are left after the cap: not complete, and the cursor keeps the first one unread.
+    expect(summary).toMatchObject({ pages: 2, equipment: 200, stop: 'hop-cap', complete: false, nextUrl: expect.stringContaining('/Fleet/3') as unknown });
     expect(summary.notes.join(' ')).toMatch(/hop cap of 2 pages; raise telematics\.0\.profile\.maxPages if the fleet is really this large/);
+    expect(summary.rerun?.join('\n')).toMatch(/the next pull resumes at \S+\/Fleet\/3\S* if it starts before .*\nfix first: raise telematics\.0\.profile\.maxPages \(2\)/);
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: false, pages: 2, nextUrl: expect.stringContaining('/Fleet/3') as unknown });
+    // A rerun reads the pages beyond the cap, not page 1 again.
+    const rest = await t.pull();
+    expect(rest).toMatchObject({ pages: 1, equipment: 50, stop: 'last-page', complete: true, resumedFrom: expect.stringContaining('/Fleet/3') as unknown });
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: true, pages: 3, equipment: 250 });
   });
 
   it('keeps the per-URL budget across a restart: no second request within 15 minutes unless the reserve is asked for', async () => {

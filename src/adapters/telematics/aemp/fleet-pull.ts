@@ -361,7 +361,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         deps.logger?.warn({ provider: name, url: shown(page.url), [earlier.rel]: shown(earlier.url) }, note);
       }
       if (page.stop === 'hop-cap') notes.push(`stopped at the hop cap of ${provider.profile.maxPages} pages; raise ${client.keyOf('profile.maxPages')} if the fleet is really this large`);
-      nextUrl = page.stop === undefined ? page.nextUrl : undefined;
+      // The hop cap ends this run, not the snapshot: the cursor keeps the page after it, unread.
+      nextUrl = page.stop === undefined || page.stop === 'hop-cap' ? page.nextUrl : undefined;
       const complete = nextUrl === undefined;
       await store.kvSet(
         CURSOR_NAMESPACE,
@@ -410,6 +411,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
     deps.logger?.warn({ provider: name, machines: leftOut.machines, examples: leftOut.examples }, 'fleet pull: readings left out that the feed sent in a form the parser cannot use');
   }
   const complete = nextUrl === undefined && error === undefined;
+  if (stop === 'hop-cap' && !complete)
+    fixFirst = `raise ${client.keyOf('profile.maxPages')} (${provider.profile.maxPages}) above the fleet's number of pages, if the fleet is really this large: each run stops after that many pages (a rerun reads on from there, but a pull that starts over at the first page never reaches the pages after them)`;
   // Read to its end: pages this pull did not store are no longer in the snapshot (hop cap, or pages before its start: unknown).
   if (complete && stop !== 'hop-cap' && !startsLate) {
     try {
