@@ -38,9 +38,37 @@ describe('scheduled AEMP pulls', () => {
     await task!.run(ctx);
     expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: true, pages: 2, matched: 2 });
     // A second run right away must wait for the per-URL budget; it stops (resumable) instead of using the reserve.
-    await task!.run(ctx);
+    await expect(task!.run(ctx)).rejects.toThrow(/^trackunit: fleet pull stopped waiting for request budget: /);
     expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: false, stop: 'budget-wait', reserveUsed: 0 });
     expect(sim.stats.http429).toBe(0);
+  });
+});
+
+describe('a scheduled pull that stops waiting for request budget', () => {
+  it('fails, so the scheduler retries it, and the retry resumes where it stopped within resumeWithin', async () => {
+    const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
+    const sim = simulatorFetch(createTrackunitSimulator({ fleetSize: 250, now: clock.now }));
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    stores.push(store);
+    // Page 2 answers 429 once: its URL cools down for longer than maxBudgetWait.
+    let refused = false;
+    const fetchImpl = ((input: string | URL | Request, init?: RequestInit) => {
+      if (!refused && String(input instanceof Request ? input.url : input).includes('/Fleet/2')) {
+        refused = true;
+        return Promise.resolve(new Response('slow down', { status: 429 }));
+      }
+      return sim(input, init);
+    }) as typeof fetch;
+    const [task] = createAempPullTasks([simulatorConfig({ name: 'budgeted', maxBudgetWait: '1m', pageLookahead: 0 })], { fetch: fetchImpl });
+    const ctx = { store, clock, sink: new RecordingSink(), signal: new AbortController().signal } as unknown as TaskContext;
+    await expect(task!.run(ctx)).rejects.toThrow(
+      /^budgeted: fleet pull stopped waiting for request budget: .*\/Fleet\/2\S* may not be requested before .*; kept: 1 page\(s\) of this snapshot, .*; the next pull resumes at \S+\/Fleet\/2\S* if it starts before 2025-03-04T15:00:00\.000Z/,
+    );
+    expect(await loadLastPull(store, 'budgeted')).toMatchObject({ complete: false, stop: 'budget-wait', pages: 1 });
+    // The retry, once the URL has cooled down: the rest of this snapshot, not page 1 again.
+    clock.advance(60 * 60_000);
+    await task!.run(ctx);
+    expect(await loadLastPull(store, 'budgeted')).toMatchObject({ complete: true, stop: 'last-page', pages: 2, resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
   });
 });
 

@@ -67,7 +67,7 @@ export const aempTaskName = (providerName: string): string => `aemp-pull:${provi
 /**
  * Scheduled fleet pulls for every configured provider whose schedule is enabled. Scheduled pulls
  * never spend the reserve; one that cannot get budget in time stops with a resumable cursor and
- * the next run continues.
+ * fails, as one stopped by an error does, so the scheduler's retry continues it within resumeWithin.
  */
 /** The feeds as the service's start line names them: each one's name and when it is pulled (`off`: only by `aemp pull`). */
 export function telematicsFeeds(configs: readonly TelematicsConfig[]): { name: string; schedule: string }[] {
@@ -90,6 +90,11 @@ export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: 
           { signal: ctx.signal },
         );
         if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${[summary.error ?? 'unknown error', ...(summary.rerun ?? [])].join('; ')}`);
+        // Not done either: left to the next scheduled time (a day later, past resumeWithin) the rest of
+        // this snapshot would never be read. Failing has the scheduler retry it, resuming at the cursor;
+        // a retry the budget still refuses stops again before it sends a request.
+        if (summary.stop === 'budget-wait')
+          throw new Error(`${config.name}: fleet pull stopped waiting for request budget: ${[summary.error ?? 'the budget allows no request now', ...(summary.rerun ?? [])].join('; ')}`);
       },
     };
     return [task];
