@@ -498,6 +498,47 @@ describe('HTTP intake authentication', () => {
   });
 });
 
+describe('HTTP intake POSTs refused for their token, in the log and /metrics', () => {
+  it('logs each reason once a minute, with how many more were refused since, never the token sent; /metrics counts every one', async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    let now = 0;
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => now,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const post = (headers: Record<string, string>) => app.request('/v1/events', { method: 'POST', headers, body: '[]' });
+    const wrong = { Authorization: 'Bearer stale-token-0815' };
+    for (let i = 0; i < 5; i++) expect((await post(wrong)).status).toBe(401);
+    expect(warnings).toEqual([
+      { fields: { status: 401, reason: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' }, message: 'event POST to /v1/events refused' },
+    ]);
+    // Another reason is told at once.
+    expect((await post({})).status).toBe(401);
+    expect((await post({ Authorization: 'Basic dXNlcjpwYXNz' })).status).toBe(400);
+    expect(warnings.map((w) => w.fields.reason)).toEqual([
+      expect.stringContaining('wrong bearer token') as unknown,
+      expect.stringContaining('missing bearer token') as unknown,
+      expect.stringContaining('malformed Authorization header') as unknown,
+    ]);
+    now = 60_000;
+    await post(wrong);
+    expect(warnings[3]).toEqual({
+      fields: { status: 401, reason: expect.stringContaining('wrong bearer token') as unknown, notLogged: 4, since: '1970-01-01T00:00:00.000Z' },
+      message: 'event POST to /v1/events refused (4 more like it since 1970-01-01T00:00:00.000Z, not logged one by one)',
+    });
+    expect(JSON.stringify(warnings)).not.toContain('stale-token');
+    const metrics = await (await app.request('/metrics')).text();
+    expect(metrics).toContain('assetbridge_intake_posts_refused_total{reason="wrong-token"} 6\n');
+    expect(metrics).toContain('assetbridge_intake_posts_refused_total{reason="no-token"} 1\n');
+    expect(metrics).toContain('assetbridge_intake_posts_refused_total{reason="malformed"} 1\n');
+  });
+});
+
 describe('HTTP intake with a token of any characters', () => {
   it('takes the configured token as sent, also one with characters RFC 6750 does not list (! # $ @ %), at the intake as at the webhook', async () => {
     const token = 'Zx9!k#Qm$2@pL%8&';

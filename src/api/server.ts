@@ -43,7 +43,7 @@ export interface HttpServerOptions {
   /** Work-order webhooks by destination name (those whose connector reads pushes). */
   readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
   readonly now: () => number;
-  /** Where refused webhook pushes are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
+  /** Where refused webhook pushes and intake POSTs refused for their token are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
   /**
    * The config's credential values (`configuredSecretValues`): scrubbed, as in the service log,
@@ -169,6 +169,15 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     labelNames: ['destination', 'reason'],
     registers: [served],
   });
+  // Likewise intake POSTs refused for their Authorization header: a sender with a stale token.
+  const refusedPosts = new Counter({
+    name: 'assetbridge_intake_posts_refused_total',
+    help: 'POST /v1/events refused for its Authorization header, by reason (no-token: none sent; malformed: no Bearer credential; wrong-token: another token than sources.http.token), since the process started. The service log has one line per reason a minute, with how many more.',
+    labelNames: ['reason'],
+    registers: [served],
+  });
+  // Anyone reaching the port can cause refusals: one line per kind and minute, with how many more.
+  const refusals = new RefusalLog(opts.logger, opts.now);
   app.get('/metrics', async (c) => c.text((await opts.status.metrics()) + (await served.metrics()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
   // Times as ISO 8601, as in `assetbridge status --json`.
   app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));
@@ -182,12 +191,18 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // Not hono's bearerAuth: it refuses as malformed a token with a character outside RFC 6750's
       // set, so a configured token such as "Zx9!k#Qm$2@pL" could never be sent.
       createMiddleware(async (c, next) => {
+        // Refused: counted, and logged once a minute per reason (the operator sees that a sender's token is off).
+        const refuse = (reason: 'no-token' | 'malformed' | 'wrong-token', status: 400 | 401, error: string, challenge: string) => {
+          refusedPosts.inc({ reason });
+          refusals.warn(`intake ${reason}`, { status, reason: error }, `event POST to ${c.req.path} refused`);
+          return c.json({ error }, status, { 'www-authenticate': challenge });
+        };
         const header = c.req.header('authorization');
-        if (header === undefined || header === '') return c.json({ error: 'missing bearer token; send Authorization: Bearer <sources.http.token>' }, 401, { 'www-authenticate': 'Bearer realm=""' });
+        if (header === undefined || header === '') return refuse('no-token', 401, 'missing bearer token; send Authorization: Bearer <sources.http.token>', 'Bearer realm=""');
         const sent = bearerCredential(header);
-        if (sent === undefined) return c.json({ error: 'malformed Authorization header; send Authorization: Bearer <sources.http.token>' }, 400, { 'www-authenticate': 'Bearer error="invalid_request"' });
+        if (sent === undefined) return refuse('malformed', 400, 'malformed Authorization header; send Authorization: Bearer <sources.http.token>', 'Bearer error="invalid_request"');
         if (!sameSecret(sent, intake.token))
-          return c.json({ error: 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)' }, 401, { 'www-authenticate': 'Bearer error="invalid_token"' });
+          return refuse('wrong-token', 401, 'wrong bearer token; send Authorization: Bearer <sources.http.token> (the token in the service configuration)', 'Bearer error="invalid_token"');
         await next();
       }),
       bodyLimit({
@@ -245,8 +260,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // ERP work-order status pushes: the destination's connector reads its ERP's format; each update
   // becomes a canonical `workorder` event through the normal pipeline (as polled feedback does).
   const hooks = opts.webhooks ?? new Map<string, WebhookEndpoint>();
-  // Anyone reaching the port can cause these: one line per kind and minute, with how many more.
-  const refusals = new RefusalLog(opts.logger, opts.now);
   const webhookBodyLimit = intake?.bodyLimitBytes ?? 1_048_576;
   // Without sources.http, its default: signed pushes are taken then too, and must not queue without bound.
   const webhookMaxBacklog = intake ? intake.maxBacklog : 50_000;
