@@ -113,7 +113,9 @@ describe('POST /v1/events: limits', () => {
     expect((await post(a, sized(limit))).status).toBe(202);
     const big = await post(a, sized(limit + 1));
     expect(big.status).toBe(413);
-    expect(await big.json()).toEqual({ error: `body exceeds ${limit} bytes (sources.http.bodyLimitBytes); split it into smaller POSTs` });
+    expect(await big.json()).toEqual({
+      error: `body exceeds ${limit} bytes (sources.http.bodyLimitBytes): split the events into smaller POSTs (or raise sources.http.bodyLimitBytes); nothing of this POST was taken`,
+    });
     expect(sink.submitted).toHaveLength(1);
   });
 });

@@ -207,7 +207,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }),
       bodyLimit({
         maxSize: intake.bodyLimitBytes,
-        onError: (c) => c.json({ error: `body exceeds ${intake.bodyLimitBytes} bytes (sources.http.bodyLimitBytes); split it into smaller POSTs` }, 413),
+        onError: (c) =>
+          c.json({ error: `body exceeds ${intake.bodyLimitBytes} bytes (sources.http.bodyLimitBytes): split the events into smaller POSTs (or raise sources.http.bodyLimitBytes); nothing of this POST was taken` }, 413),
       }),
     ] as const;
 
