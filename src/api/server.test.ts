@@ -139,6 +139,19 @@ describe('work-order webhook authorization', () => {
     expect(authorizeWebhook('erp', plain, 'intake-token', req({}))?.status).toBe(401);
   });
 
+  it('challenges a 401 with WWW-Authenticate: Bearer (RFC 6750) for the token, HMAC-SHA256 naming the signature and timestamp headers for a signed push', () => {
+    const plain = { signatureHeader: 'X-Signature-256' };
+    expect(authorizeWebhook('erp', plain, 'intake-token', req({}))?.challenge).toBe('Bearer realm=""');
+    expect(authorizeWebhook('erp', plain, 'intake-token', req({ Authorization: 'Bearer intake-tokeN' }))?.challenge).toBe('Bearer error="invalid_token"');
+    expect(authorizeWebhook('erp', hook, 'intake-token', sig(undefined))?.challenge).toBe('HMAC-SHA256 header="X-Signature-256"');
+    const timed = { ...hook, timestampHeader: 'X-Signature-Timestamp' };
+    expect(authorizeWebhook('erp', timed, undefined, sig(signed(hook.secret)))?.challenge).toBe('HMAC-SHA256 header="X-Signature-256", timestamp="X-Signature-Timestamp"');
+    // A configured name no request could carry is left out, not written into the header.
+    expect(authorizeWebhook('erp', { ...hook, signatureHeader: 'X Signature' }, undefined, sig(undefined))?.challenge).toBe('HMAC-SHA256');
+    // A 403 (webhooks off) is no challenge: no credential would be taken.
+    expect(authorizeWebhook('erp', plain, undefined, req({}))?.challenge).toBeUndefined();
+  });
+
   it('with neither, refuses and names the two config keys that turn it on', () => {
     const r = authorizeWebhook('erp', { signatureHeader: 'X-Signature-256' }, undefined, req({ Authorization: 'Bearer x' }));
     expect(r?.status).toBe(403);
@@ -220,6 +233,7 @@ describe('timestamped work-order webhooks over HTTP', () => {
     now = NOW + 301_000;
     const replayed = await push(digest(secret).toString('base64'));
     expect(replayed.status).toBe(401);
+    expect(replayed.headers.get('www-authenticate')).toBe('HMAC-SHA256 header="X-Signature-256", timestamp="X-Signature-Timestamp"');
     const { error } = (await replayed.json()) as { error: string };
     expect(error).toContain('push refused as a possible replay: its X-Signature-Timestamp is 301s old, more than destinations.0.webhook.toleranceMs (5m) allows');
     expect(warnings).toEqual([{ fields: { destination: 'erp', status: 401, reason: error }, message: 'work-order push to /v1/webhooks/erp/work-orders refused' }]);

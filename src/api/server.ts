@@ -71,6 +71,9 @@ export interface WebhookEndpoint {
   parse(body: unknown): WebhookItem[];
 }
 
+/** An HTTP header name (RFC 9110 token). */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** How far a timestamped push may be from this host's clock when the endpoint does not say. */
 export const DEFAULT_WEBHOOK_TOLERANCE_MS = 300_000;
 
@@ -84,25 +87,34 @@ export interface WebhookRequest {
   readonly now: number;
 }
 
-/** Why a webhook call is refused (status and message), or undefined when it may proceed. Messages name config keys, never a secret. */
+/**
+ * Why a webhook call is refused (status and message), or undefined when it may proceed. Messages name config keys, never a secret.
+ * A 401 comes with its `WWW-Authenticate` challenge (RFC 9110 requires one): a bearer token's as RFC 6750 writes
+ * it, or for a signed push `HMAC-SHA256` naming the headers the signature (and its timestamp) go in.
+ */
 export function authorizeWebhook(
   destination: string,
   hook: Omit<WebhookEndpoint, 'parse'>,
   intakeToken: string | undefined,
   request: WebhookRequest,
-): { status: 401 | 403; error: string; fault: SignatureFault['fault'] | 'no-token' | 'off' } | undefined {
+): { status: 401 | 403; error: string; fault: SignatureFault['fault'] | 'no-token' | 'off'; challenge?: string } | undefined {
   if (hook.secret !== undefined) {
     const toleranceMs = hook.toleranceMs ?? DEFAULT_WEBHOOK_TOLERANCE_MS;
     const secrets = hook.previousSecret !== undefined ? [hook.secret, hook.previousSecret] : [hook.secret];
     const signing = { secrets, toleranceMs, ...(hook.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}) };
     const fault = checkWebhookSignature(signing, request.body, (name) => request.header(name), hook.signatureHeader, request.now);
     if (fault === undefined) return undefined;
-    return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs), fault: fault.fault };
+    // A name no request could carry (a space, a quote: the config does not check) is left out rather than breaking the header.
+    const param = (name: string, value: string | undefined) => (value !== undefined && HEADER_NAME.test(value) ? [`${name}="${value}"`] : []);
+    const challenge = ['HMAC-SHA256', [...param('header', hook.signatureHeader), ...param('timestamp', hook.timestampHeader)].join(', ')].join(' ').trim();
+    return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs), fault: fault.fault, challenge };
   }
   if (intakeToken !== undefined) {
     const sent = bearerCredential(request.header('authorization'));
     if (sent !== undefined && sameSecret(sent, intakeToken)) return undefined;
-    return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)', fault: 'no-token' };
+    // RFC 6750: no error code when no credential came, invalid_token for another one.
+    const challenge = sent === undefined ? 'Bearer realm=""' : 'Bearer error="invalid_token"';
+    return { status: 401, error: 'missing or wrong bearer token; send Authorization: Bearer <sources.http.token>, or sign the body (webhook.secret on the destination)', fault: 'no-token', challenge };
   }
   return { status: 403, error: `work-order webhooks for destination "${destination}" are off: set webhook.secret on the destination (signed pushes) or sources.http.token (bearer token)`, fault: 'off' };
 }
@@ -304,7 +316,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // The reason names config keys and headers, never a secret or the signature expected.
         refusedPushes.inc({ destination, reason: denied.fault });
         refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
-        return c.json({ error: denied.error }, denied.status);
+        return c.json({ error: denied.error }, denied.status, denied.challenge !== undefined ? { 'www-authenticate': denied.challenge } : {});
       }
       const source = `${FEEDBACK_SOURCE}:${destination}`;
       // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
