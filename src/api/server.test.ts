@@ -962,6 +962,40 @@ describe('ERP work-order webhooks with a compressed body', () => {
   });
 });
 
+describe('ERP work-order webhooks with many items passed over', () => {
+  it('lists the first 50 ignored (and rejected) items by index and counts the rest, rather than answering a body of {} with a line per item', async () => {
+    const app = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      // Every update it is handed set aside (the unreadable ones): quarantined, as the ingestor does.
+      sink: { submit: (m) => Promise.resolve({ accepted: m.filter((x) => !x.setAside).length, quarantined: m.flatMap((x, index) => (x.setAside ? [{ index, reason: x.setAside.reason }] : [])) }) },
+      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as { id?: number }[]).map((item) => (item.id === undefined ? { ignored: 'no externalKey' } : { invalid: 'no erpAssetId' })) }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const push = (items: unknown[]) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify(items) });
+    // Nearly 1 MiB of {}: some 200 000 items, none of them a work order of ours.
+    const many = await push([...Array.from({ length: 60 }, () => ({ id: 1 })), ...Array.from({ length: 200_000 }, () => ({}))]);
+    expect(many.status).toBe(400);
+    const answer = (await many.json()) as { accepted: number; ignored: { index: number }[]; ignoredNotListed: number; rejected: { index: number }[]; rejectedNotListed: number };
+    expect(answer.accepted).toBe(0);
+    expect(answer.ignored).toHaveLength(50);
+    expect(answer.ignored[0]).toEqual({ index: 60, reason: 'no externalKey' });
+    expect(answer.ignored[49]).toEqual({ index: 109, reason: 'no externalKey' });
+    expect(answer.ignoredNotListed).toBe(200_000 - 50);
+    expect(answer.rejected).toHaveLength(50);
+    expect(answer.rejected[0]).toEqual({ index: 0, reason: 'no erpAssetId' });
+    expect(answer.rejectedNotListed).toBe(10);
+    // Up to 50, all of them and no count.
+    const few = await push(Array.from({ length: 50 }, () => ({})));
+    expect(few.status).toBe(202);
+    const fewAnswer = (await few.json()) as { ignored: unknown[] };
+    expect(fewAnswer.ignored).toHaveLength(50);
+    expect(fewAnswer).not.toHaveProperty('ignoredNotListed');
+  });
+});
+
 describe('ERP work-order webhooks over the body limit', () => {
   it('answers 413 naming the limit in bytes and the key that sets it', async () => {
     const app = createHttpApp({

@@ -353,7 +353,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const result = messages.length ? await opts.sink.submit(messages).catch(asError) : { accepted: 0, quarantined: [] };
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
       const rejected = result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }));
-      const answer = { accepted: result.accepted, ...(ignored.length ? { ignored } : {}), ...(rejected.length ? { rejected } : {}) };
+      const answer = { accepted: result.accepted, ...listedAtMost('ignored', ignored), ...listedAtMost('rejected', rejected) };
       return c.json(answer, rejected.length ? 400 : 202);
     },
   );
@@ -435,6 +435,20 @@ async function readJsonItems(body: Promise<string>, now: () => number): Promise<
     const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : notJsonHint(text);
     return { text, items: [], error: `body is not JSON: ${(err as Error).message}${hint}`, receivedAt };
   }
+}
+
+/** How many ignored (or rejected) items a push's answer lists by index; the rest are counted. */
+export const WEBHOOK_ITEMS_LISTED = 50;
+
+/**
+ * A push's `ignored` (or `rejected`) items for its answer: none, all of them up to
+ * {@link WEBHOOK_ITEMS_LISTED}, else that many and how many more (`ignoredNotListed`): a push has
+ * no item limit, and a body of a million `{}` would otherwise be answered with a million lines.
+ */
+function listedAtMost(key: 'ignored' | 'rejected', items: readonly { index: number; reason: string }[]): Record<string, unknown> {
+  if (!items.length) return {};
+  if (items.length <= WEBHOOK_ITEMS_LISTED) return { [key]: items };
+  return { [key]: items.slice(0, WEBHOOK_ITEMS_LISTED), [`${key}NotListed`]: items.length - WEBHOOK_ITEMS_LISTED };
 }
 
 /** A 400 for a POST of which some items were stored: so that the client does not send it all again (duplicates, and the rejected ones quarantined twice). */
