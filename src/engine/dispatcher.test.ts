@@ -558,6 +558,33 @@ describe('retry timing', () => {
     }
     expect(delays).toEqual([500, 1000, 2000]);
   });
+
+  // Kills: a locked record's Retry-After ignored (the backoff's 500 ms), or taken unbounded.
+  it("a locked record whose answer gives a Retry-After is retried after it, rateLimit.maxPauseMs at most, as a 429's pause", async () => {
+    const store = await storeWith([workOrder(1)]);
+    const clock = new ManualClock(Date.now() + 1000);
+    const connector = new ScriptedConnector();
+    connector.script.push(
+      new ConflictError('409: locked by PLANNER-7', 409, undefined, { retryAfterMs: 30_000 }),
+      new ConflictError('409: locked by PLANNER-7', 409, undefined, { retryAfterMs: 14 * 86_400_000 }),
+      new ConflictError('409: locked by PLANNER-7', 409, undefined, { retryAfterMs: 0 }),
+    );
+    const d = dispatcherFor(store, connector, { baseDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: 10, maxAgeMs: 86_400_000, maxPauseMs: 3_600_000 }, clock, () => 0.5);
+    await d.start();
+    const [{ id }] = (await store.listDeliveries({})) as [OutboxItem];
+    const delays: number[] = [];
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const row = await waitFor(async () => {
+        const r = await store.getDelivery(id);
+        return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
+      }, `retry ${attempt} scheduled`);
+      delays.push(row.nextAttemptAt - clock.t);
+      clock.t = row.nextAttemptAt;
+    }
+    // As asked; capped at maxPauseMs; a Retry-After of 0 asks for no wait: the backoff (half of 4 s).
+    expect(delays).toEqual([30_000, 3_600_000, 2000]);
+    expect(d.metrics().erp?.rateLimited).toBe(0); // the record, not the destination: nothing paused
+  });
 });
 
 describe('batching', () => {

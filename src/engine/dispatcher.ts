@@ -28,7 +28,10 @@ export interface DestinationPolicy {
   readonly connector: ErpConnector;
   readonly requestsPerMinute: number;
   readonly maxConcurrency: number;
-  /** The longest one 429/503 pauses the destination, whatever its Retry-After asks. @default no limit */
+  /**
+   * The longest one 429/503 pauses the destination, and a locked record's retry waits, whatever
+   * its Retry-After asks. @default no limit
+   */
   readonly maxPauseMs?: number;
   readonly maxAttempts: number;
   readonly maxAgeMs: number;
@@ -567,7 +570,10 @@ export class Dispatcher {
         failure = err.message;
       }
       w.metrics.retried++;
-      const delay = backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
+      // A lock whose answer says when to try again (Retry-After): then, as a 429's pause, and as
+      // bounded (rateLimit.maxPauseMs); without one, or one that asks for no wait, the backoff.
+      const asked = err instanceof ConflictError && err.retryAfterMs !== undefined && err.retryAfterMs > 0 ? Math.min(err.retryAfterMs, p.maxPauseMs ?? Infinity) : undefined;
+      const delay = asked ?? backoffDelay({ baseDelayMs: p.baseDelayMs, maxDelayMs: p.maxDelayMs }, attempt, this.random);
       outcomes.push({ id: r.id, result: 'retry', nextAttemptAt: this.notBeforeLanded(w, item, now, unknown, now + delay), error: this.redact(err.message), ...uncertain });
       audit.push(this.auditOf(items, r, now, 'retry'));
     }

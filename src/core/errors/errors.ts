@@ -60,11 +60,21 @@ export class RetryableError extends DeliveryError {
 
 /**
  * The ERP answered, but the record is locked or was changed by another writer meanwhile (a 409 it
- * will take later): retried with backoff like any {@link RetryableError}, but the destination
+ * will take later, a 423 Locked): retried with backoff like any {@link RetryableError}, but the destination
  * works, so it does not count toward opening the circuit breaker (busy records would otherwise
  * pause every delivery to that ERP).
  */
-export class ConflictError extends RetryableError {}
+export class ConflictError extends RetryableError {
+  /**
+   * How long the ERP asked us to wait before trying the record again (its `Retry-After`), when it
+   * said so: the retry waits that long instead of the backoff (`rateLimit.maxPauseMs` at most).
+   */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, status?: number, responseBody?: string, options?: { cause?: unknown; outcomeUnknown?: boolean; retryAfterMs?: number }) {
+    super(message, status, responseBody, options);
+    this.retryAfterMs = options?.retryAfterMs;
+  }
+}
 
 /** 429 / 503 (with or without Retry-After): pause the whole destination, then retry. */
 export class RateLimitedError extends DeliveryError {

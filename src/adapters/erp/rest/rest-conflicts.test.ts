@@ -82,6 +82,23 @@ describe('a 409 for a lock or a concurrent change', () => {
     }
     expect(s.state().workOrders).toHaveLength(0);
   });
+
+  it("carries the ERP's Retry-After, one by one and in a batch, so the retry waits for it as after a 429", async () => {
+    const s = await sim();
+    const lockedBody = { error: { code: 'RecordLocked', message: 'EQ-1 is locked by user PLANNER-7; try again later' } };
+    s.faults.add({ kind: 'error', status: 409, body: lockedBody, retryAfterSeconds: 30 });
+    s.faults.add({ kind: 'error', status: 409, body: lockedBody, retryAfterSeconds: 45, inBatch: true });
+    const [one] = await connectorFor(s).send([location()], ctx);
+    const [batched] = await connectorFor(s, { batch: { maxSize: 10 } }).send([location()], ctx);
+    expect((errorOf(one) as ConflictError).retryAfterMs).toBe(30_000);
+    expect(errorOf(one)?.message).toContain('(retried after its Retry-After of 30 s, as the ERP names a lock');
+    expect((errorOf(batched) as ConflictError).retryAfterMs).toBe(45_000);
+    // None given: the backoff decides.
+    s.faults.add({ kind: 'locked' });
+    const [plain] = await connectorFor(s).send([location()], ctx);
+    expect(errorOf(plain)).toBeInstanceOf(ConflictError);
+    expect((errorOf(plain) as ConflictError).retryAfterMs).toBeUndefined();
+  });
 });
 
 describe('any other 409', () => {

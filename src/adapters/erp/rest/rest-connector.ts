@@ -14,6 +14,7 @@
  * @module
  */
 import { AuthError, ConflictError, DeliveryError, PermanentError, RateLimitedError, RetryableError, coerceError } from '../../../core/errors/errors.js';
+import { parseRetryAfter } from '../../../core/delivery/backoff.js';
 import type { OutboxItem } from '../../../core/model/delivery.js';
 import { systemClock, type Clock } from '../../../ports/clock.js';
 import type {
@@ -376,7 +377,14 @@ export class RestConnector implements ErpConnector {
     switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation))) {
       case 'retry': {
         const why = setting === 'retry' ? `${where} is retry` : 'the ERP names a lock or a concurrent change';
-        return failed(item, new ConflictError(`${error.message} (retried as ${why}; after retry.maxAttempts attempts it goes to dead letters)`, 409, error.responseBody), exchange);
+        // When the ERP says when the lock is gone (Retry-After), the retry waits for it, as after a 429.
+        const retryAfterMs = parseRetryAfter(header('retry-after'), (this.options.clock ?? systemClock).now());
+        const when = retryAfterMs !== undefined ? ` after its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s,` : '';
+        return failed(
+          item,
+          new ConflictError(`${error.message} (retried${when} as ${why}; after retry.maxAttempts attempts it goes to dead letters)`, 409, error.responseBody, retryAfterMs !== undefined ? { retryAfterMs } : {}),
+          exchange,
+        );
       }
       case 'fail': {
         const could = key === 'location' ? 'while the record is locked, set it to retry' : 'when the record already exists (an earlier attempt landed) or while it is locked, set it to exists or retry';

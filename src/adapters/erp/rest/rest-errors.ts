@@ -9,7 +9,7 @@
  * | another 4xx whose error code is a throttling one (NetSuite RESTlets' 400 `SSS_REQUEST_LIMIT_EXCEEDED`) | {@link RateLimitedError}, as a 429 |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
  * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
- * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link RetryableError}), or permanent as above |
+ * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change (a `ConflictError`, with its `Retry-After`), or permanent as above |
  * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
  * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors of a write with an unknown outcome (a read's changed nothing) |
