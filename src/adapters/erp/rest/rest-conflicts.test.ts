@@ -101,6 +101,23 @@ describe('a 409 for a lock or a concurrent change', () => {
   });
 });
 
+describe('a 423 Locked (a user holds the record open)', () => {
+  it('is retried, not dead-lettered, one by one and in a batch; nothing is applied', async () => {
+    const s = await sim();
+    const held = { error: { code: 'Locked', message: 'Equipment EQ-1 is being edited by PLANNER-7' } };
+    s.faults.add({ kind: 'error', status: 423, body: held });
+    s.faults.add({ kind: 'error', status: 423, body: held, retryAfterSeconds: 60, inBatch: true });
+    const [one] = await connectorFor(s).send([location()], ctx);
+    const [batched] = await connectorFor(s, { batch: { maxSize: 10 } }).send([workOrder()], ctx);
+    for (const r of [one, batched]) {
+      expect(errorOf(r)).toBeInstanceOf(ConflictError);
+      expect(errorOf(r)?.message).toContain('423 locked: Locked: Equipment EQ-1 is being edited by PLANNER-7');
+    }
+    expect((errorOf(batched) as ConflictError).retryAfterMs).toBe(60_000);
+    expect(s.counters().applied).toMatchObject({ location: 0, workOrders: 0 });
+  });
+});
+
 describe('any other 409', () => {
   it("stays permanent with the ERP's reason, naming the key that would read it otherwise", async () => {
     const s = await sim();

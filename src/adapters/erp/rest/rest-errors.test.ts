@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
+import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
 import { classifyNetworkFailure, classifyResponse, conflictMeaning, erpReason } from './rest-errors.js';
 
 const NOW = Date.parse('2026-03-02T10:00:00.000Z');
@@ -19,6 +19,7 @@ describe('classifyResponse', () => {
     [410, PermanentError],
     [412, PermanentError],
     [422, PermanentError],
+    [423, ConflictError],
     [429, RateLimitedError],
     [500, RetryableError],
     [502, RetryableError],
@@ -37,6 +38,17 @@ describe('classifyResponse', () => {
     expect(error?.responseBody).toBe(body);
     expect(error?.message).toContain('POST /x');
     expect(error?.message).toContain('E42: asset EQ-9 is locked');
+  });
+
+  it('423 Locked (a user holds the record open) is retried, after its Retry-After when it gives one, and does not count against the destination', () => {
+    const locked = classifyResponse({ status: 423, retryAfter: '20', bodyText: body }, 'PATCH /api/v1/assets/EQ-9/location', NOW);
+    expect(locked).toBeInstanceOf(ConflictError);
+    expect(locked?.retryable).toBe(true);
+    expect((locked as ConflictError).retryAfterMs).toBe(20_000);
+    expect(locked?.message).toBe(
+      "PATCH /api/v1/assets/EQ-9/location → 423 locked: E42: asset EQ-9 is locked (the record is locked, e.g. open in a user's session: retried after its Retry-After of 20 s; after retry.maxAttempts attempts it goes to dead letters)",
+    );
+    expect((classifyResponse({ status: 423, bodyText: '' }, 'c', NOW) as ConflictError).retryAfterMs).toBeUndefined();
   });
 
   it('marks exactly the classes the dispatcher may retry', () => {

@@ -8,8 +8,9 @@
  * | 429, 503 | {@link RateLimitedError}, `Retry-After` parsed (seconds or HTTP-date) |
  * | another 4xx whose error code is a throttling one (NetSuite RESTlets' 400 `SSS_REQUEST_LIMIT_EXCEEDED`) | {@link RateLimitedError}, as a 429 |
  * | 401 | {@link AuthError} (refresh credentials, then retry) |
+ * | 423 Locked (a user holds the record) | {@link ConflictError}: retried with backoff, or after its `Retry-After` |
  * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
- * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change (a `ConflictError`, with its `Retry-After`), or permanent as above |
+ * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link ConflictError}, with its `Retry-After`), or permanent as above |
  * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
  * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors of a write with an unknown outcome (a read's changed nothing) |
@@ -18,6 +19,7 @@
 import { parseRetryAfter } from '../../../core/delivery/backoff.js';
 import {
   AuthError,
+  ConflictError,
   PermanentError,
   RateLimitedError,
   RetryableError,
@@ -67,6 +69,17 @@ export function classifyResponse(
     const retryAfterMs = parseRetryAfter(response.retryAfter, now);
     const wait = retryAfterMs !== undefined ? `; Retry-After ${Math.ceil(retryAfterMs / 1000)} s` : '; no Retry-After given';
     return new RateLimitedError(`${context} → ${status} rate limited (the ERP's code says so)${wait}${said}`, retryAfterMs, status, body);
+  }
+  if (status === 423) {
+    // WebDAV's Locked, which ERPs answer while a user holds the record open: it passes, so retried.
+    const retryAfterMs = parseRetryAfter(response.retryAfter, now);
+    const wait = retryAfterMs !== undefined ? ` after its Retry-After of ${Math.ceil(retryAfterMs / 1000)} s` : ' with backoff';
+    return new ConflictError(
+      `${context} → 423 locked${said} (the record is locked, e.g. open in a user's session: retried${wait}; after retry.maxAttempts attempts it goes to dead letters)`,
+      status,
+      body,
+      retryAfterMs !== undefined ? { retryAfterMs } : {},
+    );
   }
   if (status === 401) {
     return new AuthError(`${context} → 401 unauthorized${said}; credentials were rejected or have expired`, status, body);
