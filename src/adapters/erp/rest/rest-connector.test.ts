@@ -682,6 +682,20 @@ describe('batches', () => {
     expect(s.counters().applied.location).toBe(0);
   });
 
+  it('a sub-request answered 429 stops the call: no lookup after a 409 in the same batch, no next batch; all share its pause', async () => {
+    const s = await sim();
+    s.faults.add({ kind: 'already-exists', inBatch: true, path: '/work-orders' });
+    s.faults.add({ kind: 'error', inBatch: true, path: '/usage', status: 429, retryAfterSeconds: 7 });
+    const [wo, throttled, later] = [workOrder('EQ-1'), usage('EQ-1'), location('EQ-1')];
+    const results = await connectorFor(s, { batch: { maxSize: 2 } }).send([wo, throttled, later], ctx);
+    for (const r of results) {
+      expect(errorOf(r)).toBeInstanceOf(RateLimitedError);
+      expect((errorOf(r) as RateLimitedError).retryAfterMs).toBe(7000);
+    }
+    // The batch alone went: neither the lookup of the work order the 409 says exists, nor the second batch.
+    expect(s.counters()).toMatchObject({ requests: 1, batches: 1, subRequests: 2, applied: { location: 0 } });
+  });
+
   it('a lost batch response is retried as a whole with no second effect', async () => {
     const s = await sim();
     const c = connectorFor(s, { batch: {} });

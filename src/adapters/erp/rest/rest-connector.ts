@@ -596,6 +596,9 @@ export class RestConnector implements ErpConnector {
       const response = withCreatedId(sub.body, headerValue(sub.headers, 'location') ?? headerValue(sub.headers, 'odata-entityid'));
       return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
     });
+    // A sub-request answered 429 (or 503): the ERP throttles this caller, so no further request of
+    // this call goes (the lookups below, the next batch), as after a 429 to the batch itself.
+    for (const r of results) if (!('conflict' in r) && !r.ok && r.error instanceof RateLimitedError) call.stop(r.error);
     // 409s after the batch: one that says the record exists is looked up, a further request each.
     const out: ItemResult[] = [];
     for (const r of results) {
@@ -606,12 +609,6 @@ export class RestConnector implements ErpConnector {
   }
 }
 
-/**
- * The requests of one connector call (invariant 4). The first goes on the request the dispatcher
- * (or task) took from the destination's limiter; each further one (a lookup before a create, the
- * create after it, another batch or page) waits for the budget first. After a 429 in the call no
- * further request goes: the rest share that answer, and the caller pauses the destination.
- */
 /**
  * The probe's failure when the OAuth2 token endpoint failed: the ERP was never asked, so the
  * error (which names the token URL) is the detail, and what to check is under `auth`.
@@ -643,6 +640,13 @@ async function readCell(call: PacedCall, template: string, cell: InventoryCellRe
   }
 }
 
+/**
+ * The requests of one connector call (invariant 4). The first goes on the request the dispatcher
+ * (or task) took from the destination's limiter; each further one (a lookup before a create, the
+ * create after it, another batch or page) waits for the budget first. After a 429 in the call (to
+ * a request, or to a sub-request of a batch) no further request goes: the rest share that answer,
+ * and the caller pauses the destination.
+ */
 class PacedCall {
   private sent = 0;
   private throttled: RateLimitedError | undefined;
@@ -662,8 +666,13 @@ class PacedCall {
       }
     }
     const outcome = await this.client.request({ ...req, signal: this.ctx.signal });
-    if (!outcome.ok && outcome.error instanceof RateLimitedError) this.throttled = outcome.error;
+    if (!outcome.ok && outcome.error instanceof RateLimitedError) this.stop(outcome.error);
     return outcome;
+  }
+
+  /** The ERP throttled a request of this call (or one inside it, a batch's sub-request): no further one goes. */
+  stop(error: RateLimitedError): void {
+    this.throttled ??= error;
   }
 }
 
