@@ -543,7 +543,6 @@ describe('OAuth2 client credentials', () => {
     s.revokeTokens();
     const [denied] = await c.send([location('B')], ctx);
     expect(errorOf(denied)).toBeInstanceOf(AuthError);
-    console.log('DBG', JSON.stringify(denied), s.counters().tokensIssued, s.counters().batches);
     await c.refreshAuth?.();
     expect(s.counters().tokensIssued).toBe(2);
     expect((await c.send([location('B')], ctx))[0]?.ok).toBe(true);
