@@ -498,12 +498,13 @@ export class Engine {
     await step('dispatch', () => p.dispatcher.stop(p.graceMs));
     await step('runtime snapshot', async () => {
       const snap = await this.snapshot();
-      await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ ...snap, state: 'stopped' }));
+      // A start that failed says so (`status`: its last start failed), not that it stopped as asked.
+      await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ ...snap, state: this.state === 'failed' ? 'failed' : 'stopped' }));
     });
     const lease = p.lease;
     if (lease) await step('store lease', () => lease.release());
     await step('store', () => p.store.close());
-    this.state = errors.length ? 'failed' : 'stopped';
+    this.state = this.state === 'failed' || errors.length ? 'failed' : 'stopped';
     if (errors.length) throw new AggregateError(errors, 'shutdown finished with errors');
     // The last line of a clean stop: an operator (or a supervisor) can tell it finished.
     p.logger.info('assetbridge stopped');

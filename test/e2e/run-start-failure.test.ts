@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { readRuntimeSnapshot } from '../../src/engine/engine.js';
 import { LEASE_KEY, LEASE_NS } from '../../src/engine/store-lease.js';
 import { runCli, startService, writeConfig } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
@@ -54,7 +55,7 @@ describe('assetbridge run, failing at start', () => {
     });
     const port = (server.address() as { port: number }).port;
     const topics = [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } }];
-    const { path } = writeConfig({
+    const { path, dir } = writeConfig({
       store: { path: 'ab.db' },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
       sources: { mqtt: [{ name: 'yard', url: `mqtts://127.0.0.1:${port}`, clientId: 'ab-tls-fail', reconnectDelayMs: '50ms', topics }] },
@@ -72,5 +73,16 @@ describe('assetbridge run, failing at start', () => {
     // It does not say it retries: it stops.
     expect(svc.output()).not.toContain('retrying');
     expect(sockets).toHaveLength(1);
+    // Its status says the start failed: was "stopped" in the snapshot, as after a stop that was asked for.
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect((await readRuntimeSnapshot(store))?.state).toBe('failed');
+    } finally {
+      await store.close();
+    }
+    const status = await runCli(['status', '-c', path]);
+    expect(status.stdout).toContain('service: not running: its last start failed (its log says why)\n');
+    const json = await runCli(['status', '--json', '-c', path]);
+    expect((JSON.parse(json.stdout) as { service: unknown }).service).toEqual({ state: 'not running', lastStart: 'failed' });
   });
 });

@@ -196,7 +196,9 @@ export function registerStatusCommand(program: Command): void {
         const depreciation = config.rules.depreciation ? await lastPostingCheck(store) : undefined;
         // The last `depreciation post` that queued postings (the service's check does not see those).
         const onDemand = config.rules.depreciation ? await lastOnDemandPosting(store) : undefined;
-        const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running' };
+        // The last run's start failed (its snapshot says so): not a service that was stopped as asked.
+        const startFailed = !up && snap?.state === 'failed';
+        const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}) };
         // Each configured feed's last fleet pull.
         // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
         const redact = redactedFor(config);
@@ -211,7 +213,7 @@ export function registerStatusCommand(program: Command): void {
           process.stdout.write(`${toJson(result)}\n`);
           return;
         }
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : 'not running'}\n`);
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : startFailed ? 'not running: its last start failed (its log says why)' : 'not running'}\n`);
         if (holder && !(up && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
