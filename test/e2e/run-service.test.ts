@@ -4,6 +4,7 @@
  * nothing caught is a redacted log line, not a bare stack.
  */
 import { writeFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
@@ -99,5 +100,32 @@ describe('assetbridge run, on an error nothing caught', () => {
     const fatal = logLines(svc).find((l) => l.level === 60) as { msg: string; err?: { message?: string } } | undefined;
     expect(fatal?.msg).toMatch(/^the service failed on an error nothing caught/);
     expect(fatal?.err?.message).toBe('request to https://svc:[REDACTED]@erp.example.com/api failed');
+  });
+});
+
+describe('assetbridge run, failing between opening the store and starting', () => {
+  it('lets go of the store lease (the start-up reads of the registry and rule state fail on a damaged row)', async () => {
+    // Was: the error reported, but the lease left in the store, so the next start waited out a gone holder.
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { depreciation: { timeZone: 'UTC' } },
+      server: { port: 0 },
+    }));
+    const seed = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    await seed.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await seed.close();
+    // The depreciation state of EQ-1, damaged: the start's calendar check cannot read it.
+    const db = new Database(join(cfg.dir, 'ab.db'));
+    db.prepare('INSERT INTO asset_rule_state (erp_asset_id, rule, doc, updated_at) VALUES (?, ?, ?, ?)').run('EQ-1', 'depreciation', '{damaged', 0);
+    db.close();
+    const r = await runCli(['run', '-c', cfg.path], { ASSETBRIDGE_LOG_LEVEL: 'warn' });
+    expect(r.code).toBe(1);
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
   });
 });

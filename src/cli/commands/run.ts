@@ -95,20 +95,26 @@ export function registerRunCommand(program: Command): void {
         const each = err.problems.map((p) => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
         throw new UsageError(`not started: secrets the service connects with cannot be read where it runs (the config file itself is valid):\n${each.join('\n')}`);
       });
-      // Settings that select none of the registry's assets (a typo in a site or module name).
-      const registry = (await app.store.listAssets()).map((a) => a.asset);
-      warnConfig(logger, config, assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry'));
-      // Assets whose depreciation inputs are invalid (imported before, or changed in the ERP): their postings are held back.
-      const inputs = storedDepreciationInputWarning(rulesConfigOf(config), registry);
-      if (inputs) warnConfig(logger, config, [inputs]);
-      // Usage filed under another depreciation calendar (the configured one changed): held, and said.
-      const dep = rulesConfigOf(config).depreciation;
-      const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
-      if (calendarChange) warnConfig(logger, config, [calendarChange]);
-      // `assetbridge depreciation refile` while this service runs: it re-files, under its calendar.
-      if (dep) app.engine.registerJob(REFILE_JOB, refileJob(app.store, app.ingestor, dep));
-      // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
-      for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
+      try {
+        // Settings that select none of the registry's assets (a typo in a site or module name).
+        const registry = (await app.store.listAssets()).map((a) => a.asset);
+        warnConfig(logger, config, assetMatchWarnings(rulesConfigOf(config), registry, 'in the registry'));
+        // Assets whose depreciation inputs are invalid (imported before, or changed in the ERP): their postings are held back.
+        const inputs = storedDepreciationInputWarning(rulesConfigOf(config), registry);
+        if (inputs) warnConfig(logger, config, [inputs]);
+        // Usage filed under another depreciation calendar (the configured one changed): held, and said.
+        const dep = rulesConfigOf(config).depreciation;
+        const calendarChange = dep && (await calendarChangeWarning(app.store, calendarOf(dep), dep.appliesTo));
+        if (calendarChange) warnConfig(logger, config, [calendarChange]);
+        // `assetbridge depreciation refile` while this service runs: it re-files, under its calendar.
+        if (dep) app.engine.registerJob(REFILE_JOB, refileJob(app.store, app.ingestor, dep));
+        // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
+        for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
+      } catch (err) {
+        // Not started: let go of the store lease and close the store, or the next start waits out a gone holder.
+        await app.close().catch(() => undefined);
+        throw err;
+      }
       onShutdownSignals(() => app.stop(), logger);
       try {
         await app.start();
