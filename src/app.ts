@@ -66,6 +66,8 @@ export interface AppOptions {
   readonly deliver?: boolean;
   /** What runs the pipeline, as the store lease names it to a process that is refused. @default 'assetbridge run' */
   readonly command?: string;
+  /** Aborted (a shutdown signal): waiting for the store lease is given up, with its reason as the error. */
+  readonly signal?: AbortSignal;
   /** When another process took the store lease over. @default exit with code 1 (as a crash would) */
   readonly onLeaseLost?: () => void;
 }
@@ -313,7 +315,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Losing it (this process stalled for half a minute and another took over) ends this one at once,
   // like a crash: what it committed is durable, and the new holder carries on from the store.
   const onLost = options.onLeaseLost ?? (() => process.exit(1));
-  const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone() }).catch(async (err: unknown) => {
+  const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AssetbridgeError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
@@ -152,6 +153,8 @@ export interface LeaseOptions {
   /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
   readonly maxWaitMs?: number;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Aborted while waiting for a holder to lapse: {@link StoreLease.acquire} gives up, throwing the signal's reason. */
+  readonly signal?: AbortSignal;
   /** Called once when another process has taken the lease over (this one stalled past {@link STALE_MS}), or the store's file went away. */
   readonly onLost?: () => void;
   /**
@@ -182,9 +185,10 @@ export class StoreLease {
     const lease = new StoreLease(store, me, opts);
     const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     const deadline = now() + (opts.maxWaitMs ?? STALE_MS + 2 * heartbeatMs);
-    const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const sleep = opts.sleep ?? ((ms: number) => delay(ms, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined));
     let told = false;
     for (;;) {
+      opts.signal?.throwIfAborted();
       const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
       const current = raw === undefined ? undefined : parseHolder(raw);
       const verdict = leaseVerdict(current, me, now(), opts.isAlive ?? pidAlive, 3 * heartbeatMs);

@@ -129,3 +129,57 @@ describe('assetbridge run, failing between opening the store and starting', () =
     }
   });
 });
+
+describe('assetbridge run, on SIGTERM before it runs', () => {
+  it('while waiting for the store lease another host holds: stops at once (exit 0), leaving that lease as it was', async () => {
+    // Was: no handler yet, so the signal killed the process outright (exit by signal, nothing logged).
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 } }));
+    const other = JSON.stringify({ pid: 4242, host: 'another-host', instance: 'other', command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() });
+    const seed = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    await seed.kvSet(LEASE_NS, LEASE_KEY, other);
+    await seed.close();
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info' });
+    running.push(svc);
+    await waitFor(() => logLines(svc).some((l) => l.msg.startsWith('the store lease is held by assetbridge run on another host')), 'the service waiting for the lease');
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+    svc.child.kill('SIGTERM');
+    expect(await exited).toEqual([0, null]);
+    expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBe(other);
+    } finally {
+      await store.close();
+    }
+  });
+  it('once it holds the store lease (the app still being made): stops (exit 0) and lets the lease go', async () => {
+    // Was: killed outright (exit by signal), the lease left in the store for the next start to wait out.
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 } }));
+    // Stands in for a signal that comes while the app is made: sent by the process itself, once, when
+    // the app reads the asset registry (after it took the lease).
+    const hook = join(cfg.dir, 'signal-at-start.mjs');
+    writeFileSync(
+      hook,
+      `import { createRequire } from 'node:module';
+const Database = createRequire(${JSON.stringify(join(import.meta.dirname, '../../package.json'))})('better-sqlite3');
+const prepare = Database.prototype.prepare;
+let sent = false;
+Database.prototype.prepare = function (sql) {
+  if (!sent && sql.startsWith('SELECT * FROM assets')) { sent = true; process.kill(process.pid, 'SIGTERM'); }
+  return prepare.call(this, sql);
+};
+`,
+    );
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info', NODE_OPTIONS: `--import ${hook}` });
+    running.push(svc);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+    expect(await exited).toEqual([0, null]);
+    expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createApp, configLogger, warnConfig } from '../../app.js';
+import { createApp, configLogger, warnConfig, type App } from '../../app.js';
 import { logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { emptyTokenWarnings, unresolvedSecrets } from '../../config/secrets.js';
@@ -84,17 +84,40 @@ export function registerRunCommand(program: Command): void {
       const { config, configPath } = resolveConfig(opts.config);
       const logger = configLogger(config, logLevel(config.log.level));
       onUncaughtErrors(logger);
+      // The signal handlers go in before anything opens the store: a signal while the app is made
+      // (waiting for the store lease, replaying an ingest log) stops it cleanly too, letting go of
+      // the lease, rather than killing the process with the lease left for the next start to wait
+      // out. Until the app starts, a signal has the start given up (what was opened is closed);
+      // from then on it stops the app, as it always has.
+      const cancel = new AbortController();
+      const started: { app?: App } = {};
+      let gaveUp: () => void = () => undefined;
+      const givenUp = new Promise<void>((resolve) => (gaveUp = resolve));
+      onShutdownSignals(() => {
+        if (started.app) return started.app.stop();
+        cancel.abort();
+        return givenUp;
+      }, logger);
+      const stoppedBeforeStart = () => {
+        logger.info('assetbridge stopped');
+        gaveUp();
+      };
       // Rules nothing configured feeds (as `config check` warns): said at start, not refused.
       // Each under its key and config-file line, as `config check` says it.
       warnConfig(logger, config, ruleInputWarnings(config));
       warnConfig(logger, config, emptyTokenWarnings(config));
-      const app = await createApp(config, { logger }).catch((err: unknown) => {
+      let app: App;
+      try {
+        app = await createApp(config, { logger, signal: cancel.signal });
+      } catch (err) {
+        // A signal while waiting for the store lease: nothing was opened that is not closed again.
+        if (cancel.signal.aborted && err === cancel.signal.reason) return stoppedBeforeStart();
         // Secrets not set where this runs: the file is valid ('config check' says so), so not "Invalid configuration".
         const unset = new Set(unresolvedSecrets(config).map((p) => p.key));
         if (!(err instanceof ConfigError) || !err.problems.every((p) => unset.has(p.key))) throw err;
         const each = err.problems.map((p) => `  - ${p.key}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`);
         throw new UsageError(`not started: secrets the service connects with cannot be read where it runs (the config file itself is valid):\n${each.join('\n')}`);
-      });
+      }
       try {
         // Settings that select none of the registry's assets (a typo in a site or module name).
         const registry = (await app.store.listAssets()).map((a) => a.asset);
@@ -115,7 +138,11 @@ export function registerRunCommand(program: Command): void {
         await app.close().catch(() => undefined);
         throw err;
       }
-      onShutdownSignals(() => app.stop(), logger);
+      if (cancel.signal.aborted) {
+        await app.close();
+        return stoppedBeforeStart();
+      }
+      started.app = app;
       try {
         await app.start();
       } catch (err) {
