@@ -27,7 +27,14 @@ describe('validateEvent', () => {
     [{ ids: [] }, 'no asset identifier'],
     [{ ids: [{ type: 'tag', value: '  ' }] }, 'non-empty string'],
     [{ ids: [{ type: 'nope', value: 'x' }] }, 'unknown identifier type'],
-    [{ kind: 'teleport' }, 'unknown event kind'],
+    [{ kind: 'teleport' }, 'unknown event kind "teleport"; use position, meter, sensor, alert or workorder'],
+    // Another sender's name for a kind, or a typo of one, is told which to send; a kind not text says so (was: 'unknown event kind string "location"').
+    [{ kind: 'location' }, 'unknown event kind "location"; did you mean "position"?; use position, meter, sensor, alert or workorder'],
+    [{ kind: 'Work-Order' }, 'unknown event kind "Work-Order"; did you mean "workorder"?'],
+    [{ kind: 'positon' }, 'unknown event kind "positon"; did you mean "position"?'],
+    [{ kind: 'Meter' }, 'unknown event kind "Meter"; did you mean "meter"?'],
+    [{ kind: 3 }, 'event kind must be text, got number; use position'],
+    [{ kind: 'x'.repeat(100) }, `unknown event kind "${'x'.repeat(40)}…"; use position`],
     [{ kind: undefined }, 'event has no "kind": give one of position, meter, sensor, alert or workorder'],
   ])('rejects %j with a reason', (over, reason) => {
     const v = validateEvent(pos(over), now);

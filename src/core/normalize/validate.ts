@@ -163,7 +163,9 @@ export function validateEvent(event: CanonicalEvent, now: number, policy: Valida
       problem =
         e.kind === undefined
           ? 'event has no "kind": give one of position, meter, sensor, alert or workorder'
-          : `unknown event kind ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
+          : typeof e.kind === 'string'
+            ? `unknown event kind ${JSON.stringify(e.kind.length > 40 ? `${e.kind.slice(0, 40)}…` : e.kind)}${kindHint(e.kind)}; use position, meter, sensor, alert or workorder`
+            : `event kind must be text, got ${describe(e.kind)}; use position, meter, sensor, alert or workorder`;
   }
   return problem ? fail(problem) : VALID;
 }
@@ -228,6 +230,35 @@ function didYouMean(zone: string, names: ReadonlySet<string>): string {
     }
   }
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(zone.length / 4)) ? `; did you mean "${best}"?` : '';
+}
+
+/** What other senders call the event kinds: a kind given so is told which one to send. */
+const KIND_ALIASES: Readonly<Record<string, string>> = {
+  location: 'position',
+  gps: 'position',
+  fix: 'position',
+  sighting: 'position',
+  meters: 'meter',
+  reading: 'meter',
+  hours: 'meter',
+  odometer: 'meter',
+  sensors: 'sensor',
+  measurement: 'sensor',
+  telemetry: 'sensor',
+  alerts: 'alert',
+  alarm: 'alert',
+  fault: 'alert',
+  dtc: 'alert',
+  'work-order': 'workorder',
+  work_order: 'workorder',
+  workorders: 'workorder',
+};
+const KINDS: ReadonlySet<string> = new Set(['position', 'meter', 'sensor', 'alert', 'workorder']);
+
+/** `; did you mean "position"?` for a kind another sender's name or a typo of one (`Position`, `positon`, `location`), else ''. */
+function kindHint(kind: string): string {
+  const name = kind.trim().toLowerCase();
+  return Object.hasOwn(KIND_ALIASES, name) ? `; did you mean "${KIND_ALIASES[name]}"?` : didYouMean(kind.trim(), KINDS);
 }
 
 /** Configured zone names for a reason: the first few, sorted, and how many more. */
