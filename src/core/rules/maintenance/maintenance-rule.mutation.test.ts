@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
-import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
+import { createMaintenanceRule, formatDuration, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
 import type { CalendarIntervalRule, MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 
@@ -226,5 +226,11 @@ describe('a declared reset of one meter after the readings that showed it, with 
     expect(r.state?.odometerIssue).toBeUndefined();
     expect(r.state?.hours?.total).toBe(280);
     expect(r.state?.meterIssue).toBeUndefined();
+  });
+});
+
+describe('formatDuration (rules list, work-order texts)', () => {
+  it('shows hours and minutes whole, and seconds exactly: a 1500 ms hold is not "2 s", nor a 200 ms one "0 s"', () => {
+    expect([7_200_000, 300_000, 30_000, 90_000, 1500, 200, 0].map(formatDuration)).toEqual(['2 h', '5 min', '30 s', '90 s', '1.5 s', '200 ms', '0 s']);
   });
 });

@@ -862,9 +862,14 @@ function applyFeedback(
   return next;
 }
 
-/** A duration in whole hours, minutes or seconds: `12 h`, `5 min`, `30 s`. */
+/**
+ * A duration in whole hours or minutes, else in seconds: `12 h`, `5 min`, `30 s`, `1.5 s`, and
+ * under a second in milliseconds (`500 ms`), so a `for: 1500ms` is not shown as `2 s` nor a
+ * `for: 200ms` as `0 s`.
+ */
 export function formatDuration(ms: number): string {
   if (ms % 3_600_000 === 0 && ms >= 3_600_000) return `${ms / 3_600_000} h`;
   if (ms % 60_000 === 0 && ms >= 60_000) return `${ms / 60_000} min`;
-  return `${Math.round(ms / 1000)} s`;
+  if (ms > 0 && ms < 1000) return `${ms} ms`;
+  return `${ms / 1000} s`;
 }
