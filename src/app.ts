@@ -11,6 +11,7 @@ import { createJsonDecoder } from './core/normalize/json-decoder.js';
 import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-parser.js';
 import { createMqttSource, type SubscriptionMemory } from './adapters/sources/mqtt/mqtt-source.js';
 import { sharedGroupWarnings } from './config/shared-group.js';
+import { mqttCredentialWarnings } from './config/mqtt-credentials.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
@@ -332,6 +333,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     warnConfig(logger, config, [{ key: 'server.port', message: 'sources.http is configured but server.port is 0: no HTTP server runs, so the intake takes no events (set server.port)' }]);
   // Said where the sources run (the service, the demo); not by a command that only runs the pipeline (`quarantine replay`).
   if (options.sources !== false && store.capabilities.singleWriter) warnConfig(logger, config, sharedGroupWarnings(config), (w) => `${w.key} ${w.message}`);
+  if (options.sources !== false) warnConfig(logger, config, mqttCredentialWarnings(config), (w) => `${w.key} ${w.message}`);
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];

@@ -34,7 +34,8 @@ describe('assetbridge run, warnings about the config at start', () => {
       store: { path: join(dir, 'ab.db') },
       destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: '${AB_RUN_WARN_TOKEN}' }],
       sources: {
-        mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:9', sharedGroup: 'ab', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTemp: { path: 't' } } } }] }],
+        // Credentials in the url and a username too (the url's are used): said under the url's key.
+        mqtt: [{ name: 'yard', url: 'mqtt://yard:pw@127.0.0.1:9', username: 'svc', sharedGroup: 'ab', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, sensors: { engineTemp: { path: 't' } } } }] }],
       },
       rules: { maintenance: { thresholds: [{ name: 'hot', sensor: 'engineTempC', above: 95 }] } },
       server: { port: 0 },
@@ -49,11 +50,13 @@ describe('assetbridge run, warnings about the config at start', () => {
     };
     const svc = startService(cfg.path, env);
     running.push(svc);
-    const keys = ['rules.maintenance.thresholds.0.sensor', 'destinations.0.token', 'sources.mqtt.0.sharedGroup'];
+    const keys = ['rules.maintenance.thresholds.0.sensor', 'destinations.0.token', 'sources.mqtt.0.sharedGroup', 'sources.mqtt.0.url'];
     const warnings = await waitFor(() => {
-      const found = logLines(svc).filter((l) => l.level === 40 && keys.includes(l.key ?? ''));
+      // Not the source's own warnings that it cannot connect (under its url's key too).
+      const found = logLines(svc).filter((l) => l.level === 40 && keys.includes(l.key ?? '') && !l.msg.startsWith('MQTT source'));
       return found.length === keys.length ? found : undefined;
-    }, 'the three warnings in the log');
+    }, 'the four warnings in the log');
+    expect(warnings.find((w) => w.key === 'sources.mqtt.0.url')?.msg).toMatch(/^sources\.mqtt\.0\.url carries credentials \(user "yard"\) and sources\.mqtt\.0\.username is set too/);
     for (const key of keys) expect(warnings.find((w) => w.key === key)?.line, key).toBe(lineOf(key));
     expect(await svc.stop()).toBe(0);
   });

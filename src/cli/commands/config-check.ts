@@ -22,6 +22,7 @@ import { assetMatchWarnings, depreciationInputWarnings, ruleInputWarnings, type 
 import { rulesConfigOf } from './rules.js';
 import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from '../../config/secrets.js';
 import { sharedGroupWarnings } from '../../config/shared-group.js';
+import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
 
 export interface ConnectionCheckDeps {
@@ -192,6 +193,8 @@ export function registerConfigCommand(program: Command): void {
       for (const w of withConfigLines(config, configuredAssetInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // MQTT shared subscriptions with a store that serves one process: as the service's start says.
       for (const w of withConfigLines(config, sharedGroupWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
+      // Credentials in an MQTT url and in username/password: the url's are used (mqtt.js), the keys not.
+      for (const w of withConfigLines(config, mqttCredentialWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
       // A token variable set to nothing: valid (an ERP without auth), but said.
       for (const w of withConfigLines(config, emptyTokenWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       if (!opts.connect) {
