@@ -536,6 +536,24 @@ describe('what opens the circuit', () => {
   });
 });
 
+/**
+ * The store's only delivery's first `n` retries, the clock moved to each as it is scheduled: how
+ * long after the attempt before it each was scheduled.
+ */
+async function retryDelays(store: Store, clock: ManualClock, n: number): Promise<number[]> {
+  const [{ id }] = (await store.listDeliveries({})) as [OutboxItem];
+  const delays: number[] = [];
+  for (let attempt = 1; attempt <= n; attempt++) {
+    const row = await waitFor(async () => {
+      const r = await store.getDelivery(id);
+      return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
+    }, `retry ${attempt} scheduled`);
+    delays.push(row.nextAttemptAt - clock.t);
+    clock.t = row.nextAttemptAt;
+  }
+  return delays;
+}
+
 describe('retry timing', () => {
   // Kills: the retry delay computed for the first attempt every time.
   it('the delay before each retry doubles with the attempts made (exponential backoff)', async () => {
@@ -546,16 +564,7 @@ describe('retry timing', () => {
     // Full jitter drawn at its middle: half of base·2^(attempt-1).
     const d = dispatcherFor(store, connector, { baseDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: 10 }, clock, () => 0.5);
     await d.start();
-    const [{ id }] = (await store.listDeliveries({})) as [OutboxItem];
-    const delays: number[] = [];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const row = await waitFor(async () => {
-        const r = await store.getDelivery(id);
-        return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
-      }, `retry ${attempt} scheduled`);
-      delays.push(row.nextAttemptAt - clock.t);
-      clock.t = row.nextAttemptAt;
-    }
+    const delays = await retryDelays(store, clock, 3);
     expect(delays).toEqual([500, 1000, 2000]);
   });
 
@@ -571,16 +580,7 @@ describe('retry timing', () => {
     );
     const d = dispatcherFor(store, connector, { baseDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: 10, maxAgeMs: 86_400_000, maxPauseMs: 3_600_000 }, clock, () => 0.5);
     await d.start();
-    const [{ id }] = (await store.listDeliveries({})) as [OutboxItem];
-    const delays: number[] = [];
-    for (let attempt = 1; attempt <= 3; attempt++) {
-      const row = await waitFor(async () => {
-        const r = await store.getDelivery(id);
-        return r?.status === 'pending' && r.attempts === attempt ? r : undefined;
-      }, `retry ${attempt} scheduled`);
-      delays.push(row.nextAttemptAt - clock.t);
-      clock.t = row.nextAttemptAt;
-    }
+    const delays = await retryDelays(store, clock, 3);
     // As asked; capped at maxPauseMs; a Retry-After of 0 asks for no wait: the backoff (half of 4 s).
     expect(delays).toEqual([30_000, 3_600_000, 2000]);
     expect(d.metrics().erp?.rateLimited).toBe(0); // the record, not the destination: nothing paused
