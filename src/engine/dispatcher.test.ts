@@ -196,6 +196,32 @@ describe('a credential refresh that fails', () => {
   });
 });
 
+describe('a credential refresh whose token endpoint does not answer', () => {
+  // Kills: refreshAuth called without the abort signal (a stop then waits on the token endpoint for good).
+  it('is ended by a stop after the grace period: the delivery goes back to pending, no attempt counted', async () => {
+    const store = await storeWith([workOrder(1)]);
+    let refreshSignal: AbortSignal | undefined;
+    const connector = new (class extends ScriptedConnector {
+      override refreshAuth(signal?: AbortSignal): Promise<void> {
+        this.refreshes++;
+        refreshSignal = signal;
+        // A token endpoint that never answers: the refresh ends only when its signal aborts.
+        return new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(new RetryableError('token request aborted'))));
+      }
+    })();
+    connector.script.push(new AuthError('401 token expired', 401));
+    const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 30_000 });
+    await d.start();
+    await waitFor(() => connector.refreshes === 1, 'the credential refresh started');
+    const stopped = await Promise.race([d.stop(50).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('still stopping after 5 s'), 5000))]);
+    expect(stopped).toBe('stopped');
+    expect(refreshSignal?.aborted).toBe(true);
+    expect(connector.sent).toHaveLength(1); // nothing resent with credentials it did not get
+    const [row] = await store.listDeliveries({});
+    expect(row).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+});
+
 describe('the timeout of a delivery call of several requests', () => {
   // timeoutMs is per request: a call that looks up each record before creating it (no idempotency
   // support) and batches the creates makes several, each waiting for its rate token first.

@@ -438,11 +438,17 @@ export class Dispatcher {
     if (authFailed.length && connector.refreshAuth && !this.abort.signal.aborted) {
       w.metrics.authRefreshes++;
       let refreshed = true;
+      // The token request is a request like any: a shutdown's abort and the timeout end it, so
+      // neither waits on a token endpoint that does not answer.
+      const refreshDeadline = new RequestDeadline(w.policy.timeoutMs);
+      const refreshSignal = AbortSignal.any([this.abort.signal, refreshDeadline.signal]);
       try {
-        await connector.refreshAuth();
+        await connector.refreshAuth(refreshSignal);
       } catch (err) {
         refreshed = false;
-        this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'credential refresh failed');
+        if (!this.abort.signal.aborted) this.opts.logger?.error({ err: coerceError(err), destination: w.policy.name }, 'credential refresh failed');
+      } finally {
+        refreshDeadline.stop();
       }
       // Audited as an auth-refresh (credentials refreshed, the request resent) only when it was; a
       // refresh that failed leaves the 401 to be audited once, as the retry it is.

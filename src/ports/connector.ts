@@ -145,8 +145,12 @@ export interface ErpConnector {
    * Optional: a destination whose connector lacks it is not reconciled.
    */
   readInventory?(cells: readonly InventoryCellRef[], ctx: SendContext): Promise<OnHandQuantity[]>;
-  /** Re-acquire credentials after a 401. Optional for static-credential connectors. */
-  refreshAuth?(): Promise<void>;
+  /**
+   * Re-acquire credentials after a 401; rejects when `signal` aborts (a shutdown, the request
+   * timeout) rather than wait for a token endpoint that does not answer. Optional for
+   * static-credential connectors.
+   */
+  refreshAuth?(signal?: AbortSignal): Promise<void>;
   /**
    * A harmless read that shows the ERP is reachable and takes our credentials (`config check
    * --connect`). Never writes; never throws.

@@ -10,6 +10,7 @@ import { restDestinationSchema } from '../../../config/schema.js';
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../../../simulators/erp-rest/erp-simulator.js';
 import { createRestConnector } from './rest-connector.js';
 import { T0, connectorFor, ctx, errorOf, outboxItem as item, useSimulators } from '../../../../test/helpers/rest-simulator.js';
+import { waitFor } from '../../../../test/helpers/wait.js';
 
 const sim = useSimulators();
 
@@ -610,6 +611,19 @@ describe('OAuth2 client credentials', () => {
   it('client_secret_basic works too', async () => {
     const s = await sim({ token: null });
     expect((await connectorFor(s, oauth(s, { clientAuth: 'basic' })).send([location('A')], ctx))[0]?.ok).toBe(true);
+  });
+
+  it('refreshAuth ends when its signal aborts (a shutdown) rather than wait on a token endpoint that does not answer', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, { ...oauth(s), timeoutMs: 60_000 });
+    s.faults.add({ kind: 'timeout', path: '/oauth/token' });
+    const shutdown = new AbortController();
+    const refresh = c.refreshAuth?.(shutdown.signal);
+    await waitFor(() => s.counters().faultsFired.timeout === 1, 'the token request sent');
+    shutdown.abort(new Error('shutdown'));
+    const ended = await Promise.race([refresh?.then(() => 'resolved', (err: unknown) => err), new Promise((r) => setTimeout(() => r('still waiting after 5 s'), 5000))]);
+    expect(ended).toBeInstanceOf(RetryableError);
+    expect((ended as Error).message).toContain('aborted');
   });
 
   it('a wrong client secret is an AuthError naming the settings to check; refreshAuth rejects', async () => {

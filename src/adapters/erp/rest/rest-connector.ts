@@ -90,7 +90,7 @@ export class RestConnector implements ErpConnector {
    * Mint new OAuth2 credentials; rejects when the token endpoint refuses. Absent for a static
    * token: there is nothing to refresh, and a 401 resent at once with it would only fail again.
    */
-  readonly refreshAuth?: () => Promise<void>;
+  readonly refreshAuth?: (signal?: AbortSignal) => Promise<void>;
   /** On-hand quantities per (location, SKU); only with `paths.inventoryOnHand` set. */
   readonly readInventory?: (cells: readonly InventoryCellRef[], ctx: SendContext) => Promise<OnHandQuantity[]>;
 
@@ -114,7 +114,7 @@ export class RestConnector implements ErpConnector {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     });
-    if (this.client.mintsTokens) this.refreshAuth = () => this.client.refreshAuth();
+    if (this.client.mintsTokens) this.refreshAuth = (signal) => this.client.refreshAuth(signal);
     const onHand = config.paths.inventoryOnHand;
     if (onHand !== undefined) this.readInventory = (cells, ctx) => this.readOnHand(onHand, cells, ctx);
   }
