@@ -2,7 +2,7 @@
  * The generic REST/webhook ERP connector: maps the ERP-neutral operations to a configurable REST
  * API (see rest-mapping.ts for the shapes), one request per delivery or many in one batch call.
  *
- * Exactly-once (invariant 3): every request carries the delivery's idempotency key in the
+ * Exactly-once (invariant 3): every write carries the delivery's idempotency key in the
  * configured header. When the ERP ignores that header (`idempotencySupported: false`), every
  * create carries an `externalKey` and is looked up by it before it is created, and an existing one
  * counts as delivered: a fact (work order, inventory count, usage posting) by its business key, a
@@ -468,7 +468,9 @@ export class RestConnector implements ErpConnector {
     let request: { path: string } | { url: string } = { path };
     let pageUrl = this.client.urlFor(path);
     for (let page = 1; ; page++) {
-      const outcome = await call.request({ method: 'GET', ...request, idempotencyKey: item.idempotencyKey });
+      // No idempotency key: it names the write, and a layer that keys every request (a gateway's)
+      // would store this read's answer under it and replay it for the create: nothing created.
+      const outcome = await call.request({ method: 'GET', ...request });
       if (!outcome.ok) {
         // Refused for good (no such filter, path or read right): say it was the lookup, and what to set.
         const refused = outcome.error instanceof PermanentError ? this.lookupRefused(outcome.error, page === 1 ? what : undefined, item) : outcome.error;

@@ -117,6 +117,52 @@ describe('find-before-create for facts other than work orders (ERP without idemp
   });
 });
 
+describe('the idempotency key is sent with writes, never with a lookup', () => {
+  /**
+   * An idempotency layer in front of the ERP (an API gateway's) that remembers the first answer to
+   * each key, whatever the method, and replays it for the key's later requests.
+   */
+  function keyReplayingGateway(): { fetch: typeof fetch; keyed: string[] } {
+    const answers = new Map<string, { status: number; body: string; headers: Headers }>();
+    const keyed: string[] = [];
+    const f = (async (url: string, init: RequestInit) => {
+      const headers = new Headers(init.headers);
+      const key = headers.get('X-Idempotency-Key');
+      if (key !== null) keyed.push(`${init.method ?? 'GET'} ${new URL(url).pathname}`);
+      const stored = key === null ? undefined : answers.get(key);
+      if (stored) return new Response(stored.body, { status: stored.status, headers: stored.headers });
+      const response = await fetch(url, init);
+      const body = await response.text();
+      if (key !== null && response.ok) answers.set(key, { status: response.status, body, headers: response.headers });
+      return new Response(body, { status: response.status, headers: response.headers });
+    }) as typeof fetch;
+    return { fetch: f, keyed };
+  }
+
+  it('a lookup before a create carries no key: a layer that replays answers by key does not answer the create with the lookup\'s empty list', async () => {
+    const s = await sim({ idempotency: false });
+    const gateway = keyReplayingGateway();
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', idempotencySupported: false });
+    const c = createRestConnector(config, { fetch: gateway.fetch });
+    const [result] = await c.send([fact('workorder.create', 'EQ-1', 'EQ-1|oil|2026-03-02T08:00:00.000Z', { title: 'Oil' })], ctx);
+    expect(result?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(gateway.keyed).toEqual(['POST /api/v1/work-orders']);
+  });
+
+  it('the lookup after a 409 "already exists" carries no key either, and finds the record', async () => {
+    const s = await sim({ uniqueExternalKey: true });
+    const wo = fact('workorder.create', 'EQ-1', 'EQ-1|oil|2026-03-02T08:00:00.000Z', { title: 'Oil' });
+    s.faults.add({ kind: 'already-exists', method: 'POST', path: '/work-orders' });
+    const gateway = keyReplayingGateway();
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', on409: { workOrders: 'exists' } });
+    const c = createRestConnector(config, { fetch: gateway.fetch });
+    const [result] = await c.send([wo], ctx);
+    expect(result).toMatchObject({ ok: true, response: { id: s.state().workOrders[0]?.id } });
+    expect(gateway.keyed).toEqual(['POST /api/v1/work-orders']);
+  });
+});
+
 describe('find-before-create for meter readings (ERP without idempotency support)', () => {
   /** A meter reading as the meter rule queues it: a state delivery keyed by the asset. */
   const reading = (erpAssetId: string, hours: number, at: number): OutboxItem => {
