@@ -433,6 +433,23 @@ describe('faults', () => {
     expect((await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A' })).status).toBe(400);
   });
 
+  it('batchAtomic: one failing request rolls the whole batch back, answered 400 naming none; the same keys resent without it apply once', async () => {
+    const s = await start({ batchAtomic: true });
+    const good = { id: '1', method: 'POST', path: '/api/v1/work-orders', headers: { 'X-Idempotency-Key': 'k-good' }, body: { erpAssetId: 'A', title: 'T', externalKey: 'K1' } };
+    const bad = { id: '2', method: 'POST', path: '/api/v1/work-orders', headers: { 'X-Idempotency-Key': 'k-bad' }, body: { erpAssetId: 'A' } };
+    const refused = await call(s, 'POST', '/api/v1/$batch', { requests: [good, bad] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toEqual({ code: 'BatchRolledBack', message: 'the batch was rolled back: one of its 2 requests failed' });
+    expect(s.state().workOrders).toEqual([]);
+    expect(s.counters()).toMatchObject({ batchesRolledBack: 1, applied: { workOrders: 0 } });
+    // The rolled-back request's key was not kept: sent again, it is applied (once).
+    const alone = await call(s, 'POST', '/api/v1/$batch', { requests: [good] });
+    expect(alone.body.responses[0]).toMatchObject({ status: 201 });
+    await call(s, 'POST', '/api/v1/$batch', { requests: [good] });
+    expect(s.state().workOrders.map((w) => w.externalKey)).toEqual(['K1']);
+    expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { workOrders: 1 } });
+  });
+
   it('uniqueExternalKey refuses a second create with the same externalKey with 409, for every kind of record', async () => {
     const s = await start({ uniqueExternalKey: true });
     const creates: [string, Record<string, unknown>][] = [

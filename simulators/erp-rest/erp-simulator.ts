@@ -68,6 +68,12 @@ export interface ErpSimulatorOptions {
   readonly batchPath?: string;
   /** Largest batch accepted. @default 50 */
   readonly maxBatchSize?: number;
+  /**
+   * `true`: a batch is all-or-nothing, as Oracle's batch actions and many ERPs' batch middleware
+   * are: when any request in it fails, nothing of it is applied and the whole batch is answered
+   * 400 `BatchRolledBack`, naming no request. @default false (each request answered on its own)
+   */
+  readonly batchAtomic?: boolean;
   /** Work-order list page size. @default 100 */
   readonly pageSize?: number;
   /** Seed for probabilistic faults. @default 1 */
@@ -103,6 +109,8 @@ export interface ErpSimCounters {
   readonly batches: number;
   /** Requests inside batches. */
   readonly subRequests: number;
+  /** All-or-nothing batches (`batchAtomic`) refused whole, nothing of them applied. */
+  readonly batchesRolledBack: number;
   /** Writes that took effect, per operation. */
   readonly applied: ErpStore['applied'];
   /** Writes answered from the idempotency store instead of being applied again. */
@@ -175,6 +183,7 @@ interface MutableCounters {
   requests: number;
   batches: number;
   subRequests: number;
+  batchesRolledBack: number;
   duplicatesSuppressed: number;
   idempotencyConflicts: number;
   rateLimited: number;
@@ -190,6 +199,7 @@ const zeroCounters = (): MutableCounters => ({
   requests: 0,
   batches: 0,
   subRequests: 0,
+  batchesRolledBack: 0,
   duplicatesSuppressed: 0,
   idempotencyConflicts: 0,
   rateLimited: 0,
@@ -366,6 +376,9 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     if (requests.length > maxBatchSize) return rejectWith(400, 'BatchTooLarge', `a batch holds at most ${maxBatchSize} requests; got ${requests.length}`);
     const ids = new Set<string>();
     const responses: { id: string; status: number; headers?: Readonly<Record<string, string>>; body?: unknown }[] = [];
+    // All-or-nothing: what the batch changed is undone when a request in it fails.
+    const rollback = options.batchAtomic === true ? store.savepoint() : undefined;
+    const keysBefore = rollback ? new Set(idempotencyStore.keys()) : undefined;
     for (const [index, raw] of requests.entries()) {
       const sub = raw as { id?: unknown; method?: unknown; path?: unknown; headers?: unknown; body?: unknown } | null;
       const id = typeof sub?.id === 'string' || typeof sub?.id === 'number' ? String(sub.id) : undefined;
@@ -387,6 +400,12 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       const applied = routeApi(method, sub.path, sub.body, key);
       const response = fault ? alreadyExists(fault, applied) : applied;
       responses.push({ id, status: response.status, ...(response.headers ? { headers: response.headers } : {}), ...(response.body !== undefined ? { body: response.body } : {}) });
+    }
+    if (rollback && responses.some((r) => r.status < 200 || r.status >= 300)) {
+      rollback();
+      for (const key of idempotencyStore.keys()) if (!keysBefore?.has(key)) idempotencyStore.delete(key);
+      counters.batchesRolledBack++;
+      return rejectWith(400, 'BatchRolledBack', `the batch was rolled back: one of its ${requests.length} requests failed`);
     }
     return { status: 200, body: { responses } };
   }

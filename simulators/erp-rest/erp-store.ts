@@ -188,6 +188,29 @@ export class ErpStore {
     return structuredClone(this.state);
   }
 
+  /**
+   * What the store holds now, to go back to: the returned function undoes every change made since
+   * (records, ids, counters), as an all-or-nothing batch rolls back.
+   */
+  savepoint(): () => void {
+    const state = structuredClone(this.state);
+    const seq = this.seq;
+    const applied = { ...this.applied };
+    const counters = [this.outOfOrderStateWrites, this.outOfOrderLateLandings, this.duplicateWorkOrders, this.duplicateStateWrites, this.duplicatesRefused] as const;
+    const facts = new Set(this.appliedLocationFacts);
+    const newest = new Map(this.newestReadingAt);
+    return () => {
+      this.state = state;
+      this.seq = seq;
+      Object.assign(this.applied, applied);
+      [this.outOfOrderStateWrites, this.outOfOrderLateLandings, this.duplicateWorkOrders, this.duplicateStateWrites, this.duplicatesRefused] = counters;
+      this.appliedLocationFacts.clear();
+      for (const f of facts) this.appliedLocationFacts.add(f);
+      this.newestReadingAt.clear();
+      for (const [k, v] of newest) this.newestReadingAt.set(k, v);
+    };
+  }
+
   reset(): void {
     this.state = emptyState();
     this.seq = 0;

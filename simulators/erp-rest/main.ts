@@ -31,6 +31,7 @@ const program = new Command('erp-rest-sim')
   .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
   .option('--webhook-retries <n>', 'times a webhook is sent again after a 408, 429, 5xx or no answer (after its Retry-After, else 1 s doubling)', positiveInt('--webhook-retries'), 5)
   .option('--max-batch-size <n>', 'largest $batch accepted', positiveInt('--max-batch-size'), 50)
+  .option('--batch-atomic', 'all-or-nothing batches: one failing request rolls the batch back, answered 400 BatchRolledBack naming none')
   .option('--seed <n>', 'seed for probabilistic faults', positiveInt('--seed'), 1)
   .option('--no-created-body', 'answer a work-order create with 201 and its Location only (OData return=minimal)')
   .option('--unique-external-key', 'refuse a create whose externalKey a record already has with 409 DuplicateEntry (a unique business key)')
@@ -55,6 +56,7 @@ const opts = program.opts<{
   webhookSecret?: string;
   webhookRetries: number;
   maxBatchSize: number;
+  batchAtomic?: boolean;
   seed: number;
   createdBody: boolean;
   inventoryTakes: string;
@@ -91,6 +93,7 @@ const options: ErpSimulatorOptions = {
   ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
   webhookRetries: opts.webhookRetries,
   maxBatchSize: opts.maxBatchSize,
+  batchAtomic: opts.batchAtomic === true,
   seed: opts.seed,
   createdBody: opts.createdBody,
   inventoryTakes: opts.inventoryTakes === 'delta' ? 'delta' : 'total',

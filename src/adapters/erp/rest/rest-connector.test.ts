@@ -674,17 +674,51 @@ describe('batches', () => {
     expect(s.counters().batches).toBe(3);
   });
 
-  it('a batch larger than the ERP takes fails every item naming batch.maxSize; a batch of one is not told so', async () => {
+  it('a batch larger than the ERP takes is sent again in halves, so every item is delivered; a batch of one refused is its own failure', async () => {
     const s = await sim({ maxBatchSize: 2 });
     const c = connectorFor(s, { batch: { maxSize: 3 } });
     const results = await c.send([location('A'), location('B'), location('C')], ctx);
-    for (const r of results) {
-      expect(errorOf(r)).toBeInstanceOf(PermanentError);
-      expect(errorOf(r)?.message).toContain('BatchTooLarge');
-      expect(errorOf(r)?.message).toContain('lower batch.maxSize of destination "erp-sim" (now 3)');
-    }
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(s.counters()).toMatchObject({ batches: 2, rejected: 1, applied: { location: 3 } }); // [A, B, C] refused, then [A, B] and C on its own
     s.faults.add({ kind: 'error', status: 400, path: '/$batch' });
-    expect(errorOf((await c.send([location('D')], ctx))[0])?.message).not.toContain('batch.maxSize');
+    const [alone] = await c.send([location('D')], ctx);
+    expect(errorOf(alone)).toBeInstanceOf(PermanentError);
+    expect(errorOf(alone)?.message).not.toContain('refused the whole batch');
+  });
+
+  describe('an all-or-nothing batch refused whole for one bad request, naming none', () => {
+    const bad = () => item('meter.record', 'EQ-1', { meter: 'operatingHours', operatingHours: -5 });
+
+    it('delivers every other item and fails only the bad one, with the ERP\'s own reason for it', async () => {
+      const s = await sim({ batchAtomic: true });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      const invalid = bad();
+      const good = [location('A'), workOrder('A'), usage('A'), location('B'), meter('B'), workOrder('B'), location('C')];
+      const items = [...good.slice(0, 3), invalid, ...good.slice(3)];
+      const results = await c.send(items, ctx);
+      const byId = new Map(results.map((r) => [r.id, r]));
+      for (const g of good) expect(byId.get(g.id)?.ok).toBe(true);
+      expect(errorOf(byId.get(invalid.id))).toBeInstanceOf(PermanentError);
+      expect(errorOf(byId.get(invalid.id))?.message).toBe(
+        "POST /api/v1/assets/EQ-1/meter-readings → 400 rejected as invalid: ValidationError: operatingHours must be a non-negative number (the ERP refused the whole batch of 8 requests this one was in; sent on its own, it is refused again, and the batch's other requests went apart: fix what the ERP names, then replay it ('assetbridge dlq replay'))",
+      );
+      expect(s.counters().applied).toMatchObject({ location: 3, workOrders: 2, usagePostings: 1, meterReadings: 1 });
+      expect(s.counters().batchesRolledBack).toBeGreaterThan(0);
+    });
+
+    it('exactly once: items a refused batch carried, sent again and then replayed with the bad one fixed, each take effect once', async () => {
+      const s = await sim({ batchAtomic: true });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      const invalid = bad();
+      const items = [workOrder('A'), invalid, usage('A'), meter('A')];
+      await c.send(items, ctx);
+      // A replay of the whole batch (the good ones too, as after a lost answer): the same keys.
+      const fixed = { ...invalid, payload: { ...invalid.payload, operatingHours: 5 } };
+      const replayed = await c.send([items[0]!, fixed, items[2]!, items[3]!], ctx);
+      expect(replayed.every((r) => r.ok)).toBe(true);
+      expect(s.counters().applied).toMatchObject({ workOrders: 1, usagePostings: 1, meterReadings: 2 });
+      expect(s.state().workOrders).toHaveLength(1);
+    });
   });
 
   it('a throttled batch call fails every item with the same pause', async () => {

@@ -523,20 +523,27 @@ export class RestConnector implements ErpConnector {
   }
 
   /**
-   * A whole batch refused as invalid or too large (400, 413, 422): ERPs cap the requests in one
-   * batch, and a batch full under load fails where small ones passed. Says which key lowers it.
+   * A whole batch refused as invalid or too large (400, 413, 422): an all-or-nothing batch (Oracle's,
+   * many ERPs' batch middleware) is refused whole for one bad request, often naming none, and ERPs
+   * cap the requests in one batch. A 4xx applied nothing of it, so its halves are sent again, each
+   * request with its own idempotency key as before (exactly once holds), down to a request on its
+   * own, sent to its path rather than as a batch of one, so the ERP's answer is about it: only a
+   * request the ERP refuses itself fails, and the rest are delivered. Each further request waits
+   * for the budget like any (invariant 4); one bad request in a batch of n costs about 2·log2(n) more.
    */
-  private batchRefused(error: DeliveryError, size: number): DeliveryError {
-    if (!(error instanceof PermanentError) || ![400, 413, 422].includes(error.status ?? 0)) return error;
-    const maxSize = this.config.batch?.maxSize ?? size;
-    return new PermanentError(
-      `${error.message}; the ERP refused the whole batch of ${size} requests: if it takes fewer per batch, lower batch.maxSize of destination "${this.name}" (now ${maxSize}), then replay them ('assetbridge dlq replay')`,
-      error.status,
-      error.responseBody,
-    );
+  private async splitRefusedBatch(batchPath: string, planned: readonly Planned[], call: PacedCall, refusedSize: number): Promise<ItemResult[]> {
+    const half = Math.ceil(planned.length / 2);
+    const out: ItemResult[] = [];
+    for (const part of [planned.slice(0, half), planned.slice(half)]) {
+      const [only] = part;
+      if (part.length === 1 && only !== undefined) out.push(refusedAlone(await this.sendOne(only, call), refusedSize));
+      else out.push(...(await this.sendBatch(batchPath, part, call, refusedSize)));
+    }
+    return out;
   }
 
-  private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall): Promise<ItemResult[]> {
+  /** `refusedSize`: the size of the batch refused whole that this one is part of, when it is. */
+  private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall, refusedSize?: number): Promise<ItemResult[]> {
     const subRequests: BatchSubRequest[] = planned.map(({ item, plan }) => ({
       id: String(item.id),
       method: plan.method,
@@ -545,10 +552,11 @@ export class RestConnector implements ErpConnector {
       body: plan.body,
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
-    // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
     if (!outcome.ok) {
-      const error = planned.length > 1 ? this.batchRefused(outcome.error, planned.length) : outcome.error;
-      return planned.map(({ item }) => failed(item, error, outcome.exchange));
+      if (planned.length > 1 && outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0))
+        return this.splitRefusedBatch(batchPath, planned, call, refusedSize ?? planned.length);
+      // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
+      return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
     }
 
     let responses: ReturnType<typeof parseBatchResponse>;
@@ -609,6 +617,20 @@ export class RestConnector implements ErpConnector {
     }
     return out;
   }
+}
+
+/** Answers that refuse a whole batch as invalid or too large: its parts are sent again in halves. */
+const BATCH_REFUSED: ReadonlySet<number> = new Set([400, 413, 422]);
+
+/**
+ * A request sent on its own after the batch of `size` it was in was refused whole: when the ERP
+ * refuses it too, it is the one refused, and its reason says why; said so.
+ */
+function refusedAlone(result: ItemResult, size: number): ItemResult {
+  if (result.ok || !(result.error instanceof PermanentError)) return result;
+  const { error } = result;
+  const said = `${error.message} (the ERP refused the whole batch of ${size} requests this one was in; sent on its own, it is refused again, and the batch's other requests went apart: fix what the ERP names, then replay it ('assetbridge dlq replay'))`;
+  return { ...result, error: new PermanentError(said, error.status, error.responseBody) };
 }
 
 /**
