@@ -629,6 +629,29 @@ describe('batching', () => {
     await waitFor(async () => (await delivered(store)) === 3, 'all delivered');
     expect(calls).toEqual([3]);
   });
+
+  it('an all-or-nothing batch the ERP refuses whole for one bad item: the others are delivered, only that one is dead-lettered, and a replay after the fix delivers it once', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', batchAtomic: true });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', batch: { maxSize: 10 } }));
+    const bad: DeliveryIntent = { ...workOrder(3), payload: { title: '' } }; // no title: refused
+    const store = await storeWith([workOrder(1), workOrder(2), bad, workOrder(4)]);
+    const d = dispatcherFor(store, connector);
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: 'dead' })).length === 1, 'the bad one dead-lettered');
+    expect(await delivered(store)).toBe(3);
+    const [dead] = await store.listDeliveries({ status: 'dead' });
+    expect(dead).toMatchObject({ businessKey: bad.businessKey });
+    expect(dead?.mayHaveLanded).toBeFalsy(); // refused: nothing of it reached the ERP
+    expect(dead?.lastError).toContain('refused the whole batch of 4 requests');
+    expect(erp.state().workOrders.map((w) => w.erpAssetId).sort()).toEqual(['EQ-1', 'EQ-2', 'EQ-4']);
+    // Fixed and replayed (same idempotency key): created once.
+    await store.editDeadPayload(dead!.id, { title: 'Oil pressure low' }, Date.now());
+    await store.replayDead([dead!.id], Date.now());
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 4, 'the replay delivered');
+    expect(erp.state().workOrders.map((w) => w.erpAssetId).sort()).toEqual(['EQ-1', 'EQ-2', 'EQ-3', 'EQ-4']);
+  });
 });
 
 describe('nothing left behind', () => {
