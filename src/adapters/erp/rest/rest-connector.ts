@@ -511,7 +511,15 @@ export class RestConnector implements ErpConnector {
   private lookupRefused(error: PermanentError, what: string | undefined, item: OutboxItem): PermanentError {
     const arrow = error.message.indexOf(' → ');
     const said = what !== undefined && arrow >= 0 ? `${what}${error.message.slice(arrow)}` : error.message;
-    return new PermanentError(`${said}; ${this.lookupFix(item)}`, error.status, error.responseBody);
+    // A path under the asset answers 404 for an asset the ERP does not know, as the create would:
+    // then the mapping is at fault, not the path.
+    const key = PATH_KEYS[item.operation];
+    const underAsset = item.operation !== 'inventory.count' && key !== undefined && this.config.paths[key].includes('{erpAssetId}');
+    const asset =
+      error.status === 404 && underAsset
+        ? `if the ERP does not know asset ${item.erpAssetId}, create it there and replay it ('assetbridge dlq replay'), or, if its erp_asset_id in the asset mapping is wrong, correct it for what comes next ('assetbridge assets import'); if the ERP knows it, `
+        : '';
+    return new PermanentError(`${said}; ${asset}${this.lookupFix(item)}`, error.status, error.responseBody);
   }
 
   /** The keys that make a lookup before a create work, for its errors. */

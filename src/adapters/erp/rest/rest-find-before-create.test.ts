@@ -108,6 +108,18 @@ describe('find-before-create for facts other than work orders (ERP without idemp
     expect(s.state().usagePostings).toEqual([]);
   });
 
+  it('a lookup under an asset the ERP does not know (404) names the asset first, not only the path', async () => {
+    const { s, c } = await lookupSetup();
+    s.faults.add({ kind: 'error', status: 404, method: 'GET', path: '/usage', body: { error: { code: 'NotFound', message: 'asset FA-9 does not exist' } } });
+    const [result] = await c.send([usage('FA-9', '2026-02')], ctx);
+    expect(result?.ok === false && result.error.message).toBe(
+      'GET /api/v1/assets/FA-9/usage?externalKey=FA-9%7Cusage%7C2026-02 (the lookup before a create, as idempotencySupported is false) → 404 not found: NotFound: asset FA-9 does not exist; ' +
+        "if the ERP does not know asset FA-9, create it there and replay it ('assetbridge dlq replay'), or, if its erp_asset_id in the asset mapping is wrong, correct it for what comes next ('assetbridge assets import'); if the ERP knows it, " +
+        'set paths.usagePostings of destination "erp-sim" to a path that answers GET ?externalKey= with a list, or idempotencySupported: true if the ERP honours X-Idempotency-Key, then replay it (\'assetbridge dlq replay\')',
+    );
+    expect(s.state().usagePostings).toEqual([]);
+  });
+
   it('other facts of the same asset and cell are still created', async () => {
     const { s, c } = await lookupSetup();
     for (const r of await c.send([usage('FA-1', '2026-01'), usage('FA-1', '2026-02'), usage('FA-2', '2026-02')], ctx)) expect(r.ok).toBe(true);
