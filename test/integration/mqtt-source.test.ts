@@ -249,6 +249,29 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     await expect.poll(() => source.stats().acked).toBe(12);
   });
 
+  it('MQTT 3.1.1: a retained message is taken once, not again at every reconnect (the protocol resends retained messages at each SUBSCRIBE)', async () => {
+    // Mutation: every filter subscribed again on a reconnect that found the session.
+    const topic = `ab-test/${RUN}/retained/a1`;
+    const pub = await mqtt.connectAsync(MOSQUITTO_URL, { protocolVersion: 4, reconnectPeriod: 0 });
+    await pub.publishAsync(topic, 'retained-1', { qos: 1, retain: true });
+    try {
+      const sink = new MemorySink();
+      // The second batch fails: the source drops the connection and reconnects to the same session, twice.
+      sink.failWith = (batch) => (batch.some((m) => Buffer.from(m.payload).toString().startsWith('fail')) && sink.submitted.length <= 3 ? new Error('disk I/O error') : undefined);
+      const source = await start(config('retained', { protocolVersion: 4 }), sink);
+      await expect.poll(() => sink.committed.length).toBe(1);
+      await publish('retained', ['fail-1']);
+      await expect.poll(() => source.stats().connects).toBeGreaterThanOrEqual(3);
+      await publish('retained', ['marker']);
+      await expect.poll(() => sink.payloads()).toContain('marker');
+      expect(sink.payloads().filter((p) => p === 'retained-1')).toHaveLength(1);
+      expect(sink.payloads()).toContain('fail-1');
+    } finally {
+      await pub.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained message
+      await pub.endAsync();
+    }
+  });
+
   it('takes a message once when a broader configured filter covers another (a broker sends a copy per matching subscription), also after a config that subscribed the narrower one', async () => {
     const decoder = { assetId: { topicSegment: 3 }, meters: { operatingHours: 'h' } };
     const narrow = { filter: `ab-test/${RUN}/overlap/+`, decoder };

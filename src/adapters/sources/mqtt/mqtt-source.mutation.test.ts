@@ -75,7 +75,11 @@ const fake = await vi.hoisted(async () => {
       this.emit('connect', { cmd: 'connack', sessionPresent, returnCode: 0 });
     }
 
+    /** The filters of every subscribe() call. */
+    readonly subscribes: string[][] = [];
+
     subscribe(subs: Record<string, unknown>, callback: (err: Error | null, granted?: { topic: string; qos: number }[], suback?: { cmd: 'suback'; granted: number[] }) => void): this {
+      this.subscribes.push(Object.keys(subs));
       const codes = script.subackCodes;
       // As mqtt.js: an error when any code is 0x80 or above, with the SUBACK beside it.
       const answer = codes
@@ -572,6 +576,39 @@ describe('MQTT source: connection and subscription', () => {
     client.connack(false); // the broker lost it (restart without persistence, or expiry)
     expect(log.warns.filter((w) => w.includes('no session'))).toHaveLength(1);
     expect(log.warns.at(-1)).toMatch(/messages published while it was disconnected may be lost/);
+  });
+
+  // Mutations: MQTT 3.1.1 filters subscribed again on every reconnect (the broker resends each retained message); a lost session not subscribed again.
+  it('MQTT 3.1.1: a reconnect that finds the session subscribes only the filters not granted yet; one that finds no session subscribes all', async () => {
+    fake.script.subackCodes = [0x01, 0x80];
+    const topics = [
+      { filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } },
+      { filter: 'yard/+/t', decoder: { assetId: { topicSegment: 1 }, meters: { operatingHours: 'h' } } },
+    ];
+    const { source, client } = await started({ topics, protocolVersion: 4 });
+    expect(client.subscribes).toEqual([['fleet/+/t', 'yard/+/t']]);
+    fake.script.subackCodes = [0x01];
+    client.drop();
+    client.reconnect(); // the session kept
+    await turn();
+    expect(client.subscribes.at(-1)).toEqual(['yard/+/t']);
+    expect(source.refusedSubscriptions()).toEqual([]);
+    client.drop();
+    client.reconnect();
+    await turn();
+    expect(client.subscribes).toHaveLength(2); // everything granted in the session: nothing to subscribe
+    fake.script.subackCodes = [0x01, 0x01];
+    client.drop();
+    client.openStream();
+    client.connack(false); // the broker lost the session
+    await turn();
+    expect(client.subscribes.at(-1)).toEqual(['fleet/+/t', 'yard/+/t']);
+    // MQTT 5 subscribes every time: retain handling 1 keeps the broker from resending retained messages.
+    const v5 = await started({ protocolVersion: 5 });
+    v5.client.drop();
+    v5.client.reconnect();
+    await turn();
+    expect(v5.client.subscribes).toEqual([['fleet/+/t'], ['fleet/+/t']]);
   });
 
   it('a session taken over by another client names clientId to fix, not sharedGroup (one process per store)', async () => {

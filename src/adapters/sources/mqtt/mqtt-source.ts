@@ -161,6 +161,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   const user = urlUser ?? config.username;
   /** The filters refused at the latest SUBACK. */
   let refusedFilters: readonly RefusedSubscription[] = [];
+  /** The filters the broker granted in this run, in the session it still holds (MQTT 3.1.1: not subscribed again after a reconnect). */
+  const grantedInSession = new Set<string>();
 
   const accepting = (): boolean => state === 'running' || state === 'starting';
 
@@ -282,7 +284,18 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // What an earlier config subscribed in this session and this one does not is dropped too.
     const stale = [...new Set([...staleSubscriptions(config), ...earlier.filter((f) => !Object.hasOwn(subs, f))])];
     const on = connection;
-    c.subscribe(subs, (err, granted, suback) => {
+    // MQTT 3.1.1 sends every retained message again at each SUBSCRIBE, even of a subscription the
+    // session holds (MQTT 5's retain handling 1 asks not to): after a reconnect that found the
+    // session, the filters it granted in this run are not subscribed again, so a retained message
+    // is not ingested once more per reconnect. A session the broker lost is subscribed in full.
+    if (!connack.sessionPresent) grantedInSession.clear();
+    const toSubscribe = config.protocolVersion === 5 ? subs : Object.fromEntries(Object.entries(subs).filter(([f]) => !grantedInSession.has(f)));
+    if (Object.keys(toSubscribe).length === 0) {
+      log.debug({ source: name, url }, 'MQTT source: the session kept its subscriptions; not subscribing again (MQTT 3.1.1 would resend every retained message)');
+      subscribed(c, subs, stale, [], false);
+      return;
+    }
+    c.subscribe(toSubscribe, (err, granted, suback) => {
       const answered = err ? refusals(granted, suback) : [];
       if (err && answered === undefined && (on !== connection || !c.connected)) {
         // No SUBACK: the connection closed before the broker answered (a failed commit drops it on
@@ -298,50 +311,60 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         return;
       }
       const refused = answered ?? [];
-      refusedFilters = refused;
-      if (refused.length > 0 && refused.length === Object.keys(subs).length && startWaiter) {
-        // Nothing could ever arrive: fail the start, as a wrong password does, rather than run idle.
-        failStart(new Error(`MQTT source "${config.name}": broker ${url} refused every subscription: ${refused.map((r) => `"${r.filter}" (${r.key}: ${r.reason})`).join(', ')}. ${refusalAdvice(refused[0]?.reasonCode ?? 0x80)}`));
-        return;
+      for (const f of Object.keys(toSubscribe)) if (!refused.some((r) => r.filter === f)) grantedInSession.add(f);
+      subscribed(c, subs, stale, refused, true);
+    });
+  }
+
+  /**
+   * After the SUBACK (or with nothing to subscribe again): the refusals logged (a start fails when
+   * every filter is refused), the subscriptions of an earlier config dropped and the filters
+   * remembered; then a start waiting for this connection goes on.
+   */
+  function subscribed(c: MqttClient, subs: Record<string, unknown>, stale: string[], refused: readonly RefusedSubscription[], answered: boolean): void {
+    if (answered) refusedFilters = refused;
+    if (refused.length > 0 && refused.length === Object.keys(subs).length && startWaiter) {
+      // Nothing could ever arrive: fail the start, as a wrong password does, rather than run idle.
+      failStart(new Error(`MQTT source "${config.name}": broker ${url} refused every subscription: ${refused.map((r) => `"${r.filter}" (${r.key}: ${r.reason})`).join(', ')}. ${refusalAdvice(refused[0]?.reasonCode ?? 0x80)}`));
+      return;
+    }
+    // Some granted: their messages keep coming, so the source runs on, saying what is missing.
+    for (const r of refused)
+      log.error(
+        { source: name, url, clientId: config.clientId, username: user, filter: r.filter, key: r.key, reasonCode: r.reasonCode },
+        `MQTT source: broker ${url} refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; no message matching it will arrive. ${refusalAdvice(r.reasonCode)} The subscription is tried again at every reconnect; restart the service once the broker allows it`,
+      );
+    const ready = () => {
+      startWaiter?.resolve();
+      startWaiter = undefined;
+    };
+    const remember = (dropped: boolean) => {
+      const current = Object.keys(subs);
+      // Filters that could not be dropped are kept in mind, to be tried again at the next connect.
+      earlier = dropped ? current : [...new Set([...current, ...earlier])];
+      const memory = options.subscriptionMemory;
+      if (!memory) return ready();
+      // A store that throws at once (a full disk, SQLite's synchronous driver) must not throw into
+      // mqtt.js's SUBACK handler: it calls this callback again with that error, read as a refusal.
+      let saved: Promise<void>;
+      try {
+        saved = memory.save(earlier);
+      } catch (err) {
+        saved = Promise.reject(err instanceof Error ? err : new Error(String(err)));
       }
-      // Some granted: their messages keep coming, so the source runs on, saying what is missing.
-      for (const r of refused)
-        log.error(
-          { source: name, url, clientId: config.clientId, username: user, filter: r.filter, key: r.key, reasonCode: r.reasonCode },
-          `MQTT source: broker ${url} refused the subscription to "${r.filter}" (${r.key}): ${r.reason}; no message matching it will arrive. ${refusalAdvice(r.reasonCode)} The subscription is tried again at every reconnect; restart the service once the broker allows it`,
-        );
-      const ready = () => {
-        startWaiter?.resolve();
-        startWaiter = undefined;
-      };
-      const remember = (dropped: boolean) => {
-        const current = Object.keys(subs);
-        // Filters that could not be dropped are kept in mind, to be tried again at the next connect.
-        earlier = dropped ? current : [...new Set([...current, ...earlier])];
-        const memory = options.subscriptionMemory;
-        if (!memory) return ready();
-        // A store that throws at once (a full disk, SQLite's synchronous driver) must not throw into
-        // mqtt.js's SUBACK handler: it calls this callback again with that error, read as a refusal.
-        let saved: Promise<void>;
-        try {
-          saved = memory.save(earlier);
-        } catch (err) {
-          saved = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-        }
-        saved.then(ready, (saveErr: unknown) => {
-          log.warn({ source: name, err: (saveErr as Error).message }, 'MQTT source: could not record its subscriptions in the store; a filter removed from the config later may stay subscribed');
-          ready();
-        });
-      };
-      if (stale.length === 0) return remember(true);
-      // A covered filter, one without the share group, or one an earlier config had (another share
-      // group, a removed filter) stays in the persistent session and would deliver its messages a
-      // second time (or to no decoder); queued ones stay queued.
-      c.unsubscribe(stale, (unsubErr) => {
-        if (unsubErr) log.warn({ source: name, filters: stale, err: unsubErr.message }, 'MQTT source: could not drop subscriptions an earlier config may have left in the session; their messages may arrive twice');
-        else if (earlier.some((f) => stale.includes(f))) log.info({ source: name, filters: earlier.filter((f) => stale.includes(f)) }, 'MQTT source: dropped the subscriptions an earlier config made under this client id');
-        remember(!unsubErr);
+      saved.then(ready, (saveErr: unknown) => {
+        log.warn({ source: name, err: (saveErr as Error).message }, 'MQTT source: could not record its subscriptions in the store; a filter removed from the config later may stay subscribed');
+        ready();
       });
+    };
+    if (stale.length === 0) return remember(true);
+    // A covered filter, one without the share group, or one an earlier config had (another share
+    // group, a removed filter) stays in the persistent session and would deliver its messages a
+    // second time (or to no decoder); queued ones stay queued.
+    c.unsubscribe(stale, (unsubErr) => {
+      if (unsubErr) log.warn({ source: name, filters: stale, err: unsubErr.message }, 'MQTT source: could not drop subscriptions an earlier config may have left in the session; their messages may arrive twice');
+      else if (earlier.some((f) => stale.includes(f))) log.info({ source: name, filters: earlier.filter((f) => stale.includes(f)) }, 'MQTT source: dropped the subscriptions an earlier config made under this client id');
+      remember(!unsubErr);
     });
   }
 
