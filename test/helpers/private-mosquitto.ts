@@ -53,9 +53,10 @@ export interface PrivateMosquitto {
 /**
  * Starts `mosquitto` with `config` (lines after its own `listener`, without persistence). `files`
  * are written to its directory first; `{dir}` in the config and files stands for that directory.
+ * `port`: listen there (a broker restarted with another config) instead of on a free port.
  */
-export async function startPrivateMosquitto(config: readonly string[], files: Readonly<Record<string, string>> = {}): Promise<PrivateMosquitto> {
-  const port = await freePort();
+export async function startPrivateMosquitto(config: readonly string[], files: Readonly<Record<string, string>> = {}, port?: number): Promise<PrivateMosquitto> {
+  port ??= await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ab-test-mosquitto-'));
   const fill = (text: string) => text.replaceAll('{dir}', dir);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), fill(content));

@@ -26,7 +26,7 @@ describe('mqttClientOptions', () => {
 
   it('asks for a persistent MQTT 5 session with a long expiry and maxInflight as receive maximum', () => {
     const o = mqttClientOptions(parse({ maxInflight: 2000 }));
-    expect(o).toMatchObject({ clientId: 'assetbridge', clean: false, protocolVersion: 5, resubscribe: false, manualConnect: true, reconnectPeriod: 5000 });
+    expect(o).toMatchObject({ clientId: 'assetbridge', clean: false, protocolVersion: 5, resubscribe: false, manualConnect: true, reconnectPeriod: 5000, reconnectOnConnackError: true });
     expect(o.properties).toEqual({ sessionExpiryInterval: 7 * 24 * 3600, receiveMaximum: 2000 });
   });
 

@@ -65,6 +65,10 @@ export function mqttClientOptions(config: MqttSourceConfig, readPem: ReadPem = (
     ...tls,
     rejectUnauthorized: config.rejectUnauthorized,
     reconnectPeriod: Math.max(1, config.reconnectDelayMs),
+    // mqtt.js gives up for good after a CONNACK refusal unless told: a broker that comes back
+    // refusing us (a new password file, "server unavailable" while it starts) is tried again
+    // (a start the refusal makes hopeless is ended by the source itself).
+    reconnectOnConnackError: true,
     connectTimeout: 30_000,
     keepalive: 60,
     // We subscribe on every connect ourselves (see subscriptions()) so a changed config takes effect.
