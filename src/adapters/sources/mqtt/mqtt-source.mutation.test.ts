@@ -794,6 +794,39 @@ describe('MQTT source: connection and subscription', () => {
     );
   });
 
+  // Mutation: every CONNACK refusal ending the start at once.
+  it('keeps trying through a broker that answers "server unavailable" or "busy" at start, and starts once it takes the client', async () => {
+    for (const [protocolVersion, code, text] of [
+      [4, 3, 'Server unavailable'],
+      [5, 0x88, 'Server unavailable'],
+      [5, 0x89, 'Server busy'],
+    ] as const) {
+      fake.script.connectError = Object.assign(new Error(`Connection refused: ${text}`), { code });
+      const log = logger();
+      const source = create({ protocolVersion }, { startTimeoutMs: 5_000, logger: log, configKey: 'sources.mqtt.0' });
+      let settled = false;
+      const starting = source.start(new HeldSink()).finally(() => (settled = true));
+      await turn();
+      expect(settled).toBe(false);
+      expect(log.warns.at(-1)).toBe(
+        `MQTT source cannot connect to the broker mqtt://broker.test:1883: Connection refused: ${text}; the broker takes no connections for now (starting up, busy, shutting down, or over a quota or connection rate); retrying`,
+      );
+      expect(source.connectionError()?.key).toBe('sources.mqtt.0.url');
+      delete fake.script.connectError;
+      fake.clients.at(-1)?.reconnect(); // mqtt.js's reconnect timer; the broker takes it now
+      await starting;
+      expect(source.connected()).toBe(true);
+    }
+  });
+
+  it('a client id the broker does not take fails the start at once, naming the clientId key', async () => {
+    fake.script.connectError = Object.assign(new Error('Connection refused: Identifier rejected'), { code: 2 });
+    const source = create({ protocolVersion: 4 }, { startTimeoutMs: 5_000, configKey: 'sources.mqtt.0' });
+    await expect(source.start(new HeldSink())).rejects.toThrow(
+      'MQTT source "fake": mqtt://broker.test:1883: Connection refused: Identifier rejected; the broker does not take the client id "ab-fake": set sources.mqtt.0.clientId to one it allows',
+    );
+  });
+
   it('keeps trying through a network error at start (the broker may come up), until its start timeout', async () => {
     fake.script.connectError = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1883'), { code: 'ECONNREFUSED' });
     const source = create({}, { startTimeoutMs: 600 });

@@ -113,8 +113,16 @@ const SUBACK_REASONS: Readonly<Record<number, string>> = {
   0xa2: 'Wildcard Subscriptions not supported',
 };
 
-/** CONNACK refusals and TLS failures that retrying will not fix. */
+/** TLS failures that retrying will not fix. */
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL|EPROTO/;
+
+/**
+ * CONNACK refusals that pass by themselves: 3 Server unavailable (MQTT 3.1.1); 0x88 Server
+ * unavailable, 0x89 Server busy, 0x8B Server shutting down, 0x97 Quota exceeded, 0x9F Connection
+ * rate exceeded (MQTT 5). Every other refusal (bad credentials, not authorized, banned, a protocol
+ * the broker does not speak) ends a start at once.
+ */
+const TRANSIENT_REFUSALS: ReadonlySet<number> = new Set([3, 0x88, 0x89, 0x8b, 0x97, 0x9f]);
 
 /** Creates an MQTT source for one `sources.mqtt[]` entry. Its name is `mqtt:<config.name>`. */
 export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOptions = {}): MqttSource {
@@ -436,6 +444,16 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     if (typeof code === 'string' && TLS_ERRORS.test(code))
       return { key: `${configKey}.caFile`, hint: `; check ${configKey}.caFile, certFile and keyFile, and that the broker's certificate matches the host name in ${configKey}.url`, final: true };
     if (typeof code !== 'number') return { key: `${configKey}.url`, hint: '', final: false };
+    // The broker is there but takes no client for now (starting up, overloaded, shutting down, over
+    // a quota or connection rate): a passing condition, retried like a broker that is unreachable.
+    if (TRANSIENT_REFUSALS.has(code))
+      return { key: `${configKey}.url`, hint: '; the broker takes no connections for now (starting up, busy, shutting down, or over a quota or connection rate)', final: false };
+    if (code === 2 || code === 0x85)
+      return {
+        key: `${configKey}.clientId`,
+        hint: `; the broker does not take the client id "${config.clientId}": set ${configKey}.clientId to one it allows (an MQTT 3.1.1 broker need only take 1 to 23 letters and digits)`,
+        final: true,
+      };
     if (code === 1 || code === 0x84) return { key: `${configKey}.protocolVersion`, hint: `; the broker does not speak this MQTT version: set ${configKey}.protocolVersion: 4`, final: true };
     if (code === 4 || code === 5 || code === 0x86 || code === 0x87)
       return urlUser !== undefined
