@@ -597,7 +597,7 @@ export const configSchema = z.strictObject({
        */
       checkpointMessagesPerAsset: z.number().int().min(0).default(10),
       maxFutureSkewMs: duration('5m'),
-      /** Payloads larger than this are quarantined as too large, unparsed. @default 1048576 */
+      /** Payloads larger than this are quarantined as too large, unparsed (their first 64 KiB kept). @default 1048576 */
       maxPayloadBytes: z.number().int().positive().default(1_048_576),
       /** Quarantine events older than this as stale; 0 keeps all. @default 0 */
       maxAgeMs: duration('0ms'),

@@ -204,6 +204,37 @@ describe('quarantine codes and replay', () => {
     expect(r.quarantined).toEqual([{ index: 1, reason: expect.stringContaining('exceeds ingest.maxPayloadBytes') as unknown }]);
     expect((await store.listQuarantine({})).map((q) => q.code)).toEqual(['too-large']);
   });
+
+  it('keeps only the start of a huge payload in quarantine, with its size, and a replay passes it over', async () => {
+    // Mutation: the whole payload stored (a 100 MB message kept whole in the store).
+    const store = await storeWith(['1']);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { maxPayloadBytes: 1024 });
+    const huge = new Uint8Array(5 * 1024 * 1024).fill(0x41);
+    huge.set(Buffer.from('{"sender":"gw-7"'));
+    const small = `${JSON.stringify(position('tag-1', 0, 52))}${' '.repeat(2000)}`; // over the limit, but kept whole
+    const r = await ingestor.submit([{ source: 'mqtt:yard', channel: 'fleet/gw-7/t', payload: huge, receivedAt: T0 }, { ...msg(null), payload: small }]);
+    expect(r.quarantined.map((q) => q.reason)).toEqual([
+      'payload of 5242880 bytes exceeds ingest.maxPayloadBytes (1024); only its first 65536 bytes are kept here, to show what sent it, so it cannot be replayed: fix the sender (or raise the limit for the messages to come), then discard it',
+      `payload of ${Buffer.byteLength(small)} bytes exceeds ingest.maxPayloadBytes (1024); raise the limit or fix the sender`,
+    ]);
+    const [big, whole] = await store.listQuarantine({});
+    expect(big?.code).toBe('too-large');
+    expect(big?.payload.length).toBe(65536);
+    expect(Buffer.from(big?.payload ?? '').subarray(0, 16).toString()).toBe('{"sender":"gw-7"');
+    expect(Buffer.from(whole?.payload ?? '').toString()).toBe(small);
+    // A replay (after raising the limit) runs the one kept whole, and leaves the prefix open, named.
+    const raised = locationIngestor(store, new IdentityIndex(await store.listAssets()), { maxPayloadBytes: 1 << 20 });
+    const summary = await replayQuarantine(store, raised, {});
+    expect(summary).toMatchObject({ replayed: 1, accepted: 1, prefixes: [big?.id] });
+    expect((await store.listQuarantine({ status: 'open' })).map((q) => q.id)).toEqual([big?.id]);
+    // Text (HTTP intake) stays text, cut between characters.
+    const text = `{"note":"${'é'.repeat(40_000)}"}`;
+    const t = await raised.submit([{ ...msg(null), payload: `${text}${' '.repeat(1 << 20)}` }]);
+    expect(t.quarantined[0]?.reason).toMatch(/^payload of \d+ bytes exceeds ingest\.maxPayloadBytes \(1048576\); only its first 65535 bytes are kept here/);
+    const kept = (await store.listQuarantine({ status: 'open' })).at(-1)?.payload;
+    expect(typeof kept).toBe('string');
+    expect(text.startsWith(kept as string)).toBe(true);
+  });
 });
 
 describe('identity per event', () => {

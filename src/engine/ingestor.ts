@@ -26,6 +26,7 @@ import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
 import { NO_DELIVERIES, type Rule, type RuleContext } from '../core/rules/rule.js';
 import { CHANGED, LATE, type OwnedRule } from '../core/rules/owned.js';
 import { RuleStates } from './rule-states.js';
+import { tooLarge } from './too-large.js';
 import { coerceError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -120,6 +121,13 @@ interface ChangedStates {
 }
 
 /** A message's events, and the asset of each (in the same order). */
+/** A message set aside: its quarantine code and reason, and what of its payload is kept when not all of it (too large). */
+interface SetAside {
+  readonly code: QuarantineEntry['code'];
+  readonly reason: string;
+  readonly payload?: Uint8Array | string;
+}
+
 interface Decoded {
   readonly events: readonly CanonicalEvent[];
   readonly assets: readonly AssetRecord[];
@@ -948,7 +956,7 @@ export class Ingestor implements IngestSink {
   }> {
     const identity = this.opts.identity();
     const quarantine: QuarantineEntry[] = [];
-    const decoded: (Decoded | { reason: string; code: QuarantineEntry['code'] })[] = [];
+    const decoded: (Decoded | SetAside)[] = [];
 
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i] as RawMessage;
@@ -1013,10 +1021,10 @@ export class Ingestor implements IngestSink {
     let late: Record<string, number> | undefined;
     k = 0;
     for (let i = 0; i < decoded.length; i++) {
-      const d = decoded[i] as Decoded | { reason: string; code: QuarantineEntry['code'] };
+      const d = decoded[i] as Decoded | SetAside;
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
-        quarantine.push({ source: m.source, channel: m.channel, payload: m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}) });
+        quarantine.push({ source: m.source, channel: m.channel, payload: d.payload ?? m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}) });
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
         continue;
       }
@@ -1099,10 +1107,10 @@ export class Ingestor implements IngestSink {
     m: RawMessage,
     now: number,
     identity: IdentityIndex,
-  ): Decoded | { reason: string; code: QuarantineEntry['code'] } {
+  ): Decoded | SetAside {
     const size = typeof m.payload === 'string' ? Buffer.byteLength(m.payload) : m.payload.byteLength;
     const limit = this.opts.maxPayloadBytes ?? 1_048_576;
-    if (size > limit) return { code: 'too-large', reason: `payload of ${size} bytes exceeds ingest.maxPayloadBytes (${limit}); raise the limit or fix the sender` };
+    if (size > limit) return { code: 'too-large', ...tooLarge(m.payload, size, limit) };
     const decoder = this.opts.decoders.get(m.source);
     if (!decoder) return { code: 'undecodable', reason: `no decoder configured for source "${m.source}"` };
     let result;

@@ -176,4 +176,10 @@ describe('formatReplaySummary', () => {
     const text = formatReplaySummary({ replayed: 3, accepted: 0, stillQuarantined: 3, reasons: { a: 1, b: 2 } });
     expect(text).toBe('replayed 3: 0 accepted, 3 quarantined again\n  2 × b\n  1 × a\n');
   });
+
+  it('names the too-large entries passed over because only the start of their payload was kept', () => {
+    expect(formatReplaySummary({ replayed: 0, accepted: 0, stillQuarantined: 0, reasons: {}, prefixes: [4, 9] })).toBe(
+      "replayed 0: 0 accepted, 0 quarantined again\nnot replayed (too large: only the start of each payload was kept, nothing whole to run again; 'assetbridge quarantine show ID' says what sent it: fix the sender, then discard them): 4, 9\n",
+    );
+  });
 });

@@ -7,6 +7,7 @@
 import type { QuarantineCode } from '../core/model/messages.js';
 import type { IngestSink } from '../ports/source.js';
 import type { QuarantineRow, Store } from '../ports/store.js';
+import { keptOnlyPrefix } from './too-large.js';
 
 export interface ReplaySummary {
   readonly replayed: number;
@@ -21,6 +22,8 @@ export interface ReplaySummary {
   readonly notOfCode?: { readonly code: string; readonly ids: readonly number[] };
   /** Open `unreadable-page` entries passed over: pages a telematics pull could not read, not messages to run again. */
   readonly pages?: readonly number[];
+  /** Open `too-large` entries passed over: only the start of each payload was kept, nothing whole to run again. */
+  readonly prefixes?: readonly number[];
   /** Stopped between two chunks (Ctrl-C on the command): of `total` to replay, the rest stays open. */
   readonly interrupted?: { readonly total: number };
 }
@@ -45,6 +48,8 @@ export function formatReplaySummary(s: ReplaySummary): string {
   if (s.notOfCode && otherCode.length) out += `not replayed (open, but not of code ${s.notOfCode.code}; name them without --code): ${otherCode.join(', ')}\n`;
   if (s.pages?.length)
     out += `not replayed (pages a telematics pull could not read, not messages: 'assetbridge quarantine show ID --payload' writes one out, the aemp command that met it asks for it again when run again; discard them when done): ${s.pages.join(', ')}\n`;
+  if (s.prefixes?.length)
+    out += `not replayed (too large: only the start of each payload was kept, nothing whole to run again; 'assetbridge quarantine show ID' says what sent it: fix the sender, then discard them): ${s.prefixes.join(', ')}\n`;
   if (s.interrupted) out += `interrupted after ${s.replayed} of ${s.interrupted.total}: the others stay open; run the same replay again for them\n`;
   return out;
 }
@@ -116,13 +121,15 @@ async function replayOpen(
   const done = new Set<number>();
   let interrupted = false;
   const pages: number[] = [];
+  const prefixes: number[] = [];
   for await (const all of named ? slices(named) : openEntries(store, code, done)) {
     if (signal?.aborted) {
       interrupted = true;
       break;
     }
     // A page a telematics pull could not read is no message: run through a decoder it would only be set aside again.
-    const part = all.filter((r) => r.code !== 'unreadable-page' || (pages.push(r.id), false));
+    // Nor is the start of a too-large payload, all its entry keeps: run again it would be set aside as something else.
+    const part = all.filter((r) => (r.code !== 'unreadable-page' || (pages.push(r.id), false)) && (!keptOnlyPrefix(r) || (prefixes.push(r.id), false)));
     if (part.length === 0) continue;
     // The old rows are done either way (accepted, or quarantined again as a new row): each closes in
     // the transaction that stores its message's new outcome (`replayOf`), so a crash in between
@@ -145,6 +152,7 @@ async function replayOpen(
     ...(notOpen.length ? { skippedStates: await quarantineStates(store, notOpen) } : {}),
     ...(filter.code && notOfCode.length ? { notOfCode: { code: filter.code, ids: notOfCode } } : {}),
     ...(pages.length ? { pages } : {}),
+    ...(prefixes.length ? { prefixes } : {}),
     ...(interrupted ? { interrupted: { total } } : {}),
   };
 }
