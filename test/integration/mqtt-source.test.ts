@@ -272,6 +272,34 @@ describe.runIf(mosquitto)('MQTT source (real Mosquitto)', () => {
     }
   });
 
+  it('MQTT 3.1.1: the retained message the broker sends again at the next start is marked as redelivered, so an older reading in it is not taken for a meter fault', async () => {
+    // Mutation: a retained copy resent for a subscription the session held handed over as new.
+    const topic = `ab-test/${RUN}/retained-restart/a1`;
+    let remembered: readonly string[] | undefined;
+    const subscriptionMemory = { load: () => Promise.resolve(remembered), save: (f: readonly string[]) => Promise.resolve(void (remembered = f)) };
+    const pub = await mqtt.connectAsync(MOSQUITTO_URL, { protocolVersion: 4, reconnectPeriod: 0 });
+    await pub.publishAsync(topic, 'retained-1', { qos: 1, retain: true });
+    try {
+      const cfg = config('retained-restart', { protocolVersion: 4 });
+      const first = new MemorySink();
+      const source = await start(cfg, first, { subscriptionMemory });
+      await expect.poll(() => first.committed.length).toBe(1);
+      expect(first.committed[0]?.redelivered).toBeUndefined(); // new to the session: taken as new
+      await publish('retained-restart', ['live']);
+      await expect.poll(() => first.committed.length).toBe(2);
+      expect(first.committed[1]?.redelivered).toBeUndefined();
+      await source.stop();
+      const again = new MemorySink();
+      await start(cfg, again, { subscriptionMemory });
+      await publish('retained-restart', ['after']);
+      await expect.poll(() => again.payloads()).toEqual(['retained-1', 'after']);
+      expect(again.committed.map((m) => m.redelivered)).toEqual([true, undefined]);
+    } finally {
+      await pub.publishAsync(topic, '', { qos: 1, retain: true }); // clears the retained message
+      await pub.endAsync();
+    }
+  });
+
   it('takes a message once when a broader configured filter covers another (a broker sends a copy per matching subscription), also after a config that subscribed the narrower one', async () => {
     const decoder = { assetId: { topicSegment: 3 }, meters: { operatingHours: 'h' } };
     const narrow = { filter: `ab-test/${RUN}/overlap/+`, decoder };

@@ -21,7 +21,9 @@ export interface RawMessage {
   /**
    * The source may have handed this message over before: an MQTT redelivery (DUP), sent again by
    * the broker because no acknowledgement reached it (often one lost with its connection after the
-   * commit). A rule that drops it as late has most likely taken it already: not counted as late.
+   * commit), or a retained message an MQTT 3.1.1 broker sends again when the source subscribes at
+   * a start to a filter its session held already. A rule that drops it as late has most likely
+   * taken it already: not counted as late.
    */
   readonly redelivered?: true;
   /**

@@ -18,6 +18,7 @@ import type { MqttSourceConfig } from '../../../config/schema.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import type { IngestSink, RefusedSubscription, Source } from '../../../ports/source.js';
 import { mqttClientOptions, redactedUrl, staleSubscriptions, subscribedAs, subscriptions, type ReadPem } from './client-options.js';
+import { compileTopicFilter, type TopicMatcher } from '../../../core/normalize/topic-match.js';
 import { deferAcks, sendPubacks } from './deferred-ack.js';
 
 /** Structured logger; pino's methods have this shape. */
@@ -171,6 +172,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let refusedFilters: readonly RefusedSubscription[] = [];
   /** The filters the broker granted in this run, in the session it still holds (MQTT 3.1.1: not subscribed again after a reconnect). */
   const grantedInSession = new Set<string>();
+  /** MQTT 3.1.1: the filters (subscribed again on this connection) whose retained messages come a second time, marked as redelivered. */
+  let resentRetained: TopicMatcher[] = [];
 
   const accepting = (): boolean => state === 'running' || state === 'starting';
 
@@ -183,8 +186,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     }
     counts.received++;
     inflight++;
-    // DUP: the broker sent it on an earlier connection and no acknowledgement reached it.
-    const raw: RawMessage = packet.dup
+    // DUP: the broker sent it on an earlier connection and no acknowledgement reached it. A
+    // retained copy MQTT 3.1.1 resends for a subscription the session held (at a start) was most
+    // likely taken before too: an older meter reading in it is then no meter fault.
+    const raw: RawMessage = packet.dup || (packet.retain && resentRetained.some((matches) => matches(packet.topic)))
       ? { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), redelivered: true }
       : { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() };
     pending.push({ packet, raw, connection });
@@ -298,6 +303,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // is not ingested once more per reconnect. A session the broker lost is subscribed in full.
     if (!connack.sessionPresent) grantedInSession.clear();
     const toSubscribe = config.protocolVersion === 5 ? subs : Object.fromEntries(Object.entries(subs).filter(([f]) => !grantedInSession.has(f)));
+    // The retained messages the broker sends again for filters an earlier run subscribed in this session.
+    resentRetained = config.protocolVersion !== 5 && connack.sessionPresent ? Object.keys(toSubscribe).filter((f) => earlier.includes(f)).map(compileTopicFilter) : [];
     if (Object.keys(toSubscribe).length === 0) {
       log.debug({ source: name, url }, 'MQTT source: the session kept its subscriptions; not subscribing again (MQTT 3.1.1 would resend every retained message)');
       subscribed(c, subs, stale, [], false);
@@ -313,7 +320,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         return;
       }
       if (err && answered === undefined) {
-        const message = `broker ${url} refused the subscription to ${Object.keys(subs).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${user ?? '(anonymous)'}`;
+        const message = `broker ${url} refused the subscription to ${Object.keys(toSubscribe).join(', ')}: ${err.message}; check the topic filters and the broker's ACL for user ${user ?? '(anonymous)'}`;
         if (startWaiter) failStart(new Error(`MQTT source "${config.name}": ${message}`));
         else log.error({ source: name }, `MQTT source: ${message}`);
         return;
