@@ -77,6 +77,12 @@ export function createJsonDecoder(source: string, topics: readonly JsonTopicDeco
           `no decoder for topic "${message.channel}"; configured topic filters: ${filterList}. It came for a subscription of an earlier config, which the broker keeps in the session of this source's clientId: add a filter for the topic (then replay), or unsubscribe the old filter on the broker under that clientId`,
         );
 
+      // Zero bytes: what a broker forwards when a retained message is cleared (an empty retained
+      // publish), as well as a sender's empty message. Either way there is nothing to take.
+      if (message.payload.length === 0)
+        return fail(
+          `payload is empty (zero bytes): nothing to take; an MQTT publish that clears a retained message on "${message.channel}" looks so: discard it (assetbridge quarantine discard ID), or have the sender stop publishing empty messages`,
+        );
       const read = utf8Text(message.payload);
       if (!read.ok) return fail(read.reason);
       const text = read.text;
