@@ -130,6 +130,16 @@ describe('problems name their key', () => {
     expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('1m')] } }, {}).sources.mqtt[0]?.sessionExpiryMs).toBe(60_000);
   });
 
+  it('an MQTT reconnect delay under 10 ms (0 would reconnect every millisecond) is refused at reconnectDelayMs', () => {
+    const source = (reconnectDelayMs: unknown) => ({ name: 'yard', url: 'mqtt://127.0.0.1:1883', reconnectDelayMs, topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
+    const message = (text: string) =>
+      `${text} is too short: the source would reconnect to the broker that often (every millisecond for 0), flooding its log and a broker that refuses it; give seconds, e.g. 5s (digits alone are milliseconds)`;
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(0)] } }, {}))).toEqual([{ key: 'sources.mqtt.0.reconnectDelayMs', message: message('0ms') }]);
+    expect(problems(() => compileConfig({ destinations: [erp], sources: { mqtt: [source(5)] } }, {}))).toEqual([{ key: 'sources.mqtt.0.reconnectDelayMs', message: message('5ms') }]);
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source('10ms')] } }, {}).sources.mqtt[0]?.reconnectDelayMs).toBe(10);
+    expect(compileConfig({ destinations: [erp], sources: { mqtt: [source(undefined)] } }, {}).sources.mqtt[0]?.reconnectDelayMs).toBe(5000);
+  });
+
   it('TLS files with an mqtt:// or ws:// url (ignored there: password in clear text) are refused at each file key', () => {
     const source = (url: string) => ({ name: 'yard', url, caFile: '/etc/ab/ca.pem', certFile: '/etc/ab/c.pem', keyFile: '/etc/ab/c.key', topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] });
     const message = (key: string) => `is set, but the url is not TLS, so it would not be used and the connection (password included) would go in clear text: use mqtts:// (or wss://) in url, or remove ${key}`;

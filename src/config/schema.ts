@@ -155,8 +155,13 @@ export const mqttSourceSchema = z.strictObject({
         `${durationText(Number(iss.input))} is too short: the broker ends our session, and drops the messages it queued for us, this long after we disconnect, so a restart or an outage would lose them; give hours or days, e.g. 7d (digits alone are milliseconds)`,
     }),
   ),
-  /** Wait before reconnecting after a lost connection or a failed commit. @default 5s */
-  reconnectDelayMs: duration('5s'),
+  /** Wait before reconnecting after a lost connection, a refused one or a failed commit (at least 10ms). @default 5s */
+  reconnectDelayMs: duration('5s').pipe(
+    z.number().min(10, {
+      error: (iss) =>
+        `${durationText(Number(iss.input))} is too short: the source would reconnect to the broker that often (every millisecond for 0), flooding its log and a broker that refuses it; give seconds, e.g. 5s (digits alone are milliseconds)`,
+    }),
+  ),
   /**
    * Subscribe as MQTT shared subscriptions (`$share/<group>/<filter>`), for a scaled mode not built
    * yet: with the SQLite store run one process per store (`config check` and the service's start warn when this is set).
