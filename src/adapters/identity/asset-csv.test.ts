@@ -67,6 +67,17 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     expect(rows).toEqual([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { note: 'two\r\nlines' } }, identifiers: [{ type: 'pin', value: 'PIN,1', erpAssetId: 'A1' }] }]);
   });
 
+  it("reads Excel's sep= first line as the separator, not as the header, and counts lines from it", () => {
+    const expected = [{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { note: '1,5' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'A1' }] }];
+    expect(parseAssetCsv('sep=;\r\nidentifier;id_type;erp_asset_id;note\r\ntag-1;tag;A1;1,5\r\n')).toEqual(expected);
+    expect(parseAssetCsv('\uFEFFSEP=,\nidentifier,id_type,erp_asset_id,note\ntag-1,tag,A1,"1,5"\n')).toEqual(expected);
+    expect(parseAssetCsv('sep=\t\nidentifier\tid_type\terp_asset_id\tnote\ntag-1\ttag\tA1\t1,5\n')).toEqual(expected);
+    expect(fail('\uFEFFsep=;\nidentifier;id_type;erp_asset_id\n\n;tag;A2\n')).toEqual(['f.csv line 4: column identifier is empty']);
+    expect(fail('sep=;;\nidentifier;id_type;erp_asset_id\ntag-1;tag;A1\n')).toEqual([
+      'f.csv line 1: "sep=;;" names no separator a CSV can use (it is Excel\'s line naming the one separator character, as in "sep=;" or "sep=,"); fix or delete the line and import the file again',
+    ]);
+  });
+
   it('names the real line after blank lines and quoted line breaks', () => {
     expect(fail('identifier,id_type,erp_asset_id\n\ntag-1,tag,A1\n\n,tag,A2\n')).toEqual(['f.csv line 5: column identifier is empty']);
     expect(fail('identifier,id_type,erp_asset_id,note\r\ntag-1,tag,A1,"a\r\nb"\r\n,tag,A2,\r\n')).toEqual(['f.csv line 4: column identifier is empty']);
@@ -74,7 +85,7 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
 
   it('says what is wrong with a header it cannot use', () => {
     expect(fail('identifier|id_type|erp_asset_id\ntag-1|tag|A1\n')).toEqual([
-      'f.csv line 1: the header has no column identifier, erp_asset_id (found "identifier|id_type|erp_asset_id"); columns are separated by commas (or, when the header has none, semicolons or tabs): identifier,id_type,erp_asset_id,erp_module,destination,<attributes...>',
+      'f.csv line 1: the header has no column identifier, erp_asset_id (found "identifier|id_type|erp_asset_id"); columns are separated by commas (or, when the header has none, semicolons or tabs; or by what a first line "sep=;" names): identifier,id_type,erp_asset_id,erp_module,destination,<attributes...>',
     ]);
     expect(fail('identifier,id_type,erp_asset_id,Identifier\ntag-1,tag,A1,x\n')).toEqual(['f.csv line 1: column identifier appears twice in the header']);
   });

@@ -120,6 +120,25 @@ function otherDelimiter(text: string): string | undefined {
   return first.includes(';') ? ';' : first.includes('\t') ? '\t' : undefined;
 }
 
+/**
+ * Excel's `sep=;` first line (it reads one to know the separator, and some set-ups write one): the
+ * separator it names, and the text with that line left blank (so lines keep their numbers), or
+ * undefined when the first line is no such line. A `sep=` line naming no single character is refused.
+ */
+function separatorLine(text: string, fileName: string): { delimiter: string; text: string } | undefined {
+  const body = text.replace(/^\uFEFF/, '');
+  const first = /^[^\r\n]*/.exec(body)?.[0] ?? '';
+  const sep = /^sep=(.*)$/i.exec(first);
+  if (!sep) return undefined;
+  const named = sep[1] as string;
+  if (named.length !== 1 || named === '"') {
+    throw new CsvError([
+      `${fileName} line 1: "${first}" names no separator a CSV can use (it is Excel's line naming the one separator character, as in "sep=;" or "sep=,"); fix or delete the line and import the file again`,
+    ]);
+  }
+  return { delimiter: named, text: body.slice(first.length) };
+}
+
 /** How far a long check of a CSV got: its parsing (bytes of the file) or its rows (checked of all). */
 export type CsvProgress = (stage: 'parsing' | 'checking', done: number, total: number) => void;
 
@@ -205,8 +224,10 @@ export function readAssetCsv(
     onProgress?: CsvProgress;
   } = {},
 ): AssetUpdate[] {
-  const delimiter = otherDelimiter(text) ?? ',';
-  const [header, ...records] = readRecords(text, fileName, delimiter, opts.onProgress);
+  // A first line `sep=;` names the separator; it is no header.
+  const sep = separatorLine(text, fileName);
+  const delimiter = sep?.delimiter ?? otherDelimiter(text) ?? ',';
+  const [header, ...records] = readRecords(sep?.text ?? text, fileName, delimiter, opts.onProgress);
   if (!header || records.length === 0) {
     throw new CsvError([`${fileName}: no rows; expected a header line "identifier,id_type,erp_asset_id,erp_module" and one row per identifier`]);
   }
@@ -218,7 +239,7 @@ export function readAssetCsv(
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) {
     problems.unshift(
-      `${fileName} line ${header.line}: the header has no column ${missing.join(', ')} (found "${header.fields.join(',')}"); columns are separated by commas (or, when the header has none, semicolons or tabs): ${CORE_COLUMNS.join(',')},<attributes...>`,
+      `${fileName} line ${header.line}: the header has no column ${missing.join(', ')} (found "${header.fields.join(',')}"); columns are separated by commas (or, when the header has none, semicolons or tabs; or by what a first line "sep=;" names): ${CORE_COLUMNS.join(',')},<attributes...>`,
     );
   }
   if (problems.length) throw new CsvError(problems);
