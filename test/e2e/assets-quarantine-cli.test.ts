@@ -80,9 +80,9 @@ describe('assets import and export', () => {
     const exported = join(a.cfg.dir, 'export.csv');
     expect((await runCli(['assets', 'export', exported, '-c', a.cfg.path])).code).toBe(0);
     expect([...readFileSync(exported).subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
-    expect(readFileSync(exported, 'utf8')).toBe('\uFEFFidentifier,id_type,erp_asset_id,erp_module,destination,site\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\n');
+    expect(readFileSync(exported, 'utf8')).toBe('\uFEFFidentifier,id_type,erp_asset_id,erp_module,destination,site\r\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\r\n');
     // Printed (for a pipe), without it.
-    expect((await runCli(['assets', 'export', '-c', a.cfg.path])).stdout).toBe('identifier,id_type,erp_asset_id,erp_module,destination,site\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\n');
+    expect((await runCli(['assets', 'export', '-c', a.cfg.path])).stdout).toBe('identifier,id_type,erp_asset_id,erp_module,destination,site\r\nGrúa-7,tag,A1,fixed-assets,,Mühlheim\r\n');
     const b = setup();
     expect((await runCli(['assets', 'import', exported, '-c', b.cfg.path])).code).toBe(0);
     expect(await listAssets(b.cfg.path)).toEqual(await listAssets(a.cfg.path));

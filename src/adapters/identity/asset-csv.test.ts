@@ -23,6 +23,11 @@ describe('asset CSV', () => {
     expect(parseAssetCsv(formatAssetCsv(rows))).toEqual(rows);
   });
 
+  it('exports with CRLF line ends, as the reports write their CSVs', () => {
+    const text = formatAssetCsv([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { note: 'two\nlines' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'A1' }] }]);
+    expect(text).toBe('identifier,id_type,erp_asset_id,erp_module,destination,note\r\ntag-1,tag,A1,fixed-assets,,"two\nlines"\r\n');
+  });
+
   it('names the line and column at fault', () => {
     expect(() => parseAssetCsv('identifier,id_type,erp_asset_id\ntag-1,bogus,A1\n,tag,A2\n', 'm.csv')).toThrow(CsvError);
     try {

@@ -9,7 +9,7 @@ import { parse } from 'csv-parse/sync';
 import { IDENTIFIER_TYPES, type IdentifierType } from '../../core/model/events.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { normalizeIdentifier, type IdentifierRecord } from '../../core/model/assets.js';
-import { csvCellValue, csvField } from '../../core/csv.js';
+import { csvCellValue, toCsv } from '../../core/csv.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { QUANTITY_HINT, parseQuantity } from '../../core/rules/inventory/counts.js';
 
@@ -359,17 +359,14 @@ export function parseAssetCsv(text: string, fileName = 'CSV'): AssetWithIdentifi
   return applyAssetUpdates([], readAssetCsv(text, fileName));
 }
 
+/** The registry as CSV, each line ended by CRLF as the tool's other CSVs are (RFC 4180, {@link toCsv}). */
 export function formatAssetCsv(rows: readonly AssetWithIdentifiers[]): string {
   const attrCols = [...new Set(rows.flatMap((r) => Object.keys(r.asset.attributes)))].sort();
-  const lines = [[...CORE_COLUMNS, ...attrCols].map(csvField).join(',')];
+  const lines: (string | undefined)[][] = [[...CORE_COLUMNS, ...attrCols]];
   for (const { asset, identifiers } of rows) {
     // An asset without tracking identifiers (events name its ERP id) still gets a row, or a re-import would lose it.
     const ids = identifiers.length ? identifiers : [{ type: ASSET_ONLY_TYPE, value: asset.erpAssetId }];
-    for (const id of ids) {
-      lines.push(
-        [id.value, id.type, asset.erpAssetId, asset.erpModule, asset.destination ?? '', ...attrCols.map((c) => asset.attributes[c] ?? '')].map(csvField).join(','),
-      );
-    }
+    for (const id of ids) lines.push([id.value, id.type, asset.erpAssetId, asset.erpModule, asset.destination ?? '', ...attrCols.map((c) => asset.attributes[c] ?? '')]);
   }
-  return `${lines.join('\n')}\n`;
+  return toCsv(lines);
 }
