@@ -111,6 +111,21 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     ]);
   });
 
+  it('warns of codes a spreadsheet turned into dates, naming the line and column, and imports them as they are', () => {
+    const warnings: string[] = [];
+    const text = 'identifier,id_type,erp_asset_id,sku,inService,site\nOct-26,serial,A1,2-Jan,10/1/2026,Oct-26\ntag-2,tag,10/1/2026 0:00,OCT-26,,\nMAR-12,tag,A3,01.10.2026,,\n';
+    const updates = readAssetCsv(text, 'f.csv', { warnings });
+    expect(updates.map((u) => u.identifiers[0]?.value)).toEqual(['Oct-26', 'tag-2', 'MAR-12']);
+    const why = '" looks like a date a spreadsheet made of the value (it saves 2026-10 as Oct-26, 1-2 as 2-Jan, 2026-10-01 as 10/1/2026); if it was, the value is lost: re-enter it in a column formatted as Text (or open the original with Data → From Text/CSV, the column set to Text) and import the file again';
+    // Dates in attribute columns that are no codes (inService, site) are not warned of; codes in capitals (OCT-26, MAR-12) neither.
+    expect(warnings).toEqual([
+      `f.csv line 2, column identifier: "Oct-26${why}`,
+      `f.csv line 2, column sku: "2-Jan${why}`,
+      `f.csv line 3, column erp_asset_id: "10/1/2026 0:00${why}`,
+      `f.csv line 4, column sku: "01.10.2026${why}`,
+    ]);
+  });
+
   it('refuses an erp row that names something else than the asset (it would map nothing), pointing at external-ref', () => {
     expect(fail('identifier,id_type,erp_asset_id\nEQ-1,ERP,EQ-1\n10004711,erp,EQ-1\n')).toEqual([
       'f.csv line 3: id_type erp is for a row naming the asset itself ("EQ-1,erp,EQ-1"), not "10004711"; for another number the asset is known by, use id_type external-ref',

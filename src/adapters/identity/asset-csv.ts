@@ -21,6 +21,26 @@ const ASSET_ONLY_TYPE: IdentifierType = 'erp';
 /** How Excel shows (and saves) a long numeric id it took for a number: `3.5604E+14`. */
 const SPREADSHEET_NUMBER = /^[0-9](\.[0-9]+)?E\+[0-9]+$/i;
 
+/**
+ * How a spreadsheet saves a value it took for a date (the cell's display format): `2026-10` as
+ * `Oct-26`, `1-2` as `2-Jan`, `2026-10-01` as `10/1/2026` or `01.10.2026`, maybe with a time.
+ * Months are matched as Excel writes them (`Oct`), not as a code would be (`OCT-26`).
+ */
+const SPREADSHEET_DATES = [
+  /^\d{1,2}-(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)(-\d{2}|-\d{4})?$/,
+  /^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(\d{2}|\d{4})$/,
+  /^\d{1,2}\/\d{1,2}\/(\d{2}|\d{4})( \d{1,2}:\d{2}(:\d{2})?)?$/,
+  /^\d{1,2}\.\d{1,2}\.\d{4}( \d{1,2}:\d{2}(:\d{2})?)?$/,
+];
+/** Attribute columns that hold codes, not dates (`sku`, `locationCode`, `serialNumber`, `partNo`). */
+const CODE_COLUMN = /(id|code|sku|serial|ref|number|no|nr)$/i;
+
+/** A warning for a code cell that reads like a date a spreadsheet made of it, or undefined. */
+function spreadsheetDateWarning(where: string, column: string, value: string): string | undefined {
+  if (!SPREADSHEET_DATES.some((re) => re.test(value))) return undefined;
+  return `${where}, column ${column}: "${value}" looks like a date a spreadsheet made of the value (it saves 2026-10 as Oct-26, 1-2 as 2-Jan, 2026-10-01 as 10/1/2026); if it was, the value is lost: re-enter it in a column formatted as Text (or open the original with Data → From Text/CSV, the column set to Text) and import the file again`;
+}
+
 /** `; did you mean X?` for a cell a letter off a value it may hold (`tagg`, `ERP`; two letters for a value over four), else ''. */
 function didYouMean(value: string, known: readonly string[]): string {
   const lower = value.toLowerCase();
@@ -222,6 +242,11 @@ export function readAssetCsv(
     attributeLines?: Map<string, Map<string, number>>;
     /** Told how far the check got, every {@link PROGRESS_EVERY} rows (a large file takes seconds). */
     onProgress?: CsvProgress;
+    /**
+     * Filled with what is read but looks wrong: a cell of an identifier, erp_asset_id or code
+     * attribute column (`sku`, `locationCode`, …) that reads like a date a spreadsheet made of it, naming the line and column.
+     */
+    warnings?: string[];
   } = {},
 ): AssetUpdate[] {
   // A first line `sep=;` names the separator; it is no header.
@@ -245,6 +270,7 @@ export function readAssetCsv(
   if (problems.length) throw new CsvError(problems);
   const attributeColumns = names.filter((n) => n !== '' && !(CORE_COLUMNS as readonly string[]).includes(n));
   const hasDestination = names.includes('destination');
+  const codeColumns = ['identifier', 'erp_asset_id', ...attributeColumns.filter((c) => CODE_COLUMN.test(c))];
 
   const byAsset = new Map<string, { given: Map<string, { value: string; line: number }>; ids: IdentifierRecord[] }>();
   const seenIds = new Map<string, { erpAssetId: string; line: number }>();
@@ -282,6 +308,12 @@ export function readAssetCsv(
     const destination = cell('destination');
     if (destination && opts.destinations && !opts.destinations.includes(destination)) {
       problems.push(`${where}: destination "${destination}" is not configured (destinations: ${opts.destinations.join(', ')})${didYouMean(destination, opts.destinations)}`);
+    }
+    if (opts.warnings) {
+      for (const column of codeColumns) {
+        const warning = spreadsheetDateWarning(where, column, cell(column));
+        if (warning !== undefined) opts.warnings.push(warning);
+      }
     }
     const quantity = opts.quantityAttribute !== undefined && attributeColumns.includes(opts.quantityAttribute) ? cell(opts.quantityAttribute) : '';
     if (quantity !== '' && parseQuantity(quantity) === undefined) problems.push(`${where}: ${quantityProblem(erpAssetId || '(no erp_asset_id)', opts.quantityAttribute as string, quantity)}; fix the cell`);

@@ -37,4 +37,16 @@ describe('assets import', () => {
     expect(small.code).toBe(0);
     expect(small.stderr).toBe('');
   }, 60_000);
+
+  it('warns of identifiers a spreadsheet turned into dates, naming the file, line and column, and imports them', async () => {
+    const { path, dir } = config();
+    const file = join(dir, 'excel.csv');
+    writeFileSync(file, 'identifier,id_type,erp_asset_id\r\nOct-26,serial,A1\r\ntag-2,tag,A2\r\n');
+    const r = await runCli(['assets', 'import', file, '-c', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => l.startsWith('warning: '))).toEqual([
+      `warning: ${file} line 2, column identifier: "Oct-26" looks like a date a spreadsheet made of the value (it saves 2026-10 as Oct-26, 1-2 as 2-Jan, 2026-10-01 as 10/1/2026); if it was, the value is lost: re-enter it in a column formatted as Text (or open the original with Data → From Text/CSV, the column set to Text) and import the file again`,
+    ]);
+    expect(r.stdout).toContain('imported 2 identifier(s) for 2 asset(s)');
+  });
 });

@@ -88,6 +88,9 @@ the separator. A cell that would open as a spreadsheet formula
 (=, +, -, @) is exported behind a ', which an import takes off again.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
 number, 0 or more, or empty (1); a file with any other value is refused, naming the line.
+A cell of identifier, erp_asset_id or a code attribute column (sku, locationCode, serialNumber,
+…) that reads like a date a spreadsheet made of a code (2026-10 saved as Oct-26, 1-2 as 2-Jan,
+2026-10-01 as 10/1/2026) is imported as it is, with a warning naming the line and column.
 With rules.depreciation, depreciation attributes (cost, salvage, expectedUnits, …) that are not
 plain numbers, negative, a salvage above cost, zero expected units or a useful life under one
 period are imported, with a warning
@@ -113,6 +116,7 @@ naming the line, asset and attribute.`,
       const { config, configPath } = resolveConfig(opts.config);
       const quantityAttribute = config.rules.inventory?.quantityAttribute;
       const lines = new Map<string, Map<string, number>>();
+      const warnings: string[] = [];
       // A large file takes a while (200,000 rows: about 10 s to check, as long to store): say what is going on.
       const started = Date.now();
       const large = bytes.length >= LARGE_IMPORT_BYTES;
@@ -120,6 +124,7 @@ naming the line, asset and attribute.`,
       const updates = readAssetCsv(text, file, {
         destinations: config.destinations.map((d) => d.name),
         attributeLines: lines,
+        warnings,
         ...(quantityAttribute !== undefined ? { quantityAttribute } : {}),
         ...(large ? { onProgress: quarterSteps(file) } : {}),
       });
@@ -144,6 +149,8 @@ naming the line, asset and attribute.`,
           .filter((r) => imported.has(r.asset.erpAssetId))
           .map(({ asset }) => ({ asset, key: () => file, where: (attribute: string) => { const line = lines.get(asset.erpAssetId)?.get(attribute); return line !== undefined ? `${file} line ${line}` : `${file} (stored value, not in the file)`; } }));
         for (const w of depreciationInputWarnings(config.rules, listed)) process.stdout.write(`warning: ${w.message}; fix it in the file and import it again\n`);
+        // Codes a spreadsheet may have turned into dates (imported as they are: they may be real).
+        for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
         const open = await store.countQuarantine({ status: 'open', code: 'unknown-asset' });
         if (open) process.stdout.write(`${open} quarantined message(s) had no mapping; run 'assetbridge quarantine replay --code unknown-asset' to process them now\n`);
       });

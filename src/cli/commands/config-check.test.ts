@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
 import { probeTelematicsAuth } from '../../adapters/telematics/auth/probe.js';
-import { assetFileProblems, checkConnections, telematicsProblems } from './config-check.js';
+import { assetFileProblems, assetFileWarnings, checkConnections, telematicsProblems } from './config-check.js';
 import type { ProbeResult } from '../../ports/connector.js';
 
 let erp: ErpSimulator;
@@ -195,6 +195,15 @@ describe('asset CSVs named in the config', () => {
     expect(problems[0]?.message).toMatch(/line 3: .*sap/);
     // The service refuses to start on the same file, with the same words.
     expect(() => configuredAssets(config)).toThrow(/sap/);
+  });
+
+  it('codes a spreadsheet turned into dates are warned of under the file, with its line and column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-assets-'));
+    const file = join(dir, 'mapping.csv');
+    writeFileSync(file, 'identifier,id_type,erp_asset_id\ntag-1,tag,EQ-1\n2-Jan,serial,EQ-2\n');
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], assets: { files: [file] } });
+    expect(assetFileProblems(config)).toEqual([]);
+    expect(assetFileWarnings(config)).toEqual([{ key: 'assets.files.0', message: expect.stringMatching(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} line 3, column identifier: "2-Jan" looks like a date a spreadsheet made of the value`)) as unknown }]);
   });
 });
 

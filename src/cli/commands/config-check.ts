@@ -133,6 +133,19 @@ export function configuredAssetInputWarnings(config: Config): RuleInputWarning[]
   return depreciationInputWarnings(rules, listed);
 }
 
+/**
+ * Cells of the asset CSVs that read like dates a spreadsheet made of a code (`Oct-26` for
+ * `2026-10`), under the file's key, naming the line and column. Read after
+ * {@link assetFileProblems} found none.
+ */
+export function assetFileWarnings(config: Config): RuleInputWarning[] {
+  return config.assets.files.flatMap((file, i) => {
+    const warnings: string[] = [];
+    readAssetCsv(decodeAssetCsv(readFileSync(file), file), file, { warnings });
+    return warnings.map((message) => ({ key: `assets.files.${i}`, message }));
+  });
+}
+
 /** Telematics feeds whose vendor has no default address and that give none (`baseUrl`). */
 export function telematicsProblems(config: Config): { key: string; message: string }[] {
   return config.telematics.flatMap((t, i) => {
@@ -191,6 +204,8 @@ export function registerConfigCommand(program: Command): void {
       for (const w of withConfigLines(config, assetMatchWarnings(rulesConfigOf(config), configuredAssets(config).map((a) => a.asset), 'listed in the config'))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Asset data depreciation cannot use as it is: said per asset and attribute, not refused.
       for (const w of withConfigLines(config, configuredAssetInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      // Codes in the asset CSVs a spreadsheet may have turned into dates: said, not refused (they may be real).
+      for (const w of withConfigLines(config, assetFileWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // MQTT shared subscriptions with a store that serves one process: as the service's start says.
       for (const w of withConfigLines(config, sharedGroupWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
       // Credentials in an MQTT url and in username/password: the url's are used (mqtt.js), the keys not.
