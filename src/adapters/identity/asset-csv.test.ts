@@ -83,6 +83,12 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     ]);
   });
 
+  it('trims every cell, quoted or not, keeping the spaces inside a value: a quoted " A1 " is asset A1', () => {
+    expect(parseAssetCsv('identifier,id_type,erp_asset_id,site\n" tag 1 ",tag," A1 ", " Plant 7 "\ntag-2,tag,A1,Plant 7\n')).toEqual([
+      { asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { site: 'Plant 7' } }, identifiers: [{ type: 'tag', value: 'tag 1', erpAssetId: 'A1' }, { type: 'tag', value: 'tag-2', erpAssetId: 'A1' }] },
+    ]);
+  });
+
   it('names the real line after blank lines and quoted line breaks', () => {
     expect(fail('identifier,id_type,erp_asset_id\n\ntag-1,tag,A1\n\n,tag,A2\n')).toEqual(['f.csv line 5: column identifier is empty']);
     expect(fail('identifier,id_type,erp_asset_id,note\r\ntag-1,tag,A1,"a\r\nb"\r\n,tag,A2,\r\n')).toEqual(['f.csv line 4: column identifier is empty']);

@@ -165,7 +165,7 @@ export type CsvProgress = (stage: 'parsing' | 'checking', done: number, total: n
 /** Rows between two calls of a {@link CsvProgress}. */
 export const PROGRESS_EVERY = 10_000;
 
-/** The rows as records (fields trimmed, spreadsheet guards taken off) with the line each starts on; the header is the first. */
+/** The rows as records (fields trimmed, quoted or not; spreadsheet guards taken off) with the line each starts on; the header is the first. */
 function readRecords(text: string, fileName: string, delimiter = ',', onProgress?: CsvProgress): { fields: string[]; line: number }[] {
   let parsed: { record: string[]; info: { bytes: number } }[];
   const total = onProgress ? Buffer.byteLength(text) : 0;
@@ -203,7 +203,9 @@ function readRecords(text: string, fileName: string, delimiter = ',', onProgress
   return parsed.map(({ record, info }) => {
     const start = lineAfter(previousEnd);
     previousEnd = info.bytes;
-    return { fields: record.map(csvCellValue), line: start };
+    // Quoted or not, a cell's spaces at either end are no part of its value (csv-parse's trim keeps a quoted cell's):
+    // `" A1 "` and `A1` are one asset, as identifiers compare trimmed. Spaces inside a value are kept.
+    return { fields: record.map((f) => csvCellValue(f.trim())), line: start };
   });
 }
 

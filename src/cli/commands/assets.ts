@@ -84,7 +84,8 @@ A row "<id>,erp,<id>" stands for an asset without tracking identifiers (id_type 
 nothing else; another number the asset is known by is an external-ref).
 The file is UTF-8 (or UTF-16 with its BOM, Excel's "Unicode Text"); a header without commas may
 separate its columns by semicolons or tabs; a first line "sep=;" (Excel's) names
-the separator. A cell that would open as a spreadsheet formula
+the separator. Every cell is read without the spaces at either end, quoted or not
+(" A1 " is asset A1; spaces inside a value are kept). A cell that would open as a spreadsheet formula
 (=, +, -, @) is exported behind a ', which an import takes off again.
 With rules.inventory, the quantity column (rules.inventory.quantityAttribute) must be a whole
 number, 0 or more, or empty (1); a file with any other value is refused, naming the line.
