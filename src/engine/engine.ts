@@ -444,7 +444,12 @@ export class Engine {
     const destinations = Object.fromEntries(
       Object.entries(p.dispatcher.metrics()).map(([name, m]) => [name, m.circuitError === undefined ? m : { ...m, circuitError: this.shown(m.circuitError) }]),
     );
-    const tasks = Object.fromEntries(Object.entries(p.scheduler.stats()).map(([name, t]) => [name, t.error === undefined ? t : { ...t, error: this.shown(t.error) }]));
+    const tasks = Object.fromEntries(
+      Object.entries(p.scheduler.stats()).map(([name, t]) => [
+        name,
+        { ...t, ...(t.error !== undefined ? { error: this.shown(t.error) } : {}), ...(t.retrying !== undefined ? { retrying: this.shown(t.retrying) } : {}) },
+      ]),
+    );
     return Promise.resolve({
       pid: process.pid,
       state: this.state,

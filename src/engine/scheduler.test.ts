@@ -3,7 +3,7 @@
  * `firstAfterMs` when given (hourly work in a service restarted more often than hourly).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ScheduledTask, TaskContext } from '../ports/task.js';
+import { TaskRetryLater, type ScheduledTask, type TaskContext } from '../ports/task.js';
 import { nextRun, SCHEDULER_NS, TaskScheduler } from './scheduler.js';
 
 afterEach(() => {
@@ -102,6 +102,42 @@ describe('TaskScheduler stats', () => {
     expect(s.stats()).toEqual({ poll: { runs: 3, failures: 2, failingRuns: 2, error: 'ECONNREFUSED', lastSuccessAt: 1_001_000 }, idle: { runs: 0, failures: 0, failingRuns: 0 } });
     await vi.advanceTimersByTimeAsync(2_000);
     expect(s.stats().poll).toEqual({ runs: 5, failures: 3, failingRuns: 1, error: 'ECONNREFUSED', lastSuccessAt: 1_004_000 });
+    await s.stop();
+  });
+});
+
+describe('TaskScheduler: a run that stops to retry later (a pull waiting for its budget)', () => {
+  it('is logged at info saying it will retry, not at error, is no failure in the stats, and is retried as a failed run is', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-03-10T02:59:00Z') });
+    const lines: { level: string; msg: string }[] = [];
+    const log = (level: string) => (_fields: object, msg: string) => void lines.push({ level, msg });
+    const logger = { info: log('info'), warn: log('warn'), error: log('error'), debug: log('debug') } as unknown as ConstructorParameters<typeof TaskScheduler>[3];
+    const m = new Map<string, string>();
+    const store = { kvGet: (ns: string, key: string) => Promise.resolve(m.get(`${ns}/${key}`)), kvSet: (ns: string, key: string, value: string) => Promise.resolve(void m.set(`${ns}/${key}`, value)) };
+    m.set(`${SCHEDULER_NS}/aemp-pull:trackunit`, String(Date.parse('2026-03-09T03:00:00Z')));
+    const runs: string[] = [];
+    const outcomes = ['wait', 'wait', 'ok'];
+    const task: ScheduledTask = {
+      name: 'aemp-pull:trackunit',
+      schedule: { cron: '0 3 * * *', timeZone: 'UTC' },
+      run: () => {
+        runs.push(new Date(Date.now()).toISOString());
+        return outcomes.shift() === 'ok' ? Promise.resolve() : Promise.reject(new TaskRetryLater('trackunit: fleet pull stopped waiting for request budget'));
+      },
+    };
+    const s = new TaskScheduler([task], () => ({}) as TaskContext, { now: () => Date.now() }, logger, store);
+    s.start();
+    await vi.advanceTimersByTimeAsync(2 * 60_000);
+    expect(s.stats()['aemp-pull:trackunit']).toEqual({ runs: 1, failures: 0, failingRuns: 0, retrying: 'trackunit: fleet pull stopped waiting for request budget' });
+    // Not recorded as done: a restart would run it again.
+    expect(m.get(`${SCHEDULER_NS}/aemp-pull:trackunit`)).toBe(String(Date.parse('2026-03-09T03:00:00Z')));
+    await vi.advanceTimersByTimeAsync(20 * 60_000);
+    expect(runs).toEqual(['2026-03-10T03:00:00.000Z', '2026-03-10T03:05:00.000Z', '2026-03-10T03:15:00.000Z']);
+    expect(s.stats()['aemp-pull:trackunit']).toEqual({ runs: 3, failures: 0, failingRuns: 0, lastSuccessAt: Date.parse('2026-03-10T03:15:00Z') });
+    expect(lines.filter((l) => l.level !== 'debug')).toEqual([
+      { level: 'info', msg: 'scheduled task stopped before it finished (not a failure); it will retry in 5 min (backing off to hourly) or at its next time, whichever comes first' },
+      { level: 'info', msg: 'scheduled task stopped before it finished (not a failure); it will retry in 10 min (backing off to hourly) or at its next time, whichever comes first' },
+    ]);
     await s.stop();
   });
 });

@@ -3,7 +3,9 @@
  * A failing run is logged and retried at the next tick (a cron task's sooner: 5 min, backing off to
  * hourly); it never stops the engine. A task failing the same way run after run (a poll of an ERP
  * that is down, every few seconds) is logged once at error, its repeats at debug, and its recovery
- * at info, so the log does not fill with one cause.
+ * at info, so the log does not fill with one cause. A run that stops to go on later
+ * ({@link TaskRetryLater}: a pull waiting on its provider's budget) is retried the same way, but
+ * logged at info as such and not counted as a failure.
  *
  * A cron task keeps the time of its last successful run in the store: one whose time came while
  * the service was down (or whose last run failed) runs once soon after the start, not once per
@@ -18,7 +20,7 @@ import type { Logger } from 'pino';
 import { coerceError } from '../core/errors/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Store } from '../ports/store.js';
-import type { ScheduledTask, TaskContext } from '../ports/task.js';
+import { TaskRetryLater, type ScheduledTask, type TaskContext } from '../ports/task.js';
 
 export function nextRun(task: ScheduledTask, after: number): number {
   if ('everyMs' in task.schedule) return after + task.schedule.everyMs;
@@ -46,6 +48,8 @@ export interface TaskStats {
   readonly error?: string;
   /** When a run last finished without failing (epoch ms). */
   readonly lastSuccessAt?: number;
+  /** Why the latest run stopped before it finished, to be retried ({@link TaskRetryLater}); no failure. */
+  readonly retrying?: string;
 }
 
 /** After a cron task's `streak`-th failed run in a row, its retry: 5 min, doubling, at most 1 h (its next time comes first when sooner). */
@@ -65,6 +69,8 @@ export class TaskScheduler {
   private readonly abort = new AbortController();
   /** Per failing task: the message of its failure and how many runs in a row failed. */
   private readonly failing = new Map<string, { message: string; runs: number }>();
+  /** Per task whose latest runs stopped to be retried ({@link TaskRetryLater}): why, and how many runs in a row. */
+  private readonly retrying = new Map<string, { message: string; runs: number }>();
   private readonly counts = new Map<string, { runs: number; failures: number; lastSuccessAt?: number }>();
 
   constructor(
@@ -82,12 +88,14 @@ export class TaskScheduler {
       this.tasks.map((t) => {
         const c = this.counts.get(t.name);
         const f = this.failing.get(t.name);
+        const r = this.retrying.get(t.name);
         const stats: TaskStats = {
           runs: c?.runs ?? 0,
           failures: c?.failures ?? 0,
           failingRuns: f?.runs ?? 0,
           ...(f ? { error: f.message } : {}),
           ...(c?.lastSuccessAt !== undefined ? { lastSuccessAt: c.lastSuccessAt } : {}),
+          ...(r ? { retrying: r.message } : {}),
         };
         return [t.name, stats];
       }),
@@ -131,8 +139,8 @@ export class TaskScheduler {
     if (this.stopped) return;
     const now = this.clock.now();
     if (!('everyMs' in t.schedule)) {
-      // A failed cron run (a daily pull) is retried before its next time, backing off.
-      const streak = this.failing.get(t.name)?.runs;
+      // A failed cron run (a daily pull), or one that stopped to go on later, is retried before its next time, backing off.
+      const streak = this.failing.get(t.name)?.runs ?? this.retrying.get(t.name)?.runs;
       return this.wake(t, Math.min(nextRun(t, now), streak ? now + cronRetryMs(streak) : Infinity));
     }
     const first = !this.armed.has(t.name) ? t.schedule.firstAfterMs : undefined;
@@ -175,6 +183,7 @@ export class TaskScheduler {
         // Debug: some tasks (idle watermarks, feedback polls) run every few seconds and would fill the log.
         if (report) this.logger?.[report.level ?? 'info']({ task: t.name, ...report.fields, ms: this.clock.now() - started }, report.msg);
         else this.logger?.debug({ task: t.name, ms: this.clock.now() - started }, 'scheduled task done');
+        this.retrying.delete(t.name);
         const streak = this.failing.get(t.name);
         if (streak) {
           this.failing.delete(t.name);
@@ -182,8 +191,18 @@ export class TaskScheduler {
         }
       } catch (err) {
         counts.runs++;
-        counts.failures++;
         const e = coerceError(err);
+        if (e instanceof TaskRetryLater) {
+          // Not a failure (a pull waiting for its provider's budget): retried as one, but said as what it is.
+          const runs = (this.retrying.get(t.name)?.runs ?? this.failing.get(t.name)?.runs ?? 0) + 1;
+          this.failing.delete(t.name);
+          this.retrying.set(t.name, { message: e.message, runs });
+          const again = isCron(t) ? `it will retry in ${cronRetryMs(runs) / 60_000} min (backing off to hourly) or at its next time, whichever comes first` : 'it will retry at its next time';
+          this.logger?.info({ task: t.name, reason: e.message, retryRuns: runs }, `scheduled task stopped before it finished (not a failure); ${again}`);
+          return;
+        }
+        counts.failures++;
+        this.retrying.delete(t.name);
         const streak = this.failing.get(t.name);
         if (streak?.message === e.message) {
           streak.runs++;
@@ -200,7 +219,7 @@ export class TaskScheduler {
       await run;
       // Only a run that succeeded is done: after one that failed, or one a stop cut short, the next
       // start runs it again (a pull resumes where it stopped), as the retry would have.
-      if (isCron(t) && this.runs && !this.abort.signal.aborted && !this.failing.has(t.name)) await this.recordRun(t, this.runs, started);
+      if (isCron(t) && this.runs && !this.abort.signal.aborted && !this.failing.has(t.name) && !this.retrying.has(t.name)) await this.recordRun(t, this.runs, started);
     } finally {
       this.running.delete(t.name);
     }

@@ -60,3 +60,13 @@ export interface TaskReport {
   readonly msg: string;
   readonly fields: Readonly<Record<string, unknown>>;
 }
+
+/**
+ * Thrown by a task's run that stopped before it finished for a reason that is no failure (a
+ * telematics pull that would wait too long for its provider's request budget): the scheduler
+ * retries it as it retries a failure (a cron task 5 min later, backing off to hourly), but logs it
+ * at info, saying it will retry, and does not count it as failed (`status` shows no FAILING line).
+ */
+export class TaskRetryLater extends Error {
+  override readonly name = 'TaskRetryLater';
+}

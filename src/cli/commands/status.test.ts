@@ -94,6 +94,12 @@ describe('status: scheduled tasks that fail', () => {
     );
     expect(failingTaskLines({ 'store-retention': { runs: 3, failures: 1, failingRuns: 0, lastSuccessAt: 1 } })).toBe('');
   });
+
+  it('says of a task whose last run stopped to retry later (a pull waiting for its budget) that it will retry, not that it fails', () => {
+    expect(failingTaskLines({ 'aemp-pull:trackunit': { runs: 2, failures: 0, failingRuns: 0, retrying: 'trackunit: fleet pull stopped waiting for request budget: …' } })).toBe(
+      'task aemp-pull:trackunit will retry: its last run stopped before it finished (not a failure): trackunit: fleet pull stopped waiting for request budget: …\n',
+    );
+  });
 });
 
 describe('status: why a circuit is open', () => {

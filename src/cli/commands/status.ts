@@ -125,11 +125,20 @@ export function noDeliveriesText(accepted: number, rules: { readonly allowedLate
   return `no deliveries yet: the rules may still hold the ${accepted} message(s) accepted; they decide an asset's events rules.allowedLateness (${formatDuration(rules.allowedLateness)}) after them, or for an asset that falls silent ${silent} (rules.idleAfter); deliveries follow\n`;
 }
 
-/** Per scheduled task whose latest runs failed: how many in a row and the latest failure; '' when none. */
+/**
+ * Per scheduled task whose latest runs failed: how many in a row and the latest failure; per task
+ * whose latest run stopped to go on later (a pull waiting for its budget, no failure): that it
+ * will retry, and why it stopped; '' when none.
+ */
 export function failingTaskLines(tasks: Readonly<Record<string, TaskStats>>): string {
   return Object.entries(tasks)
-    .filter(([, t]) => t.failingRuns > 0)
-    .map(([name, t]) => `task ${name} FAILING: its last ${t.failingRuns} run(s) failed: ${t.error ?? 'unknown error'} (the service log has the first at error)\n`)
+    .map(([name, t]) =>
+      t.failingRuns > 0
+        ? `task ${name} FAILING: its last ${t.failingRuns} run(s) failed: ${t.error ?? 'unknown error'} (the service log has the first at error)\n`
+        : t.retrying !== undefined
+        ? `task ${name} will retry: its last run stopped before it finished (not a failure): ${t.retrying}\n`
+        : '',
+    )
     .join('');
 }
 

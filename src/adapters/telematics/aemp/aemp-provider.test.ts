@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTrackunitSimulator } from '../../../../simulators/trackunit/simulator.js';
 import { FakeClock, RecordingSink, assetsForMachines, simulatorConfig, simulatorFetch } from '../../../../simulators/trackunit/test-support.js';
 import { tempStorePath } from '../../../../test/helpers/temp-store.js';
-import type { TaskContext } from '../../../ports/task.js';
+import { TaskRetryLater, type TaskContext } from '../../../ports/task.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import { bearerCredentials } from '../auth/static-credentials.js';
 import { aempTaskName, createAempProvider, createAempPullTasks } from './aemp-provider.js';
@@ -39,13 +39,15 @@ describe('scheduled AEMP pulls', () => {
     expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: true, pages: 2, matched: 2 });
     // A second run right away must wait for the per-URL budget; it stops (resumable) instead of using the reserve.
     await expect(task!.run(ctx)).rejects.toThrow(/^trackunit: fleet pull stopped waiting for request budget: /);
+    // No failure: a stop the scheduler retries, logged as such.
+    await expect(task!.run(ctx)).rejects.toBeInstanceOf(TaskRetryLater);
     expect(await loadLastPull(store, 'trackunit')).toMatchObject({ complete: false, stop: 'budget-wait', reserveUsed: 0 });
     expect(sim.stats.http429).toBe(0);
   });
 });
 
 describe('a scheduled pull that stops waiting for request budget', () => {
-  it('fails, so the scheduler retries it, and the retry resumes where it stopped within resumeWithin', async () => {
+  it('stops to retry later (no failure), so the scheduler retries it, and the retry resumes where it stopped within resumeWithin', async () => {
     const clock = new FakeClock(Date.UTC(2025, 2, 4, 3));
     const sim = simulatorFetch(createTrackunitSimulator({ fleetSize: 250, now: clock.now }));
     const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });

@@ -8,7 +8,7 @@ import type { TelematicsConfig } from '../../../config/telematics-schema.js';
 import type { Clock } from '../../../ports/clock.js';
 import type { ValidationPolicy } from '../../../core/normalize/validate.js';
 import type { Store } from '../../../ports/store.js';
-import type { ScheduledTask } from '../../../ports/task.js';
+import { TaskRetryLater, type ScheduledTask } from '../../../ports/task.js';
 import { providerCredentials } from '../auth/create-credentials.js';
 import type { TelematicsCredentials } from '../auth/credentials.js';
 import { resolveProvider, type ResolvedProvider } from '../vendor-profiles.js';
@@ -67,7 +67,8 @@ export const aempTaskName = (providerName: string): string => `aemp-pull:${provi
 /**
  * Scheduled fleet pulls for every configured provider whose schedule is enabled. Scheduled pulls
  * never spend the reserve; one that cannot get budget in time stops with a resumable cursor and
- * fails, as one stopped by an error does, so the scheduler's retry continues it within resumeWithin.
+ * throws {@link TaskRetryLater}, so the scheduler's retry continues it within resumeWithin (as it
+ * retries one stopped by an error, which fails).
  */
 /** The feeds as the service's start line names them: each one's name and when it is pulled (`off`: only by `aemp pull`). */
 export function telematicsFeeds(configs: readonly TelematicsConfig[]): { name: string; schedule: string }[] {
@@ -91,10 +92,11 @@ export function createAempPullTasks(configs: readonly TelematicsConfig[], deps: 
         );
         if (summary.stop === 'error') throw new Error(`${config.name}: fleet pull failed: ${[summary.error ?? 'unknown error', ...(summary.rerun ?? [])].join('; ')}`);
         // Not done either: left to the next scheduled time (a day later, past resumeWithin) the rest of
-        // this snapshot would never be read. Failing has the scheduler retry it, resuming at the cursor;
-        // a retry the budget still refuses stops again before it sends a request.
+        // this snapshot would never be read. The scheduler retries it, resuming at the cursor, as it
+        // retries a failure, but logs it at info as a stop that will retry (it is no failure); a retry
+        // the budget still refuses stops again before it sends a request.
         if (summary.stop === 'budget-wait')
-          throw new Error(`${config.name}: fleet pull stopped waiting for request budget: ${[summary.error ?? 'the budget allows no request now', ...(summary.rerun ?? [])].join('; ')}`);
+          throw new TaskRetryLater(`${config.name}: fleet pull stopped waiting for request budget: ${[summary.error ?? 'the budget allows no request now', ...(summary.rerun ?? [])].join('; ')}`);
       },
     };
     return [task];
