@@ -580,4 +580,36 @@ describe('through the real pipeline', () => {
       await sim.close();
     }
   });
+
+  it('the same snapshot pulled again in a later run enqueues no delivery again (exactly once at the ERP)', async () => {
+    // The feed serves an unchanged snapshot (its clock stands still); the pulls are 20 min apart, past Trackunit's per-URL interval.
+    const standing = Date.now() - 60_000;
+    const sim = createTrackunitSimulator({ fleetSize: 120, now: () => standing });
+    const clock = new FakeClock(Date.now());
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9/erp' }],
+      assets: { inline: [0, 1, 2].map((i) => ({ erpAssetId: `EQ-${i}`, identifiers: [{ type: 'machine-id', value: machineHeader(i).machineId }] })) },
+      telematics: [simulatorConfig()],
+    });
+    const app = await createApp(config, { sources: false, http: false });
+    try {
+      const deps: AempCommandDeps = { configs: config.telematics, store: app.store, sink: app.ingestor, out: () => undefined, err: () => undefined, isTTY: false, fetch: simulatorFetch(sim), clock, sleep: clock.sleep };
+      expect(await aempPullCommand(deps, {})).toBe(0);
+      await app.ingestor.flush();
+      const first = await app.store.listDeliveries({});
+      expect(new Set(first.map((d) => d.erpAssetId))).toEqual(new Set(['EQ-0', 'EQ-1', 'EQ-2']));
+      // The ERP took them all.
+      const claimed = await app.store.claimDue('erp', Date.now() + 86_400_000, 100, new Set());
+      expect(claimed).toHaveLength(first.length);
+      await app.store.completeAttempts(claimed.map((d) => ({ id: d.id, result: 'delivered' as const })), [], Date.now());
+      clock.advance(20 * 60_000);
+      expect(await aempPullCommand(deps, {})).toBe(0);
+      await app.ingestor.flush();
+      expect(await app.store.listDeliveries({ status: 'pending' })).toEqual([]);
+      expect(await app.store.listDeliveries({})).toHaveLength(first.length);
+    } finally {
+      await app.close();
+    }
+  });
 });
