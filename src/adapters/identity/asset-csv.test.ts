@@ -89,6 +89,12 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     ]);
   });
 
+  it('reads a semicolon-separated file whose lines end in CR alone ("CSV (Macintosh)"), with decimal commas in its cells', () => {
+    expect(parseAssetCsv('identifier;id_type;erp_asset_id;cost\rtag-1;tag;A1;1500,50\r')).toEqual([
+      { asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: { cost: '1500,50' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'A1' }] },
+    ]);
+  });
+
   it('names the real line after blank lines and quoted line breaks', () => {
     expect(fail('identifier,id_type,erp_asset_id\n\ntag-1,tag,A1\n\n,tag,A2\n')).toEqual(['f.csv line 5: column identifier is empty']);
     expect(fail('identifier,id_type,erp_asset_id,note\r\ntag-1,tag,A1,"a\r\nb"\r\n,tag,A2,\r\n')).toEqual(['f.csv line 4: column identifier is empty']);

@@ -135,7 +135,8 @@ function withoutNul(text: string, fileName: string): string {
 
 /** The separator of a header that has no comma but semicolons or tabs (Excel in many locales, "Unicode Text"). */
 function otherDelimiter(text: string): string | undefined {
-  const first = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
+  // Lines may end in CR alone ("CSV (Macintosh)"): else the whole file is the first line, and a decimal comma in any cell makes it comma-separated.
+  const first = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/, 1)[0] ?? '';
   if (first.includes(',')) return undefined;
   return first.includes(';') ? ';' : first.includes('\t') ? '\t' : undefined;
 }
