@@ -4,8 +4,8 @@
  * @module
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { ConfigError, UsageError } from '../core/errors/errors.js';
@@ -171,8 +171,17 @@ export function parseSince(input: string, now = Date.now()): number {
   return t;
 }
 
-/** `text` written to the `--out` file; a file that cannot be written is a usage error (exit 2) naming --out and why. */
-export function writeOut(file: string, text: string): void {
+/**
+ * `text` written to the `--out` file; a file that cannot be written is a usage error (exit 2) naming
+ * --out and why. With `storePath` (the config's `store.path`), the store itself (or its WAL) is
+ * refused: the report would replace every record in it.
+ */
+export function writeOut(file: string, text: string, storePath?: string): void {
+  if (storePath !== undefined && existsSync(file)) {
+    const store = resolve(storePath);
+    if ([store, `${store}-wal`, `${store}-shm`].some((f) => existsSync(f) && realpathSync(f) === realpathSync(file)))
+      throw new UsageError(`--out ${file} is the store itself (store.path): give another path`);
+  }
   try {
     writeFileSync(file, text);
   } catch (err) {

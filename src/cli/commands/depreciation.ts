@@ -232,7 +232,7 @@ export function registerDepreciationCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = usageCsv(lines.map((l) => l.line));
           if (opts.out) {
-            writeOut(opts.out, CSV_FILE_BOM + csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
             process.stdout.write(`wrote ${lines.length} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

@@ -232,7 +232,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = countsCsv(report);
           if (opts.out) {
-            writeOut(opts.out, CSV_FILE_BOM + csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
             process.stdout.write(`wrote ${report.destinations.reduce((n, d) => n + d.cells.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;
@@ -275,7 +275,7 @@ export function registerInventoryCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = itemsCsv(rows, tags);
           if (opts.out) {
-            writeOut(opts.out, CSV_FILE_BOM + csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
             process.stdout.write(`wrote ${rows.length} item(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
           return;

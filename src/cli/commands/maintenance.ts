@@ -375,7 +375,7 @@ export function registerMaintenanceCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = maintenanceCsv(rows);
           if (opts.out === undefined) return void process.stdout.write(csv);
-          writeOut(opts.out, CSV_FILE_BOM + csv);
+          writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
           return void process.stdout.write(`wrote ${rows.reduce((n, r) => n + r.due.length, 0)} row(s) to ${opts.out}\n`);
         }
         if (opts.due && rows.length === 0) return void process.stdout.write(`nothing due, breached or open (${all.length} asset(s) checked)\n`);

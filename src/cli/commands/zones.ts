@@ -241,7 +241,8 @@ export function registerZonesCommand(program: Command): Command {
   ).action(
     action((opts: { config: string; geojson?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, { name: 'GeoJSON', option: '--geojson' });
-      const configured = rulesConfigOf(resolveConfig(opts.config).config).zones;
+      const { config } = resolveConfig(opts.config);
+      const configured = rulesConfigOf(config).zones;
       const list = configured?.zones ?? [];
       if (opts.geojson || opts.out !== undefined) {
         // With the configured property names, so the file reads back into this config as it is.
@@ -259,7 +260,7 @@ export function registerZonesCommand(program: Command): Command {
         const text = `{"type":"FeatureCollection","features":[\n${doc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`; // a feature per line
         if (opts.out === undefined) process.stdout.write(text);
         else {
-          writeOut(opts.out, text);
+          writeOut(opts.out, text, config.store.path);
           process.stdout.write(`wrote ${list.length} zone(s) to ${opts.out}\n`);
         }
         return Promise.resolve();
@@ -304,7 +305,7 @@ export function registerZonesCommand(program: Command): Command {
         if (opts.csv || opts.out) {
           const csv = occupancyCsv(shown, gone);
           if (opts.out) {
-            writeOut(opts.out, CSV_FILE_BOM + csv);
+            writeOut(opts.out, CSV_FILE_BOM + csv, config.store.path);
             // Every row written, those of zones no longer configured too.
             process.stdout.write(`wrote ${[...shown, ...gone].reduce((n, o) => n + o.assets.length, 0)} row(s) to ${opts.out}\n`);
           } else process.stdout.write(csv);
