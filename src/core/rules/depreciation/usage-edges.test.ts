@@ -206,3 +206,36 @@ describe('usage per period: the newest periods kept (keepPeriods)', () => {
     expect([line.periodUnits, line.meterAtEnd, line.incomplete]).toEqual([0, 110, undefined]);
   });
 });
+
+describe('usage per period: readings after a listed calendar ended, then the next periods listed', () => {
+  const listed = (ids: string[]) => customCalendar('UTC', ids.map((id, i) => ({ id, start: `2026-0${i + 1}-01` })), `2026-0${ids.length + 1}-01`);
+  const old = listed(['P1', 'P2']);
+  const extended = listed(['P1', 'P2', 'P3', 'P4']);
+  const at = (d: string, h: number) => meter(Date.parse(`${d}T00:00:00Z`), h);
+
+  it('files the usage read while no period held it into the periods listed since: none is lost, they add up to the meter', () => {
+    // Read under the old list: 10 March and 20 March fall after its end (1 March), in no period.
+    let s = run(old, [at('2026-01-10', 100), at('2026-02-10', 200), at('2026-03-10', 300), at('2026-03-20', 400)]);
+    expect(Object.keys(s.periods ?? {}).sort()).toEqual(['P1', 'P2']);
+    const p2End = s.periods?.P2?.meterAtEnd as number;
+    // The next periods are listed (P3 from 1 March); the next reading comes on 10 April.
+    const rule = createUsageRule({ calendar: extended, allowedLatenessMs: 0, keepPeriods: 1000 });
+    s = rule.apply(s, at('2026-04-10', 500), { asset, now: 0 } as Parameters<typeof rule.apply>[2]).state;
+    // P3 holds all of March: from P2's end to 20 March, and its share of 20 March to 10 April (12 of 21 days).
+    expect(s.periods?.P3?.units).toBeCloseTo(400 - p2End + (100 * 12) / 21, 5);
+    expect(s.periods?.P4?.units).toBeCloseTo((100 * 9) / 21, 5);
+    expect(s.periods?.P3?.meterAtEnd).toBeCloseTo((s.periods?.P3?.units ?? 0) + p2End, 5);
+    expect(sum(s)).toBeCloseTo(500 - 100, 5);
+  });
+
+  it('files a stretch that spans several new periods in proportion to time, and one ending on a period start', () => {
+    let s = run(old, [at('2026-01-10', 100), at('2026-02-10', 200), at('2026-04-01', 300)]);
+    const p2End = s.periods?.P2?.meterAtEnd as number;
+    const rule = createUsageRule({ calendar: extended, allowedLatenessMs: 0, keepPeriods: 1000 });
+    s = rule.apply(s, at('2026-04-11', 310), { asset, now: 0 } as Parameters<typeof rule.apply>[2]).state;
+    // The reading on 1 April (P4's first instant) ends March: P3 gets all of 1 March to 1 April.
+    expect(s.periods?.P3?.units).toBeCloseTo(300 - p2End, 5);
+    expect(s.periods?.P4?.units).toBeCloseTo(10, 5);
+    expect(sum(s)).toBeCloseTo(210, 5);
+  });
+});

@@ -227,7 +227,11 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
       periods[p.id] = { units: periods[p.id]?.units ?? 0, meterAtEnd: hours };
     }
   } else if (r.t > prev[0]) {
-    added = spread(periods, prev, last, options.calendar);
+    // Usage up to `prev` that was filed in no period (read after a listed calendar's end, before
+    // the next periods were listed): filed now, from the newest period's end, before what follows.
+    const unfiled = unfiledBefore(periods, prev, options.calendar);
+    if (unfiled) added = spread(periods, unfiled, prev, options.calendar);
+    added = spread(periods, prev, last, options.calendar) || added;
   }
   // Field by field (no rest or spread): this runs for every meter reading. `meterIssue` is cleared.
   const next: { -readonly [K in keyof UsageState]: UsageState[K] } = {};
@@ -274,6 +278,31 @@ function spread(periods: Record<string, PeriodUsage>, a: readonly [number, numbe
     p = calendar.next(p);
   }
   return added;
+}
+
+/**
+ * Where the usage up to reading `prev` starts when the calendar now has a period for it that was
+ * not filed: `[end, meter at end]` of the newest period filed before it. Readings after a listed
+ * calendar's `periodsEnd` fall in no period and file nothing; once the next periods are listed,
+ * the meter's advance from the last filed period's end to `prev` belongs to them (spread in
+ * proportion to time, as between any two readings), not lost from the first new period.
+ * Undefined in every other case (the period of `prev` is filed, or nothing is filed before it).
+ */
+function unfiledBefore(periods: Readonly<Record<string, PeriodUsage>>, prev: readonly [number, number], calendar: PeriodCalendar): readonly [number, number] | undefined {
+  // The period the usage up to `prev` is filed in: a reading at a period's first instant ends the one before.
+  const own = calendar.periodAt(prev[0] - 1);
+  if (own === undefined || periods[own.id] !== undefined) return undefined;
+  let end = -Infinity;
+  let meter = 0;
+  for (const id in periods) {
+    const q = calendar.period(id);
+    const record = periods[id] as PeriodUsage;
+    if (q !== undefined && q.end <= own.start && q.end > end) {
+      end = q.end;
+      meter = record.meterAtEnd;
+    }
+  }
+  return end > -Infinity && end < prev[0] && meter <= prev[1] ? [end, meter] : undefined;
 }
 
 /**
