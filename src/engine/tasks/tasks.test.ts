@@ -718,6 +718,25 @@ describe('period-end usage posting', () => {
     expect(await pending(store, 'usage.post')).toHaveLength(4);
   });
 
+  it('a period posted on demand before its check (depreciation post) is not counted again as postings the check queued', async () => {
+    const store = await withAssets([
+      { id: 'FA-1', attributes: { expectedUnits: '10000' }, state: usage(120, 1100) },
+      { id: 'FA-2', attributes: { expectedUnits: '10000' }, state: usage(10, 910) },
+    ]);
+    const berlin = monthlyCalendar('Europe/Berlin');
+    const october = berlin.period('2026-10') as NonNullable<ReturnType<typeof berlin.period>>;
+    await store.kvSet(USAGE_NS, 'lastPosted', '2026-09');
+    // 1 November: `depreciation post --period 2026-10` queues both, before the grace has passed.
+    const options = { calendar: berlin, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
+    const lines = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 1, 12));
+    expect(await postUsage(store, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), lines, october)).toHaveLength(2);
+    // 3 November: the check posts October, which adds nothing, and says so.
+    const clock = { t: Date.UTC(2026, 10, 3, 0) };
+    expect(await task().run(context(store, clock))).toEqual({ msg: 'period-end usage posted', fields: { periods: ['2026-10'], postings: 0, withoutReadings: 0 } });
+    expect(await pending(store, 'usage.post')).toHaveLength(2);
+    expect(await lastPostingCheck(store)).toEqual({ at: clock.t, through: '2026-10', heldCount: 0, held: [], postings: 0 });
+  });
+
   it('holds back an asset whose posted inputs are invalid, naming it and why in its report, and posts it at a check after the fix', async () => {
     const store = await withAssets([
       { id: 'FA-1', attributes: { expectedUnits: '0' }, state: usage(120, 1100) },

@@ -245,7 +245,10 @@ export function createUsagePostingTask(options: UsagePostingOptions): ScheduledT
         if (ctx.signal.aborted) return;
         if (i === 0) await ctx.checkpoint(); // usage the ingestor still holds in memory counts too
         const lines = await loadUsageLines(ctx.store, options, period, now);
-        postings += (await postUsage(ctx.store, (d) => ctx.commit(d), lines, period)).length;
+        // Facts decided before (a `depreciation post` of this period ran first) are committed again,
+        // which adds nothing: not counted as postings this check queued.
+        const before = new Set(usageDeliveries(lines.filter((l) => l.plan.kind === 'decided')).map((x) => x.businessKey));
+        postings += (await postUsage(ctx.store, (d) => ctx.commit(d), lines, period)).filter((x) => !before.has(x.businessKey)).length;
         ctx.notify?.();
         untracked += lines.filter((l) => !l.line.tracked).length;
         for (const h of heldBackAssets(lines)) heldBack.add(h);
