@@ -139,6 +139,23 @@ describe('meter sync rule', () => {
     expect(deliveries).toEqual([record(4000, 0), record(4010, 12), record(1, 14, { meterResetAt: iso(10) })]);
   });
 
+  it('a reset declared after the new meter\'s readings came sends the newest of them on the new meter, as in order, not the reset\'s value', () => {
+    // The meter replaced at 13 h, declared only after it showed 5 and 12 (set aside as backwards).
+    const late = run([meter(4000, 0), meter(4010, 12), meter(5, 18), meter(12, 26), meter(0, 13, { declaredReset: true })]);
+    expect(late.deliveries).toEqual([record(4000, 0), record(4010, 12), record(12, 26, { meterResetAt: iso(13) })]);
+    expect(late.state.synced).toEqual({ operatingHours: 12, eventTime: at(26) });
+    expect(late.state.hygiene.last).toEqual({ value: 12, eventTime: at(26) });
+    // The same hours as in order; the next reading continues from 12.
+    const inOrder = run([meter(4000, 0), meter(4010, 12), meter(0, 13, { declaredReset: true }), meter(5, 18), meter(12, 26)]);
+    expect(late.state.acceptedUsageH).toBe(inOrder.state.acceptedUsageH);
+    expect(run([meter(4000, 0), meter(4010, 12), meter(5, 18), meter(12, 26), meter(0, 13, { declaredReset: true }), meter(13, 28)]).deliveries.at(-1)).toEqual(record(13, 28, { meterResetAt: iso(13) }));
+    // Odometer only: the same.
+    const km = (value: number, hours: number, extra: Partial<MeterEvent> = {}) => meter(undefined, hours, { odometerKm: value, ...extra });
+    const odo = run([km(182_000, 0), km(182_080, 1), km(12, 3), km(90, 4), km(0, 2, { odometerReset: true })]);
+    expect(odo.deliveries.at(-1)?.payload).toEqual({ erpAssetId: 'EQ-1001', odometerKm: 90, readingTime: iso(4), unit: 'km', meterResetAt: iso(2) });
+    expect(odo.state.odometer?.synced).toEqual({ odometerKm: 90, eventTime: at(4) });
+  });
+
   it('a reset declared at the very time of the reading last sent is sent: the ERP ends the same whichever arrives first', () => {
     const last = (events: CanonicalEvent[]) => run(events).deliveries.at(-1)?.payload;
     const reading = meter(4010, 12);

@@ -18,7 +18,9 @@ import {
   classifyMeterReading,
   declareMeterReset,
   isFlagged,
+  resetRebases,
   type MeterFlagStatus,
+  type MeterReading,
   type MeterHygieneOptions,
   type MeterHygieneState,
   type MeterVerdict,
@@ -114,20 +116,33 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
     return { state: withFlag(next, verdict, '', event, ctx, maxFlags), deliveries: [] };
   }
   if (verdict.status === 'duplicate') return { state: next, deliveries: [] };
-  if (verdict.status === 'reset') next = { ...next, lastResetAt: reading.eventTime };
-  else next = { ...next, acceptedUsageH: round(state.acceptedUsageH + verdict.usage) };
+  // What goes to the ERP: this reading, or the newest the new meter showed since a reset declared late.
+  let sent: MeterReading = reading;
+  if (verdict.status === 'reset') {
+    next = { ...next, lastResetAt: reading.eventTime };
+    // Declared after the new meter's readings came (set aside as backwards against the old one):
+    // the newest of them counts on the new meter now, as in order, and is what the ERP is sent
+    // (with `meterResetAt`), not the reset's value until the next reading.
+    const shown = resetRebases(state.hygiene, reading.eventTime) ? setAsideSince(state.flags, reading.eventTime, false) : undefined;
+    const judged = shown && classifyMeterReading(next.hygiene, shown, hygiene);
+    if (judged && judged.verdict.status === 'accepted') {
+      next = { ...next, hygiene: judged.state, acceptedUsageH: round(next.acceptedUsageH + judged.verdict.usage) };
+      sent = shown;
+    }
+  } else next = { ...next, acceptedUsageH: round(state.acceptedUsageH + verdict.usage) };
 
   const synced = state.synced;
   // Never from a late reading (invariant 8). Hygiene already refuses late readings; a reset declared
   // back in time is applied but not sent: the next reading carries its `meterResetAt`. One at the
   // very time of the reading sent is sent: the meter was replaced after that reading (the outbox
   // takes a state update of the same time), else the ERP shows the old meter until the next one.
-  if (synced && notAfter(event.eventTime, synced.eventTime, verdict.status === 'reset')) return { state: next, deliveries: [] };
+  if (synced && notAfter(sent.eventTime, synced.eventTime, sent === reading && verdict.status === 'reset')) return { state: next, deliveries: [] };
   const candidate: SyncedMeterReading = {
-    operatingHours: reading.value,
-    eventTime: reading.eventTime,
-    ...(event.idleHours !== undefined ? { idleHours: event.idleHours } : {}),
-    ...(odometerKm !== undefined ? { odometerKm } : {}),
+    operatingHours: sent.value,
+    eventTime: sent.eventTime,
+    // Idle hours and the odometer came with this event, not with a reading set aside before.
+    ...(sent === reading && event.idleHours !== undefined ? { idleHours: event.idleHours } : {}),
+    ...(sent === reading && odometerKm !== undefined ? { odometerKm } : {}),
   };
   const changed =
     verdict.status === 'reset' ||
@@ -139,6 +154,20 @@ function applyMeter(prior: MeterSyncState, event: MeterEvent, ctx: RuleContext, 
   if (!changed) return { state: next, deliveries: [] };
   return { state: { ...next, synced: candidate }, deliveries: [meterRecord(candidate, next.lastResetAt, candidate.odometerKm !== undefined ? next.odometer?.lastResetAt : undefined, ctx)] };
 }
+
+/**
+ * The newest reading set aside as backwards or too fast after `t` (of the odometer, or the hour
+ * meter), from the flags kept: what a meter replaced at `t` and declared only afterwards showed last.
+ */
+function setAsideSince(flags: readonly MeterFlag[], t: number, odometer: boolean): MeterReading | undefined {
+  let newest: MeterFlag | undefined;
+  for (const f of flags)
+    if ((f.status === 'backwards' || f.status === 'too-fast') && f.eventTime > t && f.detail.startsWith(ODOMETER_FLAG) === odometer && (newest === undefined || f.eventTime > newest.eventTime)) newest = f;
+  return newest && { value: newest.value, eventTime: newest.eventTime };
+}
+
+/** Prefix of the flags of odometer readings (they share the list with the hour meter's). */
+const ODOMETER_FLAG = 'odometer: ';
 
 /** An out-of-order reading of a redelivered message: most likely one already taken (see {@link RuleContext.redelivered}). */
 function redeliveredAgain(verdict: MeterVerdict, ctx: RuleContext): boolean {
@@ -175,21 +204,31 @@ function judgeOdometer(state: MeterSyncState, event: MeterEvent, km: number, ctx
   const next = { ...state, odometer };
   if (!isFlagged(verdict)) return { state: next, status: verdict.status, send: true };
   const flagged = verdict.newFlag && !redeliveredAgain(verdict, ctx);
-  return { state: flagged ? withFlag(next, verdict, 'odometer: ', event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
+  return { state: flagged ? withFlag(next, verdict, ODOMETER_FLAG, event, ctx, maxFlags) : next, status: verdict.status, send: verdict.status === 'stalled' };
 }
 
 /** The same for an odometer-only reading: hygiene for km, sent as `{odometerKm, unit: km}` under `<asset>|km`. */
 function applyOdometer(prior: MeterSyncState, event: MeterEvent, km: number, ctx: RuleContext, maxFlags: number): RuleResult<MeterSyncState> {
   const judged = judgeOdometer(prior, event, km, ctx, maxFlags);
-  const state = judged.state;
-  const odometer = state.odometer as OdometerSyncState;
+  let state = judged.state;
+  let odometer = state.odometer as OdometerSyncState;
   if (judged.status !== 'accepted' && judged.status !== 'reset' && judged.status !== 'duplicate') return { state, deliveries: [] };
+  // A replaced odometer declared after its readings came: the newest of them is sent (see applyMeter).
+  let sent: MeterReading = { value: km, eventTime: event.eventTime };
+  const shown = judged.status === 'reset' && resetRebases(prior.odometer?.hygiene, event.eventTime) ? setAsideSince(prior.flags, event.eventTime, true) : undefined;
+  const rejudged = shown && classifyMeterReading(odometer.hygiene, shown, ODOMETER_HYGIENE);
+  if (rejudged && rejudged.verdict.status === 'accepted') {
+    odometer = { ...odometer, hygiene: rejudged.state };
+    state = { ...state, odometer };
+    sent = shown;
+  }
+  const reset = judged.status === 'reset' && sent.eventTime === event.eventTime;
   const synced = prior.odometer?.synced;
   // Unchanged, or not newer than what was sent (invariant 8): nothing to send.
-  if (judged.status === 'duplicate' || (synced && (notAfter(event.eventTime, synced.eventTime, judged.status === 'reset') || (km === synced.odometerKm && judged.status !== 'reset')))) return { state, deliveries: [] };
+  if (judged.status === 'duplicate' || (synced && (notAfter(sent.eventTime, synced.eventTime, reset) || (sent.value === synced.odometerKm && judged.status !== 'reset')))) return { state, deliveries: [] };
   const erpAssetId = ctx.asset.erpAssetId;
   return {
-    state: { ...state, odometer: { ...odometer, synced: { odometerKm: km, eventTime: event.eventTime } } },
+    state: { ...state, odometer: { ...odometer, synced: { odometerKm: sent.value, eventTime: sent.eventTime } } },
     deliveries: [
       {
         destination: ctx.destination,
@@ -197,11 +236,11 @@ function applyOdometer(prior: MeterSyncState, event: MeterEvent, km: number, ctx
         kind: 'state',
         businessKey: `${erpAssetId}|km`,
         erpAssetId,
-        eventTime: event.eventTime,
+        eventTime: sent.eventTime,
         payload: {
           erpAssetId,
-          odometerKm: km,
-          readingTime: new Date(event.eventTime).toISOString(),
+          odometerKm: sent.value,
+          readingTime: new Date(sent.eventTime).toISOString(),
           unit: 'km',
           // As `meterResetAt` for hours: the connector records a replaced counter, not a drop.
           ...(odometer.lastResetAt !== undefined ? { meterResetAt: new Date(odometer.lastResetAt).toISOString() } : {}),
