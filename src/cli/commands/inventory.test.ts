@@ -2,7 +2,7 @@ import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { InventoryReport } from '../../engine/tasks/index.js';
 import type { ItemRow } from '../../core/rules/inventory/counts.js';
-import { countsCsv, filterReport, formatCounts, formatItems, noCountsText, noItemsText } from './inventory.js';
+import { countsCsv, filterReport, formatCounts, formatItems, noCountsText, noItemsText, snapshotRequestedText } from './inventory.js';
 
 const T = Date.UTC(2026, 10, 23, 9);
 const report: InventoryReport = {
@@ -37,6 +37,13 @@ describe('inventory counts output', () => {
     expect(text).toContain('last full snapshot 2026-11-23T02:00:00Z, next 2026-11-24T02:00:00Z');
     expect(formatCounts({ ...report, snapshotRequestedAt: T }, options)).toContain('a full snapshot was asked for at 2026-11-23T09:00:00Z');
     expect(formatCounts({ ...report, destinations: [] }, options)).toMatch(/^no counts:/);
+  });
+
+  it('says how often changes go out as configured: under a second in ms, not rounded to 0 s or up to 2 s', () => {
+    expect(formatCounts(report, options)).toContain('changes go out every 60 s in a running service');
+    expect(formatCounts(report, { ...options, changesEveryMs: 400 })).toContain('changes go out every 400 ms in a running service');
+    expect(formatCounts(report, { ...options, changesEveryMs: 1500 })).toContain('changes go out every 1.5 s in a running service');
+    expect(snapshotRequestedText(undefined, 250)).toContain('within 250 ms (rules.inventory.changesEvery)');
   });
 
   it('warns of items left out for a quantity that is not a whole number, saying what to do', () => {

@@ -57,6 +57,8 @@ export function filterReport(report: InventoryReport, filter: CountFilter): Inve
 }
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+/** `changesEvery` as said: `60 s`, `1.5 s`, under a second `500 ms` (at least 100 ms is allowed: rounded to seconds, `0 s`). */
+const seconds = (ms: number) => (ms < 1000 ? `${ms} ms` : `${ms / 1000} s`);
 const signed = (n: number) => (n > 0 ? `+${n}` : String(n));
 
 export function countsCsv(report: InventoryReport): string {
@@ -176,7 +178,7 @@ export function formatCounts(
     rows.length > 1 ? table(rows).trimEnd() : noCountsText(all, filter),
     '',
     `items${scope ? ` (${scope})` : ''}: ${i.total} with a SKU; ${i.counted} counted, ${i.stale} last seen over ${hours} h ago, ${i.unplaced} last seen outside every location, ${i.unseen} not seen yet (or only within rules.allowedLateness)`,
-    `changes go out every ${Math.round(options.changesEveryMs / 1000)} s in a running service; ` +
+    `changes go out every ${seconds(options.changesEveryMs)} in a running service; ` +
       (report.snapshotRequestedAt !== undefined
         ? `a full snapshot was asked for at ${iso(report.snapshotRequestedAt)} and goes with the next run`
         : `last full snapshot ${report.lastFullAt === undefined ? 'never' : iso(report.lastFullAt)}, next ${report.nextFullAt <= report.now ? 'with the next run' : iso(report.nextFullAt)}`),
@@ -193,7 +195,7 @@ export function formatCounts(
  * whether a service runs (only the service's inventory task sends them; the request waits for it).
  */
 export function snapshotRequestedText(service: { readonly pid: number } | undefined, changesEveryMs: number): string {
-  const within = `${Math.round(changesEveryMs / 1000)} s (rules.inventory.changesEvery)`;
+  const within = `${seconds(changesEveryMs)} (rules.inventory.changesEvery)`;
   return service
     ? `full snapshot requested: the running service (pid ${service.pid}) sends every count with its next inventory run, within ${within}\n`
     : `full snapshot requested, not sent yet: no service is running on this store. The request is kept: the service sends every count with its first inventory run after it starts ('assetbridge run'), within ${within} of the start\n`;
