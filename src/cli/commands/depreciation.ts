@@ -101,6 +101,9 @@ export function previewJson(lines: readonly AssetUsageLine[]): string {
 }
 
 const fmt = (v: number | null, digits = 2) => (v === null ? '-' : formatAmount(v, digits));
+const MONEY = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** An amount of money in the table: always 2 decimals (`2,324.40`, `800.00`), so a column reads as currency and lines up. */
+const money = (v: number | null) => (v === null ? '-' : MONEY.format(v));
 
 export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   if (lines.length === 0) return 'no assets\n';
@@ -111,9 +114,9 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
     uop += l.unitsOfProduction ?? 0;
     sl += l.straightLine ?? 0;
     const u = ` ${units[l.meter]}`;
-    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, fmt(l.cost), fmt(l.salvage), fmt(l.unitsOfProduction), fmt(l.straightLine), l.notes.join('; ')]);
+    rows.push([l.erpAssetId, l.period, fmt(l.periodUnits, 3) + u, l.lifeToDateUnits === null ? '-' : fmt(l.lifeToDateUnits, 3) + u, l.totalExpectedUnits === null ? '-' : fmt(l.totalExpectedUnits, 3) + u, money(l.cost), money(l.salvage), money(l.unitsOfProduction), money(l.straightLine), l.notes.join('; ')]);
   }
-  rows.push(['TOTAL', '', '', '', '', '', '', fmt(Math.round(uop * 100) / 100), fmt(Math.round(sl * 100) / 100), '']);
+  rows.push(['TOTAL', '', '', '', '', '', '', money(Math.round(uop * 100) / 100), money(Math.round(sl * 100) / 100), '']);
   return table(rows);
 }
 

@@ -576,8 +576,9 @@ describe('depreciation preview', () => {
       ['EQ-2', 0, null, null, null],
     ]);
     const text = formatPreview(lines, { hours: 'h', km: 'km' });
-    expect(text).toMatch(/EQ-1\s+2026-10\s+150 h\s+1,150 h\s+10,000 h\s+120,000\s+20,000\s+1,500\s+1,666.67/);
-    expect(text).toMatch(/TOTAL\s+1,500\s+1,666.67/);
+    // Amounts always with 2 decimals (a column of money): 1,500.00, not 1,500 beside 1,666.67.
+    expect(text).toMatch(/EQ-1\s+2026-10\s+150 h\s+1,150 h\s+10,000 h\s+120,000\.00\s+20,000\.00\s+1,500\.00\s+1,666\.67/);
+    expect(text).toMatch(/TOTAL\s+1,500\.00\s+1,666\.67/);
     await expect(previewDepreciation(store, rules, 'October', 'erp', 0)).rejects.toThrow(/not a month; write YYYY-MM/);
   });
 
