@@ -122,6 +122,15 @@ describe('depreciation post', () => {
   });
 });
 
+describe('depreciation preview with no asset to show', () => {
+  it('says rules.depreciation.appliesTo selects none of the registry\'s assets, not a bare "no assets"', async () => {
+    const cfg = await setup(ATTRIBUTES, { appliesTo: { erpModules: ['fleet'] } });
+    const r = await runCli(['depreciation', 'preview', '--period', '2026-10', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe("no assets: rules.depreciation.appliesTo selects none of the 1 asset(s) in the registry ('assetbridge assets list' shows their modules and attributes)\n");
+  });
+});
+
 describe('depreciation preview --json', () => {
   it('writes the period bounds as ISO 8601 strings, as every --json time, and meter values as numbers', async () => {
     const cfg = await setup();

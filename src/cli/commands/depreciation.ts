@@ -120,6 +120,16 @@ export function formatPreview(lines: readonly AssetUsageLine[], units: UsageUnit
   return table(rows);
 }
 
+/**
+ * What the preview says when it has no line: the registry is empty, or `rules.depreciation.appliesTo`
+ * selects none of its `registered` assets (a filter that names a module or attribute value no asset has).
+ */
+export function noAssetsText(registered: number): string {
+  return registered === 0
+    ? "no assets: the registry has none yet (the config's assets.inline or assets.files, or 'assetbridge assets import')\n"
+    : `no assets: rules.depreciation.appliesTo selects none of the ${registered} asset(s) in the registry ('assetbridge assets list' shows their modules and attributes)\n`;
+}
+
 /** One line per asset whose posting includes units of earlier, already-posted periods. */
 export function formatAdjustments(lines: readonly AssetUsageLine[], units: UsageUnits): string {
   return lines
@@ -241,6 +251,7 @@ export function registerDepreciationCommand(program: Command): Command {
           return;
         }
         const dep = depreciationOf(rules);
+        if (lines.length === 0) return void process.stdout.write(noAssetsText((await store.listAssetRecords()).length));
         process.stdout.write(formatPreview(lines, { hours: dep.unit, km: dep.kmUnit }));
       }, { readOnly: true });
     }),
