@@ -48,6 +48,16 @@ describe('depreciation inputs', () => {
     expect([line('1').straightLine, line('1.5').straightLine]).toEqual([900, 600]);
   });
 
+  it('money is rounded half up to the cent on its decimal value (1.005 is 1.01, not 1.00 as in binary)', () => {
+    const october = monthlyCalendar('UTC').period('2026-10');
+    if (!october) throw new Error('no October');
+    const state = { first: [Date.parse('2026-10-01T00:00:00Z'), 0] as const, last: [Date.parse('2026-10-20T00:00:00Z'), 1] as const, periods: { '2026-10': { units: 1, meterAtEnd: 1 } } };
+    const line = (cost: string) => usageFor({ erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: { cost, salvage: '0', expectedUnits: '2', usefulLifeMonths: '2' } }, state, october, names, Date.parse('2026-11-05T00:00:00Z'));
+    expect([line('2.01').straightLine, line('2.01').unitsOfProduction]).toEqual([1.01, 1.01]);
+    expect([line('2.03').straightLine, line('1.23456').straightLine, line('0.01').straightLine]).toEqual([1.02, 0.62, 0.01]);
+    expect(line('0.0000002').straightLine).toBe(0); // 1e-7: its text is in exponent notation
+  });
+
   it('are noted per asset in the preview, not taken for missing, and not used', () => {
     const october = monthlyCalendar('UTC').period('2026-10');
     if (!october) throw new Error('no October');

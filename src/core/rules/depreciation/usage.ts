@@ -192,7 +192,15 @@ export function formatAmount(v: number, digits = 3): string {
   return f.format(v);
 }
 
-const money = (v: number): number => Math.round(v * 100) / 100;
+/**
+ * Cents, half up as ERPs round currency, on the decimal the value reads as: `v * 100` in binary
+ * would take 1.005 (1.00499999…) to 1.00; shifting the exponent in text does not.
+ */
+const money = (v: number): number => {
+  const text = String(v);
+  // Exponent notation (under 1e-6, or 1e21 and up): no half cent to tell.
+  return text.includes('e') ? Math.round(v * 100) / 100 : Number(`${Math.round(Number(`${text}e2`))}e-2`);
+};
 const units = (v: number): number => Math.round(v * 1000) / 1000;
 
 /** The usage line for one asset and period, at time `now` (to tell open periods from closed). */
