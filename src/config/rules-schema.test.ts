@@ -352,6 +352,17 @@ describe('rules config', () => {
     expect([ok.allowedLateness, ok.idleAfter, ok.maintenance?.thresholds[0]?.durationMs, ok.maintenance?.thresholds[0]?.cooldownMs, ok.maintenance?.feedback.pollEvery]).toEqual([0, 120_000, 500, 3_600_000, 0]);
   });
 
+  it('refuses a threshold maxGap of 0: every breach would break at its next sample, and a rule with a `for` never fire', () => {
+    const message =
+      '0 would break every breach at its next sample and end every episode, so no breach could hold `for`: leave maxGap out (10m) or give the longest a sensor may go between two samples, e.g. 30m';
+    const threshold = { name: 't', sensor: 's', above: 1, for: '5m' };
+    expect(problems({ maintenance: { thresholds: [{ ...threshold, maxGap: 0 }, { ...threshold, name: 'u', maxGap: '0s' }] } })).toEqual([
+      { key: 'maintenance.thresholds.0.maxGap', message },
+      { key: 'maintenance.thresholds.1.maxGap', message },
+    ]);
+    expect(parse({ maintenance: { thresholds: [{ ...threshold, maxGap: '30m' }] } }).maintenance?.thresholds[0]?.maxGapMs).toBe(1_800_000);
+  });
+
   it('refuses an inventory freshness no longer than the lateness: no item would ever count', () => {
     const message = (given: string, lateness: string) =>
       `${given} is not longer than rules.allowedLateness (${lateness}): a sighting is decided only after the lateness, so no item would ever count; give the longest an item may go unseen and still count, e.g. 24h`;

@@ -245,7 +245,10 @@ export const thresholdSchema = z
     /** How long the breach must hold. @default 0s (the first breaching sample) */
     for: ruleDuration('0s'),
     /** Samples further apart than this break a breach. @default 10m */
-    maxGap: ruleDuration('10m'),
+    maxGap: ruleDuration('10m').pipe(
+      // 0 would break every breach at its next sample (and end every episode): a rule with a `for` could never fire.
+      z.number().positive('0 would break every breach at its next sample and end every episode, so no breach could hold `for`: leave maxGap out (10m) or give the longest a sensor may go between two samples, e.g. 30m'),
+    ),
     /** Least time between two work orders of this rule for one asset. @default 1h */
     cooldown: ruleDuration('1h'),
     /**
