@@ -127,6 +127,21 @@ describe('threshold rules', () => {
     ]);
   });
 
+  it('status: a breach or episode with no sample for longer than maxGap says it is broken, not still under way', () => {
+    // Every 15 minutes (maxGap 10 min): each sample starts the breach again, so it never holds 5 min.
+    const slow = temps([[0, 97], [15, 97], [30, 97]]);
+    expect(run(slow).deliveries).toEqual([]);
+    const row = (events: CanonicalEvent[], at: number) => maintenanceStatus(asset, run(events).state, options(), { now: T0 + at * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'engine-overheat')?.state;
+    expect(row(slow, 35)).toBe('pending since 2026-10-01T08:30:00.000Z, held 0 s of 5 min');
+    expect(row(slow, 41)).toBe(
+      'pending since 2026-10-01T08:30:00.000Z, held 0 s of 5 min; no sample since 2026-10-01T08:30:00.000Z, more than maxGap (10 min): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)',
+    );
+    // An episode under way (its work order opened) whose sensor fell silent: the next sample ends it.
+    const hot = temps([[0, 96], [5, 97]]);
+    expect(row(hot, 15)).toBe('active');
+    expect(row(hot, 16)).toBe('active; no sample since 2026-10-01T08:05:00.000Z, more than maxGap (10 min): the next sample ends this episode (a breaching one starts a new one)');
+  });
+
   it('closed loop: a condition that outlasts the repair opens a new work order after the ERP reports the first completed', () => {
     const first = 'EQ-7|engine-overheat|2026-10-01T08:00:00.000Z';
     const hot = (from: number, to: number) => temps(Array.from({ length: (to - from) / 5 + 1 }, (_, i) => [from + i * 5, 97] as [number, number]));

@@ -7,7 +7,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { calendarMeterOf, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
+import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
@@ -26,7 +26,8 @@ export interface DueRow {
    * count runs on across a replaced meter or readings set aside. Threshold: `normal`, `pending since <time>, held 3 min of 5 min`
    * (or, held long enough, waiting for the cooldown to end at a time) or `active` (work order opened, or for a repeating rule breach counted, not yet
    * cleared), with `, 2 of 3 breaches counted since <time>` for a repeating rule and `, work order
-   * completed <time>: …` once the ERP completed an active episode's work order. Calendar: `ok`, `due soon` or
+   * completed <time>: …` once the ERP completed an active episode's work order, and `; no sample since <time>, more than maxGap …` when a
+   * pending or active one has had no sample for longer than its maxGap (broken: the next sample decides afresh). Calendar: `ok`, `due soon` or
    * `due` (whichever-first rules add `by date`, `by hours` or `by km`), with the work order's
    * status (`requested` once the service opened it, `at the next check` before), or `not checked
    * yet` (no service date and the service has not checked it).
@@ -214,7 +215,16 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
           ? ` since ${iso(th.start)}, held long enough: waits for the cooldown after the last work order (${iso(th.firedAt as number)}) to end ${iso(cooldownEnds)}`
           : ` since ${iso(th.start)}, held ${minutes(heldFor)} of ${minutes(rule.durationMs)}`;
     }
-    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}` });
+    // No sample for longer than maxGap (a device gone quiet, or one that reports less often): the
+    // breach or episode is over, whatever status said before; the next sample decides afresh.
+    const last = th?.last ?? th?.start;
+    const quiet =
+      calendar !== undefined && th !== undefined && th.phase !== 'normal' && last !== undefined && calendar.now - last > rule.maxGapMs
+        ? th.phase === 'pending'
+          ? `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): this breach is broken, and the next breaching sample starts one anew (a sensor that reports less often than maxGap never holds one: raise maxGap)`
+          : `; no sample since ${iso(last)}, more than maxGap (${formatDuration(rule.maxGapMs)}): the next sample ends this episode (a breaching one starts a new one)`
+        : '';
+    due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'threshold', state: `${th?.phase ?? 'normal'}${pending}${counted}${rearmed}${quiet}` });
   }
   for (const rule of options.alerts ?? []) {
     if (!matchesFilter(asset, rule.appliesTo)) continue;
