@@ -142,6 +142,26 @@ describe('rules test', () => {
     expect((await runRulesTest(input)).lines.some((l) => l.trace)).toBe(false);
   });
 
+  it('--trace says when a gap between samples longer than maxGap broke a breach (a sensor reporting every 15 min never holds one), and not when a sample that did not breach ended it', async () => {
+    const input = { rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), trace: 'EQ-1', traceThresholds: rules.maintenance?.thresholds ?? [] };
+    const temp = (t: string, v: number) => `{"kind":"sensor","assetId":"tag-1","eventTime":"2026-10-01T${t.length === 5 ? `${t}:00` : t}Z","values":{"coolantTemp":{"value":${v}}}}`;
+    // Hot all along, but 15 min apart (maxGap 10 min): each sample starts the breach again, none holds 2 min.
+    const slow = await runRulesTest({ ...input, lines: [temp('08:00', 97), temp('08:15', 97), temp('08:30', 97), temp('08:45', 97)] });
+    expect(slow.lines.flatMap((l) => l.deliveries)).toEqual([]);
+    const gaps = slow.lines.flatMap((l) => l.trace ?? []).filter((t) => t.startsWith('threshold overheat:'));
+    expect(gaps[0]).toBe(
+      'threshold overheat: 15 min since its previous sample (2026-10-01T08:00:00.000Z), more than maxGap (10 min): the breach since 2026-10-01T08:00:00.000Z was broken, and a breach starts anew at 2026-10-01T08:15:00.000Z; a sensor that reports less often than maxGap never holds one for `for` (2 min): raise maxGap',
+    );
+    expect(gaps).toHaveLength(2); // the 08:45 sample is still held for the lateness (1 min) when the input ends
+    // A sample that did not breach in between, decided in the same step as the next breach (08:30 releases
+    // 08:15 and 08:15:30 together): the breach since 08:00 ended at 08:15, no gap is claimed.
+    const cooled = await runRulesTest({ ...input, lines: [temp('08:00', 97), temp('08:15', 80), temp('08:15:30', 97), temp('08:30', 97)] });
+    expect(cooled.lines.flatMap((l) => l.trace ?? [])).toContain('maintenance.thresholds.overheat.start: 2026-10-01T08:00:00.000Z → 2026-10-01T08:15:30.000Z');
+    expect(cooled.lines.flatMap((l) => l.trace ?? []).some((t) => t.startsWith('threshold overheat:'))).toBe(false);
+    // Without the thresholds given, nothing of it.
+    expect((await runRulesTest({ ...input, traceThresholds: undefined, lines: [temp('08:00', 97), temp('08:15', 97), temp('08:30', 97)] })).lines.flatMap((l) => l.trace ?? []).some((t) => t.startsWith('threshold'))).toBe(false);
+  });
+
   it('--trace with the zones says where each fix of the asset is: inside which zones, in whose hysteresis band', async () => {
     const input = { rules: createRules(rules), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), trace: 'EQ-1', traceZones: zoneTrackingOf(rules)?.index };
     const fix = (t: string, lat: number, lng: number) => `{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T${t}Z","lat":${lat},"lng":${lng}}`;

@@ -19,6 +19,8 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
+import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
+import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { coalesceStates } from '../../engine/ingestor.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table, toJson } from '../context.js';
@@ -90,6 +92,8 @@ export interface RulesTestInput {
   readonly trace?: string;
   /** The configured zones: with `--trace`, each fix of the asset says which zones it is inside and in the hysteresis band of. */
   readonly traceZones?: ZoneIndex;
+  /** The configured threshold rules: with `--trace`, a breach a gap between samples broke says so, with the gap and maxGap. */
+  readonly traceThresholds?: readonly ThresholdRule[];
   /**
    * Hand each line to be shown here as soon as it is decided, instead of keeping it in the report
    * (a long input then takes no more memory than its rule state).
@@ -264,7 +268,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const shown = watermarkAt === undefined ? lines : lines.map((t) => `idle watermark at ${new Date(watermarkAt).toISOString()}: ${t}`);
       // Where the fix is among the zones (what the dwell and hysteresis decide on), once per step.
       const where = watermarkAt === undefined && input.traceZones ? zonesAtFix(input.traceZones, steps[i]?.event) : undefined;
-      changes.set(i, [...(changes.get(i) ?? []), ...(where !== undefined ? [where] : []), ...shown]);
+      // Why a threshold's breach started again rather than held on (samples too far apart).
+      const gaps = input.traceThresholds ? thresholdGaps(input.traceThresholds, before, after, watermarkAt === undefined ? steps[i]?.event : undefined) : [];
+      changes.set(i, [...(changes.get(i) ?? []), ...(where !== undefined ? [where] : []), ...shown, ...gaps]);
     };
     const result = simulateRules(input.rules, steps, { initial: states, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
@@ -480,6 +486,37 @@ export function zonesAtFix(zones: ZoneIndex, event: SimulationStep['event'] | un
   if (hit.inside.length === 0 && hit.band.length === 0) return undefined;
   const inside = hit.inside.length ? `inside ${hit.inside.join(', ')}` : 'inside no zone';
   return `this line's fix (${new Date(event.eventTime).toISOString()}): ${inside}${hit.band.length ? `; in the hysteresis band (rules.zones.hysteresisM) of ${hit.band.join(', ')}: not left from there, nor entered` : ''}`;
+}
+
+/**
+ * For `--trace`: the thresholds whose breach (or episode under way) a gap between two samples longer
+ * than their `maxGap` broke in this step, so that it started again at the later sample: the answer to
+ * "it was hot for an hour, why no work order?" when the sensor reports less often than `maxGap`.
+ */
+export function thresholdGaps(thresholds: readonly ThresholdRule[], before: StateDoc, after: StateDoc, event?: SimulationStep['event']): string[] {
+  const prior = before[MAINTENANCE_RULE] as MaintenanceState | undefined;
+  const was = prior?.thresholds;
+  const now = (after[MAINTENANCE_RULE] as MaintenanceState | undefined)?.thresholds;
+  // The sensor samples this step may have decided: those held for the lateness, and its own event.
+  const samples: { t: number; sensors: readonly string[] }[] = (prior?.order?.pending ?? []).flatMap((x) => (x.k === 's' ? [{ t: x.t, sensors: Object.keys(x.v) }] : []));
+  if (event?.kind === 'sensor') samples.push({ t: event.eventTime, sensors: Object.keys(event.values) });
+  const out: string[] = [];
+  for (const rule of thresholds) {
+    const a = was?.[rule.name];
+    const b = now?.[rule.name];
+    if (a === undefined || b === undefined || a.phase === 'normal' || a.last === undefined || a.start === undefined) continue;
+    // A new breach started after a gap: the start moved, and further than maxGap from the last sample.
+    if (b.phase !== 'pending' || b.start === undefined || b.start === a.start || b.start - a.last <= rule.maxGapMs) continue;
+    // A sample of the sensor in between (a value that did not breach, decided in the same step): no gap broke it.
+    const start = b.start;
+    if (samples.some((x) => x.t > (a.last as number) && x.t < start && x.sensors.includes(rule.sensor))) continue;
+    const iso = (t: number) => new Date(t).toISOString();
+    const what = a.phase === 'pending' ? `the breach since ${iso(a.start)} was broken` : `the episode since ${iso(a.start)} ended`;
+    out.push(
+      `threshold ${rule.name}: ${formatDuration(b.start - a.last)} since its previous sample (${iso(a.last)}), more than maxGap (${formatDuration(rule.maxGapMs)}): ${what}, and a breach starts anew at ${iso(b.start)}; a sensor that reports less often than maxGap never holds one for \`for\` (${formatDuration(rule.durationMs)}): raise maxGap`,
+    );
+  }
+  return out;
 }
 
 /** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */

@@ -285,6 +285,7 @@ export function registerRulesCommand(program: Command): Command {
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
+            ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
             ...(streaming ? { onLine: (l: RulesTestLine) => void process.stdout.write(formatLine(l)) } : json ? { onLine: json.line } : {}),
             onProgress: progress.update,
           });
