@@ -80,6 +80,12 @@ describe('rules test', () => {
     const sighting = { ...report.flushed[0]!, payload: { ...report.flushed[0]!.payload, coordinates: null } };
     expect(describeDelivery(sighting)).toBe('location.update → erp [state] EQ-1: location 1000/0001 from a zone sighting (no coordinates)');
     expect(describeDelivery(sighting, ['2026-10-01T09:00:00.000Z'])).toMatch(/from a zone sighting \(no coordinates\), the sighting of 2026-10-01T08:01:00.000Z$/);
+    // A meter reading after a declared replacement is shown whole: its meterResetAt is what tells it from a meter gone backwards.
+    const replaced = { erpAssetId: 'EQ-1', operatingHours: 2.5, idleHours: 0.75, odometerKm: 30040, readingTime: '2026-10-01T11:00:00.000Z', unit: 'h', meterResetAt: '2026-10-01T09:00:00.000Z', odometerResetAt: '2026-10-01T09:00:00.000Z' };
+    const reading = { destination: 'erp', operation: 'meter.record', kind: 'state' as const, businessKey: 'EQ-1', erpAssetId: 'EQ-1', eventTime: Date.parse('2026-10-01T11:00:00Z'), payload: replaced };
+    expect(describeDelivery(reading)).toBe(`meter.record → erp [state] EQ-1: ${JSON.stringify(replaced)}`);
+    // Any other payload past 120 characters is cut, and says so.
+    expect(describeDelivery({ ...reading, operation: 'asset.update' })).toBe(`asset.update → erp [state] EQ-1: ${JSON.stringify(replaced).slice(0, 119)}…`);
     expect(text).toContain('line 9: rejected: payload is not JSON');
     expect(text).toContain('\n8 event line(s): 5 accepted, 3 rejected\n');
     expect(text.trimEnd().endsWith('nothing was stored or sent')).toBe(true);

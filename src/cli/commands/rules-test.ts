@@ -19,6 +19,7 @@ import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import { flushRules, IdleWatermarks, simulateRules, type SimulationStep, type StateDoc } from '../../core/rules/simulate.js';
 import { heldEvents, stateChanges } from '../../core/rules/trace.js';
+import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { coalesceStates } from '../../engine/ingestor.js';
@@ -531,6 +532,16 @@ function tracedAsset(assets: readonly AssetWithIdentifiers[], name: string): str
 const txt = (v: unknown): string => (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? String(v) : JSON.stringify(v) ?? '');
 
 /**
+ * A payload as JSON: a meter reading in full (a few fields; cut at 120 characters, one after a
+ * declared meter replacement lost its `meterResetAt`, the one thing that tells it from a meter
+ * going backwards); anything else cut at 120 characters, saying so with `…`.
+ */
+function shortJson(operation: string, p: DeliveryIntent['payload']): string {
+  const json = JSON.stringify(p);
+  return operation === METER_RECORD || json.length <= 120 ? json : `${json.slice(0, 119)}…`;
+}
+
+/**
  * One line per delivery: operation, destination, business key and the essentials of the payload.
  * `decidedBy`: the event times of the line it is shown under; a location update of another fix (one
  * the lateness held, or an idle watermark's) says which.
@@ -547,7 +558,7 @@ export function describeDelivery(d: DeliveryIntent, decidedBy?: readonly string[
           ? `${txt(p.location)} ${txt(p.sku)} = ${txt(p.countedQuantity)} (${Number(p.delta) >= 0 ? '+' : ''}${txt(p.delta)})`
           : d.operation === 'usage.post'
             ? `${txt(p.period)}: ${txt(p.periodUnits)} ${txt(p.unit)}`
-            : JSON.stringify(p).slice(0, 120);
+            : shortJson(d.operation, p);
   return `${d.operation} → ${d.destination} [${d.kind}] ${d.businessKey}: ${detail}`;
 }
 
