@@ -15,7 +15,7 @@ import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, compl
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
-import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv } from './zones.js';
+import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv, unknownZoneMessage } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
   allowedLateness: '1m',
@@ -676,6 +676,11 @@ describe('zones commands', () => {
     expect(one).toMatch(/EQ-1\s+inside\s+2026-10-01T08:00:00Z/); // since its arrival; confirmed once the 30 s dwell had passed
     expect(one).toMatch(/EQ-2\s+arriving \(enter dwell\)\s+2026-10-01T08:00:00Z/);
     expect(() => formatOccupancy(occupancy, 'dock')).toThrow('no zone "dock" is configured; zones: yard');
+    // Zone names compare exactly: one that differs in case (or by a typo) is suggested.
+    expect(() => formatOccupancy(occupancy, 'YARD')).toThrow('no zone "YARD" is configured (did you mean yard? zone names are case-sensitive); zones: yard');
+    // A thousand bays are not all listed on one line: where to see them is.
+    const bays = Array.from({ length: 1000 }, (_, i) => `BAY-${String(i).padStart(3, '0')}`);
+    expect(unknownZoneMessage('BAY-1000', bays)).toBe("no zone \"BAY-1000\" is configured (did you mean BAY-000 or BAY-100 or BAY-001?); 1000 zones are configured: 'assetbridge zones list' names them");
     expect(occupancyCsv(occupancy)).toBe('zone,locationCode,erpAssetId,state,since\r\nyard,1000/0001,EQ-1,inside,2026-10-01T08:00:00Z\r\nyard,1000/0001,EQ-2,entering,2026-10-01T08:00:00Z\r\n');
     await expect(loadOccupancy(store, rulesSchema.parse({}))).rejects.toThrow(/no zones are configured/);
     // The zone renamed in the config: its assets are shown under the stored name, as no longer configured.

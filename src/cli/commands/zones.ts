@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
+import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { parseJsonText } from '../../core/json-text.js';
 import { zoneTrackingOf } from '../../core/rules/index.js';
@@ -159,9 +160,31 @@ export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: stri
   const o = occupancy.find((x) => x.zone === zone);
   const gone = o ? undefined : unconfigured.find((x) => x.zone === zone);
   if (gone) return `${gone.zone} (no longer configured): ${gone.inside} inside, ${gone.entering} arriving; they leave it at their next fixes\n${gone.assets.length ? assetTable(gone.assets) : ''}${elsewhereLine(gone)}`;
-  if (!o) throw new UsageError(`no zone "${zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
+  if (!o) throw new UsageError(unknownZoneMessage(zone, occupancy.map((x) => x.zone)));
   if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n${elsewhereLine(o)}`;
   return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${assetTable(o.assets)}${elsewhereLine(o)}`;
+}
+
+/** Zones listed by name in the refusal of an unknown one; past this many, `zones list` is named instead. */
+const ZONES_LISTED = 20;
+
+/**
+ * `--zone NAME` names no configured zone: the likely ones meant (names compare exactly, so `yard`
+ * is not `YARD`; a typo within two letters), and the zones, or with many (a site of a thousand
+ * bays) where to see them, rather than every name on one line.
+ */
+export function unknownZoneMessage(zone: string, names: readonly string[]): string {
+  const lower = zone.toLowerCase();
+  const near = names
+    .map((n) => ({ n, d: n.toLowerCase() === lower ? 0 : editDistance(lower, n.toLowerCase()) }))
+    .filter((x) => x.d <= 2)
+    .sort((a, b) => a.d - b.d || (a.n < b.n ? -1 : 1))
+    .slice(0, 3)
+    .map((x) => x.n);
+  const caseOnly = near.some((n) => n.toLowerCase() === lower) ? ' zone names are case-sensitive' : '';
+  const hint = near.length ? ` (did you mean ${near.join(' or ')}?${caseOnly})` : '';
+  const list = names.length <= ZONES_LISTED ? `; zones: ${names.join(', ')}` : `; ${names.length} zones are configured: 'assetbridge zones list' names them`;
+  return `no zone "${zone}" is configured${hint}${list}`;
 }
 
 /** Why an asset inside overlapping zones counts in one of them. */
@@ -297,7 +320,7 @@ export function registerZonesCommand(program: Command): Command {
         const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
         await warnOfLeftIngestLog(store, 'their positions are not in the stored zone state yet, so who is in which zone may be behind');
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
-        if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(`no zone "${opts.zone}" is configured; zones: ${occupancy.map((x) => x.zone).join(', ')}`);
+        if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(unknownZoneMessage(opts.zone, occupancy.map((x) => x.zone)));
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
         // Zones no longer configured: after the configured ones, with no location code (in JSON `configured: false`).
         const gone = opts.zone === undefined ? unconfigured : unconfigured.filter((o) => o.zone === opts.zone);
