@@ -14,7 +14,7 @@ import { postUsage } from '../../engine/tasks/usage-posting.js';
 import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
-import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
+import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome, thresholdGaps } from './rules-test.js';
 import { checkZonesFile, formatOccupancy, loadOccupancy, locate, occupancyCsv, unknownZoneMessage } from './zones.js';
 
 const rules: RulesConfig = rulesSchema.parse({
@@ -164,6 +164,14 @@ describe('rules test', () => {
     const cooled = await runRulesTest({ ...input, lines: [temp('08:00', 97), temp('08:15', 80), temp('08:15:30', 97), temp('08:30', 97)] });
     expect(cooled.lines.flatMap((l) => l.trace ?? [])).toContain('maintenance.thresholds.overheat.start: 2026-10-01T08:00:00.000Z → 2026-10-01T08:15:30.000Z');
     expect(cooled.lines.flatMap((l) => l.trace ?? []).some((t) => t.startsWith('threshold overheat:'))).toBe(false);
+    // A rule with no `for` (its episode ended by the gap, the new breach waiting for the cooldown): the gap, without the advice on `for`.
+    const instant = { ...rules.maintenance!.thresholds[0]!, durationMs: 0 };
+    const T = Date.parse('2026-10-01T08:00:00Z');
+    const before = { maintenance: { thresholds: { overheat: { phase: 'active', start: T, last: T + 60_000, firedAt: T } } } };
+    const after = { maintenance: { thresholds: { overheat: { phase: 'pending', start: T + 20 * 60_000, last: T + 20 * 60_000, peak: 97, firedAt: T } } } };
+    expect(thresholdGaps([instant], before, after)).toEqual([
+      'threshold overheat: 19 min since its previous sample (2026-10-01T08:01:00.000Z), more than maxGap (10 min): the episode since 2026-10-01T08:00:00.000Z ended, and a breach starts anew at 2026-10-01T08:20:00.000Z',
+    ]);
     // Without the thresholds given, nothing of it.
     expect((await runRulesTest({ ...input, traceThresholds: undefined, lines: [temp('08:00', 97), temp('08:15', 97), temp('08:30', 97)] })).lines.flatMap((l) => l.trace ?? []).some((t) => t.startsWith('threshold'))).toBe(false);
   });

@@ -514,7 +514,7 @@ export function thresholdGaps(thresholds: readonly ThresholdRule[], before: Stat
     const iso = (t: number) => new Date(t).toISOString();
     const what = a.phase === 'pending' ? `the breach since ${iso(a.start)} was broken` : `the episode since ${iso(a.start)} ended`;
     out.push(
-      `threshold ${rule.name}: ${formatDuration(b.start - a.last)} since its previous sample (${iso(a.last)}), more than maxGap (${formatDuration(rule.maxGapMs)}): ${what}, and a breach starts anew at ${iso(b.start)}; a sensor that reports less often than maxGap never holds one for \`for\` (${formatDuration(rule.durationMs)}): raise maxGap`,
+      `threshold ${rule.name}: ${formatDuration(b.start - a.last)} since its previous sample (${iso(a.last)}), more than maxGap (${formatDuration(rule.maxGapMs)}): ${what}, and a breach starts anew at ${iso(b.start)}${rule.durationMs > 0 ? `; a sensor that reports less often than maxGap never holds one for \`for\` (${formatDuration(rule.durationMs)}): raise maxGap` : ''}`,
     );
   }
   return out;
