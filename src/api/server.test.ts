@@ -6,7 +6,41 @@ import { waitFor } from '../../test/helpers/wait.js';
 import type { RawMessage } from '../core/model/messages.js';
 import type { IngestSink } from '../ports/source.js';
 import { createCanonicalDecoder } from '../core/normalize/canonical-decoder.js';
-import { authorizeWebhook, createHttpApp, startHttpServer, type RunningServer } from './server.js';
+import { authorizeWebhook, createHttpApp, startHttpServer, type HttpServerOptions, type RunningServer, type WebhookEndpoint } from './server.js';
+
+/** An intake (token `intake-token-1`, 1 MiB, 100 events) whose sink is `submit`. */
+const intakeWith = (submit: IngestSink['submit']) =>
+  createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
+    sink: { submit },
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+  });
+
+/** An intake whose sink refuses every submit with `error`. */
+const intakeApp = (error: string | Error) => intakeWith(() => Promise.reject(typeof error === 'string' ? new Error(error) : error));
+
+/** Every pushed item read as the completion of work order 4711 of asset EQ-1, under `businessKey`. */
+const completions = (businessKey: string) => (items: unknown) => (items as unknown[]).map(() => ({ businessKey, erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 }));
+
+/**
+ * An app with one work-order webhook, `hook`, for destination `erp` (or `options.destination`);
+ * the rest from `options`, else: no intake, the clock at 0, a sink that takes every message.
+ */
+const webhookAppWith = (hook: WebhookEndpoint, options: Partial<Omit<HttpServerOptions, 'webhooks'>> & { readonly destination?: string } = {}) => {
+  const { destination = 'erp', ...rest } = options;
+  return createHttpApp({
+    host: '127.0.0.1',
+    port: 0,
+    now: () => 0,
+    sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
+    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    ...rest,
+    webhooks: new Map([[destination, hook]]),
+  });
+};
 
 describe('work-order webhook authorization', () => {
   const body = '{"workOrder":{}}';
@@ -162,15 +196,7 @@ describe('work-order webhook authorization', () => {
 
 describe('signed work-order webhooks', () => {
   const secret = 'shared-secret-0123456789';
-  const app = () =>
-    createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
-      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+  const app = () => webhookAppWith({ secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h') });
   const push = (bytes: Buffer, signature: string) =>
     app().request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature-256': signature }, body: bytes });
   const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');
@@ -194,28 +220,18 @@ describe('timestamped work-order webhooks over HTTP', () => {
   const NOW = Date.UTC(2026, 5, 1, 12);
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
   let now = NOW;
-  const app = createHttpApp({
-    host: '127.0.0.1',
-    port: 0,
-    now: () => now,
-    logger: { warn: (fields, message) => warnings.push({ fields, message }) },
-    sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
-    webhooks: new Map([
-      [
-        'erp',
-        {
-          secret,
-          previousSecret,
-          signatureHeader: 'X-Signature-256',
-          timestampHeader: 'X-Signature-Timestamp',
-          toleranceMs: 300_000,
-          configKey: 'destinations.0.webhook',
-          parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })),
-        },
-      ],
-    ]),
-    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-  });
+  const app = webhookAppWith(
+    {
+      secret,
+      previousSecret,
+      signatureHeader: 'X-Signature-256',
+      timestampHeader: 'X-Signature-Timestamp',
+      toleranceMs: 300_000,
+      configKey: 'destinations.0.webhook',
+      parse: completions('EQ-1|svc|250h'),
+    },
+    { now: () => now, logger: { warn: (fields, message) => warnings.push({ fields, message }) } },
+  );
   const json = '{"workOrder":{"id":"4711","status":"completed"}}';
   const stamp = String(NOW / 1000);
   const digest = (key: string) => createHmac('sha256', key).update(`${stamp}.${json}`).digest();
@@ -265,15 +281,10 @@ describe('refused work-order pushes in the log', () => {
     const secret = 'shared-secret-0123456789';
     const warnings: { fields: Record<string, unknown>; message: string }[] = [];
     let now = 0;
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => now,
-      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
-      sink: { submit: (m) => Promise.resolve({ accepted: m.length, quarantined: [] }) },
-      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', configKey: 'destinations.0.webhook', parse: () => [] }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = webhookAppWith(
+      { secret, signatureHeader: 'X-Signature-256', configKey: 'destinations.0.webhook', parse: () => [] },
+      { now: () => now, logger: { warn: (fields, message) => warnings.push({ fields, message }) } },
+    );
     const push = (headers: Record<string, string>) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers, body: '[]' });
     const wrong = { 'X-Signature-256': createHmac('sha256', 'another-secret-entirely').update('[]').digest('hex') };
     for (let i = 0; i < 20; i++) expect((await push(wrong)).status).toBe(401);
@@ -482,20 +493,6 @@ describe('HTTP intake under concurrent back-pressure', () => {
   });
 });
 
-/** An intake (token `intake-token-1`, 1 MiB, 100 events) whose sink is `submit`. */
-const intakeWith = (submit: IngestSink['submit']) =>
-  createHttpApp({
-    host: '127.0.0.1',
-    port: 0,
-    now: () => 0,
-    intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 50_000 },
-    sink: { submit },
-    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-  });
-
-/** An intake whose sink refuses every submit with `error`. */
-const intakeApp = (error: string | Error) => intakeWith(() => Promise.reject(typeof error === 'string' ? new Error(error) : error));
-
 describe('HTTP intake authentication', () => {
   it('says what was wrong with the Authorization header and which key holds the token, never echoing it', async () => {
     const app = intakeApp('not called');
@@ -609,16 +606,8 @@ describe('HTTP intake when the events cannot be stored', () => {
 
 describe('ERP work-order webhooks when the updates cannot be stored', () => {
   /** A webhook for destination `erp` (bearer `intake-token-1`) reading every item as one completion. */
-  const hookApp = (sink: IngestSink) =>
-    createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
-      sink,
-      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'wo-1', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+  const intake = { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 };
+  const hookApp = (sink: IngestSink) => webhookAppWith({ signatureHeader: 'x-signature', parse: completions('wo-1') }, { intake, sink });
   const push = (app: ReturnType<typeof hookApp>, body: string) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body });
 
   it.each([
@@ -638,32 +627,25 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
   it('hands an unreadable update to the sink set aside with its reason, in one submit with the readable ones, so one commit keeps both or neither', async () => {
     const submitted: RawMessage[][] = [];
     let fail = true;
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100, maxBacklog: 10 },
-      sink: {
-        submit: (m) => {
-          submitted.push([...m]);
-          if (fail) return Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
-          return Promise.resolve({ accepted: 1, quarantined: [{ index: 1, reason: 'no work order id' }] });
+    const app = webhookAppWith(
+      {
+        signatureHeader: 'x-signature',
+        parse: (items) =>
+          (items as { id?: number }[]).map((item) =>
+            item.id === 1 ? { ignored: 'not ours' } : item.id === undefined ? { invalid: 'no work order id' } : { businessKey: 'wo-2', erpAssetId: 'EQ-1', erpWorkOrderId: '4712', status: 'completed' as const, changedAt: 0 },
+          ),
+      },
+      {
+        intake,
+        sink: {
+          submit: (m) => {
+            submitted.push([...m]);
+            if (fail) return Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' }));
+            return Promise.resolve({ accepted: 1, quarantined: [{ index: 1, reason: 'no work order id' }] });
+          },
         },
       },
-      webhooks: new Map([
-        [
-          'erp',
-          {
-            signatureHeader: 'x-signature',
-            parse: (items) =>
-              (items as { id?: number }[]).map((item) =>
-                item.id === 1 ? { ignored: 'not ours' } : item.id === undefined ? { invalid: 'no work order id' } : { businessKey: 'wo-2', erpAssetId: 'EQ-1', erpWorkOrderId: '4712', status: 'completed' as const, changedAt: 0 },
-              ),
-          },
-        ],
-      ]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    );
     const body = JSON.stringify([{ id: 1 }, { id: 2 }, {}]);
     const r = await push(app, body);
     expect(r.status).toBe(503);
@@ -695,14 +677,10 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     const secret = 'shared-secret-0123456789';
     const submitted: RawMessage[][] = [];
     let backlog = 50_000;
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })), backlog: () => backlog },
-      webhooks: new Map([['erp', { secret, signatureHeader: 'x-signature', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'wo-1', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = webhookAppWith(
+      { secret, signatureHeader: 'x-signature', parse: completions('wo-1') },
+      { sink: { submit: (m) => (submitted.push([...m]), Promise.resolve({ accepted: m.length, quarantined: [] })), backlog: () => backlog } },
+    );
     const body = JSON.stringify([{ id: 1 }]);
     const signed = () => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'x-signature': createHmac('sha256', secret).update(body).digest('hex') }, body });
     const r = await signed();
@@ -765,33 +743,26 @@ describe('work-order pushes in other encodings', () => {
   const secret = 'shared-secret-0123456789';
   const submitted: RawMessage[] = [];
   const decode = createCanonicalDecoder();
-  const app = createHttpApp({
-    host: '127.0.0.1',
-    port: 0,
-    now: () => 0,
-    // The pipeline's own decoder behind the sink, as for intake.
-    sink: {
-      submit: (m) => {
-        submitted.push(...m);
-        const quarantined = m.flatMap((msg, index) => {
-          const r = decode(msg);
-          return r.ok ? [] : [{ index, reason: r.reason }];
-        });
-        return Promise.resolve({ accepted: m.length - quarantined.length, quarantined });
+  const app = webhookAppWith(
+    {
+      secret,
+      signatureHeader: 'X-Signature-256',
+      parse: (items) => (items as { key: string }[]).map((i) => ({ businessKey: i.key, erpAssetId: i.key.split('|')[0] ?? '', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })),
+    },
+    {
+      // The pipeline's own decoder behind the sink, as for intake.
+      sink: {
+        submit: (m) => {
+          submitted.push(...m);
+          const quarantined = m.flatMap((msg, index) => {
+            const r = decode(msg);
+            return r.ok ? [] : [{ index, reason: r.reason }];
+          });
+          return Promise.resolve({ accepted: m.length - quarantined.length, quarantined });
+        },
       },
     },
-    webhooks: new Map([
-      [
-        'erp',
-        {
-          secret,
-          signatureHeader: 'X-Signature-256',
-          parse: (items) => (items as { key: string }[]).map((i) => ({ businessKey: i.key, erpAssetId: i.key.split('|')[0] ?? '', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })),
-        },
-      ],
-    ]),
-    status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-  });
+  );
   const json = JSON.stringify([{ key: 'Kran-Müller-7|svc|250h' }]);
   const push = (body: Uint8Array, contentType: string) =>
     app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': contentType, 'X-Signature-256': createHmac('sha256', secret).update(body).digest('hex') }, body });
@@ -863,16 +834,16 @@ describe('a work-order push to a destination with no webhook', () => {
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
   let now = 0;
   const fresh = () =>
-    createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => now,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
-      sink: { submit: () => Promise.reject(new Error('not called')) },
-      webhooks: new Map([['sap-lager-sued', { signatureHeader: 'x-signature', parse: () => [] }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    webhookAppWith(
+      { signatureHeader: 'x-signature', parse: () => [] },
+      {
+        destination: 'sap-lager-sued',
+        now: () => now,
+        intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+        logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+        sink: { submit: () => Promise.reject(new Error('not called')) },
+      },
+    );
   let app = fresh();
   const push = (headers: Record<string, string>) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers, body: '[]' });
 
@@ -938,14 +909,10 @@ describe('ERP work-order webhooks with a compressed body', () => {
   it('refuses it with 415 and what to do, taking nothing, rather than calling the signature wrong or quarantining the compressed bytes', async () => {
     const secret = 'shared-secret-0123456789';
     const submitted: RawMessage[] = [];
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) },
-      webhooks: new Map([['erp', { secret, signatureHeader: 'X-Signature-256', parse: (items) => (items as unknown[]).map(() => ({ businessKey: 'EQ-1|svc|250h', erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = webhookAppWith(
+      { secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h') },
+      { sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) } },
+    );
     const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');
     const gz = gzipSync(json);
     // Signed over the JSON (the signature checked over the compressed bytes would be "wrong"), and over the bytes as sent.
@@ -964,16 +931,14 @@ describe('ERP work-order webhooks with a compressed body', () => {
 
 describe('ERP work-order webhooks with many items passed over', () => {
   it('lists the first 50 ignored (and rejected) items by index and counts the rest, rather than answering a body of {} with a line per item', async () => {
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
-      // Every update it is handed set aside (the unreadable ones): quarantined, as the ingestor does.
-      sink: { submit: (m) => Promise.resolve({ accepted: m.filter((x) => !x.setAside).length, quarantined: m.flatMap((x, index) => (x.setAside ? [{ index, reason: x.setAside.reason }] : [])) }) },
-      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: (items) => (items as { id?: number }[]).map((item) => (item.id === undefined ? { ignored: 'no externalKey' } : { invalid: 'no erpAssetId' })) }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: (items) => (items as { id?: number }[]).map((item) => (item.id === undefined ? { ignored: 'no externalKey' } : { invalid: 'no erpAssetId' })) },
+      {
+        intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+        // Every update it is handed set aside (the unreadable ones): quarantined, as the ingestor does.
+        sink: { submit: (m) => Promise.resolve({ accepted: m.filter((x) => !x.setAside).length, quarantined: m.flatMap((x, index) => (x.setAside ? [{ index, reason: x.setAside.reason }] : [])) }) },
+      },
+    );
     const push = (items: unknown[]) => app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify(items) });
     // Nearly 1 MiB of {}: some 200 000 items, none of them a work order of ours.
     const many = await push([...Array.from({ length: 60 }, () => ({ id: 1 })), ...Array.from({ length: 200_000 }, () => ({}))]);
@@ -998,15 +963,10 @@ describe('ERP work-order webhooks with many items passed over', () => {
 
 describe('ERP work-order webhooks over the body limit', () => {
   it('answers 413 naming the limit in bytes and the key that sets it', async () => {
-    const app = createHttpApp({
-      host: '127.0.0.1',
-      port: 0,
-      now: () => 0,
-      intake: { token: 'intake-token-1', bodyLimitBytes: 100, maxEvents: 100 },
-      sink: { submit: () => Promise.reject(new Error('not called')) },
-      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: () => [] }]]),
-      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
-    });
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: () => [] },
+      { intake: { token: 'intake-token-1', bodyLimitBytes: 100, maxEvents: 100 }, sink: { submit: () => Promise.reject(new Error('not called')) } },
+    );
     const r = await app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: `[${'{},'.repeat(60)}{}]` });
     expect(r.status).toBe(413);
     expect(await r.json()).toEqual({ error: 'body exceeds 100 bytes (sources.http.bodyLimitBytes); send fewer updates per push (nothing of this push was taken)' });
