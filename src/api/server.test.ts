@@ -309,6 +309,37 @@ describe('refused work-order pushes in the log', () => {
   });
 });
 
+describe('refused requests in the log, with the client that sent them', () => {
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close(0);
+  });
+
+  it("names the client's address (its socket's, not X-Forwarded-For, which no proxy setting says to trust) for a wrong intake token, an unknown webhook path and a refused push", async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      logger: { warn: (fields, message) => warnings.push({ fields, message }) },
+      sink: { submit: () => Promise.reject(new Error('not called')) },
+      webhooks: new Map([['erp', { secret: 'shared-secret-0123456789', signatureHeader: 'X-Signature-256', parse: () => [] }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    servers.push(server);
+    const forged = { 'X-Forwarded-For': '203.0.113.9' };
+    expect((await fetch(`${server.url}/v1/events`, { method: 'POST', headers: { ...forged, Authorization: 'Bearer stale-token-0815' }, body: '[]' })).status).toBe(401);
+    expect((await fetch(`${server.url}/v1/webhooks/sap/work-orders`, { method: 'POST', headers: forged, body: '[]' })).status).toBe(404);
+    expect((await fetch(`${server.url}/v1/webhooks/erp/work-orders`, { method: 'POST', headers: forged, body: '[]' })).status).toBe(401);
+    expect(warnings.map((w) => [w.message, w.fields.client])).toEqual([
+      ['event POST to /v1/events refused', '127.0.0.1'],
+      ['work-order push to /v1/webhooks/sap/work-orders refused: no destination of that name takes work-order pushes', '127.0.0.1'],
+      ['work-order push to /v1/webhooks/erp/work-orders refused', '127.0.0.1'],
+    ]);
+  });
+});
+
 describe('GET /v1/status', () => {
   it('gives times as ISO 8601, as status --json does', async () => {
     const app = createHttpApp({ host: '127.0.0.1', port: 0, now: () => 0, sink: { submit: () => Promise.reject(new Error('not called')) }, status: { ready: () => true, status: () => Promise.resolve({ startedAt: Date.UTC(2026, 11, 1, 8), pid: 7 }), metrics: () => Promise.resolve('') } });

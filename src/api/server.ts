@@ -6,6 +6,7 @@
  */
 import { toJson } from '../core/iso-json.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
@@ -156,6 +157,22 @@ function bearerCredential(header: string | undefined): string | undefined {
   return credential === undefined || credential === '' ? undefined : credential;
 }
 
+/**
+ * The address of the peer a request came from, as its socket has it (undefined without one: a
+ * request made in-process). `X-Forwarded-For` is not read: no setting says which proxy to trust,
+ * and whoever sends a refused request could write any address there.
+ */
+function clientAddress(c: Context): string | undefined {
+  const env = c.env as { incoming?: IncomingMessage; server?: { incoming?: IncomingMessage } } | undefined;
+  return (env?.server ?? env)?.incoming?.socket.remoteAddress;
+}
+
+/** `{ client }` for a refusal's log line, or nothing when the address is not known. */
+function clientField(c: Context): { client?: string } {
+  const client = clientAddress(c);
+  return client === undefined ? {} : { client };
+}
+
 /** Constant-time comparison of two secrets of any length. */
 function sameSecret(a: string, b: string): boolean {
   const digest = (x: string) => createHash('sha256').update(x).digest();
@@ -206,7 +223,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // Refused: counted, and logged once a minute per reason (the operator sees that a sender's token is off).
         const refuse = (reason: 'no-token' | 'malformed' | 'wrong-token', status: 400 | 401, error: string, challenge: string) => {
           refusedPosts.inc({ reason });
-          refusals.warn(`intake ${reason}`, { status, reason: error }, `event POST to ${c.req.path} refused`);
+          refusals.warn(`intake ${reason}`, { status, reason: error, ...clientField(c) }, `event POST to ${c.req.path} refused`);
           return c.json({ error }, status, { 'www-authenticate': challenge });
         };
         const header = c.req.header('authorization');
@@ -298,7 +315,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         const paths = known.length ? `configured: ${known.join(', ')}` : 'no configured destination takes them';
         // Not by the name in the path: a caller could make a series of each.
         refusedPushes.inc({ destination: '', reason: 'no-webhook' });
-        refusals.warn(`no-webhook ${destination}`, { destination, configured: known }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
+        refusals.warn(`no-webhook ${destination}`, { destination, configured: known, ...clientField(c) }, `work-order push to ${c.req.path} refused: no destination of that name takes work-order pushes`);
         const sent = bearerCredential(c.req.header('authorization'));
         const trusted = intake !== undefined && sent !== undefined && sameSecret(sent, intake.token);
         return c.json({ error: `no work-order webhook for destination "${destination}"; ${trusted ? paths : "check the destination's name in the path (destinations[].name); the service log names the configured webhook paths"}` }, 404);
@@ -315,7 +332,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (denied) {
         // The reason names config keys and headers, never a secret or the signature expected.
         refusedPushes.inc({ destination, reason: denied.fault });
-        refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error }, `work-order push to ${c.req.path} refused`);
+        refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error, ...clientField(c) }, `work-order push to ${c.req.path} refused`);
         return c.json({ error: denied.error }, denied.status, denied.challenge !== undefined ? { 'www-authenticate': denied.challenge } : {});
       }
       const source = `${FEEDBACK_SOURCE}:${destination}`;
