@@ -105,7 +105,7 @@ export function authorizeWebhook(
     const signing = { secrets, toleranceMs, ...(hook.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}) };
     const fault = checkWebhookSignature(signing, request.body, (name) => request.header(name), hook.signatureHeader, request.now);
     if (fault === undefined) return undefined;
-    // A name no request could carry (a space, a quote: the config does not check) is left out rather than breaking the header.
+    // A name no request could carry (a space, a quote: the config refuses them, a caller building endpoints itself may not) is left out rather than breaking the header.
     const param = (name: string, value: string | undefined) => (value !== undefined && HEADER_NAME.test(value) ? [`${name}="${value}"`] : []);
     const challenge = ['HMAC-SHA256', [...param('header', hook.signatureHeader), ...param('timestamp', hook.timestampHeader)].join(', ')].join(' ').trim();
     return { status: 401, error: signatureFaultMessage(fault, destination, hook, toleranceMs), fault: fault.fault, challenge };

@@ -428,6 +428,18 @@ describe('config', () => {
         { key: 'destinations.0.webhook.toleranceMs', message: '300ms leaves no room for the time a push takes; give seconds or minutes, e.g. 5m (digits alone are milliseconds)' },
       ]);
       expect(hook({ secret, previousSecret: 'short' })).toEqual([{ key: 'destinations.0.webhook.previousSecret', message: 'use a secret of at least 16 characters' }]);
+      // A header name no push could carry would never match: refused, naming the key and what is wrong.
+      expect(hook({ secret, signatureHeader: 'X-Signature-256: sha256', timestampHeader: 'X Timestamp' })).toEqual([
+        {
+          key: 'destinations.0.webhook.signatureHeader',
+          message: '"X-Signature-256: sha256" is no HTTP header name (it has a colon, a space), so no push would ever match it; write the name alone, as the ERP sends it, e.g. X-Signature-256',
+        },
+        {
+          key: 'destinations.0.webhook.timestampHeader',
+          message: '"X Timestamp" is no HTTP header name (it has a space), so no push would ever match it; write the name alone, as the ERP sends it, e.g. X-Signature-Timestamp',
+        },
+      ]);
+      expect(hook({ signatureHeader: '' })).toEqual([{ key: 'destinations.0.webhook.signatureHeader', message: 'name the header, e.g. X-Signature-256' }]);
       const ok = compileConfig({ destinations: [{ ...erp, webhook: { secret, previousSecret: `${secret}-old`, timestampHeader: 'X-Timestamp', toleranceMs: '2m' } }] }, {});
       expect(ok.destinations[0]?.webhook).toEqual({ secret, previousSecret: `${secret}-old`, signatureHeader: 'X-Signature-256', timestampHeader: 'X-Timestamp', toleranceMs: 120_000 });
     });

@@ -345,6 +345,22 @@ export const restAuthSchema = z.discriminatedUnion('type', [
 ]);
 export type RestAuthConfig = z.infer<typeof restAuthSchema>;
 
+/** An HTTP header name (RFC 9110 token): what a request can carry, so what a push's header can be matched by. */
+const HTTP_HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** A webhook header's name: one a push could carry, else refused naming what is wrong (a space, a colon) rather than never matching. */
+const webhookHeaderName = (example: string) =>
+  z
+    .string({ error: `name the header, e.g. ${example}` })
+    .refine((v) => HTTP_HEADER_NAME.test(v), {
+      error: (iss) => {
+        const v = String(iss.input);
+        if (v === '') return `name the header, e.g. ${example}`;
+        const bad = [...new Set([...v].filter((ch) => !HTTP_HEADER_NAME.test(ch)))].map((ch) => (ch === ' ' ? 'a space' : ch === ':' ? 'a colon' : JSON.stringify(ch))).join(', ');
+        return `${JSON.stringify(v)} is no HTTP header name (it has ${bad}), so no push would ever match it; write the name alone, as the ERP sends it, e.g. ${example}`;
+      },
+    });
+
 /**
  * Work-order pushes from this ERP to `POST /v1/webhooks/{name}/work-orders`. With a `secret`,
  * each push must carry the HMAC-SHA256 of its body (hex or base64, `sha256=` prefix optional)
@@ -359,9 +375,9 @@ export const destinationWebhookSchema = z
     /** While the secret is being replaced: the one before it, also accepted until it is removed. */
     previousSecret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
     /** @default X-Signature-256 */
-    signatureHeader: z.string().min(1).default('X-Signature-256'),
+    signatureHeader: webhookHeaderName('X-Signature-256').default('X-Signature-256'),
     /** Header with the push's Unix time in seconds, signed with the body; absent: the body alone is signed and no time is checked. */
-    timestampHeader: z.string().min(1).optional(),
+    timestampHeader: webhookHeaderName('X-Signature-Timestamp').optional(),
     /** How far a timestamped push may be from this host's clock, either way. @default 5m */
     toleranceMs: duration('5m').pipe(
       z.number().min(1000, {
