@@ -689,7 +689,13 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     const again = await push(app, body);
     expect(again.status).toBe(400);
     // Indexes are the body's items'.
-    expect(await again.json()).toEqual({ accepted: 1, ignored: [{ index: 0, reason: 'not ours' }], rejected: [{ index: 2, reason: 'no work order id' }] });
+    expect(await again.json()).toEqual({
+      accepted: 1,
+      ignored: [{ index: 0, reason: 'not ours' }],
+      rejected: [{ index: 2, reason: 'no work order id' }],
+      // Its accepted update was taken: the push is not to be sent again as it is.
+      note: "its 1 accepted update was taken; the rejected ones are kept in quarantine with the reason ('assetbridge quarantine list'), to replay once the cause is fixed ('assetbridge quarantine replay'): do not send this push again unchanged",
+    });
   });
 
   it('refuses a push with 503 and Retry-After while the backlog is at sources.http.maxBacklog, taking nothing', async () => {
@@ -814,6 +820,7 @@ describe('work-order pushes in other encodings', () => {
     const answer = (await r.json()) as { error: string; accepted: number };
     expect(answer.error).toContain('body is not UTF-8');
     expect(answer.accepted).toBe(0);
+    expect((answer as { note?: string }).note).toContain('the push is kept in quarantine as it came, with the reason (\'assetbridge quarantine list\'): do not send it again unchanged');
     expect(submitted).toHaveLength(1);
     expect(Buffer.from(submitted[0]?.payload as Uint8Array).equals(latin1)).toBe(true);
   });
@@ -983,6 +990,7 @@ describe('ERP work-order webhooks with many items passed over', () => {
     expect(answer.rejected).toHaveLength(50);
     expect(answer.rejected[0]).toEqual({ index: 0, reason: 'no erpAssetId' });
     expect(answer.rejectedNotListed).toBe(10);
+    expect((answer as { note?: string }).note).toMatch(/^none of its updates was taken; the rejected ones are kept in quarantine .*: do not send this push again unchanged$/);
     // Up to 50, all of them and no count.
     const few = await push(Array.from({ length: 50 }, () => ({})));
     expect(few.status).toBe(202);

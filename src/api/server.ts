@@ -351,7 +351,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // Kept: quarantined with the reason, like bad intake.
         const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
         if (r instanceof Error) return notStoredAnswer(c, shown, r, 'push');
-        return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
+        return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_PUSH_NOTE }, 400);
       }
       const messages: RawMessage[] = [];
       const itemOf: number[] = []; // the body item each message came from
@@ -371,7 +371,8 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (result instanceof Error) return notStoredAnswer(c, shown, result, 'push');
       const rejected = result.quarantined.map((q) => ({ index: itemOf[q.index] ?? q.index, reason: q.reason }));
       const answer = { accepted: result.accepted, ...listedAtMost('ignored', ignored), ...listedAtMost('rejected', rejected) };
-      return c.json(answer, rejected.length ? 400 : 202);
+      // A 400 for the rejected items: the ERP (or whoever reads its delivery log) must not push it all again.
+      return rejected.length ? c.json({ ...answer, note: partlyTakenPushNote(result.accepted) }, 400) : c.json(answer, 202);
     },
   );
   // A handler that throws (the store unreadable while /metrics or /v1/status reads it): a JSON answer
@@ -471,6 +472,19 @@ function listedAtMost(key: 'ignored' | 'rejected', items: readonly { index: numb
 /** A 400 for a POST of which some items were stored: so that the client does not send it all again (duplicates, and the rejected ones quarantined twice). */
 const PARTLY_TAKEN_NOTE =
   "the items not listed in rejected are stored: do not send this POST again; the rejected ones are kept in quarantine with the reason ('assetbridge quarantine list'), to replay once the cause is fixed ('assetbridge quarantine replay')";
+
+/**
+ * A 400 for a push some of whose updates were rejected: the rest were taken, so the push is not to
+ * be sent again as it is (its accepted updates would come twice, its rejected ones be quarantined twice).
+ */
+function partlyTakenPushNote(accepted: number): string {
+  const taken = accepted === 0 ? 'none of its updates was taken' : `its ${accepted} accepted update${accepted === 1 ? ' was' : 's were'} taken`;
+  return `${taken}; the rejected ones are kept in quarantine with the reason ('assetbridge quarantine list'), to replay once the cause is fixed ('assetbridge quarantine replay'): do not send this push again unchanged`;
+}
+
+/** A 400 for a push whose body could not be read: kept whole in quarantine, so not to be sent again as it is. */
+const UNREAD_PUSH_NOTE =
+  "the push is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender, or the cause, and replay it ('assetbridge quarantine replay')";
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));

@@ -172,6 +172,7 @@ describe('maintenance closed loop by webhook', () => {
       accepted: 0,
       ignored: [{ index: 0, reason: 'no externalKey: not a work order assetbridge opened' }],
       rejected: [{ index: 1, reason: 'work order EQ-1|service-250h|250h@b0 needs id' }],
+      note: expect.stringMatching(/^none of its updates was taken; the rejected ones are kept in quarantine .*: do not send this push again unchanged$/) as unknown,
     });
     const q = await runCli(['quarantine', 'list', '--json', '-c', cfg.path], env);
     expect(q.stdout).toContain('erp-feedback:erp');
