@@ -55,6 +55,36 @@ describe('config check', () => {
     );
   });
 
+  it('warns (not refuses) when nothing is configured to take events in, naming what to add and what is there but takes nothing', async () => {
+    // The config was said to be valid, and the service would have started and taken in nothing.
+    const none = writeConfig({ destinations: [erp] });
+    const r = await runCli(['config', 'check', '-c', none.path]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toContain(
+      'warning: sources: no input is configured: the service would start and take in nothing, so nothing would reach the ERP; add an MQTT source (sources.mqtt), the HTTP intake (sources.http.token, with server.port above 0) or a telematics feed pulled on a schedule (telematics)\n',
+    );
+    const idle = writeConfig({
+      destinations: [erp],
+      sources: { http: { token: 'intake-token-1' } },
+      server: { port: 0 },
+      telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { enabled: false } }],
+    });
+    const i = await runCli(['config', 'check', '-c', idle.path]);
+    expect(i.code).toBe(0);
+    expect(i.stdout).toMatch(
+      /warning: sources \(line \d+\): no input is configured: .* \(sources\.http is set, but server\.port is 0, so no server runs for it; telematics feed\(s\) tu have no scheduled pulls \(schedule\.enabled: false\), so they are pulled only by 'assetbridge aemp pull'\)\n/,
+    );
+    // Any one input is enough.
+    for (const config of [
+      { destinations: [erp], sources: { http: { token: 'intake-token-1' } } },
+      { destinations: [erp], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' } }] },
+      { destinations: [erp], sources: { mqtt: [{ name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 'fleet/+/t', decoder: { assetId: { topicSegment: 1 } } }] }] } },
+    ]) {
+      const ok = await runCli(['config', 'check', '-c', writeConfig(config).path]);
+      expect([ok.code, ok.stdout]).toEqual([0, expect.not.stringContaining('no input is configured') as unknown]);
+    }
+  });
+
   it('refuses a telematics feed whose vendor has no default address and that gives none, naming telematics.N.baseUrl', async () => {
     // Mutation: the feeds' addresses left for the service's start to find.
     const cfg = writeConfig({ destinations: [erp], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });

@@ -24,6 +24,7 @@ import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from 
 import { sharedGroupWarnings } from '../../config/shared-group.js';
 import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
+import { noInputWarnings } from '../../config/inputs.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -198,6 +199,8 @@ export function registerConfigCommand(program: Command): void {
           `${telematicsSummary(config.telematics)}` +
           `${config.capture ? `, accepted events captured to ${config.capture.dir}` : ''}\n`,
       );
+      // Nothing configured to take events in at all: valid, but the service would take in nothing.
+      for (const w of withConfigLines(config, noInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Rules nothing configured feeds: said, not refused (a source may come later).
       for (const w of withConfigLines(config, ruleInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).

@@ -1,0 +1,28 @@
+import type { Config } from './schema.js';
+
+/**
+ * A config that takes nothing in: no MQTT source, no HTTP intake with a server to take it, no
+ * telematics feed pulled on a schedule. Valid (a source may come later), but the service would
+ * start, report itself ready and send the ERP nothing: said by `config check` under `sources`,
+ * naming what to add and what is there but takes nothing.
+ */
+export function noInputWarnings(config: Pick<Config, 'sources' | 'server' | 'telematics'>): { key: string; message: string }[] {
+  const intakeServed = config.sources.http !== undefined && config.server.port > 0;
+  const pulled = config.telematics.some((t) => t.schedule.enabled);
+  if (config.sources.mqtt.length > 0 || intakeServed || pulled) return [];
+  const idle = [
+    ...(config.sources.http !== undefined ? ['sources.http is set, but server.port is 0, so no server runs for it'] : []),
+    ...(config.telematics.length > 0
+      ? [`telematics feed(s) ${config.telematics.map((t) => t.name).join(', ')} have no scheduled pulls (schedule.enabled: false), so they are pulled only by 'assetbridge aemp pull'`]
+      : []),
+  ];
+  return [
+    {
+      key: 'sources',
+      message:
+        'no input is configured: the service would start and take in nothing, so nothing would reach the ERP; ' +
+        'add an MQTT source (sources.mqtt), the HTTP intake (sources.http.token, with server.port above 0) or a telematics feed pulled on a schedule (telematics)' +
+        (idle.length ? ` (${idle.join('; ')})` : ''),
+    },
+  ];
+}
