@@ -157,6 +157,32 @@ describe('createApp and an intake with no server', () => {
   });
 });
 
+describe('createApp and a webhook that can take no push', () => {
+  it('warns, under the webhook\'s key, of one with neither a secret nor the intake token, and of one with no server', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' };
+    const warned = async (input: Record<string, unknown>) => {
+      lines.length = 0;
+      const app = await createApp(compileConfig({ store: { path: tempStorePath() }, ...input }), { logger });
+      await app.close();
+      return lines.map((l) => JSON.parse(l) as { key?: string; msg: string }).filter((l) => l.key?.endsWith('.webhook'));
+    };
+    expect(await warned({ destinations: [erp, { ...erp, name: 'sap', webhook: { signatureHeader: 'X-Sig' } }] })).toEqual([
+      expect.objectContaining({
+        key: 'destinations.1.webhook',
+        msg: 'destinations.1.webhook has no secret and sources.http is not set: every push to POST /v1/webhooks/sap/work-orders would be refused (403); set destinations.1.webhook.secret (signed pushes) or sources.http.token (pushes with it as a bearer token)',
+      }),
+    ]);
+    expect(await warned({ destinations: [{ ...erp, webhook: { secret: '0123456789abcdef' } }], server: { port: 0 } })).toEqual([
+      expect.objectContaining({ key: 'destinations.0.webhook', msg: "destinations.0.webhook is set, but server.port is 0: no server runs to take the ERP's pushes to POST /v1/webhooks/erp/work-orders (set server.port)" }),
+    ]);
+    // Either a secret or the intake token, with a server: nothing to say.
+    expect(await warned({ destinations: [{ ...erp, webhook: { secret: '0123456789abcdef' } }] })).toEqual([]);
+    expect(await warned({ destinations: [{ ...erp, webhook: {} }], sources: { http: { token: 'intake-token-1' } } })).toEqual([]);
+  });
+});
+
 describe('createApp and deliveries of a destination no longer configured', () => {
   it('warns that nothing sends them, naming the destination and how many, and what to do', async () => {
     const path = tempStorePath();

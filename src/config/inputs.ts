@@ -26,3 +26,27 @@ export function noInputWarnings(config: Pick<Config, 'sources' | 'server' | 'tel
     },
   ];
 }
+
+/**
+ * A destination's `webhook` that can take no push: with neither its `secret` nor the intake's
+ * token (`sources.http.token`) every push is refused (403), and with `server.port` 0 no server
+ * runs to receive one. Said by `config check` and at the service's start under the webhook's key
+ * (valid: the refusal's answer names what to set, but only once the ERP has pushed in vain).
+ */
+export function webhookWarnings(config: Pick<Config, 'sources' | 'server' | 'destinations'>): { key: string; message: string }[] {
+  return config.destinations.flatMap((d, i) => {
+    const hook = d.webhook;
+    if (hook === undefined) return [];
+    const path = `POST /v1/webhooks/${d.name}/work-orders`;
+    if (config.server.port === 0)
+      return [{ key: `destinations.${i}.webhook`, message: `is set, but server.port is 0: no server runs to take the ERP's pushes to ${path} (set server.port)` }];
+    if (hook.secret === undefined && config.sources.http === undefined)
+      return [
+        {
+          key: `destinations.${i}.webhook`,
+          message: `has no secret and sources.http is not set: every push to ${path} would be refused (403); set destinations.${i}.webhook.secret (signed pushes) or sources.http.token (pushes with it as a bearer token)`,
+        },
+      ];
+    return [];
+  });
+}

@@ -85,6 +85,15 @@ describe('config check', () => {
     }
   });
 
+  it('warns of a webhook that can take no push: neither its secret nor the intake token, as the service\'s start does', async () => {
+    const cfg = writeConfig({ destinations: [{ ...erp, webhook: { signatureHeader: 'X-Sig' } }] });
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect([r.code, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(
+      /warning: destinations\.0\.webhook \(line \d+\): has no secret and sources\.http is not set: every push to POST \/v1\/webhooks\/erp\/work-orders would be refused \(403\); set destinations\.0\.webhook\.secret/,
+    );
+  });
+
   it('refuses a telematics feed whose vendor has no default address and that gives none, naming telematics.N.baseUrl', async () => {
     // Mutation: the feeds' addresses left for the service's start to find.
     const cfg = writeConfig({ destinations: [erp], telematics: [{ name: 'oem', vendor: 'generic', auth: { type: 'bearer', token: 'feed-token' } }] });

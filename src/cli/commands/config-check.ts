@@ -24,7 +24,7 @@ import { emptyTokenWarnings, isNotSet, requireSecrets, unresolvedSecrets } from 
 import { sharedGroupWarnings } from '../../config/shared-group.js';
 import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
-import { noInputWarnings } from '../../config/inputs.js';
+import { noInputWarnings, webhookWarnings } from '../../config/inputs.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -201,6 +201,8 @@ export function registerConfigCommand(program: Command): void {
       );
       // Nothing configured to take events in at all: valid, but the service would take in nothing.
       for (const w of withConfigLines(config, noInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
+      // A webhook that can take no push (no secret nor intake token, no server): as the service's start says.
+      for (const w of withConfigLines(config, webhookWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Rules nothing configured feeds: said, not refused (a source may come later).
       for (const w of withConfigLines(config, ruleInputWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
       // Settings that select none of the assets the config lists (assets imported into the store are not read here).
