@@ -566,6 +566,11 @@ function closeGracefully(server: ClosableServer, graceMs: number): Promise<void>
   });
 }
 
+/** The base URL of a server on `host` and `port`: an IPv6 address in brackets (`http://[::1]:8080`), as a URL writes it. */
+export function serverUrl(host: string, port: number): string {
+  return `http://${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+}
+
 export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer> {
   const app = createHttpApp(opts);
   return new Promise((resolve, reject) => {
@@ -573,7 +578,7 @@ export function startHttpServer(opts: HttpServerOptions): Promise<RunningServer>
     try {
       server = serve({ fetch: app.fetch, hostname: opts.host, port: opts.port }, (info) => {
         resolve({
-          url: `http://${opts.host}:${info.port}`,
+          url: serverUrl(opts.host, info.port),
           close: (graceMs = CLOSE_GRACE_MS) => closeGracefully(server as ClosableServer, graceMs),
         });
       });

@@ -25,6 +25,7 @@ import { sharedGroupWarnings } from '../../config/shared-group.js';
 import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
 import { noInputWarnings, webhookWarnings } from '../../config/inputs.js';
+import { serverUrl } from '../../api/server.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -193,7 +194,7 @@ export function registerConfigCommand(program: Command): void {
       const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
-      const intake = !config.sources.http ? 'off' : port > 0 ? `on at http://${host}:${port}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
+      const intake = !config.sources.http ? 'off' : port > 0 ? `on at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
       process.stdout.write(
         `${configPath} is valid: ${config.destinations.length} destination(s), ${config.sources.mqtt.length} MQTT source(s), HTTP intake ${intake}` +
           `${telematicsSummary(config.telematics)}` +
