@@ -399,7 +399,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       onBatch: timings.batch,
     });
     if (replayFirst) {
-      await ingestor.flush();
+      // A signal during this replay stops it between chunks (the log stays for the next start), and
+      // the start is given up before the config's assets change the registry the log needs.
+      const stopReplay = () => ingestor.stopReplay();
+      if (options.signal?.aborted) stopReplay();
+      options.signal?.addEventListener('abort', stopReplay, { once: true });
+      try {
+        await ingestor.flush();
+      } finally {
+        options.signal?.removeEventListener('abort', stopReplay);
+      }
+      options.signal?.throwIfAborted();
       await store.upsertAssets(assets);
       identity.current = new IdentityIndex(await store.listAssets());
     }

@@ -14,6 +14,7 @@ import { waitFor } from '../../test/helpers/wait.js';
 import { Dispatcher } from './dispatcher.js';
 import { Engine } from './engine.js';
 import { TaskScheduler } from './scheduler.js';
+import { ReplayStoppedError } from './ingestor.js';
 
 const logger = createLogger('silent');
 const cleanup: (() => Promise<void>)[] = [];
@@ -79,6 +80,54 @@ describe('engine shutdown', () => {
     await starting;
     expect(started).toEqual(['slow']); // the one already connecting; the next was never started
     expect(engine.state).toBe('stopped');
+  });
+
+  it('a stop during the replay of a long ingest log at start ends the replay between chunks, leaving the log for the next start', async () => {
+    // Was: the signal took effect only once the whole log had been replayed (minutes for a large one).
+    const path = tempStorePath();
+    const first = new SqliteStore({ path, synchronous: 'normal' });
+    await first.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'inventory', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    const assets = new IdentityIndex(await first.listAssets());
+    // A crash leaves 20 logged batches (each a chunk of the replay) and no checkpoint.
+    const crashed = locationIngestor(first, assets, { checkpointMs: 3_600_000 });
+    const t0 = Date.now() - 60_000;
+    for (let i = 0; i < 20; i++) {
+      const at = new Date(t0 + i * 1000).toISOString();
+      await crashed.submit([{ source: 'http', channel: 'c', payload: JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: at, lat: 50 + i * 0.01, lng: 10 }), receivedAt: Date.now() }]);
+    }
+    await first.close();
+
+    const lines: { msg: string; replayed?: number; messages?: number }[] = [];
+    const seen = createLogger('warn', undefined, { write: (l: string) => void lines.push(JSON.parse(l) as { msg: string }) });
+    const store = new SqliteStore({ path, synchronous: 'normal' });
+    expect((await store.counters()).ingestLog).toBe(20);
+    const identity = { current: new IdentityIndex(await store.listAssets()) };
+    const made: { engine?: Engine } = {};
+    let stopping: Promise<void> | undefined;
+    // The signal comes while the replay runs its first chunk (which reads EQ-1's stored state).
+    const loadStates = store.loadStates.bind(store);
+    store.loadStates = (ids) => ((stopping ??= made.engine?.stop()), loadStates(ids));
+    const ingestor = locationIngestor(store, identity.current, { logger: seen });
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, seen);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger: seen });
+    const engine = (made.engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger: seen, graceMs: 1000 }));
+    await engine.start();
+    await stopping;
+    expect(engine.state).toBe('stopped');
+    const stopped = lines.find((l) => l.msg.startsWith('stopped replaying the ingest log'));
+    expect(stopped?.msg).toBe('stopped replaying the ingest log for the stop asked for, after 1 of 20 messages: nothing is lost, the next start replays the whole log');
+    // Nothing whole to store: a checkpoint asked for now (a job's) is refused, not answered as stored.
+    await expect(ingestor.checkpoint()).rejects.toThrow(ReplayStoppedError);
+
+    // Nothing lost: the whole log is still there, and the next start replays and stores it.
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    cleanup.push(() => reopened.close());
+    expect((await reopened.counters()).ingestLog).toBe(20);
+    expect((await reopened.loadStates(['EQ-1'])).get('EQ-1')).toBeUndefined();
+    const again = locationIngestor(reopened, identity.current);
+    await again.flush();
+    expect((await reopened.counters()).ingestLog).toBe(0);
+    expect(JSON.stringify((await reopened.loadStates(['EQ-1'])).get('EQ-1'))).toContain('50.19');
   });
 
   it('names what the start waits for while it is not ready (a source that cannot reach its broker)', async () => {

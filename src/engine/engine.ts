@@ -480,6 +480,9 @@ export class Engine {
     const p = this.parts;
     if (this.state !== 'failed') this.state = 'draining';
     if (this.ticker) clearInterval(this.ticker);
+    // A replay of the ingest log under way (a long one at start) stops at its next chunk rather
+    // than holding the stop for its whole length: the log stays in the store for the next start.
+    p.ingestor.stopReplay();
     const errors: unknown[] = [];
     const step = async (what: string, fn: () => Promise<void>) => {
       try {

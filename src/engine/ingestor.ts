@@ -152,6 +152,17 @@ const SPREAD_PARTS = 16;
 const FAILURE_REPORT_MS = 30_000;
 
 /**
+ * A batch (or `exclusively`) that needed the rule state rebuilt after {@link Ingestor.stopReplay}:
+ * the replay of the ingest log was given up for a stop, so nothing is run on a half-rebuilt state.
+ */
+export class ReplayStoppedError extends Error {
+  constructor() {
+    super('the service is stopping: the rule state was not rebuilt from the ingest log (the next start does it), so this is not taken; it will be redelivered');
+    this.name = 'ReplayStoppedError';
+  }
+}
+
+/**
  * A checkpoint spread over batches, in progress: the assets it stores (those changed when it
  * started), how far it got, and the messages it empties from the log when it ends (those logged
  * up to its start).
@@ -271,6 +282,8 @@ export class Ingestor implements IngestSink {
   private recovering: Promise<void> | undefined;
   /** The assets whose stored state holds events have been named idle candidates (at the first recovery). */
   private idleSeeded = false;
+  /** Set by {@link stopReplay}: a replay of the ingest log stops between two chunks, and none starts again. */
+  private replayStopped = false;
   /** Set while {@link exclusively} runs: no batch of messages is prepared (they wait in the queue); resolves when it ends. */
   private paused: Promise<void> | undefined;
   /** Callers of `checkpoint()` waiting for the next checkpoint to commit. */
@@ -372,8 +385,14 @@ export class Ingestor implements IngestSink {
       else if (this.flushing) await this.flushing;
       else if ((this.queue.length || this.checkpointWanted) && this.canPrepare()) await this.runFlush();
       else if (this.committing.size) await Promise.race(this.committing);
-      else if (this.needsRecovery) await this.recover();
-      else if ((this.dirty.size || this.stats.logged) && !checkpointAsked) {
+      else if (this.needsRecovery) {
+        // A replay given up for a stop: the ingest log stays in the store for the next start, and
+        // there is no whole state to checkpoint. One still running ends at its next chunk.
+        if (this.replayStopped && !this.recovering) return;
+        await this.recover().catch((err: unknown) => {
+          if (!(err instanceof ReplayStoppedError)) throw err;
+        });
+      } else if ((this.dirty.size || this.stats.logged) && !checkpointAsked) {
         // Everything is committed; once (a failed checkpoint is not retried here: the log keeps it).
         checkpointAsked = true;
         this.checkpointWanted = true;
@@ -382,12 +401,27 @@ export class Ingestor implements IngestSink {
   }
 
   /**
+   * For a stop (a signal during a long replay of the ingest log at start): a replay under way stops
+   * before its next chunk, and none is started again. Nothing of it had been written (a replay
+   * writes only once it is whole), so the log stays in the store as it was and the next start
+   * replays all of it. Batches that would need the rebuilt state are refused (not acked: upstream
+   * redelivers), and `flush()` then returns without a checkpoint.
+   */
+  stopReplay(): void {
+    this.replayStopped = true;
+  }
+
+  /**
    * Stores the rule state held in memory now, without waiting for the queue to drain (sources keep
    * feeding it): resolves once a checkpoint asked for after this call has committed, so the stored
    * state then includes every batch committed before the call.
    */
   checkpoint(): Promise<void> {
-    if (this.needsRecovery) return this.flush();
+    // A replay given up for a stop leaves nothing whole to store: its caller is told, not answered as if stored.
+    if (this.needsRecovery)
+      return this.flush().then(() => {
+        if (this.needsRecovery) throw new ReplayStoppedError();
+      });
     if (this.dirty.size === 0 && this.stats.logged === 0 && this.storing.size === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.checkpointWaiters.push({ resolve, reject });
@@ -647,6 +681,8 @@ export class Ingestor implements IngestSink {
    */
   private fail(batch: Pending[], err: unknown, epoch: number, dropState: boolean): void {
     const error = coerceError(err);
+    // Refused for a stop during the replay (said once, when it stopped): no commit failed.
+    if (error instanceof ReplayStoppedError) return void batch.forEach((p) => p.reject(error));
     // Batches refused because an earlier one failed were built on it: that failure was logged.
     const first = !dropState || epoch === this.epoch;
     if (dropState && first) {
@@ -794,6 +830,7 @@ export class Ingestor implements IngestSink {
    * set, and the next attempt starts again from a cleared cache.
    */
   private recover(): Promise<void> {
+    if (this.replayStopped && !this.recovering) return Promise.reject(new ReplayStoppedError());
     this.recovering ??= (async () => {
       const log = await this.opts.store.readIngestLog();
       // Assets a spread checkpoint stored part way through the log: their messages up to there are in their stored state.
@@ -814,6 +851,16 @@ export class Ingestor implements IngestSink {
         facts = [];
         for (let i = 0; i < log.length; ) {
           await nextTurn(); // before the first chunk too: the log read's last part and the first chunk would otherwise run at once
+          if (this.replayStopped) {
+            // A stop asked for: nothing of the replay was written, so the whole log is replayed at the next start.
+            this.held.dropAll();
+            this.dirty = new Map();
+            this.opts.logger?.warn(
+              { replayed: i, messages: log.length },
+              `stopped replaying the ingest log for the stop asked for, after ${i} of ${log.length} messages: nothing is lost, the next start replays the whole log`,
+            );
+            throw new ReplayStoppedError();
+          }
           const { now, seq } = log[i] as LoggedMessage;
           let j = i + 1;
           while (j < log.length && j - i < this.maxBatch && (log[j] as LoggedMessage).now === now && (log[j] as LoggedMessage).seq === seq) j++;
