@@ -317,7 +317,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Losing it (this process stalled for half a minute and another took over) ends this one at once,
   // like a crash: what it committed is durable, and the new holder carries on from the store.
   const onLost = options.onLeaseLost ?? (() => process.exit(1));
-  const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
+  const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), atOnce: store, ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });

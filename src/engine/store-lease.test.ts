@@ -9,7 +9,7 @@ import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { createApp } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
-import { LEASE_KEY, LEASE_NS, leaseVerdict, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
+import { LEASE_KEY, LEASE_NS, leaseVerdict, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
 
 const logger = createLogger('silent');
 const NOW = Date.UTC(2026, 11, 1, 8);
@@ -230,5 +230,31 @@ describe('StoreLease on a real store', () => {
     expect(await stored(peek)).toMatchObject({ pid: process.pid });
     await two.close();
     expect(await stored(peek)).toBeUndefined();
+  });
+});
+
+describe('releaseLeasesNow (a forced exit)', () => {
+  it('removes the lease at once, on this thread; one whose store is locked past the wait is kept, not waited for', async () => {
+    const path = tempStorePath();
+    const store = new SqliteStore({ path, commitInWorker: false });
+    const other = new SqliteStore({ path, commitInWorker: false });
+    try {
+      const lease = await StoreLease.acquire(store, { command: 'assetbridge run', path, logger, atOnce: store });
+      // A write lock held (the commit worker in a long checkpoint, here another connection).
+      other.db.exec('BEGIN IMMEDIATE');
+      expect(releaseLeasesNow(50)).toEqual({ released: 0, kept: 1 });
+      other.db.exec('ROLLBACK');
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeDefined(); // left to lapse, as a crashed holder's
+      expect(lease.isLost).toBe(false);
+
+      const again = await StoreLease.acquire(store, { command: 'assetbridge run', path, logger, atOnce: store });
+      expect(releaseLeasesNow(50)).toEqual({ released: 1, kept: 0 });
+      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
+      expect(releaseLeasesNow(50)).toEqual({ released: 0, kept: 0 }); // nothing held any more
+      await again.release(); // a graceful stop after it: nothing left to do
+    } finally {
+      await other.close();
+      await store.close();
+    }
   });
 });

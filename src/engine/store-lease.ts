@@ -28,6 +28,26 @@ export const STALE_MS = 30_000;
 const INSTANCE = randomUUID();
 /** Leases this process holds per store path (several apps in one process, as in tests, share one). */
 const localHolds = new Map<string, number>();
+/** The leases this process holds, for {@link releaseLeasesNow} at a forced exit. */
+const heldLeases = new Set<StoreLease>();
+
+/**
+ * At a forced exit (a second signal): lets go of every store lease this process holds, at once, on
+ * this thread, as no turn of the event loop is left before the exit, so the next start need not
+ * wait for a gone holder's lease to lapse. Only the lease row is written: what was committed stays,
+ * and what was not is as after a crash (not acknowledged, so redelivered; the ingest log replayed at
+ * the next start). A lease whose store cannot be written at once (the commit worker holding the write
+ * lock longer than `waitMs`, a full disk), or that has no synchronous access, is kept: counted in `kept`.
+ */
+export function releaseLeasesNow(waitMs = 1000): { released: number; kept: number } {
+  let released = 0;
+  let kept = 0;
+  for (const lease of [...heldLeases]) {
+    if (lease.releaseNow(waitMs)) released++;
+    else kept++;
+  }
+  return { released, kept };
+}
 
 export interface LeaseHolder {
   readonly pid: number;
@@ -158,6 +178,14 @@ export interface LeaseOptions {
   /** Called once when another process has taken the lease over (this one stalled past {@link STALE_MS}), or the store's file went away. */
   readonly onLost?: () => void;
   /**
+   * The store read and written on this thread at once, for {@link releaseLeasesNow} at a forced
+   * exit; without it such a lease is left to lapse.
+   */
+  readonly atOnce?: {
+    kvGetNow(namespace: string, key: string): string | undefined;
+    kvCompareAndSetNow(namespace: string, key: string, expected: string | undefined, next: string | undefined, waitMs?: number): boolean;
+  };
+  /**
    * Checked at each renewal: why the store's path no longer names the file this process opened
    * (deleted, replaced); undefined while it does. SQLite goes on committing to a deleted file
    * without an error, so acknowledged input would be lost when the process ends.
@@ -197,6 +225,7 @@ export class StoreLease {
         if (await store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, value)) {
           if (current && verdict.why !== 'ours') opts.logger.warn({ previous: current, why: verdict.why }, 'took over the store lease from a process that is gone');
           lease.holding = true;
+          heldLeases.add(lease);
           localHolds.set(opts.path, (localHolds.get(opts.path) ?? 0) + 1);
           lease.timer = setInterval(() => void lease.renew(), heartbeatMs);
           lease.timer.unref();
@@ -275,6 +304,7 @@ export class StoreLease {
     this.stopTimer();
     if (!this.holding) return;
     this.holding = false;
+    heldLeases.delete(this);
     const left = (localHolds.get(this.opts.path) ?? 1) - 1;
     if (left > 0) return void localHolds.set(this.opts.path, left);
     localHolds.delete(this.opts.path);
@@ -282,6 +312,27 @@ export class StoreLease {
     const raw = await this.store.kvGet(LEASE_NS, LEASE_KEY);
     const current = raw === undefined ? undefined : parseHolder(raw);
     if (current && same(current, this.me)) await this.store.kvCompareAndSet(LEASE_NS, LEASE_KEY, raw, undefined);
+  }
+
+  /** {@link release}, at once on this thread, for a forced exit (see {@link releaseLeasesNow}); false when the lease is left in the store. */
+  releaseNow(waitMs: number): boolean {
+    this.stopTimer();
+    if (!this.holding) return true;
+    this.holding = false;
+    heldLeases.delete(this);
+    // Every holder in this process goes with it: the row is removed once.
+    localHolds.delete(this.opts.path);
+    if (this.lost) return true;
+    const atOnce = this.opts.atOnce;
+    if (!atOnce) return false;
+    try {
+      const raw = atOnce.kvGetNow(LEASE_NS, LEASE_KEY);
+      const current = raw === undefined ? undefined : parseHolder(raw);
+      if (!current || !same(current, this.me)) return true;
+      return atOnce.kvCompareAndSetNow(LEASE_NS, LEASE_KEY, raw, undefined, waitMs);
+    } catch {
+      return false; // a closed or unwritable store: the lease lapses as a crashed holder's does
+    }
   }
 }
 

@@ -4,6 +4,7 @@
  * nothing caught is a redacted log line, not a bare stack.
  */
 import { writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -183,6 +184,61 @@ Database.prototype.prepare = function (sql) {
       expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('assetbridge run, on a second signal', () => {
+  it('exits at once (130) and lets go of the store lease, so the next start does not wait for it; the store is intact', async () => {
+    // Was: exit 130 with the lease left in the store, so the next start waited for it to lapse.
+    // An ERP that takes the request and never answers: the graceful stop waits for it (shutdown.graceMs).
+    const sockets: Socket[] = [];
+    let asked: () => void = () => undefined;
+    const requested = new Promise<void>((r) => (asked = r));
+    const erp = createServer((s) => (sockets.push(s), s.once('data', () => asked())));
+    await new Promise<void>((r) => erp.listen(0, '127.0.0.1', r));
+    try {
+      const port = (erp.address() as { port: number }).port;
+      const cfg = writeConfig((dir) => ({
+        store: { path: join(dir, 'ab.db') },
+        destinations: [{ name: 'erp', type: 'rest', baseUrl: `http://127.0.0.1:${port}`, timeoutMs: '60s' }],
+        shutdown: { graceMs: '60s' },
+        server: { port: 0 },
+      }));
+      const seed = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+      await seed.commitIngest({
+        states: [],
+        quarantine: [],
+        accepted: 0,
+        deliveries: [{ destination: 'erp', operation: 'workorder.create', kind: 'fact', businessKey: 'EQ-1|hot|1', erpAssetId: 'EQ-1', eventTime: Date.now(), payload: { title: 'hot' } }],
+      });
+      await seed.close();
+      const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info' });
+      running.push(svc);
+      await requested; // the work order is in flight
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+      svc.child.kill('SIGTERM');
+      await waitFor(() => logLines(svc).some((l) => l.msg.startsWith('stopping: finishing in-flight work')), 'the graceful stop begun');
+      svc.child.kill('SIGINT');
+      expect(await exited).toEqual([130, null]);
+      const db = new Database(join(cfg.dir, 'ab.db'));
+      try {
+        expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
+      } finally {
+        db.close();
+      }
+      const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+      try {
+        expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
+      } finally {
+        await store.close();
+      }
+      expect(logLines(svc).at(-1)?.msg).toBe(
+        'second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed); the store lease is let go',
+      );
+    } finally {
+      for (const s of sockets) s.destroy();
+      erp.close();
     }
   });
 });

@@ -10,18 +10,35 @@ import { calendarOf } from '../../core/rules/index.js';
 import { calendarChangeWarning } from '../../engine/tasks/usage-posting.js';
 import { REFILE_JOB, refileJob } from './depreciation-refile.js';
 import { rulesConfigOf } from './rules.js';
+import { releaseLeasesNow } from '../../engine/store-lease.js';
 
 /**
  * Installs SIGINT/SIGTERM/SIGHUP handlers: the first stops gracefully, a second forces exit.
  * SIGHUP too (a closed terminal, or a `kill -HUP` meant as a reload): by default Node ends at once
  * on it, as a crash, without a word, leaving the store lease for the next start to wait out.
+ * The forced exit lets go of the store lease first (`releaseLeases`, at once: no turn of the event
+ * loop is left), so the next start need not wait for it to lapse.
  */
-export function onShutdownSignals(stop: () => Promise<void>, logger: { warn(o: object, m: string): void }): void {
+export function onShutdownSignals(
+  stop: () => Promise<void>,
+  logger: { warn(o: object, m: string): void },
+  releaseLeases: () => { released: number; kept: number } = () => releaseLeasesNow(),
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
+      let lease = '';
+      try {
+        const { released, kept } = releaseLeases();
+        if (kept > 0) lease = '; the store lease could not be let go (the store is busy or cannot be written): the next start waits for it to lapse (6 s on this host)';
+        else if (released > 0) lease = '; the store lease is let go';
+      } catch {
+        lease = '; the store lease could not be let go: the next start waits for it to lapse (6 s on this host)';
+      }
+      // As a crash: what was committed stays, what was not is redelivered or replayed at the next start.
+      logger.warn({ signal }, `second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed)${lease}`);
+      return exit(130);
     }
     stopping = true;
     // The config is read at start only: a reload is a restart, which a supervisor does once this ends.

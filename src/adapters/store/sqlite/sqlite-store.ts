@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AssetbridgeError, coerceError } from '../../../core/errors/errors.js';
-import { storeErrorAdvice } from '../../../core/errors/store-errors.js';
+import { storeErrorAdvice, storeErrorCode } from '../../../core/errors/store-errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
 import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
@@ -1254,6 +1254,33 @@ export class SqliteStore implements Store {
 
   kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean> {
     return Promise.resolve(this.swap(namespace, key, expected, next, Date.now()));
+  }
+
+  /**
+   * {@link kvGet} at once, on this thread: for what must be read before the process exits without
+   * another turn of the event loop (the store lease at a forced exit).
+   */
+  kvGetNow(namespace: string, key: string): string | undefined {
+    return this.stmts.kvGet.get(namespace, key) as string | undefined;
+  }
+
+  /**
+   * {@link kvCompareAndSet} at once, on this thread, waiting at most `waitMs` for the write lock the
+   * commit worker may hold (a forced exit does not wait out a long checkpoint); false when the lock
+   * was not had in time, or the value was not `expected`.
+   */
+  kvCompareAndSetNow(namespace: string, key: string, expected: string | undefined, next: string | undefined, waitMs = 5000): boolean {
+    if (!this.db.open) return false;
+    const before = this.db.pragma('busy_timeout', { simple: true }) as number;
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.round(waitMs))}`);
+    try {
+      return this.swap(namespace, key, expected, next, Date.now());
+    } catch (err) {
+      if (storeErrorCode(err)?.startsWith('SQLITE_BUSY')) return false;
+      throw err;
+    } finally {
+      this.db.pragma(`busy_timeout = ${before}`);
+    }
   }
 
   kvCompareAndSetMany(namespace: string, entries: readonly KvSwap[]): Promise<boolean[]> {
