@@ -234,7 +234,7 @@ describe('assetbridge run, on a second signal', () => {
         await store.close();
       }
       expect(logLines(svc).at(-1)?.msg).toBe(
-        'second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed); the store lease is let go',
+        'second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed), letting go of the store lease',
       );
     } finally {
       for (const s of sockets) s.destroy();

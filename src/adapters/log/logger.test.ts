@@ -1,8 +1,12 @@
 /** `ASSETBRIDGE_LOG_LEVEL` over the command's own level, and a value that is no level refused; secrets redacted at any depth. */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors/errors.js';
 import { deferSecret } from '../../config/secrets.js';
-import { createLogger, logLevel } from './logger.js';
+import { createLogger, exitWhenLogged, logLevel } from './logger.js';
 
 /** A logger at info writing to `lines`, and the lines written so far, parsed. */
 function capture(): { logger: ReturnType<typeof createLogger>; text: () => string; parsed: () => Record<string, unknown>[] } {
@@ -168,5 +172,40 @@ describe('createLogger', () => {
     expect(JSON.stringify(odd.deep)).toContain('[Object]');
     expect(large.many.length).toBeLessThan(20_000);
     expect(large.many.at(-1)).toMatch(/^\[Truncated: \d+ more\]$/);
+  });
+});
+
+describe('exitWhenLogged', () => {
+  it('ends the process only once the line the destination is writing is out, which process.exit would cut off', async () => {
+    // Was process.exit right after the last line: on a pipe, `assetbridge stopped` (or why a forced exit happened) was lost now and then.
+    const dir = mkdtempSync(join(tmpdir(), 'ab-log-'));
+    try {
+      const file = join(dir, 'log');
+      const dest = pino.destination({ dest: file, sync: false, mkdir: true });
+      await new Promise<void>((r) => dest.once('ready', () => r()));
+      const logger = createLogger('info', 'test', dest);
+      logger.info('assetbridge stopped');
+      const codes: number[] = [];
+      let exited: (code: number) => void = () => undefined;
+      const ended = new Promise<number>((r) => (exited = r));
+      const exit = exitWhenLogged(logger, (code) => (codes.push(code), exited(code)), 60_000);
+      let lastRan = false;
+      exit(130, () => (lastRan = true));
+      exit(0); // a stop that ends meanwhile: the first exit asked for stands
+      expect(codes).toEqual([]); // the line is still being written
+      expect(await ended).toBe(130);
+      expect(lastRan).toBe(true);
+      expect(codes).toEqual([130]);
+      expect(readFileSync(file, 'utf8')).toContain('"msg":"assetbridge stopped"');
+      dest.end();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('ends at once when nothing is being written', () => {
+    const codes: number[] = [];
+    exitWhenLogged(capture().logger, (code) => void codes.push(code))(0);
+    expect(codes).toEqual([0]);
   });
 });

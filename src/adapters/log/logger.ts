@@ -166,3 +166,36 @@ export function logLevel(fallback: string, env: Readonly<Record<string, string |
   if (!levels.includes(level)) throw new UsageError(`ASSETBRIDGE_LOG_LEVEL "${env.ASSETBRIDGE_LOG_LEVEL ?? ''}" is not a log level; use one of ${levels.join(', ')} (or unset it)`);
   return level;
 }
+
+/**
+ * How a process that logs ends with an exit code: once what it logged is written out (at most
+ * `waitMs`). `process.exit` does not wait for a log write in flight: pino's exit hook writes out
+ * what waits behind one, but not the one the destination (sonic-boom, asynchronous) has under way,
+ * so on a pipe (a container's or journald's stderr) the last line (`assetbridge stopped`, why a
+ * forced exit happened) was lost now and then. Its `flush` does not wait for that write either
+ * (it calls back at once with no minimum length), so this waits for the destination's `drain`,
+ * which it emits once nothing is left to write. The first exit asked for stands (a forced exit is
+ * not made a clean one by a stop that ends while its line is written); `last` runs just before it.
+ */
+export function exitWhenLogged(logger: Logger, exit: (code: number) => void = (code) => process.exit(code), waitMs = 1000): (code: number, last?: () => void) => void {
+  let asked = false;
+  return (code, last) => {
+    if (asked) return;
+    asked = true;
+    let done = false;
+    const end = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      try {
+        last?.();
+      } finally {
+        exit(code);
+      }
+    };
+    const timer = setTimeout(end, waitMs);
+    const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { _writing?: unknown; once?: (event: string, fn: () => void) => unknown } | undefined;
+    if (stream?._writing === true && typeof stream.once === 'function') stream.once('drain', end);
+    else end();
+  };
+}

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createApp, configLogger, warnConfig, type App } from '../../app.js';
-import { logLevel } from '../../adapters/log/logger.js';
+import { exitWhenLogged, logLevel } from '../../adapters/log/logger.js';
 import { action, addConfigOption, resolveConfig } from '../context.js';
 import { emptyTokenWarnings, unresolvedSecrets } from '../../config/secrets.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
@@ -22,31 +22,31 @@ import { releaseLeasesNow } from '../../engine/store-lease.js';
 export function onShutdownSignals(
   stop: () => Promise<void>,
   logger: { warn(o: object, m: string): void },
-  releaseLeases: () => { released: number; kept: number } = () => releaseLeasesNow(),
-  exit: (code: number) => void = (code) => process.exit(code),
+  releaseLeases: () => unknown = () => releaseLeasesNow(),
+  /** Ends the process with the code, `last` run just before (`exitWhenLogged`: once the log lines are written out). */
+  exit: (code: number, last?: () => void) => void = (code, last) => (last?.(), process.exit(code)),
 ): void {
   let stopping = false;
   const handler = (signal: NodeJS.Signals) => {
     if (stopping) {
-      let lease = '';
-      try {
-        const { released, kept } = releaseLeases();
-        if (kept > 0) lease = '; the store lease could not be let go (the store is busy or cannot be written): the next start waits for it to lapse (6 s on this host)';
-        else if (released > 0) lease = '; the store lease is let go';
-      } catch {
-        lease = '; the store lease could not be let go: the next start waits for it to lapse (6 s on this host)';
-      }
       // As a crash: what was committed stays, what was not is redelivered or replayed at the next start.
-      logger.warn({ signal }, `second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed)${lease}`);
-      return exit(130);
+      logger.warn({ signal }, 'second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed), letting go of the store lease');
+      // The lease last, as the process ends: held until then, no other process can start on the store while this one still writes.
+      return exit(130, () => {
+        try {
+          releaseLeases();
+        } catch {
+          // Left to lapse, as a crashed holder's: the next start says it waits for it.
+        }
+      });
     }
     stopping = true;
     // The config is read at start only: a reload is a restart, which a supervisor does once this ends.
     const why = signal === 'SIGHUP' ? ' (SIGHUP: the config is read only at start, so there is no reload; start the service again to apply a changed config)' : '';
     logger.warn({ signal }, `stopping: finishing in-flight work (send the signal again to force)${why}`);
     stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => exit(0),
+      () => exit(1),
     );
   };
   process.on('SIGINT', handler);
@@ -100,7 +100,9 @@ export function registerRunCommand(program: Command): void {
     action(async (opts: { config: string }) => {
       const { config, configPath } = resolveConfig(opts.config);
       const logger = configLogger(config, logLevel(config.log.level));
-      onUncaughtErrors(logger);
+      // Every exit of the service waits for its log lines to be written out (the last one says why it ended).
+      const exit = exitWhenLogged(logger);
+      onUncaughtErrors(logger, exit);
       // The signal handlers go in before anything opens the store: a signal while the app is made
       // (waiting for the store lease, replaying an ingest log) stops it cleanly too, letting go of
       // the lease, rather than killing the process with the lease left for the next start to wait
@@ -114,7 +116,7 @@ export function registerRunCommand(program: Command): void {
         if (started.app) return started.app.stop();
         cancel.abort();
         return givenUp;
-      }, logger);
+      }, logger, undefined, exit);
       const stoppedBeforeStart = () => {
         logger.info('assetbridge stopped');
         gaveUp();
