@@ -20,8 +20,11 @@ export function storeErrorAdvice(code: unknown): string | undefined {
     case 'SQLITE_READONLY_DIRECTORY':
     case 'SQLITE_PERM':
       return 'check that store.path names a file (not a directory) in a directory this user can write to: SQLite also creates its -wal and -shm files beside it';
+    // SQLITE_IOERR_SHMSIZE: SQLite could not give the -shm file beside the store its size (it maps
+    // it in memory), on a disk with no room left: what a start on a full disk meets first.
     case 'SQLITE_FULL':
     case 'ENOSPC':
+    case 'SQLITE_IOERR_SHMSIZE':
       // Not `store prune` first: deleting rows needs room in the WAL too, so it fails alike on a full disk.
       return 'the disk holding the store (store.path) is full: free space on it, or move the store to a bigger volume and point store.path there, then try again (store.retention, or store prune once there is room, keeps the store from growing without bound)';
     case 'SQLITE_NOTADB':
@@ -34,6 +37,9 @@ export function storeErrorAdvice(code: unknown): string | undefined {
         'then restore the store from a backup (assetbridge store backup; docs/operations.md, Data): what was delivered since the backup is sent again with the same idempotency keys'
       );
     default:
+      // Any other I/O error (SQLITE_IOERR_WRITE, _FSYNC, _READ, …): SQLite's "disk I/O error" says neither where nor what to do.
+      if (typeof code === 'string' && code.startsWith('SQLITE_IOERR'))
+        return 'SQLite could not read or write the store\'s files (store.path and its -wal and -shm files beside it): check that the disk holding them is not full, failing or gone (an unmounted or detached volume), and that it is a local file system (SQLite\'s locking and -shm file do not work on most network file systems), then try again';
       return undefined;
   }
 }
