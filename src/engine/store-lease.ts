@@ -370,6 +370,12 @@ export function refuseUpgradeWhileHeld(
   };
 }
 
+/** The store's lease as stored, however long ago it was renewed (a holder that cannot write the store renews it no more); undefined when there is none. */
+export async function storedHolder(store: Pick<Store, 'kvGet'>): Promise<LeaseHolder | undefined> {
+  const raw = await store.kvGet(LEASE_NS, LEASE_KEY);
+  return raw === undefined ? undefined : parseHolder(raw);
+}
+
 /** Who holds the store's lease now (a live holder: renewed within {@link STALE_MS}), for `status`. */
 export async function currentHolder(store: Pick<Store, 'kvGet'>, now: number): Promise<LeaseHolder | undefined> {
   const raw = await store.kvGet(LEASE_NS, LEASE_KEY);

@@ -2,11 +2,13 @@
  * `assetbridge status` through the CLI against a store another process holds: the holder and its
  * start time as the rest of `--json` writes times (ISO 8601), and the counts as the store has them.
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
-import { StoreLease } from '../../src/engine/store-lease.js';
+import { LEASE_KEY, LEASE_NS, StoreLease } from '../../src/engine/store-lease.js';
+import { RUNTIME_NS } from '../../src/engine/engine.js';
 import { PULLS_NAMESPACE } from '../../src/adapters/telematics/aemp/fleet-pull.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
@@ -29,6 +31,28 @@ describe('assetbridge status', () => {
       expect(text.stdout).toContain(`store in use by: assetbridge aemp backfill (pid ${process.pid} on `);
     } finally {
       await lease.release();
+      await store.close();
+    }
+  });
+
+  it('says a service that runs but has not written its status for a while (a store it cannot write) is not answering, not that it is not running', async () => {
+    // Was "service: not running", with its ingest log "from a run that did not stop cleanly", while it ran on a full disk.
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    const lastSeen = Date.now() - 60_000;
+    try {
+      // What a service left before its store could no longer be written: its process (this one) lives.
+      await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ pid: process.pid, state: 'running', startedAt: lastSeen - 60_000, at: lastSeen }));
+      await store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: process.pid, host: hostname(), instance: 'svc', command: 'assetbridge run', since: lastSeen - 60_000, heartbeat: lastSeen }));
+      const text = await runCli(['status', '-c', path]);
+      expect(text.code).toBe(0);
+      expect(text.stdout.split('\n')[0]).toMatch(
+        new RegExp(`^service: running \\(pid ${process.pid}\\) but not answering: it has not written its status for 6\\d s, as when it cannot write the store \\(a full disk, a read-only volume\\); its log and /readyz say why$`),
+      );
+      expect(text.stdout).not.toContain('store in use by');
+      const json = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { service: { state: string; pid: number } };
+      expect(json.service).toMatchObject({ state: 'not answering', pid: process.pid });
+    } finally {
       await store.close();
     }
   });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readRuntimeSnapshot } from '../../engine/engine.js';
 import { hostname } from 'node:os';
-import { currentHolder, pidAlive, type LeaseHolder } from '../../engine/store-lease.js';
+import { currentHolder, pidAlive, STALE_MS, storedHolder, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { DestinationStats, Store } from '../../ports/store.js';
@@ -45,6 +45,25 @@ export function serviceState(
   const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid);
   const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
   return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', holder: gone ? undefined : lease };
+}
+
+/**
+ * A service whose last snapshot says it runs (or starts) but is too old to count, while the process
+ * that wrote it still holds the store's lease and lives (on this host: its pid; on another: a lease
+ * renewed within {@link STALE_MS}): a service that cannot write the store (a full disk, a volume
+ * made read-only) writes neither its snapshot nor its lease, yet runs, and would be said to be
+ * "not running", its ingest log "from a run that did not stop cleanly". Undefined otherwise.
+ */
+export function stalledService(
+  snap: { readonly pid: number; readonly state: string; readonly at: number } | undefined,
+  lease: LeaseHolder | undefined,
+  now: number,
+  host: string,
+  isAlive: (pid: number) => boolean,
+): { pid: number; lastSeenMs: number } | undefined {
+  if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting') || lease === undefined || lease.pid !== snap.pid) return undefined;
+  const alive = lease.host === host ? isAlive(lease.pid) : now - lease.heartbeat <= STALE_MS;
+  return alive ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at) } : undefined;
 }
 
 /**
@@ -187,6 +206,8 @@ export function registerStatusCommand(program: Command): void {
         const live = snap !== undefined && state.live;
         // A service still starting already delivers and takes HTTP intake: what it shows is now, as a running one's.
         const up = snap !== undefined && (state.live || state.starting);
+        // Running, but it has not written its status for a while (a store it cannot write): said so, not "not running".
+        const stalled = up ? undefined : stalledService(snap, await storedHolder(store), now, hostname(), pidAlive);
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -207,7 +228,13 @@ export function registerStatusCommand(program: Command): void {
         const onDemand = config.rules.depreciation ? await lastOnDemandPosting(store) : undefined;
         // The last run's start failed (its snapshot says so): not a service that was stopped as asked.
         const startFailed = !up && snap?.state === 'failed';
-        const service = live ? { state: 'running', pid: snap.pid } : up ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' } : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}) };
+        const service = live
+          ? { state: 'running', pid: snap.pid }
+          : up
+            ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' }
+            : stalled
+              ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs }
+              : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}) };
         // Each configured feed's last fleet pull.
         // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
         const redact = redactedFor(config);
@@ -222,8 +249,11 @@ export function registerStatusCommand(program: Command): void {
           process.stdout.write(`${toJson(result)}\n`);
           return;
         }
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : startFailed ? 'not running: its last start failed (its log says why)' : 'not running'}\n`);
-        if (holder && !(up && holder.pid === snap.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
+        const notAnswering = stalled
+          ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
+          : undefined;
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : 'not running'))}\n`);
+        if (holder && !((up || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
         process.stdout.write(telematicsLines(telematics));
@@ -232,7 +262,7 @@ export function registerStatusCommand(program: Command): void {
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) {
           process.stdout.write(
-            up
+            up || stalled
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
           );
