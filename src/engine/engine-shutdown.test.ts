@@ -12,7 +12,7 @@ import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { locationIngestor } from '../../test/helpers/ingestor.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { Dispatcher } from './dispatcher.js';
-import { Engine } from './engine.js';
+import { Engine, readRuntimeSnapshot } from './engine.js';
 import { TaskScheduler } from './scheduler.js';
 import { ReplayStoppedError } from './ingestor.js';
 
@@ -174,6 +174,30 @@ describe('engine shutdown', () => {
     await starting;
     expect(engine.notReadyReason()).toBeUndefined();
     await engine.stop();
+  });
+
+  it('writes its status snapshot (starting, replaying the ingest log) while the replay runs, for `status` and a command refused the store', async () => {
+    // Was: no snapshot until the replay had ended, so `status` said "not running" and the log "from a run that did not stop cleanly".
+    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+    cleanup.push(() => store.close());
+    const identity = { current: new IdentityIndex([]) };
+    const ingestor = locationIngestor(store, identity.current);
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    let replayed: () => void = () => undefined;
+    const flush = ingestor.flush.bind(ingestor);
+    ingestor.flush = () => ((ingestor.flush = flush), new Promise<void>((r) => (replayed = r)).then(flush));
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000 });
+    const starting = engine.start();
+    const snap = await waitFor(async () => {
+      const s = await readRuntimeSnapshot(store);
+      return s?.state === 'starting' ? s : undefined;
+    }, 'a snapshot during the replay');
+    expect(snap).toMatchObject({ pid: process.pid, state: 'starting', startStep: 'replaying the ingest log (rule state after a crash)' });
+    replayed();
+    await starting;
+    await engine.stop();
+    expect(engine.state).toBe('stopped');
   });
 
   it.each([

@@ -265,14 +265,19 @@ export class Engine {
       this.identityGeneration = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       // Rule state a crash left only in the ingest log is rebuilt and stored before intake starts.
       this.startStep = 'replaying the ingest log (rule state after a crash)';
+      // The snapshot from here on: through a long replay, `status` sees the service starting and
+      // what it does (not "not running" with the log "from a run that did not stop cleanly"), and
+      // a command refused the store is told it is starting; then delivery (and HTTP intake) while
+      // a source may take long to connect (a broker down at start). Before any wait, so a stop
+      // begun meanwhile finds the ticker to clear.
+      this.ticker = setInterval(() => void this.tick(), 1000);
+      await this.tick();
+      if (stopped()) return;
       await p.ingestor.flush();
       if (stopped()) return;
       this.startStep = 'starting delivery';
       await p.dispatcher.start();
-      if (stopped()) return; // a stop begun meanwhile found no ticker to clear: start none
-      // From here the service delivers (and takes HTTP intake) while a source may take long to
-      // connect (a broker down at start): `status` must see it starting, not "not running".
-      this.ticker = setInterval(() => void this.tick(), 1000);
+      if (stopped()) return;
       for (const s of p.sources) {
         if (stopped()) return;
         this.startStep = `connecting source ${s.name} (the log says why, if it cannot)`;
