@@ -54,3 +54,13 @@ describe('maintenance status --closed', () => {
     for (const bad of ['-1', '', 'abc', '1.5']) expect(() => parseClosedLimit(bad), bad).toThrow(`--closed "${bad}" is not a whole number of 0 or more (0: none)`);
   });
 });
+
+describe('maintenance status with no maintenance rules', () => {
+  it('with no maintenance rules, names every kind of rule to add, alerts included', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await expect(loadMaintenanceStatus(store, rulesSchema.parse({}), undefined, T)).rejects.toThrow(
+      'no maintenance rules are configured (add rules.maintenance.thresholds, alerts, serviceIntervals or calendarIntervals to the config)',
+    );
+  });
+});

@@ -35,7 +35,7 @@ export interface AssetMaintenance extends MaintenanceStatus {
 /** Status for every asset with maintenance rules or state (or just `asset`). */
 export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, asset?: string, now = Date.now()): Promise<AssetMaintenance[]> {
   const options = maintenanceOptionsOf(rules);
-  if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds, serviceIntervals or calendarIntervals to the config)');
+  if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds, alerts, serviceIntervals or calendarIntervals to the config)');
   let assets = await store.listAssetRecords();
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
