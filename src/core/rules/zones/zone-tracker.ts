@@ -11,7 +11,10 @@
  *   an exit takes, so nothing says it stayed: an item stale for a day and seen again in another bay
  *   is there, not still in its old bay for another exit dwell of fixes.
  *
- * So GPS jitter along a border neither enters nor leaves, and one wild fix does not either. The
+ * So GPS jitter along a border neither enters nor leaves, and one wild fix among regular ones does
+ * not either. A tracker that reports less often than `exitDwellMs` is the exception: each of its
+ * fixes comes after a silence, so a single wild fix beyond the band leaves the zone (see "After a
+ * silence" above, and docs/operations.md on trackers that report rarely). The
  * caller feeds fixes in event-time order (see event-time.ts): a late fix never reaches the
  * tracker, so it can never produce a false exit. The state holds only zones not plainly outside.
  * @module
