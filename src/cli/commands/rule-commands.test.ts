@@ -385,6 +385,16 @@ describe('rules test', () => {
     ]);
   });
 
+  it('shows a whole-day window as its start and length, and the inventory freshness in its own unit', () => {
+    const c = rulesSchema.parse({
+      maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], windows: { timeZone: 'UTC', default: [{ days: ['mon'], from: '22:00', to: '22:00' }, { days: ['sat'], from: '22:00', to: '04:00' }] } },
+      inventory: { skuAttribute: 'sku', freshness: '30m' },
+    });
+    const rows = describeRules(c);
+    expect(rows.find((r) => r[0] === 'windows')?.[2]).toBe('other sites: mon 22:00 for 24 h; sat 22:00–04:00 (UTC)');
+    expect(rows.find((r) => r[0] === 'inventory')?.[2]).toBe('items with "sku", seen within 30 min');
+  });
+
   // Kills: the cut-off of the closed days shown moved (five are shown, then how many more).
   it('shows five closed days of a site, then how many more', () => {
     const days = (n: number) => Array.from({ length: n }, (_, i) => `2026-12-${String(20 + i).padStart(2, '0')}`);

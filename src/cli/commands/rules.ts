@@ -63,7 +63,10 @@ async function allAssets(config: Config, store: Store | undefined): Promise<Asse
 /** A site's weekly maintenance windows and closed days, for `rules list`. */
 function describeWindows(c: WindowCalendar): string {
   const clock = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, '0')}:${String(minute % 60).padStart(2, '0')}`;
-  const slots = c.windows.map((w) => `${w.days.map((d) => WEEKDAY_NAMES[d]).join(', ')} ${clock(w.startMinute)}–${clock(w.startMinute + w.durationMinutes)}`);
+  // A whole day (from = to) reads as its start and length: "22:00–22:00" could be no time at all.
+  const span = (w: WindowCalendar['windows'][number]) =>
+    w.durationMinutes >= 1440 ? `${clock(w.startMinute)} for ${formatDuration(w.durationMinutes * 60_000)}` : `${clock(w.startMinute)}–${clock(w.startMinute + w.durationMinutes)}`;
+  const slots = c.windows.map((w) => `${w.days.map((d) => WEEKDAY_NAMES[d]).join(', ')} ${span(w)}`);
   const closed = (c.closed ?? []).map((d) => (d.from === d.to ? d.from : `${d.from} to ${d.to}`));
   const shown = closed.length > 5 ? [...closed.slice(0, 5), `and ${closed.length - 5} more`] : closed;
   return `${slots.join('; ')} (${c.timeZone})${shown.length ? `; closed ${shown.join(', ')}` : ''}`;
@@ -97,7 +100,7 @@ export function describeRules(rules: RulesConfig): (string | number)[][] {
   }
   for (const [site, calendar] of Object.entries(rules.maintenance?.windows ?? {}).sort(([a], [b]) => (a === '*' ? -1 : b === '*' ? 1 : a < b ? -1 : 1)))
     rows.push(['windows', 'maintenance windows', `${site === '*' ? 'other sites' : `site ${site}`}: ${describeWindows(calendar)}`, 'planned dates']);
-  if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${rules.inventory.freshness / 3_600_000} h`, 'inventory.count']);
+  if (rules.inventory) rows.push(['inventory', 'inventory', `items with "${rules.inventory.skuAttribute}", seen within ${formatDuration(rules.inventory.freshness)}`, 'inventory.count']);
   if (rules.depreciation) rows.push(['depreciation', 'usage per period', `${rules.depreciation.meter === 'odometerKm' ? 'km on the odometer' : 'operating hours'} (per asset: "${rules.depreciation.meterAttribute}"), ${rules.depreciation.periods === 'monthly' ? 'monthly' : 'custom'} periods in ${rules.depreciation.timeZone}, posted ${rules.depreciation.postAfter / 3_600_000} h after period end`, 'usage.post']);
   return rows;
 }
