@@ -202,6 +202,24 @@ describe('calendar intervals with a meter: whichever comes first', () => {
     expect((await workOrders(x.store)).sort()).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h', 'EX-1|pm-a|1@b2026-07-10+1265h', 'EX-1|pm-a|2@b2026-07-10+1265h']);
   });
 
+  it('a completion with no known meter is not counted (as a service interval\'s): no new work order at once, until recorded with the meter', async () => {
+    const x = await excavator();
+    await x.feed(x.hours('2026-02-01T08:00:00Z', 1100), x.hours('2026-03-01T08:00:00Z', 1241));
+    expect(await x.check('2026-03-01T12:00:00Z')).toEqual(['EX-1|pm-a|1@b2026-01-01+1000h']);
+    // Serviced on 20 Jan, reported without the meter; the readings kept start after it.
+    const { operatingHoursAtCompletion: _h, ...noMeter } = x.completed('2026-01-20T15:00:00Z', 'EX-1|pm-a|1@b2026-01-01+1000h', 0);
+    await x.feed(noMeter);
+    // Counting the hours from the attribute's 1,000 h again would make 1,241 h due at once.
+    expect(await x.check('2026-03-02T00:00:00Z')).toEqual([]);
+    const row = (await x.status('2026-03-02T00:00:00Z'))?.due[0];
+    expect(row).toMatchObject({ baselineDate: '2026-01-01', baselineHours: 1000 });
+    expect(JSON.stringify(row)).toContain("the schedule was not restarted: record the hour meter at the service with assetbridge maintenance complete 'EX-1|pm-a|1@b2026-01-01+1000h' --hours <reading>");
+    // Recorded again with the meter: it counts (both sides from 20 Jan and 1,050 h).
+    await x.feed(x.completed('2026-01-20T15:00:00Z', 'EX-1|pm-a|1@b2026-01-01+1000h', 1050));
+    expect((await x.status('2026-03-02T00:00:00Z'))?.due[0]).toMatchObject({ state: 'ok', baselineDate: '2026-01-20', baselineHours: 1050 });
+    expect(await x.check('2026-03-02T00:00:00Z')).toEqual([]);
+  });
+
   it('keeps hours for it when no service interval counts them, and goes by the date alone before any reading', async () => {
     const x = await excavator();
     expect((await x.status('2026-03-01T00:00:00Z'))?.due[0]).toMatchObject({ state: 'ok', baselineHours: 1000, nextDueHours: 1250, nextDueDate: '2026-06-30' });

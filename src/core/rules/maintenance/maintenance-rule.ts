@@ -808,15 +808,15 @@ function applyFeedback(
     if (meter !== undefined && m?.problem !== undefined) {
       const unit = UNIT[meter];
       const at = new Date(event.eventTime).toISOString();
-      // A service interval without the meter at completion is not restarted (a guess would be a later
-      // reading, and the next service pushed back by the hours since): said, with how to set it right.
-      uncounted = service !== undefined && m.value === undefined;
+      // An interval counting a meter (a service interval, or a calendar interval with one) is not
+      // restarted without the meter at completion: a guess would be a later reading (the next service
+      // pushed back by the hours since), or the attribute's older baseline (a work order again at once).
+      // Said, with how to set it right.
+      uncounted = m.value === undefined;
       meterNote =
         m.value !== undefined
           ? `completion of ${event.businessKey} at ${at}: ${m.problem}; counted at ${formatReading(m.value)} ${unit}, from the readings then`
-          : uncounted
-            ? `completion of ${event.businessKey} at ${at} not counted: ${m.problem}; the schedule was not restarted: record the ${meter === 'km' ? 'odometer' : 'hour meter'} at the service with assetbridge maintenance complete '${event.businessKey}' --${meter} <reading> --at ${at}`
-            : `completion of ${event.businessKey} at ${at}: ${m.problem}; the ${unit} side counts from the asset's meter baseline attribute (or 0) until the next completion`;
+          : `completion of ${event.businessKey} at ${at} not counted: ${m.problem}; the schedule was not restarted: record the ${meter === 'km' ? 'odometer' : 'hour meter'} at the service with assetbridge maintenance complete '${event.businessKey}' --${meter} <reading> --at ${at}`;
     }
   }
   const record: WorkOrderRecord = {
@@ -847,7 +847,7 @@ function applyFeedback(
   }
   // A calendar interval counts from the day of its latest completion (event time wins here too).
   const cal = s.calendars?.[key.rule];
-  if (calendars.has(key.rule) && completes && (cal === undefined || event.eventTime > cal.baseAt)) {
+  if (calendars.has(key.rule) && completes && !uncounted && (cal === undefined || event.eventTime > cal.baseAt)) {
     // With the meters then: a whichever-first rule counts its meter from there.
     const at: CalendarState = {
       base: dayOf(event.eventTime),
