@@ -1,6 +1,6 @@
 /** The alert-episode boundary that maintenance.test.ts leaves open: a report exactly one cooldown after the last. */
 import { describe, expect, it } from 'vitest';
-import { stepAlert } from './alert.js';
+import { MAX_EPISODES, stepAlert, type AlertEpisodes } from './alert.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const HOUR = 3_600_000;
@@ -14,5 +14,36 @@ describe('stepAlert', () => {
     expect(justInside).toMatchObject({ opens: false, episodes: { 'E-17': { start: T0, last: T0 + 6 * HOUR - 1 } } });
     const atCooldown = stepAlert(first.episodes, 'E-17', T0 + 6 * HOUR, 6 * HOUR);
     expect(atCooldown).toEqual({ opens: true, episodes: { 'E-17': { start: T0 + 6 * HOUR, last: T0 + 6 * HOUR } } });
+  });
+
+  it('many faults active at once: each keeps its episode (no second work order) while within its cooldown', () => {
+    // A bus fault raising 100 codes in a row, then each reported again: one work order per code.
+    const cooldown = 24 * HOUR;
+    let episodes: AlertEpisodes | undefined;
+    let opened = 0;
+    const codes = Array.from({ length: 100 }, (_, i) => `SPN${i}-FMI2`);
+    for (const [round, at] of [T0, T0 + 6 * HOUR].entries())
+      for (const [i, code] of codes.entries()) {
+        const step = stepAlert(episodes, code, at + i * 1000, cooldown);
+        episodes = step.episodes;
+        if (step.opens) opened++;
+        else expect(round).toBe(1);
+      }
+    expect(opened).toBe(codes.length);
+  });
+
+  it('keeps at most MAX_EPISODES, dropping those past their cooldown before any still within it', () => {
+    const cooldown = HOUR;
+    let episodes: AlertEpisodes | undefined;
+    // Old faults, long quiet by the time the new ones come.
+    for (let i = 0; i < MAX_EPISODES; i++) episodes = stepAlert(episodes, `OLD-${i}`, T0 + i, cooldown).episodes;
+    const later = T0 + 10 * HOUR;
+    episodes = stepAlert(episodes, 'NEW-0', later, cooldown).episodes;
+    expect(Object.keys(episodes)).toEqual(['NEW-0']);
+    for (let i = 1; i <= MAX_EPISODES + 10; i++) episodes = stepAlert(episodes, `NEW-${i}`, later + i, cooldown).episodes;
+    expect(Object.keys(episodes)).toHaveLength(MAX_EPISODES);
+    // Past the cap, the one reported longest ago went first.
+    expect(episodes['NEW-0']).toBeUndefined();
+    expect(episodes[`NEW-${MAX_EPISODES + 10}`]).toEqual({ start: later + MAX_EPISODES + 10, last: later + MAX_EPISODES + 10 });
   });
 });

@@ -20,8 +20,14 @@ export interface AlertEpisode {
 export type AlertEpisodes = Readonly<Record<string, AlertEpisode>>;
 
 const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
-/** Episodes remembered per asset and rule; the oldest go first (a forgotten one only reopens after its cooldown). */
-const MAX_EPISODES = 50;
+/**
+ * Episodes remembered per asset and rule. Only episodes still within their cooldown are kept (the
+ * others are dropped first), so the cap bites only when this many distinct faults of one asset are
+ * active at once: then the one reported longest ago is forgotten, and its next report within the
+ * cooldown opens a second work order. A machine with a bus fault can raise dozens of codes at once,
+ * hence a cap well above that (a few tens of kilobytes of state at most).
+ */
+export const MAX_EPISODES = 500;
 
 /** Does this rule take an alert of this severity and code? */
 export function alertMatches(rule: AlertRule, severity: Severity, code: string | undefined): boolean {
