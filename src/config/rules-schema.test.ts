@@ -203,6 +203,18 @@ describe('rules config', () => {
     ]);
   });
 
+  it('refuses a blank depreciation attribute name (the input would always be missing) and a periodsEnd beside monthly (it would be ignored)', () => {
+    expect(problems({ depreciation: { attributes: { cost: '', salvage: ' ' } } })).toEqual([
+      { key: 'depreciation.attributes.cost', message: 'is empty or blank: name the asset attribute that holds this input, or leave the key out for the default (cost)' },
+      { key: 'depreciation.attributes.salvage', message: 'is empty or blank: name the asset attribute that holds this input, or leave the key out for the default (salvage)' },
+    ]);
+    expect(problems({ depreciation: { periodsEnd: '2027-01-01' } })).toEqual([
+      { key: 'depreciation.periodsEnd', message: 'is only for a list of periods; with periods: monthly it is not used: remove it, or list the periods [{ id, start: YYYY-MM-DD }] it ends' },
+    ]);
+    expect(problems({ depreciation: { periods: 'monthly', periodsEnd: '2027-01-01' } })[0]?.key).toBe('depreciation.periodsEnd');
+    expect(parse({ depreciation: { attributes: { cost: 'acqCost' } } }).depreciation?.attributes).toMatchObject({ cost: 'acqCost', salvage: 'salvage' });
+  });
+
   it('reports zone file problems with the file and feature', () => {
     const p = problems({ zones: { files: [zonesFile, join(dir, 'missing.geojson')] } });
     expect(p.map((x) => x.key)).toEqual(['zones.files.0', 'zones.files.0', 'zones.files.0', 'zones.files.1']);

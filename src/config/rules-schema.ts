@@ -637,6 +637,13 @@ const periodList = z
     });
   }) as unknown as z.ZodType<z.output<typeof periodItem>[], unknown[]>;
 
+/** An asset attribute name: an empty one would name no attribute, so the input would always be missing. */
+const attributeName = (fallback: string) =>
+  z
+    .string()
+    .regex(/\S/, { error: `is empty or blank: name the asset attribute that holds this input, or leave the key out for the default (${fallback})` })
+    .default(fallback);
+
 export const depreciationSchema = z
   .strictObject({
     /** Time zone of period boundaries. @default UTC */
@@ -652,11 +659,11 @@ export const depreciationSchema = z
     /** Asset attribute names for the financial inputs. */
     attributes: z
       .strictObject({
-        cost: z.string().default('cost'),
-        salvage: z.string().default('salvage'),
-        totalExpectedUnits: z.string().default('expectedUnits'),
-        usefulLifePeriods: z.string().default('usefulLifeMonths'),
-        unitsAtAcquisition: z.string().default('unitsAtAcquisition'),
+        cost: attributeName('cost'),
+        salvage: attributeName('salvage'),
+        totalExpectedUnits: attributeName('expectedUnits'),
+        usefulLifePeriods: attributeName('usefulLifeMonths'),
+        unitsAtAcquisition: attributeName('unitsAtAcquisition'),
       })
       .prefault({}),
     /** The meter usage is counted on: operating hours, or the odometer for vehicles depreciated by distance. @default operatingHours */
@@ -682,7 +689,15 @@ export const depreciationSchema = z
     appliesTo: assetFilterSchema.optional(),
   })
   .superRefine((d, ctx) => {
-    if (d.periods === 'monthly') return;
+    if (d.periods === 'monthly') {
+      if (d.periodsEnd !== undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['periodsEnd'],
+          message: `is only for a list of periods; with periods: ${d.periods} it is not used: remove it, or list the periods [{ id, start: YYYY-MM-DD }] it ends`,
+        });
+      return;
+    }
     if (d.periodsEnd === undefined) {
       ctx.addIssue({ code: 'custom', path: ['periodsEnd'], message: 'give the end (YYYY-MM-DD, exclusive) of the last listed period' });
       return;
