@@ -183,10 +183,12 @@ export function heldBackAssets(lines: readonly AssetUsageLine[]): string[] {
  * other commits the recorded facts again, which adds nothing), so a period is never recorded as
  * posted without its facts queued. Facts of decisions recorded before (`decided`: a ledger an
  * older version wrote before a crash kept its facts from the outbox) are committed with `commit`.
- * Returns the facts of the postings made or found.
+ * Returns the facts of the postings this call decided: facts decided before, or by a concurrent
+ * poster that won the compare-and-set, are committed again (which adds nothing) but not returned,
+ * so callers count only what they queued.
  */
 export async function postUsage(store: Store, commit: (deliveries: readonly DeliveryIntent[]) => Promise<void>, lines: readonly AssetUsageLine[], period: Period): Promise<DeliveryIntent[]> {
-  const all: DeliveryIntent[] = [];
+  const made: DeliveryIntent[] = [];
   // CHUNK assets at a time, each chunk's ledgers and facts in one transaction, with a turn of the
   // event loop between chunks (50,000 assets, a transaction each, held it for 4 s; with
   // `synchronous: full`, 5,000 for over 1 s).
@@ -203,17 +205,17 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
     const set = await store.kvCompareAndSetWithDeliveries(USAGE_NS, decisions);
     for (let k = 0; k < decisions.length; k++) {
       const d = decisions[k] as (typeof decisions)[number];
-      if (set[k] === true) all.push(...d.deliveries);
+      if (set[k] === true) made.push(...d.deliveries);
       else {
-        // Someone else decided meanwhile: theirs stand (committed again, which adds nothing).
+        // Someone else decided meanwhile: theirs stand (committed again, which adds nothing), and
+        // are theirs: not returned as made here (a `depreciation post` racing the task counted them twice).
         const theirs = parseLedger(await store.kvGet(USAGE_NS, d.key));
         if (theirs?.period === period.id) again.push(...theirs.deliveries);
       }
     }
     if (again.length) await commit(again);
-    for (const d of again) all.push(d);
   }
-  return all;
+  return made;
 }
 
 /** The latest period whose posting time (end + grace) has come at `now`; after a listed calendar's end, its last period. */
