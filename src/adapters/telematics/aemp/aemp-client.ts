@@ -399,7 +399,11 @@ export class AempClient {
     }
   }
 
-  /** Walk a fleet snapshot; equipment seen on an earlier page of the same walk counts once. */
+  /**
+   * Walk a fleet snapshot; equipment seen on an earlier page of the same walk counts once. A walk
+   * from a resumed cursor knows nothing of the pages read before it: the fleet pull counts what its
+   * earlier runs stored (fleet-pull.ts).
+   */
   async *walkFleet(startUrl = this.fleetPageUrl(), opts: WalkOptions = {}): AsyncGenerator<FleetPage> {
     const seen = new Set<string>();
     for await (const page of this.walk(startUrl, 'fleet', opts)) {

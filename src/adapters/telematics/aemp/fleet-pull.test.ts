@@ -98,6 +98,19 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(new Set(t.sink.messages.map((m) => m.payload)).size).toBe(250);
   });
 
+  it('counts a machine a resumed pull meets again (it moved to a later page between runs) once, in the summary and the cursor', async () => {
+    const t = setup({ overlap: 3 }, { profile: { maxPages: 1 } });
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    expect(await t.pull()).toMatchObject({ pages: 1, equipment: 100, duplicates: 0, complete: false });
+    // Page 2 repeats 3 machines of page 1, read by the first run; page 3 repeats 3 of page 2.
+    let rest = await t.pull();
+    expect(rest).toMatchObject({ pages: 1, equipment: 100, duplicates: 3, complete: false });
+    rest = await t.pull();
+    expect(rest).toMatchObject({ pages: 1, equipment: 50, duplicates: 3, complete: true });
+    expect(await loadCursor(t.store, 'trackunit')).toMatchObject({ complete: true, pages: 3, equipment: 250 });
+    expect((await loadEquipmentIndex(t.store, 'trackunit')).length).toBe(250);
+  });
+
   it.each([
     ['missing next links (derived from last)', { links: { omitNext: true } }, {}],
     ['relative hrefs', { links: { relative: true } }, {}],

@@ -25,7 +25,7 @@ import { resolveHref } from './aemp-links.js';
 import { warningsOfKind, type AempLink } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
-import { dropPageRecordsBefore, loadConfirmed, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
+import { dropPageRecordsBefore, loadConfirmed, loadPageRecords, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
 
 /** Store namespaces of the puller. */
 export const CURSOR_NAMESPACE = 'telematics-cursor';
@@ -267,6 +267,15 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   const matcher = new EquipmentMatcher(await store.listAssets(), await loadConfirmed(store, name));
   const underReview = await openReviewMap(store, name);
 
+  // A resumed pull's walk starts with no equipment seen: a machine its earlier runs stored that moved
+  // to a later page meanwhile comes again. Counted as a duplicate, not as more equipment (the rules
+  // drop the repeated reading). The page it resumes at is not among them: a run stopped after
+  // storing it but before moving the cursor on reads it again.
+  const earlierRuns = new Set<string>();
+  if (resumable)
+    for (const { key, record } of await loadPageRecords(store, name))
+      if (record.pullStartedAt === pullStartedAt && key !== `${name}|${startUrl}`) for (const e of record.equipment) earlierRuns.add(e.key);
+
   const counts = { pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0, resolvedFromReview: 0, accepted: 0, quarantined: 0 };
   let stop: PullStop = 'error';
   let nextUrl: string | undefined = startUrl;
@@ -300,9 +309,11 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
       const messages: RawMessage[] = [];
       const review: ReviewEntry[] = [];
       const index: EquipmentIndexEntry[] = [];
+      let seenBefore = 0;
       for (const { key: rawKey, equipment } of page.fresh) {
         const payload = JSON.stringify(equipment.raw);
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
+        if (earlierRuns.has(key)) seenBefore++;
         // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
         const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
         // Readings the parser left out (not values it only noted as absent, such as an empty Model or a
@@ -347,8 +358,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
       await savePageRecord(store, name, page.url, { pullStartedAt, storedAt: clock.now(), equipment: index, review });
       storedNow.add(page.url);
       counts.pages++;
-      counts.equipment += page.fresh.length;
-      counts.duplicates += page.duplicates;
+      counts.equipment += page.fresh.length - seenBefore;
+      counts.duplicates += page.duplicates + seenBefore;
       if (page.note) notes.push(`${shown(page.url)}: ${page.note}`);
       // Page numbering is the profile's guess (Trackunit 1, some feeds 0): a first page asked for
       // that links back means the pages before it (a hundred machines each) are missed every pull.
