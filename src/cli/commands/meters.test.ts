@@ -48,6 +48,27 @@ describe('assets meters', () => {
     expect((await loadMeterReport(store, { asset: 'TR-5' })).map((r) => r.erpAssetId)).toEqual(['TR-5']);
     await expect(loadMeterReport(store, { asset: 'NOPE' })).rejects.toThrow(/no asset "NOPE"/);
   });
+  it('says a reading set aside before a late-declared replacement (reset-meter --at in the past) is explained by it, not to declare it', async () => {
+    const store = await storeAfter([
+      meter('EQ-1', 0, { operatingHours: 1000 }),
+      meter('EQ-1', 1, { operatingHours: 1001 }),
+      meter('EQ-1', 3, { operatingHours: 0.5 }), // the new meter's reading: went backwards against the old one
+      { ...meter('EQ-1', 2, { operatingHours: 0 }), declaredReset: true } as CanonicalEvent, // assets reset-meter EQ-1 --hours 0 --at (hour 2)
+      meter('EQ-1', 4, { operatingHours: 500 }), // ran too fast on the new meter: not explained
+    ]);
+    const [row] = await loadMeterReport(store);
+    expect(row?.recent.map((r) => [r.at, r.explainedByResetAt])).toEqual([
+      [T0 + 3 * H, T0 + 2 * H],
+      [T0 + 4 * H, undefined],
+    ]);
+    // It counts on the new meter now (the ERP was sent 0.5 h).
+    expect(row?.hours).toMatchObject({ value: 0.5, at: T0 + 3 * H });
+    const explained = formatMeterReport([{ ...row!, recent: row!.recent.slice(0, 1) }]);
+    expect(explained).toContain('2026-10-01T03:00:00Z meter went backwards from 1001 (2026-10-01T01:00:00.000Z) to 0.5 (2026-10-01T03:00:00.000Z) (set aside before the replacement at 2026-10-01T02:00:00Z was declared: the replacement explains it)');
+    expect(explained).not.toContain('declare it:');
+    expect(formatMeterReport([row!])).toMatch(/2026-10-01T04:00:00Z meter advanced .*declare it: assetbridge assets reset-meter/);
+  });
+
   it('shows the newer odometer: one sent beside the hours after a replacement declared alone', async () => {
     const store = await storeAfter([
       meter('EQ-9', 0, { operatingHours: 1000, odometerKm: 182_000 }),

@@ -23,7 +23,30 @@ export interface MeterRow {
   /** Readings set aside, all time, by reason. */
   readonly setAside: Readonly<Record<string, number>>;
   /** The newest ones, newest last. */
-  readonly recent: readonly { readonly status: string; readonly detail: string; readonly at: number; readonly source: string }[];
+  readonly recent: readonly {
+    readonly status: string;
+    readonly detail: string;
+    readonly at: number;
+    readonly source: string;
+    /**
+     * The meter replacement (its time) that explains this reading: set aside as against the old
+     * meter (a replacement declared late, `reset-meter --at` in the past), taken on the new one since.
+     */
+    readonly explainedByResetAt?: number;
+  }[];
+}
+
+/** Prefix of the odometer's flags (they share the list with the hour meter's; see meter-sync.ts). */
+const ODOMETER_FLAG = 'odometer: ';
+
+/**
+ * When a replacement declared later explains `f`: a reading after the replacement judged against
+ * one before it (the old meter), so set aside before the replacement was declared.
+ */
+function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
+  if (f.status !== 'backwards' && f.status !== 'too-fast') return undefined;
+  const reset = f.detail.startsWith(ODOMETER_FLAG) ? m.odometer?.lastResetAt : m.lastResetAt;
+  return reset !== undefined && f.previousEventTime < reset && f.eventTime >= reset ? reset : undefined;
 }
 
 /** The meter report from the `meter` rule's state of each asset (or one). */
@@ -45,7 +68,10 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
       ...(s ? { hours: { value: s.operatingHours, ...(s.idleHours !== undefined ? { idleHours: s.idleHours } : {}), ...(s.odometerKm !== undefined ? { odometerKm: s.odometerKm } : {}), at: s.eventTime } } : {}),
       ...(od ? { odometer: { value: od.odometerKm, at: od.eventTime } } : {}),
       setAside: { ...m.flagCounts },
-      recent: m.flags.map((f: MeterFlag) => ({ status: f.status, detail: f.detail, at: f.eventTime, source: f.source })),
+      recent: m.flags.map((f: MeterFlag) => {
+        const reset = explainingReset(f, m);
+        return { status: f.status, detail: f.detail, at: f.eventTime, source: f.source, ...(reset !== undefined ? { explainedByResetAt: reset } : {}) };
+      }),
     };
     if (opts.flagged && Object.keys(row.setAside).length === 0) continue;
     rows.push(row);
@@ -57,6 +83,13 @@ export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'l
 const RECENT_RESET_H = 24;
 
 const iso = (t: number) => new Date(t).toISOString().replace('.000Z', 'Z');
+
+/** A reading set aside, as the report's last column says it; one a declared replacement explains says so, without the advice to declare it. */
+function latestSetAside(f: MeterRow['recent'][number]): string {
+  if (f.explainedByResetAt === undefined) return f.detail;
+  const what = f.detail.replace(/; if the meter or ECU was replaced, declare it: .*$/, '');
+  return `${what} (set aside before the replacement at ${iso(f.explainedByResetAt)} was declared: the replacement explains it)`;
+}
 
 export function formatMeterReport(rows: readonly MeterRow[], flagged = false): string {
   if (rows.length === 0) return flagged ? 'no meter reading was set aside\n' : 'no meter readings yet\n';
@@ -74,7 +107,7 @@ export function formatMeterReport(rows: readonly MeterRow[], flagged = false): s
       km !== undefined ? `${km} km` : '-',
       Number.isFinite(last) ? iso(last) : '-',
       total ? `${total} (${counts.map(([k, c]) => `${k} ${c}`).join(', ')})` : '0',
-      latest ? `${iso(latest.at)} ${latest.detail}` : '-',
+      latest ? `${iso(latest.at)} ${latestSetAside(latest)}` : '-',
     ]);
   }
   return table(lines);
