@@ -486,7 +486,6 @@ function partlyTakenPushNote(accepted: number): string {
 const UNREAD_PUSH_NOTE =
   "the push is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender, or the cause, and replay it ('assetbridge quarantine replay')";
 
-/** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
 /** A body sent compressed (`Content-Encoding` other than identity): 415, nothing taken; undefined when it is not. */
@@ -523,6 +522,7 @@ function notStoredAnswer(c: Context, shown: (err: unknown) => string, err: unkno
   return c.json({ error: `the service could not store the events (${shown(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this ${what} was taken, retry later` }, 503);
 }
 
+/** Several lines that each parse: a capture file or `rules test` input posted as it is. */
 function isJsonLines(text: string): boolean {
   const lines = text.split('\n').filter((l) => l.trim() !== '');
   return (
