@@ -63,7 +63,10 @@ describe('POST /v1/events: the answer follows the commit', () => {
     const r = await post(app(sink), '{"kind": "meter",');
     expect(r.status).toBe(400);
     expect(sink.submitted).toEqual([[{ source: 'http', channel: '/v1/events', payload: '{"kind": "meter",', receivedAt: 1_000 }]]);
-    expect(((await r.json()) as { error: string }).error).toMatch(/^body is not JSON: /);
+    const answer = (await r.json()) as { error: string; note?: string };
+    expect(answer.error).toMatch(/^body is not JSON: /);
+    // Kept whole: the answer says so, and that the same body is not to be sent again.
+    expect(answer.note).toMatch(/^nothing of this POST was taken as events; its body is kept in quarantine as it came, .*: do not send it again unchanged; /);
   });
 
   it('answers an empty body 400 with what to send, without an empty entry in the quarantine', async () => {

@@ -275,7 +275,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
         const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
         if (r instanceof Error) return notStored(r);
-        return c.json({ error, accepted: 0, rejected: r.quarantined }, 400);
+        return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_POST_NOTE }, 400);
       }
       const messages: RawMessage[] = items.map((item) => ({ source: 'http', channel: '/v1/events', payload: JSON.stringify(item), receivedAt }));
       const result = await opts.sink.submit(messages).catch(asError);
@@ -485,6 +485,13 @@ function partlyTakenPushNote(accepted: number): string {
 /** A 400 for a push whose body could not be read: kept whole in quarantine, so not to be sent again as it is. */
 const UNREAD_PUSH_NOTE =
   "the push is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender, or the cause, and replay it ('assetbridge quarantine replay')";
+
+/**
+ * A 400 for a POST whose body could not be read (no JSON, not text in its charset): kept whole in
+ * quarantine, so not to be sent again as it is (it would be refused, and kept, once more).
+ */
+const UNREAD_POST_NOTE =
+  "nothing of this POST was taken as events; its body is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender and send the events as a JSON array, then discard the kept body ('assetbridge quarantine discard')";
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
