@@ -20,7 +20,7 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import type { Source } from './ports/source.js';
 import type { AssetWithIdentifiers } from './ports/store.js';
 import { createHttpApp } from './api/server.js';
-import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints } from './app.js';
+import { buildConnector, buildSources, configuredAssets, createApp, webhookEndpoints, type AppOptions } from './app.js';
 import { compileConfig, loadConfigFile } from './config/load.js';
 import { ConfigError } from './core/errors/errors.js';
 
@@ -154,6 +154,24 @@ describe('createApp and an intake with no server', () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe('createApp and a config with no input', () => {
+  it('warns, as config check does, that the service takes nothing in; not where a command runs no source nor once an input is set', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const erp = { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' };
+    const warned = async (input: Record<string, unknown>, options: Omit<AppOptions, 'logger'> = {}) => {
+      lines.length = 0;
+      const app = await createApp(compileConfig({ store: { path: tempStorePath() }, destinations: [erp], ...input }), { logger, ...options });
+      await app.close();
+      return lines.map((l) => JSON.parse(l) as { key?: string; msg: string }).filter((l) => l.key === 'sources');
+    };
+    expect(await warned({})).toEqual([expect.objectContaining({ key: 'sources', msg: expect.stringMatching(/^no input is configured: the service would start and take in nothing/) as unknown })]);
+    // A command that runs no source (quarantine replay, submit-event) says nothing of it.
+    expect(await warned({}, { sources: false, http: false, deliver: false })).toEqual([]);
+    expect(await warned({ sources: { http: { token: 'intake-token-1' } } })).toEqual([]);
   });
 });
 

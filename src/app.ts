@@ -12,7 +12,7 @@ import { createAempEquipmentDecoder } from './adapters/telematics/aemp/aemp-pars
 import { createMqttSource, type SubscriptionMemory } from './adapters/sources/mqtt/mqtt-source.js';
 import { sharedGroupWarnings } from './config/shared-group.js';
 import { mqttCredentialWarnings } from './config/mqtt-credentials.js';
-import { webhookWarnings } from './config/inputs.js';
+import { noInputWarnings, webhookWarnings } from './config/inputs.js';
 import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
@@ -337,6 +337,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (options.sources !== false) warnConfig(logger, config, mqttCredentialWarnings(config), (w) => `${w.key} ${w.message}`);
   // Said by the service (a caller that sets http itself, a command or the demo, takes no pushes from an ERP).
   if (deliver && options.http === undefined) warnConfig(logger, config, webhookWarnings(config), (w) => `${w.key} ${w.message}`);
+  // Nothing configured to take events in, as `config check` says: said by the service, not by a
+  // command that runs no source nor by a caller that brings its own (the demo's feeds).
+  if (options.sources !== false && options.http === undefined && !options.extraSources?.length)
+    warnConfig(logger, config, noInputWarnings(config));
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];

@@ -4,7 +4,7 @@ import type { Config } from './schema.js';
  * A config that takes nothing in: no MQTT source, no HTTP intake with a server to take it, no
  * telematics feed pulled on a schedule. Valid (a source may come later), but the service would
  * start, report itself ready and send the ERP nothing: said by `config check` under `sources`,
- * naming what to add and what is there but takes nothing.
+ * naming what to add and what is there but takes nothing, and by the service at its start.
  */
 export function noInputWarnings(config: Pick<Config, 'sources' | 'server' | 'telematics'>): { key: string; message: string }[] {
   const intakeServed = config.sources.http !== undefined && config.server.port > 0;
