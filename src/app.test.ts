@@ -255,6 +255,23 @@ describe('createApp and the assets the config lists', () => {
     expect(byId.get('A3')?.asset).toEqual({ erpAssetId: 'A3', erpModule: 'fixed-assets', destination: 'crm', attributes: { site: 'P3', cost: '300' } });
   });
 
+  it('warns at start of an identifier in a CSV that reads like a date a spreadsheet made of it, as config check does; not in a command that runs no source', async () => {
+    const path = tempStorePath();
+    const dir = dirname(path);
+    writeFileSync(join(dir, 'excel.csv'), 'identifier,id_type,erp_asset_id\ntag-1,tag,A1\n2-Jan,tag,A2\n');
+    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 }, assets: { files: [join(dir, 'excel.csv')] } });
+    const warned = async (options: Omit<AppOptions, 'logger'>) => {
+      const lines: string[] = [];
+      const app = await createApp(config, { ...options, logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }) });
+      await app.close();
+      return lines.map((l) => JSON.parse(l) as { key?: string; msg: string }).filter((l) => l.key === 'assets.files.0');
+    };
+    expect(await warned({})).toEqual([
+      expect.objectContaining({ key: 'assets.files.0', msg: expect.stringMatching(/excel\.csv line 3, column identifier: "2-Jan" looks like a date a spreadsheet made of the value/) as unknown }),
+    ]);
+    expect(await warned({ sources: false, http: false, deliver: false })).toEqual([]);
+  });
+
   it('refuses one identifier given to two assets by two lists, naming both, as it does two rows of one file', () => {
     const dir = dirname(tempStorePath());
     writeFileSync(join(dir, 'site-b.csv'), 'identifier,id_type,erp_asset_id\ntag-b,tag,B\nTAG-1 ,tag,B\n');

@@ -110,7 +110,7 @@ export function openStore(config: Config, opts: { readOnly?: boolean; command?: 
  * each says what it names, like `assetbridge assets import`. Throws a {@link ConfigError} naming
  * every problem of every file under its key: `config check` reports the same.
  */
-function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: (index: number) => string }[] {
+function configuredAssetUpdates(config: Config, warnings?: { key: string; message: string }[]): { updates: AssetUpdate[]; key: (index: number) => string }[] {
   // An inline asset names its module and destination (the default when absent) and its attributes.
   const inline: AssetUpdate[] = config.assets.inline.map((a) => ({
     erpAssetId: a.erpAssetId,
@@ -140,8 +140,12 @@ function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: 
       problems.push({ key, message: `cannot read ${file}: ${(err as Error).message}` });
       return [];
     }
+    // Cells that read like dates a spreadsheet made of an id, as `config check` and `assets import` say.
+    const told: string[] = [];
     try {
-      return readAssetCsv(decodeAssetCsv(bytes, file), file, { destinations, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
+      const updates = readAssetCsv(decodeAssetCsv(bytes, file), file, { destinations, warnings: told, ...(quantityAttribute !== undefined ? { quantityAttribute } : {}) });
+      warnings?.push(...told.map((message) => ({ key, message })));
+      return updates;
     } catch (err) {
       if (!(err instanceof CsvError)) throw err;
       problems.push(...err.shown.map((message) => ({ key, message })));
@@ -157,14 +161,16 @@ function configuredAssetUpdates(config: Config): { updates: AssetUpdate[]; key: 
  * it lists: what no list names (an attribute, or the module and destination of an asset listed
  * only in files without those columns) stays as stored, so a restart keeps what `assets import`
  * added. Later lists update what earlier ones said of the same asset; two lists that give one
- * identifier to two assets are a problem, as two rows of one file are.
+ * identifier to two assets are a problem, as two rows of one file are. `warnings`, when given, is
+ * filled with what the CSV files hold but looks wrong (a cell that reads like a date a spreadsheet
+ * made of an id), under the file's key.
  */
-export function configuredAssets(config: Config, existing: readonly AssetWithIdentifiers[] = []): AssetWithIdentifiers[] {
+export function configuredAssets(config: Config, existing: readonly AssetWithIdentifiers[] = [], warnings?: { key: string; message: string }[]): AssetWithIdentifiers[] {
   const current = new Map(existing.map((r) => [r.asset.erpAssetId, r]));
   const listed = new Map<string, { asset: AssetRecord; identifiers: Map<string, IdentifierRecord> }>();
   const owner = new Map<string, { erpAssetId: string; where: string }>(); // identifier key → the asset the lists give it to
   const problems: { key: string; message: string }[] = [];
-  for (const list of configuredAssetUpdates(config)) {
+  for (const list of configuredAssetUpdates(config, warnings)) {
     applyAssetUpdates([...current.values()], list.updates).forEach((row, index) => {
       const entry = listed.get(row.asset.erpAssetId) ?? { asset: row.asset, identifiers: new Map<string, IdentifierRecord>() };
       entry.asset = row.asset;
@@ -343,7 +349,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     warnConfig(logger, config, noInputWarnings(config));
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
-    const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets()) : [];
+    const assetWarnings: { key: string; message: string }[] = [];
+    const assets = config.assets.inline.length || config.assets.files.length ? configuredAssets(config, await store.listAssets(), assetWarnings) : [];
+    // Said by the service, which loads the files at each start (a command that runs no source loads them too, silently).
+    if (options.sources !== false) warnConfig(logger, config, assetWarnings);
     // An ingest log a crash left is replayed (below) under the registry its messages were
     // identified with, before the config's assets change it.
     const replayFirst = assets.length > 0 && (await store.counters()).ingestLog > 0;
