@@ -232,6 +232,19 @@ describe('cross-field checks', () => {
     expect(compileConfig({ destinations: [erp], assets: { inline: [{ ...asset, destination: 'erp' }] } }, {}).assets.inline[0]?.destination).toBe('erp');
   });
 
+  it('reads an inline asset\'s ids, module and destination without spaces at either end, as an asset CSV\'s cells are', () => {
+    const asset = { erpAssetId: ' EQ-1 ', erpModule: 'maintenance ', destination: ' erp', identifiers: [{ type: 'tag', value: 'tag-1\t' }] };
+    expect(compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}).assets.inline[0]).toEqual({
+      erpAssetId: 'EQ-1',
+      erpModule: 'maintenance',
+      destination: 'erp',
+      identifiers: [{ type: 'tag', value: 'tag-1' }],
+      attributes: {},
+    });
+    // Only spaces: no id at all, refused under its key.
+    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline: [{ ...asset, erpAssetId: '  ' }] } }, {})).map((p) => p.key)).toEqual(['assets.inline.0.erpAssetId']);
+  });
+
   it('an unknown time zone of a telematics schedule is found when the config is compiled', () => {
     const feed = { name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { timeZone: 'Mars/Olympus' } };
     expect(problems(() => compileConfig({ destinations: [erp], telematics: [feed] }, {}))).toEqual([

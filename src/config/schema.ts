@@ -527,11 +527,15 @@ export const destinationSchema = z.discriminatedUnion('type', [restDestinationSc
 });
 export type DestinationConfig = z.infer<typeof destinationSchema>;
 
+/**
+ * An asset listed in the config. Its ids, module and destination are read without spaces at either
+ * end, as an asset CSV's cells are: `" EQ-1"` and `EQ-1` are one asset, not two sent to the ERP.
+ */
 export const assetSchema = z.strictObject({
-  erpAssetId: z.string().min(1),
-  erpModule: z.string().min(1).default('fixed-assets'),
-  destination: z.string().optional(),
-  identifiers: z.array(z.strictObject({ type: z.enum(IDENTIFIER_TYPES), value: z.string().min(1) })).min(1),
+  erpAssetId: z.string().trim().min(1),
+  erpModule: z.string().trim().min(1).default('fixed-assets'),
+  destination: z.string().trim().optional(),
+  identifiers: z.array(z.strictObject({ type: z.enum(IDENTIFIER_TYPES), value: z.string().trim().min(1) })).min(1),
   attributes: z.record(z.string(), z.string()).default({}),
 });
 
