@@ -20,7 +20,7 @@ export function noInputWarnings(config: Pick<Config, 'sources' | 'server' | 'tel
     {
       key: 'sources',
       message:
-        'no input is configured: the service would start and take in nothing, so nothing would reach the ERP; ' +
+        'no input is configured: the service would start and take in nothing, so nothing would reach the ERP but what a command such as `assetbridge aemp pull` hands it; ' +
         'add an MQTT source (sources.mqtt), the HTTP intake (sources.http.token, with server.port above 0) or a telematics feed pulled on a schedule (telematics)' +
         (idle.length ? ` (${idle.join('; ')})` : ''),
     },

@@ -64,7 +64,7 @@ describe('config check', () => {
     const r = await runCli(['config', 'check', '-c', none.path]);
     expect([r.code, r.stderr]).toEqual([0, '']);
     expect(r.stdout).toContain(
-      'warning: sources: no input is configured: the service would start and take in nothing, so nothing would reach the ERP; add an MQTT source (sources.mqtt), the HTTP intake (sources.http.token, with server.port above 0) or a telematics feed pulled on a schedule (telematics)\n',
+      'warning: sources: no input is configured: the service would start and take in nothing, so nothing would reach the ERP but what a command such as `assetbridge aemp pull` hands it; add an MQTT source (sources.mqtt), the HTTP intake (sources.http.token, with server.port above 0) or a telematics feed pulled on a schedule (telematics)\n',
     );
     const idle = writeConfig({
       destinations: [erp],
