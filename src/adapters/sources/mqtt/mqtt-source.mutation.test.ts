@@ -619,6 +619,15 @@ describe('MQTT source: connection and subscription', () => {
     expect(log.errors.at(-1)).not.toContain('sharedGroup');
   });
 
+  // Mutation: a broker shutting down (a planned restart) logged at error as a broken connection.
+  it('a broker shutting down (MQTT 5 DISCONNECT 0x8B) is logged at warn, saying the source will reconnect', async () => {
+    const log = logger();
+    const { client } = await started({ protocolVersion: 5 }, { logger: log });
+    client.emit('disconnect', { cmd: 'disconnect', reasonCode: 0x8b });
+    expect(log.errors).toEqual([]);
+    expect(log.warns.at(-1)).toMatch(/broker is shutting down .*will reconnect/);
+  });
+
   // Mutation: every failed retry logged at warn, not once per outage.
   it('logs a lost broker once per outage at warn, and the retries that follow at debug', async () => {
     const log = logger();

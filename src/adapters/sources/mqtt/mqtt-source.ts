@@ -540,6 +540,14 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
         // MQTT 5 brokers say why they close the connection.
         const takenOver = packet.reasonCode === 0x8e;
         closeExplained = true;
+        // 0x8B Server shutting down: a planned restart as a rule; the source reconnects by itself.
+        if (packet.reasonCode === 0x8b) {
+          log.warn(
+            { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString, retryEveryMs: config.reconnectDelayMs },
+            `MQTT source: the broker is shutting down (reason code 0x8b, a planned restart as a rule); the source will reconnect every ${config.reconnectDelayMs} ms until it is back`,
+          );
+          return;
+        }
         log.error(
           { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString },
           takenOver
