@@ -155,6 +155,19 @@ describe('config check --connect', () => {
     expect(staticOnly.lines.join('\n')).not.toContain('feed-Basic-Password-1');
   });
 
+  it("names the MQTT source's clientId, not its url and credentials, when the broker refused the check's client id", async () => {
+    const config = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }], sources: { mqtt: [mqttSource('yard', 'mqtt://127.0.0.1:1883'), mqttSource('gate', 'mqtt://127.0.0.1:1883')] }, log: { level: 'silent' } });
+    const check = await checkConnections(config, {
+      connector: buildConnector,
+      mqtt: (m) => Promise.resolve(m.name === 'yard' ? { ok: false, detail: 'refused the check\'s own client id', problem: 'other', key: 'clientId' } : { ok: false, detail: 'connect ECONNREFUSED' }),
+      telematics: () => Promise.reject(new Error('no telematics feed is configured')),
+    });
+    expect(check.lines.slice(1)).toEqual([
+      "  FAILED  mqtt source yard: refused the check's own client id (check sources.mqtt.0.clientId)",
+      '  FAILED  mqtt source gate: connect ECONNREFUSED (check sources.mqtt.1.url, username, password and TLS files)',
+    ]);
+  });
+
   it("names another destination type's entry, not REST's keys, when its probe names no key of its own", async () => {
     const rest = compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'right-token' }, { name: 'erp2', type: 'rest', baseUrl: erp.url }], log: { level: 'silent' } });
     // A connector type this version does not have yet (docs/adding-a-connector.md), whose probe leaves `key` out.

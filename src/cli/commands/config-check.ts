@@ -88,7 +88,7 @@ export async function checkConnections(config: Config, deps: ConnectionCheckDeps
   });
   const sources = config.sources.mqtt.map(async (m, i): Promise<[boolean, string]> => {
     const r = await deps.mqtt(m);
-    return r.ok ? [true, `  ok      mqtt source ${m.name}: ${r.detail}`] : [false, `  FAILED  mqtt source ${m.name}: ${r.detail} (check sources.mqtt.${i}.url, username, password and TLS files)`];
+    return r.ok ? [true, `  ok      mqtt source ${m.name}: ${r.detail}`] : [false, `  FAILED  mqtt source ${m.name}: ${r.detail} (check ${r.key === undefined ? `sources.mqtt.${i}.url, username, password and TLS files` : `sources.mqtt.${i}.${r.key}`})`];
   });
   const telematics = config.telematics.map(async (t, i): Promise<[boolean, string]> => {
     const r = await deps.telematics(t, i);
