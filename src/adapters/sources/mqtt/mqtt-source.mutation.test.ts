@@ -115,10 +115,13 @@ const fake = await vi.hoisted(async () => {
       return this;
     }
 
-    /** The broker sends a QoS-1 PUBLISH (`dup`: sent again); returns whether mqtt.js was let go on to the next packet. */
-    deliver(messageId: number, topic = 'fleet/a1/t', dup = false): () => boolean {
+    /** The broker sends a QoS-1 PUBLISH (`dup`: sent again; `qos` 0: no packet id); returns whether mqtt.js was let go on to the next packet. */
+    deliver(messageId: number, topic = 'fleet/a1/t', dup = false, qos: 0 | 1 = 1): () => boolean {
       let released = false;
-      this.handleMessage({ cmd: 'publish', qos: 1, dup, retain: false, topic, payload: Buffer.from(`m${messageId}`), messageId }, () => (released = true));
+      this.handleMessage(
+        { cmd: 'publish', qos, dup, retain: false, topic, payload: Buffer.from(`m${messageId}`), ...(qos === 0 ? {} : { messageId }) },
+        () => (released = true),
+      );
       return () => released;
     }
   }
@@ -345,6 +348,71 @@ describe('MQTT source: messages of a connection that is gone', () => {
   });
 });
 
+describe('MQTT source: QoS 0 messages it cannot store', () => {
+  const qos0 = (client: FakeClient, n: number) => client.deliver(n, 'fleet/a1/t', false, 0);
+  const logs = () => {
+    const warns: string[] = [];
+    const errors: string[] = [];
+    const infos: string[] = [];
+    const logger: SourceLogger = { debug() {}, info: (_f, m) => infos.push(m), warn: (_f, m) => warns.push(m), error: (_f, m) => errors.push(m) };
+    return { warns, errors, infos, logger };
+  };
+
+  // Mutation: QoS 0 counted as left for redelivery (a broker never redelivers it), or not said.
+  it('arriving while stopping: counted as dropped, not as left for redelivery, and said once with the count', async () => {
+    const log = logs();
+    const { source, sink, client } = await started({}, { logger: log.logger });
+    client.deliver(1);
+    await turn();
+    const stopping = source.stop();
+    qos0(client, 2);
+    qos0(client, 3);
+    client.deliver(4);
+    sink.calls[0]?.commit();
+    await stopping;
+    expect(source.stats()).toMatchObject({ received: 1, acked: 1, leftForRedelivery: 1, droppedQos0: 2 });
+    expect(log.warns.filter((m) => m.includes('QoS 0'))).toEqual([
+      'MQTT source: 2 QoS 0 message(s) that arrived while the source was stopping or recovering from a failed commit were not stored and are lost: QoS 0 has no acknowledgement, so the broker never redelivers it; have the devices publish at QoS 1',
+    ]);
+    expect(log.infos.at(-1)).toBe('MQTT source stopped (subscriptions kept: the broker queues QoS 1 messages until we return)');
+  });
+
+  // Mutation: the failed commit's QoS 0 messages counted as redelivered; those of the recovery not said.
+  it('in a failed commit or arriving during the recovery: the error says the failed ones are lost, the reconnect says the others', async () => {
+    const log = logs();
+    const { source, sink, client } = await started({}, { logger: log.logger });
+    client.deliver(1);
+    qos0(client, 2);
+    await turn();
+    sink.calls[0]?.fail(new Error('disk I/O error'));
+    await turn();
+    expect(log.errors.at(-1)).toBe('MQTT source: storing messages failed; not acknowledging them, reconnecting so the broker redelivers (not the 1 QoS 0 message(s) among them: those are lost)');
+    qos0(client, 3); // while recovering
+    qos0(client, 4);
+    expect(source.stats()).toMatchObject({ leftForRedelivery: 1, droppedQos0: 3 });
+    await expect.poll(() => source.stats().connects).toBe(2);
+    expect(log.warns.filter((m) => m.includes('QoS 0'))).toEqual([
+      'MQTT source: 2 QoS 0 message(s) that arrived while the source recovered from a failed commit were not stored and are lost: QoS 0 has no acknowledgement, so the broker never redelivers it; have the devices publish at QoS 1',
+    ]);
+    await source.stop();
+    expect(log.warns.filter((m) => m.includes('QoS 0'))).toHaveLength(1); // not said again
+  });
+
+  it('received on a connection that dropped before they were handed over: counted as dropped and said', async () => {
+    const log = logs();
+    const { source, sink, client } = await started({}, { logger: log.logger });
+    qos0(client, 1);
+    client.deliver(2);
+    client.drop();
+    client.openStream();
+    client.connack(true);
+    await turn();
+    expect(sink.calls).toHaveLength(0);
+    expect(source.stats()).toMatchObject({ received: 2, leftForRedelivery: 1, droppedQos0: 1, inflight: 0 });
+    expect(log.warns.filter((m) => m.includes('QoS 0'))).toEqual([expect.stringMatching(/^MQTT source: 1 QoS 0 message\(s\) that arrived on a connection that dropped before they reached the store were not stored and are lost/)]);
+  });
+});
+
 describe('MQTT source: graceful stop', () => {
   // Mutation: stop() not flushing what was received.
   it('hands over what was received in the same turn, and acknowledges it after its commit, before disconnecting', async () => {
@@ -439,7 +507,7 @@ describe('MQTT source: graceful stop', () => {
     infos.length = 0;
     const { source: up } = await started({}, { logger: quiet });
     await up.stop();
-    expect(infos.filter((m) => m.startsWith('MQTT source stopped'))).toEqual(['MQTT source stopped (subscriptions kept: the broker queues messages until we return)']);
+    expect(infos.filter((m) => m.startsWith('MQTT source stopped'))).toEqual(['MQTT source stopped (subscriptions kept: the broker queues QoS 1 messages until we return)']);
   });
 
   // Mutation: recovery resuming as 'running' while start() still waits for its subscription.

@@ -74,8 +74,10 @@ export interface MqttSourceStats {
   readonly acked: number;
   /** Messages submitted and not yet settled. */
   readonly inflight: number;
-  /** Messages left un-acknowledged for the broker to redeliver (arrived while stopping/recovering, or committed after their connection dropped). */
+  /** QoS 1/2 messages left un-acknowledged for the broker to redeliver (arrived while stopping/recovering, or committed after their connection dropped). */
   readonly leftForRedelivery: number;
+  /** QoS 0 messages not stored (arrived while stopping/recovering, after their connection dropped, or in a failed commit): a broker never redelivers QoS 0, so they are lost. */
+  readonly droppedQos0: number;
   /** Submits that rejected (each caused a reconnect). */
   readonly submitFailures: number;
   /** Successful connections (1 + reconnects). */
@@ -162,7 +164,9 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
   let outageErrorLogged: string | number | undefined | null = null;
   /** The latest connection error (with what to do, when the config is at fault) and the key at fault, for the start timeout's message and `connectionError()`. */
   let lastError: { readonly key: string; readonly error: string } | undefined;
-  const counts = { received: 0, acked: 0, leftForRedelivery: 0, submitFailures: 0, connects: 0 };
+  const counts = { received: 0, acked: 0, leftForRedelivery: 0, droppedQos0: 0, submitFailures: 0, connects: 0 };
+  /** QoS 0 messages dropped since the last time the log said so. */
+  let qos0Unsaid = 0;
   const configKey = options.configKey ?? `sources.mqtt[name=${config.name}]`;
   /** The user named in the URL (`mqtt://user:password@host`): mqtt.js connects with the URL's credentials, before `username` and `password`. */
   const urlUser = userOfUrl(config.url);
@@ -179,8 +183,8 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
 
   function onPublish(packet: IPublishPacket, next: () => void): void {
     if (!accepting()) {
-      // Not acknowledged: the broker redelivers it to our session later.
-      counts.leftForRedelivery++;
+      // Not acknowledged: the broker redelivers it to our session later; QoS 0 it never does.
+      leave(packet.qos === 0 ? 1 : 0, packet.qos === 0 ? 0 : 1);
       next();
       return;
     }
@@ -209,9 +213,12 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // Messages from a connection that is gone will be redelivered; submitting them too only makes duplicates.
     const batch = pending.filter((r) => r.connection === connection);
     const stale = pending.length - batch.length;
+    const staleQos0 = pending.filter((r) => r.connection !== connection && r.packet.qos === 0).length;
     pending = [];
     if (stale > 0) {
-      counts.leftForRedelivery += stale;
+      leave(staleQos0, stale - staleQos0);
+      // While recovering, said at the reconnect with those that arrive meanwhile.
+      if (accepting()) sayDroppedQos0('that arrived on a connection that dropped before they reached the store');
       inflight -= stale;
       releaseHeld();
     }
@@ -225,8 +232,9 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     const settled = submitted.then(
       () => acknowledge(batch),
       (err: unknown) => {
-        counts.leftForRedelivery += batch.length;
-        onCommitFailure(err);
+        const qos0 = batch.filter((r) => r.packet.qos === 0).length;
+        leave(qos0, batch.length - qos0);
+        onCommitFailure(err, qos0);
       },
     );
     const tracked = settled.finally(() => {
@@ -235,6 +243,23 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       releaseHeld();
     });
     submits.add(tracked);
+  }
+
+  /** Counts messages not stored or acknowledged: QoS 0 ones are lost, the others redelivered by the broker. */
+  function leave(qos0: number, redelivered: number): void {
+    counts.droppedQos0 += qos0;
+    qos0Unsaid += qos0;
+    counts.leftForRedelivery += redelivered;
+  }
+
+  /** Says once how many QoS 0 messages were dropped since it last said so. */
+  function sayDroppedQos0(when: string): void {
+    if (qos0Unsaid === 0) return;
+    log.warn(
+      { source: name, droppedQos0: qos0Unsaid },
+      `MQTT source: ${qos0Unsaid} QoS 0 message(s) ${when} were not stored and are lost: QoS 0 has no acknowledgement, so the broker never redelivers it; have the devices publish at QoS 1`,
+    );
+    qos0Unsaid = 0;
   }
 
   function acknowledge(batch: readonly Received[]): void {
@@ -255,15 +280,16 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     while (held.length > 0 && (inflight < config.maxInflight || !accepting())) held.shift()?.();
   }
 
-  function onCommitFailure(err: unknown): void {
+  function onCommitFailure(err: unknown, qos0: number): void {
     counts.submitFailures++;
     if (!accepting() || !client) return; // already recovering or stopping
     const resumeAs = state; // 'starting' until start() has seen its first subscription succeed
     state = 'recovering';
     connection++; // nothing more is acknowledged on this connection
+    qos0Unsaid -= qos0; // said here
     log.error(
-      { source: name, err: errorMessage(err), retryInMs: config.reconnectDelayMs },
-      'MQTT source: storing messages failed; not acknowledging them, reconnecting so the broker redelivers',
+      { source: name, err: errorMessage(err), retryInMs: config.reconnectDelayMs, droppedQos0: qos0 },
+      `MQTT source: storing messages failed; not acknowledging them, reconnecting so the broker redelivers${qos0 > 0 ? ` (not the ${qos0} QoS 0 message(s) among them: those are lost)` : ''}`,
     );
     const c = client;
     c.end(true, () => {
@@ -285,6 +311,7 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     closeExplained = false;
     lastError = undefined;
     outageErrorLogged = null;
+    sayDroppedQos0('that arrived while the source recovered from a failed commit');
     const c = client;
     if (!c) return;
     if (counts.connects > 1 && !connack.sessionPresent)
@@ -608,9 +635,10 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       const c = client;
       if (c) await endClient(c);
       state = 'stopped';
+      sayDroppedQos0('that arrived while the source was stopping or recovering from a failed commit');
       log.info(
         { source: name, ...counts },
-        counts.connects > 0 ? 'MQTT source stopped (subscriptions kept: the broker queues messages until we return)' : 'MQTT source stopped before it connected to the broker in this run',
+        counts.connects > 0 ? 'MQTT source stopped (subscriptions kept: the broker queues QoS 1 messages until we return)' : 'MQTT source stopped before it connected to the broker in this run',
       );
     },
 
