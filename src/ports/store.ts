@@ -263,7 +263,9 @@ export interface Store {
   replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
   /**
    * Replace a dead letter's payload (edit before a replay), with an `edited` audit row holding the
-   * new payload (the earlier attempts hold what was sent before). False when `id` is not dead.
+   * new payload (the earlier attempts hold what was sent before). A payload that changed gets a new
+   * idempotency key (`editedKeyFor`) unless the row `mayHaveLanded`: the ERP cannot hold the old
+   * key's record, and may keep a refusal under it. False when `id` is not dead.
    */
   editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean>;
   /**

@@ -1,16 +1,18 @@
 /**
  * `assetbridge dlq` edit & replay through the CLI: a dead letter the ERP refused for its content
  * (a 400 on a field) is printed (`show --payload`), edited in a file and queued again with the
- * edited payload (`replay ID --payload FILE`), its idempotency key kept and the edit in its audit.
+ * edited payload (`replay ID --payload FILE`), under a new idempotency key when nothing of it reached
+ * the ERP, and the edit in its audit.
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
+import { editedKeyFor } from '../../src/core/delivery/idempotency.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
-async function storeWithDeadLetter(): Promise<{ path: string; dir: string; id: number; key: string }> {
+async function storeWithDeadLetter(mayHaveLanded = false): Promise<{ path: string; dir: string; id: number; key: string }> {
   const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
   const store = new SqliteStore({ path: join(dir, 'ab.db') });
   try {
@@ -18,7 +20,7 @@ async function storeWithDeadLetter(): Promise<{ path: string; dir: string; id: n
     await store.commitIngest({ states: [], deliveries: [fact], quarantine: [], accepted: 1 });
     const [d] = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
     if (!d) throw new Error('nothing claimed');
-    await store.completeAttempts([{ id: d.id, result: 'dead', error: 'POST /api/v1/work-orders → 400: title longer than 255' }], [], Date.now());
+    await store.completeAttempts([{ id: d.id, result: 'dead', error: 'POST /api/v1/work-orders → 400: title longer than 255', ...(mayHaveLanded ? { mayHaveLanded: true as const } : {}) }], [], Date.now());
     return { path, dir, id: d.id, key: d.idempotencyKey };
   } finally {
     await store.close();
@@ -102,7 +104,9 @@ describe('assetbridge dlq show', () => {
 });
 
 describe('assetbridge dlq replay --payload (edit & replay)', () => {
-  it('prints the payload, queues the dead letter again with the edited one, keeps its key and audits the edit', async () => {
+  // The edited payload went out under the old key: an ERP that keeps its 400 under the key, or
+  // refuses a key reused with another body (422), refused the corrected payload every time.
+  it('prints the payload, queues the dead letter again with the edited one under a new key (nothing of it reached the ERP) and audits the edit', async () => {
     const { path, dir, id, key } = await storeWithDeadLetter();
     const show = await runCli(['dlq', 'show', String(id), '--payload', '-c', path]);
     expect(show.code).toBe(0);
@@ -114,15 +118,49 @@ describe('assetbridge dlq replay --payload (edit & replay)', () => {
     const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`payload of ${id} replaced`);
+    const newKey = editedKeyFor(key, { ...payload, title: 'engine hot' });
+    expect(newKey).not.toBe(key);
+    expect(r.stdout).toContain(`payload of ${id} replaced; sent with a new idempotency key ${newKey}, as no request of it reached the ERP`);
     expect(r.stdout).toContain('1 dead letter(s) queued again');
 
     const store = new SqliteStore({ path: join(dir, 'ab.db') });
     try {
-      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: key, payload: { erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' } });
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: newKey, payload: { erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' } });
       const [edit] = await store.queryAudit({ deliveryId: id, limit: 10 });
-      expect(edit).toMatchObject({ outcome: 'edited', idempotencyKey: key });
+      expect(edit).toMatchObject({ outcome: 'edited', idempotencyKey: newKey });
+      expect(edit?.error).toContain(`with a new idempotency key (was ${key}`);
       expect(JSON.parse(edit?.requestBody ?? '')).toMatchObject({ title: 'engine hot' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Invariant 3: a request of it got no answer, so the ERP may hold the old payload under the old key; a new key could create it twice.
+  it('keeps the key of a dead letter that may have reached the ERP, and says so', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter(true);
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, JSON.stringify({ erpAssetId: 'EQ-1', title: 'engine hot', priority: 'HIGH' }));
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', edited, '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`payload of ${id} replaced; it keeps its idempotency key, as a request of it may have reached the ERP`);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: key, payload: { title: 'engine hot' } });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps the key when the payload is given back unchanged', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const show = await runCli(['dlq', 'show', String(id), '--payload', '-c', path]);
+    const same = join(dir, 'same.json');
+    writeFileSync(same, show.stdout);
+    const r = await runCli(['dlq', 'replay', String(id), '--payload', same, '-c', path]);
+    expect(r.stdout).toContain(`payload of ${id} replaced (the edit`);
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: key });
     } finally {
       await store.close();
     }

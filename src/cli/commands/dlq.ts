@@ -171,7 +171,7 @@ export function registerDlqCommand(program: Command): void {
   addConfigOption(
     dlq
       .command('replay [ids...]')
-      .description('send dead letters again (same idempotency keys, attempts reset)')
+      .description('send dead letters again (same idempotency keys, attempts reset; an edited payload gets a new one unless a request of it may have reached the ERP)')
       .option('--all', 'replay every dead letter')
       .option('--destination <name>', 'with --all: only the dead letters of this destination')
       .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')"),
@@ -192,7 +192,15 @@ export function registerDlqCommand(program: Command): void {
         if (edited) {
           const id = asked[0] as number;
           if (!(await store.editDeadPayload(id, edited, Date.now()))) return notDead(store, [id]);
-          process.stdout.write(`payload of ${id} replaced (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
+          const editedRow = await store.getDelivery(id);
+          // A new key when nothing of it reached the ERP; else the key stays, so it cannot land twice.
+          const key =
+            editedRow === undefined || editedRow.idempotencyKey === before[0]?.idempotencyKey
+              ? editedRow?.mayHaveLanded
+                ? `; it keeps its idempotency key, as a request of it may have reached the ERP (an ERP that refuses a key reused with another body will refuse it: check the ERP, and if it holds the record, 'assetbridge dlq mark-delivered ${id}')`
+                : ''
+              : `; sent with a new idempotency key ${editedRow.idempotencyKey}, as no request of it reached the ERP`;
+          process.stdout.write(`payload of ${id} replaced${key} (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
         }
         const dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
         await store.replayDead(dead, Date.now());

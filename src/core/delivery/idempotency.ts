@@ -46,3 +46,15 @@ export function resendKeyFor(deliveredKey: string, dueAt: number): string {
   const digest = createHash('sha256').update(`${deliveredKey}\u001fresend\u001f${dueAt}`).digest('hex').slice(0, 32);
   return `ab1-${digest}`;
 }
+
+/**
+ * The key of a dead letter whose payload was edited by hand (`dlq replay ID --payload`), used only
+ * when no request of it may have reached the ERP: an ERP that keeps its answer under a key (a 4xx
+ * too) or refuses a key reused with another body (422) would otherwise refuse the corrected
+ * payload every time. Derived from the old key and the edited payload, so it stays the same on the
+ * replay's own retries and for the same edit made twice.
+ */
+export function editedKeyFor(key: string, payload: Record<string, unknown>): string {
+  const digest = createHash('sha256').update(`${key}\u001fedited\u001f${stableStringify(payload)}`).digest('hex').slice(0, 32);
+  return `ab1-${digest}`;
+}

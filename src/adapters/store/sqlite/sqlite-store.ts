@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { AssetbridgeError, coerceError } from '../../../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../../../core/errors/store-errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
-import { idempotencyKeyFor, resendKeyFor } from '../../../core/delivery/idempotency.js';
+import { editedKeyFor, idempotencyKeyFor, resendKeyFor, stableStringify } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
 import type { QuarantineCode, QuarantineEntry, RawMessage } from '../../../core/model/messages.js';
@@ -1017,8 +1017,17 @@ export class SqliteStore implements Store {
     const edited = this.tx(() => {
       const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
       if (row?.status !== 'dead') return false;
-      this.db.prepare(`UPDATE outbox SET payload = ?, updated_at = ? WHERE id = ?`).run(json, now, id);
-      this.handAudit(row, now, 'edited', 'payload edited by hand for a replay (the earlier attempts show what was sent before)', json.slice(0, 4096));
+      // A new key only where the old one cannot be in the ERP: no request of it may have landed.
+      const changed = stableStringify(payload) !== stableStringify(JSON.parse(row.payload));
+      const key = changed && !row.may_have_landed ? editedKeyFor(row.idempotency_key, payload) : row.idempotency_key;
+      this.db.prepare(`UPDATE outbox SET payload = ?, idempotency_key = ?, updated_at = ? WHERE id = ?`).run(json, key, now, id);
+      const note =
+        key === row.idempotency_key
+          ? changed
+            ? 'payload edited by hand for a replay, idempotency key kept: a request of it may have reached the ERP (the earlier attempts show what was sent before)'
+            : 'payload edited by hand for a replay, unchanged: idempotency key kept'
+          : `payload edited by hand for a replay, with a new idempotency key (was ${row.idempotency_key}; no request of it reached the ERP; the earlier attempts show what was sent before)`;
+      this.handAudit({ ...row, idempotency_key: key }, now, 'edited', note, json.slice(0, 4096));
       return true;
     })();
     return Promise.resolve(edited);
