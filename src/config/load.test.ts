@@ -218,6 +218,20 @@ describe('config', () => {
       expect(compileConfig({ destinations: [erp], telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, timeSeries: { elements: ['FaultCodes', 'FuelUsed', 'Locations'] } }] }, {}).telematics[0]?.timeSeries.elements).toEqual(['FaultCodes', 'FuelUsed', 'Locations']);
     });
 
+    // A name with a space or colon loaded, and every request then failed as it was built.
+    it('a header name that is not an HTTP token, or a value with a line break, names the key (without the value)', () => {
+      expect(one({ destinations: [{ ...erp, headers: { 'X-Api-Key: s3cr3t': 'v' } }] })).toEqual([
+        { key: 'destinations.0.headers.X-Api-Key: …', message: '"X-Api-Key: …" is not an HTTP header name: it holds a colon (write the name as the key and the value after it: `X-Api-Key: value`); use letters, digits and - (e.g. X-Api-Key)' },
+      ]);
+      expect(one({ destinations: [{ ...erp, headers: { 'X Tenant': 'acme' } }] })).toEqual([
+        { key: 'destinations.0.headers.X Tenant', message: '"X Tenant" is not an HTTP header name: it holds a space; use letters, digits and - (e.g. X-Api-Key)' },
+      ]);
+      expect(one({ destinations: [{ ...erp, headers: { 'X-Api-Key': 's3cr3t\nX-Other: 1' } }] })).toEqual([
+        { key: 'destinations.0.headers.X-Api-Key', message: 'holds a line break: a header value is one line (the value is not shown: it may be a secret)' },
+      ]);
+      expect(compileConfig({ destinations: [{ ...erp, headers: { 'X-Api-Key': 'k', "Ocp-Apim-Subscription-Key_2.v~!#$%&'*+^`|": 'v' } }] }, {}).destinations[0]?.headers).toHaveProperty('X-Api-Key', 'k');
+    });
+
     it('a malformed URL and an empty list say so, and a secret is not echoed', () => {
       expect(problems(() => compileConfig({ destinations: [{ ...erp, baseUrl: 'erp local' }] }, {}))).toEqual([
         { key: 'destinations.0.baseUrl', message: '"erp local" is not an absolute http:// or https:// URL: write it in full, e.g. https://erp.example.com' },

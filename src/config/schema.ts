@@ -11,6 +11,7 @@ import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { baseUrlField, httpUrl, mqttUrl } from './url.js';
+import { httpHeaders } from './http-headers.js';
 import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, withShareGroup } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
@@ -449,7 +450,7 @@ export const restDestinationSchema = z
       })
       .prefault({}),
     /** Extra headers on every request (values may use `${ENV}`). */
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: httpHeaders.default({}),
     /** Header carrying the idempotency key. @default X-Idempotency-Key */
     idempotencyHeader: z.string().default('X-Idempotency-Key'),
     /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
