@@ -207,8 +207,7 @@ export function buildRules(config: Config): Rule[] {
 export function buildConnector(d: DestinationConfig, logger: Logger, configKey?: string): ErpConnector {
   switch (d.type) {
     case 'rest':
-      void logger;
-      return createRestConnector(d, configKey === undefined ? {} : { configKey });
+      return createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) });
   }
 }
 

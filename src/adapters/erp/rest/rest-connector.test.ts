@@ -686,6 +686,21 @@ describe('batches', () => {
     expect(errorOf(alone)?.message).not.toContain('refused the whole batch');
   });
 
+  // The refused batch left no audit row and no log: an ERP refusing every batch showed only as many single requests.
+  it('says once per destination, in the log, that the ERP refused a whole batch, and what to change', async () => {
+    const s = await sim({ maxBatchSize: 2 });
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const config = restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', timeoutMs: 2000, batch: { maxSize: 3 } });
+    const c = createRestConnector(config, { configKey: 'destinations.0', logger: { warn: (fields, message) => void warnings.push({ fields, message }) } });
+    expect((await c.send([location('A'), location('B'), location('C')], ctx)).every((r) => r.ok)).toBe(true);
+    expect((await c.send([location('D'), location('E'), location('F')], ctx)).every((r) => r.ok)).toBe(true);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.fields).toMatchObject({ destination: 'erp-sim', status: 400, batchSize: 3, maxSize: 3 });
+    expect(warnings[0]?.message).toBe(
+      'the ERP refused a whole batch of 3 requests (POST /api/v1/$batch → 400 rejected as invalid: BatchTooLarge: a batch holds at most 2 requests; got 3); it is sent again in halves, down to single requests, so each request the ERP takes is delivered. If batches keep being refused, lower destinations.0.batch.maxSize (now 3) to what the ERP takes, or check destinations.0.batch.path (logged once per destination)',
+    );
+  });
+
   describe('an all-or-nothing batch refused whole for one bad request, naming none', () => {
     const bad = () => item('meter.record', 'EQ-1', { meter: 'operatingHours', operatingHours: -5 });
 

@@ -69,6 +69,8 @@ export interface RestConnectorOptions {
   readonly maxLookupPages?: number;
   /** The destination's place in the config (`destinations.0`), for messages that name a key to fix. */
   readonly configKey?: string;
+  /** Where a batch the ERP refused whole is said (once per destination). */
+  readonly logger?: { warn(fields: Record<string, unknown>, message: string): void };
 }
 
 /** Build the connector for a `type: rest` destination. */
@@ -86,6 +88,8 @@ export class RestConnector implements ErpConnector {
   readonly capabilities: ConnectorCapabilities;
   /** The transport, exposed for tests and diagnostics. */
   readonly client: RestClient;
+  /** A batch refused whole was logged: once per destination, as the halves are sent on every such batch. */
+  private splitLogged = false;
   /**
    * Mint new OAuth2 credentials; rejects when the token endpoint refuses. Absent for a static
    * token: there is nothing to refresh, and a 401 resent at once with it would only fail again.
@@ -550,6 +554,21 @@ export class RestConnector implements ErpConnector {
     return out;
   }
 
+  /**
+   * The refused batch leaves no audit row of its own (each item's is its request sent again), so an
+   * ERP that refuses every batch, or a batch.maxSize above its limit, would show only as many
+   * single requests: said once per destination, with what to change.
+   */
+  private logRefusedBatch(batchPath: string, size: number, error: PermanentError): void {
+    if (this.splitLogged || !this.options.logger) return;
+    this.splitLogged = true;
+    const key = this.options.configKey === undefined ? 'batch' : `${this.options.configKey}.batch`;
+    this.options.logger.warn(
+      { destination: this.name, status: error.status, batchSize: size, maxSize: this.config.batch?.maxSize },
+      `the ERP refused a whole batch of ${size} requests (${error.message}); it is sent again in halves, down to single requests, so each request the ERP takes is delivered. If batches keep being refused, lower ${key}.maxSize (now ${this.config.batch?.maxSize ?? size}) to what the ERP takes, or check ${key}.path (logged once per destination)`,
+    );
+  }
+
   /** `refusedSize`: the size of the batch refused whole that this one is part of, when it is. */
   private async sendBatch(batchPath: string, planned: readonly Planned[], call: PacedCall, refusedSize?: number): Promise<ItemResult[]> {
     const subRequests: BatchSubRequest[] = planned.map(({ item, plan }) => ({
@@ -561,8 +580,10 @@ export class RestConnector implements ErpConnector {
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
     if (!outcome.ok) {
-      if (planned.length > 1 && outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0))
+      if (planned.length > 1 && outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0)) {
+        if (refusedSize === undefined) this.logRefusedBatch(batchPath, planned.length, outcome.error);
         return this.splitRefusedBatch(batchPath, planned, call, refusedSize ?? planned.length);
+      }
       // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
       return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
     }
