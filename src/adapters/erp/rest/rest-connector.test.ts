@@ -292,6 +292,26 @@ describe('each operation against the simulator', () => {
     expect(await byPath(json({}, 405)).probe(ctx)).toMatchObject({ ok: false, problem: 'path', key: 'paths.inventoryOnHand' });
   });
 
+  // A wrong batch.path passed config check --connect and showed only as dead letters.
+  it('probe sends an empty batch to batch.path: a wrong path fails naming batch.path, and nothing is applied', async () => {
+    const s = await sim();
+    const right = await connectorFor(s, { batch: { maxSize: 3 } }).probe(ctx);
+    expect(right).toMatchObject({ ok: true });
+    expect(right.detail).toMatch(/; POST http:\/\/127\.0\.0\.1:\d+\/api\/v1\/\$batch \(an empty batch\) → 200 in \d+ ms$/);
+    const wrong = await connectorFor(s, { batch: { maxSize: 3, path: '/api/v1/batch' } }).probe(ctx);
+    expect(wrong).toMatchObject({ ok: false, problem: 'path', key: 'batch.path' });
+    expect(wrong.detail).toContain('POST /api/v1/batch → 404');
+    expect(s.counters()).toMatchObject({ subRequests: 0, applied: { location: 0, workOrders: 0 } });
+    // An ERP that refuses an empty batch still has the path.
+    const refusing = createRestConnector(restDestinationSchema.parse({ name: 'e', type: 'rest', baseUrl: 'https://erp.example.test', batch: { maxSize: 3 } }), {
+      fetch: ((_: string | URL, init?: RequestInit) =>
+        Promise.resolve(init?.method === 'POST' ? new Response('{"error":{"code":"EmptyBatch","message":"no requests"}}', { status: 400, headers: { 'content-type': 'application/json' } }) : new Response('[]', { status: 200, headers: { 'content-type': 'application/json' } }))) as typeof fetch,
+    });
+    const empty = await refusing.probe(ctx);
+    expect(empty).toMatchObject({ ok: true });
+    expect(empty.detail).toContain('(an empty batch) → 400: an empty batch refused, so the path is there');
+  });
+
   it('probe with OAuth2: a token endpoint it cannot reach names auth.tokenUrl, not baseUrl (the ERP was never asked)', async () => {
     const s = await sim();
     const unreachable = await connectorFor(s, { token: undefined, auth: { type: 'oauth2-client-credentials', tokenUrl: 'http://127.0.0.1:1/oauth/token', clientId: 'assetbridge', clientSecret: 'sim-secret' } }).probe(ctx);

@@ -216,11 +216,39 @@ export class RestConnector implements ErpConnector {
         problem: 'path',
         key: 'paths.workOrders',
       };
-    const detail = unfiltered ? `${latency} (note${unfiltered}; with idempotencySupported: true the service does not rely on it)` : latency;
+    let detail = unfiltered ? `${latency} (note${unfiltered}; with idempotencySupported: true the service does not rely on it)` : latency;
     const template = this.config.paths.inventoryOnHand;
-    if (template === undefined) return { ok: true, detail };
-    const onHand = await this.probeOnHand(template, ctx);
-    return onHand.ok ? { ok: true, detail: `${detail}; ${onHand.detail}` } : onHand;
+    if (template !== undefined) {
+      const onHand = await this.probeOnHand(template, ctx);
+      if (!onHand.ok) return onHand;
+      detail = `${detail}; ${onHand.detail}`;
+    }
+    const batch = this.config.batch;
+    if (batch === undefined) return { ok: true, detail };
+    const batched = await this.probeBatch(batch.path, ctx);
+    return batched.ok ? { ok: true, detail: `${detail}; ${batched.detail}` } : batched;
+  }
+
+  /**
+   * An empty batch to `batch.path`: nothing in it to apply, so no side effect, and a wrong path
+   * (404, 405) shows here rather than as every batched delivery's dead letter. An ERP may refuse an
+   * empty batch (400, 422): the path is there all the same.
+   */
+  private async probeBatch(batchPath: string, ctx: SendContext): Promise<ProbeResult> {
+    const key = 'batch.path';
+    const what = `POST ${this.base}${batchPath} (an empty batch)`;
+    const outcome = await new PacedCall(this.client, ctx).request({ method: 'POST', path: batchPath, body: buildBatchRequest([]) });
+    if (!outcome.ok) {
+      const status = outcome.exchange?.status;
+      if (status === 400 || status === 422) return { ok: true, detail: `${what} → ${status}: an empty batch refused, so the path is there (${outcome.error.message})` };
+      return { ...this.probeFailure(outcome.error, status), ...(status === 404 || status === 405 ? { key } : {}) };
+    }
+    try {
+      parseBatchResponse(outcome.body);
+    } catch (err) {
+      return { ok: false, detail: `${what} → ${outcome.status}, but ${coerceError(err).message}`, problem: 'path', key };
+    }
+    return { ok: true, detail: `${what} → ${outcome.status} in ${Math.round(outcome.exchange.latencyMs)} ms` };
   }
 
   /**
