@@ -229,6 +229,9 @@ describe('config', () => {
       expect(one({ destinations: [{ ...erp, headers: { 'X-Api-Key': 's3cr3t\nX-Other: 1' } }] })).toEqual([
         { key: 'destinations.0.headers.X-Api-Key', message: 'holds a line break: a header value is one line (the value is not shown: it may be a secret)' },
       ]);
+      expect(one({ destinations: [{ ...erp, idempotencyHeader: 'Idempotency Key' }] })).toEqual([
+        { key: 'destinations.0.idempotencyHeader', message: '"Idempotency Key" is not an HTTP header name: it holds a space; use letters, digits and - (e.g. X-Api-Key)' },
+      ]);
       expect(compileConfig({ destinations: [{ ...erp, headers: { 'X-Api-Key': 'k', "Ocp-Apim-Subscription-Key_2.v~!#$%&'*+^`|": 'v' } }] }, {}).destinations[0]?.headers).toHaveProperty('X-Api-Key', 'k');
     });
 

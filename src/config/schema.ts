@@ -11,7 +11,7 @@ import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { baseUrlField, httpUrl, mqttUrl } from './url.js';
-import { httpHeaders } from './http-headers.js';
+import { headerName, httpHeaders } from './http-headers.js';
 import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, withShareGroup } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
@@ -452,7 +452,7 @@ export const restDestinationSchema = z
     /** Extra headers on every request (values may use `${ENV}`). */
     headers: httpHeaders.default({}),
     /** Header carrying the idempotency key. @default X-Idempotency-Key */
-    idempotencyHeader: z.string().default('X-Idempotency-Key'),
+    idempotencyHeader: headerName.default('X-Idempotency-Key'),
     /** The ERP honours the idempotency header; when false, creates look before they create. @default true */
     idempotencySupported: z.boolean().default(true),
     /**
