@@ -22,6 +22,17 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
 
+/** The engine's parts over a new, empty store (closed after the test), with no task and no destination. */
+function emptyEngineParts() {
+  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  cleanup.push(() => store.close());
+  const identity = { current: new IdentityIndex([]) };
+  const ingestor = locationIngestor(store, identity.current);
+  const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+  const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+  return { store, identity, ingestor, scheduler, dispatcher };
+}
+
 describe('engine shutdown', () => {
   it('lets a scheduled task that was feeding the pipeline finish before the last flush: the stop is clean', async () => {
     const path = tempStorePath();
@@ -60,15 +71,11 @@ describe('engine shutdown', () => {
   });
 
   it('a stop that comes while the engine starts (a signal during start) leaves it stopped: no source started after, not ready', async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let connect: () => void = () => undefined;
     const connecting = new Promise<void>((r) => (connect = r));
     const started: string[] = [];
     const source = (name: string, start: () => Promise<void>) => ({ name, start: async () => (await start(), void started.push(name)), stop: () => Promise.resolve() });
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
     const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source('slow', () => connecting), source('next', () => Promise.resolve())], identity, logger, graceMs: 1000 });
     const starting = engine.start().then(
       () => 'started',
@@ -131,13 +138,9 @@ describe('engine shutdown', () => {
   });
 
   it('names what the start waits for while it is not ready (a source that cannot reach its broker)', async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let connect: () => void = () => undefined;
     const connecting = new Promise<void>((r) => (connect = r));
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
     const source = { name: 'mqtt:yard', start: () => connecting, stop: () => Promise.resolve() };
     const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [source], identity, logger, graceMs: 1000 });
     expect(engine.notReadyReason()).toBe('not started yet');
@@ -152,12 +155,7 @@ describe('engine shutdown', () => {
   });
 
   it('names each step of the start it waits for: the ingest log replay, then delivery', async () => {
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    cleanup.push(() => store.close());
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let replayed: () => void = () => undefined;
     let delivering: () => void = () => undefined;
     const flush = ingestor.flush.bind(ingestor);
@@ -178,12 +176,7 @@ describe('engine shutdown', () => {
 
   it('writes its status snapshot (starting, replaying the ingest log) while the replay runs, for `status` and a command refused the store', async () => {
     // Was: no snapshot until the replay had ended, so `status` said "not running" and the log "from a run that did not stop cleanly".
-    const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
-    cleanup.push(() => store.close());
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let replayed: () => void = () => undefined;
     const flush = ingestor.flush.bind(ingestor);
     ingestor.flush = () => ((ingestor.flush = flush), new Promise<void>((r) => (replayed = r)).then(flush));
