@@ -120,7 +120,6 @@ interface ChangedStates {
   readonly masks: number[];
 }
 
-/** A message's events, and the asset of each (in the same order). */
 /** A message set aside: its quarantine code and reason, and what of its payload is kept when not all of it (too large). */
 interface SetAside {
   readonly code: QuarantineEntry['code'];
@@ -128,6 +127,7 @@ interface SetAside {
   readonly payload?: Uint8Array | string;
 }
 
+/** A message's events, and the asset of each (in the same order). */
 interface Decoded {
   readonly events: readonly CanonicalEvent[];
   readonly assets: readonly AssetRecord[];
