@@ -233,6 +233,11 @@ describe('config', () => {
         { key: 'destinations.0.idempotencyHeader', message: '"Idempotency Key" is not an HTTP header name: it holds a space; use letters, digits and - (e.g. X-Api-Key)' },
       ]);
       expect(compileConfig({ destinations: [{ ...erp, headers: { 'X-Api-Key': 'k', "Ocp-Apim-Subscription-Key_2.v~!#$%&'*+^`|": 'v' } }] }, {}).destinations[0]?.headers).toHaveProperty('X-Api-Key', 'k');
+      // A telematics feed's headers alike.
+      const feed = (headers: Record<string, string>) => ({ telematics: [{ name: 't', auth: { type: 'bearer', token: 'x' }, headers }] });
+      expect(one(feed({ 'X Tenant': 'acme' }))).toEqual([{ key: 'telematics.0.headers.X Tenant', message: '"X Tenant" is not an HTTP header name: it holds a space; use letters, digits and - (e.g. X-Api-Key)' }]);
+      expect(one(feed({ 'X-Api-Key': 'a\nb' }))).toEqual([{ key: 'telematics.0.headers.X-Api-Key', message: 'holds a line break: a header value is one line (the value is not shown: it may be a secret)' }]);
+      expect(compileConfig({ destinations: [erp], ...feed({ 'X-Api-Key': 'k' }) }, {}).telematics[0]?.headers).toEqual({ 'X-Api-Key': 'k' });
     });
 
     it('a malformed URL and an empty list say so, and a secret is not echoed', () => {

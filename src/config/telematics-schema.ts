@@ -12,6 +12,7 @@ import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { closest, echoed, timeZoneProblem } from './issue-messages.js';
 import { BLOCK_SPECS, blockSpecFor } from '../adapters/telematics/aemp/aemp-dialect-blocks.js';
 import { httpUrl } from './url.js';
+import { httpHeaders } from './http-headers.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
 export const TELEMATICS_VENDORS = ['trackunit', 'cat', 'deere', 'samsara', 'develon', 'proemion', 'generic'] as const;
@@ -184,7 +185,7 @@ export const telematicsSchema = z
     /** Add Trackunit's `addMetadata=true` (MachineId, device serial, external reference). @default true for Trackunit */
     addMetadata: z.boolean().optional(),
     /** Extra request headers (values may use `${ENV}`). @default {} */
-    headers: z.record(z.string(), z.string()).default({}),
+    headers: httpHeaders.default({}),
     /** Per-request timeout. @default 60s */
     timeout: durationField()
       .default(60_000)
