@@ -22,7 +22,7 @@ import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/deprec
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { calendarChangeWarning, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -298,6 +298,9 @@ export function registerDepreciationCommand(program: Command): Command {
           ? usageDeliveries(lines.filter((l) => l.plan.kind === 'new'))
           : await postUsage(store, (list) => store.commitIngest({ states: [], deliveries: list, quarantine: [], accepted: 0 }), lines, period);
         const deliveries = all.filter((x) => !before.has(x.businessKey));
+        // Assets the running service's period-end check posted between our read and our commit.
+        const meanwhile = opts.dryRun ? 0 : decidedMeanwhile(lines, all);
+        const postedMeanwhile = meanwhile ? `${meanwhile} asset(s) posted it meanwhile, by the running service (not sent again)\n` : '';
         const assets = new Set(deliveries.filter((x) => x.payload.period === period.id).map((x) => x.erpAssetId)).size;
         // Said only when this run posts (or would post) the period for some asset: a period posted
         // before is not changed by readings that arrive now, whoever posted it.
@@ -307,15 +310,16 @@ export function registerDepreciationCommand(program: Command): Command {
         const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery).length;
         const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
         process.stdout.write(
-          (deliveries.length === 0 && decided.length > 0
-            ? `nothing new to post for ${period.id}: ${already}`
+          (deliveries.length === 0 && (decided.length > 0 || meanwhile > 0)
+            ? `nothing new to post for ${period.id}: ${already}${postedMeanwhile}`
             : deliveries.length === 0
               ? `${opts.dryRun ? 'would post nothing' : 'queued nothing'} for ${period.id}\n`
               : `${opts.dryRun ? 'would post' : 'queued'} usage for ${assets} asset(s) for ${period.id}` +
               `${earlier ? `, and ${earlier} posting(s) of earlier periods not posted yet` : ''}` +
               `${opts.dryRun ? '' : '; a running service delivers them'}\n` +
               (deliveries.length ? postingRows(deliveries) : '') +
-              already) +
+              already +
+              postedMeanwhile) +
             `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }) +
             formatHeldBack(lines) +

@@ -17,7 +17,7 @@ import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
 import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
-import { createUsagePostingTask, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
+import { createUsagePostingTask, decidedMeanwhile, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne, type PollNote } from './work-order-feedback.js';
 
 const stores: SqliteStore[] = [];
@@ -729,7 +729,9 @@ describe('period-end usage posting', () => {
     // 1 November: `depreciation post --period 2026-10` queues both, before the grace has passed.
     const options = { calendar: berlin, attributes: DEFAULT_DEPRECIATION_ATTRIBUTES, units: { hours: 'h', km: 'km' }, defaultDestination: 'erp' };
     const lines = await loadUsageLines(store, options, october, Date.UTC(2026, 10, 1, 12));
-    expect(await postUsage(store, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), lines, october)).toHaveLength(2);
+    const made = await postUsage(store, (d) => store.commitIngest({ states: [], deliveries: d, quarantine: [], accepted: 0 }), lines, october);
+    expect(made).toHaveLength(2);
+    expect(decidedMeanwhile(lines, made)).toBe(0); // no other poster
     // 3 November: the check posts October, which adds nothing, and says so.
     const clock = { t: Date.UTC(2026, 10, 3, 0) };
     expect(await task().run(context(store, clock))).toEqual({ msg: 'period-end usage posted', fields: { periods: ['2026-10'], postings: 0, withoutReadings: 0 } });
@@ -1018,6 +1020,7 @@ describe('period-end usage posting', () => {
     const sent = await postUsage(store, commit, cli, october);
     // The task's posting is not counted as made by the command (it reported "queued usage for 1 asset(s)").
     expect(sent).toEqual([]);
+    expect(decidedMeanwhile(cli, sent)).toBe(1); // said by the command: posted meanwhile by the service
     expect((await postings(store)).map((d) => d.payload.periodUnits)).toEqual([120]);
     expect(JSON.parse((await store.kvGet(USAGE_NS, ledgerKey('FA-1'))) ?? '{}')).toMatchObject({ period: '2026-10', meterAtEnd: 1120 });
   });

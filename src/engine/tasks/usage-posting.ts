@@ -218,6 +218,16 @@ export async function postUsage(store: Store, commit: (deliveries: readonly Deli
   return made;
 }
 
+/**
+ * How many assets `lines` planned to post for the first time that another poster (the running
+ * service's period-end task) decided meanwhile: `made` (what {@link postUsage} returned) holds none
+ * of theirs. Said by `depreciation post`, which would otherwise say it queued nothing.
+ */
+export function decidedMeanwhile(lines: readonly AssetUsageLine[], made: readonly DeliveryIntent[]): number {
+  const mine = new Set(made.map((d) => d.erpAssetId));
+  return lines.filter((l) => l.plan.kind === 'new' && l.plan.deliveries.length > 0 && !mine.has(l.asset.erpAssetId)).length;
+}
+
 /** The latest period whose posting time (end + grace) has come at `now`; after a listed calendar's end, its last period. */
 export function latestPostable(calendar: PeriodCalendar, now: number, postAfterMs: number): Period | undefined {
   const t = now - postAfterMs;
