@@ -67,6 +67,8 @@ describe('POST /v1/events: the answer follows the commit', () => {
     expect(answer.error).toMatch(/^body is not JSON: /);
     // Kept whole: the answer says so, and that the same body is not to be sent again.
     expect(answer.note).toMatch(/^nothing of this POST was taken as events; its body is kept in quarantine as it came, .*: do not send it again unchanged; /);
+    // Not only for JSON: a body refused for its charset is fixed there (was: "send the events as a JSON array").
+    expect(answer.note).toContain('fix the sender as the error says (its JSON, or the charset its Content-Type names)');
   });
 
   it('answers an empty body 400 with what to send, without an empty entry in the quarantine', async () => {

@@ -491,7 +491,7 @@ const UNREAD_PUSH_NOTE =
  * quarantine, so not to be sent again as it is (it would be refused, and kept, once more).
  */
 const UNREAD_POST_NOTE =
-  "nothing of this POST was taken as events; its body is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender and send the events as a JSON array, then discard the kept body ('assetbridge quarantine discard')";
+  "nothing of this POST was taken as events; its body is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender as the error says (its JSON, or the charset its Content-Type names) and send the events again, then discard the kept body ('assetbridge quarantine discard')";
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
