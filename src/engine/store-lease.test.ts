@@ -235,6 +235,7 @@ describe('StoreLease on a real store', () => {
 
 describe('releaseLeasesNow (a forced exit)', () => {
   it('removes the lease at once, on this thread; one whose store is locked past the wait is kept, not waited for', async () => {
+    releaseLeasesNow(0); // leases the tests before left held (over stores since closed): not this test's
     const path = tempStorePath();
     const store = new SqliteStore({ path, commitInWorker: false });
     const other = new SqliteStore({ path, commitInWorker: false });
