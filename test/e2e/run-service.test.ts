@@ -28,6 +28,16 @@ function logLines(svc: ServiceProcess): { level: number; key?: string; line?: nu
     .map((l) => JSON.parse(l) as { level: number; key?: string; line?: number; msg: string });
 }
 
+/** The store lease left in the store at `dir/ab.db` (undefined when none is). */
+async function storedLease(dir: string): Promise<string | undefined> {
+  const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+  try {
+    return await store.kvGet(LEASE_NS, LEASE_KEY);
+  } finally {
+    await store.close();
+  }
+}
+
 describe('assetbridge run, warnings about the config at start', () => {
   it('name the key and its config-file line, the line config check gives for the same warning', async () => {
     // Was {"key":"rules.maintenance.thresholds.0.sensor"} with no line, where config check says "(line 17)".
@@ -125,12 +135,7 @@ describe('assetbridge run, failing between opening the store and starting', () =
     db.close();
     const r = await runCli(['run', '-c', cfg.path], { ASSETBRIDGE_LOG_LEVEL: 'warn' });
     expect(r.code).toBe(1);
-    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
-    try {
-      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
-    } finally {
-      await store.close();
-    }
+    expect(await storedLease(cfg.dir)).toBeUndefined();
   });
 });
 
@@ -149,12 +154,7 @@ describe('assetbridge run, on SIGTERM before it runs', () => {
     svc.child.kill('SIGTERM');
     expect(await exited).toEqual([0, null]);
     expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
-    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
-    try {
-      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBe(other);
-    } finally {
-      await store.close();
-    }
+    expect(await storedLease(cfg.dir)).toBe(other);
   });
   it('once it holds the store lease (the app still being made): stops (exit 0) and lets the lease go', async () => {
     // Was: killed outright (exit by signal), the lease left in the store for the next start to wait out.
@@ -179,12 +179,7 @@ Database.prototype.prepare = function (sql) {
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
     expect(await exited).toEqual([0, null]);
     expect(logLines(svc).map((l) => l.msg).at(-1)).toBe('assetbridge stopped');
-    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
-    try {
-      expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
-    } finally {
-      await store.close();
-    }
+    expect(await storedLease(cfg.dir)).toBeUndefined();
   });
 });
 
@@ -227,12 +222,7 @@ describe('assetbridge run, on a second signal', () => {
       } finally {
         db.close();
       }
-      const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
-      try {
-        expect(await store.kvGet(LEASE_NS, LEASE_KEY)).toBeUndefined();
-      } finally {
-        await store.close();
-      }
+      expect(await storedLease(cfg.dir)).toBeUndefined();
       expect(logLines(svc).at(-1)?.msg).toBe(
         'second signal: exiting now, as a crash would (nothing acknowledged is lost; the next start replays what was not checkpointed), letting go of the store lease',
       );
