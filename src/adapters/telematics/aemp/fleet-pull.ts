@@ -265,7 +265,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   deps.logger?.info({ provider: name, startUrl: shown(startUrl), resumed: resumable }, resumable ? 'resuming an interrupted fleet pull' : 'fleet pull started');
 
   const matcher = new EquipmentMatcher(await store.listAssets(), await loadConfirmed(store, name));
-  const underReview = await openReviewMap(store, name);
+  const pageRecords = await loadPageRecords(store, name);
+  const underReview = openReviewMap(pageRecords);
 
   // A resumed pull's walk starts with no equipment seen: a machine its earlier runs stored that moved
   // to a later page meanwhile comes again. Counted as a duplicate, not as more equipment (the rules
@@ -273,7 +274,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   // storing it but before moving the cursor on reads it again.
   const earlierRuns = new Set<string>();
   if (resumable)
-    for (const { key, record } of await loadPageRecords(store, name))
+    for (const { key, record } of pageRecords)
       if (record.pullStartedAt === pullStartedAt && key !== `${name}|${startUrl}`) for (const e of record.equipment) earlierRuns.add(e.key);
 
   const counts = { pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0, resolvedFromReview: 0, accepted: 0, quarantined: 0 };

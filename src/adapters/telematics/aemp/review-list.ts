@@ -138,8 +138,13 @@ export async function loadEquipmentIndex(store: Pick<Store, 'kvList'>, provider:
 
 /** Review entries (open ones unless `all`), one per machine, most recently seen first. */
 export async function listReview(store: Pick<Store, 'kvList'>, opts: { all?: boolean; provider?: string } = {}): Promise<ReviewEntry[]> {
+  return reviewOf(await loadPageRecords(store, opts.provider), opts);
+}
+
+/** {@link listReview} over page records already read. */
+function reviewOf(records: readonly { readonly record: PageRecord }[], opts: { all?: boolean }): ReviewEntry[] {
   const byId = new Map<string, ReviewEntry>();
-  for (const { record } of await loadPageRecords(store, opts.provider)) {
+  for (const { record } of records) {
     for (const entry of record.review) {
       const id = reviewId(entry.provider, entry.key);
       const seen = byId.get(id);
@@ -151,9 +156,12 @@ export async function listReview(store: Pick<Store, 'kvList'>, opts: { all?: boo
     .sort((a, b) => b.lastSeenAt - a.lastSeenAt || a.key.localeCompare(b.key));
 }
 
-/** Open entries of one provider by equipment key (a pull merges its findings into them). */
-export async function openReviewMap(store: Pick<Store, 'kvList'>, provider: string): Promise<Map<string, ReviewEntry>> {
-  return new Map((await listReview(store, { provider })).map((e) => [e.key, e]));
+/**
+ * Open entries of one provider by equipment key (a pull merges its findings into them), from its
+ * page records (`loadPageRecords(store, provider)`: a pull that reads them for more reads them once).
+ */
+export function openReviewMap(records: readonly { readonly record: PageRecord }[]): Map<string, ReviewEntry> {
+  return new Map(reviewOf(records, {}).map((e) => [e.key, e]));
 }
 
 /** Confirmed matches of one provider: equipment key → ERP asset id. */
