@@ -1,6 +1,6 @@
 /** The alert-episode boundary that maintenance.test.ts leaves open: a report exactly one cooldown after the last. */
 import { describe, expect, it } from 'vitest';
-import { MAX_EPISODES, stepAlert, type AlertEpisodes } from './alert.js';
+import { MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisodes } from './alert.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const HOUR = 3_600_000;
@@ -13,7 +13,7 @@ describe('stepAlert', () => {
     const justInside = stepAlert(first.episodes, 'E-17', T0 + 6 * HOUR - 1, 6 * HOUR);
     expect(justInside).toMatchObject({ opens: false, episodes: { 'E-17': { start: T0, last: T0 + 6 * HOUR - 1 } } });
     const atCooldown = stepAlert(first.episodes, 'E-17', T0 + 6 * HOUR, 6 * HOUR);
-    expect(atCooldown).toEqual({ opens: true, episodes: { 'E-17': { start: T0 + 6 * HOUR, last: T0 + 6 * HOUR } } });
+    expect(atCooldown).toEqual({ opens: true, into: 'E-17', episodes: { 'E-17': { start: T0 + 6 * HOUR, last: T0 + 6 * HOUR } } });
   });
 
   it('many faults active at once: each keeps its episode (no second work order) while within its cooldown', () => {
@@ -32,7 +32,7 @@ describe('stepAlert', () => {
     expect(opened).toBe(codes.length);
   });
 
-  it('keeps at most MAX_EPISODES, dropping those past their cooldown before any still within it', () => {
+  it('keeps at most MAX_EPISODES, dropping those past their cooldown, never one within it: the faults past the cap share the overflow', () => {
     const cooldown = HOUR;
     let episodes: AlertEpisodes | undefined;
     // Old faults, long quiet by the time the new ones come.
@@ -40,10 +40,33 @@ describe('stepAlert', () => {
     const later = T0 + 10 * HOUR;
     episodes = stepAlert(episodes, 'NEW-0', later, cooldown).episodes;
     expect(Object.keys(episodes)).toEqual(['NEW-0']);
-    for (let i = 1; i <= MAX_EPISODES + 10; i++) episodes = stepAlert(episodes, `NEW-${i}`, later + i, cooldown).episodes;
-    expect(Object.keys(episodes)).toHaveLength(MAX_EPISODES);
-    // Past the cap, the one reported longest ago went first.
-    expect(episodes['NEW-0']).toBeUndefined();
-    expect(episodes[`NEW-${MAX_EPISODES + 10}`]).toEqual({ start: later + MAX_EPISODES + 10, last: later + MAX_EPISODES + 10 });
+    for (let i = 1; i < MAX_EPISODES; i++) {
+      const step = stepAlert(episodes, `NEW-${i}`, later + i, cooldown);
+      expect(step).toMatchObject({ opens: true, into: `NEW-${i}` });
+      episodes = step.episodes;
+    }
+    // One too many: the overflow opens, and the faults within their cooldown all stay.
+    const over = stepAlert(episodes, 'MORE-0', later + MAX_EPISODES, cooldown);
+    expect(over).toMatchObject({ opens: true, into: OVERFLOW_KEY });
+    episodes = over.episodes;
+    expect(episodes['NEW-0']).toEqual({ start: later, last: later });
+    expect(episodes['MORE-0']).toBeUndefined();
+    expect(episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: later + MAX_EPISODES, n: 1 });
+    // More of them join it (opening nothing), the tracked ones go on as before.
+    const more = stepAlert(episodes, 'MORE-1', later + MAX_EPISODES + 1, cooldown);
+    expect(more).toMatchObject({ opens: false, into: OVERFLOW_KEY });
+    expect(more.episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: later + MAX_EPISODES + 1, n: 2 });
+    expect(stepAlert(more.episodes, 'NEW-0', later + MAX_EPISODES + 2, cooldown)).toMatchObject({ opens: false, into: 'NEW-0' });
+    expect(Object.keys(more.episodes)).toHaveLength(MAX_EPISODES + 1);
+    // A fault new while the overflow lasts joins it even with room (every NEW-* is past its cooldown by
+    // then): it may be one the overflow took, forgotten as a key.
+    const end = later + MAX_EPISODES + 1 + HOUR;
+    const joins = stepAlert(more.episodes, 'MORE-0', end - 1, cooldown);
+    expect(joins).toMatchObject({ opens: false, into: OVERFLOW_KEY });
+    expect(joins.episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: end - 1, n: 3 });
+    // Once no fault past the cap has been reported for the cooldown, the overflow is over: room again.
+    const after = stepAlert(more.episodes, 'MORE-0', end, cooldown);
+    expect(after).toMatchObject({ opens: true, into: 'MORE-0' });
+    expect(Object.keys(after.episodes)).toEqual(['MORE-0']);
   });
 });

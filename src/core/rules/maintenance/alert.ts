@@ -10,22 +10,36 @@
 import type { Severity } from '../../model/events.js';
 import type { AlertRule } from './types.js';
 
-/** One fault's current episode: its first and latest report (event time). */
+/**
+ * One fault's current episode: its first and latest report (event time). The overflow episode
+ * ({@link OVERFLOW_KEY}) counts the reports it took too (`n`).
+ */
 export interface AlertEpisode {
   readonly start: number;
   readonly last: number;
+  readonly n?: number;
 }
 
 /** Episodes per code key, for one rule. */
 export type AlertEpisodes = Readonly<Record<string, AlertEpisode>>;
 
+/**
+ * The episode of the faults past {@link MAX_EPISODES}, in a rule's episodes: a key no fault has
+ * (alertKey replaces `~`), and its work order's occurrence is `~overflow@<its first report>`.
+ */
+export const OVERFLOW_KEY = '~overflow';
+
 const RANK: Readonly<Record<Severity, number>> = { info: 0, warning: 1, critical: 2 };
 /**
- * Episodes remembered per asset and rule. Only episodes still within their cooldown are kept (the
- * others are dropped first), so the cap bites only when this many distinct faults of one asset are
- * active at once: then the one reported longest ago is forgotten, and its next report within the
- * cooldown opens a second work order. A machine with a bus fault can raise dozens of codes at once,
- * hence a cap well above that (a few tens of kilobytes of state at most).
+ * Faults told apart per asset and rule, at once. Only episodes still within their cooldown are
+ * kept, and one within it is never forgotten: forgotten, its next report would open a second work
+ * order for the same fault. So when this many distinct faults of one asset are active at once, a
+ * further fault is not tracked on its own: it starts (or joins) the rule's overflow episode, which
+ * opens one "too many active faults" work order, and every fault not tracked on its own joins it
+ * until none has been reported for the cooldown (a fault it took, reported again, finds it still
+ * going, so it never opens a work order of its own while that fault's episode lasts). A machine
+ * with a bus fault can raise dozens of codes at once, hence a cap well above that (a few tens of
+ * kilobytes of state at most).
  */
 export const MAX_EPISODES = 500;
 
@@ -46,17 +60,33 @@ export function alertKey(code: string | undefined, reason: string): string {
   return text === '' ? 'alert' : text;
 }
 
+/** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */
+export interface AlertStep {
+  readonly episodes: AlertEpisodes;
+  /** The fault's key, or {@link OVERFLOW_KEY} when it is one too many to track on its own. */
+  readonly into: string;
+  readonly opens: boolean;
+}
+
 /**
  * A report of `key` at `t` (reports come in event-time order): the episodes after it, and whether
- * it starts a new episode (a new work order). Episodes whose cooldown has run out are dropped.
+ * it starts a new episode (a new work order). Episodes whose cooldown has run out are dropped;
+ * one within it never is (see {@link MAX_EPISODES}; `max` is for tests).
  */
-export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number): { episodes: AlertEpisodes; opens: boolean } {
+export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: number, cooldownMs: number, max = MAX_EPISODES): AlertStep {
   const current = episodes?.[key];
   if (current !== undefined && t - current.last < cooldownMs) {
-    if (t <= current.last) return { episodes: episodes as AlertEpisodes, opens: false };
-    return { episodes: { ...episodes, [key]: { start: current.start, last: t } }, opens: false };
+    if (t <= current.last) return { episodes: episodes as AlertEpisodes, into: key, opens: false };
+    return { episodes: { ...episodes, [key]: { start: current.start, last: t } }, into: key, opens: false };
   }
-  const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && t - e.last < cooldownMs);
-  if (kept.length >= MAX_EPISODES) kept.sort((x, y) => x[1].last - y[1].last).splice(0, kept.length - MAX_EPISODES + 1);
-  return { episodes: { ...Object.fromEntries(kept), [key]: { start: t, last: t } }, opens: true };
+  // Too many faults at once not long ago: one not tracked on its own may be one the overflow took
+  // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.
+  const overflow = episodes?.[OVERFLOW_KEY];
+  if (overflow !== undefined && t - overflow.last < cooldownMs) {
+    const n = (overflow.n ?? 1) + 1;
+    return { episodes: { ...episodes, [OVERFLOW_KEY]: { start: overflow.start, last: Math.max(t, overflow.last), n } }, into: OVERFLOW_KEY, opens: false };
+  }
+  const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && k !== OVERFLOW_KEY && t - e.last < cooldownMs);
+  if (kept.length >= max) return { episodes: { ...Object.fromEntries(kept), [OVERFLOW_KEY]: { start: t, last: t, n: 1 } }, into: OVERFLOW_KEY, opens: true };
+  return { episodes: { ...Object.fromEntries(kept), [key]: { start: t, last: t } }, into: key, opens: true };
 }

@@ -18,7 +18,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, stepAlert, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -548,20 +548,37 @@ function onAlert(
     const step = stepAlert(alerts?.[rule.name], key, sample.t, rule.cooldownMs);
     if (step.episodes !== alerts?.[rule.name]) alerts = { ...alerts, [rule.name]: step.episodes };
     if (!step.opens) continue;
-    const occurrence = `${key}@${new Date(sample.t).toISOString()}`;
+    const at = new Date(sample.t).toISOString();
+    const occurrence = `${step.into}@${at}`;
+    const fault = `${sample.s} fault${sample.c !== undefined ? ` ${sample.c}` : ''} reported at ${at}: ${sample.r}`;
     const d = workOrderDelivery(
-      {
-        rule: rule.name,
-        occurrence,
-        severity: rule.severity ?? sample.s,
-        // The short text has 40 characters: the fault itself, after the rule's own title if it has one.
-        title: rule.title !== undefined ? `${rule.title}: ${sample.c ?? sample.r}` : `${sample.c !== undefined ? `${sample.c}: ` : ''}${sample.r}`,
-        description: `${sample.s} fault${sample.c !== undefined ? ` ${sample.c}` : ''} reported at ${new Date(sample.t).toISOString()}: ${sample.r} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
-        trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: new Date(sample.t).toISOString() },
-        detectedAt: sample.t,
-        snapshot: meterSnapshot(s),
-        ...(rule.workOrder ? { extras: rule.workOrder } : {}),
-      },
+      step.into === OVERFLOW_KEY
+        ? {
+            // More faults active at once than the rule tells apart: one work order for all those past the cap, never a second one for any.
+            rule: rule.name,
+            occurrence,
+            severity: rule.severity ?? sample.s,
+            title: `${rule.title ?? rule.name}: over ${MAX_EPISODES} faults active`,
+            description:
+              `more than ${MAX_EPISODES} distinct faults active at once (each reported within ${formatDuration(rule.cooldownMs)} of its last report; rule ${rule.name}): ` +
+              `${fault}, and every further fault not already tracked on its own until none has been reported for ${formatDuration(rule.cooldownMs)}, are covered by this work order, not one each`,
+            trigger: { type: 'alert', overflow: true, maxActiveFaults: MAX_EPISODES, ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
+            detectedAt: sample.t,
+            snapshot: meterSnapshot(s),
+            ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+          }
+        : {
+            rule: rule.name,
+            occurrence,
+            severity: rule.severity ?? sample.s,
+            // The short text has 40 characters: the fault itself, after the rule's own title if it has one.
+            title: rule.title !== undefined ? `${rule.title}: ${sample.c ?? sample.r}` : `${sample.c !== undefined ? `${sample.c}: ` : ''}${sample.r}`,
+            description: `${fault} (rule ${rule.name}; the same fault again within ${formatDuration(rule.cooldownMs)} of its last report opens no other work order)`,
+            trigger: { type: 'alert', ...(sample.c !== undefined ? { code: sample.c } : {}), reason: sample.r, severity: sample.s, firstReportedAt: at },
+            detectedAt: sample.t,
+            snapshot: meterSnapshot(s),
+            ...(rule.workOrder ? { extras: rule.workOrder } : {}),
+          },
       ctx,
       options,
     );
