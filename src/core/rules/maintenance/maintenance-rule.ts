@@ -48,7 +48,7 @@ export interface MaintenanceState {
    * The kinds (`s`, `m`, `a`) of the samples released at `order.released`. One message's sensor
    * values, meter reading and fault reach the rule as separate events of one time: a sample of
    * that time whose kind is not among these is taken, not dropped as late (the same kind again is
-   * late). Kept beside the buffer, not in it: the buffer's objects keep one shape (hot path).
+   * late, but a fault: each is its own). Kept beside the buffer, not in it: the buffer's objects keep one shape (hot path).
    */
   readonly releasedKinds?: string;
   /** Continuous operating-hours counter. */
@@ -219,15 +219,17 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
         const reset = declaredResetOf(sample);
         if (reset) return processSamples(copy(s), withRecounted(s, reset), a, ctx, options);
         // Not newer than what was released, but of its very time and another kind (another event of that message): taken now.
+        // So is a fault of that time (a message's second fault code): each is a fact of its own, and
+        // one sent again is a duplicate (`order.last`), not this.
         const kinds = s.releasedKinds;
-        if (kinds === undefined || sample.t !== s.order?.released || kinds.includes(sample.k)) {
+        if (sample.t !== s.order?.released || (sample.k !== 'a' && (kinds === undefined || kinds.includes(sample.k)))) {
           // Behind the sensor samples but newer than every reading of its meters (hours pulled
           // from a telematics feed every few minutes arrive behind live sensor samples): in order
           // for the meters, which is all a reading is counted against, so taken now.
           return sample.k === 'm' && newerThanMeters(s, sample) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
         }
         const next = copy(s);
-        next.releasedKinds = kinds + sample.k;
+        next.releasedKinds = kinds === undefined ? sample.k : kinds.includes(sample.k) ? kinds : kinds + sample.k;
         // One of the samples released last, too: sent again, a duplicate.
         if (s.order.last !== undefined) next.order = { ...s.order, last: [...s.order.last, sample] };
         return processSamples(next, [sample], a, ctx, options);

@@ -1,0 +1,101 @@
+/**
+ * Alert rules, exactly once (invariants 3 and 8): whatever the arrival order within the allowed
+ * lateness, duplicates, batching through JSON, a restart from a checkpoint with the ingest log
+ * replayed over it, or a replay of everything, the work orders are exactly those of the fault
+ * episodes the reports make in event time: one per (code, episode), keyed `<code>@<first report>`.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AssetRecord } from '../../model/assets.js';
+import type { AlertEvent } from '../../model/events.js';
+import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
+import { createMaintenanceRule } from './maintenance-rule.js';
+import type { MaintenanceOptions } from './types.js';
+
+const T0 = Date.UTC(2026, 9, 1, 8);
+const MIN = 60_000;
+const COOLDOWN = 2 * 60 * MIN;
+const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attributes: {} };
+const options = (allowedLatenessMs: number): MaintenanceOptions => ({
+  thresholds: [],
+  serviceIntervals: [],
+  alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: COOLDOWN }],
+  allowedLatenessMs,
+  siteAttribute: 'site',
+  windows: {},
+});
+const fault = (code: string, t: number): AlertEvent => ({ kind: 'alert', source: 'test', ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, severity: 'critical', code, reason: `fault ${code}` });
+
+/** The work orders the reports call for: a code's report `COOLDOWN` or more after its previous one starts an episode. */
+function expected(reports: readonly AlertEvent[]): string[] {
+  const last = new Map<string, number>();
+  const keys: string[] = [];
+  for (const r of [...reports].sort((a, b) => a.eventTime - b.eventTime)) {
+    const code = r.code as string;
+    const before = last.get(code);
+    if (before === undefined || r.eventTime - before >= COOLDOWN) keys.push(`EQ-7|faults|${code}@${new Date(r.eventTime).toISOString()}`);
+    last.set(code, r.eventTime);
+  }
+  return keys.sort();
+}
+
+/** Run `events` over `initial`; the work orders they open, held ones decided at the end when `flush`. */
+function run(rule: ReturnType<typeof createMaintenanceRule>, events: readonly AlertEvent[], initial: StateDoc | undefined, batchSizes: readonly number[], flush: boolean) {
+  const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })), { batchSizes, ...(initial ? { initial: new Map([['EQ-7', initial]]) } : {}) });
+  const keys = r.perStep.flat().map((d) => d.businessKey);
+  if (!flush) return { keys, doc: r.states.get('EQ-7') ?? {} };
+  const f = flushRules([rule], r.states, new Map([['EQ-7', { asset, destination: 'erp' }]]), 0);
+  return { keys: [...keys, ...f.deliveries.map((d) => d.businessKey)], doc: f.states.get('EQ-7') ?? {} };
+}
+
+/** Faults of a few codes; several often share a time (one message's fault codes). */
+const reportsArb = fc
+  .array(fc.tuple(fc.integer({ min: 0, max: 4 }), fc.constantFrom(0, 0, 0, 1, 10, 40, 119, 120, 121, 300)), { minLength: 1, maxLength: 40 })
+  .map((steps) => {
+    let t = T0;
+    return steps.map(([code, dt]) => fault(`E-${code}`, (t += dt * MIN)));
+  });
+
+describe('alert rules: exactly one work order per fault episode', () => {
+  for (const lateness of [0, 30 * MIN])
+    it(`any arrival within the lateness (${lateness / MIN} min), duplicates, checkpoints, restarts and replays: the episodes' work orders, each once`, () => {
+      fc.assert(
+        fc.property(
+          reportsArb,
+          // Per report: its arrival delay (within the lateness), and whether (and how much later) it is sent again.
+          fc.infiniteStream(fc.tuple(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.option(fc.double({ min: 0, max: 3, noNaN: true }), { freq: 3 }))),
+          fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
+          fc.nat(),
+          fc.nat(),
+          (reports, delays, batchSizes, cutAt, overlap) => {
+            const want = expected(reports);
+            // Arrival: by event time plus a delay under the lateness (ties: one message's events in any order); resends later.
+            const arrivals: [number, number, AlertEvent][] = [];
+            const ds = delays.take(reports.length);
+            let seq = 0;
+            for (const [i, d] of [...ds].entries()) {
+              const r = reports[i] as AlertEvent;
+              arrivals.push([r.eventTime + d[0] * lateness, seq++, r]);
+              if (d[1] !== null) arrivals.push([r.eventTime + (d[0] + d[1]) * Math.max(lateness, MIN), seq++, r]);
+            }
+            // With no lateness, events of one time arrive in any order among themselves (the seq is random then).
+            const order = arrivals.sort((a, b) => a[0] - b[0] || (lateness === 0 ? ((a[1] * 7919) % 13) - ((b[1] * 7919) % 13) || a[1] - b[1] : a[1] - b[1])).map((a) => a[2]);
+            const rule = createMaintenanceRule(options(lateness));
+            const whole = run(rule, order, undefined, batchSizes, true);
+            expect(new Set(whole.keys).size).toBe(whole.keys.length);
+            expect([...whole.keys].sort()).toEqual(want);
+            // A restart: the state checkpointed after `cut` events, the ingest log replayed from a little before it.
+            const cut = cutAt % (order.length + 1);
+            const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
+            const from = Math.max(0, cut - (overlap % 4));
+            const second = run(rule, order.slice(from), first.doc, batchSizes, true);
+            // The outbox keeps one fact per key: what counts is which keys, and that none is new.
+            expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual(want);
+            // Everything again over the final state: nothing.
+            expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+          },
+        ),
+        { numRuns: 300 },
+      );
+    });
+});
