@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
-import type { AlertEvent } from '../../model/events.js';
+import type { AlertEvent, CanonicalEvent, SensorEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { createMaintenanceRule } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
@@ -40,7 +40,7 @@ function expected(reports: readonly AlertEvent[]): string[] {
 }
 
 /** Run `events` over `initial`; the work orders they open, held ones decided at the end when `flush`. */
-function run(rule: ReturnType<typeof createMaintenanceRule>, events: readonly AlertEvent[], initial: StateDoc | undefined, batchSizes: readonly number[], flush: boolean) {
+function run(rule: ReturnType<typeof createMaintenanceRule>, events: readonly CanonicalEvent[], initial: StateDoc | undefined, batchSizes: readonly number[], flush: boolean) {
   const r = simulateRules([rule], events.map((event) => ({ event, asset, destination: 'erp' })), { batchSizes, ...(initial ? { initial: new Map([['EQ-7', initial]]) } : {}) });
   const keys = r.perStep.flat().map((d) => d.businessKey);
   if (!flush) return { keys, doc: r.states.get('EQ-7') ?? {} };
@@ -98,4 +98,45 @@ describe('alert rules: exactly one work order per fault episode', () => {
         { numRuns: 300 },
       );
     });
+
+  it('faults behind live sensor samples (pulled from a telematics feed every few minutes) all count, each once', () => {
+    const lateness = 30_000;
+    const withSensors: MaintenanceOptions = {
+      ...options(lateness),
+      thresholds: [{ name: 'hot', sensor: 'temp', direction: 'above', threshold: 95, clearAt: 90, durationMs: 0, maxGapMs: 10 * MIN, cooldownMs: 0, severity: 'warning' }],
+    };
+    const temp = (t: number, value: number): SensorEvent => ({ kind: 'sensor', source: 'mqtt', ids: [{ type: 'tag', value: 'x' }], eventTime: t, receivedAt: t, values: { temp: { value } } });
+    fc.assert(
+      fc.property(
+        reportsArb,
+        // When each fault reaches the service after its time (a pull every few minutes), and whether it is sent again later.
+        fc.infiniteStream(fc.tuple(fc.integer({ min: 0, max: 20 }), fc.option(fc.integer({ min: 0, max: 30 }), { freq: 4 }))),
+        fc.array(fc.integer({ min: 1, max: 8 }), { maxLength: 10 }),
+        (reports, delays, batchSizes) => {
+          const end = (reports[reports.length - 1] as AlertEvent).eventTime + 30 * MIN;
+          // A sensor sample a minute, breaching now and then.
+          const sensors: [number, number, CanonicalEvent][] = [];
+          for (let t = T0, i = 0; t <= end; t += MIN, i++) sensors.push([t, i, temp(t, i % 17 === 5 ? 99 : 80)]);
+          // Faults: in their own order (a feed pages them oldest first), each some minutes behind the sensors.
+          const faults: [number, number, CanonicalEvent][] = [];
+          let arrives = 0;
+          for (const [i, [delay, again]] of [...delays.take(reports.length)].entries()) {
+            const r = reports[i] as AlertEvent;
+            arrives = Math.max(arrives, r.eventTime + delay * MIN);
+            faults.push([arrives, 1e9 + i, r]);
+            if (again !== null) faults.push([arrives + again * MIN, 2e9 + i, r]);
+          }
+          const order = [...sensors, ...faults].sort((x, y) => x[0] - y[0] || x[1] - y[1]).map((x) => x[2]);
+          const rule = createMaintenanceRule(withSensors);
+          const got = run(rule, order, undefined, batchSizes, true).keys;
+          expect(new Set(got).size).toBe(got.length);
+          expect(got.filter((k) => k.startsWith('EQ-7|faults|')).sort()).toEqual(expected(reports));
+          // The sensors decide as they do without the faults.
+          const alone = run(createMaintenanceRule(withSensors), sensors.map((x) => x[2]), undefined, [], true).keys;
+          expect(got.filter((k) => k.startsWith('EQ-7|hot|'))).toEqual(alone);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
 });

@@ -8,7 +8,8 @@
  * reorder buffer and one state document, not twenty. Sensor and meter samples wait
  * `allowedLatenessMs` (event time) and are then processed oldest first; samples arriving after
  * their time was processed are dropped, except a meter reading newer than every reading of its
- * meters (hours pulled from a telematics feed arrive behind live sensor samples). Work-order feedback (`workorder` events) applies at once:
+ * meters (hours pulled from a telematics feed arrive behind live sensor samples), and a fault not
+ * older than any fault taken (fault codes pulled from a feed, likewise). Work-order feedback (`workorder` events) applies at once:
  * a completion resets that interval's baseline to the meter at completion, if it is newer than the
  * baseline in force (event time wins). The asset's baseline attribute resets it too, when it holds a
  * later service (more hours or km) than the baseline in force; it is read as each reading is
@@ -18,7 +19,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -226,7 +227,10 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
           // Behind the sensor samples but newer than every reading of its meters (hours pulled
           // from a telematics feed every few minutes arrive behind live sensor samples): in order
           // for the meters, which is all a reading is counted against, so taken now.
-          return sample.k === 'm' && newerThanMeters(s, sample) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
+          // Faults the same way (fault codes pulled from a telematics feed arrive behind live sensor
+          // samples): one not older than every fault taken is in order for the alert rules, which
+          // decide on faults alone, so taken now rather than lost.
+          return (sample.k === 'm' && newerThanMeters(s, sample)) || (sample.k === 'a' && notOlderThanAlerts(s, sample.t)) ? processSamples(copy(s), [sample], a, ctx, options) : lateResult(s);
         }
         const next = copy(s);
         next.releasedKinds = kinds === undefined ? sample.k : kinds.includes(sample.k) ? kinds : kinds + sample.k;
@@ -256,6 +260,19 @@ type Mutable = { -readonly [K in keyof MaintenanceState]: MaintenanceState[K] };
 /** Every meter the reading carries was last read before it (or never): it is in order for them. */
 function newerThanMeters(s: MaintenanceState, sample: MaintenanceSample & { k: 'm' }): boolean {
   return (sample.h === undefined || !(sample.t <= (s.hours?.hygiene.last?.eventTime ?? -Infinity))) && (sample.km === undefined || !(sample.t <= (s.km?.hygiene.last?.eventTime ?? -Infinity)));
+}
+
+/**
+ * No fault taken is newer than `t`: the latest report of any fault the alert rules keep (an
+ * episode is dropped only once a newer report is past its cooldown, so the newest is always kept).
+ * At `t` itself too: a report of a fault at its latest report's time opens nothing again.
+ */
+function notOlderThanAlerts(s: MaintenanceState, t: number): boolean {
+  for (const rule in s.alerts) {
+    const episodes = s.alerts[rule] as AlertEpisodes;
+    for (const key in episodes) if ((episodes[key] as AlertEpisode).last > t) return false;
+  }
+  return true;
 }
 
 /**
