@@ -4,7 +4,8 @@
  * @module
  */
 import { isCalendarDay } from '../core/normalize/iso-time.js';
-import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { replaceFile } from './replace-file.js';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
@@ -174,7 +175,9 @@ export function parseSince(input: string, now = Date.now()): number {
 /**
  * `text` written to the `--out` file; a file that cannot be written is a usage error (exit 2) naming
  * --out and why. With `storePath` (the config's `store.path`), the store itself (or its WAL) is
- * refused: the report would replace every record in it.
+ * refused: the report would replace every record in it. The file is replaced whole
+ * ({@link replaceFile}: written beside it, flushed, renamed), so a run cut short leaves the previous
+ * report as it was, not a truncated one.
  */
 export function writeOut(file: string, text: string, storePath?: string): void {
   if (storePath !== undefined && existsSync(file)) {
@@ -183,11 +186,14 @@ export function writeOut(file: string, text: string, storePath?: string): void {
       throw new UsageError(`--out ${file} is the store itself (store.path): give another path`);
   }
   try {
-    writeFileSync(file, text);
+    replaceFile(file, text);
   } catch (err) {
     const code = (err as { code?: unknown }).code;
     const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (err as Error).message;
-    throw new UsageError(`--out ${file}: cannot write the file (${why}); give a path in an existing directory you can write to`);
+    // Written beside it and renamed: a file that was there is left as it was.
+    const kept = code !== 'EISDIR' && existsSync(file) ? '; the file there is left as it was' : '';
+    const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT';
+    throw new UsageError(`--out ${file}: cannot write the file (${why})${kept}; ${full ? 'free space on its disk (or raise the file size limit), or give a path on another disk' : 'give a path in an existing directory you can write to'}`);
   }
 }
 

@@ -2,10 +2,11 @@
  * An `--out` file that cannot be written is a usage error naming `--out` and why (exit 2), as the
  * README says for every command with `--out`, not a bare ENOENT (exit 1).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { CLI, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 
 describe('--out into a directory that does not exist', () => {
@@ -48,5 +49,56 @@ describe('--out naming the store', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toBe(`error: --out ${store} is the store itself (store.path): give another path\n`);
     expect(readFileSync(store).equals(before)).toBe(true);
+  });
+});
+
+/**
+ * `assetbridge ARGS` under a file size limit (bash's `ulimit -f`, KiB): a write past it fails
+ * (EFBIG; Node ignores SIGXFSZ), as a full disk would midway through a report. The limit is above
+ * the 32 KiB the store's shared-memory file takes.
+ */
+function runCliLimited(args: readonly string[], limitKiB: number): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((done, reject) => {
+    const child = spawn('bash', ['-c', `ulimit -f ${limitKiB} && exec "$0" "$@"`, process.execPath, CLI, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, stderr }));
+  });
+}
+
+describe.skipIf(process.platform === 'win32')('--out cut short midway', () => {
+  it('leaves the previous report as it was (no truncated file) and no temporary file beside it', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      rules: { depreciation: {} },
+      server: { port: 0 },
+    }));
+    // Enough assets that the report is well past the limit.
+    const rows = Array.from({ length: 900 }, (_, i) => `tag-${i},tag,EQUIPMENT-${String(i).padStart(4, '0')},fixed-assets,,120000,20000,10000,60`);
+    const csv = join(cfg.dir, 'fleet.csv');
+    writeFileSync(csv, ['identifier,id_type,erp_asset_id,erp_module,destination,cost,salvage,expectedUnits,usefulLifeMonths', ...rows].join('\n') + '\n');
+    expect((await runCli(['assets', 'import', csv, '-c', cfg.path])).code).toBe(0);
+    const out = join(cfg.dir, 'reports', 'preview.csv');
+    mkdirSync(join(cfg.dir, 'reports'));
+    const full = await runCli(['depreciation', 'preview', '--period', '2026-10', '--out', out, '-c', cfg.path]);
+    expect(full.code).toBe(0);
+    const report = readFileSync(out);
+    expect(report.length).toBeGreaterThan(64 * 1024);
+    const previous = 'erpAssetId,period\nEQ-PREVIOUS,2026-09\n';
+    writeFileSync(out, previous);
+    const cut = await runCliLimited(['depreciation', 'preview', '--period', '2026-10', '--out', out, '-c', cfg.path], 48);
+    expect(cut.code).toBe(2);
+    expect(readFileSync(out, 'utf8')).toBe(previous);
+    expect(cut.stderr).toBe(`error: --out ${out}: cannot write the file (EFBIG: file too large, write); the file there is left as it was; free space on its disk (or raise the file size limit), or give a path on another disk\n`);
+    expect(readdirSync(join(cfg.dir, 'reports'))).toEqual(['preview.csv']);
+    // assets export FILE --force: the same.
+    const exported = join(cfg.dir, 'reports', 'assets.csv');
+    writeFileSync(exported, previous);
+    const cutExport = await runCliLimited(['assets', 'export', exported, '--force', '-c', cfg.path], 48);
+    expect([cutExport.code, cutExport.stderr]).toEqual([2, expect.stringContaining('EFBIG')]);
+    expect(readFileSync(exported, 'utf8')).toBe(previous);
+    expect(readdirSync(join(cfg.dir, 'reports')).sort()).toEqual(['assets.csv', 'preview.csv']);
   });
 });
