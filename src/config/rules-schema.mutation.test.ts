@@ -86,7 +86,7 @@ describe('rules defaults as docs/configuration.md states them', () => {
     expect(parse({ depreciation: {} }).depreciation).toEqual({
       timeZone: 'UTC',
       periods: 'monthly',
-      attributes: { cost: 'cost', salvage: 'salvage', totalExpectedUnits: 'expectedUnits', usefulLifePeriods: 'usefulLifeMonths', unitsAtAcquisition: 'unitsAtAcquisition' },
+      attributes: { cost: 'cost', salvage: 'salvage', totalExpectedUnits: 'expectedUnits', usefulLifePeriods: 'usefulLifeMonths', unitsAtAcquisition: 'unitsAtAcquisition', inServiceDate: 'inServiceDate' },
       meter: 'operatingHours',
       meterAttribute: 'depreciationMeter',
       unit: 'h',

@@ -664,6 +664,7 @@ export const depreciationSchema = z
         totalExpectedUnits: attributeName('expectedUnits'),
         usefulLifePeriods: attributeName('usefulLifeMonths'),
         unitsAtAcquisition: attributeName('unitsAtAcquisition'),
+        inServiceDate: attributeName('inServiceDate'),
       })
       .prefault({}),
     /** The meter usage is counted on: operating hours, or the odometer for vehicles depreciated by distance. @default operatingHours */

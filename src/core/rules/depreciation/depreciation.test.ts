@@ -217,3 +217,52 @@ describe('units-of-production inputs', () => {
     expect(line).toMatchObject({ periodUnits: 0, lifeToDateUnits: 700, unitsOfProduction: 0, tracked: true });
   });
 });
+
+describe('straight line with an in-service date (full-period convention)', () => {
+  const berlin = monthlyCalendar('Europe/Berlin');
+  /** Cost 1,000 over 3 periods, in service from `day`: the straight-line charge and notes of each period. */
+  const line = (day: string | undefined, id: string, calendar = berlin, attrs: Record<string, string> = {}) => {
+    const a: AssetRecord = { erpAssetId: 'FA-9', erpModule: 'fixed-assets', attributes: { cost: '1000', salvage: '0', usefulLifeMonths: '3', ...(day !== undefined ? { inServiceDate: day } : {}), ...attrs } };
+    const l = usageFor(a, undefined, calendar.period(id) as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2027-06-01T00:00:00Z'), undefined, { calendar });
+    return { charge: l.straightLine, notes: l.notes.filter((n) => /straight|service|invalid/.test(n)) };
+  };
+
+  it('charges nothing before the in-service period, a full period in it, and stops after the useful life, adding up to cost less salvage', () => {
+    const charges = ['2026-02', '2026-03', '2026-04', '2026-05', '2026-06', '2027-01'].map((id) => line('2026-03-15', id).charge);
+    expect(charges).toEqual([0, 333.33, 333.34, 333.33, 0, 0]);
+    expect(line('2026-02-28', '2026-02').notes).toEqual(['in service since 2026-02-28: a full straight-line charge in its first period (full-period convention)']);
+    expect(line('2026-03-15', '2026-02').notes).toEqual(['not in service before 2026-03-15: no straight-line charge']);
+    expect(line('2026-03-15', '2026-06').notes).toEqual(['fully depreciated on straight line: its useful life (3 periods from 2026-03) has run']);
+  });
+
+  it('reads the date as a local day in the calendar time zone: the 1st is in that month in Berlin though still the month before in UTC', () => {
+    // 2026-04-01 00:00 in Berlin is 2026-03-31T22:00Z: March is not in service, April is its first period.
+    expect([line('2026-04-01', '2026-03').charge, line('2026-04-01', '2026-04').charge]).toEqual([0, 333.33]);
+    const utc = monthlyCalendar('UTC');
+    expect([line('2026-04-01', '2026-03', utc).charge, line('2026-04-01', '2026-04', utc).charge]).toEqual([0, 333.33]);
+  });
+
+  it('salvage and a fractional life: the life periods add up to cost less salvage; without a date every period is charged as before', () => {
+    const attrs = { cost: '1000.10', salvage: '100', usefulLifeMonths: '2.5' };
+    const charges = ['2026-01', '2026-02', '2026-03', '2026-04'].map((id) => line('2026-01-31', id, berlin, attrs).charge as number);
+    expect(charges).toEqual([360.04, 360.04, 180.02, 0]);
+    expect(Math.round(charges.reduce((a, b) => a + b, 0) * 100) / 100).toBe(900.1);
+    expect(['2020-01', '2026-03'].map((id) => line(undefined, id).charge)).toEqual([333.33, 333.33]);
+  });
+
+  it('a listed calendar counts its periods; a date before its first period gives no charge, an invalid date none either, named', () => {
+    const cal = customCalendar('UTC', [
+      { id: 'P1', start: '2026-01-01' },
+      { id: 'P2', start: '2026-01-29' },
+      { id: 'P3', start: '2026-02-26' },
+      { id: 'P4', start: '2026-04-02' },
+      { id: 'P5', start: '2026-04-30' },
+    ], '2026-05-28');
+    expect(['P1', 'P2', 'P3', 'P4', 'P5'].map((id) => line('2026-02-10', id, cal).charge)).toEqual([0, 333.33, 333.34, 333.33, 0]);
+    expect(line('2025-12-01', 'P2', cal)).toEqual({ charge: null, notes: ["in service since 2025-12-01, before the calendar's first period: the periods in service before it are not known, so no straight-line charge"] });
+    expect(line('15/03/2026', '2026-03')).toEqual({
+      charge: null,
+      notes: ['invalid attribute "inServiceDate" ("15/03/2026") is not a day: write the first day the asset was in service as YYYY-MM-DD (e.g. 2026-03-15), or leave it empty'],
+    });
+  });
+});

@@ -74,3 +74,15 @@ describe('depreciation inputs', () => {
     expect([line.cost, line.totalExpectedUnits, line.unitsOfProduction, line.lifeToDateUnits]).toEqual([null, null, null, 200]);
   });
 });
+
+describe('the in-service date', () => {
+  it('is a real day written YYYY-MM-DD; another spelling or a day that does not exist is named, an empty one is missing', () => {
+    expect(problems({ inServiceDate: '2026-03-15' })).toEqual([]);
+    expect(problems({ inServiceDate: ' ' })).toEqual([]);
+    expect(problems({ inServiceDate: '2026-02-30' })).toEqual([['inServiceDate', '2026-02-30']]);
+    expect(problems({ inServiceDate: '3/15/2026' })).toEqual([['inServiceDate', '3/15/2026']]);
+    expect(depreciationInputProblems({ servedFrom: '2026-3-1' }, { ...names, inServiceDate: 'servedFrom' })[0]?.message).toBe(
+      'attribute "servedFrom" ("2026-3-1") is not a day: write the first day the asset was in service as YYYY-MM-DD (e.g. 2026-03-15), or leave it empty',
+    );
+  });
+});

@@ -1,12 +1,14 @@
 /**
  * The financial inputs an asset's attributes give depreciation (cost, salvage, total expected
- * units, useful life, units at acquisition), read strictly: a value that is not a plain decimal
- * number (`12 000`, `1,200`, `0x10`, `ten`), a negative one, salvage above cost, or an expected
- * total of zero or a useful life under one period is a problem with the asset's data, said by `config check`,
+ * units, useful life, units at acquisition, in-service date), read strictly: a value that is not a
+ * plain decimal number (`12 000`, `1,200`, `0x10`, `ten`), a negative one, salvage above cost, an
+ * expected total of zero or a useful life under one period, or an in-service date that is not a
+ * real day written `YYYY-MM-DD` is a problem with the asset's data, said by `config check`,
  * `assets import` and `depreciation preview` and, for the inputs a posting carries, a reason to
  * hold its postings back. An absent or empty attribute is missing, not invalid.
  * @module
  */
+import { isCalendarDay } from '../../normalize/iso-time.js';
 import type { DepreciationAttributes } from './usage.js';
 
 /** Plain decimal digits, optionally signed, with an optional fraction: what a spreadsheet exports unformatted. */
@@ -64,5 +66,13 @@ export function depreciationInputProblems(attributes: Readonly<Record<string, st
   if (life !== undefined && life < 1)
     problem('usefulLifePeriods', 'must be at least 1: the useful life in whole periods (under one period, straight-line would charge more than cost less salvage in a period)');
   if (acquired !== undefined && acquired < 0) problem('unitsAtAcquisition', 'is negative: give the meter units the asset had when acquired, 0 or more (0 or empty for a new one)');
+  const inService = attributes[names.inServiceDate];
+  if (inService !== undefined && inService.trim() !== '' && !isCalendarDay(inService.trim()))
+    out.push({
+      input: 'inServiceDate',
+      attribute: names.inServiceDate,
+      value: inService,
+      message: `attribute "${names.inServiceDate}" ("${inService}") is not a day: write the first day the asset was in service as YYYY-MM-DD (e.g. 2026-03-15), or leave it empty`,
+    });
   return out;
 }

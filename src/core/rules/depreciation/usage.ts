@@ -3,7 +3,8 @@
  * financial attributes: what `depreciation preview` shows and what `usage.post` sends.
  *
  *   units of production = (cost − salvage) × period units ÷ total expected units
- *   straight line       = (cost − salvage) ÷ useful life in periods
+ *   straight line       = (cost − salvage) ÷ useful life in periods, from the period holding the
+ *                         in-service date (full-period convention) for the useful life, then nothing
  *
  * The ERP computes the booked depreciation; we send it the inputs (period units, life-to-date
  * units, total expected units) and show both methods side by side for review.
@@ -15,6 +16,7 @@ import type { Period, PeriodCalendar } from './calendar.js';
 import type { PeriodUsage, UsageState } from './usage-rule.js';
 import { toCsv } from '../../csv.js';
 import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
+import { zonedTimeToUtc } from '../time-zone.js';
 
 export const USAGE_POST = 'usage.post';
 
@@ -30,6 +32,11 @@ export interface DepreciationAttributes {
   readonly usefulLifePeriods: string;
   /** Meter units (hours, or km) the asset had when acquired (used equipment). @default unitsAtAcquisition */
   readonly unitsAtAcquisition: string;
+  /**
+   * The first day the asset was in service (`YYYY-MM-DD`, a local day in the calendar's time zone),
+   * where straight line starts (full-period convention). @default inServiceDate
+   */
+  readonly inServiceDate: string;
 }
 
 export const DEFAULT_DEPRECIATION_ATTRIBUTES: DepreciationAttributes = {
@@ -38,6 +45,7 @@ export const DEFAULT_DEPRECIATION_ATTRIBUTES: DepreciationAttributes = {
   totalExpectedUnits: 'expectedUnits',
   usefulLifePeriods: 'usefulLifeMonths',
   unitsAtAcquisition: 'unitsAtAcquisition',
+  inServiceDate: 'inServiceDate',
 };
 
 /** The meter an asset's usage is counted on. */
@@ -133,7 +141,12 @@ export interface UsageLine {
    * Only the units up to the expected total count: a fully depreciated asset is charged nothing more.
    */
   readonly unitsOfProduction: number | null;
-  /** (cost − salvage) ÷ useful life, 2 decimals, at most cost − salvage; null when an input is missing or invalid (a life under 1). */
+  /**
+   * (cost − salvage) ÷ useful life, 2 decimals, at most cost − salvage; null when an input is missing
+   * or invalid (a life under 1, an in-service date that is no day). With an in-service date
+   * ({@link straightLineCharge}): 0 before its period and once the useful life has run, and the
+   * periods of the life add up to cost − salvage exactly.
+   */
   readonly straightLine: number | null;
   /** The asset had meter readings in or before the period. */
   readonly tracked: boolean;
@@ -297,6 +310,10 @@ export function usageFor(
     );
   }
   if (state?.meterIssue) notes.push(`meter: ${state.meterIssue}`);
+  const inService = unusable.has('inServiceDate') ? null : (asset.attributes[attributes.inServiceDate]?.trim() ?? '');
+  const sl = inService === null ? { charge: null } : straightLineCharge(base, life, inService === '' ? undefined : inService, period, basis?.calendar);
+  if (sl.note !== undefined) notes.push(sl.note);
+  const straightLine = sl.charge;
 
   return {
     erpAssetId: asset.erpAssetId,
@@ -314,13 +331,40 @@ export function usageFor(
     salvage,
     usefulLifePeriods: life,
     unitsOfProduction: base !== null && total !== null && total > 0 ? money((base * depreciableUnits) / total) : null,
-    // Never more than the depreciable base in a period (a life under one period is refused above).
-    straightLine: base !== null && life !== null && life > 0 ? money(Math.min(base, base / life)) : null,
+    straightLine,
     tracked,
     ...(incomplete !== undefined ? { incomplete } : {}),
     notes,
     ...(invalid.length ? { invalidInputs: invalid } : {}),
   };
+}
+
+/**
+ * The straight-line charge of `period` for a depreciable `base` over `life` periods, with a note when
+ * the in-service date decides it. Without an in-service date (or a calendar to count periods in),
+ * every period is charged base ÷ life. With one (`YYYY-MM-DD`, a local day in the calendar's time
+ * zone), by the full-period convention: nothing in the periods that end before that day begins; a
+ * full period's charge in the period holding it (whatever day of it) and each period after it, for
+ * `life` periods; nothing after (fully depreciated: book value at salvage). The charges are the
+ * steps of the rounded cumulative charge (cents of base × n ÷ life after n periods), so the life's
+ * periods add up to the base exactly (1,000 over 3: 333.33, 333.34, 333.33). A date before a listed
+ * calendar's first period gives no charge (null): the periods in service before it are not known.
+ */
+export function straightLineCharge(base: number | null, life: number | null, inServiceDate: string | undefined, period: Period, calendar: PeriodCalendar | undefined): { readonly charge: number | null; readonly note?: string } {
+  if (base === null || life === null || life <= 0) return { charge: null };
+  // Never more than the depreciable base in a period (a life under one period is refused as invalid).
+  if (inServiceDate === undefined || calendar === undefined) return { charge: money(Math.min(base, base / life)) };
+  const [y, m, d] = inServiceDate.split('-').map(Number) as [number, number, number];
+  const at = zonedTimeToUtc(y, m, d, 0, 0, calendar.timeZone);
+  if (period.end <= at) return { charge: 0, note: `not in service before ${inServiceDate}: no straight-line charge` };
+  const first = calendar.periodAt(at);
+  if (!first) return { charge: null, note: `in service since ${inServiceDate}, before the calendar's first period: the periods in service before it are not known, so no straight-line charge` };
+  // Periods in service before this one, counted up to the life (past it, the count does not matter).
+  let before = 0;
+  for (let p: Period | undefined = first; p && p.start < period.start && before < life; p = calendar.next(p)) before++;
+  if (before >= life) return { charge: 0, note: `fully depreciated on straight line: its useful life (${formatAmount(life)} periods from ${first.id}) has run` };
+  const charge = money(money((base * Math.min(before + 1, life)) / life) - money((base * before) / life));
+  return { charge, ...(before === 0 ? { note: `in service since ${inServiceDate}: a full straight-line charge in its first period (full-period convention)` } : {}) };
 }
 
 /** The problem of units at acquisition above the asset's tracked meter at the end of `period`. */
