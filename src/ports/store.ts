@@ -127,6 +127,12 @@ interface Unsettled {
   readonly unsettledUntil?: number;
 }
 
+/** What `Store.newKeyForDead` did with one dead letter. */
+export type NewKeyResult =
+  | { readonly id: number; readonly result: 'new-key'; readonly key: string; readonly was: string }
+  /** Kept its key: a request of it may have reached the ERP. */
+  | { readonly id: number; readonly result: 'may-have-landed'; readonly key: string };
+
 /** A failed attempt whose request may have reached the ERP all the same (see `OutboxItem.mayHaveLanded`). */
 interface Unknown {
   readonly mayHaveLanded?: true;
@@ -268,6 +274,15 @@ export interface Store {
    * key's record, and may keep a refusal under it. False when `id` is not dead.
    */
   editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean>;
+  /**
+   * Give dead letters a new idempotency key for a replay of the same payload (`replayKeyFor`, from
+   * the old key and how many times the delivery was so re-keyed), with a `new-key` audit row each:
+   * an ERP that keeps its answer (a 4xx too) under the old key would refuse the replay for ever.
+   * One that `mayHaveLanded` keeps its key (a new one could make the ERP apply it twice) unless
+   * `evenIfMayHaveLanded` (the operator checked the ERP holds none of it; the mark is cleared).
+   * Returns what each id named got; ids not dead are left out.
+   */
+  newKeyForDead(ids: readonly number[], now: number, opts?: { evenIfMayHaveLanded?: boolean }): Promise<NewKeyResult[]>;
   /**
    * The outbox rows of these facts (one operation), by business key: where each stands and what
    * the ERP answered when it was delivered (what `maintenance status` shows of a work order the

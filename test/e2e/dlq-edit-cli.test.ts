@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
-import { editedKeyFor } from '../../src/core/delivery/idempotency.js';
+import { editedKeyFor, replayKeyFor } from '../../src/core/delivery/idempotency.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
 
 async function storeWithDeadLetter(mayHaveLanded = false): Promise<{ path: string; dir: string; id: number; key: string }> {
@@ -428,5 +428,122 @@ describe('dlq list --limit', () => {
     const whole = await runCli(['dlq', 'list', '--limit', '2', '-c', path]);
     expect(whole.stderr).toBe('');
     expect(whole.stdout.trim().split('\n')).toHaveLength(3);
+  });
+});
+
+/** The dead letter `storeWithDeadLetter` made, sent and refused again (a 400) under the key it has now. */
+async function refuseAgain(dir: string, id: number): Promise<string> {
+  const store = new SqliteStore({ path: join(dir, 'ab.db') });
+  try {
+    const [d] = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+    if (d?.id !== id) throw new Error(`claimed ${d?.id}, not ${id}`);
+    await store.completeAttempts([{ id, result: 'dead', error: 'POST /api/v1/work-orders → 400: title longer than 255' }], [], Date.now());
+    return d.idempotencyKey;
+  } finally {
+    await store.close();
+  }
+}
+
+describe('assetbridge dlq replay --new-key', () => {
+  // A replay kept the key, so an ERP that stored its 400 under it answered the replay with that 400 for ever.
+  it('queues the dead letter again unchanged under a new key derived from the old one and the replay generation, and audits it', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const r = await runCli(['dlq', 'replay', String(id), '--new-key', '-c', path]);
+    const first = replayKeyFor(key, 1);
+    expect(first).not.toBe(key);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`${id}: new idempotency key ${first} (was ${key})\n`);
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    let store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: first, attempts: 0, payload: { title: 'x'.repeat(300) } });
+      const [audit] = await store.queryAudit({ deliveryId: id, limit: 10 });
+      expect(audit).toMatchObject({ outcome: 'new-key', idempotencyKey: first });
+      expect(audit?.error).toContain(`with a new idempotency key (was ${key}`);
+    } finally {
+      await store.close();
+    }
+    // Refused again under that key: the next re-keyed replay is a generation on, not the first key again.
+    expect(await refuseAgain(dir, id)).toBe(first);
+    const again = await runCli(['dlq', 'replay', String(id), '--new-key', '-c', path]);
+    expect(again.stdout).toContain(`${id}: new idempotency key ${replayKeyFor(first, 2)} (was ${first})\n`);
+    store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: replayKeyFor(first, 2) });
+    } finally {
+      await store.close();
+    }
+    // A plain replay still keeps the key.
+    const kept = await refuseAgain(dir, id);
+    expect((await runCli(['dlq', 'replay', String(id), '-c', path])).code).toBe(0);
+    store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'pending', idempotencyKey: kept });
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Invariant 3: a request of it got no answer, so the ERP may hold it under the old key; a new key could make it apply it twice.
+  it('keeps a dead letter that may have reached the ERP, with its key, saying what to do; --not-in-erp gives it a new key', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter(true);
+    const r = await runCli(['dlq', 'replay', String(id), '--new-key', '-c', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('0 dead letter(s) queued again\n');
+    expect(r.stderr).toBe(
+      `kept as dead letters, keys unchanged: ${id} may have reached the ERP (a request of it got no answer), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${id}'; if it does not, 'assetbridge dlq replay ${id} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${id}'\n`,
+    );
+    let store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', idempotencyKey: key, mayHaveLanded: true });
+      expect((await store.queryAudit({ deliveryId: id, limit: 10 })).filter((a) => a.outcome === 'new-key')).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    const checked = await runCli(['dlq', 'replay', String(id), '--new-key', '--not-in-erp', '-c', path]);
+    expect({ code: checked.code, stderr: checked.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(checked.stdout).toContain(`${id}: new idempotency key ${replayKeyFor(key, 1)} (was ${key})\n`);
+    store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      const d = await store.getDelivery(id);
+      expect(d).toMatchObject({ status: 'pending', idempotencyKey: replayKeyFor(key, 1) });
+      expect(d?.mayHaveLanded).toBeUndefined();
+      const [audit] = await store.queryAudit({ deliveryId: id, limit: 10 });
+      expect(audit?.error).toContain('the operator checked that the ERP does not hold it');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('re-keys the others of --all and keeps those that may have reached the ERP', async () => {
+    const { path, ids } = await deadCounts(['PAL', 'BIN'], ['PAL']);
+    const [pal, bin, order] = ids as [number, number, number];
+    const r = await runCli(['dlq', 'replay', '--all', '--new-key', '-c', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${bin}: new idempotency key `);
+    expect(r.stdout).toContain(`${order}: new idempotency key `);
+    expect(r.stdout).toContain('2 dead letter(s) queued again');
+    expect(r.stderr).toContain(`kept as dead letters, keys unchanged: ${pal} may have reached the ERP`);
+    expect(await deadListed(path)).toEqual([pal]);
+  });
+
+  it('refuses --not-in-erp without --new-key, and --new-key with --payload, changing nothing', async () => {
+    const { path, dir, id, key } = await storeWithDeadLetter();
+    const alone = await runCli(['dlq', 'replay', String(id), '--not-in-erp', '-c', path]);
+    expect({ code: alone.code, stderr: alone.stderr }).toEqual({ code: 2, stderr: 'error: --not-in-erp goes with --new-key: it lets dead letters that may have reached the ERP take a new idempotency key\n' });
+    const edited = join(dir, 'edited.json');
+    writeFileSync(edited, '{"title": "engine hot"}');
+    const both = await runCli(['dlq', 'replay', String(id), '--payload', edited, '--new-key', '-c', path]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('--payload and --new-key: an edited payload gets a new idempotency key anyway');
+    const help = await runCli(['dlq', 'replay', '--help']);
+    expect(help.stdout).toContain('--new-key');
+    expect(help.stdout).toContain('--not-in-erp');
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      expect(await store.getDelivery(id)).toMatchObject({ status: 'dead', idempotencyKey: key });
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -171,13 +171,20 @@ export function registerDlqCommand(program: Command): void {
   addConfigOption(
     dlq
       .command('replay [ids...]')
-      .description('send dead letters again (same idempotency keys, attempts reset; an edited payload gets a new one unless a request of it may have reached the ERP)')
+      .description('send dead letters again (same idempotency keys, attempts reset; an edited payload, or --new-key, gets a new one unless a request of it may have reached the ERP)')
       .option('--all', 'replay every dead letter')
       .option('--destination <name>', 'with --all: only the dead letters of this destination')
-      .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')"),
+      .option('--payload <file>', "edit & replay one dead letter: send this JSON object as its payload instead ('-' reads standard input; start from 'dlq show ID --payload')")
+      .option(
+        '--new-key',
+        "send them unchanged under a new idempotency key (derived from the old one): for an ERP that keeps its refusal (a 4xx) under the old key and answers it again; not for one a request of which may have reached the ERP (kept as a dead letter, exit 1) unless --not-in-erp",
+      )
+      .option('--not-in-erp', 'with --new-key: a new key for those too that may have reached the ERP, as you checked that the ERP does not hold them (else it may apply them twice)'),
   ).action(
-    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; payload?: string }) => {
+    action(async (ids: string[], opts: { config: string; all?: boolean; destination?: string; payload?: string; newKey?: boolean; notInErp?: boolean }) => {
       if (opts.payload !== undefined && (opts.all || new Set(ids).size !== 1)) throw new UsageError('--payload edits one dead letter: name one id (not --all)');
+      if (opts.payload !== undefined && opts.newKey) throw new UsageError('--payload and --new-key: an edited payload gets a new idempotency key anyway (unless a request of it may have reached the ERP); --new-key is for a replay of the payload unchanged');
+      if (opts.notInErp && !opts.newKey) throw new UsageError('--not-in-erp goes with --new-key: it lets dead letters that may have reached the ERP take a new idempotency key');
       checkAllOf(ids, opts, 'replays');
       const edited = opts.payload === undefined ? undefined : readPayload(opts.payload);
       await withContext(opts.config, async ({ config, store }) => {
@@ -202,7 +209,14 @@ export function registerDlqCommand(program: Command): void {
               : `; sent with a new idempotency key ${editedRow.idempotencyKey}, as no request of it reached the ERP`;
           process.stdout.write(`payload of ${id} replaced${key} (the edit is in its audit: 'assetbridge audit --delivery ${id}')\n`);
         }
-        const dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
+        let dead = asked.filter((id, i) => before[i]?.status === 'dead' && !unsendable.some((d) => d.id === id));
+        let held: number[] = [];
+        if (opts.newKey) {
+          const keyed = await store.newKeyForDead(dead, Date.now(), { evenIfMayHaveLanded: opts.notInErp === true });
+          for (const k of keyed) if (k.result === 'new-key') process.stdout.write(`${k.id}: new idempotency key ${k.key} (was ${k.was})\n`);
+          held = keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id);
+          dead = dead.filter((id) => !held.includes(id));
+        }
         await store.replayDead(dead, Date.now());
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
@@ -218,7 +232,14 @@ export function registerDlqCommand(program: Command): void {
           process.stderr.write(unsendableText(unsendable, names));
           process.exitCode = 1;
         }
-        await notDead(store, asked.filter((id) => !dead.includes(id) && !unsendable.some((d) => d.id === id)));
+        if (held.length) {
+          const list = held.join(' ');
+          process.stderr.write(
+            `kept as dead letters, keys unchanged: ${list} may have reached the ERP (a request of it got no answer), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}'; if it does not, 'assetbridge dlq replay ${list} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${list}'\n`,
+          );
+          process.exitCode = 1;
+        }
+        await notDead(store, asked.filter((id) => !dead.includes(id) && !held.includes(id) && !unsendable.some((d) => d.id === id)));
       }, { existingStore: true });
     }),
   );

@@ -55,6 +55,23 @@ export function resendKeyFor(deliveredKey: string, dueAt: number): string {
  * replay's own retries and for the same edit made twice.
  */
 export function editedKeyFor(key: string, payload: Record<string, unknown>): string {
-  const digest = createHash('sha256').update(`${key}\u001fedited\u001f${stableStringify(payload)}`).digest('hex').slice(0, 32);
+  return derivedKey(key, 'edited', stableStringify(payload));
+}
+
+/**
+ * The key of a dead letter replayed unchanged under a new key (`dlq replay ID --new-key`), used
+ * only when no request of it may have reached the ERP (or the operator checked it holds none): an
+ * ERP that keeps its answer under a key (a 4xx too) would otherwise answer the replay with the same
+ * refusal for ever. Derived from the old key and the replay's generation (how many times this
+ * delivery was given a new key so, this one included), so it stays the same on the replay's own
+ * retries and differs on each further re-keyed replay.
+ */
+export function replayKeyFor(key: string, generation: number): string {
+  return derivedKey(key, 'replayed', String(generation));
+}
+
+/** A key derived from another (a dead letter's edit or re-keyed replay): never random, never the old one. */
+function derivedKey(key: string, why: string, material: string): string {
+  const digest = createHash('sha256').update(`${key}\u001f${why}\u001f${material}`).digest('hex').slice(0, 32);
   return `ab1-${digest}`;
 }

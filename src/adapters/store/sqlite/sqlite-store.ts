@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { AssetbridgeError, coerceError } from '../../../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../../../core/errors/store-errors.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from '../../../core/model/assets.js';
-import { editedKeyFor, idempotencyKeyFor, resendKeyFor, stableStringify } from '../../../core/delivery/idempotency.js';
+import { editedKeyFor, idempotencyKeyFor, replayKeyFor, resendKeyFor, stableStringify } from '../../../core/delivery/idempotency.js';
 import { outboxKey, type OutboxItem } from '../../../core/model/delivery.js';
 import type { IdentifierType } from '../../../core/model/events.js';
 import type { QuarantineCode, QuarantineEntry, RawMessage } from '../../../core/model/messages.js';
@@ -28,6 +28,7 @@ import type {
   KvDecision,
   KvSwap,
   LoggedMessage,
+  NewKeyResult,
   PruneCutoffs,
   PruneResult,
   QuarantineRow,
@@ -1031,6 +1032,30 @@ export class SqliteStore implements Store {
       return true;
     })();
     return Promise.resolve(edited);
+  }
+
+  newKeyForDead(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean } = {}): Promise<NewKeyResult[]> {
+    const out: NewKeyResult[] = [];
+    this.tx(() => {
+      const generations = this.db.prepare(`SELECT COUNT(*) FROM audit WHERE delivery_id = ? AND outcome = 'new-key'`).pluck();
+      const set = this.db.prepare(`UPDATE outbox SET idempotency_key = ?, may_have_landed = 0, updated_at = ? WHERE id = ? AND status = 'dead'`);
+      for (const id of ids) {
+        const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
+        if (row?.status !== 'dead') continue;
+        if (row.may_have_landed && !opts.evenIfMayHaveLanded) {
+          out.push({ id, result: 'may-have-landed', key: row.idempotency_key });
+          continue;
+        }
+        const key = replayKeyFor(row.idempotency_key, (generations.get(id) as number) + 1);
+        set.run(key, now, id);
+        const note = row.may_have_landed
+          ? `replayed with a new idempotency key (was ${row.idempotency_key}), though a request of it may have reached the ERP: the operator checked that the ERP does not hold it`
+          : `replayed with a new idempotency key (was ${row.idempotency_key}; no request of it reached the ERP, whose answers under the old key the replay would get again)`;
+        this.handAudit({ ...row, idempotency_key: key }, now, 'new-key', note);
+        out.push({ id, result: 'new-key', key, was: row.idempotency_key });
+      }
+    })();
+    return Promise.resolve(out);
   }
 
   markDelivered(ids: readonly number[], now: number): Promise<number[]> {
