@@ -6,7 +6,7 @@
 import { CANONICAL_UNIT, unitFactor, type UnitDimension } from '../core/normalize/units.js';
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
-import { duration, durationText } from './duration.js';
+import { duration, durationField, durationText } from './duration.js';
 import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
@@ -16,16 +16,19 @@ import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSha
 
 export { duration } from './duration.js';
 
+const atLeastARequest = (example: string) =>
+  z.number().min(100, {
+    error: (iss) => `${durationText(Number(iss.input))} is too short for an answer to arrive: every request would time out; give seconds, e.g. ${example} (digits alone are milliseconds: write 5s, not 5)`,
+  });
+
 /**
  * A request timeout: at least 100 ms. Digits alone are milliseconds, so `timeoutMs: 5` meant for
  * five seconds would time out every request (and leave each outcome unknown) instead.
  */
-export const requestTimeout = (fallback: string) =>
-  duration(fallback).pipe(
-    z.number().min(100, {
-      error: (iss) => `${durationText(Number(iss.input))} is too short for an answer to arrive: every request would time out; give seconds, e.g. ${fallback} (digits alone are milliseconds: write 5s, not 5)`,
-    }),
-  );
+export const requestTimeout = (fallback: string) => duration(fallback).pipe(atLeastARequest(fallback));
+
+/** A request timeout without a default (see {@link requestTimeout}): where another key's value stands in. */
+const optionalRequestTimeout = (example: string) => durationField().pipe(atLeastARequest(example)).optional();
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
 
@@ -342,6 +345,11 @@ export const restAuthSchema = z.discriminatedUnion('type', [
     clientAuth: z.enum(['body', 'basic']).default('body'),
     /** Mint a new token this long before the current one expires. @default 60s */
     expiryMarginMs: duration('60s'),
+    /**
+     * How long the token request may take, apart from the request that waits for the token (whose
+     * own `timeoutMs` starts once it has one). @default the destination's `timeoutMs`
+     */
+    timeoutMs: optionalRequestTimeout('15s'),
   }),
 ]);
 export type RestAuthConfig = z.infer<typeof restAuthSchema>;

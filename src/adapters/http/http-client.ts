@@ -179,7 +179,8 @@ export function createHttpClient(options: HttpClientOptions = {}): HttpClient {
   return { request, redactor, recordResponseBody, recordRequestBody };
 }
 
-function abortedFailure(reason: unknown): NetworkFailure {
+/** Why a request ended by its caller's signal got no answer: a timeout when the signal's reason is one, else aborted. */
+export function abortedFailure(reason: unknown): NetworkFailure {
   // The caller's deadline (the dispatcher's per-request timeoutMs) is a timeout, not a cancel: the
   // request may still land, and the message says so as for this client's own timer.
   if (reason instanceof Error && reason.name === 'TimeoutError') return { kind: 'timeout', message: reason.message, cause: reason };

@@ -95,3 +95,71 @@ describe('ClientCredentialsTokenSource', () => {
     expect(outcome.type).toBe('invalid-response');
   });
 });
+
+describe('ClientCredentialsTokenSource: one token request shared by many callers', () => {
+  /** A token endpoint that answers when the test says; what each request's signal did. */
+  function heldEndpoint() {
+    const held: { signal: AbortSignal; answer: () => void }[] = [];
+    const fetch = ((_url: string | URL | Request, init?: RequestInit): Promise<Response> =>
+      new Promise<Response>((resolve, reject) => {
+        const signal = init?.signal as AbortSignal;
+        signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true });
+        held.push({ signal, answer: () => resolve(Response.json({ access_token: `at-${held.length}`, expires_in: 3600 })) });
+      })) as typeof globalThis.fetch;
+    const next = async () => {
+      for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 1));
+      const h = held[0];
+      if (!h) throw new Error('no token request');
+      return h;
+    };
+    return { fetch, next, requests: () => held.length };
+  }
+
+  // It ran under its first caller's signal: that caller's timeout (or a shutdown of its work) failed every other caller waiting on it.
+  it('gives the others the token when the caller that started it gives up', async () => {
+    const endpoint = heldEndpoint();
+    const source = new ClientCredentialsTokenSource(config, createHttpClient({ fetch: endpoint.fetch }), clock());
+    const first = new AbortController();
+    const a = source.getToken(first.signal);
+    const b = source.getToken(new AbortController().signal);
+    const request = await endpoint.next();
+    first.abort(new DOMException('no answer within 100 ms', 'TimeoutError'));
+    expect(await a).toMatchObject({ type: 'http-error', result: { type: 'failure', failure: { kind: 'timeout' } } });
+    expect(request.signal.aborted).toBe(false);
+    request.answer();
+    expect(await b).toMatchObject({ type: 'token', accessToken: 'at-1' });
+    expect(endpoint.requests()).toBe(1);
+  });
+
+  it('ends the token request when every caller waiting for it gives up (a shutdown), and a later caller starts a new one', async () => {
+    const endpoint = heldEndpoint();
+    const source = new ClientCredentialsTokenSource(config, createHttpClient({ fetch: endpoint.fetch }), clock());
+    const shutdown = new AbortController();
+    const a = source.getToken(shutdown.signal);
+    const b = source.getToken(shutdown.signal);
+    const request = await endpoint.next();
+    shutdown.abort(new Error('the service is stopping'));
+    expect(await a).toMatchObject({ type: 'http-error', result: { type: 'failure', failure: { kind: 'aborted' } } });
+    expect(await b).toMatchObject({ type: 'http-error', result: { type: 'failure', failure: { kind: 'aborted' } } });
+    expect(request.signal.aborted).toBe(true);
+    void source.getToken();
+    expect(endpoint.requests()).toBe(2);
+  });
+
+  it('close() ends a token request in flight', async () => {
+    const endpoint = heldEndpoint();
+    const source = new ClientCredentialsTokenSource(config, createHttpClient({ fetch: endpoint.fetch }), clock());
+    const a = source.getToken();
+    const request = await endpoint.next();
+    source.close();
+    expect(request.signal.aborted).toBe(true);
+    expect(await a).toMatchObject({ type: 'http-error', result: { type: 'failure' } });
+  });
+
+  it('bounds the token request by its own timeoutMs, not by the client default', async () => {
+    const endpoint = heldEndpoint();
+    const source = new ClientCredentialsTokenSource({ ...config, timeoutMs: 100 }, createHttpClient({ fetch: endpoint.fetch, timeoutMs: 600_000 }), clock());
+    const outcome = await source.getToken();
+    expect(outcome).toMatchObject({ type: 'http-error', result: { type: 'failure', failure: { kind: 'timeout', message: 'no response within 100 ms' } } });
+  });
+});

@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../../ports/clock.js';
 import type { Exchange } from '../../ports/connector.js';
-import type { HttpClient, HttpResult } from './http-client.js';
+import { abortedFailure, type HttpClient, type HttpResult } from './http-client.js';
 
 export interface ClientCredentialsConfig {
   /** Token endpoint, e.g. `https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token`. */
@@ -22,6 +22,11 @@ export interface ClientCredentialsConfig {
   readonly clientAuth?: 'body' | 'basic';
   /** Mint a new token this long before the current one expires. @default 60000 */
   readonly expiryMarginMs?: number;
+  /**
+   * The token request's own timeout, apart from any caller's (it is shared by every request
+   * waiting for a token). @default the HTTP client's
+   */
+  readonly timeoutMs?: number;
 }
 
 /** Tokens remembered for scrubbing after they are replaced (see `recentTokens`): requests in flight carry at most a few. */
@@ -44,10 +49,19 @@ interface CachedToken {
   readonly refreshAt: number;
 }
 
+/** The token request in flight, shared by every caller waiting for it. */
+interface Minting {
+  readonly outcome: Promise<TokenOutcome>;
+  /** Ends the request: when no caller waits for it any more (a shutdown aborts them all), or at close. */
+  readonly controller: AbortController;
+  /** Callers waiting for it: each of them may give up (its signal aborts) without ending it for the others. */
+  waiting: number;
+}
+
 /** Caches and mints client-credentials tokens. One instance per destination. */
 export class ClientCredentialsTokenSource {
   private cached: CachedToken | undefined;
-  private minting: Promise<TokenOutcome> | undefined;
+  private minting: Minting | undefined;
   /** See {@link recentTokens}. */
   private recent: string[] = [];
 
@@ -101,15 +115,62 @@ export class ClientCredentialsTokenSource {
     return this.mint(signal);
   }
 
-  private mint(signal?: AbortSignal): Promise<TokenOutcome> {
-    // Single flight: concurrent requests that all found the cache empty share one token request.
-    this.minting ??= this.requestToken(signal).finally(() => {
-      this.minting = undefined;
-    });
-    return this.minting;
+  /** Ends a token request in flight (the destination is closed); callers waiting get it as aborted. */
+  close(): void {
+    const m = this.minting;
+    this.minting = undefined;
+    m?.controller.abort(new Error('the destination is closed'));
   }
 
-  private async requestToken(signal?: AbortSignal): Promise<TokenOutcome> {
+  /**
+   * Single flight: concurrent requests that all found the cache empty share one token request. It
+   * runs under its own timeout, not under any one caller's signal: a caller whose signal aborts
+   * (its request's timeout, a shutdown) gets an aborted outcome at once, and the others still get
+   * the token. It is ended only when every caller waiting for it has given up (a shutdown).
+   */
+  private mint(signal?: AbortSignal): Promise<TokenOutcome> {
+    if (signal?.aborted) return Promise.resolve(this.abortedOutcome(signal.reason));
+    let m = this.minting;
+    if (!m) {
+      const controller = new AbortController();
+      const started: Minting = {
+        controller,
+        waiting: 0,
+        outcome: this.requestToken(controller.signal).finally(() => {
+          if (this.minting === started) this.minting = undefined;
+        }),
+      };
+      this.minting = m = started;
+    }
+    const shared = m;
+    shared.waiting++;
+    return new Promise<TokenOutcome>((resolve) => {
+      let settled = false;
+      const settle = (outcome: TokenOutcome): void => {
+        if (settled) return;
+        settled = true;
+        shared.waiting--;
+        signal?.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
+      const onAbort = (): void => {
+        settle(this.abortedOutcome(signal?.reason));
+        if (shared.waiting > 0) return;
+        // Nobody waits for it any more: end it, and let a later caller start afresh.
+        if (this.minting === shared) this.minting = undefined;
+        shared.controller.abort(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void shared.outcome.then(settle);
+    });
+  }
+
+  /** What a caller whose signal aborted while it waited for a token gets: the token request's failure, as the HTTP client words one. */
+  private abortedOutcome(reason: unknown): TokenOutcome {
+    return { type: 'http-error', result: { type: 'failure', failure: abortedFailure(reason), latencyMs: 0, exchange: { method: 'POST', url: this.http.redactor.url(this.config.tokenUrl), latencyMs: 0 } } };
+  }
+
+  private async requestToken(signal: AbortSignal): Promise<TokenOutcome> {
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (this.config.scope !== undefined && this.config.scope !== '') form.set('scope', this.config.scope);
     const headers: Record<string, string> = {
@@ -130,7 +191,8 @@ export class ClientCredentialsTokenSource {
       url: this.config.tokenUrl,
       headers,
       body: form.toString(),
-      ...(signal ? { signal } : {}),
+      signal,
+      ...(this.config.timeoutMs !== undefined ? { timeoutMs: this.config.timeoutMs } : {}),
     });
     if (result.type === 'failure' || result.status < 200 || result.status >= 300) return { type: 'http-error', result };
 

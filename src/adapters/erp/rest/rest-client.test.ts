@@ -162,3 +162,19 @@ describe('RestClient OAuth2 tokens refused by the ERP', () => {
     expect(erp.minted()).toBe(3);
   });
 });
+
+describe('RestClient OAuth2 token request bound', () => {
+  const auth = { type: 'oauth2-client-credentials', tokenUrl: 'https://login.example/token', clientId: 'ab', clientSecret: 'client-secret-1' } as const;
+
+  it('bounds the token request by auth.timeoutMs, apart from the destination timeoutMs; refuses one too short, naming the key', async () => {
+    const hang = ((_url: string, init: RequestInit) =>
+      new Promise<Response>((_resolve, reject) => (init.signal as AbortSignal).addEventListener('abort', () => reject((init.signal as AbortSignal).reason as Error), { once: true }))) as unknown as typeof fetch;
+    const config = restDestinationSchema.parse({ ...base, timeoutMs: '10m', auth: { ...auth, timeoutMs: '100ms' } });
+    expect(config.auth).toMatchObject({ timeoutMs: 100 });
+    const outcome = await new RestClient(config, { fetch: hang }).request({ method: 'GET', path: '/x' });
+    expect(outcome).toMatchObject({ ok: false, tokenEndpoint: true });
+    expect(!outcome.ok && outcome.error.message).toContain('no response within 100 ms');
+    const short = restDestinationSchema.safeParse({ ...base, auth: { ...auth, timeoutMs: 5 } });
+    expect(short.error?.issues[0]).toMatchObject({ path: ['auth', 'timeoutMs'], message: expect.stringContaining('too short for an answer to arrive') });
+  });
+});

@@ -115,6 +115,8 @@ export class RestClient {
               clientSecret: auth.clientSecret,
               clientAuth: auth.clientAuth,
               expiryMarginMs: auth.expiryMarginMs,
+              // Its own bound: shared by every request waiting for a token, it runs under none of theirs.
+              timeoutMs: auth.timeoutMs ?? config.timeoutMs,
               ...(auth.scope !== undefined ? { scope: auth.scope } : {}),
             },
             this.http,
@@ -174,6 +176,11 @@ export class RestClient {
   rejectedToken(outcome: RestOutcome): void {
     const token = this.sentWith.get(outcome);
     if (token !== undefined) this.rejected(token);
+  }
+
+  /** Ends a token request in flight (the destination is closed). */
+  close(): void {
+    this.tokens?.close();
   }
 
   private rejected(token: string): void {

@@ -377,8 +377,10 @@ export class RestConnector implements ErpConnector {
     return parseWorkOrderWebhook(body, this.config.workOrderStatuses, this.config.workOrderFields);
   }
 
-  async close(): Promise<void> {
-    // Global fetch's connection pool is shared by the process; nothing of ours to release.
+  close(): Promise<void> {
+    // Global fetch's connection pool is shared by the process; only a token request in flight is ours to end.
+    this.client.close();
+    return Promise.resolve();
   }
 
   private async sendOne({ item, plan }: Planned, call: PacedCall): Promise<ItemResult> {
