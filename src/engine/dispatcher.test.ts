@@ -1036,6 +1036,32 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
   });
 });
 
+describe('the timeout of a request that waits for an OAuth2 token', () => {
+  // timeoutMs counted the token request before the first request: a token endpoint slower than it
+  // timed the delivery out though the ERP would have answered at once.
+  it('bounds the request, not the token request before it (auth.timeoutMs bounds that): delivered in one attempt', async () => {
+    const erp = await startErpSimulator({ token: null });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(
+      restDestinationSchema.parse({
+        name: 'erp',
+        type: 'rest',
+        baseUrl: erp.url,
+        timeoutMs: '500ms',
+        auth: { type: 'oauth2-client-credentials', tokenUrl: `${erp.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret', timeoutMs: '10s' },
+      }),
+    );
+    // The token endpoint answers three times slower than a request may take.
+    erp.faults.add({ kind: 'latency', path: '/oauth/token', latencyMs: 1500, count: 1 });
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { maxAttempts: 1, timeoutMs: 500 });
+    await d.start();
+    await waitFor(async () => (await store.listDeliveries({ status: ['delivered', 'dead'] })).length === 1, 'the work order settled', 10_000);
+    expect((await store.queryAudit({})).map((a) => a.outcome)).toEqual(['delivered']);
+    expect(erp.counters().faultsFired.latency).toBe(1);
+  });
+});
+
 describe('an OAuth2 token endpoint that refuses the client (a client secret expired mid-run)', () => {
   it('each attempt asks it once: no credential refresh follows a refusal of the token endpoint itself, and the audit says retry, then dead', async () => {
     const erp = await startErpSimulator({ token: null });

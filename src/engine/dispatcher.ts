@@ -177,6 +177,12 @@ class RequestDeadline {
   stop(): void {
     this.pause();
   }
+
+  /** `SendContext.outsideTimeout`: `work` (a token request, bounded apart) does not count; the request after it has the whole timeout. */
+  outside<T>(work: () => Promise<T>): Promise<T> {
+    this.pause();
+    return work().finally(() => this.restart());
+  }
 }
 
 export class Dispatcher {
@@ -420,7 +426,7 @@ export class Dispatcher {
     const budget = this.budgetOf(w, deadline);
     let results: ItemResult[];
     try {
-      results = await connector.send(items, { signal, budget });
+      results = await connector.send(items, { signal, budget, outsideTimeout: (work) => deadline.outside(work) });
     } catch (err) {
       // Connectors must not throw; treat it as a retryable failure of every item, sent or not.
       const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
@@ -461,7 +467,7 @@ export class Dispatcher {
         try {
           // The resend is another request: it waits for a rate token like any (invariant 4).
           await this.budgetOf(w, secondDeadline).next(this.abort.signal);
-          second = await connector.send(retryItems, { signal: secondSignal, budget: this.budgetOf(w, secondDeadline) });
+          second = await connector.send(retryItems, { signal: secondSignal, budget: this.budgetOf(w, secondDeadline), outsideTimeout: (work) => secondDeadline.outside(work) });
         } catch (err) {
           const e = new RetryableError(`connector threw: ${coerceError(err).message}`, undefined, undefined, { outcomeUnknown: true });
           second = retryItems.map((i) => ({ id: i.id, ok: false, error: e }));

@@ -73,6 +73,13 @@ export interface SendContext {
    * limit and any 429 pause hold for those too. Absent in tests and tools that run unlimited.
    */
   readonly budget?: RequestBudget;
+  /**
+   * Runs `work` (getting credentials: an OAuth2 token request, which has its own bound) with the
+   * per-request timeout stopped, and starts that timeout afresh when `work` ends: `timeoutMs`
+   * bounds the request itself, not the token request before it. `signal` still aborts on a
+   * shutdown meanwhile. Absent in tests and tools without a per-request timeout: `work` runs as is.
+   */
+  readonly outsideTimeout?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** Further requests within one connector call, paced by the destination's limiter. */

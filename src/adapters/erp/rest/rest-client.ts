@@ -31,6 +31,8 @@ export interface RestRequest {
   /** Sent in the configured idempotency header. */
   readonly idempotencyKey?: string;
   readonly signal?: AbortSignal;
+  /** Getting the OAuth2 token runs inside it: the caller's per-request timeout does not count the token request (`SendContext.outsideTimeout`). */
+  readonly outsideTimeout?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 export type RestOutcome =
@@ -139,7 +141,8 @@ export class RestClient {
     const headers: Record<string, string> = { Accept: 'application/json', ...this.config.headers };
     if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     if (req.idempotencyKey !== undefined) headers[this.config.idempotencyHeader] = req.idempotencyKey;
-    const authorization = await this.authorization(req.signal);
+    // The token request has its own bound (auth.timeoutMs): the request's timeout starts after it.
+    const authorization = req.outsideTimeout && this.tokens ? await req.outsideTimeout(() => this.authorization(req.signal)) : await this.authorization(req.signal);
     if (authorization.type === 'error') {
       this.tokenFailures.add(authorization.error);
       return { ok: false, error: authorization.error, tokenEndpoint: true, ...(authorization.exchange ? { exchange: authorization.exchange } : {}) };

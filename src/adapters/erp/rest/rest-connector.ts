@@ -739,7 +739,7 @@ class PacedCall {
     private readonly ctx: SendContext,
   ) {}
 
-  async request(req: Omit<RestRequest, 'signal'>): Promise<RestOutcome> {
+  async request(req: Omit<RestRequest, 'signal' | 'outsideTimeout'>): Promise<RestOutcome> {
     if (this.throttled) return { ok: false, error: this.throttled };
     if (this.sent++ > 0 && this.ctx.budget) {
       try {
@@ -748,7 +748,7 @@ class PacedCall {
         return { ok: false, error: new RetryableError(`stopped while waiting for the rate limit: ${coerceError(err).message}`) };
       }
     }
-    const outcome = await this.client.request({ ...req, signal: this.ctx.signal });
+    const outcome = await this.client.request({ ...req, signal: this.ctx.signal, ...(this.ctx.outsideTimeout ? { outsideTimeout: this.ctx.outsideTimeout } : {}) });
     if (!outcome.ok && outcome.error instanceof RateLimitedError) this.stop(outcome.error);
     return outcome;
   }
