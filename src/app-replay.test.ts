@@ -5,11 +5,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { hostname } from 'node:os';
+import { describe, expect, it, vi } from 'vitest';
 import { createApp } from './app.js';
 import { createLogger } from './adapters/log/logger.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { compileConfig } from './config/load.js';
+import { readRuntimeSnapshot } from './engine/engine.js';
+import { currentHolder, pidAlive } from './engine/store-lease.js';
+import { serviceState } from './cli/commands/status.js';
 import { runCli, writeConfig } from '../test/helpers/cli.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 
@@ -78,4 +82,40 @@ describe('a crash replay and a changed registry', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).toBe('');
   }, 60_000);
+
+  it("the service replaying the log before the config's assets says it is starting (status), and once closed unstarted, no longer", async () => {
+    // Was: this replay ran before the engine was made, so no snapshot said the service was starting:
+    // `status` said "not running" (the log "from a run that did not stop cleanly") until it ended.
+    const path = tempStorePath();
+    const assets = { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] };
+    const config = compileConfig({ store: { path }, destinations: ERP, ingest: { checkpointMs: '1h' }, log: { level: 'silent' }, assets });
+    await crashAfter(config, fix('tag-1', 1));
+    // What `status` says, read while the log is being replayed.
+    const seen: { state: string; starting: boolean; step?: string }[] = [];
+    const read = SqliteStore.prototype.readIngestLog; // eslint-disable-line @typescript-eslint/unbound-method -- called with its `this` below
+    const spy = vi.spyOn(SqliteStore.prototype, 'readIngestLog').mockImplementation(async function (this: SqliteStore) {
+      const now = Date.now();
+      const snap = await readRuntimeSnapshot(this);
+      const state = serviceState(snap, await currentHolder(this, now), now, hostname(), pidAlive);
+      seen.push({ state: snap?.state ?? 'none', starting: state.starting, ...(snap?.startStep !== undefined ? { step: snap.startStep } : {}) });
+      return read.call(this);
+    });
+    try {
+      // As `assetbridge run` makes it: delivering, so it can start.
+      const app = await createApp(config, { sources: false, http: false, logger: createLogger('silent') });
+      expect(seen).toHaveLength(1);
+      expect(seen[0]).toMatchObject({ state: 'starting', starting: true });
+      expect(seen[0]?.step).toMatch(/^replaying the ingest log/);
+      await app.close();
+    } finally {
+      spy.mockRestore();
+    }
+    const store = new SqliteStore({ path });
+    try {
+      expect((await readRuntimeSnapshot(store))?.state).toBe('stopped');
+      expect((await store.counters()).ingestLog).toBe(0);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -346,6 +346,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // command that runs no source nor by a caller that brings its own (the demo's feeds).
   if (options.sources !== false && options.http === undefined && !options.extraSources?.length)
     warnConfig(logger, config, noInputWarnings(config));
+  /** The engine once made: an app closed without starting withdraws what it announced (see Engine.announce). */
+  let made: Engine | undefined;
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assetWarnings: { key: string; message: string }[] = [];
@@ -410,21 +412,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       ...(capture ? { capture } : {}),
       onBatch: timings.batch,
     });
-    if (replayFirst) {
-      // A signal during this replay stops it between chunks (the log stays for the next start), and
-      // the start is given up before the config's assets change the registry the log needs.
-      const stopReplay = () => ingestor.stopReplay();
-      if (options.signal?.aborted) stopReplay();
-      options.signal?.addEventListener('abort', stopReplay, { once: true });
-      try {
-        await ingestor.flush();
-      } finally {
-        options.signal?.removeEventListener('abort', stopReplay);
-      }
-      options.signal?.throwIfAborted();
-      await store.upsertAssets(assets);
-      identity.current = new IdentityIndex(await store.listAssets());
-    }
     const wrappedSink = {
       backlog: () => ingestor.backlog(),
       submit: async (m: Parameters<Ingestor['submit']>[0]) => {
@@ -460,6 +447,27 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
     const feeds = telematicsFeeds(config.telematics);
     const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
+    made = engine;
+    if (replayFirst) {
+      // The service (an app that delivers) says it is starting through this replay, as through the
+      // one its start runs: `status` would otherwise say "not running", the log "from a run that
+      // did not stop cleanly", while the log is being replayed.
+      if (deliver) await engine.announce('replaying the ingest log (rule state after a crash), before the assets the config lists update the registry');
+      // A signal during this replay stops it between chunks (the log stays for the next start), and
+      // the start is given up before the config's assets change the registry the log needs.
+      const stopReplay = () => ingestor.stopReplay();
+      if (options.signal?.aborted) stopReplay();
+      options.signal?.addEventListener('abort', stopReplay, { once: true });
+      try {
+        await ingestor.flush();
+      } finally {
+        options.signal?.removeEventListener('abort', stopReplay);
+      }
+      options.signal?.throwIfAborted();
+      if (deliver) await engine.announce('loading the assets the config lists (assets.inline, assets.files)');
+      await store.upsertAssets(assets);
+      identity.current = new IdentityIndex(await store.listAssets());
+    }
     const app: App = {
       config,
       store,
@@ -513,6 +521,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       },
       async close() {
         try {
+          // Announced as starting (a replay at start), never started: no longer said to be starting.
+          await engine.withdraw('stopped');
           await capture?.close();
           await lease.release();
         } finally {
@@ -522,6 +532,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     };
     return app;
   } catch (err) {
+    // A replay given up for a signal is a stop as asked; anything else, a start that failed.
+    await made?.withdraw(options.signal?.aborted ? 'stopped' : 'failed').catch(() => undefined);
     await lease.release();
     await store.close();
     throw err;

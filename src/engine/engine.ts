@@ -255,6 +255,35 @@ export class Engine {
     this.jobs.set(name, job);
   }
 
+  /**
+   * Before {@link start}, while the app is still being made (the composition root replays an ingest
+   * log a crash left before the config's assets change the registry, which can take minutes): from
+   * here the runtime snapshot says the service is starting and what it does (`step`), as it does
+   * through the replay {@link start} runs, so `status` does not say "not running" meanwhile, nor a
+   * refused command that the store's holder is no starting service. Kept up until {@link start}
+   * takes over, or {@link withdraw} when the app is closed without starting.
+   */
+  async announce(step: string): Promise<void> {
+    if (this.stopping !== undefined || (this.state !== 'idle' && this.state !== 'starting')) return;
+    this.state = 'starting';
+    this.startStep = step;
+    // Unref'd until start(): an app closed without starting must not be kept alive by it.
+    this.ticker ??= setInterval(() => void this.tick(), 1000).unref();
+    await this.tick();
+  }
+
+  /**
+   * An app {@link announce}d but closed without {@link start} (a failed or stopped start): the
+   * snapshot stops saying it is starting, and says how that start ended (`failed`: its log says why).
+   */
+  async withdraw(outcome: 'stopped' | 'failed'): Promise<void> {
+    if (this.stopping !== undefined || this.state !== 'starting') return;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.state = outcome;
+    await this.parts.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify(await this.snapshot()));
+  }
+
   async start(): Promise<void> {
     const p = this.parts;
     this.state = 'starting';
@@ -270,7 +299,9 @@ export class Engine {
       // a command refused the store is told it is starting; then delivery (and HTTP intake) while
       // a source may take long to connect (a broker down at start). Before any wait, so a stop
       // begun meanwhile finds the ticker to clear.
-      this.ticker = setInterval(() => void this.tick(), 1000);
+      // (Already ticking when the app was made announced: then it keeps the process alive from here.)
+      this.ticker ??= setInterval(() => void this.tick(), 1000);
+      this.ticker.ref();
       await this.tick();
       if (stopped()) return;
       await p.ingestor.flush();
