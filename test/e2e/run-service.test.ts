@@ -232,3 +232,37 @@ describe('assetbridge run, on a second signal', () => {
     }
   });
 });
+
+describe('assetbridge run, when another process takes its store lease over', () => {
+  it('exits (1) once its last log line, saying why, is written out', async () => {
+    // Was: process.exit at once, so on a pipe the line saying why it ended was lost now and then.
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], server: { port: 0 } }));
+    // Stands in for a slow reader of the pipe: each write of a log line (stderr) is under way a
+    // while before it is made, as one to a full pipe is, so an exit that does not wait for it loses it.
+    const hook = join(cfg.dir, 'slow-stderr.mjs');
+    writeFileSync(
+      hook,
+      `import fs from 'node:fs';
+const write = fs.write;
+fs.write = function (fd, ...args) {
+  if (fd !== 2) return write.call(fs, fd, ...args);
+  setTimeout(() => write.call(fs, fd, ...args), 200);
+};
+`,
+    );
+    const svc = startService(cfg.path, { ASSETBRIDGE_LOG_LEVEL: 'info', NODE_OPTIONS: `--import ${hook}` });
+    running.push(svc);
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((r) => svc.child.on('exit', (code, signal) => r([code, signal])));
+    await waitFor(() => logLines(svc).some((l) => l.msg === 'assetbridge running'), 'the service running');
+    // Another process (on another host) holds the lease now, as one that took it over would.
+    const other = JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'other', command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() });
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), commitInWorker: false });
+    try {
+      await store.kvSet(LEASE_NS, LEASE_KEY, other);
+    } finally {
+      await store.close();
+    }
+    expect(await exited).toEqual([1, null]);
+    expect(logLines(svc).at(-1)?.msg).toBe('another process took over the store lease (this one did not renew it in time); two pipelines on one store would overwrite each other');
+  });
+});

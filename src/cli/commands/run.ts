@@ -127,7 +127,9 @@ export function registerRunCommand(program: Command): void {
       warnConfig(logger, config, emptyTokenWarnings(config));
       let app: App;
       try {
-        app = await createApp(config, { logger, signal: cancel.signal });
+        // Losing the store lease ends the service as a crash would (exit 1), but once its log line
+        // saying why is written out, as every other exit of the service: at once, on a pipe, it was lost now and then.
+        app = await createApp(config, { logger, signal: cancel.signal, onLeaseLost: () => exit(1) });
       } catch (err) {
         // A signal while waiting for the store lease: nothing was opened that is not closed again.
         if (cancel.signal.aborted && err === cancel.signal.reason) return stoppedBeforeStart();
