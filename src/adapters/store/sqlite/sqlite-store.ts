@@ -4,8 +4,9 @@
  * interleaving; methods are async only to share the {@link Store} contract with PostgreSQL.
  * @module
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, closeSync, constants as fsConstants, copyFileSync, existsSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { AssetbridgeError, coerceError } from '../../../core/errors/errors.js';
@@ -241,6 +242,53 @@ function isNewFile(path: string): boolean {
   }
 }
 
+/** The settings of a read-only connection: nothing that would write the store (its journal mode is the writer's to set). */
+function configureReader(db: Database.Database, cacheMiB = 8): void {
+  db.pragma('busy_timeout = 5000');
+  db.pragma(`cache_size = ${-Math.round(cacheMiB * 1024)}`);
+}
+
+interface ReadableCopy {
+  readonly file: string;
+  remove(): void;
+}
+
+/**
+ * A store in WAL mode is read through its -shm file, which SQLite creates beside it when no
+ * connection has it open: in a directory this user cannot write (another user's store, a
+ * read-only volume), even a read-only open fails. When `err` is that failure and no -shm file is
+ * there (so no process has the store open: none is writing it), a copy of the store (and of the
+ * -wal file a crashed writer left) in the temp directory is read in its place, as it was when
+ * copied; undefined for any other error. A copy that cannot be made (no room in the temp
+ * directory) throws an error saying why the store could not be read where it is.
+ */
+function readableCopy(err: unknown, path: string): ReadableCopy | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code !== 'SQLITE_READONLY_DIRECTORY' && code !== 'SQLITE_CANTOPEN' && code !== 'SQLITE_READONLY') return undefined;
+  try {
+    if (!statSync(path).isFile() || existsSync(`${path}-shm`)) return undefined;
+    accessSync(dirname(path), fsConstants.W_OK);
+    return undefined; // the directory can be written: not why it failed
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'assetbridge-read-'));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  const file = join(dir, basename(path));
+  try {
+    copyFileSync(path, file);
+    if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${file}-wal`);
+  } catch (copyErr) {
+    remove();
+    throw new StoreOpenError(
+      `cannot read the store ${path} (store.path): SQLite reads a store in WAL mode through a -shm file it creates beside it, and this user cannot write to ${dirname(path)}; ` +
+        `copying the store to ${tmpdir()} to read it failed too (${(copyErr as Error).message}): run this command as the user that runs the service, or give this user write access to ${dirname(path)}`,
+      { cause: err },
+    );
+  }
+  return { file, remove };
+}
+
 /** Whether the file at `path` starts as every SQLite database does (its header string). */
 function hasSqliteHeader(path: string): boolean {
   const head = Buffer.alloc(16);
@@ -350,26 +398,48 @@ export class SqliteStore implements Store {
   /** The file opened (device and inode), to notice it deleted or replaced under this process; undefined for `:memory:`. */
   private readonly file: { readonly path: string; readonly dev: number; readonly ino: number } | undefined;
 
+  /** A private copy read in place of a store whose directory this user cannot write ({@link readableCopy}); removed at close. */
+  private readonly copy: ReadableCopy | undefined;
+
   constructor(options: SqliteStoreOptions) {
-    let db: Database.Database | undefined;
-    try {
-      const readOnly = options.readOnly === true && options.path !== ':memory:';
-      if (options.path !== ':memory:' && !readOnly) mkdirSync(dirname(options.path), { recursive: true });
-      const isNew = isNewFile(options.path);
-      db = new Database(options.path, { fileMustExist: readOnly });
-      this.db = db;
-      if (!isNew) {
-        // Waits out a writer's lock as the store's own reads do; a setting of this connection only.
-        db.pragma('busy_timeout = 5000');
-        checkIsStore(db, options.path, readOnly);
-      } else if (readOnly && existsSync(options.path)) throw new NotAStoreError(`${options.path} (store.path) holds no assetbridge store yet: the file is empty, and this command only reads; ${EMPTY_STORE_PATH}`);
-      configureConnection(db, options.synchronous, options.cacheMiB);
-      this.runMigrations(!readOnly, options.beforeUpgrade);
-      if (readOnly) db.pragma('query_only = ON');
-    } catch (err) {
-      if (db?.open) db.close();
-      throw storeError(err, options.path);
+    const readOnly = options.readOnly === true && options.path !== ':memory:';
+    let copy: ReadableCopy | undefined;
+    for (;;) {
+      let db: Database.Database | undefined;
+      try {
+        // The file opened: the store, or (read-only, its directory not writable) a copy of it.
+        const at = copy?.file ?? options.path;
+        if (options.path !== ':memory:' && !readOnly) mkdirSync(dirname(options.path), { recursive: true });
+        const isNew = isNewFile(at);
+        // Read-only, SQLite's own flag too: a read-only connection reads a store in WAL mode whose
+        // -shm file it may not write (the service's, another user's), where a read-write one may not.
+        db = new Database(at, readOnly ? { readonly: true, fileMustExist: true } : { fileMustExist: false });
+        this.db = db;
+        if (!isNew) {
+          // Waits out a writer's lock as the store's own reads do; a setting of this connection only.
+          db.pragma('busy_timeout = 5000');
+          checkIsStore(db, options.path, readOnly);
+        } else if (readOnly && existsSync(at)) throw new NotAStoreError(`${options.path} (store.path) holds no assetbridge store yet: the file is empty, and this command only reads; ${EMPTY_STORE_PATH}`);
+        if (readOnly) configureReader(db, options.cacheMiB);
+        else configureConnection(db, options.synchronous, options.cacheMiB);
+        this.runMigrations(!readOnly, options.beforeUpgrade);
+        if (readOnly) db.pragma('query_only = ON');
+        break;
+      } catch (err) {
+        if (db?.open) db.close();
+        if (copy === undefined && readOnly) {
+          try {
+            copy = readableCopy(err, options.path);
+          } catch (copyErr) {
+            throw storeError(copyErr, options.path);
+          }
+          if (copy !== undefined) continue;
+        }
+        copy?.remove();
+        throw storeError(err, options.path);
+      }
     }
+    this.copy = copy;
     if (options.path !== ':memory:') {
       const st = statSync(options.path);
       this.file = { path: options.path, dev: st.dev, ino: st.ino };
@@ -548,6 +618,7 @@ export class SqliteStore implements Store {
     await this.line.handedOn(); // a checkpoint still being serialised is committed first
     await this.committer?.close();
     if (this.db.open) this.db.close();
+    this.copy?.remove();
   }
 
   upsertAssets(rows: readonly AssetWithIdentifiers[], opts: { replaceIdentifiers?: boolean } = {}): Promise<{ assets: number; identifiers: number }> {
