@@ -9,7 +9,7 @@ import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { createApp } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
-import { LEASE_KEY, LEASE_NS, leaseVerdict, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
+import { LEASE_KEY, LEASE_NS, leaseVerdict, pidAlive, processStartTime, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
 
 const logger = createLogger('silent');
 const NOW = Date.UTC(2026, 11, 1, 8);
@@ -43,6 +43,42 @@ describe('leaseVerdict', () => {
     expect(leaseVerdict(holder(), me, NOW, dead)).toEqual({ free: false, wait: true });
     expect(leaseVerdict(holder({ pid: 200 }), me, NOW, alive)).toEqual({ free: false, wait: true });
     expect(leaseVerdict(holder({ pid: 200, heartbeat: NOW - SAME_HOST_GONE_MS }), me, NOW, alive)).toEqual({ free: false, wait: true });
+  });
+});
+
+describe('pidAlive: a pid, and the process that had it', () => {
+  it("reads a process's start time from /proc/<pid>/stat, a command with spaces and parentheses in its name too", () => {
+    const stat = (comm: string) => `4242 (${comm}) S 1 4242 4242 0 -1 4194560 1 0 0 0 0 0 0 0 20 0 1 0 987654 1000 100 18446744073709551615`;
+    expect(processStartTime(4242, () => stat('node'))).toBe('987654');
+    expect(processStartTime(4242, () => stat('a (b) c'))).toBe('987654');
+    expect(processStartTime(4242, () => { throw Object.assign(new Error('no /proc'), { code: 'ENOENT' }); })).toBeUndefined();
+  });
+
+  it('a live pid with another start time than recorded is another process (the pid reused): not alive', () => {
+    // Was: the pid alone, so a crashed holder's pid given to another process read as a live holder.
+    expect(pidAlive(process.pid, 'recorded', () => 'now another')).toBe(false);
+    expect(pidAlive(process.pid, 'recorded', () => 'recorded')).toBe(true);
+    // No start time recorded, or none readable here (no /proc): the pid decides.
+    expect(pidAlive(process.pid, undefined, () => 'now another')).toBe(true);
+    expect(pidAlive(process.pid, 'recorded', () => undefined)).toBe(true);
+  });
+
+  it.skipIf(processStartTime(process.pid) === undefined)('records the start time with the lease, and a holder restarted under its pid is not taken for it (Linux)', async () => {
+    const path = tempStorePath();
+    const store = new SqliteStore({ path, commitInWorker: false });
+    try {
+      const lease = await StoreLease.acquire(store, { command: 'assetbridge run', path, logger: createLogger('silent') });
+      const held = JSON.parse((await store.kvGet(LEASE_NS, LEASE_KEY)) ?? '{}') as LeaseHolder;
+      expect(held.started).toBe(processStartTime(process.pid));
+      expect(pidAlive(held.pid, held.started)).toBe(true);
+      await lease.release();
+      // A lease whose pid is this process's parent (alive) but recorded with another start: its process ended.
+      const reused: LeaseHolder = { pid: process.ppid, host: 'h', instance: 'other', command: 'assetbridge run', since: 0, heartbeat: 1_000, started: 'not-its-start' };
+      expect(leaseVerdict(reused, { pid: process.pid, host: 'h', instance: 'me' }, 2_000, pidAlive)).toEqual({ free: false, wait: true });
+      expect(leaseVerdict({ ...reused, started: processStartTime(process.ppid) as string }, { pid: process.pid, host: 'h', instance: 'me' }, 2_000, pidAlive)).toEqual({ free: false, wait: false });
+    } finally {
+      await store.close();
+    }
   });
 });
 

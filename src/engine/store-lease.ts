@@ -11,6 +11,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -57,6 +58,8 @@ export interface LeaseHolder {
   readonly command: string;
   readonly since: number;
   readonly heartbeat: number;
+  /** When its process started ({@link processStartTime}), where the platform says: a pid reused since is told apart. */
+  readonly started?: string;
 }
 
 /** Commands that never hand their work to a running service: refused, they are told to stop the holder, not to wait for it. */
@@ -136,12 +139,12 @@ export const SAME_HOST_GONE_MS = 3 * HEARTBEAT_MS;
  * from here (another host, or a pid that is gone, or ours, on a host of the same name) and may be
  * dead; its renewals will tell, within {@link STALE_MS} (another host) or `goneMs` (this host).
  */
-export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number) => boolean, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
+export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number, started?: string) => boolean, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
   if (!current) return { free: true, why: 'absent' };
   if (same(current, me)) return { free: true, why: 'ours' };
   if (now - current.heartbeat > STALE_MS) return { free: true, why: 'stale' };
   if (current.host === me.host) {
-    if (current.pid !== me.pid && isAlive(current.pid)) return { free: false, wait: false };
+    if (current.pid !== me.pid && isAlive(current.pid, current.started)) return { free: false, wait: false };
     // Its pid is gone, or is ours with another instance (an earlier process that had this pid):
     // gone, once it has stopped renewing.
     return now - current.heartbeat > goneMs ? { free: true, why: 'holder-gone' } : { free: false, wait: true };
@@ -149,14 +152,37 @@ export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now
   return { free: false, wait: true };
 }
 
-/** True when a process with this pid exists on this host (EPERM: it exists, as another user). */
-export function pidAlive(pid: number): boolean {
+/**
+ * When the process with this pid started, as Linux's /proc/<pid>/stat says (its start time in clock
+ * ticks since boot): with the pid, it names one process, where the pid alone is given to another
+ * once that one has ended. Undefined where there is no /proc (macOS, Windows), or no such process.
+ */
+export function processStartTime(pid: number, read: (path: string) => string = (path) => readFileSync(path, 'utf8')): string | undefined {
+  try {
+    const stat = read(`/proc/${pid}/stat`);
+    // After "pid (comm) ": the state is field 3, the start time field 22. The command may hold spaces and parentheses.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * True when a process with this pid exists on this host (EPERM: it exists, as another user) and,
+ * when `started` is given (the start time recorded with the pid, {@link processStartTime}), it is
+ * the same process: a pid a crashed holder had, given since to another process (after a reboot, or
+ * pids wrapping round), is no holder. Where the start time cannot be read, the pid alone decides.
+ */
+export function pidAlive(pid: number, started?: string, startOf: (pid: number) => string | undefined = processStartTime): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  if (started === undefined) return true;
+  const now = startOf(pid);
+  return now === undefined || now === started;
 }
 
 export interface LeaseOptions {
@@ -168,7 +194,8 @@ export interface LeaseOptions {
   readonly pid?: number;
   readonly host?: string;
   readonly instance?: string;
-  readonly isAlive?: (pid: number) => boolean;
+  /** Whether the process with this pid (started then, when known) lives on this host. @default {@link pidAlive} */
+  readonly isAlive?: (pid: number, started?: string) => boolean;
   readonly heartbeatMs?: number;
   /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
   readonly maxWaitMs?: number;
@@ -209,7 +236,9 @@ export class StoreLease {
   /** Takes the lease, waiting for a holder on another host to lapse; throws {@link StoreBusyError} while a holder lives. */
   static async acquire(store: Pick<Store, 'kvGet' | 'kvCompareAndSet'>, opts: LeaseOptions): Promise<StoreLease> {
     const now = opts.now ?? Date.now;
-    const me: LeaseHolder = { pid: opts.pid ?? process.pid, host: opts.host ?? hostname(), instance: opts.instance ?? INSTANCE, command: opts.command, since: now(), heartbeat: now() };
+    const pid = opts.pid ?? process.pid;
+    const started = processStartTime(pid);
+    const me: LeaseHolder = { pid, host: opts.host ?? hostname(), instance: opts.instance ?? INSTANCE, command: opts.command, since: now(), heartbeat: now(), ...(started !== undefined ? { started } : {}) };
     const lease = new StoreLease(store, me, opts);
     const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     const deadline = now() + (opts.maxWaitMs ?? STALE_MS + 2 * heartbeatMs);
@@ -357,7 +386,7 @@ async function startingStep(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, no
  * the store's write lock, so it reads the lease once rather than waiting for a holder to lapse.
  */
 export function refuseUpgradeWhileHeld(
-  opts: { readonly command?: string; readonly now?: () => number; readonly isAlive?: (pid: number) => boolean } = {},
+  opts: { readonly command?: string; readonly now?: () => number; readonly isAlive?: (pid: number, started?: string) => boolean } = {},
 ): (store: { readonly path: string; readonly version: number; readonly expected: number; kvGet(namespace: string, key: string): string | undefined }) => void {
   return (store) => {
     const raw = store.kvGet(LEASE_NS, LEASE_KEY);
@@ -387,7 +416,15 @@ function parseHolder(raw: string): LeaseHolder | undefined {
   try {
     const v = JSON.parse(raw) as Partial<LeaseHolder>;
     if (typeof v.pid === 'number' && typeof v.host === 'string' && typeof v.heartbeat === 'number') {
-      return { pid: v.pid, host: v.host, instance: typeof v.instance === 'string' ? v.instance : '', command: typeof v.command === 'string' ? v.command : 'assetbridge', since: typeof v.since === 'number' ? v.since : v.heartbeat, heartbeat: v.heartbeat };
+      return {
+        pid: v.pid,
+        host: v.host,
+        instance: typeof v.instance === 'string' ? v.instance : '',
+        command: typeof v.command === 'string' ? v.command : 'assetbridge',
+        since: typeof v.since === 'number' ? v.since : v.heartbeat,
+        heartbeat: v.heartbeat,
+        ...(typeof v.started === 'string' ? { started: v.started } : {}),
+      };
     }
   } catch {
     // unreadable: treated as no lease (it is replaced through compare-and-set)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, telematicsLines } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines } from './status.js';
 import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
@@ -28,6 +28,28 @@ describe('status: is the service up, and who holds the store', () => {
     const starting = { pid: 42, state: 'starting', at: NOW - 1_000 };
     expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: false, starting: true, holder: holder(42, 'vm') });
     expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, starting: false, holder: undefined });
+  });
+
+  it("a holder whose pid another process has now (started since, as its recorded start time says) is no holder: not running, a stale lease", () => {
+    // Was: the pid alone was checked, so a pid reused after a crash read as "running (pid …) but not answering".
+    const crashed = { ...holder(42, 'vm'), started: '1000' };
+    // Pid 42 lives, but the process with it started at 2000: another one.
+    const isAlive = (pid: number, started?: string) => pid === 42 && (started === undefined || started === '2000');
+    const stillRunning = { pid: 42, state: 'running', at: NOW - 60_000 };
+    expect(serviceState(snap(42), crashed, NOW, 'vm', isAlive)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(stalledService(stillRunning, crashed, NOW, 'vm', isAlive)).toBeUndefined();
+    expect(staleLease(crashed, NOW, 'vm', isAlive)).toEqual(crashed);
+    expect(staleText(crashed, NOW, 'vm')).toBe('assetbridge run (pid 42 on vm) held the store and has ended without letting go, as at a crash; pid 42 is gone or now another process\'s. The next start takes the lease over');
+    // The same process (its start time as recorded), or none recorded (no /proc where it ran): the pid decides, as before.
+    expect(staleLease({ ...crashed, started: '2000' }, NOW, 'vm', isAlive)).toBeUndefined();
+    expect(stalledService(stillRunning, holder(42, 'vm'), NOW, 'vm', isAlive)).toEqual({ pid: 42, lastSeenMs: 60_000 });
+  });
+
+  it('a lease on another host is stale once it has not been renewed for over 30 s', () => {
+    expect(staleLease(holder(42, 'other'), NOW, 'vm', () => true)).toBeUndefined();
+    const old = { ...holder(42, 'other'), heartbeat: NOW - 31_000 };
+    expect(staleLease(old, NOW, 'vm', () => true)).toEqual(old);
+    expect(staleText(old, NOW, 'vm')).toBe('assetbridge run (pid 42 on other) held the store and has not renewed its lease for 31 s, as a process that ended does not. The next start takes the lease over');
   });
 
   it('a snapshot older than 5 s is not a running service', () => {

@@ -21,6 +21,14 @@ export function lastCheckpointText(seen: CheckpointSeen, now: number): string {
   return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n`;
 }
 
+/** Why a {@link staleLease} is no holder, for the service line. */
+export function staleText(lease: LeaseHolder, now: number, host: string): string {
+  const who = `${lease.command} (pid ${lease.pid} on ${lease.host})`;
+  return lease.host === host
+    ? `${who} held the store and has ended without letting go, as at a crash; pid ${lease.pid} is gone or now another process's. The next start takes the lease over`
+    : `${who} held the store and has not renewed its lease for ${ago(now - lease.heartbeat)}, as a process that ended does not. The next start takes the lease over`;
+}
+
 function ago(ms: number): string {
   if (ms < 1000) return `${ms} ms`;
   if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
@@ -40,9 +48,9 @@ export function serviceState(
   lease: LeaseHolder | undefined,
   now: number,
   host: string,
-  isAlive: (pid: number) => boolean,
+  isAlive: (pid: number, started?: string) => boolean,
 ): { live: boolean; starting: boolean; holder: LeaseHolder | undefined } {
-  const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid);
+  const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid, lease.started);
   const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
   return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', holder: gone ? undefined : lease };
 }
@@ -59,11 +67,22 @@ export function stalledService(
   lease: LeaseHolder | undefined,
   now: number,
   host: string,
-  isAlive: (pid: number) => boolean,
+  isAlive: (pid: number, started?: string) => boolean,
 ): { pid: number; lastSeenMs: number } | undefined {
   if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting') || lease === undefined || lease.pid !== snap.pid) return undefined;
-  const alive = lease.host === host ? isAlive(lease.pid) : now - lease.heartbeat <= STALE_MS;
+  const alive = lease.host === host ? isAlive(lease.pid, lease.started) : now - lease.heartbeat <= STALE_MS;
   return alive ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at) } : undefined;
+}
+
+/**
+ * The store's lease as stored when its holder is gone: on this host, its process has ended (its pid
+ * is gone, or is another process's now: one started since, as the recorded start time tells where
+ * the platform says); on another, it has not renewed for over {@link STALE_MS}. A crashed holder's
+ * (kill -9, a power loss): nothing holds the store, the next start takes the lease over. Undefined otherwise.
+ */
+export function staleLease(lease: LeaseHolder | undefined, now: number, host: string, isAlive: (pid: number, started?: string) => boolean): LeaseHolder | undefined {
+  if (lease === undefined) return undefined;
+  return (lease.host === host ? !isAlive(lease.pid, lease.started) : now - lease.heartbeat > STALE_MS) ? lease : undefined;
 }
 
 /**
@@ -71,7 +90,7 @@ export function stalledService(
  * process not known to be dead); undefined when none runs. A command holding the lease without
  * the service (`aemp backfill`) is no running service: it runs no scheduled task.
  */
-export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: (pid: number) => boolean = pidAlive): Promise<{ pid: number } | undefined> {
+export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: (pid: number, started?: string) => boolean = pidAlive): Promise<{ pid: number } | undefined> {
   const snap = await readRuntimeSnapshot(store);
   return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
 }
@@ -207,7 +226,10 @@ export function registerStatusCommand(program: Command): void {
         // A service still starting already delivers and takes HTTP intake: what it shows is now, as a running one's.
         const up = snap !== undefined && (state.live || state.starting);
         // Running, but it has not written its status for a while (a store it cannot write): said so, not "not running".
-        const stalled = up ? undefined : stalledService(snap, await storedHolder(store), now, hostname(), pidAlive);
+        const stored = await storedHolder(store);
+        const stalled = up ? undefined : stalledService(snap, stored, now, hostname(), pidAlive);
+        // A lease a crashed process left (its pid gone, or another process's since): said, not taken for a holder.
+        const stale = up || stalled ? undefined : staleLease(stored, now, hostname(), pidAlive);
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -234,7 +256,7 @@ export function registerStatusCommand(program: Command): void {
             ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' }
             : stalled
               ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs }
-              : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}) };
+              : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}), ...(stale ? { staleLease: { pid: stale.pid, host: stale.host } } : {}) };
         // Each configured feed's last fleet pull.
         // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
         const redact = redactedFor(config);
@@ -252,7 +274,7 @@ export function registerStatusCommand(program: Command): void {
         const notAnswering = stalled
           ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : 'not running'))}\n`);
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, hostname())})` : 'not running'))}\n`);
         if (holder && !((up || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
