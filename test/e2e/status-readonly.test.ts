@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { assertBuilt, CLI, writeConfig, type CliResult } from '../helpers/cli.js';
@@ -35,6 +35,14 @@ function setMode(path: string, mode: number): void {
   modes.push([path, statSync(path).mode & 0o7777]);
   chmodSync(path, mode);
 }
+/** Lets that user through every directory above PATH (a clone in a `mktemp -d` directory is 0700). */
+function letThrough(path: string): void {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    const mode = statSync(dir).mode & 0o7777;
+    if ((mode & 0o001) === 0) setMode(dir, mode | 0o001);
+    if (dirname(dir) === dir) return;
+  }
+}
 afterEach(() => {
   for (const [path, mode] of modes.splice(0).reverse()) chmodSync(path, mode);
 });
@@ -56,6 +64,7 @@ describe('assetbridge status, on a store in a directory this user cannot write',
     expect(existsSync(join(storeDir, 'ab.db-shm'))).toBe(false);
     // That user reads the config and the store, and has a temp directory of its own.
     setMode(tmpdir(), statSync(tmpdir()).mode | 0o011);
+    if (asOther) letThrough(CLI);
     setMode(cfg.dir, 0o755);
     const tmp = join(cfg.dir, 'tmp');
     mkdirSync(tmp);
