@@ -36,6 +36,10 @@ describe('examples/rules', () => {
     expect(out).toContain('workorder.create → erp [fact] EX-100|engine-hot|2026-10-01T09:00:00.000Z: HIGH "Engine overheating: engineTempC 97.4 Cel" planned 2026-10-03T04:00:00.000Z');
     expect(out).toContain('workorder.create → erp [fact] EX-100|service-250h|250h@b0: MEDIUM');
     expect(out).toContain('line 22: position EX-100 @ 2026-10-01T07:59:00.000Z (no deliveries)\n  late: dropped by location');
+    // The 09:06 reading resent: a duplicate, not counted as late (its comment says so).
+    expect(out).toMatch(/line 13: sensor EX-100 @ 2026-10-01T09:06:00\.000Z \(no deliveries\)\n(?! {2}late)/);
+    expect(out).toContain('1 line(s) dropped as late');
+    expect(readFileSync(join(dir, 'events.jsonl'), 'utf8')).toContain('# The 09:06 reading resent after it was decided on: a duplicate, dropped but not counted as late.');
     expect(out).toContain('line 26: rejected: no ERP mapping for tag tag-999');
     // A fault code reported twice: one work order (the second report releases the first, held for the lateness).
     expect(out).toContain('workorder.create → erp [fact] EX-100|fault-codes|SPN_110_FMI_0@2026-10-01T16:00:00.000Z: HIGH "SPN 110 FMI 0: Engine coolant temperatu…"');
