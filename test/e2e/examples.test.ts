@@ -106,3 +106,20 @@ describe('examples/rules', () => {
     expect(JSON.parse(reread.stdout)).toMatchObject({ zones: JSON.parse(listed.stdout) });
   });
 });
+
+describe('examples/assetbridge.yaml', () => {
+  it("a position and a meter reading go to the ERP at once, as the README's 'config of your own' says (no rules.zones)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'ab-example-'));
+    cpSync(resolve(dir, '..'), tmp, { recursive: true });
+    const events = [
+      { kind: 'meter', assetId: 'tag-7823', eventTime: '2026-10-01T10:00:00Z', operatingHours: 100 },
+      { kind: 'position', assetId: 'tag-7823', eventTime: '2026-10-01T10:00:00Z', lat: 51.95, lng: 4.05 },
+    ];
+    const r = await runCli(['rules', 'test', '-c', join(tmp, 'assetbridge.yaml'), '--events', '-', '--fresh', '--no-flush'], {}, events.map((e) => JSON.stringify(e)).join('\n'));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('line 1: meter 10004711 @ 2026-10-01T10:00:00.000Z\n  meter.record → erp');
+    expect(r.stdout).toContain('line 2: position 10004711 @ 2026-10-01T10:00:00.000Z\n  location.update → erp');
+    const readme = readFileSync(resolve(dir, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme.includes('Positions and meter readings reach the ERP at once (positions after `rules.allowedLateness` with `rules.zones` configured)'), 'the README says when they reach the ERP').toBe(true);
+  });
+});
