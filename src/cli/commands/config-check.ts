@@ -186,7 +186,7 @@ export function registerConfigCommand(program: Command): void {
       .command('check')
       .description("validate the configuration file and print the result; with --connect, also try each destination, MQTT broker and telematics feed's token endpoint")
       .option('--connect', "try each destination (a harmless read with its credentials), MQTT broker (connect and disconnect) and telematics feed's token endpoint (one token; the fleet is not asked, which spends the request budget)")
-      .addHelpText('after', '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid.'),
+      .addHelpText('after', '\nExit code 0 when valid (and, with --connect, every connection works), 1 when a connection fails, 2 when the config is invalid or, with --connect, a secret it connects with is not set.'),
   ).action(
     action(async (opts: { config: string; connect?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);

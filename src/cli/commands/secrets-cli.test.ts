@@ -98,6 +98,8 @@ describe('secrets resolved where they are used', () => {
     expect(r.stderr).not.toContain('Invalid configuration');
     expect(r.stderr).not.toContain('sources.mqtt.0.password');
     expect(`${r.stdout}${r.stderr}`).not.toContain(SECRETS.AB_SC_MQTT);
+    // Its help gives that exit code too.
+    expect((await runCli(['config', 'check', '--help'])).stdout.replace(/\s+/g, ' ')).toContain('2 when the config is invalid or, with --connect, a secret it connects with is not set');
   });
 
   it('run refuses to start without a secret (exit 2), naming each missing key, before it opens the store, and prints no secret', async () => {
