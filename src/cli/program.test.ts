@@ -114,6 +114,17 @@ describe('assetbridge --help', () => {
     expect([...known.keys()].filter((c) => known.get(c)?.length && !inReadme.has(c) && c !== 'help')).toEqual([]);
   });
 
+  it("the README's command table names every option of each command (but the output ones; demo, aemp parse and zones check point to their --help)", () => {
+    const rows = readFileSync(join(root, 'README.md'), 'utf8').split('\n').filter((l) => l.startsWith('| `assetbridge '));
+    const generic = ['--help', '--config', '--json', '--csv', '--out'];
+    const unnamed = [...commandOptions(buildProgram())].flatMap(([command, flags]) => {
+      if (['demo', 'aemp parse', 'zones check'].includes(command)) return [];
+      const row = rows.filter((l) => l.startsWith(`| \`assetbridge ${command.split(' ')[0] ?? ''}`)).join(' ');
+      return flags.filter((f) => f.startsWith('--') && !generic.includes(f) && !new RegExp(`${f}(?![\\w-])`).test(row)).map((f) => `${command} ${f}`);
+    });
+    expect(unnamed).toEqual([]);
+  });
+
   it('says "required" of each option a command cannot run without (commander marks none in its help)', () => {
     const program = buildProgram();
     const find = (words: string[]) => words.reduce<Command | undefined>((c, w) => c?.commands.find((s) => s.name() === w), program);
