@@ -27,6 +27,9 @@ describe('commands that only look at what ran', () => {
       expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining('there is no store at') as unknown });
     }
     expect(existsSync(join(dir, 'ab.db'))).toBe(false);
+    // The README's CLI section lists them among the commands that refuse it.
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme.includes('`assets list`, `export`, `meters` and `unmatched`') && readme.includes('and `assets reset-meter` and `depreciation preview`'), 'README names them').toBe(true);
   });
 
   it('a store.path naming a file that is not a store is called that, not a store at "schema version 0"; an empty file is no store yet; neither is changed', async () => {
