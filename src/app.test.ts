@@ -51,6 +51,18 @@ describe('createApp without the destinations\' secrets', () => {
   });
 });
 
+describe("the service's stop", () => {
+  it("closes each destination's connector (ErpConnector.close) once it has stopped sending", async () => {
+    const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }, {});
+    let closed = 0;
+    const erp = Object.assign(buildConnector(config.destinations[0]!, logger), { close: () => Promise.resolve(void closed++) });
+    const app = await createApp(config, { sources: false, http: false, logger, connectors: new Map([['erp', erp]]) });
+    await app.start();
+    await app.stop();
+    expect(closed).toBe(1);
+  });
+});
+
 describe('createApp and sources.mqtt[].sharedGroup', () => {
   it('warns of the group, naming its key, where the sources run, and not in a command that runs no source', async () => {
     // Mutation: the warning given by every command that builds the pipeline (quarantine replay, assets confirm, …).

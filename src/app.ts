@@ -446,7 +446,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const closers: (() => Promise<void>)[] = [];
     // Their pulls are scheduled tasks, built whatever the sources (see buildTasks).
     const feeds = telematicsFeeds(config.telematics);
-    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
+    const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, connectors: [...connectors.values()], lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
     made = engine;
     if (replayFirst) {
       // The service (an app that delivers) says it is starting through this replay, as through the

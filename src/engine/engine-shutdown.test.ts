@@ -70,6 +70,24 @@ describe('engine shutdown', () => {
     expect((await reopened.loadStates(['EQ-1'])).get('EQ-1')).toBeDefined();
   });
 
+  it("closes each destination's connector once dispatch has stopped (what a connector holds is let go)", async () => {
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
+    const steps: string[] = [];
+    const stopDispatch = dispatcher.stop.bind(dispatcher);
+    dispatcher.stop = async (graceMs: number) => {
+      await stopDispatch(graceMs);
+      steps.push('dispatch stopped');
+    };
+    const connectors = [
+      { name: 'erp', close: () => Promise.resolve(void steps.push('erp closed')) },
+      { name: 'plain' }, // no close: nothing to let go
+    ];
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000, connectors });
+    await engine.start();
+    await engine.stop();
+    expect(steps).toEqual(['dispatch stopped', 'erp closed']);
+  });
+
   it('a stop that comes while the engine starts (a signal during start) leaves it stopped: no source started after, not ready', async () => {
     const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let connect: () => void = () => undefined;

@@ -11,6 +11,7 @@ import { IdentityIndex } from '../core/identity/resolver.js';
 import { coerceError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { ErpConnector } from '../ports/connector.js';
 import type { IngestSink, RefusedSubscription, Source, SubmitResult } from '../ports/source.js';
 import type { Store } from '../ports/store.js';
 import type { DestinationMetrics, Dispatcher } from './dispatcher.js';
@@ -188,6 +189,8 @@ export interface EngineParts {
   readonly destinations?: readonly string[];
   /** Extra edge components (HTTP server) closed after sources. */
   readonly closers?: (() => Promise<void>)[];
+  /** The destinations' connectors, closed once dispatch has stopped (`ErpConnector.close`: what a connector holds). */
+  readonly connectors?: readonly Pick<ErpConnector, 'name' | 'close'>[];
   /** The store lease (one pipeline per embedded store), let go just before the store closes. */
   readonly lease?: { release(): Promise<void> };
   /**
@@ -540,6 +543,10 @@ export class Engine {
     await step('identity reload', async () => void (await this.reloading));
     await step('ingest flush', () => p.ingestor.flush());
     await step('dispatch', () => p.dispatcher.stop(p.graceMs));
+    for (const c of p.connectors ?? []) {
+      const close = c.close?.bind(c);
+      if (close) await step(`connector ${c.name}`, close);
+    }
     await step('runtime snapshot', async () => {
       const snap = await this.snapshot();
       // A start that failed says so (`status`: its last start failed), not that it stopped as asked.
