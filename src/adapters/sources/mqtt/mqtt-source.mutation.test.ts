@@ -696,6 +696,34 @@ describe('MQTT source: connection and subscription', () => {
     expect(log.warns.at(-1)).toMatch(/broker is shutting down .*will reconnect/);
   });
 
+  // Mutation: the broker's backpressure and redirects (0x89, 0x9C, 0x9D) logged at error as a broken connection.
+  it('a busy broker (MQTT 5 DISCONNECT 0x89) is logged at warn, saying the source will reconnect', async () => {
+    const log = logger();
+    const { client } = await started({ protocolVersion: 5 }, { logger: log });
+    client.emit('disconnect', { cmd: 'disconnect', reasonCode: 0x89 });
+    expect(log.errors).toEqual([]);
+    expect(log.warns.at(-1)).toMatch(/busy \(DISCONNECT reason code 0x89, Server busy\).*will reconnect to mqtt:\/\/broker\.test:1883 every 20 ms/);
+    expect(log.warns.at(-1)).not.toContain('.url');
+  });
+
+  it.each([
+    ['0x9C', 0x9c, 'Use another server'],
+    ['0x9D', 0x9d, 'Server moved'],
+  ])('a broker redirecting the client (MQTT 5 DISCONNECT %s) is logged at warn with the server it names and the url key to update', async (_label, code, reason) => {
+    const log = logger();
+    const warned: object[] = [];
+    const { client } = await started({ protocolVersion: 5 }, { logger: { ...log, warn: (f, m) => (warned.push(f), log.warns.push(m)) } });
+    client.emit('disconnect', { cmd: 'disconnect', reasonCode: code, properties: { serverReference: 'mqtt-b.test:1883' } });
+    expect(log.errors).toEqual([]);
+    expect(log.warns.at(-1)).toContain(`reason code 0x${code.toString(16)}, ${reason}`);
+    expect(log.warns.at(-1)).toMatch(/will reconnect to mqtt:\/\/broker\.test:1883 every 20 ms\. Update sources\.mqtt\[name=fake\]\.url to the server the broker names \("mqtt-b\.test:1883"\)/);
+    expect(warned.at(-1)).toMatchObject({ reasonCode: code, serverReference: 'mqtt-b.test:1883', key: 'sources.mqtt[name=fake].url' });
+    // Without a server reference it still names the key to update.
+    client.emit('disconnect', { cmd: 'disconnect', reasonCode: code });
+    expect(log.errors).toEqual([]);
+    expect(log.warns.at(-1)).toMatch(/named no other server: ask its operator .*update sources\.mqtt\[name=fake\]\.url$/);
+  });
+
   // Mutation: every failed retry logged at warn, not once per outage.
   it('logs a lost broker once per outage at warn, and the retries that follow at debug', async () => {
     const log = logger();

@@ -575,6 +575,25 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
           );
           return;
         }
+        // 0x89 Server busy, 0x9C Use another server, 0x9D Server moved: the broker's backpressure
+        // and redirects, not a fault of this service; it reconnects by itself (to the url configured).
+        const redirect = redirectOf(packet.reasonCode, packet.properties?.serverReference);
+        if (redirect) {
+          log.warn(
+            {
+              source: name,
+              url,
+              clientId: config.clientId,
+              reasonCode: packet.reasonCode,
+              reason: packet.properties?.reasonString,
+              ...(packet.properties?.serverReference !== undefined ? { serverReference: packet.properties.serverReference } : {}),
+              key: `${configKey}.url`,
+              retryEveryMs: config.reconnectDelayMs,
+            },
+            `MQTT source: ${redirect.said}; the source will reconnect to ${url} every ${config.reconnectDelayMs} ms${redirect.moved ? `. ${redirect.advice(`${configKey}.url`)}` : ''}`,
+          );
+          return;
+        }
         log.error(
           { source: name, url, clientId: config.clientId, reasonCode: packet.reasonCode, reason: packet.properties?.reasonString },
           takenOver
@@ -658,6 +677,29 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
       return client?.connected ? undefined : lastError;
     },
   };
+}
+
+/**
+ * What an MQTT 5 DISCONNECT that is the broker's backpressure or redirect says (0x89 Server busy,
+ * 0x9C Use another server, 0x9D Server moved), with what to change for a redirect; undefined for
+ * other reason codes. mqtt.js does not follow a server reference: the source reconnects to its url.
+ */
+function redirectOf(reasonCode: number | undefined, serverReference: string | undefined): { readonly said: string; readonly moved: boolean; advice(key: string): string } | undefined {
+  const to = serverReference === undefined || serverReference === '' ? undefined : serverReference;
+  const advice = (key: string): string =>
+    to === undefined
+      ? `The broker named no other server: ask its operator where this client is to connect and update ${key}`
+      : `Update ${key} to the server the broker names ("${to}") to connect there`;
+  switch (reasonCode) {
+    case 0x89:
+      return { said: 'the broker is busy (DISCONNECT reason code 0x89, Server busy) and closed the connection', moved: false, advice };
+    case 0x9c:
+      return { said: `the broker asks this client to use another server for now (DISCONNECT reason code 0x9c, Use another server${to === undefined ? '' : `: "${to}"`})`, moved: true, advice };
+    case 0x9d:
+      return { said: `the broker says it has moved for good (DISCONNECT reason code 0x9d, Server moved${to === undefined ? '' : `: to "${to}"`})`, moved: true, advice };
+    default:
+      return undefined;
+  }
 }
 
 /** The user name of a URL's user-info, decoded as mqtt.js decodes it; undefined without one. */
