@@ -47,6 +47,20 @@ describe('metrics', () => {
     expect(text).toContain('assetbridge_source_refused_subscriptions{source="mqtt:gate"} 0\n');
   });
 
+  it("exposes each MQTT source's counters (QoS 0 lost, left for redelivery, failed commits, reconnects), so an alert can say messages are being lost", () => {
+    const stats = { received: 120, acked: 100, inflight: 4, leftForRedelivery: 16, droppedQos0: 7, submitFailures: 2, connects: 3 };
+    const text = renderMetrics({ sources: { 'mqtt:yard': { connected: true, stats }, 'http-like': { connected: false } } }, [], counters);
+    expect(text).toContain('# TYPE assetbridge_source_messages_received_total counter\nassetbridge_source_messages_received_total{source="mqtt:yard"} 120\n');
+    expect(text).toContain('# TYPE assetbridge_source_messages_acked_total counter\nassetbridge_source_messages_acked_total{source="mqtt:yard"} 100\n');
+    expect(text).toContain('# TYPE assetbridge_source_messages_inflight gauge\nassetbridge_source_messages_inflight{source="mqtt:yard"} 4\n');
+    expect(text).toContain('# TYPE assetbridge_source_messages_left_for_redelivery_total counter\nassetbridge_source_messages_left_for_redelivery_total{source="mqtt:yard"} 16\n');
+    expect(text).toContain('# TYPE assetbridge_source_qos0_dropped_total counter\nassetbridge_source_qos0_dropped_total{source="mqtt:yard"} 7\n');
+    expect(text).toContain('# TYPE assetbridge_source_commit_failures_total counter\nassetbridge_source_commit_failures_total{source="mqtt:yard"} 2\n');
+    expect(text).toContain('# TYPE assetbridge_source_connects_total counter\nassetbridge_source_connects_total{source="mqtt:yard"} 3\n');
+    // A source that keeps no counters has no series (no 0 that would read as "nothing lost").
+    expect(text).not.toMatch(/assetbridge_source_qos0_dropped_total\{source="http-like"\}/);
+  });
+
   it('escapes label values as the text format says, so two values never collapse into one series', () => {
     const text = renderMetrics({ ingest: { lateEvents: { 'a"b': 1, a_b: 2, 'c\\d\ne': 3 } } }, [], counters);
     expect(text).toContain('assetbridge_rule_late_events_total{rule="a\\"b"} 1\n');

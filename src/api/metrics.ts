@@ -10,6 +10,7 @@ import type { Counters, DestinationStats } from '../ports/store.js';
 import type { AttemptTiming, DestinationMetrics } from '../engine/dispatcher.js';
 import type { BatchTiming } from '../engine/ingestor.js';
 import type { RuntimeSnapshot } from '../engine/engine.js';
+import type { SourceStats } from '../ports/source.js';
 
 /**
  * The service's timings, one set per app: how long sources wait for their ack, how many messages
@@ -149,6 +150,26 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   const sources = snapshot.sources ?? {};
   metric('assetbridge_source_connected', 'gauge', '1 while the source is connected to its MQTT broker, 0 while it is not (it reconnects by itself every reconnectDelayMs).', Object.entries(sources).map(([source, s]) => [{ source }, s.connected ? 1 : 0]));
   metric('assetbridge_source_refused_subscriptions', 'gauge', 'Topic filters the MQTT broker refused to subscribe (its ACL, as a rule): nothing matching them arrives. `assetbridge status` and the service log name them.', Object.entries(sources).map(([source, s]) => [{ source }, s.refusedSubscriptions?.length ?? 0]));
+  // What each MQTT source counted since it started: messages lost (QoS 0) or left to the broker to redeliver, failed commits, reconnects.
+  const counted = Object.entries(sources).flatMap(([source, s]) => (s.stats ? [[source, s.stats] as const] : []));
+  const perSource = (f: keyof SourceStats) => counted.map(([source, s]): [Record<string, string>, number] => [{ source }, s[f]]);
+  metric('assetbridge_source_messages_received_total', 'counter', 'Messages the MQTT source received and handed to the pipeline, since the process started.', perSource('received'));
+  metric('assetbridge_source_messages_acked_total', 'counter', 'Messages the MQTT source acknowledged to its broker (PUBACK) after their commit, since the process started.', perSource('acked'));
+  metric('assetbridge_source_messages_inflight', 'gauge', 'Messages the MQTT source received and whose commit has not settled yet (un-acknowledged; bounded by maxInflight).', perSource('inflight'));
+  metric(
+    'assetbridge_source_messages_left_for_redelivery_total',
+    'counter',
+    'QoS 1/2 messages the MQTT source left un-acknowledged for its broker to redeliver (they arrived while it stopped or recovered from a failed commit, or their connection dropped before their commit), since the process started: not lost, but taken again.',
+    perSource('leftForRedelivery'),
+  );
+  metric(
+    'assetbridge_source_qos0_dropped_total',
+    'counter',
+    'QoS 0 messages the MQTT source could not store (they arrived while it stopped or recovered from a failed commit, their connection dropped, or their commit failed), since the process started: a broker never redelivers QoS 0, so they are lost; have the devices publish at QoS 1.',
+    perSource('droppedQos0'),
+  );
+  metric('assetbridge_source_commit_failures_total', 'counter', "Commits of the MQTT source's messages that failed (the store down or full); each made it reconnect so the broker redelivers, since the process started.", perSource('submitFailures'));
+  metric('assetbridge_source_connects_total', 'counter', 'Connections the MQTT source made to its broker (1 + reconnects), since the process started.', perSource('connects'));
   metric('assetbridge_circuit_open', 'gauge', '1 when the destination\'s circuit breaker is open (0 while closed, and while half-open: one probe request goes out).', Object.entries(dest).map(([k, m]) => [{ destination: k }, m.circuit === 'open' ? 1 : 0]));
   metric('assetbridge_circuit_opened_total', 'counter', "Times the destination's circuit breaker opened (failures in a row reached circuitBreaker.failureThreshold, or its probe failed), since the process started.", per('circuitOpened'));
   // Scheduled tasks (feedback polls, pulls, postings, retention): a task failing run after run is logged once, so alert on these.

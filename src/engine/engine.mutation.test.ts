@@ -127,6 +127,17 @@ describe('engine: the runtime snapshot', () => {
   });
 });
 
+describe('engine: the runtime snapshot of source counters', () => {
+  it("carries each source's counters (for /metrics), without repeating whether it is connected", async () => {
+    const stats = { received: 9, acked: 7, inflight: 1, leftForRedelivery: 1, droppedQos0: 2, submitFailures: 1, connects: 2 };
+    const mqtt: Source = { name: 'mqtt:yard', start: () => Promise.resolve(), stop: () => Promise.resolve(), connected: () => true, stats: () => ({ ...stats, connected: true }) as typeof stats };
+    const { engine } = await parts([mqtt]);
+    cleanup.push(() => engine.stop());
+    await engine.start();
+    expect((await engine.snapshot()).sources).toEqual({ 'mqtt:yard': { connected: true, stats } });
+  });
+});
+
 describe('engine: the runtime snapshot of failures quoting a secret', () => {
   it("records a failing task's error and a source's connection error as the composition root redacts them", async () => {
     const secret = 'erp-Token-31415926';

@@ -12,7 +12,7 @@ import { coerceError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { ErpConnector } from '../ports/connector.js';
-import type { IngestSink, RefusedSubscription, Source, SubmitResult } from '../ports/source.js';
+import type { IngestSink, RefusedSubscription, Source, SourceStats, SubmitResult } from '../ports/source.js';
 import type { Store } from '../ports/store.js';
 import type { DestinationMetrics, Dispatcher } from './dispatcher.js';
 import type { Ingestor, IngestStats } from './ingestor.js';
@@ -38,7 +38,7 @@ export interface RuntimeSnapshot {
   readonly at: number;
   readonly ingest?: Partial<IngestStats> & { readonly captured?: number; readonly captureDropped?: number };
   readonly destinations?: Readonly<Record<string, DestinationMetrics>>;
-  readonly sources?: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly RefusedSubscription[]; readonly connectionError?: { readonly key: string; readonly error: string } }>>;
+  readonly sources?: Readonly<Record<string, { readonly connected?: boolean; readonly refusedSubscriptions?: readonly RefusedSubscription[]; readonly connectionError?: { readonly key: string; readonly error: string }; readonly stats?: SourceStats }>>;
   readonly tasks?: Readonly<Record<string, TaskStats>>;
 }
 
@@ -503,7 +503,8 @@ export class Engine {
           const refused = s.refusedSubscriptions?.() ?? [];
           const failed = s.connectionError?.();
           const connectionError = failed ? { key: failed.key, error: this.shown(failed.error) } : undefined;
-          return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}), ...(connectionError ? { connectionError } : {}) }]];
+          const stats = s.stats ? sourceCounters(s.stats()) : undefined;
+          return [[s.name, { connected: s.connected(), ...(refused.length > 0 ? { refusedSubscriptions: refused } : {}), ...(connectionError ? { connectionError } : {}), ...(stats ? { stats } : {}) }]];
         }),
       ),
       tasks,
@@ -566,4 +567,9 @@ export class Engine {
 function captureCounts(capture: EventCapture | undefined): { captured?: number; captureDropped?: number } {
   const c = capture?.counts?.();
   return c ? { captured: c.captured, captureDropped: c.dropped } : {};
+}
+
+/** A source's counters alone (an MQTT source's stats also say whether it is connected, which the snapshot has already). */
+function sourceCounters(s: SourceStats): SourceStats {
+  return { received: s.received, acked: s.acked, inflight: s.inflight, leftForRedelivery: s.leftForRedelivery, droppedQos0: s.droppedQos0, submitFailures: s.submitFailures, connects: s.connects };
 }

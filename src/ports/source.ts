@@ -36,6 +36,26 @@ export interface Source {
   refusedSubscriptions?(): readonly RefusedSubscription[];
   /** While not connected, why the latest attempt failed and the config key to check. Absent: a source without a connection. */
   connectionError?(): { readonly key: string; readonly error: string } | undefined;
+  /** What a broker-fed source counted since it started, for `/metrics`. Absent: a source without a broker. */
+  stats?(): SourceStats;
+}
+
+/** The counters of a broker-fed (MQTT) source since it started, as `/metrics` shows them. */
+export interface SourceStats {
+  /** Messages received and handed to the sink. */
+  readonly received: number;
+  /** Messages acknowledged to the broker after their commit. */
+  readonly acked: number;
+  /** Messages submitted and not yet settled. */
+  readonly inflight: number;
+  /** QoS 1/2 messages left un-acknowledged for the broker to redeliver. */
+  readonly leftForRedelivery: number;
+  /** QoS 0 messages not stored: a broker never redelivers QoS 0, so they are lost. */
+  readonly droppedQos0: number;
+  /** Submits that rejected (each caused a reconnect). */
+  readonly submitFailures: number;
+  /** Successful connections (1 + reconnects). */
+  readonly connects: number;
 }
 
 /** A topic filter the broker refused to subscribe, as `status` and `/metrics` show it. */

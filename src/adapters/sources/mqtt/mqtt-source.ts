@@ -16,7 +16,7 @@
 import mqtt, { type ClientSubscribeCallback, type IConnackPacket, type IPublishPacket, type ISubscriptionGrant, type MqttClient } from 'mqtt';
 import type { MqttSourceConfig } from '../../../config/schema.js';
 import type { RawMessage } from '../../../core/model/messages.js';
-import type { IngestSink, RefusedSubscription, Source } from '../../../ports/source.js';
+import type { IngestSink, RefusedSubscription, Source, SourceStats } from '../../../ports/source.js';
 import { mqttClientOptions, redactedUrl, staleSubscriptions, subscribedAs, subscriptions, type ReadPem } from './client-options.js';
 import { compileTopicFilter, type TopicMatcher } from '../../../core/normalize/topic-match.js';
 import { deferAcks, sendPubacks } from './deferred-ack.js';
@@ -67,21 +67,7 @@ const QUICK_CLOSE_BASE_MS = 10_000;
 const QUICK_CLOSES_SAID = 3;
 
 /** Counters for metrics and health. */
-export interface MqttSourceStats {
-  /** Messages received and handed to the sink. */
-  readonly received: number;
-  /** Messages acknowledged to the broker after their commit. */
-  readonly acked: number;
-  /** Messages submitted and not yet settled. */
-  readonly inflight: number;
-  /** QoS 1/2 messages left un-acknowledged for the broker to redeliver (arrived while stopping/recovering, or committed after their connection dropped). */
-  readonly leftForRedelivery: number;
-  /** QoS 0 messages not stored (arrived while stopping/recovering, after their connection dropped, or in a failed commit): a broker never redelivers QoS 0, so they are lost. */
-  readonly droppedQos0: number;
-  /** Submits that rejected (each caused a reconnect). */
-  readonly submitFailures: number;
-  /** Successful connections (1 + reconnects). */
-  readonly connects: number;
+export interface MqttSourceStats extends SourceStats {
   readonly connected: boolean;
 }
 
