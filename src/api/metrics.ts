@@ -134,6 +134,12 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
     Object.entries(counters.factsEnqueued).map(([operation, n]) => [{ operation }, n]),
   );
   metric('assetbridge_quarantined_total', 'counter', "Messages quarantined (a replay quarantined again counts again), over the store's life (kept across restarts).", [[{}, counters.quarantined]]);
+  metric(
+    'assetbridge_quarantine_retained_repeats_total',
+    'counter',
+    "Retained MQTT messages the broker sent again at a new subscription (each MQTT 3.1.1 start) that quarantine already held (open or discarded): counted on their entry, not quarantined again, over the store's life (kept across restarts).",
+    [[{}, counters.quarantineRetainedRepeats]],
+  );
   metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));
   metric('assetbridge_outbox_inflight', 'gauge', 'Deliveries claimed and being sent per destination (not counted in assetbridge_outbox_pending).', outbox.map((d) => [{ destination: d.destination }, d.inflight]));

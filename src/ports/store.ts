@@ -160,6 +160,8 @@ export interface QuarantineRow extends QuarantineEntry {
   readonly id: number;
   readonly status: 'open' | 'replayed' | 'discarded';
   readonly replays: number;
+  /** Times the broker sent this retained message again (a new subscription) after it was set aside, counted here instead of opening another entry; absent: none. */
+  readonly retainedRepeats?: number;
 }
 
 export interface AuditQuery {
@@ -176,6 +178,8 @@ export interface Counters {
   readonly quarantined: number;
   /** Quarantine entries still open (not replayed or discarded). */
   readonly quarantineOpen: number;
+  /** Retained MQTT messages set aside again at a new subscription and counted on the entry that held them, not quarantined again (all time). */
+  readonly quarantineRetainedRepeats: number;
   /** Messages in the ingest log: their rule-state changes are not in the stored state yet (next checkpoint, or replay at start). */
   readonly ingestLog: number;
   /** New facts put in the outbox (all time), by operation: work orders opened, counts and usage posted. Replays add nothing. */

@@ -27,6 +27,13 @@ export interface RawMessage {
    */
   readonly redelivered?: true;
   /**
+   * A retained message's stored copy, sent because a subscription was made (MQTT's RETAIN flag as
+   * delivered; a live message never carries it): the broker sends the same copy again at every new
+   * subscription (each start, with MQTT 3.1.1). Set aside, it is kept once in quarantine (see
+   * {@link QuarantineEntry.retained}).
+   */
+  readonly retained?: true;
+  /**
    * Set aside by its source before decoding (a pushed work order the destination's connector
    * cannot read): quarantined with this code and reason, in the same transaction as the rest of
    * its submit. So a submit whose commit fails, sent again, keeps it once, not once per attempt.
@@ -46,6 +53,13 @@ export interface QuarantineEntry {
   readonly reason: string;
   /** The entry this one is a replay of: the message was replayed from it and set aside again. */
   readonly replayOf?: number;
+  /**
+   * A retained message's stored copy ({@link RawMessage.retained}): when an entry with the same
+   * source, topic and payload is open or discarded, this is that message sent again, and the
+   * store counts it on that entry (`retainedRepeats`) instead of opening another. A changed
+   * payload is another message: a new entry.
+   */
+  readonly retained?: true;
 }
 
 /**

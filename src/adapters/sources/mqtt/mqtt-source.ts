@@ -179,9 +179,15 @@ export function createMqttSource(config: MqttSourceConfig, options: MqttSourceOp
     // DUP: the broker sent it on an earlier connection and no acknowledgement reached it. A
     // retained copy MQTT 3.1.1 resends for a subscription the session held (at a start) was most
     // likely taken before too: an older meter reading in it is then no meter fault.
-    const raw: RawMessage = packet.dup || (packet.retain && resentRetained.some((matches) => matches(packet.topic)))
-      ? { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), redelivered: true }
-      : { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() };
+    // RETAIN on a delivery: the broker's stored copy, sent for a subscription made (again at every
+    // new one); quarantine keeps a malformed one once.
+    const raw: RawMessage = packet.retain
+      ? resentRetained.some((matches) => matches(packet.topic)) || packet.dup
+        ? { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), redelivered: true, retained: true }
+        : { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), retained: true }
+      : packet.dup
+        ? { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now(), redelivered: true }
+        : { source: name, channel: packet.topic, payload: packet.payload, receivedAt: now() };
     pending.push({ packet, raw, connection });
     if (pending.length >= maxSubmitBatch) flush();
     else if (!flushScheduled) {

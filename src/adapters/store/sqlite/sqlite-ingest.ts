@@ -64,6 +64,11 @@ export function prepareIngestStatements(db: Database.Database) {
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    // A retained copy set aside before, still held (open, or discarded by an operator): the newest such entry counts it.
+    repeatRetained: db.prepare(
+      `UPDATE quarantine SET retained_repeats = retained_repeats + 1 WHERE id = (
+         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND payload = ? AND is_text = ? AND status IN ('open', 'discarded') ORDER BY id DESC LIMIT 1)`,
+    ),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
   };
@@ -152,6 +157,9 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
 }
 
+/** Counter of retained copies set aside again and counted on the quarantine entry that holds them. */
+export const RETAINED_REPEATS_COUNTER = 'quarantine_retained_repeats';
+
 /** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
 export const FACTS_COUNTER = 'facts_enqueued:';
 
@@ -189,16 +197,25 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
       } else updates.add(d[i + 1] as string, d[i + 2] as string, d[i + 3] as string, d[i + 4] as string, d[i + 5] as number, d[i + 6] as string, now, now, now, now);
     }
     updates.finish();
+    let quarantined = 0;
+    let repeats = 0;
     for (const q of c.quarantine) {
-      const isText = typeof q.payload === 'string';
-      stmts.quarantine.run(q.source, q.channel, Buffer.from(q.payload), isText ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
+      const isText = typeof q.payload === 'string' ? 1 : 0;
+      const payload = Buffer.from(q.payload);
+      // The broker resending a retained message already held: counted on its entry, not kept again.
+      if (q.retained && stmts.repeatRetained.run(q.channel, q.source, payload, isText).changes > 0) repeats++;
+      else {
+        stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
+        quarantined++;
+      }
     }
     for (const id of c.replayed) stmts.closeReplayed.run(id);
     if (c.log) stmts.appendLog.run(c.log.now, c.log.messages, blob(c.log.data));
     if (c.spread) applySpread(stmts, c.spread);
     if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
-    if (c.quarantine.length) stmts.bumpCounter.run('quarantined', c.quarantine.length);
+    if (quarantined) stmts.bumpCounter.run('quarantined', quarantined);
+    if (repeats) stmts.bumpCounter.run(RETAINED_REPEATS_COUNTER, repeats);
   }).immediate();
 }
 
