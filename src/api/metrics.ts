@@ -135,10 +135,10 @@ export function renderMetrics(snapshot: Partial<RuntimeSnapshot>, outbox: readon
   );
   metric('assetbridge_quarantined_total', 'counter', "Messages quarantined (a replay quarantined again counts again), over the store's life (kept across restarts).", [[{}, counters.quarantined]]);
   metric(
-    'assetbridge_quarantine_retained_repeats_total',
+    'assetbridge_quarantine_repeats_total',
     'counter',
-    "Retained MQTT messages the broker sent again at a new subscription (each MQTT 3.1.1 start) that quarantine already held (open or discarded): counted on their entry, not quarantined again, over the store's life (kept across restarts).",
-    [[{}, counters.quarantineRetainedRepeats]],
+    "Messages quarantine already held (open or discarded) that their MQTT broker sent again (a retained copy at a new subscription, each MQTT 3.1.1 start; a redelivery after an ack lost with its connection): counted on their entry, not quarantined again, over the store's life (kept across restarts).",
+    [[{}, counters.quarantineRepeats]],
   );
   metric('assetbridge_quarantine_open', 'gauge', 'Quarantine entries still open (neither replayed nor discarded).', [[{}, counters.quarantineOpen]]);
   metric('assetbridge_outbox_pending', 'gauge', 'Deliveries waiting per destination.', outbox.map((d) => [{ destination: d.destination }, d.pending]));

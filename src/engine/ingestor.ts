@@ -1071,7 +1071,7 @@ export class Ingestor implements IngestSink {
       const d = decoded[i] as Decoded | SetAside;
       const m = messages[i] as RawMessage;
       if (!('events' in d)) {
-        quarantine.push({ source: m.source, channel: m.channel, payload: d.payload ?? m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}), ...(m.retained ? { retained: true as const } : {}) });
+        quarantine.push({ source: m.source, channel: m.channel, payload: d.payload ?? m.payload, receivedAt: m.receivedAt, code: d.code, reason: d.reason, ...(m.replayOf !== undefined ? { replayOf: m.replayOf } : {}), ...(m.retained || m.redelivered ? { resent: true as const } : {}) });
         outcomes.push({ accepted: false, reason: d.reason, events: 0, deliveries: [] });
         continue;
       }

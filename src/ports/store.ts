@@ -160,8 +160,8 @@ export interface QuarantineRow extends QuarantineEntry {
   readonly id: number;
   readonly status: 'open' | 'replayed' | 'discarded';
   readonly replays: number;
-  /** Times the broker sent this retained message again (a new subscription) after it was set aside, counted here instead of opening another entry; absent: none. */
-  readonly retainedRepeats?: number;
+  /** Times its source sent this message again after it was set aside (a retained copy at a new subscription, an MQTT redelivery), counted here instead of opening another entry; absent: none. */
+  readonly repeats?: number;
 }
 
 export interface AuditQuery {
@@ -178,8 +178,8 @@ export interface Counters {
   readonly quarantined: number;
   /** Quarantine entries still open (not replayed or discarded). */
   readonly quarantineOpen: number;
-  /** Retained MQTT messages set aside again at a new subscription and counted on the entry that held them, not quarantined again (all time). */
-  readonly quarantineRetainedRepeats: number;
+  /** Copies of messages quarantine holds that their source sent again (retained at a new subscription, MQTT redeliveries), counted on their entry, not quarantined again (all time). */
+  readonly quarantineRepeats: number;
   /** Messages in the ingest log: their rule-state changes are not in the stored state yet (next checkpoint, or replay at start). */
   readonly ingestLog: number;
   /** New facts put in the outbox (all time), by operation: work orders opened, counts and usage posted. Replays add nothing. */

@@ -54,12 +54,14 @@ export interface QuarantineEntry {
   /** The entry this one is a replay of: the message was replayed from it and set aside again. */
   readonly replayOf?: number;
   /**
-   * A retained message's stored copy ({@link RawMessage.retained}): when an entry with the same
-   * source, topic and payload is open or discarded, this is that message sent again, and the
-   * store counts it on that entry (`retainedRepeats`) instead of opening another. A changed
-   * payload is another message: a new entry.
+   * A copy its source may have handed over before: a retained message's stored copy
+   * ({@link RawMessage.retained}) or an MQTT redelivery ({@link RawMessage.redelivered}: the
+   * broker got no PUBACK, often one lost with its connection after the commit). When an entry with
+   * the same source, topic and payload is open or discarded, this is that message sent again, and
+   * the store counts it on that entry (`repeats`) instead of opening another. A changed payload is
+   * another message: a new entry.
    */
-  readonly retained?: true;
+  readonly resent?: true;
 }
 
 /**

@@ -64,9 +64,9 @@ export function prepareIngestStatements(db: Database.Database) {
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
     quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-    // A retained copy set aside before, still held (open, or discarded by an operator): the newest such entry counts it.
-    repeatRetained: db.prepare(
-      `UPDATE quarantine SET retained_repeats = retained_repeats + 1 WHERE id = (
+    // A copy sent again (retained, or redelivered) of a message set aside before and still held (open, or discarded by an operator): the newest such entry counts it.
+    repeatResent: db.prepare(
+      `UPDATE quarantine SET repeats = repeats + 1 WHERE id = (
          SELECT id FROM quarantine WHERE channel = ? AND source = ? AND payload = ? AND is_text = ? AND status IN ('open', 'discarded') ORDER BY id DESC LIMIT 1)`,
     ),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
@@ -157,8 +157,8 @@ function finishCommit(commit: IngestCommit, replaceState: string[], stateRows: (
   return { replaceState, stateRows, deliveries, quarantine: commit.quarantine, accepted: commit.accepted, log, checkpoint: commit.checkpoint === true, spread, replayed: commit.replayed ?? [] };
 }
 
-/** Counter of retained copies set aside again and counted on the quarantine entry that holds them. */
-export const RETAINED_REPEATS_COUNTER = 'quarantine_retained_repeats';
+/** Counter of copies sent again (retained, redelivered) of messages quarantine holds, counted on their entry. */
+export const REPEATS_COUNTER = 'quarantine_repeats';
 
 /** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
 export const FACTS_COUNTER = 'facts_enqueued:';
@@ -202,8 +202,8 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     for (const q of c.quarantine) {
       const isText = typeof q.payload === 'string' ? 1 : 0;
       const payload = Buffer.from(q.payload);
-      // The broker resending a retained message already held: counted on its entry, not kept again.
-      if (q.retained && stmts.repeatRetained.run(q.channel, q.source, payload, isText).changes > 0) repeats++;
+      // The broker resending a message already held (a retained copy, a redelivery): counted on its entry, not kept again.
+      if (q.resent && stmts.repeatResent.run(q.channel, q.source, payload, isText).changes > 0) repeats++;
       else {
         stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
         quarantined++;
@@ -215,7 +215,7 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     if (newFacts) for (const [op, n] of newFacts) stmts.bumpCounter.run(`${FACTS_COUNTER}${op}`, n);
     if (c.accepted) stmts.bumpCounter.run('events_accepted', c.accepted);
     if (quarantined) stmts.bumpCounter.run('quarantined', quarantined);
-    if (repeats) stmts.bumpCounter.run(RETAINED_REPEATS_COUNTER, repeats);
+    if (repeats) stmts.bumpCounter.run(REPEATS_COUNTER, repeats);
   }).immediate();
 }
 

@@ -306,11 +306,12 @@ ALTER TABLE asset_rule_state_rowid RENAME TO asset_rule_state;
   },
   {
     version: 15,
-    name: 'quarantine-retained-repeats',
+    name: 'quarantine-repeats',
     // A retained MQTT message set aside comes again at every new subscription (each MQTT 3.1.1
-    // start): its copies are counted on the entry that holds it, found by its topic.
+    // start), a redelivered one after an ack lost with its connection: its copies are counted on
+    // the entry that holds it, found by its topic.
     sql: `
-ALTER TABLE quarantine ADD COLUMN retained_repeats INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE quarantine ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX quarantine_channel ON quarantine(channel);
 `,
   },

@@ -324,7 +324,7 @@ describe('SqliteStore outbox', () => {
 
   it('keeps a retained message set aside once: its copies the broker sends again count on its entry; a changed payload, a live message, or one replayed since is a new entry', async () => {
     const s = open();
-    const bad = (payload: string | Uint8Array, extra: object = { retained: true }) => ({ source: 'mqtt:yard', channel: 'yard/a1/t', payload, receivedAt: 1, code: 'undecodable' as const, reason: 'payload is not JSON', ...extra });
+    const bad = (payload: string | Uint8Array, extra: object = { resent: true }) => ({ source: 'mqtt:yard', channel: 'yard/a1/t', payload, receivedAt: 1, code: 'undecodable' as const, reason: 'payload is not JSON', ...extra });
     const quarantine = (...entries: ReturnType<typeof bad>[]) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: entries });
     await quarantine(bad('{oops'));
     // The next two starts resend it (twice in one batch counts twice); the same bytes as binary are another message.
@@ -332,16 +332,16 @@ describe('SqliteStore outbox', () => {
     await quarantine(bad('{oops'), bad('{oops'));
     await quarantine(bad(new Uint8Array(Buffer.from('{oops'))));
     let rows = await s.listQuarantine({});
-    expect(rows.map((r) => [r.payload, r.retainedRepeats])).toEqual([
+    expect(rows.map((r) => [r.payload, r.repeats])).toEqual([
       ['{oops', 3],
       [new Uint8Array(Buffer.from('{oops')), undefined],
     ]);
-    expect(await s.counters()).toMatchObject({ quarantined: 2, quarantineOpen: 2, quarantineRetainedRepeats: 3 });
+    expect(await s.counters()).toMatchObject({ quarantined: 2, quarantineOpen: 2, quarantineRepeats: 3 });
     // Loses nothing: a changed payload, another topic, or the same bytes published live are new entries.
     await quarantine(bad('{oops2'), { ...bad('{oops'), channel: 'yard/a2/t' }, bad('{oops', {}));
     rows = await s.listQuarantine({});
     expect(rows).toHaveLength(5);
-    expect(rows.slice(2).map((r) => [r.channel, r.payload, r.retainedRepeats])).toEqual([
+    expect(rows.slice(2).map((r) => [r.channel, r.payload, r.repeats])).toEqual([
       ['yard/a1/t', '{oops2', undefined],
       ['yard/a2/t', '{oops', undefined],
       ['yard/a1/t', '{oops', undefined],
@@ -351,13 +351,13 @@ describe('SqliteStore outbox', () => {
     await s.markQuarantine(rows.filter((r) => r.channel === 'yard/a1/t' && r.payload === '{oops').map((r) => r.id), 'discarded');
     await quarantine(bad('{oops'));
     expect(await s.countQuarantine({ status: 'open' })).toBe(3);
-    expect((await s.counters()).quarantineRetainedRepeats).toBe(4);
+    expect((await s.counters()).quarantineRepeats).toBe(4);
     // Replayed (and taken, after a fix): a copy set aside later is a new entry, its fate not decided yet.
     await s.markQuarantine([rows[2]!.id], 'replayed');
     await quarantine(bad('{oops2'));
     expect((await s.listQuarantine({ status: 'open' })).map((r) => r.payload)).toContain('{oops2');
-    expect((await s.listQuarantine({ ids: [first] }))[0]?.retainedRepeats).toBe(3);
-    expect(await s.counters()).toMatchObject({ quarantined: 6, quarantineRetainedRepeats: 4 });
+    expect((await s.listQuarantine({ ids: [first] }))[0]?.repeats).toBe(3);
+    expect(await s.counters()).toMatchObject({ quarantined: 6, quarantineRepeats: 4 });
   });
 
   it('reads quarantine entries by id, with the other filters', async () => {

@@ -36,7 +36,7 @@ import type {
   Store,
 } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, RETAINED_REPEATS_COUNTER, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -774,7 +774,7 @@ export class SqliteStore implements Store {
     const quarantineOpen = this.db.prepare("SELECT count(*) FROM quarantine WHERE status = 'open'").pluck().get() as number;
     const factsEnqueued: Record<string, number> = {};
     for (const r of rows) if (r.name.startsWith(FACTS_COUNTER)) factsEnqueued[r.name.slice(FACTS_COUNTER.length)] = r.value;
-    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, quarantineRetainedRepeats: get(RETAINED_REPEATS_COUNTER), ingestLog, factsEnqueued });
+    return Promise.resolve({ eventsAccepted: get('events_accepted'), quarantined: get('quarantined'), quarantineOpen, quarantineRepeats: get(REPEATS_COUNTER), ingestLog, factsEnqueued });
   }
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]> {
@@ -1247,7 +1247,7 @@ export class SqliteStore implements Store {
       status: QuarantineRow['status'];
       replays: number;
       replay_of: number | null;
-      retained_repeats: number;
+      repeats: number;
     }[];
     return Promise.resolve(
       rows.map((r) => ({
@@ -1258,7 +1258,7 @@ export class SqliteStore implements Store {
         status: r.status,
         replays: r.replays,
         ...(r.replay_of !== null ? { replayOf: r.replay_of } : {}),
-        ...(r.retained_repeats > 0 ? { retainedRepeats: r.retained_repeats } : {}),
+        ...(r.repeats > 0 ? { repeats: r.repeats } : {}),
       })),
     );
   }
