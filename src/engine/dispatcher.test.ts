@@ -1036,21 +1036,27 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
   });
 });
 
+/** The ERP simulator, and a REST connector to it whose token comes from its OAuth2 endpoint (`destination` and `auth`: keys to add). */
+async function oauthErp(destination: Record<string, unknown> = {}, auth: Record<string, unknown> = {}) {
+  const erp = await startErpSimulator({ token: null });
+  cleanup.push(() => erp.close());
+  const connector = createRestConnector(
+    restDestinationSchema.parse({
+      name: 'erp',
+      type: 'rest',
+      baseUrl: erp.url,
+      ...destination,
+      auth: { type: 'oauth2-client-credentials', tokenUrl: `${erp.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret', ...auth },
+    }),
+  );
+  return { erp, connector };
+}
+
 describe('the timeout of a request that waits for an OAuth2 token', () => {
   // timeoutMs counted the token request before the first request: a token endpoint slower than it
   // timed the delivery out though the ERP would have answered at once.
   it('bounds the request, not the token request before it (auth.timeoutMs bounds that): delivered in one attempt', async () => {
-    const erp = await startErpSimulator({ token: null });
-    cleanup.push(() => erp.close());
-    const connector = createRestConnector(
-      restDestinationSchema.parse({
-        name: 'erp',
-        type: 'rest',
-        baseUrl: erp.url,
-        timeoutMs: '500ms',
-        auth: { type: 'oauth2-client-credentials', tokenUrl: `${erp.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret', timeoutMs: '10s' },
-      }),
-    );
+    const { erp, connector } = await oauthErp({ timeoutMs: '500ms' }, { timeoutMs: '10s' });
     // The token endpoint answers three times slower than a request may take.
     erp.faults.add({ kind: 'latency', path: '/oauth/token', latencyMs: 1500, count: 1 });
     const store = await storeWith([workOrder(1)]);
@@ -1064,16 +1070,7 @@ describe('the timeout of a request that waits for an OAuth2 token', () => {
 
 describe('an OAuth2 token endpoint that refuses the client (a client secret expired mid-run)', () => {
   it('each attempt asks it once: no credential refresh follows a refusal of the token endpoint itself, and the audit says retry, then dead', async () => {
-    const erp = await startErpSimulator({ token: null });
-    cleanup.push(() => erp.close());
-    const connector = createRestConnector(
-      restDestinationSchema.parse({
-        name: 'erp',
-        type: 'rest',
-        baseUrl: erp.url,
-        auth: { type: 'oauth2-client-credentials', tokenUrl: `${erp.url}/oauth/token`, clientId: 'assetbridge', clientSecret: 'sim-secret' },
-      }),
-    );
+    const { erp, connector } = await oauthErp();
     erp.faults.add({ kind: 'error', path: '/oauth/token', status: 401, count: 100, body: { error: 'invalid_client', error_description: 'client secret expired' } });
     const store = await storeWith([workOrder(1)]);
     const d = dispatcherFor(store, connector, { maxAttempts: 2 });
