@@ -136,6 +136,43 @@ describe('idempotency', () => {
     await call(s, 'POST', '/__sim/known-assets', { assets: ['A'] });
     expect((await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-3' })).status).toBe(200);
   });
+
+  it('with idempotencyKeeps4xx stores a 4xx under its key and replays it after the cause is fixed; a new key is applied', async () => {
+    const s = await start({ knownAssets: [], idempotencyKeeps4xx: true });
+    const first = await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-4' });
+    expect(first.status).toBe(404);
+    await call(s, 'POST', '/__sim/known-assets', { assets: ['A'] });
+    const again = await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-4' });
+    expect(again.status).toBe(404);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(s.state().locations).toEqual({});
+    expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { location: 0 } });
+    // The same key with another body is still a conflict, not the stored 404.
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', { ...loc, warehouseLocation: 'Z' }, { 'X-Idempotency-Key': 'key-4' })).status).toBe(422);
+    expect((await call(s, 'PATCH', '/api/v1/assets/A/location', loc, { 'X-Idempotency-Key': 'key-5' })).status).toBe(200);
+    expect(s.state().locations.A).toMatchObject({ warehouseLocation: 'Y' });
+  });
+
+  it('with idempotencyKeeps4xx drops the 4xx of a sub-request rolled back with its all-or-nothing batch', async () => {
+    const s = await start({ idempotencyKeeps4xx: true, batchAtomic: true, knownAssets: [] });
+    const batch = { requests: [{ id: '1', method: 'PATCH', path: '/api/v1/assets/A/location', headers: { 'X-Idempotency-Key': 'key-6' }, body: loc }] };
+    expect((await call(s, 'POST', '/api/v1/$batch', batch)).status).toBe(400);
+    s.setKnownAssets(['A']);
+    const ok = await call(s, 'POST', '/api/v1/$batch', batch);
+    expect(ok.body.responses[0].status).toBe(200);
+    expect(s.state().locations.A).toMatchObject({ warehouseLocation: 'Y' });
+  });
+
+  it('with idempotencyKeeps4xx stores a 4xx of a batch sub-request under its key', async () => {
+    const s = await start({ idempotencyKeeps4xx: true, knownAssets: [] });
+    const batch = { requests: [{ id: '1', method: 'PATCH', path: '/api/v1/assets/A/location', headers: { 'X-Idempotency-Key': 'key-8' }, body: loc }] };
+    expect((await call(s, 'POST', '/api/v1/$batch', batch)).body.responses[0].status).toBe(404);
+    s.setKnownAssets(['A']);
+    const again = await call(s, 'POST', '/api/v1/$batch', batch);
+    expect(again.body.responses[0]).toMatchObject({ status: 404, headers: { 'Idempotent-Replayed': 'true' } });
+    expect(s.state().locations).toEqual({});
+  });
 });
 
 describe('validation and routes', () => {

@@ -2,7 +2,8 @@
  * A generic REST ERP over real HTTP, for tests and the demo (test tooling, never product code).
  * It speaks the API the generic REST connector targets (see erp-store.ts) with what real ERPs
  * put in the way: bearer auth and an OAuth2 client-credentials token endpoint, a request budget
- * answered with 429 + `Retry-After`, idempotency keys with stored-response replay, body
+ * answered with 429 + `Retry-After`, idempotency keys with stored-response replay (of 2xx answers,
+ * or with `idempotencyKeeps4xx` also of 4xx ones), body
  * validation, an optional known-asset list, a `$batch` endpoint, work-order status changes with
  * optional webhooks, and injected faults. A control API under `/__sim/` lets tests in other
  * processes drive it.
@@ -51,6 +52,15 @@ export interface ErpSimulatorOptions {
   readonly idempotency?: boolean;
   /** @default X-Idempotency-Key */
   readonly idempotencyHeader?: string;
+  /**
+   * `true`: a write refused with a 4xx (a validation error, an unknown asset, a duplicate) is stored
+   * under its idempotency key like a 2xx, and every later request with that key and body gets that
+   * same answer (`Idempotent-Replayed: true`), even once the cause is fixed in the ERP, as
+   * Stripe-style idempotency middleware keeps the first answer. (A 401, a 429 and a fault's answer
+   * come before the key is looked at, and are not stored.)
+   * @default false (only 2xx answers are stored: a key refused with a 4xx can be sent again)
+   */
+  readonly idempotencyKeeps4xx?: boolean;
   /** When set, writes naming another asset get 404. @default any asset exists */
   readonly knownAssets?: readonly string[];
   /** POSTs work-order status changes here. */
@@ -338,7 +348,13 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     };
   }
 
-  /** Idempotent write: the first 2xx answer for a key is stored and replayed for repeats. */
+  /** Whether an answer of this status is kept under its idempotency key and replayed. */
+  function storesUnderKey(status: number): boolean {
+    if (status >= 200 && status < 300) return true;
+    return options.idempotencyKeeps4xx === true && status >= 400 && status < 500;
+  }
+
+  /** Idempotent write: the first 2xx answer for a key (with `idempotencyKeeps4xx`, also a 4xx) is stored and replayed for repeats. */
   function withIdempotency(method: string, pathWithQuery: string, body: unknown, key: string | undefined, apply: () => SimResponse): SimResponse {
     if (options.idempotency === false || key === undefined || key === '' || !WRITE_METHODS.has(method)) return apply();
     const fingerprint = `${method} ${pathWithQuery}\n${stableJson(body)}`;
@@ -352,7 +368,7 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       return { ...stored.response, headers: { ...stored.response.headers, 'Idempotent-Replayed': 'true' } };
     }
     const response = apply();
-    if (response.status >= 200 && response.status < 300) idempotencyStore.set(key, { fingerprint, response });
+    if (storesUnderKey(response.status)) idempotencyStore.set(key, { fingerprint, response });
     return response;
   }
 

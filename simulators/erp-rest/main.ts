@@ -26,6 +26,7 @@ const program = new Command('erp-rest-sim')
   .option('--rate-per-minute <n>', 'requests per minute on /api/* before 429 (0 = unlimited)', positiveInt('--rate-per-minute'), 0)
   .option('--rate-window <kind>', 'fixed or sliding rate window', 'fixed')
   .option('--no-idempotency', 'ignore the idempotency header (an ERP without idempotency support)')
+  .option('--idempotency-keeps-4xx', 'store a 4xx answer under its idempotency key and replay it for that key, as Stripe-style idempotency does (default: only 2xx answers are stored)')
   .option('--known-assets <ids>', 'comma-separated asset ids; writes for others get 404')
   .option('--webhook-url <url>', 'POST work-order status changes here')
   .option('--webhook-secret <secret>', 'sign webhooks with HMAC-SHA256 (X-Signature-256)')
@@ -51,6 +52,7 @@ const opts = program.opts<{
   ratePerMinute: number;
   rateWindow: string;
   idempotency: boolean;
+  idempotencyKeeps4xx?: boolean;
   knownAssets?: string;
   webhookUrl?: string;
   webhookSecret?: string;
@@ -88,6 +90,7 @@ const options: ErpSimulatorOptions = {
   ...(opts.ratePerMinute > 0 ? { ratePerMinute: opts.ratePerMinute } : {}),
   rateWindow: opts.rateWindow === 'sliding' ? 'sliding' : 'fixed',
   idempotency: opts.idempotency,
+  idempotencyKeeps4xx: opts.idempotencyKeeps4xx === true,
   ...(opts.knownAssets !== undefined ? { knownAssets: opts.knownAssets.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),
   ...(opts.webhookUrl !== undefined ? { webhookUrl: opts.webhookUrl } : {}),
   ...(opts.webhookSecret !== undefined ? { webhookSecret: opts.webhookSecret } : {}),
