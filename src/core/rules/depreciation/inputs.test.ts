@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import { monthlyCalendar } from './calendar.js';
 import { depreciationInputProblems, readAmount } from './inputs.js';
-import { DEFAULT_DEPRECIATION_ATTRIBUTES, usageFor } from './usage.js';
+import { postedUnitsOf } from './posting.js';
+import { DEFAULT_DEPRECIATION_ATTRIBUTES, roundHalfUp, usageFor } from './usage.js';
 
 const names = DEFAULT_DEPRECIATION_ATTRIBUTES;
 const problems = (attributes: Record<string, string>) => depreciationInputProblems(attributes, names).map((p) => [p.input, p.value]);
@@ -56,6 +57,27 @@ describe('depreciation inputs', () => {
     expect([line('2.01').straightLine, line('2.01').unitsOfProduction]).toEqual([1.01, 1.01]);
     expect([line('2.03').straightLine, line('1.23456').straightLine, line('0.01').straightLine]).toEqual([1.02, 0.62, 0.01]);
     expect(line('0.0000002').straightLine).toBe(0); // 1e-7: its text is in exponent notation
+  });
+
+  // Units were rounded as Math.round(v * 1000) / 1000, in binary: 2.0035 (2003.4999… × 1000) went to 2.003, 0.5005 to 0.500.
+  it('units are rounded half up to 3 decimals on their decimal value, as money is', () => {
+    expect([roundHalfUp(2.0035, 3), roundHalfUp(0.5005, 3), roundHalfUp(1024.0075, 3), roundHalfUp(1.005, 2), roundHalfUp(2.0034, 3)]).toEqual([2.004, 0.501, 1024.008, 1.01, 2.003]);
+    // Past 1e18 the whole number it rounds to is in exponent notation: still a number, not NaN.
+    expect([roundHalfUp(1e19, 2), roundHalfUp(1e18, 3), roundHalfUp(1e-7, 3)]).toEqual([1e19, 1e18, 0]);
+    const october = monthlyCalendar('UTC').period('2026-10');
+    if (!october) throw new Error('no October');
+    const line = (used: number) =>
+      usageFor(
+        { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: { cost: '1000', salvage: '0', expectedUnits: '10000', usefulLifeMonths: '60' } },
+        { first: [Date.parse('2026-10-01T00:00:00Z'), 0] as const, last: [Date.parse('2026-10-20T00:00:00Z'), used] as const, periods: { '2026-10': { units: used, meterAtEnd: used } } },
+        october,
+        names,
+        Date.parse('2026-11-05T00:00:00Z'),
+      );
+    expect([line(2.0035).periodUnits, line(2.0035).lifeToDateUnits, line(0.5005).periodUnits, line(0.5005).lifeToDateUnits]).toEqual([2.004, 2.004, 0.501, 0.501]);
+    // A posted period's meter, worked back from the life-to-date its posting carried, is rounded the same way.
+    const asset: AssetRecord = { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} };
+    expect(postedUnitsOf({ periodUnits: 1, lifeToDateUnits: 2.0035 }, asset, names)?.meterAtEnd).toBe(2.004);
   });
 
   it('are noted per asset in the preview, not taken for missing, and not used', () => {

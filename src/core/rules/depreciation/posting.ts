@@ -15,7 +15,7 @@ import { sameCalendarName, stampCalendar, type Period, type PeriodCalendar } fro
 import { filedUnderOtherCalendar, type UsageState } from './usage-rule.js';
 import { postedThrough } from './refile.js';
 import { depreciationInputProblems, POSTED_INPUTS, readAmount, type DepreciationInputProblem } from './inputs.js';
-import { usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
+import { roundUnits, usageFor, usagePostDelivery, type DepreciationAttributes, type PostedUnits, type PriorPeriodUnits, type UsageLine, type UsageMeterKind, type UsagePosted, type UsageUnits } from './usage.js';
 
 /** An asset's posting record: the basis of its next posting. */
 export interface UsageLedger extends UsagePosted {
@@ -94,7 +94,7 @@ export function postedUnitsOf(payload: Readonly<Record<string, unknown>>, asset:
     : [];
   return {
     periodUnits,
-    meterAtEnd: typeof lifeToDateUnits === 'number' ? Math.round((lifeToDateUnits + base) * 1000) / 1000 : null,
+    meterAtEnd: typeof lifeToDateUnits === 'number' ? roundUnits(lifeToDateUnits + base) : null,
     adjustmentUnits: typeof adjustmentUnits === 'number' ? adjustmentUnits : 0,
     adjustmentPeriods: periods,
   };

@@ -206,15 +206,23 @@ export function formatAmount(v: number, digits = 3): string {
 }
 
 /**
- * Cents, half up as ERPs round currency, on the decimal the value reads as: `v * 100` in binary
- * would take 1.005 (1.00499999…) to 1.00; shifting the exponent in text does not.
+ * `v` to `digits` decimals, half up as ERPs round, on the decimal the value reads as: `v * 100` in
+ * binary would take 1.005 (1.00499999…) to 1.00, and `v * 1000` 1.0005 to 1.000; shifting the
+ * exponent in text does not. (The whole number it rounds to, divided by 10^digits, is the nearest
+ * double to the rounded decimal, as that decimal's text would be read.)
  */
-const money = (v: number): number => {
+export function roundHalfUp(v: number, digits: number): number {
   const text = String(v);
-  // Exponent notation (under 1e-6, or 1e21 and up): no half cent to tell.
-  return text.includes('e') ? Math.round(v * 100) / 100 : Number(`${Math.round(Number(`${text}e2`))}e-2`);
-};
-const units = (v: number): number => Math.round(v * 1000) / 1000;
+  const scale = 10 ** digits;
+  // Exponent notation (under 1e-6, or 1e21 and up): no half to tell.
+  return text.includes('e') ? Math.round(v * scale) / scale : Math.round(Number(`${text}e${digits}`)) / scale;
+}
+
+/** Cents, half up as ERPs round currency. */
+const money = (v: number): number => roundHalfUp(v, 2);
+/** Units (hours, km) to 3 decimals, half up as money is. */
+export const roundUnits = (v: number): number => roundHalfUp(v, 3);
+const units = roundUnits;
 
 /** The usage line for one asset and period, at time `now` (to tell open periods from closed). */
 export function usageFor(
