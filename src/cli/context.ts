@@ -141,6 +141,16 @@ export function debugOn(env: Readonly<Record<string, string | undefined>> = proc
   return value !== undefined && !['', '0', 'false', 'no', 'off'].includes(value);
 }
 
+/**
+ * A delivery or quarantine entry id that names nothing: a failure (exit 1), not a usage error. Whether
+ * an id exists is a fact of the store (pruned, or never there), found only by reading it, as whether
+ * it is a dead letter or open is; the commands that act on several ids act on the rest and exit 1.
+ */
+export function noneFound(message: string): void {
+  process.stderr.write(`error: ${message}\n`);
+  process.exitCode = 1;
+}
+
 export function reportError(err: unknown): number {
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError || err instanceof StoreUpgradeBusyError) {
     process.stderr.write(`error: ${err.message}\n`);

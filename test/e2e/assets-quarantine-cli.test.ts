@@ -340,7 +340,7 @@ describe('dlq replay and discard', () => {
       stderr: `not dead letters: ${workOrder} (pending: queued to be sent (replayed already, or not failed yet)); 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --delivery ID' one delivery's attempts\n`,
     });
     const none = await runCli(['dlq', 'show', '999', '-c', cfg.path]);
-    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: "error: no delivery 999; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried\n" });
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: "error: no delivery 999; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried\n" });
     const d = await runCli(['dlq', 'discard', String(oldLoc), String(workOrder), '-c', cfg.path]);
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
     expect(d.stderr).toContain(`not dead letters: ${workOrder} (pending: queued to be sent`);
@@ -387,7 +387,7 @@ describe('quarantine show', () => {
     expect(both.stderr).toContain('--payload prints the payload as received, not JSON: drop --json');
 
     const missing = await runCli(['quarantine', 'show', '999', '-c', cfg.path]);
-    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: "error: no quarantine entry 999; 'assetbridge quarantine list --all' lists them\n" });
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 1, stderr: "error: no quarantine entry 999; 'assetbridge quarantine list --all' lists them\n" });
   });
 });
 

@@ -117,6 +117,6 @@ describe('assetbridge audit', () => {
     }
     expect(await runCli(['audit', '--delivery', String(id), '-c', path])).toEqual({ code: 0, stdout: `no attempts for delivery ${id} yet (pending)\n`, stderr: '' });
     const none = await runCli(['audit', '--delivery', String(id + 1), '-c', path]);
-    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 2, stderr: `error: no delivery ${id + 1}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids\n` });
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: `error: no delivery ${id + 1}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids\n` });
   });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
-import { action, addConfigOption, checkDestination, clip, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 
 /**
  * A failed attempt's error in the table: the only word on one that got no answer (a refused
@@ -55,7 +55,7 @@ export function registerAuditCommand(program: Command): void {
           // Without --since a delivery has no window: say whether it exists (its audit may outlive it).
           if (deliveryId !== undefined && opts.since === undefined) {
             const d = await store.getDelivery(deliveryId);
-            if (!d) throw new UsageError(`no delivery ${deliveryId}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids`);
+            if (!d) return noneFound(`no delivery ${deliveryId}, and no attempts for it; 'assetbridge dlq list' and 'assetbridge audit --json' show delivery ids`);
             const why = d.status === 'pending' ? 'yet (pending)' : `(${d.status}; audit records older than store.retention.audit are pruned)`;
             return void process.stdout.write(`no attempts for delivery ${deliveryId} ${why}\n`);
           }

@@ -5,7 +5,7 @@ import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
 import { runningService } from './status.js';
-import { action, addConfigOption, checkDestination, clip, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
 /** At most this many audit records in `dlq show` (the newest); it says how many older ones it left out. */
 const SHOW_HISTORY = 1000;
@@ -155,7 +155,8 @@ export function registerDlqCommand(program: Command): void {
       const [n] = parseIds([id], 'delivery');
       await withContext(opts.config, async ({ store }) => {
         const d = await store.getDelivery(n as number);
-        if (!d) throw new UsageError(`no delivery ${id}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried`);
+        // An id that names nothing fails (exit 1), as in replay, discard and mark-delivered: a fact of the store, not a usage error.
+        if (!d) return noneFound(`no delivery ${id}; 'assetbridge dlq list' lists the dead letters, 'assetbridge audit --json' the ids of every delivery tried`);
         if (opts.payload) return void process.stdout.write(`${JSON.stringify(d.payload, null, 2)}\n`);
         const history = await store.queryAudit({ deliveryId: d.id, limit: SHOW_HISTORY });
         // The newest are shown: say how many older ones were left out, and where they are, so none go unseen.

@@ -8,7 +8,7 @@ import { runServiceJob } from '../service-job.js';
 import { formatReplaySummary, quarantineStates, replayQuarantine } from '../../engine/replay.js';
 import type { Store } from '../../ports/store.js';
 import type { QuarantineCode } from '../../core/model/messages.js';
-import { action, addConfigOption, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
+import { action, addConfigOption, noneFound, parseIds, parseLimit, resolveConfig, table, withContext, toJson } from '../context.js';
 import { logLevel } from '../../adapters/log/logger.js';
 
 const CODES = ['undecodable', 'invalid', 'unknown-asset', 'stale', 'too-large', 'unreadable-page'];
@@ -112,7 +112,8 @@ export function registerQuarantineCommand(program: Command): void {
       const [n] = parseIds([id], 'quarantine');
       await withContext(opts.config, async ({ store }) => {
         const [entry] = await store.listQuarantine({ ids: [n as number], limit: 1 });
-        if (!entry) throw new UsageError(`no quarantine entry ${id}; 'assetbridge quarantine list --all' lists them`);
+        // An id that names nothing fails (exit 1), as in replay and discard: a fact of the store, not a usage error.
+        if (!entry) return noneFound(`no quarantine entry ${id}; 'assetbridge quarantine list --all' lists them`);
         if (opts.payload) return void process.stdout.write(entry.payload);
         // Where a replay of this entry was set aside again: the entry it opened.
         const again = entry.status === 'replayed' ? (await store.listQuarantine({ replayOf: entry.id, limit: 10 })).map((r) => r.id) : [];

@@ -28,7 +28,7 @@ export class ConfigError extends AssetbridgeError {
   }
 }
 
-/** A user-facing error from a command: bad arguments, missing files, unknown ids. */
+/** A user-facing error from a command: bad arguments, missing files, unknown names (a delivery or quarantine id that names nothing is exit 1 instead: see `noneFound`). */
 export class UsageError extends AssetbridgeError {
   readonly code = 'USAGE';
 }
