@@ -86,6 +86,19 @@ describe('a store an older assetbridge\'s service still runs on', () => {
     },
   );
 
+  it.each(['status', 'dlq list', 'audit'])(
+    '%s, which only reads, fails (exit 1, not the exit 2 of a command that writes) and leaves it at its schema version',
+    async (command: string) => {
+      const { path, db } = olderStore();
+      await olderServiceOn(db);
+      const r = await runCli([...command.split(' '), '-c', path]);
+      expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 1, stdout: '' });
+      expect(r.stderr).toContain(`the store ${db} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}: this command only reads the store, so it leaves it as it is`);
+      expect(r.stderr).toContain('once the older service is stopped');
+      expect(schemaVersionOf(db)).toBe(newest - 1);
+    },
+  );
+
   it('once that service has stopped, a command that writes upgrades it', async () => {
     const { path, db } = olderStore();
     await olderServiceOn(db);
