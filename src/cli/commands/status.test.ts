@@ -196,11 +196,25 @@ describe('status: telematics feeds', () => {
 
 describe('status: no deliveries yet', () => {
   // A first message published showed "no deliveries yet" and nothing more for the ~2 min the rules hold it: it looked broken.
-  it('once messages were accepted, says the rules may hold them and for how long, naming the keys', () => {
+  it('once messages were accepted, says which the rules may hold and for how long, naming the keys', () => {
     expect(noDeliveriesText(0, { allowedLateness: 30_000, idleAfter: 120_000 })).toBe('no deliveries yet\n');
+    // Positions without zones and meter readings are not held: only work orders and other facts wait.
     expect(noDeliveriesText(1, { allowedLateness: 30_000, idleAfter: 120_000 })).toBe(
-      "no deliveries yet: the rules may still hold the 1 message(s) accepted; they decide an asset's events rules.allowedLateness (30 s) after them, or for an asset that falls silent about 2 min after its last message (rules.idleAfter); deliveries follow\n",
+      'no deliveries yet: the rules may still hold the 1 message(s) accepted: positions and meter readings go at once; work orders and other facts once the rules decide them, rules.allowedLateness (30 s) after their events, or for an asset that falls silent about 2 min after its last message (rules.idleAfter); deliveries follow\n',
     );
     expect(noDeliveriesText(2, { allowedLateness: 60_000, idleAfter: 0 })).toContain('at its next message (rules.idleAfter is 0)');
+  });
+
+  it('with zones, positions wait too; meter readings still go at once', () => {
+    const text = noDeliveriesText(3, { allowedLateness: 30_000, idleAfter: 120_000, zones: { zones: [{}] } });
+    expect(text).toContain('the rules may still hold the 3 message(s) accepted: meter readings go at once; positions (rules.zones is set), work orders and other facts once the rules decide them, rules.allowedLateness (30 s) after their events');
+    // A zones section with no zones in it holds no position.
+    expect(noDeliveriesText(3, { allowedLateness: 30_000, idleAfter: 120_000, zones: { zones: [] } })).toContain('positions and meter readings go at once');
+  });
+
+  it('with rules.allowedLateness 0 and no zones, says nothing is held rather than a wait that does not come', () => {
+    expect(noDeliveriesText(4, { allowedLateness: 0, idleAfter: 120_000 })).toBe(
+      'no deliveries yet: the 4 message(s) accepted made none (the rules decide events as they arrive: rules.allowedLateness is 0)\n',
+    );
   });
 });

@@ -153,14 +153,20 @@ export function telematicsLines(feeds: readonly { readonly name: string; readonl
 
 /**
  * The line for an outbox with no deliveries at all. Once messages were accepted, the event-time
- * rules may still hold them: they decide an asset's events `rules.allowedLateness` after them, or
- * for an asset that falls silent `rules.idleAfter` (at least the lateness; 0: its next message)
- * after its last one, so "nothing yet" right after a first message is no fault.
+ * rules may still hold them: positions (without `rules.zones`) and meter readings go at once, but
+ * work orders and other facts (and positions, with zones) wait until the rules decide them,
+ * `rules.allowedLateness` after their events, or for an asset that falls silent `rules.idleAfter`
+ * (at least the lateness; 0: its next message) after its last one, so "nothing yet" right after a
+ * first message is no fault. With no lateness and no zones nothing waits: the rules decide events
+ * as they arrive.
  */
-export function noDeliveriesText(accepted: number, rules: { readonly allowedLateness: number; readonly idleAfter: number }): string {
+export function noDeliveriesText(accepted: number, rules: { readonly allowedLateness: number; readonly idleAfter: number; readonly zones?: { readonly zones: readonly unknown[] } }): string {
   if (accepted === 0) return 'no deliveries yet\n';
+  const zones = (rules.zones?.zones.length ?? 0) > 0;
+  if (rules.allowedLateness === 0 && !zones) return `no deliveries yet: the ${accepted} message(s) accepted made none (the rules decide events as they arrive: rules.allowedLateness is 0)\n`;
   const silent = rules.idleAfter > 0 ? `about ${formatDuration(Math.max(rules.idleAfter, rules.allowedLateness))} after its last message` : 'at its next message (rules.idleAfter is 0)';
-  return `no deliveries yet: the rules may still hold the ${accepted} message(s) accepted; they decide an asset's events rules.allowedLateness (${formatDuration(rules.allowedLateness)}) after them, or for an asset that falls silent ${silent} (rules.idleAfter); deliveries follow\n`;
+  const atOnce = zones ? 'meter readings go at once; positions (rules.zones is set), work orders and other facts' : 'positions and meter readings go at once; work orders and other facts';
+  return `no deliveries yet: the rules may still hold the ${accepted} message(s) accepted: ${atOnce} once the rules decide them, rules.allowedLateness (${formatDuration(rules.allowedLateness)}) after their events, or for an asset that falls silent ${silent} (rules.idleAfter); deliveries follow\n`;
 }
 
 /**
