@@ -7,6 +7,7 @@
  * same episodes and keys.
  * @module
  */
+import { createHash } from 'node:crypto';
 import type { Severity } from '../../model/events.js';
 import type { AlertRule } from './types.js';
 
@@ -51,13 +52,27 @@ export function alertMatches(rule: AlertRule, severity: Severity, code: string |
   return rule.codes.some((p) => (p.endsWith('*') ? code.startsWith(p.slice(0, -1)) : code === p));
 }
 
+/** The longest fault key; a longer code is cut, with its hash. */
+const KEY_MAX = 60;
+/** Hex digits of the code's hash a cut or sanitised key ends with. */
+const KEY_HASH = 12;
+
 /**
- * The fault as it appears in business keys: its code (else its text), with anything but letters,
- * digits and `. _ : / -` replaced by `_`, at most 60 characters (keys never hold `|`).
+ * The fault as it appears in business keys: its code (else its text), trimmed. A code of only
+ * letters, digits and `. _ : / -`, at most 60 characters, is its own key. Any other has anything
+ * else replaced by `_`, cut to 47 characters, and `-` and 12 hex digits of the SHA-256 of the
+ * code as reported appended (60 characters at most), so codes that differ only in those characters
+ * (`SPN 100`, `SPN_100`) or past the 60th are told apart (one work order each), the same in every
+ * process. Keys never hold `|` (nor `~`, see {@link OVERFLOW_KEY}).
  */
 export function alertKey(code: string | undefined, reason: string): string {
-  const text = (code ?? reason).trim().slice(0, 60).replace(/[^A-Za-z0-9._:/-]/g, '_');
-  return text === '' ? 'alert' : text;
+  const raw = (code ?? reason).trim();
+  if (raw === '') return 'alert';
+  const text = raw.slice(0, KEY_MAX).replace(/[^A-Za-z0-9._:/-]/g, '_');
+  if (text === raw) return text;
+  // Over the UTF-16 code units, as reported: a lone surrogate is not turned into U+FFFD (and shared).
+  const hash = createHash('sha256').update(Buffer.from(raw, 'utf16le')).digest('hex').slice(0, KEY_HASH);
+  return `${text.slice(0, KEY_MAX - KEY_HASH - 1)}-${hash}`;
 }
 
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */
