@@ -402,8 +402,8 @@ describe('a work-order push retried after its commit failed', () => {
     const at = new Date(Date.now() - 60_000).toISOString();
     // The first is readable; the second is one of ours without its id (unreadable: quarantined).
     const body = JSON.stringify([
-      { externalKey: 'A1|svc-10h|10h', id: 'WO-1', status: 'completed', updatedAt: at },
-      { externalKey: 'A1|svc-10h|20h', status: 'completed', updatedAt: at },
+      { externalKey: 'A1|svc-10h|10h@b0', id: 'WO-1', status: 'completed', updatedAt: at },
+      { externalKey: 'A1|svc-10h|20h@b10', status: 'completed', updatedAt: at },
     ]);
     const push = () => fetch(`http://127.0.0.1:${port}/v1/webhooks/erp/work-orders`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body });
     try {
@@ -414,9 +414,9 @@ describe('a work-order push retried after its commit failed', () => {
       // The ERP pushes it again, as told.
       const again = await push();
       expect(again.status).toBe(400);
-      expect(await again.json()).toEqual({ accepted: 1, rejected: [{ index: 1, reason: 'work order A1|svc-10h|20h needs id' }], note: expect.stringContaining('do not send this push again unchanged') as unknown });
+      expect(await again.json()).toEqual({ accepted: 1, rejected: [{ index: 1, reason: 'work order A1|svc-10h|20h@b10 needs id' }], note: expect.stringContaining('do not send this push again unchanged') as unknown });
       const kept = await app.store.listQuarantine({});
-      expect(kept.map((q) => [q.code, q.reason])).toEqual([['invalid', 'work order A1|svc-10h|20h needs id']]);
+      expect(kept.map((q) => [q.code, q.reason])).toEqual([['invalid', 'work order A1|svc-10h|20h@b10 needs id']]);
     } finally {
       await app.stop();
     }

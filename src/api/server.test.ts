@@ -196,7 +196,7 @@ describe('work-order webhook authorization', () => {
 
 describe('signed work-order webhooks', () => {
   const secret = 'shared-secret-0123456789';
-  const app = () => webhookAppWith({ secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h') });
+  const app = () => webhookAppWith({ secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h@b0') });
   const push = (bytes: Buffer, signature: string) =>
     app().request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Signature-256': signature }, body: bytes });
   const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');
@@ -228,7 +228,7 @@ describe('timestamped work-order webhooks over HTTP', () => {
       timestampHeader: 'X-Signature-Timestamp',
       toleranceMs: 300_000,
       configKey: 'destinations.0.webhook',
-      parse: completions('EQ-1|svc|250h'),
+      parse: completions('EQ-1|svc|250h@b0'),
     },
     { now: () => now, logger: { warn: (fields, message) => warnings.push({ fields, message }) } },
   );
@@ -655,6 +655,23 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(error).toMatch(/; nothing of this push was taken, retry later$/);
   });
 
+  it('answers a completion whose key names no work order a rule opens (EQ-1|service-250h|garbage) as ignored, with why, and does not take it; ours it takes', async () => {
+    const submitted: RawMessage[] = [];
+    const keys = ['EQ-1|service-250h|garbage', 'EQ-1|service-250h|250h@b0'];
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: (items) => (items as { i: number }[]).map(({ i }) => ({ businessKey: keys[i] as string, erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) },
+      { intake, sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) } },
+    );
+    const r = await push(app, JSON.stringify([{ i: 0 }, { i: 1 }]));
+    expect(r.status).toBe(202);
+    const answer = (await r.json()) as { accepted: number; ignored: { index: number; reason: string }[] };
+    expect(answer.accepted).toBe(1);
+    expect(answer.ignored).toHaveLength(1);
+    expect(answer.ignored[0]?.index).toBe(0);
+    expect(answer.ignored[0]?.reason).toContain('work order EQ-1|service-250h|garbage: its occurrence "garbage" is none assetbridge makes');
+    expect(submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|250h@b0']);
+  });
+
   it('hands an unreadable update to the sink set aside with its reason, in one submit with the readable ones, so one commit keeps both or neither', async () => {
     const submitted: RawMessage[][] = [];
     let fail = true;
@@ -800,7 +817,7 @@ describe('work-order pushes in other encodings', () => {
       },
     },
   );
-  const json = JSON.stringify([{ key: 'Kran-Müller-7|svc|250h' }]);
+  const json = JSON.stringify([{ key: 'Kran-Müller-7|svc|250h@b0' }]);
   const push = (body: Uint8Array, contentType: string) =>
     app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { 'Content-Type': contentType, 'X-Signature-256': createHmac('sha256', secret).update(body).digest('hex') }, body });
   afterEach(() => {
@@ -810,7 +827,7 @@ describe('work-order pushes in other encodings', () => {
   it('reads a push in the charset its Content-Type names, so its keys are not taken with U+FFFD', async () => {
     const r = await push(Buffer.from(json, 'latin1'), 'application/json; charset=ISO-8859-1');
     expect(r.status).toBe(202);
-    expect(JSON.parse(submitted[0]?.payload as string)).toMatchObject({ erpAssetId: 'Kran-Müller-7', businessKey: 'Kran-Müller-7|svc|250h' });
+    expect(JSON.parse(submitted[0]?.payload as string)).toMatchObject({ erpAssetId: 'Kran-Müller-7', businessKey: 'Kran-Müller-7|svc|250h@b0' });
   });
 
   it('keeps a push that is not UTF-8 (and names no charset) as the bytes it came as, quarantined with the reason, answered 400', async () => {
@@ -948,7 +965,7 @@ describe('ERP work-order webhooks with a compressed body', () => {
     const secret = 'shared-secret-0123456789';
     const submitted: RawMessage[] = [];
     const app = webhookAppWith(
-      { secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h') },
+      { secret, signatureHeader: 'X-Signature-256', parse: completions('EQ-1|svc|250h@b0') },
       { sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) } },
     );
     const json = Buffer.from('{"workOrder":{"id":"4711","status":"completed"}}');

@@ -18,7 +18,7 @@ import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js
 import type { RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
 import { durationText } from '../config/duration.js';
-import { FEEDBACK_SOURCE, feedbackEvent } from '../engine/tasks/work-order-feedback.js';
+import { FEEDBACK_SOURCE, feedbackEvent, strayUpdateReason } from '../engine/tasks/work-order-feedback.js';
 import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
 import { RefusalLog } from './refusal-log.js';
@@ -357,7 +357,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const itemOf: number[] = []; // the body item each message came from
       const ignored: { index: number; reason: string }[] = [];
       hook.parse(items).forEach((u, index) => {
+        const stray = 'ignored' in u || 'invalid' in u ? undefined : strayUpdateReason(u);
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
+        // A key of our form naming no work order a rule opens: not taken (its completion would reset a baseline).
+        else if (stray !== undefined && 'businessKey' in u) ignored.push({ index, reason: `work order ${u.businessKey}: ${stray}` });
         else {
           itemOf.push(index);
           // Ours but unreadable: kept in quarantine with the reason and answered 400, like bad

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { WORKORDER_CREATE, parseWorkOrderKey, type WorkOrderRecord } from '../../core/rules/maintenance/work-order.js';
+import { WORKORDER_CREATE, occurrenceProblem, parseWorkOrderKey, type WorkOrderRecord } from '../../core/rules/maintenance/work-order.js';
 import { configuredAssets } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { editDistance } from '../../core/edit-distance.js';
@@ -156,6 +156,9 @@ export function completionEvent(input: CompletionInput): Record<string, unknown>
   if (input.hours !== undefined && !(Number.isFinite(input.hours) && input.hours >= 0)) throw new UsageError('--hours must be a number of operating hours, 0 or more');
   if (input.km !== undefined && !(Number.isFinite(input.km) && input.km >= 0)) throw new UsageError('--km must be an odometer reading in km, 0 or more');
   if (!Number.isFinite(input.at)) throw new UsageError('--at must be an ISO date-time, e.g. 2026-11-30T14:00:00Z');
+  // Recorded, it would be about no work order a rule opened, and reset nothing.
+  const problem = occurrenceProblem(key.occurrence);
+  if (problem !== undefined) throw new UsageError(`"${input.businessKey}": ${problem}; 'assetbridge maintenance status' lists the keys`);
   return {
     kind: 'workorder',
     erpAssetId: key.erpAssetId,

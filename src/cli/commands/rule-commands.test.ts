@@ -442,6 +442,8 @@ describe('maintenance complete', () => {
     expect(completionEvent({ businessKey: 'T-7|oil|30000km@b15000', status: 'completed', km: 30_120, at })).toMatchObject({ erpAssetId: 'T-7', odometerKmAtCompletion: 30_120 });
     expect(() => completionEvent({ businessKey: 'T-7|oil|x', status: 'completed', km: Number('lots'), at })).toThrow(/--km must be an odometer reading/);
     expect(() => completionEvent({ businessKey: 'EQ-1|svc|x', status: 'completed', at: Date.parse('yesterday') })).toThrow(/--at/);
+    // A key of our form naming no work order a rule opens: it would reset nothing, so it is refused with why.
+    expect(() => completionEvent({ businessKey: 'EQ-1|svc|garbage', status: 'completed', hours: 251.5, at })).toThrow('"EQ-1|svc|garbage": its occurrence "garbage" is none assetbridge makes');
   });
 
   it('--at needs its zone: a zone-less time is refused, not read in this host\'s zone', () => {

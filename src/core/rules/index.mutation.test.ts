@@ -46,21 +46,21 @@ describe('createRules', () => {
 
   it('maintenance with calendar intervals only: the ERP\'s completions are still recorded', () => {
     const c = rulesSchema.parse({ allowedLateness: 0, location: { enabled: false }, maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 365 }] } });
-    const done: CanonicalEvent = { kind: 'workorder', source: 'erp-feedback', ids, eventTime: T0, receivedAt: T0, businessKey: 'EQ-1|insp|2026-10-01', status: 'completed' };
+    const done: CanonicalEvent = { kind: 'workorder', source: 'erp-feedback', ids, eventTime: T0, receivedAt: T0, businessKey: 'EQ-1|insp|2026-10-01@b2026-07-01', status: 'completed' };
     const r = run(c, [{ event: done, asset: asset('EQ-1') }]);
     const options = maintenanceOptionsOf(c);
-    expect(options && maintenanceStatus(asset('EQ-1'), r.states.get('EQ-1')?.maintenance as never, options).closed.map((w) => w.businessKey)).toEqual(['EQ-1|insp|2026-10-01']);
+    expect(options && maintenanceStatus(asset('EQ-1'), r.states.get('EQ-1')?.maintenance as never, options).closed.map((w) => w.businessKey)).toEqual(['EQ-1|insp|2026-10-01@b2026-07-01']);
   });
 
   it('maintenance.keepClosed: only that many closed work orders are remembered per asset', () => {
     const c = rulesSchema.parse({ allowedLateness: 0, location: { enabled: false }, maintenance: { calendarIntervals: [{ name: 'insp', everyDays: 30 }], keepClosed: 1 } });
-    const done = (day: string, i: number): CanonicalEvent => ({ kind: 'workorder', source: 'erp-feedback', ids, eventTime: T0 + i * MIN, receivedAt: T0 + i * MIN, businessKey: `EQ-1|insp|${day}`, status: 'completed' });
+    const done = (day: string, i: number): CanonicalEvent => ({ kind: 'workorder', source: 'erp-feedback', ids, eventTime: T0 + i * MIN, receivedAt: T0 + i * MIN, businessKey: `EQ-1|insp|${day}@b2026-07-01`, status: 'completed' });
     const r = run(c, [
       { event: done('2026-08-01', 0), asset: asset('EQ-1') },
       { event: done('2026-09-01', 1), asset: asset('EQ-1') },
     ]);
     const options = maintenanceOptionsOf(c);
-    expect(options && maintenanceStatus(asset('EQ-1'), r.states.get('EQ-1')?.maintenance as never, options).closed.map((w) => w.businessKey)).toEqual(['EQ-1|insp|2026-09-01']);
+    expect(options && maintenanceStatus(asset('EQ-1'), r.states.get('EQ-1')?.maintenance as never, options).closed.map((w) => w.businessKey)).toEqual(['EQ-1|insp|2026-09-01@b2026-07-01']);
   });
 
   it('maintenance.siteAttribute: the asset attribute it names picks the site\'s window for the work order', () => {

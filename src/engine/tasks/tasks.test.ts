@@ -139,7 +139,7 @@ describe('work-order feedback polling', () => {
 
   it('does not advance the cursor when the commit fails', async () => {
     const store = await withAssets([]);
-    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|r|x', 'open', T0)] }));
+    const connector = polled(() => Promise.resolve({ updates: [update('EQ-1|r|2026-10-01T08:00:00.000Z', 'open', T0)] }));
     const ctx = context(store, { t: T0 }, { connector: () => connector, sink: { submit: () => Promise.reject(new Error('disk full')) } });
     await expect(pollOne(ctx, 'erp', { initialLookbackMs: 0 })).rejects.toThrow('disk full');
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBeUndefined();
@@ -165,9 +165,9 @@ describe('work-order feedback polling', () => {
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
     // Another work order changed in the same millisecond, listed only now: it is new, so it goes in.
-    updates = [...updates, update('EQ-1|engine-temp|t1', 'completed', T0 + 5 * MIN)];
+    updates = [...updates, update('EQ-1|engine-temp|2026-10-01T08:05:00.000Z', 'completed', T0 + 5 * MIN)];
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(1);
-    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|500h@b0', 'EQ-1|engine-temp|t1']);
+    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|500h@b0', 'EQ-1|engine-temp|2026-10-01T08:05:00.000Z']);
     expect(await pollOne(ctx, 'erp', { initialLookbackMs: 60 * MIN })).toBe(0);
   });
 
@@ -194,6 +194,27 @@ describe('work-order feedback polling', () => {
     );
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + MIN));
     expect(ctx.submitted).toEqual([]);
+  });
+
+  it('does not submit an update whose key names no work order a rule opens (EQ-1|service-250h|garbage): warned once per key, the cursor moves past it, ours still go in', async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    let changes = [update('EQ-1|service-250h|garbage', 'completed', T0 + MIN), update('EQ-1|service-250h|250h@b0', 'completed', T0 + 2 * MIN)];
+    const connector = polled(() => Promise.resolve({ updates: changes }));
+    const clock = { t: T0 + 3 * MIN };
+    const ctx = context(store, clock, { connector: () => connector });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp'], pollEveryMs: MIN, initialLookbackMs: 5 * MIN });
+    const report = await task.run(ctx);
+    expect(report).toMatchObject({ level: 'warn' });
+    expect(report && report.msg).toContain('work-order poll of erp ignored EQ-1|service-250h|garbage (completed): its occurrence "garbage" is none assetbridge makes');
+    expect(report && report.msg).not.toContain('250h@b0');
+    expect(ctx.submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|250h@b0']);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 2 * MIN));
+    // Listed again (changed again in the ERP): not warned of again; nothing submitted.
+    changes = [update('EQ-1|service-250h|garbage', 'completed', T0 + 4 * MIN)];
+    clock.t = T0 + 5 * MIN;
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+    expect(ctx.submitted).toHaveLength(1);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 4 * MIN));
   });
 
   it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {

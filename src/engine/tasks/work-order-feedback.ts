@@ -12,7 +12,7 @@
 import { coerceError, PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
-import { parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import { occurrenceProblem, parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 
 export const FEEDBACK_TASK = 'maintenance-feedback';
@@ -43,7 +43,12 @@ export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
   };
 }
 
+/** Keys of ignored updates a task remembers having warned of (then it forgets them all, and may warn again). */
+const MAX_WARNED = 1000;
+
 export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): ScheduledTask {
+  // Keys already warned of: an ERP lists a work order again on every change (and at the cursor's instant).
+  const warned = new Set<string>();
   return {
     name: FEEDBACK_TASK,
     schedule: { everyMs: options.pollEveryMs },
@@ -55,7 +60,17 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
         if (ctx.signal.aborted) return;
         try {
           const passedOver: string[] = [];
-          await pollOne(ctx, destination, options, passedOver, notes);
+          const ignored: IgnoredUpdate[] = [];
+          await pollOne(ctx, destination, options, passedOver, notes, ignored);
+          if (warned.size + ignored.length > MAX_WARNED) warned.clear();
+          const fresh: IgnoredUpdate[] = [];
+          for (const i of ignored) {
+            if (warned.has(i.businessKey)) continue;
+            warned.add(i.businessKey);
+            fresh.push(i);
+          }
+          if (fresh.length)
+            notes.push({ level: 'warn', msg: `work-order poll of ${destination} ignored ${fresh.map((i) => `${i.businessKey} (${i.status}): ${i.reason}`).join('; ')} (not taken, so no baseline was reset; said once per key)` });
           // Taken past (the cursor moved), but a completion among them never resets its baseline: said as a failure, so it is logged.
           if (passedOver.length) failed.push(`work-order poll of ${destination} passed over ${passedOver.length} work order${passedOver.length === 1 ? '' : 's'} assetbridge opened: ${passedOver.join('; ')}`);
         } catch (err) {
@@ -70,6 +85,23 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
       if (notes.length) return { level: warnings.length ? 'warn' : 'info', msg: notes.map((n) => n.msg).join('; '), fields: {} };
     },
   };
+}
+
+/** An update whose key has our form but names no work order a rule opens (see occurrenceProblem): not submitted. */
+export interface IgnoredUpdate {
+  readonly businessKey: string;
+  readonly status: string;
+  readonly reason: string;
+}
+
+/**
+ * Why an update with a key of our form is about no work order a rule opens (its occurrence is none
+ * a rule makes: `EQ-7|service-250h|garbage`), or undefined. Such an update is ignored (polled or
+ * pushed): a completion of it must not reset a service baseline.
+ */
+export function strayUpdateReason(u: Pick<WorkOrderUpdate, 'businessKey'>): string | undefined {
+  const key = parseWorkOrderKey(u.businessKey);
+  return key === undefined ? undefined : occurrenceProblem(key.occurrence);
 }
 
 /** What a poll has to say that is no failure: a list longer than a poll reads (warn), and when it is read through (info). */
@@ -102,7 +134,8 @@ interface UnfinishedList {
 /**
  * Poll one destination; returns how many updates were submitted, adds to `passedOver` the
  * connector's reasons for work orders of ours it could not read, and to `notes` what an operator
- * should know of a list longer than one poll reads.
+ * should know of a list longer than one poll reads, and to `ignored` the updates with a key of our
+ * form whose occurrence no rule makes (not submitted: a completion of one must reset no baseline).
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
  * when the list came oldest change first (as the destination asks), to the newest change read;
@@ -110,7 +143,7 @@ interface UnfinishedList {
  * Read through, the cursor goes to the newest change the list's first poll read: a change the
  * pages already read missed while later ones were read is newer, and listed again.
  */
-export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = []): Promise<number> {
+export async function pollOne(ctx: TaskContext, destination: string, options: Pick<WorkOrderFeedbackOptions, 'initialLookbackMs'>, passedOver: string[] = [], notes: PollNote[] = [], ignored: IgnoredUpdate[] = []): Promise<number> {
   const connector = ctx.connector(destination);
   if (!connector?.fetchWorkOrderUpdates) return 0;
   const fetchUpdates = connector.fetchWorkOrderUpdates.bind(connector);
@@ -135,8 +168,16 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   }
   const { updates } = poll;
   passedOver.push(...(poll.passedOver ?? []));
-  // Only work orders we opened carry our business key (`asset|rule|occurrence`).
-  const ours = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined && !(u.changedAt === since && seenAtCursor.has(updateId(u))));
+  // Only work orders we opened carry our business key (`asset|rule|occurrence`), with an occurrence a rule makes.
+  const ours = updates.filter((u) => {
+    if (parseWorkOrderKey(u.businessKey) === undefined) return false;
+    const problem = strayUpdateReason(u);
+    if (problem !== undefined) {
+      ignored.push({ businessKey: u.businessKey, status: u.status, reason: problem });
+      return false;
+    }
+    return !(u.changedAt === since && seenAtCursor.has(updateId(u)));
+  });
   if (ours.length > 0) {
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone.

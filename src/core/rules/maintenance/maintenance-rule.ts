@@ -29,7 +29,7 @@ import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, w
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
-import { parseWorkOrderKey, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -820,6 +820,9 @@ function applyFeedback(
     return s;
   const service = services.get(key.rule);
   const interval = service !== undefined || calendars.has(key.rule);
+  // An interval's work orders are keyed by their due point (500h@b250, 2027-03-15@b2026-03-15):
+  // feedback on another occurrence (`garbage`, a time) is about none it opened, and resets nothing.
+  if (interval && scheduleOrder(key.occurrence) === undefined) return s;
   const completes = event.status === 'completed' && (prev?.status !== 'completed' || recount);
   // The work order the schedule already counts from, or one before it, reported completed again
   // after its record was forgotten (or reopened and closed again in the ERP): applied once is enough.

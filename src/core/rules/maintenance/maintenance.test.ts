@@ -483,6 +483,21 @@ describe('service intervals', () => {
     expect(other.doc).toEqual(after.doc);
   });
 
+  it('a completion of a key whose occurrence is no due point the interval keys its work orders by resets nothing; a forgotten one of ours still counts', () => {
+    const opened = run([meter(0, 240), meter(11, 251)], svc());
+    // `garbage`, or a time (a threshold's form), is no work order this interval opened.
+    for (const stray of ['EQ-7|service-250h|garbage', 'EQ-7|service-250h|2026-10-01T08:00:00.000Z', 'EQ-7|service-250h|250h@bx']) {
+      const r = run([feedback(12, stray, 'completed', 252), meter(13, 253), meter(300, 499), meter(305, 503)], svc(), opened.doc);
+      expect(r.state?.services?.['service-250h']).toEqual(run([meter(13, 253), meter(300, 499), meter(305, 503)], svc(), opened.doc).state?.services?.['service-250h']);
+      expect(r.state?.workOrders?.[stray]).toBeUndefined();
+      expect(r.state?.completed).toBeUndefined();
+    }
+    // One of ours the rule no longer remembers (forgotten, or state lost): re-learnt, and the baseline reset.
+    const forgotten = run([feedback(12, 'EQ-7|service-250h|250h@b0', 'completed', 252), meter(13, 253), meter(300, 499), meter(305, 503)], svc());
+    expect(keys(forgotten.deliveries)).toEqual(['EQ-7|service-250h|502h@b252']);
+    expect(forgotten.state?.workOrders?.['EQ-7|service-250h|250h@b0']).toMatchObject({ status: 'completed', hoursAtCompletion: 252 });
+  });
+
   it('an earlier service closed late in the ERP (less on the meter than the baseline in force) does not move the schedule back', () => {
     const opened = run([meter(0, 241), meter(24 * 30, 492)], svc());
     expect(keys(opened.deliveries)).toEqual(['EQ-7|service-250h|250h@b0']);

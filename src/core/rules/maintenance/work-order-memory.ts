@@ -10,7 +10,7 @@ import type { RuleContext } from '../rule.js';
 import type { MaintenanceState } from './maintenance-rule.js';
 import { formatReading, isLaterBaseline, UNIT, type ServiceFire } from './service-interval.js';
 import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
-import { workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
 /** Open work orders remembered per asset (for status; the outbox holds them all). */
 const MAX_OPEN_REMEMBERED = 50;
@@ -74,22 +74,6 @@ export function coveringWorkOrder(workOrders: MaintenanceState['workOrders'], er
     const [oldBase, , oldDue] = o.at;
     if (isLaterBaseline(base, oldBase) && oldDue > base && oldDue > due - rule.every + 1e-9) return key;
   }
-  return undefined;
-}
-
-/**
- * Where an interval's occurrence stands in its schedule: its baseline (the service it counts
- * from) and its due point, as numbers, and the form of the key (only keys of one form compare).
- * `500h@b250.5` (a service interval, h or km); `2027-03-15@b2026-03-15` (a calendar interval);
- * `2@b2026-03-15+1200h` (whichever-first: the k-th due point from the day and the meter).
- */
-function scheduleOrder(occurrence: string): { readonly form: string; readonly at: readonly [number, number, number] } | undefined {
-  let m = /^(\d+(?:\.\d+)?)(h|km)@b(\d+(?:\.\d+)?)$/.exec(occurrence);
-  if (m) return { form: m[2] as string, at: [Number(m[3]), 0, Number(m[1])] };
-  m = /^(\d{4}-\d{2}-\d{2})@b(\d{4}-\d{2}-\d{2})$/.exec(occurrence);
-  if (m) return { form: 'day', at: [Date.parse(m[2] as string), 0, Date.parse(m[1] as string)] };
-  m = /^(\d+)@b(\d{4}-\d{2}-\d{2})\+(\d+(?:\.\d+)?)(h|km)$/.exec(occurrence);
-  if (m) return { form: `k${m[4] as string}`, at: [Date.parse(m[2] as string), Number(m[3]), Number(m[1])] };
   return undefined;
 }
 

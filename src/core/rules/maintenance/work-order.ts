@@ -43,6 +43,37 @@ export function parseWorkOrderKey(key: string): { erpAssetId: string; rule: stri
   return { erpAssetId, rule, occurrence };
 }
 
+/**
+ * Where an interval's occurrence stands in its schedule: its baseline (the service it counts
+ * from) and its due point, as numbers, and the form of the key (only keys of one form compare).
+ * `500h@b250.5` (a service interval, h or km); `2027-03-15@b2026-03-15` (a calendar interval);
+ * `2@b2026-03-15+1200h` (whichever-first: the k-th due point from the day and the meter).
+ */
+export function scheduleOrder(occurrence: string): { readonly form: string; readonly at: readonly [number, number, number] } | undefined {
+  let m = /^(\d+(?:\.\d+)?)(h|km)@b(\d+(?:\.\d+)?)$/.exec(occurrence);
+  if (m) return { form: m[2] as string, at: [Number(m[3]), 0, Number(m[1])] };
+  m = /^(\d{4}-\d{2}-\d{2})@b(\d{4}-\d{2}-\d{2})$/.exec(occurrence);
+  if (m) return { form: 'day', at: [Date.parse(m[2] as string), 0, Date.parse(m[1] as string)] };
+  m = /^(\d+)@b(\d{4}-\d{2}-\d{2})\+(\d+(?:\.\d+)?)(h|km)$/.exec(occurrence);
+  if (m) return { form: `k${m[4] as string}`, at: [Date.parse(m[2] as string), Number(m[3]), Number(m[1])] };
+  return undefined;
+}
+
+const ISO_INSTANT = String.raw`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z`;
+/** A threshold's occurrence (its first breaching sample), or an alert's (`<fault key>@<first report>`). */
+const EPISODE_OCCURRENCE = new RegExp(`^(?:(?:[A-Za-z0-9._:/-]+|~overflow)@)?${ISO_INSTANT}$`);
+
+/**
+ * Why a key's occurrence is none a rule opens a work order for, or undefined when it is one: a
+ * threshold's (`2026-10-01T09:00:00.000Z`), an alert's (`SPN100-FMI1@2026-10-01T09:00:00.000Z`) or
+ * an interval's ({@link scheduleOrder}). Feedback on such a key (`EQ-7|service-250h|garbage`) is
+ * about no work order assetbridge opened, so it is ignored: a completion of it resets no baseline.
+ */
+export function occurrenceProblem(occurrence: string): string | undefined {
+  if (EPISODE_OCCURRENCE.test(occurrence) || scheduleOrder(occurrence) !== undefined) return undefined;
+  return `its occurrence ${JSON.stringify(occurrence.slice(0, 100))} is none assetbridge makes (a time, <fault>@<time>, or a due point such as 500h@b250 or 2027-03-15@b2026-03-15): not a work order it opened`;
+}
+
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   // Not between the halves of a surrogate pair (an emoji): a lone half is not valid UTF-8.
