@@ -2,6 +2,7 @@
  * One pipeline per embedded store: the lease between processes. Two SqliteStore objects on one
  * file stand in for two processes (pid, host and instance are injected).
  */
+import { spawnSync } from 'node:child_process';
 import { renameSync, rmSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../adapters/log/logger.js';
@@ -9,7 +10,7 @@ import { SqliteStore } from '../adapters/store/sqlite/sqlite-store.js';
 import { createApp } from '../app.js';
 import { compileConfig } from '../config/load.js';
 import { tempStorePath } from '../../test/helpers/temp-store.js';
-import { LEASE_KEY, LEASE_NS, leaseVerdict, pidAlive, processStartTime, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
+import { LEASE_KEY, LEASE_NS, leaseVerdict, pidAlive, pidSpace, processStartTime, releaseLeasesNow, SAME_HOST_GONE_MS, StoreBusyError, StoreLease, STALE_MS, type LeaseHolder, type LeaseOptions } from './store-lease.js';
 
 const logger = createLogger('silent');
 const NOW = Date.UTC(2026, 11, 1, 8);
@@ -43,6 +44,17 @@ describe('leaseVerdict', () => {
     expect(leaseVerdict(holder(), me, NOW, dead)).toEqual({ free: false, wait: true });
     expect(leaseVerdict(holder({ pid: 200 }), me, NOW, alive)).toEqual({ free: false, wait: true });
     expect(leaseVerdict(holder({ pid: 200, heartbeat: NOW - SAME_HOST_GONE_MS }), me, NOW, alive)).toEqual({ free: false, wait: true });
+    // Another pid namespace recorded: still waited for.
+    expect(leaseVerdict(holder({ pidSpace: 'boot ns-a' }), { ...me, pidSpace: 'boot ns-b' }, NOW, dead)).toEqual({ free: false, wait: true });
+  });
+
+  it('a holder on this host in this pid namespace (same boot) is checked at once: gone when its pid is, kept while it lives', () => {
+    const here = { ...me, pidSpace: 'boot ns' };
+    expect(leaseVerdict(holder({ pidSpace: 'boot ns' }), here, NOW, dead)).toEqual({ free: true, why: 'holder-gone' });
+    expect(leaseVerdict(holder({ pid: 200, pidSpace: 'boot ns' }), here, NOW, alive)).toEqual({ free: true, why: 'holder-gone' });
+    expect(leaseVerdict(holder({ pidSpace: 'boot ns' }), here, NOW, alive)).toEqual({ free: false, wait: false });
+    // Another host with the same namespace text (another machine) is not probed.
+    expect(leaseVerdict(holder({ host: 'h2', pidSpace: 'boot ns' }), here, NOW, dead)).toEqual({ free: false, wait: true });
   });
 });
 
@@ -148,25 +160,56 @@ describe('StoreLease on a real store', () => {
       clock += ms;
       return Promise.resolve();
     };
-    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock })); // never released: a kill -9
-    const next = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: () => false, now: () => clock, heartbeatMs: 2000, sleep }));
+    // Its pid namespace not known to be ours (another container with this hostname, or no /proc).
+    await StoreLease.acquire(a, opts(path, { pid: 1, host: 'h', instance: 'x', now: () => clock, pidSpace: null })); // never released: a kill -9
+    const next = await StoreLease.acquire(open(path), opts(path, { pid: 2, host: 'h', instance: 'y', isAlive: () => false, now: () => clock, heartbeatMs: 2000, sleep, pidSpace: null }));
     expect(await stored(a)).toMatchObject({ pid: 2 });
     expect(sleeps).toEqual([2000, 2000, 2000, 2000]);
     await next.release();
+  });
+
+  it.skipIf(pidSpace() === undefined)('takes over at once from a holder killed on this host in this pid namespace (kill -9): no waiting out its renewals; a live one is still refused', async () => {
+    // Was: waited for it to stop renewing ("waiting up to 34 s to see whether it is still alive"),
+    // although its pid, one of ours, was gone.
+    const path = tempStorePath();
+    const a = open(path);
+    const gone = spawnSync(process.execPath, ['-e', '']).pid; // a process of this host that has ended
+    await StoreLease.acquire(a, opts(path, { pid: gone, host: 'h', instance: 'x' })); // never released: a kill -9
+    expect((await stored(a))?.pidSpace).toBe(pidSpace());
+    const sleeps: number[] = [];
+    const warnings: string[] = [];
+    const log = createLogger('silent');
+    log.warn = (_: unknown, msg?: string) => void warnings.push(msg ?? '');
+    const sleep = (ms: number) => {
+      sleeps.push(ms);
+      return Promise.resolve();
+    };
+    const next = await StoreLease.acquire(open(path), opts(path, { host: 'h', instance: 'y', heartbeatMs: 2000, sleep, logger: log }));
+    expect(sleeps).toEqual([]);
+    expect(warnings).toEqual(['took over the store lease from a process that is gone']);
+    expect(await stored(a)).toMatchObject({ pid: process.pid, instance: 'y' });
+    await next.release();
+
+    // Its pid alive (this process's parent, with its start time): refused at once, not waited for.
+    const live = tempStorePath();
+    const held = await StoreLease.acquire(open(live), opts(live, { pid: process.ppid, host: 'h', instance: 'x' }));
+    await expect(StoreLease.acquire(open(live), opts(live, { host: 'h', instance: 'y', heartbeatMs: 2000, sleep }))).rejects.toThrow(/in use by assetbridge run \(pid \d+ on h/);
+    expect(sleeps).toEqual([]);
+    await held.release();
   });
 
   it('two containers with one hostname: a live holder with the same pid (1) keeps the other out, and is not taken over', async () => {
     const path = tempStorePath();
     const a = open(path);
     let clock = NOW;
-    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'yard', instance: 'x', now: () => clock }));
+    const first = await StoreLease.acquire(a, opts(path, { pid: 1, host: 'yard', instance: 'x', now: () => clock, pidSpace: 'boot ns-a' }));
     // It renews while the other waits (its timer, played by the sleep here).
     const renewing = async (ms: number) => {
       clock += ms;
       const raw = (await a.kvGet(LEASE_NS, LEASE_KEY)) as string;
       await a.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ ...(JSON.parse(raw) as LeaseHolder), heartbeat: clock }));
     };
-    await expect(StoreLease.acquire(open(path), opts(path, { pid: 1, host: 'yard', instance: 'y', now: () => clock, heartbeatMs: 2000, sleep: renewing }))).rejects.toThrow(/in use by assetbridge run \(pid 1 on yard/);
+    await expect(StoreLease.acquire(open(path), opts(path, { pid: 1, host: 'yard', instance: 'y', now: () => clock, heartbeatMs: 2000, sleep: renewing, pidSpace: 'boot ns-b' }))).rejects.toThrow(/in use by assetbridge run \(pid 1 on yard/);
     expect(await stored(a)).toMatchObject({ pid: 1, instance: 'x' });
     await first.release();
   });

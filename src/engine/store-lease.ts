@@ -6,12 +6,14 @@
  *
  * So the first one takes a lease: a row naming its process, host and command, renewed every
  * {@link HEARTBEAT_MS}. Another process is refused while the holder lives. A holder that died
- * without letting go (kill -9, power loss) is recognised at once on the same host (its pid is
- * gone) and otherwise when its renewals stop ({@link STALE_MS}).
+ * without letting go (kill -9, power loss) is recognised at once on the same host and in the same
+ * pid namespace (its pid is gone: {@link pidSpace}), on the same host otherwise (another container
+ * given the same hostname, a restarted container) once it has stopped renewing
+ * ({@link SAME_HOST_GONE_MS}), and from another host when its renewals stop ({@link STALE_MS}).
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -60,6 +62,8 @@ export interface LeaseHolder {
   readonly heartbeat: number;
   /** When its process started ({@link processStartTime}), where the platform says: a pid reused since is told apart. */
   readonly started?: string;
+  /** The kernel boot and pid namespace its pid is in ({@link pidSpace}), where the platform says: a process in the same one can check that pid at once. */
+  readonly pidSpace?: string;
 }
 
 /** Commands that never hand their work to a running service: refused, they are told to stop the holder, not to wait for it. */
@@ -122,12 +126,13 @@ export class StoreUpgradeBusyError extends AssetbridgeError {
 
 export type LeaseVerdict = { readonly free: true; readonly why: 'absent' | 'ours' | 'holder-gone' | 'stale' } | { readonly free: false; readonly wait: boolean };
 
-type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'>;
+type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'> & { readonly pidSpace?: string | undefined };
 const same = (a: Identity, b: Identity): boolean => a.pid === b.pid && a.host === b.host && a.instance === b.instance;
 
 /**
- * A holder on this host whose pid is gone, or is our own (a restarted container's pid 1), is gone
- * once it has not renewed for this long: 3 heartbeats. Not at once: a container given the same
+ * A holder on this host whose pid is gone, or is our own (a restarted container's pid 1), and that
+ * is not known to be in this process's pid namespace ({@link pidSpace}), is gone once it has not
+ * renewed for this long: 3 heartbeats. Not at once: a container given the same
  * hostname as another (compose's `hostname:`, host networking) sees that one's pid in its own pid
  * namespace, so its pid looks gone (or ours), and taking the lease at once took it from a live
  * process, which then stopped, restarted and took it back, for ever.
@@ -138,6 +143,8 @@ export const SAME_HOST_GONE_MS = 3 * HEARTBEAT_MS;
  * Whether `current` (the lease as stored) keeps `me` out. `wait`: the holder cannot be checked
  * from here (another host, or a pid that is gone, or ours, on a host of the same name) and may be
  * dead; its renewals will tell, within {@link STALE_MS} (another host) or `goneMs` (this host).
+ * A holder that recorded the same {@link pidSpace} as `me` is checked at once: its pid is one of
+ * ours, so a pid that is gone (or is ours, with another instance) is a process that ended.
  */
 export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number, started?: string) => boolean, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
   if (!current) return { free: true, why: 'absent' };
@@ -145,6 +152,9 @@ export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now
   if (now - current.heartbeat > STALE_MS) return { free: true, why: 'stale' };
   if (current.host === me.host) {
     if (current.pid !== me.pid && isAlive(current.pid, current.started)) return { free: false, wait: false };
+    // Same kernel boot and pid namespace: the pid check above is the answer, no other container's
+    // process can hide behind it (a kill -9 is recognised at once, as the module says).
+    if (current.pidSpace !== undefined && current.pidSpace === me.pidSpace) return { free: true, why: 'holder-gone' };
     // Its pid is gone, or is ours with another instance (an earlier process that had this pid):
     // gone, once it has stopped renewing.
     return now - current.heartbeat > goneMs ? { free: true, why: 'holder-gone' } : { free: false, wait: true };
@@ -163,6 +173,21 @@ export function processStartTime(pid: number, read: (path: string) => string = (
     // After "pid (comm) ": the state is field 3, the start time field 22. The command may hold spaces and parentheses.
     const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
     return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * This process's kernel boot and pid namespace, as Linux says (/proc/sys/kernel/random/boot_id and
+ * /proc/self/ns/pid): two processes with the same one see the same pids, so one can tell at once
+ * whether the other's pid is gone. Undefined where either cannot be read (no /proc: macOS, Windows).
+ */
+export function pidSpace(read: (path: string) => string = (path) => readFileSync(path, 'utf8'), link: (path: string) => string = readlinkSync): string | undefined {
+  try {
+    const boot = read('/proc/sys/kernel/random/boot_id').trim();
+    const ns = link('/proc/self/ns/pid').trim();
+    return boot !== '' && ns !== '' ? `${boot} ${ns}` : undefined;
   } catch {
     return undefined;
   }
@@ -194,6 +219,8 @@ export interface LeaseOptions {
   readonly pid?: number;
   readonly host?: string;
   readonly instance?: string;
+  /** This process's kernel boot and pid namespace. @default {@link pidSpace}; null: none (the holder is waited out as from another container) */
+  readonly pidSpace?: string | null;
   /** Whether the process with this pid (started then, when known) lives on this host. @default {@link pidAlive} */
   readonly isAlive?: (pid: number, started?: string) => boolean;
   readonly heartbeatMs?: number;
@@ -238,7 +265,17 @@ export class StoreLease {
     const now = opts.now ?? Date.now;
     const pid = opts.pid ?? process.pid;
     const started = processStartTime(pid);
-    const me: LeaseHolder = { pid, host: opts.host ?? hostname(), instance: opts.instance ?? INSTANCE, command: opts.command, since: now(), heartbeat: now(), ...(started !== undefined ? { started } : {}) };
+    const space = opts.pidSpace === undefined ? pidSpace() : (opts.pidSpace ?? undefined);
+    const me: LeaseHolder = {
+      pid,
+      host: opts.host ?? hostname(),
+      instance: opts.instance ?? INSTANCE,
+      command: opts.command,
+      since: now(),
+      heartbeat: now(),
+      ...(started !== undefined ? { started } : {}),
+      ...(space !== undefined ? { pidSpace: space } : {}),
+    };
     const lease = new StoreLease(store, me, opts);
     const heartbeatMs = opts.heartbeatMs ?? HEARTBEAT_MS;
     const deadline = now() + (opts.maxWaitMs ?? STALE_MS + 2 * heartbeatMs);
@@ -392,7 +429,7 @@ export function refuseUpgradeWhileHeld(
     const raw = store.kvGet(LEASE_NS, LEASE_KEY);
     const current = raw === undefined ? undefined : parseHolder(raw);
     const now = (opts.now ?? Date.now)();
-    const verdict = leaseVerdict(current, { pid: process.pid, host: hostname(), instance: INSTANCE }, now, opts.isAlive ?? pidAlive);
+    const verdict = leaseVerdict(current, { pid: process.pid, host: hostname(), instance: INSTANCE, pidSpace: pidSpace() }, now, opts.isAlive ?? pidAlive);
     if (verdict.free || !current) return;
     const goneAfterMs = verdict.wait ? (current.host === hostname() ? SAME_HOST_GONE_MS : STALE_MS) : undefined;
     throw new StoreUpgradeBusyError(current, store.path, store.version, store.expected, now, goneAfterMs, opts.command);
@@ -424,6 +461,7 @@ function parseHolder(raw: string): LeaseHolder | undefined {
         since: typeof v.since === 'number' ? v.since : v.heartbeat,
         heartbeat: v.heartbeat,
         ...(typeof v.started === 'string' ? { started: v.started } : {}),
+        ...(typeof v.pidSpace === 'string' ? { pidSpace: v.pidSpace } : {}),
       };
     }
   } catch {
