@@ -85,8 +85,13 @@ export interface App {
   server?: RunningServer;
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** For a command that used the pipeline without starting the service: lets go of the store lease and closes the store. */
-  close(): Promise<void>;
+  /**
+   * For a command that used the pipeline without starting the service: lets go of the store lease
+   * and closes the store. `failed`: for the service, whose start failed before it ran (a port in
+   * use, an error after the app was made): `status` then says its last start failed, not that it
+   * was stopped. @default 'stopped'
+   */
+  close(outcome?: 'stopped' | 'failed'): Promise<void>;
 }
 
 /**
@@ -502,7 +507,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           // A port in use (or a host not of this machine) ends the start before the engine runs:
           // let go of the store lease and close the store, or the next command waits out a gone holder.
           app.server = await listening.catch(async (err: unknown) => {
-            await app.close().catch(() => undefined);
+            await app.close('failed').catch(() => undefined);
             throw err;
           });
           const server = app.server;
@@ -519,10 +524,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
           await capture?.close();
         }
       },
-      async close() {
+      async close(outcome: 'stopped' | 'failed' = 'stopped') {
         try {
-          // Announced as starting (a replay at start), never started: no longer said to be starting.
-          await engine.withdraw('stopped');
+          // Announced as starting (a replay at start), never started: no longer said to be starting,
+          // and a service's failed start (announced or not) said to have failed.
+          await engine.withdraw(outcome, outcome === 'failed');
           await capture?.close();
           await lease.release();
         } finally {

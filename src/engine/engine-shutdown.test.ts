@@ -70,6 +70,24 @@ describe('engine shutdown', () => {
     expect((await reopened.loadStates(['EQ-1'])).get('EQ-1')).toBeDefined();
   });
 
+  it('a stop a step of which failed (the ingest flush) leaves its snapshot saying it failed, not that it stopped cleanly', async () => {
+    // Was `stopped` in the snapshot, so `status` said a clean stop while the process exited 1.
+    const path = tempStorePath();
+    const store = new SqliteStore({ path, synchronous: 'normal' });
+    const identity = { current: new IdentityIndex([]) };
+    const ingestor = locationIngestor(store, identity.current);
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000 });
+    await engine.start();
+    ingestor.flush = () => Promise.reject(new Error('disk I/O error'));
+    await expect(engine.stop()).rejects.toThrow(AggregateError);
+    expect(engine.state).toBe('failed');
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    cleanup.push(() => reopened.close());
+    expect(await readRuntimeSnapshot(reopened)).toMatchObject({ state: 'failed', stopFailed: true });
+  });
+
   it("closes each destination's connector once dispatch has stopped (what a connector holds is let go)", async () => {
     const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     const steps: string[] = [];

@@ -33,6 +33,8 @@ export interface RuntimeSnapshot {
   readonly state: EngineState;
   /** What a starting service is doing (state `starting`). */
   readonly startStep?: string;
+  /** State `failed` written by a stop that failed (a step of it, as the ingest flush, threw; the process exits 1), not by a start. */
+  readonly stopFailed?: boolean;
   readonly startedAt?: number;
   /** When it was written (epoch ms): a service that stops writing is gone. */
   readonly at: number;
@@ -278,9 +280,11 @@ export class Engine {
   /**
    * An app {@link announce}d but closed without {@link start} (a failed or stopped start): the
    * snapshot stops saying it is starting, and says how that start ended (`failed`: its log says why).
+   * `unannounced`: a service's start that failed before it announced anything (a port in use) says
+   * so too; a command's app that was never the service (`idle`, the default) writes nothing.
    */
-  async withdraw(outcome: 'stopped' | 'failed'): Promise<void> {
-    if (this.stopping !== undefined || this.state !== 'starting') return;
+  async withdraw(outcome: 'stopped' | 'failed', unannounced = false): Promise<void> {
+    if (this.stopping !== undefined || !(this.state === 'starting' || (unannounced && this.state === 'idle'))) return;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     this.state = outcome;
@@ -550,8 +554,10 @@ export class Engine {
     }
     await step('runtime snapshot', async () => {
       const snap = await this.snapshot();
-      // A start that failed says so (`status`: its last start failed), not that it stopped as asked.
-      await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ ...snap, state: this.state === 'failed' ? 'failed' : 'stopped' }));
+      // A start that failed says so (`status`: its last start failed), not that it stopped as asked;
+      // so does a stop a step of which failed (the process exits 1: `status`, its last stop failed).
+      const stopFailed = this.state !== 'failed' && errors.length > 0;
+      await p.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ ...snap, state: this.state === 'failed' || stopFailed ? 'failed' : 'stopped', ...(stopFailed ? { stopFailed: true } : {}) }));
     });
     const lease = p.lease;
     if (lease) await step('store lease', () => lease.release());

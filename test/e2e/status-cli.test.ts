@@ -58,6 +58,20 @@ describe('assetbridge status', () => {
   });
 
   // A request the ERP does not answer keeps its delivery in flight: its age showed as '-'.
+  it('says the last stop failed (a step of it threw, exit 1), not that the service stopped cleanly', async () => {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    try {
+      await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ pid: 999_999, state: 'failed', stopFailed: true, at: Date.now() - 60_000 }));
+    } finally {
+      await store.close();
+    }
+    const text = await runCli(['status', '-c', path]);
+    expect(text.stdout.split('\n')[0]).toBe('service: not running: its last stop failed (its log says why)');
+    const json = await runCli(['status', '--json', '-c', path]);
+    expect((JSON.parse(json.stdout) as { service: unknown }).service).toEqual({ state: 'not running', lastStop: 'failed' });
+  });
+
   it('shows the age of the oldest delivery in flight when none is pending', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
     const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });

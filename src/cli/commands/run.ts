@@ -155,8 +155,9 @@ export function registerRunCommand(program: Command): void {
         // `assetbridge aemp pull | backfill | equipment` while this service runs: the service does the work for the CLI.
         for (const [name, job] of aempJobs({ configs: telematicsConfigs(config), store: app.store, sink: app.ingestor, logger: logger.child({ component: 'aemp' }) })) app.engine.registerJob(name, job);
       } catch (err) {
-        // Not started: let go of the store lease and close the store, or the next start waits out a gone holder.
-        await app.close().catch(() => undefined);
+        // Not started: let go of the store lease and close the store, or the next start waits out a
+        // gone holder; `status` then says the start failed, not that the service was stopped.
+        await app.close('failed').catch(() => undefined);
         throw err;
       }
       if (cancel.signal.aborted) {

@@ -255,14 +255,16 @@ export function registerStatusCommand(program: Command): void {
         // The last `depreciation post` that queued postings (the service's check does not see those).
         const onDemand = config.rules.depreciation ? await lastOnDemandPosting(store) : undefined;
         // The last run's start failed (its snapshot says so): not a service that was stopped as asked.
-        const startFailed = !up && snap?.state === 'failed';
+        const startFailed = !up && snap?.state === 'failed' && snap.stopFailed !== true;
+        // Its last stop failed (a step of it threw, the process exited 1): not a clean stop either.
+        const stopFailed = !up && snap?.state === 'failed' && snap.stopFailed === true;
         const service = live
           ? { state: 'running', pid: snap.pid }
           : up
             ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' }
             : stalled
               ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs }
-              : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}), ...(stale ? { staleLease: { pid: stale.pid, host: stale.host } } : {}) };
+              : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}), ...(stopFailed ? { lastStop: 'failed' } : {}), ...(stale ? { staleLease: { pid: stale.pid, host: stale.host } } : {}) };
         // Each configured feed's last fleet pull.
         // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
         const redact = redactedFor(config);
@@ -280,7 +282,7 @@ export function registerStatusCommand(program: Command): void {
         const notAnswering = stalled
           ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, hostname())})` : 'not running'))}\n`);
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, hostname())})` : 'not running'))}\n`);
         if (holder && !((up || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
