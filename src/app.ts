@@ -28,7 +28,7 @@ import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
 import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
-import { createLogger, redactString } from './adapters/log/logger.js';
+import { createLogger, exitWhenLogged, redactString } from './adapters/log/logger.js';
 import { scrubSecretValues } from './adapters/http/redact.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
 import { systemClock, type Clock } from './ports/clock.js';
@@ -70,7 +70,10 @@ export interface AppOptions {
   readonly command?: string;
   /** Aborted (a shutdown signal): waiting for the store lease is given up, with its reason as the error. */
   readonly signal?: AbortSignal;
-  /** When another process took the store lease over. @default exit with code 1 (as a crash would) */
+  /**
+   * When another process took the store lease over. @default exit with code 1 (as a crash would),
+   * once the log line saying why is written out (`exitWhenLogged`, at most 1 s), as `run` exits
+   */
   readonly onLeaseLost?: () => void;
 }
 
@@ -326,7 +329,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // One pipeline per store: refused here, before anything reads the ingest log, while another runs.
   // Losing it (this process stalled for half a minute and another took over) ends this one at once,
   // like a crash: what it committed is durable, and the new holder carries on from the store.
-  const onLost = options.onLeaseLost ?? (() => process.exit(1));
+  // Once its log line saying why is written out: at once, on a pipe, that line was lost now and then.
+  const onLost = options.onLeaseLost ?? (() => exitWhenLogged(logger)(1));
   const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), atOnce: store, ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
     await store.close();
     throw err;
