@@ -2,6 +2,8 @@
  * The CLI-to-service job handshake through the store: a request is taken once, its result comes
  * back, and neither row is left behind; a result nobody collected goes after a day.
  */
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../adapters/log/logger.js';
 import { createApp, type App } from '../app.js';
@@ -10,6 +12,7 @@ import { tempStorePath } from '../../test/helpers/temp-store.js';
 import { waitFor } from '../../test/helpers/wait.js';
 import { CONTROL_NS, JobWithdrawnError, QUARANTINE_REPLAY_JOB, requestJob, RUNTIME_NS, SUBMIT_EVENTS_JOB } from './engine.js';
 import { tempStore } from '../../test/helpers/temp-store.js';
+import { LEASE_KEY, LEASE_NS } from './store-lease.js';
 
 const apps: App[] = [];
 afterEach(async () => {
@@ -41,6 +44,22 @@ describe('a job asked of a service that stops', () => {
 
       await snapshot('running', Date.now() - 60_000); // killed: its last word a minute old
       await expect(requestJob(store, 'never-taken', {}, { timeoutMs: 600_000, pollMs: 10 })).rejects.toThrow(/the service stopped answering \(its status was last written 60 s ago\)/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('a job asked of a service killed on this host (kill -9)', () => {
+  it('fails at once, naming its gone pid, rather than once its status is 15 s old', async () => {
+    // Was: "stopped answering (its status was last written 15 s ago)", 15 s after the kill.
+    const store = tempStore();
+    try {
+      const gone = spawnSync(process.execPath, ['-e', '']).pid; // a process of this host that has ended
+      await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ state: 'running', at: Date.now(), pid: gone }));
+      await store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: gone, host: hostname(), instance: 'killed', command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() }));
+      await expect(requestJob(store, 'never-taken', {}, { timeoutMs: 5_000, pollMs: 10 })).rejects.toThrow(`the service ended (its process, pid ${gone} on this host, is gone) before it finished "never-taken"`);
+      expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
     } finally {
       await store.close();
     }

@@ -6,6 +6,7 @@
  * `stop()` is idempotent.
  * @module
  */
+import { hostname } from 'node:os';
 import type { Logger } from 'pino';
 import { IdentityIndex } from '../core/identity/resolver.js';
 import { coerceError } from '../core/errors/errors.js';
@@ -19,6 +20,7 @@ import type { Ingestor, IngestStats } from './ingestor.js';
 import type { TaskScheduler, TaskStats } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
 import type { EventCapture } from '../ports/capture.js';
+import { pidAlive, storedHolder } from './store-lease.js';
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -157,11 +159,17 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
 /** A running service writes its snapshot every second; one this much older has died without saying so. */
 const SNAPSHOT_STALE_MS = 15_000;
 
-/** Why the service asked for a job can no longer answer (it stopped, failed, or its snapshot is stale), else undefined. */
-async function serviceGone(store: Store, now: number): Promise<string | undefined> {
+/**
+ * Why the service asked for a job can no longer answer (it stopped, failed, its process is gone, or
+ * its snapshot is stale), else undefined. A service on this host whose pid is gone (kill -9, the
+ * OOM killer) is said at once, from the store lease it held, not once its snapshot is stale.
+ */
+async function serviceGone(store: Store, now: number, isAlive: (pid: number, started?: string) => boolean = pidAlive): Promise<string | undefined> {
   const snap = await readRuntimeSnapshot(store);
   if (snap === undefined) return 'is not running';
   if (snap.state === 'stopped' || snap.state === 'failed') return snap.state === 'failed' ? 'failed' : 'stopped';
+  const holder = await storedHolder(store);
+  if (holder && holder.pid === snap.pid && holder.host === hostname() && !isAlive(holder.pid, holder.started)) return `ended (its process, pid ${snap.pid} on this host, is gone)`;
   if (now - snap.at > SNAPSHOT_STALE_MS) return `stopped answering (its status was last written ${Math.round((now - snap.at) / 1000)} s ago)`;
   return undefined;
 }
