@@ -12,10 +12,18 @@ describe('alertKey', () => {
     expect(alertKey('SPN_100', 'x')).toBe('SPN_100');
     expect(alertKey('  E-17 ', 'x')).toBe('E-17');
     expect(alertKey(undefined, 'Overheat')).toBe('Overheat');
-    expect(alertKey('', 'x')).toBe('alert');
+    expect(alertKey('', '')).toBe('alert');
     const sixty = 'A'.repeat(60);
     expect(alertKey(sixty, 'x')).toBe(sixty);
     fc.assert(fc.property(fc.stringMatching(SAFE), (code) => alertKey(code, 'x') === code));
+  });
+
+  it('a blank code (an empty field of the feed) is no code: faults of different texts get keys of their own', () => {
+    // Was: both 'alert', one episode, so the second fault opened no work order of its own.
+    expect(alertKey('', 'Door open')).toBe(alertKey(undefined, 'Door open'));
+    expect(alertKey('', 'Door open')).toMatch(/^Door_open-[0-9a-f]{12}$/);
+    expect(alertKey('  ', 'Coolant high')).toBe(alertKey(undefined, 'Coolant high'));
+    expect(alertKey('', 'Door open')).not.toBe(alertKey('', 'Coolant high'));
   });
 
   it('codes that differ only in characters keys cannot hold, or past the 60th, get keys of their own', () => {

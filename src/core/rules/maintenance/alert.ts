@@ -58,7 +58,7 @@ const KEY_MAX = 60;
 const KEY_HASH = 12;
 
 /**
- * The fault as it appears in business keys: its code (else its text), trimmed. A code of only
+ * The fault as it appears in business keys: its code (else, or when blank, its text), trimmed. A code of only
  * letters, digits and `. _ : / -`, at most 60 characters, is its own key. Any other has anything
  * else replaced by `_`, cut to 47 characters, and `-` and 12 hex digits of the SHA-256 of the
  * code as reported appended (60 characters at most), so codes that differ only in those characters
@@ -66,7 +66,8 @@ const KEY_HASH = 12;
  * process. Keys never hold `|` (nor `~`, see {@link OVERFLOW_KEY}).
  */
 export function alertKey(code: string | undefined, reason: string): string {
-  const raw = (code ?? reason).trim();
+  // A blank code (a feed's empty field) is no code: faults of different texts stay apart.
+  const raw = (code === undefined || code.trim() === '' ? reason : code).trim();
   if (raw === '') return 'alert';
   const text = raw.slice(0, KEY_MAX).replace(/[^A-Za-z0-9._:/-]/g, '_');
   if (text === raw) return text;
