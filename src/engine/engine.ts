@@ -20,7 +20,7 @@ import type { Ingestor, IngestStats } from './ingestor.js';
 import type { TaskScheduler, TaskStats } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
 import type { EventCapture } from '../ports/capture.js';
-import { pidAlive, pidSpace, storedHolder } from './store-lease.js';
+import { pidAlive, pidSpace, storedHolder, type IsAlive } from './store-lease.js';
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -164,7 +164,7 @@ const SNAPSHOT_STALE_MS = 15_000;
  * its snapshot is stale), else undefined. A service on this host whose pid is gone (kill -9, the
  * OOM killer) is said at once, from the store lease it held, not once its snapshot is stale.
  */
-async function serviceGone(store: Store, now: number, isAlive: (pid: number, started?: string) => boolean = pidAlive, space: string | undefined = pidSpace()): Promise<string | undefined> {
+async function serviceGone(store: Store, now: number, isAlive: IsAlive = pidAlive, space: string | undefined = pidSpace()): Promise<string | undefined> {
   const snap = await readRuntimeSnapshot(store);
   if (snap === undefined) return 'is not running';
   if (snap.state === 'stopped' || snap.state === 'failed') return snap.state === 'failed' ? 'failed' : 'stopped';

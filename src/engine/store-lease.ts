@@ -124,6 +124,9 @@ export class StoreUpgradeBusyError extends AssetbridgeError {
   }
 }
 
+/** Whether the process with this pid (started then, when known) lives on this host ({@link pidAlive}). */
+export type IsAlive = (pid: number, started?: string) => boolean;
+
 export type LeaseVerdict = { readonly free: true; readonly why: 'absent' | 'ours' | 'holder-gone' | 'stale' } | { readonly free: false; readonly wait: boolean };
 
 type Identity = Pick<LeaseHolder, 'pid' | 'host' | 'instance'> & { readonly pidSpace?: string | undefined };
@@ -146,7 +149,7 @@ export const SAME_HOST_GONE_MS = 3 * HEARTBEAT_MS;
  * A holder that recorded the same {@link pidSpace} as `me` is checked at once: its pid is one of
  * ours, so a pid that is gone (or is ours, with another instance) is a process that ended.
  */
-export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: (pid: number, started?: string) => boolean, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
+export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now: number, isAlive: IsAlive, goneMs = SAME_HOST_GONE_MS): LeaseVerdict {
   if (!current) return { free: true, why: 'absent' };
   if (same(current, me)) return { free: true, why: 'ours' };
   if (now - current.heartbeat > STALE_MS) return { free: true, why: 'stale' };
@@ -222,7 +225,7 @@ export interface LeaseOptions {
   /** This process's kernel boot and pid namespace. @default {@link pidSpace}; null: none (the holder is waited out as from another container) */
   readonly pidSpace?: string | null;
   /** Whether the process with this pid (started then, when known) lives on this host. @default {@link pidAlive} */
-  readonly isAlive?: (pid: number, started?: string) => boolean;
+  readonly isAlive?: IsAlive;
   readonly heartbeatMs?: number;
   /** How long to wait for a holder on another host to show it is gone. @default STALE_MS + 2 heartbeats */
   readonly maxWaitMs?: number;
@@ -423,7 +426,7 @@ async function startingStep(store: Pick<Store, 'kvGet'>, holder: LeaseHolder, no
  * the store's write lock, so it reads the lease once rather than waiting for a holder to lapse.
  */
 export function refuseUpgradeWhileHeld(
-  opts: { readonly command?: string; readonly now?: () => number; readonly isAlive?: (pid: number, started?: string) => boolean } = {},
+  opts: { readonly command?: string; readonly now?: () => number; readonly isAlive?: IsAlive } = {},
 ): (store: { readonly path: string; readonly version: number; readonly expected: number; kvGet(namespace: string, key: string): string | undefined }) => void {
   return (store) => {
     const raw = store.kvGet(LEASE_NS, LEASE_KEY);

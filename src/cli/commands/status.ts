@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readRuntimeSnapshot } from '../../engine/engine.js';
 import { hostname } from 'node:os';
-import { currentHolder, pidAlive, STALE_MS, storedHolder, type LeaseHolder } from '../../engine/store-lease.js';
+import { currentHolder, pidAlive, STALE_MS, storedHolder, type IsAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { DestinationStats, Store } from '../../ports/store.js';
@@ -36,6 +36,9 @@ function ago(ms: number): string {
   return `${(ms / 3_600_000).toFixed(1)} h`;
 }
 
+/** What the runtime snapshot says of the process that wrote it. */
+type ServiceSnap = { readonly pid: number; readonly state: string; readonly at: number };
+
 /**
  * Whether the service is up (its last snapshot says running and is under 5 s old), or still
  * starting (delivering and taking HTTP intake, a source not yet connected: a broker down at start),
@@ -44,11 +47,11 @@ function ago(ms: number): string {
  * running service.
  */
 export function serviceState(
-  snap: { readonly pid: number; readonly state: string; readonly at: number } | undefined,
+  snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
   host: string,
-  isAlive: (pid: number, started?: string) => boolean,
+  isAlive: IsAlive,
 ): { live: boolean; starting: boolean; holder: LeaseHolder | undefined } {
   const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid, lease.started);
   const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
@@ -63,11 +66,11 @@ export function serviceState(
  * "not running", its ingest log "from a run that did not stop cleanly". Undefined otherwise.
  */
 export function stalledService(
-  snap: { readonly pid: number; readonly state: string; readonly at: number } | undefined,
+  snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
   host: string,
-  isAlive: (pid: number, started?: string) => boolean,
+  isAlive: IsAlive,
 ): { pid: number; lastSeenMs: number } | undefined {
   if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting') || lease === undefined || lease.pid !== snap.pid) return undefined;
   const alive = lease.host === host ? isAlive(lease.pid, lease.started) : now - lease.heartbeat <= STALE_MS;
@@ -80,7 +83,7 @@ export function stalledService(
  * the platform says); on another, it has not renewed for over {@link STALE_MS}. A crashed holder's
  * (kill -9, a power loss): nothing holds the store, the next start takes the lease over. Undefined otherwise.
  */
-export function staleLease(lease: LeaseHolder | undefined, now: number, host: string, isAlive: (pid: number, started?: string) => boolean): LeaseHolder | undefined {
+export function staleLease(lease: LeaseHolder | undefined, now: number, host: string, isAlive: IsAlive): LeaseHolder | undefined {
   if (lease === undefined) return undefined;
   return (lease.host === host ? !isAlive(lease.pid, lease.started) : now - lease.heartbeat > STALE_MS) ? lease : undefined;
 }
@@ -90,7 +93,7 @@ export function staleLease(lease: LeaseHolder | undefined, now: number, host: st
  * process not known to be dead); undefined when none runs. A command holding the lease without
  * the service (`aemp backfill`) is no running service: it runs no scheduled task.
  */
-export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: (pid: number, started?: string) => boolean = pidAlive): Promise<{ pid: number } | undefined> {
+export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: IsAlive = pidAlive): Promise<{ pid: number } | undefined> {
   const snap = await readRuntimeSnapshot(store);
   return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
 }
