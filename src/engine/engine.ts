@@ -20,7 +20,7 @@ import type { Ingestor, IngestStats } from './ingestor.js';
 import type { TaskScheduler, TaskStats } from './scheduler.js';
 import { formatReplaySummary, replayQuarantine } from './replay.js';
 import type { EventCapture } from '../ports/capture.js';
-import { pidAlive, pidSpace, storedHolder, type IsAlive } from './store-lease.js';
+import { pidAlive, pidSpace, samePidSpace, storedHolder, type IsAlive } from './store-lease.js';
 
 export type EngineState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped' | 'failed';
 
@@ -170,7 +170,7 @@ async function serviceGone(store: Store, now: number, isAlive: IsAlive = pidAliv
   if (snap.state === 'stopped' || snap.state === 'failed') return snap.state === 'failed' ? 'failed' : 'stopped';
   const holder = await storedHolder(store);
   // In this pid namespace only: from another container given the same hostname its pid cannot be seen.
-  if (holder && holder.pid === snap.pid && holder.host === hostname() && holder.pidSpace !== undefined && holder.pidSpace === space && !isAlive(holder.pid, holder.started)) return `ended (its process, pid ${snap.pid} on this host, is gone)`;
+  if (holder && holder.pid === snap.pid && samePidSpace(holder, hostname(), space) && !isAlive(holder.pid, holder.started)) return `ended (its process, pid ${snap.pid} on this host, is gone)`;
   if (now - snap.at > SNAPSHOT_STALE_MS) return `stopped answering (its status was last written ${Math.round((now - snap.at) / 1000)} s ago)`;
   return undefined;
 }

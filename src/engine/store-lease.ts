@@ -157,7 +157,7 @@ export function leaseVerdict(current: LeaseHolder | undefined, me: Identity, now
     if (current.pid !== me.pid && isAlive(current.pid, current.started)) return { free: false, wait: false };
     // Same kernel boot and pid namespace: the pid check above is the answer, no other container's
     // process can hide behind it (a kill -9 is recognised at once, as the module says).
-    if (current.pidSpace !== undefined && current.pidSpace === me.pidSpace) return { free: true, why: 'holder-gone' };
+    if (samePidSpace(current, me.host, me.pidSpace)) return { free: true, why: 'holder-gone' };
     // Its pid is gone, or is ours with another instance (an earlier process that had this pid):
     // gone, once it has stopped renewing.
     return now - current.heartbeat > goneMs ? { free: true, why: 'holder-gone' } : { free: false, wait: true };
@@ -179,6 +179,11 @@ export function processStartTime(pid: number, read: (path: string) => string = (
   } catch {
     return undefined;
   }
+}
+
+/** Whether a holder's pid is one this process can check: the same host, kernel boot and pid namespace ({@link pidSpace}). */
+export function samePidSpace(holder: Pick<LeaseHolder, 'host' | 'pidSpace'>, host: string, space: string | undefined): boolean {
+  return holder.host === host && holder.pidSpace !== undefined && holder.pidSpace === space;
 }
 
 /**
