@@ -5,15 +5,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hostname } from 'node:os';
 import { describe, expect, it, vi } from 'vitest';
 import { createApp } from './app.js';
 import { createLogger } from './adapters/log/logger.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { compileConfig } from './config/load.js';
 import { readRuntimeSnapshot } from './engine/engine.js';
-import { currentHolder, pidAlive } from './engine/store-lease.js';
-import { serviceState } from './cli/commands/status.js';
+import { currentHolder } from './engine/store-lease.js';
+import { here, serviceState } from './cli/commands/status.js';
 import { runCli, writeConfig } from '../test/helpers/cli.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 
@@ -96,7 +95,7 @@ describe('a crash replay and a changed registry', () => {
     const spy = vi.spyOn(SqliteStore.prototype, 'readIngestLog').mockImplementation(async function (this: SqliteStore) {
       const now = Date.now();
       const snap = await readRuntimeSnapshot(this);
-      const state = serviceState(snap, await currentHolder(this, now), now, hostname(), pidAlive);
+      const state = serviceState(snap, await currentHolder(this, now), now, here());
       seen.push({ state: snap?.state ?? 'none', starting: state.starting, ...(snap?.startStep !== undefined ? { step: snap.startStep } : {}) });
       return read.call(this);
     });

@@ -1,33 +1,36 @@
 import { describe, expect, it } from 'vitest';
-import type { LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines } from './status.js';
+import type { IsAlive, LeaseHolder } from '../../engine/store-lease.js';
+import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines, type Vantage } from './status.js';
 import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
 import { readRuntimeSnapshot, RUNTIME_NS } from '../../engine/engine.js';
 
 const NOW = Date.parse('2026-12-01T13:00:00Z');
-const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000 });
+const SPACE = 'boot-1 pid:[4026531836]';
+const holder = (pid: number, host: string): LeaseHolder => ({ pid, host, instance: 'i', command: 'assetbridge run', since: NOW - 60_000, heartbeat: NOW - 1_000, pidSpace: SPACE });
+/** Looking from host `host`, in the holders' pid namespace (its pids can be checked here). */
+const at = (host: string, isAlive: IsAlive): Vantage => ({ host, pidSpace: SPACE, isAlive });
 const snap = (pid: number) => ({ pid, state: 'running', at: NOW - 1_000 });
 
 describe('status: is the service up, and who holds the store', () => {
   it('a running service on this host is up and holds the store', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
   });
 
   it('a service killed on this host (kill -9: its pid is gone) is neither up nor holding the store, however fresh its last snapshot and lease', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, holder: undefined });
   });
 
   it('a holder on another host cannot be checked from here: it holds the store until its lease goes stale', () => {
-    expect(serviceState(snap(42), holder(42, 'other'), NOW, 'vm', () => false)).toEqual({ live: true, starting: false, holder: holder(42, 'other') });
+    expect(serviceState(snap(42), holder(42, 'other'), NOW, at('vm', () => false))).toEqual({ live: true, starting: false, holder: holder(42, 'other') });
   });
 
   // A broker down at start kept the service "starting" (delivering, taking HTTP intake) while status said "not running".
   it('a service whose source is still connecting at start is starting: up, but no running service to hand work to', () => {
     const starting = { pid: 42, state: 'starting', at: NOW - 1_000 };
-    expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => true)).toEqual({ live: false, starting: true, holder: holder(42, 'vm') });
-    expect(serviceState(starting, holder(42, 'vm'), NOW, 'vm', () => false)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: false, starting: true, holder: holder(42, 'vm') });
+    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, holder: undefined });
   });
 
   it("a holder whose pid another process has now (started since, as its recorded start time says) is no holder: not running, a stale lease", () => {
@@ -36,24 +39,47 @@ describe('status: is the service up, and who holds the store', () => {
     // Pid 42 lives, but the process with it started at 2000: another one.
     const isAlive = (pid: number, started?: string) => pid === 42 && (started === undefined || started === '2000');
     const stillRunning = { pid: 42, state: 'running', at: NOW - 60_000 };
-    expect(serviceState(snap(42), crashed, NOW, 'vm', isAlive)).toEqual({ live: false, starting: false, holder: undefined });
-    expect(stalledService(stillRunning, crashed, NOW, 'vm', isAlive)).toBeUndefined();
-    expect(staleLease(crashed, NOW, 'vm', isAlive)).toEqual(crashed);
-    expect(staleText(crashed, NOW, 'vm')).toBe('assetbridge run (pid 42 on vm) held the store and has ended without letting go, as at a crash; pid 42 is gone or now another process\'s. The next start takes the lease over');
+    expect(serviceState(snap(42), crashed, NOW, at('vm', isAlive))).toEqual({ live: false, starting: false, holder: undefined });
+    expect(stalledService(stillRunning, crashed, NOW, at('vm', isAlive))).toBeUndefined();
+    expect(staleLease(crashed, NOW, at('vm', isAlive))).toEqual(crashed);
+    expect(staleText(crashed, NOW, at('vm', isAlive))).toBe('assetbridge run (pid 42 on vm) held the store and has ended without letting go, as at a crash; pid 42 is gone or now another process\'s. The next start takes the lease over');
     // The same process (its start time as recorded), or none recorded (no /proc where it ran): the pid decides, as before.
-    expect(staleLease({ ...crashed, started: '2000' }, NOW, 'vm', isAlive)).toBeUndefined();
-    expect(stalledService(stillRunning, holder(42, 'vm'), NOW, 'vm', isAlive)).toEqual({ pid: 42, lastSeenMs: 60_000 });
+    expect(staleLease({ ...crashed, started: '2000' }, NOW, at('vm', isAlive))).toBeUndefined();
+    expect(stalledService(stillRunning, holder(42, 'vm'), NOW, at('vm', isAlive))).toEqual({ pid: 42, lastSeenMs: 60_000 });
   });
 
   it('a lease on another host is stale once it has not been renewed for over 30 s', () => {
-    expect(staleLease(holder(42, 'other'), NOW, 'vm', () => true)).toBeUndefined();
+    expect(staleLease(holder(42, 'other'), NOW, at('vm', () => true))).toBeUndefined();
     const old = { ...holder(42, 'other'), heartbeat: NOW - 31_000 };
-    expect(staleLease(old, NOW, 'vm', () => true)).toEqual(old);
-    expect(staleText(old, NOW, 'vm')).toBe('assetbridge run (pid 42 on other) held the store and has not renewed its lease for 31 s, as a process that ended does not. The next start takes the lease over');
+    expect(staleLease(old, NOW, at('vm', () => true))).toEqual(old);
+    expect(staleText(old, NOW, at('vm', () => true))).toBe('assetbridge run (pid 42 on other) held the store and has not renewed its lease for 31 s, as a process that ended does not. The next start takes the lease over');
+  });
+
+  // Was: a holder on this host was judged by its pid alone, so from a sibling container given the
+  // same hostname (another pid namespace, where the service's pid is not seen) a live service read
+  // as "not running (stale lease: … pid 42 is gone …)", though the next start would wait for it.
+  it('from another pid namespace on the same host the pid cannot be checked: the holder counts by its renewals, as the next start judges it', () => {
+    const sibling: Vantage = { host: 'vm', pidSpace: 'boot-1 pid:[4026532999]', isAlive: () => false };
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, sibling)).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
+    expect(staleLease(holder(42, 'vm'), NOW, sibling)).toBeUndefined();
+    // A holder that recorded no namespace (an older version, no /proc) cannot be checked either.
+    const { pidSpace: _none, ...unrecorded } = holder(42, 'vm');
+    expect(serviceState(snap(42), unrecorded, NOW, at('vm', () => false)).live).toBe(true);
+    // Not renewed for over 6 s (SAME_HOST_GONE_MS), its pid not seen here: gone, as the next start takes it over.
+    const lapsed = { ...holder(42, 'vm'), heartbeat: NOW - 7_000 };
+    expect(serviceState(snap(42), lapsed, NOW, sibling)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(staleLease(lapsed, NOW, sibling)).toEqual(lapsed);
+    expect(staleText(lapsed, NOW, sibling)).toBe(
+      'assetbridge run (pid 42 on vm) held the store and has not renewed its lease for 7 s, as a process that ended does not (its pid cannot be checked from here: another container with this hostname, or a process before a restart). The next start takes the lease over',
+    );
+    // A service that stalled (cannot write the store) in the sibling: running but not answering while its lease holds.
+    const stalled = { pid: 42, state: 'running', at: NOW - 20_000 };
+    expect(stalledService(stalled, { ...holder(42, 'vm'), heartbeat: NOW - 4_000 }, NOW, sibling)).toEqual({ pid: 42, lastSeenMs: 20_000 });
+    expect(stalledService(stalled, lapsed, NOW, sibling)).toBeUndefined();
   });
 
   it('a snapshot older than 5 s is not a running service', () => {
-    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, 'vm', () => true)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, at('vm', () => true))).toEqual({ live: false, starting: false, holder: undefined });
   });
 });
 
@@ -62,10 +88,10 @@ describe('a running service, for commands that hand it work (inventory snapshot)
   const up = { [`${RUNTIME_NS}/snapshot`]: snap(42), [`${LEASE_NS}/${LEASE_KEY}`]: holder(42, 'vm') };
 
   it('is the service whose snapshot is fresh, and none when it stopped, was killed or never ran', async () => {
-    expect(await runningService(kv(up), NOW, 'vm', () => true)).toEqual({ pid: 42 });
-    expect(await runningService(kv(up), NOW, 'vm', () => false)).toBeUndefined(); // killed: its pid is gone
-    expect(await runningService(kv({ [`${RUNTIME_NS}/snapshot`]: { ...snap(42), state: 'stopped' } }), NOW, 'vm', () => true)).toBeUndefined();
-    expect(await runningService(kv({}), NOW, 'vm', () => true)).toBeUndefined();
+    expect(await runningService(kv(up), NOW, at('vm', () => true))).toEqual({ pid: 42 });
+    expect(await runningService(kv(up), NOW, at('vm', () => false))).toBeUndefined(); // killed: its pid is gone
+    expect(await runningService(kv({ [`${RUNTIME_NS}/snapshot`]: { ...snap(42), state: 'stopped' } }), NOW, at('vm', () => true))).toBeUndefined();
+    expect(await runningService(kv({}), NOW, at('vm', () => true))).toBeUndefined();
   });
 
   it('a snapshot this version cannot read (damaged, or without its pid, state or time) is no running service, not a crash', async () => {
@@ -73,7 +99,7 @@ describe('a running service, for commands that hand it work (inventory snapshot)
     expect(await readRuntimeSnapshot(raw(JSON.stringify(snap(42))))).toEqual(snap(42));
     for (const text of ['{"pid":42,"state":"run', 'null', '[]', '{"pid":"42","state":"running","at":1}', JSON.stringify({ pid: 42, state: 'running' })]) {
       expect(await readRuntimeSnapshot(raw(text))).toBeUndefined();
-      expect(await runningService(raw(text), NOW, 'vm', () => true)).toBeUndefined();
+      expect(await runningService(raw(text), NOW, at('vm', () => true))).toBeUndefined();
     }
   });
 

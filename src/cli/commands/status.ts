@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readRuntimeSnapshot } from '../../engine/engine.js';
 import { hostname } from 'node:os';
-import { currentHolder, pidAlive, STALE_MS, storedHolder, type IsAlive, type LeaseHolder } from '../../engine/store-lease.js';
+import { currentHolder, pidAlive, pidSpace, SAME_HOST_GONE_MS, samePidSpace, STALE_MS, storedHolder, type IsAlive, type LeaseHolder } from '../../engine/store-lease.js';
 import type { DestinationMetrics } from '../../engine/dispatcher.js';
 import type { IngestStats } from '../../engine/ingestor.js';
 import type { DestinationStats, Store } from '../../ports/store.js';
@@ -21,12 +21,45 @@ export function lastCheckpointText(seen: CheckpointSeen, now: number): string {
   return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n`;
 }
 
+/**
+ * Where `status` looks from: this host, this process's kernel boot and pid namespace
+ * ({@link pidSpace}) and how a pid is checked here ({@link pidAlive}).
+ */
+export interface Vantage {
+  readonly host: string;
+  readonly pidSpace: string | undefined;
+  readonly isAlive: IsAlive;
+}
+
+/** This process's {@link Vantage}. */
+export function here(): Vantage {
+  return { host: hostname(), pidSpace: pidSpace(), isAlive: pidAlive };
+}
+
+/**
+ * Whether the lease's holder is gone, as far as can be told from `at`, as the lease verdict
+ * (`leaseVerdict`) tells it to the next start. A holder in the same pid namespace
+ * ({@link samePidSpace}): its pid decides (gone, or now another process's). Otherwise its pid
+ * cannot be checked from here (another container given the same hostname sees other pids; a
+ * holder that recorded no namespace, or a platform without /proc): its renewals decide, on this
+ * host once its pid is not seen here and it has not renewed for {@link SAME_HOST_GONE_MS}, from
+ * another host after {@link STALE_MS}.
+ */
+export function holderGone(lease: LeaseHolder, now: number, at: Vantage): boolean {
+  if (samePidSpace(lease, at.host, at.pidSpace)) return !at.isAlive(lease.pid, lease.started);
+  if (now - lease.heartbeat > STALE_MS) return true;
+  if (lease.host !== at.host) return false;
+  return !at.isAlive(lease.pid, lease.started) && now - lease.heartbeat > SAME_HOST_GONE_MS;
+}
+
 /** Why a {@link staleLease} is no holder, for the service line. */
-export function staleText(lease: LeaseHolder, now: number, host: string): string {
+export function staleText(lease: LeaseHolder, now: number, at: Vantage): string {
   const who = `${lease.command} (pid ${lease.pid} on ${lease.host})`;
-  return lease.host === host
-    ? `${who} held the store and has ended without letting go, as at a crash; pid ${lease.pid} is gone or now another process's. The next start takes the lease over`
-    : `${who} held the store and has not renewed its lease for ${ago(now - lease.heartbeat)}, as a process that ended does not. The next start takes the lease over`;
+  if (samePidSpace(lease, at.host, at.pidSpace))
+    return `${who} held the store and has ended without letting go, as at a crash; pid ${lease.pid} is gone or now another process's. The next start takes the lease over`;
+  if (lease.host === at.host)
+    return `${who} held the store and has not renewed its lease for ${ago(now - lease.heartbeat)}, as a process that ended does not (its pid cannot be checked from here: another container with this hostname, or a process before a restart). The next start takes the lease over`;
+  return `${who} held the store and has not renewed its lease for ${ago(now - lease.heartbeat)}, as a process that ended does not. The next start takes the lease over`;
 }
 
 function ago(ms: number): string {
@@ -42,26 +75,24 @@ type ServiceSnap = { readonly pid: number; readonly state: string; readonly at: 
 /**
  * Whether the service is up (its last snapshot says running and is under 5 s old), or still
  * starting (delivering and taking HTTP intake, a source not yet connected: a broker down at start),
- * and who holds the store's lease. A holder on this host whose pid is gone was killed (kill -9,
- * OOM): it holds nothing (the next start takes the lease at once) and its fresh snapshot is no
- * running service.
+ * and who holds the store's lease. A holder that is gone ({@link holderGone}: in this pid
+ * namespace, its pid is gone, as after kill -9 or the OOM killer) holds nothing (the next start
+ * takes the lease over) and its fresh snapshot is no running service.
  */
 export function serviceState(
   snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
-  host: string,
-  isAlive: IsAlive,
+  at: Vantage,
 ): { live: boolean; starting: boolean; holder: LeaseHolder | undefined } {
-  const gone = lease !== undefined && lease.host === host && !isAlive(lease.pid, lease.started);
+  const gone = lease !== undefined && holderGone(lease, now, at);
   const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
   return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', holder: gone ? undefined : lease };
 }
 
 /**
  * A service whose last snapshot says it runs (or starts) but is too old to count, while the process
- * that wrote it still holds the store's lease and lives (on this host: its pid; on another: a lease
- * renewed within {@link STALE_MS}): a service that cannot write the store (a full disk, a volume
+ * that wrote it still holds the store's lease and lives (is not {@link holderGone}): a service that cannot write the store (a full disk, a volume
  * made read-only) writes neither its snapshot nor its lease, yet runs, and would be said to be
  * "not running", its ingest log "from a run that did not stop cleanly". Undefined otherwise.
  */
@@ -69,23 +100,21 @@ export function stalledService(
   snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
-  host: string,
-  isAlive: IsAlive,
+  at: Vantage,
 ): { pid: number; lastSeenMs: number } | undefined {
   if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting') || lease === undefined || lease.pid !== snap.pid) return undefined;
-  const alive = lease.host === host ? isAlive(lease.pid, lease.started) : now - lease.heartbeat <= STALE_MS;
-  return alive ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at) } : undefined;
+  return !holderGone(lease, now, at) ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at) } : undefined;
 }
 
 /**
- * The store's lease as stored when its holder is gone: on this host, its process has ended (its pid
- * is gone, or is another process's now: one started since, as the recorded start time tells where
- * the platform says); on another, it has not renewed for over {@link STALE_MS}. A crashed holder's
- * (kill -9, a power loss): nothing holds the store, the next start takes the lease over. Undefined otherwise.
+ * The store's lease as stored when its holder is gone ({@link holderGone}): in this pid namespace,
+ * its process has ended (its pid is gone, or is another process's now: one started since, as the
+ * recorded start time tells where the platform says); where its pid cannot be checked, it has
+ * stopped renewing. A crashed holder's (kill -9, a power loss): nothing holds the store, the next
+ * start takes the lease over. Undefined otherwise.
  */
-export function staleLease(lease: LeaseHolder | undefined, now: number, host: string, isAlive: IsAlive): LeaseHolder | undefined {
-  if (lease === undefined) return undefined;
-  return (lease.host === host ? !isAlive(lease.pid, lease.started) : now - lease.heartbeat > STALE_MS) ? lease : undefined;
+export function staleLease(lease: LeaseHolder | undefined, now: number, at: Vantage): LeaseHolder | undefined {
+  return lease !== undefined && holderGone(lease, now, at) ? lease : undefined;
 }
 
 /**
@@ -93,9 +122,9 @@ export function staleLease(lease: LeaseHolder | undefined, now: number, host: st
  * process not known to be dead); undefined when none runs. A command holding the lease without
  * the service (`aemp backfill`) is no running service: it runs no scheduled task.
  */
-export async function runningService(store: Pick<Store, 'kvGet'>, now: number, host = hostname(), isAlive: IsAlive = pidAlive): Promise<{ pid: number } | undefined> {
+export async function runningService(store: Pick<Store, 'kvGet'>, now: number, at: Vantage = here()): Promise<{ pid: number } | undefined> {
   const snap = await readRuntimeSnapshot(store);
-  return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, host, isAlive).live ? { pid: snap.pid } : undefined;
+  return snap !== undefined && serviceState(snap, await currentHolder(store, now), now, at).live ? { pid: snap.pid } : undefined;
 }
 
 /** The running service's sources and whether each is connected (MQTT), then each subscription its broker refused; '' when none can tell. */
@@ -230,15 +259,16 @@ export function registerStatusCommand(program: Command): void {
         const openQuarantine = counters.quarantineOpen;
         const snap = await readRuntimeSnapshot(store);
         // Who runs the pipeline on this store now (the service, or a command such as aemp backfill).
-        const state = serviceState(snap, await currentHolder(store, now), now, hostname(), pidAlive);
+        const at = here();
+        const state = serviceState(snap, await currentHolder(store, now), now, at);
         const live = snap !== undefined && state.live;
         // A service still starting already delivers and takes HTTP intake: what it shows is now, as a running one's.
         const up = snap !== undefined && (state.live || state.starting);
         // Running, but it has not written its status for a while (a store it cannot write): said so, not "not running".
         const stored = await storedHolder(store);
-        const stalled = up ? undefined : stalledService(snap, stored, now, hostname(), pidAlive);
+        const stalled = up ? undefined : stalledService(snap, stored, now, at);
         // A lease a crashed process left (its pid gone, or another process's since): said, not taken for a holder.
-        const stale = up || stalled ? undefined : staleLease(stored, now, hostname(), pidAlive);
+        const stale = up || stalled ? undefined : staleLease(stored, now, at);
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -285,7 +315,7 @@ export function registerStatusCommand(program: Command): void {
         const notAnswering = stalled
           ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, hostname())})` : 'not running'))}\n`);
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, at)})` : 'not running'))}\n`);
         if (holder && !((up || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
