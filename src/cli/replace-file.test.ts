@@ -1,9 +1,9 @@
 /** {@link replaceFile}: the file replaced whole, as it was kept (its mode, a link to it), nothing left beside it. */
-import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { replaceFile } from './replace-file.js';
+import { replaceFile, STALE_TEMP_MS, staleTempFiles } from './replace-file.js';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'ab-replace-'));
 
@@ -37,5 +37,37 @@ describe('replaceFile', () => {
     expect(() => replaceFile(join(d, 'none', 'r.csv'), 'x')).toThrow(expect.objectContaining({ code: 'ENOENT' }));
     expect(readdirSync(d)).toEqual(['sub']);
     expect(readdirSync(join(d, 'sub'))).toEqual([]);
+  });
+});
+
+// Was: a write killed midway (kill -9) left its hidden temporary file beside the report for good,
+// one more at each such kill; the next write of the same file now removes those a dead writer left.
+describe('replaceFile: temporary files a killed writer left', () => {
+  /** No process has it: above the highest pid Linux gives (pid_max is at most 2^22), and macOS's. */
+  const deadPid = (): number => 4_194_304 + 1000;
+
+  it('removes the file\'s own leftovers once old, keeping a live writer\'s, a recent one and anything else', () => {
+    const d = dir();
+    const f = join(d, 'r.csv');
+    const old = Date.now() / 1000 - 3600;
+    const dead = `.r.csv.${deadPid()}.0a1b2c3d.tmp`;
+    const mine = `.r.csv.${process.pid}.deadbeef.tmp`; // an earlier process that had this pid (a restarted container's)
+    const live = `.r.csv.${process.ppid}.0a1b2c3d.tmp`; // a writer still running
+    const recent = `.r.csv.${deadPid()}.11111111.tmp`;
+    const others = [`.other.csv.${deadPid()}.0a1b2c3d.tmp`, `.r.csv.${deadPid()}.tmp`, '.r.csv.1.2.0a1b2c3d.tmp', 'r.csv.bak'];
+    for (const name of [dead, mine, live, recent, ...others]) {
+      writeFileSync(join(d, name), 'partial');
+      if (name !== recent) utimesSync(join(d, name), old, old);
+    }
+    replaceFile(f, 'new\n');
+    expect(readFileSync(f, 'utf8')).toBe('new\n');
+    expect(readdirSync(d).sort()).toEqual(['r.csv', live, recent, ...others].sort());
+  });
+
+  it('takes only its own pattern, and only a dead writer\'s (or this pid\'s) untouched for over 10 minutes', () => {
+    const now = 1_000_000_000;
+    const at: Record<string, number> = { '.r.csv.7.0a1b2c3d.tmp': now - STALE_TEMP_MS - 1, '.r.csv.8.0a1b2c3d.tmp': now - STALE_TEMP_MS - 1, '.r.csv.9.0a1b2c3d.tmp': now - STALE_TEMP_MS };
+    const names = [...Object.keys(at), '.r.csv.x.0a1b2c3d.tmp', '.r.csv.7.0A1B2C3D.tmp', '.r.csv.7.0a1b2c3d.tmp.keep'];
+    expect(staleTempFiles('/d/r.csv', names, now, (n) => at[n] ?? now - STALE_TEMP_MS - 1, (pid) => pid === 8)).toEqual(['.r.csv.7.0a1b2c3d.tmp']);
   });
 });

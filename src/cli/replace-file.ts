@@ -3,11 +3,18 @@
  * beside it (same directory, so the same file system), which is flushed to disk (fsync) and then
  * renamed over the file. A crash or an error midway (a full disk, a file size limit) leaves the
  * previous file as it was, never a truncated one; on an error the temporary file is removed.
+ * A process killed midway (kill -9, the OOM killer, a power loss) cannot remove its temporary file:
+ * the next write of the same file removes those left so ({@link staleTempFiles}).
+ *
+ * Not `write-file-atomic`: its temporary file is `<file>.<hash>` (not hidden, no writer's pid to
+ * tell a dead writer's from a live one's) and it removes it on exit through `signal-exit`, which no
+ * SIGKILL reaches, so it leaves the same leftovers, with nothing to clear them.
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, openSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
+import { pidAlive } from '../engine/store-lease.js';
 
 /**
  * The temporary file `file` is written to first: hidden, beside it, unique to this write (process
@@ -47,6 +54,52 @@ export function replaceFile(file: string, text: string): void {
     throw err;
   }
   syncDirectory(dirname(target));
+  removeStaleTempFiles(target);
+}
+
+/**
+ * A temporary file is taken for one a killed writer left once untouched for this long: a write
+ * updates its file as it goes, and renames it a moment after its last byte, so a live writer's
+ * (another process's, even on a volume shared with another container, whose pids are not seen
+ * here) is never this old.
+ */
+export const STALE_TEMP_MS = 10 * 60_000;
+
+/**
+ * Of `names` (a directory's entries), the temporary files of `file` ({@link tempPathFor}: only that
+ * pattern, so no file of the user's) that a killed writer left: untouched for over
+ * {@link STALE_TEMP_MS}, and whose writer's pid is no live process here, or is this process's
+ * (which writes one at a time, so one of its pid not being written now is an earlier process's,
+ * as a restarted container's pid 1). Names only.
+ */
+export function staleTempFiles(
+  file: string,
+  names: readonly string[],
+  now: number,
+  modifiedAt: (name: string) => number | undefined,
+  writerAlive: (pid: number) => boolean = (pid) => pidAlive(pid),
+): string[] {
+  const prefix = `.${basename(file)}.`;
+  return names.filter((name) => {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) return false;
+    const middle = /^(\d+)\.[0-9a-f]{8}$/.exec(name.slice(prefix.length, -'.tmp'.length));
+    if (!middle) return false;
+    const mtime = modifiedAt(name);
+    if (mtime === undefined || now - mtime <= STALE_TEMP_MS) return false;
+    const pid = Number(middle[1]);
+    return pid === process.pid || !writerAlive(pid);
+  });
+}
+
+/** Best effort: a directory that cannot be listed, or a file that cannot be removed, is left as it is. */
+function removeStaleTempFiles(target: string): void {
+  const dir = dirname(target);
+  try {
+    const stale = staleTempFiles(target, readdirSync(dir), Date.now(), (name) => statOrUndefined(join(dir, name))?.mtimeMs);
+    for (const name of stale) rmSync(join(dir, name), { force: true });
+  } catch {
+    // The report is written; a leftover the next write may remove.
+  }
 }
 
 function statOrUndefined(path: string): Stats | undefined {
