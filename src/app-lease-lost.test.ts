@@ -11,6 +11,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLogger } from './adapters/log/logger.js';
 import { createApp } from './app.js';
 import { compileConfig } from './config/load.js';
+import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
+import { LEASE_KEY, LEASE_NS } from './engine/store-lease.js';
+import { tempStorePath } from '../test/helpers/temp-store.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -45,3 +48,36 @@ describe('createApp: the default when the store lease is lost', () => {
     }
   });
 });
+
+// Was: between the lease lost and the exit (up to 1 s while the log line drains), the pipeline
+// went on committing: a message taken in then was acknowledged though another process held the
+// store (or its file was gone, with what was committed to it), and deliveries were still claimed
+// and sent beside the new holder's. Now the store takes no more of the pipeline's commits.
+describe('createApp: after the store lease is lost', () => {
+  it('commits no ingest batch (its messages are not acknowledged) and claims no delivery', async () => {
+    const path = tempStorePath();
+    const assets = { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] };
+    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' }, assets });
+    let lost: () => void = () => undefined;
+    const leaseLost = new Promise<void>((r) => (lost = r));
+    const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('silent'), command: 'assetbridge quarantine replay', onLeaseLost: () => lost() });
+    const other = new SqliteStore({ path });
+    const event = (lat: number) => [{ source: 'cli', channel: 'cli', payload: JSON.stringify({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: new Date().toISOString(), lat, lng: 4 }), receivedAt: Date.now() }];
+    try {
+      expect((await app.ingestor.submit(event(1))).accepted).toBe(1);
+      expect((await other.outboxStats(Date.now())).map((d) => d.pending)).toEqual([1]);
+      // Another process takes the store over (this one stalled): its next renewal finds it.
+      const now = Date.now();
+      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      await leaseLost;
+      await expect(app.ingestor.submit(event(2))).rejects.toThrow(/store lease is lost/);
+      expect((await other.counters()).eventsAccepted).toBe(1);
+      expect(await app.store.claimDue('erp', Date.now(), 10, new Set())).toEqual([]);
+      expect((await other.outboxStats(Date.now())).map((d) => [d.pending, d.inflight])).toEqual([[1, 0]]);
+    } finally {
+      await other.close();
+      await app.close().catch(() => undefined);
+    }
+  });
+});
+

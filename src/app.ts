@@ -71,8 +71,10 @@ export interface AppOptions {
   /** Aborted (a shutdown signal): waiting for the store lease is given up, with its reason as the error. */
   readonly signal?: AbortSignal;
   /**
-   * When another process took the store lease over. @default exit with code 1 (as a crash would),
-   * once the log line saying why is written out (`exitWhenLogged`, at most 1 s), as `run` exits
+   * When another process took the store lease over (or the store's file went away), after the
+   * store was told to take no more commits ({@link SqliteStore.refuseCommits}). @default exit with
+   * code 1 (as a crash would), once the log line saying why is written out (`exitWhenLogged`, at
+   * most 1 s), as `run` exits
    */
   readonly onLeaseLost?: () => void;
 }
@@ -330,7 +332,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Losing it (this process stalled for half a minute and another took over) ends this one at once,
   // like a crash: what it committed is durable, and the new holder carries on from the store.
   // Once its log line saying why is written out: at once, on a pipe, that line was lost now and then.
-  const onLost = options.onLeaseLost ?? (() => exitWhenLogged(logger)(1));
+  // Before that wait (at most 1 s), the pipeline stops committing: what it took in after the loss
+  // would be acknowledged though another process holds the store now (or its file is gone, with
+  // what is committed to it), and it would claim and send deliveries that process sends too.
+  const lost = options.onLeaseLost ?? (() => exitWhenLogged(logger)(1));
+  const onLost = (): void => {
+    store.refuseCommits('the store lease is lost (see the error before): this process commits nothing more and stops; nothing of this batch is acknowledged, its sources send it again');
+    lost();
+  };
   const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), atOnce: store, ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
     await store.close();
     throw err;

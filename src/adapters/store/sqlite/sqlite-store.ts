@@ -400,6 +400,8 @@ export class SqliteStore implements Store {
 
   /** A private copy read in place of a store whose directory this user cannot write ({@link readableCopy}); removed at close. */
   private readonly copy: ReadableCopy | undefined;
+  /** Why the pipeline may commit here no more ({@link SqliteStore.refuseCommits}); undefined while it may. */
+  private refused: string | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const readOnly = options.readOnly === true && options.path !== ':memory:';
@@ -449,7 +451,24 @@ export class SqliteStore implements Store {
     const inWorker = (options.commitInWorker ?? true) && options.readOnly !== true;
     if (inWorker && options.path !== ':memory:') this.committer = new CommitWorker(options.path, options.synchronous, options.cacheMiB);
     const committer = this.committer;
-    this.line = new CommitLine(committer ? (prepared) => committer.post(prepared) : (prepared) => this.applyHere(prepared));
+    this.line = new CommitLine((prepared) => {
+      if (this.refused !== undefined) {
+        if (prepared.log) recycleLogBuffer(prepared.log.data.buffer as ArrayBuffer);
+        throw new Error(this.refused);
+      }
+      return committer ? committer.post(prepared) : this.applyHere(prepared);
+    });
+  }
+
+  /**
+   * From now on the pipeline commits nothing here: each ingest batch not yet handed to the
+   * database is refused with `why` (its messages are not acknowledged, so their sources send them
+   * again, to the process that holds the store now), and no delivery is claimed (none is sent). For
+   * a process that lost the store's lease, in the time before it exits. Batches already handed on
+   * (to the commit worker) still commit.
+   */
+  refuseCommits(why: string): void {
+    this.refused ??= why;
   }
 
   /** How the store's path no longer names the file this store opened ('deleted or moved away', 'replaced by another file'); undefined while it does. */
@@ -779,6 +798,8 @@ export class SqliteStore implements Store {
 
   claimDue(destination: string, now: number, limit: number, busyKeys: ReadonlySet<string>, held?: ReadonlySet<string>): Promise<OutboxItem[]> {
     const claimed: OutboxItem[] = [];
+    // The store's lease is lost (refuseCommits): the process that holds it now sends them.
+    if (this.refused !== undefined) return Promise.resolve(claimed);
     this.tx(() => {
       // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
       const rows = this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size) as OutboxRow[];
