@@ -251,3 +251,47 @@ describe('engine shutdown', () => {
     expect(engine.notReadyReason()).toBe(reason);
   });
 });
+
+describe('engine shutdown: what the snapshot says meanwhile', () => {
+  // Was: the ticker stopped as the stop began, so through a long stop (the dispatch grace, a large
+  // fleet's last checkpoint) the last snapshot said "running" and aged: `status` said "running but
+  // not answering … as when it cannot write the store (a full disk …)" of a service stopping as asked.
+  it('says draining at once and keeps saying so, fresh, until its last snapshot says stopped', async () => {
+    const path = tempStorePath();
+    const store = new SqliteStore({ path, synchronous: 'normal' });
+    const identity = { current: new IdentityIndex([]) };
+    const ingestor = locationIngestor(store, identity.current);
+    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
+    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    let finish: () => void = () => undefined;
+    const stopDispatch = dispatcher.stop.bind(dispatcher);
+    dispatcher.stop = (graceMs: number) => new Promise<void>((r) => (finish = r)).then(() => stopDispatch(graceMs));
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000 });
+    await engine.start();
+    const stopping = engine.stop();
+    const first = await waitFor(async () => {
+      const s = await readRuntimeSnapshot(store);
+      return s?.state === 'draining' ? s : undefined;
+    }, 'a draining snapshot');
+    // Still written each second while the stop waits for dispatch.
+    const later = await waitFor(async () => {
+      const s = await readRuntimeSnapshot(store);
+      return s !== undefined && s.at >= first.at + 1000 ? s : undefined;
+    }, 'a newer snapshot');
+    expect(later.state).toBe('draining');
+    finish();
+    await stopping;
+    const reopened = new SqliteStore({ path, synchronous: 'normal' });
+    cleanup.push(() => reopened.close());
+    expect((await readRuntimeSnapshot(reopened))?.state).toBe('stopped');
+  });
+
+  it('a stop before the start (a signal while the HTTP server opened) leaves nothing started after it', async () => {
+    const { store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
+    const started: string[] = [];
+    const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [{ name: 's', start: () => Promise.resolve(void started.push('s')), stop: () => Promise.resolve() }], identity, logger, graceMs: 1000 });
+    await engine.stop();
+    await engine.start();
+    expect([engine.state, started]).toEqual(['stopped', []]);
+  });
+});

@@ -302,6 +302,8 @@ export class Engine {
 
   async start(): Promise<void> {
     const p = this.parts;
+    // Stopped before it started (a signal while the HTTP server was being opened): nothing starts.
+    if (this.stopping !== undefined) return;
     this.state = 'starting';
     // A stop() while starting (a signal during a long ingest-log replay or a slow connect) wins:
     // nothing starts after it, and a source that was starting is stopped again once it has.
@@ -380,9 +382,12 @@ export class Engine {
     }
   }
 
-  /** Once a second: runtime snapshot, identity changes, control requests from the CLI (these two once running). */
+  /**
+   * Once a second: runtime snapshot, identity changes, control requests from the CLI (these two once
+   * running). Through a stop too, until its last snapshot: `status` says the service is stopping.
+   */
   private async tick(): Promise<void> {
-    if (this.ticking || (this.state !== 'running' && this.state !== 'starting')) return;
+    if (this.ticking || (this.state !== 'running' && this.state !== 'starting' && this.state !== 'draining')) return;
     this.ticking = true;
     const p = this.parts;
     try {
@@ -532,7 +537,10 @@ export class Engine {
   private async doStop(): Promise<void> {
     const p = this.parts;
     if (this.state !== 'failed') this.state = 'draining';
-    if (this.ticker) clearInterval(this.ticker);
+    // The snapshot says so at once, and stays fresh while the stop takes (the dispatch grace, a
+    // large fleet's last checkpoint): `status` says the service is stopping, where an old
+    // "running" snapshot read as a service that does not answer (a full disk).
+    await this.tick();
     // A replay of the ingest log under way (a long one at start) stops at its next chunk rather
     // than holding the stop for its whole length: the log stays in the store for the next start.
     p.ingestor.stopReplay();
@@ -561,6 +569,8 @@ export class Engine {
       const close = c.close?.bind(c);
       if (close) await step(`connector ${c.name}`, close);
     }
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
     await step('runtime snapshot', async () => {
       const snap = await this.snapshot();
       // A start that failed says so (`status`: its last start failed), not that it stopped as asked;

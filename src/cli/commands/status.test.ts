@@ -15,22 +15,22 @@ const snap = (pid: number) => ({ pid, state: 'running', at: NOW - 1_000 });
 
 describe('status: is the service up, and who holds the store', () => {
   it('a running service on this host is up and holds the store', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: true, starting: false, stopping: false, holder: holder(42, 'vm') });
   });
 
   it('a service killed on this host (kill -9: its pid is gone) is neither up nor holding the store, however fresh its last snapshot and lease', () => {
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, stopping: false, holder: undefined });
   });
 
   it('a holder on another host cannot be checked from here: it holds the store until its lease goes stale', () => {
-    expect(serviceState(snap(42), holder(42, 'other'), NOW, at('vm', () => false))).toEqual({ live: true, starting: false, holder: holder(42, 'other') });
+    expect(serviceState(snap(42), holder(42, 'other'), NOW, at('vm', () => false))).toEqual({ live: true, starting: false, stopping: false, holder: holder(42, 'other') });
   });
 
   // A broker down at start kept the service "starting" (delivering, taking HTTP intake) while status said "not running".
   it('a service whose source is still connecting at start is starting: up, but no running service to hand work to', () => {
     const starting = { pid: 42, state: 'starting', at: NOW - 1_000 };
-    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: false, starting: true, holder: holder(42, 'vm') });
-    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: false, starting: true, stopping: false, holder: holder(42, 'vm') });
+    expect(serviceState(starting, holder(42, 'vm'), NOW, at('vm', () => false))).toEqual({ live: false, starting: false, stopping: false, holder: undefined });
   });
 
   it("a holder whose pid another process has now (started since, as its recorded start time says) is no holder: not running, a stale lease", () => {
@@ -39,7 +39,7 @@ describe('status: is the service up, and who holds the store', () => {
     // Pid 42 lives, but the process with it started at 2000: another one.
     const isAlive = (pid: number, started?: string) => pid === 42 && (started === undefined || started === '2000');
     const stillRunning = { pid: 42, state: 'running', at: NOW - 60_000 };
-    expect(serviceState(snap(42), crashed, NOW, at('vm', isAlive))).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(snap(42), crashed, NOW, at('vm', isAlive))).toEqual({ live: false, starting: false, stopping: false, holder: undefined });
     expect(stalledService(stillRunning, crashed, NOW, at('vm', isAlive))).toBeUndefined();
     expect(staleLease(crashed, NOW, at('vm', isAlive))).toEqual(crashed);
     expect(staleText(crashed, NOW, at('vm', isAlive))).toBe('assetbridge run (pid 42 on vm) held the store and has ended without letting go, as at a crash; pid 42 is gone or now another process\'s. The next start takes the lease over');
@@ -60,14 +60,14 @@ describe('status: is the service up, and who holds the store', () => {
   // as "not running (stale lease: … pid 42 is gone …)", though the next start would wait for it.
   it('from another pid namespace on the same host the pid cannot be checked: the holder counts by its renewals, as the next start judges it', () => {
     const sibling: Vantage = { host: 'vm', pidSpace: 'boot-1 pid:[4026532999]', isAlive: () => false };
-    expect(serviceState(snap(42), holder(42, 'vm'), NOW, sibling)).toEqual({ live: true, starting: false, holder: holder(42, 'vm') });
+    expect(serviceState(snap(42), holder(42, 'vm'), NOW, sibling)).toEqual({ live: true, starting: false, stopping: false, holder: holder(42, 'vm') });
     expect(staleLease(holder(42, 'vm'), NOW, sibling)).toBeUndefined();
     // A holder that recorded no namespace (an older version, no /proc) cannot be checked either.
     const { pidSpace: _none, ...unrecorded } = holder(42, 'vm');
     expect(serviceState(snap(42), unrecorded, NOW, at('vm', () => false)).live).toBe(true);
     // Not renewed for over 6 s (SAME_HOST_GONE_MS), its pid not seen here: gone, as the next start takes it over.
     const lapsed = { ...holder(42, 'vm'), heartbeat: NOW - 7_000 };
-    expect(serviceState(snap(42), lapsed, NOW, sibling)).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState(snap(42), lapsed, NOW, sibling)).toEqual({ live: false, starting: false, stopping: false, holder: undefined });
     expect(staleLease(lapsed, NOW, sibling)).toEqual(lapsed);
     expect(staleText(lapsed, NOW, sibling)).toBe(
       'assetbridge run (pid 42 on vm) held the store and has not renewed its lease for 7 s, as a process that ended does not (its pid cannot be checked from here: another container with this hostname, or a process before a restart). The next start takes the lease over',
@@ -78,8 +78,16 @@ describe('status: is the service up, and who holds the store', () => {
     expect(stalledService(stalled, lapsed, NOW, sibling)).toBeUndefined();
   });
 
+  // Was: the engine wrote no snapshot once its stop began, so through a long stop status said
+  // "running", then "running but not answering … (a full disk …)" of a service stopping as asked.
+  it('a service stopping as asked (its fresh snapshot says draining) is stopping: neither running nor not answering', () => {
+    const draining = { pid: 42, state: 'draining', at: NOW - 1_000 };
+    expect(serviceState(draining, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: false, starting: false, stopping: true, holder: holder(42, 'vm') });
+    expect(serviceState({ ...draining, at: NOW - 6_000 }, holder(42, 'vm'), NOW, at('vm', () => true)).stopping).toBe(false);
+  });
+
   it('a snapshot older than 5 s is not a running service', () => {
-    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, at('vm', () => true))).toEqual({ live: false, starting: false, holder: undefined });
+    expect(serviceState({ pid: 42, state: 'running', at: NOW - 6_000 }, undefined, NOW, at('vm', () => true))).toEqual({ live: false, starting: false, stopping: false, holder: undefined });
   });
 });
 

@@ -73,28 +73,30 @@ function ago(ms: number): string {
 type ServiceSnap = { readonly pid: number; readonly state: string; readonly at: number };
 
 /**
- * Whether the service is up (its last snapshot says running and is under 5 s old), or still
- * starting (delivering and taking HTTP intake, a source not yet connected: a broker down at start),
- * and who holds the store's lease. A holder that is gone ({@link holderGone}: in this pid
- * namespace, its pid is gone, as after kill -9 or the OOM killer) holds nothing (the next start
- * takes the lease over) and its fresh snapshot is no running service.
+ * Whether the service is up (its last snapshot says running and is under 5 s old), still
+ * starting (delivering and taking HTTP intake, a source not yet connected: a broker down at start)
+ * or stopping (finishing in-flight work, as asked: the dispatch grace, the last checkpoint), and
+ * who holds the store's lease. A holder that is gone ({@link holderGone}: in this pid namespace,
+ * its pid is gone, as after kill -9 or the OOM killer) holds nothing (the next start takes the
+ * lease over) and its fresh snapshot is no running service.
  */
 export function serviceState(
   snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
   at: Vantage,
-): { live: boolean; starting: boolean; holder: LeaseHolder | undefined } {
+): { live: boolean; starting: boolean; stopping: boolean; holder: LeaseHolder | undefined } {
   const gone = lease !== undefined && holderGone(lease, now, at);
   const fresh = snap !== undefined && now - snap.at < 5000 && !(gone && lease.pid === snap.pid);
-  return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', holder: gone ? undefined : lease };
+  return { live: fresh && snap.state === 'running', starting: fresh && snap.state === 'starting', stopping: fresh && snap.state === 'draining', holder: gone ? undefined : lease };
 }
 
 /**
  * A service whose last snapshot says it runs (or starts) but is too old to count, while the process
- * that wrote it still holds the store's lease and lives (is not {@link holderGone}): a service that cannot write the store (a full disk, a volume
- * made read-only) writes neither its snapshot nor its lease, yet runs, and would be said to be
- * "not running", its ingest log "from a run that did not stop cleanly". Undefined otherwise.
+ * that wrote it still holds the store's lease and lives (is not {@link holderGone}): a service
+ * that cannot write the store (a full disk, a volume made read-only) writes neither its snapshot
+ * nor its lease, yet runs, and would be said to be "not running", its ingest log "from a run that
+ * did not stop cleanly". Undefined otherwise.
  */
 export function stalledService(
   snap: ServiceSnap | undefined,
@@ -264,11 +266,13 @@ export function registerStatusCommand(program: Command): void {
         const live = snap !== undefined && state.live;
         // A service still starting already delivers and takes HTTP intake: what it shows is now, as a running one's.
         const up = snap !== undefined && (state.live || state.starting);
+        // Stopping as asked (a signal), finishing in-flight work: what its snapshot shows is still now.
+        const stopping = snap !== undefined && state.stopping;
         // Running, but it has not written its status for a while (a store it cannot write): said so, not "not running".
         const stored = await storedHolder(store);
-        const stalled = up ? undefined : stalledService(snap, stored, now, at);
+        const stalled = up || stopping ? undefined : stalledService(snap, stored, now, at);
         // A lease a crashed process left (its pid gone, or another process's since): said, not taken for a holder.
-        const stale = up || stalled ? undefined : staleLease(stored, now, at);
+        const stale = up || stopping || stalled ? undefined : staleLease(stored, now, at);
         // Rule-state changes not yet in the stored state: held by the running service, or left in
         // the ingest log by a run that did not stop cleanly (the next start replays them).
         const heldMessages = counters.ingestLog;
@@ -279,7 +283,7 @@ export function registerStatusCommand(program: Command): void {
         // Event capture (capture.dir), since the run started.
         const capture = { captured: snap?.ingest?.captured ?? 0, dropped: snap?.ingest?.captureDropped ?? 0 };
         // The running service's last checkpoint of rule state (a stopped one's says nothing about now).
-        const lastCheckpoint = up ? snap.ingest?.lastCheckpoint : undefined;
+        const lastCheckpoint = up || stopping ? snap.ingest?.lastCheckpoint : undefined;
         const lease = state.holder;
         const holder = lease ? { command: lease.command, pid: lease.pid, host: lease.host, since: lease.since } : undefined;
         // `since` is no `…At` field: written as a time here, as toJson writes those.
@@ -295,7 +299,9 @@ export function registerStatusCommand(program: Command): void {
           ? { state: 'running', pid: snap.pid }
           : up
             ? { state: 'starting', pid: snap.pid, step: snap.startStep ?? '' }
-            : stalled
+            : stopping
+              ? { state: 'stopping', pid: snap.pid }
+              : stalled
               ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs }
               : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}), ...(stopFailed ? { lastStop: 'failed' } : {}), ...(stale ? { staleLease: { pid: stale.pid, host: stale.host } } : {}) };
         // Each configured feed's last fleet pull.
@@ -315,8 +321,8 @@ export function registerStatusCommand(program: Command): void {
         const notAnswering = stalled
           ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
-        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, at)})` : 'not running'))}\n`);
-        if (holder && !((up || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
+        process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : stopping ? `stopping (pid ${snap.pid}): finishing in-flight work (deliveries under way get shutdown.graceMs), then the last checkpoint` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, at)})` : 'not running'))}\n`);
+        if (holder && !((up || stopping || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
         if (up) process.stdout.write(sourcesLine(snap.sources ?? {}));
         if (up) process.stdout.write(failingTaskLines(snap.tasks ?? {}));
         process.stdout.write(telematicsLines(telematics));
@@ -325,7 +331,9 @@ export function registerStatusCommand(program: Command): void {
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
         if (heldMessages > 0) {
           process.stdout.write(
-            up || stalled
+            stopping
+              ? `rule state: ${heldMessages} messages' changes held in memory; the stop stores them (its last checkpoint)\n`
+              : up || stalled
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
           );
@@ -334,16 +342,16 @@ export function registerStatusCommand(program: Command): void {
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
         if (late.length > 0) {
           process.stdout.write(
-            `late events dropped by rules${up ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
+            `late events dropped by rules${up || stopping ? '' : ' (last run)'}: ${late.map(([rule, n]) => `${rule} ${n}`).join(', ')}; ` +
               'not newer than what the rule had decided on: resent after it was decided (a device repeating itself), another reading with the same time as one decided (only the first counts), or held by a sender longer than rules.allowedLateness (then raise it)' +
               `${idleWatermarks > 0 ? ' or than rules.idleAfter' : ''}\n`,
           );
         }
-        if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${up ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
+        if (idleWatermarks > 0) process.stdout.write(`silent assets whose held events were decided${up || stopping ? '' : ' (last run)'}: ${idleWatermarks} (rules.idleAfter)\n`);
         process.stdout.write(depreciationLine(depreciation, onDemand, now));
         if (capture.captured + capture.dropped > 0) {
           const dir = config.capture ? ` to ${config.capture.dir}` : '';
-          process.stdout.write(`events captured${dir}${up ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);
+          process.stdout.write(`events captured${dir}${up || stopping ? '' : ' (last run)'}: ${capture.captured}${capture.dropped ? `, not captured: ${capture.dropped} (see the service log; capture.maxFileMiB)` : ''}\n`);
         }
         process.stdout.write('\n');
         const rows: (string | number)[][] = [['DESTINATION', 'PENDING', 'IN FLIGHT', 'OLDEST PENDING', 'DELIVERED', 'DEAD', '429/503', 'PAUSED', 'CIRCUIT']];
@@ -358,14 +366,14 @@ export function registerStatusCommand(program: Command): void {
             d.delivered,
             d.dead,
             m?.rateLimited ?? '-',
-            m && up && m.pausedForMs > 0 ? ago(m.pausedForMs) : '-',
+            m && (up || stopping) && m.pausedForMs > 0 ? ago(m.pausedForMs) : '-',
             m?.circuit ?? '-',
           ]);
         }
         process.stdout.write(outbox.length ? table(rows) : noDeliveriesText(counters.eventsAccepted, config.rules));
         process.stdout.write(unconfiguredLines(outbox, configured));
         process.stdout.write(circuitLines(snap?.destinations ?? {}));
-        if (snap && !up) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
+        if (snap && !up && !stopping) process.stdout.write(`\n(429/503 and circuit columns are from the last run, which ended ${ago(now - snap.at)} ago)\n`);
       }, { readOnly: true });
     }),
   );
