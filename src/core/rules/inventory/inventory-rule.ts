@@ -139,7 +139,10 @@ function sightingOf(event: PositionEvent, zones: ZoneTracking | undefined): Sigh
 function settleDwell(s: InventoryItemState, at: number, options: InventoryRuleOptions): InventoryItemState {
   const z = options.zones;
   if (!z || s.seenAt === undefined || at <= s.seenAt || !hasPendingDwell(s.zones)) return s;
-  const inside = Object.keys(s.zones ?? {}).filter((n) => s.zones?.[n]?.phase !== 'leaving');
+  // Only zones configured now, as location sync locates the last fix among them: a zone removed
+  // since (a changed zones file) is not entered on a watermark (the item would stay counted where
+  // it was, HELD, though it has left), and one it was in is left after the exit dwell.
+  const inside = Object.keys(s.zones ?? {}).filter((n) => s.zones?.[n]?.phase !== 'leaving' && z.index.has(n));
   const step = stepZones(s.zones, at, { inside, band: [] }, z.dwell);
   const zones = step.state;
   const best = zoneOfState(z.index, zones);

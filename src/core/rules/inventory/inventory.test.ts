@@ -103,6 +103,28 @@ describe('an item in a zone renamed in the config (same place, same location cod
     });
 });
 
+describe('an item arriving in a zone removed from the config since', () => {
+  const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * 60 * MIN };
+  const removed = { ...zones, dwell: { enterDwellMs: MIN, exitDwellMs: 2 * MIN }, index: new ZoneIndex([bay('bay-a', 'WH1-A', 50)], { hysteresisM: 5 }) };
+
+  it('is not placed in it by a watermark: having left its old bay, it no longer counts there', () => {
+    const asset = item('P-41', 'SKU-1', { quantity: '40' });
+    const ctx = { asset, destination: 'erp', now: 0 };
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: { ...removed, index: zones.index } });
+    let s: InventoryItemState | undefined;
+    // Counted in bay A, then carried to bay B (leaving A, entering B) and put down there.
+    for (const e of [seen(0, 50), seen(2, 50), seen(3, 50.01)]) s = before.apply(s, e, ctx).state;
+    expect(s).toMatchObject({ location: 'WH1-A', zones: { 'bay-a': { phase: 'leaving' }, 'bay-b': { phase: 'entering' } } });
+    // Bay B is taken out of the zones file and the service restarts; the idle watermark settles the dwells.
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: removed });
+    const settled = after.flush(JSON.parse(JSON.stringify(s)) as InventoryItemState, ctx, T0 + 30 * MIN).state;
+    // It used to enter bay B (no longer configured) and so stay counted, 40 of them, in bay A it had left.
+    expect(settled?.zones).toEqual({});
+    expect(settled).toMatchObject({ location: null });
+    expect(countInventory([{ asset, destination: 'erp', state: withCurrentZoneCode(settled, removed.index) }], T0 + 30 * MIN, opts).get('erp')).toBeUndefined();
+  });
+});
+
 describe('an item stale for a long time, seen again', () => {
   const H = 60 * MIN;
   const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * H };
