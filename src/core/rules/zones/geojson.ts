@@ -154,7 +154,7 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
         return undefined;
       }
       // Which polygon a problem is in: a MultiPolygon of many parts is hard to search otherwise.
-      const polygons = geometry.coordinates.map((c, k) => polygonOf(c, (m) => problem(`polygon ${k} of the MultiPolygon: ${m}`)));
+      const polygons = geometry.coordinates.map((c, k) => polygonOf(c, (m) => problem(`polygon ${k} of the MultiPolygon: ${m}`), true));
       return polygons.every((x): x is Polygon => x !== undefined) ? { type: 'polygon', polygons } : undefined;
     }
     case 'Point': {
@@ -181,7 +181,7 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
   }
 }
 
-function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | undefined {
+function polygonOf(coords: unknown, problem: (m: string) => void, inMultiPolygon = false): Polygon | undefined {
   if (!Array.isArray(coords) || coords.length === 0) {
     problem('Polygon has no rings');
     return undefined;
@@ -189,6 +189,16 @@ function polygonOf(coords: unknown, problem: (m: string) => void): Polygon | und
   // A common slip: the ring itself where the list of rings belongs.
   if (Array.isArray(coords[0]) && typeof coords[0][0] === 'number') {
     problem('Polygon coordinates must be a list of rings ([[[lng, lat], ...]]); this is a single ring: put it in [ ]');
+    return undefined;
+  }
+  // The other way: a MultiPolygon's list of polygons under "type": "Polygon" (or one [ ] too many),
+  // which would otherwise be reported as its whole first ring "is not [longitude, latitude]".
+  if (Array.isArray(coords[0]) && Array.isArray(coords[0][0]) && Array.isArray(coords[0][0][0])) {
+    problem(
+      inMultiPolygon
+        ? 'its coordinates are nested one level too deep (a list of polygons where the list of rings belongs, [[[lng, lat], ...]]): take out one [ ]'
+        : 'Polygon coordinates are nested one level too deep: they are a list of polygons, as a MultiPolygon has; make the geometry "type": "MultiPolygon", or take out one [ ]',
+    );
     return undefined;
   }
   const rings: Ring[] = [];
@@ -258,7 +268,9 @@ function ringOf(coords: unknown, label: string, problem: (m: string) => void): R
 
 function positionOf(c: unknown, problem: (m: string) => void): LngLat | undefined {
   if (!Array.isArray(c) || c.length < 2 || typeof c[0] !== 'number' || typeof c[1] !== 'number') {
-    problem(`position ${JSON.stringify(c)} is not [longitude, latitude]`);
+    // Cut short: a misplaced ring of hundreds of positions would be one line of kilobytes.
+    const text = JSON.stringify(c) ?? String(c);
+    problem(`position ${text.length > 60 ? `${text.slice(0, 57)}...` : text} is not [longitude, latitude]`);
     return undefined;
   }
   const [lng, lat] = c as [number, number];

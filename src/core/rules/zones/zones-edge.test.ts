@@ -95,6 +95,19 @@ describe('GeoJSON import of common mistakes', () => {
     ]);
   });
 
+  it('a Polygon given a MultiPolygon\'s coordinates (one [ ] too many) says so, not that its first ring is no position', () => {
+    expect(problems({ type: 'Polygon', coordinates: [[ring]] })).toEqual([
+      'feature 0 ("yard"): Polygon coordinates are nested one level too deep: they are a list of polygons, as a MultiPolygon has; make the geometry "type": "MultiPolygon", or take out one [ ]',
+    ]);
+    expect(problems({ type: 'MultiPolygon', coordinates: [[[ring]]] })).toEqual([
+      'feature 0 ("yard"): polygon 0 of the MultiPolygon: its coordinates are nested one level too deep (a list of polygons where the list of rings belongs, [[[lng, lat], ...]]): take out one [ ]',
+    ]);
+    // A position that is no pair is quoted cut short, not a ring of hundreds of positions on one line.
+    const long = Array.from({ length: 500 }, (_, k) => [13.4 + k / 1e5, 52.5]);
+    const [wrong] = problems({ type: 'Polygon', coordinates: [[ring[0], long, ...ring.slice(1)]] });
+    expect(wrong).toMatch(/^feature 0 \("yard"\): position \[\[13\.4,52\.5\],.{30,50}\.\.\. is not \[longitude, latitude\]$/);
+  });
+
   it('the hysteresis band of a polygon that ends at the antimeridian reaches across it', () => {
     // A yard on Taveuni (Fiji) drawn west of 180° only; a fix 11 m east of 180° (-179.9999°) is in its 25 m band, one 107 m east is not.
     const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [[[[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79], [179.99, -16.8]]]] } };
