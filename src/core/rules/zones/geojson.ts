@@ -79,7 +79,10 @@ export function zonesFromGeoJson(doc: unknown, props: Partial<GeoJsonZonePropert
   // Zone name → the features that use it (invalid ones too, so one pass finds every problem).
   const byName = new Map<string, number[]>();
   features.forEach((f, i) => {
-    const where = (name?: string) => `feature ${i}${name ? ` ("${name}")` : ''}`;
+    // Without a usable name, the feature's own "id" (RFC 7946 §3.2: a GIS export's fid, which its
+    // tools show where they do not show the index) says which one it is too.
+    const id = isObject(f) && (typeof f.id === 'string' || typeof f.id === 'number') ? ` (id ${JSON.stringify(f.id)})` : '';
+    const where = (name?: string) => `feature ${i}${name ? ` ("${name}")` : id}`;
     if (!isObject(f) || f.type !== 'Feature') {
       problems.push(`${where()}: not a GeoJSON Feature`);
       return;

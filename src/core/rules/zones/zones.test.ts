@@ -61,6 +61,22 @@ describe('GeoJSON import', () => {
     ]);
   });
 
+  it('names a feature without a usable name by its index and its GeoJSON id, when it has one', () => {
+    const feature = (properties: Record<string, unknown>, id?: unknown) => ({ type: 'Feature', ...(id !== undefined ? { id } : {}), properties, geometry: { type: 'Polygon', coordinates: square(1, 1, 10) } });
+    const { problems } = zonesFromGeoJson({
+      type: 'FeatureCollection',
+      features: [feature({ locationCode: 'X' }, 'bay-17'), feature({ NAME: '' }, 42), feature({ name: 'constructor', locationCode: 'C' }, 7), feature({ locationCode: 'Y' }, { nested: true }), feature({ name: 'a' }, 'a-id')],
+    });
+    expect(problems).toEqual([
+      'feature 0 (id "bay-17"): property "name" (the zone name) is missing or empty (its properties: locationCode); if another property holds it, name that one in rules.zones.properties.name',
+      'feature 1 (id 42): property "name" (the zone name) is missing or empty (its properties: NAME); if another property holds it, name that one in rules.zones.properties.name',
+      expect.stringMatching(/^feature 2 \(id 7\): "constructor" cannot name a zone/) as unknown as string,
+      // An id that is neither a string nor a number (not GeoJSON) is not quoted; a named feature is named by its name.
+      'feature 3: property "name" (the zone name) is missing or empty (its properties: locationCode); if another property holds it, name that one in rules.zones.properties.name',
+      'feature 4 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
+    ]);
+  });
+
   it('reports every problem with the feature it concerns', () => {
     const doc = {
       type: 'FeatureCollection',
