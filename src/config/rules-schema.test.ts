@@ -272,6 +272,15 @@ describe('rules config', () => {
         message: 'spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180: put it in a zones file as a MultiPolygon, or make it two inline zones with the same locationCode',
       },
     ]);
+    // Drawn across it on a web map, which writes 180.01 for -179.99: said once, with the longitude meant (not a swap, nor an error per position).
+    const unwrapped = [[179.99, -16.8], [180.01, -16.8], [180.01, -16.79], [179.99, -16.79]];
+    expect(problems({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: unwrapped }] } })).toEqual([
+      {
+        key: 'zones.inline.0.polygon',
+        message:
+          '[180.01, -16.8] has longitude 180.01, beyond ±180: it is longitude -179.99 (a web map drawing across the antimeridian writes it so); give every longitude within ±180, and split a zone across the antimeridian in two at ±180 (a MultiPolygon, or two zones with the same locationCode)',
+      },
+    ]);
     // Up to the antimeridian, one side of it, is fine.
     const east = [[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79]];
     expect(parse({ zones: { inline: [{ name: 'yard', locationCode: 'Y', polygon: east }] } }).zones?.zones.map((z) => z.name)).toEqual(['yard']);

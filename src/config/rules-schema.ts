@@ -20,7 +20,7 @@ import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
 import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
-import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
+import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
 import { ringProblem, type Zone } from '../core/rules/zones/geometry.js';
 import { duration, durationText, ruleDuration } from './duration.js';
 import { configIssueMessage, echo, echoed, timeZoneProblem } from './issue-messages.js';
@@ -104,6 +104,10 @@ function positionOrderProblem(positions: readonly unknown[]): string | undefined
   const mapping = positions.find((p): p is { lat: unknown; lng: unknown } => p !== null && typeof p === 'object' && !Array.isArray(p) && 'lat' in p && 'lng' in p);
   if (mapping !== undefined)
     return `positions are [longitude, latitude] pairs (GeoJSON order), not mappings: write {lat: ${String(mapping.lat)}, lng: ${String(mapping.lng)}} as [${String(mapping.lng)}, ${String(mapping.lat)}]`;
+  // Drawn across the antimeridian on a web map, which writes 180.05 for -179.95: no swap (the latitude is in range).
+  const past = positions.find((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number' && pastAntimeridian(p[0], p[1]));
+  if (past !== undefined)
+    return `[${past[0]}, ${past[1]}] has longitude ${past[0]}, beyond ±180: ${pastAntimeridianHint(past[0])}`;
   const swapped = positions.find((p): p is [number, number] => Array.isArray(p) && typeof p[0] === 'number' && typeof p[1] === 'number' && Math.abs(p[1]) > 90 && Math.abs(p[1]) <= 180 && Math.abs(p[0]) <= 90);
   if (swapped !== undefined)
     return `[${swapped[0]}, ${swapped[1]}] has latitude ${swapped[1]}, beyond ±90: positions are [longitude, latitude] (GeoJSON order); if the polygon is written [latitude, longitude], swap the two numbers of every position`;

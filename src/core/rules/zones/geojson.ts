@@ -228,6 +228,19 @@ function polygonOf(coords: unknown, problem: (m: string) => void, inMultiPolygon
   return good ? rings : undefined;
 }
 
+/**
+ * A longitude past ±180 with a latitude in range: not the two numbers swapped (a latitude is never
+ * past ±90), but a zone drawn across the antimeridian on a web map (Leaflet, geojson.io), which
+ * writes the longitudes east of 180° as 180.05 rather than -179.95.
+ */
+export const pastAntimeridian = (lng: number, lat: number): boolean => Number.isFinite(lng) && Math.abs(lng) > 180 && Math.abs(lng) < 540 && Number.isFinite(lat) && Math.abs(lat) <= 90;
+
+/** What to do with a longitude {@link pastAntimeridian} says is past ±180: the same meridian within ±180, and a zone across it split. */
+export function pastAntimeridianHint(lng: number): string {
+  const wrapped = Number((lng > 0 ? lng - 360 : lng + 360).toFixed(9));
+  return `it is longitude ${wrapped} (a web map drawing across the antimeridian writes it so); give every longitude within ±180, and split a zone across the antimeridian in two at ±180 (a MultiPolygon, or two zones with the same locationCode)`;
+}
+
 /** What is wrong with a ring {@link spansAntimeridian} refuses; callers add how to split it where they are. */
 export const ANTIMERIDIAN_PROBLEM = 'spans more than 180° of longitude; a zone across the antimeridian must be split in two at ±180';
 
@@ -281,7 +294,9 @@ function positionOf(c: unknown, problem: (m: string) => void): LngLat | undefine
     problem(
       looksProjected(lng, lat)
         ? `position [${lng}, ${lat}] is not longitude/latitude in degrees (metres of a projected coordinate system?): ${REPROJECT}`
-        : `position [${lng}, ${lat}] is out of range (GeoJSON order is [longitude, latitude])`,
+        : pastAntimeridian(lng, lat)
+          ? `position [${lng}, ${lat}] has longitude ${lng}, beyond ±180: ${pastAntimeridianHint(lng)}`
+          : `position [${lng}, ${lat}] is out of range (GeoJSON order is [longitude, latitude])`,
     );
     return undefined;
   }

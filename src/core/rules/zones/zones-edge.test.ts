@@ -108,6 +108,16 @@ describe('GeoJSON import of common mistakes', () => {
     expect(wrong).toMatch(/^feature 0 \("yard"\): position \[\[13\.4,52\.5\],.{30,50}\.\.\. is not \[longitude, latitude\]$/);
   });
 
+  it('a polygon drawn across the antimeridian with longitudes past 180 (as web maps write it) is told to wrap and split, not to swap', () => {
+    const unwrapped = [[179.99, -16.8], [180.01, -16.8], [180.01, -16.79], [179.99, -16.79], [179.99, -16.8]];
+    expect(problems({ type: 'Polygon', coordinates: [unwrapped] })).toEqual([
+      'feature 0 ("yard"): position [180.01, -16.8] has longitude 180.01, beyond ±180: it is longitude -179.99 (a web map drawing across the antimeridian writes it so); give every longitude within ±180, and split a zone across the antimeridian in two at ±180 (a MultiPolygon, or two zones with the same locationCode)',
+    ]);
+    // West of -180 likewise; a latitude out of range is still the order's slip.
+    expect(problems({ type: 'Point', coordinates: [-190.5, 10] })[0]).toMatch(/^feature 0 \("yard"\): position \[-190\.5, 10\] has longitude -190\.5, beyond ±180: it is longitude 169\.5 /);
+    expect(problems({ type: 'Polygon', coordinates: [[[10, 95], [10.1, 95], [10.1, 95.1], [10, 95]]] })[0]).toBe('feature 0 ("yard"): position [10, 95] is out of range (GeoJSON order is [longitude, latitude])');
+  });
+
   it('the hysteresis band of a polygon that ends at the antimeridian reaches across it', () => {
     // A yard on Taveuni (Fiji) drawn west of 180° only; a fix 11 m east of 180° (-179.9999°) is in its 25 m band, one 107 m east is not.
     const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [[[[179.99, -16.8], [180, -16.8], [180, -16.79], [179.99, -16.79], [179.99, -16.8]]]] } };
