@@ -4,7 +4,7 @@
  * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
  * @module
  */
-import { holeProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
+import { holeProblem, holesProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
 import { isReservedName, reservedNameProblem } from '../rule.js';
 
 /** Which feature properties carry the zone's fields. */
@@ -225,6 +225,18 @@ function polygonOf(coords: unknown, problem: (m: string) => void, inMultiPolygon
       good = false;
     }
   }
+  // Holes overlapping each other (the same hole given twice): the zone's area would come out too
+  // small, down to none, for the same reason. Once per hole, naming the first one it overlaps.
+  if (good)
+    for (let j = 1; j < holes.length; j++)
+      for (let i = 0; i < j; i++) {
+        const wrong = holesProblem(holes[i] as Ring, holes[j] as Ring, `hole ${i + 1}`);
+        if (wrong) {
+          problem(`hole ${j + 1} ${wrong}`);
+          good = false;
+          break;
+        }
+      }
   return good ? rings : undefined;
 }
 

@@ -276,6 +276,59 @@ export function holeProblem(outer: readonly LngLat[], hole: readonly LngLat[]): 
   return undefined;
 }
 
+/**
+ * What makes two holes of one polygon unusable together, or undefined: the same ring twice, or
+ * holes whose insides overlap (an edge crossing the other's, a position or an edge's midpoint
+ * inside the other). A point in either is outside the zone, but the area subtracts both, so the
+ * overlap is taken off twice: the zone comes out smaller than it is, down to no area at all, and
+ * would win overlaps as "the smaller zone" (as a hole covering its outer ring would). Holes may
+ * touch. Both are checked alone first ({@link ringProblem}); the text names `first` as `firstName`
+ * and says what to do; callers add which hole `second` is.
+ */
+export function holesProblem(first: readonly LngLat[], second: readonly LngLat[], firstName = 'the other hole'): string | undefined {
+  if (sameRing(first, second)) return `is ${firstName} again; leave one of them out`;
+  const a = boxOfRing(first);
+  const b = boxOfRing(second);
+  if (a.maxLng < b.minLng || b.maxLng < a.minLng || a.maxLat < b.minLat || b.maxLat < a.minLat) return undefined;
+  const overlap = `overlaps ${firstName}: the holes of a polygon must not overlap (the overlap would be taken off the zone's area twice, and the area ranks overlapping zones); merge them into one hole`;
+  for (let i = 0; i + 1 < second.length; i++)
+    for (let j = 0; j + 1 < first.length; j++) {
+      const [p, q, r, t] = [second[i], second[i + 1], first[j], first[j + 1]] as [LngLat, LngLat, LngLat, LngLat];
+      if (orient(p, q, r) * orient(p, q, t) < 0 && orient(r, t, p) * orient(r, t, q) < 0) return overlap;
+    }
+  // No edges crossing: one is inside the other where a position or an edge's midpoint of it is strictly inside the other.
+  const strictlyIn = (x: LngLat, ring: readonly LngLat[]) => pointInRing(x[0], x[1], ring) && !onRing(x, ring);
+  const anyIn = (ring: readonly LngLat[], other: readonly LngLat[]) =>
+    ring.some((x, k) => strictlyIn(x, other) || (k + 1 < ring.length && strictlyIn([(x[0] + (ring[k + 1] as LngLat)[0]) / 2, (x[1] + (ring[k + 1] as LngLat)[1]) / 2], other)));
+  return anyIn(second, first) || anyIn(first, second) ? overlap : undefined;
+}
+
+/** Whether two closed rings have the same positions in the same cyclic order, either way round. */
+function sameRing(a: readonly LngLat[], b: readonly LngLat[]): boolean {
+  const x = a.slice(0, -1);
+  const y = b.slice(0, -1);
+  if (x.length !== y.length || x.length === 0) return false;
+  const start = y.findIndex((p) => samePoint(p, x[0] as LngLat));
+  if (start < 0) return false;
+  const n = x.length;
+  const forward = x.every((p, k) => samePoint(p, y[(start + k) % n] as LngLat));
+  return forward || x.every((p, k) => samePoint(p, y[(start - k + n) % n] as LngLat));
+}
+
+function boxOfRing(ring: readonly LngLat[]): BBox {
+  let minLng = Infinity;
+  let minLat = Infinity;
+  let maxLng = -Infinity;
+  let maxLat = -Infinity;
+  for (const [lng, lat] of ring) {
+    minLng = Math.min(minLng, lng);
+    maxLng = Math.max(maxLng, lng);
+    minLat = Math.min(minLat, lat);
+    maxLat = Math.max(maxLat, lat);
+  }
+  return { minLng, minLat, maxLng, maxLat };
+}
+
 /** Whether `p` lies on an edge of `ring` (to rounding: exactly on one line, within the edge's box). */
 function onRing(p: LngLat, ring: readonly LngLat[]): boolean {
   for (let k = 0; k + 1 < ring.length; k++) if (orient(ring[k] as LngLat, ring[k + 1] as LngLat, p) === 0 && within(ring[k] as LngLat, ring[k + 1] as LngLat, p)) return true;

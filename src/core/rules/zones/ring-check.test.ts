@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { zonesFromGeoJson } from './geojson.js';
-import { areaM2, holeProblem, ringProblem, type LngLat } from './geometry.js';
+import { areaM2, holeProblem, holesProblem, ringProblem, type LngLat } from './geometry.js';
 
 const a: LngLat = [4, 52];
 const b: LngLat = [4.01, 52];
@@ -98,5 +98,41 @@ describe('hole checks: a hole must lie within its outer ring', () => {
     expect(holeProblem([a, b, c, d, a], [a, [4.005, 52], [4.005, 52.005], a])).toBeUndefined(); // on the outer ring's corner and edge
     const multi = { type: 'Feature', properties: { name: 'plant', locationCode: 'P' }, geometry: { type: 'MultiPolygon', coordinates: [[[a, b, c, d, a], inside], [[a, b, c, d, a], slipped]] } };
     expect(zonesFromGeoJson(multi).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of the MultiPolygon: hole 1 is not inside the outer ring/)]);
+  });
+});
+
+describe('ring checks: holes of one polygon that overlap each other are refused', () => {
+  const square = (x: number, y: number, size: number): LngLat[] => [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]];
+  const yard = (...holes: LngLat[][]) => ({ type: 'Feature', properties: { name: 'yard', locationCode: 'Y' }, geometry: { type: 'Polygon', coordinates: [[a, b, c, d, a], ...holes] } });
+  const big = square(4.001, 52.001, 0.008); // 64% of the yard
+
+  it('refuses the same hole given twice (an export slip), which took it off the area twice: a yard of no area, winning every overlap', () => {
+    expect(zonesFromGeoJson(yard(big, big))).toEqual({ zones: [], problems: ['feature 0 ("yard"): hole 2 is hole 1 again; leave one of them out'] });
+    // From another position, or the other way round, it is the same ring.
+    const reversed = [...big.slice(2, -1), ...big.slice(0, 2), big[2] as LngLat].reverse();
+    expect(zonesFromGeoJson(yard(big, reversed)).problems).toEqual(['feature 0 ("yard"): hole 2 is hole 1 again; leave one of them out']);
+    // What it did: the yard's area came out 0 (1 - 2 × 0.64 of it, floored), so a workshop inside it lost to the yard.
+    const once = zonesFromGeoJson(yard(big)).zones[0];
+    expect(areaM2(once?.shape as never)).toBeGreaterThan(0);
+    expect(areaM2({ type: 'polygon', polygons: [[[a, b, c, d, a], big, big]] })).toBe(0);
+  });
+
+  it('refuses holes that cross, or one inside the other, naming the first it overlaps', () => {
+    const crossing = square(4.005, 52.005, 0.002);
+    const apart = square(4.0005, 52.0005, 0.0003);
+    expect(zonesFromGeoJson(yard(apart, square(4.004, 52.004, 0.002), crossing)).problems).toEqual([
+      "feature 0 (\"yard\"): hole 3 overlaps hole 2: the holes of a polygon must not overlap (the overlap would be taken off the zone's area twice, and the area ranks overlapping zones); merge them into one hole",
+    ]);
+    expect(zonesFromGeoJson(yard(big, square(4.002, 52.002, 0.001))).problems).toEqual([expect.stringMatching(/^feature 0 \("yard"\): hole 2 overlaps hole 1: /)]); // inside it
+    expect(zonesFromGeoJson(yard(square(4.002, 52.002, 0.001), big)).problems).toEqual([expect.stringMatching(/^feature 0 \("yard"\): hole 2 overlaps hole 1: /)]); // around it
+    // A triangle on three corners of a square hole: no position strictly inside, its long edge is.
+    const triangle: LngLat[] = [[4.001, 52.001], [4.009, 52.001], [4.009, 52.009], [4.001, 52.001]];
+    expect(holesProblem(big, triangle)).toMatch(/^overlaps the other hole/);
+  });
+
+  it('accepts holes apart, touching at a corner, or side by side along an edge', () => {
+    expect(zonesFromGeoJson(yard(square(4.001, 52.001, 0.002), square(4.005, 52.005, 0.002))).problems).toEqual([]);
+    expect(zonesFromGeoJson(yard(square(4.001, 52.001, 0.002), square(4.003, 52.003, 0.002))).problems).toEqual([]);
+    expect(zonesFromGeoJson(yard(square(4.001, 52.001, 0.002), square(4.003, 52.001, 0.002))).problems).toEqual([]);
   });
 });
