@@ -188,8 +188,10 @@ function processAll(start: InventoryItemState, sightings: readonly Sighting[], o
       if (best === HELD) {
         // Still in a zone no longer configured (renamed or removed): it stays counted where it was
         // until it leaves that zone (exit dwell), not unplaced in between.
+        // The zone this sighting's source reported is still what a watermark falls back to once
+        // that zone is left (as location sync keeps it), not the one an older sighting reported.
         location = s.location ?? null;
-        reported = s.reported;
+        reported = label;
       } else if (best) {
         // A reader's zone is no code to fall back to once the zone is left.
         if (!g.reader) reported = label;

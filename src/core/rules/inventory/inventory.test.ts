@@ -5,6 +5,7 @@ import { flushRules, simulateRules } from '../simulate.js';
 import { ZoneIndex, type Zone } from '../zones/index.js';
 import { EMPTY_SENT, countInventory, inventoryItemRows, parseQuantity, planInventoryCounts, withCurrentZoneCode, type InventoryItem } from './counts.js';
 import { createInventoryRule, type InventoryItemState } from './inventory-rule.js';
+import { createLocationSyncRule } from '../location-sync.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const MIN = 60_000;
@@ -122,6 +123,29 @@ describe('an item arriving in a zone removed from the config since', () => {
     expect(settled?.zones).toEqual({});
     expect(settled).toMatchObject({ location: null });
     expect(countInventory([{ asset, destination: 'erp', state: withCurrentZoneCode(settled, removed.index) }], T0 + 30 * MIN, opts).get('erp')).toBeUndefined();
+  });
+});
+
+describe('an item leaving a zone removed from the config since, for a reader outside every zone', () => {
+  it('is where that reader saw it once a watermark has it leave, as location sync sends', () => {
+    const asset = item('P-42', 'SKU-1');
+    const ctx = { asset, destination: 'erp', now: 0 };
+    const before = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones });
+    const inBayA = JSON.parse(JSON.stringify(before.apply(before.apply(undefined, seen(0, 50), ctx).state, seen(2, 50), ctx).state)) as InventoryItemState;
+    // Bay A is taken out of the config; the item is next seen at the dock, outside every zone, by a reader calling it DOCK-3.
+    const tracking = { ...zones, index: new ZoneIndex([bay('bay-b', 'WH1-B', 50.01)], { hysteresisM: 5 }) };
+    const after = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: 0, zones: tracking });
+    const atDock = after.apply(inBayA, seen(2.5, 40, 'DOCK-3'), ctx).state;
+    expect(atDock).toMatchObject({ location: 'WH1-A' }); // still leaving the removed bay: counted where it was
+    // Location sync, on the same sightings, under the same configs.
+    const locationBefore = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 60 * MIN, zones });
+    const location = createLocationSyncRule({ minDistanceM: 100, heartbeatMs: 60 * MIN, zones: tracking });
+    const synced = location.apply(locationBefore.apply(locationBefore.apply(undefined, seen(0, 50), ctx).state, seen(2, 50), ctx).state, seen(2.5, 40, 'DOCK-3'), ctx).state;
+    expect(synced.last?.zone).toBe('WH1-A');
+    const sent = location.flush(synced, ctx, T0 + 10 * MIN);
+    // Left once the exit dwell is over: at the dock the reader named (it used to fall back to no location: unplaced, uncounted).
+    expect(after.flush(atDock, ctx, T0 + 10 * MIN).state).toMatchObject({ location: 'DOCK-3', zones: {} });
+    expect(sent.state.last?.zone).toBe('DOCK-3');
   });
 });
 
