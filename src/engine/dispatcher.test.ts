@@ -989,7 +989,7 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
     const t0 = Date.now() + 1000;
     await store.claimDue('erp', t0, 1, new Set()); // the crashed process had sent it
     const connector = new ScriptedConnector();
-    Object.assign(connector.capabilities, { lookedUpBeforeCreate: ['workorder.create'] });
+    Object.assign(connector.capabilities, { createsRecord: ['workorder.create'] });
     const clock = new ManualClock(t0);
     const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: 60_000 }, clock);
     await d.start();
@@ -1019,7 +1019,7 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
     await waitFor(() => erp.state().workOrders.length === 1, 'the other work order created');
   });
 
-  it('an ERP that honours idempotency keys is retried after the usual backoff', async () => {
+  it('a connector that creates no record by the operation (no createsRecord) is retried after the usual backoff', async () => {
     const store = await storeWith([workOrder(1)]);
     const t0 = Date.now() + 1000;
     const clock = new ManualClock(t0);
@@ -1033,6 +1033,68 @@ describe('a create of unknown outcome at an ERP without idempotency support (inv
       return r?.attempts === 1 ? r : undefined;
     }, 'the timed-out attempt recorded');
     expect(retried.nextAttemptAt).toBeLessThan(t0 + 60_000);
+  });
+});
+
+describe('a create of unknown outcome at an ERP that honours idempotency keys (invariant 3)', () => {
+  // An ERP that records the key when the record commits does not know it while the first request
+  // is still being processed: a retry sent then is a second create. Only one that locks keys in
+  // flight would catch it, so the keyed path waits as the lookup path does.
+  it('the retry of a timed-out work order waits until the old request can no longer land', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'latency', method: 'POST', path: '/work-orders', latencyMs: 1200, count: 1 });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', timeoutMs: '300ms', idempotencySupported: true }));
+    expect(connector.capabilities.createsRecord).toContain('workorder.create');
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { timeoutMs: 300, unknownOutcomeSettleMs: 1500 });
+    await d.start();
+    const [row] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'delivered' });
+      return rows.length === 1 ? rows : undefined;
+    }, 'the work order delivered', 10_000);
+    const audit = await store.queryAudit({ deliveryId: row!.id });
+    expect(audit.map((a) => a.outcome)).toEqual(['retry', 'delivered']);
+    // Not resent at the backoff (5-20 ms) while the first request was still at the ERP (1.2 s).
+    expect(audit[1]!.at - audit[0]!.at).toBeGreaterThanOrEqual(1500);
+    expect(erp.state().workOrders).toHaveLength(1);
+  });
+
+  it('a keyed create in flight when the process died waits too after the restart (the unknown outcome recorded in the store)', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', idempotencySupported: true }));
+    const store = await storeWith([workOrder(1)]);
+    const t0 = Date.now() + 1000;
+    await store.claimDue('erp', t0, 1, new Set()); // the crashed process had sent it
+    const clock = new ManualClock(t0);
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: 60_000 }, clock);
+    await d.start();
+    const [row] = await store.listDeliveries({ status: 'pending' });
+    expect(row).toMatchObject({ mayHaveLanded: true });
+    expect(row!.nextAttemptAt).toBeGreaterThanOrEqual(t0 + 60_000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(erp.counters().requests).toBe(0);
+    clock.t = t0 + 60_000;
+    d.notify();
+    await waitFor(async () => (await delivered(store)) === 1, 'sent once its old request can no longer land');
+    expect(erp.state().workOrders).toHaveLength(1);
+  });
+
+  it('a create cut short by a shutdown is not due again before the settle time, so a quick restart does not send it twice at once', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'timeout', method: 'POST', path: '/work-orders', count: 1 });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', idempotencySupported: true }));
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { unknownOutcomeSettleMs: 60_000, timeoutMs: 30_000 });
+    await d.start();
+    await waitFor(() => erp.counters().faultsFired.timeout === 1, 'the create at the ERP');
+    const stoppedAt = Date.now();
+    await d.stop(50);
+    const [row] = await store.listDeliveries({ status: 'pending' });
+    expect(row).toMatchObject({ mayHaveLanded: true });
+    expect(row!.nextAttemptAt).toBeGreaterThanOrEqual(stoppedAt + 60_000);
   });
 });
 

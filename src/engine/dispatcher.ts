@@ -47,7 +47,8 @@ export interface DestinationPolicy {
   /**
    * How long a request of unknown outcome (timed out, connection dropped) may still land at the
    * ERP. A value of its key delivered before then is sent once more then, for the connector's
-   * last-write-wins operations (`capabilities.lastWriteWins`). @default 0 (off)
+   * last-write-wins operations (`capabilities.lastWriteWins`); a create (`capabilities.createsRecord`)
+   * is not sent again before then. @default 0 (off)
    */
   readonly unknownOutcomeSettleMs?: number;
 }
@@ -495,14 +496,15 @@ export class Dispatcher {
   }
 
   /**
-   * When a failed create may be sent again: `due`, but for one the connector finds by a lookup
-   * before creating it (`lookedUpBeforeCreate`) whose request may still land, not before it can no
-   * longer land (`unknownOutcomeSettleMs`): a lookup before then could miss the record the ERP is
-   * still creating, and the retry would create it twice.
+   * When a failed create may be sent again: `due`, but for one whose request may still land
+   * (`capabilities.createsRecord`), not before it can no longer land (`unknownOutcomeSettleMs`),
+   * with or without idempotency support: a lookup before then could miss the record the ERP is
+   * still creating, and an ERP that records an idempotency key when the record commits does not
+   * know the key yet; either way the retry would create it twice.
    */
   private notBeforeLanded(w: DestinationWorker, item: Pick<OutboxItem, 'operation'>, now: number, outcomeUnknown: boolean, due: number): number {
     const settleMs = w.policy.unknownOutcomeSettleMs ?? 0;
-    if (!outcomeUnknown || settleMs <= 0 || !(w.policy.connector.capabilities.lookedUpBeforeCreate ?? []).includes(item.operation)) return due;
+    if (!outcomeUnknown || settleMs <= 0 || !(w.policy.connector.capabilities.createsRecord ?? []).includes(item.operation)) return due;
     return Math.max(due, now + settleMs);
   }
 

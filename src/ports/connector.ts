@@ -25,18 +25,21 @@ export interface ConnectorCapabilities {
    * State operations that create a record per value (a meter reading document), which an ERP
    * keeps in the order they land: after a request of one of these had an unknown outcome, a newer
    * value of its key waits until the old request can no longer land
-   * (`retry.unknownOutcomeSettleMs`), so it cannot land after the newer one. The old value itself
-   * is retried as usual. @default none
+   * (`retry.unknownOutcomeSettleMs`), so it cannot land after the newer one. The old value's own
+   * retry waits as well when the operation is in `createsRecord`. @default none
    */
   readonly heldWhileUnsettled?: readonly string[];
   /**
-   * Operations whose create is found by a lookup before it is sent again, the ERP ignoring the
-   * idempotency key (the REST connector's `idempotencySupported: false`). After a request of one of
-   * these had an unknown outcome, its retry waits until the old request can no longer land
-   * (`retry.unknownOutcomeSettleMs`): a lookup before then can miss a record the ERP is still
-   * creating, and the retry would create a second one. @default none
+   * Operations whose write creates a record in the ERP (a work order, a meter reading document, an
+   * inventory count, a usage posting). After a request of one of these had an unknown outcome, its
+   * retry waits until the old request can no longer land (`retry.unknownOutcomeSettleMs`): an ERP
+   * without idempotency support is asked by a lookup before the create, which can miss a record
+   * the ERP is still creating; one that honours an idempotency key usually records the key only
+   * when the record commits, so it does not know the key while the first request is still running
+   * and takes the retry as a new create. Either way the retry would create a second record; only
+   * an ERP that locks a key while its request is in flight would catch it. @default none
    */
-  readonly lookedUpBeforeCreate?: readonly string[];
+  readonly createsRecord?: readonly string[];
 }
 
 /** One request/response as it went over the wire, secrets redacted by the connector's client. */

@@ -3,10 +3,10 @@
  * with SIGKILL while the ERP holds the work-order create it was sent (a proxy in front of the ERP
  * simulator keeps the request until the test lets it through, then the ERP applies it, as a real
  * one does for a client that went away), then started again. The delivery was in flight in the
- * store at the kill, so the new process sends it again: with the idempotency key it was first sent
- * with (an ERP that honours the header answers it from its idempotency store), or, for an ERP
- * without idempotency support, looking it up before creating it, no earlier than
- * `retry.unknownOutcomeSettleMs` after the start (the held create lands meanwhile). The sender then
+ * store at the kill, so the new process sends it again, no earlier than
+ * `retry.unknownOutcomeSettleMs` after the start: with the idempotency key it was first sent with
+ * (an ERP that honours the header answers it from its idempotency store), or, for an ERP without
+ * idempotency support, looking it up before creating it (the held create lands meanwhile). The sender then
  * posts the same events again (at-least-once upstream). The ERP ends with one work order and the
  * location of record: nothing lost, nothing applied twice. Rule state is only in the ingest log at
  * the kill (no checkpoint), so the restart also rebuilds it by replay.

@@ -30,7 +30,8 @@ async function setup(simulator: ErpSimulatorOptions): Promise<{ app: App; erp: E
         baseUrl: erp.url,
         token: 't0k3n-erp',
         timeoutMs: '1s',
-        retry: { baseDelayMs: '20ms', maxDelayMs: '100ms', maxAttempts: 5 },
+        // A create whose answer was lost is retried once it can no longer land: soon, here.
+        retry: { baseDelayMs: '20ms', maxDelayMs: '100ms', maxAttempts: 5, unknownOutcomeSettleMs: '200ms' },
       },
     ],
     assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 't1' }] }] },

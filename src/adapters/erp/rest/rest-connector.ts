@@ -106,13 +106,14 @@ export class RestConnector implements ErpConnector {
     // A location PATCH replaces the record; every other operation creates one.
     // A location PATCH replaces the ERP's value (resent after a late landing could undo it); a
     // meter reading adds a document, which must not land after a newer one (held instead).
-    // Without idempotency support a retry's lookup must not run while the old create may still land.
+    // A create's retry must not go while the old one may still land: without idempotency support
+    // its lookup would miss the record, and with it the ERP may not know the key until it commits.
     this.capabilities = {
       maxBatchSize: config.batch?.maxSize ?? 1,
       operations: REST_OPERATIONS,
       lastWriteWins: ['location.update'],
       heldWhileUnsettled: ['meter.record'],
-      ...(config.idempotencySupported ? {} : { lookedUpBeforeCreate: [...LOOKED_UP_CREATES] }),
+      createsRecord: [...LOOKED_UP_CREATES],
     };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
