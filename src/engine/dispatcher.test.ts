@@ -820,7 +820,7 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
 
   it.each([
     ['a request that got no answer', unknown(), true],
-    ['only answered refusals', new RetryableError('500 internal error', 500), false],
+    ['only failures that say the ERP got nothing', new RetryableError('POST /work-orders → connection-refused'), false],
   ])('a dead letter after %s is marked as one that may have reached the ERP: %s', async (_, first, landed) => {
     const store = await storeWith([workOrder(1)]);
     const connector = new ScriptedConnector();
@@ -833,6 +833,40 @@ describe('a state update whose request had an unknown outcome (invariant 8)', ()
     }, 'the dead letter');
     expect(connector.sent).toHaveLength(2);
     expect(dead!.mayHaveLanded === true).toBe(landed);
+  });
+
+  it.each([500, 502, 504])('a create answered %i (the ERP may have committed it first) is dead-lettered as one that may be in the ERP, so replay --new-key keeps its key', async (status) => {
+    const erp = await startErpSimulator({ token: 'erp-token' });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'error', status, method: 'POST', path: '/work-orders' });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { maxAttempts: 1 });
+    await d.start();
+    const [dead] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length ? rows : undefined;
+    }, 'the dead letter');
+    expect(dead).toMatchObject({ mayHaveLanded: true, lastError: expect.stringContaining(`→ ${status}`) as unknown });
+    // What `dlq replay --new-key` does without --not-in-erp: a new key could make the ERP apply it twice.
+    expect(await store.newKeyForDead([dead!.id], Date.now())).toEqual([{ id: dead!.id, result: 'may-have-landed', key: dead!.idempotencyKey }]);
+  });
+
+  it('a lookup before a create answered 502 sent no create: the dead letter is not marked, and nothing waits for the settle time', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', idempotency: false });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'error', status: 502, method: 'GET', path: '/work-orders' });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token', idempotencySupported: false }));
+    const store = await storeWith([workOrder(1)]);
+    const d = dispatcherFor(store, connector, { maxAttempts: 1, unknownOutcomeSettleMs: 60_000 });
+    await d.start();
+    const [dead] = await waitFor(async () => {
+      const rows = await store.listDeliveries({ status: 'dead' });
+      return rows.length ? rows : undefined;
+    }, 'the dead letter');
+    expect(dead!.lastError).toContain('→ 502');
+    expect(dead!.mayHaveLanded).toBeUndefined();
+    expect(erp.state().workOrders).toEqual([]);
   });
 
   it('a value of the same event time queued after the timed-out one is newer, as in the outbox: it is resent too', async () => {

@@ -87,7 +87,7 @@ export interface FactDelivery {
   readonly status: OutboxItem['status'];
   /** The ERP's answer to the delivery, when delivered (parsed JSON, cut at 4 KiB). */
   readonly response?: unknown;
-  /** A request of it got no answer: the ERP may hold it (see `OutboxItem.mayHaveLanded`). */
+  /** A request of it got no answer or a 5xx: the ERP may hold it (see `OutboxItem.mayHaveLanded`). */
   readonly mayHaveLanded?: true;
   /** What it carries (as last edited, for a dead letter replayed with an edited payload). */
   readonly payload: Record<string, unknown>;

@@ -491,7 +491,7 @@ describe('assetbridge dlq replay --new-key', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('0 dead letter(s) queued again\n');
     expect(r.stderr).toBe(
-      `kept as dead letters, keys unchanged: ${id} may have reached the ERP (a request of it got no answer), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${id}'; if it does not, 'assetbridge dlq replay ${id} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${id}'\n`,
+      `kept as dead letters, keys unchanged: ${id} may have reached the ERP (a request of it got no answer or a 5xx), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${id}'; if it does not, 'assetbridge dlq replay ${id} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${id}'\n`,
     );
     let store = new SqliteStore({ path: join(dir, 'ab.db') });
     try {

@@ -138,7 +138,7 @@ export function registerDlqCommand(program: Command): void {
         // Replaying one is safe (same idempotency key); giving one up is not, if the ERP holds it.
         if (rows.some((r) => r.mayHaveLanded))
           process.stdout.write(
-            "'maybe': a request of it got no answer (timed out, connection dropped, or in flight at a crash), so the ERP may hold it; check the ERP before discarding it, and if it does, 'assetbridge dlq mark-delivered ID'\n",
+            "'maybe': a request of it got no answer (timed out, connection dropped, or in flight at a crash) or a server error (5xx, which can come after the ERP applied it), so the ERP may hold it; check the ERP before discarding it, and if it does, 'assetbridge dlq mark-delivered ID'\n",
           );
       }, { readOnly: true });
     }),
@@ -236,7 +236,7 @@ export function registerDlqCommand(program: Command): void {
         if (held.length) {
           const list = held.join(' ');
           process.stderr.write(
-            `kept as dead letters, keys unchanged: ${list} may have reached the ERP (a request of it got no answer), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}'; if it does not, 'assetbridge dlq replay ${list} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${list}'\n`,
+            `kept as dead letters, keys unchanged: ${list} may have reached the ERP (a request of it got no answer or a 5xx), and under a new key the ERP could apply it twice; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}'; if it does not, 'assetbridge dlq replay ${list} --new-key --not-in-erp'; or replay them under their keys: 'assetbridge dlq replay ${list}'\n`,
           );
           process.exitCode = 1;
         }
@@ -277,7 +277,7 @@ export function registerDlqCommand(program: Command): void {
         if (held.length) {
           const list = held.map((d) => d.id).join(' ');
           process.stderr.write(
-            `kept as dead letters: inventory count(s) ${list} may have reached the ERP (a request got no answer), and a discarded count's change is sent again; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}', else 'assetbridge dlq discard --send-again ${list}'\n`,
+            `kept as dead letters: inventory count(s) ${list} may have reached the ERP (a request got no answer or a 5xx), and a discarded count's change is sent again; check the ERP: if it holds them, 'assetbridge dlq mark-delivered ${list}', else 'assetbridge dlq discard --send-again ${list}'\n`,
           );
           process.exitCode = 1;
         }

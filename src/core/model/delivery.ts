@@ -75,8 +75,9 @@ export interface OutboxItem extends DeliveryIntent {
    */
   readonly resend?: true;
   /**
-   * A request of this delivery had an unknown outcome (timed out, connection dropped, in flight
-   * when the process died): the ERP may have taken it though no attempt succeeded. `dlq list`
+   * A request of this delivery had an unknown outcome (timed out, connection dropped, answered
+   * with a 5xx server error, in flight when the process died): the ERP may have taken it though
+   * no attempt succeeded. `dlq list`
    * shows it; `dlq mark-delivered` records one the ERP is found to hold.
    */
   readonly mayHaveLanded?: true;

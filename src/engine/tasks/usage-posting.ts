@@ -122,7 +122,7 @@ function withDeliveryNote(line: UsageLine, d: FactDelivery): UsageLine {
     d.status === 'pending' || d.status === 'inflight'
       ? 'decided, not delivered yet (queued for the ERP: a running service sends it)'
       : d.status === 'dead'
-        ? `decided, not delivered: dead letter ${d.id}${d.mayHaveLanded ? ' (a request got no answer: the ERP may hold it)' : ''}${d.lastError ? ` (${d.lastError.length > 160 ? `${d.lastError.slice(0, 159)}…` : d.lastError})` : ''}; fix the cause, then 'assetbridge dlq replay ${d.id}'`
+        ? `decided, not delivered: dead letter ${d.id}${d.mayHaveLanded ? ' (a request got no answer or a 5xx: the ERP may hold it)' : ''}${d.lastError ? ` (${d.lastError.length > 160 ? `${d.lastError.slice(0, 159)}…` : d.lastError})` : ''}; fix the cause, then 'assetbridge dlq replay ${d.id}'`
         : d.status === 'discarded'
           ? `decided, not delivered: dead letter ${d.id} was discarded, so the ERP does not have these units (they are not posted again)`
           : undefined;

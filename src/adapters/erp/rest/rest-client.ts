@@ -161,7 +161,7 @@ export class RestClient {
       const read = req.method === 'GET' || req.method === 'HEAD';
       return { ok: false, error: classifyNetworkFailure(result.failure, context, { read, urlKey: `baseUrl of destination "${this.config.name}"` }), exchange: result.exchange, networkFailure: result.failure.kind };
     }
-    const error = this.classify(result, context);
+    const error = this.classify(result, context, req.method === 'GET' || req.method === 'HEAD');
     let outcome: RestOutcome;
     if (error) {
       outcome = { ok: false, error, exchange: result.exchange, answer: { status: result.status, headers: result.headers, bodyText: result.bodyText } };
@@ -191,8 +191,8 @@ export class RestClient {
     this.tokens?.invalidate(token);
   }
 
-  /** Classify a response that arrived (2xx → undefined). */
-  classify(result: Extract<HttpResult, { type: 'response' }>, context: string): DeliveryError | undefined {
+  /** Classify a response that arrived (2xx → undefined); `read`: of a request that changes nothing at the ERP. */
+  classify(result: Extract<HttpResult, { type: 'response' }>, context: string, read: boolean): DeliveryError | undefined {
     return classifyResponse(
       {
         status: result.status,
@@ -203,6 +203,7 @@ export class RestClient {
       context,
       this.clock.now(),
       (t) => this.http.redactor.text(t),
+      { read },
     );
   }
 
@@ -271,7 +272,7 @@ export class RestClient {
     if (outcome.type === 'invalid-response') return { error: new AuthError(outcome.message), exchange: outcome.exchange };
     const result = outcome.result;
     if (result.type === 'failure') return { error: classifyNetworkFailure(result.failure, context, { read: true, urlKey: `auth.tokenUrl of destination "${this.config.name}"` }), exchange: result.exchange };
-    const error = this.classify(result, context);
+    const error = this.classify(result, context, true);
     if (result.status === 400 || result.status === 401 || result.status === 403) {
       return {
         error: new AuthError(

@@ -134,14 +134,23 @@ describe('which failures leave the outcome unknown (the request may still land a
   it.each([
     [502, true],
     [504, true],
-    [500, false],
+    // A 500 can come after the ERP committed the write (a hook or the answer failed after it).
+    [500, true],
+    [501, true],
+    [507, true],
     [408, false],
     [503, false],
     [429, false],
     [422, false],
     [401, false],
-  ])('status %i → %s', (status, unknown) => {
+  ])('status %i to a write → %s', (status, unknown) => {
     expect(classifyResponse({ status, bodyText: '' }, 'PATCH /loc', NOW)?.outcomeUnknown).toBe(unknown);
+  });
+
+  it.each([500, 502, 504])('status %i to a read (a lookup, a token request) → known: it changed nothing', (status) => {
+    const error = classifyResponse({ status, bodyText: '' }, 'GET /work-orders?externalKey=k', NOW, undefined, { read: true });
+    expect(error?.retryable).toBe(true);
+    expect(error?.outcomeUnknown).toBe(false);
   });
 });
 

@@ -11,7 +11,7 @@
  * | 423 Locked (a user holds the record) | {@link ConflictError}: retried with backoff, or after its `Retry-After` |
  * | 400, 404, 409, 410, 412, 422, 428 and any other 4xx | {@link PermanentError} with the ERP's reason (428: no If-Match ETag sent) |
  * | 409 to a write | what {@link conflictMeaning} reads it as: the record already exists (the connector looks it up: delivered), a lock or concurrent change ({@link ConflictError}, with its `Retry-After`), or permanent as above |
- * | 408, other 5xx | {@link RetryableError}; 502 and 504 (a gateway gave up on the ERP) with an unknown outcome |
+ * | 408, other 5xx | {@link RetryableError}; a 5xx to a write with an unknown outcome (a 500 can come after the ERP committed it, a 502/504 from a gateway that gave up while the ERP went on), a read's never (it changed nothing) |
  * | 3xx (redirects are not followed) | {@link PermanentError}: fix `baseUrl` |
  * | timeout, reset, refused, DNS, abort | {@link RetryableError}; timeout, reset, abort and other network errors of a write with an unknown outcome (a read's changed nothing) |
  * @module
@@ -44,13 +44,15 @@ export interface ClassifiableResponse {
 /**
  * The error for a response, or undefined for 2xx. `context` names the request (e.g.
  * `POST /api/v1/work-orders`) and `now` is the clock for HTTP-date `Retry-After` values.
- * `scrub` removes secrets from the ERP's reason before it goes into the message.
+ * `scrub` removes secrets from the ERP's reason before it goes into the message. `read`: the
+ * request changes nothing at the ERP (a GET, a token request), so no answer leaves its outcome unknown.
  */
 export function classifyResponse(
   response: ClassifiableResponse,
   context: string,
   now: number,
   scrub: (text: string) => string = (t) => t,
+  options: { readonly read?: boolean } = {},
 ): DeliveryError | undefined {
   const { status } = response;
   if (status >= 200 && status < 300) return undefined;
@@ -85,8 +87,13 @@ export function classifyResponse(
     return new AuthError(`${context} → 401 unauthorized${said}; credentials were rejected or have expired`, status, body);
   }
   if (status === 408 || status >= 500) {
-    // A gateway that gave up waiting on the ERP behind it: the ERP may still apply the request.
-    return new RetryableError(`${context} → ${status}${said}`, status, body, { outcomeUnknown: status === 502 || status === 504 });
+    // A 5xx can come after the write took effect: an ERP whose hook or answer failed after its
+    // commit, a gateway that gave up waiting on the ERP behind it (which may still apply it). A
+    // 408 says the ERP did not get the whole request; a 503 (above) that it is not taking any.
+    const mayHaveLanded = status >= 500 && options.read !== true;
+    return new RetryableError(`${context} → ${status}${said}${mayHaveLanded ? '; the ERP may have applied it, the retry carries the same idempotency key' : ''}`, status, body, {
+      outcomeUnknown: mayHaveLanded,
+    });
   }
   if (status >= 300 && status < 400) {
     return new PermanentError(
