@@ -588,6 +588,19 @@ describe('OAuth2 client credentials', () => {
     expect(fixed.counters().requests).toBe(1);
   });
 
+  it('an on-hand read refused with 401 (the token revoked) mints a token and reads the cell again, once a call, as a poll does', async () => {
+    const s = await sim({ token: null });
+    const c = connectorFor(s, { ...oauth(s), paths: { inventoryOnHand: '/api/v1/inventory/on-hand?location={location}&sku={sku}' } });
+    expect((await c.send([inventory(40)], ctx))[0]?.ok).toBe(true);
+    s.revokeTokens();
+    expect(await c.readInventory?.([{ location: 'WH-1/A-01', sku: 'SKU-1' }], ctx)).toEqual([{ location: 'WH-1/A-01', sku: 'SKU-1', quantity: 40 }]);
+    expect(s.counters()).toMatchObject({ tokensIssued: 2, unauthorized: 1 });
+    // Refused again with the new token: the read fails with the 401 (no loop).
+    s.faults.add({ kind: 'error', status: 401, count: 2, method: 'GET' });
+    await expect(c.readInventory?.([{ location: 'WH-1/A-01', sku: 'SKU-1' }], ctx)).rejects.toBeInstanceOf(AuthError);
+    expect(s.counters().tokensIssued).toBe(3);
+  });
+
   it("a batch whose sub-request is refused 401: the batch's token is dropped, so refreshAuth mints a new one for the resend", async () => {
     const s = await sim({ token: null });
     const c = connectorFor(s, { ...oauth(s), batch: { maxSize: 10 } });

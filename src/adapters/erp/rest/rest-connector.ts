@@ -127,12 +127,21 @@ export class RestConnector implements ErpConnector {
   /**
    * One `GET {paths.inventoryOnHand}` per cell, in order, each after the first within the budget.
    * A 404 is 0 on hand; any other failure rejects with its classified error (a 429 stops the call).
+   * A minted token the ERP stopped taking (revoked, rotated) is minted anew and the cell read
+   * again, once per call, as a work-order poll does: else the snapshot would go against what was
+   * last sent, though only the token had to be renewed.
    */
   private async readOnHand(template: string, cells: readonly InventoryCellRef[], ctx: SendContext): Promise<OnHandQuantity[]> {
     const call = new PacedCall(this.client, ctx);
     const out: OnHandQuantity[] = [];
+    let reauthorized = false;
     for (const cell of cells) {
-      const read = await readCell(call, template, cell);
+      let read = await readCell(call, template, cell);
+      if (read.kind === 'failed' && read.error instanceof AuthError && read.tokenEndpoint !== true && this.client.mintsTokens && !reauthorized) {
+        reauthorized = true;
+        await this.client.refreshAuth(ctx.signal);
+        read = await readCell(call, template, cell);
+      }
       if (read.kind === 'failed') throw read.error;
       if (read.kind === 'unreadable') throw new PermanentError(`GET ${read.path} (the on-hand read of ${cell.location} / ${cell.sku}) → ${read.status}, but ${read.why}`);
       out.push({ location: cell.location, sku: cell.sku, quantity: read.kind === 'absent' ? 0 : read.quantity });
@@ -706,7 +715,8 @@ function tokenFailure(error: Error, status: number | undefined): ProbeResult {
 type CellRead = { readonly path: string } & (
   | { readonly kind: 'quantity'; readonly quantity: number; readonly status: number; readonly latencyMs: number }
   | { readonly kind: 'absent' }
-  | { readonly kind: 'failed'; readonly error: DeliveryError; readonly status: number | undefined }
+  /** `tokenEndpoint`: not sent, the OAuth2 token endpoint failed. */
+  | { readonly kind: 'failed'; readonly error: DeliveryError; readonly status: number | undefined; readonly tokenEndpoint?: true }
   | { readonly kind: 'unreadable'; readonly why: string; readonly status: number }
 );
 
@@ -715,7 +725,7 @@ async function readCell(call: PacedCall, template: string, cell: InventoryCellRe
   const outcome = await call.request({ method: 'GET', path });
   if (!outcome.ok) {
     const status = outcome.exchange?.status;
-    return status === 404 ? { path, kind: 'absent' } : { path, kind: 'failed', error: outcome.error, status };
+    return status === 404 ? { path, kind: 'absent' } : { path, kind: 'failed', error: outcome.error, status, ...(outcome.tokenEndpoint === true ? { tokenEndpoint: true as const } : {}) };
   }
   try {
     return { path, kind: 'quantity', quantity: parseOnHand(outcome.body), status: outcome.status, latencyMs: outcome.exchange.latencyMs };
