@@ -413,6 +413,21 @@ describe('failure classes as they arrive over HTTP', () => {
     expect(s.state().workOrders).toHaveLength(0);
   });
 
+  it('a write answered 404 or 405 names the paths key to check (after the asset, for a path under it), alone and in a batch', async () => {
+    const s = await sim({ knownAssets: ['EQ-1'] });
+    const config = (extra: Record<string, unknown> = {}) => restDestinationSchema.parse({ name: 'erp-sim', type: 'rest', baseUrl: s.url, token: 'sim-token', ...extra });
+    const c = createRestConnector(config({ paths: { workOrders: '/api/v1/workorders' } }), { configKey: 'destinations.1' });
+    const [wrongPath, unknownAsset] = await c.send([workOrder('EQ-1'), location('EQ-404')], ctx);
+    expect(errorOf(wrongPath)?.message).toMatch(/→ 404 not found.*; check destinations\.1\.paths\.workOrders \(destination "erp-sim"\) \(now \/api\/v1\/workorders\) against the ERP's API/);
+    expect(errorOf(unknownAsset)?.message).toMatch(
+      /asset EQ-404 does not exist; if the ERP does not know asset EQ-404, create it there.*; if the ERP knows it, check destinations\.1\.paths\.location \(destination "erp-sim"\)/,
+    );
+    s.faults.add({ kind: 'error', status: 405, inBatch: true });
+    const [batched] = await createRestConnector(config({ batch: { maxSize: 10 } })).send([workOrder('EQ-1')], ctx);
+    expect(errorOf(batched)).toBeInstanceOf(PermanentError);
+    expect(errorOf(batched)?.message).toMatch(/→ 405 .*; check paths\.workOrders of destination "erp-sim" \(now \/api\/v1\/work-orders\)/);
+  });
+
   it('the rate limit answers 429 with Retry-After, classified as RateLimitedError', async () => {
     const clock = steppedClock(Date.parse('2026-03-02T08:00:15.000Z'));
     const s = await sim({ ratePerMinute: 2, now: clock.now });

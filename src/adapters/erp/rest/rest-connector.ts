@@ -403,7 +403,7 @@ export class RestConnector implements ErpConnector {
     if (!outcome.ok) {
       const answer = outcome.answer;
       if (answer?.status === 409 && outcome.exchange) return this.conflictResult({ item, plan }, answer.bodyText, (name) => answer.headers.get(name) ?? undefined, outcome.error, outcome.exchange, call);
-      return failed(item, outcome.error, outcome.exchange);
+      return failed(item, this.pathRefused(outcome.error, item), outcome.exchange);
     }
     const response = withCreatedId(outcome.body, outcome.headers.get('location') ?? outcome.headers.get('odata-entityid'));
     return { id: item.id, ok: true, exchange: outcome.exchange, ...(response !== undefined ? { response } : {}) };
@@ -566,6 +566,24 @@ export class RestConnector implements ErpConnector {
     return new PermanentError(`${said}; ${asset}${this.lookupFix(item)}`, error.status, error.responseBody);
   }
 
+  /**
+   * A write answered 404 or 405: the path the destination sends it to may be wrong (405: the ERP
+   * takes no such method there), or, for a path under the asset, the ERP does not know the asset.
+   * Said with the config key to check; other errors as they are.
+   */
+  private pathRefused(error: DeliveryError, item: OutboxItem): DeliveryError {
+    if (!(error instanceof PermanentError) || (error.status !== 404 && error.status !== 405)) return error;
+    const key = PATH_KEYS[item.operation];
+    if (key === undefined) return error;
+    const setting = this.options.configKey === undefined ? `paths.${key} of destination "${this.name}"` : `${this.options.configKey}.paths.${key} (destination "${this.name}")`;
+    const check = `check ${setting} (now ${this.config.paths[key]}) against the ERP's API, then replay it ('assetbridge dlq replay')`;
+    const asset =
+      error.status === 404 && this.config.paths[key].includes('{erpAssetId}')
+        ? `if the ERP does not know asset ${item.erpAssetId}, create it there and replay it ('assetbridge dlq replay'), or, if its erp_asset_id in the asset mapping is wrong, correct it for what comes next ('assetbridge assets import'); if the ERP knows it, `
+        : '';
+    return new PermanentError(`${error.message}; ${asset}${check}`, error.status, error.responseBody);
+  }
+
   /** The keys that make a lookup before a create work, for its errors. */
   private lookupFix(item: OutboxItem): string {
     return (
@@ -671,7 +689,7 @@ export class RestConnector implements ErpConnector {
         (t) => http.redactor.text(t),
       );
       if (error && sub.status === 409) return { conflict: { item, plan }, bodyText, ...(sub.headers ? { headers: sub.headers } : {}), error, exchange };
-      if (error) return failed(item, error, exchange);
+      if (error) return failed(item, this.pathRefused(error, item), exchange);
       const response = withCreatedId(sub.body, headerValue(sub.headers, 'location') ?? headerValue(sub.headers, 'odata-entityid'));
       return { id: item.id, ok: true, exchange, ...(response !== undefined ? { response } : {}) };
     });
