@@ -107,6 +107,20 @@ describe('asset CSV: what spreadsheets and ERP exports hand us', () => {
     expect(fail('identifier,id_type,erp_asset_id,Identifier\ntag-1,tag,A1,x\n')).toEqual(['f.csv line 1: column identifier appears twice in the header']);
   });
 
+  it('refuses a core column written another way, which would be read as an attribute and leave every row at the default', () => {
+    // `idtype`: the PIN would be stored as a tag, and a feed matching by PIN would never find it.
+    expect(fail('identifier,idtype,erp_asset_id\nWNCE0803PAAL00542,pin,A1\n')).toEqual([
+      'f.csv line 1: column "idtype" is not one assetbridge reads, but looks like id_type: name it id_type (read as an attribute, every row\'s id_type would be left out)',
+    ]);
+    expect(fail('identifier,id_type,erp_asset_id,ERP Module,Destinaton\ntag-1,tag,A1,maintenance,erp\n')).toEqual([
+      'f.csv line 1: column "ERP Module" is not one assetbridge reads, but looks like erp_module: name it erp_module (read as an attribute, every row\'s erp_module would be left out)',
+      'f.csv line 1: column "Destinaton" is not one assetbridge reads, but looks like destination: name it destination (read as an attribute, every row\'s destination would be left out)',
+    ]);
+    expect(fail('identifier,erpAssetId\ntag-1,A1\n')[1]).toBe('f.csv line 1: column "erpAssetId" is not one assetbridge reads, but looks like erp_asset_id: name it erp_asset_id (read as an attribute, every row\'s erp_asset_id would be left out)');
+    // Attribute names that only resemble one stay attributes: a type, a module, a second destination.
+    expect(parseAssetCsv('identifier,id_type,erp_asset_id,type,module,destination_site\ntag-1,tag,A1,excavator,x,ROT\n')[0]?.asset.attributes).toEqual({ type: 'excavator', module: 'x', destination_site: 'ROT' });
+  });
+
   it('refuses one identifier given to two assets, naming both lines', () => {
     expect(fail('identifier,id_type,erp_asset_id\ntag-1,tag,A1\n TAG-1 ,tag,A2\n')).toEqual(['f.csv line 3: tag "TAG-1" is already given to asset A1 on line 2; an identifier can name only one asset']);
     // The same identifier of another type, or twice for the same asset, is fine.

@@ -48,6 +48,16 @@ function didYouMean(value: string, known: readonly string[]): string {
   return near ? `; did you mean ${near.k}?` : '';
 }
 
+/**
+ * The core column a header name is another spelling of (any case, without `_`, `-`, `.` or spaces: `idType`,
+ * `ERP Module`) or one letter off (`destinaton`, `erp_modul`), else undefined.
+ */
+function lookalikeCoreColumn(name: string): string | undefined {
+  const squeeze = (s: string): string => s.toLowerCase().replace(/[\s_.-]/g, '');
+  const n = squeeze(name);
+  return CORE_COLUMNS.find((c) => editDistance(n, squeeze(c)) <= 1);
+}
+
 /** How many of a CSV's problems an error lists before it counts the rest. */
 export const CSV_PROBLEMS_SHOWN = 50;
 
@@ -264,6 +274,14 @@ export function readAssetCsv(
   names.forEach((n, i) => {
     if (n !== '' && names.indexOf(n) !== i) problems.push(`${fileName} line ${header.line}: column ${n} appears twice in the header`);
   });
+  // A core column written another way (`idtype`, `ERP Module`, `destinaton`) would be read as an attribute, and every
+  // row's id_type, module or destination left at its default without a word: a PIN stored as a tag never matches.
+  for (const n of names) {
+    const core = n === '' || (CORE_COLUMNS as readonly string[]).includes(n) ? undefined : lookalikeCoreColumn(n);
+    if (core !== undefined && !names.includes(core)) {
+      problems.push(`${fileName} line ${header.line}: column "${n}" is not one assetbridge reads, but looks like ${core}: name it ${core} (read as an attribute, every row's ${core} would be left out)`);
+    }
+  }
   const missing = REQUIRED_COLUMNS.filter((c) => !names.includes(c));
   if (missing.length) {
     problems.unshift(
