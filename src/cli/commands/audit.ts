@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
+import { assetNameHint } from './asset-name.js';
 
 /**
  * A failed attempt's error in the table: the only word on one that got no answer (a refused
@@ -44,8 +45,9 @@ export function registerAuditCommand(program: Command): void {
         if (!rows.length) {
           // A typo in a name reads like a quiet asset or destination, in JSON as in the table: say so, as the other commands do.
           if (opts.destination !== undefined) checkDestination(config, opts.destination);
-          if (opts.asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === opts.asset))
-            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it; see 'assetbridge assets list'`);
+          const assets = opts.asset !== undefined ? await store.listAssets() : [];
+          if (opts.asset !== undefined && !assets.some((a) => a.asset.erpAssetId === opts.asset))
+            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it${assetNameHint(assets, opts.asset) || "; see 'assetbridge assets list'"}`);
         }
         if (opts.json) {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);

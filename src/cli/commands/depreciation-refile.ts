@@ -32,6 +32,7 @@ import { action, addConfigOption, resolveConfig, table, withConfigContext } from
 import { serviceIsRunning } from './quarantine.js';
 import { runServiceJob } from '../service-job.js';
 import { rulesConfigOf } from './rules.js';
+import { assetNameHint } from './asset-name.js';
 
 /** One asset's re-file: what it is and would be, or why it is not re-filed. */
 export interface AssetRefile {
@@ -80,7 +81,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   let assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, d.appliesTo));
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (!assets.length) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it); see 'assetbridge assets list'`);
+    if (!assets.length) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
   const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));

@@ -29,6 +29,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
+import { assetNameHint } from './asset-name.js';
 
 function depreciationOf(rules: RulesConfig): DepreciationConfig {
   if (!rules.depreciation) throw new UsageError('depreciation is not configured (add a rules.depreciation section to the config)');
@@ -86,7 +87,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     now,
     { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
   );
-  if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)`);
+  if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset)}`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   return lines;

@@ -27,6 +27,7 @@ import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig,
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
+import { assetNameHint } from './asset-name.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
   readonly erpAssetId: string;
@@ -39,7 +40,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
   let assets = await store.listAssetRecords();
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry; see 'assetbridge assets list'`);
+    if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   // One asset asked for: only its marks (a fleet's are hundreds of thousands of keys).

@@ -13,6 +13,7 @@ import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
+import { assetNameHint } from './asset-name.js';
 
 export interface MeterRow {
   readonly erpAssetId: string;
@@ -50,10 +51,10 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
 }
 
 /** The meter report from the `meter` rule's state of each asset (or one). */
-export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
+export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
   let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   if (opts.asset !== undefined) {
-    if (!ids.includes(opts.asset)) throw new UsageError(`no asset "${opts.asset}" in the registry; see 'assetbridge assets list'`);
+    if (!ids.includes(opts.asset)) throw new UsageError(`no asset "${opts.asset}" in the registry${assetNameHint(await store.listAssets(), opts.asset) || "; see 'assetbridge assets list'"}`);
     ids = [opts.asset];
   }
   const states = await store.loadRuleStates(ids, ['meter']);
@@ -144,17 +145,18 @@ export function registerMetersCommand(program: Command): void {
     action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string; again?: boolean }) => {
       const event = meterResetEvent(erpAssetId, opts);
       const { config, configPath } = resolveConfig(opts.config);
-      const { known, lastReset } = await withConfigContext(
+      const { known, lastReset, hint } = await withConfigContext(
         config,
         configPath,
         async ({ store }) => {
-          if (!(await store.listAssets()).some((a) => a.asset.erpAssetId === erpAssetId)) return { known: false };
+          const assets = await store.listAssets();
+          if (!assets.some((a) => a.asset.erpAssetId === erpAssetId)) return { known: false, hint: assetNameHint(assets, erpAssetId) };
           const m = (await store.loadRuleStates([erpAssetId], ['meter'])).get(erpAssetId)?.meter as MeterSyncState | undefined;
           return { known: true, lastReset: opts.hours !== undefined ? m?.lastResetAt : m?.odometer?.lastResetAt };
         },
         { existingStore: true },
       );
-      if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry; see 'assetbridge assets list'`);
+      if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry${hint || "; see 'assetbridge assets list'"}`);
       // Run twice by mistake (each run declares a new meter "now"), the hours read between the two would count on both meters.
       const t = Date.parse(event.eventTime as string);
       if (lastReset !== undefined && !opts.again && Math.abs(t - lastReset) < RECENT_RESET_H * 3_600_000) {
