@@ -11,7 +11,7 @@ import { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
 import { toJson } from '../context.js';
-import { formatLine, INPUT_HINTS, jsonReportWriter, runRulesTest } from './rules-test.js';
+import { formatLine, formatSummary, INPUT_HINTS, jsonReportWriter, runRulesTest } from './rules-test.js';
 
 const EVENTS = [
   '{"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":52.5,"lng":13.4}',
@@ -177,6 +177,20 @@ describe('rules test lines', () => {
     const report = await runRulesTest({ lines: ['[]', EVENTS.split('\n')[0] ?? ''], rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
     expect(report.counts).toEqual({ lines: 2, accepted: 1, rejected: 1, shown: 2, late: 0 });
     expect(report.lines[0] && formatLine(report.lines[0])).toBe('line 1: rejected: an empty list: no event in it\n');
+  });
+
+  it('says once that device payloads (no "kind") are no canonical events, rather than only "event needs ids" on every line', async () => {
+    const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+    const input = (lines: string[]) => ({ lines, rules: createRules(rulesSchema.parse({})), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    // What a tracker publishes, as the MQTT decoder of the config reads it.
+    const payloads = ['{"tagId":"tag-1","ts":"2026-10-01T08:00:00Z","pos":{"lat":51.95,"lng":4.05}}', '[{"tagId":"tag-1","ts":"2026-10-01T08:01:00Z","hours":12}]'];
+    const report = await runRulesTest(input(payloads));
+    expect(report.counts).toMatchObject({ lines: 2, accepted: 0, rejected: 2 });
+    expect(report.inputHint).toBe(INPUT_HINTS.notCanonical);
+    expect(report.inputHint).toContain('not payloads as devices send them over MQTT');
+    expect(formatSummary(report)).toContain(`\n${INPUT_HINTS.notCanonical}\n`);
+    // One canonical line among them: the rest are bad lines of a right file, each with its reason.
+    expect((await runRulesTest(input([...payloads, '{"kind":"meter","assetId":"tag-9","eventTime":"2026-10-01T08:00:00Z","operatingHours":3}']))).inputHint).toBeUndefined();
   });
 });
 

@@ -153,7 +153,21 @@ export const INPUT_HINTS = {
     'no line of the input is JSON: it reads as UTF-16 text (Windows PowerShell 5 writes files so with > and Out-File); save it as UTF-8 (Out-File -Encoding utf8, or iconv -f utf-16 -t utf-8) and run again',
   notJsonLines:
     "no line of the input is JSON: --events reads JSON Lines, one whole event (or a list of them) per line; a pretty-printed JSON file spreads each event over many lines: write one per line (jq -c '.[]' events.json > events.jsonl does it for a JSON array) and run again",
+  notCanonical:
+    'no line of the input is a canonical event (none has a "kind"): --events reads events as the capture writes them (capture.dir) and POST /v1/events takes them, e.g. {"kind":"position","assetId":"tag-1","eventTime":"2026-10-01T08:00:00Z","lat":51.95,"lng":4.05}, not payloads as devices send them over MQTT (the sources\' decoders are not applied); see docs/configuration.md, sources.http',
 } as const;
+
+/** Whether a line is JSON objects (one, or a list) none of which has a `kind`: a device's payload rather than a canonical event. */
+function withoutKind(text: string): boolean {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return false;
+  }
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  return items.length > 0 && items.every((i) => typeof i === 'object' && i !== null && !Array.isArray(i) && !('kind' in i));
+}
 
 /**
  * How the inventory task counts: its count options, and the zones of its config, by which an item
@@ -216,6 +230,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
   /** Rejected lines that were not JSON at all, and of those the ones with NUL characters (UTF-16 text). */
   const notJson = { lines: 0, utf16: 0 };
+  /** Rejected lines of JSON objects none of which has a `kind`: device payloads, not canonical events. */
+  let noKind = 0;
   /** Facts already counted: one per key, as the outbox keeps them (state updates all count). */
   const factKeys = new Set<string>();
   const count = (ds: readonly DeliveryIntent[]) => {
@@ -351,7 +367,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (decoded.reason.startsWith('payload is not JSON')) {
         notJson.lines++;
         if (text.includes('\u0000')) notJson.utf16++;
-      }
+      } else if (withoutKind(text)) noKind++;
       return rejected(decoded.reason);
     }
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
@@ -409,7 +425,15 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules), ...end.states]), seen, countAt);
   // Nothing accepted and nothing even JSON: the input as a whole is of another form, said once.
-  const hint = counts.accepted === 0 && counts.rejected > 0 && notJson.lines === counts.rejected ? (notJson.utf16 > 0 ? INPUT_HINTS.utf16 : INPUT_HINTS.notJsonLines) : undefined;
+  const noneAccepted = counts.accepted === 0 && counts.rejected > 0;
+  const hint =
+    noneAccepted && notJson.lines === counts.rejected
+      ? notJson.utf16 > 0
+        ? INPUT_HINTS.utf16
+        : INPUT_HINTS.notJsonLines
+      : noneAccepted && noKind === counts.rejected
+        ? INPUT_HINTS.notCanonical
+        : undefined;
   const inputHint = hint === undefined ? {} : { inputHint: hint };
   if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...inputHint };
   tallyDeliveries(tallies.current, flushed);
