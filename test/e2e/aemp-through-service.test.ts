@@ -52,11 +52,13 @@ describe('aemp commands through the running service', () => {
     // The service's pipeline took the data: the three matched machines reach the ERP.
     await waitFor(() => ['EQ-0', 'EQ-1', 'EQ-2'].every((id) => erp.state().locations[id] !== undefined), 'the ERP has the pulled locations', 30_000);
 
-    // A usage error comes back as one, from the service.
+    // A provider the config does not have is refused at once, not after asking the service and waiting for it.
     const bad = await runCli(['aemp', 'pull', '--provider', 'nope', '-c', cfg.path]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/error: no telematics provider named "nope"/);
+    expect(bad.stderr).toBe('error: no telematics provider named "nope"; configured: trackunit\n');
     expect(bad.stdout).toBe('');
+    const badFetch = await runCli(['aemp', 'equipment', 'PIN-1', '--provider', 'nope', '-c', cfg.path]);
+    expect([badFetch.code, badFetch.stderr]).toEqual([2, 'error: no telematics provider named "nope"; configured: trackunit\n']);
 
     // History for the matched machines, without stopping ingest: the service runs the backfill too.
     const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

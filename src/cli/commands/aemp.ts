@@ -546,10 +546,13 @@ export function aempJobs(deps: JobDeps): [string, Job][] {
 
 /**
  * When a service owns the store, hand the command to it and print its result (no live progress
- * bar: the service's log shows the work as it goes). Returns false when no service runs.
+ * bar: the service's log shows the work as it goes). Returns false when no service runs. A provider
+ * the config does not have (none at all, or a mistyped `--provider`) is refused here, before a
+ * service is asked and waited for.
  */
-async function throughService(configPath: string | undefined, job: string, args: unknown, what: string, timeoutMs: number): Promise<boolean> {
-  return withContext(configPath, async ({ store }) => {
+async function throughService<A extends { readonly provider?: string }>(configPath: string | undefined, job: string, args: A, what: string, timeoutMs: number, allProviders: boolean): Promise<boolean> {
+  return withContext(configPath, async ({ config, store }) => {
+    pickProviders(telematicsConfigs(config), args.provider, allProviders);
     if (!(await serviceIsRunning(store))) return false;
     process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result (Ctrl-C stops it)…\n`);
     const result = await runServiceJob(store, job, args, what, timeoutMs);
@@ -621,7 +624,7 @@ Examples:
   ).action(
     action(async (opts: { config: string; provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
       const { config: configPath, ...pull } = opts;
-      if (await throughService(configPath, AEMP_PULL_JOB, pull satisfies PullOptions, 'pull', 6 * HOUR_MS)) return;
+      if (await throughService(configPath, AEMP_PULL_JOB, pull satisfies PullOptions, 'pull', 6 * HOUR_MS, true)) return;
       await withPipeline(configPath, 'assetbridge aemp pull', (deps) => aempPullCommand(deps, pull));
     }),
   );
@@ -654,7 +657,7 @@ Example:
   ).action(
     action(async (opts: { config: string; from?: string; to?: string; provider?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean }) => {
       const { config: configPath, ...backfill } = opts;
-      if (await throughService(configPath, AEMP_BACKFILL_JOB, backfill satisfies BackfillOptions, 'backfill', 48 * HOUR_MS)) return;
+      if (await throughService(configPath, AEMP_BACKFILL_JOB, backfill satisfies BackfillOptions, 'backfill', 48 * HOUR_MS, false)) return;
       await withPipeline(configPath, 'assetbridge aemp backfill', (deps) => aempBackfillCommand(deps, backfill));
     }),
   );
@@ -671,7 +674,7 @@ Example:
   ).action(
     action(async (pin: string, opts: { config: string; provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }) => {
       const { config: configPath, ...equipment } = opts;
-      if (await throughService(configPath, AEMP_EQUIPMENT_JOB, { pin, ...equipment } satisfies EquipmentOptions, `fetch ${pin}`, HOUR_MS)) return;
+      if (await throughService(configPath, AEMP_EQUIPMENT_JOB, { pin, ...equipment } satisfies EquipmentOptions, `fetch ${pin}`, HOUR_MS, false)) return;
       await withPipeline(configPath, 'assetbridge aemp equipment', (deps) => aempEquipmentCommand(deps, pin, equipment));
     }),
   );
