@@ -235,6 +235,28 @@ describe('quarantine codes and replay', () => {
     expect(typeof kept).toBe('string');
     expect(text.startsWith(kept as string)).toBe(true);
   });
+
+  it('tells two too-large messages that start alike apart by their whole payload: each has its entry, and a copy the broker sends again counts on its own', async () => {
+    // Bug: copies were matched by the 64 KiB kept, so a second huge message starting like the first
+    // (a retained copy replaced by the sender, a gateway's dump) was counted on the first's entry,
+    // its own size and arrival lost.
+    const store = await storeWith(['1']);
+    const ingestor = locationIngestor(store, new IdentityIndex(await store.listAssets()), { maxPayloadBytes: 1024 });
+    const huge = (tail: number): RawMessage => {
+      const payload = new Uint8Array(200 * 1024).fill(0x41);
+      payload[payload.length - 1] = tail;
+      return { source: 'mqtt:yard', channel: 'fleet/gw-7/dump', payload, receivedAt: T0, retained: true };
+    };
+    await ingestor.submit([huge(1)]);
+    await ingestor.submit([huge(2)]); // another message: the same first 64 KiB, another end
+    await ingestor.submit([huge(1), { ...huge(2), retained: undefined, redelivered: true }, huge(2)]); // copies of each
+    const rows = await store.listQuarantine({});
+    expect(rows.map((q) => [q.code, q.repeats])).toEqual([
+      ['too-large', 1],
+      ['too-large', 2],
+    ]);
+    expect((await store.counters()).quarantineRepeats).toBe(3);
+  });
 });
 
 describe('identity per event', () => {

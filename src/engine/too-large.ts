@@ -6,18 +6,28 @@
  * @module
  */
 import type { QuarantineEntry } from '../core/model/messages.js';
+import { payloadSha256 } from '../core/model/payload-hash.js';
 
 /** How many bytes of a too-large payload its quarantine entry keeps. */
 export const TOO_LARGE_KEPT_BYTES = 64 * 1024;
 
-/** The quarantine entry's payload and reason for a payload of `size` bytes over `limit`. */
-export function tooLarge(payload: Uint8Array | string, size: number, limit: number): { readonly payload: Uint8Array | string; readonly reason: string } {
+/**
+ * The quarantine entry's payload and reason for a payload of `size` bytes over `limit`; when only
+ * its start is kept, the SHA-256 of all of it, which tells this message from another that begins
+ * the same (a copy the broker sends again is then counted on its own entry, not on the other's).
+ */
+export function tooLarge(
+  payload: Uint8Array | string,
+  size: number,
+  limit: number,
+): { readonly payload: Uint8Array | string; readonly reason: string; readonly payloadSha256?: string } {
   const over = `payload of ${size} bytes exceeds ingest.maxPayloadBytes (${limit})`;
   if (size <= TOO_LARGE_KEPT_BYTES) return { payload, reason: `${over}; raise the limit or fix the sender` };
   const head = prefix(payload);
   const kept = typeof head === 'string' ? Buffer.byteLength(head) : head.byteLength;
   return {
     payload: head,
+    payloadSha256: payloadSha256(payload),
     reason: `${over}; only its first ${kept} bytes are kept here, to show what sent it, so it cannot be replayed: fix the sender (or raise the limit for the messages to come), then discard it`,
   };
 }

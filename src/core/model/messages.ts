@@ -56,12 +56,19 @@ export interface QuarantineEntry {
   /**
    * A copy its source may have handed over before: a retained message's stored copy
    * ({@link RawMessage.retained}) or an MQTT redelivery ({@link RawMessage.redelivered}: the
-   * broker got no PUBACK, often one lost with its connection after the commit). When an entry with
-   * the same source, topic and payload is open or discarded, this is that message sent again, and
-   * the store counts it on that entry (`repeats`) instead of opening another. A changed payload is
-   * another message: a new entry.
+   * broker got no PUBACK, often one lost with its connection after the commit). When the latest entry
+   * with the same source, topic and whole payload ({@link payloadSha256}) is open or discarded, this
+   * is that message sent again, and the store counts it on that entry (`repeats`) instead of
+   * opening another. A changed payload is another message, and a copy of one whose latest entry was
+   * replayed since is set aside afresh: a new entry.
    */
   readonly resent?: true;
+  /**
+   * SHA-256 (hex) of the whole payload as received, when `payload` keeps only its start (a
+   * `too-large` message): copies are identified by it, so two messages that share their first
+   * bytes are two entries. Absent: the store hashes `payload`, which is then the whole message.
+   */
+  readonly payloadSha256?: string;
 }
 
 /**

@@ -8,6 +8,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
+import { payloadSha256 } from '../../../core/model/payload-hash.js';
 import { StateJson, type IngestCommit } from '../../../ports/store.js';
 import { encodeLogBatch } from './log-frame.js';
 
@@ -63,11 +64,16 @@ export function prepareIngestStatements(db: Database.Database) {
        VALUES (?, ?, ?, 'fact', ?, ?, ?, ?, NULLIF(?, ''), 'pending', 0, ?, ?, ?, ?)
        ON CONFLICT (destination, operation, business_key) WHERE kind = 'fact' DO NOTHING`,
     ),
-    quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-    // A copy sent again (retained, or redelivered) of a message set aside before and still held (open, or discarded by an operator): the newest such entry counts it.
+    quarantine: db.prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    // A copy sent again (retained, or redelivered) of a message set aside before: the latest entry
+    // of that message (the whole payload's hash; an entry from before migration 16, by the payload
+    // it holds) counts it while still held (open, or discarded by an operator). When that entry was
+    // replayed since, the copy is set aside afresh, not counted on an older entry of the same bytes:
+    // that is another message, whose fate was decided apart.
     repeatResent: db.prepare(
-      `UPDATE quarantine SET repeats = repeats + 1 WHERE id = (
-         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND payload = ? AND is_text = ? AND status IN ('open', 'discarded') ORDER BY id DESC LIMIT 1)`,
+      `UPDATE quarantine SET repeats = repeats + 1 WHERE status IN ('open', 'discarded') AND id = (
+         SELECT id FROM quarantine WHERE channel = ? AND source = ? AND is_text = ? AND (payload_sha256 = ? OR (payload_sha256 IS NULL AND payload = ?))
+         ORDER BY id DESC LIMIT 1)`,
     ),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
@@ -202,10 +208,11 @@ export function applyIngestCommit(db: Database.Database, stmts: IngestStatements
     for (const q of c.quarantine) {
       const isText = typeof q.payload === 'string' ? 1 : 0;
       const payload = Buffer.from(q.payload);
+      const hash = q.payloadSha256 ?? payloadSha256(payload);
       // The broker resending a message already held (a retained copy, a redelivery): counted on its entry, not kept again.
-      if (q.resent && stmts.repeatResent.run(q.channel, q.source, payload, isText).changes > 0) repeats++;
+      if (q.resent && stmts.repeatResent.run(q.channel, q.source, isText, hash, payload).changes > 0) repeats++;
       else {
-        stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null);
+        stmts.quarantine.run(q.source, q.channel, payload, isText, q.receivedAt, q.code, q.reason, q.replayOf ?? null, hash);
         quarantined++;
       }
     }

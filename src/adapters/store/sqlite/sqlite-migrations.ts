@@ -315,4 +315,14 @@ ALTER TABLE quarantine ADD COLUMN repeats INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX quarantine_channel ON quarantine(channel);
 `,
   },
+  {
+    version: 16,
+    name: 'quarantine-payload-hash',
+    // A too-large message's entry keeps only the start of its payload: its copies are told from
+    // another message that starts the same by the SHA-256 of the whole payload. Entries made
+    // before have none, and are matched by the payload they hold, as they were.
+    sql: `
+ALTER TABLE quarantine ADD COLUMN payload_sha256 TEXT;
+`,
+  },
 ];

@@ -8,6 +8,7 @@ import { coalesceStates } from '../../../engine/ingestor.js';
 import { NotAStoreError, PRUNABLE_AUDIT, SqliteStore, StoreOutdatedError } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -358,6 +359,29 @@ describe('SqliteStore outbox', () => {
     expect((await s.listQuarantine({ status: 'open' })).map((r) => r.payload)).toContain('{oops2');
     expect((await s.listQuarantine({ ids: [first] }))[0]?.repeats).toBe(3);
     expect(await s.counters()).toMatchObject({ quarantined: 6, quarantineRepeats: 4 });
+  });
+
+  it('counts a copy on the latest entry of its message only: when that one was replayed since, an older open entry of the same bytes (another message) does not take it', async () => {
+    // Bug: the newest entry still open or discarded took the copy, so with the latest replayed, a
+    // redelivery (DUP) was counted on an earlier message's entry instead of being set aside afresh.
+    const s = open();
+    const bad = (extra: object = { resent: true }) => ({ source: 'mqtt:yard', channel: 'yard/a1/t', payload: '{oops', receivedAt: 1, code: 'undecodable' as const, reason: 'payload is not JSON', ...extra });
+    const quarantine = (...entries: ReturnType<typeof bad>[]) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: entries });
+    await quarantine(bad({})); // a device's message, set aside
+    await quarantine(bad({})); // the same bytes published live again later: another message, its own entry
+    const [older, latest] = (await s.listQuarantine({})).map((r) => r.id) as [number, number];
+    await s.markQuarantine([latest], 'replayed'); // taken after a fix
+    await quarantine(bad()); // the broker redelivers the later message, and it is set aside again
+    const rows = await s.listQuarantine({});
+    expect(rows.map((r) => [r.id === older ? 'older' : r.id === latest ? 'latest' : 'new', r.status, r.repeats])).toEqual([
+      ['older', 'open', undefined],
+      ['latest', 'replayed', undefined],
+      ['new', 'open', undefined],
+    ]);
+    expect((await s.counters()).quarantineRepeats).toBe(0);
+    // Its next copy counts on the new entry, the latest.
+    await quarantine(bad());
+    expect((await s.listQuarantine({})).map((r) => r.repeats)).toEqual([undefined, undefined, 1]);
   });
 
   it('reads quarantine entries by id, with the other filters', async () => {
@@ -976,6 +1000,25 @@ describe('SqliteStore upgrade to rule state in a rowid table (migration 14)', ()
       ['A1', 'location', '{"z":3}'],
       ['A2', 'location', '{"z":2}'],
     ]);
+  });
+});
+
+describe('SqliteStore upgrade to quarantine payload hashes (migration 16)', () => {
+  it('an entry made before keeps taking the copies of its payload; entries made after are told apart by the hash of the whole payload', async () => {
+    const { path, raw } = storeBefore(16);
+    raw
+      .prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason) VALUES ('mqtt:yard', 'yard/a1/t', ?, 1, 1, 'undecodable', 'payload is not JSON')`)
+      .run(Buffer.from('{oops'));
+    raw.close();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    const copy = (payload: string) => ({ source: 'mqtt:yard', channel: 'yard/a1/t', payload, receivedAt: 2, code: 'undecodable' as const, reason: 'payload is not JSON', resent: true as const });
+    await s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [copy('{oops'), copy('{oops2'), copy('{oops2')] });
+    expect((await s.listQuarantine({})).map((r) => [r.payload, r.repeats])).toEqual([
+      ['{oops', 1],
+      ['{oops2', 1],
+    ]);
+    expect(s.db.prepare('SELECT payload_sha256 FROM quarantine ORDER BY id').pluck().all()).toEqual([null, createHash('sha256').update('{oops2').digest('hex')]);
   });
 });
 
