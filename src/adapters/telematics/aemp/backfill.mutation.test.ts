@@ -60,6 +60,26 @@ describe('backfill: what a rerun asks again', () => {
     expect(t.sink.events.filter((e) => e.kind === 'meter')).toHaveLength(49);
   });
 
+  it('a rerun after an interruption sends the readings an earlier run stored again only as a redelivery, so the rules do not flag them as out of order', async () => {
+    // Bug: an unfinished series is asked again from its first page and every reading the earlier
+    // run stored came again as new: older than the meter's accepted reading, each was flagged
+    // out-of-order (assets meters --flagged) and counted as a late event.
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const month = { from: T0 - 30 * 24 * HOUR, to: T0, elements: ['CumulativeOperatingHours'], identifiers: [pin0] };
+    t.sink.failOnBatch = 2; // the first 500 readings stored, the rest not
+    expect(await runBackfill(t.deps, month)).toMatchObject({ complete: false, accepted: 500 });
+    const stored = t.sink.events.map((e) => e.eventTime);
+    t.clock.advance(15 * MIN);
+    const rerun = await runBackfill(t.deps, month);
+    expect(rerun).toMatchObject({ complete: true, readings: 721, accepted: 721 });
+    // The first 500 again (one chunk, a redelivery), then the 221 the first run did not store.
+    expect(t.sink.batches.slice(1).map((b) => b.map((m) => m.redelivered ?? false))).toEqual([[true], [false]]);
+    const decoded = t.sink.events.slice(stored.length);
+    expect(decoded.slice(0, 500).map((e) => e.eventTime)).toEqual(stored);
+    expect(Math.min(...decoded.slice(500).map((e) => e.eventTime))).toBeGreaterThan(Math.max(...stored));
+  });
+
   // Kills: series the provider does not have (404) remembered as done.
   it('asks again for a series the provider did not have, instead of remembering it as done', async () => {
     const t = setup();

@@ -101,6 +101,12 @@ export interface BackfillDeps {
   readonly validation?: ValidationPolicy;
 }
 
+/** A reading taken from a series, with the element (URL segment) of that series. */
+interface Taken {
+  readonly element: string;
+  readonly reading: CanonicalEvent;
+}
+
 interface Target {
   /** The PIN/VIN the time-series URLs ask by. */
   readonly id: string;
@@ -249,21 +255,44 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       s.at = 0;
     }
   };
-  const submit = async (target: Target, readings: CanonicalEvent[], channel: string): Promise<void> => {
+  const submit = async (target: Target, chunk: readonly Taken[], channel: string, through: Map<string, number>): Promise<void> => {
     // The engine quarantines a message whole: readings it would refuse (future, stale) go apart.
     const receivedAt = clock.now();
     const policy = deps.validation ?? DEFAULT_VALIDATION;
-    const bad = readings.filter((e) => !validateEvent(e, receivedAt, policy).ok);
-    const good = bad.length === 0 ? readings : readings.filter((e) => !bad.includes(e));
-    const parts = good.length && bad.length ? [good, bad] : [readings];
-    const result = await sink.submit(parts.map((part) => ({ source: provider.source, channel, payload: seriesPayload(part, target.ids), receivedAt })));
+    // A series an earlier run left unfinished is asked again from its first page: readings up to
+    // the newest that run stored go as a redelivery, which the rules take as most likely taken
+    // already (an older meter reading set aside without a flag, not counted as late).
+    const again = chunk.filter((r) => r.reading.eventTime <= (through.get(r.element) ?? Number.NEGATIVE_INFINITY)).map((r) => r.reading);
+    const fresh = again.length === 0 ? chunk.map((r) => r.reading) : chunk.filter((r) => r.reading.eventTime > (through.get(r.element) ?? Number.NEGATIVE_INFINITY)).map((r) => r.reading);
+    const parts: { readings: CanonicalEvent[]; redelivered: boolean }[] = [];
+    // The older ones first, keeping the event-time order the chunk has.
+    for (const [readings, redelivered] of [
+      [again, true],
+      [fresh, false],
+    ] as const) {
+      const bad = readings.filter((e) => !validateEvent(e, receivedAt, policy).ok);
+      const good = bad.length === 0 ? readings : readings.filter((e) => !bad.includes(e));
+      for (const part of [good, bad]) if (part.length > 0) parts.push({ readings: part, redelivered });
+    }
+    const result = await sink.submit(
+      parts.map((part) => ({ source: provider.source, channel, payload: seriesPayload(part.readings, target.ids), receivedAt, ...(part.redelivered ? { redelivered: true as const } : {}) })),
+    );
     // Counted in readings, as `readings` is: a message carries up to SUBMIT_READINGS of them.
     const refused = new Set(result.quarantined.map((q) => q.index));
     parts.forEach((part, i) => {
-      if (refused.has(i)) counts.quarantined += part.length;
-      else counts.accepted += part.length;
+      if (refused.has(i)) counts.quarantined += part.readings.length;
+      else counts.accepted += part.readings.length;
     });
+    // Stored (accepted or quarantined): the newest reading of each series, for a rerun after an interruption.
+    const newest = new Map<string, number>();
+    for (const r of chunk) if (r.reading.eventTime > (newest.get(r.element) ?? Number.NEGATIVE_INFINITY)) newest.set(r.element, r.reading.eventTime);
+    for (const [element, at] of newest)
+      if (at > (through.get(element) ?? Number.NEGATIVE_INFINITY)) {
+        through.set(element, at);
+        await store.kvSet(backfillNamespace(provider.name), throughKey(target, element), String(at));
+      }
   };
+  const throughKey = (target: Target, element: string): string => `${rangeKey}|${target.id.toUpperCase()}|${element}|through`;
 
   /**
    * One machine: per window, its elements' series merged into one stream in event-time order and
@@ -276,6 +305,12 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
     for (const element of elements) {
       if (!opts.restart && (await store.kvGet(backfillNamespace(provider.name), `${rangeKey}|${target.id.toUpperCase()}|${element}`)) === 'done') counts.seriesSkipped++;
       else wanted.push(element);
+    }
+    /** Per element, the newest reading of this range an earlier run (or this one) stored. */
+    const through = new Map<string, number>();
+    for (const element of wanted) {
+      const at = Number(await store.kvGet(backfillNamespace(provider.name), throughKey(target, element)));
+      if (Number.isFinite(at)) through.set(element, at);
     }
     for (const window of windows) {
       const streams: Stream[] = wanted
@@ -298,20 +333,20 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       // Where a quarantined chunk came from (`quarantine list` shows it).
       const channel = `backfill ${target.id} ${streams.map((x) => x.element).join('+')} ${new Date(window.from).toISOString()}/${new Date(window.to).toISOString()}`;
       for (const x of streams) await pull(target, x);
-      let chunk: CanonicalEvent[] = [];
+      let chunk: Taken[] = [];
       for (;;) {
         // The stream whose next reading is oldest (ties: in element order).
         let first: Stream | undefined;
         for (const x of streams) if (x.at < x.readings.length && (!first || (x.readings[x.at] as CanonicalEvent).eventTime < (first.readings[first.at] as CanonicalEvent).eventTime)) first = x;
         if (!first) break;
-        chunk.push(first.readings[first.at++] as CanonicalEvent);
+        chunk.push({ element: first.element, reading: first.readings[first.at++] as CanonicalEvent });
         if (chunk.length >= SUBMIT_READINGS) {
-          await submit(target, chunk, channel);
+          await submit(target, chunk, channel, through);
           chunk = [];
         }
         if (first.at >= first.readings.length) await pull(target, first);
       }
-      if (chunk.length) await submit(target, chunk, channel);
+      if (chunk.length) await submit(target, chunk, channel, through);
     }
     for (const element of wanted) {
       if (notFound.has(`${target.id}|${element}`)) {
