@@ -396,6 +396,40 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(t.sink.messages).toHaveLength(250);
   });
 
+  it('resuming at a page the run before stored (it stopped before moving the cursor on) sends its machines again only as a redelivery', async () => {
+    // Bug: those machines' readings came again as new, so the rules counted them as late events and
+    // flagged a reading older than one taken since as out of order.
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));
+    t.sink.failOnBatch = 2;
+    expect(await t.pull()).toMatchObject({ pages: 1, stop: 'error' });
+    // The next run stores page 2 (submitted, its record kept) and fails to move the cursor on.
+    let failCursor = true;
+    const flaky = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        if (prop === 'kvSet')
+          return (namespace: string, key: string, value: string) => {
+            if (namespace === CURSOR_NAMESPACE && failCursor) {
+              failCursor = false;
+              return Promise.reject(new Error('disk I/O error (simulated)'));
+            }
+            return target.kvSet(namespace, key, value);
+          };
+        const v: unknown = Reflect.get(target, prop, receiver);
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    t.clock.advance(16 * MIN);
+    expect(await t.pull({}, undefined, flaky)).toMatchObject({ pages: 1, stop: 'error', resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
+    const before = t.sink.messages.length;
+    expect(before).toBe(200);
+    t.clock.advance(16 * MIN);
+    const rest = await t.pull();
+    expect(rest).toMatchObject({ complete: true, resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
+    const resent = t.sink.messages.slice(before);
+    expect(resent.map((m) => [m.channel.replace(/^.*\/Fleet\/(\d+).*$/, '$1'), m.redelivered ?? false])).toEqual([...range(100).map(() => ['2', true]), ...range(50).map(() => ['3', false])]);
+  });
+
   it('a pull stopped at a page says what it kept (with the runs it resumed) and until when a rerun resumes there; a server error needs no fix first', async () => {
     const t = setup();
     await t.store.upsertAssets(assetsForMachines(range(250), 'machine-id'));

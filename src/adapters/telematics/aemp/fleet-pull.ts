@@ -273,9 +273,14 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   // drop the repeated reading). The page it resumes at is not among them: a run stopped after
   // storing it but before moving the cursor on reads it again.
   const earlierRuns = new Set<string>();
+  /** The page resumed at was stored by the run before (it stopped before moving the cursor on): its machines were submitted then. */
+  let resumedPageStored = false;
   if (resumable)
-    for (const { key, record } of pageRecords)
-      if (record.pullStartedAt === pullStartedAt && key !== `${name}|${startUrl}`) for (const e of record.equipment) earlierRuns.add(e.key);
+    for (const { key, record } of pageRecords) {
+      if (record.pullStartedAt !== pullStartedAt) continue;
+      if (key !== `${name}|${startUrl}`) for (const e of record.equipment) earlierRuns.add(e.key);
+      else resumedPageStored = true;
+    }
 
   const counts = { pages: 0, equipment: 0, duplicates: 0, matched: 0, unmatched: 0, ambiguous: 0, resolvedFromReview: 0, accepted: 0, quarantined: 0 };
   let stop: PullStop = 'error';
@@ -329,7 +334,10 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         if (match.status === 'matched') {
           counts.matched++;
           const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
-          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION)) messages.push(ids ? { ...m, payload: rewriteIdentity(m.payload as string, ids) } : m);
+          // Sent again as a redelivery when the run before stored this page: the rules take a reading
+          // older than what they hold as most likely taken then (not flagged, not counted as late).
+          const again = resumedPageStored && page.hop === 0 ? { redelivered: true as const } : {};
+          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION)) messages.push({ ...m, ...(ids ? { payload: rewriteIdentity(m.payload as string, ids) } : {}), ...again });
           index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
           if (underReview.has(key)) counts.resolvedFromReview++;
           continue;
