@@ -29,8 +29,9 @@ export interface RawMessage {
   /**
    * A retained message's stored copy, sent because a subscription was made (MQTT's RETAIN flag as
    * delivered; a live message never carries it): the broker sends the same copy again at every new
-   * subscription (each start, with MQTT 3.1.1). Set aside, it is kept once in quarantine (see
-   * {@link QuarantineEntry.retained}).
+   * subscription (each start, with MQTT 3.1.1). A telematics fleet snapshot's element is one too:
+   * the feed's latest report of the machine, sent again at every pull. Set aside, it is kept once
+   * in quarantine (see {@link QuarantineEntry.resent}).
    */
   readonly retained?: true;
   /**

@@ -14,6 +14,8 @@ import { validateEvent } from '../../../core/normalize/validate.js';
 import { createAempEquipmentDecoder } from './aemp-parser.js';
 import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js';
 import { formatReplaySummary, replayQuarantine } from '../../../engine/replay.js';
+import { DecoderRegistry, Ingestor } from '../../../engine/ingestor.js';
+import { IdentityIndex } from '../../../core/identity/resolver.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const MIN = 60_000;
@@ -653,6 +655,36 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     const mine = accepted.filter((e) => e.ids.some((i) => i.type === 'machine-id' && i.value === machine0));
     expect(mine.map((e) => e.kind).sort()).toEqual(['meter', 'position']);
     expect(accepted.filter((e) => e.kind === 'position')).toHaveLength(5);
+  });
+
+  it('keeps a stale block of a parked machine once in quarantine: the same block in the next pulls counts as a repeat, not another entry', async () => {
+    // Bug: every pull (each quarter hour, each day) opened another quarantine entry for the same
+    // stale block, as the feed repeats a parked machine's last report until it reports again.
+    const t = setup({ fleetSize: 5 });
+    await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
+    const stale = new Date(T0 - 40 * 24 * 60 * MIN).toISOString();
+    const fetchStale = fleetPagesRewritten(simulatorFetch(t.sim), (equipment) => {
+      const first = equipment[0] as Machine;
+      first.EngineStatus = { ...first.EngineStatus, datetime: stale };
+    });
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchStale, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
+    const ingestor = new Ingestor({
+      store: t.store,
+      clock: t.clock,
+      decoders: new DecoderRegistry().register('aemp', createAempEquipmentDecoder()),
+      rules: [],
+      identity: () => new IdentityIndex(assetsForMachines(range(5), 'machine-id')),
+      validation,
+      defaultDestination: 'erp',
+    });
+    for (let pull = 0; pull < 3; pull++) {
+      expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock, validation })).toMatchObject({ complete: true, quarantined: 1 });
+      t.clock.advance(16 * MIN);
+    }
+    const entries = await t.store.listQuarantine({});
+    expect(entries.map((q) => [q.code, q.repeats])).toEqual([['stale', 2]]);
+    expect(entries[0]?.reason).toMatch(/freshness limit \(ingest.maxAgeMs\)/);
   });
 
   it('says how many machines had readings the parser left out (unknown unit, no datetime), with examples, instead of only counting them accepted', async () => {

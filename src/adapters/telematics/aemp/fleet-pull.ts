@@ -337,7 +337,11 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
           // Sent again as a redelivery when the run before stored this page: the rules take a reading
           // older than what they hold as most likely taken then (not flagged, not counted as late).
           const again = resumedPageStored && page.hop === 0 ? { redelivered: true as const } : {};
-          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION)) messages.push({ ...m, ...(ids ? { payload: rewriteIdentity(m.payload as string, ids) } : {}), ...again });
+          // Retained: a snapshot element is the feed's stored latest report, sent again at every pull
+          // (a parked machine's for weeks), as a retained MQTT message is at every subscription; a
+          // block set aside from it (stale, future) is kept once in quarantine, its copies counted there.
+          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION))
+            messages.push({ ...m, ...(ids ? { payload: rewriteIdentity(m.payload as string, ids) } : {}), retained: true, ...again });
           index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
           if (underReview.has(key)) counts.resolvedFromReview++;
           continue;
