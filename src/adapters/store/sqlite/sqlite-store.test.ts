@@ -665,7 +665,7 @@ describe('SqliteStore delivery outcomes', () => {
 describe('SqliteStore after a state request of unknown outcome', () => {
   it('holds a newer value of a held operation (a meter reading) until the settle time, out of the way of other work; the old value itself is retried at once', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     const held = new Set(['meter.record']);
     const reading = (eventTime: number, hours: number): DeliveryIntent => ({ destination: 'erp', operation: 'meter.record', kind: 'state', businessKey: 'A1', erpAssetId: 'A1', eventTime, payload: { operatingHours: hours } });
     await commit(s, [reading(100, 10)]);
@@ -689,7 +689,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
 
   it('claims a newer value at once when its operation is not held (a location: sent now, resent at the settle time)', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     await commit(s, [loc(100, 'A')]);
     const [a] = await s.claimDue('erp', t, 1, new Set(), new Set(['meter.record']));
     await s.completeAttempts([{ id: a!.id, result: 'retry', nextAttemptAt: t, error: 'timeout', unsettledUntil: t + 60_000 }], [], t);
@@ -713,7 +713,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
 
   it('resends the newest value delivered before the settle time, once the newer pending one has gone; a failing resend is retried, not superseded by what it resends', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     await timedOutA(s, t);
     await commit(s, [loc(200, 'B')]); // replaces A in the pending row
     const b = await claimOne(s, t + 1);
@@ -741,7 +741,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
 
   it('of two values of unknown outcome, the older counts: the newer one delivered later is resent, as the older could land after it', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     await timedOutA(s, t);
     await commit(s, [loc(200, 'B')]); // replaces A in the pending row
     const b = await claimOne(s, t + 1);
@@ -754,7 +754,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   // Kills: the same row's value counted as newer than itself (id >=, or its key compared the wrong way round).
   it('the value of unknown outcome retried and delivered is not resent: it is the same value', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     const a = await timedOutA(s, t);
     const a2 = await claimOne(s, t + 1);
     expect([a2.id, a2.idempotencyKey]).toEqual([a.id, a.idempotencyKey]);
@@ -765,7 +765,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
   // Kills: only a higher row id counted as enqueued later, not a new value in the same row.
   it('at one event time, a new value that replaced the one of unknown outcome in its row is resent after delivery', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     const a = await timedOutA(s, t);
     await commit(s, [loc(100, 'B')]); // same event time: replaces A in the pending row
     const b = await claimOne(s, t + 1);
@@ -777,7 +777,7 @@ describe('SqliteStore after a state request of unknown outcome', () => {
 
   it('at one event time, orders values as the outbox does: one queued after the unknown-outcome value is resent, one queued before it is not', async () => {
     const s = open();
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     await commit(s, [loc(100, 'C')]);
     const c = await claimOne(s, t);
     await commit(s, [loc(100, 'A')]); // queued after C, while C is in flight: a row of its own
@@ -935,7 +935,7 @@ describe('SqliteStore upgrade by two processes at once', () => {
 describe('SqliteStore upgrade to the unsettled value order (migration 9)', () => {
   it('a key left unsettled by the version before keeps its rule: only a later event time is resent', async () => {
     const { path, raw } = storeBefore(9);
-    const t = Date.now() + 1000;
+    const t = Date.now() + 3_600_000; // far enough ahead that a slow machine still commits before t
     raw.prepare(`INSERT INTO outbox_unsettled VALUES ('erp', 'location.update', 'A1', ?, 100)`).run(t + 60_000);
     raw.close();
     const s = new SqliteStore({ path, commitInWorker: false });
