@@ -109,10 +109,42 @@ describe('alert episodes past the cap', () => {
     expect(overflow.map((d) => d.businessKey)).toEqual([`EQ-7|faults|${OVERFLOW_KEY}@${new Date(T0 + MAX_EPISODES * 1000).toISOString()}`]);
     expect(overflow[0]?.payload).toMatchObject({ title: 'faults: over 500 faults active', trigger: { code: `SPN${MAX_EPISODES}-FMI2`, maxActiveFaults: MAX_EPISODES } });
     const state = f.states.get('EQ-7')?.maintenance as MaintenanceState;
-    // Bounded state: the faults told apart, and the overflow counting the 100 others' 300 reports.
+    // Bounded state: the faults told apart, and the overflow counting the 100 other faults (not their 300 reports).
     expect(Object.keys(state.alerts?.faults ?? {})).toHaveLength(MAX_EPISODES + 1);
-    expect(state.alerts?.faults?.[OVERFLOW_KEY]).toEqual({ start: T0 + MAX_EPISODES * 1000, last: T0 + 2 * HOUR + (codes.length - 1) * 1000, n: 300 });
+    const episode = state.alerts?.faults?.[OVERFLOW_KEY];
+    expect(episode).toMatchObject({ start: T0 + MAX_EPISODES * 1000, last: T0 + 2 * HOUR + (codes.length - 1) * 1000 });
+    expect(episode?.f).toHaveLength(100);
+    expect(episode?.more).toBeUndefined();
     const row = maintenanceStatus(asset, state, options, { now: T0 + 3 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'faults');
-    expect(row?.state).toContain(`more than ${MAX_EPISODES} faults at once since ${new Date(T0 + MAX_EPISODES * 1000).toISOString()} (300 reports of faults not tracked on their own`);
+    expect(row?.state).toContain(`more than ${MAX_EPISODES} faults at once since ${new Date(T0 + MAX_EPISODES * 1000).toISOString()} (100 distinct faults not tracked on their own`);
+  });
+
+  it('the overflow counts distinct faults in bounded memory: beyond what it keeps, "at least"', () => {
+    const cooldown = HOUR;
+    let episodes: AlertEpisodes | undefined;
+    // A cap of 2: A and B tracked; C, D, E past it, each reported three times.
+    for (const [i, code] of ['A', 'B'].entries()) episodes = stepAlert(episodes, code, T0 + i, cooldown, 2).episodes;
+    let t = T0 + 10;
+    for (let round = 0; round < 3; round++) for (const code of ['C', 'D']) episodes = stepAlert(episodes, code, t++, cooldown, 2).episodes;
+    const two = episodes?.[OVERFLOW_KEY];
+    expect(two?.f).toHaveLength(2);
+    expect(two?.more).toBeUndefined();
+    // A third distinct fault: more than the cap keeps, so the count says "at least".
+    episodes = stepAlert(episodes, 'E', t++, cooldown, 2).episodes;
+    expect(episodes[OVERFLOW_KEY]?.f).toHaveLength(2);
+    expect(episodes[OVERFLOW_KEY]?.more).toBe(true);
+    expect(JSON.stringify(episodes).length).toBeLessThan(400);
+  });
+
+  it('status reads an overflow episode saved before faults were counted as the reports it took', () => {
+    const asset: AssetRecord = { erpAssetId: 'EQ-7', erpModule: 'maintenance', attributes: {} };
+    const options: MaintenanceOptions = { thresholds: [], serviceIntervals: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: HOUR }], allowedLatenessMs: 0, siteAttribute: 'site', windows: {} };
+    const state: MaintenanceState = { alerts: { faults: { [OVERFLOW_KEY]: { start: T0, last: T0 + MIN, n: 7 } } } };
+    const row = maintenanceStatus(asset, state, options, { now: T0 + 2 * MIN, marks: () => ({}) }).due.find((d) => d.rule === 'faults');
+    expect(row?.state).toContain('(7 reports of faults not tracked on their own');
+    // Joined again: the faults before are unknown, so at least the one now.
+    const joined = stepAlert(state.alerts?.faults, 'X', T0 + 2 * MIN, HOUR, 2).episodes[OVERFLOW_KEY];
+    expect(joined).toMatchObject({ more: true });
+    expect(joined?.f).toHaveLength(1);
   });
 });

@@ -51,11 +51,13 @@ describe('stepAlert', () => {
     episodes = over.episodes;
     expect(episodes['NEW-0']).toEqual({ start: later, last: later });
     expect(episodes['MORE-0']).toBeUndefined();
-    expect(episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: later + MAX_EPISODES, n: 1 });
+    expect(episodes[OVERFLOW_KEY]).toMatchObject({ start: later + MAX_EPISODES, last: later + MAX_EPISODES });
+    expect(episodes[OVERFLOW_KEY]?.f).toHaveLength(1);
     // More of them join it (opening nothing), the tracked ones go on as before.
     const more = stepAlert(episodes, 'MORE-1', later + MAX_EPISODES + 1, cooldown);
     expect(more).toMatchObject({ opens: false, into: OVERFLOW_KEY });
-    expect(more.episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: later + MAX_EPISODES + 1, n: 2 });
+    expect(more.episodes[OVERFLOW_KEY]).toMatchObject({ start: later + MAX_EPISODES, last: later + MAX_EPISODES + 1 });
+    expect(more.episodes[OVERFLOW_KEY]?.f).toHaveLength(2);
     expect(stepAlert(more.episodes, 'NEW-0', later + MAX_EPISODES + 2, cooldown)).toMatchObject({ opens: false, into: 'NEW-0' });
     expect(Object.keys(more.episodes)).toHaveLength(MAX_EPISODES + 1);
     // A fault new while the overflow lasts joins it even with room (every NEW-* is past its cooldown by
@@ -63,7 +65,9 @@ describe('stepAlert', () => {
     const end = later + MAX_EPISODES + 1 + HOUR;
     const joins = stepAlert(more.episodes, 'MORE-0', end - 1, cooldown);
     expect(joins).toMatchObject({ opens: false, into: OVERFLOW_KEY });
-    expect(joins.episodes[OVERFLOW_KEY]).toEqual({ start: later + MAX_EPISODES, last: end - 1, n: 3 });
+    expect(joins.episodes[OVERFLOW_KEY]).toMatchObject({ start: later + MAX_EPISODES, last: end - 1 });
+    // MORE-0 again: the same fault, counted once.
+    expect(joins.episodes[OVERFLOW_KEY]?.f).toHaveLength(2);
     // Once no fault past the cap has been reported for the cooldown, the overflow is over: room again.
     const after = stepAlert(more.episodes, 'MORE-0', end, cooldown);
     expect(after).toMatchObject({ opens: true, into: 'MORE-0' });

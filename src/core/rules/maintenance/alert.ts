@@ -13,11 +13,19 @@ import type { AlertRule } from './types.js';
 
 /**
  * One fault's current episode: its first and latest report (event time). The overflow episode
- * ({@link OVERFLOW_KEY}) counts the reports it took too (`n`).
+ * ({@link OVERFLOW_KEY}) also tells the distinct faults it took apart (`f`, see {@link overflowFaults}).
  */
 export interface AlertEpisode {
   readonly start: number;
   readonly last: number;
+  /**
+   * The overflow episode: a short hash of each distinct fault it took ({@link OVERFLOW_HASH} hex
+   * digits of the SHA-256 of its key), at most {@link MAX_EPISODES}; faults beyond those set `more`.
+   */
+  readonly f?: readonly string[];
+  /** The overflow episode took more distinct faults than `f` holds (or some before `f` was kept). */
+  readonly more?: true;
+  /** State from before `f`: the reports (not the faults) the overflow episode took. */
   readonly n?: number;
 }
 
@@ -76,6 +84,35 @@ export function alertKey(code: string | undefined, reason: string): string {
   return `${text.slice(0, KEY_MAX - KEY_HASH - 1)}-${hash}`;
 }
 
+/** Hex digits of a fault key's SHA-256 the overflow episode keeps to tell its faults apart (collisions: about 1 in 10^9 at 500 faults). */
+export const OVERFLOW_HASH = 12;
+
+/**
+ * The distinct faults the overflow episode took, as far as it tells them apart: `count`, and
+ * `atLeast` when it took more than it keeps (or is state from before it counted faults, `legacyReports`
+ * then being the reports it had counted).
+ */
+export function overflowFaults(e: AlertEpisode): { readonly count: number; readonly atLeast: boolean; readonly legacyReports?: number } {
+  if (e.f === undefined) return { count: 1, atLeast: true, ...(e.n !== undefined ? { legacyReports: e.n } : {}) };
+  return { count: e.f.length, atLeast: e.more === true };
+}
+
+function faultHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex').slice(0, OVERFLOW_HASH);
+}
+
+/** The overflow episode `e` having taken a report of `key` at `t`: each distinct fault counted once, in bounded memory. */
+function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): AlertEpisode {
+  const h = faultHash(key);
+  // State from before faults were counted: the faults it took so far are unknown, hence "at least".
+  const f = e.f ?? [];
+  const more = e.more === true || e.f === undefined;
+  const last = Math.max(t, e.last);
+  if (f.includes(h)) return { start: e.start, last, f, ...(more ? { more: true as const } : {}) };
+  if (f.length >= max) return { start: e.start, last, f, more: true };
+  return { start: e.start, last, f: [...f, h], ...(more ? { more: true as const } : {}) };
+}
+
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */
 export interface AlertStep {
   readonly episodes: AlertEpisodes;
@@ -99,10 +136,9 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
   // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.
   const overflow = episodes?.[OVERFLOW_KEY];
   if (overflow !== undefined && t - overflow.last < cooldownMs) {
-    const n = (overflow.n ?? 1) + 1;
-    return { episodes: { ...episodes, [OVERFLOW_KEY]: { start: overflow.start, last: Math.max(t, overflow.last), n } }, into: OVERFLOW_KEY, opens: false };
+    return { episodes: { ...episodes, [OVERFLOW_KEY]: joinOverflow(overflow, key, t, max) }, into: OVERFLOW_KEY, opens: false };
   }
   const kept = Object.entries(episodes ?? {}).filter(([k, e]) => k !== key && k !== OVERFLOW_KEY && t - e.last < cooldownMs);
-  if (kept.length >= max) return { episodes: { ...Object.fromEntries(kept), [OVERFLOW_KEY]: { start: t, last: t, n: 1 } }, into: OVERFLOW_KEY, opens: true };
+  if (kept.length >= max) return { episodes: { ...Object.fromEntries(kept), [OVERFLOW_KEY]: { start: t, last: t, f: [faultHash(key)] } }, into: OVERFLOW_KEY, opens: true };
   return { episodes: { ...Object.fromEntries(kept), [key]: { start: t, last: t } }, into: key, opens: true };
 }

@@ -7,7 +7,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { Severity } from '../../model/events.js';
 import { meterOffset } from '../hours.js';
-import { MAX_EPISODES, OVERFLOW_KEY } from './alert.js';
+import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
 import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
@@ -34,7 +34,7 @@ export interface DueRow {
    * yet` (no service date and the service has not checked it).
    * Alert: `quiet`, or `active: <code> since <time>, …` (faults reported within their cooldown; one
    * whose work order the ERP closed says so, and that its reports within the cooldown open none;
-   * `more than 500 faults at once since <time>, …` for the faults past the cap, which share one work order).
+   * `more than 500 faults at once since <time> (N distinct faults not tracked on their own, …)` for the faults past the cap, which share one work order).
    */
   readonly state: string;
   /**
@@ -241,8 +241,14 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
           wo !== undefined && (wo.status === 'completed' || wo.status === 'cancelled') && wo.changedAt !== undefined
             ? ` (work order ${wo.status} ${iso(wo.changedAt)}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${iso(e.last)}, is still this fault and opens no work order)`
             : '';
-        if (code === OVERFLOW_KEY)
-          return `more than ${MAX_EPISODES} faults at once since ${iso(e.start)} (${e.n ?? 1} report${e.n === 1 || e.n === undefined ? '' : 's'} of faults not tracked on their own, the last ${iso(e.last)}: all covered by work order ${OVERFLOW_KEY}@${iso(e.start)}, none opens its own until none has been reported for ${formatMinutesOrHours(rule.cooldownMs)})${closed}`;
+        if (code === OVERFLOW_KEY) {
+          const took = overflowFaults(e);
+          const faults =
+            took.legacyReports !== undefined
+              ? `${took.legacyReports} report${took.legacyReports === 1 ? '' : 's'} of faults not tracked on their own`
+              : `${took.atLeast ? 'at least ' : ''}${took.count} distinct fault${took.count === 1 && !took.atLeast ? '' : 's'} not tracked on their own`;
+          return `more than ${MAX_EPISODES} faults at once since ${iso(e.start)} (${faults}, the last reported ${iso(e.last)}: all covered by work order ${OVERFLOW_KEY}@${iso(e.start)}, none opens its own until none has been reported for ${formatMinutesOrHours(rule.cooldownMs)})${closed}`;
+        }
         return `${code} since ${new Date(e.start).toISOString()}${closed}`;
       });
     due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'alert', state: active.length ? `active: ${active.join(', ')}` : 'quiet' });
