@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { AssetRecord } from '../../model/assets.js';
 import type { AlertEvent, CanonicalEvent, SensorEvent } from '../../model/events.js';
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
-import { createMaintenanceRule } from './maintenance-rule.js';
+import { createMaintenanceRule, type MaintenanceState } from './maintenance-rule.js';
 import type { MaintenanceOptions } from './types.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
@@ -137,6 +137,71 @@ describe('alert rules: exactly one work order per fault episode', () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('two rules with their own cooldowns, any arrival within the lateness, restarts and replays: each rule’s episodes once, and no lapsed episode kept', () => {
+    const SHORT = 30 * MIN;
+    const lateness = 30 * MIN;
+    const twoRules: MaintenanceOptions = {
+      ...options(lateness),
+      alerts: [
+        { name: 'faults', minSeverity: 'warning', cooldownMs: COOLDOWN },
+        { name: 'hydraulics', minSeverity: 'warning', codes: ['E-0', 'E-1'], cooldownMs: SHORT },
+      ],
+    };
+    /** The keys `expected` gives for one rule's reports and cooldown. */
+    const expectedOf = (reports: readonly AlertEvent[], rule: string, cooldown: number): string[] => {
+      const last = new Map<string, number>();
+      const keys: string[] = [];
+      for (const r of [...reports].sort((a, b) => a.eventTime - b.eventTime)) {
+        const code = r.code as string;
+        const before = last.get(code);
+        if (before === undefined || r.eventTime - before >= cooldown) keys.push(`EQ-7|${rule}|${code}@${new Date(r.eventTime).toISOString()}`);
+        last.set(code, r.eventTime);
+      }
+      return keys;
+    };
+    /** Every episode kept can still matter: within its cooldown of the newest report taken, or the newest itself. */
+    const noLapsed = (doc: StateDoc) => {
+      const alerts = (doc.maintenance as MaintenanceState | undefined)?.alerts ?? {};
+      const newest = Math.max(...Object.values(alerts).flatMap((episodes) => Object.values(episodes).map((e) => e.last)));
+      for (const [rule, episodes] of Object.entries(alerts)) {
+        const cooldown = rule === 'hydraulics' ? SHORT : COOLDOWN;
+        for (const [code, e] of Object.entries(episodes)) expect([rule, code, newest - e.last < cooldown || e.last === newest]).toEqual([rule, code, true]);
+      }
+    };
+    fc.assert(
+      fc.property(
+        reportsArb,
+        fc.infiniteStream(fc.tuple(fc.double({ min: 0, max: 0.999, noNaN: true }), fc.option(fc.double({ min: 0, max: 3, noNaN: true }), { freq: 3 }))),
+        fc.array(fc.integer({ min: 1, max: 6 }), { maxLength: 10 }),
+        fc.nat(),
+        (reports, delays, batchSizes, cutAt) => {
+          const hyd = reports.filter((r) => r.code === 'E-0' || r.code === 'E-1');
+          const want = [...expectedOf(reports, 'faults', COOLDOWN), ...expectedOf(hyd, 'hydraulics', SHORT)].sort();
+          const arrivals: [number, number, AlertEvent][] = [];
+          let seq = 0;
+          for (const [i, d] of [...delays.take(reports.length)].entries()) {
+            const r = reports[i] as AlertEvent;
+            arrivals.push([r.eventTime + d[0] * lateness, seq++, r]);
+            if (d[1] !== null) arrivals.push([r.eventTime + (d[0] + d[1]) * lateness, seq++, r]);
+          }
+          const order = arrivals.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
+          const rule = createMaintenanceRule(twoRules);
+          const whole = run(rule, order, undefined, batchSizes, true);
+          expect(new Set(whole.keys).size).toBe(whole.keys.length);
+          expect([...whole.keys].sort()).toEqual(want);
+          noLapsed(whole.doc);
+          const cut = cutAt % (order.length + 1);
+          const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
+          noLapsed(first.doc);
+          const second = run(rule, order.slice(Math.max(0, cut - 2)), first.doc, batchSizes, true);
+          expect([...new Set([...first.keys, ...second.keys])].sort()).toEqual(want);
+          expect(run(rule, order, whole.doc, batchSizes, true).keys).toEqual([]);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,6 +1,6 @@
 /** The alert-episode boundary that maintenance.test.ts leaves open: a report exactly one cooldown after the last. */
 import { describe, expect, it } from 'vitest';
-import { MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisodes } from './alert.js';
+import { MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, type AlertEpisodes } from './alert.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8);
 const HOUR = 3_600_000;
@@ -72,5 +72,16 @@ describe('stepAlert', () => {
     const after = stepAlert(more.episodes, 'MORE-0', end, cooldown);
     expect(after).toMatchObject({ opens: true, into: 'MORE-0' });
     expect(Object.keys(after.episodes)).toEqual(['MORE-0']);
+  });
+});
+
+describe('pruneLapsed', () => {
+  it('drops an episode exactly one cooldown before the newest report, keeps one just within it, and always the newest', () => {
+    const episodes: AlertEpisodes = { A: { start: T0, last: T0 }, B: { start: T0, last: T0 + 1 }, C: { start: T0, last: T0 + HOUR } };
+    expect(Object.keys(pruneLapsed(episodes, T0 + HOUR, HOUR))).toEqual(['B', 'C']);
+    // Nothing lapsed: the same object (no copy per report).
+    expect(pruneLapsed(episodes, T0 + HOUR - 1, HOUR)).toBe(episodes);
+    // A cooldown of 0: every episode is past it, but the newest one stays (it refuses older reports).
+    expect(Object.keys(pruneLapsed(episodes, T0 + HOUR, 0))).toEqual(['C']);
   });
 });

@@ -113,6 +113,31 @@ function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): Ale
   return { start: e.start, last, f: [...f, h], ...(more ? { more: true as const } : {}) };
 }
 
+/**
+ * The episodes without those that can no longer matter, given that no report older than `newest`
+ * (the newest report any alert rule of the asset took) is taken from now on: an episode whose
+ * last report is `cooldownMs` or more before it (any report of its fault to come starts a new
+ * episode). The episode holding `newest` always stays: it is what refuses older reports
+ * (see the maintenance rule's `notOlderThanAlerts`). The same object when none lapsed.
+ */
+export function pruneLapsed(episodes: AlertEpisodes, newest: number, cooldownMs: number): AlertEpisodes {
+  let lapsed = false;
+  for (const k in episodes) {
+    const e = episodes[k] as AlertEpisode;
+    if (e.last < newest && newest - e.last >= cooldownMs) {
+      lapsed = true;
+      break;
+    }
+  }
+  if (!lapsed) return episodes;
+  const kept: Record<string, AlertEpisode> = {};
+  for (const k in episodes) {
+    const e = episodes[k] as AlertEpisode;
+    if (!(e.last < newest && newest - e.last >= cooldownMs)) kept[k] = e;
+  }
+  return kept;
+}
+
 /** What a report did: the episodes after it, the one it belongs to, and whether that one starts with it (a new work order). */
 export interface AlertStep {
   readonly episodes: AlertEpisodes;

@@ -19,7 +19,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, stepAlert, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -604,11 +604,54 @@ function onAlert(
     out.push(d);
     workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20);
   }
+  // Episodes that can no longer matter are dropped, every rule's, not only when an episode of the
+  // same rule starts: no report older than the newest one taken is taken from now on (see
+  // notOlderThanAlerts), so one whose cooldown ran out before it only takes up state. Not by the
+  // sensor or meter samples' time: a fault pulled from a feed behind them is still taken.
+  alerts = withoutLapsed(alerts, sample.t, cooldownsOf(options));
   if (alerts === s.alerts && workOrders === s.workOrders) return s;
   const next = copy(s);
   if (alerts !== undefined) next.alerts = alerts;
   if (workOrders !== undefined) next.workOrders = workOrders;
   return next;
+}
+
+const cooldowns = new WeakMap<MaintenanceOptions, ReadonlyMap<string, number>>();
+
+/** Each configured alert rule's cooldown, by name (whether or not it applies to the asset at hand). */
+function cooldownsOf(options: MaintenanceOptions): ReadonlyMap<string, number> {
+  let m = cooldowns.get(options);
+  if (!m) {
+    m = new Map((options.alerts ?? []).map((r) => [r.name, r.cooldownMs]));
+    cooldowns.set(options, m);
+  }
+  return m;
+}
+
+/**
+ * Every configured rule's episodes without those lapsed by the newest report taken (`t`, or a
+ * later one kept): see {@link pruneLapsed}. A rule no longer configured keeps its episodes. The
+ * same object when none lapsed.
+ */
+function withoutLapsed(alerts: MaintenanceState['alerts'], t: number, cooldownOf: ReadonlyMap<string, number>): MaintenanceState['alerts'] {
+  if (alerts === undefined) return alerts;
+  let newest = t;
+  for (const rule in alerts) {
+    const episodes = alerts[rule] as AlertEpisodes;
+    for (const key in episodes) newest = Math.max(newest, (episodes[key] as AlertEpisode).last);
+  }
+  let next: Record<string, AlertEpisodes> | undefined;
+  for (const rule in alerts) {
+    const cooldown = cooldownOf.get(rule);
+    if (cooldown === undefined) continue;
+    const episodes = alerts[rule] as AlertEpisodes;
+    const kept = pruneLapsed(episodes, newest, cooldown);
+    if (kept === episodes) continue;
+    next ??= { ...alerts };
+    if (Object.keys(kept).length === 0) delete next[rule];
+    else next[rule] = kept;
+  }
+  return next ?? alerts;
 }
 
 /** One reading of a meter (operating hours or odometer) for the intervals that count it. */
