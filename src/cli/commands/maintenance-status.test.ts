@@ -7,7 +7,7 @@ import { rulesSchema } from '../../config/rules-schema.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import type { SqliteStore } from '../../adapters/store/sqlite/sqlite-store.js';
 import { tempStore } from '../../../test/helpers/temp-store.js';
-import { formatMaintenanceStatus, loadMaintenanceStatus, parseClosedLimit } from './maintenance.js';
+import { formatMaintenanceStatus, loadMaintenanceStatus, onlyDue, parseClosedLimit } from './maintenance.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -44,6 +44,21 @@ describe('maintenance status of requested work orders', () => {
       ['EQ-1|svc|1000h@b0', 'requested', 'queued', undefined],
     ]);
     expect(formatMaintenanceStatus(row ? [row] : [], 5)).toMatch(/EQ-1\|svc\|250h@b0 +requested \(sent\) +MEDIUM +\S+ +WO-000017/);
+  });
+});
+
+describe('maintenance status when the state forgot open work orders (it keeps a bounded number)', () => {
+  it('says how many, in the open work orders and with --due, rather than leaving them out silently', async () => {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { maintenance: { workOrders: {}, openForgotten: 3 } } }], deliveries: [], quarantine: [], accepted: 0 });
+    const rules = rulesSchema.parse({ maintenance: { alerts: [{ name: 'faults' }] } });
+    const rows = await loadMaintenanceStatus(store, rules, undefined, T);
+    expect(rows.map((r) => [r.erpAssetId, r.open.length, r.openForgotten])).toEqual([['EQ-1', 0, 3]]);
+    const text = formatMaintenanceStatus(onlyDue(rows), 0);
+    expect(text).toContain('OPEN WORK ORDERS\nEQ-1: 3 older work order(s) forgotten while open, to keep the state bounded (it keeps the newest 1000 open ones per asset)');
+    expect(text).not.toContain('OPEN WORK ORDERS\nnone');
   });
 });
 

@@ -21,6 +21,7 @@ import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { maintenanceStatus, type MaintenanceStatus } from '../../core/rules/maintenance/status.js';
+import { MAX_OPEN_REMEMBERED } from '../../core/rules/maintenance/work-order-memory.js';
 import type { RulesConfig } from '../../config/rules-schema.js';
 import type { FactDelivery, Store } from '../../ports/store.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, withConfigContext, withContext, toJson, writeOut } from '../context.js';
@@ -50,7 +51,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
     const state = states.get(a.erpAssetId)?.[MAINTENANCE_RULE] as MaintenanceState | undefined;
     const s = maintenanceStatus(a, state, options, { now, marks: (rule) => calendarMarksOf(marks, a.erpAssetId, rule) });
     // Assets no rule applies to and with no history are noise.
-    if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0) continue;
+    if (s.due.length === 0 && s.open.length === 0 && s.closed.length === 0 && s.openForgotten === undefined) continue;
     out.push({ erpAssetId: a.erpAssetId, ...s });
   }
   return withDeliveries(store, out);
@@ -92,7 +93,7 @@ function erpIdOf(response: unknown): string | undefined {
  */
 export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
   const attention = (d: AssetMaintenance['due'][number]) => (d.type === 'threshold' ? d.state !== 'normal' : d.type === 'alert' ? d.state !== 'quiet' : /^due\b/.test(d.state));
-  return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0);
+  return rows.map((r) => ({ ...r, due: r.due.filter(attention), closed: [] })).filter((r) => r.due.length > 0 || r.open.length > 0 || r.openForgotten !== undefined);
 }
 
 const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000Z', 'Z'));
@@ -119,7 +120,15 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
     for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
   }
   // Every rule of every asset (with --due only those needing attention): what is due, and how each stands.
-  const parts = [due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n', open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : 'OPEN WORK ORDERS\nnone\n'];
+  // Open work orders the state no longer lists (it keeps a bounded number per asset): said, not left out silently.
+  const forgotten = rows
+    .filter((r) => r.openForgotten !== undefined)
+    .map((r) => `${r.erpAssetId}: ${r.openForgotten} older work order(s) forgotten while open, to keep the state bounded (it keeps the newest ${MAX_OPEN_REMEMBERED} open ones per asset); not listed above whatever the ERP did with them since, unless it reported on them since\n`)
+    .join('');
+  const parts = [
+    due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n',
+    `${open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : `OPEN WORK ORDERS\n${forgotten === '' ? 'none\n' : ''}`}${forgotten}`,
+  ];
   if (closedLimit > 0) parts.push(closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n');
   return parts.join('\n');
 }
@@ -198,7 +207,7 @@ export interface WorkOrderKnowledge {
   readonly opened: boolean;
   /**
    * The asset's work orders the outbox holds, newest first (at most {@link OUTBOX_SUGGESTIONS}):
-   * also those its maintenance state no longer keeps (at most 50 open, `keepClosed` closed).
+   * also those its maintenance state no longer keeps (at most MAX_OPEN_REMEMBERED (1000) open, `keepClosed` closed).
    */
   readonly outbox?: readonly string[];
 }

@@ -520,7 +520,7 @@ describe('maintenance complete', () => {
     expect(() => checkKnownWorkOrder('NOPE|svc|250h@b0', known, false)).toThrow(/^no asset "NOPE" in the registry .*'assetbridge assets list' the assets$/);
   });
 
-  it('also suggests the work orders the outbox holds for the asset beyond those its state keeps (at most 50 open)', async () => {
+  it('also suggests the work orders the outbox holds for the asset beyond those its state keeps (a bounded number of open ones)', async () => {
     const requested = { status: 'requested', openedAt: 0 } as const;
     // The state keeps one open work order; the outbox also holds an older one the state let go of.
     const known = { assetIds: ['EQ-1'], workOrders: { 'EQ-1|oil|5000km@b0': requested }, opened: false, outbox: ['EQ-1|oil|5000km@b0', 'EQ-1|svc|500h@b250', 'EQ-1|svc|250h@b0'] };

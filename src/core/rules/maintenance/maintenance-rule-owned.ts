@@ -34,7 +34,7 @@ import type { RuleContext, RuleResult } from '../rule.js';
 import { jsonNumber, jsonString, plainKey } from '../state-json.js';
 import { BUFFER_GROWTH_BUDGET_BYTES } from '../owned.js';
 import type { MaintenanceSample, MaintenanceState } from './maintenance-rule.js';
-import { coveringWorkOrder, openServiceWorkOrder } from './work-order-memory.js';
+import { coveringWorkOrder, openServiceWorkOrder, type ForgottenTally } from './work-order-memory.js';
 import { attributeBaseline, initialBaseline, isLaterBaseline, stepService, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { matchesFilter, type AssetFilter, type MaintenanceOptions, type ServiceIntervalRule } from './types.js';
 
@@ -88,7 +88,7 @@ const MAX_LAYOUTS = 256;
 const FAST = 0;
 const PURE = 1;
 
-const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'completed']);
+const STATE_KEYS = new Set(['order', 'releasedKinds', 'hours', 'history', 'km', 'kmHistory', 'thresholds', 'services', 'workOrders', 'meterIssue', 'odometerIssue', 'calendars', 'alerts', 'completed', 'openForgotten']);
 const round6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 const HOUR_MS = 3_600_000;
 
@@ -587,6 +587,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     if (r.calendars !== undefined) s.calendars = r.calendars;
     if (r.alerts !== undefined) s.alerts = r.alerts;
     if (r.completed !== undefined) s.completed = r.completed;
+    if (r.openForgotten !== undefined) s.openForgotten = r.openForgotten;
     return s;
   };
 
@@ -692,7 +693,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
     s += restJson('km', r.km) + restJson('kmHistory', r.kmHistory) + restJson('thresholds', r.thresholds);
     if (d[o + B_SERVICES] === 1) s += `,"services":${servicesJson(o)}`;
     s += restJson('workOrders', r.workOrders) + restJson('meterIssue', r.meterIssue) + restJson('odometerIssue', r.odometerIssue);
-    s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('completed', r.completed);
+    s += restJson('calendars', r.calendars) + restJson('alerts', r.alerts) + restJson('completed', r.completed) + restJson('openForgotten', r.openForgotten);
     return `{${s.slice(1)}}`;
   };
 
@@ -763,6 +764,8 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
   let workOrders: MaintenanceState['workOrders'];
   let workOrdersRead = false;
   const opened: DeliveryIntent[] = [];
+  /** Open work orders forgotten by opening those (the state keeps a bounded number). */
+  const forgottenHere: ForgottenTally = { open: 0 };
 
   /** A schedule in `schedules` (from `k`) as the pure form holds it. */
   const scheduleAt = (k: number): ServiceState => {
@@ -854,7 +857,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       schedules[k0 + 1] = stepped.base;
       schedules[k0 + 2] = stepped.baseAt ?? NaN;
       schedules[k0 + 3] = stepped.firedDue ?? NaN;
-      if (step.fire !== undefined && !covered) workOrders = openServiceWorkOrder(rule, step.fire, t, hours, workOrders, ctx, options, opened);
+      if (step.fire !== undefined && !covered) workOrders = openServiceWorkOrder(rule, step.fire, t, hours, workOrders, ctx, options, opened, forgottenHere);
     }
     hy[HY_VALUE] = nextValue;
     hy[HY_TIME] = nextTime;
@@ -907,6 +910,7 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
       own = false;
       workOrdersRead = false;
       if (opened.length > 0) opened.length = 0;
+      forgottenHere.open = 0;
       for (let j = 0, done = 0; j < m && done < meters; j++) {
         const off = at(o, p0 + j);
         if (d[off + 1] !== METER) continue;
@@ -932,7 +936,9 @@ export function createOwnedMaintenanceRule(pure: FlushableRule<MaintenanceState>
         for (let k = 0; k < opened.length; k++) out.push(opened[k] as DeliveryIntent);
         opened.length = 0;
         // The work orders are not in columns: the pure state they are taken from holds the new ones.
-        rest[a] = { ...rest[a], workOrders };
+        const before = rest[a];
+        rest[a] = forgottenHere.open > 0 ? { ...before, workOrders, openForgotten: (before?.openForgotten ?? 0) + forgottenHere.open } : { ...before, workOrders };
+        forgottenHere.open = 0;
       }
       workOrders = undefined;
     }

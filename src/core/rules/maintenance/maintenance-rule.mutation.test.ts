@@ -10,6 +10,7 @@ import type { CanonicalEvent, MeterEvent, SensorEvent, WorkOrderStatusEvent } fr
 import { flushRules, simulateRules, type StateDoc } from '../simulate.js';
 import { createMaintenanceRule, formatDuration, type MaintenanceState } from './maintenance-rule.js';
 import { maintenanceStatus } from './status.js';
+import { MAX_OPEN_REMEMBERED } from './work-order-memory.js';
 import type { CalendarIntervalRule, MaintenanceOptions, ServiceIntervalRule, ThresholdRule } from './types.js';
 
 const T0 = Date.UTC(2026, 9, 1, 8); // Thursday 2026-10-01 08:00Z
@@ -166,12 +167,32 @@ describe('work orders remembered', () => {
     expect(status.closed.map((w) => w.businessKey)).toEqual([key(2), key(3)]);
   });
 
-  it('keeps the newest 50 open ones, forgetting the oldest first', () => {
+  it(`keeps the newest ${MAX_OPEN_REMEMBERED} open ones, forgetting the oldest first, and counts those it forgot (status says so)`, () => {
     const opts = options({ serviceIntervals: [], thresholds: [lowOil] });
-    const key = (h: number) => `EQ-7|low-oil|${new Date(T0 + h * HOUR).toISOString()}`;
-    const hours = Array.from({ length: 52 }, (_, i) => i + 1);
-    const r = run(hours.map((h) => feedback(h + 0.5, key(h), 'open')), opts);
-    expect(Object.keys(r.state?.workOrders ?? {}).sort()).toEqual(hours.slice(2).map(key).sort());
+    const key = (h: number) => `EQ-7|low-oil|${new Date(T0 + h * MIN).toISOString()}`;
+    const mins = Array.from({ length: MAX_OPEN_REMEMBERED + 2 }, (_, i) => i + 1);
+    const r = run(mins.map((m) => ({ ...feedback(0, key(m), 'open'), eventTime: T0 + m * MIN + 30_000, receivedAt: T0 + m * MIN + 30_000 })), opts);
+    expect(Object.keys(r.state?.workOrders ?? {}).sort()).toEqual(mins.slice(2).map(key).sort());
+    expect(r.state?.openForgotten).toBe(2);
+    const status = maintenanceStatus(asset, r.state, opts, { now: T0 + 30 * HOUR, marks: () => ({}) });
+    expect(status.open).toHaveLength(MAX_OPEN_REMEMBERED);
+    expect(status.openForgotten).toBe(2);
+  });
+
+  it('hundreds of fault work orders open at once: the ERP closing most of them leaves exactly the ones still open in status', () => {
+    const opts = options({ serviceIntervals: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: 24 * HOUR }] });
+    const at = (i: number) => T0 + i * 1000;
+    const faults: CanonicalEvent[] = Array.from({ length: 300 }, (_, i) => ({ ...base, kind: 'alert', eventTime: at(i), receivedAt: at(i), severity: 'critical', code: `SPN${i}-FMI2`, reason: 'bus fault' }));
+    const opened = run(faults, opts);
+    expect(opened.deliveries).toHaveLength(300);
+    const keyOf = (i: number) => `EQ-7|faults|SPN${i}-FMI2@${new Date(at(i)).toISOString()}`;
+    // The ERP closes all but every 15th, the oldest first.
+    const stillOpen = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 15 === 0);
+    const closing = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 15 !== 0);
+    const closed = run(closing.map((i) => ({ ...feedback(1, keyOf(i), 'completed'), eventTime: T0 + HOUR + i * 1000, receivedAt: T0 + HOUR + i * 1000 })), opts, opened.doc);
+    const status = maintenanceStatus(asset, closed.state, opts, { now: T0 + 2 * HOUR, marks: () => ({}) });
+    expect(status.open.map((w) => w.businessKey).sort()).toEqual(stillOpen.map(keyOf).sort());
+    expect(status.openForgotten).toBeUndefined();
   });
 });
 

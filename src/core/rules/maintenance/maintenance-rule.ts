@@ -30,7 +30,7 @@ import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
 import { parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
-import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion } from './work-order-memory.js';
+import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion, type ForgottenTally } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
 
@@ -83,6 +83,11 @@ export interface MaintenanceState {
    * the schedule at the day, or meter, of the edit.
    */
   readonly completed?: Readonly<Record<string, string>>;
+  /**
+   * Open work orders forgotten so far, the oldest first, to keep the state bounded (beyond
+   * `MAX_OPEN_REMEMBERED`, work-order-memory.ts): `maintenance status` says so, as it cannot list them.
+   */
+  readonly openForgotten?: number;
 }
 
 /** The history covers about four hours: ERP feedback on a completion arrives well within that. */
@@ -323,6 +328,7 @@ function copy(s: MaintenanceState, drop?: 'meterIssue' | 'odometerIssue'): Mutab
     calendars: s.calendars,
     alerts: s.alerts,
     completed: s.completed,
+    openForgotten: s.openForgotten,
   };
 }
 
@@ -427,6 +433,7 @@ function processSamples(
   let s: Mutable = start;
   const deliveries = collected;
   deliveries.length = 0;
+  forgotten.open = 0;
   for (const sample of samples) {
     if (sample.k === 's') s = onSensor(s, sample.t, sample.v, a, ctx, options, deliveries);
     else if (sample.k === 'a') s = onAlert(s, sample, a, ctx, options, deliveries);
@@ -434,6 +441,10 @@ function processSamples(
       if (sample.h !== undefined) s = onReading(s, 'hours', sample.t, sample.h, sample.reset === true, a.services, ctx, options, deliveries);
       if (sample.km !== undefined) s = onReading(s, 'km', sample.t, sample.km, sample.kmReset === true, a.kmServices, ctx, options, deliveries);
     }
+  }
+  if (forgotten.open > 0) {
+    s.openForgotten = (s.openForgotten ?? 0) + forgotten.open;
+    forgotten.open = 0;
   }
   // Most samples deliver nothing: then no array at all (a copy only when there are deliveries).
   return { state: s, deliveries: deliveries.length === 0 ? NO_DELIVERIES : deliveries.splice(0) };
@@ -444,6 +455,9 @@ function processSamples(
  * at its start and end): one array reused rather than a fresh one per sample.
  */
 const collected: DeliveryIntent[] = [];
+
+/** The open work orders the {@link processSamples} call at hand made {@link remember} forget (reused as `collected` is). */
+const forgotten: ForgottenTally = { open: 0 };
 
 function onSensor(
   s: Mutable,
@@ -532,7 +546,7 @@ function onSensor(
       options,
     );
     out.push(d);
-    workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20);
+    workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20, forgotten);
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
@@ -602,7 +616,7 @@ function onAlert(
       options,
     );
     out.push(d);
-    workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20);
+    workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20, forgotten);
   }
   // Episodes that can no longer matter are dropped, every rule's, not only when an episode of the
   // same rule starts: no report older than the newest one taken is taken from now on (see
@@ -694,7 +708,7 @@ function onReading(
     const stepped = covered ? current : r.state;
     if (stepped !== services?.[rule.name]) services = { ...services, [rule.name]: stepped };
     if (!r.fire || covered) continue;
-    workOrders = openServiceWorkOrder(rule, r.fire, t, reading, workOrders, ctx, options, out);
+    workOrders = openServiceWorkOrder(rule, r.fire, t, reading, workOrders, ctx, options, out, forgotten);
   }
   // A good reading ends the issue (a copy without it: no `delete`, which would slow the object down).
   const next = (km ? s.odometerIssue : s.meterIssue) === undefined ? s : copy(s, km ? 'odometerIssue' : 'meterIssue');
@@ -911,7 +925,9 @@ function applyFeedback(
     ...(meterNote !== undefined ? { meterNote } : {}),
     ...(uncounted ? { uncounted: true as const } : {}),
   };
-  let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed) };
+  const tally: ForgottenTally = { open: 0 };
+  let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed, tally) };
+  if (tally.open > 0) next = { ...next, openForgotten: (s.openForgotten ?? 0) + tally.open };
   if (superseded) return next;
   const current = s.services?.[key.rule];
   const completion = service?.meter === 'km' ? completionKm : completionHours;

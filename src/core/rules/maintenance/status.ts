@@ -80,6 +80,12 @@ export interface MaintenanceStatus {
   readonly due: DueRow[];
   readonly open: WorkOrderRow[];
   readonly closed: WorkOrderRow[];
+  /**
+   * Open work orders the state forgot, the oldest first, to stay bounded (it keeps the newest
+   * `MAX_OPEN_REMEMBERED` (work-order-memory.ts) open ones per asset): not in `open`, whatever the ERP did with them
+   * since (ERP feedback on one lists it again). Absent when none was.
+   */
+  readonly openForgotten?: number;
 }
 
 const r2 = (v: number) => Math.round(v * 100) / 100;
@@ -263,5 +269,6 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
     })
     .sort((a, b) => a.openedAt - b.openedAt);
   const isClosed = (r: WorkOrderRow) => r.status === 'completed' || r.status === 'cancelled';
-  return { due, open: rows.filter((r) => !isClosed(r)), closed: rows.filter(isClosed) };
+  const forgotten = state?.openForgotten;
+  return { due, open: rows.filter((r) => !isClosed(r)), closed: rows.filter(isClosed), ...(forgotten !== undefined && forgotten > 0 ? { openForgotten: forgotten } : {}) };
 }

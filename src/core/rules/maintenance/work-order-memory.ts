@@ -6,14 +6,26 @@
  * @module
  */
 import type { DeliveryIntent } from '../../model/delivery.js';
+import { MAX_EPISODES } from './alert.js';
 import type { RuleContext } from '../rule.js';
 import type { MaintenanceState } from './maintenance-rule.js';
 import { formatReading, isLaterBaseline, UNIT, type ServiceFire } from './service-interval.js';
 import type { MaintenanceOptions, ServiceIntervalRule } from './types.js';
 import { scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 
-/** Open work orders remembered per asset (for status; the outbox holds them all). */
-const MAX_OPEN_REMEMBERED = 50;
+/**
+ * Open work orders remembered per asset (for status, and for ERP feedback to show on; the outbox
+ * holds them all): twice the faults an alert rule tells apart at once, so an asset with every
+ * fault of a bus failure open (and those of the episode before) still shows each one's ERP status.
+ * Bounded all the same (about 100 kB of state at most); an open one forgotten beyond it is counted
+ * ({@link ForgottenTally}, the state's `openForgotten`), and `maintenance status` says so.
+ */
+export const MAX_OPEN_REMEMBERED = 2 * MAX_EPISODES;
+
+/** Open work orders {@link remember} forgot (to keep the state bounded), added up by its caller. */
+export interface ForgottenTally {
+  open: number;
+}
 
 /**
  * The work order service interval `rule` opens for its due point `f`, reached by a reading of its
@@ -29,6 +41,7 @@ export function openServiceWorkOrder(
   ctx: RuleContext,
   options: MaintenanceOptions,
   out: DeliveryIntent[],
+  forgotten?: ForgottenTally,
 ): Readonly<Record<string, WorkOrderRecord>> {
   const km = rule.meter === 'km';
   const unit = UNIT[rule.meter];
@@ -54,7 +67,7 @@ export function openServiceWorkOrder(
     options,
   );
   out.push(d);
-  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20);
+  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20, forgotten);
 }
 
 /**
@@ -98,12 +111,16 @@ export function supersededCompletion(occurrence: string, completed: string | und
   return true;
 }
 
-/** Add or replace a work-order record; forget the oldest closed ones beyond `keepClosed`. */
+/**
+ * Add or replace a work-order record; forget the oldest closed ones beyond `keepClosed`, and the
+ * oldest open ones beyond {@link MAX_OPEN_REMEMBERED} (counted in `forgotten`).
+ */
 export function remember(
   workOrders: MaintenanceState['workOrders'],
   key: string,
   record: WorkOrderRecord,
   keepClosed: number,
+  forgotten?: ForgottenTally,
 ): Readonly<Record<string, WorkOrderRecord>> {
   const next: Record<string, WorkOrderRecord> = { ...workOrders, [key]: record };
   const isClosed = (r: WorkOrderRecord) => r.status === 'completed' || r.status === 'cancelled';
@@ -124,6 +141,7 @@ export function remember(
     if (list.length <= keep) continue;
     list.sort(byAge);
     for (const [k] of list.slice(0, list.length - keep)) delete next[k];
+    if (list === open && forgotten) forgotten.open += list.length - keep;
   }
   return next;
 }
