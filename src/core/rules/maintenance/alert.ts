@@ -8,7 +8,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import type { Severity } from '../../model/events.js';
+import type { Severity, WorkOrderStatus } from '../../model/events.js';
 import type { AlertRule } from './types.js';
 
 /**
@@ -27,6 +27,12 @@ export interface AlertEpisode {
   readonly more?: true;
   /** State from before `f`: the reports (not the faults) the overflow episode took. */
   readonly n?: number;
+  /**
+   * The ERP's latest status of the episode's work order and its event time, once it reported one:
+   * kept with the episode (bounded as episodes are), so status shows it for every fault still
+   * active, also when the work order's own record was forgotten (`keepClosed`).
+   */
+  readonly w?: readonly [WorkOrderStatus, number];
 }
 
 /** Episodes per code key, for one rule. */
@@ -84,6 +90,20 @@ export function alertKey(code: string | undefined, reason: string): string {
   return `${text.slice(0, KEY_MAX - KEY_HASH - 1)}-${hash}`;
 }
 
+/**
+ * The episodes with the ERP's `status` (at `at`, event time) of the work order of `fault`'s episode
+ * that started at `start`, when that episode is still kept and the status is not older than the
+ * one it holds (at the same time, a later stage wins); else the same object.
+ */
+export function withWorkOrderStatus(episodes: AlertEpisodes, fault: string, start: number, status: WorkOrderStatus, at: number): AlertEpisodes {
+  const e = episodes[fault];
+  if (e === undefined || e.start !== start) return episodes;
+  if (e.w !== undefined && (at < e.w[1] || (at === e.w[1] && STAGE[status] <= STAGE[e.w[0]]))) return episodes;
+  return { ...episodes, [fault]: { ...e, w: [status, at] } };
+}
+
+const STAGE: Readonly<Record<WorkOrderStatus, number>> = { open: 1, 'in-progress': 2, completed: 3, cancelled: 3 };
+
 /** Hex digits of a fault key's SHA-256 the overflow episode keeps to tell its faults apart (collisions: about 1 in 10^9 at 500 faults). */
 export const OVERFLOW_HASH = 12;
 
@@ -108,9 +128,10 @@ function joinOverflow(e: AlertEpisode, key: string, t: number, max: number): Ale
   const f = e.f ?? [];
   const more = e.more === true || e.f === undefined;
   const last = Math.max(t, e.last);
-  if (f.includes(h)) return { start: e.start, last, f, ...(more ? { more: true as const } : {}) };
-  if (f.length >= max) return { start: e.start, last, f, more: true };
-  return { start: e.start, last, f: [...f, h], ...(more ? { more: true as const } : {}) };
+  const w = e.w !== undefined ? { w: e.w } : {};
+  if (f.includes(h)) return { start: e.start, last, f, ...(more ? { more: true as const } : {}), ...w };
+  if (f.length >= max) return { start: e.start, last, f, more: true, ...w };
+  return { start: e.start, last, f: [...f, h], ...(more ? { more: true as const } : {}), ...w };
 }
 
 /**
@@ -155,7 +176,7 @@ export function stepAlert(episodes: AlertEpisodes | undefined, key: string, t: n
   const current = episodes?.[key];
   if (current !== undefined && t - current.last < cooldownMs) {
     if (t <= current.last) return { episodes: episodes as AlertEpisodes, into: key, opens: false };
-    return { episodes: { ...episodes, [key]: { start: current.start, last: t } }, into: key, opens: false };
+    return { episodes: { ...episodes, [key]: current.w !== undefined ? { start: current.start, last: t, w: current.w } : { start: current.start, last: t } }, into: key, opens: false };
   }
   // Too many faults at once not long ago: one not tracked on its own may be one the overflow took
   // (forgotten as a key, to keep the state bounded), so it is part of the overflow while that lasts.

@@ -194,6 +194,33 @@ describe('work orders remembered', () => {
     expect(status.open.map((w) => w.businessKey).sort()).toEqual(stillOpen.map(keyOf).sort());
     expect(status.openForgotten).toBeUndefined();
   });
+
+  it('hundreds of fault work orders closed by the ERP while the faults are still active: the rule’s row says so for each, beyond keepClosed', () => {
+    const opts = options({ serviceIntervals: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: 24 * HOUR }] });
+    const at = (i: number) => T0 + i * 1000;
+    const faults: CanonicalEvent[] = Array.from({ length: 300 }, (_, i) => ({ ...base, kind: 'alert', eventTime: at(i), receivedAt: at(i), severity: 'critical', code: `SPN${i}-FMI2`, reason: 'bus fault' }));
+    const opened = run(faults, opts);
+    const keyOf = (i: number) => `EQ-7|faults|SPN${i}-FMI2@${new Date(at(i)).toISOString()}`;
+    const closing = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 15 !== 0);
+    // Closed (and one of them reported "in progress" late, with an older time: event time wins).
+    const closed = run(
+      [...closing.map((i) => ({ ...feedback(1, keyOf(i), 'completed'), eventTime: T0 + HOUR + i * 1000, receivedAt: T0 + HOUR + i * 1000 })), feedback(0.5, keyOf(1), 'in-progress')],
+      opts,
+      opened.doc,
+    );
+    // The faults go on being reported, within their cooldown: no work order, and still closed.
+    const again = run(faults.map((f) => ({ ...f, eventTime: f.eventTime + 2 * HOUR, receivedAt: f.eventTime + 2 * HOUR })), opts, closed.doc);
+    expect(again.deliveries).toEqual([]);
+    const row = maintenanceStatus(asset, again.state, opts, { now: T0 + 3 * HOUR, marks: () => ({}) }).due.find((d) => d.rule === 'faults');
+    const notes = row?.state.match(/SPN\d+-FMI2 since \S+ \(work order completed/g) ?? [];
+    expect(notes).toHaveLength(closing.length);
+    expect(row?.state).toContain(`SPN1-FMI2 since ${new Date(at(1)).toISOString()} (work order completed ${new Date(T0 + HOUR + 1000).toISOString()}`);
+    expect(row?.state).toMatch(/SPN0-FMI2 since \S+(, |$)/);
+    // The late "in progress" did not bring the closed work order back into the open ones.
+    const open = maintenanceStatus(asset, again.state, opts, { now: T0 + 3 * HOUR, marks: () => ({}) }).open.map((w) => w.businessKey);
+    expect(open).toHaveLength(20);
+    expect(open).not.toContain(keyOf(1));
+  });
 });
 
 describe('work orders opened by a fault code', () => {

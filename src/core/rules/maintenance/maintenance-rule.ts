@@ -19,7 +19,7 @@
 import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { CanonicalEvent, SensorValue, Severity, WorkOrderStatusEvent } from '../../model/events.js';
-import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, type AlertEpisode, type AlertEpisodes } from './alert.js';
+import { alertKey, alertMatches, MAX_EPISODES, OVERFLOW_KEY, pruneLapsed, stepAlert, withWorkOrderStatus, type AlertEpisode, type AlertEpisodes } from './alert.js';
 import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState } from '../event-time.js';
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
@@ -886,6 +886,13 @@ function applyFeedback(
   const superseded = completes && interval && supersededCompletion(key.occurrence, s.completed?.[key.rule]);
   // Its record forgotten: nothing to change (not even the record, which would push out a newer one).
   if (superseded && prev === undefined) return s;
+  // A fault episode's work order: its status is kept with the episode too, for as long as the fault
+  // is active (its record may be forgotten sooner, beyond keepClosed); event time wins there as well.
+  const episodes = s.alerts?.[key.rule];
+  const at = key.occurrence.lastIndexOf('@');
+  const marked = episodes !== undefined && at > 0 ? withWorkOrderStatus(episodes, key.occurrence.slice(0, at), Date.parse(key.occurrence.slice(at + 1)), event.status, event.eventTime) : episodes;
+  // Its record forgotten, and older than the status the episode holds (a re-poll, a replay): changes nothing.
+  if (prev === undefined && at > 0 && marked === episodes && episodes?.[key.occurrence.slice(0, at)]?.w !== undefined) return s;
   // A completion's notes are its own (one recorded again replaces them).
   const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime };
   const base: WorkOrderRecord = completes ? kept : (prev ?? kept);
@@ -928,6 +935,7 @@ function applyFeedback(
   const tally: ForgottenTally = { open: 0 };
   let next: MaintenanceState = { ...s, workOrders: remember(s.workOrders, event.businessKey, record, keepClosed, tally) };
   if (tally.open > 0) next = { ...next, openForgotten: (s.openForgotten ?? 0) + tally.open };
+  if (marked !== episodes && marked !== undefined) next = { ...next, alerts: { ...s.alerts, [key.rule]: marked } };
   if (superseded) return next;
   const current = s.services?.[key.rule];
   const completion = service?.meter === 'km' ? completionKm : completionHours;

@@ -242,10 +242,13 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       .sort((x, y) => x[1].start - y[1].start)
       .map(([code, e]) => {
         // The ERP closed the episode's work order while the fault is still reported: reports within the cooldown are still that fault, and open none.
+        // Its record, or, once that is forgotten (keepClosed), the status kept with the episode: the later of the two.
         const wo = state?.workOrders?.[workOrderKey(asset.erpAssetId, rule.name, `${code}@${iso(e.start)}`)];
+        const fromRecord = wo?.changedAt !== undefined && wo.status !== 'requested' ? ([wo.status, wo.changedAt] as const) : undefined;
+        const erp = fromRecord !== undefined && (e.w === undefined || fromRecord[1] >= e.w[1]) ? fromRecord : e.w;
         const closed =
-          wo !== undefined && (wo.status === 'completed' || wo.status === 'cancelled') && wo.changedAt !== undefined
-            ? ` (work order ${wo.status} ${iso(wo.changedAt)}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${iso(e.last)}, is still this fault and opens no work order)`
+          erp !== undefined && (erp[0] === 'completed' || erp[0] === 'cancelled')
+            ? ` (work order ${erp[0]} ${iso(erp[1])}; a report within ${formatMinutesOrHours(rule.cooldownMs)} of the last one, ${iso(e.last)}, is still this fault and opens no work order)`
             : '';
         if (code === OVERFLOW_KEY) {
           const took = overflowFaults(e);
