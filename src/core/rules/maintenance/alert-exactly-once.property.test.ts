@@ -140,7 +140,7 @@ describe('alert rules: exactly one work order per fault episode', () => {
     );
   });
 
-  it('two rules with their own cooldowns, any arrival within the lateness, restarts and replays: each rule’s episodes once, and no lapsed episode kept', () => {
+  it('two rules with their own cooldowns, ERP completions, any arrival within the lateness, restarts and replays: each rule’s episodes once, and no lapsed episode kept', () => {
     const SHORT = 30 * MIN;
     const lateness = 30 * MIN;
     const twoRules: MaintenanceOptions = {
@@ -180,19 +180,29 @@ describe('alert rules: exactly one work order per fault episode', () => {
         (reports, delays, batchSizes, cutAt) => {
           const hyd = reports.filter((r) => r.code === 'E-0' || r.code === 'E-1');
           const want = [...expectedOf(reports, 'faults', COOLDOWN), ...expectedOf(hyd, 'hydraulics', SHORT)].sort();
-          const arrivals: [number, number, AlertEvent][] = [];
+          const arrivals: [number, number, CanonicalEvent][] = [];
           let seq = 0;
           for (const [i, d] of [...delays.take(reports.length)].entries()) {
             const r = reports[i] as AlertEvent;
             arrivals.push([r.eventTime + d[0] * lateness, seq++, r]);
             if (d[1] !== null) arrivals.push([r.eventTime + (d[0] + d[1]) * lateness, seq++, r]);
           }
-          const order = arrivals.sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
+          // The ERP closes some of the work orders (a few minutes after they open): that ends no episode.
+          const closings: [number, number, CanonicalEvent][] = want
+            .filter((_, i) => i % 2 === 0)
+            .map((key, i) => {
+              const t = Date.parse(key.slice(key.lastIndexOf('@') + 1)) + 10 * MIN;
+              return [t, 1e6 + i, { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey: key, status: 'completed' }];
+            });
+          const order = [...arrivals, ...closings].sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
           const rule = createMaintenanceRule(twoRules);
           const whole = run(rule, order, undefined, batchSizes, true);
           expect(new Set(whole.keys).size).toBe(whole.keys.length);
           expect([...whole.keys].sort()).toEqual(want);
           noLapsed(whole.doc);
+          // The completions were taken (not ignored as someone else's).
+          const records = Object.values((whole.doc.maintenance as MaintenanceState | undefined)?.workOrders ?? {});
+          expect(records.filter((w) => w.status === 'completed').length).toBe(Math.min(closings.length, 20));
           const cut = cutAt % (order.length + 1);
           const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
           noLapsed(first.doc);

@@ -223,6 +223,24 @@ describe('work orders remembered', () => {
   });
 });
 
+describe('a work order opened after ERP feedback on it was taken (a replay, a restart with state lost)', () => {
+  it('keeps the ERP status: the opening does not turn a completed work order back into a requested one', () => {
+    // The fault waits in the reorder buffer (30 min lateness); the feedback applies at once.
+    const opts = options({ serviceIntervals: [], thresholds: [lowOil], alerts: [{ name: 'faults', minSeverity: 'critical', cooldownMs: HOUR }], allowedLatenessMs: 30 * MIN });
+    const fault: CanonicalEvent = { ...base, kind: 'alert', eventTime: T0 + HOUR, receivedAt: T0 + HOUR, severity: 'critical', code: 'E-17', reason: 'ECU fault' };
+    const faultKey = 'EQ-7|faults|E-17@2026-10-01T09:00:00.000Z';
+    const oilKey = 'EQ-7|low-oil|2026-10-01T09:00:00.000Z';
+    const r = run([fault, sensor(60, { oilPressure: 1 }), feedback(1.2, faultKey, 'completed'), feedback(1.2, oilKey, 'completed')], opts);
+    expect(keys(r).sort()).toEqual([faultKey, oilKey]);
+    const status = maintenanceStatus(asset, r.state, opts, { now: T0 + 2 * HOUR, marks: () => ({}) });
+    expect(status.open).toEqual([]);
+    expect(status.closed.map((w) => [w.businessKey, w.status, w.priority])).toEqual([
+      [faultKey, 'completed', 'HIGH'],
+      [oilKey, 'completed', 'MEDIUM'],
+    ]);
+  });
+});
+
 describe('work orders opened by a fault code', () => {
   it('carry the latest meter readings as their sensor snapshot', () => {
     // Kills an empty snapshot for alert work orders ("work orders carry … a sensor snapshot").

@@ -546,7 +546,8 @@ function onSensor(
       options,
     );
     out.push(d);
-    workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20, forgotten);
+    // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
+    if (workOrders?.[d.businessKey] === undefined) workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20, forgotten);
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
@@ -616,7 +617,11 @@ function onAlert(
       options,
     );
     out.push(d);
-    workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20, forgotten);
+    // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
+    const known = workOrders?.[d.businessKey];
+    if (known === undefined) workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20, forgotten);
+    // Its priority comes from the alert's severity (the rule has none): added to the record the feedback made.
+    else if (rule.severity === undefined && known.severity === undefined) workOrders = { ...workOrders, [d.businessKey]: { ...known, severity: sample.s } };
   }
   // Episodes that can no longer matter are dropped, every rule's, not only when an episode of the
   // same rule starts: no report older than the newest one taken is taken from now on (see

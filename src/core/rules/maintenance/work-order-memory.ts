@@ -67,6 +67,9 @@ export function openServiceWorkOrder(
     options,
   );
   out.push(d);
+  // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
+  const known = workOrders?.[d.businessKey];
+  if (workOrders !== undefined && known !== undefined) return workOrders;
   return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20, forgotten);
 }
 
