@@ -27,7 +27,7 @@ import { defaultDestinationOf, type Config, type DestinationConfig } from './con
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { CsvError, applyAssetUpdates, decodeAssetCsv, quantityProblem, readAssetCsv, type AssetUpdate } from './adapters/identity/asset-csv.js';
 import { parseQuantity } from './core/rules/inventory/counts.js';
-import { createRestConnector } from './adapters/erp/rest/rest-connector.js';
+import { createRestConnector, REST_CREATES_RECORD } from './adapters/erp/rest/rest-connector.js';
 import { createLogger, exitWhenLogged, redactString } from './adapters/log/logger.js';
 import { scrubSecretValues } from './adapters/http/redact.js';
 import { startHttpServer, type RunningServer, type WebhookEndpoint } from './api/server.js';
@@ -218,6 +218,17 @@ export function buildConnector(d: DestinationConfig, logger: Logger, configKey?:
   switch (d.type) {
     case 'rest':
       return createRestConnector(d, { logger: logger.child({ component: 'erp', destination: d.name }), ...(configKey === undefined ? {} : { configKey }) });
+  }
+}
+
+/**
+ * The operations of destination `d` whose write creates a record in the ERP (its connector's
+ * `capabilities.createsRecord`), without building the connector: no secret is read.
+ */
+export function createsRecordOf(d: DestinationConfig): readonly string[] {
+  switch (d.type) {
+    case 'rest':
+      return REST_CREATES_RECORD;
   }
 }
 

@@ -269,8 +269,13 @@ export interface Store {
   getDelivery(id: number): Promise<OutboxItem | undefined>;
   /** Newest first. `status` may name several (one read: a row moving between them is seen once). */
   listDeliveries(filter: { status?: OutboxItem['status'] | readonly OutboxItem['status'][]; destination?: string; operation?: string; limit?: number }): Promise<OutboxItem[]>;
-  /** Dead → pending, attempts reset, idempotency key kept. Returns how many moved. */
-  replayDead(ids: readonly number[] | 'all', now: number): Promise<number>;
+  /**
+   * Dead → pending, attempts reset, idempotency key kept. Each is due at `now`, or at the later
+   * time `dueAt` gives for it, told when its last attempt ended (its newest audit row of a request):
+   * a create whose last request may still land is not sent before it can no longer land
+   * (`retry.unknownOutcomeSettleMs` after it). Returns how many moved.
+   */
+  replayDead(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<number>;
   /**
    * Replace a dead letter's payload (edit before a replay), with an `edited` audit row holding the
    * new payload (the earlier attempts hold what was sent before). A payload that changed gets a new

@@ -547,3 +547,72 @@ describe('assetbridge dlq replay --new-key', () => {
     }
   });
 });
+
+describe('assetbridge dlq replay of a create whose last request may still land', () => {
+  const settleMs = 5 * 60_000;
+  /** Work orders `keys` made dead letters, each by a request (audited) that ended at the time given; `landed`: got no answer. */
+  async function deadOrders(ended: readonly { key: string; at: number; landed: boolean }[]): Promise<{ path: string; dir: string; ids: number[] }> {
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', retry: { unknownOutcomeSettleMs: '5m' } }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    const ids: number[] = [];
+    try {
+      const order = (key: string) => ({ destination: 'erp', operation: 'workorder.create', kind: 'fact' as const, businessKey: key, erpAssetId: 'EQ-1', eventTime: 1, payload: { title: key } });
+      await store.commitIngest({ states: [], deliveries: ended.map((e) => order(e.key)), quarantine: [], accepted: ended.length });
+      const claimed = await store.claimDue('erp', Date.now() + 1000, 10, new Set());
+      for (const e of ended) {
+        const d = claimed.find((c) => c.businessKey === e.key);
+        if (!d) throw new Error(`${e.key} not claimed`);
+        const error = e.landed ? 'POST /api/v1/work-orders → timeout: no response within 15000 ms (gave up after 1 attempt)' : 'POST /api/v1/work-orders → 422: invalid plant';
+        const audit = { at: e.at, deliveryId: d.id, destination: 'erp', operation: 'workorder.create', erpAssetId: 'EQ-1', idempotencyKey: d.idempotencyKey, attempt: 1, method: 'POST', url: 'http://127.0.0.1:9/api/v1/work-orders', latencyMs: 15_000, outcome: 'dead', error };
+        await store.completeAttempts([{ id: d.id, result: 'dead', error, ...(e.landed ? { mayHaveLanded: true as const } : {}) }], [audit], e.at);
+        ids.push(d.id);
+      }
+    } finally {
+      await store.close();
+    }
+    return { path, dir, ids };
+  }
+  const dueAt = async (dir: string, ids: readonly number[]): Promise<(number | undefined)[]> => {
+    const store = new SqliteStore({ path: join(dir, 'ab.db') });
+    try {
+      return await Promise.all(ids.map(async (id) => (await store.getDelivery(id))?.nextAttemptAt));
+    } finally {
+      await store.close();
+    }
+  };
+
+  // It was due at once: replayed moments after the timeout, the ERP could be creating the same work order twice at once.
+  it('is sent no sooner than its last request ended + retry.unknownOutcomeSettleMs, and says when; the others at once', async () => {
+    const now = Date.now();
+    const { path, dir, ids } = await deadOrders([
+      { key: 'WO-just-timed-out', at: now - 30_000, landed: true },
+      { key: 'WO-refused', at: now - 30_000, landed: false },
+      { key: 'WO-timed-out-long-ago', at: now - settleMs - 60_000, landed: true },
+    ]);
+    const [recent, refused, old] = ids as [number, number, number];
+    const r = await runCli(['dlq', 'replay', '--all', '-c', path]);
+    const until = new Date(now - 30_000 + settleMs).toISOString();
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toBe(
+      "3 dead letter(s) queued again; no service is running on this store: they are sent when it starts ('assetbridge run'), 1 of them no sooner than the time below\n" +
+        '1 wait until their last request can no longer land: a request of each got no answer or a 5xx, so the ERP may still be creating the record, and sent again before then it could be created twice:\n' +
+        `  ${recent}  workorder.create WO-just-timed-out: sent no sooner than ${until} (its last request ended ${new Date(now - 30_000).toISOString()}; retry.unknownOutcomeSettleMs of erp: 5m)\n`,
+    );
+    const [recentDue, refusedDue, oldDue] = await dueAt(dir, [recent, refused, old]);
+    expect(recentDue).toBe(now - 30_000 + settleMs);
+    expect(refusedDue).toBeLessThanOrEqual(Date.now());
+    expect(oldDue).toBeLessThanOrEqual(Date.now());
+  });
+
+  // The operator checked the ERP, but a request still on its way is not in it yet: under a new key it would be a second create.
+  it('waits under --new-key --not-in-erp too', async () => {
+    const now = Date.now();
+    const { path, dir, ids } = await deadOrders([{ key: 'WO-1', at: now - 10_000, landed: true }]);
+    const [id] = ids as [number];
+    const r = await runCli(['dlq', 'replay', String(id), '--new-key', '--not-in-erp', '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`: new idempotency key `);
+    expect(r.stdout).toContain(`  ${id}  workorder.create WO-1: sent no sooner than ${new Date(now - 10_000 + settleMs).toISOString()}`);
+    expect(await dueAt(dir, [id])).toEqual([now - 10_000 + settleMs]);
+  });
+});

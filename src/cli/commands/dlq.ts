@@ -4,6 +4,8 @@ import { coerceError, UsageError } from '../../core/errors/errors.js';
 import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
+import { createsRecordOf } from '../../app.js';
+import { durationText } from '../../config/duration.js';
 import { runningService } from './status.js';
 import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
 
@@ -23,12 +25,32 @@ function checkAllOf(ids: readonly string[], opts: { all?: boolean; destination?:
   if (ids.length && opts.all) throw new UsageError(`name delivery ids or use --all, not both (--all ${verb} every dead letter${opts.destination !== undefined ? ` of ${opts.destination}` : ''}; ids: only ${ids.join(', ')})`);
 }
 
-/** What `dlq replay` says of the dead letters it queued: who sends them, and when. */
-export function queuedAgainText(n: number, service: { readonly pid: number } | undefined): string {
+/** A replayed create held back: its last request may still land at the ERP until `notBefore`. */
+export interface HeldReplay {
+  readonly item: Pick<OutboxItem, 'id' | 'destination' | 'operation' | 'businessKey'>;
+  /** When its last attempt ended (epoch ms). */
+  readonly lastAttemptAt: number;
+  /** The destination's `retry.unknownOutcomeSettleMs`. */
+  readonly settleMs: number;
+  /** When it is due: `lastAttemptAt + settleMs`. */
+  readonly notBefore: number;
+}
+
+/**
+ * What `dlq replay` says of the dead letters it queued: who sends them, and when; `later` are
+ * those of them that wait until their last request can no longer land.
+ */
+export function queuedAgainText(n: number, service: { readonly pid: number } | undefined, later: readonly HeldReplay[] = []): string {
   if (n === 0) return '0 dead letter(s) queued again\n';
-  return service
-    ? `${n} dead letter(s) queued again; the running service (pid ${service.pid}) sends them within a second\n`
-    : `${n} dead letter(s) queued again; no service is running on this store: they are sent when it starts ('assetbridge run')\n`;
+  const first = service
+    ? `${n} dead letter(s) queued again; the running service (pid ${service.pid}) sends ${later.length ? `${n - later.length} of them within a second, ${later.length} at the time below` : 'them within a second'}\n`
+    : `${n} dead letter(s) queued again; no service is running on this store: they are sent when it starts ('assetbridge run')${later.length ? `, ${later.length} of them no sooner than the time below` : ''}\n`;
+  if (!later.length) return first;
+  const lines = later.map(
+    (h) =>
+      `  ${h.item.id}  ${h.item.operation} ${h.item.businessKey}: sent no sooner than ${new Date(h.notBefore).toISOString()} (its last request ended ${new Date(h.lastAttemptAt).toISOString()}; retry.unknownOutcomeSettleMs of ${h.item.destination}: ${durationText(h.settleMs)})\n`,
+  );
+  return `${first}${later.length} wait until their last request can no longer land: a request of each got no answer or a 5xx, so the ERP may still be creating the record, and sent again before then it could be created twice:\n${lines.join('')}`;
 }
 
 /** What a delivery that is no dead letter is now, for the ids a dlq command was given. */
@@ -218,11 +240,25 @@ export function registerDlqCommand(program: Command): void {
           held = keyed.filter((k) => k.result === 'may-have-landed').map((k) => k.id);
           dead = dead.filter((id) => !held.includes(id));
         }
-        await store.replayDead(dead, Date.now());
+        // A create whose last request may still land (no answer, a 5xx) waits until it can no longer
+        // land, as the service's own retry does: sent at once, the ERP could be creating it twice at
+        // once. Also under a new key the operator says the ERP does not hold (--not-in-erp): a
+        // request still on its way is not in it yet. (`before`: read ahead of a new key's clearing.)
+        const replayedAt = Date.now();
+        const holds = new Map<number, HeldReplay>();
+        await store.replayDead(dead, replayedAt, (item, lastAttemptAt) => {
+          const d = config.destinations.find((x) => x.name === item.destination);
+          const settleMs = d?.retry.unknownOutcomeSettleMs ?? 0;
+          if (!d || settleMs <= 0 || !before.find((b) => b?.id === item.id)?.mayHaveLanded || !createsRecordOf(d).includes(item.operation)) return undefined;
+          const notBefore = lastAttemptAt + settleMs;
+          if (notBefore > replayedAt) holds.set(item.id, { item, lastAttemptAt, settleMs, notBefore });
+          return notBefore;
+        });
         // A state update that a newer value overtook is superseded, not sent: say so, not "queued".
         const after = await Promise.all(dead.map((id) => store.getDelivery(id)));
         const superseded = after.filter((d): d is OutboxItem => d?.status === 'superseded');
-        process.stdout.write(queuedAgainText(dead.length - superseded.length, await runningService(store, Date.now())));
+        const later = after.flatMap((d) => (d?.status === 'pending' && holds.has(d.id) ? [holds.get(d.id) as HeldReplay] : []));
+        process.stdout.write(queuedAgainText(dead.length - superseded.length, await runningService(store, Date.now()), later));
         if (superseded.length) {
           process.stdout.write(
             `${superseded.length} not sent (superseded): a newer value of the same record was already sent or is queued, and the ERP keeps that one; nothing to do, they leave the dead letters:\n`,

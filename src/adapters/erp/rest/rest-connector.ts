@@ -113,7 +113,7 @@ export class RestConnector implements ErpConnector {
       operations: REST_OPERATIONS,
       lastWriteWins: ['location.update'],
       heldWhileUnsettled: ['meter.record'],
-      createsRecord: [...LOOKED_UP_CREATES],
+      createsRecord: REST_CREATES_RECORD,
     };
     this.client = new RestClient(config, {
       ...(options.clock ? { clock: options.clock } : {}),
@@ -795,6 +795,8 @@ class PacedCall {
  * second reading.
  */
 const LOOKED_UP_CREATES: ReadonlySet<string> = new Set(['workorder.create', 'inventory.count', 'usage.post', 'meter.record']);
+/** The REST connector's `capabilities.createsRecord`, known without a connector (no secrets read): for the CLI. */
+export const REST_CREATES_RECORD: readonly string[] = [...LOOKED_UP_CREATES];
 /** The `paths` (and `on409`) key of each operation. */
 const PATH_KEYS: Readonly<Record<string, keyof RestDestinationConfig['on409']>> = {
   'location.update': 'location',

@@ -284,6 +284,23 @@ describe('SqliteStore outbox', () => {
     expect((await s.outboxStats(Date.now()))[0]).toMatchObject({ pending: 1, dead: 0 });
   });
 
+  // A dead letter was due at the replay: one whose last request may still land could be at the ERP twice at once.
+  it('replayDead: a dead letter is due when dueAt says, told when its last attempt ended (not a change made by hand), never before the replay', async () => {
+    const s = open();
+    await commit(s, [wo('K1'), wo('K2')]);
+    const [a, b] = await s.claimDue('erp', Date.now(), 10, new Set());
+    if (!a || !b) throw new Error('nothing claimed');
+    const attempt = (id: number, at: number, outcome: string): AuditRecord => ({ at, deliveryId: id, destination: 'erp', operation: 'workorder.create', erpAssetId: 'A1', idempotencyKey: 'k', attempt: 1, latencyMs: 1, outcome });
+    await s.completeAttempts([{ id: a.id, result: 'dead', error: 'timeout', mayHaveLanded: true }, { id: b.id, result: 'dead', error: 'timeout', mayHaveLanded: true }], [attempt(a.id, 1_000, 'retry'), attempt(a.id, 2_000, 'dead'), attempt(b.id, 1_500, 'dead')], 2_000);
+    await s.editDeadPayload(a.id, { title: 'edited' }, 50_000); // by hand, later: no request
+    const told: [number, number][] = [];
+    expect(await s.replayDead([a.id, b.id], 60_000, (item, lastAttemptAt) => (told.push([item.id, lastAttemptAt]), item.id === a.id ? lastAttemptAt + 120_000 : lastAttemptAt + 1_000))).toBe(2);
+    expect(told).toEqual([[a.id, 2_000], [b.id, 1_500]]);
+    expect(await s.getDelivery(a.id)).toMatchObject({ status: 'pending', nextAttemptAt: 122_000 });
+    expect(await s.getDelivery(b.id)).toMatchObject({ status: 'pending', nextAttemptAt: 60_000 }); // its time passed: due at the replay
+    expect(await s.claimDue('erp', 121_999, 10, new Set())).toEqual([expect.objectContaining({ id: b.id }) as unknown]);
+  });
+
   it('a discarded dead fact keeps its key: the same fact offered again is not queued again; retention deletes it like a delivered one', async () => {
     const s = open();
     await commit(s, [wo('A1|hot|1'), wo('A1|hot|2')]);

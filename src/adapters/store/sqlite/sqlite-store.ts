@@ -70,6 +70,8 @@ const PRUNABLE_DELIVERIES = `FROM outbox o
  */
 export const PRUNABLE_AUDIT = `FROM audit WHERE at < ?
   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = audit.delivery_id AND o.status IN ('pending', 'inflight', 'dead'))`;
+/** The audit outcomes of changes made to a dead letter by hand, which sent no request. */
+const HAND_OUTCOMES = ['edited', 'new-key', 'marked-delivered'] as const;
 /** Closed quarantine entries (param: received before). */
 const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ?`;
 
@@ -1088,18 +1090,22 @@ export class SqliteStore implements Store {
     return Promise.resolve(rows.map(toItem));
   }
 
-  replayDead(ids: readonly number[] | 'all', now: number): Promise<number> {
+  replayDead(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<number> {
     let moved = 0;
     this.tx(() => {
       const list =
         ids === 'all' ? (this.db.prepare(`SELECT id FROM outbox WHERE status = 'dead' ORDER BY id`).pluck().all() as number[]) : ids;
+      // When its last attempt ended: its newest audit row but those of changes made by hand (no
+      // request). A dead letter's audit is never pruned; without one, when it went dead (or later).
+      const lastAttempt = this.db.prepare(`SELECT max(at) FROM audit WHERE delivery_id = ? AND outcome NOT IN (${HAND_OUTCOMES.map(() => '?').join(', ')})`).pluck();
       for (const id of list) {
         const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
         if (row?.status !== 'dead') continue;
+        const due = dueAt?.(toItem(row), (lastAttempt.get(id, ...HAND_OUTCOMES) as number | null) ?? row.updated_at);
         // Attempts restart from zero, and its max age (retry.maxAgeMs) from now; the idempotency
         // key stays, so the ERP sees the same fact.
         this.db.prepare(`UPDATE outbox SET attempts = 0, enqueued_at = ? WHERE id = ?`).run(now, id);
-        this.backToPending(id, now, now, 0, null);
+        this.backToPending(id, now, due === undefined ? now : Math.max(now, due), 0, null);
         moved++;
       }
     })();
