@@ -91,7 +91,25 @@ export function standingOf(item: InventoryItem, now: number, options: InventoryC
   if (parseQuantity(asset.attributes[options.quantityAttribute]) === undefined) return 'bad-quantity';
   if (state?.seenAt === undefined) return 'unseen';
   if (!state.location) return 'unplaced';
-  return now - state.seenAt > options.freshnessMs ? 'stale' : 'counted';
+  return now - lastSeenAt(state.seenAt, state.order, options.freshnessMs) > options.freshnessMs ? 'stale' : 'counted';
+}
+
+/**
+ * When an item seen last at `seenAt` (its newest released sighting; `order` its reorder buffer) was last seen, for its
+ * freshness: sightings still waiting in the reorder window count too, each one newer than the last
+ * by no more than `freshnessMs` (a re-sighting just before the freshness ran out keeps the item
+ * counted where it is while it waits, rather than stale for a run and back once released: a -n, +n
+ * the ERP would see). Where the item is stays the released sightings' (event time wins): one after
+ * a longer gap is not taken, as once released the item is there anew from it, not still counted.
+ */
+export function lastSeenAt(seenAt: number, order: InventoryItemState['order'], freshnessMs: number): number {
+  let last = seenAt;
+  for (const waiting of order?.pending ?? []) {
+    if (waiting.t <= last) continue;
+    if (waiting.t - last > freshnessMs) break;
+    last = waiting.t;
+  }
+  return last;
 }
 
 /** Counts per destination, then per (location, SKU), of items seen within the freshness window. */

@@ -189,6 +189,42 @@ describe('an item stale for a long time, seen again', () => {
   });
 });
 
+describe('an item seen again just before its freshness runs out, the sighting still in the reorder window', () => {
+  const H = 60 * MIN;
+  const L = 10; // minutes of reorder window
+  const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 24 * H };
+  const asset = item('P-6', 'SKU-6', { quantity: '40' });
+  const ctx = { asset, destination: 'erp', now: 0 };
+  const rule = createInventoryRule({ skuAttribute: 'sku', allowedLatenessMs: L * MIN, zones, freshnessMs: 24 * H });
+  const apply = (s: InventoryItemState | undefined, ...events: PositionEvent[]) => events.reduce<InventoryItemState | undefined>((acc, e) => rule.apply(acc, e, ctx).state, s);
+  const counted = (s: InventoryItemState | undefined, at: number) => [...(countInventory([{ asset, destination: 'erp', state: s }], T0 + at * MIN, opts).get('erp')?.values() ?? [])];
+  const inBayA = [{ location: 'WH1-A', sku: 'SKU-6', quantity: 40, items: 1 }];
+  // In bay A from minute 2 (released once minute 13 came), last released sighting at minute 13.
+  const placed = apply(undefined, seen(0, 50), seen(2, 50), seen(13, 50), seen(24, 50));
+
+  it('stays counted where it is through every run, not stale for one and back (a -40, +40 the ERP would see)', () => {
+    expect(placed).toMatchObject({ location: 'WH1-A', seenAt: T0 + 13 * MIN });
+    const again = 13 + 24 * 60 - 1; // a minute before the freshness of minute 13 runs out
+    const waiting = apply(placed, seen(again, 50)); // minute 24 released, this one waits
+    expect(waiting?.seenAt).toBe(T0 + 24 * MIN);
+    const settled = apply(placed, seen(again, 50), seen(again + L, 50));
+    expect(settled?.seenAt).toBe(T0 + again * MIN);
+    // Runs after minute 24's freshness ran out, while the sighting waits, then after it is released.
+    expect(counted(waiting, 24 + 24 * 60 + 1)).toEqual(inBayA);
+    expect(counted(settled, again + L + 1)).toEqual(inBayA);
+    // Without it, the item does go stale.
+    expect(counted(placed, 24 + 24 * 60 + 1)).toEqual([]);
+  });
+
+  it('a sighting after the freshness ran out does not count it where it was before it is released (it is there anew, maybe elsewhere)', () => {
+    const late = 24 + 24 * 60 + 30; // stale for half an hour already
+    const waiting = apply(placed, seen(late, 50.01));
+    expect(waiting?.location).toBe('WH1-A');
+    expect(waiting?.order?.pending.map((p) => p.t)).toEqual([T0 + late * MIN]);
+    expect(counted(waiting, late + 1)).toEqual([]);
+  });
+});
+
 describe('counts and deliveries', () => {
   const opts = { skuAttribute: 'sku', quantityAttribute: 'quantity', freshnessMs: 60 * MIN };
   const at = (loc: string | null, min: number): InventoryItemState => ({ location: loc, seenAt: T0 + min * MIN, since: T0 });
