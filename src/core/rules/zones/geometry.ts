@@ -194,24 +194,32 @@ export function placement(shape: ZoneShape, lat: number, lng: number, marginM: n
   return 'outside';
 }
 
-/** Approximate area in m² (shoelace on a local projection), for ranking overlapping zones. */
+/**
+ * Approximate area in m² (shoelace on a local projection), for ranking overlapping zones. Each
+ * polygon (a MultiPolygon's part) is projected about the middle of its outer ring's box, holes
+ * too, and the area is rounded to 9 significant digits: the same shape with its rings started at
+ * another vertex, or run the other way round, has the same area, so zones of equal size rank by
+ * the order they are configured in, not by rounding.
+ */
 export function areaM2(shape: ZoneShape): number {
   if (shape.type === 'circle') return Math.PI * shape.radiusM * shape.radiusM;
   let total = 0;
   for (const polygon of shape.polygons) {
+    const box = boxOfRing(polygon[0] ?? []);
+    const lng0 = (box.minLng + box.maxLng) / 2;
+    const lat0 = (box.minLat + box.maxLat) / 2;
+    const kx = M_PER_DEG * Math.cos(toRad(lat0));
     polygon.forEach((ring, i) => {
-      const lat0 = ring[0]?.[1] ?? 0;
-      const kx = M_PER_DEG * Math.cos(toRad(lat0));
       let s = 0;
       for (let k = 1; k < ring.length; k++) {
         const [x1, y1] = ring[k - 1] as LngLat;
         const [x2, y2] = ring[k] as LngLat;
-        s += x1 * kx * (y2 * M_PER_DEG) - x2 * kx * (y1 * M_PER_DEG);
+        s += (x1 - lng0) * kx * ((y2 - lat0) * M_PER_DEG) - (x2 - lng0) * kx * ((y1 - lat0) * M_PER_DEG);
       }
       total += (i === 0 ? 1 : -1) * Math.abs(s / 2);
     });
   }
-  return Math.max(0, total);
+  return total > 0 ? Number(total.toPrecision(9)) : 0;
 }
 
 /**

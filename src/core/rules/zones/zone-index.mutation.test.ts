@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { placement, type Zone } from './geometry.js';
+import { areaM2, placement, type LngLat, type Zone } from './geometry.js';
 import { ZoneIndex } from './zone-index.js';
 import { square } from '../../../../test/helpers/geo.js';
 
@@ -53,5 +53,30 @@ describe('zone index: order and ties', () => {
     expect(index.best(['bay-a', 'bay-b'])?.name).toBe('bay-a');
     expect(index.best(['bay-b', 'bay-a'])?.name).toBe('bay-a');
     expect(new ZoneIndex([b, a], { hysteresisM: 0 }).best(['bay-a', 'bay-b'])?.name).toBe('bay-b');
+  });
+
+  it('of one square drawn from another corner (or the other way round), the one configured first wins', () => {
+    // Was: the area projected at each ring's first vertex's latitude, so the square started at a
+    // north corner came out smaller and won wherever it was listed.
+    const rotations = (ring: readonly LngLat[]): LngLat[][] => {
+      const open = ring.slice(0, -1);
+      const out: LngLat[][] = [];
+      for (const r of [open, [...open].reverse()])
+        for (let k = 0; k < r.length; k++) {
+          const turned = [...r.slice(k), ...r.slice(0, k)];
+          out.push([...turned, turned[0] as LngLat]);
+        }
+      return out;
+    };
+    for (const [lat, lng, side] of [[52.5, 13.4, 40], [60.1234567, -3.21, 25], [-33.87, 151.2, 1000], [0.001, 179.99, 50]] as const) {
+      const [outer] = square(lat, lng, side);
+      const drawn = rotations(outer as LngLat[]).map((ring, k): Zone => ({ name: `bay-${k}`, locationCode: `B${k}`, priority: 0, shape: { type: 'polygon', polygons: [[ring]] } }));
+      expect(new Set(drawn.map((z) => areaM2(z.shape))).size).toBe(1);
+      const names = drawn.map((z) => z.name);
+      for (const zone of drawn) {
+        const others = drawn.filter((z) => z !== zone);
+        expect(new ZoneIndex([zone, ...others], { hysteresisM: 0 }).best(names)?.name).toBe(zone.name);
+      }
+    }
   });
 });
