@@ -4,7 +4,7 @@
  * is reported with the feature it concerns, all at once, so a bad file is fixed in one pass.
  * @module
  */
-import { holeProblem, holesProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
+import { holeProblem, holesProblem, partsProblem, ringProblem, type LngLat, type Polygon, type Ring, type Zone, type ZoneShape } from './geometry.js';
 import { isReservedName, reservedNameProblem } from '../rule.js';
 
 /** Which feature properties carry the zone's fields. */
@@ -158,7 +158,20 @@ function shapeOf(geometry: unknown, properties: Json, problem: (m: string) => vo
       }
       // Which polygon a problem is in: a MultiPolygon of many parts is hard to search otherwise.
       const polygons = geometry.coordinates.map((c, k) => polygonOf(c, (m) => problem(`polygon ${k} of the MultiPolygon: ${m}`), true));
-      return polygons.every((x): x is Polygon => x !== undefined) ? { type: 'polygon', polygons } : undefined;
+      if (!polygons.every((x): x is Polygon => x !== undefined)) return undefined;
+      // Polygons overlapping each other (the same part given twice): the overlap would count twice
+      // in the zone's area, which ranks overlapping zones. Once per polygon, naming the first it overlaps.
+      let good = true;
+      for (let j = 1; j < polygons.length; j++)
+        for (let i = 0; i < j; i++) {
+          const wrong = partsProblem(polygons[i] as Polygon, polygons[j] as Polygon, `polygon ${i}`);
+          if (wrong) {
+            problem(`polygon ${j} of the MultiPolygon ${wrong}`);
+            good = false;
+            break;
+          }
+        }
+      return good ? { type: 'polygon', polygons } : undefined;
     }
     case 'Point': {
       const pos = positionOf(geometry.coordinates, problem);

@@ -294,21 +294,65 @@ export function holeProblem(outer: readonly LngLat[], hole: readonly LngLat[]): 
  * and says what to do; callers add which hole `second` is.
  */
 export function holesProblem(first: readonly LngLat[], second: readonly LngLat[], firstName = 'the other hole'): string | undefined {
-  if (sameRing(first, second)) return `is ${firstName} again; leave one of them out`;
+  const meet = ringsOverlap(first, second);
+  if (meet === 'same') return `is ${firstName} again; leave one of them out`;
+  if (meet === 'overlap') return `overlaps ${firstName}: the holes of a polygon must not overlap (the overlap would be taken off the zone's area twice, and the area ranks overlapping zones); merge them into one hole`;
+  return undefined;
+}
+
+/**
+ * Whether the insides of two closed rings overlap: `same` (the same ring, from any position,
+ * either way round), `overlap` (an edge crossing the other's, a position or an edge's midpoint
+ * strictly inside the other), else undefined (apart, or touching).
+ */
+export function ringsOverlap(first: readonly LngLat[], second: readonly LngLat[]): 'same' | 'overlap' | undefined {
+  if (sameRing(first, second)) return 'same';
   const a = boxOfRing(first);
   const b = boxOfRing(second);
   if (a.maxLng < b.minLng || b.maxLng < a.minLng || a.maxLat < b.minLat || b.maxLat < a.minLat) return undefined;
-  const overlap = `overlaps ${firstName}: the holes of a polygon must not overlap (the overlap would be taken off the zone's area twice, and the area ranks overlapping zones); merge them into one hole`;
   for (let i = 0; i + 1 < second.length; i++)
     for (let j = 0; j + 1 < first.length; j++) {
       const [p, q, r, t] = [second[i], second[i + 1], first[j], first[j + 1]] as [LngLat, LngLat, LngLat, LngLat];
-      if (orient(p, q, r) * orient(p, q, t) < 0 && orient(r, t, p) * orient(r, t, q) < 0) return overlap;
+      if (orient(p, q, r) * orient(p, q, t) < 0 && orient(r, t, p) * orient(r, t, q) < 0) return 'overlap';
     }
   // No edges crossing: one is inside the other where a position or an edge's midpoint of it is strictly inside the other.
   const strictlyIn = (x: LngLat, ring: readonly LngLat[]) => pointInRing(x[0], x[1], ring) && !onRing(x, ring);
   const anyIn = (ring: readonly LngLat[], other: readonly LngLat[]) =>
     ring.some((x, k) => strictlyIn(x, other) || (k + 1 < ring.length && strictlyIn([(x[0] + (ring[k + 1] as LngLat)[0]) / 2, (x[1] + (ring[k + 1] as LngLat)[1]) / 2], other)));
-  return anyIn(second, first) || anyIn(first, second) ? overlap : undefined;
+  return anyIn(second, first) || anyIn(first, second) ? 'overlap' : undefined;
+}
+
+/**
+ * What makes two polygons of one MultiPolygon unusable together, or undefined: the same outer ring
+ * twice, or outer rings that overlap (as {@link ringsOverlap} says) where neither lies in a hole of
+ * the other (an island in a lake is fine). A point in either is in the zone, but the area adds
+ * both, so the overlap is counted twice: the zone comes out larger than it is and loses overlaps it
+ * should win as the smaller zone. Parts may touch (a zone split at ±180°). The text names `first`
+ * as `firstName` and says what to do; callers add which polygon `second` is.
+ */
+export function partsProblem(first: Polygon, second: Polygon, firstName: string): string | undefined {
+  const [a, ...aHoles] = first;
+  const [b, ...bHoles] = second;
+  if (!a || !b) return undefined;
+  const meet = ringsOverlap(a, b);
+  if (meet === undefined) return undefined;
+  if (meet === 'same') return `is ${firstName} again (the same outer ring); leave one of them out`;
+  if (aHoles.some((h) => ringWithin(h, b)) || bHoles.some((h) => ringWithin(h, a))) return undefined;
+  return `overlaps ${firstName}: the polygons of a MultiPolygon must not overlap (the overlap would be counted twice in the zone's area, and the area ranks overlapping zones); merge them into one polygon`;
+}
+
+/** Whether `ring` lies within `outer` (every position inside or on it, no edge crossing it, every edge's midpoint inside or on it); it may touch it. */
+function ringWithin(outer: readonly LngLat[], ring: readonly LngLat[]): boolean {
+  const inOrOn = (p: LngLat) => pointInRing(p[0], p[1], outer) || onRing(p, outer);
+  for (let i = 0; i + 1 < ring.length; i++) {
+    const [p, q] = [ring[i], ring[i + 1]] as [LngLat, LngLat];
+    if (!inOrOn(p) || !inOrOn([(p[0] + q[0]) / 2, (p[1] + q[1]) / 2])) return false;
+    for (let j = 0; j + 1 < outer.length; j++) {
+      const [r, t] = [outer[j], outer[j + 1]] as [LngLat, LngLat];
+      if (orient(p, q, r) * orient(p, q, t) < 0 && orient(r, t, p) * orient(r, t, q) < 0) return false;
+    }
+  }
+  return true;
 }
 
 /** Whether two closed rings have the same positions in the same cyclic order, either way round. */

@@ -136,3 +136,38 @@ describe('ring checks: holes of one polygon that overlap each other are refused'
     expect(zonesFromGeoJson(yard(square(4.001, 52.001, 0.002), square(4.003, 52.001, 0.002))).problems).toEqual([]);
   });
 });
+
+describe('ring checks: polygons of one MultiPolygon that overlap each other are refused', () => {
+  const square = (x: number, y: number, size: number): LngLat[] => [[x, y], [x + size, y], [x + size, y + size], [x, y + size], [x, y]];
+  const plant = (...polygons: LngLat[][][]) => ({ type: 'Feature', properties: { name: 'plant', locationCode: 'P' }, geometry: { type: 'MultiPolygon', coordinates: polygons } });
+  const yard = square(4, 52, 0.01);
+
+  it('refuses the same polygon given twice, which counted its area twice: a yard twice its size, losing overlaps it should win', () => {
+    expect(zonesFromGeoJson(plant([yard], [yard]))).toEqual({ zones: [], problems: ['feature 0 ("plant"): polygon 1 of the MultiPolygon is polygon 0 again (the same outer ring); leave one of them out'] });
+    const reversed = [...yard].reverse();
+    expect(zonesFromGeoJson(plant([yard], [reversed])).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of the MultiPolygon is polygon 0 again/)]);
+    // What it did: the area twice the yard's.
+    expect(areaM2({ type: 'polygon', polygons: [[yard], [yard]] }) / areaM2({ type: 'polygon', polygons: [[yard]] })).toBeCloseTo(2, 6);
+  });
+
+  it('refuses polygons that cross, or one inside the other, naming the first it overlaps', () => {
+    const apart = square(4.02, 52, 0.01);
+    expect(zonesFromGeoJson(plant([yard], [apart], [square(4.005, 52.005, 0.01)])).problems).toEqual([
+      "feature 0 (\"plant\"): polygon 2 of the MultiPolygon overlaps polygon 0: the polygons of a MultiPolygon must not overlap (the overlap would be counted twice in the zone's area, and the area ranks overlapping zones); merge them into one polygon",
+    ]);
+    expect(zonesFromGeoJson(plant([yard], [square(4.002, 52.002, 0.001)])).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of the MultiPolygon overlaps polygon 0: /)]); // inside it
+    expect(zonesFromGeoJson(plant([square(4.002, 52.002, 0.001)], [yard])).problems).toEqual([expect.stringMatching(/^feature 0 \("plant"\): polygon 1 of the MultiPolygon overlaps polygon 0: /)]); // around it
+    // In a hole of the other, but larger than the hole.
+    expect(zonesFromGeoJson(plant([yard, square(4.004, 52.004, 0.002)], [square(4.003, 52.003, 0.004)])).problems).toEqual([expect.stringMatching(/polygon 1 of the MultiPolygon overlaps polygon 0/)]);
+  });
+
+  it('accepts polygons apart, side by side (a zone split at ±180°), or one in a hole of the other (an island)', () => {
+    expect(zonesFromGeoJson(plant([yard], [square(4.02, 52, 0.01)])).problems).toEqual([]);
+    expect(zonesFromGeoJson(plant([yard], [square(4.01, 52, 0.01)])).problems).toEqual([]);
+    expect(zonesFromGeoJson(plant([[[179.99, 0], [180, 0], [180, 0.01], [179.99, 0.01], [179.99, 0]]], [[[-180, 0], [-179.99, 0], [-179.99, 0.01], [-180, 0.01], [-180, 0]]])).problems).toEqual([]);
+    const hole = square(4.002, 52.002, 0.006);
+    expect(zonesFromGeoJson(plant([yard, hole], [square(4.003, 52.003, 0.004)])).problems).toEqual([]);
+    expect(zonesFromGeoJson(plant([square(4.003, 52.003, 0.004)], [yard, hole])).problems).toEqual([]);
+    expect(zonesFromGeoJson(plant([yard, hole], [hole])).problems).toEqual([]); // filling the hole
+  });
+});
