@@ -106,13 +106,21 @@ export function wrapBBox(b: BBox): BBox[] {
   return [b];
 }
 
-/** Grow a box by `marginM` metres on every side. */
+/**
+ * Grow a box by `marginM` metres on every side, as {@link placement} measures a polygon's band:
+ * east–west in metres at the position's own latitude, so by the degrees `marginM` spans at the
+ * latitude farthest from the equator the grown box reaches (a hair more, for rounding). A box
+ * reaching a pole, or so near one that this spans half the world, takes every longitude.
+ */
 export function expandBBox(b: BBox, marginM: number): BBox {
   if (marginM <= 0) return b;
-  const dLat = marginM / M_PER_DEG;
-  const lat = Math.max(Math.abs(b.minLat), Math.abs(b.maxLat));
-  const dLng = marginM / (M_PER_DEG * Math.max(0.01, Math.cos(toRad(Math.min(89, lat)))));
-  return { minLng: b.minLng - dLng, minLat: b.minLat - dLat, maxLng: b.maxLng + dLng, maxLat: b.maxLat + dLat };
+  const dLat = (marginM / M_PER_DEG) * (1 + 1e-9);
+  const minLat = b.minLat - dLat;
+  const maxLat = b.maxLat + dLat;
+  const far = Math.max(Math.abs(minLat), Math.abs(maxLat));
+  const dLng = far >= 90 ? Infinity : (marginM / (M_PER_DEG * Math.cos(toRad(far)))) * (1 + 1e-9);
+  if (!(dLng < 180)) return { minLng: -180, minLat: Math.max(-90, minLat), maxLng: 180, maxLat: Math.min(90, maxLat) };
+  return { minLng: b.minLng - dLng, minLat, maxLng: b.maxLng + dLng, maxLat };
 }
 
 /** Even-odd ray casting; points exactly on an edge may fall either way (hysteresis absorbs that). */

@@ -36,6 +36,23 @@ describe('zone index: the hysteresis band of a polygon far from the equator', ()
   });
 });
 
+describe('zone index: the hysteresis band of a polygon within a degree of a pole', () => {
+  it('reports a position east or west of the edge in the band, as placement does, as for a circle', () => {
+    // Was: the search box grown east-west by the degrees the margin spans at 89° at most, too
+    // narrow nearer the pole (half as wide at 89.5°): a band position there was seen as outside.
+    for (const lat of [89.5, 89.9, 89.99, -89.99, 89.9995]) {
+      const yard: Zone = { name: 'yard', locationCode: 'Y', priority: 0, shape: { type: 'polygon', polygons: [square(lat, 10, 100)] } };
+      const index = new ZoneIndex([yard], { hysteresisM: 25 });
+      for (const m of [55, 65, 74]) {
+        const lng = east(lat, 10, m);
+        expect(placement(yard.shape, lat, lng, 25)).toBe('band');
+        expect(index.locate(lat, lng)).toEqual({ inside: [], band: ['yard'] });
+        expect(index.locate(lat, 10 - (lng - 10))).toEqual({ inside: [], band: ['yard'] });
+      }
+    }
+  });
+});
+
 describe('zone index: order and ties', () => {
   it('lists the zones a position is in in configuration order, a zone too large for the grid included', () => {
     // Mutation: the names not sorted by configuration order (large zones come after the grid's).
