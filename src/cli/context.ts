@@ -9,7 +9,7 @@ import { replaceFile } from './replace-file.js';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Logger } from 'pino';
-import { ConfigError, UsageError } from '../core/errors/errors.js';
+import { ConfigError, NotFoundError, UsageError } from '../core/errors/errors.js';
 import { parseDuration } from '../config/duration.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -142,9 +142,9 @@ export function debugOn(env: Readonly<Record<string, string | undefined>> = proc
 }
 
 /**
- * A delivery or quarantine entry id that names nothing: a failure (exit 1), not a usage error. Whether
- * an id exists is a fact of the store (pruned, or never there), found only by reading it, as whether
- * it is a dead letter or open is; the commands that act on several ids act on the rest and exit 1.
+ * A delivery or quarantine entry id that names nothing, said while the command goes on: a failure
+ * (exit 1), as a {@link NotFoundError} is; the commands that act on several ids act on the rest and
+ * exit 1.
  */
 export function noneFound(message: string): void {
   process.stderr.write(`error: ${message}\n`);
@@ -152,6 +152,11 @@ export function noneFound(message: string): void {
 }
 
 export function reportError(err: unknown): number {
+  // A name or id that names nothing: a failure (1), said as plainly as a usage error.
+  if (err instanceof NotFoundError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return 1;
+  }
   if (err instanceof ConfigError || err instanceof UsageError || err instanceof CsvError || err instanceof StoreBusyError || err instanceof StoreUpgradeBusyError) {
     process.stderr.write(`error: ${err.message}\n`);
     return 2;
@@ -207,10 +212,10 @@ export function writeOut(file: string, text: string, storePath?: string): void {
   }
 }
 
-/** A `--destination` the config does not name: refused (exit 2) with the names it does. */
+/** A `--destination` the config does not name: refused (exit 1, {@link NotFoundError}) with the names it does. */
 export function checkDestination(config: Config, name: string): void {
   const names = config.destinations.map((d) => d.name);
-  if (!names.includes(name)) throw new UsageError(`no destination "${name}" in the config (destinations: ${names.join(', ')})`);
+  if (!names.includes(name)) throw new NotFoundError(`no destination "${name}" in the config (destinations: ${names.join(', ')})`);
 }
 
 /**

@@ -74,6 +74,8 @@ export const CHECKPOINT_JOB = 'checkpoint';
 export interface JobResult {
   readonly exitCode: number;
   readonly output: string;
+  /** What the CLI prints on stderr (an error, progress notes), apart from `output`. */
+  readonly errors?: string;
 }
 /** A job the CLI may ask the running service to run (it owns the store and the pipeline state). */
 export type Job = (args: unknown, signal: AbortSignal) => Promise<JobResult>;

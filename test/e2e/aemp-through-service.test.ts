@@ -54,11 +54,11 @@ describe('aemp commands through the running service', () => {
 
     // A provider the config does not have is refused at once, not after asking the service and waiting for it.
     const bad = await runCli(['aemp', 'pull', '--provider', 'nope', '-c', cfg.path]);
-    expect(bad.code).toBe(2);
+    expect(bad.code).toBe(1); // a name that names nothing is a failure (1)
     expect(bad.stderr).toBe('error: no telematics provider named "nope"; configured: trackunit\n');
     expect(bad.stdout).toBe('');
     const badFetch = await runCli(['aemp', 'equipment', 'PIN-1', '--provider', 'nope', '-c', cfg.path]);
-    expect([badFetch.code, badFetch.stderr]).toEqual([2, 'error: no telematics provider named "nope"; configured: trackunit\n']);
+    expect([badFetch.code, badFetch.stderr]).toEqual([1, 'error: no telematics provider named "nope"; configured: trackunit\n']);
 
     // History for the matched machines, without stopping ingest: the service runs the backfill too.
     const from = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);

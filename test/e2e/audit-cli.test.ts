@@ -46,9 +46,9 @@ describe('assetbridge audit', () => {
 
     for (const json of [[], ['--json']]) {
       const unknown = await runCli(['audit', '--asset', 'NOPE', ...json, '-c', path]);
-      expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 2, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
+      expect({ code: unknown.code, stderr: unknown.stderr.trim() }).toEqual({ code: 1, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
       const nowhere = await runCli(['audit', '--destination', 'nope', ...json, '-c', path]);
-      expect({ code: nowhere.code, stderr: nowhere.stderr.trim() }).toEqual({ code: 2, stderr: 'error: no destination "nope" in the config (destinations: erp)' });
+      expect({ code: nowhere.code, stderr: nowhere.stderr.trim() }).toEqual({ code: 1, stderr: 'error: no destination "nope" in the config (destinations: erp)' });
     }
 
     for (const [args, message] of [

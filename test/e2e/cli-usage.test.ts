@@ -62,19 +62,56 @@ describe('commands that only look at what ran', () => {
 });
 
 describe('names that match nothing', () => {
-  it('dlq list, audit and assets unmatched refuse a destination or provider the config does not name instead of answering "nothing"', async () => {
-    const { path, dir } = writeConfig({ ...base, telematics });
-    await new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false }).close();
-    for (const [args, message] of [
-      [['dlq', 'list', '--destination', 'nope'], 'no destination "nope" in the config (destinations: erp)'],
-      [['audit', '--destination', 'nope'], 'no destination "nope" in the config (destinations: erp)'],
-      [['assets', 'unmatched', '--provider', 'nope'], 'no telematics provider named "nope"; configured: trackunit'],
-    ] as const) {
+  // A name or id that names nothing is a failure (1) in every command, as a delivery or quarantine
+  // id that names nothing is; asset, destination and provider names were usage errors (2).
+  it('every command exits 1 for an asset, destination, provider, zone, rule, work order, review entry, delivery or quarantine id that names nothing, naming those there are', async () => {
+    const { path, dir } = writeConfig((d) => ({
+      ...base,
+      store: { path: join(d, 'ab.db') },
+      telematics,
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: {
+        zones: { inline: [{ name: 'YARD', locationCode: '1000/0001', circle: { lat: 52.5, lng: 13.4, radiusM: 200 } }] },
+        maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } },
+        inventory: { skuAttribute: 'sku' },
+        depreciation: {},
+      },
+    }));
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    await store.upsertAssets([{ asset: { erpAssetId: 'EQ-1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
+    await store.close();
+    writeFileSync(join(dir, 'events.jsonl'), '{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T09:00:00Z","operatingHours":12}\n');
+    const cases: [readonly string[], string][] = [
+      [['dlq', 'list', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
+      [['dlq', 'show', '999'], 'error: no delivery 999'],
+      [['quarantine', 'show', '999'], 'error: no quarantine entry 999'],
+      [['audit', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
+      [['audit', '--asset', 'NOPE'], 'error: no asset "NOPE" in the registry'],
+      [['audit', '--delivery', '999'], 'error: no delivery 999'],
+      [['inventory', 'counts', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
+      [['inventory', 'items', '--destination', 'nope'], 'error: no destination "nope" in the config (destinations: erp)'],
+      [['assets', 'unmatched', '--provider', 'nope'], 'error: no telematics provider named "nope"; configured: trackunit'],
+      [['assets', 'confirm', 'nope:X', 'EQ-1'], 'error: no review entry "nope:X"'],
+      [['assets', 'meters', '--asset', 'NOPE'], 'error: no asset "NOPE" in the registry'],
+      [['assets', 'reset-meter', 'NOPE', '--hours', '0'], 'error: no asset "NOPE" in the registry'],
+      [['maintenance', 'status', '--asset', 'NOPE'], 'error: no asset "NOPE" in the registry'],
+      [['maintenance', 'complete', 'EQ-1|svc-10hh|10h@b0', '--hours', '10'], 'names rule "svc-10hh", which is not a maintenance rule of this config (rules: svc-10h)'],
+      [['maintenance', 'complete', 'EQ-1|svc-10h|99h@b0', '--hours', '10'], 'error: "EQ-1|svc-10h|99h@b0" names no work order assetbridge knows'],
+      [['maintenance', 'complete', 'NOPE|svc-10h|10h@b0', '--hours', '10', '--force'], 'error: no asset "NOPE" in the registry'],
+      [['depreciation', 'preview', '--period', '2026-10', '--asset', 'NOPE'], 'error: no asset "NOPE"'],
+      [['depreciation', 'refile', '--asset', 'NOPE'], 'error: no asset "NOPE"'],
+      [['zones', 'occupancy', '--zone', 'NOPE'], 'error: no zone "NOPE" is configured'],
+      [['rules', 'test', '--events', join(dir, 'events.jsonl'), '--trace', 'NOPE'], "error: --trace NOPE: no asset has that ERP id or identifier; see 'assetbridge assets list'"],
+    ];
+    for (const [args, message] of cases) {
       const r = await runCli([...args, '-c', path]);
-      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 2, stderr: expect.stringContaining(message) as unknown });
+      expect({ args, code: r.code, stderr: r.stderr }).toEqual({ args, code: 1, stderr: expect.stringContaining(message) as unknown });
     }
     expect((await runCli(['dlq', 'list', '--destination', 'erp', '-c', path])).stdout).toBe('no dead letters\n');
-  });
+    // The README says so.
+    const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
+    expect(readme).toContain('a name or id that names nothing is a failure (1) in every command');
+  }, 120_000);
 });
 
 describe('files and ports', () => {

@@ -71,7 +71,7 @@ describe('a service started after the depreciation calendar changed', () => {
     expect((await meter('2026-12-02T12:00:00Z', 1625)).status).toBe(202);
     expect((await meter('2026-12-02T12:01:00Z', 1625.1)).status).toBe(202); // releases the one before (rules.allowedLateness)
     const unknown = await runCli(['depreciation', 'refile', '--asset', 'NOPE', '-c', cfg.path]);
-    expect({ code: unknown.code, stderr: unknown.stderr }).toMatchObject({ code: 2, stderr: expect.stringContaining('no asset "NOPE"') as unknown });
+    expect({ code: unknown.code, stderr: unknown.stderr }).toMatchObject({ code: 1, stderr: expect.stringContaining('error: no asset "NOPE"') as unknown });
     expect(await svc.stop()).toBe(0);
     svc = undefined;
 

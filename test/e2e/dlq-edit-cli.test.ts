@@ -284,7 +284,7 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     expect(r.stdout).toContain('1 dead letter(s) queued again');
     expect(await deadListed(path)).toEqual([ids.erp]);
     const typo = await runCli(['dlq', 'discard', '--all', '--destination', 'ERP2', '-c', path]);
-    expect(typo.code).toBe(2);
+    expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('no destination "ERP2" in the config (destinations: erp, crm)');
     const d = await runCli(['dlq', 'discard', '--all', '--destination', 'erp', '-c', path]);
     expect(d.stdout).toContain('discarded 1 dead letter(s)');
@@ -297,7 +297,7 @@ describe('assetbridge dlq replay|discard --all --destination', () => {
     expect(d.stdout).toBe('discarded 1 dead letter(s)\n');
     expect(await deadListed(path)).toEqual([ids.crm]);
     const typo = await runCli(['dlq', 'replay', '--all', '--destination', 'CRM2', '-c', path]);
-    expect(typo.code).toBe(2);
+    expect(typo.code).toBe(1);
     expect(typo.stderr).toContain('no destination "CRM2" in the config (destinations: erp, crm)');
   });
 

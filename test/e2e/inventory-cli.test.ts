@@ -105,7 +105,7 @@ describe('inventory sync through the service and the CLI', () => {
 
   it('says what to do when asked for a destination that is not configured', async () => {
     const r = await runCli(['inventory', 'counts', '--destination', 'nope', '-c', cfg.path], env);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--destination "nope" is not configured; destinations: erp');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('error: no destination "nope" in the config (destinations: erp)\n');
   });
 });

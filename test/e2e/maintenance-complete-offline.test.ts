@@ -73,7 +73,7 @@ describe('maintenance complete without a running service', () => {
   it('refuses a key that names no work order it knows (a typo), listing the open ones, and records nothing', async () => {
     const { cfg, status, quarantined } = await ranBefore();
     const r = await runCli(['maintenance', 'complete', 'EQ-9|svc-10h|10h@b9', '--hours', '11', '-c', cfg.path]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1); // a key that names nothing: a failure, not a usage error
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('"EQ-9|svc-10h|10h@b9" names no work order assetbridge knows');
     expect(r.stderr).toContain(`open work orders of EQ-9: ${KEY}`);
@@ -89,13 +89,13 @@ describe('maintenance complete without a running service', () => {
   it('refuses an asset id not in the registry before submitting anything: nothing lands in quarantine', async () => {
     const { cfg, quarantined } = await ranBefore();
     const r = await runCli(['maintenance', 'complete', 'EQ-99|svc-10h|10h@b0', '--hours', '1', '-c', cfg.path]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('no asset "EQ-99" in the registry');
     expect(r.stderr).toContain('did you mean EQ-9?');
     // Not even with --force: the pipeline could only quarantine it.
     const forced = await runCli(['maintenance', 'complete', 'EQ-99|svc-10h|10h@b0', '--hours', '1', '--force', '-c', cfg.path]);
-    expect(forced.code).toBe(2);
+    expect(forced.code).toBe(1);
     expect(forced.stderr).toContain('no asset "EQ-99" in the registry');
     expect(await quarantined()).toEqual([]);
   });
@@ -134,7 +134,7 @@ describe('maintenance complete without a running service', () => {
   it('takes a key known nowhere with --force (a work order assetbridge never opened, or forgot)', async () => {
     const { cfg, status } = await ranBefore({ state: false, outbox: false });
     const refused = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '-c', cfg.path]);
-    expect(refused.code).toBe(2);
+    expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('no open work orders of EQ-9');
     const r = await runCli(['maintenance', 'complete', KEY, '--hours', '11', '--force', '-c', cfg.path]);
     expect(r.stderr).toBe('');

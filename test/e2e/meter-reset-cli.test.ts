@@ -46,10 +46,12 @@ describe('assets reset-meter', () => {
       [['TRUCK-7', '--km', 'x'], 'is not a reading'],
       [['TRUCK-7', '--km', '1', '--at', 'yesterday'], 'is not a date and time with a zone'],
       [['TRUCK-7', '--km', '1', '--at', '2099-01-01T00:00:00Z'], 'is in the future'],
-      [['NOPE', '--km', '1'], 'no asset "NOPE" in the registry'],
     ] as const) {
       const bad = await runCli(['assets', 'reset-meter', ...args, '-c', cfg.path]);
       expect({ code: bad.code, stderr: bad.stderr }).toEqual({ code: 2, stderr: expect.stringContaining(message) as unknown });
     }
+    // An asset that is not there: a failure (1), as every name that names nothing is.
+    const unknown = await runCli(['assets', 'reset-meter', 'NOPE', '--km', '1', '-c', cfg.path]);
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({ code: 1, stderr: expect.stringContaining('no asset "NOPE" in the registry') as unknown });
   });
 });

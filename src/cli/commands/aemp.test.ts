@@ -138,7 +138,7 @@ describe('aemp pull', () => {
     const jobs = new Map(aempJobs({ configs: t.deps.configs, store: t.store, sink: t.sink, fetch: t.deps.fetch!, clock: t.clock, sleep: t.clock.sleep }));
     const pull = jobs.get(AEMP_PULL_JOB)!;
     const bad = (await pull({ provider: 'nope' }, new AbortController().signal)) as { exitCode: number; output: string; errors?: string };
-    expect(bad).toEqual({ exitCode: 2, output: '', errors: 'error: no telematics provider named "nope"; configured: trackunit\n' });
+    expect(bad).toEqual({ exitCode: 1, output: '', errors: 'error: no telematics provider named "nope"; configured: trackunit\n' });
     // A pull that stops for the budget says so on stderr; stdout holds only the JSON summary.
     expect((await pull({}, new AbortController().signal)).exitCode).toBe(0);
     const stopped = (await pull({ wait: false, restart: true, json: true }, new AbortController().signal)) as { exitCode: number; output: string; errors?: string };

@@ -20,7 +20,7 @@ import { parseDuration } from '../../config/duration.js';
 import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { Config } from '../../config/schema.js';
 import { MAX_TIME_SERIES_CONCURRENCY, unknownElementProblem, type TelematicsConfig } from '../../config/telematics-schema.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import type { CanonicalEvent } from '../../core/model/events.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IngestSink } from '../../ports/source.js';
@@ -70,7 +70,7 @@ function pickProviders(configs: readonly TelematicsConfig[], name: string | unde
   const indexed = configs.map((config, index) => ({ config, index }));
   if (name !== undefined) {
     const hit = indexed.filter((p) => p.config.name === name);
-    if (!hit.length) throw new UsageError(`no telematics provider named "${name}"; configured: ${configs.map((c) => c.name).join(', ')}`);
+    if (!hit.length) throw new NotFoundError(`no telematics provider named "${name}"; configured: ${configs.map((c) => c.name).join(', ')}`);
     return hit;
   }
   if (!all && indexed.length > 1) throw new UsageError(`several telematics providers are configured (${configs.map((c) => c.name).join(', ')}); choose one with --provider`);
@@ -525,9 +525,10 @@ function commandJob<A>(deps: JobDeps, run: (deps: AempCommandDeps, args: A) => P
     try {
       return result(await run({ ...deps, out, err, isTTY: false, signal }, args as A));
     } catch (e) {
-      if (!(e instanceof UsageError)) throw e;
+      // A provider the config does not name is a failure (1), as the command says it; a usage error is 2.
+      if (!(e instanceof UsageError || e instanceof NotFoundError)) throw e;
       err(`error: ${e.message}\n`);
-      return result(2);
+      return result(e instanceof NotFoundError ? 1 : 2);
     }
   };
 }

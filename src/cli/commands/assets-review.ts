@@ -18,7 +18,7 @@ import { serviceIsRunning } from './quarantine.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { telematicsConfigs } from './aemp.js';
 import { reportIdentityReload } from './assets.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError } from '../../core/errors/errors.js';
 
 const at = (t: number): string => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -55,7 +55,7 @@ export async function unmatchedCommand(
   }
   // A typo in the name would read as "every machine matched" (a provider removed from the config may still have entries).
   if (!entries.length && opts.provider !== undefined && deps.providers && !deps.providers.includes(opts.provider)) {
-    throw new UsageError(`no telematics provider named "${opts.provider}"; configured: ${deps.providers.join(', ') || '(none)'}`);
+    throw new NotFoundError(`no telematics provider named "${opts.provider}"; configured: ${deps.providers.join(', ') || '(none)'}`);
   }
   if (opts.json) {
     deps.out(`${toJson(entries.map((e) => ({ id: reviewId(e.provider, e.key), ...e, ...(matchesNow.has(e) ? { matchesNow: matchesNow.get(e) } : {}), message: { ...e.message, payload: undefined } })))}\n`);

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError } from '../../core/errors/errors.js';
 import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
 import { assetNameHint } from './asset-name.js';
 
@@ -47,7 +47,7 @@ export function registerAuditCommand(program: Command): void {
           if (opts.destination !== undefined) checkDestination(config, opts.destination);
           const assets = opts.asset !== undefined ? await store.listAssets() : [];
           if (opts.asset !== undefined && !assets.some((a) => a.asset.erpAssetId === opts.asset))
-            throw new UsageError(`no asset "${opts.asset}" in the registry, and no attempts for it${assetNameHint(assets, opts.asset) || "; see 'assetbridge assets list'"}`);
+            throw new NotFoundError(`no asset "${opts.asset}" in the registry, and no attempts for it${assetNameHint(assets, opts.asset) || "; see 'assetbridge assets list'"}`);
         }
         if (opts.json) {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);

@@ -155,7 +155,7 @@ describe('the re-file as a job of the running service', () => {
   const d = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } }).depreciation as DepreciationConfig;
   const inline = { exclusively: <T>(fn: (forget: (id: string) => void) => Promise<T>) => fn(() => undefined), checkpoint: () => Promise.resolve() };
 
-  it('re-files under the service’s calendar, with a note when the command’s config file names another; an unknown asset is a usage error (2)', async () => {
+  it('re-files under the service’s calendar, with a note when the command’s config file names another; an unknown asset is a failure (1), said on stderr', async () => {
     const cfg = await setup();
     const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
     try {
@@ -165,7 +165,7 @@ describe('the re-file as a job of the running service', () => {
       expect(dry.output).toMatch(/^EQ-1: would re-file from monthly Europe\/Berlin under monthly UTC\n/);
       expect((await job({ dryRun: true }, new AbortController().signal)).output).toBe(dry.output); // it changed nothing
       const unknown = await job({ asset: 'NOPE' }, new AbortController().signal);
-      expect(unknown).toEqual({ exitCode: 2, output: expect.stringMatching(/^no asset "NOPE"/) as unknown });
+      expect(unknown).toEqual({ exitCode: 1, output: '', errors: expect.stringMatching(/^error: no asset "NOPE"/) as unknown });
       const r = await job({ calendar: monthlyCalendar('Europe/Berlin').fingerprint }, new AbortController().signal);
       expect(r.exitCode).toBe(0);
       expect(r.output).toMatch(/^note: this service runs with another depreciation calendar \(monthly UTC\) than the config file given \(monthly Europe\/Berlin\): it re-files under its own; restart it to run with the file's, then re-file\nEQ-1: re-filed from monthly Europe\/Berlin under monthly UTC\n/);

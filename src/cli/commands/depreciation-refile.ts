@@ -17,7 +17,7 @@ import { createApp, configLogger } from '../../app.js';
 import type { Job } from '../../engine/engine.js';
 import type { Ingestor } from '../../engine/ingestor.js';
 import { logLevel } from '../../adapters/log/logger.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { calendarOf } from '../../core/rules/index.js';
 import { customCalendar, monthlyCalendar, stampCalendar, type PeriodCalendar } from '../../core/rules/depreciation/calendar.js';
 import { parseLedger, type UsageLedger } from '../../core/rules/depreciation/posting.js';
@@ -81,7 +81,7 @@ export async function planRefile(store: Store, d: DepreciationConfig, asset?: st
   let assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, d.appliesTo));
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (!assets.length) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
+    if (!assets.length) throw new NotFoundError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
   const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
@@ -171,7 +171,7 @@ async function refileAll(store: Store, d: DepreciationConfig, asset: string | un
 /**
  * `depreciation refile` as a job of the running service, under the calendar it runs with: with
  * intake held (messages wait, not acked), so no event of a re-filed asset is decided on the state
- * it replaces. Exit code 1 when a held asset was not re-filed, 2 for an unknown asset.
+ * it replaces. Exit code 1 when a held asset was not re-filed or `asset` names none (said in `errors`), 2 for a usage error.
  */
 export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' | 'checkpoint'>, d: DepreciationConfig): Job {
   return async (args, signal) => {
@@ -194,6 +194,8 @@ export function refileJob(store: Store, ingestor: Pick<Ingestor, 'exclusively' |
       return { exitCode: list.some((r) => !r.notHeld && !applied.has(r.erpAssetId)) ? 1 : 0, output: note + formatRefile(list, now, false, only !== undefined, applied, details === true) };
     } catch (err) {
       if (err instanceof UsageError) return { exitCode: 2, output: `${err.message}\n` };
+      // An asset that is not there: a failure (1), said on stderr as the command says it.
+      if (err instanceof NotFoundError) return { exitCode: 1, output: '', errors: `error: ${err.message}\n` };
       // Ctrl-C on the command (or the service stopping) while it planned: nothing was written.
       if (signal?.aborted) return { exitCode: 1, output: `${note}interrupted before anything was re-filed: run the same command again\n` };
       throw err;
@@ -290,6 +292,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       if (viaService) {
         if (viaService.exitCode === 2) throw new UsageError(viaService.output.trim());
         process.stdout.write(viaService.output);
+        if (viaService.errors !== undefined) process.stderr.write(viaService.errors);
         process.exitCode = viaService.exitCode;
         return;
       }

@@ -14,7 +14,7 @@
  */
 import type { Command } from 'commander';
 import { durationText } from '../../config/duration.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
 import { calendarOf } from '../../core/rules/index.js';
 import type { Period } from '../../core/rules/depreciation/calendar.js';
@@ -87,7 +87,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     now,
     { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
   );
-  if (asset !== undefined && lines.length === 0) throw new UsageError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset)}`);
+  if (asset !== undefined && lines.length === 0) throw new NotFoundError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset)}`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   return lines;

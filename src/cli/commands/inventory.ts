@@ -17,7 +17,7 @@ import { UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
 import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
-import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
+import { action, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
@@ -30,10 +30,9 @@ function inventoryOf(config: Config): InventorySyncOptions {
   return options;
 }
 
-/** A `--destination` that names no configured destination is a usage error that lists them. */
-function checkDestination(config: Config, name: string | undefined): void {
-  const names = config.destinations.map((d) => d.name);
-  if (name !== undefined && !names.includes(name)) throw new UsageError(`--destination "${name}" is not configured; destinations: ${names.join(', ')}`);
+/** A `--destination` that names no configured destination: refused as every command refuses it (exit 1), with those there are. */
+function checkDestinationOption(config: Config, name: string | undefined): void {
+  if (name !== undefined) checkDestination(config, name);
 }
 
 export interface CountFilter {
@@ -226,7 +225,7 @@ export function registerInventoryCommand(program: Command): Command {
           ...(opts.location !== undefined ? { location: opts.location } : {}),
           ...(opts.sku !== undefined ? { sku: opts.sku } : {}),
         };
-        checkDestination(config, opts.destination);
+        checkDestinationOption(config, opts.destination);
         const all = await inventoryReport(store, options, Date.now(), filter);
         await warnOfLeftIngestLog(store, SIGHTINGS_LACK);
         const report = filterReport(all, filter);
@@ -261,7 +260,7 @@ export function registerInventoryCommand(program: Command): Command {
       checkOutputOptions(opts, CSV_OUTPUT);
       await withContext(opts.config, async ({ config, store }) => {
         const options = inventoryOf(config);
-        checkDestination(config, opts.destination);
+        checkDestinationOption(config, opts.destination);
         const filter: ItemFilter = {
           ...(opts.destination !== undefined ? { destination: opts.destination } : {}),
           ...(opts.location !== undefined ? { location: opts.location } : {}),

@@ -16,7 +16,7 @@ import { configuredAssets } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
 import { completionMeter, formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
@@ -41,7 +41,7 @@ export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, as
   let assets = await store.listAssetRecords();
   if (asset !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (assets.length === 0) throw new UsageError(`no asset "${asset}" in the registry${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
+    if (assets.length === 0) throw new NotFoundError(`no asset "${asset}" in the registry${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   // One asset asked for: only its marks (a fleet's are hundreds of thousands of keys).
@@ -192,7 +192,7 @@ export function checkWorkOrderRule(businessKey: string, rules: RulesConfig): voi
   const names = [...(m?.thresholds ?? []), ...(m?.serviceIntervals ?? []), ...(m?.calendarIntervals ?? []), ...(m?.alerts ?? [])].map((r) => r.name);
   if (names.includes(key.rule)) return;
   if (names.length === 0) throw new UsageError(`"${businessKey}" names rule "${key.rule}", but no maintenance rules are configured (rules.maintenance)`);
-  throw new UsageError(`"${businessKey}" names rule "${key.rule}", which is not a maintenance rule of this config (rules: ${names.join(', ')}); 'assetbridge maintenance status' lists the work orders`);
+  throw new NotFoundError(`"${businessKey}" names rule "${key.rule}", which is not a maintenance rule of this config (rules: ${names.join(', ')}); 'assetbridge maintenance status' lists the work orders`);
 }
 
 /** What the store knows of the work order a hand completion names. */
@@ -251,7 +251,7 @@ export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowled
     const lower = asset.toLowerCase();
     const similar = closestFirst(asset, known.assetIds.filter((id) => editDistance(lower, id.toLowerCase()) <= 2 || id.toLowerCase().includes(lower) || lower.includes(id.toLowerCase())));
     const hint = similar.length ? `did you mean ${listed(similar, 5)}? ` : '';
-    throw new UsageError(`no asset "${asset}" in the registry (the asset of "${businessKey}"); ${hint}'assetbridge maintenance status' lists the work orders per asset, 'assetbridge assets list' the assets`);
+    throw new NotFoundError(`no asset "${asset}" in the registry (the asset of "${businessKey}"); ${hint}'assetbridge maintenance status' lists the work orders per asset, 'assetbridge assets list' the assets`);
   }
   if (known.opened || force) return;
   const closed = (w: WorkOrderRecord) => w.status === 'completed' || w.status === 'cancelled';
@@ -263,7 +263,7 @@ export function checkKnownWorkOrder(businessKey: string, known: WorkOrderKnowled
   const candidates =
     (open.length ? `open work orders of ${asset}: ${listed(open, 5)}` : `no open work orders of ${asset}${done.length ? `; closest completed or cancelled: ${listed(done, 3)}` : ''}`) +
     (older.length ? `; other work orders assetbridge opened for ${asset} (beyond what its maintenance state keeps): ${listed(older, 5)}` : '');
-  throw new UsageError(
+  throw new NotFoundError(
     `"${businessKey}" names no work order assetbridge knows (none was opened under that key, and ${asset}'s maintenance state holds none); ${candidates}. ` +
       `Check the key with 'assetbridge maintenance status --asset ${asset}'; for a work order assetbridge did not open (made in the ERP by hand) or no longer remembers (its outbox row pruned by store.retention.deliveredFacts), add --force`,
   );

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { readAmount } from '../../core/rules/depreciation/inputs.js';
 import type { MeterFlag, MeterSyncState } from '../../core/rules/meter-sync.js';
 import type { Store } from '../../ports/store.js';
@@ -54,7 +54,7 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
 export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
   let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   if (opts.asset !== undefined) {
-    if (!ids.includes(opts.asset)) throw new UsageError(`no asset "${opts.asset}" in the registry${assetNameHint(await store.listAssets(), opts.asset) || "; see 'assetbridge assets list'"}`);
+    if (!ids.includes(opts.asset)) throw new NotFoundError(`no asset "${opts.asset}" in the registry${assetNameHint(await store.listAssets(), opts.asset) || "; see 'assetbridge assets list'"}`);
     ids = [opts.asset];
   }
   const states = await store.loadRuleStates(ids, ['meter']);
@@ -156,7 +156,7 @@ export function registerMetersCommand(program: Command): void {
         },
         { existingStore: true },
       );
-      if (!known) throw new UsageError(`no asset "${erpAssetId}" in the registry${hint || "; see 'assetbridge assets list'"}`);
+      if (!known) throw new NotFoundError(`no asset "${erpAssetId}" in the registry${hint || "; see 'assetbridge assets list'"}`);
       // Run twice by mistake (each run declares a new meter "now"), the hours read between the two would count on both meters.
       const t = Date.parse(event.eventTime as string);
       if (lastReset !== undefined && !opts.again && Math.abs(t - lastReset) < RECENT_RESET_H * 3_600_000) {

@@ -5,7 +5,7 @@
  * prints. The command itself (files, progress, options) is in rules.ts.
  * @module
  */
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError } from '../../core/errors/errors.js';
 import { IdentityIndex } from '../../core/identity/resolver.js';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
@@ -548,7 +548,7 @@ export function thresholdGaps(thresholds: readonly ThresholdRule[], before: Stat
 function tracedAsset(assets: readonly AssetWithIdentifiers[], name: string): string {
   const key = name.trim().toUpperCase();
   const found = assets.find((a) => a.asset.erpAssetId.toUpperCase() === key) ?? assets.find((a) => a.identifiers.some((i) => i.value.trim().toUpperCase() === key));
-  if (!found) throw new UsageError(`--trace ${name}: no asset has that ERP id or identifier; see 'assetbridge assets list'`);
+  if (!found) throw new NotFoundError(`--trace ${name}: no asset has that ERP id or identifier; see 'assetbridge assets list'`);
   return found.asset.erpAssetId;
 }
 

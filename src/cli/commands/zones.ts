@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { UsageError } from '../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { editDistance } from '../../core/edit-distance.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { parseJsonText } from '../../core/json-text.js';
@@ -160,7 +160,7 @@ export function formatOccupancy(occupancy: readonly ZoneOccupancy[], zone?: stri
   const o = occupancy.find((x) => x.zone === zone);
   const gone = o ? undefined : unconfigured.find((x) => x.zone === zone);
   if (gone) return `${gone.zone} (no longer configured): ${gone.inside} inside, ${gone.entering} arriving; they leave it at their next fixes\n${gone.assets.length ? assetTable(gone.assets) : ''}${elsewhereLine(gone)}`;
-  if (!o) throw new UsageError(unknownZoneMessage(zone, occupancy.map((x) => x.zone)));
+  if (!o) throw new NotFoundError(unknownZoneMessage(zone, occupancy.map((x) => x.zone)));
   if (o.assets.length === 0) return `no assets in ${o.zone} (${o.locationCode})\n${elsewhereLine(o)}`;
   return `${o.zone} (${o.locationCode}): ${o.inside} inside, ${o.entering} arriving\n${assetTable(o.assets)}${elsewhereLine(o)}`;
 }
@@ -320,7 +320,7 @@ export function registerZonesCommand(program: Command): Command {
         const { zones: occupancy, unconfigured } = await loadOccupancy(store, rulesConfigOf(config));
         await warnOfLeftIngestLog(store, 'their positions are not in the stored zone state yet, so who is in which zone may be behind');
         const known = (z: string) => occupancy.some((o) => o.zone === z) || unconfigured.some((o) => o.zone === z);
-        if (opts.zone !== undefined && !known(opts.zone)) throw new UsageError(unknownZoneMessage(opts.zone, occupancy.map((x) => x.zone)));
+        if (opts.zone !== undefined && !known(opts.zone)) throw new NotFoundError(unknownZoneMessage(opts.zone, occupancy.map((x) => x.zone)));
         const shown = opts.zone === undefined ? occupancy : occupancy.filter((o) => o.zone === opts.zone);
         // Zones no longer configured: after the configured ones, with no location code (in JSON `configured: false`).
         const gone = opts.zone === undefined ? unconfigured : unconfigured.filter((o) => o.zone === opts.zone);

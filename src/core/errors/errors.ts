@@ -28,9 +28,22 @@ export class ConfigError extends AssetbridgeError {
   }
 }
 
-/** A user-facing error from a command: bad arguments, missing files, unknown names (a delivery or quarantine id that names nothing is exit 1 instead: see `noneFound`). */
+/** A user-facing error from a command: bad arguments, missing files, options that contradict each other (exit 2). A name or id that names nothing is a {@link NotFoundError} instead. */
 export class UsageError extends AssetbridgeError {
   readonly code = 'USAGE';
+}
+
+/**
+ * A name or id given to a command that names nothing: an asset the registry does not hold, a
+ * destination, telematics provider, zone or maintenance rule the config does not name, a review
+ * entry, a work order, a delivery or quarantine entry. A failure (exit 1), not a usage error (2):
+ * the command line is well-formed, and whether the name exists is a fact of the store or the config
+ * that only looking it up tells (a typo, a pruned record, an asset not imported yet), as whether a
+ * dead letter is in the wrong state is. The message says what was looked for and where to see the
+ * names there are.
+ */
+export class NotFoundError extends AssetbridgeError {
+  readonly code = 'NOT_FOUND';
 }
 
 /** Base of the delivery taxonomy. `status` and `responseBody` are kept for the audit trail. */

@@ -13,7 +13,7 @@
  * which win over identifier matching on later pulls).
  * @module
  */
-import { UsageError } from '../../../core/errors/errors.js';
+import { NotFoundError, UsageError } from '../../../core/errors/errors.js';
 import type { SourceIdentifier } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
 import { EquipmentMatcher, type MatchCandidate } from '../../../core/telematics/equipment-match.js';
@@ -203,7 +203,7 @@ export async function confirmReview(
   if (!target) {
     const similar = assets.filter((a) => a.asset.erpAssetId.toLowerCase().includes(erpAssetId.toLowerCase())).slice(0, 5);
     const hint = similar.length ? `; did you mean ${similar.map((a) => a.asset.erpAssetId).join(', ')}?` : '; import it first with "assetbridge assets import"';
-    throw new UsageError(`no ERP asset "${erpAssetId}" in the registry${hint}`);
+    throw new NotFoundError(`no ERP asset "${erpAssetId}" in the registry${hint}`);
   }
   if (!opts.force) await refuseSecondMachine(store, entry, erpAssetId);
   const matcher = new EquipmentMatcher(assets);
@@ -268,5 +268,5 @@ async function findEntry(store: KvStore, id: string): Promise<ReviewEntry> {
   const pick = open.length ? open : hits;
   if (pick.length === 1) return pick[0] as ReviewEntry;
   if (pick.length > 1) throw new UsageError(`"${id}" names ${pick.length} review entries (${pick.map((e) => reviewId(e.provider, e.key)).join(', ')}); use the full id`);
-  throw new UsageError(`no review entry "${id}"; list them with "assetbridge assets unmatched"`);
+  throw new NotFoundError(`no review entry "${id}"; list them with "assetbridge assets unmatched"`);
 }
