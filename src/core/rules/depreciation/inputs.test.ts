@@ -49,7 +49,7 @@ describe('depreciation inputs', () => {
     expect([line('1').straightLine, line('1.5').straightLine]).toEqual([900, 600]);
   });
 
-  it('money is rounded half up to the cent on its decimal value (1.005 is 1.01, not 1.00 as in binary)', () => {
+  it('money is rounded half away from zero to the cent on its decimal value (1.005 is 1.01, not 1.00 as in binary)', () => {
     const october = monthlyCalendar('UTC').period('2026-10');
     if (!october) throw new Error('no October');
     const state = { first: [Date.parse('2026-10-01T00:00:00Z'), 0] as const, last: [Date.parse('2026-10-20T00:00:00Z'), 1] as const, periods: { '2026-10': { units: 1, meterAtEnd: 1 } } };
@@ -59,8 +59,30 @@ describe('depreciation inputs', () => {
     expect(line('0.0000002').straightLine).toBe(0); // 1e-7: its text is in exponent notation
   });
 
+  // Math.round takes halves toward +infinity: -0.005 went to 0 (as -0), -1.005 to -1.00, -2.0035 to -2.003,
+  // so a negative adjustment or charge was not the mirror of the positive one.
+  it('rounds halves away from zero, for both signs: a negative amount is the mirror of the positive one, and none is -0', () => {
+    const cases: [number, number, number][] = [
+      [0.005, 2, 0.01],
+      [1.005, 2, 1.01],
+      [2.0035, 3, 2.004],
+      [0.0005, 3, 0.001],
+      [1.5, 0, 2],
+      [2.5, 0, 3],
+      [0.004, 2, 0],
+      [1.0049, 2, 1],
+    ];
+    for (const [v, digits, expected] of cases) {
+      expect([v, roundHalfUp(v, digits)]).toEqual([v, expected]);
+      expect([-v, roundHalfUp(-v, digits)]).toEqual([-v, expected === 0 ? 0 : -expected]);
+    }
+    expect(Object.is(roundHalfUp(-0.004, 2), 0)).toBe(true); // not -0, which prints as "-0"
+    expect(Object.is(roundHalfUp(-0.0005, 3), -0.001)).toBe(true);
+    expect([roundHalfUp(Number.NaN, 2), roundHalfUp(Number.POSITIVE_INFINITY, 2), roundHalfUp(-1e-7, 3)]).toEqual([Number.NaN, Number.POSITIVE_INFINITY, 0]);
+  });
+
   // Units were rounded as Math.round(v * 1000) / 1000, in binary: 2.0035 (2003.4999… × 1000) went to 2.003, 0.5005 to 0.500.
-  it('units are rounded half up to 3 decimals on their decimal value, as money is', () => {
+  it('units are rounded half away from zero to 3 decimals on their decimal value, as money is', () => {
     expect([roundHalfUp(2.0035, 3), roundHalfUp(0.5005, 3), roundHalfUp(1024.0075, 3), roundHalfUp(1.005, 2), roundHalfUp(2.0034, 3)]).toEqual([2.004, 0.501, 1024.008, 1.01, 2.003]);
     // Past 1e18 the whole number it rounds to is in exponent notation: still a number, not NaN.
     expect([roundHalfUp(1e19, 2), roundHalfUp(1e18, 3), roundHalfUp(1e-7, 3)]).toEqual([1e19, 1e18, 0]);

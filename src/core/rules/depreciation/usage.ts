@@ -206,21 +206,27 @@ export function formatAmount(v: number, digits = 3): string {
 }
 
 /**
- * `v` to `digits` decimals, half up as ERPs round, on the decimal the value reads as: `v * 100` in
- * binary would take 1.005 (1.00499999…) to 1.00, and `v * 1000` 1.0005 to 1.000; shifting the
- * exponent in text does not. (The whole number it rounds to, divided by 10^digits, is the nearest
- * double to the rounded decimal, as that decimal's text would be read.)
+ * `v` to `digits` decimals, half away from zero as ERPs round (0.005 is 0.01 and -0.005 is -0.01:
+ * a negative adjustment rounds as its positive counterpart does, to the same amount of the other
+ * sign), on the decimal the value reads as: `v * 100` in binary would take 1.005 (1.00499999…) to
+ * 1.00, and `v * 1000` 1.0005 to 1.000; shifting the exponent in text does not. (The whole number it
+ * rounds to, divided by 10^digits, is the nearest double to the rounded decimal, as that decimal's
+ * text would be read.) A value that rounds to nothing is 0, never -0 (which would print as "-0").
  */
 export function roundHalfUp(v: number, digits: number): number {
-  const text = String(v);
+  if (!Number.isFinite(v)) return v;
   const scale = 10 ** digits;
+  // Math.round takes halves toward +infinity (-0.5 to -0): rounded by magnitude, the sign put back.
+  const magnitude = Math.abs(v);
+  const text = String(magnitude);
   // Exponent notation (under 1e-6, or 1e21 and up): no half to tell.
-  return text.includes('e') ? Math.round(v * scale) / scale : Math.round(Number(`${text}e${digits}`)) / scale;
+  const rounded = (text.includes('e') ? Math.round(magnitude * scale) : Math.round(Number(`${text}e${digits}`))) / scale;
+  return rounded === 0 ? 0 : v < 0 ? -rounded : rounded;
 }
 
-/** Cents, half up as ERPs round currency. */
+/** Cents, half away from zero as ERPs round currency. */
 const money = (v: number): number => roundHalfUp(v, 2);
-/** Units (hours, km) to 3 decimals, half up as money is. */
+/** Units (hours, km) to 3 decimals, half away from zero as money is. */
 export const roundUnits = (v: number): number => roundHalfUp(v, 3);
 const units = roundUnits;
 
