@@ -10,7 +10,8 @@ import type { MeterEvent } from '../../model/events.js';
 import { monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js';
 import { planUsagePosting } from './posting.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
-import { DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS, usageCsv, usageFor, usagePostDelivery } from './usage.js';
+import { csvCellValue } from '../../csv.js';
+import { adjustmentPeriodsCell, DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS, parseAdjustmentPeriodsCell, usageCsv, usageFor, usagePostDelivery, type PriorPeriodUnits } from './usage.js';
 
 const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: { cost: '100000', salvage: '10000', expectedUnits: '10000', usefulLifeMonths: '60' } };
 const meter = (iso: string, hours: number): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: Date.parse(iso), receivedAt: Date.parse(iso), operatingHours: hours });
@@ -143,6 +144,25 @@ describe('usage output formats', () => {
       adjustmentUnits: '0',
       adjustmentPeriods: '',
     });
+  });
+
+  // Listed period ids may hold spaces and ':' (only '|' is refused): the cell was "FY 27 P1:2.5 FY 27 P2:1",
+  // which splits on spaces into "FY", "27", "P1:2.5", ... and cannot be read back.
+  it('the adjustmentPeriods cell reads back as the periods it lists, whatever their ids hold but "|"', () => {
+    const cal = monthlyCalendar('UTC');
+    const s = stateAfter(cal, [meter('2026-10-01T00:00:00Z', 1000), meter('2026-10-20T00:00:00Z', 1100)]);
+    const base = usageFor(asset, s, cal.period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
+    const periods: PriorPeriodUnits[] = [
+      { period: '=P0, "q"', units: 0.125 },
+      { period: 'FY 27 P1', units: 2.5 },
+      { period: 'FY27:P02', units: 1 },
+      { period: 'P4\nnext', units: 3 },
+    ];
+    const [row] = parse<Record<string, string>>(usageCsv([{ ...base, adjustmentUnits: 6.625, adjustmentPeriods: periods }]), { columns: true });
+    expect(row?.adjustmentPeriods).toBe(`'${adjustmentPeriodsCell(periods)}`); // a leading '=' is guarded against formulas
+    expect(parseAdjustmentPeriodsCell(csvCellValue(row?.adjustmentPeriods ?? ''))).toEqual(periods);
+    expect(adjustmentPeriodsCell([{ period: 'FY 27 P1', units: 2.5 }, { period: 'FY27:P02', units: 1 }])).toBe('FY 27 P1:2.5|FY27:P02:1');
+    expect([parseAdjustmentPeriodsCell(''), parseAdjustmentPeriodsCell('2026-10:4')]).toEqual([[], [{ period: '2026-10', units: 4 }]]);
   });
 
   it('a posting names the period in the calendar’s time zone, with its boundaries as instants', () => {

@@ -459,6 +459,27 @@ export function usagePostDelivery(line: UsageLine, destination: string, timeZone
   };
 }
 
+/**
+ * The `adjustmentPeriods` cell of {@link usageCsv}: `period:units` per earlier period, separated by
+ * `|`. A period id may hold spaces, `:` and any other character but `|` (`rules.depreciation.periods`
+ * refuses it), and the units are a number: so `|` splits the periods, and the last `:` of each splits
+ * its id from its units ({@link parseAdjustmentPeriodsCell}). (Separated by spaces, as it was, `FY 27:3`
+ * could not be told from two periods.)
+ */
+export function adjustmentPeriodsCell(periods: readonly PriorPeriodUnits[]): string {
+  return periods.map((p) => `${p.period}:${p.units}`).join('|');
+}
+
+/** The periods an {@link adjustmentPeriodsCell} lists (for a reader of the CSV); an entry with no `:number` ending is skipped. */
+export function parseAdjustmentPeriodsCell(cell: string): PriorPeriodUnits[] {
+  if (cell === '') return [];
+  return cell.split('|').flatMap((entry) => {
+    const at = entry.lastIndexOf(':');
+    const units = Number(entry.slice(at + 1));
+    return at > 0 && entry.slice(at + 1).trim() !== '' && Number.isFinite(units) ? [{ period: entry.slice(0, at), units }] : [];
+  });
+}
+
 /** CSV (RFC 4180) of usage lines, for spreadsheets. */
 export function usageCsv(lines: readonly UsageLine[]): string {
   const header = [
@@ -479,6 +500,6 @@ export function usageCsv(lines: readonly UsageLine[]): string {
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; '), l.adjustmentUnits, l.adjustmentPeriods.map((p) => `${p.period}:${p.units}`).join(' ')]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; '), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods)]),
   ]);
 }
