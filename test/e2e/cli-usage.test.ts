@@ -112,6 +112,18 @@ describe('names that match nothing', () => {
     const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8').replace(/\s+/g, ' ');
     expect(readme).toContain('a name or id that names nothing is a failure (1) in every command');
   }, 120_000);
+
+  it('a --period a listed fiscal calendar does not hold names nothing (1, naming rules.depreciation.periods); one that is no month at all is written wrong (2)', async () => {
+    const periods = [{ id: 'FY 27:P1', start: '2026-10-01' }, { id: 'FY 27:P2', start: '2026-11-01' }];
+    const listed = writeConfig({ ...base, rules: { depreciation: { periods, periodsEnd: '2026-12-01' } } });
+    for (const command of ['preview', 'post']) {
+      const r = await runCli(['depreciation', command, '--period', 'FY27-P1', '-c', listed.path]);
+      expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 1, stderr: 'error: --period "FY27-P1" is not in the configured calendar (rules.depreciation.periods); periods: FY 27:P1, FY 27:P2\n' });
+    }
+    const monthly = writeConfig({ ...base, rules: { depreciation: {} } });
+    const r = await runCli(['depreciation', 'preview', '--period', '2026-13', '-c', monthly.path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 2, stderr: 'error: --period "2026-13" is not a month; write YYYY-MM, e.g. 2026-10\n' });
+  }, 60_000);
 });
 
 describe('files and ports', () => {

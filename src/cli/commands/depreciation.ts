@@ -38,11 +38,10 @@ function depreciationOf(rules: RulesConfig): DepreciationConfig {
 
 export function resolvePeriod(d: DepreciationConfig, id: string): Period {
   const period = calendarOf(d).period(id);
-  if (!period)
-    throw new UsageError(
-      d.periods === 'monthly' ? `--period "${id}" is not a month; write YYYY-MM, e.g. 2026-10` : `--period "${id}" is not in the configured calendar; periods: ${d.periods.map((p) => p.id).join(', ')}`,
-    );
-  return period;
+  if (period) return period;
+  // Not a month at all: written wrong (2). A listed calendar's id it does not list: a name that names nothing (1).
+  if (d.periods === 'monthly') throw new UsageError(`--period "${id}" is not a month; write YYYY-MM, e.g. 2026-10`);
+  throw new NotFoundError(`--period "${id}" is not in the configured calendar (rules.depreciation.periods); periods: ${d.periods.map((p) => p.id).join(', ')}`);
 }
 
 /**
