@@ -21,6 +21,26 @@ function realPath(path: string): string {
   return existsSync(abs) ? realpathSync(abs) : resolve(realpathSync(dirname(abs)), abs.slice(dirname(abs).length + 1));
 }
 
+/** From this size on, `store backup` and `store vacuum` say on stderr what they do before the one long step that shows nothing. */
+export const LONG_COPY_BYTES = 1_048_576;
+
+/** Bytes of the store file and its WAL. */
+function storeBytes(path: string): number {
+  return ['', '-wal'].reduce((n, suffix) => n + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
+}
+
+const mib = (bytes: number): number => Math.round((bytes / 1_048_576) * 10) / 10;
+
+/**
+ * The note a backup or vacuum of a store of `bytes` prints first, or undefined for a small one: SQLite
+ * copies the file in one step that reports nothing (the process waits on it), so a large store would
+ * otherwise look hung for as long as the copy takes.
+ */
+export function longCopyNote(what: string, bytes: number): string | undefined {
+  if (bytes < LONG_COPY_BYTES) return undefined;
+  return `${what} (${mib(bytes)} MiB): SQLite copies it in one step that shows no progress; it ends with a summary line\n`;
+}
+
 export function registerStoreCommand(program: Command): void {
   const store = program.command('store').description('the local store: retention of finished records, backups, shrinking the file');
 
@@ -46,12 +66,12 @@ export function registerStoreCommand(program: Command): void {
           );
         });
         try {
-          const sizeOf = () => ['', '-wal'].reduce((n, suffix) => n + (existsSync(config.store.path + suffix) ? statSync(config.store.path + suffix).size : 0), 0);
-          const before = sizeOf();
+          const before = storeBytes(config.store.path);
+          const note = longCopyNote(`vacuuming ${config.store.path}`, before);
+          if (note !== undefined) process.stderr.write(note);
           const started = Date.now();
           await s.vacuum();
-          const mib = (bytes: number) => Math.round((bytes / 1_048_576) * 10) / 10;
-          process.stdout.write(`vacuumed ${config.store.path}: ${mib(before)} MiB → ${mib(sizeOf())} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+          process.stdout.write(`vacuumed ${config.store.path}: ${mib(before)} MiB → ${mib(storeBytes(config.store.path))} MiB in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         } finally {
           await lease.release();
         }
@@ -86,6 +106,8 @@ export function registerStoreCommand(program: Command): void {
         if (existsSync(target) && statSync(target).isDirectory())
           throw new UsageError(`${target} is a directory: give FILE as a file path, e.g. ${join(target, 'assetbridge-backup.db')}`);
         if (existsSync(target) && opts.force !== true) throw new UsageError(`${target} exists: give another FILE, or --force to replace it`);
+        const note = longCopyNote(`backing up ${config.store.path} to ${target}`, storeBytes(config.store.path));
+        if (note !== undefined) process.stderr.write(note);
         const started = Date.now();
         let bytes: number;
         try {
@@ -96,8 +118,7 @@ export function registerStoreCommand(program: Command): void {
           if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw err;
           throw new Error(`cannot write the backup ${target}: ${(err as Error).message}; check that its directory is writable and has room for a copy of the store`, { cause: err });
         }
-        const mib = Math.round((bytes / 1_048_576) * 10) / 10;
-        process.stdout.write(`backed up ${config.store.path} to ${target} (${mib} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+        process.stdout.write(`backed up ${config.store.path} to ${target} (${mib(bytes)} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
         process.stdout.write(`to restore: stop the service, delete ${config.store.path} and its -wal and -shm files, copy ${target} there, start the service\n`);
       };
       try {
