@@ -49,4 +49,13 @@ describe('assets import', () => {
     ]);
     expect(r.stdout).toContain('imported 2 identifier(s) for 2 asset(s)');
   });
+
+  // Was "cannot read FILE: ENOENT: no such file or directory, open 'FILE'": Node's words, and nothing to do.
+  it('names a file it cannot read with why in words, and what to give', async () => {
+    const { path, dir } = config();
+    const missing = await runCli(['assets', 'import', join(dir, 'asets.csv'), '-c', path]);
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({ code: 2, stderr: `error: cannot read ${join(dir, 'asets.csv')} (no such file or directory): give the path of an asset CSV (as 'assetbridge assets export' writes one)\n` });
+    const folder = await runCli(['assets', 'import', dir, '-c', path]);
+    expect({ code: folder.code, stderr: folder.stderr }).toEqual({ code: 2, stderr: `error: cannot read ${dir} (it is a directory): give the path of an asset CSV (as 'assetbridge assets export' writes one)\n` });
+  });
 });

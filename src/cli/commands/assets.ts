@@ -10,7 +10,7 @@ import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
 import { runningService } from './status.js';
 import { replayLeftIngestLog } from './submit-event.js';
 import { depreciationInputWarnings } from '../../config/rule-inputs.js';
-import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, table, withConfigContext, withContext, toJson, whyUnreadable } from '../context.js';
 import { replaceFile } from '../replace-file.js';
 
 /** Identifiers that `rows` give to another asset than the registry did. */
@@ -113,7 +113,7 @@ naming the line, asset and attribute.`,
         text = decodeAssetCsv(bytes, file);
       } catch (err) {
         if (err instanceof CsvError) throw err;
-        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+        throw new UsageError(`cannot read ${file} (${whyUnreadable(err)}): give the path of an asset CSV (as 'assetbridge assets export' writes one)`);
       }
       const { config, configPath } = resolveConfig(opts.config);
       const quantityAttribute = config.rules.inventory?.quantityAttribute;

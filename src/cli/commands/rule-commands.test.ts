@@ -671,7 +671,7 @@ describe('zones commands', () => {
       'feature 0 ("a"): property "locationCode" (the ERP location code) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.locationCode',
       'feature 0 ("a"): property "radiusM" (a Point zone\'s radius in metres) is missing or empty (its properties: name); if another property holds it, name that one in rules.zones.properties.radiusM',
     ]);
-    expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(/cannot read/);
+    expect(() => checkZonesFile(join(dir, 'none.geojson'))).toThrow(`cannot read ${join(dir, 'none.geojson')} (no such file or directory): give the path of a GeoJSON zones file (a FeatureCollection)`);
     // A Windows export's byte order mark is read past; a syntax error says where it is.
     writeFileSync(file, `\uFEFF${JSON.stringify({ type: 'FeatureCollection', features: [{ type: 'Feature', properties: { name: 'a', locationCode: 'A', radiusM: 5 }, geometry: { type: 'Point', coordinates: [1, 1] } }] })}`);
     expect(checkZonesFile(file)).toMatchObject({ zones: [{ name: 'a' }], problems: [] });

@@ -372,7 +372,7 @@ describe('rules test --events with a directory', () => {
     symlinkSync(join(cfg.dir, 'gone.jsonl'), join(days, 'events-2026-10-02.jsonl')); // dangling
     const broken = await runCli(['rules', 'test', '-c', cfg.path, '--events', days, '--fresh']);
     expect(broken.code).toBe(2);
-    expect(broken.stderr).toContain(`cannot read ${join(days, 'events-2026-10-02.jsonl')}`);
+    expect(broken.stderr).toBe(`error: --events ${days}: cannot read ${join(days, 'events-2026-10-02.jsonl')} in it (no such file or directory); fix or remove that file, or give the files to test one by one\n`);
   });
 });
 

@@ -31,7 +31,7 @@ import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js
 import type { Rule } from '../../core/rules/rule.js';
 import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
-import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson } from '../context.js';
+import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
 import { formatComparison, formatLine, formatSummary, jsonReportWriter, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
 /** The compiled `rules` section (the root schema embeds config/rules-schema.ts). */
@@ -160,9 +160,7 @@ function eventFiles(path: string): { path: string; size: number }[] {
   try {
     stat = statSync(path);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
-    throw new UsageError(`--events ${path}: cannot read it (${why}); give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
+    throw new UsageError(`--events ${path}: cannot read it (${whyUnreadable(err)}); give a JSONL file, a directory of them (such as capture.dir), or - for standard input`);
   }
   if (stat.isFile()) return [{ path, size: stat.size }];
   if (!stat.isDirectory()) throw new UsageError(`--events ${path}: not a file; give a JSONL file, a directory of them, or - for standard input`);
@@ -173,7 +171,7 @@ function eventFiles(path: string): { path: string; size: number }[] {
     try {
       s = statSync(file);
     } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      throw new UsageError(`--events ${path}: cannot read ${file} in it (${whyUnreadable(err)}); fix or remove that file, or give the files to test one by one`);
     }
     if (s.isFile()) files.push({ path: file, size: s.size }); // not a directory that happens to be named *.jsonl
   }
