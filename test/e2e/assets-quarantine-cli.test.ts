@@ -236,7 +236,7 @@ describe('quarantine discard and replay by id', () => {
     }
     const bad = await runCli(['quarantine', 'replay', '--code', 'unknown_asset', '-c', cfg.path]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain('--code must be one of');
+    expect(bad.stderr).toBe('error: --code "unknown_asset" is not a reason code (did you mean unknown-asset?); use one of undecodable, invalid, unknown-asset, stale, too-large, unreadable-page\n');
     const r = await runCli(['quarantine', 'replay', String(a), '999', '-c', cfg.path]);
     expect(r.stdout).toContain('replayed 1: 0 accepted, 1 quarantined again');
     expect(r.stdout).toContain('not replayed (not open): 999 (no such entry)');

@@ -128,7 +128,7 @@ describe('aemp pull', () => {
 
   it('refuses --use-reserve when the config forbids the reserve, and unknown providers', async () => {
     const t = setup([simulatorConfig({ reserve: { policy: 'never' } })]);
-    await expect(aempPullCommand(t.deps, { useReserve: true })).rejects.toThrow(/reserve.policy: never/);
+    await expect(aempPullCommand(t.deps, { useReserve: true })).rejects.toThrow('trackunit: the config forbids spending reserve requests (telematics.0.reserve.policy: never); change it to on-request to use --use-reserve');
     await expect(aempPullCommand(t.deps, { provider: 'nope' })).rejects.toThrow(/no telematics provider named "nope"; configured: trackunit/);
     await expect(aempPullCommand({ ...t.deps, configs: [] }, {})).rejects.toThrow(UsageError);
   });

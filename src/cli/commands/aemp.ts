@@ -104,9 +104,10 @@ function build(deps: AempCommandDeps, config: TelematicsConfig, index: number, c
   );
 }
 
-function checkReserve(config: TelematicsConfig, useReserve: boolean | undefined): void {
+/** `--use-reserve` where the feed's config forbids it: refused, naming the key (`telematics.N.reserve.policy`) to change. */
+function checkReserve(config: TelematicsConfig, index: number, useReserve: boolean | undefined): void {
   if (useReserve && config.reserve.policy === 'never') {
-    throw new UsageError(`${config.name}: the config forbids spending reserve requests (reserve.policy: never); change it to on-request to use --use-reserve`);
+    throw new UsageError(`${config.name}: the config forbids spending reserve requests (telematics.${index}.reserve.policy: never); change it to on-request to use --use-reserve`);
   }
 }
 
@@ -195,7 +196,7 @@ export async function aempPullCommand(
   opts: { provider?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean },
 ): Promise<number> {
   const chosen = pickProviders(deps.configs, opts.provider, true);
-  for (const { config } of chosen) checkReserve(config, opts.useReserve);
+  for (const { config, index } of chosen) checkReserve(config, index, opts.useReserve);
   const summaries: PullSummary[] = [];
   for (const { config, index } of chosen) {
     const { client } = build(deps, config, index);
@@ -289,7 +290,7 @@ export async function aempBackfillCommand(
   opts: { provider?: string; from?: string; to?: string; element?: string[]; pin?: string[]; concurrency?: string; useReserve?: boolean; restart?: boolean; wait?: boolean; maxWait?: string; json?: boolean },
 ): Promise<number> {
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
-  checkReserve(config, opts.useReserve);
+  checkReserve(config, index, opts.useReserve);
   const from = parseDate(opts.from, '--from');
   if (opts.element?.length) checkElements(opts.element);
   // Without --to the range ends now; an unfinished run with the same --from remembered its end, so
@@ -380,7 +381,7 @@ export async function aempBackfillCommand(
 /** `aemp equipment <pin>`: the single-element snapshot of one machine. */
 export async function aempEquipmentCommand(deps: AempCommandDeps, pin: string, opts: { provider?: string; submit?: boolean; useReserve?: boolean; json?: boolean }): Promise<number> {
   const [{ config, index }] = pickProviders(deps.configs, opts.provider, false) as [{ config: TelematicsConfig; index: number }];
-  checkReserve(config, opts.useReserve);
+  checkReserve(config, index, opts.useReserve);
   const { client } = build(deps, config, index);
   let snap;
   try {

@@ -60,6 +60,13 @@ function nothingListed(opts: { code?: string; all?: boolean }): string {
   return opts.all ? `no quarantine entries${code}` : `no open quarantine entries${code} (--all includes replayed and discarded ones)`;
 }
 
+/** A `--code` that is no reason code: refused (2), echoing it beside the codes there are (a code is written with hyphens: unknown-asset). */
+function checkCode(code: string | undefined): void {
+  if (code === undefined || code === '' || CODES.includes(code)) return;
+  const near = CODES.find((c) => c === code.trim().toLowerCase().replace(/[_\s]+/g, '-'));
+  throw new UsageError(`--code "${code}" is not a reason code${near !== undefined ? ` (did you mean ${near}?)` : ''}; use one of ${CODES.join(', ')}`);
+}
+
 export function registerQuarantineCommand(program: Command): void {
   const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale, with the reason; replay it after the fix');
 
@@ -73,7 +80,7 @@ export function registerQuarantineCommand(program: Command): void {
       .option('--json', 'print JSON'),
   ).action(
     action(async (opts: { config: string; code?: string; all?: boolean; limit: string; json?: boolean }) => {
-      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      checkCode(opts.code);
       const limit = parseLimit(opts.limit);
       await withContext(opts.config, async ({ store }) => {
         // One more than asked: whether there are more than shown (oldest first), so none go unseen.
@@ -133,7 +140,7 @@ export function registerQuarantineCommand(program: Command): void {
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
       if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --code <code> or --all');
       if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all replays every open entry; ids: only ${ids.join(', ')})`);
-      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      checkCode(opts.code);
       const filter = { ...(ids.length ? { ids: parseIds(ids, 'quarantine') } : {}), ...(opts.code ? { code: opts.code } : {}) };
       const running = await withContext(opts.config, async ({ store, configPath }) => {
         if (!(await serviceIsRunning(store))) return false;
@@ -175,7 +182,7 @@ export function registerQuarantineCommand(program: Command): void {
     action(async (ids: string[], opts: { config: string; code?: string; all?: boolean }) => {
       if (!ids.length && !opts.code && !opts.all) throw new UsageError('name entry ids, or use --all (with --code <code> for one reason code)');
       if (ids.length && opts.all) throw new UsageError(`name entry ids or use --all, not both (--all discards every open entry; ids: only ${ids.join(', ')})`);
-      if (opts.code && !CODES.includes(opts.code)) throw new UsageError(`--code must be one of ${CODES.join(', ')}`);
+      checkCode(opts.code);
       // Unlike replay, discarding cannot be undone: --code alone does not mean every entry of that code.
       if (opts.code && !ids.length && !opts.all) throw new UsageError(`--code goes with --all or with ids: every open entry of that code is 'assetbridge quarantine discard --all --code ${opts.code}'`);
       await withContext(opts.config, async ({ store }) => {
