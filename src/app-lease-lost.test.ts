@@ -13,6 +13,7 @@ import { createApp } from './app.js';
 import { compileConfig } from './config/load.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
 import { LEASE_KEY, LEASE_NS } from './engine/store-lease.js';
+import { CHECKPOINT_JOB, CONTROL_NS, readRuntimeSnapshot, RUNTIME_NS } from './engine/engine.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 
 afterEach(() => {
@@ -81,3 +82,37 @@ describe('createApp: after the store lease is lost', () => {
   });
 });
 
+// Was: the engine went on ticking once a second until the process exited (up to 1 s, while its log
+// line was written out): its runtime snapshot overwrote the new holder's, and it took a job the CLI
+// had asked of the new holder (deleting the request), which then failed on the refused commits.
+describe('createApp: the service after its store lease is lost', () => {
+  it('stops ticking at once: it neither overwrites the new holder\'s runtime snapshot nor takes a job meant for it', async () => {
+    const path = tempStorePath();
+    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' } });
+    let lost: () => void = () => undefined;
+    const leaseLost = new Promise<void>((r) => (lost = r));
+    const app = await createApp(config, { sources: false, http: false, logger: createLogger('silent'), onLeaseLost: () => lost() });
+    const other = new SqliteStore({ path });
+    try {
+      await app.start();
+      expect((await readRuntimeSnapshot(other))?.state).toBe('running');
+      const now = Date.now();
+      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      await leaseLost;
+      // The new holder's snapshot, and a job the CLI asks of it.
+      const theirs = JSON.stringify({ pid: 1, state: 'running', startedAt: now, at: Date.now() });
+      await other.kvSet(RUNTIME_NS, 'snapshot', theirs);
+      await other.kvSet(CONTROL_NS, 'job-request:j1', JSON.stringify({ name: CHECKPOINT_JOB, args: {} }));
+      await new Promise((r) => setTimeout(r, 2500)); // over two ticks
+      expect(await other.kvGet(RUNTIME_NS, 'snapshot')).toBe(theirs);
+      expect((await other.kvList(CONTROL_NS)).map((e) => e.key)).toEqual(['job-request:j1']);
+      expect(app.engine.notReadyReason()).toMatch(/store lease is lost/);
+      await app.stop().catch(() => undefined);
+      // Nor does its stop write a last snapshot over the new holder's.
+      expect(await other.kvGet(RUNTIME_NS, 'snapshot')).toBe(theirs);
+    } finally {
+      await other.close();
+      await app.stop().catch(() => undefined);
+    }
+  });
+});

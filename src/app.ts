@@ -346,9 +346,15 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Before that wait (at most 1 s), the pipeline stops committing: what it took in after the loss
   // would be acknowledged though another process holds the store now (or its file is gone, with
   // what is committed to it), and it would claim and send deliveries that process sends too.
+  // The engine, once made, stops at once too: no tick (its runtime snapshot would overwrite the new
+  // holder's; a job the CLI asked of the new holder would be taken here, and fail), no job, no task.
   const lost = options.onLeaseLost ?? (() => exitWhenLogged(logger)(1));
+  /** The engine once made: halted when the lease is lost; an app closed without starting withdraws what it announced (see Engine.announce). */
+  let made: Engine | undefined;
+  const halted = 'the store lease is lost (the log says why): this process stops; the process that holds the store now does the work';
   const onLost = (): void => {
     store.refuseCommits('the store lease is lost (see the error before): this process commits nothing more and stops; nothing of this batch is acknowledged, its sources send it again');
+    made?.halt(halted);
     lost();
   };
   const lease = await StoreLease.acquire(store, { command, path: config.store.path, logger, onLost, fileGone: () => store.fileGone(), atOnce: store, ...(options.signal ? { signal: options.signal } : {}) }).catch(async (err: unknown) => {
@@ -375,8 +381,6 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // command that runs no source nor by a caller that brings its own (the demo's feeds).
   if (options.sources !== false && options.http === undefined && !options.extraSources?.length)
     warnConfig(logger, config, noInputWarnings(config));
-  /** The engine once made: an app closed without starting withdraws what it announced (see Engine.announce). */
-  let made: Engine | undefined;
   try {
     // Over the stored registry: a restart must not wipe what `assets import` set on these assets.
     const assetWarnings: { key: string; message: string }[] = [];
@@ -477,6 +481,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const feeds = telematicsFeeds(config.telematics);
     const engine = new Engine({ store, clock, ingestor, dispatcher, scheduler, sources, feeds, storePath: config.store.path, destinations: [...connectors.keys()], identity, logger, graceMs: config.shutdown.graceMs, closers, connectors: [...connectors.values()], lease, redact: redactedFor(config), ...(capture ? { capture } : {}) });
     made = engine;
+    // Lost while the app was being made (before there was an engine to halt).
+    if (lease.isLost) engine.halt(halted);
     if (replayFirst) {
       // The service (an app that delivers) says it is starting through this replay, as through the
       // one its start runs: `status` would otherwise say "not running", the log "from a run that

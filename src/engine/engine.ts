@@ -236,6 +236,8 @@ export class Engine {
   /** The last reason a swap failed, so its repeats are logged at debug. */
   private reloadFailure: string | undefined;
   private ticking = false;
+  /** Why this process may write the store no more ({@link halt}: its lease is lost); undefined while it may. */
+  private halted: string | undefined;
   private readonly jobs = new Map<string, Job>();
   private readonly runningJobs = new Set<Promise<void>>();
   private readonly jobAbort = new AbortController();
@@ -280,7 +282,7 @@ export class Engine {
    * takes over, or {@link withdraw} when the app is closed without starting.
    */
   async announce(step: string): Promise<void> {
-    if (this.stopping !== undefined || (this.state !== 'idle' && this.state !== 'starting')) return;
+    if (this.halted !== undefined || this.stopping !== undefined || (this.state !== 'idle' && this.state !== 'starting')) return;
     this.state = 'starting';
     this.startStep = step;
     // Unref'd until start(): an app closed without starting must not be kept alive by it.
@@ -295,21 +297,41 @@ export class Engine {
    * so too; a command's app that was never the service (`idle`, the default) writes nothing.
    */
   async withdraw(outcome: 'stopped' | 'failed', unannounced = false): Promise<void> {
-    if (this.stopping !== undefined || !(this.state === 'starting' || (unannounced && this.state === 'idle'))) return;
+    if (this.halted !== undefined || this.stopping !== undefined || !(this.state === 'starting' || (unannounced && this.state === 'idle'))) return;
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
     this.state = outcome;
     await this.parts.store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify(await this.snapshot()));
   }
 
+  /**
+   * The store's lease is lost (another process took it over, or the store's file went away): from
+   * now on this engine writes nothing to the store and takes no work, at once, in the time before
+   * the process exits (its log line is written out first, up to 1 s). No tick (the runtime
+   * snapshot would overwrite the new holder's, a CLI job meant for it would be taken here and fail),
+   * the jobs running here are stopped and so are the scheduled tasks; its stop, if one comes,
+   * writes no last snapshot. `/readyz` says why.
+   */
+  halt(why: string): void {
+    if (this.halted !== undefined) return;
+    this.halted = why;
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = undefined;
+    this.jobAbort.abort(new Error(why));
+    this.parts.scheduler.stop().catch((err: unknown) => this.parts.logger.debug({ err: coerceError(err) }, 'stopping the scheduled tasks after the store lease was lost'));
+  }
+
   async start(): Promise<void> {
     const p = this.parts;
     // Stopped before it started (a signal while the HTTP server was being opened): nothing starts.
     if (this.stopping !== undefined) return;
+    // The store's lease was lost while the app was made (a long replay): the process is ending.
+    if (this.halted !== undefined) throw new Error(this.halted);
     this.state = 'starting';
     // A stop() while starting (a signal during a long ingest-log replay or a slow connect) wins:
     // nothing starts after it, and a source that was starting is stopped again once it has.
-    const stopped = () => this.stopping !== undefined;
+    // So does a lost store lease (halt): nothing more starts, no scheduled task is armed again.
+    const stopped = () => this.stopping !== undefined || this.halted !== undefined;
     try {
       this.identityGeneration = (await p.store.kvGet(CONTROL_NS, 'identity-generation')) ?? '';
       // Rule state a crash left only in the ingest log is rebuilt and stored before intake starts.
@@ -364,6 +386,7 @@ export class Engine {
 
   /** Why the engine is not ready (`/readyz` answers 503 with it); undefined while it runs. */
   notReadyReason(): string | undefined {
+    if (this.halted !== undefined) return this.halted;
     switch (this.state) {
       case 'idle':
         return 'not started yet';
@@ -389,7 +412,7 @@ export class Engine {
    * running). Through a stop too, until its last snapshot: `status` says the service is stopping.
    */
   private async tick(): Promise<void> {
-    if (this.ticking || (this.state !== 'running' && this.state !== 'starting' && this.state !== 'draining')) return;
+    if (this.halted !== undefined || this.ticking || (this.state !== 'running' && this.state !== 'starting' && this.state !== 'draining')) return;
     this.ticking = true;
     const p = this.parts;
     try {
@@ -573,7 +596,8 @@ export class Engine {
     }
     if (this.ticker) clearInterval(this.ticker);
     this.ticker = undefined;
-    await step('runtime snapshot', async () => {
+    // Not after the lease was lost (halt): the snapshot is the new holder's now.
+    if (this.halted === undefined) await step('runtime snapshot', async () => {
       const snap = await this.snapshot();
       // A start that failed says so (`status`: its last start failed), not that it stopped as asked;
       // so does a stop a step of which failed (the process exits 1: `status`, its last stop failed).
