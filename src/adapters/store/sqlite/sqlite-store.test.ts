@@ -1231,3 +1231,27 @@ describe('SqliteStore upgrading a store an older version wrote (beforeUpgrade)',
     expect(() => s.checkSchema()).toThrow(`the store ${path} (store.path) was written by a newer assetbridge (schema version ${newest + 1}; this one knows up to ${newest})`);
   });
 });
+
+// Was: refuseCommits (a process that lost the store's lease, before it exits) refused ingest
+// commits and claims only: its key-value writes went through, so its runtime snapshot overwrote the
+// new holder's, a scheduled task moved the new holder's cursors (or queued its facts), and a CLI
+// job request meant for the new holder could be taken (deleted) here.
+describe('SqliteStore.refuseCommits and key-value writes', () => {
+  it('refuses every key-value write, leaving what is stored as it was; reads still work', async () => {
+    const s = open();
+    await s.kvSet('ns', 'a', '1');
+    await s.kvSet('ns', 'b', '2');
+    s.refuseCommits('the store lease is lost');
+    const why = /the store lease is lost/;
+    await expect(s.kvSet('ns', 'a', 'x')).rejects.toThrow(why);
+    await expect(s.kvSetMany('ns', [['a', 'x'], ['c', 'x']])).rejects.toThrow(why);
+    await expect(s.kvDelete('ns', 'b')).rejects.toThrow(why);
+    await expect(s.kvCompareAndSet('ns', 'a', '1', 'x')).rejects.toThrow(why);
+    await expect(s.kvCompareAndSetMany('ns', [{ key: 'a', expected: '1', next: 'x' }])).rejects.toThrow(why);
+    await expect(s.kvCompareAndSetWithDeliveries('ns', [{ key: 'd', expected: undefined, next: 'x', deliveries: [wo('WO-1')] }])).rejects.toThrow(why);
+    expect(s.kvCompareAndSetNow('ns', 'a', '1', undefined)).toBe(false);
+    expect(await s.kvList('ns')).toEqual([{ key: 'a', value: '1' }, { key: 'b', value: '2' }]);
+    expect(await s.kvGet('ns', 'a')).toBe('1');
+    expect(await s.outboxStats(Date.now())).toEqual([]);
+  });
+});

@@ -466,12 +466,23 @@ export class SqliteStore implements Store {
   /**
    * From now on the pipeline commits nothing here: each ingest batch not yet handed to the
    * database is refused with `why` (its messages are not acknowledged, so their sources send them
-   * again, to the process that holds the store now), and no delivery is claimed (none is sent). For
-   * a process that lost the store's lease, in the time before it exits. Batches already handed on
-   * (to the commit worker) still commit.
+   * again, to the process that holds the store now), no delivery is claimed (none is sent), and no
+   * key-value write is made ({@link kvSet} and the others reject with `why`): the runtime snapshot,
+   * a scheduled task's cursor or facts, a CLI job request are that process's now. For a process that
+   * lost the store's lease, in the time before it exits. Batches already handed on (to the commit
+   * worker) still commit.
    */
   refuseCommits(why: string): void {
     this.refused ??= why;
+  }
+
+  /**
+   * The refusal of a key-value write once {@link refuseCommits} was called: the runtime snapshot,
+   * a scheduled task's cursor or facts, a CLI job taken or its result are the process's that holds
+   * the store now, not to be overwritten (or taken) by this one. Undefined while writes go through.
+   */
+  private kvRefusal(): Promise<never> | undefined {
+    return this.refused === undefined ? undefined : Promise.reject(new Error(this.refused));
   }
 
   /** How the store's path no longer names the file this store opened ('deleted or moved away', 'replaced by another file'); undefined while it does. */
@@ -1344,12 +1355,16 @@ export class SqliteStore implements Store {
   }
 
   kvSet(namespace: string, key: string, value: string): Promise<void> {
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     this.stmts.kvSet.run(namespace, key, value, Date.now());
     return Promise.resolve();
   }
 
   kvSetMany(namespace: string, entries: readonly (readonly [key: string, value: string])[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     const now = Date.now();
     this.tx(() => {
       for (const [key, value] of entries) this.stmts.kvSet.run(namespace, key, value, now);
@@ -1384,10 +1399,14 @@ export class SqliteStore implements Store {
   }
 
   kvDelete(namespace: string, key: string): Promise<boolean> {
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     return Promise.resolve(this.stmts.kvDelete.run(namespace, key).changes > 0);
   }
 
   kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean> {
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     return Promise.resolve(this.swap(namespace, key, expected, next, Date.now()));
   }
 
@@ -1405,7 +1424,8 @@ export class SqliteStore implements Store {
    * was not had in time, or the value was not `expected`.
    */
   kvCompareAndSetNow(namespace: string, key: string, expected: string | undefined, next: string | undefined, waitMs = 5000): boolean {
-    if (!this.db.open) return false;
+    // After refuseCommits: nothing written, as when the lock was not had.
+    if (!this.db.open || this.refused !== undefined) return false;
     const before = this.db.pragma('busy_timeout', { simple: true }) as number;
     this.db.pragma(`busy_timeout = ${Math.max(0, Math.round(waitMs))}`);
     try {
@@ -1420,12 +1440,16 @@ export class SqliteStore implements Store {
 
   kvCompareAndSetMany(namespace: string, entries: readonly KvSwap[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     const now = Date.now();
     return Promise.resolve(this.tx(() => entries.map((e) => this.swap(namespace, e.key, e.expected, e.next, now)))());
   }
 
   kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
+    const refused = this.kvRefusal();
+    if (refused) return refused;
     const now = Date.now();
     try {
       return Promise.resolve(
