@@ -458,3 +458,21 @@ describe('dead letters of an ERP answer that echoes a configured credential', ()
     }
   });
 });
+
+// Was: a signal while the HTTP server was being opened ran engine.stop() before the server's closer
+// was pushed (that came once it listened), so the stop never closed it: the port stayed taken,
+// its intake answering, by a service that had stopped.
+describe('createApp: a stop while the HTTP server opens', () => {
+  it('closes the server once it listens', async () => {
+    const port = await freePort();
+    const config = compileConfig({ store: { path: tempStorePath() }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], server: { host: '127.0.0.1', port } });
+    const app = await createApp(config, { sources: false, logger });
+    const starting = app.start();
+    await app.stop();
+    await starting;
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+    // A start after the stop opens nothing.
+    await app.start();
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+});

@@ -503,6 +503,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       await store.upsertAssets(assets);
       identity.current = new IdentityIndex(await store.listAssets());
     }
+    /** {@link App.stop} was called: a start after it opens nothing. */
+    let stopAsked = false;
     const app: App = {
       config,
       store,
@@ -513,6 +515,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger,
       async start() {
         if (!deliver) throw new Error('createApp: an app made with deliver: false has no connectors and cannot start the service');
+        // Stopped before it started: nothing opens (the stop has closed what there was).
+        if (stopAsked) return;
         if (wantHttp) {
           startProcessMetrics();
           const listening = startHttpServer({
@@ -534,19 +538,25 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
                 (await processMetrics()),
             },
           });
+          // Closed at the stop once it listens (requests already received are answered within the
+          // grace). Pushed before the listen is waited for: a stop meanwhile (a signal) closes it too,
+          // where a closer pushed after that stop had passed the closers left the server open.
+          closers.push(async () => {
+            const server = await listening.catch(() => undefined);
+            await server?.close(config.shutdown.graceMs);
+          });
           // A port in use (or a host not of this machine) ends the start before the engine runs:
           // let go of the store lease and close the store, or the next command waits out a gone holder.
           app.server = await listening.catch(async (err: unknown) => {
             await app.close('failed').catch(() => undefined);
             throw err;
           });
-          const server = app.server;
-          closers.push(() => server.close(config.shutdown.graceMs)); // requests already received are answered within the grace
-          logger.info({ url: server.url }, 'HTTP server listening');
+          logger.info({ url: app.server.url }, 'HTTP server listening');
         }
         await engine.start();
       },
       async stop() {
+        stopAsked = true;
         try {
           await engine.stop();
         } finally {
