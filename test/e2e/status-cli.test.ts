@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/adapters/log/logger.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
-import { LEASE_KEY, LEASE_NS, StoreLease } from '../../src/engine/store-lease.js';
+import { LEASE_KEY, LEASE_NS, pidSpace, StoreLease } from '../../src/engine/store-lease.js';
 import { RUNTIME_NS } from '../../src/engine/engine.js';
 import { PULLS_NAMESPACE } from '../../src/adapters/telematics/aemp/fleet-pull.js';
 import { runCli, writeConfig } from '../helpers/cli.js';
@@ -41,9 +41,10 @@ describe('assetbridge status', () => {
     const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
     const lastSeen = Date.now() - 60_000;
     try {
-      // What a service left before its store could no longer be written: its process (this one) lives.
+      // What a service left before its store could no longer be written: its process (this one)
+      // lives, in this pid namespace (so its pid, not its lease's renewals, says it is not gone).
       await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ pid: process.pid, state: 'running', startedAt: lastSeen - 60_000, at: lastSeen }));
-      await store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: process.pid, host: hostname(), instance: 'svc', command: 'assetbridge run', since: lastSeen - 60_000, heartbeat: lastSeen }));
+      await store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: process.pid, host: hostname(), instance: 'svc', command: 'assetbridge run', since: lastSeen - 60_000, heartbeat: lastSeen, pidSpace: pidSpace() }));
       const text = await runCli(['status', '-c', path]);
       expect(text.code).toBe(0);
       expect(text.stdout.split('\n')[0]).toMatch(
@@ -52,6 +53,28 @@ describe('assetbridge status', () => {
       expect(text.stdout).not.toContain('store in use by');
       const json = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { service: { state: string; pid: number } };
       expect(json.service).toMatchObject({ state: 'not answering', pid: process.pid });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('says a service whose stop has not written its status for a while (a store it cannot write) is stopping but not answering, not that it is not running', async () => {
+    // Was "service: not running", then "store in use by" the very process that was stopping.
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] });
+    const store = new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false });
+    const lastSeen = Date.now() - 60_000;
+    try {
+      // What a stopping service left before its store could no longer be written: its process (this one) lives.
+      await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ pid: process.pid, state: 'draining', startedAt: lastSeen - 60_000, at: lastSeen }));
+      await store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: process.pid, host: hostname(), instance: 'svc', command: 'assetbridge run', since: lastSeen - 60_000, heartbeat: lastSeen, pidSpace: pidSpace() }));
+      const text = await runCli(['status', '-c', path]);
+      expect(text.code).toBe(0);
+      expect(text.stdout.split('\n')[0]).toMatch(
+        new RegExp(`^service: stopping \\(pid ${process.pid}\\) but not answering: it has not written its status for 6\\d s, as when it cannot write the store \\(a full disk, a read-only volume\\); its log says why$`),
+      );
+      expect(text.stdout).not.toContain('store in use by');
+      const json = JSON.parse((await runCli(['status', '--json', '-c', path])).stdout) as { service: unknown };
+      expect(json.service).toEqual({ state: 'not answering', pid: process.pid, lastSeenMs: expect.any(Number) as number, stopping: true });
     } finally {
       await store.close();
     }

@@ -45,7 +45,7 @@ describe('status: is the service up, and who holds the store', () => {
     expect(staleText(crashed, NOW, at('vm', isAlive))).toBe('assetbridge run (pid 42 on vm) held the store and has ended without letting go, as at a crash; pid 42 is gone or now another process\'s. The next start takes the lease over');
     // The same process (its start time as recorded), or none recorded (no /proc where it ran): the pid decides, as before.
     expect(staleLease({ ...crashed, started: '2000' }, NOW, at('vm', isAlive))).toBeUndefined();
-    expect(stalledService(stillRunning, holder(42, 'vm'), NOW, at('vm', isAlive))).toEqual({ pid: 42, lastSeenMs: 60_000 });
+    expect(stalledService(stillRunning, holder(42, 'vm'), NOW, at('vm', isAlive))).toEqual({ pid: 42, lastSeenMs: 60_000, stopping: false });
   });
 
   it('a lease on another host is stale once it has not been renewed for over 30 s', () => {
@@ -74,7 +74,7 @@ describe('status: is the service up, and who holds the store', () => {
     );
     // A service that stalled (cannot write the store) in the sibling: running but not answering while its lease holds.
     const stalled = { pid: 42, state: 'running', at: NOW - 20_000 };
-    expect(stalledService(stalled, { ...holder(42, 'vm'), heartbeat: NOW - 4_000 }, NOW, sibling)).toEqual({ pid: 42, lastSeenMs: 20_000 });
+    expect(stalledService(stalled, { ...holder(42, 'vm'), heartbeat: NOW - 4_000 }, NOW, sibling)).toEqual({ pid: 42, lastSeenMs: 20_000, stopping: false });
     expect(stalledService(stalled, lapsed, NOW, sibling)).toBeUndefined();
   });
 
@@ -84,6 +84,15 @@ describe('status: is the service up, and who holds the store', () => {
     const draining = { pid: 42, state: 'draining', at: NOW - 1_000 };
     expect(serviceState(draining, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ live: false, starting: false, stopping: true, holder: holder(42, 'vm') });
     expect(serviceState({ ...draining, at: NOW - 6_000 }, holder(42, 'vm'), NOW, at('vm', () => true)).stopping).toBe(false);
+  });
+
+  // Was: a draining snapshot gone stale (a stop that cannot write the store) was no stalled service:
+  // status said "not running", then "store in use by" the very process that was stopping.
+  it('a service stopping whose snapshot went stale while it still holds the store is stopping but not answering; once gone, nothing', () => {
+    const draining = { pid: 42, state: 'draining', at: NOW - 20_000 };
+    expect(stalledService(draining, holder(42, 'vm'), NOW, at('vm', () => true))).toEqual({ pid: 42, lastSeenMs: 20_000, stopping: true });
+    expect(stalledService(draining, holder(42, 'vm'), NOW, at('vm', () => false))).toBeUndefined();
+    expect(stalledService(draining, holder(43, 'vm'), NOW, at('vm', () => true))).toBeUndefined();
   });
 
   it('a snapshot older than 5 s is not a running service', () => {

@@ -92,20 +92,21 @@ export function serviceState(
 }
 
 /**
- * A service whose last snapshot says it runs (or starts) but is too old to count, while the process
- * that wrote it still holds the store's lease and lives (is not {@link holderGone}): a service
- * that cannot write the store (a full disk, a volume made read-only) writes neither its snapshot
- * nor its lease, yet runs, and would be said to be "not running", its ingest log "from a run that
- * did not stop cleanly". Undefined otherwise.
+ * A service whose last snapshot says it runs (or starts, or stops: `stopping`) but is too old to
+ * count, while the process that wrote it still holds the store's lease and lives (is not
+ * {@link holderGone}): a service that cannot write the store (a full disk, a volume made
+ * read-only) writes neither its snapshot nor its lease, yet runs (or goes on with its stop), and
+ * would be said to be "not running", its ingest log "from a run that did not stop cleanly", its
+ * own lease "store in use by". Undefined otherwise.
  */
 export function stalledService(
   snap: ServiceSnap | undefined,
   lease: LeaseHolder | undefined,
   now: number,
   at: Vantage,
-): { pid: number; lastSeenMs: number } | undefined {
-  if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting') || lease === undefined || lease.pid !== snap.pid) return undefined;
-  return !holderGone(lease, now, at) ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at) } : undefined;
+): { pid: number; lastSeenMs: number; stopping: boolean } | undefined {
+  if (snap === undefined || (snap.state !== 'running' && snap.state !== 'starting' && snap.state !== 'draining') || lease === undefined || lease.pid !== snap.pid) return undefined;
+  return !holderGone(lease, now, at) ? { pid: snap.pid, lastSeenMs: Math.max(0, now - snap.at), stopping: snap.state === 'draining' } : undefined;
 }
 
 /**
@@ -302,7 +303,7 @@ export function registerStatusCommand(program: Command): void {
             : stopping
               ? { state: 'stopping', pid: snap.pid }
               : stalled
-              ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs }
+              ? { state: 'not answering', pid: stalled.pid, lastSeenMs: stalled.lastSeenMs, ...(stalled.stopping ? { stopping: true } : {}) }
               : { state: 'not running', ...(startFailed ? { lastStart: 'failed' } : {}), ...(stopFailed ? { lastStop: 'failed' } : {}), ...(stale ? { staleLease: { pid: stale.pid, host: stale.host } } : {}) };
         // Each configured feed's last fleet pull.
         // A pull's error may quote what the feed or its token endpoint answered: redacted as the snapshot's errors are.
@@ -319,7 +320,9 @@ export function registerStatusCommand(program: Command): void {
           return;
         }
         const notAnswering = stalled
-          ? `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
+          ? stalled.stopping
+            ? `stopping (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log says why`
+            : `running (pid ${stalled.pid}) but not answering: it has not written its status for ${ago(stalled.lastSeenMs)}, as when it cannot write the store (a full disk, a read-only volume); its log and /readyz say why`
           : undefined;
         process.stdout.write(`service: ${live ? `running (pid ${snap.pid})` : up ? `starting (pid ${snap.pid}): ${snap.startStep ?? ''}` : stopping ? `stopping (pid ${snap.pid}): finishing in-flight work (deliveries under way get shutdown.graceMs), then the last checkpoint` : (notAnswering ?? (startFailed ? 'not running: its last start failed (its log says why)' : stopFailed ? 'not running: its last stop failed (its log says why)' : stale ? `not running (stale lease: ${staleText(stale, now, at)})` : 'not running'))}\n`);
         if (holder && !((up || stopping || stalled) && holder.pid === snap?.pid)) process.stdout.write(`store in use by: ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()})\n`);
@@ -333,6 +336,8 @@ export function registerStatusCommand(program: Command): void {
           process.stdout.write(
             stopping
               ? `rule state: ${heldMessages} messages' changes held in memory; the stop stores them (its last checkpoint)\n`
+              : stalled?.stopping
+              ? `rule state: ${heldMessages} messages' changes held in memory; the stop stores them if it can write the store (its last checkpoint), else the next start replays them from the ingest log\n`
               : up || stalled
               ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
               : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
