@@ -81,6 +81,12 @@ export class RecordingSink implements IngestSink {
     this.batches.push([...messages]);
     const quarantined: { index: number; reason: string }[] = [];
     messages.forEach((m, index) => {
+      // Set aside by its source (a block a fleet pull could not use): quarantined as the engine does, not decoded.
+      if (m.setAside !== undefined) {
+        quarantined.push({ index, reason: m.setAside.reason });
+        this.refused.push(m.setAside.reason);
+        return;
+      }
       const r = this.decode(m);
       if (r.ok) this.events.push(...r.events);
       else {

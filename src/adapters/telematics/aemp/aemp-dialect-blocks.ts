@@ -22,6 +22,7 @@ import {
   readText,
   readTime,
   type AempNode,
+  type NumberRead,
 } from './aemp-dialect.js';
 import { CANONICAL_UNIT, isUnitName, toCanonical, type UnitDimension } from '../../../core/normalize/units.js';
 
@@ -56,7 +57,11 @@ export type Fragment =
  */
 export type AempWarningKind = 'reading-left-out' | 'value-absent' | 'value-assumed' | 'no-identifier' | 'entry-skipped' | 'no-equipment';
 
-export type Warn = (kind: AempWarningKind, message: string) => void;
+/**
+ * `replayable: false` on a `reading-left-out`: the feed's way of saying there is no reading (a fix
+ * at 0,0), which no parser or configuration fix would make usable: the block is not set aside.
+ */
+export type Warn = (kind: AempWarningKind, message: string, replayable?: false) => void;
 
 /** A known block: canonical name, accepted spellings (normalised) and its reader. */
 export interface BlockSpec {
@@ -263,11 +268,13 @@ const LOCATION: BlockSpec = {
     const lat = readNumber(get(block, aliases('Latitude', 'Lat')));
     const lng = readNumber(get(block, aliases('Longitude', 'Lng', 'Lon', 'Long')));
     if (lat.kind !== 'value' || lng.kind !== 'value') {
-      warn('reading-left-out', `${key}: latitude/longitude missing or not numbers; position skipped`);
+      // Named with the value as sent: the reason a set-aside block carries says what to fix.
+      const what = (name: string, n: NumberRead): string[] => (n.kind === 'absent' ? [`${name} missing`] : n.kind === 'invalid' ? [`${name} ${JSON.stringify(n.raw)} is not a number`] : []);
+      warn('reading-left-out', `${key}: ${[...what('latitude', lat), ...what('longitude', lng)].join(', ')}; position skipped`);
       return [];
     }
     if (lat.value === 0 && lng.value === 0) {
-      warn('reading-left-out', `${key}: position 0,0 means no fix; position skipped`);
+      warn('reading-left-out', `${key}: position 0,0 means no fix; position skipped`, false);
       return [];
     }
     const alt = readQuantity(block, key, { valueKeys: aliases('Altitude'), unitKeys: aliases('AltitudeUnits', 'AltitudeUnit'), dimension: 'altitude' }, warn);

@@ -643,6 +643,17 @@ describe('createAempEquipmentDecoder', () => {
     if (!result.ok) expect(result.reason).toMatch(/no usable identifier.*PIN is the placeholder "missing"/);
   });
 
+  it('refuses an element none of whose blocks can be used (a set-aside block replayed before the fix), naming block, field and value; a fix at 0,0 is no such block', () => {
+    const header = { EquipmentHeader: { PIN: 'PIN-1' } };
+    const result = decode(message(JSON.stringify({ ...header, Locations: { Location: [{ datetime: '2025-03-01T00:00:00Z', Latitude: 'abc', Longitude: 7 }] } })));
+    expect(result).toEqual({ ok: false, reason: expect.stringContaining('Location block: Location: latitude "abc" is not a number; position skipped') as unknown });
+    // The feed's "no fix": nothing a fix of assetbridge would make usable, so nothing to keep for a replay.
+    expect(decode(message(JSON.stringify({ ...header, Location: { datetime: '2025-03-01T00:00:00Z', Latitude: 0, Longitude: 0 } })))).toEqual({ ok: true, events: [] });
+    // One usable block: its reading is taken (the fleet pull sets the other aside before it gets here).
+    const both = decode(message(JSON.stringify({ ...header, Distance: { datetime: '2025-03-01T00:00:00Z', OdometerUnits: 'furlong', Odometer: 3 }, CumulativeOperatingHours: { datetime: '2025-03-01T00:00:00Z', Hour: 5 } })));
+    expect(both).toMatchObject({ ok: true, events: [{ kind: 'meter', operatingHours: 5 }] });
+  });
+
   it('passes parser rejections through as the reason', () => {
     expect(decode(message('{"EquipmentHeader": {'))).toEqual({ ok: false, reason: expect.stringMatching(/invalid JSON/) as unknown });
     expect(decode(message('{"Links": []}'))).toEqual({ ok: false, reason: 'payload holds no Equipment element' });

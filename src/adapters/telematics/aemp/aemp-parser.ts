@@ -51,6 +51,15 @@ export interface AempEquipment {
   readonly raw: unknown;
   /** What was skipped or assumed, e.g. placeholders and blocks without a datetime. */
   readonly warnings: string[];
+  /**
+   * The blocks nothing could be taken from because of how the feed sent them (no datetime, a
+   * latitude that is not a number, a unit not known): each with its key and the parser's reasons
+   * (`reading-left-out` warnings). A block that gave a reading and lost another (a fix with an
+   * unusable altitude) is not among them: it is in the events.
+   */
+  readonly unusable: readonly UnusableBlock[];
+  /** Every block object of the element the parser read (known blocks and extension blocks), in `raw`. */
+  readonly blocks: ReadonlySet<unknown>;
   /** The kind of each warning, at the same index: code reads these, never the texts. */
   readonly warningKinds: AempWarningKind[];
 }
@@ -103,6 +112,24 @@ export interface AempParseOptions {
    * Documents with an `Equipment` element are always fleets.
    */
   expect?: 'fleet' | 'timeseries';
+}
+
+/** A block of an element that gave no reading: see {@link AempEquipment.unusable}. */
+export interface UnusableBlock {
+  /** The key it had in the feed (`Location`, `CumulativeOperatingHours`). */
+  readonly key: string;
+  /** The block object, as in {@link AempEquipment.raw}. */
+  readonly block: unknown;
+  /** Why its readings were left out (the `reading-left-out` warnings it raised). */
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Why an element's unusable blocks gave nothing, for a quarantine reason: each block by key, with
+ * what the parser said of it (field and value).
+ */
+export function unusableReason(unusable: readonly UnusableBlock[]): string {
+  return unusable.map((u) => `${u.key} block: ${u.reasons.join('; ')}`).join(' | ');
 }
 
 /** Warnings with their kinds; see {@link AempWarningKind}. */
@@ -178,6 +205,10 @@ export function createAempEquipmentDecoder(limits: Pick<AempParseOptions, 'maxBy
     for (const eq of doc.equipment) {
       if (eq.events.length > 0 && eq.ids.length === 0)
         return { ok: false, reason: `equipment has readings but no usable identifier (no PIN, SerialNumber, EquipmentID or Metadata id); ${eq.warnings.join('; ')}` };
+      // Nothing usable, but blocks that were sent (a fleet pull's set-aside block replayed before the
+      // fix): refused, so its quarantine entry stays (again) rather than closing with nothing taken.
+      if (eq.events.length === 0 && eq.unusable.length > 0)
+        return { ok: false, reason: `no reading in it can be used (${unusableReason(eq.unusable)}); fix the parser or configuration (or have the provider fix the feed), then replay it` };
       events.push(...oldestFirst(eq.events));
     }
     return { ok: true, events };
@@ -546,19 +577,42 @@ function readEquipment(node: AempNode, opts: AempParseOptions): AempEquipment {
   const header = readHeader(node, warn);
   const ids = identifiersOf(header, warn);
   const fragments: Fragment[] = [];
+  const found: BlocksFound = { unusable: [], blocks: new Set() };
   for (const [nk, key] of normalizedKeys(node)) {
     if (NON_BLOCK_KEYS.has(nk)) continue;
-    fragments.push(...readBlocks(key, node[key], warn));
+    fragments.push(...readBlocks(key, node[key], warn, found));
   }
   const events = assemble(fragments, ids, opts, warn);
   if (ids.length === 0) warn('no-identifier', 'no usable identifier (PIN, SerialNumber, EquipmentID and Metadata ids are missing or placeholders); its events cannot be matched to an asset');
-  return { header, ids, events, raw: node, warnings, warningKinds };
+  return { header, ids, events, raw: node, warnings, warningKinds, unusable: found.unusable, blocks: found.blocks };
 }
 
-function readBlocks(key: string, value: unknown, warn: Warn): Fragment[] {
+/** The blocks an element's reading met, and those of them that gave nothing. */
+interface BlocksFound {
+  readonly unusable: UnusableBlock[];
+  readonly blocks: Set<unknown>;
+}
+
+function readBlocks(key: string, value: unknown, warn: Warn, found?: BlocksFound): Fragment[] {
   const spec = blockSpecFor(key);
-  if (spec) return blockEntries(spec, value).flatMap((e) => spec.read(e.block, e.key === '' ? key : e.key, warn));
-  return asArray(value).flatMap((entry) => (isNode(entry) ? readExtensionBlock(entry, key) : []));
+  if (spec)
+    return blockEntries(spec, value).flatMap((e) => {
+      const blockKey = e.key === '' ? key : e.key;
+      if (!found) return spec.read(e.block, blockKey, warn);
+      found.blocks.add(e.block);
+      const reasons: string[] = [];
+      const fragments = spec.read(e.block, blockKey, (kind, message, replayable) => {
+        if (kind === 'reading-left-out' && replayable !== false) reasons.push(message);
+        warn(kind, message);
+      });
+      if (fragments.length === 0 && reasons.length > 0) found.unusable.push({ key: blockKey, block: e.block, reasons });
+      return fragments;
+    });
+  return asArray(value).flatMap((entry) => {
+    if (!isNode(entry)) return [];
+    found?.blocks.add(entry);
+    return readExtensionBlock(entry, key);
+  });
 }
 
 function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions, { warnings, warningKinds, warn }: ReturnType<typeof warningList>): AempDocument {

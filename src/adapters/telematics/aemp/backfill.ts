@@ -21,7 +21,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
 import { oldestFirst, type AempEquipment } from './aemp-parser.js';
-import { keepUnreadablePage, splitByValidity, type TelematicsLogger } from './fleet-pull.js';
+import { keepUnreadablePage, splitElement, type TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
@@ -449,7 +449,8 @@ export async function fetchEquipmentSnapshot(
   const payload = JSON.stringify(equipment.raw);
   const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
   const message = { source: client.provider.source, channel: url, payload, receivedAt: fetched.receivedAt };
-  const parts = splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION);
+  const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
+  const parts = splitElement(message, equipment, deps.validation ?? DEFAULT_VALIDATION, `${client.provider.name}: machine ${who}`);
   const result = await deps.sink.submit(parts.map((m) => (ids ? { ...m, payload: rewriteIdentity(m.payload as string, ids) } : m)));
   return { url, equipment, match, accepted: result.accepted };
 }

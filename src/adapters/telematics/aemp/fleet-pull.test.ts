@@ -6,12 +6,12 @@ import { tempStorePath } from '../../../../test/helpers/temp-store.js';
 import { SqliteStore } from '../../store/sqlite/sqlite-store.js';
 import type { TelematicsConfigInput } from '../../../config/telematics-schema.js';
 import { createAempProvider } from './aemp-provider.js';
-import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, type PullProgress } from './fleet-pull.js';
+import { CURSOR_NAMESPACE, earlierPage, loadCursor, runFleetPull, splitElement, type PullProgress } from './fleet-pull.js';
 import { ProviderRateLimiter } from './request-budget.js';
 import type { CanonicalEvent } from '../../../core/model/events.js';
 import type { RawMessage } from '../../../core/model/messages.js';
-import { validateEvent } from '../../../core/normalize/validate.js';
-import { createAempEquipmentDecoder } from './aemp-parser.js';
+import { DEFAULT_VALIDATION, validateEvent } from '../../../core/normalize/validate.js';
+import { createAempEquipmentDecoder, parseAempDocument } from './aemp-parser.js';
 import { confirmReview, listReview, loadEquipmentIndex } from './review-list.js';
 import { formatReplaySummary, replayQuarantine } from '../../../engine/replay.js';
 import { DecoderRegistry, Ingestor } from '../../../engine/ingestor.js';
@@ -685,6 +685,103 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     const entries = await t.store.listQuarantine({});
     expect(entries.map((q) => [q.code, q.repeats])).toEqual([['stale', 2]]);
     expect(entries[0]?.reason).toMatch(/freshness limit \(ingest.maxAgeMs\)/);
+  });
+
+  it('sets a block it cannot use aside in quarantine (once, however often the feed repeats it), takes the rest, and a replay after the fix takes that block once', async () => {
+    // Bug: a latitude "abc", a unit not known, a block without its datetime were left out of the
+    // machine's events and only noted in the summary and log: nothing kept them to replay after a fix.
+    const t = setup({ fleetSize: 5 });
+    await t.store.upsertAssets(assetsForMachines(range(5), 'machine-id'));
+    const fetchOdd = fleetPagesRewritten(simulatorFetch(t.sim), (equipment) => {
+      const [first, second, third] = equipment as [Machine, Machine, Machine];
+      // The feed repeats each the same at every pull (the machine has not reported since).
+      first.Location = { datetime: '2025-03-04T02:00:00Z', Latitude: 'abc', Longitude: 7.25 };
+      second.Distance = { datetime: '2025-03-04T02:00:00Z', OdometerUnits: 'furlong', Odometer: 100 };
+      third.CumulativeOperatingHours = { Hour: 1234 };
+    });
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchOdd, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const decoded: CanonicalEvent[] = [];
+    /** The parser, or (after "the fix") the parser with the feed's odd values read as it would then read them. */
+    let fixed = false;
+    const aemp = createAempEquipmentDecoder();
+    const decoder = (m: RawMessage) => {
+      const r = aemp(fixed ? { ...m, payload: (m.payload as string).replace('"abc"', '51.5').replace('"furlong"', '"km"').replace('"Hour"', '"datetime":"2025-03-04T01:00:00Z","Hour"') } : m);
+      if (r.ok) decoded.push(...r.events);
+      return r;
+    };
+    const ingestor = new Ingestor({
+      store: t.store,
+      clock: t.clock,
+      decoders: new DecoderRegistry().register('aemp', decoder),
+      rules: [],
+      identity: () => new IdentityIndex(assetsForMachines(range(5), 'machine-id')),
+      validation: DEFAULT_VALIDATION,
+      defaultDestination: 'erp',
+    });
+    const pins = [0, 1, 2].map((i) => machineHeader(i).pin ?? '');
+    for (let pull = 0; pull < 3; pull++) {
+      expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock })).toMatchObject({ complete: true, matched: 5, accepted: 5, quarantined: 3 });
+      t.clock.advance(16 * MIN);
+    }
+    // The machines' other readings were taken: machine 0's hours, machine 1's position.
+    const of = (i: number) => decoded.filter((e) => e.ids.some((id) => id.type === 'machine-id' && id.value === assetsForMachines([i], 'machine-id')[0]?.identifiers[0]?.value));
+    expect(of(0).map((e) => e.kind)).toContain('meter');
+    expect(of(0).map((e) => e.kind)).not.toContain('position');
+    expect(of(1).map((e) => e.kind)).toContain('position');
+    // One entry per block, counted as repeated by the later pulls; the reason names the block, field, value and what to do.
+    const entries = await t.store.listQuarantine({ status: 'open' });
+    expect(entries.map((q) => [q.code, q.repeats])).toEqual([
+      ['undecodable', 2],
+      ['undecodable', 2],
+      ['undecodable', 2],
+    ]);
+    const reasons = entries.map((q) => q.reason).join('\n');
+    expect(reasons).toContain(`trackunit: machine ${pins[0]}: Location block: Location: latitude "abc" is not a number; position skipped`);
+    expect(reasons).toContain(`trackunit: machine ${pins[1]}: Distance block: Distance.Odometer: unknown distance unit "furlong"`);
+    expect(reasons).toContain(`trackunit: machine ${pins[2]}: CumulativeOperatingHours block: CumulativeOperatingHours: no datetime`);
+    expect(reasons).toContain("'assetbridge quarantine replay ID'");
+    // Each kept with its machine's header and that block alone.
+    for (const q of entries) {
+      const element = JSON.parse(q.payload as string) as Record<string, unknown>;
+      expect(Object.keys(element).filter((k) => !/header|metadata/i.test(k))).toHaveLength(1);
+    }
+
+    // A replay before the fix keeps them (quarantined again), not closes them with nothing taken.
+    decoded.length = 0;
+    expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 3, accepted: 0, stillQuarantined: 3 });
+    // After the fix: each block is taken once, and nothing of what the pulls took comes again.
+    fixed = true;
+    expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 3, accepted: 3, stillQuarantined: 0 });
+    expect(decoded.map((e) => e.kind).sort()).toEqual(['meter', 'meter', 'position']);
+    expect(of(0)).toEqual([expect.objectContaining({ kind: 'position', lat: 51.5 })]);
+    expect(of(1)).toEqual([expect.objectContaining({ kind: 'meter', odometerKm: 100 })]);
+    expect(of(2)).toEqual([expect.objectContaining({ kind: 'meter', operatingHours: 1234 })]);
+    expect(await t.store.countQuarantine({ status: 'open' })).toBe(0);
+    expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 0 });
+  });
+
+  it('sets aside one unusable block of a wrapped list on its own: the other fixes stay with the machine, and no emptied wrapper is left to read as a block', () => {
+    const element = {
+      EquipmentHeader: { PIN: 'PIN-1' },
+      Locations: { Location: [{ datetime: '2025-03-04T01:00:00Z', Latitude: 50, Longitude: 7 }, { datetime: '2025-03-04T02:00:00Z', Latitude: 'abc', Longitude: 7 }] },
+      Distance: { datetime: '2025-03-04T02:00:00Z', OdometerUnits: 'furlong', Odometer: 100 },
+    };
+    const parsed = parseAempDocument(JSON.stringify(element), { source: 'aemp:t', receivedAt: T0, expect: 'fleet' });
+    if (!parsed.ok || parsed.document.kind !== 'fleet' || !parsed.document.equipment[0]) throw new Error('not parsed');
+    const eq = parsed.document.equipment[0];
+    const parts = splitElement({ source: 'aemp:t', channel: 'Fleet/1', payload: JSON.stringify(element), receivedAt: T0 }, eq, DEFAULT_VALIDATION, 't: machine PIN-1');
+    expect(parts.map((p) => [JSON.parse(p.payload as string) as unknown, p.setAside?.code])).toEqual([
+      [{ EquipmentHeader: { PIN: 'PIN-1' }, Locations: { Location: [element.Locations.Location[0]] } }, undefined],
+      [{ EquipmentHeader: { PIN: 'PIN-1' }, Locations: { Location: [element.Locations.Location[1]] } }, 'undecodable'],
+      [{ EquipmentHeader: { PIN: 'PIN-1' }, Distance: element.Distance }, 'undecodable'],
+    ]);
+    // Its one fix set aside: the Locations wrapper, emptied, goes (not left to read as a block without a datetime).
+    const onlyFixBad = { EquipmentHeader: { PIN: 'PIN-1' }, Locations: { Location: [{ datetime: '2025-03-04T02:00:00Z', Latitude: 'abc', Longitude: 7 }] }, CumulativeOperatingHours: { datetime: '2025-03-04T02:00:00Z', Hour: 5 } };
+    const again = parseAempDocument(JSON.stringify(onlyFixBad), { source: 'aemp:t', receivedAt: T0, expect: 'fleet' });
+    if (!again.ok || again.document.kind !== 'fleet' || !again.document.equipment[0]) throw new Error('not parsed');
+    const [kept] = splitElement({ source: 'aemp:t', channel: 'Fleet/1', payload: JSON.stringify(onlyFixBad), receivedAt: T0 }, again.document.equipment[0], DEFAULT_VALIDATION, 't: machine PIN-1');
+    expect(JSON.parse(kept?.payload as string)).toEqual({ EquipmentHeader: { PIN: 'PIN-1' }, CumulativeOperatingHours: onlyFixBad.CumulativeOperatingHours });
+    expect(createAempEquipmentDecoder()(kept as RawMessage)).toMatchObject({ ok: true, events: [{ kind: 'meter', operatingHours: 5 }] });
   });
 
   it('says how many machines had readings the parser left out (unknown unit, no datetime), with examples, instead of only counting them accepted', async () => {

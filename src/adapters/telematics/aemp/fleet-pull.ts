@@ -22,7 +22,7 @@ import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
 import { AempRequestError, ForeignLinkError, type UnreadablePage } from './aemp-client.js';
 import { resolveHref } from './aemp-links.js';
-import { warningsOfKind, type AempLink } from './aemp-parser.js';
+import { unusableReason, warningsOfKind, type AempEquipment, type AempLink } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { dropPageRecordsBefore, loadConfirmed, loadPageRecords, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
@@ -187,21 +187,53 @@ const shown = (url: string): string => redactor.url(url);
  * header with only those (quarantined with their reason, replayable). `now` only groups; the
  * engine still decides.
  */
-export function splitByValidity(message: RawMessage, raw: unknown, events: readonly CanonicalEvent[], policy: ValidationPolicy, now = message.receivedAt): RawMessage[] {
+export function splitByValidity(message: RawMessage, raw: unknown, events: readonly CanonicalEvent[], policy: ValidationPolicy, now = message.receivedAt, drop: ReadonlySet<unknown> = new Set()): RawMessage[] {
   const bad = new Set<unknown>();
   const good = new Set<unknown>();
   for (const event of events) {
     const into = validateEvent(event, now, policy).ok ? good : bad;
     if (event.raw !== null && typeof event.raw === 'object') for (const block of Object.values(event.raw as Record<string, unknown>)) into.add(block);
   }
-  if (bad.size === 0 || good.size === 0) return [message];
+  if (bad.size === 0 || good.size === 0) return [drop.size === 0 ? message : { ...message, payload: JSON.stringify(withoutBlocks(raw, drop)) }];
   return [
-    { ...message, payload: JSON.stringify(withoutBlocks(raw, bad)) },
-    { ...message, payload: JSON.stringify(withoutBlocks(raw, good)) },
+    { ...message, payload: JSON.stringify(withoutBlocks(raw, new Set([...bad, ...drop]))) },
+    { ...message, payload: JSON.stringify(withoutBlocks(raw, new Set([...good, ...drop]))) },
   ];
 }
 
-/** A copy of an element without the given block objects (also inside lists and wrappers). */
+/**
+ * An element as the pull (or `aemp equipment --submit`) submits it: {@link splitByValidity}, and
+ * each block nothing could be taken from (no datetime, a latitude "abc", a unit not known) set
+ * aside on its own: the element's header with that one block, quarantined (code `undecodable`)
+ * with a reason naming the block, the field and value, and what to do. The other messages leave
+ * those blocks out, so `quarantine replay` after a parser or configuration fix takes each once and
+ * nothing already taken again; one still not usable is refused by the decoder and set aside anew.
+ * `who` names the machine in the reason.
+ */
+export function splitElement(
+  message: RawMessage,
+  equipment: Pick<AempEquipment, 'raw' | 'events' | 'unusable' | 'blocks'>,
+  policy: ValidationPolicy,
+  who: string,
+  now = message.receivedAt,
+): RawMessage[] {
+  const unusable = new Set(equipment.unusable.map((u) => u.block));
+  const out = splitByValidity(message, equipment.raw, equipment.events, policy, now, unusable);
+  for (const u of equipment.unusable) {
+    const others = new Set([...equipment.blocks].filter((b) => b !== u.block));
+    out.push({
+      ...message,
+      payload: JSON.stringify(withoutBlocks(equipment.raw, others)),
+      setAside: {
+        code: 'undecodable',
+        reason: `${who}: ${unusableReason([u])}; the block was set aside, the machine's other readings were taken. If the feed sent it wrong, have the provider fix it and discard this entry; if assetbridge should read it (a unit or spelling it does not know), fix that and run 'assetbridge quarantine replay ID', which takes it once`,
+      },
+    });
+  }
+  return out;
+}
+
+/** A copy of an element without the given block objects (also inside lists and wrappers, which go when emptied). */
 function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
   if (Array.isArray(node)) return node.filter((e) => !drop.has(e)).map((e) => withoutBlocks(e, drop));
   if (node === null || typeof node !== 'object') return node;
@@ -210,6 +242,8 @@ function withoutBlocks(node: unknown, drop: ReadonlySet<unknown>): unknown {
     if (drop.has(v)) continue;
     const kept = withoutBlocks(v, drop);
     if (Array.isArray(v) && v.length > 0 && (kept as unknown[]).length === 0) continue;
+    // A wrapper (`Locations: { Location: [...] }`) left empty would read as a block without a datetime.
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 && Object.keys(kept as object).length === 0) continue;
     out[k] = kept;
   }
   return out;
@@ -322,12 +356,14 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         if (earlierRuns.has(key)) seenBefore++;
         // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
         const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
+        const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
         // Readings the parser left out (not values it only noted as absent, such as an empty Model or a
-        // tank capacity of 0): the pull says how many machines had any, as the pipeline never sees them to quarantine.
+        // tank capacity of 0): the pull says how many machines had any. A matched machine's blocks
+        // that gave nothing go to quarantine (see splitElement); a reading lost from a block that gave
+        // another (an unusable altitude of a fix) is only noted.
         const lost = warningsOfKind(equipment, 'reading-left-out');
         if (lost.length > 0) {
           leftOut.machines++;
-          const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
           for (const w of lost) if (leftOut.examples.length < LEFT_OUT_EXAMPLES.log) leftOut.examples.push(`${who}: ${w}`);
         }
         const match = matcher.match(key, equipment.ids);
@@ -340,7 +376,8 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
           // Retained: a snapshot element is the feed's stored latest report, sent again at every pull
           // (a parked machine's for weeks), as a retained MQTT message is at every subscription; a
           // block set aside from it (stale, future) is kept once in quarantine, its copies counted there.
-          for (const m of splitByValidity(message, equipment.raw, equipment.events, deps.validation ?? DEFAULT_VALIDATION))
+          // A block set aside as unusable is kept once as well: a feed repeats it until the machine reports again.
+          for (const m of splitElement(message, equipment, deps.validation ?? DEFAULT_VALIDATION, `${name}: machine ${who}`))
             messages.push({ ...m, ...(ids ? { payload: rewriteIdentity(m.payload as string, ids) } : {}), retained: true, ...again });
           index.push({ key, ids: ids ?? equipment.ids, erpAssetId: match.erpAssetId });
           if (underReview.has(key)) counts.resolvedFromReview++;
@@ -430,7 +467,7 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
   }
   if (leftOut.machines > 0) {
     notes.push(
-      `${leftOut.machines} machine(s) came with readings that could not be used and were left out (${leftOut.examples.slice(0, LEFT_OUT_EXAMPLES.note).join('; ')}${leftOut.examples.length > LEFT_OUT_EXAMPLES.note ? '; …' : ''}); 'assetbridge aemp parse' on a saved page shows every one`,
+      `${leftOut.machines} machine(s) came with readings that could not be used and were left out (${leftOut.examples.slice(0, LEFT_OUT_EXAMPLES.note).join('; ')}${leftOut.examples.length > LEFT_OUT_EXAMPLES.note ? '; …' : ''}); a matched machine's blocks that gave nothing are in quarantine (code undecodable: 'assetbridge quarantine list --code undecodable'), to replay after a fix; 'assetbridge aemp parse' on a saved page shows every one`,
     );
     deps.logger?.warn({ provider: name, machines: leftOut.machines, examples: leftOut.examples }, 'fleet pull: readings left out that the feed sent in a form the parser cannot use');
   }
