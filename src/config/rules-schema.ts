@@ -17,7 +17,7 @@ import { customCalendar, customCalendarProblems } from '../core/rules/depreciati
 import type { AlertRule, AssetFilter, CalendarIntervalRule, ServiceIntervalRule, ThresholdRule } from '../core/rules/maintenance/types.js';
 import { isReservedName, reservedNameProblem } from '../core/rules/rule.js';
 import { WORK_ORDER_FIELDS } from '../core/rules/maintenance/work-order.js';
-import { parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
+import { noteCommonTimeZone, parseClock, WEEKDAY_NAMES, type ClosedDays, type WeeklyWindow, type WindowCalendar } from '../core/rules/maintenance/windows.js';
 import { configTimeZone, isValidTimeZone } from '../core/rules/time-zone.js';
 import { parseJsonText } from '../core/json-text.js';
 import { ANTIMERIDIAN_PROBLEM, DEFAULT_GEOJSON_PROPERTIES, pastAntimeridian, pastAntimeridianHint, spansAntimeridian, zonesFromGeoJson } from '../core/rules/zones/geojson.js';
@@ -535,6 +535,7 @@ const windowsSchema = z
       out[site] = Array.isArray(v) ? { timeZone: w.timeZone, windows: v, ...closed() } : { timeZone: v.timeZone ?? w.timeZone, windows: v.slots, ...closed(v.closed) };
     const own = Object.entries(w.sites).flatMap(([site, v]) => (!Array.isArray(v) && v.timeZone !== undefined ? [{ key: `sites.${site}.timeZone`, timeZone: v.timeZone }] : []));
     windowsZoneKeys.set(out, [{ key: 'timeZone', timeZone: w.timeZone }, ...own]);
+    noteCommonTimeZone(out, w.timeZone);
     return out;
   });
 

@@ -10,7 +10,7 @@ import type { Rule } from '../../core/rules/rule.js';
 import { loadMaintenanceStatus } from '../../cli/commands/maintenance.js';
 import { TaskScheduler } from '../scheduler.js';
 import type { TaskContext } from '../../ports/task.js';
-import { checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
+import { CALENDAR_NS, checkCalendarIntervals, createCalendarIntervalTask, loadCalendarMarks, type CalendarTaskOptions } from './calendar-intervals.js';
 
 const stores: SqliteStore[] = [];
 afterEach(async () => {
@@ -284,5 +284,94 @@ describe('the calendar work order payload', () => {
     const opts: CalendarTaskOptions = { rules: pm.calendarIntervals, checkEveryMs: pm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: pm.siteAttribute, windows: pm.windows };
     const [wo] = await checkCalendarIntervals(store, opts, at('2026-06-17T00:00:00Z'), commitTo(store));
     expect(wo?.payload).toMatchObject({ detectedAt: '2026-06-17T00:00:00.000Z', sensorSnapshot: { at: '2026-03-01T08:00:00.000Z', values: { operatingHours: { value: 1100, unit: 'h' } } } });
+  });
+});
+
+describe('calendar intervals count the days of the asset\'s site', () => {
+  // New York has its own calendar; the common zone (no default slots) is Los Angeles'.
+  const zoned = rulesSchema.parse({
+    maintenance: {
+      calendarIntervals: [
+        { name: 'quarterly', everyDays: 90, severity: 'warning' },
+        { name: 'weekly', everyDays: 7, severity: 'warning', appliesTo: { attributes: { weekly: 'yes' } } },
+      ],
+      windows: { timeZone: 'America/Los_Angeles', sites: { NYC: { timeZone: 'America/New_York', slots: [{ days: ['sat'], from: '06:00', to: '14:00' }] } } },
+    },
+  });
+  const zm = zoned.maintenance!;
+  const zoneOptions: CalendarTaskOptions = { rules: zm.calendarIntervals, checkEveryMs: zm.calendarCheckEvery, defaultDestination: 'erp', siteAttribute: zm.siteAttribute, windows: zm.windows };
+  async function sites(assets: readonly { id: string; attributes: Record<string, string> }[]): Promise<SqliteStore> {
+    const store = tempStore();
+    stores.push(store);
+    await store.upsertAssets(assets.map((a, i) => ({ asset: { erpAssetId: a.id, erpModule: 'maintenance', attributes: a.attributes }, identifiers: [{ type: 'tag', value: `zt${i}`, erpAssetId: a.id }] })));
+    return store;
+  }
+  const opened = async (store: SqliteStore, now: string) => (await checkCalendarIntervals(store, zoneOptions, at(now), commitTo(store))).map((d) => d.businessKey);
+
+  it('a completion on a New York evening (already the next day in UTC) counts from that evening\'s day, and the due date begins at local midnight', async () => {
+    const store = await sites([{ id: 'NY-1', attributes: { site: 'NYC', lastServiceDate: '2026-03-01' } }]);
+    const rule = createRules(zoned).find((r) => r.name === MAINTENANCE_RULE) as Rule;
+    const asset = (await store.listAssets())[0]!.asset;
+    // Completed 9 June, 20:30 in New York: 00:30 UTC on 10 June.
+    const feedback: WorkOrderStatusEvent = { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'NY-1' }], eventTime: at('2026-06-10T00:30:00Z'), receivedAt: 0, businessKey: 'NY-1|quarterly|2026-05-30@b2026-03-01', status: 'completed' };
+    const r = rule.apply(undefined, feedback, { asset, destination: 'erp', now: 0 });
+    await store.commitIngest({ states: [{ erpAssetId: 'NY-1', doc: { [MAINTENANCE_RULE]: r.state } }], deliveries: [], quarantine: [], accepted: 1 });
+    const s = await loadMaintenanceStatus(store, zoned, 'NY-1', at('2026-09-06T16:00:00Z'));
+    // 90 days after 9 June is 7 September; at noon on the 6th in New York, half a day to go.
+    expect(s[0]?.due).toEqual([{ erpAssetId: 'NY-1', rule: 'quarterly', type: 'calendar', state: 'ok', baselineDate: '2026-06-09', nextDueDate: '2026-09-07', remainingDays: 0.5 }]);
+    expect(await opened(store, '2026-09-07T03:30:00Z')).toEqual([]); // 23:30 on the 6th in New York
+    expect(await opened(store, '2026-09-07T04:30:00Z')).toEqual(['NY-1|quarterly|2026-09-07@b2026-06-09']);
+  });
+
+  it('a week over the spring DST change is 7 calendar days (due at local midnight, an hour before 7 × 24 h)', async () => {
+    // Serviced 2 March, 20:00 New York time (01:00 UTC on the 3rd); the clocks go forward on 8 March.
+    const store = await sites([{ id: 'NY-2', attributes: { site: 'NYC', weekly: 'yes', lastServiceDate: '2026-03-02T20:00:00-05:00' } }]);
+    const s = await loadMaintenanceStatus(store, zoned, 'NY-2', at('2026-03-08T16:00:00Z'));
+    expect(s[0]?.due.find((d) => d.rule === 'weekly')).toMatchObject({ baselineDate: '2026-03-02', nextDueDate: '2026-03-09', remainingDays: 0.5 });
+    expect((await opened(store, '2026-03-09T03:30:00Z')).filter((k) => k.includes('weekly'))).toEqual([]); // 23:30 EDT on the 8th
+    expect((await opened(store, '2026-03-09T04:10:00Z')).filter((k) => k.includes('weekly'))).toEqual(['NY-2|weekly|2026-03-09@b2026-03-02']); // 00:10 EDT on the 9th
+    expect((await opened(store, '2026-03-16T04:10:00Z')).filter((k) => k.includes('weekly'))).toEqual(['NY-2|weekly|2026-03-16@b2026-03-02']);
+  });
+
+  it('an asset at no site with a calendar counts in the common windows zone, even with no default slots', async () => {
+    const store = await sites([{ id: 'LA-1', attributes: {} }]);
+    expect(await opened(store, '2026-06-10T05:00:00Z')).toEqual([]); // first check: 22:00 on 9 June in Los Angeles
+    const s = await loadMaintenanceStatus(store, zoned, 'LA-1', at('2026-06-10T05:00:00Z'));
+    expect(s[0]?.due[0]).toMatchObject({ baselineDate: '2026-06-09', nextDueDate: '2026-09-07' });
+  });
+
+  it('upgrading keeps the key of an occurrence already opened under UTC days, and does not open an earlier one again (exactly once)', async () => {
+    const store = await sites([
+      { id: 'OLD-1', attributes: { site: 'NYC' } },
+      { id: 'OLD-2', attributes: { site: 'NYC' } },
+      { id: 'NEW-1', attributes: { site: 'NYC' } },
+    ]);
+    // Before the upgrade: first checked at 21:00 on 9 January in New York (10 January in UTC), so
+    // UTC days counted from 10 January. OLD-1's first due point (10 April) is open; OLD-2's second
+    // (9 July) was opened at 00:00 UTC on 9 July, still 8 July in New York.
+    const first = String(at('2026-01-10T02:00:00Z'));
+    await store.kvSetMany(CALENDAR_NS, [
+      ['first:OLD-1|quarterly', first],
+      ['fired:OLD-1|quarterly', JSON.stringify({ key: 'OLD-1|quarterly|2026-04-10@b2026-01-10', at: at('2026-04-10T00:00:00Z') })],
+      ['first:OLD-2|quarterly', first],
+      ['fired:OLD-2|quarterly', JSON.stringify({ key: 'OLD-2|quarterly|2026-07-09@b2026-01-10', at: at('2026-07-09T00:00:00Z') })],
+      ['first:NEW-1|quarterly', first],
+    ]);
+    // NEW-1, with nothing opened yet, counts in New York days: from 9 January, due 9 April.
+    expect(await opened(store, '2026-04-12T12:00:00Z')).toEqual(['NEW-1|quarterly|2026-04-09@b2026-01-09']);
+    const s = await loadMaintenanceStatus(store, zoned, 'OLD-1', at('2026-04-12T12:00:00Z'));
+    expect(s[0]?.due[0]).toMatchObject({ state: 'due, work order requested', baselineDate: '2026-01-10', nextDueDate: '2026-04-10' });
+    // 22:00 on 8 July in New York: OLD-2's 10 April is not opened again (only NEW-1's 8 July opens).
+    expect(await opened(store, '2026-07-09T02:00:00Z')).toEqual(['NEW-1|quarterly|2026-07-08@b2026-01-09']);
+    // The series keeps its baseline: the next due point opens at midnight in New York.
+    expect(await opened(store, '2026-07-09T04:30:00Z')).toEqual(['OLD-1|quarterly|2026-07-09@b2026-01-10']);
+    expect((await workOrders(store)).filter((k) => k.startsWith('OLD'))).toEqual(['OLD-1|quarterly|2026-07-09@b2026-01-10']);
+
+    // The site's zone changed later (to Auckland, where the first check was 10 January): NEW-1's
+    // open 8 July is not opened again as 10 July; its series keeps counting from 9 January.
+    const moved = rulesSchema.parse({ maintenance: { calendarIntervals: zm.calendarIntervals, windows: { sites: { NYC: { timeZone: 'Pacific/Auckland', slots: [] } } } } }).maintenance!;
+    const later = await checkCalendarIntervals(store, { ...zoneOptions, windows: moved.windows }, at('2026-07-10T00:00:00Z'), commitTo(store));
+    expect(later.map((d) => d.businessKey)).toEqual([]);
+    expect((await opened(store, '2026-10-06T04:30:00Z')).filter((k) => k.startsWith('NEW'))).toEqual(['NEW-1|quarterly|2026-10-06@b2026-01-09']);
   });
 });

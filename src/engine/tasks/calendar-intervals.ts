@@ -14,7 +14,7 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AssetRecord } from '../../core/model/assets.js';
 import type { DeliveryIntent } from '../../core/model/delivery.js';
-import { baselineProblem, calendarBaseline, calendarDueAt, dayOf, isoDay, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, dayIn, isoDay, nextOccurrence, type CalendarDue } from '../../core/rules/maintenance/calendar-interval.js';
 import { formatReading, UNIT } from '../../core/rules/maintenance/service-interval.js';
 import { calendarMeterOf, latestHours, latestKm, MAINTENANCE_RULE, meterSnapshot, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import { matchesFilter, type CalendarIntervalRule } from '../../core/rules/maintenance/types.js';
@@ -139,16 +139,19 @@ export async function checkCalendarIntervals(
         skipped.push(`${asset.erpAssetId} (${rule.name}): ${problem}`);
         continue;
       }
-      let base = calendarBaseline(rule, asset, completed, m.firstChecked);
+      // Days are the site's calendar days; a series opened under UTC days keeps its baseline (see checkedBaseline).
+      const zone = calendarTimeZone(asset, options);
+      let base = checkedBaseline(rule, asset, completed, m.firstChecked, zone, m.fired?.key);
       if (base === undefined) {
         // Nothing says when it was last serviced: count from today (status says so; set the attribute to change it).
         firstChecks.push([`first:${id}`, String(now)]);
-        base = dayOf(now);
+        base = dayIn(now, zone);
       }
-      const due = calendarDueAt(rule, base, now, calendarMeterOf(rule, asset, state));
+      const due = calendarDueAt(rule, base, now, calendarMeterOf(rule, asset, state, zone), zone);
       if (!due) continue;
       const key = workOrderKey(asset.erpAssetId, rule.name, due.occurrence);
-      if (m.fired?.key === key) continue;
+      // Opened already, or the next one is (under UTC days, before the site's day turned): nothing again.
+      if (m.fired?.key === key || m.fired?.key === workOrderKey(asset.erpAssetId, rule.name, nextOccurrence(rule, base, due))) continue;
       out.push(calendarWorkOrder(rule, asset, asset.destination ?? options.defaultDestination, base, due, state, now, options));
       fired.push([id, JSON.stringify({ key, at: now })]);
     }

@@ -1,6 +1,10 @@
 /**
- * Calendar service intervals: due every N days from the last service, used or idle. Days are UTC
- * days; the baseline is the latest known service — a completion the ERP reported (kept in the
+ * Calendar service intervals: due every N days from the last service, used or idle. Days are the
+ * calendar days of the asset's site (the time zone of its maintenance-window calendar, else the
+ * common `windows.timeZone`, else UTC): a completion at 20:00 in New York counts from that day, a
+ * due date begins at local midnight, and a day is a calendar day, not 24 h (a DST week is 7 days).
+ * A day is held as the UTC midnight of its local date, so day arithmetic is plain and `isoDay`
+ * prints the local date. The baseline is the latest known service — a completion the ERP reported (kept in the
  * maintenance rule's state), or the date in the asset's baseline attribute — and, with neither,
  * the day the service first checked the asset. A work order opens `dueSoonDays` before the due
  * date, one per due date: the occurrence is the due date and its baseline (`2027-03-15@b2026-03-15`),
@@ -15,6 +19,8 @@
  */
 import { isCalendarDay } from '../../normalize/iso-time.js';
 import type { AssetRecord } from '../../model/assets.js';
+import { offsetAt, zonedParts } from '../time-zone.js';
+import { commonTimeZone, type WindowCalendar } from './windows.js';
 import { formatReading, UNIT } from './service-interval.js';
 import type { CalendarIntervalRule, ServiceMeter } from './types.js';
 
@@ -22,8 +28,33 @@ export const DAY_MS = 86_400_000;
 
 /** Start of the UTC day of `t`. */
 export const dayOf = (t: number): number => Math.floor(t / DAY_MS) * DAY_MS;
-/** `YYYY-MM-DD` (UTC). */
+/** `YYYY-MM-DD` of a day (as {@link dayIn} gives it: the UTC midnight of the local date). */
 export const isoDay = (t: number): string => new Date(t).toISOString().slice(0, 10);
+
+/** The local date of instant `t` in `timeZone`, as the UTC midnight of that date (UTC: {@link dayOf}). */
+export function dayIn(t: number, timeZone: string): number {
+  if (timeZone === 'UTC') return dayOf(t);
+  const p = zonedParts(t, timeZone);
+  return Date.UTC(p.year, p.month - 1, p.day);
+}
+
+/** Instant `t` as the wall clock in `timeZone` shows it, on the same scale as {@link dayIn} (for fractions of days left). */
+export const wallClockIn = (t: number, timeZone: string): number => (timeZone === 'UTC' ? t : t + offsetAt(t, timeZone));
+
+/** Where an asset's site and its zone are configured: the maintenance windows by site. */
+export interface SiteZones {
+  readonly siteAttribute: string;
+  readonly windows: Readonly<Record<string, WindowCalendar>>;
+}
+
+/**
+ * The zone an asset's calendar days are counted in: its site's window calendar's (the calendar its
+ * work orders are planned in), else the common one, else UTC.
+ */
+export function calendarTimeZone(asset: AssetRecord, zones: SiteZones): string {
+  const site = asset.attributes[zones.siteAttribute];
+  return (site !== undefined ? zones.windows[site]?.timeZone : undefined) ?? commonTimeZone(zones.windows) ?? 'UTC';
+}
 
 /** Completions the ERP reported, per calendar rule: the day of the latest, and its event time. */
 export interface CalendarState {
@@ -37,16 +68,17 @@ export interface CalendarState {
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 /**
- * A date attribute as the start of its UTC day: `YYYY-MM-DD`, or an ISO time with its zone.
+ * A date attribute as a day: `YYYY-MM-DD` is that date; an ISO time with its zone is the date it
+ * falls on in `timeZone` (the site's).
  * Undefined when absent or blank; `NaN` when it is there but not such a date (nothing else is
  * guessed at: `03/07/2026` means different days in different places).
  */
-export function parseServiceDate(text: string | undefined): number | undefined {
+export function parseServiceDate(text: string | undefined, timeZone = 'UTC'): number | undefined {
   if (text === undefined || text.trim() === '') return undefined;
   const s = text.trim();
   // A day that does not exist (`2026-02-29` would be 1 March) is a typo, not a date.
   const t = ISO_DATE.test(s) && isCalendarDay(s.slice(0, 10)) ? Date.parse(s) : NaN;
-  return Number.isNaN(t) ? NaN : dayOf(t);
+  return Number.isNaN(t) ? NaN : s.length === 10 ? t : dayIn(t, timeZone);
 }
 
 /** Why an asset's service-date attribute cannot be used, or undefined when it can (or is absent). */
@@ -56,15 +88,43 @@ export function baselineProblem(rule: CalendarIntervalRule, asset: AssetRecord):
 }
 
 /**
- * The baseline (a UTC day) for one asset and rule: the later of the reported completion and the
- * attribute's date; else the first check's day; undefined when there is none of these yet (or the
- * attribute is not a date: see {@link baselineProblem}).
+ * The baseline (a day in `timeZone`) for one asset and rule: the later of the reported completion
+ * (its day as recorded then) and the attribute's date; else the first check's day; undefined when
+ * there is none of these yet (or the attribute is not a date: see {@link baselineProblem}).
  */
-export function calendarBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined, firstChecked: number | undefined): number | undefined {
-  const attr = parseServiceDate(asset.attributes[rule.baselineAttribute]);
+export function calendarBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined, firstChecked: number | undefined, timeZone = 'UTC'): number | undefined {
+  const attr = parseServiceDate(asset.attributes[rule.baselineAttribute], timeZone);
   if (attr !== undefined && Number.isNaN(attr)) return completed?.base;
   if (completed !== undefined || attr !== undefined) return Math.max(completed?.base ?? Number.NEGATIVE_INFINITY, attr ?? Number.NEGATIVE_INFINITY);
-  return firstChecked === undefined ? undefined : dayOf(firstChecked);
+  return firstChecked === undefined ? undefined : dayIn(firstChecked, timeZone);
+}
+
+/** The baseline day in an occurrence (`2027-03-15@b2026-03-15`, `1@b2026-03-15+1200h`), from a business key or an occurrence. */
+function occurrenceBaseline(keyOrOccurrence: string): string | undefined {
+  return /@b(\d{4}-\d{2}-\d{2})(?:\+[^|]*)?$/.exec(keyOrOccurrence)?.[1];
+}
+
+/** The westernmost and easternmost zones (UTC-12, UTC+14; `Etc/` signs are inverted): the days an instant falls on anywhere. */
+const WESTMOST = 'Etc/GMT+12';
+const EASTMOST = 'Etc/GMT-14';
+
+/**
+ * The baseline a check counts from: {@link calendarBaseline} in the site's zone, unless the work
+ * order last opened for this asset and rule (`openedKey`) counts from another day the same facts
+ * give in another zone (the first check's time or an attribute's ISO time, on its day in UTC before
+ * days were counted at the site, or before the site's zone was changed): that series keeps its
+ * baseline, so the occurrence already opened keeps its key and is not opened again under another
+ * (exactly once). A completion the ERP reports starts the next series, in the site's days.
+ */
+export function checkedBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined, firstChecked: number | undefined, timeZone: string, openedKey: string | undefined): number | undefined {
+  const base = calendarBaseline(rule, asset, completed, firstChecked, timeZone);
+  const opened = openedKey === undefined ? undefined : occurrenceBaseline(openedKey);
+  if (base === undefined || opened === undefined || opened === isoDay(base)) return base;
+  // The baseline only moves later eastwards: the days it is in some zone lie between these two.
+  const west = calendarBaseline(rule, asset, completed, firstChecked, WESTMOST);
+  const east = calendarBaseline(rule, asset, completed, firstChecked, EASTMOST);
+  const day = Date.parse(opened);
+  return west !== undefined && east !== undefined && day >= west && day <= east ? day : base;
 }
 
 export function calendarOccurrence(due: number, base: number): string {
@@ -81,14 +141,14 @@ export function cycleOccurrence(k: number, base: number, meterBase: number, mete
  * from (the completion the ERP reported, or the asset's attributes, whichever is later), else the
  * other one's, else 0 (due at multiples of N, as a service interval without a baseline).
  */
-export function calendarMeterBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined): number {
+export function calendarMeterBaseline(rule: CalendarIntervalRule, asset: AssetRecord, completed: CalendarState | undefined, timeZone = 'UTC'): number {
   const m = rule.orMeter;
   if (!m) return 0;
   const text = asset.attributes[m.baselineAttribute];
   const parsed = text !== undefined && text.trim() !== '' ? Number(text) : NaN;
   const attr = Number.isFinite(parsed) && parsed >= 0 ? parsed : undefined;
   const fromCompletion = completed?.[m.meter];
-  const attrDay = parseServiceDate(asset.attributes[rule.baselineAttribute]);
+  const attrDay = parseServiceDate(asset.attributes[rule.baselineAttribute], timeZone);
   const completionWins = completed !== undefined && (attrDay === undefined || Number.isNaN(attrDay) || completed.base >= attrDay);
   return (completionWins ? (fromCompletion ?? attr) : (attr ?? fromCompletion)) ?? 0;
 }
@@ -120,14 +180,16 @@ export interface CalendarDue {
  * The latest due point whose lead has begun at `now`; undefined before the first one's lead.
  * A whichever-first rule also takes its meter: the baseline and the latest reading.
  */
-export function calendarDueAt(rule: CalendarIntervalRule, base: number, now: number, meter?: { readonly base: number; readonly reading: number | undefined }): CalendarDue | undefined {
+export function calendarDueAt(rule: CalendarIntervalRule, base: number, now: number, meter?: { readonly base: number; readonly reading: number | undefined }, timeZone = 'UTC'): CalendarDue | undefined {
   const period = rule.everyDays * DAY_MS;
-  const kDays = Math.floor((now + rule.dueSoonDays * DAY_MS - base) / period);
+  // Counted on the site's calendar: today's date, not the instant (a day is a date, not 24 h).
+  const today = dayIn(now, timeZone);
+  const kDays = Math.floor((today + rule.dueSoonDays * DAY_MS - base) / period);
   const m = rule.orMeter;
   if (!m || !meter) {
     if (kDays < 1) return undefined;
     const due = base + kDays * period;
-    return { due, occurrence: calendarOccurrence(due, base), dueSoon: now < due };
+    return { due, occurrence: calendarOccurrence(due, base), dueSoon: today < due };
   }
   const kMeter = meter.reading === undefined ? 0 : Math.floor((meter.reading + m.dueSoon - meter.base) / m.every + 1e-9);
   const k = Math.max(kDays, kMeter);
@@ -139,14 +201,26 @@ export function calendarDueAt(rule: CalendarIntervalRule, base: number, now: num
   return {
     due,
     occurrence: cycleOccurrence(k, base, meter.base, m.meter),
-    dueSoon: now < due && !meterPast,
+    dueSoon: today < due && !meterPast,
     meter: { meter: m.meter, base: meter.base, reading: meter.reading, due: dueMeter },
     by,
   };
 }
 
 /** The next due date after the one at `now` (or the first): what status shows as coming. */
-export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: number): number {
+export function nextCalendarDue(rule: CalendarIntervalRule, base: number, now: number, timeZone = 'UTC'): number {
   const period = rule.everyDays * DAY_MS;
-  return base + Math.max(1, Math.floor((now + rule.dueSoonDays * DAY_MS - base) / period) + 1) * period;
+  return base + Math.max(1, Math.floor((dayIn(now, timeZone) + rule.dueSoonDays * DAY_MS - base) / period) + 1) * period;
+}
+
+/**
+ * The occurrence of the due point after `d` (same baseline): a check that finds the work order last
+ * opened is already that one (opened under UTC days, hours before the site's day turned) opens
+ * nothing rather than the earlier one again.
+ */
+export function nextOccurrence(rule: CalendarIntervalRule, base: number, d: CalendarDue): string {
+  const period = rule.everyDays * DAY_MS;
+  const due = d.due + period;
+  if (!d.meter || !rule.orMeter) return calendarOccurrence(due, base);
+  return cycleOccurrence(Math.round((due - base) / period), base, d.meter.base, rule.orMeter.meter);
 }

@@ -24,7 +24,7 @@ import { admit, advance, drain, holdsAny, type FlushableRule, type ReorderState 
 import { continuousHours, stepHours, type HoursState } from '../hours.js';
 import { DEFAULT_METER_HYGIENE, ODOMETER_HYGIENE, resetRebases, type MeterHygieneOptions } from '../meter-hygiene.js';
 import { lateResult, NO_DELIVERIES, type RuleContext, type RuleResult } from '../rule.js';
-import { calendarMeterBaseline, dayOf, type CalendarState } from './calendar-interval.js';
+import { calendarMeterBaseline, calendarTimeZone, dayIn, type CalendarState } from './calendar-interval.js';
 import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, withAttributeBaseline, type ServiceState } from './service-interval.js';
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
@@ -212,7 +212,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20), deliveries: [] };
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -771,10 +771,10 @@ export function latestKm(state: MaintenanceState | undefined): readonly [number,
 }
 
 /** A whichever-first rule's meter for one asset: where it counts from, and the latest reading. */
-export function calendarMeterOf(rule: CalendarIntervalRule, asset: AssetRecord, state: MaintenanceState | undefined): { base: number; reading: number | undefined } | undefined {
+export function calendarMeterOf(rule: CalendarIntervalRule, asset: AssetRecord, state: MaintenanceState | undefined, timeZone = 'UTC'): { base: number; reading: number | undefined } | undefined {
   if (!rule.orMeter) return undefined;
   const latest = rule.orMeter.meter === 'km' ? latestKm(state) : latestHours(state);
-  return { base: calendarMeterBaseline(rule, asset, state?.calendars?.[rule.name]), reading: latest?.[1] };
+  return { base: calendarMeterBaseline(rule, asset, state?.calendars?.[rule.name], timeZone), reading: latest?.[1] };
 }
 
 /**
@@ -868,6 +868,8 @@ function applyFeedback(
   calendars: ReadonlyMap<string, ServiceMeter | undefined>,
   thresholds: ReadonlySet<string>,
   keepClosed: number,
+  /** The zone of the asset's site: a calendar interval's completion counts from its day there. */
+  timeZone: string,
 ): MaintenanceState {
   const key = parseWorkOrderKey(event.businessKey);
   // Not ours, or another asset's (validation refuses those named by erpAssetId; this catches the rest).
@@ -956,12 +958,12 @@ function applyFeedback(
     const rearmed = rearmThreshold(th, Date.parse(key.occurrence), event.eventTime);
     if (rearmed !== th && rearmed !== undefined) next = { ...next, thresholds: { ...s.thresholds, [key.rule]: rearmed } };
   }
-  // A calendar interval counts from the day of its latest completion (event time wins here too).
+  // A calendar interval counts from the day of its latest completion at the asset's site (event time wins here too).
   const cal = s.calendars?.[key.rule];
   if (calendars.has(key.rule) && completes && !uncounted && (cal === undefined || event.eventTime > cal.baseAt)) {
     // With the meters then: a whichever-first rule counts its meter from there.
     const at: CalendarState = {
-      base: dayOf(event.eventTime),
+      base: dayIn(event.eventTime, timeZone),
       baseAt: event.eventTime,
       ...(completionHours !== undefined ? { hours: completionHours } : {}),
       ...(completionKm !== undefined ? { km: completionKm } : {}),

@@ -10,7 +10,7 @@ import { meterOffset } from '../hours.js';
 import { MAX_EPISODES, OVERFLOW_KEY, overflowFaults } from './alert.js';
 import { calendarMeterOf, formatDuration, latestHours, latestKm, type MaintenanceState } from './maintenance-rule.js';
 import { coveringWorkOrder } from './work-order-memory.js';
-import { baselineProblem, calendarBaseline, calendarDueAt, DAY_MS, isoDay, nextCalendarDue } from './calendar-interval.js';
+import { baselineProblem, calendarDueAt, calendarTimeZone, checkedBaseline, DAY_MS, isoDay, nextCalendarDue, wallClockIn } from './calendar-interval.js';
 import { nextDue, occurrenceOf, withAttributeBaseline } from './service-interval.js';
 import { matchesFilter, type MaintenanceOptions, type ServiceMeter } from './types.js';
 import { parseWorkOrderKey, priorityOf, workOrderKey, type Priority, type WorkOrderRecord } from './work-order.js';
@@ -170,19 +170,20 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not counted: ${problem}` });
       continue;
     }
-    const base = calendarBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked);
+    const zone = calendarTimeZone(asset, options);
+    const base = checkedBaseline(rule, asset, state?.calendars?.[rule.name], marks.firstChecked, zone, marks.fired?.key);
     if (base === undefined) {
       due.push({ erpAssetId: asset.erpAssetId, rule: rule.name, type: 'calendar', state: `not checked yet (no ${rule.baselineAttribute} attribute)` });
       continue;
     }
     const now = calendar.now;
-    const meter = calendarMeterOf(rule, asset, state);
-    const d = calendarDueAt(rule, base, now, meter);
+    const meter = calendarMeterOf(rule, asset, state, zone);
+    const d = calendarDueAt(rule, base, now, meter, zone);
     const key = d ? workOrderKey(asset.erpAssetId, rule.name, d.occurrence) : undefined;
     const record = key !== undefined ? state?.workOrders?.[key] : undefined;
     const fired = key !== undefined && marks.fired?.key === key ? marks.fired : undefined;
     if (key !== undefined && record === undefined && fired) requested.push([key, { status: 'requested', openedAt: fired.at }]);
-    const next = d ? d.due : nextCalendarDue(rule, base, now);
+    const next = d ? d.due : nextCalendarDue(rule, base, now, zone);
     const when = !d ? 'ok' : d.dueSoon ? 'due soon' : 'due';
     // A whichever-first rule says which side got there.
     const by = d?.by === undefined ? '' : d.by === 'date' ? ' by date' : d.by === 'km' ? ' by km' : ' by hours';
@@ -194,7 +195,7 @@ export function maintenanceStatus(asset: AssetRecord, state: MaintenanceState | 
       state: `${when}${by}${work}${completionNote(state, rule.name, state?.calendars?.[rule.name]?.baseAt)}`,
       baselineDate: isoDay(base),
       nextDueDate: isoDay(next),
-      remainingDays: Math.round(((next - now) / DAY_MS) * 10) / 10,
+      remainingDays: Math.round(((next - wallClockIn(now, zone)) / DAY_MS) * 10) / 10,
       ...(meter && rule.orMeter ? meterColumns(rule.orMeter.meter, meter.reading, meter.base, d?.meter?.due ?? meter.base + rule.orMeter.every) : {}),
     });
   }

@@ -21,6 +21,21 @@ export interface ClosedDays {
   readonly to: string;
 }
 
+const commonZones = new WeakMap<object, string>();
+
+/**
+ * Notes the common `windows.timeZone` of compiled calendars (the config schema does): the calendars
+ * keep only the zones they run in, and with no `default` slots there is no `*` calendar to hold it.
+ */
+export function noteCommonTimeZone(windows: Readonly<Record<string, WindowCalendar>>, timeZone: string): void {
+  commonZones.set(windows, timeZone);
+}
+
+/** The common zone of the calendars: as the config wrote it, else the `*` calendar's; undefined with neither. */
+export function commonTimeZone(windows: Readonly<Record<string, WindowCalendar>>): string | undefined {
+  return commonZones.get(windows) ?? windows['*']?.timeZone;
+}
+
 export interface WindowCalendar {
   readonly timeZone: string;
   readonly windows: readonly WeeklyWindow[];
