@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IsAlive, LeaseHolder } from '../../engine/store-lease.js';
-import { circuitLines, depreciationLine, failingTaskLines, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines, type Vantage } from './status.js';
+import { circuitLines, depreciationLine, failingTaskLines, heldMessagesText, lastCheckpointText, noDeliveriesText, runningService, serviceState, sourcesLine, stalledService, staleLease, staleText, telematicsLines, type Vantage } from './status.js';
 import type { PullSummary } from '../../adapters/telematics/aemp/fleet-pull.js';
 import { snapshotRequestedText } from './inventory.js';
 import { LEASE_KEY, LEASE_NS } from '../../engine/store-lease.js';
@@ -203,10 +203,24 @@ describe('status: the period-end usage posting', () => {
 
 describe("status: the running service's last checkpoint of rule state", () => {
   it('one commit: how long it took; one spread over batches: over how many, and the longest', () => {
-    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 42, assets: 80 }, NOW)).toBe("rule state: last checkpoint 3 s ago stored 80 asset(s)' state in 42 ms (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n");
+    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 42, assets: 80 }, NOW)).toBe("rule state: last checkpoint 3 s ago stored 80 assets' state in 42 ms (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n");
     expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 61, assets: 20_000, parts: 16 }, NOW)).toBe(
-      "rule state: last checkpoint 3 s ago stored 20000 asset(s)' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n",
+      "rule state: last checkpoint 3 s ago stored 20000 assets' state over 16 batches (the longest took 61 ms) (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n",
     );
+    // One asset, one batch: no "1 asset(s)' state", no "1 batches".
+    expect(lastCheckpointText({ storedAt: NOW - 3_000, ms: 5, assets: 1, parts: 1 }, NOW)).toBe(
+      "rule state: last checkpoint 3 s ago stored 1 asset's state over 1 batch (the longest took 5 ms) (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n",
+    );
+  });
+
+  // "1 messages' changes held in memory": the count now agrees with its noun.
+  it('the messages held in memory or left in the ingest log, one or many', () => {
+    expect(heldMessagesText(1, 'running')).toBe("rule state: 1 message's changes held in memory until the next checkpoint (ingest.checkpointMs)\n");
+    expect(heldMessagesText(3, 'running')).toBe("rule state: 3 messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n");
+    expect(heldMessagesText(1, 'stopping')).toBe("rule state: 1 message's changes held in memory; the stop stores them (its last checkpoint)\n");
+    expect(heldMessagesText(1, 'stalled-stopping')).toBe("rule state: 1 message's changes held in memory; the stop stores them if it can write the store (its last checkpoint), else the next start replays them from the ingest log\n");
+    expect(heldMessagesText(1, 'stopped')).toBe('rule state: 1 message in the ingest log from a run that did not stop cleanly; the next start replays them\n');
+    expect(heldMessagesText(2, 'stopped')).toBe('rule state: 2 messages in the ingest log from a run that did not stop cleanly; the next start replays them\n');
   });
 });
 

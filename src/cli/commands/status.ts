@@ -17,8 +17,21 @@ type CheckpointSeen = NonNullable<IngestStats['lastCheckpoint']>;
 
 /** The running service's last checkpoint of rule state: when, how many assets, how long (a spread one: over how many batches, the longest). */
 export function lastCheckpointText(seen: CheckpointSeen, now: number): string {
-  const took = seen.parts === undefined ? `in ${seen.ms} ms` : `over ${seen.parts} batches (the longest took ${seen.ms} ms)`;
-  return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets} asset(s)' state ${took} (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n`;
+  const took = seen.parts === undefined ? `in ${seen.ms} ms` : `over ${seen.parts} batch${seen.parts === 1 ? '' : 'es'} (the longest took ${seen.ms} ms)`;
+  return `rule state: last checkpoint ${ago(now - seen.storedAt)} ago stored ${seen.assets === 1 ? "1 asset's" : `${seen.assets} assets'`} state ${took} (ingest.checkpointMs, ingest.checkpointMessages, ingest.checkpointMessagesPerAsset)\n`;
+}
+
+/**
+ * The messages whose rule-state changes a service holds in memory (`running`, `stopping`, and
+ * `stalled-stopping`: a stop that has not written its status lately), or that
+ * a run which did not stop cleanly left in the ingest log (`stopped`): "1 message's", "3 messages'".
+ */
+export function heldMessagesText(n: number, service: 'running' | 'stopping' | 'stalled-stopping' | 'stopped'): string {
+  const changes = n === 1 ? "1 message's changes" : `${n} messages' changes`;
+  if (service === 'stopping') return `rule state: ${changes} held in memory; the stop stores them (its last checkpoint)\n`;
+  if (service === 'stalled-stopping') return `rule state: ${changes} held in memory; the stop stores them if it can write the store (its last checkpoint), else the next start replays them from the ingest log\n`;
+  if (service === 'running') return `rule state: ${changes} held in memory until the next checkpoint (ingest.checkpointMs)\n`;
+  return `rule state: ${n} message${n === 1 ? '' : 's'} in the ingest log from a run that did not stop cleanly; the next start replays them\n`;
 }
 
 /**
@@ -332,17 +345,7 @@ export function registerStatusCommand(program: Command): void {
         process.stdout.write(`messages accepted: ${counters.eventsAccepted}   quarantined: ${counters.quarantined} (${openQuarantine} still open)\n`);
         const facts = Object.entries(counters.factsEnqueued);
         if (facts.length) process.stdout.write(`facts enqueued (all time): ${facts.map(([op, n]) => `${op} ${n}`).join(', ')}\n`);
-        if (heldMessages > 0) {
-          process.stdout.write(
-            stopping
-              ? `rule state: ${heldMessages} messages' changes held in memory; the stop stores them (its last checkpoint)\n`
-              : stalled?.stopping
-              ? `rule state: ${heldMessages} messages' changes held in memory; the stop stores them if it can write the store (its last checkpoint), else the next start replays them from the ingest log\n`
-              : up || stalled
-              ? `rule state: ${heldMessages} messages' changes held in memory until the next checkpoint (ingest.checkpointMs)\n`
-              : `rule state: ${heldMessages} messages in the ingest log from a run that did not stop cleanly; the next start replays them\n`,
-          );
-        }
+        if (heldMessages > 0) process.stdout.write(heldMessagesText(heldMessages, stopping ? 'stopping' : stalled?.stopping ? 'stalled-stopping' : up || stalled ? 'running' : 'stopped'));
         if (lastCheckpoint) process.stdout.write(lastCheckpointText(lastCheckpoint, now));
         const late = Object.entries(lateEvents).filter(([, n]) => n > 0);
         if (late.length > 0) {
