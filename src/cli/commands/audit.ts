@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { NotFoundError } from '../../core/errors/errors.js';
 import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, parseSince, table, withContext, toJson } from '../context.js';
-import { assetNameHint } from './asset-name.js';
+import { resolveAssetArg } from './asset-name.js';
 
 /**
  * A failed attempt's error in the table: the only word on one that got no answer (a refused
@@ -16,7 +16,7 @@ export function registerAuditCommand(program: Command): void {
     program
       .command('audit')
       .description('the audit trail: every attempt to write to an ERP, with request, response, latency and outcome')
-      .option('--asset <erpAssetId>', 'only this ERP asset')
+      .option('--asset <asset>', 'only this asset: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--destination <name>', 'only this destination')
       .option('--delivery <id>', 'only this delivery')
       .option('--since <when>', 'from this long ago (1h, 30m, 2d) or this date (default: 24h; with --delivery: all of its attempts)')
@@ -30,11 +30,14 @@ export function registerAuditCommand(program: Command): void {
       const limit = parseLimit(opts.limit);
       const [deliveryId] = opts.delivery === undefined ? [] : parseIds([opts.delivery], 'delivery');
       await withContext(opts.config, async ({ config, store }) => {
+        // Named by its ERP id or any identifier the registry maps to it; a name the registry does
+        // not have is taken as an ERP id (the attempts of an asset since removed are kept).
+        const asset = opts.asset === undefined ? undefined : ((await resolveAssetArg(store, opts.asset)) ?? opts.asset);
         // One more than asked: whether older attempts were left out (the newest are shown), so none go unseen.
         const rows = await store.queryAudit({
           since,
           limit: limit + 1,
-          ...(opts.asset ? { erpAssetId: opts.asset } : {}),
+          ...(asset ? { erpAssetId: asset } : {}),
           ...(opts.destination ? { destination: opts.destination } : {}),
           ...(deliveryId !== undefined ? { deliveryId } : {}),
         });
@@ -45,9 +48,8 @@ export function registerAuditCommand(program: Command): void {
         if (!rows.length) {
           // A typo in a name reads like a quiet asset or destination, in JSON as in the table: say so, as the other commands do.
           if (opts.destination !== undefined) checkDestination(config, opts.destination);
-          const assets = opts.asset !== undefined ? await store.listAssets() : [];
-          if (opts.asset !== undefined && !assets.some((a) => a.asset.erpAssetId === opts.asset))
-            throw new NotFoundError(`no asset "${opts.asset}" in the registry, and no attempts for it${assetNameHint(assets, opts.asset) || "; see 'assetbridge assets list'"}`);
+          if (asset !== undefined && !(await store.listAssets()).some((a) => a.asset.erpAssetId === asset))
+            throw new NotFoundError(`no asset "${asset}" in the registry (no ERP asset id or identifier of any asset), and no attempts for it; see 'assetbridge assets list'`);
         }
         if (opts.json) {
           for (const r of rows) process.stdout.write(`${toJson(r, 0)}\n`);

@@ -32,7 +32,7 @@ import { action, addConfigOption, resolveConfig, table, withConfigContext } from
 import { serviceIsRunning } from './quarantine.js';
 import { runServiceJob } from '../service-job.js';
 import { rulesConfigOf } from './rules.js';
-import { assetNameHint } from './asset-name.js';
+import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
 /** One asset's re-file: what it is and would be, or why it is not re-filed. */
 export interface AssetRefile {
@@ -75,13 +75,16 @@ function candidates(stamp: string, d: DepreciationConfig, recorded: readonly Rec
 }
 
 /** The re-file of each asset the depreciation rule applies to (or `asset`), under the configured calendar. Reads only; `signal` stops it (throwing its reason). */
-export async function planRefile(store: Store, d: DepreciationConfig, asset?: string, signal?: AbortSignal): Promise<AssetRefile[]> {
+export async function planRefile(store: Store, d: DepreciationConfig, name?: string, signal?: AbortSignal): Promise<AssetRefile[]> {
   signal?.throwIfAborted();
   const calendar = calendarOf(d);
   let assets = (await store.listAssetRecords()).filter((a) => matchesFilter(a, d.appliesTo));
-  if (asset !== undefined) {
+  if (name !== undefined) {
+    // Named by its ERP id or any identifier the registry maps to it.
+    const asset = await resolveAssetArg(store, name);
+    if (asset === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (!assets.length) throw new NotFoundError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
+    if (!assets.length) throw new NotFoundError(`depreciation does not apply to asset ${asset} (rules.depreciation.appliesTo)`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [DEPRECIATION_RULE]);
   const ledgers = await store.kvGetMany(USAGE_NS, assets.map((a) => ledgerKey(a.erpAssetId)));
@@ -260,7 +263,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
     dep
       .command('refile')
       .description('re-file the usage of assets held by a calendar change under the configured calendar (rules.depreciation.timeZone, periods, periodsEnd), so it is counted and posted again; periods covered by postings already made are not posted again')
-      .option('--asset <erpAssetId>', 'one asset only (default: every held asset)')
+      .option('--asset <asset>', 'one asset only, by its ERP asset id or any identifier of it (tag, PIN, ...) (default: every held asset)')
       .option('--dry-run', 'show the old periods and the new ones with their units; change nothing')
       .option('--details', `print each re-filed asset's old and new periods (the default for up to ${REFILE_DETAIL_LIMIT} held assets; more are summed up)`)
       .addHelpText(
@@ -275,15 +278,21 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       const d = depreciationOf(rulesConfigOf(config));
       const now = stampCalendar(calendarOf(d).fingerprint);
       const only = opts.asset !== undefined;
+      // The asset's ERP id (it may be named by an identifier): what the service, or the re-file here, is given.
+      let asset: string | undefined;
       // A running service keeps usage state in memory: it re-files (with intake held meanwhile), or shows what it would.
       const viaService = await withConfigContext(
         config,
         configPath,
         async ({ store }) => {
+          if (opts.asset !== undefined) {
+            asset = await resolveAssetArg(store, opts.asset);
+            if (asset === undefined) throw new NotFoundError(`no asset "${opts.asset}" in the registry ${NO_SUCH_ASSET}`);
+          }
           if (!(await serviceIsRunning(store))) return undefined;
           const what = opts.dryRun ? 'show what it would re-file' : 're-file';
           process.stderr.write(`a running assetbridge service owns this store: asked it to ${what}; waiting for its result (Ctrl-C stops it)…\n`);
-          const args = { ...(only ? { asset: opts.asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true, dryRun: opts.dryRun === true };
+          const args = { ...(asset !== undefined ? { asset } : {}), calendar: calendarOf(d).fingerprint, details: opts.details === true, dryRun: opts.dryRun === true };
           return (await runServiceJob(store, REFILE_JOB, args, `depreciation refile: ${what}`, 600_000)) ?? 'withdrawn';
         },
         { existingStore: true },
@@ -297,7 +306,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
         return;
       }
       if (opts.dryRun) {
-        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, opts.asset), { readOnly: true });
+        const list = await withConfigContext(config, configPath, ({ store }) => planRefile(store, d, asset), { readOnly: true });
         process.stdout.write(formatRefile(list, now, true, only));
         return;
       }
@@ -305,7 +314,7 @@ export function registerRefileCommand(dep: Command, depreciationOf: (rules: Retu
       const app = await createApp(config, { sources: false, http: false, deliver: false, logger: configLogger(config, logLevel('warn')), command: 'assetbridge depreciation refile' });
       try {
         await app.ingestor.flush();
-        const { list, applied } = await refileAll(app.store, d, opts.asset, () => undefined);
+        const { list, applied } = await refileAll(app.store, d, asset, () => undefined);
         process.stdout.write(formatRefile(list, now, false, only, applied, opts.details === true));
         if (list.some((r) => !r.notHeld && !applied.has(r.erpAssetId))) process.exitCode = 1;
       } finally {

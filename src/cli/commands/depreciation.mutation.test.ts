@@ -67,7 +67,7 @@ describe('depreciation preview', () => {
     stores.push(store);
     await store.upsertAssets([{ asset, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] }]);
     const rules = rulesSchema.parse({ depreciation: { timeZone: 'UTC' } });
-    await expect(previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'), 'EQ-404')).rejects.toThrow('no asset "EQ-404" (or depreciation does not apply to it)');
+    await expect(previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'), 'EQ-404')).rejects.toThrow(`no asset "EQ-404" in the registry (no ERP asset id or identifier of any asset); see 'assetbridge assets list'`);
     expect((await previewDepreciation(store, rules, '2026-10', 'erp', Date.parse('2026-11-05T00:00:00Z'), 'EQ-1')).map((l) => l.line.erpAssetId)).toEqual(['EQ-1']);
   });
 });

@@ -29,7 +29,7 @@ import type { AssetRecord } from '../../core/model/assets.js';
 import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig, table, toJson, withConfigContext, writeOut } from '../context.js';
 import { rulesConfigOf } from './rules.js';
 import { registerRefileCommand } from './depreciation-refile.js';
-import { assetNameHint } from './asset-name.js';
+import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
 function depreciationOf(rules: RulesConfig): DepreciationConfig {
   if (!rules.depreciation) throw new UsageError('depreciation is not configured (add a rules.depreciation section to the config)');
@@ -68,9 +68,12 @@ async function withDepreciationPeriod(
 const POST_REPLAYS = "'depreciation post' replays them into it before it posts (its posting includes them)";
 
 /** `force`: plan the postings of assets with invalid inputs as well (`depreciation post --force`), instead of holding them back as `rules.depreciation.holdBack` says. */
-export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, asset?: string, force = false): Promise<AssetUsageLine[]> {
+export async function previewDepreciation(store: Store, rules: RulesConfig, periodId: string, defaultDestination: string, now: number, name?: string, force = false): Promise<AssetUsageLine[]> {
   const d = depreciationOf(rules);
   const period = resolvePeriod(d, periodId);
+  // Named by its ERP id or any identifier the registry maps to it.
+  const asset = name === undefined ? undefined : await resolveAssetArg(store, name);
+  if (name !== undefined && asset === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
   const lines = await loadUsageLines(
     store,
     {
@@ -86,7 +89,7 @@ export async function previewDepreciation(store: Store, rules: RulesConfig, peri
     now,
     { deliveries: true, ...(asset ? { only: (a: AssetRecord) => a.erpAssetId === asset } : {}) },
   );
-  if (asset !== undefined && lines.length === 0) throw new NotFoundError(`no asset "${asset}" (or depreciation does not apply to it)${assetNameHint(await store.listAssets(), asset)}`);
+  if (asset !== undefined && lines.length === 0) throw new NotFoundError(`depreciation does not apply to asset ${asset} (rules.depreciation.appliesTo)`);
   const calendarChange = await calendarChangeWarning(store, calendarOf(d), d.appliesTo);
   if (calendarChange) process.stderr.write(`warning: ${calendarChange.key}: ${calendarChange.message}\n`);
   return lines;
@@ -228,7 +231,7 @@ export function registerDepreciationCommand(program: Command): Command {
       .command('preview')
       .description('per asset: (cost − salvage) × period units ÷ total expected units, beside straight line')
       .requiredOption('--period <id>', 'fiscal period (required), e.g. 2026-10')
-      .option('--asset <erpAssetId>', 'one asset only')
+      .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', 'write the CSV to a file')
       .option('--json', 'print JSON'),

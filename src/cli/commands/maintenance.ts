@@ -28,20 +28,22 @@ import { action, addConfigOption, checkOutputOptions, CSV_OUTPUT, resolveConfig,
 import { calendarMarksOf, loadCalendarMarks } from '../../engine/tasks/calendar-intervals.js';
 import { recordOperatorEvent, warnOfLeftIngestLog } from './submit-event.js';
 import { rulesConfigOf } from './rules.js';
-import { assetNameHint } from './asset-name.js';
+import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
 export interface AssetMaintenance extends MaintenanceStatus {
   readonly erpAssetId: string;
 }
 
 /** Status for every asset with maintenance rules or state (or just `asset`). */
-export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, asset?: string, now = Date.now()): Promise<AssetMaintenance[]> {
+export async function loadMaintenanceStatus(store: Store, rules: RulesConfig, name?: string, now = Date.now()): Promise<AssetMaintenance[]> {
   const options = maintenanceOptionsOf(rules);
   if (!options) throw new UsageError('no maintenance rules are configured (add rules.maintenance.thresholds, alerts, serviceIntervals or calendarIntervals to the config)');
   let assets = await store.listAssetRecords();
-  if (asset !== undefined) {
+  // Named by its ERP id or any identifier the registry maps to it.
+  const asset = name === undefined ? undefined : await resolveAssetArg(store, name);
+  if (name !== undefined) {
     assets = assets.filter((a) => a.erpAssetId === asset);
-    if (assets.length === 0) throw new NotFoundError(`no asset "${asset}" in the registry${assetNameHint(await store.listAssets(), asset) || "; see 'assetbridge assets list'"}`);
+    if (assets.length === 0) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
   }
   const states = await store.loadRuleStates(assets.map((a) => a.erpAssetId), [MAINTENANCE_RULE]);
   // One asset asked for: only its marks (a fleet's are hundreds of thousands of keys).
@@ -369,7 +371,7 @@ export function registerMaintenanceCommand(program: Command): Command {
     maintenance
       .command('status')
       .description('per asset: service intervals and threshold rules (due), open work orders, completed ones')
-      .option('--asset <erpAssetId>', 'one asset only')
+      .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--closed <n>', 'completed/cancelled work orders shown per asset (0: none)', '5')
       .option('--due', 'only what needs attention: due or due soon, thresholds breached, faults active, open work orders')
       .option('--csv', 'print the rules-per-asset table as CSV instead of tables: one row per asset and rule, with its open work orders (every rule; with --due only those that need attention)')

@@ -13,7 +13,7 @@ import type { Store } from '../../ports/store.js';
 import { action, addConfigOption, resolveConfig, table, toJson, withConfigContext, withContext } from '../context.js';
 import { recordOperatorEvent } from './submit-event.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
-import { assetNameHint } from './asset-name.js';
+import { NO_SUCH_ASSET, resolveAssetArg } from './asset-name.js';
 
 export interface MeterRow {
   readonly erpAssetId: string;
@@ -54,8 +54,10 @@ function explainingReset(f: MeterFlag, m: MeterSyncState): number | undefined {
 export async function loadMeterReport(store: Pick<Store, 'listAssetRecords' | 'listAssets' | 'loadRuleStates'>, opts: { asset?: string; flagged?: boolean } = {}): Promise<MeterRow[]> {
   let ids = (await store.listAssetRecords()).map((a) => a.erpAssetId);
   if (opts.asset !== undefined) {
-    if (!ids.includes(opts.asset)) throw new NotFoundError(`no asset "${opts.asset}" in the registry${assetNameHint(await store.listAssets(), opts.asset) || "; see 'assetbridge assets list'"}`);
-    ids = [opts.asset];
+    // Named by its ERP id or any identifier the registry maps to it.
+    const asset = await resolveAssetArg(store, opts.asset);
+    if (asset === undefined || !ids.includes(asset)) throw new NotFoundError(`no asset "${opts.asset}" in the registry ${NO_SUCH_ASSET}`);
+    ids = [asset];
   }
   const states = await store.loadRuleStates(ids, ['meter']);
   const rows: MeterRow[] = [];
@@ -120,7 +122,7 @@ export function registerMetersCommand(program: Command): void {
     assets
       .command('meters')
       .description('per asset: the meter readings last sent to the ERP (hours, odometer) and the readings meter hygiene set aside, with why')
-      .option('--asset <erpAssetId>', 'one asset only')
+      .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--flagged', 'only assets with readings set aside')
       .option('--json', 'print JSON (with the newest readings set aside, up to 20 per asset)'),
   ).action(
@@ -134,29 +136,19 @@ export function registerMetersCommand(program: Command): void {
 
   addConfigOption(
     assets
-      .command('reset-meter <erpAssetId>')
+      .command('reset-meter <asset>')
       .description('declare a replaced (or reset) hour meter or odometer: its first reading, from which hours and km count on (service intervals, usage, the ERP\'s meter records); readings that went backwards are no longer set aside')
       .option('--hours <h>', 'the new hour meter\'s reading')
       .option('--km <km>', 'the new odometer\'s reading')
       .option('--at <iso>', 'when it was replaced (default: now)')
       .option('--again', `declare it although a replacement of that meter was declared less than ${RECENT_RESET_H} h before (it was replaced a second time)`)
-      .addHelpText('after', '\nExamples:\n  assetbridge assets reset-meter EQ-1 --hours 0 --at 2026-11-30T08:00:00Z\n  assetbridge assets reset-meter TRUCK-7 --km 12'),
+      .addHelpText('after', '\nThe asset is named by its ERP asset id, or by any identifier of it (tag, PIN, ...) the registry maps to it alone.\n\nExamples:\n  assetbridge assets reset-meter EQ-1 --hours 0 --at 2026-11-30T08:00:00Z\n  assetbridge assets reset-meter TRUCK-7 --km 12'),
   ).action(
-    action(async (erpAssetId: string, opts: { config: string; hours?: string; km?: string; at?: string; again?: boolean }) => {
-      const event = meterResetEvent(erpAssetId, opts);
+    action(async (name: string, opts: { config: string; hours?: string; km?: string; at?: string; again?: boolean }) => {
+      meterResetEvent(name, opts); // the options checked before the store is opened
       const { config, configPath } = resolveConfig(opts.config);
-      const { known, lastReset, hint } = await withConfigContext(
-        config,
-        configPath,
-        async ({ store }) => {
-          const assets = await store.listAssets();
-          if (!assets.some((a) => a.asset.erpAssetId === erpAssetId)) return { known: false, hint: assetNameHint(assets, erpAssetId) };
-          const m = (await store.loadRuleStates([erpAssetId], ['meter'])).get(erpAssetId)?.meter as MeterSyncState | undefined;
-          return { known: true, lastReset: opts.hours !== undefined ? m?.lastResetAt : m?.odometer?.lastResetAt };
-        },
-        { existingStore: true },
-      );
-      if (!known) throw new NotFoundError(`no asset "${erpAssetId}" in the registry${hint || "; see 'assetbridge assets list'"}`);
+      const { erpAssetId, lastReset } = await withConfigContext(config, configPath, ({ store }) => meterResetTarget(store, name, opts.hours !== undefined ? 'hours' : 'km'), { existingStore: true });
+      const event = meterResetEvent(erpAssetId, opts);
       // Run twice by mistake (each run declares a new meter "now"), the hours read between the two would count on both meters.
       const t = Date.parse(event.eventTime as string);
       if (lastReset !== undefined && !opts.again && Math.abs(t - lastReset) < RECENT_RESET_H * 3_600_000) {
@@ -173,6 +165,18 @@ export function registerMetersCommand(program: Command): void {
 }
 
 /** The canonical meter event that declares a replaced meter (`declaredReset`) or odometer (`odometerReset`). */
+/**
+ * The asset `reset-meter` names (its ERP id, or any identifier the registry maps to it alone: which
+ * asset is said on stderr) and when a replacement of that meter was last declared.
+ */
+export async function meterResetTarget(store: Pick<Store, 'listAssets' | 'loadRuleStates'>, name: string, meter: 'hours' | 'km'): Promise<{ erpAssetId: string; lastReset?: number }> {
+  const erpAssetId = await resolveAssetArg(store, name);
+  if (erpAssetId === undefined) throw new NotFoundError(`no asset "${name}" in the registry ${NO_SUCH_ASSET}`);
+  const m = (await store.loadRuleStates([erpAssetId], ['meter'])).get(erpAssetId)?.meter as MeterSyncState | undefined;
+  const lastReset = meter === 'hours' ? m?.lastResetAt : m?.odometer?.lastResetAt;
+  return { erpAssetId, ...(lastReset !== undefined ? { lastReset } : {}) };
+}
+
 export function meterResetEvent(erpAssetId: string, opts: { hours?: string; km?: string; at?: string }): Record<string, unknown> {
   if ((opts.hours === undefined) === (opts.km === undefined)) throw new UsageError('give the new meter\'s first reading: --hours for an hour meter or --km for an odometer (one of them)');
   const option = opts.hours !== undefined ? '--hours' : '--km';

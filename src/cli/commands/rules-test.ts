@@ -25,6 +25,7 @@ import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { coalesceStates } from '../../engine/ingestor.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table, toJson } from '../context.js';
+import { resolveAssetName } from './asset-name.js';
 
 /** In a stream of lines: the lines after it are those of this file (numbered from 1 again). */
 export interface FileStart {
@@ -544,12 +545,11 @@ export function thresholdGaps(thresholds: readonly ThresholdRule[], before: Stat
   return out;
 }
 
-/** The ERP asset `--trace` names: by its ERP id, or by any of its identifiers. */
+/** The ERP asset `--trace` names: by its ERP id, or by any identifier the registry maps to it alone (as every command's asset is named). */
 function tracedAsset(assets: readonly AssetWithIdentifiers[], name: string): string {
-  const key = name.trim().toUpperCase();
-  const found = assets.find((a) => a.asset.erpAssetId.toUpperCase() === key) ?? assets.find((a) => a.identifiers.some((i) => i.value.trim().toUpperCase() === key));
+  const found = resolveAssetName(assets, name);
   if (!found) throw new NotFoundError(`--trace ${name}: no asset has that ERP id or identifier; see 'assetbridge assets list'`);
-  return found.asset.erpAssetId;
+  return found.erpAssetId;
 }
 
 /** A payload value as text: strings and numbers as they are, anything else as JSON. */
