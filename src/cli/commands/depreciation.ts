@@ -22,7 +22,7 @@ import { formatAmount, usageCsv, type UsageUnits } from '../../core/rules/deprec
 import { CSV_FILE_BOM } from '../../core/csv.js';
 import { depreciationMeterOf, type RulesConfig, type DepreciationConfig } from '../../config/rules-schema.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
+import { calendarChangeWarning, decidedMeanwhile, heldBackAssets, latestPostable, loadUsageLines, postUsage, recordOnDemandPosting, usageDeliveries, type AssetUsageLine } from '../../engine/tasks/usage-posting.js';
 import type { Store } from '../../ports/store.js';
 import { checkpointRunningService, leftIngestLogWarning, replayLeftIngestLog } from './submit-event.js';
 import type { AssetRecord } from '../../core/model/assets.js';
@@ -45,23 +45,40 @@ export function resolvePeriod(d: DepreciationConfig, id: string): Period {
 }
 
 /**
+ * The period `depreciation preview` shows without `--period`: the most recent period of the
+ * configured calendar that has ended at `now` (after a listed calendar's end, its last period).
+ */
+export function defaultPreviewPeriod(d: DepreciationConfig, now: number): Period {
+  const period = latestPostable(calendarOf(d), now, 0);
+  if (!period) throw new UsageError('no period of the configured calendar (rules.depreciation.periods) has ended yet: give the one to preview with --period');
+  return period;
+}
+
+/**
  * The store context for a command on one `--period`: depreciation configured and the period one of
  * its calendar are checked first, so a mistyped period is said before a missing store is. `before`
  * runs after those checks, before the store is opened (`post` replays a crash's ingest log there).
  */
 async function withDepreciationPeriod(
   configPath: string,
-  periodId: string,
-  fn: Parameters<typeof withConfigContext<void>>[2],
+  periodId: string | undefined,
+  fn: (ctx: Parameters<Parameters<typeof withConfigContext<void>>[2]>[0], period: Period) => Promise<void>,
   access: { readOnly?: boolean } = {},
   before?: (config: Config, path: string, period: Period) => Promise<void>,
 ): Promise<void> {
   const { config, configPath: path } = resolveConfig(configPath);
-  const period = resolvePeriod(depreciationOf(rulesConfigOf(config)), periodId);
+  const d = depreciationOf(rulesConfigOf(config));
+  // No --period (preview only): the most recent closed period, said on stderr so the output is not taken for another's.
+  let period: Period;
+  if (periodId !== undefined) period = resolvePeriod(d, periodId);
+  else {
+    period = defaultPreviewPeriod(d, Date.now());
+    process.stderr.write(`period ${period.id}: the most recent closed period of the configured calendar (--period for another)\n`);
+  }
   await before?.(config, path, period);
   // A store that does not exist yet is a wrong --config (or nothing has run): creating it empty
   // would preview or post nothing and say so as if all were well.
-  return withConfigContext(config, path, fn, { existingStore: true, ...access });
+  return withConfigContext(config, path, (ctx) => fn(ctx, period), { existingStore: true, ...access });
 }
 
 /** What {@link leftIngestLogWarning} says replays the log for `preview` and `post --dry-run`. */
@@ -230,18 +247,18 @@ export function registerDepreciationCommand(program: Command): Command {
     dep
       .command('preview')
       .description('per asset: (cost − salvage) × period units ÷ total expected units, beside straight line')
-      .requiredOption('--period <id>', 'fiscal period (required), e.g. 2026-10')
+      .option('--period <id>', 'fiscal period, e.g. 2026-10 (default: the most recent closed period of the configured calendar)')
       .option('--asset <asset>', 'one asset only: its ERP asset id, or any identifier of it (tag, PIN, ...)')
       .option('--csv', 'print CSV instead of a table')
       .option('--out <file>', 'write the CSV to a file')
       .option('--json', 'print JSON'),
   ).action(
-    action(async (opts: { config: string; period: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
+    action(async (opts: { config: string; period?: string; asset?: string; csv?: boolean; out?: string; json?: boolean }) => {
       checkOutputOptions(opts, CSV_OUTPUT);
-      await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }) => {
+      await withDepreciationPeriod(opts.config, opts.period, async ({ config, store }, period) => {
         const rules = rulesConfigOf(config);
         const defaultDestination = defaultDestinationOf(config);
-        const lines = await previewDepreciation(store, rules, opts.period, defaultDestination, Date.now(), opts.asset);
+        const lines = await previewDepreciation(store, rules, period.id, defaultDestination, Date.now(), opts.asset);
         const left = await leftIngestLogWarning(store, POST_REPLAYS);
         if (left) process.stderr.write(`${left}\n`);
         if (opts.json) return void process.stdout.write(`${previewJson(lines)}\n`);

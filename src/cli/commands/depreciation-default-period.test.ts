@@ -1,0 +1,53 @@
+/**
+ * `depreciation preview` without `--period` was refused by commander ("required option '--period
+ * <id>' not specified"), though a preview changes nothing and the period an operator looks at is
+ * nearly always the one just closed. It now previews the most recent closed period of the
+ * configured calendar, saying which on stderr.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../../app.js';
+import { createLogger } from '../../adapters/log/logger.js';
+import { loadConfigFile } from '../../config/load.js';
+import { rulesSchema, type DepreciationConfig } from '../../config/rules-schema.js';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
+import { defaultPreviewPeriod } from './depreciation.js';
+
+function depreciation(d: object): DepreciationConfig {
+  const parsed = rulesSchema.parse({ depreciation: d }).depreciation;
+  if (!parsed) throw new Error('no depreciation rules');
+  return parsed;
+}
+
+describe('depreciation preview without --period', () => {
+  it('takes the most recent period that has ended: the month before, or a listed calendar\'s last once it is over; none ended is refused', () => {
+    const monthly = depreciation({ timeZone: 'UTC' });
+    expect(defaultPreviewPeriod(monthly, Date.parse('2026-11-05T00:00:00Z')).id).toBe('2026-10');
+    expect(defaultPreviewPeriod(monthly, Date.parse('2026-11-01T00:00:00Z')).id).toBe('2026-10'); // October has just ended
+    expect(defaultPreviewPeriod(depreciation({ timeZone: 'Europe/Berlin' }), Date.parse('2026-10-31T23:30:00Z')).id).toBe('2026-10'); // already November in Berlin
+    const listed = depreciation({ timeZone: 'UTC', periods: [{ id: 'FY27-P1', start: '2026-10-01' }, { id: 'FY27-P2', start: '2026-11-01' }], periodsEnd: '2026-12-01' });
+    expect(defaultPreviewPeriod(listed, Date.parse('2026-11-15T00:00:00Z')).id).toBe('FY27-P1');
+    expect(defaultPreviewPeriod(listed, Date.parse('2027-03-01T00:00:00Z')).id).toBe('FY27-P2');
+    expect(() => defaultPreviewPeriod(listed, Date.parse('2026-10-15T00:00:00Z'))).toThrow('no period of the configured calendar (rules.depreciation.periods) has ended yet: give the one to preview with --period');
+  });
+
+  it('the command previews that period and says so; --help gives the default', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      log: { level: 'silent' },
+      assets: { inline: [{ erpAssetId: 'EQ-1', attributes: { cost: '1000', salvage: '0', expectedUnits: '100' }, identifiers: [{ type: 'tag', value: 'dp-tag-1' }] }] },
+      rules: { depreciation: { timeZone: 'UTC' } },
+    }));
+    const app = await createApp(loadConfigFile(cfg.path), { sources: false, http: false, deliver: false, logger: createLogger('silent') });
+    await app.close(); // the store, with the asset
+    const now = new Date();
+    const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+    const expected = `${last.getUTCFullYear()}-${String(last.getUTCMonth() + 1).padStart(2, '0')}`;
+    const r = await runCli(['depreciation', 'preview', '-c', cfg.path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: `period ${expected}: the most recent closed period of the configured calendar (--period for another)\n` });
+    expect(r.stdout).toMatch(new RegExp(`EQ-1\\s+${expected}\\s`));
+    const help = await runCli(['depreciation', 'preview', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('(default: the most recent closed period of the configured calendar)');
+  }, 60_000);
+});
