@@ -241,6 +241,23 @@ describe('settings that select none of the assets known', () => {
     const fine = rules({ maintenance: { thresholds: [{ name: 'hot', sensor: 't', above: 95, appliesTo: { attributes: { site: 'HAM' } } }], windows: { timeZone: 'UTC', default: slot, sites: { ROT: slot } } } });
     expect(assetMatchWarnings(fine, fleet, 'listed in the config')).toEqual([]);
   });
+
+  // With no rules.depreciation.appliesTo, depreciation applied to inventory pallets and trucks off
+  // the asset register: the preview listed each with "attribute cost missing", and config check said nothing.
+  it('warns, naming rules.depreciation.appliesTo, when depreciation applies to assets that have none of its attributes', () => {
+    const mixed = [asset('EX-1', 'maintenance', { cost: '1000', expectedUnits: '100' }), asset('PAL-7', 'inventory', { sku: 'S-1' }), asset('TR-5', 'fleet', {})];
+    expect(assetMatchWarnings(rules({ depreciation: { timeZone: 'UTC' } }), mixed, 'listed in the config')).toEqual([
+      {
+        key: 'rules.depreciation.appliesTo',
+        message:
+          'depreciation applies to 2 of the 3 asset(s) listed in the config that have none of its attributes (cost, salvage, expectedUnits, usefulLifeMonths, unitsAtAcquisition, inServiceDate): PAL-7 (inventory), TR-5 (fleet); ' +
+          `'depreciation preview' lists them with "attribute … missing" and their usage is posted all the same. Limit depreciation to the assets it is for with rules.depreciation.appliesTo (erpModules or attributes)`,
+      },
+    ]);
+    // Limited to the register's assets, or every asset with some attribute of it: nothing to say.
+    expect(assetMatchWarnings(rules({ depreciation: { timeZone: 'UTC', appliesTo: { erpModules: ['maintenance'] } } }), mixed, 'in the registry')).toEqual([]);
+    expect(assetMatchWarnings(rules({ depreciation: { timeZone: 'UTC' } }), mixed.slice(0, 1), 'in the registry')).toEqual([]);
+  });
 });
 
 describe('maintenance windows that plan nothing', () => {

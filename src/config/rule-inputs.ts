@@ -28,7 +28,7 @@ import type { AssetRecord } from '../core/model/assets.js';
 import { depreciationInputProblems, POSTED_INPUTS } from '../core/rules/depreciation/inputs.js';
 import { matchesFilter, type AssetFilter } from '../core/rules/maintenance/types.js';
 import { MAX_DAYS_AHEAD, nextWindow } from '../core/rules/maintenance/windows.js';
-import { windowsTimeZones, type RulesConfig } from './rules-schema.js';
+import { windowsTimeZones, type DepreciationConfig, type RulesConfig } from './rules-schema.js';
 import { resolveVendorProfile } from '../adapters/telematics/vendor-profiles.js';
 import type { Config } from './schema.js';
 
@@ -268,7 +268,24 @@ export function assetMatchWarnings(rules: RulesConfig, assets: readonly AssetRec
   }
   filterWarning(out, 'rules.location.appliesTo', 'location sync', rules.location.appliesTo, assets, of);
   filterWarning(out, 'rules.depreciation.appliesTo', 'depreciation', rules.depreciation?.appliesTo, assets, of);
+  const bare = rules.depreciation ? depreciatedWithoutAttributes(rules.depreciation, assets) : [];
+  if (bare.length > 0 && rules.depreciation) {
+    const names = [...new Set(Object.values(rules.depreciation.attributes))].join(', ');
+    const ids = bare.slice(0, 5).map((a) => `${a.erpAssetId} (${a.erpModule})`).join(', ');
+    out.push({
+      key: 'rules.depreciation.appliesTo',
+      message:
+        `depreciation applies to ${bare.length} of the ${assets.length} asset(s) ${where} that have none of its attributes (${names}): ${ids}${bare.length > 5 ? ', …' : ''}; ` +
+        `'depreciation preview' lists them with "attribute … missing" and their usage is posted all the same. Limit depreciation to the assets it is for with rules.depreciation.appliesTo (erpModules or attributes)`,
+    });
+  }
   return out;
+}
+
+/** The assets depreciation applies to (its `appliesTo`, or every asset) that have none of its attributes: inventory, vehicles not on the asset register. */
+function depreciatedWithoutAttributes(d: DepreciationConfig, assets: readonly AssetRecord[]): AssetRecord[] {
+  const names = Object.values(d.attributes);
+  return assets.filter((a) => matchesFilter(a, d.appliesTo) && !names.some((n) => a.attributes[n] !== undefined));
 }
 
 function filterWarning(out: RuleInputWarning[], key: string, what: string, filter: AssetFilter | undefined, assets: readonly AssetRecord[], of: string): void {
