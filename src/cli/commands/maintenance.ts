@@ -100,6 +100,21 @@ export function onlyDue(rows: readonly AssetMaintenance[]): AssetMaintenance[] {
 
 const iso = (t: number | undefined) => (t === undefined ? '-' : new Date(t).toISOString().replace('.000Z', 'Z'));
 
+/** The widest STATE the table shows; a longer state (and any with details after `; `) is numbered and given whole below the table. */
+export const STATE_WIDTH = 60;
+
+/**
+ * A rule's state as the table's STATE cell: what comes before its details (`ok`, `due soon`,
+ * `pending since …`), at most {@link STATE_WIDTH} characters; `whole` when the cell leaves
+ * something out (meter hygiene's set-aside readings, a replaced meter, …), to be given below.
+ */
+export function stateCell(state: string): { cell: string; whole?: string } {
+  const cut = state.indexOf('; ');
+  const head = cut >= 0 ? state.slice(0, cut) : state;
+  if (cut < 0 && head.length <= STATE_WIDTH) return { cell: state };
+  return { cell: head.length > STATE_WIDTH ? `${head.slice(0, STATE_WIDTH - 1)}…` : head, whole: state };
+}
+
 export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], closedLimit: number): string {
   if (rows.length === 0) return 'no assets with maintenance rules or work orders\n';
   const due: (string | number)[][] = [['ASSET', 'RULE', 'TYPE', 'STATE', 'METER', 'NEXT DUE', 'TO GO']];
@@ -115,8 +130,14 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
   const atCompletion = (w: AssetMaintenance['closed'][number]) =>
     // As the due rows show meters: to 2 decimals (the continuous counter carries float noise).
     [w.hoursAtCompletion !== undefined ? `${Math.round(w.hoursAtCompletion * 100) / 100} h` : '', w.kmAtCompletion !== undefined ? `${Math.round(w.kmAtCompletion * 100) / 100} km` : ''].filter(Boolean).join(', ') || '-';
+  // States too long for the table (meter hygiene's sentence runs to hundreds of characters): numbered, and given whole below it.
+  const notes: string[] = [];
   for (const r of rows) {
-    for (const d of r.due) due.push([r.erpAssetId, d.rule, d.type, d.state, meter(d), nextDue(d), toGo(d)]);
+    for (const d of r.due) {
+      const { cell, whole } = stateCell(d.state);
+      if (whole !== undefined) notes.push(`[${notes.length + 1}] ${r.erpAssetId} ${d.rule}: ${whole}`);
+      due.push([r.erpAssetId, d.rule, d.type, whole !== undefined ? `${cell} [${notes.length}]` : cell, meter(d), nextDue(d), toGo(d)]);
+    }
     for (const w of r.open) open.push([r.erpAssetId, w.businessKey, w.delivery !== undefined ? `${w.status} (${w.delivery})` : w.status, w.priority, iso(w.openedAt), w.erpWorkOrderId ?? '-']);
     // `--closed 0` shows none (`slice(-0)` would be all of them).
     for (const w of closedLimit > 0 ? r.closed.slice(-closedLimit) : []) closed.push([r.erpAssetId, w.businessKey, w.status, iso(w.changedAt), atCompletion(w)]);
@@ -128,7 +149,7 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
     .map((r) => `${r.erpAssetId}: ${r.openForgotten} older work order(s) forgotten while open, to keep the state bounded (it keeps the newest ${MAX_OPEN_REMEMBERED} open ones per asset); not listed above whatever the ERP did with them since, unless it reported on them since\n`)
     .join('');
   const parts = [
-    due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}` : 'RULES PER ASSET\nnothing due or breached\n',
+    due.length > 1 ? `RULES PER ASSET: WHAT IS DUE AND HOW EACH STANDS\n${table(due)}${notes.map((n) => `${n}\n`).join('')}` : 'RULES PER ASSET\nnothing due or breached\n',
     `${open.length > 1 ? `OPEN WORK ORDERS\n${table(open)}` : `OPEN WORK ORDERS\n${forgotten === '' ? 'none\n' : ''}`}${forgotten}`,
   ];
   if (closedLimit > 0) parts.push(closed.length > 1 ? `COMPLETED OR CANCELLED\n${table(closed)}` : 'COMPLETED OR CANCELLED\nnone\n');

@@ -11,7 +11,7 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue } from './maintenance.js';
+import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, stateCell } from './maintenance.js';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome, thresholdGaps } from './rules-test.js';
@@ -606,7 +606,11 @@ describe('maintenance status', () => {
     expect(formatMaintenanceStatus(eq1 ? [eq1] : [], 0)).not.toMatch(/COMPLETED OR CANCELLED|15000km@b0/);
     expect(formatMaintenanceStatus(eq1 ? [eq1] : [], 1)).toContain('EQ-1|oil-15000km|15000km@b0');
     const text = formatMaintenanceStatus(eq1 ? [eq1] : [], 5);
-    expect(text).toMatch(/oil-15000km\s+service\s+ok; latest reading set aside: .*\s+15400 km\s+29650 km\s+14250 km/);
+    // The STATE cell holds the short state; meter hygiene's whole sentence (hundreds of characters) is numbered below the table, which stays readable.
+    expect(text).toMatch(/oil-15000km\s+service\s+ok \[1\]\s+15400 km\s+29650 km\s+14250 km\n/);
+    expect(text).toContain('\n[1] EQ-1 oil-15000km: ok; latest reading set aside: 2026-10-02T01:00:00.000Z: meter advanced 4000 km');
+    const tableRows = text.split('\n').filter((l) => l.startsWith('EQ-1   '));
+    expect(Math.max(...tableRows.map((l) => l.length))).toBeLessThan(100);
     expect(text).toMatch(/EQ-1\|oil-15000km\|15000km@b0\s+completed\s+\S+\s+102 h, 14650 km/);
     expect(describeRules(both).map((r) => r.slice(0, 3))).toContainEqual(['oil-15000km', 'service interval', 'every 15000 km (odometer), 500 km ahead']);
   });
@@ -712,5 +716,14 @@ describe('zones commands', () => {
     const text = formatOccupancy(after.zones, undefined, after.unconfigured);
     expect(text).toContain('zones no longer configured (renamed or removed), still named in the stored state: yard (1 inside). Each asset leaves them at its next fixes');
     expect(formatOccupancy(after.zones, 'yard', after.unconfigured)).toMatch(/^yard \(no longer configured\): 1 inside, 0 arriving; they leave it at their next fixes\nASSET\s+STATE\s+SINCE\nEQ-1\s+inside/);
+  });
+});
+
+describe('maintenance status: the STATE cell', () => {
+  it('keeps a short state whole, and cuts one with details or past 60 characters (the whole state then goes below the table)', () => {
+    expect(stateCell('due soon')).toEqual({ cell: 'due soon' });
+    expect(stateCell('ok; the meter itself shows 12 h less (replaced)')).toEqual({ cell: 'ok', whole: 'ok; the meter itself shows 12 h less (replaced)' });
+    const codes = `active: ${Array.from({ length: 10 }, (_, i) => `E${i}00 since 2026-10-01T00:00:00Z`).join(', ')}`;
+    expect(stateCell(codes)).toEqual({ cell: `${codes.slice(0, 59)}…`, whole: codes });
   });
 });
