@@ -172,7 +172,7 @@ describe('assetbridge run (HTTP intake → REST ERP)', () => {
     expect(seen.ms).toBeGreaterThanOrEqual(0);
     expect(Date.now() - Date.parse(seen.storedAt)).toBeLessThan(600_000);
     const text = await runCli(['status', '-c', cfg.path], env);
-    expect(text.stdout).toMatch(/^rule state: last checkpoint .+ ago stored \d+ asset\(s\)' state in \d+ ms \(ingest\.checkpointMs, ingest\.checkpointMessages, ingest\.checkpointMessagesPerAsset\)$/m);
+    expect(text.stdout).toMatch(/^rule state: last checkpoint .+ ago stored (?:1 asset's|\d+ assets') state in \d+ ms \(ingest\.checkpointMs, ingest\.checkpointMessages, ingest\.checkpointMessagesPerAsset\)$/m);
   });
 
   it('refuses a second service on the same store, naming the first, which keeps serving', async () => {
