@@ -70,6 +70,52 @@ describe('a job asked of a service killed on this host (kill -9)', () => {
   });
 });
 
+// Was: a service that lost the store's lease after it took a job could store no result (its store
+// refuses every write), and the command waiting for it got nothing until its own timeout (hours for
+// an aemp pull), as the new holder's fresh status made the service look alive.
+describe('a job taken by a service that then loses the store', () => {
+  const setup = async () => {
+    const store = tempStore();
+    await store.kvSet(RUNTIME_NS, 'snapshot', JSON.stringify({ state: 'running', at: Date.now(), pid: 1 }));
+    // Another host's service: its pid is not checked from here.
+    const lease = (instance: string) => store.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance, command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() }));
+    await lease('first');
+    const request = async () => (await store.kvList(CONTROL_NS)).find((r) => r.key.startsWith('job-request:'))?.key;
+    return { store, lease, request };
+  };
+
+  it('fails at once, saying to run the command again, once another process holds the lease', async () => {
+    const { store, lease, request } = await setup();
+    try {
+      const asked = requestJob(store, 'long', {}, { timeoutMs: 5_000, pollMs: 10 });
+      const key = await waitFor(request, 'the request');
+      await store.kvDelete(CONTROL_NS, key); // taken by the first holder
+      await new Promise((r) => setTimeout(r, 100));
+      await lease('second');
+      await expect(asked).rejects.toThrow(/^the service that took "long" lost the store \(another process holds its lease now\), so it cannot store the job's result; .*then run the command again$/);
+      expect((await store.kvList(CONTROL_NS)).map((r) => r.key)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('still waits for a request not yet taken when the holder changes: the new holder takes it and answers', async () => {
+    const { store, lease, request } = await setup();
+    try {
+      const asked = requestJob(store, 'long', {}, { timeoutMs: 5_000, pollMs: 10 });
+      const key = await waitFor(request, 'the request');
+      await lease('second');
+      await new Promise((r) => setTimeout(r, 100));
+      await store.kvDelete(CONTROL_NS, key); // taken by the second holder
+      await new Promise((r) => setTimeout(r, 100));
+      await store.kvSet(CONTROL_NS, key.replace('job-request:', 'job-result:'), JSON.stringify({ exitCode: 0, output: 'done\n', storedAt: Date.now() }));
+      expect(await asked).toEqual({ exitCode: 0, output: 'done\n' });
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe('a job whose command is interrupted (Ctrl-C)', () => {
   it('is withdrawn when the service has not taken it up yet: nothing done, no rows left', async () => {
     const store = tempStore();

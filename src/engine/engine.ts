@@ -126,18 +126,41 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
   const pollMs = opts.pollMs ?? 250;
   let checkedAt = Date.now();
   let cancelled = false;
+  // The service that takes the request: the store's lease holder (its instance) when the request
+  // was last seen waiting; once it is gone (taken), the holder then. A holder that loses the store's
+  // lease can store no result (its store refuses every write): when another process holds the lease
+  // after the job was taken, no result comes, and the wait ends at once rather than at its timeout.
+  // A request still waiting when the holder changes is the new holder's to take.
+  let takenBy: { readonly instance: string | undefined } | undefined;
+  const resultOf = async (): Promise<JobResult | undefined> => {
+    const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
+    if (res === undefined) return undefined;
+    await store.kvDelete(CONTROL_NS, `job-result:${id}`);
+    // Without the service's own bookkeeping (when it stored it).
+    const { storedAt: _storedAt, ...result } = JSON.parse(res) as JobResult & { storedAt?: number };
+    return result;
+  };
   for (;;) {
     if (opts.signal?.aborted && !cancelled) {
       cancelled = true;
       if (await store.kvDelete(CONTROL_NS, `job-request:${id}`)) throw new JobWithdrawnError(name);
       await store.kvSet(CONTROL_NS, `job-cancel:${id}`, '1');
     }
-    const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
-    if (res) {
-      await store.kvDelete(CONTROL_NS, `job-result:${id}`);
-      // Without the service's own bookkeeping (when it stored it).
-      const { storedAt: _storedAt, ...result } = JSON.parse(res) as JobResult & { storedAt?: number };
-      return result;
+    const result = await resultOf();
+    if (result) return result;
+    // The request read before the holder: a request gone while the holder read after is the one that
+    // asked for it was taken by that holder (a new holder takes over only once the old one stopped renewing).
+    const waiting = takenBy === undefined && (await store.kvGet(CONTROL_NS, `job-request:${id}`)) !== undefined;
+    const holder = (await storedHolder(store))?.instance;
+    if (takenBy === undefined && !waiting) takenBy = { instance: holder };
+    else if (takenBy !== undefined && holder !== undefined && holder !== takenBy.instance) {
+      // Stored just before the loss: still its result.
+      const late = await resultOf();
+      if (late) return late;
+      await store.kvDelete(CONTROL_NS, `job-cancel:${id}`);
+      throw new Error(
+        `the service that took "${name}" lost the store (another process holds its lease now), so it cannot store the job's result; it may have done part of it: check \`assetbridge status\` and its logs, then run the command again`,
+      );
     }
     // A service that stopped (or died) will not answer: say so now, not at the deadline (an `aemp pull` waits hours).
     if (Date.now() - checkedAt >= pollMs * 8) {

@@ -1255,3 +1255,57 @@ describe('SqliteStore.refuseCommits and key-value writes', () => {
     expect(await s.outboxStats(Date.now())).toEqual([]);
   });
 });
+
+// Was: after refuseCommits only ingest commits, claims and key-value writes were refused: a
+// delivery outcome, a hand change to a dead letter, the quarantine, the asset register and
+// retention's deletes still went through, over what the process that holds the store now does
+// (a delivery in flight at the loss recorded as delivered here while the new holder sends it too).
+describe('SqliteStore.refuseCommits and every other write', () => {
+  it('refuses them with the same reason, changing nothing; a delivery in flight stays in flight for the new holder to send again; reads and backups go on', async () => {
+    const path = tempStorePath();
+    const s = new SqliteStore({ path, commitInWorker: false });
+    stores.push(s);
+    await s.upsertAssets([{ asset: { erpAssetId: 'A1', erpModule: 'fixed-assets', attributes: {} }, identifiers: [] }]);
+    await commit(s, [wo('W1'), wo('W2'), wo('W3')]);
+    const [w1, w2] = await s.claimDue('erp', Date.now() + 1000, 2, new Set());
+    const inflight = w1?.id ?? 0;
+    const dead = w2?.id ?? 0;
+    await s.completeAttempts([{ id: dead, result: 'dead', error: '400' }], [], Date.now());
+    const q = await s.addQuarantine({ source: 'mqtt', channel: 't', payload: 'x', receivedAt: 1, code: 'invalid', reason: 'bad' });
+    const before = async () => ({
+      outbox: (await s.listDeliveries({})).map((d) => `${d.businessKey}:${d.status}:${d.idempotencyKey}`),
+      quarantine: (await s.listQuarantine({})).map((r) => `${r.id}:${r.status}`),
+      assets: (await s.listAssets()).map((a) => a.asset.erpAssetId),
+      audit: await s.countAudit({}),
+    });
+    const was = await before();
+
+    s.refuseCommits('the store lease is lost');
+    const why = /^the store lease is lost$/;
+    const now = Date.now();
+    await expect(s.completeAttempts([{ id: inflight, result: 'delivered' }], [], now)).rejects.toThrow(why);
+    await expect(s.completeAttempts([{ id: inflight, result: 'retry', nextAttemptAt: now, error: 'timeout' }], [], now)).rejects.toThrow(why);
+    await expect(s.markDelivered([dead], now)).rejects.toThrow(why);
+    await expect(s.replayDead('all', now)).rejects.toThrow(why);
+    await expect(s.discardDead('all', now)).rejects.toThrow(why);
+    await expect(s.discardDead([dead], now)).rejects.toThrow(why);
+    await expect(s.editDeadPayload(dead, { title: 'edited' }, now)).rejects.toThrow(why);
+    await expect(s.newKeyForDead([dead], now)).rejects.toThrow(why);
+    await expect(s.addQuarantine({ source: 'mqtt', channel: 't', payload: 'y', receivedAt: 2, code: 'invalid', reason: 'bad' })).rejects.toThrow(why);
+    await expect(s.markQuarantine([q], 'discarded')).rejects.toThrow(why);
+    await expect(s.upsertAssets([{ asset: { erpAssetId: 'A2', erpModule: 'fixed-assets', attributes: {} }, identifiers: [] }])).rejects.toThrow(why);
+    await expect(s.prune({ deliveredBefore: now + 1, deliveredFactsBefore: now + 1, auditBefore: now + 1, quarantineBefore: now + 1 }, 100)).rejects.toThrow(why);
+    await expect(s.recoverInflight()).rejects.toThrow(why);
+    await expect(s.vacuum()).rejects.toThrow(why);
+    expect(await before()).toEqual(was);
+    expect((await s.getDelivery(inflight))?.status).toBe('inflight');
+    // A backup writes the copy only.
+    expect((await s.backupTo(join(dirname(path), 'copy.db'))).bytes).toBeGreaterThan(0);
+
+    // The new holder finds the delivery in flight, of unknown outcome, and sends it again (same key).
+    const next = new SqliteStore({ path, commitInWorker: false });
+    stores.push(next);
+    expect(await next.recoverInflight()).toBe(1);
+    expect(await next.getDelivery(inflight)).toMatchObject({ status: 'pending', mayHaveLanded: true, idempotencyKey: w1?.idempotencyKey });
+  });
+});

@@ -468,20 +468,24 @@ export class SqliteStore implements Store {
    * database is refused with `why` (its messages are not acknowledged, so their sources send them
    * again, to the process that holds the store now), no delivery is claimed (none is sent), and no
    * key-value write is made ({@link kvSet} and the others reject with `why`): the runtime snapshot,
-   * a scheduled task's cursor or facts, a CLI job request are that process's now. For a process that
-   * lost the store's lease, in the time before it exits. Batches already handed on (to the commit
-   * worker) still commit.
+   * a scheduled task's cursor or facts, a CLI job request are that process's now. Nor is any other
+   * write made: a delivery's attempt outcome (it stays in flight for the new holder's
+   * recoverInflight), a hand change to a dead letter, the quarantine, the asset register, retention's
+   * deletes, a VACUUM. For a process that lost the store's lease, in the time before it exits.
+   * Batches already handed on (to the commit worker) still commit. A backup ({@link backupTo}) still
+   * works: it only reads the store.
    */
   refuseCommits(why: string): void {
     this.refused ??= why;
   }
 
   /**
-   * The refusal of a key-value write once {@link refuseCommits} was called: the runtime snapshot,
-   * a scheduled task's cursor or facts, a CLI job taken or its result are the process's that holds
-   * the store now, not to be overwritten (or taken) by this one. Undefined while writes go through.
+   * The refusal of a write once {@link refuseCommits} was called: the process that holds the store
+   * now owns what is in it (the runtime snapshot, a scheduled task's cursor or facts, a CLI job taken
+   * or its result, the deliveries and their outcomes, the quarantine, the asset register, what
+   * retention deletes), not to be overwritten (or taken) by this one. Undefined while writes go through.
    */
-  private kvRefusal(): Promise<never> | undefined {
+  private writeRefusal(): Promise<never> | undefined {
     return this.refused === undefined ? undefined : Promise.reject(new Error(this.refused));
   }
 
@@ -655,6 +659,9 @@ export class SqliteStore implements Store {
   }
 
   upsertAssets(rows: readonly AssetWithIdentifiers[], opts: { replaceIdentifiers?: boolean } = {}): Promise<{ assets: number; identifiers: number }> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const now = Date.now();
     let identifiers = 0;
     this.tx(() => {
@@ -844,6 +851,13 @@ export class SqliteStore implements Store {
   }
 
   completeAttempts(outcomes: readonly AttemptOutcome[], audit: readonly AuditRecord[], now: number): Promise<void> {
+    // After the lease is lost the outcome is not recorded: the delivery stays in flight, as the new
+    // holder's recoverInflight finds it (of unknown outcome, sent again under its idempotency key),
+    // neither recorded as delivered here while the new holder sends it too, nor put back to pending
+    // or dead over what the new holder did with it since.
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     this.tx(() => {
       for (const o of outcomes) {
         if (o.result !== 'delivered' && o.unsettledUntil !== undefined) this.markUnsettled(o.id, o.unsettledUntil);
@@ -946,6 +960,9 @@ export class SqliteStore implements Store {
   }
 
   recoverInflight(unsettledUntil?: (item: OutboxItem) => number | undefined, dueAt?: (item: OutboxItem) => number | undefined): Promise<number> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const now = Date.now();
     let n = 0;
     this.tx(() => {
@@ -1002,6 +1019,9 @@ export class SqliteStore implements Store {
   }
 
   prune(cutoffs: PruneCutoffs, limit: number): Promise<PruneResult> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const deliveries = (kind: 'state' | 'fact', before: number | undefined): number => {
       if (before === undefined) return 0;
       return this.tx(() => {
@@ -1053,6 +1073,7 @@ export class SqliteStore implements Store {
    * as `file`. Blocks the thread while it copies: for the CLI, never inside the service.
    */
   backupTo(file: string): Promise<{ bytes: number }> {
+    // Not refused after refuseCommits: it writes the copy only, never the store (harmless to its holder).
     return Promise.resolve(backupDatabase(this.db, file));
   }
 
@@ -1077,6 +1098,9 @@ export class SqliteStore implements Store {
    * for the CLI with no service running.
    */
   vacuum(): Promise<void> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     this.db.exec('VACUUM');
     // VACUUM went through the WAL: fold it back into the file and empty it.
     this.db.pragma('wal_checkpoint(TRUNCATE)');
@@ -1102,6 +1126,9 @@ export class SqliteStore implements Store {
   }
 
   replayDead(ids: readonly number[] | 'all', now: number, dueAt?: (item: OutboxItem, lastAttemptAt: number) => number | undefined): Promise<number> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     let moved = 0;
     this.tx(() => {
       const list =
@@ -1124,6 +1151,9 @@ export class SqliteStore implements Store {
   }
 
   editDeadPayload(id: number, payload: Record<string, unknown>, now: number): Promise<boolean> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const json = JSON.stringify(payload);
     const edited = this.tx(() => {
       const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
@@ -1145,6 +1175,9 @@ export class SqliteStore implements Store {
   }
 
   newKeyForDead(ids: readonly number[], now: number, opts: { evenIfMayHaveLanded?: boolean } = {}): Promise<NewKeyResult[]> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const out: NewKeyResult[] = [];
     this.tx(() => {
       const generations = this.db.prepare(`SELECT COUNT(*) FROM audit WHERE delivery_id = ? AND outcome = 'new-key'`).pluck();
@@ -1169,6 +1202,9 @@ export class SqliteStore implements Store {
   }
 
   markDelivered(ids: readonly number[], now: number): Promise<number[]> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const moved: number[] = [];
     this.tx(() => {
       const mark = this.db.prepare(`UPDATE outbox SET status = 'delivered', updated_at = ?, last_error = NULL WHERE id = ? AND status = 'dead'`);
@@ -1242,6 +1278,9 @@ export class SqliteStore implements Store {
   }
 
   discardDead(ids: readonly number[] | 'all', now: number): Promise<number> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     // Kept, not deleted: a discarded fact's row is what stops the same fact being queued again (the
     // outbox keeps one per key), and a deleted newest row would hand its id to the next delivery.
     const res =
@@ -1303,6 +1342,9 @@ export class SqliteStore implements Store {
   }
 
   addQuarantine(q: QuarantineEntry): Promise<number> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     const r = this.db
       .prepare(`INSERT INTO quarantine (source, channel, payload, is_text, received_at, code, reason, replay_of, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(q.source, q.channel, Buffer.from(q.payload), typeof q.payload === 'string' ? 1 : 0, q.receivedAt, q.code, q.reason, q.replayOf ?? null, q.payloadSha256 ?? payloadSha256(q.payload));
@@ -1310,6 +1352,9 @@ export class SqliteStore implements Store {
   }
 
   markQuarantine(ids: readonly number[], status: 'replayed' | 'discarded'): Promise<number[]> {
+    const refused = this.writeRefusal();
+    if (refused) return refused;
+
     // Only open entries close: a replayed entry stays replayed (its history), whatever is asked later.
     const stmt = this.db.prepare(`UPDATE quarantine SET status = ?, replays = replays + ? WHERE id = ? AND status = 'open'`);
     const closed: number[] = [];
@@ -1355,7 +1400,7 @@ export class SqliteStore implements Store {
   }
 
   kvSet(namespace: string, key: string, value: string): Promise<void> {
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     this.stmts.kvSet.run(namespace, key, value, Date.now());
     return Promise.resolve();
@@ -1363,7 +1408,7 @@ export class SqliteStore implements Store {
 
   kvSetMany(namespace: string, entries: readonly (readonly [key: string, value: string])[]): Promise<void> {
     if (entries.length === 0) return Promise.resolve();
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     const now = Date.now();
     this.tx(() => {
@@ -1399,13 +1444,13 @@ export class SqliteStore implements Store {
   }
 
   kvDelete(namespace: string, key: string): Promise<boolean> {
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     return Promise.resolve(this.stmts.kvDelete.run(namespace, key).changes > 0);
   }
 
   kvCompareAndSet(namespace: string, key: string, expected: string | undefined, next: string | undefined): Promise<boolean> {
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     return Promise.resolve(this.swap(namespace, key, expected, next, Date.now()));
   }
@@ -1440,7 +1485,7 @@ export class SqliteStore implements Store {
 
   kvCompareAndSetMany(namespace: string, entries: readonly KvSwap[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     const now = Date.now();
     return Promise.resolve(this.tx(() => entries.map((e) => this.swap(namespace, e.key, e.expected, e.next, now)))());
@@ -1448,7 +1493,7 @@ export class SqliteStore implements Store {
 
   kvCompareAndSetWithDeliveries(namespace: string, entries: readonly KvDecision[]): Promise<boolean[]> {
     if (entries.length === 0) return Promise.resolve([]);
-    const refused = this.kvRefusal();
+    const refused = this.writeRefusal();
     if (refused) return refused;
     const now = Date.now();
     try {
