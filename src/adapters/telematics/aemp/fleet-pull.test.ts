@@ -59,7 +59,7 @@ describe('fleet pull against the Trackunit simulator', () => {
     expect(summary.unmatched).toBe(50 + pinless);
     expect(t.sink.batches).toHaveLength(2); // page 3 (machines 200..249) matched nothing
     expect(t.sink.messages).toHaveLength(summary.matched);
-    expect(t.sink.messages[0]).toMatchObject({ source: 'aemp:trackunit', channel: expect.stringContaining('/Fleet/1?addMetadata=true') as unknown });
+    expect(t.sink.messages[0]).toMatchObject({ source: 'aemp:trackunit', channel: expect.stringMatching(/^trackunit fleet machine-id:\S+$/) as unknown });
     expect(t.sink.refused).toEqual([]);
     // Every matched machine's hour meter came through with its own block time.
     expect(t.sink.events.filter((e) => e.kind === 'meter')).toHaveLength(summary.matched);
@@ -378,8 +378,8 @@ describe('fleet pull against the Trackunit simulator', () => {
       {},
     );
     expect(summary.resumedFrom).toContain('token=');
-    // Nor do the messages submitted from that page: their channel is kept with quarantined input.
-    const channels = t.sink.messages.map((m) => m.channel).filter((c) => c.includes('token='));
+    // Nor do the messages submitted from that page: their channel (kept with quarantined input) names the machine, not the page.
+    const channels = t.sink.messages.map((m) => m.channel);
     expect(channels.length).toBeGreaterThan(0);
     for (const text of [JSON.stringify(logged), ...shown, JSON.stringify(summary), ...channels]) expect(text).not.toContain('s3cret-Link-Token-77');
   });
@@ -429,7 +429,9 @@ describe('fleet pull against the Trackunit simulator', () => {
     const rest = await t.pull();
     expect(rest).toMatchObject({ complete: true, resumedFrom: expect.stringContaining('/Fleet/2') as unknown });
     const resent = t.sink.messages.slice(before);
-    expect(resent.map((m) => [m.channel.replace(/^.*\/Fleet\/(\d+).*$/, '$1'), m.redelivered ?? false])).toEqual([...range(100).map(() => ['2', true]), ...range(50).map(() => ['3', false])]);
+    // Page 2's 100 machines again, as a redelivery; page 3's 50 as new.
+    expect(resent.map((m) => m.redelivered ?? false)).toEqual([...range(100).map(() => true), ...range(50).map(() => false)]);
+    expect(new Set(resent.map((m) => m.channel)).size).toBe(150);
   });
 
   it('a pull stopped at a page says what it kept (with the runs it resumed) and until when a rerun resumes there; a server error needs no fix first', async () => {
@@ -687,6 +689,49 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     expect(entries[0]?.reason).toMatch(/freshness limit \(ingest.maxAgeMs\)/);
   });
 
+  it('counts a set-aside block of a machine that moved to another page between pulls (the fleet shrank) as a repeat on its entry, not a new entry', async () => {
+    // Bug: the messages' channel was the page URL, part of what matches a copy to its entry, so a
+    // machine on page 2 at the next pull opened a second entry for the same stale and unusable blocks.
+    const t = setup({ fleetSize: 4, pageSize: 2 });
+    await t.store.upsertAssets(assetsForMachines(range(4), 'machine-id'));
+    const stale = new Date(T0 - 40 * 24 * 60 * MIN).toISOString();
+    let moved: Machine | undefined;
+    let shrunk = false;
+    const fetchMoving = fleetPagesRewritten(simulatorFetch(t.sim), (equipment, url) => {
+      if (url.includes('/Fleet/1')) {
+        const second = equipment[1] as Machine;
+        second.EngineStatus = { ...second.EngineStatus, datetime: stale };
+        second.Location = { datetime: '2025-03-04T02:00:00Z', Latitude: 'abc', Longitude: 7.25 };
+        // The feed repeats its last report as it was: the copy of the first pull.
+        moved ??= structuredClone(second);
+        // At the second pull machine 1 is on page 2 (the feed's order changed as the fleet did).
+        if (shrunk) equipment.splice(1, 1);
+      } else if (shrunk && moved) equipment.push(moved);
+    });
+    const built = createAempProvider(t.config, { store: t.store, fetch: fetchMoving, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
+    const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
+    const ingestor = new Ingestor({
+      store: t.store,
+      clock: t.clock,
+      decoders: new DecoderRegistry().register('aemp', createAempEquipmentDecoder()),
+      rules: [],
+      identity: () => new IdentityIndex(assetsForMachines(range(4), 'machine-id')),
+      validation,
+      defaultDestination: 'erp',
+    });
+    expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock, validation })).toMatchObject({ complete: true, pages: 2, quarantined: 2 });
+    t.clock.advance(16 * MIN);
+    shrunk = true;
+    expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock, validation })).toMatchObject({ complete: true, pages: 2, quarantined: 2 });
+    const entries = await t.store.listQuarantine({});
+    expect(entries.map((q) => [q.code, q.repeats]).sort()).toEqual([
+      ['stale', 1],
+      ['undecodable', 1],
+    ]);
+    // The channel names the provider and the machine (no page, no link's query).
+    for (const q of entries) expect(q.channel).toMatch(/^trackunit fleet [a-z-]+:\S+$/);
+  });
+
   it('sets a block it cannot use aside in quarantine (once, however often the feed repeats it), takes the rest, and a replay after the fix takes that block once', async () => {
     // Bug: a latitude "abc", a unit not known, a block without its datetime were left out of the
     // machine's events and only noted in the summary and log: nothing kept them to replay after a fix.
@@ -838,13 +883,13 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
 type Machine = Record<string, Record<string, unknown>>;
 
 /** The simulator's answers with each fleet page's machines changed by `edit` (other requests as they are). */
-function fleetPagesRewritten(simFetch: typeof fetch, edit: (equipment: Machine[]) => void): typeof fetch {
+function fleetPagesRewritten(simFetch: typeof fetch, edit: (equipment: Machine[], url: string) => void): typeof fetch {
   return (async (input: string | URL | Request, init?: RequestInit) => {
     const r = await simFetch(input, init);
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     if (!url.includes('/Fleet/')) return r;
     const doc = (await r.json()) as { equipment: Machine[] };
-    edit(doc.equipment);
+    edit(doc.equipment, url);
     return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
   });
 }

@@ -202,6 +202,15 @@ export function splitByValidity(message: RawMessage, raw: unknown, events: reado
 }
 
 /**
+ * The channel of a fleet pull's (and `aemp equipment --submit`'s) message of a machine: the provider
+ * and the machine's key, the same on whichever page of the snapshot the machine is, so the copies of
+ * a block set aside from it are counted on one quarantine entry.
+ */
+export function fleetChannel(provider: string, key: string): string {
+  return `${provider} fleet ${key}`;
+}
+
+/**
  * An element as the pull (or `aemp equipment --submit`) submits it: {@link splitByValidity}, and
  * each block nothing could be taken from (no datetime, a latitude "abc", a unit not known) set
  * aside on its own: the element's header with that one block, quarantined (code `undecodable`)
@@ -354,8 +363,11 @@ async function pullOnce(deps: FleetPullDeps, opts: FleetPullOptions): Promise<Pu
         const payload = JSON.stringify(equipment.raw);
         const key = rawKey === '' ? `anonymous:${createHash('sha256').update(payload).digest('hex').slice(0, 16)}` : rawKey;
         if (earlierRuns.has(key)) seenBefore++;
-        // The channel is kept with quarantined input and shown by `quarantine list`: no signed link's key.
-        const message = { source: provider.source, channel: shown(page.url), payload, receivedAt: page.receivedAt };
+        // The channel names the provider and the machine, not the page: a block set aside from a
+        // retained element is matched to its entry by source, channel and payload, and a machine moves
+        // to another page when the fleet grows or shrinks between pulls. (Nor can it carry a signed
+        // link's key: it is kept with quarantined input.)
+        const message = { source: provider.source, channel: fleetChannel(name, key), payload, receivedAt: page.receivedAt };
         const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
         // Readings the parser left out (not values it only noted as absent, such as an empty Model or a
         // tank capacity of 0): the pull says how many machines had any. A matched machine's blocks
