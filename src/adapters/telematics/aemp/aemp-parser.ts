@@ -84,6 +84,8 @@ export type AempDocument =
       /** From the document when it names the equipment, else {@link AempParseOptions.ids}. */
       ids: SourceIdentifier[];
       events: CanonicalEvent[];
+      /** The page's blocks nothing could be taken from: see {@link AempEquipment.unusable}. */
+      unusable: readonly UnusableBlock[];
       warnings: string[];
       warningKinds: AempWarningKind[];
     };
@@ -619,6 +621,7 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
   const named = findKey(c.node, K.header) !== undefined || findKey(c.node, K.metadata) !== undefined;
   const ids = named ? identifiersOf(readHeader(c.node, warn), warn) : [...(opts.ids ?? [])];
   const fragments: Fragment[] = [];
+  const found: BlocksFound = { unusable: [], blocks: new Set() };
   let dataElement = c.hint?.name;
   for (const [nk, key] of normalizedKeys(c.node)) {
     if (NON_BLOCK_KEYS.has(nk) || DOCUMENT_KEYS.has(nk)) continue;
@@ -626,7 +629,7 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
     // Inside a `...Messages` root, unknown series (extended data) are read like extension blocks.
     if (!spec && c.hintName === undefined) continue;
     dataElement ??= spec?.name ?? key;
-    fragments.push(...readBlocks(key, c.node[key], warn));
+    fragments.push(...readBlocks(key, c.node[key], warn, found));
   }
   dataElement ??= c.hintName ?? 'unknown';
   const events = assemble(fragments, ids, opts, warn);
@@ -636,7 +639,7 @@ function readTimeSeries(c: Classified, links: AempLink[], opts: AempParseOptions
     const hint = asked === undefined ? '' : `; its self link asks by "${asked}": --id pin:${asked}, or device-serial:${asked} for a machine without a PIN`;
     warn('no-identifier', `time-series document names no equipment; pass the identifier it was requested with ('assetbridge aemp parse --id TYPE:VALUE'${hint})`);
   }
-  return { kind: 'timeseries', dataElement, links, ids, events, warnings, warningKinds };
+  return { kind: 'timeseries', dataElement, links, ids, events, unusable: found.unusable, warnings, warningKinds };
 }
 
 /** The machine identifier a time-series page's self link was asked by (`.../Equipment/[ID/]<id>/<element>/<from>/<to>/<page>`). */

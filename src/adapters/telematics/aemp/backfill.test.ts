@@ -14,6 +14,10 @@ import { runFleetPull } from './fleet-pull.js';
 import { rulesSchema } from '../../../config/rules-schema.js';
 import { createRules } from '../../../core/rules/index.js';
 import { simulateRules } from '../../../core/rules/simulate.js';
+import { DecoderRegistry, Ingestor } from '../../../engine/ingestor.js';
+import { IdentityIndex } from '../../../core/identity/resolver.js';
+import { DEFAULT_VALIDATION } from '../../../core/normalize/validate.js';
+import { replayQuarantine } from '../../../engine/replay.js';
 
 const T0 = Date.UTC(2025, 2, 4, 3, 0, 0);
 const HOUR = 3_600_000;
@@ -149,6 +153,60 @@ describe('backfill from the time-series endpoints', () => {
     const summary = await runBackfill(t.deps, { from: T0 - 72 * HOUR, to: T0, elements: ['CumulativeOperatingHours'], identifiers: [machineHeader(0).pin!] });
     // Three one-day windows, each holding both of its hourly ends: 3 × 25 readings.
     expect(summary).toMatchObject({ complete: true, pages: 3, readings: 75, http429: 0 });
+  });
+
+  it('sets a time-series block it cannot use aside in quarantine (once across reruns), takes the rest, and a replay after the fix takes that block once', async () => {
+    // Bug: a block of a time-series page nothing could be taken from (here an hours reading without
+    // its datetime) was only left out of the readings: nothing kept it to replay after a fix.
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([0]));
+    const pin0 = machineHeader(0).pin ?? '';
+    const simFetch = simulatorFetch(t.sim);
+    const fetchOdd = (async (input: string | URL | Request, init?: RequestInit) => {
+      const r = await simFetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes('/CumulativeOperatingHours/')) return r;
+      // The first reading of the page without its datetime.
+      const text = (await r.text()).replace(/"datetime":"[^"]+","Hour"/, '"Hour"');
+      return new Response(text, { status: r.status, headers: r.headers });
+    }) as typeof fetch;
+    const built = simulatorProvider(t.store, t.clock, fetchOdd);
+    const decoded: CanonicalEvent[] = [];
+    let fixed = false;
+    const aemp = createAempEquipmentDecoder();
+    const decoder = (m: RawMessage) => {
+      const r = aemp(fixed ? { ...m, payload: (m.payload as string).replace('{"Hour"', '{"datetime":"2025-03-03T03:00:00Z","Hour"') } : m);
+      if (r.ok) decoded.push(...r.events);
+      return r;
+    };
+    const ingestor = new Ingestor({
+      store: t.store,
+      clock: t.clock,
+      decoders: new DecoderRegistry().register('aemp', decoder),
+      rules: [],
+      identity: () => new IdentityIndex(assetsForMachines([0])),
+      validation: DEFAULT_VALIDATION,
+      defaultDestination: 'erp',
+    });
+    const deps = { client: built.client, store: t.store, sink: ingestor, clock: t.clock };
+    const range = { from: T0 - 24 * HOUR, to: T0, elements: ['CumulativeOperatingHours'], identifiers: [pin0] };
+    // 25 hourly readings: 24 taken, the one without its datetime set aside.
+    expect(await runBackfill(deps, range)).toMatchObject({ complete: true, readings: 25, accepted: 24, quarantined: 1 });
+    expect(decoded).toHaveLength(24);
+    t.clock.advance(16 * 60_000);
+    expect(await runBackfill(deps, { ...range, restart: true })).toMatchObject({ complete: true, readings: 25, accepted: 24, quarantined: 1 });
+    const entries = await t.store.listQuarantine({ status: 'open' });
+    expect(entries.map((q) => [q.code, q.repeats])).toEqual([['undecodable', 1]]);
+    expect(entries[0]?.reason).toContain(`trackunit: machine ${pin0}, CumulativeOperatingHours series: cumulativeOperatingHours block: cumulativeOperatingHours: no datetime`);
+    expect(entries[0]?.reason).toContain("'assetbridge quarantine replay ID'");
+
+    // Before the fix a replay keeps it; after it the block is taken once.
+    decoded.length = 0;
+    expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 1, accepted: 0, stillQuarantined: 1 });
+    fixed = true;
+    expect(await replayQuarantine(t.store, ingestor, {})).toMatchObject({ replayed: 1, accepted: 1, stillQuarantined: 0 });
+    expect(decoded).toEqual([expect.objectContaining({ kind: 'meter', eventTime: Date.parse('2025-03-03T03:00:00Z') })]);
+    expect(await t.store.countQuarantine({ status: 'open' })).toBe(0);
   });
 });
 

@@ -20,8 +20,8 @@ import type { IngestSink } from '../../../ports/source.js';
 import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
-import { oldestFirst, type AempEquipment } from './aemp-parser.js';
-import { keepUnreadablePage, splitElement, type TelematicsLogger } from './fleet-pull.js';
+import { oldestFirst, type AempEquipment, type UnusableBlock } from './aemp-parser.js';
+import { keepUnreadablePage, splitElement, unusableBlockReason, type TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
@@ -68,9 +68,13 @@ export interface BackfillSummary {
   /** Series an earlier run of the same range already finished. */
   readonly seriesSkipped: number;
   readonly pages: number;
-  /** Readings fetched. */
+  /** Readings fetched (with the blocks a page sent that gave none: see `quarantined`). */
   readonly readings: number;
-  /** Readings the pipeline stored as accepted / set aside in quarantine (not messages: one carries many). */
+  /**
+   * Readings the pipeline stored as accepted / set aside in quarantine (not messages: one carries
+   * many). A block of a page nothing could be taken from (set aside on its own, code `undecodable`,
+   * to replay after a fix) counts as one reading fetched and quarantined.
+   */
   readonly accepted: number;
   readonly quarantined: number;
   /** Series the provider does not have (404): machine gone or element not offered. */
@@ -250,10 +254,35 @@ export async function runBackfill(deps: BackfillDeps, opts: BackfillOptions): Pr
       reportProgress();
       const page = next.value;
       const events = page.document.kind === 'timeseries' ? page.document.events : page.document.equipment.flatMap((e: AempEquipment) => e.events);
+      const unusable = page.document.kind === 'timeseries' ? page.document.unusable : page.document.equipment.flatMap((e: AempEquipment) => e.unusable);
+      if (unusable.length > 0) await setAside(target, s.element, unusable, page.receivedAt);
       counts.readings += events.length;
       s.readings = oldestFirst(events);
       s.at = 0;
     }
+  };
+  /**
+   * A page's blocks nothing could be taken from (no datetime, a latitude "abc", a unit not known):
+   * each set aside on its own (code `undecodable`), the machine's identifiers with that one block,
+   * so `quarantine replay` after a fix takes it once. Retained, on a channel naming the machine and
+   * element (not the window or range): a rerun that reads the page again counts its copy on the
+   * same entry (`repeats`).
+   */
+  const setAside = async (target: Target, element: string, blocks: readonly UnusableBlock[], receivedAt: number): Promise<void> => {
+    const who = `${provider.name}: machine ${target.id}, ${element} series`;
+    const result = await sink.submit(
+      blocks.map((u) => ({
+        source: provider.source,
+        channel: `${provider.name} backfill ${target.id.toUpperCase()} ${element}`,
+        payload: rewriteIdentity(JSON.stringify({ [u.key]: u.block }), target.ids),
+        receivedAt,
+        retained: true as const,
+        setAside: { code: 'undecodable' as const, reason: unusableBlockReason(who, u, "the series' other readings were taken") },
+      })),
+    );
+    // Counted as readings fetched too, so readings = accepted + quarantined + not submitted holds.
+    counts.readings += blocks.length;
+    counts.quarantined += result.quarantined.length;
   };
   const submit = async (target: Target, chunk: readonly Taken[], channel: string, through: Map<string, number>): Promise<void> => {
     // The engine quarantines a message whole: readings it would refuse (future, stale) go apart.

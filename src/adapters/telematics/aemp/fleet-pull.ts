@@ -22,7 +22,7 @@ import { TelematicsAuthError } from '../auth/credentials.js';
 import type { AempClient } from './aemp-client.js';
 import { AempRequestError, ForeignLinkError, type UnreadablePage } from './aemp-client.js';
 import { resolveHref } from './aemp-links.js';
-import { unusableReason, warningsOfKind, type AempEquipment, type AempLink } from './aemp-parser.js';
+import { unusableReason, warningsOfKind, type AempEquipment, type AempLink, type UnusableBlock } from './aemp-parser.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { dropPageRecordsBefore, loadConfirmed, loadPageRecords, openReviewMap, savePageRecord, type EquipmentIndexEntry, type ReviewEntry } from './review-list.js';
@@ -233,13 +233,15 @@ export function splitElement(
     out.push({
       ...message,
       payload: JSON.stringify(withoutBlocks(equipment.raw, others)),
-      setAside: {
-        code: 'undecodable',
-        reason: `${who}: ${unusableReason([u])}; the block was set aside, the machine's other readings were taken. If the feed sent it wrong, have the provider fix it and discard this entry; if assetbridge should read it (a unit or spelling it does not know), fix that and run 'assetbridge quarantine replay ID', which takes it once`,
-      },
+      setAside: { code: 'undecodable', reason: unusableBlockReason(who, u, "the machine's other readings were taken") },
     });
   }
   return out;
+}
+
+/** Why a block nothing could be taken from was set aside (`taken` says what of the rest was), and what to do. */
+export function unusableBlockReason(who: string, block: UnusableBlock, taken: string): string {
+  return `${who}: ${unusableReason([block])}; the block was set aside, ${taken}. If the feed sent it wrong, have the provider fix it and discard this entry; if assetbridge should read it (a unit or spelling it does not know), fix that and run 'assetbridge quarantine replay ID', which takes it once`;
 }
 
 /** A copy of an element without the given block objects (also inside lists and wrappers, which go when emptied). */
