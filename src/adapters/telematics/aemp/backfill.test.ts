@@ -226,6 +226,46 @@ describe('single-element snapshot', () => {
   });
 });
 
+describe('single-element snapshot submitted again', () => {
+  it('keeps a block it cannot use once in quarantine: submitting the same machine again counts a repeat, not another entry', async () => {
+    // Bug: `aemp equipment --submit` messages were not retained (and their channel was the URL), so
+    // each submit of the same machine opened new entries for the same set-aside blocks.
+    const t = setup();
+    await t.store.upsertAssets(assetsForMachines([3]));
+    const pin = machineHeader(3).pin ?? '';
+    const simFetch = simulatorFetch(t.sim);
+    const fetchOdd = (async (input: string | URL | Request, init?: RequestInit) => {
+      const r = await simFetch(input, init);
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+      if (!url.includes(`/Fleet/Equipment/ID/${pin}`)) return r;
+      const doc = (await r.json()) as { equipment: Record<string, unknown>[] };
+      const first = doc.equipment[0] ?? {};
+      // The feed repeats the same unusable fix until the machine reports again.
+      first.Location = { datetime: '2025-03-04T02:00:00Z', Latitude: 'abc', Longitude: 7.25 };
+      return new Response(JSON.stringify(doc), { status: r.status, headers: r.headers });
+    }) as typeof fetch;
+    const built = simulatorProvider(t.store, t.clock, fetchOdd);
+    const ingestor = new Ingestor({
+      store: t.store,
+      clock: t.clock,
+      decoders: new DecoderRegistry().register('aemp', createAempEquipmentDecoder()),
+      rules: [],
+      identity: () => new IdentityIndex(assetsForMachines([3])),
+      validation: DEFAULT_VALIDATION,
+      defaultDestination: 'erp',
+    });
+    const deps = { client: built.client, store: t.store, sink: ingestor, clock: t.clock };
+    for (let i = 0; i < 3; i++) {
+      const snap = await fetchEquipmentSnapshot(deps, pin, { submit: true });
+      expect(snap.match).toMatchObject({ status: 'matched', erpAssetId: 'EQ-3' });
+      t.clock.advance(16 * 60_000);
+    }
+    const entries = await t.store.listQuarantine({});
+    expect(entries.map((q) => [q.code, q.repeats])).toEqual([['undecodable', 2]]);
+    expect(entries[0]?.reason).toContain(`trackunit: machine ${pin}: Location block: Location: latitude "abc" is not a number`);
+  });
+});
+
 describe('single-element snapshot the provider answers with a page that cannot be read', () => {
   it('keeps the page in the quarantine as received and says which entry, instead of dropping it', async () => {
     const t = setup();

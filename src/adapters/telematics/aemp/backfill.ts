@@ -21,7 +21,7 @@ import type { Store } from '../../../ports/store.js';
 import { TelematicsAuthError } from '../auth/credentials.js';
 import { AempRequestError, type AempClient, type WalkedPage } from './aemp-client.js';
 import { oldestFirst, type AempEquipment, type UnusableBlock } from './aemp-parser.js';
-import { keepUnreadablePage, splitElement, unusableBlockReason, type TelematicsLogger } from './fleet-pull.js';
+import { fleetChannel, keepUnreadablePage, splitElement, unusableBlockReason, type TelematicsLogger } from './fleet-pull.js';
 import { rewriteIdentity } from './identity-rewrite.js';
 import { BudgetWaitTooLongError, type BudgetWait } from './request-budget.js';
 import { loadConfirmed, loadEquipmentIndex } from './review-list.js';
@@ -477,9 +477,11 @@ export async function fetchEquipmentSnapshot(
   if (!opts.submit || match.status !== 'matched') return { url, equipment, match };
   const payload = JSON.stringify(equipment.raw);
   const ids = match.conflicting.length ? equipment.ids.filter((i) => !match.conflicting.includes(i)) : undefined;
-  const message = { source: client.provider.source, channel: url, payload, receivedAt: fetched.receivedAt };
+  // As a fleet pull's: the machine's channel and retained (the feed's latest report of it, the same
+  // until it reports again), so a block set aside from it is kept once however often it is submitted.
+  const message = { source: client.provider.source, channel: fleetChannel(client.provider.name, key), payload, receivedAt: fetched.receivedAt };
   const who = equipment.header.pin ?? equipment.header.vin ?? equipment.header.serialNumber ?? key;
   const parts = splitElement(message, equipment, deps.validation ?? DEFAULT_VALIDATION, `${client.provider.name}: machine ${who}`);
-  const result = await deps.sink.submit(parts.map((m) => (ids ? { ...m, payload: rewriteIdentity(m.payload as string, ids) } : m)));
+  const result = await deps.sink.submit(parts.map((m) => ({ ...m, ...(ids ? { payload: rewriteIdentity(m.payload as string, ids) } : {}), retained: true as const })));
   return { url, equipment, match, accepted: result.accepted };
 }
