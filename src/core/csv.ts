@@ -47,3 +47,38 @@ export const CSV_FILE_BOM = '\uFEFF';
 export function toCsv(rows: readonly (readonly (string | number | null | undefined)[])[], eol = '\r\n'): string {
   return rows.map((r) => r.map(csvField).join(',') + eol).join('');
 }
+
+/**
+ * Items in one cell, read back by {@link splitCellList}: joined by `separator` (one character) and
+ * `glue` after it (e.g. `;` and ` ` give `a; b`), each item with a `\` put before every `\` and
+ * `separator` it holds. So an item may hold any text, the separator too (`a\; b` is one item), and
+ * an item without `\` or the separator is written as it is.
+ */
+export function joinCellList(items: readonly string[], separator: string, glue = ''): string {
+  return items.map((item) => escapeCellItem(item, separator)).join(separator + glue);
+}
+
+function escapeCellItem(item: string, separator: string): string {
+  let out = '';
+  for (const ch of item) out += ch === '\\' || ch === separator ? `\\${ch}` : ch;
+  return out;
+}
+
+/** The items a {@link joinCellList} cell holds (given the same `separator` and `glue`); an empty cell holds none. */
+export function splitCellList(cell: string, separator: string, glue = ''): string[] {
+  if (cell === '') return [];
+  const items: string[] = [];
+  let item = '';
+  for (let i = 0; i < cell.length; i++) {
+    const ch = cell.charAt(i);
+    if (ch === '\\' && i + 1 < cell.length) {
+      item += cell.charAt(++i);
+    } else if (ch === separator) {
+      items.push(item);
+      item = '';
+      if (glue !== '' && cell.startsWith(glue, i + 1)) i += glue.length;
+    } else item += ch;
+  }
+  items.push(item);
+  return items;
+}

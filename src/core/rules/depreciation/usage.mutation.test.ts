@@ -11,7 +11,7 @@ import { monthlyCalendar, type Period, type PeriodCalendar } from './calendar.js
 import { planUsagePosting } from './posting.js';
 import { createUsageRule, type UsageState } from './usage-rule.js';
 import { csvCellValue } from '../../csv.js';
-import { adjustmentPeriodsCell, DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS, parseAdjustmentPeriodsCell, usageCsv, usageFor, usagePostDelivery, type PriorPeriodUnits } from './usage.js';
+import { adjustmentPeriodsCell, DEFAULT_DEPRECIATION_ATTRIBUTES, DEFAULT_USAGE_UNITS, notesCell, parseAdjustmentPeriodsCell, parseNotesCell, usageCsv, usageFor, usagePostDelivery, type PriorPeriodUnits } from './usage.js';
 
 const asset: AssetRecord = { erpAssetId: 'FA-1', erpModule: 'fixed-assets', attributes: { cost: '100000', salvage: '10000', expectedUnits: '10000', usefulLifeMonths: '60' } };
 const meter = (iso: string, hours: number): MeterEvent => ({ kind: 'meter', source: 'test', ids: [{ type: 'erp', value: 'FA-1' }], eventTime: Date.parse(iso), receivedAt: Date.parse(iso), operatingHours: hours });
@@ -163,6 +163,20 @@ describe('usage output formats', () => {
     expect(parseAdjustmentPeriodsCell(csvCellValue(row?.adjustmentPeriods ?? ''))).toEqual(periods);
     expect(adjustmentPeriodsCell([{ period: 'FY 27 P1', units: 2.5 }, { period: 'FY27:P02', units: 1 }])).toBe('FY 27 P1:2.5|FY27:P02:1');
     expect([parseAdjustmentPeriodsCell(''), parseAdjustmentPeriodsCell('2026-10:4')]).toEqual([[], [{ period: '2026-10', units: 4 }]]);
+  });
+
+  // Notes hold "; " themselves ("posted; 3 units found since …"): joined by "; ", as the cell was, two notes could
+  // not be told from one. Now '|' separates them and a '\\' escapes a '|' or '\\' a note holds.
+  it('the notes cell reads back as the notes it lists, whatever they hold', () => {
+    const cal = monthlyCalendar('UTC');
+    const s = stateAfter(cal, [meter('2026-10-01T00:00:00Z', 1000), meter('2026-10-20T00:00:00Z', 1100)]);
+    const base = usageFor(asset, s, cal.period('2026-10') as Period, DEFAULT_DEPRECIATION_ATTRIBUTES, Date.parse('2026-11-05T00:00:00Z'));
+    const notes = ['posted; 3 units found since are carried into the next posting', 'period still open: usage so far', 'meter: a|b \\ c\\|', '=x, "q"\nnext', ''];
+    const [row] = parse<Record<string, string>>(usageCsv([{ ...base, notes }]), { columns: true });
+    expect(parseNotesCell(csvCellValue(row?.notes ?? ''))).toEqual(notes);
+    expect(notesCell(['posted; 3 units found since', 'period still open'])).toBe('posted; 3 units found since|period still open');
+    expect(notesCell(['a|b\\'])).toBe('a\\|b\\\\');
+    expect([parseNotesCell(''), parseNotesCell('one; two')]).toEqual([[], ['one; two']]);
   });
 
   it('a posting names the period in the calendar’s time zone, with its boundaries as instants', () => {

@@ -14,7 +14,7 @@ import type { AssetRecord } from '../../model/assets.js';
 import type { DeliveryIntent } from '../../model/delivery.js';
 import type { Period, PeriodCalendar } from './calendar.js';
 import type { PeriodUsage, UsageState } from './usage-rule.js';
-import { toCsv } from '../../csv.js';
+import { joinCellList, splitCellList, toCsv } from '../../csv.js';
 import { depreciationInputProblems, readAmount, type DepreciationInputProblem } from './inputs.js';
 import { zonedTimeToUtc } from '../time-zone.js';
 
@@ -480,6 +480,20 @@ export function parseAdjustmentPeriodsCell(cell: string): PriorPeriodUnits[] {
   });
 }
 
+/**
+ * The `notes` cell of {@link usageCsv}: the notes separated by `|`, with a `\` before every `\` and
+ * `|` a note holds ({@link joinCellList}); {@link parseNotesCell} reads it back. (Joined by `; `, as it
+ * was, "posted; 3 units found since …" could not be told from two notes.)
+ */
+export function notesCell(notes: readonly string[]): string {
+  return joinCellList(notes, '|');
+}
+
+/** The notes a {@link notesCell} lists (for a reader of the CSV). */
+export function parseNotesCell(cell: string): string[] {
+  return splitCellList(cell, '|');
+}
+
 /** CSV (RFC 4180) of usage lines, for spreadsheets. */
 export function usageCsv(lines: readonly UsageLine[]): string {
   const header = [
@@ -500,6 +514,6 @@ export function usageCsv(lines: readonly UsageLine[]): string {
   ];
   return toCsv([
     header,
-    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, l.notes.join('; '), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods)]),
+    ...lines.map((l) => [l.erpAssetId, l.period, l.meter, l.periodUnits, l.lifeToDateUnits, l.totalExpectedUnits, l.cost, l.salvage, l.usefulLifePeriods, l.unitsOfProduction, l.straightLine, notesCell(l.notes), l.adjustmentUnits, adjustmentPeriodsCell(l.adjustmentPeriods)]),
   ]);
 }
