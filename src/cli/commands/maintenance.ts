@@ -15,7 +15,7 @@ import { WORKORDER_CREATE, occurrenceProblem, parseWorkOrderKey, type WorkOrderR
 import { configuredAssets } from '../../app.js';
 import type { Config } from '../../config/schema.js';
 import { editDistance } from '../../core/edit-distance.js';
-import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
+import { CSV_FILE_BOM, joinCellList, splitCellList, toCsv } from '../../core/csv.js';
 import { NotFoundError, UsageError } from '../../core/errors/errors.js';
 import { parseIsoTime } from '../../core/normalize/iso-time.js';
 import { maintenanceOptionsOf } from '../../core/rules/index.js';
@@ -157,6 +157,24 @@ export function formatMaintenanceStatus(rows: readonly AssetMaintenance[], close
 }
 
 /**
+ * The `openWorkOrders` cell of {@link maintenanceCsv}: `key (status)` per open work order, separated by
+ * `; `, with a `\` before every `;` and `\` an entry holds ({@link joinCellList}), so an asset id or key
+ * holding `; ` cannot be taken for two work orders; {@link parseOpenWorkOrdersCell} reads it back.
+ */
+export function openWorkOrdersCell(open: readonly { readonly businessKey: string; readonly status: string }[]): string {
+  return joinCellList(
+    open.map((w) => `${w.businessKey} (${w.status})`),
+    ';',
+    ' ',
+  );
+}
+
+/** The `key (status)` entries an {@link openWorkOrdersCell} lists (for a reader of the CSV). */
+export function parseOpenWorkOrdersCell(cell: string): string[] {
+  return splitCellList(cell, ';', ' ');
+}
+
+/**
  * The due rows as CSV, one per asset and rule (for planners' spreadsheets), with the open work
  * order for the rule beside it when there is one.
  */
@@ -165,8 +183,8 @@ export function maintenanceCsv(rows: readonly AssetMaintenance[]): string {
   const lines: (string | number | undefined)[][] = [header];
   for (const r of rows)
     for (const d of r.due) {
-      const open = r.open.filter((w) => w.rule === d.rule).map((w) => `${w.businessKey} (${w.status})`);
-      lines.push([d.erpAssetId, d.rule, d.type, d.state, d.hours, d.baselineHours, d.nextDueHours, d.remainingHours, d.km, d.baselineKm, d.nextDueKm, d.remainingKm, d.baselineDate, d.nextDueDate, d.remainingDays, open.join('; ')]);
+      const open = r.open.filter((w) => w.rule === d.rule);
+      lines.push([d.erpAssetId, d.rule, d.type, d.state, d.hours, d.baselineHours, d.nextDueHours, d.remainingHours, d.km, d.baselineKm, d.nextDueKm, d.remainingKm, d.baselineDate, d.nextDueDate, d.remainingDays, openWorkOrdersCell(open)]);
     }
   return toCsv(lines);
 }

@@ -11,7 +11,9 @@ import { flushRules, simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { formatAdjustments, formatPreview, previewDepreciation, resolvePeriod } from './depreciation.js';
 import { postUsage } from '../../engine/tasks/usage-posting.js';
-import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, stateCell } from './maintenance.js';
+import { checkCompletionMeter, checkKnownWorkOrder, checkNotAlreadyClosed, completionEvent, parseAtOption, parseMeterOption, formatMaintenanceStatus, loadMaintenanceStatus, loadWorkOrderKnowledge, maintenanceCsv, onlyDue, parseOpenWorkOrdersCell, stateCell, type AssetMaintenance } from './maintenance.js';
+import type { WorkOrderRow } from '../../core/rules/maintenance/status.js';
+import { parse } from 'csv-parse/sync';
 import type { Config } from '../../config/schema.js';
 import { describeRules, describeTiming } from './rules.js';
 import { describeDelivery, formatComparison, formatRulesTest, runRulesTest, sameOutcome, thresholdGaps } from './rules-test.js';
@@ -542,6 +544,18 @@ describe('maintenance complete', () => {
 });
 
 describe('maintenance status', () => {
+  // An asset id (and so the key) may hold "; ": joined by "; ", as the cell was, one work order of asset
+  // "A; B" read as two. Now a ';' or '\\' within an entry has a '\\' before it.
+  it('--csv: the openWorkOrders cell reads back as the work orders it lists, whatever their keys hold', () => {
+    const wo = (businessKey: string, status: 'requested' | 'open'): WorkOrderRow => ({ erpAssetId: 'A; B', businessKey, rule: 'svc', occurrence: '250h@b0', priority: 'MEDIUM', status, openedAt: 0 });
+    const open = [wo('A; B|svc|250h@b0', 'open'), wo('A; B|svc|500h@b0', 'requested'), wo('A; B|svc|x\\; y', 'open')];
+    const rows: AssetMaintenance[] = [{ erpAssetId: 'A; B', due: [{ erpAssetId: 'A; B', rule: 'svc', type: 'service', state: 'due' }], open, closed: [] }];
+    const [row] = parse<Record<string, string>>(maintenanceCsv(rows), { columns: true });
+    expect(parseOpenWorkOrdersCell(row?.openWorkOrders ?? '')).toEqual(open.map((w) => `${w.businessKey} (${w.status})`));
+    expect(row?.openWorkOrders).toBe('A\\; B|svc|250h@b0 (open); A\\; B|svc|500h@b0 (requested); A\\; B|svc|x\\\\\\; y (open)');
+    expect(parseOpenWorkOrdersCell('EQ-1|svc|250h@b0 (open); EQ-1|svc|500h@b0 (requested)')).toEqual(['EQ-1|svc|250h@b0 (open)', 'EQ-1|svc|500h@b0 (requested)']);
+  });
+
   it('shows due intervals, open and completed work orders per asset', async () => {
     const store = await storeAfter([
       meter('2026-10-01T00:00:00Z', 200),
