@@ -372,7 +372,11 @@ export interface ItemRow {
   readonly standing: Exclude<ItemStanding, 'no-sku'>;
   /** Where it was last seen: an ERP location code (for `stale`, where it would count if seen again). */
   readonly location?: string;
-  /** Event time of its newest sighting. */
+  /**
+   * Event time of its newest sighting, released or still waiting in the reorder window when that one
+   * keeps it counted ({@link lastSeenAt}): the one its freshness is measured from, so a counted
+   * item is never shown last seen longer than `freshness` ago.
+   */
   readonly seenAt?: number;
   /** Since when it has been at `location`. */
   readonly since?: number;
@@ -410,7 +414,8 @@ export function inventoryItemRows(items: readonly InventoryItem[], now: number, 
       ...(quantity !== undefined ? { quantity } : { badQuantity: asset.attributes[options.quantityAttribute] ?? '' }),
       standing,
       ...(location !== undefined ? { location } : {}),
-      ...(state?.seenAt !== undefined ? { seenAt: state.seenAt } : {}),
+      // The sighting its standing counts from: a waiting one (not released yet) can keep it counted.
+      ...(state?.seenAt !== undefined ? { seenAt: lastSeenAt(state.seenAt, state.order, options.freshnessMs) } : {}),
       ...(location !== undefined && state?.since !== undefined ? { since: state.since } : {}),
     });
   }

@@ -216,6 +216,18 @@ describe('an item seen again just before its freshness runs out, the sighting st
     expect(counted(placed, 24 + 24 * 60 + 1)).toEqual([]);
   });
 
+  // LAST SEEN showed the newest released sighting (minute 24): counted, yet last seen more than the freshness ago.
+  it('inventory items shows it last seen at the waiting sighting that keeps it counted', () => {
+    const again = 13 + 24 * 60 - 1;
+    const waiting = apply(placed, seen(again, 50));
+    const now = T0 + (24 + 24 * 60 + 1) * MIN;
+    const [row] = inventoryItemRows([{ asset, destination: 'erp', state: waiting }], now, opts);
+    expect(row).toMatchObject({ standing: 'counted', location: 'WH1-A', seenAt: T0 + again * MIN });
+    expect(now - (row?.seenAt ?? 0)).toBeLessThanOrEqual(opts.freshnessMs);
+    // Without a waiting sighting, the released one; stale then.
+    expect(inventoryItemRows([{ asset, destination: 'erp', state: placed }], now, opts)[0]).toMatchObject({ standing: 'stale', seenAt: T0 + 24 * MIN });
+  });
+
   it('a sighting after the freshness ran out does not count it where it was before it is released (it is there anew, maybe elsewhere)', () => {
     const late = 24 + 24 * 60 + 30; // stale for half an hour already
     const waiting = apply(placed, seen(late, 50.01));
