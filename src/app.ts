@@ -21,7 +21,7 @@ import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
 import { createRetentionTask } from './engine/retention.js';
-import { createRuleTasks } from './engine/tasks/index.js';
+import { createRuleTasks, settleMsOf } from './engine/tasks/index.js';
 import { createAempPullTasks, telematicsFeeds } from './adapters/telematics/aemp/aemp-provider.js';
 import { defaultDestinationOf, type Config, type DestinationConfig } from './config/schema.js';
 import { SqliteStore } from './adapters/store/sqlite/sqlite-store.js';
@@ -320,7 +320,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
 export function buildTasks(config: Config, logger: Logger): ScheduledTask[] {
   const defaultDestination = defaultDestinationOf(config);
   return [
-    ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name), logger: logger.child({ component: 'rules' }) }),
+    ...createRuleTasks(config.rules, { defaultDestination, destinations: config.destinations.map((d) => d.name), settleMs: settleMsOf(config.destinations), logger: logger.child({ component: 'rules' }) }),
     ...createAempPullTasks(config.telematics, { logger: logger.child({ component: 'aemp' }), validation: validationPolicyOf(config) }),
     createRetentionTask(config.store.retention, logger.child({ component: 'retention' })),
   ];

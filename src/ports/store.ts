@@ -95,6 +95,9 @@ export interface FactDelivery {
   readonly lastError?: string;
 }
 
+/** The audit outcomes of changes made to a dead letter by hand, which sent no request (see {@link AuditRecord.outcome}). */
+export const HAND_AUDIT_OUTCOMES: readonly string[] = ['edited', 'new-key', 'marked-delivered'];
+
 /** One HTTP exchange (or equivalent) for the audit trail; secrets already redacted. */
 export interface AuditRecord {
   readonly at: number;

@@ -361,7 +361,9 @@ async function deadCounts(skus: readonly string[], landed: readonly string[] = [
     await store.commitIngest({ states: [], deliveries: [...skus.map(count), order], quarantine: [], accepted: skus.length + 1 });
     for (const d of await store.claimDue('erp', Date.now() + 1000, 10, new Set())) {
       const timedOut = landed.some((sku) => d.businessKey === `WH-1|${sku}|r1`);
-      await store.completeAttempts([{ id: d.id, result: 'dead', error: timedOut ? 'timeout' : '400', ...(timedOut ? { mayHaveLanded: true as const } : {}) }], [], Date.now());
+      // A request that timed out just now (audited): it may still land for retry.unknownOutcomeSettleMs (2m).
+      const audit = { at: Date.now(), deliveryId: d.id, destination: 'erp', operation: d.operation, erpAssetId: d.erpAssetId, idempotencyKey: d.idempotencyKey, attempt: 1, latencyMs: 30_000, outcome: 'dead', error: 'timeout' };
+      await store.completeAttempts([{ id: d.id, result: 'dead', error: timedOut ? 'timeout' : '400', ...(timedOut ? { mayHaveLanded: true as const } : {}) }], timedOut ? [audit] : [], Date.now());
       ids.push(d.id);
     }
   } finally {
@@ -405,12 +407,14 @@ describe('assetbridge dlq discard of inventory counts', () => {
     expect(marked.stderr).toContain(`not dead letters: ${order}`);
     const again = await runCli(['dlq', 'discard', '--send-again', String(drum), '-c', path]);
     expect(again.stderr).toBe('');
-    expect(again.stdout).toContain('discarded 1 dead letter(s)\n1 of them inventory count(s)');
+    expect(again.stdout).toContain('discarded 1 dead letter(s)\n1 of them inventory count(s): the first inventory run from the time below sends the change of 1 of them again');
+    // Its request timed out moments ago and may still land: its change is not sent again before the settle time has passed.
+    expect(again.stdout).toMatch(new RegExp(`\\n  ${drum}  sent again no sooner than \\S+ \\(its last request ended \\S+; retry\\.unknownOutcomeSettleMs of erp: 2m\\)\\n$`));
     expect(await deadListed(path)).toEqual([]);
     const check = new SqliteStore({ path: join(dir, 'ab.db') });
     try {
       expect([(await check.getDelivery(pal))?.status, (await check.getDelivery(drum))?.status, (await check.getDelivery(bin))?.status]).toEqual(['delivered', 'discarded', 'discarded']);
-      expect((await check.queryAudit({ deliveryId: pal })).map((a) => a.outcome)).toEqual(['marked-delivered']);
+      expect((await check.queryAudit({ deliveryId: pal })).map((a) => a.outcome)).toEqual(['dead', 'marked-delivered']);
     } finally {
       await check.close();
     }

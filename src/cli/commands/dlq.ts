@@ -5,6 +5,7 @@ import type { OutboxItem } from '../../core/model/delivery.js';
 import { INVENTORY_COUNT } from '../../core/rules/inventory/counts.js';
 import type { Store } from '../../ports/store.js';
 import { createsRecordOf } from '../../app.js';
+import { resendableAt } from '../../engine/tasks/inventory-sync.js';
 import { durationText } from '../../config/duration.js';
 import { runningService } from './status.js';
 import { action, addConfigOption, checkDestination, clip, noneFound, parseIds, parseLimit, table, withContext, toJson } from '../context.js';
@@ -308,8 +309,21 @@ export function registerDlqCommand(program: Command): void {
         const held = opts.sendAgain ? [] : dead.filter((d) => d.operation === INVENTORY_COUNT && d.mayHaveLanded);
         const go = dead.filter((d) => !held.includes(d));
         const n = go.length ? await store.discardDead(go.map((d) => d.id), Date.now()) : 0;
-        const inventory = go.filter((d) => d.operation === INVENTORY_COUNT).length;
-        process.stdout.write(`discarded ${n} dead letter(s)\n${inventory ? `${inventory} of them inventory count(s): the next inventory run sends their change again (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        const inventory = go.filter((d) => d.operation === INVENTORY_COUNT);
+        // One whose last request may still land is sent again only once it can no longer land (as a replay waits).
+        const now = Date.now();
+        const later: { id: number; destination: string; at: number; settleMs: number }[] = [];
+        for (const d of inventory) {
+          const settleMs = config.destinations.find((x) => x.name === d.destination)?.retry.unknownOutcomeSettleMs ?? 0;
+          const at = await resendableAt(store, d, settleMs);
+          if (at > now) later.push({ id: d.id, destination: d.destination, at, settleMs });
+        }
+        process.stdout.write(`discarded ${n} dead letter(s)\n${inventory.length ? `${inventory.length} of them inventory count(s): ${later.length ? `the first inventory run from the time below sends the change of ${later.length} of them again, the next run that of the others` : 'the next inventory run sends their change again'} (\`assetbridge inventory counts\` shows it)\n` : ''}`);
+        if (later.length)
+          process.stdout.write(
+            `${later.length} may have reached the ERP (a request got no answer or a 5xx): sent again before that request can no longer land, an ERP that takes deltas could count the change twice:\n` +
+              later.map((h) => `  ${h.id}  sent again no sooner than ${new Date(h.at).toISOString()} (its last request ended ${new Date(h.at - h.settleMs).toISOString()}; retry.unknownOutcomeSettleMs of ${h.destination}: ${durationText(h.settleMs)})\n`).join(''),
+          );
         if (held.length) {
           const list = held.map((d) => d.id).join(' ');
           process.stderr.write(

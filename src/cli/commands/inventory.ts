@@ -16,7 +16,7 @@ import type { Command } from 'commander';
 import { UsageError } from '../../core/errors/errors.js';
 import { CSV_FILE_BOM, toCsv } from '../../core/csv.js';
 import { defaultDestinationOf, type Config } from '../../config/schema.js';
-import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
+import { inventoryReport, inventorySyncOptionsOf, loadInventoryItems, settleMsOf, requestFullSnapshot, unconfiguredDestinationsWarning, type InventoryReport, type InventorySyncOptions } from '../../engine/tasks/index.js';
 import { action, addConfigOption, checkDestination, checkOutputOptions, CSV_OUTPUT, table, withContext, toJson, writeOut } from '../context.js';
 import { warnOfLeftIngestLog } from './submit-event.js';
 import { QUANTITY_HINT, inventoryItemRows, type ItemFilter, type ItemRow } from '../../core/rules/inventory/counts.js';
@@ -27,7 +27,7 @@ import { runningService } from './status.js';
 function inventoryOf(config: Config): InventorySyncOptions {
   const options = inventorySyncOptionsOf(rulesConfigOf(config), defaultDestinationOf(config), undefined, config.destinations.map((d) => d.name));
   if (!options) throw new UsageError('inventory is not configured (add a rules.inventory section to the config, e.g. "inventory: { skuAttribute: sku }")');
-  return options;
+  return { ...options, settleMs: settleMsOf(config.destinations) };
 }
 
 /** A `--destination` that names no configured destination: refused as every command refuses it (exit 1), with those there are. */

@@ -19,6 +19,8 @@ export interface RuleTaskOptions {
   readonly defaultDestination: string;
   /** All configured destinations (feedback polls those whose connector can list work orders). */
   readonly destinations: readonly string[];
+  /** Each destination's `retry.unknownOutcomeSettleMs` (inventory: a discarded count that may have landed is sent again no sooner). */
+  readonly settleMs?: Readonly<Record<string, number>>;
   /** For tasks that warn about bad asset data (calendar intervals) or say what they did. */
   readonly logger?: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void };
 }
@@ -56,7 +58,7 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
     tasks.push(createIdleWatermarkTask({ idleMs, checkEveryMs: Math.max(1000, Math.min(60_000, Math.round(idleMs / 4))), ...(options.logger ? { logger: options.logger } : {}) }));
   }
   const inv = inventorySyncOptionsOf(config, options.defaultDestination, undefined, options.destinations);
-  if (inv) tasks.push(createInventorySyncTask(inv));
+  if (inv) tasks.push(createInventorySyncTask(options.settleMs ? { ...inv, settleMs: options.settleMs } : inv));
   const d = config.depreciation;
   if (d) {
     tasks.push(
@@ -74,6 +76,11 @@ export function createRuleTasks(config: RulesConfig, options: RuleTaskOptions): 
     );
   }
   return tasks;
+}
+
+/** Each destination's `retry.unknownOutcomeSettleMs`, by name (see {@link RuleTaskOptions.settleMs}). */
+export function settleMsOf(destinations: readonly { readonly name: string; readonly retry: { readonly unknownOutcomeSettleMs: number } }[]): Record<string, number> {
+  return Object.fromEntries(destinations.map((d) => [d.name, d.retry.unknownOutcomeSettleMs]));
 }
 
 /** The inventory task's options from the compiled rules config (undefined: inventory is not configured). */

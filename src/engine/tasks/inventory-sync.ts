@@ -14,6 +14,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import type { AssetRecord } from '../../core/model/assets.js';
+import type { OutboxItem } from '../../core/model/delivery.js';
 import { coerceError } from '../../core/errors/errors.js';
 import {
   EMPTY_SENT,
@@ -40,7 +41,7 @@ import {
 import { INVENTORY_RULE, isInventoryItem, type InventoryItemState } from '../../core/rules/inventory/inventory-rule.js';
 import type { OnHandQuantity } from '../../ports/connector.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
-import type { Store } from '../../ports/store.js';
+import { HAND_AUDIT_OUTCOMES, type Store } from '../../ports/store.js';
 import type { ZoneIndex } from '../../core/rules/zones/zone-index.js';
 
 export const INVENTORY_TASK = 'inventory-sync';
@@ -64,6 +65,12 @@ export interface InventorySyncOptions extends InventoryCountOptions {
    * queue nothing delivers. @default every destination
    */
   readonly destinations?: readonly string[];
+  /**
+   * Each destination's `retry.unknownOutcomeSettleMs`: a count discarded (`dlq discard --send-again`)
+   * whose request may have reached the ERP has its change sent again no sooner than that long after
+   * its last attempt ({@link resendableAt}). @default none (sent again at the next run)
+   */
+  readonly settleMs?: Readonly<Record<string, number>>;
 }
 
 export interface InventoryRunSummary {
@@ -193,7 +200,7 @@ export async function runInventorySync(ctx: TaskContext, options: InventorySyncO
       await ctx.store.kvSet(INVENTORY_NS, key, JSON.stringify(sent));
     }
     // Counts given up with `dlq discard` never reached the ERP: their change is owed again.
-    const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination));
+    const back = giveBackDiscarded(sent, await discardedCounts(ctx.store, destination, sent, now, options.settleMs?.[destination] ?? 0));
     if (back.given.length) givenBack[destination] = back.given.length;
     const current = counts.get(destination) ?? new Map<string, CountCell>();
     let against = back.sent;
@@ -276,8 +283,27 @@ async function readOnHand(
 }
 
 /** Every discarded count of a destination the outbox still holds (all of them: see {@link giveBackDiscarded}). */
-async function discardedCounts(store: Store, destination: string): Promise<ReturnType<typeof discardedCountsOf>> {
-  return discardedCountsOf(await store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
+async function discardedCounts(store: Store, destination: string, sent: SentCounts, now: number, settleMs: number): Promise<ReturnType<typeof discardedCountsOf>> {
+  const discarded = await store.listDeliveries({ status: 'discarded', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER });
+  // One whose last request may still land at the ERP waits until it can no longer: a change sent
+  // again before then, under a new key, could be counted twice by an ERP that takes deltas.
+  const done = new Set(sent.repaired ?? []);
+  const settled: OutboxItem[] = [];
+  for (const d of discarded) if (done.has(d.id) || (await resendableAt(store, d, settleMs)) <= now) settled.push(d);
+  return discardedCountsOf(settled);
+}
+
+/**
+ * When the change of a discarded inventory count may be sent again: at once (0) unless a request of
+ * it may have reached the ERP (`mayHaveLanded`), then no sooner than its last attempt's end (its
+ * newest audit row but changes made by hand) + the destination's `retry.unknownOutcomeSettleMs`,
+ * as `dlq replay` waits for a create. Without audit rows (pruned long after), at once.
+ */
+export async function resendableAt(store: Store, item: Pick<OutboxItem, 'id' | 'mayHaveLanded'>, settleMs: number): Promise<number> {
+  if (!item.mayHaveLanded || settleMs <= 0) return 0;
+  const rows = await store.queryAudit({ deliveryId: item.id });
+  const attempts = rows.filter((r) => !HAND_AUDIT_OUTCOMES.includes(r.outcome)).map((r) => r.at);
+  return attempts.length ? Math.max(...attempts) + settleMs : 0;
 }
 
 /** What each destination was last sent (the `sent:<destination>` records). */
@@ -353,8 +379,9 @@ export async function inventoryReport(store: Store, options: Omit<InventorySyncO
   const out: { destination: string; cells: CountComparison[]; deadLetters?: DiscardedCount[] }[] = [];
   const { configured, unconfigured } = destinationsOf(counts, records, options.destinations);
   for (const destination of configured) {
-    // As the next run will see it: with the change of counts discarded since given back.
-    const sent = giveBackDiscarded(records.get(destination) ?? EMPTY_SENT, await discardedCounts(store, destination)).sent;
+    // As the next run will see it: with the change of counts discarded since given back (those whose request may still land: once it cannot).
+    const record = records.get(destination) ?? EMPTY_SENT;
+    const sent = giveBackDiscarded(record, await discardedCounts(store, destination, record, now, options.settleMs?.[destination] ?? 0)).sent;
     const dead = discardedCountsOf(await store.listDeliveries({ status: 'dead', destination, operation: INVENTORY_COUNT, limit: Number.MAX_SAFE_INTEGER }));
     out.push({ destination, cells: compareCounts(counts.get(destination) ?? new Map(), sent), ...(dead.length ? { deadLetters: dead.sort((a, b) => a.id - b.id) } : {}) });
   }

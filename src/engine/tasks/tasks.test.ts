@@ -16,7 +16,7 @@ import { PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { ErpConnector, WorkOrderUpdate } from '../../ports/connector.js';
 import type { AssetStateDoc } from '../../ports/store.js';
 import type { TaskContext } from '../../ports/task.js';
-import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
+import { INVENTORY_NS, createInventorySyncTask, inventoryReport, requestFullSnapshot, resendableAt, runInventorySync, type InventorySyncOptions } from './inventory-sync.js';
 import { createUsagePostingTask, decidedMeanwhile, lastPostingCheck, latestPostable, ledgerKey, loadUsageLines, postUsage, USAGE_NS } from './usage-posting.js';
 import { createWorkOrderFeedbackTask, FEEDBACK_NS, pollOne, type PollNote } from './work-order-feedback.js';
 
@@ -404,6 +404,31 @@ describe('inventory sync task', () => {
     // 02:00 next day: the snapshot is due.
     clock.t = Date.UTC(2026, 9, 2, 2, 0, 30);
     expect((await runInventorySync(context(store, clock), options)).mode).toBe('full');
+  });
+
+  // A count whose request got no answer, discarded with --send-again: its change went out again at the
+  // next run under a new key, while the old request could still land (counted twice at a delta ERP).
+  it('a discarded count that may have reached the ERP is sent again no sooner than its last attempt + unknownOutcomeSettleMs', async () => {
+    const store = await withAssets([{ id: 'P-1', attributes: { sku: 'S' }, state: at('WH-A', 0) }]);
+    const clock = { t: T0 + MIN };
+    const settling = { ...options, settleMs: { erp: 10 * MIN } };
+    await runInventorySync(context(store, clock), settling);
+    const [count] = await store.claimDue('erp', Date.now() + 60_000, 10, new Set());
+    if (!count) throw new Error('no count claimed');
+    const audit = { deliveryId: count.id, destination: 'erp', operation: count.operation, erpAssetId: count.erpAssetId, idempotencyKey: count.idempotencyKey, attempt: 1, latencyMs: 30_000, outcome: 'dead' };
+    await store.completeAttempts([{ id: count.id, result: 'dead', error: 'timed out', mayHaveLanded: true }], [{ ...audit, at: clock.t }], clock.t);
+    expect(await store.discardDead([count.id], clock.t + MIN)).toBe(1);
+    clock.t += 2 * MIN;
+    // Within the settle time: not given back, nothing sent (nor shown as owed).
+    expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: {}, deliveries: { erp: 0 } });
+    expect((await inventoryReport(store, settling, clock.t)).destinations[0]?.cells).toMatchObject([{ location: 'WH-A', sku: 'S', sentQuantity: 1, change: 0 }]);
+    expect(await resendableAt(store, { id: count.id, mayHaveLanded: true }, 10 * MIN)).toBe(T0 + 11 * MIN);
+    // Once its request can no longer land: given back and sent again, once.
+    clock.t = T0 + 11 * MIN;
+    expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: { erp: 1 }, deliveries: { erp: 1 } });
+    expect((await pending(store, 'inventory.count')).map((d) => [d.businessKey, d.payload.delta])).toEqual([['WH-A|S|r2', 1]]);
+    clock.t += MIN;
+    expect(await runInventorySync(context(store, clock), settling)).toMatchObject({ givenBack: {}, deliveries: { erp: 0 } });
   });
 
   it('a crash between planning and committing is finished by the next run, exactly once', async () => {

@@ -36,6 +36,7 @@ import type {
   QuarantineRow,
   Store,
 } from '../../../ports/store.js';
+import { HAND_AUDIT_OUTCOMES } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
@@ -71,7 +72,7 @@ const PRUNABLE_DELIVERIES = `FROM outbox o
 export const PRUNABLE_AUDIT = `FROM audit WHERE at < ?
   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = audit.delivery_id AND o.status IN ('pending', 'inflight', 'dead'))`;
 /** The audit outcomes of changes made to a dead letter by hand, which sent no request. */
-const HAND_OUTCOMES = ['edited', 'new-key', 'marked-delivered'] as const;
+const HAND_OUTCOMES = HAND_AUDIT_OUTCOMES;
 /** Closed quarantine entries (param: received before). */
 const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ?`;
 
