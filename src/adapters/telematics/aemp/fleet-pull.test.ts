@@ -47,6 +47,24 @@ function setup(simOptions: TrackunitSimulatorOptions = {}, configOverrides: Part
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 
+/** The real ingestor over `t`'s store, for the machines `ids` (registered by machine id), with the aemp decoder or `decode`. */
+function aempIngestor(
+  t: { readonly store: SqliteStore; readonly clock: FakeClock },
+  ids: readonly number[],
+  validation: ConstructorParameters<typeof Ingestor>[0]['validation'],
+  decode: ReturnType<typeof createAempEquipmentDecoder> = createAempEquipmentDecoder(),
+): Ingestor {
+  return new Ingestor({
+    store: t.store,
+    clock: t.clock,
+    decoders: new DecoderRegistry().register('aemp', decode),
+    rules: [],
+    identity: () => new IdentityIndex(assetsForMachines([...ids], 'machine-id')),
+    validation,
+    defaultDestination: 'erp',
+  });
+}
+
 describe('fleet pull against the Trackunit simulator', () => {
   it('pulls every page, submits matched machines per page and puts the rest on the review list', async () => {
     const t = setup();
@@ -671,15 +689,7 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     });
     const built = createAempProvider(t.config, { store: t.store, fetch: fetchStale, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
     const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
-    const ingestor = new Ingestor({
-      store: t.store,
-      clock: t.clock,
-      decoders: new DecoderRegistry().register('aemp', createAempEquipmentDecoder()),
-      rules: [],
-      identity: () => new IdentityIndex(assetsForMachines(range(5), 'machine-id')),
-      validation,
-      defaultDestination: 'erp',
-    });
+    const ingestor = aempIngestor(t, range(5), validation);
     for (let pull = 0; pull < 3; pull++) {
       expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock, validation })).toMatchObject({ complete: true, quarantined: 1 });
       t.clock.advance(16 * MIN);
@@ -710,15 +720,7 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
     });
     const built = createAempProvider(t.config, { store: t.store, fetch: fetchMoving, clock: t.clock, sleep: t.clock.sleep, limiter: new ProviderRateLimiter({ fleet: 49, equipment: 490, timeSeries: 490 }) });
     const validation = { maxFutureSkewMs: 5 * MIN, maxAgeMs: 7 * 24 * 60 * MIN };
-    const ingestor = new Ingestor({
-      store: t.store,
-      clock: t.clock,
-      decoders: new DecoderRegistry().register('aemp', createAempEquipmentDecoder()),
-      rules: [],
-      identity: () => new IdentityIndex(assetsForMachines(range(4), 'machine-id')),
-      validation,
-      defaultDestination: 'erp',
-    });
+    const ingestor = aempIngestor(t, range(4), validation);
     expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock, validation })).toMatchObject({ complete: true, pages: 2, quarantined: 2 });
     t.clock.advance(16 * MIN);
     shrunk = true;
@@ -754,15 +756,7 @@ describe('fleet pull: pages that are no longer in the snapshot', () => {
       if (r.ok) decoded.push(...r.events);
       return r;
     };
-    const ingestor = new Ingestor({
-      store: t.store,
-      clock: t.clock,
-      decoders: new DecoderRegistry().register('aemp', decoder),
-      rules: [],
-      identity: () => new IdentityIndex(assetsForMachines(range(5), 'machine-id')),
-      validation: DEFAULT_VALIDATION,
-      defaultDestination: 'erp',
-    });
+    const ingestor = aempIngestor(t, range(5), DEFAULT_VALIDATION, decoder);
     const pins = [0, 1, 2].map((i) => machineHeader(i).pin ?? '');
     for (let pull = 0; pull < 3; pull++) {
       expect(await runFleetPull({ client: built.client, store: t.store, sink: ingestor, clock: t.clock })).toMatchObject({ complete: true, matched: 5, accepted: 5, quarantined: 3 });
