@@ -24,13 +24,14 @@ afterEach(async () => {
 
 /** The engine's parts over a new, empty store (closed after the test), with no task and no destination. */
 function emptyEngineParts() {
-  const store = new SqliteStore({ path: tempStorePath(), synchronous: 'normal' });
+  const path = tempStorePath();
+  const store = new SqliteStore({ path, synchronous: 'normal' });
   cleanup.push(() => store.close());
   const identity = { current: new IdentityIndex([]) };
   const ingestor = locationIngestor(store, identity.current);
   const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
   const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
-  return { store, identity, ingestor, scheduler, dispatcher };
+  return { path, store, identity, ingestor, scheduler, dispatcher };
 }
 
 describe('engine shutdown', () => {
@@ -72,12 +73,7 @@ describe('engine shutdown', () => {
 
   it('a stop a step of which failed (the ingest flush) leaves its snapshot saying it failed, not that it stopped cleanly', async () => {
     // Was `stopped` in the snapshot, so `status` said a clean stop while the process exited 1.
-    const path = tempStorePath();
-    const store = new SqliteStore({ path, synchronous: 'normal' });
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const { path, store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     const engine = new Engine({ store, clock: systemClock, ingestor, dispatcher, scheduler, sources: [], identity, logger, graceMs: 1000 });
     await engine.start();
     ingestor.flush = () => Promise.reject(new Error('disk I/O error'));
@@ -257,12 +253,7 @@ describe('engine shutdown: what the snapshot says meanwhile', () => {
   // fleet's last checkpoint) the last snapshot said "running" and aged: `status` said "running but
   // not answering … as when it cannot write the store (a full disk …)" of a service stopping as asked.
   it('says draining at once and keeps saying so, fresh, until its last snapshot says stopped', async () => {
-    const path = tempStorePath();
-    const store = new SqliteStore({ path, synchronous: 'normal' });
-    const identity = { current: new IdentityIndex([]) };
-    const ingestor = locationIngestor(store, identity.current);
-    const scheduler = new TaskScheduler([], () => ({}) as TaskContext, systemClock, logger);
-    const dispatcher = new Dispatcher({ store, clock: systemClock, destinations: [], logger });
+    const { path, store, identity, ingestor, scheduler, dispatcher } = emptyEngineParts();
     let finish: () => void = () => undefined;
     const stopDispatch = dispatcher.stop.bind(dispatcher);
     dispatcher.stop = (graceMs: number) => new Promise<void>((r) => (finish = r)).then(() => stopDispatch(graceMs));
