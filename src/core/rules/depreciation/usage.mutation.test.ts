@@ -157,6 +157,7 @@ describe('usage output formats', () => {
       { period: 'FY 27 P1', units: 2.5 },
       { period: 'FY27:P02', units: 1 },
       { period: 'P4\nnext', units: 3 },
+      { period: 'C:\\P5\\', units: 2 }, // a '\' an id holds comes back as it was (written escaped, read unescaped)
     ];
     const [row] = parse<Record<string, string>>(usageCsv([{ ...base, adjustmentUnits: 6.625, adjustmentPeriods: periods }]), { columns: true });
     expect(row?.adjustmentPeriods).toBe(`'${adjustmentPeriodsCell(periods)}`); // a leading '=' is guarded against formulas

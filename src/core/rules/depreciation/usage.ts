@@ -461,19 +461,19 @@ export function usagePostDelivery(line: UsageLine, destination: string, timeZone
 
 /**
  * The `adjustmentPeriods` cell of {@link usageCsv}: `period:units` per earlier period, separated by
- * `|`. A period id may hold spaces, `:` and any other character but `|` (`rules.depreciation.periods`
- * refuses it), and the units are a number: so `|` splits the periods, and the last `:` of each splits
- * its id from its units ({@link parseAdjustmentPeriodsCell}). (Separated by spaces, as it was, `FY 27:3`
+ * `|`, as the notes are ({@link joinCellList}: a `\` before a `\` an id holds). A period id may hold
+ * spaces, `:` and any other character but `|` (`rules.depreciation.periods` refuses it), and the units
+ * are a number: so `|` splits the periods, and the last `:` of each splits its id from its units
+ * ({@link parseAdjustmentPeriodsCell}). (Separated by spaces, as it was, `FY 27:3`
  * could not be told from two periods.)
  */
 export function adjustmentPeriodsCell(periods: readonly PriorPeriodUnits[]): string {
-  return periods.map((p) => `${p.period}:${p.units}`).join('|');
+  return joinCellList(periods.map((p) => `${p.period}:${p.units}`), '|');
 }
 
 /** The periods an {@link adjustmentPeriodsCell} lists (for a reader of the CSV); an entry with no `:number` ending is skipped. */
 export function parseAdjustmentPeriodsCell(cell: string): PriorPeriodUnits[] {
-  if (cell === '') return [];
-  return cell.split('|').flatMap((entry) => {
+  return splitCellList(cell, '|').flatMap((entry) => {
     const at = entry.lastIndexOf(':');
     const units = Number(entry.slice(at + 1));
     return at > 0 && entry.slice(at + 1).trim() !== '' && Number.isFinite(units) ? [{ period: entry.slice(0, at), units }] : [];
