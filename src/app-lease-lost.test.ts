@@ -116,3 +116,40 @@ describe('createApp: the service after its store lease is lost', () => {
     }
   });
 });
+
+// Was: the store was told to refuse writes only once this process's next renewal (every 2 s) found
+// the lease taken over. In between, a process that had stalled past the lease's lapse went on: it
+// committed batches on top of the new holder's state, and it could claim a delivery the new holder's
+// start-up recovery had just put back to pending (and send it beside the new holder, a second
+// create against an ERP without idempotency keys), or put back one the new holder had in flight.
+// Now each of those writes checks, in its own transaction, that the lease still names this process.
+describe('createApp: after another process took the store over, before the renewal notices', () => {
+  it('commits no batch, claims no delivery and records no outcome', async () => {
+    const path = tempStorePath();
+    const assets = { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] };
+    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' }, assets });
+    const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('silent'), command: 'assetbridge quarantine replay', onLeaseLost: () => undefined });
+    const other = new SqliteStore({ path });
+    const event = (lat: number) => [{ source: 'cli', channel: 'cli', payload: JSON.stringify({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: new Date().toISOString(), lat, lng: 4 }), receivedAt: Date.now() }];
+    try {
+      expect((await app.ingestor.submit(event(1))).accepted).toBe(1);
+      const [item] = await app.store.claimDue('erp', Date.now(), 10, new Set());
+      expect(item).toBeDefined();
+      // Another process takes the store over and, starting, recovers what was in flight.
+      const now = Date.now();
+      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      expect(await other.recoverInflight()).toBe(1);
+      // This process has not renewed since (its heartbeat is 2 s away).
+      await expect(app.ingestor.submit(event(2))).rejects.toThrow(/store lease/);
+      expect((await other.counters()).eventsAccepted).toBe(1);
+      expect(await app.store.claimDue('erp', Date.now(), 10, new Set())).toEqual([]);
+      await expect(app.store.completeAttempts([{ id: (item as { id: number }).id, result: 'retry', nextAttemptAt: Date.now() + 60_000, error: 'timeout' }], [], Date.now())).rejects.toThrow(/store lease/);
+      expect((await other.outboxStats(Date.now())).map((d) => [d.pending, d.inflight])).toEqual([[1, 0]]);
+      // The new holder claims it, as its own (due at once, not pushed back by this process's outcome).
+      expect((await other.claimDue('erp', Date.now(), 10, new Set())).map((d) => d.id)).toEqual([(item as { id: number }).id]);
+    } finally {
+      await other.close();
+      await app.close().catch(() => undefined);
+    }
+  });
+});

@@ -361,6 +361,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     await store.close();
     throw err;
   });
+  // From here the store writes the pipeline's work only while the lease names this process,
+  // checked in each write's transaction: between another process taking over and this one's next
+  // renewal noticing, nothing is claimed, settled or committed here.
+  store.writeOnlyWhile(lease.writeGuard);
   try {
     // A newer version may have upgraded the store between this one's open and its lease (nothing
     // held it then): this code does not know that schema.

@@ -19,7 +19,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AssetbridgeError } from '../core/errors/errors.js';
 import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js';
-import type { Store } from '../ports/store.js';
+import type { Store, WriteGuard } from '../ports/store.js';
 
 export const LEASE_NS = 'runtime';
 export const LEASE_KEY = 'pipeline-lease';
@@ -321,6 +321,21 @@ export class StoreLease {
       }
       await sleep(heartbeatMs);
     }
+  }
+
+  /**
+   * What the store must still hold for this process to write (see `SqliteStore.writeOnlyWhile`):
+   * the lease row naming this process, checked inside each write's transaction, so nothing is
+   * claimed or committed here after another process took the store over, even before a renewal
+   * has noticed.
+   */
+  get writeGuard(): WriteGuard {
+    return {
+      namespace: LEASE_NS,
+      key: LEASE_KEY,
+      fields: { pid: this.me.pid, host: this.me.host, instance: this.me.instance },
+      reason: `another process holds the store lease of ${this.opts.path} now (this one stalled past its lapse): this process writes nothing more to the store and stops; what it had not committed is not acknowledged, so its sources send it again`,
+    };
   }
 
   /** Whether another process took the lease over (this one stopped renewing for longer than {@link STALE_MS}). */

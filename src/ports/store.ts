@@ -49,6 +49,20 @@ export interface LoggedMessage extends RawMessage {
   readonly seq: number;
 }
 
+/**
+ * Writes of the pipeline are made only while the key-value row at (`namespace`, `key`) is a JSON
+ * object with these `fields`: the store lease naming this process. Checked inside each write's own
+ * transaction, so a process that lost the lease (stalled past its lapse while another took over)
+ * and has not noticed yet cannot claim, settle or commit anything after the new holder started.
+ */
+export interface WriteGuard {
+  readonly namespace: string;
+  readonly key: string;
+  readonly fields: Readonly<Record<string, string | number>>;
+  /** The error's message when the row names someone else (or is gone). */
+  readonly reason: string;
+}
+
 /** Everything one ingest batch changes, committed in a single transaction before any ack. */
 export interface IngestCommit {
   /**

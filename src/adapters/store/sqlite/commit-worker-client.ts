@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { CommitFailure, CommitReply, CommitRequest, CommitWorkerData } from './commit-worker.js';
 import { recycleLogBuffer } from './log-frame.js';
-import type { PreparedCommit } from './sqlite-ingest.js';
+import type { PreparedCommit, WriteGuard } from './sqlite-ingest.js';
 
 /** The compiled worker beside this module, or (when this module runs from TypeScript sources, as under vitest) in dist/. */
 function workerFile(): string {
@@ -35,6 +35,7 @@ export class CommitWorker {
   private exited: Promise<void> | undefined;
   private seq = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private guard: WriteGuard | undefined;
 
   constructor(
     private readonly path: string,
@@ -56,6 +57,12 @@ export class CommitWorker {
         this.settle(seq, err instanceof Error ? err : new Error(String(err)));
       }
     });
+  }
+
+  /** From now on the worker commits a batch only while `guard` holds (checked in the batch's transaction). */
+  setGuard(guard: WriteGuard): void {
+    this.guard = guard;
+    this.worker?.postMessage({ type: 'guard', guard } satisfies CommitRequest);
   }
 
   /** Waits for posted commits, then closes the worker's connection and ends its thread. */
@@ -87,7 +94,7 @@ export class CommitWorker {
   }
 
   private start(): Worker {
-    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB } satisfies CommitWorkerData });
+    const worker = new Worker(workerFile(), { workerData: { path: this.path, synchronous: this.synchronous, cacheMiB: this.cacheMiB, guard: this.guard } satisfies CommitWorkerData });
     worker.unref();
     worker.on('message', (r: CommitReply) => {
       if (r.spare) recycleLogBuffer(r.spare);

@@ -7,14 +7,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { refusedBehind } from './commit-line.js';
-import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, prepareIngestStatements, type PreparedCommit } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, INGEST_WAL_AUTOCHECKPOINT_PAGES, prepareIngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 
 export interface CommitWorkerData {
   readonly path: string;
   readonly synchronous: 'full' | 'normal' | undefined;
   readonly cacheMiB: number | undefined;
+  /** Batches commit only while it holds (the owner's {@link WriteGuard}, set before the thread started). */
+  readonly guard?: WriteGuard | undefined;
 }
-export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'reset' } | { type: 'close' };
+export type CommitRequest = { type: 'commit'; seq: number; commit: PreparedCommit; now: number } | { type: 'guard'; guard: WriteGuard } | { type: 'reset' } | { type: 'close' };
 /**
  * A failed commit's error as it crosses to the owner: an Error's own `code` (SQLite's
  * `SQLITE_FULL`, `SQLITE_BUSY`, …, which says what to do) does not survive a structured clone.
@@ -35,6 +37,7 @@ const db = new Database(data.path);
 configureConnection(db, data.synchronous, data.cacheMiB, INGEST_WAL_AUTOCHECKPOINT_PAGES);
 const stmts = prepareIngestStatements(db);
 let failed: CommitFailure | undefined;
+let guard = data.guard;
 
 function failure(err: unknown): CommitFailure {
   if (!(err instanceof Error)) return { name: 'Error', message: String(err) };
@@ -45,6 +48,10 @@ function failure(err: unknown): CommitFailure {
 port.on('message', (msg: CommitRequest) => {
   if (msg.type === 'reset') {
     failed = undefined;
+    return;
+  }
+  if (msg.type === 'guard') {
+    guard = msg.guard;
     return;
   }
   if (msg.type === 'close') {
@@ -62,7 +69,7 @@ port.on('message', (msg: CommitRequest) => {
     return;
   }
   try {
-    applyIngestCommit(db, stmts, msg.commit, msg.now);
+    applyIngestCommit(db, stmts, msg.commit, msg.now, guard);
     port.postMessage({ seq: msg.seq, ok: true, spare } satisfies CommitReply, handBack);
   } catch (err) {
     failed = failure(err);

@@ -9,10 +9,33 @@ import { setImmediate } from 'node:timers/promises';
 import type Database from 'better-sqlite3';
 import { idempotencyKeyFor } from '../../../core/delivery/idempotency.js';
 import { payloadSha256 } from '../../../core/model/payload-hash.js';
-import { StateJson, type IngestCommit } from '../../../ports/store.js';
+import { StateJson, type IngestCommit, type WriteGuard } from '../../../ports/store.js';
 import { encodeLogBatch } from './log-frame.js';
 
+export type { WriteGuard };
 export type IngestStatements = ReturnType<typeof prepareIngestStatements>;
+
+/** The code of the error a write refused by its {@link WriteGuard} fails with. */
+export const WRITE_GUARD_CODE = 'ASSETBRIDGE_LEASE_LOST';
+
+/** Whether the row's value `raw` still names what `guard` asks for. */
+export function guardHolds(raw: unknown, guard: WriteGuard): boolean {
+  if (typeof raw !== 'string') return false;
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return false;
+  }
+  if (typeof v !== 'object' || v === null) return false;
+  for (const [k, want] of Object.entries(guard.fields)) if ((v as Record<string, unknown>)[k] !== want) return false;
+  return true;
+}
+
+/** The error a write refused by `guard` fails with (its code says so across the commit worker's thread). */
+export function guardRefusal(guard: WriteGuard): Error & { code: string } {
+  return Object.assign(new Error(guard.reason), { code: WRITE_GUARD_CODE });
+}
 
 /** Rows per multi-row upsert: one statement step for many rows costs less than one step each. */
 const CHUNK = 64;
@@ -77,6 +100,7 @@ export function prepareIngestStatements(db: Database.Database) {
     ),
     closeReplayed: db.prepare(`UPDATE quarantine SET status = 'replayed', replays = replays + 1 WHERE id = ? AND status = 'open'`),
     bumpCounter: db.prepare(`INSERT INTO counters (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value`),
+    guardRow: db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck(),
   };
 }
 
@@ -169,9 +193,10 @@ export const REPEATS_COUNTER = 'quarantine_repeats';
 /** Counter name prefix (then the operation) for facts enqueued: work orders opened, counts and usage posted. */
 export const FACTS_COUNTER = 'facts_enqueued:';
 
-/** Applies one prepared ingest batch in one immediate transaction. */
-export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number): void {
+/** Applies one prepared ingest batch in one immediate transaction; refused (nothing written) when `guard` no longer holds. */
+export function applyIngestCommit(db: Database.Database, stmts: IngestStatements, c: PreparedCommit, now: number, guard?: WriteGuard): void {
   db.transaction(() => {
+    if (guard && !guardHolds(stmts.guardRow.get(guard.namespace, guard.key), guard)) throw guardRefusal(guard);
     // The checkpoint's states include every change the log held.
     if (c.checkpoint) {
       stmts.clearLog.run();

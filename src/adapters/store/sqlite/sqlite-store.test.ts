@@ -1309,3 +1309,39 @@ describe('SqliteStore.refuseCommits and every other write', () => {
     expect(await next.getDelivery(inflight)).toMatchObject({ status: 'pending', mayHaveLanded: true, idempotencyKey: w1?.idempotencyKey });
   });
 });
+
+// Was: a store was told to refuse the pipeline's writes only once its lease holder noticed the
+// lease taken over (refuseCommits): in between, claims, outcomes and ingest batches went through.
+describe('SqliteStore.writeOnlyWhile', () => {
+  const guard = { namespace: 'runtime', key: 'lease', fields: { pid: 7, instance: 'me' }, reason: 'another process holds the store lease now' };
+  for (const commitInWorker of [false, true]) {
+    it(`writes while the row names this process, and refuses from the first write after it does not${commitInWorker ? ' (on the commit worker)' : ''}`, async () => {
+      const s = new SqliteStore({ path: tempStorePath(), commitInWorker });
+      stores.push(s);
+      await s.kvSet('runtime', 'lease', JSON.stringify({ pid: 7, instance: 'me', heartbeat: 1 }));
+      s.writeOnlyWhile(guard);
+      await commit(s, [wo('W1'), wo('W2')]);
+      const [w1] = await s.claimDue('erp', Date.now(), 1, new Set());
+      expect(w1?.businessKey).toBe('W1');
+      await s.completeAttempts([{ id: w1?.id ?? 0, result: 'retry', nextAttemptAt: 0, error: 'timeout' }], [], Date.now());
+      const [again] = await s.claimDue('erp', Date.now(), 1, new Set());
+      // Another process took the lease: the next write finds out in its own transaction.
+      await s.kvSet('runtime', 'lease', JSON.stringify({ pid: 7, instance: 'other', heartbeat: 2 }));
+      await expect(commit(s, [wo('W3')])).rejects.toThrow('another process holds the store lease now');
+      expect(await s.claimDue('erp', Date.now(), 10, new Set())).toEqual([]);
+      await expect(s.completeAttempts([{ id: again?.id ?? 0, result: 'delivered' }], [], Date.now())).rejects.toThrow('another process holds the store lease now');
+      await expect(s.recoverInflight()).rejects.toThrow('another process holds the store lease now');
+      // Refused from then on, also when the row names this process again (it is the other's to give back).
+      await expect(s.kvSet('x', 'y', 'z')).rejects.toThrow('another process holds the store lease now');
+      expect((await s.listDeliveries({})).map((d) => `${d.businessKey}:${d.status}`).sort()).toEqual(['W1:inflight', 'W2:pending']);
+    });
+  }
+
+  it('refuses when the row is gone (the lease let go at a forced exit)', async () => {
+    const s = new SqliteStore({ path: tempStorePath(), commitInWorker: false });
+    stores.push(s);
+    s.writeOnlyWhile(guard);
+    await expect(commit(s, [wo('W1')])).rejects.toThrow('another process holds the store lease now');
+    expect(await s.listDeliveries({})).toEqual([]);
+  });
+});

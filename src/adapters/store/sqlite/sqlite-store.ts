@@ -38,7 +38,7 @@ import type {
 } from '../../../ports/store.js';
 import { HAND_AUDIT_OUTCOMES } from '../../../ports/store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
-import { applyIngestCommit, configureConnection, FACTS_COUNTER, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, type IngestStatements, type PreparedCommit } from './sqlite-ingest.js';
+import { applyIngestCommit, configureConnection, FACTS_COUNTER, guardHolds, prepareCommit, prepareIngestStatements, REPEATS_COUNTER, WRITE_GUARD_CODE, type IngestStatements, type PreparedCommit, type WriteGuard } from './sqlite-ingest.js';
 import { CommitWorker } from './commit-worker-client.js';
 import { CommitLine } from './commit-line.js';
 import { decodeLogBatch, recycleLogBuffer } from './log-frame.js';
@@ -406,6 +406,8 @@ export class SqliteStore implements Store {
   private readonly copy: ReadableCopy | undefined;
   /** Why the pipeline may commit here no more ({@link SqliteStore.refuseCommits}); undefined while it may. */
   private refused: string | undefined;
+  /** What must hold for the pipeline to write ({@link writeOnlyWhile}). */
+  private guard: WriteGuard | undefined;
 
   constructor(options: SqliteStoreOptions) {
     const readOnly = options.readOnly === true && options.path !== ':memory:';
@@ -460,8 +462,35 @@ export class SqliteStore implements Store {
         if (prepared.log) recycleLogBuffer(prepared.log.data.buffer as ArrayBuffer);
         throw new Error(this.refused);
       }
-      return committer ? committer.post(prepared) : this.applyHere(prepared);
+      const applied = committer ? committer.post(prepared) : this.applyHere(prepared);
+      // The guard refused it: another process holds the store now, so nothing more is written here.
+      return applied.catch((err: unknown) => {
+        if ((err as { code?: unknown }).code === WRITE_GUARD_CODE) this.refuseCommits((err as Error).message);
+        throw err;
+      });
     });
+  }
+
+  /**
+   * From now on the pipeline's writes — ingest batches (on the commit worker too), claims,
+   * attempt outcomes, the recovery of deliveries in flight — are made only while `guard` holds,
+   * checked inside each one's transaction: the store lease still names this process. Once it does
+   * not, that write is refused and so is every write after it ({@link refuseCommits}). The lease's
+   * own renewal notices the loss within a heartbeat; this closes the window before it, in which a
+   * process that stalled past the lease's lapse could claim a delivery the new holder had already
+   * recovered (and send it a second time beside it) or commit a batch on top of the new holder's state.
+   */
+  writeOnlyWhile(guard: WriteGuard): void {
+    this.guard = guard;
+    this.committer?.setGuard(guard);
+  }
+
+  /** Inside a write transaction: false (and every later write refused) when the {@link writeOnlyWhile} guard no longer holds. */
+  private guarded(): boolean {
+    const guard = this.guard;
+    if (guard === undefined || guardHolds(this.ingest.guardRow.get(guard.namespace, guard.key), guard)) return true;
+    this.refuseCommits(guard.reason);
+    return false;
   }
 
   /**
@@ -473,7 +502,8 @@ export class SqliteStore implements Store {
    * write made: a delivery's attempt outcome (it stays in flight for the new holder's
    * recoverInflight), a hand change to a dead letter, the quarantine, the asset register, retention's
    * deletes, a VACUUM. For a process that lost the store's lease, in the time before it exits.
-   * Batches already handed on (to the commit worker) still commit. A backup ({@link backupTo}) still
+   * Batches already handed on (to the commit worker) still commit, unless {@link writeOnlyWhile}'s
+   * guard refuses them (another process holds the lease; not when the store's file went away). A backup ({@link backupTo}) still
    * works: it only reads the store.
    */
   refuseCommits(why: string): void {
@@ -763,7 +793,7 @@ export class SqliteStore implements Store {
   /** Applies a batch on this connection (no commit worker); throws if it fails, which refuses those in line behind it. */
   private applyHere(prepared: PreparedCommit): Promise<void> {
     try {
-      applyIngestCommit(this.db, this.ingest, prepared, Date.now());
+      applyIngestCommit(this.db, this.ingest, prepared, Date.now(), this.guard);
     } finally {
       if (prepared.log) recycleLogBuffer(prepared.log.data.buffer as ArrayBuffer);
     }
@@ -823,6 +853,7 @@ export class SqliteStore implements Store {
     // The store's lease is lost (refuseCommits): the process that holds it now sends them.
     if (this.refused !== undefined) return Promise.resolve(claimed);
     this.tx(() => {
+      if (!this.guarded()) return;
       // Over-fetch a little so busy keys (an earlier value still in flight) do not starve the claim.
       const rows = this.stmts.claimCandidates.all(destination, now, limit * 2 + busyKeys.size) as OutboxRow[];
       const seen = new Set<string>();
@@ -859,7 +890,9 @@ export class SqliteStore implements Store {
     const refused = this.writeRefusal();
     if (refused) return refused;
 
+    let held = true;
     this.tx(() => {
+      if (!(held = this.guarded())) return;
       for (const o of outcomes) {
         if (o.result !== 'delivered' && o.unsettledUntil !== undefined) this.markUnsettled(o.id, o.unsettledUntil);
         if (o.result !== 'delivered' && o.mayHaveLanded === true) this.stmts.mayHaveLanded.run(o.id);
@@ -893,7 +926,7 @@ export class SqliteStore implements Store {
         });
       }
     })();
-    return Promise.resolve();
+    return held ? Promise.resolve() : (this.writeRefusal() ?? Promise.resolve());
   }
 
   /**
@@ -966,7 +999,9 @@ export class SqliteStore implements Store {
 
     const now = Date.now();
     let n = 0;
+    let held = true;
     this.tx(() => {
+      if (!(held = this.guarded())) return;
       const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'inflight' ORDER BY id`).all() as OutboxRow[];
       for (const row of rows) {
         // Its request may have reached the ERP: of unknown outcome, as a timed-out one.
@@ -978,7 +1013,7 @@ export class SqliteStore implements Store {
       }
       n = rows.length;
     })();
-    return Promise.resolve(n);
+    return held ? Promise.resolve(n) : (this.writeRefusal() ?? Promise.resolve(0));
   }
 
   outboxStats(now: number): Promise<DestinationStats[]> {
