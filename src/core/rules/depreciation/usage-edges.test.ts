@@ -228,6 +228,18 @@ describe('usage per period: readings after a listed calendar ended, then the nex
     expect(sum(s)).toBeCloseTo(500 - 100, 5);
   });
 
+  it('an asset whose readings all came after the list’s end (none filed) has them filed from its first reading once the periods are listed', () => {
+    // A new asset reporting only after 1 March: no period held any of its usage under the old list.
+    let s = run(old, [at('2026-03-05', 100), at('2026-03-10', 110), at('2026-03-20', 130)]);
+    expect(s.periods).toEqual({});
+    const rule = createUsageRule({ calendar: extended, allowedLatenessMs: 0, keepPeriods: 1000 });
+    s = rule.apply(s, at('2026-04-05', 150), { asset, now: 0 } as Parameters<typeof rule.apply>[2]).state;
+    // P3 holds 5 to 20 March (30 h) and its share of 20 March to 5 April (12 of 16 days of 20 h).
+    expect(s.periods?.P3?.units).toBeCloseTo(30 + (20 * 12) / 16, 5);
+    expect(s.periods?.P4?.units).toBeCloseTo((20 * 4) / 16, 5);
+    expect(sum(s)).toBeCloseTo(150 - 100, 5);
+  });
+
   it('files a stretch that spans several new periods in proportion to time, and one ending on a period start', () => {
     let s = run(old, [at('2026-01-10', 100), at('2026-02-10', 200), at('2026-04-01', 300)]);
     const p2End = s.periods?.P2?.meterAtEnd as number;

@@ -229,7 +229,7 @@ function onReading(s: UsageState, r: Reading, options: UsageRuleOptions): UsageS
   } else if (r.t > prev[0]) {
     // Usage up to `prev` that was filed in no period (read after a listed calendar's end, before
     // the next periods were listed): filed now, from the newest period's end, before what follows.
-    const unfiled = unfiledBefore(periods, prev, options.calendar);
+    const unfiled = unfiledBefore(periods, prev, s.first, options.calendar);
     if (unfiled) added = spread(periods, unfiled, prev, options.calendar);
     added = spread(periods, prev, last, options.calendar) || added;
   }
@@ -285,10 +285,17 @@ function spread(periods: Record<string, PeriodUsage>, a: readonly [number, numbe
  * not filed: `[end, meter at end]` of the newest period filed before it. Readings after a listed
  * calendar's `periodsEnd` fall in no period and file nothing; once the next periods are listed,
  * the meter's advance from the last filed period's end to `prev` belongs to them (spread in
- * proportion to time, as between any two readings), not lost from the first new period.
- * Undefined in every other case (the period of `prev` is filed, or nothing is filed before it).
+ * proportion to time, as between any two readings), not lost from the first new period. An asset
+ * with no period filed before it (all its readings came after the listed calendar's end) has its
+ * advance since its `first` reading filed so. Undefined in every other case (the period of `prev`
+ * is filed, or no period and no earlier reading is before it).
  */
-function unfiledBefore(periods: Readonly<Record<string, PeriodUsage>>, prev: readonly [number, number], calendar: PeriodCalendar): readonly [number, number] | undefined {
+function unfiledBefore(
+  periods: Readonly<Record<string, PeriodUsage>>,
+  prev: readonly [number, number],
+  first: readonly [number, number] | undefined,
+  calendar: PeriodCalendar,
+): readonly [number, number] | undefined {
   // The period the usage up to `prev` is filed in: a reading at a period's first instant ends the one before.
   const own = calendar.periodAt(prev[0] - 1);
   if (own === undefined || periods[own.id] !== undefined) return undefined;
@@ -302,7 +309,9 @@ function unfiledBefore(periods: Readonly<Record<string, PeriodUsage>>, prev: rea
       meter = record.meterAtEnd;
     }
   }
-  return end > -Infinity && end < prev[0] && meter <= prev[1] ? [end, meter] : undefined;
+  if (end > -Infinity) return end < prev[0] && meter <= prev[1] ? [end, meter] : undefined;
+  // Nothing filed before: every reading up to `prev` fell in no period (read after the calendar's end).
+  return first !== undefined && first[0] < prev[0] && first[1] <= prev[1] ? first : undefined;
 }
 
 /**
