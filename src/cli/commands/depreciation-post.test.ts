@@ -257,6 +257,26 @@ describe('depreciation preview and post of a period posted already', () => {
     expect(again.stdout).not.toContain('is not posted for them again');
   });
 
+  it('an earlier period never posted (the first posting was of a later one) is said not posted, not "not posted again"', async () => {
+    const cfg = await setup();
+    // EQ-1 read in September and October; October posted first, as the service's first check posts only the latest period.
+    const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });
+    const state: UsageState = {
+      first: [Date.parse('2026-09-20T00:00:00Z'), 950],
+      last: [Date.parse('2026-10-31T12:00:00Z'), 1062.5],
+      periods: { '2026-09': { units: 50, meterAtEnd: 1000 }, '2026-10': { units: 62.5, meterAtEnd: 1062.5 } },
+    };
+    await store.commitIngest({ states: [{ erpAssetId: 'EQ-1', doc: { depreciation: state }, changed: ['depreciation'] }], deliveries: [], quarantine: [], accepted: 0 });
+    await store.close();
+    expect((await runCli(['depreciation', 'post', '--period', '2026-10', '-c', cfg.path])).stdout).toContain('queued usage for 1 asset(s) for 2026-10');
+    const r = await runCli(['depreciation', 'post', '--period', '2026-09', '-c', cfg.path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'queued nothing for 2026-09\n' +
+        '1 asset(s) have no posting of 2026-09 but one of a later period (2026-10): 2026-09 is not posted for them, as postings are made in period order, once each (its units are in the life-to-date of their later postings)\n',
+    );
+  });
+
   it('says a posting the ERP refused (a dead letter) or not yet delivered is not in the ERP, with the command to replay it', async () => {
     const cfg = await postedTwice();
     const store = new SqliteStore({ path: join(cfg.dir, 'ab.db'), synchronous: 'normal' });

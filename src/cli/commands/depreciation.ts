@@ -327,7 +327,10 @@ export function registerDepreciationCommand(program: Command): Command {
         if (late && assets > 0) process.stderr.write(`warning: ${late.key}: ${late.message}\n`);
         const earlier = deliveries.length - assets;
         if (!opts.dryRun && deliveries.length > 0) await recordOnDemandPosting(store, { at: now, period: period.id, postings: deliveries.length });
-        const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery).length;
+        // Posted for a later period, with no posting of this one (the service's first check posts only the latest
+        // closed period, not older history): said as not posted, not as posted before. Those without readings had nothing to post.
+        const covered = lines.filter((l) => l.plan.kind === 'covered' && !l.delivery && l.line.tracked);
+        const coveredThrough = [...new Set(covered.map((l) => (l.plan.kind === 'covered' ? l.plan.through : '')))];
         const already = decided.length ? `${decided.length} asset(s) posted it already (not sent again)\n` + formatUndelivered(decided, period.id) : '';
         process.stdout.write(
           (deliveries.length === 0 && (decided.length > 0 || meanwhile > 0)
@@ -340,7 +343,9 @@ export function registerDepreciationCommand(program: Command): Command {
               (deliveries.length ? postingRows(deliveries) : '') +
               already +
               postedMeanwhile) +
-            `${covered ? `${covered} asset(s) have postings for a later period: ${period.id} is not posted for them again\n` : ''}` +
+            (covered.length
+              ? `${covered.length} asset(s) have no posting of ${period.id} but one of a later period (${coveredThrough.length === 1 ? coveredThrough[0] : 'see depreciation preview'}): ${period.id} is not posted for them, as postings are made in period order, once each (its units are in the life-to-date of their later postings)\n`
+              : '') +
             formatAdjustments(lines, { hours: d.unit, km: d.kmUnit }) +
             formatHeldBack(lines) +
             formatWithoutReadings(lines, period.id),
