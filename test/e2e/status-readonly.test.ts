@@ -7,7 +7,9 @@ import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SQLITE_MIGRATIONS } from '../../src/adapters/store/sqlite/sqlite-migrations.js';
 import { SqliteStore } from '../../src/adapters/store/sqlite/sqlite-store.js';
 import { assertBuilt, CLI, writeConfig, type CliResult } from '../helpers/cli.js';
 
@@ -76,6 +78,59 @@ describe('assetbridge status, on a store in a directory this user cannot write',
     expect(r.stdout).toContain('service: not running');
     expect(r.stdout).toContain('messages accepted: 3');
     expect(r.stdout).toMatch(/^erp +1 +0 /m);
+    expect(readdirSync(storeDir)).toEqual(['ab.db']);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('a store an older assetbridge wrote, in a directory this user cannot write', () => {
+  it('status names store.path (not the copy it read), and store backup copies the store as it is', async () => {
+    // Was: status named the temp copy ("the store /tmp/assetbridge-read-…/ab.db (store.path) is at
+    // schema version …"), and store backup failed with "cannot write the backup …: attempt to write
+    // a readonly database", blaming FILE's directory.
+    const cfg = writeConfig((dir) => ({ store: { path: join(dir, 'store', 'ab.db') }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }] }));
+    const storeDir = join(cfg.dir, 'store');
+    mkdirSync(storeDir);
+    const file = join(storeDir, 'ab.db');
+    const newest = Math.max(...SQLITE_MIGRATIONS.map((m) => m.version));
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)');
+    for (const m of SQLITE_MIGRATIONS.filter((x) => x.version < newest)) {
+      raw.exec(m.sql);
+      raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+    }
+    raw.prepare(`INSERT INTO counters (name, value) VALUES ('events_accepted', 7)`).run();
+    raw.close(); // no process has it open: no -wal, no -shm beside it
+    expect(readdirSync(storeDir)).toEqual(['ab.db']);
+    setMode(tmpdir(), statSync(tmpdir()).mode | 0o011);
+    if (asOther) letThrough(CLI);
+    setMode(cfg.dir, 0o755);
+    const tmp = join(cfg.dir, 'tmp');
+    mkdirSync(tmp);
+    setMode(tmp, 0o777);
+    const out = join(cfg.dir, 'out');
+    mkdirSync(out);
+    setMode(out, 0o777);
+    setMode(storeDir, 0o555);
+
+    const status = await runCliUnprivileged(['status', '-c', cfg.path], { TMPDIR: tmp });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain(`the store ${file} (store.path) is at schema version ${newest - 1}, and this assetbridge expects version ${newest}`);
+    expect(status.stderr).not.toContain(tmp);
+
+    const copy = join(out, 'copy.db');
+    const backup = await runCliUnprivileged(['store', 'backup', copy, '-c', cfg.path], { TMPDIR: tmp });
+    expect(backup.stderr).toBe(`the store is at schema version ${newest - 1} (this assetbridge expects version ${newest}): copied as it is, not upgraded\n`);
+    expect(backup.code).toBe(0);
+    expect(backup.stdout).toContain(`backed up ${file} to ${copy}`);
+    const check = new Database(copy, { readonly: true });
+    try {
+      expect(check.prepare('SELECT max(version) FROM schema_migrations').pluck().get()).toBe(newest - 1);
+      expect(check.prepare(`SELECT value FROM counters WHERE name = 'events_accepted'`).pluck().get()).toBe(7);
+    } finally {
+      check.close();
+    }
     expect(readdirSync(storeDir)).toEqual(['ab.db']);
     expect(readdirSync(tmp)).toEqual([]);
   });

@@ -8,7 +8,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { SqliteStore, StoreOutdatedError } from '../../adapters/store/sqlite/sqlite-store.js';
+import { SqliteStore, StoreOpenError, StoreOutdatedError } from '../../adapters/store/sqlite/sqlite-store.js';
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
@@ -115,7 +115,7 @@ export function registerStoreCommand(program: Command): void {
         } catch (err) {
           const code = storeErrorCode(err);
           // A store that cannot be read keeps the store's advice; anything else is about FILE.
-          if (code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw err;
+          if (err instanceof StoreOpenError || code === 'SQLITE_CORRUPT' || code === 'SQLITE_NOTADB' || code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw err;
           throw new Error(`cannot write the backup ${target}: ${(err as Error).message}; check that its directory is writable and has room for a copy of the store`, { cause: err });
         }
         process.stdout.write(`backed up ${config.store.path} to ${target} (${mib(bytes)} MiB) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

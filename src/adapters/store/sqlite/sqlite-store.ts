@@ -408,8 +408,11 @@ export class SqliteStore implements Store {
   private refused: string | undefined;
   /** What must hold for the pipeline to write ({@link writeOnlyWhile}). */
   private guard: WriteGuard | undefined;
+  /** The store's path (store.path), for messages: not the file opened when that is a {@link ReadableCopy} of it. */
+  private readonly storePath: string;
 
   constructor(options: SqliteStoreOptions) {
+    this.storePath = options.path;
     const readOnly = options.readOnly === true && options.path !== ':memory:';
     let copy: ReadableCopy | undefined;
     for (;;) {
@@ -552,7 +555,7 @@ export class SqliteStore implements Store {
     const newest = Math.max(0, ...applied);
     const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
     this.refuseNewer(newest);
-    if (!migrate && SQLITE_MIGRATIONS.some((m) => !applied.has(m.version))) throw new StoreOutdatedError(this.db.name, newest, known);
+    if (!migrate && SQLITE_MIGRATIONS.some((m) => !applied.has(m.version))) throw new StoreOutdatedError(this.storePath, newest, known);
     const isApplied = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').pluck();
     // A new, empty store has no key-value table to read yet, and nothing runs on it.
     let check = newest > 0 ? beforeUpgrade : undefined;
@@ -565,7 +568,7 @@ export class SqliteStore implements Store {
         // Under the write lock: no lease can be taken or renewed between the check and the upgrade.
         if (check) {
           const kv = this.db.prepare('SELECT value FROM kv WHERE namespace = ? AND key = ?').pluck();
-          check({ path: this.db.name, version: newest, expected: known, kvGet: (namespace, key) => kv.get(namespace, key) as string | undefined });
+          check({ path: this.storePath, version: newest, expected: known, kvGet: (namespace, key) => kv.get(namespace, key) as string | undefined });
           check = undefined;
         }
         this.db.exec(m.sql);
@@ -580,7 +583,7 @@ export class SqliteStore implements Store {
     const known = Math.max(0, ...SQLITE_MIGRATIONS.map((m) => m.version));
     if (newest > known) {
       throw new StoreOpenError(
-        `the store ${this.db.name} (store.path) was written by a newer assetbridge (schema version ${newest}; this one knows up to ${known}) and is left as it is: ` +
+        `the store ${this.storePath} (store.path) was written by a newer assetbridge (schema version ${newest}; this one knows up to ${known}) and is left as it is: ` +
           'run that version or a newer one on it, or point store.path at a store of this version',
       );
     }
@@ -824,7 +827,7 @@ export class SqliteStore implements Store {
       try {
         messages = decodeLogBatch(b.data, b.messages);
       } catch (err) {
-        throw new Error(`the ingest log in ${this.db.name} is damaged (ingest_log_batch row ${b.seq}: ${(err as Error).message}); restore the store from a backup`, { cause: err });
+        throw new Error(`the ingest log in ${this.storePath} (store.path) is damaged (ingest_log_batch row ${b.seq}: ${(err as Error).message}); restore the store from a backup`, { cause: err });
       }
       for (const m of messages) out.push({ now: b.now, seq: b.seq, ...m });
       sinceTurn += b.messages;
@@ -1119,12 +1122,37 @@ export class SqliteStore implements Store {
    * read, and closed again.
    */
   static backupFile(path: string, file: string): Promise<{ bytes: number }> {
-    const db = new Database(path, { fileMustExist: true });
+    // Read-only, as a command that only reads opens a store: in a directory this user cannot write,
+    // from a copy in the temp directory ({@link readableCopy}), as a current store is read there.
+    let copy: ReadableCopy | undefined;
     try {
-      db.pragma('busy_timeout = 5000');
-      return Promise.resolve(backupDatabase(db, file));
+      for (;;) {
+        let db: Database.Database | undefined;
+        try {
+          db = new Database(copy?.file ?? path, { readonly: true, fileMustExist: true });
+          db.pragma('busy_timeout = 5000');
+          // Reads the WAL index: what fails where SQLite cannot make the -shm file beside the store.
+          db.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
+        } catch (err) {
+          if (db?.open) db.close();
+          if (copy === undefined) {
+            try {
+              copy = readableCopy(err, path);
+            } catch (copyErr) {
+              throw storeError(copyErr, path);
+            }
+            if (copy !== undefined) continue;
+          }
+          throw storeError(err, path);
+        }
+        try {
+          return Promise.resolve(backupDatabase(db, file));
+        } finally {
+          db.close();
+        }
+      }
     } finally {
-      db.close();
+      copy?.remove();
     }
   }
 
