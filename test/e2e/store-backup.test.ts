@@ -46,6 +46,44 @@ describe('assetbridge store backup', () => {
     }
   });
 
+  it('leaves the running service\'s store lease out of the copy: restored beside it, the copy is held by no one', async () => {
+    // Was: the copy named the service as its holder, so a restore drill (or a store moved to a new
+    // path) beside the running service was "in use by assetbridge run" there for as long as it ran.
+    const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations });
+    const file = join(dir, 'ab.db');
+    const store = new SqliteStore({ path: file, commitInWorker: false });
+    await store.commitIngest({ states: [], deliveries: [loc('A1')], quarantine: [], accepted: 1 });
+    // A live service on this host holding it (this test's own process).
+    const lease = JSON.stringify({ pid: process.pid, host: hostname(), instance: 'test', command: 'assetbridge run', since: Date.now(), heartbeat: Date.now() });
+    await store.kvSet('runtime', 'pipeline-lease', lease);
+    await store.close();
+    const copies = join(dir, 'drill');
+    mkdirSync(copies);
+    const copy = join(copies, 'ab.db');
+    const r = await runCli(['store', 'backup', copy, '-c', path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(existsSync(`${copy}.partial`)).toBe(false);
+    expect(existsSync(`${copy}.partial-journal`)).toBe(false);
+
+    const drill = writeConfig({ store: { path: copy }, destinations });
+    const status = await runCli(['status', '-c', drill.path]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^service: not running$/m);
+    const restored = new SqliteStore({ path: copy, commitInWorker: false });
+    try {
+      expect(await restored.kvGet('runtime', 'pipeline-lease')).toBeUndefined();
+      expect((await restored.listDeliveries({ status: 'pending' })).map((d) => d.businessKey)).toEqual(['A1']);
+    } finally {
+      await restored.close();
+    }
+    const original = new SqliteStore({ path: file, commitInWorker: false, readOnly: true });
+    try {
+      expect(await original.kvGet('runtime', 'pipeline-lease')).toBe(lease); // the store itself is left as it is
+    } finally {
+      await original.close();
+    }
+  });
+
   it('replaces an existing FILE only with --force, and never the store itself', async () => {
     const { path, dir } = writeConfig({ store: { path: 'ab.db' }, destinations });
     await new SqliteStore({ path: join(dir, 'ab.db'), commitInWorker: false }).close();

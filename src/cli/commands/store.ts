@@ -12,7 +12,7 @@ import { SqliteStore, StoreOpenError, StoreOutdatedError } from '../../adapters/
 import { UsageError } from '../../core/errors/errors.js';
 import { storeErrorCode } from '../../core/errors/store-errors.js';
 import { cutoffsAt, describePrune, pruneAll } from '../../engine/retention.js';
-import { StoreBusyError, StoreLease } from '../../engine/store-lease.js';
+import { LEASE_KEY, LEASE_NS, StoreBusyError, StoreLease } from '../../engine/store-lease.js';
 import { action, addConfigOption, resolveConfig, withConfigContext, withContext } from '../context.js';
 
 /** `path` with symlinks resolved as far as it exists (the file itself may not yet). */
@@ -40,6 +40,14 @@ export function longCopyNote(what: string, bytes: number): string | undefined {
   if (bytes < LONG_COPY_BYTES) return undefined;
   return `${what} (${mib(bytes)} MiB): SQLite copies it in one step that shows no progress; it ends with a summary line\n`;
 }
+
+/**
+ * Left out of a backup: the store lease of the process running on the store (the service). In the
+ * copy it would name that process as the copy's holder: restored beside it (a restore drill, a
+ * store moved to a new path), the copy was "in use" by it for as long as it ran, refusing a service
+ * or `store vacuum` there and showing it as a service not answering.
+ */
+const NOT_COPIED = [{ namespace: LEASE_NS, key: LEASE_KEY }] as const;
 
 export function registerStoreCommand(program: Command): void {
   const store = program.command('store').description('the local store: retention of finished records, backups, shrinking the file');
@@ -124,13 +132,13 @@ export function registerStoreCommand(program: Command): void {
       try {
         await withConfigContext(config, configPath, async ({ store: s }) => {
           if (!(s instanceof SqliteStore)) throw new UsageError('store backup copies the embedded SQLite store; back up a PostgreSQL store with pg_dump');
-          await backUp((target) => s.backupTo(target));
+          await backUp((target) => s.backupTo(target, { omit: NOT_COPIED }));
         }, { readOnly: true });
       } catch (err) {
         // A store an older assetbridge wrote: copied as it is, not upgraded first (the copy to go back to).
         if (!(err instanceof StoreOutdatedError)) throw err;
         process.stderr.write(`the store is at schema version ${err.version} (this assetbridge expects version ${err.expected}): copied as it is, not upgraded\n`);
-        await backUp((target) => SqliteStore.backupFile(config.store.path, target));
+        await backUp((target) => SqliteStore.backupFile(config.store.path, target, { omit: NOT_COPIED }));
       }
     }),
   );

@@ -355,8 +355,17 @@ function toAsset(a: AssetRow): AssetRecord {
   };
 }
 
-/** A consistent, compacted copy of `db` written beside `file` and renamed to it when complete (see {@link SqliteStore.backupTo}). */
-function backupDatabase(db: Database.Database, file: string): { bytes: number } {
+/** A key-value entry of the store ({@link SqliteStore.backupTo}'s `omit`). */
+export interface KvEntryName {
+  readonly namespace: string;
+  readonly key: string;
+}
+
+/**
+ * A consistent, compacted copy of `db` written beside `file` and renamed to it when complete (see
+ * {@link SqliteStore.backupTo}), without the key-value entries `omit` names.
+ */
+function backupDatabase(db: Database.Database, file: string, omit: readonly KvEntryName[] = []): { bytes: number } {
   const partial = `${file}.partial`;
   rmSync(partial, { force: true });
   // SQLite refuses VACUUM INTO on a query_only connection (a read-only open), though it writes only the copy.
@@ -364,6 +373,16 @@ function backupDatabase(db: Database.Database, file: string): { bytes: number } 
   try {
     if (queryOnly) db.pragma('query_only = OFF');
     db.prepare('VACUUM INTO ?').run(partial);
+    if (omit.length > 0) {
+      // The copy only (in rollback-journal mode, as VACUUM INTO writes it): the store is left as it is.
+      const copy = new Database(partial, { fileMustExist: true });
+      try {
+        const del = copy.prepare('DELETE FROM kv WHERE namespace = ? AND key = ?');
+        copy.transaction(() => omit.forEach((e) => del.run(e.namespace, e.key)))();
+      } finally {
+        copy.close();
+      }
+    }
     const fd = openSync(partial, 'r+');
     try {
       fsyncSync(fd);
@@ -373,6 +392,7 @@ function backupDatabase(db: Database.Database, file: string): { bytes: number } 
     renameSync(partial, file);
   } catch (err) {
     rmSync(partial, { force: true });
+    rmSync(`${partial}-journal`, { force: true });
     throw err;
   } finally {
     if (queryOnly) db.pragma('query_only = ON');
@@ -1109,11 +1129,13 @@ export class SqliteStore implements Store {
    * A consistent copy of the store in `file`, also while the service runs: VACUUM INTO reads it in
    * one read transaction (WAL: writers go on meanwhile) and writes it compacted. Written to
    * `file.partial`, synced, then renamed, so a copy cut short (a full disk, a kill) never stands
-   * as `file`. Blocks the thread while it copies: for the CLI, never inside the service.
+   * as `file`. Blocks the thread while it copies: for the CLI, never inside the service. `omit`: the
+   * key-value entries left out of the copy (the store lease of the process running on the store,
+   * which does not run on the copy).
    */
-  backupTo(file: string): Promise<{ bytes: number }> {
+  backupTo(file: string, opts: { readonly omit?: readonly KvEntryName[] } = {}): Promise<{ bytes: number }> {
     // Not refused after refuseCommits: it writes the copy only, never the store (harmless to its holder).
-    return Promise.resolve(backupDatabase(this.db, file));
+    return Promise.resolve(backupDatabase(this.db, file, opts.omit));
   }
 
   /**
@@ -1121,7 +1143,7 @@ export class SqliteStore implements Store {
    * (a store an older assetbridge wrote, copied before this version upgrades it): opened only to
    * read, and closed again.
    */
-  static backupFile(path: string, file: string): Promise<{ bytes: number }> {
+  static backupFile(path: string, file: string, opts: { readonly omit?: readonly KvEntryName[] } = {}): Promise<{ bytes: number }> {
     // Read-only, as a command that only reads opens a store: in a directory this user cannot write,
     // from a copy in the temp directory ({@link readableCopy}), as a current store is read there.
     let copy: ReadableCopy | undefined;
@@ -1146,7 +1168,7 @@ export class SqliteStore implements Store {
           throw storeError(err, path);
         }
         try {
-          return Promise.resolve(backupDatabase(db, file));
+          return Promise.resolve(backupDatabase(db, file, opts.omit));
         } finally {
           db.close();
         }
