@@ -1345,3 +1345,25 @@ describe('SqliteStore.writeOnlyWhile', () => {
     expect(await s.listDeliveries({})).toEqual([]);
   });
 });
+
+// Was: retention could delete the quarantine entry with the highest id, and SQLite then gave that id
+// to the next message set aside: `quarantine show <id>` an operator had noted named another message.
+describe('SqliteStore retention of quarantine ids', () => {
+  it('keeps the newest entry, closed and old, so no id is handed out twice', async () => {
+    const s = open();
+    const now = Date.now();
+    const setAside = (p: string) => s.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: [{ source: 'http', channel: '/v1/events', payload: p, receivedAt: now - 40 * DAY, code: 'invalid', reason: 'bad' }] });
+    await setAside('a');
+    await setAside('b');
+    const ids = (await s.listQuarantine({})).map((q) => q.id).sort((x, y) => x - y);
+    await s.markQuarantine(ids, 'discarded');
+    const cutoffs = { quarantineBefore: now - 30 * DAY };
+    expect(await s.countPrunable(cutoffs)).toMatchObject({ quarantine: 1 });
+    expect(await pruneAll(s, cutoffs)).toMatchObject({ quarantine: 1 });
+    await setAside('c');
+    const after = (await s.listQuarantine({})).map((q) => q.id).sort((x, y) => x - y);
+    expect(after).toHaveLength(2);
+    expect(after[0]).toBe(ids[1]);
+    expect(after[1]).toBeGreaterThan(ids[1] as number);
+  });
+});

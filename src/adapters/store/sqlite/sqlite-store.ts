@@ -73,8 +73,12 @@ export const PRUNABLE_AUDIT = `FROM audit WHERE at < ?
   AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.id = audit.delivery_id AND o.status IN ('pending', 'inflight', 'dead'))`;
 /** The audit outcomes of changes made to a dead letter by hand, which sent no request. */
 const HAND_OUTCOMES = HAND_AUDIT_OUTCOMES;
-/** Closed quarantine entries (param: received before). */
-const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ?`;
+/**
+ * Closed quarantine entries (param: received before), but the one with the highest id: SQLite gives
+ * a new row the highest id plus one, so deleting it would hand its id (which an operator may have
+ * noted, and which a replay's deliveries name) to the next message set aside, as for deliveries.
+ */
+const PRUNABLE_QUARANTINE = `FROM quarantine WHERE status IN ('replayed', 'discarded') AND received_at < ? AND id < (SELECT max(id) FROM quarantine)`;
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
