@@ -487,6 +487,21 @@ describe('faults', () => {
     expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { workOrders: 1 } });
   });
 
+  it('refuses a malformed batch 400 before running any of its requests, atomic or not', async () => {
+    for (const batchAtomic of [false, true]) {
+      const s = await start({ batchAtomic });
+      const create = (id: string, key: string) => ({ id, method: 'POST', path: '/api/v1/work-orders', body: { erpAssetId: 'A', title: 'T', externalKey: key } });
+      const duplicateId = await call(s, 'POST', '/api/v1/$batch', { requests: [create('1', 'K1'), create('1', 'K2')] });
+      expect(duplicateId.status).toBe(400);
+      expect(duplicateId.body.error.message).toBe('requests[1].id must be a unique string');
+      const noPath = await call(s, 'POST', '/api/v1/$batch', { requests: [create('1', 'K1'), { id: '2', method: 'POST' }] });
+      expect(noPath.status).toBe(400);
+      // The requests before the malformed one were not applied: a 400 to the batch changed nothing.
+      expect(s.state().workOrders).toEqual([]);
+      expect(s.counters()).toMatchObject({ subRequests: 0, applied: { workOrders: 0 } });
+    }
+  });
+
   it('uniqueExternalKey refuses a second create with the same externalKey with 409, for every kind of record', async () => {
     const s = await start({ uniqueExternalKey: true });
     const creates: [string, Record<string, unknown>][] = [

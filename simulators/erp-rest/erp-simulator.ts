@@ -390,11 +390,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     const requests = (body as { requests?: unknown } | null)?.requests;
     if (!Array.isArray(requests)) return rejectWith(400, 'ValidationError', 'a batch body is {requests:[{id, method, path, headers?, body?}]}');
     if (requests.length > maxBatchSize) return rejectWith(400, 'BatchTooLarge', `a batch holds at most ${maxBatchSize} requests; got ${requests.length}`);
+    // The whole envelope is read before any request in it runs, as a real batch endpoint parses its
+    // body first: a malformed batch is refused 400 with nothing of it applied.
     const ids = new Set<string>();
-    const responses: { id: string; status: number; headers?: Readonly<Record<string, string>>; body?: unknown }[] = [];
-    // All-or-nothing: what the batch changed is undone when a request in it fails.
-    const rollback = options.batchAtomic === true ? store.savepoint() : undefined;
-    const keysBefore = rollback ? new Set(idempotencyStore.keys()) : undefined;
+    const subs: { id: string; method: string; path: string; headers?: unknown; body?: unknown }[] = [];
     for (const [index, raw] of requests.entries()) {
       const sub = raw as { id?: unknown; method?: unknown; path?: unknown; headers?: unknown; body?: unknown } | null;
       const id = typeof sub?.id === 'string' || typeof sub?.id === 'number' ? String(sub.id) : undefined;
@@ -403,6 +402,14 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       if (typeof sub?.method !== 'string' || typeof sub.path !== 'string' || !sub.path.startsWith('/api/') || sub.path.startsWith(batchPath)) {
         return rejectWith(400, 'ValidationError', `requests[${index}] needs a method and a path under /api/ (not the batch path)`);
       }
+      subs.push({ id, method: sub.method, path: sub.path, headers: sub.headers, body: sub.body });
+    }
+    const responses: { id: string; status: number; headers?: Readonly<Record<string, string>>; body?: unknown }[] = [];
+    // All-or-nothing: what the batch changed is undone when a request in it fails.
+    const rollback = options.batchAtomic === true ? store.savepoint() : undefined;
+    const keysBefore = rollback ? new Set(idempotencyStore.keys()) : undefined;
+    for (const sub of subs) {
+      const { id } = sub;
       counters.subRequests++;
       const method = sub.method.toUpperCase();
       const fault = faults.take(BATCH_KINDS, method, sub.path, true);
