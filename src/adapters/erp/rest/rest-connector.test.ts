@@ -4,7 +4,7 @@
  * redaction of everything recorded.
  */
 import { describe, expect, it } from 'vitest';
-import { AuthError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
+import { AuthError, ConflictError, PermanentError, RateLimitedError, RetryableError } from '../../../core/errors/errors.js';
 import type { ItemResult } from '../../../ports/connector.js';
 import { restDestinationSchema } from '../../../config/schema.js';
 import { startErpSimulator, type ErpSimulator, type ErpSimulatorOptions } from '../../../../simulators/erp-rest/erp-simulator.js';
@@ -722,16 +722,24 @@ describe('batches', () => {
     expect(s.counters().batches).toBe(3);
   });
 
-  it('a batch larger than the ERP takes is sent again in halves, so every item is delivered; a batch of one refused is its own failure', async () => {
+  it('a batch larger than the ERP takes is sent again in halves, so every item is delivered; a batch of one refused is sent on its own', async () => {
     const s = await sim({ maxBatchSize: 2 });
     const c = connectorFor(s, { batch: { maxSize: 3 } });
     const results = await c.send([location('A'), location('B'), location('C')], ctx);
     expect(results.every((r) => r.ok)).toBe(true);
     expect(s.counters()).toMatchObject({ batches: 2, rejected: 1, applied: { location: 3 } }); // [A, B, C] refused, then [A, B] and C on its own
+    // A batch of one refused whole: its request on its own is taken.
     s.faults.add({ kind: 'error', status: 400, path: '/$batch' });
-    const [alone] = await c.send([location('D')], ctx);
-    expect(errorOf(alone)).toBeInstanceOf(PermanentError);
-    expect(errorOf(alone)?.message).not.toContain('refused the whole batch');
+    const [taken] = await c.send([location('D')], ctx);
+    expect(taken?.ok).toBe(true);
+    expect(s.counters().applied.location).toBe(4);
+    // Refused on its own too: its own reason, said so.
+    s.faults.add({ kind: 'error', status: 400, path: '/$batch' });
+    const [refused] = await c.send([item('meter.record', 'EQ-1', { meter: 'operatingHours', operatingHours: -5 })], ctx);
+    expect(errorOf(refused)).toBeInstanceOf(PermanentError);
+    expect(errorOf(refused)?.message).toBe(
+      "POST /api/v1/assets/EQ-1/meter-readings → 400 rejected as invalid: ValidationError: operatingHours must be a non-negative number (the ERP refused the batch that held only this request; sent on its own, it is refused again: fix what the ERP names, then replay it ('assetbridge dlq replay'))",
+    );
   });
 
   // The refused batch left no audit row and no log: an ERP refusing every batch showed only as many single requests.
@@ -767,6 +775,21 @@ describe('batches', () => {
       );
       expect(s.counters().applied).toMatchObject({ location: 3, workOrders: 2, usagePostings: 1, meterReadings: 1 });
       expect(s.counters().batchesRolledBack).toBeGreaterThan(0);
+    });
+
+    // Refused whole, a batch of one said nothing of why: a lock (or a 5xx, a 429) inside it dead-lettered an item that would pass.
+    it('a batch of one rolled back for a passing failure inside it is sent on its own: a lock is retried, not dead-lettered', async () => {
+      const s = await sim({ batchAtomic: true });
+      const c = connectorFor(s, { batch: { maxSize: 10 } });
+      s.faults.add({ kind: 'locked', inBatch: true });
+      s.faults.add({ kind: 'locked', method: 'POST', path: '/work-orders' });
+      const wo = workOrder('A');
+      const [first] = await c.send([wo], ctx);
+      expect(errorOf(first)).toBeInstanceOf(ConflictError);
+      expect(s.counters()).toMatchObject({ batchesRolledBack: 1, applied: { workOrders: 0 } });
+      const [retried] = await c.send([wo], ctx);
+      expect(retried?.ok).toBe(true);
+      expect(s.counters().applied.workOrders).toBe(1);
     });
 
     it('exactly once: items a refused batch carried, sent again and then replayed with the bad one fixed, each take effect once', async () => {

@@ -623,7 +623,7 @@ export class RestConnector implements ErpConnector {
     const key = this.options.configKey === undefined ? 'batch' : `${this.options.configKey}.batch`;
     this.options.logger.warn(
       { destination: this.name, status: error.status, batchSize: size, maxSize: this.config.batch?.maxSize },
-      `the ERP refused a whole batch of ${size} requests (${error.message}); it is sent again in halves, down to single requests, so each request the ERP takes is delivered. If batches keep being refused, lower ${key}.maxSize (now ${this.config.batch?.maxSize ?? size}) to what the ERP takes, or check ${key}.path (logged once per destination)`,
+      `the ERP refused a whole batch of ${size} request${size === 1 ? '' : 's'} (${error.message}); ${size === 1 ? 'its request is sent again on its own, so the ERP\'s answer to it decides' : 'it is sent again in halves, down to single requests, so each request the ERP takes is delivered'}. If batches keep being refused, lower ${key}.maxSize (now ${this.config.batch?.maxSize ?? size}) to what the ERP takes, or check ${key}.path (logged once per destination)`,
     );
   }
 
@@ -638,9 +638,14 @@ export class RestConnector implements ErpConnector {
     }));
     const outcome = await call.request({ method: 'POST', path: batchPath, body: buildBatchRequest(subRequests) });
     if (!outcome.ok) {
-      if (planned.length > 1 && outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0)) {
+      if (outcome.error instanceof PermanentError && BATCH_REFUSED.has(outcome.error.status ?? 0)) {
         if (refusedSize === undefined) this.logRefusedBatch(batchPath, planned.length, outcome.error);
-        return this.splitRefusedBatch(batchPath, planned, call, refusedSize ?? planned.length);
+        if (planned.length > 1) return this.splitRefusedBatch(batchPath, planned, call, refusedSize ?? planned.length);
+        // A batch of one refused whole: an all-or-nothing batch names no request, and its one request
+        // may have failed for a passing reason (a lock, a 5xx, a 429 inside it), so it is sent on its
+        // own, as a refused batch's halves end, and the ERP's answer to it decides.
+        const [only] = planned;
+        if (only !== undefined) return [refusedAlone(await this.sendOne(only, call), 1)];
       }
       // The whole batch failed (throttled, unauthorized, down): every item shares that outcome.
       return planned.map(({ item }) => failed(item, outcome.error, outcome.exchange));
@@ -716,7 +721,9 @@ const BATCH_REFUSED: ReadonlySet<number> = new Set([400, 413, 422]);
 function refusedAlone(result: ItemResult, size: number): ItemResult {
   if (result.ok || !(result.error instanceof PermanentError)) return result;
   const { error } = result;
-  const said = `${error.message} (the ERP refused the whole batch of ${size} requests this one was in; sent on its own, it is refused again, and the batch's other requests went apart: fix what the ERP names, then replay it ('assetbridge dlq replay'))`;
+  const batch = size === 1 ? 'the batch that held only this request' : `the whole batch of ${size} requests this one was in`;
+  const others = size === 1 ? '' : ", and the batch's other requests went apart";
+  const said = `${error.message} (the ERP refused ${batch}; sent on its own, it is refused again${others}: fix what the ERP names, then replay it ('assetbridge dlq replay'))`;
   return { ...result, error: new PermanentError(said, error.status, error.responseBody) };
 }
 
