@@ -36,6 +36,23 @@ describe('a create answered 409 "already exists"', () => {
     expect(second?.exchange?.responseBody).toContain('DuplicateEntry');
   });
 
+  // The ERP quotes the record's key back: a rule named door-lock made "already exists" read as a lock, retried to dead letters.
+  it('is read by the ERP\'s words, not by what it quotes of the request: a key or title with "lock" in it is no lock', async () => {
+    const s = await sim({ idempotency: false, uniqueExternalKey: true });
+    const wo = item('workorder.create', 'EQ-1', { erpAssetId: 'EQ-1', title: 'Hydraulic lock: retry valve' }, { businessKey: 'EQ-1|door-lock|2026-03-02T08:00:00.000Z' });
+    s.faults.add({ kind: 'lost-response', method: 'POST', path: '/work-orders' });
+    const connector = connectorFor(s);
+    expect(errorOf((await connector.send([wo], ctx))[0])).toBeInstanceOf(RetryableError);
+    const [second] = await connector.send([{ ...wo, attempts: 1 }], ctx);
+    expect(second?.exchange?.responseBody).toContain('already exists with externalKey EQ-1|door-lock|');
+    expect(second?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+    // A lock the ERP names is still one, whatever the request carried.
+    s.faults.add({ kind: 'locked', method: 'POST', path: '/work-orders' });
+    const [locked] = await connector.send([item('workorder.create', 'EQ-2', { erpAssetId: 'EQ-2', title: 'Hydraulic lock' })], ctx);
+    expect(errorOf(locked)).toBeInstanceOf(ConflictError);
+  });
+
   it('inside a batch, too', async () => {
     const s = await sim();
     s.faults.add({ kind: 'already-exists', method: 'POST', path: '/work-orders', inBatch: true });

@@ -418,7 +418,9 @@ export class RestConnector implements ErpConnector {
     const key = PATH_KEYS[item.operation];
     const setting: On409Setting = key !== undefined ? this.config.on409[key] : 'auto';
     const where = `on409.${key ?? item.operation} of destination "${this.name}"`;
-    switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation))) {
+    // What the request carried, which the ERP may quote back in its reason.
+    const sent = [item.erpAssetId, ...Object.values(p.plan.body).filter((v): v is string => typeof v === 'string')];
+    switch (conflictMeaning(bodyText, setting, LOOKED_UP_CREATES.has(item.operation), sent)) {
       case 'retry': {
         const why = setting === 'retry' ? `${where} is retry` : 'the ERP names a lock or a concurrent change';
         // When the ERP says when the lock is gone (Retry-After), the retry waits for it, as after a 429.

@@ -241,6 +241,14 @@ describe('conflictMeaning (a 409 answer to a write)', () => {
     expect(conflictMeaning(odata('Conflict', 'a duplicate request is being processed; try again'), 'auto', true)).toBe('retry');
   });
 
+  it('leaves out what the request carried, which the ERP quotes back: a key or title with a lock word in it', () => {
+    const quoted = odata('DuplicateEntry', 'work order WO-1 already exists with externalKey EQ-1|door-lock|1 ("Hydraulic lock: retry valve")');
+    expect(conflictMeaning(quoted, 'auto', true)).toBe('retry');
+    expect(conflictMeaning(quoted, 'auto', true, ['EQ-1', 'EQ-1|door-lock|1', 'Hydraulic lock: retry valve'])).toBe('exists');
+    // Only whole values: the ERP's own lock words stay, even where a value is part of them.
+    expect(conflictMeaning(odata('RecordLocked', 'EQ-1 is locked by user PLANNER-7'), 'auto', true, ['EQ-1', 'lock', 'Locked'])).toBe('retry');
+  });
+
   it("the destination's setting wins over the ERP's words", () => {
     const retired = odata('InvalidState', 'asset EQ-1 is retired');
     expect(conflictMeaning(retired, 'retry', true)).toBe('retry');

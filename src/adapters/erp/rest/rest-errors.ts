@@ -156,13 +156,29 @@ const ALREADY_EXISTS = /already (?:exists?|been (?:created|posted|recorded|proce
  * taking a lock for "exists" would count undelivered work as delivered, the other way round only
  * retries.
  */
-export function conflictMeaning(bodyText: string, setting: On409Setting, isCreate: boolean): ConflictMeaning {
+export function conflictMeaning(bodyText: string, setting: On409Setting, isCreate: boolean, sent: readonly string[] = []): ConflictMeaning {
   if (setting !== 'auto') return setting === 'exists' && !isCreate ? 'fail' : setting;
-  // The ERP's words (with its error code or exception type), not the whole body: a traceback names everything.
-  const reason = erpReason(bodyText);
+  // The ERP's words (with its error code or exception type), not the whole body: a traceback names
+  // everything; and without what the request said itself, which the ERP quotes back (a key
+  // `EQ-1|door-lock|…` or a title "Hydraulic lock" is no lock).
+  const reason = withoutQuoted(erpReason(bodyText), sent);
   if (TRANSIENT_CONFLICT.test(reason)) return 'retry';
   if (isCreate && ALREADY_EXISTS.test(reason)) return 'exists';
   return 'fail';
+}
+
+/**
+ * `reason` without the values `sent` (what the request carried: its key, title, asset id), where
+ * they stand as whole words: an ERP naming the record it refuses quotes them, and their words are
+ * the request's, not the ERP's. Values shorter than 3 characters are kept (they would cut words).
+ */
+function withoutQuoted(reason: string, sent: readonly string[]): string {
+  let out = reason;
+  for (const value of [...sent].filter((v) => v.trim().length >= 3).sort((a, b) => b.length - a.length)) {
+    const escaped = value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    out = out.replace(new RegExp(`(?<![\\p{L}\\p{N}_])${escaped}(?![\\p{L}\\p{N}_])`, 'gu'), ' ');
+  }
+  return out;
 }
 
 /**
