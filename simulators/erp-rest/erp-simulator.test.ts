@@ -99,6 +99,24 @@ describe('rate limit', () => {
     expect(limiter.tryAcquire()).toEqual({ admitted: false, retryAfterSeconds: 30 });
   });
 
+  it('maxConcurrent: a request past the limit in flight is refused 429 with Retry-After at once; the held ones are answered', async () => {
+    const s = await start({ maxConcurrent: 2 });
+    s.faults.add({ kind: 'latency', latencyMs: 300, count: 2 });
+    const held = [call(s, 'GET', '/api/v1/work-orders'), call(s, 'GET', '/api/v1/work-orders')];
+    await waitFor(() => s.counters().maxInFlight === 2, 'two requests held');
+    const refused = await call(s, 'GET', '/api/v1/work-orders');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    expect(refused.body.error.code).toBe('TooManyConcurrentRequests');
+    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    // Answered, they are no longer in flight; a request dropped (reset) is not either.
+    s.faults.add({ kind: 'reset' });
+    await expect(call(s, 'GET', '/api/v1/work-orders')).rejects.toThrow();
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+    expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
+    expect(s.counters()).toMatchObject({ concurrencyLimited: 1, maxInFlight: 2, rateLimited: 0 });
+  });
+
   it('can be changed at run time through the control API', async () => {
     const s = await start();
     await call(s, 'POST', '/__sim/rate-limit', { perMinute: 1, window: 'sliding' });

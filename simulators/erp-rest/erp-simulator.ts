@@ -2,7 +2,7 @@
  * A generic REST ERP over real HTTP, for tests and the demo (test tooling, never product code).
  * It speaks the API the generic REST connector targets (see erp-store.ts) with what real ERPs
  * put in the way: bearer auth and an OAuth2 client-credentials token endpoint, a request budget
- * answered with 429 + `Retry-After`, idempotency keys with stored-response replay (of 2xx answers,
+ * and a concurrency limit answered with 429 + `Retry-After`, idempotency keys with stored-response replay (of 2xx answers,
  * or with `idempotencyKeeps4xx` also of 4xx ones), body
  * validation, an optional known-asset list, a `$batch` endpoint, work-order status changes with
  * optional webhooks, and injected faults. A control API under `/__sim/` lets tests in other
@@ -111,6 +111,12 @@ export interface ErpSimulatorOptions {
   readonly uniqueExternalKey?: boolean;
   /** Work-order lists without `?orderBy=updatedAt asc|desc`: oldest or newest change first. @default oldest-first */
   readonly listOrder?: 'oldest-first' | 'newest-first';
+  /**
+   * Most `/api/*` requests in flight at once; one more is answered 429 `TooManyConcurrentRequests`
+   * with `Retry-After: 1` at once, as Dataverse (52 per user) and NetSuite (per account) refuse
+   * requests past their concurrency limit. @default unlimited
+   */
+  readonly maxConcurrent?: number;
 }
 
 export interface ErpSimCounters {
@@ -129,6 +135,10 @@ export interface ErpSimCounters {
   readonly idempotencyConflicts: number;
   /** 429 responses sent by the rate limit (not by faults). */
   readonly rateLimited: number;
+  /** 429 responses sent because `maxConcurrent` requests were already in flight. */
+  readonly concurrencyLimited: number;
+  /** The most `/api/*` requests that were in flight at once (held by the ERP, e.g. by a `latency` fault). */
+  readonly maxInFlight: number;
   readonly unauthorized: number;
   /** Other 4xx answers (validation, unknown asset, unknown route). */
   readonly rejected: number;
@@ -197,6 +207,8 @@ interface MutableCounters {
   duplicatesSuppressed: number;
   idempotencyConflicts: number;
   rateLimited: number;
+  concurrencyLimited: number;
+  maxInFlight: number;
   unauthorized: number;
   rejected: number;
   tokensIssued: number;
@@ -213,6 +225,8 @@ const zeroCounters = (): MutableCounters => ({
   duplicatesSuppressed: 0,
   idempotencyConflicts: 0,
   rateLimited: 0,
+  concurrencyLimited: 0,
+  maxInFlight: 0,
   unauthorized: 0,
   rejected: 0,
   tokensIssued: 0,
@@ -241,6 +255,8 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
   const faults = new FaultInjector(options.seed ?? 1);
   const limiter = new RequestRateLimiter(options.ratePerMinute, options.rateWindow ?? 'fixed', now);
   const pendingWebhooks = new Set<Promise<void>>();
+  /** `/api/*` requests received and not yet answered (or dropped). */
+  let inFlight = 0;
   /** Aborted by close(): webhook retries waiting to be sent are given up. */
   const closing = new AbortController();
 
@@ -453,6 +469,21 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
       return;
     }
     counters.requests++;
+    if (url.pathname.startsWith('/api/')) {
+      // Past the concurrency limit a request is refused at once, before anything else is looked at.
+      if (options.maxConcurrent !== undefined && inFlight >= options.maxConcurrent) {
+        counters.concurrencyLimited++;
+        write(res, {
+          status: 429,
+          headers: { 'Retry-After': '1' },
+          body: errorBody('TooManyConcurrentRequests', `at most ${options.maxConcurrent} requests may be in flight at once; retry after 1 s`),
+        });
+        return;
+      }
+      inFlight++;
+      counters.maxInFlight = Math.max(counters.maxInFlight, inFlight);
+      res.once('close', () => inFlight--);
+    }
 
     const latency = faults.take(['latency'], method, url.pathname, false);
     if (latency) await delay(latency.latencyMs ?? 200);

@@ -25,6 +25,7 @@ const program = new Command('erp-rest-sim')
   .option('--token-ttl <seconds>', 'lifetime of issued OAuth2 tokens', positiveInt('--token-ttl'), 3600)
   .option('--rate-per-minute <n>', 'requests per minute on /api/* before 429 (0 = unlimited)', positiveInt('--rate-per-minute'), 0)
   .option('--rate-window <kind>', 'fixed or sliding rate window', 'fixed')
+  .option('--max-concurrent <n>', 'most /api/* requests in flight at once before 429 TooManyConcurrentRequests (0 = unlimited)', positiveInt('--max-concurrent'), 0)
   .option('--no-idempotency', 'ignore the idempotency header (an ERP without idempotency support)')
   .option('--idempotency-keeps-4xx', 'store a 4xx answer under its idempotency key and replay it for that key, as Stripe-style idempotency does (default: only 2xx answers are stored)')
   .option('--known-assets <ids>', 'comma-separated asset ids; writes for others get 404')
@@ -51,6 +52,7 @@ const opts = program.opts<{
   tokenTtl: number;
   ratePerMinute: number;
   rateWindow: string;
+  maxConcurrent: number;
   idempotency: boolean;
   idempotencyKeeps4xx?: boolean;
   knownAssets?: string;
@@ -89,6 +91,7 @@ const options: ErpSimulatorOptions = {
   tokenTtlSeconds: opts.tokenTtl,
   ...(opts.ratePerMinute > 0 ? { ratePerMinute: opts.ratePerMinute } : {}),
   rateWindow: opts.rateWindow === 'sliding' ? 'sliding' : 'fixed',
+  ...(opts.maxConcurrent > 0 ? { maxConcurrent: opts.maxConcurrent } : {}),
   idempotency: opts.idempotency,
   idempotencyKeeps4xx: opts.idempotencyKeeps4xx === true,
   ...(opts.knownAssets !== undefined ? { knownAssets: opts.knownAssets.split(',').map((s) => s.trim()).filter((s) => s !== '') } : {}),

@@ -654,6 +654,21 @@ describe('batching', () => {
   });
 });
 
+describe("the ERP's concurrency limit", () => {
+  // Dataverse (52 per user) and NetSuite (per account) refuse requests past their limit with 429.
+  it('rateLimit.maxConcurrency within the ERP\'s limit: never more requests in flight than it takes, none refused', async () => {
+    const erp = await startErpSimulator({ token: 'erp-token', maxConcurrent: 2 });
+    cleanup.push(() => erp.close());
+    erp.faults.add({ kind: 'latency', latencyMs: 50, probability: 1 });
+    const connector = createRestConnector(restDestinationSchema.parse({ name: 'erp', type: 'rest', baseUrl: erp.url, token: 'erp-token' }));
+    const store = await storeWith([1, 2, 3, 4, 5, 6].map(workOrder));
+    const d = dispatcherFor(store, connector, { maxConcurrency: 2 });
+    await d.start();
+    await waitFor(async () => (await delivered(store)) === 6, 'all delivered');
+    expect(erp.counters()).toMatchObject({ concurrencyLimited: 0, maxInFlight: 2, applied: { workOrders: 6 } });
+  });
+});
+
 describe('nothing left behind', () => {
   // Kills: items without a result from the connector left in flight.
   it('an item the connector gave no result for goes back to pending and is delivered later, with the same key', async () => {
