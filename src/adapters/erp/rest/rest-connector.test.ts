@@ -159,6 +159,25 @@ describe('each operation against the simulator', () => {
     expect([...seen].sort()).toEqual(orders.map((o) => o.businessKey).sort());
   });
 
+  // Read as "not a list" (permanent), a page cut short made a poll reading on an unfinished list start it again.
+  it('fetchWorkOrderUpdates: a page that is not JSON (cut short, a proxy\'s page) is retryable, not permanent', async () => {
+    const s = await sim({ pageSize: 1 });
+    const c = connectorFor(s);
+    await c.send([workOrder('EQ-1'), workOrder('EQ-2')], ctx);
+    const first = await c.fetchWorkOrderUpdates(T0, ctx);
+    expect(first.updates).toHaveLength(2);
+    s.faults.add({ kind: 'malformed', method: 'GET', path: '/work-orders' });
+    const error = await c.fetchWorkOrderUpdates(T0, ctx).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(RetryableError);
+    expect(error).not.toBeInstanceOf(PermanentError);
+    expect((error as Error).message).toMatch(/^GET \/api\/v1\/work-orders\?updatedSince=.* → 200, but the answer is not JSON \(cut short, or a proxy's page\): got "\{/);
+    // On a next page too.
+    s.faults.add({ kind: 'malformed', method: 'GET', path: '/work-orders', body: '<html><body>502 Bad Gateway</body></html>' });
+    const resumed = c.fetchWorkOrderUpdates(T0, ctx, `${s.url}/api/v1/work-orders?offset=1&limit=1`);
+    await expect(resumed).rejects.toBeInstanceOf(RetryableError);
+    await expect(resumed).rejects.toThrow('GET /api/v1/work-orders?offset=1&limit=1 → 200, but the answer is not JSON (cut short, or a proxy\'s page): got "<html><body>502 Bad Gateway</body></html>"; the next poll asks again');
+  });
+
   describe('a work-order list longer than maxWorkOrderPages', () => {
     /** Five work orders of ours, changed a second apart, in a simulator listing two per page. */
     async function fiveOrders(options: ErpSimulatorOptions) {

@@ -332,6 +332,11 @@ export class RestConnector implements ErpConnector {
         outcome = await call.request({ method: 'GET', ...request });
       }
       if (!outcome.ok) throw outcome.error;
+      if (typeof outcome.body === 'string') {
+        // Not JSON at all: a page cut short or a proxy's page, which the next poll may not get. Not
+        // permanent: a poll reading on an unfinished list would start that list again.
+        throw new RetryableError(`GET ${pagePath(request)} → ${outcome.status}, but the answer is not JSON (cut short, or a proxy's page): got ${JSON.stringify(outcome.body.slice(0, 200))}; the next poll asks again`);
+      }
       const { items, next } = parseWorkOrderPage(outcome.body);
       for (const listed of items) {
         const raw = withWorkOrderFields(listed, this.config.workOrderFields);
@@ -833,6 +838,17 @@ function nextPageUrl(next: string, page: string): string {
     return new URL(next, page).toString();
   } catch {
     return next; // not a URL: the client refuses it, saying so
+  }
+}
+
+/** The path of a page request, for messages (a `next` link's without its origin). */
+function pagePath(request: { path: string } | { url: string }): string {
+  if ('path' in request) return request.path;
+  try {
+    const url = new URL(request.url);
+    return `${url.pathname}${url.search}`;
+  } catch {
+    return request.url;
   }
 }
 
