@@ -547,6 +547,11 @@ describe('faults', () => {
     const bad = await call(s, 'POST', '/__sim/faults', { kind: 'meteor' });
     expect(bad.status).toBe(400);
     expect(bad.body.error.message).toContain('unknown fault kind');
+    // A list with one bad spec arms none of it: a test told 400 expects no fault to fire.
+    const mixed = await call(s, 'POST', '/__sim/faults', [{ kind: 'reset' }, { kind: 'error', status: 999 }]);
+    expect(mixed.status).toBe(400);
+    expect(mixed.body.error.message).toContain('fault status must be an HTTP status');
+    expect((await call(s, 'GET', '/__sim/faults')).body).toHaveLength(2);
     expect((await call(s, 'DELETE', '/__sim/faults')).status).toBe(204);
     expect((await call(s, 'GET', '/api/v1/work-orders')).status).toBe(200);
   });

@@ -569,7 +569,8 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
           return { status: 200, body: faults.list() };
         case 'POST /__sim/faults': {
           const specs = (Array.isArray(body) ? body : [body]) as FaultSpec[];
-          return { status: 201, body: { ids: specs.map((s) => faults.add(s)) } };
+          // All or none: a spec refused arms none of those sent with it.
+          return { status: 201, body: { ids: faults.addAll(specs) } };
         }
         case 'DELETE /__sim/faults':
           faults.clear();

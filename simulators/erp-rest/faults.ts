@@ -99,6 +99,12 @@ export class FaultInjector {
     return id;
   }
 
+  /** Arm several faults, all or none: throws on the first spec that cannot work, having armed none. */
+  addAll(specs: readonly FaultSpec[]): number[] {
+    specs.forEach(validateFault);
+    return specs.map((spec) => this.add(spec));
+  }
+
   /** Disarm one fault, or all when no id is given. */
   clear(id?: number): void {
     this.entries = id === undefined ? [] : this.entries.filter((e) => e.id !== id);
