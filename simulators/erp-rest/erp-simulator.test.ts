@@ -140,6 +140,27 @@ describe('idempotency', () => {
     expect(s.counters()).toMatchObject({ duplicatesSuppressed: 1, applied: { workOrders: 1 } });
   });
 
+  it('a write the ERP is still working on (latency with holdsKey) holds its key: the same key meanwhile is 409 IdempotencyKeyInUse, then replayed', async () => {
+    const s = await start();
+    s.faults.add({ kind: 'latency', latencyMs: 300, method: 'POST', holdsKey: true });
+    const wo = { erpAssetId: 'A', title: 'T' };
+    const first = call(s, 'POST', '/api/v1/work-orders', wo, { 'X-Idempotency-Key': 'k1' });
+    await waitFor(() => s.counters().maxInFlight === 1, 'the first create held');
+    const meanwhile = await call(s, 'POST', '/api/v1/work-orders', wo, { 'X-Idempotency-Key': 'k1' });
+    expect(meanwhile.status).toBe(409);
+    expect(meanwhile.body.error).toEqual({ code: 'IdempotencyKeyInUse', message: 'a request with idempotency key k1 is still in progress; retry later' });
+    // In a batch too; another key is not held.
+    const batch = await call(s, 'POST', '/api/v1/$batch', { requests: [{ id: '1', method: 'POST', path: '/api/v1/work-orders', headers: { 'X-Idempotency-Key': 'k1' }, body: wo }] });
+    expect(batch.body.responses[0]).toMatchObject({ status: 409, body: { error: { code: 'IdempotencyKeyInUse' } } });
+    expect((await call(s, 'POST', '/api/v1/work-orders', wo, { 'X-Idempotency-Key': 'k2' })).status).toBe(201);
+    expect((await first).status).toBe(201);
+    const after = await call(s, 'POST', '/api/v1/work-orders', wo, { 'X-Idempotency-Key': 'k1' });
+    expect(after.status).toBe(201);
+    expect(after.headers.get('idempotent-replayed')).toBe('true');
+    expect(s.counters()).toMatchObject({ idempotencyKeysInUse: 2, duplicatesSuppressed: 1, applied: { workOrders: 2 } });
+    expect(() => s.faults.add({ kind: 'error', holdsKey: true })).toThrow('holdsKey is for latency faults');
+  });
+
   it('refuses a key reused for a different request with 422', async () => {
     const s = await start();
     await call(s, 'POST', '/api/v1/work-orders', { erpAssetId: 'A', title: 'T' }, { 'X-Idempotency-Key': 'key-2' });

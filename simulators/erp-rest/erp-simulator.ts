@@ -133,6 +133,8 @@ export interface ErpSimCounters {
   readonly duplicatesSuppressed: number;
   /** A known idempotency key sent with a different request (answered 422). */
   readonly idempotencyConflicts: number;
+  /** A write whose idempotency key a request still in progress holds (answered 409 `IdempotencyKeyInUse`). */
+  readonly idempotencyKeysInUse: number;
   /** 429 responses sent by the rate limit (not by faults). */
   readonly rateLimited: number;
   /** 429 responses sent because `maxConcurrent` requests were already in flight. */
@@ -206,6 +208,7 @@ interface MutableCounters {
   batchesRolledBack: number;
   duplicatesSuppressed: number;
   idempotencyConflicts: number;
+  idempotencyKeysInUse: number;
   rateLimited: number;
   concurrencyLimited: number;
   maxInFlight: number;
@@ -224,6 +227,7 @@ const zeroCounters = (): MutableCounters => ({
   batchesRolledBack: 0,
   duplicatesSuppressed: 0,
   idempotencyConflicts: 0,
+  idempotencyKeysInUse: 0,
   rateLimited: 0,
   concurrencyLimited: 0,
   maxInFlight: 0,
@@ -251,6 +255,8 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
   let webhookUrl = options.webhookUrl;
   const issuedTokens = new Map<string, { clientId: string; expiresAt: number }>();
   const idempotencyStore = new Map<string, { fingerprint: string; response: SimResponse }>();
+  /** Keys of writes the ERP is working on (a `latency` fault with `holdsKey`). */
+  const keysInProgress = new Set<string>();
   const counters = zeroCounters();
   const faults = new FaultInjector(options.seed ?? 1);
   const limiter = new RequestRateLimiter(options.ratePerMinute, options.rateWindow ?? 'fixed', now);
@@ -364,6 +370,14 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     };
   }
 
+  /** The idempotency key a write carries, when the simulator honours keys. */
+  function writeKey(req: IncomingMessage, method: string): string | undefined {
+    if (options.idempotency === false || !WRITE_METHODS.has(method)) return undefined;
+    const header = req.headers[idempotencyHeader];
+    const key = Array.isArray(header) ? header[0] : header;
+    return key === undefined || key === '' ? undefined : key;
+  }
+
   /** Whether an answer of this status is kept under its idempotency key and replayed. */
   function storesUnderKey(status: number): boolean {
     if (status >= 200 && status < 300) return true;
@@ -373,6 +387,10 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
   /** Idempotent write: the first 2xx answer for a key (with `idempotencyKeeps4xx`, also a 4xx) is stored and replayed for repeats. */
   function withIdempotency(method: string, pathWithQuery: string, body: unknown, key: string | undefined, apply: () => SimResponse): SimResponse {
     if (options.idempotency === false || key === undefined || key === '' || !WRITE_METHODS.has(method)) return apply();
+    if (keysInProgress.has(key)) {
+      counters.idempotencyKeysInUse++;
+      return { status: 409, body: errorBody('IdempotencyKeyInUse', `a request with idempotency key ${key} is still in progress; retry later`) };
+    }
     const fingerprint = `${method} ${pathWithQuery}\n${stableJson(body)}`;
     const stored = idempotencyStore.get(key);
     if (stored) {
@@ -486,7 +504,18 @@ export async function startErpSimulator(options: ErpSimulatorOptions = {}): Prom
     }
 
     const latency = faults.take(['latency'], method, url.pathname, false);
-    if (latency) await delay(latency.latencyMs ?? 200);
+    if (latency) {
+      // holdsKey: the ERP works on the write meanwhile, its idempotency key claimed (see withIdempotency).
+      const key = latency.holdsKey === true ? writeKey(req, method) : undefined;
+      const claimed = key !== undefined && !keysInProgress.has(key) && !idempotencyStore.has(key) ? key : undefined;
+      if (claimed !== undefined) keysInProgress.add(claimed);
+      try {
+        await delay(latency.latencyMs ?? 200);
+      } finally {
+        // Released just before it is applied (synchronously, below): no other request comes between.
+        if (claimed !== undefined) keysInProgress.delete(claimed);
+      }
+    }
     const fault = faults.take(['error', 'timeout', 'reset', 'lost-response', 'locked', 'already-exists', 'malformed'], method, url.pathname, false);
     if (fault?.kind === 'reset') {
       req.socket.destroy();

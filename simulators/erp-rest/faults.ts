@@ -56,6 +56,13 @@ export interface FaultSpec {
   /** `latency`: how long to wait. @default 200 */
   readonly latencyMs?: number;
   /**
+   * `latency`: the ERP has taken the write and works on it meanwhile, its idempotency key claimed:
+   * another request with that key gets 409 `IdempotencyKeyInUse` until it is done, as idempotency
+   * layers answer a key in progress (Stripe, the IETF Idempotency-Key draft). @default false (held
+   * before the ERP sees it)
+   */
+  readonly holdsKey?: boolean;
+  /**
    * Match requests inside a `$batch` call instead of HTTP requests; only `error`, `locked` and
    * `already-exists` make sense there (the sub-request gets the answer, the batch itself
    * succeeds). @default false
@@ -158,5 +165,6 @@ function validateFault(spec: FaultSpec): void {
   if (spec.probability !== undefined && !(spec.probability >= 0 && spec.probability <= 1)) throw new Error('fault probability must be between 0 and 1');
   if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) throw new Error('fault status must be an HTTP status (100-599)');
   if (spec.kind === 'malformed' && spec.body !== undefined && typeof spec.body !== 'string') throw new Error('a malformed fault\'s body is the text to answer: give a string');
+  if (spec.holdsKey === true && spec.kind !== 'latency') throw new Error('holdsKey is for latency faults: the ERP works on the write while it holds its key');
   if (spec.inBatch === true && !BATCH_KINDS.includes(spec.kind)) throw new Error(`only ${BATCH_KINDS.map((k) => `"${k}"`).join(', ')} faults can target batch sub-requests (inBatch: true)`);
 }

@@ -15,6 +15,27 @@ const location = (asset = 'EQ-1') => item('location.update', asset, { warehouseL
 const meter = (asset = 'EQ-1') => item('meter.record', asset, { meter: 'operatingHours', operatingHours: 1200, unit: 'h' });
 const retired = { error: { code: 'InvalidState', message: 'asset EQ-1 is retired: no work orders can be opened' } };
 
+describe('a write whose idempotency key the ERP still holds (a request in progress)', () => {
+  it('is retried, and once the first request is done its answer is replayed: one record', async () => {
+    const s = await sim();
+    const connector = connectorFor(s, { timeoutMs: 500 });
+    // The ERP takes the create and works on it past the client's timeout, its key claimed.
+    s.faults.add({ kind: 'latency', latencyMs: 2000, method: 'POST', path: '/work-orders', holdsKey: true });
+    const wo = workOrder();
+    const [first] = await connector.send([wo], ctx);
+    expect(errorOf(first)).toBeInstanceOf(RetryableError);
+    expect((errorOf(first) as RetryableError | undefined)?.outcomeUnknown).toBe(true);
+    const [meanwhile] = await connector.send([{ ...wo, attempts: 1 }], ctx);
+    expect(errorOf(meanwhile)).toBeInstanceOf(ConflictError);
+    expect(errorOf(meanwhile)?.message).toContain('IdempotencyKeyInUse: a request with idempotency key');
+    await expect.poll(() => s.counters().applied.workOrders).toBe(1);
+    const [later] = await connector.send([{ ...wo, attempts: 2 }], ctx);
+    expect(later?.ok).toBe(true);
+    expect(s.state().workOrders).toHaveLength(1);
+    expect(s.counters()).toMatchObject({ idempotencyKeysInUse: 1, duplicatesSuppressed: 1 });
+  });
+});
+
 describe('a create answered 409 "already exists"', () => {
   it('is delivered with the id of the record an earlier attempt created, found by its externalKey', async () => {
     const s = await sim({ idempotency: false, uniqueExternalKey: true });
