@@ -218,15 +218,18 @@ export function registerConfigCommand(program: Command): void {
       for (const w of withConfigLines(config, mqttCredentialWarnings(config))) process.stdout.write(`warning: ${keyAt(w)} ${w.message}\n`);
       // A token variable set to nothing: valid (an ERP without auth), but said.
       for (const w of withConfigLines(config, emptyTokenWarnings(config))) process.stdout.write(`warning: ${keyAt(w)}: ${w.message}\n`);
-      if (!opts.connect) {
-        // Said, not refused: this check may run where the service's secrets are not (a deploy
-        // pipeline, an operator's shell); the service refuses to start without them.
-        for (const s of unresolvedSecrets(config))
+      // Said, not refused: this check may run where the service's secrets are not (a deploy
+      // pipeline, an operator's shell); the service refuses to start without them.
+      const warnSecrets = (secrets: ReturnType<typeof unresolvedSecrets>) => {
+        for (const s of secrets)
           process.stdout.write(
             isNotSet(s)
               ? `warning: ${keyAt(s)}: ${s.message}; set it where the service runs: ${needingSecret(s.key)} to start without it\n`
               : `warning: ${keyAt(s)}: ${s.message}; ${needingSecret(s.key)} to start until that is fixed\n`,
           );
+      };
+      if (!opts.connect) {
+        warnSecrets(unresolvedSecrets(config));
         return;
       }
       // What --connect tries: the destinations, MQTT brokers and telematics feeds (their token endpoints; the service needs all of a feed's secrets).
@@ -237,6 +240,9 @@ export function registerConfigCommand(program: Command): void {
         if (!(err instanceof ConfigError)) throw err;
         throw new UsageError(`connections not tried: secrets they use are not set where this runs (set them, or run config check without --connect):\n${err.problems.map((p) => `  - ${keyAt(p)}: ${p.message}`).join('\n')}`);
       }
+      // The secrets --connect does not use but the service does (the HTTP intake's token): said as
+      // without --connect, or a check that passed would hide why 'assetbridge run' then refuses to start.
+      warnSecrets(unresolvedSecrets(config));
       process.stdout.write('connections:\n');
       const check = await checkConnections(config);
       process.stdout.write(`${check.lines.join('\n')}\n`);

@@ -66,6 +66,12 @@ describe('secrets resolved where they are used', () => {
     expect(r.stdout).toContain(`warning: ${unset('destinations.0.token', 'AB_SC_ERP')}; set it where the service runs: 'assetbridge run' and 'config check --connect' refuse to start without it\n`);
     const connect = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_SC_MQTT: SECRETS.AB_SC_MQTT, AB_SC_ERP: SECRETS.AB_SC_ERP });
     expect(connect.stdout).toContain('connections:');
+    // The pre-flight check with the service's environment: a secret it does not connect with, but
+    // without which 'assetbridge run' refuses to start, is still said (it was dropped with --connect).
+    expect(connect.stdout).toContain(`warning: ${unset('sources.http.token', 'AB_SC_INTAKE')}; set it where the service runs: 'assetbridge run' (its HTTP intake) refuses to start without it\n`);
+    expect(connect.stdout).not.toContain('destinations.0.token');
+    const short = await runCli(['config', 'check', '--connect', '-c', cfg.path], { AB_SC_MQTT: SECRETS.AB_SC_MQTT, AB_SC_ERP: SECRETS.AB_SC_ERP, AB_SC_INTAKE: 'x' });
+    expect(short.stdout).toContain("warning: sources.http.token (line 5): use a token of at least 8 characters (the value of AB_SC_INTAKE); 'assetbridge run' (its HTTP intake) refuses to start until that is fixed\n");
   });
 
   it('config check does not tell to set a secret that is set, twice or to a file it cannot read: it says the service refuses until that is fixed', async () => {
