@@ -11,10 +11,17 @@ import type { Store } from '../ports/store.js';
  * ({@link interruptJob}). Undefined when it was withdrawn before the service took it up (said on
  * stderr, exit code 130): nothing of it was done.
  */
-export async function runServiceJob(store: Store, name: string, args: unknown, what: string, timeoutMs: number): Promise<(JobResult & { errors?: string }) | undefined> {
+export async function runServiceJob(
+  store: Store,
+  name: string,
+  args: unknown,
+  what: string,
+  timeoutMs: number,
+  onProgress?: (text: string) => void,
+): Promise<(JobResult & { errors?: string }) | undefined> {
   const stop = interruptJob(what);
   try {
-    return await requestJob(store, name, args, { timeoutMs, signal: stop.signal });
+    return await requestJob(store, name, args, { timeoutMs, signal: stop.signal, ...(onProgress ? { onProgress } : {}) });
   } catch (err) {
     if (!(err instanceof JobWithdrawnError)) throw err;
     process.stderr.write(`${err.message}\n`);

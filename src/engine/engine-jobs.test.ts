@@ -188,6 +188,28 @@ describe('quarantine replay through the service, interrupted (Ctrl-C)', () => {
   });
 });
 
+describe('quarantine replay through the service, with progress', () => {
+  it('tells the waiting command how far it got, and leaves no progress row behind', async () => {
+    // Mutation: the service replays with no progress (the command waited minutes with nothing shown, then gave up at 2 min).
+    const app = await running();
+    const entry = (i: number) => ({ source: 'mqtt', channel: 't', payload: `m${i}`, receivedAt: 1_700_000_000_000 + i, code: 'unknown-asset' as const, reason: 'no mapping' });
+    await app.store.commitIngest({ states: [], deliveries: [], accepted: 0, quarantine: Array.from({ length: 1200 }, (_, i) => entry(i)) });
+    // Each chunk of 500 takes over a second, as a large replay's do on a busy store.
+    const submit = app.ingestor.submit.bind(app.ingestor);
+    app.ingestor.submit = async (messages) => {
+      const r = await submit(messages);
+      await new Promise((res) => setTimeout(res, 1100));
+      return r;
+    };
+    const seen: string[] = [];
+    const result = await requestJob(app.store, QUARANTINE_REPLAY_JOB, {}, { timeoutMs: 60_000, pollMs: 20, onProgress: (line) => seen.push(line) });
+    expect(result.exitCode).toBe(0);
+    expect(seen.length).toBeGreaterThan(0);
+    for (const line of seen) expect(line).toMatch(/^replaying (500|1000|1200)\/1200$/);
+    expect(await jobRows(app)).toEqual([]);
+  });
+});
+
 describe('jobs for the CLI', () => {
   it('stores the rule state an operator event changed before answering, so the status the command points at shows it', async () => {
     // Mutation: the job answered once the event was committed, its rule state still only in memory

@@ -78,7 +78,14 @@ export interface JobResult {
   readonly errors?: string;
 }
 /** A job the CLI may ask the running service to run (it owns the store and the pipeline state). */
-export type Job = (args: unknown, signal: AbortSignal) => Promise<JobResult>;
+/**
+ * A job the CLI asks the service to run. `progress` (a line such as `replaying 500/1200`) is kept
+ * for the command waiting on it (`requestJob`'s `onProgress`), at most about once a second.
+ */
+export type Job = (args: unknown, signal: AbortSignal, progress?: (text: string) => void) => Promise<JobResult>;
+
+/** How often a job's progress is written for the command waiting on it, at most. */
+const JOB_PROGRESS_EVERY_MS = 1000;
 
 /** Job results not collected within this are deleted by the service. */
 const ORPHAN_RESULT_MS = 86_400_000;
@@ -119,7 +126,12 @@ export class JobWithdrawnError extends Error {
  * one it runs is asked to stop (its job's signal aborts), and its result, what it did until then,
  * is still waited for.
  */
-export async function requestJob(store: Store, name: string, args: unknown, opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal }): Promise<JobResult> {
+export async function requestJob(
+  store: Store,
+  name: string,
+  args: unknown,
+  opts: { timeoutMs: number; pollMs?: number; signal?: AbortSignal; /** The job's progress lines, as the service writes them (a new one at most about once a second). */ onProgress?: (text: string) => void },
+): Promise<JobResult> {
   const id = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
   await store.kvSet(CONTROL_NS, `job-request:${id}`, JSON.stringify({ name, args }));
   const deadline = Date.now() + opts.timeoutMs;
@@ -132,6 +144,7 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
   // after the job was taken, no result comes, and the wait ends at once rather than at its timeout.
   // A request still waiting when the holder changes is the new holder's to take.
   let takenBy: { readonly instance: string | undefined } | undefined;
+  let lastProgress: string | undefined;
   const resultOf = async (): Promise<JobResult | undefined> => {
     const res = await store.kvGet(CONTROL_NS, `job-result:${id}`);
     if (res === undefined) return undefined;
@@ -148,6 +161,10 @@ export async function requestJob(store: Store, name: string, args: unknown, opts
     }
     const result = await resultOf();
     if (result) return result;
+    if (opts.onProgress) {
+      const progress = await store.kvGet(CONTROL_NS, `job-progress:${id}`);
+      if (progress !== undefined && progress !== lastProgress) opts.onProgress((lastProgress = progress));
+    }
     // The request read before the holder: a request gone while the holder read after is the one that
     // asked for it was taken by that holder (a new holder takes over only once the old one stopped renewing).
     const waiting = takenBy === undefined && (await store.kvGet(CONTROL_NS, `job-request:${id}`)) !== undefined;
@@ -271,9 +288,10 @@ export class Engine {
 
   constructor(readonly parts: EngineParts) {
     this.startedAt = parts.clock.now();
-    this.registerJob(QUARANTINE_REPLAY_JOB, async (filter, signal) => {
+    this.registerJob(QUARANTINE_REPLAY_JOB, async (filter, signal, progress) => {
       // Ctrl-C on the command stops it between two chunks, with what was replayed until then.
-      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string }, undefined, signal);
+      // How far it got goes to the command (a million entries take minutes), as the command's own replay shows it.
+      const summary = await replayQuarantine(parts.store, parts.ingestor, filter as { ids?: number[]; code?: string }, (done, total) => progress?.(`replaying ${done}/${total}`), signal);
       // Ids named that were not open, or stopped part-way: 1, as `dlq replay`, `quarantine discard` and an interrupted `aemp pull` do.
       return { exitCode: summary.interrupted || summary.skipped?.length ? 1 : 0, output: formatReplaySummary(summary) };
     });
@@ -518,17 +536,32 @@ export class Engine {
       const job = this.jobs.get(name);
       const controller = new AbortController();
       this.jobControllers.set(id, controller);
+      // Its progress for the command waiting on it (a long quarantine replay), written one at a
+      // time and at most once a second; removed before its result is stored.
+      const progressKey = `job-progress:${id}`;
+      let progressWrites = Promise.resolve();
+      let progressAt = 0;
+      let progressWritten = false;
+      const progress = (text: string): void => {
+        const now = Date.now();
+        if (now - progressAt < JOB_PROGRESS_EVERY_MS) return;
+        progressAt = now;
+        progressWritten = true;
+        progressWrites = progressWrites.then(() => p.store.kvSet(CONTROL_NS, progressKey, text)).catch(() => undefined);
+      };
       const run = (async (): Promise<JobResult> => {
         if (!job) return { exitCode: 2, output: `this service has no job "${name}"; known: ${[...this.jobs.keys()].join(', ') || '(none)'}\n` };
         p.logger.info({ job: name }, 'running a job for the CLI');
         try {
-          return await job(args, AbortSignal.any([this.jobAbort.signal, controller.signal]));
+          return await job(args, AbortSignal.any([this.jobAbort.signal, controller.signal]), progress);
         } catch (err) {
           return { exitCode: 1, output: `${coerceError(err).message}\n` };
         } finally {
           this.jobControllers.delete(id);
         }
       })().then(async (result) => {
+        await progressWrites;
+        if (progressWritten) await p.store.kvDelete(CONTROL_NS, progressKey);
         await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify({ ...result, storedAt: p.clock.now() }));
         p.dispatcher.notify();
       });

@@ -67,6 +67,13 @@ function checkCode(code: string | undefined): void {
   throw new UsageError(`--code "${code}" is not a reason code${near !== undefined ? ` (did you mean ${near}?)` : ''}; use one of ${CODES.join(', ')}`);
 }
 
+/**
+ * How long `quarantine replay` waits for the running service's replay. It was 2 minutes, and a
+ * large replay (the docs' million entries) went on in the service while the command failed,
+ * saying it did not finish; a service that stops or dies is said within seconds anyway.
+ */
+export const REPLAY_WAIT_MS = 6 * 3_600_000;
+
 export function registerQuarantineCommand(program: Command): void {
   const q = program.command('quarantine').description('input set aside as malformed, out of range, unknown asset or stale, with the reason; replay it after the fix');
 
@@ -146,7 +153,15 @@ export function registerQuarantineCommand(program: Command): void {
         if (!(await serviceIsRunning(store))) return false;
         // The running service owns the pipeline state: ask it to replay, and wait for its answer.
         process.stderr.write('asked the running service to replay; waiting (Ctrl-C stops it)…\n');
-        const result = await runServiceJob(store, QUARANTINE_REPLAY_JOB, filter, 'quarantine replay', 120_000);
+        // As long as the replay takes (a million entries take minutes), shown as the command's own
+        // replay shows it: a service that stops or dies before it answers is said within seconds.
+        let shown = false;
+        const result = await runServiceJob(store, QUARANTINE_REPLAY_JOB, filter, 'quarantine replay', REPLAY_WAIT_MS, (line) => {
+          if (!process.stderr.isTTY) return;
+          shown = true;
+          process.stderr.write(`\r${line}`);
+        });
+        if (shown) process.stderr.write('\n');
         if (!result) return true;
         process.stdout.write(result.output);
         const note = await configChangedNote(store, configPath);
