@@ -1110,3 +1110,56 @@ describe('GET /metrics', () => {
     expect(await r.text()).toContain('Lager-Süd');
   });
 });
+
+describe('a body nesting JSON deeper than any event does', () => {
+  // A few thousand levels of [[[…]]] fit well within the body limit; written out again item by
+  // item, they overflowed the call stack: a 500, nothing kept, and a sender that retries a 500 forever.
+  const deep = (levels: number) => '['.repeat(levels) + ']'.repeat(levels);
+  const tooDeep = `[{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T00:00:00Z","operatingHours":1,"x":${deep(200_000)}}]`;
+  /** The sink sets aside what comes set aside, and takes the rest. */
+  const sink = (submitted: RawMessage[]): IngestSink['submit'] => (m) => {
+    submitted.push(...m);
+    const quarantined = m.flatMap((msg, index) => (msg.setAside ? [{ index, reason: msg.setAside.reason }] : []));
+    return Promise.resolve({ accepted: m.length - quarantined.length, quarantined });
+  };
+
+  it('at the intake: answered 400 saying so, the body kept in quarantine as it came (set aside, not decoded), not a 500', async () => {
+    const submitted: RawMessage[] = [];
+    const app = intakeWith(sink(submitted));
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body: tooDeep });
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { error: string; accepted: number; note: string };
+    expect(answer.error).toBe('body nests JSON arrays and objects more than 1000 levels deep; no event or work order does: send the events as a JSON array of flat objects ([{…}, {…}])');
+    expect(answer.accepted).toBe(0);
+    expect(answer.note).toContain('its body is kept in quarantine as it came');
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]?.payload).toBe(tooDeep);
+    expect(submitted[0]?.setAside).toEqual({ code: 'undecodable', reason: 'body nests JSON arrays and objects more than 1000 levels deep; no event or work order does' });
+  });
+
+  it('at the intake: JSON as deep as the limit is taken as before', async () => {
+    const submitted: RawMessage[] = [];
+    const app = intakeWith(sink(submitted));
+    // The array is level 1, the event 2, its field 3 and on: 1000 in all.
+    const atLimit = `[{"kind":"meter","x":${deep(998)}}]`;
+    const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body: atLimit });
+    expect(r.status).toBe(202);
+    expect(submitted.map((m) => m.setAside)).toEqual([undefined]);
+    const over = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body: `[{"kind":"meter","x":${deep(999)}}]` });
+    expect(over.status).toBe(400);
+  });
+
+  it('in a work-order push: answered 400, the push kept in quarantine whole, not a 500 the ERP retries', async () => {
+    const submitted: RawMessage[] = [];
+    const app = webhookAppWith({ signatureHeader: 'X-Signature-256', parse: completions('EQ-1|service-250h|250h@b0') }, { intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 }, sink: { submit: sink(submitted) } });
+    const body = `{"externalKey":"EQ-1|service-250h|250h@b0","status":"completed","x":${deep(200_000)}}`;
+    const r = await app.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body });
+    expect(r.status).toBe(400);
+    const answer = (await r.json()) as { error: string; note: string };
+    expect(answer.error).toContain('more than 1000 levels deep');
+    expect(answer.note).toContain('the push is kept in quarantine as it came');
+    expect(submitted).toHaveLength(1);
+    expect(submitted[0]?.payload).toBe(body);
+    expect(submitted[0]?.setAside?.code).toBe('undecodable');
+  });
+});

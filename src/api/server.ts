@@ -261,7 +261,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         reading--;
       }
       if ('unsupported' in body) return c.json({ error: body.unsupported }, 415);
-      const { text, items, error, receivedAt } = body;
+      const { text, items, error, setAside, receivedAt } = body;
       if (items.length > intake.maxEvents) {
         return c.json({ error: `${items.length} events in one POST; the limit is ${intake.maxEvents} (sources.http.maxEvents): split them into smaller POSTs; nothing of this POST was taken` }, 413);
       }
@@ -273,7 +273,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (empty) return empty;
       if (error) {
         // Keep the body: it is quarantined with the reason, so nothing is lost.
-        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt }]).catch(asError);
+        const r = await opts.sink.submit([{ source: 'http', channel: '/v1/events', payload: text, receivedAt, ...asideFor(setAside) }]).catch(asError);
         if (r instanceof Error) return notStored(r);
         return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_POST_NOTE }, 400);
       }
@@ -344,12 +344,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
       if ('unsupported' in read) return c.json({ error: `${read.unsupported} (nothing of this push was taken)` }, 415);
-      const { text, items, error, receivedAt } = read;
+      const { text, items, error, setAside, receivedAt } = read;
       const empty = emptyAnswer(c, text, 'push');
       if (empty) return empty;
       if (error) {
         // Kept: quarantined with the reason, like bad intake.
-        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt }]).catch(asError);
+        const r = await opts.sink.submit([{ source, channel: c.req.path, payload: text, receivedAt, ...asideFor(setAside) }]).catch(asError);
         if (r instanceof Error) return notStoredAnswer(c, shown, r, 'push');
         return c.json({ error, accepted: 0, rejected: r.quarantined, note: UNREAD_PUSH_NOTE }, 400);
       }
@@ -420,7 +420,7 @@ async function readIntakeBody(
   body: Promise<ArrayBuffer>,
   contentType: string | undefined,
   now: () => number,
-): Promise<{ text: string | Uint8Array; items: unknown[]; error?: string; receivedAt: number } | { unsupported: string }> {
+): Promise<{ text: string | Uint8Array; items: unknown[]; error?: string; setAside?: string; receivedAt: number } | { unsupported: string }> {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1];
   let decoder: InstanceType<typeof TextDecoder>;
   try {
@@ -445,12 +445,39 @@ async function readIntakeBody(
   return read;
 }
 
-/** A JSON body as a list of items (a single object counts as a list of one), or why it is not JSON. */
-async function readJsonItems(body: Promise<string>, now: () => number): Promise<{ text: string; items: unknown[]; error?: string; receivedAt: number }> {
+/**
+ * How deep a POST's or push's JSON may nest arrays and objects within each other: far deeper than
+ * any event or work order, and shallow enough that each item can be written out again as its own
+ * message (`JSON.stringify` recurses: a body of `[[[…]]]` a few thousand deep, well within the body
+ * limit, would overflow the call stack and be answered 500, kept nowhere, and sent again and again).
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Whether `value` nests arrays and objects more than `max` deep (the value itself is level 1); without recursion. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { value: unknown; depth: number }[] = [{ value, depth: 1 }];
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (top.value === null || typeof top.value !== 'object') continue;
+    if (top.depth > max) return true;
+    for (const child of Array.isArray(top.value) ? top.value : Object.values(top.value)) if (child !== null && typeof child === 'object') stack.push({ value: child, depth: top.depth + 1 });
+  }
+  return false;
+}
+
+/**
+ * A JSON body as a list of items (a single object counts as a list of one), or why it is not read:
+ * no JSON, or JSON nested deeper than {@link MAX_JSON_DEPTH} (then `setAside`: the reason its
+ * quarantine entry keeps, as the decoder would read such a body as JSON).
+ */
+async function readJsonItems(body: Promise<string>, now: () => number): Promise<{ text: string; items: unknown[]; error?: string; setAside?: string; receivedAt: number }> {
   const text = await body;
   const receivedAt = now();
   try {
     const parsed: unknown = JSON.parse(text);
+    if (nestsDeeperThan(parsed, MAX_JSON_DEPTH)) {
+      const reason = `body nests JSON arrays and objects more than ${MAX_JSON_DEPTH} levels deep; no event or work order does`;
+      return { text, items: [], error: `${reason}: send the events as a JSON array of flat objects ([{…}, {…}])`, setAside: reason, receivedAt };
+    }
     return { text, items: Array.isArray(parsed) ? parsed : [parsed], receivedAt };
   } catch (err) {
     const hint = isJsonLines(text) ? '; it is JSON lines: send the events as one JSON array ([{…}, {…}])' : notJsonHint(text);
@@ -495,6 +522,9 @@ const UNREAD_PUSH_NOTE =
  */
 const UNREAD_POST_NOTE =
   "nothing of this POST was taken as events; its body is kept in quarantine as it came, with the reason ('assetbridge quarantine list'): do not send it again unchanged; fix the sender as the error says (its JSON, or the charset its Content-Type names) and send the events again, then discard the kept body ('assetbridge quarantine discard')";
+
+/** A body read as JSON that is still not to be decoded (nested too deep): quarantined with its reason as it came. */
+const asideFor = (reason: string | undefined): Pick<RawMessage, 'setAside'> => (reason === undefined ? {} : { setAside: { code: 'undecodable', reason } });
 
 const asError = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
