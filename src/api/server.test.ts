@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.js';
@@ -1161,5 +1162,65 @@ describe('a body nesting JSON deeper than any event does', () => {
     expect(submitted).toHaveLength(1);
     expect(submitted[0]?.payload).toBe(body);
     expect(submitted[0]?.setAside?.code).toBe('undecodable');
+  });
+});
+
+describe('a request whose body never came whole (the client closed the connection)', () => {
+  const servers: RunningServer[] = [];
+  afterEach(async () => {
+    for (const s of servers.splice(0)) await s.close(0);
+  });
+
+  it('is a warning once a minute per path, with the client, not an error with its stack per request: anyone reaching the port can send a push and hang up', async () => {
+    const warnings: { fields: Record<string, unknown>; message: string }[] = [];
+    const errors: { fields: Record<string, unknown>; message: string }[] = [];
+    let clock = 0;
+    const submitted: RawMessage[] = [];
+    const server = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => clock,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      logger: { warn: (fields, message) => warnings.push({ fields, message }), error: (fields, message) => errors.push({ fields, message }) },
+      sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      webhooks: new Map([['erp', { secret: 'shared-secret-0123456789', signatureHeader: 'X-Signature-256', parse: () => [] }]]),
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    servers.push(server);
+    /** The cut requests /metrics counts, over every route. */
+    const sumCut = async () => [...(await (await fetch(`${server.url}/metrics`)).text()).matchAll(/^assetbridge_http_bodies_cut_total\{[^}]*\} (\d+)$/gm)].reduce((n, m) => n + Number(m[1]), 0);
+    let cuts = 0;
+    /** A POST that promises 1000 bytes, sends a few and hangs up; resolves once the server has dealt with it. */
+    const cut = async (path: string, headers: Record<string, string> = {}) => {
+      cuts++;
+      const { port } = new URL(server.url);
+      const socket = connect(Number(port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise((r) => socket.once('connect', r));
+      const head = Object.entries({ Host: '127.0.0.1', ...headers, 'Content-Type': 'application/json', 'Content-Length': '1000' }).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.write(`POST ${path} HTTP/1.1\r\n${head.join('')}\r\n[{"kind":`);
+      await new Promise((r) => setTimeout(r, 50));
+      socket.destroy();
+      await waitFor(async () => errors.length > 0 || (await sumCut()) >= cuts, `the cut POST ${cuts} to ${path} dealt with`);
+    };
+    await cut('/v1/webhooks/erp/work-orders');
+    expect(errors).toEqual([]);
+    expect(warnings.map((w) => [w.message, w.fields.client])).toEqual([
+      ['POST /v1/webhooks/erp/work-orders abandoned: the client closed the connection before its body was complete; nothing of it was taken', '127.0.0.1'],
+    ]);
+    await cut('/v1/webhooks/erp/work-orders');
+    await cut('/v1/events', { Authorization: 'Bearer intake-token-1' });
+    expect(errors).toEqual([]);
+    expect(warnings.map((w) => w.message)).toEqual([
+      'POST /v1/webhooks/erp/work-orders abandoned: the client closed the connection before its body was complete; nothing of it was taken',
+      'POST /v1/events abandoned: the client closed the connection before its body was complete; nothing of it was taken',
+    ]);
+    clock += 60_000;
+    await cut('/v1/webhooks/erp/work-orders');
+    expect(warnings[2]?.fields).toMatchObject({ notLogged: 1, path: '/v1/webhooks/erp/work-orders' });
+    expect(submitted).toEqual([]);
+    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    expect(metrics).toContain('assetbridge_http_bodies_cut_total{route="/v1/webhooks/:destination/work-orders"} 3');
+    expect(metrics).toContain('assetbridge_http_bodies_cut_total{route="/v1/events"} 1');
   });
 });

@@ -164,13 +164,34 @@ function bearerCredential(header: string | undefined): string | undefined {
  */
 function clientAddress(c: Context): string | undefined {
   const env = c.env as { incoming?: IncomingMessage; server?: { incoming?: IncomingMessage } } | undefined;
-  return (env?.server ?? env)?.incoming?.socket.remoteAddress;
+  const incoming = (env?.server ?? env)?.incoming;
+  if (incoming === undefined) return undefined;
+  // Kept from the request's start: a socket the client has closed no longer knows its peer.
+  const known = peers.get(incoming);
+  if (known !== undefined) return known;
+  const address = incoming.socket.remoteAddress;
+  if (address !== undefined) peers.set(incoming, address);
+  return address;
 }
+
+/** Each request's client address, read as it arrived (see {@link clientAddress}). */
+const peers = new WeakMap<IncomingMessage, string>();
 
 /** `{ client }` for a refusal's log line, or nothing when the address is not known. */
 function clientField(c: Context): { client?: string } {
   const client = clientAddress(c);
   return client === undefined ? {} : { client };
+}
+
+/**
+ * Whether `err` is the client closing its connection before the request's body was complete: Node
+ * aborts the body's stream (`aborted`, ECONNRESET), and the request is left incomplete.
+ */
+function bodyCut(c: Context, err: Error): boolean {
+  const env = c.env as { incoming?: IncomingMessage; server?: { incoming?: IncomingMessage } } | undefined;
+  const incoming = (env?.server ?? env)?.incoming;
+  if (incoming === undefined || incoming.complete) return false;
+  return (err as NodeJS.ErrnoException).code === 'ECONNRESET' || incoming.destroyed || incoming.socket.destroyed;
 }
 
 /** Constant-time comparison of two secrets of any length. */
@@ -184,6 +205,12 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // An error's message may quote what it was given (a URL with its password, a header): an answer
   // quotes it redacted as a log line does, so a secret never reaches an HTTP response.
   const shown = (err: unknown): string => redactString(scrubSecretValues(err instanceof Error ? err.message : String(err), opts.secrets?.() ?? []));
+  // The client's address, noted while its socket is open: a request refused once the client has
+  // hung up (a body cut short) is still logged with it.
+  app.use(async (c, next) => {
+    clientAddress(c);
+    await next();
+  });
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.get('/readyz', (c) => {
     if (opts.status.ready()) return c.json({ ready: true });
@@ -203,6 +230,13 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     name: 'assetbridge_intake_posts_refused_total',
     help: 'POST /v1/events refused for its Authorization header, by reason (no-token: none sent; malformed: no Bearer credential; wrong-token: another token than sources.http.token), since the process started. The service log has one line per reason a minute, with how many more.',
     labelNames: ['reason'],
+    registers: [served],
+  });
+  // And requests whose client hung up before their body came whole.
+  const cutBodies = new Counter({
+    name: 'assetbridge_http_bodies_cut_total',
+    help: 'Requests whose client closed the connection before their body was complete (nothing of them was taken), by route, since the process started. The service log has one line per path a minute, with how many more.',
+    labelNames: ['route'],
     registers: [served],
   });
   // Anyone reaching the port can cause refusals: one line per kind and minute, with how many more.
@@ -383,6 +417,15 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   // "Internal Server Error" with the stack on stderr.
   app.onError((err, c) => {
     if ('getResponse' in err && typeof err.getResponse === 'function') return err.getResponse();
+    // The client closed the connection before its body came whole (a sender gone, a caller probing
+    // the port): nothing was taken and nobody reads an answer. No failure of the service, and anyone
+    // reaching the port can cause it (a push's body is read before its signature is checked): a
+    // warning once a minute per path, with how many more, not an error with its stack per request.
+    if (bodyCut(c, err)) {
+      cutBodies.inc({ route: c.req.routePath });
+      refusals.warn(`cut ${c.req.path}`, { method: c.req.method, path: c.req.path, ...clientField(c) }, `${c.req.method} ${c.req.path} abandoned: the client closed the connection before its body was complete; nothing of it was taken`);
+      return c.json({ error: 'the connection was closed before the body was complete; nothing of it was taken' }, 400);
+    }
     opts.logger?.error?.({ err, method: c.req.method, path: c.req.path }, `${c.req.method} ${c.req.path} failed`);
     const advice = storeErrorAdvice(storeErrorCode(err));
     return c.json({ error: `${c.req.method} ${c.req.path} failed: ${shown(err)}${advice === undefined ? '' : `; ${advice}`} (the service log has the details)` }, 500);
