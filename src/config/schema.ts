@@ -236,9 +236,20 @@ export const mqttSourceSchema = z.strictObject({
 });
 export type MqttSourceConfig = z.infer<typeof mqttSourceSchema>;
 
+/** A bearer token a client can send as it is: printable ASCII, no white space at either end. */
+const SENDABLE_TOKEN = /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/;
+
 export const httpIntakeSchema = z.strictObject({
   /** Bearer token for POST /v1/events (use `${ENV}`). */
-  token: z.string().min(8, 'use a token of at least 8 characters'),
+  token: z
+    .string()
+    .min(8, 'use a token of at least 8 characters')
+    // A sender could never present it: HTTP drops white space at a header value's ends, a line break
+    // ends the header, and a character past ASCII arrives as other bytes (UTF-8 read as Latin-1).
+    .refine((t) => t.length < 8 || SENDABLE_TOKEN.test(t), {
+      error:
+        'holds what no Authorization header carries as written (white space at its start or end, which HTTP drops; a line break or other control character; a character outside printable ASCII), so every POST and webhook push would be refused 401: use printable ASCII only (in a secret file, nothing after the token but one line break)',
+    }),
   /** Largest accepted body. @default 1048576 (1 MiB) */
   bodyLimitBytes: z.number().int().positive().default(1_048_576),
   /** Largest number of events in one POST. @default 5000 */

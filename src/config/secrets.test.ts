@@ -143,6 +143,29 @@ describe('a secret whose variable holds a value its key refuses', () => {
     expect(problems(() => compileConfig(input, { ...rest, AB_T_INTAKE_FILE: join(dir, 'intake') }))).toEqual([{ key: 'sources.http.token', message: `${tooShort} (the value of AB_T_INTAKE_FILE)` }]);
   });
 
+  // HTTP drops white space at a header value's ends and reads its bytes as Latin-1: such a token
+  // loaded, and then every POST (and push with the token) was refused 401 as a "wrong bearer token".
+  it('an intake token no Authorization header can carry as written (white space at an end, a line break, past ASCII) is refused, naming the variable, never the value', () => {
+    const unsendable = 'holds what no Authorization header carries as written';
+    const dir = mkdtempSync(join(tmpdir(), 'ab-secret-'));
+    writeFileSync(join(dir, 'intake'), 'intake-token-0815\n\n'); // a blank line after the token
+    const { AB_T_INTAKE: _unused, ...rest } = all;
+    const fromFile = problems(() => compileConfig(input, { ...rest, AB_T_INTAKE_FILE: join(dir, 'intake') }));
+    expect(fromFile).toHaveLength(1);
+    expect(fromFile[0]).toMatchObject({ key: 'sources.http.token' });
+    expect(fromFile[0]?.message).toContain(unsendable);
+    expect(fromFile[0]?.message).toContain('(the value of AB_T_INTAKE_FILE)');
+    for (const token of ['intake-token-0815 ', ' intake-token-0815', 'intake-\ttoken-0815', 'Pässwort-0815']) {
+      const found = problems(() => compileConfig(input, { ...all, AB_T_INTAKE: token }));
+      expect(found.map((p) => p.key), JSON.stringify(token)).toEqual(['sources.http.token']);
+      expect(found[0]?.message).toContain(unsendable);
+      expect(found[0]?.message).not.toContain(token.trim());
+    }
+    // Any printable ASCII is sent as it is, spaces inside too.
+    for (const token of ['Zx9!k#Qm$2@pL', 'two words-0815', '~"quoted"\\back'])
+      expect(compileConfig(input, { ...all, AB_T_INTAKE: token }).sources.http?.token).toBe(token);
+  });
+
   // Kills: deferring keys in lists not recorded, and each deferred key given every key's problems.
   it('two refused at once, one in a list, deferred: each key refuses with its own message', () => {
     const withHook = { ...input, destinations: [{ ...input.destinations[0], webhook: { secret: '${AB_T_HOOK}' } }] };
