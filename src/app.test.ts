@@ -155,6 +155,41 @@ describe('webhookEndpoints', () => {
   });
 });
 
+describe('a work-order push in the envelope the ERP lists work orders in', () => {
+  // {"value": [...]} (OData), {"items": [...]}, {"workOrders": [...]}, {"d": {"results": [...]}}: a poll
+  // reads these; a push of one was a single item with no key, answered 202 as ignored, its completions lost.
+  it('takes the records of the list, as a poll reads them; indexes in the answer count the records', async () => {
+    const config = compileConfig({ sources: { http: { token: 'intake-token-1' } }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'https://erp.example.com' }] });
+    const connectors = new Map(config.destinations.map((d) => [d.name, buildConnector(d, logger)]));
+    const submitted: string[] = [];
+    const http = createHttpApp({
+      host: '127.0.0.1',
+      port: 0,
+      now: () => 0,
+      intake: { token: 'intake-token-1', bodyLimitBytes: 1_048_576, maxEvents: 100 },
+      webhooks: webhookEndpoints(config.destinations, connectors),
+      sink: { submit: (m) => (submitted.push(...m.map((x) => String(x.payload))), Promise.resolve({ accepted: m.length, quarantined: [] })) },
+      status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+    });
+    const completed = { id: 'WO-9', externalKey: 'EQ-1|svc-250h|250h@b0', status: 'completed', updatedAt: '2026-06-01T10:00:00Z', operatingHoursAtCompletion: 251 };
+    const erpOwn = { id: 'WO-10', status: 'completed', updatedAt: '2026-06-01T10:00:00Z' };
+    const push = async (body: unknown) => {
+      submitted.length = 0;
+      const r = await http.request('/v1/webhooks/erp/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, answer: (await r.json()) as Record<string, unknown>, keys: submitted.map((p) => (JSON.parse(p) as { businessKey?: string }).businessKey) };
+    };
+    for (const envelope of [{ value: [erpOwn, completed] }, { items: [erpOwn, completed] }, { workOrders: [erpOwn, completed] }, { d: { results: [erpOwn, completed] } }, [{ value: [erpOwn, completed] }]]) {
+      expect(await push(envelope), JSON.stringify(envelope)).toEqual({
+        status: 202,
+        answer: { accepted: 1, ignored: [{ index: 0, reason: 'no externalKey: not a work order assetbridge opened' }] },
+        keys: ['EQ-1|svc-250h|250h@b0'],
+      });
+    }
+    // A record, bare, in a list or in its change envelope, reads as before.
+    for (const body of [completed, [completed], { type: 'changed', workOrder: completed }]) expect((await push(body)).keys).toEqual(['EQ-1|svc-250h|250h@b0']);
+  });
+});
+
 describe('createApp and an intake with no server', () => {
   it('warns that sources.http takes no events while server.port is 0', async () => {
     const lines: string[] = [];

@@ -303,6 +303,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
     const connector = connectors.get(d.name);
     if (!connector?.parseWorkOrderWebhook) return;
     const parse = connector.parseWorkOrderWebhook.bind(connector);
+    const records = connector.workOrderWebhookRecords?.bind(connector);
     const hook = d.webhook;
     out.set(d.name, {
       ...(hook?.secret !== undefined ? { secret: hook.secret } : {}),
@@ -311,6 +312,7 @@ export function webhookEndpoints(destinations: readonly DestinationConfig[], con
       ...(hook?.timestampHeader !== undefined ? { timestampHeader: hook.timestampHeader } : {}),
       ...(hook !== undefined ? { toleranceMs: hook.toleranceMs } : {}),
       configKey: `destinations.${i}.webhook`,
+      ...(records !== undefined ? { records } : {}),
       parse,
     });
   });

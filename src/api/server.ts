@@ -68,6 +68,8 @@ export interface WebhookEndpoint {
   readonly toleranceMs?: number;
   /** Where its settings are in the config (`destinations.0.webhook`), for messages. @default webhook */
   readonly configKey?: string;
+  /** The records a push's items hold (a list in an envelope: its records); absent: each item is one. */
+  records?(items: readonly unknown[]): unknown[];
   /** The destination connector's reading of its ERP's push format. */
   parse(body: unknown): WebhookItem[];
 }
@@ -378,7 +380,9 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
       if ('unsupported' in read) return c.json({ error: `${read.unsupported} (nothing of this push was taken)` }, 415);
-      const { text, items, error, setAside, receivedAt } = read;
+      const { text, items: bodyItems, error, setAside, receivedAt } = read;
+      // Indexes in the answer count the records (those of an envelope's list, each).
+      const items = hook.records ? hook.records(bodyItems) : bodyItems;
       const empty = emptyAnswer(c, text, 'push');
       if (empty) return empty;
       if (error) {

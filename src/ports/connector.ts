@@ -147,6 +147,12 @@ export interface ErpConnector {
    */
   parseWorkOrderWebhook?(body: unknown): WebhookItem[];
   /**
+   * The records a push body's items hold, for {@link parseWorkOrderWebhook}: a list in the envelope
+   * the ERP lists work orders in is its records (indexes in the push's answer count them). Optional:
+   * without it, each item of the body is one record.
+   */
+  workOrderWebhookRecords?(body: readonly unknown[]): unknown[];
+  /**
    * The ERP's on-hand quantity of each (location, SKU) cell, one per cell in the order given: a
    * full inventory snapshot sends its deltas against these instead of what was last sent, so an
    * ERP that takes deltas and was edited by hand ends at the count. A cell the ERP does not know

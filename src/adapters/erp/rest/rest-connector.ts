@@ -43,6 +43,7 @@ import {
   parseWorkOrderPage,
   parseWorkOrderWebhook,
   planRequest,
+  webhookRecords,
   toWorkOrderUpdate,
   whyPassedOver,
   withCreatedId,
@@ -386,6 +387,10 @@ export class RestConnector implements ErpConnector {
     if (!ascending)
       return `the ERP did not list the oldest change first though workOrderOrder asks it (${order.param}=${order.value}): check that parameter and the field it sorts by against the ERP's API; or ${raise} so a poll reads the whole list`;
     return `${raise} to read it in fewer polls`;
+  }
+
+  workOrderWebhookRecords(body: unknown): unknown[] {
+    return webhookRecords(body);
   }
 
   parseWorkOrderWebhook(body: unknown): WebhookItem[] {

@@ -363,6 +363,27 @@ export function whyPassedOver(raw: unknown, statuses: WorkOrderStatusMap = {}): 
 }
 
 /**
+ * The work-order records a push body holds, each item of a list alike: a list in the envelope the
+ * ERP lists work orders in (`items`, `value`, `workOrders`, OData V2 `d.results`, as a poll reads
+ * it: {@link parseWorkOrderPage}) is those records; anything else is one record (or not one, for
+ * {@link parseWorkOrderWebhook} to say why). Without it, a push of `{"value": [...]}` was one item
+ * with no key, acknowledged as ignored: the completions in it lost.
+ */
+export function webhookRecords(body: unknown): unknown[] {
+  return (Array.isArray(body) ? body : [body]).flatMap((item) => listInEnvelope(item) ?? [item]);
+}
+
+/** The list an envelope of work orders holds, or undefined when `item` is none (a record: it has a key, an id or a `workOrder`). */
+function listInEnvelope(item: unknown): unknown[] | undefined {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return undefined;
+  const top = item as Record<string, unknown>;
+  if (['externalKey', 'businessKey', 'id', 'erpWorkOrderId', 'workOrder'].some((k) => top[k] !== undefined)) return undefined;
+  const o = top.d !== null && typeof top.d === 'object' && !Array.isArray(top.d) ? (top.d as Record<string, unknown>) : top;
+  const list = o.items ?? o.value ?? o.workOrders ?? o.results;
+  return Array.isArray(list) ? list : undefined;
+}
+
+/**
  * A webhook body → updates: one work-order record, a list of them, or envelopes
  * `{type, occurredAt, workOrder: {...}}` (one or a list). Records use the same fields as listed
  * work orders (renamed by `fields` as polled ones are); `businessKey`, `erpWorkOrderId` and
