@@ -1043,6 +1043,32 @@ describe('HTTP intake of a POST some of whose items are refused', () => {
   });
 });
 
+describe('HTTP intake of events wrapped in an object ({"events": [...]})', () => {
+  it('says the body is one object whose key holds the list, and to send the list itself; a single event or a list is answered as before', async () => {
+    const decode = createCanonicalDecoder();
+    const app = intakeWith((m) => {
+      const quarantined = m.flatMap((msg, index) => {
+        const r = decode(msg);
+        return r.ok ? [] : [{ index, reason: r.reason }];
+      });
+      return Promise.resolve({ accepted: m.length - quarantined.length, quarantined });
+    });
+    const event = { kind: 'meter', assetId: 'tag-1', eventTime: '2026-10-01T00:00:00Z', operatingHours: 3 };
+    const post = async (body: unknown) => {
+      const r = await app.request('/v1/events', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: r.status, answer: (await r.json()) as { rejected?: { index: number; reason: string }[] } };
+    };
+    const wrapped = await post({ events: [event, event] });
+    expect(wrapped.status).toBe(400);
+    expect(wrapped.answer.rejected).toHaveLength(1);
+    expect(wrapped.answer.rejected?.[0]?.reason).toMatch(/^event needs "ids".*; the body is one object whose "events" holds a list: send the list itself as the body \(\[\{…\}, \{…\}\]\)$/);
+    // An event refused for its own fault says only that.
+    const noAsset = await post({ kind: 'meter', eventTime: '2026-10-01T00:00:00Z', operatingHours: 3, tags: [{ a: 1 }] });
+    expect(noAsset.answer.rejected?.[0]?.reason).not.toContain('holds a list');
+    expect((await post([event])).status).toBe(202);
+  });
+});
+
 describe('a handler that fails', () => {
   it('answers 500 as JSON with the reason and the store advice, logged through the service log, not a bare Internal Server Error', async () => {
     const logged: { fields: Record<string, unknown>; message: string }[] = [];

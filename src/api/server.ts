@@ -317,7 +317,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const result = await opts.sink.submit(messages).catch(asError);
       if (result instanceof Error) return notStored(result);
       if (result.quarantined.length) {
-        return c.json({ accepted: result.accepted, rejected: result.quarantined, note: PARTLY_TAKEN_NOTE }, 400);
+        // The events wrapped in an object ({"events": [...]}): read as one event with no asset, which the reason alone does not tell.
+        const wrapper = wrappingKey(items);
+        const rejected = wrapper === undefined ? result.quarantined : result.quarantined.map((q) => ({ ...q, reason: `${q.reason}; the body is one object whose "${wrapper}" holds a list: send the list itself as the body ([{…}, {…}])` }));
+        return c.json({ accepted: result.accepted, rejected, note: PARTLY_TAKEN_NOTE }, 400);
       }
       return c.json({ accepted: result.accepted }, 202);
     });
@@ -607,6 +610,17 @@ function notStoredAnswer(c: Context, shown: (err: unknown) => string, err: unkno
   const advice = storeErrorAdvice(storeErrorCode(err));
   c.header('Retry-After', '5');
   return c.json({ error: `the service could not store the events (${shown(err)}${advice === undefined ? '' : `; ${advice}`}); nothing of this ${what} was taken, retry later` }, 503);
+}
+
+/**
+ * The key under which a POST of one object with no `kind` holds a list of objects (`{"events":
+ * [...]}`, as other APIs wrap what they take), or undefined when the body is no such wrapper.
+ */
+function wrappingKey(items: readonly unknown[]): string | undefined {
+  const only = items.length === 1 ? items[0] : undefined;
+  if (only === null || typeof only !== 'object' || Array.isArray(only) || 'kind' in only) return undefined;
+  const lists = Object.entries(only).filter(([, v]) => Array.isArray(v) && v.length > 0 && v.every((e) => e !== null && typeof e === 'object' && !Array.isArray(e)));
+  return lists.length === 1 ? lists[0]?.[0] : undefined;
 }
 
 /** Several lines that each parse: a capture file or `rules test` input posted as it is. */
