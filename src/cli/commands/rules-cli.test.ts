@@ -316,6 +316,49 @@ describe('rules test: a receivedAt that is no time', () => {
   });
 });
 
+describe('rules test: times past the year 9999 (epoch micro- or nanoseconds)', () => {
+  const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
+  const meter = (eventTime: string | number, hours: number, extra = '') => `{"kind":"meter","assetId":"tag-1","eventTime":${JSON.stringify(eventTime)},"operatingHours":${hours}${extra}}`;
+  const alert = (eventTime: number) => `{"kind":"alert","assetId":"tag-1","eventTime":${eventTime},"severity":"critical","code":"X","reason":"hot"}`;
+  const rules = () => [
+    ...createRules(rulesSchema.parse({ maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], alerts: [{ name: 'faults' }] }, depreciation: { timeZone: 'Europe/Berlin' } })),
+  ];
+
+  it('rejects the line, as the service does, and decides the lines after it (not a run stopped by "Invalid time value")', async () => {
+    const lines = [
+      meter(8_639_999_999_000_000, 5), // near the end of what a Date holds: the rules' dates past it
+      alert(8_639_999_999_000_000),
+      meter(1_790_000_000_000_000, 5), // epoch microseconds: the year 58692
+      meter('2026-10-01T12:00:00Z', 5, ',"receivedAt":1e300'),
+      meter('2026-10-01T12:00:00Z', 5, ',"receivedAt":8639999999000000'),
+      meter('2026-10-01T12:00:00Z', 5, ',"receivedAt":"2026-10-01T12:00:01Z"'),
+      meter('2026-10-01T22:00:00Z', 12, ',"receivedAt":"2026-10-01T22:00:01Z"'),
+    ];
+    const report = await runRulesTest({ lines, rules: rules(), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z'), idleMs: 120_000 });
+    expect(report.lines.map((l) => [l.line, l.accepted])).toEqual([
+      [1, false],
+      [2, false],
+      [3, false],
+      [4, false],
+      [5, false],
+      [6, true],
+      [7, true],
+    ]);
+    expect(report.lines[2]?.reason).toBe(
+      'event time +058692-11-03T14:13:20.000Z is more than 300 s in the future (ingest.maxFutureSkewMs); read as microseconds since 1970 it is 2026-09-21T14:13:20.000Z: eventTime is read as epoch milliseconds: send them (microseconds ÷ 1000) or ISO 8601 text',
+    );
+    expect(report.lines[3]?.reason).toMatch(/^receivedAt 1e\+300 is past the year 9999, no time the service received anything at/);
+    expect(report.lines[4]?.reason).toContain('receivedAt 8639999999000000 is past the year 9999');
+    expect(report.totals['workorder.create (fact)']).toBe(1); // the 10 h service, at the last line
+  });
+
+  it('still tries a scenario dated in the future, up to the year 9999', async () => {
+    const report = await runRulesTest({ lines: [meter('9999-06-01T00:00:00Z', 5), meter('9999-06-01T10:00:00Z', 12)], rules: rules(), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.counts).toMatchObject({ accepted: 2, rejected: 0 });
+    expect(report.totals['workorder.create (fact)']).toBe(1);
+  });
+});
+
 describe('rules test: events older than ingest.maxAgeMs', () => {
   const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
   const now = Date.parse('2026-10-02T00:00:00Z');

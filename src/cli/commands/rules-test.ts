@@ -379,7 +379,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const receivedAt = received;
       // Judged as the service judges it, against when it was received: the capture says; a line that
       // does not is taken as received when it happened (as the rules see it), so never from the future.
-      const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) ? Math.max(now, event.eventTime) : now);
+      // An event time past the year 9999 is none a scenario has (epoch microseconds or nanoseconds read as
+      // milliseconds): judged at the time of the run, it is refused as the service refuses it, with its hint.
+      const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) && event.eventTime <= LATEST_LINE_TIME ? Math.max(now, event.eventTime) : now);
       const v = validateEvent(event, validAt, receivedAt !== undefined ? receivedPolicy : policy);
       if (!v.ok) return rejected(receivedAt === undefined ? v.reason : event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.code === 'stale' ? `${v.reason} (${STALE_NOTE})` : v.reason);
       const r = identity.resolve(event.ids);
@@ -480,6 +482,14 @@ export function compareInventoryCells(current: readonly InventoryEndCell[], prop
   return { changed: all.filter((c) => c.current !== c.proposed).sort(cellOrder), same: all.filter((c) => c.current === c.proposed).length };
 }
 
+/**
+ * The latest time a line's event time is taken as a scenario's, and its `receivedAt` at all:
+ * 9999-12-31T23:59:59.999Z. Past it lie times no sender means (epoch microseconds or nanoseconds
+ * read as milliseconds), and near the end of what a Date holds (the year 275760) the rules' own
+ * dates (a period's end, a planned window) are no time at all, which stopped the whole run.
+ */
+const LATEST_LINE_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as invalid';
 
@@ -495,7 +505,11 @@ function receivedAtOf(raw: unknown): number | undefined | { readonly problem: st
   const v = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>).receivedAt : undefined;
   if (v === undefined) return undefined;
   const t = typeof v === 'string' ? parseIsoTime(v) : v;
-  if (typeof t === 'number' && Number.isFinite(t)) return t;
+  if (typeof t === 'number' && Number.isFinite(t) && t <= LATEST_LINE_TIME) return t;
+  if (typeof t === 'number' && Number.isFinite(t))
+    return {
+      problem: `receivedAt ${JSON.stringify(v)} is past the year 9999, no time the service received anything at (epoch microseconds or nanoseconds read as milliseconds?): give an ISO 8601 time with a zone or epoch milliseconds, as the capture writes it, or remove it to take the line as received when it happened`,
+    };
   const got = t === 'zoneless' ? `${JSON.stringify(v)}, which has no zone` : JSON.stringify(v);
   return {
     problem: `receivedAt must be an ISO 8601 time with a zone (e.g. 2026-10-01T08:00:00Z) or epoch milliseconds, got ${got}: it says when the service received the event, as the capture writes it; fix it, or remove it to take the line as received when it happened`,
