@@ -62,6 +62,40 @@ describe('rules test on a config that has not run yet', () => {
   });
 });
 
+describe('rules test beside a store whose registry the config has changed since', () => {
+  it('tests the assets as the config has them, as the service started with it would (not the stored copy of a listed asset)', async () => {
+    const cfg = writeConfig((dir) => ({
+      store: { path: join(dir, 'data', 'ab.db') },
+      destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }],
+      // Changed in the config since the service last started: the baseline, and tag-2 moved over from EQ-2.
+      assets: { inline: [{ erpAssetId: 'EQ-1', identifiers: [{ type: 'tag', value: 'tag-1' }, { type: 'tag', value: 'tag-2' }], attributes: { lastServiceHours: '5' } }] },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc-10h', everyHours: 10 }], feedback: { pollEvery: 0 } } },
+      server: { port: 0 },
+    }));
+    mkdirSync(join(cfg.dir, 'data'));
+    const store = new SqliteStore({ path: join(cfg.dir, 'data', 'ab.db'), commitInWorker: false });
+    await store.upsertAssets([
+      { asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: { lastServiceHours: '0', site: 'S1' } }, identifiers: [{ type: 'tag', value: 'tag-1', erpAssetId: 'EQ-1' }] },
+      { asset: { erpAssetId: 'EQ-2', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag', value: 'tag-2', erpAssetId: 'EQ-2' }, { type: 'tag', value: 'tag-3', erpAssetId: 'EQ-2' }] },
+    ]);
+    await store.close();
+    writeFileSync(
+      join(cfg.dir, 'events.jsonl'),
+      ['{"kind":"meter","assetId":"tag-1","eventTime":"2026-10-01T09:00:00Z","operatingHours":12}', '{"kind":"meter","assetId":"tag-2","eventTime":"2026-10-01T14:00:00Z","operatingHours":16}', '{"kind":"meter","assetId":"tag-3","eventTime":"2026-10-01T09:00:00Z","operatingHours":11}', ''].join('\n'),
+    );
+    const r = await runCli(['rules', 'test', '-c', cfg.path, '--events', join(cfg.dir, 'events.jsonl'), '--fresh', '--json']);
+    expect(r.stderr).toBe('');
+    const report = JSON.parse(r.stdout) as { lines: { line: number; events: { erpAssetId: string }[]; deliveries: { businessKey: string; operation: string }[] }[] };
+    const workOrders = (line: number) => report.lines.find((l) => l.line === line)?.deliveries.filter((d) => d.operation === 'workorder.create').map((d) => d.businessKey);
+    // EQ-1 from the config's baseline (5 h: due at 15 h), not the stored one (0 h: due at 10 h).
+    expect(workOrders(1)).toEqual([]);
+    // tag-2 is EQ-1's now: its 16 h are past the 15 h due; tag-3 stays EQ-2's, from no baseline.
+    expect(report.lines.map((l) => l.events[0]?.erpAssetId)).toEqual(['EQ-1', 'EQ-1', 'EQ-2']);
+    expect(workOrders(2)).toEqual(['EQ-1|svc-10h|15h@b5']);
+    expect(workOrders(3)).toEqual(['EQ-2|svc-10h|10h@b0']);
+  });
+});
+
 describe('zones occupancy after a zone was renamed in the config', () => {
   it('shows the assets the stored state still tracks in the old name, as no longer configured (text and JSON)', async () => {
     const cfg = config();

@@ -31,6 +31,7 @@ import { formatDuration } from '../../core/rules/maintenance/maintenance-rule.js
 import type { Rule } from '../../core/rules/rule.js';
 import { zoneNamesOf, zoneTrackingOf } from '../../core/rules/index.js';
 import type { AssetWithIdentifiers, Store } from '../../ports/store.js';
+import { normalizeIdentifier } from '../../core/model/assets.js';
 import { action, addConfigOption, resolveConfig, storeExists, table, withConfigContext, toJson, whyUnreadable } from '../context.js';
 import { formatComparison, formatLine, formatSummary, jsonReportWriter, runRulesTest, sameOutcome, type FileStart, type InventoryAtEndOptions, type RulesTestLine } from './rules-test.js';
 
@@ -53,11 +54,29 @@ function describeFilter(f: AssetFilter): string {
   return `only ${parts.join(', ') || 'all assets'}`;
 }
 
-/** Assets from the store (when there is one) and from the config (which may not have been imported yet). */
-async function allAssets(config: Config, store: Store | undefined): Promise<AssetWithIdentifiers[]> {
-  const byId = new Map((store ? await store.listAssets() : []).map((a) => [a.asset.erpAssetId, a]));
-  for (const a of configuredAssets(config)) if (!byId.has(a.asset.erpAssetId)) byId.set(a.asset.erpAssetId, a);
+/**
+ * The registry the service would run these rules with: the store's (when there is one) with the
+ * config's assets applied over it, as the service's start applies them (`upsertAssets`): each asset
+ * the config lists as the config has it (what it leaves out as stored), its identifiers taken from
+ * any other asset that held them. So a changed attribute of a listed asset (a site, a baseline such
+ * as lastServiceHours, an erpModule an appliesTo selects on) is tested as the config has it, with a
+ * store or without one.
+ */
+export function registryWithConfig(stored: readonly AssetWithIdentifiers[], configured: readonly AssetWithIdentifiers[]): AssetWithIdentifiers[] {
+  const key = (id: { readonly type: string; readonly value: string }) => `${id.type}\u001f${normalizeIdentifier(id.value)}`;
+  const moved = new Set(configured.flatMap((r) => r.identifiers.map(key)));
+  const byId = new Map(stored.map((r) => [r.asset.erpAssetId, { asset: r.asset, identifiers: r.identifiers.filter((id) => !moved.has(key(id))) }]));
+  for (const r of configured) {
+    const kept = byId.get(r.asset.erpAssetId)?.identifiers ?? [];
+    byId.set(r.asset.erpAssetId, { asset: r.asset, identifiers: [...kept, ...r.identifiers.map((id) => ({ ...id, erpAssetId: r.asset.erpAssetId }))] });
+  }
   return [...byId.values()];
+}
+
+/** Assets from the store (when there is one) with the config's applied over them, as the service's start does. */
+async function allAssets(config: Config, store: Store | undefined): Promise<AssetWithIdentifiers[]> {
+  const stored = store ? await store.listAssets() : [];
+  return registryWithConfig(stored, configuredAssets(config, stored));
 }
 
 /** A site's weekly maintenance windows and closed days, for `rules list`. */
