@@ -605,6 +605,18 @@ describe('usage errors', () => {
   });
 });
 
+describe('rules test --help', () => {
+  it('says what a line may hold, that a bad line is reported and the rest go on, and the exit status a script relies on', async () => {
+    const help = await runCli(['rules', 'test', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('blank lines and lines starting with # are skipped');
+    expect(help.stdout).toContain('(receivedAt)');
+    expect(help.stdout).toContain('reported with its number (and file) and why, and the lines after it still run');
+    expect(help.stdout).toContain('Exit status: 0 when the events ran');
+    expect(help.stdout).toContain('2 when lines were read and none was accepted');
+  });
+});
+
 describe('zones check', () => {
   it('reads the site and priority from the properties it is told, as zones.properties does', async () => {
     const cfg = config();
