@@ -48,6 +48,8 @@ describe('examples/rules', () => {
     expect(out).toContain('decided at the end of the input, as the service does once an asset falls silent (events held for the allowed lateness; zone dwell under way):\n  workorder.create → erp [fact] TR-5|oil-15000km|30000km@b15000: MEDIUM "oil-15000km: 30000 km service"');
     expect(out).toContain('line 36: sensor EX-100 @ 2026-10-01T17:41:00.000Z\n  workorder.create → erp [fact] EX-100|hyd-spikes|2026-10-01T17:00:00.000Z: MEDIUM "Hydraulic pressure spikes (3× in 1 h)"');
     expect(out).toContain('would deliver: 3 × location.update (state), 5 × workorder.create (fact), 5 × meter.record (state)'); // the pallet's location is not synced (location.appliesTo)
+    // The excavator's hours filed for depreciation (the asset register's machines only: not the truck).
+    expect(out).toMatch(/usage per fiscal period the events leave \(rules\.depreciation\), in the periods they changed:\n {2}ASSET +PERIOD +UNITS +METER AT END\n {2}EX-100 +2026-10 +4\.5 h +241 h\n\(usage is no delivery of an event/);
     expect(out).toContain("(calendar intervals — annual-inspection, brake-check — come due on the wall clock, not on events: the running service checks them (and the meter side of those that count hours or km too); see 'assetbridge maintenance status')");
 
     // The same events piped in (`--events -`), briefly: only the lines that deliver, were rejected or late.

@@ -350,6 +350,26 @@ describe('rules test: a receivedAt that is no time', () => {
   });
 });
 
+describe('rules test with rules.depreciation', () => {
+  const assets = [0, 1].map((i) => ({ asset: { erpAssetId: `EQ-${i}`, erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: `tag-${i}`, erpAssetId: `EQ-${i}` }] }));
+  const meter = (i: number, eventTime: string, hours: number) => `{"kind":"meter","assetId":"tag-${i}","eventTime":"${eventTime}","operatingHours":${hours}}`;
+  const rules = () => createRules(rulesSchema.parse({ allowedLateness: '0s', depreciation: { timeZone: 'UTC' } }));
+  const lines = [meter(0, '2026-09-30T20:00:00Z', 100), meter(0, '2026-10-01T04:00:00Z', 108.25), meter(0, '2026-10-01T10:00:00Z', 110), meter(1, '2026-10-01T10:00:00Z', 7)];
+
+  it('shows the usage per period the events leave, per asset (no delivery of an event: not in the totals), in text and JSON', async () => {
+    const report = await runRulesTest({ lines, rules: rules(), assets, defaultDestination: 'erp', states: new Map(), now: Date.parse('2026-10-02T00:00:00Z') });
+    expect(report.usage).toEqual([
+      { erpAssetId: 'EQ-0', period: '2026-09', units: 4.125, unit: 'h', meterAtEnd: 104.125 }, // split at the month's end by the time on each side
+      { erpAssetId: 'EQ-0', period: '2026-10', units: 5.875, unit: 'h', meterAtEnd: 110 },
+      { erpAssetId: 'EQ-1', period: '2026-10', units: 0, unit: 'h', meterAtEnd: 7 },
+    ]);
+    expect(report.totals['usage.post (fact)']).toBeUndefined();
+    expect(formatSummary(report)).toContain(
+      'usage per fiscal period the events leave (rules.depreciation), in the periods they changed:\n  ASSET  PERIOD   UNITS    METER AT END\n  EQ-0   2026-09  4.125 h  104.125 h\n  EQ-0   2026-10  5.875 h  110 h\n  EQ-1   2026-10  0 h      7 h\n',
+    );
+  });
+});
+
 describe('rules test: times past the year 9999 (epoch micro- or nanoseconds)', () => {
   const assets = [{ asset: { erpAssetId: 'EQ-1', erpModule: 'maintenance', attributes: {} }, identifiers: [{ type: 'tag' as const, value: 'tag-1', erpAssetId: 'EQ-1' }] }];
   const meter = (eventTime: string | number, hours: number, extra = '') => `{"kind":"meter","assetId":"tag-1","eventTime":${JSON.stringify(eventTime)},"operatingHours":${hours}${extra}}`;

@@ -22,6 +22,8 @@ import { heldEvents, stateChanges } from '../../core/rules/trace.js';
 import { METER_RECORD } from '../../core/rules/meter-sync.js';
 import { formatDuration, MAINTENANCE_RULE, type MaintenanceState } from '../../core/rules/maintenance/maintenance-rule.js';
 import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
+import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
+import { formatAmount, roundUnits } from '../../core/rules/depreciation/usage.js';
 import { coalesceStates } from '../../engine/ingestor.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table, toJson } from '../context.js';
@@ -142,6 +144,12 @@ export interface RulesTestReport {
   /** With `--compare`, when either config counts inventory and the events touched an item: the cells whose count differs. */
   readonly inventoryComparison?: InventoryComparison;
   /**
+   * With `rules.depreciation`, when the events filed usage: the usage per fiscal period they leave,
+   * per asset, in the periods they changed. Usage is no delivery of an event (the usage-posting task
+   * posts a period once it has closed), so it is not in the lines or totals.
+   */
+  readonly usage?: readonly UsageAtEndRow[];
+  /**
    * When no line was accepted and none was even JSON: what is likely wrong with the input as a whole
    * (a pretty-printed JSON file, a UTF-16 file), and what to do.
    */
@@ -177,6 +185,37 @@ function withoutKind(text: string): boolean {
  */
 export interface InventoryAtEndOptions extends InventoryCountOptions {
   readonly zones?: ZoneIndex;
+}
+
+/** An asset's usage in one fiscal period as the events leave it (`rules.depreciation`). */
+export interface UsageAtEndRow {
+  readonly erpAssetId: string;
+  /** The period's id (`2026-10`, or a custom period's name). */
+  readonly period: string;
+  /** Units used in the period (rounded to 3 decimals, as posted). */
+  readonly units: number;
+  readonly unit: 'h' | 'km';
+  /** The continuous meter at the period's end, or at its latest reading while it is open. */
+  readonly meterAtEnd: number;
+}
+
+/**
+ * The usage per period the events leave in the depreciation rule's state: for each asset they
+ * touched, the periods whose usage differs from the starting state's (all of them from empty state).
+ */
+export function usageAtEnd(start: ReadonlyMap<string, StateDoc>, end: ReadonlyMap<string, StateDoc>, seen: Iterable<string>): UsageAtEndRow[] {
+  const rows: UsageAtEndRow[] = [];
+  for (const id of seen) {
+    const after = end.get(id)?.[DEPRECIATION_RULE] as UsageState | undefined;
+    if (!after?.periods) continue;
+    const before = (start.get(id)?.[DEPRECIATION_RULE] as UsageState | undefined)?.periods;
+    for (const [period, p] of Object.entries(after.periods)) {
+      const b = before?.[period];
+      if (b && b.units === p.units && b.meterAtEnd === p.meterAtEnd) continue;
+      rows.push({ erpAssetId: id, period, units: roundUnits(p.units), unit: after.km ? 'km' : 'h', meterAtEnd: roundUnits(p.meterAtEnd) });
+    }
+  }
+  return rows.sort((a, b) => a.erpAssetId.localeCompare(b.erpAssetId) || a.period.localeCompare(b.period));
 }
 
 /** One (location, SKU) of a destination as counted at the end of the input. */
@@ -438,7 +477,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         ? INPUT_HINTS.notCanonical
         : undefined;
   const inputHint = hint === undefined ? {} : { inputHint: hint };
-  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...inputHint };
+  const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
+  if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint };
   tallyDeliveries(tallies.current, flushed);
   const otherEnd = flushAll(other, otherStates);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
@@ -668,6 +708,7 @@ export function formatSummary(report: RulesTestReport): string {
   }
   if (report.traced?.atEnd.length) out.push('', `${report.traced.erpAssetId} at the end of the input:`, ...report.traced.atEnd.map((t) => `  · ${t}`));
   if (report.inventory) out.push('', ...inventoryLines(report.inventory));
+  if (report.usage?.length) out.push('', ...usageLines(report.usage));
   const totals = Object.entries(report.totals);
   const c = report.counts;
   const quiet = c.lines - c.shown;
@@ -693,6 +734,16 @@ function inventoryLines(inv: InventoryAtEnd): string[] {
   const rows: (string | number)[][] = [['DESTINATION', 'LOCATION', 'SKU', 'COUNTED', 'ITEMS'], ...inv.cells.map((c) => [c.destination, c.location, c.sku, c.quantity, c.items])];
   const body = inv.cells.length ? table(rows).trimEnd().split('\n').map((l) => `  ${l}`) : ['  none: no item was seen at a location within rules.inventory.freshness of the end of the input'];
   return [head, ...body, INVENTORY_NOTE];
+}
+
+/** The usage per period the events leave, as `rules test` shows it. */
+function usageLines(rows: readonly UsageAtEndRow[]): string[] {
+  const grid = table([['ASSET', 'PERIOD', 'UNITS', 'METER AT END'], ...rows.map((r) => [r.erpAssetId, r.period, `${formatAmount(r.units)} ${r.unit}`, `${formatAmount(r.meterAtEnd)} ${r.unit}`])]);
+  return [
+    'usage per fiscal period the events leave (rules.depreciation), in the periods they changed:',
+    ...grid.trimEnd().split('\n').map((l) => `  ${l}`),
+    "(usage is no delivery of an event: the running service's usage-posting task posts each period rules.depreciation.postAfter after it ends, and 'assetbridge depreciation post' on demand; 'assetbridge depreciation preview' shows the stored usage with its depreciation)",
+  ];
 }
 
 /** Whether two rule sets come out the same: the same deliveries and the same inventory counts at the end. */
