@@ -376,7 +376,8 @@ function sampleOf(event: CanonicalEvent, a: Applicable): MaintenanceSample | und
   if (event.kind === 'alert') {
     // Only alerts some rule takes enter the buffer and the state.
     if (!a.alerts.some((r) => alertMatches(r, event.severity, event.code))) return undefined;
-    return event.code !== undefined ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
+    // A blank code (a feed's empty field) is no code, as for the fault's key (alertKey): not shown as one.
+    return event.code !== undefined && event.code.trim() !== '' ? { t: event.eventTime, k: 'a', s: event.severity, r: event.reason, c: event.code } : { t: event.eventTime, k: 'a', s: event.severity, r: event.reason };
   }
   if (event.kind === 'sensor') {
     if (a.thresholds.length === 0) return undefined;

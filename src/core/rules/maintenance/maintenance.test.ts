@@ -936,6 +936,19 @@ describe('alert rules (fault codes)', () => {
     expect(state?.alerts?.faults).toEqual({ 'E-17': { start: T0 + 1005 * MIN, last: T0 + 1005 * MIN } });
   });
 
+  // Was: a blank code (a feed's empty field) was no code for the work order's key but was shown as
+  // one: the title read ': Door open' (or 'Hydraulic fault: ' with the rule's title), the trigger
+  // carried code ''. It is no code everywhere now.
+  it('a blank code is no code in the work order: its title and trigger show the fault text', () => {
+    const { deliveries } = run([fault(0, 'critical', '', 'Door open'), fault(1, 'critical', '  ', 'Coolant high')], alerts({ alerts: [faults, { ...hydraulic, codes: undefined, minSeverity: 'critical' }] }));
+    const shown = deliveries.map((d) => d.payload as { title: string; trigger: Record<string, unknown>; description: string });
+    expect(shown.map((p) => p.title).sort()).toEqual(['Coolant high', 'Door open', 'Hydraulic fault: Coolant high', 'Hydraulic fault: Door open']);
+    for (const p of shown) {
+      expect(p.trigger).not.toHaveProperty('code');
+      expect(p.description).toMatch(/^critical fault reported at /);
+    }
+  });
+
   it('takes only what a rule asks for: severity, codes by prefix, and sets the priority when told', () => {
     const { deliveries, state } = run(
       [fault(0, 'warning', 'E-3'), fault(1, 'info'), fault(2, 'warning', 'HYD-22', 'Hydraulic oil temperature'), fault(3, 'warning', 'SPN 1638'), fault(4, 'critical', 'HYD-22'), fault(5, 'critical', undefined, 'Engine | stop now')],
