@@ -17,6 +17,21 @@ export function durationText(ms: number): string {
   return `${ms}ms`;
 }
 
+/** The longest a Node timer waits (2^31 − 1 ms, about 24.8 days): one set longer fires after 1 ms instead. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration that becomes a timer (a request timeout, a wait before reconnecting, a batch's or a
+ * checkpoint's wait, the shutdown grace): at most {@link MAX_TIMER_MS}, as Node would otherwise cut
+ * a longer one to 1 ms and a `timeoutMs: 30d` meant as "wait long" would time out every request.
+ * Pipe a duration field into it: `duration('15s').pipe(timerDuration('15s'))`.
+ */
+export const timerDuration = (example: string) =>
+  z.number().max(MAX_TIMER_MS, {
+    error: (iss) =>
+      `${durationText(Number(iss.input))} is too long: a timer waits at most 24.8 days (${MAX_TIMER_MS} ms), and a longer one would end at once (after 1 ms); give at most 24d, e.g. ${example}`,
+  });
+
 const notADuration = (value: string): string => `${value} is not a duration; write e.g. 30s, 5m, 1h or a number of milliseconds`;
 
 const UNIT_WORDS: Record<string, string> = { millisecond: 'ms', msec: 'ms', second: 's', sec: 's', minute: 'm', min: 'm', hour: 'h', hr: 'h', day: 'd' };

@@ -72,6 +72,45 @@ describe('config', () => {
     expect(c.telematics[0]?.timeout).toBe(500);
   });
 
+  it('refuses a timer duration beyond 24.8 days (Node cuts a longer timer to 1 ms: a 30d timeout timed out every request at once), naming each key', () => {
+    const mqtt = { name: 'yard', url: 'mqtt://127.0.0.1:1883', topics: [{ filter: 't/#', decoder: { assetId: { path: 'tag' } } }] };
+    const auth = { type: 'oauth2-client-credentials', tokenUrl: 'https://auth.example.com/t', clientId: 'c', clientSecret: 's', timeoutMs: '25d' };
+    const p = problems(() =>
+      compileConfig(
+        {
+          destinations: [{ ...minimal.destinations[0], timeoutMs: '30d' }, { name: 'b', type: 'rest', baseUrl: 'https://b.example.com', auth }],
+          sources: { mqtt: [{ ...mqtt, reconnectDelayMs: '25d' }] },
+          telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'x' }, timeout: '30d' }],
+          ingest: { maxWaitMs: 2 ** 31, checkpointMs: '100d' },
+          shutdown: { graceMs: '25d' },
+        },
+        { ERP_TOKEN: 't' },
+      ),
+    );
+    expect(p.map((x) => x.key).sort()).toEqual(
+      [
+        'destinations.0.timeoutMs',
+        'destinations.1.auth.timeoutMs',
+        'sources.mqtt.0.reconnectDelayMs',
+        'telematics.0.timeout',
+        'ingest.maxWaitMs',
+        'ingest.checkpointMs',
+        'shutdown.graceMs',
+      ].sort(),
+    );
+    expect(p.find((x) => x.key === 'destinations.0.timeoutMs')?.message).toBe(
+      '30d is too long: a timer waits at most 24.8 days (2147483647 ms), and a longer one would end at once (after 1 ms); give at most 24d, e.g. 15s',
+    );
+    // 24 days is still a wait a timer takes; durations that are no timer (retention, a retry's age) stay unbounded.
+    const c = compileConfig(
+      { destinations: [{ ...minimal.destinations[0], timeoutMs: '24d', retry: { maxAgeMs: '60d' } }], shutdown: { graceMs: 2 ** 31 - 1 }, store: { retention: { audit: '365d' } } },
+      { ERP_TOKEN: 't' },
+    );
+    expect(c.destinations[0]?.timeoutMs).toBe(24 * 86_400_000);
+    expect(c.shutdown.graceMs).toBe(2 ** 31 - 1);
+    expect(c.store.retention.audit).toBe(365 * 86_400_000);
+  });
+
   it('says a config file that is empty or only comments is empty, not that a key is missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     for (const [name, text] of [['empty.yaml', ''], ['comments.yaml', '# store:\n#   path: ./data/ab.db\n']] as const) {

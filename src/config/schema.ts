@@ -6,7 +6,7 @@
 import { CANONICAL_UNIT, unitFactor, type UnitDimension } from '../core/normalize/units.js';
 import { z } from 'zod';
 import { IDENTIFIER_TYPES } from '../core/model/events.js';
-import { duration, durationField, durationText } from './duration.js';
+import { duration, durationField, durationText, timerDuration } from './duration.js';
 import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
@@ -25,10 +25,10 @@ const atLeastARequest = (example: string) =>
  * A request timeout: at least 100 ms. Digits alone are milliseconds, so `timeoutMs: 5` meant for
  * five seconds would time out every request (and leave each outcome unknown) instead.
  */
-export const requestTimeout = (fallback: string) => duration(fallback).pipe(atLeastARequest(fallback));
+export const requestTimeout = (fallback: string) => duration(fallback).pipe(atLeastARequest(fallback)).pipe(timerDuration(fallback));
 
 /** A request timeout without a default (see {@link requestTimeout}): where another key's value stands in. */
-const optionalRequestTimeout = (example: string) => durationField().pipe(atLeastARequest(example)).optional();
+const optionalRequestTimeout = (example: string) => durationField().pipe(atLeastARequest(example)).pipe(timerDuration(example)).optional();
 
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, { error: echoed('is not a name: use letters, digits, _ . - only') });
 
@@ -165,7 +165,7 @@ export const mqttSourceSchema = z.strictObject({
       error: (iss) =>
         `${durationText(Number(iss.input))} is too short: the source would reconnect to the broker that often (every millisecond for 0), flooding its log and a broker that refuses it; give seconds, e.g. 5s (digits alone are milliseconds)`,
     }),
-  ),
+  ).pipe(timerDuration('5s')),
   /**
    * Subscribe as MQTT shared subscriptions (`$share/<group>/<filter>`), for a scaled mode not built
    * yet: with the SQLite store run one process per store (`config check` and the service's start warn when this is set).
@@ -624,14 +624,14 @@ export const configSchema = z.strictObject({
        */
       maxBatch: z.number().int().min(1).default(1000),
       /** Longest a message waits for its batch to fill. @default 5ms */
-      maxWaitMs: duration('5ms'),
+      maxWaitMs: duration('5ms').pipe(timerDuration('5ms')),
       /** Batches that may be committing while the next one is prepared; 1 turns pipelining off. @default 4 */
       pipelineDepth: z.number().int().min(1).max(64).default(4),
       /**
        * Longest a rule-state change is held in memory (its message in the store's ingest log) before
        * a checkpoint stores it; 0 stores rule state with every batch. @default 5s
        */
-      checkpointMs: duration('5s'),
+      checkpointMs: duration('5s').pipe(timerDuration('5s')),
       /** Logged messages that force a checkpoint; bounds the replay after a crash. @default 50000 */
       checkpointMessages: z.number().int().positive().default(50_000),
       /**
@@ -690,7 +690,7 @@ export const configSchema = z.strictObject({
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
-  shutdown: z.strictObject({ graceMs: duration('10s') }).prefault({}),
+  shutdown: z.strictObject({ graceMs: duration('10s').pipe(timerDuration('10s')) }).prefault({}),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
 });
 

@@ -7,7 +7,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
-import { durationField } from './duration.js';
+import { durationField, timerDuration } from './duration.js';
 import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { closest, echoed, timeZoneProblem } from './issue-messages.js';
 import { BLOCK_SPECS, blockSpecFor } from '../adapters/telematics/aemp/aemp-dialect-blocks.js';
@@ -189,7 +189,8 @@ export const telematicsSchema = z
     /** Per-request timeout. @default 60s */
     timeout: durationField()
       .default(60_000)
-      .pipe(z.number().min(100, { error: (iss) => `${Number(iss.input)}ms is too short for an answer to arrive: every request would time out; give seconds, e.g. 60s (digits alone are milliseconds: write 60s, not 60)` })),
+      .pipe(z.number().min(100, { error: (iss) => `${Number(iss.input)}ms is too short for an answer to arrive: every request would time out; give seconds, e.g. 60s (digits alone are milliseconds: write 60s, not 60)` }))
+      .pipe(timerDuration('60s')),
     schedule: z
       .strictObject({
         /** Scheduled fleet pulls. @default true */
