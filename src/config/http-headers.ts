@@ -34,3 +34,14 @@ export const httpHeaders = z
       if (!r.success) for (const issue of r.error.issues) ctx.addIssue({ code: 'custom', path: [shown(name)], message: issue.message });
     }
   });
+
+/**
+ * A credential sent in a request header (`Authorization: Bearer <token>`): a line break within it
+ * fails every request as it is built (the service would run and deliver nothing), so it is refused
+ * here, naming the key. White space at its ends is dropped as the header is sent, so a token file
+ * with a blank line after the token still works. Never echoed.
+ */
+export const headerCredential = <S extends z.ZodType<string>>(schema: S) =>
+  schema.refine((value) => !/[\r\n\0]/.test(value.trim()), {
+    error: 'holds a line break (the value is not shown): a request header is one line, so every request would fail; give the credential on one line (a file named by NAME_FILE holds the credential alone)',
+  });

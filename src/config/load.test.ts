@@ -128,6 +128,34 @@ describe('config', () => {
     expect(c.destinations[0]?.type === 'rest' && c.destinations[0].token).toBe('from-file');
   });
 
+  it('refuses a bearer token no header can carry (a line break within it; the intake token also with white space at an end), naming the key, never the value', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'two-lines'), 'first-half-SECRET\nsecond-half-SECRET\n');
+    writeFileSync(join(dir, 'trailing-space'), 'intake-SECRET-token \n');
+    writeFileSync(join(dir, 'blank-line-after'), 'erp-SECRET-token\n\n');
+    const env = { TWO_FILE: join(dir, 'two-lines'), SPACE_FILE: join(dir, 'trailing-space'), BLANK_FILE: join(dir, 'blank-line-after') };
+    const config = {
+      destinations: [
+        { ...minimal.destinations[0], token: '${TWO}' },
+        { name: 'b', type: 'rest', baseUrl: 'https://b.example.com', auth: { type: 'bearer', token: '${TWO}' } },
+      ],
+      sources: { http: { token: '${SPACE}' } },
+      telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: '${TWO}' } }],
+    };
+    const p = problems(() => compileConfig(config, env));
+    expect(p.map((x) => x.key)).toEqual(['sources.http.token', 'destinations.0.token', 'destinations.1.auth.token', 'telematics.0.auth.token']);
+    expect(p[1]?.message).toBe(
+      'holds a line break (the value is not shown): a request header is one line, so every request would fail; give the credential on one line (a file named by NAME_FILE holds the credential alone) (the value of TWO_FILE)',
+    );
+    expect(p[0]?.message).toMatch(/^has white space at its start or end, or a line break \(the value is not shown\): a sender's Authorization header cannot carry it, so every POST would be refused 401/);
+    expect(JSON.stringify(p)).not.toMatch(/SECRET/);
+    // Where secrets are deferred (config check), each loads unresolved, for the commands that connect to refuse.
+    expect(compileConfig(config, env, undefined, { deferSecrets: true }).destinations).toHaveLength(2);
+    // A blank line after a destination's token is dropped as the header is sent: still taken.
+    const c = compileConfig({ destinations: [{ ...minimal.destinations[0], token: '${BLANK}' }], sources: { http: { token: 'intake-token' } } }, env);
+    expect(c.destinations[0]?.type === 'rest' && c.destinations[0].token).toBe('erp-SECRET-token\n');
+  });
+
   it('names the key of a missing variable', () => {
     expect(problems(() => compileConfig(minimal, {}))).toEqual([
       { key: 'destinations.0.token', message: 'environment variable ERP_TOKEN is not set (set ERP_TOKEN or ERP_TOKEN_FILE)' },

@@ -11,7 +11,7 @@ import { describeIssue, echo, echoed } from './issue-messages.js';
 import { rulesSchema } from './rules-schema.js';
 import { telematicsSchema } from './telematics-schema.js';
 import { baseUrlField, httpUrl, mqttUrl } from './url.js';
-import { headerName, httpHeaders } from './http-headers.js';
+import { headerCredential, headerName, httpHeaders } from './http-headers.js';
 import { coveredFilters, filterCovers, filterIntersection, filterUnion, stripSharePrefix, topicFilterProblem, withShareGroup } from '../core/normalize/topic-match.js';
 
 export { duration } from './duration.js';
@@ -342,7 +342,7 @@ export const restAuthSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('bearer'),
     /** Static bearer token sent as `Authorization: Bearer <token>`. */
-    token: z.string().min(1, 'give the bearer token (use ${ENV})'),
+    token: headerCredential(z.string().min(1, 'give the bearer token (use ${ENV})')),
   }),
   z.strictObject({
     type: z.literal('oauth2-client-credentials'),
@@ -441,7 +441,7 @@ export const restDestinationSchema = z
      * Bearer token (use `${ENV}` or `${ENV}` with an `ENV_FILE`); shorthand for `auth: {type: bearer, token}`.
      * Empty (a variable set to nothing): requests carry no credentials, which `config check` and the service's start warn of.
      */
-    token: z.string().optional(),
+    token: headerCredential(z.string()).optional(),
     /** Authentication; absent with no `token`: requests carry no credentials. */
     auth: restAuthSchema.optional(),
     /**

@@ -12,7 +12,7 @@ import { isValidTimeZone } from '../core/rules/time-zone.js';
 import { closest, echoed, timeZoneProblem } from './issue-messages.js';
 import { BLOCK_SPECS, blockSpecFor } from '../adapters/telematics/aemp/aemp-dialect-blocks.js';
 import { httpUrl } from './url.js';
-import { httpHeaders } from './http-headers.js';
+import { headerCredential, httpHeaders } from './http-headers.js';
 
 /** Vendors with a built-in profile (see `src/adapters/telematics/vendor-profiles.ts`). */
 export const TELEMATICS_VENDORS = ['trackunit', 'cat', 'deere', 'samsara', 'develon', 'proemion', 'generic'] as const;
@@ -112,7 +112,7 @@ export const oauth2PasswordAuthSchema = z.strictObject({
 });
 
 /** A fixed API key sent as `Authorization: Bearer <token>` (Samsara, Hapn). */
-export const bearerAuthSchema = z.strictObject({ type: z.literal('bearer'), token: secret });
+export const bearerAuthSchema = z.strictObject({ type: z.literal('bearer'), token: headerCredential(secret) });
 
 /** HTTP Basic on every request (some Volvo CE and Liebherr integrations). */
 export const basicAuthSchema = z.strictObject({ type: z.literal('basic'), username: secret, password: secret });
