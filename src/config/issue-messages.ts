@@ -187,6 +187,11 @@ export function describeIssue(iss: RawIssue, raw?: unknown): string | undefined 
         if (/\$\{/.test(String(valueAt(raw, path)))) return `${given(input, path)}: a \${NAME} reference always gives text, so this number must be written in the file`;
         if (input.trim() !== '' && Number.isFinite(Number(input))) return `${given(input, path)}: use ${use} (write it without quotes)`;
       }
+      // `commitInWorker: "${IN_WORKER}"` with IN_WORKER=true: "use true or false" would say to write what was given.
+      if (iss.expected === 'boolean' && typeof input === 'string') {
+        if (/\$\{/.test(String(valueAt(raw, path)))) return `${given(input, path)}: a \${NAME} reference always gives text, so true or false must be written in the file`;
+        if (/^\s*(true|false)\s*$/i.test(input)) return `${given(input, path)}: use ${use} (write it without quotes)`;
+      }
       return `${given(input, path)}: use ${use}`;
     }
     case 'invalid_value':

@@ -209,6 +209,11 @@ describe('config', () => {
         { key: 'server.port', message: expect.stringContaining('a ${NAME} reference always gives text') as unknown },
       ]),
     );
+    // A boolean from a ${NAME} too: "use true or false" would tell to write what the variable gave.
+    expect(problems(() => compileConfig({ ...minimal, store: { commitInWorker: '${IN_WORKER}' }, rules: { location: { enabled: 'true' } } }, { ERP_TOKEN: 'x', IN_WORKER: 'false' }))).toEqual([
+      { key: 'store.commitInWorker', message: '"false" is text: a ${NAME} reference always gives text, so true or false must be written in the file' },
+      { key: 'rules.location.enabled', message: '"true" is text: use true or false (write it without quotes)' },
+    ]);
     expect(problems(() => compileConfig({}, {}))).toEqual([{ key: 'destinations', message: 'missing: this key is required; give a list (one "- " item per line, or [a, b])' }]);
     expect(problems(() => compileConfig({ destinations: [{ name: 'erp', type: 'rest' }] }, {}))).toEqual([{ key: 'destinations.0.baseUrl', message: 'missing: this key is required; give text' }]);
     expect(problems(() => compileConfig({ ...minimal, store: { zzz: 1 } }, { ERP_TOKEN: 'x' }))[0]?.message).toMatch(/^unknown key; known here: .*path/);
