@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildConnector, configuredAssets } from '../../app.js';
 import { probeTelematicsAuth } from '../../adapters/telematics/auth/probe.js';
+import { runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { assetFileProblems, assetFileWarnings, checkConnections, telematicsProblems } from './config-check.js';
 import type { ProbeResult } from '../../ports/connector.js';
 
@@ -247,5 +248,17 @@ describe('telematics feeds named in the config', () => {
 
   it('a 6-field cron (with seconds) is refused, not read as a time nobody meant', () => {
     expect(() => compileConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], telematics: [{ name: 'tu', vendor: 'trackunit', auth: { type: 'bearer', token: 'feed-token' }, schedule: { cron: '0 0 3 * * *' } }] })).toThrow(/not a 5-field cron/);
+  });
+});
+
+describe('config check (the built CLI)', () => {
+  it('refuses an ASSETBRIDGE_LOG_LEVEL that is no level, as run and every command opening the store do, naming the variable', async () => {
+    const cfg = writeConfig({ destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' }], sources: { http: { token: 'intake-token' } } });
+    const bad = await runCli(['config', 'check', '-c', cfg.path], { ASSETBRIDGE_LOG_LEVEL: 'loud' });
+    expect({ code: bad.code, stdout: bad.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(bad.stderr).toBe('error: ASSETBRIDGE_LOG_LEVEL "loud" is not a log level; use one of fatal, error, warn, info, debug, trace, silent (or unset it)\n');
+    const good = await runCli(['config', 'check', '-c', cfg.path], { ASSETBRIDGE_LOG_LEVEL: 'DEBUG' });
+    expect({ code: good.code, stderr: good.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(good.stdout).toMatch(/is valid/);
   });
 });

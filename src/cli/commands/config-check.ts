@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { buildConnector, configuredAssets } from '../../app.js';
 import { ConfigError, UsageError } from '../../core/errors/errors.js';
-import { createLogger } from '../../adapters/log/logger.js';
+import { createLogger, logLevel } from '../../adapters/log/logger.js';
 import { probeMqttSource } from '../../adapters/sources/mqtt/probe.js';
 import { probeTelematicsAuth, type TelematicsProbeResult } from '../../adapters/telematics/auth/probe.js';
 import type { TelematicsConfig } from '../../config/telematics-schema.js';
@@ -190,6 +190,9 @@ export function registerConfigCommand(program: Command): void {
   ).action(
     action(async (opts: { config: string; connect?: boolean }) => {
       const { config, configPath } = resolveConfig(opts.config);
+      // ASSETBRIDGE_LOG_LEVEL, which overrides log.level: one that is no level makes 'run' (and every
+      // command that opens the store) refuse to start, so the check that says "valid" refuses it too.
+      logLevel(config.log.level);
       // What the service checks only as it starts: the asset CSVs, and each feed's address.
       const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
