@@ -721,4 +721,13 @@ describe('config', () => {
     // A file name with a colon in it is still a file.
     expect(compileConfig({ ...minimal, store: { path: './data/ab:1.db' } }, { ERP_TOKEN: 'x' }).store.path).toBe('./data/ab:1.db');
   });
+
+  it('refuses an empty store.path (a ${NAME} set to nothing), which SQLite would take for a temporary database lost at exit, naming the key', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    writeFileSync(join(dir, 'empty.yaml'), 'store: { path: "${STORE}" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');
+    expect(problems(() => loadConfigFile(join(dir, 'empty.yaml'), { STORE: '' }))).toEqual([
+      { key: 'store.path', line: 1, message: 'is empty (a ${NAME} set to nothing?): name the SQLite file, e.g. ./data/assetbridge.db, or leave store.path out for that default' },
+    ]);
+    expect(problems(() => compileConfig({ ...minimal, store: { path: '' } }, { ERP_TOKEN: 'x' })).map((p) => p.key)).toEqual(['store.path']);
+  });
 });

@@ -576,6 +576,8 @@ export const configSchema = z.strictObject({
        */
       path: z
         .string()
+        // SQLite takes '' for a temporary database, deleted on close, and the commit worker would open another one.
+        .min(1, 'is empty (a ${NAME} set to nothing?): name the SQLite file, e.g. ./data/assetbridge.db, or leave store.path out for that default')
         .refine((p) => !isUrlLike(p), {
           // Not echoed: a connection URL may carry a password.
           error: (iss) =>
