@@ -722,6 +722,19 @@ describe('config', () => {
     expect(compileConfig({ ...minimal, store: { path: './data/ab:1.db' } }, { ERP_TOKEN: 'x' }).store.path).toBe('./data/ab:1.db');
   });
 
+  it('refuses an empty server.host (a ${NAME} set to nothing), on which Node would listen on every interface, naming the key', () => {
+    for (const host of ['', ' ']) {
+      expect(problems(() => compileConfig({ ...minimal, server: { host } }, { ERP_TOKEN: 'x' }))).toEqual([
+        {
+          key: 'server.host',
+          message: 'is empty (a ${NAME} set to nothing?): the server would listen on every network interface; give the address to listen on, e.g. 127.0.0.1 (the default: leave server.host out), or 0.0.0.0 for every interface on purpose',
+        },
+      ]);
+    }
+    expect(compileConfig({ ...minimal, server: { host: '${HOST}' } }, { ERP_TOKEN: 'x', HOST: '0.0.0.0' }).server.host).toBe('0.0.0.0');
+    expect(compileConfig(minimal, { ERP_TOKEN: 'x' }).server.host).toBe('127.0.0.1');
+  });
+
   it('refuses an empty store.path (a ${NAME} set to nothing), which SQLite would take for a temporary database lost at exit, naming the key', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'empty.yaml'), 'store: { path: "${STORE}" }\ndestinations: [{ name: erp, type: rest, baseUrl: "http://127.0.0.1:4010" }]');

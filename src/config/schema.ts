@@ -687,7 +687,13 @@ export const configSchema = z.strictObject({
   server: z
     .strictObject({
       /** Admin API, health, metrics and HTTP intake. @default 127.0.0.1 */
-      host: z.string().default('127.0.0.1'),
+      host: z
+        .string()
+        // Node listens on every interface for an empty host: the admin API would be open to the network, not to this host alone.
+        .regex(/\S/, {
+          error: 'is empty (a ${NAME} set to nothing?): the server would listen on every network interface; give the address to listen on, e.g. 127.0.0.1 (the default: leave server.host out), or 0.0.0.0 for every interface on purpose',
+        })
+        .default('127.0.0.1'),
       /** 0 disables the server. @default 8080 */
       port: z.number().int().min(0).max(65535).default(8080),
     })
