@@ -610,6 +610,25 @@ describe('config', () => {
     expect(problems(() => loadConfigFile(join(dir, 'other.yaml')))[0]?.message).not.toContain('must be quoted');
   });
 
+  it('does not quote a credential written in place on a line the YAML parser shows for a syntax mistake', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
+    for (const [name, text] of [
+      ['quote.yaml', 'destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n    timeoutMs: 5s\n    token: "Literal-SECRET-123\n'],
+      ['flow.yaml', 'destinations:\n  - name: erp\n    type: rest\n    baseUrl: https://erp.example.com\n    headers: { X-Api-Key: Literal-SECRET-123 ]\n'],
+      ['mqtt.yaml', 'sources:\n  mqtt:\n    - { name: m, url: "mqtt://b:1883", username: ab, password: Literal-SECRET-123 ]\n'],
+    ] as const) {
+      writeFileSync(join(dir, name), text);
+      const [p] = problems(() => loadConfigFile(join(dir, name)));
+      expect(p?.key, name).toBe('(yaml)');
+      expect(p?.message, name).toMatch(/ at line \d+, column \d+/);
+      expect(p?.message, name).toContain('… (not shown: it may hold a secret)');
+      expect(p?.message, name).not.toContain('SECRET');
+    }
+    // A line without a credential is still shown, with its caret.
+    writeFileSync(join(dir, 'plain.yaml'), 'destinations:\n  - { name: erp, type: rest, baseUrl: "https://erp.example.com" ]\n');
+    expect(problems(() => loadConfigFile(join(dir, 'plain.yaml')))[0]?.message).toMatch(/baseUrl: "https:\/\/erp\.example\.com" \]\n\s+\^/);
+  });
+
   it('says a file of several YAML documents (a --- line) is one config too many, not to call the parser\'s API', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ab-cfg-'));
     writeFileSync(join(dir, 'two.yaml'), 'destinations: []\n---\nstore: {}\n');

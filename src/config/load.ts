@@ -439,6 +439,26 @@ function unquotedReferenceHint(text: string, err: unknown): string {
   return `\nA \${NAME} reference inside { … } or [ … ] must be quoted: write "${bare[1] ?? ''}"`;
 }
 
+/** A line of the file that writes a credential (or a mapping of them) in place: `token: …`, `headers: { X-Api-Key: … }`. */
+const CREDENTIAL_LINE = /\b(token|password|passwd|secret|clientsecret|previoussecret|clientid|username|api[-_]?key|authorization|headers|auth|webhook)\b["']?\s*:/i;
+
+/**
+ * The parser's message without the values of credentials it quotes: it shows the lines around the
+ * mistake, and one may write a secret in place (`token: "s3cr3t` without its closing quote). The
+ * line keeps its key, the value is replaced by `…` (and the caret, which pointed into it, dropped).
+ */
+function withoutQuotedCredentials(message: string): string {
+  const [first = '', ...context] = message.split('\n');
+  let masked = false;
+  const shown = context.map((line) => {
+    const m = CREDENTIAL_LINE.exec(line);
+    if (!m) return line;
+    masked = true;
+    return `${line.slice(0, m.index + m[0].length)} … (not shown: it may hold a secret)`;
+  });
+  return [first, ...(masked ? shown.filter((line) => !/^\s*\^+\s*$/.test(line)) : shown)].join('\n');
+}
+
 /** Where each key of a config loaded by {@link loadConfigFile} is written in its file. */
 const KEY_LINES = new WeakMap<object, (key: string) => number | undefined>();
 
@@ -472,7 +492,7 @@ export function loadConfigFile(file: string, env: Env = process.env, options: Co
       throw new ConfigError([{ key: '(yaml)', message: `${file} holds more than one YAML document (a --- line${line === undefined ? '' : ` at line ${line}`} starts another): a config is one document; remove that line, joining the keys into one mapping` }]);
     }
     const tag = REFUSED_YAML_WARNINGS.has(String((err as { code?: unknown }).code)) ? '\nassetbridge reads no YAML tags: remove it (for an environment variable write "${NAME}")' : '';
-    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${(err as Error).message}${unquotedReferenceHint(text, err)}${tag}` }]);
+    throw new ConfigError([{ key: '(yaml)', message: `${file} is not valid YAML: ${withoutQuotedCredentials((err as Error).message)}${unquotedReferenceHint(text, err)}${tag}` }]);
   }
   const doc = parsed.value;
   // Empty, or comments only: not "destinations is missing" as if the file had been read as meant.
