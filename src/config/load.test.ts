@@ -147,7 +147,7 @@ describe('config', () => {
     expect(p[1]?.message).toBe(
       'holds a line break (the value is not shown): a request header is one line, so every request would fail; give the credential on one line (a file named by NAME_FILE holds the credential alone) (the value of TWO_FILE)',
     );
-    expect(p[0]?.message).toMatch(/^has white space at its start or end, or a line break \(the value is not shown\): a sender's Authorization header cannot carry it, so every POST would be refused 401/);
+    expect(p[0]?.message).toMatch(/^holds what no Authorization header carries as written \(white space at its start or end, which HTTP drops;.*so every POST and webhook push would be refused 401/);
     expect(JSON.stringify(p)).not.toMatch(/SECRET/);
     // Where secrets are deferred (config check), each loads unresolved, for the commands that connect to refuse.
     expect(compileConfig(config, env, undefined, { deferSecrets: true }).destinations).toHaveLength(2);
