@@ -45,6 +45,18 @@ function letThrough(path: string): void {
     if (dirname(dir) === dir) return;
   }
 }
+
+/** That user reads the config and the store (beside the config), and has a temp directory of its own: returned. */
+function openToOtherUser(cfgDir: string): string {
+  setMode(tmpdir(), statSync(tmpdir()).mode | 0o011);
+  if (asOther) letThrough(CLI);
+  setMode(cfgDir, 0o755);
+  const tmp = join(cfgDir, 'tmp');
+  mkdirSync(tmp);
+  setMode(tmp, 0o777);
+  return tmp;
+}
+
 afterEach(() => {
   for (const [path, mode] of modes.splice(0).reverse()) chmodSync(path, mode);
 });
@@ -64,13 +76,7 @@ describe('assetbridge status, on a store in a directory this user cannot write',
     });
     await seed.close(); // no process has it open: no -wal, no -shm beside it
     expect(existsSync(join(storeDir, 'ab.db-shm'))).toBe(false);
-    // That user reads the config and the store, and has a temp directory of its own.
-    setMode(tmpdir(), statSync(tmpdir()).mode | 0o011);
-    if (asOther) letThrough(CLI);
-    setMode(cfg.dir, 0o755);
-    const tmp = join(cfg.dir, 'tmp');
-    mkdirSync(tmp);
-    setMode(tmp, 0o777);
+    const tmp = openToOtherUser(cfg.dir);
     setMode(storeDir, 0o555);
     const r = await runCliUnprivileged(['status', '-c', cfg.path], { TMPDIR: tmp });
     expect(r.stderr).toBe('');
@@ -103,12 +109,7 @@ describe('a store an older assetbridge wrote, in a directory this user cannot wr
     raw.prepare(`INSERT INTO counters (name, value) VALUES ('events_accepted', 7)`).run();
     raw.close(); // no process has it open: no -wal, no -shm beside it
     expect(readdirSync(storeDir)).toEqual(['ab.db']);
-    setMode(tmpdir(), statSync(tmpdir()).mode | 0o011);
-    if (asOther) letThrough(CLI);
-    setMode(cfg.dir, 0o755);
-    const tmp = join(cfg.dir, 'tmp');
-    mkdirSync(tmp);
-    setMode(tmp, 0o777);
+    const tmp = openToOtherUser(cfg.dir);
     const out = join(cfg.dir, 'out');
     mkdirSync(out);
     setMode(out, 0o777);
