@@ -561,7 +561,8 @@ export class Engine {
         }
       })().then(async (result) => {
         await progressWrites;
-        if (progressWritten) await p.store.kvDelete(CONTROL_NS, progressKey);
+        // Best effort: the result is what the command waits for, stored whether this works or not.
+        if (progressWritten) await p.store.kvDelete(CONTROL_NS, progressKey).catch(() => false);
         await p.store.kvSet(CONTROL_NS, `job-result:${id}`, JSON.stringify({ ...result, storedAt: p.clock.now() }));
         p.dispatcher.notify();
       });
