@@ -227,3 +227,83 @@ describe('meter hygiene: persisted states', () => {
     expect(classifyMeterReading(advanced.state, r(9, 5)).verdict).toMatchObject({ status: 'backwards' });
   });
 });
+
+// A meter swapped (undeclared) for one showing many more hours: readings continue from the jumped
+// value. Each was judged against the last accepted reading only, so once enough wall clock had
+// passed to allow the jump, the whole jump was accepted as usage.
+describe('classifyMeterReading: a sustained jump', () => {
+  /** Readings every `stepH` hours from `fromH` to `toH`, from `value`, advancing `rate` h per hour. */
+  const feed = (value: number, fromH: number, toH: number, stepH: number, rate: number): MeterReading[] => {
+    const out: MeterReading[] = [];
+    for (let h = fromH; h <= toH; h += stepH) out.push(r(Math.round((value + (h - fromH) * rate) * 100) / 100, h));
+    return out;
+  };
+
+  it('stays set aside however much wall clock passes, until the reset is declared', () => {
+    // 5000 h, then at 1 h a meter showing 7000 that runs a third of the time, read every 30 minutes for 150 days.
+    const readings = [r(5000, 0), ...feed(7000, 1, 150 * 24, 0.5, 1 / 3)];
+    const { verdicts, state } = run(readings);
+    expect(verdicts.slice(1).filter((v) => v.status === 'accepted')).toEqual([]);
+    expect(verdicts.slice(1).every((v) => v.status === 'too-fast')).toBe(true);
+    expect(state).toMatchObject({ last: r(5000, 0), jump: r(7000, 1), jumpSustained: true });
+    // Past ~116 days the jump alone would be possible: still set aside, with why.
+    const last = verdicts[verdicts.length - 1] as { detail: string };
+    expect(last.detail).toBe(
+      'meter at 8199.67 counts on from 7000 (2025-03-01T09:00:00.000Z), which ran ahead of the wall clock from 5000 (2025-03-01T08:00:00.000Z), and the readings since have continued from it: set aside until the jump is declared; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> --hours <new reading> --at <when>',
+    );
+    // Declared: the readings after it count on from the new meter.
+    const reset = declareMeterReset(state, r(7000, 1));
+    expect(reset.state).toEqual({ last: r(7000, 1), confirmedAt: T0 + H, stallFlagged: false, lastReset: r(7000, 1) });
+    expect(classifyMeterReading(reset.state, r(8200, 150 * 24 + 1)).verdict).toMatchObject({ status: 'accepted', usage: 1200 });
+  });
+
+  it('a one-off spike does not hold back the readings after it, even ones above it later', () => {
+    const { verdicts, state } = run([r(1000, 0), r(3000, 1), r(1001, 2), r(1001.5, 3), r(3000.5, 2000)]);
+    expect(verdicts[1]).toMatchObject({ status: 'too-fast' });
+    expect(verdicts[2]).toEqual({ status: 'accepted', usage: 1, previous: r(1000, 0), reading: r(1001, 2) });
+    expect(verdicts[3]).toMatchObject({ status: 'accepted', usage: 0.5 });
+    expect(verdicts[4]).toMatchObject({ status: 'accepted', usage: 1999 });
+    expect(state.jump).toBeUndefined();
+  });
+
+  it('a few spikes that do not continue each other do not make a sustained jump', () => {
+    const { verdicts, state } = run([r(1000, 0), r(3000, 1), r(9000, 2), r(2000, 3), r(1500, 1000)]);
+    expect(verdicts.slice(1, 4).map((v) => v.status)).toEqual(['too-fast', 'too-fast', 'too-fast']);
+    expect(verdicts[4]).toMatchObject({ status: 'accepted', usage: 500 });
+    expect(state.jump).toBeUndefined();
+  });
+
+  it('the same too-fast reading again does not make it sustained', () => {
+    const { verdicts } = run([r(1000, 0), r(1010, 2), r(1010, 2), r(1010, 12)]);
+    expect(verdicts[3]).toEqual({ status: 'accepted', usage: 10, previous: r(1000, 0), reading: r(1010, 12) });
+  });
+
+  it('a reading of the old meter in between clears the jump', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1100, 1), r(1100.5, 2), r(1000, 3), r(1100.6, 200)]);
+    expect(verdicts[2]).toMatchObject({ status: 'too-fast' });
+    expect(verdicts[3]).toMatchObject({ status: 'accepted', usage: 0 });
+    expect(verdicts[4]).toMatchObject({ status: 'accepted', usage: 100.6 });
+    expect(state.jump).toBeUndefined();
+  });
+
+  it('a reading below the jump, possible since the last accepted one, is accepted (the old meter is back)', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1100, 1), r(1100.5, 2), r(1050, 100)]);
+    expect(verdicts[3]).toEqual({ status: 'accepted', usage: 50, previous: r(1000, 0), reading: r(1050, 100) });
+    expect(state.jump).toBeUndefined();
+  });
+
+  it('a reading arriving late that the jump continues from makes it sustained too (event time wins)', () => {
+    const { verdicts, state } = run([r(1000, 0), r(1100.5, 2), r(1100, 1), r(1101, 200)]);
+    expect(state).toMatchObject({ jump: r(1100, 1), jumpSustained: true });
+    expect(verdicts[3]).toMatchObject({ status: 'too-fast' });
+    expect(run([r(1000, 0), r(1100, 1), r(1100.5, 2), r(1101, 200)]).verdicts[3]).toMatchObject({ status: 'too-fast' });
+  });
+
+  it('the remembered jump survives JSON, and a state stored before it existed reads as none', () => {
+    const held = run([r(1000, 0), r(1100, 1), r(1100.5, 2)]).state;
+    const stored = JSON.parse(JSON.stringify(held)) as MeterHygieneState;
+    expect(stored).toStrictEqual({ last: r(1000, 0), confirmedAt: T0, stallFlagged: false, jump: r(1100, 1), jumpSustained: true });
+    expect(classifyMeterReading(stored, r(1101, 200)).verdict).toMatchObject({ status: 'too-fast' });
+    expect(classifyMeterReading({ last: r(1000, 0), confirmedAt: T0 }, r(1101, 200)).verdict).toMatchObject({ status: 'accepted', usage: 101 });
+  });
+});

@@ -3,7 +3,10 @@
  * before anything counts it as usage. Real meters stall, jump, go backwards after an ECU or meter
  * swap, and arrive out of order (telematics.md §4.8). Only `accepted` readings advance the meter;
  * every other verdict leaves the state's base reading alone, so a bad reading never loses usage:
- * the next good reading's delta covers it.
+ * the next good reading's delta covers it. The exception is a meter that jumps ahead and counts on
+ * from there (a meter or ECU swapped undeclared, showing more): once a reading has continued from
+ * the jump while it was still too fast, readings continuing from it stay set aside as too fast,
+ * however much wall clock has passed, until a reset is declared (`jump` in the state).
  *
  * Usage per period (for units-of-production depreciation) is the sum of accepted `usage` deltas;
  * each accepted verdict carries the interval it covers (`previous` → `reading`).
@@ -55,6 +58,20 @@ export interface MeterHygieneState {
   readonly stallFlagged?: boolean;
   /** The newest declared reset; readings before it belong to the old meter. */
   readonly lastReset?: MeterReading;
+  /**
+   * The reading that first ran ahead of the wall clock (too fast) since `last` was accepted and
+   * that later too-fast readings continued from, or the latest such reading while none has
+   * (absent: no too-fast reading since `last`). Cleared by a reading accepted or showing `last`
+   * again (stalled), and by a reset.
+   */
+  readonly jump?: MeterReading;
+  /**
+   * A later reading continued from `jump` while still too fast against `last`: the meter now
+   * counts from `jump`'s value (a meter or ECU swapped undeclared). Readings continuing from it stay
+   * set aside as too fast, even once enough wall clock has passed since `last` to allow the jump,
+   * until a reset is declared or a reading below `jump` is accepted.
+   */
+  readonly jumpSustained?: boolean;
 }
 
 /** Reading statuses that are flagged for review and never count as usage. */
@@ -156,15 +173,33 @@ export function classifyMeterReading(
   // Measured from when the meter first showed its value, so a feed that froze and then catches up is not flagged.
   const elapsedH = (reading.eventTime - last.eventTime) / HOUR_MS;
   const allowed = elapsedH * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+  const unit = options.unit ?? 'h';
+  const declare = `if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`;
   if (delta > allowed)
+    return {
+      state: withJump(state, reading, options),
+      verdict: {
+        status: 'too-fast',
+        reading,
+        previous: last,
+        newFlag: true,
+        // A meter or ECU swapped for one showing more (from another machine) jumps up: every reading
+        // after it is set aside until declared (withJump, below), so say how.
+        detail: `meter advanced ${shown(delta)} ${unit} in ${shown(elapsedH)} h of wall clock (at most ${shown(allowed)} ${unit} possible), from ${last.value} to ${reading.value}; ${declare}`,
+      },
+    };
+
+  // Possible since `last`, but the meter has been counting on from a value it could not have
+  // shown (readings continued from it while too fast): it still does, so the whole jump would be
+  // counted as usage once enough wall clock has passed. Set aside until the jump is declared.
+  const jump = state.jump;
+  if (state.jumpSustained === true && jump !== undefined && reading.eventTime > jump.eventTime && reading.value >= jump.value)
     return flag(
       state,
       reading,
       last,
       'too-fast',
-      // A meter or ECU swapped for one showing more (from another machine) jumps up: every reading
-      // after it is set aside until declared, so say how.
-      `meter advanced ${shown(delta)} ${options.unit ?? 'h'} in ${shown(elapsedH)} h of wall clock (at most ${shown(allowed)} ${options.unit ?? 'h'} possible), from ${last.value} to ${reading.value}; if the meter or ECU was replaced, declare it: assetbridge assets reset-meter <asset> ${options.unit === 'km' ? '--km' : '--hours'} <new reading> --at <when>`,
+      `meter at ${reading.value} counts on from ${jump.value} (${iso(jump.eventTime)}), which ran ahead of the wall clock from ${last.value} (${iso(last.eventTime)}), and the readings since have continued from it: set aside until the jump is declared; ${declare}`,
     );
 
   return {
@@ -183,6 +218,38 @@ export function classifyMeterReading(
 function hygieneState(last: MeterReading, confirmedAt: number, stallFlagged: boolean | undefined, lastReset: MeterReading | undefined): MeterHygieneState {
   if (lastReset === undefined) return stallFlagged === undefined ? { last, confirmedAt } : { last, confirmedAt, stallFlagged };
   return stallFlagged === undefined ? { last, confirmedAt, lastReset } : { last, confirmedAt, stallFlagged, lastReset };
+}
+
+/**
+ * `state` after the too-fast `reading`: it becomes the remembered jump when none is remembered or
+ * the one remembered was never continued from and `reading` does not continue it; a reading that
+ * continues the jump (later, as much or more, by no more than the wall clock allows since) or that
+ * the jump continues (earlier, arriving late) makes it sustained. The same reading again changes
+ * nothing.
+ */
+function withJump(state: MeterHygieneState, reading: MeterReading, options: MeterHygieneOptions): MeterHygieneState {
+  const jump = state.jump;
+  if (jump !== undefined) {
+    if (reading.eventTime === jump.eventTime) return state;
+    const [from, to] = reading.eventTime > jump.eventTime ? [jump, reading] : [reading, jump];
+    const possible = ((to.eventTime - from.eventTime) / HOUR_MS) * options.maxRatePerHour * options.wallClockTolerance + options.resolutionSlack;
+    const continues = to.value >= from.value && to.value - from.value <= possible;
+    if (continues) return jumpState(state, from, true);
+    if (state.jumpSustained === true) return state;
+  }
+  return jumpState(state, reading, false);
+}
+
+/** `state` with `jump` (fields in the order a hygiene state has them). */
+function jumpState(state: MeterHygieneState, jump: MeterReading, sustained: boolean): MeterHygieneState {
+  const next: { -readonly [K in keyof MeterHygieneState]: MeterHygieneState[K] } = {};
+  if (state.last !== undefined) next.last = state.last;
+  if (state.confirmedAt !== undefined) next.confirmedAt = state.confirmedAt;
+  if (state.stallFlagged !== undefined) next.stallFlagged = state.stallFlagged;
+  if (state.lastReset !== undefined) next.lastReset = state.lastReset;
+  next.jump = jump;
+  if (sustained) next.jumpSustained = true;
+  return next;
 }
 
 function flag(state: MeterHygieneState, reading: MeterReading, last: MeterReading, status: MeterFlagStatus, detail: string): MeterHygieneResult {

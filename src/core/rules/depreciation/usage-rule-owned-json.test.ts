@@ -210,6 +210,26 @@ describe('usage rule, owned form: saveJson is JSON.stringify(save) to the charac
   });
 });
 
+describe('usage rule, owned form: a meter swapped undeclared for one showing more', () => {
+  it('its readings stay set aside as too fast in both forms, however long they continue (the jump is never counted)', () => {
+    // 5000 h and half an hour a hour for 10 h; then a meter showing 7000, read every 2 h for 150 days at a third of an hour a hour.
+    const steps: OracleStep[] = [];
+    for (let h = 0; h <= 10; h++) steps.push({ event: meter(HOURS_ASSET, T + h * HOUR, 5000 + h / 2), asset: HOURS_ASSET });
+    for (let h = 11, n = 0; h <= 150 * 24; h += 2, n++) {
+      steps.push({ event: meter(HOURS_ASSET, T + h * HOUR, Math.round((7000 + (h - 11) / 3) * 100) / 100), asset: HOURS_ASSET });
+      if (n % 200 === 100) steps.push({ roundTrip: HOURS_ASSET });
+      if (n % 200 === 199) steps.push({ evict: HOURS_ASSET });
+    }
+    steps.push({ flush: undefined, asset: HOURS_ASSET });
+    const owned = ownedOf(BERLIN);
+    compareOwned(createUsageRule(BERLIN), owned, steps);
+    const saved = owned.save(0) as UsageState;
+    expect(saved.hours?.total).toBe(5005);
+    expect(saved.hours?.hygiene).toMatchObject({ last: { value: 5005, eventTime: T + 10 * HOUR }, jump: { value: 7000, eventTime: T + 11 * HOUR }, jumpSustained: true });
+    sameText(owned, 0);
+  });
+});
+
 /** Period ids as a custom calendar may list them: array indices (which JSON writes first, in numeric order), `__proto__`, escapes. */
 const ODD_IDS = ['b', '10', 'P"1', '2', 'back\\slash', '0', '202601', 'new\nline', '__proto__', 'Zürich 😀', '\ud800', '4294967295', '4294967294', '01', 'constructor', '', ' ', '-1', '1.5', 'toString', 'x'.repeat(80)];
 

@@ -379,6 +379,16 @@ describe('maintenance owned form: several readings released at once', () => {
     expect(r.pureRuns).toBe(2);
   });
 
+  it('opens no work order for a meter swapped undeclared for one showing more, however long its readings continue (both forms)', () => {
+    // 100 h; from 1 h on, a meter showing 2100 h read every 2 h for 150 days at a third of an hour a hour: past ~95 days
+    // the jump alone would be possible since 100 h, and counting it would bring both intervals due.
+    const hour = 3600;
+    const steps: OracleStep[] = [meter(0, 100), meter(40, 100.001)];
+    for (let h = 1; h <= 150 * 24; h += 2) steps.push(meter(h * hour, Math.round((2100 + (h - 1) / 3) * 100) / 100));
+    steps.push({ flush: undefined, asset });
+    expect(run(steps).deliveries).toEqual([]);
+  });
+
   it('takes a first reading that opens work orders, and the readings released with it, here', () => {
     // The first reading (995.5 h) is due for both intervals (1000 h within 10 h for the larger one),
     // released with a plain one; a later one reaches 1000 h for the smaller one, released after a plain one.
