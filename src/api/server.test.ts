@@ -446,14 +446,15 @@ describe('HTTP intake under concurrent back-pressure', () => {
         },
       },
       status: { ready: () => true, status: () => Promise.resolve({}), metrics: () => Promise.resolve('') },
+      webhooks: new Map([['erp', { signatureHeader: 'x-signature', parse: completions('EQ-1|service-250h|250h@b0') }]]),
     });
     servers.push(server);
     return { server, sink };
   };
   const body = JSON.stringify([{ kind: 'meter' }]);
   /** A POST whose headers are sent now and body when the test says: its status, or the error that cut it. */
-  const slowPost = (url: string, length = body.length) => {
-    const req = httpRequest(`${url}/v1/events`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Length': String(length) } });
+  const slowPost = (url: string, length = body.length, path = '/v1/events') => {
+    const req = httpRequest(`${url}${path}`, { method: 'POST', headers: { Authorization: 'Bearer intake-token-1', 'Content-Length': String(length) } });
     const answer = new Promise<number | string>((resolve) => {
       req.on('response', (r) => {
         r.resume();
@@ -509,6 +510,30 @@ describe('HTTP intake under concurrent back-pressure', () => {
     for (const p of posts) p.req.end(body);
     const statuses = await Promise.all(posts.map((p) => p.answer));
     expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(sink.backlog).toBe(10);
+  });
+
+  it('counts work-order pushes being read as POSTs are: pushes read together take no more than sources.http.maxBacklog', async () => {
+    const { server, sink } = await stalled();
+    const pushes = Array.from({ length: 25 }, () => slowPost(server.url, body.length, '/v1/webhooks/erp/work-orders'));
+    await waitFor(() => sink.checks >= 25, 'all 25 pushes checked against the backlog');
+    for (const p of pushes) p.req.end(body);
+    const statuses = await Promise.all(pushes.map((p) => p.answer));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(statuses.filter((s) => s === 503)).toHaveLength(15);
+    expect(sink.backlog).toBe(10);
+  });
+
+  it('counts pushes being read against POSTs, and POSTs being read against pushes', async () => {
+    const { server, sink } = await stalled();
+    const pushes = Array.from({ length: 6 }, () => slowPost(server.url, body.length, '/v1/webhooks/erp/work-orders'));
+    await waitFor(() => sink.checks >= 6, 'the 6 pushes checked against the backlog');
+    const posts = Array.from({ length: 6 }, () => slowPost(server.url));
+    await waitFor(() => sink.checks >= 12, 'the 6 POSTs checked against the backlog');
+    for (const p of [...pushes, ...posts]) p.req.end(body);
+    const statuses = await Promise.all([...pushes, ...posts].map((p) => p.answer));
+    expect(statuses.filter((s) => s === 202)).toHaveLength(10);
+    expect(statuses.slice(0, 6)).toEqual([202, 202, 202, 202, 202, 202]);
     expect(sink.backlog).toBe(10);
   });
 

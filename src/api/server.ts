@@ -248,6 +248,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
   app.get('/v1/status', async (c) => c.body(toJson(await opts.status.status()), 200, { 'content-type': 'application/json' }));
 
   const intake = opts.intake;
+  // Intake POSTs and work-order pushes whose bodies are being read: each counts as one event
+  // against maxBacklog until its body is here (then it is checked again, with nothing awaited
+  // before its submit, when the sink counts its events), so requests read at once cannot all pass the check.
+  let reading = 0;
   if (!intake) {
     app.post('/v1/events', (c) => c.json({ error: 'event intake is off: set sources.http.token in the config (then send Authorization: Bearer <token>)' }, 404));
   }
@@ -277,9 +281,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       }),
     ] as const;
 
-    // POSTs whose bodies are being read: each counts as one event against maxBacklog until it is
-    // submitted (when the sink counts its events), so POSTs read at once cannot all pass the check.
-    let reading = 0;
     app.post('/v1/events', ...guard, async (c) => {
       // Storing is behind (a slow disk, a flood): refuse rather than queue without bound.
       const behind = (waiting: number) => behindAnswer(c, waiting, max, 'POST');
@@ -365,7 +366,18 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       if (compressed) return compressed;
       // The signature is over the bytes as sent: text decoding drops a byte order mark and replaces
       // bytes that are not UTF-8, so a signature checked over the text would refuse such pushes.
-      const buffer = await c.req.arrayBuffer();
+      // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
+      // ERP pushes the update again; nothing of it was taken. Pushes and POSTs still being read count.
+      const behind = (waiting: number) => behindAnswer(c, waiting, webhookMaxBacklog ?? Infinity, 'push', intake === undefined);
+      const waiting = (opts.sink.backlog?.() ?? 0) + reading;
+      if (webhookMaxBacklog !== undefined && waiting >= webhookMaxBacklog) return behind(waiting);
+      reading++;
+      let buffer: ArrayBuffer;
+      try {
+        buffer = await c.req.arrayBuffer();
+      } finally {
+        reading--;
+      }
       const bytes = new Uint8Array(buffer);
       const denied = authorizeWebhook(destination, hook, intake?.token, { body: bytes, header: (name) => c.req.header(name), now: opts.now() });
       if (denied) {
@@ -375,10 +387,6 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         return c.json({ error: denied.error }, denied.status, denied.challenge !== undefined ? { 'www-authenticate': denied.challenge } : {});
       }
       const source = `${FEEDBACK_SOURCE}:${destination}`;
-      // Storing is behind or failing: refused with 503 and Retry-After, as for event intake, so the
-      // ERP pushes the update again; nothing of it was taken.
-      const backlog = opts.sink.backlog?.() ?? 0;
-      if (webhookMaxBacklog !== undefined && backlog >= webhookMaxBacklog) return behindAnswer(c, backlog, webhookMaxBacklog, 'push', intake === undefined);
       // Read in the charset the Content-Type names, as intake is: bytes that are not text in it are
       // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
@@ -386,6 +394,9 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const { text, items: bodyItems, error, setAside, receivedAt } = read;
       // Indexes in the answer count the records (those of an envelope's list, each).
       const items = hook.records ? hook.records(bodyItems) : bodyItems;
+      // Again now that the body is read, with nothing awaited between this check and the submit.
+      const backlog = opts.sink.backlog?.() ?? 0;
+      if (webhookMaxBacklog !== undefined && backlog >= webhookMaxBacklog) return behind(backlog);
       const empty = emptyAnswer(c, text, 'push');
       if (empty) return empty;
       if (error) {
