@@ -397,6 +397,21 @@ describe('a route asked with another method', () => {
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: string }).error).toBe('no route POST /v1/event');
   });
+
+  it('answers a path with a trailing slash (POST /v1/events/) with the path without it', async () => {
+    const app = intakeApp('not called');
+    for (const [method, path, without] of [
+      ['POST', '/v1/events/', '/v1/events'],
+      ['GET', '/metrics/', '/metrics'],
+      ['POST', '/v1/webhooks/erp/work-orders//', '/v1/webhooks/erp/work-orders'],
+    ] as const) {
+      const r = await app.request(path, { method, body: method === 'POST' ? '[]' : null });
+      expect(r.status).toBe(404);
+      expect(((await r.json()) as { error: string }).error).toBe(`no route ${method} ${path}; use ${without} (without the trailing slash)`);
+    }
+    // No route there without the slash either: nothing suggested.
+    expect(((await (await app.request('/v1/event/', { method: 'POST', body: '[]' })).json()) as { error: string }).error).toBe('no route POST /v1/event/');
+  });
 });
 
 describe('HTTP intake under back-pressure', () => {

@@ -454,6 +454,10 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
     // OPTIONS asks what a route takes: answered, not refused with a 405 whose Allow leaves it out.
     if (allowed && c.req.method === 'OPTIONS') return c.body(null, 204, { allow: `${allowed}, OPTIONS` });
     if (allowed) return c.json({ error: `${c.req.method} is not answered at ${c.req.path}; use ${allowed}` }, 405, { allow: allowed });
+    // A trailing slash (POST /v1/events/): routes are matched exactly, so say the path without it.
+    const trimmed = c.req.path.replace(/\/+$/, '');
+    if (trimmed !== '' && trimmed !== c.req.path && methodsAt(app.routes, trimmed) !== undefined)
+      return c.json({ error: `no route ${c.req.method} ${c.req.path}; use ${trimmed} (without the trailing slash)` }, 404);
     return c.json({ error: `no route ${c.req.method} ${c.req.path}` }, 404);
   });
   return app;
