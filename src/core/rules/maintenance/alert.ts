@@ -98,7 +98,10 @@ export function alertKey(code: string | undefined, reason: string): string {
 export function withWorkOrderStatus(episodes: AlertEpisodes, fault: string, start: number, status: WorkOrderStatus, at: number): AlertEpisodes {
   const e = episodes[fault];
   if (e === undefined || e.start !== start) return episodes;
-  if (e.w !== undefined && (at < e.w[1] || (at === e.w[1] && STAGE[status] <= STAGE[e.w[0]]))) return episodes;
+  // Completed stays completed: a cancellation does not override it, and it overrides a cancellation whatever their times (as the work order's record).
+  if (e.w !== undefined && status === 'cancelled' && e.w[0] === 'completed') return episodes;
+  const overCancelled = e.w !== undefined && status === 'completed' && e.w[0] === 'cancelled';
+  if (e.w !== undefined && !overCancelled && (at < e.w[1] || (at === e.w[1] && STAGE[status] <= STAGE[e.w[0]]))) return episodes;
   return { ...episodes, [fault]: { ...e, w: [status, at] } };
 }
 

@@ -878,10 +878,16 @@ function applyFeedback(
   const prev = s.workOrders?.[event.businessKey];
   // A completion that did not count (the meter then unknown) recorded again with the meter: it counts now.
   const recount = prev?.uncounted === true && event.status === 'completed' && (event.operatingHoursAtCompletion !== undefined || event.odometerKmAtCompletion !== undefined);
+  // A completed work order stays completed: the service was done and its completion counted (the
+  // baseline reset), and an ERP cancelling it afterwards (archiving it, a deletion flag) or a
+  // cancellation pushed late undoes neither. So a cancellation never overrides a completion, and a
+  // completion is applied over a cancellation whatever their times: either arrival order ends completed.
+  if (event.status === 'cancelled' && prev?.status === 'completed') return s;
+  const overCancelled = event.status === 'completed' && prev?.status === 'cancelled';
   // Event time wins: feedback older than what we applied changes nothing (a re-poll, a replay).
   // At the same time (ERPs with second-resolution stamps), a later stage wins: "in progress" and
   // "completed" within one second end completed, in either arrival order.
-  if (!recount && prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
+  if (!recount && !overCancelled && prev?.changedAt !== undefined && (event.eventTime < prev.changedAt || (event.eventTime === prev.changedAt && STAGE[event.status] <= STAGE[prev.status])))
     return s;
   const service = services.get(key.rule);
   const interval = service !== undefined || calendars.has(key.rule);

@@ -509,6 +509,45 @@ describe('service intervals', () => {
     expect(after.state?.workOrders?.['EQ-7|service-250h|250h@b0']).toMatchObject({ status: 'completed', hoursAtCompletion: 245 });
   });
 
+  it('a cancellation does not override a completion, later or earlier, in either arrival order: the work order stays completed with the baseline it set', () => {
+    const opened = run([meter(0, 240), meter(11, 251)], svc());
+    const key = 'EQ-7|service-250h|250h@b0';
+    for (const order of [
+      // Cancelled (archived) in the ERP after the completion, pushed in order or late.
+      [feedback(12, key, 'completed', 252), feedback(13, key, 'cancelled')],
+      [feedback(13, key, 'cancelled'), feedback(12, key, 'completed', 252)],
+      // In the same second.
+      [feedback(12, key, 'completed', 252), feedback(12, key, 'cancelled')],
+      [feedback(12, key, 'cancelled'), feedback(12, key, 'completed', 252)],
+    ]) {
+      const after = run([...order, meter(13.5, 253), meter(300, 499), meter(305, 503)], svc(), opened.doc);
+      expect(after.state?.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 252, changedAt: T0 + 12 * HOUR });
+      expect(after.state?.services?.['service-250h']?.base).toBe(252);
+      expect(keys(after.deliveries)).toEqual(['EQ-7|service-250h|502h@b252']);
+    }
+    // A work order cancelled and later completed after all (reactivated in the ERP) is completed too.
+    const reactivated = run([feedback(12, key, 'cancelled'), feedback(14, key, 'completed', 254)], svc(), opened.doc);
+    expect(reactivated.state?.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 254 });
+  });
+
+  it('a fault episode keeps its work order completed when a cancellation comes after the completion, or before it with a later time', () => {
+    const opts = options({ thresholds: [], alerts: [{ name: 'faults', minSeverity: 'warning', cooldownMs: 24 * HOUR, severity: 'warning' }], serviceIntervals: [] });
+    const fault: AlertEvent = { kind: 'alert', source: 'telematics', ids: [{ type: 'erp', value: asset.erpAssetId }], eventTime: T0, receivedAt: T0, severity: 'critical', reason: 'hydraulic pressure', code: 'HYD-1' };
+    const opened = run([fault], opts);
+    const [key] = keys(opened.deliveries);
+    expect(key).toBeDefined();
+    const occurrence = parseWorkOrderKey(key as string)?.occurrence as string;
+    const faultKey = occurrence.slice(0, occurrence.lastIndexOf('@'));
+    for (const order of [
+      [feedback(2, key as string, 'completed'), feedback(3, key as string, 'cancelled')],
+      [feedback(3, key as string, 'cancelled'), feedback(2, key as string, 'completed')],
+    ]) {
+      const after = run(order, opts, opened.doc);
+      expect(after.state?.workOrders?.[key as string]?.status).toBe('completed');
+      expect(after.state?.alerts?.['faults']?.[faultKey]?.w?.[0]).toBe('completed');
+    }
+  });
+
   it('a completion stamped in the same second as "in progress" still completes, in either arrival order', () => {
     const opened = run([meter(0, 240), meter(11, 251)], svc());
     const key = 'EQ-7|service-250h|250h@b0';
