@@ -148,7 +148,9 @@ interface Unsettled {
 export type NewKeyResult =
   | { readonly id: number; readonly result: 'new-key'; readonly key: string; readonly was: string }
   /** Kept its key: a request of it may have reached the ERP. */
-  | { readonly id: number; readonly result: 'may-have-landed'; readonly key: string };
+  | { readonly id: number; readonly result: 'may-have-landed'; readonly key: string }
+  /** Kept its key: a state update a newer value of its key overtook, which the replay supersedes instead of sending. */
+  | { readonly id: number; readonly result: 'superseded'; readonly key: string };
 
 /** A failed attempt whose request may have reached the ERP all the same (see `OutboxItem.mayHaveLanded`). */
 interface Unknown {
@@ -306,7 +308,9 @@ export interface Store {
    * an ERP that keeps its answer (a 4xx too) under the old key would refuse the replay for ever.
    * One that `mayHaveLanded` keeps its key (a new one could make the ERP apply it twice) unless
    * `evenIfMayHaveLanded` (the operator checked the ERP holds none of it; the mark is cleared).
-   * Returns what each id named got; ids not dead are left out.
+   * A state update that a newer value of its key overtook keeps its key too (`superseded`): a
+   * replay supersedes it, and it is never sent. Returns what each id named got; ids not dead are
+   * left out.
    */
   newKeyForDead(ids: readonly number[], now: number, opts?: { evenIfMayHaveLanded?: boolean }): Promise<NewKeyResult[]>;
   /**

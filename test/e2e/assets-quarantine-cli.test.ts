@@ -325,6 +325,30 @@ describe('dlq replay and discard', () => {
     await s.close();
   });
 
+  // --new-key printed and audited a new idempotency key for the old location, then superseded it and sent nothing.
+  it('replay --new-key gives no new key to a dead letter a newer value superseded, and says it is superseded', async () => {
+    const { cfg, db } = setup();
+    const { oldLoc, workOrder } = await seedDead(db);
+    let s = new SqliteStore({ path: db });
+    const oldKey = (await s.getDelivery(oldLoc))?.idempotencyKey;
+    await s.close();
+    const r = await runCli(['dlq', 'replay', '--all', '--new-key', '-c', cfg.path]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout).toContain(`${workOrder}: new idempotency key `);
+    expect(r.stdout).not.toContain(`${oldLoc}: new idempotency key`);
+    expect(r.stdout).toContain('1 dead letter(s) queued again');
+    expect(r.stdout).toContain(`1 not sent (superseded)`);
+    expect(r.stdout).toContain(`\n  ${oldLoc}  location.update A1 as of 1970-01-01T00:00:00.001Z\n`);
+    s = new SqliteStore({ path: db });
+    try {
+      expect(await s.getDelivery(oldLoc)).toMatchObject({ status: 'superseded', idempotencyKey: oldKey });
+      expect((await s.queryAudit({ deliveryId: oldLoc, limit: 10 })).filter((a) => a.outcome === 'new-key')).toEqual([]);
+      expect((await s.queryAudit({ deliveryId: workOrder, limit: 10 })).filter((a) => a.outcome === 'new-key')).toHaveLength(1);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('replay and discard name the ids that are not dead letters (exit 1)', async () => {
     const { cfg, db } = setup();
     const { oldLoc, workOrder } = await seedDead(db);

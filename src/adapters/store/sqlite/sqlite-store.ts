@@ -1275,6 +1275,12 @@ export class SqliteStore implements Store {
       for (const id of ids) {
         const row = this.stmts.getRow.get(id) as OutboxRow | undefined;
         if (row?.status !== 'dead') continue;
+        // A state update a newer value of its key overtook is superseded by the replay, not sent:
+        // no new key for it (nor an audit row saying it was replayed under one).
+        if (row.kind === 'state' && this.stmts.newerStateExists.get({ destination: row.destination, operation: row.operation, key: row.business_key, id: row.id, time: row.event_time })) {
+          out.push({ id, result: 'superseded', key: row.idempotency_key });
+          continue;
+        }
         if (row.may_have_landed && !opts.evenIfMayHaveLanded) {
           out.push({ id, result: 'may-have-landed', key: row.idempotency_key });
           continue;
