@@ -118,6 +118,8 @@ describe('StoreLease on a real store', () => {
     expect(await stored(a)).toMatchObject({ pid: 1, host: 'h', command: 'assetbridge run' });
     const second = StoreLease.acquire(b, opts(path, { pid: 2, host: 'h', instance: 'y', command: 'assetbridge quarantine replay', isAlive: (pid) => pid === 1 }));
     await expect(second).rejects.toThrow(StoreBusyError);
+    // Named as the other store errors name it, with the setting that points there.
+    await expect(second).rejects.toThrow(`the store ${path} (store.path) is in use by assetbridge run`);
     await expect(second).rejects.toThrow(/in use by assetbridge run \(pid 1 on h, since .*\)\. One process at a time .* stop that one first, or give this one its own store\.path/);
     await first.release();
     expect(await stored(a)).toBeUndefined();

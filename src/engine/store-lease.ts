@@ -81,7 +81,7 @@ export class StoreBusyError extends AssetbridgeError {
     /** What was refused: a second service (`assetbridge run`) is not told to wait for the first to take its work. */
     command?: string,
   ) {
-    const who = `the store ${path} is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago)`;
+    const who = `the store ${path} (store.path) is in use by ${holder.command} (pid ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}, last seen ${Math.max(0, Math.round((now - holder.heartbeat) / 1000))} s ago)`;
     const starting = startStep === undefined ? '' : `, which is still starting: ${startStep}`;
     super(
       startStep !== undefined && !(command !== undefined && RUNS_ITS_OWN_PIPELINE.has(command))

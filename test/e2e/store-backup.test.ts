@@ -126,7 +126,7 @@ describe('assetbridge store vacuum', () => {
 
     const refused = await runCli(['store', 'vacuum', '-c', path]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`is in use by assetbridge run (pid ${process.pid}`);
+    expect(refused.stderr).toContain(`(store.path) is in use by assetbridge run (pid ${process.pid}`);
     expect(refused.stderr).toContain('store vacuum rewrites the whole file');
     expect(statSync(file).size).toBe(before);
 

@@ -70,7 +70,7 @@ export function registerStoreCommand(program: Command): void {
           if (!(err instanceof StoreBusyError)) throw err;
           const h = err.holder;
           throw new UsageError(
-            `the store ${config.store.path} is in use by ${h.command} (pid ${h.pid} on ${h.host}): store vacuum rewrites the whole file and keeps it locked meanwhile, so stop that one first (store prune and store backup work while it runs)`,
+            `the store ${config.store.path} (store.path) is in use by ${h.command} (pid ${h.pid} on ${h.host}): store vacuum rewrites the whole file and keeps it locked meanwhile, so stop that one first (store prune and store backup work while it runs)`,
           );
         });
         try {
