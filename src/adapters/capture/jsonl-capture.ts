@@ -45,6 +45,21 @@ export function expiredCaptureFiles(names: readonly string[], now: number, keepD
   });
 }
 
+/**
+ * Why `dir` cannot be the capture directory, checked without creating it (as `config check` and
+ * the start check it): an existing file there, or a file on its path. Undefined when it is a
+ * directory, or can be created (a missing one is, at start).
+ */
+export function captureDirProblem(dir: string): string | undefined {
+  try {
+    if (statSync(dir).isDirectory()) return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOTDIR' ? `cannot create ${dir}: a part of its path is a file, not a directory; set it to a directory (created when missing), e.g. ./capture` : undefined;
+  }
+  return `${dir} is a file, not a directory (capture writes one file a day into it): set it to a directory (created when missing), e.g. ./capture`;
+}
+
 export class JsonlCapture implements EventCapture {
   private day: string | undefined;
   private stream: WriteStream | undefined;
@@ -61,6 +76,8 @@ export class JsonlCapture implements EventCapture {
   private dropped = 0;
 
   constructor(private readonly opts: JsonlCaptureOptions) {
+    const problem = captureDirProblem(opts.dir);
+    if (problem !== undefined) throw new ConfigError([{ key: 'capture.dir', message: problem }]);
     try {
       mkdirSync(opts.dir, { recursive: true });
     } catch (err) {

@@ -3,6 +3,8 @@
  * the warnings of rules nothing feeds, refuses a telematics feed without an address, exits 1 when
  * a connection fails, and never prints a secret.
  */
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort, runCli, writeConfig } from '../../../test/helpers/cli.js';
 import { DEFAULT_SIM_CREDENTIALS, startTrackunitSimulator } from '../../../simulators/trackunit/simulator.js';
@@ -35,6 +37,24 @@ describe('config check', () => {
     expect(r.stdout).toContain(' is set ("ab"), but the store serves one process (the scaled mode\'s shared PostgreSQL store is not built yet): ');
     expect(r.stdout).toContain('remove it and run one service per store\n');
     expect(r.stdout).not.toContain('sources.mqtt.0.sharedGroup');
+  });
+
+  // A capture.dir naming a file passed the check; the service then refused to start with "cannot create …: EEXIST".
+  it('refuses a capture.dir that is an existing file, naming the key, as the service refuses to start with it', async () => {
+    const cfg = writeConfig({ destinations: [erp], store: { path: 'ab.db' }, capture: { dir: 'events.jsonl' } });
+    writeFileSync(join(cfg.dir, 'events.jsonl'), '');
+    const said = `: ${join(cfg.dir, 'events.jsonl')} is a file, not a directory (capture writes one file a day into it): set it to a directory (created when missing), e.g. ./capture`;
+    const r = await runCli(['config', 'check', '-c', cfg.path]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/- capture\.dir \(line \d+\): /); // the key's line, as a problem says it
+    expect(r.stderr).toContain(said);
+    const run = await runCli(['run', '-c', cfg.path]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`capture.dir${said}`);
+    // A directory there passes; a missing one is created at start.
+    rmSync(join(cfg.dir, 'events.jsonl'));
+    expect((await runCli(['config', 'check', '-c', cfg.path])).code).toBe(0);
   });
 
   it('says where the HTTP intake listens, or that no server runs for it', async () => {

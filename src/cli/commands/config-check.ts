@@ -26,6 +26,7 @@ import { mqttCredentialWarnings } from '../../config/mqtt-credentials.js';
 import { withConfigLines } from '../../config/load.js';
 import { noInputWarnings, webhookWarnings } from '../../config/inputs.js';
 import { serverUrl } from '../../api/server.js';
+import { captureDirProblem } from '../../adapters/capture/jsonl-capture.js';
 
 export interface ConnectionCheckDeps {
   readonly connector: (d: DestinationConfig, logger: Logger) => ErpConnector;
@@ -193,8 +194,9 @@ export function registerConfigCommand(program: Command): void {
       // ASSETBRIDGE_LOG_LEVEL, which overrides log.level: one that is no level makes 'run' (and every
       // command that opens the store) refuse to start, so the check that says "valid" refuses it too.
       logLevel(config.log.level);
-      // What the service checks only as it starts: the asset CSVs, and each feed's address.
-      const startProblems = [...assetFileProblems(config), ...telematicsProblems(config)];
+      // What the service checks only as it starts: the asset CSVs, each feed's address, and that capture.dir is (or can be) a directory.
+      const captureDir = config.capture === undefined ? undefined : captureDirProblem(config.capture.dir);
+      const startProblems = [...assetFileProblems(config), ...telematicsProblems(config), ...(captureDir === undefined ? [] : [{ key: 'capture.dir', message: captureDir }])];
       if (startProblems.length) throw new ConfigError(withConfigLines(config, startProblems));
       const { host, port } = config.server;
       const intake = !config.sources.http ? 'off' : port > 0 ? `on at ${serverUrl(host, port)}/v1/events` : 'configured, but server.port is 0: no server runs to take events (set server.port)';
