@@ -232,6 +232,20 @@ describe('cross-field checks', () => {
     expect(compileConfig({ destinations: [erp], assets: { inline: [{ ...asset, destination: 'erp' }] } }, {}).assets.inline[0]?.destination).toBe('erp');
   });
 
+  // Two entries of one asset were applied one after the other: the later one's module and attributes replaced the earlier one's, silently.
+  it('refuse an asset listed by two inline entries (after trimming), naming both', () => {
+    const entry = (erpAssetId: string, tag: string, attributes: Record<string, string>) => ({ erpAssetId, identifiers: [{ type: 'tag', value: tag }], attributes });
+    const inline = [entry('EQ-1', 'tag-1', { cost: '100' }), entry('EQ-2', 'tag-2', {}), entry(' EQ-1', 'tag-3', { site: 'north' })];
+    expect(problems(() => compileConfig({ destinations: [erp], assets: { inline } }, {}))).toEqual([
+      {
+        key: 'assets.inline.2.erpAssetId',
+        message:
+          'asset "EQ-1" is listed by assets.inline.0 too: list each asset once, with all its identifiers and attributes (as two entries, the module, destination and attributes of the later one would replace those of the earlier one)',
+      },
+    ]);
+    expect(compileConfig({ destinations: [erp], assets: { inline: inline.slice(0, 2) } }, {}).assets.inline).toHaveLength(2);
+  });
+
   it('reads an inline asset\'s ids, module and destination without spaces at either end, as an asset CSV\'s cells are', () => {
     const asset = { erpAssetId: ' EQ-1 ', erpModule: 'maintenance ', destination: ' erp', identifiers: [{ type: 'tag', value: 'tag-1\t' }] };
     expect(compileConfig({ destinations: [erp], assets: { inline: [asset] } }, {}).assets.inline[0]).toEqual({

@@ -343,9 +343,19 @@ export function compileConfig(input: unknown, env: Env = process.env, baseDir?: 
   });
   if (config.defaultDestination !== undefined && !names.has(config.defaultDestination))
     problems.push({ key: 'defaultDestination', message: `no destination named "${config.defaultDestination}"; configured: ${[...names].join(', ')}` });
+  /** erpAssetId → the first inline entry listing it. */
+  const inlineAssets = new Map<string, number>();
   config.assets.inline.forEach((a, i) => {
     if (a.destination !== undefined && !names.has(a.destination))
       problems.push({ key: `assets.inline.${i}.destination`, message: `no destination named "${a.destination}"` });
+    // Applied one after the other, the later entry's module, destination and attributes replaced the earlier's, silently.
+    const first = inlineAssets.get(a.erpAssetId);
+    if (first === undefined) inlineAssets.set(a.erpAssetId, i);
+    else
+      problems.push({
+        key: `assets.inline.${i}.erpAssetId`,
+        message: `asset "${a.erpAssetId}" is listed by assets.inline.${first} too: list each asset once, with all its identifiers and attributes (as two entries, the module, destination and attributes of the later one would replace those of the earlier one)`,
+      });
   });
   const sourceNames = new Set<string>();
   /** `host:port client id` → the source index that uses it: a broker lets one connection hold a client id. */
