@@ -182,7 +182,8 @@ naming the line, asset and attribute.`,
         }
       }
       await withConfigContext(config, configPath, async ({ store }) => {
-        const csv = formatAssetCsv(await store.listAssets());
+        const rows = await store.listAssets();
+        const csv = formatAssetCsv(rows);
         if (target === undefined) return void process.stdout.write(csv);
         try {
           replaceFile(target, CSV_FILE_BOM + csv);
@@ -191,6 +192,9 @@ naming the line, asset and attribute.`,
           const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
           throw new UsageError(`cannot write ${target} (${why}): give a path in an existing directory you can write to`);
         }
+        // As the commands that write an --out file say it: what was written where (one row per identifier).
+        const lines = rows.reduce((n, r) => n + Math.max(1, r.identifiers.length), 0);
+        process.stdout.write(`wrote ${rows.length} asset(s) (${lines} row(s)) to ${target}\n`);
       }, { readOnly: true });
     }),
   );
