@@ -25,6 +25,7 @@ import type { ThresholdRule } from '../../core/rules/maintenance/types.js';
 import { DEPRECIATION_RULE, type UsageState } from '../../core/rules/depreciation/usage-rule.js';
 import { formatAmount, roundUnits } from '../../core/rules/depreciation/usage.js';
 import { coalesceStates } from '../../engine/ingestor.js';
+import { tooLarge } from '../../engine/too-large.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
 import { table, toJson } from '../context.js';
 import { resolveAssetName } from './asset-name.js';
@@ -73,6 +74,11 @@ export interface RulesTestInput {
    * of past events, taken when fresh). @default 0, the service's default
    */
   readonly maxAgeMs?: number;
+  /**
+   * The largest message the service takes (`ingest.maxPayloadBytes`): a longer line is rejected
+   * unparsed, with the reason the service quarantines it under as `too-large`. @default 1 MiB, the service's default
+   */
+  readonly maxPayloadBytes?: number;
   /**
    * Keep only the lines that deliver, were rejected or had an event dropped as late (`--brief`);
    * the others are counted. For long inputs, whose quiet lines would fill memory and the screen.
@@ -265,6 +271,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // run is of past events, taken when fresh.
   const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
   const receivedPolicy = { ...policy, maxAgeMs: input.maxAgeMs ?? DEFAULT_VALIDATION.maxAgeMs };
+  const maxPayloadBytes = input.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
@@ -388,7 +395,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     const text = raw.trim();
     if (text === '' || text.startsWith('#')) continue;
     counts.lines++;
-    chunk.push(parseLine(text, file === undefined ? { line: lineNo } : { line: lineNo, file }));
+    chunk.push(parseLine(raw, text, file === undefined ? { line: lineNo } : { line: lineNo, file }));
     if (chunk.length >= CHUNK_LINES) {
       decide();
       input.onProgress?.(read);
@@ -397,11 +404,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   decide();
   input.onProgress?.(read);
 
-  function parseLine(text: string, at: Where): Pending {
+  function parseLine(raw: string, text: string, at: Where): Pending {
     const rejected = (reason: string): Pending => {
       counts.rejected++;
       return { at, reason };
     };
+    // As the service sets a message over ingest.maxPayloadBytes aside before parsing it, with its reason.
+    const size = Buffer.byteLength(raw);
+    if (size > maxPayloadBytes) return rejected(`${tooLarge(raw, size, maxPayloadBytes).reason} (${TOO_LARGE_NOTE})`);
     const decoded = decode({ source: 'cli', channel: 'rules-test', payload: text, receivedAt: now });
     if (!decoded.ok) {
       if (decoded.reason.startsWith('payload is not JSON')) {
@@ -532,6 +542,12 @@ const LATEST_LINE_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as invalid';
+
+/** The service's `ingest.maxPayloadBytes` when the config does not set it. */
+const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
+
+/** Said with a line rejected as larger than `ingest.maxPayloadBytes`: the service would set such a message aside unparsed. */
+const TOO_LARGE_NOTE = 'the service quarantines such a message as too-large, unparsed';
 
 /** Said with an event rejected as stale (the reason names ingest.maxAgeMs): judged at its receipt, as the service would quarantine it. */
 const STALE_NOTE = 'judged at its receivedAt: the service quarantines it as stale';

@@ -302,6 +302,7 @@ export function registerRulesCommand(program: Command): Command {
             idleMs: idleMsOf(rulesConfigOf(config)),
             maxFutureSkewMs: config.ingest.maxFutureSkewMs,
             maxAgeMs: config.ingest.maxAgeMs,
+            maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
             ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
