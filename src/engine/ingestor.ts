@@ -23,7 +23,7 @@ import type { AssetRecord } from '../core/model/assets.js';
 import type { DeliveryIntent } from '../core/model/delivery.js';
 import type { CanonicalEvent } from '../core/model/events.js';
 import type { QuarantineEntry, RawMessage } from '../core/model/messages.js';
-import { NO_DELIVERIES, type Rule, type RuleContext } from '../core/rules/rule.js';
+import { NO_DELIVERIES, ruleFailureReason, type Rule, type RuleContext } from '../core/rules/rule.js';
 import { CHANGED, LATE, type OwnedRule } from '../core/rules/owned.js';
 import { RuleStates } from './rule-states.js';
 import { tooLarge } from './too-large.js';
@@ -1109,7 +1109,7 @@ export class Ingestor implements IngestSink {
             flags = watermark ? form.flush(a, ctx, event.eventTime, deliveries) : form.apply(a, event, ctx, deliveries);
           } catch (err) {
             // A bug in a rule: the batch is run again without this message, on state rebuilt as it was before the batch.
-            throw new MessageFailure(i, `rule "${name}" failed on this ${event.kind} event of ${id}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`, err, true);
+            throw new MessageFailure(i, ruleFailureReason(name, event.kind, id, err), err, true);
           }
           if ((flags & LATE) !== 0 && m.redelivered !== true) (late ??= {})[name] = (late[name] ?? 0) + 1;
           if ((flags & CHANGED) !== 0) mask |= bit;

@@ -5,8 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
 import { createRules } from '../../core/rules/index.js';
+import type { Rule } from '../../core/rules/rule.js';
+import { simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { formatRulesTest, runRulesTest } from './rules-test.js';
+import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
 
 const plain = (erpAssetId: string, tag: string): AssetWithIdentifiers => ({
   asset: { erpAssetId, erpModule: 'maintenance', attributes: {} },
@@ -33,5 +35,57 @@ describe('rules test: a line over ingest.maxPayloadBytes', () => {
     expect(formatRulesTest(over)).toContain(`line 1: rejected: payload of ${size} bytes exceeds ingest.maxPayloadBytes (${size - 1}); raise the limit or fix the sender`);
     const at = await runRulesTest({ ...base, lines: [line], maxPayloadBytes: size });
     expect(at.counts).toMatchObject({ accepted: 1, rejected: 0 });
+  });
+});
+
+/** A rule with a bug: it throws on a fix north of 60°; otherwise it counts the fixes it saw (its state) and files each as a fact. */
+const buggy: Rule = {
+  name: 'buggy',
+  kinds: ['position'],
+  apply: (state, event, ctx) => {
+    if (event.kind === 'position' && (event.lat ?? 0) > 60) throw new Error('cannot place it');
+    const n = ((state as number | undefined) ?? 0) + 1;
+    return { state: n, deliveries: [{ destination: ctx.destination, operation: 'fix.count', kind: 'fact', businessKey: `${ctx.asset.erpAssetId}|${n}`, erpAssetId: ctx.asset.erpAssetId, eventTime: event.eventTime, payload: { n } }] };
+  },
+};
+
+describe('rules test: a line a rule throws on', () => {
+  const lines = [
+    position('tag-1', '2026-10-01T08:00:00Z'),
+    // One message of two events: the rule throws on the second, after the first changed the state.
+    `[${position('tag-1', '2026-10-01T08:01:00Z')},${position('tag-1', '2026-10-01T08:02:00Z', 61)}]`,
+    position('tag-1', '2026-10-01T08:03:00Z'),
+  ];
+
+  it('is rejected with the reason the service quarantines its message under; the lines after it run on the state as before it', async () => {
+    const report = await runRulesTest({ ...base, rules: [buggy], lines });
+    expect(report.lines.map((l) => l.accepted)).toEqual([true, false, true]);
+    expect(report.lines[1]?.reason).toBe(
+      'rule "buggy" failed on this position event of EQ-1: cannot place it (a bug: please report it; replay the message after the fix) (the service quarantines the message, with the state as before it, and goes on with the others)',
+    );
+    // The first event of the rejected line counts for nothing: the third line is the second fix counted.
+    expect(report.lines[2]?.deliveries.map((d) => d.businessKey)).toEqual(['EQ-1|2']);
+    expect(report.counts).toMatchObject({ lines: 3, accepted: 2, rejected: 1 });
+    expect(report.totals).toEqual({ 'fix.count (fact)': 2 });
+    expect(formatRulesTest(report)).toContain('line 2: rejected: rule "buggy" failed on this position event of EQ-1: cannot place it');
+  });
+
+  it('is the service\'s reason, word for word, as simulateRules gives it per message', () => {
+    const asset = plain('EQ-1', 'tag-1').asset;
+    const step = (lat: number, t: number) => ({ event: { kind: 'position' as const, source: 's', ids: [{ type: 'tag' as const, value: 'tag-1' }], eventTime: t, receivedAt: t, lat, lng: 0 }, asset, destination: 'erp' });
+    const r = simulateRules([buggy], [step(1, 1), step(1, 2), step(61, 3), step(1, 4)], { messages: [1, 2, 1] });
+    expect([...r.failed]).toEqual([[1, 'rule "buggy" failed on this position event of EQ-1: cannot place it (a bug: please report it; replay the message after the fix)']]);
+    expect(r.perStep.map((d) => d.length)).toEqual([1, 0, 0, 1]);
+    expect(r.states.get('EQ-1')).toEqual({ buggy: 2 });
+    // Without messages the error is the caller's, as before.
+    expect(() => simulateRules([buggy], [step(61, 1)])).toThrow('cannot place it');
+  });
+
+  it('with --compare, rejected under one config alone, is run under the other and said in the comparison', async () => {
+    const report = await runRulesTest({ ...base, rules: [buggy], compare: [{ ...buggy, apply: (st, e, ctx) => buggy.apply(st, e.kind === 'position' ? { ...e, lat: 0 } : e, ctx) }], lines });
+    expect(report.counts).toMatchObject({ lines: 3, accepted: 3, rejected: 0 });
+    expect(report.rejectedByOne?.current).toEqual({ lines: 1, first: expect.stringMatching(/^line 2: rule "buggy" failed/) });
+    expect(report.comparison?.onlyProposed.map((d) => d.businessKey)).toEqual(['EQ-1|3', 'EQ-1|4']);
+    expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 of them rejected under a.yaml alone (run under b.yaml), the first line 2: rule "buggy" failed');
   });
 });

@@ -139,6 +139,11 @@ export interface RulesTestReport {
   readonly counts: { readonly lines: number; readonly accepted: number; readonly rejected: number; readonly shown: number; readonly late: number };
   /** With {@link RulesTestInput.compare}: how the second rule set's deliveries differ. */
   readonly comparison?: DeliveryComparison;
+  /**
+   * With {@link RulesTestInput.compare}, when some accepted lines were rejected by one of the two
+   * configs alone (the other ran them): how many, and the first with why. Counted as accepted.
+   */
+  readonly rejectedByOne?: { readonly current: OneSidedRejections; readonly proposed: OneSidedRejections };
   /** With `--trace`: the traced asset, and what deciding the end of the input changed in its state. */
   readonly traced?: { readonly erpAssetId: string; readonly atEnd: readonly string[] };
   /**
@@ -160,6 +165,12 @@ export interface RulesTestReport {
    * (a pretty-printed JSON file, a UTF-16 file), and what to do.
    */
   readonly inputHint?: string;
+}
+
+/** Lines one config of `--compare` rejected and the other ran: how many, and the first (where, and why). */
+export interface OneSidedRejections {
+  lines: number;
+  first?: string;
 }
 
 /** What {@link RulesTestReport.inputHint} says, by what the lines looked like. */
@@ -303,7 +314,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   const traced = input.trace === undefined ? undefined : tracedAsset(input.assets, input.trace);
   let states = new Map(input.states);
+  // The assets each rule set ran events of (a line one of them rejected touched nothing there).
   const seen = new Map<string, { asset: AssetRecord; destination: string }>();
+  const otherSeen = new Map<string, { asset: AssetRecord; destination: string }>();
   // With --compare: the second rule set's state, and a tally of both sets' deliveries (kept whether brief or not).
   const other = input.compare;
   let otherStates = new Map(input.states);
@@ -314,10 +327,20 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherIdle = otherIdleMs ? new IdleWatermarks(otherIdleMs) : undefined;
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
-  type Pending = { readonly at: Where; readonly reason: string } | { readonly at: Where; readonly steps: SimulationStep[] };
+  type Run = { readonly at: Where; readonly steps: SimulationStep[] };
+  type Pending = { readonly at: Where; readonly reason: string } | Run;
   let chunk: Pending[] = [];
+  /** With --compare: the lines one rule set rejected (a rule threw on them) and the other ran. */
+  const oneSided = { current: { lines: 0 } as OneSidedRejections, proposed: { lines: 0 } as OneSidedRejections };
+  const rejectedBy = (side: OneSidedRejections, at: Where, reason: string): void => {
+    side.lines++;
+    side.first ??= `${whereOf(at)}: ${reason}`;
+  };
   const decide = () => {
-    const steps = chunk.flatMap((p) => ('steps' in p ? p.steps : []));
+    const runs = chunk.filter((p): p is Run => 'steps' in p);
+    const steps = runs.flatMap((p) => p.steps);
+    // Each line is one message: a rule that throws on it sets it aside, as the service quarantines it.
+    const messages = runs.map((p) => p.steps.length);
     // The traced asset's changes, by step.
     const changes = new Map<number, string[]>();
     const onStep = (i: number, id: string, before: StateDoc, after: StateDoc, watermarkAt?: number) => {
@@ -336,17 +359,19 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       const gaps = input.traceThresholds ? thresholdGaps(input.traceThresholds, before, after, watermarkAt === undefined ? steps[i]?.event : undefined) : [];
       changes.set(i, [...(changes.get(i) ?? []), ...(where !== undefined ? [where] : []), ...shown, ...gaps]);
     };
-    const result = simulateRules(input.rules, steps, { initial: states, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
+    const result = simulateRules(input.rules, steps, { initial: states, messages, ...(traced !== undefined ? { onStep } : {}), ...(idle ? { idle } : {}) });
     states = result.states;
+    /** With --compare: the lines the second rule set set aside, by index among the runs. */
+    let otherFailed: ReadonlyMap<number, string> = new Map();
     if (other) {
-      const o = simulateRules(other, steps, { initial: otherStates, ...(otherIdle ? { idle: otherIdle } : {}) });
+      const o = simulateRules(other, steps, { initial: otherStates, messages, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
+      otherFailed = o.failed;
       // In the order the service made them: a line's watermarks, then the line's own deliveries,
       // each as the service's batch keeps them (the newest value of a state key).
-      const sizes = chunk.flatMap((p) => ('steps' in p ? [p.steps.length] : []));
       const tally = (t: typeof tallies.current, r: typeof result) => {
         let k = 0;
-        for (const n of sizes) {
+        for (const n of messages) {
           for (const w of r.watermarksByStep.slice(k, k + n).flat()) tallyDeliveries(t, coalesceStates(w.deliveries));
           tallyDeliveries(t, coalesceStates(r.perStep.slice(k, k + n).flat()));
           k += n;
@@ -356,15 +381,36 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       tally(tallies.proposed, o);
     }
     let k = 0;
+    let m = -1;
     for (const p of chunk) {
       if (!('steps' in p)) {
         keep({ ...p.at, accepted: false, reason: p.reason, events: [], deliveries: [] });
         continue;
       }
+      m++;
       const n = p.steps.length;
+      const idleHere = result.watermarksByStep.slice(k, k + n).flat();
+      const idleShown = idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: coalesceStates(w.deliveries) })) } : {};
+      const failed = result.failed.get(m);
+      const otherFailure = otherFailed.get(m);
+      if (other && otherFailure === undefined) for (const s of p.steps) otherSeen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
+      if (failed !== undefined) {
+        // A rule threw: the line is rejected as the service quarantines its message (the watermarks before it were sent).
+        const reason = `${failed} (${RULE_FAILURE_NOTE})`;
+        if (other && otherFailure === undefined) {
+          counts.accepted++;
+          rejectedBy(oneSided.current, p.at, reason);
+        } else counts.rejected++;
+        const watermarkTrace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
+        keep({ ...p.at, accepted: false, reason, events: [], deliveries: [], ...idleShown, ...(watermarkTrace.length ? { trace: watermarkTrace } : {}) });
+        k += n;
+        continue;
+      }
+      counts.accepted++;
+      if (otherFailure !== undefined) rejectedBy(oneSided.proposed, p.at, `${otherFailure} (${RULE_FAILURE_NOTE})`);
+      for (const s of p.steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
-      const idleHere = result.watermarksByStep.slice(k, k + n).flat();
       const trace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
       keep({
         ...p.at,
@@ -374,7 +420,7 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
         deliveries: coalesceStates(result.perStep.slice(k, k + n).flat()),
         ...(late.length ? { late } : {}),
         ...(trace.length ? { trace } : {}),
-        ...(idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: coalesceStates(w.deliveries) })) } : {}),
+        ...idleShown,
       });
       k += n;
     }
@@ -443,16 +489,14 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (processedAt > lastProcessed) lastProcessed = processedAt;
       steps.push({ event: { ...event, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
     }
-    for (const s of steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
-    counts.accepted++;
     return { at, steps };
   }
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
   // each asset counts as staying where it was last seen, so a zone dwell under way completes.
-  const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>) =>
-    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => seen.has(id))), seen, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER);
-  const end = flushAll(input.rules, states);
+  const flushAll = (rules: readonly Rule[], from: ReadonlyMap<string, StateDoc>, ran: ReadonlyMap<string, { asset: AssetRecord; destination: string }>) =>
+    input.flush === false ? { deliveries: [], states: from } : flushRules(rules, new Map([...from].filter(([id]) => ran.has(id))), ran, lastProcessed > 0 ? lastProcessed : now, Number.MAX_SAFE_INTEGER);
+  const end = flushAll(input.rules, states, seen);
   const flushed = coalesceStates(end.deliveries);
   count(flushed);
   const tracedReport = traced === undefined ? {} : { traced: { erpAssetId: traced, atEnd: stateChanges(states.get(traced) ?? {}, end.states.get(traced) ?? states.get(traced) ?? {}) } };
@@ -461,21 +505,21 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   // Items of the stored state the input does not touch, with sightings held or a zone entry under
   // way, are counted as the service counts them once they are silent (its idle watermarks): decided,
   // as the input's are. What that decides is not the input's doing: not shown, not counted.
-  const untouched = (from: ReadonlyMap<string, StateDoc>, rules: readonly Rule[]): Map<string, StateDoc> => {
+  const untouched = (from: ReadonlyMap<string, StateDoc>, rules: readonly Rule[], ran: ReadonlyMap<string, unknown>): Map<string, StateDoc> => {
     if (input.flush === false) return new Map(from);
     const inventoryRules = rules.filter((r) => r.name === INVENTORY_RULE);
     const items = new Map<string, { asset: AssetRecord; destination: string }>();
     const docs = new Map<string, StateDoc>();
     for (const { asset } of input.assets) {
       const doc = from.get(asset.erpAssetId);
-      if (doc === undefined || seen.has(asset.erpAssetId) || doc[INVENTORY_RULE] === undefined) continue;
+      if (doc === undefined || ran.has(asset.erpAssetId) || doc[INVENTORY_RULE] === undefined) continue;
       items.set(asset.erpAssetId, { asset, destination: asset.destination ?? input.defaultDestination });
       docs.set(asset.erpAssetId, doc);
     }
     const settled = inventoryRules.length && items.size ? flushRules(inventoryRules, docs, items, countAt, Number.MAX_SAFE_INTEGER).states : docs;
     return new Map([...from, ...settled]);
   };
-  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules), ...end.states]), seen, countAt);
+  const inventory = input.inventory && inventoryAtEnd(input.inventory, input.assets, input.defaultDestination, new Map([...untouched(states, input.rules, seen), ...end.states]), seen, countAt);
   // Nothing accepted and nothing even JSON: the input as a whole is of another form, said once.
   const noneAccepted = counts.accepted === 0 && counts.rejected > 0;
   const hint =
@@ -490,11 +534,12 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const usage = input.rules.some((r) => r.name === DEPRECIATION_RULE) ? usageAtEnd(input.states, new Map([...states, ...end.states]), seen.keys()) : [];
   if (!other) return { lines, flushed, totals, counts, ...tracedReport, ...(inventory ? { inventory } : {}), ...(usage.length ? { usage } : {}), ...inputHint };
   tallyDeliveries(tallies.current, flushed);
-  const otherEnd = flushAll(other, otherStates);
+  const otherEnd = flushAll(other, otherStates, otherSeen);
   tallyDeliveries(tallies.proposed, coalesceStates(otherEnd.deliveries));
-  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other), ...otherEnd.states]), seen, countAt);
+  const otherInventory = input.compareInventory && inventoryAtEnd(input.compareInventory, input.assets, input.defaultDestination, new Map([...untouched(otherStates, other, otherSeen), ...otherEnd.states]), otherSeen, countAt);
   const inventoryComparison = inventory || otherInventory ? compareInventoryCells(inventory?.cells ?? [], otherInventory?.cells ?? []) : undefined;
-  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint };
+  const rejectedByOne = oneSided.current.lines + oneSided.proposed.lines > 0 ? { rejectedByOne: oneSided } : {};
+  return { lines, flushed, totals, counts, comparison: compareTallies(tallies.current, tallies.proposed), ...rejectedByOne, ...tracedReport, ...(inventory ? { inventory } : {}), ...(inventoryComparison ? { inventoryComparison } : {}), ...inputHint };
 }
 
 /**
@@ -542,6 +587,9 @@ const LATEST_LINE_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /** Said with an event rejected as too far in the future: the service would quarantine it, and which setting decides. */
 const FUTURE_NOTE = 'judged at its receivedAt: the service quarantines it as invalid';
+
+/** Said with a line a rule threw on: the service would quarantine its message and go on with the others. */
+const RULE_FAILURE_NOTE = 'the service quarantines the message, with the state as before it, and goes on with the others';
 
 /** The service's `ingest.maxPayloadBytes` when the config does not set it. */
 const DEFAULT_MAX_PAYLOAD_BYTES = 1_048_576;
@@ -687,8 +735,16 @@ export function jsonReportWriter(write: (text: string) => void): { line: (l: Rul
 
 /** One input line as `rules test` shows it: what it held, what it would deliver, and why not. */
 export function formatLine(l: RulesTestLine): string {
-  if (!l.accepted) return `${whereOf(l)}: rejected: ${l.reason ?? ''}\n`;
   const out: string[] = [];
+  if (!l.accepted) {
+    out.push(`${whereOf(l)}: rejected: ${l.reason ?? ''}`);
+    for (const w of l.idle ?? []) {
+      out.push(`  idle: ${w.erpAssetId} silent since ${w.silentSince}, decided at ${w.at} (rules.idleAfter)`);
+      for (const d of w.deliveries) out.push(`    ${describeDelivery(d, [])}`);
+    }
+    for (const t of l.trace ?? []) out.push(`  · ${t}`);
+    return `${out.join('\n')}\n`;
+  }
   const e = l.events.map((x) => `${x.kind} ${x.erpAssetId} @ ${x.eventTime}`).join(', ');
   out.push(`${whereOf(l)}: ${e}${l.deliveries.length ? '' : ' (no deliveries)'}`);
   for (const w of l.idle ?? []) {
@@ -814,8 +870,16 @@ export function formatComparison(report: RulesTestReport, names: { readonly curr
     '',
     same ? `no difference: both would deliver the same (${c.sameFacts} fact(s) alike)` : `${c.sameFacts} fact(s) alike under both`,
     `${report.counts.lines} event line(s): ${report.counts.accepted} accepted, ${report.counts.rejected} rejected`,
+    ...oneSidedNote(report.rejectedByOne?.current, names.current, names.proposed),
+    ...oneSidedNote(report.rejectedByOne?.proposed, names.proposed, names.current),
     ...lateNote(report.counts.late),
     'nothing was stored or sent',
   );
   return `${out.join('\n')}\n`;
+}
+
+/** Lines one config rejected and the other ran: part of the difference, said with the first and why. */
+function oneSidedNote(side: OneSidedRejections | undefined, by: string, other: string): string[] {
+  if (!side || side.lines === 0) return [];
+  return [`${side.lines} of them rejected under ${by} alone (run under ${other}), the first ${side.first ?? ''}`];
 }

@@ -316,7 +316,7 @@ export function registerRulesCommand(program: Command): Command {
           if (compare) {
             process.stdout.write(
               opts.json
-                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}) })}\n`
+                ? `${toJson({ counts: report.counts, comparison: report.comparison, ...(report.rejectedByOne ? { rejectedByOne: report.rejectedByOne } : {}), ...(report.inventoryComparison ? { inventoryComparison: report.inventoryComparison } : {}) })}\n`
                 : formatComparison(report, { current: configPath, proposed: opts.compare ?? '' }),
             );
             if (opts.exitCode && report.comparison && !sameOutcome(report)) process.exitCode = 1;

@@ -12,6 +12,7 @@ import type { AssetRecord } from '../model/assets.js';
 import type { CanonicalEvent } from '../model/events.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { OwnedRule } from './owned.js';
+import { coerceError } from '../errors/errors.js';
 
 export interface RuleContext {
   readonly asset: AssetRecord;
@@ -73,3 +74,11 @@ export const isReservedName = (name: string): boolean => Object.hasOwn(Object.pr
 /** What configuration says of a reserved name (see {@link isReservedName}) given for a `what` (zone, period, sensor). */
 export const reservedNameProblem = (name: string, what: string): string =>
   `"${name}" cannot name a ${what}: the names of JavaScript's object properties (__proto__, constructor, toString, …) are reserved, as state keyed by them would be lost or misread; choose another name`;
+
+/**
+ * Why a message a rule threw on is set aside: the ingest engine quarantines it with this reason,
+ * and `rules test` rejects its line with it. Rules must not throw; one that does has a bug.
+ */
+export function ruleFailureReason(rule: string, kind: string, erpAssetId: string, err: unknown): string {
+  return `rule "${rule}" failed on this ${kind} event of ${erpAssetId}: ${coerceError(err).message} (a bug: please report it; replay the message after the fix)`;
+}

@@ -11,7 +11,7 @@ import type { AssetRecord } from '../model/assets.js';
 import type { DeliveryIntent } from '../model/delivery.js';
 import type { CanonicalEvent } from '../model/events.js';
 import { isFlushable } from './event-time.js';
-import type { Rule } from './rule.js';
+import { ruleFailureReason, type Rule } from './rule.js';
 
 /** Per-asset state document: one sub-state per rule name. */
 export type StateDoc = Record<string, unknown>;
@@ -112,6 +112,13 @@ export interface SimulationOptions {
   readonly onStep?: (index: number, erpAssetId: string, before: StateDoc, after: StateDoc, watermarkAt?: number) => void;
   /** Send idle watermarks in the silences between the steps' received times (steps without one move no clock). */
   readonly idle?: IdleWatermarks;
+  /**
+   * The steps by message, as counts of consecutive steps (summing to the steps): a rule that throws
+   * on an event then sets its whole message aside, as the service quarantines it, with the state of
+   * every asset as before the message (the idle watermarks sent before it stand), and the steps
+   * after it run; {@link SimulationResult.failed} says why. Absent: the error is thrown.
+   */
+  readonly messages?: readonly number[];
 }
 
 export interface SimulationResult {
@@ -121,6 +128,8 @@ export interface SimulationResult {
   readonly lateByStep: readonly (readonly string[])[];
   /** Per input step, the idle watermarks sent before it that delivered something (with {@link SimulationOptions.idle}). */
   readonly watermarksByStep: readonly (readonly SimulatedWatermark[])[];
+  /** With {@link SimulationOptions.messages}: the messages set aside because a rule threw, by index, with the service's reason (their steps deliver nothing). */
+  readonly failed: ReadonlyMap<number, string>;
   readonly states: Map<string, StateDoc>;
 }
 
@@ -129,11 +138,28 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
   const perStep: DeliveryIntent[][] = [];
   const lateByStep: string[][] = [];
   const watermarksByStep: SimulatedWatermark[][] = [];
+  const failed = new Map<number, string>();
   const idle = options.idle;
   const sizes = options.batchSizes ?? [];
   let batchIndex = 0;
   let inBatch = 0;
+  // The message of the step (with options.messages): where it started, how many of its steps are left,
+  // each asset's state before it (to put back when a rule throws), and its steps' trace calls (made once it ran).
+  const messages = options.messages;
+  let message = -1;
+  let left = 0;
+  let start = 0;
+  let undo = new Map<string, StateDoc | undefined>();
+  let traced: (() => void)[] = [];
   for (const [index, step] of steps.entries()) {
+    if (messages !== undefined && left === 0) {
+      do left = messages[++message] ?? 1;
+      while (left === 0);
+      start = index;
+      undo = new Map();
+      traced = [];
+    }
+    left--;
     const watermarks: SimulatedWatermark[] = [];
     if (idle && step.receivedAt !== undefined) {
       idle.tick(step.receivedAt);
@@ -155,18 +181,50 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
     const ctx = { asset: step.asset, destination: step.destination, now: options.now ?? step.event.receivedAt };
     const out: DeliveryIntent[] = [];
     const late: string[] = [];
-    for (const rule of rules) {
-      if (!rule.kinds.includes(step.event.kind)) continue;
-      const result = rule.apply(doc[rule.name], step.event, ctx);
-      if (result.late === true) late.push(rule.name);
-      if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
-      out.push(...result.deliveries);
-    }
-    states.set(id, doc);
-    options.onStep?.(index, id, before, doc);
     if (idle && step.receivedAt !== undefined && rules.some((r) => r.kinds.includes(step.event.kind))) idle.heard(step.asset, step.destination);
-    perStep.push(out);
-    lateByStep.push(late);
+    if (messages !== undefined && failed.has(message)) {
+      perStep.push(out);
+      lateByStep.push(late);
+    } else {
+      if (messages !== undefined && !undo.has(id)) undo.set(id, states.get(id));
+      let threw: string | undefined;
+      for (const rule of rules) {
+        if (!rule.kinds.includes(step.event.kind)) continue;
+        let result;
+        try {
+          result = rule.apply(doc[rule.name], step.event, ctx);
+        } catch (err) {
+          if (messages === undefined) throw err;
+          threw = ruleFailureReason(rule.name, step.event.kind, id, err);
+          break;
+        }
+        if (result.late === true) late.push(rule.name);
+        if (result.state !== doc[rule.name]) doc = { ...doc, [rule.name]: result.state };
+        out.push(...result.deliveries);
+      }
+      if (threw !== undefined) {
+        // Set aside as the service quarantines the message: its assets as before it, its steps delivering nothing.
+        failed.set(message, threw);
+        for (const [k, v] of undo) {
+          if (v === undefined) states.delete(k);
+          else states.set(k, v);
+        }
+        for (let j = start; j < index; j++) {
+          perStep[j] = [];
+          lateByStep[j] = [];
+        }
+        perStep.push([]);
+        lateByStep.push([]);
+      } else {
+        states.set(id, doc);
+        const onStep = options.onStep;
+        if (onStep && messages !== undefined) traced.push(() => onStep(index, id, before, doc));
+        else onStep?.(index, id, before, doc);
+        perStep.push(out);
+        lateByStep.push(late);
+      }
+    }
+    if (messages !== undefined && left === 0 && !failed.has(message)) for (const t of traced) t();
     inBatch++;
     const size = sizes[batchIndex];
     if (size !== undefined && inBatch >= size) {
@@ -175,7 +233,8 @@ export function simulateRules(rules: readonly Rule[], steps: readonly Simulation
       inBatch = 0;
     }
   }
-  return { perStep, lateByStep, watermarksByStep, states };
+  if (messages !== undefined && left > 0 && !failed.has(message)) for (const t of traced) t();
+  return { perStep, lateByStep, watermarksByStep, failed, states };
 }
 
 /**
