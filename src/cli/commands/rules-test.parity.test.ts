@@ -4,11 +4,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rulesSchema } from '../../config/rules-schema.js';
-import { createRules } from '../../core/rules/index.js';
+import { createRules, zoneNamesOf } from '../../core/rules/index.js';
 import type { Rule } from '../../core/rules/rule.js';
 import { simulateRules } from '../../core/rules/simulate.js';
 import type { AssetWithIdentifiers } from '../../ports/store.js';
-import { formatComparison, formatRulesTest, runRulesTest } from './rules-test.js';
+import { formatComparison, formatRulesTest, runRulesTest, sameOutcome } from './rules-test.js';
 
 const plain = (erpAssetId: string, tag: string): AssetWithIdentifiers => ({
   asset: { erpAssetId, erpModule: 'maintenance', attributes: {} },
@@ -87,5 +87,35 @@ describe('rules test: a line a rule throws on', () => {
     expect(report.rejectedByOne?.current).toEqual({ lines: 1, first: expect.stringMatching(/^line 2: rule "buggy" failed/) });
     expect(report.comparison?.onlyProposed.map((d) => d.businessKey)).toEqual(['EQ-1|3', 'EQ-1|4']);
     expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 of them rejected under a.yaml alone (run under b.yaml), the first line 2: rule "buggy" failed');
+  });
+});
+
+describe('rules test --compare of a config that adds a reader zone', () => {
+  const zone = (name: string, code: string) => ({ name, locationCode: code, circle: { lat: 0, lng: 0, radiusM: 10 } });
+  const current = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, zones: { inline: [zone('DOCK-1', 'D1')] } });
+  const proposed = rulesSchema.parse({ allowedLateness: 0, location: { minDistanceM: 100 }, zones: { inline: [zone('DOCK-1', 'D1'), zone('DOCK-2', 'D2')] } });
+  const sighting = (minute: number, z: string) => JSON.stringify({ kind: 'position', assetId: 'tag-1', eventTime: `2026-10-01T08:0${minute}:00Z`, zone: z });
+  const lines = [sighting(0, 'DOCK-1'), sighting(1, 'DOCK-2'), sighting(2, 'DOCK-9')];
+
+  it('accepts a sighting of the zone only the proposed config has, runs it there alone, and says so', async () => {
+    const report = await runRulesTest({ ...base, rules: createRules(current), zoneNames: zoneNamesOf(current), compare: createRules(proposed), compareZoneNames: zoneNamesOf(proposed), lines });
+    // DOCK-9 is in neither: rejected, as either service would quarantine it.
+    expect(report.counts).toMatchObject({ lines: 3, accepted: 2, rejected: 1 });
+    expect(report.rejectedByOne?.current).toEqual({ lines: 1, first: expect.stringMatching(/^line 2: zone sighting in unknown zone "DOCK-2"/) });
+    expect(report.rejectedByOne?.proposed.lines).toBe(0);
+    // The proposed config places the asset at D2; the current one, which quarantines that sighting, leaves it at D1.
+    expect(report.comparison?.states.map((st) => [st.businessKey, st.current?.warehouseLocation, st.proposed?.warehouseLocation])).toEqual([['EQ-1', 'D1', 'D2']]);
+    expect(formatComparison(report, { current: 'a.yaml', proposed: 'b.yaml' })).toContain('1 of them rejected under a.yaml alone (run under b.yaml), the first line 2: zone sighting in unknown zone "DOCK-2"');
+    // A line one service would quarantine and the other run is a difference (--exit-code 1), whatever the deliveries.
+    expect(sameOutcome(report)).toBe(false);
+  });
+
+  it('the other way round: a zone the proposed config removes is rejected there alone', async () => {
+    const report = await runRulesTest({ ...base, rules: createRules(proposed), zoneNames: zoneNamesOf(proposed), compare: createRules(current), compareZoneNames: zoneNamesOf(current), lines: lines.slice(0, 2) });
+    expect(report.counts).toMatchObject({ lines: 2, accepted: 2, rejected: 0 });
+    expect(report.rejectedByOne?.proposed).toEqual({ lines: 1, first: expect.stringMatching(/^line 2: zone sighting in unknown zone "DOCK-2"/) });
+    // Without --compare the line is the current config's to judge, as before.
+    const alone = await runRulesTest({ ...base, rules: createRules(current), zoneNames: zoneNamesOf(current), lines: lines.slice(0, 2) });
+    expect(alone.lines[1]).toMatchObject({ accepted: false, reason: expect.stringContaining('unknown zone "DOCK-2"') });
   });
 });

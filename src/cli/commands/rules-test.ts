@@ -58,6 +58,12 @@ export interface RulesTestInput {
   readonly compareIdleMs?: number;
   /** Names of the configured zones, which a zone sighting (a zone and no lat/lng) must name; absent: none. */
   readonly zoneNames?: ReadonlySet<string>;
+  /**
+   * The same for the {@link compare} rule set's config (empty: none). A line either config accepts
+   * is accepted, and each runs it only if it does (a reader zone added in the proposed config).
+   * @default zoneNames
+   */
+  readonly compareZoneNames?: ReadonlySet<string>;
   /** The time of the run: what the end of an input with no event time is decided at. The rules see each event processed when it was received (captured lines) or happened. @default now */
   readonly now?: number;
   /**
@@ -283,6 +289,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const policy = { maxFutureSkewMs: input.maxFutureSkewMs ?? DEFAULT_VALIDATION.maxFutureSkewMs, maxAgeMs: 0, ...(input.zoneNames ? { zoneNames: input.zoneNames } : {}) };
   const receivedPolicy = { ...policy, maxAgeMs: input.maxAgeMs ?? DEFAULT_VALIDATION.maxAgeMs };
   const maxPayloadBytes = input.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  // With --compare: the second config's zones, which its sightings may name.
+  const compareZones = input.compareZoneNames ?? input.zoneNames;
+  const otherPolicy = input.compare === undefined ? undefined : { ...policy, ...(compareZones ? { zoneNames: compareZones } : {}) };
   const lines: RulesTestLine[] = [];
   const totals: Record<string, number> = {};
   const counts = { lines: 0, accepted: 0, rejected: 0, shown: 0, late: 0 };
@@ -327,7 +336,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   const otherIdle = otherIdleMs ? new IdleWatermarks(otherIdleMs) : undefined;
 
   // A chunk: per line, its rejection or its steps; the rules then run over all the chunk's steps.
-  type Run = { readonly at: Where; readonly steps: SimulationStep[] };
+  /** A line accepted by at least one config; `refused`: why the other (with --compare) would quarantine it. */
+  type Run = { readonly at: Where; readonly steps: SimulationStep[]; readonly refused?: { readonly current?: string; readonly proposed?: string } };
   type Pending = { readonly at: Where; readonly reason: string } | Run;
   let chunk: Pending[] = [];
   /** With --compare: the lines one rule set rejected (a rule threw on them) and the other ran. */
@@ -338,9 +348,13 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
   };
   const decide = () => {
     const runs = chunk.filter((p): p is Run => 'steps' in p);
-    const steps = runs.flatMap((p) => p.steps);
+    // Each config runs the lines it accepts (a sighting of a zone only one of them has).
+    const currentRuns = runs.filter((p) => p.refused?.current === undefined);
+    const otherRuns = runs.filter((p) => p.refused?.proposed === undefined);
+    const steps = currentRuns.flatMap((p) => p.steps);
     // Each line is one message: a rule that throws on it sets it aside, as the service quarantines it.
-    const messages = runs.map((p) => p.steps.length);
+    const messages = currentRuns.map((p) => p.steps.length);
+    const otherMessages = otherRuns.map((p) => p.steps.length);
     // The traced asset's changes, by step.
     const changes = new Map<number, string[]>();
     const onStep = (i: number, id: string, before: StateDoc, after: StateDoc, watermarkAt?: number) => {
@@ -364,50 +378,54 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     /** With --compare: the lines the second rule set set aside, by index among the runs. */
     let otherFailed: ReadonlyMap<number, string> = new Map();
     if (other) {
-      const o = simulateRules(other, steps, { initial: otherStates, messages, ...(otherIdle ? { idle: otherIdle } : {}) });
+      const o = simulateRules(other, otherRuns.flatMap((p) => p.steps), { initial: otherStates, messages: otherMessages, ...(otherIdle ? { idle: otherIdle } : {}) });
       otherStates = o.states;
       otherFailed = o.failed;
       // In the order the service made them: a line's watermarks, then the line's own deliveries,
       // each as the service's batch keeps them (the newest value of a state key).
-      const tally = (t: typeof tallies.current, r: typeof result) => {
+      const tally = (t: typeof tallies.current, r: typeof result, sizes: readonly number[]) => {
         let k = 0;
-        for (const n of messages) {
+        for (const n of sizes) {
           for (const w of r.watermarksByStep.slice(k, k + n).flat()) tallyDeliveries(t, coalesceStates(w.deliveries));
           tallyDeliveries(t, coalesceStates(r.perStep.slice(k, k + n).flat()));
           k += n;
         }
       };
-      tally(tallies.current, result);
-      tally(tallies.proposed, o);
+      tally(tallies.current, result, messages);
+      tally(tallies.proposed, o, otherMessages);
     }
+    // Per config: the index of the line among the lines it ran (-1: not run), and where its steps start.
     let k = 0;
     let m = -1;
+    let mo = -1;
+    const failure = (f: string | undefined) => (f === undefined ? undefined : `${f} (${RULE_FAILURE_NOTE})`);
     for (const p of chunk) {
       if (!('steps' in p)) {
         keep({ ...p.at, accepted: false, reason: p.reason, events: [], deliveries: [] });
         continue;
       }
-      m++;
-      const n = p.steps.length;
+      const ranHere = p.refused?.current === undefined;
+      if (ranHere) m++;
+      if (p.refused?.proposed === undefined) mo++;
+      const n = ranHere ? p.steps.length : 0;
       const idleHere = result.watermarksByStep.slice(k, k + n).flat();
       const idleShown = idleHere.length ? { idle: idleHere.map((w) => ({ erpAssetId: w.erpAssetId, silentSince: new Date(w.silentSince).toISOString(), at: new Date(w.at).toISOString(), deliveries: coalesceStates(w.deliveries) })) } : {};
-      const failed = result.failed.get(m);
-      const otherFailure = otherFailed.get(m);
+      const failed = p.refused?.current ?? failure(result.failed.get(m));
+      const otherFailure = other ? (p.refused?.proposed ?? failure(otherFailed.get(mo))) : undefined;
       if (other && otherFailure === undefined) for (const s of p.steps) otherSeen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
       if (failed !== undefined) {
-        // A rule threw: the line is rejected as the service quarantines its message (the watermarks before it were sent).
-        const reason = `${failed} (${RULE_FAILURE_NOTE})`;
+        // Refused by this config (a rule threw: as the service quarantines its message; the watermarks before it were sent).
         if (other && otherFailure === undefined) {
           counts.accepted++;
-          rejectedBy(oneSided.current, p.at, reason);
+          rejectedBy(oneSided.current, p.at, failed);
         } else counts.rejected++;
-        const watermarkTrace = p.steps.flatMap((_, j) => changes.get(k + j) ?? []);
-        keep({ ...p.at, accepted: false, reason, events: [], deliveries: [], ...idleShown, ...(watermarkTrace.length ? { trace: watermarkTrace } : {}) });
+        const watermarkTrace = p.steps.flatMap((_, j) => (ranHere ? (changes.get(k + j) ?? []) : []));
+        keep({ ...p.at, accepted: false, reason: failed, events: [], deliveries: [], ...idleShown, ...(watermarkTrace.length ? { trace: watermarkTrace } : {}) });
         k += n;
         continue;
       }
       counts.accepted++;
-      if (otherFailure !== undefined) rejectedBy(oneSided.proposed, p.at, `${otherFailure} (${RULE_FAILURE_NOTE})`);
+      if (otherFailure !== undefined) rejectedBy(oneSided.proposed, p.at, otherFailure);
       for (const s of p.steps) seen.set(s.asset.erpAssetId, { asset: s.asset, destination: s.destination });
       const late = [...new Set(result.lateByStep.slice(k, k + n).flat())];
       if (late.length) counts.late++;
@@ -468,6 +486,9 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
     }
     if (decoded.events.length === 0) return rejected('an empty list: no event in it');
     const steps: SimulationStep[] = [];
+    // With --compare: why one config alone would quarantine the line (the other accepts it).
+    let refusedCurrent: string | undefined;
+    let refusedProposed: string | undefined;
     for (const event of decoded.events) {
       const received = receivedAtOf(event.raw);
       if (typeof received === 'object') return rejected(received.problem);
@@ -477,8 +498,17 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       // An event time past the year 9999 is none a scenario has (epoch microseconds or nanoseconds read as
       // milliseconds): judged at the time of the run, it is refused as the service refuses it, with its hint.
       const validAt = receivedAt ?? (typeof event.eventTime === 'number' && Number.isFinite(event.eventTime) && event.eventTime <= LATEST_LINE_TIME ? Math.max(now, event.eventTime) : now);
-      const v = validateEvent(event, validAt, receivedAt !== undefined ? receivedPolicy : policy);
-      if (!v.ok) return rejected(receivedAt === undefined ? v.reason : event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.code === 'stale' ? `${v.reason} (${STALE_NOTE})` : v.reason);
+      const judge = (p: typeof policy): string | undefined => {
+        const v = validateEvent(event, validAt, receivedAt !== undefined ? { ...p, maxAgeMs: receivedPolicy.maxAgeMs } : p);
+        if (v.ok) return undefined;
+        return receivedAt === undefined ? v.reason : event.eventTime > receivedAt + policy.maxFutureSkewMs ? `${v.reason} (${FUTURE_NOTE})` : v.code === 'stale' ? `${v.reason} (${STALE_NOTE})` : v.reason;
+      };
+      // Each config judges the line as the service with it would (the zones a sighting may name are its own).
+      const mine = judge(policy);
+      const theirs = otherPolicy === undefined ? mine : judge(otherPolicy);
+      if (mine !== undefined && theirs !== undefined) return rejected(mine);
+      refusedCurrent ??= mine;
+      refusedProposed ??= theirs;
       const r = identity.resolve(event.ids);
       if (!r.ok) return rejected(r.reason);
       const destination = r.asset.destination ?? input.defaultDestination;
@@ -489,7 +519,8 @@ export async function runRulesTest(input: RulesTestInput): Promise<RulesTestRepo
       if (processedAt > lastProcessed) lastProcessed = processedAt;
       steps.push({ event: { ...event, receivedAt: processedAt }, asset: r.asset, destination, ...(receivedAt !== undefined ? { receivedAt } : {}) });
     }
-    return { at, steps };
+    const refused = refusedCurrent !== undefined || refusedProposed !== undefined ? { refused: { ...(refusedCurrent !== undefined ? { current: refusedCurrent } : {}), ...(refusedProposed !== undefined ? { proposed: refusedProposed } : {}) } } : {};
+    return { at, steps, ...refused };
   }
 
   // As the service does once an asset falls silent (idle watermarks): what is held is decided, and
@@ -818,9 +849,12 @@ function usageLines(rows: readonly UsageAtEndRow[]): string[] {
   ];
 }
 
-/** Whether two rule sets come out the same: the same deliveries and the same inventory counts at the end. */
-export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison'>): boolean {
-  return (report.comparison === undefined || sameDeliveries(report.comparison)) && (report.inventoryComparison?.changed.length ?? 0) === 0;
+/**
+ * Whether two rule sets come out the same: the same deliveries and the same inventory counts at the
+ * end, and no line that one of them would quarantine and the other run.
+ */
+export function sameOutcome(report: Pick<RulesTestReport, 'comparison' | 'inventoryComparison' | 'rejectedByOne'>): boolean {
+  return (report.comparison === undefined || sameDeliveries(report.comparison)) && (report.inventoryComparison?.changed.length ?? 0) === 0 && report.rejectedByOne === undefined;
 }
 
 /** A payload field's value for a one-line comparison: short, `(none)` when absent (and `null` when null: they differ). */

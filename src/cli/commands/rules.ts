@@ -226,11 +226,12 @@ function inventoryCountOptionsOf(rules: RulesConfig): InventoryAtEndOptions | un
 }
 
 /** The rules of the config file given to `--compare`, and its idle watermarks; its problems are reported as that file's. */
-function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined } {
+function comparedRules(path: string): { rules: Rule[]; idleMs: number; inventory: InventoryAtEndOptions | undefined; zoneNames: ReadonlySet<string> } {
   if (!existsSync(path)) throw new UsageError(`--compare ${path}: no such file; give a config file whose rules to compare (a changed copy of --config)`);
   try {
     const config = resolveConfig(path).config;
-    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)) };
+    // Its own zones: a sighting of a reader zone it adds is judged by it, not by the current config.
+    return { rules: buildRules(config), idleMs: idleMsOf(rulesConfigOf(config)), inventory: inventoryCountOptionsOf(rulesConfigOf(config)), zoneNames: zoneNamesOf(rulesConfigOf(config)) ?? new Set() };
   } catch (err) {
     if (err instanceof ConfigError) throw new UsageError(`--compare ${path}: ${err.message}`);
     throw err;
@@ -250,7 +251,7 @@ export function registerRulesCommand(program: Command): Command {
       .option('--brief', 'show only the lines that would deliver, were rejected or were late (for long inputs); the rest are counted')
       .option('--trace <asset>', 'show, line by line, what the events changed in one asset\'s rule state (ERP id or any identifier): why a rule fired, or has not yet')
       .option('--compare <file>', 'also run the events through the rules of this config file (a changed copy of the config) and show what would change: facts gained, lost or changed, state updates ending elsewhere')
-      .option('--exit-code', 'with --compare: exit with 1 when the deliveries or the inventory counts differ (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
+      .option('--exit-code', 'with --compare: exit with 1 when the deliveries or the inventory counts differ, or a line is rejected under one config alone (for a review check of config changes), 0 when they are the same, 2 when no event line was accepted (nothing was compared)')
       .option('--json', 'print JSON')
       .addHelpText(
         'after',
@@ -305,7 +306,7 @@ export function registerRulesCommand(program: Command): Command {
             maxPayloadBytes: config.ingest.maxPayloadBytes,
             ...(opts.brief ? { brief: true } : {}),
             ...(inventory ? { inventory } : {}),
-            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
+            ...(compare ? { compare: compare.rules, compareIdleMs: compare.idleMs, compareZoneNames: compare.zoneNames, ...(compare.inventory ? { compareInventory: compare.inventory } : {}) } : {}),
             ...(opts.trace !== undefined ? { trace: opts.trace } : {}),
             ...(traceZones ? { traceZones } : {}),
             ...(opts.trace !== undefined && rulesConfigOf(config).maintenance?.thresholds.length ? { traceThresholds: rulesConfigOf(config).maintenance?.thresholds } : {}),
