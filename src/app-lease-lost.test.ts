@@ -16,6 +16,20 @@ import { LEASE_KEY, LEASE_NS } from './engine/store-lease.js';
 import { CHECKPOINT_JOB, CONTROL_NS, readRuntimeSnapshot, RUNTIME_NS } from './engine/engine.js';
 import { tempStorePath } from '../test/helpers/temp-store.js';
 
+/** A config with one asset (tag-1) on the store at `path`. */
+const oneAssetConfig = (path: string) =>
+  compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' }, assets: { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] } });
+
+/** A position of tag-1, as a message submitted to the ingestor. */
+const positionOf = (lat: number) => [{ source: 'cli', channel: 'cli', payload: JSON.stringify({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: new Date().toISOString(), lat, lng: 4 }), receivedAt: Date.now() }];
+
+/** Another process takes the store over (this one stalled): the lease row names it. Returns when. */
+async function takeOver(other: SqliteStore): Promise<number> {
+  const now = Date.now();
+  await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+  return now;
+}
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -57,21 +71,18 @@ describe('createApp: the default when the store lease is lost', () => {
 describe('createApp: after the store lease is lost', () => {
   it('commits no ingest batch (its messages are not acknowledged) and claims no delivery', async () => {
     const path = tempStorePath();
-    const assets = { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] };
-    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' }, assets });
+    const config = oneAssetConfig(path);
     let lost: () => void = () => undefined;
     const leaseLost = new Promise<void>((r) => (lost = r));
     const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('silent'), command: 'assetbridge quarantine replay', onLeaseLost: () => lost() });
     const other = new SqliteStore({ path });
-    const event = (lat: number) => [{ source: 'cli', channel: 'cli', payload: JSON.stringify({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: new Date().toISOString(), lat, lng: 4 }), receivedAt: Date.now() }];
     try {
-      expect((await app.ingestor.submit(event(1))).accepted).toBe(1);
+      expect((await app.ingestor.submit(positionOf(1))).accepted).toBe(1);
       expect((await other.outboxStats(Date.now())).map((d) => d.pending)).toEqual([1]);
       // Another process takes the store over (this one stalled): its next renewal finds it.
-      const now = Date.now();
-      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      await takeOver(other);
       await leaseLost;
-      await expect(app.ingestor.submit(event(2))).rejects.toThrow(/store lease is lost/);
+      await expect(app.ingestor.submit(positionOf(2))).rejects.toThrow(/store lease is lost/);
       expect((await other.counters()).eventsAccepted).toBe(1);
       expect(await app.store.claimDue('erp', Date.now(), 10, new Set())).toEqual([]);
       expect((await other.outboxStats(Date.now())).map((d) => [d.pending, d.inflight])).toEqual([[1, 0]]);
@@ -96,8 +107,7 @@ describe('createApp: the service after its store lease is lost', () => {
     try {
       await app.start();
       expect((await readRuntimeSnapshot(other))?.state).toBe('running');
-      const now = Date.now();
-      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      const now = await takeOver(other);
       await leaseLost;
       // The new holder's snapshot, and a job the CLI asks of it.
       const theirs = JSON.stringify({ pid: 1, state: 'running', startedAt: now, at: Date.now() });
@@ -126,21 +136,18 @@ describe('createApp: the service after its store lease is lost', () => {
 describe('createApp: after another process took the store over, before the renewal notices', () => {
   it('commits no batch, claims no delivery and records no outcome', async () => {
     const path = tempStorePath();
-    const assets = { inline: [{ erpAssetId: 'EX-1', identifiers: [{ type: 'tag', value: 'tag-1' }] }] };
-    const config = compileConfig({ store: { path }, destinations: [{ name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9', token: 'x' }], log: { level: 'silent' }, assets });
+    const config = oneAssetConfig(path);
     const app = await createApp(config, { sources: false, http: false, deliver: false, logger: createLogger('silent'), command: 'assetbridge quarantine replay', onLeaseLost: () => undefined });
     const other = new SqliteStore({ path });
-    const event = (lat: number) => [{ source: 'cli', channel: 'cli', payload: JSON.stringify({ kind: 'position', ids: [{ type: 'tag', value: 'tag-1' }], eventTime: new Date().toISOString(), lat, lng: 4 }), receivedAt: Date.now() }];
     try {
-      expect((await app.ingestor.submit(event(1))).accepted).toBe(1);
+      expect((await app.ingestor.submit(positionOf(1))).accepted).toBe(1);
       const [item] = await app.store.claimDue('erp', Date.now(), 10, new Set());
       expect(item).toBeDefined();
       // Another process takes the store over and, starting, recovers what was in flight.
-      const now = Date.now();
-      await other.kvSet(LEASE_NS, LEASE_KEY, JSON.stringify({ pid: 1, host: 'elsewhere', instance: 'x', command: 'assetbridge run', since: now, heartbeat: now }));
+      await takeOver(other);
       expect(await other.recoverInflight()).toBe(1);
       // This process has not renewed since (its heartbeat is 2 s away).
-      await expect(app.ingestor.submit(event(2))).rejects.toThrow(/store lease/);
+      await expect(app.ingestor.submit(positionOf(2))).rejects.toThrow(/store lease/);
       expect((await other.counters()).eventsAccepted).toBe(1);
       expect(await app.store.claimDue('erp', Date.now(), 10, new Set())).toEqual([]);
       await expect(app.store.completeAttempts([{ id: (item as { id: number }).id, result: 'retry', nextAttemptAt: Date.now() + 60_000, error: 'timeout' }], [], Date.now())).rejects.toThrow(/store lease/);

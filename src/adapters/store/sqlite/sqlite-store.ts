@@ -917,9 +917,8 @@ export class SqliteStore implements Store {
     const refused = this.writeRefusal();
     if (refused) return refused;
 
-    let held = true;
     this.tx(() => {
-      if (!(held = this.guarded())) return;
+      if (!this.guarded()) return;
       for (const o of outcomes) {
         if (o.result !== 'delivered' && o.unsettledUntil !== undefined) this.markUnsettled(o.id, o.unsettledUntil);
         if (o.result !== 'delivered' && o.mayHaveLanded === true) this.stmts.mayHaveLanded.run(o.id);
@@ -953,7 +952,8 @@ export class SqliteStore implements Store {
         });
       }
     })();
-    return held ? Promise.resolve() : (this.writeRefusal() ?? Promise.resolve());
+    // The guard refused it (refuseCommits): nothing was written.
+    return this.writeRefusal() ?? Promise.resolve();
   }
 
   /**
@@ -1026,9 +1026,8 @@ export class SqliteStore implements Store {
 
     const now = Date.now();
     let n = 0;
-    let held = true;
     this.tx(() => {
-      if (!(held = this.guarded())) return;
+      if (!this.guarded()) return;
       const rows = this.db.prepare(`SELECT * FROM outbox WHERE status = 'inflight' ORDER BY id`).all() as OutboxRow[];
       for (const row of rows) {
         // Its request may have reached the ERP: of unknown outcome, as a timed-out one.
@@ -1040,7 +1039,7 @@ export class SqliteStore implements Store {
       }
       n = rows.length;
     })();
-    return held ? Promise.resolve(n) : (this.writeRefusal() ?? Promise.resolve(0));
+    return this.writeRefusal() ?? Promise.resolve(n);
   }
 
   outboxStats(now: number): Promise<DestinationStats[]> {
