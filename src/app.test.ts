@@ -511,3 +511,60 @@ describe('createApp: a stop while the HTTP server opens', () => {
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 });
+
+describe('a work-order push to another destination than the one the work order was opened at', () => {
+  it('is answered as ignored, naming both destinations, and changes neither its status nor the baseline; the same push to its own destination does', async () => {
+    const port = await freePort();
+    const config = compileConfig({
+      store: { path: tempStorePath() },
+      server: { port },
+      sources: { http: { token: 'intake-token-1' } },
+      destinations: [
+        { name: 'erp', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+        { name: 'erp2', type: 'rest', baseUrl: 'http://127.0.0.1:9' },
+      ],
+      assets: { inline: [{ erpAssetId: 'EQ-1', erpModule: 'maintenance', destination: 'erp', identifiers: [{ type: 'tag', value: 'tag-1' }] }] },
+      rules: { allowedLateness: '0s', maintenance: { serviceIntervals: [{ name: 'svc', everyHours: 250 }], feedback: { pollEvery: 0 } } },
+    });
+    const app = await createApp(config, { logger, sources: false });
+    const url = (path: string) => `http://127.0.0.1:${port}${path}`;
+    const headers = { Authorization: 'Bearer intake-token-1', 'Content-Type': 'application/json' };
+    const hour = 3_600_000;
+    const t0 = Date.now() - 4 * hour;
+    const key = 'EQ-1|svc|250h@b0';
+    const state = async () => {
+      await app.ingestor.checkpoint();
+      return (await app.store.loadRuleStates(['EQ-1'], ['maintenance'])).get('EQ-1')?.maintenance as { services?: Record<string, { base: number }>; workOrders?: Record<string, { status: string; destination?: string }> } | undefined;
+    };
+    const push = async (destination: string) => {
+      const body = JSON.stringify([{ externalKey: key, id: 'WO-1', status: 'completed', updatedAt: new Date(t0 + 2 * hour).toISOString(), operatingHoursAtCompletion: 251 }]);
+      const r = await fetch(url(`/v1/webhooks/${destination}/work-orders`), { method: 'POST', headers, body });
+      return { status: r.status, answer: (await r.json()) as { accepted: number; ignored?: { index: number; reason: string }[] } };
+    };
+    try {
+      await app.start();
+      const meters = [249.5, 250.5].map((h, i) => ({ kind: 'meter', erpAssetId: 'EQ-1', eventTime: new Date(t0 + i * hour).toISOString(), operatingHours: h }));
+      expect((await fetch(url('/v1/events'), { method: 'POST', headers, body: JSON.stringify(meters) })).status).toBe(202);
+      // Opened at erp, where the asset's deliveries go.
+      const opened = await app.store.factDeliveries('workorder.create', [key]);
+      expect(opened.get(key)?.destination).toBe('erp');
+      expect((await state())?.workOrders?.[key]).toMatchObject({ status: 'requested', destination: 'erp' });
+
+      const foreign = await push('erp2');
+      expect(foreign.status).toBe(202);
+      expect(foreign.answer.accepted).toBe(0);
+      expect(foreign.answer.ignored).toEqual([{ index: 0, reason: expect.stringContaining(`work order ${key}: it was opened at destination "erp", and an update from destination "erp2" does not change it`) as unknown }]);
+      const after = await state();
+      expect(after?.workOrders?.[key]?.status).toBe('requested');
+      expect(after?.services?.svc?.base).toBe(0);
+
+      const own = await push('erp');
+      expect(own).toEqual({ status: 202, answer: { accepted: 1 } });
+      const done = await state();
+      expect(done?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp' });
+      expect(done?.services?.svc?.base).toBe(251);
+    } finally {
+      await app.stop();
+    }
+  });
+});

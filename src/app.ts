@@ -17,6 +17,8 @@ import { IdentityIndex } from './core/identity/resolver.js';
 import { normalizeIdentifier, type AssetRecord, type IdentifierRecord } from './core/model/assets.js';
 import { calendarOf, createRules, zoneNamesOf } from './core/rules/index.js';
 import { lastPostingCheck, recordCalendar } from './engine/tasks/usage-posting.js';
+import { openedAtOf } from './engine/tasks/work-order-feedback.js';
+import { FEEDBACK_SOURCE } from './core/rules/maintenance/work-order.js';
 import type { ValidationPolicy } from './core/normalize/validate.js';
 import { createMeterSyncRule } from './core/rules/meter-sync.js';
 import type { Rule } from './core/rules/rule.js';
@@ -253,7 +255,7 @@ function policyOf(d: DestinationConfig, connector: ErpConnector): DestinationPol
 export function buildDecoders(config: Config): DecoderRegistry {
   const decoders = new DecoderRegistry();
   const canonical = createCanonicalDecoder();
-  decoders.register('http', canonical).register('erp-feedback', canonical).register('cli', canonical).register(ENGINE_SOURCE, canonical);
+  decoders.register('http', canonical).register(FEEDBACK_SOURCE, canonical).register('cli', canonical).register(ENGINE_SOURCE, canonical);
   for (const m of config.sources.mqtt) decoders.register(`mqtt:${m.name}`, createJsonDecoder(`mqtt:${m.name}`, m.topics));
   decoders.register('aemp', createAempEquipmentDecoder());
   return decoders;
@@ -532,6 +534,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
             now: () => clock.now(),
             ...(config.sources.http ? { intake: config.sources.http } : {}),
             webhooks: webhookEndpoints(config.destinations, connectors),
+            openedAt: (keys) => openedAtOf(store, keys),
             logger: logger.child({ component: 'http' }),
             secrets: () => configuredSecretValues(config),
             status: {

@@ -713,6 +713,41 @@ describe('ERP work-order webhooks when the updates cannot be stored', () => {
     expect(submitted.map((m) => (JSON.parse(m.payload as string) as { businessKey: string }).businessKey)).toEqual(['EQ-1|service-250h|250h@b0']);
   });
 
+  it('answers an update of a work order opened at another destination as ignored, naming both, and does not take it; those opened here or not known it takes, with the destination in their source', async () => {
+    const submitted: RawMessage[] = [];
+    const keys = ['EQ-1|service-250h|250h@b0', 'EQ-1|service-250h|500h@b250', 'EQ-1|service-250h|750h@b500'];
+    const opened = new Map([[keys[0] as string, 'erp'], [keys[1] as string, 'erp2']]);
+    const asked: string[][] = [];
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: (items) => (items as { i: number }[]).map(({ i }) => ({ businessKey: keys[i] as string, erpAssetId: 'EQ-1', erpWorkOrderId: '4711', status: 'completed' as const, changedAt: 0 })) },
+      { intake, destination: 'erp2', openedAt: (k) => (asked.push([...k]), Promise.resolve(opened)), sink: { submit: (m) => (submitted.push(...m), Promise.resolve({ accepted: m.length, quarantined: [] })) } },
+    );
+    const r = await app.request('/v1/webhooks/erp2/work-orders', { method: 'POST', headers: { Authorization: 'Bearer intake-token-1' }, body: JSON.stringify([{ i: 0 }, { i: 1 }, { i: 2 }]) });
+    expect(r.status).toBe(202);
+    expect(await r.json()).toEqual({
+      accepted: 2,
+      ignored: [{ index: 0, reason: 'work order EQ-1|service-250h|250h@b0: it was opened at destination "erp", and an update from destination "erp2" does not change it (only updates from "erp", pushed to /v1/webhooks/erp/work-orders or polled from it, do)' }],
+    });
+    expect(asked).toEqual([keys]);
+    expect(submitted.map((m) => [m.source, (JSON.parse(m.payload as string) as { businessKey: string }).businessKey])).toEqual([
+      ['erp-feedback:erp2', keys[1]],
+      ['erp-feedback:erp2', keys[2]],
+    ]);
+  });
+
+  it('answers 503 with Retry-After, taking nothing, when where the work orders were opened cannot be read', async () => {
+    let submits = 0;
+    const app = webhookAppWith(
+      { signatureHeader: 'x-signature', parse: completions('EQ-1|service-250h|250h@b0') },
+      { intake, openedAt: () => Promise.reject(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })), sink: { submit: (m) => (submits++, Promise.resolve({ accepted: m.length, quarantined: [] })) } },
+    );
+    const r = await push(app, JSON.stringify([{ id: 1 }]));
+    expect(r.status).toBe(503);
+    expect(r.headers.get('Retry-After')).toBe('5');
+    expect(((await r.json()) as { error: string }).error).toMatch(/^the service could not read where the pushed work orders were opened \(database is locked.*\); nothing of this push was taken, retry later$/);
+    expect(submits).toBe(0);
+  });
+
   it('hands an unreadable update to the sink set aside with its reason, in one submit with the readable ones, so one commit keeps both or neither', async () => {
     const submitted: RawMessage[][] = [];
     let fail = true;

@@ -18,7 +18,8 @@ import { storeErrorAdvice, storeErrorCode } from '../core/errors/store-errors.js
 import type { RawMessage } from '../core/model/messages.js';
 import { notJsonHint } from '../core/normalize/decoder.js';
 import { durationText } from '../config/duration.js';
-import { FEEDBACK_SOURCE, feedbackEvent, strayUpdateReason } from '../engine/tasks/work-order-feedback.js';
+import { feedbackEvent, foreignUpdateReason, strayUpdateReason } from '../engine/tasks/work-order-feedback.js';
+import { feedbackSource, parseWorkOrderKey } from '../core/rules/maintenance/work-order.js';
 import type { WebhookItem } from '../ports/connector.js';
 import type { IngestSink } from '../ports/source.js';
 import { RefusalLog } from './refusal-log.js';
@@ -43,6 +44,12 @@ export interface HttpServerOptions {
   readonly intake?: { readonly token: string; readonly bodyLimitBytes: number; readonly maxEvents: number; readonly maxBacklog?: number };
   /** Work-order webhooks by destination name (those whose connector reads pushes). */
   readonly webhooks?: ReadonlyMap<string, WebhookEndpoint>;
+  /**
+   * Where the work orders of these business keys were opened (their destination), for those known
+   * (`openedAtOf`, the outbox): a push's update of one opened at another destination is ignored.
+   * Absent: every update is submitted (and the maintenance rule holds it to its destination).
+   */
+  readonly openedAt?: (businessKeys: readonly string[]) => Promise<ReadonlyMap<string, string>>;
   readonly now: () => number;
   /** Where refused webhook pushes and intake POSTs refused for their token are logged (a warning per kind of refusal, at most once a minute: see {@link RefusalLog}). */
   readonly logger?: { warn(fields: Record<string, unknown>, message: string): void; error?(fields: Record<string, unknown>, message: string): void };
@@ -386,7 +393,7 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
         refusals.warn(`refused ${destination} ${denied.fault}`, { destination, status: denied.status, reason: denied.error, ...clientField(c) }, `work-order push to ${c.req.path} refused`);
         return c.json({ error: denied.error }, denied.status, denied.challenge !== undefined ? { 'www-authenticate': denied.challenge } : {});
       }
-      const source = `${FEEDBACK_SOURCE}:${destination}`;
+      const source = feedbackSource(destination);
       // Read in the charset the Content-Type names, as intake is: bytes that are not text in it are
       // kept as sent (quarantined with the reason), not taken with U+FFFD in ids and keys.
       const read = await readIntakeBody(Promise.resolve(buffer), c.req.header('content-type'), opts.now);
@@ -408,10 +415,26 @@ export function createHttpApp(opts: HttpServerOptions): Hono {
       const messages: RawMessage[] = [];
       const itemOf: number[] = []; // the body item each message came from
       const ignored: { index: number; reason: string }[] = [];
-      hook.parse(items).forEach((u, index) => {
-        const stray = 'ignored' in u || 'invalid' in u ? undefined : strayUpdateReason(u);
+      const parsed = hook.parse(items);
+      // Where the work orders named were opened: one opened at another destination is not this ERP's to change.
+      const keys = parsed.flatMap((u) => ('businessKey' in u && parseWorkOrderKey(u.businessKey) !== undefined ? [u.businessKey] : []));
+      let openedAt: ReadonlyMap<string, string> = new Map();
+      if (opts.openedAt !== undefined && keys.length > 0) {
+        const found = await opts.openedAt(keys).catch(asError);
+        if (found instanceof Error) {
+          const advice = storeErrorAdvice(storeErrorCode(found));
+          return c.json({ error: `the service could not read where the pushed work orders were opened (${shown(found)}${advice === undefined ? '' : `; ${advice}`}); nothing of this push was taken, retry later` }, 503, { 'retry-after': '5' });
+        }
+        openedAt = found;
+        // Again after the look-up, with nothing awaited between this check and the submit.
+        const behindNow = opts.sink.backlog?.() ?? 0;
+        if (webhookMaxBacklog !== undefined && behindNow >= webhookMaxBacklog) return behind(behindNow);
+      }
+      parsed.forEach((u, index) => {
+        const stray = 'ignored' in u || 'invalid' in u ? undefined : (strayUpdateReason(u) ?? foreignUpdateReason(u.businessKey, destination, openedAt));
         if ('ignored' in u) ignored.push({ index, reason: u.ignored });
-        // A key of our form naming no work order a rule opens: not taken (its completion would reset a baseline).
+        // A key of our form naming no work order a rule opens, or one opened at another destination:
+        // not taken (its completion would reset a baseline).
         else if (stray !== undefined && 'businessKey' in u) ignored.push({ index, reason: `work order ${u.businessKey}: ${stray}` });
         else {
           itemOf.push(index);

@@ -217,6 +217,31 @@ describe('work-order feedback polling', () => {
     expect(await store.kvGet(FEEDBACK_NS, 'erp')).toBe(String(T0 + 4 * MIN));
   });
 
+  it("submits updates with the polled destination in their source, and not those of work orders opened at another destination: warned once, naming both, the cursor moves past them", async () => {
+    const store = await withAssets([{ id: 'EQ-1', attributes: {} }]);
+    const fact = (destination: string, businessKey: string): DeliveryIntent => ({ destination, operation: 'workorder.create', kind: 'fact', businessKey, erpAssetId: 'EQ-1', eventTime: T0, payload: {} });
+    // 250h@b0 was opened at erp, 500h@b250 at erp2; 750h@b500 nowhere the outbox knows (the rule holds it to the asset's destination).
+    await store.commitIngest({ states: [], deliveries: [fact('erp', 'EQ-1|service-250h|250h@b0'), fact('erp2', 'EQ-1|service-250h|500h@b250')], quarantine: [], accepted: 0 });
+    const changes = [update('EQ-1|service-250h|250h@b0', 'completed', T0 + MIN), update('EQ-1|service-250h|500h@b250', 'completed', T0 + 2 * MIN), update('EQ-1|service-250h|750h@b500', 'open', T0 + 3 * MIN)];
+    const connector = polled(() => Promise.resolve({ updates: changes }), 'erp2');
+    const clock = { t: T0 + 5 * MIN };
+    const ctx = context(store, clock, { connector: () => connector });
+    const task = createWorkOrderFeedbackTask({ destinations: ['erp2'], pollEveryMs: MIN, initialLookbackMs: 10 * MIN });
+    const report = await task.run(ctx);
+    expect(report).toMatchObject({ level: 'warn' });
+    expect(report && report.msg).toBe(
+      'work-order poll of erp2 ignored EQ-1|service-250h|250h@b0 (completed): it was opened at destination "erp", and an update from destination "erp2" does not change it (only updates from "erp", pushed to /v1/webhooks/erp/work-orders or polled from it, do) (not taken, so no baseline was reset; said once per key)',
+    );
+    expect(ctx.submitted.map((m) => [m.source, (JSON.parse(m.payload as string) as { businessKey: string }).businessKey])).toEqual([
+      ['erp-feedback:erp2', 'EQ-1|service-250h|500h@b250'],
+      ['erp-feedback:erp2', 'EQ-1|service-250h|750h@b500'],
+    ]);
+    expect(await store.kvGet(FEEDBACK_NS, 'erp2')).toBe(String(T0 + 3 * MIN));
+    // Listed again: not warned of again.
+    clock.t = T0 + 6 * MIN;
+    await expect(task.run(ctx)).resolves.toBeUndefined();
+  });
+
   it('counts a 429 answering a poll as the pause it is, not as a failure: the next poll asks again from the same cursor', async () => {
     const store = await withAssets([]);
     const asked: number[] = [];

@@ -1,7 +1,8 @@
 /**
  * The maintenance closed loop, polled: asks each destination whose connector can list work orders
  * for those changed since the last poll, and feeds them into the normal durable pipeline as
- * canonical `workorder` events (source `erp-feedback`), so the maintenance rule sees completions in
+ * canonical `workorder` events (source `erp-feedback:<destination>`, as a push to that destination's
+ * webhook has), so the maintenance rule sees completions in
  * order with everything else. The poll cursor (the ERP's own change time) advances only after the
  * events are committed (invariant 1); re-fetching an update is harmless, the rule ignores feedback
  * it has already applied. A list longer than the connector reads in one poll (its page cap) moves
@@ -12,14 +13,15 @@
 import { coerceError, PermanentError, RateLimitedError } from '../../core/errors/errors.js';
 import type { WorkOrderPoll, WorkOrderUpdate } from '../../ports/connector.js';
 import type { RawMessage } from '../../core/model/messages.js';
-import { occurrenceProblem, parseWorkOrderKey } from '../../core/rules/maintenance/work-order.js';
+import { FEEDBACK_SOURCE, feedbackSource, foreignFeedbackReason, occurrenceProblem, parseWorkOrderKey, WORKORDER_CREATE } from '../../core/rules/maintenance/work-order.js';
+import type { Store } from '../../ports/store.js';
 import type { ScheduledTask, TaskContext, TaskReport } from '../../ports/task.js';
 
 export const FEEDBACK_TASK = 'maintenance-feedback';
 /** kv namespace of the poll cursors, one per destination. */
 export const FEEDBACK_NS = 'maintenance.feedback';
-/** Source name of the submitted events; the canonical decoder is registered for it. */
-export const FEEDBACK_SOURCE = 'erp-feedback';
+/** Source name of the submitted events (`erp-feedback:<destination>`); the canonical decoder is registered for it. */
+export { FEEDBACK_SOURCE };
 
 export interface WorkOrderFeedbackOptions {
   /** Destinations to poll (those whose connector has `fetchWorkOrderUpdates`). */
@@ -43,7 +45,7 @@ export function feedbackEvent(u: WorkOrderUpdate): Record<string, unknown> {
   };
 }
 
-/** Keys of ignored updates a task remembers having warned of (then it forgets them all, and may warn again). */
+/** Keys of ignored updates (per destination) a task remembers having warned of (then it forgets them all, and may warn again). */
 const MAX_WARNED = 1000;
 
 export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): ScheduledTask {
@@ -65,8 +67,9 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
           if (warned.size + ignored.length > MAX_WARNED) warned.clear();
           const fresh: IgnoredUpdate[] = [];
           for (const i of ignored) {
-            if (warned.has(i.businessKey)) continue;
-            warned.add(i.businessKey);
+            const id = `${destination}\u0000${i.businessKey}`;
+            if (warned.has(id)) continue;
+            warned.add(id);
             fresh.push(i);
           }
           if (fresh.length)
@@ -87,7 +90,10 @@ export function createWorkOrderFeedbackTask(options: WorkOrderFeedbackOptions): 
   };
 }
 
-/** An update whose key has our form but names no work order a rule opens (see occurrenceProblem): not submitted. */
+/**
+ * An update whose key has our form but names no work order a rule opens (see occurrenceProblem),
+ * or names one opened at another destination (see {@link foreignUpdateReason}): not submitted.
+ */
 export interface IgnoredUpdate {
   readonly businessKey: string;
   readonly status: string;
@@ -102,6 +108,29 @@ export interface IgnoredUpdate {
 export function strayUpdateReason(u: Pick<WorkOrderUpdate, 'businessKey'>): string | undefined {
   const key = parseWorkOrderKey(u.businessKey);
   return key === undefined ? undefined : occurrenceProblem(key.occurrence);
+}
+
+/**
+ * Where each of these work orders was opened: the destination of its `workorder.create` fact in
+ * the outbox (the first, should its key have been opened at two). Keys the outbox does not hold
+ * (not opened here, or its delivered fact removed by `store.retention.deliveredFacts`) are left out:
+ * their updates are taken, and the maintenance rule holds them to the destination it knows.
+ */
+export async function openedAtOf(store: Pick<Store, 'factDeliveries'>, businessKeys: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (businessKeys.length === 0) return out;
+  for (const [key, fact] of await store.factDeliveries(WORKORDER_CREATE, businessKeys)) out.set(key, fact.destination);
+  return out;
+}
+
+/**
+ * Why an update of work order `businessKey` from destination `from` (polled from it, or pushed to
+ * its webhook) is ignored: the work order was opened at another destination ({@link openedAtOf}).
+ * Undefined when it is taken. Such an update is not submitted, as the maintenance rule would not
+ * apply it: said as an ignored update instead, so the operator sees it.
+ */
+export function foreignUpdateReason(businessKey: string, from: string, openedAt: ReadonlyMap<string, string>): string | undefined {
+  return foreignFeedbackReason(from, openedAt.get(businessKey));
 }
 
 /** What a poll has to say that is no failure: a list longer than a poll reads (warn), and when it is read through (info). */
@@ -135,7 +164,8 @@ interface UnfinishedList {
  * Poll one destination; returns how many updates were submitted, adds to `passedOver` the
  * connector's reasons for work orders of ours it could not read, and to `notes` what an operator
  * should know of a list longer than one poll reads, and to `ignored` the updates with a key of our
- * form whose occurrence no rule makes (not submitted: a completion of one must reset no baseline).
+ * form whose occurrence no rule makes, or whose work order was opened at another destination (not
+ * submitted: a completion of one must reset no baseline).
  *
  * A poll that stops at the connector's page cap moves the cursor past no change it did not read:
  * when the list came oldest change first (as the destination asks), to the newest change read;
@@ -169,9 +199,11 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
   const { updates } = poll;
   passedOver.push(...(poll.passedOver ?? []));
   // Only work orders we opened carry our business key (`asset|rule|occurrence`), with an occurrence a rule makes.
-  const ours = updates.filter((u) => {
-    if (parseWorkOrderKey(u.businessKey) === undefined) return false;
-    const problem = strayUpdateReason(u);
+  const keyed = updates.filter((u) => parseWorkOrderKey(u.businessKey) !== undefined);
+  // Of those, the ones opened at another destination are not this ERP's to change.
+  const openedAt = await openedAtOf(ctx.store, keyed.map((u) => u.businessKey));
+  const ours = keyed.filter((u) => {
+    const problem = strayUpdateReason(u) ?? foreignUpdateReason(u.businessKey, destination, openedAt);
     if (problem !== undefined) {
       ignored.push({ businessKey: u.businessKey, status: u.status, reason: problem });
       return false;
@@ -182,7 +214,8 @@ export async function pollOne(ctx: TaskContext, destination: string, options: Pi
     const receivedAt = ctx.clock.now();
     // One message per update: an update for an unknown asset is quarantined alone.
     const messages: RawMessage[] = ours.map((u) => ({
-      source: FEEDBACK_SOURCE,
+      // Named by its destination, as a push is: the maintenance rule takes it only for the work orders opened there.
+      source: feedbackSource(destination),
       channel: `workorders/${destination}`,
       payload: JSON.stringify(feedbackEvent(u)),
       receivedAt,

@@ -188,21 +188,25 @@ describe('alert rules: exactly one work order per fault episode', () => {
             if (d[1] !== null) arrivals.push([r.eventTime + (d[0] + d[1]) * lateness, seq++, r]);
           }
           // The ERP closes some of the work orders (a few minutes after they open): that ends no episode.
-          const closings: [number, number, CanonicalEvent][] = want
-            .filter((_, i) => i % 2 === 0)
-            .map((key, i) => {
-              const t = Date.parse(key.slice(key.lastIndexOf('@') + 1)) + 10 * MIN;
-              return [t, 1e6 + i, { kind: 'workorder', source: 'erp-feedback', ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey: key, status: 'completed' }];
-            });
-          const order = [...arrivals, ...closings].sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
+          // Pushed or polled from erp, where they were opened (or logged before polls named theirs).
+          const closing = (key: string, i: number, source: string, afterMin: number): [number, number, CanonicalEvent] => {
+            const t = Date.parse(key.slice(key.lastIndexOf('@') + 1)) + afterMin * MIN;
+            return [t, 1e6 + i, { kind: 'workorder', source, ids: [{ type: 'erp', value: 'EQ-7' }], eventTime: t, receivedAt: t, businessKey: key, status: 'completed' }];
+          };
+          const closings = want.filter((_, i) => i % 2 === 0).map((key, i) => closing(key, i, i % 3 === 0 ? 'erp-feedback' : 'erp-feedback:erp', 10));
+          // Another destination's ERP closes the others (before erp does, or instead): not taken.
+          const foreign = want.map((key, i) => closing(key, 2e6 + i, 'erp-feedback:erp2', i % 2 === 0 ? 5 : 10));
+          const order = [...arrivals, ...closings, ...foreign].sort((a, b) => a[0] - b[0] || a[1] - b[1]).map((a) => a[2]);
           const rule = createMaintenanceRule(twoRules);
           const whole = run(rule, order, undefined, batchSizes, true);
           expect(new Set(whole.keys).size).toBe(whole.keys.length);
           expect([...whole.keys].sort()).toEqual(want);
           noLapsed(whole.doc);
-          // The completions were taken (not ignored as someone else's).
+          // The completions were taken (not ignored as someone else's), and erp2's were not.
           const records = Object.values((whole.doc.maintenance as MaintenanceState | undefined)?.workOrders ?? {});
           expect(records.filter((w) => w.status === 'completed').length).toBe(Math.min(closings.length, 20));
+          const completed = Object.entries((whole.doc.maintenance as MaintenanceState | undefined)?.workOrders ?? {}).filter(([, w]) => w.status === 'completed').map(([k]) => k);
+          expect(completed.filter((k) => want.indexOf(k) % 2 === 1)).toEqual([]);
           const cut = cutAt % (order.length + 1);
           const first = run(rule, order.slice(0, cut), undefined, batchSizes, false);
           noLapsed(first.doc);

@@ -29,7 +29,7 @@ import { completedBaseline, formatReading, initialBaseline, stepService, UNIT, w
 import { isBreach, rearmThreshold, stepThreshold, type ThresholdState } from './threshold.js';
 import { createOwnedMaintenanceRule } from './maintenance-rule-owned.js';
 import { matchesFilter, type AlertRule, type AssetFilter, type CalendarIntervalRule, type MaintenanceOptions, type ServiceIntervalRule, type ServiceMeter, type ThresholdRule } from './types.js';
-import { parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
+import { feedbackDestination, foreignFeedbackReason, parseWorkOrderKey, scheduleOrder, workOrderDelivery, type WorkOrderRecord } from './work-order.js';
 import { coveringWorkOrder, openServiceWorkOrder, remember, supersededCompletion, type ForgottenTally } from './work-order-memory.js';
 
 export const MAINTENANCE_RULE = 'maintenance';
@@ -212,7 +212,7 @@ export function createMaintenanceRule(options: MaintenanceOptions, tuning: Maint
     kinds: (options.alerts?.length ?? 0) > 0 ? ['sensor', 'meter', 'workorder', 'alert'] : ['sensor', 'meter', 'workorder'],
     apply(state, event, ctx) {
       const s = state ?? {};
-      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
+      if (event.kind === 'workorder') return { state: applyFeedback(s, event, ctx.asset, ctx.destination, serviceByName, calendarNames, thresholdNames, options.keepClosed ?? 20, calendarNames.size > 0 ? calendarTimeZone(ctx.asset, options) : 'UTC'), deliveries: [] };
       const a = applicable(ctx.asset);
       const sample = sampleOf(event, a);
       // Nothing for this asset's rules: leave the sub-state as it is (absent stays absent).
@@ -548,7 +548,7 @@ function onSensor(
     );
     out.push(d);
     // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
-    if (workOrders?.[d.businessKey] === undefined) workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t }, options.keepClosed ?? 20, forgotten);
+    if (workOrders?.[d.businessKey] === undefined) workOrders = remember(workOrders, d.businessKey, { status: 'requested', openedAt: t, destination: d.destination }, options.keepClosed ?? 20, forgotten);
   }
   if (thresholds === s.thresholds && workOrders === s.workOrders) return s;
   return { ...s, ...(thresholds ? { thresholds } : {}), ...(workOrders ? { workOrders } : {}) };
@@ -620,7 +620,7 @@ function onAlert(
     out.push(d);
     // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
     const known = workOrders?.[d.businessKey];
-    if (known === undefined) workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t } : { status: 'requested', openedAt: sample.t, severity: sample.s }, options.keepClosed ?? 20, forgotten);
+    if (known === undefined) workOrders = remember(workOrders, d.businessKey, rule.severity ? { status: 'requested', openedAt: sample.t, destination: d.destination } : { status: 'requested', openedAt: sample.t, severity: sample.s, destination: d.destination }, options.keepClosed ?? 20, forgotten);
     // Its priority comes from the alert's severity (the rule has none): added to the record the feedback made.
     else if (rule.severity === undefined && known.severity === undefined) workOrders = { ...workOrders, [d.businessKey]: { ...known, severity: sample.s } };
   }
@@ -865,6 +865,8 @@ function applyFeedback(
   s: MaintenanceState,
   event: WorkOrderStatusEvent,
   asset: AssetRecord,
+  /** Where the asset's deliveries go now: a work order first known by its feedback is held to it. */
+  destination: string,
   services: ReadonlyMap<string, ServiceIntervalRule>,
   calendars: ReadonlyMap<string, ServiceMeter | undefined>,
   thresholds: ReadonlySet<string>,
@@ -876,6 +878,10 @@ function applyFeedback(
   // Not ours, or another asset's (validation refuses those named by erpAssetId; this catches the rest).
   if (!key || key.erpAssetId !== asset.erpAssetId) return s;
   const prev = s.workOrders?.[event.businessKey];
+  // Only the destination it was opened at changes a work order (its record's; one not remembered,
+  // or first known by its feedback, where the asset's deliveries go). A record from before this was
+  // kept, and feedback naming no destination (an old poll's, the intake's, a hand completion), as before.
+  if (foreignFeedbackReason(feedbackDestination(event.source), prev === undefined ? destination : prev.destination) !== undefined) return s;
   // A completion that did not count (the meter then unknown) recorded again with the meter: it counts now.
   const recount = prev?.uncounted === true && event.status === 'completed' && (event.operatingHoursAtCompletion !== undefined || event.odometerKmAtCompletion !== undefined);
   // A completed work order stays completed: the service was done and its completion counted (the
@@ -908,7 +914,7 @@ function applyFeedback(
   // Its record forgotten, and older than the status the episode holds (a re-poll, a replay): changes nothing.
   if (prev === undefined && at > 0 && marked === episodes && episodes?.[key.occurrence.slice(0, at)]?.w !== undefined) return s;
   // A completion's notes are its own (one recorded again replaces them).
-  const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime };
+  const { meterNote: _note, uncounted: _uncounted, ...kept } = prev ?? { status: 'requested', openedAt: event.eventTime, destination };
   const base: WorkOrderRecord = completes ? kept : (prev ?? kept);
   let completionHours: number | undefined;
   let completionKm: number | undefined;

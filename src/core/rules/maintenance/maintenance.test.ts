@@ -585,7 +585,7 @@ describe('service intervals', () => {
     // Recorded again with the hours (as maintenance complete --hours does): it counts, and the note goes.
     const fixed = run([feedback(1, key, 'completed', 240.9)], svc({ dueSoon: 10 }), late.doc);
     expect(fixed.state?.services?.['service-250h']).toMatchObject({ base: 240.9, baseAt: T0 + HOUR });
-    expect(fixed.state?.workOrders?.[key]).toEqual({ status: 'completed', openedAt: T0, dueHours: 250, changedAt: T0 + HOUR, erpWorkOrderId: 'WO-1', hoursAtCompletion: 240.9 });
+    expect(fixed.state?.workOrders?.[key]).toEqual({ status: 'completed', openedAt: T0, dueHours: 250, destination: 'erp', changedAt: T0 + HOUR, erpWorkOrderId: 'WO-1', hoursAtCompletion: 240.9 });
   });
 
   it('completion hours the meter cannot have shown (a typo: 2410 for 241) are not taken: the readings then count, and status says so', () => {
@@ -1052,6 +1052,67 @@ describe('alert rules (fault codes)', () => {
   });
 });
 
+describe('work-order feedback is held to the destination the work order was opened at', () => {
+  const svc = options({ thresholds: [], serviceIntervals: [service250] });
+  const key = 'EQ-7|service-250h|250h@b0';
+  /** Feedback with its source: `erp-feedback:<destination>` (a push or a poll), or another. */
+  const from = (source: string, at: number, status: WorkOrderStatusEvent['status'], hours?: number): WorkOrderStatusEvent => ({ ...feedback(at, key, status, hours), source });
+  // The asset's deliveries route to erp (run's destination): the work order is opened there.
+  const opened = run([meter(0, 240), meter(11, 251)], svc);
+
+  it('records the destination a work order was opened at', () => {
+    expect(keys(opened.deliveries)).toEqual([key]);
+    expect(opened.deliveries[0]?.destination).toBe('erp');
+    expect(opened.state?.workOrders?.[key]).toMatchObject({ status: 'requested', destination: 'erp' });
+  });
+
+  it('an update from another destination (pushed to erp2, or polled from it) is not applied: status and baseline stay', () => {
+    for (const status of ['completed', 'cancelled', 'in-progress'] as const) {
+      const r = run([from('erp-feedback:erp2', 12, status, 252)], svc, opened.doc);
+      expect(r.state).toEqual(opened.state);
+    }
+  });
+
+  it('the same update from the destination it was opened at is applied', () => {
+    const r = run([from('erp-feedback:erp', 12, 'completed', 252)], svc, opened.doc);
+    expect(r.state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp', hoursAtCompletion: 252 });
+    expect(r.state?.services?.['service-250h']).toMatchObject({ base: 252, baseAt: T0 + 12 * HOUR });
+  });
+
+  it('an ignored update moves no change time: an older update from the right destination still applies (event time wins among its own)', () => {
+    const r = run([from('erp-feedback:erp2', 20, 'cancelled'), from('erp-feedback:erp', 12, 'completed', 252), from('erp-feedback:erp2', 30, 'open')], svc, opened.doc);
+    expect(r.state?.workOrders?.[key]).toMatchObject({ status: 'completed', changedAt: T0 + 12 * HOUR });
+    expect(r.state?.services?.['service-250h']).toMatchObject({ base: 252 });
+    // Whatever the batching.
+    for (const batchSizes of [[1, 1, 1], [3], [2, 1]]) expect(run([from('erp-feedback:erp2', 20, 'cancelled'), from('erp-feedback:erp', 12, 'completed', 252), from('erp-feedback:erp2', 30, 'open')], svc, opened.doc, batchSizes).doc).toEqual(r.doc);
+  });
+
+  it('a work order first known by its feedback (opened by the calendar task, or its record forgotten) is held to where the asset routes', () => {
+    const done = (source: string) => run([meter(0, 240), { ...feedback(1, key, 'completed', 241), source }], svc);
+    expect(done('erp-feedback:erp2').state?.workOrders).toBeUndefined();
+    expect(done('erp-feedback:erp2').state?.services?.['service-250h']?.base).toBe(0);
+    expect(done('erp-feedback:erp').state?.workOrders?.[key]).toMatchObject({ status: 'completed', destination: 'erp' });
+    expect(done('erp-feedback:erp').state?.services?.['service-250h']?.base).toBe(241);
+  });
+
+  it('feedback naming no destination (a poll logged before polls named theirs, the intake, a hand completion) is taken as before', () => {
+    for (const source of ['erp-feedback', 'http', 'cli']) {
+      const r = run([from(source, 12, 'completed', 252)], svc, opened.doc);
+      expect(r.state?.workOrders?.[key]).toMatchObject({ status: 'completed' });
+      expect(r.state?.services?.['service-250h']).toMatchObject({ base: 252 });
+    }
+  });
+
+  it('a work order in state stored before destinations were kept takes feedback from any destination, as before', () => {
+    const { destination: _d, ...record } = opened.state?.workOrders?.[key] ?? { status: 'requested', openedAt: 0 };
+    const old: StateDoc = { ...opened.doc, maintenance: { ...opened.state, workOrders: { [key]: record } } };
+    const r = run([from('erp-feedback:erp2', 12, 'completed', 252)], svc, old);
+    expect(r.state?.workOrders?.[key]).toMatchObject({ status: 'completed', hoursAtCompletion: 252 });
+    expect(r.state?.workOrders?.[key]?.destination).toBeUndefined();
+    expect(r.state?.services?.['service-250h']).toMatchObject({ base: 252 });
+  });
+});
+
 describe('maintenance state in the store', () => {
   it('is stored as JSON as before, and a state read back (fields absent, not undefined) goes on exactly as the one in memory', () => {
     const rule = createMaintenanceRule(options({ allowedLatenessMs: 2 * MIN }));
@@ -1081,9 +1142,9 @@ describe('maintenance state in the store', () => {
       stored = JSON.stringify(b.state);
     }
     expect(fired).toEqual([0, 0, 0, 0, 1, 0, 0, 1, 0]);
-    // The document the earlier code stored for this input, byte for byte.
+    // The document the earlier code stored for this input, byte for byte (with each work order's destination since it is kept).
     expect(stored).toBe(
-      '{"order":{"released":1790842200000,"newest":1790842380000,"pending":[{"t":1790842380000,"k":"m","h":252}],"last":[{"t":1790842200000,"k":"s","v":{"coolantTemp":[80,"°C"],"oilPressure":[3,"bar"]}}]},"releasedKinds":"s","hours":{"hygiene":{"last":{"value":240,"eventTime":1790841600000},"confirmedAt":1790842080000,"stallFlagged":false},"total":240},"history":[[1790841600000,240],[1790842080000,240]],"thresholds":{"engine-overheat":{"phase":"normal","firedAt":1790842020000},"low-oil":{"phase":"normal","firedAt":1790841780000}},"services":{"service-250h":{"base":0}},"workOrders":{"EQ-7|low-oil|2026-10-01T08:03:00.000Z":{"status":"requested","openedAt":1790841780000},"EQ-7|engine-overheat|2026-10-01T08:01:00.000Z":{"status":"requested","openedAt":1790842020000}}}',
+      '{"order":{"released":1790842200000,"newest":1790842380000,"pending":[{"t":1790842380000,"k":"m","h":252}],"last":[{"t":1790842200000,"k":"s","v":{"coolantTemp":[80,"°C"],"oilPressure":[3,"bar"]}}]},"releasedKinds":"s","hours":{"hygiene":{"last":{"value":240,"eventTime":1790841600000},"confirmedAt":1790842080000,"stallFlagged":false},"total":240},"history":[[1790841600000,240],[1790842080000,240]],"thresholds":{"engine-overheat":{"phase":"normal","firedAt":1790842020000},"low-oil":{"phase":"normal","firedAt":1790841780000}},"services":{"service-250h":{"base":0}},"workOrders":{"EQ-7|low-oil|2026-10-01T08:03:00.000Z":{"status":"requested","openedAt":1790841780000,"destination":"erp"},"EQ-7|engine-overheat|2026-10-01T08:01:00.000Z":{"status":"requested","openedAt":1790842020000,"destination":"erp"}}}',
     );
   });
 });

@@ -70,7 +70,7 @@ export function openServiceWorkOrder(
   // Already known (ERP feedback on it came first: a replay, a restart with state lost): its record stands.
   const known = workOrders?.[d.businessKey];
   if (workOrders !== undefined && known !== undefined) return workOrders;
-  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due } : { status: 'requested', openedAt: t, dueHours: f.due }, options.keepClosed ?? 20, forgotten);
+  return remember(workOrders, d.businessKey, km ? { status: 'requested', openedAt: t, dueKm: f.due, destination: d.destination } : { status: 'requested', openedAt: t, dueHours: f.due, destination: d.destination }, options.keepClosed ?? 20, forgotten);
 }
 
 /**

@@ -74,6 +74,37 @@ export function occurrenceProblem(occurrence: string): string | undefined {
   return `its occurrence ${JSON.stringify(occurrence.slice(0, 100))} is none assetbridge makes (a time, <fault>@<time>, or a due point such as 500h@b250 or 2027-03-15@b2026-03-15): not a work order it opened`;
 }
 
+/**
+ * Source of ERP work-order feedback: `erp-feedback:<destination>`, for a push to that destination's
+ * webhook and a poll of it alike. Bare `erp-feedback` is what polls wrote before they named their
+ * destination (ingest-log and quarantine entries of then): feedback of no known destination.
+ */
+export const FEEDBACK_SOURCE = 'erp-feedback';
+
+/** The source of feedback from `destination` (pushed to its webhook, or polled from it). */
+export const feedbackSource = (destination: string): string => `${FEEDBACK_SOURCE}:${destination}`;
+
+/**
+ * The destination a feedback event came from, by its source; undefined for one that names none:
+ * a poll's from before polls named theirs (bare `erp-feedback`), a `workorder` event posted to the
+ * intake (`http`), a completion recorded by hand (`cli`). Those are taken as before, from anywhere.
+ */
+export function feedbackDestination(source: string): string | undefined {
+  const prefix = `${FEEDBACK_SOURCE}:`;
+  return source.startsWith(prefix) && source.length > prefix.length ? source.slice(prefix.length) : undefined;
+}
+
+/**
+ * Why an update from destination `from` is not taken for a work order opened at `openedAt`, or
+ * undefined when it is (the same destination, or either unknown). A work order changes only from
+ * the destination it was opened at: another ERP's update (a key it holds too, by chance or
+ * mistake) must not complete it nor reset its service baseline.
+ */
+export function foreignFeedbackReason(from: string | undefined, openedAt: string | undefined): string | undefined {
+  if (from === undefined || openedAt === undefined || from === openedAt) return undefined;
+  return `it was opened at destination "${openedAt}", and an update from destination "${from}" does not change it (only updates from "${openedAt}", pushed to /v1/webhooks/${openedAt}/work-orders or polled from it, do)`;
+}
+
 export function truncate(text: string, max: number): string {
   if (text.length <= max) return text;
   // Not between the halves of a surrogate pair (an emoji): a lone half is not valid UTF-8.
@@ -96,6 +127,12 @@ export interface WorkOrderRecord {
   /** Alert rules without a severity of their own: the alert's, which set the priority. */
   readonly severity?: Severity;
   readonly erpWorkOrderId?: string;
+  /**
+   * The destination it was opened at (where the asset's deliveries went then; for one first known
+   * by its feedback, where they go then): only feedback from there changes it. Absent in state
+   * stored before this was kept: feedback from any destination is taken, as it was then.
+   */
+  readonly destination?: string;
   /** Event time of the latest ERP feedback applied. */
   readonly changedAt?: number;
   readonly hoursAtCompletion?: number;
